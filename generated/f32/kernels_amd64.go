@@ -1540,13 +1540,13 @@ func sinAVX2(dst, in0 []float32, w0 float32)
 //go:noescape
 func sinAVX2Stream(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX512 computes sinUsual with AVX512 (2 vectors per iteration, masked tail).
+// sinUsualAVX512 computes sinUsual with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX512(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1600,13 +1600,13 @@ func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 //go:noescape
 func sinBackwardAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape

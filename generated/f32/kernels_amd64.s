@@ -50138,246 +50138,303 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+1096(SB), Z1
-	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD actkernconst<>+5176(SB), Z3
-	VBROADCASTSD actkernconst<>+5288(SB), Z4
-	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3808(SB), Z7
-	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
-	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+5160(SB), Z11
+	VBROADCASTSD actkernconst<>+1096(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000010
+	CMPQ             DX, $0x00000018
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VMULPD           Z12, Z5, Z14
-	VMULPD           Z13, Z5, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z14, Z16
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z17
-	VMULPD           Z1, Z16, Z18
-	VMULPD           Z1, Z17, Z19
-	VCMPPD           $0x12, Z18, Z6, K2
-	VCMPPD           $0x12, Z19, Z6, K3
-	VCMPPD           $0x11, Z16, Z8, K4
-	VCMPPD           $0x11, Z17, Z8, K5
-	VCMPPD           $0x11, Z9, Z16, K6
-	VCMPPD           $0x11, Z9, Z17, K7
-	KANDW            K6, K4, K4
-	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z17
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+5152(SB), Z20
-	VMOVAPD          Z18, Z21
+	VCVTPS2PD        (CX), Z2
+	VCVTPS2PD        32(CX), Z3
+	VCVTPS2PD        64(CX), Z4
+	VMULPD.BCST      (SP), Z2, Z5
+	VMULPD.BCST      (SP), Z3, Z6
+	VMULPD.BCST      (SP), Z4, Z7
+	VANDPD.BCST      actkernconst<>+1088(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z9
+	VANDPD.BCST      actkernconst<>+1088(SB), Z7, Z10
+	VMULPD           Z0, Z8, Z8
+	VMULPD           Z0, Z9, Z9
+	VMULPD           Z0, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z8, Z11, K2
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z9, Z8, K3
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z10, Z8, K4
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
+	VMULPD.BCST      actkernconst<>+5496(SB), Z7, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z11, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z12, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z13, Z17
+	VFMADD213PD      Z7, Z14, Z17
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z14
+	VMULPD.BCST      actkernconst<>+5176(SB), Z9, Z18
+	VMULPD.BCST      actkernconst<>+5176(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z8, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+5152(SB), Z20
-	VMOVAPD          Z19, Z22
-	VFMADD213PD      Z15, Z20, Z22
-	VMULPD           Z3, Z16, Z20
-	VMULPD           Z3, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VMOVAPD          Z16, Z24
-	VFMADD213PD      Z20, Z3, Z24
-	VMOVAPD          Z17, Z25
-	VFMADD213PD      Z23, Z3, Z25
-	VADDPD           Z20, Z21, Z26
-	VADDPD           Z23, Z22, Z27
-	VSUBPD           Z21, Z26, Z28
-	VSUBPD           Z22, Z27, Z29
-	VSUBPD           Z28, Z26, Z30
-	VSUBPD           Z29, Z27, Z31
-	VSUBPD           Z30, Z21, Z21
-	VSUBPD           Z31, Z22, Z22
-	VSUBPD           Z28, Z20, Z20
-	VSUBPD           Z29, Z23, Z23
-	VADDPD           Z20, Z21, Z21
-	VADDPD           Z23, Z22, Z22
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+5504(SB), Z20
-	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z20
-	VFMADD213PD      Z22, Z20, Z19
-	VADDPD           Z18, Z26, Z20
-	VADDPD           Z19, Z27, Z21
-	VSUBPD           Z26, Z20, Z26
-	VSUBPD           Z27, Z21, Z27
-	VSUBPD           Z26, Z18, Z18
-	VSUBPD           Z27, Z19, Z19
-	VBLENDMPD        Z0, Z16, K4, Z16
-	VBLENDMPD        Z0, Z17, K5, Z17
-	VBLENDMPD        Z0, Z20, K4, Z20
-	VBLENDMPD        Z0, Z21, K5, Z21
-	VBLENDMPD        Z0, Z18, K4, Z18
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VADDPD           Z18, Z20, Z20
-	VADDPD           Z19, Z21, Z21
-	VMULPD           Z20, Z20, Z18
-	VMULPD           Z21, Z21, Z19
-	VMULPD           Z18, Z20, Z22
-	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z19, Z26
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z18
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z19
-	VFMADD213PD      Z18, Z25, Z20
-	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+5168(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+5168(SB), Z17, Z19
-	VRNDSCALEPD      $0x09, Z18, Z18
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VFMADD213PD      Z16, Z11, Z18
-	VFMADD213PD      Z17, Z11, Z19
-	VMULPD           Z1, Z18, Z16
-	VMULPD           Z1, Z19, Z17
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VMOVAPD          Z4, Z24
-	VFMADD213PD      Z18, Z16, Z24
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z19, Z17, Z18
-	VCMPPD           $0x11, Z24, Z1, K4
-	VCMPPD           $0x11, Z18, Z1, K5
-	VBLENDMPD        Z20, Z22, K4, Z20
-	VBLENDMPD        Z21, Z23, K5, Z21
-	VFMADD213PD      Z2, Z4, Z16
-	VFMADD213PD      Z2, Z4, Z17
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VCMPPD           $0x00, Z10, Z14, K4
-	VCMPPD           $0x00, Z10, Z15, K5
-	VBLENDMPD        Z14, Z20, K4, Z14
-	VBLENDMPD        Z15, Z21, K5, Z15
-	VBLENDMPD        Z7, Z14, K2, Z14
-	VBLENDMPD        Z7, Z15, K3, Z15
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z9, Z22
+	VFMADD213PD      Z18, Z20, Z22
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z10, Z23
+	VFMADD213PD      Z19, Z20, Z23
+	VADDPD           Z14, Z15, Z20
+	VADDPD           Z18, Z16, Z24
+	VADDPD           Z19, Z17, Z25
+	VSUBPD           Z15, Z20, Z26
+	VSUBPD           Z16, Z24, Z27
+	VSUBPD           Z17, Z25, Z28
+	VSUBPD           Z26, Z20, Z29
+	VSUBPD           Z27, Z24, Z30
+	VSUBPD           Z28, Z25, Z31
+	VSUBPD           Z29, Z15, Z15
+	VSUBPD           Z30, Z16, Z16
+	VSUBPD           Z31, Z17, Z17
+	VSUBPD           Z26, Z14, Z14
+	VSUBPD           Z27, Z18, Z18
+	VSUBPD           Z28, Z19, Z19
+	VADDPD           Z14, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VSUBPD           Z21, Z15, Z15
+	VSUBPD           Z22, Z16, Z16
+	VSUBPD           Z23, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z15, Z14, Z11
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z16, Z14, Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z17, Z14, Z13
+	VADDPD           Z11, Z20, Z14
+	VADDPD           Z12, Z24, Z15
+	VADDPD           Z13, Z25, Z16
+	VSUBPD           Z20, Z14, Z20
+	VSUBPD           Z24, Z15, Z24
+	VSUBPD           Z25, Z16, Z25
+	VSUBPD           Z20, Z11, Z11
+	VSUBPD           Z24, Z12, Z12
+	VSUBPD           Z25, Z13, Z13
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z12, Z15, Z15
+	VADDPD           Z13, Z16, Z16
+	VMULPD           Z14, Z14, Z11
+	VMULPD           Z15, Z15, Z12
+	VMULPD           Z16, Z16, Z13
+	VMULPD           Z11, Z14, Z17
+	VMULPD           Z12, Z15, Z18
+	VMULPD           Z13, Z16, Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z13, Z23
+	VFMADD213PD      Z14, Z21, Z17
+	VFMADD213PD      Z15, Z22, Z18
+	VFMADD213PD      Z16, Z23, Z19
+	VMULPD           Z11, Z11, Z14
+	VMULPD           Z12, Z12, Z15
+	VMULPD           Z13, Z13, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z12
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z13
+	VFMADD213PD      Z11, Z21, Z14
+	VFMADD213PD      Z12, Z22, Z15
+	VFMADD213PD      Z13, Z23, Z16
+	VMULPD.BCST      actkernconst<>+5168(SB), Z8, Z11
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z13
+	VRNDSCALEPD      $0x09, Z11, Z11
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VBROADCASTSD     actkernconst<>+5160(SB), Z20
+	VFMADD213PD      Z8, Z20, Z11
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z9, Z8, Z12
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z10, Z8, Z13
+	VMULPD           Z0, Z11, Z8
+	VMULPD           Z0, Z12, Z9
+	VMULPD           Z0, Z13, Z10
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5288(SB), Z20
+	VMOVAPD          Z8, Z21
+	VFMADD213PD      Z11, Z20, Z21
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VMOVAPD          Z9, Z20
+	VFMADD213PD      Z12, Z11, Z20
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VMOVAPD          Z10, Z12
+	VFMADD213PD      Z13, Z11, Z12
+	VCMPPD           $0x11, Z21, Z0, K5
+	VCMPPD           $0x11, Z20, Z0, K6
+	VCMPPD           $0x11, Z12, Z0, K7
+	VBLENDMPD        Z14, Z17, K5, Z14
+	VBLENDMPD        Z15, Z18, K6, Z15
+	VBLENDMPD        Z16, Z19, K7, Z16
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z8
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z9
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z10
+	VMULPD           Z8, Z14, Z14
+	VMULPD           Z9, Z15, Z15
+	VMULPD           Z10, Z16, Z16
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z5, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z6, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z7, K7
+	VBLENDMPD        Z5, Z14, K5, Z5
+	VBLENDMPD        Z6, Z15, K6, Z6
+	VBLENDMPD        Z7, Z16, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z5, K2, Z5
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K3, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K4, Z7
+	VCMPPD           $0x03, Z2, Z2, K2
+	VCMPPD           $0x03, Z3, Z3, K3
+	VCMPPD           $0x03, Z4, Z4, K4
+	VBLENDMPD        Z2, Z5, K2, Z2
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD        Z4, Z7, K4, Z4
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, (AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVUPS          Y3, 32(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, 64(AX)
+	ADDQ             $0x00000060, AX
+	ADDQ             $0x00000060, CX
+	SUBQ             $0x00000018, DX
 	JMP              loop
 
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VMULPD           Z12, Z5, Z13
-	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
-	VMULPD           Z1, Z14, Z15
-	VCMPPD           $0x12, Z15, Z6, K2
-	VCMPPD           $0x11, Z14, Z8, K3
-	VCMPPD           $0x11, Z9, Z14, K4
-	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5152(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD      Z13, Z16, Z17
-	VMULPD           Z3, Z14, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VMOVAPD          Z14, Z18
-	VFMADD213PD      Z16, Z3, Z18
-	VADDPD           Z16, Z17, Z19
-	VSUBPD           Z17, Z19, Z20
-	VSUBPD           Z20, Z19, Z21
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z16, Z17, Z17
-	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5504(SB), Z16
-	VFMADD213PD      Z17, Z16, Z15
-	VADDPD           Z15, Z19, Z16
-	VSUBPD           Z19, Z16, Z19
-	VSUBPD           Z19, Z15, Z15
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VADDPD           Z15, Z16, Z16
-	VMULPD           Z16, Z16, Z15
-	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5512(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5552(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+2504(SB), Z18
-	VFMADD213PD      Z2, Z18, Z15
-	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD213PD      Z14, Z11, Z15
-	VMULPD           Z1, Z15, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z15, Z14, Z18
-	VCMPPD           $0x11, Z18, Z1, K3
-	VBLENDMPD        Z16, Z17, K3, Z16
-	VFMADD213PD      Z2, Z4, Z14
-	VMULPD           Z14, Z16, Z16
-	VCMPPD           $0x00, Z10, Z13, K3
-	VBLENDMPD        Z13, Z16, K3, Z13
-	VBLENDMPD        Z7, Z13, K2, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VCVTPS2PD        (CX), Z2
+	VMULPD.BCST      (SP), Z2, Z3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z4
+	VMULPD           Z0, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z5
+	VCMPPD           $0x12, Z4, Z5, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z4, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VMOVAPD          Z5, Z7
+	VFMADD213PD      Z3, Z6, Z7
+	VMULPD.BCST      actkernconst<>+5176(SB), Z4, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VADDPD           Z6, Z7, Z8
+	VSUBPD           Z7, Z8, Z10
+	VSUBPD           Z10, Z8, Z11
+	VSUBPD           Z11, Z7, Z7
+	VSUBPD           Z10, Z6, Z6
+	VADDPD           Z6, Z7, Z7
+	VSUBPD           Z9, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z7, Z6, Z5
+	VADDPD           Z5, Z8, Z6
+	VSUBPD           Z8, Z6, Z8
+	VSUBPD           Z8, Z5, Z5
+	VADDPD           Z5, Z6, Z6
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z5, Z6, Z7
+	VBROADCASTSD     actkernconst<>+5512(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z9
+	VFMADD213PD      Z6, Z9, Z7
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z9
+	VBROADCASTSD     actkernconst<>+2504(SB), Z8
+	VFMADD213PD      Z1, Z8, Z5
+	VFMADD213PD      Z5, Z9, Z6
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z4, Z8, Z5
+	VMULPD           Z0, Z5, Z4
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z5, Z8, Z9
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD        Z6, Z7, K3, Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
+	VFMADD213PD      Z1, Z5, Z4
+	VMULPD           Z4, Z6, Z6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z3, K3
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -50389,78 +50446,77 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VMULPD           Z12, Z5, Z13
-	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
-	VMULPD           Z1, Z14, Z15
-	VCMPPD           $0x12, Z15, Z6, K2
-	VCMPPD           $0x11, Z14, Z8, K3
-	VCMPPD           $0x11, Z9, Z14, K4
-	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5152(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD      Z13, Z16, Z17
-	VMULPD           Z3, Z14, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VMOVAPD          Z14, Z18
-	VFMADD213PD      Z16, Z3, Z18
-	VADDPD           Z16, Z17, Z19
-	VSUBPD           Z17, Z19, Z20
-	VSUBPD           Z20, Z19, Z21
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z16, Z17, Z17
-	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5504(SB), Z16
-	VFMADD213PD      Z17, Z16, Z15
-	VADDPD           Z15, Z19, Z16
-	VSUBPD           Z19, Z16, Z19
-	VSUBPD           Z19, Z15, Z15
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VADDPD           Z15, Z16, Z16
-	VMULPD           Z16, Z16, Z15
-	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5512(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5552(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+2504(SB), Z18
-	VFMADD213PD      Z2, Z18, Z15
-	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD213PD      Z14, Z11, Z15
-	VMULPD           Z1, Z15, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z15, Z14, Z18
-	VCMPPD           $0x11, Z18, Z1, K3
-	VBLENDMPD        Z16, Z17, K3, Z16
-	VFMADD213PD      Z2, Z4, Z14
-	VMULPD           Z14, Z16, Z16
-	VCMPPD           $0x00, Z10, Z13, K3
-	VBLENDMPD        Z13, Z16, K3, Z13
-	VBLENDMPD        Z7, Z13, K2, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y2
+	VCVTPS2PD        Y2, Z2
+	VMULPD.BCST      (SP), Z2, Z3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z4
+	VMULPD           Z0, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z5
+	VCMPPD           $0x12, Z4, Z5, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z4, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VMOVAPD          Z5, Z7
+	VFMADD213PD      Z3, Z6, Z7
+	VMULPD.BCST      actkernconst<>+5176(SB), Z4, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VADDPD           Z6, Z7, Z8
+	VSUBPD           Z7, Z8, Z10
+	VSUBPD           Z10, Z8, Z11
+	VSUBPD           Z11, Z7, Z7
+	VSUBPD           Z10, Z6, Z6
+	VADDPD           Z6, Z7, Z7
+	VSUBPD           Z9, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z7, Z6, Z5
+	VADDPD           Z5, Z8, Z6
+	VSUBPD           Z8, Z6, Z8
+	VSUBPD           Z8, Z5, Z5
+	VADDPD           Z5, Z6, Z6
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z5, Z6, Z7
+	VBROADCASTSD     actkernconst<>+5512(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z9
+	VFMADD213PD      Z6, Z9, Z7
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z9
+	VBROADCASTSD     actkernconst<>+2504(SB), Z8
+	VFMADD213PD      Z1, Z8, Z5
+	VFMADD213PD      Z5, Z9, Z6
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z4, Z8, Z5
+	VMULPD           Z0, Z5, Z4
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z5, Z8, Z9
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD        Z6, Z7, K3, Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
+	VFMADD213PD      Z1, Z5, Z4
+	VMULPD           Z4, Z6, Z6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z3, K3
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -50472,246 +50528,303 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+1096(SB), Z1
-	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD actkernconst<>+5176(SB), Z3
-	VBROADCASTSD actkernconst<>+5288(SB), Z4
-	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3808(SB), Z7
-	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
-	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+5160(SB), Z11
+	VBROADCASTSD actkernconst<>+1096(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000010
+	CMPQ             DX, $0x00000018
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VMULPD           Z12, Z5, Z14
-	VMULPD           Z13, Z5, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z14, Z16
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z17
-	VMULPD           Z1, Z16, Z18
-	VMULPD           Z1, Z17, Z19
-	VCMPPD           $0x12, Z18, Z6, K2
-	VCMPPD           $0x12, Z19, Z6, K3
-	VCMPPD           $0x11, Z16, Z8, K4
-	VCMPPD           $0x11, Z17, Z8, K5
-	VCMPPD           $0x11, Z9, Z16, K6
-	VCMPPD           $0x11, Z9, Z17, K7
-	KANDW            K6, K4, K4
-	KANDW            K7, K5, K5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z16
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z17
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z19
-	VBROADCASTSD     actkernconst<>+5152(SB), Z20
-	VMOVAPD          Z18, Z21
+	VCVTPS2PD        (CX), Z2
+	VCVTPS2PD        32(CX), Z3
+	VCVTPS2PD        64(CX), Z4
+	VMULPD.BCST      (SP), Z2, Z5
+	VMULPD.BCST      (SP), Z3, Z6
+	VMULPD.BCST      (SP), Z4, Z7
+	VANDPD.BCST      actkernconst<>+1088(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z9
+	VANDPD.BCST      actkernconst<>+1088(SB), Z7, Z10
+	VMULPD           Z0, Z8, Z8
+	VMULPD           Z0, Z9, Z9
+	VMULPD           Z0, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z8, Z11, K2
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z9, Z8, K3
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z10, Z8, K4
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
+	VMULPD.BCST      actkernconst<>+5496(SB), Z7, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z11, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z12, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z14
+	VMOVAPD          Z13, Z17
+	VFMADD213PD      Z7, Z14, Z17
+	VMULPD.BCST      actkernconst<>+5176(SB), Z8, Z14
+	VMULPD.BCST      actkernconst<>+5176(SB), Z9, Z18
+	VMULPD.BCST      actkernconst<>+5176(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z8, Z21
 	VFMADD213PD      Z14, Z20, Z21
-	VBROADCASTSD     actkernconst<>+5152(SB), Z20
-	VMOVAPD          Z19, Z22
-	VFMADD213PD      Z15, Z20, Z22
-	VMULPD           Z3, Z16, Z20
-	VMULPD           Z3, Z17, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VMOVAPD          Z16, Z24
-	VFMADD213PD      Z20, Z3, Z24
-	VMOVAPD          Z17, Z25
-	VFMADD213PD      Z23, Z3, Z25
-	VADDPD           Z20, Z21, Z26
-	VADDPD           Z23, Z22, Z27
-	VSUBPD           Z21, Z26, Z28
-	VSUBPD           Z22, Z27, Z29
-	VSUBPD           Z28, Z26, Z30
-	VSUBPD           Z29, Z27, Z31
-	VSUBPD           Z30, Z21, Z21
-	VSUBPD           Z31, Z22, Z22
-	VSUBPD           Z28, Z20, Z20
-	VSUBPD           Z29, Z23, Z23
-	VADDPD           Z20, Z21, Z21
-	VADDPD           Z23, Z22, Z22
-	VSUBPD           Z24, Z21, Z21
-	VSUBPD           Z25, Z22, Z22
-	VBROADCASTSD     actkernconst<>+5504(SB), Z20
-	VFMADD213PD      Z21, Z20, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z20
-	VFMADD213PD      Z22, Z20, Z19
-	VADDPD           Z18, Z26, Z20
-	VADDPD           Z19, Z27, Z21
-	VSUBPD           Z26, Z20, Z26
-	VSUBPD           Z27, Z21, Z27
-	VSUBPD           Z26, Z18, Z18
-	VSUBPD           Z27, Z19, Z19
-	VBLENDMPD        Z0, Z16, K4, Z16
-	VBLENDMPD        Z0, Z17, K5, Z17
-	VBLENDMPD        Z0, Z20, K4, Z20
-	VBLENDMPD        Z0, Z21, K5, Z21
-	VBLENDMPD        Z0, Z18, K4, Z18
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VADDPD           Z18, Z20, Z20
-	VADDPD           Z19, Z21, Z21
-	VMULPD           Z20, Z20, Z18
-	VMULPD           Z21, Z21, Z19
-	VMULPD           Z18, Z20, Z22
-	VMULPD           Z19, Z21, Z23
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z19, Z26
-	VFMADD213PD      Z20, Z25, Z22
-	VFMADD213PD      Z21, Z26, Z23
-	VMULPD           Z18, Z18, Z20
-	VMULPD           Z19, Z19, Z21
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z19, Z26
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z18, Z25
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z19, Z26
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z18
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z19
-	VFMADD213PD      Z18, Z25, Z20
-	VFMADD213PD      Z19, Z26, Z21
-	VMULPD.BCST      actkernconst<>+5168(SB), Z16, Z18
-	VMULPD.BCST      actkernconst<>+5168(SB), Z17, Z19
-	VRNDSCALEPD      $0x09, Z18, Z18
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VFMADD213PD      Z16, Z11, Z18
-	VFMADD213PD      Z17, Z11, Z19
-	VMULPD           Z1, Z18, Z16
-	VMULPD           Z1, Z19, Z17
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VMOVAPD          Z4, Z24
-	VFMADD213PD      Z18, Z16, Z24
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z19, Z17, Z18
-	VCMPPD           $0x11, Z24, Z1, K4
-	VCMPPD           $0x11, Z18, Z1, K5
-	VBLENDMPD        Z20, Z22, K4, Z20
-	VBLENDMPD        Z21, Z23, K5, Z21
-	VFMADD213PD      Z2, Z4, Z16
-	VFMADD213PD      Z2, Z4, Z17
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VCMPPD           $0x00, Z10, Z14, K4
-	VCMPPD           $0x00, Z10, Z15, K5
-	VBLENDMPD        Z14, Z20, K4, Z14
-	VBLENDMPD        Z15, Z21, K5, Z15
-	VBLENDMPD        Z7, Z14, K2, Z14
-	VBLENDMPD        Z7, Z15, K3, Z15
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VBLENDMPD        Z13, Z15, K3, Z13
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	SUBQ             $0x00000010, DX
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z9, Z22
+	VFMADD213PD      Z18, Z20, Z22
+	VBROADCASTSD     actkernconst<>+5176(SB), Z20
+	VMOVAPD          Z10, Z23
+	VFMADD213PD      Z19, Z20, Z23
+	VADDPD           Z14, Z15, Z20
+	VADDPD           Z18, Z16, Z24
+	VADDPD           Z19, Z17, Z25
+	VSUBPD           Z15, Z20, Z26
+	VSUBPD           Z16, Z24, Z27
+	VSUBPD           Z17, Z25, Z28
+	VSUBPD           Z26, Z20, Z29
+	VSUBPD           Z27, Z24, Z30
+	VSUBPD           Z28, Z25, Z31
+	VSUBPD           Z29, Z15, Z15
+	VSUBPD           Z30, Z16, Z16
+	VSUBPD           Z31, Z17, Z17
+	VSUBPD           Z26, Z14, Z14
+	VSUBPD           Z27, Z18, Z18
+	VSUBPD           Z28, Z19, Z19
+	VADDPD           Z14, Z15, Z15
+	VADDPD           Z18, Z16, Z16
+	VADDPD           Z19, Z17, Z17
+	VSUBPD           Z21, Z15, Z15
+	VSUBPD           Z22, Z16, Z16
+	VSUBPD           Z23, Z17, Z17
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z15, Z14, Z11
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z16, Z14, Z12
+	VBROADCASTSD     actkernconst<>+5504(SB), Z14
+	VFMADD213PD      Z17, Z14, Z13
+	VADDPD           Z11, Z20, Z14
+	VADDPD           Z12, Z24, Z15
+	VADDPD           Z13, Z25, Z16
+	VSUBPD           Z20, Z14, Z20
+	VSUBPD           Z24, Z15, Z24
+	VSUBPD           Z25, Z16, Z25
+	VSUBPD           Z20, Z11, Z11
+	VSUBPD           Z24, Z12, Z12
+	VSUBPD           Z25, Z13, Z13
+	VADDPD           Z11, Z14, Z14
+	VADDPD           Z12, Z15, Z15
+	VADDPD           Z13, Z16, Z16
+	VMULPD           Z14, Z14, Z11
+	VMULPD           Z15, Z15, Z12
+	VMULPD           Z16, Z16, Z13
+	VMULPD           Z11, Z14, Z17
+	VMULPD           Z12, Z15, Z18
+	VMULPD           Z13, Z16, Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z13, Z23
+	VFMADD213PD      Z14, Z21, Z17
+	VFMADD213PD      Z15, Z22, Z18
+	VFMADD213PD      Z16, Z23, Z19
+	VMULPD           Z11, Z11, Z14
+	VMULPD           Z12, Z12, Z15
+	VMULPD           Z13, Z13, Z16
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z11, Z21
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z12
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z13
+	VFMADD213PD      Z11, Z21, Z14
+	VFMADD213PD      Z12, Z22, Z15
+	VFMADD213PD      Z13, Z23, Z16
+	VMULPD.BCST      actkernconst<>+5168(SB), Z8, Z11
+	VMULPD.BCST      actkernconst<>+5168(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+5168(SB), Z10, Z13
+	VRNDSCALEPD      $0x09, Z11, Z11
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VBROADCASTSD     actkernconst<>+5160(SB), Z20
+	VFMADD213PD      Z8, Z20, Z11
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z9, Z8, Z12
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z10, Z8, Z13
+	VMULPD           Z0, Z11, Z8
+	VMULPD           Z0, Z12, Z9
+	VMULPD           Z0, Z13, Z10
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5288(SB), Z20
+	VMOVAPD          Z8, Z21
+	VFMADD213PD      Z11, Z20, Z21
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VMOVAPD          Z9, Z20
+	VFMADD213PD      Z12, Z11, Z20
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VMOVAPD          Z10, Z12
+	VFMADD213PD      Z13, Z11, Z12
+	VCMPPD           $0x11, Z21, Z0, K5
+	VCMPPD           $0x11, Z20, Z0, K6
+	VCMPPD           $0x11, Z12, Z0, K7
+	VBLENDMPD        Z14, Z17, K5, Z14
+	VBLENDMPD        Z15, Z18, K6, Z15
+	VBLENDMPD        Z16, Z19, K7, Z16
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z8
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z9
+	VBROADCASTSD     actkernconst<>+5288(SB), Z11
+	VFMADD213PD      Z1, Z11, Z10
+	VMULPD           Z8, Z14, Z14
+	VMULPD           Z9, Z15, Z15
+	VMULPD           Z10, Z16, Z16
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z5, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z6, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z7, K7
+	VBLENDMPD        Z5, Z14, K5, Z5
+	VBLENDMPD        Z6, Z15, K6, Z6
+	VBLENDMPD        Z7, Z16, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z5, K2, Z5
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K3, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z7, K4, Z7
+	VCMPPD           $0x03, Z2, Z2, K2
+	VCMPPD           $0x03, Z3, Z3, K3
+	VCMPPD           $0x03, Z4, Z4, K4
+	VBLENDMPD        Z2, Z5, K2, Z2
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD        Z4, Z7, K4, Z4
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, (AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVNTPS         Y3, 32(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, 64(AX)
+	ADDQ             $0x00000060, AX
+	ADDQ             $0x00000060, CX
+	SUBQ             $0x00000018, DX
 	JMP              loop
 
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VMULPD           Z12, Z5, Z13
-	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
-	VMULPD           Z1, Z14, Z15
-	VCMPPD           $0x12, Z15, Z6, K2
-	VCMPPD           $0x11, Z14, Z8, K3
-	VCMPPD           $0x11, Z9, Z14, K4
-	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5152(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD      Z13, Z16, Z17
-	VMULPD           Z3, Z14, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VMOVAPD          Z14, Z18
-	VFMADD213PD      Z16, Z3, Z18
-	VADDPD           Z16, Z17, Z19
-	VSUBPD           Z17, Z19, Z20
-	VSUBPD           Z20, Z19, Z21
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z16, Z17, Z17
-	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5504(SB), Z16
-	VFMADD213PD      Z17, Z16, Z15
-	VADDPD           Z15, Z19, Z16
-	VSUBPD           Z19, Z16, Z19
-	VSUBPD           Z19, Z15, Z15
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VADDPD           Z15, Z16, Z16
-	VMULPD           Z16, Z16, Z15
-	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5512(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5552(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+2504(SB), Z18
-	VFMADD213PD      Z2, Z18, Z15
-	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD213PD      Z14, Z11, Z15
-	VMULPD           Z1, Z15, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z15, Z14, Z18
-	VCMPPD           $0x11, Z18, Z1, K3
-	VBLENDMPD        Z16, Z17, K3, Z16
-	VFMADD213PD      Z2, Z4, Z14
-	VMULPD           Z14, Z16, Z16
-	VCMPPD           $0x00, Z10, Z13, K3
-	VBLENDMPD        Z13, Z16, K3, Z13
-	VBLENDMPD        Z7, Z13, K2, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
+	VCVTPS2PD        (CX), Z2
+	VMULPD.BCST      (SP), Z2, Z3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z4
+	VMULPD           Z0, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z5
+	VCMPPD           $0x12, Z4, Z5, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z4, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VMOVAPD          Z5, Z7
+	VFMADD213PD      Z3, Z6, Z7
+	VMULPD.BCST      actkernconst<>+5176(SB), Z4, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VADDPD           Z6, Z7, Z8
+	VSUBPD           Z7, Z8, Z10
+	VSUBPD           Z10, Z8, Z11
+	VSUBPD           Z11, Z7, Z7
+	VSUBPD           Z10, Z6, Z6
+	VADDPD           Z6, Z7, Z7
+	VSUBPD           Z9, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z7, Z6, Z5
+	VADDPD           Z5, Z8, Z6
+	VSUBPD           Z8, Z6, Z8
+	VSUBPD           Z8, Z5, Z5
+	VADDPD           Z5, Z6, Z6
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z5, Z6, Z7
+	VBROADCASTSD     actkernconst<>+5512(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z9
+	VFMADD213PD      Z6, Z9, Z7
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z9
+	VBROADCASTSD     actkernconst<>+2504(SB), Z8
+	VFMADD213PD      Z1, Z8, Z5
+	VFMADD213PD      Z5, Z9, Z6
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z4, Z8, Z5
+	VMULPD           Z0, Z5, Z4
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z5, Z8, Z9
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD        Z6, Z7, K3, Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
+	VFMADD213PD      Z1, Z5, Z4
+	VMULPD           Z4, Z6, Z6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z3, K3
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -50723,78 +50836,77 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VMULPD           Z12, Z5, Z13
-	VANDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
-	VMULPD           Z1, Z14, Z15
-	VCMPPD           $0x12, Z15, Z6, K2
-	VCMPPD           $0x11, Z14, Z8, K3
-	VCMPPD           $0x11, Z9, Z14, K4
-	KANDW            K4, K3, K3
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z15
-	VBROADCASTSD     actkernconst<>+5152(SB), Z16
-	VMOVAPD          Z15, Z17
-	VFMADD213PD      Z13, Z16, Z17
-	VMULPD           Z3, Z14, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VMOVAPD          Z14, Z18
-	VFMADD213PD      Z16, Z3, Z18
-	VADDPD           Z16, Z17, Z19
-	VSUBPD           Z17, Z19, Z20
-	VSUBPD           Z20, Z19, Z21
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z20, Z16, Z16
-	VADDPD           Z16, Z17, Z17
-	VSUBPD           Z18, Z17, Z17
-	VBROADCASTSD     actkernconst<>+5504(SB), Z16
-	VFMADD213PD      Z17, Z16, Z15
-	VADDPD           Z15, Z19, Z16
-	VSUBPD           Z19, Z16, Z19
-	VSUBPD           Z19, Z15, Z15
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VADDPD           Z15, Z16, Z16
-	VMULPD           Z16, Z16, Z15
-	VMULPD           Z15, Z16, Z17
-	VBROADCASTSD     actkernconst<>+5512(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z19
-	VFMADD213PD      Z16, Z19, Z17
-	VMULPD           Z15, Z15, Z16
-	VBROADCASTSD     actkernconst<>+5552(SB), Z18
-	VMOVAPD          Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z18, Z19
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z19
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z19
-	VBROADCASTSD     actkernconst<>+2504(SB), Z18
-	VFMADD213PD      Z2, Z18, Z15
-	VFMADD213PD      Z15, Z19, Z16
-	VMULPD.BCST      actkernconst<>+5168(SB), Z14, Z15
-	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD213PD      Z14, Z11, Z15
-	VMULPD           Z1, Z15, Z14
-	VRNDSCALEPD      $0x09, Z14, Z14
-	VMOVAPD          Z4, Z18
-	VFMADD213PD      Z15, Z14, Z18
-	VCMPPD           $0x11, Z18, Z1, K3
-	VBLENDMPD        Z16, Z17, K3, Z16
-	VFMADD213PD      Z2, Z4, Z14
-	VMULPD           Z14, Z16, Z16
-	VCMPPD           $0x00, Z10, Z13, K3
-	VBLENDMPD        Z13, Z16, K3, Z13
-	VBLENDMPD        Z7, Z13, K2, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y2
+	VCVTPS2PD        Y2, Z2
+	VMULPD.BCST      (SP), Z2, Z3
+	VANDPD.BCST      actkernconst<>+1088(SB), Z3, Z4
+	VMULPD           Z0, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5296(SB), Z5
+	VCMPPD           $0x12, Z4, Z5, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z4
+	VRNDSCALEPD      $0x08, Z4, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+5152(SB), Z6
+	VMOVAPD          Z5, Z7
+	VFMADD213PD      Z3, Z6, Z7
+	VMULPD.BCST      actkernconst<>+5176(SB), Z4, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VBROADCASTSD     actkernconst<>+5176(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VADDPD           Z6, Z7, Z8
+	VSUBPD           Z7, Z8, Z10
+	VSUBPD           Z10, Z8, Z11
+	VSUBPD           Z11, Z7, Z7
+	VSUBPD           Z10, Z6, Z6
+	VADDPD           Z6, Z7, Z7
+	VSUBPD           Z9, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z7, Z6, Z5
+	VADDPD           Z5, Z8, Z6
+	VSUBPD           Z8, Z6, Z8
+	VSUBPD           Z8, Z5, Z5
+	VADDPD           Z5, Z6, Z6
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z5, Z6, Z7
+	VBROADCASTSD     actkernconst<>+5512(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z5, Z9
+	VFMADD213PD      Z6, Z9, Z7
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z8
+	VMOVAPD          Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z5, Z9
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z5, Z9
+	VBROADCASTSD     actkernconst<>+2504(SB), Z8
+	VFMADD213PD      Z1, Z8, Z5
+	VFMADD213PD      Z5, Z9, Z6
+	VMULPD.BCST      actkernconst<>+5168(SB), Z4, Z5
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VBROADCASTSD     actkernconst<>+5160(SB), Z8
+	VFMADD213PD      Z4, Z8, Z5
+	VMULPD           Z0, Z5, Z4
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VBROADCASTSD     actkernconst<>+5288(SB), Z8
+	VMOVAPD          Z4, Z9
+	VFMADD213PD      Z5, Z8, Z9
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD        Z6, Z7, K3, Z6
+	VBROADCASTSD     actkernconst<>+5288(SB), Z5
+	VFMADD213PD      Z1, Z5, Z4
+	VMULPD           Z4, Z6, Z6
+	VCMPPD.BCST      $0x00, actkernconst<>+16(SB), Z3, K3
+	VBLENDMPD        Z3, Z6, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z3, K2, Z3
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z3, K2, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, K1, (AX)
 
 done:
 	SFENCE
@@ -50803,7 +50915,7 @@ done:
 
 // func sinUsualAVX2(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinUsualAVX2(SB), $320-52
+TEXT ·sinUsualAVX2(SB), NOSPLIT, $256-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -50821,154 +50933,136 @@ loop:
 	VMULPD      (SP), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
-	VMULPD      actkernconst<>+1376(SB), Y4, Y6
-	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
-	VANDPD      Y4, Y9, Y9
-	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7072(SB), Y2, Y4
-	VMULPD      actkernconst<>+7072(SB), Y3, Y5
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y8
-	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y8, Y13
-	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y11, Y14
-	VFMADD213PD Y3, Y12, Y14
-	VMULPD      actkernconst<>+5792(SB), Y4, Y12
+	VMULPD      actkernconst<>+1376(SB), Y4, Y4
+	VMULPD      actkernconst<>+1376(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y4, Y6, Y4
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y5, Y6, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y6
+	VMULPD      actkernconst<>+7072(SB), Y3, Y7
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y6, Y8
+	VXORPD      actkernconst<>+128(SB), Y7, Y9
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y2, Y10, Y11
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y9, Y12
+	VFMADD213PD Y3, Y10, Y12
+	VMULPD      actkernconst<>+5792(SB), Y6, Y10
+	VMULPD      actkernconst<>+5792(SB), Y7, Y13
+	VXORPD      actkernconst<>+128(SB), Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y1, 32(SP)
-	VMULPD      actkernconst<>+5792(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VXORPD      actkernconst<>+128(SB), Y1, Y1
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y10, Y14, Y1
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
-	VMOVUPD     Y7, 96(SP)
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
-	VMOVUPD     Y6, 128(SP)
-	VMOVAPD     Y5, Y6
-	VFMADD213PD Y1, Y0, Y6
-	VADDPD      Y12, Y13, Y0
+	VMOVAPD     Y7, Y0
+	VFMADD213PD Y13, Y14, Y0
+	VADDPD      Y10, Y11, Y14
+	VMOVUPD     Y5, 96(SP)
+	VADDPD      Y13, Y12, Y5
+	VMOVUPD     Y4, 128(SP)
+	VSUBPD      Y11, Y14, Y4
 	VMOVUPD     Y3, 160(SP)
-	VADDPD      Y1, Y14, Y3
+	VSUBPD      Y12, Y5, Y3
 	VMOVUPD     Y2, 192(SP)
-	VSUBPD      Y13, Y0, Y2
-	VMOVUPD     Y5, 224(SP)
-	VSUBPD      Y14, Y3, Y5
-	VMOVUPD     Y10, 256(SP)
-	VSUBPD      Y2, Y0, Y10
-	VMOVUPD     Y4, 288(SP)
-	VSUBPD      Y5, Y3, Y4
-	VSUBPD      Y10, Y13, Y13
-	VSUBPD      Y4, Y14, Y14
-	VSUBPD      Y2, Y12, Y12
-	VSUBPD      Y5, Y1, Y1
-	VADDPD      Y12, Y13, Y13
-	VADDPD      Y1, Y14, Y14
-	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y6, Y14, Y14
-	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y13, Y1, Y8
-	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y14, Y1, Y11
-	VADDPD      Y8, Y0, Y1
-	VADDPD      Y11, Y3, Y2
-	VSUBPD      Y0, Y1, Y0
-	VSUBPD      Y3, Y2, Y3
-	VSUBPD      Y0, Y8, Y8
-	VSUBPD      Y3, Y11, Y11
-	VMOVUPD     288(SP), Y0
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     256(SP), Y3
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y4, Y4
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y8, Y9
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y11, Y3
+	VSUBPD      Y4, Y14, Y2
+	VMOVUPD     Y7, 224(SP)
+	VSUBPD      Y3, Y5, Y7
+	VSUBPD      Y2, Y11, Y11
+	VSUBPD      Y7, Y12, Y12
+	VSUBPD      Y4, Y10, Y10
+	VSUBPD      Y3, Y13, Y13
+	VADDPD      Y10, Y11, Y11
+	VADDPD      Y13, Y12, Y12
+	VSUBPD      Y1, Y11, Y11
+	VSUBPD      Y0, Y12, Y12
+	VMOVUPD     actkernconst<>+7104(SB), Y0
+	VFMADD213PD Y11, Y0, Y8
+	VMOVUPD     actkernconst<>+7104(SB), Y0
+	VFMADD213PD Y12, Y0, Y9
+	VADDPD      Y8, Y14, Y0
+	VADDPD      Y9, Y5, Y1
+	VSUBPD      Y14, Y0, Y14
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y14, Y8, Y8
+	VSUBPD      Y5, Y9, Y9
+	VADDPD      Y8, Y0, Y0
 	VADDPD      Y9, Y1, Y1
-	VADDPD      Y3, Y2, Y2
+	VMULPD      Y0, Y0, Y2
 	VMULPD      Y1, Y1, Y3
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y1, Y6
-	VMULPD      Y5, Y2, Y7
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMULPD      Y2, Y0, Y4
+	VMULPD      Y3, Y1, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVAPD     Y2, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
-	VFMADD213PD Y1, Y9, Y6
-	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y0, Y8, Y4
+	VFMADD213PD Y1, Y9, Y5
+	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMULPD      Y5, Y5, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VMOVAPD     Y2, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y2
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y3
+	VFMADD213PD Y2, Y8, Y0
 	VFMADD213PD Y3, Y9, Y1
-	VFMADD213PD Y5, Y10, Y2
-	VMULPD      actkernconst<>+5760(SB), Y0, Y3
-	VMULPD      actkernconst<>+5760(SB), Y4, Y5
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
+	VMULPD      actkernconst<>+5760(SB), Y6, Y2
+	VMOVUPD     224(SP), Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y7
+	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y7, Y7
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VFMADD213PD Y0, Y8, Y3
-	VMOVUPD     actkernconst<>+5728(SB), Y0
-	VFMADD213PD Y4, Y0, Y5
-	VMULPD      actkernconst<>+1376(SB), Y3, Y0
-	VMULPD      actkernconst<>+1376(SB), Y5, Y4
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y4, Y4
+	VFMADD213PD Y6, Y8, Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y3, Y6, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VMULPD      actkernconst<>+1376(SB), Y7, Y6
+	VROUNDPD    $0x09, Y3, Y3
+	VROUNDPD    $0x09, Y6, Y6
 	VMOVUPD     actkernconst<>+6240(SB), Y8
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6240(SB), Y3
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y5, Y3, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y9, Y3, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y8, Y3, Y8
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y8, Y2, Y7, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y4
-	VMULPD      Y0, Y9, Y9
-	VMULPD      Y4, Y8, Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y7, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
+	VBLENDVPD   Y9, Y0, Y4, Y9
+	VBLENDVPD   Y8, Y1, Y5, Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y0
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y0
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y6
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y6, Y8, Y8
 	VMOVUPD     192(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VMOVUPD     160(SP), Y2
@@ -51000,50 +51094,43 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y6, Y8, Y9
-	VADDPD      Y6, Y7, Y8
-	VSUBPD      Y7, Y8, Y10
-	VSUBPD      Y10, Y8, Y11
-	VSUBPD      Y11, Y7, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5792(SB), Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VADDPD      Y5, Y6, Y7
+	VSUBPD      Y6, Y7, Y9
+	VSUBPD      Y9, Y7, Y10
 	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y6
-	VFMADD213PD Y7, Y6, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y8
-	VSUBPD      Y8, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y6, Y6
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
+	VSUBPD      Y9, Y5, Y5
 	VADDPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y4
-	VMULPD      Y4, Y6, Y5
+	VSUBPD      Y8, Y6, Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VFMADD213PD Y6, Y5, Y4
+	VADDPD      Y4, Y7, Y5
+	VSUBPD      Y7, Y5, Y7
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
-	VFMADD213PD Y6, Y8, Y5
-	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y5, Y8, Y6
+	VMULPD      Y4, Y4, Y5
 	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
@@ -51052,27 +51139,27 @@ single:
 	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
-	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VFMADD213PD Y4, Y8, Y5
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y7
-	VFMADD213PD Y2, Y7, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y7, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y7
-	VMOVAPD     Y2, Y8
+	VMOVAPD     Y3, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
-	VBLENDVPD   Y8, Y6, Y5, Y8
+	VBLENDVPD   Y8, Y5, Y6, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
-	VMULPD      Y2, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y3
+	VMULPD      Y3, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y3
+	VBLENDVPD   Y3, Y1, Y8, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -51090,50 +51177,43 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y6, Y8, Y9
-	VADDPD      Y6, Y7, Y8
-	VSUBPD      Y7, Y8, Y10
-	VSUBPD      Y10, Y8, Y11
-	VSUBPD      Y11, Y7, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5792(SB), Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VADDPD      Y5, Y6, Y7
+	VSUBPD      Y6, Y7, Y9
+	VSUBPD      Y9, Y7, Y10
 	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y6
-	VFMADD213PD Y7, Y6, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y8
-	VSUBPD      Y8, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y6, Y6
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
+	VSUBPD      Y9, Y5, Y5
 	VADDPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y4
-	VMULPD      Y4, Y6, Y5
+	VSUBPD      Y8, Y6, Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VFMADD213PD Y6, Y5, Y4
+	VADDPD      Y4, Y7, Y5
+	VSUBPD      Y7, Y5, Y7
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
-	VFMADD213PD Y6, Y8, Y5
-	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y5, Y8, Y6
+	VMULPD      Y4, Y4, Y5
 	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
@@ -51142,27 +51222,27 @@ tail:
 	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
-	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VFMADD213PD Y4, Y8, Y5
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y7
-	VFMADD213PD Y2, Y7, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y7, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y7
-	VMOVAPD     Y2, Y8
+	VMOVAPD     Y3, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
-	VBLENDVPD   Y8, Y6, Y5, Y8
+	VBLENDVPD   Y8, Y5, Y6, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
-	VMULPD      Y2, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y3
+	VMULPD      Y3, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y3
+	VBLENDVPD   Y3, Y1, Y8, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -51172,7 +51252,7 @@ done:
 
 // func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX2Stream(SB), $320-52
+TEXT ·sinUsualAVX2Stream(SB), NOSPLIT, $256-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -51190,154 +51270,136 @@ loop:
 	VMULPD      (SP), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
-	VMULPD      actkernconst<>+1376(SB), Y4, Y6
-	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
-	VANDPD      Y4, Y9, Y9
-	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7072(SB), Y2, Y4
-	VMULPD      actkernconst<>+7072(SB), Y3, Y5
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y8
-	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y8, Y13
-	VFMADD213PD Y2, Y12, Y13
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y11, Y14
-	VFMADD213PD Y3, Y12, Y14
-	VMULPD      actkernconst<>+5792(SB), Y4, Y12
+	VMULPD      actkernconst<>+1376(SB), Y4, Y4
+	VMULPD      actkernconst<>+1376(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y4, Y6, Y4
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y5, Y6, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y6
+	VMULPD      actkernconst<>+7072(SB), Y3, Y7
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y6, Y8
+	VXORPD      actkernconst<>+128(SB), Y7, Y9
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y2, Y10, Y11
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y9, Y12
+	VFMADD213PD Y3, Y10, Y12
+	VMULPD      actkernconst<>+5792(SB), Y6, Y10
+	VMULPD      actkernconst<>+5792(SB), Y7, Y13
+	VXORPD      actkernconst<>+128(SB), Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y13, Y13
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y1, 32(SP)
-	VMULPD      actkernconst<>+5792(SB), Y5, Y1
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VXORPD      actkernconst<>+128(SB), Y1, Y1
+	VMOVAPD     Y6, Y1
+	VFMADD213PD Y10, Y14, Y1
+	VMOVUPD     actkernconst<>+5792(SB), Y14
 	VMOVUPD     Y0, 64(SP)
-	VMOVUPD     actkernconst<>+5792(SB), Y0
-	VMOVUPD     Y7, 96(SP)
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y12, Y0, Y7
-	VMOVUPD     actkernconst<>+5792(SB), Y0
-	VMOVUPD     Y6, 128(SP)
-	VMOVAPD     Y5, Y6
-	VFMADD213PD Y1, Y0, Y6
-	VADDPD      Y12, Y13, Y0
+	VMOVAPD     Y7, Y0
+	VFMADD213PD Y13, Y14, Y0
+	VADDPD      Y10, Y11, Y14
+	VMOVUPD     Y5, 96(SP)
+	VADDPD      Y13, Y12, Y5
+	VMOVUPD     Y4, 128(SP)
+	VSUBPD      Y11, Y14, Y4
 	VMOVUPD     Y3, 160(SP)
-	VADDPD      Y1, Y14, Y3
+	VSUBPD      Y12, Y5, Y3
 	VMOVUPD     Y2, 192(SP)
-	VSUBPD      Y13, Y0, Y2
-	VMOVUPD     Y5, 224(SP)
-	VSUBPD      Y14, Y3, Y5
-	VMOVUPD     Y10, 256(SP)
-	VSUBPD      Y2, Y0, Y10
-	VMOVUPD     Y4, 288(SP)
-	VSUBPD      Y5, Y3, Y4
-	VSUBPD      Y10, Y13, Y13
-	VSUBPD      Y4, Y14, Y14
-	VSUBPD      Y2, Y12, Y12
-	VSUBPD      Y5, Y1, Y1
-	VADDPD      Y12, Y13, Y13
-	VADDPD      Y1, Y14, Y14
-	VSUBPD      Y7, Y13, Y13
-	VSUBPD      Y6, Y14, Y14
-	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y13, Y1, Y8
-	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y14, Y1, Y11
-	VADDPD      Y8, Y0, Y1
-	VADDPD      Y11, Y3, Y2
-	VSUBPD      Y0, Y1, Y0
-	VSUBPD      Y3, Y2, Y3
-	VSUBPD      Y0, Y8, Y8
-	VSUBPD      Y3, Y11, Y11
-	VMOVUPD     288(SP), Y0
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y0, Y0
-	VMOVUPD     256(SP), Y3
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y4, Y4
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y8, Y9
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y11, Y3
+	VSUBPD      Y4, Y14, Y2
+	VMOVUPD     Y7, 224(SP)
+	VSUBPD      Y3, Y5, Y7
+	VSUBPD      Y2, Y11, Y11
+	VSUBPD      Y7, Y12, Y12
+	VSUBPD      Y4, Y10, Y10
+	VSUBPD      Y3, Y13, Y13
+	VADDPD      Y10, Y11, Y11
+	VADDPD      Y13, Y12, Y12
+	VSUBPD      Y1, Y11, Y11
+	VSUBPD      Y0, Y12, Y12
+	VMOVUPD     actkernconst<>+7104(SB), Y0
+	VFMADD213PD Y11, Y0, Y8
+	VMOVUPD     actkernconst<>+7104(SB), Y0
+	VFMADD213PD Y12, Y0, Y9
+	VADDPD      Y8, Y14, Y0
+	VADDPD      Y9, Y5, Y1
+	VSUBPD      Y14, Y0, Y14
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y14, Y8, Y8
+	VSUBPD      Y5, Y9, Y9
+	VADDPD      Y8, Y0, Y0
 	VADDPD      Y9, Y1, Y1
-	VADDPD      Y3, Y2, Y2
+	VMULPD      Y0, Y0, Y2
 	VMULPD      Y1, Y1, Y3
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y1, Y6
-	VMULPD      Y5, Y2, Y7
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VMULPD      Y2, Y0, Y4
+	VMULPD      Y3, Y1, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVAPD     Y2, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
-	VFMADD213PD Y1, Y9, Y6
-	VFMADD213PD Y2, Y10, Y7
+	VFMADD213PD Y0, Y8, Y4
+	VFMADD213PD Y1, Y9, Y5
+	VMULPD      Y2, Y2, Y0
 	VMULPD      Y3, Y3, Y1
-	VMULPD      Y5, Y5, Y2
-	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VMOVAPD     Y2, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y8
 	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y2
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y3
+	VFMADD213PD Y2, Y8, Y0
 	VFMADD213PD Y3, Y9, Y1
-	VFMADD213PD Y5, Y10, Y2
-	VMULPD      actkernconst<>+5760(SB), Y0, Y3
-	VMULPD      actkernconst<>+5760(SB), Y4, Y5
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
+	VMULPD      actkernconst<>+5760(SB), Y6, Y2
+	VMOVUPD     224(SP), Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y7
+	VROUNDPD    $0x09, Y2, Y2
+	VROUNDPD    $0x09, Y7, Y7
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VFMADD213PD Y0, Y8, Y3
-	VMOVUPD     actkernconst<>+5728(SB), Y0
-	VFMADD213PD Y4, Y0, Y5
-	VMULPD      actkernconst<>+1376(SB), Y3, Y0
-	VMULPD      actkernconst<>+1376(SB), Y5, Y4
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y4, Y4
+	VFMADD213PD Y6, Y8, Y2
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y3, Y6, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y3
+	VMULPD      actkernconst<>+1376(SB), Y7, Y6
+	VROUNDPD    $0x09, Y3, Y3
+	VROUNDPD    $0x09, Y6, Y6
 	VMOVUPD     actkernconst<>+6240(SB), Y8
-	VMOVAPD     Y0, Y9
-	VFMADD213PD Y3, Y8, Y9
-	VMOVUPD     actkernconst<>+6240(SB), Y3
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y5, Y3, Y8
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y9, Y3, Y9
-	VMOVUPD     actkernconst<>+1376(SB), Y3
-	VCMPPD      $0x11, Y8, Y3, Y8
-	VBLENDVPD   Y9, Y1, Y6, Y9
-	VBLENDVPD   Y8, Y2, Y7, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y4
-	VMULPD      Y0, Y9, Y9
-	VMULPD      Y4, Y8, Y8
+	VMOVAPD     Y3, Y9
+	VFMADD213PD Y2, Y8, Y9
+	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y7, Y2, Y8
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y9, Y2, Y9
+	VMOVUPD     actkernconst<>+1376(SB), Y2
+	VCMPPD      $0x11, Y8, Y2, Y8
+	VBLENDVPD   Y9, Y0, Y4, Y9
+	VBLENDVPD   Y8, Y1, Y5, Y8
+	VMOVUPD     actkernconst<>+6240(SB), Y0
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+6240(SB), Y0
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y6
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y6, Y8, Y8
 	VMOVUPD     192(SP), Y0
 	VCMPPD      $0x00, actkernconst<>+256(SB), Y0, Y1
 	VMOVUPD     160(SP), Y2
@@ -51369,50 +51431,43 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y6, Y8, Y9
-	VADDPD      Y6, Y7, Y8
-	VSUBPD      Y7, Y8, Y10
-	VSUBPD      Y10, Y8, Y11
-	VSUBPD      Y11, Y7, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5792(SB), Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VADDPD      Y5, Y6, Y7
+	VSUBPD      Y6, Y7, Y9
+	VSUBPD      Y9, Y7, Y10
 	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y6
-	VFMADD213PD Y7, Y6, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y8
-	VSUBPD      Y8, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y6, Y6
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
+	VSUBPD      Y9, Y5, Y5
 	VADDPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y4
-	VMULPD      Y4, Y6, Y5
+	VSUBPD      Y8, Y6, Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VFMADD213PD Y6, Y5, Y4
+	VADDPD      Y4, Y7, Y5
+	VSUBPD      Y7, Y5, Y7
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
-	VFMADD213PD Y6, Y8, Y5
-	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y5, Y8, Y6
+	VMULPD      Y4, Y4, Y5
 	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
@@ -51421,27 +51476,27 @@ single:
 	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
-	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VFMADD213PD Y4, Y8, Y5
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y7
-	VFMADD213PD Y2, Y7, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y7, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y7
-	VMOVAPD     Y2, Y8
+	VMOVAPD     Y3, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
-	VBLENDVPD   Y8, Y6, Y5, Y8
+	VBLENDVPD   Y8, Y5, Y6, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
-	VMULPD      Y2, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y3
+	VMULPD      Y3, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y3
+	VBLENDVPD   Y3, Y1, Y8, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -51459,50 +51514,43 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+5792(SB), Y8
-	VMOVAPD     Y2, Y9
-	VFMADD213PD Y6, Y8, Y9
-	VADDPD      Y6, Y7, Y8
-	VSUBPD      Y7, Y8, Y10
-	VSUBPD      Y10, Y8, Y11
-	VSUBPD      Y11, Y7, Y7
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5792(SB), Y7
+	VMOVAPD     Y3, Y8
+	VFMADD213PD Y5, Y7, Y8
+	VADDPD      Y5, Y6, Y7
+	VSUBPD      Y6, Y7, Y9
+	VSUBPD      Y9, Y7, Y10
 	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+7104(SB), Y6
-	VFMADD213PD Y7, Y6, Y4
-	VADDPD      Y4, Y8, Y6
-	VSUBPD      Y8, Y6, Y8
-	VSUBPD      Y8, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y6, Y6
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
+	VSUBPD      Y9, Y5, Y5
 	VADDPD      Y5, Y6, Y6
-	VMULPD      Y6, Y6, Y4
-	VMULPD      Y4, Y6, Y5
+	VSUBPD      Y8, Y6, Y6
+	VMOVUPD     actkernconst<>+7104(SB), Y5
+	VFMADD213PD Y6, Y5, Y4
+	VADDPD      Y4, Y7, Y5
+	VSUBPD      Y7, Y5, Y7
+	VSUBPD      Y7, Y4, Y4
+	VADDPD      Y4, Y5, Y5
+	VMULPD      Y5, Y5, Y4
+	VMULPD      Y4, Y5, Y6
 	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y4, Y8
-	VFMADD213PD Y6, Y8, Y5
-	VMULPD      Y4, Y4, Y6
+	VFMADD213PD Y5, Y8, Y6
+	VMULPD      Y4, Y4, Y5
 	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y4, Y8
 	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
@@ -51511,27 +51559,27 @@ tail:
 	VFMADD213PD actkernconst<>+7424(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+2816(SB), Y7
 	VFMADD213PD actkernconst<>+224(SB), Y7, Y4
-	VFMADD213PD Y4, Y8, Y6
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VFMADD213PD Y4, Y8, Y5
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y7
-	VFMADD213PD Y2, Y7, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y7, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y7
-	VMOVAPD     Y2, Y8
+	VMOVAPD     Y3, Y8
 	VFMADD213PD Y4, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y8, Y4, Y8
-	VBLENDVPD   Y8, Y6, Y5, Y8
+	VBLENDVPD   Y8, Y5, Y6, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VFMADD213PD actkernconst<>+224(SB), Y4, Y2
-	VMULPD      Y2, Y8, Y8
-	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y2
-	VBLENDVPD   Y2, Y1, Y8, Y2
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y2, Y3
+	VFMADD213PD actkernconst<>+224(SB), Y4, Y3
+	VMULPD      Y3, Y8, Y8
+	VCMPPD      $0x00, actkernconst<>+256(SB), Y1, Y3
+	VBLENDVPD   Y3, Y1, Y8, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y3, Y2
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -57163,253 +57211,304 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+1096(SB), Z1
-	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+5176(SB), Z4
-	VBROADCASTSD actkernconst<>+5288(SB), Z5
-	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3808(SB), Z7
-	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
-	VBROADCASTSD actkernconst<>+5160(SB), Z10
-	VBROADCASTSD actkernconst<>+5168(SB), Z11
-	VBROADCASTSD actkernconst<>+5152(SB), Z12
-	VBROADCASTSD actkernconst<>+5496(SB), Z13
+	VBROADCASTSD actkernconst<>+1096(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD (SP), Z2
+	VBROADCASTSD actkernconst<>+5176(SB), Z3
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ             BX, $0x00000010
+	CMPQ             BX, $0x00000018
 	JB               single
-	VCVTPS2PD        (CX), Z14
-	VCVTPS2PD        32(CX), Z15
-	VMULPD           Z14, Z3, Z16
-	VMULPD           Z15, Z3, Z17
-	VANDPD.BCST      actkernconst<>+1088(SB), Z16, Z18
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z19
-	VMULPD           Z1, Z18, Z20
-	VMULPD           Z1, Z19, Z21
-	VCMPPD           $0x12, Z20, Z6, K2
-	VCMPPD           $0x12, Z21, Z6, K3
-	VCMPPD           $0x11, Z18, Z8, K4
-	VCMPPD           $0x11, Z19, Z8, K5
-	VCMPPD           $0x11, Z9, Z18, K6
-	VCMPPD           $0x11, Z9, Z19, K7
-	KANDW            K6, K4, K4
-	KANDW            K7, K5, K5
-	VMULPD           Z13, Z16, Z18
-	VMULPD           Z13, Z17, Z19
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z16, Z12, Z22
-	VMOVAPD          Z21, Z16
-	VFMADD213PD      Z17, Z12, Z16
-	VMULPD           Z4, Z18, Z17
-	VMULPD           Z4, Z19, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VMOVAPD          Z18, Z24
-	VFMADD213PD      Z17, Z4, Z24
-	VMOVAPD          Z19, Z25
-	VFMADD213PD      Z23, Z4, Z25
-	VADDPD           Z17, Z22, Z26
-	VADDPD           Z23, Z16, Z27
-	VSUBPD           Z22, Z26, Z28
-	VSUBPD           Z16, Z27, Z29
-	VSUBPD           Z28, Z26, Z30
-	VSUBPD           Z29, Z27, Z31
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z31, Z16, Z16
-	VSUBPD           Z28, Z17, Z17
-	VSUBPD           Z29, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z23, Z16, Z16
-	VSUBPD           Z24, Z22, Z22
+	VCVTPS2PD        (CX), Z5
+	VCVTPS2PD        32(CX), Z6
+	VCVTPS2PD        64(CX), Z7
+	VMULPD           Z5, Z2, Z8
+	VMULPD           Z6, Z2, Z9
+	VMULPD           Z7, Z2, Z10
+	VANDPD.BCST      actkernconst<>+1088(SB), Z8, Z11
+	VANDPD.BCST      actkernconst<>+1088(SB), Z9, Z12
+	VANDPD.BCST      actkernconst<>+1088(SB), Z10, Z13
+	VMULPD           Z0, Z11, Z11
+	VMULPD           Z0, Z12, Z12
+	VMULPD           Z0, Z13, Z13
+	VBROADCASTSD     actkernconst<>+5296(SB), Z14
+	VCMPPD           $0x12, Z11, Z14, K2
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z12, Z11, K3
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z13, Z11, K4
+	VMULPD.BCST      actkernconst<>+5496(SB), Z8, Z11
+	VMULPD.BCST      actkernconst<>+5496(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z13
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z17
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z8, Z17, Z18
+	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z9, Z8, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VMOVAPD          Z16, Z9
+	VFMADD213PD      Z10, Z8, Z9
+	VMULPD           Z3, Z11, Z8
+	VMULPD           Z3, Z12, Z10
+	VMULPD           Z3, Z13, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VMOVAPD          Z11, Z20
+	VFMADD213PD      Z8, Z3, Z20
+	VMOVAPD          Z12, Z21
+	VFMADD213PD      Z10, Z3, Z21
+	VMOVAPD          Z13, Z22
+	VFMADD213PD      Z19, Z3, Z22
+	VADDPD           Z8, Z18, Z23
+	VADDPD           Z10, Z17, Z24
+	VADDPD           Z19, Z9, Z25
+	VSUBPD           Z18, Z23, Z26
+	VSUBPD           Z17, Z24, Z27
+	VSUBPD           Z9, Z25, Z28
+	VSUBPD           Z26, Z23, Z29
+	VSUBPD           Z27, Z24, Z30
+	VSUBPD           Z28, Z25, Z31
+	VSUBPD           Z29, Z18, Z18
+	VSUBPD           Z30, Z17, Z17
+	VSUBPD           Z31, Z9, Z9
+	VSUBPD           Z26, Z8, Z8
+	VSUBPD           Z27, Z10, Z10
+	VSUBPD           Z28, Z19, Z19
+	VADDPD           Z8, Z18, Z18
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z19, Z9, Z9
+	VSUBPD           Z20, Z18, Z18
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z22, Z9, Z9
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z18, Z8, Z14
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z17, Z8, Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z9, Z8, Z16
+	VADDPD           Z14, Z23, Z8
+	VADDPD           Z15, Z24, Z9
+	VADDPD           Z16, Z25, Z10
+	VSUBPD           Z23, Z8, Z23
+	VSUBPD           Z24, Z9, Z24
+	VSUBPD           Z25, Z10, Z25
+	VSUBPD           Z23, Z14, Z14
+	VSUBPD           Z24, Z15, Z15
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5504(SB), Z17
-	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+5504(SB), Z17
-	VFMADD213PD      Z16, Z17, Z21
-	VADDPD           Z20, Z26, Z16
-	VADDPD           Z21, Z27, Z17
-	VSUBPD           Z26, Z16, Z26
-	VSUBPD           Z27, Z17, Z27
-	VSUBPD           Z26, Z20, Z20
-	VSUBPD           Z27, Z21, Z21
-	VBLENDMPD        Z0, Z18, K4, Z18
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VBLENDMPD        Z0, Z16, K4, Z16
-	VBLENDMPD        Z0, Z17, K5, Z17
-	VBLENDMPD        Z0, Z20, K4, Z20
-	VBLENDMPD        Z0, Z21, K5, Z21
-	VADDPD           Z20, Z16, Z16
-	VADDPD           Z21, Z17, Z17
-	VMULPD           Z16, Z16, Z20
-	VMULPD           Z17, Z17, Z21
-	VMULPD           Z20, Z16, Z22
-	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z21, Z26
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z21
-	VFMADD213PD      Z20, Z25, Z16
-	VFMADD213PD      Z21, Z26, Z17
-	VADDPD           Z2, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VMULPD           Z11, Z18, Z20
-	VMULPD           Z11, Z19, Z21
-	VRNDSCALEPD      $0x09, Z20, Z20
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VFMADD213PD      Z18, Z10, Z20
-	VFMADD213PD      Z19, Z10, Z21
-	VMULPD           Z1, Z20, Z18
-	VMULPD           Z1, Z21, Z19
-	VRNDSCALEPD      $0x09, Z18, Z18
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VMOVAPD          Z5, Z24
-	VFMADD213PD      Z20, Z18, Z24
-	VMOVAPD          Z5, Z20
-	VFMADD213PD      Z21, Z19, Z20
-	VCMPPD           $0x11, Z24, Z1, K4
-	VCMPPD           $0x11, Z20, Z1, K5
-	VBLENDMPD        Z16, Z22, K4, Z16
-	VBLENDMPD        Z17, Z23, K5, Z17
-	VFMADD213PD      Z2, Z5, Z18
-	VFMADD213PD      Z2, Z5, Z19
-	VMULPD           Z18, Z16, Z16
-	VMULPD           Z19, Z17, Z17
-	VMULPD           Z16, Z3, Z16
-	VMULPD           Z17, Z3, Z17
-	VBLENDMPD        Z7, Z16, K2, Z16
-	VBLENDMPD        Z7, Z17, K3, Z17
-	VCVTPS2PD        (DX), Z18
-	VCVTPS2PD        32(DX), Z19
-	VMULPD           Z16, Z18, Z18
-	VMULPD           Z17, Z19, Z19
-	VCMPPD           $0x03, Z14, Z14, K2
-	VCMPPD           $0x03, Z15, Z15, K3
-	VBLENDMPD        Z14, Z18, K2, Z14
-	VBLENDMPD        Z15, Z19, K3, Z15
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, (AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	ADDQ             $0x00000040, DX
-	SUBQ             $0x00000010, BX
+	VADDPD           Z14, Z8, Z8
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z16, Z10, Z10
+	VMULPD           Z8, Z8, Z14
+	VMULPD           Z9, Z9, Z15
+	VMULPD           Z10, Z10, Z16
+	VMULPD           Z14, Z8, Z17
+	VMULPD           Z15, Z9, Z18
+	VMULPD           Z16, Z10, Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z16, Z23
+	VFMADD213PD      Z8, Z21, Z17
+	VFMADD213PD      Z9, Z22, Z18
+	VFMADD213PD      Z10, Z23, Z19
+	VMULPD           Z14, Z14, Z8
+	VMULPD           Z15, Z15, Z9
+	VMULPD           Z16, Z16, Z10
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z16, Z23
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z14
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z15
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z16
+	VFMADD213PD      Z14, Z21, Z8
+	VFMADD213PD      Z15, Z22, Z9
+	VFMADD213PD      Z16, Z23, Z10
+	VADDPD           Z1, Z11, Z11
+	VADDPD           Z1, Z12, Z12
+	VADDPD           Z1, Z13, Z13
+	VMULPD.BCST      actkernconst<>+5168(SB), Z11, Z14
+	VMULPD.BCST      actkernconst<>+5168(SB), Z12, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z13, Z16
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VBROADCASTSD     actkernconst<>+5160(SB), Z20
+	VFMADD213PD      Z11, Z20, Z14
+	VBROADCASTSD     actkernconst<>+5160(SB), Z11
+	VFMADD213PD      Z12, Z11, Z15
+	VBROADCASTSD     actkernconst<>+5160(SB), Z11
+	VFMADD213PD      Z13, Z11, Z16
+	VMULPD           Z0, Z14, Z11
+	VMULPD           Z0, Z15, Z12
+	VMULPD           Z0, Z16, Z13
+	VRNDSCALEPD      $0x09, Z11, Z11
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VMOVAPD          Z4, Z20
+	VFMADD213PD      Z14, Z11, Z20
+	VMOVAPD          Z4, Z14
+	VFMADD213PD      Z15, Z12, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z16, Z13, Z15
+	VCMPPD           $0x11, Z20, Z0, K5
+	VCMPPD           $0x11, Z14, Z0, K6
+	VCMPPD           $0x11, Z15, Z0, K7
+	VBLENDMPD        Z8, Z17, K5, Z8
+	VBLENDMPD        Z9, Z18, K6, Z9
+	VBLENDMPD        Z10, Z19, K7, Z10
+	VFMADD213PD      Z1, Z4, Z11
+	VFMADD213PD      Z1, Z4, Z12
+	VFMADD213PD      Z1, Z4, Z13
+	VMULPD           Z11, Z8, Z8
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z10, Z10
+	VMULPD           Z8, Z2, Z8
+	VMULPD           Z9, Z2, Z9
+	VMULPD           Z10, Z2, Z10
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z8, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z10, K4, Z10
+	VCVTPS2PD        (DX), Z11
+	VCVTPS2PD        32(DX), Z12
+	VCVTPS2PD        64(DX), Z13
+	VMULPD           Z8, Z11, Z11
+	VMULPD           Z9, Z12, Z12
+	VMULPD           Z10, Z13, Z13
+	VCMPPD           $0x03, Z5, Z5, K2
+	VCMPPD           $0x03, Z6, Z6, K3
+	VCMPPD           $0x03, Z7, Z7, K4
+	VBLENDMPD        Z5, Z11, K2, Z5
+	VBLENDMPD        Z6, Z12, K3, Z6
+	VBLENDMPD        Z7, Z13, K4, Z7
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 32(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 64(AX)
+	ADDQ             $0x00000060, AX
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000060, DX
+	SUBQ             $0x00000018, BX
 	JMP              loop
 
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z14
-	VMULPD           Z14, Z3, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
-	VMULPD           Z1, Z16, Z17
-	VCMPPD           $0x12, Z17, Z6, K2
-	VCMPPD           $0x11, Z16, Z8, K3
-	VCMPPD           $0x11, Z9, Z16, K4
-	KANDW            K4, K3, K3
-	VMULPD           Z13, Z15, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z15, Z12, Z18
-	VMULPD           Z4, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z4, Z19
-	VADDPD           Z15, Z18, Z20
-	VSUBPD           Z18, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z18, Z18
-	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z15
-	VFMADD213PD      Z18, Z15, Z17
-	VADDPD           Z17, Z20, Z15
-	VSUBPD           Z20, Z15, Z20
-	VSUBPD           Z20, Z17, Z17
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VBLENDMPD        Z0, Z17, K3, Z17
-	VADDPD           Z17, Z15, Z15
-	VMULPD           Z15, Z15, Z17
-	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5512(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5552(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z19
-	VFMADD213PD      Z2, Z19, Z17
-	VFMADD213PD      Z17, Z20, Z15
-	VADDPD           Z2, Z16, Z16
-	VMULPD           Z11, Z16, Z17
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VFMADD213PD      Z16, Z10, Z17
-	VMULPD           Z1, Z17, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VMOVAPD          Z5, Z19
-	VFMADD213PD      Z17, Z16, Z19
-	VCMPPD           $0x11, Z19, Z1, K3
-	VBLENDMPD        Z15, Z18, K3, Z15
-	VFMADD213PD      Z2, Z5, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD           Z15, Z3, Z15
-	VBLENDMPD        Z7, Z15, K2, Z15
-	VCVTPS2PD        (DX), Z16
-	VMULPD           Z15, Z16, Z16
-	VCMPPD           $0x03, Z14, Z14, K2
-	VBLENDMPD        Z14, Z16, K2, Z14
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, (AX)
+	VCVTPS2PD        (CX), Z5
+	VMULPD           Z5, Z2, Z6
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMULPD           Z0, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z7, Z8, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VBROADCASTSD     actkernconst<>+5152(SB), Z9
+	VMOVAPD          Z8, Z10
+	VFMADD213PD      Z6, Z9, Z10
+	VMULPD           Z3, Z7, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMOVAPD          Z7, Z9
+	VFMADD213PD      Z6, Z3, Z9
+	VADDPD           Z6, Z10, Z11
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z13
+	VSUBPD           Z13, Z10, Z10
+	VSUBPD           Z12, Z6, Z6
+	VADDPD           Z6, Z10, Z10
+	VSUBPD           Z9, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z10, Z6, Z8
+	VADDPD           Z8, Z11, Z6
+	VSUBPD           Z11, Z6, Z11
+	VSUBPD           Z11, Z8, Z8
+	VADDPD           Z8, Z6, Z6
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z8, Z6, Z9
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z8, Z11
+	VFMADD213PD      Z6, Z11, Z9
+	VMULPD           Z8, Z8, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z10
+	VFMADD213PD      Z1, Z10, Z8
+	VFMADD213PD      Z8, Z11, Z6
+	VADDPD           Z1, Z7, Z7
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z8
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
+	VFMADD213PD      Z7, Z10, Z8
+	VMULPD           Z0, Z8, Z7
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VMOVAPD          Z4, Z10
+	VFMADD213PD      Z8, Z7, Z10
+	VCMPPD           $0x11, Z10, Z0, K3
+	VBLENDMPD        Z6, Z9, K3, Z6
+	VFMADD213PD      Z1, Z4, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD           Z6, Z2, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K2, Z6
+	VCVTPS2PD        (DX), Z7
+	VMULPD           Z6, Z7, Z7
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z7, K2, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -57422,80 +57521,77 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y14
-	VCVTPS2PD        Y14, Z14
-	VMULPD           Z14, Z3, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
-	VMULPD           Z1, Z16, Z17
-	VCMPPD           $0x12, Z17, Z6, K2
-	VCMPPD           $0x11, Z16, Z8, K3
-	VCMPPD           $0x11, Z9, Z16, K4
-	KANDW            K4, K3, K3
-	VMULPD           Z13, Z15, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z15, Z12, Z18
-	VMULPD           Z4, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z4, Z19
-	VADDPD           Z15, Z18, Z20
-	VSUBPD           Z18, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z18, Z18
-	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z15
-	VFMADD213PD      Z18, Z15, Z17
-	VADDPD           Z17, Z20, Z15
-	VSUBPD           Z20, Z15, Z20
-	VSUBPD           Z20, Z17, Z17
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VBLENDMPD        Z0, Z17, K3, Z17
-	VADDPD           Z17, Z15, Z15
-	VMULPD           Z15, Z15, Z17
-	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5512(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5552(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z19
-	VFMADD213PD      Z2, Z19, Z17
-	VFMADD213PD      Z17, Z20, Z15
-	VADDPD           Z2, Z16, Z16
-	VMULPD           Z11, Z16, Z17
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VFMADD213PD      Z16, Z10, Z17
-	VMULPD           Z1, Z17, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VMOVAPD          Z5, Z19
-	VFMADD213PD      Z17, Z16, Z19
-	VCMPPD           $0x11, Z19, Z1, K3
-	VBLENDMPD        Z15, Z18, K3, Z15
-	VFMADD213PD      Z2, Z5, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD           Z15, Z3, Z15
-	VBLENDMPD        Z7, Z15, K2, Z15
-	VMOVUPS.Z        (DX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMULPD           Z15, Z16, Z16
-	VCMPPD           $0x03, Z14, Z14, K2
-	VBLENDMPD        Z14, Z16, K2, Z14
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y5
+	VCVTPS2PD        Y5, Z5
+	VMULPD           Z5, Z2, Z6
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMULPD           Z0, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z7, Z8, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VBROADCASTSD     actkernconst<>+5152(SB), Z9
+	VMOVAPD          Z8, Z10
+	VFMADD213PD      Z6, Z9, Z10
+	VMULPD           Z3, Z7, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMOVAPD          Z7, Z9
+	VFMADD213PD      Z6, Z3, Z9
+	VADDPD           Z6, Z10, Z11
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z13
+	VSUBPD           Z13, Z10, Z10
+	VSUBPD           Z12, Z6, Z6
+	VADDPD           Z6, Z10, Z10
+	VSUBPD           Z9, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z10, Z6, Z8
+	VADDPD           Z8, Z11, Z6
+	VSUBPD           Z11, Z6, Z11
+	VSUBPD           Z11, Z8, Z8
+	VADDPD           Z8, Z6, Z6
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z8, Z6, Z9
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z8, Z11
+	VFMADD213PD      Z6, Z11, Z9
+	VMULPD           Z8, Z8, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z10
+	VFMADD213PD      Z1, Z10, Z8
+	VFMADD213PD      Z8, Z11, Z6
+	VADDPD           Z1, Z7, Z7
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z8
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
+	VFMADD213PD      Z7, Z10, Z8
+	VMULPD           Z0, Z8, Z7
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VMOVAPD          Z4, Z10
+	VFMADD213PD      Z8, Z7, Z10
+	VCMPPD           $0x11, Z10, Z0, K3
+	VBLENDMPD        Z6, Z9, K3, Z6
+	VFMADD213PD      Z1, Z4, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD           Z6, Z2, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K2, Z6
+	VMOVUPS.Z        (DX), K1, Y7
+	VCVTPS2PD        Y7, Z7
+	VMULPD           Z6, Z7, Z7
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z7, K2, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -57507,253 +57603,304 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+16(SB), Z0
-	VBROADCASTSD actkernconst<>+1096(SB), Z1
-	VBROADCASTSD actkernconst<>+8(SB), Z2
-	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+5176(SB), Z4
-	VBROADCASTSD actkernconst<>+5288(SB), Z5
-	VBROADCASTSD actkernconst<>+5296(SB), Z6
-	VBROADCASTSD actkernconst<>+3808(SB), Z7
-	VBROADCASTSD actkernconst<>+5304(SB), Z8
-	VBROADCASTSD actkernconst<>+3888(SB), Z9
-	VBROADCASTSD actkernconst<>+5160(SB), Z10
-	VBROADCASTSD actkernconst<>+5168(SB), Z11
-	VBROADCASTSD actkernconst<>+5152(SB), Z12
-	VBROADCASTSD actkernconst<>+5496(SB), Z13
+	VBROADCASTSD actkernconst<>+1096(SB), Z0
+	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD (SP), Z2
+	VBROADCASTSD actkernconst<>+5176(SB), Z3
+	VBROADCASTSD actkernconst<>+5288(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ             BX, $0x00000010
+	CMPQ             BX, $0x00000018
 	JB               single
-	VCVTPS2PD        (CX), Z14
-	VCVTPS2PD        32(CX), Z15
-	VMULPD           Z14, Z3, Z16
-	VMULPD           Z15, Z3, Z17
-	VANDPD.BCST      actkernconst<>+1088(SB), Z16, Z18
-	VANDPD.BCST      actkernconst<>+1088(SB), Z17, Z19
-	VMULPD           Z1, Z18, Z20
-	VMULPD           Z1, Z19, Z21
-	VCMPPD           $0x12, Z20, Z6, K2
-	VCMPPD           $0x12, Z21, Z6, K3
-	VCMPPD           $0x11, Z18, Z8, K4
-	VCMPPD           $0x11, Z19, Z8, K5
-	VCMPPD           $0x11, Z9, Z18, K6
-	VCMPPD           $0x11, Z9, Z19, K7
-	KANDW            K6, K4, K4
-	KANDW            K7, K5, K5
-	VMULPD           Z13, Z16, Z18
-	VMULPD           Z13, Z17, Z19
-	VRNDSCALEPD      $0x08, Z18, Z18
-	VRNDSCALEPD      $0x08, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z21
-	VMOVAPD          Z20, Z22
-	VFMADD213PD      Z16, Z12, Z22
-	VMOVAPD          Z21, Z16
-	VFMADD213PD      Z17, Z12, Z16
-	VMULPD           Z4, Z18, Z17
-	VMULPD           Z4, Z19, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VMOVAPD          Z18, Z24
-	VFMADD213PD      Z17, Z4, Z24
-	VMOVAPD          Z19, Z25
-	VFMADD213PD      Z23, Z4, Z25
-	VADDPD           Z17, Z22, Z26
-	VADDPD           Z23, Z16, Z27
-	VSUBPD           Z22, Z26, Z28
-	VSUBPD           Z16, Z27, Z29
-	VSUBPD           Z28, Z26, Z30
-	VSUBPD           Z29, Z27, Z31
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z31, Z16, Z16
-	VSUBPD           Z28, Z17, Z17
-	VSUBPD           Z29, Z23, Z23
-	VADDPD           Z17, Z22, Z22
-	VADDPD           Z23, Z16, Z16
-	VSUBPD           Z24, Z22, Z22
+	VCVTPS2PD        (CX), Z5
+	VCVTPS2PD        32(CX), Z6
+	VCVTPS2PD        64(CX), Z7
+	VMULPD           Z5, Z2, Z8
+	VMULPD           Z6, Z2, Z9
+	VMULPD           Z7, Z2, Z10
+	VANDPD.BCST      actkernconst<>+1088(SB), Z8, Z11
+	VANDPD.BCST      actkernconst<>+1088(SB), Z9, Z12
+	VANDPD.BCST      actkernconst<>+1088(SB), Z10, Z13
+	VMULPD           Z0, Z11, Z11
+	VMULPD           Z0, Z12, Z12
+	VMULPD           Z0, Z13, Z13
+	VBROADCASTSD     actkernconst<>+5296(SB), Z14
+	VCMPPD           $0x12, Z11, Z14, K2
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z12, Z11, K3
+	VBROADCASTSD     actkernconst<>+5296(SB), Z11
+	VCMPPD           $0x12, Z13, Z11, K4
+	VMULPD.BCST      actkernconst<>+5496(SB), Z8, Z11
+	VMULPD.BCST      actkernconst<>+5496(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z13
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z16
+	VBROADCASTSD     actkernconst<>+5152(SB), Z17
+	VMOVAPD          Z14, Z18
+	VFMADD213PD      Z8, Z17, Z18
+	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VMOVAPD          Z15, Z17
+	VFMADD213PD      Z9, Z8, Z17
+	VBROADCASTSD     actkernconst<>+5152(SB), Z8
+	VMOVAPD          Z16, Z9
+	VFMADD213PD      Z10, Z8, Z9
+	VMULPD           Z3, Z11, Z8
+	VMULPD           Z3, Z12, Z10
+	VMULPD           Z3, Z13, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VMOVAPD          Z11, Z20
+	VFMADD213PD      Z8, Z3, Z20
+	VMOVAPD          Z12, Z21
+	VFMADD213PD      Z10, Z3, Z21
+	VMOVAPD          Z13, Z22
+	VFMADD213PD      Z19, Z3, Z22
+	VADDPD           Z8, Z18, Z23
+	VADDPD           Z10, Z17, Z24
+	VADDPD           Z19, Z9, Z25
+	VSUBPD           Z18, Z23, Z26
+	VSUBPD           Z17, Z24, Z27
+	VSUBPD           Z9, Z25, Z28
+	VSUBPD           Z26, Z23, Z29
+	VSUBPD           Z27, Z24, Z30
+	VSUBPD           Z28, Z25, Z31
+	VSUBPD           Z29, Z18, Z18
+	VSUBPD           Z30, Z17, Z17
+	VSUBPD           Z31, Z9, Z9
+	VSUBPD           Z26, Z8, Z8
+	VSUBPD           Z27, Z10, Z10
+	VSUBPD           Z28, Z19, Z19
+	VADDPD           Z8, Z18, Z18
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z19, Z9, Z9
+	VSUBPD           Z20, Z18, Z18
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z22, Z9, Z9
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z18, Z8, Z14
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z17, Z8, Z15
+	VBROADCASTSD     actkernconst<>+5504(SB), Z8
+	VFMADD213PD      Z9, Z8, Z16
+	VADDPD           Z14, Z23, Z8
+	VADDPD           Z15, Z24, Z9
+	VADDPD           Z16, Z25, Z10
+	VSUBPD           Z23, Z8, Z23
+	VSUBPD           Z24, Z9, Z24
+	VSUBPD           Z25, Z10, Z25
+	VSUBPD           Z23, Z14, Z14
+	VSUBPD           Z24, Z15, Z15
 	VSUBPD           Z25, Z16, Z16
-	VBROADCASTSD     actkernconst<>+5504(SB), Z17
-	VFMADD213PD      Z22, Z17, Z20
-	VBROADCASTSD     actkernconst<>+5504(SB), Z17
-	VFMADD213PD      Z16, Z17, Z21
-	VADDPD           Z20, Z26, Z16
-	VADDPD           Z21, Z27, Z17
-	VSUBPD           Z26, Z16, Z26
-	VSUBPD           Z27, Z17, Z27
-	VSUBPD           Z26, Z20, Z20
-	VSUBPD           Z27, Z21, Z21
-	VBLENDMPD        Z0, Z18, K4, Z18
-	VBLENDMPD        Z0, Z19, K5, Z19
-	VBLENDMPD        Z0, Z16, K4, Z16
-	VBLENDMPD        Z0, Z17, K5, Z17
-	VBLENDMPD        Z0, Z20, K4, Z20
-	VBLENDMPD        Z0, Z21, K5, Z21
-	VADDPD           Z20, Z16, Z16
-	VADDPD           Z21, Z17, Z17
-	VMULPD           Z16, Z16, Z20
-	VMULPD           Z17, Z17, Z21
-	VMULPD           Z20, Z16, Z22
-	VMULPD           Z21, Z17, Z23
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5512(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z21, Z26
-	VFMADD213PD      Z16, Z25, Z22
-	VFMADD213PD      Z17, Z26, Z23
-	VMULPD           Z20, Z20, Z16
-	VMULPD           Z21, Z21, Z17
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z25
-	VBROADCASTSD     actkernconst<>+5552(SB), Z24
-	VMOVAPD          Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z24, Z26
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z21, Z26
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z20, Z25
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z21, Z26
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z24
-	VFMADD213PD      Z2, Z24, Z21
-	VFMADD213PD      Z20, Z25, Z16
-	VFMADD213PD      Z21, Z26, Z17
-	VADDPD           Z2, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VMULPD           Z11, Z18, Z20
-	VMULPD           Z11, Z19, Z21
-	VRNDSCALEPD      $0x09, Z20, Z20
-	VRNDSCALEPD      $0x09, Z21, Z21
-	VFMADD213PD      Z18, Z10, Z20
-	VFMADD213PD      Z19, Z10, Z21
-	VMULPD           Z1, Z20, Z18
-	VMULPD           Z1, Z21, Z19
-	VRNDSCALEPD      $0x09, Z18, Z18
-	VRNDSCALEPD      $0x09, Z19, Z19
-	VMOVAPD          Z5, Z24
-	VFMADD213PD      Z20, Z18, Z24
-	VMOVAPD          Z5, Z20
-	VFMADD213PD      Z21, Z19, Z20
-	VCMPPD           $0x11, Z24, Z1, K4
-	VCMPPD           $0x11, Z20, Z1, K5
-	VBLENDMPD        Z16, Z22, K4, Z16
-	VBLENDMPD        Z17, Z23, K5, Z17
-	VFMADD213PD      Z2, Z5, Z18
-	VFMADD213PD      Z2, Z5, Z19
-	VMULPD           Z18, Z16, Z16
-	VMULPD           Z19, Z17, Z17
-	VMULPD           Z16, Z3, Z16
-	VMULPD           Z17, Z3, Z17
-	VBLENDMPD        Z7, Z16, K2, Z16
-	VBLENDMPD        Z7, Z17, K3, Z17
-	VCVTPS2PD        (DX), Z18
-	VCVTPS2PD        32(DX), Z19
-	VMULPD           Z16, Z18, Z18
-	VMULPD           Z17, Z19, Z19
-	VCMPPD           $0x03, Z14, Z14, K2
-	VCMPPD           $0x03, Z15, Z15, K3
-	VBLENDMPD        Z14, Z18, K2, Z14
-	VBLENDMPD        Z15, Z19, K3, Z15
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, (AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 32(AX)
-	ADDQ             $0x00000040, AX
-	ADDQ             $0x00000040, CX
-	ADDQ             $0x00000040, DX
-	SUBQ             $0x00000010, BX
+	VADDPD           Z14, Z8, Z8
+	VADDPD           Z15, Z9, Z9
+	VADDPD           Z16, Z10, Z10
+	VMULPD           Z8, Z8, Z14
+	VMULPD           Z9, Z9, Z15
+	VMULPD           Z10, Z10, Z16
+	VMULPD           Z14, Z8, Z17
+	VMULPD           Z15, Z9, Z18
+	VMULPD           Z16, Z10, Z19
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5512(SB), Z20
+	VMOVAPD          Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z16, Z23
+	VFMADD213PD      Z8, Z21, Z17
+	VFMADD213PD      Z9, Z22, Z18
+	VFMADD213PD      Z10, Z23, Z19
+	VMULPD           Z14, Z14, Z8
+	VMULPD           Z15, Z15, Z9
+	VMULPD           Z16, Z16, Z10
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z21
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z22
+	VBROADCASTSD     actkernconst<>+5552(SB), Z20
+	VMOVAPD          Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z20, Z23
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z16, Z23
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z14, Z21
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z15, Z22
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z16, Z23
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z14
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z15
+	VBROADCASTSD     actkernconst<>+2504(SB), Z20
+	VFMADD213PD      Z1, Z20, Z16
+	VFMADD213PD      Z14, Z21, Z8
+	VFMADD213PD      Z15, Z22, Z9
+	VFMADD213PD      Z16, Z23, Z10
+	VADDPD           Z1, Z11, Z11
+	VADDPD           Z1, Z12, Z12
+	VADDPD           Z1, Z13, Z13
+	VMULPD.BCST      actkernconst<>+5168(SB), Z11, Z14
+	VMULPD.BCST      actkernconst<>+5168(SB), Z12, Z15
+	VMULPD.BCST      actkernconst<>+5168(SB), Z13, Z16
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VBROADCASTSD     actkernconst<>+5160(SB), Z20
+	VFMADD213PD      Z11, Z20, Z14
+	VBROADCASTSD     actkernconst<>+5160(SB), Z11
+	VFMADD213PD      Z12, Z11, Z15
+	VBROADCASTSD     actkernconst<>+5160(SB), Z11
+	VFMADD213PD      Z13, Z11, Z16
+	VMULPD           Z0, Z14, Z11
+	VMULPD           Z0, Z15, Z12
+	VMULPD           Z0, Z16, Z13
+	VRNDSCALEPD      $0x09, Z11, Z11
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VMOVAPD          Z4, Z20
+	VFMADD213PD      Z14, Z11, Z20
+	VMOVAPD          Z4, Z14
+	VFMADD213PD      Z15, Z12, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z16, Z13, Z15
+	VCMPPD           $0x11, Z20, Z0, K5
+	VCMPPD           $0x11, Z14, Z0, K6
+	VCMPPD           $0x11, Z15, Z0, K7
+	VBLENDMPD        Z8, Z17, K5, Z8
+	VBLENDMPD        Z9, Z18, K6, Z9
+	VBLENDMPD        Z10, Z19, K7, Z10
+	VFMADD213PD      Z1, Z4, Z11
+	VFMADD213PD      Z1, Z4, Z12
+	VFMADD213PD      Z1, Z4, Z13
+	VMULPD           Z11, Z8, Z8
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z10, Z10
+	VMULPD           Z8, Z2, Z8
+	VMULPD           Z9, Z2, Z9
+	VMULPD           Z10, Z2, Z10
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z8, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z10, K4, Z10
+	VCVTPS2PD        (DX), Z11
+	VCVTPS2PD        32(DX), Z12
+	VCVTPS2PD        64(DX), Z13
+	VMULPD           Z8, Z11, Z11
+	VMULPD           Z9, Z12, Z12
+	VMULPD           Z10, Z13, Z13
+	VCMPPD           $0x03, Z5, Z5, K2
+	VCMPPD           $0x03, Z6, Z6, K3
+	VCMPPD           $0x03, Z7, Z7, K4
+	VBLENDMPD        Z5, Z11, K2, Z5
+	VBLENDMPD        Z6, Z12, K3, Z6
+	VBLENDMPD        Z7, Z13, K4, Z7
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 32(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 64(AX)
+	ADDQ             $0x00000060, AX
+	ADDQ             $0x00000060, CX
+	ADDQ             $0x00000060, DX
+	SUBQ             $0x00000018, BX
 	JMP              loop
 
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z14
-	VMULPD           Z14, Z3, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
-	VMULPD           Z1, Z16, Z17
-	VCMPPD           $0x12, Z17, Z6, K2
-	VCMPPD           $0x11, Z16, Z8, K3
-	VCMPPD           $0x11, Z9, Z16, K4
-	KANDW            K4, K3, K3
-	VMULPD           Z13, Z15, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z15, Z12, Z18
-	VMULPD           Z4, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z4, Z19
-	VADDPD           Z15, Z18, Z20
-	VSUBPD           Z18, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z18, Z18
-	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z15
-	VFMADD213PD      Z18, Z15, Z17
-	VADDPD           Z17, Z20, Z15
-	VSUBPD           Z20, Z15, Z20
-	VSUBPD           Z20, Z17, Z17
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VBLENDMPD        Z0, Z17, K3, Z17
-	VADDPD           Z17, Z15, Z15
-	VMULPD           Z15, Z15, Z17
-	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5512(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5552(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z19
-	VFMADD213PD      Z2, Z19, Z17
-	VFMADD213PD      Z17, Z20, Z15
-	VADDPD           Z2, Z16, Z16
-	VMULPD           Z11, Z16, Z17
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VFMADD213PD      Z16, Z10, Z17
-	VMULPD           Z1, Z17, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VMOVAPD          Z5, Z19
-	VFMADD213PD      Z17, Z16, Z19
-	VCMPPD           $0x11, Z19, Z1, K3
-	VBLENDMPD        Z15, Z18, K3, Z15
-	VFMADD213PD      Z2, Z5, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD           Z15, Z3, Z15
-	VBLENDMPD        Z7, Z15, K2, Z15
-	VCVTPS2PD        (DX), Z16
-	VMULPD           Z15, Z16, Z16
-	VCMPPD           $0x03, Z14, Z14, K2
-	VBLENDMPD        Z14, Z16, K2, Z14
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, (AX)
+	VCVTPS2PD        (CX), Z5
+	VMULPD           Z5, Z2, Z6
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMULPD           Z0, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z7, Z8, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VBROADCASTSD     actkernconst<>+5152(SB), Z9
+	VMOVAPD          Z8, Z10
+	VFMADD213PD      Z6, Z9, Z10
+	VMULPD           Z3, Z7, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMOVAPD          Z7, Z9
+	VFMADD213PD      Z6, Z3, Z9
+	VADDPD           Z6, Z10, Z11
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z13
+	VSUBPD           Z13, Z10, Z10
+	VSUBPD           Z12, Z6, Z6
+	VADDPD           Z6, Z10, Z10
+	VSUBPD           Z9, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z10, Z6, Z8
+	VADDPD           Z8, Z11, Z6
+	VSUBPD           Z11, Z6, Z11
+	VSUBPD           Z11, Z8, Z8
+	VADDPD           Z8, Z6, Z6
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z8, Z6, Z9
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z8, Z11
+	VFMADD213PD      Z6, Z11, Z9
+	VMULPD           Z8, Z8, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z10
+	VFMADD213PD      Z1, Z10, Z8
+	VFMADD213PD      Z8, Z11, Z6
+	VADDPD           Z1, Z7, Z7
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z8
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
+	VFMADD213PD      Z7, Z10, Z8
+	VMULPD           Z0, Z8, Z7
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VMOVAPD          Z4, Z10
+	VFMADD213PD      Z8, Z7, Z10
+	VCMPPD           $0x11, Z10, Z0, K3
+	VBLENDMPD        Z6, Z9, K3, Z6
+	VFMADD213PD      Z1, Z4, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD           Z6, Z2, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K2, Z6
+	VCVTPS2PD        (DX), Z7
+	VMULPD           Z6, Z7, Z7
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z7, K2, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -57766,80 +57913,77 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y14
-	VCVTPS2PD        Y14, Z14
-	VMULPD           Z14, Z3, Z15
-	VANDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
-	VMULPD           Z1, Z16, Z17
-	VCMPPD           $0x12, Z17, Z6, K2
-	VCMPPD           $0x11, Z16, Z8, K3
-	VCMPPD           $0x11, Z9, Z16, K4
-	KANDW            K4, K3, K3
-	VMULPD           Z13, Z15, Z16
-	VRNDSCALEPD      $0x08, Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z17
-	VMOVAPD          Z17, Z18
-	VFMADD213PD      Z15, Z12, Z18
-	VMULPD           Z4, Z16, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMOVAPD          Z16, Z19
-	VFMADD213PD      Z15, Z4, Z19
-	VADDPD           Z15, Z18, Z20
-	VSUBPD           Z18, Z20, Z21
-	VSUBPD           Z21, Z20, Z22
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z21, Z15, Z15
-	VADDPD           Z15, Z18, Z18
-	VSUBPD           Z19, Z18, Z18
-	VBROADCASTSD     actkernconst<>+5504(SB), Z15
-	VFMADD213PD      Z18, Z15, Z17
-	VADDPD           Z17, Z20, Z15
-	VSUBPD           Z20, Z15, Z20
-	VSUBPD           Z20, Z17, Z17
-	VBLENDMPD        Z0, Z16, K3, Z16
-	VBLENDMPD        Z0, Z15, K3, Z15
-	VBLENDMPD        Z0, Z17, K3, Z17
-	VADDPD           Z17, Z15, Z15
-	VMULPD           Z15, Z15, Z17
-	VMULPD           Z17, Z15, Z18
-	VBROADCASTSD     actkernconst<>+5512(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5520(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5528(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5536(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5544(SB), Z17, Z20
-	VFMADD213PD      Z15, Z20, Z18
-	VMULPD           Z17, Z17, Z15
-	VBROADCASTSD     actkernconst<>+5552(SB), Z19
-	VMOVAPD          Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5560(SB), Z19, Z20
-	VFMADD213PD.BCST actkernconst<>+5568(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5576(SB), Z17, Z20
-	VFMADD213PD.BCST actkernconst<>+5584(SB), Z17, Z20
-	VBROADCASTSD     actkernconst<>+2504(SB), Z19
-	VFMADD213PD      Z2, Z19, Z17
-	VFMADD213PD      Z17, Z20, Z15
-	VADDPD           Z2, Z16, Z16
-	VMULPD           Z11, Z16, Z17
-	VRNDSCALEPD      $0x09, Z17, Z17
-	VFMADD213PD      Z16, Z10, Z17
-	VMULPD           Z1, Z17, Z16
-	VRNDSCALEPD      $0x09, Z16, Z16
-	VMOVAPD          Z5, Z19
-	VFMADD213PD      Z17, Z16, Z19
-	VCMPPD           $0x11, Z19, Z1, K3
-	VBLENDMPD        Z15, Z18, K3, Z15
-	VFMADD213PD      Z2, Z5, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD           Z15, Z3, Z15
-	VBLENDMPD        Z7, Z15, K2, Z15
-	VMOVUPS.Z        (DX), K1, Y16
-	VCVTPS2PD        Y16, Z16
-	VMULPD           Z15, Z16, Z16
-	VCMPPD           $0x03, Z14, Z14, K2
-	VBLENDMPD        Z14, Z16, K2, Z14
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y5
+	VCVTPS2PD        Y5, Z5
+	VMULPD           Z5, Z2, Z6
+	VANDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMULPD           Z0, Z7, Z7
+	VBROADCASTSD     actkernconst<>+5296(SB), Z8
+	VCMPPD           $0x12, Z7, Z8, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VBROADCASTSD     actkernconst<>+5152(SB), Z9
+	VMOVAPD          Z8, Z10
+	VFMADD213PD      Z6, Z9, Z10
+	VMULPD           Z3, Z7, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMOVAPD          Z7, Z9
+	VFMADD213PD      Z6, Z3, Z9
+	VADDPD           Z6, Z10, Z11
+	VSUBPD           Z10, Z11, Z12
+	VSUBPD           Z12, Z11, Z13
+	VSUBPD           Z13, Z10, Z10
+	VSUBPD           Z12, Z6, Z6
+	VADDPD           Z6, Z10, Z10
+	VSUBPD           Z9, Z10, Z10
+	VBROADCASTSD     actkernconst<>+5504(SB), Z6
+	VFMADD213PD      Z10, Z6, Z8
+	VADDPD           Z8, Z11, Z6
+	VSUBPD           Z11, Z6, Z11
+	VSUBPD           Z11, Z8, Z8
+	VADDPD           Z8, Z6, Z6
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z8, Z6, Z9
+	VBROADCASTSD     actkernconst<>+5512(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5520(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5528(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5536(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5544(SB), Z8, Z11
+	VFMADD213PD      Z6, Z11, Z9
+	VMULPD           Z8, Z8, Z6
+	VBROADCASTSD     actkernconst<>+5552(SB), Z10
+	VMOVAPD          Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5560(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+5568(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5576(SB), Z8, Z11
+	VFMADD213PD.BCST actkernconst<>+5584(SB), Z8, Z11
+	VBROADCASTSD     actkernconst<>+2504(SB), Z10
+	VFMADD213PD      Z1, Z10, Z8
+	VFMADD213PD      Z8, Z11, Z6
+	VADDPD           Z1, Z7, Z7
+	VMULPD.BCST      actkernconst<>+5168(SB), Z7, Z8
+	VRNDSCALEPD      $0x09, Z8, Z8
+	VBROADCASTSD     actkernconst<>+5160(SB), Z10
+	VFMADD213PD      Z7, Z10, Z8
+	VMULPD           Z0, Z8, Z7
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VMOVAPD          Z4, Z10
+	VFMADD213PD      Z8, Z7, Z10
+	VCMPPD           $0x11, Z10, Z0, K3
+	VBLENDMPD        Z6, Z9, K3, Z6
+	VFMADD213PD      Z1, Z4, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD           Z6, Z2, Z6
+	VBLENDMPD.BCST   actkernconst<>+3808(SB), Z6, K2, Z6
+	VMOVUPS.Z        (DX), K1, Y7
+	VCVTPS2PD        Y7, Z7
+	VMULPD           Z6, Z7, Z7
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z7, K2, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	SFENCE
@@ -57848,7 +57992,7 @@ done:
 
 // func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $256-76
+TEXT ·sinBackwardUsualAVX2(SB), NOSPLIT, $192-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -57867,154 +58011,136 @@ loop:
 	VMULPD      (SP), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
-	VMULPD      actkernconst<>+1376(SB), Y4, Y6
-	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
-	VANDPD      Y4, Y9, Y9
-	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7072(SB), Y2, Y4
-	VMULPD      actkernconst<>+7072(SB), Y3, Y5
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y8
-	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y8, Y13
-	VFMADD213PD Y2, Y12, Y13
+	VMULPD      actkernconst<>+1376(SB), Y4, Y4
+	VMULPD      actkernconst<>+1376(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y4, Y6, Y4
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y5, Y6, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y6
+	VMULPD      actkernconst<>+7072(SB), Y3, Y7
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y6, Y8
+	VXORPD      actkernconst<>+128(SB), Y7, Y9
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y2, Y10, Y11
 	VMOVUPD     actkernconst<>+5696(SB), Y2
-	VMOVAPD     Y11, Y12
-	VFMADD213PD Y3, Y2, Y12
-	VMULPD      actkernconst<>+5792(SB), Y4, Y2
-	VMULPD      actkernconst<>+5792(SB), Y5, Y3
+	VMOVAPD     Y9, Y10
+	VFMADD213PD Y3, Y2, Y10
+	VMULPD      actkernconst<>+5792(SB), Y6, Y2
+	VMULPD      actkernconst<>+5792(SB), Y7, Y3
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+5792(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y12
+	VMOVAPD     Y6, Y13
+	VFMADD213PD Y2, Y12, Y13
+	VMOVUPD     actkernconst<>+5792(SB), Y12
+	VMOVAPD     Y7, Y14
+	VFMADD213PD Y3, Y12, Y14
+	VADDPD      Y2, Y11, Y12
 	VMOVUPD     Y1, 32(SP)
-	VMOVAPD     Y4, Y1
-	VFMADD213PD Y2, Y14, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y14
+	VADDPD      Y3, Y10, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVAPD     Y5, Y0
-	VFMADD213PD Y3, Y14, Y0
-	VADDPD      Y2, Y13, Y14
-	VMOVUPD     Y7, 96(SP)
-	VADDPD      Y3, Y12, Y7
-	VMOVUPD     Y6, 128(SP)
-	VSUBPD      Y13, Y14, Y6
-	VMOVUPD     Y5, 160(SP)
-	VSUBPD      Y12, Y7, Y5
-	VMOVUPD     Y10, 192(SP)
-	VSUBPD      Y6, Y14, Y10
-	VMOVUPD     Y4, 224(SP)
-	VSUBPD      Y5, Y7, Y4
-	VSUBPD      Y10, Y13, Y13
-	VSUBPD      Y4, Y12, Y12
-	VSUBPD      Y6, Y2, Y2
+	VSUBPD      Y11, Y12, Y0
+	VMOVUPD     Y5, 96(SP)
+	VSUBPD      Y10, Y1, Y5
+	VMOVUPD     Y4, 128(SP)
+	VSUBPD      Y0, Y12, Y4
+	VMOVUPD     Y7, 160(SP)
+	VSUBPD      Y5, Y1, Y7
+	VSUBPD      Y4, Y11, Y11
+	VSUBPD      Y7, Y10, Y10
+	VSUBPD      Y0, Y2, Y2
 	VSUBPD      Y5, Y3, Y3
-	VADDPD      Y2, Y13, Y13
-	VADDPD      Y3, Y12, Y12
-	VSUBPD      Y1, Y13, Y13
-	VSUBPD      Y0, Y12, Y12
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y3, Y10, Y10
+	VSUBPD      Y13, Y11, Y11
+	VSUBPD      Y14, Y10, Y10
 	VMOVUPD     actkernconst<>+7104(SB), Y0
-	VFMADD213PD Y13, Y0, Y8
+	VFMADD213PD Y11, Y0, Y8
 	VMOVUPD     actkernconst<>+7104(SB), Y0
-	VFMADD213PD Y12, Y0, Y11
-	VADDPD      Y8, Y14, Y0
-	VADDPD      Y11, Y7, Y1
-	VSUBPD      Y14, Y0, Y14
-	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y14, Y8, Y8
-	VSUBPD      Y7, Y11, Y11
-	VMOVUPD     224(SP), Y2
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y2, Y2
-	VMOVUPD     192(SP), Y3
-	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y4, Y4
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y8, Y9
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y11, Y3
-	VADDPD      Y9, Y0, Y0
-	VADDPD      Y3, Y1, Y1
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y3, Y0, Y6
-	VMULPD      Y5, Y1, Y7
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD Y10, Y0, Y9
+	VADDPD      Y8, Y12, Y0
+	VADDPD      Y9, Y1, Y2
+	VSUBPD      Y12, Y0, Y12
+	VSUBPD      Y1, Y2, Y1
+	VSUBPD      Y12, Y8, Y8
+	VSUBPD      Y1, Y9, Y9
+	VADDPD      Y8, Y0, Y0
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y0, Y0, Y1
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y1, Y0, Y4
+	VMULPD      Y3, Y2, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVAPD     Y1, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
-	VFMADD213PD Y0, Y9, Y6
-	VFMADD213PD Y1, Y10, Y7
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y5, Y5, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VFMADD213PD Y0, Y8, Y4
+	VFMADD213PD Y2, Y9, Y5
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VMOVAPD     Y1, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
-	VFMADD213PD Y3, Y9, Y0
-	VFMADD213PD Y5, Y10, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5760(SB), Y2, Y3
-	VMULPD      actkernconst<>+5760(SB), Y4, Y5
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y3
+	VFMADD213PD Y1, Y8, Y0
+	VFMADD213PD Y3, Y9, Y2
+	VADDPD      actkernconst<>+224(SB), Y6, Y6
+	VMOVUPD     160(SP), Y1
+	VADDPD      actkernconst<>+224(SB), Y1, Y1
+	VMULPD      actkernconst<>+5760(SB), Y6, Y3
+	VMULPD      actkernconst<>+5760(SB), Y1, Y7
 	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
+	VROUNDPD    $0x09, Y7, Y7
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y4, Y2, Y5
-	VMULPD      actkernconst<>+1376(SB), Y3, Y2
-	VMULPD      actkernconst<>+1376(SB), Y5, Y4
-	VROUNDPD    $0x09, Y2, Y2
-	VROUNDPD    $0x09, Y4, Y4
+	VFMADD213PD Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y1, Y6, Y7
+	VMULPD      actkernconst<>+1376(SB), Y3, Y1
+	VMULPD      actkernconst<>+1376(SB), Y7, Y6
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y6, Y6
 	VMOVUPD     actkernconst<>+6240(SB), Y8
-	VMOVAPD     Y2, Y9
+	VMOVAPD     Y1, Y9
 	VFMADD213PD Y3, Y8, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y3
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y5, Y3, Y8
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y7, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y9, Y3, Y9
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y8, Y3, Y8
-	VBLENDVPD   Y9, Y0, Y6, Y9
-	VBLENDVPD   Y8, Y1, Y7, Y8
+	VBLENDVPD   Y9, Y0, Y4, Y9
+	VBLENDVPD   Y8, Y2, Y5, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y0
-	VFMADD213PD actkernconst<>+224(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6240(SB), Y0
-	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMULPD      Y2, Y9, Y9
-	VMULPD      Y4, Y8, Y8
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y6
+	VMULPD      Y1, Y9, Y9
+	VMULPD      Y6, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
@@ -58047,40 +58173,33 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y1
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y6
-	VMOVAPD     Y2, Y8
-	VFMADD213PD Y1, Y6, Y8
-	VADDPD      Y1, Y7, Y6
-	VSUBPD      Y7, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y1, Y1
-	VADDPD      Y1, Y7, Y7
-	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+5792(SB), Y5
+	VMOVAPD     Y3, Y7
+	VFMADD213PD Y1, Y5, Y7
+	VADDPD      Y1, Y6, Y5
+	VSUBPD      Y6, Y5, Y8
+	VSUBPD      Y8, Y5, Y9
+	VSUBPD      Y9, Y6, Y6
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y1, Y6, Y6
+	VSUBPD      Y7, Y6, Y6
 	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y7, Y1, Y4
-	VADDPD      Y4, Y6, Y1
-	VSUBPD      Y6, Y1, Y6
-	VSUBPD      Y6, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
-	VADDPD      Y5, Y1, Y1
+	VFMADD213PD Y6, Y1, Y4
+	VADDPD      Y4, Y5, Y1
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y5, Y4, Y4
+	VADDPD      Y4, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
 	VMOVUPD     actkernconst<>+7136(SB), Y6
@@ -58100,26 +58219,26 @@ single:
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VADDPD      actkernconst<>+224(SB), Y3, Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y6, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y6
-	VMOVAPD     Y2, Y7
+	VMOVAPD     Y3, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
-	VMULPD      Y2, Y7, Y7
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
+	VMULPD      Y3, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y7, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y3, Y1, Y1
+	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -58140,40 +58259,33 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y1
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y6
-	VMOVAPD     Y2, Y8
-	VFMADD213PD Y1, Y6, Y8
-	VADDPD      Y1, Y7, Y6
-	VSUBPD      Y7, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y1, Y1
-	VADDPD      Y1, Y7, Y7
-	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+5792(SB), Y5
+	VMOVAPD     Y3, Y7
+	VFMADD213PD Y1, Y5, Y7
+	VADDPD      Y1, Y6, Y5
+	VSUBPD      Y6, Y5, Y8
+	VSUBPD      Y8, Y5, Y9
+	VSUBPD      Y9, Y6, Y6
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y1, Y6, Y6
+	VSUBPD      Y7, Y6, Y6
 	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y7, Y1, Y4
-	VADDPD      Y4, Y6, Y1
-	VSUBPD      Y6, Y1, Y6
-	VSUBPD      Y6, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
-	VADDPD      Y5, Y1, Y1
+	VFMADD213PD Y6, Y1, Y4
+	VADDPD      Y4, Y5, Y1
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y5, Y4, Y4
+	VADDPD      Y4, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
 	VMOVUPD     actkernconst<>+7136(SB), Y6
@@ -58193,27 +58305,27 @@ tail:
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VADDPD      actkernconst<>+224(SB), Y3, Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y6, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y6
-	VMOVAPD     Y2, Y7
+	VMOVAPD     Y3, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
-	VMULPD      Y2, Y7, Y7
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
+	VMULPD      Y3, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y7, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y3, Y1, Y1
+	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -58225,7 +58337,7 @@ done:
 
 // func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $256-76
+TEXT ·sinBackwardUsualAVX2Stream(SB), NOSPLIT, $192-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -58244,154 +58356,136 @@ loop:
 	VMULPD      (SP), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y2, Y4
 	VANDPD      actkernconst<>+192(SB), Y3, Y5
-	VMULPD      actkernconst<>+1376(SB), Y4, Y6
-	VMULPD      actkernconst<>+1376(SB), Y5, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y6, Y8, Y6
-	VMOVUPD     actkernconst<>+6272(SB), Y8
-	VCMPPD      $0x12, Y7, Y8, Y7
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y4, Y8, Y9
-	VMOVUPD     actkernconst<>+6304(SB), Y8
-	VCMPPD      $0x11, Y5, Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y5, Y5
-	VANDPD      Y4, Y9, Y9
-	VANDPD      Y5, Y10, Y10
-	VMULPD      actkernconst<>+7072(SB), Y2, Y4
-	VMULPD      actkernconst<>+7072(SB), Y3, Y5
-	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y4, Y8
-	VXORPD      actkernconst<>+128(SB), Y5, Y11
-	VMOVUPD     actkernconst<>+5696(SB), Y12
-	VMOVAPD     Y8, Y13
-	VFMADD213PD Y2, Y12, Y13
+	VMULPD      actkernconst<>+1376(SB), Y4, Y4
+	VMULPD      actkernconst<>+1376(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y4, Y6, Y4
+	VMOVUPD     actkernconst<>+6272(SB), Y6
+	VCMPPD      $0x12, Y5, Y6, Y5
+	VMULPD      actkernconst<>+7072(SB), Y2, Y6
+	VMULPD      actkernconst<>+7072(SB), Y3, Y7
+	VROUNDPD    $0x08, Y6, Y6
+	VROUNDPD    $0x08, Y7, Y7
+	VXORPD      actkernconst<>+128(SB), Y6, Y8
+	VXORPD      actkernconst<>+128(SB), Y7, Y9
+	VMOVUPD     actkernconst<>+5696(SB), Y10
+	VMOVAPD     Y8, Y11
+	VFMADD213PD Y2, Y10, Y11
 	VMOVUPD     actkernconst<>+5696(SB), Y2
-	VMOVAPD     Y11, Y12
-	VFMADD213PD Y3, Y2, Y12
-	VMULPD      actkernconst<>+5792(SB), Y4, Y2
-	VMULPD      actkernconst<>+5792(SB), Y5, Y3
+	VMOVAPD     Y9, Y10
+	VFMADD213PD Y3, Y2, Y10
+	VMULPD      actkernconst<>+5792(SB), Y6, Y2
+	VMULPD      actkernconst<>+5792(SB), Y7, Y3
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     actkernconst<>+5792(SB), Y14
+	VMOVUPD     actkernconst<>+5792(SB), Y12
+	VMOVAPD     Y6, Y13
+	VFMADD213PD Y2, Y12, Y13
+	VMOVUPD     actkernconst<>+5792(SB), Y12
+	VMOVAPD     Y7, Y14
+	VFMADD213PD Y3, Y12, Y14
+	VADDPD      Y2, Y11, Y12
 	VMOVUPD     Y1, 32(SP)
-	VMOVAPD     Y4, Y1
-	VFMADD213PD Y2, Y14, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y14
+	VADDPD      Y3, Y10, Y1
 	VMOVUPD     Y0, 64(SP)
-	VMOVAPD     Y5, Y0
-	VFMADD213PD Y3, Y14, Y0
-	VADDPD      Y2, Y13, Y14
-	VMOVUPD     Y7, 96(SP)
-	VADDPD      Y3, Y12, Y7
-	VMOVUPD     Y6, 128(SP)
-	VSUBPD      Y13, Y14, Y6
-	VMOVUPD     Y5, 160(SP)
-	VSUBPD      Y12, Y7, Y5
-	VMOVUPD     Y10, 192(SP)
-	VSUBPD      Y6, Y14, Y10
-	VMOVUPD     Y4, 224(SP)
-	VSUBPD      Y5, Y7, Y4
-	VSUBPD      Y10, Y13, Y13
-	VSUBPD      Y4, Y12, Y12
-	VSUBPD      Y6, Y2, Y2
+	VSUBPD      Y11, Y12, Y0
+	VMOVUPD     Y5, 96(SP)
+	VSUBPD      Y10, Y1, Y5
+	VMOVUPD     Y4, 128(SP)
+	VSUBPD      Y0, Y12, Y4
+	VMOVUPD     Y7, 160(SP)
+	VSUBPD      Y5, Y1, Y7
+	VSUBPD      Y4, Y11, Y11
+	VSUBPD      Y7, Y10, Y10
+	VSUBPD      Y0, Y2, Y2
 	VSUBPD      Y5, Y3, Y3
-	VADDPD      Y2, Y13, Y13
-	VADDPD      Y3, Y12, Y12
-	VSUBPD      Y1, Y13, Y13
-	VSUBPD      Y0, Y12, Y12
+	VADDPD      Y2, Y11, Y11
+	VADDPD      Y3, Y10, Y10
+	VSUBPD      Y13, Y11, Y11
+	VSUBPD      Y14, Y10, Y10
 	VMOVUPD     actkernconst<>+7104(SB), Y0
-	VFMADD213PD Y13, Y0, Y8
+	VFMADD213PD Y11, Y0, Y8
 	VMOVUPD     actkernconst<>+7104(SB), Y0
-	VFMADD213PD Y12, Y0, Y11
-	VADDPD      Y8, Y14, Y0
-	VADDPD      Y11, Y7, Y1
-	VSUBPD      Y14, Y0, Y14
-	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y14, Y8, Y8
-	VSUBPD      Y7, Y11, Y11
-	VMOVUPD     224(SP), Y2
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y2, Y2
-	VMOVUPD     192(SP), Y3
-	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y4, Y4
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y0, Y0
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y9, actkernconst<>+256(SB), Y8, Y9
-	VBLENDVPD   Y3, actkernconst<>+256(SB), Y11, Y3
-	VADDPD      Y9, Y0, Y0
-	VADDPD      Y3, Y1, Y1
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y3, Y0, Y6
-	VMULPD      Y5, Y1, Y7
-	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD Y10, Y0, Y9
+	VADDPD      Y8, Y12, Y0
+	VADDPD      Y9, Y1, Y2
+	VSUBPD      Y12, Y0, Y12
+	VSUBPD      Y1, Y2, Y1
+	VSUBPD      Y12, Y8, Y8
+	VSUBPD      Y1, Y9, Y9
+	VADDPD      Y8, Y0, Y0
+	VADDPD      Y9, Y2, Y2
+	VMULPD      Y0, Y0, Y1
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y1, Y0, Y4
+	VMULPD      Y3, Y2, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VMOVAPD     Y1, Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7136(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7168(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7200(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7200(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7200(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7232(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7264(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7264(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7264(SB), Y5, Y10
-	VFMADD213PD Y0, Y9, Y6
-	VFMADD213PD Y1, Y10, Y7
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y5, Y5, Y1
-	VMOVUPD     actkernconst<>+7296(SB), Y8
+	VFMADD213PD Y0, Y8, Y4
+	VFMADD213PD Y2, Y9, Y5
+	VMULPD      Y1, Y1, Y0
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     actkernconst<>+7296(SB), Y7
+	VMOVAPD     Y1, Y8
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y8
+	VMOVUPD     actkernconst<>+7296(SB), Y7
 	VMOVAPD     Y3, Y9
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y9
-	VMOVUPD     actkernconst<>+7296(SB), Y8
-	VMOVAPD     Y5, Y10
-	VFMADD213PD actkernconst<>+7328(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+7328(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7360(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7392(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+7424(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y5, Y10
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y3
-	VMOVUPD     actkernconst<>+2816(SB), Y8
-	VFMADD213PD actkernconst<>+224(SB), Y8, Y5
-	VFMADD213PD Y3, Y9, Y0
-	VFMADD213PD Y5, Y10, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VADDPD      actkernconst<>+224(SB), Y4, Y4
-	VMULPD      actkernconst<>+5760(SB), Y2, Y3
-	VMULPD      actkernconst<>+5760(SB), Y4, Y5
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y1
+	VMOVUPD     actkernconst<>+2816(SB), Y7
+	VFMADD213PD actkernconst<>+224(SB), Y7, Y3
+	VFMADD213PD Y1, Y8, Y0
+	VFMADD213PD Y3, Y9, Y2
+	VADDPD      actkernconst<>+224(SB), Y6, Y6
+	VMOVUPD     160(SP), Y1
+	VADDPD      actkernconst<>+224(SB), Y1, Y1
+	VMULPD      actkernconst<>+5760(SB), Y6, Y3
+	VMULPD      actkernconst<>+5760(SB), Y1, Y7
 	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
+	VROUNDPD    $0x09, Y7, Y7
 	VMOVUPD     actkernconst<>+5728(SB), Y8
-	VFMADD213PD Y2, Y8, Y3
-	VMOVUPD     actkernconst<>+5728(SB), Y2
-	VFMADD213PD Y4, Y2, Y5
-	VMULPD      actkernconst<>+1376(SB), Y3, Y2
-	VMULPD      actkernconst<>+1376(SB), Y5, Y4
-	VROUNDPD    $0x09, Y2, Y2
-	VROUNDPD    $0x09, Y4, Y4
+	VFMADD213PD Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+5728(SB), Y6
+	VFMADD213PD Y1, Y6, Y7
+	VMULPD      actkernconst<>+1376(SB), Y3, Y1
+	VMULPD      actkernconst<>+1376(SB), Y7, Y6
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y6, Y6
 	VMOVUPD     actkernconst<>+6240(SB), Y8
-	VMOVAPD     Y2, Y9
+	VMOVAPD     Y1, Y9
 	VFMADD213PD Y3, Y8, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y3
-	VMOVAPD     Y4, Y8
-	VFMADD213PD Y5, Y3, Y8
+	VMOVAPD     Y6, Y8
+	VFMADD213PD Y7, Y3, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y9, Y3, Y9
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y8, Y3, Y8
-	VBLENDVPD   Y9, Y0, Y6, Y9
-	VBLENDVPD   Y8, Y1, Y7, Y8
+	VBLENDVPD   Y9, Y0, Y4, Y9
+	VBLENDVPD   Y8, Y2, Y5, Y8
 	VMOVUPD     actkernconst<>+6240(SB), Y0
-	VFMADD213PD actkernconst<>+224(SB), Y0, Y2
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6240(SB), Y0
-	VFMADD213PD actkernconst<>+224(SB), Y0, Y4
-	VMULPD      Y2, Y9, Y9
-	VMULPD      Y4, Y8, Y8
+	VFMADD213PD actkernconst<>+224(SB), Y0, Y6
+	VMULPD      Y1, Y9, Y9
+	VMULPD      Y6, Y8, Y8
 	VMULPD      (SP), Y9, Y9
 	VMULPD      (SP), Y8, Y8
 	VMOVUPD     128(SP), Y0
@@ -58424,40 +58518,33 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y1
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y6
-	VMOVAPD     Y2, Y8
-	VFMADD213PD Y1, Y6, Y8
-	VADDPD      Y1, Y7, Y6
-	VSUBPD      Y7, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y1, Y1
-	VADDPD      Y1, Y7, Y7
-	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+5792(SB), Y5
+	VMOVAPD     Y3, Y7
+	VFMADD213PD Y1, Y5, Y7
+	VADDPD      Y1, Y6, Y5
+	VSUBPD      Y6, Y5, Y8
+	VSUBPD      Y8, Y5, Y9
+	VSUBPD      Y9, Y6, Y6
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y1, Y6, Y6
+	VSUBPD      Y7, Y6, Y6
 	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y7, Y1, Y4
-	VADDPD      Y4, Y6, Y1
-	VSUBPD      Y6, Y1, Y6
-	VSUBPD      Y6, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
-	VADDPD      Y5, Y1, Y1
+	VFMADD213PD Y6, Y1, Y4
+	VADDPD      Y4, Y5, Y1
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y5, Y4, Y4
+	VADDPD      Y4, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
 	VMOVUPD     actkernconst<>+7136(SB), Y6
@@ -58477,26 +58564,26 @@ single:
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VADDPD      actkernconst<>+224(SB), Y3, Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y6, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y6
-	VMOVAPD     Y2, Y7
+	VMOVAPD     Y3, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
-	VMULPD      Y2, Y7, Y7
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
+	VMULPD      Y3, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y7, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y3, Y1, Y1
+	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -58517,40 +58604,33 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y1, Y2
-	VMULPD      actkernconst<>+1376(SB), Y2, Y3
-	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VCMPPD      $0x12, Y3, Y4, Y3
-	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VCMPPD      $0x11, Y2, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+4224(SB), Y2, Y2
-	VANDPD      Y2, Y5, Y5
-	VMULPD      actkernconst<>+7072(SB), Y1, Y2
-	VROUNDPD    $0x08, Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+5696(SB), Y6
-	VMOVAPD     Y4, Y7
-	VFMADD213PD Y1, Y6, Y7
-	VMULPD      actkernconst<>+5792(SB), Y2, Y1
+	VMULPD      actkernconst<>+1376(SB), Y2, Y2
+	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VCMPPD      $0x12, Y2, Y3, Y2
+	VMULPD      actkernconst<>+7072(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VMOVUPD     actkernconst<>+5696(SB), Y5
+	VMOVAPD     Y4, Y6
+	VFMADD213PD Y1, Y5, Y6
+	VMULPD      actkernconst<>+5792(SB), Y3, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y1
-	VMOVUPD     actkernconst<>+5792(SB), Y6
-	VMOVAPD     Y2, Y8
-	VFMADD213PD Y1, Y6, Y8
-	VADDPD      Y1, Y7, Y6
-	VSUBPD      Y7, Y6, Y9
-	VSUBPD      Y9, Y6, Y10
-	VSUBPD      Y10, Y7, Y7
-	VSUBPD      Y9, Y1, Y1
-	VADDPD      Y1, Y7, Y7
-	VSUBPD      Y8, Y7, Y7
+	VMOVUPD     actkernconst<>+5792(SB), Y5
+	VMOVAPD     Y3, Y7
+	VFMADD213PD Y1, Y5, Y7
+	VADDPD      Y1, Y6, Y5
+	VSUBPD      Y6, Y5, Y8
+	VSUBPD      Y8, Y5, Y9
+	VSUBPD      Y9, Y6, Y6
+	VSUBPD      Y8, Y1, Y1
+	VADDPD      Y1, Y6, Y6
+	VSUBPD      Y7, Y6, Y6
 	VMOVUPD     actkernconst<>+7104(SB), Y1
-	VFMADD213PD Y7, Y1, Y4
-	VADDPD      Y4, Y6, Y1
-	VSUBPD      Y6, Y1, Y6
-	VSUBPD      Y6, Y4, Y4
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y2, Y2
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y1, Y1
-	VBLENDVPD   Y5, actkernconst<>+256(SB), Y4, Y5
-	VADDPD      Y5, Y1, Y1
+	VFMADD213PD Y6, Y1, Y4
+	VADDPD      Y4, Y5, Y1
+	VSUBPD      Y5, Y1, Y5
+	VSUBPD      Y5, Y4, Y4
+	VADDPD      Y4, Y1, Y1
 	VMULPD      Y1, Y1, Y4
 	VMULPD      Y4, Y1, Y5
 	VMOVUPD     actkernconst<>+7136(SB), Y6
@@ -58570,27 +58650,27 @@ tail:
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+224(SB), Y6, Y4
 	VFMADD213PD Y4, Y7, Y1
-	VADDPD      actkernconst<>+224(SB), Y2, Y2
-	VMULPD      actkernconst<>+5760(SB), Y2, Y4
+	VADDPD      actkernconst<>+224(SB), Y3, Y3
+	VMULPD      actkernconst<>+5760(SB), Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VMOVUPD     actkernconst<>+5728(SB), Y6
-	VFMADD213PD Y2, Y6, Y4
-	VMULPD      actkernconst<>+1376(SB), Y4, Y2
-	VROUNDPD    $0x09, Y2, Y2
+	VFMADD213PD Y3, Y6, Y4
+	VMULPD      actkernconst<>+1376(SB), Y4, Y3
+	VROUNDPD    $0x09, Y3, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y6
-	VMOVAPD     Y2, Y7
+	VMOVAPD     Y3, Y7
 	VFMADD213PD Y4, Y6, Y7
 	VMOVUPD     actkernconst<>+1376(SB), Y4
 	VCMPPD      $0x11, Y7, Y4, Y7
 	VBLENDVPD   Y7, Y1, Y5, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y1
-	VFMADD213PD actkernconst<>+224(SB), Y1, Y2
-	VMULPD      Y2, Y7, Y7
+	VFMADD213PD actkernconst<>+224(SB), Y1, Y3
+	VMULPD      Y3, Y7, Y7
 	VMULPD      (SP), Y7, Y7
-	VBLENDVPD   Y3, actkernconst<>+3904(SB), Y7, Y3
+	VBLENDVPD   Y2, actkernconst<>+3904(SB), Y7, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y3, Y1, Y1
+	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x03, Y0, Y0, Y2
 	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2

@@ -1114,7 +1114,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinUsual", Inputs: 1, MaxLen: 49,
+		Name: "sinUsual", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinUsualGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1152,7 +1152,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 49,
+		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{

@@ -448,121 +448,103 @@ func sinGeneric(dst, x []float32, w0 float32) {
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 86 operations): the scalar twin of the vector program the assembly kernels
+// 77 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func sinUsualGeneric(dst, x []float32, w0 float32) {
 	x = x[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := float64(w0)
-	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v7 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
-	v9 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v10 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
-	v12 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v15 := math.Float64frombits(0x3ff0000000000000) // 1
-	v16 := math.Float64frombits(0x0000000000000000) // 0
-	v17 := math.Float64frombits(0xc010000000000000) // -4
-	v18 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v19 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v20 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v21 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v35 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v47 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v48 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v50 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v52 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v54 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v58 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v59 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v61 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v63 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v65 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v67 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v75 := math.Float64frombits(0xc000000000000000) // -2
+	v1 := float64(w0)
+	v4 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v6 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
+	v8 := math.Float64frombits(0x7ff8000000000001)  // NaN
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v11 := math.Float64frombits(0xc010000000000000) // -4
+	v12 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v13 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v14 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v15 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v29 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v38 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v39 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v41 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v43 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v45 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v49 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v50 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v52 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v54 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v56 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v58 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v66 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
-		v1 := float64(x[i])
-		v3 := float64(v2 * v1)
-		v4 := math.Abs(v3)
-		v6 := float64(v4 * v5)
-		v8 := v7 <= v6
-		v11 := v10 < v4
-		v13 := v4 < v12
-		v14 := v11 && v13
-		v22 := float64(v3 * v21)
-		v23 := math.RoundToEven(v22)
-		v24 := -v23
-		v25 := math.FMA(v24, v19, v3)
-		v26 := float64(v23 * v20)
-		v27 := -v26
-		v28 := math.FMA(v23, v20, v27)
-		v29 := float64(v25 + v27)
-		v30 := float64(v29 - v25)
-		v31 := float64(v29 - v30)
-		v32 := float64(v25 - v31)
-		v33 := float64(v27 - v30)
-		v34 := float64(v32 + v33)
-		v36 := float64(v34 - v28)
-		v37 := math.FMA(v24, v35, v36)
-		v38 := float64(v29 + v37)
-		v39 := float64(v38 - v29)
-		v40 := float64(v37 - v39)
-		v41 := v23
-		if v14 {
-			v41 = v0
+		v0 := float64(x[i])
+		v2 := float64(v1 * v0)
+		v3 := math.Abs(v2)
+		v5 := float64(v3 * v4)
+		v7 := v6 <= v5
+		v16 := float64(v2 * v15)
+		v17 := math.RoundToEven(v16)
+		v18 := -v17
+		v19 := math.FMA(v18, v13, v2)
+		v20 := float64(v17 * v14)
+		v21 := -v20
+		v22 := math.FMA(v17, v14, v21)
+		v23 := float64(v19 + v21)
+		v24 := float64(v23 - v19)
+		v25 := float64(v23 - v24)
+		v26 := float64(v19 - v25)
+		v27 := float64(v21 - v24)
+		v28 := float64(v26 + v27)
+		v30 := float64(v28 - v22)
+		v31 := math.FMA(v18, v29, v30)
+		v32 := float64(v23 + v31)
+		v33 := float64(v32 - v23)
+		v34 := float64(v31 - v33)
+		v35 := float64(v32 + v34)
+		v36 := float64(v35 * v35)
+		v37 := float64(v35 * v36)
+		v40 := math.FMA(v38, v36, v39)
+		v42 := math.FMA(v40, v36, v41)
+		v44 := math.FMA(v42, v36, v43)
+		v46 := math.FMA(v44, v36, v45)
+		v47 := math.FMA(v37, v46, v35)
+		v48 := float64(v36 * v36)
+		v51 := math.FMA(v49, v36, v50)
+		v53 := math.FMA(v51, v36, v52)
+		v55 := math.FMA(v53, v36, v54)
+		v57 := math.FMA(v55, v36, v56)
+		v59 := math.FMA(v58, v36, v9)
+		v60 := math.FMA(v48, v57, v59)
+		v61 := float64(v17 * v12)
+		v62 := math.Floor(v61)
+		v63 := math.FMA(v11, v62, v17)
+		v64 := float64(v63 * v4)
+		v65 := math.Floor(v64)
+		v67 := math.FMA(v66, v65, v63)
+		v68 := v4 < v67
+		v69 := v47
+		if v68 {
+			v69 = v60
 		}
-		v42 := v38
-		if v14 {
-			v42 = v0
+		v70 := math.FMA(v66, v65, v9)
+		v71 := float64(v69 * v70)
+		v72 := v2 == v10
+		v73 := v71
+		if v72 {
+			v73 = v2
 		}
-		v43 := v40
-		if v14 {
-			v43 = v0
+		v74 := v73
+		if v7 {
+			v74 = v8
 		}
-		v44 := float64(v42 + v43)
-		v45 := float64(v44 * v44)
-		v46 := float64(v44 * v45)
-		v49 := math.FMA(v47, v45, v48)
-		v51 := math.FMA(v49, v45, v50)
-		v53 := math.FMA(v51, v45, v52)
-		v55 := math.FMA(v53, v45, v54)
-		v56 := math.FMA(v46, v55, v44)
-		v57 := float64(v45 * v45)
-		v60 := math.FMA(v58, v45, v59)
-		v62 := math.FMA(v60, v45, v61)
-		v64 := math.FMA(v62, v45, v63)
-		v66 := math.FMA(v64, v45, v65)
-		v68 := math.FMA(v67, v45, v15)
-		v69 := math.FMA(v57, v66, v68)
-		v70 := float64(v41 * v18)
-		v71 := math.Floor(v70)
-		v72 := math.FMA(v17, v71, v41)
-		v73 := float64(v72 * v5)
-		v74 := math.Floor(v73)
-		v76 := math.FMA(v75, v74, v72)
-		v77 := v5 < v76
-		v78 := v56
-		if v77 {
-			v78 = v69
+		v75 := math.IsNaN(v0)
+		v76 := v74
+		if v75 {
+			v76 = v0
 		}
-		v79 := math.FMA(v75, v74, v15)
-		v80 := float64(v78 * v79)
-		v81 := v3 == v16
-		v82 := v80
-		if v81 {
-			v82 = v3
-		}
-		v83 := v82
-		if v8 {
-			v83 = v9
-		}
-		v84 := math.IsNaN(v1)
-		v85 := v83
-		if v84 {
-			v85 = v1
-		}
-		dst[i] = float32(v85)
+		dst[i] = float32(v76)
 	}
 }
 
@@ -1017,120 +999,102 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 87 operations): the scalar twin of the vector program
+// memory, f64 compute, 78 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := float64(w0)
-	v5 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v7 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
-	v9 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v10 := math.Float64frombits(0x42b921fb54442d18) // 2.7633741218861094e+13
-	v12 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v15 := math.Float64frombits(0x3ff0000000000000) // 1
-	v16 := math.Float64frombits(0xc010000000000000) // -4
-	v17 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v18 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v19 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v20 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v34 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v46 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v47 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v49 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v51 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v53 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v57 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v58 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v60 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v62 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v64 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v66 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v75 := math.Float64frombits(0xc000000000000000) // -2
+	v1 := float64(w0)
+	v4 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v6 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
+	v8 := math.Float64frombits(0x7ff8000000000001)  // NaN
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0xc010000000000000) // -4
+	v11 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v12 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v13 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v14 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v28 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v37 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v38 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v40 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v42 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v44 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v48 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v49 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v51 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v53 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v55 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v57 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v66 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
-		v1 := float64(x[i])
-		v3 := float64(v2 * v1)
-		v4 := math.Abs(v3)
-		v6 := float64(v4 * v5)
-		v8 := v7 <= v6
-		v11 := v10 < v4
-		v13 := v4 < v12
-		v14 := v11 && v13
-		v21 := float64(v3 * v20)
-		v22 := math.RoundToEven(v21)
-		v23 := -v22
-		v24 := math.FMA(v23, v18, v3)
-		v25 := float64(v22 * v19)
-		v26 := -v25
-		v27 := math.FMA(v22, v19, v26)
-		v28 := float64(v24 + v26)
-		v29 := float64(v28 - v24)
-		v30 := float64(v28 - v29)
-		v31 := float64(v24 - v30)
-		v32 := float64(v26 - v29)
-		v33 := float64(v31 + v32)
-		v35 := float64(v33 - v27)
-		v36 := math.FMA(v23, v34, v35)
-		v37 := float64(v28 + v36)
-		v38 := float64(v37 - v28)
-		v39 := float64(v36 - v38)
-		v40 := v22
-		if v14 {
-			v40 = v0
+		v0 := float64(x[i])
+		v2 := float64(v1 * v0)
+		v3 := math.Abs(v2)
+		v5 := float64(v3 * v4)
+		v7 := v6 <= v5
+		v15 := float64(v2 * v14)
+		v16 := math.RoundToEven(v15)
+		v17 := -v16
+		v18 := math.FMA(v17, v12, v2)
+		v19 := float64(v16 * v13)
+		v20 := -v19
+		v21 := math.FMA(v16, v13, v20)
+		v22 := float64(v18 + v20)
+		v23 := float64(v22 - v18)
+		v24 := float64(v22 - v23)
+		v25 := float64(v18 - v24)
+		v26 := float64(v20 - v23)
+		v27 := float64(v25 + v26)
+		v29 := float64(v27 - v21)
+		v30 := math.FMA(v17, v28, v29)
+		v31 := float64(v22 + v30)
+		v32 := float64(v31 - v22)
+		v33 := float64(v30 - v32)
+		v34 := float64(v31 + v33)
+		v35 := float64(v34 * v34)
+		v36 := float64(v34 * v35)
+		v39 := math.FMA(v37, v35, v38)
+		v41 := math.FMA(v39, v35, v40)
+		v43 := math.FMA(v41, v35, v42)
+		v45 := math.FMA(v43, v35, v44)
+		v46 := math.FMA(v36, v45, v34)
+		v47 := float64(v35 * v35)
+		v50 := math.FMA(v48, v35, v49)
+		v52 := math.FMA(v50, v35, v51)
+		v54 := math.FMA(v52, v35, v53)
+		v56 := math.FMA(v54, v35, v55)
+		v58 := math.FMA(v57, v35, v9)
+		v59 := math.FMA(v47, v56, v58)
+		v60 := float64(v16 + v9)
+		v61 := float64(v60 * v11)
+		v62 := math.Floor(v61)
+		v63 := math.FMA(v10, v62, v60)
+		v64 := float64(v63 * v4)
+		v65 := math.Floor(v64)
+		v67 := math.FMA(v66, v65, v63)
+		v68 := v4 < v67
+		v69 := v46
+		if v68 {
+			v69 = v59
 		}
-		v41 := v37
-		if v14 {
-			v41 = v0
+		v70 := math.FMA(v66, v65, v9)
+		v71 := float64(v69 * v70)
+		v72 := float64(v1 * v71)
+		v73 := v72
+		if v7 {
+			v73 = v8
 		}
-		v42 := v39
-		if v14 {
-			v42 = v0
+		v74 := float64(dy[i])
+		v75 := float64(v74 * v73)
+		v76 := math.IsNaN(v0)
+		v77 := v75
+		if v76 {
+			v77 = v0
 		}
-		v43 := float64(v41 + v42)
-		v44 := float64(v43 * v43)
-		v45 := float64(v43 * v44)
-		v48 := math.FMA(v46, v44, v47)
-		v50 := math.FMA(v48, v44, v49)
-		v52 := math.FMA(v50, v44, v51)
-		v54 := math.FMA(v52, v44, v53)
-		v55 := math.FMA(v45, v54, v43)
-		v56 := float64(v44 * v44)
-		v59 := math.FMA(v57, v44, v58)
-		v61 := math.FMA(v59, v44, v60)
-		v63 := math.FMA(v61, v44, v62)
-		v65 := math.FMA(v63, v44, v64)
-		v67 := math.FMA(v66, v44, v15)
-		v68 := math.FMA(v56, v65, v67)
-		v69 := float64(v40 + v15)
-		v70 := float64(v69 * v17)
-		v71 := math.Floor(v70)
-		v72 := math.FMA(v16, v71, v69)
-		v73 := float64(v72 * v5)
-		v74 := math.Floor(v73)
-		v76 := math.FMA(v75, v74, v72)
-		v77 := v5 < v76
-		v78 := v55
-		if v77 {
-			v78 = v68
-		}
-		v79 := math.FMA(v75, v74, v15)
-		v80 := float64(v78 * v79)
-		v81 := float64(v2 * v80)
-		v82 := v81
-		if v8 {
-			v82 = v9
-		}
-		v83 := float64(dy[i])
-		v84 := float64(v83 * v82)
-		v85 := math.IsNaN(v1)
-		v86 := v84
-		if v85 {
-			v86 = v1
-		}
-		dx[i] = float32(v86)
+		dx[i] = float32(v77)
 	}
 }
 

@@ -230,36 +230,36 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v4 := alpha
 	v7 := math.Float64frombits(0xc097700000000000)   // -1500
 	v10 := math.Float64frombits(0xc091300000000000)  // -1100
-	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v14 := math.Float64frombits(0x408bb9d3beb8c86b)  // 887.22839111673
-	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v18 := math.Float64frombits(0x4086300000000000)  // 710
-	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v68 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v70 := math.Float64frombits(0x408f400000000000)  // 1000
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v89 := math.Float64frombits(0x3cc6bc5ca07e04f0)  // 6.310448934143139e-16
-	v90 := math.Float64frombits(0x3cd6bc5ca07e04f0)  // 1.2620897868286277e-15
-	v98 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
-	v100 := math.Float64frombits(0x4085e00000000000) // 700
-	v112 := math.Float64frombits(0x4086280000000000) // 709
-	v116 := math.Float64frombits(0x408ff80000000000) // 1023
-	v140 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v143 := math.Float64frombits(0xc085e00000000000) // -700
+	v12 := math.Float64frombits(0x4085e00000000000)  // 700
+	v13 := math.Float64frombits(0xc085e00000000000)  // -700
+	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v17 := math.Float64frombits(0x4086300000000000)  // 710
+	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v69 := math.Float64frombits(0x408f400000000000)  // 1000
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v89 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
+	v98 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v153 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v182 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v237 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v249 := math.Float64frombits(0x4086280000000000) // 709
+	v253 := math.Float64frombits(0x408ff80000000000) // 1023
 	v333 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v344 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -270,291 +270,291 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v5 := float64(v0 / v4)
 		v8 := v5 < v7
 		v11 := v5 < v10
-		v15 := float64(v5 + v14)
-		v17 := v16
-		if v15 > v16 {
-			v17 = v15
+		v14 := v5 < v13
+		v16 := v15
+		if v5 > v15 {
+			v16 = v5
 		}
-		v19 := v18
-		if v17 < v18 {
-			v19 = v17
+		v18 := v17
+		if v16 < v17 {
+			v18 = v16
 		}
-		v21 := float64(v19 * v20)
-		v22 := math.RoundToEven(v21)
-		v23 := -v22
-		v25 := math.FMA(v23, v24, v19)
-		v27 := math.FMA(v23, v26, v25)
-		v28 := float64(v25 - v27)
-		v29 := math.FMA(v23, v26, v28)
-		v31 := float64(v27 * v27)
-		v32 := -v31
-		v33 := math.FMA(v27, v27, v32)
-		v34 := float64(v30 * v31)
-		v35 := float64(v30 * v33)
-		v36 := float64(v27 + v34)
-		v37 := float64(v27 - v36)
+		v20 := float64(v18 * v19)
+		v21 := math.RoundToEven(v20)
+		v22 := -v21
+		v24 := math.FMA(v22, v23, v18)
+		v26 := math.FMA(v22, v25, v24)
+		v27 := float64(v24 - v26)
+		v28 := math.FMA(v22, v25, v27)
+		v30 := float64(v26 * v26)
+		v31 := -v30
+		v32 := math.FMA(v26, v26, v31)
+		v33 := float64(v29 * v30)
+		v34 := float64(v29 * v32)
+		v35 := float64(v26 + v33)
+		v36 := float64(v26 - v35)
+		v37 := float64(v36 + v33)
 		v38 := float64(v37 + v34)
-		v39 := float64(v38 + v35)
-		v40 := math.FMA(v29, v27, v29)
-		v41 := float64(v39 + v40)
-		v42 := float64(v31 * v27)
-		v45 := math.FMA(v43, v27, v44)
-		v47 := math.FMA(v45, v27, v46)
-		v49 := math.FMA(v47, v27, v48)
-		v51 := math.FMA(v49, v27, v50)
-		v53 := math.FMA(v51, v27, v52)
-		v55 := math.FMA(v53, v27, v54)
-		v57 := math.FMA(v55, v27, v56)
-		v59 := math.FMA(v57, v27, v58)
-		v61 := math.FMA(v59, v27, v60)
-		v62 := math.FMA(v42, v61, v41)
-		v63 := float64(v3 + v36)
-		v64 := float64(v3 - v63)
-		v65 := float64(v64 + v36)
-		v66 := float64(v65 + v62)
-		v69 := float64(v68 - v22)
-		v71 := v70
-		if v69 < v70 {
-			v71 = v69
+		v39 := math.FMA(v28, v26, v28)
+		v40 := float64(v38 + v39)
+		v41 := float64(v30 * v26)
+		v44 := math.FMA(v42, v26, v43)
+		v46 := math.FMA(v44, v26, v45)
+		v48 := math.FMA(v46, v26, v47)
+		v50 := math.FMA(v48, v26, v49)
+		v52 := math.FMA(v50, v26, v51)
+		v54 := math.FMA(v52, v26, v53)
+		v56 := math.FMA(v54, v26, v55)
+		v58 := math.FMA(v56, v26, v57)
+		v60 := math.FMA(v58, v26, v59)
+		v61 := math.FMA(v41, v60, v40)
+		v62 := float64(v3 + v35)
+		v63 := float64(v3 - v62)
+		v64 := float64(v63 + v35)
+		v65 := float64(v64 + v61)
+		v66 := v15 <= v5
+		v68 := float64(v67 - v21)
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v72 := v1
-		if v71 > v1 {
-			v72 = v71
+		v71 := v1
+		if v70 > v1 {
+			v71 = v70
 		}
-		v74 := v22 < v73
-		v76 := ldexpNormal(v75, v72)
-		v77 := v1
-		if v74 {
-			v77 = v76
+		v73 := v21 < v72
+		v75 := ldexpNormal(v74, v71)
+		v76 := v1
+		if v73 {
+			v76 = v75
 		}
-		v78 := float64(v63 + v77)
-		v79 := float64(v78 - v77)
-		v80 := float64(v63 - v79)
-		v81 := float64(v80 + v66)
-		v82 := float64(v81 + v77)
-		v83 := float64(v82 - v77)
-		v84 := float64(v79 + v83)
-		v85 := v10
-		if v22 > v10 {
-			v85 = v22
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v84 := v10
+		if v21 > v10 {
+			v84 = v21
 		}
-		v86 := ldexpMid(v84, v85)
-		v87 := math.IsNaN(v15)
-		v88 := v86
-		if v87 {
-			v88 = v15
+		v85 := ldexpMid(v83, v84)
+		v86 := math.IsNaN(v5)
+		v87 := v85
+		if v86 {
+			v87 = v5
 		}
-		v91 := float64(v15 - v5)
-		v92 := float64(v15 - v91)
-		v93 := float64(v5 - v92)
-		v94 := float64(v14 - v91)
-		v95 := float64(v93 + v94)
-		v96 := float64(v90 + v95)
-		v99 := v98 < v5
-		v101 := v5 < v100
-		v102 := v99 && v101
-		v103 := -v5
-		v104 := math.FMA(v103, v4, v0)
-		v105 := v1
-		if v102 {
-			v105 = v104
+		v90 := v89 < v5
+		v91 := v5 < v12
+		v92 := v90 && v91
+		v93 := -v5
+		v94 := math.FMA(v93, v4, v0)
+		v95 := v1
+		if v92 {
+			v95 = v94
 		}
-		v106 := float64(v105 / v4)
-		v107 := float64(v96 + v106)
-		v108 := float64(v63 + v66)
-		v109 := float64(v63 - v108)
-		v110 := float64(v109 + v66)
-		v111 := v73 <= v22
-		v113 := v112 < v15
-		v114 := v111 && !v113
-		v115 := v73
-		if v22 > v73 {
-			v115 = v22
+		v96 := float64(v95 / v4)
+		v97 := math.FMA(v87, v96, v87)
+		v99 := float64(v5 + v98)
+		v100 := v15
+		if v99 > v15 {
+			v100 = v99
 		}
-		v117 := v116
-		if v115 < v116 {
-			v117 = v115
+		v101 := v17
+		if v100 < v17 {
+			v101 = v100
 		}
-		v118 := ldexpNormal(v110, v117)
-		v119 := v1
-		if v114 {
-			v119 = v118
+		v102 := float64(v101 * v19)
+		v103 := math.RoundToEven(v102)
+		v104 := -v103
+		v105 := math.FMA(v104, v23, v101)
+		v106 := math.FMA(v104, v25, v105)
+		v107 := float64(v105 - v106)
+		v108 := math.FMA(v104, v25, v107)
+		v109 := float64(v106 * v106)
+		v110 := -v109
+		v111 := math.FMA(v106, v106, v110)
+		v112 := float64(v29 * v109)
+		v113 := float64(v29 * v111)
+		v114 := float64(v106 + v112)
+		v115 := float64(v106 - v114)
+		v116 := float64(v115 + v112)
+		v117 := float64(v116 + v113)
+		v118 := math.FMA(v108, v106, v108)
+		v119 := float64(v117 + v118)
+		v120 := float64(v109 * v106)
+		v121 := math.FMA(v42, v106, v43)
+		v122 := math.FMA(v121, v106, v45)
+		v123 := math.FMA(v122, v106, v47)
+		v124 := math.FMA(v123, v106, v49)
+		v125 := math.FMA(v124, v106, v51)
+		v126 := math.FMA(v125, v106, v53)
+		v127 := math.FMA(v126, v106, v55)
+		v128 := math.FMA(v127, v106, v57)
+		v129 := math.FMA(v128, v106, v59)
+		v130 := math.FMA(v120, v129, v119)
+		v131 := float64(v3 + v114)
+		v132 := float64(v3 - v131)
+		v133 := float64(v132 + v114)
+		v134 := float64(v133 + v130)
+		v136 := float64(v67 - v103)
+		v137 := v69
+		if v136 < v69 {
+			v137 = v136
 		}
-		v120 := v119
-		if v87 {
-			v120 = v15
+		v138 := v1
+		if v137 > v1 {
+			v138 = v137
 		}
-		v121 := float64(v120 / v88)
-		v122 := float64(v107 + v121)
-		v123 := math.FMA(v88, v122, v88)
-		v141 := float64(v123 * v140)
-		v142 := float64(v141 * v140)
-		v144 := v5 < v143
-		v145 := float64(v5 + v13)
-		v146 := v16
-		if v145 > v16 {
-			v146 = v145
+		v139 := v103 < v72
+		v140 := ldexpNormal(v74, v138)
+		v141 := v1
+		if v139 {
+			v141 = v140
 		}
-		v147 := v18
-		if v146 < v18 {
-			v147 = v146
+		v142 := float64(v131 + v141)
+		v143 := float64(v142 - v141)
+		v144 := float64(v131 - v143)
+		v145 := float64(v144 + v134)
+		v146 := float64(v145 + v141)
+		v147 := float64(v146 - v141)
+		v148 := float64(v143 + v147)
+		v149 := v10
+		if v103 > v10 {
+			v149 = v103
 		}
-		v148 := float64(v147 * v20)
-		v149 := math.RoundToEven(v148)
-		v150 := -v149
-		v151 := math.FMA(v150, v24, v147)
-		v152 := math.FMA(v150, v26, v151)
-		v153 := float64(v151 - v152)
-		v154 := math.FMA(v150, v26, v153)
-		v155 := float64(v152 * v152)
-		v156 := -v155
-		v157 := math.FMA(v152, v152, v156)
-		v158 := float64(v30 * v155)
-		v159 := float64(v30 * v157)
-		v160 := float64(v152 + v158)
-		v161 := float64(v152 - v160)
-		v162 := float64(v161 + v158)
-		v163 := float64(v162 + v159)
-		v164 := math.FMA(v154, v152, v154)
-		v165 := float64(v163 + v164)
-		v166 := float64(v155 * v152)
-		v167 := math.FMA(v43, v152, v44)
-		v168 := math.FMA(v167, v152, v46)
-		v169 := math.FMA(v168, v152, v48)
-		v170 := math.FMA(v169, v152, v50)
-		v171 := math.FMA(v170, v152, v52)
-		v172 := math.FMA(v171, v152, v54)
-		v173 := math.FMA(v172, v152, v56)
-		v174 := math.FMA(v173, v152, v58)
-		v175 := math.FMA(v174, v152, v60)
-		v176 := math.FMA(v166, v175, v165)
-		v177 := float64(v3 + v160)
-		v178 := float64(v3 - v177)
-		v179 := float64(v178 + v160)
-		v180 := float64(v179 + v176)
-		v182 := float64(v68 - v149)
-		v183 := v70
-		if v182 < v70 {
-			v183 = v182
+		v150 := ldexpMid(v148, v149)
+		v151 := math.IsNaN(v99)
+		v152 := v150
+		if v151 {
+			v152 = v99
 		}
-		v184 := v1
-		if v183 > v1 {
+		v154 := float64(v99 - v5)
+		v155 := float64(v99 - v154)
+		v156 := float64(v5 - v155)
+		v157 := float64(v98 - v154)
+		v158 := float64(v156 + v157)
+		v159 := float64(v153 + v158)
+		v160 := float64(v159 + v96)
+		v161 := math.FMA(v152, v160, v152)
+		v179 := float64(v161 * v178)
+		v180 := v97
+		if v14 {
+			v180 = v179
+		}
+		v183 := float64(v5 + v182)
+		v184 := v15
+		if v183 > v15 {
 			v184 = v183
 		}
-		v185 := v149 < v73
-		v186 := ldexpNormal(v75, v184)
-		v187 := v1
-		if v185 {
-			v187 = v186
+		v185 := v17
+		if v184 < v17 {
+			v185 = v184
 		}
-		v188 := float64(v177 + v187)
-		v189 := float64(v188 - v187)
-		v190 := float64(v177 - v189)
-		v191 := float64(v190 + v180)
-		v192 := float64(v191 + v187)
-		v193 := float64(v192 - v187)
-		v194 := float64(v189 + v193)
-		v195 := v10
-		if v149 > v10 {
-			v195 = v149
-		}
-		v196 := ldexpMid(v194, v195)
-		v197 := math.IsNaN(v145)
-		v198 := v196
-		if v197 {
-			v198 = v145
-		}
-		v199 := float64(v145 - v5)
-		v200 := float64(v145 - v199)
-		v201 := float64(v5 - v200)
-		v202 := float64(v13 - v199)
+		v186 := float64(v185 * v19)
+		v187 := math.RoundToEven(v186)
+		v188 := -v187
+		v189 := math.FMA(v188, v23, v185)
+		v190 := math.FMA(v188, v25, v189)
+		v191 := float64(v189 - v190)
+		v192 := math.FMA(v188, v25, v191)
+		v193 := float64(v190 * v190)
+		v194 := -v193
+		v195 := math.FMA(v190, v190, v194)
+		v196 := float64(v29 * v193)
+		v197 := float64(v29 * v195)
+		v198 := float64(v190 + v196)
+		v199 := float64(v190 - v198)
+		v200 := float64(v199 + v196)
+		v201 := float64(v200 + v197)
+		v202 := math.FMA(v192, v190, v192)
 		v203 := float64(v201 + v202)
-		v204 := float64(v89 + v203)
-		v205 := float64(v204 + v106)
-		v206 := math.FMA(v198, v205, v198)
-		v207 := float64(v206 * v140)
-		v208 := v16
-		if v5 > v16 {
-			v208 = v5
+		v204 := float64(v193 * v190)
+		v205 := math.FMA(v42, v190, v43)
+		v206 := math.FMA(v205, v190, v45)
+		v207 := math.FMA(v206, v190, v47)
+		v208 := math.FMA(v207, v190, v49)
+		v209 := math.FMA(v208, v190, v51)
+		v210 := math.FMA(v209, v190, v53)
+		v211 := math.FMA(v210, v190, v55)
+		v212 := math.FMA(v211, v190, v57)
+		v213 := math.FMA(v212, v190, v59)
+		v214 := math.FMA(v204, v213, v203)
+		v215 := float64(v3 + v198)
+		v216 := float64(v3 - v215)
+		v217 := float64(v216 + v198)
+		v218 := float64(v217 + v214)
+		v220 := float64(v67 - v187)
+		v221 := v69
+		if v220 < v69 {
+			v221 = v220
 		}
-		v209 := v18
-		if v208 < v18 {
-			v209 = v208
+		v222 := v1
+		if v221 > v1 {
+			v222 = v221
 		}
-		v210 := float64(v209 * v20)
-		v211 := math.RoundToEven(v210)
-		v212 := -v211
-		v213 := math.FMA(v212, v24, v209)
-		v214 := math.FMA(v212, v26, v213)
-		v215 := float64(v213 - v214)
-		v216 := math.FMA(v212, v26, v215)
-		v217 := float64(v214 * v214)
-		v218 := -v217
-		v219 := math.FMA(v214, v214, v218)
-		v220 := float64(v30 * v217)
-		v221 := float64(v30 * v219)
-		v222 := float64(v214 + v220)
-		v223 := float64(v214 - v222)
-		v224 := float64(v223 + v220)
-		v225 := float64(v224 + v221)
-		v226 := math.FMA(v216, v214, v216)
-		v227 := float64(v225 + v226)
-		v228 := float64(v217 * v214)
-		v229 := math.FMA(v43, v214, v44)
-		v230 := math.FMA(v229, v214, v46)
-		v231 := math.FMA(v230, v214, v48)
-		v232 := math.FMA(v231, v214, v50)
-		v233 := math.FMA(v232, v214, v52)
-		v234 := math.FMA(v233, v214, v54)
-		v235 := math.FMA(v234, v214, v56)
-		v236 := math.FMA(v235, v214, v58)
-		v237 := math.FMA(v236, v214, v60)
-		v238 := math.FMA(v228, v237, v227)
-		v239 := float64(v3 + v222)
-		v240 := float64(v3 - v239)
-		v241 := float64(v240 + v222)
-		v242 := float64(v241 + v238)
-		v243 := v16 <= v5
-		v244 := float64(v68 - v211)
-		v245 := v70
-		if v244 < v70 {
-			v245 = v244
+		v223 := v187 < v72
+		v224 := ldexpNormal(v74, v222)
+		v225 := v1
+		if v223 {
+			v225 = v224
 		}
-		v246 := v1
-		if v245 > v1 {
-			v246 = v245
+		v226 := float64(v215 + v225)
+		v227 := float64(v226 - v225)
+		v228 := float64(v215 - v227)
+		v229 := float64(v228 + v218)
+		v230 := float64(v229 + v225)
+		v231 := float64(v230 - v225)
+		v232 := float64(v227 + v231)
+		v233 := v10
+		if v187 > v10 {
+			v233 = v187
 		}
-		v247 := v211 < v73
-		v248 := ldexpNormal(v75, v246)
-		v249 := v1
-		if v247 {
-			v249 = v248
+		v234 := ldexpMid(v232, v233)
+		v235 := math.IsNaN(v183)
+		v236 := v234
+		if v235 {
+			v236 = v183
 		}
-		v250 := float64(v239 + v249)
-		v251 := float64(v250 - v249)
-		v252 := float64(v239 - v251)
-		v253 := float64(v252 + v242)
-		v254 := float64(v253 + v249)
-		v255 := float64(v254 - v249)
-		v256 := float64(v251 + v255)
-		v257 := v10
-		if v211 > v10 {
-			v257 = v211
+		v238 := float64(v183 - v5)
+		v239 := float64(v183 - v238)
+		v240 := float64(v5 - v239)
+		v241 := float64(v182 - v238)
+		v242 := float64(v240 + v241)
+		v243 := float64(v237 + v242)
+		v244 := float64(v243 + v96)
+		v245 := float64(v215 + v218)
+		v246 := float64(v215 - v245)
+		v247 := float64(v246 + v218)
+		v248 := v72 <= v187
+		v250 := v249 < v183
+		v251 := v248 && !v250
+		v252 := v72
+		if v187 > v72 {
+			v252 = v187
 		}
-		v258 := ldexpMid(v256, v257)
-		v259 := math.IsNaN(v5)
-		v260 := v258
-		if v259 {
-			v260 = v5
+		v254 := v253
+		if v252 < v253 {
+			v254 = v252
 		}
-		v261 := math.FMA(v260, v106, v260)
-		v262 := v261
-		if v144 {
-			v262 = v207
+		v255 := ldexpNormal(v247, v254)
+		v256 := v1
+		if v251 {
+			v256 = v255
 		}
-		v263 := v262
+		v257 := v256
+		if v235 {
+			v257 = v183
+		}
+		v258 := float64(v257 / v236)
+		v259 := float64(v244 + v258)
+		v260 := math.FMA(v236, v259, v236)
+		v261 := float64(v260 * v178)
+		v262 := float64(v261 * v178)
+		v263 := v180
 		if v11 {
-			v263 = v142
+			v263 = v262
 		}
 		v264 := v263
 		if v8 {
@@ -567,18 +567,18 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v266 := dy[i]
 		v267 := float64(v266 * v3)
 		v268 := float64(v266 * v1)
-		v269 := float64(v266 * v140)
-		v270 := float64(v269 * v140)
-		v271 := float64(v270 * v123)
+		v269 := float64(v266 * v178)
+		v270 := float64(v269 * v178)
+		v271 := float64(v270 * v260)
 		v272 := -v271
-		v273 := math.FMA(v270, v123, v272)
-		v274 := float64(v269 * v198)
+		v273 := math.FMA(v270, v260, v272)
+		v274 := float64(v269 * v152)
 		v275 := -v274
-		v276 := math.FMA(v269, v198, v275)
-		v277 := float64(v274 * v205)
+		v276 := math.FMA(v269, v152, v275)
+		v277 := float64(v274 * v160)
 		v278 := -v277
-		v279 := math.FMA(v274, v205, v278)
-		v280 := math.FMA(v276, v205, v279)
+		v279 := math.FMA(v274, v160, v278)
+		v280 := math.FMA(v276, v160, v279)
 		v281 := float64(v277 + v274)
 		v282 := float64(v281 - v277)
 		v283 := float64(v281 - v282)
@@ -591,43 +591,43 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v290 := -v289
 		v291 := math.FMA(v266, v5, v290)
 		v292 := v1
-		if v243 {
-			v292 = v239
+		if v66 {
+			v292 = v62
 		}
 		v293 := float64(v266 * v292)
 		v294 := -v293
 		v295 := math.FMA(v266, v292, v294)
 		v296 := v1
-		if v243 {
-			v296 = v242
+		if v66 {
+			v296 = v65
 		}
 		v297 := float64(v266 * v296)
 		v298 := float64(v295 + v297)
 		v299 := float64(v293 + v298)
-		v300 := math.Ldexp(v299, int(v211))
-		v301 := float64(v266 * v258)
+		v300 := math.Ldexp(v299, int(v21))
+		v301 := float64(v266 * v85)
 		v302 := -v301
-		v303 := math.FMA(v266, v258, v302)
+		v303 := math.FMA(v266, v85, v302)
 		v304 := v301
-		if v247 {
+		if v73 {
 			v304 = v300
 		}
 		v305 := v303
-		if v247 {
+		if v73 {
 			v305 = v1
 		}
 		v306 := v304
-		if v259 {
+		if v86 {
 			v306 = v289
 		}
 		v307 := v305
-		if v259 {
+		if v86 {
 			v307 = v291
 		}
-		v308 := float64(v306 * v106)
+		v308 := float64(v306 * v96)
 		v309 := -v308
-		v310 := math.FMA(v306, v106, v309)
-		v311 := math.FMA(v307, v106, v310)
+		v310 := math.FMA(v306, v96, v309)
+		v311 := math.FMA(v307, v96, v310)
 		v312 := float64(v308 + v306)
 		v313 := float64(v312 - v308)
 		v314 := float64(v312 - v313)
@@ -637,11 +637,11 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v318 := float64(v317 + v311)
 		v319 := float64(v318 + v307)
 		v320 := v312
-		if v144 {
+		if v14 {
 			v320 = v281
 		}
 		v321 := v319
-		if v144 {
+		if v14 {
 			v321 = v288
 		}
 		v322 := v320
@@ -710,278 +710,236 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 170 operations): the scalar twin of the vector program
+// memory, f64 compute, 155 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := math.Float64frombits(0x0000000000000000) // 0
-	v4 := math.Float64frombits(0x3ff0000000000000) // 1
-	v5 := alpha
-	v7 := math.Float64frombits(0xc097700000000000)   // -1500
-	v9 := math.Float64frombits(0xc091300000000000)   // -1100
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v28 := math.Float64frombits(0x408f400000000000)  // 1000
-	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
-	v33 := math.Float64frombits(0x4085e00000000000)  // 700
-	v40 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v41 := math.Float64frombits(0xc085e00000000000)  // -700
-	v149 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v158 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v160 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v161 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := alpha
+	v6 := math.Float64frombits(0xc091300000000000)   // -1100
+	v7 := math.Float64frombits(0x4085e00000000000)   // 700
+	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x4086300000000000)  // 710
+	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v18 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v62 := math.Float64frombits(0x408f400000000000)  // 1000
+	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v81 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
+	v90 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
-		v1 := x[i]
-		v3 := v2 < v1
-		v6 := float64(v1 / v5)
-		v8 := v6 < v7
-		v10 := v6 < v9
-		v32 := v31 < v6
-		v34 := v6 < v33
-		v35 := v32 && v34
-		v36 := -v6
-		v37 := math.FMA(v36, v5, v1)
-		v38 := v2
-		if v35 {
-			v38 = v37
+		v0 := x[i]
+		v2 := v1 < v0
+		v5 := float64(v0 / v4)
+		v9 := v8
+		if v5 > v8 {
+			v9 = v5
 		}
-		v39 := float64(v38 / v5)
-		v42 := v6 < v41
-		v43 := v11
-		if v6 > v11 {
-			v43 = v6
+		v11 := v10
+		if v9 < v10 {
+			v11 = v9
 		}
-		v44 := v12
-		if v43 < v12 {
-			v44 = v43
+		v13 := float64(v11 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v11)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v35, v19, v36)
+		v39 := math.FMA(v37, v19, v38)
+		v41 := math.FMA(v39, v19, v40)
+		v43 := math.FMA(v41, v19, v42)
+		v45 := math.FMA(v43, v19, v44)
+		v47 := math.FMA(v45, v19, v46)
+		v49 := math.FMA(v47, v19, v48)
+		v51 := math.FMA(v49, v19, v50)
+		v53 := math.FMA(v51, v19, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v3 + v28)
+		v56 := float64(v3 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := v8 <= v5
+		v61 := float64(v60 - v14)
+		v63 := v62
+		if v61 < v62 {
+			v63 = v61
 		}
-		v45 := float64(v44 * v13)
-		v46 := math.RoundToEven(v45)
-		v47 := -v46
-		v48 := math.FMA(v47, v14, v44)
-		v49 := math.FMA(v47, v15, v48)
-		v50 := float64(v48 - v49)
-		v51 := math.FMA(v47, v15, v50)
-		v52 := float64(v49 * v49)
-		v53 := -v52
-		v54 := math.FMA(v49, v49, v53)
-		v55 := float64(v16 * v52)
-		v56 := float64(v16 * v54)
-		v57 := float64(v49 + v55)
-		v58 := float64(v49 - v57)
-		v59 := float64(v58 + v55)
-		v60 := float64(v59 + v56)
-		v61 := math.FMA(v51, v49, v51)
-		v62 := float64(v60 + v61)
-		v63 := float64(v52 * v49)
-		v64 := math.FMA(v17, v49, v18)
-		v65 := math.FMA(v64, v49, v19)
-		v66 := math.FMA(v65, v49, v20)
-		v67 := math.FMA(v66, v49, v21)
-		v68 := math.FMA(v67, v49, v22)
-		v69 := math.FMA(v68, v49, v23)
-		v70 := math.FMA(v69, v49, v24)
-		v71 := math.FMA(v70, v49, v25)
-		v72 := math.FMA(v71, v49, v26)
-		v73 := math.FMA(v63, v72, v62)
-		v74 := float64(v4 + v57)
-		v75 := float64(v4 - v74)
-		v76 := float64(v75 + v57)
-		v77 := float64(v76 + v73)
-		v78 := v11 <= v6
-		v79 := float64(v27 - v46)
-		v80 := v28
-		if v79 < v28 {
-			v80 = v79
+		v64 := v1
+		if v63 > v1 {
+			v64 = v63
 		}
-		v81 := v2
-		if v80 > v2 {
-			v81 = v80
+		v66 := v14 < v65
+		v68 := ldexpNormal(v67, v64)
+		v69 := v1
+		if v66 {
+			v69 = v68
 		}
-		v82 := v46 < v29
-		v83 := ldexpNormal(v30, v81)
-		v84 := v2
-		if v82 {
-			v84 = v83
+		v70 := float64(v55 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v55 - v71)
+		v73 := float64(v72 + v58)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v77 := v6
+		if v14 > v6 {
+			v77 = v14
 		}
-		v85 := float64(v74 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v74 - v86)
-		v88 := float64(v87 + v77)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := v9
-		if v46 > v9 {
-			v92 = v46
+		v78 := ldexpMid(v76, v77)
+		v79 := math.IsNaN(v5)
+		v80 := v78
+		if v79 {
+			v80 = v5
 		}
-		v93 := ldexpMid(v91, v92)
-		v94 := math.IsNaN(v6)
-		v95 := v93
-		if v94 {
-			v95 = v6
+		v82 := v81 < v5
+		v83 := v5 < v7
+		v84 := v82 && v83
+		v85 := -v5
+		v86 := math.FMA(v85, v4, v0)
+		v87 := v1
+		if v84 {
+			v87 = v86
 		}
-		v96 := math.FMA(v95, v39, v95)
-		v97 := v96
-		if v42 {
-			v97 = v0
+		v88 := float64(v87 / v4)
+		v89 := math.FMA(v80, v88, v80)
+		v91 := v89
+		if v2 {
+			v91 = v3
 		}
-		v98 := v97
-		if v10 {
-			v98 = v0
+		v92 := dy[i]
+		v93 := float64(v92 * v3)
+		v94 := float64(v92 * v90)
+		v95 := float64(v94 * v90)
+		v96 := float64(v92 * v5)
+		v97 := -v96
+		v98 := math.FMA(v92, v5, v97)
+		v99 := v1
+		if v59 {
+			v99 = v55
 		}
-		v99 := v98
-		if v8 {
-			v99 = v0
+		v100 := float64(v92 * v99)
+		v101 := -v100
+		v102 := math.FMA(v92, v99, v101)
+		v103 := v1
+		if v59 {
+			v103 = v58
 		}
-		v100 := v99
-		if v3 {
-			v100 = v4
+		v104 := float64(v92 * v103)
+		v105 := float64(v102 + v104)
+		v106 := float64(v100 + v105)
+		v107 := math.Ldexp(v106, int(v14))
+		v108 := float64(v92 * v78)
+		v109 := -v108
+		v110 := math.FMA(v92, v78, v109)
+		v111 := v108
+		if v66 {
+			v111 = v107
 		}
-		v101 := dy[i]
-		v102 := float64(v101 * v4)
-		v103 := float64(v101 * v40)
-		v104 := float64(v103 * v40)
-		v105 := float64(v101 * v6)
-		v106 := -v105
-		v107 := math.FMA(v101, v6, v106)
-		v108 := v2
-		if v78 {
-			v108 = v74
+		v112 := v110
+		if v66 {
+			v112 = v1
 		}
-		v109 := float64(v101 * v108)
-		v110 := -v109
-		v111 := math.FMA(v101, v108, v110)
-		v112 := v2
-		if v78 {
-			v112 = v77
+		v113 := v111
+		if v79 {
+			v113 = v96
 		}
-		v113 := float64(v101 * v112)
-		v114 := float64(v111 + v113)
-		v115 := float64(v109 + v114)
-		v116 := math.Ldexp(v115, int(v46))
-		v117 := float64(v101 * v93)
-		v118 := -v117
-		v119 := math.FMA(v101, v93, v118)
-		v120 := v117
-		if v82 {
-			v120 = v116
+		v114 := v112
+		if v79 {
+			v114 = v98
 		}
-		v121 := v119
-		if v82 {
-			v121 = v2
+		v115 := float64(v113 * v88)
+		v116 := -v115
+		v117 := math.FMA(v113, v88, v116)
+		v118 := math.FMA(v114, v88, v117)
+		v119 := float64(v115 + v113)
+		v120 := float64(v119 - v115)
+		v121 := float64(v119 - v120)
+		v122 := float64(v115 - v121)
+		v123 := float64(v113 - v120)
+		v124 := float64(v122 + v123)
+		v125 := float64(v124 + v118)
+		v126 := float64(v125 + v114)
+		v127 := v119
+		if v2 {
+			v127 = v93
 		}
-		v122 := v120
-		if v94 {
-			v122 = v105
+		v128 := v126
+		if v2 {
+			v128 = v1
 		}
-		v123 := v121
-		if v94 {
-			v123 = v107
-		}
-		v124 := float64(v122 * v39)
-		v125 := -v124
-		v126 := math.FMA(v122, v39, v125)
-		v127 := math.FMA(v123, v39, v126)
-		v128 := float64(v124 + v122)
-		v129 := float64(v128 - v124)
-		v130 := float64(v128 - v129)
-		v131 := float64(v124 - v130)
-		v132 := float64(v122 - v129)
-		v133 := float64(v131 + v132)
-		v134 := float64(v133 + v127)
-		v135 := float64(v134 + v123)
-		v136 := v128
-		if v42 {
-			v136 = v0
-		}
-		v137 := v135
-		if v42 {
-			v137 = v0
-		}
-		v138 := v136
-		if v10 {
-			v138 = v0
-		}
+		v129 := float64(v127 + v128)
+		v130 := float64(v92 * v91)
+		v131 := float64(v129 - v130)
+		v132 := math.Abs(v131)
+		v133 := math.Abs(v130)
+		v135 := float64(v133 * v134)
+		v136 := v132 <= v135
+		v137 := math.Abs(v92)
+		v138 := math.Abs(v94)
 		v139 := v137
-		if v10 {
-			v139 = v0
+		if v138 > v137 {
+			v139 = v138
 		}
-		v140 := v138
-		if v8 {
-			v140 = v0
-		}
+		v140 := math.Abs(v95)
 		v141 := v139
-		if v8 {
-			v141 = v0
+		if v140 > v139 {
+			v141 = v140
 		}
-		v142 := v140
-		if v3 {
-			v142 = v102
+		v142 := v141
+		if v138 > v141 {
+			v142 = v138
 		}
-		v143 := v141
-		if v3 {
-			v143 = v2
+		v144 := float64(v132 * v143)
+		v147 := math.FMA(v142, v145, v146)
+		v148 := v144 <= v147
+		v149 := v136 || v148
+		v150 := v129 == v1
+		v151 := v149 && !v150
+		v152 := v130
+		if v151 {
+			v152 = v129
 		}
-		v144 := float64(v142 + v143)
-		v145 := float64(v101 * v100)
-		v146 := float64(v144 - v145)
-		v147 := math.Abs(v146)
-		v148 := math.Abs(v145)
-		v150 := float64(v148 * v149)
-		v151 := v147 <= v150
-		v152 := math.Abs(v101)
-		v153 := math.Abs(v103)
+		v153 := math.IsNaN(v0)
 		v154 := v152
-		if v153 > v152 {
-			v154 = v153
+		if v153 {
+			v154 = v0
 		}
-		v155 := math.Abs(v104)
-		v156 := v154
-		if v155 > v154 {
-			v156 = v155
-		}
-		v157 := v156
-		if v153 > v156 {
-			v157 = v153
-		}
-		v159 := float64(v147 * v158)
-		v162 := math.FMA(v157, v160, v161)
-		v163 := v159 <= v162
-		v164 := v151 || v163
-		v165 := v144 == v2
-		v166 := v164 && !v165
-		v167 := v145
-		if v166 {
-			v167 = v144
-		}
-		v168 := math.IsNaN(v1)
-		v169 := v167
-		if v168 {
-			v169 = v1
-		}
-		dx[i] = v169
+		dx[i] = v154
 	}
 }
 

@@ -33,9 +33,8 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v18 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v22 := math.Float64frombits(0x4086300000000000)  // 710
+	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v30 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
@@ -50,16 +49,17 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v60 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0xc091300000000000)  // -1100
-	v112 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v113 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v131 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v137 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v74 := math.Float64frombits(0xc091300000000000)  // -1100
+	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v96 := math.Float64frombits(0x408f400000000000)  // 1000
+	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v132 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v138 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v221 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v224 := math.Float64frombits(0x4086300000000000) // 710
+	v294 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v295 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v360 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v368 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v370 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -74,19 +74,17 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
 		v17 := v14 < v16
-		v19 := float64(v14 + v18)
+		v18 := math.Abs(v14)
+		v19 := -v18
 		v21 := v20
 		if v19 > v20 {
 			v21 = v19
 		}
-		v23 := v22
-		if v21 < v22 {
-			v23 = v21
-		}
-		v25 := float64(v23 * v24)
+		v22 := v14 < v4
+		v25 := float64(v21 * v24)
 		v26 := math.RoundToEven(v25)
 		v27 := -v26
-		v29 := math.FMA(v27, v28, v23)
+		v29 := math.FMA(v27, v28, v21)
 		v31 := math.FMA(v27, v30, v29)
 		v32 := float64(v29 - v31)
 		v33 := math.FMA(v27, v30, v32)
@@ -112,294 +110,296 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v63 := math.FMA(v61, v31, v62)
 		v65 := math.FMA(v63, v31, v64)
 		v66 := math.FMA(v46, v65, v45)
-		v68 := float64(v67 + v40)
-		v69 := float64(v67 - v68)
-		v70 := float64(v69 + v40)
-		v71 := float64(v70 + v66)
-		v74 := float64(v73 - v26)
-		v76 := v75
-		if v74 < v75 {
-			v76 = v74
+		v67 := float64(v23 + v40)
+		v68 := float64(v23 - v67)
+		v69 := float64(v68 + v40)
+		v70 := float64(v69 + v66)
+		v71 := float64(v67 + v70)
+		v72 := float64(v67 - v71)
+		v73 := float64(v72 + v70)
+		v75 := v74
+		if v26 > v74 {
+			v75 = v26
 		}
-		v77 := v4
-		if v76 > v4 {
-			v77 = v76
+		v76 := ldexpMid(v23, v75)
+		v77 := float64(v71 * v76)
+		v78 := float64(v73 * v76)
+		v79 := float64(v23 + v77)
+		v80 := float64(v23 - v79)
+		v81 := float64(v80 + v77)
+		v82 := float64(v81 + v78)
+		v83 := v23
+		if v22 {
+			v83 = v71
 		}
-		v79 := v26 < v78
-		v81 := ldexpNormal(v80, v77)
-		v82 := v4
-		if v79 {
-			v82 = v81
+		v84 := v4
+		if v22 {
+			v84 = v73
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v71)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v91 := v90
-		if v26 > v90 {
-			v91 = v26
+		v85 := float64(v23 / v79)
+		v86 := float64(v83 * v85)
+		v87 := -v86
+		v88 := math.FMA(v87, v79, v83)
+		v89 := math.FMA(v87, v82, v88)
+		v90 := float64(v89 + v84)
+		v92 := float64(v90 * v85)
+		v93 := v4
+		if v22 {
+			v93 = v26
 		}
-		v92 := ldexpMid(v89, v91)
-		v93 := math.IsNaN(v19)
-		v94 := v92
-		if v93 {
-			v94 = v19
+		v95 := float64(v94 - v93)
+		v97 := v96
+		if v95 < v96 {
+			v97 = v95
 		}
-		v95 := float64(v0 * v94)
-		v114 := -v14
-		v115 := math.FMA(v8, v13, v114)
-		v116 := float64(v13 - v0)
-		v117 := float64(v13 - v116)
-		v118 := float64(v0 - v117)
-		v119 := float64(v12 - v116)
-		v120 := float64(v118 + v119)
-		v121 := -v12
-		v122 := math.FMA(v9, v11, v121)
-		v123 := -v11
-		v124 := math.FMA(v10, v0, v123)
-		v125 := -v10
-		v126 := math.FMA(v0, v0, v125)
-		v127 := float64(v126 * v0)
-		v128 := float64(v124 + v127)
-		v129 := float64(v9 * v128)
-		v130 := float64(v122 + v129)
-		v132 := float64(v131 * v11)
-		v133 := float64(v130 + v132)
-		v134 := float64(v120 + v133)
-		v135 := float64(v8 * v134)
-		v136 := float64(v115 + v135)
-		v138 := float64(v137 * v13)
-		v139 := float64(v136 + v138)
-		v140 := float64(v113 + v139)
-		v141 := float64(v19 - v14)
-		v142 := float64(v19 - v141)
-		v143 := float64(v14 - v142)
-		v144 := float64(v18 - v141)
-		v145 := float64(v143 + v144)
-		v146 := float64(v140 + v145)
-		v147 := float64(v146 * v112)
-		v148 := float64(v95 * v147)
-		v149 := math.FMA(v95, v112, v148)
-		v150 := math.Abs(v14)
-		v151 := -v150
-		v152 := v20
-		if v151 > v20 {
-			v152 = v151
+		v98 := v4
+		if v97 > v4 {
+			v98 = v97
 		}
-		v153 := v14 < v4
-		v154 := float64(v152 * v24)
-		v155 := math.RoundToEven(v154)
-		v156 := -v155
-		v157 := math.FMA(v156, v28, v152)
-		v158 := math.FMA(v156, v30, v157)
-		v159 := float64(v157 - v158)
-		v160 := math.FMA(v156, v30, v159)
-		v161 := float64(v158 * v158)
-		v162 := -v161
-		v163 := math.FMA(v158, v158, v162)
-		v164 := float64(v34 * v161)
-		v165 := float64(v34 * v163)
-		v166 := float64(v158 + v164)
-		v167 := float64(v158 - v166)
-		v168 := float64(v167 + v164)
-		v169 := float64(v168 + v165)
-		v170 := math.FMA(v160, v158, v160)
-		v171 := float64(v169 + v170)
-		v172 := float64(v161 * v158)
-		v173 := math.FMA(v47, v158, v48)
-		v174 := math.FMA(v173, v158, v50)
-		v175 := math.FMA(v174, v158, v52)
-		v176 := math.FMA(v175, v158, v54)
-		v177 := math.FMA(v176, v158, v56)
-		v178 := math.FMA(v177, v158, v58)
-		v179 := math.FMA(v178, v158, v60)
-		v180 := math.FMA(v179, v158, v62)
-		v181 := math.FMA(v180, v158, v64)
-		v182 := math.FMA(v172, v181, v171)
-		v183 := float64(v67 + v166)
-		v184 := float64(v67 - v183)
-		v185 := float64(v184 + v166)
-		v186 := float64(v185 + v182)
-		v187 := float64(v183 + v186)
-		v188 := float64(v183 - v187)
-		v189 := float64(v188 + v186)
-		v190 := v90
-		if v155 > v90 {
-			v190 = v155
+		v100 := v93 < v99
+		v102 := ldexpNormal(v101, v98)
+		v103 := v4
+		if v100 {
+			v103 = v102
 		}
-		v191 := ldexpMid(v67, v190)
-		v192 := float64(v187 * v191)
-		v193 := float64(v189 * v191)
-		v194 := float64(v67 + v192)
-		v195 := float64(v67 - v194)
-		v196 := float64(v195 + v192)
-		v197 := float64(v196 + v193)
-		v198 := v67
-		if v153 {
-			v198 = v187
+		v104 := float64(v86 + v103)
+		v105 := float64(v104 - v103)
+		v106 := float64(v86 - v105)
+		v107 := float64(v106 + v92)
+		v108 := float64(v107 + v103)
+		v109 := float64(v108 - v103)
+		v110 := float64(v105 + v109)
+		v111 := v74
+		if v93 > v74 {
+			v111 = v93
 		}
+		v112 := ldexpMid(v110, v111)
+		v113 := math.IsNaN(v14)
+		v114 := v112
+		if v113 {
+			v114 = v14
+		}
+		v115 := -v14
+		v116 := math.FMA(v8, v13, v115)
+		v117 := float64(v13 - v0)
+		v118 := float64(v13 - v117)
+		v119 := float64(v0 - v118)
+		v120 := float64(v12 - v117)
+		v121 := float64(v119 + v120)
+		v122 := -v12
+		v123 := math.FMA(v9, v11, v122)
+		v124 := -v11
+		v125 := math.FMA(v10, v0, v124)
+		v126 := -v10
+		v127 := math.FMA(v0, v0, v126)
+		v128 := float64(v127 * v0)
+		v129 := float64(v125 + v128)
+		v130 := float64(v9 * v129)
+		v131 := float64(v123 + v130)
+		v133 := float64(v132 * v11)
+		v134 := float64(v131 + v133)
+		v135 := float64(v121 + v134)
+		v136 := float64(v8 * v135)
+		v137 := float64(v116 + v136)
+		v139 := float64(v138 * v13)
+		v140 := float64(v137 + v139)
+		v141 := math.Abs(v115)
+		v142 := -v141
+		v143 := v20
+		if v142 > v20 {
+			v143 = v142
+		}
+		v144 := v115 < v4
+		v145 := float64(v143 * v24)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v28, v143)
+		v149 := math.FMA(v147, v30, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v30, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v34 * v152)
+		v156 := float64(v34 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v47, v149, v48)
+		v165 := math.FMA(v164, v149, v50)
+		v166 := math.FMA(v165, v149, v52)
+		v167 := math.FMA(v166, v149, v54)
+		v168 := math.FMA(v167, v149, v56)
+		v169 := math.FMA(v168, v149, v58)
+		v170 := math.FMA(v169, v149, v60)
+		v171 := math.FMA(v170, v149, v62)
+		v172 := math.FMA(v171, v149, v64)
+		v173 := math.FMA(v163, v172, v162)
+		v174 := float64(v23 + v157)
+		v175 := float64(v23 - v174)
+		v176 := float64(v175 + v157)
+		v177 := float64(v176 + v173)
+		v178 := float64(v174 + v177)
+		v179 := float64(v174 - v178)
+		v180 := float64(v179 + v177)
+		v181 := v74
+		if v146 > v74 {
+			v181 = v146
+		}
+		v182 := ldexpMid(v23, v181)
+		v183 := float64(v178 * v182)
+		v184 := float64(v180 * v182)
+		v185 := float64(v23 + v183)
+		v186 := float64(v23 - v185)
+		v187 := float64(v186 + v183)
+		v188 := float64(v187 + v184)
+		v189 := v23
+		if v144 {
+			v189 = v178
+		}
+		v190 := v4
+		if v144 {
+			v190 = v180
+		}
+		v191 := float64(v23 / v185)
+		v192 := float64(v189 * v191)
+		v193 := -v192
+		v194 := math.FMA(v193, v185, v189)
+		v195 := math.FMA(v193, v188, v194)
+		v196 := float64(v195 + v190)
+		v198 := float64(v196 * v191)
 		v199 := v4
-		if v153 {
-			v199 = v189
+		if v144 {
+			v199 = v146
 		}
-		v200 := float64(v67 / v194)
-		v201 := float64(v198 * v200)
-		v202 := -v201
-		v203 := math.FMA(v202, v194, v198)
-		v204 := math.FMA(v202, v197, v203)
-		v205 := float64(v204 + v199)
-		v207 := float64(v205 * v200)
-		v208 := v4
-		if v153 {
-			v208 = v155
+		v200 := float64(v94 - v199)
+		v201 := v96
+		if v200 < v96 {
+			v201 = v200
 		}
-		v209 := float64(v73 - v208)
-		v210 := v75
-		if v209 < v75 {
-			v210 = v209
+		v202 := v4
+		if v201 > v4 {
+			v202 = v201
 		}
-		v211 := v4
-		if v210 > v4 {
-			v211 = v210
+		v203 := v199 < v99
+		v204 := ldexpNormal(v101, v202)
+		v205 := v4
+		if v203 {
+			v205 = v204
 		}
-		v212 := v208 < v78
-		v213 := ldexpNormal(v80, v211)
-		v214 := v4
-		if v212 {
-			v214 = v213
+		v206 := float64(v192 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v192 - v207)
+		v209 := float64(v208 + v198)
+		v210 := float64(v209 + v205)
+		v211 := float64(v210 - v205)
+		v212 := float64(v207 + v211)
+		v213 := v74
+		if v199 > v74 {
+			v213 = v199
 		}
-		v215 := float64(v201 + v214)
-		v216 := float64(v215 - v214)
-		v217 := float64(v201 - v216)
-		v218 := float64(v217 + v207)
-		v219 := float64(v218 + v214)
-		v220 := float64(v219 - v214)
-		v221 := float64(v216 + v220)
-		v222 := v90
-		if v208 > v90 {
-			v222 = v208
+		v214 := ldexpMid(v212, v213)
+		v215 := math.IsNaN(v115)
+		v216 := v214
+		if v215 {
+			v216 = v115
 		}
-		v223 := ldexpMid(v221, v222)
-		v224 := math.IsNaN(v14)
-		v225 := v223
-		if v224 {
-			v225 = v14
+		v217 := float64(v140 * v216)
+		v218 := float64(v114 * v217)
+		v219 := float64(v114 + v218)
+		v220 := float64(v0 * v219)
+		v222 := float64(v14 + v221)
+		v223 := v20
+		if v222 > v20 {
+			v223 = v222
 		}
-		v226 := math.Abs(v114)
-		v227 := -v226
-		v228 := v20
-		if v227 > v20 {
-			v228 = v227
+		v225 := v224
+		if v223 < v224 {
+			v225 = v223
 		}
-		v229 := v114 < v4
-		v230 := float64(v228 * v24)
-		v231 := math.RoundToEven(v230)
-		v232 := -v231
-		v233 := math.FMA(v232, v28, v228)
-		v234 := math.FMA(v232, v30, v233)
-		v235 := float64(v233 - v234)
-		v236 := math.FMA(v232, v30, v235)
-		v237 := float64(v234 * v234)
-		v238 := -v237
-		v239 := math.FMA(v234, v234, v238)
-		v240 := float64(v34 * v237)
-		v241 := float64(v34 * v239)
-		v242 := float64(v234 + v240)
-		v243 := float64(v234 - v242)
-		v244 := float64(v243 + v240)
-		v245 := float64(v244 + v241)
-		v246 := math.FMA(v236, v234, v236)
-		v247 := float64(v245 + v246)
-		v248 := float64(v237 * v234)
-		v249 := math.FMA(v47, v234, v48)
-		v250 := math.FMA(v249, v234, v50)
-		v251 := math.FMA(v250, v234, v52)
-		v252 := math.FMA(v251, v234, v54)
-		v253 := math.FMA(v252, v234, v56)
-		v254 := math.FMA(v253, v234, v58)
-		v255 := math.FMA(v254, v234, v60)
-		v256 := math.FMA(v255, v234, v62)
-		v257 := math.FMA(v256, v234, v64)
-		v258 := math.FMA(v248, v257, v247)
-		v259 := float64(v67 + v242)
-		v260 := float64(v67 - v259)
-		v261 := float64(v260 + v242)
-		v262 := float64(v261 + v258)
-		v263 := float64(v259 + v262)
-		v264 := float64(v259 - v263)
-		v265 := float64(v264 + v262)
-		v266 := v90
-		if v231 > v90 {
-			v266 = v231
+		v226 := float64(v225 * v24)
+		v227 := math.RoundToEven(v226)
+		v228 := -v227
+		v229 := math.FMA(v228, v28, v225)
+		v230 := math.FMA(v228, v30, v229)
+		v231 := float64(v229 - v230)
+		v232 := math.FMA(v228, v30, v231)
+		v233 := float64(v230 * v230)
+		v234 := -v233
+		v235 := math.FMA(v230, v230, v234)
+		v236 := float64(v34 * v233)
+		v237 := float64(v34 * v235)
+		v238 := float64(v230 + v236)
+		v239 := float64(v230 - v238)
+		v240 := float64(v239 + v236)
+		v241 := float64(v240 + v237)
+		v242 := math.FMA(v232, v230, v232)
+		v243 := float64(v241 + v242)
+		v244 := float64(v233 * v230)
+		v245 := math.FMA(v47, v230, v48)
+		v246 := math.FMA(v245, v230, v50)
+		v247 := math.FMA(v246, v230, v52)
+		v248 := math.FMA(v247, v230, v54)
+		v249 := math.FMA(v248, v230, v56)
+		v250 := math.FMA(v249, v230, v58)
+		v251 := math.FMA(v250, v230, v60)
+		v252 := math.FMA(v251, v230, v62)
+		v253 := math.FMA(v252, v230, v64)
+		v254 := math.FMA(v244, v253, v243)
+		v255 := float64(v23 + v238)
+		v256 := float64(v23 - v255)
+		v257 := float64(v256 + v238)
+		v258 := float64(v257 + v254)
+		v260 := float64(v94 - v227)
+		v261 := v96
+		if v260 < v96 {
+			v261 = v260
 		}
-		v267 := ldexpMid(v67, v266)
-		v268 := float64(v263 * v267)
-		v269 := float64(v265 * v267)
-		v270 := float64(v67 + v268)
-		v271 := float64(v67 - v270)
-		v272 := float64(v271 + v268)
-		v273 := float64(v272 + v269)
-		v274 := v67
-		if v229 {
-			v274 = v263
+		v262 := v4
+		if v261 > v4 {
+			v262 = v261
 		}
-		v275 := v4
-		if v229 {
-			v275 = v265
+		v263 := v227 < v99
+		v264 := ldexpNormal(v101, v262)
+		v265 := v4
+		if v263 {
+			v265 = v264
 		}
-		v276 := float64(v67 / v270)
-		v277 := float64(v274 * v276)
-		v278 := -v277
-		v279 := math.FMA(v278, v270, v274)
-		v280 := math.FMA(v278, v273, v279)
-		v281 := float64(v280 + v275)
-		v283 := float64(v281 * v276)
-		v284 := v4
-		if v229 {
-			v284 = v231
+		v266 := float64(v255 + v265)
+		v267 := float64(v266 - v265)
+		v268 := float64(v255 - v267)
+		v269 := float64(v268 + v258)
+		v270 := float64(v269 + v265)
+		v271 := float64(v270 - v265)
+		v272 := float64(v267 + v271)
+		v273 := v74
+		if v227 > v74 {
+			v273 = v227
 		}
-		v285 := float64(v73 - v284)
-		v286 := v75
-		if v285 < v75 {
-			v286 = v285
+		v274 := ldexpMid(v272, v273)
+		v275 := math.IsNaN(v222)
+		v276 := v274
+		if v275 {
+			v276 = v222
 		}
-		v287 := v4
-		if v286 > v4 {
-			v287 = v286
-		}
-		v288 := v284 < v78
-		v289 := ldexpNormal(v80, v287)
-		v290 := v4
-		if v288 {
-			v290 = v289
-		}
-		v291 := float64(v277 + v290)
-		v292 := float64(v291 - v290)
-		v293 := float64(v277 - v292)
-		v294 := float64(v293 + v283)
-		v295 := float64(v294 + v290)
-		v296 := float64(v295 - v290)
-		v297 := float64(v292 + v296)
-		v298 := v90
-		if v284 > v90 {
-			v298 = v284
-		}
-		v299 := ldexpMid(v297, v298)
-		v300 := math.IsNaN(v114)
-		v301 := v299
-		if v300 {
-			v301 = v114
-		}
-		v302 := float64(v139 * v301)
-		v303 := float64(v225 * v302)
-		v304 := float64(v225 + v303)
-		v305 := float64(v0 * v304)
-		v306 := v305
+		v277 := float64(v0 * v276)
+		v296 := float64(v295 + v140)
+		v297 := float64(v222 - v14)
+		v298 := float64(v222 - v297)
+		v299 := float64(v14 - v298)
+		v300 := float64(v221 - v297)
+		v301 := float64(v299 + v300)
+		v302 := float64(v296 + v301)
+		v303 := float64(v302 * v294)
+		v304 := float64(v277 * v303)
+		v305 := math.FMA(v277, v294, v304)
+		v306 := v220
 		if v17 {
-			v306 = v149
+			v306 = v305
 		}
 		v307 := v306
 		if v7 {
@@ -414,17 +414,17 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v311 := float64(v309 * v0)
 		v312 := -v311
 		v313 := math.FMA(v309, v0, v312)
-		v314 := float64(v309 * v112)
-		v315 := float64(v314 * v95)
+		v314 := float64(v309 * v294)
+		v315 := float64(v314 * v277)
 		v316 := -v315
-		v317 := math.FMA(v314, v95, v316)
-		v318 := float64(v309 * v95)
+		v317 := math.FMA(v314, v277, v316)
+		v318 := float64(v309 * v277)
 		v319 := -v318
-		v320 := math.FMA(v309, v95, v319)
-		v321 := float64(v318 * v147)
+		v320 := math.FMA(v309, v277, v319)
+		v321 := float64(v318 * v303)
 		v322 := -v321
-		v323 := math.FMA(v318, v147, v322)
-		v324 := math.FMA(v320, v147, v323)
+		v323 := math.FMA(v318, v303, v322)
+		v324 := math.FMA(v320, v303, v323)
 		v325 := float64(v315 + v321)
 		v326 := float64(v325 - v315)
 		v327 := float64(v325 - v326)
@@ -433,14 +433,14 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v330 := float64(v328 + v329)
 		v331 := float64(v330 + v317)
 		v332 := float64(v331 + v324)
-		v333 := float64(v311 * v225)
+		v333 := float64(v311 * v114)
 		v334 := -v333
-		v335 := math.FMA(v311, v225, v334)
-		v336 := math.FMA(v313, v225, v335)
-		v337 := float64(v311 * v303)
+		v335 := math.FMA(v311, v114, v334)
+		v336 := math.FMA(v313, v114, v335)
+		v337 := float64(v311 * v218)
 		v338 := -v337
-		v339 := math.FMA(v311, v303, v338)
-		v340 := math.FMA(v313, v303, v339)
+		v339 := math.FMA(v311, v218, v338)
+		v340 := math.FMA(v313, v218, v339)
 		v341 := float64(v333 + v337)
 		v342 := float64(v341 - v333)
 		v343 := float64(v341 - v342)
@@ -516,394 +516,379 @@ func gegluTanhGeneric(dst, a, b []float64) {
 }
 
 // gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
-// f64 compute, 277 operations): the scalar twin of the vector program the
+// f64 compute, 271 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dst
 // may be the same slice as an input.
 func gegluTanhUsualGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v15 := math.Float64frombits(0xc085e00000000000)  // -700
-	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v22 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v23 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v24 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v25 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v26 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v27 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v28 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v29 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v30 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v31 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v32 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v33 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v34 := math.Float64frombits(0x408f400000000000)  // 1000
-	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v37 := math.Float64frombits(0xc091300000000000)  // -1100
-	v38 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v56 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v62 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v255 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v263 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v265 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v266 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v70 := math.Float64frombits(0xc091300000000000)  // -1100
+	v89 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v91 := math.Float64frombits(0x408f400000000000)  // 1000
+	v94 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v96 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v215 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v249 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v257 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v259 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v260 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v10 := float64(v1 * v1)
-		v11 := float64(v10 * v1)
-		v12 := float64(v9 * v11)
-		v13 := float64(v1 + v12)
-		v14 := float64(v8 * v13)
-		v16 := v14 < v15
-		v39 := -v14
-		v40 := math.FMA(v8, v13, v39)
-		v41 := float64(v13 - v1)
-		v42 := float64(v13 - v41)
-		v43 := float64(v1 - v42)
-		v44 := float64(v12 - v41)
-		v45 := float64(v43 + v44)
-		v46 := -v12
-		v47 := math.FMA(v9, v11, v46)
-		v48 := -v11
-		v49 := math.FMA(v10, v1, v48)
-		v50 := -v10
-		v51 := math.FMA(v1, v1, v50)
-		v52 := float64(v51 * v1)
-		v53 := float64(v49 + v52)
-		v54 := float64(v9 * v53)
-		v55 := float64(v47 + v54)
-		v57 := float64(v56 * v11)
-		v58 := float64(v55 + v57)
-		v59 := float64(v45 + v58)
-		v60 := float64(v8 * v59)
-		v61 := float64(v40 + v60)
-		v63 := float64(v62 * v13)
-		v64 := float64(v61 + v63)
-		v65 := math.Abs(v14)
-		v66 := -v65
-		v67 := v17
-		if v66 > v17 {
-			v67 = v66
+		v0 := a[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 * v0)
+		v10 := float64(v9 * v0)
+		v11 := float64(v8 * v10)
+		v12 := float64(v0 + v11)
+		v13 := float64(v7 * v12)
+		v14 := math.Abs(v13)
+		v15 := -v14
+		v17 := v16
+		if v15 > v16 {
+			v17 = v15
 		}
-		v68 := v14 < v4
-		v69 := float64(v67 * v18)
-		v70 := math.RoundToEven(v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v19, v67)
-		v73 := math.FMA(v71, v20, v72)
-		v74 := float64(v72 - v73)
-		v75 := math.FMA(v71, v20, v74)
-		v76 := float64(v73 * v73)
-		v77 := -v76
-		v78 := math.FMA(v73, v73, v77)
-		v79 := float64(v21 * v76)
-		v80 := float64(v21 * v78)
-		v81 := float64(v73 + v79)
-		v82 := float64(v73 - v81)
-		v83 := float64(v82 + v79)
-		v84 := float64(v83 + v80)
-		v85 := math.FMA(v75, v73, v75)
-		v86 := float64(v84 + v85)
-		v87 := float64(v76 * v73)
-		v88 := math.FMA(v22, v73, v23)
-		v89 := math.FMA(v88, v73, v24)
-		v90 := math.FMA(v89, v73, v25)
-		v91 := math.FMA(v90, v73, v26)
-		v92 := math.FMA(v91, v73, v27)
-		v93 := math.FMA(v92, v73, v28)
-		v94 := math.FMA(v93, v73, v29)
-		v95 := math.FMA(v94, v73, v30)
-		v96 := math.FMA(v95, v73, v31)
-		v97 := math.FMA(v87, v96, v86)
-		v98 := float64(v32 + v81)
-		v99 := float64(v32 - v98)
-		v100 := float64(v99 + v81)
-		v101 := float64(v100 + v97)
-		v102 := float64(v98 + v101)
-		v103 := float64(v98 - v102)
-		v104 := float64(v103 + v101)
-		v105 := v37
-		if v70 > v37 {
-			v105 = v70
+		v18 := v13 < v3
+		v21 := float64(v17 * v20)
+		v22 := math.RoundToEven(v21)
+		v23 := -v22
+		v25 := math.FMA(v23, v24, v17)
+		v27 := math.FMA(v23, v26, v25)
+		v28 := float64(v25 - v27)
+		v29 := math.FMA(v23, v26, v28)
+		v31 := float64(v27 * v27)
+		v32 := -v31
+		v33 := math.FMA(v27, v27, v32)
+		v34 := float64(v30 * v31)
+		v35 := float64(v30 * v33)
+		v36 := float64(v27 + v34)
+		v37 := float64(v27 - v36)
+		v38 := float64(v37 + v34)
+		v39 := float64(v38 + v35)
+		v40 := math.FMA(v29, v27, v29)
+		v41 := float64(v39 + v40)
+		v42 := float64(v31 * v27)
+		v45 := math.FMA(v43, v27, v44)
+		v47 := math.FMA(v45, v27, v46)
+		v49 := math.FMA(v47, v27, v48)
+		v51 := math.FMA(v49, v27, v50)
+		v53 := math.FMA(v51, v27, v52)
+		v55 := math.FMA(v53, v27, v54)
+		v57 := math.FMA(v55, v27, v56)
+		v59 := math.FMA(v57, v27, v58)
+		v61 := math.FMA(v59, v27, v60)
+		v62 := math.FMA(v42, v61, v41)
+		v63 := float64(v19 + v36)
+		v64 := float64(v19 - v63)
+		v65 := float64(v64 + v36)
+		v66 := float64(v65 + v62)
+		v67 := float64(v63 + v66)
+		v68 := float64(v63 - v67)
+		v69 := float64(v68 + v66)
+		v71 := v70
+		if v22 > v70 {
+			v71 = v22
 		}
-		v106 := ldexpMid(v32, v105)
-		v107 := float64(v102 * v106)
-		v108 := float64(v104 * v106)
-		v109 := float64(v32 + v107)
-		v110 := float64(v32 - v109)
-		v111 := float64(v110 + v107)
-		v112 := float64(v111 + v108)
-		v113 := v32
-		if v68 {
-			v113 = v102
+		v72 := ldexpMid(v19, v71)
+		v73 := float64(v67 * v72)
+		v74 := float64(v69 * v72)
+		v75 := float64(v19 + v73)
+		v76 := float64(v19 - v75)
+		v77 := float64(v76 + v73)
+		v78 := float64(v77 + v74)
+		v79 := v19
+		if v18 {
+			v79 = v67
 		}
-		v114 := v4
-		if v68 {
-			v114 = v104
+		v80 := v3
+		if v18 {
+			v80 = v69
 		}
-		v115 := float64(v32 / v109)
-		v116 := float64(v113 * v115)
-		v117 := -v116
-		v118 := math.FMA(v117, v109, v113)
-		v119 := math.FMA(v117, v112, v118)
-		v120 := float64(v119 + v114)
-		v121 := float64(v120 * v115)
-		v122 := v4
-		if v68 {
-			v122 = v70
+		v81 := float64(v19 / v75)
+		v82 := float64(v79 * v81)
+		v83 := -v82
+		v84 := math.FMA(v83, v75, v79)
+		v85 := math.FMA(v83, v78, v84)
+		v86 := float64(v85 + v80)
+		v87 := float64(v86 * v81)
+		v88 := v3
+		if v18 {
+			v88 = v22
 		}
-		v123 := float64(v33 - v122)
-		v124 := v34
-		if v123 < v34 {
-			v124 = v123
+		v90 := float64(v89 - v88)
+		v92 := v91
+		if v90 < v91 {
+			v92 = v90
 		}
-		v125 := v4
-		if v124 > v4 {
-			v125 = v124
+		v93 := v3
+		if v92 > v3 {
+			v93 = v92
 		}
-		v126 := v122 < v35
-		v127 := ldexpNormal(v36, v125)
-		v128 := v4
-		if v126 {
-			v128 = v127
+		v95 := v88 < v94
+		v97 := ldexpNormal(v96, v93)
+		v98 := v3
+		if v95 {
+			v98 = v97
 		}
-		v129 := float64(v116 + v128)
-		v130 := float64(v129 - v128)
-		v131 := float64(v116 - v130)
-		v132 := float64(v131 + v121)
-		v133 := float64(v132 + v128)
-		v134 := float64(v133 - v128)
-		v135 := float64(v130 + v134)
-		v136 := v37
-		if v122 > v37 {
-			v136 = v122
+		v99 := float64(v82 + v98)
+		v100 := float64(v99 - v98)
+		v101 := float64(v82 - v100)
+		v102 := float64(v101 + v87)
+		v103 := float64(v102 + v98)
+		v104 := float64(v103 - v98)
+		v105 := float64(v100 + v104)
+		v106 := v70
+		if v88 > v70 {
+			v106 = v88
 		}
-		v137 := ldexpMid(v135, v136)
-		v138 := math.IsNaN(v14)
-		v139 := v137
-		if v138 {
-			v139 = v14
+		v107 := ldexpMid(v105, v106)
+		v108 := math.IsNaN(v13)
+		v109 := v107
+		if v108 {
+			v109 = v13
 		}
-		v140 := math.Abs(v39)
-		v141 := -v140
-		v142 := v17
-		if v141 > v17 {
-			v142 = v141
+		v110 := -v13
+		v111 := math.FMA(v7, v12, v110)
+		v112 := float64(v12 - v0)
+		v113 := float64(v12 - v112)
+		v114 := float64(v0 - v113)
+		v115 := float64(v11 - v112)
+		v116 := float64(v114 + v115)
+		v117 := -v11
+		v118 := math.FMA(v8, v10, v117)
+		v119 := -v10
+		v120 := math.FMA(v9, v0, v119)
+		v121 := -v9
+		v122 := math.FMA(v0, v0, v121)
+		v123 := float64(v122 * v0)
+		v124 := float64(v120 + v123)
+		v125 := float64(v8 * v124)
+		v126 := float64(v118 + v125)
+		v128 := float64(v127 * v10)
+		v129 := float64(v126 + v128)
+		v130 := float64(v116 + v129)
+		v131 := float64(v7 * v130)
+		v132 := float64(v111 + v131)
+		v134 := float64(v133 * v12)
+		v135 := float64(v132 + v134)
+		v136 := math.Abs(v110)
+		v137 := -v136
+		v138 := v16
+		if v137 > v16 {
+			v138 = v137
 		}
-		v143 := v39 < v4
-		v144 := float64(v142 * v18)
-		v145 := math.RoundToEven(v144)
-		v146 := -v145
-		v147 := math.FMA(v146, v19, v142)
-		v148 := math.FMA(v146, v20, v147)
-		v149 := float64(v147 - v148)
-		v150 := math.FMA(v146, v20, v149)
-		v151 := float64(v148 * v148)
-		v152 := -v151
-		v153 := math.FMA(v148, v148, v152)
-		v154 := float64(v21 * v151)
-		v155 := float64(v21 * v153)
-		v156 := float64(v148 + v154)
-		v157 := float64(v148 - v156)
-		v158 := float64(v157 + v154)
-		v159 := float64(v158 + v155)
-		v160 := math.FMA(v150, v148, v150)
-		v161 := float64(v159 + v160)
-		v162 := float64(v151 * v148)
-		v163 := math.FMA(v22, v148, v23)
-		v164 := math.FMA(v163, v148, v24)
-		v165 := math.FMA(v164, v148, v25)
-		v166 := math.FMA(v165, v148, v26)
-		v167 := math.FMA(v166, v148, v27)
-		v168 := math.FMA(v167, v148, v28)
-		v169 := math.FMA(v168, v148, v29)
-		v170 := math.FMA(v169, v148, v30)
-		v171 := math.FMA(v170, v148, v31)
-		v172 := math.FMA(v162, v171, v161)
-		v173 := float64(v32 + v156)
-		v174 := float64(v32 - v173)
-		v175 := float64(v174 + v156)
-		v176 := float64(v175 + v172)
-		v177 := float64(v173 + v176)
-		v178 := float64(v173 - v177)
-		v179 := float64(v178 + v176)
-		v180 := v37
-		if v145 > v37 {
-			v180 = v145
+		v139 := v110 < v3
+		v140 := float64(v138 * v20)
+		v141 := math.RoundToEven(v140)
+		v142 := -v141
+		v143 := math.FMA(v142, v24, v138)
+		v144 := math.FMA(v142, v26, v143)
+		v145 := float64(v143 - v144)
+		v146 := math.FMA(v142, v26, v145)
+		v147 := float64(v144 * v144)
+		v148 := -v147
+		v149 := math.FMA(v144, v144, v148)
+		v150 := float64(v30 * v147)
+		v151 := float64(v30 * v149)
+		v152 := float64(v144 + v150)
+		v153 := float64(v144 - v152)
+		v154 := float64(v153 + v150)
+		v155 := float64(v154 + v151)
+		v156 := math.FMA(v146, v144, v146)
+		v157 := float64(v155 + v156)
+		v158 := float64(v147 * v144)
+		v159 := math.FMA(v43, v144, v44)
+		v160 := math.FMA(v159, v144, v46)
+		v161 := math.FMA(v160, v144, v48)
+		v162 := math.FMA(v161, v144, v50)
+		v163 := math.FMA(v162, v144, v52)
+		v164 := math.FMA(v163, v144, v54)
+		v165 := math.FMA(v164, v144, v56)
+		v166 := math.FMA(v165, v144, v58)
+		v167 := math.FMA(v166, v144, v60)
+		v168 := math.FMA(v158, v167, v157)
+		v169 := float64(v19 + v152)
+		v170 := float64(v19 - v169)
+		v171 := float64(v170 + v152)
+		v172 := float64(v171 + v168)
+		v173 := float64(v169 + v172)
+		v174 := float64(v169 - v173)
+		v175 := float64(v174 + v172)
+		v176 := v70
+		if v141 > v70 {
+			v176 = v141
 		}
-		v181 := ldexpMid(v32, v180)
-		v182 := float64(v177 * v181)
-		v183 := float64(v179 * v181)
-		v184 := float64(v32 + v182)
-		v185 := float64(v32 - v184)
-		v186 := float64(v185 + v182)
-		v187 := float64(v186 + v183)
-		v188 := v32
-		if v143 {
-			v188 = v177
+		v177 := ldexpMid(v19, v176)
+		v178 := float64(v173 * v177)
+		v179 := float64(v175 * v177)
+		v180 := float64(v19 + v178)
+		v181 := float64(v19 - v180)
+		v182 := float64(v181 + v178)
+		v183 := float64(v182 + v179)
+		v184 := v19
+		if v139 {
+			v184 = v173
 		}
-		v189 := v4
-		if v143 {
-			v189 = v179
+		v185 := v3
+		if v139 {
+			v185 = v175
 		}
-		v190 := float64(v32 / v184)
-		v191 := float64(v188 * v190)
-		v192 := -v191
-		v193 := math.FMA(v192, v184, v188)
-		v194 := math.FMA(v192, v187, v193)
-		v195 := float64(v194 + v189)
-		v196 := float64(v195 * v190)
-		v197 := v4
-		if v143 {
-			v197 = v145
+		v186 := float64(v19 / v180)
+		v187 := float64(v184 * v186)
+		v188 := -v187
+		v189 := math.FMA(v188, v180, v184)
+		v190 := math.FMA(v188, v183, v189)
+		v191 := float64(v190 + v185)
+		v192 := float64(v191 * v186)
+		v193 := v3
+		if v139 {
+			v193 = v141
 		}
-		v198 := float64(v33 - v197)
-		v199 := v34
-		if v198 < v34 {
+		v194 := float64(v89 - v193)
+		v195 := v91
+		if v194 < v91 {
+			v195 = v194
+		}
+		v196 := v3
+		if v195 > v3 {
+			v196 = v195
+		}
+		v197 := v193 < v94
+		v198 := ldexpNormal(v96, v196)
+		v199 := v3
+		if v197 {
 			v199 = v198
 		}
-		v200 := v4
-		if v199 > v4 {
-			v200 = v199
+		v200 := float64(v187 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v187 - v201)
+		v203 := float64(v202 + v192)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := v70
+		if v193 > v70 {
+			v207 = v193
 		}
-		v201 := v197 < v35
-		v202 := ldexpNormal(v36, v200)
-		v203 := v4
-		if v201 {
-			v203 = v202
+		v208 := ldexpMid(v206, v207)
+		v209 := math.IsNaN(v110)
+		v210 := v208
+		if v209 {
+			v210 = v110
 		}
-		v204 := float64(v191 + v203)
-		v205 := float64(v204 - v203)
-		v206 := float64(v191 - v205)
-		v207 := float64(v206 + v196)
-		v208 := float64(v207 + v203)
-		v209 := float64(v208 - v203)
-		v210 := float64(v205 + v209)
-		v211 := v37
-		if v197 > v37 {
-			v211 = v197
+		v211 := float64(v135 * v210)
+		v212 := float64(v109 * v211)
+		v213 := float64(v109 + v212)
+		v214 := float64(v0 * v213)
+		v216 := v214
+		if v6 {
+			v216 = v0
 		}
-		v212 := ldexpMid(v210, v211)
-		v213 := math.IsNaN(v39)
-		v214 := v212
-		if v213 {
-			v214 = v39
+		v217 := v216
+		if v2 {
+			v217 = v4
 		}
-		v215 := float64(v64 * v214)
-		v216 := float64(v139 * v215)
-		v217 := float64(v139 + v216)
-		v218 := float64(v1 * v217)
-		v219 := v218
-		if v16 {
-			v219 = v0
-		}
-		v220 := v219
-		if v7 {
-			v220 = v1
-		}
-		v221 := v220
-		if v3 {
-			v221 = v5
-		}
-		v222 := b[i]
-		v223 := float64(v222 * v5)
-		v224 := float64(v222 * v1)
+		v218 := b[i]
+		v219 := float64(v218 * v4)
+		v220 := float64(v218 * v0)
+		v221 := -v220
+		v222 := math.FMA(v218, v0, v221)
+		v223 := float64(v218 * v215)
+		v224 := float64(v220 * v109)
 		v225 := -v224
-		v226 := math.FMA(v222, v1, v225)
-		v227 := float64(v222 * v38)
-		v228 := float64(v224 * v139)
+		v226 := math.FMA(v220, v109, v225)
+		v227 := math.FMA(v222, v109, v226)
+		v228 := float64(v220 * v212)
 		v229 := -v228
-		v230 := math.FMA(v224, v139, v229)
-		v231 := math.FMA(v226, v139, v230)
-		v232 := float64(v224 * v216)
-		v233 := -v232
-		v234 := math.FMA(v224, v216, v233)
-		v235 := math.FMA(v226, v216, v234)
-		v236 := float64(v228 + v232)
-		v237 := float64(v236 - v228)
-		v238 := float64(v236 - v237)
-		v239 := float64(v228 - v238)
-		v240 := float64(v232 - v237)
-		v241 := float64(v239 + v240)
-		v242 := float64(v241 + v231)
-		v243 := float64(v242 + v235)
-		v244 := v236
-		if v16 {
-			v244 = v0
+		v230 := math.FMA(v220, v212, v229)
+		v231 := math.FMA(v222, v212, v230)
+		v232 := float64(v224 + v228)
+		v233 := float64(v232 - v224)
+		v234 := float64(v232 - v233)
+		v235 := float64(v224 - v234)
+		v236 := float64(v228 - v233)
+		v237 := float64(v235 + v236)
+		v238 := float64(v237 + v227)
+		v239 := float64(v238 + v231)
+		v240 := v232
+		if v6 {
+			v240 = v220
 		}
-		v245 := v243
-		if v16 {
-			v245 = v0
+		v241 := v239
+		if v6 {
+			v241 = v222
 		}
-		v246 := v244
-		if v7 {
-			v246 = v224
+		v242 := v240
+		if v2 {
+			v242 = v219
 		}
-		v247 := v245
-		if v7 {
-			v247 = v226
+		v243 := v241
+		if v2 {
+			v243 = v3
 		}
-		v248 := v246
-		if v3 {
-			v248 = v223
+		v244 := float64(v242 + v243)
+		v245 := float64(v218 * v217)
+		v246 := float64(v244 - v245)
+		v247 := math.Abs(v246)
+		v248 := math.Abs(v245)
+		v250 := float64(v248 * v249)
+		v251 := v247 <= v250
+		v252 := math.Abs(v218)
+		v253 := math.Abs(v223)
+		v254 := v252
+		if v253 > v252 {
+			v254 = v253
 		}
-		v249 := v247
-		if v3 {
-			v249 = v4
+		v255 := math.Abs(v220)
+		v256 := v254
+		if v255 > v254 {
+			v256 = v255
 		}
-		v250 := float64(v248 + v249)
-		v251 := float64(v222 * v221)
-		v252 := float64(v250 - v251)
-		v253 := math.Abs(v252)
-		v254 := math.Abs(v251)
-		v256 := float64(v254 * v255)
-		v257 := v253 <= v256
-		v258 := math.Abs(v222)
-		v259 := math.Abs(v227)
-		v260 := v258
-		if v259 > v258 {
-			v260 = v259
+		v258 := float64(v247 * v257)
+		v261 := math.FMA(v256, v259, v260)
+		v262 := v258 <= v261
+		v263 := v251 || v262
+		v264 := v244 == v3
+		v265 := v263 && !v264
+		v266 := v245
+		if v265 {
+			v266 = v244
 		}
-		v261 := math.Abs(v224)
-		v262 := v260
-		if v261 > v260 {
-			v262 = v261
+		v267 := math.IsNaN(v218)
+		v268 := v266
+		if v267 {
+			v268 = v218
 		}
-		v264 := float64(v253 * v263)
-		v267 := math.FMA(v262, v265, v266)
-		v268 := v264 <= v267
-		v269 := v257 || v268
-		v270 := v250 == v4
-		v271 := v269 && !v270
-		v272 := v251
-		if v271 {
-			v272 = v250
+		v269 := math.IsNaN(v0)
+		v270 := v268
+		if v269 {
+			v270 = v0
 		}
-		v273 := math.IsNaN(v222)
-		v274 := v272
-		if v273 {
-			v274 = v222
-		}
-		v275 := math.IsNaN(v1)
-		v276 := v274
-		if v275 {
-			v276 = v1
-		}
-		dst[i] = v276
+		dst[i] = v270
 	}
 }
 
@@ -966,45 +951,45 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
 	v17 := math.Float64frombits(0xc091300000000000)  // -1100
-	v19 := math.Float64frombits(0x4000000000000000)  // 2
-	v20 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v21 := math.Float64frombits(0x408bb9d3beb8c86b)  // 887.22839111673
-	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v25 := math.Float64frombits(0x4086300000000000)  // 710
-	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v77 := math.Float64frombits(0x408f400000000000)  // 1000
-	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v107 := math.Float64frombits(0x4086280000000000) // 709
-	v111 := math.Float64frombits(0x408ff80000000000) // 1023
-	v141 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v150 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v157 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v158 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v191 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v195 := math.Float64frombits(0xc085e00000000000) // -700
-	v280 := math.Float64frombits(0xbff0000000000000) // -1
-	v283 := math.Float64frombits(0xbfe199999999999a) // -0.55
-	v536 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v538 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v541 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v544 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v549 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v553 := math.Float64frombits(0xc044000000000000) // -40
+	v20 := math.Float64frombits(0xc085e00000000000)  // -700
+	v22 := math.Float64frombits(0xbff0000000000000)  // -1
+	v25 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v30 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v33 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v37 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v39 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v43 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v56 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v57 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v59 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v61 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v63 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v65 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v67 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v69 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v71 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v73 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v102 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v104 := math.Float64frombits(0x408f400000000000) // 1000
+	v107 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v109 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v200 := math.Float64frombits(0x4000000000000000) // 2
+	v235 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v244 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v251 := math.Float64frombits(0x4086300000000000) // 710
+	v314 := math.Float64frombits(0x4086280000000000) // 709
+	v318 := math.Float64frombits(0x408ff80000000000) // 1023
+	v344 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v346 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v349 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v352 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v357 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v361 := math.Float64frombits(0xc044000000000000) // -40
+	v465 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v542 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v569 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v572 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v645 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
 	v791 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v800 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v802 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -1020,761 +1005,761 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v14 := float64(v0 + v13)
 		v15 := float64(v9 * v14)
 		v18 := v15 < v17
-		v22 := float64(v15 + v21)
-		v24 := v23
-		if v22 > v23 {
-			v24 = v22
+		v21 := v15 < v20
+		v23 := v0 < v22
+		v26 := v25 < v0
+		v27 := v23 || v26
+		v28 := math.Abs(v15)
+		v29 := -v28
+		v31 := v30
+		if v29 > v30 {
+			v31 = v29
 		}
-		v26 := v25
-		if v24 < v25 {
-			v26 = v24
+		v32 := v15 < v4
+		v34 := float64(v31 * v33)
+		v35 := math.RoundToEven(v34)
+		v36 := -v35
+		v38 := math.FMA(v36, v37, v31)
+		v40 := math.FMA(v36, v39, v38)
+		v41 := float64(v38 - v40)
+		v42 := math.FMA(v36, v39, v41)
+		v44 := float64(v40 * v40)
+		v45 := -v44
+		v46 := math.FMA(v40, v40, v45)
+		v47 := float64(v43 * v44)
+		v48 := float64(v43 * v46)
+		v49 := float64(v40 + v47)
+		v50 := float64(v40 - v49)
+		v51 := float64(v50 + v47)
+		v52 := float64(v51 + v48)
+		v53 := math.FMA(v42, v40, v42)
+		v54 := float64(v52 + v53)
+		v55 := float64(v44 * v40)
+		v58 := math.FMA(v56, v40, v57)
+		v60 := math.FMA(v58, v40, v59)
+		v62 := math.FMA(v60, v40, v61)
+		v64 := math.FMA(v62, v40, v63)
+		v66 := math.FMA(v64, v40, v65)
+		v68 := math.FMA(v66, v40, v67)
+		v70 := math.FMA(v68, v40, v69)
+		v72 := math.FMA(v70, v40, v71)
+		v74 := math.FMA(v72, v40, v73)
+		v75 := math.FMA(v55, v74, v54)
+		v76 := float64(v8 + v49)
+		v77 := float64(v8 - v76)
+		v78 := float64(v77 + v49)
+		v79 := float64(v78 + v75)
+		v80 := float64(v76 + v79)
+		v81 := float64(v76 - v80)
+		v82 := float64(v81 + v79)
+		v83 := v17
+		if v35 > v17 {
+			v83 = v35
 		}
-		v28 := float64(v26 * v27)
-		v29 := math.RoundToEven(v28)
-		v30 := -v29
-		v32 := math.FMA(v30, v31, v26)
-		v34 := math.FMA(v30, v33, v32)
-		v35 := float64(v32 - v34)
-		v36 := math.FMA(v30, v33, v35)
-		v38 := float64(v34 * v34)
-		v39 := -v38
-		v40 := math.FMA(v34, v34, v39)
-		v41 := float64(v37 * v38)
-		v42 := float64(v37 * v40)
-		v43 := float64(v34 + v41)
-		v44 := float64(v34 - v43)
-		v45 := float64(v44 + v41)
-		v46 := float64(v45 + v42)
-		v47 := math.FMA(v36, v34, v36)
-		v48 := float64(v46 + v47)
-		v49 := float64(v38 * v34)
-		v52 := math.FMA(v50, v34, v51)
-		v54 := math.FMA(v52, v34, v53)
-		v56 := math.FMA(v54, v34, v55)
-		v58 := math.FMA(v56, v34, v57)
-		v60 := math.FMA(v58, v34, v59)
-		v62 := math.FMA(v60, v34, v61)
-		v64 := math.FMA(v62, v34, v63)
-		v66 := math.FMA(v64, v34, v65)
-		v68 := math.FMA(v66, v34, v67)
-		v69 := math.FMA(v49, v68, v48)
-		v70 := float64(v8 + v43)
-		v71 := float64(v8 - v70)
-		v72 := float64(v71 + v43)
-		v73 := float64(v72 + v69)
-		v76 := float64(v75 - v29)
-		v78 := v77
-		if v76 < v77 {
-			v78 = v76
+		v84 := ldexpMid(v8, v83)
+		v85 := float64(v80 * v84)
+		v86 := float64(v82 * v84)
+		v87 := float64(v8 + v85)
+		v88 := float64(v8 - v87)
+		v89 := float64(v88 + v85)
+		v90 := float64(v89 + v86)
+		v91 := v8
+		if v32 {
+			v91 = v80
 		}
-		v79 := v4
-		if v78 > v4 {
-			v79 = v78
+		v92 := v4
+		if v32 {
+			v92 = v82
 		}
-		v81 := v29 < v80
-		v83 := ldexpNormal(v82, v79)
-		v84 := v4
-		if v81 {
-			v84 = v83
+		v93 := float64(v8 / v87)
+		v94 := float64(v91 * v93)
+		v95 := -v94
+		v96 := math.FMA(v95, v87, v91)
+		v97 := math.FMA(v95, v90, v96)
+		v98 := float64(v97 + v92)
+		v99 := v30 <= v29
+		v100 := float64(v98 * v93)
+		v101 := v4
+		if v32 {
+			v101 = v35
 		}
-		v85 := float64(v70 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v70 - v86)
-		v88 := float64(v87 + v73)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := v17
-		if v29 > v17 {
-			v92 = v29
+		v103 := float64(v102 - v101)
+		v105 := v104
+		if v103 < v104 {
+			v105 = v103
 		}
-		v93 := ldexpMid(v91, v92)
-		v94 := math.IsNaN(v22)
-		v95 := v93
-		if v94 {
-			v95 = v22
+		v106 := v4
+		if v105 > v4 {
+			v106 = v105
 		}
-		v96 := float64(v19 * v13)
-		v97 := float64(v14 + v96)
-		v98 := float64(v9 * v97)
-		v99 := float64(v8 + v98)
-		v100 := float64(v95 * v99)
-		v101 := -v100
-		v102 := math.FMA(v95, v99, v101)
-		v103 := float64(v70 + v73)
-		v104 := float64(v70 - v103)
-		v105 := float64(v104 + v73)
-		v106 := v80 <= v29
-		v108 := v107 < v22
-		v109 := v106 && !v108
-		v110 := v80
-		if v29 > v80 {
-			v110 = v29
+		v108 := v101 < v107
+		v110 := ldexpNormal(v109, v106)
+		v111 := v4
+		if v108 {
+			v111 = v110
 		}
-		v112 := v111
-		if v110 < v111 {
-			v112 = v110
+		v112 := float64(v94 + v111)
+		v113 := float64(v112 - v111)
+		v114 := float64(v94 - v113)
+		v115 := float64(v114 + v100)
+		v116 := float64(v115 + v111)
+		v117 := float64(v116 - v111)
+		v118 := float64(v113 + v117)
+		v119 := v17
+		if v101 > v17 {
+			v119 = v101
 		}
-		v113 := ldexpNormal(v105, v112)
-		v114 := v4
-		if v109 {
-			v114 = v113
+		v120 := ldexpMid(v118, v119)
+		v121 := math.IsNaN(v15)
+		v122 := v120
+		if v121 {
+			v122 = v15
 		}
-		v115 := v114
-		if v94 {
-			v115 = v22
+		v123 := -v15
+		v124 := math.Abs(v123)
+		v125 := -v124
+		v126 := v30
+		if v125 > v30 {
+			v126 = v125
 		}
-		v116 := float64(v115 * v99)
-		v117 := float64(v98 - v99)
-		v118 := float64(v117 + v8)
-		v119 := -v98
-		v120 := math.FMA(v9, v97, v119)
-		v121 := float64(v97 - v14)
-		v122 := float64(v97 - v121)
-		v123 := float64(v14 - v122)
-		v124 := float64(v96 - v121)
-		v125 := float64(v123 + v124)
-		v126 := float64(v14 - v0)
-		v127 := float64(v14 - v126)
-		v128 := float64(v0 - v127)
-		v129 := float64(v13 - v126)
-		v130 := float64(v128 + v129)
-		v131 := -v13
-		v132 := math.FMA(v10, v12, v131)
-		v133 := -v12
-		v134 := math.FMA(v11, v0, v133)
-		v135 := -v11
-		v136 := math.FMA(v0, v0, v135)
-		v137 := float64(v136 * v0)
-		v138 := float64(v134 + v137)
-		v139 := float64(v10 * v138)
-		v140 := float64(v132 + v139)
-		v142 := float64(v141 * v12)
-		v143 := float64(v140 + v142)
-		v144 := float64(v130 + v143)
-		v145 := float64(v125 + v144)
-		v146 := float64(v19 * v143)
-		v147 := float64(v145 + v146)
-		v148 := float64(v9 * v147)
-		v149 := float64(v120 + v148)
-		v151 := float64(v150 * v97)
-		v152 := float64(v149 + v151)
-		v153 := float64(v118 + v152)
-		v154 := float64(v95 * v153)
-		v155 := float64(v116 + v154)
-		v156 := float64(v102 + v155)
-		v159 := -v15
-		v160 := math.FMA(v9, v14, v159)
-		v161 := float64(v9 * v144)
-		v162 := float64(v160 + v161)
-		v163 := float64(v150 * v14)
-		v164 := float64(v162 + v163)
-		v165 := float64(v158 + v164)
-		v166 := float64(v22 - v15)
-		v167 := float64(v22 - v166)
-		v168 := float64(v15 - v167)
-		v169 := float64(v21 - v166)
-		v170 := float64(v168 + v169)
-		v171 := float64(v165 + v170)
-		v172 := float64(v100 * v171)
-		v173 := float64(v156 + v172)
-		v174 := float64(v100 + v173)
-		v192 := float64(v174 * v191)
-		v193 := float64(v192 * v191)
-		v196 := v15 < v195
-		v197 := float64(v15 + v20)
-		v198 := v23
-		if v197 > v23 {
-			v198 = v197
+		v127 := v123 < v4
+		v128 := float64(v126 * v33)
+		v129 := math.RoundToEven(v128)
+		v130 := -v129
+		v131 := math.FMA(v130, v37, v126)
+		v132 := math.FMA(v130, v39, v131)
+		v133 := float64(v131 - v132)
+		v134 := math.FMA(v130, v39, v133)
+		v135 := float64(v132 * v132)
+		v136 := -v135
+		v137 := math.FMA(v132, v132, v136)
+		v138 := float64(v43 * v135)
+		v139 := float64(v43 * v137)
+		v140 := float64(v132 + v138)
+		v141 := float64(v132 - v140)
+		v142 := float64(v141 + v138)
+		v143 := float64(v142 + v139)
+		v144 := math.FMA(v134, v132, v134)
+		v145 := float64(v143 + v144)
+		v146 := float64(v135 * v132)
+		v147 := math.FMA(v56, v132, v57)
+		v148 := math.FMA(v147, v132, v59)
+		v149 := math.FMA(v148, v132, v61)
+		v150 := math.FMA(v149, v132, v63)
+		v151 := math.FMA(v150, v132, v65)
+		v152 := math.FMA(v151, v132, v67)
+		v153 := math.FMA(v152, v132, v69)
+		v154 := math.FMA(v153, v132, v71)
+		v155 := math.FMA(v154, v132, v73)
+		v156 := math.FMA(v146, v155, v145)
+		v157 := float64(v8 + v140)
+		v158 := float64(v8 - v157)
+		v159 := float64(v158 + v140)
+		v160 := float64(v159 + v156)
+		v161 := float64(v157 + v160)
+		v162 := float64(v157 - v161)
+		v163 := float64(v162 + v160)
+		v164 := v17
+		if v129 > v17 {
+			v164 = v129
 		}
-		v199 := v25
-		if v198 < v25 {
-			v199 = v198
+		v165 := ldexpMid(v8, v164)
+		v166 := float64(v161 * v165)
+		v167 := float64(v163 * v165)
+		v168 := float64(v8 + v166)
+		v169 := float64(v8 - v168)
+		v170 := float64(v169 + v166)
+		v171 := float64(v170 + v167)
+		v172 := v8
+		if v127 {
+			v172 = v161
 		}
-		v200 := float64(v199 * v27)
-		v201 := math.RoundToEven(v200)
-		v202 := -v201
-		v203 := math.FMA(v202, v31, v199)
-		v204 := math.FMA(v202, v33, v203)
-		v205 := float64(v203 - v204)
-		v206 := math.FMA(v202, v33, v205)
-		v207 := float64(v204 * v204)
-		v208 := -v207
-		v209 := math.FMA(v204, v204, v208)
-		v210 := float64(v37 * v207)
-		v211 := float64(v37 * v209)
-		v212 := float64(v204 + v210)
-		v213 := float64(v204 - v212)
-		v214 := float64(v213 + v210)
-		v215 := float64(v214 + v211)
-		v216 := math.FMA(v206, v204, v206)
-		v217 := float64(v215 + v216)
-		v218 := float64(v207 * v204)
-		v219 := math.FMA(v50, v204, v51)
-		v220 := math.FMA(v219, v204, v53)
-		v221 := math.FMA(v220, v204, v55)
-		v222 := math.FMA(v221, v204, v57)
-		v223 := math.FMA(v222, v204, v59)
-		v224 := math.FMA(v223, v204, v61)
-		v225 := math.FMA(v224, v204, v63)
-		v226 := math.FMA(v225, v204, v65)
-		v227 := math.FMA(v226, v204, v67)
-		v228 := math.FMA(v218, v227, v217)
-		v229 := float64(v8 + v212)
-		v230 := float64(v8 - v229)
-		v231 := float64(v230 + v212)
-		v232 := float64(v231 + v228)
-		v234 := float64(v75 - v201)
-		v235 := v77
-		if v234 < v77 {
-			v235 = v234
+		v173 := v4
+		if v127 {
+			v173 = v163
 		}
-		v236 := v4
-		if v235 > v4 {
-			v236 = v235
+		v174 := float64(v8 / v168)
+		v175 := float64(v172 * v174)
+		v176 := -v175
+		v177 := math.FMA(v176, v168, v172)
+		v178 := math.FMA(v176, v171, v177)
+		v179 := float64(v178 + v173)
+		v181 := float64(v179 * v174)
+		v182 := v4
+		if v127 {
+			v182 = v129
 		}
-		v237 := v201 < v80
-		v238 := ldexpNormal(v82, v236)
-		v239 := v4
-		if v237 {
-			v239 = v238
+		v183 := float64(v102 - v182)
+		v184 := v104
+		if v183 < v104 {
+			v184 = v183
 		}
-		v240 := float64(v229 + v239)
-		v241 := float64(v240 - v239)
-		v242 := float64(v229 - v241)
-		v243 := float64(v242 + v232)
-		v244 := float64(v243 + v239)
-		v245 := float64(v244 - v239)
-		v246 := float64(v241 + v245)
-		v247 := v17
-		if v201 > v17 {
-			v247 = v201
+		v185 := v4
+		if v184 > v4 {
+			v185 = v184
 		}
-		v248 := ldexpMid(v246, v247)
-		v249 := math.IsNaN(v197)
-		v250 := v248
-		if v249 {
-			v250 = v197
+		v186 := v182 < v107
+		v187 := ldexpNormal(v109, v185)
+		v188 := v4
+		if v186 {
+			v188 = v187
 		}
-		v251 := float64(v250 * v99)
-		v252 := -v251
-		v253 := math.FMA(v250, v99, v252)
-		v254 := float64(v229 + v232)
-		v255 := float64(v229 - v254)
-		v256 := float64(v255 + v232)
-		v257 := v80 <= v201
-		v258 := v107 < v197
-		v259 := v257 && !v258
-		v260 := v80
-		if v201 > v80 {
-			v260 = v201
+		v189 := float64(v175 + v188)
+		v190 := float64(v189 - v188)
+		v191 := float64(v175 - v190)
+		v192 := float64(v191 + v181)
+		v193 := float64(v192 + v188)
+		v194 := float64(v193 - v188)
+		v195 := float64(v190 + v194)
+		v196 := v17
+		if v182 > v17 {
+			v196 = v182
 		}
-		v261 := v111
-		if v260 < v111 {
-			v261 = v260
+		v197 := ldexpMid(v195, v196)
+		v198 := math.IsNaN(v123)
+		v199 := v197
+		if v198 {
+			v199 = v123
 		}
-		v262 := ldexpNormal(v256, v261)
-		v263 := v4
-		if v259 {
-			v263 = v262
+		v201 := float64(v200 * v13)
+		v202 := float64(v14 + v201)
+		v203 := float64(v9 * v202)
+		v204 := float64(v199 * v203)
+		v205 := float64(v8 + v204)
+		v206 := float64(v205 - v204)
+		v207 := float64(v205 - v206)
+		v208 := float64(v204 - v207)
+		v209 := float64(v8 - v206)
+		v210 := float64(v208 + v209)
+		v211 := -v204
+		v212 := math.FMA(v199, v203, v211)
+		v213 := -v203
+		v214 := math.FMA(v9, v202, v213)
+		v215 := float64(v202 - v14)
+		v216 := float64(v202 - v215)
+		v217 := float64(v14 - v216)
+		v218 := float64(v201 - v215)
+		v219 := float64(v217 + v218)
+		v220 := float64(v14 - v0)
+		v221 := float64(v14 - v220)
+		v222 := float64(v0 - v221)
+		v223 := float64(v13 - v220)
+		v224 := float64(v222 + v223)
+		v225 := -v13
+		v226 := math.FMA(v10, v12, v225)
+		v227 := -v12
+		v228 := math.FMA(v11, v0, v227)
+		v229 := -v11
+		v230 := math.FMA(v0, v0, v229)
+		v231 := float64(v230 * v0)
+		v232 := float64(v228 + v231)
+		v233 := float64(v10 * v232)
+		v234 := float64(v226 + v233)
+		v236 := float64(v235 * v12)
+		v237 := float64(v234 + v236)
+		v238 := float64(v224 + v237)
+		v239 := float64(v219 + v238)
+		v240 := float64(v200 * v237)
+		v241 := float64(v239 + v240)
+		v242 := float64(v9 * v241)
+		v243 := float64(v214 + v242)
+		v245 := float64(v244 * v202)
+		v246 := float64(v243 + v245)
+		v247 := float64(v199 * v246)
+		v248 := float64(v212 + v247)
+		v249 := -v199
+		v250 := v30
+		if v15 > v30 {
+			v250 = v15
 		}
-		v264 := v263
-		if v249 {
-			v264 = v197
+		v252 := v251
+		if v250 < v251 {
+			v252 = v250
 		}
-		v265 := float64(v264 * v99)
-		v266 := float64(v250 * v153)
-		v267 := float64(v265 + v266)
-		v268 := float64(v253 + v267)
-		v269 := float64(v157 + v164)
-		v270 := float64(v197 - v15)
-		v271 := float64(v197 - v270)
-		v272 := float64(v15 - v271)
-		v273 := float64(v20 - v270)
-		v274 := float64(v272 + v273)
-		v275 := float64(v269 + v274)
-		v276 := float64(v251 * v275)
-		v277 := float64(v268 + v276)
-		v278 := float64(v251 + v277)
-		v279 := float64(v278 * v191)
-		v281 := v0 < v280
-		v284 := v283 < v0
-		v285 := v281 || v284
-		v286 := math.Abs(v15)
-		v287 := -v286
-		v288 := v23
-		if v287 > v23 {
+		v253 := float64(v252 * v33)
+		v254 := math.RoundToEven(v253)
+		v255 := -v254
+		v256 := math.FMA(v255, v37, v252)
+		v257 := math.FMA(v255, v39, v256)
+		v258 := float64(v256 - v257)
+		v259 := math.FMA(v255, v39, v258)
+		v260 := float64(v257 * v257)
+		v261 := -v260
+		v262 := math.FMA(v257, v257, v261)
+		v263 := float64(v43 * v260)
+		v264 := float64(v43 * v262)
+		v265 := float64(v257 + v263)
+		v266 := float64(v257 - v265)
+		v267 := float64(v266 + v263)
+		v268 := float64(v267 + v264)
+		v269 := math.FMA(v259, v257, v259)
+		v270 := float64(v268 + v269)
+		v271 := float64(v260 * v257)
+		v272 := math.FMA(v56, v257, v57)
+		v273 := math.FMA(v272, v257, v59)
+		v274 := math.FMA(v273, v257, v61)
+		v275 := math.FMA(v274, v257, v63)
+		v276 := math.FMA(v275, v257, v65)
+		v277 := math.FMA(v276, v257, v67)
+		v278 := math.FMA(v277, v257, v69)
+		v279 := math.FMA(v278, v257, v71)
+		v280 := math.FMA(v279, v257, v73)
+		v281 := math.FMA(v271, v280, v270)
+		v282 := float64(v8 + v265)
+		v283 := float64(v8 - v282)
+		v284 := float64(v283 + v265)
+		v285 := float64(v284 + v281)
+		v287 := float64(v102 - v254)
+		v288 := v104
+		if v287 < v104 {
 			v288 = v287
 		}
-		v289 := v15 < v4
-		v290 := float64(v288 * v27)
-		v291 := math.RoundToEven(v290)
-		v292 := -v291
-		v293 := math.FMA(v292, v31, v288)
-		v294 := math.FMA(v292, v33, v293)
-		v295 := float64(v293 - v294)
-		v296 := math.FMA(v292, v33, v295)
-		v297 := float64(v294 * v294)
-		v298 := -v297
-		v299 := math.FMA(v294, v294, v298)
-		v300 := float64(v37 * v297)
-		v301 := float64(v37 * v299)
-		v302 := float64(v294 + v300)
-		v303 := float64(v294 - v302)
-		v304 := float64(v303 + v300)
-		v305 := float64(v304 + v301)
-		v306 := math.FMA(v296, v294, v296)
-		v307 := float64(v305 + v306)
-		v308 := float64(v297 * v294)
-		v309 := math.FMA(v50, v294, v51)
-		v310 := math.FMA(v309, v294, v53)
-		v311 := math.FMA(v310, v294, v55)
-		v312 := math.FMA(v311, v294, v57)
-		v313 := math.FMA(v312, v294, v59)
-		v314 := math.FMA(v313, v294, v61)
-		v315 := math.FMA(v314, v294, v63)
-		v316 := math.FMA(v315, v294, v65)
-		v317 := math.FMA(v316, v294, v67)
-		v318 := math.FMA(v308, v317, v307)
-		v319 := float64(v8 + v302)
-		v320 := float64(v8 - v319)
-		v321 := float64(v320 + v302)
-		v322 := float64(v321 + v318)
-		v323 := float64(v319 + v322)
-		v324 := float64(v319 - v323)
-		v325 := float64(v324 + v322)
-		v326 := v17
-		if v291 > v17 {
-			v326 = v291
+		v289 := v4
+		if v288 > v4 {
+			v289 = v288
 		}
-		v327 := ldexpMid(v8, v326)
-		v328 := float64(v323 * v327)
-		v329 := float64(v325 * v327)
-		v330 := float64(v8 + v328)
-		v331 := float64(v8 - v330)
-		v332 := float64(v331 + v328)
-		v333 := float64(v332 + v329)
-		v334 := v8
-		if v289 {
-			v334 = v323
+		v290 := v254 < v107
+		v291 := ldexpNormal(v109, v289)
+		v292 := v4
+		if v290 {
+			v292 = v291
 		}
-		v335 := v4
-		if v289 {
-			v335 = v325
+		v293 := float64(v282 + v292)
+		v294 := float64(v293 - v292)
+		v295 := float64(v282 - v294)
+		v296 := float64(v295 + v285)
+		v297 := float64(v296 + v292)
+		v298 := float64(v297 - v292)
+		v299 := float64(v294 + v298)
+		v300 := v17
+		if v254 > v17 {
+			v300 = v254
 		}
-		v336 := float64(v8 / v330)
-		v337 := float64(v334 * v336)
-		v338 := -v337
-		v339 := math.FMA(v338, v330, v334)
-		v340 := math.FMA(v338, v333, v339)
-		v341 := float64(v340 + v335)
-		v342 := v23 <= v287
-		v343 := float64(v341 * v336)
-		v344 := v4
-		if v289 {
-			v344 = v291
+		v301 := ldexpMid(v299, v300)
+		v302 := v301
+		if v121 {
+			v302 = v15
 		}
-		v345 := float64(v75 - v344)
-		v346 := v77
-		if v345 < v77 {
-			v346 = v345
+		v303 := float64(v8 + v302)
+		v304 := math.FMA(v249, v303, v8)
+		v305 := float64(v303 - v8)
+		v306 := float64(v303 - v305)
+		v307 := float64(v8 - v306)
+		v308 := float64(v302 - v305)
+		v309 := float64(v307 + v308)
+		v310 := float64(v282 + v285)
+		v311 := float64(v282 - v310)
+		v312 := float64(v311 + v285)
+		v313 := v107 <= v254
+		v315 := v314 < v15
+		v316 := v313 && !v315
+		v317 := v107
+		if v254 > v107 {
+			v317 = v254
 		}
-		v347 := v4
-		if v346 > v4 {
-			v347 = v346
+		v319 := v318
+		if v317 < v318 {
+			v319 = v317
 		}
-		v348 := v344 < v80
-		v349 := ldexpNormal(v82, v347)
-		v350 := v4
-		if v348 {
-			v350 = v349
+		v320 := ldexpNormal(v312, v319)
+		v321 := v4
+		if v316 {
+			v321 = v320
 		}
-		v351 := float64(v337 + v350)
-		v352 := float64(v351 - v350)
-		v353 := float64(v337 - v352)
-		v354 := float64(v353 + v343)
-		v355 := float64(v354 + v350)
-		v356 := float64(v355 - v350)
-		v357 := float64(v352 + v356)
-		v358 := v17
-		if v344 > v17 {
-			v358 = v344
+		v322 := v321
+		if v121 {
+			v322 = v15
 		}
-		v359 := ldexpMid(v357, v358)
-		v360 := math.IsNaN(v15)
-		v361 := v359
-		if v360 {
-			v361 = v15
+		v323 := float64(v309 + v322)
+		v324 := float64(v199 * v323)
+		v325 := float64(v304 - v324)
+		v326 := float64(v325 / v303)
+		v327 := math.FMA(v9, v14, v123)
+		v328 := float64(v9 * v238)
+		v329 := float64(v327 + v328)
+		v330 := float64(v244 * v14)
+		v331 := float64(v329 + v330)
+		v332 := float64(v331 * v122)
+		v333 := float64(v199 * v332)
+		v334 := float64(v326 - v333)
+		v335 := float64(v203 * v334)
+		v336 := float64(v248 + v335)
+		v337 := float64(v210 + v336)
+		v338 := float64(v331 * v199)
+		v339 := float64(v205 * v338)
+		v340 := float64(v337 + v339)
+		v341 := float64(v122 * v340)
+		v342 := math.FMA(v122, v205, v341)
+		v343 := float64(v122 * v199)
+		v345 := float64(v0 - v344)
+		v347 := float64(v345 - v346)
+		v348 := float64(v9 * v347)
+		v350 := float64(v0 * v344)
+		v351 := float64(v11 + v350)
+		v353 := float64(v351 + v352)
+		v354 := float64(v349 * v353)
+		v355 := float64(v348 * v354)
+		v356 := float64(v348 + v355)
+		v358 := float64(v10 * v353)
+		v359 := float64(v348 * v358)
+		v360 := float64(v348 + v359)
+		v362 := v361
+		if v360 > v361 {
+			v362 = v360
 		}
-		v362 := math.Abs(v159)
-		v363 := -v362
-		v364 := v23
-		if v363 > v23 {
-			v364 = v363
+		v363 := v251
+		if v362 < v251 {
+			v363 = v362
 		}
-		v365 := v159 < v4
-		v366 := float64(v364 * v27)
-		v367 := math.RoundToEven(v366)
-		v368 := -v367
-		v369 := math.FMA(v368, v31, v364)
-		v370 := math.FMA(v368, v33, v369)
-		v371 := float64(v369 - v370)
-		v372 := math.FMA(v368, v33, v371)
-		v373 := float64(v370 * v370)
-		v374 := -v373
-		v375 := math.FMA(v370, v370, v374)
-		v376 := float64(v37 * v373)
-		v377 := float64(v37 * v375)
-		v378 := float64(v370 + v376)
-		v379 := float64(v370 - v378)
-		v380 := float64(v379 + v376)
-		v381 := float64(v380 + v377)
-		v382 := math.FMA(v372, v370, v372)
-		v383 := float64(v381 + v382)
-		v384 := float64(v373 * v370)
-		v385 := math.FMA(v50, v370, v51)
-		v386 := math.FMA(v385, v370, v53)
-		v387 := math.FMA(v386, v370, v55)
-		v388 := math.FMA(v387, v370, v57)
-		v389 := math.FMA(v388, v370, v59)
-		v390 := math.FMA(v389, v370, v61)
-		v391 := math.FMA(v390, v370, v63)
-		v392 := math.FMA(v391, v370, v65)
-		v393 := math.FMA(v392, v370, v67)
-		v394 := math.FMA(v384, v393, v383)
-		v395 := float64(v8 + v378)
-		v396 := float64(v8 - v395)
-		v397 := float64(v396 + v378)
-		v398 := float64(v397 + v394)
-		v399 := float64(v395 + v398)
-		v400 := float64(v395 - v399)
-		v401 := float64(v400 + v398)
-		v402 := v17
-		if v367 > v17 {
-			v402 = v367
+		v364 := float64(v363 * v33)
+		v365 := math.RoundToEven(v364)
+		v366 := -v365
+		v367 := math.FMA(v366, v37, v363)
+		v368 := math.FMA(v366, v39, v367)
+		v369 := float64(v367 - v368)
+		v370 := math.FMA(v366, v39, v369)
+		v371 := float64(v368 * v368)
+		v372 := -v371
+		v373 := math.FMA(v368, v368, v372)
+		v374 := float64(v43 * v371)
+		v375 := float64(v43 * v373)
+		v376 := float64(v368 + v374)
+		v377 := float64(v368 - v376)
+		v378 := float64(v377 + v374)
+		v379 := float64(v378 + v375)
+		v380 := math.FMA(v370, v368, v370)
+		v381 := float64(v379 + v380)
+		v382 := float64(v371 * v368)
+		v383 := math.FMA(v56, v368, v57)
+		v384 := math.FMA(v383, v368, v59)
+		v385 := math.FMA(v384, v368, v61)
+		v386 := math.FMA(v385, v368, v63)
+		v387 := math.FMA(v386, v368, v65)
+		v388 := math.FMA(v387, v368, v67)
+		v389 := math.FMA(v388, v368, v69)
+		v390 := math.FMA(v389, v368, v71)
+		v391 := math.FMA(v390, v368, v73)
+		v392 := math.FMA(v382, v391, v381)
+		v393 := ldexpMid(v22, v366)
+		v394 := float64(v8 + v393)
+		v395 := float64(v394 - v8)
+		v396 := float64(v394 - v395)
+		v397 := float64(v8 - v396)
+		v398 := float64(v393 - v395)
+		v399 := float64(v397 + v398)
+		v400 := float64(v392 + v399)
+		v401 := float64(v394 + v376)
+		v402 := float64(v394 - v401)
+		v403 := float64(v402 + v376)
+		v404 := float64(v403 + v400)
+		v405 := float64(v401 + v404)
+		v406 := ldexpMid(v405, v365)
+		v407 := math.Copysign(v406, v360)
+		v408 := math.IsNaN(v360)
+		v409 := v407
+		if v408 {
+			v409 = v360
 		}
-		v403 := ldexpMid(v8, v402)
-		v404 := float64(v399 * v403)
-		v405 := float64(v401 * v403)
-		v406 := float64(v8 + v404)
-		v407 := float64(v8 - v406)
-		v408 := float64(v407 + v404)
-		v409 := float64(v408 + v405)
-		v410 := v8
-		if v365 {
-			v410 = v399
+		v410 := float64(v357 * v409)
+		v411 := float64(v356 + v410)
+		v412 := float64(v356 - v411)
+		v413 := float64(v412 + v410)
+		v414 := float64(v348 - v356)
+		v415 := float64(v414 + v355)
+		v416 := -v355
+		v417 := math.FMA(v348, v354, v416)
+		v418 := -v348
+		v419 := math.FMA(v9, v347, v418)
+		v420 := float64(v345 - v347)
+		v421 := float64(v420 - v346)
+		v422 := float64(v9 * v421)
+		v423 := float64(v419 + v422)
+		v424 := float64(v244 * v347)
+		v425 := float64(v423 + v424)
+		v426 := float64(v8 + v354)
+		v427 := float64(v425 * v426)
+		v428 := float64(v417 + v427)
+		v429 := float64(v415 + v428)
+		v430 := -v410
+		v431 := math.FMA(v357, v409, v430)
+		v432 := float64(v8 + v409)
+		v433 := float64(v357 * v432)
+		v434 := float64(v348 - v360)
+		v435 := float64(v434 + v359)
+		v436 := -v359
+		v437 := math.FMA(v348, v358, v436)
+		v438 := float64(v8 + v358)
+		v439 := float64(v425 * v438)
+		v440 := float64(v437 + v439)
+		v441 := float64(v435 + v440)
+		v442 := float64(v433 * v441)
+		v443 := float64(v431 + v442)
+		v444 := float64(v429 + v443)
+		v445 := float64(v413 + v444)
+		v446 := float64(v343 * v445)
+		v447 := -v343
+		v448 := math.FMA(v122, v199, v447)
+		v449 := -v122
+		v450 := math.FMA(v449, v303, v302)
+		v451 := float64(v450 + v322)
+		v452 := float64(v122 * v323)
+		v453 := float64(v451 - v452)
+		v454 := float64(v453 / v303)
+		v455 := float64(v122 * v338)
+		v456 := float64(v454 + v455)
+		v457 := float64(v199 * v456)
+		v458 := float64(v448 + v457)
+		v459 := float64(v122 * v334)
+		v460 := float64(v458 + v459)
+		v461 := float64(v460 * v411)
+		v462 := float64(v446 + v461)
+		v463 := math.FMA(v343, v411, v462)
+		v464 := v463
+		if v27 {
+			v464 = v342
 		}
-		v411 := v4
-		if v365 {
-			v411 = v401
+		v466 := float64(v15 + v465)
+		v467 := v30
+		if v466 > v30 {
+			v467 = v466
 		}
-		v412 := float64(v8 / v406)
-		v413 := float64(v410 * v412)
-		v414 := -v413
-		v415 := math.FMA(v414, v406, v410)
-		v416 := math.FMA(v414, v409, v415)
-		v417 := float64(v416 + v411)
-		v419 := float64(v417 * v412)
-		v420 := v4
-		if v365 {
-			v420 = v367
+		v468 := v251
+		if v467 < v251 {
+			v468 = v467
 		}
-		v421 := float64(v75 - v420)
-		v422 := v77
-		if v421 < v77 {
-			v422 = v421
-		}
-		v423 := v4
-		if v422 > v4 {
-			v423 = v422
-		}
-		v424 := v420 < v80
-		v425 := ldexpNormal(v82, v423)
-		v426 := v4
-		if v424 {
-			v426 = v425
-		}
-		v427 := float64(v413 + v426)
-		v428 := float64(v427 - v426)
-		v429 := float64(v413 - v428)
-		v430 := float64(v429 + v419)
-		v431 := float64(v430 + v426)
-		v432 := float64(v431 - v426)
-		v433 := float64(v428 + v432)
-		v434 := v17
-		if v420 > v17 {
-			v434 = v420
-		}
-		v435 := ldexpMid(v433, v434)
-		v436 := math.IsNaN(v159)
-		v437 := v435
-		if v436 {
-			v437 = v159
-		}
-		v438 := float64(v437 * v98)
-		v439 := float64(v8 + v438)
-		v440 := float64(v439 - v438)
-		v441 := float64(v439 - v440)
-		v442 := float64(v438 - v441)
-		v443 := float64(v8 - v440)
-		v444 := float64(v442 + v443)
-		v445 := -v438
-		v446 := math.FMA(v437, v98, v445)
-		v447 := float64(v437 * v152)
-		v448 := float64(v446 + v447)
-		v449 := -v437
-		v450 := v23
-		if v15 > v23 {
-			v450 = v15
-		}
-		v451 := v25
-		if v450 < v25 {
-			v451 = v450
-		}
-		v452 := float64(v451 * v27)
-		v453 := math.RoundToEven(v452)
-		v454 := -v453
-		v455 := math.FMA(v454, v31, v451)
-		v456 := math.FMA(v454, v33, v455)
-		v457 := float64(v455 - v456)
-		v458 := math.FMA(v454, v33, v457)
-		v459 := float64(v456 * v456)
-		v460 := -v459
-		v461 := math.FMA(v456, v456, v460)
-		v462 := float64(v37 * v459)
-		v463 := float64(v37 * v461)
-		v464 := float64(v456 + v462)
-		v465 := float64(v456 - v464)
-		v466 := float64(v465 + v462)
-		v467 := float64(v466 + v463)
-		v468 := math.FMA(v458, v456, v458)
-		v469 := float64(v467 + v468)
-		v470 := float64(v459 * v456)
-		v471 := math.FMA(v50, v456, v51)
-		v472 := math.FMA(v471, v456, v53)
-		v473 := math.FMA(v472, v456, v55)
-		v474 := math.FMA(v473, v456, v57)
-		v475 := math.FMA(v474, v456, v59)
-		v476 := math.FMA(v475, v456, v61)
-		v477 := math.FMA(v476, v456, v63)
-		v478 := math.FMA(v477, v456, v65)
-		v479 := math.FMA(v478, v456, v67)
-		v480 := math.FMA(v470, v479, v469)
-		v481 := float64(v8 + v464)
-		v482 := float64(v8 - v481)
-		v483 := float64(v482 + v464)
+		v469 := float64(v468 * v33)
+		v470 := math.RoundToEven(v469)
+		v471 := -v470
+		v472 := math.FMA(v471, v37, v468)
+		v473 := math.FMA(v471, v39, v472)
+		v474 := float64(v472 - v473)
+		v475 := math.FMA(v471, v39, v474)
+		v476 := float64(v473 * v473)
+		v477 := -v476
+		v478 := math.FMA(v473, v473, v477)
+		v479 := float64(v43 * v476)
+		v480 := float64(v43 * v478)
+		v481 := float64(v473 + v479)
+		v482 := float64(v473 - v481)
+		v483 := float64(v482 + v479)
 		v484 := float64(v483 + v480)
-		v486 := float64(v75 - v453)
-		v487 := v77
-		if v486 < v77 {
-			v487 = v486
+		v485 := math.FMA(v475, v473, v475)
+		v486 := float64(v484 + v485)
+		v487 := float64(v476 * v473)
+		v488 := math.FMA(v56, v473, v57)
+		v489 := math.FMA(v488, v473, v59)
+		v490 := math.FMA(v489, v473, v61)
+		v491 := math.FMA(v490, v473, v63)
+		v492 := math.FMA(v491, v473, v65)
+		v493 := math.FMA(v492, v473, v67)
+		v494 := math.FMA(v493, v473, v69)
+		v495 := math.FMA(v494, v473, v71)
+		v496 := math.FMA(v495, v473, v73)
+		v497 := math.FMA(v487, v496, v486)
+		v498 := float64(v8 + v481)
+		v499 := float64(v8 - v498)
+		v500 := float64(v499 + v481)
+		v501 := float64(v500 + v497)
+		v503 := float64(v102 - v470)
+		v504 := v104
+		if v503 < v104 {
+			v504 = v503
 		}
-		v488 := v4
-		if v487 > v4 {
-			v488 = v487
+		v505 := v4
+		if v504 > v4 {
+			v505 = v504
 		}
-		v489 := v453 < v80
-		v490 := ldexpNormal(v82, v488)
-		v491 := v4
-		if v489 {
-			v491 = v490
+		v506 := v470 < v107
+		v507 := ldexpNormal(v109, v505)
+		v508 := v4
+		if v506 {
+			v508 = v507
 		}
-		v492 := float64(v481 + v491)
-		v493 := float64(v492 - v491)
-		v494 := float64(v481 - v493)
-		v495 := float64(v494 + v484)
-		v496 := float64(v495 + v491)
-		v497 := float64(v496 - v491)
-		v498 := float64(v493 + v497)
-		v499 := v17
-		if v453 > v17 {
-			v499 = v453
+		v509 := float64(v498 + v508)
+		v510 := float64(v509 - v508)
+		v511 := float64(v498 - v510)
+		v512 := float64(v511 + v501)
+		v513 := float64(v512 + v508)
+		v514 := float64(v513 - v508)
+		v515 := float64(v510 + v514)
+		v516 := v17
+		if v470 > v17 {
+			v516 = v470
 		}
-		v500 := ldexpMid(v498, v499)
-		v501 := v500
-		if v360 {
-			v501 = v15
+		v517 := ldexpMid(v515, v516)
+		v518 := math.IsNaN(v466)
+		v519 := v517
+		if v518 {
+			v519 = v466
 		}
-		v502 := float64(v8 + v501)
-		v503 := math.FMA(v449, v502, v8)
-		v504 := float64(v502 - v8)
-		v505 := float64(v502 - v504)
-		v506 := float64(v8 - v505)
-		v507 := float64(v501 - v504)
-		v508 := float64(v506 + v507)
-		v509 := float64(v481 + v484)
-		v510 := float64(v481 - v509)
-		v511 := float64(v510 + v484)
-		v512 := v80 <= v453
-		v513 := v107 < v15
-		v514 := v512 && !v513
-		v515 := v80
-		if v453 > v80 {
-			v515 = v453
+		v520 := float64(v8 + v203)
+		v521 := float64(v519 * v520)
+		v522 := -v521
+		v523 := math.FMA(v519, v520, v522)
+		v524 := float64(v498 + v501)
+		v525 := float64(v498 - v524)
+		v526 := float64(v525 + v501)
+		v527 := v107 <= v470
+		v528 := v314 < v466
+		v529 := v527 && !v528
+		v530 := v107
+		if v470 > v107 {
+			v530 = v470
 		}
-		v516 := v111
-		if v515 < v111 {
-			v516 = v515
+		v531 := v318
+		if v530 < v318 {
+			v531 = v530
 		}
-		v517 := ldexpNormal(v511, v516)
-		v518 := v4
-		if v514 {
-			v518 = v517
+		v532 := ldexpNormal(v526, v531)
+		v533 := v4
+		if v529 {
+			v533 = v532
 		}
-		v519 := v518
-		if v360 {
-			v519 = v15
+		v534 := v533
+		if v518 {
+			v534 = v466
 		}
-		v520 := float64(v508 + v519)
-		v521 := float64(v437 * v520)
-		v522 := float64(v503 - v521)
-		v523 := float64(v522 / v502)
-		v524 := float64(v164 * v361)
-		v525 := float64(v437 * v524)
-		v526 := float64(v523 - v525)
-		v527 := float64(v98 * v526)
-		v528 := float64(v448 + v527)
-		v529 := float64(v444 + v528)
-		v530 := float64(v164 * v437)
-		v531 := float64(v439 * v530)
-		v532 := float64(v529 + v531)
-		v533 := float64(v361 * v532)
-		v534 := math.FMA(v361, v439, v533)
-		v535 := float64(v361 * v437)
-		v537 := float64(v0 - v536)
-		v539 := float64(v537 - v538)
-		v540 := float64(v9 * v539)
-		v542 := float64(v0 * v536)
-		v543 := float64(v11 + v542)
-		v545 := float64(v543 + v544)
-		v546 := float64(v541 * v545)
-		v547 := float64(v540 * v546)
-		v548 := float64(v540 + v547)
-		v550 := float64(v10 * v545)
-		v551 := float64(v540 * v550)
-		v552 := float64(v540 + v551)
-		v554 := v553
-		if v552 > v553 {
-			v554 = v552
+		v535 := float64(v534 * v520)
+		v536 := float64(v203 - v520)
+		v537 := float64(v536 + v8)
+		v538 := float64(v537 + v246)
+		v539 := float64(v519 * v538)
+		v540 := float64(v535 + v539)
+		v541 := float64(v523 + v540)
+		v543 := float64(v542 + v331)
+		v544 := float64(v466 - v15)
+		v545 := float64(v466 - v544)
+		v546 := float64(v15 - v545)
+		v547 := float64(v465 - v544)
+		v548 := float64(v546 + v547)
+		v549 := float64(v543 + v548)
+		v550 := float64(v521 * v549)
+		v551 := float64(v541 + v550)
+		v552 := float64(v521 + v551)
+		v570 := float64(v552 * v569)
+		v571 := v464
+		if v21 {
+			v571 = v570
 		}
-		v555 := v25
-		if v554 < v25 {
-			v555 = v554
+		v573 := float64(v15 + v572)
+		v574 := v30
+		if v573 > v30 {
+			v574 = v573
 		}
-		v556 := float64(v555 * v27)
-		v557 := math.RoundToEven(v556)
-		v558 := -v557
-		v559 := math.FMA(v558, v31, v555)
-		v560 := math.FMA(v558, v33, v559)
-		v561 := float64(v559 - v560)
-		v562 := math.FMA(v558, v33, v561)
-		v563 := float64(v560 * v560)
-		v564 := -v563
-		v565 := math.FMA(v560, v560, v564)
-		v566 := float64(v37 * v563)
-		v567 := float64(v37 * v565)
-		v568 := float64(v560 + v566)
-		v569 := float64(v560 - v568)
-		v570 := float64(v569 + v566)
-		v571 := float64(v570 + v567)
-		v572 := math.FMA(v562, v560, v562)
-		v573 := float64(v571 + v572)
-		v574 := float64(v563 * v560)
-		v575 := math.FMA(v50, v560, v51)
-		v576 := math.FMA(v575, v560, v53)
-		v577 := math.FMA(v576, v560, v55)
-		v578 := math.FMA(v577, v560, v57)
-		v579 := math.FMA(v578, v560, v59)
-		v580 := math.FMA(v579, v560, v61)
-		v581 := math.FMA(v580, v560, v63)
-		v582 := math.FMA(v581, v560, v65)
-		v583 := math.FMA(v582, v560, v67)
-		v584 := math.FMA(v574, v583, v573)
-		v585 := ldexpMid(v280, v558)
-		v586 := float64(v8 + v585)
-		v587 := float64(v586 - v8)
-		v588 := float64(v586 - v587)
-		v589 := float64(v8 - v588)
-		v590 := float64(v585 - v587)
-		v591 := float64(v589 + v590)
-		v592 := float64(v584 + v591)
-		v593 := float64(v586 + v568)
-		v594 := float64(v586 - v593)
-		v595 := float64(v594 + v568)
-		v596 := float64(v595 + v592)
-		v597 := float64(v593 + v596)
-		v598 := ldexpMid(v597, v557)
-		v599 := math.Copysign(v598, v552)
-		v600 := math.IsNaN(v552)
-		v601 := v599
-		if v600 {
-			v601 = v552
+		v575 := v251
+		if v574 < v251 {
+			v575 = v574
 		}
-		v602 := float64(v549 * v601)
-		v603 := float64(v548 + v602)
-		v604 := float64(v548 - v603)
-		v605 := float64(v604 + v602)
-		v606 := float64(v540 - v548)
-		v607 := float64(v606 + v547)
-		v608 := -v547
-		v609 := math.FMA(v540, v546, v608)
-		v610 := -v540
-		v611 := math.FMA(v9, v539, v610)
-		v612 := float64(v537 - v539)
-		v613 := float64(v612 - v538)
-		v614 := float64(v9 * v613)
-		v615 := float64(v611 + v614)
-		v616 := float64(v150 * v539)
-		v617 := float64(v615 + v616)
-		v618 := float64(v8 + v546)
-		v619 := float64(v617 * v618)
-		v620 := float64(v609 + v619)
-		v621 := float64(v607 + v620)
-		v622 := -v602
-		v623 := math.FMA(v549, v601, v622)
-		v624 := float64(v8 + v601)
-		v625 := float64(v549 * v624)
-		v626 := float64(v540 - v552)
-		v627 := float64(v626 + v551)
-		v628 := -v551
-		v629 := math.FMA(v540, v550, v628)
-		v630 := float64(v8 + v550)
-		v631 := float64(v617 * v630)
-		v632 := float64(v629 + v631)
-		v633 := float64(v627 + v632)
-		v634 := float64(v625 * v633)
-		v635 := float64(v623 + v634)
-		v636 := float64(v621 + v635)
-		v637 := float64(v605 + v636)
-		v638 := float64(v535 * v637)
-		v639 := -v535
-		v640 := math.FMA(v361, v437, v639)
-		v641 := -v361
-		v642 := math.FMA(v641, v502, v501)
-		v643 := float64(v642 + v519)
-		v644 := float64(v361 * v520)
-		v645 := float64(v643 - v644)
-		v646 := float64(v645 / v502)
-		v647 := float64(v361 * v530)
-		v648 := float64(v646 + v647)
-		v649 := float64(v437 * v648)
-		v650 := float64(v640 + v649)
-		v651 := float64(v361 * v526)
-		v652 := float64(v650 + v651)
-		v653 := float64(v652 * v603)
-		v654 := float64(v638 + v653)
-		v655 := math.FMA(v535, v603, v654)
-		v656 := v655
-		if v285 {
-			v656 = v534
+		v576 := float64(v575 * v33)
+		v577 := math.RoundToEven(v576)
+		v578 := -v577
+		v579 := math.FMA(v578, v37, v575)
+		v580 := math.FMA(v578, v39, v579)
+		v581 := float64(v579 - v580)
+		v582 := math.FMA(v578, v39, v581)
+		v583 := float64(v580 * v580)
+		v584 := -v583
+		v585 := math.FMA(v580, v580, v584)
+		v586 := float64(v43 * v583)
+		v587 := float64(v43 * v585)
+		v588 := float64(v580 + v586)
+		v589 := float64(v580 - v588)
+		v590 := float64(v589 + v586)
+		v591 := float64(v590 + v587)
+		v592 := math.FMA(v582, v580, v582)
+		v593 := float64(v591 + v592)
+		v594 := float64(v583 * v580)
+		v595 := math.FMA(v56, v580, v57)
+		v596 := math.FMA(v595, v580, v59)
+		v597 := math.FMA(v596, v580, v61)
+		v598 := math.FMA(v597, v580, v63)
+		v599 := math.FMA(v598, v580, v65)
+		v600 := math.FMA(v599, v580, v67)
+		v601 := math.FMA(v600, v580, v69)
+		v602 := math.FMA(v601, v580, v71)
+		v603 := math.FMA(v602, v580, v73)
+		v604 := math.FMA(v594, v603, v593)
+		v605 := float64(v8 + v588)
+		v606 := float64(v8 - v605)
+		v607 := float64(v606 + v588)
+		v608 := float64(v607 + v604)
+		v610 := float64(v102 - v577)
+		v611 := v104
+		if v610 < v104 {
+			v611 = v610
 		}
-		v657 := v656
-		if v196 {
-			v657 = v279
+		v612 := v4
+		if v611 > v4 {
+			v612 = v611
 		}
-		v658 := v657
+		v613 := v577 < v107
+		v614 := ldexpNormal(v109, v612)
+		v615 := v4
+		if v613 {
+			v615 = v614
+		}
+		v616 := float64(v605 + v615)
+		v617 := float64(v616 - v615)
+		v618 := float64(v605 - v617)
+		v619 := float64(v618 + v608)
+		v620 := float64(v619 + v615)
+		v621 := float64(v620 - v615)
+		v622 := float64(v617 + v621)
+		v623 := v17
+		if v577 > v17 {
+			v623 = v577
+		}
+		v624 := ldexpMid(v622, v623)
+		v625 := math.IsNaN(v573)
+		v626 := v624
+		if v625 {
+			v626 = v573
+		}
+		v627 := float64(v626 * v520)
+		v628 := -v627
+		v629 := math.FMA(v626, v520, v628)
+		v630 := float64(v605 + v608)
+		v631 := float64(v605 - v630)
+		v632 := float64(v631 + v608)
+		v633 := v107 <= v577
+		v634 := v314 < v573
+		v635 := v633 && !v634
+		v636 := v107
+		if v577 > v107 {
+			v636 = v577
+		}
+		v637 := v318
+		if v636 < v318 {
+			v637 = v636
+		}
+		v638 := ldexpNormal(v632, v637)
+		v639 := v4
+		if v635 {
+			v639 = v638
+		}
+		v640 := v639
+		if v625 {
+			v640 = v573
+		}
+		v641 := float64(v640 * v520)
+		v642 := float64(v626 * v538)
+		v643 := float64(v641 + v642)
+		v644 := float64(v629 + v643)
+		v646 := float64(v645 + v331)
+		v647 := float64(v573 - v15)
+		v648 := float64(v573 - v647)
+		v649 := float64(v15 - v648)
+		v650 := float64(v572 - v647)
+		v651 := float64(v649 + v650)
+		v652 := float64(v646 + v651)
+		v653 := float64(v627 * v652)
+		v654 := float64(v644 + v653)
+		v655 := float64(v627 + v654)
+		v656 := float64(v655 * v569)
+		v657 := float64(v656 * v569)
+		v658 := v571
 		if v18 {
-			v658 = v193
+			v658 = v657
 		}
 		v659 := v658
 		if v7 {
@@ -1797,26 +1782,26 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v671 := -v670
 		v672 := math.FMA(v663, v8, v671)
 		v673 := math.FMA(v665, v8, v672)
-		v674 := float64(v663 * v191)
+		v674 := float64(v663 * v569)
 		v675 := -v674
-		v676 := math.FMA(v663, v191, v675)
-		v677 := math.FMA(v665, v191, v676)
-		v678 := float64(v674 * v191)
+		v676 := math.FMA(v663, v569, v675)
+		v677 := math.FMA(v665, v569, v676)
+		v678 := float64(v674 * v569)
 		v679 := -v678
-		v680 := math.FMA(v674, v191, v679)
-		v681 := math.FMA(v677, v191, v680)
-		v682 := float64(v678 * v174)
+		v680 := math.FMA(v674, v569, v679)
+		v681 := math.FMA(v677, v569, v680)
+		v682 := float64(v678 * v655)
 		v683 := -v682
-		v684 := math.FMA(v678, v174, v683)
-		v685 := math.FMA(v681, v174, v684)
-		v686 := float64(v674 * v251)
+		v684 := math.FMA(v678, v655, v683)
+		v685 := math.FMA(v681, v655, v684)
+		v686 := float64(v674 * v521)
 		v687 := -v686
-		v688 := math.FMA(v674, v251, v687)
-		v689 := math.FMA(v677, v251, v688)
-		v690 := float64(v674 * v277)
+		v688 := math.FMA(v674, v521, v687)
+		v689 := math.FMA(v677, v521, v688)
+		v690 := float64(v674 * v551)
 		v691 := -v690
-		v692 := math.FMA(v674, v277, v691)
-		v693 := math.FMA(v677, v277, v692)
+		v692 := math.FMA(v674, v551, v691)
+		v693 := math.FMA(v677, v551, v692)
 		v694 := float64(v686 + v690)
 		v695 := float64(v694 - v686)
 		v696 := float64(v694 - v695)
@@ -1830,53 +1815,53 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v704 := math.FMA(v663, v15, v703)
 		v705 := math.FMA(v665, v15, v704)
 		v706 := v4
-		if v342 {
-			v706 = v337
+		if v99 {
+			v706 = v94
 		}
 		v707 := float64(v663 * v706)
 		v708 := -v707
 		v709 := math.FMA(v663, v706, v708)
 		v710 := math.FMA(v665, v706, v709)
 		v711 := v4
-		if v342 {
-			v711 = v343
+		if v99 {
+			v711 = v100
 		}
 		v712 := float64(v663 * v711)
 		v713 := float64(v710 + v712)
 		v714 := float64(v707 + v713)
-		v715 := math.Ldexp(v714, int(v344))
-		v716 := float64(v663 * v359)
+		v715 := math.Ldexp(v714, int(v101))
+		v716 := float64(v663 * v120)
 		v717 := -v716
-		v718 := math.FMA(v663, v359, v717)
-		v719 := math.FMA(v665, v359, v718)
+		v718 := math.FMA(v663, v120, v717)
+		v719 := math.FMA(v665, v120, v718)
 		v720 := v716
-		if v348 {
+		if v108 {
 			v720 = v715
 		}
 		v721 := v719
-		if v348 {
+		if v108 {
 			v721 = v4
 		}
 		v722 := v720
-		if v360 {
+		if v121 {
 			v722 = v702
 		}
 		v723 := v721
-		if v360 {
+		if v121 {
 			v723 = v705
 		}
-		v724 := float64(v722 * v439)
+		v724 := float64(v722 * v205)
 		v725 := -v724
-		v726 := math.FMA(v722, v439, v725)
-		v727 := math.FMA(v723, v439, v726)
-		v728 := float64(v663 * v361)
+		v726 := math.FMA(v722, v205, v725)
+		v727 := math.FMA(v723, v205, v726)
+		v728 := float64(v663 * v122)
 		v729 := -v728
-		v730 := math.FMA(v663, v361, v729)
-		v731 := math.FMA(v665, v361, v730)
-		v732 := float64(v728 * v532)
+		v730 := math.FMA(v663, v122, v729)
+		v731 := math.FMA(v665, v122, v730)
+		v732 := float64(v728 * v340)
 		v733 := -v732
-		v734 := math.FMA(v728, v532, v733)
-		v735 := math.FMA(v731, v532, v734)
+		v734 := math.FMA(v728, v340, v733)
+		v735 := math.FMA(v731, v340, v734)
 		v736 := float64(v724 + v732)
 		v737 := float64(v736 - v724)
 		v738 := float64(v736 - v737)
@@ -1885,22 +1870,22 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v741 := float64(v739 + v740)
 		v742 := float64(v741 + v727)
 		v743 := float64(v742 + v735)
-		v744 := float64(v663 * v535)
+		v744 := float64(v663 * v343)
 		v745 := -v744
-		v746 := math.FMA(v663, v535, v745)
-		v747 := math.FMA(v665, v535, v746)
-		v748 := float64(v744 * v603)
+		v746 := math.FMA(v663, v343, v745)
+		v747 := math.FMA(v665, v343, v746)
+		v748 := float64(v744 * v411)
 		v749 := -v748
-		v750 := math.FMA(v744, v603, v749)
-		v751 := math.FMA(v747, v603, v750)
-		v752 := float64(v663 * v638)
+		v750 := math.FMA(v744, v411, v749)
+		v751 := math.FMA(v747, v411, v750)
+		v752 := float64(v663 * v446)
 		v753 := -v752
-		v754 := math.FMA(v663, v638, v753)
-		v755 := math.FMA(v665, v638, v754)
-		v756 := float64(v663 * v653)
+		v754 := math.FMA(v663, v446, v753)
+		v755 := math.FMA(v665, v446, v754)
+		v756 := float64(v663 * v461)
 		v757 := -v756
-		v758 := math.FMA(v663, v653, v757)
-		v759 := math.FMA(v665, v653, v758)
+		v758 := math.FMA(v663, v461, v757)
+		v759 := math.FMA(v665, v461, v758)
 		v760 := float64(v752 + v756)
 		v761 := float64(v760 - v752)
 		v762 := float64(v760 - v761)
@@ -1918,19 +1903,19 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v774 := float64(v773 + v751)
 		v775 := float64(v774 + v767)
 		v776 := v768
-		if v285 {
+		if v27 {
 			v776 = v736
 		}
 		v777 := v775
-		if v285 {
+		if v27 {
 			v777 = v743
 		}
 		v778 := v776
-		if v196 {
+		if v21 {
 			v778 = v694
 		}
 		v779 := v777
-		if v196 {
+		if v21 {
 			v779 = v701
 		}
 		v780 := v778
@@ -2002,17 +1987,17 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		}
 		v815 := float64(v813 * v5)
 		v816 := float64(v813 * v8)
-		v817 := float64(v813 * v191)
-		v818 := float64(v817 * v191)
-		v819 := float64(v818 * v174)
+		v817 := float64(v813 * v569)
+		v818 := float64(v817 * v569)
+		v819 := float64(v818 * v655)
 		v820 := -v819
-		v821 := math.FMA(v818, v174, v820)
-		v822 := float64(v817 * v251)
+		v821 := math.FMA(v818, v655, v820)
+		v822 := float64(v817 * v521)
 		v823 := -v822
-		v824 := math.FMA(v817, v251, v823)
-		v825 := float64(v817 * v277)
+		v824 := math.FMA(v817, v521, v823)
+		v825 := float64(v817 * v551)
 		v826 := -v825
-		v827 := math.FMA(v817, v277, v826)
+		v827 := math.FMA(v817, v551, v826)
 		v828 := float64(v822 + v825)
 		v829 := float64(v828 - v822)
 		v830 := float64(v828 - v829)
@@ -2030,37 +2015,37 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v842 := float64(v813 * v711)
 		v843 := float64(v841 + v842)
 		v844 := float64(v839 + v843)
-		v845 := math.Ldexp(v844, int(v344))
-		v846 := float64(v813 * v359)
+		v845 := math.Ldexp(v844, int(v101))
+		v846 := float64(v813 * v120)
 		v847 := -v846
-		v848 := math.FMA(v813, v359, v847)
+		v848 := math.FMA(v813, v120, v847)
 		v849 := v846
-		if v348 {
+		if v108 {
 			v849 = v845
 		}
 		v850 := v848
-		if v348 {
+		if v108 {
 			v850 = v4
 		}
 		v851 := v849
-		if v360 {
+		if v121 {
 			v851 = v836
 		}
 		v852 := v850
-		if v360 {
+		if v121 {
 			v852 = v838
 		}
-		v853 := float64(v851 * v439)
+		v853 := float64(v851 * v205)
 		v854 := -v853
-		v855 := math.FMA(v851, v439, v854)
-		v856 := math.FMA(v852, v439, v855)
-		v857 := float64(v813 * v361)
+		v855 := math.FMA(v851, v205, v854)
+		v856 := math.FMA(v852, v205, v855)
+		v857 := float64(v813 * v122)
 		v858 := -v857
-		v859 := math.FMA(v813, v361, v858)
-		v860 := float64(v857 * v532)
+		v859 := math.FMA(v813, v122, v858)
+		v860 := float64(v857 * v340)
 		v861 := -v860
-		v862 := math.FMA(v857, v532, v861)
-		v863 := math.FMA(v859, v532, v862)
+		v862 := math.FMA(v857, v340, v861)
+		v863 := math.FMA(v859, v340, v862)
 		v864 := float64(v853 + v860)
 		v865 := float64(v864 - v853)
 		v866 := float64(v864 - v865)
@@ -2069,19 +2054,19 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v869 := float64(v867 + v868)
 		v870 := float64(v869 + v856)
 		v871 := float64(v870 + v863)
-		v872 := float64(v813 * v535)
+		v872 := float64(v813 * v343)
 		v873 := -v872
-		v874 := math.FMA(v813, v535, v873)
-		v875 := float64(v872 * v603)
+		v874 := math.FMA(v813, v343, v873)
+		v875 := float64(v872 * v411)
 		v876 := -v875
-		v877 := math.FMA(v872, v603, v876)
-		v878 := math.FMA(v874, v603, v877)
-		v879 := float64(v813 * v638)
+		v877 := math.FMA(v872, v411, v876)
+		v878 := math.FMA(v874, v411, v877)
+		v879 := float64(v813 * v446)
 		v880 := -v879
-		v881 := math.FMA(v813, v638, v880)
-		v882 := float64(v813 * v653)
+		v881 := math.FMA(v813, v446, v880)
+		v882 := float64(v813 * v461)
 		v883 := -v882
-		v884 := math.FMA(v813, v653, v883)
+		v884 := math.FMA(v813, v461, v883)
 		v885 := float64(v879 + v882)
 		v886 := float64(v885 - v879)
 		v887 := float64(v885 - v886)
@@ -2099,19 +2084,19 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v899 := float64(v898 + v878)
 		v900 := float64(v899 + v892)
 		v901 := v893
-		if v285 {
+		if v27 {
 			v901 = v864
 		}
 		v902 := v900
-		if v285 {
+		if v27 {
 			v902 = v871
 		}
 		v903 := v901
-		if v196 {
+		if v21 {
 			v903 = v828
 		}
 		v904 := v902
-		if v196 {
+		if v21 {
 			v904 = v835
 		}
 		v905 := v903
@@ -2195,7 +2180,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardAUsual (f64 memory, f64 compute, 704 operations): the
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 690 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; da may be the same slice as an input.
@@ -2203,958 +2188,914 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v10 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v16 := math.Float64frombits(0xc091300000000000)  // -1100
-	v18 := math.Float64frombits(0x4000000000000000)  // 2
-	v19 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v20 := math.Float64frombits(0x4086300000000000)  // 710
-	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v23 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v25 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v26 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v27 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v28 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v29 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v30 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v31 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v32 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v33 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v34 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v35 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v36 := math.Float64frombits(0x408f400000000000)  // 1000
-	v37 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v38 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v42 := math.Float64frombits(0x4086280000000000)  // 709
-	v43 := math.Float64frombits(0x408ff80000000000)  // 1023
-	v66 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v75 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v84 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v85 := math.Float64frombits(0xc085e00000000000)  // -700
-	v87 := math.Float64frombits(0xbff0000000000000)  // -1
-	v89 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v340 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v342 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v345 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v348 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v353 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v357 := math.Float64frombits(0xc044000000000000) // -40
-	v569 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v578 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v580 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v581 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v693 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v15 := math.Float64frombits(0xc091300000000000)  // -1100
+	v16 := math.Float64frombits(0xbff0000000000000)  // -1
+	v18 := math.Float64frombits(0xbfe199999999999a)  // -0.55
+	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v26 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v30 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v32 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v36 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v49 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v50 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v52 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v54 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v56 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v58 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v60 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v62 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v64 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v66 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v95 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v97 := math.Float64frombits(0x408f400000000000)  // 1000
+	v100 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v102 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v192 := math.Float64frombits(0x4000000000000000) // 2
+	v227 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v236 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v243 := math.Float64frombits(0x4086300000000000) // 710
+	v305 := math.Float64frombits(0x4086280000000000) // 709
+	v309 := math.Float64frombits(0x408ff80000000000) // 1023
+	v335 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v337 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v340 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v343 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v348 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v352 := math.Float64frombits(0xc044000000000000) // -40
+	v456 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v559 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v568 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v570 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v571 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v679 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v11 := float64(v1 * v1)
-		v12 := float64(v11 * v1)
-		v13 := float64(v10 * v12)
-		v14 := float64(v1 + v13)
-		v15 := float64(v9 * v14)
-		v17 := v15 < v16
-		v39 := float64(v18 * v13)
-		v40 := float64(v14 + v39)
-		v41 := float64(v9 * v40)
-		v44 := -v41
-		v45 := math.FMA(v9, v40, v44)
-		v46 := float64(v40 - v14)
-		v47 := float64(v40 - v46)
-		v48 := float64(v14 - v47)
-		v49 := float64(v39 - v46)
-		v50 := float64(v48 + v49)
-		v51 := float64(v14 - v1)
-		v52 := float64(v14 - v51)
-		v53 := float64(v1 - v52)
-		v54 := float64(v13 - v51)
-		v55 := float64(v53 + v54)
-		v56 := -v13
-		v57 := math.FMA(v10, v12, v56)
-		v58 := -v12
-		v59 := math.FMA(v11, v1, v58)
-		v60 := -v11
-		v61 := math.FMA(v1, v1, v60)
-		v62 := float64(v61 * v1)
-		v63 := float64(v59 + v62)
-		v64 := float64(v10 * v63)
-		v65 := float64(v57 + v64)
-		v67 := float64(v66 * v12)
-		v68 := float64(v65 + v67)
-		v69 := float64(v55 + v68)
-		v70 := float64(v50 + v69)
-		v71 := float64(v18 * v68)
-		v72 := float64(v70 + v71)
-		v73 := float64(v9 * v72)
-		v74 := float64(v45 + v73)
-		v76 := float64(v75 * v40)
-		v77 := float64(v74 + v76)
-		v78 := -v15
-		v79 := math.FMA(v9, v14, v78)
-		v80 := float64(v9 * v69)
-		v81 := float64(v79 + v80)
-		v82 := float64(v75 * v14)
-		v83 := float64(v81 + v82)
-		v86 := v15 < v85
-		v88 := v1 < v87
-		v90 := v89 < v1
-		v91 := v88 || v90
-		v92 := math.Abs(v15)
-		v93 := -v92
-		v94 := v19
-		if v93 > v19 {
-			v94 = v93
+		v0 := a[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v10 := float64(v0 * v0)
+		v11 := float64(v10 * v0)
+		v12 := float64(v9 * v11)
+		v13 := float64(v0 + v12)
+		v14 := float64(v8 * v13)
+		v17 := v0 < v16
+		v19 := v18 < v0
+		v20 := v17 || v19
+		v21 := math.Abs(v14)
+		v22 := -v21
+		v24 := v23
+		if v22 > v23 {
+			v24 = v22
 		}
-		v95 := v15 < v4
-		v96 := float64(v94 * v21)
-		v97 := math.RoundToEven(v96)
-		v98 := -v97
-		v99 := math.FMA(v98, v22, v94)
-		v100 := math.FMA(v98, v23, v99)
-		v101 := float64(v99 - v100)
-		v102 := math.FMA(v98, v23, v101)
-		v103 := float64(v100 * v100)
-		v104 := -v103
-		v105 := math.FMA(v100, v100, v104)
-		v106 := float64(v24 * v103)
-		v107 := float64(v24 * v105)
-		v108 := float64(v100 + v106)
-		v109 := float64(v100 - v108)
-		v110 := float64(v109 + v106)
-		v111 := float64(v110 + v107)
-		v112 := math.FMA(v102, v100, v102)
-		v113 := float64(v111 + v112)
-		v114 := float64(v103 * v100)
-		v115 := math.FMA(v25, v100, v26)
-		v116 := math.FMA(v115, v100, v27)
-		v117 := math.FMA(v116, v100, v28)
-		v118 := math.FMA(v117, v100, v29)
-		v119 := math.FMA(v118, v100, v30)
-		v120 := math.FMA(v119, v100, v31)
-		v121 := math.FMA(v120, v100, v32)
-		v122 := math.FMA(v121, v100, v33)
-		v123 := math.FMA(v122, v100, v34)
-		v124 := math.FMA(v114, v123, v113)
-		v125 := float64(v8 + v108)
-		v126 := float64(v8 - v125)
-		v127 := float64(v126 + v108)
-		v128 := float64(v127 + v124)
-		v129 := float64(v125 + v128)
-		v130 := float64(v125 - v129)
-		v131 := float64(v130 + v128)
-		v132 := v16
-		if v97 > v16 {
-			v132 = v97
+		v25 := v14 < v3
+		v27 := float64(v24 * v26)
+		v28 := math.RoundToEven(v27)
+		v29 := -v28
+		v31 := math.FMA(v29, v30, v24)
+		v33 := math.FMA(v29, v32, v31)
+		v34 := float64(v31 - v33)
+		v35 := math.FMA(v29, v32, v34)
+		v37 := float64(v33 * v33)
+		v38 := -v37
+		v39 := math.FMA(v33, v33, v38)
+		v40 := float64(v36 * v37)
+		v41 := float64(v36 * v39)
+		v42 := float64(v33 + v40)
+		v43 := float64(v33 - v42)
+		v44 := float64(v43 + v40)
+		v45 := float64(v44 + v41)
+		v46 := math.FMA(v35, v33, v35)
+		v47 := float64(v45 + v46)
+		v48 := float64(v37 * v33)
+		v51 := math.FMA(v49, v33, v50)
+		v53 := math.FMA(v51, v33, v52)
+		v55 := math.FMA(v53, v33, v54)
+		v57 := math.FMA(v55, v33, v56)
+		v59 := math.FMA(v57, v33, v58)
+		v61 := math.FMA(v59, v33, v60)
+		v63 := math.FMA(v61, v33, v62)
+		v65 := math.FMA(v63, v33, v64)
+		v67 := math.FMA(v65, v33, v66)
+		v68 := math.FMA(v48, v67, v47)
+		v69 := float64(v7 + v42)
+		v70 := float64(v7 - v69)
+		v71 := float64(v70 + v42)
+		v72 := float64(v71 + v68)
+		v73 := float64(v69 + v72)
+		v74 := float64(v69 - v73)
+		v75 := float64(v74 + v72)
+		v76 := v15
+		if v28 > v15 {
+			v76 = v28
 		}
-		v133 := ldexpMid(v8, v132)
-		v134 := float64(v129 * v133)
-		v135 := float64(v131 * v133)
-		v136 := float64(v8 + v134)
-		v137 := float64(v8 - v136)
-		v138 := float64(v137 + v134)
-		v139 := float64(v138 + v135)
-		v140 := v8
-		if v95 {
-			v140 = v129
+		v77 := ldexpMid(v7, v76)
+		v78 := float64(v73 * v77)
+		v79 := float64(v75 * v77)
+		v80 := float64(v7 + v78)
+		v81 := float64(v7 - v80)
+		v82 := float64(v81 + v78)
+		v83 := float64(v82 + v79)
+		v84 := v7
+		if v25 {
+			v84 = v73
 		}
-		v141 := v4
-		if v95 {
-			v141 = v131
+		v85 := v3
+		if v25 {
+			v85 = v75
 		}
-		v142 := float64(v8 / v136)
-		v143 := float64(v140 * v142)
-		v144 := -v143
-		v145 := math.FMA(v144, v136, v140)
-		v146 := math.FMA(v144, v139, v145)
-		v147 := float64(v146 + v141)
-		v148 := v19 <= v93
-		v149 := float64(v147 * v142)
-		v150 := v4
-		if v95 {
-			v150 = v97
+		v86 := float64(v7 / v80)
+		v87 := float64(v84 * v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v80, v84)
+		v90 := math.FMA(v88, v83, v89)
+		v91 := float64(v90 + v85)
+		v92 := v23 <= v22
+		v93 := float64(v91 * v86)
+		v94 := v3
+		if v25 {
+			v94 = v28
 		}
-		v151 := float64(v35 - v150)
-		v152 := v36
-		if v151 < v36 {
-			v152 = v151
+		v96 := float64(v95 - v94)
+		v98 := v97
+		if v96 < v97 {
+			v98 = v96
 		}
-		v153 := v4
-		if v152 > v4 {
-			v153 = v152
+		v99 := v3
+		if v98 > v3 {
+			v99 = v98
 		}
-		v154 := v150 < v37
-		v155 := ldexpNormal(v38, v153)
-		v156 := v4
-		if v154 {
-			v156 = v155
+		v101 := v94 < v100
+		v103 := ldexpNormal(v102, v99)
+		v104 := v3
+		if v101 {
+			v104 = v103
 		}
-		v157 := float64(v143 + v156)
-		v158 := float64(v157 - v156)
-		v159 := float64(v143 - v158)
-		v160 := float64(v159 + v149)
-		v161 := float64(v160 + v156)
-		v162 := float64(v161 - v156)
-		v163 := float64(v158 + v162)
-		v164 := v16
-		if v150 > v16 {
-			v164 = v150
+		v105 := float64(v87 + v104)
+		v106 := float64(v105 - v104)
+		v107 := float64(v87 - v106)
+		v108 := float64(v107 + v93)
+		v109 := float64(v108 + v104)
+		v110 := float64(v109 - v104)
+		v111 := float64(v106 + v110)
+		v112 := v15
+		if v94 > v15 {
+			v112 = v94
 		}
-		v165 := ldexpMid(v163, v164)
-		v166 := math.IsNaN(v15)
-		v167 := v165
-		if v166 {
-			v167 = v15
+		v113 := ldexpMid(v111, v112)
+		v114 := math.IsNaN(v14)
+		v115 := v113
+		if v114 {
+			v115 = v14
 		}
-		v168 := math.Abs(v78)
+		v116 := -v14
+		v117 := math.Abs(v116)
+		v118 := -v117
+		v119 := v23
+		if v118 > v23 {
+			v119 = v118
+		}
+		v120 := v116 < v3
+		v121 := float64(v119 * v26)
+		v122 := math.RoundToEven(v121)
+		v123 := -v122
+		v124 := math.FMA(v123, v30, v119)
+		v125 := math.FMA(v123, v32, v124)
+		v126 := float64(v124 - v125)
+		v127 := math.FMA(v123, v32, v126)
+		v128 := float64(v125 * v125)
+		v129 := -v128
+		v130 := math.FMA(v125, v125, v129)
+		v131 := float64(v36 * v128)
+		v132 := float64(v36 * v130)
+		v133 := float64(v125 + v131)
+		v134 := float64(v125 - v133)
+		v135 := float64(v134 + v131)
+		v136 := float64(v135 + v132)
+		v137 := math.FMA(v127, v125, v127)
+		v138 := float64(v136 + v137)
+		v139 := float64(v128 * v125)
+		v140 := math.FMA(v49, v125, v50)
+		v141 := math.FMA(v140, v125, v52)
+		v142 := math.FMA(v141, v125, v54)
+		v143 := math.FMA(v142, v125, v56)
+		v144 := math.FMA(v143, v125, v58)
+		v145 := math.FMA(v144, v125, v60)
+		v146 := math.FMA(v145, v125, v62)
+		v147 := math.FMA(v146, v125, v64)
+		v148 := math.FMA(v147, v125, v66)
+		v149 := math.FMA(v139, v148, v138)
+		v150 := float64(v7 + v133)
+		v151 := float64(v7 - v150)
+		v152 := float64(v151 + v133)
+		v153 := float64(v152 + v149)
+		v154 := float64(v150 + v153)
+		v155 := float64(v150 - v154)
+		v156 := float64(v155 + v153)
+		v157 := v15
+		if v122 > v15 {
+			v157 = v122
+		}
+		v158 := ldexpMid(v7, v157)
+		v159 := float64(v154 * v158)
+		v160 := float64(v156 * v158)
+		v161 := float64(v7 + v159)
+		v162 := float64(v7 - v161)
+		v163 := float64(v162 + v159)
+		v164 := float64(v163 + v160)
+		v165 := v7
+		if v120 {
+			v165 = v154
+		}
+		v166 := v3
+		if v120 {
+			v166 = v156
+		}
+		v167 := float64(v7 / v161)
+		v168 := float64(v165 * v167)
 		v169 := -v168
-		v170 := v19
-		if v169 > v19 {
-			v170 = v169
+		v170 := math.FMA(v169, v161, v165)
+		v171 := math.FMA(v169, v164, v170)
+		v172 := float64(v171 + v166)
+		v173 := float64(v172 * v167)
+		v174 := v3
+		if v120 {
+			v174 = v122
 		}
-		v171 := v78 < v4
-		v172 := float64(v170 * v21)
-		v173 := math.RoundToEven(v172)
-		v174 := -v173
-		v175 := math.FMA(v174, v22, v170)
-		v176 := math.FMA(v174, v23, v175)
-		v177 := float64(v175 - v176)
-		v178 := math.FMA(v174, v23, v177)
-		v179 := float64(v176 * v176)
-		v180 := -v179
-		v181 := math.FMA(v176, v176, v180)
-		v182 := float64(v24 * v179)
-		v183 := float64(v24 * v181)
-		v184 := float64(v176 + v182)
-		v185 := float64(v176 - v184)
-		v186 := float64(v185 + v182)
-		v187 := float64(v186 + v183)
-		v188 := math.FMA(v178, v176, v178)
-		v189 := float64(v187 + v188)
-		v190 := float64(v179 * v176)
-		v191 := math.FMA(v25, v176, v26)
-		v192 := math.FMA(v191, v176, v27)
-		v193 := math.FMA(v192, v176, v28)
-		v194 := math.FMA(v193, v176, v29)
-		v195 := math.FMA(v194, v176, v30)
-		v196 := math.FMA(v195, v176, v31)
-		v197 := math.FMA(v196, v176, v32)
-		v198 := math.FMA(v197, v176, v33)
-		v199 := math.FMA(v198, v176, v34)
-		v200 := math.FMA(v190, v199, v189)
-		v201 := float64(v8 + v184)
-		v202 := float64(v8 - v201)
-		v203 := float64(v202 + v184)
-		v204 := float64(v203 + v200)
-		v205 := float64(v201 + v204)
-		v206 := float64(v201 - v205)
-		v207 := float64(v206 + v204)
-		v208 := v16
-		if v173 > v16 {
-			v208 = v173
+		v175 := float64(v95 - v174)
+		v176 := v97
+		if v175 < v97 {
+			v176 = v175
 		}
-		v209 := ldexpMid(v8, v208)
-		v210 := float64(v205 * v209)
-		v211 := float64(v207 * v209)
-		v212 := float64(v8 + v210)
-		v213 := float64(v8 - v212)
-		v214 := float64(v213 + v210)
-		v215 := float64(v214 + v211)
-		v216 := v8
-		if v171 {
-			v216 = v205
+		v177 := v3
+		if v176 > v3 {
+			v177 = v176
 		}
-		v217 := v4
-		if v171 {
-			v217 = v207
+		v178 := v174 < v100
+		v179 := ldexpNormal(v102, v177)
+		v180 := v3
+		if v178 {
+			v180 = v179
 		}
-		v218 := float64(v8 / v212)
-		v219 := float64(v216 * v218)
-		v220 := -v219
-		v221 := math.FMA(v220, v212, v216)
-		v222 := math.FMA(v220, v215, v221)
-		v223 := float64(v222 + v217)
-		v224 := float64(v223 * v218)
-		v225 := v4
-		if v171 {
-			v225 = v173
+		v181 := float64(v168 + v180)
+		v182 := float64(v181 - v180)
+		v183 := float64(v168 - v182)
+		v184 := float64(v183 + v173)
+		v185 := float64(v184 + v180)
+		v186 := float64(v185 - v180)
+		v187 := float64(v182 + v186)
+		v188 := v15
+		if v174 > v15 {
+			v188 = v174
 		}
-		v226 := float64(v35 - v225)
-		v227 := v36
-		if v226 < v36 {
-			v227 = v226
+		v189 := ldexpMid(v187, v188)
+		v190 := math.IsNaN(v116)
+		v191 := v189
+		if v190 {
+			v191 = v116
 		}
-		v228 := v4
-		if v227 > v4 {
-			v228 = v227
+		v193 := float64(v192 * v12)
+		v194 := float64(v13 + v193)
+		v195 := float64(v8 * v194)
+		v196 := float64(v191 * v195)
+		v197 := float64(v7 + v196)
+		v198 := float64(v197 - v196)
+		v199 := float64(v197 - v198)
+		v200 := float64(v196 - v199)
+		v201 := float64(v7 - v198)
+		v202 := float64(v200 + v201)
+		v203 := -v196
+		v204 := math.FMA(v191, v195, v203)
+		v205 := -v195
+		v206 := math.FMA(v8, v194, v205)
+		v207 := float64(v194 - v13)
+		v208 := float64(v194 - v207)
+		v209 := float64(v13 - v208)
+		v210 := float64(v193 - v207)
+		v211 := float64(v209 + v210)
+		v212 := float64(v13 - v0)
+		v213 := float64(v13 - v212)
+		v214 := float64(v0 - v213)
+		v215 := float64(v12 - v212)
+		v216 := float64(v214 + v215)
+		v217 := -v12
+		v218 := math.FMA(v9, v11, v217)
+		v219 := -v11
+		v220 := math.FMA(v10, v0, v219)
+		v221 := -v10
+		v222 := math.FMA(v0, v0, v221)
+		v223 := float64(v222 * v0)
+		v224 := float64(v220 + v223)
+		v225 := float64(v9 * v224)
+		v226 := float64(v218 + v225)
+		v228 := float64(v227 * v11)
+		v229 := float64(v226 + v228)
+		v230 := float64(v216 + v229)
+		v231 := float64(v211 + v230)
+		v232 := float64(v192 * v229)
+		v233 := float64(v231 + v232)
+		v234 := float64(v8 * v233)
+		v235 := float64(v206 + v234)
+		v237 := float64(v236 * v194)
+		v238 := float64(v235 + v237)
+		v239 := float64(v191 * v238)
+		v240 := float64(v204 + v239)
+		v241 := -v191
+		v242 := v23
+		if v14 > v23 {
+			v242 = v14
 		}
-		v229 := v225 < v37
-		v230 := ldexpNormal(v38, v228)
-		v231 := v4
-		if v229 {
-			v231 = v230
+		v244 := v243
+		if v242 < v243 {
+			v244 = v242
 		}
-		v232 := float64(v219 + v231)
-		v233 := float64(v232 - v231)
-		v234 := float64(v219 - v233)
-		v235 := float64(v234 + v224)
-		v236 := float64(v235 + v231)
-		v237 := float64(v236 - v231)
-		v238 := float64(v233 + v237)
-		v239 := v16
-		if v225 > v16 {
-			v239 = v225
+		v245 := float64(v244 * v26)
+		v246 := math.RoundToEven(v245)
+		v247 := -v246
+		v248 := math.FMA(v247, v30, v244)
+		v249 := math.FMA(v247, v32, v248)
+		v250 := float64(v248 - v249)
+		v251 := math.FMA(v247, v32, v250)
+		v252 := float64(v249 * v249)
+		v253 := -v252
+		v254 := math.FMA(v249, v249, v253)
+		v255 := float64(v36 * v252)
+		v256 := float64(v36 * v254)
+		v257 := float64(v249 + v255)
+		v258 := float64(v249 - v257)
+		v259 := float64(v258 + v255)
+		v260 := float64(v259 + v256)
+		v261 := math.FMA(v251, v249, v251)
+		v262 := float64(v260 + v261)
+		v263 := float64(v252 * v249)
+		v264 := math.FMA(v49, v249, v50)
+		v265 := math.FMA(v264, v249, v52)
+		v266 := math.FMA(v265, v249, v54)
+		v267 := math.FMA(v266, v249, v56)
+		v268 := math.FMA(v267, v249, v58)
+		v269 := math.FMA(v268, v249, v60)
+		v270 := math.FMA(v269, v249, v62)
+		v271 := math.FMA(v270, v249, v64)
+		v272 := math.FMA(v271, v249, v66)
+		v273 := math.FMA(v263, v272, v262)
+		v274 := float64(v7 + v257)
+		v275 := float64(v7 - v274)
+		v276 := float64(v275 + v257)
+		v277 := float64(v276 + v273)
+		v278 := float64(v95 - v246)
+		v279 := v97
+		if v278 < v97 {
+			v279 = v278
 		}
-		v240 := ldexpMid(v238, v239)
-		v241 := math.IsNaN(v78)
-		v242 := v240
-		if v241 {
-			v242 = v78
+		v280 := v3
+		if v279 > v3 {
+			v280 = v279
 		}
-		v243 := float64(v242 * v41)
-		v244 := float64(v8 + v243)
-		v245 := float64(v244 - v243)
-		v246 := float64(v244 - v245)
-		v247 := float64(v243 - v246)
-		v248 := float64(v8 - v245)
-		v249 := float64(v247 + v248)
-		v250 := -v243
-		v251 := math.FMA(v242, v41, v250)
-		v252 := float64(v242 * v77)
-		v253 := float64(v251 + v252)
-		v254 := -v242
-		v255 := v19
-		if v15 > v19 {
-			v255 = v15
+		v281 := v246 < v100
+		v282 := ldexpNormal(v102, v280)
+		v283 := v3
+		if v281 {
+			v283 = v282
 		}
-		v256 := v20
-		if v255 < v20 {
-			v256 = v255
+		v284 := float64(v274 + v283)
+		v285 := float64(v284 - v283)
+		v286 := float64(v274 - v285)
+		v287 := float64(v286 + v277)
+		v288 := float64(v287 + v283)
+		v289 := float64(v288 - v283)
+		v290 := float64(v285 + v289)
+		v291 := v15
+		if v246 > v15 {
+			v291 = v246
 		}
-		v257 := float64(v256 * v21)
-		v258 := math.RoundToEven(v257)
-		v259 := -v258
-		v260 := math.FMA(v259, v22, v256)
-		v261 := math.FMA(v259, v23, v260)
-		v262 := float64(v260 - v261)
-		v263 := math.FMA(v259, v23, v262)
-		v264 := float64(v261 * v261)
-		v265 := -v264
-		v266 := math.FMA(v261, v261, v265)
-		v267 := float64(v24 * v264)
-		v268 := float64(v24 * v266)
-		v269 := float64(v261 + v267)
-		v270 := float64(v261 - v269)
-		v271 := float64(v270 + v267)
-		v272 := float64(v271 + v268)
-		v273 := math.FMA(v263, v261, v263)
-		v274 := float64(v272 + v273)
-		v275 := float64(v264 * v261)
-		v276 := math.FMA(v25, v261, v26)
-		v277 := math.FMA(v276, v261, v27)
-		v278 := math.FMA(v277, v261, v28)
-		v279 := math.FMA(v278, v261, v29)
-		v280 := math.FMA(v279, v261, v30)
-		v281 := math.FMA(v280, v261, v31)
-		v282 := math.FMA(v281, v261, v32)
-		v283 := math.FMA(v282, v261, v33)
-		v284 := math.FMA(v283, v261, v34)
-		v285 := math.FMA(v275, v284, v274)
-		v286 := float64(v8 + v269)
-		v287 := float64(v8 - v286)
-		v288 := float64(v287 + v269)
-		v289 := float64(v288 + v285)
-		v290 := float64(v35 - v258)
-		v291 := v36
-		if v290 < v36 {
-			v291 = v290
+		v292 := ldexpMid(v290, v291)
+		v293 := v292
+		if v114 {
+			v293 = v14
 		}
-		v292 := v4
-		if v291 > v4 {
-			v292 = v291
+		v294 := float64(v7 + v293)
+		v295 := math.FMA(v241, v294, v7)
+		v296 := float64(v294 - v7)
+		v297 := float64(v294 - v296)
+		v298 := float64(v7 - v297)
+		v299 := float64(v293 - v296)
+		v300 := float64(v298 + v299)
+		v301 := float64(v274 + v277)
+		v302 := float64(v274 - v301)
+		v303 := float64(v302 + v277)
+		v304 := v100 <= v246
+		v306 := v305 < v14
+		v307 := v304 && !v306
+		v308 := v100
+		if v246 > v100 {
+			v308 = v246
 		}
-		v293 := v258 < v37
-		v294 := ldexpNormal(v38, v292)
-		v295 := v4
-		if v293 {
-			v295 = v294
+		v310 := v309
+		if v308 < v309 {
+			v310 = v308
 		}
-		v296 := float64(v286 + v295)
-		v297 := float64(v296 - v295)
-		v298 := float64(v286 - v297)
-		v299 := float64(v298 + v289)
-		v300 := float64(v299 + v295)
-		v301 := float64(v300 - v295)
-		v302 := float64(v297 + v301)
-		v303 := v16
-		if v258 > v16 {
-			v303 = v258
+		v311 := ldexpNormal(v303, v310)
+		v312 := v3
+		if v307 {
+			v312 = v311
 		}
-		v304 := ldexpMid(v302, v303)
-		v305 := v304
-		if v166 {
-			v305 = v15
+		v313 := v312
+		if v114 {
+			v313 = v14
 		}
-		v306 := float64(v8 + v305)
-		v307 := math.FMA(v254, v306, v8)
-		v308 := float64(v306 - v8)
-		v309 := float64(v306 - v308)
-		v310 := float64(v8 - v309)
-		v311 := float64(v305 - v308)
-		v312 := float64(v310 + v311)
-		v313 := float64(v286 + v289)
-		v314 := float64(v286 - v313)
-		v315 := float64(v314 + v289)
-		v316 := v37 <= v258
-		v317 := v42 < v15
-		v318 := v316 && !v317
-		v319 := v37
-		if v258 > v37 {
-			v319 = v258
+		v314 := float64(v300 + v313)
+		v315 := float64(v191 * v314)
+		v316 := float64(v295 - v315)
+		v317 := float64(v316 / v294)
+		v318 := math.FMA(v8, v13, v116)
+		v319 := float64(v8 * v230)
+		v320 := float64(v318 + v319)
+		v321 := float64(v236 * v13)
+		v322 := float64(v320 + v321)
+		v323 := float64(v322 * v115)
+		v324 := float64(v191 * v323)
+		v325 := float64(v317 - v324)
+		v326 := float64(v195 * v325)
+		v327 := float64(v240 + v326)
+		v328 := float64(v202 + v327)
+		v329 := float64(v322 * v191)
+		v330 := float64(v197 * v329)
+		v331 := float64(v328 + v330)
+		v332 := float64(v115 * v331)
+		v333 := math.FMA(v115, v197, v332)
+		v334 := float64(v115 * v191)
+		v336 := float64(v0 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v8 * v338)
+		v341 := float64(v0 * v335)
+		v342 := float64(v10 + v341)
+		v344 := float64(v342 + v343)
+		v345 := float64(v340 * v344)
+		v346 := float64(v339 * v345)
+		v347 := float64(v339 + v346)
+		v349 := float64(v9 * v344)
+		v350 := float64(v339 * v349)
+		v351 := float64(v339 + v350)
+		v353 := v352
+		if v351 > v352 {
+			v353 = v351
 		}
-		v320 := v43
-		if v319 < v43 {
-			v320 = v319
+		v354 := v243
+		if v353 < v243 {
+			v354 = v353
 		}
-		v321 := ldexpNormal(v315, v320)
-		v322 := v4
-		if v318 {
-			v322 = v321
+		v355 := float64(v354 * v26)
+		v356 := math.RoundToEven(v355)
+		v357 := -v356
+		v358 := math.FMA(v357, v30, v354)
+		v359 := math.FMA(v357, v32, v358)
+		v360 := float64(v358 - v359)
+		v361 := math.FMA(v357, v32, v360)
+		v362 := float64(v359 * v359)
+		v363 := -v362
+		v364 := math.FMA(v359, v359, v363)
+		v365 := float64(v36 * v362)
+		v366 := float64(v36 * v364)
+		v367 := float64(v359 + v365)
+		v368 := float64(v359 - v367)
+		v369 := float64(v368 + v365)
+		v370 := float64(v369 + v366)
+		v371 := math.FMA(v361, v359, v361)
+		v372 := float64(v370 + v371)
+		v373 := float64(v362 * v359)
+		v374 := math.FMA(v49, v359, v50)
+		v375 := math.FMA(v374, v359, v52)
+		v376 := math.FMA(v375, v359, v54)
+		v377 := math.FMA(v376, v359, v56)
+		v378 := math.FMA(v377, v359, v58)
+		v379 := math.FMA(v378, v359, v60)
+		v380 := math.FMA(v379, v359, v62)
+		v381 := math.FMA(v380, v359, v64)
+		v382 := math.FMA(v381, v359, v66)
+		v383 := math.FMA(v373, v382, v372)
+		v384 := ldexpMid(v16, v357)
+		v385 := float64(v7 + v384)
+		v386 := float64(v385 - v7)
+		v387 := float64(v385 - v386)
+		v388 := float64(v7 - v387)
+		v389 := float64(v384 - v386)
+		v390 := float64(v388 + v389)
+		v391 := float64(v383 + v390)
+		v392 := float64(v385 + v367)
+		v393 := float64(v385 - v392)
+		v394 := float64(v393 + v367)
+		v395 := float64(v394 + v391)
+		v396 := float64(v392 + v395)
+		v397 := ldexpMid(v396, v356)
+		v398 := math.Copysign(v397, v351)
+		v399 := math.IsNaN(v351)
+		v400 := v398
+		if v399 {
+			v400 = v351
 		}
-		v323 := v322
-		if v166 {
-			v323 = v15
+		v401 := float64(v348 * v400)
+		v402 := float64(v347 + v401)
+		v403 := float64(v347 - v402)
+		v404 := float64(v403 + v401)
+		v405 := float64(v339 - v347)
+		v406 := float64(v405 + v346)
+		v407 := -v346
+		v408 := math.FMA(v339, v345, v407)
+		v409 := -v339
+		v410 := math.FMA(v8, v338, v409)
+		v411 := float64(v336 - v338)
+		v412 := float64(v411 - v337)
+		v413 := float64(v8 * v412)
+		v414 := float64(v410 + v413)
+		v415 := float64(v236 * v338)
+		v416 := float64(v414 + v415)
+		v417 := float64(v7 + v345)
+		v418 := float64(v416 * v417)
+		v419 := float64(v408 + v418)
+		v420 := float64(v406 + v419)
+		v421 := -v401
+		v422 := math.FMA(v348, v400, v421)
+		v423 := float64(v7 + v400)
+		v424 := float64(v348 * v423)
+		v425 := float64(v339 - v351)
+		v426 := float64(v425 + v350)
+		v427 := -v350
+		v428 := math.FMA(v339, v349, v427)
+		v429 := float64(v7 + v349)
+		v430 := float64(v416 * v429)
+		v431 := float64(v428 + v430)
+		v432 := float64(v426 + v431)
+		v433 := float64(v424 * v432)
+		v434 := float64(v422 + v433)
+		v435 := float64(v420 + v434)
+		v436 := float64(v404 + v435)
+		v437 := float64(v334 * v436)
+		v438 := -v334
+		v439 := math.FMA(v115, v191, v438)
+		v440 := -v115
+		v441 := math.FMA(v440, v294, v293)
+		v442 := float64(v441 + v313)
+		v443 := float64(v115 * v314)
+		v444 := float64(v442 - v443)
+		v445 := float64(v444 / v294)
+		v446 := float64(v115 * v329)
+		v447 := float64(v445 + v446)
+		v448 := float64(v191 * v447)
+		v449 := float64(v439 + v448)
+		v450 := float64(v115 * v325)
+		v451 := float64(v449 + v450)
+		v452 := float64(v451 * v402)
+		v453 := float64(v437 + v452)
+		v454 := math.FMA(v334, v402, v453)
+		v455 := v454
+		if v20 {
+			v455 = v333
 		}
-		v324 := float64(v312 + v323)
-		v325 := float64(v242 * v324)
-		v326 := float64(v307 - v325)
-		v327 := float64(v326 / v306)
-		v328 := float64(v83 * v167)
-		v329 := float64(v242 * v328)
-		v330 := float64(v327 - v329)
-		v331 := float64(v41 * v330)
-		v332 := float64(v253 + v331)
-		v333 := float64(v249 + v332)
-		v334 := float64(v83 * v242)
-		v335 := float64(v244 * v334)
-		v336 := float64(v333 + v335)
-		v337 := float64(v167 * v336)
-		v338 := math.FMA(v167, v244, v337)
-		v339 := float64(v167 * v242)
-		v341 := float64(v1 - v340)
-		v343 := float64(v341 - v342)
-		v344 := float64(v9 * v343)
-		v346 := float64(v1 * v340)
-		v347 := float64(v11 + v346)
-		v349 := float64(v347 + v348)
-		v350 := float64(v345 * v349)
-		v351 := float64(v344 * v350)
-		v352 := float64(v344 + v351)
-		v354 := float64(v10 * v349)
-		v355 := float64(v344 * v354)
-		v356 := float64(v344 + v355)
-		v358 := v357
-		if v356 > v357 {
-			v358 = v356
+		v457 := v455
+		if v6 {
+			v457 = v7
 		}
-		v359 := v20
-		if v358 < v20 {
-			v359 = v358
+		v458 := v457
+		if v2 {
+			v458 = v4
 		}
-		v360 := float64(v359 * v21)
-		v361 := math.RoundToEven(v360)
-		v362 := -v361
-		v363 := math.FMA(v362, v22, v359)
-		v364 := math.FMA(v362, v23, v363)
-		v365 := float64(v363 - v364)
-		v366 := math.FMA(v362, v23, v365)
-		v367 := float64(v364 * v364)
-		v368 := -v367
-		v369 := math.FMA(v364, v364, v368)
-		v370 := float64(v24 * v367)
-		v371 := float64(v24 * v369)
-		v372 := float64(v364 + v370)
-		v373 := float64(v364 - v372)
-		v374 := float64(v373 + v370)
-		v375 := float64(v374 + v371)
-		v376 := math.FMA(v366, v364, v366)
-		v377 := float64(v375 + v376)
-		v378 := float64(v367 * v364)
-		v379 := math.FMA(v25, v364, v26)
-		v380 := math.FMA(v379, v364, v27)
-		v381 := math.FMA(v380, v364, v28)
-		v382 := math.FMA(v381, v364, v29)
-		v383 := math.FMA(v382, v364, v30)
-		v384 := math.FMA(v383, v364, v31)
-		v385 := math.FMA(v384, v364, v32)
-		v386 := math.FMA(v385, v364, v33)
-		v387 := math.FMA(v386, v364, v34)
-		v388 := math.FMA(v378, v387, v377)
-		v389 := ldexpMid(v87, v362)
-		v390 := float64(v8 + v389)
-		v391 := float64(v390 - v8)
-		v392 := float64(v390 - v391)
-		v393 := float64(v8 - v392)
-		v394 := float64(v389 - v391)
-		v395 := float64(v393 + v394)
-		v396 := float64(v388 + v395)
-		v397 := float64(v390 + v372)
-		v398 := float64(v390 - v397)
-		v399 := float64(v398 + v372)
-		v400 := float64(v399 + v396)
-		v401 := float64(v397 + v400)
-		v402 := ldexpMid(v401, v361)
-		v403 := math.Copysign(v402, v356)
-		v404 := math.IsNaN(v356)
-		v405 := v403
-		if v404 {
-			v405 = v356
-		}
-		v406 := float64(v353 * v405)
-		v407 := float64(v352 + v406)
-		v408 := float64(v352 - v407)
-		v409 := float64(v408 + v406)
-		v410 := float64(v344 - v352)
-		v411 := float64(v410 + v351)
-		v412 := -v351
-		v413 := math.FMA(v344, v350, v412)
-		v414 := -v344
-		v415 := math.FMA(v9, v343, v414)
-		v416 := float64(v341 - v343)
-		v417 := float64(v416 - v342)
-		v418 := float64(v9 * v417)
-		v419 := float64(v415 + v418)
-		v420 := float64(v75 * v343)
-		v421 := float64(v419 + v420)
-		v422 := float64(v8 + v350)
-		v423 := float64(v421 * v422)
-		v424 := float64(v413 + v423)
-		v425 := float64(v411 + v424)
-		v426 := -v406
-		v427 := math.FMA(v353, v405, v426)
-		v428 := float64(v8 + v405)
-		v429 := float64(v353 * v428)
-		v430 := float64(v344 - v356)
-		v431 := float64(v430 + v355)
-		v432 := -v355
-		v433 := math.FMA(v344, v354, v432)
-		v434 := float64(v8 + v354)
-		v435 := float64(v421 * v434)
-		v436 := float64(v433 + v435)
-		v437 := float64(v431 + v436)
-		v438 := float64(v429 * v437)
-		v439 := float64(v427 + v438)
-		v440 := float64(v425 + v439)
-		v441 := float64(v409 + v440)
-		v442 := float64(v339 * v441)
-		v443 := -v339
-		v444 := math.FMA(v167, v242, v443)
-		v445 := -v167
-		v446 := math.FMA(v445, v306, v305)
-		v447 := float64(v446 + v323)
-		v448 := float64(v167 * v324)
-		v449 := float64(v447 - v448)
-		v450 := float64(v449 / v306)
-		v451 := float64(v167 * v334)
-		v452 := float64(v450 + v451)
-		v453 := float64(v242 * v452)
-		v454 := float64(v444 + v453)
-		v455 := float64(v167 * v330)
-		v456 := float64(v454 + v455)
-		v457 := float64(v456 * v407)
-		v458 := float64(v442 + v457)
-		v459 := math.FMA(v339, v407, v458)
-		v460 := v459
-		if v91 {
-			v460 = v338
-		}
-		v461 := v460
-		if v86 {
-			v461 = v0
-		}
-		v462 := v461
-		if v17 {
-			v462 = v0
-		}
-		v463 := v462
-		if v7 {
-			v463 = v8
-		}
-		v464 := v463
-		if v3 {
-			v464 = v5
-		}
-		v465 := b[i]
-		v466 := dy[i]
-		v467 := float64(v465 * v466)
-		v468 := -v467
-		v469 := math.FMA(v465, v466, v468)
-		v470 := float64(v467 * v5)
-		v471 := -v470
-		v472 := math.FMA(v467, v5, v471)
-		v473 := math.FMA(v469, v5, v472)
-		v474 := float64(v467 * v8)
+		v459 := b[i]
+		v460 := dy[i]
+		v461 := float64(v459 * v460)
+		v462 := -v461
+		v463 := math.FMA(v459, v460, v462)
+		v464 := float64(v461 * v4)
+		v465 := -v464
+		v466 := math.FMA(v461, v4, v465)
+		v467 := math.FMA(v463, v4, v466)
+		v468 := float64(v461 * v7)
+		v469 := -v468
+		v470 := math.FMA(v461, v7, v469)
+		v471 := math.FMA(v463, v7, v470)
+		v472 := float64(v461 * v456)
+		v473 := float64(v472 * v456)
+		v474 := float64(v461 * v14)
 		v475 := -v474
-		v476 := math.FMA(v467, v8, v475)
-		v477 := math.FMA(v469, v8, v476)
-		v478 := float64(v467 * v84)
-		v479 := float64(v478 * v84)
-		v480 := float64(v467 * v15)
-		v481 := -v480
-		v482 := math.FMA(v467, v15, v481)
-		v483 := math.FMA(v469, v15, v482)
-		v484 := v4
-		if v148 {
-			v484 = v143
+		v476 := math.FMA(v461, v14, v475)
+		v477 := math.FMA(v463, v14, v476)
+		v478 := v3
+		if v92 {
+			v478 = v87
 		}
-		v485 := float64(v467 * v484)
-		v486 := -v485
-		v487 := math.FMA(v467, v484, v486)
-		v488 := math.FMA(v469, v484, v487)
-		v489 := v4
-		if v148 {
-			v489 = v149
+		v479 := float64(v461 * v478)
+		v480 := -v479
+		v481 := math.FMA(v461, v478, v480)
+		v482 := math.FMA(v463, v478, v481)
+		v483 := v3
+		if v92 {
+			v483 = v93
 		}
-		v490 := float64(v467 * v489)
-		v491 := float64(v488 + v490)
-		v492 := float64(v485 + v491)
-		v493 := math.Ldexp(v492, int(v150))
-		v494 := float64(v467 * v165)
-		v495 := -v494
-		v496 := math.FMA(v467, v165, v495)
-		v497 := math.FMA(v469, v165, v496)
-		v498 := v494
-		if v154 {
-			v498 = v493
+		v484 := float64(v461 * v483)
+		v485 := float64(v482 + v484)
+		v486 := float64(v479 + v485)
+		v487 := math.Ldexp(v486, int(v94))
+		v488 := float64(v461 * v113)
+		v489 := -v488
+		v490 := math.FMA(v461, v113, v489)
+		v491 := math.FMA(v463, v113, v490)
+		v492 := v488
+		if v101 {
+			v492 = v487
 		}
-		v499 := v497
-		if v154 {
-			v499 = v4
+		v493 := v491
+		if v101 {
+			v493 = v3
 		}
-		v500 := v498
-		if v166 {
-			v500 = v480
+		v494 := v492
+		if v114 {
+			v494 = v474
 		}
-		v501 := v499
-		if v166 {
-			v501 = v483
+		v495 := v493
+		if v114 {
+			v495 = v477
 		}
-		v502 := float64(v500 * v244)
-		v503 := -v502
-		v504 := math.FMA(v500, v244, v503)
-		v505 := math.FMA(v501, v244, v504)
-		v506 := float64(v467 * v167)
-		v507 := -v506
-		v508 := math.FMA(v467, v167, v507)
-		v509 := math.FMA(v469, v167, v508)
-		v510 := float64(v506 * v336)
-		v511 := -v510
-		v512 := math.FMA(v506, v336, v511)
-		v513 := math.FMA(v509, v336, v512)
-		v514 := float64(v502 + v510)
-		v515 := float64(v514 - v502)
-		v516 := float64(v514 - v515)
-		v517 := float64(v502 - v516)
-		v518 := float64(v510 - v515)
-		v519 := float64(v517 + v518)
-		v520 := float64(v519 + v505)
-		v521 := float64(v520 + v513)
-		v522 := float64(v467 * v339)
-		v523 := -v522
-		v524 := math.FMA(v467, v339, v523)
-		v525 := math.FMA(v469, v339, v524)
-		v526 := float64(v522 * v407)
-		v527 := -v526
-		v528 := math.FMA(v522, v407, v527)
-		v529 := math.FMA(v525, v407, v528)
-		v530 := float64(v467 * v442)
-		v531 := -v530
-		v532 := math.FMA(v467, v442, v531)
-		v533 := math.FMA(v469, v442, v532)
-		v534 := float64(v467 * v457)
-		v535 := -v534
-		v536 := math.FMA(v467, v457, v535)
-		v537 := math.FMA(v469, v457, v536)
-		v538 := float64(v530 + v534)
-		v539 := float64(v538 - v530)
-		v540 := float64(v538 - v539)
-		v541 := float64(v530 - v540)
-		v542 := float64(v534 - v539)
-		v543 := float64(v541 + v542)
-		v544 := float64(v543 + v533)
-		v545 := float64(v544 + v537)
-		v546 := float64(v526 + v538)
-		v547 := float64(v546 - v526)
-		v548 := float64(v546 - v547)
-		v549 := float64(v526 - v548)
-		v550 := float64(v538 - v547)
-		v551 := float64(v549 + v550)
-		v552 := float64(v551 + v529)
-		v553 := float64(v552 + v545)
-		v554 := v546
-		if v91 {
-			v554 = v514
+		v496 := float64(v494 * v197)
+		v497 := -v496
+		v498 := math.FMA(v494, v197, v497)
+		v499 := math.FMA(v495, v197, v498)
+		v500 := float64(v461 * v115)
+		v501 := -v500
+		v502 := math.FMA(v461, v115, v501)
+		v503 := math.FMA(v463, v115, v502)
+		v504 := float64(v500 * v331)
+		v505 := -v504
+		v506 := math.FMA(v500, v331, v505)
+		v507 := math.FMA(v503, v331, v506)
+		v508 := float64(v496 + v504)
+		v509 := float64(v508 - v496)
+		v510 := float64(v508 - v509)
+		v511 := float64(v496 - v510)
+		v512 := float64(v504 - v509)
+		v513 := float64(v511 + v512)
+		v514 := float64(v513 + v499)
+		v515 := float64(v514 + v507)
+		v516 := float64(v461 * v334)
+		v517 := -v516
+		v518 := math.FMA(v461, v334, v517)
+		v519 := math.FMA(v463, v334, v518)
+		v520 := float64(v516 * v402)
+		v521 := -v520
+		v522 := math.FMA(v516, v402, v521)
+		v523 := math.FMA(v519, v402, v522)
+		v524 := float64(v461 * v437)
+		v525 := -v524
+		v526 := math.FMA(v461, v437, v525)
+		v527 := math.FMA(v463, v437, v526)
+		v528 := float64(v461 * v452)
+		v529 := -v528
+		v530 := math.FMA(v461, v452, v529)
+		v531 := math.FMA(v463, v452, v530)
+		v532 := float64(v524 + v528)
+		v533 := float64(v532 - v524)
+		v534 := float64(v532 - v533)
+		v535 := float64(v524 - v534)
+		v536 := float64(v528 - v533)
+		v537 := float64(v535 + v536)
+		v538 := float64(v537 + v527)
+		v539 := float64(v538 + v531)
+		v540 := float64(v520 + v532)
+		v541 := float64(v540 - v520)
+		v542 := float64(v540 - v541)
+		v543 := float64(v520 - v542)
+		v544 := float64(v532 - v541)
+		v545 := float64(v543 + v544)
+		v546 := float64(v545 + v523)
+		v547 := float64(v546 + v539)
+		v548 := v540
+		if v20 {
+			v548 = v508
 		}
-		v555 := v553
-		if v91 {
-			v555 = v521
+		v549 := v547
+		if v20 {
+			v549 = v515
 		}
-		v556 := v554
-		if v86 {
-			v556 = v0
+		v550 := v548
+		if v6 {
+			v550 = v468
 		}
-		v557 := v555
-		if v86 {
-			v557 = v0
+		v551 := v549
+		if v6 {
+			v551 = v471
 		}
-		v558 := v556
-		if v17 {
-			v558 = v0
+		v552 := v550
+		if v2 {
+			v552 = v464
 		}
-		v559 := v557
-		if v17 {
-			v559 = v0
+		v553 := v551
+		if v2 {
+			v553 = v467
 		}
-		v560 := v558
-		if v7 {
-			v560 = v474
+		v554 := float64(v552 + v553)
+		v555 := float64(v461 * v458)
+		v556 := float64(v554 - v555)
+		v557 := math.Abs(v556)
+		v558 := math.Abs(v555)
+		v560 := float64(v558 * v559)
+		v561 := v557 <= v560
+		v562 := math.Abs(v461)
+		v563 := math.Abs(v472)
+		v564 := v562
+		if v563 > v562 {
+			v564 = v563
 		}
-		v561 := v559
-		if v7 {
-			v561 = v477
+		v565 := math.Abs(v473)
+		v566 := v564
+		if v565 > v564 {
+			v566 = v565
 		}
-		v562 := v560
-		if v3 {
-			v562 = v470
+		v567 := v566
+		if v563 > v566 {
+			v567 = v563
 		}
-		v563 := v561
-		if v3 {
-			v563 = v473
+		v569 := float64(v557 * v568)
+		v572 := math.FMA(v567, v570, v571)
+		v573 := v569 <= v572
+		v574 := v561 || v573
+		v575 := v554 == v3
+		v576 := v574 && !v575
+		v577 := v555
+		if v576 {
+			v577 = v554
 		}
-		v564 := float64(v562 + v563)
-		v565 := float64(v467 * v464)
-		v566 := float64(v564 - v565)
-		v567 := math.Abs(v566)
-		v568 := math.Abs(v565)
-		v570 := float64(v568 * v569)
-		v571 := v567 <= v570
-		v572 := math.Abs(v467)
-		v573 := math.Abs(v478)
-		v574 := v572
-		if v573 > v572 {
-			v574 = v573
+		v578 := math.Abs(v460)
+		v579 := math.Abs(v459)
+		v580 := v578 < v579
+		v581 := v460
+		if v580 {
+			v581 = v459
 		}
-		v575 := math.Abs(v479)
-		v576 := v574
-		if v575 > v574 {
-			v576 = v575
+		v582 := v459
+		if v580 {
+			v582 = v460
 		}
-		v577 := v576
-		if v573 > v576 {
-			v577 = v573
-		}
-		v579 := float64(v567 * v578)
-		v582 := math.FMA(v577, v580, v581)
-		v583 := v579 <= v582
-		v584 := v571 || v583
-		v585 := v564 == v4
-		v586 := v584 && !v585
-		v587 := v565
-		if v586 {
-			v587 = v564
-		}
-		v588 := math.Abs(v466)
-		v589 := math.Abs(v465)
-		v590 := v588 < v589
-		v591 := v466
-		if v590 {
-			v591 = v465
-		}
-		v592 := v465
-		if v590 {
-			v592 = v466
-		}
-		v593 := float64(v591 * v5)
-		v594 := float64(v591 * v8)
-		v595 := float64(v591 * v84)
-		v596 := float64(v595 * v84)
-		v597 := float64(v591 * v15)
+		v583 := float64(v581 * v4)
+		v584 := float64(v581 * v7)
+		v585 := float64(v581 * v456)
+		v586 := float64(v585 * v456)
+		v587 := float64(v581 * v14)
+		v588 := -v587
+		v589 := math.FMA(v581, v14, v588)
+		v590 := float64(v581 * v478)
+		v591 := -v590
+		v592 := math.FMA(v581, v478, v591)
+		v593 := float64(v581 * v483)
+		v594 := float64(v592 + v593)
+		v595 := float64(v590 + v594)
+		v596 := math.Ldexp(v595, int(v94))
+		v597 := float64(v581 * v113)
 		v598 := -v597
-		v599 := math.FMA(v591, v15, v598)
-		v600 := float64(v591 * v484)
-		v601 := -v600
-		v602 := math.FMA(v591, v484, v601)
-		v603 := float64(v591 * v489)
-		v604 := float64(v602 + v603)
-		v605 := float64(v600 + v604)
-		v606 := math.Ldexp(v605, int(v150))
-		v607 := float64(v591 * v165)
-		v608 := -v607
-		v609 := math.FMA(v591, v165, v608)
-		v610 := v607
-		if v154 {
-			v610 = v606
+		v599 := math.FMA(v581, v113, v598)
+		v600 := v597
+		if v101 {
+			v600 = v596
 		}
-		v611 := v609
-		if v154 {
-			v611 = v4
+		v601 := v599
+		if v101 {
+			v601 = v3
 		}
-		v612 := v610
-		if v166 {
-			v612 = v597
+		v602 := v600
+		if v114 {
+			v602 = v587
 		}
-		v613 := v611
-		if v166 {
-			v613 = v599
+		v603 := v601
+		if v114 {
+			v603 = v589
 		}
-		v614 := float64(v612 * v244)
-		v615 := -v614
-		v616 := math.FMA(v612, v244, v615)
-		v617 := math.FMA(v613, v244, v616)
-		v618 := float64(v591 * v167)
-		v619 := -v618
-		v620 := math.FMA(v591, v167, v619)
-		v621 := float64(v618 * v336)
-		v622 := -v621
-		v623 := math.FMA(v618, v336, v622)
-		v624 := math.FMA(v620, v336, v623)
-		v625 := float64(v614 + v621)
-		v626 := float64(v625 - v614)
-		v627 := float64(v625 - v626)
-		v628 := float64(v614 - v627)
-		v629 := float64(v621 - v626)
-		v630 := float64(v628 + v629)
-		v631 := float64(v630 + v617)
-		v632 := float64(v631 + v624)
-		v633 := float64(v591 * v339)
+		v604 := float64(v602 * v197)
+		v605 := -v604
+		v606 := math.FMA(v602, v197, v605)
+		v607 := math.FMA(v603, v197, v606)
+		v608 := float64(v581 * v115)
+		v609 := -v608
+		v610 := math.FMA(v581, v115, v609)
+		v611 := float64(v608 * v331)
+		v612 := -v611
+		v613 := math.FMA(v608, v331, v612)
+		v614 := math.FMA(v610, v331, v613)
+		v615 := float64(v604 + v611)
+		v616 := float64(v615 - v604)
+		v617 := float64(v615 - v616)
+		v618 := float64(v604 - v617)
+		v619 := float64(v611 - v616)
+		v620 := float64(v618 + v619)
+		v621 := float64(v620 + v607)
+		v622 := float64(v621 + v614)
+		v623 := float64(v581 * v334)
+		v624 := -v623
+		v625 := math.FMA(v581, v334, v624)
+		v626 := float64(v623 * v402)
+		v627 := -v626
+		v628 := math.FMA(v623, v402, v627)
+		v629 := math.FMA(v625, v402, v628)
+		v630 := float64(v581 * v437)
+		v631 := -v630
+		v632 := math.FMA(v581, v437, v631)
+		v633 := float64(v581 * v452)
 		v634 := -v633
-		v635 := math.FMA(v591, v339, v634)
-		v636 := float64(v633 * v407)
-		v637 := -v636
-		v638 := math.FMA(v633, v407, v637)
-		v639 := math.FMA(v635, v407, v638)
-		v640 := float64(v591 * v442)
-		v641 := -v640
-		v642 := math.FMA(v591, v442, v641)
-		v643 := float64(v591 * v457)
-		v644 := -v643
-		v645 := math.FMA(v591, v457, v644)
-		v646 := float64(v640 + v643)
-		v647 := float64(v646 - v640)
-		v648 := float64(v646 - v647)
-		v649 := float64(v640 - v648)
-		v650 := float64(v643 - v647)
-		v651 := float64(v649 + v650)
-		v652 := float64(v651 + v642)
-		v653 := float64(v652 + v645)
-		v654 := float64(v636 + v646)
-		v655 := float64(v654 - v636)
-		v656 := float64(v654 - v655)
-		v657 := float64(v636 - v656)
-		v658 := float64(v646 - v655)
-		v659 := float64(v657 + v658)
-		v660 := float64(v659 + v639)
-		v661 := float64(v660 + v653)
-		v662 := v654
-		if v91 {
-			v662 = v625
+		v635 := math.FMA(v581, v452, v634)
+		v636 := float64(v630 + v633)
+		v637 := float64(v636 - v630)
+		v638 := float64(v636 - v637)
+		v639 := float64(v630 - v638)
+		v640 := float64(v633 - v637)
+		v641 := float64(v639 + v640)
+		v642 := float64(v641 + v632)
+		v643 := float64(v642 + v635)
+		v644 := float64(v626 + v636)
+		v645 := float64(v644 - v626)
+		v646 := float64(v644 - v645)
+		v647 := float64(v626 - v646)
+		v648 := float64(v636 - v645)
+		v649 := float64(v647 + v648)
+		v650 := float64(v649 + v629)
+		v651 := float64(v650 + v643)
+		v652 := v644
+		if v20 {
+			v652 = v615
 		}
-		v663 := v661
-		if v91 {
-			v663 = v632
+		v653 := v651
+		if v20 {
+			v653 = v622
 		}
-		v664 := v662
-		if v86 {
-			v664 = v0
+		v654 := v652
+		if v6 {
+			v654 = v584
 		}
-		v665 := v663
-		if v86 {
-			v665 = v0
+		v655 := v653
+		if v6 {
+			v655 = v3
 		}
-		v666 := v664
-		if v17 {
-			v666 = v0
+		v656 := v654
+		if v2 {
+			v656 = v583
 		}
+		v657 := v655
+		if v2 {
+			v657 = v3
+		}
+		v658 := float64(v656 + v657)
+		v659 := float64(v581 * v458)
+		v660 := float64(v658 - v659)
+		v661 := math.Abs(v660)
+		v662 := math.Abs(v659)
+		v663 := float64(v662 * v559)
+		v664 := v661 <= v663
+		v665 := math.Abs(v581)
+		v666 := math.Abs(v585)
 		v667 := v665
-		if v17 {
-			v667 = v0
+		if v666 > v665 {
+			v667 = v666
 		}
-		v668 := v666
-		if v7 {
-			v668 = v594
-		}
+		v668 := math.Abs(v586)
 		v669 := v667
-		if v7 {
-			v669 = v4
+		if v668 > v667 {
+			v669 = v668
 		}
-		v670 := v668
-		if v3 {
-			v670 = v593
+		v670 := v669
+		if v666 > v669 {
+			v670 = v666
 		}
-		v671 := v669
-		if v3 {
-			v671 = v4
+		v671 := float64(v661 * v568)
+		v672 := math.FMA(v670, v570, v571)
+		v673 := v671 <= v672
+		v674 := v664 || v673
+		v675 := v658 == v3
+		v676 := v674 && !v675
+		v677 := v659
+		if v676 {
+			v677 = v658
 		}
-		v672 := float64(v670 + v671)
-		v673 := float64(v591 * v464)
-		v674 := float64(v672 - v673)
-		v675 := math.Abs(v674)
-		v676 := math.Abs(v673)
-		v677 := float64(v676 * v569)
-		v678 := v675 <= v677
-		v679 := math.Abs(v591)
-		v680 := math.Abs(v595)
-		v681 := v679
-		if v680 > v679 {
-			v681 = v680
+		v678 := float64(v582 * v677)
+		v680 := v562 == v679
+		v681 := v579 == v679
+		v682 := v578 == v679
+		v683 := v681 || v682
+		v684 := v680 && !v683
+		v685 := v577
+		if v684 {
+			v685 = v678
 		}
-		v682 := math.Abs(v596)
-		v683 := v681
-		if v682 > v681 {
-			v683 = v682
+		v686 := math.IsNaN(v459)
+		v687 := v685
+		if v686 {
+			v687 = v459
 		}
-		v684 := v683
-		if v680 > v683 {
-			v684 = v680
+		v688 := math.IsNaN(v0)
+		v689 := v687
+		if v688 {
+			v689 = v0
 		}
-		v685 := float64(v675 * v578)
-		v686 := math.FMA(v684, v580, v581)
-		v687 := v685 <= v686
-		v688 := v678 || v687
-		v689 := v672 == v4
-		v690 := v688 && !v689
-		v691 := v673
-		if v690 {
-			v691 = v672
-		}
-		v692 := float64(v592 * v691)
-		v694 := v572 == v693
-		v695 := v589 == v693
-		v696 := v588 == v693
-		v697 := v695 || v696
-		v698 := v694 && !v697
-		v699 := v587
-		if v698 {
-			v699 = v692
-		}
-		v700 := math.IsNaN(v465)
-		v701 := v699
-		if v700 {
-			v701 = v465
-		}
-		v702 := math.IsNaN(v1)
-		v703 := v701
-		if v702 {
-			v703 = v1
-		}
-		da[i] = v703
+		da[i] = v689
 	}
 }
 
@@ -3220,9 +3161,8 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v18 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
 	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v22 := math.Float64frombits(0x4086300000000000)  // 710
+	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v30 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
@@ -3237,16 +3177,17 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v60 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
 	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v75 := math.Float64frombits(0x408f400000000000)  // 1000
-	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0xc091300000000000)  // -1100
-	v112 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v113 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v131 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v137 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v74 := math.Float64frombits(0xc091300000000000)  // -1100
+	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v96 := math.Float64frombits(0x408f400000000000)  // 1000
+	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v132 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v138 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v221 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v224 := math.Float64frombits(0x4086300000000000) // 710
+	v294 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v295 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v360 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v368 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v370 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -3261,19 +3202,17 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
 		v17 := v14 < v16
-		v19 := float64(v14 + v18)
+		v18 := math.Abs(v14)
+		v19 := -v18
 		v21 := v20
 		if v19 > v20 {
 			v21 = v19
 		}
-		v23 := v22
-		if v21 < v22 {
-			v23 = v21
-		}
-		v25 := float64(v23 * v24)
+		v22 := v14 < v4
+		v25 := float64(v21 * v24)
 		v26 := math.RoundToEven(v25)
 		v27 := -v26
-		v29 := math.FMA(v27, v28, v23)
+		v29 := math.FMA(v27, v28, v21)
 		v31 := math.FMA(v27, v30, v29)
 		v32 := float64(v29 - v31)
 		v33 := math.FMA(v27, v30, v32)
@@ -3299,294 +3238,296 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v63 := math.FMA(v61, v31, v62)
 		v65 := math.FMA(v63, v31, v64)
 		v66 := math.FMA(v46, v65, v45)
-		v68 := float64(v67 + v40)
-		v69 := float64(v67 - v68)
-		v70 := float64(v69 + v40)
-		v71 := float64(v70 + v66)
-		v74 := float64(v73 - v26)
-		v76 := v75
-		if v74 < v75 {
-			v76 = v74
+		v67 := float64(v23 + v40)
+		v68 := float64(v23 - v67)
+		v69 := float64(v68 + v40)
+		v70 := float64(v69 + v66)
+		v71 := float64(v67 + v70)
+		v72 := float64(v67 - v71)
+		v73 := float64(v72 + v70)
+		v75 := v74
+		if v26 > v74 {
+			v75 = v26
 		}
-		v77 := v4
-		if v76 > v4 {
-			v77 = v76
+		v76 := ldexpMid(v23, v75)
+		v77 := float64(v71 * v76)
+		v78 := float64(v73 * v76)
+		v79 := float64(v23 + v77)
+		v80 := float64(v23 - v79)
+		v81 := float64(v80 + v77)
+		v82 := float64(v81 + v78)
+		v83 := v23
+		if v22 {
+			v83 = v71
 		}
-		v79 := v26 < v78
-		v81 := ldexpNormal(v80, v77)
-		v82 := v4
-		if v79 {
-			v82 = v81
+		v84 := v4
+		if v22 {
+			v84 = v73
 		}
-		v83 := float64(v68 + v82)
-		v84 := float64(v83 - v82)
-		v85 := float64(v68 - v84)
-		v86 := float64(v85 + v71)
-		v87 := float64(v86 + v82)
-		v88 := float64(v87 - v82)
-		v89 := float64(v84 + v88)
-		v91 := v90
-		if v26 > v90 {
-			v91 = v26
+		v85 := float64(v23 / v79)
+		v86 := float64(v83 * v85)
+		v87 := -v86
+		v88 := math.FMA(v87, v79, v83)
+		v89 := math.FMA(v87, v82, v88)
+		v90 := float64(v89 + v84)
+		v92 := float64(v90 * v85)
+		v93 := v4
+		if v22 {
+			v93 = v26
 		}
-		v92 := ldexpMid(v89, v91)
-		v93 := math.IsNaN(v19)
-		v94 := v92
-		if v93 {
-			v94 = v19
+		v95 := float64(v94 - v93)
+		v97 := v96
+		if v95 < v96 {
+			v97 = v95
 		}
-		v95 := float64(v0 * v94)
-		v114 := -v14
-		v115 := math.FMA(v8, v13, v114)
-		v116 := float64(v13 - v0)
-		v117 := float64(v13 - v116)
-		v118 := float64(v0 - v117)
-		v119 := float64(v12 - v116)
-		v120 := float64(v118 + v119)
-		v121 := -v12
-		v122 := math.FMA(v9, v11, v121)
-		v123 := -v11
-		v124 := math.FMA(v10, v0, v123)
-		v125 := -v10
-		v126 := math.FMA(v0, v0, v125)
-		v127 := float64(v126 * v0)
-		v128 := float64(v124 + v127)
-		v129 := float64(v9 * v128)
-		v130 := float64(v122 + v129)
-		v132 := float64(v131 * v11)
-		v133 := float64(v130 + v132)
-		v134 := float64(v120 + v133)
-		v135 := float64(v8 * v134)
-		v136 := float64(v115 + v135)
-		v138 := float64(v137 * v13)
-		v139 := float64(v136 + v138)
-		v140 := float64(v113 + v139)
-		v141 := float64(v19 - v14)
-		v142 := float64(v19 - v141)
-		v143 := float64(v14 - v142)
-		v144 := float64(v18 - v141)
-		v145 := float64(v143 + v144)
-		v146 := float64(v140 + v145)
-		v147 := float64(v146 * v112)
-		v148 := float64(v95 * v147)
-		v149 := math.FMA(v95, v112, v148)
-		v150 := math.Abs(v14)
-		v151 := -v150
-		v152 := v20
-		if v151 > v20 {
-			v152 = v151
+		v98 := v4
+		if v97 > v4 {
+			v98 = v97
 		}
-		v153 := v14 < v4
-		v154 := float64(v152 * v24)
-		v155 := math.RoundToEven(v154)
-		v156 := -v155
-		v157 := math.FMA(v156, v28, v152)
-		v158 := math.FMA(v156, v30, v157)
-		v159 := float64(v157 - v158)
-		v160 := math.FMA(v156, v30, v159)
-		v161 := float64(v158 * v158)
-		v162 := -v161
-		v163 := math.FMA(v158, v158, v162)
-		v164 := float64(v34 * v161)
-		v165 := float64(v34 * v163)
-		v166 := float64(v158 + v164)
-		v167 := float64(v158 - v166)
-		v168 := float64(v167 + v164)
-		v169 := float64(v168 + v165)
-		v170 := math.FMA(v160, v158, v160)
-		v171 := float64(v169 + v170)
-		v172 := float64(v161 * v158)
-		v173 := math.FMA(v47, v158, v48)
-		v174 := math.FMA(v173, v158, v50)
-		v175 := math.FMA(v174, v158, v52)
-		v176 := math.FMA(v175, v158, v54)
-		v177 := math.FMA(v176, v158, v56)
-		v178 := math.FMA(v177, v158, v58)
-		v179 := math.FMA(v178, v158, v60)
-		v180 := math.FMA(v179, v158, v62)
-		v181 := math.FMA(v180, v158, v64)
-		v182 := math.FMA(v172, v181, v171)
-		v183 := float64(v67 + v166)
-		v184 := float64(v67 - v183)
-		v185 := float64(v184 + v166)
-		v186 := float64(v185 + v182)
-		v187 := float64(v183 + v186)
-		v188 := float64(v183 - v187)
-		v189 := float64(v188 + v186)
-		v190 := v90
-		if v155 > v90 {
-			v190 = v155
+		v100 := v93 < v99
+		v102 := ldexpNormal(v101, v98)
+		v103 := v4
+		if v100 {
+			v103 = v102
 		}
-		v191 := ldexpMid(v67, v190)
-		v192 := float64(v187 * v191)
-		v193 := float64(v189 * v191)
-		v194 := float64(v67 + v192)
-		v195 := float64(v67 - v194)
-		v196 := float64(v195 + v192)
-		v197 := float64(v196 + v193)
-		v198 := v67
-		if v153 {
-			v198 = v187
+		v104 := float64(v86 + v103)
+		v105 := float64(v104 - v103)
+		v106 := float64(v86 - v105)
+		v107 := float64(v106 + v92)
+		v108 := float64(v107 + v103)
+		v109 := float64(v108 - v103)
+		v110 := float64(v105 + v109)
+		v111 := v74
+		if v93 > v74 {
+			v111 = v93
 		}
+		v112 := ldexpMid(v110, v111)
+		v113 := math.IsNaN(v14)
+		v114 := v112
+		if v113 {
+			v114 = v14
+		}
+		v115 := -v14
+		v116 := math.FMA(v8, v13, v115)
+		v117 := float64(v13 - v0)
+		v118 := float64(v13 - v117)
+		v119 := float64(v0 - v118)
+		v120 := float64(v12 - v117)
+		v121 := float64(v119 + v120)
+		v122 := -v12
+		v123 := math.FMA(v9, v11, v122)
+		v124 := -v11
+		v125 := math.FMA(v10, v0, v124)
+		v126 := -v10
+		v127 := math.FMA(v0, v0, v126)
+		v128 := float64(v127 * v0)
+		v129 := float64(v125 + v128)
+		v130 := float64(v9 * v129)
+		v131 := float64(v123 + v130)
+		v133 := float64(v132 * v11)
+		v134 := float64(v131 + v133)
+		v135 := float64(v121 + v134)
+		v136 := float64(v8 * v135)
+		v137 := float64(v116 + v136)
+		v139 := float64(v138 * v13)
+		v140 := float64(v137 + v139)
+		v141 := math.Abs(v115)
+		v142 := -v141
+		v143 := v20
+		if v142 > v20 {
+			v143 = v142
+		}
+		v144 := v115 < v4
+		v145 := float64(v143 * v24)
+		v146 := math.RoundToEven(v145)
+		v147 := -v146
+		v148 := math.FMA(v147, v28, v143)
+		v149 := math.FMA(v147, v30, v148)
+		v150 := float64(v148 - v149)
+		v151 := math.FMA(v147, v30, v150)
+		v152 := float64(v149 * v149)
+		v153 := -v152
+		v154 := math.FMA(v149, v149, v153)
+		v155 := float64(v34 * v152)
+		v156 := float64(v34 * v154)
+		v157 := float64(v149 + v155)
+		v158 := float64(v149 - v157)
+		v159 := float64(v158 + v155)
+		v160 := float64(v159 + v156)
+		v161 := math.FMA(v151, v149, v151)
+		v162 := float64(v160 + v161)
+		v163 := float64(v152 * v149)
+		v164 := math.FMA(v47, v149, v48)
+		v165 := math.FMA(v164, v149, v50)
+		v166 := math.FMA(v165, v149, v52)
+		v167 := math.FMA(v166, v149, v54)
+		v168 := math.FMA(v167, v149, v56)
+		v169 := math.FMA(v168, v149, v58)
+		v170 := math.FMA(v169, v149, v60)
+		v171 := math.FMA(v170, v149, v62)
+		v172 := math.FMA(v171, v149, v64)
+		v173 := math.FMA(v163, v172, v162)
+		v174 := float64(v23 + v157)
+		v175 := float64(v23 - v174)
+		v176 := float64(v175 + v157)
+		v177 := float64(v176 + v173)
+		v178 := float64(v174 + v177)
+		v179 := float64(v174 - v178)
+		v180 := float64(v179 + v177)
+		v181 := v74
+		if v146 > v74 {
+			v181 = v146
+		}
+		v182 := ldexpMid(v23, v181)
+		v183 := float64(v178 * v182)
+		v184 := float64(v180 * v182)
+		v185 := float64(v23 + v183)
+		v186 := float64(v23 - v185)
+		v187 := float64(v186 + v183)
+		v188 := float64(v187 + v184)
+		v189 := v23
+		if v144 {
+			v189 = v178
+		}
+		v190 := v4
+		if v144 {
+			v190 = v180
+		}
+		v191 := float64(v23 / v185)
+		v192 := float64(v189 * v191)
+		v193 := -v192
+		v194 := math.FMA(v193, v185, v189)
+		v195 := math.FMA(v193, v188, v194)
+		v196 := float64(v195 + v190)
+		v198 := float64(v196 * v191)
 		v199 := v4
-		if v153 {
-			v199 = v189
+		if v144 {
+			v199 = v146
 		}
-		v200 := float64(v67 / v194)
-		v201 := float64(v198 * v200)
-		v202 := -v201
-		v203 := math.FMA(v202, v194, v198)
-		v204 := math.FMA(v202, v197, v203)
-		v205 := float64(v204 + v199)
-		v207 := float64(v205 * v200)
-		v208 := v4
-		if v153 {
-			v208 = v155
+		v200 := float64(v94 - v199)
+		v201 := v96
+		if v200 < v96 {
+			v201 = v200
 		}
-		v209 := float64(v73 - v208)
-		v210 := v75
-		if v209 < v75 {
-			v210 = v209
+		v202 := v4
+		if v201 > v4 {
+			v202 = v201
 		}
-		v211 := v4
-		if v210 > v4 {
-			v211 = v210
+		v203 := v199 < v99
+		v204 := ldexpNormal(v101, v202)
+		v205 := v4
+		if v203 {
+			v205 = v204
 		}
-		v212 := v208 < v78
-		v213 := ldexpNormal(v80, v211)
-		v214 := v4
-		if v212 {
-			v214 = v213
+		v206 := float64(v192 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v192 - v207)
+		v209 := float64(v208 + v198)
+		v210 := float64(v209 + v205)
+		v211 := float64(v210 - v205)
+		v212 := float64(v207 + v211)
+		v213 := v74
+		if v199 > v74 {
+			v213 = v199
 		}
-		v215 := float64(v201 + v214)
-		v216 := float64(v215 - v214)
-		v217 := float64(v201 - v216)
-		v218 := float64(v217 + v207)
-		v219 := float64(v218 + v214)
-		v220 := float64(v219 - v214)
-		v221 := float64(v216 + v220)
-		v222 := v90
-		if v208 > v90 {
-			v222 = v208
+		v214 := ldexpMid(v212, v213)
+		v215 := math.IsNaN(v115)
+		v216 := v214
+		if v215 {
+			v216 = v115
 		}
-		v223 := ldexpMid(v221, v222)
-		v224 := math.IsNaN(v14)
-		v225 := v223
-		if v224 {
-			v225 = v14
+		v217 := float64(v140 * v216)
+		v218 := float64(v114 * v217)
+		v219 := float64(v114 + v218)
+		v220 := float64(v0 * v219)
+		v222 := float64(v14 + v221)
+		v223 := v20
+		if v222 > v20 {
+			v223 = v222
 		}
-		v226 := math.Abs(v114)
-		v227 := -v226
-		v228 := v20
-		if v227 > v20 {
-			v228 = v227
+		v225 := v224
+		if v223 < v224 {
+			v225 = v223
 		}
-		v229 := v114 < v4
-		v230 := float64(v228 * v24)
-		v231 := math.RoundToEven(v230)
-		v232 := -v231
-		v233 := math.FMA(v232, v28, v228)
-		v234 := math.FMA(v232, v30, v233)
-		v235 := float64(v233 - v234)
-		v236 := math.FMA(v232, v30, v235)
-		v237 := float64(v234 * v234)
-		v238 := -v237
-		v239 := math.FMA(v234, v234, v238)
-		v240 := float64(v34 * v237)
-		v241 := float64(v34 * v239)
-		v242 := float64(v234 + v240)
-		v243 := float64(v234 - v242)
-		v244 := float64(v243 + v240)
-		v245 := float64(v244 + v241)
-		v246 := math.FMA(v236, v234, v236)
-		v247 := float64(v245 + v246)
-		v248 := float64(v237 * v234)
-		v249 := math.FMA(v47, v234, v48)
-		v250 := math.FMA(v249, v234, v50)
-		v251 := math.FMA(v250, v234, v52)
-		v252 := math.FMA(v251, v234, v54)
-		v253 := math.FMA(v252, v234, v56)
-		v254 := math.FMA(v253, v234, v58)
-		v255 := math.FMA(v254, v234, v60)
-		v256 := math.FMA(v255, v234, v62)
-		v257 := math.FMA(v256, v234, v64)
-		v258 := math.FMA(v248, v257, v247)
-		v259 := float64(v67 + v242)
-		v260 := float64(v67 - v259)
-		v261 := float64(v260 + v242)
-		v262 := float64(v261 + v258)
-		v263 := float64(v259 + v262)
-		v264 := float64(v259 - v263)
-		v265 := float64(v264 + v262)
-		v266 := v90
-		if v231 > v90 {
-			v266 = v231
+		v226 := float64(v225 * v24)
+		v227 := math.RoundToEven(v226)
+		v228 := -v227
+		v229 := math.FMA(v228, v28, v225)
+		v230 := math.FMA(v228, v30, v229)
+		v231 := float64(v229 - v230)
+		v232 := math.FMA(v228, v30, v231)
+		v233 := float64(v230 * v230)
+		v234 := -v233
+		v235 := math.FMA(v230, v230, v234)
+		v236 := float64(v34 * v233)
+		v237 := float64(v34 * v235)
+		v238 := float64(v230 + v236)
+		v239 := float64(v230 - v238)
+		v240 := float64(v239 + v236)
+		v241 := float64(v240 + v237)
+		v242 := math.FMA(v232, v230, v232)
+		v243 := float64(v241 + v242)
+		v244 := float64(v233 * v230)
+		v245 := math.FMA(v47, v230, v48)
+		v246 := math.FMA(v245, v230, v50)
+		v247 := math.FMA(v246, v230, v52)
+		v248 := math.FMA(v247, v230, v54)
+		v249 := math.FMA(v248, v230, v56)
+		v250 := math.FMA(v249, v230, v58)
+		v251 := math.FMA(v250, v230, v60)
+		v252 := math.FMA(v251, v230, v62)
+		v253 := math.FMA(v252, v230, v64)
+		v254 := math.FMA(v244, v253, v243)
+		v255 := float64(v23 + v238)
+		v256 := float64(v23 - v255)
+		v257 := float64(v256 + v238)
+		v258 := float64(v257 + v254)
+		v260 := float64(v94 - v227)
+		v261 := v96
+		if v260 < v96 {
+			v261 = v260
 		}
-		v267 := ldexpMid(v67, v266)
-		v268 := float64(v263 * v267)
-		v269 := float64(v265 * v267)
-		v270 := float64(v67 + v268)
-		v271 := float64(v67 - v270)
-		v272 := float64(v271 + v268)
-		v273 := float64(v272 + v269)
-		v274 := v67
-		if v229 {
-			v274 = v263
+		v262 := v4
+		if v261 > v4 {
+			v262 = v261
 		}
-		v275 := v4
-		if v229 {
-			v275 = v265
+		v263 := v227 < v99
+		v264 := ldexpNormal(v101, v262)
+		v265 := v4
+		if v263 {
+			v265 = v264
 		}
-		v276 := float64(v67 / v270)
-		v277 := float64(v274 * v276)
-		v278 := -v277
-		v279 := math.FMA(v278, v270, v274)
-		v280 := math.FMA(v278, v273, v279)
-		v281 := float64(v280 + v275)
-		v283 := float64(v281 * v276)
-		v284 := v4
-		if v229 {
-			v284 = v231
+		v266 := float64(v255 + v265)
+		v267 := float64(v266 - v265)
+		v268 := float64(v255 - v267)
+		v269 := float64(v268 + v258)
+		v270 := float64(v269 + v265)
+		v271 := float64(v270 - v265)
+		v272 := float64(v267 + v271)
+		v273 := v74
+		if v227 > v74 {
+			v273 = v227
 		}
-		v285 := float64(v73 - v284)
-		v286 := v75
-		if v285 < v75 {
-			v286 = v285
+		v274 := ldexpMid(v272, v273)
+		v275 := math.IsNaN(v222)
+		v276 := v274
+		if v275 {
+			v276 = v222
 		}
-		v287 := v4
-		if v286 > v4 {
-			v287 = v286
-		}
-		v288 := v284 < v78
-		v289 := ldexpNormal(v80, v287)
-		v290 := v4
-		if v288 {
-			v290 = v289
-		}
-		v291 := float64(v277 + v290)
-		v292 := float64(v291 - v290)
-		v293 := float64(v277 - v292)
-		v294 := float64(v293 + v283)
-		v295 := float64(v294 + v290)
-		v296 := float64(v295 - v290)
-		v297 := float64(v292 + v296)
-		v298 := v90
-		if v284 > v90 {
-			v298 = v284
-		}
-		v299 := ldexpMid(v297, v298)
-		v300 := math.IsNaN(v114)
-		v301 := v299
-		if v300 {
-			v301 = v114
-		}
-		v302 := float64(v139 * v301)
-		v303 := float64(v225 * v302)
-		v304 := float64(v225 + v303)
-		v305 := float64(v0 * v304)
-		v306 := v305
+		v277 := float64(v0 * v276)
+		v296 := float64(v295 + v140)
+		v297 := float64(v222 - v14)
+		v298 := float64(v222 - v297)
+		v299 := float64(v14 - v298)
+		v300 := float64(v221 - v297)
+		v301 := float64(v299 + v300)
+		v302 := float64(v296 + v301)
+		v303 := float64(v302 * v294)
+		v304 := float64(v277 * v303)
+		v305 := math.FMA(v277, v294, v304)
+		v306 := v220
 		if v17 {
-			v306 = v149
+			v306 = v305
 		}
 		v307 := v306
 		if v7 {
@@ -3601,17 +3542,17 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v311 := float64(v309 * v0)
 		v312 := -v311
 		v313 := math.FMA(v309, v0, v312)
-		v314 := float64(v309 * v112)
-		v315 := float64(v314 * v95)
+		v314 := float64(v309 * v294)
+		v315 := float64(v314 * v277)
 		v316 := -v315
-		v317 := math.FMA(v314, v95, v316)
-		v318 := float64(v309 * v95)
+		v317 := math.FMA(v314, v277, v316)
+		v318 := float64(v309 * v277)
 		v319 := -v318
-		v320 := math.FMA(v309, v95, v319)
-		v321 := float64(v318 * v147)
+		v320 := math.FMA(v309, v277, v319)
+		v321 := float64(v318 * v303)
 		v322 := -v321
-		v323 := math.FMA(v318, v147, v322)
-		v324 := math.FMA(v320, v147, v323)
+		v323 := math.FMA(v318, v303, v322)
+		v324 := math.FMA(v320, v303, v323)
 		v325 := float64(v315 + v321)
 		v326 := float64(v325 - v315)
 		v327 := float64(v325 - v326)
@@ -3620,14 +3561,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v330 := float64(v328 + v329)
 		v331 := float64(v330 + v317)
 		v332 := float64(v331 + v324)
-		v333 := float64(v311 * v225)
+		v333 := float64(v311 * v114)
 		v334 := -v333
-		v335 := math.FMA(v311, v225, v334)
-		v336 := math.FMA(v313, v225, v335)
-		v337 := float64(v311 * v303)
+		v335 := math.FMA(v311, v114, v334)
+		v336 := math.FMA(v313, v114, v335)
+		v337 := float64(v311 * v218)
 		v338 := -v337
-		v339 := math.FMA(v311, v303, v338)
-		v340 := math.FMA(v313, v303, v339)
+		v339 := math.FMA(v311, v218, v338)
+		v340 := math.FMA(v313, v218, v339)
 		v341 := float64(v333 + v337)
 		v342 := float64(v341 - v333)
 		v343 := float64(v341 - v342)
@@ -3698,7 +3639,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardBUsual (f64 memory, f64 compute, 275 operations): the
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 269 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; db may be the same slice as an input.
@@ -3706,382 +3647,367 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
-	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v15 := math.Float64frombits(0xc085e00000000000)  // -700
-	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v22 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v23 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v24 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v25 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v26 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v27 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v28 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v29 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v30 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v31 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v32 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v33 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v34 := math.Float64frombits(0x408f400000000000)  // 1000
-	v35 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v36 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v37 := math.Float64frombits(0xc091300000000000)  // -1100
-	v38 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v56 := math.Float64frombits(0x3c4441355475a31a)  // 2.1960211427085595e-18
-	v62 := math.Float64frombits(0xbc9cbc0d30ebfd15)  // -9.96930880911092e-17
-	v255 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v263 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v265 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v266 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc03e000000000000)   // -30
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4024000000000000)   // 10
+	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
+	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v70 := math.Float64frombits(0xc091300000000000)  // -1100
+	v89 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v91 := math.Float64frombits(0x408f400000000000)  // 1000
+	v94 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v96 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v215 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v249 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v257 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v259 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v260 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v10 := float64(v1 * v1)
-		v11 := float64(v10 * v1)
-		v12 := float64(v9 * v11)
-		v13 := float64(v1 + v12)
-		v14 := float64(v8 * v13)
-		v16 := v14 < v15
-		v39 := -v14
-		v40 := math.FMA(v8, v13, v39)
-		v41 := float64(v13 - v1)
-		v42 := float64(v13 - v41)
-		v43 := float64(v1 - v42)
-		v44 := float64(v12 - v41)
-		v45 := float64(v43 + v44)
-		v46 := -v12
-		v47 := math.FMA(v9, v11, v46)
-		v48 := -v11
-		v49 := math.FMA(v10, v1, v48)
-		v50 := -v10
-		v51 := math.FMA(v1, v1, v50)
-		v52 := float64(v51 * v1)
-		v53 := float64(v49 + v52)
-		v54 := float64(v9 * v53)
-		v55 := float64(v47 + v54)
-		v57 := float64(v56 * v11)
-		v58 := float64(v55 + v57)
-		v59 := float64(v45 + v58)
-		v60 := float64(v8 * v59)
-		v61 := float64(v40 + v60)
-		v63 := float64(v62 * v13)
-		v64 := float64(v61 + v63)
-		v65 := math.Abs(v14)
-		v66 := -v65
-		v67 := v17
-		if v66 > v17 {
-			v67 = v66
+		v0 := a[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 * v0)
+		v10 := float64(v9 * v0)
+		v11 := float64(v8 * v10)
+		v12 := float64(v0 + v11)
+		v13 := float64(v7 * v12)
+		v14 := math.Abs(v13)
+		v15 := -v14
+		v17 := v16
+		if v15 > v16 {
+			v17 = v15
 		}
-		v68 := v14 < v4
-		v69 := float64(v67 * v18)
-		v70 := math.RoundToEven(v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v19, v67)
-		v73 := math.FMA(v71, v20, v72)
-		v74 := float64(v72 - v73)
-		v75 := math.FMA(v71, v20, v74)
-		v76 := float64(v73 * v73)
-		v77 := -v76
-		v78 := math.FMA(v73, v73, v77)
-		v79 := float64(v21 * v76)
-		v80 := float64(v21 * v78)
-		v81 := float64(v73 + v79)
-		v82 := float64(v73 - v81)
-		v83 := float64(v82 + v79)
-		v84 := float64(v83 + v80)
-		v85 := math.FMA(v75, v73, v75)
-		v86 := float64(v84 + v85)
-		v87 := float64(v76 * v73)
-		v88 := math.FMA(v22, v73, v23)
-		v89 := math.FMA(v88, v73, v24)
-		v90 := math.FMA(v89, v73, v25)
-		v91 := math.FMA(v90, v73, v26)
-		v92 := math.FMA(v91, v73, v27)
-		v93 := math.FMA(v92, v73, v28)
-		v94 := math.FMA(v93, v73, v29)
-		v95 := math.FMA(v94, v73, v30)
-		v96 := math.FMA(v95, v73, v31)
-		v97 := math.FMA(v87, v96, v86)
-		v98 := float64(v32 + v81)
-		v99 := float64(v32 - v98)
-		v100 := float64(v99 + v81)
-		v101 := float64(v100 + v97)
-		v102 := float64(v98 + v101)
-		v103 := float64(v98 - v102)
-		v104 := float64(v103 + v101)
-		v105 := v37
-		if v70 > v37 {
-			v105 = v70
+		v18 := v13 < v3
+		v21 := float64(v17 * v20)
+		v22 := math.RoundToEven(v21)
+		v23 := -v22
+		v25 := math.FMA(v23, v24, v17)
+		v27 := math.FMA(v23, v26, v25)
+		v28 := float64(v25 - v27)
+		v29 := math.FMA(v23, v26, v28)
+		v31 := float64(v27 * v27)
+		v32 := -v31
+		v33 := math.FMA(v27, v27, v32)
+		v34 := float64(v30 * v31)
+		v35 := float64(v30 * v33)
+		v36 := float64(v27 + v34)
+		v37 := float64(v27 - v36)
+		v38 := float64(v37 + v34)
+		v39 := float64(v38 + v35)
+		v40 := math.FMA(v29, v27, v29)
+		v41 := float64(v39 + v40)
+		v42 := float64(v31 * v27)
+		v45 := math.FMA(v43, v27, v44)
+		v47 := math.FMA(v45, v27, v46)
+		v49 := math.FMA(v47, v27, v48)
+		v51 := math.FMA(v49, v27, v50)
+		v53 := math.FMA(v51, v27, v52)
+		v55 := math.FMA(v53, v27, v54)
+		v57 := math.FMA(v55, v27, v56)
+		v59 := math.FMA(v57, v27, v58)
+		v61 := math.FMA(v59, v27, v60)
+		v62 := math.FMA(v42, v61, v41)
+		v63 := float64(v19 + v36)
+		v64 := float64(v19 - v63)
+		v65 := float64(v64 + v36)
+		v66 := float64(v65 + v62)
+		v67 := float64(v63 + v66)
+		v68 := float64(v63 - v67)
+		v69 := float64(v68 + v66)
+		v71 := v70
+		if v22 > v70 {
+			v71 = v22
 		}
-		v106 := ldexpMid(v32, v105)
-		v107 := float64(v102 * v106)
-		v108 := float64(v104 * v106)
-		v109 := float64(v32 + v107)
-		v110 := float64(v32 - v109)
-		v111 := float64(v110 + v107)
-		v112 := float64(v111 + v108)
-		v113 := v32
-		if v68 {
-			v113 = v102
+		v72 := ldexpMid(v19, v71)
+		v73 := float64(v67 * v72)
+		v74 := float64(v69 * v72)
+		v75 := float64(v19 + v73)
+		v76 := float64(v19 - v75)
+		v77 := float64(v76 + v73)
+		v78 := float64(v77 + v74)
+		v79 := v19
+		if v18 {
+			v79 = v67
 		}
-		v114 := v4
-		if v68 {
-			v114 = v104
+		v80 := v3
+		if v18 {
+			v80 = v69
 		}
-		v115 := float64(v32 / v109)
-		v116 := float64(v113 * v115)
-		v117 := -v116
-		v118 := math.FMA(v117, v109, v113)
-		v119 := math.FMA(v117, v112, v118)
-		v120 := float64(v119 + v114)
-		v121 := float64(v120 * v115)
-		v122 := v4
-		if v68 {
-			v122 = v70
+		v81 := float64(v19 / v75)
+		v82 := float64(v79 * v81)
+		v83 := -v82
+		v84 := math.FMA(v83, v75, v79)
+		v85 := math.FMA(v83, v78, v84)
+		v86 := float64(v85 + v80)
+		v87 := float64(v86 * v81)
+		v88 := v3
+		if v18 {
+			v88 = v22
 		}
-		v123 := float64(v33 - v122)
-		v124 := v34
-		if v123 < v34 {
-			v124 = v123
+		v90 := float64(v89 - v88)
+		v92 := v91
+		if v90 < v91 {
+			v92 = v90
 		}
-		v125 := v4
-		if v124 > v4 {
-			v125 = v124
+		v93 := v3
+		if v92 > v3 {
+			v93 = v92
 		}
-		v126 := v122 < v35
-		v127 := ldexpNormal(v36, v125)
-		v128 := v4
-		if v126 {
-			v128 = v127
+		v95 := v88 < v94
+		v97 := ldexpNormal(v96, v93)
+		v98 := v3
+		if v95 {
+			v98 = v97
 		}
-		v129 := float64(v116 + v128)
-		v130 := float64(v129 - v128)
-		v131 := float64(v116 - v130)
-		v132 := float64(v131 + v121)
-		v133 := float64(v132 + v128)
-		v134 := float64(v133 - v128)
-		v135 := float64(v130 + v134)
-		v136 := v37
-		if v122 > v37 {
-			v136 = v122
+		v99 := float64(v82 + v98)
+		v100 := float64(v99 - v98)
+		v101 := float64(v82 - v100)
+		v102 := float64(v101 + v87)
+		v103 := float64(v102 + v98)
+		v104 := float64(v103 - v98)
+		v105 := float64(v100 + v104)
+		v106 := v70
+		if v88 > v70 {
+			v106 = v88
 		}
-		v137 := ldexpMid(v135, v136)
-		v138 := math.IsNaN(v14)
-		v139 := v137
-		if v138 {
-			v139 = v14
+		v107 := ldexpMid(v105, v106)
+		v108 := math.IsNaN(v13)
+		v109 := v107
+		if v108 {
+			v109 = v13
 		}
-		v140 := math.Abs(v39)
-		v141 := -v140
-		v142 := v17
-		if v141 > v17 {
-			v142 = v141
+		v110 := -v13
+		v111 := math.FMA(v7, v12, v110)
+		v112 := float64(v12 - v0)
+		v113 := float64(v12 - v112)
+		v114 := float64(v0 - v113)
+		v115 := float64(v11 - v112)
+		v116 := float64(v114 + v115)
+		v117 := -v11
+		v118 := math.FMA(v8, v10, v117)
+		v119 := -v10
+		v120 := math.FMA(v9, v0, v119)
+		v121 := -v9
+		v122 := math.FMA(v0, v0, v121)
+		v123 := float64(v122 * v0)
+		v124 := float64(v120 + v123)
+		v125 := float64(v8 * v124)
+		v126 := float64(v118 + v125)
+		v128 := float64(v127 * v10)
+		v129 := float64(v126 + v128)
+		v130 := float64(v116 + v129)
+		v131 := float64(v7 * v130)
+		v132 := float64(v111 + v131)
+		v134 := float64(v133 * v12)
+		v135 := float64(v132 + v134)
+		v136 := math.Abs(v110)
+		v137 := -v136
+		v138 := v16
+		if v137 > v16 {
+			v138 = v137
 		}
-		v143 := v39 < v4
-		v144 := float64(v142 * v18)
-		v145 := math.RoundToEven(v144)
-		v146 := -v145
-		v147 := math.FMA(v146, v19, v142)
-		v148 := math.FMA(v146, v20, v147)
-		v149 := float64(v147 - v148)
-		v150 := math.FMA(v146, v20, v149)
-		v151 := float64(v148 * v148)
-		v152 := -v151
-		v153 := math.FMA(v148, v148, v152)
-		v154 := float64(v21 * v151)
-		v155 := float64(v21 * v153)
-		v156 := float64(v148 + v154)
-		v157 := float64(v148 - v156)
-		v158 := float64(v157 + v154)
-		v159 := float64(v158 + v155)
-		v160 := math.FMA(v150, v148, v150)
-		v161 := float64(v159 + v160)
-		v162 := float64(v151 * v148)
-		v163 := math.FMA(v22, v148, v23)
-		v164 := math.FMA(v163, v148, v24)
-		v165 := math.FMA(v164, v148, v25)
-		v166 := math.FMA(v165, v148, v26)
-		v167 := math.FMA(v166, v148, v27)
-		v168 := math.FMA(v167, v148, v28)
-		v169 := math.FMA(v168, v148, v29)
-		v170 := math.FMA(v169, v148, v30)
-		v171 := math.FMA(v170, v148, v31)
-		v172 := math.FMA(v162, v171, v161)
-		v173 := float64(v32 + v156)
-		v174 := float64(v32 - v173)
-		v175 := float64(v174 + v156)
-		v176 := float64(v175 + v172)
-		v177 := float64(v173 + v176)
-		v178 := float64(v173 - v177)
-		v179 := float64(v178 + v176)
-		v180 := v37
-		if v145 > v37 {
-			v180 = v145
+		v139 := v110 < v3
+		v140 := float64(v138 * v20)
+		v141 := math.RoundToEven(v140)
+		v142 := -v141
+		v143 := math.FMA(v142, v24, v138)
+		v144 := math.FMA(v142, v26, v143)
+		v145 := float64(v143 - v144)
+		v146 := math.FMA(v142, v26, v145)
+		v147 := float64(v144 * v144)
+		v148 := -v147
+		v149 := math.FMA(v144, v144, v148)
+		v150 := float64(v30 * v147)
+		v151 := float64(v30 * v149)
+		v152 := float64(v144 + v150)
+		v153 := float64(v144 - v152)
+		v154 := float64(v153 + v150)
+		v155 := float64(v154 + v151)
+		v156 := math.FMA(v146, v144, v146)
+		v157 := float64(v155 + v156)
+		v158 := float64(v147 * v144)
+		v159 := math.FMA(v43, v144, v44)
+		v160 := math.FMA(v159, v144, v46)
+		v161 := math.FMA(v160, v144, v48)
+		v162 := math.FMA(v161, v144, v50)
+		v163 := math.FMA(v162, v144, v52)
+		v164 := math.FMA(v163, v144, v54)
+		v165 := math.FMA(v164, v144, v56)
+		v166 := math.FMA(v165, v144, v58)
+		v167 := math.FMA(v166, v144, v60)
+		v168 := math.FMA(v158, v167, v157)
+		v169 := float64(v19 + v152)
+		v170 := float64(v19 - v169)
+		v171 := float64(v170 + v152)
+		v172 := float64(v171 + v168)
+		v173 := float64(v169 + v172)
+		v174 := float64(v169 - v173)
+		v175 := float64(v174 + v172)
+		v176 := v70
+		if v141 > v70 {
+			v176 = v141
 		}
-		v181 := ldexpMid(v32, v180)
-		v182 := float64(v177 * v181)
-		v183 := float64(v179 * v181)
-		v184 := float64(v32 + v182)
-		v185 := float64(v32 - v184)
-		v186 := float64(v185 + v182)
-		v187 := float64(v186 + v183)
-		v188 := v32
-		if v143 {
-			v188 = v177
+		v177 := ldexpMid(v19, v176)
+		v178 := float64(v173 * v177)
+		v179 := float64(v175 * v177)
+		v180 := float64(v19 + v178)
+		v181 := float64(v19 - v180)
+		v182 := float64(v181 + v178)
+		v183 := float64(v182 + v179)
+		v184 := v19
+		if v139 {
+			v184 = v173
 		}
-		v189 := v4
-		if v143 {
-			v189 = v179
+		v185 := v3
+		if v139 {
+			v185 = v175
 		}
-		v190 := float64(v32 / v184)
-		v191 := float64(v188 * v190)
-		v192 := -v191
-		v193 := math.FMA(v192, v184, v188)
-		v194 := math.FMA(v192, v187, v193)
-		v195 := float64(v194 + v189)
-		v196 := float64(v195 * v190)
-		v197 := v4
-		if v143 {
-			v197 = v145
+		v186 := float64(v19 / v180)
+		v187 := float64(v184 * v186)
+		v188 := -v187
+		v189 := math.FMA(v188, v180, v184)
+		v190 := math.FMA(v188, v183, v189)
+		v191 := float64(v190 + v185)
+		v192 := float64(v191 * v186)
+		v193 := v3
+		if v139 {
+			v193 = v141
 		}
-		v198 := float64(v33 - v197)
-		v199 := v34
-		if v198 < v34 {
+		v194 := float64(v89 - v193)
+		v195 := v91
+		if v194 < v91 {
+			v195 = v194
+		}
+		v196 := v3
+		if v195 > v3 {
+			v196 = v195
+		}
+		v197 := v193 < v94
+		v198 := ldexpNormal(v96, v196)
+		v199 := v3
+		if v197 {
 			v199 = v198
 		}
-		v200 := v4
-		if v199 > v4 {
-			v200 = v199
+		v200 := float64(v187 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v187 - v201)
+		v203 := float64(v202 + v192)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := v70
+		if v193 > v70 {
+			v207 = v193
 		}
-		v201 := v197 < v35
-		v202 := ldexpNormal(v36, v200)
-		v203 := v4
-		if v201 {
-			v203 = v202
+		v208 := ldexpMid(v206, v207)
+		v209 := math.IsNaN(v110)
+		v210 := v208
+		if v209 {
+			v210 = v110
 		}
-		v204 := float64(v191 + v203)
-		v205 := float64(v204 - v203)
-		v206 := float64(v191 - v205)
-		v207 := float64(v206 + v196)
-		v208 := float64(v207 + v203)
-		v209 := float64(v208 - v203)
-		v210 := float64(v205 + v209)
-		v211 := v37
-		if v197 > v37 {
-			v211 = v197
+		v211 := float64(v135 * v210)
+		v212 := float64(v109 * v211)
+		v213 := float64(v109 + v212)
+		v214 := float64(v0 * v213)
+		v216 := v214
+		if v6 {
+			v216 = v0
 		}
-		v212 := ldexpMid(v210, v211)
-		v213 := math.IsNaN(v39)
-		v214 := v212
-		if v213 {
-			v214 = v39
+		v217 := v216
+		if v2 {
+			v217 = v4
 		}
-		v215 := float64(v64 * v214)
-		v216 := float64(v139 * v215)
-		v217 := float64(v139 + v216)
-		v218 := float64(v1 * v217)
-		v219 := v218
-		if v16 {
-			v219 = v0
-		}
-		v220 := v219
-		if v7 {
-			v220 = v1
-		}
-		v221 := v220
-		if v3 {
-			v221 = v5
-		}
-		v222 := dy[i]
-		v223 := float64(v222 * v5)
-		v224 := float64(v222 * v1)
+		v218 := dy[i]
+		v219 := float64(v218 * v4)
+		v220 := float64(v218 * v0)
+		v221 := -v220
+		v222 := math.FMA(v218, v0, v221)
+		v223 := float64(v218 * v215)
+		v224 := float64(v220 * v109)
 		v225 := -v224
-		v226 := math.FMA(v222, v1, v225)
-		v227 := float64(v222 * v38)
-		v228 := float64(v224 * v139)
+		v226 := math.FMA(v220, v109, v225)
+		v227 := math.FMA(v222, v109, v226)
+		v228 := float64(v220 * v212)
 		v229 := -v228
-		v230 := math.FMA(v224, v139, v229)
-		v231 := math.FMA(v226, v139, v230)
-		v232 := float64(v224 * v216)
-		v233 := -v232
-		v234 := math.FMA(v224, v216, v233)
-		v235 := math.FMA(v226, v216, v234)
-		v236 := float64(v228 + v232)
-		v237 := float64(v236 - v228)
-		v238 := float64(v236 - v237)
-		v239 := float64(v228 - v238)
-		v240 := float64(v232 - v237)
-		v241 := float64(v239 + v240)
-		v242 := float64(v241 + v231)
-		v243 := float64(v242 + v235)
-		v244 := v236
-		if v16 {
-			v244 = v0
+		v230 := math.FMA(v220, v212, v229)
+		v231 := math.FMA(v222, v212, v230)
+		v232 := float64(v224 + v228)
+		v233 := float64(v232 - v224)
+		v234 := float64(v232 - v233)
+		v235 := float64(v224 - v234)
+		v236 := float64(v228 - v233)
+		v237 := float64(v235 + v236)
+		v238 := float64(v237 + v227)
+		v239 := float64(v238 + v231)
+		v240 := v232
+		if v6 {
+			v240 = v220
 		}
-		v245 := v243
-		if v16 {
-			v245 = v0
+		v241 := v239
+		if v6 {
+			v241 = v222
 		}
-		v246 := v244
-		if v7 {
-			v246 = v224
+		v242 := v240
+		if v2 {
+			v242 = v219
 		}
-		v247 := v245
-		if v7 {
-			v247 = v226
+		v243 := v241
+		if v2 {
+			v243 = v3
 		}
-		v248 := v246
-		if v3 {
-			v248 = v223
+		v244 := float64(v242 + v243)
+		v245 := float64(v218 * v217)
+		v246 := float64(v244 - v245)
+		v247 := math.Abs(v246)
+		v248 := math.Abs(v245)
+		v250 := float64(v248 * v249)
+		v251 := v247 <= v250
+		v252 := math.Abs(v218)
+		v253 := math.Abs(v223)
+		v254 := v252
+		if v253 > v252 {
+			v254 = v253
 		}
-		v249 := v247
-		if v3 {
-			v249 = v4
+		v255 := math.Abs(v220)
+		v256 := v254
+		if v255 > v254 {
+			v256 = v255
 		}
-		v250 := float64(v248 + v249)
-		v251 := float64(v222 * v221)
-		v252 := float64(v250 - v251)
-		v253 := math.Abs(v252)
-		v254 := math.Abs(v251)
-		v256 := float64(v254 * v255)
-		v257 := v253 <= v256
-		v258 := math.Abs(v222)
-		v259 := math.Abs(v227)
-		v260 := v258
-		if v259 > v258 {
-			v260 = v259
+		v258 := float64(v247 * v257)
+		v261 := math.FMA(v256, v259, v260)
+		v262 := v258 <= v261
+		v263 := v251 || v262
+		v264 := v244 == v3
+		v265 := v263 && !v264
+		v266 := v245
+		if v265 {
+			v266 = v244
 		}
-		v261 := math.Abs(v224)
-		v262 := v260
-		if v261 > v260 {
-			v262 = v261
+		v267 := math.IsNaN(v0)
+		v268 := v266
+		if v267 {
+			v268 = v0
 		}
-		v264 := float64(v253 * v263)
-		v267 := math.FMA(v262, v265, v266)
-		v268 := v264 <= v267
-		v269 := v257 || v268
-		v270 := v250 == v4
-		v271 := v269 && !v270
-		v272 := v251
-		if v271 {
-			v272 = v250
-		}
-		v273 := math.IsNaN(v1)
-		v274 := v272
-		if v273 {
-			v274 = v1
-		}
-		db[i] = v274
+		db[i] = v268
 	}
 }
 

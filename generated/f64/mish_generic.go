@@ -38,251 +38,251 @@ func mishGeneric(dst, x []float64) {
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v6 := math.Float64frombits(0x4034000000000000)   // 20
 	v9 := math.Float64frombits(0xc087480000000000)   // -745
-	v11 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v15 := math.Float64frombits(0x4086300000000000)  // 710
-	v17 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v21 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v23 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v59 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v67 := math.Float64frombits(0x408f400000000000)  // 1000
-	v70 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v72 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v82 := math.Float64frombits(0xc091300000000000)  // -1100
-	v90 := math.Float64frombits(0xc086200000000000)  // -708
-	v95 := math.Float64frombits(0x4000000000000000)  // 2
-	v101 := math.Float64frombits(0x4086280000000000) // 709
-	v105 := math.Float64frombits(0x408ff80000000000) // 1023
+	v12 := math.Float64frombits(0xc086200000000000)  // -708
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0x4086300000000000)  // 710
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v69 := math.Float64frombits(0x408f400000000000)  // 1000
+	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v84 := math.Float64frombits(0xc091300000000000)  // -1100
+	v89 := math.Float64frombits(0x4000000000000000)  // 2
+	v180 := math.Float64frombits(0x4086280000000000) // 709
+	v184 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v10 := v0 < v9
-		v12 := float64(v11 * v0)
-		v14 := v13
-		if v12 > v13 {
-			v14 = v12
+		v13 := v0 < v12
+		v15 := v14
+		if v0 > v14 {
+			v15 = v0
 		}
-		v16 := v15
-		if v14 < v15 {
-			v16 = v14
+		v17 := v16
+		if v15 < v16 {
+			v17 = v15
 		}
-		v18 := float64(v16 * v17)
-		v19 := math.RoundToEven(v18)
-		v20 := -v19
-		v22 := math.FMA(v20, v21, v16)
-		v24 := math.FMA(v20, v23, v22)
-		v25 := float64(v22 - v24)
-		v26 := math.FMA(v20, v23, v25)
-		v27 := float64(v24 * v24)
-		v28 := -v27
-		v29 := math.FMA(v24, v24, v28)
-		v30 := float64(v11 * v27)
-		v31 := float64(v11 * v29)
-		v32 := float64(v24 + v30)
-		v33 := float64(v24 - v32)
-		v34 := float64(v33 + v30)
-		v35 := float64(v34 + v31)
-		v36 := math.FMA(v26, v24, v26)
-		v37 := float64(v35 + v36)
-		v38 := float64(v27 * v24)
-		v41 := math.FMA(v39, v24, v40)
-		v43 := math.FMA(v41, v24, v42)
-		v45 := math.FMA(v43, v24, v44)
-		v47 := math.FMA(v45, v24, v46)
-		v49 := math.FMA(v47, v24, v48)
-		v51 := math.FMA(v49, v24, v50)
-		v53 := math.FMA(v51, v24, v52)
-		v55 := math.FMA(v53, v24, v54)
-		v57 := math.FMA(v55, v24, v56)
-		v58 := math.FMA(v38, v57, v37)
-		v60 := float64(v59 + v32)
-		v61 := float64(v59 - v60)
-		v62 := float64(v61 + v32)
-		v63 := float64(v62 + v58)
-		v66 := float64(v65 - v19)
-		v68 := v67
-		if v66 < v67 {
-			v68 = v66
+		v19 := float64(v17 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v23 := math.FMA(v21, v22, v17)
+		v25 := math.FMA(v21, v24, v23)
+		v26 := float64(v23 - v25)
+		v27 := math.FMA(v21, v24, v26)
+		v29 := float64(v25 * v25)
+		v30 := -v29
+		v31 := math.FMA(v25, v25, v30)
+		v32 := float64(v28 * v29)
+		v33 := float64(v28 * v31)
+		v34 := float64(v25 + v32)
+		v35 := float64(v25 - v34)
+		v36 := float64(v35 + v32)
+		v37 := float64(v36 + v33)
+		v38 := math.FMA(v27, v25, v27)
+		v39 := float64(v37 + v38)
+		v40 := float64(v29 * v25)
+		v43 := math.FMA(v41, v25, v42)
+		v45 := math.FMA(v43, v25, v44)
+		v47 := math.FMA(v45, v25, v46)
+		v49 := math.FMA(v47, v25, v48)
+		v51 := math.FMA(v49, v25, v50)
+		v53 := math.FMA(v51, v25, v52)
+		v55 := math.FMA(v53, v25, v54)
+		v57 := math.FMA(v55, v25, v56)
+		v59 := math.FMA(v57, v25, v58)
+		v60 := math.FMA(v40, v59, v39)
+		v62 := float64(v61 + v34)
+		v63 := float64(v61 - v62)
+		v64 := float64(v63 + v34)
+		v65 := float64(v64 + v60)
+		v68 := float64(v67 - v20)
+		v70 := v69
+		if v68 < v69 {
+			v70 = v68
 		}
-		v69 := v4
-		if v68 > v4 {
-			v69 = v68
+		v71 := v4
+		if v70 > v4 {
+			v71 = v70
 		}
-		v71 := v19 < v70
-		v73 := ldexpNormal(v72, v69)
-		v74 := v4
-		if v71 {
-			v74 = v73
+		v73 := v20 < v72
+		v75 := ldexpNormal(v74, v71)
+		v76 := v4
+		if v73 {
+			v76 = v75
 		}
-		v75 := float64(v60 + v74)
-		v76 := float64(v75 - v74)
-		v77 := float64(v60 - v76)
-		v78 := float64(v77 + v63)
-		v79 := float64(v78 + v74)
-		v80 := float64(v79 - v74)
-		v81 := float64(v76 + v80)
-		v83 := v82
-		if v19 > v82 {
-			v83 = v19
+		v77 := float64(v62 + v76)
+		v78 := float64(v77 - v76)
+		v79 := float64(v62 - v78)
+		v80 := float64(v79 + v65)
+		v81 := float64(v80 + v76)
+		v82 := float64(v81 - v76)
+		v83 := float64(v78 + v82)
+		v85 := v84
+		if v20 > v84 {
+			v85 = v20
 		}
-		v84 := ldexpMid(v81, v83)
-		v85 := math.IsNaN(v12)
-		v86 := v84
-		if v85 {
-			v86 = v12
+		v86 := ldexpMid(v83, v85)
+		v87 := math.IsNaN(v0)
+		v88 := v86
+		if v87 {
+			v88 = v0
 		}
-		v87 := float64(v0 * v86)
-		v88 := float64(v87 * v86)
-		v91 := v0 < v90
-		v92 := -v87
-		v93 := math.FMA(v0, v86, v92)
-		v94 := float64(v93 * v86)
-		v96 := float64(v95 * v87)
-		v97 := float64(v60 + v63)
-		v98 := float64(v60 - v97)
-		v99 := float64(v98 + v63)
-		v100 := v70 <= v19
-		v102 := v101 < v12
-		v103 := v100 && !v102
-		v104 := v70
-		if v19 > v70 {
-			v104 = v19
+		v90 := float64(v88 + v89)
+		v91 := float64(v88 * v90)
+		v92 := float64(v91 + v89)
+		v93 := float64(v91 / v92)
+		v94 := -v93
+		v95 := math.FMA(v94, v92, v91)
+		v96 := -v91
+		v97 := math.FMA(v88, v90, v96)
+		v98 := float64(v90 - v88)
+		v99 := float64(v90 - v98)
+		v100 := float64(v88 - v99)
+		v101 := float64(v89 - v98)
+		v102 := float64(v100 + v101)
+		v103 := float64(v88 * v102)
+		v104 := float64(v97 + v103)
+		v105 := float64(v95 + v104)
+		v106 := float64(v92 - v91)
+		v107 := float64(v92 - v106)
+		v108 := float64(v91 - v107)
+		v109 := float64(v89 - v106)
+		v110 := float64(v108 + v109)
+		v111 := float64(v110 + v104)
+		v112 := float64(v93 * v111)
+		v113 := float64(v105 - v112)
+		v114 := float64(v113 / v92)
+		v115 := float64(v0 * v114)
+		v116 := math.FMA(v0, v93, v115)
+		v117 := float64(v28 * v0)
+		v118 := v14
+		if v117 > v14 {
+			v118 = v117
 		}
-		v106 := v105
-		if v104 < v105 {
-			v106 = v104
+		v119 := v16
+		if v118 < v16 {
+			v119 = v118
 		}
-		v107 := ldexpNormal(v99, v106)
-		v108 := v4
-		if v103 {
-			v108 = v107
+		v120 := float64(v119 * v18)
+		v121 := math.RoundToEven(v120)
+		v122 := -v121
+		v123 := math.FMA(v122, v22, v119)
+		v124 := math.FMA(v122, v24, v123)
+		v125 := float64(v123 - v124)
+		v126 := math.FMA(v122, v24, v125)
+		v127 := float64(v124 * v124)
+		v128 := -v127
+		v129 := math.FMA(v124, v124, v128)
+		v130 := float64(v28 * v127)
+		v131 := float64(v28 * v129)
+		v132 := float64(v124 + v130)
+		v133 := float64(v124 - v132)
+		v134 := float64(v133 + v130)
+		v135 := float64(v134 + v131)
+		v136 := math.FMA(v126, v124, v126)
+		v137 := float64(v135 + v136)
+		v138 := float64(v127 * v124)
+		v139 := math.FMA(v41, v124, v42)
+		v140 := math.FMA(v139, v124, v44)
+		v141 := math.FMA(v140, v124, v46)
+		v142 := math.FMA(v141, v124, v48)
+		v143 := math.FMA(v142, v124, v50)
+		v144 := math.FMA(v143, v124, v52)
+		v145 := math.FMA(v144, v124, v54)
+		v146 := math.FMA(v145, v124, v56)
+		v147 := math.FMA(v146, v124, v58)
+		v148 := math.FMA(v138, v147, v137)
+		v149 := float64(v61 + v132)
+		v150 := float64(v61 - v149)
+		v151 := float64(v150 + v132)
+		v152 := float64(v151 + v148)
+		v154 := float64(v67 - v121)
+		v155 := v69
+		if v154 < v69 {
+			v155 = v154
 		}
-		v109 := v108
-		if v85 {
-			v109 = v12
+		v156 := v4
+		if v155 > v4 {
+			v156 = v155
 		}
-		v110 := float64(v96 * v109)
-		v111 := float64(v94 + v110)
-		v112 := math.FMA(v87, v86, v111)
-		v113 := v13
-		if v0 > v13 {
-			v113 = v0
+		v157 := v121 < v72
+		v158 := ldexpNormal(v74, v156)
+		v159 := v4
+		if v157 {
+			v159 = v158
 		}
-		v114 := v15
-		if v113 < v15 {
-			v114 = v113
+		v160 := float64(v149 + v159)
+		v161 := float64(v160 - v159)
+		v162 := float64(v149 - v161)
+		v163 := float64(v162 + v152)
+		v164 := float64(v163 + v159)
+		v165 := float64(v164 - v159)
+		v166 := float64(v161 + v165)
+		v167 := v84
+		if v121 > v84 {
+			v167 = v121
 		}
-		v115 := float64(v114 * v17)
-		v116 := math.RoundToEven(v115)
-		v117 := -v116
-		v118 := math.FMA(v117, v21, v114)
-		v119 := math.FMA(v117, v23, v118)
-		v120 := float64(v118 - v119)
-		v121 := math.FMA(v117, v23, v120)
-		v122 := float64(v119 * v119)
-		v123 := -v122
-		v124 := math.FMA(v119, v119, v123)
-		v125 := float64(v11 * v122)
-		v126 := float64(v11 * v124)
-		v127 := float64(v119 + v125)
-		v128 := float64(v119 - v127)
-		v129 := float64(v128 + v125)
-		v130 := float64(v129 + v126)
-		v131 := math.FMA(v121, v119, v121)
-		v132 := float64(v130 + v131)
-		v133 := float64(v122 * v119)
-		v134 := math.FMA(v39, v119, v40)
-		v135 := math.FMA(v134, v119, v42)
-		v136 := math.FMA(v135, v119, v44)
-		v137 := math.FMA(v136, v119, v46)
-		v138 := math.FMA(v137, v119, v48)
-		v139 := math.FMA(v138, v119, v50)
-		v140 := math.FMA(v139, v119, v52)
-		v141 := math.FMA(v140, v119, v54)
-		v142 := math.FMA(v141, v119, v56)
-		v143 := math.FMA(v133, v142, v132)
-		v144 := float64(v59 + v127)
-		v145 := float64(v59 - v144)
-		v146 := float64(v145 + v127)
-		v147 := float64(v146 + v143)
-		v149 := float64(v65 - v116)
-		v150 := v67
-		if v149 < v67 {
-			v150 = v149
+		v168 := ldexpMid(v166, v167)
+		v169 := math.IsNaN(v117)
+		v170 := v168
+		if v169 {
+			v170 = v117
 		}
-		v151 := v4
-		if v150 > v4 {
-			v151 = v150
+		v171 := float64(v0 * v170)
+		v172 := -v171
+		v173 := math.FMA(v0, v170, v172)
+		v174 := float64(v173 * v170)
+		v175 := float64(v89 * v171)
+		v176 := float64(v149 + v152)
+		v177 := float64(v149 - v176)
+		v178 := float64(v177 + v152)
+		v179 := v72 <= v121
+		v181 := v180 < v117
+		v182 := v179 && !v181
+		v183 := v72
+		if v121 > v72 {
+			v183 = v121
 		}
-		v152 := v116 < v70
-		v153 := ldexpNormal(v72, v151)
-		v154 := v4
-		if v152 {
-			v154 = v153
+		v185 := v184
+		if v183 < v184 {
+			v185 = v183
 		}
-		v155 := float64(v144 + v154)
-		v156 := float64(v155 - v154)
-		v157 := float64(v144 - v156)
-		v158 := float64(v157 + v147)
-		v159 := float64(v158 + v154)
-		v160 := float64(v159 - v154)
-		v161 := float64(v156 + v160)
-		v162 := v82
-		if v116 > v82 {
-			v162 = v116
+		v186 := ldexpNormal(v178, v185)
+		v187 := v4
+		if v182 {
+			v187 = v186
 		}
-		v163 := ldexpMid(v161, v162)
-		v164 := math.IsNaN(v0)
-		v165 := v163
-		if v164 {
-			v165 = v0
+		v188 := v187
+		if v169 {
+			v188 = v117
 		}
-		v166 := float64(v165 + v95)
-		v167 := float64(v165 * v166)
-		v168 := float64(v167 + v95)
-		v169 := float64(v167 / v168)
-		v170 := -v169
-		v171 := math.FMA(v170, v168, v167)
-		v172 := -v167
-		v173 := math.FMA(v165, v166, v172)
-		v174 := float64(v166 - v165)
-		v175 := float64(v166 - v174)
-		v176 := float64(v165 - v175)
-		v177 := float64(v95 - v174)
-		v178 := float64(v176 + v177)
-		v179 := float64(v165 * v178)
-		v180 := float64(v173 + v179)
-		v181 := float64(v171 + v180)
-		v182 := float64(v168 - v167)
-		v183 := float64(v168 - v182)
-		v184 := float64(v167 - v183)
-		v185 := float64(v95 - v182)
-		v186 := float64(v184 + v185)
-		v187 := float64(v186 + v180)
-		v188 := float64(v169 * v187)
-		v189 := float64(v181 - v188)
-		v190 := float64(v189 / v168)
-		v191 := float64(v0 * v190)
-		v192 := math.FMA(v0, v169, v191)
-		v193 := v192
-		if v91 {
-			v193 = v112
+		v189 := float64(v175 * v188)
+		v190 := float64(v174 + v189)
+		v191 := math.FMA(v171, v170, v190)
+		v192 := v116
+		if v13 {
+			v192 = v191
 		}
-		v194 := v193
+		v193 := float64(v171 * v170)
+		v194 := v192
 		if v10 {
-			v194 = v88
+			v194 = v193
 		}
 		v195 := v194
 		if v7 {
@@ -293,7 +293,7 @@ func mishGeneric(dst, x []float64) {
 			v196 = v5
 		}
 		v202 := v196
-		if v164 {
+		if v87 {
 			v202 = v0
 		}
 		dst[i] = v202
@@ -301,169 +301,156 @@ func mishGeneric(dst, x []float64) {
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 119 operations): the scalar twin of the vector program the assembly
+// compute, 112 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func mishUsualGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000)  // 0
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4034000000000000)  // 20
-	v8 := math.Float64frombits(0xc087480000000000)  // -745
-	v10 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v11 := math.Float64frombits(0xc096d00000000000) // -1460
-	v12 := math.Float64frombits(0x4086300000000000) // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v17 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v18 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v19 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v20 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v21 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v22 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v23 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v24 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v25 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v26 := math.Float64frombits(0x3ff0000000000000) // 1
-	v27 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v28 := math.Float64frombits(0x408f400000000000) // 1000
-	v29 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v30 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v31 := math.Float64frombits(0xc091300000000000) // -1100
-	v32 := math.Float64frombits(0xc086200000000000) // -708
-	v34 := math.Float64frombits(0x4000000000000000) // 2
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4034000000000000)  // 20
+	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v54 := math.Float64frombits(0x3ff0000000000000) // 1
+	v59 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v61 := math.Float64frombits(0x408f400000000000) // 1000
+	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v76 := math.Float64frombits(0xc091300000000000) // -1100
+	v81 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
-		v1 := x[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v9 := v1 < v8
-		v33 := v1 < v32
-		v35 := v11
-		if v1 > v11 {
-			v35 = v1
+		v0 := x[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v8 := v7
+		if v0 > v7 {
+			v8 = v0
 		}
-		v36 := v12
-		if v35 < v12 {
-			v36 = v35
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v37 := float64(v36 * v13)
-		v38 := math.RoundToEven(v37)
-		v39 := -v38
-		v40 := math.FMA(v39, v14, v36)
-		v41 := math.FMA(v39, v15, v40)
-		v42 := float64(v40 - v41)
-		v43 := math.FMA(v39, v15, v42)
-		v44 := float64(v41 * v41)
-		v45 := -v44
-		v46 := math.FMA(v41, v41, v45)
-		v47 := float64(v10 * v44)
-		v48 := float64(v10 * v46)
-		v49 := float64(v41 + v47)
-		v50 := float64(v41 - v49)
-		v51 := float64(v50 + v47)
-		v52 := float64(v51 + v48)
-		v53 := math.FMA(v43, v41, v43)
-		v54 := float64(v52 + v53)
-		v55 := float64(v44 * v41)
-		v56 := math.FMA(v16, v41, v17)
-		v57 := math.FMA(v56, v41, v18)
-		v58 := math.FMA(v57, v41, v19)
-		v59 := math.FMA(v58, v41, v20)
-		v60 := math.FMA(v59, v41, v21)
-		v61 := math.FMA(v60, v41, v22)
-		v62 := math.FMA(v61, v41, v23)
-		v63 := math.FMA(v62, v41, v24)
-		v64 := math.FMA(v63, v41, v25)
-		v65 := math.FMA(v55, v64, v54)
-		v66 := float64(v26 + v49)
-		v67 := float64(v26 - v66)
-		v68 := float64(v67 + v49)
-		v69 := float64(v68 + v65)
-		v70 := float64(v27 - v38)
-		v71 := v28
-		if v70 < v28 {
-			v71 = v70
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
+		v29 := float64(v28 + v25)
+		v30 := float64(v29 + v26)
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v34, v18, v35)
+		v38 := math.FMA(v36, v18, v37)
+		v40 := math.FMA(v38, v18, v39)
+		v42 := math.FMA(v40, v18, v41)
+		v44 := math.FMA(v42, v18, v43)
+		v46 := math.FMA(v44, v18, v45)
+		v48 := math.FMA(v46, v18, v47)
+		v50 := math.FMA(v48, v18, v49)
+		v52 := math.FMA(v50, v18, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v55 := float64(v54 + v27)
+		v56 := float64(v54 - v55)
+		v57 := float64(v56 + v27)
+		v58 := float64(v57 + v53)
+		v60 := float64(v59 - v13)
+		v62 := v61
+		if v60 < v61 {
+			v62 = v60
 		}
-		v72 := v4
-		if v71 > v4 {
-			v72 = v71
+		v63 := v3
+		if v62 > v3 {
+			v63 = v62
 		}
-		v73 := v38 < v29
-		v74 := ldexpNormal(v30, v72)
-		v75 := v4
-		if v73 {
-			v75 = v74
+		v65 := v13 < v64
+		v67 := ldexpNormal(v66, v63)
+		v68 := v3
+		if v65 {
+			v68 = v67
 		}
-		v76 := float64(v66 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v66 - v77)
-		v79 := float64(v78 + v69)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := v31
-		if v38 > v31 {
-			v83 = v38
+		v69 := float64(v55 + v68)
+		v70 := float64(v69 - v68)
+		v71 := float64(v55 - v70)
+		v72 := float64(v71 + v58)
+		v73 := float64(v72 + v68)
+		v74 := float64(v73 - v68)
+		v75 := float64(v70 + v74)
+		v77 := v76
+		if v13 > v76 {
+			v77 = v13
 		}
-		v84 := ldexpMid(v82, v83)
-		v85 := math.IsNaN(v1)
-		v86 := v84
-		if v85 {
-			v86 = v1
+		v78 := ldexpMid(v75, v77)
+		v79 := math.IsNaN(v0)
+		v80 := v78
+		if v79 {
+			v80 = v0
 		}
-		v87 := float64(v86 + v34)
-		v88 := float64(v86 * v87)
-		v89 := float64(v88 + v34)
-		v90 := float64(v88 / v89)
-		v91 := -v90
-		v92 := math.FMA(v91, v89, v88)
-		v93 := -v88
-		v94 := math.FMA(v86, v87, v93)
-		v95 := float64(v87 - v86)
-		v96 := float64(v87 - v95)
-		v97 := float64(v86 - v96)
-		v98 := float64(v34 - v95)
-		v99 := float64(v97 + v98)
-		v100 := float64(v86 * v99)
-		v101 := float64(v94 + v100)
-		v102 := float64(v92 + v101)
-		v103 := float64(v89 - v88)
-		v104 := float64(v89 - v103)
-		v105 := float64(v88 - v104)
-		v106 := float64(v34 - v103)
-		v107 := float64(v105 + v106)
-		v108 := float64(v107 + v101)
-		v109 := float64(v90 * v108)
-		v110 := float64(v102 - v109)
-		v111 := float64(v110 / v89)
-		v112 := float64(v1 * v111)
-		v113 := math.FMA(v1, v90, v112)
-		v114 := v113
-		if v33 {
-			v114 = v0
+		v82 := float64(v80 + v81)
+		v83 := float64(v80 * v82)
+		v84 := float64(v83 + v81)
+		v85 := float64(v83 / v84)
+		v86 := -v85
+		v87 := math.FMA(v86, v84, v83)
+		v88 := -v83
+		v89 := math.FMA(v80, v82, v88)
+		v90 := float64(v82 - v80)
+		v91 := float64(v82 - v90)
+		v92 := float64(v80 - v91)
+		v93 := float64(v81 - v90)
+		v94 := float64(v92 + v93)
+		v95 := float64(v80 * v94)
+		v96 := float64(v89 + v95)
+		v97 := float64(v87 + v96)
+		v98 := float64(v84 - v83)
+		v99 := float64(v84 - v98)
+		v100 := float64(v83 - v99)
+		v101 := float64(v81 - v98)
+		v102 := float64(v100 + v101)
+		v103 := float64(v102 + v96)
+		v104 := float64(v85 * v103)
+		v105 := float64(v97 - v104)
+		v106 := float64(v105 / v84)
+		v107 := float64(v0 * v106)
+		v108 := math.FMA(v0, v85, v107)
+		v109 := v108
+		if v6 {
+			v109 = v0
 		}
-		v115 := v114
-		if v9 {
-			v115 = v0
+		v110 := v109
+		if v2 {
+			v110 = v4
 		}
-		v116 := v115
-		if v7 {
-			v116 = v1
+		v111 := v110
+		if v79 {
+			v111 = v0
 		}
-		v117 := v116
-		if v3 {
-			v117 = v5
-		}
-		v118 := v117
-		if v85 {
-			v118 = v1
-		}
-		dst[i] = v118
+		dst[i] = v111
 	}
 }
 
@@ -507,7 +494,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v6 := math.Float64frombits(0x4039000000000000)   // 25
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
+	v13 := math.Float64frombits(0xbfc3333333333333)  // -0.15
 	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v17 := math.Float64frombits(0x4086300000000000)  // 710
 	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
@@ -529,22 +516,22 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v84 := math.Float64frombits(0xc091300000000000)  // -1100
-	v93 := math.Float64frombits(0x4086280000000000)  // 709
-	v97 := math.Float64frombits(0x408ff80000000000)  // 1023
-	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v123 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v126 := math.Float64frombits(0xbfc3333333333333) // -0.15
-	v181 := math.Float64frombits(0xbff31432c0d12d84) // -1.1924312145154952
-	v183 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v185 := math.Float64frombits(0xc044000000000000) // -40
-	v217 := math.Float64frombits(0xbff0000000000000) // -1
-	v235 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v237 := math.Float64frombits(0x4008000000000000) // 3
-	v242 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v243 := math.Float64frombits(0x4000000000000000) // 2
-	v247 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v250 := math.Float64frombits(0x4010000000000000) // 4
-	v273 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v89 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v91 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v93 := math.Float64frombits(0xc044000000000000)  // -40
+	v125 := math.Float64frombits(0xbff0000000000000) // -1
+	v143 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v145 := math.Float64frombits(0x4008000000000000) // 3
+	v150 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v151 := math.Float64frombits(0x4000000000000000) // 2
+	v155 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v158 := math.Float64frombits(0x4010000000000000) // 4
+	v181 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v249 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v308 := math.Float64frombits(0x4086280000000000) // 709
+	v312 := math.Float64frombits(0x408ff80000000000) // 1023
+	v317 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v338 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v422 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v428 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v430 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -554,11 +541,10 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v12 := float64(v8 + v0)
-		v14 := float64(v0 + v13)
+		v14 := v0 < v13
 		v16 := v15
-		if v14 > v15 {
-			v16 = v14
+		if v0 > v15 {
+			v16 = v0
 		}
 		v18 := v17
 		if v16 < v17 {
@@ -624,276 +610,277 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v85 = v21
 		}
 		v86 := ldexpMid(v83, v85)
-		v87 := math.IsNaN(v14)
+		v87 := math.IsNaN(v0)
 		v88 := v86
 		if v87 {
-			v88 = v14
+			v88 = v0
 		}
-		v89 := float64(v62 + v65)
-		v90 := float64(v62 - v89)
-		v91 := float64(v90 + v65)
-		v92 := v72 <= v21
-		v94 := v93 < v14
-		v95 := v92 && !v94
-		v96 := v72
-		if v21 > v72 {
-			v96 = v21
+		v90 := float64(v0 - v89)
+		v92 := float64(v90 - v91)
+		v94 := v93
+		if v92 > v93 {
+			v94 = v92
 		}
-		v98 := v97
-		if v96 < v97 {
-			v98 = v96
+		v95 := v17
+		if v94 < v17 {
+			v95 = v94
 		}
-		v99 := ldexpNormal(v91, v98)
-		v100 := v4
-		if v95 {
-			v100 = v99
+		v96 := float64(v95 * v19)
+		v97 := math.RoundToEven(v96)
+		v98 := -v97
+		v99 := math.FMA(v98, v23, v95)
+		v100 := math.FMA(v98, v25, v99)
+		v101 := float64(v99 - v100)
+		v102 := math.FMA(v98, v25, v101)
+		v103 := float64(v100 * v100)
+		v104 := -v103
+		v105 := math.FMA(v100, v100, v104)
+		v106 := float64(v29 * v103)
+		v107 := float64(v29 * v105)
+		v108 := float64(v100 + v106)
+		v109 := float64(v100 - v108)
+		v110 := float64(v109 + v106)
+		v111 := float64(v110 + v107)
+		v112 := math.FMA(v102, v100, v102)
+		v113 := float64(v111 + v112)
+		v114 := float64(v103 * v100)
+		v115 := math.FMA(v42, v100, v43)
+		v116 := math.FMA(v115, v100, v45)
+		v117 := math.FMA(v116, v100, v47)
+		v118 := math.FMA(v117, v100, v49)
+		v119 := math.FMA(v118, v100, v51)
+		v120 := math.FMA(v119, v100, v53)
+		v121 := math.FMA(v120, v100, v55)
+		v122 := math.FMA(v121, v100, v57)
+		v123 := math.FMA(v122, v100, v59)
+		v124 := math.FMA(v114, v123, v113)
+		v126 := ldexpMid(v125, v98)
+		v127 := float64(v8 + v126)
+		v128 := float64(v127 - v8)
+		v129 := float64(v127 - v128)
+		v130 := float64(v8 - v129)
+		v131 := float64(v126 - v128)
+		v132 := float64(v130 + v131)
+		v133 := float64(v124 + v132)
+		v134 := float64(v127 + v108)
+		v135 := float64(v127 - v134)
+		v136 := float64(v135 + v108)
+		v137 := float64(v136 + v133)
+		v138 := float64(v134 + v137)
+		v139 := ldexpMid(v138, v97)
+		v140 := math.Copysign(v139, v92)
+		v141 := math.IsNaN(v92)
+		v142 := v140
+		if v141 {
+			v142 = v92
 		}
-		v101 := v100
-		if v87 {
-			v101 = v14
-		}
-		v103 := float64(v88 * v102)
-		v104 := float64(v101 + v103)
-		v105 := float64(v12 * v104)
-		v106 := math.FMA(v12, v88, v105)
-		v124 := float64(v106 * v123)
-		v127 := v0 < v126
-		v128 := v15
-		if v0 > v15 {
-			v128 = v0
-		}
-		v129 := v17
-		if v128 < v17 {
-			v129 = v128
-		}
-		v130 := float64(v129 * v19)
-		v131 := math.RoundToEven(v130)
-		v132 := -v131
-		v133 := math.FMA(v132, v23, v129)
-		v134 := math.FMA(v132, v25, v133)
-		v135 := float64(v133 - v134)
-		v136 := math.FMA(v132, v25, v135)
-		v137 := float64(v134 * v134)
-		v138 := -v137
-		v139 := math.FMA(v134, v134, v138)
-		v140 := float64(v29 * v137)
-		v141 := float64(v29 * v139)
-		v142 := float64(v134 + v140)
-		v143 := float64(v134 - v142)
-		v144 := float64(v143 + v140)
-		v145 := float64(v144 + v141)
-		v146 := math.FMA(v136, v134, v136)
-		v147 := float64(v145 + v146)
-		v148 := float64(v137 * v134)
-		v149 := math.FMA(v42, v134, v43)
-		v150 := math.FMA(v149, v134, v45)
-		v151 := math.FMA(v150, v134, v47)
-		v152 := math.FMA(v151, v134, v49)
-		v153 := math.FMA(v152, v134, v51)
-		v154 := math.FMA(v153, v134, v53)
-		v155 := math.FMA(v154, v134, v55)
-		v156 := math.FMA(v155, v134, v57)
-		v157 := math.FMA(v156, v134, v59)
-		v158 := math.FMA(v148, v157, v147)
-		v159 := float64(v8 + v142)
-		v160 := float64(v8 - v159)
-		v161 := float64(v160 + v142)
-		v162 := float64(v161 + v158)
-		v164 := float64(v67 - v131)
-		v165 := v69
-		if v164 < v69 {
-			v165 = v164
-		}
-		v166 := v4
-		if v165 > v4 {
-			v166 = v165
-		}
-		v167 := v131 < v72
-		v168 := ldexpNormal(v74, v166)
-		v169 := v4
-		if v167 {
-			v169 = v168
-		}
-		v170 := float64(v159 + v169)
-		v171 := float64(v170 - v169)
-		v172 := float64(v159 - v171)
-		v173 := float64(v172 + v162)
-		v174 := float64(v173 + v169)
-		v175 := float64(v174 - v169)
-		v176 := float64(v171 + v175)
-		v177 := v84
-		if v131 > v84 {
-			v177 = v131
-		}
-		v178 := ldexpMid(v176, v177)
-		v179 := math.IsNaN(v0)
-		v180 := v178
-		if v179 {
-			v180 = v0
-		}
-		v182 := float64(v0 - v181)
-		v184 := float64(v182 - v183)
-		v186 := v185
-		if v184 > v185 {
-			v186 = v184
-		}
-		v187 := v17
-		if v186 < v17 {
-			v187 = v186
-		}
-		v188 := float64(v187 * v19)
-		v189 := math.RoundToEven(v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v23, v187)
-		v192 := math.FMA(v190, v25, v191)
-		v193 := float64(v191 - v192)
-		v194 := math.FMA(v190, v25, v193)
-		v195 := float64(v192 * v192)
-		v196 := -v195
-		v197 := math.FMA(v192, v192, v196)
-		v198 := float64(v29 * v195)
-		v199 := float64(v29 * v197)
-		v200 := float64(v192 + v198)
-		v201 := float64(v192 - v200)
-		v202 := float64(v201 + v198)
-		v203 := float64(v202 + v199)
-		v204 := math.FMA(v194, v192, v194)
-		v205 := float64(v203 + v204)
-		v206 := float64(v195 * v192)
-		v207 := math.FMA(v42, v192, v43)
-		v208 := math.FMA(v207, v192, v45)
-		v209 := math.FMA(v208, v192, v47)
-		v210 := math.FMA(v209, v192, v49)
-		v211 := math.FMA(v210, v192, v51)
-		v212 := math.FMA(v211, v192, v53)
-		v213 := math.FMA(v212, v192, v55)
-		v214 := math.FMA(v213, v192, v57)
-		v215 := math.FMA(v214, v192, v59)
-		v216 := math.FMA(v206, v215, v205)
-		v218 := ldexpMid(v217, v190)
-		v219 := float64(v8 + v218)
-		v220 := float64(v219 - v8)
-		v221 := float64(v219 - v220)
-		v222 := float64(v8 - v221)
-		v223 := float64(v218 - v220)
+		v144 := float64(v142 * v142)
+		v146 := float64(v145 * v142)
+		v147 := float64(v144 + v146)
+		v148 := float64(v147 + v145)
+		v149 := float64(v143 * v148)
+		v152 := float64(v142 + v151)
+		v153 := float64(v150 * v152)
+		v154 := float64(v149 + v153)
+		v156 := float64(v154 + v155)
+		v157 := float64(v142 * v156)
+		v159 := float64(v158 * v92)
+		v160 := float64(v8 + v88)
+		v161 := float64(v159 * v160)
+		v162 := float64(v157 + v161)
+		v163 := float64(v88 * v162)
+		v164 := float64(v88 + v151)
+		v165 := float64(v88 * v164)
+		v166 := float64(v165 + v151)
+		v167 := float64(v166 * v166)
+		v168 := float64(v163 / v167)
+		v169 := -v168
+		v170 := math.FMA(v169, v167, v163)
+		v171 := -v163
+		v172 := math.FMA(v88, v162, v171)
+		v173 := float64(v162 - v161)
+		v174 := float64(v157 - v173)
+		v175 := -v157
+		v176 := math.FMA(v142, v156, v175)
+		v177 := float64(v8 + v142)
+		v178 := float64(v90 - v0)
+		v179 := float64(v90 - v178)
+		v180 := float64(v0 - v179)
+		v182 := float64(v181 - v178)
+		v183 := float64(v180 + v182)
+		v184 := float64(v90 - v92)
+		v185 := float64(v184 - v91)
+		v186 := float64(v183 + v185)
+		v187 := float64(v177 * v186)
+		v188 := float64(v151 * v142)
+		v189 := float64(v188 + v145)
+		v190 := float64(v143 * v189)
+		v191 := float64(v190 + v150)
+		v192 := float64(v142 * v191)
+		v193 := float64(v156 + v192)
+		v194 := float64(v187 * v193)
+		v195 := float64(v176 + v194)
+		v196 := float64(v174 + v195)
+		v197 := -v161
+		v198 := math.FMA(v159, v160, v197)
+		v199 := float64(v186 * v160)
+		v200 := float64(v160 - v8)
+		v201 := float64(v88 - v200)
+		v202 := float64(v92 * v201)
+		v203 := float64(v199 + v202)
+		v204 := float64(v158 * v203)
+		v205 := float64(v198 + v204)
+		v206 := float64(v196 + v205)
+		v207 := float64(v88 * v206)
+		v208 := float64(v172 + v207)
+		v209 := float64(v170 + v208)
+		v210 := -v167
+		v211 := math.FMA(v166, v166, v210)
+		v212 := float64(v151 * v166)
+		v213 := float64(v166 - v165)
+		v214 := float64(v166 - v213)
+		v215 := float64(v165 - v214)
+		v216 := float64(v151 - v213)
+		v217 := float64(v215 + v216)
+		v218 := -v165
+		v219 := math.FMA(v88, v164, v218)
+		v220 := float64(v164 - v88)
+		v221 := float64(v164 - v220)
+		v222 := float64(v88 - v221)
+		v223 := float64(v151 - v220)
 		v224 := float64(v222 + v223)
-		v225 := float64(v216 + v224)
-		v226 := float64(v219 + v200)
-		v227 := float64(v219 - v226)
-		v228 := float64(v227 + v200)
-		v229 := float64(v228 + v225)
-		v230 := float64(v226 + v229)
-		v231 := ldexpMid(v230, v189)
-		v232 := math.Copysign(v231, v184)
-		v233 := math.IsNaN(v184)
-		v234 := v232
-		if v233 {
-			v234 = v184
+		v225 := float64(v88 * v224)
+		v226 := float64(v219 + v225)
+		v227 := float64(v217 + v226)
+		v228 := float64(v212 * v227)
+		v229 := float64(v211 + v228)
+		v230 := float64(v168 * v229)
+		v231 := float64(v209 - v230)
+		v232 := float64(v231 / v167)
+		v233 := float64(v168 + v232)
+		v234 := float64(v165 / v166)
+		v235 := -v234
+		v236 := math.FMA(v235, v166, v165)
+		v237 := float64(v236 + v226)
+		v238 := float64(v234 * v227)
+		v239 := float64(v237 - v238)
+		v240 := float64(v239 / v166)
+		v241 := float64(v158 * v0)
+		v242 := float64(v241 * v88)
+		v243 := float64(v242 * v160)
+		v244 := float64(v243 / v167)
+		v245 := float64(v240 + v244)
+		v246 := float64(v234 + v245)
+		v247 := v246
+		if v14 {
+			v247 = v233
 		}
-		v236 := float64(v234 * v234)
-		v238 := float64(v237 * v234)
-		v239 := float64(v236 + v238)
-		v240 := float64(v239 + v237)
-		v241 := float64(v235 * v240)
-		v244 := float64(v234 + v243)
-		v245 := float64(v242 * v244)
-		v246 := float64(v241 + v245)
-		v248 := float64(v246 + v247)
-		v249 := float64(v234 * v248)
-		v251 := float64(v250 * v184)
-		v252 := float64(v8 + v180)
-		v253 := float64(v251 * v252)
-		v254 := float64(v249 + v253)
-		v255 := float64(v180 * v254)
-		v256 := float64(v180 + v243)
-		v257 := float64(v180 * v256)
-		v258 := float64(v257 + v243)
-		v259 := float64(v258 * v258)
-		v260 := float64(v255 / v259)
+		v248 := float64(v8 + v0)
+		v250 := float64(v0 + v249)
+		v251 := v15
+		if v250 > v15 {
+			v251 = v250
+		}
+		v252 := v17
+		if v251 < v17 {
+			v252 = v251
+		}
+		v253 := float64(v252 * v19)
+		v254 := math.RoundToEven(v253)
+		v255 := -v254
+		v256 := math.FMA(v255, v23, v252)
+		v257 := math.FMA(v255, v25, v256)
+		v258 := float64(v256 - v257)
+		v259 := math.FMA(v255, v25, v258)
+		v260 := float64(v257 * v257)
 		v261 := -v260
-		v262 := math.FMA(v261, v259, v255)
-		v263 := -v255
-		v264 := math.FMA(v180, v254, v263)
-		v265 := float64(v254 - v253)
-		v266 := float64(v249 - v265)
-		v267 := -v249
-		v268 := math.FMA(v234, v248, v267)
-		v269 := float64(v8 + v234)
-		v270 := float64(v182 - v0)
-		v271 := float64(v182 - v270)
-		v272 := float64(v0 - v271)
-		v274 := float64(v273 - v270)
-		v275 := float64(v272 + v274)
-		v276 := float64(v182 - v184)
-		v277 := float64(v276 - v183)
-		v278 := float64(v275 + v277)
-		v279 := float64(v269 * v278)
-		v280 := float64(v243 * v234)
-		v281 := float64(v280 + v237)
-		v282 := float64(v235 * v281)
-		v283 := float64(v282 + v242)
-		v284 := float64(v234 * v283)
-		v285 := float64(v248 + v284)
-		v286 := float64(v279 * v285)
-		v287 := float64(v268 + v286)
-		v288 := float64(v266 + v287)
-		v289 := -v253
-		v290 := math.FMA(v251, v252, v289)
-		v291 := float64(v278 * v252)
-		v292 := float64(v252 - v8)
-		v293 := float64(v180 - v292)
-		v294 := float64(v184 * v293)
-		v295 := float64(v291 + v294)
-		v296 := float64(v250 * v295)
-		v297 := float64(v290 + v296)
-		v298 := float64(v288 + v297)
-		v299 := float64(v180 * v298)
-		v300 := float64(v264 + v299)
-		v301 := float64(v262 + v300)
-		v302 := -v259
-		v303 := math.FMA(v258, v258, v302)
-		v304 := float64(v243 * v258)
-		v305 := float64(v258 - v257)
-		v306 := float64(v258 - v305)
-		v307 := float64(v257 - v306)
-		v308 := float64(v243 - v305)
-		v309 := float64(v307 + v308)
-		v310 := -v257
-		v311 := math.FMA(v180, v256, v310)
-		v312 := float64(v256 - v180)
-		v313 := float64(v256 - v312)
-		v314 := float64(v180 - v313)
-		v315 := float64(v243 - v312)
-		v316 := float64(v314 + v315)
-		v317 := float64(v180 * v316)
-		v318 := float64(v311 + v317)
-		v319 := float64(v309 + v318)
-		v320 := float64(v304 * v319)
-		v321 := float64(v303 + v320)
-		v322 := float64(v260 * v321)
-		v323 := float64(v301 - v322)
-		v324 := float64(v323 / v259)
-		v325 := float64(v260 + v324)
-		v326 := float64(v257 / v258)
-		v327 := -v326
-		v328 := math.FMA(v327, v258, v257)
-		v329 := float64(v328 + v318)
-		v330 := float64(v326 * v319)
-		v331 := float64(v329 - v330)
-		v332 := float64(v331 / v258)
-		v333 := float64(v250 * v0)
-		v334 := float64(v333 * v180)
-		v335 := float64(v334 * v252)
-		v336 := float64(v335 / v259)
-		v337 := float64(v332 + v336)
-		v338 := float64(v326 + v337)
-		v339 := v338
-		if v127 {
-			v339 = v325
+		v262 := math.FMA(v257, v257, v261)
+		v263 := float64(v29 * v260)
+		v264 := float64(v29 * v262)
+		v265 := float64(v257 + v263)
+		v266 := float64(v257 - v265)
+		v267 := float64(v266 + v263)
+		v268 := float64(v267 + v264)
+		v269 := math.FMA(v259, v257, v259)
+		v270 := float64(v268 + v269)
+		v271 := float64(v260 * v257)
+		v272 := math.FMA(v42, v257, v43)
+		v273 := math.FMA(v272, v257, v45)
+		v274 := math.FMA(v273, v257, v47)
+		v275 := math.FMA(v274, v257, v49)
+		v276 := math.FMA(v275, v257, v51)
+		v277 := math.FMA(v276, v257, v53)
+		v278 := math.FMA(v277, v257, v55)
+		v279 := math.FMA(v278, v257, v57)
+		v280 := math.FMA(v279, v257, v59)
+		v281 := math.FMA(v271, v280, v270)
+		v282 := float64(v8 + v265)
+		v283 := float64(v8 - v282)
+		v284 := float64(v283 + v265)
+		v285 := float64(v284 + v281)
+		v287 := float64(v67 - v254)
+		v288 := v69
+		if v287 < v69 {
+			v288 = v287
 		}
-		v340 := v339
+		v289 := v4
+		if v288 > v4 {
+			v289 = v288
+		}
+		v290 := v254 < v72
+		v291 := ldexpNormal(v74, v289)
+		v292 := v4
+		if v290 {
+			v292 = v291
+		}
+		v293 := float64(v282 + v292)
+		v294 := float64(v293 - v292)
+		v295 := float64(v282 - v294)
+		v296 := float64(v295 + v285)
+		v297 := float64(v296 + v292)
+		v298 := float64(v297 - v292)
+		v299 := float64(v294 + v298)
+		v300 := v84
+		if v254 > v84 {
+			v300 = v254
+		}
+		v301 := ldexpMid(v299, v300)
+		v302 := math.IsNaN(v250)
+		v303 := v301
+		if v302 {
+			v303 = v250
+		}
+		v304 := float64(v282 + v285)
+		v305 := float64(v282 - v304)
+		v306 := float64(v305 + v285)
+		v307 := v72 <= v254
+		v309 := v308 < v250
+		v310 := v307 && !v309
+		v311 := v72
+		if v254 > v72 {
+			v311 = v254
+		}
+		v313 := v312
+		if v311 < v312 {
+			v313 = v311
+		}
+		v314 := ldexpNormal(v306, v313)
+		v315 := v4
+		if v310 {
+			v315 = v314
+		}
+		v316 := v315
+		if v302 {
+			v316 = v250
+		}
+		v318 := float64(v303 * v317)
+		v319 := float64(v316 + v318)
+		v320 := float64(v248 * v319)
+		v321 := math.FMA(v248, v303, v320)
+		v339 := float64(v321 * v338)
+		v340 := v247
 		if v11 {
-			v340 = v124
+			v340 = v339
 		}
 		v341 := v340
 		if v7 {
@@ -906,17 +893,17 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v343 := dy[i]
 		v344 := float64(v343 * v5)
 		v345 := float64(v343 * v8)
-		v346 := float64(v343 * v123)
-		v347 := float64(v346 * v12)
+		v346 := float64(v343 * v338)
+		v347 := float64(v346 * v248)
 		v348 := -v347
-		v349 := math.FMA(v346, v12, v348)
-		v350 := float64(v347 * v88)
+		v349 := math.FMA(v346, v248, v348)
+		v350 := float64(v347 * v303)
 		v351 := -v350
-		v352 := math.FMA(v347, v88, v351)
-		v353 := math.FMA(v349, v88, v352)
-		v354 := float64(v346 * v105)
+		v352 := math.FMA(v347, v303, v351)
+		v353 := math.FMA(v349, v303, v352)
+		v354 := float64(v346 * v320)
 		v355 := -v354
-		v356 := math.FMA(v346, v105, v355)
+		v356 := math.FMA(v346, v320, v355)
 		v357 := float64(v350 + v354)
 		v358 := float64(v357 - v350)
 		v359 := float64(v357 - v358)
@@ -925,17 +912,17 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v362 := float64(v360 + v361)
 		v363 := float64(v362 + v353)
 		v364 := float64(v363 + v356)
-		v365 := float64(v343 * v260)
+		v365 := float64(v343 * v168)
 		v366 := -v365
-		v367 := math.FMA(v343, v260, v366)
-		v368 := float64(v343 * v323)
+		v367 := math.FMA(v343, v168, v366)
+		v368 := float64(v343 * v231)
 		v369 := -v368
-		v370 := math.FMA(v343, v323, v369)
-		v371 := float64(v368 / v259)
+		v370 := math.FMA(v343, v231, v369)
+		v371 := float64(v368 / v167)
 		v372 := -v371
-		v373 := math.FMA(v372, v259, v368)
+		v373 := math.FMA(v372, v167, v368)
 		v374 := float64(v373 + v370)
-		v375 := float64(v374 / v259)
+		v375 := float64(v374 / v167)
 		v376 := float64(v365 + v371)
 		v377 := float64(v376 - v365)
 		v378 := float64(v376 - v377)
@@ -944,15 +931,15 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v381 := float64(v379 + v380)
 		v382 := float64(v381 + v367)
 		v383 := float64(v382 + v375)
-		v384 := float64(v343 * v326)
+		v384 := float64(v343 * v234)
 		v385 := -v384
-		v386 := math.FMA(v343, v326, v385)
-		v387 := float64(v343 * v332)
+		v386 := math.FMA(v343, v234, v385)
+		v387 := float64(v343 * v240)
 		v388 := -v387
-		v389 := math.FMA(v343, v332, v388)
-		v390 := float64(v343 * v336)
+		v389 := math.FMA(v343, v240, v388)
+		v390 := float64(v343 * v244)
 		v391 := -v390
-		v392 := math.FMA(v343, v336, v391)
+		v392 := math.FMA(v343, v244, v391)
 		v393 := float64(v387 + v390)
 		v394 := float64(v393 - v387)
 		v395 := float64(v393 - v394)
@@ -970,11 +957,11 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		v407 := float64(v406 + v386)
 		v408 := float64(v407 + v400)
 		v409 := v401
-		if v127 {
+		if v14 {
 			v409 = v376
 		}
 		v410 := v408
-		if v127 {
+		if v14 {
 			v410 = v383
 		}
 		v411 := v409
@@ -1025,7 +1012,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v437 = v417
 		}
 		v438 := v437
-		if v179 {
+		if v87 {
 			v438 = v0
 		}
 		dx[i] = v438
@@ -1033,417 +1020,402 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 327 operations): the scalar twin of the vector program
+// memory, f64 compute, 321 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4039000000000000)   // 25
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0xc086200000000000)   // -708
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4039000000000000)   // 25
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xbfc3333333333333)   // -0.15
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v28 := math.Float64frombits(0x408f400000000000)  // 1000
-	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0xc091300000000000)  // -1100
-	v32 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v33 := math.Float64frombits(0xbfc3333333333333)  // -0.15
-	v87 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v89 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v91 := math.Float64frombits(0xc044000000000000)  // -40
-	v123 := math.Float64frombits(0xbff0000000000000) // -1
-	v141 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v143 := math.Float64frombits(0x4008000000000000) // 3
-	v148 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v149 := math.Float64frombits(0x4000000000000000) // 2
-	v153 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v156 := math.Float64frombits(0x4010000000000000) // 4
-	v179 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v310 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v316 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v318 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v319 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v63 := math.Float64frombits(0x408f400000000000)  // 1000
+	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v78 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v85 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v87 := math.Float64frombits(0xc044000000000000)  // -40
+	v119 := math.Float64frombits(0xbff0000000000000) // -1
+	v137 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v139 := math.Float64frombits(0x4008000000000000) // 3
+	v144 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v145 := math.Float64frombits(0x4000000000000000) // 2
+	v149 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v152 := math.Float64frombits(0x4010000000000000) // 4
+	v175 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v242 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v304 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v310 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v312 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v313 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
-		v1 := x[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v10 := v1 < v9
-		v34 := v1 < v33
-		v35 := v11
-		if v1 > v11 {
-			v35 = v1
+		v0 := x[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
+		v11 := v10
+		if v0 > v10 {
+			v11 = v0
 		}
-		v36 := v12
-		if v35 < v12 {
-			v36 = v35
+		v13 := v12
+		if v11 < v12 {
+			v13 = v11
 		}
-		v37 := float64(v36 * v13)
-		v38 := math.RoundToEven(v37)
-		v39 := -v38
-		v40 := math.FMA(v39, v14, v36)
-		v41 := math.FMA(v39, v15, v40)
-		v42 := float64(v40 - v41)
-		v43 := math.FMA(v39, v15, v42)
-		v44 := float64(v41 * v41)
-		v45 := -v44
-		v46 := math.FMA(v41, v41, v45)
-		v47 := float64(v16 * v44)
-		v48 := float64(v16 * v46)
-		v49 := float64(v41 + v47)
-		v50 := float64(v41 - v49)
-		v51 := float64(v50 + v47)
-		v52 := float64(v51 + v48)
-		v53 := math.FMA(v43, v41, v43)
-		v54 := float64(v52 + v53)
-		v55 := float64(v44 * v41)
-		v56 := math.FMA(v17, v41, v18)
-		v57 := math.FMA(v56, v41, v19)
-		v58 := math.FMA(v57, v41, v20)
-		v59 := math.FMA(v58, v41, v21)
-		v60 := math.FMA(v59, v41, v22)
-		v61 := math.FMA(v60, v41, v23)
-		v62 := math.FMA(v61, v41, v24)
-		v63 := math.FMA(v62, v41, v25)
-		v64 := math.FMA(v63, v41, v26)
-		v65 := math.FMA(v55, v64, v54)
-		v66 := float64(v8 + v49)
-		v67 := float64(v8 - v66)
-		v68 := float64(v67 + v49)
-		v69 := float64(v68 + v65)
-		v70 := float64(v27 - v38)
-		v71 := v28
-		if v70 < v28 {
-			v71 = v70
+		v15 := float64(v13 * v14)
+		v16 := math.RoundToEven(v15)
+		v17 := -v16
+		v19 := math.FMA(v17, v18, v13)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v37, v21, v38)
+		v41 := math.FMA(v39, v21, v40)
+		v43 := math.FMA(v41, v21, v42)
+		v45 := math.FMA(v43, v21, v44)
+		v47 := math.FMA(v45, v21, v46)
+		v49 := math.FMA(v47, v21, v48)
+		v51 := math.FMA(v49, v21, v50)
+		v53 := math.FMA(v51, v21, v52)
+		v55 := math.FMA(v53, v21, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v57 := float64(v7 + v30)
+		v58 := float64(v7 - v57)
+		v59 := float64(v58 + v30)
+		v60 := float64(v59 + v56)
+		v62 := float64(v61 - v16)
+		v64 := v63
+		if v62 < v63 {
+			v64 = v62
 		}
-		v72 := v4
-		if v71 > v4 {
-			v72 = v71
+		v65 := v3
+		if v64 > v3 {
+			v65 = v64
 		}
-		v73 := v38 < v29
-		v74 := ldexpNormal(v30, v72)
-		v75 := v4
-		if v73 {
-			v75 = v74
+		v67 := v16 < v66
+		v69 := ldexpNormal(v68, v65)
+		v70 := v3
+		if v67 {
+			v70 = v69
 		}
-		v76 := float64(v66 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v66 - v77)
-		v79 := float64(v78 + v69)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := v31
-		if v38 > v31 {
-			v83 = v38
+		v71 := float64(v57 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v57 - v72)
+		v74 := float64(v73 + v60)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v79 := v78
+		if v16 > v78 {
+			v79 = v16
 		}
-		v84 := ldexpMid(v82, v83)
-		v85 := math.IsNaN(v1)
-		v86 := v84
-		if v85 {
-			v86 = v1
+		v80 := ldexpMid(v77, v79)
+		v81 := math.IsNaN(v0)
+		v82 := v80
+		if v81 {
+			v82 = v0
 		}
-		v88 := float64(v1 - v87)
-		v90 := float64(v88 - v89)
-		v92 := v91
-		if v90 > v91 {
-			v92 = v90
+		v84 := float64(v0 - v83)
+		v86 := float64(v84 - v85)
+		v88 := v87
+		if v86 > v87 {
+			v88 = v86
 		}
-		v93 := v12
-		if v92 < v12 {
-			v93 = v92
+		v89 := v12
+		if v88 < v12 {
+			v89 = v88
 		}
-		v94 := float64(v93 * v13)
-		v95 := math.RoundToEven(v94)
-		v96 := -v95
-		v97 := math.FMA(v96, v14, v93)
-		v98 := math.FMA(v96, v15, v97)
-		v99 := float64(v97 - v98)
-		v100 := math.FMA(v96, v15, v99)
-		v101 := float64(v98 * v98)
-		v102 := -v101
-		v103 := math.FMA(v98, v98, v102)
-		v104 := float64(v16 * v101)
-		v105 := float64(v16 * v103)
-		v106 := float64(v98 + v104)
-		v107 := float64(v98 - v106)
-		v108 := float64(v107 + v104)
-		v109 := float64(v108 + v105)
-		v110 := math.FMA(v100, v98, v100)
-		v111 := float64(v109 + v110)
-		v112 := float64(v101 * v98)
-		v113 := math.FMA(v17, v98, v18)
-		v114 := math.FMA(v113, v98, v19)
-		v115 := math.FMA(v114, v98, v20)
-		v116 := math.FMA(v115, v98, v21)
-		v117 := math.FMA(v116, v98, v22)
-		v118 := math.FMA(v117, v98, v23)
-		v119 := math.FMA(v118, v98, v24)
-		v120 := math.FMA(v119, v98, v25)
-		v121 := math.FMA(v120, v98, v26)
-		v122 := math.FMA(v112, v121, v111)
-		v124 := ldexpMid(v123, v96)
-		v125 := float64(v8 + v124)
-		v126 := float64(v125 - v8)
-		v127 := float64(v125 - v126)
-		v128 := float64(v8 - v127)
-		v129 := float64(v124 - v126)
-		v130 := float64(v128 + v129)
-		v131 := float64(v122 + v130)
-		v132 := float64(v125 + v106)
-		v133 := float64(v125 - v132)
-		v134 := float64(v133 + v106)
-		v135 := float64(v134 + v131)
-		v136 := float64(v132 + v135)
-		v137 := ldexpMid(v136, v95)
-		v138 := math.Copysign(v137, v90)
-		v139 := math.IsNaN(v90)
-		v140 := v138
-		if v139 {
-			v140 = v90
+		v90 := float64(v89 * v14)
+		v91 := math.RoundToEven(v90)
+		v92 := -v91
+		v93 := math.FMA(v92, v18, v89)
+		v94 := math.FMA(v92, v20, v93)
+		v95 := float64(v93 - v94)
+		v96 := math.FMA(v92, v20, v95)
+		v97 := float64(v94 * v94)
+		v98 := -v97
+		v99 := math.FMA(v94, v94, v98)
+		v100 := float64(v24 * v97)
+		v101 := float64(v24 * v99)
+		v102 := float64(v94 + v100)
+		v103 := float64(v94 - v102)
+		v104 := float64(v103 + v100)
+		v105 := float64(v104 + v101)
+		v106 := math.FMA(v96, v94, v96)
+		v107 := float64(v105 + v106)
+		v108 := float64(v97 * v94)
+		v109 := math.FMA(v37, v94, v38)
+		v110 := math.FMA(v109, v94, v40)
+		v111 := math.FMA(v110, v94, v42)
+		v112 := math.FMA(v111, v94, v44)
+		v113 := math.FMA(v112, v94, v46)
+		v114 := math.FMA(v113, v94, v48)
+		v115 := math.FMA(v114, v94, v50)
+		v116 := math.FMA(v115, v94, v52)
+		v117 := math.FMA(v116, v94, v54)
+		v118 := math.FMA(v108, v117, v107)
+		v120 := ldexpMid(v119, v92)
+		v121 := float64(v7 + v120)
+		v122 := float64(v121 - v7)
+		v123 := float64(v121 - v122)
+		v124 := float64(v7 - v123)
+		v125 := float64(v120 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v118 + v126)
+		v128 := float64(v121 + v102)
+		v129 := float64(v121 - v128)
+		v130 := float64(v129 + v102)
+		v131 := float64(v130 + v127)
+		v132 := float64(v128 + v131)
+		v133 := ldexpMid(v132, v91)
+		v134 := math.Copysign(v133, v86)
+		v135 := math.IsNaN(v86)
+		v136 := v134
+		if v135 {
+			v136 = v86
 		}
-		v142 := float64(v140 * v140)
-		v144 := float64(v143 * v140)
-		v145 := float64(v142 + v144)
-		v146 := float64(v145 + v143)
-		v147 := float64(v141 * v146)
-		v150 := float64(v140 + v149)
-		v151 := float64(v148 * v150)
-		v152 := float64(v147 + v151)
-		v154 := float64(v152 + v153)
-		v155 := float64(v140 * v154)
-		v157 := float64(v156 * v90)
-		v158 := float64(v8 + v86)
-		v159 := float64(v157 * v158)
-		v160 := float64(v155 + v159)
-		v161 := float64(v86 * v160)
-		v162 := float64(v86 + v149)
-		v163 := float64(v86 * v162)
-		v164 := float64(v163 + v149)
-		v165 := float64(v164 * v164)
-		v166 := float64(v161 / v165)
-		v167 := -v166
-		v168 := math.FMA(v167, v165, v161)
-		v169 := -v161
-		v170 := math.FMA(v86, v160, v169)
-		v171 := float64(v160 - v159)
-		v172 := float64(v155 - v171)
-		v173 := -v155
-		v174 := math.FMA(v140, v154, v173)
-		v175 := float64(v8 + v140)
-		v176 := float64(v88 - v1)
-		v177 := float64(v88 - v176)
-		v178 := float64(v1 - v177)
-		v180 := float64(v179 - v176)
-		v181 := float64(v178 + v180)
-		v182 := float64(v88 - v90)
-		v183 := float64(v182 - v89)
-		v184 := float64(v181 + v183)
-		v185 := float64(v175 * v184)
-		v186 := float64(v149 * v140)
-		v187 := float64(v186 + v143)
-		v188 := float64(v141 * v187)
-		v189 := float64(v188 + v148)
-		v190 := float64(v140 * v189)
-		v191 := float64(v154 + v190)
-		v192 := float64(v185 * v191)
-		v193 := float64(v174 + v192)
-		v194 := float64(v172 + v193)
-		v195 := -v159
-		v196 := math.FMA(v157, v158, v195)
-		v197 := float64(v184 * v158)
-		v198 := float64(v158 - v8)
-		v199 := float64(v86 - v198)
-		v200 := float64(v90 * v199)
-		v201 := float64(v197 + v200)
-		v202 := float64(v156 * v201)
-		v203 := float64(v196 + v202)
-		v204 := float64(v194 + v203)
-		v205 := float64(v86 * v204)
-		v206 := float64(v170 + v205)
-		v207 := float64(v168 + v206)
-		v208 := -v165
-		v209 := math.FMA(v164, v164, v208)
-		v210 := float64(v149 * v164)
-		v211 := float64(v164 - v163)
-		v212 := float64(v164 - v211)
-		v213 := float64(v163 - v212)
-		v214 := float64(v149 - v211)
-		v215 := float64(v213 + v214)
-		v216 := -v163
-		v217 := math.FMA(v86, v162, v216)
-		v218 := float64(v162 - v86)
-		v219 := float64(v162 - v218)
-		v220 := float64(v86 - v219)
-		v221 := float64(v149 - v218)
-		v222 := float64(v220 + v221)
-		v223 := float64(v86 * v222)
-		v224 := float64(v217 + v223)
-		v225 := float64(v215 + v224)
-		v226 := float64(v210 * v225)
-		v227 := float64(v209 + v226)
-		v228 := float64(v166 * v227)
-		v229 := float64(v207 - v228)
-		v230 := float64(v229 / v165)
-		v231 := float64(v166 + v230)
-		v232 := float64(v163 / v164)
-		v233 := -v232
-		v234 := math.FMA(v233, v164, v163)
-		v235 := float64(v234 + v224)
-		v236 := float64(v232 * v225)
-		v237 := float64(v235 - v236)
-		v238 := float64(v237 / v164)
-		v239 := float64(v156 * v1)
-		v240 := float64(v239 * v86)
-		v241 := float64(v240 * v158)
-		v242 := float64(v241 / v165)
-		v243 := float64(v238 + v242)
-		v244 := float64(v232 + v243)
-		v245 := v244
-		if v34 {
-			v245 = v231
+		v138 := float64(v136 * v136)
+		v140 := float64(v139 * v136)
+		v141 := float64(v138 + v140)
+		v142 := float64(v141 + v139)
+		v143 := float64(v137 * v142)
+		v146 := float64(v136 + v145)
+		v147 := float64(v144 * v146)
+		v148 := float64(v143 + v147)
+		v150 := float64(v148 + v149)
+		v151 := float64(v136 * v150)
+		v153 := float64(v152 * v86)
+		v154 := float64(v7 + v82)
+		v155 := float64(v153 * v154)
+		v156 := float64(v151 + v155)
+		v157 := float64(v82 * v156)
+		v158 := float64(v82 + v145)
+		v159 := float64(v82 * v158)
+		v160 := float64(v159 + v145)
+		v161 := float64(v160 * v160)
+		v162 := float64(v157 / v161)
+		v163 := -v162
+		v164 := math.FMA(v163, v161, v157)
+		v165 := -v157
+		v166 := math.FMA(v82, v156, v165)
+		v167 := float64(v156 - v155)
+		v168 := float64(v151 - v167)
+		v169 := -v151
+		v170 := math.FMA(v136, v150, v169)
+		v171 := float64(v7 + v136)
+		v172 := float64(v84 - v0)
+		v173 := float64(v84 - v172)
+		v174 := float64(v0 - v173)
+		v176 := float64(v175 - v172)
+		v177 := float64(v174 + v176)
+		v178 := float64(v84 - v86)
+		v179 := float64(v178 - v85)
+		v180 := float64(v177 + v179)
+		v181 := float64(v171 * v180)
+		v182 := float64(v145 * v136)
+		v183 := float64(v182 + v139)
+		v184 := float64(v137 * v183)
+		v185 := float64(v184 + v144)
+		v186 := float64(v136 * v185)
+		v187 := float64(v150 + v186)
+		v188 := float64(v181 * v187)
+		v189 := float64(v170 + v188)
+		v190 := float64(v168 + v189)
+		v191 := -v155
+		v192 := math.FMA(v153, v154, v191)
+		v193 := float64(v180 * v154)
+		v194 := float64(v154 - v7)
+		v195 := float64(v82 - v194)
+		v196 := float64(v86 * v195)
+		v197 := float64(v193 + v196)
+		v198 := float64(v152 * v197)
+		v199 := float64(v192 + v198)
+		v200 := float64(v190 + v199)
+		v201 := float64(v82 * v200)
+		v202 := float64(v166 + v201)
+		v203 := float64(v164 + v202)
+		v204 := -v161
+		v205 := math.FMA(v160, v160, v204)
+		v206 := float64(v145 * v160)
+		v207 := float64(v160 - v159)
+		v208 := float64(v160 - v207)
+		v209 := float64(v159 - v208)
+		v210 := float64(v145 - v207)
+		v211 := float64(v209 + v210)
+		v212 := -v159
+		v213 := math.FMA(v82, v158, v212)
+		v214 := float64(v158 - v82)
+		v215 := float64(v158 - v214)
+		v216 := float64(v82 - v215)
+		v217 := float64(v145 - v214)
+		v218 := float64(v216 + v217)
+		v219 := float64(v82 * v218)
+		v220 := float64(v213 + v219)
+		v221 := float64(v211 + v220)
+		v222 := float64(v206 * v221)
+		v223 := float64(v205 + v222)
+		v224 := float64(v162 * v223)
+		v225 := float64(v203 - v224)
+		v226 := float64(v225 / v161)
+		v227 := float64(v162 + v226)
+		v228 := float64(v159 / v160)
+		v229 := -v228
+		v230 := math.FMA(v229, v160, v159)
+		v231 := float64(v230 + v220)
+		v232 := float64(v228 * v221)
+		v233 := float64(v231 - v232)
+		v234 := float64(v233 / v160)
+		v235 := float64(v152 * v0)
+		v236 := float64(v235 * v82)
+		v237 := float64(v236 * v154)
+		v238 := float64(v237 / v161)
+		v239 := float64(v234 + v238)
+		v240 := float64(v228 + v239)
+		v241 := v240
+		if v9 {
+			v241 = v227
 		}
-		v246 := v245
-		if v10 {
-			v246 = v0
+		v243 := v241
+		if v6 {
+			v243 = v7
 		}
-		v247 := v246
-		if v7 {
-			v247 = v8
+		v244 := v243
+		if v2 {
+			v244 = v4
 		}
-		v248 := v247
-		if v3 {
-			v248 = v5
+		v245 := dy[i]
+		v246 := float64(v245 * v4)
+		v247 := float64(v245 * v7)
+		v248 := float64(v245 * v242)
+		v249 := float64(v245 * v162)
+		v250 := -v249
+		v251 := math.FMA(v245, v162, v250)
+		v252 := float64(v245 * v225)
+		v253 := -v252
+		v254 := math.FMA(v245, v225, v253)
+		v255 := float64(v252 / v161)
+		v256 := -v255
+		v257 := math.FMA(v256, v161, v252)
+		v258 := float64(v257 + v254)
+		v259 := float64(v258 / v161)
+		v260 := float64(v249 + v255)
+		v261 := float64(v260 - v249)
+		v262 := float64(v260 - v261)
+		v263 := float64(v249 - v262)
+		v264 := float64(v255 - v261)
+		v265 := float64(v263 + v264)
+		v266 := float64(v265 + v251)
+		v267 := float64(v266 + v259)
+		v268 := float64(v245 * v228)
+		v269 := -v268
+		v270 := math.FMA(v245, v228, v269)
+		v271 := float64(v245 * v234)
+		v272 := -v271
+		v273 := math.FMA(v245, v234, v272)
+		v274 := float64(v245 * v238)
+		v275 := -v274
+		v276 := math.FMA(v245, v238, v275)
+		v277 := float64(v271 + v274)
+		v278 := float64(v277 - v271)
+		v279 := float64(v277 - v278)
+		v280 := float64(v271 - v279)
+		v281 := float64(v274 - v278)
+		v282 := float64(v280 + v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v276)
+		v285 := float64(v268 + v277)
+		v286 := float64(v285 - v268)
+		v287 := float64(v285 - v286)
+		v288 := float64(v268 - v287)
+		v289 := float64(v277 - v286)
+		v290 := float64(v288 + v289)
+		v291 := float64(v290 + v270)
+		v292 := float64(v291 + v284)
+		v293 := v285
+		if v9 {
+			v293 = v260
 		}
-		v249 := dy[i]
-		v250 := float64(v249 * v5)
-		v251 := float64(v249 * v8)
-		v252 := float64(v249 * v32)
-		v253 := float64(v249 * v166)
-		v254 := -v253
-		v255 := math.FMA(v249, v166, v254)
-		v256 := float64(v249 * v229)
-		v257 := -v256
-		v258 := math.FMA(v249, v229, v257)
-		v259 := float64(v256 / v165)
-		v260 := -v259
-		v261 := math.FMA(v260, v165, v256)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 / v165)
-		v264 := float64(v253 + v259)
-		v265 := float64(v264 - v253)
-		v266 := float64(v264 - v265)
-		v267 := float64(v253 - v266)
-		v268 := float64(v259 - v265)
-		v269 := float64(v267 + v268)
-		v270 := float64(v269 + v255)
-		v271 := float64(v270 + v263)
-		v272 := float64(v249 * v232)
-		v273 := -v272
-		v274 := math.FMA(v249, v232, v273)
-		v275 := float64(v249 * v238)
-		v276 := -v275
-		v277 := math.FMA(v249, v238, v276)
-		v278 := float64(v249 * v242)
-		v279 := -v278
-		v280 := math.FMA(v249, v242, v279)
-		v281 := float64(v275 + v278)
-		v282 := float64(v281 - v275)
-		v283 := float64(v281 - v282)
-		v284 := float64(v275 - v283)
-		v285 := float64(v278 - v282)
-		v286 := float64(v284 + v285)
-		v287 := float64(v286 + v277)
-		v288 := float64(v287 + v280)
-		v289 := float64(v272 + v281)
-		v290 := float64(v289 - v272)
-		v291 := float64(v289 - v290)
-		v292 := float64(v272 - v291)
-		v293 := float64(v281 - v290)
-		v294 := float64(v292 + v293)
-		v295 := float64(v294 + v274)
-		v296 := float64(v295 + v288)
-		v297 := v289
-		if v34 {
-			v297 = v264
+		v294 := v292
+		if v9 {
+			v294 = v267
+		}
+		v295 := v293
+		if v6 {
+			v295 = v247
+		}
+		v296 := v294
+		if v6 {
+			v296 = v3
+		}
+		v297 := v295
+		if v2 {
+			v297 = v246
 		}
 		v298 := v296
-		if v34 {
-			v298 = v271
+		if v2 {
+			v298 = v3
 		}
-		v299 := v297
-		if v10 {
-			v299 = v0
+		v299 := float64(v297 + v298)
+		v300 := float64(v245 * v244)
+		v301 := float64(v299 - v300)
+		v302 := math.Abs(v301)
+		v303 := math.Abs(v300)
+		v305 := float64(v303 * v304)
+		v306 := v302 <= v305
+		v307 := math.Abs(v245)
+		v308 := math.Abs(v248)
+		v309 := v307
+		if v308 > v307 {
+			v309 = v308
 		}
-		v300 := v298
-		if v10 {
-			v300 = v0
+		v311 := float64(v302 * v310)
+		v314 := math.FMA(v309, v312, v313)
+		v315 := v311 <= v314
+		v316 := v306 || v315
+		v317 := v299 == v3
+		v318 := v316 && !v317
+		v319 := v300
+		if v318 {
+			v319 = v299
 		}
-		v301 := v299
-		if v7 {
-			v301 = v251
+		v320 := v319
+		if v81 {
+			v320 = v0
 		}
-		v302 := v300
-		if v7 {
-			v302 = v4
-		}
-		v303 := v301
-		if v3 {
-			v303 = v250
-		}
-		v304 := v302
-		if v3 {
-			v304 = v4
-		}
-		v305 := float64(v303 + v304)
-		v306 := float64(v249 * v248)
-		v307 := float64(v305 - v306)
-		v308 := math.Abs(v307)
-		v309 := math.Abs(v306)
-		v311 := float64(v309 * v310)
-		v312 := v308 <= v311
-		v313 := math.Abs(v249)
-		v314 := math.Abs(v252)
-		v315 := v313
-		if v314 > v313 {
-			v315 = v314
-		}
-		v317 := float64(v308 * v316)
-		v320 := math.FMA(v315, v318, v319)
-		v321 := v317 <= v320
-		v322 := v312 || v321
-		v323 := v305 == v4
-		v324 := v322 && !v323
-		v325 := v306
-		if v324 {
-			v325 = v305
-		}
-		v326 := v325
-		if v85 {
-			v326 = v1
-		}
-		dx[i] = v326
+		dx[i] = v320
 	}
 }
 

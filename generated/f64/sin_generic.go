@@ -886,260 +886,218 @@ func sinGeneric(dst, x []float64, w0 float64) {
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f64 memory, f64 compute,
-// 207 operations): the scalar twin of the vector program the assembly kernels
+// 189 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func sinUsualGeneric(dst, x []float64, w0 float64) {
 	x = x[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := w0
-	v5 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v7 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
-	v9 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v12 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v14 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0x0000000000000000)  // 0
-	v19 := math.Float64frombits(0xc010000000000000)  // -4
-	v20 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v21 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v22 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v23 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
-	v24 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v149 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v153 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v154 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v156 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v158 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v160 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v162 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v164 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v172 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v173 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v175 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v177 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v179 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v181 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v193 := math.Float64frombits(0xc000000000000000) // -2
+	v1 := w0
+	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
+	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
+	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0x0000000000000000)  // 0
+	v13 := math.Float64frombits(0xc010000000000000)  // -4
+	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v15 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
+	v16 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
+	v17 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
+	v18 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v135 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v136 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v138 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v140 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v142 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v144 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v146 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v154 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v155 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v157 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v159 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v161 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v163 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v175 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
-		v1 := x[i]
-		v3 := float64(v2 * v1)
-		v4 := math.Abs(v3)
-		v6 := float64(v4 * v5)
-		v8 := v7 <= v6
-		v10 := -v3
-		v11 := math.FMA(v2, v1, v10)
-		v13 := v12 < v4
-		v15 := v4 < v14
-		v16 := v13 && v15
-		v25 := float64(v3 * v24)
-		v26 := math.RoundToEven(v25)
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v3 := math.Abs(v2)
+		v5 := float64(v3 * v4)
+		v7 := v6 <= v5
+		v9 := -v2
+		v10 := math.FMA(v1, v0, v9)
+		v19 := float64(v2 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v22 := math.FMA(v21, v15, v2)
+		v23 := float64(v21 * v16)
+		v24 := -v23
+		v25 := math.FMA(v21, v16, v24)
+		v26 := float64(v21 * v17)
 		v27 := -v26
-		v28 := math.FMA(v27, v21, v3)
-		v29 := float64(v27 * v22)
-		v30 := -v29
-		v31 := math.FMA(v27, v22, v30)
-		v32 := float64(v27 * v23)
-		v33 := -v32
-		v34 := math.FMA(v27, v23, v33)
-		v35 := float64(v28 + v29)
-		v36 := float64(v35 - v28)
+		v28 := math.FMA(v21, v17, v27)
+		v29 := float64(v22 + v23)
+		v30 := float64(v29 - v22)
+		v31 := float64(v29 - v30)
+		v32 := float64(v22 - v31)
+		v33 := float64(v23 - v30)
+		v34 := float64(v32 + v33)
+		v35 := float64(v34 + v25)
+		v36 := float64(v35 - v34)
 		v37 := float64(v35 - v36)
-		v38 := float64(v28 - v37)
-		v39 := float64(v29 - v36)
+		v38 := float64(v34 - v37)
+		v39 := float64(v25 - v36)
 		v40 := float64(v38 + v39)
-		v41 := float64(v40 + v31)
-		v42 := float64(v41 - v40)
+		v41 := float64(v35 + v26)
+		v42 := float64(v41 - v35)
 		v43 := float64(v41 - v42)
-		v44 := float64(v40 - v43)
-		v45 := float64(v31 - v42)
+		v44 := float64(v35 - v43)
+		v45 := float64(v26 - v42)
 		v46 := float64(v44 + v45)
-		v47 := float64(v41 + v32)
-		v48 := float64(v47 - v41)
-		v49 := float64(v47 - v48)
-		v50 := float64(v41 - v49)
-		v51 := float64(v32 - v48)
-		v52 := float64(v50 + v51)
-		v53 := float64(v46 + v52)
-		v54 := float64(v53 + v34)
-		v55 := v26
-		if v16 {
-			v55 = v0
-		}
-		v56 := v35
-		if v16 {
-			v56 = v0
-		}
-		v57 := v47
-		if v16 {
-			v57 = v0
-		}
-		v58 := v54
-		if v16 {
-			v58 = v0
-		}
-		v59 := math.Abs(v11)
-		v60 := v12 < v59
-		v61 := v59 < v14
-		v62 := v60 && v61
-		v63 := float64(v11 * v24)
-		v64 := math.RoundToEven(v63)
-		v65 := -v64
-		v66 := math.FMA(v65, v21, v11)
-		v67 := float64(v65 * v22)
-		v68 := -v67
-		v69 := math.FMA(v65, v22, v68)
-		v70 := float64(v65 * v23)
-		v71 := -v70
-		v72 := math.FMA(v65, v23, v71)
-		v73 := float64(v66 + v67)
-		v74 := float64(v73 - v66)
-		v75 := float64(v73 - v74)
-		v76 := float64(v66 - v75)
-		v77 := float64(v67 - v74)
-		v78 := float64(v76 + v77)
-		v79 := float64(v78 + v69)
-		v80 := float64(v79 - v78)
+		v47 := float64(v40 + v46)
+		v48 := float64(v47 + v28)
+		v49 := float64(v10 * v18)
+		v50 := math.RoundToEven(v49)
+		v51 := -v50
+		v52 := math.FMA(v51, v15, v10)
+		v53 := float64(v51 * v16)
+		v54 := -v53
+		v55 := math.FMA(v51, v16, v54)
+		v56 := float64(v51 * v17)
+		v57 := -v56
+		v58 := math.FMA(v51, v17, v57)
+		v59 := float64(v52 + v53)
+		v60 := float64(v59 - v52)
+		v61 := float64(v59 - v60)
+		v62 := float64(v52 - v61)
+		v63 := float64(v53 - v60)
+		v64 := float64(v62 + v63)
+		v65 := float64(v64 + v55)
+		v66 := float64(v65 - v64)
+		v67 := float64(v65 - v66)
+		v68 := float64(v64 - v67)
+		v69 := float64(v55 - v66)
+		v70 := float64(v68 + v69)
+		v71 := float64(v65 + v56)
+		v72 := float64(v71 - v65)
+		v73 := float64(v71 - v72)
+		v74 := float64(v65 - v73)
+		v75 := float64(v56 - v72)
+		v76 := float64(v74 + v75)
+		v77 := float64(v70 + v76)
+		v78 := float64(v77 + v58)
+		v79 := float64(v29 + v59)
+		v80 := float64(v79 - v29)
 		v81 := float64(v79 - v80)
-		v82 := float64(v78 - v81)
-		v83 := float64(v69 - v80)
+		v82 := float64(v29 - v81)
+		v83 := float64(v59 - v80)
 		v84 := float64(v82 + v83)
-		v85 := float64(v79 + v70)
-		v86 := float64(v85 - v79)
+		v85 := float64(v41 + v71)
+		v86 := float64(v85 - v41)
 		v87 := float64(v85 - v86)
-		v88 := float64(v79 - v87)
-		v89 := float64(v70 - v86)
+		v88 := float64(v41 - v87)
+		v89 := float64(v71 - v86)
 		v90 := float64(v88 + v89)
-		v91 := float64(v84 + v90)
-		v92 := float64(v91 + v72)
-		v93 := v64
-		if v62 {
-			v93 = v0
+		v91 := float64(v48 + v78)
+		v92 := float64(v91 + v90)
+		v93 := float64(v79 * v18)
+		v94 := math.RoundToEven(v93)
+		v95 := -v94
+		v96 := math.FMA(v95, v15, v79)
+		v97 := float64(v95 * v16)
+		v98 := float64(v96 + v97)
+		v99 := float64(v98 - v96)
+		v100 := float64(v98 - v99)
+		v101 := float64(v96 - v100)
+		v102 := float64(v97 - v99)
+		v103 := float64(v101 + v102)
+		v104 := float64(v84 + v85)
+		v105 := float64(v104 - v84)
+		v106 := float64(v104 - v105)
+		v107 := float64(v84 - v106)
+		v108 := float64(v85 - v105)
+		v109 := float64(v107 + v108)
+		v110 := float64(v103 + v109)
+		v111 := float64(v110 + v92)
+		v112 := math.FMA(v95, v17, v111)
+		v113 := float64(v98 + v104)
+		v114 := float64(v113 - v98)
+		v115 := float64(v113 - v114)
+		v116 := float64(v98 - v115)
+		v117 := float64(v104 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v118 + v112)
+		v120 := float64(v113 + v119)
+		v121 := float64(v120 - v113)
+		v122 := float64(v120 - v121)
+		v123 := float64(v113 - v122)
+		v124 := float64(v119 - v121)
+		v125 := float64(v123 + v124)
+		v126 := float64(v20 + v50)
+		v127 := float64(v126 + v94)
+		v128 := float64(v120 * v120)
+		v129 := -v128
+		v130 := math.FMA(v120, v120, v129)
+		v132 := float64(v131 * v128)
+		v133 := math.FMA(v132, v125, v125)
+		v134 := float64(v120 * v128)
+		v137 := math.FMA(v135, v128, v136)
+		v139 := math.FMA(v137, v128, v138)
+		v141 := math.FMA(v139, v128, v140)
+		v143 := math.FMA(v141, v128, v142)
+		v145 := math.FMA(v143, v128, v144)
+		v147 := math.FMA(v145, v128, v146)
+		v148 := math.FMA(v134, v147, v133)
+		v149 := float64(v4 * v128)
+		v150 := float64(v11 - v149)
+		v151 := float64(v11 - v150)
+		v152 := float64(v151 - v149)
+		v153 := float64(v128 * v128)
+		v156 := math.FMA(v154, v128, v155)
+		v158 := math.FMA(v156, v128, v157)
+		v160 := math.FMA(v158, v128, v159)
+		v162 := math.FMA(v160, v128, v161)
+		v164 := math.FMA(v162, v128, v163)
+		v165 := float64(v120 * v125)
+		v166 := math.FMA(v4, v130, v165)
+		v167 := -v166
+		v168 := math.FMA(v153, v164, v167)
+		v169 := float64(v152 + v168)
+		v170 := float64(v127 * v14)
+		v171 := math.Floor(v170)
+		v172 := math.FMA(v13, v171, v127)
+		v173 := float64(v172 * v4)
+		v174 := math.Floor(v173)
+		v176 := math.FMA(v175, v174, v172)
+		v177 := v4 < v176
+		v178 := v120
+		if v177 {
+			v178 = v150
 		}
-		v94 := v73
-		if v62 {
-			v94 = v0
+		v179 := math.FMA(v175, v174, v11)
+		v180 := float64(v178 * v179)
+		v181 := v148
+		if v177 {
+			v181 = v169
 		}
-		v95 := v85
-		if v62 {
-			v95 = v0
+		v182 := float64(v181 * v179)
+		v183 := float64(v180 + v182)
+		v184 := v2 == v12
+		v185 := v183
+		if v184 {
+			v185 = v2
 		}
-		v96 := v92
-		if v62 {
-			v96 = v0
+		v186 := v185
+		if v7 {
+			v186 = v8
 		}
-		v97 := float64(v56 + v94)
-		v98 := float64(v97 - v56)
-		v99 := float64(v97 - v98)
-		v100 := float64(v56 - v99)
-		v101 := float64(v94 - v98)
-		v102 := float64(v100 + v101)
-		v103 := float64(v57 + v95)
-		v104 := float64(v103 - v57)
-		v105 := float64(v103 - v104)
-		v106 := float64(v57 - v105)
-		v107 := float64(v95 - v104)
-		v108 := float64(v106 + v107)
-		v109 := float64(v58 + v96)
-		v110 := float64(v109 + v108)
-		v111 := float64(v97 * v24)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v21, v97)
-		v115 := float64(v113 * v22)
-		v116 := float64(v114 + v115)
-		v117 := float64(v116 - v114)
-		v118 := float64(v116 - v117)
-		v119 := float64(v114 - v118)
-		v120 := float64(v115 - v117)
-		v121 := float64(v119 + v120)
-		v122 := float64(v102 + v103)
-		v123 := float64(v122 - v102)
-		v124 := float64(v122 - v123)
-		v125 := float64(v102 - v124)
-		v126 := float64(v103 - v123)
-		v127 := float64(v125 + v126)
-		v128 := float64(v121 + v127)
-		v129 := float64(v128 + v110)
-		v130 := math.FMA(v113, v23, v129)
-		v131 := float64(v116 + v122)
-		v132 := float64(v131 - v116)
-		v133 := float64(v131 - v132)
-		v134 := float64(v116 - v133)
-		v135 := float64(v122 - v132)
-		v136 := float64(v134 + v135)
-		v137 := float64(v136 + v130)
-		v138 := float64(v131 + v137)
-		v139 := float64(v138 - v131)
-		v140 := float64(v138 - v139)
-		v141 := float64(v131 - v140)
-		v142 := float64(v137 - v139)
-		v143 := float64(v141 + v142)
-		v144 := float64(v55 + v93)
-		v145 := float64(v144 + v112)
-		v146 := float64(v138 * v138)
-		v147 := -v146
-		v148 := math.FMA(v138, v138, v147)
-		v150 := float64(v149 * v146)
-		v151 := math.FMA(v150, v143, v143)
-		v152 := float64(v138 * v146)
-		v155 := math.FMA(v153, v146, v154)
-		v157 := math.FMA(v155, v146, v156)
-		v159 := math.FMA(v157, v146, v158)
-		v161 := math.FMA(v159, v146, v160)
-		v163 := math.FMA(v161, v146, v162)
-		v165 := math.FMA(v163, v146, v164)
-		v166 := math.FMA(v152, v165, v151)
-		v167 := float64(v5 * v146)
-		v168 := float64(v17 - v167)
-		v169 := float64(v17 - v168)
-		v170 := float64(v169 - v167)
-		v171 := float64(v146 * v146)
-		v174 := math.FMA(v172, v146, v173)
-		v176 := math.FMA(v174, v146, v175)
-		v178 := math.FMA(v176, v146, v177)
-		v180 := math.FMA(v178, v146, v179)
-		v182 := math.FMA(v180, v146, v181)
-		v183 := float64(v138 * v143)
-		v184 := math.FMA(v5, v148, v183)
-		v185 := -v184
-		v186 := math.FMA(v171, v182, v185)
-		v187 := float64(v170 + v186)
-		v188 := float64(v145 * v20)
-		v189 := math.Floor(v188)
-		v190 := math.FMA(v19, v189, v145)
-		v191 := float64(v190 * v5)
-		v192 := math.Floor(v191)
-		v194 := math.FMA(v193, v192, v190)
-		v195 := v5 < v194
-		v196 := v138
-		if v195 {
-			v196 = v168
+		v187 := math.IsNaN(v0)
+		v188 := v186
+		if v187 {
+			v188 = v0
 		}
-		v197 := math.FMA(v193, v192, v17)
-		v198 := float64(v196 * v197)
-		v199 := v166
-		if v195 {
-			v199 = v187
-		}
-		v200 := float64(v199 * v197)
-		v201 := float64(v198 + v200)
-		v202 := v3 == v18
-		v203 := v201
-		if v202 {
-			v203 = v3
-		}
-		v204 := v203
-		if v8 {
-			v204 = v9
-		}
-		v205 := math.IsNaN(v1)
-		v206 := v204
-		if v205 {
-			v206 = v1
-		}
-		dst[i] = v206
+		dst[i] = v188
 	}
 }
 
@@ -2095,316 +2053,274 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 253 operations): the scalar twin of the vector program
+// memory, f64 compute, 235 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := w0
-	v5 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v7 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
-	v9 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v12 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
-	v14 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v17 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v18 := math.Float64frombits(0x0000000000000000)  // 0
-	v19 := math.Float64frombits(0xc010000000000000)  // -4
-	v20 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v21 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v22 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v23 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
-	v24 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v149 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v153 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v154 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v156 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v158 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v160 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v162 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v164 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v172 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v173 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v175 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v177 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v179 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v181 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v194 := math.Float64frombits(0xc000000000000000) // -2
-	v235 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v241 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v243 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v244 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := w0
+	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
+	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
+	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
+	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0x0000000000000000)  // 0
+	v13 := math.Float64frombits(0xc010000000000000)  // -4
+	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v15 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
+	v16 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
+	v17 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
+	v18 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v135 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v136 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v138 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v140 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v142 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v144 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v146 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v154 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v155 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v157 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v159 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v161 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v163 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v176 := math.Float64frombits(0xc000000000000000) // -2
+	v217 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v223 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v225 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v226 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
-		v1 := x[i]
-		v3 := float64(v2 * v1)
-		v4 := math.Abs(v3)
-		v6 := float64(v4 * v5)
-		v8 := v7 <= v6
-		v10 := -v3
-		v11 := math.FMA(v2, v1, v10)
-		v13 := v12 < v4
-		v15 := v4 < v14
-		v16 := v13 && v15
-		v25 := float64(v3 * v24)
-		v26 := math.RoundToEven(v25)
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v3 := math.Abs(v2)
+		v5 := float64(v3 * v4)
+		v7 := v6 <= v5
+		v9 := -v2
+		v10 := math.FMA(v1, v0, v9)
+		v19 := float64(v2 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v22 := math.FMA(v21, v15, v2)
+		v23 := float64(v21 * v16)
+		v24 := -v23
+		v25 := math.FMA(v21, v16, v24)
+		v26 := float64(v21 * v17)
 		v27 := -v26
-		v28 := math.FMA(v27, v21, v3)
-		v29 := float64(v27 * v22)
-		v30 := -v29
-		v31 := math.FMA(v27, v22, v30)
-		v32 := float64(v27 * v23)
-		v33 := -v32
-		v34 := math.FMA(v27, v23, v33)
-		v35 := float64(v28 + v29)
-		v36 := float64(v35 - v28)
+		v28 := math.FMA(v21, v17, v27)
+		v29 := float64(v22 + v23)
+		v30 := float64(v29 - v22)
+		v31 := float64(v29 - v30)
+		v32 := float64(v22 - v31)
+		v33 := float64(v23 - v30)
+		v34 := float64(v32 + v33)
+		v35 := float64(v34 + v25)
+		v36 := float64(v35 - v34)
 		v37 := float64(v35 - v36)
-		v38 := float64(v28 - v37)
-		v39 := float64(v29 - v36)
+		v38 := float64(v34 - v37)
+		v39 := float64(v25 - v36)
 		v40 := float64(v38 + v39)
-		v41 := float64(v40 + v31)
-		v42 := float64(v41 - v40)
+		v41 := float64(v35 + v26)
+		v42 := float64(v41 - v35)
 		v43 := float64(v41 - v42)
-		v44 := float64(v40 - v43)
-		v45 := float64(v31 - v42)
+		v44 := float64(v35 - v43)
+		v45 := float64(v26 - v42)
 		v46 := float64(v44 + v45)
-		v47 := float64(v41 + v32)
-		v48 := float64(v47 - v41)
-		v49 := float64(v47 - v48)
-		v50 := float64(v41 - v49)
-		v51 := float64(v32 - v48)
-		v52 := float64(v50 + v51)
-		v53 := float64(v46 + v52)
-		v54 := float64(v53 + v34)
-		v55 := v26
-		if v16 {
-			v55 = v0
-		}
-		v56 := v35
-		if v16 {
-			v56 = v0
-		}
-		v57 := v47
-		if v16 {
-			v57 = v0
-		}
-		v58 := v54
-		if v16 {
-			v58 = v0
-		}
-		v59 := math.Abs(v11)
-		v60 := v12 < v59
-		v61 := v59 < v14
-		v62 := v60 && v61
-		v63 := float64(v11 * v24)
-		v64 := math.RoundToEven(v63)
-		v65 := -v64
-		v66 := math.FMA(v65, v21, v11)
-		v67 := float64(v65 * v22)
-		v68 := -v67
-		v69 := math.FMA(v65, v22, v68)
-		v70 := float64(v65 * v23)
-		v71 := -v70
-		v72 := math.FMA(v65, v23, v71)
-		v73 := float64(v66 + v67)
-		v74 := float64(v73 - v66)
-		v75 := float64(v73 - v74)
-		v76 := float64(v66 - v75)
-		v77 := float64(v67 - v74)
-		v78 := float64(v76 + v77)
-		v79 := float64(v78 + v69)
-		v80 := float64(v79 - v78)
+		v47 := float64(v40 + v46)
+		v48 := float64(v47 + v28)
+		v49 := float64(v10 * v18)
+		v50 := math.RoundToEven(v49)
+		v51 := -v50
+		v52 := math.FMA(v51, v15, v10)
+		v53 := float64(v51 * v16)
+		v54 := -v53
+		v55 := math.FMA(v51, v16, v54)
+		v56 := float64(v51 * v17)
+		v57 := -v56
+		v58 := math.FMA(v51, v17, v57)
+		v59 := float64(v52 + v53)
+		v60 := float64(v59 - v52)
+		v61 := float64(v59 - v60)
+		v62 := float64(v52 - v61)
+		v63 := float64(v53 - v60)
+		v64 := float64(v62 + v63)
+		v65 := float64(v64 + v55)
+		v66 := float64(v65 - v64)
+		v67 := float64(v65 - v66)
+		v68 := float64(v64 - v67)
+		v69 := float64(v55 - v66)
+		v70 := float64(v68 + v69)
+		v71 := float64(v65 + v56)
+		v72 := float64(v71 - v65)
+		v73 := float64(v71 - v72)
+		v74 := float64(v65 - v73)
+		v75 := float64(v56 - v72)
+		v76 := float64(v74 + v75)
+		v77 := float64(v70 + v76)
+		v78 := float64(v77 + v58)
+		v79 := float64(v29 + v59)
+		v80 := float64(v79 - v29)
 		v81 := float64(v79 - v80)
-		v82 := float64(v78 - v81)
-		v83 := float64(v69 - v80)
+		v82 := float64(v29 - v81)
+		v83 := float64(v59 - v80)
 		v84 := float64(v82 + v83)
-		v85 := float64(v79 + v70)
-		v86 := float64(v85 - v79)
+		v85 := float64(v41 + v71)
+		v86 := float64(v85 - v41)
 		v87 := float64(v85 - v86)
-		v88 := float64(v79 - v87)
-		v89 := float64(v70 - v86)
+		v88 := float64(v41 - v87)
+		v89 := float64(v71 - v86)
 		v90 := float64(v88 + v89)
-		v91 := float64(v84 + v90)
-		v92 := float64(v91 + v72)
-		v93 := v64
-		if v62 {
-			v93 = v0
+		v91 := float64(v48 + v78)
+		v92 := float64(v91 + v90)
+		v93 := float64(v79 * v18)
+		v94 := math.RoundToEven(v93)
+		v95 := -v94
+		v96 := math.FMA(v95, v15, v79)
+		v97 := float64(v95 * v16)
+		v98 := float64(v96 + v97)
+		v99 := float64(v98 - v96)
+		v100 := float64(v98 - v99)
+		v101 := float64(v96 - v100)
+		v102 := float64(v97 - v99)
+		v103 := float64(v101 + v102)
+		v104 := float64(v84 + v85)
+		v105 := float64(v104 - v84)
+		v106 := float64(v104 - v105)
+		v107 := float64(v84 - v106)
+		v108 := float64(v85 - v105)
+		v109 := float64(v107 + v108)
+		v110 := float64(v103 + v109)
+		v111 := float64(v110 + v92)
+		v112 := math.FMA(v95, v17, v111)
+		v113 := float64(v98 + v104)
+		v114 := float64(v113 - v98)
+		v115 := float64(v113 - v114)
+		v116 := float64(v98 - v115)
+		v117 := float64(v104 - v114)
+		v118 := float64(v116 + v117)
+		v119 := float64(v118 + v112)
+		v120 := float64(v113 + v119)
+		v121 := float64(v120 - v113)
+		v122 := float64(v120 - v121)
+		v123 := float64(v113 - v122)
+		v124 := float64(v119 - v121)
+		v125 := float64(v123 + v124)
+		v126 := float64(v20 + v50)
+		v127 := float64(v126 + v94)
+		v128 := float64(v120 * v120)
+		v129 := -v128
+		v130 := math.FMA(v120, v120, v129)
+		v132 := float64(v131 * v128)
+		v133 := math.FMA(v132, v125, v125)
+		v134 := float64(v120 * v128)
+		v137 := math.FMA(v135, v128, v136)
+		v139 := math.FMA(v137, v128, v138)
+		v141 := math.FMA(v139, v128, v140)
+		v143 := math.FMA(v141, v128, v142)
+		v145 := math.FMA(v143, v128, v144)
+		v147 := math.FMA(v145, v128, v146)
+		v148 := math.FMA(v134, v147, v133)
+		v149 := float64(v4 * v128)
+		v150 := float64(v11 - v149)
+		v151 := float64(v11 - v150)
+		v152 := float64(v151 - v149)
+		v153 := float64(v128 * v128)
+		v156 := math.FMA(v154, v128, v155)
+		v158 := math.FMA(v156, v128, v157)
+		v160 := math.FMA(v158, v128, v159)
+		v162 := math.FMA(v160, v128, v161)
+		v164 := math.FMA(v162, v128, v163)
+		v165 := float64(v120 * v125)
+		v166 := math.FMA(v4, v130, v165)
+		v167 := -v166
+		v168 := math.FMA(v153, v164, v167)
+		v169 := float64(v152 + v168)
+		v170 := float64(v127 + v11)
+		v171 := float64(v170 * v14)
+		v172 := math.Floor(v171)
+		v173 := math.FMA(v13, v172, v170)
+		v174 := float64(v173 * v4)
+		v175 := math.Floor(v174)
+		v177 := math.FMA(v176, v175, v173)
+		v178 := v4 < v177
+		v179 := v120
+		if v178 {
+			v179 = v150
 		}
-		v94 := v73
-		if v62 {
-			v94 = v0
+		v180 := math.FMA(v176, v175, v11)
+		v181 := float64(v179 * v180)
+		v182 := v148
+		if v178 {
+			v182 = v169
 		}
-		v95 := v85
-		if v62 {
-			v95 = v0
+		v183 := float64(v182 * v180)
+		v184 := float64(v181 + v183)
+		v185 := float64(v1 * v184)
+		v186 := v185
+		if v7 {
+			v186 = v8
 		}
-		v96 := v92
-		if v62 {
-			v96 = v0
+		v187 := dy[i]
+		v188 := float64(v187 * v8)
+		v189 := -v188
+		v190 := math.FMA(v187, v8, v189)
+		v191 := float64(v187 * v1)
+		v192 := -v191
+		v193 := math.FMA(v187, v1, v192)
+		v194 := float64(v191 * v181)
+		v195 := -v194
+		v196 := math.FMA(v191, v181, v195)
+		v197 := math.FMA(v193, v181, v196)
+		v198 := float64(v191 * v183)
+		v199 := -v198
+		v200 := math.FMA(v191, v183, v199)
+		v201 := math.FMA(v193, v183, v200)
+		v202 := float64(v194 + v198)
+		v203 := float64(v202 - v194)
+		v204 := float64(v202 - v203)
+		v205 := float64(v194 - v204)
+		v206 := float64(v198 - v203)
+		v207 := float64(v205 + v206)
+		v208 := float64(v207 + v197)
+		v209 := float64(v208 + v201)
+		v210 := v202
+		if v7 {
+			v210 = v188
 		}
-		v97 := float64(v56 + v94)
-		v98 := float64(v97 - v56)
-		v99 := float64(v97 - v98)
-		v100 := float64(v56 - v99)
-		v101 := float64(v94 - v98)
-		v102 := float64(v100 + v101)
-		v103 := float64(v57 + v95)
-		v104 := float64(v103 - v57)
-		v105 := float64(v103 - v104)
-		v106 := float64(v57 - v105)
-		v107 := float64(v95 - v104)
-		v108 := float64(v106 + v107)
-		v109 := float64(v58 + v96)
-		v110 := float64(v109 + v108)
-		v111 := float64(v97 * v24)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v21, v97)
-		v115 := float64(v113 * v22)
-		v116 := float64(v114 + v115)
-		v117 := float64(v116 - v114)
-		v118 := float64(v116 - v117)
-		v119 := float64(v114 - v118)
-		v120 := float64(v115 - v117)
-		v121 := float64(v119 + v120)
-		v122 := float64(v102 + v103)
-		v123 := float64(v122 - v102)
-		v124 := float64(v122 - v123)
-		v125 := float64(v102 - v124)
-		v126 := float64(v103 - v123)
-		v127 := float64(v125 + v126)
-		v128 := float64(v121 + v127)
-		v129 := float64(v128 + v110)
-		v130 := math.FMA(v113, v23, v129)
-		v131 := float64(v116 + v122)
-		v132 := float64(v131 - v116)
-		v133 := float64(v131 - v132)
-		v134 := float64(v116 - v133)
-		v135 := float64(v122 - v132)
-		v136 := float64(v134 + v135)
-		v137 := float64(v136 + v130)
-		v138 := float64(v131 + v137)
-		v139 := float64(v138 - v131)
-		v140 := float64(v138 - v139)
-		v141 := float64(v131 - v140)
-		v142 := float64(v137 - v139)
-		v143 := float64(v141 + v142)
-		v144 := float64(v55 + v93)
-		v145 := float64(v144 + v112)
-		v146 := float64(v138 * v138)
-		v147 := -v146
-		v148 := math.FMA(v138, v138, v147)
-		v150 := float64(v149 * v146)
-		v151 := math.FMA(v150, v143, v143)
-		v152 := float64(v138 * v146)
-		v155 := math.FMA(v153, v146, v154)
-		v157 := math.FMA(v155, v146, v156)
-		v159 := math.FMA(v157, v146, v158)
-		v161 := math.FMA(v159, v146, v160)
-		v163 := math.FMA(v161, v146, v162)
-		v165 := math.FMA(v163, v146, v164)
-		v166 := math.FMA(v152, v165, v151)
-		v167 := float64(v5 * v146)
-		v168 := float64(v17 - v167)
-		v169 := float64(v17 - v168)
-		v170 := float64(v169 - v167)
-		v171 := float64(v146 * v146)
-		v174 := math.FMA(v172, v146, v173)
-		v176 := math.FMA(v174, v146, v175)
-		v178 := math.FMA(v176, v146, v177)
-		v180 := math.FMA(v178, v146, v179)
-		v182 := math.FMA(v180, v146, v181)
-		v183 := float64(v138 * v143)
-		v184 := math.FMA(v5, v148, v183)
-		v185 := -v184
-		v186 := math.FMA(v171, v182, v185)
-		v187 := float64(v170 + v186)
-		v188 := float64(v145 + v17)
-		v189 := float64(v188 * v20)
-		v190 := math.Floor(v189)
-		v191 := math.FMA(v19, v190, v188)
-		v192 := float64(v191 * v5)
-		v193 := math.Floor(v192)
-		v195 := math.FMA(v194, v193, v191)
-		v196 := v5 < v195
-		v197 := v138
-		if v196 {
-			v197 = v168
+		v211 := v209
+		if v7 {
+			v211 = v190
 		}
-		v198 := math.FMA(v194, v193, v17)
-		v199 := float64(v197 * v198)
-		v200 := v166
-		if v196 {
-			v200 = v187
+		v212 := float64(v210 + v211)
+		v213 := float64(v187 * v186)
+		v214 := float64(v212 - v213)
+		v215 := math.Abs(v214)
+		v216 := math.Abs(v213)
+		v218 := float64(v216 * v217)
+		v219 := v215 <= v218
+		v220 := math.Abs(v187)
+		v221 := math.Abs(v191)
+		v222 := v220
+		if v221 > v220 {
+			v222 = v221
 		}
-		v201 := float64(v200 * v198)
-		v202 := float64(v199 + v201)
-		v203 := float64(v2 * v202)
-		v204 := v203
-		if v8 {
-			v204 = v9
+		v224 := float64(v215 * v223)
+		v227 := math.FMA(v222, v225, v226)
+		v228 := v224 <= v227
+		v229 := v219 || v228
+		v230 := v212 == v12
+		v231 := v229 && !v230
+		v232 := v213
+		if v231 {
+			v232 = v212
 		}
-		v205 := dy[i]
-		v206 := float64(v205 * v9)
-		v207 := -v206
-		v208 := math.FMA(v205, v9, v207)
-		v209 := float64(v205 * v2)
-		v210 := -v209
-		v211 := math.FMA(v205, v2, v210)
-		v212 := float64(v209 * v199)
-		v213 := -v212
-		v214 := math.FMA(v209, v199, v213)
-		v215 := math.FMA(v211, v199, v214)
-		v216 := float64(v209 * v201)
-		v217 := -v216
-		v218 := math.FMA(v209, v201, v217)
-		v219 := math.FMA(v211, v201, v218)
-		v220 := float64(v212 + v216)
-		v221 := float64(v220 - v212)
-		v222 := float64(v220 - v221)
-		v223 := float64(v212 - v222)
-		v224 := float64(v216 - v221)
-		v225 := float64(v223 + v224)
-		v226 := float64(v225 + v215)
-		v227 := float64(v226 + v219)
-		v228 := v220
-		if v8 {
-			v228 = v206
+		v233 := math.IsNaN(v0)
+		v234 := v232
+		if v233 {
+			v234 = v0
 		}
-		v229 := v227
-		if v8 {
-			v229 = v208
-		}
-		v230 := float64(v228 + v229)
-		v231 := float64(v205 * v204)
-		v232 := float64(v230 - v231)
-		v233 := math.Abs(v232)
-		v234 := math.Abs(v231)
-		v236 := float64(v234 * v235)
-		v237 := v233 <= v236
-		v238 := math.Abs(v205)
-		v239 := math.Abs(v209)
-		v240 := v238
-		if v239 > v238 {
-			v240 = v239
-		}
-		v242 := float64(v233 * v241)
-		v245 := math.FMA(v240, v243, v244)
-		v246 := v242 <= v245
-		v247 := v237 || v246
-		v248 := v230 == v18
-		v249 := v247 && !v248
-		v250 := v231
-		if v249 {
-			v250 = v230
-		}
-		v251 := math.IsNaN(v1)
-		v252 := v250
-		if v251 {
-			v252 = v1
-		}
-		dx[i] = v252
+		dx[i] = v234
 	}
 }
 

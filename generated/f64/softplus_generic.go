@@ -34,52 +34,52 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v3 := threshold
 	v6 := math.Float64frombits(0xc085e00000000000)   // -700
 	v9 := math.Float64frombits(0xc091300000000000)   // -1100
-	v12 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x4086300000000000)  // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0x0000000000000000)  // 0
-	v73 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v75 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v96 := math.Float64frombits(0x4086280000000000)  // 709
-	v100 := math.Float64frombits(0x408ff80000000000) // 1023
-	v105 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v107 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v140 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v197 := math.Float64frombits(0xbff0000000000000) // -1
-	v199 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v207 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v211 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v223 := math.Float64frombits(0x4000000000000000) // 2
-	v227 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v228 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v230 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v232 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v234 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v236 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v238 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v240 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v258 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v260 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v270 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v272 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v276 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v12 := math.Float64frombits(0x0000000000000000)  // 0
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x4086300000000000)  // 710
+	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v69 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v71 := math.Float64frombits(0x408f400000000000)  // 1000
+	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v90 := math.Float64frombits(0xbff0000000000000)  // -1
+	v92 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v100 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v104 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v116 := math.Float64frombits(0x4000000000000000) // 2
+	v120 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v121 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v123 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v125 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v127 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v129 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v131 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v133 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v151 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v153 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v163 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v165 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v169 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v246 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v269 := math.Float64frombits(0x4086280000000000) // 709
+	v273 := math.Float64frombits(0x408ff80000000000) // 1023
+	v285 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v354 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v383 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -87,453 +87,453 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		v7 := v2 < v6
 		v10 := v9 <= v2
 		v11 := v7 && v10
-		v13 := float64(v2 + v12)
-		v15 := v14
-		if v13 > v14 {
-			v15 = v13
+		v13 := v2
+		if v12 > v2 {
+			v13 = v12
 		}
+		v14 := math.Abs(v2)
+		v15 := -v14
 		v17 := v16
-		if v15 < v16 {
+		if v15 > v16 {
 			v17 = v15
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v29 := float64(v25 * v25)
-		v30 := -v29
-		v31 := math.FMA(v25, v25, v30)
-		v32 := float64(v28 * v29)
-		v33 := float64(v28 * v31)
-		v34 := float64(v25 + v32)
-		v35 := float64(v25 - v34)
-		v36 := float64(v35 + v32)
-		v37 := float64(v36 + v33)
-		v38 := math.FMA(v27, v25, v27)
-		v39 := float64(v37 + v38)
-		v40 := float64(v29 * v25)
-		v43 := math.FMA(v41, v25, v42)
-		v45 := math.FMA(v43, v25, v44)
-		v47 := math.FMA(v45, v25, v46)
-		v49 := math.FMA(v47, v25, v48)
-		v51 := math.FMA(v49, v25, v50)
-		v53 := math.FMA(v51, v25, v52)
-		v55 := math.FMA(v53, v25, v54)
-		v57 := math.FMA(v55, v25, v56)
-		v59 := math.FMA(v57, v25, v58)
-		v60 := math.FMA(v40, v59, v39)
-		v62 := float64(v61 + v34)
-		v63 := float64(v61 - v62)
-		v64 := float64(v63 + v34)
-		v65 := float64(v64 + v60)
-		v68 := float64(v67 - v20)
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v19 := v18
+		if v17 < v18 {
+			v19 = v17
 		}
+		v21 := float64(v19 * v20)
+		v22 := math.RoundToEven(v21)
+		v23 := -v22
+		v25 := math.FMA(v23, v24, v19)
+		v27 := math.FMA(v23, v26, v25)
+		v28 := float64(v25 - v27)
+		v29 := math.FMA(v23, v26, v28)
+		v31 := float64(v27 * v27)
+		v32 := -v31
+		v33 := math.FMA(v27, v27, v32)
+		v34 := float64(v30 * v31)
+		v35 := float64(v30 * v33)
+		v36 := float64(v27 + v34)
+		v37 := float64(v27 - v36)
+		v38 := float64(v37 + v34)
+		v39 := float64(v38 + v35)
+		v40 := math.FMA(v29, v27, v29)
+		v41 := float64(v39 + v40)
+		v42 := float64(v31 * v27)
+		v45 := math.FMA(v43, v27, v44)
+		v47 := math.FMA(v45, v27, v46)
+		v49 := math.FMA(v47, v27, v48)
+		v51 := math.FMA(v49, v27, v50)
+		v53 := math.FMA(v51, v27, v52)
+		v55 := math.FMA(v53, v27, v54)
+		v57 := math.FMA(v55, v27, v56)
+		v59 := math.FMA(v57, v27, v58)
+		v61 := math.FMA(v59, v27, v60)
+		v62 := math.FMA(v42, v61, v41)
+		v64 := float64(v63 + v36)
+		v65 := float64(v63 - v64)
+		v66 := float64(v65 + v36)
+		v67 := float64(v66 + v62)
+		v70 := float64(v69 - v22)
 		v72 := v71
-		if v70 > v71 {
+		if v70 < v71 {
 			v72 = v70
 		}
-		v74 := v20 < v73
-		v76 := ldexpNormal(v75, v72)
-		v77 := v71
-		if v74 {
-			v77 = v76
+		v73 := v12
+		if v72 > v12 {
+			v73 = v72
 		}
-		v78 := float64(v62 + v77)
-		v79 := float64(v78 - v77)
-		v80 := float64(v62 - v79)
-		v81 := float64(v80 + v65)
-		v82 := float64(v81 + v77)
-		v83 := float64(v82 - v77)
-		v84 := float64(v79 + v83)
-		v85 := v9
-		if v20 > v9 {
-			v85 = v20
+		v75 := v22 < v74
+		v77 := ldexpNormal(v76, v73)
+		v78 := v12
+		if v75 {
+			v78 = v77
 		}
-		v86 := ldexpMid(v84, v85)
-		v87 := math.IsNaN(v13)
-		v88 := v86
-		if v87 {
-			v88 = v13
+		v79 := float64(v64 + v78)
+		v80 := float64(v79 - v78)
+		v81 := float64(v64 - v80)
+		v82 := float64(v81 + v67)
+		v83 := float64(v82 + v78)
+		v84 := float64(v83 - v78)
+		v85 := float64(v80 + v84)
+		v86 := v9
+		if v22 > v9 {
+			v86 = v22
 		}
-		v89 := float64(v88 / v1)
-		v90 := -v89
-		v91 := math.FMA(v90, v1, v88)
-		v92 := float64(v62 + v65)
-		v93 := float64(v62 - v92)
-		v94 := float64(v93 + v65)
-		v95 := v73 <= v20
-		v97 := v96 < v13
-		v98 := v95 && !v97
-		v99 := v73
-		if v20 > v73 {
-			v99 = v20
+		v87 := ldexpMid(v85, v86)
+		v88 := math.IsNaN(v15)
+		v89 := v87
+		if v88 {
+			v89 = v15
 		}
+		v91 := v90
+		if v89 > v90 {
+			v91 = v89
+		}
+		v93 := v92
+		if v91 < v92 {
+			v93 = v91
+		}
+		v94 := float64(v63 + v93)
+		v95 := float64(v94 - v63)
+		v96 := float64(v94 - v95)
+		v97 := float64(v63 - v96)
+		v98 := float64(v93 - v95)
+		v99 := float64(v97 + v98)
 		v101 := v100
-		if v99 < v100 {
-			v101 = v99
+		if v94 > v100 {
+			v101 = v94
 		}
-		v102 := ldexpNormal(v94, v101)
-		v103 := v71
-		if v98 {
-			v103 = v102
+		v102 := getMant64(v101)
+		v103 := getExp64(v101)
+		v105 := v104 <= v102
+		v106 := float64(v102 * v30)
+		v107 := v102
+		if v105 {
+			v107 = v106
 		}
-		v104 := v103
-		if v87 {
-			v104 = v13
+		v108 := float64(v103 + v63)
+		v109 := v103
+		if v105 {
+			v109 = v108
 		}
-		v106 := math.Abs(v2)
-		v108 := v106 < v107
-		v109 := -v2
-		v110 := math.FMA(v1, v0, v109)
-		v111 := v71
-		if v108 {
-			v111 = v110
+		v110 := float64(v107 - v63)
+		v111 := v109 == v12
+		v112 := v110
+		if v111 {
+			v112 = v93
 		}
-		v112 := float64(v105 + v111)
-		v113 := float64(v13 - v2)
-		v114 := float64(v13 - v113)
-		v115 := float64(v2 - v114)
-		v116 := float64(v12 - v113)
-		v117 := float64(v115 + v116)
-		v118 := float64(v112 + v117)
-		v119 := float64(v88 * v118)
-		v120 := float64(v104 + v119)
-		v121 := float64(v91 + v120)
-		v122 := float64(v121 / v1)
-		v123 := float64(v89 + v122)
-		v141 := float64(v123 * v140)
-		v142 := v2
-		if v71 > v2 {
-			v142 = v71
+		v113 := -v109
+		v114 := math.Ldexp(v99, int(v113))
+		v115 := v114
+		if v111 {
+			v115 = v12
 		}
-		v143 := -v106
-		v144 := v14
-		if v143 > v14 {
-			v144 = v143
+		v117 := float64(v116 + v112)
+		v118 := float64(v112 / v117)
+		v119 := float64(v118 * v118)
+		v122 := math.FMA(v120, v119, v121)
+		v124 := math.FMA(v122, v119, v123)
+		v126 := math.FMA(v124, v119, v125)
+		v128 := math.FMA(v126, v119, v127)
+		v130 := math.FMA(v128, v119, v129)
+		v132 := math.FMA(v130, v119, v131)
+		v134 := math.FMA(v132, v119, v133)
+		v135 := float64(v119 * v134)
+		v136 := float64(v112 * v112)
+		v137 := float64(v30 * v136)
+		v138 := -v136
+		v139 := math.FMA(v112, v112, v138)
+		v140 := float64(v30 * v139)
+		v141 := float64(v112 - v137)
+		v142 := float64(v112 - v141)
+		v143 := float64(v142 - v137)
+		v144 := float64(v137 + v135)
+		v145 := float64(v143 - v140)
+		v146 := math.FMA(v118, v144, v145)
+		v147 := float64(v112 - v63)
+		v148 := float64(v112 * v147)
+		v149 := math.FMA(v115, v148, v115)
+		v150 := float64(v146 + v149)
+		v152 := float64(v109 * v151)
+		v154 := float64(v109 * v153)
+		v155 := float64(v152 + v141)
+		v156 := float64(v152 - v155)
+		v157 := float64(v156 + v141)
+		v158 := float64(v154 + v150)
+		v159 := float64(v157 + v158)
+		v160 := float64(v155 + v159)
+		v161 := math.Copysign(v160, v89)
+		v162 := v89 == v90
+		v164 := v161
+		if v162 {
+			v164 = v163
 		}
-		v145 := v16
-		if v144 < v16 {
-			v145 = v144
+		v166 := v89 == v165
+		v167 := v164
+		if v166 {
+			v167 = v89
 		}
-		v146 := float64(v145 * v18)
-		v147 := math.RoundToEven(v146)
-		v148 := -v147
-		v149 := math.FMA(v148, v22, v145)
-		v150 := math.FMA(v148, v24, v149)
-		v151 := float64(v149 - v150)
-		v152 := math.FMA(v148, v24, v151)
-		v153 := float64(v150 * v150)
-		v154 := -v153
-		v155 := math.FMA(v150, v150, v154)
-		v156 := float64(v28 * v153)
-		v157 := float64(v28 * v155)
-		v158 := float64(v150 + v156)
-		v159 := float64(v150 - v158)
-		v160 := float64(v159 + v156)
-		v161 := float64(v160 + v157)
-		v162 := math.FMA(v152, v150, v152)
-		v163 := float64(v161 + v162)
-		v164 := float64(v153 * v150)
-		v165 := math.FMA(v41, v150, v42)
-		v166 := math.FMA(v165, v150, v44)
-		v167 := math.FMA(v166, v150, v46)
-		v168 := math.FMA(v167, v150, v48)
-		v169 := math.FMA(v168, v150, v50)
-		v170 := math.FMA(v169, v150, v52)
-		v171 := math.FMA(v170, v150, v54)
-		v172 := math.FMA(v171, v150, v56)
-		v173 := math.FMA(v172, v150, v58)
-		v174 := math.FMA(v164, v173, v163)
-		v175 := float64(v61 + v158)
-		v176 := float64(v61 - v175)
-		v177 := float64(v176 + v158)
-		v178 := float64(v177 + v174)
-		v180 := float64(v67 - v147)
-		v181 := v69
-		if v180 < v69 {
-			v181 = v180
+		v168 := v89 < v90
+		v170 := v167
+		if v168 {
+			v170 = v169
 		}
-		v182 := v71
-		if v181 > v71 {
-			v182 = v181
+		v171 := math.IsNaN(v89)
+		v172 := v170
+		if v171 {
+			v172 = v89
 		}
-		v183 := v147 < v73
-		v184 := ldexpNormal(v75, v182)
-		v185 := v71
-		if v183 {
-			v185 = v184
+		v173 := float64(v13 + v172)
+		v174 := v2 < v12
+		v175 := float64(v17 * v20)
+		v176 := math.RoundToEven(v175)
+		v177 := -v176
+		v178 := math.FMA(v177, v24, v17)
+		v179 := math.FMA(v177, v26, v178)
+		v180 := float64(v178 - v179)
+		v181 := math.FMA(v177, v26, v180)
+		v182 := float64(v179 * v179)
+		v183 := -v182
+		v184 := math.FMA(v179, v179, v183)
+		v185 := float64(v30 * v182)
+		v186 := float64(v30 * v184)
+		v187 := float64(v179 + v185)
+		v188 := float64(v179 - v187)
+		v189 := float64(v188 + v185)
+		v190 := float64(v189 + v186)
+		v191 := math.FMA(v181, v179, v181)
+		v192 := float64(v190 + v191)
+		v193 := float64(v182 * v179)
+		v194 := math.FMA(v43, v179, v44)
+		v195 := math.FMA(v194, v179, v46)
+		v196 := math.FMA(v195, v179, v48)
+		v197 := math.FMA(v196, v179, v50)
+		v198 := math.FMA(v197, v179, v52)
+		v199 := math.FMA(v198, v179, v54)
+		v200 := math.FMA(v199, v179, v56)
+		v201 := math.FMA(v200, v179, v58)
+		v202 := math.FMA(v201, v179, v60)
+		v203 := math.FMA(v193, v202, v192)
+		v204 := float64(v63 + v187)
+		v205 := float64(v63 - v204)
+		v206 := float64(v205 + v187)
+		v207 := float64(v206 + v203)
+		v208 := float64(v204 + v207)
+		v209 := float64(v204 - v208)
+		v210 := float64(v209 + v207)
+		v211 := v9
+		if v176 > v9 {
+			v211 = v176
 		}
-		v186 := float64(v175 + v185)
-		v187 := float64(v186 - v185)
-		v188 := float64(v175 - v187)
-		v189 := float64(v188 + v178)
-		v190 := float64(v189 + v185)
-		v191 := float64(v190 - v185)
-		v192 := float64(v187 + v191)
-		v193 := v9
-		if v147 > v9 {
-			v193 = v147
+		v212 := ldexpMid(v63, v211)
+		v213 := float64(v208 * v212)
+		v214 := float64(v210 * v212)
+		v215 := float64(v63 + v213)
+		v216 := float64(v63 - v215)
+		v217 := float64(v216 + v213)
+		v218 := float64(v217 + v214)
+		v219 := v63
+		if v174 {
+			v219 = v208
 		}
-		v194 := ldexpMid(v192, v193)
-		v195 := math.IsNaN(v143)
-		v196 := v194
-		if v195 {
-			v196 = v143
+		v220 := v12
+		if v174 {
+			v220 = v210
 		}
-		v198 := v197
-		if v196 > v197 {
-			v198 = v196
+		v221 := float64(v63 / v215)
+		v222 := float64(v219 * v221)
+		v223 := -v222
+		v224 := math.FMA(v223, v215, v219)
+		v225 := math.FMA(v223, v218, v224)
+		v226 := float64(v225 + v220)
+		v227 := float64(v226 * v221)
+		v228 := v12
+		if v174 {
+			v228 = v176
 		}
-		v200 := v199
-		if v198 < v199 {
-			v200 = v198
+		v229 := float64(v69 - v228)
+		v230 := v71
+		if v229 < v71 {
+			v230 = v229
 		}
-		v201 := float64(v61 + v200)
-		v202 := float64(v201 - v61)
-		v203 := float64(v201 - v202)
-		v204 := float64(v61 - v203)
-		v205 := float64(v200 - v202)
-		v206 := float64(v204 + v205)
-		v208 := v207
-		if v201 > v207 {
-			v208 = v201
+		v231 := v12
+		if v230 > v12 {
+			v231 = v230
 		}
-		v209 := getMant64(v208)
-		v210 := getExp64(v208)
-		v212 := v211 <= v209
-		v213 := float64(v209 * v28)
-		v214 := v209
-		if v212 {
-			v214 = v213
+		v232 := v228 < v74
+		v233 := ldexpNormal(v76, v231)
+		v234 := v12
+		if v232 {
+			v234 = v233
 		}
-		v215 := float64(v210 + v61)
-		v216 := v210
-		if v212 {
-			v216 = v215
+		v235 := float64(v222 + v234)
+		v236 := float64(v235 - v234)
+		v237 := float64(v222 - v236)
+		v238 := float64(v237 + v227)
+		v239 := float64(v238 + v234)
+		v240 := float64(v239 - v234)
+		v241 := float64(v236 + v240)
+		v242 := v9
+		if v228 > v9 {
+			v242 = v228
 		}
-		v217 := float64(v214 - v61)
-		v218 := v216 == v71
-		v219 := v217
-		if v218 {
-			v219 = v200
+		v243 := ldexpMid(v241, v242)
+		v244 := math.IsNaN(v2)
+		v245 := v243
+		if v244 {
+			v245 = v2
 		}
-		v220 := -v216
-		v221 := math.Ldexp(v206, int(v220))
-		v222 := v221
-		if v218 {
-			v222 = v71
+		v247 := v14 < v246
+		v248 := -v2
+		v249 := math.FMA(v1, v0, v248)
+		v250 := v12
+		if v247 {
+			v250 = v249
 		}
-		v224 := float64(v223 + v219)
-		v225 := float64(v219 / v224)
-		v226 := float64(v225 * v225)
-		v229 := math.FMA(v227, v226, v228)
-		v231 := math.FMA(v229, v226, v230)
-		v233 := math.FMA(v231, v226, v232)
-		v235 := math.FMA(v233, v226, v234)
-		v237 := math.FMA(v235, v226, v236)
-		v239 := math.FMA(v237, v226, v238)
-		v241 := math.FMA(v239, v226, v240)
-		v242 := float64(v226 * v241)
-		v243 := float64(v219 * v219)
-		v244 := float64(v28 * v243)
-		v245 := -v243
-		v246 := math.FMA(v219, v219, v245)
-		v247 := float64(v28 * v246)
-		v248 := float64(v219 - v244)
-		v249 := float64(v219 - v248)
-		v250 := float64(v249 - v244)
-		v251 := float64(v244 + v242)
-		v252 := float64(v250 - v247)
-		v253 := math.FMA(v225, v251, v252)
-		v254 := float64(v219 - v61)
-		v255 := float64(v219 * v254)
-		v256 := math.FMA(v222, v255, v222)
-		v257 := float64(v253 + v256)
-		v259 := float64(v216 * v258)
-		v261 := float64(v216 * v260)
-		v262 := float64(v259 + v248)
-		v263 := float64(v259 - v262)
-		v264 := float64(v263 + v248)
-		v265 := float64(v261 + v257)
-		v266 := float64(v264 + v265)
-		v267 := float64(v262 + v266)
-		v268 := math.Copysign(v267, v196)
-		v269 := v196 == v197
-		v271 := v268
-		if v269 {
-			v271 = v270
+		v251 := float64(v245 * v250)
+		v252 := float64(v173 + v251)
+		v253 := float64(v252 / v1)
+		v254 := -v253
+		v255 := math.FMA(v254, v1, v252)
+		v256 := v173 < v246
+		v257 := float64(v173 - v13)
+		v258 := float64(v173 - v257)
+		v259 := float64(v13 - v258)
+		v260 := float64(v172 - v257)
+		v261 := float64(v259 + v260)
+		v262 := float64(v173 - v252)
+		v263 := float64(v262 + v251)
+		v264 := float64(v261 + v263)
+		v265 := float64(v64 + v67)
+		v266 := float64(v64 - v265)
+		v267 := float64(v266 + v67)
+		v268 := v74 <= v22
+		v270 := v269 < v15
+		v271 := v268 && !v270
+		v272 := v74
+		if v22 > v74 {
+			v272 = v22
 		}
-		v273 := v196 == v272
-		v274 := v271
-		if v273 {
-			v274 = v196
+		v274 := v273
+		if v272 < v273 {
+			v274 = v272
 		}
-		v275 := v196 < v197
-		v277 := v274
-		if v275 {
-			v277 = v276
+		v275 := ldexpNormal(v267, v274)
+		v276 := v12
+		if v271 {
+			v276 = v275
 		}
-		v278 := math.IsNaN(v196)
-		v279 := v277
-		if v278 {
-			v279 = v196
+		v277 := v276
+		if v88 {
+			v277 = v15
 		}
-		v280 := float64(v142 + v279)
-		v281 := v2 < v71
-		v282 := float64(v144 * v18)
-		v283 := math.RoundToEven(v282)
-		v284 := -v283
-		v285 := math.FMA(v284, v22, v144)
-		v286 := math.FMA(v284, v24, v285)
-		v287 := float64(v285 - v286)
-		v288 := math.FMA(v284, v24, v287)
-		v289 := float64(v286 * v286)
-		v290 := -v289
-		v291 := math.FMA(v286, v286, v290)
-		v292 := float64(v28 * v289)
-		v293 := float64(v28 * v291)
-		v294 := float64(v286 + v292)
-		v295 := float64(v286 - v294)
-		v296 := float64(v295 + v292)
-		v297 := float64(v296 + v293)
-		v298 := math.FMA(v288, v286, v288)
-		v299 := float64(v297 + v298)
-		v300 := float64(v289 * v286)
-		v301 := math.FMA(v41, v286, v42)
-		v302 := math.FMA(v301, v286, v44)
-		v303 := math.FMA(v302, v286, v46)
-		v304 := math.FMA(v303, v286, v48)
-		v305 := math.FMA(v304, v286, v50)
-		v306 := math.FMA(v305, v286, v52)
-		v307 := math.FMA(v306, v286, v54)
-		v308 := math.FMA(v307, v286, v56)
-		v309 := math.FMA(v308, v286, v58)
-		v310 := math.FMA(v300, v309, v299)
-		v311 := float64(v61 + v294)
-		v312 := float64(v61 - v311)
-		v313 := float64(v312 + v294)
-		v314 := float64(v313 + v310)
-		v315 := float64(v311 + v314)
-		v316 := float64(v311 - v315)
-		v317 := float64(v316 + v314)
-		v318 := v9
-		if v283 > v9 {
-			v318 = v283
+		v278 := float64(v63 + v89)
+		v279 := float64(v277 / v278)
+		v280 := float64(v264 + v279)
+		v281 := v12
+		if v256 {
+			v281 = v280
 		}
-		v319 := ldexpMid(v61, v318)
-		v320 := float64(v315 * v319)
-		v321 := float64(v317 * v319)
-		v322 := float64(v61 + v320)
-		v323 := float64(v61 - v322)
-		v324 := float64(v323 + v320)
-		v325 := float64(v324 + v321)
-		v326 := v61
-		if v281 {
-			v326 = v315
+		v282 := float64(v255 + v281)
+		v283 := float64(v282 / v1)
+		v284 := float64(v253 + v283)
+		v286 := float64(v2 + v285)
+		v287 := v16
+		if v286 > v16 {
+			v287 = v286
 		}
-		v327 := v71
-		if v281 {
-			v327 = v317
+		v288 := v18
+		if v287 < v18 {
+			v288 = v287
 		}
-		v328 := float64(v61 / v322)
-		v329 := float64(v326 * v328)
-		v330 := -v329
-		v331 := math.FMA(v330, v322, v326)
-		v332 := math.FMA(v330, v325, v331)
-		v333 := float64(v332 + v327)
-		v334 := float64(v333 * v328)
-		v335 := v71
-		if v281 {
-			v335 = v283
+		v289 := float64(v288 * v20)
+		v290 := math.RoundToEven(v289)
+		v291 := -v290
+		v292 := math.FMA(v291, v24, v288)
+		v293 := math.FMA(v291, v26, v292)
+		v294 := float64(v292 - v293)
+		v295 := math.FMA(v291, v26, v294)
+		v296 := float64(v293 * v293)
+		v297 := -v296
+		v298 := math.FMA(v293, v293, v297)
+		v299 := float64(v30 * v296)
+		v300 := float64(v30 * v298)
+		v301 := float64(v293 + v299)
+		v302 := float64(v293 - v301)
+		v303 := float64(v302 + v299)
+		v304 := float64(v303 + v300)
+		v305 := math.FMA(v295, v293, v295)
+		v306 := float64(v304 + v305)
+		v307 := float64(v296 * v293)
+		v308 := math.FMA(v43, v293, v44)
+		v309 := math.FMA(v308, v293, v46)
+		v310 := math.FMA(v309, v293, v48)
+		v311 := math.FMA(v310, v293, v50)
+		v312 := math.FMA(v311, v293, v52)
+		v313 := math.FMA(v312, v293, v54)
+		v314 := math.FMA(v313, v293, v56)
+		v315 := math.FMA(v314, v293, v58)
+		v316 := math.FMA(v315, v293, v60)
+		v317 := math.FMA(v307, v316, v306)
+		v318 := float64(v63 + v301)
+		v319 := float64(v63 - v318)
+		v320 := float64(v319 + v301)
+		v321 := float64(v320 + v317)
+		v323 := float64(v69 - v290)
+		v324 := v71
+		if v323 < v71 {
+			v324 = v323
 		}
-		v336 := float64(v67 - v335)
-		v337 := v69
-		if v336 < v69 {
-			v337 = v336
+		v325 := v12
+		if v324 > v12 {
+			v325 = v324
 		}
-		v338 := v71
-		if v337 > v71 {
-			v338 = v337
+		v326 := v290 < v74
+		v327 := ldexpNormal(v76, v325)
+		v328 := v12
+		if v326 {
+			v328 = v327
 		}
-		v339 := v335 < v73
-		v340 := ldexpNormal(v75, v338)
-		v341 := v71
-		if v339 {
-			v341 = v340
+		v329 := float64(v318 + v328)
+		v330 := float64(v329 - v328)
+		v331 := float64(v318 - v330)
+		v332 := float64(v331 + v321)
+		v333 := float64(v332 + v328)
+		v334 := float64(v333 - v328)
+		v335 := float64(v330 + v334)
+		v336 := v9
+		if v290 > v9 {
+			v336 = v290
 		}
-		v342 := float64(v329 + v341)
-		v343 := float64(v342 - v341)
-		v344 := float64(v329 - v343)
-		v345 := float64(v344 + v334)
-		v346 := float64(v345 + v341)
-		v347 := float64(v346 - v341)
-		v348 := float64(v343 + v347)
-		v349 := v9
-		if v335 > v9 {
-			v349 = v335
+		v337 := ldexpMid(v335, v336)
+		v338 := math.IsNaN(v286)
+		v339 := v337
+		if v338 {
+			v339 = v286
 		}
-		v350 := ldexpMid(v348, v349)
-		v351 := math.IsNaN(v2)
-		v352 := v350
-		if v351 {
-			v352 = v2
+		v340 := float64(v339 / v1)
+		v341 := -v340
+		v342 := math.FMA(v341, v1, v339)
+		v343 := float64(v318 + v321)
+		v344 := float64(v318 - v343)
+		v345 := float64(v344 + v321)
+		v346 := v74 <= v290
+		v347 := v269 < v286
+		v348 := v346 && !v347
+		v349 := v74
+		if v290 > v74 {
+			v349 = v290
 		}
-		v353 := float64(v352 * v111)
-		v354 := float64(v280 + v353)
-		v355 := float64(v354 / v1)
-		v356 := -v355
-		v357 := math.FMA(v356, v1, v354)
-		v358 := v280 < v107
-		v359 := float64(v280 - v142)
-		v360 := float64(v280 - v359)
-		v361 := float64(v142 - v360)
-		v362 := float64(v279 - v359)
-		v363 := float64(v361 + v362)
-		v364 := float64(v280 - v354)
-		v365 := float64(v364 + v353)
-		v366 := float64(v363 + v365)
-		v367 := float64(v175 + v178)
-		v368 := float64(v175 - v367)
-		v369 := float64(v368 + v178)
-		v370 := v73 <= v147
-		v371 := v96 < v143
-		v372 := v370 && !v371
-		v373 := v73
-		if v147 > v73 {
-			v373 = v147
+		v350 := v273
+		if v349 < v273 {
+			v350 = v349
 		}
-		v374 := v100
-		if v373 < v100 {
-			v374 = v373
+		v351 := ldexpNormal(v345, v350)
+		v352 := v12
+		if v348 {
+			v352 = v351
 		}
-		v375 := ldexpNormal(v369, v374)
-		v376 := v71
-		if v372 {
-			v376 = v375
+		v353 := v352
+		if v338 {
+			v353 = v286
 		}
-		v377 := v376
-		if v195 {
-			v377 = v143
-		}
-		v378 := float64(v61 + v196)
-		v379 := float64(v377 / v378)
-		v380 := float64(v366 + v379)
-		v381 := v71
-		if v358 {
-			v381 = v380
-		}
-		v382 := float64(v357 + v381)
-		v383 := float64(v382 / v1)
-		v384 := float64(v355 + v383)
-		v385 := v384
+		v355 := float64(v354 + v250)
+		v356 := float64(v286 - v2)
+		v357 := float64(v286 - v356)
+		v358 := float64(v2 - v357)
+		v359 := float64(v285 - v356)
+		v360 := float64(v358 + v359)
+		v361 := float64(v355 + v360)
+		v362 := float64(v339 * v361)
+		v363 := float64(v353 + v362)
+		v364 := float64(v342 + v363)
+		v365 := float64(v364 / v1)
+		v366 := float64(v340 + v365)
+		v384 := float64(v366 * v383)
+		v385 := v284
 		if v11 {
-			v385 = v141
+			v385 = v384
 		}
 		v386 := v385
 		if v4 {
@@ -549,412 +549,403 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 }
 
 // softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
-// compute, 287 operations): the scalar twin of the vector program the assembly
+// compute, 281 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 	x = x[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000) // 0
-	v2 := beta
-	v4 := threshold
-	v6 := math.Float64frombits(0xc085e00000000000)   // -700
-	v8 := math.Float64frombits(0xc091300000000000)   // -1100
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v1 := beta
+	v3 := threshold
+	v5 := math.Float64frombits(0xc091300000000000)   // -1100
+	v6 := math.Float64frombits(0x0000000000000000)   // 0
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v27 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v28 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v29 := math.Float64frombits(0x408f400000000000)  // 1000
-	v30 := math.Float64frombits(0x0000000000000000)  // 0
-	v31 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v32 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v33 := math.Float64frombits(0x4086280000000000)  // 709
-	v34 := math.Float64frombits(0x408ff80000000000)  // 1023
-	v36 := math.Float64frombits(0x7e37e43c8800759c)  // 1e+300
-	v95 := math.Float64frombits(0xbff0000000000000)  // -1
-	v97 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v105 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v109 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v121 := math.Float64frombits(0x4000000000000000) // 2
-	v125 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v126 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v128 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v130 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v132 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v134 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v136 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v138 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v156 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v158 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v168 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v170 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v174 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v83 := math.Float64frombits(0xbff0000000000000)  // -1
+	v85 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v93 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v97 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v109 := math.Float64frombits(0x4000000000000000) // 2
+	v113 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v114 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v116 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v118 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v120 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v122 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v124 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v126 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v144 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v146 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v156 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v158 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v162 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v239 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v262 := math.Float64frombits(0x4086280000000000) // 709
+	v266 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
-		v1 := x[i]
-		v3 := float64(v2 * v1)
-		v5 := v4 < v3
-		v7 := v3 < v6
-		v9 := v8 <= v3
-		v10 := v7 && v9
-		v35 := math.Abs(v3)
-		v37 := v35 < v36
-		v38 := -v3
-		v39 := math.FMA(v2, v1, v38)
-		v40 := v30
-		if v37 {
-			v40 = v39
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v4 := v3 < v2
+		v7 := v2
+		if v6 > v2 {
+			v7 = v6
 		}
-		v41 := v3
-		if v30 > v3 {
-			v41 = v30
+		v8 := math.Abs(v2)
+		v9 := -v8
+		v11 := v10
+		if v9 > v10 {
+			v11 = v9
 		}
-		v42 := -v35
-		v43 := v11
-		if v42 > v11 {
-			v43 = v42
+		v13 := v12
+		if v11 < v12 {
+			v13 = v11
 		}
-		v44 := v12
-		if v43 < v12 {
-			v44 = v43
+		v15 := float64(v13 * v14)
+		v16 := math.RoundToEven(v15)
+		v17 := -v16
+		v19 := math.FMA(v17, v18, v13)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v37, v21, v38)
+		v41 := math.FMA(v39, v21, v40)
+		v43 := math.FMA(v41, v21, v42)
+		v45 := math.FMA(v43, v21, v44)
+		v47 := math.FMA(v45, v21, v46)
+		v49 := math.FMA(v47, v21, v48)
+		v51 := math.FMA(v49, v21, v50)
+		v53 := math.FMA(v51, v21, v52)
+		v55 := math.FMA(v53, v21, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v63 := float64(v62 - v16)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v45 := float64(v44 * v13)
-		v46 := math.RoundToEven(v45)
-		v47 := -v46
-		v48 := math.FMA(v47, v14, v44)
-		v49 := math.FMA(v47, v15, v48)
-		v50 := float64(v48 - v49)
-		v51 := math.FMA(v47, v15, v50)
-		v52 := float64(v49 * v49)
-		v53 := -v52
-		v54 := math.FMA(v49, v49, v53)
-		v55 := float64(v16 * v52)
-		v56 := float64(v16 * v54)
-		v57 := float64(v49 + v55)
-		v58 := float64(v49 - v57)
-		v59 := float64(v58 + v55)
-		v60 := float64(v59 + v56)
-		v61 := math.FMA(v51, v49, v51)
-		v62 := float64(v60 + v61)
-		v63 := float64(v52 * v49)
-		v64 := math.FMA(v17, v49, v18)
-		v65 := math.FMA(v64, v49, v19)
-		v66 := math.FMA(v65, v49, v20)
-		v67 := math.FMA(v66, v49, v21)
-		v68 := math.FMA(v67, v49, v22)
-		v69 := math.FMA(v68, v49, v23)
-		v70 := math.FMA(v69, v49, v24)
-		v71 := math.FMA(v70, v49, v25)
-		v72 := math.FMA(v71, v49, v26)
-		v73 := math.FMA(v63, v72, v62)
-		v74 := float64(v27 + v57)
-		v75 := float64(v27 - v74)
-		v76 := float64(v75 + v57)
-		v77 := float64(v76 + v73)
-		v78 := float64(v28 - v46)
-		v79 := v29
-		if v78 < v29 {
-			v79 = v78
+		v66 := v6
+		if v65 > v6 {
+			v66 = v65
 		}
-		v80 := v30
-		if v79 > v30 {
-			v80 = v79
+		v68 := v16 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v6
+		if v68 {
+			v71 = v70
 		}
-		v81 := v46 < v31
-		v82 := ldexpNormal(v32, v80)
-		v83 := v30
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v79 := v5
+		if v16 > v5 {
+			v79 = v16
+		}
+		v80 := ldexpMid(v78, v79)
+		v81 := math.IsNaN(v9)
+		v82 := v80
 		if v81 {
-			v83 = v82
+			v82 = v9
 		}
-		v84 := float64(v74 + v83)
-		v85 := float64(v84 - v83)
-		v86 := float64(v74 - v85)
-		v87 := float64(v86 + v77)
-		v88 := float64(v87 + v83)
-		v89 := float64(v88 - v83)
-		v90 := float64(v85 + v89)
-		v91 := v8
-		if v46 > v8 {
-			v91 = v46
+		v84 := v83
+		if v82 > v83 {
+			v84 = v82
 		}
-		v92 := ldexpMid(v90, v91)
-		v93 := math.IsNaN(v42)
-		v94 := v92
-		if v93 {
-			v94 = v42
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v96 := v95
-		if v94 > v95 {
-			v96 = v94
+		v87 := float64(v57 + v86)
+		v88 := float64(v87 - v57)
+		v89 := float64(v87 - v88)
+		v90 := float64(v57 - v89)
+		v91 := float64(v86 - v88)
+		v92 := float64(v90 + v91)
+		v94 := v93
+		if v87 > v93 {
+			v94 = v87
 		}
-		v98 := v97
-		if v96 < v97 {
-			v98 = v96
+		v95 := getMant64(v94)
+		v96 := getExp64(v94)
+		v98 := v97 <= v95
+		v99 := float64(v95 * v24)
+		v100 := v95
+		if v98 {
+			v100 = v99
 		}
-		v99 := float64(v27 + v98)
-		v100 := float64(v99 - v27)
-		v101 := float64(v99 - v100)
-		v102 := float64(v27 - v101)
-		v103 := float64(v98 - v100)
-		v104 := float64(v102 + v103)
-		v106 := v105
-		if v99 > v105 {
-			v106 = v99
+		v101 := float64(v96 + v57)
+		v102 := v96
+		if v98 {
+			v102 = v101
 		}
-		v107 := getMant64(v106)
-		v108 := getExp64(v106)
-		v110 := v109 <= v107
-		v111 := float64(v107 * v16)
-		v112 := v107
-		if v110 {
-			v112 = v111
+		v103 := float64(v100 - v57)
+		v104 := v102 == v6
+		v105 := v103
+		if v104 {
+			v105 = v86
 		}
-		v113 := float64(v108 + v27)
-		v114 := v108
-		if v110 {
-			v114 = v113
+		v106 := -v102
+		v107 := math.Ldexp(v92, int(v106))
+		v108 := v107
+		if v104 {
+			v108 = v6
 		}
-		v115 := float64(v112 - v27)
-		v116 := v114 == v30
-		v117 := v115
-		if v116 {
-			v117 = v98
+		v110 := float64(v109 + v105)
+		v111 := float64(v105 / v110)
+		v112 := float64(v111 * v111)
+		v115 := math.FMA(v113, v112, v114)
+		v117 := math.FMA(v115, v112, v116)
+		v119 := math.FMA(v117, v112, v118)
+		v121 := math.FMA(v119, v112, v120)
+		v123 := math.FMA(v121, v112, v122)
+		v125 := math.FMA(v123, v112, v124)
+		v127 := math.FMA(v125, v112, v126)
+		v128 := float64(v112 * v127)
+		v129 := float64(v105 * v105)
+		v130 := float64(v24 * v129)
+		v131 := -v129
+		v132 := math.FMA(v105, v105, v131)
+		v133 := float64(v24 * v132)
+		v134 := float64(v105 - v130)
+		v135 := float64(v105 - v134)
+		v136 := float64(v135 - v130)
+		v137 := float64(v130 + v128)
+		v138 := float64(v136 - v133)
+		v139 := math.FMA(v111, v137, v138)
+		v140 := float64(v105 - v57)
+		v141 := float64(v105 * v140)
+		v142 := math.FMA(v108, v141, v108)
+		v143 := float64(v139 + v142)
+		v145 := float64(v102 * v144)
+		v147 := float64(v102 * v146)
+		v148 := float64(v145 + v134)
+		v149 := float64(v145 - v148)
+		v150 := float64(v149 + v134)
+		v151 := float64(v147 + v143)
+		v152 := float64(v150 + v151)
+		v153 := float64(v148 + v152)
+		v154 := math.Copysign(v153, v82)
+		v155 := v82 == v83
+		v157 := v154
+		if v155 {
+			v157 = v156
 		}
-		v118 := -v114
-		v119 := math.Ldexp(v104, int(v118))
-		v120 := v119
-		if v116 {
-			v120 = v30
+		v159 := v82 == v158
+		v160 := v157
+		if v159 {
+			v160 = v82
 		}
-		v122 := float64(v121 + v117)
-		v123 := float64(v117 / v122)
-		v124 := float64(v123 * v123)
-		v127 := math.FMA(v125, v124, v126)
-		v129 := math.FMA(v127, v124, v128)
-		v131 := math.FMA(v129, v124, v130)
-		v133 := math.FMA(v131, v124, v132)
-		v135 := math.FMA(v133, v124, v134)
-		v137 := math.FMA(v135, v124, v136)
-		v139 := math.FMA(v137, v124, v138)
-		v140 := float64(v124 * v139)
-		v141 := float64(v117 * v117)
-		v142 := float64(v16 * v141)
-		v143 := -v141
-		v144 := math.FMA(v117, v117, v143)
-		v145 := float64(v16 * v144)
-		v146 := float64(v117 - v142)
-		v147 := float64(v117 - v146)
-		v148 := float64(v147 - v142)
-		v149 := float64(v142 + v140)
-		v150 := float64(v148 - v145)
-		v151 := math.FMA(v123, v149, v150)
-		v152 := float64(v117 - v27)
-		v153 := float64(v117 * v152)
-		v154 := math.FMA(v120, v153, v120)
-		v155 := float64(v151 + v154)
-		v157 := float64(v114 * v156)
-		v159 := float64(v114 * v158)
-		v160 := float64(v157 + v146)
-		v161 := float64(v157 - v160)
-		v162 := float64(v161 + v146)
-		v163 := float64(v159 + v155)
-		v164 := float64(v162 + v163)
-		v165 := float64(v160 + v164)
-		v166 := math.Copysign(v165, v94)
-		v167 := v94 == v95
-		v169 := v166
+		v161 := v82 < v83
+		v163 := v160
+		if v161 {
+			v163 = v162
+		}
+		v164 := math.IsNaN(v82)
+		v165 := v163
+		if v164 {
+			v165 = v82
+		}
+		v166 := float64(v7 + v165)
+		v167 := v2 < v6
+		v168 := float64(v11 * v14)
+		v169 := math.RoundToEven(v168)
+		v170 := -v169
+		v171 := math.FMA(v170, v18, v11)
+		v172 := math.FMA(v170, v20, v171)
+		v173 := float64(v171 - v172)
+		v174 := math.FMA(v170, v20, v173)
+		v175 := float64(v172 * v172)
+		v176 := -v175
+		v177 := math.FMA(v172, v172, v176)
+		v178 := float64(v24 * v175)
+		v179 := float64(v24 * v177)
+		v180 := float64(v172 + v178)
+		v181 := float64(v172 - v180)
+		v182 := float64(v181 + v178)
+		v183 := float64(v182 + v179)
+		v184 := math.FMA(v174, v172, v174)
+		v185 := float64(v183 + v184)
+		v186 := float64(v175 * v172)
+		v187 := math.FMA(v37, v172, v38)
+		v188 := math.FMA(v187, v172, v40)
+		v189 := math.FMA(v188, v172, v42)
+		v190 := math.FMA(v189, v172, v44)
+		v191 := math.FMA(v190, v172, v46)
+		v192 := math.FMA(v191, v172, v48)
+		v193 := math.FMA(v192, v172, v50)
+		v194 := math.FMA(v193, v172, v52)
+		v195 := math.FMA(v194, v172, v54)
+		v196 := math.FMA(v186, v195, v185)
+		v197 := float64(v57 + v180)
+		v198 := float64(v57 - v197)
+		v199 := float64(v198 + v180)
+		v200 := float64(v199 + v196)
+		v201 := float64(v197 + v200)
+		v202 := float64(v197 - v201)
+		v203 := float64(v202 + v200)
+		v204 := v5
+		if v169 > v5 {
+			v204 = v169
+		}
+		v205 := ldexpMid(v57, v204)
+		v206 := float64(v201 * v205)
+		v207 := float64(v203 * v205)
+		v208 := float64(v57 + v206)
+		v209 := float64(v57 - v208)
+		v210 := float64(v209 + v206)
+		v211 := float64(v210 + v207)
+		v212 := v57
 		if v167 {
-			v169 = v168
+			v212 = v201
 		}
-		v171 := v94 == v170
-		v172 := v169
-		if v171 {
-			v172 = v94
+		v213 := v6
+		if v167 {
+			v213 = v203
 		}
-		v173 := v94 < v95
-		v175 := v172
-		if v173 {
-			v175 = v174
+		v214 := float64(v57 / v208)
+		v215 := float64(v212 * v214)
+		v216 := -v215
+		v217 := math.FMA(v216, v208, v212)
+		v218 := math.FMA(v216, v211, v217)
+		v219 := float64(v218 + v213)
+		v220 := float64(v219 * v214)
+		v221 := v6
+		if v167 {
+			v221 = v169
 		}
-		v176 := math.IsNaN(v94)
-		v177 := v175
-		if v176 {
-			v177 = v94
+		v222 := float64(v62 - v221)
+		v223 := v64
+		if v222 < v64 {
+			v223 = v222
 		}
-		v178 := float64(v41 + v177)
-		v179 := v3 < v30
-		v180 := float64(v43 * v13)
-		v181 := math.RoundToEven(v180)
-		v182 := -v181
-		v183 := math.FMA(v182, v14, v43)
-		v184 := math.FMA(v182, v15, v183)
-		v185 := float64(v183 - v184)
-		v186 := math.FMA(v182, v15, v185)
-		v187 := float64(v184 * v184)
-		v188 := -v187
-		v189 := math.FMA(v184, v184, v188)
-		v190 := float64(v16 * v187)
-		v191 := float64(v16 * v189)
-		v192 := float64(v184 + v190)
-		v193 := float64(v184 - v192)
-		v194 := float64(v193 + v190)
-		v195 := float64(v194 + v191)
-		v196 := math.FMA(v186, v184, v186)
-		v197 := float64(v195 + v196)
-		v198 := float64(v187 * v184)
-		v199 := math.FMA(v17, v184, v18)
-		v200 := math.FMA(v199, v184, v19)
-		v201 := math.FMA(v200, v184, v20)
-		v202 := math.FMA(v201, v184, v21)
-		v203 := math.FMA(v202, v184, v22)
-		v204 := math.FMA(v203, v184, v23)
-		v205 := math.FMA(v204, v184, v24)
-		v206 := math.FMA(v205, v184, v25)
-		v207 := math.FMA(v206, v184, v26)
-		v208 := math.FMA(v198, v207, v197)
-		v209 := float64(v27 + v192)
-		v210 := float64(v27 - v209)
-		v211 := float64(v210 + v192)
-		v212 := float64(v211 + v208)
-		v213 := float64(v209 + v212)
-		v214 := float64(v209 - v213)
-		v215 := float64(v214 + v212)
-		v216 := v8
-		if v181 > v8 {
-			v216 = v181
+		v224 := v6
+		if v223 > v6 {
+			v224 = v223
 		}
-		v217 := ldexpMid(v27, v216)
-		v218 := float64(v213 * v217)
-		v219 := float64(v215 * v217)
-		v220 := float64(v27 + v218)
-		v221 := float64(v27 - v220)
-		v222 := float64(v221 + v218)
-		v223 := float64(v222 + v219)
-		v224 := v27
-		if v179 {
-			v224 = v213
+		v225 := v221 < v67
+		v226 := ldexpNormal(v69, v224)
+		v227 := v6
+		if v225 {
+			v227 = v226
 		}
-		v225 := v30
-		if v179 {
-			v225 = v215
+		v228 := float64(v215 + v227)
+		v229 := float64(v228 - v227)
+		v230 := float64(v215 - v229)
+		v231 := float64(v230 + v220)
+		v232 := float64(v231 + v227)
+		v233 := float64(v232 - v227)
+		v234 := float64(v229 + v233)
+		v235 := v5
+		if v221 > v5 {
+			v235 = v221
 		}
-		v226 := float64(v27 / v220)
-		v227 := float64(v224 * v226)
-		v228 := -v227
-		v229 := math.FMA(v228, v220, v224)
-		v230 := math.FMA(v228, v223, v229)
-		v231 := float64(v230 + v225)
-		v232 := float64(v231 * v226)
-		v233 := v30
-		if v179 {
-			v233 = v181
-		}
-		v234 := float64(v28 - v233)
-		v235 := v29
-		if v234 < v29 {
-			v235 = v234
-		}
-		v236 := v30
-		if v235 > v30 {
-			v236 = v235
-		}
-		v237 := v233 < v31
-		v238 := ldexpNormal(v32, v236)
-		v239 := v30
+		v236 := ldexpMid(v234, v235)
+		v237 := math.IsNaN(v2)
+		v238 := v236
 		if v237 {
-			v239 = v238
+			v238 = v2
 		}
-		v240 := float64(v227 + v239)
-		v241 := float64(v240 - v239)
-		v242 := float64(v227 - v241)
-		v243 := float64(v242 + v232)
-		v244 := float64(v243 + v239)
-		v245 := float64(v244 - v239)
-		v246 := float64(v241 + v245)
-		v247 := v8
-		if v233 > v8 {
-			v247 = v233
+		v240 := v8 < v239
+		v241 := -v2
+		v242 := math.FMA(v1, v0, v241)
+		v243 := v6
+		if v240 {
+			v243 = v242
 		}
-		v248 := ldexpMid(v246, v247)
-		v249 := math.IsNaN(v3)
-		v250 := v248
+		v244 := float64(v238 * v243)
+		v245 := float64(v166 + v244)
+		v246 := float64(v245 / v1)
+		v247 := -v246
+		v248 := math.FMA(v247, v1, v245)
+		v249 := v166 < v239
+		v250 := float64(v166 - v7)
+		v251 := float64(v166 - v250)
+		v252 := float64(v7 - v251)
+		v253 := float64(v165 - v250)
+		v254 := float64(v252 + v253)
+		v255 := float64(v166 - v245)
+		v256 := float64(v255 + v244)
+		v257 := float64(v254 + v256)
+		v258 := float64(v58 + v61)
+		v259 := float64(v58 - v258)
+		v260 := float64(v259 + v61)
+		v261 := v67 <= v16
+		v263 := v262 < v9
+		v264 := v261 && !v263
+		v265 := v67
+		if v16 > v67 {
+			v265 = v16
+		}
+		v267 := v266
+		if v265 < v266 {
+			v267 = v265
+		}
+		v268 := ldexpNormal(v260, v267)
+		v269 := v6
+		if v264 {
+			v269 = v268
+		}
+		v270 := v269
+		if v81 {
+			v270 = v9
+		}
+		v271 := float64(v57 + v82)
+		v272 := float64(v270 / v271)
+		v273 := float64(v257 + v272)
+		v274 := v6
 		if v249 {
-			v250 = v3
-		}
-		v251 := float64(v250 * v40)
-		v252 := float64(v178 + v251)
-		v253 := float64(v252 / v2)
-		v254 := -v253
-		v255 := math.FMA(v254, v2, v252)
-		v256 := v178 < v36
-		v257 := float64(v178 - v41)
-		v258 := float64(v178 - v257)
-		v259 := float64(v41 - v258)
-		v260 := float64(v177 - v257)
-		v261 := float64(v259 + v260)
-		v262 := float64(v178 - v252)
-		v263 := float64(v262 + v251)
-		v264 := float64(v261 + v263)
-		v265 := float64(v74 + v77)
-		v266 := float64(v74 - v265)
-		v267 := float64(v266 + v77)
-		v268 := v31 <= v46
-		v269 := v33 < v42
-		v270 := v268 && !v269
-		v271 := v31
-		if v46 > v31 {
-			v271 = v46
-		}
-		v272 := v34
-		if v271 < v34 {
-			v272 = v271
-		}
-		v273 := ldexpNormal(v267, v272)
-		v274 := v30
-		if v270 {
 			v274 = v273
 		}
-		v275 := v274
-		if v93 {
-			v275 = v42
+		v275 := float64(v248 + v274)
+		v276 := float64(v275 / v1)
+		v277 := float64(v246 + v276)
+		v278 := v277
+		if v4 {
+			v278 = v0
 		}
-		v276 := float64(v27 + v94)
-		v277 := float64(v275 / v276)
-		v278 := float64(v264 + v277)
-		v279 := v30
-		if v256 {
-			v279 = v278
+		v279 := math.IsNaN(v0)
+		v280 := v278
+		if v279 {
+			v280 = v0
 		}
-		v280 := float64(v255 + v279)
-		v281 := float64(v280 / v2)
-		v282 := float64(v253 + v281)
-		v283 := v282
-		if v10 {
-			v283 = v0
-		}
-		v284 := v283
-		if v5 {
-			v284 = v1
-		}
-		v285 := math.IsNaN(v1)
-		v286 := v284
-		if v285 {
-			v286 = v1
-		}
-		dst[i] = v286
+		dst[i] = v280
 	}
 }
 

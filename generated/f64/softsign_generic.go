@@ -70,7 +70,7 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v13 := math.Float64frombits(0x4000000000000000) // 2
+	v11 := math.Float64frombits(0x4000000000000000) // 2
 	v60 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v64 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v66 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -80,31 +80,31 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v3 := v2 < v1
-		v5 := float64(v4 / v1)
-		v6 := float64(v5 / v1)
-		v7 := float64(v4 + v1)
-		v8 := float64(v7 * v7)
-		v9 := float64(v4 / v8)
-		v10 := -v9
-		v11 := -v8
-		v12 := math.FMA(v7, v7, v11)
-		v14 := float64(v13 * v7)
-		v15 := v1 < v4
-		v16 := float64(v4 - v7)
-		v17 := float64(v16 + v1)
-		v18 := float64(v1 - v7)
-		v19 := float64(v18 + v4)
-		v20 := v19
-		if v15 {
-			v20 = v17
+		v5 := float64(v4 + v1)
+		v6 := float64(v5 * v5)
+		v7 := float64(v4 / v6)
+		v8 := -v7
+		v9 := -v6
+		v10 := math.FMA(v5, v5, v9)
+		v12 := float64(v11 * v5)
+		v13 := v1 < v4
+		v14 := float64(v4 - v5)
+		v15 := float64(v14 + v1)
+		v16 := float64(v1 - v5)
+		v17 := float64(v16 + v4)
+		v18 := v17
+		if v13 {
+			v18 = v15
 		}
-		v21 := float64(v14 * v20)
-		v22 := float64(v12 + v21)
-		v23 := float64(v22 / v8)
-		v24 := math.FMA(v10, v23, v9)
-		v25 := v24
+		v19 := float64(v12 * v18)
+		v20 := float64(v10 + v19)
+		v21 := float64(v20 / v6)
+		v22 := math.FMA(v8, v21, v7)
+		v23 := float64(v4 / v1)
+		v24 := float64(v23 / v1)
+		v25 := v22
 		if v3 {
-			v25 = v6
+			v25 = v24
 		}
 		v26 := dy[i]
 		v27 := float64(v26 * v4)
@@ -117,14 +117,14 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 		v34 := math.FMA(v33, v1, v28)
 		v35 := float64(v34 + v31)
 		v36 := float64(v35 / v1)
-		v37 := float64(v26 * v9)
+		v37 := float64(v26 * v7)
 		v38 := -v37
-		v39 := math.FMA(v26, v9, v38)
+		v39 := math.FMA(v26, v7, v38)
 		v40 := -v39
-		v41 := float64(v38 * v23)
+		v41 := float64(v38 * v21)
 		v42 := -v41
-		v43 := math.FMA(v38, v23, v42)
-		v44 := math.FMA(v40, v23, v43)
+		v43 := math.FMA(v38, v21, v42)
+		v44 := math.FMA(v40, v21, v43)
 		v45 := float64(v41 + v37)
 		v46 := float64(v45 - v41)
 		v47 := float64(v45 - v46)
@@ -169,99 +169,84 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 }
 
 // softsignBackwardUsualGeneric is the pure-Go kernel of softsignBackwardUsual
-// (f64 memory, f64 compute, 66 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 60 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
 func softsignBackwardUsualGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000)  // 0
-	v3 := math.Float64frombits(0x5f138d352e5096af)  // 1e+150
-	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v12 := math.Float64frombits(0x4000000000000000) // 2
-	v49 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v53 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v55 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v56 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v60 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v9 := math.Float64frombits(0x4000000000000000)  // 2
+	v43 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v47 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v49 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v50 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v54 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
-		v1 := x[i]
-		v2 := math.Abs(v1)
-		v4 := v3 < v2
-		v6 := float64(v5 + v2)
-		v7 := float64(v6 * v6)
-		v8 := float64(v5 / v7)
-		v9 := -v8
-		v10 := -v7
-		v11 := math.FMA(v6, v6, v10)
-		v13 := float64(v12 * v6)
-		v14 := v2 < v5
-		v15 := float64(v5 - v6)
-		v16 := float64(v15 + v2)
-		v17 := float64(v2 - v6)
-		v18 := float64(v17 + v5)
-		v19 := v18
-		if v14 {
-			v19 = v16
+		v0 := x[i]
+		v1 := math.Abs(v0)
+		v3 := float64(v2 + v1)
+		v4 := float64(v3 * v3)
+		v5 := float64(v2 / v4)
+		v6 := -v5
+		v7 := -v4
+		v8 := math.FMA(v3, v3, v7)
+		v10 := float64(v9 * v3)
+		v11 := v1 < v2
+		v12 := float64(v2 - v3)
+		v13 := float64(v12 + v1)
+		v14 := float64(v1 - v3)
+		v15 := float64(v14 + v2)
+		v16 := v15
+		if v11 {
+			v16 = v13
 		}
-		v20 := float64(v13 * v19)
-		v21 := float64(v11 + v20)
-		v22 := float64(v21 / v7)
-		v23 := math.FMA(v9, v22, v8)
-		v24 := v23
-		if v4 {
-			v24 = v0
-		}
-		v25 := dy[i]
-		v26 := float64(v25 * v8)
+		v17 := float64(v10 * v16)
+		v18 := float64(v8 + v17)
+		v19 := float64(v18 / v4)
+		v20 := math.FMA(v6, v19, v5)
+		v21 := dy[i]
+		v22 := float64(v21 * v5)
+		v23 := -v22
+		v24 := math.FMA(v21, v5, v23)
+		v25 := -v24
+		v26 := float64(v23 * v19)
 		v27 := -v26
-		v28 := math.FMA(v25, v8, v27)
-		v29 := -v28
-		v30 := float64(v27 * v22)
-		v31 := -v30
-		v32 := math.FMA(v27, v22, v31)
-		v33 := math.FMA(v29, v22, v32)
-		v34 := float64(v30 + v26)
-		v35 := float64(v34 - v30)
-		v36 := float64(v34 - v35)
-		v37 := float64(v30 - v36)
-		v38 := float64(v26 - v35)
-		v39 := float64(v37 + v38)
-		v40 := float64(v39 + v33)
-		v41 := float64(v40 + v28)
-		v42 := v34
-		if v4 {
-			v42 = v0
+		v28 := math.FMA(v23, v19, v27)
+		v29 := math.FMA(v25, v19, v28)
+		v30 := float64(v26 + v22)
+		v31 := float64(v30 - v26)
+		v32 := float64(v30 - v31)
+		v33 := float64(v26 - v32)
+		v34 := float64(v22 - v31)
+		v35 := float64(v33 + v34)
+		v36 := float64(v35 + v29)
+		v37 := float64(v36 + v24)
+		v38 := float64(v30 + v37)
+		v39 := float64(v21 * v20)
+		v40 := float64(v38 - v39)
+		v41 := math.Abs(v40)
+		v42 := math.Abs(v39)
+		v44 := float64(v42 * v43)
+		v45 := v41 <= v44
+		v46 := math.Abs(v21)
+		v48 := float64(v41 * v47)
+		v51 := math.FMA(v46, v49, v50)
+		v52 := v48 <= v51
+		v53 := v45 || v52
+		v55 := v38 == v54
+		v56 := v53 && !v55
+		v57 := v39
+		if v56 {
+			v57 = v38
 		}
-		v43 := v41
-		if v4 {
-			v43 = v0
+		v58 := math.IsNaN(v0)
+		v59 := v57
+		if v58 {
+			v59 = v0
 		}
-		v44 := float64(v42 + v43)
-		v45 := float64(v25 * v24)
-		v46 := float64(v44 - v45)
-		v47 := math.Abs(v46)
-		v48 := math.Abs(v45)
-		v50 := float64(v48 * v49)
-		v51 := v47 <= v50
-		v52 := math.Abs(v25)
-		v54 := float64(v47 * v53)
-		v57 := math.FMA(v52, v55, v56)
-		v58 := v54 <= v57
-		v59 := v51 || v58
-		v61 := v44 == v60
-		v62 := v59 && !v61
-		v63 := v45
-		if v62 {
-			v63 = v44
-		}
-		v64 := math.IsNaN(v1)
-		v65 := v63
-		if v64 {
-			v65 = v1
-		}
-		dx[i] = v65
+		dx[i] = v59
 	}
 }
 

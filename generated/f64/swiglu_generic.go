@@ -30,28 +30,28 @@ func swigluGeneric(dst, a, b []float64) {
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v7 := math.Float64frombits(0xc087480000000000)   // -745
-	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v87 := math.Float64frombits(0x408f400000000000)  // 1000
+	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x4086300000000000) // 710
 	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -60,192 +60,192 @@ func swigluGeneric(dst, a, b []float64) {
 		v0 := a[i]
 		v3 := v0 < v2
 		v8 := v0 < v7
-		v10 := float64(v9 * v0)
+		v9 := math.Abs(v0)
+		v10 := -v9
 		v12 := v11
 		if v10 > v11 {
 			v12 = v10
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
-		}
-		v16 := float64(v14 * v15)
+		v13 := v0 < v4
+		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v12)
 		v22 := math.FMA(v18, v21, v20)
 		v23 := float64(v20 - v22)
 		v24 := math.FMA(v18, v21, v23)
-		v25 := float64(v22 * v22)
-		v26 := -v25
-		v27 := math.FMA(v22, v22, v26)
-		v28 := float64(v9 * v25)
-		v29 := float64(v9 * v27)
-		v30 := float64(v22 + v28)
-		v31 := float64(v22 - v30)
-		v32 := float64(v31 + v28)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
 		v33 := float64(v32 + v29)
-		v34 := math.FMA(v24, v22, v24)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v22)
-		v39 := math.FMA(v37, v22, v38)
-		v41 := math.FMA(v39, v22, v40)
-		v43 := math.FMA(v41, v22, v42)
-		v45 := math.FMA(v43, v22, v44)
-		v47 := math.FMA(v45, v22, v46)
-		v49 := math.FMA(v47, v22, v48)
-		v51 := math.FMA(v49, v22, v50)
-		v53 := math.FMA(v51, v22, v52)
-		v55 := math.FMA(v53, v22, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v58 := float64(v57 + v30)
-		v59 := float64(v57 - v58)
-		v60 := float64(v59 + v30)
-		v61 := float64(v60 + v56)
-		v64 := float64(v63 - v17)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v38, v22, v39)
+		v42 := math.FMA(v40, v22, v41)
+		v44 := math.FMA(v42, v22, v43)
+		v46 := math.FMA(v44, v22, v45)
+		v48 := math.FMA(v46, v22, v47)
+		v50 := math.FMA(v48, v22, v49)
+		v52 := math.FMA(v50, v22, v51)
+		v54 := math.FMA(v52, v22, v53)
+		v56 := math.FMA(v54, v22, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v14 + v31)
+		v59 := float64(v14 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
 		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		if v17 > v65 {
+			v66 = v17
 		}
-		v67 := v4
-		if v66 > v4 {
-			v67 = v66
+		v67 := ldexpMid(v14, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v14 + v68)
+		v71 := float64(v14 - v70)
+		v72 := float64(v71 + v68)
+		v73 := float64(v72 + v69)
+		v74 := v14
+		if v13 {
+			v74 = v62
 		}
-		v69 := v17 < v68
-		v71 := ldexpNormal(v70, v67)
-		v72 := v4
-		if v69 {
-			v72 = v71
+		v75 := v4
+		if v13 {
+			v75 = v64
 		}
-		v73 := float64(v58 + v72)
-		v74 := float64(v73 - v72)
-		v75 := float64(v58 - v74)
-		v76 := float64(v75 + v61)
-		v77 := float64(v76 + v72)
-		v78 := float64(v77 - v72)
-		v79 := float64(v74 + v78)
-		v81 := v80
-		if v17 > v80 {
-			v81 = v17
+		v76 := float64(v14 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := v11 <= v10
+		v83 := float64(v81 * v76)
+		v84 := v4
+		if v13 {
+			v84 = v17
 		}
-		v82 := ldexpMid(v79, v81)
-		v83 := math.IsNaN(v10)
-		v84 := v82
-		if v83 {
-			v84 = v10
+		v86 := float64(v85 - v84)
+		v88 := v87
+		if v86 < v87 {
+			v88 = v86
 		}
-		v85 := float64(v0 * v84)
-		v86 := float64(v85 * v84)
-		v87 := math.Abs(v0)
-		v88 := -v87
-		v89 := v11
-		if v88 > v11 {
+		v89 := v4
+		if v88 > v4 {
 			v89 = v88
 		}
-		v90 := v0 < v4
-		v91 := float64(v89 * v15)
-		v92 := math.RoundToEven(v91)
-		v93 := -v92
-		v94 := math.FMA(v93, v19, v89)
-		v95 := math.FMA(v93, v21, v94)
-		v96 := float64(v94 - v95)
-		v97 := math.FMA(v93, v21, v96)
-		v98 := float64(v95 * v95)
-		v99 := -v98
-		v100 := math.FMA(v95, v95, v99)
-		v101 := float64(v9 * v98)
-		v102 := float64(v9 * v100)
-		v103 := float64(v95 + v101)
-		v104 := float64(v95 - v103)
-		v105 := float64(v104 + v101)
-		v106 := float64(v105 + v102)
-		v107 := math.FMA(v97, v95, v97)
-		v108 := float64(v106 + v107)
-		v109 := float64(v98 * v95)
-		v110 := math.FMA(v37, v95, v38)
-		v111 := math.FMA(v110, v95, v40)
-		v112 := math.FMA(v111, v95, v42)
-		v113 := math.FMA(v112, v95, v44)
-		v114 := math.FMA(v113, v95, v46)
-		v115 := math.FMA(v114, v95, v48)
-		v116 := math.FMA(v115, v95, v50)
-		v117 := math.FMA(v116, v95, v52)
-		v118 := math.FMA(v117, v95, v54)
-		v119 := math.FMA(v109, v118, v108)
-		v120 := float64(v57 + v103)
-		v121 := float64(v57 - v120)
-		v122 := float64(v121 + v103)
-		v123 := float64(v122 + v119)
-		v124 := float64(v120 + v123)
-		v125 := float64(v120 - v124)
-		v126 := float64(v125 + v123)
-		v127 := v80
-		if v92 > v80 {
-			v127 = v92
+		v91 := v84 < v90
+		v93 := ldexpNormal(v92, v89)
+		v94 := v4
+		if v91 {
+			v94 = v93
 		}
-		v128 := ldexpMid(v57, v127)
-		v129 := float64(v124 * v128)
-		v130 := float64(v126 * v128)
-		v131 := float64(v57 + v129)
-		v132 := float64(v57 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := v57
-		if v90 {
-			v135 = v124
+		v95 := float64(v77 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v77 - v96)
+		v98 := float64(v97 + v83)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v65
+		if v84 > v65 {
+			v102 = v84
 		}
-		v136 := v4
-		if v90 {
-			v136 = v126
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v0)
+		v105 := v103
+		if v104 {
+			v105 = v0
 		}
-		v137 := float64(v57 / v131)
-		v138 := float64(v135 * v137)
-		v139 := -v138
-		v140 := math.FMA(v139, v131, v135)
-		v141 := math.FMA(v139, v134, v140)
-		v142 := float64(v141 + v136)
-		v143 := v11 <= v88
-		v144 := float64(v142 * v137)
-		v145 := v4
-		if v90 {
-			v145 = v92
+		v106 := float64(v0 * v105)
+		v107 := float64(v25 * v0)
+		v108 := v11
+		if v107 > v11 {
+			v108 = v107
 		}
-		v146 := float64(v63 - v145)
-		v147 := v65
-		if v146 < v65 {
+		v110 := v109
+		if v108 < v109 {
+			v110 = v108
+		}
+		v111 := float64(v110 * v15)
+		v112 := math.RoundToEven(v111)
+		v113 := -v112
+		v114 := math.FMA(v113, v19, v110)
+		v115 := math.FMA(v113, v21, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v21, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v25 * v118)
+		v122 := float64(v25 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
+		v126 := float64(v125 + v122)
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v38, v115, v39)
+		v131 := math.FMA(v130, v115, v41)
+		v132 := math.FMA(v131, v115, v43)
+		v133 := math.FMA(v132, v115, v45)
+		v134 := math.FMA(v133, v115, v47)
+		v135 := math.FMA(v134, v115, v49)
+		v136 := math.FMA(v135, v115, v51)
+		v137 := math.FMA(v136, v115, v53)
+		v138 := math.FMA(v137, v115, v55)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v14 + v123)
+		v141 := float64(v14 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v145 := float64(v85 - v112)
+		v146 := v87
+		if v145 < v87 {
+			v146 = v145
+		}
+		v147 := v4
+		if v146 > v4 {
 			v147 = v146
 		}
-		v148 := v4
-		if v147 > v4 {
-			v148 = v147
+		v148 := v112 < v90
+		v149 := ldexpNormal(v92, v147)
+		v150 := v4
+		if v148 {
+			v150 = v149
 		}
-		v149 := v145 < v68
-		v150 := ldexpNormal(v70, v148)
-		v151 := v4
-		if v149 {
-			v151 = v150
+		v151 := float64(v140 + v150)
+		v152 := float64(v151 - v150)
+		v153 := float64(v140 - v152)
+		v154 := float64(v153 + v143)
+		v155 := float64(v154 + v150)
+		v156 := float64(v155 - v150)
+		v157 := float64(v152 + v156)
+		v158 := v65
+		if v112 > v65 {
+			v158 = v112
 		}
-		v152 := float64(v138 + v151)
-		v153 := float64(v152 - v151)
-		v154 := float64(v138 - v153)
-		v155 := float64(v154 + v144)
-		v156 := float64(v155 + v151)
-		v157 := float64(v156 - v151)
-		v158 := float64(v153 + v157)
-		v159 := v80
-		if v145 > v80 {
-			v159 = v145
+		v159 := ldexpMid(v157, v158)
+		v160 := math.IsNaN(v107)
+		v161 := v159
+		if v160 {
+			v161 = v107
 		}
-		v160 := ldexpMid(v158, v159)
-		v161 := math.IsNaN(v0)
-		v162 := v160
-		if v161 {
-			v162 = v0
-		}
-		v163 := float64(v0 * v162)
-		v164 := v163
+		v162 := float64(v0 * v161)
+		v163 := float64(v162 * v161)
+		v164 := v106
 		if v8 {
-			v164 = v86
+			v164 = v163
 		}
 		v165 := v164
 		if v3 {
@@ -256,40 +256,40 @@ func swigluGeneric(dst, a, b []float64) {
 		v168 := float64(v166 * v0)
 		v169 := -v168
 		v170 := math.FMA(v166, v0, v169)
-		v171 := float64(v168 * v84)
+		v171 := float64(v168 * v161)
 		v172 := -v171
-		v173 := math.FMA(v168, v84, v172)
-		v174 := math.FMA(v170, v84, v173)
-		v175 := float64(v171 * v84)
+		v173 := math.FMA(v168, v161, v172)
+		v174 := math.FMA(v170, v161, v173)
+		v175 := float64(v171 * v161)
 		v176 := -v175
-		v177 := math.FMA(v171, v84, v176)
-		v178 := math.FMA(v174, v84, v177)
+		v177 := math.FMA(v171, v161, v176)
+		v178 := math.FMA(v174, v161, v177)
 		v179 := float64(v168 * v0)
 		v180 := -v179
 		v181 := math.FMA(v168, v0, v180)
 		v182 := math.FMA(v170, v0, v181)
 		v183 := v4
-		if v143 {
-			v183 = v138
+		if v82 {
+			v183 = v77
 		}
 		v184 := float64(v168 * v183)
 		v185 := -v184
 		v186 := math.FMA(v168, v183, v185)
 		v187 := math.FMA(v170, v183, v186)
 		v188 := v4
-		if v143 {
-			v188 = v144
+		if v82 {
+			v188 = v83
 		}
 		v189 := float64(v168 * v188)
 		v190 := float64(v187 + v189)
 		v191 := float64(v184 + v190)
-		v192 := math.Ldexp(v191, int(v145))
+		v192 := math.Ldexp(v191, int(v84))
 		v193 := v192
-		if v161 {
+		if v104 {
 			v193 = v179
 		}
 		v194 := v4
-		if v161 {
+		if v104 {
 			v194 = v182
 		}
 		v195 := v193
@@ -341,7 +341,7 @@ func swigluGeneric(dst, a, b []float64) {
 			v222 = v166
 		}
 		v223 := v222
-		if v161 {
+		if v104 {
 			v223 = v0
 		}
 		dst[i] = v223
@@ -349,248 +349,233 @@ func swigluGeneric(dst, a, b []float64) {
 }
 
 // swigluUsualGeneric is the pure-Go kernel of swigluUsual (f64 memory, f64
-// compute, 158 operations): the scalar twin of the vector program the assembly
+// compute, 152 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func swigluUsualGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0xc087480000000000)   // -745
-	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v12 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v13 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v14 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v15 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v16 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v17 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v18 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v19 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v20 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v21 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v22 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v24 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v25 := math.Float64frombits(0x408f400000000000)  // 1000
-	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v28 := math.Float64frombits(0xc091300000000000)  // -1100
-	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v145 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v147 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v148 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0xc091300000000000)  // -1100
+	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v83 := math.Float64frombits(0x408f400000000000)  // 1000
+	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v1 < v6
-		v29 := math.Abs(v1)
-		v30 := -v29
-		v31 := v9
-		if v30 > v9 {
-			v31 = v30
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := math.Abs(v0)
+		v6 := -v5
+		v8 := v7
+		if v6 > v7 {
+			v8 = v6
 		}
-		v32 := v1 < v4
-		v33 := float64(v31 * v10)
-		v34 := math.RoundToEven(v33)
-		v35 := -v34
-		v36 := math.FMA(v35, v11, v31)
-		v37 := math.FMA(v35, v12, v36)
-		v38 := float64(v36 - v37)
-		v39 := math.FMA(v35, v12, v38)
-		v40 := float64(v37 * v37)
-		v41 := -v40
-		v42 := math.FMA(v37, v37, v41)
-		v43 := float64(v8 * v40)
-		v44 := float64(v8 * v42)
-		v45 := float64(v37 + v43)
-		v46 := float64(v37 - v45)
-		v47 := float64(v46 + v43)
-		v48 := float64(v47 + v44)
-		v49 := math.FMA(v39, v37, v39)
-		v50 := float64(v48 + v49)
-		v51 := float64(v40 * v37)
-		v52 := math.FMA(v13, v37, v14)
-		v53 := math.FMA(v52, v37, v15)
-		v54 := math.FMA(v53, v37, v16)
-		v55 := math.FMA(v54, v37, v17)
-		v56 := math.FMA(v55, v37, v18)
-		v57 := math.FMA(v56, v37, v19)
-		v58 := math.FMA(v57, v37, v20)
-		v59 := math.FMA(v58, v37, v21)
-		v60 := math.FMA(v59, v37, v22)
-		v61 := math.FMA(v51, v60, v50)
-		v62 := float64(v23 + v45)
-		v63 := float64(v23 - v62)
-		v64 := float64(v63 + v45)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := float64(v62 - v66)
-		v68 := float64(v67 + v65)
-		v69 := v28
-		if v34 > v28 {
-			v69 = v34
+		v9 := v0 < v3
+		v12 := float64(v8 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v8)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
+		v29 := float64(v28 + v25)
+		v30 := float64(v29 + v26)
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v34, v18, v35)
+		v38 := math.FMA(v36, v18, v37)
+		v40 := math.FMA(v38, v18, v39)
+		v42 := math.FMA(v40, v18, v41)
+		v44 := math.FMA(v42, v18, v43)
+		v46 := math.FMA(v44, v18, v45)
+		v48 := math.FMA(v46, v18, v47)
+		v50 := math.FMA(v48, v18, v49)
+		v52 := math.FMA(v50, v18, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v54 := float64(v10 + v27)
+		v55 := float64(v10 - v54)
+		v56 := float64(v55 + v27)
+		v57 := float64(v56 + v53)
+		v58 := float64(v54 + v57)
+		v59 := float64(v54 - v58)
+		v60 := float64(v59 + v57)
+		v62 := v61
+		if v13 > v61 {
+			v62 = v13
 		}
-		v70 := ldexpMid(v23, v69)
-		v71 := float64(v66 * v70)
-		v72 := float64(v68 * v70)
-		v73 := float64(v23 + v71)
-		v74 := float64(v23 - v73)
-		v75 := float64(v74 + v71)
-		v76 := float64(v75 + v72)
-		v77 := v23
-		if v32 {
-			v77 = v66
+		v63 := ldexpMid(v10, v62)
+		v64 := float64(v58 * v63)
+		v65 := float64(v60 * v63)
+		v66 := float64(v10 + v64)
+		v67 := float64(v10 - v66)
+		v68 := float64(v67 + v64)
+		v69 := float64(v68 + v65)
+		v70 := v10
+		if v9 {
+			v70 = v58
 		}
-		v78 := v4
-		if v32 {
-			v78 = v68
+		v71 := v3
+		if v9 {
+			v71 = v60
 		}
-		v79 := float64(v23 / v73)
-		v80 := float64(v77 * v79)
-		v81 := -v80
-		v82 := math.FMA(v81, v73, v77)
-		v83 := math.FMA(v81, v76, v82)
-		v84 := float64(v83 + v78)
-		v85 := v9 <= v30
-		v86 := float64(v84 * v79)
-		v87 := v4
-		if v32 {
-			v87 = v34
+		v72 := float64(v10 / v66)
+		v73 := float64(v70 * v72)
+		v74 := -v73
+		v75 := math.FMA(v74, v66, v70)
+		v76 := math.FMA(v74, v69, v75)
+		v77 := float64(v76 + v71)
+		v78 := v7 <= v6
+		v79 := float64(v77 * v72)
+		v80 := v3
+		if v9 {
+			v80 = v13
 		}
-		v88 := float64(v24 - v87)
-		v89 := v25
-		if v88 < v25 {
-			v89 = v88
+		v82 := float64(v81 - v80)
+		v84 := v83
+		if v82 < v83 {
+			v84 = v82
 		}
-		v90 := v4
-		if v89 > v4 {
+		v85 := v3
+		if v84 > v3 {
+			v85 = v84
+		}
+		v87 := v80 < v86
+		v89 := ldexpNormal(v88, v85)
+		v90 := v3
+		if v87 {
 			v90 = v89
 		}
-		v91 := v87 < v26
-		v92 := ldexpNormal(v27, v90)
-		v93 := v4
-		if v91 {
-			v93 = v92
+		v91 := float64(v73 + v90)
+		v92 := float64(v91 - v90)
+		v93 := float64(v73 - v92)
+		v94 := float64(v93 + v79)
+		v95 := float64(v94 + v90)
+		v96 := float64(v95 - v90)
+		v97 := float64(v92 + v96)
+		v98 := v61
+		if v80 > v61 {
+			v98 = v80
 		}
-		v94 := float64(v80 + v93)
-		v95 := float64(v94 - v93)
-		v96 := float64(v80 - v95)
-		v97 := float64(v96 + v86)
-		v98 := float64(v97 + v93)
-		v99 := float64(v98 - v93)
-		v100 := float64(v95 + v99)
-		v101 := v28
-		if v87 > v28 {
-			v101 = v87
+		v99 := ldexpMid(v97, v98)
+		v100 := math.IsNaN(v0)
+		v101 := v99
+		if v100 {
+			v101 = v0
 		}
-		v102 := ldexpMid(v100, v101)
-		v103 := math.IsNaN(v1)
-		v104 := v102
-		if v103 {
-			v104 = v1
+		v102 := float64(v0 * v101)
+		v103 := v102
+		if v2 {
+			v103 = v4
 		}
-		v105 := float64(v1 * v104)
-		v106 := v105
-		if v7 {
-			v106 = v0
+		v104 := b[i]
+		v105 := float64(v104 * v4)
+		v106 := float64(v104 * v0)
+		v107 := -v106
+		v108 := math.FMA(v104, v0, v107)
+		v109 := float64(v106 * v0)
+		v110 := -v109
+		v111 := math.FMA(v106, v0, v110)
+		v112 := math.FMA(v108, v0, v111)
+		v113 := v3
+		if v78 {
+			v113 = v73
 		}
-		v107 := v106
-		if v3 {
-			v107 = v5
+		v114 := float64(v106 * v113)
+		v115 := -v114
+		v116 := math.FMA(v106, v113, v115)
+		v117 := math.FMA(v108, v113, v116)
+		v118 := v3
+		if v78 {
+			v118 = v79
 		}
-		v108 := b[i]
-		v109 := float64(v108 * v5)
-		v110 := float64(v108 * v1)
-		v111 := -v110
-		v112 := math.FMA(v108, v1, v111)
-		v113 := float64(v110 * v1)
-		v114 := -v113
-		v115 := math.FMA(v110, v1, v114)
-		v116 := math.FMA(v112, v1, v115)
-		v117 := v4
-		if v85 {
-			v117 = v80
+		v119 := float64(v106 * v118)
+		v120 := float64(v117 + v119)
+		v121 := float64(v114 + v120)
+		v122 := math.Ldexp(v121, int(v80))
+		v123 := v122
+		if v100 {
+			v123 = v109
 		}
-		v118 := float64(v110 * v117)
-		v119 := -v118
-		v120 := math.FMA(v110, v117, v119)
-		v121 := math.FMA(v112, v117, v120)
-		v122 := v4
-		if v85 {
-			v122 = v86
+		v124 := v3
+		if v100 {
+			v124 = v112
 		}
-		v123 := float64(v110 * v122)
-		v124 := float64(v121 + v123)
-		v125 := float64(v118 + v124)
-		v126 := math.Ldexp(v125, int(v87))
-		v127 := v126
-		if v103 {
-			v127 = v113
+		v125 := v123
+		if v2 {
+			v125 = v105
 		}
-		v128 := v4
-		if v103 {
-			v128 = v116
+		v126 := v124
+		if v2 {
+			v126 = v3
 		}
-		v129 := v127
-		if v7 {
-			v129 = v0
+		v127 := float64(v125 + v126)
+		v128 := float64(v104 * v103)
+		v129 := float64(v127 - v128)
+		v130 := math.Abs(v129)
+		v131 := math.Abs(v128)
+		v133 := float64(v131 * v132)
+		v134 := v130 <= v133
+		v135 := math.Abs(v104)
+		v136 := math.Abs(v106)
+		v137 := v135
+		if v136 > v135 {
+			v137 = v136
 		}
-		v130 := v128
-		if v7 {
-			v130 = v0
+		v138 := v137
+		if v136 > v137 {
+			v138 = v136
 		}
-		v131 := v129
-		if v3 {
-			v131 = v109
+		v140 := float64(v130 * v139)
+		v143 := math.FMA(v138, v141, v142)
+		v144 := v140 <= v143
+		v145 := v134 || v144
+		v146 := v127 == v3
+		v147 := v145 && !v146
+		v148 := v128
+		if v147 {
+			v148 = v127
 		}
-		v132 := v130
-		if v3 {
-			v132 = v4
+		v149 := math.IsNaN(v104)
+		v150 := v148
+		if v149 {
+			v150 = v104
 		}
-		v133 := float64(v131 + v132)
-		v134 := float64(v108 * v107)
-		v135 := float64(v133 - v134)
-		v136 := math.Abs(v135)
-		v137 := math.Abs(v134)
-		v139 := float64(v137 * v138)
-		v140 := v136 <= v139
-		v141 := math.Abs(v108)
-		v142 := math.Abs(v110)
-		v143 := v141
-		if v142 > v141 {
-			v143 = v142
+		v151 := v150
+		if v100 {
+			v151 = v0
 		}
-		v144 := v143
-		if v142 > v143 {
-			v144 = v142
-		}
-		v146 := float64(v136 * v145)
-		v149 := math.FMA(v144, v147, v148)
-		v150 := v146 <= v149
-		v151 := v140 || v150
-		v152 := v133 == v4
-		v153 := v151 && !v152
-		v154 := v134
-		if v153 {
-			v154 = v133
-		}
-		v155 := math.IsNaN(v108)
-		v156 := v154
-		if v155 {
-			v156 = v108
-		}
-		v157 := v156
-		if v103 {
-			v157 = v1
-		}
-		dst[i] = v157
+		dst[i] = v151
 	}
 }
 
@@ -644,41 +629,41 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v6 := math.Float64frombits(0x4046800000000000)   // 45
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v13 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v17 := math.Float64frombits(0x4086300000000000)  // 710
-	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v84 := math.Float64frombits(0xc091300000000000)  // -1100
-	v93 := math.Float64frombits(0x4086280000000000)  // 709
-	v97 := math.Float64frombits(0x408ff80000000000)  // 1023
-	v102 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v123 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v126 := math.Float64frombits(0xc000000000000000) // -2
-	v352 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v432 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v434 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v436 := math.Float64frombits(0xbff0000000000000) // -1
-	v437 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v438 := math.Float64frombits(0xc044000000000000) // -40
-	v500 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v504 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v13 := math.Float64frombits(0xc000000000000000)  // -2
+	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v25 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v27 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v71 := math.Float64frombits(0xc091300000000000)  // -1100
+	v91 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v93 := math.Float64frombits(0x408f400000000000)  // 1000
+	v96 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v98 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v196 := math.Float64frombits(0x4086300000000000) // 710
+	v260 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v340 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v342 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v344 := math.Float64frombits(0xbff0000000000000) // -1
+	v345 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v346 := math.Float64frombits(0xc044000000000000) // -40
+	v408 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v412 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v430 := math.Float64frombits(0x4086280000000000) // 709
+	v434 := math.Float64frombits(0x408ff80000000000) // 1023
+	v457 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v523 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v544 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	v707 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v715 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v717 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -689,658 +674,658 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v3 := v0 < v2
 		v7 := v6 < v0
 		v11 := v0 < v10
-		v12 := float64(v8 + v0)
-		v14 := float64(v0 + v13)
-		v16 := v15
-		if v14 > v15 {
-			v16 = v14
+		v14 := v0 < v13
+		v15 := -v0
+		v16 := math.Abs(v15)
+		v17 := -v16
+		v19 := v18
+		if v17 > v18 {
+			v19 = v17
 		}
-		v18 := v17
-		if v16 < v17 {
-			v18 = v16
+		v20 := v15 < v4
+		v22 := float64(v19 * v21)
+		v23 := math.RoundToEven(v22)
+		v24 := -v23
+		v26 := math.FMA(v24, v25, v19)
+		v28 := math.FMA(v24, v27, v26)
+		v29 := float64(v26 - v28)
+		v30 := math.FMA(v24, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v44, v28, v45)
+		v48 := math.FMA(v46, v28, v47)
+		v50 := math.FMA(v48, v28, v49)
+		v52 := math.FMA(v50, v28, v51)
+		v54 := math.FMA(v52, v28, v53)
+		v56 := math.FMA(v54, v28, v55)
+		v58 := math.FMA(v56, v28, v57)
+		v60 := math.FMA(v58, v28, v59)
+		v62 := math.FMA(v60, v28, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v64 := float64(v8 + v37)
+		v65 := float64(v8 - v64)
+		v66 := float64(v65 + v37)
+		v67 := float64(v66 + v63)
+		v68 := float64(v64 + v67)
+		v69 := float64(v64 - v68)
+		v70 := float64(v69 + v67)
+		v72 := v71
+		if v23 > v71 {
+			v72 = v23
 		}
-		v20 := float64(v18 * v19)
-		v21 := math.RoundToEven(v20)
-		v22 := -v21
-		v24 := math.FMA(v22, v23, v18)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v42, v26, v43)
-		v46 := math.FMA(v44, v26, v45)
-		v48 := math.FMA(v46, v26, v47)
-		v50 := math.FMA(v48, v26, v49)
-		v52 := math.FMA(v50, v26, v51)
-		v54 := math.FMA(v52, v26, v53)
-		v56 := math.FMA(v54, v26, v55)
-		v58 := math.FMA(v56, v26, v57)
-		v60 := math.FMA(v58, v26, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v8 + v35)
-		v63 := float64(v8 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v68 := float64(v67 - v21)
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v73 := ldexpMid(v8, v72)
+		v74 := float64(v68 * v73)
+		v75 := float64(v70 * v73)
+		v76 := float64(v8 + v74)
+		v77 := float64(v8 - v76)
+		v78 := float64(v77 + v74)
+		v79 := float64(v78 + v75)
+		v80 := v8
+		if v20 {
+			v80 = v68
 		}
-		v71 := v4
-		if v70 > v4 {
-			v71 = v70
+		v81 := v4
+		if v20 {
+			v81 = v70
 		}
-		v73 := v21 < v72
-		v75 := ldexpNormal(v74, v71)
-		v76 := v4
-		if v73 {
-			v76 = v75
+		v82 := float64(v8 / v76)
+		v83 := float64(v80 * v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v76, v80)
+		v86 := math.FMA(v84, v79, v85)
+		v87 := float64(v86 + v81)
+		v89 := float64(v87 * v82)
+		v90 := v4
+		if v20 {
+			v90 = v23
 		}
-		v77 := float64(v62 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v62 - v78)
-		v80 := float64(v79 + v65)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v85 := v84
-		if v21 > v84 {
-			v85 = v21
+		v92 := float64(v91 - v90)
+		v94 := v93
+		if v92 < v93 {
+			v94 = v92
 		}
-		v86 := ldexpMid(v83, v85)
-		v87 := math.IsNaN(v14)
-		v88 := v86
-		if v87 {
-			v88 = v14
+		v95 := v4
+		if v94 > v4 {
+			v95 = v94
 		}
-		v89 := float64(v62 + v65)
-		v90 := float64(v62 - v89)
-		v91 := float64(v90 + v65)
-		v92 := v72 <= v21
-		v94 := v93 < v14
-		v95 := v92 && !v94
-		v96 := v72
-		if v21 > v72 {
-			v96 = v21
-		}
-		v98 := v97
-		if v96 < v97 {
-			v98 = v96
-		}
-		v99 := ldexpNormal(v91, v98)
+		v97 := v90 < v96
+		v99 := ldexpNormal(v98, v95)
 		v100 := v4
-		if v95 {
+		if v97 {
 			v100 = v99
 		}
-		v101 := v100
-		if v87 {
-			v101 = v14
+		v101 := float64(v83 + v100)
+		v102 := float64(v101 - v100)
+		v103 := float64(v83 - v102)
+		v104 := float64(v103 + v89)
+		v105 := float64(v104 + v100)
+		v106 := float64(v105 - v100)
+		v107 := float64(v102 + v106)
+		v108 := v71
+		if v90 > v71 {
+			v108 = v90
 		}
-		v103 := float64(v88 * v102)
-		v104 := float64(v101 + v103)
-		v105 := float64(v12 * v104)
-		v106 := math.FMA(v12, v88, v105)
-		v124 := float64(v106 * v123)
-		v127 := v0 < v126
-		v128 := -v0
-		v129 := math.Abs(v128)
-		v130 := -v129
-		v131 := v15
-		if v130 > v15 {
-			v131 = v130
+		v109 := ldexpMid(v107, v108)
+		v110 := math.IsNaN(v15)
+		v111 := v109
+		if v110 {
+			v111 = v15
 		}
-		v132 := v128 < v4
-		v133 := float64(v131 * v19)
-		v134 := math.RoundToEven(v133)
-		v135 := -v134
-		v136 := math.FMA(v135, v23, v131)
-		v137 := math.FMA(v135, v25, v136)
-		v138 := float64(v136 - v137)
-		v139 := math.FMA(v135, v25, v138)
-		v140 := float64(v137 * v137)
-		v141 := -v140
-		v142 := math.FMA(v137, v137, v141)
-		v143 := float64(v29 * v140)
-		v144 := float64(v29 * v142)
-		v145 := float64(v137 + v143)
-		v146 := float64(v137 - v145)
-		v147 := float64(v146 + v143)
-		v148 := float64(v147 + v144)
-		v149 := math.FMA(v139, v137, v139)
-		v150 := float64(v148 + v149)
-		v151 := float64(v140 * v137)
-		v152 := math.FMA(v42, v137, v43)
-		v153 := math.FMA(v152, v137, v45)
-		v154 := math.FMA(v153, v137, v47)
-		v155 := math.FMA(v154, v137, v49)
-		v156 := math.FMA(v155, v137, v51)
-		v157 := math.FMA(v156, v137, v53)
-		v158 := math.FMA(v157, v137, v55)
-		v159 := math.FMA(v158, v137, v57)
-		v160 := math.FMA(v159, v137, v59)
-		v161 := math.FMA(v151, v160, v150)
-		v162 := float64(v8 + v145)
-		v163 := float64(v8 - v162)
-		v164 := float64(v163 + v145)
-		v165 := float64(v164 + v161)
-		v166 := float64(v162 + v165)
-		v167 := float64(v162 - v166)
-		v168 := float64(v167 + v165)
-		v169 := v84
-		if v134 > v84 {
-			v169 = v134
+		v112 := float64(v0 * v111)
+		v113 := float64(v8 + v112)
+		v114 := math.Abs(v0)
+		v115 := -v114
+		v116 := v18
+		if v115 > v18 {
+			v116 = v115
 		}
-		v170 := ldexpMid(v8, v169)
-		v171 := float64(v166 * v170)
-		v172 := float64(v168 * v170)
-		v173 := float64(v8 + v171)
-		v174 := float64(v8 - v173)
-		v175 := float64(v174 + v171)
-		v176 := float64(v175 + v172)
-		v177 := v8
-		if v132 {
-			v177 = v166
+		v117 := v0 < v4
+		v118 := float64(v116 * v21)
+		v119 := math.RoundToEven(v118)
+		v120 := -v119
+		v121 := math.FMA(v120, v25, v116)
+		v122 := math.FMA(v120, v27, v121)
+		v123 := float64(v121 - v122)
+		v124 := math.FMA(v120, v27, v123)
+		v125 := float64(v122 * v122)
+		v126 := -v125
+		v127 := math.FMA(v122, v122, v126)
+		v128 := float64(v31 * v125)
+		v129 := float64(v31 * v127)
+		v130 := float64(v122 + v128)
+		v131 := float64(v122 - v130)
+		v132 := float64(v131 + v128)
+		v133 := float64(v132 + v129)
+		v134 := math.FMA(v124, v122, v124)
+		v135 := float64(v133 + v134)
+		v136 := float64(v125 * v122)
+		v137 := math.FMA(v44, v122, v45)
+		v138 := math.FMA(v137, v122, v47)
+		v139 := math.FMA(v138, v122, v49)
+		v140 := math.FMA(v139, v122, v51)
+		v141 := math.FMA(v140, v122, v53)
+		v142 := math.FMA(v141, v122, v55)
+		v143 := math.FMA(v142, v122, v57)
+		v144 := math.FMA(v143, v122, v59)
+		v145 := math.FMA(v144, v122, v61)
+		v146 := math.FMA(v136, v145, v135)
+		v147 := float64(v8 + v130)
+		v148 := float64(v8 - v147)
+		v149 := float64(v148 + v130)
+		v150 := float64(v149 + v146)
+		v151 := float64(v147 + v150)
+		v152 := float64(v147 - v151)
+		v153 := float64(v152 + v150)
+		v154 := v71
+		if v119 > v71 {
+			v154 = v119
 		}
+		v155 := ldexpMid(v8, v154)
+		v156 := float64(v151 * v155)
+		v157 := float64(v153 * v155)
+		v158 := float64(v8 + v156)
+		v159 := float64(v8 - v158)
+		v160 := float64(v159 + v156)
+		v161 := float64(v160 + v157)
+		v162 := v8
+		if v117 {
+			v162 = v151
+		}
+		v163 := v4
+		if v117 {
+			v163 = v153
+		}
+		v164 := float64(v8 / v158)
+		v165 := float64(v162 * v164)
+		v166 := -v165
+		v167 := math.FMA(v166, v158, v162)
+		v168 := math.FMA(v166, v161, v167)
+		v169 := float64(v168 + v163)
+		v170 := v18 <= v115
+		v171 := float64(v169 * v164)
+		v172 := v4
+		if v117 {
+			v172 = v119
+		}
+		v173 := float64(v91 - v172)
+		v174 := v93
+		if v173 < v93 {
+			v174 = v173
+		}
+		v175 := v4
+		if v174 > v4 {
+			v175 = v174
+		}
+		v176 := v172 < v96
+		v177 := ldexpNormal(v98, v175)
 		v178 := v4
-		if v132 {
-			v178 = v168
+		if v176 {
+			v178 = v177
 		}
-		v179 := float64(v8 / v173)
-		v180 := float64(v177 * v179)
-		v181 := -v180
-		v182 := math.FMA(v181, v173, v177)
-		v183 := math.FMA(v181, v176, v182)
-		v184 := float64(v183 + v178)
-		v186 := float64(v184 * v179)
-		v187 := v4
-		if v132 {
-			v187 = v134
+		v179 := float64(v165 + v178)
+		v180 := float64(v179 - v178)
+		v181 := float64(v165 - v180)
+		v182 := float64(v181 + v171)
+		v183 := float64(v182 + v178)
+		v184 := float64(v183 - v178)
+		v185 := float64(v180 + v184)
+		v186 := v71
+		if v172 > v71 {
+			v186 = v172
 		}
-		v188 := float64(v67 - v187)
-		v189 := v69
-		if v188 < v69 {
-			v189 = v188
+		v187 := ldexpMid(v185, v186)
+		v188 := math.IsNaN(v0)
+		v189 := v187
+		if v188 {
+			v189 = v0
 		}
-		v190 := v4
-		if v189 > v4 {
-			v190 = v189
+		v190 := float64(v113 - v112)
+		v191 := float64(v8 - v190)
+		v192 := -v112
+		v193 := math.FMA(v0, v111, v192)
+		v194 := -v111
+		v195 := v18
+		if v0 > v18 {
+			v195 = v0
 		}
-		v191 := v187 < v72
-		v192 := ldexpNormal(v74, v190)
-		v193 := v4
-		if v191 {
-			v193 = v192
+		v197 := v196
+		if v195 < v196 {
+			v197 = v195
 		}
-		v194 := float64(v180 + v193)
-		v195 := float64(v194 - v193)
-		v196 := float64(v180 - v195)
-		v197 := float64(v196 + v186)
-		v198 := float64(v197 + v193)
-		v199 := float64(v198 - v193)
-		v200 := float64(v195 + v199)
-		v201 := v84
-		if v187 > v84 {
-			v201 = v187
+		v198 := float64(v197 * v21)
+		v199 := math.RoundToEven(v198)
+		v200 := -v199
+		v201 := math.FMA(v200, v25, v197)
+		v202 := math.FMA(v200, v27, v201)
+		v203 := float64(v201 - v202)
+		v204 := math.FMA(v200, v27, v203)
+		v205 := float64(v202 * v202)
+		v206 := -v205
+		v207 := math.FMA(v202, v202, v206)
+		v208 := float64(v31 * v205)
+		v209 := float64(v31 * v207)
+		v210 := float64(v202 + v208)
+		v211 := float64(v202 - v210)
+		v212 := float64(v211 + v208)
+		v213 := float64(v212 + v209)
+		v214 := math.FMA(v204, v202, v204)
+		v215 := float64(v213 + v214)
+		v216 := float64(v205 * v202)
+		v217 := math.FMA(v44, v202, v45)
+		v218 := math.FMA(v217, v202, v47)
+		v219 := math.FMA(v218, v202, v49)
+		v220 := math.FMA(v219, v202, v51)
+		v221 := math.FMA(v220, v202, v53)
+		v222 := math.FMA(v221, v202, v55)
+		v223 := math.FMA(v222, v202, v57)
+		v224 := math.FMA(v223, v202, v59)
+		v225 := math.FMA(v224, v202, v61)
+		v226 := math.FMA(v216, v225, v215)
+		v227 := float64(v8 + v210)
+		v228 := float64(v8 - v227)
+		v229 := float64(v228 + v210)
+		v230 := float64(v229 + v226)
+		v232 := float64(v91 - v199)
+		v233 := v93
+		if v232 < v93 {
+			v233 = v232
 		}
-		v202 := ldexpMid(v200, v201)
-		v203 := math.IsNaN(v128)
-		v204 := v202
-		if v203 {
-			v204 = v128
+		v234 := v4
+		if v233 > v4 {
+			v234 = v233
 		}
-		v205 := float64(v0 * v204)
-		v206 := float64(v8 + v205)
-		v207 := math.Abs(v0)
-		v208 := -v207
-		v209 := v15
-		if v208 > v15 {
-			v209 = v208
+		v235 := v199 < v96
+		v236 := ldexpNormal(v98, v234)
+		v237 := v4
+		if v235 {
+			v237 = v236
 		}
-		v210 := v0 < v4
-		v211 := float64(v209 * v19)
-		v212 := math.RoundToEven(v211)
-		v213 := -v212
-		v214 := math.FMA(v213, v23, v209)
-		v215 := math.FMA(v213, v25, v214)
-		v216 := float64(v214 - v215)
-		v217 := math.FMA(v213, v25, v216)
-		v218 := float64(v215 * v215)
-		v219 := -v218
-		v220 := math.FMA(v215, v215, v219)
-		v221 := float64(v29 * v218)
-		v222 := float64(v29 * v220)
-		v223 := float64(v215 + v221)
-		v224 := float64(v215 - v223)
-		v225 := float64(v224 + v221)
-		v226 := float64(v225 + v222)
-		v227 := math.FMA(v217, v215, v217)
-		v228 := float64(v226 + v227)
-		v229 := float64(v218 * v215)
-		v230 := math.FMA(v42, v215, v43)
-		v231 := math.FMA(v230, v215, v45)
-		v232 := math.FMA(v231, v215, v47)
-		v233 := math.FMA(v232, v215, v49)
-		v234 := math.FMA(v233, v215, v51)
-		v235 := math.FMA(v234, v215, v53)
-		v236 := math.FMA(v235, v215, v55)
-		v237 := math.FMA(v236, v215, v57)
-		v238 := math.FMA(v237, v215, v59)
-		v239 := math.FMA(v229, v238, v228)
-		v240 := float64(v8 + v223)
-		v241 := float64(v8 - v240)
-		v242 := float64(v241 + v223)
-		v243 := float64(v242 + v239)
-		v244 := float64(v240 + v243)
-		v245 := float64(v240 - v244)
-		v246 := float64(v245 + v243)
-		v247 := v84
-		if v212 > v84 {
-			v247 = v212
+		v238 := float64(v227 + v237)
+		v239 := float64(v238 - v237)
+		v240 := float64(v227 - v239)
+		v241 := float64(v240 + v230)
+		v242 := float64(v241 + v237)
+		v243 := float64(v242 - v237)
+		v244 := float64(v239 + v243)
+		v245 := v71
+		if v199 > v71 {
+			v245 = v199
 		}
-		v248 := ldexpMid(v8, v247)
-		v249 := float64(v244 * v248)
-		v250 := float64(v246 * v248)
-		v251 := float64(v8 + v249)
-		v252 := float64(v8 - v251)
-		v253 := float64(v252 + v249)
-		v254 := float64(v253 + v250)
-		v255 := v8
-		if v210 {
-			v255 = v244
+		v246 := ldexpMid(v244, v245)
+		v247 := v246
+		if v188 {
+			v247 = v0
 		}
-		v256 := v4
-		if v210 {
-			v256 = v246
+		v248 := float64(v8 + v247)
+		v249 := math.FMA(v194, v248, v8)
+		v250 := float64(v248 - v8)
+		v251 := float64(v247 - v250)
+		v252 := float64(v111 * v251)
+		v253 := float64(v249 - v252)
+		v254 := float64(v253 / v248)
+		v255 := float64(v0 * v254)
+		v256 := float64(v193 + v255)
+		v257 := float64(v191 + v256)
+		v258 := float64(v257 * v189)
+		v259 := math.FMA(v113, v189, v258)
+		v261 := v0 < v260
+		v262 := math.Abs(v115)
+		v263 := -v262
+		v264 := v18
+		if v263 > v18 {
+			v264 = v263
 		}
-		v257 := float64(v8 / v251)
-		v258 := float64(v255 * v257)
-		v259 := -v258
-		v260 := math.FMA(v259, v251, v255)
-		v261 := math.FMA(v259, v254, v260)
-		v262 := float64(v261 + v256)
-		v263 := v15 <= v208
-		v264 := float64(v262 * v257)
-		v265 := v4
-		if v210 {
-			v265 = v212
+		v265 := v115 < v4
+		v266 := float64(v264 * v21)
+		v267 := math.RoundToEven(v266)
+		v268 := -v267
+		v269 := math.FMA(v268, v25, v264)
+		v270 := math.FMA(v268, v27, v269)
+		v271 := float64(v269 - v270)
+		v272 := math.FMA(v268, v27, v271)
+		v273 := float64(v270 * v270)
+		v274 := -v273
+		v275 := math.FMA(v270, v270, v274)
+		v276 := float64(v31 * v273)
+		v277 := float64(v31 * v275)
+		v278 := float64(v270 + v276)
+		v279 := float64(v270 - v278)
+		v280 := float64(v279 + v276)
+		v281 := float64(v280 + v277)
+		v282 := math.FMA(v272, v270, v272)
+		v283 := float64(v281 + v282)
+		v284 := float64(v273 * v270)
+		v285 := math.FMA(v44, v270, v45)
+		v286 := math.FMA(v285, v270, v47)
+		v287 := math.FMA(v286, v270, v49)
+		v288 := math.FMA(v287, v270, v51)
+		v289 := math.FMA(v288, v270, v53)
+		v290 := math.FMA(v289, v270, v55)
+		v291 := math.FMA(v290, v270, v57)
+		v292 := math.FMA(v291, v270, v59)
+		v293 := math.FMA(v292, v270, v61)
+		v294 := math.FMA(v284, v293, v283)
+		v295 := float64(v8 + v278)
+		v296 := float64(v8 - v295)
+		v297 := float64(v296 + v278)
+		v298 := float64(v297 + v294)
+		v299 := float64(v295 + v298)
+		v300 := float64(v295 - v299)
+		v301 := float64(v300 + v298)
+		v302 := v71
+		if v267 > v71 {
+			v302 = v267
 		}
-		v266 := float64(v67 - v265)
-		v267 := v69
-		if v266 < v69 {
-			v267 = v266
+		v303 := ldexpMid(v8, v302)
+		v304 := float64(v299 * v303)
+		v305 := float64(v301 * v303)
+		v306 := float64(v8 + v304)
+		v307 := float64(v8 - v306)
+		v308 := float64(v307 + v304)
+		v309 := float64(v308 + v305)
+		v310 := v8
+		if v265 {
+			v310 = v299
 		}
-		v268 := v4
-		if v267 > v4 {
-			v268 = v267
+		v311 := v4
+		if v265 {
+			v311 = v301
 		}
-		v269 := v265 < v72
-		v270 := ldexpNormal(v74, v268)
-		v271 := v4
-		if v269 {
-			v271 = v270
+		v312 := float64(v8 / v306)
+		v313 := float64(v310 * v312)
+		v314 := -v313
+		v315 := math.FMA(v314, v306, v310)
+		v316 := math.FMA(v314, v309, v315)
+		v317 := float64(v316 + v311)
+		v319 := float64(v317 * v312)
+		v320 := v4
+		if v265 {
+			v320 = v267
 		}
-		v272 := float64(v258 + v271)
-		v273 := float64(v272 - v271)
-		v274 := float64(v258 - v273)
-		v275 := float64(v274 + v264)
-		v276 := float64(v275 + v271)
-		v277 := float64(v276 - v271)
-		v278 := float64(v273 + v277)
-		v279 := v84
-		if v265 > v84 {
-			v279 = v265
+		v321 := float64(v91 - v320)
+		v322 := v93
+		if v321 < v93 {
+			v322 = v321
 		}
-		v280 := ldexpMid(v278, v279)
-		v281 := math.IsNaN(v0)
-		v282 := v280
-		if v281 {
-			v282 = v0
+		v323 := v4
+		if v322 > v4 {
+			v323 = v322
 		}
-		v283 := float64(v206 - v205)
-		v284 := float64(v8 - v283)
-		v285 := -v205
-		v286 := math.FMA(v0, v204, v285)
-		v287 := -v204
-		v288 := v15
-		if v0 > v15 {
-			v288 = v0
-		}
-		v289 := v17
-		if v288 < v17 {
-			v289 = v288
-		}
-		v290 := float64(v289 * v19)
-		v291 := math.RoundToEven(v290)
-		v292 := -v291
-		v293 := math.FMA(v292, v23, v289)
-		v294 := math.FMA(v292, v25, v293)
-		v295 := float64(v293 - v294)
-		v296 := math.FMA(v292, v25, v295)
-		v297 := float64(v294 * v294)
-		v298 := -v297
-		v299 := math.FMA(v294, v294, v298)
-		v300 := float64(v29 * v297)
-		v301 := float64(v29 * v299)
-		v302 := float64(v294 + v300)
-		v303 := float64(v294 - v302)
-		v304 := float64(v303 + v300)
-		v305 := float64(v304 + v301)
-		v306 := math.FMA(v296, v294, v296)
-		v307 := float64(v305 + v306)
-		v308 := float64(v297 * v294)
-		v309 := math.FMA(v42, v294, v43)
-		v310 := math.FMA(v309, v294, v45)
-		v311 := math.FMA(v310, v294, v47)
-		v312 := math.FMA(v311, v294, v49)
-		v313 := math.FMA(v312, v294, v51)
-		v314 := math.FMA(v313, v294, v53)
-		v315 := math.FMA(v314, v294, v55)
-		v316 := math.FMA(v315, v294, v57)
-		v317 := math.FMA(v316, v294, v59)
-		v318 := math.FMA(v308, v317, v307)
-		v319 := float64(v8 + v302)
-		v320 := float64(v8 - v319)
-		v321 := float64(v320 + v302)
-		v322 := float64(v321 + v318)
-		v324 := float64(v67 - v291)
-		v325 := v69
-		if v324 < v69 {
-			v325 = v324
-		}
+		v324 := v320 < v96
+		v325 := ldexpNormal(v98, v323)
 		v326 := v4
-		if v325 > v4 {
+		if v324 {
 			v326 = v325
 		}
-		v327 := v291 < v72
-		v328 := ldexpNormal(v74, v326)
-		v329 := v4
-		if v327 {
-			v329 = v328
+		v327 := float64(v313 + v326)
+		v328 := float64(v327 - v326)
+		v329 := float64(v313 - v328)
+		v330 := float64(v329 + v319)
+		v331 := float64(v330 + v326)
+		v332 := float64(v331 - v326)
+		v333 := float64(v328 + v332)
+		v334 := v71
+		if v320 > v71 {
+			v334 = v320
 		}
-		v330 := float64(v319 + v329)
-		v331 := float64(v330 - v329)
-		v332 := float64(v319 - v331)
-		v333 := float64(v332 + v322)
-		v334 := float64(v333 + v329)
-		v335 := float64(v334 - v329)
-		v336 := float64(v331 + v335)
-		v337 := v84
-		if v291 > v84 {
-			v337 = v291
+		v335 := ldexpMid(v333, v334)
+		v336 := math.IsNaN(v115)
+		v337 := v335
+		if v336 {
+			v337 = v115
 		}
-		v338 := ldexpMid(v336, v337)
-		v339 := v338
-		if v281 {
-			v339 = v0
+		v338 := float64(v8 - v337)
+		v339 := float64(v337 * v338)
+		v341 := float64(v0 - v340)
+		v343 := float64(v341 - v342)
+		v347 := v346
+		if v343 > v346 {
+			v347 = v343
 		}
-		v340 := float64(v8 + v339)
-		v341 := math.FMA(v287, v340, v8)
-		v342 := float64(v340 - v8)
-		v343 := float64(v339 - v342)
-		v344 := float64(v204 * v343)
-		v345 := float64(v341 - v344)
-		v346 := float64(v345 / v340)
-		v347 := float64(v0 * v346)
-		v348 := float64(v286 + v347)
-		v349 := float64(v284 + v348)
-		v350 := float64(v349 * v282)
-		v351 := math.FMA(v206, v282, v350)
-		v353 := v0 < v352
-		v354 := math.Abs(v208)
-		v355 := -v354
-		v356 := v15
-		if v355 > v15 {
-			v356 = v355
+		v348 := v196
+		if v347 < v196 {
+			v348 = v347
 		}
-		v357 := v208 < v4
-		v358 := float64(v356 * v19)
-		v359 := math.RoundToEven(v358)
-		v360 := -v359
-		v361 := math.FMA(v360, v23, v356)
-		v362 := math.FMA(v360, v25, v361)
-		v363 := float64(v361 - v362)
-		v364 := math.FMA(v360, v25, v363)
-		v365 := float64(v362 * v362)
-		v366 := -v365
-		v367 := math.FMA(v362, v362, v366)
-		v368 := float64(v29 * v365)
-		v369 := float64(v29 * v367)
-		v370 := float64(v362 + v368)
-		v371 := float64(v362 - v370)
-		v372 := float64(v371 + v368)
-		v373 := float64(v372 + v369)
-		v374 := math.FMA(v364, v362, v364)
-		v375 := float64(v373 + v374)
-		v376 := float64(v365 * v362)
-		v377 := math.FMA(v42, v362, v43)
-		v378 := math.FMA(v377, v362, v45)
-		v379 := math.FMA(v378, v362, v47)
-		v380 := math.FMA(v379, v362, v49)
-		v381 := math.FMA(v380, v362, v51)
-		v382 := math.FMA(v381, v362, v53)
-		v383 := math.FMA(v382, v362, v55)
-		v384 := math.FMA(v383, v362, v57)
-		v385 := math.FMA(v384, v362, v59)
-		v386 := math.FMA(v376, v385, v375)
-		v387 := float64(v8 + v370)
-		v388 := float64(v8 - v387)
-		v389 := float64(v388 + v370)
-		v390 := float64(v389 + v386)
-		v391 := float64(v387 + v390)
-		v392 := float64(v387 - v391)
-		v393 := float64(v392 + v390)
-		v394 := v84
-		if v359 > v84 {
-			v394 = v359
+		v349 := float64(v348 * v21)
+		v350 := math.RoundToEven(v349)
+		v351 := -v350
+		v352 := math.FMA(v351, v25, v348)
+		v353 := math.FMA(v351, v27, v352)
+		v354 := float64(v352 - v353)
+		v355 := math.FMA(v351, v27, v354)
+		v356 := float64(v353 * v353)
+		v357 := -v356
+		v358 := math.FMA(v353, v353, v357)
+		v359 := float64(v31 * v356)
+		v360 := float64(v31 * v358)
+		v361 := float64(v353 + v359)
+		v362 := float64(v353 - v361)
+		v363 := float64(v362 + v359)
+		v364 := float64(v363 + v360)
+		v365 := math.FMA(v355, v353, v355)
+		v366 := float64(v364 + v365)
+		v367 := float64(v356 * v353)
+		v368 := math.FMA(v44, v353, v45)
+		v369 := math.FMA(v368, v353, v47)
+		v370 := math.FMA(v369, v353, v49)
+		v371 := math.FMA(v370, v353, v51)
+		v372 := math.FMA(v371, v353, v53)
+		v373 := math.FMA(v372, v353, v55)
+		v374 := math.FMA(v373, v353, v57)
+		v375 := math.FMA(v374, v353, v59)
+		v376 := math.FMA(v375, v353, v61)
+		v377 := math.FMA(v367, v376, v366)
+		v378 := ldexpMid(v344, v351)
+		v379 := float64(v8 + v378)
+		v380 := float64(v379 - v8)
+		v381 := float64(v379 - v380)
+		v382 := float64(v8 - v381)
+		v383 := float64(v378 - v380)
+		v384 := float64(v382 + v383)
+		v385 := float64(v377 + v384)
+		v386 := float64(v379 + v361)
+		v387 := float64(v379 - v386)
+		v388 := float64(v387 + v361)
+		v389 := float64(v388 + v385)
+		v390 := float64(v386 + v389)
+		v391 := ldexpMid(v390, v350)
+		v392 := math.Copysign(v391, v343)
+		v393 := math.IsNaN(v343)
+		v394 := v392
+		if v393 {
+			v394 = v343
 		}
-		v395 := ldexpMid(v8, v394)
-		v396 := float64(v391 * v395)
-		v397 := float64(v393 * v395)
-		v398 := float64(v8 + v396)
-		v399 := float64(v8 - v398)
-		v400 := float64(v399 + v396)
-		v401 := float64(v400 + v397)
-		v402 := v8
-		if v357 {
-			v402 = v391
+		v395 := float64(v345 * v394)
+		v396 := float64(v343 + v395)
+		v397 := float64(v343 - v396)
+		v398 := float64(v397 + v395)
+		v399 := -v395
+		v400 := math.FMA(v345, v394, v399)
+		v401 := float64(v342 * v394)
+		v402 := float64(v400 - v401)
+		v403 := float64(v341 - v343)
+		v404 := float64(v403 - v342)
+		v405 := float64(v341 - v0)
+		v406 := float64(v341 - v405)
+		v407 := float64(v0 - v406)
+		v409 := float64(v408 - v405)
+		v410 := float64(v407 + v409)
+		v411 := float64(v404 + v410)
+		v413 := float64(v8 + v394)
+		v414 := float64(v412 * v413)
+		v415 := float64(v8 + v414)
+		v416 := float64(v411 * v415)
+		v417 := float64(v402 + v416)
+		v418 := float64(v398 + v417)
+		v419 := float64(v339 * v418)
+		v420 := -v339
+		v421 := math.FMA(v337, v338, v420)
+		v422 := float64(v8 - v338)
+		v423 := float64(v422 - v337)
+		v424 := -v337
+		v425 := math.FMA(v424, v248, v247)
+		v426 := float64(v227 + v230)
+		v427 := float64(v227 - v426)
+		v428 := float64(v427 + v230)
+		v429 := v96 <= v199
+		v431 := v430 < v0
+		v432 := v429 && !v431
+		v433 := v96
+		if v199 > v96 {
+			v433 = v199
 		}
-		v403 := v4
-		if v357 {
-			v403 = v393
+		v435 := v434
+		if v433 < v434 {
+			v435 = v433
 		}
-		v404 := float64(v8 / v398)
-		v405 := float64(v402 * v404)
-		v406 := -v405
-		v407 := math.FMA(v406, v398, v402)
-		v408 := math.FMA(v406, v401, v407)
-		v409 := float64(v408 + v403)
-		v411 := float64(v409 * v404)
-		v412 := v4
-		if v357 {
-			v412 = v359
+		v436 := ldexpNormal(v428, v435)
+		v437 := v4
+		if v432 {
+			v437 = v436
 		}
-		v413 := float64(v67 - v412)
-		v414 := v69
-		if v413 < v69 {
-			v414 = v413
+		v438 := v437
+		if v188 {
+			v438 = v0
 		}
-		v415 := v4
-		if v414 > v4 {
-			v415 = v414
+		v439 := float64(v425 + v438)
+		v440 := float64(v251 + v438)
+		v441 := float64(v337 * v440)
+		v442 := float64(v439 - v441)
+		v443 := float64(v442 / v248)
+		v444 := float64(v423 - v443)
+		v445 := float64(v337 * v444)
+		v446 := float64(v443 * v338)
+		v447 := float64(v445 + v446)
+		v448 := float64(v421 + v447)
+		v449 := float64(v448 * v396)
+		v450 := float64(v419 + v449)
+		v451 := math.FMA(v339, v396, v450)
+		v452 := math.FMA(v424, v337, v337)
+		v453 := math.FMA(v0, v452, v189)
+		v454 := v453
+		if v261 {
+			v454 = v451
 		}
-		v416 := v412 < v72
-		v417 := ldexpNormal(v74, v415)
-		v418 := v4
-		if v416 {
-			v418 = v417
+		v455 := v454
+		if v14 {
+			v455 = v259
 		}
-		v419 := float64(v405 + v418)
-		v420 := float64(v419 - v418)
-		v421 := float64(v405 - v420)
-		v422 := float64(v421 + v411)
-		v423 := float64(v422 + v418)
-		v424 := float64(v423 - v418)
-		v425 := float64(v420 + v424)
-		v426 := v84
-		if v412 > v84 {
-			v426 = v412
+		v456 := float64(v8 + v0)
+		v458 := float64(v0 + v457)
+		v459 := v18
+		if v458 > v18 {
+			v459 = v458
 		}
-		v427 := ldexpMid(v425, v426)
-		v428 := math.IsNaN(v208)
-		v429 := v427
-		if v428 {
-			v429 = v208
+		v460 := v196
+		if v459 < v196 {
+			v460 = v459
 		}
-		v430 := float64(v8 - v429)
-		v431 := float64(v429 * v430)
-		v433 := float64(v0 - v432)
-		v435 := float64(v433 - v434)
-		v439 := v438
-		if v435 > v438 {
-			v439 = v435
+		v461 := float64(v460 * v21)
+		v462 := math.RoundToEven(v461)
+		v463 := -v462
+		v464 := math.FMA(v463, v25, v460)
+		v465 := math.FMA(v463, v27, v464)
+		v466 := float64(v464 - v465)
+		v467 := math.FMA(v463, v27, v466)
+		v468 := float64(v465 * v465)
+		v469 := -v468
+		v470 := math.FMA(v465, v465, v469)
+		v471 := float64(v31 * v468)
+		v472 := float64(v31 * v470)
+		v473 := float64(v465 + v471)
+		v474 := float64(v465 - v473)
+		v475 := float64(v474 + v471)
+		v476 := float64(v475 + v472)
+		v477 := math.FMA(v467, v465, v467)
+		v478 := float64(v476 + v477)
+		v479 := float64(v468 * v465)
+		v480 := math.FMA(v44, v465, v45)
+		v481 := math.FMA(v480, v465, v47)
+		v482 := math.FMA(v481, v465, v49)
+		v483 := math.FMA(v482, v465, v51)
+		v484 := math.FMA(v483, v465, v53)
+		v485 := math.FMA(v484, v465, v55)
+		v486 := math.FMA(v485, v465, v57)
+		v487 := math.FMA(v486, v465, v59)
+		v488 := math.FMA(v487, v465, v61)
+		v489 := math.FMA(v479, v488, v478)
+		v490 := float64(v8 + v473)
+		v491 := float64(v8 - v490)
+		v492 := float64(v491 + v473)
+		v493 := float64(v492 + v489)
+		v495 := float64(v91 - v462)
+		v496 := v93
+		if v495 < v93 {
+			v496 = v495
 		}
-		v440 := v17
-		if v439 < v17 {
-			v440 = v439
+		v497 := v4
+		if v496 > v4 {
+			v497 = v496
 		}
-		v441 := float64(v440 * v19)
-		v442 := math.RoundToEven(v441)
-		v443 := -v442
-		v444 := math.FMA(v443, v23, v440)
-		v445 := math.FMA(v443, v25, v444)
-		v446 := float64(v444 - v445)
-		v447 := math.FMA(v443, v25, v446)
-		v448 := float64(v445 * v445)
-		v449 := -v448
-		v450 := math.FMA(v445, v445, v449)
-		v451 := float64(v29 * v448)
-		v452 := float64(v29 * v450)
-		v453 := float64(v445 + v451)
-		v454 := float64(v445 - v453)
-		v455 := float64(v454 + v451)
-		v456 := float64(v455 + v452)
-		v457 := math.FMA(v447, v445, v447)
-		v458 := float64(v456 + v457)
-		v459 := float64(v448 * v445)
-		v460 := math.FMA(v42, v445, v43)
-		v461 := math.FMA(v460, v445, v45)
-		v462 := math.FMA(v461, v445, v47)
-		v463 := math.FMA(v462, v445, v49)
-		v464 := math.FMA(v463, v445, v51)
-		v465 := math.FMA(v464, v445, v53)
-		v466 := math.FMA(v465, v445, v55)
-		v467 := math.FMA(v466, v445, v57)
-		v468 := math.FMA(v467, v445, v59)
-		v469 := math.FMA(v459, v468, v458)
-		v470 := ldexpMid(v436, v443)
-		v471 := float64(v8 + v470)
-		v472 := float64(v471 - v8)
-		v473 := float64(v471 - v472)
-		v474 := float64(v8 - v473)
-		v475 := float64(v470 - v472)
-		v476 := float64(v474 + v475)
-		v477 := float64(v469 + v476)
-		v478 := float64(v471 + v453)
-		v479 := float64(v471 - v478)
-		v480 := float64(v479 + v453)
-		v481 := float64(v480 + v477)
-		v482 := float64(v478 + v481)
-		v483 := ldexpMid(v482, v442)
-		v484 := math.Copysign(v483, v435)
-		v485 := math.IsNaN(v435)
-		v486 := v484
-		if v485 {
-			v486 = v435
+		v498 := v462 < v96
+		v499 := ldexpNormal(v98, v497)
+		v500 := v4
+		if v498 {
+			v500 = v499
 		}
-		v487 := float64(v437 * v486)
-		v488 := float64(v435 + v487)
-		v489 := float64(v435 - v488)
-		v490 := float64(v489 + v487)
-		v491 := -v487
-		v492 := math.FMA(v437, v486, v491)
-		v493 := float64(v434 * v486)
-		v494 := float64(v492 - v493)
-		v495 := float64(v433 - v435)
-		v496 := float64(v495 - v434)
-		v497 := float64(v433 - v0)
-		v498 := float64(v433 - v497)
-		v499 := float64(v0 - v498)
-		v501 := float64(v500 - v497)
-		v502 := float64(v499 + v501)
-		v503 := float64(v496 + v502)
-		v505 := float64(v8 + v486)
-		v506 := float64(v504 * v505)
-		v507 := float64(v8 + v506)
-		v508 := float64(v503 * v507)
-		v509 := float64(v494 + v508)
-		v510 := float64(v490 + v509)
-		v511 := float64(v431 * v510)
-		v512 := -v431
-		v513 := math.FMA(v429, v430, v512)
-		v514 := float64(v8 - v430)
-		v515 := float64(v514 - v429)
-		v516 := -v429
-		v517 := math.FMA(v516, v340, v339)
-		v518 := float64(v319 + v322)
-		v519 := float64(v319 - v518)
-		v520 := float64(v519 + v322)
-		v521 := v72 <= v291
-		v522 := v93 < v0
-		v523 := v521 && !v522
-		v524 := v72
-		if v291 > v72 {
-			v524 = v291
+		v501 := float64(v490 + v500)
+		v502 := float64(v501 - v500)
+		v503 := float64(v490 - v502)
+		v504 := float64(v503 + v493)
+		v505 := float64(v504 + v500)
+		v506 := float64(v505 - v500)
+		v507 := float64(v502 + v506)
+		v508 := v71
+		if v462 > v71 {
+			v508 = v462
 		}
-		v525 := v97
-		if v524 < v97 {
-			v525 = v524
+		v509 := ldexpMid(v507, v508)
+		v510 := math.IsNaN(v458)
+		v511 := v509
+		if v510 {
+			v511 = v458
 		}
-		v526 := ldexpNormal(v520, v525)
-		v527 := v4
-		if v523 {
-			v527 = v526
+		v512 := float64(v490 + v493)
+		v513 := float64(v490 - v512)
+		v514 := float64(v513 + v493)
+		v515 := v96 <= v462
+		v516 := v430 < v458
+		v517 := v515 && !v516
+		v518 := v96
+		if v462 > v96 {
+			v518 = v462
 		}
-		v528 := v527
-		if v281 {
-			v528 = v0
+		v519 := v434
+		if v518 < v434 {
+			v519 = v518
 		}
-		v529 := float64(v517 + v528)
-		v530 := float64(v343 + v528)
-		v531 := float64(v429 * v530)
-		v532 := float64(v529 - v531)
-		v533 := float64(v532 / v340)
-		v534 := float64(v515 - v533)
-		v535 := float64(v429 * v534)
-		v536 := float64(v533 * v430)
-		v537 := float64(v535 + v536)
-		v538 := float64(v513 + v537)
-		v539 := float64(v538 * v488)
-		v540 := float64(v511 + v539)
-		v541 := math.FMA(v431, v488, v540)
-		v542 := math.FMA(v516, v429, v429)
-		v543 := math.FMA(v0, v542, v282)
-		v544 := v543
-		if v353 {
-			v544 = v541
+		v520 := ldexpNormal(v514, v519)
+		v521 := v4
+		if v517 {
+			v521 = v520
 		}
-		v545 := v544
-		if v127 {
-			v545 = v351
+		v522 := v521
+		if v510 {
+			v522 = v458
 		}
-		v546 := v545
+		v524 := float64(v511 * v523)
+		v525 := float64(v522 + v524)
+		v526 := float64(v456 * v525)
+		v527 := math.FMA(v456, v511, v526)
+		v545 := float64(v527 * v544)
+		v546 := v455
 		if v11 {
-			v546 = v124
+			v546 = v545
 		}
 		v547 := v546
 		if v7 {
@@ -1363,22 +1348,22 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v559 := -v558
 		v560 := math.FMA(v551, v8, v559)
 		v561 := math.FMA(v553, v8, v560)
-		v562 := float64(v551 * v123)
+		v562 := float64(v551 * v544)
 		v563 := -v562
-		v564 := math.FMA(v551, v123, v563)
-		v565 := math.FMA(v553, v123, v564)
-		v566 := float64(v562 * v12)
+		v564 := math.FMA(v551, v544, v563)
+		v565 := math.FMA(v553, v544, v564)
+		v566 := float64(v562 * v456)
 		v567 := -v566
-		v568 := math.FMA(v562, v12, v567)
-		v569 := math.FMA(v565, v12, v568)
-		v570 := float64(v566 * v88)
+		v568 := math.FMA(v562, v456, v567)
+		v569 := math.FMA(v565, v456, v568)
+		v570 := float64(v566 * v511)
 		v571 := -v570
-		v572 := math.FMA(v566, v88, v571)
-		v573 := math.FMA(v569, v88, v572)
-		v574 := float64(v562 * v105)
+		v572 := math.FMA(v566, v511, v571)
+		v573 := math.FMA(v569, v511, v572)
+		v574 := float64(v562 * v526)
 		v575 := -v574
-		v576 := math.FMA(v562, v105, v575)
-		v577 := math.FMA(v565, v105, v576)
+		v576 := math.FMA(v562, v526, v575)
+		v577 := math.FMA(v565, v526, v576)
 		v578 := float64(v570 + v574)
 		v579 := float64(v578 - v570)
 		v580 := float64(v578 - v579)
@@ -1387,22 +1372,22 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v583 := float64(v581 + v582)
 		v584 := float64(v583 + v573)
 		v585 := float64(v584 + v577)
-		v586 := float64(v551 * v206)
+		v586 := float64(v551 * v113)
 		v587 := -v586
-		v588 := math.FMA(v551, v206, v587)
-		v589 := math.FMA(v553, v206, v588)
-		v590 := float64(v586 * v282)
+		v588 := math.FMA(v551, v113, v587)
+		v589 := math.FMA(v553, v113, v588)
+		v590 := float64(v586 * v189)
 		v591 := -v590
-		v592 := math.FMA(v586, v282, v591)
-		v593 := math.FMA(v589, v282, v592)
-		v594 := float64(v551 * v349)
+		v592 := math.FMA(v586, v189, v591)
+		v593 := math.FMA(v589, v189, v592)
+		v594 := float64(v551 * v257)
 		v595 := -v594
-		v596 := math.FMA(v551, v349, v595)
-		v597 := math.FMA(v553, v349, v596)
-		v598 := float64(v594 * v282)
+		v596 := math.FMA(v551, v257, v595)
+		v597 := math.FMA(v553, v257, v596)
+		v598 := float64(v594 * v189)
 		v599 := -v598
-		v600 := math.FMA(v594, v282, v599)
-		v601 := math.FMA(v597, v282, v600)
+		v600 := math.FMA(v594, v189, v599)
+		v601 := math.FMA(v597, v189, v600)
 		v602 := float64(v590 + v598)
 		v603 := float64(v602 - v590)
 		v604 := float64(v602 - v603)
@@ -1411,22 +1396,22 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v607 := float64(v605 + v606)
 		v608 := float64(v607 + v593)
 		v609 := float64(v608 + v601)
-		v610 := float64(v551 * v431)
+		v610 := float64(v551 * v339)
 		v611 := -v610
-		v612 := math.FMA(v551, v431, v611)
-		v613 := math.FMA(v553, v431, v612)
-		v614 := float64(v610 * v488)
+		v612 := math.FMA(v551, v339, v611)
+		v613 := math.FMA(v553, v339, v612)
+		v614 := float64(v610 * v396)
 		v615 := -v614
-		v616 := math.FMA(v610, v488, v615)
-		v617 := math.FMA(v613, v488, v616)
-		v618 := float64(v551 * v511)
+		v616 := math.FMA(v610, v396, v615)
+		v617 := math.FMA(v613, v396, v616)
+		v618 := float64(v551 * v419)
 		v619 := -v618
-		v620 := math.FMA(v551, v511, v619)
-		v621 := math.FMA(v553, v511, v620)
-		v622 := float64(v551 * v539)
+		v620 := math.FMA(v551, v419, v619)
+		v621 := math.FMA(v553, v419, v620)
+		v622 := float64(v551 * v449)
 		v623 := -v622
-		v624 := math.FMA(v551, v539, v623)
-		v625 := math.FMA(v553, v539, v624)
+		v624 := math.FMA(v551, v449, v623)
+		v625 := math.FMA(v553, v449, v624)
 		v626 := float64(v618 + v622)
 		v627 := float64(v626 - v618)
 		v628 := float64(v626 - v627)
@@ -1447,18 +1432,18 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v643 := -v642
 		v644 := math.FMA(v551, v0, v643)
 		v645 := math.FMA(v553, v0, v644)
-		v646 := float64(v642 * v516)
+		v646 := float64(v642 * v424)
 		v647 := -v646
-		v648 := math.FMA(v642, v516, v647)
-		v649 := math.FMA(v645, v516, v648)
-		v650 := float64(v646 * v429)
+		v648 := math.FMA(v642, v424, v647)
+		v649 := math.FMA(v645, v424, v648)
+		v650 := float64(v646 * v337)
 		v651 := -v650
-		v652 := math.FMA(v646, v429, v651)
-		v653 := math.FMA(v649, v429, v652)
-		v654 := float64(v642 * v429)
+		v652 := math.FMA(v646, v337, v651)
+		v653 := math.FMA(v649, v337, v652)
+		v654 := float64(v642 * v337)
 		v655 := -v654
-		v656 := math.FMA(v642, v429, v655)
-		v657 := math.FMA(v645, v429, v656)
+		v656 := math.FMA(v642, v337, v655)
+		v657 := math.FMA(v645, v337, v656)
 		v658 := float64(v650 + v654)
 		v659 := float64(v658 - v650)
 		v660 := float64(v658 - v659)
@@ -1468,39 +1453,39 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v664 := float64(v663 + v653)
 		v665 := float64(v664 + v657)
 		v666 := v4
-		if v263 {
-			v666 = v258
+		if v170 {
+			v666 = v165
 		}
 		v667 := float64(v551 * v666)
 		v668 := -v667
 		v669 := math.FMA(v551, v666, v668)
 		v670 := math.FMA(v553, v666, v669)
 		v671 := v4
-		if v263 {
-			v671 = v264
+		if v170 {
+			v671 = v171
 		}
 		v672 := float64(v551 * v671)
 		v673 := float64(v670 + v672)
 		v674 := float64(v667 + v673)
-		v675 := math.Ldexp(v674, int(v265))
-		v676 := float64(v551 * v280)
+		v675 := math.Ldexp(v674, int(v172))
+		v676 := float64(v551 * v187)
 		v677 := -v676
-		v678 := math.FMA(v551, v280, v677)
-		v679 := math.FMA(v553, v280, v678)
+		v678 := math.FMA(v551, v187, v677)
+		v679 := math.FMA(v553, v187, v678)
 		v680 := v676
-		if v269 {
+		if v176 {
 			v680 = v675
 		}
 		v681 := v679
-		if v269 {
+		if v176 {
 			v681 = v4
 		}
 		v682 := v680
-		if v281 {
+		if v188 {
 			v682 = v642
 		}
 		v683 := v681
-		if v281 {
+		if v188 {
 			v683 = v645
 		}
 		v684 := float64(v658 + v682)
@@ -1512,19 +1497,19 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v690 := float64(v689 + v665)
 		v691 := float64(v690 + v683)
 		v692 := v684
-		if v353 {
+		if v261 {
 			v692 = v634
 		}
 		v693 := v691
-		if v353 {
+		if v261 {
 			v693 = v641
 		}
 		v694 := v692
-		if v127 {
+		if v14 {
 			v694 = v602
 		}
 		v695 := v693
-		if v127 {
+		if v14 {
 			v695 = v609
 		}
 		v696 := v694
@@ -1592,17 +1577,17 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		}
 		v730 := float64(v728 * v5)
 		v731 := float64(v728 * v8)
-		v732 := float64(v728 * v123)
-		v733 := float64(v732 * v12)
+		v732 := float64(v728 * v544)
+		v733 := float64(v732 * v456)
 		v734 := -v733
-		v735 := math.FMA(v732, v12, v734)
-		v736 := float64(v733 * v88)
+		v735 := math.FMA(v732, v456, v734)
+		v736 := float64(v733 * v511)
 		v737 := -v736
-		v738 := math.FMA(v733, v88, v737)
-		v739 := math.FMA(v735, v88, v738)
-		v740 := float64(v732 * v105)
+		v738 := math.FMA(v733, v511, v737)
+		v739 := math.FMA(v735, v511, v738)
+		v740 := float64(v732 * v526)
 		v741 := -v740
-		v742 := math.FMA(v732, v105, v741)
+		v742 := math.FMA(v732, v526, v741)
 		v743 := float64(v736 + v740)
 		v744 := float64(v743 - v736)
 		v745 := float64(v743 - v744)
@@ -1611,20 +1596,20 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v748 := float64(v746 + v747)
 		v749 := float64(v748 + v739)
 		v750 := float64(v749 + v742)
-		v751 := float64(v728 * v206)
+		v751 := float64(v728 * v113)
 		v752 := -v751
-		v753 := math.FMA(v728, v206, v752)
-		v754 := float64(v751 * v282)
+		v753 := math.FMA(v728, v113, v752)
+		v754 := float64(v751 * v189)
 		v755 := -v754
-		v756 := math.FMA(v751, v282, v755)
-		v757 := math.FMA(v753, v282, v756)
-		v758 := float64(v728 * v349)
+		v756 := math.FMA(v751, v189, v755)
+		v757 := math.FMA(v753, v189, v756)
+		v758 := float64(v728 * v257)
 		v759 := -v758
-		v760 := math.FMA(v728, v349, v759)
-		v761 := float64(v758 * v282)
+		v760 := math.FMA(v728, v257, v759)
+		v761 := float64(v758 * v189)
 		v762 := -v761
-		v763 := math.FMA(v758, v282, v762)
-		v764 := math.FMA(v760, v282, v763)
+		v763 := math.FMA(v758, v189, v762)
+		v764 := math.FMA(v760, v189, v763)
 		v765 := float64(v754 + v761)
 		v766 := float64(v765 - v754)
 		v767 := float64(v765 - v766)
@@ -1633,19 +1618,19 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v770 := float64(v768 + v769)
 		v771 := float64(v770 + v757)
 		v772 := float64(v771 + v764)
-		v773 := float64(v728 * v431)
+		v773 := float64(v728 * v339)
 		v774 := -v773
-		v775 := math.FMA(v728, v431, v774)
-		v776 := float64(v773 * v488)
+		v775 := math.FMA(v728, v339, v774)
+		v776 := float64(v773 * v396)
 		v777 := -v776
-		v778 := math.FMA(v773, v488, v777)
-		v779 := math.FMA(v775, v488, v778)
-		v780 := float64(v728 * v511)
+		v778 := math.FMA(v773, v396, v777)
+		v779 := math.FMA(v775, v396, v778)
+		v780 := float64(v728 * v419)
 		v781 := -v780
-		v782 := math.FMA(v728, v511, v781)
-		v783 := float64(v728 * v539)
+		v782 := math.FMA(v728, v419, v781)
+		v783 := float64(v728 * v449)
 		v784 := -v783
-		v785 := math.FMA(v728, v539, v784)
+		v785 := math.FMA(v728, v449, v784)
 		v786 := float64(v780 + v783)
 		v787 := float64(v786 - v780)
 		v788 := float64(v786 - v787)
@@ -1665,18 +1650,18 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v802 := float64(v728 * v0)
 		v803 := -v802
 		v804 := math.FMA(v728, v0, v803)
-		v805 := float64(v802 * v516)
+		v805 := float64(v802 * v424)
 		v806 := -v805
-		v807 := math.FMA(v802, v516, v806)
-		v808 := math.FMA(v804, v516, v807)
-		v809 := float64(v805 * v429)
+		v807 := math.FMA(v802, v424, v806)
+		v808 := math.FMA(v804, v424, v807)
+		v809 := float64(v805 * v337)
 		v810 := -v809
-		v811 := math.FMA(v805, v429, v810)
-		v812 := math.FMA(v808, v429, v811)
-		v813 := float64(v802 * v429)
+		v811 := math.FMA(v805, v337, v810)
+		v812 := math.FMA(v808, v337, v811)
+		v813 := float64(v802 * v337)
 		v814 := -v813
-		v815 := math.FMA(v802, v429, v814)
-		v816 := math.FMA(v804, v429, v815)
+		v815 := math.FMA(v802, v337, v814)
+		v816 := math.FMA(v804, v337, v815)
 		v817 := float64(v809 + v813)
 		v818 := float64(v817 - v809)
 		v819 := float64(v817 - v818)
@@ -1691,24 +1676,24 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v828 := float64(v728 * v671)
 		v829 := float64(v827 + v828)
 		v830 := float64(v825 + v829)
-		v831 := math.Ldexp(v830, int(v265))
-		v832 := float64(v728 * v280)
+		v831 := math.Ldexp(v830, int(v172))
+		v832 := float64(v728 * v187)
 		v833 := -v832
-		v834 := math.FMA(v728, v280, v833)
+		v834 := math.FMA(v728, v187, v833)
 		v835 := v832
-		if v269 {
+		if v176 {
 			v835 = v831
 		}
 		v836 := v834
-		if v269 {
+		if v176 {
 			v836 = v4
 		}
 		v837 := v835
-		if v281 {
+		if v188 {
 			v837 = v802
 		}
 		v838 := v836
-		if v281 {
+		if v188 {
 			v838 = v804
 		}
 		v839 := float64(v817 + v837)
@@ -1720,19 +1705,19 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v845 := float64(v844 + v824)
 		v846 := float64(v845 + v838)
 		v847 := v839
-		if v353 {
+		if v261 {
 			v847 = v794
 		}
 		v848 := v846
-		if v353 {
+		if v261 {
 			v848 = v801
 		}
 		v849 := v847
-		if v127 {
+		if v14 {
 			v849 = v765
 		}
 		v850 := v848
-		if v127 {
+		if v14 {
 			v850 = v772
 		}
 		v851 := v849
@@ -1803,7 +1788,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v885 = v549
 		}
 		v886 := v885
-		if v281 {
+		if v188 {
 			v886 = v0
 		}
 		da[i] = v886
@@ -1811,7 +1796,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 752 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 744 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1819,1030 +1804,1007 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4046800000000000)   // 45
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0xc086200000000000)   // -708
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v17 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v18 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v19 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v20 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v21 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v22 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v23 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v24 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v25 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v26 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v27 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v28 := math.Float64frombits(0x408f400000000000)  // 1000
-	v29 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v30 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v31 := math.Float64frombits(0xc091300000000000)  // -1100
-	v32 := math.Float64frombits(0x4086280000000000)  // 709
-	v33 := math.Float64frombits(0x408ff80000000000)  // 1023
-	v34 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v35 := math.Float64frombits(0xc000000000000000)  // -2
-	v259 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v338 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v340 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v342 := math.Float64frombits(0xbff0000000000000) // -1
-	v343 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v344 := math.Float64frombits(0xc044000000000000) // -40
-	v406 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v410 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v590 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v598 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v600 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v601 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v742 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4046800000000000)   // 45
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xc000000000000000)   // -2
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v20 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v26 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v66 := math.Float64frombits(0xc091300000000000)  // -1100
+	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v87 := math.Float64frombits(0x408f400000000000)  // 1000
+	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v190 := math.Float64frombits(0x4086300000000000) // 710
+	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v336 := math.Float64frombits(0xbff0000000000000) // -1
+	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v338 := math.Float64frombits(0xc044000000000000) // -40
+	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v422 := math.Float64frombits(0x4086280000000000) // 709
+	v426 := math.Float64frombits(0x408ff80000000000) // 1023
+	v448 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v584 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v592 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v594 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v595 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v734 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v6 < v1
-		v10 := v1 < v9
-		v36 := v1 < v35
-		v37 := -v1
-		v38 := math.Abs(v37)
-		v39 := -v38
-		v40 := v11
-		if v39 > v11 {
-			v40 = v39
+		v0 := a[i]
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
+		v10 := -v0
+		v11 := math.Abs(v10)
+		v12 := -v11
+		v14 := v13
+		if v12 > v13 {
+			v14 = v12
 		}
-		v41 := v37 < v4
-		v42 := float64(v40 * v13)
-		v43 := math.RoundToEven(v42)
-		v44 := -v43
-		v45 := math.FMA(v44, v14, v40)
-		v46 := math.FMA(v44, v15, v45)
-		v47 := float64(v45 - v46)
-		v48 := math.FMA(v44, v15, v47)
-		v49 := float64(v46 * v46)
-		v50 := -v49
-		v51 := math.FMA(v46, v46, v50)
-		v52 := float64(v16 * v49)
-		v53 := float64(v16 * v51)
-		v54 := float64(v46 + v52)
-		v55 := float64(v46 - v54)
-		v56 := float64(v55 + v52)
-		v57 := float64(v56 + v53)
-		v58 := math.FMA(v48, v46, v48)
-		v59 := float64(v57 + v58)
-		v60 := float64(v49 * v46)
-		v61 := math.FMA(v17, v46, v18)
-		v62 := math.FMA(v61, v46, v19)
-		v63 := math.FMA(v62, v46, v20)
-		v64 := math.FMA(v63, v46, v21)
-		v65 := math.FMA(v64, v46, v22)
-		v66 := math.FMA(v65, v46, v23)
-		v67 := math.FMA(v66, v46, v24)
-		v68 := math.FMA(v67, v46, v25)
-		v69 := math.FMA(v68, v46, v26)
-		v70 := math.FMA(v60, v69, v59)
-		v71 := float64(v8 + v54)
-		v72 := float64(v8 - v71)
-		v73 := float64(v72 + v54)
+		v15 := v10 < v3
+		v17 := float64(v14 * v16)
+		v18 := math.RoundToEven(v17)
+		v19 := -v18
+		v21 := math.FMA(v19, v20, v14)
+		v23 := math.FMA(v19, v22, v21)
+		v24 := float64(v21 - v23)
+		v25 := math.FMA(v19, v22, v24)
+		v27 := float64(v23 * v23)
+		v28 := -v27
+		v29 := math.FMA(v23, v23, v28)
+		v30 := float64(v26 * v27)
+		v31 := float64(v26 * v29)
+		v32 := float64(v23 + v30)
+		v33 := float64(v23 - v32)
+		v34 := float64(v33 + v30)
+		v35 := float64(v34 + v31)
+		v36 := math.FMA(v25, v23, v25)
+		v37 := float64(v35 + v36)
+		v38 := float64(v27 * v23)
+		v41 := math.FMA(v39, v23, v40)
+		v43 := math.FMA(v41, v23, v42)
+		v45 := math.FMA(v43, v23, v44)
+		v47 := math.FMA(v45, v23, v46)
+		v49 := math.FMA(v47, v23, v48)
+		v51 := math.FMA(v49, v23, v50)
+		v53 := math.FMA(v51, v23, v52)
+		v55 := math.FMA(v53, v23, v54)
+		v57 := math.FMA(v55, v23, v56)
+		v58 := math.FMA(v38, v57, v37)
+		v59 := float64(v7 + v32)
+		v60 := float64(v7 - v59)
+		v61 := float64(v60 + v32)
+		v62 := float64(v61 + v58)
+		v63 := float64(v59 + v62)
+		v64 := float64(v59 - v63)
+		v65 := float64(v64 + v62)
+		v67 := v66
+		if v18 > v66 {
+			v67 = v18
+		}
+		v68 := ldexpMid(v7, v67)
+		v69 := float64(v63 * v68)
+		v70 := float64(v65 * v68)
+		v71 := float64(v7 + v69)
+		v72 := float64(v7 - v71)
+		v73 := float64(v72 + v69)
 		v74 := float64(v73 + v70)
-		v75 := float64(v71 + v74)
-		v76 := float64(v71 - v75)
-		v77 := float64(v76 + v74)
-		v78 := v31
-		if v43 > v31 {
-			v78 = v43
+		v75 := v7
+		if v15 {
+			v75 = v63
 		}
-		v79 := ldexpMid(v8, v78)
-		v80 := float64(v75 * v79)
-		v81 := float64(v77 * v79)
-		v82 := float64(v8 + v80)
-		v83 := float64(v8 - v82)
-		v84 := float64(v83 + v80)
-		v85 := float64(v84 + v81)
-		v86 := v8
-		if v41 {
-			v86 = v75
+		v76 := v3
+		if v15 {
+			v76 = v65
 		}
-		v87 := v4
-		if v41 {
-			v87 = v77
+		v77 := float64(v7 / v71)
+		v78 := float64(v75 * v77)
+		v79 := -v78
+		v80 := math.FMA(v79, v71, v75)
+		v81 := math.FMA(v79, v74, v80)
+		v82 := float64(v81 + v76)
+		v83 := float64(v82 * v77)
+		v84 := v3
+		if v15 {
+			v84 = v18
 		}
-		v88 := float64(v8 / v82)
-		v89 := float64(v86 * v88)
-		v90 := -v89
-		v91 := math.FMA(v90, v82, v86)
-		v92 := math.FMA(v90, v85, v91)
-		v93 := float64(v92 + v87)
-		v94 := float64(v93 * v88)
-		v95 := v4
-		if v41 {
-			v95 = v43
+		v86 := float64(v85 - v84)
+		v88 := v87
+		if v86 < v87 {
+			v88 = v86
 		}
-		v96 := float64(v27 - v95)
-		v97 := v28
-		if v96 < v28 {
-			v97 = v96
+		v89 := v3
+		if v88 > v3 {
+			v89 = v88
 		}
-		v98 := v4
-		if v97 > v4 {
-			v98 = v97
+		v91 := v84 < v90
+		v93 := ldexpNormal(v92, v89)
+		v94 := v3
+		if v91 {
+			v94 = v93
 		}
-		v99 := v95 < v29
-		v100 := ldexpNormal(v30, v98)
-		v101 := v4
-		if v99 {
-			v101 = v100
+		v95 := float64(v78 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v78 - v96)
+		v98 := float64(v97 + v83)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v66
+		if v84 > v66 {
+			v102 = v84
 		}
-		v102 := float64(v89 + v101)
-		v103 := float64(v102 - v101)
-		v104 := float64(v89 - v103)
-		v105 := float64(v104 + v94)
-		v106 := float64(v105 + v101)
-		v107 := float64(v106 - v101)
-		v108 := float64(v103 + v107)
-		v109 := v31
-		if v95 > v31 {
-			v109 = v95
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v10)
+		v105 := v103
+		if v104 {
+			v105 = v10
 		}
-		v110 := ldexpMid(v108, v109)
-		v111 := math.IsNaN(v37)
-		v112 := v110
+		v106 := float64(v0 * v105)
+		v107 := float64(v7 + v106)
+		v108 := math.Abs(v0)
+		v109 := -v108
+		v110 := v13
+		if v109 > v13 {
+			v110 = v109
+		}
+		v111 := v0 < v3
+		v112 := float64(v110 * v16)
+		v113 := math.RoundToEven(v112)
+		v114 := -v113
+		v115 := math.FMA(v114, v20, v110)
+		v116 := math.FMA(v114, v22, v115)
+		v117 := float64(v115 - v116)
+		v118 := math.FMA(v114, v22, v117)
+		v119 := float64(v116 * v116)
+		v120 := -v119
+		v121 := math.FMA(v116, v116, v120)
+		v122 := float64(v26 * v119)
+		v123 := float64(v26 * v121)
+		v124 := float64(v116 + v122)
+		v125 := float64(v116 - v124)
+		v126 := float64(v125 + v122)
+		v127 := float64(v126 + v123)
+		v128 := math.FMA(v118, v116, v118)
+		v129 := float64(v127 + v128)
+		v130 := float64(v119 * v116)
+		v131 := math.FMA(v39, v116, v40)
+		v132 := math.FMA(v131, v116, v42)
+		v133 := math.FMA(v132, v116, v44)
+		v134 := math.FMA(v133, v116, v46)
+		v135 := math.FMA(v134, v116, v48)
+		v136 := math.FMA(v135, v116, v50)
+		v137 := math.FMA(v136, v116, v52)
+		v138 := math.FMA(v137, v116, v54)
+		v139 := math.FMA(v138, v116, v56)
+		v140 := math.FMA(v130, v139, v129)
+		v141 := float64(v7 + v124)
+		v142 := float64(v7 - v141)
+		v143 := float64(v142 + v124)
+		v144 := float64(v143 + v140)
+		v145 := float64(v141 + v144)
+		v146 := float64(v141 - v145)
+		v147 := float64(v146 + v144)
+		v148 := v66
+		if v113 > v66 {
+			v148 = v113
+		}
+		v149 := ldexpMid(v7, v148)
+		v150 := float64(v145 * v149)
+		v151 := float64(v147 * v149)
+		v152 := float64(v7 + v150)
+		v153 := float64(v7 - v152)
+		v154 := float64(v153 + v150)
+		v155 := float64(v154 + v151)
+		v156 := v7
 		if v111 {
-			v112 = v37
+			v156 = v145
 		}
-		v113 := float64(v1 * v112)
-		v114 := float64(v8 + v113)
-		v115 := math.Abs(v1)
-		v116 := -v115
-		v117 := v11
-		if v116 > v11 {
-			v117 = v116
+		v157 := v3
+		if v111 {
+			v157 = v147
 		}
-		v118 := v1 < v4
-		v119 := float64(v117 * v13)
-		v120 := math.RoundToEven(v119)
-		v121 := -v120
-		v122 := math.FMA(v121, v14, v117)
-		v123 := math.FMA(v121, v15, v122)
-		v124 := float64(v122 - v123)
-		v125 := math.FMA(v121, v15, v124)
-		v126 := float64(v123 * v123)
-		v127 := -v126
-		v128 := math.FMA(v123, v123, v127)
-		v129 := float64(v16 * v126)
-		v130 := float64(v16 * v128)
-		v131 := float64(v123 + v129)
-		v132 := float64(v123 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := math.FMA(v125, v123, v125)
-		v136 := float64(v134 + v135)
-		v137 := float64(v126 * v123)
-		v138 := math.FMA(v17, v123, v18)
-		v139 := math.FMA(v138, v123, v19)
-		v140 := math.FMA(v139, v123, v20)
-		v141 := math.FMA(v140, v123, v21)
-		v142 := math.FMA(v141, v123, v22)
-		v143 := math.FMA(v142, v123, v23)
-		v144 := math.FMA(v143, v123, v24)
-		v145 := math.FMA(v144, v123, v25)
-		v146 := math.FMA(v145, v123, v26)
-		v147 := math.FMA(v137, v146, v136)
-		v148 := float64(v8 + v131)
-		v149 := float64(v8 - v148)
-		v150 := float64(v149 + v131)
-		v151 := float64(v150 + v147)
-		v152 := float64(v148 + v151)
-		v153 := float64(v148 - v152)
-		v154 := float64(v153 + v151)
-		v155 := v31
-		if v120 > v31 {
-			v155 = v120
+		v158 := float64(v7 / v152)
+		v159 := float64(v156 * v158)
+		v160 := -v159
+		v161 := math.FMA(v160, v152, v156)
+		v162 := math.FMA(v160, v155, v161)
+		v163 := float64(v162 + v157)
+		v164 := v13 <= v109
+		v165 := float64(v163 * v158)
+		v166 := v3
+		if v111 {
+			v166 = v113
 		}
-		v156 := ldexpMid(v8, v155)
-		v157 := float64(v152 * v156)
-		v158 := float64(v154 * v156)
-		v159 := float64(v8 + v157)
-		v160 := float64(v8 - v159)
-		v161 := float64(v160 + v157)
-		v162 := float64(v161 + v158)
-		v163 := v8
-		if v118 {
-			v163 = v152
+		v167 := float64(v85 - v166)
+		v168 := v87
+		if v167 < v87 {
+			v168 = v167
 		}
-		v164 := v4
-		if v118 {
-			v164 = v154
+		v169 := v3
+		if v168 > v3 {
+			v169 = v168
 		}
-		v165 := float64(v8 / v159)
-		v166 := float64(v163 * v165)
-		v167 := -v166
-		v168 := math.FMA(v167, v159, v163)
-		v169 := math.FMA(v167, v162, v168)
-		v170 := float64(v169 + v164)
-		v171 := v11 <= v116
-		v172 := float64(v170 * v165)
-		v173 := v4
-		if v118 {
-			v173 = v120
+		v170 := v166 < v90
+		v171 := ldexpNormal(v92, v169)
+		v172 := v3
+		if v170 {
+			v172 = v171
 		}
-		v174 := float64(v27 - v173)
-		v175 := v28
-		if v174 < v28 {
-			v175 = v174
+		v173 := float64(v159 + v172)
+		v174 := float64(v173 - v172)
+		v175 := float64(v159 - v174)
+		v176 := float64(v175 + v165)
+		v177 := float64(v176 + v172)
+		v178 := float64(v177 - v172)
+		v179 := float64(v174 + v178)
+		v180 := v66
+		if v166 > v66 {
+			v180 = v166
 		}
-		v176 := v4
-		if v175 > v4 {
-			v176 = v175
+		v181 := ldexpMid(v179, v180)
+		v182 := math.IsNaN(v0)
+		v183 := v181
+		if v182 {
+			v183 = v0
 		}
-		v177 := v173 < v29
-		v178 := ldexpNormal(v30, v176)
-		v179 := v4
-		if v177 {
-			v179 = v178
+		v184 := float64(v107 - v106)
+		v185 := float64(v7 - v184)
+		v186 := -v106
+		v187 := math.FMA(v0, v105, v186)
+		v188 := -v105
+		v189 := v13
+		if v0 > v13 {
+			v189 = v0
 		}
-		v180 := float64(v166 + v179)
-		v181 := float64(v180 - v179)
-		v182 := float64(v166 - v181)
-		v183 := float64(v182 + v172)
-		v184 := float64(v183 + v179)
-		v185 := float64(v184 - v179)
-		v186 := float64(v181 + v185)
-		v187 := v31
-		if v173 > v31 {
-			v187 = v173
+		v191 := v190
+		if v189 < v190 {
+			v191 = v189
 		}
-		v188 := ldexpMid(v186, v187)
-		v189 := math.IsNaN(v1)
-		v190 := v188
-		if v189 {
-			v190 = v1
-		}
-		v191 := float64(v114 - v113)
-		v192 := float64(v8 - v191)
-		v193 := -v113
-		v194 := math.FMA(v1, v112, v193)
-		v195 := -v112
-		v196 := v11
-		if v1 > v11 {
-			v196 = v1
-		}
-		v197 := v12
-		if v196 < v12 {
-			v197 = v196
-		}
-		v198 := float64(v197 * v13)
-		v199 := math.RoundToEven(v198)
+		v192 := float64(v191 * v16)
+		v193 := math.RoundToEven(v192)
+		v194 := -v193
+		v195 := math.FMA(v194, v20, v191)
+		v196 := math.FMA(v194, v22, v195)
+		v197 := float64(v195 - v196)
+		v198 := math.FMA(v194, v22, v197)
+		v199 := float64(v196 * v196)
 		v200 := -v199
-		v201 := math.FMA(v200, v14, v197)
-		v202 := math.FMA(v200, v15, v201)
-		v203 := float64(v201 - v202)
-		v204 := math.FMA(v200, v15, v203)
-		v205 := float64(v202 * v202)
-		v206 := -v205
-		v207 := math.FMA(v202, v202, v206)
-		v208 := float64(v16 * v205)
-		v209 := float64(v16 * v207)
-		v210 := float64(v202 + v208)
-		v211 := float64(v202 - v210)
-		v212 := float64(v211 + v208)
-		v213 := float64(v212 + v209)
-		v214 := math.FMA(v204, v202, v204)
-		v215 := float64(v213 + v214)
-		v216 := float64(v205 * v202)
-		v217 := math.FMA(v17, v202, v18)
-		v218 := math.FMA(v217, v202, v19)
-		v219 := math.FMA(v218, v202, v20)
-		v220 := math.FMA(v219, v202, v21)
-		v221 := math.FMA(v220, v202, v22)
-		v222 := math.FMA(v221, v202, v23)
-		v223 := math.FMA(v222, v202, v24)
-		v224 := math.FMA(v223, v202, v25)
-		v225 := math.FMA(v224, v202, v26)
-		v226 := math.FMA(v216, v225, v215)
-		v227 := float64(v8 + v210)
-		v228 := float64(v8 - v227)
-		v229 := float64(v228 + v210)
-		v230 := float64(v229 + v226)
-		v231 := float64(v27 - v199)
-		v232 := v28
-		if v231 < v28 {
-			v232 = v231
+		v201 := math.FMA(v196, v196, v200)
+		v202 := float64(v26 * v199)
+		v203 := float64(v26 * v201)
+		v204 := float64(v196 + v202)
+		v205 := float64(v196 - v204)
+		v206 := float64(v205 + v202)
+		v207 := float64(v206 + v203)
+		v208 := math.FMA(v198, v196, v198)
+		v209 := float64(v207 + v208)
+		v210 := float64(v199 * v196)
+		v211 := math.FMA(v39, v196, v40)
+		v212 := math.FMA(v211, v196, v42)
+		v213 := math.FMA(v212, v196, v44)
+		v214 := math.FMA(v213, v196, v46)
+		v215 := math.FMA(v214, v196, v48)
+		v216 := math.FMA(v215, v196, v50)
+		v217 := math.FMA(v216, v196, v52)
+		v218 := math.FMA(v217, v196, v54)
+		v219 := math.FMA(v218, v196, v56)
+		v220 := math.FMA(v210, v219, v209)
+		v221 := float64(v7 + v204)
+		v222 := float64(v7 - v221)
+		v223 := float64(v222 + v204)
+		v224 := float64(v223 + v220)
+		v225 := float64(v85 - v193)
+		v226 := v87
+		if v225 < v87 {
+			v226 = v225
 		}
-		v233 := v4
-		if v232 > v4 {
-			v233 = v232
+		v227 := v3
+		if v226 > v3 {
+			v227 = v226
 		}
-		v234 := v199 < v29
-		v235 := ldexpNormal(v30, v233)
-		v236 := v4
-		if v234 {
-			v236 = v235
+		v228 := v193 < v90
+		v229 := ldexpNormal(v92, v227)
+		v230 := v3
+		if v228 {
+			v230 = v229
 		}
-		v237 := float64(v227 + v236)
-		v238 := float64(v237 - v236)
-		v239 := float64(v227 - v238)
-		v240 := float64(v239 + v230)
-		v241 := float64(v240 + v236)
-		v242 := float64(v241 - v236)
-		v243 := float64(v238 + v242)
-		v244 := v31
-		if v199 > v31 {
-			v244 = v199
+		v231 := float64(v221 + v230)
+		v232 := float64(v231 - v230)
+		v233 := float64(v221 - v232)
+		v234 := float64(v233 + v224)
+		v235 := float64(v234 + v230)
+		v236 := float64(v235 - v230)
+		v237 := float64(v232 + v236)
+		v238 := v66
+		if v193 > v66 {
+			v238 = v193
 		}
-		v245 := ldexpMid(v243, v244)
-		v246 := v245
-		if v189 {
-			v246 = v1
+		v239 := ldexpMid(v237, v238)
+		v240 := v239
+		if v182 {
+			v240 = v0
 		}
-		v247 := float64(v8 + v246)
-		v248 := math.FMA(v195, v247, v8)
-		v249 := float64(v247 - v8)
-		v250 := float64(v246 - v249)
-		v251 := float64(v112 * v250)
-		v252 := float64(v248 - v251)
-		v253 := float64(v252 / v247)
-		v254 := float64(v1 * v253)
-		v255 := float64(v194 + v254)
-		v256 := float64(v192 + v255)
-		v257 := float64(v256 * v190)
-		v258 := math.FMA(v114, v190, v257)
-		v260 := v1 < v259
-		v261 := math.Abs(v116)
-		v262 := -v261
-		v263 := v11
-		if v262 > v11 {
-			v263 = v262
+		v241 := float64(v7 + v240)
+		v242 := math.FMA(v188, v241, v7)
+		v243 := float64(v241 - v7)
+		v244 := float64(v240 - v243)
+		v245 := float64(v105 * v244)
+		v246 := float64(v242 - v245)
+		v247 := float64(v246 / v241)
+		v248 := float64(v0 * v247)
+		v249 := float64(v187 + v248)
+		v250 := float64(v185 + v249)
+		v251 := float64(v250 * v183)
+		v252 := math.FMA(v107, v183, v251)
+		v254 := v0 < v253
+		v255 := math.Abs(v109)
+		v256 := -v255
+		v257 := v13
+		if v256 > v13 {
+			v257 = v256
 		}
-		v264 := v116 < v4
-		v265 := float64(v263 * v13)
-		v266 := math.RoundToEven(v265)
+		v258 := v109 < v3
+		v259 := float64(v257 * v16)
+		v260 := math.RoundToEven(v259)
+		v261 := -v260
+		v262 := math.FMA(v261, v20, v257)
+		v263 := math.FMA(v261, v22, v262)
+		v264 := float64(v262 - v263)
+		v265 := math.FMA(v261, v22, v264)
+		v266 := float64(v263 * v263)
 		v267 := -v266
-		v268 := math.FMA(v267, v14, v263)
-		v269 := math.FMA(v267, v15, v268)
-		v270 := float64(v268 - v269)
-		v271 := math.FMA(v267, v15, v270)
-		v272 := float64(v269 * v269)
-		v273 := -v272
-		v274 := math.FMA(v269, v269, v273)
-		v275 := float64(v16 * v272)
-		v276 := float64(v16 * v274)
-		v277 := float64(v269 + v275)
-		v278 := float64(v269 - v277)
-		v279 := float64(v278 + v275)
-		v280 := float64(v279 + v276)
-		v281 := math.FMA(v271, v269, v271)
-		v282 := float64(v280 + v281)
-		v283 := float64(v272 * v269)
-		v284 := math.FMA(v17, v269, v18)
-		v285 := math.FMA(v284, v269, v19)
-		v286 := math.FMA(v285, v269, v20)
-		v287 := math.FMA(v286, v269, v21)
-		v288 := math.FMA(v287, v269, v22)
-		v289 := math.FMA(v288, v269, v23)
-		v290 := math.FMA(v289, v269, v24)
-		v291 := math.FMA(v290, v269, v25)
-		v292 := math.FMA(v291, v269, v26)
-		v293 := math.FMA(v283, v292, v282)
-		v294 := float64(v8 + v277)
-		v295 := float64(v8 - v294)
-		v296 := float64(v295 + v277)
-		v297 := float64(v296 + v293)
-		v298 := float64(v294 + v297)
-		v299 := float64(v294 - v298)
-		v300 := float64(v299 + v297)
-		v301 := v31
-		if v266 > v31 {
-			v301 = v266
+		v268 := math.FMA(v263, v263, v267)
+		v269 := float64(v26 * v266)
+		v270 := float64(v26 * v268)
+		v271 := float64(v263 + v269)
+		v272 := float64(v263 - v271)
+		v273 := float64(v272 + v269)
+		v274 := float64(v273 + v270)
+		v275 := math.FMA(v265, v263, v265)
+		v276 := float64(v274 + v275)
+		v277 := float64(v266 * v263)
+		v278 := math.FMA(v39, v263, v40)
+		v279 := math.FMA(v278, v263, v42)
+		v280 := math.FMA(v279, v263, v44)
+		v281 := math.FMA(v280, v263, v46)
+		v282 := math.FMA(v281, v263, v48)
+		v283 := math.FMA(v282, v263, v50)
+		v284 := math.FMA(v283, v263, v52)
+		v285 := math.FMA(v284, v263, v54)
+		v286 := math.FMA(v285, v263, v56)
+		v287 := math.FMA(v277, v286, v276)
+		v288 := float64(v7 + v271)
+		v289 := float64(v7 - v288)
+		v290 := float64(v289 + v271)
+		v291 := float64(v290 + v287)
+		v292 := float64(v288 + v291)
+		v293 := float64(v288 - v292)
+		v294 := float64(v293 + v291)
+		v295 := v66
+		if v260 > v66 {
+			v295 = v260
 		}
-		v302 := ldexpMid(v8, v301)
-		v303 := float64(v298 * v302)
-		v304 := float64(v300 * v302)
-		v305 := float64(v8 + v303)
-		v306 := float64(v8 - v305)
-		v307 := float64(v306 + v303)
-		v308 := float64(v307 + v304)
-		v309 := v8
-		if v264 {
-			v309 = v298
+		v296 := ldexpMid(v7, v295)
+		v297 := float64(v292 * v296)
+		v298 := float64(v294 * v296)
+		v299 := float64(v7 + v297)
+		v300 := float64(v7 - v299)
+		v301 := float64(v300 + v297)
+		v302 := float64(v301 + v298)
+		v303 := v7
+		if v258 {
+			v303 = v292
 		}
-		v310 := v4
-		if v264 {
-			v310 = v300
+		v304 := v3
+		if v258 {
+			v304 = v294
 		}
-		v311 := float64(v8 / v305)
-		v312 := float64(v309 * v311)
-		v313 := -v312
-		v314 := math.FMA(v313, v305, v309)
-		v315 := math.FMA(v313, v308, v314)
-		v316 := float64(v315 + v310)
-		v317 := float64(v316 * v311)
-		v318 := v4
-		if v264 {
-			v318 = v266
+		v305 := float64(v7 / v299)
+		v306 := float64(v303 * v305)
+		v307 := -v306
+		v308 := math.FMA(v307, v299, v303)
+		v309 := math.FMA(v307, v302, v308)
+		v310 := float64(v309 + v304)
+		v311 := float64(v310 * v305)
+		v312 := v3
+		if v258 {
+			v312 = v260
 		}
-		v319 := float64(v27 - v318)
-		v320 := v28
-		if v319 < v28 {
-			v320 = v319
+		v313 := float64(v85 - v312)
+		v314 := v87
+		if v313 < v87 {
+			v314 = v313
 		}
-		v321 := v4
-		if v320 > v4 {
-			v321 = v320
+		v315 := v3
+		if v314 > v3 {
+			v315 = v314
 		}
-		v322 := v318 < v29
-		v323 := ldexpNormal(v30, v321)
-		v324 := v4
-		if v322 {
-			v324 = v323
+		v316 := v312 < v90
+		v317 := ldexpNormal(v92, v315)
+		v318 := v3
+		if v316 {
+			v318 = v317
 		}
-		v325 := float64(v312 + v324)
-		v326 := float64(v325 - v324)
-		v327 := float64(v312 - v326)
-		v328 := float64(v327 + v317)
-		v329 := float64(v328 + v324)
-		v330 := float64(v329 - v324)
-		v331 := float64(v326 + v330)
-		v332 := v31
-		if v318 > v31 {
-			v332 = v318
+		v319 := float64(v306 + v318)
+		v320 := float64(v319 - v318)
+		v321 := float64(v306 - v320)
+		v322 := float64(v321 + v311)
+		v323 := float64(v322 + v318)
+		v324 := float64(v323 - v318)
+		v325 := float64(v320 + v324)
+		v326 := v66
+		if v312 > v66 {
+			v326 = v312
 		}
-		v333 := ldexpMid(v331, v332)
-		v334 := math.IsNaN(v116)
-		v335 := v333
-		if v334 {
-			v335 = v116
+		v327 := ldexpMid(v325, v326)
+		v328 := math.IsNaN(v109)
+		v329 := v327
+		if v328 {
+			v329 = v109
 		}
-		v336 := float64(v8 - v335)
-		v337 := float64(v335 * v336)
-		v339 := float64(v1 - v338)
-		v341 := float64(v339 - v340)
-		v345 := v344
-		if v341 > v344 {
-			v345 = v341
+		v330 := float64(v7 - v329)
+		v331 := float64(v329 * v330)
+		v333 := float64(v0 - v332)
+		v335 := float64(v333 - v334)
+		v339 := v338
+		if v335 > v338 {
+			v339 = v335
 		}
-		v346 := v12
-		if v345 < v12 {
-			v346 = v345
+		v340 := v190
+		if v339 < v190 {
+			v340 = v339
 		}
-		v347 := float64(v346 * v13)
-		v348 := math.RoundToEven(v347)
+		v341 := float64(v340 * v16)
+		v342 := math.RoundToEven(v341)
+		v343 := -v342
+		v344 := math.FMA(v343, v20, v340)
+		v345 := math.FMA(v343, v22, v344)
+		v346 := float64(v344 - v345)
+		v347 := math.FMA(v343, v22, v346)
+		v348 := float64(v345 * v345)
 		v349 := -v348
-		v350 := math.FMA(v349, v14, v346)
-		v351 := math.FMA(v349, v15, v350)
-		v352 := float64(v350 - v351)
-		v353 := math.FMA(v349, v15, v352)
-		v354 := float64(v351 * v351)
-		v355 := -v354
-		v356 := math.FMA(v351, v351, v355)
-		v357 := float64(v16 * v354)
-		v358 := float64(v16 * v356)
-		v359 := float64(v351 + v357)
-		v360 := float64(v351 - v359)
-		v361 := float64(v360 + v357)
-		v362 := float64(v361 + v358)
-		v363 := math.FMA(v353, v351, v353)
-		v364 := float64(v362 + v363)
-		v365 := float64(v354 * v351)
-		v366 := math.FMA(v17, v351, v18)
-		v367 := math.FMA(v366, v351, v19)
-		v368 := math.FMA(v367, v351, v20)
-		v369 := math.FMA(v368, v351, v21)
-		v370 := math.FMA(v369, v351, v22)
-		v371 := math.FMA(v370, v351, v23)
-		v372 := math.FMA(v371, v351, v24)
-		v373 := math.FMA(v372, v351, v25)
-		v374 := math.FMA(v373, v351, v26)
-		v375 := math.FMA(v365, v374, v364)
-		v376 := ldexpMid(v342, v349)
-		v377 := float64(v8 + v376)
-		v378 := float64(v377 - v8)
-		v379 := float64(v377 - v378)
-		v380 := float64(v8 - v379)
-		v381 := float64(v376 - v378)
-		v382 := float64(v380 + v381)
-		v383 := float64(v375 + v382)
-		v384 := float64(v377 + v359)
-		v385 := float64(v377 - v384)
-		v386 := float64(v385 + v359)
-		v387 := float64(v386 + v383)
-		v388 := float64(v384 + v387)
-		v389 := ldexpMid(v388, v348)
-		v390 := math.Copysign(v389, v341)
-		v391 := math.IsNaN(v341)
-		v392 := v390
-		if v391 {
-			v392 = v341
+		v350 := math.FMA(v345, v345, v349)
+		v351 := float64(v26 * v348)
+		v352 := float64(v26 * v350)
+		v353 := float64(v345 + v351)
+		v354 := float64(v345 - v353)
+		v355 := float64(v354 + v351)
+		v356 := float64(v355 + v352)
+		v357 := math.FMA(v347, v345, v347)
+		v358 := float64(v356 + v357)
+		v359 := float64(v348 * v345)
+		v360 := math.FMA(v39, v345, v40)
+		v361 := math.FMA(v360, v345, v42)
+		v362 := math.FMA(v361, v345, v44)
+		v363 := math.FMA(v362, v345, v46)
+		v364 := math.FMA(v363, v345, v48)
+		v365 := math.FMA(v364, v345, v50)
+		v366 := math.FMA(v365, v345, v52)
+		v367 := math.FMA(v366, v345, v54)
+		v368 := math.FMA(v367, v345, v56)
+		v369 := math.FMA(v359, v368, v358)
+		v370 := ldexpMid(v336, v343)
+		v371 := float64(v7 + v370)
+		v372 := float64(v371 - v7)
+		v373 := float64(v371 - v372)
+		v374 := float64(v7 - v373)
+		v375 := float64(v370 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v369 + v376)
+		v378 := float64(v371 + v353)
+		v379 := float64(v371 - v378)
+		v380 := float64(v379 + v353)
+		v381 := float64(v380 + v377)
+		v382 := float64(v378 + v381)
+		v383 := ldexpMid(v382, v342)
+		v384 := math.Copysign(v383, v335)
+		v385 := math.IsNaN(v335)
+		v386 := v384
+		if v385 {
+			v386 = v335
 		}
-		v393 := float64(v343 * v392)
-		v394 := float64(v341 + v393)
-		v395 := float64(v341 - v394)
-		v396 := float64(v395 + v393)
-		v397 := -v393
-		v398 := math.FMA(v343, v392, v397)
-		v399 := float64(v340 * v392)
-		v400 := float64(v398 - v399)
-		v401 := float64(v339 - v341)
-		v402 := float64(v401 - v340)
-		v403 := float64(v339 - v1)
-		v404 := float64(v339 - v403)
-		v405 := float64(v1 - v404)
-		v407 := float64(v406 - v403)
-		v408 := float64(v405 + v407)
-		v409 := float64(v402 + v408)
-		v411 := float64(v8 + v392)
-		v412 := float64(v410 * v411)
-		v413 := float64(v8 + v412)
-		v414 := float64(v409 * v413)
-		v415 := float64(v400 + v414)
-		v416 := float64(v396 + v415)
-		v417 := float64(v337 * v416)
-		v418 := -v337
-		v419 := math.FMA(v335, v336, v418)
-		v420 := float64(v8 - v336)
-		v421 := float64(v420 - v335)
-		v422 := -v335
-		v423 := math.FMA(v422, v247, v246)
-		v424 := float64(v227 + v230)
-		v425 := float64(v227 - v424)
-		v426 := float64(v425 + v230)
-		v427 := v29 <= v199
-		v428 := v32 < v1
-		v429 := v427 && !v428
-		v430 := v29
-		if v199 > v29 {
-			v430 = v199
+		v387 := float64(v337 * v386)
+		v388 := float64(v335 + v387)
+		v389 := float64(v335 - v388)
+		v390 := float64(v389 + v387)
+		v391 := -v387
+		v392 := math.FMA(v337, v386, v391)
+		v393 := float64(v334 * v386)
+		v394 := float64(v392 - v393)
+		v395 := float64(v333 - v335)
+		v396 := float64(v395 - v334)
+		v397 := float64(v333 - v0)
+		v398 := float64(v333 - v397)
+		v399 := float64(v0 - v398)
+		v401 := float64(v400 - v397)
+		v402 := float64(v399 + v401)
+		v403 := float64(v396 + v402)
+		v405 := float64(v7 + v386)
+		v406 := float64(v404 * v405)
+		v407 := float64(v7 + v406)
+		v408 := float64(v403 * v407)
+		v409 := float64(v394 + v408)
+		v410 := float64(v390 + v409)
+		v411 := float64(v331 * v410)
+		v412 := -v331
+		v413 := math.FMA(v329, v330, v412)
+		v414 := float64(v7 - v330)
+		v415 := float64(v414 - v329)
+		v416 := -v329
+		v417 := math.FMA(v416, v241, v240)
+		v418 := float64(v221 + v224)
+		v419 := float64(v221 - v418)
+		v420 := float64(v419 + v224)
+		v421 := v90 <= v193
+		v423 := v422 < v0
+		v424 := v421 && !v423
+		v425 := v90
+		if v193 > v90 {
+			v425 = v193
 		}
-		v431 := v33
-		if v430 < v33 {
-			v431 = v430
+		v427 := v426
+		if v425 < v426 {
+			v427 = v425
 		}
-		v432 := ldexpNormal(v426, v431)
-		v433 := v4
-		if v429 {
-			v433 = v432
+		v428 := ldexpNormal(v420, v427)
+		v429 := v3
+		if v424 {
+			v429 = v428
 		}
-		v434 := v433
-		if v189 {
-			v434 = v1
+		v430 := v429
+		if v182 {
+			v430 = v0
 		}
-		v435 := float64(v423 + v434)
-		v436 := float64(v250 + v434)
-		v437 := float64(v335 * v436)
-		v438 := float64(v435 - v437)
-		v439 := float64(v438 / v247)
-		v440 := float64(v421 - v439)
-		v441 := float64(v335 * v440)
-		v442 := float64(v439 * v336)
-		v443 := float64(v441 + v442)
-		v444 := float64(v419 + v443)
-		v445 := float64(v444 * v394)
-		v446 := float64(v417 + v445)
-		v447 := math.FMA(v337, v394, v446)
-		v448 := math.FMA(v422, v335, v335)
-		v449 := math.FMA(v1, v448, v190)
+		v431 := float64(v417 + v430)
+		v432 := float64(v244 + v430)
+		v433 := float64(v329 * v432)
+		v434 := float64(v431 - v433)
+		v435 := float64(v434 / v241)
+		v436 := float64(v415 - v435)
+		v437 := float64(v329 * v436)
+		v438 := float64(v435 * v330)
+		v439 := float64(v437 + v438)
+		v440 := float64(v413 + v439)
+		v441 := float64(v440 * v388)
+		v442 := float64(v411 + v441)
+		v443 := math.FMA(v331, v388, v442)
+		v444 := math.FMA(v416, v329, v329)
+		v445 := math.FMA(v0, v444, v183)
+		v446 := v445
+		if v254 {
+			v446 = v443
+		}
+		v447 := v446
+		if v9 {
+			v447 = v252
+		}
+		v449 := v447
+		if v6 {
+			v449 = v7
+		}
 		v450 := v449
-		if v260 {
-			v450 = v447
+		if v2 {
+			v450 = v4
 		}
-		v451 := v450
-		if v36 {
-			v451 = v258
-		}
-		v452 := v451
-		if v10 {
-			v452 = v0
-		}
-		v453 := v452
-		if v7 {
-			v453 = v8
-		}
-		v454 := v453
-		if v3 {
-			v454 = v5
-		}
-		v455 := b[i]
-		v456 := dy[i]
-		v457 := float64(v455 * v456)
-		v458 := -v457
-		v459 := math.FMA(v455, v456, v458)
-		v460 := float64(v457 * v5)
+		v451 := b[i]
+		v452 := dy[i]
+		v453 := float64(v451 * v452)
+		v454 := -v453
+		v455 := math.FMA(v451, v452, v454)
+		v456 := float64(v453 * v4)
+		v457 := -v456
+		v458 := math.FMA(v453, v4, v457)
+		v459 := math.FMA(v455, v4, v458)
+		v460 := float64(v453 * v7)
 		v461 := -v460
-		v462 := math.FMA(v457, v5, v461)
-		v463 := math.FMA(v459, v5, v462)
-		v464 := float64(v457 * v8)
-		v465 := -v464
-		v466 := math.FMA(v457, v8, v465)
-		v467 := math.FMA(v459, v8, v466)
-		v468 := float64(v457 * v34)
-		v469 := float64(v457 * v114)
+		v462 := math.FMA(v453, v7, v461)
+		v463 := math.FMA(v455, v7, v462)
+		v464 := float64(v453 * v448)
+		v465 := float64(v453 * v107)
+		v466 := -v465
+		v467 := math.FMA(v453, v107, v466)
+		v468 := math.FMA(v455, v107, v467)
+		v469 := float64(v465 * v183)
 		v470 := -v469
-		v471 := math.FMA(v457, v114, v470)
-		v472 := math.FMA(v459, v114, v471)
-		v473 := float64(v469 * v190)
+		v471 := math.FMA(v465, v183, v470)
+		v472 := math.FMA(v468, v183, v471)
+		v473 := float64(v453 * v250)
 		v474 := -v473
-		v475 := math.FMA(v469, v190, v474)
-		v476 := math.FMA(v472, v190, v475)
-		v477 := float64(v457 * v256)
+		v475 := math.FMA(v453, v250, v474)
+		v476 := math.FMA(v455, v250, v475)
+		v477 := float64(v473 * v183)
 		v478 := -v477
-		v479 := math.FMA(v457, v256, v478)
-		v480 := math.FMA(v459, v256, v479)
-		v481 := float64(v477 * v190)
-		v482 := -v481
-		v483 := math.FMA(v477, v190, v482)
-		v484 := math.FMA(v480, v190, v483)
-		v485 := float64(v473 + v481)
-		v486 := float64(v485 - v473)
-		v487 := float64(v485 - v486)
-		v488 := float64(v473 - v487)
-		v489 := float64(v481 - v486)
-		v490 := float64(v488 + v489)
-		v491 := float64(v490 + v476)
-		v492 := float64(v491 + v484)
-		v493 := float64(v457 * v337)
+		v479 := math.FMA(v473, v183, v478)
+		v480 := math.FMA(v476, v183, v479)
+		v481 := float64(v469 + v477)
+		v482 := float64(v481 - v469)
+		v483 := float64(v481 - v482)
+		v484 := float64(v469 - v483)
+		v485 := float64(v477 - v482)
+		v486 := float64(v484 + v485)
+		v487 := float64(v486 + v472)
+		v488 := float64(v487 + v480)
+		v489 := float64(v453 * v331)
+		v490 := -v489
+		v491 := math.FMA(v453, v331, v490)
+		v492 := math.FMA(v455, v331, v491)
+		v493 := float64(v489 * v388)
 		v494 := -v493
-		v495 := math.FMA(v457, v337, v494)
-		v496 := math.FMA(v459, v337, v495)
-		v497 := float64(v493 * v394)
+		v495 := math.FMA(v489, v388, v494)
+		v496 := math.FMA(v492, v388, v495)
+		v497 := float64(v453 * v411)
 		v498 := -v497
-		v499 := math.FMA(v493, v394, v498)
-		v500 := math.FMA(v496, v394, v499)
-		v501 := float64(v457 * v417)
+		v499 := math.FMA(v453, v411, v498)
+		v500 := math.FMA(v455, v411, v499)
+		v501 := float64(v453 * v441)
 		v502 := -v501
-		v503 := math.FMA(v457, v417, v502)
-		v504 := math.FMA(v459, v417, v503)
-		v505 := float64(v457 * v445)
-		v506 := -v505
-		v507 := math.FMA(v457, v445, v506)
-		v508 := math.FMA(v459, v445, v507)
-		v509 := float64(v501 + v505)
-		v510 := float64(v509 - v501)
-		v511 := float64(v509 - v510)
-		v512 := float64(v501 - v511)
-		v513 := float64(v505 - v510)
-		v514 := float64(v512 + v513)
-		v515 := float64(v514 + v504)
-		v516 := float64(v515 + v508)
-		v517 := float64(v497 + v509)
-		v518 := float64(v517 - v497)
-		v519 := float64(v517 - v518)
-		v520 := float64(v497 - v519)
-		v521 := float64(v509 - v518)
-		v522 := float64(v520 + v521)
-		v523 := float64(v522 + v500)
-		v524 := float64(v523 + v516)
-		v525 := float64(v457 * v1)
+		v503 := math.FMA(v453, v441, v502)
+		v504 := math.FMA(v455, v441, v503)
+		v505 := float64(v497 + v501)
+		v506 := float64(v505 - v497)
+		v507 := float64(v505 - v506)
+		v508 := float64(v497 - v507)
+		v509 := float64(v501 - v506)
+		v510 := float64(v508 + v509)
+		v511 := float64(v510 + v500)
+		v512 := float64(v511 + v504)
+		v513 := float64(v493 + v505)
+		v514 := float64(v513 - v493)
+		v515 := float64(v513 - v514)
+		v516 := float64(v493 - v515)
+		v517 := float64(v505 - v514)
+		v518 := float64(v516 + v517)
+		v519 := float64(v518 + v496)
+		v520 := float64(v519 + v512)
+		v521 := float64(v453 * v0)
+		v522 := -v521
+		v523 := math.FMA(v453, v0, v522)
+		v524 := math.FMA(v455, v0, v523)
+		v525 := float64(v521 * v416)
 		v526 := -v525
-		v527 := math.FMA(v457, v1, v526)
-		v528 := math.FMA(v459, v1, v527)
-		v529 := float64(v525 * v422)
+		v527 := math.FMA(v521, v416, v526)
+		v528 := math.FMA(v524, v416, v527)
+		v529 := float64(v525 * v329)
 		v530 := -v529
-		v531 := math.FMA(v525, v422, v530)
-		v532 := math.FMA(v528, v422, v531)
-		v533 := float64(v529 * v335)
+		v531 := math.FMA(v525, v329, v530)
+		v532 := math.FMA(v528, v329, v531)
+		v533 := float64(v521 * v329)
 		v534 := -v533
-		v535 := math.FMA(v529, v335, v534)
-		v536 := math.FMA(v532, v335, v535)
-		v537 := float64(v525 * v335)
-		v538 := -v537
-		v539 := math.FMA(v525, v335, v538)
-		v540 := math.FMA(v528, v335, v539)
-		v541 := float64(v533 + v537)
-		v542 := float64(v541 - v533)
-		v543 := float64(v541 - v542)
-		v544 := float64(v533 - v543)
-		v545 := float64(v537 - v542)
-		v546 := float64(v544 + v545)
-		v547 := float64(v546 + v536)
-		v548 := float64(v547 + v540)
-		v549 := v4
-		if v171 {
-			v549 = v166
+		v535 := math.FMA(v521, v329, v534)
+		v536 := math.FMA(v524, v329, v535)
+		v537 := float64(v529 + v533)
+		v538 := float64(v537 - v529)
+		v539 := float64(v537 - v538)
+		v540 := float64(v529 - v539)
+		v541 := float64(v533 - v538)
+		v542 := float64(v540 + v541)
+		v543 := float64(v542 + v532)
+		v544 := float64(v543 + v536)
+		v545 := v3
+		if v164 {
+			v545 = v159
 		}
-		v550 := float64(v457 * v549)
-		v551 := -v550
-		v552 := math.FMA(v457, v549, v551)
-		v553 := math.FMA(v459, v549, v552)
-		v554 := v4
-		if v171 {
-			v554 = v172
+		v546 := float64(v453 * v545)
+		v547 := -v546
+		v548 := math.FMA(v453, v545, v547)
+		v549 := math.FMA(v455, v545, v548)
+		v550 := v3
+		if v164 {
+			v550 = v165
 		}
-		v555 := float64(v457 * v554)
-		v556 := float64(v553 + v555)
-		v557 := float64(v550 + v556)
-		v558 := math.Ldexp(v557, int(v173))
-		v559 := float64(v457 * v188)
-		v560 := -v559
-		v561 := math.FMA(v457, v188, v560)
-		v562 := math.FMA(v459, v188, v561)
-		v563 := v559
-		if v177 {
-			v563 = v558
+		v551 := float64(v453 * v550)
+		v552 := float64(v549 + v551)
+		v553 := float64(v546 + v552)
+		v554 := math.Ldexp(v553, int(v166))
+		v555 := float64(v453 * v181)
+		v556 := -v555
+		v557 := math.FMA(v453, v181, v556)
+		v558 := math.FMA(v455, v181, v557)
+		v559 := v555
+		if v170 {
+			v559 = v554
 		}
-		v564 := v562
-		if v177 {
-			v564 = v4
+		v560 := v558
+		if v170 {
+			v560 = v3
 		}
-		v565 := v563
-		if v189 {
-			v565 = v525
+		v561 := v559
+		if v182 {
+			v561 = v521
 		}
-		v566 := v564
-		if v189 {
-			v566 = v528
+		v562 := v560
+		if v182 {
+			v562 = v524
 		}
-		v567 := float64(v541 + v565)
-		v568 := float64(v567 - v541)
-		v569 := float64(v567 - v568)
-		v570 := float64(v541 - v569)
-		v571 := float64(v565 - v568)
-		v572 := float64(v570 + v571)
-		v573 := float64(v572 + v548)
-		v574 := float64(v573 + v566)
-		v575 := v567
-		if v260 {
-			v575 = v517
+		v563 := float64(v537 + v561)
+		v564 := float64(v563 - v537)
+		v565 := float64(v563 - v564)
+		v566 := float64(v537 - v565)
+		v567 := float64(v561 - v564)
+		v568 := float64(v566 + v567)
+		v569 := float64(v568 + v544)
+		v570 := float64(v569 + v562)
+		v571 := v563
+		if v254 {
+			v571 = v513
+		}
+		v572 := v570
+		if v254 {
+			v572 = v520
+		}
+		v573 := v571
+		if v9 {
+			v573 = v481
+		}
+		v574 := v572
+		if v9 {
+			v574 = v488
+		}
+		v575 := v573
+		if v6 {
+			v575 = v460
 		}
 		v576 := v574
-		if v260 {
-			v576 = v524
+		if v6 {
+			v576 = v463
 		}
 		v577 := v575
-		if v36 {
-			v577 = v485
+		if v2 {
+			v577 = v456
 		}
 		v578 := v576
-		if v36 {
-			v578 = v492
+		if v2 {
+			v578 = v459
 		}
-		v579 := v577
-		if v10 {
-			v579 = v0
+		v579 := float64(v577 + v578)
+		v580 := float64(v453 * v450)
+		v581 := float64(v579 - v580)
+		v582 := math.Abs(v581)
+		v583 := math.Abs(v580)
+		v585 := float64(v583 * v584)
+		v586 := v582 <= v585
+		v587 := math.Abs(v453)
+		v588 := math.Abs(v464)
+		v589 := v587
+		if v588 > v587 {
+			v589 = v588
 		}
-		v580 := v578
-		if v10 {
-			v580 = v0
+		v590 := math.Abs(v521)
+		v591 := v589
+		if v590 > v589 {
+			v591 = v590
 		}
-		v581 := v579
-		if v7 {
-			v581 = v464
+		v593 := float64(v582 * v592)
+		v596 := math.FMA(v591, v594, v595)
+		v597 := v593 <= v596
+		v598 := v586 || v597
+		v599 := v579 == v3
+		v600 := v598 && !v599
+		v601 := v580
+		if v600 {
+			v601 = v579
 		}
-		v582 := v580
-		if v7 {
-			v582 = v467
+		v602 := math.Abs(v452)
+		v603 := math.Abs(v451)
+		v604 := v602 < v603
+		v605 := v452
+		if v604 {
+			v605 = v451
 		}
-		v583 := v581
-		if v3 {
-			v583 = v460
+		v606 := v451
+		if v604 {
+			v606 = v452
 		}
-		v584 := v582
-		if v3 {
-			v584 = v463
+		v607 := float64(v605 * v4)
+		v608 := float64(v605 * v7)
+		v609 := float64(v605 * v448)
+		v610 := float64(v605 * v107)
+		v611 := -v610
+		v612 := math.FMA(v605, v107, v611)
+		v613 := float64(v610 * v183)
+		v614 := -v613
+		v615 := math.FMA(v610, v183, v614)
+		v616 := math.FMA(v612, v183, v615)
+		v617 := float64(v605 * v250)
+		v618 := -v617
+		v619 := math.FMA(v605, v250, v618)
+		v620 := float64(v617 * v183)
+		v621 := -v620
+		v622 := math.FMA(v617, v183, v621)
+		v623 := math.FMA(v619, v183, v622)
+		v624 := float64(v613 + v620)
+		v625 := float64(v624 - v613)
+		v626 := float64(v624 - v625)
+		v627 := float64(v613 - v626)
+		v628 := float64(v620 - v625)
+		v629 := float64(v627 + v628)
+		v630 := float64(v629 + v616)
+		v631 := float64(v630 + v623)
+		v632 := float64(v605 * v331)
+		v633 := -v632
+		v634 := math.FMA(v605, v331, v633)
+		v635 := float64(v632 * v388)
+		v636 := -v635
+		v637 := math.FMA(v632, v388, v636)
+		v638 := math.FMA(v634, v388, v637)
+		v639 := float64(v605 * v411)
+		v640 := -v639
+		v641 := math.FMA(v605, v411, v640)
+		v642 := float64(v605 * v441)
+		v643 := -v642
+		v644 := math.FMA(v605, v441, v643)
+		v645 := float64(v639 + v642)
+		v646 := float64(v645 - v639)
+		v647 := float64(v645 - v646)
+		v648 := float64(v639 - v647)
+		v649 := float64(v642 - v646)
+		v650 := float64(v648 + v649)
+		v651 := float64(v650 + v641)
+		v652 := float64(v651 + v644)
+		v653 := float64(v635 + v645)
+		v654 := float64(v653 - v635)
+		v655 := float64(v653 - v654)
+		v656 := float64(v635 - v655)
+		v657 := float64(v645 - v654)
+		v658 := float64(v656 + v657)
+		v659 := float64(v658 + v638)
+		v660 := float64(v659 + v652)
+		v661 := float64(v605 * v0)
+		v662 := -v661
+		v663 := math.FMA(v605, v0, v662)
+		v664 := float64(v661 * v416)
+		v665 := -v664
+		v666 := math.FMA(v661, v416, v665)
+		v667 := math.FMA(v663, v416, v666)
+		v668 := float64(v664 * v329)
+		v669 := -v668
+		v670 := math.FMA(v664, v329, v669)
+		v671 := math.FMA(v667, v329, v670)
+		v672 := float64(v661 * v329)
+		v673 := -v672
+		v674 := math.FMA(v661, v329, v673)
+		v675 := math.FMA(v663, v329, v674)
+		v676 := float64(v668 + v672)
+		v677 := float64(v676 - v668)
+		v678 := float64(v676 - v677)
+		v679 := float64(v668 - v678)
+		v680 := float64(v672 - v677)
+		v681 := float64(v679 + v680)
+		v682 := float64(v681 + v671)
+		v683 := float64(v682 + v675)
+		v684 := float64(v605 * v545)
+		v685 := -v684
+		v686 := math.FMA(v605, v545, v685)
+		v687 := float64(v605 * v550)
+		v688 := float64(v686 + v687)
+		v689 := float64(v684 + v688)
+		v690 := math.Ldexp(v689, int(v166))
+		v691 := float64(v605 * v181)
+		v692 := -v691
+		v693 := math.FMA(v605, v181, v692)
+		v694 := v691
+		if v170 {
+			v694 = v690
 		}
-		v585 := float64(v583 + v584)
-		v586 := float64(v457 * v454)
-		v587 := float64(v585 - v586)
-		v588 := math.Abs(v587)
-		v589 := math.Abs(v586)
-		v591 := float64(v589 * v590)
-		v592 := v588 <= v591
-		v593 := math.Abs(v457)
-		v594 := math.Abs(v468)
-		v595 := v593
-		if v594 > v593 {
-			v595 = v594
+		v695 := v693
+		if v170 {
+			v695 = v3
 		}
-		v596 := math.Abs(v525)
-		v597 := v595
-		if v596 > v595 {
-			v597 = v596
+		v696 := v694
+		if v182 {
+			v696 = v661
 		}
-		v599 := float64(v588 * v598)
-		v602 := math.FMA(v597, v600, v601)
-		v603 := v599 <= v602
-		v604 := v592 || v603
-		v605 := v585 == v4
-		v606 := v604 && !v605
-		v607 := v586
-		if v606 {
-			v607 = v585
+		v697 := v695
+		if v182 {
+			v697 = v663
 		}
-		v608 := math.Abs(v456)
-		v609 := math.Abs(v455)
-		v610 := v608 < v609
-		v611 := v456
-		if v610 {
-			v611 = v455
+		v698 := float64(v676 + v696)
+		v699 := float64(v698 - v676)
+		v700 := float64(v698 - v699)
+		v701 := float64(v676 - v700)
+		v702 := float64(v696 - v699)
+		v703 := float64(v701 + v702)
+		v704 := float64(v703 + v683)
+		v705 := float64(v704 + v697)
+		v706 := v698
+		if v254 {
+			v706 = v653
 		}
-		v612 := v455
-		if v610 {
-			v612 = v456
+		v707 := v705
+		if v254 {
+			v707 = v660
 		}
-		v613 := float64(v611 * v5)
-		v614 := float64(v611 * v8)
-		v615 := float64(v611 * v34)
-		v616 := float64(v611 * v114)
-		v617 := -v616
-		v618 := math.FMA(v611, v114, v617)
-		v619 := float64(v616 * v190)
-		v620 := -v619
-		v621 := math.FMA(v616, v190, v620)
-		v622 := math.FMA(v618, v190, v621)
-		v623 := float64(v611 * v256)
-		v624 := -v623
-		v625 := math.FMA(v611, v256, v624)
-		v626 := float64(v623 * v190)
-		v627 := -v626
-		v628 := math.FMA(v623, v190, v627)
-		v629 := math.FMA(v625, v190, v628)
-		v630 := float64(v619 + v626)
-		v631 := float64(v630 - v619)
-		v632 := float64(v630 - v631)
-		v633 := float64(v619 - v632)
-		v634 := float64(v626 - v631)
-		v635 := float64(v633 + v634)
-		v636 := float64(v635 + v622)
-		v637 := float64(v636 + v629)
-		v638 := float64(v611 * v337)
-		v639 := -v638
-		v640 := math.FMA(v611, v337, v639)
-		v641 := float64(v638 * v394)
-		v642 := -v641
-		v643 := math.FMA(v638, v394, v642)
-		v644 := math.FMA(v640, v394, v643)
-		v645 := float64(v611 * v417)
-		v646 := -v645
-		v647 := math.FMA(v611, v417, v646)
-		v648 := float64(v611 * v445)
-		v649 := -v648
-		v650 := math.FMA(v611, v445, v649)
-		v651 := float64(v645 + v648)
-		v652 := float64(v651 - v645)
-		v653 := float64(v651 - v652)
-		v654 := float64(v645 - v653)
-		v655 := float64(v648 - v652)
-		v656 := float64(v654 + v655)
-		v657 := float64(v656 + v647)
-		v658 := float64(v657 + v650)
-		v659 := float64(v641 + v651)
-		v660 := float64(v659 - v641)
-		v661 := float64(v659 - v660)
-		v662 := float64(v641 - v661)
-		v663 := float64(v651 - v660)
-		v664 := float64(v662 + v663)
-		v665 := float64(v664 + v644)
-		v666 := float64(v665 + v658)
-		v667 := float64(v611 * v1)
-		v668 := -v667
-		v669 := math.FMA(v611, v1, v668)
-		v670 := float64(v667 * v422)
-		v671 := -v670
-		v672 := math.FMA(v667, v422, v671)
-		v673 := math.FMA(v669, v422, v672)
-		v674 := float64(v670 * v335)
-		v675 := -v674
-		v676 := math.FMA(v670, v335, v675)
-		v677 := math.FMA(v673, v335, v676)
-		v678 := float64(v667 * v335)
-		v679 := -v678
-		v680 := math.FMA(v667, v335, v679)
-		v681 := math.FMA(v669, v335, v680)
-		v682 := float64(v674 + v678)
-		v683 := float64(v682 - v674)
-		v684 := float64(v682 - v683)
-		v685 := float64(v674 - v684)
-		v686 := float64(v678 - v683)
-		v687 := float64(v685 + v686)
-		v688 := float64(v687 + v677)
-		v689 := float64(v688 + v681)
-		v690 := float64(v611 * v549)
-		v691 := -v690
-		v692 := math.FMA(v611, v549, v691)
-		v693 := float64(v611 * v554)
-		v694 := float64(v692 + v693)
-		v695 := float64(v690 + v694)
-		v696 := math.Ldexp(v695, int(v173))
-		v697 := float64(v611 * v188)
-		v698 := -v697
-		v699 := math.FMA(v611, v188, v698)
-		v700 := v697
-		if v177 {
-			v700 = v696
+		v708 := v706
+		if v9 {
+			v708 = v624
 		}
-		v701 := v699
-		if v177 {
-			v701 = v4
+		v709 := v707
+		if v9 {
+			v709 = v631
 		}
-		v702 := v700
-		if v189 {
-			v702 = v667
+		v710 := v708
+		if v6 {
+			v710 = v608
 		}
-		v703 := v701
-		if v189 {
-			v703 = v669
+		v711 := v709
+		if v6 {
+			v711 = v3
 		}
-		v704 := float64(v682 + v702)
-		v705 := float64(v704 - v682)
-		v706 := float64(v704 - v705)
-		v707 := float64(v682 - v706)
-		v708 := float64(v702 - v705)
-		v709 := float64(v707 + v708)
-		v710 := float64(v709 + v689)
-		v711 := float64(v710 + v703)
-		v712 := v704
-		if v260 {
-			v712 = v659
+		v712 := v710
+		if v2 {
+			v712 = v607
 		}
 		v713 := v711
-		if v260 {
-			v713 = v666
+		if v2 {
+			v713 = v3
 		}
-		v714 := v712
-		if v36 {
-			v714 = v630
+		v714 := float64(v712 + v713)
+		v715 := float64(v605 * v450)
+		v716 := float64(v714 - v715)
+		v717 := math.Abs(v716)
+		v718 := math.Abs(v715)
+		v719 := float64(v718 * v584)
+		v720 := v717 <= v719
+		v721 := math.Abs(v605)
+		v722 := math.Abs(v609)
+		v723 := v721
+		if v722 > v721 {
+			v723 = v722
 		}
-		v715 := v713
-		if v36 {
-			v715 = v637
+		v724 := math.Abs(v661)
+		v725 := v723
+		if v724 > v723 {
+			v725 = v724
 		}
-		v716 := v714
-		if v10 {
-			v716 = v0
+		v726 := float64(v717 * v592)
+		v727 := math.FMA(v725, v594, v595)
+		v728 := v726 <= v727
+		v729 := v720 || v728
+		v730 := v714 == v3
+		v731 := v729 && !v730
+		v732 := v715
+		if v731 {
+			v732 = v714
 		}
-		v717 := v715
-		if v10 {
-			v717 = v0
-		}
-		v718 := v716
-		if v7 {
-			v718 = v614
-		}
-		v719 := v717
-		if v7 {
-			v719 = v4
-		}
-		v720 := v718
-		if v3 {
-			v720 = v613
-		}
-		v721 := v719
-		if v3 {
-			v721 = v4
-		}
-		v722 := float64(v720 + v721)
-		v723 := float64(v611 * v454)
-		v724 := float64(v722 - v723)
-		v725 := math.Abs(v724)
-		v726 := math.Abs(v723)
-		v727 := float64(v726 * v590)
-		v728 := v725 <= v727
-		v729 := math.Abs(v611)
-		v730 := math.Abs(v615)
-		v731 := v729
-		if v730 > v729 {
-			v731 = v730
-		}
-		v732 := math.Abs(v667)
-		v733 := v731
-		if v732 > v731 {
-			v733 = v732
-		}
-		v734 := float64(v725 * v598)
-		v735 := math.FMA(v733, v600, v601)
-		v736 := v734 <= v735
-		v737 := v728 || v736
-		v738 := v722 == v4
-		v739 := v737 && !v738
-		v740 := v723
+		v733 := float64(v606 * v732)
+		v735 := v587 == v734
+		v736 := v603 == v734
+		v737 := v602 == v734
+		v738 := v736 || v737
+		v739 := v735 && !v738
+		v740 := v601
 		if v739 {
-			v740 = v722
+			v740 = v733
 		}
-		v741 := float64(v612 * v740)
-		v743 := v593 == v742
-		v744 := v609 == v742
-		v745 := v608 == v742
-		v746 := v744 || v745
-		v747 := v743 && !v746
-		v748 := v607
-		if v747 {
-			v748 = v741
+		v741 := math.IsNaN(v451)
+		v742 := v740
+		if v741 {
+			v742 = v451
 		}
-		v749 := math.IsNaN(v455)
-		v750 := v748
-		if v749 {
-			v750 = v455
+		v743 := v742
+		if v182 {
+			v743 = v0
 		}
-		v751 := v750
-		if v189 {
-			v751 = v1
-		}
-		da[i] = v751
+		da[i] = v743
 	}
 }
 
@@ -2895,28 +2857,28 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v4 := math.Float64frombits(0x0000000000000000)   // 0
 	v5 := math.Float64frombits(0x8000000000000000)   // -0
 	v7 := math.Float64frombits(0xc087480000000000)   // -745
-	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
 	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
 	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v87 := math.Float64frombits(0x408f400000000000)  // 1000
+	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x4086300000000000) // 710
 	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -2925,192 +2887,192 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v0 := a[i]
 		v3 := v0 < v2
 		v8 := v0 < v7
-		v10 := float64(v9 * v0)
+		v9 := math.Abs(v0)
+		v10 := -v9
 		v12 := v11
 		if v10 > v11 {
 			v12 = v10
 		}
-		v14 := v13
-		if v12 < v13 {
-			v14 = v12
-		}
-		v16 := float64(v14 * v15)
+		v13 := v0 < v4
+		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v12)
 		v22 := math.FMA(v18, v21, v20)
 		v23 := float64(v20 - v22)
 		v24 := math.FMA(v18, v21, v23)
-		v25 := float64(v22 * v22)
-		v26 := -v25
-		v27 := math.FMA(v22, v22, v26)
-		v28 := float64(v9 * v25)
-		v29 := float64(v9 * v27)
-		v30 := float64(v22 + v28)
-		v31 := float64(v22 - v30)
-		v32 := float64(v31 + v28)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
 		v33 := float64(v32 + v29)
-		v34 := math.FMA(v24, v22, v24)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v22)
-		v39 := math.FMA(v37, v22, v38)
-		v41 := math.FMA(v39, v22, v40)
-		v43 := math.FMA(v41, v22, v42)
-		v45 := math.FMA(v43, v22, v44)
-		v47 := math.FMA(v45, v22, v46)
-		v49 := math.FMA(v47, v22, v48)
-		v51 := math.FMA(v49, v22, v50)
-		v53 := math.FMA(v51, v22, v52)
-		v55 := math.FMA(v53, v22, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v58 := float64(v57 + v30)
-		v59 := float64(v57 - v58)
-		v60 := float64(v59 + v30)
-		v61 := float64(v60 + v56)
-		v64 := float64(v63 - v17)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v38, v22, v39)
+		v42 := math.FMA(v40, v22, v41)
+		v44 := math.FMA(v42, v22, v43)
+		v46 := math.FMA(v44, v22, v45)
+		v48 := math.FMA(v46, v22, v47)
+		v50 := math.FMA(v48, v22, v49)
+		v52 := math.FMA(v50, v22, v51)
+		v54 := math.FMA(v52, v22, v53)
+		v56 := math.FMA(v54, v22, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v14 + v31)
+		v59 := float64(v14 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
 		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		if v17 > v65 {
+			v66 = v17
 		}
-		v67 := v4
-		if v66 > v4 {
-			v67 = v66
+		v67 := ldexpMid(v14, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v14 + v68)
+		v71 := float64(v14 - v70)
+		v72 := float64(v71 + v68)
+		v73 := float64(v72 + v69)
+		v74 := v14
+		if v13 {
+			v74 = v62
 		}
-		v69 := v17 < v68
-		v71 := ldexpNormal(v70, v67)
-		v72 := v4
-		if v69 {
-			v72 = v71
+		v75 := v4
+		if v13 {
+			v75 = v64
 		}
-		v73 := float64(v58 + v72)
-		v74 := float64(v73 - v72)
-		v75 := float64(v58 - v74)
-		v76 := float64(v75 + v61)
-		v77 := float64(v76 + v72)
-		v78 := float64(v77 - v72)
-		v79 := float64(v74 + v78)
-		v81 := v80
-		if v17 > v80 {
-			v81 = v17
+		v76 := float64(v14 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := v11 <= v10
+		v83 := float64(v81 * v76)
+		v84 := v4
+		if v13 {
+			v84 = v17
 		}
-		v82 := ldexpMid(v79, v81)
-		v83 := math.IsNaN(v10)
-		v84 := v82
-		if v83 {
-			v84 = v10
+		v86 := float64(v85 - v84)
+		v88 := v87
+		if v86 < v87 {
+			v88 = v86
 		}
-		v85 := float64(v0 * v84)
-		v86 := float64(v85 * v84)
-		v87 := math.Abs(v0)
-		v88 := -v87
-		v89 := v11
-		if v88 > v11 {
+		v89 := v4
+		if v88 > v4 {
 			v89 = v88
 		}
-		v90 := v0 < v4
-		v91 := float64(v89 * v15)
-		v92 := math.RoundToEven(v91)
-		v93 := -v92
-		v94 := math.FMA(v93, v19, v89)
-		v95 := math.FMA(v93, v21, v94)
-		v96 := float64(v94 - v95)
-		v97 := math.FMA(v93, v21, v96)
-		v98 := float64(v95 * v95)
-		v99 := -v98
-		v100 := math.FMA(v95, v95, v99)
-		v101 := float64(v9 * v98)
-		v102 := float64(v9 * v100)
-		v103 := float64(v95 + v101)
-		v104 := float64(v95 - v103)
-		v105 := float64(v104 + v101)
-		v106 := float64(v105 + v102)
-		v107 := math.FMA(v97, v95, v97)
-		v108 := float64(v106 + v107)
-		v109 := float64(v98 * v95)
-		v110 := math.FMA(v37, v95, v38)
-		v111 := math.FMA(v110, v95, v40)
-		v112 := math.FMA(v111, v95, v42)
-		v113 := math.FMA(v112, v95, v44)
-		v114 := math.FMA(v113, v95, v46)
-		v115 := math.FMA(v114, v95, v48)
-		v116 := math.FMA(v115, v95, v50)
-		v117 := math.FMA(v116, v95, v52)
-		v118 := math.FMA(v117, v95, v54)
-		v119 := math.FMA(v109, v118, v108)
-		v120 := float64(v57 + v103)
-		v121 := float64(v57 - v120)
-		v122 := float64(v121 + v103)
-		v123 := float64(v122 + v119)
-		v124 := float64(v120 + v123)
-		v125 := float64(v120 - v124)
-		v126 := float64(v125 + v123)
-		v127 := v80
-		if v92 > v80 {
-			v127 = v92
+		v91 := v84 < v90
+		v93 := ldexpNormal(v92, v89)
+		v94 := v4
+		if v91 {
+			v94 = v93
 		}
-		v128 := ldexpMid(v57, v127)
-		v129 := float64(v124 * v128)
-		v130 := float64(v126 * v128)
-		v131 := float64(v57 + v129)
-		v132 := float64(v57 - v131)
-		v133 := float64(v132 + v129)
-		v134 := float64(v133 + v130)
-		v135 := v57
-		if v90 {
-			v135 = v124
+		v95 := float64(v77 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v77 - v96)
+		v98 := float64(v97 + v83)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v65
+		if v84 > v65 {
+			v102 = v84
 		}
-		v136 := v4
-		if v90 {
-			v136 = v126
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v0)
+		v105 := v103
+		if v104 {
+			v105 = v0
 		}
-		v137 := float64(v57 / v131)
-		v138 := float64(v135 * v137)
-		v139 := -v138
-		v140 := math.FMA(v139, v131, v135)
-		v141 := math.FMA(v139, v134, v140)
-		v142 := float64(v141 + v136)
-		v143 := v11 <= v88
-		v144 := float64(v142 * v137)
-		v145 := v4
-		if v90 {
-			v145 = v92
+		v106 := float64(v0 * v105)
+		v107 := float64(v25 * v0)
+		v108 := v11
+		if v107 > v11 {
+			v108 = v107
 		}
-		v146 := float64(v63 - v145)
-		v147 := v65
-		if v146 < v65 {
+		v110 := v109
+		if v108 < v109 {
+			v110 = v108
+		}
+		v111 := float64(v110 * v15)
+		v112 := math.RoundToEven(v111)
+		v113 := -v112
+		v114 := math.FMA(v113, v19, v110)
+		v115 := math.FMA(v113, v21, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v21, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v25 * v118)
+		v122 := float64(v25 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
+		v126 := float64(v125 + v122)
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v38, v115, v39)
+		v131 := math.FMA(v130, v115, v41)
+		v132 := math.FMA(v131, v115, v43)
+		v133 := math.FMA(v132, v115, v45)
+		v134 := math.FMA(v133, v115, v47)
+		v135 := math.FMA(v134, v115, v49)
+		v136 := math.FMA(v135, v115, v51)
+		v137 := math.FMA(v136, v115, v53)
+		v138 := math.FMA(v137, v115, v55)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v14 + v123)
+		v141 := float64(v14 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v145 := float64(v85 - v112)
+		v146 := v87
+		if v145 < v87 {
+			v146 = v145
+		}
+		v147 := v4
+		if v146 > v4 {
 			v147 = v146
 		}
-		v148 := v4
-		if v147 > v4 {
-			v148 = v147
+		v148 := v112 < v90
+		v149 := ldexpNormal(v92, v147)
+		v150 := v4
+		if v148 {
+			v150 = v149
 		}
-		v149 := v145 < v68
-		v150 := ldexpNormal(v70, v148)
-		v151 := v4
-		if v149 {
-			v151 = v150
+		v151 := float64(v140 + v150)
+		v152 := float64(v151 - v150)
+		v153 := float64(v140 - v152)
+		v154 := float64(v153 + v143)
+		v155 := float64(v154 + v150)
+		v156 := float64(v155 - v150)
+		v157 := float64(v152 + v156)
+		v158 := v65
+		if v112 > v65 {
+			v158 = v112
 		}
-		v152 := float64(v138 + v151)
-		v153 := float64(v152 - v151)
-		v154 := float64(v138 - v153)
-		v155 := float64(v154 + v144)
-		v156 := float64(v155 + v151)
-		v157 := float64(v156 - v151)
-		v158 := float64(v153 + v157)
-		v159 := v80
-		if v145 > v80 {
-			v159 = v145
+		v159 := ldexpMid(v157, v158)
+		v160 := math.IsNaN(v107)
+		v161 := v159
+		if v160 {
+			v161 = v107
 		}
-		v160 := ldexpMid(v158, v159)
-		v161 := math.IsNaN(v0)
-		v162 := v160
-		if v161 {
-			v162 = v0
-		}
-		v163 := float64(v0 * v162)
-		v164 := v163
+		v162 := float64(v0 * v161)
+		v163 := float64(v162 * v161)
+		v164 := v106
 		if v8 {
-			v164 = v86
+			v164 = v163
 		}
 		v165 := v164
 		if v3 {
@@ -3121,40 +3083,40 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v168 := float64(v166 * v0)
 		v169 := -v168
 		v170 := math.FMA(v166, v0, v169)
-		v171 := float64(v168 * v84)
+		v171 := float64(v168 * v161)
 		v172 := -v171
-		v173 := math.FMA(v168, v84, v172)
-		v174 := math.FMA(v170, v84, v173)
-		v175 := float64(v171 * v84)
+		v173 := math.FMA(v168, v161, v172)
+		v174 := math.FMA(v170, v161, v173)
+		v175 := float64(v171 * v161)
 		v176 := -v175
-		v177 := math.FMA(v171, v84, v176)
-		v178 := math.FMA(v174, v84, v177)
+		v177 := math.FMA(v171, v161, v176)
+		v178 := math.FMA(v174, v161, v177)
 		v179 := float64(v168 * v0)
 		v180 := -v179
 		v181 := math.FMA(v168, v0, v180)
 		v182 := math.FMA(v170, v0, v181)
 		v183 := v4
-		if v143 {
-			v183 = v138
+		if v82 {
+			v183 = v77
 		}
 		v184 := float64(v168 * v183)
 		v185 := -v184
 		v186 := math.FMA(v168, v183, v185)
 		v187 := math.FMA(v170, v183, v186)
 		v188 := v4
-		if v143 {
-			v188 = v144
+		if v82 {
+			v188 = v83
 		}
 		v189 := float64(v168 * v188)
 		v190 := float64(v187 + v189)
 		v191 := float64(v184 + v190)
-		v192 := math.Ldexp(v191, int(v145))
+		v192 := math.Ldexp(v191, int(v84))
 		v193 := v192
-		if v161 {
+		if v104 {
 			v193 = v179
 		}
 		v194 := v4
-		if v161 {
+		if v104 {
 			v194 = v182
 		}
 		v195 := v193
@@ -3201,7 +3163,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 			v220 = v199
 		}
 		v221 := v220
-		if v161 {
+		if v104 {
 			v221 = v0
 		}
 		db[i] = v221
@@ -3209,7 +3171,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 }
 
 // swigluBackwardBUsualGeneric is the pure-Go kernel of swigluBackwardBUsual
-// (f64 memory, f64 compute, 156 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 150 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; db may be the same slice as an input.
@@ -3217,236 +3179,221 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0xc087480000000000)   // -745
-	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v12 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v13 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v14 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v15 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v16 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v17 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v18 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v19 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v20 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v21 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v22 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v24 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v25 := math.Float64frombits(0x408f400000000000)  // 1000
-	v26 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v27 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v28 := math.Float64frombits(0xc091300000000000)  // -1100
-	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v145 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v147 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v148 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0xc091300000000000)  // -1100
+	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v83 := math.Float64frombits(0x408f400000000000)  // 1000
+	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
-		v1 := a[i]
-		v3 := v1 < v2
-		v7 := v1 < v6
-		v29 := math.Abs(v1)
-		v30 := -v29
-		v31 := v9
-		if v30 > v9 {
-			v31 = v30
+		v0 := a[i]
+		v2 := v0 < v1
+		v5 := math.Abs(v0)
+		v6 := -v5
+		v8 := v7
+		if v6 > v7 {
+			v8 = v6
 		}
-		v32 := v1 < v4
-		v33 := float64(v31 * v10)
-		v34 := math.RoundToEven(v33)
-		v35 := -v34
-		v36 := math.FMA(v35, v11, v31)
-		v37 := math.FMA(v35, v12, v36)
-		v38 := float64(v36 - v37)
-		v39 := math.FMA(v35, v12, v38)
-		v40 := float64(v37 * v37)
-		v41 := -v40
-		v42 := math.FMA(v37, v37, v41)
-		v43 := float64(v8 * v40)
-		v44 := float64(v8 * v42)
-		v45 := float64(v37 + v43)
-		v46 := float64(v37 - v45)
-		v47 := float64(v46 + v43)
-		v48 := float64(v47 + v44)
-		v49 := math.FMA(v39, v37, v39)
-		v50 := float64(v48 + v49)
-		v51 := float64(v40 * v37)
-		v52 := math.FMA(v13, v37, v14)
-		v53 := math.FMA(v52, v37, v15)
-		v54 := math.FMA(v53, v37, v16)
-		v55 := math.FMA(v54, v37, v17)
-		v56 := math.FMA(v55, v37, v18)
-		v57 := math.FMA(v56, v37, v19)
-		v58 := math.FMA(v57, v37, v20)
-		v59 := math.FMA(v58, v37, v21)
-		v60 := math.FMA(v59, v37, v22)
-		v61 := math.FMA(v51, v60, v50)
-		v62 := float64(v23 + v45)
-		v63 := float64(v23 - v62)
-		v64 := float64(v63 + v45)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := float64(v62 - v66)
-		v68 := float64(v67 + v65)
-		v69 := v28
-		if v34 > v28 {
-			v69 = v34
+		v9 := v0 < v3
+		v12 := float64(v8 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v8)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
+		v29 := float64(v28 + v25)
+		v30 := float64(v29 + v26)
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v34, v18, v35)
+		v38 := math.FMA(v36, v18, v37)
+		v40 := math.FMA(v38, v18, v39)
+		v42 := math.FMA(v40, v18, v41)
+		v44 := math.FMA(v42, v18, v43)
+		v46 := math.FMA(v44, v18, v45)
+		v48 := math.FMA(v46, v18, v47)
+		v50 := math.FMA(v48, v18, v49)
+		v52 := math.FMA(v50, v18, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v54 := float64(v10 + v27)
+		v55 := float64(v10 - v54)
+		v56 := float64(v55 + v27)
+		v57 := float64(v56 + v53)
+		v58 := float64(v54 + v57)
+		v59 := float64(v54 - v58)
+		v60 := float64(v59 + v57)
+		v62 := v61
+		if v13 > v61 {
+			v62 = v13
 		}
-		v70 := ldexpMid(v23, v69)
-		v71 := float64(v66 * v70)
-		v72 := float64(v68 * v70)
-		v73 := float64(v23 + v71)
-		v74 := float64(v23 - v73)
-		v75 := float64(v74 + v71)
-		v76 := float64(v75 + v72)
-		v77 := v23
-		if v32 {
-			v77 = v66
+		v63 := ldexpMid(v10, v62)
+		v64 := float64(v58 * v63)
+		v65 := float64(v60 * v63)
+		v66 := float64(v10 + v64)
+		v67 := float64(v10 - v66)
+		v68 := float64(v67 + v64)
+		v69 := float64(v68 + v65)
+		v70 := v10
+		if v9 {
+			v70 = v58
 		}
-		v78 := v4
-		if v32 {
-			v78 = v68
+		v71 := v3
+		if v9 {
+			v71 = v60
 		}
-		v79 := float64(v23 / v73)
-		v80 := float64(v77 * v79)
-		v81 := -v80
-		v82 := math.FMA(v81, v73, v77)
-		v83 := math.FMA(v81, v76, v82)
-		v84 := float64(v83 + v78)
-		v85 := v9 <= v30
-		v86 := float64(v84 * v79)
-		v87 := v4
-		if v32 {
-			v87 = v34
+		v72 := float64(v10 / v66)
+		v73 := float64(v70 * v72)
+		v74 := -v73
+		v75 := math.FMA(v74, v66, v70)
+		v76 := math.FMA(v74, v69, v75)
+		v77 := float64(v76 + v71)
+		v78 := v7 <= v6
+		v79 := float64(v77 * v72)
+		v80 := v3
+		if v9 {
+			v80 = v13
 		}
-		v88 := float64(v24 - v87)
-		v89 := v25
-		if v88 < v25 {
-			v89 = v88
+		v82 := float64(v81 - v80)
+		v84 := v83
+		if v82 < v83 {
+			v84 = v82
 		}
-		v90 := v4
-		if v89 > v4 {
+		v85 := v3
+		if v84 > v3 {
+			v85 = v84
+		}
+		v87 := v80 < v86
+		v89 := ldexpNormal(v88, v85)
+		v90 := v3
+		if v87 {
 			v90 = v89
 		}
-		v91 := v87 < v26
-		v92 := ldexpNormal(v27, v90)
-		v93 := v4
-		if v91 {
-			v93 = v92
+		v91 := float64(v73 + v90)
+		v92 := float64(v91 - v90)
+		v93 := float64(v73 - v92)
+		v94 := float64(v93 + v79)
+		v95 := float64(v94 + v90)
+		v96 := float64(v95 - v90)
+		v97 := float64(v92 + v96)
+		v98 := v61
+		if v80 > v61 {
+			v98 = v80
 		}
-		v94 := float64(v80 + v93)
-		v95 := float64(v94 - v93)
-		v96 := float64(v80 - v95)
-		v97 := float64(v96 + v86)
-		v98 := float64(v97 + v93)
-		v99 := float64(v98 - v93)
-		v100 := float64(v95 + v99)
-		v101 := v28
-		if v87 > v28 {
-			v101 = v87
+		v99 := ldexpMid(v97, v98)
+		v100 := math.IsNaN(v0)
+		v101 := v99
+		if v100 {
+			v101 = v0
 		}
-		v102 := ldexpMid(v100, v101)
-		v103 := math.IsNaN(v1)
-		v104 := v102
-		if v103 {
-			v104 = v1
+		v102 := float64(v0 * v101)
+		v103 := v102
+		if v2 {
+			v103 = v4
 		}
-		v105 := float64(v1 * v104)
-		v106 := v105
-		if v7 {
-			v106 = v0
+		v104 := dy[i]
+		v105 := float64(v104 * v4)
+		v106 := float64(v104 * v0)
+		v107 := -v106
+		v108 := math.FMA(v104, v0, v107)
+		v109 := float64(v106 * v0)
+		v110 := -v109
+		v111 := math.FMA(v106, v0, v110)
+		v112 := math.FMA(v108, v0, v111)
+		v113 := v3
+		if v78 {
+			v113 = v73
 		}
-		v107 := v106
-		if v3 {
-			v107 = v5
+		v114 := float64(v106 * v113)
+		v115 := -v114
+		v116 := math.FMA(v106, v113, v115)
+		v117 := math.FMA(v108, v113, v116)
+		v118 := v3
+		if v78 {
+			v118 = v79
 		}
-		v108 := dy[i]
-		v109 := float64(v108 * v5)
-		v110 := float64(v108 * v1)
-		v111 := -v110
-		v112 := math.FMA(v108, v1, v111)
-		v113 := float64(v110 * v1)
-		v114 := -v113
-		v115 := math.FMA(v110, v1, v114)
-		v116 := math.FMA(v112, v1, v115)
-		v117 := v4
-		if v85 {
-			v117 = v80
+		v119 := float64(v106 * v118)
+		v120 := float64(v117 + v119)
+		v121 := float64(v114 + v120)
+		v122 := math.Ldexp(v121, int(v80))
+		v123 := v122
+		if v100 {
+			v123 = v109
 		}
-		v118 := float64(v110 * v117)
-		v119 := -v118
-		v120 := math.FMA(v110, v117, v119)
-		v121 := math.FMA(v112, v117, v120)
-		v122 := v4
-		if v85 {
-			v122 = v86
+		v124 := v3
+		if v100 {
+			v124 = v112
 		}
-		v123 := float64(v110 * v122)
-		v124 := float64(v121 + v123)
-		v125 := float64(v118 + v124)
-		v126 := math.Ldexp(v125, int(v87))
-		v127 := v126
-		if v103 {
-			v127 = v113
+		v125 := v123
+		if v2 {
+			v125 = v105
 		}
-		v128 := v4
-		if v103 {
-			v128 = v116
+		v126 := v124
+		if v2 {
+			v126 = v3
 		}
-		v129 := v127
-		if v7 {
-			v129 = v0
+		v127 := float64(v125 + v126)
+		v128 := float64(v104 * v103)
+		v129 := float64(v127 - v128)
+		v130 := math.Abs(v129)
+		v131 := math.Abs(v128)
+		v133 := float64(v131 * v132)
+		v134 := v130 <= v133
+		v135 := math.Abs(v104)
+		v136 := math.Abs(v106)
+		v137 := v135
+		if v136 > v135 {
+			v137 = v136
 		}
-		v130 := v128
-		if v7 {
-			v130 = v0
+		v138 := v137
+		if v136 > v137 {
+			v138 = v136
 		}
-		v131 := v129
-		if v3 {
-			v131 = v109
+		v140 := float64(v130 * v139)
+		v143 := math.FMA(v138, v141, v142)
+		v144 := v140 <= v143
+		v145 := v134 || v144
+		v146 := v127 == v3
+		v147 := v145 && !v146
+		v148 := v128
+		if v147 {
+			v148 = v127
 		}
-		v132 := v130
-		if v3 {
-			v132 = v4
+		v149 := v148
+		if v100 {
+			v149 = v0
 		}
-		v133 := float64(v131 + v132)
-		v134 := float64(v108 * v107)
-		v135 := float64(v133 - v134)
-		v136 := math.Abs(v135)
-		v137 := math.Abs(v134)
-		v139 := float64(v137 * v138)
-		v140 := v136 <= v139
-		v141 := math.Abs(v108)
-		v142 := math.Abs(v110)
-		v143 := v141
-		if v142 > v141 {
-			v143 = v142
-		}
-		v144 := v143
-		if v142 > v143 {
-			v144 = v142
-		}
-		v146 := float64(v136 * v145)
-		v149 := math.FMA(v144, v147, v148)
-		v150 := v146 <= v149
-		v151 := v140 || v150
-		v152 := v133 == v4
-		v153 := v151 && !v152
-		v154 := v134
-		if v153 {
-			v154 = v133
-		}
-		v155 := v154
-		if v103 {
-			v155 = v1
-		}
-		db[i] = v155
+		db[i] = v149
 	}
 }
 

@@ -138,36 +138,36 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x4075e00000000000)   // 350
-	v4 := math.Float64frombits(0x407bb9d3beb8c86b)   // 443.614195558365
+	v4 := math.Float64frombits(0x4010000000000000)   // 4
 	v5 := math.Float64frombits(0x4000000000000000)   // 2
-	v6 := math.Float64frombits(0x4089000000000000)   // 800
+	v6 := math.Float64frombits(0xc000000000000000)   // -2
 	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x4086300000000000)  // 710
-	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0x0000000000000000)  // 0
-	v69 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v71 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xc091300000000000)  // -1100
-	v86 := math.Float64frombits(0x4010000000000000)  // 4
-	v104 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v105 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v109 := math.Float64frombits(0xc000000000000000) // -2
+	v12 := math.Float64frombits(0x0000000000000000)  // 0
+	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v87 := math.Float64frombits(0x408f400000000000)  // 1000
+	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v109 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v110 := math.Float64frombits(0x4089000000000000) // 800
+	v115 := math.Float64frombits(0x4086300000000000) // 710
+	v185 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v186 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
 	v260 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
 	v268 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
 	v270 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
@@ -176,255 +176,255 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v3 := v2 < v1
-		v7 := v1
-		if v6 < v1 {
-			v7 = v6
-		}
-		v8 := float64(v5 * v7)
-		v9 := float64(v4 - v8)
+		v7 := float64(v6 * v1)
+		v8 := math.Abs(v7)
+		v9 := -v8
 		v11 := v10
 		if v9 > v10 {
 			v11 = v9
 		}
-		v13 := v12
-		if v11 < v12 {
-			v13 = v11
-		}
-		v15 := float64(v13 * v14)
-		v16 := math.RoundToEven(v15)
-		v17 := -v16
-		v19 := math.FMA(v17, v18, v13)
-		v21 := math.FMA(v17, v20, v19)
-		v22 := float64(v19 - v21)
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v21 * v21)
-		v26 := -v25
-		v27 := math.FMA(v21, v21, v26)
-		v28 := float64(v24 * v25)
-		v29 := float64(v24 * v27)
-		v30 := float64(v21 + v28)
-		v31 := float64(v21 - v30)
-		v32 := float64(v31 + v28)
+		v13 := v7 < v12
+		v16 := float64(v11 * v15)
+		v17 := math.RoundToEven(v16)
+		v18 := -v17
+		v20 := math.FMA(v18, v19, v11)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
 		v33 := float64(v32 + v29)
-		v34 := math.FMA(v23, v21, v23)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v21)
-		v39 := math.FMA(v37, v21, v38)
-		v41 := math.FMA(v39, v21, v40)
-		v43 := math.FMA(v41, v21, v42)
-		v45 := math.FMA(v43, v21, v44)
-		v47 := math.FMA(v45, v21, v46)
-		v49 := math.FMA(v47, v21, v48)
-		v51 := math.FMA(v49, v21, v50)
-		v53 := math.FMA(v51, v21, v52)
-		v55 := math.FMA(v53, v21, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v58 := float64(v57 + v30)
-		v59 := float64(v57 - v58)
-		v60 := float64(v59 + v30)
-		v61 := float64(v60 + v56)
-		v62 := v10 <= v9
-		v64 := float64(v63 - v16)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v38, v22, v39)
+		v42 := math.FMA(v40, v22, v41)
+		v44 := math.FMA(v42, v22, v43)
+		v46 := math.FMA(v44, v22, v45)
+		v48 := math.FMA(v46, v22, v47)
+		v50 := math.FMA(v48, v22, v49)
+		v52 := math.FMA(v50, v22, v51)
+		v54 := math.FMA(v52, v22, v53)
+		v56 := math.FMA(v54, v22, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v14 + v31)
+		v59 := float64(v14 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
 		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		if v17 > v65 {
+			v66 = v17
 		}
-		v68 := v67
-		if v66 > v67 {
-			v68 = v66
+		v67 := ldexpMid(v14, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v14 + v68)
+		v71 := float64(v14 - v70)
+		v72 := float64(v71 + v68)
+		v73 := float64(v72 + v69)
+		v74 := v14
+		if v13 {
+			v74 = v62
 		}
-		v70 := v16 < v69
-		v72 := ldexpNormal(v71, v68)
-		v73 := v67
-		if v70 {
-			v73 = v72
+		v75 := v12
+		if v13 {
+			v75 = v64
 		}
-		v74 := float64(v58 + v73)
-		v75 := float64(v74 - v73)
-		v76 := float64(v58 - v75)
-		v77 := float64(v76 + v61)
-		v78 := float64(v77 + v73)
-		v79 := float64(v78 - v73)
-		v80 := float64(v75 + v79)
-		v82 := v81
-		if v16 > v81 {
-			v82 = v16
+		v76 := float64(v14 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v83 := float64(v81 * v76)
+		v84 := v12
+		if v13 {
+			v84 = v17
 		}
-		v83 := ldexpMid(v80, v82)
-		v84 := math.IsNaN(v9)
-		v85 := v83
-		if v84 {
-			v85 = v9
+		v86 := float64(v85 - v84)
+		v88 := v87
+		if v86 < v87 {
+			v88 = v86
 		}
-		v106 := float64(v9 - v4)
-		v107 := float64(v9 - v106)
-		v108 := float64(v4 - v107)
-		v110 := float64(v109 * v7)
-		v111 := float64(v110 - v106)
-		v112 := float64(v108 + v111)
-		v113 := float64(v105 + v112)
-		v114 := float64(v104 * v113)
-		v115 := float64(v85 * v114)
-		v116 := math.FMA(v85, v104, v115)
-		v117 := float64(v109 * v1)
-		v118 := math.Abs(v117)
+		v89 := v12
+		if v88 > v12 {
+			v89 = v88
+		}
+		v91 := v84 < v90
+		v93 := ldexpNormal(v92, v89)
+		v94 := v12
+		if v91 {
+			v94 = v93
+		}
+		v95 := float64(v77 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v77 - v96)
+		v98 := float64(v97 + v83)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v65
+		if v84 > v65 {
+			v102 = v84
+		}
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v7)
+		v105 := v103
+		if v104 {
+			v105 = v7
+		}
+		v106 := -v105
+		v107 := math.FMA(v106, v105, v105)
+		v108 := float64(v4 * v107)
+		v111 := v1
+		if v110 < v1 {
+			v111 = v110
+		}
+		v112 := float64(v5 * v111)
+		v113 := float64(v109 - v112)
+		v114 := v10
+		if v113 > v10 {
+			v114 = v113
+		}
+		v116 := v115
+		if v114 < v115 {
+			v116 = v114
+		}
+		v117 := float64(v116 * v15)
+		v118 := math.RoundToEven(v117)
 		v119 := -v118
-		v120 := v10
-		if v119 > v10 {
-			v120 = v119
+		v120 := math.FMA(v119, v19, v116)
+		v121 := math.FMA(v119, v21, v120)
+		v122 := float64(v120 - v121)
+		v123 := math.FMA(v119, v21, v122)
+		v124 := float64(v121 * v121)
+		v125 := -v124
+		v126 := math.FMA(v121, v121, v125)
+		v127 := float64(v25 * v124)
+		v128 := float64(v25 * v126)
+		v129 := float64(v121 + v127)
+		v130 := float64(v121 - v129)
+		v131 := float64(v130 + v127)
+		v132 := float64(v131 + v128)
+		v133 := math.FMA(v123, v121, v123)
+		v134 := float64(v132 + v133)
+		v135 := float64(v124 * v121)
+		v136 := math.FMA(v38, v121, v39)
+		v137 := math.FMA(v136, v121, v41)
+		v138 := math.FMA(v137, v121, v43)
+		v139 := math.FMA(v138, v121, v45)
+		v140 := math.FMA(v139, v121, v47)
+		v141 := math.FMA(v140, v121, v49)
+		v142 := math.FMA(v141, v121, v51)
+		v143 := math.FMA(v142, v121, v53)
+		v144 := math.FMA(v143, v121, v55)
+		v145 := math.FMA(v135, v144, v134)
+		v146 := float64(v14 + v129)
+		v147 := float64(v14 - v146)
+		v148 := float64(v147 + v129)
+		v149 := float64(v148 + v145)
+		v150 := v10 <= v113
+		v151 := float64(v85 - v118)
+		v152 := v87
+		if v151 < v87 {
+			v152 = v151
 		}
-		v121 := v117 < v67
-		v122 := float64(v120 * v14)
-		v123 := math.RoundToEven(v122)
-		v124 := -v123
-		v125 := math.FMA(v124, v18, v120)
-		v126 := math.FMA(v124, v20, v125)
-		v127 := float64(v125 - v126)
-		v128 := math.FMA(v124, v20, v127)
-		v129 := float64(v126 * v126)
-		v130 := -v129
-		v131 := math.FMA(v126, v126, v130)
-		v132 := float64(v24 * v129)
-		v133 := float64(v24 * v131)
-		v134 := float64(v126 + v132)
-		v135 := float64(v126 - v134)
-		v136 := float64(v135 + v132)
-		v137 := float64(v136 + v133)
-		v138 := math.FMA(v128, v126, v128)
-		v139 := float64(v137 + v138)
-		v140 := float64(v129 * v126)
-		v141 := math.FMA(v37, v126, v38)
-		v142 := math.FMA(v141, v126, v40)
-		v143 := math.FMA(v142, v126, v42)
-		v144 := math.FMA(v143, v126, v44)
-		v145 := math.FMA(v144, v126, v46)
-		v146 := math.FMA(v145, v126, v48)
-		v147 := math.FMA(v146, v126, v50)
-		v148 := math.FMA(v147, v126, v52)
-		v149 := math.FMA(v148, v126, v54)
-		v150 := math.FMA(v140, v149, v139)
-		v151 := float64(v57 + v134)
-		v152 := float64(v57 - v151)
-		v153 := float64(v152 + v134)
-		v154 := float64(v153 + v150)
-		v155 := float64(v151 + v154)
-		v156 := float64(v151 - v155)
-		v157 := float64(v156 + v154)
-		v158 := v81
-		if v123 > v81 {
-			v158 = v123
+		v153 := v12
+		if v152 > v12 {
+			v153 = v152
 		}
-		v159 := ldexpMid(v57, v158)
-		v160 := float64(v155 * v159)
-		v161 := float64(v157 * v159)
-		v162 := float64(v57 + v160)
-		v163 := float64(v57 - v162)
-		v164 := float64(v163 + v160)
-		v165 := float64(v164 + v161)
-		v166 := v57
-		if v121 {
-			v166 = v155
+		v154 := v118 < v90
+		v155 := ldexpNormal(v92, v153)
+		v156 := v12
+		if v154 {
+			v156 = v155
 		}
-		v167 := v67
-		if v121 {
-			v167 = v157
+		v157 := float64(v146 + v156)
+		v158 := float64(v157 - v156)
+		v159 := float64(v146 - v158)
+		v160 := float64(v159 + v149)
+		v161 := float64(v160 + v156)
+		v162 := float64(v161 - v156)
+		v163 := float64(v158 + v162)
+		v164 := v65
+		if v118 > v65 {
+			v164 = v118
 		}
-		v168 := float64(v57 / v162)
-		v169 := float64(v166 * v168)
-		v170 := -v169
-		v171 := math.FMA(v170, v162, v166)
-		v172 := math.FMA(v170, v165, v171)
-		v173 := float64(v172 + v167)
-		v175 := float64(v173 * v168)
-		v176 := v67
-		if v121 {
-			v176 = v123
+		v165 := ldexpMid(v163, v164)
+		v166 := math.IsNaN(v113)
+		v167 := v165
+		if v166 {
+			v167 = v113
 		}
-		v177 := float64(v63 - v176)
-		v178 := v65
-		if v177 < v65 {
-			v178 = v177
-		}
-		v179 := v67
-		if v178 > v67 {
-			v179 = v178
-		}
-		v180 := v176 < v69
-		v181 := ldexpNormal(v71, v179)
-		v182 := v67
-		if v180 {
-			v182 = v181
-		}
-		v183 := float64(v169 + v182)
-		v184 := float64(v183 - v182)
-		v185 := float64(v169 - v184)
-		v186 := float64(v185 + v175)
-		v187 := float64(v186 + v182)
-		v188 := float64(v187 - v182)
-		v189 := float64(v184 + v188)
-		v190 := v81
-		if v176 > v81 {
-			v190 = v176
-		}
-		v191 := ldexpMid(v189, v190)
-		v192 := math.IsNaN(v117)
-		v193 := v191
-		if v192 {
-			v193 = v117
-		}
-		v194 := -v193
-		v195 := math.FMA(v194, v193, v193)
-		v196 := float64(v86 * v195)
-		v197 := v196
+		v187 := float64(v113 - v109)
+		v188 := float64(v113 - v187)
+		v189 := float64(v109 - v188)
+		v190 := float64(v6 * v111)
+		v191 := float64(v190 - v187)
+		v192 := float64(v189 + v191)
+		v193 := float64(v186 + v192)
+		v194 := float64(v185 * v193)
+		v195 := float64(v167 * v194)
+		v196 := math.FMA(v167, v185, v195)
+		v197 := v108
 		if v3 {
-			v197 = v116
+			v197 = v196
 		}
 		v198 := dy[i]
-		v199 := float64(v198 * v104)
-		v200 := float64(v199 * v9)
+		v199 := float64(v198 * v185)
+		v200 := float64(v199 * v113)
 		v201 := -v200
-		v202 := math.FMA(v199, v9, v201)
-		v203 := v67
-		if v62 {
-			v203 = v58
+		v202 := math.FMA(v199, v113, v201)
+		v203 := v12
+		if v150 {
+			v203 = v146
 		}
 		v204 := float64(v199 * v203)
 		v205 := -v204
 		v206 := math.FMA(v199, v203, v205)
-		v207 := v67
-		if v62 {
-			v207 = v61
+		v207 := v12
+		if v150 {
+			v207 = v149
 		}
 		v208 := float64(v199 * v207)
 		v209 := float64(v206 + v208)
 		v210 := float64(v204 + v209)
-		v211 := math.Ldexp(v210, int(v16))
-		v212 := float64(v199 * v83)
+		v211 := math.Ldexp(v210, int(v118))
+		v212 := float64(v199 * v165)
 		v213 := -v212
-		v214 := math.FMA(v199, v83, v213)
+		v214 := math.FMA(v199, v165, v213)
 		v215 := v212
-		if v70 {
+		if v154 {
 			v215 = v211
 		}
 		v216 := v214
-		if v70 {
-			v216 = v67
+		if v154 {
+			v216 = v12
 		}
 		v217 := v215
-		if v84 {
+		if v166 {
 			v217 = v200
 		}
 		v218 := v216
-		if v84 {
+		if v166 {
 			v218 = v202
 		}
-		v219 := float64(v198 * v85)
+		v219 := float64(v198 * v167)
 		v220 := -v219
-		v221 := math.FMA(v198, v85, v220)
-		v222 := float64(v219 * v114)
+		v221 := math.FMA(v198, v167, v220)
+		v222 := float64(v219 * v194)
 		v223 := -v222
-		v224 := math.FMA(v219, v114, v223)
-		v225 := math.FMA(v221, v114, v224)
+		v224 := math.FMA(v219, v194, v223)
+		v225 := math.FMA(v221, v194, v224)
 		v226 := float64(v217 + v222)
 		v227 := float64(v226 - v217)
 		v228 := float64(v226 - v227)
@@ -433,17 +433,17 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v231 := float64(v229 + v230)
 		v232 := float64(v231 + v218)
 		v233 := float64(v232 + v225)
-		v234 := float64(v198 * v86)
-		v235 := float64(v234 * v194)
+		v234 := float64(v198 * v4)
+		v235 := float64(v234 * v106)
 		v236 := -v235
-		v237 := math.FMA(v234, v194, v236)
-		v238 := float64(v235 * v193)
+		v237 := math.FMA(v234, v106, v236)
+		v238 := float64(v235 * v105)
 		v239 := -v238
-		v240 := math.FMA(v235, v193, v239)
-		v241 := math.FMA(v237, v193, v240)
-		v242 := float64(v234 * v193)
+		v240 := math.FMA(v235, v105, v239)
+		v241 := math.FMA(v237, v105, v240)
+		v242 := float64(v234 * v105)
 		v243 := -v242
-		v244 := math.FMA(v234, v193, v243)
+		v244 := math.FMA(v234, v105, v243)
 		v245 := float64(v238 + v242)
 		v246 := float64(v245 - v238)
 		v247 := float64(v245 - v246)
@@ -482,7 +482,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v272 := math.FMA(v267, v270, v271)
 		v273 := v269 <= v272
 		v274 := v262 || v273
-		v275 := v255 == v67
+		v275 := v255 == v12
 		v276 := v274 && !v275
 		v277 := v256
 		if v276 {
@@ -498,224 +498,209 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 }
 
 // tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
-// memory, f64 compute, 158 operations): the scalar twin of the vector program
+// memory, f64 compute, 152 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v0 := math.Float64frombits(0x0000000000000000)   // 0
-	v3 := math.Float64frombits(0x4075e00000000000)   // 350
-	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v6 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v7 := math.Float64frombits(0x3fe62e42fefa39ef)   // 0.6931471805599453
-	v8 := math.Float64frombits(0x3c7abc9e3b39803f)   // 2.3190468138462996e-17
-	v9 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v10 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v11 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v12 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v13 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v14 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v15 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v16 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v17 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v18 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v19 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v20 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v21 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v22 := math.Float64frombits(0x408f400000000000)  // 1000
-	v23 := math.Float64frombits(0x0000000000000000)  // 0
-	v24 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v25 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v26 := math.Float64frombits(0xc091300000000000)  // -1100
-	v27 := math.Float64frombits(0x4010000000000000)  // 4
-	v28 := math.Float64frombits(0x1810000000000000)  // 8.767237396033612e-193
-	v29 := math.Float64frombits(0xc000000000000000)  // -2
-	v138 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v146 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v148 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v149 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v2 := math.Float64frombits(0x4010000000000000)   // 4
+	v3 := math.Float64frombits(0xc000000000000000)   // -2
+	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v9 := math.Float64frombits(0x0000000000000000)   // 0
+	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v18 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v83 := math.Float64frombits(0x408f400000000000)  // 1000
+	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v140 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v142 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v143 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
-		v1 := x[i]
-		v2 := math.Abs(v1)
-		v4 := v3 < v2
-		v30 := float64(v29 * v2)
-		v31 := math.Abs(v30)
-		v32 := -v31
-		v33 := v5
-		if v32 > v5 {
-			v33 = v32
+		v0 := x[i]
+		v1 := math.Abs(v0)
+		v4 := float64(v3 * v1)
+		v5 := math.Abs(v4)
+		v6 := -v5
+		v8 := v7
+		if v6 > v7 {
+			v8 = v6
 		}
-		v34 := v30 < v23
-		v35 := float64(v33 * v6)
-		v36 := math.RoundToEven(v35)
-		v37 := -v36
-		v38 := math.FMA(v37, v7, v33)
-		v39 := math.FMA(v37, v8, v38)
-		v40 := float64(v38 - v39)
-		v41 := math.FMA(v37, v8, v40)
-		v42 := float64(v39 * v39)
-		v43 := -v42
-		v44 := math.FMA(v39, v39, v43)
-		v45 := float64(v9 * v42)
-		v46 := float64(v9 * v44)
-		v47 := float64(v39 + v45)
-		v48 := float64(v39 - v47)
-		v49 := float64(v48 + v45)
-		v50 := float64(v49 + v46)
-		v51 := math.FMA(v41, v39, v41)
-		v52 := float64(v50 + v51)
-		v53 := float64(v42 * v39)
-		v54 := math.FMA(v10, v39, v11)
-		v55 := math.FMA(v54, v39, v12)
-		v56 := math.FMA(v55, v39, v13)
-		v57 := math.FMA(v56, v39, v14)
-		v58 := math.FMA(v57, v39, v15)
-		v59 := math.FMA(v58, v39, v16)
-		v60 := math.FMA(v59, v39, v17)
-		v61 := math.FMA(v60, v39, v18)
-		v62 := math.FMA(v61, v39, v19)
-		v63 := math.FMA(v53, v62, v52)
-		v64 := float64(v20 + v47)
-		v65 := float64(v20 - v64)
-		v66 := float64(v65 + v47)
-		v67 := float64(v66 + v63)
-		v68 := float64(v64 + v67)
-		v69 := float64(v64 - v68)
-		v70 := float64(v69 + v67)
-		v71 := v26
-		if v36 > v26 {
-			v71 = v36
+		v10 := v4 < v9
+		v13 := float64(v8 * v12)
+		v14 := math.RoundToEven(v13)
+		v15 := -v14
+		v17 := math.FMA(v15, v16, v8)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v35, v19, v36)
+		v39 := math.FMA(v37, v19, v38)
+		v41 := math.FMA(v39, v19, v40)
+		v43 := math.FMA(v41, v19, v42)
+		v45 := math.FMA(v43, v19, v44)
+		v47 := math.FMA(v45, v19, v46)
+		v49 := math.FMA(v47, v19, v48)
+		v51 := math.FMA(v49, v19, v50)
+		v53 := math.FMA(v51, v19, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v11 + v28)
+		v56 := float64(v11 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v14 > v62 {
+			v63 = v14
 		}
-		v72 := ldexpMid(v20, v71)
-		v73 := float64(v68 * v72)
-		v74 := float64(v70 * v72)
-		v75 := float64(v20 + v73)
-		v76 := float64(v20 - v75)
-		v77 := float64(v76 + v73)
-		v78 := float64(v77 + v74)
-		v79 := v20
-		if v34 {
-			v79 = v68
+		v64 := ldexpMid(v11, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v11 + v65)
+		v68 := float64(v11 - v67)
+		v69 := float64(v68 + v65)
+		v70 := float64(v69 + v66)
+		v71 := v11
+		if v10 {
+			v71 = v59
 		}
-		v80 := v23
-		if v34 {
-			v80 = v70
+		v72 := v9
+		if v10 {
+			v72 = v61
 		}
-		v81 := float64(v20 / v75)
-		v82 := float64(v79 * v81)
-		v83 := -v82
-		v84 := math.FMA(v83, v75, v79)
-		v85 := math.FMA(v83, v78, v84)
-		v86 := float64(v85 + v80)
-		v87 := float64(v86 * v81)
-		v88 := v23
-		if v34 {
-			v88 = v36
+		v73 := float64(v11 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := float64(v78 * v73)
+		v80 := v9
+		if v10 {
+			v80 = v14
 		}
-		v89 := float64(v21 - v88)
-		v90 := v22
-		if v89 < v22 {
+		v82 := float64(v81 - v80)
+		v84 := v83
+		if v82 < v83 {
+			v84 = v82
+		}
+		v85 := v9
+		if v84 > v9 {
+			v85 = v84
+		}
+		v87 := v80 < v86
+		v89 := ldexpNormal(v88, v85)
+		v90 := v9
+		if v87 {
 			v90 = v89
 		}
-		v91 := v23
-		if v90 > v23 {
-			v91 = v90
+		v91 := float64(v74 + v90)
+		v92 := float64(v91 - v90)
+		v93 := float64(v74 - v92)
+		v94 := float64(v93 + v79)
+		v95 := float64(v94 + v90)
+		v96 := float64(v95 - v90)
+		v97 := float64(v92 + v96)
+		v98 := v62
+		if v80 > v62 {
+			v98 = v80
 		}
-		v92 := v88 < v24
-		v93 := ldexpNormal(v25, v91)
-		v94 := v23
-		if v92 {
-			v94 = v93
+		v99 := ldexpMid(v97, v98)
+		v100 := math.IsNaN(v4)
+		v101 := v99
+		if v100 {
+			v101 = v4
 		}
-		v95 := float64(v82 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v82 - v96)
-		v98 := float64(v97 + v87)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v26
-		if v88 > v26 {
-			v102 = v88
-		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v30)
-		v105 := v103
-		if v104 {
-			v105 = v30
-		}
-		v106 := -v105
-		v107 := math.FMA(v106, v105, v105)
-		v108 := float64(v27 * v107)
-		v109 := v108
-		if v4 {
-			v109 = v0
-		}
-		v110 := dy[i]
-		v111 := float64(v110 * v28)
-		v112 := float64(v110 * v27)
-		v113 := float64(v112 * v106)
-		v114 := -v113
-		v115 := math.FMA(v112, v106, v114)
-		v116 := float64(v113 * v105)
+		v102 := -v101
+		v103 := math.FMA(v102, v101, v101)
+		v104 := float64(v2 * v103)
+		v106 := dy[i]
+		v107 := float64(v106 * v105)
+		v108 := float64(v106 * v2)
+		v109 := float64(v108 * v102)
+		v110 := -v109
+		v111 := math.FMA(v108, v102, v110)
+		v112 := float64(v109 * v101)
+		v113 := -v112
+		v114 := math.FMA(v109, v101, v113)
+		v115 := math.FMA(v111, v101, v114)
+		v116 := float64(v108 * v101)
 		v117 := -v116
-		v118 := math.FMA(v113, v105, v117)
-		v119 := math.FMA(v115, v105, v118)
-		v120 := float64(v112 * v105)
-		v121 := -v120
-		v122 := math.FMA(v112, v105, v121)
-		v123 := float64(v116 + v120)
-		v124 := float64(v123 - v116)
-		v125 := float64(v123 - v124)
-		v126 := float64(v116 - v125)
-		v127 := float64(v120 - v124)
-		v128 := float64(v126 + v127)
-		v129 := float64(v128 + v119)
-		v130 := float64(v129 + v122)
-		v131 := v123
-		if v4 {
-			v131 = v0
+		v118 := math.FMA(v108, v101, v117)
+		v119 := float64(v112 + v116)
+		v120 := float64(v119 - v112)
+		v121 := float64(v119 - v120)
+		v122 := float64(v112 - v121)
+		v123 := float64(v116 - v120)
+		v124 := float64(v122 + v123)
+		v125 := float64(v124 + v115)
+		v126 := float64(v125 + v118)
+		v127 := float64(v119 + v126)
+		v128 := float64(v106 * v104)
+		v129 := float64(v127 - v128)
+		v130 := math.Abs(v129)
+		v131 := math.Abs(v128)
+		v133 := float64(v131 * v132)
+		v134 := v130 <= v133
+		v135 := math.Abs(v106)
+		v136 := math.Abs(v107)
+		v137 := v135
+		if v136 > v135 {
+			v137 = v136
 		}
-		v132 := v130
-		if v4 {
-			v132 = v0
+		v138 := math.Abs(v108)
+		v139 := v137
+		if v138 > v137 {
+			v139 = v138
 		}
-		v133 := float64(v131 + v132)
-		v134 := float64(v110 * v109)
-		v135 := float64(v133 - v134)
-		v136 := math.Abs(v135)
-		v137 := math.Abs(v134)
-		v139 := float64(v137 * v138)
-		v140 := v136 <= v139
-		v141 := math.Abs(v110)
-		v142 := math.Abs(v111)
-		v143 := v141
-		if v142 > v141 {
-			v143 = v142
+		v141 := float64(v130 * v140)
+		v144 := math.FMA(v139, v142, v143)
+		v145 := v141 <= v144
+		v146 := v134 || v145
+		v147 := v127 == v9
+		v148 := v146 && !v147
+		v149 := v128
+		if v148 {
+			v149 = v127
 		}
-		v144 := math.Abs(v112)
-		v145 := v143
-		if v144 > v143 {
-			v145 = v144
+		v150 := math.IsNaN(v0)
+		v151 := v149
+		if v150 {
+			v151 = v0
 		}
-		v147 := float64(v136 * v146)
-		v150 := math.FMA(v145, v148, v149)
-		v151 := v147 <= v150
-		v152 := v140 || v151
-		v153 := v133 == v23
-		v154 := v152 && !v153
-		v155 := v134
-		if v154 {
-			v155 = v133
-		}
-		v156 := math.IsNaN(v1)
-		v157 := v155
-		if v156 {
-			v157 = v1
-		}
-		dx[i] = v157
+		dx[i] = v151
 	}
 }
 

@@ -244,15 +244,22 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		if err != nil {
 			return 0, err
 		}
-		x, err := l.value(e.Args[1])
+		rare := l.a != nil && l.a.IsRare(e.Args[0])
+		var x, y Value
+		if rare {
+			// The usual branch first: the usual program (rare.go) then
+			// computes in the order it would without the rare branch,
+			// which the kernels' register allocation follows.
+			if y, err = l.value(e.Args[2]); err == nil {
+				x, err = l.value(e.Args[1])
+			}
+		} else if x, err = l.value(e.Args[1]); err == nil {
+			y, err = l.value(e.Args[2])
+		}
 		if err != nil {
 			return 0, err
 		}
-		y, err := l.value(e.Args[2])
-		if err != nil {
-			return 0, err
-		}
-		if l.a != nil && l.a.IsRare(e.Args[0]) {
+		if rare {
 			return b.SelectRare(m, x, y), nil // the spec's rare: (see rare.go)
 		}
 		return b.Select(m, x, y), nil

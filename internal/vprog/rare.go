@@ -47,20 +47,19 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 		return nil, nil
 	}
 
-	// The usual program keeps each select, with 0 for the rare value: the
-	// same bits where the condition is false, and a harmless value where it
-	// is true (the usual branch alone may give NaN there, whose payload an
-	// operation with a NaN dy would then pick by operand order).
+	// The usual program takes each rare select's usual value: it only runs
+	// for calls where the guard found every condition false, so these are
+	// the bits the full program gives, without the conditions' cost.
 	usual = &Program{Name: p.Name + "Usual", Mem: p.Mem, Compute: p.Compute, Inputs: p.Inputs,
 		Params: p.Params, ResultErr: -1}
-	zero := usual.add(Instr{Op: OpConst})
 	remap := make([]Value, len(p.Instrs))
 	for i, in := range p.Instrs {
 		for k := range in.Op.Arity() {
 			in.Args[k] = remap[in.Args[k]]
 		}
 		if in.Op == OpSelect && in.Imm == SelectRare {
-			in.Args[1], in.Imm = zero, 0
+			remap[i] = in.Args[2]
+			continue
 		}
 		remap[i] = usual.add(in)
 	}

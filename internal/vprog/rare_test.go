@@ -34,6 +34,9 @@ func TestSplitRare(t *testing.T) {
 	assert.Equal(t, "toyUsual", usual.Name)
 	assert.Equal(t, "toyRare", guard.Name)
 	assert.Less(t, len(usual.Instrs), len(p.Instrs), "the rare branch is gone")
+	for i, in := range usual.Instrs {
+		assert.False(t, in.Op == vprog.OpSelect || in.Op.GivesMask(), "v%d = %s: the usual program neither tests the rare condition nor selects", i, in.Op)
+	}
 	for _, v := range []float64{0, -3, 99.5, 100, 100.5, -1e300, math.Inf(1), math.NaN()} {
 		in := []float64{v}
 		rare := guardSays(guard, in, nil)
