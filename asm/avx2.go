@@ -19,10 +19,13 @@ type avx2 struct {
 	mem   vprog.Type
 	pool  *pool
 	tailY reg.VecPhysical
+	// plainMax: as avx512's.
+	plainMax bool
 }
 
 func newAVX2(p *vprog.Program, pl *pool) *avx2 {
-	return &avx2{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailY: reg.Y15}
+	return &avx2{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailY: reg.Y15,
+		plainMax: p.Reduce == vprog.ReduceMax && p.NeverNaN(p.Result)}
 }
 
 func (a *avx2) name() string { return "AVX2" }
@@ -344,6 +347,12 @@ func (a *avx2) paramHome(c *build.Context, x reg.VecPhysical, home operand.Mem) 
 func (a *avx2) paramLoc(home operand.Mem) loc { return loc{m: home, mem: true} }
 
 func (a *avx2) foldScratch(r vprog.Reducer, tail bool) (vecs, masks int) {
+	if r == vprog.ReduceMax && a.plainMax {
+		if tail {
+			return 2, 0
+		}
+		return 0, 0
+	}
 	if r == vprog.ReduceMax {
 		return 2, 0
 	}
@@ -382,6 +391,18 @@ func (a *avx2) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecPhy
 		c.VBLENDVPD(m, e, cc, cc) // c = m ? c + e : c
 		c.VBLENDVPD(m, t, s, s)   // s = m ? t : s
 	case vprog.ReduceMax:
+		if a.plainMax {
+			// s = v > s ? v : s, the rule below when neither can be NaN
+			// (s starts at -Inf); in the tail only the tail's lanes.
+			if !tail {
+				c.VMAXPD(s, v, s)
+				return
+			}
+			m := scratch[0]
+			c.VMAXPD(s, v, m)
+			c.VBLENDVPD(a.laneMask64(c, scratch[1]), m, s, s) // s = tail lane ? max : s
+			return
+		}
 		// take = s is not NaN && !(v <= s): v > s, or v is NaN.
 		take, ord := scratch[0], scratch[1]
 		c.VCMPPD(operand.U8(cmpNLEUQ), s, v, take)

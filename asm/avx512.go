@@ -17,10 +17,14 @@ type avx512 struct {
 	mem   vprog.Type // element type of the slices
 	pool  *pool
 	tailK reg.Physical
+	// plainMax: the program is a max reduction of a value that is never
+	// NaN (vprog.Program.NeverNaN), folded by VMAXPD alone.
+	plainMax bool
 }
 
 func newAVX512(p *vprog.Program, pl *pool) *avx512 {
-	return &avx512{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailK: reg.K1}
+	return &avx512{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailK: reg.K1,
+		plainMax: p.Reduce == vprog.ReduceMax && p.NeverNaN(p.Result)}
 }
 
 func (a *avx512) name() string { return "AVX512" }
@@ -269,6 +273,9 @@ var ymm = []reg.VecPhysical{
 }
 
 func (a *avx512) foldScratch(r vprog.Reducer, tail bool) (vecs, masks int) {
+	if r == vprog.ReduceMax && a.plainMax {
+		return 0, 0
+	}
 	if r == vprog.ReduceMax {
 		return 0, 1
 	}
@@ -291,6 +298,16 @@ func (a *avx512) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecP
 			c.VMOVAPD(t, s)
 		}
 	case vprog.ReduceMax:
+		if a.plainMax {
+			// s = v > s ? v : s, which is the rule below when neither
+			// can be NaN (s starts at -Inf).
+			if tail {
+				c.VMAXPD(s, v, a.tailK, s)
+			} else {
+				c.VMAXPD(s, v, s)
+			}
+			return
+		}
 		// take = s is not NaN && !(v <= s), i.e. s is a number and v > s
 		// or v is NaN: then s = v.
 		k := masks[0]

@@ -25,6 +25,21 @@ const (
 	ReduceMax
 )
 
+// NeverNaN reports whether v is a number on every lane whatever the
+// inputs: a constant that is not NaN, or a select between such values (a
+// rare-path guard's 1 or 0). A maximum of such values needs no NaN test:
+// the kernels fold it with a plain maximum, which gives the same lanes.
+func (p *Program) NeverNaN(v Value) bool {
+	in := p.Instrs[v]
+	switch in.Op {
+	case OpConst:
+		return in.Imm == in.Imm
+	case OpSelect:
+		return p.NeverNaN(in.Args[1]) && p.NeverNaN(in.Args[2])
+	}
+	return false
+}
+
 func (r Reducer) String() string {
 	return [...]string{"none", "sum", "max"}[r]
 }
