@@ -79,7 +79,7 @@ func Softplus(dst, x []float32, beta, threshold float32) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(p > threshold, x, where(p < -700 && p >= -1100, (qs + (fma(-qs, beta, es) + (exp_err(pa) + es*((l_lo + err) + pa_err)))/beta)*p640, q + (fma(-q, beta, s) + s_err)/beta))
-//	f'(x) = where(p > threshold, 1, sp + sp*sigmoid(-p)*err)
+//	f'(x) = where(p > threshold, 1, where(p < -700, fma(sp, err, sp), sp + sp*sigmoid(-p)*err))
 //
 // with
 //

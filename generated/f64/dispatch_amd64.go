@@ -237,6 +237,9 @@ func useISA(name string) bool {
 		softplusRareImpl = softplusRareAVX512
 		softplusBackwardImpl = softplusBackwardAVX512
 		softplusBackwardStreamImpl = softplusBackwardAVX512Stream
+		softplusBackwardUsualImpl = softplusBackwardUsualAVX512
+		softplusBackwardUsualStreamImpl = softplusBackwardUsualAVX512Stream
+		softplusBackwardRareImpl = softplusBackwardRareAVX512
 		softshrinkImpl = softshrinkAVX512
 		softshrinkStreamImpl = softshrinkAVX512Stream
 		softshrinkBackwardImpl = softshrinkBackwardAVX512
@@ -476,6 +479,9 @@ func useISA(name string) bool {
 		softplusRareImpl = softplusRareAVX2
 		softplusBackwardImpl = softplusBackwardAVX2
 		softplusBackwardStreamImpl = softplusBackwardAVX2Stream
+		softplusBackwardUsualImpl = softplusBackwardUsualAVX2
+		softplusBackwardUsualStreamImpl = softplusBackwardUsualAVX2Stream
+		softplusBackwardRareImpl = softplusBackwardRareAVX2
 		softshrinkImpl = softshrinkAVX2
 		softshrinkStreamImpl = softshrinkAVX2Stream
 		softshrinkBackwardImpl = softshrinkBackwardAVX2
@@ -712,6 +718,9 @@ func useISA(name string) bool {
 		softplusRareImpl = softplusRareGeneric
 		softplusBackwardImpl = softplusBackwardGeneric
 		softplusBackwardStreamImpl = nil
+		softplusBackwardUsualImpl = softplusBackwardUsualGeneric
+		softplusBackwardUsualStreamImpl = nil
+		softplusBackwardRareImpl = softplusBackwardRareGeneric
 		softshrinkImpl = softshrinkGeneric
 		softshrinkStreamImpl = nil
 		softshrinkBackwardImpl = softshrinkBackwardGeneric

@@ -2308,6 +2308,42 @@ func softplusBackwardAVX2(dst, in0, in1 []float64, beta, threshold float64)
 //go:noescape
 func softplusBackwardAVX2Stream(dst, in0, in1 []float64, beta, threshold float64)
 
+// softplusBackwardUsualAVX512 computes softplusBackwardUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func softplusBackwardUsualAVX512(dst, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardUsualAVX512Stream computes softplusBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func softplusBackwardUsualAVX512Stream(dst, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardUsualAVX2 computes softplusBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func softplusBackwardUsualAVX2(dst, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardUsualAVX2Stream computes softplusBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func softplusBackwardUsualAVX2Stream(dst, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardRareAVX512 folds softplusBackwardRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func softplusBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, beta, threshold float64)
+
+// softplusBackwardRareAVX2 folds softplusBackwardRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
+//
+//go:noescape
+func softplusBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, beta, threshold float64)
+
 // softshrinkAVX512 computes softshrink with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //

@@ -1475,6 +1475,29 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "softplusBackwardUsual", Inputs: 2, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
+		Generic: func(d []float64, in [][]float64, p []float64) {
+			softplusBackwardUsualGeneric(d, in[0], in[1], p[0], p[1])
+		},
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				softplusBackwardUsualAVX512(d, in[0], in[1], p[0], p[1])
+			}},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softplusBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				softplusBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softplusBackwardUsualAVX2(d, in[0], in[1], p[0], p[1]) }},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				softplusBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
+				softplusBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
+			}},
+		},
+	},
+	{
 		Name: "softshrink", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float64{{0x1p-01}, {0x1p+00}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softshrinkGeneric(d, in[0], p[0]) },
@@ -2158,6 +2181,22 @@ var reduceCases64 = []reduceCase[float64]{
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX512(acc, in[0], p[0], p[1]) }},
 			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { softplusRareAVX2(acc, in[0], p[0], p[1]) }},
+		},
+	},
+	{
+		Name: "softplusBackwardRare", Inputs: 2, MaxLen: 97,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
+		Generic: func(acc *[16]float64, in [][]float64, p []float64) {
+			softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+		},
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareAVX512(acc, in[0], in[1], p[0], p[1])
+			}},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareAVX2(acc, in[0], in[1], p[0], p[1])
+			}},
 		},
 	},
 	{

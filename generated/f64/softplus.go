@@ -87,7 +87,7 @@ func Softplus(dst, x []float64, beta, threshold float64) {
 // f'(x[i]) for every i, where
 //
 //	f(x)  = where(p > threshold, x, where(p < -700 && p >= -1100, (qs + (fma(-qs, beta, es) + (exp_err(pa) + es*((l_lo + err) + pa_err)))/beta)*p640, q + (fma(-q, beta, s) + s_err)/beta))
-//	f'(x) = where(p > threshold, 1, sp + sp*sigmoid(-p)*err)
+//	f'(x) = where(p > threshold, 1, where(p < -700, fma(sp, err, sp), sp + sp*sigmoid(-p)*err))
 //
 // with
 //
@@ -137,6 +137,19 @@ func SoftplusBackward(dx, dy, x []float64, beta, threshold float64) {
 	}
 	if err := softplusCheck(beta, threshold); err != nil {
 		panic("actkern: SoftplusBackward: " + err.Error())
+	}
+	// Few inputs need softplusBackward's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	softplusBackwardRareImpl(&acc, x, dy, beta, threshold)
+	if noneRare(&acc) {
+		if softplusBackwardUsualStreamImpl != nil && streams(dx, x, dy) {
+			h := streamHead(dx)
+			softplusBackwardUsualImpl(dx[:h], x[:h], dy[:h], beta, threshold)
+			softplusBackwardUsualStreamImpl(dx[h:], x[h:], dy[h:], beta, threshold)
+			return
+		}
+		softplusBackwardUsualImpl(dx, x, dy, beta, threshold)
+		return
 	}
 	if softplusBackwardStreamImpl != nil && streams(dx, x, dy) {
 		h := streamHead(dx)

@@ -8,19 +8,22 @@ import "math"
 // amd64 the dispatch replaces them at init with the widest assembly the CPU
 // runs (see ISA).
 var (
-	softplusImpl         = softplusGeneric
-	softplusUsualImpl    = softplusUsualGeneric
-	softplusRareImpl     = softplusRareGeneric
-	softplusBackwardImpl = softplusBackwardGeneric
+	softplusImpl              = softplusGeneric
+	softplusUsualImpl         = softplusUsualGeneric
+	softplusRareImpl          = softplusRareGeneric
+	softplusBackwardImpl      = softplusBackwardGeneric
+	softplusBackwardUsualImpl = softplusBackwardUsualGeneric
+	softplusBackwardRareImpl  = softplusBackwardRareGeneric
 )
 
 // Their streaming twins, for outputs too large for the caches (see
 // streamMinLen); nil unless the dispatch has assembly with non-temporal
 // stores.
 var (
-	softplusStreamImpl         func(dst, x []float64, beta, threshold float64)
-	softplusUsualStreamImpl    func(dst, x []float64, beta, threshold float64)
-	softplusBackwardStreamImpl func(dx, x, dy []float64, beta, threshold float64)
+	softplusStreamImpl              func(dst, x []float64, beta, threshold float64)
+	softplusUsualStreamImpl         func(dst, x []float64, beta, threshold float64)
+	softplusBackwardStreamImpl      func(dx, x, dy []float64, beta, threshold float64)
+	softplusBackwardUsualStreamImpl func(dx, x, dy []float64, beta, threshold float64)
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
@@ -978,11 +981,393 @@ func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64)
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 246 operations): the scalar twin of the vector program
+// memory, f64 compute, 264 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := beta
+	v3 := threshold
+	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v7 := math.Float64frombits(0xc085e00000000000)   // -700
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v13 := math.Float64frombits(0x0000000000000000)  // 0
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v87 := math.Float64frombits(0x408f400000000000)  // 1000
+	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v184 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v250 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v4 := v3 < v2
+		v8 := v2 < v7
+		v9 := math.Abs(v2)
+		v10 := -v9
+		v12 := v11
+		if v10 > v11 {
+			v12 = v10
+		}
+		v14 := v2 < v13
+		v16 := float64(v12 * v15)
+		v17 := math.RoundToEven(v16)
+		v18 := -v17
+		v20 := math.FMA(v18, v19, v12)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v38, v22, v39)
+		v42 := math.FMA(v40, v22, v41)
+		v44 := math.FMA(v42, v22, v43)
+		v46 := math.FMA(v44, v22, v45)
+		v48 := math.FMA(v46, v22, v47)
+		v50 := math.FMA(v48, v22, v49)
+		v52 := math.FMA(v50, v22, v51)
+		v54 := math.FMA(v52, v22, v53)
+		v56 := math.FMA(v54, v22, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v5 + v31)
+		v59 := float64(v5 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
+		v66 := v65
+		if v17 > v65 {
+			v66 = v17
+		}
+		v67 := ldexpMid(v5, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v5 + v68)
+		v71 := float64(v5 - v70)
+		v72 := float64(v71 + v68)
+		v73 := float64(v72 + v69)
+		v74 := v5
+		if v14 {
+			v74 = v62
+		}
+		v75 := v13
+		if v14 {
+			v75 = v64
+		}
+		v76 := float64(v5 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := v11 <= v10
+		v83 := float64(v81 * v76)
+		v84 := v13
+		if v14 {
+			v84 = v17
+		}
+		v86 := float64(v85 - v84)
+		v88 := v87
+		if v86 < v87 {
+			v88 = v86
+		}
+		v89 := v13
+		if v88 > v13 {
+			v89 = v88
+		}
+		v91 := v84 < v90
+		v93 := ldexpNormal(v92, v89)
+		v94 := v13
+		if v91 {
+			v94 = v93
+		}
+		v95 := float64(v77 + v94)
+		v96 := float64(v95 - v94)
+		v97 := float64(v77 - v96)
+		v98 := float64(v97 + v83)
+		v99 := float64(v98 + v94)
+		v100 := float64(v99 - v94)
+		v101 := float64(v96 + v100)
+		v102 := v65
+		if v84 > v65 {
+			v102 = v84
+		}
+		v103 := ldexpMid(v101, v102)
+		v104 := math.IsNaN(v2)
+		v105 := v103
+		if v104 {
+			v105 = v2
+		}
+		v106 := -v2
+		v107 := math.Abs(v106)
+		v108 := -v107
+		v109 := v11
+		if v108 > v11 {
+			v109 = v108
+		}
+		v110 := v106 < v13
+		v111 := float64(v109 * v15)
+		v112 := math.RoundToEven(v111)
+		v113 := -v112
+		v114 := math.FMA(v113, v19, v109)
+		v115 := math.FMA(v113, v21, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v21, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v25 * v118)
+		v122 := float64(v25 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
+		v126 := float64(v125 + v122)
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v38, v115, v39)
+		v131 := math.FMA(v130, v115, v41)
+		v132 := math.FMA(v131, v115, v43)
+		v133 := math.FMA(v132, v115, v45)
+		v134 := math.FMA(v133, v115, v47)
+		v135 := math.FMA(v134, v115, v49)
+		v136 := math.FMA(v135, v115, v51)
+		v137 := math.FMA(v136, v115, v53)
+		v138 := math.FMA(v137, v115, v55)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v5 + v123)
+		v141 := float64(v5 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v144 := float64(v140 + v143)
+		v145 := float64(v140 - v144)
+		v146 := float64(v145 + v143)
+		v147 := v65
+		if v112 > v65 {
+			v147 = v112
+		}
+		v148 := ldexpMid(v5, v147)
+		v149 := float64(v144 * v148)
+		v150 := float64(v146 * v148)
+		v151 := float64(v5 + v149)
+		v152 := float64(v5 - v151)
+		v153 := float64(v152 + v149)
+		v154 := float64(v153 + v150)
+		v155 := v5
+		if v110 {
+			v155 = v144
+		}
+		v156 := v13
+		if v110 {
+			v156 = v146
+		}
+		v157 := float64(v5 / v151)
+		v158 := float64(v155 * v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v151, v155)
+		v161 := math.FMA(v159, v154, v160)
+		v162 := float64(v161 + v156)
+		v164 := float64(v162 * v157)
+		v165 := v13
+		if v110 {
+			v165 = v112
+		}
+		v166 := float64(v85 - v165)
+		v167 := v87
+		if v166 < v87 {
+			v167 = v166
+		}
+		v168 := v13
+		if v167 > v13 {
+			v168 = v167
+		}
+		v169 := v165 < v90
+		v170 := ldexpNormal(v92, v168)
+		v171 := v13
+		if v169 {
+			v171 = v170
+		}
+		v172 := float64(v158 + v171)
+		v173 := float64(v172 - v171)
+		v174 := float64(v158 - v173)
+		v175 := float64(v174 + v164)
+		v176 := float64(v175 + v171)
+		v177 := float64(v176 - v171)
+		v178 := float64(v173 + v177)
+		v179 := v65
+		if v165 > v65 {
+			v179 = v165
+		}
+		v180 := ldexpMid(v178, v179)
+		v181 := math.IsNaN(v106)
+		v182 := v180
+		if v181 {
+			v182 = v106
+		}
+		v183 := float64(v105 * v182)
+		v185 := v9 < v184
+		v186 := math.FMA(v1, v0, v106)
+		v187 := v13
+		if v185 {
+			v187 = v186
+		}
+		v188 := float64(v183 * v187)
+		v189 := float64(v105 + v188)
+		v190 := math.FMA(v105, v187, v105)
+		v191 := v189
+		if v8 {
+			v191 = v190
+		}
+		v192 := v191
+		if v4 {
+			v192 = v5
+		}
+		v193 := dy[i]
+		v194 := float64(v193 * v5)
+		v195 := float64(v193 * v2)
+		v196 := -v195
+		v197 := math.FMA(v193, v2, v196)
+		v198 := v13
+		if v82 {
+			v198 = v77
+		}
+		v199 := float64(v193 * v198)
+		v200 := -v199
+		v201 := math.FMA(v193, v198, v200)
+		v202 := v13
+		if v82 {
+			v202 = v83
+		}
+		v203 := float64(v193 * v202)
+		v204 := float64(v201 + v203)
+		v205 := float64(v199 + v204)
+		v206 := math.Ldexp(v205, int(v84))
+		v207 := float64(v193 * v103)
+		v208 := -v207
+		v209 := math.FMA(v193, v103, v208)
+		v210 := v207
+		if v91 {
+			v210 = v206
+		}
+		v211 := v209
+		if v91 {
+			v211 = v13
+		}
+		v212 := v210
+		if v104 {
+			v212 = v195
+		}
+		v213 := v211
+		if v104 {
+			v213 = v197
+		}
+		v214 := float64(v212 * v187)
+		v215 := -v214
+		v216 := math.FMA(v212, v187, v215)
+		v217 := math.FMA(v213, v187, v216)
+		v218 := float64(v214 + v212)
+		v219 := float64(v218 - v214)
+		v220 := float64(v218 - v219)
+		v221 := float64(v214 - v220)
+		v222 := float64(v212 - v219)
+		v223 := float64(v221 + v222)
+		v224 := float64(v223 + v217)
+		v225 := float64(v224 + v213)
+		v226 := float64(v193 * v183)
+		v227 := -v226
+		v228 := math.FMA(v193, v183, v227)
+		v229 := float64(v226 * v187)
+		v230 := -v229
+		v231 := math.FMA(v226, v187, v230)
+		v232 := math.FMA(v228, v187, v231)
+		v233 := float64(v212 + v229)
+		v234 := float64(v233 - v212)
+		v235 := float64(v233 - v234)
+		v236 := float64(v212 - v235)
+		v237 := float64(v229 - v234)
+		v238 := float64(v236 + v237)
+		v239 := float64(v238 + v213)
+		v240 := float64(v239 + v232)
+		v241 := v233
+		if v8 {
+			v241 = v218
+		}
+		v242 := v240
+		if v8 {
+			v242 = v225
+		}
+		v243 := v241
+		if v4 {
+			v243 = v194
+		}
+		v244 := v242
+		if v4 {
+			v244 = v13
+		}
+		v245 := float64(v243 + v244)
+		v246 := float64(v193 * v192)
+		v247 := float64(v245 - v246)
+		v248 := math.Abs(v247)
+		v249 := math.Abs(v246)
+		v251 := float64(v249 * v250)
+		v252 := v248 <= v251
+		v253 := math.Abs(v193)
+		v255 := float64(v248 * v254)
+		v258 := math.FMA(v253, v256, v257)
+		v259 := v255 <= v258
+		v260 := v252 || v259
+		v261 := v245 == v13
+		v262 := v260 && !v261
+		v263 := v246
+		if v262 {
+			v263 = v245
+		}
+		v264 := math.IsNaN(v0)
+		v265 := v263
+		if v264 {
+			v265 = v0
+		}
+		dx[i] = v265
+	}
+}
+
+// softplusBackwardUsualGeneric is the pure-Go kernel of softplusBackwardUsual
+// (f64 memory, f64 compute, 246 operations): the scalar twin of the vector
+// program the assembly kernels run, with exactly the semantics of
+// vprog.Program.Eval, so every backend gives the same bits. The caller
+// guarantees equal lengths; dx may be the same slice as an input.
+func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := beta
@@ -1009,11 +1394,11 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v84 := math.Float64frombits(0x408f400000000000)  // 1000
 	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v181 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v231 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v235 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v237 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v238 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v180 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v230 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v234 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v236 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v237 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1193,141 +1578,167 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v157 := math.FMA(v156, v148, v152)
 		v158 := math.FMA(v156, v151, v157)
 		v159 := float64(v158 + v153)
-		v161 := float64(v159 * v154)
-		v162 := v10
+		v160 := float64(v159 * v154)
+		v161 := v10
 		if v107 {
-			v162 = v109
+			v161 = v109
 		}
-		v163 := float64(v82 - v162)
-		v164 := v84
-		if v163 < v84 {
+		v162 := float64(v82 - v161)
+		v163 := v84
+		if v162 < v84 {
+			v163 = v162
+		}
+		v164 := v10
+		if v163 > v10 {
 			v164 = v163
 		}
-		v165 := v10
-		if v164 > v10 {
-			v165 = v164
+		v165 := v161 < v87
+		v166 := ldexpNormal(v89, v164)
+		v167 := v10
+		if v165 {
+			v167 = v166
 		}
-		v166 := v162 < v87
-		v167 := ldexpNormal(v89, v165)
-		v168 := v10
-		if v166 {
-			v168 = v167
+		v168 := float64(v155 + v167)
+		v169 := float64(v168 - v167)
+		v170 := float64(v155 - v169)
+		v171 := float64(v170 + v160)
+		v172 := float64(v171 + v167)
+		v173 := float64(v172 - v167)
+		v174 := float64(v169 + v173)
+		v175 := v62
+		if v161 > v62 {
+			v175 = v161
 		}
-		v169 := float64(v155 + v168)
-		v170 := float64(v169 - v168)
-		v171 := float64(v155 - v170)
-		v172 := float64(v171 + v161)
-		v173 := float64(v172 + v168)
-		v174 := float64(v173 - v168)
-		v175 := float64(v170 + v174)
-		v176 := v62
-		if v162 > v62 {
-			v176 = v162
+		v176 := ldexpMid(v174, v175)
+		v177 := math.IsNaN(v103)
+		v178 := v176
+		if v177 {
+			v178 = v103
 		}
-		v177 := ldexpMid(v175, v176)
-		v178 := math.IsNaN(v103)
-		v179 := v177
-		if v178 {
-			v179 = v103
+		v179 := float64(v102 * v178)
+		v181 := v6 < v180
+		v182 := math.FMA(v1, v0, v103)
+		v183 := v10
+		if v181 {
+			v183 = v182
 		}
-		v180 := float64(v102 * v179)
-		v182 := v6 < v181
-		v183 := math.FMA(v1, v0, v103)
-		v184 := v10
-		if v182 {
-			v184 = v183
-		}
-		v185 := float64(v180 * v184)
-		v186 := float64(v102 + v185)
-		v187 := v186
+		v184 := float64(v179 * v183)
+		v185 := float64(v102 + v184)
+		v186 := v185
 		if v4 {
-			v187 = v5
+			v186 = v5
 		}
-		v188 := dy[i]
-		v189 := float64(v188 * v5)
-		v190 := float64(v188 * v2)
-		v191 := -v190
-		v192 := math.FMA(v188, v2, v191)
-		v193 := v10
+		v187 := dy[i]
+		v188 := float64(v187 * v5)
+		v189 := float64(v187 * v2)
+		v190 := -v189
+		v191 := math.FMA(v187, v2, v190)
+		v192 := v10
 		if v79 {
-			v193 = v74
+			v192 = v74
 		}
-		v194 := float64(v188 * v193)
-		v195 := -v194
-		v196 := math.FMA(v188, v193, v195)
-		v197 := v10
+		v193 := float64(v187 * v192)
+		v194 := -v193
+		v195 := math.FMA(v187, v192, v194)
+		v196 := v10
 		if v79 {
-			v197 = v80
+			v196 = v80
 		}
-		v198 := float64(v188 * v197)
-		v199 := float64(v196 + v198)
-		v200 := float64(v194 + v199)
-		v201 := math.Ldexp(v200, int(v81))
-		v202 := float64(v188 * v100)
-		v203 := -v202
-		v204 := math.FMA(v188, v100, v203)
-		v205 := v202
+		v197 := float64(v187 * v196)
+		v198 := float64(v195 + v197)
+		v199 := float64(v193 + v198)
+		v200 := math.Ldexp(v199, int(v81))
+		v201 := float64(v187 * v100)
+		v202 := -v201
+		v203 := math.FMA(v187, v100, v202)
+		v204 := v201
 		if v88 {
-			v205 = v201
+			v204 = v200
+		}
+		v205 := v203
+		if v88 {
+			v205 = v10
 		}
 		v206 := v204
-		if v88 {
-			v206 = v10
+		if v101 {
+			v206 = v189
 		}
 		v207 := v205
 		if v101 {
-			v207 = v190
+			v207 = v191
 		}
-		v208 := v206
-		if v101 {
-			v208 = v192
-		}
-		v209 := float64(v188 * v180)
-		v210 := -v209
-		v211 := math.FMA(v188, v180, v210)
-		v212 := float64(v209 * v184)
-		v213 := -v212
-		v214 := math.FMA(v209, v184, v213)
-		v215 := math.FMA(v211, v184, v214)
-		v216 := float64(v207 + v212)
-		v217 := float64(v216 - v207)
-		v218 := float64(v216 - v217)
-		v219 := float64(v207 - v218)
-		v220 := float64(v212 - v217)
-		v221 := float64(v219 + v220)
-		v222 := float64(v221 + v208)
-		v223 := float64(v222 + v215)
-		v224 := v216
+		v208 := float64(v187 * v179)
+		v209 := -v208
+		v210 := math.FMA(v187, v179, v209)
+		v211 := float64(v208 * v183)
+		v212 := -v211
+		v213 := math.FMA(v208, v183, v212)
+		v214 := math.FMA(v210, v183, v213)
+		v215 := float64(v206 + v211)
+		v216 := float64(v215 - v206)
+		v217 := float64(v215 - v216)
+		v218 := float64(v206 - v217)
+		v219 := float64(v211 - v216)
+		v220 := float64(v218 + v219)
+		v221 := float64(v220 + v207)
+		v222 := float64(v221 + v214)
+		v223 := v215
 		if v4 {
-			v224 = v189
+			v223 = v188
 		}
-		v225 := v223
+		v224 := v222
 		if v4 {
-			v225 = v10
+			v224 = v10
 		}
-		v226 := float64(v224 + v225)
-		v227 := float64(v188 * v187)
-		v228 := float64(v226 - v227)
-		v229 := math.Abs(v228)
-		v230 := math.Abs(v227)
-		v232 := float64(v230 * v231)
-		v233 := v229 <= v232
-		v234 := math.Abs(v188)
-		v236 := float64(v229 * v235)
-		v239 := math.FMA(v234, v237, v238)
-		v240 := v236 <= v239
-		v241 := v233 || v240
-		v242 := v226 == v10
-		v243 := v241 && !v242
-		v244 := v227
-		if v243 {
-			v244 = v226
+		v225 := float64(v223 + v224)
+		v226 := float64(v187 * v186)
+		v227 := float64(v225 - v226)
+		v228 := math.Abs(v227)
+		v229 := math.Abs(v226)
+		v231 := float64(v229 * v230)
+		v232 := v228 <= v231
+		v233 := math.Abs(v187)
+		v235 := float64(v228 * v234)
+		v238 := math.FMA(v233, v236, v237)
+		v239 := v235 <= v238
+		v240 := v232 || v239
+		v241 := v225 == v10
+		v242 := v240 && !v241
+		v243 := v226
+		if v242 {
+			v243 = v225
 		}
-		v245 := math.IsNaN(v0)
-		v246 := v244
-		if v245 {
-			v246 = v0
+		v244 := math.IsNaN(v0)
+		v245 := v243
+		if v244 {
+			v245 = v0
 		}
-		dx[i] = v246
+		dx[i] = v245
+	}
+}
+
+// softplusBackwardRareGeneric is the pure-Go kernel of softplusBackwardRare
+// (f64 memory, f64 compute, 8 operations): the scalar twin of the vector
+// program the assembly kernels run. It folds each element's value into acc by
+// max, element i into lane i % 8, exactly as vprog.Acc.Add, so every backend
+// gives the same bits. The caller guarantees equal lengths.
+func softplusBackwardRareGeneric(acc *[16]float64, x, dy []float64, beta, threshold float64) {
+	dy = dy[:len(x)]
+	v1 := beta
+	v3 := math.Float64frombits(0xc085e00000000000) // -700
+	v5 := math.Float64frombits(0x3ff0000000000000) // 1
+	v6 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v2 := float64(v1 * v0)
+		v4 := v2 < v3
+		v7 := v6
+		if v4 {
+			v7 = v5
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v7 > foldS || v7 != v7) {
+			acc[foldK] = v7
+		}
 	}
 }

@@ -21,7 +21,7 @@ var softplusActivation = kerneltest.Activation{
 		"l_lo": "6.310448934143138217445896172405633626372e-16",
 	},
 	Forward:    "where((beta*x) > threshold, x, where((beta*x) < -700 && (beta*x) >= -1100, (((exp(((beta*x)+l_hi)))/beta)+(fma(-((exp(((beta*x)+l_hi)))/beta), beta, (exp(((beta*x)+l_hi))))+(exp_err(((beta*x)+l_hi))+(exp(((beta*x)+l_hi)))*((l_lo+(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+(((beta*x)-(((beta*x)+l_hi)-(((beta*x)+l_hi)-(beta*x))))+(l_hi-(((beta*x)+l_hi)-(beta*x)))))))/beta)*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), ((((max((beta*x), 0))+(log1p((exp(-abs((beta * x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta)+(fma(-((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))/beta), beta, (((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(where(((max((beta*x), 0))+(log1p((exp(-abs((beta*x))))))) < 1e300, (((max((beta*x), 0))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((log1p((exp(-abs((beta*x))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(max((beta*x), 0)))))+((((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))-(((max((beta*x), 0))+(log1p((exp(-abs((beta*x)))))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))+(sigmoid((beta*x)))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))+exp_err(-abs((beta*x)))/(1+(exp(-abs((beta*x))))), 0)))/beta))",
-	Derivative: "where((beta*x) > threshold, 1, (sigmoid((beta * x)))+(sigmoid((beta*x)))*sigmoid(-(beta*x))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)))",
+	Derivative: "where((beta*x) > threshold, 1, where((beta*x) < -700, fma((sigmoid((beta*x))), (where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0)), (sigmoid((beta*x)))), (sigmoid((beta*x)))+(sigmoid((beta*x)))*sigmoid(-(beta*x))*(where(abs((beta*x)) < 1e300, fma(beta, x, -(beta*x)), 0))))",
 	Kinks: []kerneltest.Kink{
 		{At: "threshold / beta", Gradient: "sigmoid(threshold)"},
 	},
@@ -114,12 +114,22 @@ func plainSoftplusDerivative(x, beta, threshold float64) float64 {
 		if (beta * x) > threshold {
 			return 1.0
 		}
-		return (1.0 / (1.0 + math.Exp(-(beta * x)))) + (1.0/(1.0+math.Exp(-(beta*x))))*1.0/(1.0+math.Exp(-(-(beta * x))))*(func() float64 {
-			if math.Abs((beta * x)) < 1e+300 {
-				return math.FMA(beta, x, -(beta * x))
+		return func() float64 {
+			if (beta * x) < -(700.0) {
+				return math.FMA((1.0 / (1.0 + math.Exp(-(beta * x)))), (func() float64 {
+					if math.Abs((beta * x)) < 1e+300 {
+						return math.FMA(beta, x, -(beta * x))
+					}
+					return 0.0
+				}()), (1.0 / (1.0 + math.Exp(-(beta * x)))))
 			}
-			return 0.0
-		}())
+			return (1.0 / (1.0 + math.Exp(-(beta * x)))) + (1.0/(1.0+math.Exp(-(beta*x))))*1.0/(1.0+math.Exp(-(-(beta * x))))*(func() float64 {
+				if math.Abs((beta * x)) < 1e+300 {
+					return math.FMA(beta, x, -(beta * x))
+				}
+				return 0.0
+			}())
+		}()
 	}()
 }
 
@@ -179,6 +189,30 @@ func TestSoftplusRarePath(t *testing.T) {
 		},
 		func(dst []float64, in [][]float64) {
 			softplusGeneric(dst, in[0], float64(0.7), float64(20.0))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			SoftplusBackward(dst, in[1], in[0], float64(1.0), float64(20.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusBackwardGeneric(dst, in[0], in[1], float64(1.0), float64(20.0))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			SoftplusBackward(dst, in[1], in[0], float64(2.0), float64(10.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusBackwardGeneric(dst, in[0], in[1], float64(2.0), float64(10.0))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			SoftplusBackward(dst, in[1], in[0], float64(0.7), float64(20.0))
+		},
+		func(dst []float64, in [][]float64) {
+			softplusBackwardGeneric(dst, in[0], in[1], float64(0.7), float64(20.0))
 		},
 	)
 }
