@@ -25,11 +25,11 @@ func (b *Builder) SelectRare(cond, rare, usual Value) Value {
 }
 
 // SplitRare returns, for an elementwise program with rare branches, the
-// usual program (named p.Name+"Usual": each SelectRare choosing 0 instead
-// of its rare value) and the guard (p.Name+"Rare": a ReduceMax program over the same
-// inputs and parameters whose value is 1 where any rare condition holds,
-// else 0, so that a maximum of 0 or -Inf over a call means "none"). Both
-// are nil when p has no live rare branch.
+// usual program (named p.Name+"Usual": each SelectRare replaced by its
+// usual value) and the guard (p.Name+"Rare": a ReduceMax program over the
+// same inputs and parameters whose value is 1 where any rare condition
+// holds, else 0, so that a maximum of 0 or -Inf over a call means "none").
+// Both are nil when p has no live rare branch.
 func (p *Program) SplitRare() (usual, guard *Program) {
 	if p.Reduce != NoReduce {
 		return nil, nil
