@@ -34,6 +34,11 @@ type Kernel struct {
 	// stores for outputs too large for the caches (elementwise kernels
 	// only); the dispatch sets <Name>StreamImpl to it.
 	Stream bool
+	// Guard is set for the usual program of a rare path (vprog.SplitRare):
+	// its guard. The usual kernel only runs for calls where the guard
+	// flags no element, so the generated tests compare its results only
+	// at the elements the guard does not flag.
+	Guard *vprog.Program
 }
 
 // Level is one ISA level: the kernel-name suffix, the ACTKERN_ISA name and

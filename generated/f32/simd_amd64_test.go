@@ -1116,20 +1116,20 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
 		Name: "sinUsual", Inputs: 1, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   func(d []float32, in [][]float32, p []float32) { sinUsualGeneric(d, in[0], p[0]) },
+		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sinUsualAVX512(d, in[0], p[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
 				h := streamHead(d)
 				sinUsualAVX512(d[:h], in[0][:h], p[0])
 				sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sinUsualAVX2(d, in[0], p[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+			}, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
 				h := streamHead(d)
 				sinUsualAVX2(d[:h], in[0][:h], p[0])
 				sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
-			}},
+			}, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) })},
 		},
 	},
 	{
@@ -1154,20 +1154,20 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
 		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 73,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
-		Generic:   func(d []float32, in [][]float32, p []float32) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) },
+		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float32]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
 				h := streamHead(d)
 				sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
 				sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float32, in [][]float32, p []float32) {
+			}, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float32, in [][]float32, p []float32) {
 				h := streamHead(d)
 				sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
+			}, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
 		},
 	},
 	{
@@ -1972,6 +1972,30 @@ func (c reduceCase[T]) asSIMD(t *testing.T, strictNaN bool) kerneltest.SIMDCase[
 		}})
 	}
 	return sc
+}
+
+// usualOnly adapts a rare path's usual kernel to the tests: it runs the
+// kernel, then zeroes dst where guard flags the element, so that only the
+// elements the usual kernel is for are compared.
+func usualOnly[T float32 | float64](run func(d []T, in [][]T, p []T), guard func(acc *[16]float64, in [][]T, p []T)) func(d []T, in [][]T, p []T) {
+	return func(d []T, in [][]T, p []T) {
+		rare := make([]bool, len(d))
+		one := make([][]T, len(in))
+		for i := range d {
+			for k := range in {
+				one[k] = in[k][i : i+1]
+			}
+			acc := rareAcc()
+			guard(&acc, one, p)
+			rare[i] = !noneRare(&acc)
+		}
+		run(d, in, p)
+		for i, r := range rare {
+			if r {
+				d[i] = 0
+			}
+		}
+	}
 }
 
 // benchISAs are the levels this CPU runs, best first: the benchmarks time each.

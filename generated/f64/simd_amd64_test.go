@@ -54,20 +54,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
-		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardUsualGeneric(d, in[0], in[1], p[0]) },
+		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX512(d, in[0], in[1], p[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				celuBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
 				celuBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX2(d, in[0], in[1], p[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				celuBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				celuBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
 		},
 	},
 	{
@@ -156,10 +156,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -172,10 +172,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -188,10 +194,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -204,10 +216,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { gegluTanhRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -220,10 +232,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -236,10 +254,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "gegluTanhBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { gegluTanhBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				gegluTanhBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -262,20 +286,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluUsual", Inputs: 1, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { geluUsualGeneric(d, in[0]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluUsualAVX512(d, in[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluUsualAVX512(d[:h], in[0][:h])
 				geluUsualAVX512Stream(d[h:], in[0][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluUsualAVX2(d, in[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluUsualAVX2(d[:h], in[0][:h])
 				geluUsualAVX2Stream(d[h:], in[0][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluRareGeneric(acc, in[0]) })},
 		},
 	},
 	{
@@ -298,20 +322,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				geluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				geluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -334,20 +358,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluTanhUsual", Inputs: 1, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhUsualGeneric(d, in[0]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX512(d, in[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluTanhUsualAVX512(d[:h], in[0][:h])
 				geluTanhUsualAVX512Stream(d[h:], in[0][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX2(d, in[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluTanhUsualAVX2(d[:h], in[0][:h])
 				geluTanhUsualAVX2Stream(d[h:], in[0][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhRareGeneric(acc, in[0]) })},
 		},
 	},
 	{
@@ -370,20 +394,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "geluTanhBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluTanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				geluTanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { geluTanhBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				geluTanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				geluTanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { geluTanhBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -907,20 +931,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "mishUsual", Inputs: 1, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { mishUsualGeneric(d, in[0]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishUsualAVX512(d, in[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				mishUsualAVX512(d[:h], in[0][:h])
 				mishUsualAVX512Stream(d[h:], in[0][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { mishUsualAVX2(d, in[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				mishUsualAVX2(d[:h], in[0][:h])
 				mishUsualAVX2Stream(d[h:], in[0][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
 		},
 	},
 	{
@@ -943,20 +967,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "mishBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				mishBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				mishBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				mishBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				mishBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { mishBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -1253,20 +1277,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "siluUsual", Inputs: 1, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { siluUsualGeneric(d, in[0]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluUsualAVX512(d, in[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				siluUsualAVX512(d[:h], in[0][:h])
 				siluUsualAVX512Stream(d[h:], in[0][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { siluUsualAVX2(d, in[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluUsualAVX2(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				siluUsualAVX2(d[:h], in[0][:h])
 				siluUsualAVX2Stream(d[h:], in[0][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { siluRareGeneric(acc, in[0]) })},
 		},
 	},
 	{
@@ -1289,20 +1313,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "siluBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				siluBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				siluBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { siluBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				siluBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				siluBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { siluBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -1327,20 +1351,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "sinUsual", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   func(d []float64, in [][]float64, p []float64) { sinUsualGeneric(d, in[0], p[0]) },
+		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sinUsualAVX512(d, in[0], p[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				sinUsualAVX512(d[:h], in[0][:h], p[0])
 				sinUsualAVX512Stream(d[h:], in[0][h:], p[0])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { sinUsualAVX2(d, in[0], p[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				sinUsualAVX2(d[:h], in[0][:h], p[0])
 				sinUsualAVX2Stream(d[h:], in[0][h:], p[0])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { sinRareGeneric(acc, in[0], p[0]) })},
 		},
 	},
 	{
@@ -1365,20 +1389,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00}, {0x1.ep+04}},
-		Generic:   func(d []float64, in [][]float64, p []float64) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) },
+		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				sinBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0])
 				sinBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { sinBackwardUsualAVX2(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				sinBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0])
 				sinBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
 		},
 	},
 	{
@@ -1439,20 +1463,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "softplusUsual", Inputs: 1, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic:   func(d []float64, in [][]float64, p []float64) { softplusUsualGeneric(d, in[0], p[0], p[1]) },
+		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualGeneric(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softplusUsualAVX512(d, in[0], p[0], p[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualAVX512(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softplusUsualAVX512(d[:h], in[0][:h], p[0], p[1])
 				softplusUsualAVX512Stream(d[h:], in[0][h:], p[0], p[1])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softplusUsualAVX2(d, in[0], p[0], p[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusUsualAVX2(d, in[0], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softplusUsualAVX2(d[:h], in[0][:h], p[0], p[1])
 				softplusUsualAVX2Stream(d[h:], in[0][h:], p[0], p[1])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { softplusRareGeneric(acc, in[0], p[0], p[1]) })},
 		},
 	},
 	{
@@ -1477,24 +1501,34 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "softplusBackwardUsual", Inputs: 2, MaxLen: 49,
 		ParamSets: [][]float64{{0x1p+00, 0x1.4p+04}, {0x1p+01, 0x1.4p+03}, {0x1.6666666666666p-01, 0x1.4p+04}},
-		Generic: func(d []float64, in [][]float64, p []float64) {
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) {
 			softplusBackwardUsualGeneric(d, in[0], in[1], p[0], p[1])
-		},
+		}, func(acc *[16]float64, in [][]float64, p []float64) {
+			softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				softplusBackwardUsualAVX512(d, in[0], in[1], p[0], p[1])
-			}},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			})},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softplusBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h], p[0], p[1])
 				softplusBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softplusBackwardUsualAVX2(d, in[0], in[1], p[0], p[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softplusBackwardUsualAVX2(d, in[0], in[1], p[0], p[1]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			})},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softplusBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h], p[0], p[1])
 				softplusBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:], p[0], p[1])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) {
+				softplusBackwardRareGeneric(acc, in[0], in[1], p[0], p[1])
+			})},
 		},
 	},
 	{
@@ -1598,20 +1632,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "softsignBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softsignBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				softsignBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { softsignBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				softsignBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				softsignBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { softsignBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -1642,10 +1676,10 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { swigluUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluUsualAVX2(d, in[0], in[1]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { swigluRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -1658,10 +1692,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluBackwardAUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardAUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardARareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -1674,10 +1714,16 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "swigluBackwardBUsual", Inputs: 3, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualGeneric(d, in[0], in[1], in[2]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualGeneric(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+			swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+		}),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }},
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX512(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { swigluBackwardBUsualAVX2(d, in[0], in[1], in[2]) }, func(acc *[16]float64, in [][]float64, p []float64) {
+				swigluBackwardBRareGeneric(acc, in[0], in[1], in[2])
+			})},
 		},
 	},
 	{
@@ -1718,20 +1764,20 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "tanhBackwardUsual", Inputs: 2, MaxLen: 49,
-		Generic: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualGeneric(d, in[0], in[1]) },
+		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualGeneric(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
-			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX512(d, in[0], in[1]) }},
-			{ISA: "avx512-stream", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) {
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX512(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				tanhBackwardUsualAVX512(d[:h], in[0][:h], in[1][:h])
 				tanhBackwardUsualAVX512Stream(d[h:], in[0][h:], in[1][h:])
-			}},
-			{ISA: "avx2", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX2(d, in[0], in[1]) }},
-			{ISA: "avx2-stream", Available: hasAVX2, Run: func(d []float64, in [][]float64, p []float64) {
+			}, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { tanhBackwardUsualAVX2(d, in[0], in[1]) }, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
 				h := streamHead(d)
 				tanhBackwardUsualAVX2(d[:h], in[0][:h], in[1][:h])
 				tanhBackwardUsualAVX2Stream(d[h:], in[0][h:], in[1][h:])
-			}},
+			}, func(acc *[16]float64, in [][]float64, p []float64) { tanhBackwardRareGeneric(acc, in[0], in[1]) })},
 		},
 	},
 	{
@@ -2520,6 +2566,30 @@ func (c reduceCase[T]) asSIMD(t *testing.T, strictNaN bool) kerneltest.SIMDCase[
 		}})
 	}
 	return sc
+}
+
+// usualOnly adapts a rare path's usual kernel to the tests: it runs the
+// kernel, then zeroes dst where guard flags the element, so that only the
+// elements the usual kernel is for are compared.
+func usualOnly[T float32 | float64](run func(d []T, in [][]T, p []T), guard func(acc *[16]float64, in [][]T, p []T)) func(d []T, in [][]T, p []T) {
+	return func(d []T, in [][]T, p []T) {
+		rare := make([]bool, len(d))
+		one := make([][]T, len(in))
+		for i := range d {
+			for k := range in {
+				one[k] = in[k][i : i+1]
+			}
+			acc := rareAcc()
+			guard(&acc, one, p)
+			rare[i] = !noneRare(&acc)
+		}
+		run(d, in, p)
+		for i, r := range rare {
+			if r {
+				d[i] = 0
+			}
+		}
+	}
 }
 
 // benchISAs are the levels this CPU runs, best first: the benchmarks time each.

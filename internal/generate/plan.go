@@ -90,7 +90,9 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 				g.programs = append(g.programs, st.p)
 				asmKernels = append(asmKernels, stageKernel(st.p))
 				if usual, guard := st.p.SplitRare(); usual != nil {
-					asmKernels = append(asmKernels, stageKernel(usual), stageKernel(guard))
+					uk := stageKernel(usual)
+					uk.Guard = guard
+					asmKernels = append(asmKernels, uk, stageKernel(guard))
 					hasRare = true
 				}
 			}
@@ -118,7 +120,9 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			if usual, guard := p.SplitRare(); usual != nil {
 				gk := asmKernel(a, guard, pr.mem)
 				gk.Stream = false // a reduction: it writes no output
-				asmKernels = append(asmKernels, asmKernel(a, usual, pr.mem), gk)
+				uk := asmKernel(a, usual, pr.mem)
+				uk.Guard = guard
+				asmKernels = append(asmKernels, uk, gk)
 				hasRare = true
 			}
 		}
