@@ -13,9 +13,9 @@ import (
 // TestIntervalsFloat64 holds every float64 elementwise kernel, forward and
 // backward at every parameter set, to 1 ULP on a small uniform sample of
 // each interval of the accuracy table, the backward kernels also with dy
-// times 1e200. The binade-spread samples of the
-// kernel tests put too few inputs in [-2, -0.5] or [-745, -708] to see the
-// 2-ULP derivatives this sample found there (silu', gelu_tanh', mish').
+// times 1e200. The binade-spread samples of the kernel tests put too few
+// inputs in [-2, -0.5] or [-745, -708] to see the 2-ULP derivatives this
+// sample found there (silu', gelu_tanh', mish').
 func TestIntervalsFloat64(t *testing.T) {
 	s, err := spec.Load(testSpec)
 	require.NoError(t, err)
