@@ -23,62 +23,53 @@ var (
 )
 
 // hardshrinkGeneric is the pure-Go kernel of hardshrink (f32 memory, f32
-// compute, 10 operations): the scalar twin of the vector program the assembly
+// compute, 6 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardshrinkGeneric(dst, x []float32, lambd float32) {
 	x = x[:len(dst)]
-	v1 := lambd
-	v2 := -v1
-	v6 := math.Float32frombits(0x00000000) // 0
+	v2 := lambd
+	v4 := math.Float32frombits(0x00000000) // 0
 	for i := range dst {
 		v0 := x[i]
-		v3 := v2 <= v0
-		v4 := v0 <= v1
-		v5 := v3 && v4
-		v7 := v0
-		if v5 {
-			v7 = v6
+		v1 := abs32(v0)
+		v3 := v1 <= v2
+		v5 := v0
+		if v3 {
+			v5 = v4
 		}
-		v8 := math.IsNaN(float64(v0))
-		v9 := v7
-		if v8 {
-			v9 = v0
-		}
-		dst[i] = v9
+		dst[i] = v5
 	}
 }
 
 // hardshrinkBackwardGeneric is the pure-Go kernel of hardshrinkBackward (f32
-// memory, f32 compute, 13 operations): the scalar twin of the vector program
+// memory, f32 compute, 11 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func hardshrinkBackwardGeneric(dx, x, dy []float32, lambd float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := lambd
-	v2 := -v1
-	v6 := math.Float32frombits(0x00000000) // 0
-	v7 := math.Float32frombits(0x3f800000) // 1
+	v2 := lambd
+	v4 := math.Float32frombits(0x00000000) // 0
+	v5 := math.Float32frombits(0x3f800000) // 1
 	for i := range dx {
 		v0 := x[i]
-		v3 := v2 <= v0
-		v4 := v0 <= v1
-		v5 := v3 && v4
-		v8 := v7
-		if v5 {
-			v8 = v6
+		v1 := abs32(v0)
+		v3 := v1 <= v2
+		v6 := v5
+		if v3 {
+			v6 = v4
 		}
-		v9 := dy[i]
-		v10 := float32(v9 * v8)
-		v11 := math.IsNaN(float64(v0))
-		v12 := v10
-		if v11 {
-			v12 = v0
+		v7 := dy[i]
+		v8 := float32(v7 * v6)
+		v9 := math.IsNaN(float64(v0))
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		dx[i] = v12
+		dx[i] = v10
 	}
 }
 

@@ -4,6 +4,7 @@ package f32
 
 import (
 	"github.com/actkern/actkern/kerneltest"
+	"math"
 	"testing"
 )
 
@@ -14,8 +15,8 @@ var hardshrinkActivation = kerneltest.Activation{
 	Params: []kerneltest.Param{
 		{Name: "lambd", Default: 0.5},
 	},
-	Forward:          "where(x >= -lambd && x <= lambd, 0, x)",
-	Derivative:       "where(x >= -lambd && x <= lambd, 0, 1)",
+	Forward:          "where(abs(x) <= lambd, 0, x)",
+	Derivative:       "where(abs(x) <= lambd, 0, 1)",
 	DerivativeOutput: "where(y != 0, 1, 0)",
 	OutputRequires:   "lambd >= 0",
 	Kinks: []kerneltest.Kink{
@@ -57,7 +58,7 @@ func FuzzHardshrink(f *testing.F) {
 // plainHardshrink is f(x) written directly over package math: the benchmarks' baseline.
 func plainHardshrink(x, lambd float64) float64 {
 	return func() float64 {
-		if x >= -(lambd) && x <= lambd {
+		if math.Abs(x) <= lambd {
 			return 0.0
 		}
 		return x
@@ -67,7 +68,7 @@ func plainHardshrink(x, lambd float64) float64 {
 // plainHardshrinkDerivative is f'(x) written directly over package math.
 func plainHardshrinkDerivative(x, lambd float64) float64 {
 	return func() float64 {
-		if x >= -(lambd) && x <= lambd {
+		if math.Abs(x) <= lambd {
 			return 0.0
 		}
 		return 1.0

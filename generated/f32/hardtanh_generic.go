@@ -23,7 +23,7 @@ var (
 )
 
 // hardtanhGeneric is the pure-Go kernel of hardtanh (f32 memory, f32 compute,
-// 9 operations): the scalar twin of the vector program the assembly kernels
+// 5 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -33,22 +33,15 @@ func hardtanhGeneric(dst, x []float32, minVal, maxVal float32) {
 	v3 := maxVal
 	for i := range dst {
 		v0 := x[i]
-		v2 := v0 < v1
-		v4 := v3 < v0
-		v5 := v0
-		if v4 {
-			v5 = v3
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v6 := v5
-		if v2 {
-			v6 = v1
+		v4 := v2
+		if v3 < v2 {
+			v4 = v3
 		}
-		v7 := math.IsNaN(float64(v0))
-		v8 := v6
-		if v7 {
-			v8 = v0
-		}
-		dst[i] = v8
+		dst[i] = v4
 	}
 }
 

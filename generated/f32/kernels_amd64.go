@@ -352,13 +352,13 @@ func gluBackwardBAVX512(dst, in0, in1, in2 []float32)
 //go:noescape
 func gluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// hardshrinkAVX512 computes hardshrink with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkAVX512 computes hardshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func hardshrinkAVX512(dst, in0 []float32, lambd float32)
 
-// hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
@@ -376,25 +376,25 @@ func hardshrinkAVX2(dst, in0 []float32, lambd float32)
 //go:noescape
 func hardshrinkAVX2Stream(dst, in0 []float32, lambd float32)
 
-// hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func hardshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 
-// hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape
@@ -544,13 +544,13 @@ func hardswishBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func hardswishBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// hardtanhAVX512 computes hardtanh with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhAVX512 computes hardtanh with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func hardtanhAVX512(dst, in0 []float32, min_val, max_val float32)
 
-// hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
@@ -1252,13 +1252,13 @@ func reluBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func reluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// relu6AVX512 computes relu6 with AVX512 (3 vectors per iteration, masked tail).
+// relu6AVX512 computes relu6 with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func relu6AVX512(dst, in0 []float32)
 
-// relu6AVX512Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// relu6AVX512Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1804,49 +1804,49 @@ func softplusBackwardAVX2(dst, in0, in1 []float32, beta, threshold float32)
 //go:noescape
 func softplusBackwardAVX2Stream(dst, in0, in1 []float32, beta, threshold float32)
 
-// softshrinkAVX512 computes softshrink with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkAVX512 computes softshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func softshrinkAVX512(dst, in0 []float32, lambd float32)
 
-// softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func softshrinkAVX512Stream(dst, in0 []float32, lambd float32)
 
-// softshrinkAVX2 computes softshrink with AVX2 (2 vectors per iteration, masked tail).
+// softshrinkAVX2 computes softshrink with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func softshrinkAVX2(dst, in0 []float32, lambd float32)
 
-// softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape
 func softshrinkAVX2Stream(dst, in0 []float32, lambd float32)
 
-// softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func softshrinkBackwardAVX512(dst, in0, in1 []float32, lambd float32)
 
-// softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float32, lambd float32)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float32, lambd float32)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape

@@ -17543,81 +17543,67 @@ done:
 
 // func hardshrinkAVX512(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·hardshrinkAVX512(SB), NOSPLIT, $72-52
+TEXT ·hardshrinkAVX512(SB), NOSPLIT, $8-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS actkernconst<>+3236(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z4, Z1, K3
-	VCMPPS    $0x12, Z5, Z1, K4
-	VCMPPS    $0x12, Z0, Z3, K5
-	VCMPPS    $0x12, Z0, Z4, K6
-	VCMPPS    $0x12, Z0, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z6
-	VBLENDMPS Z2, Z4, K3, Z7
-	VBLENDMPS Z2, Z5, K4, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VCMPPS      $0x12, Z0, Z6, K2
+	VCMPPS      $0x12, Z0, Z7, K3
+	VCMPPS      $0x12, Z0, Z8, K4
+	VCMPPS      $0x12, Z0, Z9, K5
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VBLENDMPS   Z1, Z3, K3, Z3
+	VBLENDMPS   Z1, Z4, K4, Z4
+	VBLENDMPS   Z1, Z5, K5, Z5
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z0, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         single
 
 tail:
-	TESTQ     DX, DX
-	JZ        done
-	MOVL      $-1, BX
-	BZHIL     DX, BX, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z0, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -17625,81 +17611,67 @@ done:
 
 // func hardshrinkAVX512Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $72-52
+TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS actkernconst<>+3236(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z4, Z1, K3
-	VCMPPS    $0x12, Z5, Z1, K4
-	VCMPPS    $0x12, Z0, Z3, K5
-	VCMPPS    $0x12, Z0, Z4, K6
-	VCMPPS    $0x12, Z0, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z6
-	VBLENDMPS Z2, Z4, K3, Z7
-	VBLENDMPS Z2, Z5, K4, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VCMPPS      $0x12, Z0, Z6, K2
+	VCMPPS      $0x12, Z0, Z7, K3
+	VCMPPS      $0x12, Z0, Z8, K4
+	VCMPPS      $0x12, Z0, Z9, K5
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VBLENDMPS   Z1, Z3, K3, Z3
+	VBLENDMPS   Z1, Z4, K4, Z4
+	VBLENDMPS   Z1, Z5, K5, Z5
+	VMOVNTPS    Z2, (AX)
+	VMOVNTPS    Z3, 64(AX)
+	VMOVNTPS    Z4, 128(AX)
+	VMOVNTPS    Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z0, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VMOVNTPS    Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         single
 
 tail:
-	TESTQ     DX, DX
-	JZ        done
-	MOVL      $-1, BX
-	BZHIL     DX, BX, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z3, Z1, K2
-	VCMPPS    $0x12, Z0, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VBLENDMPS   Z1, Z2, K2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	SFENCE
@@ -17708,16 +17680,12 @@ done:
 
 // func hardshrinkAVX2(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·hardshrinkAVX2(SB), NOSPLIT, $64-52
+TEXT ·hardshrinkAVX2(SB), NOSPLIT, $32-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VMOVUPD      actkernconst<>+3296(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -17725,38 +17693,26 @@ TEXT ·hardshrinkAVX2(SB), NOSPLIT, $64-52
 loop:
 	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VCMPPS    $0x12, Y3, Y1, Y7
-	VCMPPS    $0x12, Y4, Y1, Y8
-	VCMPPS    $0x12, Y5, Y1, Y9
-	VCMPPS    $0x12, Y6, Y1, Y10
-	VCMPPS    $0x12, Y0, Y3, Y11
-	VCMPPS    $0x12, Y0, Y4, Y12
-	VCMPPS    $0x12, Y0, Y5, Y13
-	VCMPPS    $0x12, Y0, Y6, Y14
-	VANDPD    Y11, Y7, Y7
-	VANDPD    Y12, Y8, Y8
-	VANDPD    Y13, Y9, Y9
-	VANDPD    Y14, Y10, Y10
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y4, Y8
-	VBLENDVPS Y9, Y2, Y5, Y9
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VCMPPS    $0x03, Y6, Y6, Y14
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VBLENDVPS Y14, Y6, Y10, Y14
-	VMOVUPS   Y11, (AX)
-	VMOVUPS   Y12, 32(AX)
-	VMOVUPS   Y13, 64(AX)
-	VMOVUPS   Y14, 96(AX)
+	VMOVUPS   (CX), Y2
+	VMOVUPS   32(CX), Y3
+	VMOVUPS   64(CX), Y4
+	VMOVUPS   96(CX), Y5
+	VANDPS    actkernconst<>+3264(SB), Y2, Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VCMPPS    $0x12, Y0, Y6, Y6
+	VCMPPS    $0x12, Y0, Y7, Y7
+	VCMPPS    $0x12, Y0, Y8, Y8
+	VCMPPS    $0x12, Y0, Y9, Y9
+	VBLENDVPS Y6, Y1, Y2, Y6
+	VBLENDVPS Y7, Y1, Y3, Y7
+	VBLENDVPS Y8, Y1, Y4, Y8
+	VBLENDVPS Y9, Y1, Y5, Y9
+	VMOVUPS   Y6, (AX)
+	VMOVUPS   Y7, 32(AX)
+	VMOVUPS   Y8, 64(AX)
+	VMOVUPS   Y9, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -17765,14 +17721,11 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x12, Y3, Y1, Y4
-	VCMPPS    $0x12, Y0, Y3, Y5
-	VANDPD    Y5, Y4, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y2
+	VANDPS    actkernconst<>+3264(SB), Y2, Y3
+	VCMPPS    $0x12, Y0, Y3, Y3
+	VBLENDVPS Y3, Y1, Y2, Y3
+	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -17784,14 +17737,11 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x12, Y3, Y1, Y4
-	VCMPPS     $0x12, Y0, Y3, Y5
-	VANDPD     Y5, Y4, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y2
+	VANDPS     actkernconst<>+3264(SB), Y2, Y3
+	VCMPPS     $0x12, Y0, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y2, Y3
+	VMASKMOVPS Y3, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -17799,16 +17749,12 @@ done:
 
 // func hardshrinkAVX2Stream(dst []float32, in0 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $64-52
+TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $32-52
 	MOVSS        lambd+48(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
+	VMOVUPD      actkernconst<>+3296(SB), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -17816,38 +17762,26 @@ TEXT ·hardshrinkAVX2Stream(SB), NOSPLIT, $64-52
 loop:
 	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VMOVUPS   64(CX), Y5
-	VMOVUPS   96(CX), Y6
-	VCMPPS    $0x12, Y3, Y1, Y7
-	VCMPPS    $0x12, Y4, Y1, Y8
-	VCMPPS    $0x12, Y5, Y1, Y9
-	VCMPPS    $0x12, Y6, Y1, Y10
-	VCMPPS    $0x12, Y0, Y3, Y11
-	VCMPPS    $0x12, Y0, Y4, Y12
-	VCMPPS    $0x12, Y0, Y5, Y13
-	VCMPPS    $0x12, Y0, Y6, Y14
-	VANDPD    Y11, Y7, Y7
-	VANDPD    Y12, Y8, Y8
-	VANDPD    Y13, Y9, Y9
-	VANDPD    Y14, Y10, Y10
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y4, Y8
-	VBLENDVPS Y9, Y2, Y5, Y9
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VCMPPS    $0x03, Y6, Y6, Y14
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VBLENDVPS Y14, Y6, Y10, Y14
-	VMOVNTPS  Y11, (AX)
-	VMOVNTPS  Y12, 32(AX)
-	VMOVNTPS  Y13, 64(AX)
-	VMOVNTPS  Y14, 96(AX)
+	VMOVUPS   (CX), Y2
+	VMOVUPS   32(CX), Y3
+	VMOVUPS   64(CX), Y4
+	VMOVUPS   96(CX), Y5
+	VANDPS    actkernconst<>+3264(SB), Y2, Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VCMPPS    $0x12, Y0, Y6, Y6
+	VCMPPS    $0x12, Y0, Y7, Y7
+	VCMPPS    $0x12, Y0, Y8, Y8
+	VCMPPS    $0x12, Y0, Y9, Y9
+	VBLENDVPS Y6, Y1, Y2, Y6
+	VBLENDVPS Y7, Y1, Y3, Y7
+	VBLENDVPS Y8, Y1, Y4, Y8
+	VBLENDVPS Y9, Y1, Y5, Y9
+	VMOVNTPS  Y6, (AX)
+	VMOVNTPS  Y7, 32(AX)
+	VMOVNTPS  Y8, 64(AX)
+	VMOVNTPS  Y9, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -17856,14 +17790,11 @@ loop:
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x12, Y3, Y1, Y4
-	VCMPPS    $0x12, Y0, Y3, Y5
-	VANDPD    Y5, Y4, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVUPS   (CX), Y2
+	VANDPS    actkernconst<>+3264(SB), Y2, Y3
+	VCMPPS    $0x12, Y0, Y3, Y3
+	VBLENDVPS Y3, Y1, Y2, Y3
+	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -17875,14 +17806,11 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x12, Y3, Y1, Y4
-	VCMPPS     $0x12, Y0, Y3, Y5
-	VANDPD     Y5, Y4, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y2
+	VANDPS     actkernconst<>+3264(SB), Y2, Y3
+	VCMPPS     $0x12, Y0, Y3, Y3
+	VBLENDVPS  Y3, Y1, Y2, Y3
+	VMASKMOVPS Y3, Y15, (AX)
 
 done:
 	SFENCE
@@ -17891,95 +17819,95 @@ done:
 
 // func hardshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $72-76
+TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z5, Z1, K3
-	VCMPPS    $0x12, Z6, Z1, K4
-	VCMPPS    $0x12, Z0, Z4, K5
-	VCMPPS    $0x12, Z0, Z5, K6
-	VCMPPS    $0x12, Z0, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z7
-	VBLENDMPS Z2, Z3, K3, Z8
-	VBLENDMPS Z2, Z3, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VCMPPS      $0x12, Z0, Z7, K2
+	VCMPPS      $0x12, Z0, Z8, K3
+	VCMPPS      $0x12, Z0, Z9, K4
+	VCMPPS      $0x12, Z0, Z10, K5
+	VBLENDMPS   Z1, Z2, K2, Z7
+	VBLENDMPS   Z1, Z2, K3, Z8
+	VBLENDMPS   Z1, Z2, K4, Z9
+	VBLENDMPS   Z1, Z2, K5, Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     64(DX), Z12
+	VMOVUPS     128(DX), Z13
+	VMOVUPS     192(DX), Z14
+	VMULPS      Z7, Z11, Z11
+	VMULPS      Z8, Z12, Z12
+	VMULPS      Z9, Z13, Z13
+	VMULPS      Z10, Z14, Z14
+	VCMPPS      $0x03, Z3, Z3, K2
+	VCMPPS      $0x03, Z4, Z4, K3
+	VCMPPS      $0x03, Z5, Z5, K4
+	VCMPPS      $0x03, Z6, Z6, K5
+	VBLENDMPS   Z3, Z11, K2, Z3
+	VBLENDMPS   Z4, Z12, K3, Z4
+	VBLENDMPS   Z5, Z13, K4, Z5
+	VBLENDMPS   Z6, Z14, K5, Z6
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 128(AX)
+	VMOVUPS     Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z0, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z0, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -17987,95 +17915,95 @@ done:
 
 // func hardshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $72-76
+TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z5, Z1, K3
-	VCMPPS    $0x12, Z6, Z1, K4
-	VCMPPS    $0x12, Z0, Z4, K5
-	VCMPPS    $0x12, Z0, Z5, K6
-	VCMPPS    $0x12, Z0, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z7
-	VBLENDMPS Z2, Z3, K3, Z8
-	VBLENDMPS Z2, Z3, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
-	VMOVNTPS  Z4, (AX)
-	VMOVNTPS  Z5, 64(AX)
-	VMOVNTPS  Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VCMPPS      $0x12, Z0, Z7, K2
+	VCMPPS      $0x12, Z0, Z8, K3
+	VCMPPS      $0x12, Z0, Z9, K4
+	VCMPPS      $0x12, Z0, Z10, K5
+	VBLENDMPS   Z1, Z2, K2, Z7
+	VBLENDMPS   Z1, Z2, K3, Z8
+	VBLENDMPS   Z1, Z2, K4, Z9
+	VBLENDMPS   Z1, Z2, K5, Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     64(DX), Z12
+	VMOVUPS     128(DX), Z13
+	VMOVUPS     192(DX), Z14
+	VMULPS      Z7, Z11, Z11
+	VMULPS      Z8, Z12, Z12
+	VMULPS      Z9, Z13, Z13
+	VMULPS      Z10, Z14, Z14
+	VCMPPS      $0x03, Z3, Z3, K2
+	VCMPPS      $0x03, Z4, Z4, K3
+	VCMPPS      $0x03, Z5, Z5, K4
+	VCMPPS      $0x03, Z6, Z6, K5
+	VBLENDMPS   Z3, Z11, K2, Z3
+	VBLENDMPS   Z4, Z12, K3, Z4
+	VBLENDMPS   Z5, Z13, K4, Z5
+	VBLENDMPS   Z6, Z14, K5, Z6
+	VMOVNTPS    Z3, (AX)
+	VMOVNTPS    Z4, 64(AX)
+	VMOVNTPS    Z5, 128(AX)
+	VMOVNTPS    Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z0, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVNTPS  Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x12, Z4, Z1, K2
-	VCMPPS    $0x12, Z0, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -18084,74 +18012,75 @@ done:
 
 // func hardshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·hardshrinkBackwardAVX2(SB), NOSPLIT, $64-76
+TEXT ·hardshrinkBackwardAVX2(SB), NOSPLIT, $32-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
-	VMOVUPD      actkernconst<>+3360(SB), Y3
+	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VMOVUPD      actkernconst<>+3360(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
+	CMPQ      BX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y4
-	VMOVUPS   32(CX), Y5
-	VMOVUPS   64(CX), Y6
-	VCMPPS    $0x12, Y4, Y1, Y7
-	VCMPPS    $0x12, Y5, Y1, Y8
-	VCMPPS    $0x12, Y6, Y1, Y9
-	VCMPPS    $0x12, Y0, Y4, Y10
-	VCMPPS    $0x12, Y0, Y5, Y11
-	VCMPPS    $0x12, Y0, Y6, Y12
-	VANDPD    Y10, Y7, Y7
-	VANDPD    Y11, Y8, Y8
-	VANDPD    Y12, Y9, Y9
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y3, Y8
-	VBLENDVPS Y9, Y2, Y3, Y9
-	VMOVUPS   (DX), Y10
-	VMOVUPS   32(DX), Y11
-	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VANDPS    actkernconst<>+3264(SB), Y6, Y10
+	VCMPPS    $0x12, Y0, Y7, Y7
+	VCMPPS    $0x12, Y0, Y8, Y8
+	VCMPPS    $0x12, Y0, Y9, Y9
+	VCMPPS    $0x12, Y0, Y10, Y10
+	VBLENDVPS Y7, Y1, Y2, Y7
+	VBLENDVPS Y8, Y1, Y2, Y8
+	VBLENDVPS Y9, Y1, Y2, Y9
+	VBLENDVPS Y10, Y1, Y2, Y10
+	VMOVUPS   (DX), Y11
+	VMOVUPS   32(DX), Y12
+	VMOVUPS   64(DX), Y13
+	VMOVUPS   96(DX), Y14
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VMULPS    Y10, Y14, Y14
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VCMPPS    $0x03, Y4, Y4, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y7, Y3, Y11, Y7
+	VBLENDVPS Y8, Y4, Y12, Y8
+	VBLENDVPS Y9, Y5, Y13, Y9
+	VBLENDVPS Y10, Y6, Y14, Y10
 	VMOVUPS   Y7, (AX)
 	VMOVUPS   Y8, 32(AX)
 	VMOVUPS   Y9, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
+	VMOVUPS   Y10, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y4
-	VCMPPS    $0x12, Y4, Y1, Y5
-	VCMPPS    $0x12, Y0, Y4, Y6
-	VANDPD    Y6, Y5, Y5
-	VBLENDVPS Y5, Y2, Y3, Y5
-	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y3
+	VANDPS    actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS    $0x12, Y0, Y4, Y4
+	VBLENDVPS Y4, Y1, Y2, Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VBLENDVPS Y4, Y3, Y5, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -18164,16 +18093,15 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x12, Y4, Y1, Y5
-	VCMPPS     $0x12, Y0, Y4, Y6
-	VANDPD     Y6, Y5, Y5
-	VBLENDVPS  Y5, Y2, Y3, Y5
-	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VANDPS     actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS     $0x12, Y0, Y4, Y4
+	VBLENDVPS  Y4, Y1, Y2, Y4
+	VMASKMOVPS (DX), Y15, Y5
+	VMULPS     Y4, Y5, Y5
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VBLENDVPS  Y4, Y3, Y5, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -18181,74 +18109,75 @@ done:
 
 // func hardshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·hardshrinkBackwardAVX2Stream(SB), NOSPLIT, $64-76
+TEXT ·hardshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
-	VMOVUPD      actkernconst<>+3360(SB), Y3
+	VMOVUPD      actkernconst<>+3296(SB), Y1
+	VMOVUPD      actkernconst<>+3360(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
+	CMPQ      BX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y4
-	VMOVUPS   32(CX), Y5
-	VMOVUPS   64(CX), Y6
-	VCMPPS    $0x12, Y4, Y1, Y7
-	VCMPPS    $0x12, Y5, Y1, Y8
-	VCMPPS    $0x12, Y6, Y1, Y9
-	VCMPPS    $0x12, Y0, Y4, Y10
-	VCMPPS    $0x12, Y0, Y5, Y11
-	VCMPPS    $0x12, Y0, Y6, Y12
-	VANDPD    Y10, Y7, Y7
-	VANDPD    Y11, Y8, Y8
-	VANDPD    Y12, Y9, Y9
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y3, Y8
-	VBLENDVPS Y9, Y2, Y3, Y9
-	VMOVUPS   (DX), Y10
-	VMOVUPS   32(DX), Y11
-	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VANDPS    actkernconst<>+3264(SB), Y6, Y10
+	VCMPPS    $0x12, Y0, Y7, Y7
+	VCMPPS    $0x12, Y0, Y8, Y8
+	VCMPPS    $0x12, Y0, Y9, Y9
+	VCMPPS    $0x12, Y0, Y10, Y10
+	VBLENDVPS Y7, Y1, Y2, Y7
+	VBLENDVPS Y8, Y1, Y2, Y8
+	VBLENDVPS Y9, Y1, Y2, Y9
+	VBLENDVPS Y10, Y1, Y2, Y10
+	VMOVUPS   (DX), Y11
+	VMOVUPS   32(DX), Y12
+	VMOVUPS   64(DX), Y13
+	VMOVUPS   96(DX), Y14
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VMULPS    Y10, Y14, Y14
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VCMPPS    $0x03, Y4, Y4, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y7, Y3, Y11, Y7
+	VBLENDVPS Y8, Y4, Y12, Y8
+	VBLENDVPS Y9, Y5, Y13, Y9
+	VBLENDVPS Y10, Y6, Y14, Y10
 	VMOVNTPS  Y7, (AX)
 	VMOVNTPS  Y8, 32(AX)
 	VMOVNTPS  Y9, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
+	VMOVNTPS  Y10, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y4
-	VCMPPS    $0x12, Y4, Y1, Y5
-	VCMPPS    $0x12, Y0, Y4, Y6
-	VANDPD    Y6, Y5, Y5
-	VBLENDVPS Y5, Y2, Y3, Y5
-	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVUPS   (CX), Y3
+	VANDPS    actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS    $0x12, Y0, Y4, Y4
+	VBLENDVPS Y4, Y1, Y2, Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VBLENDVPS Y4, Y3, Y5, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -18261,16 +18190,15 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x12, Y4, Y1, Y5
-	VCMPPS     $0x12, Y0, Y4, Y6
-	VANDPD     Y6, Y5, Y5
-	VBLENDVPS  Y5, Y2, Y3, Y5
-	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VANDPS     actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS     $0x12, Y0, Y4, Y4
+	VBLENDVPS  Y4, Y1, Y2, Y4
+	VMASKMOVPS (DX), Y15, Y5
+	VMULPS     Y4, Y5, Y5
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VBLENDVPS  Y4, Y3, Y5, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -20645,52 +20573,40 @@ TEXT ·hardtanhAVX512(SB), NOSPLIT, $16-56
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z0, Z3, K3
-	VCMPPS    $0x11, Z0, Z4, K4
-	VCMPPS    $0x11, Z2, Z1, K5
-	VCMPPS    $0x11, Z3, Z1, K6
-	VCMPPS    $0x11, Z4, Z1, K7
-	VBLENDMPS Z1, Z2, K5, Z5
-	VBLENDMPS Z1, Z3, K6, Z6
-	VBLENDMPS Z1, Z4, K7, Z7
-	VBLENDMPS Z0, Z5, K2, Z5
-	VBLENDMPS Z0, Z6, K3, Z6
-	VBLENDMPS Z0, Z7, K4, Z7
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VBLENDMPS Z2, Z5, K2, Z2
-	VBLENDMPS Z3, Z6, K3, Z3
-	VBLENDMPS Z4, Z7, K4, Z4
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z2
+	VMOVUPS 64(CX), Z3
+	VMOVUPS 128(CX), Z4
+	VMOVUPS 192(CX), Z5
+	VMAXPS  Z2, Z0, Z2
+	VMAXPS  Z3, Z0, Z3
+	VMAXPS  Z4, Z0, Z4
+	VMAXPS  Z5, Z0, Z5
+	VMINPS  Z2, Z1, Z2
+	VMINPS  Z3, Z1, Z3
+	VMINPS  Z4, Z1, Z4
+	VMINPS  Z5, Z1, Z5
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	VMOVUPS Z4, 128(AX)
+	VMOVUPS Z5, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ    DX, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z2
+	VMAXPS  Z2, Z0, Z2
+	VMINPS  Z2, Z1, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     single
 
 tail:
 	TESTQ     DX, DX
@@ -20699,12 +20615,8 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VMAXPS    Z2, Z0, Z2
+	VMINPS    Z2, Z1, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -20725,52 +20637,40 @@ TEXT ·hardtanhAVX512Stream(SB), NOSPLIT, $16-56
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z0, Z3, K3
-	VCMPPS    $0x11, Z0, Z4, K4
-	VCMPPS    $0x11, Z2, Z1, K5
-	VCMPPS    $0x11, Z3, Z1, K6
-	VCMPPS    $0x11, Z4, Z1, K7
-	VBLENDMPS Z1, Z2, K5, Z5
-	VBLENDMPS Z1, Z3, K6, Z6
-	VBLENDMPS Z1, Z4, K7, Z7
-	VBLENDMPS Z0, Z5, K2, Z5
-	VBLENDMPS Z0, Z6, K3, Z6
-	VBLENDMPS Z0, Z7, K4, Z7
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VBLENDMPS Z2, Z5, K2, Z2
-	VBLENDMPS Z3, Z6, K3, Z3
-	VBLENDMPS Z4, Z7, K4, Z4
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ     DX, $0x00000040
+	JB       single
+	VMOVUPS  (CX), Z2
+	VMOVUPS  64(CX), Z3
+	VMOVUPS  128(CX), Z4
+	VMOVUPS  192(CX), Z5
+	VMAXPS   Z2, Z0, Z2
+	VMAXPS   Z3, Z0, Z3
+	VMAXPS   Z4, Z0, Z4
+	VMAXPS   Z5, Z0, Z5
+	VMINPS   Z2, Z1, Z2
+	VMINPS   Z3, Z1, Z3
+	VMINPS   Z4, Z1, Z4
+	VMINPS   Z5, Z1, Z5
+	VMOVNTPS Z2, (AX)
+	VMOVNTPS Z3, 64(AX)
+	VMOVNTPS Z4, 128(AX)
+	VMOVNTPS Z5, 192(AX)
+	ADDQ     $0x00000100, AX
+	ADDQ     $0x00000100, CX
+	SUBQ     $0x00000040, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ     DX, $0x00000010
+	JB       tail
+	VMOVUPS  (CX), Z2
+	VMAXPS   Z2, Z0, Z2
+	VMINPS   Z2, Z1, Z2
+	VMOVNTPS Z2, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	SUBQ     $0x00000010, DX
+	JMP      single
 
 tail:
 	TESTQ     DX, DX
@@ -20779,12 +20679,8 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VMAXPS    Z2, Z0, Z2
+	VMINPS    Z2, Z1, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -20808,60 +20704,40 @@ TEXT ·hardtanhAVX2(SB), NOSPLIT, $64-56
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VCMPPS    $0x11, Y0, Y5, Y9
-	VCMPPS    $0x11, Y2, Y1, Y10
-	VCMPPS    $0x11, Y3, Y1, Y11
-	VCMPPS    $0x11, Y4, Y1, Y12
-	VCMPPS    $0x11, Y5, Y1, Y13
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VBLENDVPS Y11, Y1, Y3, Y11
-	VBLENDVPS Y12, Y1, Y4, Y12
-	VBLENDVPS Y13, Y1, Y5, Y13
-	VBLENDVPS Y6, Y0, Y10, Y6
-	VBLENDVPS Y7, Y0, Y11, Y7
-	VBLENDVPS Y8, Y0, Y12, Y8
-	VBLENDVPS Y9, Y0, Y13, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVUPS   Y10, (AX)
-	VMOVUPS   Y11, 32(AX)
-	VMOVUPS   Y12, 64(AX)
-	VMOVUPS   Y13, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ    DX, $0x00000020
+	JB      single
+	VMOVUPS (CX), Y2
+	VMOVUPS 32(CX), Y3
+	VMOVUPS 64(CX), Y4
+	VMOVUPS 96(CX), Y5
+	VMAXPS  Y2, Y0, Y2
+	VMAXPS  Y3, Y0, Y3
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMINPS  Y2, Y1, Y2
+	VMINPS  Y3, Y1, Y3
+	VMINPS  Y4, Y1, Y4
+	VMINPS  Y5, Y1, Y5
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y5, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y0, Y2, Y3
-	VCMPPS    $0x11, Y2, Y1, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VBLENDVPS Y3, Y0, Y4, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVUPS   Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ    DX, $0x00000008
+	JB      tail
+	VMOVUPS (CX), Y2
+	VMAXPS  Y2, Y0, Y2
+	VMINPS  Y2, Y1, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, DX
+	JMP     single
 
 tail:
 	TESTQ      DX, DX
@@ -20870,13 +20746,9 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y0, Y2, Y3
-	VCMPPS     $0x11, Y2, Y1, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VBLENDVPS  Y3, Y0, Y4, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMAXPS     Y2, Y0, Y2
+	VMINPS     Y2, Y1, Y2
+	VMASKMOVPS Y2, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -20898,60 +20770,40 @@ TEXT ·hardtanhAVX2Stream(SB), NOSPLIT, $64-56
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VCMPPS    $0x11, Y0, Y5, Y9
-	VCMPPS    $0x11, Y2, Y1, Y10
-	VCMPPS    $0x11, Y3, Y1, Y11
-	VCMPPS    $0x11, Y4, Y1, Y12
-	VCMPPS    $0x11, Y5, Y1, Y13
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VBLENDVPS Y11, Y1, Y3, Y11
-	VBLENDVPS Y12, Y1, Y4, Y12
-	VBLENDVPS Y13, Y1, Y5, Y13
-	VBLENDVPS Y6, Y0, Y10, Y6
-	VBLENDVPS Y7, Y0, Y11, Y7
-	VBLENDVPS Y8, Y0, Y12, Y8
-	VBLENDVPS Y9, Y0, Y13, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVNTPS  Y10, (AX)
-	VMOVNTPS  Y11, 32(AX)
-	VMOVNTPS  Y12, 64(AX)
-	VMOVNTPS  Y13, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ     DX, $0x00000020
+	JB       single
+	VMOVUPS  (CX), Y2
+	VMOVUPS  32(CX), Y3
+	VMOVUPS  64(CX), Y4
+	VMOVUPS  96(CX), Y5
+	VMAXPS   Y2, Y0, Y2
+	VMAXPS   Y3, Y0, Y3
+	VMAXPS   Y4, Y0, Y4
+	VMAXPS   Y5, Y0, Y5
+	VMINPS   Y2, Y1, Y2
+	VMINPS   Y3, Y1, Y3
+	VMINPS   Y4, Y1, Y4
+	VMINPS   Y5, Y1, Y5
+	VMOVNTPS Y2, (AX)
+	VMOVNTPS Y3, 32(AX)
+	VMOVNTPS Y4, 64(AX)
+	VMOVNTPS Y5, 96(AX)
+	ADDQ     $0x00000080, AX
+	ADDQ     $0x00000080, CX
+	SUBQ     $0x00000020, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y0, Y2, Y3
-	VCMPPS    $0x11, Y2, Y1, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VBLENDVPS Y3, Y0, Y4, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVNTPS  Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ     DX, $0x00000008
+	JB       tail
+	VMOVUPS  (CX), Y2
+	VMAXPS   Y2, Y0, Y2
+	VMINPS   Y2, Y1, Y2
+	VMOVNTPS Y2, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000008, DX
+	JMP      single
 
 tail:
 	TESTQ      DX, DX
@@ -20960,13 +20812,9 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y0, Y2, Y3
-	VCMPPS     $0x11, Y2, Y1, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VBLENDVPS  Y3, Y0, Y4, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMAXPS     Y2, Y0, Y2
+	VMINPS     Y2, Y1, Y2
+	VMASKMOVPS Y2, Y15, (AX)
 
 done:
 	SFENCE
@@ -22535,7 +22383,7 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	VBROADCASTSS (SP), Z0
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
 	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
@@ -22554,9 +22402,9 @@ loop:
 	VMOVUPS   (CX), Z4
 	VMOVUPS   64(CX), Z5
 	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z1, K2
-	VCMPPS    $0x11, Z5, Z1, K3
-	VCMPPS    $0x11, Z6, Z1, K4
+	VCMPPS    $0x12, Z1, Z4, K2
+	VCMPPS    $0x12, Z1, Z5, K3
+	VCMPPS    $0x12, Z1, Z6, K4
 	VCMPPS    $0x00, Z2, Z4, K5
 	VCMPPS    $0x00, Z2, Z5, K6
 	VCMPPS    $0x00, Z2, Z6, K7
@@ -22566,18 +22414,12 @@ loop:
 	VBLENDMPS Z3, Z7, K5, Z7
 	VBLENDMPS Z3, Z8, K6, Z8
 	VBLENDMPS Z3, Z9, K7, Z9
-	VBLENDMPS Z4, Z7, K2, Z7
-	VBLENDMPS Z5, Z8, K3, Z8
-	VBLENDMPS Z6, Z9, K4, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
+	VBLENDMPS Z7, Z4, K2, Z7
+	VBLENDMPS Z8, Z5, K3, Z8
+	VBLENDMPS Z9, Z6, K4, Z9
+	VMOVUPS   Z7, (AX)
+	VMOVUPS   Z8, 64(AX)
+	VMOVUPS   Z9, 128(AX)
 	ADDQ      $0x000000c0, AX
 	ADDQ      $0x000000c0, CX
 	SUBQ      $0x00000030, DX
@@ -22587,14 +22429,12 @@ single:
 	CMPQ      DX, $0x00000010
 	JB        tail
 	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVUPS   Z5, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22607,14 +22447,12 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVUPS   Z5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22628,7 +22466,7 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	VBROADCASTSS (SP), Z0
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
 	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
@@ -22647,9 +22485,9 @@ loop:
 	VMOVUPS   (CX), Z4
 	VMOVUPS   64(CX), Z5
 	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z1, K2
-	VCMPPS    $0x11, Z5, Z1, K3
-	VCMPPS    $0x11, Z6, Z1, K4
+	VCMPPS    $0x12, Z1, Z4, K2
+	VCMPPS    $0x12, Z1, Z5, K3
+	VCMPPS    $0x12, Z1, Z6, K4
 	VCMPPS    $0x00, Z2, Z4, K5
 	VCMPPS    $0x00, Z2, Z5, K6
 	VCMPPS    $0x00, Z2, Z6, K7
@@ -22659,18 +22497,12 @@ loop:
 	VBLENDMPS Z3, Z7, K5, Z7
 	VBLENDMPS Z3, Z8, K6, Z8
 	VBLENDMPS Z3, Z9, K7, Z9
-	VBLENDMPS Z4, Z7, K2, Z7
-	VBLENDMPS Z5, Z8, K3, Z8
-	VBLENDMPS Z6, Z9, K4, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVNTPS  Z4, (AX)
-	VMOVNTPS  Z5, 64(AX)
-	VMOVNTPS  Z6, 128(AX)
+	VBLENDMPS Z7, Z4, K2, Z7
+	VBLENDMPS Z8, Z5, K3, Z8
+	VBLENDMPS Z9, Z6, K4, Z9
+	VMOVNTPS  Z7, (AX)
+	VMOVNTPS  Z8, 64(AX)
+	VMOVNTPS  Z9, 128(AX)
 	ADDQ      $0x000000c0, AX
 	ADDQ      $0x000000c0, CX
 	SUBQ      $0x00000030, DX
@@ -22680,14 +22512,12 @@ single:
 	CMPQ      DX, $0x00000010
 	JB        tail
 	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVNTPS  Z4, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVNTPS  Z5, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22700,14 +22530,12 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVUPS   Z5, K1, (AX)
 
 done:
 	SFENCE
@@ -22723,7 +22551,7 @@ TEXT ·leakyReluAVX2(SB), NOSPLIT, $64-52
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VXORPS       actkernconst<>+3648(SB), Y0, Y2
 	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
@@ -22741,22 +22569,18 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y4
 	VMOVUPS   32(CX), Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x12, Y1, Y4, Y6
+	VCMPPS    $0x12, Y1, Y5, Y7
 	VCMPPS    $0x00, Y2, Y4, Y8
 	VCMPPS    $0x00, Y2, Y5, Y9
 	VMULPS    Y0, Y4, Y10
 	VMULPS    Y0, Y5, Y11
 	VBLENDVPS Y8, Y3, Y10, Y8
 	VBLENDVPS Y9, Y3, Y11, Y9
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VBLENDVPS Y7, Y5, Y9, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VBLENDVPS Y9, Y5, Y7, Y9
-	VMOVUPS   Y8, (AX)
-	VMOVUPS   Y9, 32(AX)
+	VBLENDVPS Y6, Y8, Y4, Y6
+	VBLENDVPS Y7, Y9, Y5, Y7
+	VMOVUPS   Y6, (AX)
+	VMOVUPS   Y7, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22766,14 +22590,12 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y4
-	VCMPPS    $0x11, Y4, Y1, Y5
+	VCMPPS    $0x12, Y1, Y4, Y5
 	VCMPPS    $0x00, Y2, Y4, Y6
 	VMULPS    Y0, Y4, Y7
 	VBLENDVPS Y6, Y3, Y7, Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VCMPPS    $0x03, Y4, Y4, Y6
-	VBLENDVPS Y6, Y4, Y5, Y6
-	VMOVUPS   Y6, (AX)
+	VBLENDVPS Y5, Y6, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -22786,14 +22608,12 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x11, Y4, Y1, Y5
+	VCMPPS     $0x12, Y1, Y4, Y5
 	VCMPPS     $0x00, Y2, Y4, Y6
 	VMULPS     Y0, Y4, Y7
 	VBLENDVPS  Y6, Y3, Y7, Y6
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VCMPPS     $0x03, Y4, Y4, Y6
-	VBLENDVPS  Y6, Y4, Y5, Y6
-	VMASKMOVPS Y6, Y15, (AX)
+	VBLENDVPS  Y5, Y6, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -22808,7 +22628,7 @@ TEXT ·leakyReluAVX2Stream(SB), NOSPLIT, $64-52
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VXORPS       actkernconst<>+3648(SB), Y0, Y2
 	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
@@ -22826,22 +22646,18 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y4
 	VMOVUPS   32(CX), Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x12, Y1, Y4, Y6
+	VCMPPS    $0x12, Y1, Y5, Y7
 	VCMPPS    $0x00, Y2, Y4, Y8
 	VCMPPS    $0x00, Y2, Y5, Y9
 	VMULPS    Y0, Y4, Y10
 	VMULPS    Y0, Y5, Y11
 	VBLENDVPS Y8, Y3, Y10, Y8
 	VBLENDVPS Y9, Y3, Y11, Y9
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VBLENDVPS Y7, Y5, Y9, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VBLENDVPS Y9, Y5, Y7, Y9
-	VMOVNTPS  Y8, (AX)
-	VMOVNTPS  Y9, 32(AX)
+	VBLENDVPS Y6, Y8, Y4, Y6
+	VBLENDVPS Y7, Y9, Y5, Y7
+	VMOVNTPS  Y6, (AX)
+	VMOVNTPS  Y7, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -22851,14 +22667,12 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y4
-	VCMPPS    $0x11, Y4, Y1, Y5
+	VCMPPS    $0x12, Y1, Y4, Y5
 	VCMPPS    $0x00, Y2, Y4, Y6
 	VMULPS    Y0, Y4, Y7
 	VBLENDVPS Y6, Y3, Y7, Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VCMPPS    $0x03, Y4, Y4, Y6
-	VBLENDVPS Y6, Y4, Y5, Y6
-	VMOVNTPS  Y6, (AX)
+	VBLENDVPS Y5, Y6, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -22871,14 +22685,12 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x11, Y4, Y1, Y5
+	VCMPPS     $0x12, Y1, Y4, Y5
 	VCMPPS     $0x00, Y2, Y4, Y6
 	VMULPS     Y0, Y4, Y7
 	VBLENDVPS  Y6, Y3, Y7, Y6
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VCMPPS     $0x03, Y4, Y4, Y6
-	VBLENDVPS  Y6, Y4, Y5, Y6
-	VMASKMOVPS Y6, Y15, (AX)
+	VBLENDVPS  Y5, Y6, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -23621,17 +23433,17 @@ TEXT ·linearAVX512(SB), NOSPLIT, $136-52
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS   (SP), Z0
-	VXORPS.BCST    actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST    actkernconst<>+3588(SB), Z0, Z1
 	VBROADCASTSS   actkernconst<>+3584(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS      Z1, Z2, K2, Z1
-	VBROADCASTSS   actkernconst<>+3652(SB), Z0
+	VBROADCASTSS   actkernconst<>+3680(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS.BCST (SP), Z2, K2, Z2
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z2, 72(SP)
 	VBROADCASTSS   (SP), Z0
-	VBROADCASTSS   actkernconst<>+3652(SB), Z1
+	VBROADCASTSS   actkernconst<>+3680(SB), Z1
 	VBROADCASTSS   actkernconst<>+3236(SB), Z2
 	VMOVUPD        8(SP), Z3
 	VMOVUPD        72(SP), Z4
@@ -23645,9 +23457,9 @@ loop:
 	VMOVUPS     (CX), Z5
 	VMOVUPS     64(CX), Z6
 	VMOVUPS     128(CX), Z7
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+3648(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+3648(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z7, Z10
 	VCMPPS      $0x00, Z1, Z8, K2
 	VCMPPS      $0x00, Z1, Z9, K3
 	VCMPPS      $0x00, Z1, Z10, K4
@@ -23681,7 +23493,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z5
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23702,7 +23514,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23724,17 +23536,17 @@ TEXT ·linearAVX512Stream(SB), NOSPLIT, $136-52
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS   (SP), Z0
-	VXORPS.BCST    actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST    actkernconst<>+3588(SB), Z0, Z1
 	VBROADCASTSS   actkernconst<>+3584(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS      Z1, Z2, K2, Z1
-	VBROADCASTSS   actkernconst<>+3652(SB), Z0
+	VBROADCASTSS   actkernconst<>+3680(SB), Z0
 	VMULPS.BCST    (SP), Z0, Z2
 	VBLENDMPS.BCST (SP), Z2, K2, Z2
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z2, 72(SP)
 	VBROADCASTSS   (SP), Z0
-	VBROADCASTSS   actkernconst<>+3652(SB), Z1
+	VBROADCASTSS   actkernconst<>+3680(SB), Z1
 	VBROADCASTSS   actkernconst<>+3236(SB), Z2
 	VMOVUPD        8(SP), Z3
 	VMOVUPD        72(SP), Z4
@@ -23748,9 +23560,9 @@ loop:
 	VMOVUPS     (CX), Z5
 	VMOVUPS     64(CX), Z6
 	VMOVUPS     128(CX), Z7
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z8
-	VANDPS.BCST actkernconst<>+3648(SB), Z6, Z9
-	VANDPS.BCST actkernconst<>+3648(SB), Z7, Z10
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z7, Z10
 	VCMPPS      $0x00, Z1, Z8, K2
 	VCMPPS      $0x00, Z1, Z9, K3
 	VCMPPS      $0x00, Z1, Z10, K4
@@ -23784,7 +23596,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z5
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23805,7 +23617,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z5
-	VANDPS.BCST actkernconst<>+3648(SB), Z5, Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z6
 	VCMPPS      $0x00, Z1, Z6, K2
 	VCMPPS      $0x11, Z2, Z5, K3
 	VBLENDMPS   Z3, Z4, K3, Z6
@@ -23829,7 +23641,7 @@ TEXT ·linearAVX2(SB), NOSPLIT, $96-52
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VXORPS       actkernconst<>+3648(SB), Y0, Y2
 	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y2
@@ -23852,8 +23664,8 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y5
 	VMOVUPS   32(CX), Y6
-	VANDPS    actkernconst<>+3680(SB), Y5, Y7
-	VANDPS    actkernconst<>+3680(SB), Y6, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y7
+	VANDPS    actkernconst<>+3264(SB), Y6, Y8
 	VCMPPS    $0x00, Y1, Y7, Y7
 	VCMPPS    $0x00, Y1, Y8, Y8
 	VCMPPS    $0x11, Y2, Y5, Y9
@@ -23879,7 +23691,7 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y5
-	VANDPS    actkernconst<>+3680(SB), Y5, Y6
+	VANDPS    actkernconst<>+3264(SB), Y5, Y6
 	VCMPPS    $0x00, Y1, Y6, Y6
 	VCMPPS    $0x11, Y2, Y5, Y7
 	VBLENDVPS Y7, Y3, Y4, Y7
@@ -23900,7 +23712,7 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
-	VANDPS     actkernconst<>+3680(SB), Y5, Y6
+	VANDPS     actkernconst<>+3264(SB), Y5, Y6
 	VCMPPS     $0x00, Y1, Y6, Y6
 	VCMPPS     $0x11, Y2, Y5, Y7
 	VBLENDVPS  Y7, Y3, Y4, Y7
@@ -23923,7 +23735,7 @@ TEXT ·linearAVX2Stream(SB), NOSPLIT, $96-52
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VXORPS       actkernconst<>+3648(SB), Y0, Y2
 	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y2
@@ -23946,8 +23758,8 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y5
 	VMOVUPS   32(CX), Y6
-	VANDPS    actkernconst<>+3680(SB), Y5, Y7
-	VANDPS    actkernconst<>+3680(SB), Y6, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y7
+	VANDPS    actkernconst<>+3264(SB), Y6, Y8
 	VCMPPS    $0x00, Y1, Y7, Y7
 	VCMPPS    $0x00, Y1, Y8, Y8
 	VCMPPS    $0x11, Y2, Y5, Y9
@@ -23973,7 +23785,7 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y5
-	VANDPS    actkernconst<>+3680(SB), Y5, Y6
+	VANDPS    actkernconst<>+3264(SB), Y5, Y6
 	VCMPPS    $0x00, Y1, Y6, Y6
 	VCMPPS    $0x11, Y2, Y5, Y7
 	VBLENDVPS Y7, Y3, Y4, Y7
@@ -23994,7 +23806,7 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y5
-	VANDPS     actkernconst<>+3680(SB), Y5, Y6
+	VANDPS     actkernconst<>+3264(SB), Y5, Y6
 	VCMPPS     $0x00, Y1, Y6, Y6
 	VCMPPS     $0x11, Y2, Y5, Y7
 	VBLENDVPS  Y7, Y3, Y4, Y7
@@ -34469,7 +34281,7 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	VBROADCASTSS (SP), Z0
 	VCMPPS.BCST  $0x00, actkernconst<>+3236(SB), Z0, K2
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
 	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	VMULPS.BCST  (SP), Z0, Z2
 	VBLENDMPS    Z1, Z2, K2, Z1
@@ -34488,9 +34300,9 @@ loop:
 	VMOVUPS   (CX), Z4
 	VMOVUPS   64(CX), Z5
 	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z1, K2
-	VCMPPS    $0x11, Z5, Z1, K3
-	VCMPPS    $0x11, Z6, Z1, K4
+	VCMPPS    $0x12, Z1, Z4, K2
+	VCMPPS    $0x12, Z1, Z5, K3
+	VCMPPS    $0x12, Z1, Z6, K4
 	VCMPPS    $0x00, Z2, Z4, K5
 	VCMPPS    $0x00, Z2, Z5, K6
 	VCMPPS    $0x00, Z2, Z6, K7
@@ -34500,18 +34312,12 @@ loop:
 	VBLENDMPS Z3, Z7, K5, Z7
 	VBLENDMPS Z3, Z8, K6, Z8
 	VBLENDMPS Z3, Z9, K7, Z9
-	VBLENDMPS Z4, Z7, K2, Z7
-	VBLENDMPS Z5, Z8, K3, Z8
-	VBLENDMPS Z6, Z9, K4, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
+	VBLENDMPS Z7, Z4, K2, Z7
+	VBLENDMPS Z8, Z5, K3, Z8
+	VBLENDMPS Z9, Z6, K4, Z9
+	VMOVUPS   Z7, (AX)
+	VMOVUPS   Z8, 64(AX)
+	VMOVUPS   Z9, 128(AX)
 	ADDQ      $0x000000c0, AX
 	ADDQ      $0x000000c0, CX
 	SUBQ      $0x00000030, DX
@@ -34521,14 +34327,12 @@ single:
 	CMPQ      DX, $0x00000010
 	JB        tail
 	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVUPS   Z5, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -34541,14 +34345,12 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z1, K2
+	VCMPPS    $0x12, Z1, Z4, K2
 	VCMPPS    $0x00, Z2, Z4, K3
 	VMULPS    Z0, Z4, Z5
 	VBLENDMPS Z3, Z5, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VBLENDMPS Z5, Z4, K2, Z5
+	VMOVUPS   Z5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -34563,7 +34365,7 @@ TEXT ·preluAVX2(SB), NOSPLIT, $64-52
 	VMOVUPD      (SP), Y0
 	VCMPPS       $0x00, actkernconst<>+3296(SB), Y0, Y1
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y2
+	VXORPS       actkernconst<>+3648(SB), Y0, Y2
 	VMOVUPD      actkernconst<>+3616(SB), Y0
 	VMULPS       (SP), Y0, Y3
 	VBLENDVPS    Y1, Y2, Y3, Y1
@@ -34581,22 +34383,18 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y4
 	VMOVUPS   32(CX), Y5
-	VCMPPS    $0x11, Y4, Y1, Y6
-	VCMPPS    $0x11, Y5, Y1, Y7
+	VCMPPS    $0x12, Y1, Y4, Y6
+	VCMPPS    $0x12, Y1, Y5, Y7
 	VCMPPS    $0x00, Y2, Y4, Y8
 	VCMPPS    $0x00, Y2, Y5, Y9
 	VMULPS    Y0, Y4, Y10
 	VMULPS    Y0, Y5, Y11
 	VBLENDVPS Y8, Y3, Y10, Y8
 	VBLENDVPS Y9, Y3, Y11, Y9
-	VBLENDVPS Y6, Y4, Y8, Y6
-	VBLENDVPS Y7, Y5, Y9, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VBLENDVPS Y9, Y5, Y7, Y9
-	VMOVUPS   Y8, (AX)
-	VMOVUPS   Y9, 32(AX)
+	VBLENDVPS Y6, Y8, Y4, Y6
+	VBLENDVPS Y7, Y9, Y5, Y7
+	VMOVUPS   Y6, (AX)
+	VMOVUPS   Y7, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -34606,14 +34404,12 @@ single:
 	CMPQ      DX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y4
-	VCMPPS    $0x11, Y4, Y1, Y5
+	VCMPPS    $0x12, Y1, Y4, Y5
 	VCMPPS    $0x00, Y2, Y4, Y6
 	VMULPS    Y0, Y4, Y7
 	VBLENDVPS Y6, Y3, Y7, Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VCMPPS    $0x03, Y4, Y4, Y6
-	VBLENDVPS Y6, Y4, Y5, Y6
-	VMOVUPS   Y6, (AX)
+	VBLENDVPS Y5, Y6, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -34626,14 +34422,12 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x11, Y4, Y1, Y5
+	VCMPPS     $0x12, Y1, Y4, Y5
 	VCMPPS     $0x00, Y2, Y4, Y6
 	VMULPS     Y0, Y4, Y7
 	VBLENDVPS  Y6, Y3, Y7, Y6
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VCMPPS     $0x03, Y4, Y4, Y6
-	VBLENDVPS  Y6, Y4, Y5, Y6
-	VMASKMOVPS Y6, Y15, (AX)
+	VBLENDVPS  Y5, Y6, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -34835,16 +34629,16 @@ loop:
 	JB          single
 	VMOVUPS     (CX), Z2
 	VMOVUPS     64(CX), Z3
-	VCMPPS      $0x11, Z2, Z0, K2
-	VCMPPS      $0x11, Z3, Z0, K3
+	VCMPPS      $0x12, Z0, Z2, K2
+	VCMPPS      $0x12, Z0, Z3, K3
 	VCMPPS      $0x00, Z1, Z2, K4
 	VCMPPS      $0x00, Z1, Z3, K5
 	VMOVUPS     (DX), Z4
 	VMOVUPS     64(DX), Z5
 	VCMPPS      $0x00, Z0, Z4, K6
 	VCMPPS      $0x00, Z0, Z5, K7
-	VXORPS.BCST actkernconst<>+3232(SB), Z4, Z6
-	VXORPS.BCST actkernconst<>+3232(SB), Z5, Z7
+	VXORPS.BCST actkernconst<>+3588(SB), Z4, Z6
+	VXORPS.BCST actkernconst<>+3588(SB), Z5, Z7
 	VMULPS      Z4, Z1, Z8
 	VMULPS      Z5, Z1, Z9
 	VBLENDMPS   Z6, Z8, K6, Z6
@@ -34853,14 +34647,10 @@ loop:
 	VMULPS      Z5, Z3, Z5
 	VBLENDMPS   Z6, Z4, K4, Z6
 	VBLENDMPS   Z7, Z5, K5, Z7
-	VBLENDMPS   Z2, Z6, K2, Z6
-	VBLENDMPS   Z3, Z7, K3, Z7
-	VCMPPS      $0x03, Z2, Z2, K2
-	VCMPPS      $0x03, Z3, Z3, K3
-	VBLENDMPS   Z2, Z6, K2, Z2
-	VBLENDMPS   Z3, Z7, K3, Z3
-	VMOVUPS     Z2, (AX)
-	VMOVUPS     Z3, 64(AX)
+	VBLENDMPS   Z6, Z2, K2, Z6
+	VBLENDMPS   Z7, Z3, K3, Z7
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -34871,19 +34661,17 @@ single:
 	CMPQ        BX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z2
-	VCMPPS      $0x11, Z2, Z0, K2
+	VCMPPS      $0x12, Z0, Z2, K2
 	VCMPPS      $0x00, Z1, Z2, K3
 	VMOVUPS     (DX), Z3
 	VCMPPS      $0x00, Z0, Z3, K4
-	VXORPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VXORPS.BCST actkernconst<>+3588(SB), Z3, Z4
 	VMULPS      Z3, Z1, Z5
 	VBLENDMPS   Z4, Z5, K4, Z4
 	VMULPS      Z3, Z2, Z3
 	VBLENDMPS   Z4, Z3, K3, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z4, K2, Z2
-	VMOVUPS     Z2, (AX)
+	VBLENDMPS   Z4, Z2, K2, Z4
+	VMOVUPS     Z4, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -34897,19 +34685,17 @@ tail:
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z2
-	VCMPPS      $0x11, Z2, Z0, K2
+	VCMPPS      $0x12, Z0, Z2, K2
 	VCMPPS      $0x00, Z1, Z2, K3
 	VMOVUPS.Z   (DX), K1, Z3
 	VCMPPS      $0x00, Z0, Z3, K4
-	VXORPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VXORPS.BCST actkernconst<>+3588(SB), Z3, Z4
 	VMULPS      Z3, Z1, Z5
 	VBLENDMPS   Z4, Z5, K4, Z4
 	VMULPS      Z3, Z2, Z3
 	VBLENDMPS   Z4, Z3, K3, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VCMPPS      $0x03, Z2, Z2, K2
-	VBLENDMPS   Z2, Z4, K2, Z2
-	VMOVUPS     Z2, K1, (AX)
+	VBLENDMPS   Z4, Z2, K2, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -34929,16 +34715,16 @@ loop:
 	JB        single
 	VMOVUPS   (CX), Y1
 	VMOVUPS   32(CX), Y2
-	VCMPPS    $0x11, Y1, Y0, Y3
-	VCMPPS    $0x11, Y2, Y0, Y4
+	VCMPPS    $0x12, Y0, Y1, Y3
+	VCMPPS    $0x12, Y0, Y2, Y4
 	VCMPPS    $0x00, actkernconst<>+3616(SB), Y1, Y5
 	VCMPPS    $0x00, actkernconst<>+3616(SB), Y2, Y6
 	VMOVUPS   (DX), Y7
 	VMOVUPS   32(DX), Y8
 	VCMPPS    $0x00, Y0, Y7, Y9
 	VCMPPS    $0x00, Y0, Y8, Y10
-	VXORPS    actkernconst<>+3264(SB), Y7, Y11
-	VXORPS    actkernconst<>+3264(SB), Y8, Y12
+	VXORPS    actkernconst<>+3648(SB), Y7, Y11
+	VXORPS    actkernconst<>+3648(SB), Y8, Y12
 	VMULPS    actkernconst<>+3616(SB), Y7, Y13
 	VMULPS    actkernconst<>+3616(SB), Y8, Y14
 	VBLENDVPS Y9, Y11, Y13, Y9
@@ -34947,14 +34733,10 @@ loop:
 	VMULPS    Y8, Y2, Y8
 	VBLENDVPS Y5, Y9, Y7, Y5
 	VBLENDVPS Y6, Y10, Y8, Y6
-	VBLENDVPS Y3, Y1, Y5, Y3
-	VBLENDVPS Y4, Y2, Y6, Y4
-	VCMPPS    $0x03, Y1, Y1, Y5
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VBLENDVPS Y5, Y1, Y3, Y5
-	VBLENDVPS Y6, Y2, Y4, Y6
-	VMOVUPS   Y5, (AX)
-	VMOVUPS   Y6, 32(AX)
+	VBLENDVPS Y3, Y5, Y1, Y3
+	VBLENDVPS Y4, Y6, Y2, Y4
+	VMOVUPS   Y3, (AX)
+	VMOVUPS   Y4, 32(AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	ADDQ      $0x00000040, DX
@@ -34965,19 +34747,17 @@ single:
 	CMPQ      BX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y1
-	VCMPPS    $0x11, Y1, Y0, Y2
+	VCMPPS    $0x12, Y0, Y1, Y2
 	VCMPPS    $0x00, actkernconst<>+3616(SB), Y1, Y3
 	VMOVUPS   (DX), Y4
 	VCMPPS    $0x00, Y0, Y4, Y5
-	VXORPS    actkernconst<>+3264(SB), Y4, Y6
+	VXORPS    actkernconst<>+3648(SB), Y4, Y6
 	VMULPS    actkernconst<>+3616(SB), Y4, Y7
 	VBLENDVPS Y5, Y6, Y7, Y5
 	VMULPS    Y4, Y1, Y4
 	VBLENDVPS Y3, Y5, Y4, Y3
-	VBLENDVPS Y2, Y1, Y3, Y2
-	VCMPPS    $0x03, Y1, Y1, Y3
-	VBLENDVPS Y3, Y1, Y2, Y3
-	VMOVUPS   Y3, (AX)
+	VBLENDVPS Y2, Y3, Y1, Y2
+	VMOVUPS   Y2, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -34991,19 +34771,17 @@ tail:
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VCMPPS     $0x11, Y1, Y0, Y2
+	VCMPPS     $0x12, Y0, Y1, Y2
 	VCMPPS     $0x00, actkernconst<>+3616(SB), Y1, Y3
 	VMASKMOVPS (DX), Y15, Y4
 	VCMPPS     $0x00, Y0, Y4, Y5
-	VXORPS     actkernconst<>+3264(SB), Y4, Y6
+	VXORPS     actkernconst<>+3648(SB), Y4, Y6
 	VMULPS     actkernconst<>+3616(SB), Y4, Y7
 	VBLENDVPS  Y5, Y6, Y7, Y5
 	VMULPS     Y4, Y1, Y4
 	VBLENDVPS  Y3, Y5, Y4, Y3
-	VBLENDVPS  Y2, Y1, Y3, Y2
-	VCMPPS     $0x03, Y1, Y1, Y3
-	VBLENDVPS  Y3, Y1, Y2, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VBLENDVPS  Y2, Y3, Y1, Y2
+	VMASKMOVPS Y2, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -35633,14 +35411,10 @@ loop:
 	VMOVUPS   64(CX), Z2
 	VMOVUPS   128(CX), Z3
 	VMOVUPS   192(CX), Z4
-	VCMPPS    $0x11, Z0, Z1, K2
-	VCMPPS    $0x11, Z0, Z2, K3
-	VCMPPS    $0x11, Z0, Z3, K4
-	VCMPPS    $0x11, Z0, Z4, K5
-	VBLENDMPS Z0, Z1, K2, Z5
-	VBLENDMPS Z0, Z2, K3, Z6
-	VBLENDMPS Z0, Z3, K4, Z7
-	VBLENDMPS Z0, Z4, K5, Z8
+	VMAXPS    Z1, Z0, Z5
+	VMAXPS    Z2, Z0, Z6
+	VMAXPS    Z3, Z0, Z7
+	VMAXPS    Z4, Z0, Z8
 	VMOVUPS   (DX), Z9
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
@@ -35679,8 +35453,7 @@ single:
 	CMPQ      BX, $0x00000010
 	JB        tail
 	VMOVUPS   (CX), Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
+	VMAXPS    Z1, Z0, Z2
 	VMOVUPS   (DX), Z3
 	VMULPS    Z2, Z3, Z2
 	VCMPPS    $0x03, Z3, Z3, K2
@@ -35701,8 +35474,7 @@ tail:
 	BZHIL     BX, SI, SI
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
+	VMAXPS    Z1, Z0, Z2
 	VMOVUPS.Z (DX), K1, Z3
 	VMULPS    Z2, Z3, Z2
 	VCMPPS    $0x03, Z3, Z3, K2
@@ -35730,12 +35502,9 @@ loop:
 	VMOVUPS   (CX), Y1
 	VMOVUPS   32(CX), Y2
 	VMOVUPS   64(CX), Y3
-	VCMPPS    $0x11, Y0, Y1, Y4
-	VCMPPS    $0x11, Y0, Y2, Y5
-	VCMPPS    $0x11, Y0, Y3, Y6
-	VBLENDVPS Y4, Y0, Y1, Y4
-	VBLENDVPS Y5, Y0, Y2, Y5
-	VBLENDVPS Y6, Y0, Y3, Y6
+	VMAXPS    Y1, Y0, Y4
+	VMAXPS    Y2, Y0, Y5
+	VMAXPS    Y3, Y0, Y6
 	VMOVUPS   (DX), Y7
 	VMOVUPS   32(DX), Y8
 	VMOVUPS   64(DX), Y9
@@ -35767,8 +35536,7 @@ single:
 	CMPQ      BX, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y1
-	VCMPPS    $0x11, Y0, Y1, Y2
-	VBLENDVPS Y2, Y0, Y1, Y2
+	VMAXPS    Y1, Y0, Y2
 	VMOVUPS   (DX), Y3
 	VMULPS    Y2, Y3, Y2
 	VCMPPS    $0x03, Y3, Y3, Y4
@@ -35789,8 +35557,7 @@ tail:
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VCMPPS     $0x11, Y0, Y1, Y2
-	VBLENDVPS  Y2, Y0, Y1, Y2
+	VMAXPS     Y1, Y0, Y2
 	VMASKMOVPS (DX), Y15, Y3
 	VMULPS     Y2, Y3, Y2
 	VCMPPS     $0x03, Y3, Y3, Y4
@@ -36053,14 +35820,10 @@ loop:
 	VMOVUPS   64(CX), Z2
 	VMOVUPS   128(CX), Z3
 	VMOVUPS   192(CX), Z4
-	VCMPPS    $0x11, Z0, Z1, K2
-	VCMPPS    $0x11, Z0, Z2, K3
-	VCMPPS    $0x11, Z0, Z3, K4
-	VCMPPS    $0x11, Z0, Z4, K5
-	VBLENDMPS Z0, Z1, K2, Z5
-	VBLENDMPS Z0, Z2, K3, Z6
-	VBLENDMPS Z0, Z3, K4, Z7
-	VBLENDMPS Z0, Z4, K5, Z8
+	VMAXPS    Z1, Z0, Z5
+	VMAXPS    Z2, Z0, Z6
+	VMAXPS    Z3, Z0, Z7
+	VMAXPS    Z4, Z0, Z8
 	VMOVUPS   (BX), Z9
 	VMOVUPS   64(BX), Z10
 	VMOVUPS   128(BX), Z11
@@ -36092,8 +35855,7 @@ single:
 	CMPQ      SI, $0x00000010
 	JB        tail
 	VMOVUPS   (CX), Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
+	VMAXPS    Z1, Z0, Z2
 	VMOVUPS   (BX), Z3
 	VMULPS    Z2, Z3, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
@@ -36113,8 +35875,7 @@ tail:
 	BZHIL     SI, DX, DX
 	KMOVW     DX, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
+	VMAXPS    Z1, Z0, Z2
 	VMOVUPS.Z (BX), K1, Z3
 	VMULPS    Z2, Z3, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
@@ -36142,14 +35903,10 @@ loop:
 	VMOVUPS   32(CX), Y2
 	VMOVUPS   64(CX), Y3
 	VMOVUPS   96(CX), Y4
-	VCMPPS    $0x11, Y0, Y1, Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VBLENDVPS Y5, Y0, Y1, Y5
-	VBLENDVPS Y6, Y0, Y2, Y6
-	VBLENDVPS Y7, Y0, Y3, Y7
-	VBLENDVPS Y8, Y0, Y4, Y8
+	VMAXPS    Y1, Y0, Y5
+	VMAXPS    Y2, Y0, Y6
+	VMAXPS    Y3, Y0, Y7
+	VMAXPS    Y4, Y0, Y8
 	VMOVUPS   (BX), Y9
 	VMOVUPS   32(BX), Y10
 	VMOVUPS   64(BX), Y11
@@ -36181,8 +35938,7 @@ single:
 	CMPQ      SI, $0x00000008
 	JB        tail
 	VMOVUPS   (CX), Y1
-	VCMPPS    $0x11, Y0, Y1, Y2
-	VBLENDVPS Y2, Y0, Y1, Y2
+	VMAXPS    Y1, Y0, Y2
 	VMOVUPS   (BX), Y3
 	VMULPS    Y2, Y3, Y3
 	VCMPPS    $0x03, Y1, Y1, Y2
@@ -36202,8 +35958,7 @@ tail:
 	NEGQ       SI
 	VMOVDQU    32(DX)(SI*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VCMPPS     $0x11, Y0, Y1, Y2
-	VBLENDVPS  Y2, Y0, Y1, Y2
+	VMAXPS     Y1, Y0, Y2
 	VMASKMOVPS (BX), Y15, Y3
 	VMULPS     Y2, Y3, Y3
 	VCMPPS     $0x03, Y1, Y1, Y2
@@ -36223,50 +35978,35 @@ TEXT ·reluAVX512(SB), NOSPLIT, $0-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VCMPPS    $0x11, Z0, Z1, K2
-	VCMPPS    $0x11, Z0, Z2, K3
-	VCMPPS    $0x11, Z0, Z3, K4
-	VCMPPS    $0x11, Z0, Z4, K5
-	VBLENDMPS Z0, Z1, K2, Z5
-	VBLENDMPS Z0, Z2, K3, Z6
-	VBLENDMPS Z0, Z3, K4, Z7
-	VBLENDMPS Z0, Z4, K5, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z1
+	VMOVUPS 64(CX), Z2
+	VMOVUPS 128(CX), Z3
+	VMOVUPS 192(CX), Z4
+	VMAXPS  Z1, Z0, Z1
+	VMAXPS  Z2, Z0, Z2
+	VMAXPS  Z3, Z0, Z3
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ    DX, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     single
 
 tail:
 	TESTQ     DX, DX
@@ -36275,10 +36015,7 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
+	VMAXPS    Z1, Z0, Z1
 	VMOVUPS   Z1, K1, (AX)
 
 done:
@@ -36294,50 +36031,35 @@ TEXT ·reluAVX512Stream(SB), NOSPLIT, $0-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VCMPPS    $0x11, Z0, Z1, K2
-	VCMPPS    $0x11, Z0, Z2, K3
-	VCMPPS    $0x11, Z0, Z3, K4
-	VCMPPS    $0x11, Z0, Z4, K5
-	VBLENDMPS Z0, Z1, K2, Z5
-	VBLENDMPS Z0, Z2, K3, Z6
-	VBLENDMPS Z0, Z3, K4, Z7
-	VBLENDMPS Z0, Z4, K5, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVNTPS  Z1, (AX)
-	VMOVNTPS  Z2, 64(AX)
-	VMOVNTPS  Z3, 128(AX)
-	VMOVNTPS  Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ     DX, $0x00000040
+	JB       single
+	VMOVUPS  (CX), Z1
+	VMOVUPS  64(CX), Z2
+	VMOVUPS  128(CX), Z3
+	VMOVUPS  192(CX), Z4
+	VMAXPS   Z1, Z0, Z1
+	VMAXPS   Z2, Z0, Z2
+	VMAXPS   Z3, Z0, Z3
+	VMAXPS   Z4, Z0, Z4
+	VMOVNTPS Z1, (AX)
+	VMOVNTPS Z2, 64(AX)
+	VMOVNTPS Z3, 128(AX)
+	VMOVNTPS Z4, 192(AX)
+	ADDQ     $0x00000100, AX
+	ADDQ     $0x00000100, CX
+	SUBQ     $0x00000040, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVNTPS  Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ     DX, $0x00000010
+	JB       tail
+	VMOVUPS  (CX), Z1
+	VMAXPS   Z1, Z0, Z1
+	VMOVNTPS Z1, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	SUBQ     $0x00000010, DX
+	JMP      single
 
 tail:
 	TESTQ     DX, DX
@@ -36346,10 +36068,7 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VCMPPS    $0x11, Z0, Z1, K2
-	VBLENDMPS Z0, Z1, K2, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
+	VMAXPS    Z1, Z0, Z1
 	VMOVUPS   Z1, K1, (AX)
 
 done:
@@ -36366,50 +36085,35 @@ TEXT ·reluAVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y1
-	VMOVUPS   32(CX), Y2
-	VMOVUPS   64(CX), Y3
-	VMOVUPS   96(CX), Y4
-	VCMPPS    $0x11, Y0, Y1, Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VBLENDVPS Y5, Y0, Y1, Y5
-	VBLENDVPS Y6, Y0, Y2, Y6
-	VBLENDVPS Y7, Y0, Y3, Y7
-	VBLENDVPS Y8, Y0, Y4, Y8
-	VCMPPS    $0x03, Y1, Y1, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VBLENDVPS Y9, Y1, Y5, Y9
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VMOVUPS   Y9, (AX)
-	VMOVUPS   Y10, 32(AX)
-	VMOVUPS   Y11, 64(AX)
-	VMOVUPS   Y12, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ    DX, $0x00000020
+	JB      single
+	VMOVUPS (CX), Y1
+	VMOVUPS 32(CX), Y2
+	VMOVUPS 64(CX), Y3
+	VMOVUPS 96(CX), Y4
+	VMAXPS  Y1, Y0, Y1
+	VMAXPS  Y2, Y0, Y2
+	VMAXPS  Y3, Y0, Y3
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y1
-	VCMPPS    $0x11, Y0, Y1, Y2
-	VBLENDVPS Y2, Y0, Y1, Y2
-	VCMPPS    $0x03, Y1, Y1, Y3
-	VBLENDVPS Y3, Y1, Y2, Y3
-	VMOVUPS   Y3, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ    DX, $0x00000008
+	JB      tail
+	VMOVUPS (CX), Y1
+	VMAXPS  Y1, Y0, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, DX
+	JMP     single
 
 tail:
 	TESTQ      DX, DX
@@ -36418,11 +36122,8 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VCMPPS     $0x11, Y0, Y1, Y2
-	VBLENDVPS  Y2, Y0, Y1, Y2
-	VCMPPS     $0x03, Y1, Y1, Y3
-	VBLENDVPS  Y3, Y1, Y2, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMAXPS     Y1, Y0, Y1
+	VMASKMOVPS Y1, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -36437,50 +36138,35 @@ TEXT ·reluAVX2Stream(SB), NOSPLIT, $0-48
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y1
-	VMOVUPS   32(CX), Y2
-	VMOVUPS   64(CX), Y3
-	VMOVUPS   96(CX), Y4
-	VCMPPS    $0x11, Y0, Y1, Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VBLENDVPS Y5, Y0, Y1, Y5
-	VBLENDVPS Y6, Y0, Y2, Y6
-	VBLENDVPS Y7, Y0, Y3, Y7
-	VBLENDVPS Y8, Y0, Y4, Y8
-	VCMPPS    $0x03, Y1, Y1, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VBLENDVPS Y9, Y1, Y5, Y9
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VMOVNTPS  Y9, (AX)
-	VMOVNTPS  Y10, 32(AX)
-	VMOVNTPS  Y11, 64(AX)
-	VMOVNTPS  Y12, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ     DX, $0x00000020
+	JB       single
+	VMOVUPS  (CX), Y1
+	VMOVUPS  32(CX), Y2
+	VMOVUPS  64(CX), Y3
+	VMOVUPS  96(CX), Y4
+	VMAXPS   Y1, Y0, Y1
+	VMAXPS   Y2, Y0, Y2
+	VMAXPS   Y3, Y0, Y3
+	VMAXPS   Y4, Y0, Y4
+	VMOVNTPS Y1, (AX)
+	VMOVNTPS Y2, 32(AX)
+	VMOVNTPS Y3, 64(AX)
+	VMOVNTPS Y4, 96(AX)
+	ADDQ     $0x00000080, AX
+	ADDQ     $0x00000080, CX
+	SUBQ     $0x00000020, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y1
-	VCMPPS    $0x11, Y0, Y1, Y2
-	VBLENDVPS Y2, Y0, Y1, Y2
-	VCMPPS    $0x03, Y1, Y1, Y3
-	VBLENDVPS Y3, Y1, Y2, Y3
-	VMOVNTPS  Y3, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ     DX, $0x00000008
+	JB       tail
+	VMOVUPS  (CX), Y1
+	VMAXPS   Y1, Y0, Y1
+	VMOVNTPS Y1, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000008, DX
+	JMP      single
 
 tail:
 	TESTQ      DX, DX
@@ -36489,11 +36175,8 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VCMPPS     $0x11, Y0, Y1, Y2
-	VBLENDVPS  Y2, Y0, Y1, Y2
-	VCMPPS     $0x03, Y1, Y1, Y3
-	VBLENDVPS  Y3, Y1, Y2, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMAXPS     Y1, Y0, Y1
+	VMASKMOVPS Y1, Y15, (AX)
 
 done:
 	SFENCE
@@ -37210,52 +36893,40 @@ TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z0, Z3, K3
-	VCMPPS    $0x11, Z0, Z4, K4
-	VCMPPS    $0x11, Z2, Z1, K5
-	VCMPPS    $0x11, Z3, Z1, K6
-	VCMPPS    $0x11, Z4, Z1, K7
-	VBLENDMPS Z1, Z2, K5, Z5
-	VBLENDMPS Z1, Z3, K6, Z6
-	VBLENDMPS Z1, Z4, K7, Z7
-	VBLENDMPS Z0, Z5, K2, Z5
-	VBLENDMPS Z0, Z6, K3, Z6
-	VBLENDMPS Z0, Z7, K4, Z7
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VBLENDMPS Z2, Z5, K2, Z2
-	VBLENDMPS Z3, Z6, K3, Z3
-	VBLENDMPS Z4, Z7, K4, Z4
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z2
+	VMOVUPS 64(CX), Z3
+	VMOVUPS 128(CX), Z4
+	VMOVUPS 192(CX), Z5
+	VMAXPS  Z2, Z0, Z2
+	VMAXPS  Z3, Z0, Z3
+	VMAXPS  Z4, Z0, Z4
+	VMAXPS  Z5, Z0, Z5
+	VMINPS  Z2, Z1, Z2
+	VMINPS  Z3, Z1, Z3
+	VMINPS  Z4, Z1, Z4
+	VMINPS  Z5, Z1, Z5
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	VMOVUPS Z4, 128(AX)
+	VMOVUPS Z5, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ    DX, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z2
+	VMAXPS  Z2, Z0, Z2
+	VMINPS  Z2, Z1, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     single
 
 tail:
 	TESTQ     DX, DX
@@ -37264,12 +36935,8 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VMAXPS    Z2, Z0, Z2
+	VMINPS    Z2, Z1, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -37286,52 +36953,40 @@ TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z0, Z3, K3
-	VCMPPS    $0x11, Z0, Z4, K4
-	VCMPPS    $0x11, Z2, Z1, K5
-	VCMPPS    $0x11, Z3, Z1, K6
-	VCMPPS    $0x11, Z4, Z1, K7
-	VBLENDMPS Z1, Z2, K5, Z5
-	VBLENDMPS Z1, Z3, K6, Z6
-	VBLENDMPS Z1, Z4, K7, Z7
-	VBLENDMPS Z0, Z5, K2, Z5
-	VBLENDMPS Z0, Z6, K3, Z6
-	VBLENDMPS Z0, Z7, K4, Z7
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VBLENDMPS Z2, Z5, K2, Z2
-	VBLENDMPS Z3, Z6, K3, Z3
-	VBLENDMPS Z4, Z7, K4, Z4
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
-	JMP       loop
+	CMPQ     DX, $0x00000040
+	JB       single
+	VMOVUPS  (CX), Z2
+	VMOVUPS  64(CX), Z3
+	VMOVUPS  128(CX), Z4
+	VMOVUPS  192(CX), Z5
+	VMAXPS   Z2, Z0, Z2
+	VMAXPS   Z3, Z0, Z3
+	VMAXPS   Z4, Z0, Z4
+	VMAXPS   Z5, Z0, Z5
+	VMINPS   Z2, Z1, Z2
+	VMINPS   Z3, Z1, Z3
+	VMINPS   Z4, Z1, Z4
+	VMINPS   Z5, Z1, Z5
+	VMOVNTPS Z2, (AX)
+	VMOVNTPS Z3, 64(AX)
+	VMOVNTPS Z4, 128(AX)
+	VMOVNTPS Z5, 192(AX)
+	ADDQ     $0x00000100, AX
+	ADDQ     $0x00000100, CX
+	SUBQ     $0x00000040, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ     DX, $0x00000010
+	JB       tail
+	VMOVUPS  (CX), Z2
+	VMAXPS   Z2, Z0, Z2
+	VMINPS   Z2, Z1, Z2
+	VMOVNTPS Z2, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	SUBQ     $0x00000010, DX
+	JMP      single
 
 tail:
 	TESTQ     DX, DX
@@ -37340,12 +36995,8 @@ tail:
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z0, Z2, K2
-	VCMPPS    $0x11, Z2, Z1, K3
-	VBLENDMPS Z1, Z2, K3, Z3
-	VBLENDMPS Z0, Z3, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VMAXPS    Z2, Z0, Z2
+	VMINPS    Z2, Z1, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -37363,60 +37014,40 @@ TEXT ·relu6AVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VCMPPS    $0x11, Y0, Y5, Y9
-	VCMPPS    $0x11, Y2, Y1, Y10
-	VCMPPS    $0x11, Y3, Y1, Y11
-	VCMPPS    $0x11, Y4, Y1, Y12
-	VCMPPS    $0x11, Y5, Y1, Y13
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VBLENDVPS Y11, Y1, Y3, Y11
-	VBLENDVPS Y12, Y1, Y4, Y12
-	VBLENDVPS Y13, Y1, Y5, Y13
-	VBLENDVPS Y6, Y0, Y10, Y6
-	VBLENDVPS Y7, Y0, Y11, Y7
-	VBLENDVPS Y8, Y0, Y12, Y8
-	VBLENDVPS Y9, Y0, Y13, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVUPS   Y10, (AX)
-	VMOVUPS   Y11, 32(AX)
-	VMOVUPS   Y12, 64(AX)
-	VMOVUPS   Y13, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ    DX, $0x00000020
+	JB      single
+	VMOVUPS (CX), Y2
+	VMOVUPS 32(CX), Y3
+	VMOVUPS 64(CX), Y4
+	VMOVUPS 96(CX), Y5
+	VMAXPS  Y2, Y0, Y2
+	VMAXPS  Y3, Y0, Y3
+	VMAXPS  Y4, Y0, Y4
+	VMAXPS  Y5, Y0, Y5
+	VMINPS  Y2, Y1, Y2
+	VMINPS  Y3, Y1, Y3
+	VMINPS  Y4, Y1, Y4
+	VMINPS  Y5, Y1, Y5
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y5, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	SUBQ    $0x00000020, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y0, Y2, Y3
-	VCMPPS    $0x11, Y2, Y1, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VBLENDVPS Y3, Y0, Y4, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVUPS   Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ    DX, $0x00000008
+	JB      tail
+	VMOVUPS (CX), Y2
+	VMAXPS  Y2, Y0, Y2
+	VMINPS  Y2, Y1, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, DX
+	JMP     single
 
 tail:
 	TESTQ      DX, DX
@@ -37425,13 +37056,9 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y0, Y2, Y3
-	VCMPPS     $0x11, Y2, Y1, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VBLENDVPS  Y3, Y0, Y4, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMAXPS     Y2, Y0, Y2
+	VMINPS     Y2, Y1, Y2
+	VMASKMOVPS Y2, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -37447,60 +37074,40 @@ TEXT ·relu6AVX2Stream(SB), NOSPLIT, $0-48
 	MOVQ    dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y2
-	VMOVUPS   32(CX), Y3
-	VMOVUPS   64(CX), Y4
-	VMOVUPS   96(CX), Y5
-	VCMPPS    $0x11, Y0, Y2, Y6
-	VCMPPS    $0x11, Y0, Y3, Y7
-	VCMPPS    $0x11, Y0, Y4, Y8
-	VCMPPS    $0x11, Y0, Y5, Y9
-	VCMPPS    $0x11, Y2, Y1, Y10
-	VCMPPS    $0x11, Y3, Y1, Y11
-	VCMPPS    $0x11, Y4, Y1, Y12
-	VCMPPS    $0x11, Y5, Y1, Y13
-	VBLENDVPS Y10, Y1, Y2, Y10
-	VBLENDVPS Y11, Y1, Y3, Y11
-	VBLENDVPS Y12, Y1, Y4, Y12
-	VBLENDVPS Y13, Y1, Y5, Y13
-	VBLENDVPS Y6, Y0, Y10, Y6
-	VBLENDVPS Y7, Y0, Y11, Y7
-	VBLENDVPS Y8, Y0, Y12, Y8
-	VBLENDVPS Y9, Y0, Y13, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVNTPS  Y10, (AX)
-	VMOVNTPS  Y11, 32(AX)
-	VMOVNTPS  Y12, 64(AX)
-	VMOVNTPS  Y13, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	SUBQ      $0x00000020, DX
-	JMP       loop
+	CMPQ     DX, $0x00000020
+	JB       single
+	VMOVUPS  (CX), Y2
+	VMOVUPS  32(CX), Y3
+	VMOVUPS  64(CX), Y4
+	VMOVUPS  96(CX), Y5
+	VMAXPS   Y2, Y0, Y2
+	VMAXPS   Y3, Y0, Y3
+	VMAXPS   Y4, Y0, Y4
+	VMAXPS   Y5, Y0, Y5
+	VMINPS   Y2, Y1, Y2
+	VMINPS   Y3, Y1, Y3
+	VMINPS   Y4, Y1, Y4
+	VMINPS   Y5, Y1, Y5
+	VMOVNTPS Y2, (AX)
+	VMOVNTPS Y3, 32(AX)
+	VMOVNTPS Y4, 64(AX)
+	VMOVNTPS Y5, 96(AX)
+	ADDQ     $0x00000080, AX
+	ADDQ     $0x00000080, CX
+	SUBQ     $0x00000020, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y2
-	VCMPPS    $0x11, Y0, Y2, Y3
-	VCMPPS    $0x11, Y2, Y1, Y4
-	VBLENDVPS Y4, Y1, Y2, Y4
-	VBLENDVPS Y3, Y0, Y4, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVNTPS  Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	SUBQ      $0x00000008, DX
-	JMP       single
+	CMPQ     DX, $0x00000008
+	JB       tail
+	VMOVUPS  (CX), Y2
+	VMAXPS   Y2, Y0, Y2
+	VMINPS   Y2, Y1, Y2
+	VMOVNTPS Y2, (AX)
+	ADDQ     $0x00000020, AX
+	ADDQ     $0x00000020, CX
+	SUBQ     $0x00000008, DX
+	JMP      single
 
 tail:
 	TESTQ      DX, DX
@@ -37509,13 +37116,9 @@ tail:
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
 	VMASKMOVPS (CX), Y15, Y2
-	VCMPPS     $0x11, Y0, Y2, Y3
-	VCMPPS     $0x11, Y2, Y1, Y4
-	VBLENDVPS  Y4, Y1, Y2, Y4
-	VBLENDVPS  Y3, Y0, Y4, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMAXPS     Y2, Y0, Y2
+	VMINPS     Y2, Y1, Y2
+	VMASKMOVPS Y2, Y15, (AX)
 
 done:
 	SFENCE
@@ -65469,66 +65072,60 @@ TEXT ·softshrinkAVX512(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
+	CMPQ      DX, $0x00000040
 	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VSUBPS    Z0, Z3, Z6
-	VSUBPS    Z0, Z4, Z7
-	VSUBPS    Z0, Z5, Z8
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	VADDPS    Z0, Z3, Z9
-	VADDPS    Z0, Z4, Z10
-	VADDPS    Z0, Z5, Z11
-	VBLENDMPS Z9, Z2, K5, Z9
-	VBLENDMPS Z10, Z2, K6, Z10
-	VBLENDMPS Z11, Z2, K7, Z11
-	VBLENDMPS Z6, Z9, K2, Z6
-	VBLENDMPS Z7, Z10, K3, Z7
-	VBLENDMPS Z8, Z11, K4, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
+	VMOVUPS   (CX), Z2
+	VMOVUPS   64(CX), Z3
+	VMOVUPS   128(CX), Z4
+	VMOVUPS   192(CX), Z5
+	VMAXPS    Z2, Z1, Z6
+	VMAXPS    Z3, Z1, Z7
+	VMAXPS    Z4, Z1, Z8
+	VMAXPS    Z5, Z1, Z9
+	VMINPS    Z6, Z0, Z6
+	VMINPS    Z7, Z0, Z7
+	VMINPS    Z8, Z0, Z8
+	VMINPS    Z9, Z0, Z9
+	VSUBPS    Z6, Z2, Z6
+	VSUBPS    Z7, Z3, Z7
+	VSUBPS    Z8, Z4, Z8
+	VSUBPS    Z9, Z5, Z9
+	VCMPPS    $0x03, Z2, Z2, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	VCMPPS    $0x03, Z4, Z4, K4
+	VCMPPS    $0x03, Z5, Z5, K5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
+	VMOVUPS   Z2, (AX)
+	VMOVUPS   Z3, 64(AX)
+	VMOVUPS   Z4, 128(AX)
+	VMOVUPS   Z5, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000010
 	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VSUBPS    Z0, Z3, Z4
-	VCMPPS    $0x11, Z1, Z3, K3
-	VADDPS    Z0, Z3, Z5
-	VBLENDMPS Z5, Z2, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
+	VMOVUPS   (CX), Z2
+	VMAXPS    Z2, Z1, Z3
+	VMINPS    Z3, Z0, Z3
+	VSUBPS    Z3, Z2, Z3
+	VCMPPS    $0x03, Z2, Z2, K2
+	VBLENDMPS Z2, Z3, K2, Z2
+	VMOVUPS   Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -65540,16 +65137,13 @@ tail:
 	MOVL      $-1, BX
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VSUBPS    Z0, Z3, Z4
-	VCMPPS    $0x11, Z1, Z3, K3
-	VADDPS    Z0, Z3, Z5
-	VBLENDMPS Z5, Z2, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	VMOVUPS.Z (CX), K1, Z2
+	VMAXPS    Z2, Z1, Z3
+	VMINPS    Z3, Z0, Z3
+	VSUBPS    Z3, Z2, Z3
+	VCMPPS    $0x03, Z2, Z2, K2
+	VBLENDMPS Z2, Z3, K2, Z2
+	VMOVUPS   Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -65561,66 +65155,60 @@ TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000030
+	CMPQ      DX, $0x00000040
 	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VSUBPS    Z0, Z3, Z6
-	VSUBPS    Z0, Z4, Z7
-	VSUBPS    Z0, Z5, Z8
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	VADDPS    Z0, Z3, Z9
-	VADDPS    Z0, Z4, Z10
-	VADDPS    Z0, Z5, Z11
-	VBLENDMPS Z9, Z2, K5, Z9
-	VBLENDMPS Z10, Z2, K6, Z10
-	VBLENDMPS Z11, Z2, K7, Z11
-	VBLENDMPS Z6, Z9, K2, Z6
-	VBLENDMPS Z7, Z10, K3, Z7
-	VBLENDMPS Z8, Z11, K4, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	SUBQ      $0x00000030, DX
+	VMOVUPS   (CX), Z2
+	VMOVUPS   64(CX), Z3
+	VMOVUPS   128(CX), Z4
+	VMOVUPS   192(CX), Z5
+	VMAXPS    Z2, Z1, Z6
+	VMAXPS    Z3, Z1, Z7
+	VMAXPS    Z4, Z1, Z8
+	VMAXPS    Z5, Z1, Z9
+	VMINPS    Z6, Z0, Z6
+	VMINPS    Z7, Z0, Z7
+	VMINPS    Z8, Z0, Z8
+	VMINPS    Z9, Z0, Z9
+	VSUBPS    Z6, Z2, Z6
+	VSUBPS    Z7, Z3, Z7
+	VSUBPS    Z8, Z4, Z8
+	VSUBPS    Z9, Z5, Z9
+	VCMPPS    $0x03, Z2, Z2, K2
+	VCMPPS    $0x03, Z3, Z3, K3
+	VCMPPS    $0x03, Z4, Z4, K4
+	VCMPPS    $0x03, Z5, Z5, K5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
+	VMOVNTPS  Z2, (AX)
+	VMOVNTPS  Z3, 64(AX)
+	VMOVNTPS  Z4, 128(AX)
+	VMOVNTPS  Z5, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000010
 	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VSUBPS    Z0, Z3, Z4
-	VCMPPS    $0x11, Z1, Z3, K3
-	VADDPS    Z0, Z3, Z5
-	VBLENDMPS Z5, Z2, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
+	VMOVUPS   (CX), Z2
+	VMAXPS    Z2, Z1, Z3
+	VMINPS    Z3, Z0, Z3
+	VSUBPS    Z3, Z2, Z3
+	VCMPPS    $0x03, Z2, Z2, K2
+	VBLENDMPS Z2, Z3, K2, Z2
+	VMOVNTPS  Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
 	SUBQ      $0x00000010, DX
@@ -65632,16 +65220,13 @@ tail:
 	MOVL      $-1, BX
 	BZHIL     DX, BX, BX
 	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VSUBPS    Z0, Z3, Z4
-	VCMPPS    $0x11, Z1, Z3, K3
-	VADDPS    Z0, Z3, Z5
-	VBLENDMPS Z5, Z2, K3, Z5
-	VBLENDMPS Z4, Z5, K2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	VMOVUPS.Z (CX), K1, Z2
+	VMAXPS    Z2, Z1, Z3
+	VMINPS    Z3, Z0, Z3
+	VSUBPS    Z3, Z2, Z3
+	VCMPPS    $0x03, Z2, Z2, K2
+	VBLENDMPS Z2, Z3, K2, Z2
+	VMOVUPS   Z2, K1, (AX)
 
 done:
 	SFENCE
@@ -65655,56 +65240,60 @@ TEXT ·softshrinkAVX2(SB), NOSPLIT, $64-52
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VXORPS       actkernconst<>+3648(SB), Y0, Y1
 	VMOVUPD      Y1, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000010
+	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x11, Y3, Y0, Y5
-	VCMPPS    $0x11, Y4, Y0, Y6
-	VSUBPS    Y0, Y3, Y7
-	VSUBPS    Y0, Y4, Y8
-	VCMPPS    $0x11, Y1, Y3, Y9
-	VCMPPS    $0x11, Y1, Y4, Y10
-	VADDPS    Y0, Y3, Y11
-	VADDPS    Y0, Y4, Y12
-	VBLENDVPS Y9, Y11, Y2, Y9
-	VBLENDVPS Y10, Y12, Y2, Y10
-	VBLENDVPS Y5, Y7, Y9, Y5
-	VBLENDVPS Y6, Y8, Y10, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y7, Y3, Y5, Y7
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
+	VMOVUPS   (CX), Y2
+	VMOVUPS   32(CX), Y3
+	VMOVUPS   64(CX), Y4
+	VMOVUPS   96(CX), Y5
+	VMAXPS    Y2, Y1, Y6
+	VMAXPS    Y3, Y1, Y7
+	VMAXPS    Y4, Y1, Y8
+	VMAXPS    Y5, Y1, Y9
+	VMINPS    Y6, Y0, Y6
+	VMINPS    Y7, Y0, Y7
+	VMINPS    Y8, Y0, Y8
+	VMINPS    Y9, Y0, Y9
+	VSUBPS    Y6, Y2, Y6
+	VSUBPS    Y7, Y3, Y7
+	VSUBPS    Y8, Y4, Y8
+	VSUBPS    Y9, Y5, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y0, Y4
-	VSUBPS    Y0, Y3, Y5
-	VCMPPS    $0x11, Y1, Y3, Y6
-	VADDPS    Y0, Y3, Y7
-	VBLENDVPS Y6, Y7, Y2, Y6
-	VBLENDVPS Y4, Y5, Y6, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y2
+	VMAXPS    Y2, Y1, Y3
+	VMINPS    Y3, Y0, Y3
+	VSUBPS    Y3, Y2, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -65716,16 +65305,13 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y0, Y4
-	VSUBPS     Y0, Y3, Y5
-	VCMPPS     $0x11, Y1, Y3, Y6
-	VADDPS     Y0, Y3, Y7
-	VBLENDVPS  Y6, Y7, Y2, Y6
-	VBLENDVPS  Y4, Y5, Y6, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y2
+	VMAXPS     Y2, Y1, Y3
+	VMINPS     Y3, Y0, Y3
+	VSUBPS     Y3, Y2, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -65738,56 +65324,60 @@ TEXT ·softshrinkAVX2Stream(SB), NOSPLIT, $64-52
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
+	VXORPS       actkernconst<>+3648(SB), Y0, Y1
 	VMOVUPD      Y1, 32(SP)
 	VMOVUPD      (SP), Y0
 	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000010
+	CMPQ      DX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y3
-	VMOVUPS   32(CX), Y4
-	VCMPPS    $0x11, Y3, Y0, Y5
-	VCMPPS    $0x11, Y4, Y0, Y6
-	VSUBPS    Y0, Y3, Y7
-	VSUBPS    Y0, Y4, Y8
-	VCMPPS    $0x11, Y1, Y3, Y9
-	VCMPPS    $0x11, Y1, Y4, Y10
-	VADDPS    Y0, Y3, Y11
-	VADDPS    Y0, Y4, Y12
-	VBLENDVPS Y9, Y11, Y2, Y9
-	VBLENDVPS Y10, Y12, Y2, Y10
-	VBLENDVPS Y5, Y7, Y9, Y5
-	VBLENDVPS Y6, Y8, Y10, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y7, Y3, Y5, Y7
-	VBLENDVPS Y8, Y4, Y6, Y8
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
+	VMOVUPS   (CX), Y2
+	VMOVUPS   32(CX), Y3
+	VMOVUPS   64(CX), Y4
+	VMOVUPS   96(CX), Y5
+	VMAXPS    Y2, Y1, Y6
+	VMAXPS    Y3, Y1, Y7
+	VMAXPS    Y4, Y1, Y8
+	VMAXPS    Y5, Y1, Y9
+	VMINPS    Y6, Y0, Y6
+	VMINPS    Y7, Y0, Y7
+	VMINPS    Y8, Y0, Y8
+	VMINPS    Y9, Y0, Y9
+	VSUBPS    Y6, Y2, Y6
+	VSUBPS    Y7, Y3, Y7
+	VSUBPS    Y8, Y4, Y8
+	VSUBPS    Y9, Y5, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
+	VMOVNTPS  Y13, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	SUBQ      $0x00000020, DX
 	JMP       loop
 
 single:
 	CMPQ      DX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y3
-	VCMPPS    $0x11, Y3, Y0, Y4
-	VSUBPS    Y0, Y3, Y5
-	VCMPPS    $0x11, Y1, Y3, Y6
-	VADDPS    Y0, Y3, Y7
-	VBLENDVPS Y6, Y7, Y2, Y6
-	VBLENDVPS Y4, Y5, Y6, Y4
-	VCMPPS    $0x03, Y3, Y3, Y5
-	VBLENDVPS Y5, Y3, Y4, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVUPS   (CX), Y2
+	VMAXPS    Y2, Y1, Y3
+	VMINPS    Y3, Y0, Y3
+	VSUBPS    Y3, Y2, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -65799,16 +65389,13 @@ tail:
 	LEAQ       actkernconst<>+704(SB), BX
 	NEGQ       DX
 	VMOVDQU    32(BX)(DX*4), Y15
-	VMASKMOVPS (CX), Y15, Y3
-	VCMPPS     $0x11, Y3, Y0, Y4
-	VSUBPS     Y0, Y3, Y5
-	VCMPPS     $0x11, Y1, Y3, Y6
-	VADDPS     Y0, Y3, Y7
-	VBLENDVPS  Y6, Y7, Y2, Y6
-	VBLENDVPS  Y4, Y5, Y6, Y4
-	VCMPPS     $0x03, Y3, Y3, Y5
-	VBLENDVPS  Y5, Y3, Y4, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y2
+	VMAXPS     Y2, Y1, Y3
+	VMINPS     Y3, Y0, Y3
+	VSUBPS     Y3, Y2, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -65817,95 +65404,95 @@ done:
 
 // func softshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
-TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $72-76
+TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
-	VBROADCASTSS actkernconst<>+3236(SB), Z3
+	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z1, Z4, K5
-	VCMPPS    $0x11, Z1, Z5, K6
-	VCMPPS    $0x11, Z1, Z6, K7
-	KORW      K5, K2, K2
-	KORW      K6, K3, K3
-	KORW      K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z7
-	VBLENDMPS Z2, Z3, K3, Z8
-	VBLENDMPS Z2, Z3, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VCMPPS      $0x11, Z7, Z0, K2
+	VCMPPS      $0x11, Z8, Z0, K3
+	VCMPPS      $0x11, Z9, Z0, K4
+	VCMPPS      $0x11, Z10, Z0, K5
+	VBLENDMPS   Z1, Z2, K2, Z7
+	VBLENDMPS   Z1, Z2, K3, Z8
+	VBLENDMPS   Z1, Z2, K4, Z9
+	VBLENDMPS   Z1, Z2, K5, Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     64(DX), Z12
+	VMOVUPS     128(DX), Z13
+	VMOVUPS     192(DX), Z14
+	VMULPS      Z7, Z11, Z11
+	VMULPS      Z8, Z12, Z12
+	VMULPS      Z9, Z13, Z13
+	VMULPS      Z10, Z14, Z14
+	VCMPPS      $0x03, Z3, Z3, K2
+	VCMPPS      $0x03, Z4, Z4, K3
+	VCMPPS      $0x03, Z5, Z5, K4
+	VCMPPS      $0x03, Z6, Z6, K5
+	VBLENDMPS   Z3, Z11, K2, Z3
+	VBLENDMPS   Z4, Z12, K3, Z4
+	VBLENDMPS   Z5, Z13, K4, Z5
+	VBLENDMPS   Z6, Z14, K5, Z6
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 128(AX)
+	VMOVUPS     Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z1, Z4, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z1, Z4, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -65913,95 +65500,95 @@ done:
 
 // func softshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE
-TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $72-76
+TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3232(SB), Z0, Z1
-	VMOVUPD      Z1, 8(SP)
-	VBROADCASTSS (SP), Z0
-	VMOVUPD      8(SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
-	VBROADCASTSS actkernconst<>+3236(SB), Z3
+	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+3236(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z1, Z4, K5
-	VCMPPS    $0x11, Z1, Z5, K6
-	VCMPPS    $0x11, Z1, Z6, K7
-	KORW      K5, K2, K2
-	KORW      K6, K3, K3
-	KORW      K7, K4, K4
-	VBLENDMPS Z2, Z3, K2, Z7
-	VBLENDMPS Z2, Z3, K3, Z8
-	VBLENDMPS Z2, Z3, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
-	VMOVNTPS  Z4, (AX)
-	VMOVNTPS  Z5, 64(AX)
-	VMOVNTPS  Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VCMPPS      $0x11, Z7, Z0, K2
+	VCMPPS      $0x11, Z8, Z0, K3
+	VCMPPS      $0x11, Z9, Z0, K4
+	VCMPPS      $0x11, Z10, Z0, K5
+	VBLENDMPS   Z1, Z2, K2, Z7
+	VBLENDMPS   Z1, Z2, K3, Z8
+	VBLENDMPS   Z1, Z2, K4, Z9
+	VBLENDMPS   Z1, Z2, K5, Z10
+	VMOVUPS     (DX), Z11
+	VMOVUPS     64(DX), Z12
+	VMOVUPS     128(DX), Z13
+	VMOVUPS     192(DX), Z14
+	VMULPS      Z7, Z11, Z11
+	VMULPS      Z8, Z12, Z12
+	VMULPS      Z9, Z13, Z13
+	VMULPS      Z10, Z14, Z14
+	VCMPPS      $0x03, Z3, Z3, K2
+	VCMPPS      $0x03, Z4, Z4, K3
+	VCMPPS      $0x03, Z5, Z5, K4
+	VCMPPS      $0x03, Z6, Z6, K5
+	VBLENDMPS   Z3, Z11, K2, Z3
+	VBLENDMPS   Z4, Z12, K3, Z4
+	VBLENDMPS   Z5, Z13, K4, Z5
+	VBLENDMPS   Z6, Z14, K5, Z6
+	VMOVNTPS    Z3, (AX)
+	VMOVNTPS    Z4, 64(AX)
+	VMOVNTPS    Z5, 128(AX)
+	VMOVNTPS    Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z1, Z4, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVNTPS  Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z1, Z4, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z2, Z3, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VBLENDMPS   Z1, Z2, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z4, Z5, Z5
+	VCMPPS      $0x03, Z3, Z3, K2
+	VBLENDMPS   Z3, Z5, K2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -66010,74 +65597,75 @@ done:
 
 // func softshrinkBackwardAVX2(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, SSE
-TEXT ·softshrinkBackwardAVX2(SB), NOSPLIT, $64-76
+TEXT ·softshrinkBackwardAVX2(SB), NOSPLIT, $32-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3360(SB), Y2
-	VMOVUPD      actkernconst<>+3296(SB), Y3
+	VMOVUPD      actkernconst<>+3360(SB), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
+	CMPQ      BX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y4
-	VMOVUPS   32(CX), Y5
-	VMOVUPS   64(CX), Y6
-	VCMPPS    $0x11, Y4, Y0, Y7
-	VCMPPS    $0x11, Y5, Y0, Y8
-	VCMPPS    $0x11, Y6, Y0, Y9
-	VCMPPS    $0x11, Y1, Y4, Y10
-	VCMPPS    $0x11, Y1, Y5, Y11
-	VCMPPS    $0x11, Y1, Y6, Y12
-	VORPD     Y10, Y7, Y7
-	VORPD     Y11, Y8, Y8
-	VORPD     Y12, Y9, Y9
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y3, Y8
-	VBLENDVPS Y9, Y2, Y3, Y9
-	VMOVUPS   (DX), Y10
-	VMOVUPS   32(DX), Y11
-	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VANDPS    actkernconst<>+3264(SB), Y6, Y10
+	VCMPPS    $0x11, Y7, Y0, Y7
+	VCMPPS    $0x11, Y8, Y0, Y8
+	VCMPPS    $0x11, Y9, Y0, Y9
+	VCMPPS    $0x11, Y10, Y0, Y10
+	VBLENDVPS Y7, Y1, Y2, Y7
+	VBLENDVPS Y8, Y1, Y2, Y8
+	VBLENDVPS Y9, Y1, Y2, Y9
+	VBLENDVPS Y10, Y1, Y2, Y10
+	VMOVUPS   (DX), Y11
+	VMOVUPS   32(DX), Y12
+	VMOVUPS   64(DX), Y13
+	VMOVUPS   96(DX), Y14
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VMULPS    Y10, Y14, Y14
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VCMPPS    $0x03, Y4, Y4, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y7, Y3, Y11, Y7
+	VBLENDVPS Y8, Y4, Y12, Y8
+	VBLENDVPS Y9, Y5, Y13, Y9
+	VBLENDVPS Y10, Y6, Y14, Y10
 	VMOVUPS   Y7, (AX)
 	VMOVUPS   Y8, 32(AX)
 	VMOVUPS   Y9, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
+	VMOVUPS   Y10, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y4
-	VCMPPS    $0x11, Y4, Y0, Y5
-	VCMPPS    $0x11, Y1, Y4, Y6
-	VORPD     Y6, Y5, Y5
-	VBLENDVPS Y5, Y2, Y3, Y5
-	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVUPS   Y5, (AX)
+	VMOVUPS   (CX), Y3
+	VANDPS    actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS    $0x11, Y4, Y0, Y4
+	VBLENDVPS Y4, Y1, Y2, Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VBLENDVPS Y4, Y3, Y5, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -66090,16 +65678,15 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x11, Y4, Y0, Y5
-	VCMPPS     $0x11, Y1, Y4, Y6
-	VORPD      Y6, Y5, Y5
-	VBLENDVPS  Y5, Y2, Y3, Y5
-	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VANDPS     actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS     $0x11, Y4, Y0, Y4
+	VBLENDVPS  Y4, Y1, Y2, Y4
+	VMASKMOVPS (DX), Y15, Y5
+	VMULPS     Y4, Y5, Y5
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VBLENDVPS  Y4, Y3, Y5, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -66107,74 +65694,75 @@ done:
 
 // func softshrinkBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, lambd float32)
 // Requires: AVX, AVX2, MMX+, SSE
-TEXT ·softshrinkBackwardAVX2Stream(SB), NOSPLIT, $64-76
+TEXT ·softshrinkBackwardAVX2Stream(SB), NOSPLIT, $32-76
 	MOVSS        lambd+72(FP), X0
 	VBROADCASTSS X0, Y0
 	VMOVUPD      Y0, (SP)
 	VMOVUPD      (SP), Y0
-	VXORPS       actkernconst<>+3264(SB), Y0, Y1
-	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      (SP), Y0
-	VMOVUPD      32(SP), Y1
-	VMOVUPD      actkernconst<>+3360(SB), Y2
-	VMOVUPD      actkernconst<>+3296(SB), Y3
+	VMOVUPD      actkernconst<>+3360(SB), Y1
+	VMOVUPD      actkernconst<>+3296(SB), Y2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
+	CMPQ      BX, $0x00000020
 	JB        single
-	VMOVUPS   (CX), Y4
-	VMOVUPS   32(CX), Y5
-	VMOVUPS   64(CX), Y6
-	VCMPPS    $0x11, Y4, Y0, Y7
-	VCMPPS    $0x11, Y5, Y0, Y8
-	VCMPPS    $0x11, Y6, Y0, Y9
-	VCMPPS    $0x11, Y1, Y4, Y10
-	VCMPPS    $0x11, Y1, Y5, Y11
-	VCMPPS    $0x11, Y1, Y6, Y12
-	VORPD     Y10, Y7, Y7
-	VORPD     Y11, Y8, Y8
-	VORPD     Y12, Y9, Y9
-	VBLENDVPS Y7, Y2, Y3, Y7
-	VBLENDVPS Y8, Y2, Y3, Y8
-	VBLENDVPS Y9, Y2, Y3, Y9
-	VMOVUPS   (DX), Y10
-	VMOVUPS   32(DX), Y11
-	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
+	VMOVUPS   (CX), Y3
+	VMOVUPS   32(CX), Y4
+	VMOVUPS   64(CX), Y5
+	VMOVUPS   96(CX), Y6
+	VANDPS    actkernconst<>+3264(SB), Y3, Y7
+	VANDPS    actkernconst<>+3264(SB), Y4, Y8
+	VANDPS    actkernconst<>+3264(SB), Y5, Y9
+	VANDPS    actkernconst<>+3264(SB), Y6, Y10
+	VCMPPS    $0x11, Y7, Y0, Y7
+	VCMPPS    $0x11, Y8, Y0, Y8
+	VCMPPS    $0x11, Y9, Y0, Y9
+	VCMPPS    $0x11, Y10, Y0, Y10
+	VBLENDVPS Y7, Y1, Y2, Y7
+	VBLENDVPS Y8, Y1, Y2, Y8
+	VBLENDVPS Y9, Y1, Y2, Y9
+	VBLENDVPS Y10, Y1, Y2, Y10
+	VMOVUPS   (DX), Y11
+	VMOVUPS   32(DX), Y12
+	VMOVUPS   64(DX), Y13
+	VMOVUPS   96(DX), Y14
+	VMULPS    Y7, Y11, Y11
+	VMULPS    Y8, Y12, Y12
+	VMULPS    Y9, Y13, Y13
+	VMULPS    Y10, Y14, Y14
+	VCMPPS    $0x03, Y3, Y3, Y7
+	VCMPPS    $0x03, Y4, Y4, Y8
+	VCMPPS    $0x03, Y5, Y5, Y9
+	VCMPPS    $0x03, Y6, Y6, Y10
+	VBLENDVPS Y7, Y3, Y11, Y7
+	VBLENDVPS Y8, Y4, Y12, Y8
+	VBLENDVPS Y9, Y5, Y13, Y9
+	VBLENDVPS Y10, Y6, Y14, Y10
 	VMOVNTPS  Y7, (AX)
 	VMOVNTPS  Y8, 32(AX)
 	VMOVNTPS  Y9, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
+	VMOVNTPS  Y10, 96(AX)
+	ADDQ      $0x00000080, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, BX
 	JMP       loop
 
 single:
 	CMPQ      BX, $0x00000008
 	JB        tail
-	VMOVUPS   (CX), Y4
-	VCMPPS    $0x11, Y4, Y0, Y5
-	VCMPPS    $0x11, Y1, Y4, Y6
-	VORPD     Y6, Y5, Y5
-	VBLENDVPS Y5, Y2, Y3, Y5
-	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVNTPS  Y5, (AX)
+	VMOVUPS   (CX), Y3
+	VANDPS    actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS    $0x11, Y4, Y0, Y4
+	VBLENDVPS Y4, Y1, Y2, Y4
+	VMOVUPS   (DX), Y5
+	VMULPS    Y4, Y5, Y5
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VBLENDVPS Y4, Y3, Y5, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -66187,16 +65775,15 @@ tail:
 	LEAQ       actkernconst<>+704(SB), SI
 	NEGQ       BX
 	VMOVDQU    32(SI)(BX*4), Y15
-	VMASKMOVPS (CX), Y15, Y4
-	VCMPPS     $0x11, Y4, Y0, Y5
-	VCMPPS     $0x11, Y1, Y4, Y6
-	VORPD      Y6, Y5, Y5
-	VBLENDVPS  Y5, Y2, Y3, Y5
-	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMASKMOVPS (CX), Y15, Y3
+	VANDPS     actkernconst<>+3264(SB), Y3, Y4
+	VCMPPS     $0x11, Y4, Y0, Y4
+	VBLENDVPS  Y4, Y1, Y2, Y4
+	VMASKMOVPS (DX), Y15, Y5
+	VMULPS     Y4, Y5, Y5
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VBLENDVPS  Y4, Y3, Y5, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -74579,18 +74166,10 @@ loop:
 	VCMPPS    $0x12, Z0, Z3, K3
 	VCMPPS    $0x12, Z0, Z4, K4
 	VCMPPS    $0x12, Z0, Z5, K5
-	VBLENDMPS Z1, Z2, K2, Z6
-	VBLENDMPS Z1, Z3, K3, Z7
-	VBLENDMPS Z1, Z4, K4, Z8
-	VBLENDMPS Z1, Z5, K5, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
+	VBLENDMPS Z1, Z2, K2, Z2
+	VBLENDMPS Z1, Z3, K3, Z3
+	VBLENDMPS Z1, Z4, K4, Z4
+	VBLENDMPS Z1, Z5, K5, Z5
 	VMOVUPS   Z2, (AX)
 	VMOVUPS   Z3, 64(AX)
 	VMOVUPS   Z4, 128(AX)
@@ -74605,9 +74184,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z2
 	VCMPPS    $0x12, Z0, Z2, K2
-	VBLENDMPS Z1, Z2, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VBLENDMPS Z1, Z2, K2, Z2
 	VMOVUPS   Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -74622,9 +74199,7 @@ tail:
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
 	VCMPPS    $0x12, Z0, Z2, K2
-	VBLENDMPS Z1, Z2, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VBLENDMPS Z1, Z2, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -74655,18 +74230,10 @@ loop:
 	VCMPPS    $0x12, Z0, Z3, K3
 	VCMPPS    $0x12, Z0, Z4, K4
 	VCMPPS    $0x12, Z0, Z5, K5
-	VBLENDMPS Z1, Z2, K2, Z6
-	VBLENDMPS Z1, Z3, K3, Z7
-	VBLENDMPS Z1, Z4, K4, Z8
-	VBLENDMPS Z1, Z5, K5, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
+	VBLENDMPS Z1, Z2, K2, Z2
+	VBLENDMPS Z1, Z3, K3, Z3
+	VBLENDMPS Z1, Z4, K4, Z4
+	VBLENDMPS Z1, Z5, K5, Z5
 	VMOVNTPS  Z2, (AX)
 	VMOVNTPS  Z3, 64(AX)
 	VMOVNTPS  Z4, 128(AX)
@@ -74681,9 +74248,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z2
 	VCMPPS    $0x12, Z0, Z2, K2
-	VBLENDMPS Z1, Z2, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VBLENDMPS Z1, Z2, K2, Z2
 	VMOVNTPS  Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -74698,9 +74263,7 @@ tail:
 	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z2
 	VCMPPS    $0x12, Z0, Z2, K2
-	VBLENDMPS Z1, Z2, K2, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
+	VBLENDMPS Z1, Z2, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -74738,18 +74301,10 @@ loop:
 	VBLENDVPS Y7, Y1, Y3, Y7
 	VBLENDVPS Y8, Y1, Y4, Y8
 	VBLENDVPS Y9, Y1, Y5, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVUPS   Y10, (AX)
-	VMOVUPS   Y11, 32(AX)
-	VMOVUPS   Y12, 64(AX)
-	VMOVUPS   Y13, 96(AX)
+	VMOVUPS   Y6, (AX)
+	VMOVUPS   Y7, 32(AX)
+	VMOVUPS   Y8, 64(AX)
+	VMOVUPS   Y9, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -74761,9 +74316,7 @@ single:
 	VMOVUPS   (CX), Y2
 	VCMPPS    $0x12, Y0, Y2, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVUPS   Y4, (AX)
+	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -74778,9 +74331,7 @@ tail:
 	VMASKMOVPS (CX), Y15, Y2
 	VCMPPS     $0x12, Y0, Y2, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS Y3, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -74816,18 +74367,10 @@ loop:
 	VBLENDVPS Y7, Y1, Y3, Y7
 	VBLENDVPS Y8, Y1, Y4, Y8
 	VBLENDVPS Y9, Y1, Y5, Y9
-	VCMPPS    $0x03, Y2, Y2, Y10
-	VCMPPS    $0x03, Y3, Y3, Y11
-	VCMPPS    $0x03, Y4, Y4, Y12
-	VCMPPS    $0x03, Y5, Y5, Y13
-	VBLENDVPS Y10, Y2, Y6, Y10
-	VBLENDVPS Y11, Y3, Y7, Y11
-	VBLENDVPS Y12, Y4, Y8, Y12
-	VBLENDVPS Y13, Y5, Y9, Y13
-	VMOVNTPS  Y10, (AX)
-	VMOVNTPS  Y11, 32(AX)
-	VMOVNTPS  Y12, 64(AX)
-	VMOVNTPS  Y13, 96(AX)
+	VMOVNTPS  Y6, (AX)
+	VMOVNTPS  Y7, 32(AX)
+	VMOVNTPS  Y8, 64(AX)
+	VMOVNTPS  Y9, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	SUBQ      $0x00000020, DX
@@ -74839,9 +74382,7 @@ single:
 	VMOVUPS   (CX), Y2
 	VCMPPS    $0x12, Y0, Y2, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
-	VCMPPS    $0x03, Y2, Y2, Y4
-	VBLENDVPS Y4, Y2, Y3, Y4
-	VMOVNTPS  Y4, (AX)
+	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	SUBQ      $0x00000008, DX
@@ -74856,9 +74397,7 @@ tail:
 	VMASKMOVPS (CX), Y15, Y2
 	VCMPPS     $0x12, Y0, Y2, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
-	VCMPPS     $0x03, Y2, Y2, Y4
-	VBLENDVPS  Y4, Y2, Y3, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMASKMOVPS Y3, Y15, (AX)
 
 done:
 	SFENCE
@@ -76017,14 +75556,14 @@ DATA actkernconst<>+3200(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3208(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3216(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3224(SB)/8, $0x3fc12ba9d1f60179
-DATA actkernconst<>+3232(SB)/8, $0x0000000080000000
+DATA actkernconst<>+3232(SB)/8, $0x000000007fffffff
 DATA actkernconst<>+3240(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3248(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3256(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3264(SB)/8, $0x8000000080000000
-DATA actkernconst<>+3272(SB)/8, $0x8000000080000000
-DATA actkernconst<>+3280(SB)/8, $0x8000000080000000
-DATA actkernconst<>+3288(SB)/8, $0x8000000080000000
+DATA actkernconst<>+3264(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3272(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3280(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3288(SB)/8, $0x7fffffff7fffffff
 DATA actkernconst<>+3296(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3304(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3312(SB)/8, $0x0000000000000000
@@ -76061,7 +75600,7 @@ DATA actkernconst<>+3552(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3560(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3568(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3576(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3584(SB)/8, $0x00000000ff800000
+DATA actkernconst<>+3584(SB)/8, $0x80000000ff800000
 DATA actkernconst<>+3592(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3600(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3608(SB)/8, $0x0000000000000000
@@ -76069,14 +75608,14 @@ DATA actkernconst<>+3616(SB)/8, $0xff800000ff800000
 DATA actkernconst<>+3624(SB)/8, $0xff800000ff800000
 DATA actkernconst<>+3632(SB)/8, $0xff800000ff800000
 DATA actkernconst<>+3640(SB)/8, $0xff800000ff800000
-DATA actkernconst<>+3648(SB)/8, $0x7f8000007fffffff
-DATA actkernconst<>+3656(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3664(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3672(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3680(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3688(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3696(SB)/8, $0x7fffffff7fffffff
-DATA actkernconst<>+3704(SB)/8, $0x7fffffff7fffffff
+DATA actkernconst<>+3648(SB)/8, $0x8000000080000000
+DATA actkernconst<>+3656(SB)/8, $0x8000000080000000
+DATA actkernconst<>+3664(SB)/8, $0x8000000080000000
+DATA actkernconst<>+3672(SB)/8, $0x8000000080000000
+DATA actkernconst<>+3680(SB)/8, $0x000000007f800000
+DATA actkernconst<>+3688(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3696(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3704(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3712(SB)/8, $0x7f8000007f800000
 DATA actkernconst<>+3720(SB)/8, $0x7f8000007f800000
 DATA actkernconst<>+3728(SB)/8, $0x7f8000007f800000

@@ -23,7 +23,7 @@ var (
 )
 
 // leakyReluGeneric is the pure-Go kernel of leakyRelu (f32 memory, f32
-// compute, 15 operations): the scalar twin of the vector program the assembly
+// compute, 13 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -41,23 +41,18 @@ func leakyReluGeneric(dst, x []float32, negativeSlope float32) {
 	}
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
+		v2 := v0 <= v1
 		v5 := v0 == v4
 		v11 := float32(v0 * v6)
 		v12 := v11
 		if v5 {
 			v12 = v10
 		}
-		v13 := v12
+		v13 := v0
 		if v2 {
-			v13 = v0
+			v13 = v12
 		}
-		v14 := math.IsNaN(float64(v0))
-		v15 := v13
-		if v14 {
-			v15 = v0
-		}
-		dst[i] = v15
+		dst[i] = v13
 	}
 }
 

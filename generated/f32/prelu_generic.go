@@ -14,7 +14,7 @@ var (
 	preluBackwardWeightImpl = preluBackwardWeightGeneric
 )
 
-// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 15
+// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 13
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,23 +33,18 @@ func preluGeneric(dst, x []float32, negativeSlope float32) {
 	}
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
+		v2 := v0 <= v1
 		v5 := v0 == v4
 		v11 := float32(v0 * v6)
 		v12 := v11
 		if v5 {
 			v12 = v10
 		}
-		v13 := v12
+		v13 := v0
 		if v2 {
-			v13 = v0
+			v13 = v12
 		}
-		v14 := math.IsNaN(float64(v0))
-		v15 := v13
-		if v14 {
-			v15 = v0
-		}
-		dst[i] = v15
+		dst[i] = v13
 	}
 }
 
@@ -83,7 +78,7 @@ func preluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 }
 
 // preluVecGeneric is the pure-Go kernel of preluVec (f32 memory, f32 compute,
-// 15 operations): the scalar twin of the vector program the assembly kernels
+// 13 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -94,7 +89,7 @@ func preluVecGeneric(dst, x, negative_slope []float32) {
 	v4 := math.Float32frombits(0xff800000) // -Inf
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
+		v2 := v0 <= v1
 		v5 := v0 == v4
 		v6 := negative_slope[i]
 		v7 := v6 == v1
@@ -109,16 +104,11 @@ func preluVecGeneric(dst, x, negative_slope []float32) {
 		if v5 {
 			v12 = v10
 		}
-		v13 := v12
+		v13 := v0
 		if v2 {
-			v13 = v0
+			v13 = v12
 		}
-		v14 := math.IsNaN(float64(v0))
-		v15 := v13
-		if v14 {
-			v15 = v0
-		}
-		dst[i] = v15
+		dst[i] = v13
 	}
 }
 

@@ -12,7 +12,7 @@ var (
 	regluBackwardBImpl = regluBackwardBGeneric
 )
 
-// regluGeneric is the pure-Go kernel of reglu (f32 memory, f32 compute, 10
+// regluGeneric is the pure-Go kernel of reglu (f32 memory, f32 compute, 9
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -23,24 +23,23 @@ func regluGeneric(dst, a, b []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	for i := range dst {
 		v0 := a[i]
-		v2 := v0 < v1
-		v3 := v0
-		if v2 {
-			v3 = v1
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v4 := b[i]
-		v5 := float32(v4 * v3)
-		v6 := math.IsNaN(float64(v4))
-		v7 := v5
-		if v6 {
-			v7 = v4
+		v3 := b[i]
+		v4 := float32(v3 * v2)
+		v5 := math.IsNaN(float64(v3))
+		v6 := v4
+		if v5 {
+			v6 = v3
 		}
-		v8 := math.IsNaN(float64(v0))
-		v9 := v7
-		if v8 {
-			v9 = v0
+		v7 := math.IsNaN(float64(v0))
+		v8 := v6
+		if v7 {
+			v8 = v0
 		}
-		dst[i] = v9
+		dst[i] = v8
 	}
 }
 
@@ -81,7 +80,7 @@ func regluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // regluBackwardBGeneric is the pure-Go kernel of regluBackwardB (f32 memory,
-// f32 compute, 8 operations): the scalar twin of the vector program the
+// f32 compute, 7 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -92,18 +91,17 @@ func regluBackwardBGeneric(db, a, b, dy []float32) {
 	v1 := math.Float32frombits(0x00000000) // 0
 	for i := range db {
 		v0 := a[i]
-		v2 := v0 < v1
-		v3 := v0
-		if v2 {
-			v3 = v1
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v4 := dy[i]
-		v5 := float32(v4 * v3)
-		v6 := math.IsNaN(float64(v0))
-		v7 := v5
-		if v6 {
-			v7 = v0
+		v3 := dy[i]
+		v4 := float32(v3 * v2)
+		v5 := math.IsNaN(float64(v0))
+		v6 := v4
+		if v5 {
+			v6 = v0
 		}
-		db[i] = v7
+		db[i] = v6
 	}
 }

@@ -7,7 +7,7 @@ import "fmt"
 // ReLU sets dst[i] = f(x[i]) for every i: Rectified linear unit, f(x) = max(x,
 // 0).
 //
-//	f(x) = where(x < 0, 0, x)
+//	f(x) = max(x, 0)
 //
 // PyTorch equivalent: torch.nn.ReLU.
 //
@@ -38,7 +38,7 @@ func ReLU(dst, x []float32) {
 // ReLUBackward is the gradient of ReLU: it sets dx[i] = dy[i] * f'(x[i]) for
 // every i, where
 //
-//	f(x)  = where(x < 0, 0, x)
+//	f(x)  = max(x, 0)
 //	f'(x) = where(x > 0, 1, 0)
 //
 // At x = 0, where f' jumps, the gradient is 0: PyTorch

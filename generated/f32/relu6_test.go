@@ -4,6 +4,7 @@ package f32
 
 import (
 	"github.com/actkern/actkern/kerneltest"
+	"math"
 	"testing"
 )
 
@@ -11,7 +12,7 @@ import (
 var relu6Activation = kerneltest.Activation{
 	Name:             "relu6",
 	GoName:           "ReLU6",
-	Forward:          "where(x < 0, 0, where(x > 6, 6, x))",
+	Forward:          "min(max(x, 0), 6)",
 	Derivative:       "where(x > 0 && x < 6, 1, 0)",
 	DerivativeOutput: "where(y > 0 && y < 6, 1, 0)",
 	Kinks: []kerneltest.Kink{
@@ -50,17 +51,7 @@ func FuzzReLU6(f *testing.F) {
 
 // plainReLU6 is f(x) written directly over package math: the benchmarks' baseline.
 func plainReLU6(x float64) float64 {
-	return func() float64 {
-		if x < 0.0 {
-			return 0.0
-		}
-		return func() float64 {
-			if x > 6.0 {
-				return 6.0
-			}
-			return x
-		}()
-	}()
+	return math.Min(math.Max(x, 0.0), 6.0)
 }
 
 // plainReLU6Derivative is f'(x) written directly over package math.

@@ -272,7 +272,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardshrink", Inputs: 1, MaxLen: 145,
+		Name: "hardshrink", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1p+00)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -291,7 +291,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardshrinkBackward", Inputs: 2, MaxLen: 145,
+		Name: "hardshrinkBackward", Inputs: 2, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1p+00)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -425,7 +425,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardtanh", Inputs: 1, MaxLen: 145,
+		Name: "hardtanh", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(-0x1p+00), float32(0x1p+00)}, {float32(-0x1p+01), float32(0x1.8p+01)}, {float32(0x1p-01), float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardtanhGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -897,7 +897,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "relu6", Inputs: 1, MaxLen: 145,
+		Name: "relu6", Inputs: 1, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6Generic(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6AVX512(d, in[0]) }},
@@ -1245,7 +1245,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softshrink", Inputs: 1, MaxLen: 145,
+		Name: "softshrink", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1p+00)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1264,7 +1264,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softshrinkBackward", Inputs: 2, MaxLen: 145,
+		Name: "softshrinkBackward", Inputs: 2, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1p+00)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{

@@ -23,67 +23,61 @@ var (
 )
 
 // softshrinkGeneric is the pure-Go kernel of softshrink (f32 memory, f32
-// compute, 12 operations): the scalar twin of the vector program the assembly
+// compute, 8 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func softshrinkGeneric(dst, x []float32, lambd float32) {
 	x = x[:len(dst)]
 	v1 := lambd
-	v4 := -v1
-	v7 := math.Float32frombits(0x00000000) // 0
+	v2 := -v1
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
-		v3 := float32(v0 - v1)
-		v5 := v0 < v4
-		v6 := float32(v0 + v1)
-		v8 := v7
-		if v5 {
-			v8 = v6
+		v3 := v0
+		if v2 > v0 {
+			v3 = v2
 		}
-		v9 := v8
-		if v2 {
-			v9 = v3
+		v4 := v3
+		if v1 < v3 {
+			v4 = v1
 		}
-		v10 := math.IsNaN(float64(v0))
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v5 := float32(v0 - v4)
+		v6 := math.IsNaN(float64(v0))
+		v7 := v5
+		if v6 {
+			v7 = v0
 		}
-		dst[i] = v11
+		dst[i] = v7
 	}
 }
 
 // softshrinkBackwardGeneric is the pure-Go kernel of softshrinkBackward (f32
-// memory, f32 compute, 13 operations): the scalar twin of the vector program
+// memory, f32 compute, 11 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func softshrinkBackwardGeneric(dx, x, dy []float32, lambd float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := lambd
-	v3 := -v1
-	v6 := math.Float32frombits(0x3f800000) // 1
-	v7 := math.Float32frombits(0x00000000) // 0
+	v2 := lambd
+	v4 := math.Float32frombits(0x3f800000) // 1
+	v5 := math.Float32frombits(0x00000000) // 0
 	for i := range dx {
 		v0 := x[i]
-		v2 := v1 < v0
-		v4 := v0 < v3
-		v5 := v2 || v4
-		v8 := v7
-		if v5 {
-			v8 = v6
+		v1 := abs32(v0)
+		v3 := v2 < v1
+		v6 := v5
+		if v3 {
+			v6 = v4
 		}
-		v9 := dy[i]
-		v10 := float32(v9 * v8)
-		v11 := math.IsNaN(float64(v0))
-		v12 := v10
-		if v11 {
-			v12 = v0
+		v7 := dy[i]
+		v8 := float32(v7 * v6)
+		v9 := math.IsNaN(float64(v0))
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		dx[i] = v12
+		dx[i] = v10
 	}
 }
 

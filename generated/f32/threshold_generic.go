@@ -23,7 +23,7 @@ var (
 )
 
 // thresholdGeneric is the pure-Go kernel of threshold (f32 memory, f32
-// compute, 7 operations): the scalar twin of the vector program the assembly
+// compute, 5 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -38,12 +38,7 @@ func thresholdGeneric(dst, x []float32, threshold, value float32) {
 		if v2 {
 			v4 = v3
 		}
-		v5 := math.IsNaN(float64(v0))
-		v6 := v4
-		if v5 {
-			v6 = v0
-		}
-		dst[i] = v6
+		dst[i] = v4
 	}
 }
 

@@ -13,7 +13,7 @@ func hardshrinkOutputFormOK(lambd float64) bool {
 // Hardshrink sets dst[i] = f(x[i]) for every i: Hard shrinkage, f(x) = x where
 // |x| > lambd, else 0.
 //
-//	f(x) = where(x >= -lambd && x <= lambd, 0, x)
+//	f(x) = where(abs(x) <= lambd, 0, x)
 //
 // Parameters:
 //
@@ -48,8 +48,8 @@ func Hardshrink(dst, x []float64, lambd float64) {
 // HardshrinkBackward is the gradient of Hardshrink: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x >= -lambd && x <= lambd, 0, x)
-//	f'(x) = where(x >= -lambd && x <= lambd, 0, 1)
+//	f(x)  = where(abs(x) <= lambd, 0, x)
+//	f'(x) = where(abs(x) <= lambd, 0, 1)
 //
 // At x = lambd, where f' jumps, the gradient is 0: PyTorch
 // hardshrink_backward: -lambd <= x <= lambd gives 0.

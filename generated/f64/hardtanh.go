@@ -16,7 +16,7 @@ func hardtanhCheck(minVal, maxVal float64) error {
 
 // Hardtanh sets dst[i] = f(x[i]) for every i: Clamp to [min_val, max_val].
 //
-//	f(x) = where(x < min_val, min_val, where(x > max_val, max_val, x))
+//	f(x) = min(max(x, min_val), max_val)
 //
 // Parameters:
 //
@@ -55,7 +55,7 @@ func Hardtanh(dst, x []float64, minVal, maxVal float64) {
 // HardtanhBackward is the gradient of Hardtanh: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x < min_val, min_val, where(x > max_val, max_val, x))
+//	f(x)  = min(max(x, min_val), max_val)
 //	f'(x) = where(x > min_val && x < max_val, 1, 0)
 //
 // At x = min_val, where f' jumps, the gradient is 0: PyTorch

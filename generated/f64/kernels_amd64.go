@@ -676,13 +676,13 @@ func gluBackwardBAVX512(dst, in0, in1, in2 []float64)
 //go:noescape
 func gluBackwardBAVX2(dst, in0, in1, in2 []float64)
 
-// hardshrinkAVX512 computes hardshrink with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkAVX512 computes hardshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func hardshrinkAVX512(dst, in0 []float64, lambd float64)
 
-// hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkAVX512Stream computes hardshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -700,25 +700,25 @@ func hardshrinkAVX2(dst, in0 []float64, lambd float64)
 //go:noescape
 func hardshrinkAVX2Stream(dst, in0 []float64, lambd float64)
 
-// hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX512 computes hardshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX512Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2 computes hardshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func hardshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardshrinkBackwardAVX2Stream computes hardshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -868,13 +868,13 @@ func hardswishBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardswishBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// hardtanhAVX512 computes hardtanh with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhAVX512 computes hardtanh with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func hardtanhAVX512(dst, in0 []float64, min_val, max_val float64)
 
-// hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhAVX512Stream computes hardtanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -1648,13 +1648,13 @@ func reluBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func reluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// relu6AVX512 computes relu6 with AVX512 (3 vectors per iteration, masked tail).
+// relu6AVX512 computes relu6 with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func relu6AVX512(dst, in0 []float64)
 
-// relu6AVX512Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// relu6AVX512Stream computes relu6 with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -2344,49 +2344,49 @@ func softplusBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, beta, thre
 //go:noescape
 func softplusBackwardRareAVX2(acc *[16]float64, in0, in1 []float64, beta, threshold float64)
 
-// softshrinkAVX512 computes softshrink with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkAVX512 computes softshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softshrinkAVX512(dst, in0 []float64, lambd float64)
 
-// softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkAVX512Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func softshrinkAVX512Stream(dst, in0 []float64, lambd float64)
 
-// softshrinkAVX2 computes softshrink with AVX2 (2 vectors per iteration, masked tail).
+// softshrinkAVX2 computes softshrink with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkAVX2(dst, in0 []float64, lambd float64)
 
-// softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// softshrinkAVX2Stream computes softshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
 func softshrinkAVX2Stream(dst, in0 []float64, lambd float64)
 
-// softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX512 computes softshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX512(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX512Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX512Stream(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2 computes softshrinkBackward with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func softshrinkBackwardAVX2(dst, in0, in1 []float64, lambd float64)
 
-// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// softshrinkBackwardAVX2Stream computes softshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape

@@ -23,7 +23,7 @@ var (
 )
 
 // leakyReluGeneric is the pure-Go kernel of leakyRelu (f64 memory, f64
-// compute, 15 operations): the scalar twin of the vector program the assembly
+// compute, 13 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -41,23 +41,18 @@ func leakyReluGeneric(dst, x []float64, negativeSlope float64) {
 	}
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
+		v2 := v0 <= v1
 		v5 := v0 == v4
 		v11 := float64(v0 * v6)
 		v12 := v11
 		if v5 {
 			v12 = v10
 		}
-		v13 := v12
+		v13 := v0
 		if v2 {
-			v13 = v0
+			v13 = v12
 		}
-		v22 := math.IsNaN(v0)
-		v23 := v13
-		if v22 {
-			v23 = v0
-		}
-		dst[i] = v23
+		dst[i] = v13
 	}
 }
 

@@ -15,7 +15,7 @@ var leakyReluActivation = kerneltest.Activation{
 	Params: []kerneltest.Param{
 		{Name: "negative_slope", Default: 0.01},
 	},
-	Forward:          "where(x > 0, x, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope))",
+	Forward:          "where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)",
 	Derivative:       "where(x > 0, 1, negative_slope)",
 	DerivativeOutput: "where(y > 0, 1, negative_slope)",
 	OutputRequires:   "negative_slope >= 0",
@@ -55,20 +55,20 @@ func FuzzLeakyReLU(f *testing.F) {
 // plainLeakyReLU is f(x) written directly over package math: the benchmarks' baseline.
 func plainLeakyReLU(x, negativeSlope float64) float64 {
 	return func() float64 {
-		if x > 0.0 {
-			return x
+		if x <= 0.0 {
+			return func() float64 {
+				if x == -(math.Inf(1)) {
+					return func() float64 {
+						if negativeSlope == 0.0 {
+							return -(negativeSlope)
+						}
+						return -(math.Inf(1)) * negativeSlope
+					}()
+				}
+				return x * negativeSlope
+			}()
 		}
-		return func() float64 {
-			if x == -(math.Inf(1)) {
-				return func() float64 {
-					if negativeSlope == 0.0 {
-						return -(negativeSlope)
-					}
-					return -(math.Inf(1)) * negativeSlope
-				}()
-			}
-			return x * negativeSlope
-		}()
+		return x
 	}()
 }
 

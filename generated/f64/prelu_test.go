@@ -9,7 +9,7 @@ import (
 	"github.com/actkern/actkern/kerneltest"
 )
 
-var preluChannel = kerneltest.Channel{Name: "PReLU", Consts: map[string]string{}, Params: []kerneltest.Param{kerneltest.Param{Name: "negative_slope", Default: 0.01}}, ChannelParam: "negative_slope", Forward: "where(x > 0, x, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope))", Derivative: "where(x > 0, 1, negative_slope)", DerivativeWeight: "where(x > 0, 0, x)"}
+var preluChannel = kerneltest.Channel{Name: "PReLU", Consts: map[string]string{}, Params: []kerneltest.Param{kerneltest.Param{Name: "negative_slope", Default: 0.01}}, ChannelParam: "negative_slope", Forward: "where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)", Derivative: "where(x > 0, 1, negative_slope)", DerivativeWeight: "where(x > 0, 0, x)"}
 
 func TestPReLU(t *testing.T) {
 	kerneltest.RunChannel(t, preluChannel, kerneltest.ChannelKernels[float64]{Forward: PReLU, Backward: PReLUBackward})
@@ -28,20 +28,20 @@ func plainPReLU(dst, in, weight []float64, inner int) {
 
 func plainPReLUElem(xParam, negativeSlope float64) float64 {
 	return func() float64 {
-		if xParam > 0.0 {
-			return xParam
+		if xParam <= 0.0 {
+			return func() float64 {
+				if xParam == -(math.Inf(1)) {
+					return func() float64 {
+						if negativeSlope == 0.0 {
+							return -(negativeSlope)
+						}
+						return -(math.Inf(1)) * negativeSlope
+					}()
+				}
+				return xParam * negativeSlope
+			}()
 		}
-		return func() float64 {
-			if xParam == -(math.Inf(1)) {
-				return func() float64 {
-					if negativeSlope == 0.0 {
-						return -(negativeSlope)
-					}
-					return -(math.Inf(1)) * negativeSlope
-				}()
-			}
-			return xParam * negativeSlope
-		}()
+		return xParam
 	}()
 }
 

@@ -12,7 +12,7 @@ var (
 	regluBackwardBImpl = regluBackwardBGeneric
 )
 
-// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 10
+// regluGeneric is the pure-Go kernel of reglu (f64 memory, f64 compute, 9
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -23,24 +23,23 @@ func regluGeneric(dst, a, b []float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := a[i]
-		v2 := v0 < v1
-		v3 := v0
-		if v2 {
-			v3 = v1
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v4 := b[i]
-		v12 := float64(v4 * v3)
-		v13 := math.IsNaN(v4)
-		v14 := v12
-		if v13 {
-			v14 = v4
+		v3 := b[i]
+		v5 := float64(v3 * v2)
+		v8 := math.IsNaN(v3)
+		v9 := v5
+		if v8 {
+			v9 = v3
 		}
-		v15 := math.IsNaN(v0)
-		v16 := v14
-		if v15 {
-			v16 = v0
+		v10 := math.IsNaN(v0)
+		v11 := v9
+		if v10 {
+			v11 = v0
 		}
-		dst[i] = v16
+		dst[i] = v11
 	}
 }
 
@@ -143,7 +142,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // regluBackwardBGeneric is the pure-Go kernel of regluBackwardB (f64 memory,
-// f64 compute, 8 operations): the scalar twin of the vector program the
+// f64 compute, 7 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -154,18 +153,17 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range db {
 		v0 := a[i]
-		v2 := v0 < v1
-		v3 := v0
-		if v2 {
-			v3 = v1
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v4 := dy[i]
-		v12 := float64(v4 * v3)
-		v13 := math.IsNaN(v0)
-		v14 := v12
-		if v13 {
-			v14 = v0
+		v3 := dy[i]
+		v5 := float64(v3 * v2)
+		v8 := math.IsNaN(v0)
+		v9 := v5
+		if v8 {
+			v9 = v0
 		}
-		db[i] = v14
+		db[i] = v9
 	}
 }

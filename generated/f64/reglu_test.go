@@ -3,12 +3,13 @@
 package f64
 
 import (
+	"math"
 	"testing"
 
 	"github.com/actkern/actkern/kerneltest"
 )
 
-var regluGated = kerneltest.Gated{Name: "ReGLU", Consts: map[string]string{}, Forward: "(where(a < 0, 0, a)) * b", DA: "dy * ((where(a > 0, 1, 0)) * b)", DB: "dy * (where(a < 0, 0, a))", GateOn: "a", Gate: "where(x < 0, 0, x)"}
+var regluGated = kerneltest.Gated{Name: "ReGLU", Consts: map[string]string{}, Forward: "(max(a, 0)) * b", DA: "dy * ((where(a > 0, 1, 0)) * b)", DB: "dy * (max(a, 0))", GateOn: "a", Gate: "max(x, 0)"}
 
 func TestReGLU(t *testing.T) {
 	kerneltest.RunGated(t, regluGated, kerneltest.GatedKernels[float64]{Forward: ReGLU, Backward: ReGLUBackward, Pair: ReGLUPair, PairBackward: ReGLUPairBackward})
@@ -29,12 +30,7 @@ func plainReGLU(dst, in []float64, cols int) {
 }
 
 func plainReGLUGate(xParam float64) float64 {
-	return func() float64 {
-		if xParam < 0.0 {
-			return 0.0
-		}
-		return xParam
-	}()
+	return math.Max(xParam, 0.0)
 }
 
 // BenchmarkReGLU times ReGLU at every ISA level this build runs, beside the plain-Go loop over package math.

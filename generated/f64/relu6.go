@@ -7,7 +7,7 @@ import "fmt"
 // ReLU6 sets dst[i] = f(x[i]) for every i: ReLU capped at 6, f(x) = min(max(x,
 // 0), 6).
 //
-//	f(x) = where(x < 0, 0, where(x > 6, 6, x))
+//	f(x) = min(max(x, 0), 6)
 //
 // PyTorch equivalent: torch.nn.ReLU6.
 //
@@ -39,7 +39,7 @@ func ReLU6(dst, x []float64) {
 // ReLU6Backward is the gradient of ReLU6: it sets dx[i] = dy[i] * f'(x[i]) for
 // every i, where
 //
-//	f(x)  = where(x < 0, 0, where(x > 6, 6, x))
+//	f(x)  = min(max(x, 0), 6)
 //	f'(x) = where(x > 0 && x < 6, 1, 0)
 //
 // At x = 0, where f' jumps, the gradient is 0: PyTorch hardtanh_backward: x <=

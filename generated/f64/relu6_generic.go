@@ -22,7 +22,7 @@ var (
 	relu6BackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// relu6Generic is the pure-Go kernel of relu6 (f64 memory, f64 compute, 9
+// relu6Generic is the pure-Go kernel of relu6 (f64 memory, f64 compute, 5
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,22 +33,15 @@ func relu6Generic(dst, x []float64) {
 	v3 := math.Float64frombits(0x4018000000000000) // 6
 	for i := range dst {
 		v0 := x[i]
-		v2 := v0 < v1
-		v4 := v3 < v0
-		v5 := v0
-		if v4 {
-			v5 = v3
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v6 := v5
-		if v2 {
-			v6 = v1
+		v4 := v2
+		if v3 < v2 {
+			v4 = v3
 		}
-		v8 := math.IsNaN(v0)
-		v9 := v6
-		if v8 {
-			v9 = v0
-		}
-		dst[i] = v9
+		dst[i] = v4
 	}
 }
 

@@ -22,7 +22,7 @@ var (
 	reluBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// reluGeneric is the pure-Go kernel of relu (f64 memory, f64 compute, 6
+// reluGeneric is the pure-Go kernel of relu (f64 memory, f64 compute, 3
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -32,17 +32,11 @@ func reluGeneric(dst, x []float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := x[i]
-		v2 := v0 < v1
-		v3 := v0
-		if v2 {
-			v3 = v1
+		v2 := v0
+		if v1 > v0 {
+			v2 = v1
 		}
-		v5 := math.IsNaN(v0)
-		v6 := v3
-		if v5 {
-			v6 = v0
-		}
-		dst[i] = v6
+		dst[i] = v2
 	}
 }
 

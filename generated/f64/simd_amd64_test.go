@@ -435,7 +435,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardshrink", Inputs: 1, MaxLen: 73,
+		Name: "hardshrink", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1p+00}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { hardshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -454,7 +454,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardshrinkBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardshrinkBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1p+00}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { hardshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -588,7 +588,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardtanh", Inputs: 1, MaxLen: 73,
+		Name: "hardtanh", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{-0x1p+00, 0x1p+00}, {-0x1p+01, 0x1.8p+01}, {0x1p-01, 0x1p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { hardtanhGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1096,7 +1096,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "relu6", Inputs: 1, MaxLen: 73,
+		Name: "relu6", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { relu6Generic(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { relu6AVX512(d, in[0]) }},
@@ -1532,7 +1532,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softshrink", Inputs: 1, MaxLen: 73,
+		Name: "softshrink", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1p+00}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softshrinkGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1551,7 +1551,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softshrinkBackward", Inputs: 2, MaxLen: 73,
+		Name: "softshrinkBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1p+00}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { softshrinkBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{

@@ -17,7 +17,7 @@ func softshrinkCheck(lambd float64) error {
 // Softshrink sets dst[i] = f(x[i]) for every i: Soft shrinkage, f(x) = x -
 // lambd for x > lambd, x + lambd for x < -lambd, else 0.
 //
-//	f(x) = where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0))
+//	f(x) = x - min(max(x, -lambd), lambd)
 //
 // Parameters:
 //
@@ -58,8 +58,8 @@ func Softshrink(dst, x []float64, lambd float64) {
 // SoftshrinkBackward is the gradient of Softshrink: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0))
-//	f'(x) = where(x > lambd || x < -lambd, 1, 0)
+//	f(x)  = x - min(max(x, -lambd), lambd)
+//	f'(x) = where(abs(x) > lambd, 1, 0)
 //
 // At x = lambd, where f' jumps, the gradient is 0: PyTorch
 // softshrink_backward: -lambd <= x <= lambd gives 0.

@@ -23,67 +23,61 @@ var (
 )
 
 // softshrinkGeneric is the pure-Go kernel of softshrink (f64 memory, f64
-// compute, 12 operations): the scalar twin of the vector program the assembly
+// compute, 8 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func softshrinkGeneric(dst, x []float64, lambd float64) {
 	x = x[:len(dst)]
 	v1 := lambd
-	v4 := -v1
-	v7 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := -v1
 	for i := range dst {
 		v0 := x[i]
-		v2 := v1 < v0
-		v3 := float64(v0 - v1)
-		v5 := v0 < v4
-		v6 := float64(v0 + v1)
-		v8 := v7
-		if v5 {
-			v8 = v6
+		v3 := v0
+		if v2 > v0 {
+			v3 = v2
 		}
-		v9 := v8
-		if v2 {
-			v9 = v3
+		v4 := v3
+		if v1 < v3 {
+			v4 = v1
 		}
-		v11 := math.IsNaN(v0)
-		v12 := v9
-		if v11 {
-			v12 = v0
+		v5 := float64(v0 - v4)
+		v7 := math.IsNaN(v0)
+		v8 := v5
+		if v7 {
+			v8 = v0
 		}
-		dst[i] = v12
+		dst[i] = v8
 	}
 }
 
 // softshrinkBackwardGeneric is the pure-Go kernel of softshrinkBackward (f64
-// memory, f64 compute, 13 operations): the scalar twin of the vector program
+// memory, f64 compute, 11 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func softshrinkBackwardGeneric(dx, x, dy []float64, lambd float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := lambd
-	v3 := -v1
-	v6 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x0000000000000000) // 0
+	v2 := lambd
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := x[i]
-		v2 := v1 < v0
-		v4 := v0 < v3
-		v5 := v2 || v4
-		v8 := v7
-		if v5 {
-			v8 = v6
+		v1 := math.Abs(v0)
+		v3 := v2 < v1
+		v6 := v5
+		if v3 {
+			v6 = v4
 		}
-		v9 := dy[i]
-		v13 := float64(v9 * v8)
-		v14 := math.IsNaN(v0)
-		v15 := v13
-		if v14 {
-			v15 = v0
+		v7 := dy[i]
+		v11 := float64(v7 * v6)
+		v12 := math.IsNaN(v0)
+		v13 := v11
+		if v12 {
+			v13 = v0
 		}
-		dx[i] = v15
+		dx[i] = v13
 	}
 }
 

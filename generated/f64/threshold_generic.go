@@ -23,7 +23,7 @@ var (
 )
 
 // thresholdGeneric is the pure-Go kernel of threshold (f64 memory, f64
-// compute, 7 operations): the scalar twin of the vector program the assembly
+// compute, 5 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -38,12 +38,7 @@ func thresholdGeneric(dst, x []float64, threshold, value float64) {
 		if v2 {
 			v4 = v3
 		}
-		v6 := math.IsNaN(v0)
-		v7 := v4
-		if v6 {
-			v7 = v0
-		}
-		dst[i] = v7
+		dst[i] = v4
 	}
 }
 

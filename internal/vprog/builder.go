@@ -46,6 +46,19 @@ func (b *Builder) NoteUnrounded(v, hi, lo, exact, k Value) {
 	b.unrounded[v] = unroundedScaling{hi: hi, lo: lo, exact: exact, k: k}
 }
 
+// Uniform reports whether v is the same in every lane of a call: it depends
+// on constants and parameters only, no input.
+func (b *Builder) Uniform(v Value) bool {
+	uniform := make([]bool, v+1)
+	for i, in := range b.p.Instrs[:v+1] {
+		uniform[i] = in.Op != OpInput
+		for _, a := range in.Args[:in.Op.Arity()] {
+			uniform[i] = uniform[i] && uniform[a]
+		}
+	}
+	return uniform[v]
+}
+
 // Compute is the type lanes are computed in.
 func (b *Builder) Compute() Type { return b.p.Compute }
 
@@ -284,6 +297,11 @@ func (b *Builder) Select(m, x, y Value) Value {
 	// m ? x : (m ? x : z) is m ? x : z: primitives and the lowering both
 	// pass NaN through this way, and the second select would be dead work.
 	if in := b.p.Instrs[y]; in.Op == OpSelect && in.Args[0] == m && in.Args[1] == x {
+		return y
+	}
+	// isnan(a) ? a : y is y when y passes a's NaN lanes on unchanged
+	// (nanpass.go): the formula's own selects already keep the NaN rule.
+	if in := b.p.Instrs[m]; in.Op == OpIsNaN && in.Args[0] == x && b.passesNaN(y, x) {
 		return y
 	}
 	return b.emit(OpSelect, 0, m, x, y)

@@ -370,19 +370,14 @@ func (l *lowerer) minMax(name string, exprs []ast.Expr, v []Value) Value {
 		op = b.Max
 	}
 	x, y := v[0], v[1]
-	if isConst(b, y) {
+	if b.Uniform(y) {
 		x, y = y, x
 	}
 	r := op(x, y)
-	if !isConst(b, x) {
+	if !b.Uniform(x) {
 		r = b.Select(b.IsNaN(x), x, r)
 	}
 	return r
-}
-
-func isConst(b *Builder, v Value) bool {
-	op := b.p.Instrs[v].Op
-	return op == OpConst || op == OpParam
 }
 
 // mask lowers the condition of a where.
