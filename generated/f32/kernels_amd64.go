@@ -425,13 +425,13 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float32)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float32)
@@ -449,13 +449,13 @@ func hardsigmoidAVX2(dst, in0 []float32)
 func hardsigmoidAVX2Stream(dst, in0 []float32)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
@@ -473,13 +473,13 @@ func hardsigmoidBackwardAVX2(dst, in0, in1 []float32)
 func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float32)
@@ -688,25 +688,25 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// leakyReluAVX512 computes leakyRelu with AVX512 (3 vectors per iteration, masked tail).
+// leakyReluAVX512 computes leakyRelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func leakyReluAVX512(dst, in0 []float32, negative_slope float32)
 
-// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func leakyReluAVX512Stream(dst, in0 []float32, negative_slope float32)
 
-// leakyReluAVX2 computes leakyRelu with AVX2 (2 vectors per iteration, masked tail).
+// leakyReluAVX2 computes leakyRelu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func leakyReluAVX2(dst, in0 []float32, negative_slope float32)
 
-// leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape
@@ -760,25 +760,25 @@ func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float32, negative_slope flo
 //go:noescape
 func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, negative_slope float32)
 
-// linearAVX512 computes linear with AVX512 (3 vectors per iteration, masked tail).
+// linearAVX512 computes linear with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func linearAVX512(dst, in0 []float32, c float32)
 
-// linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE.
 //
 //go:noescape
 func linearAVX512Stream(dst, in0 []float32, c float32)
 
-// linearAVX2 computes linear with AVX2 (2 vectors per iteration, masked tail).
+// linearAVX2 computes linear with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
 func linearAVX2(dst, in0 []float32, c float32)
 
-// linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE.
 //
 //go:noescape
@@ -1084,13 +1084,13 @@ func mishBackwardAVX2(dst, in0, in1 []float32)
 //go:noescape
 func mishBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// preluAVX512 computes prelu with AVX512 (3 vectors per iteration, masked tail).
+// preluAVX512 computes prelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE.
 //
 //go:noescape
 func preluAVX512(dst, in0 []float32, negative_slope float32)
 
-// preluAVX2 computes prelu with AVX2 (2 vectors per iteration, masked tail).
+// preluAVX2 computes prelu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE.
 //
 //go:noescape
@@ -1108,7 +1108,7 @@ func preluBackwardAVX512(dst, in0, in1 []float32, negative_slope float32)
 //go:noescape
 func preluBackwardAVX2(dst, in0, in1 []float32, negative_slope float32)
 
-// preluVecAVX512 computes preluVec with AVX512 (2 vectors per iteration, masked tail).
+// preluVecAVX512 computes preluVec with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape

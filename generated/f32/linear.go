@@ -7,7 +7,11 @@ import "fmt"
 // Linear sets dst[i] = f(x[i]) for every i: Scaling by a constant, f(x) = c*x
 // (the lecture's linear activation).
 //
-//	f(x) = where(abs(x) == inf, where(x < 0, where(c == 0, -c, -inf*c), where(c == 0, c, inf*c)), c*x)
+//	f(x) = c*min(max(x, -bound), bound)
+//
+// with
+//
+//	bound = where(c == 0, 1, inf)
 //
 // Parameters:
 //
@@ -43,8 +47,12 @@ func Linear(dst, x []float32, c float32) {
 // LinearBackward is the gradient of Linear: it sets dx[i] = dy[i] * f'(x[i])
 // for every i, where
 //
-//	f(x)  = where(abs(x) == inf, where(x < 0, where(c == 0, -c, -inf*c), where(c == 0, c, inf*c)), c*x)
+//	f(x)  = c*min(max(x, -bound), bound)
 //	f'(x) = c
+//
+// with
+//
+//	bound = where(c == 0, 1, inf)
 //
 // Parameters:
 //

@@ -22,49 +22,40 @@ var (
 	linearBackwardFromOutputStreamImpl func(dx, y, dy []float32, c float32)
 )
 
-// linearGeneric is the pure-Go kernel of linear (f32 memory, f32 compute, 19
+// linearGeneric is the pure-Go kernel of linear (f32 memory, f32 compute, 13
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func linearGeneric(dst, x []float32, c float32) {
 	x = x[:len(dst)]
-	v2 := math.Float32frombits(0x7f800000) // +Inf
-	v4 := math.Float32frombits(0x00000000) // 0
-	v6 := c
-	v7 := v6 == v4
-	v8 := -v6
-	v9 := math.Float32frombits(0xff800000) // -Inf
-	v10 := float32(v9 * v6)
-	v11 := v10
-	if v7 {
-		v11 = v8
+	v1 := c
+	v2 := math.Float32frombits(0x00000000) // 0
+	v3 := v1 == v2
+	v4 := math.Float32frombits(0x3f800000) // 1
+	v5 := math.Float32frombits(0x7f800000) // +Inf
+	v6 := v5
+	if v3 {
+		v6 = v4
 	}
-	v12 := float32(v2 * v6)
-	v13 := v12
-	if v7 {
-		v13 = v6
-	}
+	v7 := -v6
 	for i := range dst {
 		v0 := x[i]
-		v1 := abs32(v0)
-		v3 := v1 == v2
-		v5 := v0 < v4
-		v14 := v13
-		if v5 {
-			v14 = v11
+		v8 := v0
+		if v7 > v0 {
+			v8 = v7
 		}
-		v15 := float32(v6 * v0)
-		v16 := v15
-		if v3 {
-			v16 = v14
+		v9 := v8
+		if v6 < v8 {
+			v9 = v6
 		}
-		v17 := math.IsNaN(float64(v0))
-		v18 := v16
-		if v17 {
-			v18 = v0
+		v10 := float32(v1 * v9)
+		v11 := math.IsNaN(float64(v0))
+		v12 := v10
+		if v11 {
+			v12 = v0
 		}
-		dst[i] = v18
+		dst[i] = v12
 	}
 }
 

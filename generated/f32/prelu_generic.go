@@ -14,7 +14,7 @@ var (
 	preluBackwardWeightImpl = preluBackwardWeightGeneric
 )
 
-// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 13
+// preluGeneric is the pure-Go kernel of prelu (f32 memory, f32 compute, 12
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -22,29 +22,28 @@ var (
 func preluGeneric(dst, x []float32, negativeSlope float32) {
 	x = x[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	v4 := math.Float32frombits(0xff800000) // -Inf
-	v6 := negativeSlope
-	v7 := v6 == v1
-	v8 := -v6
-	v9 := float32(v4 * v6)
-	v10 := v9
-	if v7 {
-		v10 = v8
+	v3 := negativeSlope
+	v4 := v3 == v1
+	v5 := math.Float32frombits(0x3f800000) // 1
+	v6 := math.Float32frombits(0x7f800000) // +Inf
+	v7 := v6
+	if v4 {
+		v7 = v5
 	}
+	v8 := -v7
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 <= v1
-		v5 := v0 == v4
-		v11 := float32(v0 * v6)
-		v12 := v11
-		if v5 {
-			v12 = v10
+		v9 := v0
+		if v8 > v0 {
+			v9 = v8
 		}
-		v13 := v0
+		v10 := float32(v3 * v9)
+		v11 := v0
 		if v2 {
-			v13 = v12
+			v11 = v10
 		}
-		dst[i] = v13
+		dst[i] = v11
 	}
 }
 
@@ -78,7 +77,7 @@ func preluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 }
 
 // preluVecGeneric is the pure-Go kernel of preluVec (f32 memory, f32 compute,
-// 13 operations): the scalar twin of the vector program the assembly kernels
+// 14 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -86,24 +85,28 @@ func preluVecGeneric(dst, x, negative_slope []float32) {
 	x = x[:len(dst)]
 	negative_slope = negative_slope[:len(dst)]
 	v1 := math.Float32frombits(0x00000000) // 0
-	v4 := math.Float32frombits(0xff800000) // -Inf
+	v5 := math.Float32frombits(0x3f800000) // 1
+	v6 := math.Float32frombits(0x7f800000) // +Inf
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 <= v1
-		v5 := v0 == v4
-		v6 := negative_slope[i]
-		v7 := v6 == v1
-		v8 := -v6
-		v9 := float32(v4 * v6)
-		v10 := v9
-		if v7 {
-			v10 = v8
+		v3 := negative_slope[i]
+		v4 := v3 == v1
+		v7 := v6
+		if v4 {
+			v7 = v5
 		}
-		v11 := float32(v0 * v6)
-		v12 := v11
-		if v5 {
-			v12 = v10
+		v8 := -v7
+		v9 := v8
+		if v0 > v8 {
+			v9 = v0
 		}
+		v10 := math.IsNaN(float64(v0))
+		v11 := v9
+		if v10 {
+			v11 = v0
+		}
+		v12 := float32(v3 * v11)
 		v13 := v0
 		if v2 {
 			v13 = v12

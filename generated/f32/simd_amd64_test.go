@@ -335,7 +335,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoid", Inputs: 1, MaxLen: 97,
+		Name: "hardsigmoid", Inputs: 1, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidAVX512(d, in[0]) }},
@@ -353,7 +353,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 145,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -371,7 +371,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 145,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -542,7 +542,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "leakyRelu", Inputs: 1, MaxLen: 145,
+		Name: "leakyRelu", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1.47ae14p-07)}, {float32(0x1.99999ap-03)}, {float32(-0x1p-01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { leakyReluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -603,7 +603,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "linear", Inputs: 1, MaxLen: 145,
+		Name: "linear", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(-0x1.4p+01)}, {float32(0)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { linearGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -785,7 +785,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "prelu", Inputs: 1, MaxLen: 145,
+		Name: "prelu", Inputs: 1, MaxLen: 193,
 		ParamSets: [][]float32{{float32(0x1p-01)}, {float32(0x1.4p+00)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { preluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -803,7 +803,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "preluVec", Inputs: 2, MaxLen: 97,
+		Name: "preluVec", Inputs: 2, MaxLen: 145,
 		Generic: func(d []float32, in [][]float32, p []float32) { preluVecGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { preluVecAVX512(d, in[0], in[1]) }},

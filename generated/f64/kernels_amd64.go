@@ -1012,25 +1012,25 @@ func identityBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func identityBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// leakyReluAVX512 computes leakyRelu with AVX512 (3 vectors per iteration, masked tail).
+// leakyReluAVX512 computes leakyRelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func leakyReluAVX512(dst, in0 []float64, negative_slope float64)
 
-// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// leakyReluAVX512Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func leakyReluAVX512Stream(dst, in0 []float64, negative_slope float64)
 
-// leakyReluAVX2 computes leakyRelu with AVX2 (2 vectors per iteration, masked tail).
+// leakyReluAVX2 computes leakyRelu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func leakyReluAVX2(dst, in0 []float64, negative_slope float64)
 
-// leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// leakyReluAVX2Stream computes leakyRelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -1084,25 +1084,25 @@ func leakyReluBackwardFromOutputAVX2(dst, in0, in1 []float64, negative_slope flo
 //go:noescape
 func leakyReluBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, negative_slope float64)
 
-// linearAVX512 computes linear with AVX512 (3 vectors per iteration, masked tail).
+// linearAVX512 computes linear with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func linearAVX512(dst, in0 []float64, c float64)
 
-// linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// linearAVX512Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
 func linearAVX512Stream(dst, in0 []float64, c float64)
 
-// linearAVX2 computes linear with AVX2 (2 vectors per iteration, masked tail).
+// linearAVX2 computes linear with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
 func linearAVX2(dst, in0 []float64, c float64)
 
-// linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// linearAVX2Stream computes linear with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, MMX+, SSE2.
 //
 //go:noescape
@@ -1480,13 +1480,13 @@ func mishBackwardRareAVX512(acc *[16]float64, in0, in1 []float64)
 //go:noescape
 func mishBackwardRareAVX2(acc *[16]float64, in0, in1 []float64)
 
-// preluAVX512 computes prelu with AVX512 (3 vectors per iteration, masked tail).
+// preluAVX512 computes prelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func preluAVX512(dst, in0 []float64, negative_slope float64)
 
-// preluAVX2 computes prelu with AVX2 (2 vectors per iteration, masked tail).
+// preluAVX2 computes prelu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, SSE2.
 //
 //go:noescape
@@ -1504,7 +1504,7 @@ func preluBackwardAVX512(dst, in0, in1 []float64, negative_slope float64)
 //go:noescape
 func preluBackwardAVX2(dst, in0, in1 []float64, negative_slope float64)
 
-// preluVecAVX512 computes preluVec with AVX512 (2 vectors per iteration, masked tail).
+// preluVecAVX512 computes preluVec with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape

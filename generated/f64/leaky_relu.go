@@ -13,7 +13,11 @@ func leakyReluOutputFormOK(negativeSlope float64) bool {
 // LeakyReLU sets dst[i] = f(x[i]) for every i: Leaky ReLU, f(x) = x > 0 ? x :
 // negative_slope*x.
 //
-//	f(x) = where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)
+//	f(x) = where(x <= 0, negative_slope*max(x, -bound), x)
+//
+// with
+//
+//	bound = where(negative_slope == 0, 1, inf)
 //
 // Parameters:
 //
@@ -49,8 +53,12 @@ func LeakyReLU(dst, x []float64, negativeSlope float64) {
 // LeakyReLUBackward is the gradient of LeakyReLU: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)
+//	f(x)  = where(x <= 0, negative_slope*max(x, -bound), x)
 //	f'(x) = where(x > 0, 1, negative_slope)
+//
+// with
+//
+//	bound = where(negative_slope == 0, 1, inf)
 //
 // At x = 0, where f' jumps, the gradient is negative_slope: PyTorch
 // leaky_relu_backward: x > 0 ? dy : dy*negative_slope.

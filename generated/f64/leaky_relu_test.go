@@ -15,7 +15,7 @@ var leakyReluActivation = kerneltest.Activation{
 	Params: []kerneltest.Param{
 		{Name: "negative_slope", Default: 0.01},
 	},
-	Forward:          "where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)",
+	Forward:          "where(x <= 0, negative_slope*max(x, -(where(negative_slope == 0, 1, inf))), x)",
 	Derivative:       "where(x > 0, 1, negative_slope)",
 	DerivativeOutput: "where(y > 0, 1, negative_slope)",
 	OutputRequires:   "negative_slope >= 0",
@@ -56,17 +56,12 @@ func FuzzLeakyReLU(f *testing.F) {
 func plainLeakyReLU(x, negativeSlope float64) float64 {
 	return func() float64 {
 		if x <= 0.0 {
-			return func() float64 {
-				if x == -(math.Inf(1)) {
-					return func() float64 {
-						if negativeSlope == 0.0 {
-							return -(negativeSlope)
-						}
-						return -(math.Inf(1)) * negativeSlope
-					}()
+			return negativeSlope * math.Max(x, -(func() float64 {
+				if negativeSlope == 0.0 {
+					return 1.0
 				}
-				return x * negativeSlope
-			}()
+				return math.Inf(1)
+			}()))
 		}
 		return x
 	}()

@@ -22,49 +22,40 @@ var (
 	linearBackwardFromOutputStreamImpl func(dx, y, dy []float64, c float64)
 )
 
-// linearGeneric is the pure-Go kernel of linear (f64 memory, f64 compute, 19
+// linearGeneric is the pure-Go kernel of linear (f64 memory, f64 compute, 13
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func linearGeneric(dst, x []float64, c float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v4 := math.Float64frombits(0x0000000000000000) // 0
-	v6 := c
-	v7 := v6 == v4
-	v8 := -v6
-	v9 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v10 := float64(v9 * v6)
-	v11 := v10
-	if v7 {
-		v11 = v8
+	v1 := c
+	v2 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := v1 == v2
+	v4 := math.Float64frombits(0x3ff0000000000000) // 1
+	v5 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v6 := v5
+	if v3 {
+		v6 = v4
 	}
-	v12 := float64(v2 * v6)
-	v13 := v12
-	if v7 {
-		v13 = v6
-	}
+	v7 := -v6
 	for i := range dst {
 		v0 := x[i]
-		v1 := math.Abs(v0)
-		v3 := v1 == v2
-		v5 := v0 < v4
-		v14 := v13
-		if v5 {
-			v14 = v11
+		v8 := v0
+		if v7 > v0 {
+			v8 = v7
 		}
-		v15 := float64(v6 * v0)
-		v16 := v15
-		if v3 {
-			v16 = v14
+		v9 := v8
+		if v6 < v8 {
+			v9 = v6
 		}
-		v28 := math.IsNaN(v0)
-		v29 := v16
-		if v28 {
-			v29 = v0
+		v10 := float64(v1 * v9)
+		v13 := math.IsNaN(v0)
+		v14 := v10
+		if v13 {
+			v14 = v0
 		}
-		dst[i] = v29
+		dst[i] = v14
 	}
 }
 

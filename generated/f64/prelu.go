@@ -8,7 +8,7 @@ import "fmt"
 // (i/inner) % len(weight): Parametric ReLU, f(x) = x > 0 ? x : weight[c]*x,
 // one learned slope per channel.
 //
-//	f(x) = where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)
+//	f(x) = where(x <= 0, negative_slope*max(x, -bound), x)
 //
 // For an N×C×(spatial) tensor in NCHW order inner is the spatial size
 // (H·W); in NHWC order it is 1. A weight of length 1 is shared by every

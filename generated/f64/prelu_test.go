@@ -9,7 +9,7 @@ import (
 	"github.com/actkern/actkern/kerneltest"
 )
 
-var preluChannel = kerneltest.Channel{Name: "PReLU", Consts: map[string]string{}, Params: []kerneltest.Param{kerneltest.Param{Name: "negative_slope", Default: 0.01}}, ChannelParam: "negative_slope", Forward: "where(x <= 0, where(x == -inf, where(negative_slope == 0, -negative_slope, -inf*negative_slope), x*negative_slope), x)", Derivative: "where(x > 0, 1, negative_slope)", DerivativeWeight: "where(x > 0, 0, x)"}
+var preluChannel = kerneltest.Channel{Name: "PReLU", Consts: map[string]string{}, Params: []kerneltest.Param{kerneltest.Param{Name: "negative_slope", Default: 0.01}}, ChannelParam: "negative_slope", Forward: "where(x <= 0, negative_slope*max(x, -(where(negative_slope == 0, 1, inf))), x)", Derivative: "where(x > 0, 1, negative_slope)", DerivativeWeight: "where(x > 0, 0, x)"}
 
 func TestPReLU(t *testing.T) {
 	kerneltest.RunChannel(t, preluChannel, kerneltest.ChannelKernels[float64]{Forward: PReLU, Backward: PReLUBackward})
@@ -29,17 +29,12 @@ func plainPReLU(dst, in, weight []float64, inner int) {
 func plainPReLUElem(xParam, negativeSlope float64) float64 {
 	return func() float64 {
 		if xParam <= 0.0 {
-			return func() float64 {
-				if xParam == -(math.Inf(1)) {
-					return func() float64 {
-						if negativeSlope == 0.0 {
-							return -(negativeSlope)
-						}
-						return -(math.Inf(1)) * negativeSlope
-					}()
+			return negativeSlope * math.Max(xParam, -(func() float64 {
+				if negativeSlope == 0.0 {
+					return 1.0
 				}
-				return xParam * negativeSlope
-			}()
+				return math.Inf(1)
+			}()))
 		}
 		return xParam
 	}()

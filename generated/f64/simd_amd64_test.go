@@ -705,7 +705,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "leakyRelu", Inputs: 1, MaxLen: 73,
+		Name: "leakyRelu", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1.47ae147ae147bp-07}, {0x1.999999999999ap-03}, {-0x1p-01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { leakyReluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -766,7 +766,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "linear", Inputs: 1, MaxLen: 73,
+		Name: "linear", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p+00}, {-0x1.4p+01}, {0}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { linearGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -984,7 +984,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "prelu", Inputs: 1, MaxLen: 73,
+		Name: "prelu", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01}, {0x1.4p+00}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { preluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1002,7 +1002,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "preluVec", Inputs: 2, MaxLen: 49,
+		Name: "preluVec", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { preluVecGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { preluVecAVX512(d, in[0], in[1]) }},
