@@ -46,9 +46,6 @@
 //	                               #   the same function without the corrections
 //	                               #   only a float64 result needs; checked
 //	                               #   against the main formula to 1 float32 ULP
-//	      lanes: float32           #   compute in float32 lanes even where the
-//	                               #   program rounds twice (the comment says
-//	                               #   why it stays within 1 ULP)
 //	    rare: ["abs(x) > 1e150"]   # optional; conditions of where() calls in
 //	                               #   these formulas (lets allowed) whose first
 //	                               #   branch, a costly far tail, the kernels

@@ -24,12 +24,6 @@ func TestFloat32Formulas(t *testing.T) {
 	assert.Same(t, &sp.Forward, sp.Kernels(false).Forward, "float64 kernels keep the entry's")
 	assert.Same(t, &sp.Derivative, sp.Kernels(true).Derivative, "a formula float32: does not replace stays the entry's")
 	assert.Nil(t, sp.Kernels(true).DerivativeOutput)
-	assert.False(t, sp.Kernels(true).Float32Lanes, "float32 lanes only when asked for")
-
-	s, err = Parse("t.yaml", []byte(strings.Replace(valid, edits[0], withFloat32("      lanes: float32\n")[1], 1)))
-	require.NoError(t, err)
-	assert.True(t, s.Activations[0].Kernels(true).Float32Lanes)
-	assert.False(t, s.Activations[0].Kernels(false).Float32Lanes, "float64 kernels have float64 lanes")
 }
 
 func TestFloat32Refusals(t *testing.T) {
@@ -41,13 +35,11 @@ func TestFloat32Refusals(t *testing.T) {
 		{"another function", withFloat32("      forward: log1p(exp(x))\n"),
 			"t.yaml:12:16: float32: forward gives"},
 		{"unknown field", withFloat32("      backward: sigmoid(x)\n"),
-			`t.yaml:12:7: float32: unknown field "backward" (known: forward, derivative, derivative_output, lanes)`},
+			`t.yaml:12:7: float32: unknown field "backward" (known: forward, derivative, derivative_output)`},
 		{"no derivative_output to replace", withFloat32("      derivative_output: y\n"),
 			"t.yaml:12:7: float32: derivative_output replaces the entry's derivative_output, and it has none"},
 		{"unknown name", withFloat32("      derivative: sigmoid(z)\n"),
 			"t.yaml:12:27: derivative: unknown name z"},
-		{"lanes other than float32", withFloat32("      lanes: float64\n"),
-			"t.yaml:12:14: float32: lanes: only float32 may be asked for"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			list := refuse(t, tc.edits...)

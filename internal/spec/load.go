@@ -610,16 +610,9 @@ func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) ma
 		l.errorf(f.key, "float32: only elementwise entries have float32 formulas (a %s entry's kernels use its gate's or its of's)", a.Kind)
 		return
 	}
-	fm, ok := l.mapping(f.val, "float32", "forward", "derivative", "derivative_output", "lanes")
+	fm, ok := l.mapping(f.val, "float32", "forward", "derivative", "derivative_output")
 	if !ok {
 		return
-	}
-	if lf, ok := fm["lanes"]; ok {
-		if v := resolve(lf.val); v.Kind != yaml.ScalarNode || v.Value != "float32" {
-			l.errorf(lf.val, "float32: lanes: only float32 may be asked for (float64 lanes are the default where float32 ones would round more than once)")
-		} else {
-			a.Float32.Float32Lanes = true
-		}
 	}
 	if ff, ok := fm["forward"]; ok {
 		a.Float32.Forward = l.formula(ff, withVar("x"), false)

@@ -116,19 +116,13 @@ type Activation struct {
 // KernelFormulas are the three formulas an elementwise kernel evaluates.
 type KernelFormulas struct {
 	Forward, Derivative, DerivativeOutput *Formula
-	// Float32Lanes (YAML float32: lanes: float32) has the float32 kernels
-	// compute in float32 lanes, twice as many per vector, even where
-	// their program rounds more than once (vprog.Lower otherwise keeps
-	// float64 lanes there). The entry's comment gives the error bound;
-	// make exhaustive checks it on every input.
-	Float32Lanes bool
 }
 
 // Kernels returns the formulas the kernels of one precision evaluate: the
 // main ones, or for float32 those Float32 replaces. DerivativeOutput is nil
 // when the entry has none.
 func (a *Activation) Kernels(float32 bool) KernelFormulas {
-	k := KernelFormulas{Forward: &a.Forward, Derivative: &a.Derivative, DerivativeOutput: a.DerivativeOutput}
+	k := KernelFormulas{&a.Forward, &a.Derivative, a.DerivativeOutput}
 	if !float32 {
 		return k
 	}
@@ -141,7 +135,6 @@ func (a *Activation) Kernels(float32 bool) KernelFormulas {
 	if a.Float32.DerivativeOutput != nil {
 		k.DerivativeOutput = a.Float32.DerivativeOutput
 	}
-	k.Float32Lanes = a.Float32.Float32Lanes
 	return k
 }
 

@@ -53,17 +53,11 @@ func KernelName(specName string, d Direction) string {
 // stored, unless the program rounds at most once on every path (piecewise
 // linear functions such as relu or leaky_relu): then float32 lanes give the
 // same bits at twice the width, and the program is rebuilt with F32 compute.
-// An entry may also ask for float32 lanes outright (float32: lanes: float32)
-// where its own error analysis, which make exhaustive checks, says two
-// roundings stay within 1 ULP.
 //
 // Every program ends with the NaN rule: where the input (x or y) is NaN the
 // result is that NaN, payload included; a NaN dy propagates through the
 // final multiplication.
 func Lower(a *spec.Activation, d Direction, mem Type) (*Program, error) {
-	if mem == F32 && a.Kernels(true).Float32Lanes {
-		return lowerWith(a, d, mem, F32)
-	}
 	p, err := lowerWith(a, d, mem, F64)
 	if err != nil || mem != F32 || !roundsOnce(p) {
 		return p, err
@@ -298,9 +292,9 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		return 0, l.errorf(e, "no lowering for %s", fn.Name)
 	}
 	if b.Compute() != F64 {
-		// roundsOnce never judges a primitive exact: only an entry that
-		// asks for float32 lanes gets here.
-		return 0, l.errorf(e, "%s needs float64 lanes (float32: lanes: float32 asks for float32 ones)", fn.Name)
+		// Only reached when rebuilding a program that roundsOnce judged
+		// exact, which never holds for a primitive; keep the invariant loud.
+		panic("primitive in an F32-compute program")
 	}
 	return prim(b, args, l.mem), nil
 }

@@ -33,10 +33,6 @@ func TestKernelName(t *testing.T) {
 
 func TestLowerChoosesComputeType(t *testing.T) {
 	slope := spec.Param{Name: "negative_slope", Default: 0.01}
-	// hardsigmoid asks for float32 lanes (float32: lanes: float32), which
-	// it gets even though x+3 rounds.
-	hs := activation(t, "hardsigmoid", "min(max((x + 3)/6, 0), 1)", "where(x > -3 && x < 3, 1.0/6, 0)")
-	hs.Float32.Float32Lanes = true
 	cases := []struct {
 		a    *spec.Activation
 		d    Direction
@@ -49,8 +45,6 @@ func TestLowerChoosesComputeType(t *testing.T) {
 		{activation(t, "hardswish", "x*min(max(x+3, 0), 6)/6", "1"), Forward, F64},
 		// 0.1 is not a float32: the constant itself is a rounding.
 		{activation(t, "scale", "x*0.1", "0.1"), Forward, F64},
-		{hs, Forward, F32},
-		{hs, Backward, F32},
 	}
 	for _, c := range cases {
 		p, err := Lower(c.a, c.d, F32)
@@ -60,13 +54,6 @@ func TestLowerChoosesComputeType(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, F64, p64.Compute)
 	}
-
-	// A primitive cannot run in float32 lanes: the entry is told where.
-	sg := activation(t, "sigmoid", "sigmoid(x)", "1")
-	sg.Float32.Float32Lanes = true
-	_, err := Lower(sg, Forward, F32)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "test.yaml:1:1: sigmoid needs float64 lanes")
 }
 
 func TestLowerEvaluates(t *testing.T) {
