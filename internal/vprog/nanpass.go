@@ -2,9 +2,10 @@ package vprog
 
 // What a value is known to be in the lanes where one given value, a, is
 // NaN. Builder.Select uses it to drop a NaN rule (isnan(a) ? a : y) that y
-// already satisfies: relu's where(x < 0, 0, x) gives x itself wherever x is
-// NaN, since an ordered comparison with NaN is false, so the select the
-// lowering appends would only cost a comparison and a blend per vector.
+// already satisfies: threshold's where(x <= threshold, value, x) gives x
+// itself wherever x is NaN, since an ordered comparison with NaN is false,
+// so the select the lowering appends would only cost a comparison and a
+// blend per vector.
 //
 // Only moves count as passing a on: a select or x86 min/max that yields
 // a's lanes unchanged. Arithmetic on a NaN gives a NaN too, but its payload
@@ -36,7 +37,7 @@ func (b *Builder) passesNaN(v, a Value) bool {
 		in := b.p.Instrs[v]
 		arg := func(i int) atNaN { return at(in.Args[i]) }
 		k := atNaNUnknown
-		isNaN := func(i int) bool { k := arg(i); return k == atNaNIsA || k == atNaNNaN }
+		isNaN := func(i int) bool { s := arg(i); return s == atNaNIsA || s == atNaNNaN }
 		switch in.Op {
 		case OpAdd, OpSub, OpMul, OpDiv, OpFMA, OpNeg, OpAbs, OpSqrt:
 			for i := range in.Op.Arity() {
