@@ -405,9 +405,17 @@ func (a *allocator) compute(it item) {
 		return
 	}
 
-	sh := a.is.shape(in)
 	n := in.Op.Arity()
 	args := append([]vprog.Value(nil), in.Args[:n]...)
+	var sh shape
+	var form fmaForm
+	if in.Op == vprog.OpFMA {
+		// Three forms, six placements of the operands: fma.go.
+		args, form = a.fmaLayout(args, it.u)
+		sh = fmaShape
+	} else {
+		sh = a.is.shape(in)
+	}
 	// Exchanging the operands of a commutative operation changes which NaN
 	// comes out where both are NaN (x86 returns the first source's), and
 	// x and |x| are two NaNs of one input: only a leaf (a constant or a
@@ -415,12 +423,7 @@ func (a *allocator) compute(it item) {
 	// value. A spilled computed first operand is reloaded instead.
 	if _, leaf0 := a.leaf[args[0]]; sh.commute && leaf0 {
 		memOnly := func(v vprog.Value) bool { return !a.inReg(v, it.u) }
-		switch {
-		case sh.tie == 0 && a.dyingReg(args[1], it.u):
-			args[0], args[1] = args[1], args[0]
-		case sh.tie == 0 && memOnly(args[0]) && !memOnly(args[1]):
-			args[0], args[1] = args[1], args[0]
-		case sh.memArg == 1 && memOnly(args[0]) && !memOnly(args[1]):
+		if sh.memArg == 1 && memOnly(args[0]) && !memOnly(args[1]) {
 			args[0], args[1] = args[1], args[0]
 		}
 	}
@@ -475,7 +478,11 @@ func (a *allocator) compute(it item) {
 		temps = append(temps, r)
 		scratch[i] = r.(reg.VecPhysical)
 	}
-	a.is.emit(a.c, in, dst, locs, scratch)
+	if in.Op == vprog.OpFMA {
+		a.is.fma(a.c, form, dst, locs[1], locs[2])
+	} else {
+		a.is.emit(a.c, in, dst, locs, scratch)
+	}
 
 	for _, r := range temps {
 		a.release(r)

@@ -81,6 +81,23 @@ func opPrograms() []Kernel {
 				x, y := b.Input(0), b.Input(1)
 				return b.FMA(b.Const(1.0/3), x, b.FMA(x, y, b.Const(-1)))
 			})
+			// One NaN input, three NaNs of it (x, -x and |x| differ in
+			// the sign): the FMA must keep the one generic's math.FMA
+			// keeps, the first of its operands, whichever encoding the
+			// allocator picks. Each program puts them in another order.
+			add("fmaNaNOrder", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				return b.FMA(x, b.Neg(x), b.Abs(x))
+			})
+			add("fmaNaNOrder2", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				return b.Add(b.FMA(b.Neg(x), b.Abs(x), x), x)
+			})
+			add("fmaNaNOrder3", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x := b.Input(0)
+				n := b.Neg(x)
+				return b.Mul(b.FMA(b.Abs(x), b.Const(3), n), n)
+			})
 		}
 		// Ldexp: a finite value times 2^n for every n the contract allows
 		// (in1 within ±64 scaled by 35 covers ±2240).

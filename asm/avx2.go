@@ -81,6 +81,17 @@ func (a *avx2) cf(v float64) operand.Mem {
 	return a.constLoc(math.Float64bits(v)).m
 }
 
+func (a *avx2) fma(c *build.Context, form fmaForm, dst reg.Physical, r, m loc) {
+	switch form {
+	case fma213:
+		a.pick(c.VFMADD213PD, c.VFMADD213PS)(m.op(), r.op(), dst)
+	case fma132:
+		a.pick(c.VFMADD132PD, c.VFMADD132PS)(m.op(), r.op(), dst)
+	case fma231:
+		a.pick(c.VFMADD231PD, c.VFMADD231PS)(m.op(), r.op(), dst)
+	}
+}
+
 func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, s []reg.VecPhysical) {
 	x := func(i int) operand.Op { return args[i].op() }
 	switch in.Op {
@@ -96,8 +107,6 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		a.pick(c.VMINPD, c.VMINPS)(x(1), x(0), dst)
 	case vprog.OpMax:
 		a.pick(c.VMAXPD, c.VMAXPS)(x(1), x(0), dst)
-	case vprog.OpFMA:
-		a.pick(c.VFMADD213PD, c.VFMADD213PS)(x(2), x(1), dst)
 	case vprog.OpNeg:
 		a.pick(c.VXORPD, c.VXORPS)(a.constLoc(a.sign()).m, x(0), dst)
 	case vprog.OpAbs:

@@ -79,6 +79,17 @@ func (a *avx512) three(c *build.Context, pd, ps, pdb, psb func(...operand.Op), x
 	f(y.op(), x.op(), dst)
 }
 
+func (a *avx512) fma(c *build.Context, form fmaForm, dst reg.Physical, r, m loc) {
+	switch form {
+	case fma213:
+		a.three(c, c.VFMADD213PD, c.VFMADD213PS, c.VFMADD213PD_BCST, c.VFMADD213PS_BCST, r, m, dst)
+	case fma132:
+		a.three(c, c.VFMADD132PD, c.VFMADD132PS, c.VFMADD132PD_BCST, c.VFMADD132PS_BCST, r, m, dst)
+	case fma231:
+		a.three(c, c.VFMADD231PD, c.VFMADD231PS, c.VFMADD231PD_BCST, c.VFMADD231PS_BCST, r, m, dst)
+	}
+}
+
 func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, scratch []reg.VecPhysical) {
 	switch in.Op {
 	case vprog.OpAdd:
@@ -97,9 +108,6 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	case vprog.OpLdexp:
 		// VSCALEF computes a·2^floor(b) with one rounding; b is integer-valued.
 		a.three(c, c.VSCALEFPD, c.VSCALEFPS, c.VSCALEFPD_BCST, c.VSCALEFPS_BCST, args[0], args[1], dst)
-	case vprog.OpFMA:
-		// dst holds args[0]: dst = args[1]*dst + args[2].
-		a.three(c, c.VFMADD213PD, c.VFMADD213PS, c.VFMADD213PD_BCST, c.VFMADD213PS_BCST, args[1], args[2], dst)
 	case vprog.OpNeg:
 		a.three(c, c.VXORPD, c.VXORPS, c.VXORPD_BCST, c.VXORPS_BCST, args[0], a.constLoc(a.sign()), dst)
 	case vprog.OpAbs:

@@ -63,8 +63,12 @@ type isa interface {
 	memBytes() int // bytes of memory one vector of elements occupies
 	shape(in vprog.Instr) shape
 	constLoc(bits uint64) loc // memory operand holding a constant
-	// emit encodes one lane operation; dst is a vector or mask register.
+	// emit encodes one lane operation, any but FMA; dst is a vector or
+	// mask register.
 	emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []loc, scratch []reg.VecPhysical)
+	// fma encodes an FMA in the form the allocator chose (fma.go); dst
+	// holds the first slot's operand.
+	fma(c *build.Context, form fmaForm, dst reg.Physical, reg, mem loc)
 	// materialize loads a memory operand (constant, parameter, spilled
 	// value) into a vector register.
 	materialize(c *build.Context, dst reg.VecPhysical, l loc)
@@ -254,9 +258,6 @@ func commonShape(op vprog.Op) (shape, bool) {
 		return shape{memArg: 1, tie: -1}, true
 	case vprog.OpNeg, vprog.OpAbs, vprog.OpSqrt, vprog.OpRound, vprog.OpIsNaN:
 		return shape{memArg: -1, tie: -1}, true
-	case vprog.OpFMA:
-		// VFMADD213: dst = arg1*dst + arg2, arg2 may be memory.
-		return shape{memArg: 2, tie: 0, commute: true}, true
 	case vprog.OpSelect:
 		// Blend: the "true" operand may be memory.
 		return shape{memArg: 1, tie: -1}, true

@@ -112,13 +112,13 @@ func eluBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func eluBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
-// eluBackwardAVX2 computes eluBackward with AVX2 (2 vectors per iteration, masked tail).
+// eluBackwardAVX2 computes eluBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func eluBackwardAVX2(dst, in0, in1 []float32, alpha float32)
 
-// eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// eluBackwardAVX2Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -898,7 +898,7 @@ func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 //go:noescape
 func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 
-// logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX2 computes logSoftmaxBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -964,13 +964,13 @@ func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float32)
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float32)
 
-// logsigmoidBackwardFromOutputAVX2 computes logsigmoidBackwardFromOutput with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX2 computes logsigmoidBackwardFromOutput with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 
-// logsigmoidBackwardFromOutputAVX2Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX2Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1360,13 +1360,13 @@ func seluBackwardAVX512(dst, in0, in1 []float32)
 //go:noescape
 func seluBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// seluBackwardAVX2 computes seluBackward with AVX2 (2 vectors per iteration, masked tail).
+// seluBackwardAVX2 computes seluBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluBackwardAVX2(dst, in0, in1 []float32)
 
-// seluBackwardAVX2Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// seluBackwardAVX2Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1996,13 +1996,13 @@ func tanhAVX512(dst, in0 []float32)
 //go:noescape
 func tanhAVX512Stream(dst, in0 []float32)
 
-// tanhAVX2 computes tanh with AVX2 (2 vectors per iteration, masked tail).
+// tanhAVX2 computes tanh with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhAVX2(dst, in0 []float32)
 
-// tanhAVX2Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// tanhAVX2Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

@@ -308,10 +308,13 @@ func (b *Builder) Select(m, x, y Value) Value {
 }
 
 // Horner evaluates c[0] + t*(c[1] + t*(c[2] + ...)) with FMAs (F64 compute).
+// Each step is fma(t, acc, c): t first, so that the assembly can keep t,
+// which every step reads, and accumulate in acc's register with the NaN
+// order of generic's math.FMA (asm/fma.go).
 func (b *Builder) Horner(t Value, c ...float64) Value {
 	acc := b.Const(c[len(c)-1])
 	for i := len(c) - 2; i >= 0; i-- {
-		acc = b.FMA(acc, t, b.Const(c[i]))
+		acc = b.FMA(t, acc, b.Const(c[i]))
 	}
 	return acc
 }
