@@ -134,13 +134,51 @@ func loopReads(p *vprog.Program, live, fixed []bool) []vprog.Value {
 	return vs
 }
 
-// leafOrder lists the loop's leaves (the fixed values it reads), most used
-// first (ties by value number), the order in which they earn a register.
-func leafOrder(p *vprog.Program, live, fixed []bool) []vprog.Value {
+// leafOrder lists the loop's leaves (the fixed values it reads) in the
+// order in which they earn a register: first by how many of their uses
+// need one (in memory each of those takes a load), then by how many uses
+// they have, then by value number. A leaf that every instruction can read
+// from memory gains nothing from a register, whatever its count.
+func leafOrder(is isa, p *vprog.Program, live, fixed []bool) []vprog.Value {
 	uses := p.Uses()
+	regUses := make([]int, len(p.Instrs))
+	for i, in := range p.Instrs {
+		if !live[i] || fixed[i] {
+			continue
+		}
+		for j, a := range in.Args[:in.Op.Arity()] {
+			if fixed[a] && needsReg(is, in, j, fixed) {
+				regUses[a]++
+			}
+		}
+	}
 	ls := loopReads(p, live, fixed)
-	sort.SliceStable(ls, func(i, j int) bool { return uses[ls[i]] > uses[ls[j]] })
+	sort.SliceStable(ls, func(i, j int) bool {
+		if regUses[ls[i]] != regUses[ls[j]] {
+			return regUses[ls[i]] > regUses[ls[j]]
+		}
+		return uses[ls[i]] > uses[ls[j]]
+	})
 	return ls
+}
+
+// needsReg reports whether argument j of in, a fixed value, must be in a
+// register when the instruction runs (as the allocator places operands):
+// it is not the one operand the encoding may read from memory, nor can it
+// trade places with a computed one that is. An FMA has a memory slot for
+// any of its operands (fma.go), so only a second fixed operand needs one.
+func needsReg(is isa, in vprog.Instr, j int, fixed []bool) bool {
+	fixedArgs := 0
+	for _, a := range in.Args[:in.Op.Arity()] {
+		if fixed[a] {
+			fixedArgs++
+		}
+	}
+	if in.Op == vprog.OpFMA {
+		return fixedArgs > 1
+	}
+	sh := is.shape(in)
+	return j != sh.memArg && !(sh.commute && j == 0 && fixedArgs == 1)
 }
 
 // accGroups is how many registers of float64 lanes a reduction's
@@ -167,7 +205,7 @@ func accRegs(is isa, p *vprog.Program) int {
 func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vprog.Value) loc) (*frame, []vprog.Value) {
 	fixed := loopFixed(is, p)
 	f := &frame{is: is, p: p, live: live, fixed: fixed, leaf: map[vprog.Value]loc{}, slots: map[int][]operand.Mem{}}
-	leaves := leafOrder(p, live, fixed)
+	leaves := leafOrder(is, p, live, fixed)
 	h := pl.hoist
 	if h > len(leaves) {
 		h = len(leaves)
@@ -206,7 +244,7 @@ func newFrame(is isa, p *vprog.Program, live []bool, pl plan, locate func(v vpro
 // A reduction's unroll is a multiple of its step (accGroups vectors), and
 // its accumulator registers are not available to the body.
 func choosePlan(is isa, p *vprog.Program, live []bool) plan {
-	leaves := len(leafOrder(p, live, loopFixed(is, p)))
+	leaves := len(leafOrder(is, p, live, loopFixed(is, p)))
 	step := 1
 	if p.Reduce != vprog.NoReduce {
 		step = accGroups(is)
