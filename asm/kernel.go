@@ -45,6 +45,32 @@ type plan struct {
 // worth re-measuring on a quiet machine.
 func maxUnroll(is isa) int { return 4 }
 
+// minUnroll is the narrowest body a float32 elementwise kernel with long
+// dependency chains takes (see longChain): when its values do not fit the
+// registers that many times, it spills rather than go narrower. A spill is
+// a store and a load to L1, beside the FMA ports; a narrower body is fewer
+// independent chains for them. Measured (benchstat, 6 interleaved runs,
+// n = 4096, on the 2-core Zen 5 of this project's CI) against the widest
+// spill-free body, which was 2 for most transcendental kernels:
+//
+//   - float32, AVX2 (15 registers): 3 with spills was faster for 11 of 17
+//     kernels (logsigmoid -20%, gelu_tanh -15%, softplus -12%, sigmoid,
+//     silu and elu -8%) and slower for none; 4 lost on gelu' and sin.
+//   - float32, AVX-512 (31 registers): 4 was faster for 8 of 17 (gelu_tanh
+//     -17%, celu -15%, mish' -12%, elu -9%) and slower for none.
+//   - float64, whose programs are two to ten times larger: 3 and 4 won on
+//     some (mish -26%, logsigmoid -22%) and lost on others (hardswish'
+//     +50%, mish' +26%, silu' +23%, elu' +15%). It keeps 2.
+func minUnroll(is isa, p *vprog.Program) int {
+	switch {
+	case p.Mem != vprog.F32:
+		return 2
+	case is.vecRegs() > 16:
+		return 4
+	}
+	return 3
+}
+
 // nosplitFrame is the largest frame kept NOSPLIT (the linker allows about
 // 800 bytes for a chain of NOSPLIT functions).
 const nosplitFrame = 256
@@ -299,27 +325,39 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 		}
 		return plan{u, lo}, true
 	}
-	for u := top; u >= 2*step; u -= step {
+	// low is the narrowest body worth keeping free of spills: minUnroll
+	// for an elementwise kernel with long chains; otherwise two steps.
+	low := 2 * step
+	if p.Reduce == vprog.NoReduce && chainDepth(p, live) >= longChain {
+		low = minUnroll(is, p)
+	}
+	for u := top; u >= low; u -= step {
 		if pl := (plan{u, leaves}); try(pl) {
 			return pl
 		}
 	}
-	for u := top; u >= 2*step; u -= step {
+	for u := top; u >= low; u -= step {
 		if pl, ok := mostLeaves(u); ok {
 			return pl
 		}
 	}
-	// Nothing fits without spills at two vectors per iteration or more.
-	// Two still give the core two independent chains to overlap, which
-	// one cannot (a Horner chain of FMAs is latency-bound), and a spill is
-	// a store and a load to L1 beside the FMA ports. Measured against
-	// unroll 1 without spills (benchstat, 6 runs, n = 4096, 52 kernel and
-	// ISA pairs): 24 significantly faster, AVX2 by 6-30% (float32 gelu,
-	// softplus, silu'; float64 gelu, logsigmoid, mish, tanh'), AVX-512 by
-	// 8-18% (float64 gelu, gelu', mish), and none slower.
-	if u := 2 * step; u <= top {
-		if _, ok := spills(plan{u, 0}); ok {
-			return plan{u, 0}
+	// Nothing fits without spills at low vectors per iteration or more.
+	// low still gives the core that many independent chains to overlap (a
+	// Horner chain of FMAs is latency-bound), and a spill is a store and a
+	// load to L1 beside the FMA ports: see minUnroll. Where low is two
+	// steps, two with spills against one without was measured (benchstat,
+	// 6 runs, n = 4096, 52 kernel and ISA pairs): 24 significantly faster,
+	// AVX2 by 6-30%, AVX-512 by 8-18%, and none slower. The hoisted leaves
+	// are as many as give the fewest spills.
+	if low <= top {
+		best, fewest := plan{}, -1
+		for h := 0; h <= leaves; h++ {
+			if n, ok := spills(plan{low, h}); ok && (fewest < 0 || n <= fewest) {
+				best, fewest = plan{low, h}, n
+			}
+		}
+		if fewest >= 0 {
+			return best
 		}
 	}
 	if pl, ok := mostLeaves(step); ok {
@@ -519,4 +557,31 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 		// stack margin: let the assembler add the stack check.
 		c.Attributes(0)
 	}
+}
+
+// longChain is the dependency chain, in operations, from which a kernel
+// needs minUnroll independent vectors more than a spill-free body. In
+// float32 the chains of the piecewise-linear and rational kernels are at
+// most 8 operations long (softsign'), those of the transcendental ones 19
+// or more (sigmoid). The first have their latency covered at two or three
+// vectors: at AVX-512 unroll 4, with one spill per vector, four of them
+// lost 8-25% (relu6', hardtanh', hardsigmoid', hardswish).
+const longChain = 16
+
+// chainDepth is the number of operations on the longest dependency chain
+// of the loop's live program.
+func chainDepth(p *vprog.Program, live []bool) int {
+	d := make([]int, len(p.Instrs))
+	most := 0
+	for i, in := range p.Instrs {
+		if !live[i] || isLeaf(in.Op) || in.Op == vprog.OpInput {
+			continue
+		}
+		for _, a := range in.Args[:in.Op.Arity()] {
+			d[i] = max(d[i], d[a])
+		}
+		d[i]++
+		most = max(most, d[i])
+	}
+	return most
 }

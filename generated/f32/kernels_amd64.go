@@ -4,49 +4,49 @@
 
 package f32
 
-// celuAVX512 computes celu with AVX512 (2 vectors per iteration, masked tail).
+// celuAVX512 computes celu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuAVX512(dst, in0 []float32, alpha float32)
 
-// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuAVX512Stream(dst, in0 []float32, alpha float32)
 
-// celuAVX2 computes celu with AVX2 (2 vectors per iteration, masked tail).
+// celuAVX2 computes celu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func celuAVX2(dst, in0 []float32, alpha float32)
 
-// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// celuAVX2Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuAVX2Stream(dst, in0 []float32, alpha float32)
 
-// celuBackwardAVX512 computes celuBackward with AVX512 (3 vectors per iteration, masked tail).
+// celuBackwardAVX512 computes celuBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX2 computes celuBackward with AVX2 (2 vectors per iteration, masked tail).
+// celuBackwardAVX2 computes celuBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX2(dst, in0, in1 []float32, alpha float32)
 
-// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// celuBackwardAVX2Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -76,37 +76,37 @@ func celuBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
-// eluAVX512 computes elu with AVX512 (3 vectors per iteration, masked tail).
+// eluAVX512 computes elu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func eluAVX512(dst, in0 []float32, alpha float32)
 
-// eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
 
-// eluAVX2 computes elu with AVX2 (2 vectors per iteration, masked tail).
+// eluAVX2 computes elu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func eluAVX2(dst, in0 []float32, alpha float32)
 
-// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// eluAVX2Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
 func eluAVX2Stream(dst, in0 []float32, alpha float32)
 
-// eluBackwardAVX512 computes eluBackward with AVX512 (3 vectors per iteration, masked tail).
+// eluBackwardAVX512 computes eluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func eluBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
-// eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -148,205 +148,205 @@ func eluBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 //go:noescape
 func eluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
-// gegluAVX512 computes geglu with AVX512 (2 vectors per iteration, masked tail).
+// gegluAVX512 computes geglu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluAVX512(dst, in0, in1 []float32)
 
-// gegluAVX2 computes geglu with AVX2 (2 vectors per iteration, masked tail).
+// gegluAVX2 computes geglu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluAVX2(dst, in0, in1 []float32)
 
-// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (2 vectors per iteration, masked tail).
+// gegluBackwardAAVX512 computes gegluBackwardA with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// gegluBackwardAAVX2 computes gegluBackwardA with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (2 vectors per iteration, masked tail).
+// gegluBackwardBAVX512 computes gegluBackwardB with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// gegluBackwardBAVX2 computes gegluBackwardB with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// gegluTanhAVX512 computes gegluTanh with AVX512 (2 vectors per iteration, masked tail).
+// gegluTanhAVX512 computes gegluTanh with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluTanhAVX512(dst, in0, in1 []float32)
 
-// gegluTanhAVX2 computes gegluTanh with AVX2 (2 vectors per iteration, masked tail).
+// gegluTanhAVX2 computes gegluTanh with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhAVX2(dst, in0, in1 []float32)
 
-// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (2 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX512 computes gegluTanhBackwardA with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluTanhBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// gegluTanhBackwardAAVX2 computes gegluTanhBackwardA with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (2 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX512 computes gegluTanhBackwardB with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gegluTanhBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// gegluTanhBackwardBAVX2 computes gegluTanhBackwardB with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gegluTanhBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// geluAVX512 computes gelu with AVX512 (2 vectors per iteration, masked tail).
+// geluAVX512 computes gelu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluAVX512(dst, in0 []float32)
 
-// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// geluAVX512Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluAVX512Stream(dst, in0 []float32)
 
-// geluAVX2 computes gelu with AVX2 (2 vectors per iteration, masked tail).
+// geluAVX2 computes gelu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluAVX2(dst, in0 []float32)
 
-// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// geluAVX2Stream computes gelu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluAVX2Stream(dst, in0 []float32)
 
-// geluBackwardAVX512 computes geluBackward with AVX512 (2 vectors per iteration, masked tail).
+// geluBackwardAVX512 computes geluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluBackwardAVX512(dst, in0, in1 []float32)
 
-// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// geluBackwardAVX512Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// geluBackwardAVX2 computes geluBackward with AVX2 (2 vectors per iteration, masked tail).
+// geluBackwardAVX2 computes geluBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluBackwardAVX2(dst, in0, in1 []float32)
 
-// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// geluBackwardAVX2Stream computes geluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// geluTanhAVX512 computes geluTanh with AVX512 (2 vectors per iteration, masked tail).
+// geluTanhAVX512 computes geluTanh with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluTanhAVX512(dst, in0 []float32)
 
-// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// geluTanhAVX512Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluTanhAVX512Stream(dst, in0 []float32)
 
-// geluTanhAVX2 computes geluTanh with AVX2 (2 vectors per iteration, masked tail).
+// geluTanhAVX2 computes geluTanh with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhAVX2(dst, in0 []float32)
 
-// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// geluTanhAVX2Stream computes geluTanh with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluTanhAVX2Stream(dst, in0 []float32)
 
-// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (2 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512 computes geluTanhBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func geluTanhBackwardAVX512(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// geluTanhBackwardAVX512Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func geluTanhBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (2 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2 computes geluTanhBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func geluTanhBackwardAVX2(dst, in0, in1 []float32)
 
-// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// geluTanhBackwardAVX2Stream computes geluTanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func geluTanhBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// gluAVX512 computes glu with AVX512 (3 vectors per iteration, masked tail).
+// gluAVX512 computes glu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gluAVX512(dst, in0, in1 []float32)
 
-// gluAVX2 computes glu with AVX2 (2 vectors per iteration, masked tail).
+// gluAVX2 computes glu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gluAVX2(dst, in0, in1 []float32)
 
-// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gluBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// gluBackwardAAVX2 computes gluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// gluBackwardAAVX2 computes gluBackwardA with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func gluBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// gluBackwardBAVX512 computes gluBackwardB with AVX512 (3 vectors per iteration, masked tail).
+// gluBackwardBAVX512 computes gluBackwardB with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func gluBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// gluBackwardBAVX2 computes gluBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// gluBackwardBAVX2 computes gluBackwardB with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
@@ -868,13 +868,13 @@ func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo floa
 //go:noescape
 func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
-// logSoftmaxAVX512 computes logSoftmax with AVX512 (3 vectors per iteration, masked tail).
+// logSoftmaxAVX512 computes logSoftmax with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logSoftmaxAVX512(dst, in0 []float32, m, s1, s1_lo, n0 float32)
 
-// logSoftmaxAVX2 computes logSoftmax with AVX2 (2 vectors per iteration, masked tail).
+// logSoftmaxAVX2 computes logSoftmax with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -892,7 +892,7 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 //go:noescape
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
-// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (3 vectors per iteration, masked tail).
+// logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
@@ -916,49 +916,49 @@ func logsigmoidAVX512(dst, in0 []float32)
 //go:noescape
 func logsigmoidAVX512Stream(dst, in0 []float32)
 
-// logsigmoidAVX2 computes logsigmoid with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidAVX2 computes logsigmoid with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidAVX2(dst, in0 []float32)
 
-// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidAVX2Stream computes logsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func logsigmoidAVX2Stream(dst, in0 []float32)
 
-// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float32)
 
-// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func logsigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// logsigmoidBackwardAVX2 computes logsigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX2 computes logsigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsigmoidBackwardAVX2(dst, in0, in1 []float32)
 
-// logsigmoidBackwardAVX2Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX2Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func logsigmoidBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512 computes logsigmoidBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float32)
 
-// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// logsigmoidBackwardFromOutputAVX512Stream computes logsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1012,73 +1012,73 @@ func logsumexpReduceN0AVX512(acc *[16]float64, in0 []float32, m, s1, s1_lo float
 //go:noescape
 func logsumexpReduceN0AVX2(acc *[16]float64, in0 []float32, m, s1, s1_lo float32)
 
-// logsumexpAVX512 computes logsumexp with AVX512 (2 vectors per iteration, masked tail).
+// logsumexpAVX512 computes logsumexp with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
 
-// logsumexpAVX2 computes logsumexp with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpAVX2 computes logsumexp with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func logsumexpAVX2(dst, in0, in1, in2, in3 []float32)
 
-// logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (3 vectors per iteration, masked tail).
+// logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
 
-// logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (2 vectors per iteration, masked tail).
+// logsumexpBackwardAVX2 computes logsumexpBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func logsumexpBackwardAVX2(dst, in0 []float32, y, dy float32)
 
-// mishAVX512 computes mish with AVX512 (2 vectors per iteration, masked tail).
+// mishAVX512 computes mish with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func mishAVX512(dst, in0 []float32)
 
-// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func mishAVX512Stream(dst, in0 []float32)
 
-// mishAVX2 computes mish with AVX2 (2 vectors per iteration, masked tail).
+// mishAVX2 computes mish with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishAVX2(dst, in0 []float32)
 
-// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// mishAVX2Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func mishAVX2Stream(dst, in0 []float32)
 
-// mishBackwardAVX512 computes mishBackward with AVX512 (2 vectors per iteration, masked tail).
+// mishBackwardAVX512 computes mishBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func mishBackwardAVX512(dst, in0, in1 []float32)
 
-// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// mishBackwardAVX512Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func mishBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// mishBackwardAVX2 computes mishBackward with AVX2 (2 vectors per iteration, masked tail).
+// mishBackwardAVX2 computes mishBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func mishBackwardAVX2(dst, in0, in1 []float32)
 
-// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// mishBackwardAVX2Stream computes mishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1324,37 +1324,37 @@ func relu6BackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func relu6BackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// seluAVX512 computes selu with AVX512 (2 vectors per iteration, masked tail).
+// seluAVX512 computes selu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func seluAVX512(dst, in0 []float32)
 
-// seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func seluAVX512Stream(dst, in0 []float32)
 
-// seluAVX2 computes selu with AVX2 (2 vectors per iteration, masked tail).
+// seluAVX2 computes selu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func seluAVX2(dst, in0 []float32)
 
-// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// seluAVX2Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func seluAVX2Stream(dst, in0 []float32)
 
-// seluBackwardAVX512 computes seluBackward with AVX512 (3 vectors per iteration, masked tail).
+// seluBackwardAVX512 computes seluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func seluBackwardAVX512(dst, in0, in1 []float32)
 
-// seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1396,49 +1396,49 @@ func seluBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func seluBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// sigmoidAVX512 computes sigmoid with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512 computes sigmoid with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sigmoidAVX512(dst, in0 []float32)
 
-// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidAVX512Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sigmoidAVX512Stream(dst, in0 []float32)
 
-// sigmoidAVX2 computes sigmoid with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidAVX2 computes sigmoid with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidAVX2(dst, in0 []float32)
 
-// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidAVX2Stream computes sigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func sigmoidAVX2Stream(dst, in0 []float32)
 
-// sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidBackwardAVX512 computes sigmoidBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func sigmoidBackwardAVX512(dst, in0, in1 []float32)
 
-// sigmoidBackwardAVX512Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sigmoidBackwardAVX512Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func sigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// sigmoidBackwardAVX2 computes sigmoidBackward with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidBackwardAVX2 computes sigmoidBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func sigmoidBackwardAVX2(dst, in0, in1 []float32)
 
-// sigmoidBackwardAVX2Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sigmoidBackwardAVX2Stream computes sigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -1468,97 +1468,97 @@ func sigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func sigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// siluAVX512 computes silu with AVX512 (2 vectors per iteration, masked tail).
+// siluAVX512 computes silu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func siluAVX512(dst, in0 []float32)
 
-// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// siluAVX512Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func siluAVX512Stream(dst, in0 []float32)
 
-// siluAVX2 computes silu with AVX2 (2 vectors per iteration, masked tail).
+// siluAVX2 computes silu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluAVX2(dst, in0 []float32)
 
-// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// siluAVX2Stream computes silu with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluAVX2Stream(dst, in0 []float32)
 
-// siluBackwardAVX512 computes siluBackward with AVX512 (2 vectors per iteration, masked tail).
+// siluBackwardAVX512 computes siluBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func siluBackwardAVX512(dst, in0, in1 []float32)
 
-// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// siluBackwardAVX512Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func siluBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// siluBackwardAVX2 computes siluBackward with AVX2 (2 vectors per iteration, masked tail).
+// siluBackwardAVX2 computes siluBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func siluBackwardAVX2(dst, in0, in1 []float32)
 
-// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// siluBackwardAVX2Stream computes siluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func siluBackwardAVX2Stream(dst, in0, in1 []float32)
 
-// sinAVX512 computes sin with AVX512 (2 vectors per iteration, masked tail).
+// sinAVX512 computes sin with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinAVX512(dst, in0 []float32, w0 float32)
 
-// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// sinAVX512Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinAVX512Stream(dst, in0 []float32, w0 float32)
 
-// sinAVX2 computes sin with AVX2 (2 vectors per iteration, masked tail).
+// sinAVX2 computes sin with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinAVX2(dst, in0 []float32, w0 float32)
 
-// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sinAVX2Stream computes sin with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinAVX2Stream(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX512 computes sinUsual with AVX512 (3 vectors per iteration, masked tail).
+// sinUsualAVX512 computes sinUsual with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX512(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX512Stream(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX2 computes sinUsual with AVX2 (2 vectors per iteration, masked tail).
+// sinUsualAVX2 computes sinUsual with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX2(dst, in0 []float32, w0 float32)
 
-// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sinUsualAVX2Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1576,49 +1576,49 @@ func sinRareAVX512(acc *[16]float64, in0 []float32, w0 float32)
 //go:noescape
 func sinRareAVX2(acc *[16]float64, in0 []float32, w0 float32)
 
-// sinBackwardAVX512 computes sinBackward with AVX512 (2 vectors per iteration, masked tail).
+// sinBackwardAVX512 computes sinBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// sinBackwardAVX512Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX512Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX2 computes sinBackward with AVX2 (2 vectors per iteration, masked tail).
+// sinBackwardAVX2 computes sinBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sinBackwardAVX2Stream computes sinBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (3 vectors per iteration, masked tail).
+// sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (2 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2 computes sinBackwardUsual with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX2(dst, in0, in1 []float32, w0 float32)
 
-// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// sinBackwardUsualAVX2Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1660,13 +1660,13 @@ func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
-// softmaxAVX512 computes softmax with AVX512 (3 vectors per iteration, masked tail).
+// softmaxAVX512 computes softmax with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softmaxAVX512(dst, in0 []float32, m, s, s_lo float32)
 
-// softmaxAVX2 computes softmax with AVX2 (2 vectors per iteration, masked tail).
+// softmaxAVX2 computes softmax with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1720,13 +1720,13 @@ func softminReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 //go:noescape
 func softminReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
-// softminAVX512 computes softmin with AVX512 (2 vectors per iteration, masked tail).
+// softminAVX512 computes softmin with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softminAVX512(dst, in0 []float32, m, s, s_lo float32)
 
-// softminAVX2 computes softmin with AVX2 (2 vectors per iteration, masked tail).
+// softminAVX2 computes softmin with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
@@ -1756,49 +1756,49 @@ func softminBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
 //go:noescape
 func softminBackwardAVX2(dst, in0, in1 []float32, r, r_lo float32)
 
-// softplusAVX512 computes softplus with AVX512 (3 vectors per iteration, masked tail).
+// softplusAVX512 computes softplus with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX512(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softplusAVX512Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX512Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX2 computes softplus with AVX2 (2 vectors per iteration, masked tail).
+// softplusAVX2 computes softplus with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX2(dst, in0 []float32, beta, threshold float32)
 
-// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// softplusAVX2Stream computes softplus with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
 func softplusAVX2Stream(dst, in0 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512 computes softplusBackward with AVX512 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX512 computes softplusBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX512Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX512Stream(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX2 computes softplusBackward with AVX2 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX2 computes softplusBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, SSE, SSE2.
 //
 //go:noescape
 func softplusBackwardAVX2(dst, in0, in1 []float32, beta, threshold float32)
 
-// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// softplusBackwardAVX2Stream computes softplusBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2.
 //
 //go:noescape
@@ -1948,49 +1948,49 @@ func softsignBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func softsignBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// swigluAVX512 computes swiglu with AVX512 (2 vectors per iteration, masked tail).
+// swigluAVX512 computes swiglu with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func swigluAVX512(dst, in0, in1 []float32)
 
-// swigluAVX2 computes swiglu with AVX2 (2 vectors per iteration, masked tail).
+// swigluAVX2 computes swiglu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluAVX2(dst, in0, in1 []float32)
 
-// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (2 vectors per iteration, masked tail).
+// swigluBackwardAAVX512 computes swigluBackwardA with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func swigluBackwardAAVX512(dst, in0, in1, in2 []float32)
 
-// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (2 vectors per iteration, masked tail).
+// swigluBackwardAAVX2 computes swigluBackwardA with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluBackwardAAVX2(dst, in0, in1, in2 []float32)
 
-// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (2 vectors per iteration, masked tail).
+// swigluBackwardBAVX512 computes swigluBackwardB with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func swigluBackwardBAVX512(dst, in0, in1, in2 []float32)
 
-// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (2 vectors per iteration, masked tail).
+// swigluBackwardBAVX2 computes swigluBackwardB with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func swigluBackwardBAVX2(dst, in0, in1, in2 []float32)
 
-// tanhAVX512 computes tanh with AVX512 (3 vectors per iteration, masked tail).
+// tanhAVX512 computes tanh with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhAVX512(dst, in0 []float32)
 
-// tanhAVX512Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// tanhAVX512Stream computes tanh with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -2008,25 +2008,25 @@ func tanhAVX2(dst, in0 []float32)
 //go:noescape
 func tanhAVX2Stream(dst, in0 []float32)
 
-// tanhBackwardAVX512 computes tanhBackward with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX512 computes tanhBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX512Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func tanhBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// tanhBackwardAVX2 computes tanhBackward with AVX2 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX2 computes tanhBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhBackwardAVX2(dst, in0, in1 []float32)
 
-// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// tanhBackwardAVX2Stream computes tanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
@@ -2056,49 +2056,49 @@ func tanhBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func tanhBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// tanhshrinkAVX512 computes tanhshrink with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkAVX512 computes tanhshrink with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhshrinkAVX512(dst, in0 []float32)
 
-// tanhshrinkAVX512Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkAVX512Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func tanhshrinkAVX512Stream(dst, in0 []float32)
 
-// tanhshrinkAVX2 computes tanhshrink with AVX2 (2 vectors per iteration, masked tail).
+// tanhshrinkAVX2 computes tanhshrink with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkAVX2(dst, in0 []float32)
 
-// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// tanhshrinkAVX2Stream computes tanhshrink with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape
 func tanhshrinkAVX2Stream(dst, in0 []float32)
 
-// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512 computes tanhshrinkBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX512Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func tanhshrinkBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2 computes tanhshrinkBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3.
 //
 //go:noescape
 func tanhshrinkBackwardAVX2(dst, in0, in1 []float32)
 
-// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// tanhshrinkBackwardAVX2Stream computes tanhshrinkBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX2, FMA3, MMX+.
 //
 //go:noescape

@@ -14,7 +14,7 @@ import (
 
 var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
-		Name: "celu", Inputs: 1, MaxLen: 49,
+		Name: "celu", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -33,7 +33,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "celuBackward", Inputs: 2, MaxLen: 73,
+		Name: "celuBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -71,7 +71,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "elu", Inputs: 1, MaxLen: 73,
+		Name: "elu", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -90,7 +90,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "eluBackward", Inputs: 2, MaxLen: 73,
+		Name: "eluBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p-01)}, {float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { eluBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -128,7 +128,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geglu", Inputs: 2, MaxLen: 49,
+		Name: "geglu", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluAVX512(d, in[0], in[1]) }},
@@ -136,7 +136,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluBackwardA", Inputs: 3, MaxLen: 49,
+		Name: "gegluBackwardA", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -144,7 +144,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluBackwardB", Inputs: 3, MaxLen: 49,
+		Name: "gegluBackwardB", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -152,7 +152,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanh", Inputs: 2, MaxLen: 49,
+		Name: "gegluTanh", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhAVX512(d, in[0], in[1]) }},
@@ -160,7 +160,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 49,
+		Name: "gegluTanhBackwardA", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -168,7 +168,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 49,
+		Name: "gegluTanhBackwardB", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gegluTanhBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -176,7 +176,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gelu", Inputs: 1, MaxLen: 49,
+		Name: "gelu", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluAVX512(d, in[0]) }},
@@ -194,7 +194,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluBackward", Inputs: 2, MaxLen: 49,
+		Name: "geluBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluBackwardAVX512(d, in[0], in[1]) }},
@@ -212,7 +212,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluTanh", Inputs: 1, MaxLen: 49,
+		Name: "geluTanh", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhAVX512(d, in[0]) }},
@@ -230,7 +230,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "geluTanhBackward", Inputs: 2, MaxLen: 49,
+		Name: "geluTanhBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { geluTanhBackwardAVX512(d, in[0], in[1]) }},
@@ -248,7 +248,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "glu", Inputs: 2, MaxLen: 73,
+		Name: "glu", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluAVX512(d, in[0], in[1]) }},
@@ -256,7 +256,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -264,7 +264,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "gluBackwardB", Inputs: 3, MaxLen: 73,
+		Name: "gluBackwardB", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { gluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { gluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -660,7 +660,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logSoftmax", Inputs: 1, MaxLen: 73,
+		Name: "logSoftmax", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01), float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01), float32(0x1.ap+01), float32(0x1.1p+02)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { logSoftmaxGeneric(d, in[0], p[0], p[1], p[2], p[3]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -669,7 +669,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 73,
+		Name: "logSoftmaxBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { logSoftmaxBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -696,7 +696,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -714,7 +714,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "logsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -732,7 +732,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsumexp", Inputs: 4, MaxLen: 49,
+		Name: "logsumexp", Inputs: 4, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { logsumexpGeneric(d, in[0], in[1], in[2], in[3]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { logsumexpAVX512(d, in[0], in[1], in[2], in[3]) }},
@@ -740,7 +740,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "logsumexpBackward", Inputs: 1, MaxLen: 73,
+		Name: "logsumexpBackward", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { logsumexpBackwardGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -749,7 +749,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "mish", Inputs: 1, MaxLen: 49,
+		Name: "mish", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { mishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishAVX512(d, in[0]) }},
@@ -767,7 +767,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "mishBackward", Inputs: 2, MaxLen: 49,
+		Name: "mishBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { mishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { mishBackwardAVX512(d, in[0], in[1]) }},
@@ -951,7 +951,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "selu", Inputs: 1, MaxLen: 49,
+		Name: "selu", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { seluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluAVX512(d, in[0]) }},
@@ -969,7 +969,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "seluBackward", Inputs: 2, MaxLen: 73,
+		Name: "seluBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { seluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { seluBackwardAVX512(d, in[0], in[1]) }},
@@ -1005,7 +1005,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sigmoid", Inputs: 1, MaxLen: 73,
+		Name: "sigmoid", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidAVX512(d, in[0]) }},
@@ -1023,7 +1023,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "sigmoidBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { sigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -1059,7 +1059,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "silu", Inputs: 1, MaxLen: 49,
+		Name: "silu", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { siluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { siluAVX512(d, in[0]) }},
@@ -1077,7 +1077,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "siluBackward", Inputs: 2, MaxLen: 49,
+		Name: "siluBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { siluBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { siluBackwardAVX512(d, in[0], in[1]) }},
@@ -1095,7 +1095,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sin", Inputs: 1, MaxLen: 49,
+		Name: "sin", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1114,7 +1114,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinUsual", Inputs: 1, MaxLen: 73,
+		Name: "sinUsual", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinRareGeneric(acc, in[0], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1133,7 +1133,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinBackward", Inputs: 2, MaxLen: 49,
+		Name: "sinBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { sinBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1152,7 +1152,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 73,
+		Name: "sinBackwardUsual", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1.ep+04)}},
 		Generic:   usualOnly(func(d []float32, in [][]float32, p []float32) { sinBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float32, p []float32) { sinBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1171,7 +1171,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softmax", Inputs: 1, MaxLen: 73,
+		Name: "softmax", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01), float32(0x1.ap+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softmaxGeneric(d, in[0], p[0], p[1], p[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1189,7 +1189,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softmin", Inputs: 1, MaxLen: 49,
+		Name: "softmin", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p-01), float32(0x1p-01), float32(0x1p-01)}, {float32(0x1.4p+00), float32(0x1.2p+01), float32(0x1.ap+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softminGeneric(d, in[0], p[0], p[1], p[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1207,7 +1207,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplus", Inputs: 1, MaxLen: 73,
+		Name: "softplus", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusGeneric(d, in[0], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1226,7 +1226,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softplusBackward", Inputs: 2, MaxLen: 49,
+		Name: "softplusBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float32{{float32(0x1p+00), float32(0x1.4p+04)}, {float32(0x1p+01), float32(0x1.4p+03)}, {float32(0x1.666666p-01), float32(0x1.4p+04)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { softplusBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -1362,7 +1362,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "swiglu", Inputs: 2, MaxLen: 49,
+		Name: "swiglu", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { swigluGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { swigluAVX512(d, in[0], in[1]) }},
@@ -1370,7 +1370,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "swigluBackwardA", Inputs: 3, MaxLen: 49,
+		Name: "swigluBackwardA", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { swigluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { swigluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -1378,7 +1378,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "swigluBackwardB", Inputs: 3, MaxLen: 49,
+		Name: "swigluBackwardB", Inputs: 3, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { swigluBackwardBGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { swigluBackwardBAVX512(d, in[0], in[1], in[2]) }},
@@ -1386,7 +1386,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanh", Inputs: 1, MaxLen: 73,
+		Name: "tanh", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhAVX512(d, in[0]) }},
@@ -1404,7 +1404,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhBackward", Inputs: 2, MaxLen: 49,
+		Name: "tanhBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhBackwardAVX512(d, in[0], in[1]) }},
@@ -1440,7 +1440,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhshrink", Inputs: 1, MaxLen: 49,
+		Name: "tanhshrink", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkAVX512(d, in[0]) }},
@@ -1458,7 +1458,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 49,
+		Name: "tanhshrinkBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { tanhshrinkBackwardAVX512(d, in[0], in[1]) }},
