@@ -89,7 +89,19 @@ type allocator struct {
 	free   map[reg.Physical]bool
 	pinned map[reg.Physical]bool
 	pos    int
-	spills int
+	cost   bodyCost
+}
+
+// bodyCost is what register pressure cost a body: values evicted from
+// registers (spills), and the instructions that move values rather than
+// compute them (moves): spill stores and reloads, loads of leaves that
+// must be in a register, and register copies.
+type bodyCost struct {
+	spills, moves int
+}
+
+func (c bodyCost) add(d bodyCost) bodyCost {
+	return bodyCost{c.spills + d.spills, c.moves + d.moves}
 }
 
 func isLeaf(op vprog.Op) bool { return op == vprog.OpConst || op == vprog.OpParam }
@@ -102,9 +114,9 @@ func hasResultErr(p *vprog.Program) bool {
 // body emits the program for u vectors at the current pointers; with tail
 // set, u is 1 and loads and stores go through the tail mask. A reduction's
 // vector k folds into accumulator group (pair0+k) % groups, vectors in
-// order, so each lane's terms go in element order. It returns how many
-// values had to be spilled.
-func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
+// order, so each lane's terms go in element order. It returns what
+// register pressure cost it.
+func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) bodyCost {
 	a := newAllocator(f, c, u, tail, pair0)
 	a.computeItems(u)
 	reduce := f.p.Reduce != vprog.NoReduce
@@ -151,7 +163,7 @@ func (f *frame) body(c *build.Context, u int, tail bool, pair0 int) int {
 		}
 	}
 	a.run()
-	return a.spills
+	return a.cost
 }
 
 // newAllocator starts the register allocation of straight-line code in f.
@@ -316,10 +328,11 @@ func (a *allocator) alloc(mask bool) reg.Physical {
 	if !st.hasSlot {
 		st.slot, st.hasSlot = a.getSlot(st.mask), true
 		a.is.spill(a.c, victim, st.slot)
+		a.cost.moves++
 	}
 	st.inReg = false
 	delete(a.owner, victim)
-	a.spills++
+	a.cost.spills++
 	return victim
 }
 
@@ -350,6 +363,7 @@ func (a *allocator) operand(v vprog.Value, u int, needReg bool, temps *[]reg.Phy
 		a.pinned[r] = true
 		*temps = append(*temps, r)
 		a.is.materialize(a.c, r.(reg.VecPhysical), l)
+		a.cost.moves++
 		return loc{r: r}
 	}
 	k := vkey{v, u}
@@ -366,6 +380,7 @@ func (a *allocator) operand(v vprog.Value, u int, needReg bool, temps *[]reg.Phy
 	}
 	r := a.alloc(st.mask)
 	a.is.reload(a.c, r, st.slot)
+	a.cost.moves++
 	st.r, st.inReg = r, true
 	kk := k
 	a.owner[r] = &kk
@@ -450,6 +465,7 @@ func (a *allocator) compute(it item) {
 			dst = a.alloc(st.mask)
 			a.pinned[dst] = true
 			a.is.materialize(a.c, dst.(reg.VecPhysical), src)
+			a.cost.moves++
 		}
 		locs[sh.tie] = loc{r: dst}
 	case !sh.dstEarly:
@@ -542,6 +558,7 @@ func (a *allocator) store(it item) {
 		t := a.alloc(false)
 		temps = append(temps, t)
 		a.is.move(a.c, t.(reg.VecPhysical), r)
+		a.cost.moves++
 		r = t.(reg.VecPhysical)
 	}
 	m := operand.Mem{Base: a.dst, Disp: it.u * a.is.memBytes()}

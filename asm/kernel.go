@@ -277,15 +277,17 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	}
 	// spills compiles the body and tail of a plan and counts their
 	// spills; ok is false if the allocator cannot place the operands.
-	spills := func(pl plan) (n int, ok bool) {
+	// cost compiles the body and tail of a plan and returns the cost of
+	// each; ok is false if the allocator cannot place the operands.
+	cost := func(pl plan) (body, tail bodyCost, ok bool) {
 		if pl.hoist >= is.vecRegs()-accRegs(is, p)-2 {
-			return 0, false
+			return body, tail, false
 		}
 		// Too few registers left for one operation's operands: the
 		// allocator gives up, and so does this plan.
 		defer func() {
 			if recover() != nil {
-				n, ok = 0, false
+				ok = false
 			}
 		}()
 		c := build.NewContext()
@@ -300,11 +302,11 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 			f.ptrs[i] = c.GP64()
 		}
 		f.dst = c.GP64()
-		return f.body(c, pl.unroll, false, 0) + f.body(c, 1, true, 0), true
+		return f.body(c, pl.unroll, false, 0), f.body(c, 1, true, 0), true
 	}
 	try := func(pl plan) bool {
-		n, ok := spills(pl)
-		return ok && n == 0
+		body, tail, ok := cost(pl)
+		return ok && body.add(tail).spills == 0
 	}
 	top := max(maxUnroll(is)/step*step, step)
 	// mostLeaves is the plan at unroll u with as many leaves in registers
@@ -348,12 +350,13 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	// steps, two with spills against one without was measured (benchstat,
 	// 6 runs, n = 4096, 52 kernel and ISA pairs): 24 significantly faster,
 	// AVX2 by 6-30%, AVX-512 by 8-18%, and none slower. The hoisted leaves
-	// are as many as give the fewest spills.
+	// are as many as give the loop the fewest moves: a leaf in a register
+	// saves its loads and may cost spills.
 	if low <= top {
 		best, fewest := plan{}, -1
 		for h := 0; h <= leaves; h++ {
-			if n, ok := spills(plan{low, h}); ok && (fewest < 0 || n <= fewest) {
-				best, fewest = plan{low, h}, n
+			if body, _, ok := cost(plan{low, h}); ok && (fewest < 0 || body.moves <= fewest) {
+				best, fewest = plan{low, h}, body.moves
 			}
 		}
 		if fewest >= 0 {
