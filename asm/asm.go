@@ -101,13 +101,16 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	pl := newPool("actkernconst")
 	var fns []*compiled
 	for _, k := range kernels {
+		// The x86 NaN rules: the generic kernel's program may need a
+		// select where x86 arithmetic already keeps the NaN.
+		x86 := k.Program.ForX86()
 		for _, lv := range levels {
-			is := lv.make(k.Program, pl)
-			pn := choosePlan(is, k.Program, k.Program.Live())
-			emitKernel(c, is, k.Program, pn, pl, false)
+			is := lv.make(x86, pl)
+			pn := choosePlan(is, x86, x86.Live())
+			emitKernel(c, is, x86, pn, pl, false)
 			fns = append(fns, &compiled{prog: k.Program, level: lv, plan: pn})
 			if k.Stream {
-				emitKernel(c, is, k.Program, pn, pl, true)
+				emitKernel(c, is, x86, pn, pl, true)
 				fns = append(fns, &compiled{prog: k.Program, level: lv, stream: true, plan: pn})
 			}
 		}

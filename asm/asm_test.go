@@ -99,6 +99,29 @@ func opPrograms() []Kernel {
 				return b.Mul(b.FMA(b.Abs(x), b.Const(3), n), n)
 			})
 		}
+		// NaN rules x86 arithmetic keeps (vprog.Program.ForX86): the
+		// kernels drop the select, and must still give the generic
+		// kernel's NaN, up to the quiet bit, for every NaN input.
+		nanRule := func(b *vprog.Builder, x, y vprog.Value) vprog.Value {
+			return b.Select(b.IsNaN(x), x, y)
+		}
+		add("nanRuleX86", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Sub(x, b.Min(b.Max(x, b.Const(-0.5)), b.Param(0))))
+		})
+		add("nanRuleX86Const", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Div(b.Sub(b.Const(2), b.Mul(b.Const(3), x)), b.Const(7)))
+		})
+		add("nanRuleX86TwoInputs", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x, y := b.Input(0), b.Input(1)
+			return nanRule(b, x, b.Add(b.Mul(x, y), b.Mul(y, x)))
+		})
+		// And one x86 does not keep: -x is a NaN of the other sign.
+		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Add(b.Neg(x), b.Mul(b.Abs(x), b.Const(2))))
+		})
 		// Ldexp: a finite value times 2^n for every n the contract allows
 		// (in1 within ±64 scaled by 35 covers ±2240).
 		add("ldexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {

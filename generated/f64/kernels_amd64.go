@@ -760,13 +760,13 @@ func hardsigmoidAVX512(dst, in0 []float64)
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float64)
 
-// hardsigmoidAVX2 computes hardsigmoid with AVX2 (3 vectors per iteration, masked tail).
+// hardsigmoidAVX2 computes hardsigmoid with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float64)
 
-// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
+// hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1546,7 +1546,7 @@ func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float64, negative_slop
 //go:noescape
 func regluAVX512(dst, in0, in1 []float64)
 
-// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
+// regluAVX2 computes reglu with AVX2 (4 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape

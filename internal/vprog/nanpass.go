@@ -13,18 +13,30 @@ package vprog
 // lanes quiet a signaling one), so the rule stays wherever the result is
 // computed from a. Such a NaN still decides comparisons: hardshrink's
 // abs(x) <= lambd is false where x is NaN, and its select gives x.
+//
+// On x86 the platform's choice is known (Program.ForX86): an addition,
+// subtraction, product, quotient, square root or FMA returns its first NaN
+// operand (an FMA's first factor, second factor, then addend, the order the
+// assembly keeps, asm/fma.go), quieted. There a is passed on up to the
+// quiet bit, which the NaN rule allows (IEEE 754 lets any operation quiet a
+// signaling NaN).
 type atNaN uint8
 
 const (
 	atNaNUnknown atNaN = iota
-	atNaNIsA           // a itself, bit for bit
+	atNaNIsA           // a itself, bit for bit (on x86, up to the quiet bit)
 	atNaNNaN           // a NaN, of any sign and payload
 	atNaNTrue          // a mask known true
 	atNaNFalse         // a mask known false
+	atNaNNumber        // not NaN: a constant
 )
 
 // passesNaN reports whether v is a, bit for bit, in every lane where a is NaN.
-func (b *Builder) passesNaN(v, a Value) bool {
+func (b *Builder) passesNaN(v, a Value) bool { return passesNaN(b.p, v, a, false) }
+
+// passesNaN reports whether v of p is a in every lane where a is NaN: bit
+// for bit, or with onX86, as x86 arithmetic passes a NaN on.
+func passesNaN(p *Program, v, a Value, onX86 bool) bool {
 	memo := map[Value]atNaN{}
 	var at func(v Value) atNaN
 	at = func(v Value) atNaN {
@@ -34,12 +46,22 @@ func (b *Builder) passesNaN(v, a Value) bool {
 		if k, ok := memo[v]; ok {
 			return k
 		}
-		in := b.p.Instrs[v]
+		in := p.Instrs[v]
 		arg := func(i int) atNaN { return at(in.Args[i]) }
 		k := atNaNUnknown
 		isNaN := func(i int) bool { s := arg(i); return s == atNaNIsA || s == atNaNNaN }
 		switch in.Op {
-		case OpAdd, OpSub, OpMul, OpDiv, OpFMA, OpNeg, OpAbs, OpSqrt:
+		case OpConst:
+			if in.Imm == in.Imm {
+				k = atNaNNumber
+			}
+		case OpAdd, OpSub, OpMul, OpDiv, OpFMA, OpSqrt:
+			if onX86 {
+				k = firstNaN(in.Op == OpFMA, in.Op.Arity(), arg)
+				break
+			}
+			fallthrough
+		case OpNeg, OpAbs:
 			for i := range in.Op.Arity() {
 				if isNaN(i) {
 					k = atNaNNaN
@@ -81,6 +103,34 @@ func (b *Builder) passesNaN(v, a Value) bool {
 		return k
 	}
 	return at(v) == atNaNIsA
+}
+
+// firstNaN is what an x86 arithmetic instruction gives from operands whose
+// states arg gives, in priority order: the first operand that may be NaN
+// decides, and one known to be a NaN comes out as it is. With no operand
+// that may be NaN, the operation may still make one (Inf - Inf). The
+// assembly may move a parameter to any place of an FMA (asm/fma.go), and a
+// parameter may be NaN, so an FMA passes a on only when every operand is a
+// or a constant.
+func firstNaN(fma bool, n int, arg func(int) atNaN) atNaN {
+	k := atNaNUnknown
+	for i := range n {
+		s := arg(i)
+		switch {
+		case s == atNaNNumber:
+			continue
+		case fma && s != atNaNIsA:
+			return atNaNUnknown
+		case k == atNaNUnknown && (s == atNaNIsA || s == atNaNNaN):
+			k = s
+			if !fma {
+				return k
+			}
+		case k == atNaNUnknown:
+			return atNaNUnknown
+		}
+	}
+	return k
 }
 
 func notAtNaN(k atNaN) atNaN {

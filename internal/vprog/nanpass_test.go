@@ -45,3 +45,45 @@ func TestSelectDropsSatisfiedNaNRule(t *testing.T) {
 		})
 	}
 }
+
+// TestForX86DropsNaNRuleArithmeticKeeps checks which NaN rules the x86
+// kernels drop: those whose formula reaches x's NaN through arithmetic that
+// x86 makes return its first NaN operand, never one where a negation, an
+// absolute value or an operand that may be another NaN comes first. The
+// assembly end-to-end tests (asm, programs nanRuleX86*) check the bits.
+func TestForX86DropsNaNRuleArithmeticKeeps(t *testing.T) {
+	cases := []struct {
+		forward string
+		dropped bool
+	}{
+		{"x - min(max(x, -0.5), 0.5)", true}, // softshrink
+		{"2 - 3*x", true},                    // constants are never NaN
+		{"fma(0.5, x, 1)", true},
+		{"x*min(max(x + 3, 0), 6)/6", true}, // hardswish
+		{"sqrt(x*x + 1)", true},
+		{"-x + 1", false},          // -x is a NaN of the other sign
+		{"abs(x)*2", false},        // |x| too
+		{"1/(1 + exp(-x))", false}, // exp's reduction goes through bit operations
+		{"min(x*x, x)", true},      // min gives its second operand, x
+	}
+	for _, c := range cases {
+		t.Run(c.forward, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", c.forward, "1"), Forward, F64)
+			require.NoError(t, err)
+			hasRule := func(p *Program) bool {
+				for i, in := range p.Instrs {
+					if p.Live()[i] && in.Op == OpSelect && p.Instrs[in.Args[0]].Op == OpIsNaN && p.Instrs[in.Args[1]].Op == OpInput {
+						return true
+					}
+				}
+				return false
+			}
+			require.True(t, hasRule(p), "the portable program keeps its NaN rule")
+			q := p.ForX86()
+			assert.Equal(t, c.dropped, !hasRule(q), "NaN rule dropped for x86")
+			for _, x := range []float64{-7, -0.5, 0, 0.25, 3, math.Inf(1), math.Inf(-1)} {
+				assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "x = %v", x)
+			}
+		})
+	}
+}
