@@ -100,10 +100,6 @@ type bodyCost struct {
 	spills, moves int
 }
 
-func (c bodyCost) add(d bodyCost) bodyCost {
-	return bodyCost{c.spills + d.spills, c.moves + d.moves}
-}
-
 func isLeaf(op vprog.Op) bool { return op == vprog.OpConst || op == vprog.OpParam }
 
 // hasResultErr reports whether p folds a rounding-error term with its result.

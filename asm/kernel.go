@@ -275,8 +275,6 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	if p.Reduce != vprog.NoReduce {
 		step = accGroups(is)
 	}
-	// spills compiles the body and tail of a plan and counts their
-	// spills; ok is false if the allocator cannot place the operands.
 	// cost compiles the body and tail of a plan and returns the cost of
 	// each; ok is false if the allocator cannot place the operands.
 	cost := func(pl plan) (body, tail bodyCost, ok bool) {
@@ -306,7 +304,7 @@ func choosePlan(is isa, p *vprog.Program, live []bool) plan {
 	}
 	try := func(pl plan) bool {
 		body, tail, ok := cost(pl)
-		return ok && body.add(tail).spills == 0
+		return ok && body.spills+tail.spills == 0
 	}
 	top := max(maxUnroll(is)/step*step, step)
 	// mostLeaves is the plan at unroll u with as many leaves in registers
