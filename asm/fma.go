@@ -29,7 +29,10 @@ import (
 // generic kernels call, keeps a's, else b's, else c's. A single NaN input
 // can reach an FMA as two different NaNs (x and -x, x and |x|), and must come
 // out as generic gives it, so a placement is allowed only when it keeps that
-// order among the operands that can be NaN: constants and parameters cannot.
+// order among the operands computed from the inputs. Constants and
+// parameters may take any place: a constant is never NaN, and a NaN
+// parameter meeting a NaN input is two NaNs, whose winner the tests leave
+// open (vprog's x86 NaN analysis does not count on it either).
 type fmaForm int
 
 const (
