@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/mmcloughlin/avo/build"
-	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
 
 	"github.com/actkern/actkern/internal/vprog"
@@ -100,13 +99,19 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	c.ConstraintExpr("!purego")
 	pl := newPool("actkernconst")
 	var fns []*compiled
-	for _, k := range kernels {
-		// The x86 NaN rules: the generic kernel's program may need a
-		// select where x86 arithmetic already keeps the NaN.
-		x86 := k.Program.ForX86()
-		for _, lv := range levels {
+	// The x86 NaN rules: the generic kernel's program may need a select
+	// where x86 arithmetic already keeps the NaN.
+	progs := make([]*vprog.Program, len(kernels))
+	for i, k := range kernels {
+		progs[i] = k.Program.ForX86()
+	}
+	plans, probed := choosePlans(progs)
+	for i, k := range kernels {
+		x86 := progs[i]
+		for j, lv := range levels {
+			probed[i][j].replay(pl)
 			is := lv.make(x86, pl)
-			pn := choosePlan(is, x86, x86.Live())
+			pn := plans[i][j]
 			emitKernel(c, is, x86, pn, pl, false)
 			fns = append(fns, &compiled{prog: k.Program, level: lv, plan: pn})
 			if k.Stream {
@@ -120,7 +125,7 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("asm: %v", err)
 	}
-	if err := pass.Compile.Execute(f); err != nil {
+	if err := compile(f); err != nil {
 		return nil, fmt.Errorf("asm: %v", err)
 	}
 	for i, fn := range f.Functions() {
@@ -155,6 +160,28 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 		out[fl.name] = b
 	}
 	return out, nil
+}
+
+// choosePlans returns each program's plan at each level (choosePlan), in
+// the order of progs and levels, and the constant pool each search filled.
+// The searches are independent, each compiling the body many times, so
+// they run side by side, each with a pool of its own. A constant's offset
+// changes none of a probe's costs; the caller replays the pools into the
+// file's pool in the searches' order, which gives the constants the
+// offsets they would have had from one search after the other.
+func choosePlans(progs []*vprog.Program) ([][]plan, [][]*pool) {
+	plans := make([][]plan, len(progs))
+	pools := make([][]*pool, len(progs))
+	for i := range plans {
+		plans[i] = make([]plan, len(levels))
+		pools[i] = make([]*pool, len(levels))
+	}
+	forEach(len(progs)*len(levels), func(k int) {
+		i, j := k/len(levels), k%len(levels)
+		pools[i][j] = newPool("probe")
+		plans[i][j] = choosePlan(levels[j].make(progs[i], pools[i][j]), progs[i], progs[i].Live())
+	})
+	return plans, pools
 }
 
 // check refuses programs the emitters cannot compile faithfully.

@@ -108,6 +108,8 @@ type pool struct {
 	name    string
 	entries map[poolKey]int
 	data    []byte
+	// added replays each addition, in order, on another pool (replay).
+	added []func(*pool)
 }
 
 type poolKey struct {
@@ -140,6 +142,7 @@ func (p *pool) get(bits uint64, size, count int) operand.Mem {
 		}
 	}
 	p.entries[k] = off
+	p.added = append(p.added, func(q *pool) { q.get(bits, size, count) })
 	return p.mem(off)
 }
 
@@ -155,7 +158,16 @@ func (p *pool) raw(key string, b []byte, align int) operand.Mem {
 	off := len(p.data)
 	p.data = append(p.data, b...)
 	p.entries[k] = off
+	p.added = append(p.added, func(q *pool) { q.raw(key, b, align) })
 	return p.mem(off)
+}
+
+// replay adds to q, in the order p received them, the constants p holds:
+// q then holds them where it would had it received p's requests itself.
+func (p *pool) replay(q *pool) {
+	for _, add := range p.added {
+		add(q)
+	}
 }
 
 func hash(s string) uint64 {

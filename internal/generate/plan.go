@@ -3,8 +3,10 @@ package generate
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
 	"sort"
+	"sync"
 
 	"github.com/dave/jennifer/jen"
 
@@ -56,23 +58,43 @@ func (g *generator) generate(s *spec.Spec) (map[string][]byte, error) {
 			return nil, fmt.Errorf("%s: activation %s defined twice", acts[i].Pos, acts[i].Name)
 		}
 	}
-	files := map[string][]byte{}
-	add := func(name string, content []byte) error {
-		if _, dup := files[name]; dup {
-			return fmt.Errorf("two generated files are named %s (an activation's name collides with a fixed file)", name)
-		}
-		files[name] = content
-		return nil
+	// The packages share nothing but the spec, which they only read: they
+	// are generated side by side, and their results joined in a fixed order.
+	outs := make([]packageOut, len(precisions))
+	var wg sync.WaitGroup
+	for i, pr := range precisions {
+		outs[i].files = map[string][]byte{}
+		wg.Go(func() { outs[i].err = g.generatePackage(pr, acts, &outs[i]) })
 	}
-	for _, pr := range precisions {
-		if err := g.generatePackage(pr, acts, add); err != nil {
-			return nil, err
+	wg.Wait()
+	files := map[string][]byte{}
+	for _, o := range outs {
+		if o.err != nil {
+			return nil, o.err
 		}
+		maps.Copy(files, o.files) // each package's paths start with its own name
+		g.programs = append(g.programs, o.programs...)
 	}
 	return files, nil
 }
 
-func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add func(string, []byte) error) error {
+// packageOut is what generatePackage produces for one package: its files,
+// keyed by path relative to the output directory, and its programs in
+// generation order.
+type packageOut struct {
+	files    map[string][]byte
+	programs []*vprog.Program
+	err      error
+}
+
+func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *packageOut) error {
+	add := func(name string, content []byte) error {
+		if _, dup := out.files[name]; dup {
+			return fmt.Errorf("two generated files are named %s (an activation's name collides with a fixed file)", name)
+		}
+		out.files[name] = content
+		return nil
+	}
 	t := goType(pr.mem)
 	ks := map[string]kernels{}
 	var asmKernels []asm.Kernel
@@ -87,7 +109,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			}
 			shaped[a.Name] = sp
 			for _, st := range sp.stages() {
-				g.programs = append(g.programs, st.p)
+				out.programs = append(out.programs, st.p)
 				asmKernels = append(asmKernels, stageKernel(st.p))
 				if usual, guard := st.p.SplitRare(); usual != nil {
 					uk := stageKernel(usual)
@@ -106,7 +128,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, add f
 			}
 			p, err := g.lower(a, d, pr.mem)
 			if err == nil {
-				g.programs = append(g.programs, p)
+				out.programs = append(out.programs, p)
 			}
 			if err != nil {
 				// The lowering's errors carry the formula's position already.
