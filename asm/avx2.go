@@ -59,7 +59,8 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		return shape{memArg: -1, tie: -1, scratch: 1}
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpNormal {
-			return shape{memArg: -1, tie: -1, scratch: 1}
+			// v·2^n is a product: v may be read from memory.
+			return shape{memArg: 0, tie: -1, scratch: 1}
 		}
 		if in.Imm == vprog.LdexpMidRange && !a.f32 {
 			return shape{memArg: -1, tie: -1, scratch: 2, dstEarly: true}
@@ -130,7 +131,7 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 			// dst = v·2^n: the power built in s[0] from n's bits, then one
 			// product (both operands read before dst is written).
 			a.pow2(c, args[1].r.(reg.VecPhysical), s[0])
-			a.pick(c.VMULPD, c.VMULPS)(s[0], args[0].r, dst)
+			a.pick(c.VMULPD, c.VMULPS)(x(0), s[0], dst)
 			break
 		}
 		a.ldexp(c, args[0].r.(reg.VecPhysical), args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical), s, in.Imm == vprog.LdexpMidRange)

@@ -72,7 +72,7 @@ func geluTanhGeneric(dst, x []float32) {
 		v37 := math.FMA(v26, v35, v36)
 		v39 := math.FMA(v26, v37, v38)
 		v41 := math.FMA(v26, v39, v40)
-		v42 := ldexpMid(v41, v23)
+		v42 := ldexpNormal(v41, v23)
 		v43 := v16 < v17
 		v44 := v42
 		if v43 {
@@ -177,7 +177,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v43 := math.FMA(v32, v41, v42)
 		v45 := math.FMA(v32, v43, v44)
 		v47 := math.FMA(v32, v45, v46)
-		v48 := ldexpMid(v47, v29)
+		v48 := ldexpNormal(v47, v29)
 		v49 := v23 < v24
 		v50 := v48
 		if v49 {

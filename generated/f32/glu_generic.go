@@ -53,7 +53,7 @@ func gluGeneric(dst, a, b []float32) {
 		v24 := math.FMA(v13, v22, v23)
 		v26 := math.FMA(v13, v24, v25)
 		v28 := math.FMA(v13, v26, v27)
-		v29 := ldexpMid(v28, v10)
+		v29 := ldexpNormal(v28, v10)
 		v30 := v2 < v3
 		v31 := v29
 		if v30 {
@@ -127,7 +127,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v24 := math.FMA(v13, v22, v23)
 		v26 := math.FMA(v13, v24, v25)
 		v28 := math.FMA(v13, v26, v27)
-		v29 := ldexpMid(v28, v10)
+		v29 := ldexpNormal(v28, v10)
 		v30 := v2 < v3
 		v31 := v29
 		if v30 {
@@ -198,7 +198,7 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v26 := math.FMA(v15, v24, v25)
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
-		v31 := ldexpMid(v30, v12)
+		v31 := ldexpNormal(v30, v12)
 		v32 := v4 < v5
 		v33 := v31
 		if v32 {

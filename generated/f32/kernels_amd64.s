@@ -510,16 +510,16 @@ loop:
 	VMULPD      32(SP), Y1, Y7
 	VMULPD      32(SP), Y2, Y8
 	VMULPD      32(SP), Y3, Y9
-	VMAXPD      actkernconst<>+352(SB), Y7, Y10
-	VMAXPD      actkernconst<>+352(SB), Y8, Y11
-	VMAXPD      actkernconst<>+352(SB), Y9, Y12
-	VMINPD      actkernconst<>+384(SB), Y10, Y10
-	VMINPD      actkernconst<>+384(SB), Y11, Y11
-	VMINPD      actkernconst<>+384(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMAXPD      actkernconst<>+320(SB), Y7, Y10
+	VMAXPD      actkernconst<>+320(SB), Y8, Y11
+	VMAXPD      actkernconst<>+320(SB), Y9, Y12
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMINPD      actkernconst<>+352(SB), Y11, Y11
+	VMINPD      actkernconst<>+352(SB), Y12, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -529,9 +529,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y2
 	VMOVUPD     Y5, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y2, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y2, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y12
 	VMOVUPD     Y1, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VFMADD213PD actkernconst<>+288(SB), Y10, Y1
@@ -541,6 +541,9 @@ loop:
 	VMOVUPD     Y9, 256(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y1
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
@@ -556,24 +559,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y10, Y1
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
 	VMULPD      Y1, Y10, Y10
 	VMULPD      Y4, Y11, Y11
 	VMULPD      Y9, Y12, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y6
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y2, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y5
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y6
+	VADDPD      actkernconst<>+160(SB), Y2, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y2
+	VADDPD      actkernconst<>+160(SB), Y5, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y5
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
@@ -582,13 +579,13 @@ loop:
 	VADDPD      Y12, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y13, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y6
 	VADDPD      actkernconst<>+160(SB), Y14, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y2, Y2
+	VMULPD      Y2, Y1, Y2
 	VADDPD      actkernconst<>+160(SB), Y3, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y5, Y5
+	VMULPD      Y5, Y1, Y5
 	VANDPD      actkernconst<>+128(SB), Y7, Y1
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
@@ -640,30 +637,29 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x12, Y1, Y0, Y2
 	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y3, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -690,30 +686,29 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x12, Y1, Y0, Y2
 	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y3, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -757,16 +752,16 @@ loop:
 	VMULPD      32(SP), Y1, Y7
 	VMULPD      32(SP), Y2, Y8
 	VMULPD      32(SP), Y3, Y9
-	VMAXPD      actkernconst<>+352(SB), Y7, Y10
-	VMAXPD      actkernconst<>+352(SB), Y8, Y11
-	VMAXPD      actkernconst<>+352(SB), Y9, Y12
-	VMINPD      actkernconst<>+384(SB), Y10, Y10
-	VMINPD      actkernconst<>+384(SB), Y11, Y11
-	VMINPD      actkernconst<>+384(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMAXPD      actkernconst<>+320(SB), Y7, Y10
+	VMAXPD      actkernconst<>+320(SB), Y8, Y11
+	VMAXPD      actkernconst<>+320(SB), Y9, Y12
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMINPD      actkernconst<>+352(SB), Y11, Y11
+	VMINPD      actkernconst<>+352(SB), Y12, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -776,9 +771,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y2
 	VMOVUPD     Y5, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y2, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y2, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y12
 	VMOVUPD     Y1, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VFMADD213PD actkernconst<>+288(SB), Y10, Y1
@@ -788,6 +783,9 @@ loop:
 	VMOVUPD     Y9, 256(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y1
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
@@ -803,24 +801,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y10, Y1
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
 	VMULPD      Y1, Y10, Y10
 	VMULPD      Y4, Y11, Y11
 	VMULPD      Y9, Y12, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y6
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y2, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y1, Y5
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y6
+	VADDPD      actkernconst<>+160(SB), Y2, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y2
+	VADDPD      actkernconst<>+160(SB), Y5, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y5
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      actkernconst<>+224(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
@@ -829,13 +821,13 @@ loop:
 	VADDPD      Y12, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y13, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y6, Y6
+	VMULPD      Y6, Y1, Y6
 	VADDPD      actkernconst<>+160(SB), Y14, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y2, Y2
+	VMULPD      Y2, Y1, Y2
 	VADDPD      actkernconst<>+160(SB), Y3, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y5, Y5
+	VMULPD      Y5, Y1, Y5
 	VANDPD      actkernconst<>+128(SB), Y7, Y1
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y1, Y6, Y6
@@ -887,30 +879,29 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x12, Y1, Y0, Y2
 	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y3, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -937,30 +928,29 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x12, Y1, Y0, Y2
 	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y3, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -1483,10 +1473,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
 	VMINPD      actkernconst<>+960(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -1496,30 +1486,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y6, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y12
@@ -1601,17 +1591,17 @@ single:
 	VMULPD      32(SP), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -1651,17 +1641,17 @@ tail:
 	VMULPD      32(SP), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -1723,10 +1713,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
 	VMINPD      actkernconst<>+960(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -1736,30 +1726,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y6, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y12
@@ -1841,17 +1831,17 @@ single:
 	VMULPD      32(SP), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -1891,17 +1881,17 @@ tail:
 	VMULPD      32(SP), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -2856,15 +2846,15 @@ loop:
 	VCMPPD      $0x11, Y1, Y0, Y4
 	VCMPPD      $0x11, Y2, Y0, Y5
 	VCMPPD      $0x11, Y3, Y0, Y6
-	VMAXPD      actkernconst<>+352(SB), Y1, Y7
-	VMAXPD      actkernconst<>+352(SB), Y2, Y8
-	VMAXPD      actkernconst<>+352(SB), Y3, Y9
-	VMINPD      actkernconst<>+384(SB), Y7, Y7
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMAXPD      actkernconst<>+320(SB), Y1, Y7
+	VMAXPD      actkernconst<>+320(SB), Y2, Y8
+	VMAXPD      actkernconst<>+320(SB), Y3, Y9
+	VMINPD      actkernconst<>+352(SB), Y7, Y7
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y9, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y12, Y12
@@ -2872,9 +2862,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, 32(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     Y5, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y7, Y5
@@ -2884,6 +2874,9 @@ loop:
 	VMOVUPD     Y3, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y9, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
@@ -2899,24 +2892,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y5
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y3
 	VMULPD      Y5, Y7, Y7
 	VMULPD      Y4, Y8, Y8
 	VMULPD      Y3, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y13, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y13
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y14, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y14
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y13, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y14
+	VADDPD      actkernconst<>+160(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y6
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VADDPD      actkernconst<>+224(SB), Y14, Y14
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
@@ -2925,13 +2912,13 @@ loop:
 	VADDPD      Y9, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y10, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y13, Y13
+	VMULPD      Y13, Y3, Y13
 	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y6
+	VMULPD      Y6, Y3, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y13, Y13
 	VORPD       Y3, Y13, Y13
@@ -2976,30 +2963,29 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
-	VMAXPD      actkernconst<>+352(SB), Y1, Y3
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMAXPD      actkernconst<>+320(SB), Y1, Y3
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y6
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y6
 	VMULPD      Y6, Y3, Y3
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y6, Y5
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y5
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      Y3, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y4, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y5, Y5
 	VORPD       Y3, Y5, Y5
@@ -3024,30 +3010,29 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
-	VMAXPD      actkernconst<>+352(SB), Y1, Y3
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMAXPD      actkernconst<>+320(SB), Y1, Y3
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y6
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y6
 	VMULPD      Y6, Y3, Y3
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y6, Y5
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y5
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      Y3, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y4, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y5, Y5
 	VORPD       Y3, Y5, Y5
@@ -3084,15 +3069,15 @@ loop:
 	VCMPPD      $0x11, Y1, Y0, Y4
 	VCMPPD      $0x11, Y2, Y0, Y5
 	VCMPPD      $0x11, Y3, Y0, Y6
-	VMAXPD      actkernconst<>+352(SB), Y1, Y7
-	VMAXPD      actkernconst<>+352(SB), Y2, Y8
-	VMAXPD      actkernconst<>+352(SB), Y3, Y9
-	VMINPD      actkernconst<>+384(SB), Y7, Y7
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMAXPD      actkernconst<>+320(SB), Y1, Y7
+	VMAXPD      actkernconst<>+320(SB), Y2, Y8
+	VMAXPD      actkernconst<>+320(SB), Y3, Y9
+	VMINPD      actkernconst<>+352(SB), Y7, Y7
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y9, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y12, Y12
@@ -3100,9 +3085,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, 32(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     Y5, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y7, Y5
@@ -3112,6 +3097,9 @@ loop:
 	VMOVUPD     Y3, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y9, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y9, Y3
@@ -3127,24 +3115,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y5
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y9, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y3
 	VMULPD      Y5, Y7, Y7
 	VMULPD      Y4, Y8, Y8
 	VMULPD      Y3, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y13, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y13
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y14, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y14
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y13, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y14
+	VADDPD      actkernconst<>+160(SB), Y6, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y6
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VADDPD      actkernconst<>+224(SB), Y14, Y14
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
@@ -3153,13 +3135,13 @@ loop:
 	VADDPD      Y9, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y10, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y13, Y13
+	VMULPD      Y13, Y3, Y13
 	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y6, Y6
+	VMULPD      Y6, Y3, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y13, Y13
 	VORPD       Y3, Y13, Y13
@@ -3204,30 +3186,29 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
-	VMAXPD      actkernconst<>+352(SB), Y1, Y3
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMAXPD      actkernconst<>+320(SB), Y1, Y3
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y6
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y6
 	VMULPD      Y6, Y3, Y3
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y6, Y5
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y5
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      Y3, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y4, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y5, Y5
 	VORPD       Y3, Y5, Y5
@@ -3252,30 +3233,29 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
-	VMAXPD      actkernconst<>+352(SB), Y1, Y3
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMAXPD      actkernconst<>+320(SB), Y1, Y3
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+256(SB), Y6
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y6
 	VMULPD      Y6, Y3, Y3
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y6, Y5
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y5
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      Y3, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y4, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y5, Y5
 	VORPD       Y3, Y5, Y5
@@ -3781,39 +3761,39 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y3, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y3, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
@@ -3891,17 +3871,17 @@ single:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -3941,17 +3921,17 @@ tail:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -4009,39 +3989,39 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y3, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y3, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
@@ -4119,17 +4099,17 @@ single:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -4169,17 +4149,17 @@ tail:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -5218,9 +5198,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -5289,20 +5269,20 @@ loop:
 	VFMADD231PD Y9, Y9, Y1
 	VFMADD231PD Y10, Y10, Y6
 	VMOVUPD     Y14, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y13, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
 	VMOVUPD     Y3, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y14, Y14
 	VXORPD      actkernconst<>+128(SB), Y13, Y13
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD231PD actkernconst<>+1856(SB), Y14, Y8
 	VFMADD231PD actkernconst<>+1856(SB), Y13, Y1
 	VFMADD231PD actkernconst<>+1856(SB), Y3, Y6
@@ -5554,7 +5534,7 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -5572,10 +5552,10 @@ single:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -5658,7 +5638,7 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -5676,10 +5656,10 @@ tail:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -6595,9 +6575,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -6705,20 +6685,20 @@ loop:
 	VFMADD231PD Y12, Y12, Y7
 	VFMADD231PD Y14, Y14, Y10
 	VMOVUPD     Y5, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y5
+	VMULPD      actkernconst<>+384(SB), Y2, Y5
 	VMOVUPD     Y4, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y4
+	VMULPD      actkernconst<>+384(SB), Y1, Y4
 	VMOVUPD     Y6, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y2
-	VFMADD231PD actkernconst<>+448(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y4, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y3
 	VFMADD231PD actkernconst<>+1856(SB), Y5, Y13
 	VFMADD231PD actkernconst<>+1856(SB), Y4, Y7
 	VFMADD231PD actkernconst<>+1856(SB), Y6, Y10
@@ -6942,10 +6922,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y13, Y13
 	VMINPD      actkernconst<>+960(SB), Y14, Y14
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y13, Y6
-	VMULPD      actkernconst<>+416(SB), Y14, Y4
+	VMULPD      actkernconst<>+384(SB), Y13, Y6
+	VMULPD      actkernconst<>+384(SB), Y14, Y4
 	VMOVUPD     Y2, 800(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y2
+	VMULPD      actkernconst<>+384(SB), Y8, Y2
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y2, Y2
@@ -6955,30 +6935,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y4, Y1
 	VMOVUPD     Y9, 928(SP)
 	VXORPD      actkernconst<>+128(SB), Y2, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y13
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y14
@@ -7093,7 +7073,7 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -7123,10 +7103,10 @@ single:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -7192,17 +7172,17 @@ single:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -7247,7 +7227,7 @@ tail:
 	VMOVDQU     32(DI)(SI*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -7277,10 +7257,10 @@ tail:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -7346,17 +7326,17 @@ tail:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -7983,9 +7963,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -8054,20 +8034,20 @@ loop:
 	VFMADD231PD Y9, Y9, Y1
 	VFMADD231PD Y10, Y10, Y6
 	VMOVUPD     Y14, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y13, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
 	VMOVUPD     Y3, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y14, Y14
 	VXORPD      actkernconst<>+128(SB), Y13, Y13
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD231PD actkernconst<>+1856(SB), Y14, Y8
 	VFMADD231PD actkernconst<>+1856(SB), Y13, Y1
 	VFMADD231PD actkernconst<>+1856(SB), Y3, Y6
@@ -8320,7 +8300,7 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -8338,10 +8318,10 @@ single:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -8425,7 +8405,7 @@ tail:
 	VMOVDQU     32(DX)(SI*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -8443,10 +8423,10 @@ tail:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -8892,11 +8872,11 @@ loop:
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y2
+	VMULPD      actkernconst<>+384(SB), Y5, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
@@ -8906,66 +8886,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y4, 416(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y10
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y5, Y3
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y12, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y12, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y10, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y13, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y2, Y7
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y5, Y14
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
 	VBLENDVPD   Y8, Y14, Y0, Y8
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
@@ -9043,29 +9005,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -9105,29 +9061,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -9824,9 +9774,9 @@ loop:
 	VCMPPD      $0x11, Y2, Y7, Y9
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+3040(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+3040(SB), Y13
@@ -9883,11 +9833,11 @@ loop:
 	VMOVUPD     Y10, 576(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y14
+	VMULPD      actkernconst<>+384(SB), Y1, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
@@ -9897,66 +9847,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y11
 	VMOVUPD     Y10, 768(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y2, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y1
 	VMOVUPD     actkernconst<>+288(SB), Y2
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y2
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y12
-	VMAXPD      actkernconst<>+832(SB), Y4, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y4, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y7
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y7
-	VMAXPD      actkernconst<>+832(SB), Y14, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y14, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y4, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y1, Y7, Y1
+	VADDPD      actkernconst<>+160(SB), Y14, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y2, Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VMULPD      Y2, Y4, Y2
+	VADDPD      actkernconst<>+160(SB), Y13, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y2, Y2
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y1, Y5
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y2, Y3
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y1, Y6
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y12, Y3
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VBLENDVPD   Y9, Y5, Y0, Y9
 	VMOVUPD     768(SP), Y1
@@ -10035,20 +9967,20 @@ loop:
 	VFMADD213PD Y10, Y10, Y1
 	VFMADD213PD Y12, Y12, Y9
 	VMOVUPD     Y8, 320(SP)
-	VMAXPD      actkernconst<>+352(SB), Y4, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y8
 	VMOVUPD     Y6, 352(SP)
-	VMAXPD      actkernconst<>+352(SB), Y1, Y6
+	VMAXPD      actkernconst<>+320(SB), Y1, Y6
 	VMOVUPD     Y7, 480(SP)
-	VMAXPD      actkernconst<>+352(SB), Y9, Y7
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y6, Y6
-	VMINPD      actkernconst<>+384(SB), Y7, Y7
+	VMAXPD      actkernconst<>+320(SB), Y9, Y7
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y6, Y6
+	VMINPD      actkernconst<>+352(SB), Y7, Y7
 	VMOVUPD     Y5, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y5
+	VMULPD      actkernconst<>+384(SB), Y8, Y5
 	VMOVUPD     Y3, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y6, Y3
+	VMULPD      actkernconst<>+384(SB), Y6, Y3
 	VMOVUPD     Y12, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y12
+	VMULPD      actkernconst<>+384(SB), Y7, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y12, Y12
@@ -10058,9 +9990,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
 	VMOVUPD     Y14, 672(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y14
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y7
 	VMOVUPD     Y13, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y13
@@ -10070,6 +10002,9 @@ loop:
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
@@ -10085,24 +10020,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y9
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y11, Y6, Y6
 	VMULPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y2, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y14
+	VADDPD      actkernconst<>+160(SB), Y10, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y2, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y2
+	VADDPD      actkernconst<>+160(SB), Y14, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y14
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y2, Y0, Y2
 	VADDPD      Y14, Y0, Y14
@@ -10111,13 +10040,13 @@ loop:
 	VADDPD      Y7, Y14, Y14
 	VADDPD      actkernconst<>+160(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y10, Y6, Y10
 	VADDPD      actkernconst<>+160(SB), Y3, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
+	VMULPD      Y2, Y5, Y2
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VANDPD      actkernconst<>+128(SB), Y4, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
@@ -10220,7 +10149,7 @@ single:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -10233,42 +10162,35 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -10277,42 +10199,40 @@ single:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   (BX), Y4
@@ -10342,7 +10262,7 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -10355,42 +10275,35 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -10399,42 +10312,40 @@ tail:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -10828,11 +10739,11 @@ loop:
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y2
+	VMULPD      actkernconst<>+384(SB), Y5, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
@@ -10842,66 +10753,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y4, 416(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y10
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y5, Y3
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y12, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y12, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y10, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y13, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y2, Y7
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y5, Y14
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
 	VBLENDVPD   Y8, Y14, Y0, Y8
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
@@ -10980,29 +10873,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -11043,29 +10930,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -12179,9 +12060,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -12250,20 +12131,20 @@ loop:
 	VFMADD231PD Y9, Y9, Y1
 	VFMADD231PD Y10, Y10, Y6
 	VMOVUPD     Y14, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y13, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
 	VMOVUPD     Y3, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y14, Y14
 	VXORPD      actkernconst<>+128(SB), Y13, Y13
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD231PD actkernconst<>+1856(SB), Y14, Y8
 	VFMADD231PD actkernconst<>+1856(SB), Y13, Y1
 	VFMADD231PD actkernconst<>+1856(SB), Y3, Y6
@@ -12499,7 +12380,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -12517,10 +12398,10 @@ single:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -12598,7 +12479,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -12616,10 +12497,10 @@ tail:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -12703,9 +12584,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -12774,20 +12655,20 @@ loop:
 	VFMADD231PD Y9, Y9, Y1
 	VFMADD231PD Y10, Y10, Y6
 	VMOVUPD     Y14, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y13, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
 	VMOVUPD     Y3, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y3
+	VMULPD      actkernconst<>+384(SB), Y12, Y3
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y14, Y14
 	VXORPD      actkernconst<>+128(SB), Y13, Y13
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y12
 	VFMADD231PD actkernconst<>+1856(SB), Y14, Y8
 	VFMADD231PD actkernconst<>+1856(SB), Y13, Y1
 	VFMADD231PD actkernconst<>+1856(SB), Y3, Y6
@@ -13023,7 +12904,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -13041,10 +12922,10 @@ single:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -13122,7 +13003,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VMULPD      actkernconst<>+1632(SB), Y1, Y3
@@ -13140,10 +13021,10 @@ tail:
 	VMULPD      Y7, Y7, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VFMADD231PD Y7, Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y9, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y11
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y9
 	VFMADD231PD actkernconst<>+1856(SB), Y11, Y10
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMOVUPD     actkernconst<>+1472(SB), Y12
@@ -14824,9 +14705,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -14934,20 +14815,20 @@ loop:
 	VFMADD231PD Y12, Y12, Y7
 	VFMADD231PD Y14, Y14, Y10
 	VMOVUPD     Y5, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y5
+	VMULPD      actkernconst<>+384(SB), Y2, Y5
 	VMOVUPD     Y4, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y4
+	VMULPD      actkernconst<>+384(SB), Y1, Y4
 	VMOVUPD     Y6, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y2
-	VFMADD231PD actkernconst<>+448(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y4, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y3
 	VFMADD231PD actkernconst<>+1856(SB), Y5, Y13
 	VFMADD231PD actkernconst<>+1856(SB), Y4, Y7
 	VFMADD231PD actkernconst<>+1856(SB), Y6, Y10
@@ -15171,10 +15052,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y13, Y13
 	VMINPD      actkernconst<>+960(SB), Y14, Y14
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y13, Y6
-	VMULPD      actkernconst<>+416(SB), Y14, Y4
+	VMULPD      actkernconst<>+384(SB), Y13, Y6
+	VMULPD      actkernconst<>+384(SB), Y14, Y4
 	VMOVUPD     Y2, 800(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y2
+	VMULPD      actkernconst<>+384(SB), Y8, Y2
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y2, Y2
@@ -15184,30 +15065,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y4, Y1
 	VMOVUPD     Y9, 928(SP)
 	VXORPD      actkernconst<>+128(SB), Y2, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y13
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y14
@@ -15309,7 +15190,7 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -15339,10 +15220,10 @@ single:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -15408,17 +15289,17 @@ single:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -15458,7 +15339,7 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -15488,10 +15369,10 @@ tail:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -15557,17 +15438,17 @@ tail:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -15614,9 +15495,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y4
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y4
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y5
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
 	VMOVUPD     actkernconst<>+1376(SB), Y7
@@ -15724,20 +15605,20 @@ loop:
 	VFMADD231PD Y12, Y12, Y7
 	VFMADD231PD Y14, Y14, Y10
 	VMOVUPD     Y5, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y5
+	VMULPD      actkernconst<>+384(SB), Y2, Y5
 	VMOVUPD     Y4, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y4
+	VMULPD      actkernconst<>+384(SB), Y1, Y4
 	VMOVUPD     Y6, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y2
-	VFMADD231PD actkernconst<>+448(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y4, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y3
 	VFMADD231PD actkernconst<>+1856(SB), Y5, Y13
 	VFMADD231PD actkernconst<>+1856(SB), Y4, Y7
 	VFMADD231PD actkernconst<>+1856(SB), Y6, Y10
@@ -15961,10 +15842,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y13, Y13
 	VMINPD      actkernconst<>+960(SB), Y14, Y14
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y13, Y6
-	VMULPD      actkernconst<>+416(SB), Y14, Y4
+	VMULPD      actkernconst<>+384(SB), Y13, Y6
+	VMULPD      actkernconst<>+384(SB), Y14, Y4
 	VMOVUPD     Y2, 800(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y2
+	VMULPD      actkernconst<>+384(SB), Y8, Y2
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y2, Y2
@@ -15974,30 +15855,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y4, Y1
 	VMOVUPD     Y9, 928(SP)
 	VXORPD      actkernconst<>+128(SB), Y2, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y13
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y13
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y14
@@ -16099,7 +15980,7 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -16129,10 +16010,10 @@ single:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -16198,17 +16079,17 @@ single:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -16248,7 +16129,7 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, actkernconst<>+352(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
 	VSUBPD      actkernconst<>+2528(SB), Y1, Y3
@@ -16278,10 +16159,10 @@ tail:
 	VMULPD      Y8, Y8, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
 	VFMADD231PD Y8, Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
 	VFMADD231PD actkernconst<>+1856(SB), Y12, Y11
 	VXORPD      actkernconst<>+128(SB), Y10, Y10
 	VMOVUPD     actkernconst<>+1472(SB), Y13
@@ -16347,17 +16228,17 @@ tail:
 	VMULPD      Y1, Y7, Y7
 	VMAXPD      actkernconst<>+928(SB), Y7, Y9
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
+	VMULPD      actkernconst<>+384(SB), Y9, Y10
 	VROUNDPD    $0x08, Y10, Y10
 	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y9
 	VMAXPD      actkernconst<>+832(SB), Y10, Y12
 	VMINPD      actkernconst<>+864(SB), Y12, Y12
@@ -17018,11 +16899,11 @@ loop:
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y2
+	VMULPD      actkernconst<>+384(SB), Y5, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
@@ -17032,66 +16913,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y4, 416(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y10
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y5, Y3
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y12, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y12, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y10, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y13, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y2, Y7
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y5, Y14
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
 	VBLENDVPD   Y8, Y14, Y0, Y8
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
@@ -17156,29 +17019,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -17213,29 +17070,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -17308,11 +17159,11 @@ loop:
 	VMOVUPD     Y3, 224(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y2
+	VMULPD      actkernconst<>+384(SB), Y5, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
@@ -17322,66 +17173,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y4, 416(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y10
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y5, Y3
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y12, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y12, Y9
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y10, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y13, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y12, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y2, Y7
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y5, Y14
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
 	VBLENDVPD   Y8, Y14, Y0, Y8
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
@@ -17446,29 +17279,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -17503,29 +17330,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -18813,9 +18634,9 @@ loop:
 	VCMPPD      $0x11, Y2, Y7, Y9
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+3040(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+3040(SB), Y13
@@ -18872,11 +18693,11 @@ loop:
 	VMOVUPD     Y10, 576(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y14
+	VMULPD      actkernconst<>+384(SB), Y1, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
@@ -18886,66 +18707,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y11
 	VMOVUPD     Y10, 768(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y2, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y1
 	VMOVUPD     actkernconst<>+288(SB), Y2
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y2
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y12
-	VMAXPD      actkernconst<>+832(SB), Y4, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y4, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y7
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y7
-	VMAXPD      actkernconst<>+832(SB), Y14, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y14, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y4, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y1, Y7, Y1
+	VADDPD      actkernconst<>+160(SB), Y14, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y2, Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VMULPD      Y2, Y4, Y2
+	VADDPD      actkernconst<>+160(SB), Y13, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y2, Y2
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y1, Y5
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y2, Y3
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y1, Y6
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y12, Y3
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VBLENDVPD   Y9, Y5, Y0, Y9
 	VMOVUPD     768(SP), Y1
@@ -19024,20 +18827,20 @@ loop:
 	VFMADD213PD Y10, Y10, Y1
 	VFMADD213PD Y12, Y12, Y9
 	VMOVUPD     Y8, 320(SP)
-	VMAXPD      actkernconst<>+352(SB), Y4, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y8
 	VMOVUPD     Y6, 352(SP)
-	VMAXPD      actkernconst<>+352(SB), Y1, Y6
+	VMAXPD      actkernconst<>+320(SB), Y1, Y6
 	VMOVUPD     Y7, 480(SP)
-	VMAXPD      actkernconst<>+352(SB), Y9, Y7
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y6, Y6
-	VMINPD      actkernconst<>+384(SB), Y7, Y7
+	VMAXPD      actkernconst<>+320(SB), Y9, Y7
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y6, Y6
+	VMINPD      actkernconst<>+352(SB), Y7, Y7
 	VMOVUPD     Y5, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y5
+	VMULPD      actkernconst<>+384(SB), Y8, Y5
 	VMOVUPD     Y3, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y6, Y3
+	VMULPD      actkernconst<>+384(SB), Y6, Y3
 	VMOVUPD     Y12, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y12
+	VMULPD      actkernconst<>+384(SB), Y7, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y12, Y12
@@ -19047,9 +18850,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
 	VMOVUPD     Y14, 672(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y14
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y7
 	VMOVUPD     Y13, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y13
@@ -19059,6 +18862,9 @@ loop:
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
@@ -19074,24 +18880,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y9
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y11, Y6, Y6
 	VMULPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y2, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y14
+	VADDPD      actkernconst<>+160(SB), Y10, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y2, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y2
+	VADDPD      actkernconst<>+160(SB), Y14, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y14
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y2, Y0, Y2
 	VADDPD      Y14, Y0, Y14
@@ -19100,13 +18900,13 @@ loop:
 	VADDPD      Y7, Y14, Y14
 	VADDPD      actkernconst<>+160(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y10, Y6, Y10
 	VADDPD      actkernconst<>+160(SB), Y3, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
+	VMULPD      Y2, Y5, Y2
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VANDPD      actkernconst<>+128(SB), Y4, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
@@ -19196,7 +18996,7 @@ single:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -19209,42 +19009,35 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -19253,42 +19046,40 @@ single:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y2, Y3, Y3
@@ -19313,7 +19104,7 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -19326,42 +19117,35 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -19370,42 +19154,40 @@ tail:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -19443,9 +19225,9 @@ loop:
 	VCMPPD      $0x11, Y2, Y7, Y9
 	VMOVUPD     actkernconst<>+1376(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+3040(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+3040(SB), Y13
@@ -19502,11 +19284,11 @@ loop:
 	VMOVUPD     Y10, 576(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+416(SB), Y1, Y14
+	VMULPD      actkernconst<>+384(SB), Y1, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
@@ -19516,66 +19298,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y11
 	VMOVUPD     Y10, 768(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y2, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y1
 	VMOVUPD     actkernconst<>+288(SB), Y2
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y2
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y2
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y12
-	VMAXPD      actkernconst<>+832(SB), Y4, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y4, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y7
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y7
-	VMAXPD      actkernconst<>+832(SB), Y14, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y14, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y4, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y1, Y7, Y1
+	VADDPD      actkernconst<>+160(SB), Y14, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y2, Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y13, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y13, Y10
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
+	VMULPD      Y2, Y4, Y2
+	VADDPD      actkernconst<>+160(SB), Y13, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y2, Y2
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y1, Y5
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y2, Y3
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y1, Y6
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y12, Y3
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VBLENDVPD   Y9, Y5, Y0, Y9
 	VMOVUPD     768(SP), Y1
@@ -19654,20 +19418,20 @@ loop:
 	VFMADD213PD Y10, Y10, Y1
 	VFMADD213PD Y12, Y12, Y9
 	VMOVUPD     Y8, 320(SP)
-	VMAXPD      actkernconst<>+352(SB), Y4, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y8
 	VMOVUPD     Y6, 352(SP)
-	VMAXPD      actkernconst<>+352(SB), Y1, Y6
+	VMAXPD      actkernconst<>+320(SB), Y1, Y6
 	VMOVUPD     Y7, 480(SP)
-	VMAXPD      actkernconst<>+352(SB), Y9, Y7
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y6, Y6
-	VMINPD      actkernconst<>+384(SB), Y7, Y7
+	VMAXPD      actkernconst<>+320(SB), Y9, Y7
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y6, Y6
+	VMINPD      actkernconst<>+352(SB), Y7, Y7
 	VMOVUPD     Y5, 512(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y5
+	VMULPD      actkernconst<>+384(SB), Y8, Y5
 	VMOVUPD     Y3, 544(SP)
-	VMULPD      actkernconst<>+416(SB), Y6, Y3
+	VMULPD      actkernconst<>+384(SB), Y6, Y3
 	VMOVUPD     Y12, 576(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y12
+	VMULPD      actkernconst<>+384(SB), Y7, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y12, Y12
@@ -19677,9 +19441,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
 	VMOVUPD     Y14, 672(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y14
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y7
 	VMOVUPD     Y13, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y13
@@ -19689,6 +19453,9 @@ loop:
 	VMOVUPD     Y9, 768(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
@@ -19704,24 +19471,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y9
 	VMULPD      Y13, Y8, Y8
 	VMULPD      Y11, Y6, Y6
 	VMULPD      Y9, Y7, Y7
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y10, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y2, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y14
+	VADDPD      actkernconst<>+160(SB), Y10, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y2, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y2
+	VADDPD      actkernconst<>+160(SB), Y14, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      actkernconst<>+640(SB), Y9, Y14
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y2, Y0, Y2
 	VADDPD      Y14, Y0, Y14
@@ -19730,13 +19491,13 @@ loop:
 	VADDPD      Y7, Y14, Y14
 	VADDPD      actkernconst<>+160(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y10, Y10
+	VMULPD      Y10, Y6, Y10
 	VADDPD      actkernconst<>+160(SB), Y3, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
+	VMULPD      Y2, Y5, Y2
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VANDPD      actkernconst<>+128(SB), Y4, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
@@ -19826,7 +19587,7 @@ single:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -19839,42 +19600,35 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -19883,42 +19637,40 @@ single:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y2, Y3, Y3
@@ -19943,7 +19695,7 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+2880(SB), Y1, Y2
 	VMOVUPD     actkernconst<>+1376(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+3040(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -19956,42 +19708,35 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y9, Y9
 	VMAXPD      actkernconst<>+928(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y10, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y12
 	VROUNDPD    $0x08, Y12, Y12
 	VXORPD      actkernconst<>+128(SB), Y12, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
-	VMOVUPD     Y2, 384(SP)
-	VMAXPD      actkernconst<>+832(SB), Y12, Y14
-	VMINPD      actkernconst<>+864(SB), Y14, Y14
-	VSUBPD      Y14, Y12, Y2
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y10, Y13
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y13, Y13
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y10, Y13, Y10
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y13, Y9
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y10, Y9
 	VBLENDVPD   Y11, Y9, Y0, Y11
 	VADDPD      Y9, Y0, Y9
 	VDIVPD      Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VBLENDVPD   Y2, Y8, Y11, Y2
-	VSUBPD      Y2, Y0, Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y9, Y8, Y11, Y9
+	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1600(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
 	VMULPD      actkernconst<>+2912(SB), Y7, Y7
 	VMULPD      Y7, Y8, Y7
-	VFMADD213PD Y2, Y2, Y7
-	VMULPD      Y8, Y2, Y2
+	VFMADD213PD Y9, Y9, Y7
+	VMULPD      Y8, Y9, Y9
 	VSUBPD      actkernconst<>+3072(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
@@ -20000,42 +19745,40 @@ tail:
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
 	VMULPD      actkernconst<>+2944(SB), Y5, Y8
 	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+352(SB), Y8, Y9
-	VMINPD      actkernconst<>+384(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y9, Y10
-	VROUNDPD    $0x08, Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y10, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y9
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+288(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
+	VMAXPD      actkernconst<>+320(SB), Y8, Y10
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMULPD      actkernconst<>+384(SB), Y10, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y11, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+288(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y13
+	VMULPD      Y13, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y12, Y13
 	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
-	VADDPD      Y11, Y0, Y11
-	VADDPD      Y9, Y11, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y11, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y9
-	VANDPD      actkernconst<>+192(SB), Y11, Y11
-	VORPD       Y9, Y11, Y11
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VMULPD      actkernconst<>+640(SB), Y13, Y12
+	VADDPD      Y12, Y0, Y12
+	VADDPD      Y10, Y12, Y12
+	VADDPD      actkernconst<>+160(SB), Y11, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y12, Y10, Y12
+	VANDPD      actkernconst<>+128(SB), Y8, Y10
+	VANDPD      actkernconst<>+192(SB), Y12, Y12
+	VORPD       Y10, Y12, Y12
+	VCMPPD      $0x03, Y8, Y8, Y10
+	VBLENDVPD   Y10, Y8, Y12, Y10
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y9
-	VMULPD      Y9, Y2, Y2
-	VBLENDVPD   Y3, Y7, Y2, Y3
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
+	VMULPD      Y10, Y9, Y9
+	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
-	VMOVUPD     384(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -20324,10 +20067,10 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y11
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
-	VMULPD      actkernconst<>+416(SB), Y8, Y14
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y3
+	VMULPD      actkernconst<>+384(SB), Y9, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -20337,66 +20080,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y12, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y9
-	VMAXPD      actkernconst<>+832(SB), Y13, Y2
-	VMINPD      actkernconst<>+864(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y12
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y14, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y14, Y12
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y2
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y3, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y3, Y12
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y9, Y7
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y7, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y14, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y8, Y1, Y8
+	VADDPD      actkernconst<>+160(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y9, Y1, Y9
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y8, Y5
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y9, Y6
 	VBLENDVPD   Y10, Y4, Y0, Y10
 	VBLENDVPD   Y11, Y5, Y0, Y11
 	VMOVUPD     96(SP), Y1
@@ -20451,29 +20176,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -20504,29 +20223,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -20811,10 +20524,10 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y11
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
-	VMULPD      actkernconst<>+416(SB), Y8, Y14
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y3
+	VMULPD      actkernconst<>+384(SB), Y9, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -20824,66 +20537,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y12, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y9
-	VMAXPD      actkernconst<>+832(SB), Y13, Y2
-	VMINPD      actkernconst<>+864(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y12
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y14, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y14, Y12
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y2
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y3, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y3, Y12
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y9, Y7
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y7, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y14, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y8, Y1, Y8
+	VADDPD      actkernconst<>+160(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y9, Y1, Y9
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y8, Y5
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y9, Y6
 	VBLENDVPD   Y10, Y4, Y0, Y10
 	VBLENDVPD   Y11, Y5, Y0, Y11
 	VMOVUPD     96(SP), Y1
@@ -20933,29 +20628,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -20985,29 +20674,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -21349,11 +21032,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -21363,66 +21046,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -21498,29 +21163,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -21559,29 +21218,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -28831,13 +28484,13 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y2
+	VMULPD      actkernconst<>+384(SB), Y8, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y1
+	VMULPD      actkernconst<>+384(SB), Y9, Y1
 	VMOVUPD     Y0, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y0
+	VMULPD      actkernconst<>+384(SB), Y10, Y0
 	VMOVUPD     Y7, 416(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y7
+	VMULPD      actkernconst<>+384(SB), Y3, Y7
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y0, Y0
@@ -28850,10 +28503,10 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y0, Y4
 	VMOVUPD     Y0, 544(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y0
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
@@ -28862,26 +28515,26 @@ loop:
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y9
@@ -29058,31 +28711,31 @@ single:
 	VMAXPD      actkernconst<>+928(SB), Y3, Y9
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y8, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y10
 	VMOVUPD     Y5, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y5
+	VMULPD      actkernconst<>+384(SB), Y9, Y5
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y5, Y5
 	VMOVUPD     Y4, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y10, Y4
 	VMOVUPD     Y7, 320(SP)
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y9
 	VMOVUPD     Y6, 352(SP)
@@ -29167,17 +28820,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -29224,17 +28877,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -29282,17 +28935,17 @@ masked0:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -29879,7 +29532,7 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	VSUBPD       actkernconst<>+224(SB), Y0, Y2
 	VADDPD       32(SP), Y2, Y2
 	VADDPD       64(SP), Y2, Y2
-	VMAXPD       actkernconst<>+320(SB), Y2, Y0
+	VMAXPD       actkernconst<>+640(SB), Y2, Y0
 	VMINPD       actkernconst<>+4096(SB), Y0, Y0
 	VADDPD       actkernconst<>+224(SB), Y0, Y3
 	VMAXPD       actkernconst<>+4064(SB), Y3, Y3
@@ -29909,15 +29562,15 @@ TEXT ·logSoftmaxAVX2(SB), NOSPLIT, $192-64
 	VMULPD       Y5, Y4, Y4
 	VSUBPD       Y3, Y4, Y4
 	VFMADD213PD  Y3, Y0, Y4
-	VFMADD132PD  actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD  actkernconst<>+416(SB), Y4, Y6
 	VANDPD       actkernconst<>+128(SB), Y2, Y0
 	VANDPD       actkernconst<>+192(SB), Y6, Y6
 	VORPD        Y0, Y6, Y6
-	VCMPPD       $0x00, actkernconst<>+320(SB), Y2, Y0
+	VCMPPD       $0x00, actkernconst<>+640(SB), Y2, Y0
 	VBLENDVPD    Y0, actkernconst<>+4128(SB), Y6, Y0
 	VCMPPD       $0x00, actkernconst<>+4160(SB), Y2, Y3
 	VBLENDVPD    Y3, Y2, Y0, Y3
-	VCMPPD       $0x11, actkernconst<>+320(SB), Y2, Y0
+	VCMPPD       $0x11, actkernconst<>+640(SB), Y2, Y0
 	VBLENDVPD    Y0, actkernconst<>+3840(SB), Y3, Y0
 	VCMPPD       $0x03, Y2, Y2, Y3
 	VBLENDVPD    Y3, Y2, Y0, Y3
@@ -30512,39 +30165,39 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y6, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y6, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
@@ -30615,17 +30268,17 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VMAXPD      actkernconst<>+928(SB), Y1, Y2
 	VMINPD      actkernconst<>+960(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y3
+	VMULPD      actkernconst<>+384(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y2
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y2
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -30663,17 +30316,17 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VMAXPD      actkernconst<>+928(SB), Y1, Y2
 	VMINPD      actkernconst<>+960(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y3
+	VMULPD      actkernconst<>+384(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y2, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y2
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y2
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y2
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y2
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -31571,9 +31224,9 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y12, Y12
@@ -31581,30 +31234,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
@@ -31647,9 +31300,9 @@ loop:
 	VBLENDVPD   Y3, Y4, Y9, Y3
 	VBLENDVPD   Y7, Y5, Y10, Y7
 	VBLENDVPD   Y8, Y6, Y11, Y8
-	VMAXPD      actkernconst<>+320(SB), Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y7, Y5
-	VMAXPD      actkernconst<>+320(SB), Y8, Y6
+	VMAXPD      actkernconst<>+640(SB), Y3, Y4
+	VMAXPD      actkernconst<>+640(SB), Y7, Y5
+	VMAXPD      actkernconst<>+640(SB), Y8, Y6
 	VMINPD      actkernconst<>+4096(SB), Y4, Y4
 	VMINPD      actkernconst<>+4096(SB), Y5, Y5
 	VMINPD      actkernconst<>+4096(SB), Y6, Y6
@@ -31744,10 +31397,10 @@ loop:
 	VFMADD213PD Y9, Y2, Y5
 	VFMADD213PD Y10, Y3, Y6
 	VFMADD213PD Y11, Y4, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     192(SP), Y2
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y2
 	VMOVUPD     160(SP), Y3
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
@@ -31760,9 +31413,9 @@ loop:
 	VANDPD      actkernconst<>+128(SB), Y5, Y6
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
 	VORPD       Y6, Y2, Y2
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y3, Y6
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y5, Y9
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y3, Y6
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y5, Y9
 	VBLENDVPD   Y6, actkernconst<>+4128(SB), Y1, Y6
 	VBLENDVPD   Y7, actkernconst<>+4128(SB), Y8, Y7
 	VBLENDVPD   Y9, actkernconst<>+4128(SB), Y2, Y9
@@ -31772,9 +31425,9 @@ loop:
 	VBLENDVPD   Y1, Y3, Y6, Y1
 	VBLENDVPD   Y2, Y4, Y7, Y2
 	VBLENDVPD   Y8, Y5, Y9, Y8
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y9
 	VBLENDVPD   Y6, actkernconst<>+3840(SB), Y1, Y6
 	VBLENDVPD   Y7, actkernconst<>+3840(SB), Y2, Y7
 	VBLENDVPD   Y9, actkernconst<>+3840(SB), Y8, Y9
@@ -31821,17 +31474,17 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -31846,7 +31499,7 @@ single:
 	VBLENDVPD   Y3, Y0, Y5, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y4, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y2
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y2, Y3
 	VMAXPD      actkernconst<>+4064(SB), Y3, Y3
@@ -31876,15 +31529,15 @@ single:
 	VMULPD      Y6, Y5, Y5
 	VSUBPD      Y3, Y5, Y5
 	VFMADD213PD Y3, Y2, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y7
 	VANDPD      actkernconst<>+128(SB), Y4, Y2
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y2, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+4128(SB), Y7, Y2
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+3840(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
@@ -31912,17 +31565,17 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -31937,7 +31590,7 @@ tail:
 	VBLENDVPD   Y3, Y0, Y5, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y4, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y2
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y2, Y3
 	VMAXPD      actkernconst<>+4064(SB), Y3, Y3
@@ -31967,15 +31620,15 @@ tail:
 	VMULPD      Y6, Y5, Y5
 	VSUBPD      Y3, Y5, Y5
 	VFMADD213PD Y3, Y2, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y7
 	VANDPD      actkernconst<>+128(SB), Y4, Y2
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y2, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+4128(SB), Y7, Y2
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+3840(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
@@ -32017,9 +31670,9 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y12, Y12
@@ -32027,30 +31680,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
@@ -32093,9 +31746,9 @@ loop:
 	VBLENDVPD   Y3, Y4, Y9, Y3
 	VBLENDVPD   Y7, Y5, Y10, Y7
 	VBLENDVPD   Y8, Y6, Y11, Y8
-	VMAXPD      actkernconst<>+320(SB), Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y7, Y5
-	VMAXPD      actkernconst<>+320(SB), Y8, Y6
+	VMAXPD      actkernconst<>+640(SB), Y3, Y4
+	VMAXPD      actkernconst<>+640(SB), Y7, Y5
+	VMAXPD      actkernconst<>+640(SB), Y8, Y6
 	VMINPD      actkernconst<>+4096(SB), Y4, Y4
 	VMINPD      actkernconst<>+4096(SB), Y5, Y5
 	VMINPD      actkernconst<>+4096(SB), Y6, Y6
@@ -32190,10 +31843,10 @@ loop:
 	VFMADD213PD Y9, Y2, Y5
 	VFMADD213PD Y10, Y3, Y6
 	VFMADD213PD Y11, Y4, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     192(SP), Y2
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y2
 	VMOVUPD     160(SP), Y3
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y1, Y1
@@ -32206,9 +31859,9 @@ loop:
 	VANDPD      actkernconst<>+128(SB), Y5, Y6
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
 	VORPD       Y6, Y2, Y2
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y3, Y6
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y5, Y9
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y3, Y6
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y5, Y9
 	VBLENDVPD   Y6, actkernconst<>+4128(SB), Y1, Y6
 	VBLENDVPD   Y7, actkernconst<>+4128(SB), Y8, Y7
 	VBLENDVPD   Y9, actkernconst<>+4128(SB), Y2, Y9
@@ -32218,9 +31871,9 @@ loop:
 	VBLENDVPD   Y1, Y3, Y6, Y1
 	VBLENDVPD   Y2, Y4, Y7, Y2
 	VBLENDVPD   Y8, Y5, Y9, Y8
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y9
 	VBLENDVPD   Y6, actkernconst<>+3840(SB), Y1, Y6
 	VBLENDVPD   Y7, actkernconst<>+3840(SB), Y2, Y7
 	VBLENDVPD   Y9, actkernconst<>+3840(SB), Y8, Y9
@@ -32267,17 +31920,17 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -32292,7 +31945,7 @@ single:
 	VBLENDVPD   Y3, Y0, Y5, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y4, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y2
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y2, Y3
 	VMAXPD      actkernconst<>+4064(SB), Y3, Y3
@@ -32322,15 +31975,15 @@ single:
 	VMULPD      Y6, Y5, Y5
 	VSUBPD      Y3, Y5, Y5
 	VFMADD213PD Y3, Y2, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y7
 	VANDPD      actkernconst<>+128(SB), Y4, Y2
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y2, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+4128(SB), Y7, Y2
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+3840(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
@@ -32358,17 +32011,17 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -32383,7 +32036,7 @@ tail:
 	VBLENDVPD   Y3, Y0, Y5, Y3
 	VCMPPD      $0x03, Y2, Y2, Y4
 	VBLENDVPD   Y4, Y2, Y3, Y4
-	VMAXPD      actkernconst<>+320(SB), Y4, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y2
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VADDPD      actkernconst<>+224(SB), Y2, Y3
 	VMAXPD      actkernconst<>+4064(SB), Y3, Y3
@@ -32413,15 +32066,15 @@ tail:
 	VMULPD      Y6, Y5, Y5
 	VSUBPD      Y3, Y5, Y5
 	VFMADD213PD Y3, Y2, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y7
 	VANDPD      actkernconst<>+128(SB), Y4, Y2
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y2, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+4128(SB), Y7, Y2
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y2
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y2
 	VBLENDVPD   Y2, actkernconst<>+3840(SB), Y3, Y2
 	VCMPPD      $0x03, Y4, Y4, Y3
 	VBLENDVPD   Y3, Y4, Y2, Y3
@@ -32957,11 +32610,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -32971,66 +32624,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -33086,29 +32721,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -33139,29 +32768,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -33211,11 +32834,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -33225,66 +32848,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -33340,29 +32945,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -33393,29 +32992,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -33899,30 +33492,33 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VMAXPD      actkernconst<>+352(SB), Y0, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMAXPD      actkernconst<>+352(SB), Y2, Y5
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMINPD      actkernconst<>+384(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMAXPD      actkernconst<>+320(SB), Y0, Y3
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y5
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMINPD      actkernconst<>+352(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VXORPD      actkernconst<>+128(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y12
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+256(SB), Y14
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
@@ -33938,24 +33534,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y14
 	VMULPD      Y12, Y3, Y3
 	VMULPD      Y13, Y4, Y4
 	VMULPD      Y14, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y9, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
+	VADDPD      actkernconst<>+160(SB), Y9, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y11
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y10, Y10
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
@@ -33964,13 +33554,13 @@ loop:
 	VADDPD      Y5, Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y7, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y10, Y10
+	VMULPD      Y10, Y3, Y10
 	VADDPD      actkernconst<>+160(SB), Y8, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VANDPD      actkernconst<>+128(SB), Y0, Y3
 	VANDPD      actkernconst<>+192(SB), Y9, Y9
 	VORPD       Y3, Y9, Y9
@@ -34014,30 +33604,29 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VMAXPD      actkernconst<>+352(SB), Y0, Y1
-	VMINPD      actkernconst<>+384(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y0, Y1
+	VMINPD      actkernconst<>+352(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y1, Y3, Y3
@@ -34063,30 +33652,29 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VMAXPD      actkernconst<>+352(SB), Y0, Y1
-	VMINPD      actkernconst<>+384(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y0, Y1
+	VMINPD      actkernconst<>+352(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y1, Y3, Y3
@@ -34118,30 +33706,33 @@ loop:
 	VCVTPS2PD   (CX), Y0
 	VCVTPS2PD   16(CX), Y1
 	VCVTPS2PD   32(CX), Y2
-	VMAXPD      actkernconst<>+352(SB), Y0, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMAXPD      actkernconst<>+352(SB), Y2, Y5
-	VMINPD      actkernconst<>+384(SB), Y3, Y3
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMINPD      actkernconst<>+384(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMAXPD      actkernconst<>+320(SB), Y0, Y3
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y5
+	VMINPD      actkernconst<>+352(SB), Y3, Y3
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMINPD      actkernconst<>+352(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VXORPD      actkernconst<>+128(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y12
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+256(SB), Y14
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
@@ -34157,24 +33748,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y14
 	VMULPD      Y12, Y3, Y3
 	VMULPD      Y13, Y4, Y4
 	VMULPD      Y14, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y9, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
+	VADDPD      actkernconst<>+160(SB), Y9, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y11
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y10, Y10
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
@@ -34183,13 +33768,13 @@ loop:
 	VADDPD      Y5, Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y7, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y10, Y10
+	VMULPD      Y10, Y3, Y10
 	VADDPD      actkernconst<>+160(SB), Y8, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VANDPD      actkernconst<>+128(SB), Y0, Y3
 	VANDPD      actkernconst<>+192(SB), Y9, Y9
 	VORPD       Y3, Y9, Y9
@@ -34233,30 +33818,29 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y0
-	VMAXPD      actkernconst<>+352(SB), Y0, Y1
-	VMINPD      actkernconst<>+384(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y0, Y1
+	VMINPD      actkernconst<>+352(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y1, Y3, Y3
@@ -34282,30 +33866,29 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VMAXPD      actkernconst<>+352(SB), Y0, Y1
-	VMINPD      actkernconst<>+384(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y0, Y1
+	VMINPD      actkernconst<>+352(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VANDPD      actkernconst<>+128(SB), Y0, Y1
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y1, Y3, Y3
@@ -34753,13 +34336,13 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y2
+	VMULPD      actkernconst<>+384(SB), Y8, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y1
+	VMULPD      actkernconst<>+384(SB), Y9, Y1
 	VMOVUPD     Y0, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y0
+	VMULPD      actkernconst<>+384(SB), Y10, Y0
 	VMOVUPD     Y7, 416(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y7
+	VMULPD      actkernconst<>+384(SB), Y3, Y7
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y0, Y0
@@ -34772,10 +34355,10 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y0, Y4
 	VMOVUPD     Y0, 544(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y0
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
@@ -34784,26 +34367,26 @@ loop:
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y9
@@ -34980,31 +34563,31 @@ single:
 	VMAXPD      actkernconst<>+928(SB), Y3, Y9
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y8, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y10
 	VMOVUPD     Y5, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y5
+	VMULPD      actkernconst<>+384(SB), Y9, Y5
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y5, Y5
 	VMOVUPD     Y4, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y10, Y4
 	VMOVUPD     Y7, 320(SP)
 	VXORPD      actkernconst<>+128(SB), Y5, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y9
 	VMOVUPD     Y6, 352(SP)
@@ -35089,17 +34672,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -35146,17 +34729,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -35204,17 +34787,17 @@ masked0:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -35975,9 +35558,9 @@ loop:
 	VADDPD      Y10, Y7, Y7
 	VADDPD      Y11, Y8, Y8
 	VADDPD      Y12, Y9, Y9
-	VMAXPD      actkernconst<>+320(SB), Y7, Y10
-	VMAXPD      actkernconst<>+320(SB), Y8, Y11
-	VMAXPD      actkernconst<>+320(SB), Y9, Y12
+	VMAXPD      actkernconst<>+640(SB), Y7, Y10
+	VMAXPD      actkernconst<>+640(SB), Y8, Y11
+	VMAXPD      actkernconst<>+640(SB), Y9, Y12
 	VMINPD      actkernconst<>+4096(SB), Y10, Y10
 	VMINPD      actkernconst<>+4096(SB), Y11, Y11
 	VMINPD      actkernconst<>+4096(SB), Y12, Y12
@@ -36073,10 +35656,10 @@ loop:
 	VFMADD213PD Y3, Y6, Y10
 	VFMADD213PD Y4, Y7, Y11
 	VFMADD213PD Y5, Y8, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y1
 	VMOVUPD     288(SP), Y3
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     256(SP), Y4
 	VANDPD      actkernconst<>+128(SB), Y4, Y5
 	VANDPD      actkernconst<>+192(SB), Y2, Y2
@@ -36089,9 +35672,9 @@ loop:
 	VANDPD      actkernconst<>+128(SB), Y6, Y7
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y7, Y3, Y3
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y5, Y8
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y6, Y9
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y5, Y8
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y6, Y9
 	VBLENDVPD   Y7, actkernconst<>+4128(SB), Y2, Y7
 	VBLENDVPD   Y8, actkernconst<>+4128(SB), Y1, Y8
 	VBLENDVPD   Y9, actkernconst<>+4128(SB), Y3, Y9
@@ -36101,9 +35684,9 @@ loop:
 	VBLENDVPD   Y1, Y4, Y7, Y1
 	VBLENDVPD   Y2, Y5, Y8, Y2
 	VBLENDVPD   Y3, Y6, Y9, Y3
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y5, Y8
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y9
 	VBLENDVPD   Y7, actkernconst<>+3840(SB), Y1, Y7
 	VBLENDVPD   Y8, actkernconst<>+3840(SB), Y2, Y8
 	VBLENDVPD   Y9, actkernconst<>+3840(SB), Y3, Y9
@@ -36151,7 +35734,7 @@ single:
 	VADDPD      Y4, Y3, Y3
 	VCVTPS2PD   (BX), Y4
 	VADDPD      Y4, Y3, Y3
-	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMAXPD      actkernconst<>+640(SB), Y3, Y4
 	VMINPD      actkernconst<>+4096(SB), Y4, Y4
 	VADDPD      actkernconst<>+224(SB), Y4, Y5
 	VMAXPD      actkernconst<>+4064(SB), Y5, Y5
@@ -36180,15 +35763,15 @@ single:
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y4, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y7
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y4, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y3, Y4
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y3, Y4
 	VBLENDVPD   Y4, actkernconst<>+4128(SB), Y7, Y4
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y4
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
@@ -36223,7 +35806,7 @@ tail:
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
 	VADDPD      Y4, Y3, Y3
-	VMAXPD      actkernconst<>+320(SB), Y3, Y4
+	VMAXPD      actkernconst<>+640(SB), Y3, Y4
 	VMINPD      actkernconst<>+4096(SB), Y4, Y4
 	VADDPD      actkernconst<>+224(SB), Y4, Y5
 	VMAXPD      actkernconst<>+4064(SB), Y5, Y5
@@ -36252,15 +35835,15 @@ tail:
 	VMULPD      Y8, Y6, Y6
 	VSUBPD      Y5, Y6, Y6
 	VFMADD213PD Y5, Y4, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y7
 	VANDPD      actkernconst<>+128(SB), Y3, Y4
 	VANDPD      actkernconst<>+192(SB), Y7, Y7
 	VORPD       Y4, Y7, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y3, Y4
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y3, Y4
 	VBLENDVPD   Y4, actkernconst<>+4128(SB), Y7, Y4
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y3, Y4
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y3, Y4
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
@@ -36567,9 +36150,9 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VROUNDPD    $0x08, Y12, Y12
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
@@ -36579,30 +36162,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y7
 	VMOVUPD     Y6, 128(SP)
 	VXORPD      actkernconst<>+128(SB), Y14, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y11
@@ -36697,17 +36280,17 @@ single:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -36751,17 +36334,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -37318,10 +36901,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
 	VMINPD      actkernconst<>+960(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y6, Y6
@@ -37331,30 +36914,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y4
 	VMOVUPD     Y9, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y12
@@ -37441,17 +37024,17 @@ single:
 	VCMPPD      $0x11, Y1, Y0, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -37492,17 +37075,17 @@ tail:
 	VCMPPD      $0x11, Y1, Y0, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -37557,10 +37140,10 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
 	VMINPD      actkernconst<>+960(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y6, Y6
@@ -37570,30 +37153,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y4
 	VMOVUPD     Y9, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y12
@@ -37680,17 +37263,17 @@ single:
 	VCMPPD      $0x11, Y1, Y0, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -37731,17 +37314,17 @@ tail:
 	VCMPPD      $0x11, Y1, Y0, Y3
 	VMAXPD      actkernconst<>+928(SB), Y1, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -38625,11 +38208,11 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y5, Y5
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
 	VMOVUPD     Y8, 128(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y8
+	VMULPD      actkernconst<>+384(SB), Y4, Y8
 	VMOVUPD     Y7, 160(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y7
 	VMOVUPD     Y6, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y6
+	VMULPD      actkernconst<>+384(SB), Y9, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
@@ -38639,30 +38222,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y11
 	VMOVUPD     Y14, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y9
@@ -38806,17 +38389,17 @@ single:
 	VMULPD      Y6, Y4, Y4
 	VMAXPD      actkernconst<>+928(SB), Y1, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -38881,17 +38464,17 @@ tail:
 	VMULPD      Y6, Y4, Y4
 	VMAXPD      actkernconst<>+928(SB), Y1, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -39002,11 +38585,11 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y5, Y5
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
 	VMOVUPD     Y8, 128(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y8
+	VMULPD      actkernconst<>+384(SB), Y4, Y8
 	VMOVUPD     Y7, 160(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y7
 	VMOVUPD     Y6, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y6
+	VMULPD      actkernconst<>+384(SB), Y9, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
@@ -39016,30 +38599,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y11
 	VMOVUPD     Y14, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y9
@@ -39183,17 +38766,17 @@ single:
 	VMULPD      Y6, Y4, Y4
 	VMAXPD      actkernconst<>+928(SB), Y1, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -39258,17 +38841,17 @@ tail:
 	VMULPD      Y6, Y4, Y4
 	VMAXPD      actkernconst<>+928(SB), Y1, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -43386,16 +42969,16 @@ loop:
 	VMULPD      actkernconst<>+4800(SB), Y1, Y7
 	VMULPD      actkernconst<>+4800(SB), Y2, Y8
 	VMULPD      actkernconst<>+4800(SB), Y3, Y9
-	VMAXPD      actkernconst<>+352(SB), Y1, Y10
-	VMAXPD      actkernconst<>+352(SB), Y2, Y11
-	VMAXPD      actkernconst<>+352(SB), Y3, Y12
-	VMINPD      actkernconst<>+384(SB), Y10, Y10
-	VMINPD      actkernconst<>+384(SB), Y11, Y11
-	VMINPD      actkernconst<>+384(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMAXPD      actkernconst<>+320(SB), Y1, Y10
+	VMAXPD      actkernconst<>+320(SB), Y2, Y11
+	VMAXPD      actkernconst<>+320(SB), Y3, Y12
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMINPD      actkernconst<>+352(SB), Y11, Y11
+	VMINPD      actkernconst<>+352(SB), Y12, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y6, Y6
@@ -43405,9 +42988,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y5
 	VMOVUPD     Y8, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y8, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y8, Y12
 	VMOVUPD     Y4, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y10, Y4
@@ -43417,6 +43000,9 @@ loop:
 	VMOVUPD     Y3, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
@@ -43432,24 +43018,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
 	VMULPD      Y4, Y10, Y10
 	VMULPD      Y7, Y11, Y11
 	VMULPD      Y3, Y12, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y8, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y8
+	VADDPD      actkernconst<>+160(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y9
+	VADDPD      actkernconst<>+160(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y8, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y8
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
@@ -43458,13 +43038,13 @@ loop:
 	VADDPD      Y12, Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y8, Y8
+	VMULPD      Y8, Y3, Y8
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y9, Y9
 	VORPD       Y3, Y9, Y9
@@ -43507,30 +43087,29 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
 	VMULPD      actkernconst<>+4800(SB), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -43555,30 +43134,29 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
 	VMULPD      actkernconst<>+4800(SB), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -43613,16 +43191,16 @@ loop:
 	VMULPD      actkernconst<>+4800(SB), Y1, Y7
 	VMULPD      actkernconst<>+4800(SB), Y2, Y8
 	VMULPD      actkernconst<>+4800(SB), Y3, Y9
-	VMAXPD      actkernconst<>+352(SB), Y1, Y10
-	VMAXPD      actkernconst<>+352(SB), Y2, Y11
-	VMAXPD      actkernconst<>+352(SB), Y3, Y12
-	VMINPD      actkernconst<>+384(SB), Y10, Y10
-	VMINPD      actkernconst<>+384(SB), Y11, Y11
-	VMINPD      actkernconst<>+384(SB), Y12, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMAXPD      actkernconst<>+320(SB), Y1, Y10
+	VMAXPD      actkernconst<>+320(SB), Y2, Y11
+	VMAXPD      actkernconst<>+320(SB), Y3, Y12
+	VMINPD      actkernconst<>+352(SB), Y10, Y10
+	VMINPD      actkernconst<>+352(SB), Y11, Y11
+	VMINPD      actkernconst<>+352(SB), Y12, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y6, Y6
@@ -43632,9 +43210,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y5
 	VMOVUPD     Y8, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y8, Y12
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y10
+	VFMADD231PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD231PD actkernconst<>+416(SB), Y8, Y12
 	VMOVUPD     Y4, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y10, Y4
@@ -43644,6 +43222,9 @@ loop:
 	VMOVUPD     Y3, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y11, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
@@ -43659,24 +43240,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y11, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
 	VMULPD      Y4, Y10, Y10
 	VMULPD      Y7, Y11, Y11
 	VMULPD      Y3, Y12, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y8, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y8
+	VADDPD      actkernconst<>+160(SB), Y9, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y9
+	VADDPD      actkernconst<>+160(SB), Y5, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y5
+	VADDPD      actkernconst<>+160(SB), Y8, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y8
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y5, Y5
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
@@ -43685,13 +43260,13 @@ loop:
 	VADDPD      Y12, Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y5, Y5
+	VMULPD      Y5, Y3, Y5
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y8, Y8
+	VMULPD      Y8, Y3, Y8
 	VANDPD      actkernconst<>+128(SB), Y1, Y3
 	VANDPD      actkernconst<>+192(SB), Y9, Y9
 	VORPD       Y3, Y9, Y9
@@ -43734,30 +43309,29 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
 	VMULPD      actkernconst<>+4800(SB), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -43782,30 +43356,29 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, Y1, Y0, Y2
 	VMULPD      actkernconst<>+4800(SB), Y1, Y3
-	VMAXPD      actkernconst<>+352(SB), Y1, Y4
-	VMINPD      actkernconst<>+384(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMAXPD      actkernconst<>+320(SB), Y1, Y4
+	VMINPD      actkernconst<>+352(SB), Y4, Y4
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y7
 	VMULPD      Y7, Y4, Y4
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y6, Y6
+	VMULPD      Y6, Y4, Y6
 	VANDPD      actkernconst<>+128(SB), Y1, Y4
 	VANDPD      actkernconst<>+192(SB), Y6, Y6
 	VORPD       Y4, Y6, Y6
@@ -44300,39 +43873,39 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y3, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y3, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
@@ -44410,17 +43983,17 @@ single:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -44460,17 +44033,17 @@ tail:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -44524,39 +44097,39 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y3, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y3, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y14
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y14, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y14, Y8
@@ -44634,17 +44207,17 @@ single:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -44684,17 +44257,17 @@ tail:
 	VCMPPD      $0x11, Y0, Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y0, Y1
 	VMINPD      actkernconst<>+960(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y3
+	VMULPD      actkernconst<>+384(SB), Y1, Y3
 	VROUNDPD    $0x08, Y3, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y1, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y1
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y1
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y1
 	VMAXPD      actkernconst<>+832(SB), Y3, Y5
 	VMINPD      actkernconst<>+864(SB), Y5, Y5
@@ -45586,10 +45159,10 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y11
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
-	VMULPD      actkernconst<>+416(SB), Y8, Y14
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y3
+	VMULPD      actkernconst<>+384(SB), Y9, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -45599,66 +45172,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y12, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y9
-	VMAXPD      actkernconst<>+832(SB), Y13, Y2
-	VMINPD      actkernconst<>+864(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y12
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y14, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y14, Y12
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y2
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y3, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y3, Y12
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y9, Y7
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y7, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y14, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y8, Y1, Y8
+	VADDPD      actkernconst<>+160(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y9, Y1, Y9
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y8, Y5
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y9, Y6
 	VBLENDVPD   Y10, Y4, Y0, Y10
 	VBLENDVPD   Y11, Y5, Y0, Y11
 	VMOVUPD     96(SP), Y1
@@ -45697,29 +45252,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -45744,29 +45293,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -45805,10 +45348,10 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y10
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y11
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y7, Y13
-	VMULPD      actkernconst<>+416(SB), Y8, Y14
+	VMULPD      actkernconst<>+384(SB), Y7, Y13
+	VMULPD      actkernconst<>+384(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y3
+	VMULPD      actkernconst<>+384(SB), Y9, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
@@ -45818,66 +45361,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y14, Y1
 	VMOVUPD     Y12, 96(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y1
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y1, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y1, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y9
-	VMAXPD      actkernconst<>+832(SB), Y13, Y2
-	VMINPD      actkernconst<>+864(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y12
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y7, Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y1, Y1
-	VMAXPD      actkernconst<>+832(SB), Y14, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y14, Y12
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y8, Y2
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y3, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y3, Y12
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y9, Y7
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y7, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y14, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y8, Y1, Y8
+	VADDPD      actkernconst<>+160(SB), Y3, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y9, Y1, Y9
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y2, Y5
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y8, Y5
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y9, Y6
 	VBLENDVPD   Y10, Y4, Y0, Y10
 	VBLENDVPD   Y11, Y5, Y0, Y11
 	VMOVUPD     96(SP), Y1
@@ -45916,29 +45441,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -45963,29 +45482,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y2, Y2
 	VMAXPD      actkernconst<>+928(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y1, Y4
-	VMULPD      actkernconst<>+416(SB), Y3, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
-	VMAXPD      actkernconst<>+832(SB), Y5, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y3, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y3, Y6, Y3
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y2, Y2
-	VBLENDVPD   Y2, actkernconst<>+672(SB), Y6, Y2
+	VBLENDVPD   Y2, actkernconst<>+672(SB), Y3, Y2
 	VBLENDVPD   Y4, Y2, Y0, Y4
 	VADDPD      Y2, Y0, Y2
 	VDIVPD      Y2, Y4, Y4
@@ -46557,11 +46070,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -46571,66 +46084,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -46693,29 +46188,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -46749,29 +46238,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -46826,11 +46309,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -46840,66 +46323,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -46962,29 +46427,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -47018,29 +46477,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -48028,11 +47481,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y12, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y12, Y12
@@ -48042,66 +47495,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     Y9, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y5
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y12, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VMULPD      Y4, Y8, Y4
+	VADDPD      actkernconst<>+160(SB), Y12, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y5, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VMULPD      Y5, Y7, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y9, Y13
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y3, Y13
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y4, Y14
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y5, Y6
 	VBLENDVPD   Y2, Y13, Y0, Y2
 	VBLENDVPD   Y1, Y14, Y0, Y1
 	VMOVUPD     384(SP), Y3
@@ -48165,29 +47600,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -48220,29 +47649,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -48305,11 +47728,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y12, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y12, Y12
@@ -48319,66 +47742,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     Y9, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y5
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y12, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VMULPD      Y4, Y8, Y4
+	VADDPD      actkernconst<>+160(SB), Y12, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y5, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VMULPD      Y5, Y7, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y9, Y13
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y3, Y13
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y4, Y14
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y5, Y6
 	VBLENDVPD   Y2, Y13, Y0, Y2
 	VBLENDVPD   Y1, Y14, Y0, Y1
 	VMOVUPD     384(SP), Y3
@@ -48442,29 +47847,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -48497,29 +47896,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -49657,11 +49050,11 @@ loop:
 	VMOVUPD     Y3, 288(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y2
+	VMULPD      actkernconst<>+384(SB), Y9, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y1
+	VMULPD      actkernconst<>+384(SB), Y8, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y13, Y13
@@ -49671,66 +49064,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y5
 	VMOVUPD     Y3, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y2, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y8, Y3
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y13, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y13, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y8, Y3, Y8
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y2, Y4
-	VBLENDVPD   Y10, actkernconst<>+672(SB), Y1, Y10
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y8, Y14
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y9, Y4
+	VBLENDVPD   Y10, actkernconst<>+672(SB), Y12, Y10
 	VBLENDVPD   Y11, Y14, Y0, Y11
 	VBLENDVPD   Y7, Y4, Y0, Y7
 	VMOVUPD     480(SP), Y1
@@ -49778,15 +49153,15 @@ loop:
 	VSUBPD      actkernconst<>+5056(SB), Y3, Y3
 	VSUBPD      actkernconst<>+5056(SB), Y4, Y4
 	VSUBPD      actkernconst<>+5056(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y8
-	VMAXPD      actkernconst<>+352(SB), Y4, Y13
-	VMAXPD      actkernconst<>+352(SB), Y5, Y14
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y13, Y13
-	VMINPD      actkernconst<>+384(SB), Y14, Y14
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y13, Y9
-	VMULPD      actkernconst<>+416(SB), Y14, Y6
+	VMAXPD      actkernconst<>+320(SB), Y3, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y13
+	VMAXPD      actkernconst<>+320(SB), Y5, Y14
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y13, Y13
+	VMINPD      actkernconst<>+352(SB), Y14, Y14
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y13, Y9
+	VMULPD      actkernconst<>+384(SB), Y14, Y6
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y6, Y6
@@ -49796,9 +49171,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VMOVUPD     Y7, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+448(SB), Y7, Y14
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+416(SB), Y7, Y14
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y2
@@ -49808,6 +49183,9 @@ loop:
 	VMOVUPD     Y5, 576(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+480(SB), Y14, Y5
@@ -49823,24 +49201,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+608(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y5
 	VMULPD      Y2, Y8, Y8
 	VMULPD      Y1, Y13, Y13
 	VMULPD      Y5, Y14, Y14
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y7, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y12, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y12
+	VADDPD      actkernconst<>+160(SB), Y10, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y10
+	VADDPD      actkernconst<>+160(SB), Y7, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y7
 	VADDPD      Y12, Y0, Y12
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y7, Y0, Y7
@@ -49849,13 +49221,13 @@ loop:
 	VADDPD      Y14, Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y12, Y12
+	VMULPD      Y12, Y1, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
+	VMULPD      Y10, Y1, Y10
 	VADDPD      actkernconst<>+160(SB), Y6, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y7, Y7
+	VMULPD      Y7, Y1, Y7
 	VANDPD      actkernconst<>+128(SB), Y3, Y1
 	VANDPD      actkernconst<>+192(SB), Y12, Y12
 	VORPD       Y1, Y12, Y12
@@ -49943,29 +49315,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -49979,30 +49345,29 @@ single:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -50046,29 +49411,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -50082,30 +49441,29 @@ tail:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -50193,11 +49551,11 @@ loop:
 	VMOVUPD     Y3, 288(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y2
+	VMULPD      actkernconst<>+384(SB), Y9, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y1
+	VMULPD      actkernconst<>+384(SB), Y8, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y13, Y13
@@ -50207,66 +49565,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y5
 	VMOVUPD     Y3, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y2, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y8, Y3
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y13, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y13, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y8, Y3, Y8
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y2, Y4
-	VBLENDVPD   Y10, actkernconst<>+672(SB), Y1, Y10
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y8, Y14
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y9, Y4
+	VBLENDVPD   Y10, actkernconst<>+672(SB), Y12, Y10
 	VBLENDVPD   Y11, Y14, Y0, Y11
 	VBLENDVPD   Y7, Y4, Y0, Y7
 	VMOVUPD     480(SP), Y1
@@ -50314,15 +49654,15 @@ loop:
 	VSUBPD      actkernconst<>+5056(SB), Y3, Y3
 	VSUBPD      actkernconst<>+5056(SB), Y4, Y4
 	VSUBPD      actkernconst<>+5056(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y8
-	VMAXPD      actkernconst<>+352(SB), Y4, Y13
-	VMAXPD      actkernconst<>+352(SB), Y5, Y14
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y13, Y13
-	VMINPD      actkernconst<>+384(SB), Y14, Y14
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y13, Y9
-	VMULPD      actkernconst<>+416(SB), Y14, Y6
+	VMAXPD      actkernconst<>+320(SB), Y3, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y13
+	VMAXPD      actkernconst<>+320(SB), Y5, Y14
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y13, Y13
+	VMINPD      actkernconst<>+352(SB), Y14, Y14
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y13, Y9
+	VMULPD      actkernconst<>+384(SB), Y14, Y6
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y6, Y6
@@ -50332,9 +49672,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VMOVUPD     Y7, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+448(SB), Y7, Y14
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+416(SB), Y7, Y14
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y2
@@ -50344,6 +49684,9 @@ loop:
 	VMOVUPD     Y5, 576(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+480(SB), Y14, Y5
@@ -50359,24 +49702,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+608(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y5
 	VMULPD      Y2, Y8, Y8
 	VMULPD      Y1, Y13, Y13
 	VMULPD      Y5, Y14, Y14
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y7, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y12, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y12
+	VADDPD      actkernconst<>+160(SB), Y10, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y10
+	VADDPD      actkernconst<>+160(SB), Y7, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y7
 	VADDPD      Y12, Y0, Y12
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y7, Y0, Y7
@@ -50385,13 +49722,13 @@ loop:
 	VADDPD      Y14, Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y12, Y12
+	VMULPD      Y12, Y1, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
+	VMULPD      Y10, Y1, Y10
 	VADDPD      actkernconst<>+160(SB), Y6, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y7, Y7
+	VMULPD      Y7, Y1, Y7
 	VANDPD      actkernconst<>+128(SB), Y3, Y1
 	VANDPD      actkernconst<>+192(SB), Y12, Y12
 	VORPD       Y1, Y12, Y12
@@ -50479,29 +49816,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -50515,30 +49846,29 @@ single:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -50582,29 +49912,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -50618,30 +49942,29 @@ tail:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -69158,13 +68481,13 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMOVUPD     Y2, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y1
+	VMULPD      actkernconst<>+384(SB), Y9, Y1
 	VMOVUPD     Y0, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y0
+	VMULPD      actkernconst<>+384(SB), Y8, Y0
 	VMOVUPD     Y7, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y7
+	VMULPD      actkernconst<>+384(SB), Y3, Y7
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y0, Y0
@@ -69177,10 +68500,10 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y0, Y4
 	VMOVUPD     Y0, 416(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y0
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
@@ -69189,26 +68512,26 @@ loop:
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y0, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y0, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y9
@@ -69375,29 +68698,29 @@ single:
 	VMAXPD      actkernconst<>+928(SB), Y3, Y7
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
 	VMINPD      actkernconst<>+960(SB), Y7, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y8, Y10
 	VMOVUPD     Y5, 64(SP)
 	VXORPD      actkernconst<>+128(SB), Y9, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y7
 	VMOVUPD     Y4, 160(SP)
@@ -69477,17 +68800,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -69532,17 +68855,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -69588,17 +68911,17 @@ masked0:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -69930,9 +69253,9 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMINPD      actkernconst<>+960(SB), Y11, Y11
-	VMULPD      actkernconst<>+416(SB), Y9, Y12
-	VMULPD      actkernconst<>+416(SB), Y10, Y13
-	VMULPD      actkernconst<>+416(SB), Y11, Y14
+	VMULPD      actkernconst<>+384(SB), Y9, Y12
+	VMULPD      actkernconst<>+384(SB), Y10, Y13
+	VMULPD      actkernconst<>+384(SB), Y11, Y14
 	VROUNDPD    $0x08, Y12, Y12
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
@@ -69942,30 +69265,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y7
 	VMOVUPD     Y6, 160(SP)
 	VXORPD      actkernconst<>+128(SB), Y14, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y11
@@ -70054,17 +69377,17 @@ single:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -70106,17 +69429,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y1, Y2
 	VMAXPD      actkernconst<>+928(SB), Y1, Y3
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
-	VMULPD      actkernconst<>+416(SB), Y3, Y4
+	VMULPD      actkernconst<>+384(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VMAXPD      actkernconst<>+832(SB), Y4, Y6
 	VMINPD      actkernconst<>+864(SB), Y6, Y6
@@ -71236,13 +70559,13 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
 	VMINPD      actkernconst<>+960(SB), Y3, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y7, Y2
+	VMULPD      actkernconst<>+384(SB), Y7, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y1
+	VMULPD      actkernconst<>+384(SB), Y5, Y1
 	VMOVUPD     Y0, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y0
+	VMULPD      actkernconst<>+384(SB), Y4, Y0
 	VMOVUPD     Y6, 416(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y0, Y0
@@ -71255,10 +70578,10 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y0, Y8
 	VMOVUPD     Y0, 544(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y0
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y0
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
@@ -71267,26 +70590,26 @@ loop:
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y5
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y0, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y0, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y0, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y0, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y0, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y0, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y5
@@ -71456,31 +70779,31 @@ single:
 	VMAXPD      actkernconst<>+928(SB), Y5, Y9
 	VMINPD      actkernconst<>+960(SB), Y8, Y8
 	VMINPD      actkernconst<>+960(SB), Y9, Y9
-	VMULPD      actkernconst<>+416(SB), Y8, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y10
 	VMOVUPD     Y7, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y7
+	VMULPD      actkernconst<>+384(SB), Y9, Y7
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y7, Y7
 	VMOVUPD     Y6, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y10, Y6
 	VMOVUPD     Y3, 320(SP)
 	VXORPD      actkernconst<>+128(SB), Y7, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y9
 	VMOVUPD     Y2, 352(SP)
@@ -71563,17 +70886,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y2, Y3
 	VMAXPD      actkernconst<>+928(SB), Y2, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -71619,17 +70942,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y2, Y3
 	VMAXPD      actkernconst<>+928(SB), Y2, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -71676,17 +70999,17 @@ masked0:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y2, Y3
 	VMAXPD      actkernconst<>+928(SB), Y2, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -72036,11 +71359,11 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y13, Y13
 	VMINPD      actkernconst<>+960(SB), Y14, Y14
 	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y11
+	VMULPD      actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+416(SB), Y13, Y10
+	VMULPD      actkernconst<>+384(SB), Y13, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+416(SB), Y14, Y9
+	VMULPD      actkernconst<>+384(SB), Y14, Y9
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y9, Y9
@@ -72050,30 +71373,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y10, Y4
 	VMOVUPD     Y3, 256(SP)
 	VXORPD      actkernconst<>+128(SB), Y9, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y13
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y14
@@ -72172,17 +71495,17 @@ single:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y2, Y3
 	VMAXPD      actkernconst<>+928(SB), Y2, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -72227,17 +71550,17 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+3712(SB), Y2, Y3
 	VMAXPD      actkernconst<>+928(SB), Y2, Y4
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
-	VMULPD      actkernconst<>+416(SB), Y4, Y5
+	VMULPD      actkernconst<>+384(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y4
 	VMAXPD      actkernconst<>+832(SB), Y5, Y7
 	VMINPD      actkernconst<>+864(SB), Y7, Y7
@@ -73855,11 +73178,11 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMOVUPD     Y3, 128(SP)
-	VMULPD      actkernconst<>+416(SB), Y14, Y3
+	VMULPD      actkernconst<>+384(SB), Y14, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y9
+	VMULPD      actkernconst<>+384(SB), Y4, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y2, Y2
@@ -73869,30 +73192,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y9, Y13
 	VMOVUPD     Y12, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y2, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y14
@@ -73935,9 +73258,9 @@ loop:
 	VBLENDVPD   Y3, Y5, Y2, Y3
 	VBLENDVPD   Y4, Y6, Y9, Y4
 	VBLENDVPD   Y8, Y7, Y10, Y8
-	VMAXPD      actkernconst<>+320(SB), Y3, Y2
-	VMAXPD      actkernconst<>+320(SB), Y4, Y5
-	VMAXPD      actkernconst<>+320(SB), Y8, Y6
+	VMAXPD      actkernconst<>+640(SB), Y3, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y5
+	VMAXPD      actkernconst<>+640(SB), Y8, Y6
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VMINPD      actkernconst<>+4096(SB), Y5, Y5
 	VMINPD      actkernconst<>+4096(SB), Y6, Y6
@@ -74033,11 +73356,11 @@ loop:
 	VFMADD213PD Y7, Y2, Y11
 	VFMADD213PD Y9, Y5, Y12
 	VFMADD213PD Y10, Y6, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y8
 	VMOVUPD     480(SP), Y2
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y2
 	VMOVUPD     448(SP), Y3
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y3
 	VMOVUPD     416(SP), Y4
 	VANDPD      actkernconst<>+128(SB), Y4, Y5
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
@@ -74050,9 +73373,9 @@ loop:
 	VANDPD      actkernconst<>+128(SB), Y6, Y7
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y7, Y3, Y3
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y5, Y9
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y6, Y10
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y5, Y9
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y6, Y10
 	VBLENDVPD   Y7, actkernconst<>+4128(SB), Y8, Y7
 	VBLENDVPD   Y9, actkernconst<>+4128(SB), Y2, Y9
 	VBLENDVPD   Y10, actkernconst<>+4128(SB), Y3, Y10
@@ -74062,9 +73385,9 @@ loop:
 	VBLENDVPD   Y2, Y4, Y7, Y2
 	VBLENDVPD   Y3, Y5, Y9, Y3
 	VBLENDVPD   Y8, Y6, Y10, Y8
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y5, Y9
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y6, Y10
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y10
 	VBLENDVPD   Y7, actkernconst<>+3840(SB), Y2, Y7
 	VBLENDVPD   Y9, actkernconst<>+3840(SB), Y3, Y9
 	VBLENDVPD   Y10, actkernconst<>+3840(SB), Y8, Y10
@@ -74120,17 +73443,17 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -74145,7 +73468,7 @@ single:
 	VBLENDVPD   Y6, Y0, Y8, Y6
 	VCMPPD      $0x03, Y3, Y3, Y7
 	VBLENDVPD   Y7, Y3, Y6, Y7
-	VMAXPD      actkernconst<>+320(SB), Y7, Y3
+	VMAXPD      actkernconst<>+640(SB), Y7, Y3
 	VMINPD      actkernconst<>+4096(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y6
 	VMAXPD      actkernconst<>+4064(SB), Y6, Y6
@@ -74175,15 +73498,15 @@ single:
 	VMULPD      Y9, Y8, Y8
 	VSUBPD      Y6, Y8, Y8
 	VFMADD213PD Y6, Y3, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y7, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+4128(SB), Y10, Y3
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+3840(SB), Y6, Y3
 	VCMPPD      $0x03, Y7, Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
@@ -74214,17 +73537,17 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -74239,7 +73562,7 @@ tail:
 	VBLENDVPD   Y6, Y0, Y8, Y6
 	VCMPPD      $0x03, Y3, Y3, Y7
 	VBLENDVPD   Y7, Y3, Y6, Y7
-	VMAXPD      actkernconst<>+320(SB), Y7, Y3
+	VMAXPD      actkernconst<>+640(SB), Y7, Y3
 	VMINPD      actkernconst<>+4096(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y6
 	VMAXPD      actkernconst<>+4064(SB), Y6, Y6
@@ -74269,15 +73592,15 @@ tail:
 	VMULPD      Y9, Y8, Y8
 	VSUBPD      Y6, Y8, Y8
 	VFMADD213PD Y6, Y3, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y7, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+4128(SB), Y10, Y3
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+3840(SB), Y6, Y3
 	VCMPPD      $0x03, Y7, Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
@@ -74340,11 +73663,11 @@ loop:
 	VMINPD      actkernconst<>+960(SB), Y4, Y4
 	VMINPD      actkernconst<>+960(SB), Y10, Y10
 	VMOVUPD     Y3, 128(SP)
-	VMULPD      actkernconst<>+416(SB), Y14, Y3
+	VMULPD      actkernconst<>+384(SB), Y14, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y9
+	VMULPD      actkernconst<>+384(SB), Y4, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y2, Y2
@@ -74354,30 +73677,30 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y9, Y13
 	VMOVUPD     Y12, 288(SP)
 	VXORPD      actkernconst<>+128(SB), Y2, Y12
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y12
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y13
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y12
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y13, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y12, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y12, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y12, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y13, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y12, Y14
@@ -74420,9 +73743,9 @@ loop:
 	VBLENDVPD   Y3, Y5, Y2, Y3
 	VBLENDVPD   Y4, Y6, Y9, Y4
 	VBLENDVPD   Y8, Y7, Y10, Y8
-	VMAXPD      actkernconst<>+320(SB), Y3, Y2
-	VMAXPD      actkernconst<>+320(SB), Y4, Y5
-	VMAXPD      actkernconst<>+320(SB), Y8, Y6
+	VMAXPD      actkernconst<>+640(SB), Y3, Y2
+	VMAXPD      actkernconst<>+640(SB), Y4, Y5
+	VMAXPD      actkernconst<>+640(SB), Y8, Y6
 	VMINPD      actkernconst<>+4096(SB), Y2, Y2
 	VMINPD      actkernconst<>+4096(SB), Y5, Y5
 	VMINPD      actkernconst<>+4096(SB), Y6, Y6
@@ -74518,11 +73841,11 @@ loop:
 	VFMADD213PD Y7, Y2, Y11
 	VFMADD213PD Y9, Y5, Y12
 	VFMADD213PD Y10, Y6, Y13
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y8
 	VMOVUPD     480(SP), Y2
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y2
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y2
 	VMOVUPD     448(SP), Y3
-	VFMADD132PD actkernconst<>+448(SB), Y13, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y13, Y3
 	VMOVUPD     416(SP), Y4
 	VANDPD      actkernconst<>+128(SB), Y4, Y5
 	VANDPD      actkernconst<>+192(SB), Y8, Y8
@@ -74535,9 +73858,9 @@ loop:
 	VANDPD      actkernconst<>+128(SB), Y6, Y7
 	VANDPD      actkernconst<>+192(SB), Y3, Y3
 	VORPD       Y7, Y3, Y3
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y5, Y9
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y6, Y10
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y5, Y9
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y6, Y10
 	VBLENDVPD   Y7, actkernconst<>+4128(SB), Y8, Y7
 	VBLENDVPD   Y9, actkernconst<>+4128(SB), Y2, Y9
 	VBLENDVPD   Y10, actkernconst<>+4128(SB), Y3, Y10
@@ -74547,9 +73870,9 @@ loop:
 	VBLENDVPD   Y2, Y4, Y7, Y2
 	VBLENDVPD   Y3, Y5, Y9, Y3
 	VBLENDVPD   Y8, Y6, Y10, Y8
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y5, Y9
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y6, Y10
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y9
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y10
 	VBLENDVPD   Y7, actkernconst<>+3840(SB), Y2, Y7
 	VBLENDVPD   Y9, actkernconst<>+3840(SB), Y3, Y9
 	VBLENDVPD   Y10, actkernconst<>+3840(SB), Y8, Y10
@@ -74605,17 +73928,17 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -74630,7 +73953,7 @@ single:
 	VBLENDVPD   Y6, Y0, Y8, Y6
 	VCMPPD      $0x03, Y3, Y3, Y7
 	VBLENDVPD   Y7, Y3, Y6, Y7
-	VMAXPD      actkernconst<>+320(SB), Y7, Y3
+	VMAXPD      actkernconst<>+640(SB), Y7, Y3
 	VMINPD      actkernconst<>+4096(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y6
 	VMAXPD      actkernconst<>+4064(SB), Y6, Y6
@@ -74660,15 +73983,15 @@ single:
 	VMULPD      Y9, Y8, Y8
 	VSUBPD      Y6, Y8, Y8
 	VFMADD213PD Y6, Y3, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y7, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+4128(SB), Y10, Y3
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+3840(SB), Y6, Y3
 	VCMPPD      $0x03, Y7, Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
@@ -74699,17 +74022,17 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y6
 	VMINPD      actkernconst<>+960(SB), Y6, Y6
-	VMULPD      actkernconst<>+416(SB), Y6, Y7
+	VMULPD      actkernconst<>+384(SB), Y6, Y7
 	VROUNDPD    $0x08, Y7, Y7
 	VXORPD      actkernconst<>+128(SB), Y7, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y8, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y8, Y6
 	VMAXPD      actkernconst<>+832(SB), Y7, Y9
 	VMINPD      actkernconst<>+864(SB), Y9, Y9
@@ -74724,7 +74047,7 @@ tail:
 	VBLENDVPD   Y6, Y0, Y8, Y6
 	VCMPPD      $0x03, Y3, Y3, Y7
 	VBLENDVPD   Y7, Y3, Y6, Y7
-	VMAXPD      actkernconst<>+320(SB), Y7, Y3
+	VMAXPD      actkernconst<>+640(SB), Y7, Y3
 	VMINPD      actkernconst<>+4096(SB), Y3, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y6
 	VMAXPD      actkernconst<>+4064(SB), Y6, Y6
@@ -74754,15 +74077,15 @@ tail:
 	VMULPD      Y9, Y8, Y8
 	VSUBPD      Y6, Y8, Y8
 	VFMADD213PD Y6, Y3, Y8
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y7, Y3
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y3, Y10, Y10
-	VCMPPD      $0x00, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x00, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+4128(SB), Y10, Y3
 	VCMPPD      $0x00, actkernconst<>+4160(SB), Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+320(SB), Y7, Y3
+	VCMPPD      $0x11, actkernconst<>+640(SB), Y7, Y3
 	VBLENDVPD   Y3, actkernconst<>+3840(SB), Y6, Y3
 	VCMPPD      $0x03, Y7, Y7, Y6
 	VBLENDVPD   Y6, Y7, Y3, Y6
@@ -75366,11 +74689,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y7, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y14, Y8
+	VMULPD      actkernconst<>+384(SB), Y14, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y6, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
@@ -75380,66 +74703,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y9
 	VMOVUPD     Y10, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y14
-	VMAXPD      actkernconst<>+832(SB), Y8, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y8, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y5
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y5, Y5
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y6, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y14, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y8, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y3, Y5, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y4, Y5, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y14, Y5, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
-	VBLENDVPD   Y11, actkernconst<>+672(SB), Y5, Y11
-	VBLENDVPD   Y12, actkernconst<>+672(SB), Y3, Y12
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y4, Y13
+	VBLENDVPD   Y11, actkernconst<>+672(SB), Y3, Y11
+	VBLENDVPD   Y12, actkernconst<>+672(SB), Y4, Y12
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y14, Y13
 	VBLENDVPD   Y2, Y11, Y0, Y2
 	VMOVUPD     384(SP), Y3
 	VBLENDVPD   Y3, Y12, Y0, Y3
@@ -75503,29 +74808,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -75558,29 +74857,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -75647,11 +74940,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y7, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y14, Y8
+	VMULPD      actkernconst<>+384(SB), Y14, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y6, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
@@ -75661,66 +74954,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y9
 	VMOVUPD     Y10, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y14, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y14, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y14
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y14
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y14
-	VMAXPD      actkernconst<>+832(SB), Y8, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y8, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y5
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y5, Y5
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y6, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y6, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y14, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y8, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y3, Y5, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y4, Y5, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y14, Y5, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
-	VBLENDVPD   Y11, actkernconst<>+672(SB), Y5, Y11
-	VBLENDVPD   Y12, actkernconst<>+672(SB), Y3, Y12
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y4, Y13
+	VBLENDVPD   Y11, actkernconst<>+672(SB), Y3, Y11
+	VBLENDVPD   Y12, actkernconst<>+672(SB), Y4, Y12
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y14, Y13
 	VBLENDVPD   Y2, Y11, Y0, Y2
 	VMOVUPD     384(SP), Y3
 	VBLENDVPD   Y3, Y12, Y0, Y3
@@ -75784,29 +75059,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -75839,29 +75108,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y3, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -77126,7 +76389,7 @@ TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+7424(SB), Y0
 	VMOVUPD actkernconst<>+224(SB), Y1
 	VMOVUPD actkernconst<>+7456(SB), Y2
-	VMOVUPD actkernconst<>+320(SB), Y3
+	VMOVUPD actkernconst<>+640(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -77205,7 +76468,7 @@ TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+7424(SB), Y0
 	VMOVUPD actkernconst<>+224(SB), Y1
 	VMOVUPD actkernconst<>+7456(SB), Y2
-	VMOVUPD actkernconst<>+320(SB), Y3
+	VMOVUPD actkernconst<>+640(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -78499,11 +77762,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y12, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y12, Y12
@@ -78513,66 +77776,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     Y9, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y5
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y12, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VMULPD      Y4, Y8, Y4
+	VADDPD      actkernconst<>+160(SB), Y12, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y5, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VMULPD      Y5, Y7, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y9, Y13
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y3, Y13
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y4, Y14
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y5, Y6
 	VBLENDVPD   Y2, Y13, Y0, Y2
 	VBLENDVPD   Y1, Y14, Y0, Y1
 	VMOVUPD     384(SP), Y3
@@ -78649,29 +77894,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -78709,29 +77948,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -79374,11 +78607,11 @@ loop:
 	VMOVUPD     Y3, 288(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y13, Y3
 	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+416(SB), Y9, Y2
+	VMULPD      actkernconst<>+384(SB), Y9, Y2
 	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+416(SB), Y8, Y1
+	VMULPD      actkernconst<>+384(SB), Y8, Y1
 	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y13
+	VMULPD      actkernconst<>+384(SB), Y12, Y13
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y13, Y13
@@ -79388,66 +78621,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y5
 	VMOVUPD     Y3, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y13, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD132PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y9, Y6
+	VFMADD132PD actkernconst<>+416(SB), Y8, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y8
 	VFMADD213PD actkernconst<>+896(SB), Y6, Y8
 	VMOVUPD     actkernconst<>+288(SB), Y9
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y6, Y8
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y2, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y8, Y3
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y9, Y2
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y13, Y5
-	VMINPD      actkernconst<>+864(SB), Y5, Y5
-	VSUBPD      Y5, Y13, Y6
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y8, Y3, Y8
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y9, Y2, Y9
+	VADDPD      actkernconst<>+160(SB), Y13, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y4, actkernconst<>+672(SB), Y2, Y4
-	VBLENDVPD   Y10, actkernconst<>+672(SB), Y1, Y10
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y8, Y14
+	VBLENDVPD   Y4, actkernconst<>+672(SB), Y9, Y4
+	VBLENDVPD   Y10, actkernconst<>+672(SB), Y12, Y10
 	VBLENDVPD   Y11, Y14, Y0, Y11
 	VBLENDVPD   Y7, Y4, Y0, Y7
 	VMOVUPD     480(SP), Y1
@@ -79495,15 +78710,15 @@ loop:
 	VSUBPD      actkernconst<>+5056(SB), Y3, Y3
 	VSUBPD      actkernconst<>+5056(SB), Y4, Y4
 	VSUBPD      actkernconst<>+5056(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y8
-	VMAXPD      actkernconst<>+352(SB), Y4, Y13
-	VMAXPD      actkernconst<>+352(SB), Y5, Y14
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMINPD      actkernconst<>+384(SB), Y13, Y13
-	VMINPD      actkernconst<>+384(SB), Y14, Y14
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
-	VMULPD      actkernconst<>+416(SB), Y13, Y9
-	VMULPD      actkernconst<>+416(SB), Y14, Y6
+	VMAXPD      actkernconst<>+320(SB), Y3, Y8
+	VMAXPD      actkernconst<>+320(SB), Y4, Y13
+	VMAXPD      actkernconst<>+320(SB), Y5, Y14
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMINPD      actkernconst<>+352(SB), Y13, Y13
+	VMINPD      actkernconst<>+352(SB), Y14, Y14
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
+	VMULPD      actkernconst<>+384(SB), Y13, Y9
+	VMULPD      actkernconst<>+384(SB), Y14, Y6
 	VROUNDPD    $0x08, Y11, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y6, Y6
@@ -79513,9 +78728,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
 	VMOVUPD     Y7, 480(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+448(SB), Y7, Y14
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+416(SB), Y7, Y14
 	VMOVUPD     Y2, 512(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y2
@@ -79525,6 +78740,9 @@ loop:
 	VMOVUPD     Y5, 576(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+480(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+480(SB), Y14, Y5
@@ -79540,24 +78758,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y2
 	VFMADD213PD actkernconst<>+608(SB), Y13, Y1
 	VFMADD213PD actkernconst<>+608(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y2
-	VFMADD213PD actkernconst<>+640(SB), Y13, Y1
-	VFMADD213PD actkernconst<>+640(SB), Y14, Y5
 	VMULPD      Y2, Y8, Y8
 	VMULPD      Y1, Y13, Y13
 	VMULPD      Y5, Y14, Y14
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y12, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y10, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y1
-	VADDPD      actkernconst<>+160(SB), Y7, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y1, Y7
+	VADDPD      actkernconst<>+160(SB), Y12, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y12
+	VADDPD      actkernconst<>+160(SB), Y10, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y10
+	VADDPD      actkernconst<>+160(SB), Y7, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      actkernconst<>+640(SB), Y1, Y7
 	VADDPD      Y12, Y0, Y12
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y7, Y0, Y7
@@ -79566,13 +78778,13 @@ loop:
 	VADDPD      Y14, Y7, Y7
 	VADDPD      actkernconst<>+160(SB), Y11, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y12, Y12
+	VMULPD      Y12, Y1, Y12
 	VADDPD      actkernconst<>+160(SB), Y9, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y10, Y10
+	VMULPD      Y10, Y1, Y10
 	VADDPD      actkernconst<>+160(SB), Y6, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y7, Y7
+	VMULPD      Y7, Y1, Y7
 	VANDPD      actkernconst<>+128(SB), Y3, Y1
 	VANDPD      actkernconst<>+192(SB), Y12, Y12
 	VORPD       Y1, Y12, Y12
@@ -79673,29 +78885,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -79709,30 +78915,29 @@ single:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -79781,29 +78986,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y6, Y6
 	VMAXPD      actkernconst<>+928(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y5, Y8
-	VMULPD      actkernconst<>+416(SB), Y7, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y7, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y7
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y7
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y7
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y7
-	VMAXPD      actkernconst<>+832(SB), Y9, Y11
-	VMINPD      actkernconst<>+864(SB), Y11, Y11
-	VSUBPD      Y11, Y9, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y10, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y7, Y10, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y10, Y6
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y7, Y6
 	VBLENDVPD   Y8, Y6, Y0, Y8
 	VADDPD      Y6, Y0, Y6
 	VDIVPD      Y6, Y8, Y8
@@ -79817,30 +79016,29 @@ tail:
 	VFMADD231PD Y5, Y1, Y7
 	VSUBPD      actkernconst<>+5024(SB), Y1, Y6
 	VSUBPD      actkernconst<>+5056(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y6, Y8
-	VMINPD      actkernconst<>+384(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y8, Y9
+	VMAXPD      actkernconst<>+320(SB), Y6, Y8
+	VMINPD      actkernconst<>+352(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y10
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y11
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+544(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y11
 	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y10, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      actkernconst<>+640(SB), Y11, Y10
 	VADDPD      Y10, Y0, Y10
 	VADDPD      Y8, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y9, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y10, Y10
+	VMULPD      Y10, Y8, Y10
 	VANDPD      actkernconst<>+128(SB), Y6, Y8
 	VANDPD      actkernconst<>+192(SB), Y10, Y10
 	VORPD       Y8, Y10, Y10
@@ -80220,11 +79418,11 @@ loop:
 	VMOVUPD     Y9, 192(SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y12, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
 	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y12, Y12
@@ -80234,66 +79432,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VMOVUPD     Y9, 384(SP)
 	VXORPD      actkernconst<>+128(SB), Y12, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+448(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y5, Y11
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+416(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y3
 	VFMADD213PD actkernconst<>+896(SB), Y11, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y10, Y4
 	VMOVUPD     actkernconst<>+288(SB), Y5
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+992(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+992(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1024(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1024(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y11, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y10, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y5
+	VFMADD213PD actkernconst<>+608(SB), Y11, Y3
+	VFMADD213PD actkernconst<>+608(SB), Y10, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y5
 	VFMADD213PD actkernconst<>+1056(SB), Y11, Y3
 	VFMADD213PD actkernconst<>+1056(SB), Y10, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y5
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
-	VMAXPD      actkernconst<>+832(SB), Y7, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y7, Y10
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y3, Y9, Y3
+	VADDPD      actkernconst<>+160(SB), Y7, Y8
 	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y3
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y12, Y7
-	VMINPD      actkernconst<>+864(SB), Y7, Y7
-	VSUBPD      Y7, Y12, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
+	VMULPD      Y4, Y8, Y4
+	VADDPD      actkernconst<>+160(SB), Y12, Y7
 	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y5, Y4
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y4
+	VMULPD      Y5, Y7, Y5
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y13, Y13
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+672(SB), Y9, Y13
-	VBLENDVPD   Y14, actkernconst<>+672(SB), Y3, Y14
-	VBLENDVPD   Y6, actkernconst<>+672(SB), Y4, Y6
+	VBLENDVPD   Y13, actkernconst<>+672(SB), Y3, Y13
+	VBLENDVPD   Y14, actkernconst<>+672(SB), Y4, Y14
+	VBLENDVPD   Y6, actkernconst<>+672(SB), Y5, Y6
 	VBLENDVPD   Y2, Y13, Y0, Y2
 	VBLENDVPD   Y1, Y14, Y0, Y1
 	VMOVUPD     384(SP), Y3
@@ -80371,29 +79551,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -80432,29 +79606,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMAXPD      actkernconst<>+928(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y6, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD132PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+416(SB), Y6, Y9
 	VMOVUPD     actkernconst<>+288(SB), Y6
 	VFMADD213PD actkernconst<>+896(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1024(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y9, Y6
+	VFMADD213PD actkernconst<>+608(SB), Y9, Y6
 	VFMADD213PD actkernconst<>+1056(SB), Y9, Y6
-	VMAXPD      actkernconst<>+832(SB), Y8, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y8, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y9, Y9
+	VADDPD      actkernconst<>+160(SB), Y8, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y6, Y9, Y6
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+672(SB), Y9, Y5
+	VBLENDVPD   Y5, actkernconst<>+672(SB), Y6, Y5
 	VBLENDVPD   Y7, Y5, Y0, Y7
 	VADDPD      Y5, Y0, Y5
 	VDIVPD      Y5, Y7, Y7
@@ -80938,27 +80106,30 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y3, Y3
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y3
-	VMAXPD      actkernconst<>+352(SB), Y4, Y4
-	VMAXPD      actkernconst<>+352(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMAXPD      actkernconst<>+320(SB), Y3, Y3
+	VMAXPD      actkernconst<>+320(SB), Y4, Y4
+	VMAXPD      actkernconst<>+320(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VXORPD      actkernconst<>+128(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y12
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+256(SB), Y14
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
@@ -80974,24 +80145,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y14
 	VMULPD      Y12, Y3, Y3
 	VMULPD      Y13, Y4, Y4
 	VMULPD      Y14, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y9, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
+	VADDPD      actkernconst<>+160(SB), Y9, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y11
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y10, Y10
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
@@ -81000,13 +80165,13 @@ loop:
 	VADDPD      Y5, Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y7, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y10, Y10
+	VMULPD      Y10, Y3, Y10
 	VADDPD      actkernconst<>+160(SB), Y8, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y3
 	VXORPD      actkernconst<>+128(SB), Y10, Y4
 	VXORPD      actkernconst<>+128(SB), Y11, Y5
@@ -81048,29 +80213,28 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y1
 	VADDPD      actkernconst<>+1600(SB), Y3, Y3
 	VDIVPD      Y3, Y1, Y1
@@ -81096,29 +80260,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y1
 	VADDPD      actkernconst<>+1600(SB), Y3, Y3
 	VDIVPD      Y3, Y1, Y1
@@ -81153,27 +80316,30 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y3, Y3
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y3
-	VMAXPD      actkernconst<>+352(SB), Y4, Y4
-	VMAXPD      actkernconst<>+352(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y6
-	VMULPD      actkernconst<>+416(SB), Y4, Y7
-	VMULPD      actkernconst<>+416(SB), Y5, Y8
+	VMAXPD      actkernconst<>+320(SB), Y3, Y3
+	VMAXPD      actkernconst<>+320(SB), Y4, Y4
+	VMAXPD      actkernconst<>+320(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y7
+	VMULPD      actkernconst<>+384(SB), Y5, Y8
 	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y6, Y9
 	VXORPD      actkernconst<>+128(SB), Y7, Y10
 	VXORPD      actkernconst<>+128(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y10, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y10, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y12
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+256(SB), Y13
 	VFMADD213PD actkernconst<>+288(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+256(SB), Y14
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y14
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y14
@@ -81189,24 +80355,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y13
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y14
 	VMULPD      Y12, Y3, Y3
 	VMULPD      Y13, Y4, Y4
 	VMULPD      Y14, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y9, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y9
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y10
-	VMOVUPD     actkernconst<>+320(SB), Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y12, Y11
+	VADDPD      actkernconst<>+160(SB), Y9, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y9
+	VADDPD      actkernconst<>+160(SB), Y10, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y12
+	VPSLLQ      $0x34, Y12, Y12
+	VMULPD      actkernconst<>+640(SB), Y12, Y11
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      actkernconst<>+224(SB), Y10, Y10
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
@@ -81215,13 +80375,13 @@ loop:
 	VADDPD      Y5, Y11, Y11
 	VADDPD      actkernconst<>+160(SB), Y6, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y9, Y9
+	VMULPD      Y9, Y3, Y9
 	VADDPD      actkernconst<>+160(SB), Y7, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y10, Y10
+	VMULPD      Y10, Y3, Y10
 	VADDPD      actkernconst<>+160(SB), Y8, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y3
 	VXORPD      actkernconst<>+128(SB), Y10, Y4
 	VXORPD      actkernconst<>+128(SB), Y11, Y5
@@ -81263,29 +80423,28 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y1
 	VADDPD      actkernconst<>+1600(SB), Y3, Y3
 	VDIVPD      Y3, Y1, Y1
@@ -81311,29 +80470,28 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+192(SB), Y0, Y1
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y2
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y2
 	VROUNDPD    $0x08, Y2, Y2
 	VXORPD      actkernconst<>+128(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y3, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y3, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y4
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y4
 	VMULPD      Y4, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y4
-	VADDPD      actkernconst<>+160(SB), Y3, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y4, Y3
+	VADDPD      actkernconst<>+160(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      actkernconst<>+640(SB), Y4, Y3
 	VADDPD      actkernconst<>+224(SB), Y3, Y3
 	VADDPD      Y1, Y3, Y3
 	VADDPD      actkernconst<>+160(SB), Y2, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y3, Y3
+	VMULPD      Y3, Y1, Y3
 	VXORPD      actkernconst<>+128(SB), Y3, Y1
 	VADDPD      actkernconst<>+1600(SB), Y3, Y3
 	VDIVPD      Y3, Y1, Y1
@@ -81920,11 +81078,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -81934,66 +81092,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -82059,29 +81199,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -82116,29 +81250,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -82194,11 +81322,11 @@ loop:
 	VMOVUPD     Y3, (SP)
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y6, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+416(SB), Y10, Y2
+	VMULPD      actkernconst<>+384(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+416(SB), Y11, Y1
+	VMULPD      actkernconst<>+384(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+416(SB), Y12, Y6
+	VMULPD      actkernconst<>+384(SB), Y12, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
@@ -82208,66 +81336,48 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VMOVUPD     Y3, 192(SP)
 	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VFMADD132PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD132PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD132PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD132PD actkernconst<>+416(SB), Y10, Y5
+	VFMADD132PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+416(SB), Y12, Y3
 	VMOVUPD     actkernconst<>+288(SB), Y10
 	VFMADD213PD actkernconst<>+896(SB), Y5, Y10
 	VMOVUPD     actkernconst<>+288(SB), Y11
 	VFMADD213PD actkernconst<>+896(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+288(SB), Y12
 	VFMADD213PD actkernconst<>+896(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+480(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+992(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+544(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1024(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1024(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1024(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y11
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+608(SB), Y5, Y10
+	VFMADD213PD actkernconst<>+608(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+608(SB), Y3, Y12
 	VFMADD213PD actkernconst<>+1056(SB), Y5, Y10
 	VFMADD213PD actkernconst<>+1056(SB), Y4, Y11
 	VFMADD213PD actkernconst<>+1056(SB), Y3, Y12
-	VMAXPD      actkernconst<>+832(SB), Y2, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y2, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y10, Y3
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y3, Y3
-	VMAXPD      actkernconst<>+832(SB), Y1, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y1, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y11, Y2
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y2, Y2
-	VMAXPD      actkernconst<>+832(SB), Y6, Y4
-	VMINPD      actkernconst<>+864(SB), Y4, Y4
-	VSUBPD      Y4, Y6, Y5
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y12, Y1
-	VADDPD      actkernconst<>+160(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y5, Y1, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y10, Y3, Y10
+	VADDPD      actkernconst<>+160(SB), Y1, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y11, Y2, Y11
+	VADDPD      actkernconst<>+160(SB), Y6, Y1
+	VPSLLQ      $0x34, Y1, Y1
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+672(SB), Y3, Y7
-	VBLENDVPD   Y8, actkernconst<>+672(SB), Y2, Y8
-	VBLENDVPD   Y9, actkernconst<>+672(SB), Y1, Y9
+	VBLENDVPD   Y7, actkernconst<>+672(SB), Y10, Y7
+	VBLENDVPD   Y8, actkernconst<>+672(SB), Y11, Y8
+	VBLENDVPD   Y9, actkernconst<>+672(SB), Y12, Y9
 	VBLENDVPD   Y13, Y7, Y0, Y13
 	VBLENDVPD   Y14, Y8, Y0, Y14
 	VMOVUPD     192(SP), Y1
@@ -82333,29 +81443,23 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -82390,29 +81494,23 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+928(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+672(SB), Y2, Y5
-	VMULPD      actkernconst<>+416(SB), Y4, Y6
+	VMULPD      actkernconst<>+384(SB), Y4, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD132PD actkernconst<>+416(SB), Y4, Y7
 	VMOVUPD     actkernconst<>+288(SB), Y4
 	VFMADD213PD actkernconst<>+896(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+1056(SB), Y7, Y4
-	VMAXPD      actkernconst<>+832(SB), Y6, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y6, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y4, Y7
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y4, Y7, Y4
 	VCMPPD      $0x11, actkernconst<>+928(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+672(SB), Y7, Y3
+	VBLENDVPD   Y3, actkernconst<>+672(SB), Y4, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VADDPD      Y3, Y0, Y3
 	VDIVPD      Y3, Y5, Y5
@@ -83782,21 +82880,21 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y6, Y6
 	VMULPD      actkernconst<>+5824(SB), Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y8, Y8
-	VMAXPD      actkernconst<>+352(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y7, Y7
-	VMAXPD      actkernconst<>+352(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y6, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMAXPD      actkernconst<>+320(SB), Y6, Y6
+	VMAXPD      actkernconst<>+320(SB), Y7, Y7
+	VMAXPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y6
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y8
 	VMOVUPD     Y3, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y6, Y3
@@ -83806,6 +82904,9 @@ loop:
 	VMOVUPD     Y5, 256(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y5
@@ -83821,24 +82922,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y5
 	VMULPD      Y3, Y6, Y6
 	VMULPD      Y4, Y7, Y7
 	VMULPD      Y5, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y12, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y13, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y13
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y14, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y14
+	VADDPD      actkernconst<>+160(SB), Y12, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y12
+	VADDPD      actkernconst<>+160(SB), Y13, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y14
 	VADDPD      actkernconst<>+224(SB), Y12, Y12
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VADDPD      actkernconst<>+224(SB), Y14, Y14
@@ -83847,13 +82942,13 @@ loop:
 	VADDPD      Y8, Y14, Y14
 	VADDPD      actkernconst<>+160(SB), Y9, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y12, Y12
+	VMULPD      Y12, Y3, Y12
 	VADDPD      actkernconst<>+160(SB), Y10, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y13, Y13
+	VMULPD      Y13, Y3, Y13
 	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VXORPD      actkernconst<>+128(SB), Y12, Y3
 	VXORPD      actkernconst<>+128(SB), Y13, Y4
 	VXORPD      actkernconst<>+128(SB), Y14, Y5
@@ -83940,29 +83035,28 @@ single:
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+352(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y2
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y2
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
 	VMULPD      Y7, Y2, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y6, Y6
+	VMULPD      Y6, Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y2
 	VADDPD      actkernconst<>+1600(SB), Y6, Y6
 	VDIVPD      Y6, Y2, Y2
@@ -84021,29 +83115,28 @@ tail:
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+352(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y2
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y2
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
 	VMULPD      Y7, Y2, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y6, Y6
+	VMULPD      Y6, Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y2
 	VADDPD      actkernconst<>+1600(SB), Y6, Y6
 	VDIVPD      Y6, Y2, Y2
@@ -84177,21 +83270,21 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y6, Y6
 	VMULPD      actkernconst<>+5824(SB), Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y8, Y8
-	VMAXPD      actkernconst<>+352(SB), Y6, Y6
-	VMAXPD      actkernconst<>+352(SB), Y7, Y7
-	VMAXPD      actkernconst<>+352(SB), Y8, Y8
-	VMULPD      actkernconst<>+416(SB), Y6, Y9
-	VMULPD      actkernconst<>+416(SB), Y7, Y10
-	VMULPD      actkernconst<>+416(SB), Y8, Y11
+	VMAXPD      actkernconst<>+320(SB), Y6, Y6
+	VMAXPD      actkernconst<>+320(SB), Y7, Y7
+	VMAXPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+384(SB), Y6, Y9
+	VMULPD      actkernconst<>+384(SB), Y7, Y10
+	VMULPD      actkernconst<>+384(SB), Y8, Y11
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
 	VROUNDPD    $0x08, Y11, Y11
 	VXORPD      actkernconst<>+128(SB), Y9, Y12
 	VXORPD      actkernconst<>+128(SB), Y10, Y13
 	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD231PD actkernconst<>+448(SB), Y12, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+416(SB), Y12, Y6
+	VFMADD231PD actkernconst<>+416(SB), Y13, Y7
+	VFMADD231PD actkernconst<>+416(SB), Y14, Y8
 	VMOVUPD     Y3, 192(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
 	VFMADD213PD actkernconst<>+288(SB), Y6, Y3
@@ -84201,6 +83294,9 @@ loop:
 	VMOVUPD     Y5, 256(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
 	VFMADD213PD actkernconst<>+288(SB), Y8, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y5
 	VFMADD213PD actkernconst<>+480(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+480(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+480(SB), Y8, Y5
@@ -84216,24 +83312,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y6, Y3
 	VFMADD213PD actkernconst<>+608(SB), Y7, Y4
 	VFMADD213PD actkernconst<>+608(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+640(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+640(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+640(SB), Y8, Y5
 	VMULPD      Y3, Y6, Y6
 	VMULPD      Y4, Y7, Y7
 	VMULPD      Y5, Y8, Y8
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y12, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y12
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y13, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y13
-	VMOVUPD     actkernconst<>+320(SB), Y3
-	VADDPD      actkernconst<>+160(SB), Y14, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y4, Y3, Y14
+	VADDPD      actkernconst<>+160(SB), Y12, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y12
+	VADDPD      actkernconst<>+160(SB), Y13, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y13
+	VADDPD      actkernconst<>+160(SB), Y14, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      actkernconst<>+640(SB), Y3, Y14
 	VADDPD      actkernconst<>+224(SB), Y12, Y12
 	VADDPD      actkernconst<>+224(SB), Y13, Y13
 	VADDPD      actkernconst<>+224(SB), Y14, Y14
@@ -84242,13 +83332,13 @@ loop:
 	VADDPD      Y8, Y14, Y14
 	VADDPD      actkernconst<>+160(SB), Y9, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y12, Y12
+	VMULPD      Y12, Y3, Y12
 	VADDPD      actkernconst<>+160(SB), Y10, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y13, Y13
+	VMULPD      Y13, Y3, Y13
 	VADDPD      actkernconst<>+160(SB), Y11, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y14, Y14
+	VMULPD      Y14, Y3, Y14
 	VXORPD      actkernconst<>+128(SB), Y12, Y3
 	VXORPD      actkernconst<>+128(SB), Y13, Y4
 	VXORPD      actkernconst<>+128(SB), Y14, Y5
@@ -84335,29 +83425,28 @@ single:
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+352(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y2
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y2
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
 	VMULPD      Y7, Y2, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y6, Y6
+	VMULPD      Y6, Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y2
 	VADDPD      actkernconst<>+1600(SB), Y6, Y6
 	VDIVPD      Y6, Y2, Y2
@@ -84416,29 +83505,28 @@ tail:
 	VADDPD      actkernconst<>+3456(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+352(SB), Y2, Y2
-	VMULPD      actkernconst<>+416(SB), Y2, Y4
+	VMAXPD      actkernconst<>+320(SB), Y2, Y2
+	VMULPD      actkernconst<>+384(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD231PD actkernconst<>+448(SB), Y6, Y2
+	VFMADD231PD actkernconst<>+416(SB), Y6, Y2
 	VMOVUPD     actkernconst<>+256(SB), Y7
 	VFMADD213PD actkernconst<>+288(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
 	VFMADD213PD actkernconst<>+608(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+640(SB), Y2, Y7
 	VMULPD      Y7, Y2, Y2
-	VMOVUPD     actkernconst<>+320(SB), Y7
-	VADDPD      actkernconst<>+160(SB), Y6, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y7, Y6
+	VADDPD      actkernconst<>+160(SB), Y6, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      actkernconst<>+640(SB), Y7, Y6
 	VADDPD      actkernconst<>+224(SB), Y6, Y6
 	VADDPD      Y2, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y4, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y6, Y6
+	VMULPD      Y6, Y2, Y6
 	VXORPD      actkernconst<>+128(SB), Y6, Y2
 	VADDPD      actkernconst<>+1600(SB), Y6, Y6
 	VDIVPD      Y6, Y2, Y2
@@ -85620,12 +84708,12 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y3, Y3
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y3
-	VMAXPD      actkernconst<>+352(SB), Y4, Y4
-	VMAXPD      actkernconst<>+352(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y4, Y13
-	VMULPD      actkernconst<>+416(SB), Y5, Y14
+	VMAXPD      actkernconst<>+320(SB), Y3, Y3
+	VMAXPD      actkernconst<>+320(SB), Y4, Y4
+	VMAXPD      actkernconst<>+320(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y4, Y13
+	VMULPD      actkernconst<>+384(SB), Y5, Y14
 	VROUNDPD    $0x08, Y12, Y12
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
@@ -85635,9 +84723,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y11
 	VMOVUPD     Y8, 448(SP)
 	VXORPD      actkernconst<>+128(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y7, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y8, Y5
 	VMOVUPD     Y10, 480(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y10
@@ -85647,6 +84735,9 @@ loop:
 	VMOVUPD     Y9, 544(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y9
@@ -85662,24 +84753,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y9
 	VMULPD      Y10, Y3, Y3
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y9, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y11, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y11
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y8
+	VADDPD      actkernconst<>+160(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y7
+	VADDPD      actkernconst<>+160(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y11
+	VADDPD      actkernconst<>+160(SB), Y8, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y8
 	VADDPD      actkernconst<>+224(SB), Y7, Y7
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
@@ -85688,13 +84773,13 @@ loop:
 	VADDPD      Y5, Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y7, Y7
+	VMULPD      Y7, Y3, Y7
 	VADDPD      actkernconst<>+160(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+160(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y8, Y8
+	VMULPD      Y8, Y3, Y8
 	VXORPD      actkernconst<>+128(SB), Y7, Y3
 	VXORPD      actkernconst<>+128(SB), Y11, Y4
 	VXORPD      actkernconst<>+128(SB), Y8, Y5
@@ -85826,29 +84911,28 @@ single:
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y8
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y10, Y9
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      actkernconst<>+640(SB), Y10, Y9
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      Y1, Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y9, Y9
+	VMULPD      Y9, Y1, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y1
 	VADDPD      actkernconst<>+1600(SB), Y9, Y9
 	VDIVPD      Y9, Y1, Y1
@@ -85921,29 +85005,28 @@ tail:
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y8
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y10, Y9
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      actkernconst<>+640(SB), Y10, Y9
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      Y1, Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y9, Y9
+	VMULPD      Y9, Y1, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y1
 	VADDPD      actkernconst<>+1600(SB), Y9, Y9
 	VDIVPD      Y9, Y1, Y1
@@ -86104,12 +85187,12 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y3, Y3
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
-	VMAXPD      actkernconst<>+352(SB), Y3, Y3
-	VMAXPD      actkernconst<>+352(SB), Y4, Y4
-	VMAXPD      actkernconst<>+352(SB), Y5, Y5
-	VMULPD      actkernconst<>+416(SB), Y3, Y12
-	VMULPD      actkernconst<>+416(SB), Y4, Y13
-	VMULPD      actkernconst<>+416(SB), Y5, Y14
+	VMAXPD      actkernconst<>+320(SB), Y3, Y3
+	VMAXPD      actkernconst<>+320(SB), Y4, Y4
+	VMAXPD      actkernconst<>+320(SB), Y5, Y5
+	VMULPD      actkernconst<>+384(SB), Y3, Y12
+	VMULPD      actkernconst<>+384(SB), Y4, Y13
+	VMULPD      actkernconst<>+384(SB), Y5, Y14
 	VROUNDPD    $0x08, Y12, Y12
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
@@ -86119,9 +85202,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y13, Y11
 	VMOVUPD     Y8, 448(SP)
 	VXORPD      actkernconst<>+128(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+448(SB), Y7, Y3
-	VFMADD231PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD231PD actkernconst<>+448(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD231PD actkernconst<>+416(SB), Y11, Y4
+	VFMADD231PD actkernconst<>+416(SB), Y8, Y5
 	VMOVUPD     Y10, 480(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y3, Y10
@@ -86131,6 +85214,9 @@ loop:
 	VMOVUPD     Y9, 544(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
 	VFMADD213PD actkernconst<>+288(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y9
 	VFMADD213PD actkernconst<>+480(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y4, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y5, Y9
@@ -86146,24 +85232,18 @@ loop:
 	VFMADD213PD actkernconst<>+608(SB), Y3, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y4, Y6
 	VFMADD213PD actkernconst<>+608(SB), Y5, Y9
-	VFMADD213PD actkernconst<>+640(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y4, Y6
-	VFMADD213PD actkernconst<>+640(SB), Y5, Y9
 	VMULPD      Y10, Y3, Y3
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y9, Y5, Y5
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y7, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y11, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y11
-	VMOVUPD     actkernconst<>+320(SB), Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y8
+	VADDPD      actkernconst<>+160(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y7
+	VADDPD      actkernconst<>+160(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y11
+	VADDPD      actkernconst<>+160(SB), Y8, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      actkernconst<>+640(SB), Y6, Y8
 	VADDPD      actkernconst<>+224(SB), Y7, Y7
 	VADDPD      actkernconst<>+224(SB), Y11, Y11
 	VADDPD      actkernconst<>+224(SB), Y8, Y8
@@ -86172,13 +85252,13 @@ loop:
 	VADDPD      Y5, Y8, Y8
 	VADDPD      actkernconst<>+160(SB), Y12, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y7, Y7
+	VMULPD      Y7, Y3, Y7
 	VADDPD      actkernconst<>+160(SB), Y13, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y11, Y11
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+160(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y3, Y8, Y8
+	VMULPD      Y8, Y3, Y8
 	VXORPD      actkernconst<>+128(SB), Y7, Y3
 	VXORPD      actkernconst<>+128(SB), Y11, Y4
 	VXORPD      actkernconst<>+128(SB), Y8, Y5
@@ -86310,29 +85390,28 @@ single:
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y8
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y10, Y9
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      actkernconst<>+640(SB), Y10, Y9
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      Y1, Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y9, Y9
+	VMULPD      Y9, Y1, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y1
 	VADDPD      actkernconst<>+1600(SB), Y9, Y9
 	VDIVPD      Y9, Y1, Y1
@@ -86405,29 +85484,28 @@ tail:
 	VADDPD      actkernconst<>+3456(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y1, Y1
-	VMAXPD      actkernconst<>+352(SB), Y1, Y1
-	VMULPD      actkernconst<>+416(SB), Y1, Y8
+	VMAXPD      actkernconst<>+320(SB), Y1, Y1
+	VMULPD      actkernconst<>+384(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
 	VXORPD      actkernconst<>+128(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+448(SB), Y9, Y1
+	VFMADD231PD actkernconst<>+416(SB), Y9, Y1
 	VMOVUPD     actkernconst<>+256(SB), Y10
 	VFMADD213PD actkernconst<>+288(SB), Y1, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+480(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+512(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+544(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+576(SB), Y1, Y10
 	VFMADD213PD actkernconst<>+608(SB), Y1, Y10
-	VFMADD213PD actkernconst<>+640(SB), Y1, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+320(SB), Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y10, Y9
+	VADDPD      actkernconst<>+160(SB), Y9, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      actkernconst<>+640(SB), Y10, Y9
 	VADDPD      actkernconst<>+224(SB), Y9, Y9
 	VADDPD      Y1, Y9, Y9
 	VADDPD      actkernconst<>+160(SB), Y8, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y1, Y9, Y9
+	VMULPD      Y9, Y1, Y9
 	VXORPD      actkernconst<>+128(SB), Y9, Y1
 	VADDPD      actkernconst<>+1600(SB), Y9, Y9
 	VDIVPD      Y9, Y1, Y1
@@ -87508,50 +86586,50 @@ DATA actkernconst<>+288(SB)/8, $0x3f2a17e35818933c
 DATA actkernconst<>+296(SB)/8, $0x3f2a17e35818933c
 DATA actkernconst<>+304(SB)/8, $0x3f2a17e35818933c
 DATA actkernconst<>+312(SB)/8, $0x3f2a17e35818933c
-DATA actkernconst<>+320(SB)/8, $0xbff0000000000000
-DATA actkernconst<>+328(SB)/8, $0xbff0000000000000
-DATA actkernconst<>+336(SB)/8, $0xbff0000000000000
-DATA actkernconst<>+344(SB)/8, $0xbff0000000000000
-DATA actkernconst<>+352(SB)/8, $0xc044000000000000
-DATA actkernconst<>+360(SB)/8, $0xc044000000000000
-DATA actkernconst<>+368(SB)/8, $0xc044000000000000
-DATA actkernconst<>+376(SB)/8, $0xc044000000000000
-DATA actkernconst<>+384(SB)/8, $0x4086200000000000
-DATA actkernconst<>+392(SB)/8, $0x4086200000000000
-DATA actkernconst<>+400(SB)/8, $0x4086200000000000
-DATA actkernconst<>+408(SB)/8, $0x4086200000000000
-DATA actkernconst<>+416(SB)/8, $0x3ff71547652b82fe
-DATA actkernconst<>+424(SB)/8, $0x3ff71547652b82fe
-DATA actkernconst<>+432(SB)/8, $0x3ff71547652b82fe
-DATA actkernconst<>+440(SB)/8, $0x3ff71547652b82fe
-DATA actkernconst<>+448(SB)/8, $0x3fe62e42fefa39ef
-DATA actkernconst<>+456(SB)/8, $0x3fe62e42fefa39ef
-DATA actkernconst<>+464(SB)/8, $0x3fe62e42fefa39ef
-DATA actkernconst<>+472(SB)/8, $0x3fe62e42fefa39ef
-DATA actkernconst<>+480(SB)/8, $0x3f56c166bc75e823
-DATA actkernconst<>+488(SB)/8, $0x3f56c166bc75e823
-DATA actkernconst<>+496(SB)/8, $0x3f56c166bc75e823
-DATA actkernconst<>+504(SB)/8, $0x3f56c166bc75e823
-DATA actkernconst<>+512(SB)/8, $0x3f81110a5fa2e975
-DATA actkernconst<>+520(SB)/8, $0x3f81110a5fa2e975
-DATA actkernconst<>+528(SB)/8, $0x3f81110a5fa2e975
-DATA actkernconst<>+536(SB)/8, $0x3f81110a5fa2e975
-DATA actkernconst<>+544(SB)/8, $0x3fa55555565ce931
-DATA actkernconst<>+552(SB)/8, $0x3fa55555565ce931
-DATA actkernconst<>+560(SB)/8, $0x3fa55555565ce931
-DATA actkernconst<>+568(SB)/8, $0x3fa55555565ce931
-DATA actkernconst<>+576(SB)/8, $0x3fc5555557e88376
-DATA actkernconst<>+584(SB)/8, $0x3fc5555557e88376
-DATA actkernconst<>+592(SB)/8, $0x3fc5555557e88376
-DATA actkernconst<>+600(SB)/8, $0x3fc5555557e88376
-DATA actkernconst<>+608(SB)/8, $0x3fdfffffffffe051
-DATA actkernconst<>+616(SB)/8, $0x3fdfffffffffe051
-DATA actkernconst<>+624(SB)/8, $0x3fdfffffffffe051
-DATA actkernconst<>+632(SB)/8, $0x3fdfffffffffe051
-DATA actkernconst<>+640(SB)/8, $0x3fefffffffff6187
-DATA actkernconst<>+648(SB)/8, $0x3fefffffffff6187
-DATA actkernconst<>+656(SB)/8, $0x3fefffffffff6187
-DATA actkernconst<>+664(SB)/8, $0x3fefffffffff6187
+DATA actkernconst<>+320(SB)/8, $0xc044000000000000
+DATA actkernconst<>+328(SB)/8, $0xc044000000000000
+DATA actkernconst<>+336(SB)/8, $0xc044000000000000
+DATA actkernconst<>+344(SB)/8, $0xc044000000000000
+DATA actkernconst<>+352(SB)/8, $0x4086200000000000
+DATA actkernconst<>+360(SB)/8, $0x4086200000000000
+DATA actkernconst<>+368(SB)/8, $0x4086200000000000
+DATA actkernconst<>+376(SB)/8, $0x4086200000000000
+DATA actkernconst<>+384(SB)/8, $0x3ff71547652b82fe
+DATA actkernconst<>+392(SB)/8, $0x3ff71547652b82fe
+DATA actkernconst<>+400(SB)/8, $0x3ff71547652b82fe
+DATA actkernconst<>+408(SB)/8, $0x3ff71547652b82fe
+DATA actkernconst<>+416(SB)/8, $0x3fe62e42fefa39ef
+DATA actkernconst<>+424(SB)/8, $0x3fe62e42fefa39ef
+DATA actkernconst<>+432(SB)/8, $0x3fe62e42fefa39ef
+DATA actkernconst<>+440(SB)/8, $0x3fe62e42fefa39ef
+DATA actkernconst<>+448(SB)/8, $0x3f56c166bc75e823
+DATA actkernconst<>+456(SB)/8, $0x3f56c166bc75e823
+DATA actkernconst<>+464(SB)/8, $0x3f56c166bc75e823
+DATA actkernconst<>+472(SB)/8, $0x3f56c166bc75e823
+DATA actkernconst<>+480(SB)/8, $0x3f81110a5fa2e975
+DATA actkernconst<>+488(SB)/8, $0x3f81110a5fa2e975
+DATA actkernconst<>+496(SB)/8, $0x3f81110a5fa2e975
+DATA actkernconst<>+504(SB)/8, $0x3f81110a5fa2e975
+DATA actkernconst<>+512(SB)/8, $0x3fa55555565ce931
+DATA actkernconst<>+520(SB)/8, $0x3fa55555565ce931
+DATA actkernconst<>+528(SB)/8, $0x3fa55555565ce931
+DATA actkernconst<>+536(SB)/8, $0x3fa55555565ce931
+DATA actkernconst<>+544(SB)/8, $0x3fc5555557e88376
+DATA actkernconst<>+552(SB)/8, $0x3fc5555557e88376
+DATA actkernconst<>+560(SB)/8, $0x3fc5555557e88376
+DATA actkernconst<>+568(SB)/8, $0x3fc5555557e88376
+DATA actkernconst<>+576(SB)/8, $0x3fdfffffffffe051
+DATA actkernconst<>+584(SB)/8, $0x3fdfffffffffe051
+DATA actkernconst<>+592(SB)/8, $0x3fdfffffffffe051
+DATA actkernconst<>+600(SB)/8, $0x3fdfffffffffe051
+DATA actkernconst<>+608(SB)/8, $0x3fefffffffff6187
+DATA actkernconst<>+616(SB)/8, $0x3fefffffffff6187
+DATA actkernconst<>+624(SB)/8, $0x3fefffffffff6187
+DATA actkernconst<>+632(SB)/8, $0x3fefffffffff6187
+DATA actkernconst<>+640(SB)/8, $0xbff0000000000000
+DATA actkernconst<>+648(SB)/8, $0xbff0000000000000
+DATA actkernconst<>+656(SB)/8, $0xbff0000000000000
+DATA actkernconst<>+664(SB)/8, $0xbff0000000000000
 DATA actkernconst<>+672(SB)/8, $0x0000000000000000
 DATA actkernconst<>+680(SB)/8, $0x0000000000000000
 DATA actkernconst<>+688(SB)/8, $0x0000000000000000

@@ -212,7 +212,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v25 := math.FMA(v14, v23, v24)
 		v27 := math.FMA(v14, v25, v26)
 		v29 := math.FMA(v14, v27, v28)
-		v30 := ldexpMid(v29, v11)
+		v30 := ldexpNormal(v29, v11)
 		v31 := v3 < v4
 		v32 := v30
 		if v31 {

@@ -221,7 +221,7 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v28 := math.FMA(v17, v26, v27)
 		v30 := math.FMA(v17, v28, v29)
 		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v14)
+		v33 := ldexpNormal(v32, v14)
 		v34 := v7 < v8
 		v35 := v33
 		if v34 {

@@ -59,7 +59,7 @@ func swigluGeneric(dst, a, b []float32) {
 		v31 := math.FMA(v20, v29, v30)
 		v33 := math.FMA(v20, v31, v32)
 		v35 := math.FMA(v20, v33, v34)
-		v36 := ldexpMid(v35, v17)
+		v36 := ldexpNormal(v35, v17)
 		v37 := v10 < v11
 		v38 := v36
 		if v37 {
@@ -166,7 +166,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v39 := math.FMA(v28, v37, v38)
 		v41 := math.FMA(v28, v39, v40)
 		v43 := math.FMA(v28, v41, v42)
-		v44 := ldexpMid(v43, v25)
+		v44 := ldexpNormal(v43, v25)
 		v45 := v19 < v20
 		v46 := v44
 		if v45 {
@@ -304,7 +304,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v31 := math.FMA(v20, v29, v30)
 		v33 := math.FMA(v20, v31, v32)
 		v35 := math.FMA(v20, v33, v34)
-		v36 := ldexpMid(v35, v17)
+		v36 := ldexpNormal(v35, v17)
 		v37 := v10 < v11
 		v38 := v36
 		if v37 {

@@ -126,7 +126,7 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v29 := math.FMA(v18, v27, v28)
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v15)
+		v34 := ldexpNormal(v33, v15)
 		v35 := v7 < v8
 		v36 := v34
 		if v35 {

@@ -77,8 +77,11 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		unclamped := b.LE(b.Const(minArg), nax)
 		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
 	} else {
+		// t is in [exp32MinArg, 0], so k is in [-1014, 0] and 2^k is a
+		// normal power of two: the scaling is one product (LdexpNormal;
+		// on AVX2 3 instructions instead of LdexpMidRange's 9).
 		k, p := exp32Scaled(b, t)
-		e := exp32Flush(b, nax, b.LdexpMidRange(p, k)) // p near 1
+		e := exp32Flush(b, nax, b.LdexpNormal(p, k))
 		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)
