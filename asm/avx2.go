@@ -21,11 +21,12 @@ type avx2 struct {
 	tailY reg.VecPhysical
 	// plainMax: as avx512's.
 	plainMax bool
+	prog     *vprog.Program
 }
 
 func newAVX2(p *vprog.Program, pl *pool) *avx2 {
 	return &avx2{fp: fp{f32: p.Compute == vprog.F32}, mem: p.Mem, pool: pl, tailY: reg.Y15,
-		plainMax: p.Reduce == vprog.ReduceMax && p.NeverNaN(p.Result)}
+		plainMax: p.Reduce == vprog.ReduceMax && p.NeverNaN(p.Result), prog: p}
 }
 
 func (a *avx2) name() string { return "AVX2" }
@@ -129,7 +130,12 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpNormal {
 			// dst = v·2^n: the power built in s[0] from n's bits, then one
-			// product (both operands read before dst is written).
+			// product (both operands read before dst is written), which
+			// v = 1 does without.
+			if v := a.prog.Instrs[in.Args[0]]; v.Op == vprog.OpConst && v.Imm == 1 {
+				a.pow2(c, args[1].r.(reg.VecPhysical), dst.(reg.VecPhysical))
+				break
+			}
 			a.pow2(c, args[1].r.(reg.VecPhysical), s[0])
 			a.pick(c.VMULPD, c.VMULPS)(x(0), s[0], dst)
 			break

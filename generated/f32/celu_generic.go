@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 45
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 43
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -45,7 +45,6 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
 	v28 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v33 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 <= v0
@@ -70,27 +69,26 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v29 := math.FMA(v16, v27, v28)
 		v31 := math.FMA(v16, v29, v30)
 		v32 := float64(v16 * v31)
-		v34 := ldexpNormal(v33, v14)
-		v35 := float64(v4 + v34)
-		v36 := float64(v35 + v32)
-		v37 := ldexpNormal(v36, v13)
-		v38 := math.Copysign(v37, v6)
-		v39 := math.IsNaN(v6)
-		v40 := v38
-		if v39 {
-			v40 = v6
+		v33 := ldexpNormal(v4, v13)
+		v34 := float64(v33 - v4)
+		v35 := math.FMA(v32, v33, v34)
+		v36 := math.Copysign(v35, v6)
+		v37 := math.IsNaN(v6)
+		v38 := v36
+		if v37 {
+			v38 = v6
 		}
-		v41 := float64(v3 * v40)
-		v42 := v41
+		v39 := float64(v3 * v38)
+		v40 := v39
 		if v2 {
+			v40 = v0
+		}
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
 			v42 = v0
 		}
-		v43 := math.IsNaN(v0)
-		v44 := v42
-		if v43 {
-			v44 = v0
-		}
-		dst[i] = float32(v44)
+		dst[i] = float32(v42)
 	}
 }
 

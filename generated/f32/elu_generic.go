@@ -22,7 +22,7 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 42
+// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 40
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -44,7 +44,6 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v25 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v30 := math.Float64frombits(0x3ff0000000000000) // 1
-	v31 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -68,26 +67,25 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v26 := math.FMA(v13, v24, v25)
 		v28 := math.FMA(v13, v26, v27)
 		v29 := float64(v13 * v28)
-		v32 := ldexpNormal(v31, v11)
-		v33 := float64(v30 + v32)
-		v34 := float64(v33 + v29)
-		v35 := ldexpNormal(v34, v10)
-		v36 := math.Copysign(v35, v0)
-		v37 := math.IsNaN(v0)
-		v38 := v36
-		if v37 {
+		v31 := ldexpNormal(v30, v10)
+		v32 := float64(v31 - v30)
+		v33 := math.FMA(v29, v31, v32)
+		v34 := math.Copysign(v33, v0)
+		v35 := math.IsNaN(v0)
+		v36 := v34
+		if v35 {
+			v36 = v0
+		}
+		v37 := float64(v3 * v36)
+		v38 := v37
+		if v2 {
 			v38 = v0
 		}
-		v39 := float64(v3 * v38)
-		v40 := v39
-		if v2 {
-			v40 = v0
+		v39 := v38
+		if v35 {
+			v39 = v0
 		}
-		v41 := v40
-		if v37 {
-			v41 = v0
-		}
-		dst[i] = float32(v41)
+		dst[i] = float32(v39)
 	}
 }
 

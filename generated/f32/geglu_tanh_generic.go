@@ -108,7 +108,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f32
-// memory, f64 compute, 117 operations): the scalar twin of the vector program
+// memory, f64 compute, 116 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -147,7 +147,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	v86 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
 	v89 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
 	v92 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
-	v103 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v102 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -230,47 +230,46 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v93 := math.FMA(v83, v91, v92)
 		v94 := math.FMA(v83, v93, v44)
 		v95 := float64(v83 * v94)
-		v96 := ldexpNormal(v9, v82)
-		v97 := float64(v8 + v96)
-		v98 := float64(v97 + v95)
-		v99 := ldexpNormal(v98, v81)
-		v100 := math.Copysign(v99, v75)
-		v101 := math.IsNaN(v75)
-		v102 := v100
-		if v101 {
-			v102 = v75
+		v96 := ldexpNormal(v8, v81)
+		v97 := float64(v96 - v8)
+		v98 := math.FMA(v95, v96, v97)
+		v99 := math.Copysign(v98, v75)
+		v100 := math.IsNaN(v75)
+		v101 := v99
+		if v100 {
+			v101 = v75
 		}
-		v104 := float64(v103 * v73)
-		v105 := math.FMA(v69, v104, v69)
-		v106 := math.FMA(v64, v102, v105)
-		v107 := float64(v63 * v106)
-		v108 := v107
+		v103 := float64(v102 * v73)
+		v104 := math.FMA(v69, v103, v69)
+		v105 := math.FMA(v64, v101, v104)
+		v106 := float64(v63 * v105)
+		v107 := v106
 		if v14 {
-			v108 = v62
+			v107 = v62
+		}
+		v108 := v107
+		if v7 {
+			v108 = v8
 		}
 		v109 := v108
-		if v7 {
-			v109 = v8
-		}
-		v110 := v109
 		if v3 {
-			v110 = v5
+			v109 = v5
 		}
-		v111 := float64(b[i])
-		v112 := float64(dy[i])
-		v113 := float64(v111 * v110)
-		v114 := float64(v112 * v113)
-		v115 := math.IsNaN(v111)
-		v116 := v114
-		if v115 {
-			v116 = v111
+		v110 := float64(b[i])
+		v111 := float64(dy[i])
+		v112 := float64(v110 * v109)
+		v113 := float64(v111 * v112)
+		v114 := math.IsNaN(v110)
+		v115 := v113
+		if v114 {
+			v115 = v110
 		}
-		v117 := math.IsNaN(v0)
-		v118 := v116
-		if v117 {
-			v118 = v0
+		v116 := math.IsNaN(v0)
+		v117 := v115
+		if v116 {
+			v117 = v0
 		}
-		da[i] = float32(v118)
+		da[i] = float32(v117)
 	}
 }
 

@@ -108,7 +108,7 @@ func geluTanhGeneric(dst, x []float32) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f32
-// memory, f64 compute, 113 operations): the scalar twin of the vector program
+// memory, f64 compute, 112 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -146,7 +146,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 	v86 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
 	v89 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
 	v92 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
-	v103 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v102 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -229,39 +229,38 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 		v93 := math.FMA(v83, v91, v92)
 		v94 := math.FMA(v83, v93, v44)
 		v95 := float64(v83 * v94)
-		v96 := ldexpNormal(v9, v82)
-		v97 := float64(v8 + v96)
-		v98 := float64(v97 + v95)
-		v99 := ldexpNormal(v98, v81)
-		v100 := math.Copysign(v99, v75)
-		v101 := math.IsNaN(v75)
-		v102 := v100
-		if v101 {
-			v102 = v75
+		v96 := ldexpNormal(v8, v81)
+		v97 := float64(v96 - v8)
+		v98 := math.FMA(v95, v96, v97)
+		v99 := math.Copysign(v98, v75)
+		v100 := math.IsNaN(v75)
+		v101 := v99
+		if v100 {
+			v101 = v75
 		}
-		v104 := float64(v103 * v73)
-		v105 := math.FMA(v69, v104, v69)
-		v106 := math.FMA(v64, v102, v105)
-		v107 := float64(v63 * v106)
-		v108 := v107
+		v103 := float64(v102 * v73)
+		v104 := math.FMA(v69, v103, v69)
+		v105 := math.FMA(v64, v101, v104)
+		v106 := float64(v63 * v105)
+		v107 := v106
 		if v14 {
-			v108 = v62
+			v107 = v62
+		}
+		v108 := v107
+		if v7 {
+			v108 = v8
 		}
 		v109 := v108
-		if v7 {
-			v109 = v8
-		}
-		v110 := v109
 		if v3 {
-			v110 = v5
+			v109 = v5
 		}
-		v111 := float64(dy[i])
-		v112 := float64(v111 * v110)
-		v113 := math.IsNaN(v0)
-		v114 := v112
-		if v113 {
-			v114 = v0
+		v110 := float64(dy[i])
+		v111 := float64(v110 * v109)
+		v112 := math.IsNaN(v0)
+		v113 := v111
+		if v112 {
+			v113 = v0
 		}
-		dx[i] = float32(v114)
+		dx[i] = float32(v113)
 	}
 }

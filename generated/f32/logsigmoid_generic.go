@@ -241,7 +241,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 40 operations): the
+// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 38 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -261,7 +261,6 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	v22 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v27 := math.Float64frombits(0x3ff0000000000000) // 1
-	v28 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dx {
 		v0 := float64(y[i])
 		v2 := v1
@@ -284,23 +283,22 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v23 := math.FMA(v10, v21, v22)
 		v25 := math.FMA(v10, v23, v24)
 		v26 := float64(v10 * v25)
-		v29 := ldexpNormal(v28, v8)
-		v30 := float64(v27 + v29)
-		v31 := float64(v30 + v26)
-		v32 := ldexpNormal(v31, v7)
-		v33 := math.Copysign(v32, v0)
-		v34 := math.IsNaN(v0)
-		v35 := v33
-		if v34 {
-			v35 = v0
+		v28 := ldexpNormal(v27, v7)
+		v29 := float64(v28 - v27)
+		v30 := math.FMA(v26, v28, v29)
+		v31 := math.Copysign(v30, v0)
+		v32 := math.IsNaN(v0)
+		v33 := v31
+		if v32 {
+			v33 = v0
 		}
-		v36 := -v35
-		v37 := float64(dy[i])
-		v38 := float64(v37 * v36)
-		v39 := v38
-		if v34 {
-			v39 = v0
+		v34 := -v33
+		v35 := float64(dy[i])
+		v36 := float64(v35 * v34)
+		v37 := v36
+		if v32 {
+			v37 = v0
 		}
-		dx[i] = float32(v39)
+		dx[i] = float32(v37)
 	}
 }

@@ -22,7 +22,7 @@ var (
 	seluBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 44
+// seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 42
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -45,7 +45,6 @@ func seluGeneric(dst, x []float32) {
 	v27 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v32 := math.Float64frombits(0x3ff0000000000000) // 1
-	v33 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -70,26 +69,25 @@ func seluGeneric(dst, x []float32) {
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
 		v31 := float64(v15 * v30)
-		v34 := ldexpNormal(v33, v13)
-		v35 := float64(v32 + v34)
-		v36 := float64(v35 + v31)
-		v37 := ldexpNormal(v36, v12)
-		v38 := math.Copysign(v37, v0)
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v33 := ldexpNormal(v32, v12)
+		v34 := float64(v33 - v32)
+		v35 := math.FMA(v31, v33, v34)
+		v36 := math.Copysign(v35, v0)
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
 		}
-		v41 := float64(v5 * v40)
-		v42 := v41
+		v39 := float64(v5 * v38)
+		v40 := v39
 		if v2 {
-			v42 = v4
+			v40 = v4
 		}
-		v43 := v42
-		if v39 {
-			v43 = v0
+		v41 := v40
+		if v37 {
+			v41 = v0
 		}
-		dst[i] = float32(v43)
+		dst[i] = float32(v41)
 	}
 }
 

@@ -103,7 +103,7 @@ func swigluGeneric(dst, a, b []float32) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 101 operations): the scalar twin of the vector program the
+// f64 compute, 99 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -138,7 +138,6 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v73 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
 	v76 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
 	v79 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v83 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -214,45 +213,44 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v80 := math.FMA(v70, v78, v79)
 		v81 := math.FMA(v70, v80, v40)
 		v82 := float64(v70 * v81)
-		v84 := ldexpNormal(v83, v69)
-		v85 := float64(v8 + v84)
-		v86 := float64(v85 + v82)
-		v87 := ldexpNormal(v86, v68)
-		v88 := math.Copysign(v87, v62)
-		v89 := math.IsNaN(v62)
-		v90 := v88
-		if v89 {
-			v90 = v62
+		v83 := ldexpNormal(v8, v68)
+		v84 := float64(v83 - v8)
+		v85 := math.FMA(v82, v83, v84)
+		v86 := math.Copysign(v85, v62)
+		v87 := math.IsNaN(v62)
+		v88 := v86
+		if v87 {
+			v88 = v62
 		}
-		v91 := math.FMA(v58, v90, v62)
-		v92 := float64(v53 * v91)
-		v93 := v92
+		v89 := math.FMA(v58, v88, v62)
+		v90 := float64(v53 * v89)
+		v91 := v90
 		if v15 {
-			v93 = v57
+			v91 = v57
 		}
-		v94 := v93
+		v92 := v91
 		if v7 {
-			v94 = v8
+			v92 = v8
 		}
-		v95 := v94
+		v93 := v92
 		if v3 {
-			v95 = v5
+			v93 = v5
 		}
-		v96 := float64(b[i])
-		v97 := float64(dy[i])
-		v98 := float64(v96 * v95)
-		v99 := float64(v97 * v98)
-		v100 := math.IsNaN(v96)
+		v94 := float64(b[i])
+		v95 := float64(dy[i])
+		v96 := float64(v94 * v93)
+		v97 := float64(v95 * v96)
+		v98 := math.IsNaN(v94)
+		v99 := v97
+		if v98 {
+			v99 = v94
+		}
+		v100 := math.IsNaN(v0)
 		v101 := v99
 		if v100 {
-			v101 = v96
+			v101 = v0
 		}
-		v102 := math.IsNaN(v0)
-		v103 := v101
-		if v102 {
-			v103 = v0
-		}
-		da[i] = float32(v103)
+		da[i] = float32(v101)
 	}
 }
 

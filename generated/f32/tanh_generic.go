@@ -22,7 +22,7 @@ var (
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 41
+// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 39
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -43,7 +43,6 @@ func tanhGeneric(dst, x []float32) {
 	v24 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v29 := math.Float64frombits(0x3ff0000000000000) // 1
-	v30 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -64,20 +63,19 @@ func tanhGeneric(dst, x []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := float64(v12 * v27)
-		v31 := ldexpNormal(v30, v10)
-		v32 := float64(v29 + v31)
-		v33 := float64(v32 + v28)
-		v34 := ldexpNormal(v33, v9)
-		v35 := -v34
-		v36 := float64(v6 + v34)
-		v37 := float64(v35 / v36)
-		v38 := math.Copysign(v37, v0)
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v30 := ldexpNormal(v29, v9)
+		v31 := float64(v30 - v29)
+		v32 := math.FMA(v28, v30, v31)
+		v33 := -v32
+		v34 := float64(v6 + v32)
+		v35 := float64(v33 / v34)
+		v36 := math.Copysign(v35, v0)
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
 		}
-		dst[i] = float32(v40)
+		dst[i] = float32(v38)
 	}
 }
 

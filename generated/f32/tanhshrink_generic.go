@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 89 operations): the scalar twin of the vector program the assembly
+// compute, 87 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -55,7 +55,6 @@ func tanhshrinkGeneric(dst, x []float32) {
 	v67 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
 	v69 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v71 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v74 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 == v1
@@ -106,38 +105,37 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v70 := math.FMA(v57, v68, v69)
 		v72 := math.FMA(v57, v70, v71)
 		v73 := float64(v57 * v72)
-		v75 := ldexpNormal(v74, v55)
-		v76 := float64(v4 + v75)
-		v77 := float64(v76 + v73)
-		v78 := ldexpNormal(v77, v54)
-		v79 := -v78
-		v80 := float64(v51 + v78)
-		v81 := float64(v79 / v80)
-		v82 := math.Copysign(v81, v0)
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v74 := ldexpNormal(v4, v54)
+		v75 := float64(v74 - v4)
+		v76 := math.FMA(v73, v74, v75)
+		v77 := -v76
+		v78 := float64(v51 + v76)
+		v79 := float64(v77 / v78)
+		v80 := math.Copysign(v79, v0)
+		v81 := math.IsNaN(v0)
+		v82 := v80
+		if v81 {
+			v82 = v0
 		}
-		v85 := float64(v0 - v84)
-		v86 := v85
+		v83 := float64(v0 - v82)
+		v84 := v83
 		if v5 {
-			v86 = v46
+			v84 = v46
 		}
-		v87 := v86
+		v85 := v84
 		if v2 {
-			v87 = v0
+			v85 = v0
 		}
-		v88 := v87
-		if v83 {
-			v88 = v0
+		v86 := v85
+		if v81 {
+			v86 = v0
 		}
-		dst[i] = float32(v88)
+		dst[i] = float32(v86)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 101 operations): the scalar twin of the vector program
+// memory, f64 compute, 99 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -172,7 +170,6 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	v70 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
 	v72 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v74 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v77 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -226,44 +223,43 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v73 := math.FMA(v60, v71, v72)
 		v75 := math.FMA(v60, v73, v74)
 		v76 := float64(v60 * v75)
-		v78 := ldexpNormal(v77, v58)
-		v79 := float64(v5 + v78)
-		v80 := float64(v79 + v76)
-		v81 := ldexpNormal(v80, v57)
-		v82 := -v81
-		v83 := float64(v54 + v81)
-		v84 := float64(v82 / v83)
-		v85 := math.Copysign(v84, v0)
-		v86 := math.IsNaN(v0)
-		v87 := v85
-		if v86 {
-			v87 = v0
+		v77 := ldexpNormal(v5, v57)
+		v78 := float64(v77 - v5)
+		v79 := math.FMA(v76, v77, v78)
+		v80 := -v79
+		v81 := float64(v54 + v79)
+		v82 := float64(v80 / v81)
+		v83 := math.Copysign(v82, v0)
+		v84 := math.IsNaN(v0)
+		v85 := v83
+		if v84 {
+			v85 = v0
 		}
-		v88 := float64(v0 - v87)
-		v89 := v88
+		v86 := float64(v0 - v85)
+		v87 := v86
 		if v6 {
-			v89 = v49
+			v87 = v49
 		}
-		v90 := float64(v54 * v0)
-		v91 := float64(v90 - v89)
-		v92 := float64(v89 * v91)
-		v93 := float64(v9 - v92)
-		v94 := float64(v7 + v93)
-		v95 := float64(v87 * v87)
-		v96 := v95
+		v88 := float64(v54 * v0)
+		v89 := float64(v88 - v87)
+		v90 := float64(v87 * v89)
+		v91 := float64(v9 - v90)
+		v92 := float64(v7 + v91)
+		v93 := float64(v85 * v85)
+		v94 := v93
 		if v6 {
-			v96 = v94
+			v94 = v92
 		}
-		v97 := v96
+		v95 := v94
 		if v3 {
-			v97 = v4
+			v95 = v4
 		}
-		v98 := float64(dy[i])
-		v99 := float64(v98 * v97)
-		v100 := v99
-		if v86 {
-			v100 = v0
+		v96 := float64(dy[i])
+		v97 := float64(v96 * v95)
+		v98 := v97
+		if v84 {
+			v98 = v0
 		}
-		dx[i] = float32(v100)
+		dx[i] = float32(v98)
 	}
 }
