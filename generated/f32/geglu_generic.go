@@ -124,7 +124,7 @@ func gegluGeneric(dst, a, b []float32) {
 		v97 := float64(v12 * v26)
 		v98 := float64(v96 - v97)
 		v99 := float64(v94 + v98)
-		v101 := ldexpMid(v91, v35)
+		v101 := ldexpNormal(v91, v35)
 		v102 := float64(v100 - v101)
 		v103 := v27 < v14
 		v104 := v101
@@ -310,7 +310,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		v120 := float64(v36 * v49)
 		v121 := float64(v119 - v120)
 		v122 := float64(v117 + v121)
-		v124 := ldexpMid(v114, v58)
+		v124 := ldexpNormal(v114, v58)
 		v125 := float64(v123 - v124)
 		v126 := v50 < v37
 		v127 := v124
@@ -505,7 +505,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 		v97 := float64(v12 * v26)
 		v98 := float64(v96 - v97)
 		v99 := float64(v94 + v98)
-		v101 := ldexpMid(v91, v35)
+		v101 := ldexpNormal(v91, v35)
 		v102 := float64(v100 - v101)
 		v103 := v27 < v14
 		v104 := v101

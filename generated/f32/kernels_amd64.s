@@ -5320,53 +5320,34 @@ loop:
 	VADDPD      Y13, Y3, Y3
 	VADDPD      Y9, Y7, Y7
 	VMOVUPD     672(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y8, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y8, Y4, Y8
 	VMOVUPD     640(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VMOVUPD     864(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y1, Y4, Y1
 	VMOVUPD     608(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y1, Y8
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y8, Y1, Y11
-	VCMPPD      $0x11, 736(SP), Y0, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      864(SP), Y4, Y2
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y8, Y4, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y1, Y4, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y2, Y4, Y11
+	VCMPPD      $0x11, 736(SP), Y0, Y4
 	VCMPPD      $0x11, 704(SP), Y0, Y13
 	VMOVUPD     Y7, 704(SP)
 	VCMPPD      $0x11, 576(SP), Y0, Y7
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y4, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y8, Y7
+	VBLENDVPD   Y4, actkernconst<>+640(SB), Y8, Y4
+	VBLENDVPD   Y13, actkernconst<>+640(SB), Y1, Y13
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y10, Y2, Y1, Y10
+	VBLENDVPD   Y10, Y6, Y4, Y10
 	VBLENDVPD   Y12, Y9, Y13, Y12
 	VBLENDVPD   Y14, Y11, Y7, Y14
 	VMOVUPD     832(SP), Y1
@@ -5489,21 +5470,15 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -5593,21 +5568,15 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -6736,55 +6705,36 @@ loop:
 	VADDPD      Y12, Y2, Y2
 	VADDPD      Y6, Y5, Y5
 	VMOVUPD     768(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y13, Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
 	VMOVUPD     736(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y1, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y6
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VMOVUPD     960(SP), Y1
-	VMOVUPD     704(SP), Y7
-	VMAXPD      actkernconst<>+832(SB), Y7, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y7, Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y10
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y9, Y1, Y12
-	VCMPPD      $0x11, 832(SP), Y0, Y1
-	VCMPPD      $0x11, 800(SP), Y0, Y13
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     704(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      960(SP), Y3, Y1
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y13, Y3, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y7, Y3, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y1, Y3, Y10
+	VCMPPD      $0x11, 832(SP), Y0, Y3
+	VCMPPD      $0x11, 800(SP), Y0, Y12
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x11, 672(SP), Y0, Y5
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y3, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y5, actkernconst<>+640(SB), Y9, Y5
+	VBLENDVPD   Y3, actkernconst<>+640(SB), Y13, Y3
+	VBLENDVPD   Y12, actkernconst<>+640(SB), Y7, Y12
+	VBLENDVPD   Y5, actkernconst<>+640(SB), Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y8, Y7, Y1, Y8
-	VBLENDVPD   Y11, Y10, Y13, Y11
-	VBLENDVPD   Y14, Y12, Y5, Y14
+	VBLENDVPD   Y8, Y6, Y3, Y8
+	VBLENDVPD   Y11, Y9, Y12, Y11
+	VBLENDVPD   Y14, Y10, Y5, Y14
 	VMOVUPD     928(SP), Y1
 	VBLENDVPD   Y1, Y4, Y8, Y1
 	VMOVUPD     896(SP), Y3
@@ -7040,21 +6990,15 @@ single:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6
@@ -7194,21 +7138,15 @@ tail:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6
@@ -8085,53 +8023,34 @@ loop:
 	VADDPD      Y13, Y3, Y3
 	VADDPD      Y9, Y7, Y7
 	VMOVUPD     672(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y8, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y8, Y4, Y8
 	VMOVUPD     640(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VMOVUPD     864(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y1, Y4, Y1
 	VMOVUPD     608(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y1, Y8
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y8, Y1, Y11
-	VCMPPD      $0x11, 736(SP), Y0, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      864(SP), Y4, Y2
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y8, Y4, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y1, Y4, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y2, Y4, Y11
+	VCMPPD      $0x11, 736(SP), Y0, Y4
 	VCMPPD      $0x11, 704(SP), Y0, Y13
 	VMOVUPD     Y7, 704(SP)
 	VCMPPD      $0x11, 576(SP), Y0, Y7
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y4, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y8, Y7
+	VBLENDVPD   Y4, actkernconst<>+640(SB), Y8, Y4
+	VBLENDVPD   Y13, actkernconst<>+640(SB), Y1, Y13
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y10, Y2, Y1, Y10
+	VBLENDVPD   Y10, Y6, Y4, Y10
 	VBLENDVPD   Y12, Y9, Y13, Y12
 	VBLENDVPD   Y14, Y11, Y7, Y14
 	VMOVUPD     832(SP), Y1
@@ -8255,21 +8174,15 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -8360,21 +8273,15 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -12136,53 +12043,34 @@ loop:
 	VADDPD      Y13, Y3, Y3
 	VADDPD      Y9, Y7, Y7
 	VMOVUPD     672(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y8, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y8, Y4, Y8
 	VMOVUPD     640(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VMOVUPD     864(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y1, Y4, Y1
 	VMOVUPD     608(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y1, Y8
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y8, Y1, Y11
-	VCMPPD      $0x11, 736(SP), Y0, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      864(SP), Y4, Y2
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y8, Y4, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y1, Y4, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y2, Y4, Y11
+	VCMPPD      $0x11, 736(SP), Y0, Y4
 	VCMPPD      $0x11, 704(SP), Y0, Y13
 	VMOVUPD     Y7, 704(SP)
 	VCMPPD      $0x11, 576(SP), Y0, Y7
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y4, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y8, Y7
+	VBLENDVPD   Y4, actkernconst<>+640(SB), Y8, Y4
+	VBLENDVPD   Y13, actkernconst<>+640(SB), Y1, Y13
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y10, Y2, Y1, Y10
+	VBLENDVPD   Y10, Y6, Y4, Y10
 	VBLENDVPD   Y12, Y9, Y13, Y12
 	VBLENDVPD   Y14, Y11, Y7, Y14
 	VMOVUPD     832(SP), Y1
@@ -12289,21 +12177,15 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -12388,21 +12270,15 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -12660,53 +12536,34 @@ loop:
 	VADDPD      Y13, Y3, Y3
 	VADDPD      Y9, Y7, Y7
 	VMOVUPD     672(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y8, Y4
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y4, Y4
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y8, Y4, Y8
 	VMOVUPD     640(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y8
-	VMINPD      actkernconst<>+864(SB), Y8, Y8
-	VSUBPD      Y8, Y2, Y9
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y1, Y6
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y6, Y6
-	VMOVUPD     864(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y1, Y4, Y1
 	VMOVUPD     608(SP), Y2
-	VMAXPD      actkernconst<>+832(SB), Y2, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y11
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y1, Y8
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y4, Y1, Y2
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y8, Y1, Y11
-	VCMPPD      $0x11, 736(SP), Y0, Y1
+	VADDPD      actkernconst<>+160(SB), Y2, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      864(SP), Y4, Y2
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y8, Y4, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y1, Y4, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y4
+	VSUBPD      Y2, Y4, Y11
+	VCMPPD      $0x11, 736(SP), Y0, Y4
 	VCMPPD      $0x11, 704(SP), Y0, Y13
 	VMOVUPD     Y7, 704(SP)
 	VCMPPD      $0x11, 576(SP), Y0, Y7
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y4, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y8, Y7
+	VBLENDVPD   Y4, actkernconst<>+640(SB), Y8, Y4
+	VBLENDVPD   Y13, actkernconst<>+640(SB), Y1, Y13
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y2, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y10, Y10
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y10, Y2, Y1, Y10
+	VBLENDVPD   Y10, Y6, Y4, Y10
 	VBLENDVPD   Y12, Y9, Y13, Y12
 	VBLENDVPD   Y14, Y11, Y7, Y14
 	VMOVUPD     832(SP), Y1
@@ -12813,21 +12670,15 @@ single:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -12912,21 +12763,15 @@ tail:
 	VMULPD      Y8, Y5, Y8
 	VSUBPD      Y8, Y9, Y9
 	VADDPD      Y9, Y12, Y12
-	VMAXPD      actkernconst<>+832(SB), Y11, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y11, Y13
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y10, Y8
-	VADDPD      actkernconst<>+160(SB), Y13, Y13
-	VPSLLQ      $0x34, Y13, Y13
-	VMULPD      Y13, Y8, Y8
-	VMOVUPD     actkernconst<>+1600(SB), Y9
-	VSUBPD      Y8, Y9, Y10
+	VADDPD      actkernconst<>+160(SB), Y11, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
+	VMOVUPD     actkernconst<>+1600(SB), Y8
+	VSUBPD      Y10, Y8, Y9
 	VCMPPD      $0x11, Y6, Y0, Y6
-	VBLENDVPD   Y6, actkernconst<>+640(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+640(SB), Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y5, Y5
-	VBLENDVPD   Y5, Y10, Y6, Y5
+	VBLENDVPD   Y5, Y9, Y6, Y5
 	VBLENDVPD   Y7, Y12, Y5, Y7
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
@@ -14820,55 +14665,36 @@ loop:
 	VADDPD      Y12, Y2, Y2
 	VADDPD      Y6, Y5, Y5
 	VMOVUPD     768(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y13, Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
 	VMOVUPD     736(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y1, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y6
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VMOVUPD     960(SP), Y1
-	VMOVUPD     704(SP), Y7
-	VMAXPD      actkernconst<>+832(SB), Y7, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y7, Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y10
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y9, Y1, Y12
-	VCMPPD      $0x11, 832(SP), Y0, Y1
-	VCMPPD      $0x11, 800(SP), Y0, Y13
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     704(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      960(SP), Y3, Y1
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y13, Y3, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y7, Y3, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y1, Y3, Y10
+	VCMPPD      $0x11, 832(SP), Y0, Y3
+	VCMPPD      $0x11, 800(SP), Y0, Y12
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x11, 672(SP), Y0, Y5
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y3, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y5, actkernconst<>+640(SB), Y9, Y5
+	VBLENDVPD   Y3, actkernconst<>+640(SB), Y13, Y3
+	VBLENDVPD   Y12, actkernconst<>+640(SB), Y7, Y12
+	VBLENDVPD   Y5, actkernconst<>+640(SB), Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y8, Y7, Y1, Y8
-	VBLENDVPD   Y11, Y10, Y13, Y11
-	VBLENDVPD   Y14, Y12, Y5, Y14
+	VBLENDVPD   Y8, Y6, Y3, Y8
+	VBLENDVPD   Y11, Y9, Y12, Y11
+	VBLENDVPD   Y14, Y10, Y5, Y14
 	VMOVUPD     928(SP), Y1
 	VBLENDVPD   Y1, Y4, Y8, Y1
 	VMOVUPD     896(SP), Y3
@@ -15111,21 +14937,15 @@ single:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6
@@ -15260,21 +15080,15 @@ tail:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6
@@ -15610,55 +15424,36 @@ loop:
 	VADDPD      Y12, Y2, Y2
 	VADDPD      Y6, Y5, Y5
 	VMOVUPD     768(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y6
-	VMINPD      actkernconst<>+864(SB), Y6, Y6
-	VSUBPD      Y6, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y13, Y3
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y13, Y3, Y13
 	VMOVUPD     736(SP), Y1
-	VMAXPD      actkernconst<>+832(SB), Y1, Y9
-	VMINPD      actkernconst<>+864(SB), Y9, Y9
-	VSUBPD      Y9, Y1, Y10
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y7, Y6
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VMOVUPD     960(SP), Y1
-	VMOVUPD     704(SP), Y7
-	VMAXPD      actkernconst<>+832(SB), Y7, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y7, Y12
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y1, Y9
-	VADDPD      actkernconst<>+160(SB), Y12, Y12
-	VPSLLQ      $0x34, Y12, Y12
-	VMULPD      Y12, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y3, Y1, Y7
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y6, Y1, Y10
-	VMOVUPD     actkernconst<>+1600(SB), Y1
-	VSUBPD      Y9, Y1, Y12
-	VCMPPD      $0x11, 832(SP), Y0, Y1
-	VCMPPD      $0x11, 800(SP), Y0, Y13
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y7, Y3, Y7
+	VMOVUPD     704(SP), Y1
+	VADDPD      actkernconst<>+160(SB), Y1, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      960(SP), Y3, Y1
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y13, Y3, Y6
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y7, Y3, Y9
+	VMOVUPD     actkernconst<>+1600(SB), Y3
+	VSUBPD      Y1, Y3, Y10
+	VCMPPD      $0x11, 832(SP), Y0, Y3
+	VCMPPD      $0x11, 800(SP), Y0, Y12
 	VMOVUPD     Y5, 800(SP)
 	VCMPPD      $0x11, 672(SP), Y0, Y5
-	VBLENDVPD   Y1, actkernconst<>+640(SB), Y3, Y1
-	VBLENDVPD   Y13, actkernconst<>+640(SB), Y6, Y13
-	VBLENDVPD   Y5, actkernconst<>+640(SB), Y9, Y5
+	VBLENDVPD   Y3, actkernconst<>+640(SB), Y13, Y3
+	VBLENDVPD   Y12, actkernconst<>+640(SB), Y7, Y12
+	VBLENDVPD   Y5, actkernconst<>+640(SB), Y1, Y5
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y14, Y14
-	VBLENDVPD   Y8, Y7, Y1, Y8
-	VBLENDVPD   Y11, Y10, Y13, Y11
-	VBLENDVPD   Y14, Y12, Y5, Y14
+	VBLENDVPD   Y8, Y6, Y3, Y8
+	VBLENDVPD   Y11, Y9, Y12, Y11
+	VBLENDVPD   Y14, Y10, Y5, Y14
 	VMOVUPD     928(SP), Y1
 	VBLENDVPD   Y1, Y4, Y8, Y1
 	VMOVUPD     896(SP), Y3
@@ -15901,21 +15696,15 @@ single:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6
@@ -16050,21 +15839,15 @@ tail:
 	VMULPD      Y9, Y6, Y9
 	VSUBPD      Y9, Y10, Y10
 	VADDPD      Y10, Y13, Y13
-	VMAXPD      actkernconst<>+832(SB), Y12, Y10
-	VMINPD      actkernconst<>+864(SB), Y10, Y10
-	VSUBPD      Y10, Y12, Y14
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y11, Y9
-	VADDPD      actkernconst<>+160(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y9, Y9
-	VMOVUPD     actkernconst<>+1600(SB), Y10
-	VSUBPD      Y9, Y10, Y11
+	VADDPD      actkernconst<>+160(SB), Y12, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y11, Y9, Y11
+	VMOVUPD     actkernconst<>+1600(SB), Y9
+	VSUBPD      Y11, Y9, Y10
 	VCMPPD      $0x11, Y7, Y0, Y7
-	VBLENDVPD   Y7, actkernconst<>+640(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+640(SB), Y11, Y7
 	VCMPPD      $0x11, actkernconst<>+640(SB), Y6, Y6
-	VBLENDVPD   Y6, Y11, Y7, Y6
+	VBLENDVPD   Y6, Y10, Y7, Y6
 	VBLENDVPD   Y8, Y13, Y6, Y8
 	VMULPD      actkernconst<>+1632(SB), Y8, Y8
 	VMULPD      actkernconst<>+2784(SB), Y1, Y6

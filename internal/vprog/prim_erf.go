@@ -223,7 +223,7 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 		rs := b.FMA(x, px, x)
 		var rt Value
 		if target == F32 {
-			rt = b.Sub(one, b.LdexpMidRange(th, negk)) // th in [0.01, 1]
+			rt = b.Sub(one, b.LdexpNormal(th, negk)) // th in [0.01, 1], negk in [-976, 0]
 		} else {
 			// 1 - (eh + el), eh ≤ 0.48: Fast2Sum recovers the rounding of
 			// 1 - eh. eh and el are exact scalings (erfc ≥ 2^-60 wherever
@@ -244,7 +244,7 @@ func erfLower(b *Builder, x Value, target Type, complement bool) Value {
 	var pos, neg Value
 	two := b.Const(2)
 	if target == F32 {
-		pos = b.LdexpMidRange(th, negk) // th in [0.01, 1]
+		pos = b.LdexpNormal(th, negk) // th in [0.01, 1], negk in [-976, 0]
 		neg = b.Sub(two, pos)
 		pos = b.Select(b.LT(b.Const(erfc32MaxArg), a), b.Const(0), pos)
 	} else {
