@@ -22,7 +22,7 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 40
+// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 39
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -72,25 +72,21 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v33 := math.FMA(v29, v31, v32)
 		v34 := math.Copysign(v33, v0)
 		v35 := math.IsNaN(v0)
-		v36 := v34
-		if v35 {
-			v36 = v0
-		}
-		v37 := float64(v3 * v36)
-		v38 := v37
+		v36 := float64(v3 * v34)
+		v37 := v36
 		if v2 {
+			v37 = v0
+		}
+		v38 := v37
+		if v35 {
 			v38 = v0
 		}
-		v39 := v38
-		if v35 {
-			v39 = v0
-		}
-		dst[i] = float32(v39)
+		dst[i] = float32(v38)
 	}
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f32 memory, f64
-// compute, 40 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -141,22 +137,18 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 			v32 = v1
 		}
 		v33 := math.IsNaN(v0)
-		v34 := v32
-		if v33 {
-			v34 = v0
-		}
-		v35 := float64(v4 * v34)
-		v36 := v35
+		v34 := float64(v4 * v32)
+		v35 := v34
 		if v2 {
-			v36 = v3
+			v35 = v3
 		}
-		v37 := float64(dy[i])
-		v38 := float64(v37 * v36)
-		v39 := v38
+		v36 := float64(dy[i])
+		v37 := float64(v36 * v35)
+		v38 := v37
 		if v33 {
-			v39 = v0
+			v38 = v0
 		}
-		dx[i] = float32(v39)
+		dx[i] = float32(v38)
 	}
 }
 

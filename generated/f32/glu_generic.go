@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 42
+// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -66,27 +66,23 @@ func gluGeneric(dst, a, b []float32) {
 		v33 := float64(v7 + v31)
 		v34 := float64(v32 / v33)
 		v35 := math.IsNaN(v0)
-		v36 := v34
+		v36 := float64(a[i])
+		v37 := float64(v36 * v34)
+		v38 := v37
 		if v35 {
-			v36 = v0
+			v38 = v0
 		}
-		v37 := float64(a[i])
-		v38 := float64(v37 * v36)
-		v39 := v38
-		if v35 {
-			v39 = v0
+		v39 := math.IsNaN(v36)
+		v40 := v38
+		if v39 {
+			v40 = v36
 		}
-		v40 := math.IsNaN(v37)
-		v41 := v39
-		if v40 {
-			v41 = v37
-		}
-		dst[i] = float32(v41)
+		dst[i] = float32(v40)
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 40 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -140,17 +136,13 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v33 := float64(v7 + v31)
 		v34 := float64(v32 / v33)
 		v35 := math.IsNaN(v0)
-		v36 := v34
+		v36 := float64(dy[i])
+		v37 := float64(v36 * v34)
+		v38 := v37
 		if v35 {
-			v36 = v0
+			v38 = v0
 		}
-		v37 := float64(dy[i])
-		v38 := float64(v37 * v36)
-		v39 := v38
-		if v35 {
-			v39 = v0
-		}
-		da[i] = float32(v39)
+		da[i] = float32(v38)
 	}
 }
 

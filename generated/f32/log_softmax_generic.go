@@ -289,7 +289,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f32
-// memory, f64 compute, 41 operations): the scalar twin of the vector program
+// memory, f64 compute, 40 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -309,9 +309,9 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	v29 := math.Float64frombits(0x0000000000000000) // 0
-	v33 := float64(r)
-	v34 := float64(rLo)
-	v35 := float64(v33 + v34)
+	v32 := float64(r)
+	v33 := float64(rLo)
+	v34 := float64(v32 + v33)
 	for i := range dx {
 		v0 := float64(dy[i])
 		v1 := float64(y[i])
@@ -341,21 +341,17 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 			v30 = v29
 		}
 		v31 := math.IsNaN(v1)
-		v32 := v30
+		v35 := float64(v30 * v34)
+		v36 := float64(v0 - v35)
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
+		}
+		v39 := v38
 		if v31 {
-			v32 = v1
+			v39 = v1
 		}
-		v36 := float64(v32 * v35)
-		v37 := float64(v0 - v36)
-		v38 := math.IsNaN(v0)
-		v39 := v37
-		if v38 {
-			v39 = v0
-		}
-		v40 := v39
-		if v31 {
-			v40 = v1
-		}
-		dx[i] = float32(v40)
+		dx[i] = float32(v39)
 	}
 }

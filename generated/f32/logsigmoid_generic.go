@@ -241,7 +241,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 38 operations): the
+// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 37 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -288,17 +288,13 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v30 := math.FMA(v26, v28, v29)
 		v31 := math.Copysign(v30, v0)
 		v32 := math.IsNaN(v0)
-		v33 := v31
+		v33 := -v31
+		v34 := float64(dy[i])
+		v35 := float64(v34 * v33)
+		v36 := v35
 		if v32 {
-			v33 = v0
+			v36 = v0
 		}
-		v34 := -v33
-		v35 := float64(dy[i])
-		v36 := float64(v35 * v34)
-		v37 := v36
-		if v32 {
-			v37 = v0
-		}
-		dx[i] = float32(v37)
+		dx[i] = float32(v36)
 	}
 }

@@ -20,196 +20,188 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 46
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 45
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func mishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4034000000000000)  // 20
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x4086300000000000) // 710
-	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v38 := math.Float64frombits(0x4000000000000000) // 2
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4034000000000000)  // 20
+	v7 := math.Float64frombits(0xc085f80000000000)  // -703
+	v9 := math.Float64frombits(0x4086300000000000)  // 710
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v36 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v9 := v8
-		if v0 > v8 {
-			v9 = v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v8 := v7
+		if v0 > v7 {
+			v8 = v0
 		}
-		v11 := v10
-		if v9 < v10 {
-			v11 = v9
+		v10 := v9
+		if v8 < v9 {
+			v10 = v8
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v20 := math.FMA(v17, v18, v19)
-		v22 := math.FMA(v17, v20, v21)
-		v24 := math.FMA(v17, v22, v23)
-		v26 := math.FMA(v17, v24, v25)
-		v28 := math.FMA(v17, v26, v27)
-		v30 := math.FMA(v17, v28, v29)
-		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v14)
-		v34 := v0 < v8
-		v35 := v33
-		if v34 {
-			v35 = v4
+		v12 := float64(v10 * v11)
+		v13 := math.RoundToEven(v12)
+		v14 := -v13
+		v16 := math.FMA(v14, v15, v10)
+		v19 := math.FMA(v16, v17, v18)
+		v21 := math.FMA(v16, v19, v20)
+		v23 := math.FMA(v16, v21, v22)
+		v25 := math.FMA(v16, v23, v24)
+		v27 := math.FMA(v16, v25, v26)
+		v29 := math.FMA(v16, v27, v28)
+		v31 := math.FMA(v16, v29, v30)
+		v32 := ldexpMid(v31, v13)
+		v33 := v0 < v7
+		v34 := v32
+		if v33 {
+			v34 = v3
 		}
-		v36 := math.IsNaN(v0)
-		v37 := v35
-		if v36 {
-			v37 = v0
+		v35 := math.IsNaN(v0)
+		v37 := float64(v34 + v36)
+		v38 := float64(v34 * v37)
+		v39 := float64(v38 + v36)
+		v40 := float64(v38 / v39)
+		v41 := float64(v0 * v40)
+		v42 := v41
+		if v6 {
+			v42 = v0
 		}
-		v39 := float64(v37 + v38)
-		v40 := float64(v37 * v39)
-		v41 := float64(v40 + v38)
-		v42 := float64(v40 / v41)
-		v43 := float64(v0 * v42)
+		v43 := v42
+		if v2 {
+			v43 = v4
+		}
 		v44 := v43
-		if v7 {
+		if v35 {
 			v44 = v0
 		}
-		v45 := v44
-		if v3 {
-			v45 = v5
-		}
-		v46 := v45
-		if v36 {
-			v46 = v0
-		}
-		dst[i] = float32(v46)
+		dst[i] = float32(v44)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 78 operations): the scalar twin of the vector program the assembly
+// compute, 77 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func mishBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4039000000000000)  // 25
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v9 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v11 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
-	v14 := math.Float64frombits(0x3f90000000000000) // 0.015625
-	v16 := math.Float64frombits(0x3fd115acb42500bb) // 0.2669479140495345
-	v17 := math.Float64frombits(0x3fca34a251d8ad7b) // 0.20473126408010586
-	v18 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
-	v20 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
-	v22 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
-	v32 := math.Float64frombits(0xc085f80000000000) // -703
-	v34 := math.Float64frombits(0x4086300000000000) // 710
-	v36 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v40 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v42 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v43 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v45 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v47 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v49 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v51 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v53 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v55 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v62 := math.Float64frombits(0x4000000000000000) // 2
-	v67 := math.Float64frombits(0x4010000000000000) // 4
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4039000000000000)  // 25
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v10 := math.Float64frombits(0xbc8bf319154da210) // -4.8484829848031044e-17
+	v13 := math.Float64frombits(0x3f90000000000000) // 0.015625
+	v15 := math.Float64frombits(0x3fd115acb42500bb) // 0.2669479140495345
+	v16 := math.Float64frombits(0x3fca34a251d8ad7b) // 0.20473126408010586
+	v17 := math.Float64frombits(0x3fa574f121a868db) // 0.04190782104360987
+	v18 := math.Float64frombits(0xbf94c222fe64d4fb) // -0.020271822716684245
+	v19 := math.Float64frombits(0xbf903369d4ac90fa) // -0.01582112656173338
+	v29 := math.Float64frombits(0xc085f80000000000) // -703
+	v31 := math.Float64frombits(0x4086300000000000) // 710
+	v33 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v37 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v39 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v40 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v42 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v44 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v46 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v48 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v50 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v52 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v58 := math.Float64frombits(0x4000000000000000) // 2
+	v63 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v10 := float64(v0 - v9)
-		v12 := float64(v10 - v11)
-		v13 := math.Abs(v12)
-		v15 := v13 < v14
-		v23 := float64(v12 * v22)
-		v24 := float64(v20 + v23)
-		v25 := float64(v12 * v24)
-		v26 := float64(v18 + v25)
-		v27 := float64(v12 * v26)
-		v28 := float64(v17 + v27)
-		v29 := float64(v12 * v28)
-		v30 := float64(v16 + v29)
-		v31 := float64(v12 * v30)
-		v33 := v32
-		if v0 > v32 {
-			v33 = v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := float64(v0 - v8)
+		v11 := float64(v9 - v10)
+		v12 := math.Abs(v11)
+		v14 := v12 < v13
+		v20 := float64(v11 * v19)
+		v21 := float64(v18 + v20)
+		v22 := float64(v11 * v21)
+		v23 := float64(v17 + v22)
+		v24 := float64(v11 * v23)
+		v25 := float64(v16 + v24)
+		v26 := float64(v11 * v25)
+		v27 := float64(v15 + v26)
+		v28 := float64(v11 * v27)
+		v30 := v29
+		if v0 > v29 {
+			v30 = v0
 		}
-		v35 := v34
-		if v33 < v34 {
-			v35 = v33
+		v32 := v31
+		if v30 < v31 {
+			v32 = v30
 		}
-		v37 := float64(v35 * v36)
-		v38 := math.RoundToEven(v37)
-		v39 := -v38
-		v41 := math.FMA(v39, v40, v35)
-		v44 := math.FMA(v41, v42, v43)
-		v46 := math.FMA(v41, v44, v45)
-		v48 := math.FMA(v41, v46, v47)
-		v50 := math.FMA(v41, v48, v49)
-		v52 := math.FMA(v41, v50, v51)
-		v54 := math.FMA(v41, v52, v53)
-		v56 := math.FMA(v41, v54, v55)
-		v57 := ldexpMid(v56, v38)
-		v58 := v0 < v32
-		v59 := v57
-		if v58 {
-			v59 = v4
+		v34 := float64(v32 * v33)
+		v35 := math.RoundToEven(v34)
+		v36 := -v35
+		v38 := math.FMA(v36, v37, v32)
+		v41 := math.FMA(v38, v39, v40)
+		v43 := math.FMA(v38, v41, v42)
+		v45 := math.FMA(v38, v43, v44)
+		v47 := math.FMA(v38, v45, v46)
+		v49 := math.FMA(v38, v47, v48)
+		v51 := math.FMA(v38, v49, v50)
+		v53 := math.FMA(v38, v51, v52)
+		v54 := ldexpMid(v53, v35)
+		v55 := v0 < v29
+		v56 := v54
+		if v55 {
+			v56 = v3
 		}
-		v60 := math.IsNaN(v0)
-		v61 := v59
-		if v60 {
-			v61 = v0
+		v57 := math.IsNaN(v0)
+		v59 := float64(v56 + v58)
+		v60 := float64(v56 * v59)
+		v61 := float64(v60 + v58)
+		v62 := float64(v60 / v61)
+		v64 := float64(v63 * v0)
+		v65 := float64(v64 * v56)
+		v66 := float64(v7 + v56)
+		v67 := float64(v65 * v66)
+		v68 := float64(v61 * v61)
+		v69 := float64(v67 / v68)
+		v70 := float64(v62 + v69)
+		v71 := v70
+		if v14 {
+			v71 = v28
 		}
-		v63 := float64(v61 + v62)
-		v64 := float64(v61 * v63)
-		v65 := float64(v64 + v62)
-		v66 := float64(v64 / v65)
-		v68 := float64(v67 * v0)
-		v69 := float64(v68 * v61)
-		v70 := float64(v8 + v61)
-		v71 := float64(v69 * v70)
-		v72 := float64(v65 * v65)
-		v73 := float64(v71 / v72)
-		v74 := float64(v66 + v73)
-		v75 := v74
-		if v15 {
-			v75 = v31
+		v72 := v71
+		if v6 {
+			v72 = v7
 		}
+		v73 := v72
+		if v2 {
+			v73 = v4
+		}
+		v74 := float64(dy[i])
+		v75 := float64(v74 * v73)
 		v76 := v75
-		if v7 {
-			v76 = v8
+		if v57 {
+			v76 = v0
 		}
-		v77 := v76
-		if v3 {
-			v77 = v5
-		}
-		v78 := float64(dy[i])
-		v79 := float64(v78 * v77)
-		v80 := v79
-		if v60 {
-			v80 = v0
-		}
-		dx[i] = float32(v80)
+		dx[i] = float32(v76)
 	}
 }

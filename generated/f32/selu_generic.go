@@ -22,7 +22,7 @@ var (
 	seluBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 42
+// seluGeneric is the pure-Go kernel of selu (f32 memory, f64 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -74,25 +74,21 @@ func seluGeneric(dst, x []float32) {
 		v35 := math.FMA(v31, v33, v34)
 		v36 := math.Copysign(v35, v0)
 		v37 := math.IsNaN(v0)
-		v38 := v36
-		if v37 {
-			v38 = v0
-		}
-		v39 := float64(v5 * v38)
-		v40 := v39
+		v38 := float64(v5 * v36)
+		v39 := v38
 		if v2 {
-			v40 = v4
+			v39 = v4
 		}
-		v41 := v40
+		v40 := v39
 		if v37 {
-			v41 = v0
+			v40 = v0
 		}
-		dst[i] = float32(v41)
+		dst[i] = float32(v40)
 	}
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f32 memory, f64
-// compute, 40 operations): the scalar twin of the vector program the assembly
+// compute, 39 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -143,22 +139,18 @@ func seluBackwardGeneric(dx, x, dy []float32) {
 			v32 = v1
 		}
 		v33 := math.IsNaN(v0)
-		v34 := v32
-		if v33 {
-			v34 = v0
-		}
-		v35 := float64(v4 * v34)
-		v36 := v35
+		v34 := float64(v4 * v32)
+		v35 := v34
 		if v2 {
-			v36 = v3
+			v35 = v3
 		}
-		v37 := float64(dy[i])
-		v38 := float64(v37 * v36)
-		v39 := v38
+		v36 := float64(dy[i])
+		v37 := float64(v36 * v35)
+		v38 := v37
 		if v33 {
-			v39 = v0
+			v38 = v0
 		}
-		dx[i] = float32(v39)
+		dx[i] = float32(v38)
 	}
 }
 

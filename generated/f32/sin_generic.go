@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 259
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 257
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -39,64 +39,63 @@ func sinGeneric(dst, x []float32, w0 float32) {
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
 	v9 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
 	v11 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v14 := math.Float64frombits(0x42d0000000000000)  // 7.0368744177664e+13
-	v17 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v18 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v21 := math.Float64frombits(0xc04a800000000000)  // -53
-	v22 := math.Float64frombits(0x4046000000000000)  // 44
-	v25 := math.Float64frombits(0x404a000000000000)  // 52
-	v28 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v29 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v30 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v31 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v32 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v33 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v34 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v35 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v36 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v37 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v38 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v39 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v40 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v41 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v42 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v43 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v44 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v45 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v46 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v47 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v48 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v49 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v50 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v51 := math.Float64frombits(0x4030000000000000)  // 16
-	v62 := math.Float64frombits(0x4020000000000000)  // 8
-	v78 := math.Float64frombits(0x4010000000000000)  // 4
-	v90 := math.Float64frombits(0x4000000000000000)  // 2
-	v100 := math.Float64frombits(0x3ff0000000000000) // 1
-	v107 := math.Float64frombits(0x0000000000000000) // 0
-	v112 := math.Float64frombits(0xc05a800000000000) // -106
-	v115 := math.Float64frombits(0xc063e00000000000) // -159
-	v118 := math.Float64frombits(0xc06a800000000000) // -212
-	v121 := math.Float64frombits(0xc010000000000000) // -4
-	v122 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v130 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v135 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v183 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v187 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v194 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v208 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v220 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v221 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v223 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v225 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v227 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v231 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v232 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v234 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v236 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v238 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v240 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v248 := math.Float64frombits(0xc000000000000000) // -2
+	v15 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v16 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v19 := math.Float64frombits(0xc04a800000000000)  // -53
+	v20 := math.Float64frombits(0x4046000000000000)  // 44
+	v23 := math.Float64frombits(0x404a000000000000)  // 52
+	v26 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v27 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v28 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v29 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v30 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v31 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v32 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v33 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v34 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v35 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v36 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v37 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v38 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v39 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v40 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v41 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v42 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v43 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v44 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v45 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v46 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v47 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v48 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v49 := math.Float64frombits(0x4030000000000000)  // 16
+	v60 := math.Float64frombits(0x4020000000000000)  // 8
+	v76 := math.Float64frombits(0x4010000000000000)  // 4
+	v88 := math.Float64frombits(0x4000000000000000)  // 2
+	v98 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v105 := math.Float64frombits(0x0000000000000000) // 0
+	v110 := math.Float64frombits(0xc05a800000000000) // -106
+	v113 := math.Float64frombits(0xc063e00000000000) // -159
+	v116 := math.Float64frombits(0xc06a800000000000) // -212
+	v119 := math.Float64frombits(0xc010000000000000) // -4
+	v120 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v128 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v133 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v206 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v218 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v219 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v221 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v223 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v225 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v229 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v230 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v232 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v234 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v236 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v238 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v246 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -106,344 +105,340 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		v10 := v9 < v3
 		v12 := v3 < v11
 		v13 := v10 && v12
-		v15 := v14
-		if v13 {
-			v15 = v2
+		v14 := getExp64(v2)
+		v17 := math.FMA(v14, v15, v16)
+		v18 := math.Floor(v17)
+		v21 := float64(v14 - v20)
+		v22 := math.FMA(v18, v19, v21)
+		v24 := float64(v23 - v14)
+		v25 := math.Ldexp(v2, int(v24))
+		v50 := v49 <= v18
+		v51 := float64(v18 - v49)
+		v52 := v18
+		if v50 {
+			v52 = v51
 		}
-		v16 := getExp64(v15)
-		v19 := math.FMA(v16, v17, v18)
-		v20 := math.Floor(v19)
-		v23 := float64(v16 - v22)
-		v24 := math.FMA(v20, v21, v23)
-		v26 := float64(v25 - v16)
-		v27 := math.Ldexp(v15, int(v26))
-		v52 := v51 <= v20
-		v53 := float64(v20 - v51)
-		v54 := v20
-		if v52 {
-			v54 = v53
+		v53 := v26
+		if v50 {
+			v53 = v42
+		}
+		v54 := v27
+		if v50 {
+			v54 = v43
 		}
 		v55 := v28
-		if v52 {
+		if v50 {
 			v55 = v44
 		}
 		v56 := v29
-		if v52 {
+		if v50 {
 			v56 = v45
 		}
 		v57 := v30
-		if v52 {
+		if v50 {
 			v57 = v46
 		}
 		v58 := v31
-		if v52 {
+		if v50 {
 			v58 = v47
 		}
 		v59 := v32
-		if v52 {
+		if v50 {
 			v59 = v48
 		}
-		v60 := v33
-		if v52 {
-			v60 = v49
+		v61 := v60 <= v52
+		v62 := float64(v52 - v60)
+		v63 := v52
+		if v61 {
+			v63 = v62
 		}
-		v61 := v34
-		if v52 {
-			v61 = v50
+		v64 := v53
+		if v61 {
+			v64 = v34
 		}
-		v63 := v62 <= v54
-		v64 := float64(v54 - v62)
 		v65 := v54
-		if v63 {
-			v65 = v64
+		if v61 {
+			v65 = v35
 		}
 		v66 := v55
-		if v63 {
+		if v61 {
 			v66 = v36
 		}
 		v67 := v56
-		if v63 {
+		if v61 {
 			v67 = v37
 		}
 		v68 := v57
-		if v63 {
+		if v61 {
 			v68 = v38
 		}
 		v69 := v58
-		if v63 {
+		if v61 {
 			v69 = v39
 		}
 		v70 := v59
-		if v63 {
+		if v61 {
 			v70 = v40
 		}
-		v71 := v60
-		if v63 {
+		v71 := v33
+		if v61 {
 			v71 = v41
 		}
-		v72 := v61
-		if v63 {
+		v72 := v34
+		if v61 {
 			v72 = v42
 		}
 		v73 := v35
-		if v63 {
+		if v61 {
 			v73 = v43
 		}
 		v74 := v36
-		if v63 {
+		if v61 {
 			v74 = v44
 		}
 		v75 := v37
-		if v63 {
+		if v61 {
 			v75 = v45
 		}
-		v76 := v38
-		if v63 {
-			v76 = v46
+		v77 := v76 <= v63
+		v78 := float64(v63 - v76)
+		v79 := v63
+		if v77 {
+			v79 = v78
 		}
-		v77 := v39
-		if v63 {
-			v77 = v47
+		v80 := v64
+		if v77 {
+			v80 = v68
 		}
-		v79 := v78 <= v65
-		v80 := float64(v65 - v78)
 		v81 := v65
-		if v79 {
-			v81 = v80
+		if v77 {
+			v81 = v69
 		}
 		v82 := v66
-		if v79 {
+		if v77 {
 			v82 = v70
 		}
 		v83 := v67
-		if v79 {
+		if v77 {
 			v83 = v71
 		}
 		v84 := v68
-		if v79 {
+		if v77 {
 			v84 = v72
 		}
 		v85 := v69
-		if v79 {
+		if v77 {
 			v85 = v73
 		}
 		v86 := v70
-		if v79 {
+		if v77 {
 			v86 = v74
 		}
 		v87 := v71
-		if v79 {
+		if v77 {
 			v87 = v75
 		}
-		v88 := v72
-		if v79 {
-			v88 = v76
+		v89 := v88 <= v79
+		v90 := float64(v79 - v88)
+		v91 := v79
+		if v89 {
+			v91 = v90
 		}
-		v89 := v73
-		if v79 {
-			v89 = v77
+		v92 := v80
+		if v89 {
+			v92 = v82
 		}
-		v91 := v90 <= v81
-		v92 := float64(v81 - v90)
 		v93 := v81
-		if v91 {
-			v93 = v92
+		if v89 {
+			v93 = v83
 		}
 		v94 := v82
-		if v91 {
+		if v89 {
 			v94 = v84
 		}
 		v95 := v83
-		if v91 {
+		if v89 {
 			v95 = v85
 		}
 		v96 := v84
-		if v91 {
+		if v89 {
 			v96 = v86
 		}
 		v97 := v85
-		if v91 {
+		if v89 {
 			v97 = v87
 		}
-		v98 := v86
-		if v91 {
-			v98 = v88
+		v99 := v98 <= v91
+		v100 := v92
+		if v99 {
+			v100 = v93
 		}
-		v99 := v87
-		if v91 {
-			v99 = v89
+		v101 := v93
+		if v99 {
+			v101 = v94
 		}
-		v101 := v100 <= v93
 		v102 := v94
-		if v101 {
+		if v99 {
 			v102 = v95
 		}
 		v103 := v95
-		if v101 {
+		if v99 {
 			v103 = v96
 		}
 		v104 := v96
-		if v101 {
+		if v99 {
 			v104 = v97
 		}
-		v105 := v97
-		if v101 {
-			v105 = v98
-		}
-		v106 := v98
-		if v101 {
-			v106 = v99
-		}
-		v108 := float64(v24 + v107)
-		v109 := math.Ldexp(v102, int(v108))
-		v110 := float64(v24 + v21)
-		v111 := math.Ldexp(v103, int(v110))
-		v113 := float64(v24 + v112)
-		v114 := math.Ldexp(v104, int(v113))
-		v116 := float64(v24 + v115)
-		v117 := math.Ldexp(v105, int(v116))
-		v119 := float64(v24 + v118)
-		v120 := math.Ldexp(v106, int(v119))
-		v123 := float64(v109 * v122)
-		v124 := math.RoundToEven(v123)
-		v125 := math.FMA(v121, v124, v109)
-		v126 := float64(v111 + v90)
-		v127 := float64(v126 - v90)
-		v128 := float64(v111 - v127)
-		v129 := float64(v125 + v127)
-		v131 := float64(v114 + v130)
-		v132 := float64(v131 - v130)
-		v133 := float64(v114 - v132)
-		v134 := float64(v128 + v132)
-		v136 := float64(v117 + v135)
-		v137 := float64(v136 - v135)
-		v138 := float64(v117 - v137)
-		v139 := float64(v133 + v137)
-		v140 := float64(v138 + v120)
-		v141 := float64(v27 * v129)
-		v142 := -v141
-		v143 := math.FMA(v27, v129, v142)
-		v144 := float64(v141 * v122)
-		v145 := math.RoundToEven(v144)
-		v146 := math.FMA(v121, v145, v141)
-		v147 := float64(v146 + v143)
-		v148 := float64(v27 * v134)
-		v149 := -v148
-		v150 := math.FMA(v27, v134, v149)
-		v151 := math.RoundToEven(v148)
-		v152 := float64(v148 - v151)
-		v153 := float64(v27 * v139)
-		v154 := -v153
-		v155 := math.FMA(v27, v139, v154)
-		v156 := float64(v27 * v140)
-		v157 := float64(v147 + v152)
-		v158 := math.RoundToEven(v157)
-		v159 := float64(v147 - v158)
-		v160 := float64(v159 + v152)
-		v161 := float64(v160 - v159)
-		v162 := float64(v160 - v161)
-		v163 := float64(v159 - v162)
-		v164 := float64(v152 - v161)
-		v165 := float64(v163 + v164)
-		v166 := float64(v165 + v150)
-		v167 := float64(v166 + v153)
-		v168 := float64(v167 - v166)
-		v169 := float64(v167 - v168)
-		v170 := float64(v166 - v169)
-		v171 := float64(v153 - v168)
-		v172 := float64(v170 + v171)
-		v173 := float64(v160 + v167)
-		v174 := float64(v173 - v160)
-		v175 := float64(v173 - v174)
-		v176 := float64(v160 - v175)
-		v177 := float64(v167 - v174)
-		v178 := float64(v176 + v177)
-		v179 := float64(v151 + v158)
-		v180 := float64(v178 + v172)
-		v181 := float64(v180 + v155)
-		v182 := float64(v181 + v156)
-		v184 := float64(v173 * v183)
-		v185 := -v184
-		v186 := math.FMA(v173, v183, v185)
-		v188 := float64(v182 * v183)
-		v189 := math.FMA(v173, v187, v188)
-		v190 := float64(v186 + v189)
-		v191 := float64(v184 + v190)
-		v192 := float64(v191 - v184)
-		v193 := float64(v190 - v192)
-		v195 := float64(v2 * v194)
-		v196 := math.RoundToEven(v195)
-		v197 := -v196
-		v198 := math.FMA(v197, v183, v2)
-		v199 := float64(v196 * v187)
-		v200 := -v199
-		v201 := math.FMA(v196, v187, v200)
-		v202 := float64(v198 + v200)
-		v203 := float64(v202 - v198)
-		v204 := float64(v202 - v203)
-		v205 := float64(v198 - v204)
-		v206 := float64(v200 - v203)
-		v207 := float64(v205 + v206)
-		v209 := float64(v207 - v201)
-		v210 := math.FMA(v197, v208, v209)
-		v211 := float64(v202 + v210)
-		v212 := float64(v211 - v202)
-		v213 := float64(v210 - v212)
-		v214 := v196
+		v106 := float64(v22 + v105)
+		v107 := math.Ldexp(v100, int(v106))
+		v108 := float64(v22 + v19)
+		v109 := math.Ldexp(v101, int(v108))
+		v111 := float64(v22 + v110)
+		v112 := math.Ldexp(v102, int(v111))
+		v114 := float64(v22 + v113)
+		v115 := math.Ldexp(v103, int(v114))
+		v117 := float64(v22 + v116)
+		v118 := math.Ldexp(v104, int(v117))
+		v121 := float64(v107 * v120)
+		v122 := math.RoundToEven(v121)
+		v123 := math.FMA(v119, v122, v107)
+		v124 := float64(v109 + v88)
+		v125 := float64(v124 - v88)
+		v126 := float64(v109 - v125)
+		v127 := float64(v123 + v125)
+		v129 := float64(v112 + v128)
+		v130 := float64(v129 - v128)
+		v131 := float64(v112 - v130)
+		v132 := float64(v126 + v130)
+		v134 := float64(v115 + v133)
+		v135 := float64(v134 - v133)
+		v136 := float64(v115 - v135)
+		v137 := float64(v131 + v135)
+		v138 := float64(v136 + v118)
+		v139 := float64(v25 * v127)
+		v140 := -v139
+		v141 := math.FMA(v25, v127, v140)
+		v142 := float64(v139 * v120)
+		v143 := math.RoundToEven(v142)
+		v144 := math.FMA(v119, v143, v139)
+		v145 := float64(v144 + v141)
+		v146 := float64(v25 * v132)
+		v147 := -v146
+		v148 := math.FMA(v25, v132, v147)
+		v149 := math.RoundToEven(v146)
+		v150 := float64(v146 - v149)
+		v151 := float64(v25 * v137)
+		v152 := -v151
+		v153 := math.FMA(v25, v137, v152)
+		v154 := float64(v25 * v138)
+		v155 := float64(v145 + v150)
+		v156 := math.RoundToEven(v155)
+		v157 := float64(v145 - v156)
+		v158 := float64(v157 + v150)
+		v159 := float64(v158 - v157)
+		v160 := float64(v158 - v159)
+		v161 := float64(v157 - v160)
+		v162 := float64(v150 - v159)
+		v163 := float64(v161 + v162)
+		v164 := float64(v163 + v148)
+		v165 := float64(v164 + v151)
+		v166 := float64(v165 - v164)
+		v167 := float64(v165 - v166)
+		v168 := float64(v164 - v167)
+		v169 := float64(v151 - v166)
+		v170 := float64(v168 + v169)
+		v171 := float64(v158 + v165)
+		v172 := float64(v171 - v158)
+		v173 := float64(v171 - v172)
+		v174 := float64(v158 - v173)
+		v175 := float64(v165 - v172)
+		v176 := float64(v174 + v175)
+		v177 := float64(v149 + v156)
+		v178 := float64(v176 + v170)
+		v179 := float64(v178 + v153)
+		v180 := float64(v179 + v154)
+		v182 := float64(v171 * v181)
+		v183 := -v182
+		v184 := math.FMA(v171, v181, v183)
+		v186 := float64(v180 * v181)
+		v187 := math.FMA(v171, v185, v186)
+		v188 := float64(v184 + v187)
+		v189 := float64(v182 + v188)
+		v190 := float64(v189 - v182)
+		v191 := float64(v188 - v190)
+		v193 := float64(v2 * v192)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v181, v2)
+		v197 := float64(v194 * v185)
+		v198 := -v197
+		v199 := math.FMA(v194, v185, v198)
+		v200 := float64(v196 + v198)
+		v201 := float64(v200 - v196)
+		v202 := float64(v200 - v201)
+		v203 := float64(v196 - v202)
+		v204 := float64(v198 - v201)
+		v205 := float64(v203 + v204)
+		v207 := float64(v205 - v199)
+		v208 := math.FMA(v195, v206, v207)
+		v209 := float64(v200 + v208)
+		v210 := float64(v209 - v200)
+		v211 := float64(v208 - v210)
+		v212 := v194
 		if v13 {
-			v214 = v179
+			v212 = v177
 		}
-		v215 := v211
+		v213 := v209
 		if v13 {
-			v215 = v191
+			v213 = v189
 		}
-		v216 := v213
+		v214 := v211
 		if v13 {
-			v216 = v193
+			v214 = v191
 		}
-		v217 := float64(v215 + v216)
-		v218 := float64(v217 * v217)
-		v219 := float64(v217 * v218)
-		v222 := math.FMA(v218, v220, v221)
-		v224 := math.FMA(v218, v222, v223)
-		v226 := math.FMA(v218, v224, v225)
-		v228 := math.FMA(v218, v226, v227)
-		v229 := math.FMA(v219, v228, v217)
-		v230 := float64(v218 * v218)
-		v233 := math.FMA(v218, v231, v232)
-		v235 := math.FMA(v218, v233, v234)
-		v237 := math.FMA(v218, v235, v236)
-		v239 := math.FMA(v218, v237, v238)
-		v241 := math.FMA(v240, v218, v100)
-		v242 := math.FMA(v230, v239, v241)
-		v243 := float64(v214 * v122)
-		v244 := math.Floor(v243)
-		v245 := math.FMA(v121, v244, v214)
-		v246 := float64(v245 * v4)
-		v247 := math.Floor(v246)
-		v249 := math.FMA(v248, v247, v245)
-		v250 := v4 < v249
-		v251 := v229
-		if v250 {
-			v251 = v242
+		v215 := float64(v213 + v214)
+		v216 := float64(v215 * v215)
+		v217 := float64(v215 * v216)
+		v220 := math.FMA(v216, v218, v219)
+		v222 := math.FMA(v216, v220, v221)
+		v224 := math.FMA(v216, v222, v223)
+		v226 := math.FMA(v216, v224, v225)
+		v227 := math.FMA(v217, v226, v215)
+		v228 := float64(v216 * v216)
+		v231 := math.FMA(v216, v229, v230)
+		v233 := math.FMA(v216, v231, v232)
+		v235 := math.FMA(v216, v233, v234)
+		v237 := math.FMA(v216, v235, v236)
+		v239 := math.FMA(v238, v216, v98)
+		v240 := math.FMA(v228, v237, v239)
+		v241 := float64(v212 * v120)
+		v242 := math.Floor(v241)
+		v243 := math.FMA(v119, v242, v212)
+		v244 := float64(v243 * v4)
+		v245 := math.Floor(v244)
+		v247 := math.FMA(v246, v245, v243)
+		v248 := v4 < v247
+		v249 := v227
+		if v248 {
+			v249 = v240
 		}
-		v252 := math.FMA(v248, v247, v100)
-		v253 := float64(v251 * v252)
-		v254 := v2 == v107
-		v255 := v253
-		if v254 {
-			v255 = v2
+		v250 := math.FMA(v246, v245, v98)
+		v251 := float64(v249 * v250)
+		v252 := v2 == v105
+		v253 := v251
+		if v252 {
+			v253 = v2
 		}
-		v256 := v255
+		v254 := v253
 		if v7 {
-			v256 = v8
+			v254 = v8
 		}
-		v257 := math.IsNaN(v0)
-		v258 := v256
-		if v257 {
-			v258 = v0
+		v255 := math.IsNaN(v0)
+		v256 := v254
+		if v255 {
+			v256 = v0
 		}
-		dst[i] = float32(v258)
+		dst[i] = float32(v256)
 	}
 }
 
@@ -578,7 +573,7 @@ func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 261 operations): the scalar twin of the vector program the assembly
+// compute, 259 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -591,64 +586,63 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
 	v9 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
 	v11 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v14 := math.Float64frombits(0x42d0000000000000)  // 7.0368744177664e+13
-	v17 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v18 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v21 := math.Float64frombits(0xc04a800000000000)  // -53
-	v22 := math.Float64frombits(0x4046000000000000)  // 44
-	v25 := math.Float64frombits(0x404a000000000000)  // 52
-	v28 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v29 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v30 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v31 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v32 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v33 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v34 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v35 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v36 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v37 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v38 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v39 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v40 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v41 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v42 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v43 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v44 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v45 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v46 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v47 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v48 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v49 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v50 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v51 := math.Float64frombits(0x4030000000000000)  // 16
-	v62 := math.Float64frombits(0x4020000000000000)  // 8
-	v78 := math.Float64frombits(0x4010000000000000)  // 4
-	v90 := math.Float64frombits(0x4000000000000000)  // 2
-	v100 := math.Float64frombits(0x3ff0000000000000) // 1
-	v107 := math.Float64frombits(0x0000000000000000) // 0
-	v112 := math.Float64frombits(0xc05a800000000000) // -106
-	v115 := math.Float64frombits(0xc063e00000000000) // -159
-	v118 := math.Float64frombits(0xc06a800000000000) // -212
-	v121 := math.Float64frombits(0xc010000000000000) // -4
-	v122 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v130 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v135 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v183 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v187 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v194 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v208 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v220 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v221 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v223 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v225 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v227 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v231 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v232 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v234 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v236 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v238 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v240 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v249 := math.Float64frombits(0xc000000000000000) // -2
+	v15 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v16 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v19 := math.Float64frombits(0xc04a800000000000)  // -53
+	v20 := math.Float64frombits(0x4046000000000000)  // 44
+	v23 := math.Float64frombits(0x404a000000000000)  // 52
+	v26 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v27 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v28 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v29 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v30 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v31 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v32 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v33 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v34 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v35 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v36 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v37 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v38 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v39 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v40 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v41 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v42 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v43 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v44 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v45 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v46 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v47 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v48 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v49 := math.Float64frombits(0x4030000000000000)  // 16
+	v60 := math.Float64frombits(0x4020000000000000)  // 8
+	v76 := math.Float64frombits(0x4010000000000000)  // 4
+	v88 := math.Float64frombits(0x4000000000000000)  // 2
+	v98 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v105 := math.Float64frombits(0x0000000000000000) // 0
+	v110 := math.Float64frombits(0xc05a800000000000) // -106
+	v113 := math.Float64frombits(0xc063e00000000000) // -159
+	v116 := math.Float64frombits(0xc06a800000000000) // -212
+	v119 := math.Float64frombits(0xc010000000000000) // -4
+	v120 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v128 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v133 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v206 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v218 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v219 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v221 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v223 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v225 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v229 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v230 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v232 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v234 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v236 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v238 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v247 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -658,343 +652,339 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		v10 := v9 < v3
 		v12 := v3 < v11
 		v13 := v10 && v12
-		v15 := v14
-		if v13 {
-			v15 = v2
+		v14 := getExp64(v2)
+		v17 := math.FMA(v14, v15, v16)
+		v18 := math.Floor(v17)
+		v21 := float64(v14 - v20)
+		v22 := math.FMA(v18, v19, v21)
+		v24 := float64(v23 - v14)
+		v25 := math.Ldexp(v2, int(v24))
+		v50 := v49 <= v18
+		v51 := float64(v18 - v49)
+		v52 := v18
+		if v50 {
+			v52 = v51
 		}
-		v16 := getExp64(v15)
-		v19 := math.FMA(v16, v17, v18)
-		v20 := math.Floor(v19)
-		v23 := float64(v16 - v22)
-		v24 := math.FMA(v20, v21, v23)
-		v26 := float64(v25 - v16)
-		v27 := math.Ldexp(v15, int(v26))
-		v52 := v51 <= v20
-		v53 := float64(v20 - v51)
-		v54 := v20
-		if v52 {
-			v54 = v53
+		v53 := v26
+		if v50 {
+			v53 = v42
+		}
+		v54 := v27
+		if v50 {
+			v54 = v43
 		}
 		v55 := v28
-		if v52 {
+		if v50 {
 			v55 = v44
 		}
 		v56 := v29
-		if v52 {
+		if v50 {
 			v56 = v45
 		}
 		v57 := v30
-		if v52 {
+		if v50 {
 			v57 = v46
 		}
 		v58 := v31
-		if v52 {
+		if v50 {
 			v58 = v47
 		}
 		v59 := v32
-		if v52 {
+		if v50 {
 			v59 = v48
 		}
-		v60 := v33
-		if v52 {
-			v60 = v49
+		v61 := v60 <= v52
+		v62 := float64(v52 - v60)
+		v63 := v52
+		if v61 {
+			v63 = v62
 		}
-		v61 := v34
-		if v52 {
-			v61 = v50
+		v64 := v53
+		if v61 {
+			v64 = v34
 		}
-		v63 := v62 <= v54
-		v64 := float64(v54 - v62)
 		v65 := v54
-		if v63 {
-			v65 = v64
+		if v61 {
+			v65 = v35
 		}
 		v66 := v55
-		if v63 {
+		if v61 {
 			v66 = v36
 		}
 		v67 := v56
-		if v63 {
+		if v61 {
 			v67 = v37
 		}
 		v68 := v57
-		if v63 {
+		if v61 {
 			v68 = v38
 		}
 		v69 := v58
-		if v63 {
+		if v61 {
 			v69 = v39
 		}
 		v70 := v59
-		if v63 {
+		if v61 {
 			v70 = v40
 		}
-		v71 := v60
-		if v63 {
+		v71 := v33
+		if v61 {
 			v71 = v41
 		}
-		v72 := v61
-		if v63 {
+		v72 := v34
+		if v61 {
 			v72 = v42
 		}
 		v73 := v35
-		if v63 {
+		if v61 {
 			v73 = v43
 		}
 		v74 := v36
-		if v63 {
+		if v61 {
 			v74 = v44
 		}
 		v75 := v37
-		if v63 {
+		if v61 {
 			v75 = v45
 		}
-		v76 := v38
-		if v63 {
-			v76 = v46
+		v77 := v76 <= v63
+		v78 := float64(v63 - v76)
+		v79 := v63
+		if v77 {
+			v79 = v78
 		}
-		v77 := v39
-		if v63 {
-			v77 = v47
+		v80 := v64
+		if v77 {
+			v80 = v68
 		}
-		v79 := v78 <= v65
-		v80 := float64(v65 - v78)
 		v81 := v65
-		if v79 {
-			v81 = v80
+		if v77 {
+			v81 = v69
 		}
 		v82 := v66
-		if v79 {
+		if v77 {
 			v82 = v70
 		}
 		v83 := v67
-		if v79 {
+		if v77 {
 			v83 = v71
 		}
 		v84 := v68
-		if v79 {
+		if v77 {
 			v84 = v72
 		}
 		v85 := v69
-		if v79 {
+		if v77 {
 			v85 = v73
 		}
 		v86 := v70
-		if v79 {
+		if v77 {
 			v86 = v74
 		}
 		v87 := v71
-		if v79 {
+		if v77 {
 			v87 = v75
 		}
-		v88 := v72
-		if v79 {
-			v88 = v76
+		v89 := v88 <= v79
+		v90 := float64(v79 - v88)
+		v91 := v79
+		if v89 {
+			v91 = v90
 		}
-		v89 := v73
-		if v79 {
-			v89 = v77
+		v92 := v80
+		if v89 {
+			v92 = v82
 		}
-		v91 := v90 <= v81
-		v92 := float64(v81 - v90)
 		v93 := v81
-		if v91 {
-			v93 = v92
+		if v89 {
+			v93 = v83
 		}
 		v94 := v82
-		if v91 {
+		if v89 {
 			v94 = v84
 		}
 		v95 := v83
-		if v91 {
+		if v89 {
 			v95 = v85
 		}
 		v96 := v84
-		if v91 {
+		if v89 {
 			v96 = v86
 		}
 		v97 := v85
-		if v91 {
+		if v89 {
 			v97 = v87
 		}
-		v98 := v86
-		if v91 {
-			v98 = v88
+		v99 := v98 <= v91
+		v100 := v92
+		if v99 {
+			v100 = v93
 		}
-		v99 := v87
-		if v91 {
-			v99 = v89
+		v101 := v93
+		if v99 {
+			v101 = v94
 		}
-		v101 := v100 <= v93
 		v102 := v94
-		if v101 {
+		if v99 {
 			v102 = v95
 		}
 		v103 := v95
-		if v101 {
+		if v99 {
 			v103 = v96
 		}
 		v104 := v96
-		if v101 {
+		if v99 {
 			v104 = v97
 		}
-		v105 := v97
-		if v101 {
-			v105 = v98
-		}
-		v106 := v98
-		if v101 {
-			v106 = v99
-		}
-		v108 := float64(v24 + v107)
-		v109 := math.Ldexp(v102, int(v108))
-		v110 := float64(v24 + v21)
-		v111 := math.Ldexp(v103, int(v110))
-		v113 := float64(v24 + v112)
-		v114 := math.Ldexp(v104, int(v113))
-		v116 := float64(v24 + v115)
-		v117 := math.Ldexp(v105, int(v116))
-		v119 := float64(v24 + v118)
-		v120 := math.Ldexp(v106, int(v119))
-		v123 := float64(v109 * v122)
-		v124 := math.RoundToEven(v123)
-		v125 := math.FMA(v121, v124, v109)
-		v126 := float64(v111 + v90)
-		v127 := float64(v126 - v90)
-		v128 := float64(v111 - v127)
-		v129 := float64(v125 + v127)
-		v131 := float64(v114 + v130)
-		v132 := float64(v131 - v130)
-		v133 := float64(v114 - v132)
-		v134 := float64(v128 + v132)
-		v136 := float64(v117 + v135)
-		v137 := float64(v136 - v135)
-		v138 := float64(v117 - v137)
-		v139 := float64(v133 + v137)
-		v140 := float64(v138 + v120)
-		v141 := float64(v27 * v129)
-		v142 := -v141
-		v143 := math.FMA(v27, v129, v142)
-		v144 := float64(v141 * v122)
-		v145 := math.RoundToEven(v144)
-		v146 := math.FMA(v121, v145, v141)
-		v147 := float64(v146 + v143)
-		v148 := float64(v27 * v134)
-		v149 := -v148
-		v150 := math.FMA(v27, v134, v149)
-		v151 := math.RoundToEven(v148)
-		v152 := float64(v148 - v151)
-		v153 := float64(v27 * v139)
-		v154 := -v153
-		v155 := math.FMA(v27, v139, v154)
-		v156 := float64(v27 * v140)
-		v157 := float64(v147 + v152)
-		v158 := math.RoundToEven(v157)
-		v159 := float64(v147 - v158)
-		v160 := float64(v159 + v152)
-		v161 := float64(v160 - v159)
-		v162 := float64(v160 - v161)
-		v163 := float64(v159 - v162)
-		v164 := float64(v152 - v161)
-		v165 := float64(v163 + v164)
-		v166 := float64(v165 + v150)
-		v167 := float64(v166 + v153)
-		v168 := float64(v167 - v166)
-		v169 := float64(v167 - v168)
-		v170 := float64(v166 - v169)
-		v171 := float64(v153 - v168)
-		v172 := float64(v170 + v171)
-		v173 := float64(v160 + v167)
-		v174 := float64(v173 - v160)
-		v175 := float64(v173 - v174)
-		v176 := float64(v160 - v175)
-		v177 := float64(v167 - v174)
-		v178 := float64(v176 + v177)
-		v179 := float64(v151 + v158)
-		v180 := float64(v178 + v172)
-		v181 := float64(v180 + v155)
-		v182 := float64(v181 + v156)
-		v184 := float64(v173 * v183)
-		v185 := -v184
-		v186 := math.FMA(v173, v183, v185)
-		v188 := float64(v182 * v183)
-		v189 := math.FMA(v173, v187, v188)
-		v190 := float64(v186 + v189)
-		v191 := float64(v184 + v190)
-		v192 := float64(v191 - v184)
-		v193 := float64(v190 - v192)
-		v195 := float64(v2 * v194)
-		v196 := math.RoundToEven(v195)
-		v197 := -v196
-		v198 := math.FMA(v197, v183, v2)
-		v199 := float64(v196 * v187)
-		v200 := -v199
-		v201 := math.FMA(v196, v187, v200)
-		v202 := float64(v198 + v200)
-		v203 := float64(v202 - v198)
-		v204 := float64(v202 - v203)
-		v205 := float64(v198 - v204)
-		v206 := float64(v200 - v203)
-		v207 := float64(v205 + v206)
-		v209 := float64(v207 - v201)
-		v210 := math.FMA(v197, v208, v209)
-		v211 := float64(v202 + v210)
-		v212 := float64(v211 - v202)
-		v213 := float64(v210 - v212)
-		v214 := v196
+		v106 := float64(v22 + v105)
+		v107 := math.Ldexp(v100, int(v106))
+		v108 := float64(v22 + v19)
+		v109 := math.Ldexp(v101, int(v108))
+		v111 := float64(v22 + v110)
+		v112 := math.Ldexp(v102, int(v111))
+		v114 := float64(v22 + v113)
+		v115 := math.Ldexp(v103, int(v114))
+		v117 := float64(v22 + v116)
+		v118 := math.Ldexp(v104, int(v117))
+		v121 := float64(v107 * v120)
+		v122 := math.RoundToEven(v121)
+		v123 := math.FMA(v119, v122, v107)
+		v124 := float64(v109 + v88)
+		v125 := float64(v124 - v88)
+		v126 := float64(v109 - v125)
+		v127 := float64(v123 + v125)
+		v129 := float64(v112 + v128)
+		v130 := float64(v129 - v128)
+		v131 := float64(v112 - v130)
+		v132 := float64(v126 + v130)
+		v134 := float64(v115 + v133)
+		v135 := float64(v134 - v133)
+		v136 := float64(v115 - v135)
+		v137 := float64(v131 + v135)
+		v138 := float64(v136 + v118)
+		v139 := float64(v25 * v127)
+		v140 := -v139
+		v141 := math.FMA(v25, v127, v140)
+		v142 := float64(v139 * v120)
+		v143 := math.RoundToEven(v142)
+		v144 := math.FMA(v119, v143, v139)
+		v145 := float64(v144 + v141)
+		v146 := float64(v25 * v132)
+		v147 := -v146
+		v148 := math.FMA(v25, v132, v147)
+		v149 := math.RoundToEven(v146)
+		v150 := float64(v146 - v149)
+		v151 := float64(v25 * v137)
+		v152 := -v151
+		v153 := math.FMA(v25, v137, v152)
+		v154 := float64(v25 * v138)
+		v155 := float64(v145 + v150)
+		v156 := math.RoundToEven(v155)
+		v157 := float64(v145 - v156)
+		v158 := float64(v157 + v150)
+		v159 := float64(v158 - v157)
+		v160 := float64(v158 - v159)
+		v161 := float64(v157 - v160)
+		v162 := float64(v150 - v159)
+		v163 := float64(v161 + v162)
+		v164 := float64(v163 + v148)
+		v165 := float64(v164 + v151)
+		v166 := float64(v165 - v164)
+		v167 := float64(v165 - v166)
+		v168 := float64(v164 - v167)
+		v169 := float64(v151 - v166)
+		v170 := float64(v168 + v169)
+		v171 := float64(v158 + v165)
+		v172 := float64(v171 - v158)
+		v173 := float64(v171 - v172)
+		v174 := float64(v158 - v173)
+		v175 := float64(v165 - v172)
+		v176 := float64(v174 + v175)
+		v177 := float64(v149 + v156)
+		v178 := float64(v176 + v170)
+		v179 := float64(v178 + v153)
+		v180 := float64(v179 + v154)
+		v182 := float64(v171 * v181)
+		v183 := -v182
+		v184 := math.FMA(v171, v181, v183)
+		v186 := float64(v180 * v181)
+		v187 := math.FMA(v171, v185, v186)
+		v188 := float64(v184 + v187)
+		v189 := float64(v182 + v188)
+		v190 := float64(v189 - v182)
+		v191 := float64(v188 - v190)
+		v193 := float64(v2 * v192)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v181, v2)
+		v197 := float64(v194 * v185)
+		v198 := -v197
+		v199 := math.FMA(v194, v185, v198)
+		v200 := float64(v196 + v198)
+		v201 := float64(v200 - v196)
+		v202 := float64(v200 - v201)
+		v203 := float64(v196 - v202)
+		v204 := float64(v198 - v201)
+		v205 := float64(v203 + v204)
+		v207 := float64(v205 - v199)
+		v208 := math.FMA(v195, v206, v207)
+		v209 := float64(v200 + v208)
+		v210 := float64(v209 - v200)
+		v211 := float64(v208 - v210)
+		v212 := v194
 		if v13 {
-			v214 = v179
+			v212 = v177
 		}
-		v215 := v211
+		v213 := v209
 		if v13 {
-			v215 = v191
+			v213 = v189
 		}
-		v216 := v213
+		v214 := v211
 		if v13 {
-			v216 = v193
+			v214 = v191
 		}
-		v217 := float64(v215 + v216)
-		v218 := float64(v217 * v217)
-		v219 := float64(v217 * v218)
-		v222 := math.FMA(v218, v220, v221)
-		v224 := math.FMA(v218, v222, v223)
-		v226 := math.FMA(v218, v224, v225)
-		v228 := math.FMA(v218, v226, v227)
-		v229 := math.FMA(v219, v228, v217)
-		v230 := float64(v218 * v218)
-		v233 := math.FMA(v218, v231, v232)
-		v235 := math.FMA(v218, v233, v234)
-		v237 := math.FMA(v218, v235, v236)
-		v239 := math.FMA(v218, v237, v238)
-		v241 := math.FMA(v240, v218, v100)
-		v242 := math.FMA(v230, v239, v241)
-		v243 := float64(v214 + v100)
-		v244 := float64(v243 * v122)
-		v245 := math.Floor(v244)
-		v246 := math.FMA(v121, v245, v243)
-		v247 := float64(v246 * v4)
-		v248 := math.Floor(v247)
-		v250 := math.FMA(v249, v248, v246)
-		v251 := v4 < v250
-		v252 := v229
-		if v251 {
-			v252 = v242
+		v215 := float64(v213 + v214)
+		v216 := float64(v215 * v215)
+		v217 := float64(v215 * v216)
+		v220 := math.FMA(v216, v218, v219)
+		v222 := math.FMA(v216, v220, v221)
+		v224 := math.FMA(v216, v222, v223)
+		v226 := math.FMA(v216, v224, v225)
+		v227 := math.FMA(v217, v226, v215)
+		v228 := float64(v216 * v216)
+		v231 := math.FMA(v216, v229, v230)
+		v233 := math.FMA(v216, v231, v232)
+		v235 := math.FMA(v216, v233, v234)
+		v237 := math.FMA(v216, v235, v236)
+		v239 := math.FMA(v238, v216, v98)
+		v240 := math.FMA(v228, v237, v239)
+		v241 := float64(v212 + v98)
+		v242 := float64(v241 * v120)
+		v243 := math.Floor(v242)
+		v244 := math.FMA(v119, v243, v241)
+		v245 := float64(v244 * v4)
+		v246 := math.Floor(v245)
+		v248 := math.FMA(v247, v246, v244)
+		v249 := v4 < v248
+		v250 := v227
+		if v249 {
+			v250 = v240
 		}
-		v253 := math.FMA(v249, v248, v100)
-		v254 := float64(v252 * v253)
-		v255 := float64(v1 * v254)
-		v256 := v255
+		v251 := math.FMA(v247, v246, v98)
+		v252 := float64(v250 * v251)
+		v253 := float64(v1 * v252)
+		v254 := v253
 		if v7 {
-			v256 = v8
+			v254 = v8
 		}
-		v257 := float64(dy[i])
-		v258 := float64(v257 * v256)
-		v259 := math.IsNaN(v0)
-		v260 := v258
-		if v259 {
-			v260 = v0
+		v255 := float64(dy[i])
+		v256 := float64(v255 * v254)
+		v257 := math.IsNaN(v0)
+		v258 := v256
+		if v257 {
+			v258 = v0
 		}
-		dx[i] = float32(v260)
+		dx[i] = float32(v258)
 	}
 }
 

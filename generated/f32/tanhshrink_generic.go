@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 87 operations): the scalar twin of the vector program the assembly
+// compute, 86 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -113,29 +113,25 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v79 := float64(v77 / v78)
 		v80 := math.Copysign(v79, v0)
 		v81 := math.IsNaN(v0)
-		v82 := v80
-		if v81 {
-			v82 = v0
-		}
-		v83 := float64(v0 - v82)
-		v84 := v83
+		v82 := float64(v0 - v80)
+		v83 := v82
 		if v5 {
-			v84 = v46
+			v83 = v46
+		}
+		v84 := v83
+		if v2 {
+			v84 = v0
 		}
 		v85 := v84
-		if v2 {
+		if v81 {
 			v85 = v0
 		}
-		v86 := v85
-		if v81 {
-			v86 = v0
-		}
-		dst[i] = float32(v86)
+		dst[i] = float32(v85)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 99 operations): the scalar twin of the vector program
+// memory, f64 compute, 96 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -231,35 +227,26 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v82 := float64(v80 / v81)
 		v83 := math.Copysign(v82, v0)
 		v84 := math.IsNaN(v0)
-		v85 := v83
-		if v84 {
-			v85 = v0
-		}
-		v86 := float64(v0 - v85)
-		v87 := v86
+		v85 := float64(v54 * v0)
+		v86 := float64(v85 - v49)
+		v87 := float64(v49 * v86)
+		v88 := float64(v9 - v87)
+		v89 := float64(v7 + v88)
+		v90 := float64(v83 * v83)
+		v91 := v90
 		if v6 {
-			v87 = v49
+			v91 = v89
 		}
-		v88 := float64(v54 * v0)
-		v89 := float64(v88 - v87)
-		v90 := float64(v87 * v89)
-		v91 := float64(v9 - v90)
-		v92 := float64(v7 + v91)
-		v93 := float64(v85 * v85)
-		v94 := v93
-		if v6 {
-			v94 = v92
-		}
-		v95 := v94
+		v92 := v91
 		if v3 {
-			v95 = v4
+			v92 = v4
 		}
-		v96 := float64(dy[i])
-		v97 := float64(v96 * v95)
-		v98 := v97
+		v93 := float64(dy[i])
+		v94 := float64(v93 * v92)
+		v95 := v94
 		if v84 {
-			v98 = v0
+			v95 = v0
 		}
-		dx[i] = float32(v98)
+		dx[i] = float32(v95)
 	}
 }

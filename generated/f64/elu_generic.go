@@ -22,7 +22,7 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f64 memory, f64 compute, 73
+// eluGeneric is the pure-Go kernel of elu (f64 memory, f64 compute, 72
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -105,25 +105,21 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		v66 := ldexpMid(v65, v10)
 		v67 := math.Copysign(v66, v0)
 		v68 := math.IsNaN(v0)
-		v69 := v67
-		if v68 {
-			v69 = v0
-		}
-		v70 := float64(v3 * v69)
-		v71 := v70
+		v69 := float64(v3 * v67)
+		v70 := v69
 		if v2 {
+			v70 = v0
+		}
+		v71 := v70
+		if v68 {
 			v71 = v0
 		}
-		v82 := v71
-		if v68 {
-			v82 = v0
-		}
-		dst[i] = v82
+		dst[i] = v71
 	}
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 126 operations): the scalar twin of the vector program the assembly
+// compute, 119 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -154,10 +150,10 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v74 := math.Float64frombits(0xc091300000000000)  // -1100
-	v109 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v115 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v117 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v118 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v102 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v108 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v110 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v111 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -231,84 +227,68 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		}
 		v76 := ldexpMid(v73, v75)
 		v77 := math.IsNaN(v0)
-		v78 := v76
-		if v77 {
-			v78 = v0
-		}
-		v79 := float64(v4 * v78)
-		v80 := v79
+		v78 := float64(v4 * v76)
+		v79 := v78
 		if v2 {
-			v80 = v3
+			v79 = v3
 		}
-		v81 := dy[i]
-		v82 := float64(v81 * v3)
-		v83 := float64(v81 * v4)
-		v84 := -v83
-		v85 := math.FMA(v81, v4, v84)
-		v86 := float64(v83 * v0)
+		v80 := dy[i]
+		v81 := float64(v80 * v3)
+		v82 := float64(v80 * v4)
+		v83 := -v82
+		v84 := math.FMA(v80, v4, v83)
+		v85 := v1
+		if v56 {
+			v85 = v52
+		}
+		v86 := float64(v82 * v85)
 		v87 := -v86
-		v88 := math.FMA(v83, v0, v87)
-		v89 := math.FMA(v85, v0, v88)
+		v88 := math.FMA(v82, v85, v87)
+		v89 := math.FMA(v84, v85, v88)
 		v90 := v1
 		if v56 {
-			v90 = v52
+			v90 = v55
 		}
-		v91 := float64(v83 * v90)
-		v92 := -v91
-		v93 := math.FMA(v83, v90, v92)
-		v94 := math.FMA(v85, v90, v93)
-		v95 := v1
-		if v56 {
-			v95 = v55
-		}
-		v96 := float64(v83 * v95)
-		v97 := float64(v94 + v96)
-		v98 := float64(v91 + v97)
-		v99 := math.Ldexp(v98, int(v11))
-		v100 := v99
-		if v77 {
-			v100 = v86
-		}
-		v101 := v1
-		if v77 {
-			v101 = v89
-		}
-		v102 := v100
+		v91 := float64(v82 * v90)
+		v92 := float64(v89 + v91)
+		v93 := float64(v86 + v92)
+		v94 := math.Ldexp(v93, int(v11))
+		v95 := v94
 		if v2 {
-			v102 = v82
+			v95 = v81
 		}
-		v103 := v101
+		v96 := v1
 		if v2 {
-			v103 = v1
+			v96 = v1
 		}
-		v104 := float64(v102 + v103)
-		v105 := float64(v81 * v80)
-		v106 := float64(v104 - v105)
-		v107 := math.Abs(v106)
-		v108 := math.Abs(v105)
-		v110 := float64(v108 * v109)
-		v111 := v107 <= v110
-		v112 := math.Abs(v81)
-		v113 := math.Abs(v83)
-		v114 := v112
-		if v113 > v112 {
-			v114 = v113
+		v97 := float64(v95 + v96)
+		v98 := float64(v80 * v79)
+		v99 := float64(v97 - v98)
+		v100 := math.Abs(v99)
+		v101 := math.Abs(v98)
+		v103 := float64(v101 * v102)
+		v104 := v100 <= v103
+		v105 := math.Abs(v80)
+		v106 := math.Abs(v82)
+		v107 := v105
+		if v106 > v105 {
+			v107 = v106
 		}
-		v116 := float64(v107 * v115)
-		v119 := math.FMA(v114, v117, v118)
-		v120 := v116 <= v119
-		v121 := v111 || v120
-		v122 := v104 == v1
-		v123 := v121 && !v122
-		v124 := v105
-		if v123 {
-			v124 = v104
+		v109 := float64(v100 * v108)
+		v112 := math.FMA(v107, v110, v111)
+		v113 := v109 <= v112
+		v114 := v104 || v113
+		v115 := v97 == v1
+		v116 := v114 && !v115
+		v117 := v98
+		if v116 {
+			v117 = v97
 		}
-		v125 := v124
+		v118 := v117
 		if v77 {
-			v125 = v0
+			v118 = v0
 		}
-		dx[i] = v125
+		dx[i] = v118
 	}
 }
 

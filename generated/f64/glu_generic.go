@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 136
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 130
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -42,10 +42,10 @@ func gluGeneric(dst, a, b []float64) {
 	v80 := math.Float64frombits(0x408f400000000000)  // 1000
 	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -150,70 +150,55 @@ func gluGeneric(dst, a, b []float64) {
 		}
 		v96 := ldexpMid(v94, v95)
 		v97 := math.IsNaN(v0)
-		v98 := v96
-		if v97 {
-			v98 = v0
+		v98 := a[i]
+		v99 := v5
+		if v75 {
+			v99 = v70
 		}
-		v99 := a[i]
-		v100 := float64(v99 * v0)
+		v100 := float64(v98 * v99)
 		v101 := -v100
-		v102 := math.FMA(v99, v0, v101)
+		v102 := math.FMA(v98, v99, v101)
 		v103 := v5
 		if v75 {
-			v103 = v70
+			v103 = v76
 		}
-		v104 := float64(v99 * v103)
-		v105 := -v104
-		v106 := math.FMA(v99, v103, v105)
-		v107 := v5
-		if v75 {
-			v107 = v76
+		v104 := float64(v98 * v103)
+		v105 := float64(v102 + v104)
+		v106 := float64(v100 + v105)
+		v107 := math.Ldexp(v106, int(v77))
+		v108 := float64(v107 + v5)
+		v109 := float64(v98 * v96)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v116 := math.Abs(v98)
+		v118 := float64(v111 * v117)
+		v121 := math.FMA(v116, v119, v120)
+		v122 := v118 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v5
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v108 := float64(v99 * v107)
-		v109 := float64(v106 + v108)
-		v110 := float64(v104 + v109)
-		v111 := math.Ldexp(v110, int(v77))
-		v112 := v111
+		v127 := v126
 		if v97 {
-			v112 = v100
+			v127 = v0
 		}
-		v113 := v5
-		if v97 {
-			v113 = v102
+		v128 := math.IsNaN(v98)
+		v129 := v127
+		if v128 {
+			v129 = v98
 		}
-		v114 := float64(v112 + v113)
-		v115 := float64(v99 * v98)
-		v116 := float64(v114 - v115)
-		v117 := math.Abs(v116)
-		v118 := math.Abs(v115)
-		v120 := float64(v118 * v119)
-		v121 := v117 <= v120
-		v122 := math.Abs(v99)
-		v124 := float64(v117 * v123)
-		v127 := math.FMA(v122, v125, v126)
-		v128 := v124 <= v127
-		v129 := v121 || v128
-		v130 := v114 == v5
-		v131 := v129 && !v130
-		v132 := v115
-		if v131 {
-			v132 = v114
-		}
-		v133 := v132
-		if v97 {
-			v133 = v0
-		}
-		v134 := math.IsNaN(v99)
-		v135 := v133
-		if v134 {
-			v135 = v99
-		}
-		dst[i] = v135
+		dst[i] = v129
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 134 operations): the scalar twin of the vector program the assembly
+// compute, 128 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -243,10 +228,10 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v80 := math.Float64frombits(0x408f400000000000)  // 1000
 	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -351,60 +336,45 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		}
 		v96 := ldexpMid(v94, v95)
 		v97 := math.IsNaN(v0)
-		v98 := v96
-		if v97 {
-			v98 = v0
+		v98 := dy[i]
+		v99 := v5
+		if v75 {
+			v99 = v70
 		}
-		v99 := dy[i]
-		v100 := float64(v99 * v0)
+		v100 := float64(v98 * v99)
 		v101 := -v100
-		v102 := math.FMA(v99, v0, v101)
+		v102 := math.FMA(v98, v99, v101)
 		v103 := v5
 		if v75 {
-			v103 = v70
+			v103 = v76
 		}
-		v104 := float64(v99 * v103)
-		v105 := -v104
-		v106 := math.FMA(v99, v103, v105)
-		v107 := v5
-		if v75 {
-			v107 = v76
+		v104 := float64(v98 * v103)
+		v105 := float64(v102 + v104)
+		v106 := float64(v100 + v105)
+		v107 := math.Ldexp(v106, int(v77))
+		v108 := float64(v107 + v5)
+		v109 := float64(v98 * v96)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v116 := math.Abs(v98)
+		v118 := float64(v111 * v117)
+		v121 := math.FMA(v116, v119, v120)
+		v122 := v118 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v5
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v108 := float64(v99 * v107)
-		v109 := float64(v106 + v108)
-		v110 := float64(v104 + v109)
-		v111 := math.Ldexp(v110, int(v77))
-		v112 := v111
+		v127 := v126
 		if v97 {
-			v112 = v100
+			v127 = v0
 		}
-		v113 := v5
-		if v97 {
-			v113 = v102
-		}
-		v114 := float64(v112 + v113)
-		v115 := float64(v99 * v98)
-		v116 := float64(v114 - v115)
-		v117 := math.Abs(v116)
-		v118 := math.Abs(v115)
-		v120 := float64(v118 * v119)
-		v121 := v117 <= v120
-		v122 := math.Abs(v99)
-		v124 := float64(v117 * v123)
-		v127 := math.FMA(v122, v125, v126)
-		v128 := v124 <= v127
-		v129 := v121 || v128
-		v130 := v114 == v5
-		v131 := v129 && !v130
-		v132 := v115
-		if v131 {
-			v132 = v114
-		}
-		v133 := v132
-		if v97 {
-			v133 = v0
-		}
-		da[i] = v133
+		da[i] = v127
 	}
 }
 

@@ -380,7 +380,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float64) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f64
-// memory, f64 compute, 85 operations): the scalar twin of the vector program
+// memory, f64 compute, 84 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -404,15 +404,15 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 	v44 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
 	v46 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
 	v49 := math.Float64frombits(0x3ff0000000000000) // 1
-	v55 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v57 := math.Float64frombits(0x408f400000000000) // 1000
-	v59 := math.Float64frombits(0x0000000000000000) // 0
-	v61 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v63 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v73 := math.Float64frombits(0xc091300000000000) // -1100
-	v78 := r
-	v79 := rLo
-	v80 := float64(v78 + v79)
+	v54 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v56 := math.Float64frombits(0x408f400000000000) // 1000
+	v58 := math.Float64frombits(0x0000000000000000) // 0
+	v60 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v62 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v72 := math.Float64frombits(0xc091300000000000) // -1100
+	v76 := r
+	v77 := rLo
+	v78 := float64(v76 + v77)
 	for i := range dx {
 		v0 := dy[i]
 		v1 := y[i]
@@ -457,49 +457,45 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float64, r, rLo float64) {
 		v51 := float64(v49 - v50)
 		v52 := float64(v51 + v22)
 		v53 := float64(v52 + v48)
-		v56 := float64(v55 - v8)
-		v58 := v57
-		if v56 < v57 {
-			v58 = v56
+		v55 := float64(v54 - v8)
+		v57 := v56
+		if v55 < v56 {
+			v57 = v55
 		}
-		v60 := v59
-		if v58 > v59 {
-			v60 = v58
+		v59 := v58
+		if v57 > v58 {
+			v59 = v57
 		}
-		v62 := v8 < v61
-		v64 := ldexpNormal(v63, v60)
-		v65 := v59
-		if v62 {
-			v65 = v64
+		v61 := v8 < v60
+		v63 := ldexpNormal(v62, v59)
+		v64 := v58
+		if v61 {
+			v64 = v63
 		}
-		v66 := float64(v50 + v65)
-		v67 := float64(v66 - v65)
-		v68 := float64(v50 - v67)
-		v69 := float64(v68 + v53)
-		v70 := float64(v69 + v65)
-		v71 := float64(v70 - v65)
-		v72 := float64(v67 + v71)
-		v74 := v73
-		if v8 > v73 {
-			v74 = v8
+		v65 := float64(v50 + v64)
+		v66 := float64(v65 - v64)
+		v67 := float64(v50 - v66)
+		v68 := float64(v67 + v53)
+		v69 := float64(v68 + v64)
+		v70 := float64(v69 - v64)
+		v71 := float64(v66 + v70)
+		v73 := v72
+		if v8 > v72 {
+			v73 = v8
 		}
-		v75 := ldexpMid(v72, v74)
-		v76 := math.IsNaN(v1)
-		v77 := v75
-		if v76 {
-			v77 = v1
+		v74 := ldexpMid(v71, v73)
+		v75 := math.IsNaN(v1)
+		v79 := float64(v74 * v78)
+		v80 := float64(v0 - v79)
+		v81 := math.IsNaN(v0)
+		v82 := v80
+		if v81 {
+			v82 = v0
 		}
-		v81 := float64(v77 * v80)
-		v82 := float64(v0 - v81)
-		v83 := math.IsNaN(v0)
-		v84 := v82
-		if v83 {
-			v84 = v0
+		v83 := v82
+		if v75 {
+			v83 = v1
 		}
-		v85 := v84
-		if v76 {
-			v85 = v1
-		}
-		dx[i] = v85
+		dx[i] = v83
 	}
 }

@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f64 memory, f64
-// compute, 282 operations): the scalar twin of the vector program the assembly
+// compute, 281 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -47,29 +47,29 @@ func logsigmoidGeneric(dst, x []float64) {
 	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
 	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
 	v51 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v59 := math.Float64frombits(0x408f400000000000)  // 1000
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v74 := math.Float64frombits(0xc091300000000000)  // -1100
-	v79 := math.Float64frombits(0xbff0000000000000)  // -1
-	v81 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v89 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v93 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v105 := math.Float64frombits(0x4000000000000000) // 2
-	v109 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v110 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v112 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v114 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v116 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v118 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v120 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v122 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v140 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v142 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v152 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v154 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v158 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v56 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v58 := math.Float64frombits(0x408f400000000000)  // 1000
+	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v73 := math.Float64frombits(0xc091300000000000)  // -1100
+	v78 := math.Float64frombits(0xbff0000000000000)  // -1
+	v80 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v88 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v92 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v104 := math.Float64frombits(0x4000000000000000) // 2
+	v108 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v109 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v111 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v113 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v115 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v117 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v119 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v121 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v139 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v141 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v151 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v153 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v157 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -115,318 +115,314 @@ func logsigmoidGeneric(dst, x []float64) {
 		v53 := float64(v51 - v52)
 		v54 := float64(v53 + v24)
 		v55 := float64(v54 + v50)
-		v58 := float64(v57 - v10)
-		v60 := v59
-		if v58 < v59 {
-			v60 = v58
+		v57 := float64(v56 - v10)
+		v59 := v58
+		if v57 < v58 {
+			v59 = v57
 		}
-		v61 := v1
-		if v60 > v1 {
-			v61 = v60
+		v60 := v1
+		if v59 > v1 {
+			v60 = v59
 		}
-		v63 := v10 < v62
-		v65 := ldexpNormal(v64, v61)
-		v66 := v1
-		if v63 {
-			v66 = v65
+		v62 := v10 < v61
+		v64 := ldexpNormal(v63, v60)
+		v65 := v1
+		if v62 {
+			v65 = v64
 		}
-		v67 := float64(v52 + v66)
-		v68 := float64(v67 - v66)
-		v69 := float64(v52 - v68)
-		v70 := float64(v69 + v55)
-		v71 := float64(v70 + v66)
-		v72 := float64(v71 - v66)
-		v73 := float64(v68 + v72)
-		v75 := v74
-		if v10 > v74 {
-			v75 = v10
+		v66 := float64(v52 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v52 - v67)
+		v69 := float64(v68 + v55)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v74 := v73
+		if v10 > v73 {
+			v74 = v10
 		}
-		v76 := ldexpMid(v73, v75)
-		v77 := math.IsNaN(v3)
-		v78 := v76
-		if v77 {
-			v78 = v3
+		v75 := ldexpMid(v72, v74)
+		v76 := math.IsNaN(v3)
+		v77 := v75
+		if v76 {
+			v77 = v3
 		}
-		v80 := v79
-		if v78 > v79 {
-			v80 = v78
+		v79 := v78
+		if v77 > v78 {
+			v79 = v77
 		}
-		v82 := v81
-		if v80 < v81 {
-			v82 = v80
+		v81 := v80
+		if v79 < v80 {
+			v81 = v79
 		}
-		v83 := float64(v51 + v82)
-		v84 := float64(v83 - v51)
-		v85 := float64(v83 - v84)
-		v86 := float64(v51 - v85)
-		v87 := float64(v82 - v84)
-		v88 := float64(v86 + v87)
-		v90 := v89
-		if v83 > v89 {
-			v90 = v83
+		v82 := float64(v51 + v81)
+		v83 := float64(v82 - v51)
+		v84 := float64(v82 - v83)
+		v85 := float64(v51 - v84)
+		v86 := float64(v81 - v83)
+		v87 := float64(v85 + v86)
+		v89 := v88
+		if v82 > v88 {
+			v89 = v82
 		}
-		v91 := getMant64(v90)
-		v92 := getExp64(v90)
-		v94 := v93 <= v91
-		v95 := float64(v91 * v18)
-		v96 := v91
-		if v94 {
-			v96 = v95
+		v90 := getMant64(v89)
+		v91 := getExp64(v89)
+		v93 := v92 <= v90
+		v94 := float64(v90 * v18)
+		v95 := v90
+		if v93 {
+			v95 = v94
 		}
-		v97 := float64(v92 + v51)
-		v98 := v92
-		if v94 {
-			v98 = v97
+		v96 := float64(v91 + v51)
+		v97 := v91
+		if v93 {
+			v97 = v96
 		}
-		v99 := float64(v96 - v51)
-		v100 := v98 == v1
-		v101 := v99
-		if v100 {
-			v101 = v82
+		v98 := float64(v95 - v51)
+		v99 := v97 == v1
+		v100 := v98
+		if v99 {
+			v100 = v81
 		}
-		v102 := -v98
-		v103 := math.Ldexp(v88, int(v102))
-		v104 := v103
-		if v100 {
-			v104 = v1
+		v101 := -v97
+		v102 := math.Ldexp(v87, int(v101))
+		v103 := v102
+		if v99 {
+			v103 = v1
 		}
-		v106 := float64(v105 + v101)
-		v107 := float64(v101 / v106)
-		v108 := float64(v107 * v107)
-		v111 := math.FMA(v108, v109, v110)
-		v113 := math.FMA(v108, v111, v112)
-		v115 := math.FMA(v108, v113, v114)
-		v117 := math.FMA(v108, v115, v116)
-		v119 := math.FMA(v108, v117, v118)
-		v121 := math.FMA(v108, v119, v120)
-		v123 := math.FMA(v108, v121, v122)
-		v124 := float64(v108 * v123)
-		v125 := float64(v101 * v101)
-		v126 := float64(v18 * v125)
-		v127 := -v125
-		v128 := math.FMA(v101, v101, v127)
-		v129 := float64(v18 * v128)
-		v130 := float64(v101 - v126)
-		v131 := float64(v101 - v130)
-		v132 := float64(v131 - v126)
-		v133 := float64(v126 + v124)
-		v134 := float64(v132 - v129)
-		v135 := math.FMA(v107, v133, v134)
-		v136 := float64(v101 - v51)
-		v137 := float64(v101 * v136)
-		v138 := math.FMA(v104, v137, v104)
-		v139 := float64(v135 + v138)
-		v141 := float64(v98 * v140)
-		v143 := float64(v98 * v142)
-		v144 := float64(v141 + v130)
-		v145 := float64(v141 - v144)
-		v146 := float64(v145 + v130)
-		v147 := float64(v143 + v139)
-		v148 := float64(v146 + v147)
-		v149 := float64(v144 + v148)
-		v150 := math.Copysign(v149, v78)
-		v151 := v78 == v79
-		v153 := v150
-		if v151 {
-			v153 = v152
+		v105 := float64(v104 + v100)
+		v106 := float64(v100 / v105)
+		v107 := float64(v106 * v106)
+		v110 := math.FMA(v107, v108, v109)
+		v112 := math.FMA(v107, v110, v111)
+		v114 := math.FMA(v107, v112, v113)
+		v116 := math.FMA(v107, v114, v115)
+		v118 := math.FMA(v107, v116, v117)
+		v120 := math.FMA(v107, v118, v119)
+		v122 := math.FMA(v107, v120, v121)
+		v123 := float64(v107 * v122)
+		v124 := float64(v100 * v100)
+		v125 := float64(v18 * v124)
+		v126 := -v124
+		v127 := math.FMA(v100, v100, v126)
+		v128 := float64(v18 * v127)
+		v129 := float64(v100 - v125)
+		v130 := float64(v100 - v129)
+		v131 := float64(v130 - v125)
+		v132 := float64(v125 + v123)
+		v133 := float64(v131 - v128)
+		v134 := math.FMA(v106, v132, v133)
+		v135 := float64(v100 - v51)
+		v136 := float64(v100 * v135)
+		v137 := math.FMA(v103, v136, v103)
+		v138 := float64(v134 + v137)
+		v140 := float64(v97 * v139)
+		v142 := float64(v97 * v141)
+		v143 := float64(v140 + v129)
+		v144 := float64(v140 - v143)
+		v145 := float64(v144 + v129)
+		v146 := float64(v142 + v138)
+		v147 := float64(v145 + v146)
+		v148 := float64(v143 + v147)
+		v149 := math.Copysign(v148, v77)
+		v150 := v77 == v78
+		v152 := v149
+		if v150 {
+			v152 = v151
 		}
-		v155 := v78 == v154
-		v156 := v153
-		if v155 {
-			v156 = v78
+		v154 := v77 == v153
+		v155 := v152
+		if v154 {
+			v155 = v77
 		}
-		v157 := v78 < v79
-		v159 := v156
-		if v157 {
-			v159 = v158
+		v156 := v77 < v78
+		v158 := v155
+		if v156 {
+			v158 = v157
 		}
-		v160 := math.IsNaN(v78)
-		v161 := v159
-		if v160 {
-			v161 = v78
+		v159 := math.IsNaN(v77)
+		v160 := v158
+		if v159 {
+			v160 = v77
 		}
-		v162 := -v161
-		v163 := v4
+		v161 := -v160
+		v162 := v4
 		if v0 > v4 {
-			v163 = v0
+			v162 = v0
 		}
-		v164 := v6
-		if v163 < v6 {
-			v164 = v163
+		v163 := v6
+		if v162 < v6 {
+			v163 = v162
 		}
-		v165 := float64(v164 * v8)
-		v166 := math.RoundToEven(v165)
-		v167 := -v166
-		v168 := math.FMA(v167, v12, v164)
-		v169 := math.FMA(v167, v14, v168)
-		v170 := float64(v168 - v169)
-		v171 := math.FMA(v167, v14, v170)
-		v172 := float64(v169 * v169)
-		v173 := -v172
-		v174 := math.FMA(v169, v169, v173)
-		v175 := float64(v18 * v172)
-		v176 := float64(v18 * v174)
-		v177 := float64(v169 + v175)
-		v178 := float64(v169 - v177)
+		v164 := float64(v163 * v8)
+		v165 := math.RoundToEven(v164)
+		v166 := -v165
+		v167 := math.FMA(v166, v12, v163)
+		v168 := math.FMA(v166, v14, v167)
+		v169 := float64(v167 - v168)
+		v170 := math.FMA(v166, v14, v169)
+		v171 := float64(v168 * v168)
+		v172 := -v171
+		v173 := math.FMA(v168, v168, v172)
+		v174 := float64(v18 * v171)
+		v175 := float64(v18 * v173)
+		v176 := float64(v168 + v174)
+		v177 := float64(v168 - v176)
+		v178 := float64(v177 + v174)
 		v179 := float64(v178 + v175)
-		v180 := float64(v179 + v176)
-		v181 := math.FMA(v171, v169, v171)
-		v182 := float64(v180 + v181)
-		v183 := float64(v172 * v169)
-		v184 := math.FMA(v169, v31, v32)
-		v185 := math.FMA(v169, v184, v34)
-		v186 := math.FMA(v169, v185, v36)
-		v187 := math.FMA(v169, v186, v38)
-		v188 := math.FMA(v169, v187, v40)
-		v189 := math.FMA(v169, v188, v42)
-		v190 := math.FMA(v169, v189, v44)
-		v191 := math.FMA(v169, v190, v46)
-		v192 := math.FMA(v169, v191, v48)
-		v193 := math.FMA(v183, v192, v182)
-		v194 := float64(v51 + v177)
-		v195 := float64(v51 - v194)
-		v196 := float64(v195 + v177)
-		v197 := float64(v196 + v193)
-		v199 := float64(v57 - v166)
-		v200 := v59
-		if v199 < v59 {
-			v200 = v199
+		v180 := math.FMA(v170, v168, v170)
+		v181 := float64(v179 + v180)
+		v182 := float64(v171 * v168)
+		v183 := math.FMA(v168, v31, v32)
+		v184 := math.FMA(v168, v183, v34)
+		v185 := math.FMA(v168, v184, v36)
+		v186 := math.FMA(v168, v185, v38)
+		v187 := math.FMA(v168, v186, v40)
+		v188 := math.FMA(v168, v187, v42)
+		v189 := math.FMA(v168, v188, v44)
+		v190 := math.FMA(v168, v189, v46)
+		v191 := math.FMA(v168, v190, v48)
+		v192 := math.FMA(v182, v191, v181)
+		v193 := float64(v51 + v176)
+		v194 := float64(v51 - v193)
+		v195 := float64(v194 + v176)
+		v196 := float64(v195 + v192)
+		v197 := float64(v56 - v165)
+		v198 := v58
+		if v197 < v58 {
+			v198 = v197
 		}
-		v201 := v1
-		if v200 > v1 {
-			v201 = v200
+		v199 := v1
+		if v198 > v1 {
+			v199 = v198
 		}
-		v202 := v166 < v62
-		v203 := ldexpNormal(v64, v201)
-		v204 := v1
-		if v202 {
-			v204 = v203
+		v200 := v165 < v61
+		v201 := ldexpNormal(v63, v199)
+		v202 := v1
+		if v200 {
+			v202 = v201
 		}
-		v205 := float64(v194 + v204)
-		v206 := float64(v205 - v204)
-		v207 := float64(v194 - v206)
-		v208 := float64(v207 + v197)
-		v209 := float64(v208 + v204)
-		v210 := float64(v209 - v204)
-		v211 := float64(v206 + v210)
-		v212 := v74
-		if v166 > v74 {
-			v212 = v166
+		v203 := float64(v193 + v202)
+		v204 := float64(v203 - v202)
+		v205 := float64(v193 - v204)
+		v206 := float64(v205 + v196)
+		v207 := float64(v206 + v202)
+		v208 := float64(v207 - v202)
+		v209 := float64(v204 + v208)
+		v210 := v73
+		if v165 > v73 {
+			v210 = v165
 		}
-		v213 := ldexpMid(v211, v212)
-		v214 := math.IsNaN(v0)
-		v215 := v213
-		if v214 {
-			v215 = v0
+		v211 := ldexpMid(v209, v210)
+		v212 := math.IsNaN(v0)
+		v213 := v78
+		if v211 > v78 {
+			v213 = v211
 		}
-		v216 := v79
-		if v215 > v79 {
-			v216 = v215
+		v214 := v80
+		if v213 < v80 {
+			v214 = v213
 		}
-		v217 := v81
-		if v216 < v81 {
-			v217 = v216
+		v215 := float64(v51 + v214)
+		v216 := float64(v215 - v51)
+		v217 := float64(v215 - v216)
+		v218 := float64(v51 - v217)
+		v219 := float64(v214 - v216)
+		v220 := float64(v218 + v219)
+		v221 := v88
+		if v215 > v88 {
+			v221 = v215
 		}
-		v218 := float64(v51 + v217)
-		v219 := float64(v218 - v51)
-		v220 := float64(v218 - v219)
-		v221 := float64(v51 - v220)
-		v222 := float64(v217 - v219)
-		v223 := float64(v221 + v222)
-		v224 := v89
-		if v218 > v89 {
-			v224 = v218
+		v222 := getMant64(v221)
+		v223 := getExp64(v221)
+		v224 := v92 <= v222
+		v225 := float64(v222 * v18)
+		v226 := v222
+		if v224 {
+			v226 = v225
 		}
-		v225 := getMant64(v224)
-		v226 := getExp64(v224)
-		v227 := v93 <= v225
-		v228 := float64(v225 * v18)
-		v229 := v225
-		if v227 {
-			v229 = v228
+		v227 := float64(v223 + v51)
+		v228 := v223
+		if v224 {
+			v228 = v227
 		}
-		v230 := float64(v226 + v51)
-		v231 := v226
-		if v227 {
-			v231 = v230
+		v229 := float64(v226 - v51)
+		v230 := v228 == v1
+		v231 := v229
+		if v230 {
+			v231 = v214
 		}
-		v232 := float64(v229 - v51)
-		v233 := v231 == v1
-		v234 := v232
-		if v233 {
-			v234 = v217
+		v232 := -v228
+		v233 := math.Ldexp(v220, int(v232))
+		v234 := v233
+		if v230 {
+			v234 = v1
 		}
-		v235 := -v231
-		v236 := math.Ldexp(v223, int(v235))
-		v237 := v236
-		if v233 {
-			v237 = v1
-		}
-		v238 := float64(v105 + v234)
-		v239 := float64(v234 / v238)
-		v240 := float64(v239 * v239)
-		v241 := math.FMA(v240, v109, v110)
-		v242 := math.FMA(v240, v241, v112)
-		v243 := math.FMA(v240, v242, v114)
-		v244 := math.FMA(v240, v243, v116)
-		v245 := math.FMA(v240, v244, v118)
-		v246 := math.FMA(v240, v245, v120)
-		v247 := math.FMA(v240, v246, v122)
-		v248 := float64(v240 * v247)
-		v249 := float64(v234 * v234)
+		v235 := float64(v104 + v231)
+		v236 := float64(v231 / v235)
+		v237 := float64(v236 * v236)
+		v238 := math.FMA(v237, v108, v109)
+		v239 := math.FMA(v237, v238, v111)
+		v240 := math.FMA(v237, v239, v113)
+		v241 := math.FMA(v237, v240, v115)
+		v242 := math.FMA(v237, v241, v117)
+		v243 := math.FMA(v237, v242, v119)
+		v244 := math.FMA(v237, v243, v121)
+		v245 := float64(v237 * v244)
+		v246 := float64(v231 * v231)
+		v247 := float64(v18 * v246)
+		v248 := -v246
+		v249 := math.FMA(v231, v231, v248)
 		v250 := float64(v18 * v249)
-		v251 := -v249
-		v252 := math.FMA(v234, v234, v251)
-		v253 := float64(v18 * v252)
-		v254 := float64(v234 - v250)
-		v255 := float64(v234 - v254)
-		v256 := float64(v255 - v250)
-		v257 := float64(v250 + v248)
-		v258 := float64(v256 - v253)
-		v259 := math.FMA(v239, v257, v258)
-		v260 := float64(v234 - v51)
-		v261 := float64(v234 * v260)
-		v262 := math.FMA(v237, v261, v237)
-		v263 := float64(v259 + v262)
-		v264 := float64(v231 * v140)
-		v265 := float64(v231 * v142)
-		v266 := float64(v264 + v254)
-		v267 := float64(v264 - v266)
-		v268 := float64(v267 + v254)
-		v269 := float64(v265 + v263)
-		v270 := float64(v268 + v269)
-		v271 := float64(v266 + v270)
-		v272 := math.Copysign(v271, v215)
-		v273 := v215 == v79
-		v274 := v272
-		if v273 {
-			v274 = v152
+		v251 := float64(v231 - v247)
+		v252 := float64(v231 - v251)
+		v253 := float64(v252 - v247)
+		v254 := float64(v247 + v245)
+		v255 := float64(v253 - v250)
+		v256 := math.FMA(v236, v254, v255)
+		v257 := float64(v231 - v51)
+		v258 := float64(v231 * v257)
+		v259 := math.FMA(v234, v258, v234)
+		v260 := float64(v256 + v259)
+		v261 := float64(v228 * v139)
+		v262 := float64(v228 * v141)
+		v263 := float64(v261 + v251)
+		v264 := float64(v261 - v263)
+		v265 := float64(v264 + v251)
+		v266 := float64(v262 + v260)
+		v267 := float64(v265 + v266)
+		v268 := float64(v263 + v267)
+		v269 := math.Copysign(v268, v211)
+		v270 := v211 == v78
+		v271 := v269
+		if v270 {
+			v271 = v151
 		}
-		v275 := v215 == v154
-		v276 := v274
-		if v275 {
-			v276 = v215
+		v272 := v211 == v153
+		v273 := v271
+		if v272 {
+			v273 = v211
 		}
-		v277 := v215 < v79
-		v278 := v276
-		if v277 {
-			v278 = v158
+		v274 := v211 < v78
+		v275 := v273
+		if v274 {
+			v275 = v157
 		}
-		v279 := math.IsNaN(v215)
-		v280 := v278
-		if v279 {
-			v280 = v215
+		v276 := math.IsNaN(v211)
+		v277 := v275
+		if v276 {
+			v277 = v211
 		}
-		v281 := float64(v0 - v280)
-		v282 := v281
+		v278 := float64(v0 - v277)
+		v279 := v278
 		if v2 {
-			v282 = v162
+			v279 = v161
 		}
-		v283 := v282
-		if v214 {
-			v283 = v0
+		v280 := v279
+		if v212 {
+			v280 = v0
 		}
-		dst[i] = v283
+		dst[i] = v280
 	}
 }
 
@@ -628,7 +624,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 71 operations): the
+// logsigmoidBackwardFromOutput (f64 memory, f64 compute, 70 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -708,17 +704,13 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v63 := ldexpMid(v62, v7)
 		v64 := math.Copysign(v63, v0)
 		v65 := math.IsNaN(v0)
-		v66 := v64
+		v66 := -v64
+		v67 := dy[i]
+		v68 := float64(v67 * v66)
+		v69 := v68
 		if v65 {
-			v66 = v0
+			v69 = v0
 		}
-		v67 := -v66
-		v68 := dy[i]
-		v79 := float64(v68 * v67)
-		v80 := v79
-		if v65 {
-			v80 = v0
-		}
-		dx[i] = v80
+		dx[i] = v69
 	}
 }

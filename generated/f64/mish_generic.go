@@ -26,282 +26,278 @@ var (
 	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 193
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 192
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func mishGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4034000000000000)   // 20
-	v9 := math.Float64frombits(0xc087480000000000)   // -745
-	v12 := math.Float64frombits(0xc086200000000000)  // -708
-	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v16 := math.Float64frombits(0x4086300000000000)  // 710
-	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v84 := math.Float64frombits(0xc091300000000000)  // -1100
-	v89 := math.Float64frombits(0x4000000000000000)  // 2
-	v180 := math.Float64frombits(0x4086280000000000) // 709
-	v184 := math.Float64frombits(0x408ff80000000000) // 1023
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4034000000000000)   // 20
+	v7 := math.Float64frombits(0xc087480000000000)   // -745
+	v9 := math.Float64frombits(0xc086200000000000)   // -708
+	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v13 := math.Float64frombits(0x4086300000000000)  // 710
+	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v58 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v65 := math.Float64frombits(0x408f400000000000)  // 1000
+	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v84 := math.Float64frombits(0x4000000000000000)  // 2
+	v174 := math.Float64frombits(0x4086280000000000) // 709
+	v178 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v8 := v0 < v7
 		v10 := v0 < v9
-		v13 := v0 < v12
-		v15 := v14
-		if v0 > v14 {
-			v15 = v0
+		v12 := v11
+		if v0 > v11 {
+			v12 = v0
 		}
-		v17 := v16
-		if v15 < v16 {
-			v17 = v15
+		v14 := v13
+		if v12 < v13 {
+			v14 = v12
 		}
-		v19 := float64(v17 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v29 := float64(v25 * v25)
-		v30 := -v29
-		v31 := math.FMA(v25, v25, v30)
-		v32 := float64(v28 * v29)
-		v33 := float64(v28 * v31)
-		v34 := float64(v25 + v32)
-		v35 := float64(v25 - v34)
-		v36 := float64(v35 + v32)
-		v37 := float64(v36 + v33)
-		v38 := math.FMA(v27, v25, v27)
-		v39 := float64(v37 + v38)
-		v40 := float64(v29 * v25)
-		v43 := math.FMA(v25, v41, v42)
-		v45 := math.FMA(v25, v43, v44)
-		v47 := math.FMA(v25, v45, v46)
-		v49 := math.FMA(v25, v47, v48)
-		v51 := math.FMA(v25, v49, v50)
-		v53 := math.FMA(v25, v51, v52)
-		v55 := math.FMA(v25, v53, v54)
-		v57 := math.FMA(v25, v55, v56)
-		v59 := math.FMA(v25, v57, v58)
-		v60 := math.FMA(v40, v59, v39)
-		v62 := float64(v61 + v34)
-		v63 := float64(v61 - v62)
-		v64 := float64(v63 + v34)
-		v65 := float64(v64 + v60)
-		v68 := float64(v67 - v20)
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v16 := float64(v14 * v15)
+		v17 := math.RoundToEven(v16)
+		v18 := -v17
+		v20 := math.FMA(v18, v19, v14)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
+		v34 := float64(v33 + v30)
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v22, v38, v39)
+		v42 := math.FMA(v22, v40, v41)
+		v44 := math.FMA(v22, v42, v43)
+		v46 := math.FMA(v22, v44, v45)
+		v48 := math.FMA(v22, v46, v47)
+		v50 := math.FMA(v22, v48, v49)
+		v52 := math.FMA(v22, v50, v51)
+		v54 := math.FMA(v22, v52, v53)
+		v56 := math.FMA(v22, v54, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v59 := float64(v58 + v31)
+		v60 := float64(v58 - v59)
+		v61 := float64(v60 + v31)
+		v62 := float64(v61 + v57)
+		v64 := float64(v63 - v17)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v71 := v4
-		if v70 > v4 {
-			v71 = v70
+		v67 := v3
+		if v66 > v3 {
+			v67 = v66
 		}
-		v73 := v20 < v72
-		v75 := ldexpNormal(v74, v71)
-		v76 := v4
-		if v73 {
-			v76 = v75
+		v69 := v17 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v3
+		if v69 {
+			v72 = v71
 		}
-		v77 := float64(v62 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v62 - v78)
-		v80 := float64(v79 + v65)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v85 := v84
-		if v20 > v84 {
-			v85 = v20
+		v73 := float64(v59 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v59 - v74)
+		v76 := float64(v75 + v62)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v17 > v80 {
+			v81 = v17
 		}
-		v86 := ldexpMid(v83, v85)
-		v87 := math.IsNaN(v0)
-		v88 := v86
-		if v87 {
-			v88 = v0
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v0)
+		v85 := float64(v82 + v84)
+		v86 := float64(v82 * v85)
+		v87 := float64(v86 + v84)
+		v88 := float64(v86 / v87)
+		v89 := -v88
+		v90 := math.FMA(v89, v87, v86)
+		v91 := -v86
+		v92 := math.FMA(v82, v85, v91)
+		v93 := float64(v85 - v82)
+		v94 := float64(v85 - v93)
+		v95 := float64(v82 - v94)
+		v96 := float64(v84 - v93)
+		v97 := float64(v95 + v96)
+		v98 := float64(v82 * v97)
+		v99 := float64(v92 + v98)
+		v100 := float64(v90 + v99)
+		v101 := float64(v87 - v86)
+		v102 := float64(v87 - v101)
+		v103 := float64(v86 - v102)
+		v104 := float64(v84 - v101)
+		v105 := float64(v103 + v104)
+		v106 := float64(v105 + v99)
+		v107 := float64(v88 * v106)
+		v108 := float64(v100 - v107)
+		v109 := float64(v108 / v87)
+		v110 := float64(v0 * v109)
+		v111 := math.FMA(v0, v88, v110)
+		v112 := float64(v25 * v0)
+		v113 := v11
+		if v112 > v11 {
+			v113 = v112
 		}
-		v90 := float64(v88 + v89)
-		v91 := float64(v88 * v90)
-		v92 := float64(v91 + v89)
-		v93 := float64(v91 / v92)
-		v94 := -v93
-		v95 := math.FMA(v94, v92, v91)
-		v96 := -v91
-		v97 := math.FMA(v88, v90, v96)
-		v98 := float64(v90 - v88)
-		v99 := float64(v90 - v98)
-		v100 := float64(v88 - v99)
-		v101 := float64(v89 - v98)
-		v102 := float64(v100 + v101)
-		v103 := float64(v88 * v102)
-		v104 := float64(v97 + v103)
-		v105 := float64(v95 + v104)
-		v106 := float64(v92 - v91)
-		v107 := float64(v92 - v106)
-		v108 := float64(v91 - v107)
-		v109 := float64(v89 - v106)
-		v110 := float64(v108 + v109)
-		v111 := float64(v110 + v104)
-		v112 := float64(v93 * v111)
-		v113 := float64(v105 - v112)
-		v114 := float64(v113 / v92)
-		v115 := float64(v0 * v114)
-		v116 := math.FMA(v0, v93, v115)
-		v117 := float64(v28 * v0)
-		v118 := v14
-		if v117 > v14 {
-			v118 = v117
+		v114 := v13
+		if v113 < v13 {
+			v114 = v113
 		}
-		v119 := v16
-		if v118 < v16 {
-			v119 = v118
+		v115 := float64(v114 * v15)
+		v116 := math.RoundToEven(v115)
+		v117 := -v116
+		v118 := math.FMA(v117, v19, v114)
+		v119 := math.FMA(v117, v21, v118)
+		v120 := float64(v118 - v119)
+		v121 := math.FMA(v117, v21, v120)
+		v122 := float64(v119 * v119)
+		v123 := -v122
+		v124 := math.FMA(v119, v119, v123)
+		v125 := float64(v25 * v122)
+		v126 := float64(v25 * v124)
+		v127 := float64(v119 + v125)
+		v128 := float64(v119 - v127)
+		v129 := float64(v128 + v125)
+		v130 := float64(v129 + v126)
+		v131 := math.FMA(v121, v119, v121)
+		v132 := float64(v130 + v131)
+		v133 := float64(v122 * v119)
+		v134 := math.FMA(v119, v38, v39)
+		v135 := math.FMA(v119, v134, v41)
+		v136 := math.FMA(v119, v135, v43)
+		v137 := math.FMA(v119, v136, v45)
+		v138 := math.FMA(v119, v137, v47)
+		v139 := math.FMA(v119, v138, v49)
+		v140 := math.FMA(v119, v139, v51)
+		v141 := math.FMA(v119, v140, v53)
+		v142 := math.FMA(v119, v141, v55)
+		v143 := math.FMA(v133, v142, v132)
+		v144 := float64(v58 + v127)
+		v145 := float64(v58 - v144)
+		v146 := float64(v145 + v127)
+		v147 := float64(v146 + v143)
+		v148 := float64(v63 - v116)
+		v149 := v65
+		if v148 < v65 {
+			v149 = v148
 		}
-		v120 := float64(v119 * v18)
-		v121 := math.RoundToEven(v120)
-		v122 := -v121
-		v123 := math.FMA(v122, v22, v119)
-		v124 := math.FMA(v122, v24, v123)
-		v125 := float64(v123 - v124)
-		v126 := math.FMA(v122, v24, v125)
-		v127 := float64(v124 * v124)
-		v128 := -v127
-		v129 := math.FMA(v124, v124, v128)
-		v130 := float64(v28 * v127)
-		v131 := float64(v28 * v129)
-		v132 := float64(v124 + v130)
-		v133 := float64(v124 - v132)
-		v134 := float64(v133 + v130)
-		v135 := float64(v134 + v131)
-		v136 := math.FMA(v126, v124, v126)
-		v137 := float64(v135 + v136)
-		v138 := float64(v127 * v124)
-		v139 := math.FMA(v124, v41, v42)
-		v140 := math.FMA(v124, v139, v44)
-		v141 := math.FMA(v124, v140, v46)
-		v142 := math.FMA(v124, v141, v48)
-		v143 := math.FMA(v124, v142, v50)
-		v144 := math.FMA(v124, v143, v52)
-		v145 := math.FMA(v124, v144, v54)
-		v146 := math.FMA(v124, v145, v56)
-		v147 := math.FMA(v124, v146, v58)
-		v148 := math.FMA(v138, v147, v137)
-		v149 := float64(v61 + v132)
-		v150 := float64(v61 - v149)
-		v151 := float64(v150 + v132)
-		v152 := float64(v151 + v148)
-		v154 := float64(v67 - v121)
-		v155 := v69
-		if v154 < v69 {
-			v155 = v154
+		v150 := v3
+		if v149 > v3 {
+			v150 = v149
 		}
-		v156 := v4
-		if v155 > v4 {
-			v156 = v155
+		v151 := v116 < v68
+		v152 := ldexpNormal(v70, v150)
+		v153 := v3
+		if v151 {
+			v153 = v152
 		}
-		v157 := v121 < v72
-		v158 := ldexpNormal(v74, v156)
-		v159 := v4
-		if v157 {
-			v159 = v158
+		v154 := float64(v144 + v153)
+		v155 := float64(v154 - v153)
+		v156 := float64(v144 - v155)
+		v157 := float64(v156 + v147)
+		v158 := float64(v157 + v153)
+		v159 := float64(v158 - v153)
+		v160 := float64(v155 + v159)
+		v161 := v80
+		if v116 > v80 {
+			v161 = v116
 		}
-		v160 := float64(v149 + v159)
-		v161 := float64(v160 - v159)
-		v162 := float64(v149 - v161)
-		v163 := float64(v162 + v152)
-		v164 := float64(v163 + v159)
-		v165 := float64(v164 - v159)
-		v166 := float64(v161 + v165)
-		v167 := v84
-		if v121 > v84 {
-			v167 = v121
+		v162 := ldexpMid(v160, v161)
+		v163 := math.IsNaN(v112)
+		v164 := v162
+		if v163 {
+			v164 = v112
 		}
-		v168 := ldexpMid(v166, v167)
-		v169 := math.IsNaN(v117)
-		v170 := v168
-		if v169 {
-			v170 = v117
+		v165 := float64(v0 * v164)
+		v166 := -v165
+		v167 := math.FMA(v0, v164, v166)
+		v168 := float64(v167 * v164)
+		v169 := float64(v84 * v165)
+		v170 := float64(v144 + v147)
+		v171 := float64(v144 - v170)
+		v172 := float64(v171 + v147)
+		v173 := v68 <= v116
+		v175 := v174 < v112
+		v176 := v173 && !v175
+		v177 := v68
+		if v116 > v68 {
+			v177 = v116
 		}
-		v171 := float64(v0 * v170)
-		v172 := -v171
-		v173 := math.FMA(v0, v170, v172)
-		v174 := float64(v173 * v170)
-		v175 := float64(v89 * v171)
-		v176 := float64(v149 + v152)
-		v177 := float64(v149 - v176)
-		v178 := float64(v177 + v152)
-		v179 := v72 <= v121
-		v181 := v180 < v117
-		v182 := v179 && !v181
-		v183 := v72
-		if v121 > v72 {
-			v183 = v121
+		v179 := v178
+		if v177 < v178 {
+			v179 = v177
 		}
-		v185 := v184
-		if v183 < v184 {
-			v185 = v183
+		v180 := ldexpNormal(v172, v179)
+		v181 := v3
+		if v176 {
+			v181 = v180
 		}
-		v186 := ldexpNormal(v178, v185)
-		v187 := v4
-		if v182 {
-			v187 = v186
+		v182 := v181
+		if v163 {
+			v182 = v112
 		}
-		v188 := v187
-		if v169 {
-			v188 = v117
-		}
-		v189 := float64(v175 * v188)
-		v190 := float64(v174 + v189)
-		v191 := math.FMA(v171, v170, v190)
-		v192 := v116
-		if v13 {
-			v192 = v191
-		}
-		v193 := float64(v171 * v170)
-		v194 := v192
+		v183 := float64(v169 * v182)
+		v184 := float64(v168 + v183)
+		v185 := math.FMA(v165, v164, v184)
+		v186 := v111
 		if v10 {
-			v194 = v193
+			v186 = v185
 		}
-		v195 := v194
-		if v7 {
-			v195 = v0
+		v187 := float64(v165 * v164)
+		v188 := v186
+		if v8 {
+			v188 = v187
 		}
-		v196 := v195
-		if v3 {
-			v196 = v5
+		v189 := v188
+		if v6 {
+			v189 = v0
 		}
-		v202 := v196
-		if v87 {
-			v202 = v0
+		v190 := v189
+		if v2 {
+			v190 = v4
 		}
-		dst[i] = v202
+		v191 := v190
+		if v83 {
+			v191 = v0
+		}
+		dst[i] = v191
 	}
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 112 operations): the scalar twin of the vector program the assembly
+// compute, 111 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -333,7 +329,7 @@ func mishUsualGeneric(dst, x []float64) {
 	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v76 := math.Float64frombits(0xc091300000000000) // -1100
-	v81 := math.Float64frombits(0x4000000000000000) // 2
+	v80 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -407,50 +403,46 @@ func mishUsualGeneric(dst, x []float64) {
 		}
 		v78 := ldexpMid(v75, v77)
 		v79 := math.IsNaN(v0)
-		v80 := v78
-		if v79 {
-			v80 = v0
-		}
-		v82 := float64(v80 + v81)
-		v83 := float64(v80 * v82)
-		v84 := float64(v83 + v81)
-		v85 := float64(v83 / v84)
-		v86 := -v85
-		v87 := math.FMA(v86, v84, v83)
-		v88 := -v83
-		v89 := math.FMA(v80, v82, v88)
-		v90 := float64(v82 - v80)
-		v91 := float64(v82 - v90)
-		v92 := float64(v80 - v91)
-		v93 := float64(v81 - v90)
-		v94 := float64(v92 + v93)
-		v95 := float64(v80 * v94)
-		v96 := float64(v89 + v95)
-		v97 := float64(v87 + v96)
-		v98 := float64(v84 - v83)
-		v99 := float64(v84 - v98)
-		v100 := float64(v83 - v99)
-		v101 := float64(v81 - v98)
-		v102 := float64(v100 + v101)
-		v103 := float64(v102 + v96)
-		v104 := float64(v85 * v103)
-		v105 := float64(v97 - v104)
-		v106 := float64(v105 / v84)
-		v107 := float64(v0 * v106)
-		v108 := math.FMA(v0, v85, v107)
-		v109 := v108
+		v81 := float64(v78 + v80)
+		v82 := float64(v78 * v81)
+		v83 := float64(v82 + v80)
+		v84 := float64(v82 / v83)
+		v85 := -v84
+		v86 := math.FMA(v85, v83, v82)
+		v87 := -v82
+		v88 := math.FMA(v78, v81, v87)
+		v89 := float64(v81 - v78)
+		v90 := float64(v81 - v89)
+		v91 := float64(v78 - v90)
+		v92 := float64(v80 - v89)
+		v93 := float64(v91 + v92)
+		v94 := float64(v78 * v93)
+		v95 := float64(v88 + v94)
+		v96 := float64(v86 + v95)
+		v97 := float64(v83 - v82)
+		v98 := float64(v83 - v97)
+		v99 := float64(v82 - v98)
+		v100 := float64(v80 - v97)
+		v101 := float64(v99 + v100)
+		v102 := float64(v101 + v95)
+		v103 := float64(v84 * v102)
+		v104 := float64(v96 - v103)
+		v105 := float64(v104 / v83)
+		v106 := float64(v0 * v105)
+		v107 := math.FMA(v0, v84, v106)
+		v108 := v107
 		if v6 {
-			v109 = v0
+			v108 = v0
+		}
+		v109 := v108
+		if v2 {
+			v109 = v4
 		}
 		v110 := v109
-		if v2 {
-			v110 = v4
-		}
-		v111 := v110
 		if v79 {
-			v111 = v0
+			v110 = v0
 		}
-		dst[i] = v111
+		dst[i] = v110
 	}
 }
 
@@ -481,546 +473,542 @@ func mishRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 418 operations): the scalar twin of the vector program the assembly
+// compute, 417 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func mishBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4039000000000000)   // 25
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v13 := math.Float64frombits(0xbfc3333333333333)  // -0.15
-	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v17 := math.Float64frombits(0x4086300000000000)  // 710
-	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v84 := math.Float64frombits(0xc091300000000000)  // -1100
-	v89 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v91 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v93 := math.Float64frombits(0xc044000000000000)  // -40
-	v125 := math.Float64frombits(0xbff0000000000000) // -1
-	v143 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v145 := math.Float64frombits(0x4008000000000000) // 3
-	v150 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v151 := math.Float64frombits(0x4000000000000000) // 2
-	v155 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v158 := math.Float64frombits(0x4010000000000000) // 4
-	v181 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v249 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v308 := math.Float64frombits(0x4086280000000000) // 709
-	v312 := math.Float64frombits(0x408ff80000000000) // 1023
-	v317 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v338 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v422 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v428 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v430 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v431 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4039000000000000)   // 25
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xc086200000000000)   // -708
+	v10 := math.Float64frombits(0xbfc3333333333333)  // -0.15
+	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0x4086300000000000)  // 710
+	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v20 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v26 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v65 := math.Float64frombits(0x408f400000000000)  // 1000
+	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v80 := math.Float64frombits(0xc091300000000000)  // -1100
+	v84 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v86 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v88 := math.Float64frombits(0xc044000000000000)  // -40
+	v120 := math.Float64frombits(0xbff0000000000000) // -1
+	v138 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v140 := math.Float64frombits(0x4008000000000000) // 3
+	v145 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v146 := math.Float64frombits(0x4000000000000000) // 2
+	v150 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v153 := math.Float64frombits(0x4010000000000000) // 4
+	v176 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v244 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v302 := math.Float64frombits(0x4086280000000000) // 709
+	v306 := math.Float64frombits(0x408ff80000000000) // 1023
+	v311 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v316 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v400 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v406 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v408 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v409 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
 		v11 := v0 < v10
-		v14 := v0 < v13
-		v16 := v15
-		if v0 > v15 {
-			v16 = v0
+		v13 := v12
+		if v0 > v12 {
+			v13 = v0
 		}
-		v18 := v17
-		if v16 < v17 {
-			v18 = v16
+		v15 := v14
+		if v13 < v14 {
+			v15 = v13
 		}
-		v20 := float64(v18 * v19)
-		v21 := math.RoundToEven(v20)
-		v22 := -v21
-		v24 := math.FMA(v22, v23, v18)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v26, v42, v43)
-		v46 := math.FMA(v26, v44, v45)
-		v48 := math.FMA(v26, v46, v47)
-		v50 := math.FMA(v26, v48, v49)
-		v52 := math.FMA(v26, v50, v51)
-		v54 := math.FMA(v26, v52, v53)
-		v56 := math.FMA(v26, v54, v55)
-		v58 := math.FMA(v26, v56, v57)
-		v60 := math.FMA(v26, v58, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v8 + v35)
-		v63 := float64(v8 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v68 := float64(v67 - v21)
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v17 := float64(v15 * v16)
+		v18 := math.RoundToEven(v17)
+		v19 := -v18
+		v21 := math.FMA(v19, v20, v15)
+		v23 := math.FMA(v19, v22, v21)
+		v24 := float64(v21 - v23)
+		v25 := math.FMA(v19, v22, v24)
+		v27 := float64(v23 * v23)
+		v28 := -v27
+		v29 := math.FMA(v23, v23, v28)
+		v30 := float64(v26 * v27)
+		v31 := float64(v26 * v29)
+		v32 := float64(v23 + v30)
+		v33 := float64(v23 - v32)
+		v34 := float64(v33 + v30)
+		v35 := float64(v34 + v31)
+		v36 := math.FMA(v25, v23, v25)
+		v37 := float64(v35 + v36)
+		v38 := float64(v27 * v23)
+		v41 := math.FMA(v23, v39, v40)
+		v43 := math.FMA(v23, v41, v42)
+		v45 := math.FMA(v23, v43, v44)
+		v47 := math.FMA(v23, v45, v46)
+		v49 := math.FMA(v23, v47, v48)
+		v51 := math.FMA(v23, v49, v50)
+		v53 := math.FMA(v23, v51, v52)
+		v55 := math.FMA(v23, v53, v54)
+		v57 := math.FMA(v23, v55, v56)
+		v58 := math.FMA(v38, v57, v37)
+		v59 := float64(v7 + v32)
+		v60 := float64(v7 - v59)
+		v61 := float64(v60 + v32)
+		v62 := float64(v61 + v58)
+		v64 := float64(v63 - v18)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v71 := v4
-		if v70 > v4 {
-			v71 = v70
+		v67 := v3
+		if v66 > v3 {
+			v67 = v66
 		}
-		v73 := v21 < v72
-		v75 := ldexpNormal(v74, v71)
-		v76 := v4
-		if v73 {
-			v76 = v75
+		v69 := v18 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v3
+		if v69 {
+			v72 = v71
 		}
-		v77 := float64(v62 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v62 - v78)
-		v80 := float64(v79 + v65)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v85 := v84
-		if v21 > v84 {
-			v85 = v21
+		v73 := float64(v59 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v59 - v74)
+		v76 := float64(v75 + v62)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v18 > v80 {
+			v81 = v18
 		}
-		v86 := ldexpMid(v83, v85)
-		v87 := math.IsNaN(v0)
-		v88 := v86
-		if v87 {
-			v88 = v0
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v0)
+		v85 := float64(v0 - v84)
+		v87 := float64(v85 - v86)
+		v89 := v88
+		if v87 > v88 {
+			v89 = v87
 		}
-		v90 := float64(v0 - v89)
-		v92 := float64(v90 - v91)
-		v94 := v93
-		if v92 > v93 {
-			v94 = v92
+		v90 := v14
+		if v89 < v14 {
+			v90 = v89
 		}
-		v95 := v17
-		if v94 < v17 {
-			v95 = v94
+		v91 := float64(v90 * v16)
+		v92 := math.RoundToEven(v91)
+		v93 := -v92
+		v94 := math.FMA(v93, v20, v90)
+		v95 := math.FMA(v93, v22, v94)
+		v96 := float64(v94 - v95)
+		v97 := math.FMA(v93, v22, v96)
+		v98 := float64(v95 * v95)
+		v99 := -v98
+		v100 := math.FMA(v95, v95, v99)
+		v101 := float64(v26 * v98)
+		v102 := float64(v26 * v100)
+		v103 := float64(v95 + v101)
+		v104 := float64(v95 - v103)
+		v105 := float64(v104 + v101)
+		v106 := float64(v105 + v102)
+		v107 := math.FMA(v97, v95, v97)
+		v108 := float64(v106 + v107)
+		v109 := float64(v98 * v95)
+		v110 := math.FMA(v95, v39, v40)
+		v111 := math.FMA(v95, v110, v42)
+		v112 := math.FMA(v95, v111, v44)
+		v113 := math.FMA(v95, v112, v46)
+		v114 := math.FMA(v95, v113, v48)
+		v115 := math.FMA(v95, v114, v50)
+		v116 := math.FMA(v95, v115, v52)
+		v117 := math.FMA(v95, v116, v54)
+		v118 := math.FMA(v95, v117, v56)
+		v119 := math.FMA(v109, v118, v108)
+		v121 := ldexpMid(v120, v93)
+		v122 := float64(v7 + v121)
+		v123 := float64(v122 - v7)
+		v124 := float64(v122 - v123)
+		v125 := float64(v7 - v124)
+		v126 := float64(v121 - v123)
+		v127 := float64(v125 + v126)
+		v128 := float64(v119 + v127)
+		v129 := float64(v122 + v103)
+		v130 := float64(v122 - v129)
+		v131 := float64(v130 + v103)
+		v132 := float64(v131 + v128)
+		v133 := float64(v129 + v132)
+		v134 := ldexpMid(v133, v92)
+		v135 := math.Copysign(v134, v87)
+		v136 := math.IsNaN(v87)
+		v137 := v135
+		if v136 {
+			v137 = v87
 		}
-		v96 := float64(v95 * v19)
-		v97 := math.RoundToEven(v96)
-		v98 := -v97
-		v99 := math.FMA(v98, v23, v95)
-		v100 := math.FMA(v98, v25, v99)
-		v101 := float64(v99 - v100)
-		v102 := math.FMA(v98, v25, v101)
-		v103 := float64(v100 * v100)
-		v104 := -v103
-		v105 := math.FMA(v100, v100, v104)
-		v106 := float64(v29 * v103)
-		v107 := float64(v29 * v105)
-		v108 := float64(v100 + v106)
-		v109 := float64(v100 - v108)
-		v110 := float64(v109 + v106)
-		v111 := float64(v110 + v107)
-		v112 := math.FMA(v102, v100, v102)
-		v113 := float64(v111 + v112)
-		v114 := float64(v103 * v100)
-		v115 := math.FMA(v100, v42, v43)
-		v116 := math.FMA(v100, v115, v45)
-		v117 := math.FMA(v100, v116, v47)
-		v118 := math.FMA(v100, v117, v49)
-		v119 := math.FMA(v100, v118, v51)
-		v120 := math.FMA(v100, v119, v53)
-		v121 := math.FMA(v100, v120, v55)
-		v122 := math.FMA(v100, v121, v57)
-		v123 := math.FMA(v100, v122, v59)
-		v124 := math.FMA(v114, v123, v113)
-		v126 := ldexpMid(v125, v98)
-		v127 := float64(v8 + v126)
-		v128 := float64(v127 - v8)
-		v129 := float64(v127 - v128)
-		v130 := float64(v8 - v129)
-		v131 := float64(v126 - v128)
-		v132 := float64(v130 + v131)
-		v133 := float64(v124 + v132)
-		v134 := float64(v127 + v108)
-		v135 := float64(v127 - v134)
-		v136 := float64(v135 + v108)
-		v137 := float64(v136 + v133)
-		v138 := float64(v134 + v137)
-		v139 := ldexpMid(v138, v97)
-		v140 := math.Copysign(v139, v92)
-		v141 := math.IsNaN(v92)
-		v142 := v140
-		if v141 {
-			v142 = v92
-		}
-		v144 := float64(v142 * v142)
-		v146 := float64(v145 * v142)
-		v147 := float64(v144 + v146)
-		v148 := float64(v147 + v145)
-		v149 := float64(v143 * v148)
-		v152 := float64(v142 + v151)
-		v153 := float64(v150 * v152)
-		v154 := float64(v149 + v153)
-		v156 := float64(v154 + v155)
-		v157 := float64(v142 * v156)
-		v159 := float64(v158 * v92)
-		v160 := float64(v8 + v88)
-		v161 := float64(v159 * v160)
-		v162 := float64(v157 + v161)
-		v163 := float64(v88 * v162)
-		v164 := float64(v88 + v151)
-		v165 := float64(v88 * v164)
-		v166 := float64(v165 + v151)
-		v167 := float64(v166 * v166)
-		v168 := float64(v163 / v167)
-		v169 := -v168
-		v170 := math.FMA(v169, v167, v163)
-		v171 := -v163
-		v172 := math.FMA(v88, v162, v171)
-		v173 := float64(v162 - v161)
-		v174 := float64(v157 - v173)
-		v175 := -v157
-		v176 := math.FMA(v142, v156, v175)
-		v177 := float64(v8 + v142)
-		v178 := float64(v90 - v0)
-		v179 := float64(v90 - v178)
-		v180 := float64(v0 - v179)
-		v182 := float64(v181 - v178)
-		v183 := float64(v180 + v182)
-		v184 := float64(v90 - v92)
-		v185 := float64(v184 - v91)
-		v186 := float64(v183 + v185)
-		v187 := float64(v177 * v186)
-		v188 := float64(v151 * v142)
-		v189 := float64(v188 + v145)
-		v190 := float64(v143 * v189)
-		v191 := float64(v190 + v150)
-		v192 := float64(v142 * v191)
-		v193 := float64(v156 + v192)
-		v194 := float64(v187 * v193)
-		v195 := float64(v176 + v194)
-		v196 := float64(v174 + v195)
-		v197 := -v161
-		v198 := math.FMA(v159, v160, v197)
-		v199 := float64(v186 * v160)
-		v200 := float64(v160 - v8)
-		v201 := float64(v88 - v200)
-		v202 := float64(v92 * v201)
-		v203 := float64(v199 + v202)
-		v204 := float64(v158 * v203)
-		v205 := float64(v198 + v204)
-		v206 := float64(v196 + v205)
-		v207 := float64(v88 * v206)
-		v208 := float64(v172 + v207)
-		v209 := float64(v170 + v208)
-		v210 := -v167
-		v211 := math.FMA(v166, v166, v210)
-		v212 := float64(v151 * v166)
-		v213 := float64(v166 - v165)
-		v214 := float64(v166 - v213)
-		v215 := float64(v165 - v214)
-		v216 := float64(v151 - v213)
-		v217 := float64(v215 + v216)
-		v218 := -v165
-		v219 := math.FMA(v88, v164, v218)
-		v220 := float64(v164 - v88)
-		v221 := float64(v164 - v220)
-		v222 := float64(v88 - v221)
-		v223 := float64(v151 - v220)
-		v224 := float64(v222 + v223)
-		v225 := float64(v88 * v224)
-		v226 := float64(v219 + v225)
-		v227 := float64(v217 + v226)
-		v228 := float64(v212 * v227)
-		v229 := float64(v211 + v228)
-		v230 := float64(v168 * v229)
-		v231 := float64(v209 - v230)
-		v232 := float64(v231 / v167)
-		v233 := float64(v168 + v232)
-		v234 := float64(v165 / v166)
-		v235 := -v234
-		v236 := math.FMA(v235, v166, v165)
-		v237 := float64(v236 + v226)
-		v238 := float64(v234 * v227)
-		v239 := float64(v237 - v238)
-		v240 := float64(v239 / v166)
-		v241 := float64(v158 * v0)
-		v242 := float64(v241 * v88)
-		v243 := float64(v242 * v160)
-		v244 := float64(v243 / v167)
-		v245 := float64(v240 + v244)
-		v246 := float64(v234 + v245)
-		v247 := v246
-		if v14 {
-			v247 = v233
-		}
-		v248 := float64(v8 + v0)
-		v250 := float64(v0 + v249)
-		v251 := v15
-		if v250 > v15 {
-			v251 = v250
-		}
-		v252 := v17
-		if v251 < v17 {
-			v252 = v251
-		}
-		v253 := float64(v252 * v19)
-		v254 := math.RoundToEven(v253)
-		v255 := -v254
-		v256 := math.FMA(v255, v23, v252)
-		v257 := math.FMA(v255, v25, v256)
-		v258 := float64(v256 - v257)
-		v259 := math.FMA(v255, v25, v258)
-		v260 := float64(v257 * v257)
-		v261 := -v260
-		v262 := math.FMA(v257, v257, v261)
-		v263 := float64(v29 * v260)
-		v264 := float64(v29 * v262)
-		v265 := float64(v257 + v263)
-		v266 := float64(v257 - v265)
-		v267 := float64(v266 + v263)
-		v268 := float64(v267 + v264)
-		v269 := math.FMA(v259, v257, v259)
-		v270 := float64(v268 + v269)
-		v271 := float64(v260 * v257)
-		v272 := math.FMA(v257, v42, v43)
-		v273 := math.FMA(v257, v272, v45)
-		v274 := math.FMA(v257, v273, v47)
-		v275 := math.FMA(v257, v274, v49)
-		v276 := math.FMA(v257, v275, v51)
-		v277 := math.FMA(v257, v276, v53)
-		v278 := math.FMA(v257, v277, v55)
-		v279 := math.FMA(v257, v278, v57)
-		v280 := math.FMA(v257, v279, v59)
-		v281 := math.FMA(v271, v280, v270)
-		v282 := float64(v8 + v265)
-		v283 := float64(v8 - v282)
-		v284 := float64(v283 + v265)
-		v285 := float64(v284 + v281)
-		v287 := float64(v67 - v254)
-		v288 := v69
-		if v287 < v69 {
-			v288 = v287
-		}
-		v289 := v4
-		if v288 > v4 {
-			v289 = v288
-		}
-		v290 := v254 < v72
-		v291 := ldexpNormal(v74, v289)
-		v292 := v4
-		if v290 {
-			v292 = v291
-		}
-		v293 := float64(v282 + v292)
-		v294 := float64(v293 - v292)
-		v295 := float64(v282 - v294)
-		v296 := float64(v295 + v285)
-		v297 := float64(v296 + v292)
-		v298 := float64(v297 - v292)
-		v299 := float64(v294 + v298)
-		v300 := v84
-		if v254 > v84 {
-			v300 = v254
-		}
-		v301 := ldexpMid(v299, v300)
-		v302 := math.IsNaN(v250)
-		v303 := v301
-		if v302 {
-			v303 = v250
-		}
-		v304 := float64(v282 + v285)
-		v305 := float64(v282 - v304)
-		v306 := float64(v305 + v285)
-		v307 := v72 <= v254
-		v309 := v308 < v250
-		v310 := v307 && !v309
-		v311 := v72
-		if v254 > v72 {
-			v311 = v254
-		}
-		v313 := v312
-		if v311 < v312 {
-			v313 = v311
-		}
-		v314 := ldexpNormal(v306, v313)
-		v315 := v4
-		if v310 {
-			v315 = v314
-		}
-		v316 := v315
-		if v302 {
-			v316 = v250
-		}
-		v318 := float64(v303 * v317)
-		v319 := float64(v316 + v318)
-		v320 := float64(v248 * v319)
-		v321 := math.FMA(v248, v303, v320)
-		v339 := float64(v321 * v338)
-		v340 := v247
+		v139 := float64(v137 * v137)
+		v141 := float64(v140 * v137)
+		v142 := float64(v139 + v141)
+		v143 := float64(v142 + v140)
+		v144 := float64(v138 * v143)
+		v147 := float64(v137 + v146)
+		v148 := float64(v145 * v147)
+		v149 := float64(v144 + v148)
+		v151 := float64(v149 + v150)
+		v152 := float64(v137 * v151)
+		v154 := float64(v153 * v87)
+		v155 := float64(v7 + v82)
+		v156 := float64(v154 * v155)
+		v157 := float64(v152 + v156)
+		v158 := float64(v82 * v157)
+		v159 := float64(v82 + v146)
+		v160 := float64(v82 * v159)
+		v161 := float64(v160 + v146)
+		v162 := float64(v161 * v161)
+		v163 := float64(v158 / v162)
+		v164 := -v163
+		v165 := math.FMA(v164, v162, v158)
+		v166 := -v158
+		v167 := math.FMA(v82, v157, v166)
+		v168 := float64(v157 - v156)
+		v169 := float64(v152 - v168)
+		v170 := -v152
+		v171 := math.FMA(v137, v151, v170)
+		v172 := float64(v7 + v137)
+		v173 := float64(v85 - v0)
+		v174 := float64(v85 - v173)
+		v175 := float64(v0 - v174)
+		v177 := float64(v176 - v173)
+		v178 := float64(v175 + v177)
+		v179 := float64(v85 - v87)
+		v180 := float64(v179 - v86)
+		v181 := float64(v178 + v180)
+		v182 := float64(v172 * v181)
+		v183 := float64(v146 * v137)
+		v184 := float64(v183 + v140)
+		v185 := float64(v138 * v184)
+		v186 := float64(v185 + v145)
+		v187 := float64(v137 * v186)
+		v188 := float64(v151 + v187)
+		v189 := float64(v182 * v188)
+		v190 := float64(v171 + v189)
+		v191 := float64(v169 + v190)
+		v192 := -v156
+		v193 := math.FMA(v154, v155, v192)
+		v194 := float64(v181 * v155)
+		v195 := float64(v155 - v7)
+		v196 := float64(v82 - v195)
+		v197 := float64(v87 * v196)
+		v198 := float64(v194 + v197)
+		v199 := float64(v153 * v198)
+		v200 := float64(v193 + v199)
+		v201 := float64(v191 + v200)
+		v202 := float64(v82 * v201)
+		v203 := float64(v167 + v202)
+		v204 := float64(v165 + v203)
+		v205 := -v162
+		v206 := math.FMA(v161, v161, v205)
+		v207 := float64(v146 * v161)
+		v208 := float64(v161 - v160)
+		v209 := float64(v161 - v208)
+		v210 := float64(v160 - v209)
+		v211 := float64(v146 - v208)
+		v212 := float64(v210 + v211)
+		v213 := -v160
+		v214 := math.FMA(v82, v159, v213)
+		v215 := float64(v159 - v82)
+		v216 := float64(v159 - v215)
+		v217 := float64(v82 - v216)
+		v218 := float64(v146 - v215)
+		v219 := float64(v217 + v218)
+		v220 := float64(v82 * v219)
+		v221 := float64(v214 + v220)
+		v222 := float64(v212 + v221)
+		v223 := float64(v207 * v222)
+		v224 := float64(v206 + v223)
+		v225 := float64(v163 * v224)
+		v226 := float64(v204 - v225)
+		v227 := float64(v226 / v162)
+		v228 := float64(v163 + v227)
+		v229 := float64(v160 / v161)
+		v230 := -v229
+		v231 := math.FMA(v230, v161, v160)
+		v232 := float64(v231 + v221)
+		v233 := float64(v229 * v222)
+		v234 := float64(v232 - v233)
+		v235 := float64(v234 / v161)
+		v236 := float64(v153 * v0)
+		v237 := float64(v236 * v82)
+		v238 := float64(v237 * v155)
+		v239 := float64(v238 / v162)
+		v240 := float64(v235 + v239)
+		v241 := float64(v229 + v240)
+		v242 := v241
 		if v11 {
-			v340 = v339
+			v242 = v228
 		}
-		v341 := v340
-		if v7 {
-			v341 = v8
+		v243 := float64(v7 + v0)
+		v245 := float64(v0 + v244)
+		v246 := v12
+		if v245 > v12 {
+			v246 = v245
 		}
-		v342 := v341
-		if v3 {
-			v342 = v5
+		v247 := v14
+		if v246 < v14 {
+			v247 = v246
 		}
-		v343 := dy[i]
-		v344 := float64(v343 * v5)
-		v345 := float64(v343 * v8)
-		v346 := float64(v343 * v338)
-		v347 := float64(v346 * v248)
-		v348 := -v347
-		v349 := math.FMA(v346, v248, v348)
-		v350 := float64(v347 * v303)
-		v351 := -v350
-		v352 := math.FMA(v347, v303, v351)
-		v353 := math.FMA(v349, v303, v352)
-		v354 := float64(v346 * v320)
-		v355 := -v354
-		v356 := math.FMA(v346, v320, v355)
-		v357 := float64(v350 + v354)
-		v358 := float64(v357 - v350)
-		v359 := float64(v357 - v358)
-		v360 := float64(v350 - v359)
-		v361 := float64(v354 - v358)
-		v362 := float64(v360 + v361)
-		v363 := float64(v362 + v353)
-		v364 := float64(v363 + v356)
-		v365 := float64(v343 * v168)
+		v248 := float64(v247 * v16)
+		v249 := math.RoundToEven(v248)
+		v250 := -v249
+		v251 := math.FMA(v250, v20, v247)
+		v252 := math.FMA(v250, v22, v251)
+		v253 := float64(v251 - v252)
+		v254 := math.FMA(v250, v22, v253)
+		v255 := float64(v252 * v252)
+		v256 := -v255
+		v257 := math.FMA(v252, v252, v256)
+		v258 := float64(v26 * v255)
+		v259 := float64(v26 * v257)
+		v260 := float64(v252 + v258)
+		v261 := float64(v252 - v260)
+		v262 := float64(v261 + v258)
+		v263 := float64(v262 + v259)
+		v264 := math.FMA(v254, v252, v254)
+		v265 := float64(v263 + v264)
+		v266 := float64(v255 * v252)
+		v267 := math.FMA(v252, v39, v40)
+		v268 := math.FMA(v252, v267, v42)
+		v269 := math.FMA(v252, v268, v44)
+		v270 := math.FMA(v252, v269, v46)
+		v271 := math.FMA(v252, v270, v48)
+		v272 := math.FMA(v252, v271, v50)
+		v273 := math.FMA(v252, v272, v52)
+		v274 := math.FMA(v252, v273, v54)
+		v275 := math.FMA(v252, v274, v56)
+		v276 := math.FMA(v266, v275, v265)
+		v277 := float64(v7 + v260)
+		v278 := float64(v7 - v277)
+		v279 := float64(v278 + v260)
+		v280 := float64(v279 + v276)
+		v281 := float64(v63 - v249)
+		v282 := v65
+		if v281 < v65 {
+			v282 = v281
+		}
+		v283 := v3
+		if v282 > v3 {
+			v283 = v282
+		}
+		v284 := v249 < v68
+		v285 := ldexpNormal(v70, v283)
+		v286 := v3
+		if v284 {
+			v286 = v285
+		}
+		v287 := float64(v277 + v286)
+		v288 := float64(v287 - v286)
+		v289 := float64(v277 - v288)
+		v290 := float64(v289 + v280)
+		v291 := float64(v290 + v286)
+		v292 := float64(v291 - v286)
+		v293 := float64(v288 + v292)
+		v294 := v80
+		if v249 > v80 {
+			v294 = v249
+		}
+		v295 := ldexpMid(v293, v294)
+		v296 := math.IsNaN(v245)
+		v297 := v295
+		if v296 {
+			v297 = v245
+		}
+		v298 := float64(v277 + v280)
+		v299 := float64(v277 - v298)
+		v300 := float64(v299 + v280)
+		v301 := v68 <= v249
+		v303 := v302 < v245
+		v304 := v301 && !v303
+		v305 := v68
+		if v249 > v68 {
+			v305 = v249
+		}
+		v307 := v306
+		if v305 < v306 {
+			v307 = v305
+		}
+		v308 := ldexpNormal(v300, v307)
+		v309 := v3
+		if v304 {
+			v309 = v308
+		}
+		v310 := v309
+		if v296 {
+			v310 = v245
+		}
+		v312 := float64(v297 * v311)
+		v313 := float64(v310 + v312)
+		v314 := float64(v243 * v313)
+		v315 := math.FMA(v243, v297, v314)
+		v317 := float64(v315 * v316)
+		v318 := v242
+		if v9 {
+			v318 = v317
+		}
+		v319 := v318
+		if v6 {
+			v319 = v7
+		}
+		v320 := v319
+		if v2 {
+			v320 = v4
+		}
+		v321 := dy[i]
+		v322 := float64(v321 * v4)
+		v323 := float64(v321 * v7)
+		v324 := float64(v321 * v316)
+		v325 := float64(v324 * v243)
+		v326 := -v325
+		v327 := math.FMA(v324, v243, v326)
+		v328 := float64(v325 * v297)
+		v329 := -v328
+		v330 := math.FMA(v325, v297, v329)
+		v331 := math.FMA(v327, v297, v330)
+		v332 := float64(v324 * v314)
+		v333 := -v332
+		v334 := math.FMA(v324, v314, v333)
+		v335 := float64(v328 + v332)
+		v336 := float64(v335 - v328)
+		v337 := float64(v335 - v336)
+		v338 := float64(v328 - v337)
+		v339 := float64(v332 - v336)
+		v340 := float64(v338 + v339)
+		v341 := float64(v340 + v331)
+		v342 := float64(v341 + v334)
+		v343 := float64(v321 * v163)
+		v344 := -v343
+		v345 := math.FMA(v321, v163, v344)
+		v346 := float64(v321 * v226)
+		v347 := -v346
+		v348 := math.FMA(v321, v226, v347)
+		v349 := float64(v346 / v162)
+		v350 := -v349
+		v351 := math.FMA(v350, v162, v346)
+		v352 := float64(v351 + v348)
+		v353 := float64(v352 / v162)
+		v354 := float64(v343 + v349)
+		v355 := float64(v354 - v343)
+		v356 := float64(v354 - v355)
+		v357 := float64(v343 - v356)
+		v358 := float64(v349 - v355)
+		v359 := float64(v357 + v358)
+		v360 := float64(v359 + v345)
+		v361 := float64(v360 + v353)
+		v362 := float64(v321 * v229)
+		v363 := -v362
+		v364 := math.FMA(v321, v229, v363)
+		v365 := float64(v321 * v235)
 		v366 := -v365
-		v367 := math.FMA(v343, v168, v366)
-		v368 := float64(v343 * v231)
+		v367 := math.FMA(v321, v235, v366)
+		v368 := float64(v321 * v239)
 		v369 := -v368
-		v370 := math.FMA(v343, v231, v369)
-		v371 := float64(v368 / v167)
-		v372 := -v371
-		v373 := math.FMA(v372, v167, v368)
-		v374 := float64(v373 + v370)
-		v375 := float64(v374 / v167)
-		v376 := float64(v365 + v371)
-		v377 := float64(v376 - v365)
-		v378 := float64(v376 - v377)
-		v379 := float64(v365 - v378)
-		v380 := float64(v371 - v377)
-		v381 := float64(v379 + v380)
-		v382 := float64(v381 + v367)
-		v383 := float64(v382 + v375)
-		v384 := float64(v343 * v234)
-		v385 := -v384
-		v386 := math.FMA(v343, v234, v385)
-		v387 := float64(v343 * v240)
-		v388 := -v387
-		v389 := math.FMA(v343, v240, v388)
-		v390 := float64(v343 * v244)
-		v391 := -v390
-		v392 := math.FMA(v343, v244, v391)
-		v393 := float64(v387 + v390)
-		v394 := float64(v393 - v387)
-		v395 := float64(v393 - v394)
-		v396 := float64(v387 - v395)
-		v397 := float64(v390 - v394)
-		v398 := float64(v396 + v397)
-		v399 := float64(v398 + v389)
-		v400 := float64(v399 + v392)
-		v401 := float64(v384 + v393)
-		v402 := float64(v401 - v384)
-		v403 := float64(v401 - v402)
-		v404 := float64(v384 - v403)
-		v405 := float64(v393 - v402)
-		v406 := float64(v404 + v405)
-		v407 := float64(v406 + v386)
-		v408 := float64(v407 + v400)
-		v409 := v401
-		if v14 {
-			v409 = v376
-		}
-		v410 := v408
-		if v14 {
-			v410 = v383
-		}
-		v411 := v409
+		v370 := math.FMA(v321, v239, v369)
+		v371 := float64(v365 + v368)
+		v372 := float64(v371 - v365)
+		v373 := float64(v371 - v372)
+		v374 := float64(v365 - v373)
+		v375 := float64(v368 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v376 + v367)
+		v378 := float64(v377 + v370)
+		v379 := float64(v362 + v371)
+		v380 := float64(v379 - v362)
+		v381 := float64(v379 - v380)
+		v382 := float64(v362 - v381)
+		v383 := float64(v371 - v380)
+		v384 := float64(v382 + v383)
+		v385 := float64(v384 + v364)
+		v386 := float64(v385 + v378)
+		v387 := v379
 		if v11 {
-			v411 = v357
+			v387 = v354
 		}
-		v412 := v410
+		v388 := v386
 		if v11 {
-			v412 = v364
+			v388 = v361
 		}
-		v413 := v411
-		if v7 {
-			v413 = v345
+		v389 := v387
+		if v9 {
+			v389 = v335
 		}
-		v414 := v412
-		if v7 {
-			v414 = v4
+		v390 := v388
+		if v9 {
+			v390 = v342
 		}
-		v415 := v413
-		if v3 {
-			v415 = v344
+		v391 := v389
+		if v6 {
+			v391 = v323
 		}
-		v416 := v414
-		if v3 {
-			v416 = v4
+		v392 := v390
+		if v6 {
+			v392 = v3
 		}
-		v417 := float64(v415 + v416)
-		v418 := float64(v343 * v342)
-		v419 := float64(v417 - v418)
-		v420 := math.Abs(v419)
-		v421 := math.Abs(v418)
-		v423 := float64(v421 * v422)
-		v424 := v420 <= v423
-		v425 := math.Abs(v343)
-		v426 := math.Abs(v346)
-		v427 := v425
-		if v426 > v425 {
-			v427 = v426
+		v393 := v391
+		if v2 {
+			v393 = v322
 		}
-		v429 := float64(v420 * v428)
-		v432 := math.FMA(v427, v430, v431)
-		v433 := v429 <= v432
-		v434 := v424 || v433
-		v435 := v417 == v4
-		v436 := v434 && !v435
-		v437 := v418
-		if v436 {
-			v437 = v417
+		v394 := v392
+		if v2 {
+			v394 = v3
 		}
-		v438 := v437
-		if v87 {
-			v438 = v0
+		v395 := float64(v393 + v394)
+		v396 := float64(v321 * v320)
+		v397 := float64(v395 - v396)
+		v398 := math.Abs(v397)
+		v399 := math.Abs(v396)
+		v401 := float64(v399 * v400)
+		v402 := v398 <= v401
+		v403 := math.Abs(v321)
+		v404 := math.Abs(v324)
+		v405 := v403
+		if v404 > v403 {
+			v405 = v404
 		}
-		dx[i] = v438
+		v407 := float64(v398 * v406)
+		v410 := math.FMA(v405, v408, v409)
+		v411 := v407 <= v410
+		v412 := v402 || v411
+		v413 := v395 == v3
+		v414 := v412 && !v413
+		v415 := v396
+		if v414 {
+			v415 = v395
+		}
+		v416 := v415
+		if v83 {
+			v416 = v0
+		}
+		dx[i] = v416
 	}
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 321 operations): the scalar twin of the vector program
+// memory, f64 compute, 320 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1054,22 +1042,22 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v78 := math.Float64frombits(0xc091300000000000)  // -1100
-	v83 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v85 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v87 := math.Float64frombits(0xc044000000000000)  // -40
-	v119 := math.Float64frombits(0xbff0000000000000) // -1
-	v137 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v139 := math.Float64frombits(0x4008000000000000) // 3
-	v144 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v145 := math.Float64frombits(0x4000000000000000) // 2
-	v149 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v152 := math.Float64frombits(0x4010000000000000) // 4
-	v175 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v242 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v304 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v310 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v312 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v313 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v82 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v84 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v86 := math.Float64frombits(0xc044000000000000)  // -40
+	v118 := math.Float64frombits(0xbff0000000000000) // -1
+	v136 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v138 := math.Float64frombits(0x4008000000000000) // 3
+	v143 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v144 := math.Float64frombits(0x4000000000000000) // 2
+	v148 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v151 := math.Float64frombits(0x4010000000000000) // 4
+	v174 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v241 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v303 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v309 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v311 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v312 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1144,278 +1132,274 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 		}
 		v80 := ldexpMid(v77, v79)
 		v81 := math.IsNaN(v0)
-		v82 := v80
-		if v81 {
-			v82 = v0
+		v83 := float64(v0 - v82)
+		v85 := float64(v83 - v84)
+		v87 := v86
+		if v85 > v86 {
+			v87 = v85
 		}
-		v84 := float64(v0 - v83)
-		v86 := float64(v84 - v85)
-		v88 := v87
-		if v86 > v87 {
-			v88 = v86
+		v88 := v12
+		if v87 < v12 {
+			v88 = v87
 		}
-		v89 := v12
-		if v88 < v12 {
-			v89 = v88
-		}
-		v90 := float64(v89 * v14)
-		v91 := math.RoundToEven(v90)
-		v92 := -v91
-		v93 := math.FMA(v92, v18, v89)
-		v94 := math.FMA(v92, v20, v93)
-		v95 := float64(v93 - v94)
-		v96 := math.FMA(v92, v20, v95)
-		v97 := float64(v94 * v94)
-		v98 := -v97
-		v99 := math.FMA(v94, v94, v98)
-		v100 := float64(v24 * v97)
-		v101 := float64(v24 * v99)
-		v102 := float64(v94 + v100)
-		v103 := float64(v94 - v102)
+		v89 := float64(v88 * v14)
+		v90 := math.RoundToEven(v89)
+		v91 := -v90
+		v92 := math.FMA(v91, v18, v88)
+		v93 := math.FMA(v91, v20, v92)
+		v94 := float64(v92 - v93)
+		v95 := math.FMA(v91, v20, v94)
+		v96 := float64(v93 * v93)
+		v97 := -v96
+		v98 := math.FMA(v93, v93, v97)
+		v99 := float64(v24 * v96)
+		v100 := float64(v24 * v98)
+		v101 := float64(v93 + v99)
+		v102 := float64(v93 - v101)
+		v103 := float64(v102 + v99)
 		v104 := float64(v103 + v100)
-		v105 := float64(v104 + v101)
-		v106 := math.FMA(v96, v94, v96)
-		v107 := float64(v105 + v106)
-		v108 := float64(v97 * v94)
-		v109 := math.FMA(v94, v37, v38)
-		v110 := math.FMA(v94, v109, v40)
-		v111 := math.FMA(v94, v110, v42)
-		v112 := math.FMA(v94, v111, v44)
-		v113 := math.FMA(v94, v112, v46)
-		v114 := math.FMA(v94, v113, v48)
-		v115 := math.FMA(v94, v114, v50)
-		v116 := math.FMA(v94, v115, v52)
-		v117 := math.FMA(v94, v116, v54)
-		v118 := math.FMA(v108, v117, v107)
-		v120 := ldexpMid(v119, v92)
-		v121 := float64(v7 + v120)
-		v122 := float64(v121 - v7)
-		v123 := float64(v121 - v122)
-		v124 := float64(v7 - v123)
-		v125 := float64(v120 - v122)
-		v126 := float64(v124 + v125)
-		v127 := float64(v118 + v126)
-		v128 := float64(v121 + v102)
-		v129 := float64(v121 - v128)
-		v130 := float64(v129 + v102)
-		v131 := float64(v130 + v127)
-		v132 := float64(v128 + v131)
-		v133 := ldexpMid(v132, v91)
-		v134 := math.Copysign(v133, v86)
-		v135 := math.IsNaN(v86)
-		v136 := v134
-		if v135 {
-			v136 = v86
+		v105 := math.FMA(v95, v93, v95)
+		v106 := float64(v104 + v105)
+		v107 := float64(v96 * v93)
+		v108 := math.FMA(v93, v37, v38)
+		v109 := math.FMA(v93, v108, v40)
+		v110 := math.FMA(v93, v109, v42)
+		v111 := math.FMA(v93, v110, v44)
+		v112 := math.FMA(v93, v111, v46)
+		v113 := math.FMA(v93, v112, v48)
+		v114 := math.FMA(v93, v113, v50)
+		v115 := math.FMA(v93, v114, v52)
+		v116 := math.FMA(v93, v115, v54)
+		v117 := math.FMA(v107, v116, v106)
+		v119 := ldexpMid(v118, v91)
+		v120 := float64(v7 + v119)
+		v121 := float64(v120 - v7)
+		v122 := float64(v120 - v121)
+		v123 := float64(v7 - v122)
+		v124 := float64(v119 - v121)
+		v125 := float64(v123 + v124)
+		v126 := float64(v117 + v125)
+		v127 := float64(v120 + v101)
+		v128 := float64(v120 - v127)
+		v129 := float64(v128 + v101)
+		v130 := float64(v129 + v126)
+		v131 := float64(v127 + v130)
+		v132 := ldexpMid(v131, v90)
+		v133 := math.Copysign(v132, v85)
+		v134 := math.IsNaN(v85)
+		v135 := v133
+		if v134 {
+			v135 = v85
 		}
-		v138 := float64(v136 * v136)
-		v140 := float64(v139 * v136)
-		v141 := float64(v138 + v140)
-		v142 := float64(v141 + v139)
-		v143 := float64(v137 * v142)
-		v146 := float64(v136 + v145)
-		v147 := float64(v144 * v146)
-		v148 := float64(v143 + v147)
-		v150 := float64(v148 + v149)
-		v151 := float64(v136 * v150)
-		v153 := float64(v152 * v86)
-		v154 := float64(v7 + v82)
-		v155 := float64(v153 * v154)
-		v156 := float64(v151 + v155)
-		v157 := float64(v82 * v156)
-		v158 := float64(v82 + v145)
-		v159 := float64(v82 * v158)
-		v160 := float64(v159 + v145)
-		v161 := float64(v160 * v160)
-		v162 := float64(v157 / v161)
-		v163 := -v162
-		v164 := math.FMA(v163, v161, v157)
-		v165 := -v157
-		v166 := math.FMA(v82, v156, v165)
-		v167 := float64(v156 - v155)
-		v168 := float64(v151 - v167)
-		v169 := -v151
-		v170 := math.FMA(v136, v150, v169)
-		v171 := float64(v7 + v136)
-		v172 := float64(v84 - v0)
-		v173 := float64(v84 - v172)
-		v174 := float64(v0 - v173)
-		v176 := float64(v175 - v172)
-		v177 := float64(v174 + v176)
-		v178 := float64(v84 - v86)
-		v179 := float64(v178 - v85)
-		v180 := float64(v177 + v179)
-		v181 := float64(v171 * v180)
-		v182 := float64(v145 * v136)
-		v183 := float64(v182 + v139)
-		v184 := float64(v137 * v183)
-		v185 := float64(v184 + v144)
-		v186 := float64(v136 * v185)
-		v187 := float64(v150 + v186)
-		v188 := float64(v181 * v187)
-		v189 := float64(v170 + v188)
-		v190 := float64(v168 + v189)
-		v191 := -v155
-		v192 := math.FMA(v153, v154, v191)
-		v193 := float64(v180 * v154)
-		v194 := float64(v154 - v7)
-		v195 := float64(v82 - v194)
-		v196 := float64(v86 * v195)
-		v197 := float64(v193 + v196)
-		v198 := float64(v152 * v197)
-		v199 := float64(v192 + v198)
-		v200 := float64(v190 + v199)
-		v201 := float64(v82 * v200)
-		v202 := float64(v166 + v201)
-		v203 := float64(v164 + v202)
-		v204 := -v161
-		v205 := math.FMA(v160, v160, v204)
-		v206 := float64(v145 * v160)
-		v207 := float64(v160 - v159)
-		v208 := float64(v160 - v207)
-		v209 := float64(v159 - v208)
-		v210 := float64(v145 - v207)
-		v211 := float64(v209 + v210)
-		v212 := -v159
-		v213 := math.FMA(v82, v158, v212)
-		v214 := float64(v158 - v82)
-		v215 := float64(v158 - v214)
-		v216 := float64(v82 - v215)
-		v217 := float64(v145 - v214)
-		v218 := float64(v216 + v217)
-		v219 := float64(v82 * v218)
-		v220 := float64(v213 + v219)
-		v221 := float64(v211 + v220)
-		v222 := float64(v206 * v221)
-		v223 := float64(v205 + v222)
-		v224 := float64(v162 * v223)
-		v225 := float64(v203 - v224)
-		v226 := float64(v225 / v161)
-		v227 := float64(v162 + v226)
-		v228 := float64(v159 / v160)
-		v229 := -v228
-		v230 := math.FMA(v229, v160, v159)
-		v231 := float64(v230 + v220)
-		v232 := float64(v228 * v221)
-		v233 := float64(v231 - v232)
-		v234 := float64(v233 / v160)
-		v235 := float64(v152 * v0)
-		v236 := float64(v235 * v82)
-		v237 := float64(v236 * v154)
-		v238 := float64(v237 / v161)
-		v239 := float64(v234 + v238)
-		v240 := float64(v228 + v239)
-		v241 := v240
+		v137 := float64(v135 * v135)
+		v139 := float64(v138 * v135)
+		v140 := float64(v137 + v139)
+		v141 := float64(v140 + v138)
+		v142 := float64(v136 * v141)
+		v145 := float64(v135 + v144)
+		v146 := float64(v143 * v145)
+		v147 := float64(v142 + v146)
+		v149 := float64(v147 + v148)
+		v150 := float64(v135 * v149)
+		v152 := float64(v151 * v85)
+		v153 := float64(v7 + v80)
+		v154 := float64(v152 * v153)
+		v155 := float64(v150 + v154)
+		v156 := float64(v80 * v155)
+		v157 := float64(v80 + v144)
+		v158 := float64(v80 * v157)
+		v159 := float64(v158 + v144)
+		v160 := float64(v159 * v159)
+		v161 := float64(v156 / v160)
+		v162 := -v161
+		v163 := math.FMA(v162, v160, v156)
+		v164 := -v156
+		v165 := math.FMA(v80, v155, v164)
+		v166 := float64(v155 - v154)
+		v167 := float64(v150 - v166)
+		v168 := -v150
+		v169 := math.FMA(v135, v149, v168)
+		v170 := float64(v7 + v135)
+		v171 := float64(v83 - v0)
+		v172 := float64(v83 - v171)
+		v173 := float64(v0 - v172)
+		v175 := float64(v174 - v171)
+		v176 := float64(v173 + v175)
+		v177 := float64(v83 - v85)
+		v178 := float64(v177 - v84)
+		v179 := float64(v176 + v178)
+		v180 := float64(v170 * v179)
+		v181 := float64(v144 * v135)
+		v182 := float64(v181 + v138)
+		v183 := float64(v136 * v182)
+		v184 := float64(v183 + v143)
+		v185 := float64(v135 * v184)
+		v186 := float64(v149 + v185)
+		v187 := float64(v180 * v186)
+		v188 := float64(v169 + v187)
+		v189 := float64(v167 + v188)
+		v190 := -v154
+		v191 := math.FMA(v152, v153, v190)
+		v192 := float64(v179 * v153)
+		v193 := float64(v153 - v7)
+		v194 := float64(v80 - v193)
+		v195 := float64(v85 * v194)
+		v196 := float64(v192 + v195)
+		v197 := float64(v151 * v196)
+		v198 := float64(v191 + v197)
+		v199 := float64(v189 + v198)
+		v200 := float64(v80 * v199)
+		v201 := float64(v165 + v200)
+		v202 := float64(v163 + v201)
+		v203 := -v160
+		v204 := math.FMA(v159, v159, v203)
+		v205 := float64(v144 * v159)
+		v206 := float64(v159 - v158)
+		v207 := float64(v159 - v206)
+		v208 := float64(v158 - v207)
+		v209 := float64(v144 - v206)
+		v210 := float64(v208 + v209)
+		v211 := -v158
+		v212 := math.FMA(v80, v157, v211)
+		v213 := float64(v157 - v80)
+		v214 := float64(v157 - v213)
+		v215 := float64(v80 - v214)
+		v216 := float64(v144 - v213)
+		v217 := float64(v215 + v216)
+		v218 := float64(v80 * v217)
+		v219 := float64(v212 + v218)
+		v220 := float64(v210 + v219)
+		v221 := float64(v205 * v220)
+		v222 := float64(v204 + v221)
+		v223 := float64(v161 * v222)
+		v224 := float64(v202 - v223)
+		v225 := float64(v224 / v160)
+		v226 := float64(v161 + v225)
+		v227 := float64(v158 / v159)
+		v228 := -v227
+		v229 := math.FMA(v228, v159, v158)
+		v230 := float64(v229 + v219)
+		v231 := float64(v227 * v220)
+		v232 := float64(v230 - v231)
+		v233 := float64(v232 / v159)
+		v234 := float64(v151 * v0)
+		v235 := float64(v234 * v80)
+		v236 := float64(v235 * v153)
+		v237 := float64(v236 / v160)
+		v238 := float64(v233 + v237)
+		v239 := float64(v227 + v238)
+		v240 := v239
 		if v9 {
-			v241 = v227
+			v240 = v226
 		}
-		v243 := v241
+		v242 := v240
 		if v6 {
-			v243 = v7
+			v242 = v7
 		}
-		v244 := v243
+		v243 := v242
 		if v2 {
-			v244 = v4
+			v243 = v4
 		}
-		v245 := dy[i]
-		v246 := float64(v245 * v4)
-		v247 := float64(v245 * v7)
-		v248 := float64(v245 * v242)
-		v249 := float64(v245 * v162)
-		v250 := -v249
-		v251 := math.FMA(v245, v162, v250)
-		v252 := float64(v245 * v225)
-		v253 := -v252
-		v254 := math.FMA(v245, v225, v253)
-		v255 := float64(v252 / v161)
-		v256 := -v255
-		v257 := math.FMA(v256, v161, v252)
-		v258 := float64(v257 + v254)
-		v259 := float64(v258 / v161)
-		v260 := float64(v249 + v255)
-		v261 := float64(v260 - v249)
-		v262 := float64(v260 - v261)
-		v263 := float64(v249 - v262)
-		v264 := float64(v255 - v261)
-		v265 := float64(v263 + v264)
-		v266 := float64(v265 + v251)
-		v267 := float64(v266 + v259)
-		v268 := float64(v245 * v228)
-		v269 := -v268
-		v270 := math.FMA(v245, v228, v269)
-		v271 := float64(v245 * v234)
-		v272 := -v271
-		v273 := math.FMA(v245, v234, v272)
-		v274 := float64(v245 * v238)
-		v275 := -v274
-		v276 := math.FMA(v245, v238, v275)
-		v277 := float64(v271 + v274)
-		v278 := float64(v277 - v271)
-		v279 := float64(v277 - v278)
-		v280 := float64(v271 - v279)
-		v281 := float64(v274 - v278)
-		v282 := float64(v280 + v281)
-		v283 := float64(v282 + v273)
-		v284 := float64(v283 + v276)
-		v285 := float64(v268 + v277)
-		v286 := float64(v285 - v268)
-		v287 := float64(v285 - v286)
-		v288 := float64(v268 - v287)
-		v289 := float64(v277 - v286)
-		v290 := float64(v288 + v289)
-		v291 := float64(v290 + v270)
-		v292 := float64(v291 + v284)
-		v293 := v285
+		v244 := dy[i]
+		v245 := float64(v244 * v4)
+		v246 := float64(v244 * v7)
+		v247 := float64(v244 * v241)
+		v248 := float64(v244 * v161)
+		v249 := -v248
+		v250 := math.FMA(v244, v161, v249)
+		v251 := float64(v244 * v224)
+		v252 := -v251
+		v253 := math.FMA(v244, v224, v252)
+		v254 := float64(v251 / v160)
+		v255 := -v254
+		v256 := math.FMA(v255, v160, v251)
+		v257 := float64(v256 + v253)
+		v258 := float64(v257 / v160)
+		v259 := float64(v248 + v254)
+		v260 := float64(v259 - v248)
+		v261 := float64(v259 - v260)
+		v262 := float64(v248 - v261)
+		v263 := float64(v254 - v260)
+		v264 := float64(v262 + v263)
+		v265 := float64(v264 + v250)
+		v266 := float64(v265 + v258)
+		v267 := float64(v244 * v227)
+		v268 := -v267
+		v269 := math.FMA(v244, v227, v268)
+		v270 := float64(v244 * v233)
+		v271 := -v270
+		v272 := math.FMA(v244, v233, v271)
+		v273 := float64(v244 * v237)
+		v274 := -v273
+		v275 := math.FMA(v244, v237, v274)
+		v276 := float64(v270 + v273)
+		v277 := float64(v276 - v270)
+		v278 := float64(v276 - v277)
+		v279 := float64(v270 - v278)
+		v280 := float64(v273 - v277)
+		v281 := float64(v279 + v280)
+		v282 := float64(v281 + v272)
+		v283 := float64(v282 + v275)
+		v284 := float64(v267 + v276)
+		v285 := float64(v284 - v267)
+		v286 := float64(v284 - v285)
+		v287 := float64(v267 - v286)
+		v288 := float64(v276 - v285)
+		v289 := float64(v287 + v288)
+		v290 := float64(v289 + v269)
+		v291 := float64(v290 + v283)
+		v292 := v284
 		if v9 {
-			v293 = v260
+			v292 = v259
+		}
+		v293 := v291
+		if v9 {
+			v293 = v266
 		}
 		v294 := v292
-		if v9 {
-			v294 = v267
+		if v6 {
+			v294 = v246
 		}
 		v295 := v293
 		if v6 {
-			v295 = v247
+			v295 = v3
 		}
 		v296 := v294
-		if v6 {
-			v296 = v3
+		if v2 {
+			v296 = v245
 		}
 		v297 := v295
 		if v2 {
-			v297 = v246
+			v297 = v3
 		}
-		v298 := v296
-		if v2 {
-			v298 = v3
+		v298 := float64(v296 + v297)
+		v299 := float64(v244 * v243)
+		v300 := float64(v298 - v299)
+		v301 := math.Abs(v300)
+		v302 := math.Abs(v299)
+		v304 := float64(v302 * v303)
+		v305 := v301 <= v304
+		v306 := math.Abs(v244)
+		v307 := math.Abs(v247)
+		v308 := v306
+		if v307 > v306 {
+			v308 = v307
 		}
-		v299 := float64(v297 + v298)
-		v300 := float64(v245 * v244)
-		v301 := float64(v299 - v300)
-		v302 := math.Abs(v301)
-		v303 := math.Abs(v300)
-		v305 := float64(v303 * v304)
-		v306 := v302 <= v305
-		v307 := math.Abs(v245)
-		v308 := math.Abs(v248)
-		v309 := v307
-		if v308 > v307 {
-			v309 = v308
+		v310 := float64(v301 * v309)
+		v313 := math.FMA(v308, v311, v312)
+		v314 := v310 <= v313
+		v315 := v305 || v314
+		v316 := v298 == v3
+		v317 := v315 && !v316
+		v318 := v299
+		if v317 {
+			v318 = v298
 		}
-		v311 := float64(v302 * v310)
-		v314 := math.FMA(v309, v312, v313)
-		v315 := v311 <= v314
-		v316 := v306 || v315
-		v317 := v299 == v3
-		v318 := v316 && !v317
-		v319 := v300
-		if v318 {
-			v319 = v299
-		}
-		v320 := v319
+		v319 := v318
 		if v81 {
-			v320 = v0
+			v319 = v0
 		}
-		dx[i] = v320
+		dx[i] = v319
 	}
 }
 

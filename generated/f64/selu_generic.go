@@ -22,7 +22,7 @@ var (
 	seluBackwardFromOutputStreamImpl func(dx, y, dy []float64)
 )
 
-// seluGeneric is the pure-Go kernel of selu (f64 memory, f64 compute, 75
+// seluGeneric is the pure-Go kernel of selu (f64 memory, f64 compute, 74
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -107,25 +107,21 @@ func seluGeneric(dst, x []float64) {
 		v68 := ldexpMid(v67, v12)
 		v69 := math.Copysign(v68, v0)
 		v70 := math.IsNaN(v0)
-		v71 := v69
-		if v70 {
-			v71 = v0
-		}
-		v72 := float64(v5 * v71)
-		v73 := v72
+		v71 := float64(v5 * v69)
+		v72 := v71
 		if v2 {
-			v73 = v4
+			v72 = v4
 		}
-		v86 := v73
+		v73 := v72
 		if v70 {
-			v86 = v0
+			v73 = v0
 		}
-		dst[i] = v86
+		dst[i] = v73
 	}
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 129 operations): the scalar twin of the vector program the assembly
+// compute, 122 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -157,10 +153,10 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v75 := math.Float64frombits(0xc091300000000000)  // -1100
-	v112 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v118 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v120 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v121 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v105 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v111 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v113 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v114 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -234,86 +230,70 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		}
 		v77 := ldexpMid(v74, v76)
 		v78 := math.IsNaN(v0)
-		v79 := v77
-		if v78 {
-			v79 = v0
-		}
-		v80 := float64(v4 * v79)
-		v81 := v80
+		v79 := float64(v4 * v77)
+		v80 := v79
 		if v2 {
-			v81 = v3
+			v80 = v3
 		}
-		v82 := dy[i]
-		v83 := float64(v82 * v3)
-		v84 := -v83
-		v85 := math.FMA(v82, v3, v84)
-		v86 := float64(v82 * v4)
-		v87 := -v86
-		v88 := math.FMA(v82, v4, v87)
-		v89 := float64(v86 * v0)
+		v81 := dy[i]
+		v82 := float64(v81 * v3)
+		v83 := -v82
+		v84 := math.FMA(v81, v3, v83)
+		v85 := float64(v81 * v4)
+		v86 := -v85
+		v87 := math.FMA(v81, v4, v86)
+		v88 := v1
+		if v57 {
+			v88 = v53
+		}
+		v89 := float64(v85 * v88)
 		v90 := -v89
-		v91 := math.FMA(v86, v0, v90)
-		v92 := math.FMA(v88, v0, v91)
+		v91 := math.FMA(v85, v88, v90)
+		v92 := math.FMA(v87, v88, v91)
 		v93 := v1
 		if v57 {
-			v93 = v53
+			v93 = v56
 		}
-		v94 := float64(v86 * v93)
-		v95 := -v94
-		v96 := math.FMA(v86, v93, v95)
-		v97 := math.FMA(v88, v93, v96)
-		v98 := v1
-		if v57 {
-			v98 = v56
-		}
-		v99 := float64(v86 * v98)
-		v100 := float64(v97 + v99)
-		v101 := float64(v94 + v100)
-		v102 := math.Ldexp(v101, int(v11))
-		v103 := v102
-		if v78 {
-			v103 = v89
-		}
-		v104 := v1
-		if v78 {
-			v104 = v92
-		}
-		v105 := v103
+		v94 := float64(v85 * v93)
+		v95 := float64(v92 + v94)
+		v96 := float64(v89 + v95)
+		v97 := math.Ldexp(v96, int(v11))
+		v98 := v97
 		if v2 {
-			v105 = v83
+			v98 = v82
 		}
-		v106 := v104
+		v99 := v1
 		if v2 {
-			v106 = v85
+			v99 = v84
 		}
-		v107 := float64(v105 + v106)
-		v108 := float64(v82 * v81)
-		v109 := float64(v107 - v108)
-		v110 := math.Abs(v109)
-		v111 := math.Abs(v108)
-		v113 := float64(v111 * v112)
-		v114 := v110 <= v113
-		v115 := math.Abs(v82)
-		v116 := math.Abs(v86)
-		v117 := v115
-		if v116 > v115 {
-			v117 = v116
+		v100 := float64(v98 + v99)
+		v101 := float64(v81 * v80)
+		v102 := float64(v100 - v101)
+		v103 := math.Abs(v102)
+		v104 := math.Abs(v101)
+		v106 := float64(v104 * v105)
+		v107 := v103 <= v106
+		v108 := math.Abs(v81)
+		v109 := math.Abs(v85)
+		v110 := v108
+		if v109 > v108 {
+			v110 = v109
 		}
-		v119 := float64(v110 * v118)
-		v122 := math.FMA(v117, v120, v121)
-		v123 := v119 <= v122
-		v124 := v114 || v123
-		v125 := v107 == v1
-		v126 := v124 && !v125
-		v127 := v108
-		if v126 {
-			v127 = v107
+		v112 := float64(v103 * v111)
+		v115 := math.FMA(v110, v113, v114)
+		v116 := v112 <= v115
+		v117 := v107 || v116
+		v118 := v100 == v1
+		v119 := v117 && !v118
+		v120 := v101
+		if v119 {
+			v120 = v100
 		}
-		v128 := v127
+		v121 := v120
 		if v78 {
-			v128 = v0
+			v121 = v0
 		}
-		dx[i] = v128
+		dx[i] = v121
 	}
 }
 

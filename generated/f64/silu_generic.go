@@ -26,320 +26,305 @@ var (
 	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 207
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 201
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func siluGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc087480000000000)   // -745
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x4086300000000000) // 710
-	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0xc087480000000000)   // -745
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0x408f400000000000)  // 1000
+	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v106 := math.Float64frombits(0x4086300000000000) // 710
+	v185 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v190 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v192 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v193 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
-		v3 := v0 < v2
-		v8 := v0 < v7
-		v9 := math.Abs(v0)
-		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v2 := v0 < v1
+		v6 := v0 < v5
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v10 := v9
+		if v8 > v9 {
+			v10 = v8
 		}
-		v13 := v0 < v4
-		v16 := float64(v12 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v14 + v31)
-		v59 := float64(v14 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v17 > v65 {
-			v66 = v17
+		v11 := v0 < v3
+		v14 := float64(v10 * v13)
+		v15 := math.RoundToEven(v14)
+		v16 := -v15
+		v18 := math.FMA(v16, v17, v10)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v12 + v29)
+		v57 := float64(v12 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v60 := float64(v56 + v59)
+		v61 := float64(v56 - v60)
+		v62 := float64(v61 + v59)
+		v64 := v63
+		if v15 > v63 {
+			v64 = v15
 		}
-		v67 := ldexpMid(v14, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v14 + v68)
-		v71 := float64(v14 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v14
-		if v13 {
-			v74 = v62
+		v65 := ldexpMid(v12, v64)
+		v66 := float64(v60 * v65)
+		v67 := float64(v62 * v65)
+		v68 := float64(v12 + v66)
+		v69 := float64(v12 - v68)
+		v70 := float64(v69 + v66)
+		v71 := float64(v70 + v67)
+		v72 := v12
+		if v11 {
+			v72 = v60
 		}
-		v75 := v4
-		if v13 {
-			v75 = v64
+		v73 := v3
+		if v11 {
+			v73 = v62
 		}
-		v76 := float64(v14 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := v11 <= v10
-		v83 := float64(v81 * v76)
-		v84 := v4
-		if v13 {
-			v84 = v17
+		v74 := float64(v12 / v68)
+		v75 := float64(v72 * v74)
+		v76 := -v75
+		v77 := math.FMA(v76, v68, v72)
+		v78 := math.FMA(v76, v71, v77)
+		v79 := float64(v78 + v73)
+		v80 := v9 <= v8
+		v81 := float64(v79 * v74)
+		v82 := v3
+		if v11 {
+			v82 = v15
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v84 := float64(v83 - v82)
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v89 := v4
-		if v88 > v4 {
-			v89 = v88
+		v87 := v3
+		if v86 > v3 {
+			v87 = v86
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v4
-		if v91 {
-			v94 = v93
+		v89 := v82 < v88
+		v91 := ldexpNormal(v90, v87)
+		v92 := v3
+		if v89 {
+			v92 = v91
 		}
-		v95 := float64(v77 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v77 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v65
-		if v84 > v65 {
-			v102 = v84
+		v93 := float64(v75 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v75 - v94)
+		v96 := float64(v95 + v81)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := v63
+		if v82 > v63 {
+			v100 = v82
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v0)
-		v105 := v103
-		if v104 {
-			v105 = v0
+		v101 := ldexpMid(v99, v100)
+		v102 := math.IsNaN(v0)
+		v103 := float64(v0 * v101)
+		v104 := float64(v23 * v0)
+		v105 := v9
+		if v104 > v9 {
+			v105 = v104
 		}
-		v106 := float64(v0 * v105)
-		v107 := float64(v25 * v0)
-		v108 := v11
-		if v107 > v11 {
-			v108 = v107
+		v107 := v106
+		if v105 < v106 {
+			v107 = v105
 		}
-		v110 := v109
-		if v108 < v109 {
-			v110 = v108
+		v108 := float64(v107 * v13)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v17, v107)
+		v112 := math.FMA(v110, v19, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v19, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v23 * v115)
+		v119 := float64(v23 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v112, v36, v37)
+		v128 := math.FMA(v112, v127, v39)
+		v129 := math.FMA(v112, v128, v41)
+		v130 := math.FMA(v112, v129, v43)
+		v131 := math.FMA(v112, v130, v45)
+		v132 := math.FMA(v112, v131, v47)
+		v133 := math.FMA(v112, v132, v49)
+		v134 := math.FMA(v112, v133, v51)
+		v135 := math.FMA(v112, v134, v53)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v12 + v120)
+		v138 := float64(v12 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v83 - v109)
+		v142 := v85
+		if v141 < v85 {
+			v142 = v141
 		}
-		v111 := float64(v110 * v15)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v19, v110)
-		v115 := math.FMA(v113, v21, v114)
-		v116 := float64(v114 - v115)
-		v117 := math.FMA(v113, v21, v116)
-		v118 := float64(v115 * v115)
-		v119 := -v118
-		v120 := math.FMA(v115, v115, v119)
-		v121 := float64(v25 * v118)
-		v122 := float64(v25 * v120)
-		v123 := float64(v115 + v121)
-		v124 := float64(v115 - v123)
-		v125 := float64(v124 + v121)
-		v126 := float64(v125 + v122)
-		v127 := math.FMA(v117, v115, v117)
-		v128 := float64(v126 + v127)
-		v129 := float64(v118 * v115)
-		v130 := math.FMA(v115, v38, v39)
-		v131 := math.FMA(v115, v130, v41)
-		v132 := math.FMA(v115, v131, v43)
-		v133 := math.FMA(v115, v132, v45)
-		v134 := math.FMA(v115, v133, v47)
-		v135 := math.FMA(v115, v134, v49)
-		v136 := math.FMA(v115, v135, v51)
-		v137 := math.FMA(v115, v136, v53)
-		v138 := math.FMA(v115, v137, v55)
-		v139 := math.FMA(v129, v138, v128)
-		v140 := float64(v14 + v123)
-		v141 := float64(v14 - v140)
-		v142 := float64(v141 + v123)
-		v143 := float64(v142 + v139)
-		v145 := float64(v85 - v112)
-		v146 := v87
-		if v145 < v87 {
+		v143 := v3
+		if v142 > v3 {
+			v143 = v142
+		}
+		v144 := v109 < v88
+		v145 := ldexpNormal(v90, v143)
+		v146 := v3
+		if v144 {
 			v146 = v145
 		}
-		v147 := v4
-		if v146 > v4 {
-			v147 = v146
+		v147 := float64(v137 + v146)
+		v148 := float64(v147 - v146)
+		v149 := float64(v137 - v148)
+		v150 := float64(v149 + v140)
+		v151 := float64(v150 + v146)
+		v152 := float64(v151 - v146)
+		v153 := float64(v148 + v152)
+		v154 := v63
+		if v109 > v63 {
+			v154 = v109
 		}
-		v148 := v112 < v90
-		v149 := ldexpNormal(v92, v147)
-		v150 := v4
-		if v148 {
-			v150 = v149
+		v155 := ldexpMid(v153, v154)
+		v156 := math.IsNaN(v104)
+		v157 := v155
+		if v156 {
+			v157 = v104
 		}
-		v151 := float64(v140 + v150)
-		v152 := float64(v151 - v150)
-		v153 := float64(v140 - v152)
-		v154 := float64(v153 + v143)
-		v155 := float64(v154 + v150)
-		v156 := float64(v155 - v150)
-		v157 := float64(v152 + v156)
-		v158 := v65
-		if v112 > v65 {
-			v158 = v112
+		v158 := float64(v0 * v157)
+		v159 := float64(v158 * v157)
+		v160 := v103
+		if v6 {
+			v160 = v159
 		}
-		v159 := ldexpMid(v157, v158)
-		v160 := math.IsNaN(v107)
-		v161 := v159
-		if v160 {
-			v161 = v107
+		v161 := v160
+		if v2 {
+			v161 = v4
 		}
-		v162 := float64(v0 * v161)
-		v163 := float64(v162 * v161)
-		v164 := v106
-		if v8 {
-			v164 = v163
+		v162 := -v158
+		v163 := math.FMA(v0, v157, v162)
+		v164 := -v159
+		v165 := math.FMA(v158, v157, v164)
+		v166 := math.FMA(v163, v157, v165)
+		v167 := v3
+		if v80 {
+			v167 = v75
 		}
-		v165 := v164
-		if v3 {
-			v165 = v5
+		v168 := float64(v0 * v167)
+		v169 := -v168
+		v170 := math.FMA(v0, v167, v169)
+		v171 := v3
+		if v80 {
+			v171 = v81
 		}
-		v166 := -v162
-		v167 := math.FMA(v0, v161, v166)
-		v168 := -v163
-		v169 := math.FMA(v162, v161, v168)
-		v170 := math.FMA(v167, v161, v169)
-		v171 := float64(v0 * v0)
-		v172 := -v171
-		v173 := math.FMA(v0, v0, v172)
-		v174 := v4
-		if v82 {
-			v174 = v77
+		v172 := float64(v0 * v171)
+		v173 := float64(v170 + v172)
+		v174 := float64(v168 + v173)
+		v175 := math.Ldexp(v174, int(v82))
+		v176 := v175
+		if v6 {
+			v176 = v159
 		}
-		v175 := float64(v0 * v174)
-		v176 := -v175
-		v177 := math.FMA(v0, v174, v176)
-		v178 := v4
-		if v82 {
-			v178 = v83
+		v177 := v3
+		if v6 {
+			v177 = v166
 		}
-		v179 := float64(v0 * v178)
-		v180 := float64(v177 + v179)
-		v181 := float64(v175 + v180)
-		v182 := math.Ldexp(v181, int(v84))
-		v183 := v182
-		if v104 {
-			v183 = v171
+		v178 := v176
+		if v2 {
+			v178 = v4
 		}
-		v184 := v4
-		if v104 {
-			v184 = v173
+		v179 := v177
+		if v2 {
+			v179 = v3
 		}
-		v185 := v183
-		if v8 {
-			v185 = v163
+		v180 := float64(v178 + v179)
+		v181 := float64(v12 * v161)
+		v182 := float64(v180 - v181)
+		v183 := math.Abs(v182)
+		v184 := math.Abs(v181)
+		v186 := float64(v184 * v185)
+		v187 := v183 <= v186
+		v188 := v12
+		if v7 > v12 {
+			v188 = v7
 		}
-		v186 := v184
-		if v8 {
-			v186 = v170
+		v189 := v188
+		if v7 > v188 {
+			v189 = v7
 		}
-		v187 := v185
-		if v3 {
-			v187 = v5
+		v191 := float64(v183 * v190)
+		v194 := math.FMA(v189, v192, v193)
+		v195 := v191 <= v194
+		v196 := v187 || v195
+		v197 := v180 == v3
+		v198 := v196 && !v197
+		v199 := v181
+		if v198 {
+			v199 = v180
 		}
-		v188 := v186
-		if v3 {
-			v188 = v4
+		v200 := v199
+		if v102 {
+			v200 = v0
 		}
-		v189 := float64(v187 + v188)
-		v190 := float64(v14 * v165)
-		v191 := float64(v189 - v190)
-		v192 := math.Abs(v191)
-		v193 := math.Abs(v190)
-		v195 := float64(v193 * v194)
-		v196 := v192 <= v195
-		v197 := v14
-		if v9 > v14 {
-			v197 = v9
-		}
-		v198 := v197
-		if v9 > v197 {
-			v198 = v9
-		}
-		v200 := float64(v192 * v199)
-		v203 := math.FMA(v198, v201, v202)
-		v204 := v200 <= v203
-		v205 := v196 || v204
-		v206 := v189 == v4
-		v207 := v205 && !v206
-		v208 := v190
-		if v207 {
-			v208 = v189
-		}
-		v209 := v208
-		if v104 {
-			v209 = v0
-		}
-		dst[i] = v209
+		dst[i] = v200
 	}
 }
 
 // siluUsualGeneric is the pure-Go kernel of siluUsual (f64 memory, f64
-// compute, 141 operations): the scalar twin of the vector program the assembly
+// compute, 135 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -369,10 +354,10 @@ func siluUsualGeneric(dst, x []float64) {
 	v83 := math.Float64frombits(0x408f400000000000)  // 1000
 	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v125 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v130 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v132 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v133 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v124 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v126 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v127 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -478,79 +463,64 @@ func siluUsualGeneric(dst, x []float64) {
 		}
 		v99 := ldexpMid(v97, v98)
 		v100 := math.IsNaN(v0)
-		v101 := v99
-		if v100 {
-			v101 = v0
-		}
-		v102 := float64(v0 * v101)
-		v103 := v102
+		v101 := float64(v0 * v99)
+		v102 := v101
 		if v2 {
-			v103 = v4
+			v102 = v4
 		}
-		v104 := float64(v0 * v0)
+		v103 := v3
+		if v78 {
+			v103 = v73
+		}
+		v104 := float64(v0 * v103)
 		v105 := -v104
-		v106 := math.FMA(v0, v0, v105)
+		v106 := math.FMA(v0, v103, v105)
 		v107 := v3
 		if v78 {
-			v107 = v73
+			v107 = v79
 		}
 		v108 := float64(v0 * v107)
-		v109 := -v108
-		v110 := math.FMA(v0, v107, v109)
-		v111 := v3
-		if v78 {
-			v111 = v79
-		}
-		v112 := float64(v0 * v111)
-		v113 := float64(v110 + v112)
-		v114 := float64(v108 + v113)
-		v115 := math.Ldexp(v114, int(v80))
-		v116 := v115
-		if v100 {
-			v116 = v104
-		}
-		v117 := v3
-		if v100 {
-			v117 = v106
-		}
-		v118 := v116
+		v109 := float64(v106 + v108)
+		v110 := float64(v104 + v109)
+		v111 := math.Ldexp(v110, int(v80))
+		v112 := v111
 		if v2 {
-			v118 = v4
+			v112 = v4
 		}
-		v119 := v117
+		v113 := v3
 		if v2 {
-			v119 = v3
+			v113 = v3
 		}
-		v120 := float64(v118 + v119)
-		v121 := float64(v10 * v103)
-		v122 := float64(v120 - v121)
-		v123 := math.Abs(v122)
-		v124 := math.Abs(v121)
-		v126 := float64(v124 * v125)
-		v127 := v123 <= v126
-		v128 := v10
+		v114 := float64(v112 + v113)
+		v115 := float64(v10 * v102)
+		v116 := float64(v114 - v115)
+		v117 := math.Abs(v116)
+		v118 := math.Abs(v115)
+		v120 := float64(v118 * v119)
+		v121 := v117 <= v120
+		v122 := v10
 		if v5 > v10 {
-			v128 = v5
+			v122 = v5
 		}
-		v129 := v128
-		if v5 > v128 {
-			v129 = v5
+		v123 := v122
+		if v5 > v122 {
+			v123 = v5
 		}
-		v131 := float64(v123 * v130)
-		v134 := math.FMA(v129, v132, v133)
-		v135 := v131 <= v134
-		v136 := v127 || v135
-		v137 := v120 == v3
-		v138 := v136 && !v137
-		v139 := v121
-		if v138 {
-			v139 = v120
+		v125 := float64(v117 * v124)
+		v128 := math.FMA(v123, v126, v127)
+		v129 := v125 <= v128
+		v130 := v121 || v129
+		v131 := v114 == v3
+		v132 := v130 && !v131
+		v133 := v115
+		if v132 {
+			v133 = v114
 		}
-		v140 := v139
+		v134 := v133
 		if v100 {
-			v140 = v0
+			v134 = v0
 		}
-		dst[i] = v140
+		dst[i] = v134
 	}
 }
 
@@ -578,940 +548,920 @@ func siluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 680 operations): the scalar twin of the vector program the assembly
+// compute, 675 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
 func siluBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4046800000000000)   // 45
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v13 := math.Float64frombits(0xc000000000000000)  // -2
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v25 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v27 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v71 := math.Float64frombits(0xc091300000000000)  // -1100
-	v91 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v93 := math.Float64frombits(0x408f400000000000)  // 1000
-	v96 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v98 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v196 := math.Float64frombits(0x4086300000000000) // 710
-	v260 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v340 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v342 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v344 := math.Float64frombits(0xbff0000000000000) // -1
-	v345 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v346 := math.Float64frombits(0xc044000000000000) // -40
-	v408 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v412 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v430 := math.Float64frombits(0x4086280000000000) // 709
-	v434 := math.Float64frombits(0x408ff80000000000) // 1023
-	v457 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v523 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v544 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v684 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v692 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v694 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v695 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4046800000000000)   // 45
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xc086200000000000)   // -708
+	v10 := math.Float64frombits(0xc000000000000000)  // -2
+	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v68 := math.Float64frombits(0xc091300000000000)  // -1100
+	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v89 := math.Float64frombits(0x408f400000000000)  // 1000
+	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v191 := math.Float64frombits(0x4086300000000000) // 710
+	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v336 := math.Float64frombits(0xbff0000000000000) // -1
+	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v338 := math.Float64frombits(0xc044000000000000) // -40
+	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v422 := math.Float64frombits(0x4086280000000000) // 709
+	v426 := math.Float64frombits(0x408ff80000000000) // 1023
+	v448 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v513 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v518 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v656 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v664 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v666 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v667 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
 		v11 := v0 < v10
-		v14 := v0 < v13
-		v15 := -v0
-		v16 := math.Abs(v15)
-		v17 := -v16
-		v19 := v18
-		if v17 > v18 {
-			v19 = v17
+		v12 := -v0
+		v13 := math.Abs(v12)
+		v14 := -v13
+		v16 := v15
+		if v14 > v15 {
+			v16 = v14
 		}
-		v20 := v15 < v4
-		v22 := float64(v19 * v21)
-		v23 := math.RoundToEven(v22)
-		v24 := -v23
-		v26 := math.FMA(v24, v25, v19)
-		v28 := math.FMA(v24, v27, v26)
-		v29 := float64(v26 - v28)
-		v30 := math.FMA(v24, v27, v29)
-		v32 := float64(v28 * v28)
-		v33 := -v32
-		v34 := math.FMA(v28, v28, v33)
-		v35 := float64(v31 * v32)
-		v36 := float64(v31 * v34)
-		v37 := float64(v28 + v35)
-		v38 := float64(v28 - v37)
-		v39 := float64(v38 + v35)
-		v40 := float64(v39 + v36)
-		v41 := math.FMA(v30, v28, v30)
-		v42 := float64(v40 + v41)
-		v43 := float64(v32 * v28)
-		v46 := math.FMA(v28, v44, v45)
-		v48 := math.FMA(v28, v46, v47)
-		v50 := math.FMA(v28, v48, v49)
-		v52 := math.FMA(v28, v50, v51)
-		v54 := math.FMA(v28, v52, v53)
-		v56 := math.FMA(v28, v54, v55)
-		v58 := math.FMA(v28, v56, v57)
-		v60 := math.FMA(v28, v58, v59)
-		v62 := math.FMA(v28, v60, v61)
-		v63 := math.FMA(v43, v62, v42)
-		v64 := float64(v8 + v37)
-		v65 := float64(v8 - v64)
-		v66 := float64(v65 + v37)
-		v67 := float64(v66 + v63)
-		v68 := float64(v64 + v67)
-		v69 := float64(v64 - v68)
-		v70 := float64(v69 + v67)
-		v72 := v71
-		if v23 > v71 {
-			v72 = v23
+		v17 := v12 < v3
+		v19 := float64(v16 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v23 := math.FMA(v21, v22, v16)
+		v25 := math.FMA(v21, v24, v23)
+		v26 := float64(v23 - v25)
+		v27 := math.FMA(v21, v24, v26)
+		v29 := float64(v25 * v25)
+		v30 := -v29
+		v31 := math.FMA(v25, v25, v30)
+		v32 := float64(v28 * v29)
+		v33 := float64(v28 * v31)
+		v34 := float64(v25 + v32)
+		v35 := float64(v25 - v34)
+		v36 := float64(v35 + v32)
+		v37 := float64(v36 + v33)
+		v38 := math.FMA(v27, v25, v27)
+		v39 := float64(v37 + v38)
+		v40 := float64(v29 * v25)
+		v43 := math.FMA(v25, v41, v42)
+		v45 := math.FMA(v25, v43, v44)
+		v47 := math.FMA(v25, v45, v46)
+		v49 := math.FMA(v25, v47, v48)
+		v51 := math.FMA(v25, v49, v50)
+		v53 := math.FMA(v25, v51, v52)
+		v55 := math.FMA(v25, v53, v54)
+		v57 := math.FMA(v25, v55, v56)
+		v59 := math.FMA(v25, v57, v58)
+		v60 := math.FMA(v40, v59, v39)
+		v61 := float64(v7 + v34)
+		v62 := float64(v7 - v61)
+		v63 := float64(v62 + v34)
+		v64 := float64(v63 + v60)
+		v65 := float64(v61 + v64)
+		v66 := float64(v61 - v65)
+		v67 := float64(v66 + v64)
+		v69 := v68
+		if v20 > v68 {
+			v69 = v20
 		}
-		v73 := ldexpMid(v8, v72)
-		v74 := float64(v68 * v73)
-		v75 := float64(v70 * v73)
-		v76 := float64(v8 + v74)
-		v77 := float64(v8 - v76)
-		v78 := float64(v77 + v74)
-		v79 := float64(v78 + v75)
-		v80 := v8
-		if v20 {
-			v80 = v68
+		v70 := ldexpMid(v7, v69)
+		v71 := float64(v65 * v70)
+		v72 := float64(v67 * v70)
+		v73 := float64(v7 + v71)
+		v74 := float64(v7 - v73)
+		v75 := float64(v74 + v71)
+		v76 := float64(v75 + v72)
+		v77 := v7
+		if v17 {
+			v77 = v65
 		}
-		v81 := v4
-		if v20 {
-			v81 = v70
+		v78 := v3
+		if v17 {
+			v78 = v67
 		}
-		v82 := float64(v8 / v76)
-		v83 := float64(v80 * v82)
-		v84 := -v83
-		v85 := math.FMA(v84, v76, v80)
-		v86 := math.FMA(v84, v79, v85)
-		v87 := float64(v86 + v81)
-		v89 := float64(v87 * v82)
-		v90 := v4
-		if v20 {
-			v90 = v23
+		v79 := float64(v7 / v73)
+		v80 := float64(v77 * v79)
+		v81 := -v80
+		v82 := math.FMA(v81, v73, v77)
+		v83 := math.FMA(v81, v76, v82)
+		v84 := float64(v83 + v78)
+		v85 := float64(v84 * v79)
+		v86 := v3
+		if v17 {
+			v86 = v20
 		}
-		v92 := float64(v91 - v90)
-		v94 := v93
-		if v92 < v93 {
-			v94 = v92
+		v88 := float64(v87 - v86)
+		v90 := v89
+		if v88 < v89 {
+			v90 = v88
 		}
-		v95 := v4
-		if v94 > v4 {
-			v95 = v94
+		v91 := v3
+		if v90 > v3 {
+			v91 = v90
 		}
-		v97 := v90 < v96
-		v99 := ldexpNormal(v98, v95)
-		v100 := v4
-		if v97 {
-			v100 = v99
+		v93 := v86 < v92
+		v95 := ldexpNormal(v94, v91)
+		v96 := v3
+		if v93 {
+			v96 = v95
 		}
-		v101 := float64(v83 + v100)
-		v102 := float64(v101 - v100)
-		v103 := float64(v83 - v102)
-		v104 := float64(v103 + v89)
-		v105 := float64(v104 + v100)
-		v106 := float64(v105 - v100)
-		v107 := float64(v102 + v106)
-		v108 := v71
-		if v90 > v71 {
-			v108 = v90
+		v97 := float64(v80 + v96)
+		v98 := float64(v97 - v96)
+		v99 := float64(v80 - v98)
+		v100 := float64(v99 + v85)
+		v101 := float64(v100 + v96)
+		v102 := float64(v101 - v96)
+		v103 := float64(v98 + v102)
+		v104 := v68
+		if v86 > v68 {
+			v104 = v86
 		}
-		v109 := ldexpMid(v107, v108)
-		v110 := math.IsNaN(v15)
-		v111 := v109
-		if v110 {
-			v111 = v15
+		v105 := ldexpMid(v103, v104)
+		v106 := math.IsNaN(v12)
+		v107 := v105
+		if v106 {
+			v107 = v12
 		}
-		v112 := float64(v0 * v111)
-		v113 := float64(v8 + v112)
-		v114 := math.Abs(v0)
-		v115 := -v114
-		v116 := v18
-		if v115 > v18 {
-			v116 = v115
+		v108 := float64(v0 * v107)
+		v109 := float64(v7 + v108)
+		v110 := math.Abs(v0)
+		v111 := -v110
+		v112 := v15
+		if v111 > v15 {
+			v112 = v111
 		}
-		v117 := v0 < v4
-		v118 := float64(v116 * v21)
-		v119 := math.RoundToEven(v118)
-		v120 := -v119
-		v121 := math.FMA(v120, v25, v116)
-		v122 := math.FMA(v120, v27, v121)
-		v123 := float64(v121 - v122)
-		v124 := math.FMA(v120, v27, v123)
-		v125 := float64(v122 * v122)
-		v126 := -v125
-		v127 := math.FMA(v122, v122, v126)
-		v128 := float64(v31 * v125)
-		v129 := float64(v31 * v127)
-		v130 := float64(v122 + v128)
-		v131 := float64(v122 - v130)
-		v132 := float64(v131 + v128)
-		v133 := float64(v132 + v129)
-		v134 := math.FMA(v124, v122, v124)
-		v135 := float64(v133 + v134)
-		v136 := float64(v125 * v122)
-		v137 := math.FMA(v122, v44, v45)
-		v138 := math.FMA(v122, v137, v47)
-		v139 := math.FMA(v122, v138, v49)
-		v140 := math.FMA(v122, v139, v51)
-		v141 := math.FMA(v122, v140, v53)
-		v142 := math.FMA(v122, v141, v55)
-		v143 := math.FMA(v122, v142, v57)
-		v144 := math.FMA(v122, v143, v59)
-		v145 := math.FMA(v122, v144, v61)
-		v146 := math.FMA(v136, v145, v135)
-		v147 := float64(v8 + v130)
-		v148 := float64(v8 - v147)
-		v149 := float64(v148 + v130)
-		v150 := float64(v149 + v146)
-		v151 := float64(v147 + v150)
-		v152 := float64(v147 - v151)
-		v153 := float64(v152 + v150)
-		v154 := v71
-		if v119 > v71 {
-			v154 = v119
+		v113 := v0 < v3
+		v114 := float64(v112 * v18)
+		v115 := math.RoundToEven(v114)
+		v116 := -v115
+		v117 := math.FMA(v116, v22, v112)
+		v118 := math.FMA(v116, v24, v117)
+		v119 := float64(v117 - v118)
+		v120 := math.FMA(v116, v24, v119)
+		v121 := float64(v118 * v118)
+		v122 := -v121
+		v123 := math.FMA(v118, v118, v122)
+		v124 := float64(v28 * v121)
+		v125 := float64(v28 * v123)
+		v126 := float64(v118 + v124)
+		v127 := float64(v118 - v126)
+		v128 := float64(v127 + v124)
+		v129 := float64(v128 + v125)
+		v130 := math.FMA(v120, v118, v120)
+		v131 := float64(v129 + v130)
+		v132 := float64(v121 * v118)
+		v133 := math.FMA(v118, v41, v42)
+		v134 := math.FMA(v118, v133, v44)
+		v135 := math.FMA(v118, v134, v46)
+		v136 := math.FMA(v118, v135, v48)
+		v137 := math.FMA(v118, v136, v50)
+		v138 := math.FMA(v118, v137, v52)
+		v139 := math.FMA(v118, v138, v54)
+		v140 := math.FMA(v118, v139, v56)
+		v141 := math.FMA(v118, v140, v58)
+		v142 := math.FMA(v132, v141, v131)
+		v143 := float64(v7 + v126)
+		v144 := float64(v7 - v143)
+		v145 := float64(v144 + v126)
+		v146 := float64(v145 + v142)
+		v147 := float64(v143 + v146)
+		v148 := float64(v143 - v147)
+		v149 := float64(v148 + v146)
+		v150 := v68
+		if v115 > v68 {
+			v150 = v115
 		}
-		v155 := ldexpMid(v8, v154)
-		v156 := float64(v151 * v155)
-		v157 := float64(v153 * v155)
-		v158 := float64(v8 + v156)
-		v159 := float64(v8 - v158)
-		v160 := float64(v159 + v156)
-		v161 := float64(v160 + v157)
-		v162 := v8
-		if v117 {
-			v162 = v151
+		v151 := ldexpMid(v7, v150)
+		v152 := float64(v147 * v151)
+		v153 := float64(v149 * v151)
+		v154 := float64(v7 + v152)
+		v155 := float64(v7 - v154)
+		v156 := float64(v155 + v152)
+		v157 := float64(v156 + v153)
+		v158 := v7
+		if v113 {
+			v158 = v147
 		}
-		v163 := v4
-		if v117 {
-			v163 = v153
+		v159 := v3
+		if v113 {
+			v159 = v149
 		}
-		v164 := float64(v8 / v158)
-		v165 := float64(v162 * v164)
-		v166 := -v165
-		v167 := math.FMA(v166, v158, v162)
-		v168 := math.FMA(v166, v161, v167)
-		v169 := float64(v168 + v163)
-		v170 := v18 <= v115
-		v171 := float64(v169 * v164)
-		v172 := v4
-		if v117 {
-			v172 = v119
+		v160 := float64(v7 / v154)
+		v161 := float64(v158 * v160)
+		v162 := -v161
+		v163 := math.FMA(v162, v154, v158)
+		v164 := math.FMA(v162, v157, v163)
+		v165 := float64(v164 + v159)
+		v166 := v15 <= v111
+		v167 := float64(v165 * v160)
+		v168 := v3
+		if v113 {
+			v168 = v115
 		}
-		v173 := float64(v91 - v172)
-		v174 := v93
-		if v173 < v93 {
+		v169 := float64(v87 - v168)
+		v170 := v89
+		if v169 < v89 {
+			v170 = v169
+		}
+		v171 := v3
+		if v170 > v3 {
+			v171 = v170
+		}
+		v172 := v168 < v92
+		v173 := ldexpNormal(v94, v171)
+		v174 := v3
+		if v172 {
 			v174 = v173
 		}
-		v175 := v4
-		if v174 > v4 {
-			v175 = v174
+		v175 := float64(v161 + v174)
+		v176 := float64(v175 - v174)
+		v177 := float64(v161 - v176)
+		v178 := float64(v177 + v167)
+		v179 := float64(v178 + v174)
+		v180 := float64(v179 - v174)
+		v181 := float64(v176 + v180)
+		v182 := v68
+		if v168 > v68 {
+			v182 = v168
 		}
-		v176 := v172 < v96
-		v177 := ldexpNormal(v98, v175)
-		v178 := v4
-		if v176 {
-			v178 = v177
+		v183 := ldexpMid(v181, v182)
+		v184 := math.IsNaN(v0)
+		v185 := float64(v109 - v108)
+		v186 := float64(v7 - v185)
+		v187 := -v108
+		v188 := math.FMA(v0, v107, v187)
+		v189 := -v107
+		v190 := v15
+		if v0 > v15 {
+			v190 = v0
 		}
-		v179 := float64(v165 + v178)
-		v180 := float64(v179 - v178)
-		v181 := float64(v165 - v180)
-		v182 := float64(v181 + v171)
-		v183 := float64(v182 + v178)
-		v184 := float64(v183 - v178)
-		v185 := float64(v180 + v184)
-		v186 := v71
-		if v172 > v71 {
-			v186 = v172
+		v192 := v191
+		if v190 < v191 {
+			v192 = v190
 		}
-		v187 := ldexpMid(v185, v186)
-		v188 := math.IsNaN(v0)
-		v189 := v187
-		if v188 {
-			v189 = v0
+		v193 := float64(v192 * v18)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v22, v192)
+		v197 := math.FMA(v195, v24, v196)
+		v198 := float64(v196 - v197)
+		v199 := math.FMA(v195, v24, v198)
+		v200 := float64(v197 * v197)
+		v201 := -v200
+		v202 := math.FMA(v197, v197, v201)
+		v203 := float64(v28 * v200)
+		v204 := float64(v28 * v202)
+		v205 := float64(v197 + v203)
+		v206 := float64(v197 - v205)
+		v207 := float64(v206 + v203)
+		v208 := float64(v207 + v204)
+		v209 := math.FMA(v199, v197, v199)
+		v210 := float64(v208 + v209)
+		v211 := float64(v200 * v197)
+		v212 := math.FMA(v197, v41, v42)
+		v213 := math.FMA(v197, v212, v44)
+		v214 := math.FMA(v197, v213, v46)
+		v215 := math.FMA(v197, v214, v48)
+		v216 := math.FMA(v197, v215, v50)
+		v217 := math.FMA(v197, v216, v52)
+		v218 := math.FMA(v197, v217, v54)
+		v219 := math.FMA(v197, v218, v56)
+		v220 := math.FMA(v197, v219, v58)
+		v221 := math.FMA(v211, v220, v210)
+		v222 := float64(v7 + v205)
+		v223 := float64(v7 - v222)
+		v224 := float64(v223 + v205)
+		v225 := float64(v224 + v221)
+		v226 := float64(v87 - v194)
+		v227 := v89
+		if v226 < v89 {
+			v227 = v226
 		}
-		v190 := float64(v113 - v112)
-		v191 := float64(v8 - v190)
-		v192 := -v112
-		v193 := math.FMA(v0, v111, v192)
-		v194 := -v111
-		v195 := v18
-		if v0 > v18 {
-			v195 = v0
+		v228 := v3
+		if v227 > v3 {
+			v228 = v227
 		}
-		v197 := v196
-		if v195 < v196 {
-			v197 = v195
+		v229 := v194 < v92
+		v230 := ldexpNormal(v94, v228)
+		v231 := v3
+		if v229 {
+			v231 = v230
 		}
-		v198 := float64(v197 * v21)
-		v199 := math.RoundToEven(v198)
-		v200 := -v199
-		v201 := math.FMA(v200, v25, v197)
-		v202 := math.FMA(v200, v27, v201)
-		v203 := float64(v201 - v202)
-		v204 := math.FMA(v200, v27, v203)
-		v205 := float64(v202 * v202)
-		v206 := -v205
-		v207 := math.FMA(v202, v202, v206)
-		v208 := float64(v31 * v205)
-		v209 := float64(v31 * v207)
-		v210 := float64(v202 + v208)
-		v211 := float64(v202 - v210)
-		v212 := float64(v211 + v208)
-		v213 := float64(v212 + v209)
-		v214 := math.FMA(v204, v202, v204)
-		v215 := float64(v213 + v214)
-		v216 := float64(v205 * v202)
-		v217 := math.FMA(v202, v44, v45)
-		v218 := math.FMA(v202, v217, v47)
-		v219 := math.FMA(v202, v218, v49)
-		v220 := math.FMA(v202, v219, v51)
-		v221 := math.FMA(v202, v220, v53)
-		v222 := math.FMA(v202, v221, v55)
-		v223 := math.FMA(v202, v222, v57)
-		v224 := math.FMA(v202, v223, v59)
-		v225 := math.FMA(v202, v224, v61)
-		v226 := math.FMA(v216, v225, v215)
-		v227 := float64(v8 + v210)
-		v228 := float64(v8 - v227)
-		v229 := float64(v228 + v210)
-		v230 := float64(v229 + v226)
-		v232 := float64(v91 - v199)
-		v233 := v93
-		if v232 < v93 {
-			v233 = v232
+		v232 := float64(v222 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v222 - v233)
+		v235 := float64(v234 + v225)
+		v236 := float64(v235 + v231)
+		v237 := float64(v236 - v231)
+		v238 := float64(v233 + v237)
+		v239 := v68
+		if v194 > v68 {
+			v239 = v194
 		}
-		v234 := v4
-		if v233 > v4 {
-			v234 = v233
+		v240 := ldexpMid(v238, v239)
+		v241 := float64(v7 + v240)
+		v242 := math.FMA(v189, v241, v7)
+		v243 := float64(v241 - v7)
+		v244 := float64(v240 - v243)
+		v245 := float64(v107 * v244)
+		v246 := float64(v242 - v245)
+		v247 := float64(v246 / v241)
+		v248 := float64(v0 * v247)
+		v249 := float64(v188 + v248)
+		v250 := float64(v186 + v249)
+		v251 := float64(v250 * v183)
+		v252 := math.FMA(v109, v183, v251)
+		v254 := v0 < v253
+		v255 := math.Abs(v111)
+		v256 := -v255
+		v257 := v15
+		if v256 > v15 {
+			v257 = v256
 		}
-		v235 := v199 < v96
-		v236 := ldexpNormal(v98, v234)
-		v237 := v4
-		if v235 {
-			v237 = v236
+		v258 := v111 < v3
+		v259 := float64(v257 * v18)
+		v260 := math.RoundToEven(v259)
+		v261 := -v260
+		v262 := math.FMA(v261, v22, v257)
+		v263 := math.FMA(v261, v24, v262)
+		v264 := float64(v262 - v263)
+		v265 := math.FMA(v261, v24, v264)
+		v266 := float64(v263 * v263)
+		v267 := -v266
+		v268 := math.FMA(v263, v263, v267)
+		v269 := float64(v28 * v266)
+		v270 := float64(v28 * v268)
+		v271 := float64(v263 + v269)
+		v272 := float64(v263 - v271)
+		v273 := float64(v272 + v269)
+		v274 := float64(v273 + v270)
+		v275 := math.FMA(v265, v263, v265)
+		v276 := float64(v274 + v275)
+		v277 := float64(v266 * v263)
+		v278 := math.FMA(v263, v41, v42)
+		v279 := math.FMA(v263, v278, v44)
+		v280 := math.FMA(v263, v279, v46)
+		v281 := math.FMA(v263, v280, v48)
+		v282 := math.FMA(v263, v281, v50)
+		v283 := math.FMA(v263, v282, v52)
+		v284 := math.FMA(v263, v283, v54)
+		v285 := math.FMA(v263, v284, v56)
+		v286 := math.FMA(v263, v285, v58)
+		v287 := math.FMA(v277, v286, v276)
+		v288 := float64(v7 + v271)
+		v289 := float64(v7 - v288)
+		v290 := float64(v289 + v271)
+		v291 := float64(v290 + v287)
+		v292 := float64(v288 + v291)
+		v293 := float64(v288 - v292)
+		v294 := float64(v293 + v291)
+		v295 := v68
+		if v260 > v68 {
+			v295 = v260
 		}
-		v238 := float64(v227 + v237)
-		v239 := float64(v238 - v237)
-		v240 := float64(v227 - v239)
-		v241 := float64(v240 + v230)
-		v242 := float64(v241 + v237)
-		v243 := float64(v242 - v237)
-		v244 := float64(v239 + v243)
-		v245 := v71
-		if v199 > v71 {
-			v245 = v199
+		v296 := ldexpMid(v7, v295)
+		v297 := float64(v292 * v296)
+		v298 := float64(v294 * v296)
+		v299 := float64(v7 + v297)
+		v300 := float64(v7 - v299)
+		v301 := float64(v300 + v297)
+		v302 := float64(v301 + v298)
+		v303 := v7
+		if v258 {
+			v303 = v292
 		}
-		v246 := ldexpMid(v244, v245)
-		v247 := v246
-		if v188 {
-			v247 = v0
+		v304 := v3
+		if v258 {
+			v304 = v294
 		}
-		v248 := float64(v8 + v247)
-		v249 := math.FMA(v194, v248, v8)
-		v250 := float64(v248 - v8)
-		v251 := float64(v247 - v250)
-		v252 := float64(v111 * v251)
-		v253 := float64(v249 - v252)
-		v254 := float64(v253 / v248)
-		v255 := float64(v0 * v254)
-		v256 := float64(v193 + v255)
-		v257 := float64(v191 + v256)
-		v258 := float64(v257 * v189)
-		v259 := math.FMA(v113, v189, v258)
-		v261 := v0 < v260
-		v262 := math.Abs(v115)
-		v263 := -v262
-		v264 := v18
-		if v263 > v18 {
-			v264 = v263
+		v305 := float64(v7 / v299)
+		v306 := float64(v303 * v305)
+		v307 := -v306
+		v308 := math.FMA(v307, v299, v303)
+		v309 := math.FMA(v307, v302, v308)
+		v310 := float64(v309 + v304)
+		v311 := float64(v310 * v305)
+		v312 := v3
+		if v258 {
+			v312 = v260
 		}
-		v265 := v115 < v4
-		v266 := float64(v264 * v21)
-		v267 := math.RoundToEven(v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v25, v264)
-		v270 := math.FMA(v268, v27, v269)
-		v271 := float64(v269 - v270)
-		v272 := math.FMA(v268, v27, v271)
-		v273 := float64(v270 * v270)
-		v274 := -v273
-		v275 := math.FMA(v270, v270, v274)
-		v276 := float64(v31 * v273)
-		v277 := float64(v31 * v275)
-		v278 := float64(v270 + v276)
-		v279 := float64(v270 - v278)
-		v280 := float64(v279 + v276)
-		v281 := float64(v280 + v277)
-		v282 := math.FMA(v272, v270, v272)
-		v283 := float64(v281 + v282)
-		v284 := float64(v273 * v270)
-		v285 := math.FMA(v270, v44, v45)
-		v286 := math.FMA(v270, v285, v47)
-		v287 := math.FMA(v270, v286, v49)
-		v288 := math.FMA(v270, v287, v51)
-		v289 := math.FMA(v270, v288, v53)
-		v290 := math.FMA(v270, v289, v55)
-		v291 := math.FMA(v270, v290, v57)
-		v292 := math.FMA(v270, v291, v59)
-		v293 := math.FMA(v270, v292, v61)
-		v294 := math.FMA(v284, v293, v283)
-		v295 := float64(v8 + v278)
-		v296 := float64(v8 - v295)
-		v297 := float64(v296 + v278)
-		v298 := float64(v297 + v294)
-		v299 := float64(v295 + v298)
-		v300 := float64(v295 - v299)
-		v301 := float64(v300 + v298)
-		v302 := v71
-		if v267 > v71 {
-			v302 = v267
+		v313 := float64(v87 - v312)
+		v314 := v89
+		if v313 < v89 {
+			v314 = v313
 		}
-		v303 := ldexpMid(v8, v302)
-		v304 := float64(v299 * v303)
-		v305 := float64(v301 * v303)
-		v306 := float64(v8 + v304)
-		v307 := float64(v8 - v306)
-		v308 := float64(v307 + v304)
-		v309 := float64(v308 + v305)
-		v310 := v8
-		if v265 {
-			v310 = v299
+		v315 := v3
+		if v314 > v3 {
+			v315 = v314
 		}
-		v311 := v4
-		if v265 {
-			v311 = v301
+		v316 := v312 < v92
+		v317 := ldexpNormal(v94, v315)
+		v318 := v3
+		if v316 {
+			v318 = v317
 		}
-		v312 := float64(v8 / v306)
-		v313 := float64(v310 * v312)
-		v314 := -v313
-		v315 := math.FMA(v314, v306, v310)
-		v316 := math.FMA(v314, v309, v315)
-		v317 := float64(v316 + v311)
-		v319 := float64(v317 * v312)
-		v320 := v4
-		if v265 {
-			v320 = v267
+		v319 := float64(v306 + v318)
+		v320 := float64(v319 - v318)
+		v321 := float64(v306 - v320)
+		v322 := float64(v321 + v311)
+		v323 := float64(v322 + v318)
+		v324 := float64(v323 - v318)
+		v325 := float64(v320 + v324)
+		v326 := v68
+		if v312 > v68 {
+			v326 = v312
 		}
-		v321 := float64(v91 - v320)
-		v322 := v93
-		if v321 < v93 {
-			v322 = v321
+		v327 := ldexpMid(v325, v326)
+		v328 := math.IsNaN(v111)
+		v329 := v327
+		if v328 {
+			v329 = v111
 		}
-		v323 := v4
-		if v322 > v4 {
-			v323 = v322
+		v330 := float64(v7 - v329)
+		v331 := float64(v329 * v330)
+		v333 := float64(v0 - v332)
+		v335 := float64(v333 - v334)
+		v339 := v338
+		if v335 > v338 {
+			v339 = v335
 		}
-		v324 := v320 < v96
-		v325 := ldexpNormal(v98, v323)
-		v326 := v4
-		if v324 {
-			v326 = v325
+		v340 := v191
+		if v339 < v191 {
+			v340 = v339
 		}
-		v327 := float64(v313 + v326)
-		v328 := float64(v327 - v326)
-		v329 := float64(v313 - v328)
-		v330 := float64(v329 + v319)
-		v331 := float64(v330 + v326)
-		v332 := float64(v331 - v326)
-		v333 := float64(v328 + v332)
-		v334 := v71
-		if v320 > v71 {
-			v334 = v320
+		v341 := float64(v340 * v18)
+		v342 := math.RoundToEven(v341)
+		v343 := -v342
+		v344 := math.FMA(v343, v22, v340)
+		v345 := math.FMA(v343, v24, v344)
+		v346 := float64(v344 - v345)
+		v347 := math.FMA(v343, v24, v346)
+		v348 := float64(v345 * v345)
+		v349 := -v348
+		v350 := math.FMA(v345, v345, v349)
+		v351 := float64(v28 * v348)
+		v352 := float64(v28 * v350)
+		v353 := float64(v345 + v351)
+		v354 := float64(v345 - v353)
+		v355 := float64(v354 + v351)
+		v356 := float64(v355 + v352)
+		v357 := math.FMA(v347, v345, v347)
+		v358 := float64(v356 + v357)
+		v359 := float64(v348 * v345)
+		v360 := math.FMA(v345, v41, v42)
+		v361 := math.FMA(v345, v360, v44)
+		v362 := math.FMA(v345, v361, v46)
+		v363 := math.FMA(v345, v362, v48)
+		v364 := math.FMA(v345, v363, v50)
+		v365 := math.FMA(v345, v364, v52)
+		v366 := math.FMA(v345, v365, v54)
+		v367 := math.FMA(v345, v366, v56)
+		v368 := math.FMA(v345, v367, v58)
+		v369 := math.FMA(v359, v368, v358)
+		v370 := ldexpMid(v336, v343)
+		v371 := float64(v7 + v370)
+		v372 := float64(v371 - v7)
+		v373 := float64(v371 - v372)
+		v374 := float64(v7 - v373)
+		v375 := float64(v370 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v369 + v376)
+		v378 := float64(v371 + v353)
+		v379 := float64(v371 - v378)
+		v380 := float64(v379 + v353)
+		v381 := float64(v380 + v377)
+		v382 := float64(v378 + v381)
+		v383 := ldexpMid(v382, v342)
+		v384 := math.Copysign(v383, v335)
+		v385 := math.IsNaN(v335)
+		v386 := v384
+		if v385 {
+			v386 = v335
 		}
-		v335 := ldexpMid(v333, v334)
-		v336 := math.IsNaN(v115)
-		v337 := v335
-		if v336 {
-			v337 = v115
+		v387 := float64(v337 * v386)
+		v388 := float64(v335 + v387)
+		v389 := float64(v335 - v388)
+		v390 := float64(v389 + v387)
+		v391 := -v387
+		v392 := math.FMA(v337, v386, v391)
+		v393 := float64(v334 * v386)
+		v394 := float64(v392 - v393)
+		v395 := float64(v333 - v335)
+		v396 := float64(v395 - v334)
+		v397 := float64(v333 - v0)
+		v398 := float64(v333 - v397)
+		v399 := float64(v0 - v398)
+		v401 := float64(v400 - v397)
+		v402 := float64(v399 + v401)
+		v403 := float64(v396 + v402)
+		v405 := float64(v7 + v386)
+		v406 := float64(v404 * v405)
+		v407 := float64(v7 + v406)
+		v408 := float64(v403 * v407)
+		v409 := float64(v394 + v408)
+		v410 := float64(v390 + v409)
+		v411 := float64(v331 * v410)
+		v412 := -v331
+		v413 := math.FMA(v329, v330, v412)
+		v414 := float64(v7 - v330)
+		v415 := float64(v414 - v329)
+		v416 := -v329
+		v417 := math.FMA(v416, v241, v240)
+		v418 := float64(v222 + v225)
+		v419 := float64(v222 - v418)
+		v420 := float64(v419 + v225)
+		v421 := v92 <= v194
+		v423 := v422 < v0
+		v424 := v421 && !v423
+		v425 := v92
+		if v194 > v92 {
+			v425 = v194
 		}
-		v338 := float64(v8 - v337)
-		v339 := float64(v337 * v338)
-		v341 := float64(v0 - v340)
-		v343 := float64(v341 - v342)
-		v347 := v346
-		if v343 > v346 {
-			v347 = v343
+		v427 := v426
+		if v425 < v426 {
+			v427 = v425
 		}
-		v348 := v196
-		if v347 < v196 {
-			v348 = v347
+		v428 := ldexpNormal(v420, v427)
+		v429 := v3
+		if v424 {
+			v429 = v428
 		}
-		v349 := float64(v348 * v21)
-		v350 := math.RoundToEven(v349)
-		v351 := -v350
-		v352 := math.FMA(v351, v25, v348)
-		v353 := math.FMA(v351, v27, v352)
-		v354 := float64(v352 - v353)
-		v355 := math.FMA(v351, v27, v354)
-		v356 := float64(v353 * v353)
-		v357 := -v356
-		v358 := math.FMA(v353, v353, v357)
-		v359 := float64(v31 * v356)
-		v360 := float64(v31 * v358)
-		v361 := float64(v353 + v359)
-		v362 := float64(v353 - v361)
-		v363 := float64(v362 + v359)
-		v364 := float64(v363 + v360)
-		v365 := math.FMA(v355, v353, v355)
-		v366 := float64(v364 + v365)
-		v367 := float64(v356 * v353)
-		v368 := math.FMA(v353, v44, v45)
-		v369 := math.FMA(v353, v368, v47)
-		v370 := math.FMA(v353, v369, v49)
-		v371 := math.FMA(v353, v370, v51)
-		v372 := math.FMA(v353, v371, v53)
-		v373 := math.FMA(v353, v372, v55)
-		v374 := math.FMA(v353, v373, v57)
-		v375 := math.FMA(v353, v374, v59)
-		v376 := math.FMA(v353, v375, v61)
-		v377 := math.FMA(v367, v376, v366)
-		v378 := ldexpMid(v344, v351)
-		v379 := float64(v8 + v378)
-		v380 := float64(v379 - v8)
-		v381 := float64(v379 - v380)
-		v382 := float64(v8 - v381)
-		v383 := float64(v378 - v380)
-		v384 := float64(v382 + v383)
-		v385 := float64(v377 + v384)
-		v386 := float64(v379 + v361)
-		v387 := float64(v379 - v386)
-		v388 := float64(v387 + v361)
-		v389 := float64(v388 + v385)
-		v390 := float64(v386 + v389)
-		v391 := ldexpMid(v390, v350)
-		v392 := math.Copysign(v391, v343)
-		v393 := math.IsNaN(v343)
-		v394 := v392
-		if v393 {
-			v394 = v343
+		v430 := float64(v417 + v429)
+		v431 := float64(v244 + v429)
+		v432 := float64(v329 * v431)
+		v433 := float64(v430 - v432)
+		v434 := float64(v433 / v241)
+		v435 := float64(v415 - v434)
+		v436 := float64(v329 * v435)
+		v437 := float64(v434 * v330)
+		v438 := float64(v436 + v437)
+		v439 := float64(v413 + v438)
+		v440 := float64(v439 * v388)
+		v441 := float64(v411 + v440)
+		v442 := math.FMA(v331, v388, v441)
+		v443 := math.FMA(v416, v329, v329)
+		v444 := math.FMA(v0, v443, v183)
+		v445 := v444
+		if v254 {
+			v445 = v442
 		}
-		v395 := float64(v345 * v394)
-		v396 := float64(v343 + v395)
-		v397 := float64(v343 - v396)
-		v398 := float64(v397 + v395)
-		v399 := -v395
-		v400 := math.FMA(v345, v394, v399)
-		v401 := float64(v342 * v394)
-		v402 := float64(v400 - v401)
-		v403 := float64(v341 - v343)
-		v404 := float64(v403 - v342)
-		v405 := float64(v341 - v0)
-		v406 := float64(v341 - v405)
-		v407 := float64(v0 - v406)
-		v409 := float64(v408 - v405)
-		v410 := float64(v407 + v409)
-		v411 := float64(v404 + v410)
-		v413 := float64(v8 + v394)
-		v414 := float64(v412 * v413)
-		v415 := float64(v8 + v414)
-		v416 := float64(v411 * v415)
-		v417 := float64(v402 + v416)
-		v418 := float64(v398 + v417)
-		v419 := float64(v339 * v418)
-		v420 := -v339
-		v421 := math.FMA(v337, v338, v420)
-		v422 := float64(v8 - v338)
-		v423 := float64(v422 - v337)
-		v424 := -v337
-		v425 := math.FMA(v424, v248, v247)
-		v426 := float64(v227 + v230)
-		v427 := float64(v227 - v426)
-		v428 := float64(v427 + v230)
-		v429 := v96 <= v199
-		v431 := v430 < v0
-		v432 := v429 && !v431
-		v433 := v96
-		if v199 > v96 {
-			v433 = v199
+		v446 := v445
+		if v11 {
+			v446 = v252
 		}
-		v435 := v434
-		if v433 < v434 {
-			v435 = v433
+		v447 := float64(v7 + v0)
+		v449 := float64(v0 + v448)
+		v450 := v15
+		if v449 > v15 {
+			v450 = v449
 		}
-		v436 := ldexpNormal(v428, v435)
-		v437 := v4
-		if v432 {
-			v437 = v436
+		v451 := v191
+		if v450 < v191 {
+			v451 = v450
 		}
-		v438 := v437
-		if v188 {
-			v438 = v0
+		v452 := float64(v451 * v18)
+		v453 := math.RoundToEven(v452)
+		v454 := -v453
+		v455 := math.FMA(v454, v22, v451)
+		v456 := math.FMA(v454, v24, v455)
+		v457 := float64(v455 - v456)
+		v458 := math.FMA(v454, v24, v457)
+		v459 := float64(v456 * v456)
+		v460 := -v459
+		v461 := math.FMA(v456, v456, v460)
+		v462 := float64(v28 * v459)
+		v463 := float64(v28 * v461)
+		v464 := float64(v456 + v462)
+		v465 := float64(v456 - v464)
+		v466 := float64(v465 + v462)
+		v467 := float64(v466 + v463)
+		v468 := math.FMA(v458, v456, v458)
+		v469 := float64(v467 + v468)
+		v470 := float64(v459 * v456)
+		v471 := math.FMA(v456, v41, v42)
+		v472 := math.FMA(v456, v471, v44)
+		v473 := math.FMA(v456, v472, v46)
+		v474 := math.FMA(v456, v473, v48)
+		v475 := math.FMA(v456, v474, v50)
+		v476 := math.FMA(v456, v475, v52)
+		v477 := math.FMA(v456, v476, v54)
+		v478 := math.FMA(v456, v477, v56)
+		v479 := math.FMA(v456, v478, v58)
+		v480 := math.FMA(v470, v479, v469)
+		v481 := float64(v7 + v464)
+		v482 := float64(v7 - v481)
+		v483 := float64(v482 + v464)
+		v484 := float64(v483 + v480)
+		v485 := float64(v87 - v453)
+		v486 := v89
+		if v485 < v89 {
+			v486 = v485
 		}
-		v439 := float64(v425 + v438)
-		v440 := float64(v251 + v438)
-		v441 := float64(v337 * v440)
-		v442 := float64(v439 - v441)
-		v443 := float64(v442 / v248)
-		v444 := float64(v423 - v443)
-		v445 := float64(v337 * v444)
-		v446 := float64(v443 * v338)
-		v447 := float64(v445 + v446)
-		v448 := float64(v421 + v447)
-		v449 := float64(v448 * v396)
-		v450 := float64(v419 + v449)
-		v451 := math.FMA(v339, v396, v450)
-		v452 := math.FMA(v424, v337, v337)
-		v453 := math.FMA(v0, v452, v189)
-		v454 := v453
-		if v261 {
-			v454 = v451
+		v487 := v3
+		if v486 > v3 {
+			v487 = v486
 		}
-		v455 := v454
-		if v14 {
-			v455 = v259
+		v488 := v453 < v92
+		v489 := ldexpNormal(v94, v487)
+		v490 := v3
+		if v488 {
+			v490 = v489
 		}
-		v456 := float64(v8 + v0)
-		v458 := float64(v0 + v457)
-		v459 := v18
-		if v458 > v18 {
-			v459 = v458
+		v491 := float64(v481 + v490)
+		v492 := float64(v491 - v490)
+		v493 := float64(v481 - v492)
+		v494 := float64(v493 + v484)
+		v495 := float64(v494 + v490)
+		v496 := float64(v495 - v490)
+		v497 := float64(v492 + v496)
+		v498 := v68
+		if v453 > v68 {
+			v498 = v453
 		}
-		v460 := v196
-		if v459 < v196 {
-			v460 = v459
+		v499 := ldexpMid(v497, v498)
+		v500 := math.IsNaN(v449)
+		v501 := v499
+		if v500 {
+			v501 = v449
 		}
-		v461 := float64(v460 * v21)
-		v462 := math.RoundToEven(v461)
-		v463 := -v462
-		v464 := math.FMA(v463, v25, v460)
-		v465 := math.FMA(v463, v27, v464)
-		v466 := float64(v464 - v465)
-		v467 := math.FMA(v463, v27, v466)
-		v468 := float64(v465 * v465)
-		v469 := -v468
-		v470 := math.FMA(v465, v465, v469)
-		v471 := float64(v31 * v468)
-		v472 := float64(v31 * v470)
-		v473 := float64(v465 + v471)
-		v474 := float64(v465 - v473)
-		v475 := float64(v474 + v471)
-		v476 := float64(v475 + v472)
-		v477 := math.FMA(v467, v465, v467)
-		v478 := float64(v476 + v477)
-		v479 := float64(v468 * v465)
-		v480 := math.FMA(v465, v44, v45)
-		v481 := math.FMA(v465, v480, v47)
-		v482 := math.FMA(v465, v481, v49)
-		v483 := math.FMA(v465, v482, v51)
-		v484 := math.FMA(v465, v483, v53)
-		v485 := math.FMA(v465, v484, v55)
-		v486 := math.FMA(v465, v485, v57)
-		v487 := math.FMA(v465, v486, v59)
-		v488 := math.FMA(v465, v487, v61)
-		v489 := math.FMA(v479, v488, v478)
-		v490 := float64(v8 + v473)
-		v491 := float64(v8 - v490)
-		v492 := float64(v491 + v473)
-		v493 := float64(v492 + v489)
-		v495 := float64(v91 - v462)
-		v496 := v93
-		if v495 < v93 {
-			v496 = v495
+		v502 := float64(v481 + v484)
+		v503 := float64(v481 - v502)
+		v504 := float64(v503 + v484)
+		v505 := v92 <= v453
+		v506 := v422 < v449
+		v507 := v505 && !v506
+		v508 := v92
+		if v453 > v92 {
+			v508 = v453
 		}
-		v497 := v4
-		if v496 > v4 {
-			v497 = v496
+		v509 := v426
+		if v508 < v426 {
+			v509 = v508
 		}
-		v498 := v462 < v96
-		v499 := ldexpNormal(v98, v497)
-		v500 := v4
-		if v498 {
-			v500 = v499
+		v510 := ldexpNormal(v504, v509)
+		v511 := v3
+		if v507 {
+			v511 = v510
 		}
-		v501 := float64(v490 + v500)
-		v502 := float64(v501 - v500)
-		v503 := float64(v490 - v502)
-		v504 := float64(v503 + v493)
-		v505 := float64(v504 + v500)
-		v506 := float64(v505 - v500)
-		v507 := float64(v502 + v506)
-		v508 := v71
-		if v462 > v71 {
-			v508 = v462
+		v512 := v511
+		if v500 {
+			v512 = v449
 		}
-		v509 := ldexpMid(v507, v508)
-		v510 := math.IsNaN(v458)
-		v511 := v509
-		if v510 {
-			v511 = v458
+		v514 := float64(v501 * v513)
+		v515 := float64(v512 + v514)
+		v516 := float64(v447 * v515)
+		v517 := math.FMA(v447, v501, v516)
+		v519 := float64(v517 * v518)
+		v520 := v446
+		if v9 {
+			v520 = v519
 		}
-		v512 := float64(v490 + v493)
-		v513 := float64(v490 - v512)
-		v514 := float64(v513 + v493)
-		v515 := v96 <= v462
-		v516 := v430 < v458
-		v517 := v515 && !v516
-		v518 := v96
-		if v462 > v96 {
-			v518 = v462
-		}
-		v519 := v434
-		if v518 < v434 {
-			v519 = v518
-		}
-		v520 := ldexpNormal(v514, v519)
-		v521 := v4
-		if v517 {
-			v521 = v520
+		v521 := v520
+		if v6 {
+			v521 = v7
 		}
 		v522 := v521
-		if v510 {
-			v522 = v458
+		if v2 {
+			v522 = v4
 		}
-		v524 := float64(v511 * v523)
-		v525 := float64(v522 + v524)
-		v526 := float64(v456 * v525)
-		v527 := math.FMA(v456, v511, v526)
-		v545 := float64(v527 * v544)
-		v546 := v455
-		if v11 {
-			v546 = v545
-		}
-		v547 := v546
-		if v7 {
-			v547 = v8
-		}
-		v548 := v547
-		if v3 {
-			v548 = v5
-		}
-		v549 := dy[i]
-		v550 := float64(v549 * v5)
-		v551 := float64(v549 * v8)
-		v552 := float64(v549 * v544)
-		v553 := float64(v552 * v456)
-		v554 := -v553
-		v555 := math.FMA(v552, v456, v554)
-		v556 := float64(v553 * v511)
-		v557 := -v556
-		v558 := math.FMA(v553, v511, v557)
-		v559 := math.FMA(v555, v511, v558)
-		v560 := float64(v552 * v526)
-		v561 := -v560
-		v562 := math.FMA(v552, v526, v561)
-		v563 := float64(v556 + v560)
-		v564 := float64(v563 - v556)
-		v565 := float64(v563 - v564)
-		v566 := float64(v556 - v565)
-		v567 := float64(v560 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v559)
-		v570 := float64(v569 + v562)
-		v571 := float64(v549 * v113)
-		v572 := -v571
-		v573 := math.FMA(v549, v113, v572)
-		v574 := float64(v571 * v189)
+		v523 := dy[i]
+		v524 := float64(v523 * v4)
+		v525 := float64(v523 * v7)
+		v526 := float64(v523 * v518)
+		v527 := float64(v526 * v447)
+		v528 := -v527
+		v529 := math.FMA(v526, v447, v528)
+		v530 := float64(v527 * v501)
+		v531 := -v530
+		v532 := math.FMA(v527, v501, v531)
+		v533 := math.FMA(v529, v501, v532)
+		v534 := float64(v526 * v516)
+		v535 := -v534
+		v536 := math.FMA(v526, v516, v535)
+		v537 := float64(v530 + v534)
+		v538 := float64(v537 - v530)
+		v539 := float64(v537 - v538)
+		v540 := float64(v530 - v539)
+		v541 := float64(v534 - v538)
+		v542 := float64(v540 + v541)
+		v543 := float64(v542 + v533)
+		v544 := float64(v543 + v536)
+		v545 := float64(v523 * v109)
+		v546 := -v545
+		v547 := math.FMA(v523, v109, v546)
+		v548 := float64(v545 * v183)
+		v549 := -v548
+		v550 := math.FMA(v545, v183, v549)
+		v551 := math.FMA(v547, v183, v550)
+		v552 := float64(v523 * v250)
+		v553 := -v552
+		v554 := math.FMA(v523, v250, v553)
+		v555 := float64(v552 * v183)
+		v556 := -v555
+		v557 := math.FMA(v552, v183, v556)
+		v558 := math.FMA(v554, v183, v557)
+		v559 := float64(v548 + v555)
+		v560 := float64(v559 - v548)
+		v561 := float64(v559 - v560)
+		v562 := float64(v548 - v561)
+		v563 := float64(v555 - v560)
+		v564 := float64(v562 + v563)
+		v565 := float64(v564 + v551)
+		v566 := float64(v565 + v558)
+		v567 := float64(v523 * v331)
+		v568 := -v567
+		v569 := math.FMA(v523, v331, v568)
+		v570 := float64(v567 * v388)
+		v571 := -v570
+		v572 := math.FMA(v567, v388, v571)
+		v573 := math.FMA(v569, v388, v572)
+		v574 := float64(v523 * v411)
 		v575 := -v574
-		v576 := math.FMA(v571, v189, v575)
-		v577 := math.FMA(v573, v189, v576)
-		v578 := float64(v549 * v257)
-		v579 := -v578
-		v580 := math.FMA(v549, v257, v579)
-		v581 := float64(v578 * v189)
-		v582 := -v581
-		v583 := math.FMA(v578, v189, v582)
-		v584 := math.FMA(v580, v189, v583)
-		v585 := float64(v574 + v581)
-		v586 := float64(v585 - v574)
-		v587 := float64(v585 - v586)
-		v588 := float64(v574 - v587)
-		v589 := float64(v581 - v586)
-		v590 := float64(v588 + v589)
-		v591 := float64(v590 + v577)
-		v592 := float64(v591 + v584)
-		v593 := float64(v549 * v339)
-		v594 := -v593
-		v595 := math.FMA(v549, v339, v594)
-		v596 := float64(v593 * v396)
+		v576 := math.FMA(v523, v411, v575)
+		v577 := float64(v523 * v440)
+		v578 := -v577
+		v579 := math.FMA(v523, v440, v578)
+		v580 := float64(v574 + v577)
+		v581 := float64(v580 - v574)
+		v582 := float64(v580 - v581)
+		v583 := float64(v574 - v582)
+		v584 := float64(v577 - v581)
+		v585 := float64(v583 + v584)
+		v586 := float64(v585 + v576)
+		v587 := float64(v586 + v579)
+		v588 := float64(v570 + v580)
+		v589 := float64(v588 - v570)
+		v590 := float64(v588 - v589)
+		v591 := float64(v570 - v590)
+		v592 := float64(v580 - v589)
+		v593 := float64(v591 + v592)
+		v594 := float64(v593 + v573)
+		v595 := float64(v594 + v587)
+		v596 := float64(v523 * v0)
 		v597 := -v596
-		v598 := math.FMA(v593, v396, v597)
-		v599 := math.FMA(v595, v396, v598)
-		v600 := float64(v549 * v419)
-		v601 := -v600
-		v602 := math.FMA(v549, v419, v601)
-		v603 := float64(v549 * v449)
+		v598 := math.FMA(v523, v0, v597)
+		v599 := float64(v596 * v416)
+		v600 := -v599
+		v601 := math.FMA(v596, v416, v600)
+		v602 := math.FMA(v598, v416, v601)
+		v603 := float64(v599 * v329)
 		v604 := -v603
-		v605 := math.FMA(v549, v449, v604)
-		v606 := float64(v600 + v603)
-		v607 := float64(v606 - v600)
-		v608 := float64(v606 - v607)
-		v609 := float64(v600 - v608)
-		v610 := float64(v603 - v607)
-		v611 := float64(v609 + v610)
-		v612 := float64(v611 + v602)
-		v613 := float64(v612 + v605)
-		v614 := float64(v596 + v606)
-		v615 := float64(v614 - v596)
-		v616 := float64(v614 - v615)
-		v617 := float64(v596 - v616)
-		v618 := float64(v606 - v615)
-		v619 := float64(v617 + v618)
-		v620 := float64(v619 + v599)
-		v621 := float64(v620 + v613)
-		v622 := float64(v549 * v0)
-		v623 := -v622
-		v624 := math.FMA(v549, v0, v623)
-		v625 := float64(v622 * v424)
-		v626 := -v625
-		v627 := math.FMA(v622, v424, v626)
-		v628 := math.FMA(v624, v424, v627)
-		v629 := float64(v625 * v337)
-		v630 := -v629
-		v631 := math.FMA(v625, v337, v630)
-		v632 := math.FMA(v628, v337, v631)
-		v633 := float64(v622 * v337)
-		v634 := -v633
-		v635 := math.FMA(v622, v337, v634)
-		v636 := math.FMA(v624, v337, v635)
-		v637 := float64(v629 + v633)
-		v638 := float64(v637 - v629)
-		v639 := float64(v637 - v638)
-		v640 := float64(v629 - v639)
-		v641 := float64(v633 - v638)
-		v642 := float64(v640 + v641)
-		v643 := float64(v642 + v632)
-		v644 := float64(v643 + v636)
-		v645 := v4
-		if v170 {
-			v645 = v165
+		v605 := math.FMA(v599, v329, v604)
+		v606 := math.FMA(v602, v329, v605)
+		v607 := float64(v596 * v329)
+		v608 := -v607
+		v609 := math.FMA(v596, v329, v608)
+		v610 := math.FMA(v598, v329, v609)
+		v611 := float64(v603 + v607)
+		v612 := float64(v611 - v603)
+		v613 := float64(v611 - v612)
+		v614 := float64(v603 - v613)
+		v615 := float64(v607 - v612)
+		v616 := float64(v614 + v615)
+		v617 := float64(v616 + v606)
+		v618 := float64(v617 + v610)
+		v619 := v3
+		if v166 {
+			v619 = v161
 		}
-		v646 := float64(v549 * v645)
-		v647 := -v646
-		v648 := math.FMA(v549, v645, v647)
-		v649 := v4
-		if v170 {
-			v649 = v171
+		v620 := float64(v523 * v619)
+		v621 := -v620
+		v622 := math.FMA(v523, v619, v621)
+		v623 := v3
+		if v166 {
+			v623 = v167
 		}
-		v650 := float64(v549 * v649)
-		v651 := float64(v648 + v650)
-		v652 := float64(v646 + v651)
-		v653 := math.Ldexp(v652, int(v172))
-		v654 := float64(v549 * v187)
-		v655 := -v654
-		v656 := math.FMA(v549, v187, v655)
-		v657 := v654
-		if v176 {
-			v657 = v653
+		v624 := float64(v523 * v623)
+		v625 := float64(v622 + v624)
+		v626 := float64(v620 + v625)
+		v627 := math.Ldexp(v626, int(v168))
+		v628 := float64(v523 * v183)
+		v629 := -v628
+		v630 := math.FMA(v523, v183, v629)
+		v631 := v628
+		if v172 {
+			v631 = v627
 		}
-		v658 := v656
-		if v176 {
-			v658 = v4
+		v632 := v630
+		if v172 {
+			v632 = v3
 		}
-		v659 := v657
-		if v188 {
-			v659 = v622
+		v633 := float64(v611 + v631)
+		v634 := float64(v633 - v611)
+		v635 := float64(v633 - v634)
+		v636 := float64(v611 - v635)
+		v637 := float64(v631 - v634)
+		v638 := float64(v636 + v637)
+		v639 := float64(v638 + v618)
+		v640 := float64(v639 + v632)
+		v641 := v633
+		if v254 {
+			v641 = v588
 		}
-		v660 := v658
-		if v188 {
-			v660 = v624
+		v642 := v640
+		if v254 {
+			v642 = v595
 		}
-		v661 := float64(v637 + v659)
-		v662 := float64(v661 - v637)
-		v663 := float64(v661 - v662)
-		v664 := float64(v637 - v663)
-		v665 := float64(v659 - v662)
-		v666 := float64(v664 + v665)
-		v667 := float64(v666 + v644)
-		v668 := float64(v667 + v660)
-		v669 := v661
-		if v261 {
-			v669 = v614
-		}
-		v670 := v668
-		if v261 {
-			v670 = v621
-		}
-		v671 := v669
-		if v14 {
-			v671 = v585
-		}
-		v672 := v670
-		if v14 {
-			v672 = v592
-		}
-		v673 := v671
+		v643 := v641
 		if v11 {
-			v673 = v563
+			v643 = v559
 		}
-		v674 := v672
+		v644 := v642
 		if v11 {
-			v674 = v570
+			v644 = v566
 		}
-		v675 := v673
-		if v7 {
-			v675 = v551
+		v645 := v643
+		if v9 {
+			v645 = v537
 		}
-		v676 := v674
-		if v7 {
-			v676 = v4
+		v646 := v644
+		if v9 {
+			v646 = v544
 		}
-		v677 := v675
-		if v3 {
-			v677 = v550
+		v647 := v645
+		if v6 {
+			v647 = v525
 		}
-		v678 := v676
-		if v3 {
-			v678 = v4
+		v648 := v646
+		if v6 {
+			v648 = v3
 		}
-		v679 := float64(v677 + v678)
-		v680 := float64(v549 * v548)
-		v681 := float64(v679 - v680)
-		v682 := math.Abs(v681)
-		v683 := math.Abs(v680)
-		v685 := float64(v683 * v684)
-		v686 := v682 <= v685
-		v687 := math.Abs(v549)
-		v688 := math.Abs(v552)
-		v689 := v687
-		if v688 > v687 {
-			v689 = v688
+		v649 := v647
+		if v2 {
+			v649 = v524
 		}
-		v690 := math.Abs(v622)
-		v691 := v689
-		if v690 > v689 {
-			v691 = v690
+		v650 := v648
+		if v2 {
+			v650 = v3
 		}
-		v693 := float64(v682 * v692)
-		v696 := math.FMA(v691, v694, v695)
-		v697 := v693 <= v696
-		v698 := v686 || v697
-		v699 := v679 == v4
-		v700 := v698 && !v699
-		v701 := v680
-		if v700 {
-			v701 = v679
+		v651 := float64(v649 + v650)
+		v652 := float64(v523 * v522)
+		v653 := float64(v651 - v652)
+		v654 := math.Abs(v653)
+		v655 := math.Abs(v652)
+		v657 := float64(v655 * v656)
+		v658 := v654 <= v657
+		v659 := math.Abs(v523)
+		v660 := math.Abs(v526)
+		v661 := v659
+		if v660 > v659 {
+			v661 = v660
 		}
-		v702 := v701
-		if v188 {
-			v702 = v0
+		v662 := math.Abs(v596)
+		v663 := v661
+		if v662 > v661 {
+			v663 = v662
 		}
-		dx[i] = v702
+		v665 := float64(v654 * v664)
+		v668 := math.FMA(v663, v666, v667)
+		v669 := v665 <= v668
+		v670 := v658 || v669
+		v671 := v651 == v3
+		v672 := v670 && !v671
+		v673 := v652
+		if v672 {
+			v673 = v651
+		}
+		v674 := v673
+		if v184 {
+			v674 = v0
+		}
+		dx[i] = v674
 	}
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 585 operations): the scalar twin of the vector program
+// memory, f64 compute, 580 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1544,22 +1494,22 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v87 := math.Float64frombits(0x408f400000000000)  // 1000
 	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v190 := math.Float64frombits(0x4086300000000000) // 710
-	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v336 := math.Float64frombits(0xbff0000000000000) // -1
-	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v338 := math.Float64frombits(0xc044000000000000) // -40
-	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v422 := math.Float64frombits(0x4086280000000000) // 709
-	v426 := math.Float64frombits(0x408ff80000000000) // 1023
-	v448 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v566 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v574 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v576 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v577 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v189 := math.Float64frombits(0x4086300000000000) // 710
+	v251 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v330 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v332 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v334 := math.Float64frombits(0xbff0000000000000) // -1
+	v335 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v336 := math.Float64frombits(0xc044000000000000) // -40
+	v398 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v402 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v420 := math.Float64frombits(0x4086280000000000) // 709
+	v424 := math.Float64frombits(0x408ff80000000000) // 1023
+	v445 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v561 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1775,534 +1725,514 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		}
 		v181 := ldexpMid(v179, v180)
 		v182 := math.IsNaN(v0)
-		v183 := v181
-		if v182 {
-			v183 = v0
-		}
-		v184 := float64(v107 - v106)
-		v185 := float64(v7 - v184)
-		v186 := -v106
-		v187 := math.FMA(v0, v105, v186)
-		v188 := -v105
-		v189 := v13
+		v183 := float64(v107 - v106)
+		v184 := float64(v7 - v183)
+		v185 := -v106
+		v186 := math.FMA(v0, v105, v185)
+		v187 := -v105
+		v188 := v13
 		if v0 > v13 {
-			v189 = v0
+			v188 = v0
 		}
-		v191 := v190
-		if v189 < v190 {
-			v191 = v189
+		v190 := v189
+		if v188 < v189 {
+			v190 = v188
 		}
-		v192 := float64(v191 * v16)
-		v193 := math.RoundToEven(v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v20, v191)
-		v196 := math.FMA(v194, v22, v195)
-		v197 := float64(v195 - v196)
-		v198 := math.FMA(v194, v22, v197)
-		v199 := float64(v196 * v196)
-		v200 := -v199
-		v201 := math.FMA(v196, v196, v200)
-		v202 := float64(v26 * v199)
-		v203 := float64(v26 * v201)
-		v204 := float64(v196 + v202)
-		v205 := float64(v196 - v204)
+		v191 := float64(v190 * v16)
+		v192 := math.RoundToEven(v191)
+		v193 := -v192
+		v194 := math.FMA(v193, v20, v190)
+		v195 := math.FMA(v193, v22, v194)
+		v196 := float64(v194 - v195)
+		v197 := math.FMA(v193, v22, v196)
+		v198 := float64(v195 * v195)
+		v199 := -v198
+		v200 := math.FMA(v195, v195, v199)
+		v201 := float64(v26 * v198)
+		v202 := float64(v26 * v200)
+		v203 := float64(v195 + v201)
+		v204 := float64(v195 - v203)
+		v205 := float64(v204 + v201)
 		v206 := float64(v205 + v202)
-		v207 := float64(v206 + v203)
-		v208 := math.FMA(v198, v196, v198)
-		v209 := float64(v207 + v208)
-		v210 := float64(v199 * v196)
-		v211 := math.FMA(v196, v39, v40)
-		v212 := math.FMA(v196, v211, v42)
-		v213 := math.FMA(v196, v212, v44)
-		v214 := math.FMA(v196, v213, v46)
-		v215 := math.FMA(v196, v214, v48)
-		v216 := math.FMA(v196, v215, v50)
-		v217 := math.FMA(v196, v216, v52)
-		v218 := math.FMA(v196, v217, v54)
-		v219 := math.FMA(v196, v218, v56)
-		v220 := math.FMA(v210, v219, v209)
-		v221 := float64(v7 + v204)
-		v222 := float64(v7 - v221)
-		v223 := float64(v222 + v204)
-		v224 := float64(v223 + v220)
-		v225 := float64(v85 - v193)
-		v226 := v87
-		if v225 < v87 {
+		v207 := math.FMA(v197, v195, v197)
+		v208 := float64(v206 + v207)
+		v209 := float64(v198 * v195)
+		v210 := math.FMA(v195, v39, v40)
+		v211 := math.FMA(v195, v210, v42)
+		v212 := math.FMA(v195, v211, v44)
+		v213 := math.FMA(v195, v212, v46)
+		v214 := math.FMA(v195, v213, v48)
+		v215 := math.FMA(v195, v214, v50)
+		v216 := math.FMA(v195, v215, v52)
+		v217 := math.FMA(v195, v216, v54)
+		v218 := math.FMA(v195, v217, v56)
+		v219 := math.FMA(v209, v218, v208)
+		v220 := float64(v7 + v203)
+		v221 := float64(v7 - v220)
+		v222 := float64(v221 + v203)
+		v223 := float64(v222 + v219)
+		v224 := float64(v85 - v192)
+		v225 := v87
+		if v224 < v87 {
+			v225 = v224
+		}
+		v226 := v3
+		if v225 > v3 {
 			v226 = v225
 		}
-		v227 := v3
-		if v226 > v3 {
-			v227 = v226
+		v227 := v192 < v90
+		v228 := ldexpNormal(v92, v226)
+		v229 := v3
+		if v227 {
+			v229 = v228
 		}
-		v228 := v193 < v90
-		v229 := ldexpNormal(v92, v227)
-		v230 := v3
-		if v228 {
-			v230 = v229
+		v230 := float64(v220 + v229)
+		v231 := float64(v230 - v229)
+		v232 := float64(v220 - v231)
+		v233 := float64(v232 + v223)
+		v234 := float64(v233 + v229)
+		v235 := float64(v234 - v229)
+		v236 := float64(v231 + v235)
+		v237 := v66
+		if v192 > v66 {
+			v237 = v192
 		}
-		v231 := float64(v221 + v230)
-		v232 := float64(v231 - v230)
-		v233 := float64(v221 - v232)
-		v234 := float64(v233 + v224)
-		v235 := float64(v234 + v230)
-		v236 := float64(v235 - v230)
-		v237 := float64(v232 + v236)
-		v238 := v66
-		if v193 > v66 {
-			v238 = v193
-		}
-		v239 := ldexpMid(v237, v238)
-		v240 := v239
-		if v182 {
-			v240 = v0
-		}
-		v241 := float64(v7 + v240)
-		v242 := math.FMA(v188, v241, v7)
-		v243 := float64(v241 - v7)
+		v238 := ldexpMid(v236, v237)
+		v239 := float64(v7 + v238)
+		v240 := math.FMA(v187, v239, v7)
+		v241 := float64(v239 - v7)
+		v242 := float64(v238 - v241)
+		v243 := float64(v105 * v242)
 		v244 := float64(v240 - v243)
-		v245 := float64(v105 * v244)
-		v246 := float64(v242 - v245)
-		v247 := float64(v246 / v241)
-		v248 := float64(v0 * v247)
-		v249 := float64(v187 + v248)
-		v250 := float64(v185 + v249)
-		v251 := float64(v250 * v183)
-		v252 := math.FMA(v107, v183, v251)
-		v254 := v0 < v253
-		v255 := math.Abs(v109)
-		v256 := -v255
-		v257 := v13
-		if v256 > v13 {
-			v257 = v256
+		v245 := float64(v244 / v239)
+		v246 := float64(v0 * v245)
+		v247 := float64(v186 + v246)
+		v248 := float64(v184 + v247)
+		v249 := float64(v248 * v181)
+		v250 := math.FMA(v107, v181, v249)
+		v252 := v0 < v251
+		v253 := math.Abs(v109)
+		v254 := -v253
+		v255 := v13
+		if v254 > v13 {
+			v255 = v254
 		}
-		v258 := v109 < v3
-		v259 := float64(v257 * v16)
-		v260 := math.RoundToEven(v259)
-		v261 := -v260
-		v262 := math.FMA(v261, v20, v257)
-		v263 := math.FMA(v261, v22, v262)
-		v264 := float64(v262 - v263)
-		v265 := math.FMA(v261, v22, v264)
-		v266 := float64(v263 * v263)
-		v267 := -v266
-		v268 := math.FMA(v263, v263, v267)
-		v269 := float64(v26 * v266)
-		v270 := float64(v26 * v268)
-		v271 := float64(v263 + v269)
-		v272 := float64(v263 - v271)
-		v273 := float64(v272 + v269)
-		v274 := float64(v273 + v270)
-		v275 := math.FMA(v265, v263, v265)
-		v276 := float64(v274 + v275)
-		v277 := float64(v266 * v263)
-		v278 := math.FMA(v263, v39, v40)
-		v279 := math.FMA(v263, v278, v42)
-		v280 := math.FMA(v263, v279, v44)
-		v281 := math.FMA(v263, v280, v46)
-		v282 := math.FMA(v263, v281, v48)
-		v283 := math.FMA(v263, v282, v50)
-		v284 := math.FMA(v263, v283, v52)
-		v285 := math.FMA(v263, v284, v54)
-		v286 := math.FMA(v263, v285, v56)
-		v287 := math.FMA(v277, v286, v276)
-		v288 := float64(v7 + v271)
-		v289 := float64(v7 - v288)
-		v290 := float64(v289 + v271)
-		v291 := float64(v290 + v287)
-		v292 := float64(v288 + v291)
-		v293 := float64(v288 - v292)
-		v294 := float64(v293 + v291)
-		v295 := v66
-		if v260 > v66 {
-			v295 = v260
+		v256 := v109 < v3
+		v257 := float64(v255 * v16)
+		v258 := math.RoundToEven(v257)
+		v259 := -v258
+		v260 := math.FMA(v259, v20, v255)
+		v261 := math.FMA(v259, v22, v260)
+		v262 := float64(v260 - v261)
+		v263 := math.FMA(v259, v22, v262)
+		v264 := float64(v261 * v261)
+		v265 := -v264
+		v266 := math.FMA(v261, v261, v265)
+		v267 := float64(v26 * v264)
+		v268 := float64(v26 * v266)
+		v269 := float64(v261 + v267)
+		v270 := float64(v261 - v269)
+		v271 := float64(v270 + v267)
+		v272 := float64(v271 + v268)
+		v273 := math.FMA(v263, v261, v263)
+		v274 := float64(v272 + v273)
+		v275 := float64(v264 * v261)
+		v276 := math.FMA(v261, v39, v40)
+		v277 := math.FMA(v261, v276, v42)
+		v278 := math.FMA(v261, v277, v44)
+		v279 := math.FMA(v261, v278, v46)
+		v280 := math.FMA(v261, v279, v48)
+		v281 := math.FMA(v261, v280, v50)
+		v282 := math.FMA(v261, v281, v52)
+		v283 := math.FMA(v261, v282, v54)
+		v284 := math.FMA(v261, v283, v56)
+		v285 := math.FMA(v275, v284, v274)
+		v286 := float64(v7 + v269)
+		v287 := float64(v7 - v286)
+		v288 := float64(v287 + v269)
+		v289 := float64(v288 + v285)
+		v290 := float64(v286 + v289)
+		v291 := float64(v286 - v290)
+		v292 := float64(v291 + v289)
+		v293 := v66
+		if v258 > v66 {
+			v293 = v258
 		}
-		v296 := ldexpMid(v7, v295)
-		v297 := float64(v292 * v296)
-		v298 := float64(v294 * v296)
-		v299 := float64(v7 + v297)
-		v300 := float64(v7 - v299)
-		v301 := float64(v300 + v297)
-		v302 := float64(v301 + v298)
-		v303 := v7
-		if v258 {
-			v303 = v292
+		v294 := ldexpMid(v7, v293)
+		v295 := float64(v290 * v294)
+		v296 := float64(v292 * v294)
+		v297 := float64(v7 + v295)
+		v298 := float64(v7 - v297)
+		v299 := float64(v298 + v295)
+		v300 := float64(v299 + v296)
+		v301 := v7
+		if v256 {
+			v301 = v290
 		}
-		v304 := v3
-		if v258 {
-			v304 = v294
+		v302 := v3
+		if v256 {
+			v302 = v292
 		}
-		v305 := float64(v7 / v299)
-		v306 := float64(v303 * v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v299, v303)
-		v309 := math.FMA(v307, v302, v308)
-		v310 := float64(v309 + v304)
-		v311 := float64(v310 * v305)
-		v312 := v3
-		if v258 {
-			v312 = v260
+		v303 := float64(v7 / v297)
+		v304 := float64(v301 * v303)
+		v305 := -v304
+		v306 := math.FMA(v305, v297, v301)
+		v307 := math.FMA(v305, v300, v306)
+		v308 := float64(v307 + v302)
+		v309 := float64(v308 * v303)
+		v310 := v3
+		if v256 {
+			v310 = v258
 		}
-		v313 := float64(v85 - v312)
-		v314 := v87
-		if v313 < v87 {
-			v314 = v313
+		v311 := float64(v85 - v310)
+		v312 := v87
+		if v311 < v87 {
+			v312 = v311
 		}
-		v315 := v3
-		if v314 > v3 {
-			v315 = v314
+		v313 := v3
+		if v312 > v3 {
+			v313 = v312
 		}
-		v316 := v312 < v90
-		v317 := ldexpNormal(v92, v315)
-		v318 := v3
-		if v316 {
-			v318 = v317
+		v314 := v310 < v90
+		v315 := ldexpNormal(v92, v313)
+		v316 := v3
+		if v314 {
+			v316 = v315
 		}
-		v319 := float64(v306 + v318)
-		v320 := float64(v319 - v318)
-		v321 := float64(v306 - v320)
-		v322 := float64(v321 + v311)
-		v323 := float64(v322 + v318)
-		v324 := float64(v323 - v318)
-		v325 := float64(v320 + v324)
-		v326 := v66
-		if v312 > v66 {
-			v326 = v312
+		v317 := float64(v304 + v316)
+		v318 := float64(v317 - v316)
+		v319 := float64(v304 - v318)
+		v320 := float64(v319 + v309)
+		v321 := float64(v320 + v316)
+		v322 := float64(v321 - v316)
+		v323 := float64(v318 + v322)
+		v324 := v66
+		if v310 > v66 {
+			v324 = v310
 		}
-		v327 := ldexpMid(v325, v326)
-		v328 := math.IsNaN(v109)
-		v329 := v327
-		if v328 {
-			v329 = v109
+		v325 := ldexpMid(v323, v324)
+		v326 := math.IsNaN(v109)
+		v327 := v325
+		if v326 {
+			v327 = v109
 		}
-		v330 := float64(v7 - v329)
-		v331 := float64(v329 * v330)
-		v333 := float64(v0 - v332)
-		v335 := float64(v333 - v334)
-		v339 := v338
-		if v335 > v338 {
-			v339 = v335
+		v328 := float64(v7 - v327)
+		v329 := float64(v327 * v328)
+		v331 := float64(v0 - v330)
+		v333 := float64(v331 - v332)
+		v337 := v336
+		if v333 > v336 {
+			v337 = v333
 		}
-		v340 := v190
-		if v339 < v190 {
-			v340 = v339
+		v338 := v189
+		if v337 < v189 {
+			v338 = v337
 		}
-		v341 := float64(v340 * v16)
-		v342 := math.RoundToEven(v341)
-		v343 := -v342
-		v344 := math.FMA(v343, v20, v340)
-		v345 := math.FMA(v343, v22, v344)
-		v346 := float64(v344 - v345)
-		v347 := math.FMA(v343, v22, v346)
-		v348 := float64(v345 * v345)
-		v349 := -v348
-		v350 := math.FMA(v345, v345, v349)
-		v351 := float64(v26 * v348)
-		v352 := float64(v26 * v350)
-		v353 := float64(v345 + v351)
-		v354 := float64(v345 - v353)
-		v355 := float64(v354 + v351)
-		v356 := float64(v355 + v352)
-		v357 := math.FMA(v347, v345, v347)
-		v358 := float64(v356 + v357)
-		v359 := float64(v348 * v345)
-		v360 := math.FMA(v345, v39, v40)
-		v361 := math.FMA(v345, v360, v42)
-		v362 := math.FMA(v345, v361, v44)
-		v363 := math.FMA(v345, v362, v46)
-		v364 := math.FMA(v345, v363, v48)
-		v365 := math.FMA(v345, v364, v50)
-		v366 := math.FMA(v345, v365, v52)
-		v367 := math.FMA(v345, v366, v54)
-		v368 := math.FMA(v345, v367, v56)
-		v369 := math.FMA(v359, v368, v358)
-		v370 := ldexpMid(v336, v343)
-		v371 := float64(v7 + v370)
-		v372 := float64(v371 - v7)
-		v373 := float64(v371 - v372)
-		v374 := float64(v7 - v373)
-		v375 := float64(v370 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v369 + v376)
-		v378 := float64(v371 + v353)
-		v379 := float64(v371 - v378)
-		v380 := float64(v379 + v353)
-		v381 := float64(v380 + v377)
-		v382 := float64(v378 + v381)
-		v383 := ldexpMid(v382, v342)
-		v384 := math.Copysign(v383, v335)
-		v385 := math.IsNaN(v335)
-		v386 := v384
-		if v385 {
-			v386 = v335
+		v339 := float64(v338 * v16)
+		v340 := math.RoundToEven(v339)
+		v341 := -v340
+		v342 := math.FMA(v341, v20, v338)
+		v343 := math.FMA(v341, v22, v342)
+		v344 := float64(v342 - v343)
+		v345 := math.FMA(v341, v22, v344)
+		v346 := float64(v343 * v343)
+		v347 := -v346
+		v348 := math.FMA(v343, v343, v347)
+		v349 := float64(v26 * v346)
+		v350 := float64(v26 * v348)
+		v351 := float64(v343 + v349)
+		v352 := float64(v343 - v351)
+		v353 := float64(v352 + v349)
+		v354 := float64(v353 + v350)
+		v355 := math.FMA(v345, v343, v345)
+		v356 := float64(v354 + v355)
+		v357 := float64(v346 * v343)
+		v358 := math.FMA(v343, v39, v40)
+		v359 := math.FMA(v343, v358, v42)
+		v360 := math.FMA(v343, v359, v44)
+		v361 := math.FMA(v343, v360, v46)
+		v362 := math.FMA(v343, v361, v48)
+		v363 := math.FMA(v343, v362, v50)
+		v364 := math.FMA(v343, v363, v52)
+		v365 := math.FMA(v343, v364, v54)
+		v366 := math.FMA(v343, v365, v56)
+		v367 := math.FMA(v357, v366, v356)
+		v368 := ldexpMid(v334, v341)
+		v369 := float64(v7 + v368)
+		v370 := float64(v369 - v7)
+		v371 := float64(v369 - v370)
+		v372 := float64(v7 - v371)
+		v373 := float64(v368 - v370)
+		v374 := float64(v372 + v373)
+		v375 := float64(v367 + v374)
+		v376 := float64(v369 + v351)
+		v377 := float64(v369 - v376)
+		v378 := float64(v377 + v351)
+		v379 := float64(v378 + v375)
+		v380 := float64(v376 + v379)
+		v381 := ldexpMid(v380, v340)
+		v382 := math.Copysign(v381, v333)
+		v383 := math.IsNaN(v333)
+		v384 := v382
+		if v383 {
+			v384 = v333
 		}
-		v387 := float64(v337 * v386)
-		v388 := float64(v335 + v387)
-		v389 := float64(v335 - v388)
-		v390 := float64(v389 + v387)
-		v391 := -v387
-		v392 := math.FMA(v337, v386, v391)
-		v393 := float64(v334 * v386)
-		v394 := float64(v392 - v393)
-		v395 := float64(v333 - v335)
-		v396 := float64(v395 - v334)
-		v397 := float64(v333 - v0)
-		v398 := float64(v333 - v397)
-		v399 := float64(v0 - v398)
-		v401 := float64(v400 - v397)
-		v402 := float64(v399 + v401)
-		v403 := float64(v396 + v402)
-		v405 := float64(v7 + v386)
-		v406 := float64(v404 * v405)
-		v407 := float64(v7 + v406)
-		v408 := float64(v403 * v407)
-		v409 := float64(v394 + v408)
-		v410 := float64(v390 + v409)
-		v411 := float64(v331 * v410)
-		v412 := -v331
-		v413 := math.FMA(v329, v330, v412)
-		v414 := float64(v7 - v330)
-		v415 := float64(v414 - v329)
-		v416 := -v329
-		v417 := math.FMA(v416, v241, v240)
-		v418 := float64(v221 + v224)
-		v419 := float64(v221 - v418)
-		v420 := float64(v419 + v224)
-		v421 := v90 <= v193
-		v423 := v422 < v0
-		v424 := v421 && !v423
-		v425 := v90
-		if v193 > v90 {
-			v425 = v193
+		v385 := float64(v335 * v384)
+		v386 := float64(v333 + v385)
+		v387 := float64(v333 - v386)
+		v388 := float64(v387 + v385)
+		v389 := -v385
+		v390 := math.FMA(v335, v384, v389)
+		v391 := float64(v332 * v384)
+		v392 := float64(v390 - v391)
+		v393 := float64(v331 - v333)
+		v394 := float64(v393 - v332)
+		v395 := float64(v331 - v0)
+		v396 := float64(v331 - v395)
+		v397 := float64(v0 - v396)
+		v399 := float64(v398 - v395)
+		v400 := float64(v397 + v399)
+		v401 := float64(v394 + v400)
+		v403 := float64(v7 + v384)
+		v404 := float64(v402 * v403)
+		v405 := float64(v7 + v404)
+		v406 := float64(v401 * v405)
+		v407 := float64(v392 + v406)
+		v408 := float64(v388 + v407)
+		v409 := float64(v329 * v408)
+		v410 := -v329
+		v411 := math.FMA(v327, v328, v410)
+		v412 := float64(v7 - v328)
+		v413 := float64(v412 - v327)
+		v414 := -v327
+		v415 := math.FMA(v414, v239, v238)
+		v416 := float64(v220 + v223)
+		v417 := float64(v220 - v416)
+		v418 := float64(v417 + v223)
+		v419 := v90 <= v192
+		v421 := v420 < v0
+		v422 := v419 && !v421
+		v423 := v90
+		if v192 > v90 {
+			v423 = v192
 		}
-		v427 := v426
-		if v425 < v426 {
-			v427 = v425
+		v425 := v424
+		if v423 < v424 {
+			v425 = v423
 		}
-		v428 := ldexpNormal(v420, v427)
-		v429 := v3
-		if v424 {
-			v429 = v428
+		v426 := ldexpNormal(v418, v425)
+		v427 := v3
+		if v422 {
+			v427 = v426
 		}
-		v430 := v429
-		if v182 {
-			v430 = v0
+		v428 := float64(v415 + v427)
+		v429 := float64(v242 + v427)
+		v430 := float64(v327 * v429)
+		v431 := float64(v428 - v430)
+		v432 := float64(v431 / v239)
+		v433 := float64(v413 - v432)
+		v434 := float64(v327 * v433)
+		v435 := float64(v432 * v328)
+		v436 := float64(v434 + v435)
+		v437 := float64(v411 + v436)
+		v438 := float64(v437 * v386)
+		v439 := float64(v409 + v438)
+		v440 := math.FMA(v329, v386, v439)
+		v441 := math.FMA(v414, v327, v327)
+		v442 := math.FMA(v0, v441, v181)
+		v443 := v442
+		if v252 {
+			v443 = v440
 		}
-		v431 := float64(v417 + v430)
-		v432 := float64(v244 + v430)
-		v433 := float64(v329 * v432)
-		v434 := float64(v431 - v433)
-		v435 := float64(v434 / v241)
-		v436 := float64(v415 - v435)
-		v437 := float64(v329 * v436)
-		v438 := float64(v435 * v330)
-		v439 := float64(v437 + v438)
-		v440 := float64(v413 + v439)
-		v441 := float64(v440 * v388)
-		v442 := float64(v411 + v441)
-		v443 := math.FMA(v331, v388, v442)
-		v444 := math.FMA(v416, v329, v329)
-		v445 := math.FMA(v0, v444, v183)
-		v446 := v445
-		if v254 {
-			v446 = v443
+		v444 := v443
+		if v9 {
+			v444 = v250
+		}
+		v446 := v444
+		if v6 {
+			v446 = v7
 		}
 		v447 := v446
-		if v9 {
-			v447 = v252
-		}
-		v449 := v447
-		if v6 {
-			v449 = v7
-		}
-		v450 := v449
 		if v2 {
-			v450 = v4
+			v447 = v4
 		}
-		v451 := dy[i]
-		v452 := float64(v451 * v4)
-		v453 := float64(v451 * v7)
-		v454 := float64(v451 * v448)
-		v455 := float64(v451 * v107)
+		v448 := dy[i]
+		v449 := float64(v448 * v4)
+		v450 := float64(v448 * v7)
+		v451 := float64(v448 * v445)
+		v452 := float64(v448 * v107)
+		v453 := -v452
+		v454 := math.FMA(v448, v107, v453)
+		v455 := float64(v452 * v181)
 		v456 := -v455
-		v457 := math.FMA(v451, v107, v456)
-		v458 := float64(v455 * v183)
-		v459 := -v458
-		v460 := math.FMA(v455, v183, v459)
-		v461 := math.FMA(v457, v183, v460)
-		v462 := float64(v451 * v250)
+		v457 := math.FMA(v452, v181, v456)
+		v458 := math.FMA(v454, v181, v457)
+		v459 := float64(v448 * v248)
+		v460 := -v459
+		v461 := math.FMA(v448, v248, v460)
+		v462 := float64(v459 * v181)
 		v463 := -v462
-		v464 := math.FMA(v451, v250, v463)
-		v465 := float64(v462 * v183)
-		v466 := -v465
-		v467 := math.FMA(v462, v183, v466)
-		v468 := math.FMA(v464, v183, v467)
-		v469 := float64(v458 + v465)
-		v470 := float64(v469 - v458)
-		v471 := float64(v469 - v470)
-		v472 := float64(v458 - v471)
-		v473 := float64(v465 - v470)
-		v474 := float64(v472 + v473)
-		v475 := float64(v474 + v461)
-		v476 := float64(v475 + v468)
-		v477 := float64(v451 * v331)
+		v464 := math.FMA(v459, v181, v463)
+		v465 := math.FMA(v461, v181, v464)
+		v466 := float64(v455 + v462)
+		v467 := float64(v466 - v455)
+		v468 := float64(v466 - v467)
+		v469 := float64(v455 - v468)
+		v470 := float64(v462 - v467)
+		v471 := float64(v469 + v470)
+		v472 := float64(v471 + v458)
+		v473 := float64(v472 + v465)
+		v474 := float64(v448 * v329)
+		v475 := -v474
+		v476 := math.FMA(v448, v329, v475)
+		v477 := float64(v474 * v386)
 		v478 := -v477
-		v479 := math.FMA(v451, v331, v478)
-		v480 := float64(v477 * v388)
-		v481 := -v480
-		v482 := math.FMA(v477, v388, v481)
-		v483 := math.FMA(v479, v388, v482)
-		v484 := float64(v451 * v411)
+		v479 := math.FMA(v474, v386, v478)
+		v480 := math.FMA(v476, v386, v479)
+		v481 := float64(v448 * v409)
+		v482 := -v481
+		v483 := math.FMA(v448, v409, v482)
+		v484 := float64(v448 * v438)
 		v485 := -v484
-		v486 := math.FMA(v451, v411, v485)
-		v487 := float64(v451 * v441)
-		v488 := -v487
-		v489 := math.FMA(v451, v441, v488)
-		v490 := float64(v484 + v487)
-		v491 := float64(v490 - v484)
-		v492 := float64(v490 - v491)
-		v493 := float64(v484 - v492)
-		v494 := float64(v487 - v491)
-		v495 := float64(v493 + v494)
-		v496 := float64(v495 + v486)
-		v497 := float64(v496 + v489)
-		v498 := float64(v480 + v490)
-		v499 := float64(v498 - v480)
-		v500 := float64(v498 - v499)
-		v501 := float64(v480 - v500)
-		v502 := float64(v490 - v499)
-		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v483)
-		v505 := float64(v504 + v497)
-		v506 := float64(v451 * v0)
+		v486 := math.FMA(v448, v438, v485)
+		v487 := float64(v481 + v484)
+		v488 := float64(v487 - v481)
+		v489 := float64(v487 - v488)
+		v490 := float64(v481 - v489)
+		v491 := float64(v484 - v488)
+		v492 := float64(v490 + v491)
+		v493 := float64(v492 + v483)
+		v494 := float64(v493 + v486)
+		v495 := float64(v477 + v487)
+		v496 := float64(v495 - v477)
+		v497 := float64(v495 - v496)
+		v498 := float64(v477 - v497)
+		v499 := float64(v487 - v496)
+		v500 := float64(v498 + v499)
+		v501 := float64(v500 + v480)
+		v502 := float64(v501 + v494)
+		v503 := float64(v448 * v0)
+		v504 := -v503
+		v505 := math.FMA(v448, v0, v504)
+		v506 := float64(v503 * v414)
 		v507 := -v506
-		v508 := math.FMA(v451, v0, v507)
-		v509 := float64(v506 * v416)
-		v510 := -v509
-		v511 := math.FMA(v506, v416, v510)
-		v512 := math.FMA(v508, v416, v511)
-		v513 := float64(v509 * v329)
-		v514 := -v513
-		v515 := math.FMA(v509, v329, v514)
-		v516 := math.FMA(v512, v329, v515)
-		v517 := float64(v506 * v329)
-		v518 := -v517
-		v519 := math.FMA(v506, v329, v518)
-		v520 := math.FMA(v508, v329, v519)
-		v521 := float64(v513 + v517)
-		v522 := float64(v521 - v513)
-		v523 := float64(v521 - v522)
-		v524 := float64(v513 - v523)
-		v525 := float64(v517 - v522)
-		v526 := float64(v524 + v525)
-		v527 := float64(v526 + v516)
-		v528 := float64(v527 + v520)
-		v529 := v3
+		v508 := math.FMA(v503, v414, v507)
+		v509 := math.FMA(v505, v414, v508)
+		v510 := float64(v506 * v327)
+		v511 := -v510
+		v512 := math.FMA(v506, v327, v511)
+		v513 := math.FMA(v509, v327, v512)
+		v514 := float64(v503 * v327)
+		v515 := -v514
+		v516 := math.FMA(v503, v327, v515)
+		v517 := math.FMA(v505, v327, v516)
+		v518 := float64(v510 + v514)
+		v519 := float64(v518 - v510)
+		v520 := float64(v518 - v519)
+		v521 := float64(v510 - v520)
+		v522 := float64(v514 - v519)
+		v523 := float64(v521 + v522)
+		v524 := float64(v523 + v513)
+		v525 := float64(v524 + v517)
+		v526 := v3
 		if v164 {
-			v529 = v159
+			v526 = v159
 		}
-		v530 := float64(v451 * v529)
-		v531 := -v530
-		v532 := math.FMA(v451, v529, v531)
-		v533 := v3
+		v527 := float64(v448 * v526)
+		v528 := -v527
+		v529 := math.FMA(v448, v526, v528)
+		v530 := v3
 		if v164 {
-			v533 = v165
+			v530 = v165
 		}
-		v534 := float64(v451 * v533)
-		v535 := float64(v532 + v534)
-		v536 := float64(v530 + v535)
-		v537 := math.Ldexp(v536, int(v166))
-		v538 := float64(v451 * v181)
-		v539 := -v538
-		v540 := math.FMA(v451, v181, v539)
-		v541 := v538
+		v531 := float64(v448 * v530)
+		v532 := float64(v529 + v531)
+		v533 := float64(v527 + v532)
+		v534 := math.Ldexp(v533, int(v166))
+		v535 := float64(v448 * v181)
+		v536 := -v535
+		v537 := math.FMA(v448, v181, v536)
+		v538 := v535
 		if v170 {
-			v541 = v537
+			v538 = v534
 		}
-		v542 := v540
+		v539 := v537
 		if v170 {
-			v542 = v3
+			v539 = v3
 		}
-		v543 := v541
-		if v182 {
-			v543 = v506
+		v540 := float64(v518 + v538)
+		v541 := float64(v540 - v518)
+		v542 := float64(v540 - v541)
+		v543 := float64(v518 - v542)
+		v544 := float64(v538 - v541)
+		v545 := float64(v543 + v544)
+		v546 := float64(v545 + v525)
+		v547 := float64(v546 + v539)
+		v548 := v540
+		if v252 {
+			v548 = v495
 		}
-		v544 := v542
-		if v182 {
-			v544 = v508
+		v549 := v547
+		if v252 {
+			v549 = v502
 		}
-		v545 := float64(v521 + v543)
-		v546 := float64(v545 - v521)
-		v547 := float64(v545 - v546)
-		v548 := float64(v521 - v547)
-		v549 := float64(v543 - v546)
-		v550 := float64(v548 + v549)
-		v551 := float64(v550 + v528)
-		v552 := float64(v551 + v544)
-		v553 := v545
-		if v254 {
-			v553 = v498
+		v550 := v548
+		if v9 {
+			v550 = v466
+		}
+		v551 := v549
+		if v9 {
+			v551 = v473
+		}
+		v552 := v550
+		if v6 {
+			v552 = v450
+		}
+		v553 := v551
+		if v6 {
+			v553 = v3
 		}
 		v554 := v552
-		if v254 {
-			v554 = v505
+		if v2 {
+			v554 = v449
 		}
 		v555 := v553
-		if v9 {
-			v555 = v469
-		}
-		v556 := v554
-		if v9 {
-			v556 = v476
-		}
-		v557 := v555
-		if v6 {
-			v557 = v453
-		}
-		v558 := v556
-		if v6 {
-			v558 = v3
-		}
-		v559 := v557
 		if v2 {
-			v559 = v452
+			v555 = v3
 		}
-		v560 := v558
-		if v2 {
-			v560 = v3
+		v556 := float64(v554 + v555)
+		v557 := float64(v448 * v447)
+		v558 := float64(v556 - v557)
+		v559 := math.Abs(v558)
+		v560 := math.Abs(v557)
+		v562 := float64(v560 * v561)
+		v563 := v559 <= v562
+		v564 := math.Abs(v448)
+		v565 := math.Abs(v451)
+		v566 := v564
+		if v565 > v564 {
+			v566 = v565
 		}
-		v561 := float64(v559 + v560)
-		v562 := float64(v451 * v450)
-		v563 := float64(v561 - v562)
-		v564 := math.Abs(v563)
-		v565 := math.Abs(v562)
-		v567 := float64(v565 * v566)
-		v568 := v564 <= v567
-		v569 := math.Abs(v451)
-		v570 := math.Abs(v454)
-		v571 := v569
-		if v570 > v569 {
-			v571 = v570
+		v567 := math.Abs(v503)
+		v568 := v566
+		if v567 > v566 {
+			v568 = v567
 		}
-		v572 := math.Abs(v506)
-		v573 := v571
-		if v572 > v571 {
-			v573 = v572
+		v570 := float64(v559 * v569)
+		v573 := math.FMA(v568, v571, v572)
+		v574 := v570 <= v573
+		v575 := v563 || v574
+		v576 := v556 == v3
+		v577 := v575 && !v576
+		v578 := v557
+		if v577 {
+			v578 = v556
 		}
-		v575 := float64(v564 * v574)
-		v578 := math.FMA(v573, v576, v577)
-		v579 := v575 <= v578
-		v580 := v568 || v579
-		v581 := v561 == v3
-		v582 := v580 && !v581
-		v583 := v562
-		if v582 {
-			v583 = v561
-		}
-		v584 := v583
+		v579 := v578
 		if v182 {
-			v584 = v0
+			v579 = v0
 		}
-		dx[i] = v584
+		dx[i] = v579
 	}
 }
 

@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float64, w0 float64)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 550
+// sinGeneric is the pure-Go kernel of sin (f64 memory, f64 compute, 547
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -39,67 +39,66 @@ func sinGeneric(dst, x []float64, w0 float64) {
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
 	v11 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
 	v13 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v16 := math.Float64frombits(0x42d0000000000000)  // 7.0368744177664e+13
-	v19 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v20 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v23 := math.Float64frombits(0xc04a800000000000)  // -53
-	v24 := math.Float64frombits(0x4046000000000000)  // 44
-	v27 := math.Float64frombits(0x404a000000000000)  // 52
-	v30 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v31 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v32 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v33 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v34 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v35 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v36 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v37 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v38 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v39 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v40 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v41 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v42 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v43 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v44 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v45 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v46 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v47 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v48 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v49 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v50 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v51 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v52 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v53 := math.Float64frombits(0x4030000000000000)  // 16
-	v64 := math.Float64frombits(0x4020000000000000)  // 8
-	v80 := math.Float64frombits(0x4010000000000000)  // 4
-	v92 := math.Float64frombits(0x4000000000000000)  // 2
-	v102 := math.Float64frombits(0x3ff0000000000000) // 1
-	v109 := math.Float64frombits(0x0000000000000000) // 0
-	v114 := math.Float64frombits(0xc05a800000000000) // -106
-	v117 := math.Float64frombits(0xc063e00000000000) // -159
-	v120 := math.Float64frombits(0xc06a800000000000) // -212
-	v123 := math.Float64frombits(0xc010000000000000) // -4
-	v124 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v132 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v137 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v184 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v207 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v214 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v492 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v496 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v497 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v499 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v501 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v503 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v505 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v507 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v515 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v516 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v518 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v520 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v522 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v524 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v536 := math.Float64frombits(0xc000000000000000) // -2
+	v17 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v18 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v21 := math.Float64frombits(0xc04a800000000000)  // -53
+	v22 := math.Float64frombits(0x4046000000000000)  // 44
+	v25 := math.Float64frombits(0x404a000000000000)  // 52
+	v28 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v29 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v30 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v31 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v32 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v33 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v34 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v35 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v36 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v37 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v38 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v39 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v40 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v41 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v42 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v43 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v44 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v45 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v46 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v47 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v48 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v49 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v50 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v51 := math.Float64frombits(0x4030000000000000)  // 16
+	v62 := math.Float64frombits(0x4020000000000000)  // 8
+	v78 := math.Float64frombits(0x4010000000000000)  // 4
+	v90 := math.Float64frombits(0x4000000000000000)  // 2
+	v100 := math.Float64frombits(0x3ff0000000000000) // 1
+	v107 := math.Float64frombits(0x0000000000000000) // 0
+	v112 := math.Float64frombits(0xc05a800000000000) // -106
+	v115 := math.Float64frombits(0xc063e00000000000) // -159
+	v118 := math.Float64frombits(0xc06a800000000000) // -212
+	v121 := math.Float64frombits(0xc010000000000000) // -4
+	v122 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v130 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v135 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v182 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v183 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v205 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v212 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v496 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v498 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v500 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v502 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v504 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v512 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v513 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v515 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v517 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v519 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v521 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v533 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -111,777 +110,769 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v12 := v11 < v3
 		v14 := v3 < v13
 		v15 := v12 && v14
-		v17 := v16
-		if v15 {
-			v17 = v2
+		v16 := getExp64(v2)
+		v19 := math.FMA(v16, v17, v18)
+		v20 := math.Floor(v19)
+		v23 := float64(v16 - v22)
+		v24 := math.FMA(v20, v21, v23)
+		v26 := float64(v25 - v16)
+		v27 := math.Ldexp(v2, int(v26))
+		v52 := v51 <= v20
+		v53 := float64(v20 - v51)
+		v54 := v20
+		if v52 {
+			v54 = v53
 		}
-		v18 := getExp64(v17)
-		v21 := math.FMA(v18, v19, v20)
-		v22 := math.Floor(v21)
-		v25 := float64(v18 - v24)
-		v26 := math.FMA(v22, v23, v25)
-		v28 := float64(v27 - v18)
-		v29 := math.Ldexp(v17, int(v28))
-		v54 := v53 <= v22
-		v55 := float64(v22 - v53)
-		v56 := v22
-		if v54 {
-			v56 = v55
+		v55 := v28
+		if v52 {
+			v55 = v44
+		}
+		v56 := v29
+		if v52 {
+			v56 = v45
 		}
 		v57 := v30
-		if v54 {
+		if v52 {
 			v57 = v46
 		}
 		v58 := v31
-		if v54 {
+		if v52 {
 			v58 = v47
 		}
 		v59 := v32
-		if v54 {
+		if v52 {
 			v59 = v48
 		}
 		v60 := v33
-		if v54 {
+		if v52 {
 			v60 = v49
 		}
 		v61 := v34
-		if v54 {
+		if v52 {
 			v61 = v50
 		}
-		v62 := v35
-		if v54 {
-			v62 = v51
+		v63 := v62 <= v54
+		v64 := float64(v54 - v62)
+		v65 := v54
+		if v63 {
+			v65 = v64
 		}
-		v63 := v36
-		if v54 {
-			v63 = v52
+		v66 := v55
+		if v63 {
+			v66 = v36
 		}
-		v65 := v64 <= v56
-		v66 := float64(v56 - v64)
 		v67 := v56
-		if v65 {
-			v67 = v66
+		if v63 {
+			v67 = v37
 		}
 		v68 := v57
-		if v65 {
+		if v63 {
 			v68 = v38
 		}
 		v69 := v58
-		if v65 {
+		if v63 {
 			v69 = v39
 		}
 		v70 := v59
-		if v65 {
+		if v63 {
 			v70 = v40
 		}
 		v71 := v60
-		if v65 {
+		if v63 {
 			v71 = v41
 		}
 		v72 := v61
-		if v65 {
+		if v63 {
 			v72 = v42
 		}
-		v73 := v62
-		if v65 {
+		v73 := v35
+		if v63 {
 			v73 = v43
 		}
-		v74 := v63
-		if v65 {
+		v74 := v36
+		if v63 {
 			v74 = v44
 		}
 		v75 := v37
-		if v65 {
+		if v63 {
 			v75 = v45
 		}
 		v76 := v38
-		if v65 {
+		if v63 {
 			v76 = v46
 		}
 		v77 := v39
-		if v65 {
+		if v63 {
 			v77 = v47
 		}
-		v78 := v40
-		if v65 {
-			v78 = v48
+		v79 := v78 <= v65
+		v80 := float64(v65 - v78)
+		v81 := v65
+		if v79 {
+			v81 = v80
 		}
-		v79 := v41
-		if v65 {
-			v79 = v49
+		v82 := v66
+		if v79 {
+			v82 = v70
 		}
-		v81 := v80 <= v67
-		v82 := float64(v67 - v80)
 		v83 := v67
-		if v81 {
-			v83 = v82
+		if v79 {
+			v83 = v71
 		}
 		v84 := v68
-		if v81 {
+		if v79 {
 			v84 = v72
 		}
 		v85 := v69
-		if v81 {
+		if v79 {
 			v85 = v73
 		}
 		v86 := v70
-		if v81 {
+		if v79 {
 			v86 = v74
 		}
 		v87 := v71
-		if v81 {
+		if v79 {
 			v87 = v75
 		}
 		v88 := v72
-		if v81 {
+		if v79 {
 			v88 = v76
 		}
 		v89 := v73
-		if v81 {
+		if v79 {
 			v89 = v77
 		}
-		v90 := v74
-		if v81 {
-			v90 = v78
+		v91 := v90 <= v81
+		v92 := float64(v81 - v90)
+		v93 := v81
+		if v91 {
+			v93 = v92
 		}
-		v91 := v75
-		if v81 {
-			v91 = v79
+		v94 := v82
+		if v91 {
+			v94 = v84
 		}
-		v93 := v92 <= v83
-		v94 := float64(v83 - v92)
 		v95 := v83
-		if v93 {
-			v95 = v94
+		if v91 {
+			v95 = v85
 		}
 		v96 := v84
-		if v93 {
+		if v91 {
 			v96 = v86
 		}
 		v97 := v85
-		if v93 {
+		if v91 {
 			v97 = v87
 		}
 		v98 := v86
-		if v93 {
+		if v91 {
 			v98 = v88
 		}
 		v99 := v87
-		if v93 {
+		if v91 {
 			v99 = v89
 		}
-		v100 := v88
-		if v93 {
-			v100 = v90
+		v101 := v100 <= v93
+		v102 := v94
+		if v101 {
+			v102 = v95
 		}
-		v101 := v89
-		if v93 {
-			v101 = v91
+		v103 := v95
+		if v101 {
+			v103 = v96
 		}
-		v103 := v102 <= v95
 		v104 := v96
-		if v103 {
+		if v101 {
 			v104 = v97
 		}
 		v105 := v97
-		if v103 {
+		if v101 {
 			v105 = v98
 		}
 		v106 := v98
-		if v103 {
+		if v101 {
 			v106 = v99
 		}
-		v107 := v99
-		if v103 {
-			v107 = v100
-		}
-		v108 := v100
-		if v103 {
-			v108 = v101
-		}
-		v110 := float64(v26 + v109)
-		v111 := math.Ldexp(v104, int(v110))
-		v112 := float64(v26 + v23)
-		v113 := math.Ldexp(v105, int(v112))
-		v115 := float64(v26 + v114)
-		v116 := math.Ldexp(v106, int(v115))
-		v118 := float64(v26 + v117)
-		v119 := math.Ldexp(v107, int(v118))
-		v121 := float64(v26 + v120)
-		v122 := math.Ldexp(v108, int(v121))
-		v125 := float64(v111 * v124)
-		v126 := math.RoundToEven(v125)
-		v127 := math.FMA(v123, v126, v111)
-		v128 := float64(v113 + v92)
-		v129 := float64(v128 - v92)
-		v130 := float64(v113 - v129)
-		v131 := float64(v127 + v129)
-		v133 := float64(v116 + v132)
-		v134 := float64(v133 - v132)
-		v135 := float64(v116 - v134)
-		v136 := float64(v130 + v134)
-		v138 := float64(v119 + v137)
-		v139 := float64(v138 - v137)
-		v140 := float64(v119 - v139)
-		v141 := float64(v135 + v139)
-		v142 := float64(v140 + v122)
-		v143 := float64(v29 * v131)
-		v144 := -v143
-		v145 := math.FMA(v29, v131, v144)
-		v146 := float64(v143 * v124)
-		v147 := math.RoundToEven(v146)
-		v148 := math.FMA(v123, v147, v143)
-		v149 := float64(v148 + v145)
-		v150 := float64(v29 * v136)
-		v151 := -v150
-		v152 := math.FMA(v29, v136, v151)
-		v153 := math.RoundToEven(v150)
-		v154 := float64(v150 - v153)
-		v155 := float64(v29 * v141)
-		v156 := -v155
-		v157 := math.FMA(v29, v141, v156)
-		v158 := float64(v29 * v142)
-		v159 := float64(v149 + v154)
-		v160 := math.RoundToEven(v159)
-		v161 := float64(v149 - v160)
-		v162 := float64(v161 + v154)
-		v163 := float64(v162 - v161)
-		v164 := float64(v162 - v163)
-		v165 := float64(v161 - v164)
-		v166 := float64(v154 - v163)
-		v167 := float64(v165 + v166)
-		v168 := float64(v167 + v152)
-		v169 := float64(v168 + v155)
-		v170 := float64(v169 - v168)
-		v171 := float64(v169 - v170)
-		v172 := float64(v168 - v171)
-		v173 := float64(v155 - v170)
-		v174 := float64(v172 + v173)
-		v175 := float64(v162 + v169)
-		v176 := float64(v175 - v162)
-		v177 := float64(v175 - v176)
-		v178 := float64(v162 - v177)
-		v179 := float64(v169 - v176)
-		v180 := float64(v178 + v179)
-		v181 := float64(v153 + v160)
-		v182 := float64(v174 + v157)
-		v183 := float64(v182 + v158)
-		v186 := float64(v175 * v184)
-		v187 := -v186
-		v188 := math.FMA(v175, v184, v187)
-		v189 := float64(v175 * v185)
-		v190 := -v189
-		v191 := math.FMA(v175, v185, v190)
-		v192 := float64(v180 * v184)
-		v193 := -v192
-		v194 := math.FMA(v180, v184, v193)
-		v195 := float64(v188 + v189)
-		v196 := float64(v195 - v188)
-		v197 := float64(v195 - v196)
-		v198 := float64(v188 - v197)
-		v199 := float64(v189 - v196)
-		v200 := float64(v198 + v199)
-		v201 := float64(v195 + v192)
-		v202 := float64(v201 - v195)
-		v203 := float64(v201 - v202)
-		v204 := float64(v195 - v203)
-		v205 := float64(v192 - v202)
-		v206 := float64(v204 + v205)
-		v208 := float64(v191 + v194)
-		v209 := math.FMA(v175, v207, v208)
-		v210 := math.FMA(v180, v185, v209)
-		v211 := math.FMA(v183, v184, v210)
-		v212 := float64(v200 + v206)
-		v213 := float64(v212 + v211)
-		v215 := float64(v2 * v214)
-		v216 := math.RoundToEven(v215)
-		v217 := -v216
-		v218 := math.FMA(v217, v184, v2)
-		v219 := float64(v217 * v185)
-		v220 := -v219
-		v221 := math.FMA(v217, v185, v220)
-		v222 := float64(v217 * v207)
-		v223 := -v222
-		v224 := math.FMA(v217, v207, v223)
-		v225 := float64(v218 + v219)
-		v226 := float64(v225 - v218)
-		v227 := float64(v225 - v226)
-		v228 := float64(v218 - v227)
-		v229 := float64(v219 - v226)
-		v230 := float64(v228 + v229)
-		v231 := float64(v230 + v221)
-		v232 := float64(v231 - v230)
-		v233 := float64(v231 - v232)
-		v234 := float64(v230 - v233)
-		v235 := float64(v221 - v232)
-		v236 := float64(v234 + v235)
-		v237 := float64(v231 + v222)
-		v238 := float64(v237 - v231)
-		v239 := float64(v237 - v238)
-		v240 := float64(v231 - v239)
-		v241 := float64(v222 - v238)
-		v242 := float64(v240 + v241)
-		v243 := float64(v236 + v242)
-		v244 := float64(v243 + v224)
-		v245 := v216
+		v108 := float64(v24 + v107)
+		v109 := math.Ldexp(v102, int(v108))
+		v110 := float64(v24 + v21)
+		v111 := math.Ldexp(v103, int(v110))
+		v113 := float64(v24 + v112)
+		v114 := math.Ldexp(v104, int(v113))
+		v116 := float64(v24 + v115)
+		v117 := math.Ldexp(v105, int(v116))
+		v119 := float64(v24 + v118)
+		v120 := math.Ldexp(v106, int(v119))
+		v123 := float64(v109 * v122)
+		v124 := math.RoundToEven(v123)
+		v125 := math.FMA(v121, v124, v109)
+		v126 := float64(v111 + v90)
+		v127 := float64(v126 - v90)
+		v128 := float64(v111 - v127)
+		v129 := float64(v125 + v127)
+		v131 := float64(v114 + v130)
+		v132 := float64(v131 - v130)
+		v133 := float64(v114 - v132)
+		v134 := float64(v128 + v132)
+		v136 := float64(v117 + v135)
+		v137 := float64(v136 - v135)
+		v138 := float64(v117 - v137)
+		v139 := float64(v133 + v137)
+		v140 := float64(v138 + v120)
+		v141 := float64(v27 * v129)
+		v142 := -v141
+		v143 := math.FMA(v27, v129, v142)
+		v144 := float64(v141 * v122)
+		v145 := math.RoundToEven(v144)
+		v146 := math.FMA(v121, v145, v141)
+		v147 := float64(v146 + v143)
+		v148 := float64(v27 * v134)
+		v149 := -v148
+		v150 := math.FMA(v27, v134, v149)
+		v151 := math.RoundToEven(v148)
+		v152 := float64(v148 - v151)
+		v153 := float64(v27 * v139)
+		v154 := -v153
+		v155 := math.FMA(v27, v139, v154)
+		v156 := float64(v27 * v140)
+		v157 := float64(v147 + v152)
+		v158 := math.RoundToEven(v157)
+		v159 := float64(v147 - v158)
+		v160 := float64(v159 + v152)
+		v161 := float64(v160 - v159)
+		v162 := float64(v160 - v161)
+		v163 := float64(v159 - v162)
+		v164 := float64(v152 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v165 + v150)
+		v167 := float64(v166 + v153)
+		v168 := float64(v167 - v166)
+		v169 := float64(v167 - v168)
+		v170 := float64(v166 - v169)
+		v171 := float64(v153 - v168)
+		v172 := float64(v170 + v171)
+		v173 := float64(v160 + v167)
+		v174 := float64(v173 - v160)
+		v175 := float64(v173 - v174)
+		v176 := float64(v160 - v175)
+		v177 := float64(v167 - v174)
+		v178 := float64(v176 + v177)
+		v179 := float64(v151 + v158)
+		v180 := float64(v172 + v155)
+		v181 := float64(v180 + v156)
+		v184 := float64(v173 * v182)
+		v185 := -v184
+		v186 := math.FMA(v173, v182, v185)
+		v187 := float64(v173 * v183)
+		v188 := -v187
+		v189 := math.FMA(v173, v183, v188)
+		v190 := float64(v178 * v182)
+		v191 := -v190
+		v192 := math.FMA(v178, v182, v191)
+		v193 := float64(v186 + v187)
+		v194 := float64(v193 - v186)
+		v195 := float64(v193 - v194)
+		v196 := float64(v186 - v195)
+		v197 := float64(v187 - v194)
+		v198 := float64(v196 + v197)
+		v199 := float64(v193 + v190)
+		v200 := float64(v199 - v193)
+		v201 := float64(v199 - v200)
+		v202 := float64(v193 - v201)
+		v203 := float64(v190 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v189 + v192)
+		v207 := math.FMA(v173, v205, v206)
+		v208 := math.FMA(v178, v183, v207)
+		v209 := math.FMA(v181, v182, v208)
+		v210 := float64(v198 + v204)
+		v211 := float64(v210 + v209)
+		v213 := float64(v2 * v212)
+		v214 := math.RoundToEven(v213)
+		v215 := -v214
+		v216 := math.FMA(v215, v182, v2)
+		v217 := float64(v215 * v183)
+		v218 := -v217
+		v219 := math.FMA(v215, v183, v218)
+		v220 := float64(v215 * v205)
+		v221 := -v220
+		v222 := math.FMA(v215, v205, v221)
+		v223 := float64(v216 + v217)
+		v224 := float64(v223 - v216)
+		v225 := float64(v223 - v224)
+		v226 := float64(v216 - v225)
+		v227 := float64(v217 - v224)
+		v228 := float64(v226 + v227)
+		v229 := float64(v228 + v219)
+		v230 := float64(v229 - v228)
+		v231 := float64(v229 - v230)
+		v232 := float64(v228 - v231)
+		v233 := float64(v219 - v230)
+		v234 := float64(v232 + v233)
+		v235 := float64(v229 + v220)
+		v236 := float64(v235 - v229)
+		v237 := float64(v235 - v236)
+		v238 := float64(v229 - v237)
+		v239 := float64(v220 - v236)
+		v240 := float64(v238 + v239)
+		v241 := float64(v234 + v240)
+		v242 := float64(v241 + v222)
+		v243 := v214
 		if v15 {
-			v245 = v181
+			v243 = v179
 		}
-		v246 := v225
+		v244 := v223
 		if v15 {
-			v246 = v186
+			v244 = v184
 		}
-		v247 := v237
+		v245 := v235
 		if v15 {
-			v247 = v201
+			v245 = v199
 		}
-		v248 := v244
+		v246 := v242
 		if v15 {
-			v248 = v213
+			v246 = v211
 		}
-		v249 := math.Abs(v10)
-		v250 := v11 < v249
-		v251 := v249 < v13
-		v252 := v250 && v251
-		v253 := v16
-		if v252 {
-			v253 = v10
+		v247 := math.Abs(v10)
+		v248 := v11 < v247
+		v249 := v247 < v13
+		v250 := v248 && v249
+		v251 := getExp64(v10)
+		v252 := math.FMA(v251, v17, v18)
+		v253 := math.Floor(v252)
+		v254 := float64(v251 - v22)
+		v255 := math.FMA(v253, v21, v254)
+		v256 := float64(v25 - v251)
+		v257 := math.Ldexp(v10, int(v256))
+		v258 := v51 <= v253
+		v259 := float64(v253 - v51)
+		v260 := v253
+		if v258 {
+			v260 = v259
 		}
-		v254 := getExp64(v253)
-		v255 := math.FMA(v254, v19, v20)
-		v256 := math.Floor(v255)
-		v257 := float64(v254 - v24)
-		v258 := math.FMA(v256, v23, v257)
-		v259 := float64(v27 - v254)
-		v260 := math.Ldexp(v253, int(v259))
-		v261 := v53 <= v256
-		v262 := float64(v256 - v53)
-		v263 := v256
-		if v261 {
-			v263 = v262
+		v261 := v28
+		if v258 {
+			v261 = v44
 		}
-		v264 := v30
-		if v261 {
-			v264 = v46
+		v262 := v29
+		if v258 {
+			v262 = v45
 		}
-		v265 := v31
-		if v261 {
-			v265 = v47
+		v263 := v30
+		if v258 {
+			v263 = v46
 		}
-		v266 := v32
-		if v261 {
-			v266 = v48
+		v264 := v31
+		if v258 {
+			v264 = v47
 		}
-		v267 := v33
-		if v261 {
-			v267 = v49
+		v265 := v32
+		if v258 {
+			v265 = v48
 		}
-		v268 := v34
-		if v261 {
-			v268 = v50
+		v266 := v33
+		if v258 {
+			v266 = v49
 		}
-		v269 := v35
-		if v261 {
-			v269 = v51
+		v267 := v34
+		if v258 {
+			v267 = v50
 		}
-		v270 := v36
-		if v261 {
-			v270 = v52
+		v268 := v62 <= v260
+		v269 := float64(v260 - v62)
+		v270 := v260
+		if v268 {
+			v270 = v269
 		}
-		v271 := v64 <= v263
-		v272 := float64(v263 - v64)
+		v271 := v261
+		if v268 {
+			v271 = v36
+		}
+		v272 := v262
+		if v268 {
+			v272 = v37
+		}
 		v273 := v263
-		if v271 {
-			v273 = v272
+		if v268 {
+			v273 = v38
 		}
 		v274 := v264
-		if v271 {
-			v274 = v38
+		if v268 {
+			v274 = v39
 		}
 		v275 := v265
-		if v271 {
-			v275 = v39
+		if v268 {
+			v275 = v40
 		}
 		v276 := v266
-		if v271 {
-			v276 = v40
+		if v268 {
+			v276 = v41
 		}
 		v277 := v267
-		if v271 {
-			v277 = v41
+		if v268 {
+			v277 = v42
 		}
-		v278 := v268
-		if v271 {
-			v278 = v42
+		v278 := v35
+		if v268 {
+			v278 = v43
 		}
-		v279 := v269
-		if v271 {
-			v279 = v43
+		v279 := v36
+		if v268 {
+			v279 = v44
 		}
-		v280 := v270
-		if v271 {
-			v280 = v44
+		v280 := v37
+		if v268 {
+			v280 = v45
 		}
-		v281 := v37
-		if v271 {
-			v281 = v45
+		v281 := v38
+		if v268 {
+			v281 = v46
 		}
-		v282 := v38
-		if v271 {
-			v282 = v46
+		v282 := v39
+		if v268 {
+			v282 = v47
 		}
-		v283 := v39
-		if v271 {
-			v283 = v47
+		v283 := v78 <= v270
+		v284 := float64(v270 - v78)
+		v285 := v270
+		if v283 {
+			v285 = v284
 		}
-		v284 := v40
-		if v271 {
-			v284 = v48
+		v286 := v271
+		if v283 {
+			v286 = v275
 		}
-		v285 := v41
-		if v271 {
-			v285 = v49
+		v287 := v272
+		if v283 {
+			v287 = v276
 		}
-		v286 := v80 <= v273
-		v287 := float64(v273 - v80)
 		v288 := v273
-		if v286 {
-			v288 = v287
+		if v283 {
+			v288 = v277
 		}
 		v289 := v274
-		if v286 {
+		if v283 {
 			v289 = v278
 		}
 		v290 := v275
-		if v286 {
+		if v283 {
 			v290 = v279
 		}
 		v291 := v276
-		if v286 {
+		if v283 {
 			v291 = v280
 		}
 		v292 := v277
-		if v286 {
+		if v283 {
 			v292 = v281
 		}
 		v293 := v278
-		if v286 {
+		if v283 {
 			v293 = v282
 		}
-		v294 := v279
-		if v286 {
-			v294 = v283
+		v294 := v90 <= v285
+		v295 := float64(v285 - v90)
+		v296 := v285
+		if v294 {
+			v296 = v295
 		}
-		v295 := v280
-		if v286 {
-			v295 = v284
+		v297 := v286
+		if v294 {
+			v297 = v288
 		}
-		v296 := v281
-		if v286 {
-			v296 = v285
+		v298 := v287
+		if v294 {
+			v298 = v289
 		}
-		v297 := v92 <= v288
-		v298 := float64(v288 - v92)
 		v299 := v288
-		if v297 {
-			v299 = v298
+		if v294 {
+			v299 = v290
 		}
 		v300 := v289
-		if v297 {
+		if v294 {
 			v300 = v291
 		}
 		v301 := v290
-		if v297 {
+		if v294 {
 			v301 = v292
 		}
 		v302 := v291
-		if v297 {
+		if v294 {
 			v302 = v293
 		}
-		v303 := v292
-		if v297 {
-			v303 = v294
+		v303 := v100 <= v296
+		v304 := v297
+		if v303 {
+			v304 = v298
 		}
-		v304 := v293
-		if v297 {
-			v304 = v295
+		v305 := v298
+		if v303 {
+			v305 = v299
 		}
-		v305 := v294
-		if v297 {
-			v305 = v296
+		v306 := v299
+		if v303 {
+			v306 = v300
 		}
-		v306 := v102 <= v299
 		v307 := v300
-		if v306 {
+		if v303 {
 			v307 = v301
 		}
 		v308 := v301
-		if v306 {
+		if v303 {
 			v308 = v302
 		}
-		v309 := v302
-		if v306 {
-			v309 = v303
-		}
-		v310 := v303
-		if v306 {
-			v310 = v304
-		}
-		v311 := v304
-		if v306 {
-			v311 = v305
-		}
-		v312 := float64(v258 + v109)
-		v313 := math.Ldexp(v307, int(v312))
-		v314 := float64(v258 + v23)
-		v315 := math.Ldexp(v308, int(v314))
-		v316 := float64(v258 + v114)
-		v317 := math.Ldexp(v309, int(v316))
-		v318 := float64(v258 + v117)
-		v319 := math.Ldexp(v310, int(v318))
-		v320 := float64(v258 + v120)
-		v321 := math.Ldexp(v311, int(v320))
-		v322 := float64(v313 * v124)
-		v323 := math.RoundToEven(v322)
-		v324 := math.FMA(v123, v323, v313)
-		v325 := float64(v315 + v92)
-		v326 := float64(v325 - v92)
-		v327 := float64(v315 - v326)
-		v328 := float64(v324 + v326)
-		v329 := float64(v317 + v132)
-		v330 := float64(v329 - v132)
-		v331 := float64(v317 - v330)
-		v332 := float64(v327 + v330)
-		v333 := float64(v319 + v137)
-		v334 := float64(v333 - v137)
-		v335 := float64(v319 - v334)
-		v336 := float64(v331 + v334)
-		v337 := float64(v335 + v321)
-		v338 := float64(v260 * v328)
-		v339 := -v338
-		v340 := math.FMA(v260, v328, v339)
-		v341 := float64(v338 * v124)
-		v342 := math.RoundToEven(v341)
-		v343 := math.FMA(v123, v342, v338)
-		v344 := float64(v343 + v340)
-		v345 := float64(v260 * v332)
-		v346 := -v345
-		v347 := math.FMA(v260, v332, v346)
-		v348 := math.RoundToEven(v345)
-		v349 := float64(v345 - v348)
-		v350 := float64(v260 * v336)
-		v351 := -v350
-		v352 := math.FMA(v260, v336, v351)
-		v353 := float64(v260 * v337)
-		v354 := float64(v344 + v349)
-		v355 := math.RoundToEven(v354)
-		v356 := float64(v344 - v355)
-		v357 := float64(v356 + v349)
-		v358 := float64(v357 - v356)
-		v359 := float64(v357 - v358)
-		v360 := float64(v356 - v359)
-		v361 := float64(v349 - v358)
-		v362 := float64(v360 + v361)
-		v363 := float64(v362 + v347)
-		v364 := float64(v363 + v350)
-		v365 := float64(v364 - v363)
-		v366 := float64(v364 - v365)
-		v367 := float64(v363 - v366)
-		v368 := float64(v350 - v365)
-		v369 := float64(v367 + v368)
-		v370 := float64(v357 + v364)
-		v371 := float64(v370 - v357)
-		v372 := float64(v370 - v371)
-		v373 := float64(v357 - v372)
-		v374 := float64(v364 - v371)
-		v375 := float64(v373 + v374)
-		v376 := float64(v348 + v355)
-		v377 := float64(v369 + v352)
-		v378 := float64(v377 + v353)
-		v379 := float64(v370 * v184)
+		v309 := float64(v255 + v107)
+		v310 := math.Ldexp(v304, int(v309))
+		v311 := float64(v255 + v21)
+		v312 := math.Ldexp(v305, int(v311))
+		v313 := float64(v255 + v112)
+		v314 := math.Ldexp(v306, int(v313))
+		v315 := float64(v255 + v115)
+		v316 := math.Ldexp(v307, int(v315))
+		v317 := float64(v255 + v118)
+		v318 := math.Ldexp(v308, int(v317))
+		v319 := float64(v310 * v122)
+		v320 := math.RoundToEven(v319)
+		v321 := math.FMA(v121, v320, v310)
+		v322 := float64(v312 + v90)
+		v323 := float64(v322 - v90)
+		v324 := float64(v312 - v323)
+		v325 := float64(v321 + v323)
+		v326 := float64(v314 + v130)
+		v327 := float64(v326 - v130)
+		v328 := float64(v314 - v327)
+		v329 := float64(v324 + v327)
+		v330 := float64(v316 + v135)
+		v331 := float64(v330 - v135)
+		v332 := float64(v316 - v331)
+		v333 := float64(v328 + v331)
+		v334 := float64(v332 + v318)
+		v335 := float64(v257 * v325)
+		v336 := -v335
+		v337 := math.FMA(v257, v325, v336)
+		v338 := float64(v335 * v122)
+		v339 := math.RoundToEven(v338)
+		v340 := math.FMA(v121, v339, v335)
+		v341 := float64(v340 + v337)
+		v342 := float64(v257 * v329)
+		v343 := -v342
+		v344 := math.FMA(v257, v329, v343)
+		v345 := math.RoundToEven(v342)
+		v346 := float64(v342 - v345)
+		v347 := float64(v257 * v333)
+		v348 := -v347
+		v349 := math.FMA(v257, v333, v348)
+		v350 := float64(v257 * v334)
+		v351 := float64(v341 + v346)
+		v352 := math.RoundToEven(v351)
+		v353 := float64(v341 - v352)
+		v354 := float64(v353 + v346)
+		v355 := float64(v354 - v353)
+		v356 := float64(v354 - v355)
+		v357 := float64(v353 - v356)
+		v358 := float64(v346 - v355)
+		v359 := float64(v357 + v358)
+		v360 := float64(v359 + v344)
+		v361 := float64(v360 + v347)
+		v362 := float64(v361 - v360)
+		v363 := float64(v361 - v362)
+		v364 := float64(v360 - v363)
+		v365 := float64(v347 - v362)
+		v366 := float64(v364 + v365)
+		v367 := float64(v354 + v361)
+		v368 := float64(v367 - v354)
+		v369 := float64(v367 - v368)
+		v370 := float64(v354 - v369)
+		v371 := float64(v361 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v345 + v352)
+		v374 := float64(v366 + v349)
+		v375 := float64(v374 + v350)
+		v376 := float64(v367 * v182)
+		v377 := -v376
+		v378 := math.FMA(v367, v182, v377)
+		v379 := float64(v367 * v183)
 		v380 := -v379
-		v381 := math.FMA(v370, v184, v380)
-		v382 := float64(v370 * v185)
+		v381 := math.FMA(v367, v183, v380)
+		v382 := float64(v372 * v182)
 		v383 := -v382
-		v384 := math.FMA(v370, v185, v383)
-		v385 := float64(v375 * v184)
-		v386 := -v385
-		v387 := math.FMA(v375, v184, v386)
-		v388 := float64(v381 + v382)
-		v389 := float64(v388 - v381)
-		v390 := float64(v388 - v389)
-		v391 := float64(v381 - v390)
-		v392 := float64(v382 - v389)
-		v393 := float64(v391 + v392)
-		v394 := float64(v388 + v385)
-		v395 := float64(v394 - v388)
-		v396 := float64(v394 - v395)
-		v397 := float64(v388 - v396)
-		v398 := float64(v385 - v395)
-		v399 := float64(v397 + v398)
-		v400 := float64(v384 + v387)
-		v401 := math.FMA(v370, v207, v400)
-		v402 := math.FMA(v375, v185, v401)
-		v403 := math.FMA(v378, v184, v402)
-		v404 := float64(v393 + v399)
-		v405 := float64(v404 + v403)
-		v406 := float64(v10 * v214)
-		v407 := math.RoundToEven(v406)
+		v384 := math.FMA(v372, v182, v383)
+		v385 := float64(v378 + v379)
+		v386 := float64(v385 - v378)
+		v387 := float64(v385 - v386)
+		v388 := float64(v378 - v387)
+		v389 := float64(v379 - v386)
+		v390 := float64(v388 + v389)
+		v391 := float64(v385 + v382)
+		v392 := float64(v391 - v385)
+		v393 := float64(v391 - v392)
+		v394 := float64(v385 - v393)
+		v395 := float64(v382 - v392)
+		v396 := float64(v394 + v395)
+		v397 := float64(v381 + v384)
+		v398 := math.FMA(v367, v205, v397)
+		v399 := math.FMA(v372, v183, v398)
+		v400 := math.FMA(v375, v182, v399)
+		v401 := float64(v390 + v396)
+		v402 := float64(v401 + v400)
+		v403 := float64(v10 * v212)
+		v404 := math.RoundToEven(v403)
+		v405 := -v404
+		v406 := math.FMA(v405, v182, v10)
+		v407 := float64(v405 * v183)
 		v408 := -v407
-		v409 := math.FMA(v408, v184, v10)
-		v410 := float64(v408 * v185)
+		v409 := math.FMA(v405, v183, v408)
+		v410 := float64(v405 * v205)
 		v411 := -v410
-		v412 := math.FMA(v408, v185, v411)
-		v413 := float64(v408 * v207)
-		v414 := -v413
-		v415 := math.FMA(v408, v207, v414)
-		v416 := float64(v409 + v410)
-		v417 := float64(v416 - v409)
-		v418 := float64(v416 - v417)
-		v419 := float64(v409 - v418)
-		v420 := float64(v410 - v417)
-		v421 := float64(v419 + v420)
-		v422 := float64(v421 + v412)
-		v423 := float64(v422 - v421)
-		v424 := float64(v422 - v423)
-		v425 := float64(v421 - v424)
-		v426 := float64(v412 - v423)
-		v427 := float64(v425 + v426)
-		v428 := float64(v422 + v413)
-		v429 := float64(v428 - v422)
-		v430 := float64(v428 - v429)
-		v431 := float64(v422 - v430)
-		v432 := float64(v413 - v429)
-		v433 := float64(v431 + v432)
-		v434 := float64(v427 + v433)
-		v435 := float64(v434 + v415)
-		v436 := v407
-		if v252 {
-			v436 = v376
+		v412 := math.FMA(v405, v205, v411)
+		v413 := float64(v406 + v407)
+		v414 := float64(v413 - v406)
+		v415 := float64(v413 - v414)
+		v416 := float64(v406 - v415)
+		v417 := float64(v407 - v414)
+		v418 := float64(v416 + v417)
+		v419 := float64(v418 + v409)
+		v420 := float64(v419 - v418)
+		v421 := float64(v419 - v420)
+		v422 := float64(v418 - v421)
+		v423 := float64(v409 - v420)
+		v424 := float64(v422 + v423)
+		v425 := float64(v419 + v410)
+		v426 := float64(v425 - v419)
+		v427 := float64(v425 - v426)
+		v428 := float64(v419 - v427)
+		v429 := float64(v410 - v426)
+		v430 := float64(v428 + v429)
+		v431 := float64(v424 + v430)
+		v432 := float64(v431 + v412)
+		v433 := v404
+		if v250 {
+			v433 = v373
 		}
-		v437 := v416
-		if v252 {
-			v437 = v379
+		v434 := v413
+		if v250 {
+			v434 = v376
 		}
-		v438 := v428
-		if v252 {
-			v438 = v394
+		v435 := v425
+		if v250 {
+			v435 = v391
 		}
-		v439 := v435
-		if v252 {
-			v439 = v405
+		v436 := v432
+		if v250 {
+			v436 = v402
 		}
-		v440 := float64(v246 + v437)
-		v441 := float64(v440 - v246)
-		v442 := float64(v440 - v441)
-		v443 := float64(v246 - v442)
-		v444 := float64(v437 - v441)
-		v445 := float64(v443 + v444)
-		v446 := float64(v247 + v438)
-		v447 := float64(v446 - v247)
-		v448 := float64(v446 - v447)
-		v449 := float64(v247 - v448)
-		v450 := float64(v438 - v447)
-		v451 := float64(v449 + v450)
-		v452 := float64(v248 + v439)
-		v453 := float64(v452 + v451)
-		v454 := float64(v440 * v214)
-		v455 := math.RoundToEven(v454)
-		v456 := -v455
-		v457 := math.FMA(v456, v184, v440)
-		v458 := float64(v456 * v185)
-		v459 := float64(v457 + v458)
-		v460 := float64(v459 - v457)
-		v461 := float64(v459 - v460)
-		v462 := float64(v457 - v461)
-		v463 := float64(v458 - v460)
-		v464 := float64(v462 + v463)
-		v465 := float64(v445 + v446)
-		v466 := float64(v465 - v445)
-		v467 := float64(v465 - v466)
-		v468 := float64(v445 - v467)
-		v469 := float64(v446 - v466)
-		v470 := float64(v468 + v469)
-		v471 := float64(v464 + v470)
-		v472 := float64(v471 + v453)
-		v473 := math.FMA(v456, v207, v472)
-		v474 := float64(v459 + v465)
-		v475 := float64(v474 - v459)
-		v476 := float64(v474 - v475)
-		v477 := float64(v459 - v476)
-		v478 := float64(v465 - v475)
-		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v473)
-		v481 := float64(v474 + v480)
-		v482 := float64(v481 - v474)
-		v483 := float64(v481 - v482)
-		v484 := float64(v474 - v483)
-		v485 := float64(v480 - v482)
-		v486 := float64(v484 + v485)
-		v487 := float64(v245 + v436)
-		v488 := float64(v487 + v455)
-		v489 := float64(v481 * v481)
-		v490 := -v489
-		v491 := math.FMA(v481, v481, v490)
-		v493 := float64(v492 * v489)
-		v494 := math.FMA(v493, v486, v486)
-		v495 := float64(v481 * v489)
-		v498 := math.FMA(v489, v496, v497)
-		v500 := math.FMA(v489, v498, v499)
-		v502 := math.FMA(v489, v500, v501)
-		v504 := math.FMA(v489, v502, v503)
-		v506 := math.FMA(v489, v504, v505)
-		v508 := math.FMA(v489, v506, v507)
-		v509 := math.FMA(v495, v508, v494)
-		v510 := float64(v4 * v489)
-		v511 := float64(v102 - v510)
-		v512 := float64(v102 - v511)
-		v513 := float64(v512 - v510)
-		v514 := float64(v489 * v489)
-		v517 := math.FMA(v489, v515, v516)
-		v519 := math.FMA(v489, v517, v518)
-		v521 := math.FMA(v489, v519, v520)
-		v523 := math.FMA(v489, v521, v522)
-		v525 := math.FMA(v489, v523, v524)
-		v526 := float64(v481 * v486)
-		v527 := math.FMA(v4, v491, v526)
-		v528 := -v527
-		v529 := math.FMA(v514, v525, v528)
-		v530 := float64(v513 + v529)
-		v531 := float64(v488 * v124)
+		v437 := float64(v244 + v434)
+		v438 := float64(v437 - v244)
+		v439 := float64(v437 - v438)
+		v440 := float64(v244 - v439)
+		v441 := float64(v434 - v438)
+		v442 := float64(v440 + v441)
+		v443 := float64(v245 + v435)
+		v444 := float64(v443 - v245)
+		v445 := float64(v443 - v444)
+		v446 := float64(v245 - v445)
+		v447 := float64(v435 - v444)
+		v448 := float64(v446 + v447)
+		v449 := float64(v246 + v436)
+		v450 := float64(v449 + v448)
+		v451 := float64(v437 * v212)
+		v452 := math.RoundToEven(v451)
+		v453 := -v452
+		v454 := math.FMA(v453, v182, v437)
+		v455 := float64(v453 * v183)
+		v456 := float64(v454 + v455)
+		v457 := float64(v456 - v454)
+		v458 := float64(v456 - v457)
+		v459 := float64(v454 - v458)
+		v460 := float64(v455 - v457)
+		v461 := float64(v459 + v460)
+		v462 := float64(v442 + v443)
+		v463 := float64(v462 - v442)
+		v464 := float64(v462 - v463)
+		v465 := float64(v442 - v464)
+		v466 := float64(v443 - v463)
+		v467 := float64(v465 + v466)
+		v468 := float64(v461 + v467)
+		v469 := float64(v468 + v450)
+		v470 := math.FMA(v453, v205, v469)
+		v471 := float64(v456 + v462)
+		v472 := float64(v471 - v456)
+		v473 := float64(v471 - v472)
+		v474 := float64(v456 - v473)
+		v475 := float64(v462 - v472)
+		v476 := float64(v474 + v475)
+		v477 := float64(v476 + v470)
+		v478 := float64(v471 + v477)
+		v479 := float64(v478 - v471)
+		v480 := float64(v478 - v479)
+		v481 := float64(v471 - v480)
+		v482 := float64(v477 - v479)
+		v483 := float64(v481 + v482)
+		v484 := float64(v243 + v433)
+		v485 := float64(v484 + v452)
+		v486 := float64(v478 * v478)
+		v487 := -v486
+		v488 := math.FMA(v478, v478, v487)
+		v490 := float64(v489 * v486)
+		v491 := math.FMA(v490, v483, v483)
+		v492 := float64(v478 * v486)
+		v495 := math.FMA(v486, v493, v494)
+		v497 := math.FMA(v486, v495, v496)
+		v499 := math.FMA(v486, v497, v498)
+		v501 := math.FMA(v486, v499, v500)
+		v503 := math.FMA(v486, v501, v502)
+		v505 := math.FMA(v486, v503, v504)
+		v506 := math.FMA(v492, v505, v491)
+		v507 := float64(v4 * v486)
+		v508 := float64(v100 - v507)
+		v509 := float64(v100 - v508)
+		v510 := float64(v509 - v507)
+		v511 := float64(v486 * v486)
+		v514 := math.FMA(v486, v512, v513)
+		v516 := math.FMA(v486, v514, v515)
+		v518 := math.FMA(v486, v516, v517)
+		v520 := math.FMA(v486, v518, v519)
+		v522 := math.FMA(v486, v520, v521)
+		v523 := float64(v478 * v483)
+		v524 := math.FMA(v4, v488, v523)
+		v525 := -v524
+		v526 := math.FMA(v511, v522, v525)
+		v527 := float64(v510 + v526)
+		v528 := float64(v485 * v122)
+		v529 := math.Floor(v528)
+		v530 := math.FMA(v121, v529, v485)
+		v531 := float64(v530 * v4)
 		v532 := math.Floor(v531)
-		v533 := math.FMA(v123, v532, v488)
-		v534 := float64(v533 * v4)
-		v535 := math.Floor(v534)
-		v537 := math.FMA(v536, v535, v533)
-		v538 := v4 < v537
-		v539 := v481
-		if v538 {
-			v539 = v511
+		v534 := math.FMA(v533, v532, v530)
+		v535 := v4 < v534
+		v536 := v478
+		if v535 {
+			v536 = v508
 		}
-		v540 := math.FMA(v536, v535, v102)
-		v541 := float64(v539 * v540)
-		v542 := v509
-		if v538 {
-			v542 = v530
+		v537 := math.FMA(v533, v532, v100)
+		v538 := float64(v536 * v537)
+		v539 := v506
+		if v535 {
+			v539 = v527
 		}
-		v543 := float64(v542 * v540)
-		v544 := float64(v541 + v543)
-		v545 := v2 == v109
+		v540 := float64(v539 * v537)
+		v541 := float64(v538 + v540)
+		v542 := v2 == v107
+		v543 := v541
+		if v542 {
+			v543 = v2
+		}
+		v544 := v543
+		if v7 {
+			v544 = v8
+		}
+		v545 := math.IsNaN(v0)
 		v546 := v544
 		if v545 {
-			v546 = v2
+			v546 = v0
 		}
-		v547 := v546
-		if v7 {
-			v547 = v8
-		}
-		v548 := math.IsNaN(v0)
-		v549 := v547
-		if v548 {
-			v549 = v0
-		}
-		dst[i] = v549
+		dst[i] = v546
 	}
 }
 
@@ -1138,7 +1129,7 @@ func sinRareGeneric(acc *[16]float64, x []float64, w0 float64) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f64 memory, f64
-// compute, 596 operations): the scalar twin of the vector program the assembly
+// compute, 593 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -1151,71 +1142,70 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
 	v11 := math.Float64frombits(0x42b921fb54442d18)  // 2.7633741218861094e+13
 	v13 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v16 := math.Float64frombits(0x42d0000000000000)  // 7.0368744177664e+13
-	v19 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v20 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v23 := math.Float64frombits(0xc04a800000000000)  // -53
-	v24 := math.Float64frombits(0x4046000000000000)  // 44
-	v27 := math.Float64frombits(0x404a000000000000)  // 52
-	v30 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v31 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v32 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v33 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v34 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v35 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v36 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v37 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v38 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v39 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v40 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v41 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v42 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v43 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v44 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v45 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v46 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v47 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v48 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v49 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v50 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v51 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v52 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v53 := math.Float64frombits(0x4030000000000000)  // 16
-	v64 := math.Float64frombits(0x4020000000000000)  // 8
-	v80 := math.Float64frombits(0x4010000000000000)  // 4
-	v92 := math.Float64frombits(0x4000000000000000)  // 2
-	v102 := math.Float64frombits(0x3ff0000000000000) // 1
-	v109 := math.Float64frombits(0x0000000000000000) // 0
-	v114 := math.Float64frombits(0xc05a800000000000) // -106
-	v117 := math.Float64frombits(0xc063e00000000000) // -159
-	v120 := math.Float64frombits(0xc06a800000000000) // -212
-	v123 := math.Float64frombits(0xc010000000000000) // -4
-	v124 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v132 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v137 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v184 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v207 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v214 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v492 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v496 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v497 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v499 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v501 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v503 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v505 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v507 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v515 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v516 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v518 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v520 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v522 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v524 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v537 := math.Float64frombits(0xc000000000000000) // -2
-	v578 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v584 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v586 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v587 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v17 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v18 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v21 := math.Float64frombits(0xc04a800000000000)  // -53
+	v22 := math.Float64frombits(0x4046000000000000)  // 44
+	v25 := math.Float64frombits(0x404a000000000000)  // 52
+	v28 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v29 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v30 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v31 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v32 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v33 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v34 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v35 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v36 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v37 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v38 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v39 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v40 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v41 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v42 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v43 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v44 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v45 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v46 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v47 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v48 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v49 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v50 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v51 := math.Float64frombits(0x4030000000000000)  // 16
+	v62 := math.Float64frombits(0x4020000000000000)  // 8
+	v78 := math.Float64frombits(0x4010000000000000)  // 4
+	v90 := math.Float64frombits(0x4000000000000000)  // 2
+	v100 := math.Float64frombits(0x3ff0000000000000) // 1
+	v107 := math.Float64frombits(0x0000000000000000) // 0
+	v112 := math.Float64frombits(0xc05a800000000000) // -106
+	v115 := math.Float64frombits(0xc063e00000000000) // -159
+	v118 := math.Float64frombits(0xc06a800000000000) // -212
+	v121 := math.Float64frombits(0xc010000000000000) // -4
+	v122 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v130 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v135 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v182 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v183 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v205 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v212 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v496 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v498 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v500 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v502 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v504 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v512 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v513 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v515 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v517 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v519 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v521 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v534 := math.Float64frombits(0xc000000000000000) // -2
+	v575 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v581 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v583 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v584 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1227,828 +1217,820 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v12 := v11 < v3
 		v14 := v3 < v13
 		v15 := v12 && v14
-		v17 := v16
-		if v15 {
-			v17 = v2
+		v16 := getExp64(v2)
+		v19 := math.FMA(v16, v17, v18)
+		v20 := math.Floor(v19)
+		v23 := float64(v16 - v22)
+		v24 := math.FMA(v20, v21, v23)
+		v26 := float64(v25 - v16)
+		v27 := math.Ldexp(v2, int(v26))
+		v52 := v51 <= v20
+		v53 := float64(v20 - v51)
+		v54 := v20
+		if v52 {
+			v54 = v53
 		}
-		v18 := getExp64(v17)
-		v21 := math.FMA(v18, v19, v20)
-		v22 := math.Floor(v21)
-		v25 := float64(v18 - v24)
-		v26 := math.FMA(v22, v23, v25)
-		v28 := float64(v27 - v18)
-		v29 := math.Ldexp(v17, int(v28))
-		v54 := v53 <= v22
-		v55 := float64(v22 - v53)
-		v56 := v22
-		if v54 {
-			v56 = v55
+		v55 := v28
+		if v52 {
+			v55 = v44
+		}
+		v56 := v29
+		if v52 {
+			v56 = v45
 		}
 		v57 := v30
-		if v54 {
+		if v52 {
 			v57 = v46
 		}
 		v58 := v31
-		if v54 {
+		if v52 {
 			v58 = v47
 		}
 		v59 := v32
-		if v54 {
+		if v52 {
 			v59 = v48
 		}
 		v60 := v33
-		if v54 {
+		if v52 {
 			v60 = v49
 		}
 		v61 := v34
-		if v54 {
+		if v52 {
 			v61 = v50
 		}
-		v62 := v35
-		if v54 {
-			v62 = v51
+		v63 := v62 <= v54
+		v64 := float64(v54 - v62)
+		v65 := v54
+		if v63 {
+			v65 = v64
 		}
-		v63 := v36
-		if v54 {
-			v63 = v52
+		v66 := v55
+		if v63 {
+			v66 = v36
 		}
-		v65 := v64 <= v56
-		v66 := float64(v56 - v64)
 		v67 := v56
-		if v65 {
-			v67 = v66
+		if v63 {
+			v67 = v37
 		}
 		v68 := v57
-		if v65 {
+		if v63 {
 			v68 = v38
 		}
 		v69 := v58
-		if v65 {
+		if v63 {
 			v69 = v39
 		}
 		v70 := v59
-		if v65 {
+		if v63 {
 			v70 = v40
 		}
 		v71 := v60
-		if v65 {
+		if v63 {
 			v71 = v41
 		}
 		v72 := v61
-		if v65 {
+		if v63 {
 			v72 = v42
 		}
-		v73 := v62
-		if v65 {
+		v73 := v35
+		if v63 {
 			v73 = v43
 		}
-		v74 := v63
-		if v65 {
+		v74 := v36
+		if v63 {
 			v74 = v44
 		}
 		v75 := v37
-		if v65 {
+		if v63 {
 			v75 = v45
 		}
 		v76 := v38
-		if v65 {
+		if v63 {
 			v76 = v46
 		}
 		v77 := v39
-		if v65 {
+		if v63 {
 			v77 = v47
 		}
-		v78 := v40
-		if v65 {
-			v78 = v48
+		v79 := v78 <= v65
+		v80 := float64(v65 - v78)
+		v81 := v65
+		if v79 {
+			v81 = v80
 		}
-		v79 := v41
-		if v65 {
-			v79 = v49
+		v82 := v66
+		if v79 {
+			v82 = v70
 		}
-		v81 := v80 <= v67
-		v82 := float64(v67 - v80)
 		v83 := v67
-		if v81 {
-			v83 = v82
+		if v79 {
+			v83 = v71
 		}
 		v84 := v68
-		if v81 {
+		if v79 {
 			v84 = v72
 		}
 		v85 := v69
-		if v81 {
+		if v79 {
 			v85 = v73
 		}
 		v86 := v70
-		if v81 {
+		if v79 {
 			v86 = v74
 		}
 		v87 := v71
-		if v81 {
+		if v79 {
 			v87 = v75
 		}
 		v88 := v72
-		if v81 {
+		if v79 {
 			v88 = v76
 		}
 		v89 := v73
-		if v81 {
+		if v79 {
 			v89 = v77
 		}
-		v90 := v74
-		if v81 {
-			v90 = v78
+		v91 := v90 <= v81
+		v92 := float64(v81 - v90)
+		v93 := v81
+		if v91 {
+			v93 = v92
 		}
-		v91 := v75
-		if v81 {
-			v91 = v79
+		v94 := v82
+		if v91 {
+			v94 = v84
 		}
-		v93 := v92 <= v83
-		v94 := float64(v83 - v92)
 		v95 := v83
-		if v93 {
-			v95 = v94
+		if v91 {
+			v95 = v85
 		}
 		v96 := v84
-		if v93 {
+		if v91 {
 			v96 = v86
 		}
 		v97 := v85
-		if v93 {
+		if v91 {
 			v97 = v87
 		}
 		v98 := v86
-		if v93 {
+		if v91 {
 			v98 = v88
 		}
 		v99 := v87
-		if v93 {
+		if v91 {
 			v99 = v89
 		}
-		v100 := v88
-		if v93 {
-			v100 = v90
+		v101 := v100 <= v93
+		v102 := v94
+		if v101 {
+			v102 = v95
 		}
-		v101 := v89
-		if v93 {
-			v101 = v91
+		v103 := v95
+		if v101 {
+			v103 = v96
 		}
-		v103 := v102 <= v95
 		v104 := v96
-		if v103 {
+		if v101 {
 			v104 = v97
 		}
 		v105 := v97
-		if v103 {
+		if v101 {
 			v105 = v98
 		}
 		v106 := v98
-		if v103 {
+		if v101 {
 			v106 = v99
 		}
-		v107 := v99
-		if v103 {
-			v107 = v100
-		}
-		v108 := v100
-		if v103 {
-			v108 = v101
-		}
-		v110 := float64(v26 + v109)
-		v111 := math.Ldexp(v104, int(v110))
-		v112 := float64(v26 + v23)
-		v113 := math.Ldexp(v105, int(v112))
-		v115 := float64(v26 + v114)
-		v116 := math.Ldexp(v106, int(v115))
-		v118 := float64(v26 + v117)
-		v119 := math.Ldexp(v107, int(v118))
-		v121 := float64(v26 + v120)
-		v122 := math.Ldexp(v108, int(v121))
-		v125 := float64(v111 * v124)
-		v126 := math.RoundToEven(v125)
-		v127 := math.FMA(v123, v126, v111)
-		v128 := float64(v113 + v92)
-		v129 := float64(v128 - v92)
-		v130 := float64(v113 - v129)
-		v131 := float64(v127 + v129)
-		v133 := float64(v116 + v132)
-		v134 := float64(v133 - v132)
-		v135 := float64(v116 - v134)
-		v136 := float64(v130 + v134)
-		v138 := float64(v119 + v137)
-		v139 := float64(v138 - v137)
-		v140 := float64(v119 - v139)
-		v141 := float64(v135 + v139)
-		v142 := float64(v140 + v122)
-		v143 := float64(v29 * v131)
-		v144 := -v143
-		v145 := math.FMA(v29, v131, v144)
-		v146 := float64(v143 * v124)
-		v147 := math.RoundToEven(v146)
-		v148 := math.FMA(v123, v147, v143)
-		v149 := float64(v148 + v145)
-		v150 := float64(v29 * v136)
-		v151 := -v150
-		v152 := math.FMA(v29, v136, v151)
-		v153 := math.RoundToEven(v150)
-		v154 := float64(v150 - v153)
-		v155 := float64(v29 * v141)
-		v156 := -v155
-		v157 := math.FMA(v29, v141, v156)
-		v158 := float64(v29 * v142)
-		v159 := float64(v149 + v154)
-		v160 := math.RoundToEven(v159)
-		v161 := float64(v149 - v160)
-		v162 := float64(v161 + v154)
-		v163 := float64(v162 - v161)
-		v164 := float64(v162 - v163)
-		v165 := float64(v161 - v164)
-		v166 := float64(v154 - v163)
-		v167 := float64(v165 + v166)
-		v168 := float64(v167 + v152)
-		v169 := float64(v168 + v155)
-		v170 := float64(v169 - v168)
-		v171 := float64(v169 - v170)
-		v172 := float64(v168 - v171)
-		v173 := float64(v155 - v170)
-		v174 := float64(v172 + v173)
-		v175 := float64(v162 + v169)
-		v176 := float64(v175 - v162)
-		v177 := float64(v175 - v176)
-		v178 := float64(v162 - v177)
-		v179 := float64(v169 - v176)
-		v180 := float64(v178 + v179)
-		v181 := float64(v153 + v160)
-		v182 := float64(v174 + v157)
-		v183 := float64(v182 + v158)
-		v186 := float64(v175 * v184)
-		v187 := -v186
-		v188 := math.FMA(v175, v184, v187)
-		v189 := float64(v175 * v185)
-		v190 := -v189
-		v191 := math.FMA(v175, v185, v190)
-		v192 := float64(v180 * v184)
-		v193 := -v192
-		v194 := math.FMA(v180, v184, v193)
-		v195 := float64(v188 + v189)
-		v196 := float64(v195 - v188)
-		v197 := float64(v195 - v196)
-		v198 := float64(v188 - v197)
-		v199 := float64(v189 - v196)
-		v200 := float64(v198 + v199)
-		v201 := float64(v195 + v192)
-		v202 := float64(v201 - v195)
-		v203 := float64(v201 - v202)
-		v204 := float64(v195 - v203)
-		v205 := float64(v192 - v202)
-		v206 := float64(v204 + v205)
-		v208 := float64(v191 + v194)
-		v209 := math.FMA(v175, v207, v208)
-		v210 := math.FMA(v180, v185, v209)
-		v211 := math.FMA(v183, v184, v210)
-		v212 := float64(v200 + v206)
-		v213 := float64(v212 + v211)
-		v215 := float64(v2 * v214)
-		v216 := math.RoundToEven(v215)
-		v217 := -v216
-		v218 := math.FMA(v217, v184, v2)
-		v219 := float64(v217 * v185)
-		v220 := -v219
-		v221 := math.FMA(v217, v185, v220)
-		v222 := float64(v217 * v207)
-		v223 := -v222
-		v224 := math.FMA(v217, v207, v223)
-		v225 := float64(v218 + v219)
-		v226 := float64(v225 - v218)
-		v227 := float64(v225 - v226)
-		v228 := float64(v218 - v227)
-		v229 := float64(v219 - v226)
-		v230 := float64(v228 + v229)
-		v231 := float64(v230 + v221)
-		v232 := float64(v231 - v230)
-		v233 := float64(v231 - v232)
-		v234 := float64(v230 - v233)
-		v235 := float64(v221 - v232)
-		v236 := float64(v234 + v235)
-		v237 := float64(v231 + v222)
-		v238 := float64(v237 - v231)
-		v239 := float64(v237 - v238)
-		v240 := float64(v231 - v239)
-		v241 := float64(v222 - v238)
-		v242 := float64(v240 + v241)
-		v243 := float64(v236 + v242)
-		v244 := float64(v243 + v224)
-		v245 := v216
+		v108 := float64(v24 + v107)
+		v109 := math.Ldexp(v102, int(v108))
+		v110 := float64(v24 + v21)
+		v111 := math.Ldexp(v103, int(v110))
+		v113 := float64(v24 + v112)
+		v114 := math.Ldexp(v104, int(v113))
+		v116 := float64(v24 + v115)
+		v117 := math.Ldexp(v105, int(v116))
+		v119 := float64(v24 + v118)
+		v120 := math.Ldexp(v106, int(v119))
+		v123 := float64(v109 * v122)
+		v124 := math.RoundToEven(v123)
+		v125 := math.FMA(v121, v124, v109)
+		v126 := float64(v111 + v90)
+		v127 := float64(v126 - v90)
+		v128 := float64(v111 - v127)
+		v129 := float64(v125 + v127)
+		v131 := float64(v114 + v130)
+		v132 := float64(v131 - v130)
+		v133 := float64(v114 - v132)
+		v134 := float64(v128 + v132)
+		v136 := float64(v117 + v135)
+		v137 := float64(v136 - v135)
+		v138 := float64(v117 - v137)
+		v139 := float64(v133 + v137)
+		v140 := float64(v138 + v120)
+		v141 := float64(v27 * v129)
+		v142 := -v141
+		v143 := math.FMA(v27, v129, v142)
+		v144 := float64(v141 * v122)
+		v145 := math.RoundToEven(v144)
+		v146 := math.FMA(v121, v145, v141)
+		v147 := float64(v146 + v143)
+		v148 := float64(v27 * v134)
+		v149 := -v148
+		v150 := math.FMA(v27, v134, v149)
+		v151 := math.RoundToEven(v148)
+		v152 := float64(v148 - v151)
+		v153 := float64(v27 * v139)
+		v154 := -v153
+		v155 := math.FMA(v27, v139, v154)
+		v156 := float64(v27 * v140)
+		v157 := float64(v147 + v152)
+		v158 := math.RoundToEven(v157)
+		v159 := float64(v147 - v158)
+		v160 := float64(v159 + v152)
+		v161 := float64(v160 - v159)
+		v162 := float64(v160 - v161)
+		v163 := float64(v159 - v162)
+		v164 := float64(v152 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v165 + v150)
+		v167 := float64(v166 + v153)
+		v168 := float64(v167 - v166)
+		v169 := float64(v167 - v168)
+		v170 := float64(v166 - v169)
+		v171 := float64(v153 - v168)
+		v172 := float64(v170 + v171)
+		v173 := float64(v160 + v167)
+		v174 := float64(v173 - v160)
+		v175 := float64(v173 - v174)
+		v176 := float64(v160 - v175)
+		v177 := float64(v167 - v174)
+		v178 := float64(v176 + v177)
+		v179 := float64(v151 + v158)
+		v180 := float64(v172 + v155)
+		v181 := float64(v180 + v156)
+		v184 := float64(v173 * v182)
+		v185 := -v184
+		v186 := math.FMA(v173, v182, v185)
+		v187 := float64(v173 * v183)
+		v188 := -v187
+		v189 := math.FMA(v173, v183, v188)
+		v190 := float64(v178 * v182)
+		v191 := -v190
+		v192 := math.FMA(v178, v182, v191)
+		v193 := float64(v186 + v187)
+		v194 := float64(v193 - v186)
+		v195 := float64(v193 - v194)
+		v196 := float64(v186 - v195)
+		v197 := float64(v187 - v194)
+		v198 := float64(v196 + v197)
+		v199 := float64(v193 + v190)
+		v200 := float64(v199 - v193)
+		v201 := float64(v199 - v200)
+		v202 := float64(v193 - v201)
+		v203 := float64(v190 - v200)
+		v204 := float64(v202 + v203)
+		v206 := float64(v189 + v192)
+		v207 := math.FMA(v173, v205, v206)
+		v208 := math.FMA(v178, v183, v207)
+		v209 := math.FMA(v181, v182, v208)
+		v210 := float64(v198 + v204)
+		v211 := float64(v210 + v209)
+		v213 := float64(v2 * v212)
+		v214 := math.RoundToEven(v213)
+		v215 := -v214
+		v216 := math.FMA(v215, v182, v2)
+		v217 := float64(v215 * v183)
+		v218 := -v217
+		v219 := math.FMA(v215, v183, v218)
+		v220 := float64(v215 * v205)
+		v221 := -v220
+		v222 := math.FMA(v215, v205, v221)
+		v223 := float64(v216 + v217)
+		v224 := float64(v223 - v216)
+		v225 := float64(v223 - v224)
+		v226 := float64(v216 - v225)
+		v227 := float64(v217 - v224)
+		v228 := float64(v226 + v227)
+		v229 := float64(v228 + v219)
+		v230 := float64(v229 - v228)
+		v231 := float64(v229 - v230)
+		v232 := float64(v228 - v231)
+		v233 := float64(v219 - v230)
+		v234 := float64(v232 + v233)
+		v235 := float64(v229 + v220)
+		v236 := float64(v235 - v229)
+		v237 := float64(v235 - v236)
+		v238 := float64(v229 - v237)
+		v239 := float64(v220 - v236)
+		v240 := float64(v238 + v239)
+		v241 := float64(v234 + v240)
+		v242 := float64(v241 + v222)
+		v243 := v214
 		if v15 {
-			v245 = v181
+			v243 = v179
 		}
-		v246 := v225
+		v244 := v223
 		if v15 {
-			v246 = v186
+			v244 = v184
 		}
-		v247 := v237
+		v245 := v235
 		if v15 {
-			v247 = v201
+			v245 = v199
 		}
-		v248 := v244
+		v246 := v242
 		if v15 {
-			v248 = v213
+			v246 = v211
 		}
-		v249 := math.Abs(v10)
-		v250 := v11 < v249
-		v251 := v249 < v13
-		v252 := v250 && v251
-		v253 := v16
-		if v252 {
-			v253 = v10
+		v247 := math.Abs(v10)
+		v248 := v11 < v247
+		v249 := v247 < v13
+		v250 := v248 && v249
+		v251 := getExp64(v10)
+		v252 := math.FMA(v251, v17, v18)
+		v253 := math.Floor(v252)
+		v254 := float64(v251 - v22)
+		v255 := math.FMA(v253, v21, v254)
+		v256 := float64(v25 - v251)
+		v257 := math.Ldexp(v10, int(v256))
+		v258 := v51 <= v253
+		v259 := float64(v253 - v51)
+		v260 := v253
+		if v258 {
+			v260 = v259
 		}
-		v254 := getExp64(v253)
-		v255 := math.FMA(v254, v19, v20)
-		v256 := math.Floor(v255)
-		v257 := float64(v254 - v24)
-		v258 := math.FMA(v256, v23, v257)
-		v259 := float64(v27 - v254)
-		v260 := math.Ldexp(v253, int(v259))
-		v261 := v53 <= v256
-		v262 := float64(v256 - v53)
-		v263 := v256
-		if v261 {
-			v263 = v262
+		v261 := v28
+		if v258 {
+			v261 = v44
 		}
-		v264 := v30
-		if v261 {
-			v264 = v46
+		v262 := v29
+		if v258 {
+			v262 = v45
 		}
-		v265 := v31
-		if v261 {
-			v265 = v47
+		v263 := v30
+		if v258 {
+			v263 = v46
 		}
-		v266 := v32
-		if v261 {
-			v266 = v48
+		v264 := v31
+		if v258 {
+			v264 = v47
 		}
-		v267 := v33
-		if v261 {
-			v267 = v49
+		v265 := v32
+		if v258 {
+			v265 = v48
 		}
-		v268 := v34
-		if v261 {
-			v268 = v50
+		v266 := v33
+		if v258 {
+			v266 = v49
 		}
-		v269 := v35
-		if v261 {
-			v269 = v51
+		v267 := v34
+		if v258 {
+			v267 = v50
 		}
-		v270 := v36
-		if v261 {
-			v270 = v52
+		v268 := v62 <= v260
+		v269 := float64(v260 - v62)
+		v270 := v260
+		if v268 {
+			v270 = v269
 		}
-		v271 := v64 <= v263
-		v272 := float64(v263 - v64)
+		v271 := v261
+		if v268 {
+			v271 = v36
+		}
+		v272 := v262
+		if v268 {
+			v272 = v37
+		}
 		v273 := v263
-		if v271 {
-			v273 = v272
+		if v268 {
+			v273 = v38
 		}
 		v274 := v264
-		if v271 {
-			v274 = v38
+		if v268 {
+			v274 = v39
 		}
 		v275 := v265
-		if v271 {
-			v275 = v39
+		if v268 {
+			v275 = v40
 		}
 		v276 := v266
-		if v271 {
-			v276 = v40
+		if v268 {
+			v276 = v41
 		}
 		v277 := v267
-		if v271 {
-			v277 = v41
+		if v268 {
+			v277 = v42
 		}
-		v278 := v268
-		if v271 {
-			v278 = v42
+		v278 := v35
+		if v268 {
+			v278 = v43
 		}
-		v279 := v269
-		if v271 {
-			v279 = v43
+		v279 := v36
+		if v268 {
+			v279 = v44
 		}
-		v280 := v270
-		if v271 {
-			v280 = v44
+		v280 := v37
+		if v268 {
+			v280 = v45
 		}
-		v281 := v37
-		if v271 {
-			v281 = v45
+		v281 := v38
+		if v268 {
+			v281 = v46
 		}
-		v282 := v38
-		if v271 {
-			v282 = v46
+		v282 := v39
+		if v268 {
+			v282 = v47
 		}
-		v283 := v39
-		if v271 {
-			v283 = v47
+		v283 := v78 <= v270
+		v284 := float64(v270 - v78)
+		v285 := v270
+		if v283 {
+			v285 = v284
 		}
-		v284 := v40
-		if v271 {
-			v284 = v48
+		v286 := v271
+		if v283 {
+			v286 = v275
 		}
-		v285 := v41
-		if v271 {
-			v285 = v49
+		v287 := v272
+		if v283 {
+			v287 = v276
 		}
-		v286 := v80 <= v273
-		v287 := float64(v273 - v80)
 		v288 := v273
-		if v286 {
-			v288 = v287
+		if v283 {
+			v288 = v277
 		}
 		v289 := v274
-		if v286 {
+		if v283 {
 			v289 = v278
 		}
 		v290 := v275
-		if v286 {
+		if v283 {
 			v290 = v279
 		}
 		v291 := v276
-		if v286 {
+		if v283 {
 			v291 = v280
 		}
 		v292 := v277
-		if v286 {
+		if v283 {
 			v292 = v281
 		}
 		v293 := v278
-		if v286 {
+		if v283 {
 			v293 = v282
 		}
-		v294 := v279
-		if v286 {
-			v294 = v283
+		v294 := v90 <= v285
+		v295 := float64(v285 - v90)
+		v296 := v285
+		if v294 {
+			v296 = v295
 		}
-		v295 := v280
-		if v286 {
-			v295 = v284
+		v297 := v286
+		if v294 {
+			v297 = v288
 		}
-		v296 := v281
-		if v286 {
-			v296 = v285
+		v298 := v287
+		if v294 {
+			v298 = v289
 		}
-		v297 := v92 <= v288
-		v298 := float64(v288 - v92)
 		v299 := v288
-		if v297 {
-			v299 = v298
+		if v294 {
+			v299 = v290
 		}
 		v300 := v289
-		if v297 {
+		if v294 {
 			v300 = v291
 		}
 		v301 := v290
-		if v297 {
+		if v294 {
 			v301 = v292
 		}
 		v302 := v291
-		if v297 {
+		if v294 {
 			v302 = v293
 		}
-		v303 := v292
-		if v297 {
-			v303 = v294
+		v303 := v100 <= v296
+		v304 := v297
+		if v303 {
+			v304 = v298
 		}
-		v304 := v293
-		if v297 {
-			v304 = v295
+		v305 := v298
+		if v303 {
+			v305 = v299
 		}
-		v305 := v294
-		if v297 {
-			v305 = v296
+		v306 := v299
+		if v303 {
+			v306 = v300
 		}
-		v306 := v102 <= v299
 		v307 := v300
-		if v306 {
+		if v303 {
 			v307 = v301
 		}
 		v308 := v301
-		if v306 {
+		if v303 {
 			v308 = v302
 		}
-		v309 := v302
-		if v306 {
-			v309 = v303
-		}
-		v310 := v303
-		if v306 {
-			v310 = v304
-		}
-		v311 := v304
-		if v306 {
-			v311 = v305
-		}
-		v312 := float64(v258 + v109)
-		v313 := math.Ldexp(v307, int(v312))
-		v314 := float64(v258 + v23)
-		v315 := math.Ldexp(v308, int(v314))
-		v316 := float64(v258 + v114)
-		v317 := math.Ldexp(v309, int(v316))
-		v318 := float64(v258 + v117)
-		v319 := math.Ldexp(v310, int(v318))
-		v320 := float64(v258 + v120)
-		v321 := math.Ldexp(v311, int(v320))
-		v322 := float64(v313 * v124)
-		v323 := math.RoundToEven(v322)
-		v324 := math.FMA(v123, v323, v313)
-		v325 := float64(v315 + v92)
-		v326 := float64(v325 - v92)
-		v327 := float64(v315 - v326)
-		v328 := float64(v324 + v326)
-		v329 := float64(v317 + v132)
-		v330 := float64(v329 - v132)
-		v331 := float64(v317 - v330)
-		v332 := float64(v327 + v330)
-		v333 := float64(v319 + v137)
-		v334 := float64(v333 - v137)
-		v335 := float64(v319 - v334)
-		v336 := float64(v331 + v334)
-		v337 := float64(v335 + v321)
-		v338 := float64(v260 * v328)
-		v339 := -v338
-		v340 := math.FMA(v260, v328, v339)
-		v341 := float64(v338 * v124)
-		v342 := math.RoundToEven(v341)
-		v343 := math.FMA(v123, v342, v338)
-		v344 := float64(v343 + v340)
-		v345 := float64(v260 * v332)
-		v346 := -v345
-		v347 := math.FMA(v260, v332, v346)
-		v348 := math.RoundToEven(v345)
-		v349 := float64(v345 - v348)
-		v350 := float64(v260 * v336)
-		v351 := -v350
-		v352 := math.FMA(v260, v336, v351)
-		v353 := float64(v260 * v337)
-		v354 := float64(v344 + v349)
-		v355 := math.RoundToEven(v354)
-		v356 := float64(v344 - v355)
-		v357 := float64(v356 + v349)
-		v358 := float64(v357 - v356)
-		v359 := float64(v357 - v358)
-		v360 := float64(v356 - v359)
-		v361 := float64(v349 - v358)
-		v362 := float64(v360 + v361)
-		v363 := float64(v362 + v347)
-		v364 := float64(v363 + v350)
-		v365 := float64(v364 - v363)
-		v366 := float64(v364 - v365)
-		v367 := float64(v363 - v366)
-		v368 := float64(v350 - v365)
-		v369 := float64(v367 + v368)
-		v370 := float64(v357 + v364)
-		v371 := float64(v370 - v357)
-		v372 := float64(v370 - v371)
-		v373 := float64(v357 - v372)
-		v374 := float64(v364 - v371)
-		v375 := float64(v373 + v374)
-		v376 := float64(v348 + v355)
-		v377 := float64(v369 + v352)
-		v378 := float64(v377 + v353)
-		v379 := float64(v370 * v184)
+		v309 := float64(v255 + v107)
+		v310 := math.Ldexp(v304, int(v309))
+		v311 := float64(v255 + v21)
+		v312 := math.Ldexp(v305, int(v311))
+		v313 := float64(v255 + v112)
+		v314 := math.Ldexp(v306, int(v313))
+		v315 := float64(v255 + v115)
+		v316 := math.Ldexp(v307, int(v315))
+		v317 := float64(v255 + v118)
+		v318 := math.Ldexp(v308, int(v317))
+		v319 := float64(v310 * v122)
+		v320 := math.RoundToEven(v319)
+		v321 := math.FMA(v121, v320, v310)
+		v322 := float64(v312 + v90)
+		v323 := float64(v322 - v90)
+		v324 := float64(v312 - v323)
+		v325 := float64(v321 + v323)
+		v326 := float64(v314 + v130)
+		v327 := float64(v326 - v130)
+		v328 := float64(v314 - v327)
+		v329 := float64(v324 + v327)
+		v330 := float64(v316 + v135)
+		v331 := float64(v330 - v135)
+		v332 := float64(v316 - v331)
+		v333 := float64(v328 + v331)
+		v334 := float64(v332 + v318)
+		v335 := float64(v257 * v325)
+		v336 := -v335
+		v337 := math.FMA(v257, v325, v336)
+		v338 := float64(v335 * v122)
+		v339 := math.RoundToEven(v338)
+		v340 := math.FMA(v121, v339, v335)
+		v341 := float64(v340 + v337)
+		v342 := float64(v257 * v329)
+		v343 := -v342
+		v344 := math.FMA(v257, v329, v343)
+		v345 := math.RoundToEven(v342)
+		v346 := float64(v342 - v345)
+		v347 := float64(v257 * v333)
+		v348 := -v347
+		v349 := math.FMA(v257, v333, v348)
+		v350 := float64(v257 * v334)
+		v351 := float64(v341 + v346)
+		v352 := math.RoundToEven(v351)
+		v353 := float64(v341 - v352)
+		v354 := float64(v353 + v346)
+		v355 := float64(v354 - v353)
+		v356 := float64(v354 - v355)
+		v357 := float64(v353 - v356)
+		v358 := float64(v346 - v355)
+		v359 := float64(v357 + v358)
+		v360 := float64(v359 + v344)
+		v361 := float64(v360 + v347)
+		v362 := float64(v361 - v360)
+		v363 := float64(v361 - v362)
+		v364 := float64(v360 - v363)
+		v365 := float64(v347 - v362)
+		v366 := float64(v364 + v365)
+		v367 := float64(v354 + v361)
+		v368 := float64(v367 - v354)
+		v369 := float64(v367 - v368)
+		v370 := float64(v354 - v369)
+		v371 := float64(v361 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v345 + v352)
+		v374 := float64(v366 + v349)
+		v375 := float64(v374 + v350)
+		v376 := float64(v367 * v182)
+		v377 := -v376
+		v378 := math.FMA(v367, v182, v377)
+		v379 := float64(v367 * v183)
 		v380 := -v379
-		v381 := math.FMA(v370, v184, v380)
-		v382 := float64(v370 * v185)
+		v381 := math.FMA(v367, v183, v380)
+		v382 := float64(v372 * v182)
 		v383 := -v382
-		v384 := math.FMA(v370, v185, v383)
-		v385 := float64(v375 * v184)
-		v386 := -v385
-		v387 := math.FMA(v375, v184, v386)
-		v388 := float64(v381 + v382)
-		v389 := float64(v388 - v381)
-		v390 := float64(v388 - v389)
-		v391 := float64(v381 - v390)
-		v392 := float64(v382 - v389)
-		v393 := float64(v391 + v392)
-		v394 := float64(v388 + v385)
-		v395 := float64(v394 - v388)
-		v396 := float64(v394 - v395)
-		v397 := float64(v388 - v396)
-		v398 := float64(v385 - v395)
-		v399 := float64(v397 + v398)
-		v400 := float64(v384 + v387)
-		v401 := math.FMA(v370, v207, v400)
-		v402 := math.FMA(v375, v185, v401)
-		v403 := math.FMA(v378, v184, v402)
-		v404 := float64(v393 + v399)
-		v405 := float64(v404 + v403)
-		v406 := float64(v10 * v214)
-		v407 := math.RoundToEven(v406)
+		v384 := math.FMA(v372, v182, v383)
+		v385 := float64(v378 + v379)
+		v386 := float64(v385 - v378)
+		v387 := float64(v385 - v386)
+		v388 := float64(v378 - v387)
+		v389 := float64(v379 - v386)
+		v390 := float64(v388 + v389)
+		v391 := float64(v385 + v382)
+		v392 := float64(v391 - v385)
+		v393 := float64(v391 - v392)
+		v394 := float64(v385 - v393)
+		v395 := float64(v382 - v392)
+		v396 := float64(v394 + v395)
+		v397 := float64(v381 + v384)
+		v398 := math.FMA(v367, v205, v397)
+		v399 := math.FMA(v372, v183, v398)
+		v400 := math.FMA(v375, v182, v399)
+		v401 := float64(v390 + v396)
+		v402 := float64(v401 + v400)
+		v403 := float64(v10 * v212)
+		v404 := math.RoundToEven(v403)
+		v405 := -v404
+		v406 := math.FMA(v405, v182, v10)
+		v407 := float64(v405 * v183)
 		v408 := -v407
-		v409 := math.FMA(v408, v184, v10)
-		v410 := float64(v408 * v185)
+		v409 := math.FMA(v405, v183, v408)
+		v410 := float64(v405 * v205)
 		v411 := -v410
-		v412 := math.FMA(v408, v185, v411)
-		v413 := float64(v408 * v207)
-		v414 := -v413
-		v415 := math.FMA(v408, v207, v414)
-		v416 := float64(v409 + v410)
-		v417 := float64(v416 - v409)
-		v418 := float64(v416 - v417)
-		v419 := float64(v409 - v418)
-		v420 := float64(v410 - v417)
-		v421 := float64(v419 + v420)
-		v422 := float64(v421 + v412)
-		v423 := float64(v422 - v421)
-		v424 := float64(v422 - v423)
-		v425 := float64(v421 - v424)
-		v426 := float64(v412 - v423)
-		v427 := float64(v425 + v426)
-		v428 := float64(v422 + v413)
-		v429 := float64(v428 - v422)
-		v430 := float64(v428 - v429)
-		v431 := float64(v422 - v430)
-		v432 := float64(v413 - v429)
-		v433 := float64(v431 + v432)
-		v434 := float64(v427 + v433)
-		v435 := float64(v434 + v415)
-		v436 := v407
-		if v252 {
-			v436 = v376
+		v412 := math.FMA(v405, v205, v411)
+		v413 := float64(v406 + v407)
+		v414 := float64(v413 - v406)
+		v415 := float64(v413 - v414)
+		v416 := float64(v406 - v415)
+		v417 := float64(v407 - v414)
+		v418 := float64(v416 + v417)
+		v419 := float64(v418 + v409)
+		v420 := float64(v419 - v418)
+		v421 := float64(v419 - v420)
+		v422 := float64(v418 - v421)
+		v423 := float64(v409 - v420)
+		v424 := float64(v422 + v423)
+		v425 := float64(v419 + v410)
+		v426 := float64(v425 - v419)
+		v427 := float64(v425 - v426)
+		v428 := float64(v419 - v427)
+		v429 := float64(v410 - v426)
+		v430 := float64(v428 + v429)
+		v431 := float64(v424 + v430)
+		v432 := float64(v431 + v412)
+		v433 := v404
+		if v250 {
+			v433 = v373
 		}
-		v437 := v416
-		if v252 {
-			v437 = v379
+		v434 := v413
+		if v250 {
+			v434 = v376
 		}
-		v438 := v428
-		if v252 {
-			v438 = v394
+		v435 := v425
+		if v250 {
+			v435 = v391
 		}
-		v439 := v435
-		if v252 {
-			v439 = v405
+		v436 := v432
+		if v250 {
+			v436 = v402
 		}
-		v440 := float64(v246 + v437)
-		v441 := float64(v440 - v246)
-		v442 := float64(v440 - v441)
-		v443 := float64(v246 - v442)
-		v444 := float64(v437 - v441)
-		v445 := float64(v443 + v444)
-		v446 := float64(v247 + v438)
-		v447 := float64(v446 - v247)
-		v448 := float64(v446 - v447)
-		v449 := float64(v247 - v448)
-		v450 := float64(v438 - v447)
-		v451 := float64(v449 + v450)
-		v452 := float64(v248 + v439)
-		v453 := float64(v452 + v451)
-		v454 := float64(v440 * v214)
-		v455 := math.RoundToEven(v454)
-		v456 := -v455
-		v457 := math.FMA(v456, v184, v440)
-		v458 := float64(v456 * v185)
-		v459 := float64(v457 + v458)
-		v460 := float64(v459 - v457)
-		v461 := float64(v459 - v460)
-		v462 := float64(v457 - v461)
-		v463 := float64(v458 - v460)
-		v464 := float64(v462 + v463)
-		v465 := float64(v445 + v446)
-		v466 := float64(v465 - v445)
-		v467 := float64(v465 - v466)
-		v468 := float64(v445 - v467)
-		v469 := float64(v446 - v466)
-		v470 := float64(v468 + v469)
-		v471 := float64(v464 + v470)
-		v472 := float64(v471 + v453)
-		v473 := math.FMA(v456, v207, v472)
-		v474 := float64(v459 + v465)
-		v475 := float64(v474 - v459)
-		v476 := float64(v474 - v475)
-		v477 := float64(v459 - v476)
-		v478 := float64(v465 - v475)
-		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v473)
-		v481 := float64(v474 + v480)
-		v482 := float64(v481 - v474)
-		v483 := float64(v481 - v482)
-		v484 := float64(v474 - v483)
-		v485 := float64(v480 - v482)
-		v486 := float64(v484 + v485)
-		v487 := float64(v245 + v436)
-		v488 := float64(v487 + v455)
-		v489 := float64(v481 * v481)
-		v490 := -v489
-		v491 := math.FMA(v481, v481, v490)
-		v493 := float64(v492 * v489)
-		v494 := math.FMA(v493, v486, v486)
-		v495 := float64(v481 * v489)
-		v498 := math.FMA(v489, v496, v497)
-		v500 := math.FMA(v489, v498, v499)
-		v502 := math.FMA(v489, v500, v501)
-		v504 := math.FMA(v489, v502, v503)
-		v506 := math.FMA(v489, v504, v505)
-		v508 := math.FMA(v489, v506, v507)
-		v509 := math.FMA(v495, v508, v494)
-		v510 := float64(v4 * v489)
-		v511 := float64(v102 - v510)
-		v512 := float64(v102 - v511)
-		v513 := float64(v512 - v510)
-		v514 := float64(v489 * v489)
-		v517 := math.FMA(v489, v515, v516)
-		v519 := math.FMA(v489, v517, v518)
-		v521 := math.FMA(v489, v519, v520)
-		v523 := math.FMA(v489, v521, v522)
-		v525 := math.FMA(v489, v523, v524)
-		v526 := float64(v481 * v486)
-		v527 := math.FMA(v4, v491, v526)
-		v528 := -v527
-		v529 := math.FMA(v514, v525, v528)
-		v530 := float64(v513 + v529)
-		v531 := float64(v488 + v102)
-		v532 := float64(v531 * v124)
+		v437 := float64(v244 + v434)
+		v438 := float64(v437 - v244)
+		v439 := float64(v437 - v438)
+		v440 := float64(v244 - v439)
+		v441 := float64(v434 - v438)
+		v442 := float64(v440 + v441)
+		v443 := float64(v245 + v435)
+		v444 := float64(v443 - v245)
+		v445 := float64(v443 - v444)
+		v446 := float64(v245 - v445)
+		v447 := float64(v435 - v444)
+		v448 := float64(v446 + v447)
+		v449 := float64(v246 + v436)
+		v450 := float64(v449 + v448)
+		v451 := float64(v437 * v212)
+		v452 := math.RoundToEven(v451)
+		v453 := -v452
+		v454 := math.FMA(v453, v182, v437)
+		v455 := float64(v453 * v183)
+		v456 := float64(v454 + v455)
+		v457 := float64(v456 - v454)
+		v458 := float64(v456 - v457)
+		v459 := float64(v454 - v458)
+		v460 := float64(v455 - v457)
+		v461 := float64(v459 + v460)
+		v462 := float64(v442 + v443)
+		v463 := float64(v462 - v442)
+		v464 := float64(v462 - v463)
+		v465 := float64(v442 - v464)
+		v466 := float64(v443 - v463)
+		v467 := float64(v465 + v466)
+		v468 := float64(v461 + v467)
+		v469 := float64(v468 + v450)
+		v470 := math.FMA(v453, v205, v469)
+		v471 := float64(v456 + v462)
+		v472 := float64(v471 - v456)
+		v473 := float64(v471 - v472)
+		v474 := float64(v456 - v473)
+		v475 := float64(v462 - v472)
+		v476 := float64(v474 + v475)
+		v477 := float64(v476 + v470)
+		v478 := float64(v471 + v477)
+		v479 := float64(v478 - v471)
+		v480 := float64(v478 - v479)
+		v481 := float64(v471 - v480)
+		v482 := float64(v477 - v479)
+		v483 := float64(v481 + v482)
+		v484 := float64(v243 + v433)
+		v485 := float64(v484 + v452)
+		v486 := float64(v478 * v478)
+		v487 := -v486
+		v488 := math.FMA(v478, v478, v487)
+		v490 := float64(v489 * v486)
+		v491 := math.FMA(v490, v483, v483)
+		v492 := float64(v478 * v486)
+		v495 := math.FMA(v486, v493, v494)
+		v497 := math.FMA(v486, v495, v496)
+		v499 := math.FMA(v486, v497, v498)
+		v501 := math.FMA(v486, v499, v500)
+		v503 := math.FMA(v486, v501, v502)
+		v505 := math.FMA(v486, v503, v504)
+		v506 := math.FMA(v492, v505, v491)
+		v507 := float64(v4 * v486)
+		v508 := float64(v100 - v507)
+		v509 := float64(v100 - v508)
+		v510 := float64(v509 - v507)
+		v511 := float64(v486 * v486)
+		v514 := math.FMA(v486, v512, v513)
+		v516 := math.FMA(v486, v514, v515)
+		v518 := math.FMA(v486, v516, v517)
+		v520 := math.FMA(v486, v518, v519)
+		v522 := math.FMA(v486, v520, v521)
+		v523 := float64(v478 * v483)
+		v524 := math.FMA(v4, v488, v523)
+		v525 := -v524
+		v526 := math.FMA(v511, v522, v525)
+		v527 := float64(v510 + v526)
+		v528 := float64(v485 + v100)
+		v529 := float64(v528 * v122)
+		v530 := math.Floor(v529)
+		v531 := math.FMA(v121, v530, v528)
+		v532 := float64(v531 * v4)
 		v533 := math.Floor(v532)
-		v534 := math.FMA(v123, v533, v531)
-		v535 := float64(v534 * v4)
-		v536 := math.Floor(v535)
-		v538 := math.FMA(v537, v536, v534)
-		v539 := v4 < v538
-		v540 := v481
-		if v539 {
-			v540 = v511
+		v535 := math.FMA(v534, v533, v531)
+		v536 := v4 < v535
+		v537 := v478
+		if v536 {
+			v537 = v508
 		}
-		v541 := math.FMA(v537, v536, v102)
-		v542 := float64(v540 * v541)
-		v543 := v509
-		if v539 {
-			v543 = v530
+		v538 := math.FMA(v534, v533, v100)
+		v539 := float64(v537 * v538)
+		v540 := v506
+		if v536 {
+			v540 = v527
 		}
-		v544 := float64(v543 * v541)
-		v545 := float64(v542 + v544)
-		v546 := float64(v1 * v545)
-		v547 := v546
+		v541 := float64(v540 * v538)
+		v542 := float64(v539 + v541)
+		v543 := float64(v1 * v542)
+		v544 := v543
 		if v7 {
-			v547 = v8
+			v544 = v8
 		}
-		v548 := dy[i]
-		v549 := float64(v548 * v8)
+		v545 := dy[i]
+		v546 := float64(v545 * v8)
+		v547 := -v546
+		v548 := math.FMA(v545, v8, v547)
+		v549 := float64(v545 * v1)
 		v550 := -v549
-		v551 := math.FMA(v548, v8, v550)
-		v552 := float64(v548 * v1)
+		v551 := math.FMA(v545, v1, v550)
+		v552 := float64(v549 * v539)
 		v553 := -v552
-		v554 := math.FMA(v548, v1, v553)
-		v555 := float64(v552 * v542)
-		v556 := -v555
-		v557 := math.FMA(v552, v542, v556)
-		v558 := math.FMA(v554, v542, v557)
-		v559 := float64(v552 * v544)
-		v560 := -v559
-		v561 := math.FMA(v552, v544, v560)
-		v562 := math.FMA(v554, v544, v561)
-		v563 := float64(v555 + v559)
-		v564 := float64(v563 - v555)
-		v565 := float64(v563 - v564)
-		v566 := float64(v555 - v565)
-		v567 := float64(v559 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v558)
-		v570 := float64(v569 + v562)
-		v571 := v563
+		v554 := math.FMA(v549, v539, v553)
+		v555 := math.FMA(v551, v539, v554)
+		v556 := float64(v549 * v541)
+		v557 := -v556
+		v558 := math.FMA(v549, v541, v557)
+		v559 := math.FMA(v551, v541, v558)
+		v560 := float64(v552 + v556)
+		v561 := float64(v560 - v552)
+		v562 := float64(v560 - v561)
+		v563 := float64(v552 - v562)
+		v564 := float64(v556 - v561)
+		v565 := float64(v563 + v564)
+		v566 := float64(v565 + v555)
+		v567 := float64(v566 + v559)
+		v568 := v560
 		if v7 {
-			v571 = v549
+			v568 = v546
 		}
-		v572 := v570
+		v569 := v567
 		if v7 {
-			v572 = v551
+			v569 = v548
 		}
-		v573 := float64(v571 + v572)
-		v574 := float64(v548 * v547)
-		v575 := float64(v573 - v574)
-		v576 := math.Abs(v575)
-		v577 := math.Abs(v574)
-		v579 := float64(v577 * v578)
-		v580 := v576 <= v579
-		v581 := math.Abs(v548)
-		v582 := math.Abs(v552)
-		v583 := v581
-		if v582 > v581 {
-			v583 = v582
+		v570 := float64(v568 + v569)
+		v571 := float64(v545 * v544)
+		v572 := float64(v570 - v571)
+		v573 := math.Abs(v572)
+		v574 := math.Abs(v571)
+		v576 := float64(v574 * v575)
+		v577 := v573 <= v576
+		v578 := math.Abs(v545)
+		v579 := math.Abs(v549)
+		v580 := v578
+		if v579 > v578 {
+			v580 = v579
 		}
-		v585 := float64(v576 * v584)
-		v588 := math.FMA(v583, v586, v587)
-		v589 := v585 <= v588
-		v590 := v580 || v589
-		v591 := v573 == v109
-		v592 := v590 && !v591
-		v593 := v574
-		if v592 {
-			v593 = v573
+		v582 := float64(v573 * v581)
+		v585 := math.FMA(v580, v583, v584)
+		v586 := v582 <= v585
+		v587 := v577 || v586
+		v588 := v570 == v107
+		v589 := v587 && !v588
+		v590 := v571
+		if v589 {
+			v590 = v570
 		}
-		v594 := math.IsNaN(v0)
-		v595 := v593
-		if v594 {
-			v595 = v0
+		v591 := math.IsNaN(v0)
+		v592 := v590
+		if v591 {
+			v592 = v0
 		}
-		dx[i] = v595
+		dx[i] = v592
 	}
 }
 

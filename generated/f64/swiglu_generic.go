@@ -18,7 +18,7 @@ var (
 	swigluBackwardBRareImpl  = swigluBackwardBRareGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 221
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 214
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -26,330 +26,314 @@ var (
 func swigluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc087480000000000)   // -745
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x4086300000000000) // 710
-	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0xc087480000000000)   // -745
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0x408f400000000000)  // 1000
+	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v106 := math.Float64frombits(0x4086300000000000) // 710
+	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v201 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v203 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v204 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
-		v3 := v0 < v2
-		v8 := v0 < v7
-		v9 := math.Abs(v0)
-		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v2 := v0 < v1
+		v6 := v0 < v5
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v10 := v9
+		if v8 > v9 {
+			v10 = v8
 		}
-		v13 := v0 < v4
-		v16 := float64(v12 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v14 + v31)
-		v59 := float64(v14 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v17 > v65 {
-			v66 = v17
+		v11 := v0 < v3
+		v14 := float64(v10 * v13)
+		v15 := math.RoundToEven(v14)
+		v16 := -v15
+		v18 := math.FMA(v16, v17, v10)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v12 + v29)
+		v57 := float64(v12 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v60 := float64(v56 + v59)
+		v61 := float64(v56 - v60)
+		v62 := float64(v61 + v59)
+		v64 := v63
+		if v15 > v63 {
+			v64 = v15
 		}
-		v67 := ldexpMid(v14, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v14 + v68)
-		v71 := float64(v14 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v14
-		if v13 {
-			v74 = v62
+		v65 := ldexpMid(v12, v64)
+		v66 := float64(v60 * v65)
+		v67 := float64(v62 * v65)
+		v68 := float64(v12 + v66)
+		v69 := float64(v12 - v68)
+		v70 := float64(v69 + v66)
+		v71 := float64(v70 + v67)
+		v72 := v12
+		if v11 {
+			v72 = v60
 		}
-		v75 := v4
-		if v13 {
-			v75 = v64
+		v73 := v3
+		if v11 {
+			v73 = v62
 		}
-		v76 := float64(v14 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := v11 <= v10
-		v83 := float64(v81 * v76)
-		v84 := v4
-		if v13 {
-			v84 = v17
+		v74 := float64(v12 / v68)
+		v75 := float64(v72 * v74)
+		v76 := -v75
+		v77 := math.FMA(v76, v68, v72)
+		v78 := math.FMA(v76, v71, v77)
+		v79 := float64(v78 + v73)
+		v80 := v9 <= v8
+		v81 := float64(v79 * v74)
+		v82 := v3
+		if v11 {
+			v82 = v15
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v84 := float64(v83 - v82)
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v89 := v4
-		if v88 > v4 {
-			v89 = v88
+		v87 := v3
+		if v86 > v3 {
+			v87 = v86
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v4
-		if v91 {
-			v94 = v93
+		v89 := v82 < v88
+		v91 := ldexpNormal(v90, v87)
+		v92 := v3
+		if v89 {
+			v92 = v91
 		}
-		v95 := float64(v77 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v77 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v65
-		if v84 > v65 {
-			v102 = v84
+		v93 := float64(v75 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v75 - v94)
+		v96 := float64(v95 + v81)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := v63
+		if v82 > v63 {
+			v100 = v82
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v0)
-		v105 := v103
-		if v104 {
-			v105 = v0
+		v101 := ldexpMid(v99, v100)
+		v102 := math.IsNaN(v0)
+		v103 := float64(v0 * v101)
+		v104 := float64(v23 * v0)
+		v105 := v9
+		if v104 > v9 {
+			v105 = v104
 		}
-		v106 := float64(v0 * v105)
-		v107 := float64(v25 * v0)
-		v108 := v11
-		if v107 > v11 {
-			v108 = v107
+		v107 := v106
+		if v105 < v106 {
+			v107 = v105
 		}
-		v110 := v109
-		if v108 < v109 {
-			v110 = v108
+		v108 := float64(v107 * v13)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v17, v107)
+		v112 := math.FMA(v110, v19, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v19, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v23 * v115)
+		v119 := float64(v23 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v112, v36, v37)
+		v128 := math.FMA(v112, v127, v39)
+		v129 := math.FMA(v112, v128, v41)
+		v130 := math.FMA(v112, v129, v43)
+		v131 := math.FMA(v112, v130, v45)
+		v132 := math.FMA(v112, v131, v47)
+		v133 := math.FMA(v112, v132, v49)
+		v134 := math.FMA(v112, v133, v51)
+		v135 := math.FMA(v112, v134, v53)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v12 + v120)
+		v138 := float64(v12 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v83 - v109)
+		v142 := v85
+		if v141 < v85 {
+			v142 = v141
 		}
-		v111 := float64(v110 * v15)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v19, v110)
-		v115 := math.FMA(v113, v21, v114)
-		v116 := float64(v114 - v115)
-		v117 := math.FMA(v113, v21, v116)
-		v118 := float64(v115 * v115)
-		v119 := -v118
-		v120 := math.FMA(v115, v115, v119)
-		v121 := float64(v25 * v118)
-		v122 := float64(v25 * v120)
-		v123 := float64(v115 + v121)
-		v124 := float64(v115 - v123)
-		v125 := float64(v124 + v121)
-		v126 := float64(v125 + v122)
-		v127 := math.FMA(v117, v115, v117)
-		v128 := float64(v126 + v127)
-		v129 := float64(v118 * v115)
-		v130 := math.FMA(v115, v38, v39)
-		v131 := math.FMA(v115, v130, v41)
-		v132 := math.FMA(v115, v131, v43)
-		v133 := math.FMA(v115, v132, v45)
-		v134 := math.FMA(v115, v133, v47)
-		v135 := math.FMA(v115, v134, v49)
-		v136 := math.FMA(v115, v135, v51)
-		v137 := math.FMA(v115, v136, v53)
-		v138 := math.FMA(v115, v137, v55)
-		v139 := math.FMA(v129, v138, v128)
-		v140 := float64(v14 + v123)
-		v141 := float64(v14 - v140)
-		v142 := float64(v141 + v123)
-		v143 := float64(v142 + v139)
-		v145 := float64(v85 - v112)
-		v146 := v87
-		if v145 < v87 {
+		v143 := v3
+		if v142 > v3 {
+			v143 = v142
+		}
+		v144 := v109 < v88
+		v145 := ldexpNormal(v90, v143)
+		v146 := v3
+		if v144 {
 			v146 = v145
 		}
-		v147 := v4
-		if v146 > v4 {
-			v147 = v146
+		v147 := float64(v137 + v146)
+		v148 := float64(v147 - v146)
+		v149 := float64(v137 - v148)
+		v150 := float64(v149 + v140)
+		v151 := float64(v150 + v146)
+		v152 := float64(v151 - v146)
+		v153 := float64(v148 + v152)
+		v154 := v63
+		if v109 > v63 {
+			v154 = v109
 		}
-		v148 := v112 < v90
-		v149 := ldexpNormal(v92, v147)
-		v150 := v4
-		if v148 {
-			v150 = v149
+		v155 := ldexpMid(v153, v154)
+		v156 := math.IsNaN(v104)
+		v157 := v155
+		if v156 {
+			v157 = v104
 		}
-		v151 := float64(v140 + v150)
-		v152 := float64(v151 - v150)
-		v153 := float64(v140 - v152)
-		v154 := float64(v153 + v143)
-		v155 := float64(v154 + v150)
-		v156 := float64(v155 - v150)
-		v157 := float64(v152 + v156)
-		v158 := v65
-		if v112 > v65 {
-			v158 = v112
+		v158 := float64(v0 * v157)
+		v159 := float64(v158 * v157)
+		v160 := v103
+		if v6 {
+			v160 = v159
 		}
-		v159 := ldexpMid(v157, v158)
-		v160 := math.IsNaN(v107)
-		v161 := v159
-		if v160 {
-			v161 = v107
+		v161 := v160
+		if v2 {
+			v161 = v4
 		}
-		v162 := float64(v0 * v161)
-		v163 := float64(v162 * v161)
-		v164 := v106
-		if v8 {
-			v164 = v163
-		}
-		v165 := v164
-		if v3 {
-			v165 = v5
-		}
-		v166 := b[i]
-		v167 := float64(v166 * v5)
-		v168 := float64(v166 * v0)
-		v169 := -v168
-		v170 := math.FMA(v166, v0, v169)
-		v171 := float64(v168 * v161)
+		v162 := b[i]
+		v163 := float64(v162 * v4)
+		v164 := float64(v162 * v0)
+		v165 := -v164
+		v166 := math.FMA(v162, v0, v165)
+		v167 := float64(v164 * v157)
+		v168 := -v167
+		v169 := math.FMA(v164, v157, v168)
+		v170 := math.FMA(v166, v157, v169)
+		v171 := float64(v167 * v157)
 		v172 := -v171
-		v173 := math.FMA(v168, v161, v172)
-		v174 := math.FMA(v170, v161, v173)
-		v175 := float64(v171 * v161)
-		v176 := -v175
-		v177 := math.FMA(v171, v161, v176)
-		v178 := math.FMA(v174, v161, v177)
-		v179 := float64(v168 * v0)
-		v180 := -v179
-		v181 := math.FMA(v168, v0, v180)
-		v182 := math.FMA(v170, v0, v181)
-		v183 := v4
-		if v82 {
-			v183 = v77
+		v173 := math.FMA(v167, v157, v172)
+		v174 := math.FMA(v170, v157, v173)
+		v175 := v3
+		if v80 {
+			v175 = v75
 		}
-		v184 := float64(v168 * v183)
-		v185 := -v184
-		v186 := math.FMA(v168, v183, v185)
-		v187 := math.FMA(v170, v183, v186)
-		v188 := v4
-		if v82 {
-			v188 = v83
+		v176 := float64(v164 * v175)
+		v177 := -v176
+		v178 := math.FMA(v164, v175, v177)
+		v179 := math.FMA(v166, v175, v178)
+		v180 := v3
+		if v80 {
+			v180 = v81
 		}
-		v189 := float64(v168 * v188)
-		v190 := float64(v187 + v189)
-		v191 := float64(v184 + v190)
-		v192 := math.Ldexp(v191, int(v84))
-		v193 := v192
-		if v104 {
-			v193 = v179
+		v181 := float64(v164 * v180)
+		v182 := float64(v179 + v181)
+		v183 := float64(v176 + v182)
+		v184 := math.Ldexp(v183, int(v82))
+		v185 := v184
+		if v6 {
+			v185 = v171
 		}
-		v194 := v4
-		if v104 {
-			v194 = v182
+		v186 := v3
+		if v6 {
+			v186 = v174
 		}
-		v195 := v193
-		if v8 {
-			v195 = v175
+		v187 := v185
+		if v2 {
+			v187 = v163
 		}
-		v196 := v194
-		if v8 {
-			v196 = v178
+		v188 := v186
+		if v2 {
+			v188 = v3
 		}
-		v197 := v195
-		if v3 {
-			v197 = v167
+		v189 := float64(v187 + v188)
+		v190 := float64(v162 * v161)
+		v191 := float64(v189 - v190)
+		v192 := math.Abs(v191)
+		v193 := math.Abs(v190)
+		v195 := float64(v193 * v194)
+		v196 := v192 <= v195
+		v197 := math.Abs(v162)
+		v198 := math.Abs(v164)
+		v199 := v197
+		if v198 > v197 {
+			v199 = v198
 		}
-		v198 := v196
-		if v3 {
-			v198 = v4
+		v200 := v199
+		if v198 > v199 {
+			v200 = v198
 		}
-		v199 := float64(v197 + v198)
-		v200 := float64(v166 * v165)
-		v201 := float64(v199 - v200)
-		v202 := math.Abs(v201)
-		v203 := math.Abs(v200)
-		v205 := float64(v203 * v204)
+		v202 := float64(v192 * v201)
+		v205 := math.FMA(v200, v203, v204)
 		v206 := v202 <= v205
-		v207 := math.Abs(v166)
-		v208 := math.Abs(v168)
-		v209 := v207
-		if v208 > v207 {
-			v209 = v208
+		v207 := v196 || v206
+		v208 := v189 == v3
+		v209 := v207 && !v208
+		v210 := v190
+		if v209 {
+			v210 = v189
 		}
-		v210 := v209
-		if v208 > v209 {
-			v210 = v208
+		v211 := math.IsNaN(v162)
+		v212 := v210
+		if v211 {
+			v212 = v162
 		}
-		v212 := float64(v202 * v211)
-		v215 := math.FMA(v210, v213, v214)
-		v216 := v212 <= v215
-		v217 := v206 || v216
-		v218 := v199 == v4
-		v219 := v217 && !v218
-		v220 := v200
-		if v219 {
-			v220 = v199
+		v213 := v212
+		if v102 {
+			v213 = v0
 		}
-		v221 := math.IsNaN(v166)
-		v222 := v220
-		if v221 {
-			v222 = v166
-		}
-		v223 := v222
-		if v104 {
-			v223 = v0
-		}
-		dst[i] = v223
+		dst[i] = v213
 	}
 }
 
 // swigluUsualGeneric is the pure-Go kernel of swigluUsual (f64 memory, f64
-// compute, 152 operations): the scalar twin of the vector program the assembly
+// compute, 145 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -380,10 +364,10 @@ func swigluUsualGeneric(dst, a, b []float64) {
 	v83 := math.Float64frombits(0x408f400000000000)  // 1000
 	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v125 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v132 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v134 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v135 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -489,93 +473,77 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		}
 		v99 := ldexpMid(v97, v98)
 		v100 := math.IsNaN(v0)
-		v101 := v99
-		if v100 {
-			v101 = v0
-		}
-		v102 := float64(v0 * v101)
-		v103 := v102
+		v101 := float64(v0 * v99)
+		v102 := v101
 		if v2 {
-			v103 = v4
+			v102 = v4
 		}
-		v104 := b[i]
-		v105 := float64(v104 * v4)
-		v106 := float64(v104 * v0)
-		v107 := -v106
-		v108 := math.FMA(v104, v0, v107)
-		v109 := float64(v106 * v0)
+		v103 := b[i]
+		v104 := float64(v103 * v4)
+		v105 := float64(v103 * v0)
+		v106 := -v105
+		v107 := math.FMA(v103, v0, v106)
+		v108 := v3
+		if v78 {
+			v108 = v73
+		}
+		v109 := float64(v105 * v108)
 		v110 := -v109
-		v111 := math.FMA(v106, v0, v110)
-		v112 := math.FMA(v108, v0, v111)
+		v111 := math.FMA(v105, v108, v110)
+		v112 := math.FMA(v107, v108, v111)
 		v113 := v3
 		if v78 {
-			v113 = v73
+			v113 = v79
 		}
-		v114 := float64(v106 * v113)
-		v115 := -v114
-		v116 := math.FMA(v106, v113, v115)
-		v117 := math.FMA(v108, v113, v116)
-		v118 := v3
-		if v78 {
-			v118 = v79
-		}
-		v119 := float64(v106 * v118)
-		v120 := float64(v117 + v119)
-		v121 := float64(v114 + v120)
-		v122 := math.Ldexp(v121, int(v80))
-		v123 := v122
-		if v100 {
-			v123 = v109
-		}
-		v124 := v3
-		if v100 {
-			v124 = v112
-		}
-		v125 := v123
+		v114 := float64(v105 * v113)
+		v115 := float64(v112 + v114)
+		v116 := float64(v109 + v115)
+		v117 := math.Ldexp(v116, int(v80))
+		v118 := v117
 		if v2 {
-			v125 = v105
+			v118 = v104
 		}
-		v126 := v124
+		v119 := v3
 		if v2 {
-			v126 = v3
+			v119 = v3
 		}
-		v127 := float64(v125 + v126)
-		v128 := float64(v104 * v103)
-		v129 := float64(v127 - v128)
-		v130 := math.Abs(v129)
-		v131 := math.Abs(v128)
-		v133 := float64(v131 * v132)
-		v134 := v130 <= v133
-		v135 := math.Abs(v104)
-		v136 := math.Abs(v106)
-		v137 := v135
-		if v136 > v135 {
-			v137 = v136
+		v120 := float64(v118 + v119)
+		v121 := float64(v103 * v102)
+		v122 := float64(v120 - v121)
+		v123 := math.Abs(v122)
+		v124 := math.Abs(v121)
+		v126 := float64(v124 * v125)
+		v127 := v123 <= v126
+		v128 := math.Abs(v103)
+		v129 := math.Abs(v105)
+		v130 := v128
+		if v129 > v128 {
+			v130 = v129
 		}
-		v138 := v137
-		if v136 > v137 {
-			v138 = v136
+		v131 := v130
+		if v129 > v130 {
+			v131 = v129
 		}
-		v140 := float64(v130 * v139)
-		v143 := math.FMA(v138, v141, v142)
-		v144 := v140 <= v143
-		v145 := v134 || v144
-		v146 := v127 == v3
-		v147 := v145 && !v146
-		v148 := v128
-		if v147 {
-			v148 = v127
+		v133 := float64(v123 * v132)
+		v136 := math.FMA(v131, v134, v135)
+		v137 := v133 <= v136
+		v138 := v127 || v137
+		v139 := v120 == v3
+		v140 := v138 && !v139
+		v141 := v121
+		if v140 {
+			v141 = v120
 		}
-		v149 := math.IsNaN(v104)
-		v150 := v148
-		if v149 {
-			v150 = v104
+		v142 := math.IsNaN(v103)
+		v143 := v141
+		if v142 {
+			v143 = v103
 		}
-		v151 := v150
+		v144 := v143
 		if v100 {
-			v151 = v0
+			v144 = v0
 		}
-		dst[i] = v151
+		dst[i] = v144
 	}
 }
 
@@ -615,7 +583,7 @@ func swigluRun(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 864 operations): the scalar twin of the vector program the
+// f64 compute, 857 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -623,1180 +591,1152 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4046800000000000)   // 45
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0xc086200000000000)  // -708
-	v13 := math.Float64frombits(0xc000000000000000)  // -2
-	v18 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v21 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v25 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v27 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v31 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v44 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v45 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v47 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v49 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v51 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v53 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v55 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v57 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v59 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v61 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v71 := math.Float64frombits(0xc091300000000000)  // -1100
-	v91 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v93 := math.Float64frombits(0x408f400000000000)  // 1000
-	v96 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v98 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v196 := math.Float64frombits(0x4086300000000000) // 710
-	v260 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v340 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v342 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v344 := math.Float64frombits(0xbff0000000000000) // -1
-	v345 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v346 := math.Float64frombits(0xc044000000000000) // -40
-	v408 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v412 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v430 := math.Float64frombits(0x4086280000000000) // 709
-	v434 := math.Float64frombits(0x408ff80000000000) // 1023
-	v457 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v523 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v544 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v707 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v715 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v717 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v718 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v877 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0x4046800000000000)   // 45
+	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v8 := math.Float64frombits(0xc086200000000000)   // -708
+	v10 := math.Float64frombits(0xc000000000000000)  // -2
+	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v68 := math.Float64frombits(0xc091300000000000)  // -1100
+	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v89 := math.Float64frombits(0x408f400000000000)  // 1000
+	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v191 := math.Float64frombits(0x4086300000000000) // 710
+	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v336 := math.Float64frombits(0xbff0000000000000) // -1
+	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v338 := math.Float64frombits(0xc044000000000000) // -40
+	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v422 := math.Float64frombits(0x4086280000000000) // 709
+	v426 := math.Float64frombits(0x408ff80000000000) // 1023
+	v448 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v513 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v518 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v679 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v687 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v689 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v690 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v847 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
-		v3 := v0 < v2
-		v7 := v6 < v0
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
 		v11 := v0 < v10
-		v14 := v0 < v13
-		v15 := -v0
-		v16 := math.Abs(v15)
-		v17 := -v16
-		v19 := v18
-		if v17 > v18 {
-			v19 = v17
+		v12 := -v0
+		v13 := math.Abs(v12)
+		v14 := -v13
+		v16 := v15
+		if v14 > v15 {
+			v16 = v14
 		}
-		v20 := v15 < v4
-		v22 := float64(v19 * v21)
-		v23 := math.RoundToEven(v22)
-		v24 := -v23
-		v26 := math.FMA(v24, v25, v19)
-		v28 := math.FMA(v24, v27, v26)
-		v29 := float64(v26 - v28)
-		v30 := math.FMA(v24, v27, v29)
-		v32 := float64(v28 * v28)
-		v33 := -v32
-		v34 := math.FMA(v28, v28, v33)
-		v35 := float64(v31 * v32)
-		v36 := float64(v31 * v34)
-		v37 := float64(v28 + v35)
-		v38 := float64(v28 - v37)
-		v39 := float64(v38 + v35)
-		v40 := float64(v39 + v36)
-		v41 := math.FMA(v30, v28, v30)
-		v42 := float64(v40 + v41)
-		v43 := float64(v32 * v28)
-		v46 := math.FMA(v28, v44, v45)
-		v48 := math.FMA(v28, v46, v47)
-		v50 := math.FMA(v28, v48, v49)
-		v52 := math.FMA(v28, v50, v51)
-		v54 := math.FMA(v28, v52, v53)
-		v56 := math.FMA(v28, v54, v55)
-		v58 := math.FMA(v28, v56, v57)
-		v60 := math.FMA(v28, v58, v59)
-		v62 := math.FMA(v28, v60, v61)
-		v63 := math.FMA(v43, v62, v42)
-		v64 := float64(v8 + v37)
-		v65 := float64(v8 - v64)
-		v66 := float64(v65 + v37)
-		v67 := float64(v66 + v63)
-		v68 := float64(v64 + v67)
-		v69 := float64(v64 - v68)
-		v70 := float64(v69 + v67)
-		v72 := v71
-		if v23 > v71 {
-			v72 = v23
+		v17 := v12 < v3
+		v19 := float64(v16 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v23 := math.FMA(v21, v22, v16)
+		v25 := math.FMA(v21, v24, v23)
+		v26 := float64(v23 - v25)
+		v27 := math.FMA(v21, v24, v26)
+		v29 := float64(v25 * v25)
+		v30 := -v29
+		v31 := math.FMA(v25, v25, v30)
+		v32 := float64(v28 * v29)
+		v33 := float64(v28 * v31)
+		v34 := float64(v25 + v32)
+		v35 := float64(v25 - v34)
+		v36 := float64(v35 + v32)
+		v37 := float64(v36 + v33)
+		v38 := math.FMA(v27, v25, v27)
+		v39 := float64(v37 + v38)
+		v40 := float64(v29 * v25)
+		v43 := math.FMA(v25, v41, v42)
+		v45 := math.FMA(v25, v43, v44)
+		v47 := math.FMA(v25, v45, v46)
+		v49 := math.FMA(v25, v47, v48)
+		v51 := math.FMA(v25, v49, v50)
+		v53 := math.FMA(v25, v51, v52)
+		v55 := math.FMA(v25, v53, v54)
+		v57 := math.FMA(v25, v55, v56)
+		v59 := math.FMA(v25, v57, v58)
+		v60 := math.FMA(v40, v59, v39)
+		v61 := float64(v7 + v34)
+		v62 := float64(v7 - v61)
+		v63 := float64(v62 + v34)
+		v64 := float64(v63 + v60)
+		v65 := float64(v61 + v64)
+		v66 := float64(v61 - v65)
+		v67 := float64(v66 + v64)
+		v69 := v68
+		if v20 > v68 {
+			v69 = v20
 		}
-		v73 := ldexpMid(v8, v72)
-		v74 := float64(v68 * v73)
-		v75 := float64(v70 * v73)
-		v76 := float64(v8 + v74)
-		v77 := float64(v8 - v76)
-		v78 := float64(v77 + v74)
-		v79 := float64(v78 + v75)
-		v80 := v8
-		if v20 {
-			v80 = v68
+		v70 := ldexpMid(v7, v69)
+		v71 := float64(v65 * v70)
+		v72 := float64(v67 * v70)
+		v73 := float64(v7 + v71)
+		v74 := float64(v7 - v73)
+		v75 := float64(v74 + v71)
+		v76 := float64(v75 + v72)
+		v77 := v7
+		if v17 {
+			v77 = v65
 		}
-		v81 := v4
-		if v20 {
-			v81 = v70
+		v78 := v3
+		if v17 {
+			v78 = v67
 		}
-		v82 := float64(v8 / v76)
-		v83 := float64(v80 * v82)
-		v84 := -v83
-		v85 := math.FMA(v84, v76, v80)
-		v86 := math.FMA(v84, v79, v85)
-		v87 := float64(v86 + v81)
-		v89 := float64(v87 * v82)
-		v90 := v4
-		if v20 {
-			v90 = v23
+		v79 := float64(v7 / v73)
+		v80 := float64(v77 * v79)
+		v81 := -v80
+		v82 := math.FMA(v81, v73, v77)
+		v83 := math.FMA(v81, v76, v82)
+		v84 := float64(v83 + v78)
+		v85 := float64(v84 * v79)
+		v86 := v3
+		if v17 {
+			v86 = v20
 		}
-		v92 := float64(v91 - v90)
-		v94 := v93
-		if v92 < v93 {
-			v94 = v92
+		v88 := float64(v87 - v86)
+		v90 := v89
+		if v88 < v89 {
+			v90 = v88
 		}
-		v95 := v4
-		if v94 > v4 {
-			v95 = v94
+		v91 := v3
+		if v90 > v3 {
+			v91 = v90
 		}
-		v97 := v90 < v96
-		v99 := ldexpNormal(v98, v95)
-		v100 := v4
-		if v97 {
-			v100 = v99
+		v93 := v86 < v92
+		v95 := ldexpNormal(v94, v91)
+		v96 := v3
+		if v93 {
+			v96 = v95
 		}
-		v101 := float64(v83 + v100)
-		v102 := float64(v101 - v100)
-		v103 := float64(v83 - v102)
-		v104 := float64(v103 + v89)
-		v105 := float64(v104 + v100)
-		v106 := float64(v105 - v100)
-		v107 := float64(v102 + v106)
-		v108 := v71
-		if v90 > v71 {
-			v108 = v90
+		v97 := float64(v80 + v96)
+		v98 := float64(v97 - v96)
+		v99 := float64(v80 - v98)
+		v100 := float64(v99 + v85)
+		v101 := float64(v100 + v96)
+		v102 := float64(v101 - v96)
+		v103 := float64(v98 + v102)
+		v104 := v68
+		if v86 > v68 {
+			v104 = v86
 		}
-		v109 := ldexpMid(v107, v108)
-		v110 := math.IsNaN(v15)
-		v111 := v109
-		if v110 {
-			v111 = v15
+		v105 := ldexpMid(v103, v104)
+		v106 := math.IsNaN(v12)
+		v107 := v105
+		if v106 {
+			v107 = v12
 		}
-		v112 := float64(v0 * v111)
-		v113 := float64(v8 + v112)
-		v114 := math.Abs(v0)
-		v115 := -v114
-		v116 := v18
-		if v115 > v18 {
-			v116 = v115
+		v108 := float64(v0 * v107)
+		v109 := float64(v7 + v108)
+		v110 := math.Abs(v0)
+		v111 := -v110
+		v112 := v15
+		if v111 > v15 {
+			v112 = v111
 		}
-		v117 := v0 < v4
-		v118 := float64(v116 * v21)
-		v119 := math.RoundToEven(v118)
-		v120 := -v119
-		v121 := math.FMA(v120, v25, v116)
-		v122 := math.FMA(v120, v27, v121)
-		v123 := float64(v121 - v122)
-		v124 := math.FMA(v120, v27, v123)
-		v125 := float64(v122 * v122)
-		v126 := -v125
-		v127 := math.FMA(v122, v122, v126)
-		v128 := float64(v31 * v125)
-		v129 := float64(v31 * v127)
-		v130 := float64(v122 + v128)
-		v131 := float64(v122 - v130)
-		v132 := float64(v131 + v128)
-		v133 := float64(v132 + v129)
-		v134 := math.FMA(v124, v122, v124)
-		v135 := float64(v133 + v134)
-		v136 := float64(v125 * v122)
-		v137 := math.FMA(v122, v44, v45)
-		v138 := math.FMA(v122, v137, v47)
-		v139 := math.FMA(v122, v138, v49)
-		v140 := math.FMA(v122, v139, v51)
-		v141 := math.FMA(v122, v140, v53)
-		v142 := math.FMA(v122, v141, v55)
-		v143 := math.FMA(v122, v142, v57)
-		v144 := math.FMA(v122, v143, v59)
-		v145 := math.FMA(v122, v144, v61)
-		v146 := math.FMA(v136, v145, v135)
-		v147 := float64(v8 + v130)
-		v148 := float64(v8 - v147)
-		v149 := float64(v148 + v130)
-		v150 := float64(v149 + v146)
-		v151 := float64(v147 + v150)
-		v152 := float64(v147 - v151)
-		v153 := float64(v152 + v150)
-		v154 := v71
-		if v119 > v71 {
-			v154 = v119
+		v113 := v0 < v3
+		v114 := float64(v112 * v18)
+		v115 := math.RoundToEven(v114)
+		v116 := -v115
+		v117 := math.FMA(v116, v22, v112)
+		v118 := math.FMA(v116, v24, v117)
+		v119 := float64(v117 - v118)
+		v120 := math.FMA(v116, v24, v119)
+		v121 := float64(v118 * v118)
+		v122 := -v121
+		v123 := math.FMA(v118, v118, v122)
+		v124 := float64(v28 * v121)
+		v125 := float64(v28 * v123)
+		v126 := float64(v118 + v124)
+		v127 := float64(v118 - v126)
+		v128 := float64(v127 + v124)
+		v129 := float64(v128 + v125)
+		v130 := math.FMA(v120, v118, v120)
+		v131 := float64(v129 + v130)
+		v132 := float64(v121 * v118)
+		v133 := math.FMA(v118, v41, v42)
+		v134 := math.FMA(v118, v133, v44)
+		v135 := math.FMA(v118, v134, v46)
+		v136 := math.FMA(v118, v135, v48)
+		v137 := math.FMA(v118, v136, v50)
+		v138 := math.FMA(v118, v137, v52)
+		v139 := math.FMA(v118, v138, v54)
+		v140 := math.FMA(v118, v139, v56)
+		v141 := math.FMA(v118, v140, v58)
+		v142 := math.FMA(v132, v141, v131)
+		v143 := float64(v7 + v126)
+		v144 := float64(v7 - v143)
+		v145 := float64(v144 + v126)
+		v146 := float64(v145 + v142)
+		v147 := float64(v143 + v146)
+		v148 := float64(v143 - v147)
+		v149 := float64(v148 + v146)
+		v150 := v68
+		if v115 > v68 {
+			v150 = v115
 		}
-		v155 := ldexpMid(v8, v154)
-		v156 := float64(v151 * v155)
-		v157 := float64(v153 * v155)
-		v158 := float64(v8 + v156)
-		v159 := float64(v8 - v158)
-		v160 := float64(v159 + v156)
-		v161 := float64(v160 + v157)
-		v162 := v8
-		if v117 {
-			v162 = v151
+		v151 := ldexpMid(v7, v150)
+		v152 := float64(v147 * v151)
+		v153 := float64(v149 * v151)
+		v154 := float64(v7 + v152)
+		v155 := float64(v7 - v154)
+		v156 := float64(v155 + v152)
+		v157 := float64(v156 + v153)
+		v158 := v7
+		if v113 {
+			v158 = v147
 		}
-		v163 := v4
-		if v117 {
-			v163 = v153
+		v159 := v3
+		if v113 {
+			v159 = v149
 		}
-		v164 := float64(v8 / v158)
-		v165 := float64(v162 * v164)
-		v166 := -v165
-		v167 := math.FMA(v166, v158, v162)
-		v168 := math.FMA(v166, v161, v167)
-		v169 := float64(v168 + v163)
-		v170 := v18 <= v115
-		v171 := float64(v169 * v164)
-		v172 := v4
-		if v117 {
-			v172 = v119
+		v160 := float64(v7 / v154)
+		v161 := float64(v158 * v160)
+		v162 := -v161
+		v163 := math.FMA(v162, v154, v158)
+		v164 := math.FMA(v162, v157, v163)
+		v165 := float64(v164 + v159)
+		v166 := v15 <= v111
+		v167 := float64(v165 * v160)
+		v168 := v3
+		if v113 {
+			v168 = v115
 		}
-		v173 := float64(v91 - v172)
-		v174 := v93
-		if v173 < v93 {
+		v169 := float64(v87 - v168)
+		v170 := v89
+		if v169 < v89 {
+			v170 = v169
+		}
+		v171 := v3
+		if v170 > v3 {
+			v171 = v170
+		}
+		v172 := v168 < v92
+		v173 := ldexpNormal(v94, v171)
+		v174 := v3
+		if v172 {
 			v174 = v173
 		}
-		v175 := v4
-		if v174 > v4 {
-			v175 = v174
+		v175 := float64(v161 + v174)
+		v176 := float64(v175 - v174)
+		v177 := float64(v161 - v176)
+		v178 := float64(v177 + v167)
+		v179 := float64(v178 + v174)
+		v180 := float64(v179 - v174)
+		v181 := float64(v176 + v180)
+		v182 := v68
+		if v168 > v68 {
+			v182 = v168
 		}
-		v176 := v172 < v96
-		v177 := ldexpNormal(v98, v175)
-		v178 := v4
-		if v176 {
-			v178 = v177
+		v183 := ldexpMid(v181, v182)
+		v184 := math.IsNaN(v0)
+		v185 := float64(v109 - v108)
+		v186 := float64(v7 - v185)
+		v187 := -v108
+		v188 := math.FMA(v0, v107, v187)
+		v189 := -v107
+		v190 := v15
+		if v0 > v15 {
+			v190 = v0
 		}
-		v179 := float64(v165 + v178)
-		v180 := float64(v179 - v178)
-		v181 := float64(v165 - v180)
-		v182 := float64(v181 + v171)
-		v183 := float64(v182 + v178)
-		v184 := float64(v183 - v178)
-		v185 := float64(v180 + v184)
-		v186 := v71
-		if v172 > v71 {
-			v186 = v172
+		v192 := v191
+		if v190 < v191 {
+			v192 = v190
 		}
-		v187 := ldexpMid(v185, v186)
-		v188 := math.IsNaN(v0)
-		v189 := v187
-		if v188 {
-			v189 = v0
+		v193 := float64(v192 * v18)
+		v194 := math.RoundToEven(v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v22, v192)
+		v197 := math.FMA(v195, v24, v196)
+		v198 := float64(v196 - v197)
+		v199 := math.FMA(v195, v24, v198)
+		v200 := float64(v197 * v197)
+		v201 := -v200
+		v202 := math.FMA(v197, v197, v201)
+		v203 := float64(v28 * v200)
+		v204 := float64(v28 * v202)
+		v205 := float64(v197 + v203)
+		v206 := float64(v197 - v205)
+		v207 := float64(v206 + v203)
+		v208 := float64(v207 + v204)
+		v209 := math.FMA(v199, v197, v199)
+		v210 := float64(v208 + v209)
+		v211 := float64(v200 * v197)
+		v212 := math.FMA(v197, v41, v42)
+		v213 := math.FMA(v197, v212, v44)
+		v214 := math.FMA(v197, v213, v46)
+		v215 := math.FMA(v197, v214, v48)
+		v216 := math.FMA(v197, v215, v50)
+		v217 := math.FMA(v197, v216, v52)
+		v218 := math.FMA(v197, v217, v54)
+		v219 := math.FMA(v197, v218, v56)
+		v220 := math.FMA(v197, v219, v58)
+		v221 := math.FMA(v211, v220, v210)
+		v222 := float64(v7 + v205)
+		v223 := float64(v7 - v222)
+		v224 := float64(v223 + v205)
+		v225 := float64(v224 + v221)
+		v226 := float64(v87 - v194)
+		v227 := v89
+		if v226 < v89 {
+			v227 = v226
 		}
-		v190 := float64(v113 - v112)
-		v191 := float64(v8 - v190)
-		v192 := -v112
-		v193 := math.FMA(v0, v111, v192)
-		v194 := -v111
-		v195 := v18
-		if v0 > v18 {
-			v195 = v0
+		v228 := v3
+		if v227 > v3 {
+			v228 = v227
 		}
-		v197 := v196
-		if v195 < v196 {
-			v197 = v195
+		v229 := v194 < v92
+		v230 := ldexpNormal(v94, v228)
+		v231 := v3
+		if v229 {
+			v231 = v230
 		}
-		v198 := float64(v197 * v21)
-		v199 := math.RoundToEven(v198)
-		v200 := -v199
-		v201 := math.FMA(v200, v25, v197)
-		v202 := math.FMA(v200, v27, v201)
-		v203 := float64(v201 - v202)
-		v204 := math.FMA(v200, v27, v203)
-		v205 := float64(v202 * v202)
-		v206 := -v205
-		v207 := math.FMA(v202, v202, v206)
-		v208 := float64(v31 * v205)
-		v209 := float64(v31 * v207)
-		v210 := float64(v202 + v208)
-		v211 := float64(v202 - v210)
-		v212 := float64(v211 + v208)
-		v213 := float64(v212 + v209)
-		v214 := math.FMA(v204, v202, v204)
-		v215 := float64(v213 + v214)
-		v216 := float64(v205 * v202)
-		v217 := math.FMA(v202, v44, v45)
-		v218 := math.FMA(v202, v217, v47)
-		v219 := math.FMA(v202, v218, v49)
-		v220 := math.FMA(v202, v219, v51)
-		v221 := math.FMA(v202, v220, v53)
-		v222 := math.FMA(v202, v221, v55)
-		v223 := math.FMA(v202, v222, v57)
-		v224 := math.FMA(v202, v223, v59)
-		v225 := math.FMA(v202, v224, v61)
-		v226 := math.FMA(v216, v225, v215)
-		v227 := float64(v8 + v210)
-		v228 := float64(v8 - v227)
-		v229 := float64(v228 + v210)
-		v230 := float64(v229 + v226)
-		v232 := float64(v91 - v199)
-		v233 := v93
-		if v232 < v93 {
-			v233 = v232
+		v232 := float64(v222 + v231)
+		v233 := float64(v232 - v231)
+		v234 := float64(v222 - v233)
+		v235 := float64(v234 + v225)
+		v236 := float64(v235 + v231)
+		v237 := float64(v236 - v231)
+		v238 := float64(v233 + v237)
+		v239 := v68
+		if v194 > v68 {
+			v239 = v194
 		}
-		v234 := v4
-		if v233 > v4 {
-			v234 = v233
+		v240 := ldexpMid(v238, v239)
+		v241 := float64(v7 + v240)
+		v242 := math.FMA(v189, v241, v7)
+		v243 := float64(v241 - v7)
+		v244 := float64(v240 - v243)
+		v245 := float64(v107 * v244)
+		v246 := float64(v242 - v245)
+		v247 := float64(v246 / v241)
+		v248 := float64(v0 * v247)
+		v249 := float64(v188 + v248)
+		v250 := float64(v186 + v249)
+		v251 := float64(v250 * v183)
+		v252 := math.FMA(v109, v183, v251)
+		v254 := v0 < v253
+		v255 := math.Abs(v111)
+		v256 := -v255
+		v257 := v15
+		if v256 > v15 {
+			v257 = v256
 		}
-		v235 := v199 < v96
-		v236 := ldexpNormal(v98, v234)
-		v237 := v4
-		if v235 {
-			v237 = v236
+		v258 := v111 < v3
+		v259 := float64(v257 * v18)
+		v260 := math.RoundToEven(v259)
+		v261 := -v260
+		v262 := math.FMA(v261, v22, v257)
+		v263 := math.FMA(v261, v24, v262)
+		v264 := float64(v262 - v263)
+		v265 := math.FMA(v261, v24, v264)
+		v266 := float64(v263 * v263)
+		v267 := -v266
+		v268 := math.FMA(v263, v263, v267)
+		v269 := float64(v28 * v266)
+		v270 := float64(v28 * v268)
+		v271 := float64(v263 + v269)
+		v272 := float64(v263 - v271)
+		v273 := float64(v272 + v269)
+		v274 := float64(v273 + v270)
+		v275 := math.FMA(v265, v263, v265)
+		v276 := float64(v274 + v275)
+		v277 := float64(v266 * v263)
+		v278 := math.FMA(v263, v41, v42)
+		v279 := math.FMA(v263, v278, v44)
+		v280 := math.FMA(v263, v279, v46)
+		v281 := math.FMA(v263, v280, v48)
+		v282 := math.FMA(v263, v281, v50)
+		v283 := math.FMA(v263, v282, v52)
+		v284 := math.FMA(v263, v283, v54)
+		v285 := math.FMA(v263, v284, v56)
+		v286 := math.FMA(v263, v285, v58)
+		v287 := math.FMA(v277, v286, v276)
+		v288 := float64(v7 + v271)
+		v289 := float64(v7 - v288)
+		v290 := float64(v289 + v271)
+		v291 := float64(v290 + v287)
+		v292 := float64(v288 + v291)
+		v293 := float64(v288 - v292)
+		v294 := float64(v293 + v291)
+		v295 := v68
+		if v260 > v68 {
+			v295 = v260
 		}
-		v238 := float64(v227 + v237)
-		v239 := float64(v238 - v237)
-		v240 := float64(v227 - v239)
-		v241 := float64(v240 + v230)
-		v242 := float64(v241 + v237)
-		v243 := float64(v242 - v237)
-		v244 := float64(v239 + v243)
-		v245 := v71
-		if v199 > v71 {
-			v245 = v199
+		v296 := ldexpMid(v7, v295)
+		v297 := float64(v292 * v296)
+		v298 := float64(v294 * v296)
+		v299 := float64(v7 + v297)
+		v300 := float64(v7 - v299)
+		v301 := float64(v300 + v297)
+		v302 := float64(v301 + v298)
+		v303 := v7
+		if v258 {
+			v303 = v292
 		}
-		v246 := ldexpMid(v244, v245)
-		v247 := v246
-		if v188 {
-			v247 = v0
+		v304 := v3
+		if v258 {
+			v304 = v294
 		}
-		v248 := float64(v8 + v247)
-		v249 := math.FMA(v194, v248, v8)
-		v250 := float64(v248 - v8)
-		v251 := float64(v247 - v250)
-		v252 := float64(v111 * v251)
-		v253 := float64(v249 - v252)
-		v254 := float64(v253 / v248)
-		v255 := float64(v0 * v254)
-		v256 := float64(v193 + v255)
-		v257 := float64(v191 + v256)
-		v258 := float64(v257 * v189)
-		v259 := math.FMA(v113, v189, v258)
-		v261 := v0 < v260
-		v262 := math.Abs(v115)
-		v263 := -v262
-		v264 := v18
-		if v263 > v18 {
-			v264 = v263
+		v305 := float64(v7 / v299)
+		v306 := float64(v303 * v305)
+		v307 := -v306
+		v308 := math.FMA(v307, v299, v303)
+		v309 := math.FMA(v307, v302, v308)
+		v310 := float64(v309 + v304)
+		v311 := float64(v310 * v305)
+		v312 := v3
+		if v258 {
+			v312 = v260
 		}
-		v265 := v115 < v4
-		v266 := float64(v264 * v21)
-		v267 := math.RoundToEven(v266)
-		v268 := -v267
-		v269 := math.FMA(v268, v25, v264)
-		v270 := math.FMA(v268, v27, v269)
-		v271 := float64(v269 - v270)
-		v272 := math.FMA(v268, v27, v271)
-		v273 := float64(v270 * v270)
-		v274 := -v273
-		v275 := math.FMA(v270, v270, v274)
-		v276 := float64(v31 * v273)
-		v277 := float64(v31 * v275)
-		v278 := float64(v270 + v276)
-		v279 := float64(v270 - v278)
-		v280 := float64(v279 + v276)
-		v281 := float64(v280 + v277)
-		v282 := math.FMA(v272, v270, v272)
-		v283 := float64(v281 + v282)
-		v284 := float64(v273 * v270)
-		v285 := math.FMA(v270, v44, v45)
-		v286 := math.FMA(v270, v285, v47)
-		v287 := math.FMA(v270, v286, v49)
-		v288 := math.FMA(v270, v287, v51)
-		v289 := math.FMA(v270, v288, v53)
-		v290 := math.FMA(v270, v289, v55)
-		v291 := math.FMA(v270, v290, v57)
-		v292 := math.FMA(v270, v291, v59)
-		v293 := math.FMA(v270, v292, v61)
-		v294 := math.FMA(v284, v293, v283)
-		v295 := float64(v8 + v278)
-		v296 := float64(v8 - v295)
-		v297 := float64(v296 + v278)
-		v298 := float64(v297 + v294)
-		v299 := float64(v295 + v298)
-		v300 := float64(v295 - v299)
-		v301 := float64(v300 + v298)
-		v302 := v71
-		if v267 > v71 {
-			v302 = v267
+		v313 := float64(v87 - v312)
+		v314 := v89
+		if v313 < v89 {
+			v314 = v313
 		}
-		v303 := ldexpMid(v8, v302)
-		v304 := float64(v299 * v303)
-		v305 := float64(v301 * v303)
-		v306 := float64(v8 + v304)
-		v307 := float64(v8 - v306)
-		v308 := float64(v307 + v304)
-		v309 := float64(v308 + v305)
-		v310 := v8
-		if v265 {
-			v310 = v299
+		v315 := v3
+		if v314 > v3 {
+			v315 = v314
 		}
-		v311 := v4
-		if v265 {
-			v311 = v301
+		v316 := v312 < v92
+		v317 := ldexpNormal(v94, v315)
+		v318 := v3
+		if v316 {
+			v318 = v317
 		}
-		v312 := float64(v8 / v306)
-		v313 := float64(v310 * v312)
-		v314 := -v313
-		v315 := math.FMA(v314, v306, v310)
-		v316 := math.FMA(v314, v309, v315)
-		v317 := float64(v316 + v311)
-		v319 := float64(v317 * v312)
-		v320 := v4
-		if v265 {
-			v320 = v267
+		v319 := float64(v306 + v318)
+		v320 := float64(v319 - v318)
+		v321 := float64(v306 - v320)
+		v322 := float64(v321 + v311)
+		v323 := float64(v322 + v318)
+		v324 := float64(v323 - v318)
+		v325 := float64(v320 + v324)
+		v326 := v68
+		if v312 > v68 {
+			v326 = v312
 		}
-		v321 := float64(v91 - v320)
-		v322 := v93
-		if v321 < v93 {
-			v322 = v321
+		v327 := ldexpMid(v325, v326)
+		v328 := math.IsNaN(v111)
+		v329 := v327
+		if v328 {
+			v329 = v111
 		}
-		v323 := v4
-		if v322 > v4 {
-			v323 = v322
+		v330 := float64(v7 - v329)
+		v331 := float64(v329 * v330)
+		v333 := float64(v0 - v332)
+		v335 := float64(v333 - v334)
+		v339 := v338
+		if v335 > v338 {
+			v339 = v335
 		}
-		v324 := v320 < v96
-		v325 := ldexpNormal(v98, v323)
-		v326 := v4
-		if v324 {
-			v326 = v325
+		v340 := v191
+		if v339 < v191 {
+			v340 = v339
 		}
-		v327 := float64(v313 + v326)
-		v328 := float64(v327 - v326)
-		v329 := float64(v313 - v328)
-		v330 := float64(v329 + v319)
-		v331 := float64(v330 + v326)
-		v332 := float64(v331 - v326)
-		v333 := float64(v328 + v332)
-		v334 := v71
-		if v320 > v71 {
-			v334 = v320
+		v341 := float64(v340 * v18)
+		v342 := math.RoundToEven(v341)
+		v343 := -v342
+		v344 := math.FMA(v343, v22, v340)
+		v345 := math.FMA(v343, v24, v344)
+		v346 := float64(v344 - v345)
+		v347 := math.FMA(v343, v24, v346)
+		v348 := float64(v345 * v345)
+		v349 := -v348
+		v350 := math.FMA(v345, v345, v349)
+		v351 := float64(v28 * v348)
+		v352 := float64(v28 * v350)
+		v353 := float64(v345 + v351)
+		v354 := float64(v345 - v353)
+		v355 := float64(v354 + v351)
+		v356 := float64(v355 + v352)
+		v357 := math.FMA(v347, v345, v347)
+		v358 := float64(v356 + v357)
+		v359 := float64(v348 * v345)
+		v360 := math.FMA(v345, v41, v42)
+		v361 := math.FMA(v345, v360, v44)
+		v362 := math.FMA(v345, v361, v46)
+		v363 := math.FMA(v345, v362, v48)
+		v364 := math.FMA(v345, v363, v50)
+		v365 := math.FMA(v345, v364, v52)
+		v366 := math.FMA(v345, v365, v54)
+		v367 := math.FMA(v345, v366, v56)
+		v368 := math.FMA(v345, v367, v58)
+		v369 := math.FMA(v359, v368, v358)
+		v370 := ldexpMid(v336, v343)
+		v371 := float64(v7 + v370)
+		v372 := float64(v371 - v7)
+		v373 := float64(v371 - v372)
+		v374 := float64(v7 - v373)
+		v375 := float64(v370 - v372)
+		v376 := float64(v374 + v375)
+		v377 := float64(v369 + v376)
+		v378 := float64(v371 + v353)
+		v379 := float64(v371 - v378)
+		v380 := float64(v379 + v353)
+		v381 := float64(v380 + v377)
+		v382 := float64(v378 + v381)
+		v383 := ldexpMid(v382, v342)
+		v384 := math.Copysign(v383, v335)
+		v385 := math.IsNaN(v335)
+		v386 := v384
+		if v385 {
+			v386 = v335
 		}
-		v335 := ldexpMid(v333, v334)
-		v336 := math.IsNaN(v115)
-		v337 := v335
-		if v336 {
-			v337 = v115
+		v387 := float64(v337 * v386)
+		v388 := float64(v335 + v387)
+		v389 := float64(v335 - v388)
+		v390 := float64(v389 + v387)
+		v391 := -v387
+		v392 := math.FMA(v337, v386, v391)
+		v393 := float64(v334 * v386)
+		v394 := float64(v392 - v393)
+		v395 := float64(v333 - v335)
+		v396 := float64(v395 - v334)
+		v397 := float64(v333 - v0)
+		v398 := float64(v333 - v397)
+		v399 := float64(v0 - v398)
+		v401 := float64(v400 - v397)
+		v402 := float64(v399 + v401)
+		v403 := float64(v396 + v402)
+		v405 := float64(v7 + v386)
+		v406 := float64(v404 * v405)
+		v407 := float64(v7 + v406)
+		v408 := float64(v403 * v407)
+		v409 := float64(v394 + v408)
+		v410 := float64(v390 + v409)
+		v411 := float64(v331 * v410)
+		v412 := -v331
+		v413 := math.FMA(v329, v330, v412)
+		v414 := float64(v7 - v330)
+		v415 := float64(v414 - v329)
+		v416 := -v329
+		v417 := math.FMA(v416, v241, v240)
+		v418 := float64(v222 + v225)
+		v419 := float64(v222 - v418)
+		v420 := float64(v419 + v225)
+		v421 := v92 <= v194
+		v423 := v422 < v0
+		v424 := v421 && !v423
+		v425 := v92
+		if v194 > v92 {
+			v425 = v194
 		}
-		v338 := float64(v8 - v337)
-		v339 := float64(v337 * v338)
-		v341 := float64(v0 - v340)
-		v343 := float64(v341 - v342)
-		v347 := v346
-		if v343 > v346 {
-			v347 = v343
+		v427 := v426
+		if v425 < v426 {
+			v427 = v425
 		}
-		v348 := v196
-		if v347 < v196 {
-			v348 = v347
+		v428 := ldexpNormal(v420, v427)
+		v429 := v3
+		if v424 {
+			v429 = v428
 		}
-		v349 := float64(v348 * v21)
-		v350 := math.RoundToEven(v349)
-		v351 := -v350
-		v352 := math.FMA(v351, v25, v348)
-		v353 := math.FMA(v351, v27, v352)
-		v354 := float64(v352 - v353)
-		v355 := math.FMA(v351, v27, v354)
-		v356 := float64(v353 * v353)
-		v357 := -v356
-		v358 := math.FMA(v353, v353, v357)
-		v359 := float64(v31 * v356)
-		v360 := float64(v31 * v358)
-		v361 := float64(v353 + v359)
-		v362 := float64(v353 - v361)
-		v363 := float64(v362 + v359)
-		v364 := float64(v363 + v360)
-		v365 := math.FMA(v355, v353, v355)
-		v366 := float64(v364 + v365)
-		v367 := float64(v356 * v353)
-		v368 := math.FMA(v353, v44, v45)
-		v369 := math.FMA(v353, v368, v47)
-		v370 := math.FMA(v353, v369, v49)
-		v371 := math.FMA(v353, v370, v51)
-		v372 := math.FMA(v353, v371, v53)
-		v373 := math.FMA(v353, v372, v55)
-		v374 := math.FMA(v353, v373, v57)
-		v375 := math.FMA(v353, v374, v59)
-		v376 := math.FMA(v353, v375, v61)
-		v377 := math.FMA(v367, v376, v366)
-		v378 := ldexpMid(v344, v351)
-		v379 := float64(v8 + v378)
-		v380 := float64(v379 - v8)
-		v381 := float64(v379 - v380)
-		v382 := float64(v8 - v381)
-		v383 := float64(v378 - v380)
-		v384 := float64(v382 + v383)
-		v385 := float64(v377 + v384)
-		v386 := float64(v379 + v361)
-		v387 := float64(v379 - v386)
-		v388 := float64(v387 + v361)
-		v389 := float64(v388 + v385)
-		v390 := float64(v386 + v389)
-		v391 := ldexpMid(v390, v350)
-		v392 := math.Copysign(v391, v343)
-		v393 := math.IsNaN(v343)
-		v394 := v392
-		if v393 {
-			v394 = v343
+		v430 := float64(v417 + v429)
+		v431 := float64(v244 + v429)
+		v432 := float64(v329 * v431)
+		v433 := float64(v430 - v432)
+		v434 := float64(v433 / v241)
+		v435 := float64(v415 - v434)
+		v436 := float64(v329 * v435)
+		v437 := float64(v434 * v330)
+		v438 := float64(v436 + v437)
+		v439 := float64(v413 + v438)
+		v440 := float64(v439 * v388)
+		v441 := float64(v411 + v440)
+		v442 := math.FMA(v331, v388, v441)
+		v443 := math.FMA(v416, v329, v329)
+		v444 := math.FMA(v0, v443, v183)
+		v445 := v444
+		if v254 {
+			v445 = v442
 		}
-		v395 := float64(v345 * v394)
-		v396 := float64(v343 + v395)
-		v397 := float64(v343 - v396)
-		v398 := float64(v397 + v395)
-		v399 := -v395
-		v400 := math.FMA(v345, v394, v399)
-		v401 := float64(v342 * v394)
-		v402 := float64(v400 - v401)
-		v403 := float64(v341 - v343)
-		v404 := float64(v403 - v342)
-		v405 := float64(v341 - v0)
-		v406 := float64(v341 - v405)
-		v407 := float64(v0 - v406)
-		v409 := float64(v408 - v405)
-		v410 := float64(v407 + v409)
-		v411 := float64(v404 + v410)
-		v413 := float64(v8 + v394)
-		v414 := float64(v412 * v413)
-		v415 := float64(v8 + v414)
-		v416 := float64(v411 * v415)
-		v417 := float64(v402 + v416)
-		v418 := float64(v398 + v417)
-		v419 := float64(v339 * v418)
-		v420 := -v339
-		v421 := math.FMA(v337, v338, v420)
-		v422 := float64(v8 - v338)
-		v423 := float64(v422 - v337)
-		v424 := -v337
-		v425 := math.FMA(v424, v248, v247)
-		v426 := float64(v227 + v230)
-		v427 := float64(v227 - v426)
-		v428 := float64(v427 + v230)
-		v429 := v96 <= v199
-		v431 := v430 < v0
-		v432 := v429 && !v431
-		v433 := v96
-		if v199 > v96 {
-			v433 = v199
+		v446 := v445
+		if v11 {
+			v446 = v252
 		}
-		v435 := v434
-		if v433 < v434 {
-			v435 = v433
+		v447 := float64(v7 + v0)
+		v449 := float64(v0 + v448)
+		v450 := v15
+		if v449 > v15 {
+			v450 = v449
 		}
-		v436 := ldexpNormal(v428, v435)
-		v437 := v4
-		if v432 {
-			v437 = v436
+		v451 := v191
+		if v450 < v191 {
+			v451 = v450
 		}
-		v438 := v437
-		if v188 {
-			v438 = v0
+		v452 := float64(v451 * v18)
+		v453 := math.RoundToEven(v452)
+		v454 := -v453
+		v455 := math.FMA(v454, v22, v451)
+		v456 := math.FMA(v454, v24, v455)
+		v457 := float64(v455 - v456)
+		v458 := math.FMA(v454, v24, v457)
+		v459 := float64(v456 * v456)
+		v460 := -v459
+		v461 := math.FMA(v456, v456, v460)
+		v462 := float64(v28 * v459)
+		v463 := float64(v28 * v461)
+		v464 := float64(v456 + v462)
+		v465 := float64(v456 - v464)
+		v466 := float64(v465 + v462)
+		v467 := float64(v466 + v463)
+		v468 := math.FMA(v458, v456, v458)
+		v469 := float64(v467 + v468)
+		v470 := float64(v459 * v456)
+		v471 := math.FMA(v456, v41, v42)
+		v472 := math.FMA(v456, v471, v44)
+		v473 := math.FMA(v456, v472, v46)
+		v474 := math.FMA(v456, v473, v48)
+		v475 := math.FMA(v456, v474, v50)
+		v476 := math.FMA(v456, v475, v52)
+		v477 := math.FMA(v456, v476, v54)
+		v478 := math.FMA(v456, v477, v56)
+		v479 := math.FMA(v456, v478, v58)
+		v480 := math.FMA(v470, v479, v469)
+		v481 := float64(v7 + v464)
+		v482 := float64(v7 - v481)
+		v483 := float64(v482 + v464)
+		v484 := float64(v483 + v480)
+		v485 := float64(v87 - v453)
+		v486 := v89
+		if v485 < v89 {
+			v486 = v485
 		}
-		v439 := float64(v425 + v438)
-		v440 := float64(v251 + v438)
-		v441 := float64(v337 * v440)
-		v442 := float64(v439 - v441)
-		v443 := float64(v442 / v248)
-		v444 := float64(v423 - v443)
-		v445 := float64(v337 * v444)
-		v446 := float64(v443 * v338)
-		v447 := float64(v445 + v446)
-		v448 := float64(v421 + v447)
-		v449 := float64(v448 * v396)
-		v450 := float64(v419 + v449)
-		v451 := math.FMA(v339, v396, v450)
-		v452 := math.FMA(v424, v337, v337)
-		v453 := math.FMA(v0, v452, v189)
-		v454 := v453
-		if v261 {
-			v454 = v451
+		v487 := v3
+		if v486 > v3 {
+			v487 = v486
 		}
-		v455 := v454
-		if v14 {
-			v455 = v259
+		v488 := v453 < v92
+		v489 := ldexpNormal(v94, v487)
+		v490 := v3
+		if v488 {
+			v490 = v489
 		}
-		v456 := float64(v8 + v0)
-		v458 := float64(v0 + v457)
-		v459 := v18
-		if v458 > v18 {
-			v459 = v458
+		v491 := float64(v481 + v490)
+		v492 := float64(v491 - v490)
+		v493 := float64(v481 - v492)
+		v494 := float64(v493 + v484)
+		v495 := float64(v494 + v490)
+		v496 := float64(v495 - v490)
+		v497 := float64(v492 + v496)
+		v498 := v68
+		if v453 > v68 {
+			v498 = v453
 		}
-		v460 := v196
-		if v459 < v196 {
-			v460 = v459
+		v499 := ldexpMid(v497, v498)
+		v500 := math.IsNaN(v449)
+		v501 := v499
+		if v500 {
+			v501 = v449
 		}
-		v461 := float64(v460 * v21)
-		v462 := math.RoundToEven(v461)
-		v463 := -v462
-		v464 := math.FMA(v463, v25, v460)
-		v465 := math.FMA(v463, v27, v464)
-		v466 := float64(v464 - v465)
-		v467 := math.FMA(v463, v27, v466)
-		v468 := float64(v465 * v465)
-		v469 := -v468
-		v470 := math.FMA(v465, v465, v469)
-		v471 := float64(v31 * v468)
-		v472 := float64(v31 * v470)
-		v473 := float64(v465 + v471)
-		v474 := float64(v465 - v473)
-		v475 := float64(v474 + v471)
-		v476 := float64(v475 + v472)
-		v477 := math.FMA(v467, v465, v467)
-		v478 := float64(v476 + v477)
-		v479 := float64(v468 * v465)
-		v480 := math.FMA(v465, v44, v45)
-		v481 := math.FMA(v465, v480, v47)
-		v482 := math.FMA(v465, v481, v49)
-		v483 := math.FMA(v465, v482, v51)
-		v484 := math.FMA(v465, v483, v53)
-		v485 := math.FMA(v465, v484, v55)
-		v486 := math.FMA(v465, v485, v57)
-		v487 := math.FMA(v465, v486, v59)
-		v488 := math.FMA(v465, v487, v61)
-		v489 := math.FMA(v479, v488, v478)
-		v490 := float64(v8 + v473)
-		v491 := float64(v8 - v490)
-		v492 := float64(v491 + v473)
-		v493 := float64(v492 + v489)
-		v495 := float64(v91 - v462)
-		v496 := v93
-		if v495 < v93 {
-			v496 = v495
+		v502 := float64(v481 + v484)
+		v503 := float64(v481 - v502)
+		v504 := float64(v503 + v484)
+		v505 := v92 <= v453
+		v506 := v422 < v449
+		v507 := v505 && !v506
+		v508 := v92
+		if v453 > v92 {
+			v508 = v453
 		}
-		v497 := v4
-		if v496 > v4 {
-			v497 = v496
+		v509 := v426
+		if v508 < v426 {
+			v509 = v508
 		}
-		v498 := v462 < v96
-		v499 := ldexpNormal(v98, v497)
-		v500 := v4
-		if v498 {
-			v500 = v499
+		v510 := ldexpNormal(v504, v509)
+		v511 := v3
+		if v507 {
+			v511 = v510
 		}
-		v501 := float64(v490 + v500)
-		v502 := float64(v501 - v500)
-		v503 := float64(v490 - v502)
-		v504 := float64(v503 + v493)
-		v505 := float64(v504 + v500)
-		v506 := float64(v505 - v500)
-		v507 := float64(v502 + v506)
-		v508 := v71
-		if v462 > v71 {
-			v508 = v462
+		v512 := v511
+		if v500 {
+			v512 = v449
 		}
-		v509 := ldexpMid(v507, v508)
-		v510 := math.IsNaN(v458)
-		v511 := v509
-		if v510 {
-			v511 = v458
+		v514 := float64(v501 * v513)
+		v515 := float64(v512 + v514)
+		v516 := float64(v447 * v515)
+		v517 := math.FMA(v447, v501, v516)
+		v519 := float64(v517 * v518)
+		v520 := v446
+		if v9 {
+			v520 = v519
 		}
-		v512 := float64(v490 + v493)
-		v513 := float64(v490 - v512)
-		v514 := float64(v513 + v493)
-		v515 := v96 <= v462
-		v516 := v430 < v458
-		v517 := v515 && !v516
-		v518 := v96
-		if v462 > v96 {
-			v518 = v462
-		}
-		v519 := v434
-		if v518 < v434 {
-			v519 = v518
-		}
-		v520 := ldexpNormal(v514, v519)
-		v521 := v4
-		if v517 {
-			v521 = v520
+		v521 := v520
+		if v6 {
+			v521 = v7
 		}
 		v522 := v521
-		if v510 {
-			v522 = v458
+		if v2 {
+			v522 = v4
 		}
-		v524 := float64(v511 * v523)
-		v525 := float64(v522 + v524)
-		v526 := float64(v456 * v525)
-		v527 := math.FMA(v456, v511, v526)
-		v545 := float64(v527 * v544)
-		v546 := v455
-		if v11 {
-			v546 = v545
+		v523 := b[i]
+		v524 := dy[i]
+		v525 := float64(v523 * v524)
+		v526 := -v525
+		v527 := math.FMA(v523, v524, v526)
+		v528 := float64(v525 * v4)
+		v529 := -v528
+		v530 := math.FMA(v525, v4, v529)
+		v531 := math.FMA(v527, v4, v530)
+		v532 := float64(v525 * v7)
+		v533 := -v532
+		v534 := math.FMA(v525, v7, v533)
+		v535 := math.FMA(v527, v7, v534)
+		v536 := float64(v525 * v518)
+		v537 := -v536
+		v538 := math.FMA(v525, v518, v537)
+		v539 := math.FMA(v527, v518, v538)
+		v540 := float64(v536 * v447)
+		v541 := -v540
+		v542 := math.FMA(v536, v447, v541)
+		v543 := math.FMA(v539, v447, v542)
+		v544 := float64(v540 * v501)
+		v545 := -v544
+		v546 := math.FMA(v540, v501, v545)
+		v547 := math.FMA(v543, v501, v546)
+		v548 := float64(v536 * v516)
+		v549 := -v548
+		v550 := math.FMA(v536, v516, v549)
+		v551 := math.FMA(v539, v516, v550)
+		v552 := float64(v544 + v548)
+		v553 := float64(v552 - v544)
+		v554 := float64(v552 - v553)
+		v555 := float64(v544 - v554)
+		v556 := float64(v548 - v553)
+		v557 := float64(v555 + v556)
+		v558 := float64(v557 + v547)
+		v559 := float64(v558 + v551)
+		v560 := float64(v525 * v109)
+		v561 := -v560
+		v562 := math.FMA(v525, v109, v561)
+		v563 := math.FMA(v527, v109, v562)
+		v564 := float64(v560 * v183)
+		v565 := -v564
+		v566 := math.FMA(v560, v183, v565)
+		v567 := math.FMA(v563, v183, v566)
+		v568 := float64(v525 * v250)
+		v569 := -v568
+		v570 := math.FMA(v525, v250, v569)
+		v571 := math.FMA(v527, v250, v570)
+		v572 := float64(v568 * v183)
+		v573 := -v572
+		v574 := math.FMA(v568, v183, v573)
+		v575 := math.FMA(v571, v183, v574)
+		v576 := float64(v564 + v572)
+		v577 := float64(v576 - v564)
+		v578 := float64(v576 - v577)
+		v579 := float64(v564 - v578)
+		v580 := float64(v572 - v577)
+		v581 := float64(v579 + v580)
+		v582 := float64(v581 + v567)
+		v583 := float64(v582 + v575)
+		v584 := float64(v525 * v331)
+		v585 := -v584
+		v586 := math.FMA(v525, v331, v585)
+		v587 := math.FMA(v527, v331, v586)
+		v588 := float64(v584 * v388)
+		v589 := -v588
+		v590 := math.FMA(v584, v388, v589)
+		v591 := math.FMA(v587, v388, v590)
+		v592 := float64(v525 * v411)
+		v593 := -v592
+		v594 := math.FMA(v525, v411, v593)
+		v595 := math.FMA(v527, v411, v594)
+		v596 := float64(v525 * v440)
+		v597 := -v596
+		v598 := math.FMA(v525, v440, v597)
+		v599 := math.FMA(v527, v440, v598)
+		v600 := float64(v592 + v596)
+		v601 := float64(v600 - v592)
+		v602 := float64(v600 - v601)
+		v603 := float64(v592 - v602)
+		v604 := float64(v596 - v601)
+		v605 := float64(v603 + v604)
+		v606 := float64(v605 + v595)
+		v607 := float64(v606 + v599)
+		v608 := float64(v588 + v600)
+		v609 := float64(v608 - v588)
+		v610 := float64(v608 - v609)
+		v611 := float64(v588 - v610)
+		v612 := float64(v600 - v609)
+		v613 := float64(v611 + v612)
+		v614 := float64(v613 + v591)
+		v615 := float64(v614 + v607)
+		v616 := float64(v525 * v0)
+		v617 := -v616
+		v618 := math.FMA(v525, v0, v617)
+		v619 := math.FMA(v527, v0, v618)
+		v620 := float64(v616 * v416)
+		v621 := -v620
+		v622 := math.FMA(v616, v416, v621)
+		v623 := math.FMA(v619, v416, v622)
+		v624 := float64(v620 * v329)
+		v625 := -v624
+		v626 := math.FMA(v620, v329, v625)
+		v627 := math.FMA(v623, v329, v626)
+		v628 := float64(v616 * v329)
+		v629 := -v628
+		v630 := math.FMA(v616, v329, v629)
+		v631 := math.FMA(v619, v329, v630)
+		v632 := float64(v624 + v628)
+		v633 := float64(v632 - v624)
+		v634 := float64(v632 - v633)
+		v635 := float64(v624 - v634)
+		v636 := float64(v628 - v633)
+		v637 := float64(v635 + v636)
+		v638 := float64(v637 + v627)
+		v639 := float64(v638 + v631)
+		v640 := v3
+		if v166 {
+			v640 = v161
 		}
-		v547 := v546
-		if v7 {
-			v547 = v8
+		v641 := float64(v525 * v640)
+		v642 := -v641
+		v643 := math.FMA(v525, v640, v642)
+		v644 := math.FMA(v527, v640, v643)
+		v645 := v3
+		if v166 {
+			v645 = v167
 		}
-		v548 := v547
-		if v3 {
-			v548 = v5
-		}
-		v549 := b[i]
-		v550 := dy[i]
-		v551 := float64(v549 * v550)
-		v552 := -v551
-		v553 := math.FMA(v549, v550, v552)
-		v554 := float64(v551 * v5)
-		v555 := -v554
-		v556 := math.FMA(v551, v5, v555)
-		v557 := math.FMA(v553, v5, v556)
-		v558 := float64(v551 * v8)
-		v559 := -v558
-		v560 := math.FMA(v551, v8, v559)
-		v561 := math.FMA(v553, v8, v560)
-		v562 := float64(v551 * v544)
-		v563 := -v562
-		v564 := math.FMA(v551, v544, v563)
-		v565 := math.FMA(v553, v544, v564)
-		v566 := float64(v562 * v456)
-		v567 := -v566
-		v568 := math.FMA(v562, v456, v567)
-		v569 := math.FMA(v565, v456, v568)
-		v570 := float64(v566 * v511)
-		v571 := -v570
-		v572 := math.FMA(v566, v511, v571)
-		v573 := math.FMA(v569, v511, v572)
-		v574 := float64(v562 * v526)
-		v575 := -v574
-		v576 := math.FMA(v562, v526, v575)
-		v577 := math.FMA(v565, v526, v576)
-		v578 := float64(v570 + v574)
-		v579 := float64(v578 - v570)
-		v580 := float64(v578 - v579)
-		v581 := float64(v570 - v580)
-		v582 := float64(v574 - v579)
-		v583 := float64(v581 + v582)
-		v584 := float64(v583 + v573)
-		v585 := float64(v584 + v577)
-		v586 := float64(v551 * v113)
-		v587 := -v586
-		v588 := math.FMA(v551, v113, v587)
-		v589 := math.FMA(v553, v113, v588)
-		v590 := float64(v586 * v189)
-		v591 := -v590
-		v592 := math.FMA(v586, v189, v591)
-		v593 := math.FMA(v589, v189, v592)
-		v594 := float64(v551 * v257)
-		v595 := -v594
-		v596 := math.FMA(v551, v257, v595)
-		v597 := math.FMA(v553, v257, v596)
-		v598 := float64(v594 * v189)
-		v599 := -v598
-		v600 := math.FMA(v594, v189, v599)
-		v601 := math.FMA(v597, v189, v600)
-		v602 := float64(v590 + v598)
-		v603 := float64(v602 - v590)
-		v604 := float64(v602 - v603)
-		v605 := float64(v590 - v604)
-		v606 := float64(v598 - v603)
-		v607 := float64(v605 + v606)
-		v608 := float64(v607 + v593)
-		v609 := float64(v608 + v601)
-		v610 := float64(v551 * v339)
-		v611 := -v610
-		v612 := math.FMA(v551, v339, v611)
-		v613 := math.FMA(v553, v339, v612)
-		v614 := float64(v610 * v396)
-		v615 := -v614
-		v616 := math.FMA(v610, v396, v615)
-		v617 := math.FMA(v613, v396, v616)
-		v618 := float64(v551 * v419)
-		v619 := -v618
-		v620 := math.FMA(v551, v419, v619)
-		v621 := math.FMA(v553, v419, v620)
-		v622 := float64(v551 * v449)
-		v623 := -v622
-		v624 := math.FMA(v551, v449, v623)
-		v625 := math.FMA(v553, v449, v624)
-		v626 := float64(v618 + v622)
-		v627 := float64(v626 - v618)
-		v628 := float64(v626 - v627)
-		v629 := float64(v618 - v628)
-		v630 := float64(v622 - v627)
-		v631 := float64(v629 + v630)
-		v632 := float64(v631 + v621)
-		v633 := float64(v632 + v625)
-		v634 := float64(v614 + v626)
-		v635 := float64(v634 - v614)
-		v636 := float64(v634 - v635)
-		v637 := float64(v614 - v636)
-		v638 := float64(v626 - v635)
-		v639 := float64(v637 + v638)
-		v640 := float64(v639 + v617)
-		v641 := float64(v640 + v633)
-		v642 := float64(v551 * v0)
-		v643 := -v642
-		v644 := math.FMA(v551, v0, v643)
-		v645 := math.FMA(v553, v0, v644)
-		v646 := float64(v642 * v424)
-		v647 := -v646
-		v648 := math.FMA(v642, v424, v647)
-		v649 := math.FMA(v645, v424, v648)
-		v650 := float64(v646 * v337)
+		v646 := float64(v525 * v645)
+		v647 := float64(v644 + v646)
+		v648 := float64(v641 + v647)
+		v649 := math.Ldexp(v648, int(v168))
+		v650 := float64(v525 * v183)
 		v651 := -v650
-		v652 := math.FMA(v646, v337, v651)
-		v653 := math.FMA(v649, v337, v652)
-		v654 := float64(v642 * v337)
-		v655 := -v654
-		v656 := math.FMA(v642, v337, v655)
-		v657 := math.FMA(v645, v337, v656)
-		v658 := float64(v650 + v654)
-		v659 := float64(v658 - v650)
-		v660 := float64(v658 - v659)
-		v661 := float64(v650 - v660)
-		v662 := float64(v654 - v659)
-		v663 := float64(v661 + v662)
-		v664 := float64(v663 + v653)
-		v665 := float64(v664 + v657)
-		v666 := v4
-		if v170 {
-			v666 = v165
+		v652 := math.FMA(v525, v183, v651)
+		v653 := math.FMA(v527, v183, v652)
+		v654 := v650
+		if v172 {
+			v654 = v649
 		}
-		v667 := float64(v551 * v666)
-		v668 := -v667
-		v669 := math.FMA(v551, v666, v668)
-		v670 := math.FMA(v553, v666, v669)
-		v671 := v4
-		if v170 {
-			v671 = v171
+		v655 := v653
+		if v172 {
+			v655 = v3
 		}
-		v672 := float64(v551 * v671)
-		v673 := float64(v670 + v672)
-		v674 := float64(v667 + v673)
-		v675 := math.Ldexp(v674, int(v172))
-		v676 := float64(v551 * v187)
-		v677 := -v676
-		v678 := math.FMA(v551, v187, v677)
-		v679 := math.FMA(v553, v187, v678)
-		v680 := v676
-		if v176 {
-			v680 = v675
+		v656 := float64(v632 + v654)
+		v657 := float64(v656 - v632)
+		v658 := float64(v656 - v657)
+		v659 := float64(v632 - v658)
+		v660 := float64(v654 - v657)
+		v661 := float64(v659 + v660)
+		v662 := float64(v661 + v639)
+		v663 := float64(v662 + v655)
+		v664 := v656
+		if v254 {
+			v664 = v608
 		}
-		v681 := v679
-		if v176 {
-			v681 = v4
+		v665 := v663
+		if v254 {
+			v665 = v615
 		}
-		v682 := v680
-		if v188 {
-			v682 = v642
-		}
-		v683 := v681
-		if v188 {
-			v683 = v645
-		}
-		v684 := float64(v658 + v682)
-		v685 := float64(v684 - v658)
-		v686 := float64(v684 - v685)
-		v687 := float64(v658 - v686)
-		v688 := float64(v682 - v685)
-		v689 := float64(v687 + v688)
-		v690 := float64(v689 + v665)
-		v691 := float64(v690 + v683)
-		v692 := v684
-		if v261 {
-			v692 = v634
-		}
-		v693 := v691
-		if v261 {
-			v693 = v641
-		}
-		v694 := v692
-		if v14 {
-			v694 = v602
-		}
-		v695 := v693
-		if v14 {
-			v695 = v609
-		}
-		v696 := v694
+		v666 := v664
 		if v11 {
-			v696 = v578
+			v666 = v576
 		}
-		v697 := v695
+		v667 := v665
 		if v11 {
-			v697 = v585
+			v667 = v583
 		}
-		v698 := v696
-		if v7 {
-			v698 = v558
+		v668 := v666
+		if v9 {
+			v668 = v552
 		}
-		v699 := v697
-		if v7 {
-			v699 = v561
+		v669 := v667
+		if v9 {
+			v669 = v559
 		}
-		v700 := v698
-		if v3 {
-			v700 = v554
+		v670 := v668
+		if v6 {
+			v670 = v532
 		}
-		v701 := v699
-		if v3 {
-			v701 = v557
+		v671 := v669
+		if v6 {
+			v671 = v535
 		}
-		v702 := float64(v700 + v701)
-		v703 := float64(v551 * v548)
-		v704 := float64(v702 - v703)
-		v705 := math.Abs(v704)
-		v706 := math.Abs(v703)
-		v708 := float64(v706 * v707)
-		v709 := v705 <= v708
-		v710 := math.Abs(v551)
-		v711 := math.Abs(v562)
-		v712 := v710
-		if v711 > v710 {
-			v712 = v711
+		v672 := v670
+		if v2 {
+			v672 = v528
 		}
-		v713 := math.Abs(v642)
-		v714 := v712
-		if v713 > v712 {
-			v714 = v713
+		v673 := v671
+		if v2 {
+			v673 = v531
 		}
-		v716 := float64(v705 * v715)
-		v719 := math.FMA(v714, v717, v718)
-		v720 := v716 <= v719
-		v721 := v709 || v720
-		v722 := v702 == v4
-		v723 := v721 && !v722
-		v724 := v703
-		if v723 {
-			v724 = v702
+		v674 := float64(v672 + v673)
+		v675 := float64(v525 * v522)
+		v676 := float64(v674 - v675)
+		v677 := math.Abs(v676)
+		v678 := math.Abs(v675)
+		v680 := float64(v678 * v679)
+		v681 := v677 <= v680
+		v682 := math.Abs(v525)
+		v683 := math.Abs(v536)
+		v684 := v682
+		if v683 > v682 {
+			v684 = v683
 		}
-		v725 := math.Abs(v550)
-		v726 := math.Abs(v549)
-		v727 := v725 < v726
-		v728 := v550
-		if v727 {
-			v728 = v549
+		v685 := math.Abs(v616)
+		v686 := v684
+		if v685 > v684 {
+			v686 = v685
 		}
-		v729 := v549
-		if v727 {
-			v729 = v550
+		v688 := float64(v677 * v687)
+		v691 := math.FMA(v686, v689, v690)
+		v692 := v688 <= v691
+		v693 := v681 || v692
+		v694 := v674 == v3
+		v695 := v693 && !v694
+		v696 := v675
+		if v695 {
+			v696 = v674
 		}
-		v730 := float64(v728 * v5)
-		v731 := float64(v728 * v8)
-		v732 := float64(v728 * v544)
-		v733 := float64(v732 * v456)
+		v697 := math.Abs(v524)
+		v698 := math.Abs(v523)
+		v699 := v697 < v698
+		v700 := v524
+		if v699 {
+			v700 = v523
+		}
+		v701 := v523
+		if v699 {
+			v701 = v524
+		}
+		v702 := float64(v700 * v4)
+		v703 := float64(v700 * v7)
+		v704 := float64(v700 * v518)
+		v705 := float64(v704 * v447)
+		v706 := -v705
+		v707 := math.FMA(v704, v447, v706)
+		v708 := float64(v705 * v501)
+		v709 := -v708
+		v710 := math.FMA(v705, v501, v709)
+		v711 := math.FMA(v707, v501, v710)
+		v712 := float64(v704 * v516)
+		v713 := -v712
+		v714 := math.FMA(v704, v516, v713)
+		v715 := float64(v708 + v712)
+		v716 := float64(v715 - v708)
+		v717 := float64(v715 - v716)
+		v718 := float64(v708 - v717)
+		v719 := float64(v712 - v716)
+		v720 := float64(v718 + v719)
+		v721 := float64(v720 + v711)
+		v722 := float64(v721 + v714)
+		v723 := float64(v700 * v109)
+		v724 := -v723
+		v725 := math.FMA(v700, v109, v724)
+		v726 := float64(v723 * v183)
+		v727 := -v726
+		v728 := math.FMA(v723, v183, v727)
+		v729 := math.FMA(v725, v183, v728)
+		v730 := float64(v700 * v250)
+		v731 := -v730
+		v732 := math.FMA(v700, v250, v731)
+		v733 := float64(v730 * v183)
 		v734 := -v733
-		v735 := math.FMA(v732, v456, v734)
-		v736 := float64(v733 * v511)
-		v737 := -v736
-		v738 := math.FMA(v733, v511, v737)
-		v739 := math.FMA(v735, v511, v738)
-		v740 := float64(v732 * v526)
-		v741 := -v740
-		v742 := math.FMA(v732, v526, v741)
-		v743 := float64(v736 + v740)
-		v744 := float64(v743 - v736)
-		v745 := float64(v743 - v744)
-		v746 := float64(v736 - v745)
-		v747 := float64(v740 - v744)
-		v748 := float64(v746 + v747)
-		v749 := float64(v748 + v739)
-		v750 := float64(v749 + v742)
-		v751 := float64(v728 * v113)
-		v752 := -v751
-		v753 := math.FMA(v728, v113, v752)
-		v754 := float64(v751 * v189)
-		v755 := -v754
-		v756 := math.FMA(v751, v189, v755)
-		v757 := math.FMA(v753, v189, v756)
-		v758 := float64(v728 * v257)
-		v759 := -v758
-		v760 := math.FMA(v728, v257, v759)
-		v761 := float64(v758 * v189)
-		v762 := -v761
-		v763 := math.FMA(v758, v189, v762)
-		v764 := math.FMA(v760, v189, v763)
-		v765 := float64(v754 + v761)
-		v766 := float64(v765 - v754)
-		v767 := float64(v765 - v766)
-		v768 := float64(v754 - v767)
-		v769 := float64(v761 - v766)
-		v770 := float64(v768 + v769)
-		v771 := float64(v770 + v757)
-		v772 := float64(v771 + v764)
-		v773 := float64(v728 * v339)
-		v774 := -v773
-		v775 := math.FMA(v728, v339, v774)
-		v776 := float64(v773 * v396)
-		v777 := -v776
-		v778 := math.FMA(v773, v396, v777)
-		v779 := math.FMA(v775, v396, v778)
-		v780 := float64(v728 * v419)
-		v781 := -v780
-		v782 := math.FMA(v728, v419, v781)
-		v783 := float64(v728 * v449)
-		v784 := -v783
-		v785 := math.FMA(v728, v449, v784)
-		v786 := float64(v780 + v783)
-		v787 := float64(v786 - v780)
-		v788 := float64(v786 - v787)
-		v789 := float64(v780 - v788)
-		v790 := float64(v783 - v787)
-		v791 := float64(v789 + v790)
-		v792 := float64(v791 + v782)
-		v793 := float64(v792 + v785)
-		v794 := float64(v776 + v786)
-		v795 := float64(v794 - v776)
-		v796 := float64(v794 - v795)
-		v797 := float64(v776 - v796)
-		v798 := float64(v786 - v795)
-		v799 := float64(v797 + v798)
-		v800 := float64(v799 + v779)
-		v801 := float64(v800 + v793)
-		v802 := float64(v728 * v0)
-		v803 := -v802
-		v804 := math.FMA(v728, v0, v803)
-		v805 := float64(v802 * v424)
-		v806 := -v805
-		v807 := math.FMA(v802, v424, v806)
-		v808 := math.FMA(v804, v424, v807)
-		v809 := float64(v805 * v337)
-		v810 := -v809
-		v811 := math.FMA(v805, v337, v810)
-		v812 := math.FMA(v808, v337, v811)
-		v813 := float64(v802 * v337)
-		v814 := -v813
-		v815 := math.FMA(v802, v337, v814)
-		v816 := math.FMA(v804, v337, v815)
-		v817 := float64(v809 + v813)
-		v818 := float64(v817 - v809)
-		v819 := float64(v817 - v818)
-		v820 := float64(v809 - v819)
-		v821 := float64(v813 - v818)
-		v822 := float64(v820 + v821)
-		v823 := float64(v822 + v812)
-		v824 := float64(v823 + v816)
-		v825 := float64(v728 * v666)
-		v826 := -v825
-		v827 := math.FMA(v728, v666, v826)
-		v828 := float64(v728 * v671)
-		v829 := float64(v827 + v828)
-		v830 := float64(v825 + v829)
-		v831 := math.Ldexp(v830, int(v172))
-		v832 := float64(v728 * v187)
-		v833 := -v832
-		v834 := math.FMA(v728, v187, v833)
-		v835 := v832
-		if v176 {
-			v835 = v831
+		v735 := math.FMA(v730, v183, v734)
+		v736 := math.FMA(v732, v183, v735)
+		v737 := float64(v726 + v733)
+		v738 := float64(v737 - v726)
+		v739 := float64(v737 - v738)
+		v740 := float64(v726 - v739)
+		v741 := float64(v733 - v738)
+		v742 := float64(v740 + v741)
+		v743 := float64(v742 + v729)
+		v744 := float64(v743 + v736)
+		v745 := float64(v700 * v331)
+		v746 := -v745
+		v747 := math.FMA(v700, v331, v746)
+		v748 := float64(v745 * v388)
+		v749 := -v748
+		v750 := math.FMA(v745, v388, v749)
+		v751 := math.FMA(v747, v388, v750)
+		v752 := float64(v700 * v411)
+		v753 := -v752
+		v754 := math.FMA(v700, v411, v753)
+		v755 := float64(v700 * v440)
+		v756 := -v755
+		v757 := math.FMA(v700, v440, v756)
+		v758 := float64(v752 + v755)
+		v759 := float64(v758 - v752)
+		v760 := float64(v758 - v759)
+		v761 := float64(v752 - v760)
+		v762 := float64(v755 - v759)
+		v763 := float64(v761 + v762)
+		v764 := float64(v763 + v754)
+		v765 := float64(v764 + v757)
+		v766 := float64(v748 + v758)
+		v767 := float64(v766 - v748)
+		v768 := float64(v766 - v767)
+		v769 := float64(v748 - v768)
+		v770 := float64(v758 - v767)
+		v771 := float64(v769 + v770)
+		v772 := float64(v771 + v751)
+		v773 := float64(v772 + v765)
+		v774 := float64(v700 * v0)
+		v775 := -v774
+		v776 := math.FMA(v700, v0, v775)
+		v777 := float64(v774 * v416)
+		v778 := -v777
+		v779 := math.FMA(v774, v416, v778)
+		v780 := math.FMA(v776, v416, v779)
+		v781 := float64(v777 * v329)
+		v782 := -v781
+		v783 := math.FMA(v777, v329, v782)
+		v784 := math.FMA(v780, v329, v783)
+		v785 := float64(v774 * v329)
+		v786 := -v785
+		v787 := math.FMA(v774, v329, v786)
+		v788 := math.FMA(v776, v329, v787)
+		v789 := float64(v781 + v785)
+		v790 := float64(v789 - v781)
+		v791 := float64(v789 - v790)
+		v792 := float64(v781 - v791)
+		v793 := float64(v785 - v790)
+		v794 := float64(v792 + v793)
+		v795 := float64(v794 + v784)
+		v796 := float64(v795 + v788)
+		v797 := float64(v700 * v640)
+		v798 := -v797
+		v799 := math.FMA(v700, v640, v798)
+		v800 := float64(v700 * v645)
+		v801 := float64(v799 + v800)
+		v802 := float64(v797 + v801)
+		v803 := math.Ldexp(v802, int(v168))
+		v804 := float64(v700 * v183)
+		v805 := -v804
+		v806 := math.FMA(v700, v183, v805)
+		v807 := v804
+		if v172 {
+			v807 = v803
 		}
+		v808 := v806
+		if v172 {
+			v808 = v3
+		}
+		v809 := float64(v789 + v807)
+		v810 := float64(v809 - v789)
+		v811 := float64(v809 - v810)
+		v812 := float64(v789 - v811)
+		v813 := float64(v807 - v810)
+		v814 := float64(v812 + v813)
+		v815 := float64(v814 + v796)
+		v816 := float64(v815 + v808)
+		v817 := v809
+		if v254 {
+			v817 = v766
+		}
+		v818 := v816
+		if v254 {
+			v818 = v773
+		}
+		v819 := v817
+		if v11 {
+			v819 = v737
+		}
+		v820 := v818
+		if v11 {
+			v820 = v744
+		}
+		v821 := v819
+		if v9 {
+			v821 = v715
+		}
+		v822 := v820
+		if v9 {
+			v822 = v722
+		}
+		v823 := v821
+		if v6 {
+			v823 = v703
+		}
+		v824 := v822
+		if v6 {
+			v824 = v3
+		}
+		v825 := v823
+		if v2 {
+			v825 = v702
+		}
+		v826 := v824
+		if v2 {
+			v826 = v3
+		}
+		v827 := float64(v825 + v826)
+		v828 := float64(v700 * v522)
+		v829 := float64(v827 - v828)
+		v830 := math.Abs(v829)
+		v831 := math.Abs(v828)
+		v832 := float64(v831 * v679)
+		v833 := v830 <= v832
+		v834 := math.Abs(v700)
+		v835 := math.Abs(v704)
 		v836 := v834
-		if v176 {
-			v836 = v4
+		if v835 > v834 {
+			v836 = v835
 		}
-		v837 := v835
-		if v188 {
-			v837 = v802
-		}
+		v837 := math.Abs(v774)
 		v838 := v836
-		if v188 {
-			v838 = v804
+		if v837 > v836 {
+			v838 = v837
 		}
-		v839 := float64(v817 + v837)
-		v840 := float64(v839 - v817)
-		v841 := float64(v839 - v840)
-		v842 := float64(v817 - v841)
-		v843 := float64(v837 - v840)
-		v844 := float64(v842 + v843)
-		v845 := float64(v844 + v824)
-		v846 := float64(v845 + v838)
-		v847 := v839
-		if v261 {
-			v847 = v794
+		v839 := float64(v830 * v687)
+		v840 := math.FMA(v838, v689, v690)
+		v841 := v839 <= v840
+		v842 := v833 || v841
+		v843 := v827 == v3
+		v844 := v842 && !v843
+		v845 := v828
+		if v844 {
+			v845 = v827
 		}
-		v848 := v846
-		if v261 {
-			v848 = v801
+		v846 := float64(v701 * v845)
+		v848 := v682 == v847
+		v849 := v698 == v847
+		v850 := v697 == v847
+		v851 := v849 || v850
+		v852 := v848 && !v851
+		v853 := v696
+		if v852 {
+			v853 = v846
 		}
-		v849 := v847
-		if v14 {
-			v849 = v765
-		}
-		v850 := v848
-		if v14 {
-			v850 = v772
-		}
-		v851 := v849
-		if v11 {
-			v851 = v743
-		}
-		v852 := v850
-		if v11 {
-			v852 = v750
-		}
-		v853 := v851
-		if v7 {
-			v853 = v731
-		}
-		v854 := v852
-		if v7 {
-			v854 = v4
-		}
+		v854 := math.IsNaN(v523)
 		v855 := v853
-		if v3 {
-			v855 = v730
+		if v854 {
+			v855 = v523
 		}
-		v856 := v854
-		if v3 {
-			v856 = v4
+		v856 := v855
+		if v184 {
+			v856 = v0
 		}
-		v857 := float64(v855 + v856)
-		v858 := float64(v728 * v548)
-		v859 := float64(v857 - v858)
-		v860 := math.Abs(v859)
-		v861 := math.Abs(v858)
-		v862 := float64(v861 * v707)
-		v863 := v860 <= v862
-		v864 := math.Abs(v728)
-		v865 := math.Abs(v732)
-		v866 := v864
-		if v865 > v864 {
-			v866 = v865
-		}
-		v867 := math.Abs(v802)
-		v868 := v866
-		if v867 > v866 {
-			v868 = v867
-		}
-		v869 := float64(v860 * v715)
-		v870 := math.FMA(v868, v717, v718)
-		v871 := v869 <= v870
-		v872 := v863 || v871
-		v873 := v857 == v4
-		v874 := v872 && !v873
-		v875 := v858
-		if v874 {
-			v875 = v857
-		}
-		v876 := float64(v729 * v875)
-		v878 := v710 == v877
-		v879 := v726 == v877
-		v880 := v725 == v877
-		v881 := v879 || v880
-		v882 := v878 && !v881
-		v883 := v724
-		if v882 {
-			v883 = v876
-		}
-		v884 := math.IsNaN(v549)
-		v885 := v883
-		if v884 {
-			v885 = v549
-		}
-		v886 := v885
-		if v188 {
-			v886 = v0
-		}
-		da[i] = v886
+		da[i] = v856
 	}
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 744 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 737 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1830,23 +1770,23 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v87 := math.Float64frombits(0x408f400000000000)  // 1000
 	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v190 := math.Float64frombits(0x4086300000000000) // 710
-	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v336 := math.Float64frombits(0xbff0000000000000) // -1
-	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v338 := math.Float64frombits(0xc044000000000000) // -40
-	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v422 := math.Float64frombits(0x4086280000000000) // 709
-	v426 := math.Float64frombits(0x408ff80000000000) // 1023
-	v448 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v584 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v592 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v594 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v595 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v734 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v189 := math.Float64frombits(0x4086300000000000) // 710
+	v251 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v330 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v332 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v334 := math.Float64frombits(0xbff0000000000000) // -1
+	v335 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v336 := math.Float64frombits(0xc044000000000000) // -40
+	v398 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v402 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v420 := math.Float64frombits(0x4086280000000000) // 709
+	v424 := math.Float64frombits(0x408ff80000000000) // 1023
+	v445 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v579 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v587 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v589 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v590 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v727 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2062,749 +2002,721 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		}
 		v181 := ldexpMid(v179, v180)
 		v182 := math.IsNaN(v0)
-		v183 := v181
-		if v182 {
-			v183 = v0
-		}
-		v184 := float64(v107 - v106)
-		v185 := float64(v7 - v184)
-		v186 := -v106
-		v187 := math.FMA(v0, v105, v186)
-		v188 := -v105
-		v189 := v13
+		v183 := float64(v107 - v106)
+		v184 := float64(v7 - v183)
+		v185 := -v106
+		v186 := math.FMA(v0, v105, v185)
+		v187 := -v105
+		v188 := v13
 		if v0 > v13 {
-			v189 = v0
+			v188 = v0
 		}
-		v191 := v190
-		if v189 < v190 {
-			v191 = v189
+		v190 := v189
+		if v188 < v189 {
+			v190 = v188
 		}
-		v192 := float64(v191 * v16)
-		v193 := math.RoundToEven(v192)
-		v194 := -v193
-		v195 := math.FMA(v194, v20, v191)
-		v196 := math.FMA(v194, v22, v195)
-		v197 := float64(v195 - v196)
-		v198 := math.FMA(v194, v22, v197)
-		v199 := float64(v196 * v196)
-		v200 := -v199
-		v201 := math.FMA(v196, v196, v200)
-		v202 := float64(v26 * v199)
-		v203 := float64(v26 * v201)
-		v204 := float64(v196 + v202)
-		v205 := float64(v196 - v204)
+		v191 := float64(v190 * v16)
+		v192 := math.RoundToEven(v191)
+		v193 := -v192
+		v194 := math.FMA(v193, v20, v190)
+		v195 := math.FMA(v193, v22, v194)
+		v196 := float64(v194 - v195)
+		v197 := math.FMA(v193, v22, v196)
+		v198 := float64(v195 * v195)
+		v199 := -v198
+		v200 := math.FMA(v195, v195, v199)
+		v201 := float64(v26 * v198)
+		v202 := float64(v26 * v200)
+		v203 := float64(v195 + v201)
+		v204 := float64(v195 - v203)
+		v205 := float64(v204 + v201)
 		v206 := float64(v205 + v202)
-		v207 := float64(v206 + v203)
-		v208 := math.FMA(v198, v196, v198)
-		v209 := float64(v207 + v208)
-		v210 := float64(v199 * v196)
-		v211 := math.FMA(v196, v39, v40)
-		v212 := math.FMA(v196, v211, v42)
-		v213 := math.FMA(v196, v212, v44)
-		v214 := math.FMA(v196, v213, v46)
-		v215 := math.FMA(v196, v214, v48)
-		v216 := math.FMA(v196, v215, v50)
-		v217 := math.FMA(v196, v216, v52)
-		v218 := math.FMA(v196, v217, v54)
-		v219 := math.FMA(v196, v218, v56)
-		v220 := math.FMA(v210, v219, v209)
-		v221 := float64(v7 + v204)
-		v222 := float64(v7 - v221)
-		v223 := float64(v222 + v204)
-		v224 := float64(v223 + v220)
-		v225 := float64(v85 - v193)
-		v226 := v87
-		if v225 < v87 {
+		v207 := math.FMA(v197, v195, v197)
+		v208 := float64(v206 + v207)
+		v209 := float64(v198 * v195)
+		v210 := math.FMA(v195, v39, v40)
+		v211 := math.FMA(v195, v210, v42)
+		v212 := math.FMA(v195, v211, v44)
+		v213 := math.FMA(v195, v212, v46)
+		v214 := math.FMA(v195, v213, v48)
+		v215 := math.FMA(v195, v214, v50)
+		v216 := math.FMA(v195, v215, v52)
+		v217 := math.FMA(v195, v216, v54)
+		v218 := math.FMA(v195, v217, v56)
+		v219 := math.FMA(v209, v218, v208)
+		v220 := float64(v7 + v203)
+		v221 := float64(v7 - v220)
+		v222 := float64(v221 + v203)
+		v223 := float64(v222 + v219)
+		v224 := float64(v85 - v192)
+		v225 := v87
+		if v224 < v87 {
+			v225 = v224
+		}
+		v226 := v3
+		if v225 > v3 {
 			v226 = v225
 		}
-		v227 := v3
-		if v226 > v3 {
-			v227 = v226
+		v227 := v192 < v90
+		v228 := ldexpNormal(v92, v226)
+		v229 := v3
+		if v227 {
+			v229 = v228
 		}
-		v228 := v193 < v90
-		v229 := ldexpNormal(v92, v227)
-		v230 := v3
-		if v228 {
-			v230 = v229
+		v230 := float64(v220 + v229)
+		v231 := float64(v230 - v229)
+		v232 := float64(v220 - v231)
+		v233 := float64(v232 + v223)
+		v234 := float64(v233 + v229)
+		v235 := float64(v234 - v229)
+		v236 := float64(v231 + v235)
+		v237 := v66
+		if v192 > v66 {
+			v237 = v192
 		}
-		v231 := float64(v221 + v230)
-		v232 := float64(v231 - v230)
-		v233 := float64(v221 - v232)
-		v234 := float64(v233 + v224)
-		v235 := float64(v234 + v230)
-		v236 := float64(v235 - v230)
-		v237 := float64(v232 + v236)
-		v238 := v66
-		if v193 > v66 {
-			v238 = v193
-		}
-		v239 := ldexpMid(v237, v238)
-		v240 := v239
-		if v182 {
-			v240 = v0
-		}
-		v241 := float64(v7 + v240)
-		v242 := math.FMA(v188, v241, v7)
-		v243 := float64(v241 - v7)
+		v238 := ldexpMid(v236, v237)
+		v239 := float64(v7 + v238)
+		v240 := math.FMA(v187, v239, v7)
+		v241 := float64(v239 - v7)
+		v242 := float64(v238 - v241)
+		v243 := float64(v105 * v242)
 		v244 := float64(v240 - v243)
-		v245 := float64(v105 * v244)
-		v246 := float64(v242 - v245)
-		v247 := float64(v246 / v241)
-		v248 := float64(v0 * v247)
-		v249 := float64(v187 + v248)
-		v250 := float64(v185 + v249)
-		v251 := float64(v250 * v183)
-		v252 := math.FMA(v107, v183, v251)
-		v254 := v0 < v253
-		v255 := math.Abs(v109)
-		v256 := -v255
-		v257 := v13
-		if v256 > v13 {
-			v257 = v256
+		v245 := float64(v244 / v239)
+		v246 := float64(v0 * v245)
+		v247 := float64(v186 + v246)
+		v248 := float64(v184 + v247)
+		v249 := float64(v248 * v181)
+		v250 := math.FMA(v107, v181, v249)
+		v252 := v0 < v251
+		v253 := math.Abs(v109)
+		v254 := -v253
+		v255 := v13
+		if v254 > v13 {
+			v255 = v254
 		}
-		v258 := v109 < v3
-		v259 := float64(v257 * v16)
-		v260 := math.RoundToEven(v259)
-		v261 := -v260
-		v262 := math.FMA(v261, v20, v257)
-		v263 := math.FMA(v261, v22, v262)
-		v264 := float64(v262 - v263)
-		v265 := math.FMA(v261, v22, v264)
-		v266 := float64(v263 * v263)
-		v267 := -v266
-		v268 := math.FMA(v263, v263, v267)
-		v269 := float64(v26 * v266)
-		v270 := float64(v26 * v268)
-		v271 := float64(v263 + v269)
-		v272 := float64(v263 - v271)
-		v273 := float64(v272 + v269)
-		v274 := float64(v273 + v270)
-		v275 := math.FMA(v265, v263, v265)
-		v276 := float64(v274 + v275)
-		v277 := float64(v266 * v263)
-		v278 := math.FMA(v263, v39, v40)
-		v279 := math.FMA(v263, v278, v42)
-		v280 := math.FMA(v263, v279, v44)
-		v281 := math.FMA(v263, v280, v46)
-		v282 := math.FMA(v263, v281, v48)
-		v283 := math.FMA(v263, v282, v50)
-		v284 := math.FMA(v263, v283, v52)
-		v285 := math.FMA(v263, v284, v54)
-		v286 := math.FMA(v263, v285, v56)
-		v287 := math.FMA(v277, v286, v276)
-		v288 := float64(v7 + v271)
-		v289 := float64(v7 - v288)
-		v290 := float64(v289 + v271)
-		v291 := float64(v290 + v287)
-		v292 := float64(v288 + v291)
-		v293 := float64(v288 - v292)
-		v294 := float64(v293 + v291)
-		v295 := v66
-		if v260 > v66 {
-			v295 = v260
+		v256 := v109 < v3
+		v257 := float64(v255 * v16)
+		v258 := math.RoundToEven(v257)
+		v259 := -v258
+		v260 := math.FMA(v259, v20, v255)
+		v261 := math.FMA(v259, v22, v260)
+		v262 := float64(v260 - v261)
+		v263 := math.FMA(v259, v22, v262)
+		v264 := float64(v261 * v261)
+		v265 := -v264
+		v266 := math.FMA(v261, v261, v265)
+		v267 := float64(v26 * v264)
+		v268 := float64(v26 * v266)
+		v269 := float64(v261 + v267)
+		v270 := float64(v261 - v269)
+		v271 := float64(v270 + v267)
+		v272 := float64(v271 + v268)
+		v273 := math.FMA(v263, v261, v263)
+		v274 := float64(v272 + v273)
+		v275 := float64(v264 * v261)
+		v276 := math.FMA(v261, v39, v40)
+		v277 := math.FMA(v261, v276, v42)
+		v278 := math.FMA(v261, v277, v44)
+		v279 := math.FMA(v261, v278, v46)
+		v280 := math.FMA(v261, v279, v48)
+		v281 := math.FMA(v261, v280, v50)
+		v282 := math.FMA(v261, v281, v52)
+		v283 := math.FMA(v261, v282, v54)
+		v284 := math.FMA(v261, v283, v56)
+		v285 := math.FMA(v275, v284, v274)
+		v286 := float64(v7 + v269)
+		v287 := float64(v7 - v286)
+		v288 := float64(v287 + v269)
+		v289 := float64(v288 + v285)
+		v290 := float64(v286 + v289)
+		v291 := float64(v286 - v290)
+		v292 := float64(v291 + v289)
+		v293 := v66
+		if v258 > v66 {
+			v293 = v258
 		}
-		v296 := ldexpMid(v7, v295)
-		v297 := float64(v292 * v296)
-		v298 := float64(v294 * v296)
-		v299 := float64(v7 + v297)
-		v300 := float64(v7 - v299)
-		v301 := float64(v300 + v297)
-		v302 := float64(v301 + v298)
-		v303 := v7
-		if v258 {
-			v303 = v292
+		v294 := ldexpMid(v7, v293)
+		v295 := float64(v290 * v294)
+		v296 := float64(v292 * v294)
+		v297 := float64(v7 + v295)
+		v298 := float64(v7 - v297)
+		v299 := float64(v298 + v295)
+		v300 := float64(v299 + v296)
+		v301 := v7
+		if v256 {
+			v301 = v290
 		}
-		v304 := v3
-		if v258 {
-			v304 = v294
+		v302 := v3
+		if v256 {
+			v302 = v292
 		}
-		v305 := float64(v7 / v299)
-		v306 := float64(v303 * v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v299, v303)
-		v309 := math.FMA(v307, v302, v308)
-		v310 := float64(v309 + v304)
-		v311 := float64(v310 * v305)
-		v312 := v3
-		if v258 {
-			v312 = v260
+		v303 := float64(v7 / v297)
+		v304 := float64(v301 * v303)
+		v305 := -v304
+		v306 := math.FMA(v305, v297, v301)
+		v307 := math.FMA(v305, v300, v306)
+		v308 := float64(v307 + v302)
+		v309 := float64(v308 * v303)
+		v310 := v3
+		if v256 {
+			v310 = v258
 		}
-		v313 := float64(v85 - v312)
-		v314 := v87
-		if v313 < v87 {
-			v314 = v313
+		v311 := float64(v85 - v310)
+		v312 := v87
+		if v311 < v87 {
+			v312 = v311
 		}
-		v315 := v3
-		if v314 > v3 {
-			v315 = v314
+		v313 := v3
+		if v312 > v3 {
+			v313 = v312
 		}
-		v316 := v312 < v90
-		v317 := ldexpNormal(v92, v315)
-		v318 := v3
-		if v316 {
-			v318 = v317
+		v314 := v310 < v90
+		v315 := ldexpNormal(v92, v313)
+		v316 := v3
+		if v314 {
+			v316 = v315
 		}
-		v319 := float64(v306 + v318)
-		v320 := float64(v319 - v318)
-		v321 := float64(v306 - v320)
-		v322 := float64(v321 + v311)
-		v323 := float64(v322 + v318)
-		v324 := float64(v323 - v318)
-		v325 := float64(v320 + v324)
-		v326 := v66
-		if v312 > v66 {
-			v326 = v312
+		v317 := float64(v304 + v316)
+		v318 := float64(v317 - v316)
+		v319 := float64(v304 - v318)
+		v320 := float64(v319 + v309)
+		v321 := float64(v320 + v316)
+		v322 := float64(v321 - v316)
+		v323 := float64(v318 + v322)
+		v324 := v66
+		if v310 > v66 {
+			v324 = v310
 		}
-		v327 := ldexpMid(v325, v326)
-		v328 := math.IsNaN(v109)
-		v329 := v327
-		if v328 {
-			v329 = v109
+		v325 := ldexpMid(v323, v324)
+		v326 := math.IsNaN(v109)
+		v327 := v325
+		if v326 {
+			v327 = v109
 		}
-		v330 := float64(v7 - v329)
-		v331 := float64(v329 * v330)
-		v333 := float64(v0 - v332)
-		v335 := float64(v333 - v334)
-		v339 := v338
-		if v335 > v338 {
-			v339 = v335
+		v328 := float64(v7 - v327)
+		v329 := float64(v327 * v328)
+		v331 := float64(v0 - v330)
+		v333 := float64(v331 - v332)
+		v337 := v336
+		if v333 > v336 {
+			v337 = v333
 		}
-		v340 := v190
-		if v339 < v190 {
-			v340 = v339
+		v338 := v189
+		if v337 < v189 {
+			v338 = v337
 		}
-		v341 := float64(v340 * v16)
-		v342 := math.RoundToEven(v341)
-		v343 := -v342
-		v344 := math.FMA(v343, v20, v340)
-		v345 := math.FMA(v343, v22, v344)
-		v346 := float64(v344 - v345)
-		v347 := math.FMA(v343, v22, v346)
-		v348 := float64(v345 * v345)
-		v349 := -v348
-		v350 := math.FMA(v345, v345, v349)
-		v351 := float64(v26 * v348)
-		v352 := float64(v26 * v350)
-		v353 := float64(v345 + v351)
-		v354 := float64(v345 - v353)
-		v355 := float64(v354 + v351)
-		v356 := float64(v355 + v352)
-		v357 := math.FMA(v347, v345, v347)
-		v358 := float64(v356 + v357)
-		v359 := float64(v348 * v345)
-		v360 := math.FMA(v345, v39, v40)
-		v361 := math.FMA(v345, v360, v42)
-		v362 := math.FMA(v345, v361, v44)
-		v363 := math.FMA(v345, v362, v46)
-		v364 := math.FMA(v345, v363, v48)
-		v365 := math.FMA(v345, v364, v50)
-		v366 := math.FMA(v345, v365, v52)
-		v367 := math.FMA(v345, v366, v54)
-		v368 := math.FMA(v345, v367, v56)
-		v369 := math.FMA(v359, v368, v358)
-		v370 := ldexpMid(v336, v343)
-		v371 := float64(v7 + v370)
-		v372 := float64(v371 - v7)
-		v373 := float64(v371 - v372)
-		v374 := float64(v7 - v373)
-		v375 := float64(v370 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v369 + v376)
-		v378 := float64(v371 + v353)
-		v379 := float64(v371 - v378)
-		v380 := float64(v379 + v353)
-		v381 := float64(v380 + v377)
-		v382 := float64(v378 + v381)
-		v383 := ldexpMid(v382, v342)
-		v384 := math.Copysign(v383, v335)
-		v385 := math.IsNaN(v335)
-		v386 := v384
-		if v385 {
-			v386 = v335
+		v339 := float64(v338 * v16)
+		v340 := math.RoundToEven(v339)
+		v341 := -v340
+		v342 := math.FMA(v341, v20, v338)
+		v343 := math.FMA(v341, v22, v342)
+		v344 := float64(v342 - v343)
+		v345 := math.FMA(v341, v22, v344)
+		v346 := float64(v343 * v343)
+		v347 := -v346
+		v348 := math.FMA(v343, v343, v347)
+		v349 := float64(v26 * v346)
+		v350 := float64(v26 * v348)
+		v351 := float64(v343 + v349)
+		v352 := float64(v343 - v351)
+		v353 := float64(v352 + v349)
+		v354 := float64(v353 + v350)
+		v355 := math.FMA(v345, v343, v345)
+		v356 := float64(v354 + v355)
+		v357 := float64(v346 * v343)
+		v358 := math.FMA(v343, v39, v40)
+		v359 := math.FMA(v343, v358, v42)
+		v360 := math.FMA(v343, v359, v44)
+		v361 := math.FMA(v343, v360, v46)
+		v362 := math.FMA(v343, v361, v48)
+		v363 := math.FMA(v343, v362, v50)
+		v364 := math.FMA(v343, v363, v52)
+		v365 := math.FMA(v343, v364, v54)
+		v366 := math.FMA(v343, v365, v56)
+		v367 := math.FMA(v357, v366, v356)
+		v368 := ldexpMid(v334, v341)
+		v369 := float64(v7 + v368)
+		v370 := float64(v369 - v7)
+		v371 := float64(v369 - v370)
+		v372 := float64(v7 - v371)
+		v373 := float64(v368 - v370)
+		v374 := float64(v372 + v373)
+		v375 := float64(v367 + v374)
+		v376 := float64(v369 + v351)
+		v377 := float64(v369 - v376)
+		v378 := float64(v377 + v351)
+		v379 := float64(v378 + v375)
+		v380 := float64(v376 + v379)
+		v381 := ldexpMid(v380, v340)
+		v382 := math.Copysign(v381, v333)
+		v383 := math.IsNaN(v333)
+		v384 := v382
+		if v383 {
+			v384 = v333
 		}
-		v387 := float64(v337 * v386)
-		v388 := float64(v335 + v387)
-		v389 := float64(v335 - v388)
-		v390 := float64(v389 + v387)
-		v391 := -v387
-		v392 := math.FMA(v337, v386, v391)
-		v393 := float64(v334 * v386)
-		v394 := float64(v392 - v393)
-		v395 := float64(v333 - v335)
-		v396 := float64(v395 - v334)
-		v397 := float64(v333 - v0)
-		v398 := float64(v333 - v397)
-		v399 := float64(v0 - v398)
-		v401 := float64(v400 - v397)
-		v402 := float64(v399 + v401)
-		v403 := float64(v396 + v402)
-		v405 := float64(v7 + v386)
-		v406 := float64(v404 * v405)
-		v407 := float64(v7 + v406)
-		v408 := float64(v403 * v407)
-		v409 := float64(v394 + v408)
-		v410 := float64(v390 + v409)
-		v411 := float64(v331 * v410)
-		v412 := -v331
-		v413 := math.FMA(v329, v330, v412)
-		v414 := float64(v7 - v330)
-		v415 := float64(v414 - v329)
-		v416 := -v329
-		v417 := math.FMA(v416, v241, v240)
-		v418 := float64(v221 + v224)
-		v419 := float64(v221 - v418)
-		v420 := float64(v419 + v224)
-		v421 := v90 <= v193
-		v423 := v422 < v0
-		v424 := v421 && !v423
-		v425 := v90
-		if v193 > v90 {
-			v425 = v193
+		v385 := float64(v335 * v384)
+		v386 := float64(v333 + v385)
+		v387 := float64(v333 - v386)
+		v388 := float64(v387 + v385)
+		v389 := -v385
+		v390 := math.FMA(v335, v384, v389)
+		v391 := float64(v332 * v384)
+		v392 := float64(v390 - v391)
+		v393 := float64(v331 - v333)
+		v394 := float64(v393 - v332)
+		v395 := float64(v331 - v0)
+		v396 := float64(v331 - v395)
+		v397 := float64(v0 - v396)
+		v399 := float64(v398 - v395)
+		v400 := float64(v397 + v399)
+		v401 := float64(v394 + v400)
+		v403 := float64(v7 + v384)
+		v404 := float64(v402 * v403)
+		v405 := float64(v7 + v404)
+		v406 := float64(v401 * v405)
+		v407 := float64(v392 + v406)
+		v408 := float64(v388 + v407)
+		v409 := float64(v329 * v408)
+		v410 := -v329
+		v411 := math.FMA(v327, v328, v410)
+		v412 := float64(v7 - v328)
+		v413 := float64(v412 - v327)
+		v414 := -v327
+		v415 := math.FMA(v414, v239, v238)
+		v416 := float64(v220 + v223)
+		v417 := float64(v220 - v416)
+		v418 := float64(v417 + v223)
+		v419 := v90 <= v192
+		v421 := v420 < v0
+		v422 := v419 && !v421
+		v423 := v90
+		if v192 > v90 {
+			v423 = v192
 		}
-		v427 := v426
-		if v425 < v426 {
-			v427 = v425
+		v425 := v424
+		if v423 < v424 {
+			v425 = v423
 		}
-		v428 := ldexpNormal(v420, v427)
-		v429 := v3
-		if v424 {
-			v429 = v428
+		v426 := ldexpNormal(v418, v425)
+		v427 := v3
+		if v422 {
+			v427 = v426
 		}
-		v430 := v429
-		if v182 {
-			v430 = v0
+		v428 := float64(v415 + v427)
+		v429 := float64(v242 + v427)
+		v430 := float64(v327 * v429)
+		v431 := float64(v428 - v430)
+		v432 := float64(v431 / v239)
+		v433 := float64(v413 - v432)
+		v434 := float64(v327 * v433)
+		v435 := float64(v432 * v328)
+		v436 := float64(v434 + v435)
+		v437 := float64(v411 + v436)
+		v438 := float64(v437 * v386)
+		v439 := float64(v409 + v438)
+		v440 := math.FMA(v329, v386, v439)
+		v441 := math.FMA(v414, v327, v327)
+		v442 := math.FMA(v0, v441, v181)
+		v443 := v442
+		if v252 {
+			v443 = v440
 		}
-		v431 := float64(v417 + v430)
-		v432 := float64(v244 + v430)
-		v433 := float64(v329 * v432)
-		v434 := float64(v431 - v433)
-		v435 := float64(v434 / v241)
-		v436 := float64(v415 - v435)
-		v437 := float64(v329 * v436)
-		v438 := float64(v435 * v330)
-		v439 := float64(v437 + v438)
-		v440 := float64(v413 + v439)
-		v441 := float64(v440 * v388)
-		v442 := float64(v411 + v441)
-		v443 := math.FMA(v331, v388, v442)
-		v444 := math.FMA(v416, v329, v329)
-		v445 := math.FMA(v0, v444, v183)
-		v446 := v445
-		if v254 {
-			v446 = v443
+		v444 := v443
+		if v9 {
+			v444 = v250
+		}
+		v446 := v444
+		if v6 {
+			v446 = v7
 		}
 		v447 := v446
-		if v9 {
-			v447 = v252
-		}
-		v449 := v447
-		if v6 {
-			v449 = v7
-		}
-		v450 := v449
 		if v2 {
-			v450 = v4
+			v447 = v4
 		}
-		v451 := b[i]
-		v452 := dy[i]
-		v453 := float64(v451 * v452)
+		v448 := b[i]
+		v449 := dy[i]
+		v450 := float64(v448 * v449)
+		v451 := -v450
+		v452 := math.FMA(v448, v449, v451)
+		v453 := float64(v450 * v4)
 		v454 := -v453
-		v455 := math.FMA(v451, v452, v454)
-		v456 := float64(v453 * v4)
-		v457 := -v456
-		v458 := math.FMA(v453, v4, v457)
-		v459 := math.FMA(v455, v4, v458)
-		v460 := float64(v453 * v7)
-		v461 := -v460
-		v462 := math.FMA(v453, v7, v461)
-		v463 := math.FMA(v455, v7, v462)
-		v464 := float64(v453 * v448)
-		v465 := float64(v453 * v107)
-		v466 := -v465
-		v467 := math.FMA(v453, v107, v466)
-		v468 := math.FMA(v455, v107, v467)
-		v469 := float64(v465 * v183)
-		v470 := -v469
-		v471 := math.FMA(v465, v183, v470)
-		v472 := math.FMA(v468, v183, v471)
-		v473 := float64(v453 * v250)
-		v474 := -v473
-		v475 := math.FMA(v453, v250, v474)
-		v476 := math.FMA(v455, v250, v475)
-		v477 := float64(v473 * v183)
-		v478 := -v477
-		v479 := math.FMA(v473, v183, v478)
-		v480 := math.FMA(v476, v183, v479)
-		v481 := float64(v469 + v477)
-		v482 := float64(v481 - v469)
-		v483 := float64(v481 - v482)
-		v484 := float64(v469 - v483)
-		v485 := float64(v477 - v482)
-		v486 := float64(v484 + v485)
-		v487 := float64(v486 + v472)
-		v488 := float64(v487 + v480)
-		v489 := float64(v453 * v331)
-		v490 := -v489
-		v491 := math.FMA(v453, v331, v490)
-		v492 := math.FMA(v455, v331, v491)
-		v493 := float64(v489 * v388)
-		v494 := -v493
-		v495 := math.FMA(v489, v388, v494)
-		v496 := math.FMA(v492, v388, v495)
-		v497 := float64(v453 * v411)
-		v498 := -v497
-		v499 := math.FMA(v453, v411, v498)
-		v500 := math.FMA(v455, v411, v499)
-		v501 := float64(v453 * v441)
-		v502 := -v501
-		v503 := math.FMA(v453, v441, v502)
-		v504 := math.FMA(v455, v441, v503)
-		v505 := float64(v497 + v501)
-		v506 := float64(v505 - v497)
-		v507 := float64(v505 - v506)
-		v508 := float64(v497 - v507)
-		v509 := float64(v501 - v506)
-		v510 := float64(v508 + v509)
-		v511 := float64(v510 + v500)
-		v512 := float64(v511 + v504)
-		v513 := float64(v493 + v505)
-		v514 := float64(v513 - v493)
-		v515 := float64(v513 - v514)
-		v516 := float64(v493 - v515)
-		v517 := float64(v505 - v514)
-		v518 := float64(v516 + v517)
-		v519 := float64(v518 + v496)
-		v520 := float64(v519 + v512)
-		v521 := float64(v453 * v0)
-		v522 := -v521
-		v523 := math.FMA(v453, v0, v522)
-		v524 := math.FMA(v455, v0, v523)
-		v525 := float64(v521 * v416)
-		v526 := -v525
-		v527 := math.FMA(v521, v416, v526)
-		v528 := math.FMA(v524, v416, v527)
-		v529 := float64(v525 * v329)
-		v530 := -v529
-		v531 := math.FMA(v525, v329, v530)
-		v532 := math.FMA(v528, v329, v531)
-		v533 := float64(v521 * v329)
-		v534 := -v533
-		v535 := math.FMA(v521, v329, v534)
-		v536 := math.FMA(v524, v329, v535)
-		v537 := float64(v529 + v533)
-		v538 := float64(v537 - v529)
-		v539 := float64(v537 - v538)
-		v540 := float64(v529 - v539)
-		v541 := float64(v533 - v538)
-		v542 := float64(v540 + v541)
-		v543 := float64(v542 + v532)
-		v544 := float64(v543 + v536)
-		v545 := v3
+		v455 := math.FMA(v450, v4, v454)
+		v456 := math.FMA(v452, v4, v455)
+		v457 := float64(v450 * v7)
+		v458 := -v457
+		v459 := math.FMA(v450, v7, v458)
+		v460 := math.FMA(v452, v7, v459)
+		v461 := float64(v450 * v445)
+		v462 := float64(v450 * v107)
+		v463 := -v462
+		v464 := math.FMA(v450, v107, v463)
+		v465 := math.FMA(v452, v107, v464)
+		v466 := float64(v462 * v181)
+		v467 := -v466
+		v468 := math.FMA(v462, v181, v467)
+		v469 := math.FMA(v465, v181, v468)
+		v470 := float64(v450 * v248)
+		v471 := -v470
+		v472 := math.FMA(v450, v248, v471)
+		v473 := math.FMA(v452, v248, v472)
+		v474 := float64(v470 * v181)
+		v475 := -v474
+		v476 := math.FMA(v470, v181, v475)
+		v477 := math.FMA(v473, v181, v476)
+		v478 := float64(v466 + v474)
+		v479 := float64(v478 - v466)
+		v480 := float64(v478 - v479)
+		v481 := float64(v466 - v480)
+		v482 := float64(v474 - v479)
+		v483 := float64(v481 + v482)
+		v484 := float64(v483 + v469)
+		v485 := float64(v484 + v477)
+		v486 := float64(v450 * v329)
+		v487 := -v486
+		v488 := math.FMA(v450, v329, v487)
+		v489 := math.FMA(v452, v329, v488)
+		v490 := float64(v486 * v386)
+		v491 := -v490
+		v492 := math.FMA(v486, v386, v491)
+		v493 := math.FMA(v489, v386, v492)
+		v494 := float64(v450 * v409)
+		v495 := -v494
+		v496 := math.FMA(v450, v409, v495)
+		v497 := math.FMA(v452, v409, v496)
+		v498 := float64(v450 * v438)
+		v499 := -v498
+		v500 := math.FMA(v450, v438, v499)
+		v501 := math.FMA(v452, v438, v500)
+		v502 := float64(v494 + v498)
+		v503 := float64(v502 - v494)
+		v504 := float64(v502 - v503)
+		v505 := float64(v494 - v504)
+		v506 := float64(v498 - v503)
+		v507 := float64(v505 + v506)
+		v508 := float64(v507 + v497)
+		v509 := float64(v508 + v501)
+		v510 := float64(v490 + v502)
+		v511 := float64(v510 - v490)
+		v512 := float64(v510 - v511)
+		v513 := float64(v490 - v512)
+		v514 := float64(v502 - v511)
+		v515 := float64(v513 + v514)
+		v516 := float64(v515 + v493)
+		v517 := float64(v516 + v509)
+		v518 := float64(v450 * v0)
+		v519 := -v518
+		v520 := math.FMA(v450, v0, v519)
+		v521 := math.FMA(v452, v0, v520)
+		v522 := float64(v518 * v414)
+		v523 := -v522
+		v524 := math.FMA(v518, v414, v523)
+		v525 := math.FMA(v521, v414, v524)
+		v526 := float64(v522 * v327)
+		v527 := -v526
+		v528 := math.FMA(v522, v327, v527)
+		v529 := math.FMA(v525, v327, v528)
+		v530 := float64(v518 * v327)
+		v531 := -v530
+		v532 := math.FMA(v518, v327, v531)
+		v533 := math.FMA(v521, v327, v532)
+		v534 := float64(v526 + v530)
+		v535 := float64(v534 - v526)
+		v536 := float64(v534 - v535)
+		v537 := float64(v526 - v536)
+		v538 := float64(v530 - v535)
+		v539 := float64(v537 + v538)
+		v540 := float64(v539 + v529)
+		v541 := float64(v540 + v533)
+		v542 := v3
 		if v164 {
-			v545 = v159
+			v542 = v159
 		}
-		v546 := float64(v453 * v545)
-		v547 := -v546
-		v548 := math.FMA(v453, v545, v547)
-		v549 := math.FMA(v455, v545, v548)
-		v550 := v3
+		v543 := float64(v450 * v542)
+		v544 := -v543
+		v545 := math.FMA(v450, v542, v544)
+		v546 := math.FMA(v452, v542, v545)
+		v547 := v3
 		if v164 {
-			v550 = v165
+			v547 = v165
 		}
-		v551 := float64(v453 * v550)
-		v552 := float64(v549 + v551)
-		v553 := float64(v546 + v552)
-		v554 := math.Ldexp(v553, int(v166))
-		v555 := float64(v453 * v181)
-		v556 := -v555
-		v557 := math.FMA(v453, v181, v556)
-		v558 := math.FMA(v455, v181, v557)
-		v559 := v555
+		v548 := float64(v450 * v547)
+		v549 := float64(v546 + v548)
+		v550 := float64(v543 + v549)
+		v551 := math.Ldexp(v550, int(v166))
+		v552 := float64(v450 * v181)
+		v553 := -v552
+		v554 := math.FMA(v450, v181, v553)
+		v555 := math.FMA(v452, v181, v554)
+		v556 := v552
 		if v170 {
-			v559 = v554
+			v556 = v551
 		}
-		v560 := v558
+		v557 := v555
 		if v170 {
-			v560 = v3
+			v557 = v3
 		}
-		v561 := v559
-		if v182 {
-			v561 = v521
+		v558 := float64(v534 + v556)
+		v559 := float64(v558 - v534)
+		v560 := float64(v558 - v559)
+		v561 := float64(v534 - v560)
+		v562 := float64(v556 - v559)
+		v563 := float64(v561 + v562)
+		v564 := float64(v563 + v541)
+		v565 := float64(v564 + v557)
+		v566 := v558
+		if v252 {
+			v566 = v510
 		}
-		v562 := v560
-		if v182 {
-			v562 = v524
+		v567 := v565
+		if v252 {
+			v567 = v517
 		}
-		v563 := float64(v537 + v561)
-		v564 := float64(v563 - v537)
-		v565 := float64(v563 - v564)
-		v566 := float64(v537 - v565)
-		v567 := float64(v561 - v564)
-		v568 := float64(v566 + v567)
-		v569 := float64(v568 + v544)
-		v570 := float64(v569 + v562)
-		v571 := v563
-		if v254 {
-			v571 = v513
+		v568 := v566
+		if v9 {
+			v568 = v478
+		}
+		v569 := v567
+		if v9 {
+			v569 = v485
+		}
+		v570 := v568
+		if v6 {
+			v570 = v457
+		}
+		v571 := v569
+		if v6 {
+			v571 = v460
 		}
 		v572 := v570
-		if v254 {
-			v572 = v520
+		if v2 {
+			v572 = v453
 		}
 		v573 := v571
-		if v9 {
-			v573 = v481
-		}
-		v574 := v572
-		if v9 {
-			v574 = v488
-		}
-		v575 := v573
-		if v6 {
-			v575 = v460
-		}
-		v576 := v574
-		if v6 {
-			v576 = v463
-		}
-		v577 := v575
 		if v2 {
-			v577 = v456
+			v573 = v456
 		}
-		v578 := v576
-		if v2 {
-			v578 = v459
+		v574 := float64(v572 + v573)
+		v575 := float64(v450 * v447)
+		v576 := float64(v574 - v575)
+		v577 := math.Abs(v576)
+		v578 := math.Abs(v575)
+		v580 := float64(v578 * v579)
+		v581 := v577 <= v580
+		v582 := math.Abs(v450)
+		v583 := math.Abs(v461)
+		v584 := v582
+		if v583 > v582 {
+			v584 = v583
 		}
-		v579 := float64(v577 + v578)
-		v580 := float64(v453 * v450)
-		v581 := float64(v579 - v580)
-		v582 := math.Abs(v581)
-		v583 := math.Abs(v580)
-		v585 := float64(v583 * v584)
-		v586 := v582 <= v585
-		v587 := math.Abs(v453)
-		v588 := math.Abs(v464)
-		v589 := v587
-		if v588 > v587 {
-			v589 = v588
+		v585 := math.Abs(v518)
+		v586 := v584
+		if v585 > v584 {
+			v586 = v585
 		}
-		v590 := math.Abs(v521)
-		v591 := v589
-		if v590 > v589 {
-			v591 = v590
+		v588 := float64(v577 * v587)
+		v591 := math.FMA(v586, v589, v590)
+		v592 := v588 <= v591
+		v593 := v581 || v592
+		v594 := v574 == v3
+		v595 := v593 && !v594
+		v596 := v575
+		if v595 {
+			v596 = v574
 		}
-		v593 := float64(v582 * v592)
-		v596 := math.FMA(v591, v594, v595)
-		v597 := v593 <= v596
-		v598 := v586 || v597
-		v599 := v579 == v3
-		v600 := v598 && !v599
-		v601 := v580
-		if v600 {
-			v601 = v579
+		v597 := math.Abs(v449)
+		v598 := math.Abs(v448)
+		v599 := v597 < v598
+		v600 := v449
+		if v599 {
+			v600 = v448
 		}
-		v602 := math.Abs(v452)
-		v603 := math.Abs(v451)
-		v604 := v602 < v603
-		v605 := v452
-		if v604 {
-			v605 = v451
+		v601 := v448
+		if v599 {
+			v601 = v449
 		}
-		v606 := v451
-		if v604 {
-			v606 = v452
-		}
-		v607 := float64(v605 * v4)
-		v608 := float64(v605 * v7)
-		v609 := float64(v605 * v448)
-		v610 := float64(v605 * v107)
-		v611 := -v610
-		v612 := math.FMA(v605, v107, v611)
-		v613 := float64(v610 * v183)
-		v614 := -v613
-		v615 := math.FMA(v610, v183, v614)
-		v616 := math.FMA(v612, v183, v615)
-		v617 := float64(v605 * v250)
-		v618 := -v617
-		v619 := math.FMA(v605, v250, v618)
-		v620 := float64(v617 * v183)
-		v621 := -v620
-		v622 := math.FMA(v617, v183, v621)
-		v623 := math.FMA(v619, v183, v622)
-		v624 := float64(v613 + v620)
-		v625 := float64(v624 - v613)
-		v626 := float64(v624 - v625)
-		v627 := float64(v613 - v626)
-		v628 := float64(v620 - v625)
-		v629 := float64(v627 + v628)
-		v630 := float64(v629 + v616)
-		v631 := float64(v630 + v623)
-		v632 := float64(v605 * v331)
-		v633 := -v632
-		v634 := math.FMA(v605, v331, v633)
-		v635 := float64(v632 * v388)
-		v636 := -v635
-		v637 := math.FMA(v632, v388, v636)
-		v638 := math.FMA(v634, v388, v637)
-		v639 := float64(v605 * v411)
-		v640 := -v639
-		v641 := math.FMA(v605, v411, v640)
-		v642 := float64(v605 * v441)
-		v643 := -v642
-		v644 := math.FMA(v605, v441, v643)
-		v645 := float64(v639 + v642)
-		v646 := float64(v645 - v639)
-		v647 := float64(v645 - v646)
-		v648 := float64(v639 - v647)
-		v649 := float64(v642 - v646)
-		v650 := float64(v648 + v649)
-		v651 := float64(v650 + v641)
-		v652 := float64(v651 + v644)
-		v653 := float64(v635 + v645)
-		v654 := float64(v653 - v635)
-		v655 := float64(v653 - v654)
-		v656 := float64(v635 - v655)
-		v657 := float64(v645 - v654)
-		v658 := float64(v656 + v657)
-		v659 := float64(v658 + v638)
-		v660 := float64(v659 + v652)
-		v661 := float64(v605 * v0)
-		v662 := -v661
-		v663 := math.FMA(v605, v0, v662)
-		v664 := float64(v661 * v416)
-		v665 := -v664
-		v666 := math.FMA(v661, v416, v665)
-		v667 := math.FMA(v663, v416, v666)
-		v668 := float64(v664 * v329)
-		v669 := -v668
-		v670 := math.FMA(v664, v329, v669)
-		v671 := math.FMA(v667, v329, v670)
-		v672 := float64(v661 * v329)
-		v673 := -v672
-		v674 := math.FMA(v661, v329, v673)
-		v675 := math.FMA(v663, v329, v674)
-		v676 := float64(v668 + v672)
-		v677 := float64(v676 - v668)
-		v678 := float64(v676 - v677)
-		v679 := float64(v668 - v678)
-		v680 := float64(v672 - v677)
-		v681 := float64(v679 + v680)
-		v682 := float64(v681 + v671)
-		v683 := float64(v682 + v675)
-		v684 := float64(v605 * v545)
-		v685 := -v684
-		v686 := math.FMA(v605, v545, v685)
-		v687 := float64(v605 * v550)
-		v688 := float64(v686 + v687)
-		v689 := float64(v684 + v688)
-		v690 := math.Ldexp(v689, int(v166))
-		v691 := float64(v605 * v181)
-		v692 := -v691
-		v693 := math.FMA(v605, v181, v692)
-		v694 := v691
+		v602 := float64(v600 * v4)
+		v603 := float64(v600 * v7)
+		v604 := float64(v600 * v445)
+		v605 := float64(v600 * v107)
+		v606 := -v605
+		v607 := math.FMA(v600, v107, v606)
+		v608 := float64(v605 * v181)
+		v609 := -v608
+		v610 := math.FMA(v605, v181, v609)
+		v611 := math.FMA(v607, v181, v610)
+		v612 := float64(v600 * v248)
+		v613 := -v612
+		v614 := math.FMA(v600, v248, v613)
+		v615 := float64(v612 * v181)
+		v616 := -v615
+		v617 := math.FMA(v612, v181, v616)
+		v618 := math.FMA(v614, v181, v617)
+		v619 := float64(v608 + v615)
+		v620 := float64(v619 - v608)
+		v621 := float64(v619 - v620)
+		v622 := float64(v608 - v621)
+		v623 := float64(v615 - v620)
+		v624 := float64(v622 + v623)
+		v625 := float64(v624 + v611)
+		v626 := float64(v625 + v618)
+		v627 := float64(v600 * v329)
+		v628 := -v627
+		v629 := math.FMA(v600, v329, v628)
+		v630 := float64(v627 * v386)
+		v631 := -v630
+		v632 := math.FMA(v627, v386, v631)
+		v633 := math.FMA(v629, v386, v632)
+		v634 := float64(v600 * v409)
+		v635 := -v634
+		v636 := math.FMA(v600, v409, v635)
+		v637 := float64(v600 * v438)
+		v638 := -v637
+		v639 := math.FMA(v600, v438, v638)
+		v640 := float64(v634 + v637)
+		v641 := float64(v640 - v634)
+		v642 := float64(v640 - v641)
+		v643 := float64(v634 - v642)
+		v644 := float64(v637 - v641)
+		v645 := float64(v643 + v644)
+		v646 := float64(v645 + v636)
+		v647 := float64(v646 + v639)
+		v648 := float64(v630 + v640)
+		v649 := float64(v648 - v630)
+		v650 := float64(v648 - v649)
+		v651 := float64(v630 - v650)
+		v652 := float64(v640 - v649)
+		v653 := float64(v651 + v652)
+		v654 := float64(v653 + v633)
+		v655 := float64(v654 + v647)
+		v656 := float64(v600 * v0)
+		v657 := -v656
+		v658 := math.FMA(v600, v0, v657)
+		v659 := float64(v656 * v414)
+		v660 := -v659
+		v661 := math.FMA(v656, v414, v660)
+		v662 := math.FMA(v658, v414, v661)
+		v663 := float64(v659 * v327)
+		v664 := -v663
+		v665 := math.FMA(v659, v327, v664)
+		v666 := math.FMA(v662, v327, v665)
+		v667 := float64(v656 * v327)
+		v668 := -v667
+		v669 := math.FMA(v656, v327, v668)
+		v670 := math.FMA(v658, v327, v669)
+		v671 := float64(v663 + v667)
+		v672 := float64(v671 - v663)
+		v673 := float64(v671 - v672)
+		v674 := float64(v663 - v673)
+		v675 := float64(v667 - v672)
+		v676 := float64(v674 + v675)
+		v677 := float64(v676 + v666)
+		v678 := float64(v677 + v670)
+		v679 := float64(v600 * v542)
+		v680 := -v679
+		v681 := math.FMA(v600, v542, v680)
+		v682 := float64(v600 * v547)
+		v683 := float64(v681 + v682)
+		v684 := float64(v679 + v683)
+		v685 := math.Ldexp(v684, int(v166))
+		v686 := float64(v600 * v181)
+		v687 := -v686
+		v688 := math.FMA(v600, v181, v687)
+		v689 := v686
 		if v170 {
-			v694 = v690
+			v689 = v685
 		}
-		v695 := v693
+		v690 := v688
 		if v170 {
-			v695 = v3
+			v690 = v3
 		}
-		v696 := v694
-		if v182 {
-			v696 = v661
+		v691 := float64(v671 + v689)
+		v692 := float64(v691 - v671)
+		v693 := float64(v691 - v692)
+		v694 := float64(v671 - v693)
+		v695 := float64(v689 - v692)
+		v696 := float64(v694 + v695)
+		v697 := float64(v696 + v678)
+		v698 := float64(v697 + v690)
+		v699 := v691
+		if v252 {
+			v699 = v648
 		}
-		v697 := v695
-		if v182 {
-			v697 = v663
+		v700 := v698
+		if v252 {
+			v700 = v655
 		}
-		v698 := float64(v676 + v696)
-		v699 := float64(v698 - v676)
-		v700 := float64(v698 - v699)
-		v701 := float64(v676 - v700)
-		v702 := float64(v696 - v699)
-		v703 := float64(v701 + v702)
-		v704 := float64(v703 + v683)
-		v705 := float64(v704 + v697)
-		v706 := v698
-		if v254 {
-			v706 = v653
-		}
-		v707 := v705
-		if v254 {
-			v707 = v660
-		}
-		v708 := v706
+		v701 := v699
 		if v9 {
-			v708 = v624
+			v701 = v619
 		}
-		v709 := v707
+		v702 := v700
 		if v9 {
-			v709 = v631
+			v702 = v626
 		}
-		v710 := v708
+		v703 := v701
 		if v6 {
-			v710 = v608
+			v703 = v603
 		}
-		v711 := v709
+		v704 := v702
 		if v6 {
-			v711 = v3
+			v704 = v3
 		}
-		v712 := v710
+		v705 := v703
 		if v2 {
-			v712 = v607
+			v705 = v602
 		}
-		v713 := v711
+		v706 := v704
 		if v2 {
-			v713 = v3
+			v706 = v3
 		}
-		v714 := float64(v712 + v713)
-		v715 := float64(v605 * v450)
-		v716 := float64(v714 - v715)
-		v717 := math.Abs(v716)
-		v718 := math.Abs(v715)
-		v719 := float64(v718 * v584)
-		v720 := v717 <= v719
-		v721 := math.Abs(v605)
-		v722 := math.Abs(v609)
-		v723 := v721
-		if v722 > v721 {
-			v723 = v722
+		v707 := float64(v705 + v706)
+		v708 := float64(v600 * v447)
+		v709 := float64(v707 - v708)
+		v710 := math.Abs(v709)
+		v711 := math.Abs(v708)
+		v712 := float64(v711 * v579)
+		v713 := v710 <= v712
+		v714 := math.Abs(v600)
+		v715 := math.Abs(v604)
+		v716 := v714
+		if v715 > v714 {
+			v716 = v715
 		}
-		v724 := math.Abs(v661)
-		v725 := v723
-		if v724 > v723 {
-			v725 = v724
+		v717 := math.Abs(v656)
+		v718 := v716
+		if v717 > v716 {
+			v718 = v717
 		}
-		v726 := float64(v717 * v592)
-		v727 := math.FMA(v725, v594, v595)
-		v728 := v726 <= v727
-		v729 := v720 || v728
-		v730 := v714 == v3
-		v731 := v729 && !v730
-		v732 := v715
-		if v731 {
-			v732 = v714
+		v719 := float64(v710 * v587)
+		v720 := math.FMA(v718, v589, v590)
+		v721 := v719 <= v720
+		v722 := v713 || v721
+		v723 := v707 == v3
+		v724 := v722 && !v723
+		v725 := v708
+		if v724 {
+			v725 = v707
 		}
-		v733 := float64(v606 * v732)
-		v735 := v587 == v734
-		v736 := v603 == v734
-		v737 := v602 == v734
-		v738 := v736 || v737
-		v739 := v735 && !v738
-		v740 := v601
-		if v739 {
-			v740 = v733
+		v726 := float64(v601 * v725)
+		v728 := v582 == v727
+		v729 := v598 == v727
+		v730 := v597 == v727
+		v731 := v729 || v730
+		v732 := v728 && !v731
+		v733 := v596
+		if v732 {
+			v733 = v726
 		}
-		v741 := math.IsNaN(v451)
-		v742 := v740
-		if v741 {
-			v742 = v451
+		v734 := math.IsNaN(v448)
+		v735 := v733
+		if v734 {
+			v735 = v448
 		}
-		v743 := v742
+		v736 := v735
 		if v182 {
-			v743 = v0
+			v736 = v0
 		}
-		da[i] = v743
+		da[i] = v736
 	}
 }
 
@@ -2845,7 +2757,7 @@ func swigluBackwardARun(da, a, b, dy []float64) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 219 operations): the scalar twin of the vector program the
+// f64 compute, 212 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -2853,325 +2765,309 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc089000000000000)   // -800
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc087480000000000)   // -745
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x4086300000000000) // 710
-	v204 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v211 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v213 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v214 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v1 := math.Float64frombits(0xc089000000000000)   // -800
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x8000000000000000)   // -0
+	v5 := math.Float64frombits(0xc087480000000000)   // -745
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v63 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v85 := math.Float64frombits(0x408f400000000000)  // 1000
+	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v106 := math.Float64frombits(0x4086300000000000) // 710
+	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v201 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v203 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v204 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
-		v3 := v0 < v2
-		v8 := v0 < v7
-		v9 := math.Abs(v0)
-		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v2 := v0 < v1
+		v6 := v0 < v5
+		v7 := math.Abs(v0)
+		v8 := -v7
+		v10 := v9
+		if v8 > v9 {
+			v10 = v8
 		}
-		v13 := v0 < v4
-		v16 := float64(v12 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v14 + v31)
-		v59 := float64(v14 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v17 > v65 {
-			v66 = v17
+		v11 := v0 < v3
+		v14 := float64(v10 * v13)
+		v15 := math.RoundToEven(v14)
+		v16 := -v15
+		v18 := math.FMA(v16, v17, v10)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v12 + v29)
+		v57 := float64(v12 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v60 := float64(v56 + v59)
+		v61 := float64(v56 - v60)
+		v62 := float64(v61 + v59)
+		v64 := v63
+		if v15 > v63 {
+			v64 = v15
 		}
-		v67 := ldexpMid(v14, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v14 + v68)
-		v71 := float64(v14 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v14
-		if v13 {
-			v74 = v62
+		v65 := ldexpMid(v12, v64)
+		v66 := float64(v60 * v65)
+		v67 := float64(v62 * v65)
+		v68 := float64(v12 + v66)
+		v69 := float64(v12 - v68)
+		v70 := float64(v69 + v66)
+		v71 := float64(v70 + v67)
+		v72 := v12
+		if v11 {
+			v72 = v60
 		}
-		v75 := v4
-		if v13 {
-			v75 = v64
+		v73 := v3
+		if v11 {
+			v73 = v62
 		}
-		v76 := float64(v14 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := v11 <= v10
-		v83 := float64(v81 * v76)
-		v84 := v4
-		if v13 {
-			v84 = v17
+		v74 := float64(v12 / v68)
+		v75 := float64(v72 * v74)
+		v76 := -v75
+		v77 := math.FMA(v76, v68, v72)
+		v78 := math.FMA(v76, v71, v77)
+		v79 := float64(v78 + v73)
+		v80 := v9 <= v8
+		v81 := float64(v79 * v74)
+		v82 := v3
+		if v11 {
+			v82 = v15
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v84 := float64(v83 - v82)
+		v86 := v85
+		if v84 < v85 {
+			v86 = v84
 		}
-		v89 := v4
-		if v88 > v4 {
-			v89 = v88
+		v87 := v3
+		if v86 > v3 {
+			v87 = v86
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v4
-		if v91 {
-			v94 = v93
+		v89 := v82 < v88
+		v91 := ldexpNormal(v90, v87)
+		v92 := v3
+		if v89 {
+			v92 = v91
 		}
-		v95 := float64(v77 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v77 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v65
-		if v84 > v65 {
-			v102 = v84
+		v93 := float64(v75 + v92)
+		v94 := float64(v93 - v92)
+		v95 := float64(v75 - v94)
+		v96 := float64(v95 + v81)
+		v97 := float64(v96 + v92)
+		v98 := float64(v97 - v92)
+		v99 := float64(v94 + v98)
+		v100 := v63
+		if v82 > v63 {
+			v100 = v82
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v0)
-		v105 := v103
-		if v104 {
-			v105 = v0
+		v101 := ldexpMid(v99, v100)
+		v102 := math.IsNaN(v0)
+		v103 := float64(v0 * v101)
+		v104 := float64(v23 * v0)
+		v105 := v9
+		if v104 > v9 {
+			v105 = v104
 		}
-		v106 := float64(v0 * v105)
-		v107 := float64(v25 * v0)
-		v108 := v11
-		if v107 > v11 {
-			v108 = v107
+		v107 := v106
+		if v105 < v106 {
+			v107 = v105
 		}
-		v110 := v109
-		if v108 < v109 {
-			v110 = v108
+		v108 := float64(v107 * v13)
+		v109 := math.RoundToEven(v108)
+		v110 := -v109
+		v111 := math.FMA(v110, v17, v107)
+		v112 := math.FMA(v110, v19, v111)
+		v113 := float64(v111 - v112)
+		v114 := math.FMA(v110, v19, v113)
+		v115 := float64(v112 * v112)
+		v116 := -v115
+		v117 := math.FMA(v112, v112, v116)
+		v118 := float64(v23 * v115)
+		v119 := float64(v23 * v117)
+		v120 := float64(v112 + v118)
+		v121 := float64(v112 - v120)
+		v122 := float64(v121 + v118)
+		v123 := float64(v122 + v119)
+		v124 := math.FMA(v114, v112, v114)
+		v125 := float64(v123 + v124)
+		v126 := float64(v115 * v112)
+		v127 := math.FMA(v112, v36, v37)
+		v128 := math.FMA(v112, v127, v39)
+		v129 := math.FMA(v112, v128, v41)
+		v130 := math.FMA(v112, v129, v43)
+		v131 := math.FMA(v112, v130, v45)
+		v132 := math.FMA(v112, v131, v47)
+		v133 := math.FMA(v112, v132, v49)
+		v134 := math.FMA(v112, v133, v51)
+		v135 := math.FMA(v112, v134, v53)
+		v136 := math.FMA(v126, v135, v125)
+		v137 := float64(v12 + v120)
+		v138 := float64(v12 - v137)
+		v139 := float64(v138 + v120)
+		v140 := float64(v139 + v136)
+		v141 := float64(v83 - v109)
+		v142 := v85
+		if v141 < v85 {
+			v142 = v141
 		}
-		v111 := float64(v110 * v15)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v19, v110)
-		v115 := math.FMA(v113, v21, v114)
-		v116 := float64(v114 - v115)
-		v117 := math.FMA(v113, v21, v116)
-		v118 := float64(v115 * v115)
-		v119 := -v118
-		v120 := math.FMA(v115, v115, v119)
-		v121 := float64(v25 * v118)
-		v122 := float64(v25 * v120)
-		v123 := float64(v115 + v121)
-		v124 := float64(v115 - v123)
-		v125 := float64(v124 + v121)
-		v126 := float64(v125 + v122)
-		v127 := math.FMA(v117, v115, v117)
-		v128 := float64(v126 + v127)
-		v129 := float64(v118 * v115)
-		v130 := math.FMA(v115, v38, v39)
-		v131 := math.FMA(v115, v130, v41)
-		v132 := math.FMA(v115, v131, v43)
-		v133 := math.FMA(v115, v132, v45)
-		v134 := math.FMA(v115, v133, v47)
-		v135 := math.FMA(v115, v134, v49)
-		v136 := math.FMA(v115, v135, v51)
-		v137 := math.FMA(v115, v136, v53)
-		v138 := math.FMA(v115, v137, v55)
-		v139 := math.FMA(v129, v138, v128)
-		v140 := float64(v14 + v123)
-		v141 := float64(v14 - v140)
-		v142 := float64(v141 + v123)
-		v143 := float64(v142 + v139)
-		v145 := float64(v85 - v112)
-		v146 := v87
-		if v145 < v87 {
+		v143 := v3
+		if v142 > v3 {
+			v143 = v142
+		}
+		v144 := v109 < v88
+		v145 := ldexpNormal(v90, v143)
+		v146 := v3
+		if v144 {
 			v146 = v145
 		}
-		v147 := v4
-		if v146 > v4 {
-			v147 = v146
+		v147 := float64(v137 + v146)
+		v148 := float64(v147 - v146)
+		v149 := float64(v137 - v148)
+		v150 := float64(v149 + v140)
+		v151 := float64(v150 + v146)
+		v152 := float64(v151 - v146)
+		v153 := float64(v148 + v152)
+		v154 := v63
+		if v109 > v63 {
+			v154 = v109
 		}
-		v148 := v112 < v90
-		v149 := ldexpNormal(v92, v147)
-		v150 := v4
-		if v148 {
-			v150 = v149
+		v155 := ldexpMid(v153, v154)
+		v156 := math.IsNaN(v104)
+		v157 := v155
+		if v156 {
+			v157 = v104
 		}
-		v151 := float64(v140 + v150)
-		v152 := float64(v151 - v150)
-		v153 := float64(v140 - v152)
-		v154 := float64(v153 + v143)
-		v155 := float64(v154 + v150)
-		v156 := float64(v155 - v150)
-		v157 := float64(v152 + v156)
-		v158 := v65
-		if v112 > v65 {
-			v158 = v112
+		v158 := float64(v0 * v157)
+		v159 := float64(v158 * v157)
+		v160 := v103
+		if v6 {
+			v160 = v159
 		}
-		v159 := ldexpMid(v157, v158)
-		v160 := math.IsNaN(v107)
-		v161 := v159
-		if v160 {
-			v161 = v107
+		v161 := v160
+		if v2 {
+			v161 = v4
 		}
-		v162 := float64(v0 * v161)
-		v163 := float64(v162 * v161)
-		v164 := v106
-		if v8 {
-			v164 = v163
-		}
-		v165 := v164
-		if v3 {
-			v165 = v5
-		}
-		v166 := dy[i]
-		v167 := float64(v166 * v5)
-		v168 := float64(v166 * v0)
-		v169 := -v168
-		v170 := math.FMA(v166, v0, v169)
-		v171 := float64(v168 * v161)
+		v162 := dy[i]
+		v163 := float64(v162 * v4)
+		v164 := float64(v162 * v0)
+		v165 := -v164
+		v166 := math.FMA(v162, v0, v165)
+		v167 := float64(v164 * v157)
+		v168 := -v167
+		v169 := math.FMA(v164, v157, v168)
+		v170 := math.FMA(v166, v157, v169)
+		v171 := float64(v167 * v157)
 		v172 := -v171
-		v173 := math.FMA(v168, v161, v172)
-		v174 := math.FMA(v170, v161, v173)
-		v175 := float64(v171 * v161)
-		v176 := -v175
-		v177 := math.FMA(v171, v161, v176)
-		v178 := math.FMA(v174, v161, v177)
-		v179 := float64(v168 * v0)
-		v180 := -v179
-		v181 := math.FMA(v168, v0, v180)
-		v182 := math.FMA(v170, v0, v181)
-		v183 := v4
-		if v82 {
-			v183 = v77
+		v173 := math.FMA(v167, v157, v172)
+		v174 := math.FMA(v170, v157, v173)
+		v175 := v3
+		if v80 {
+			v175 = v75
 		}
-		v184 := float64(v168 * v183)
-		v185 := -v184
-		v186 := math.FMA(v168, v183, v185)
-		v187 := math.FMA(v170, v183, v186)
-		v188 := v4
-		if v82 {
-			v188 = v83
+		v176 := float64(v164 * v175)
+		v177 := -v176
+		v178 := math.FMA(v164, v175, v177)
+		v179 := math.FMA(v166, v175, v178)
+		v180 := v3
+		if v80 {
+			v180 = v81
 		}
-		v189 := float64(v168 * v188)
-		v190 := float64(v187 + v189)
-		v191 := float64(v184 + v190)
-		v192 := math.Ldexp(v191, int(v84))
-		v193 := v192
-		if v104 {
-			v193 = v179
+		v181 := float64(v164 * v180)
+		v182 := float64(v179 + v181)
+		v183 := float64(v176 + v182)
+		v184 := math.Ldexp(v183, int(v82))
+		v185 := v184
+		if v6 {
+			v185 = v171
 		}
-		v194 := v4
-		if v104 {
-			v194 = v182
+		v186 := v3
+		if v6 {
+			v186 = v174
 		}
-		v195 := v193
-		if v8 {
-			v195 = v175
+		v187 := v185
+		if v2 {
+			v187 = v163
 		}
-		v196 := v194
-		if v8 {
-			v196 = v178
+		v188 := v186
+		if v2 {
+			v188 = v3
 		}
-		v197 := v195
-		if v3 {
-			v197 = v167
+		v189 := float64(v187 + v188)
+		v190 := float64(v162 * v161)
+		v191 := float64(v189 - v190)
+		v192 := math.Abs(v191)
+		v193 := math.Abs(v190)
+		v195 := float64(v193 * v194)
+		v196 := v192 <= v195
+		v197 := math.Abs(v162)
+		v198 := math.Abs(v164)
+		v199 := v197
+		if v198 > v197 {
+			v199 = v198
 		}
-		v198 := v196
-		if v3 {
-			v198 = v4
+		v200 := v199
+		if v198 > v199 {
+			v200 = v198
 		}
-		v199 := float64(v197 + v198)
-		v200 := float64(v166 * v165)
-		v201 := float64(v199 - v200)
-		v202 := math.Abs(v201)
-		v203 := math.Abs(v200)
-		v205 := float64(v203 * v204)
+		v202 := float64(v192 * v201)
+		v205 := math.FMA(v200, v203, v204)
 		v206 := v202 <= v205
-		v207 := math.Abs(v166)
-		v208 := math.Abs(v168)
-		v209 := v207
-		if v208 > v207 {
-			v209 = v208
+		v207 := v196 || v206
+		v208 := v189 == v3
+		v209 := v207 && !v208
+		v210 := v190
+		if v209 {
+			v210 = v189
 		}
-		v210 := v209
-		if v208 > v209 {
-			v210 = v208
+		v211 := v210
+		if v102 {
+			v211 = v0
 		}
-		v212 := float64(v202 * v211)
-		v215 := math.FMA(v210, v213, v214)
-		v216 := v212 <= v215
-		v217 := v206 || v216
-		v218 := v199 == v4
-		v219 := v217 && !v218
-		v220 := v200
-		if v219 {
-			v220 = v199
-		}
-		v221 := v220
-		if v104 {
-			v221 = v0
-		}
-		db[i] = v221
+		db[i] = v211
 	}
 }
 
 // swigluBackwardBUsualGeneric is the pure-Go kernel of swigluBackwardBUsual
-// (f64 memory, f64 compute, 150 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 143 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; db may be the same slice as an input.
@@ -3203,10 +3099,10 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v83 := math.Float64frombits(0x408f400000000000)  // 1000
 	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v125 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v132 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v134 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v135 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -3312,88 +3208,72 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		}
 		v99 := ldexpMid(v97, v98)
 		v100 := math.IsNaN(v0)
-		v101 := v99
-		if v100 {
-			v101 = v0
-		}
-		v102 := float64(v0 * v101)
-		v103 := v102
+		v101 := float64(v0 * v99)
+		v102 := v101
 		if v2 {
-			v103 = v4
+			v102 = v4
 		}
-		v104 := dy[i]
-		v105 := float64(v104 * v4)
-		v106 := float64(v104 * v0)
-		v107 := -v106
-		v108 := math.FMA(v104, v0, v107)
-		v109 := float64(v106 * v0)
+		v103 := dy[i]
+		v104 := float64(v103 * v4)
+		v105 := float64(v103 * v0)
+		v106 := -v105
+		v107 := math.FMA(v103, v0, v106)
+		v108 := v3
+		if v78 {
+			v108 = v73
+		}
+		v109 := float64(v105 * v108)
 		v110 := -v109
-		v111 := math.FMA(v106, v0, v110)
-		v112 := math.FMA(v108, v0, v111)
+		v111 := math.FMA(v105, v108, v110)
+		v112 := math.FMA(v107, v108, v111)
 		v113 := v3
 		if v78 {
-			v113 = v73
+			v113 = v79
 		}
-		v114 := float64(v106 * v113)
-		v115 := -v114
-		v116 := math.FMA(v106, v113, v115)
-		v117 := math.FMA(v108, v113, v116)
-		v118 := v3
-		if v78 {
-			v118 = v79
-		}
-		v119 := float64(v106 * v118)
-		v120 := float64(v117 + v119)
-		v121 := float64(v114 + v120)
-		v122 := math.Ldexp(v121, int(v80))
-		v123 := v122
-		if v100 {
-			v123 = v109
-		}
-		v124 := v3
-		if v100 {
-			v124 = v112
-		}
-		v125 := v123
+		v114 := float64(v105 * v113)
+		v115 := float64(v112 + v114)
+		v116 := float64(v109 + v115)
+		v117 := math.Ldexp(v116, int(v80))
+		v118 := v117
 		if v2 {
-			v125 = v105
+			v118 = v104
 		}
-		v126 := v124
+		v119 := v3
 		if v2 {
-			v126 = v3
+			v119 = v3
 		}
-		v127 := float64(v125 + v126)
-		v128 := float64(v104 * v103)
-		v129 := float64(v127 - v128)
-		v130 := math.Abs(v129)
-		v131 := math.Abs(v128)
-		v133 := float64(v131 * v132)
-		v134 := v130 <= v133
-		v135 := math.Abs(v104)
-		v136 := math.Abs(v106)
-		v137 := v135
-		if v136 > v135 {
-			v137 = v136
+		v120 := float64(v118 + v119)
+		v121 := float64(v103 * v102)
+		v122 := float64(v120 - v121)
+		v123 := math.Abs(v122)
+		v124 := math.Abs(v121)
+		v126 := float64(v124 * v125)
+		v127 := v123 <= v126
+		v128 := math.Abs(v103)
+		v129 := math.Abs(v105)
+		v130 := v128
+		if v129 > v128 {
+			v130 = v129
 		}
-		v138 := v137
-		if v136 > v137 {
-			v138 = v136
+		v131 := v130
+		if v129 > v130 {
+			v131 = v129
 		}
-		v140 := float64(v130 * v139)
-		v143 := math.FMA(v138, v141, v142)
-		v144 := v140 <= v143
-		v145 := v134 || v144
-		v146 := v127 == v3
-		v147 := v145 && !v146
-		v148 := v128
-		if v147 {
-			v148 = v127
+		v133 := float64(v123 * v132)
+		v136 := math.FMA(v131, v134, v135)
+		v137 := v133 <= v136
+		v138 := v127 || v137
+		v139 := v120 == v3
+		v140 := v138 && !v139
+		v141 := v121
+		if v140 {
+			v141 = v120
 		}
-		v149 := v148
+		v142 := v141
 		if v100 {
-			v149 = v0
+			v142 = v0
 		}
-		db[i] = v149
+		db[i] = v142
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f64 memory, f64
-// compute, 196 operations): the scalar twin of the vector program the assembly
+// compute, 195 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -222,24 +222,20 @@ func tanhshrinkGeneric(dst, x []float64) {
 		v188 := math.FMA(v187, v182, v183)
 		v189 := math.Copysign(v188, v0)
 		v190 := math.IsNaN(v0)
-		v191 := v189
-		if v190 {
-			v191 = v0
-		}
-		v192 := float64(v0 - v191)
-		v193 := v192
+		v191 := float64(v0 - v189)
+		v192 := v191
 		if v5 {
-			v193 = v107
+			v192 = v107
+		}
+		v193 := v192
+		if v2 {
+			v193 = v0
 		}
 		v194 := v193
-		if v2 {
+		if v190 {
 			v194 = v0
 		}
-		v195 := v194
-		if v190 {
-			v195 = v0
-		}
-		dst[i] = v195
+		dst[i] = v194
 	}
 }
 

@@ -64,24 +64,22 @@ func (b *Builder) Compute() Type { return b.p.Compute }
 
 // Finish ends the program with its result, which must be a float.
 func (b *Builder) Finish(result Value) *Program {
-	b.mustFloat(result)
-	b.p.Result = result
-	b.p.ResultErr = -1
-	p := b.p
-	b.p = nil
-	return p
+	return b.FinishReduce(result, -1, NoReduce)
 }
 
 // FinishReduce ends a reduction program: result folds into the
 // accumulator by r; resultErr (≥ 0 for a sum, or -1) is its exact rounding
-// error.
+// error. (With NoReduce and -1 it is Finish.) Selects the result never sees
+// are dropped (dropUnseenSelects).
 func (b *Builder) FinishReduce(result, resultErr Value, r Reducer) *Program {
+	b.mustFloat(result)
 	if resultErr >= 0 {
 		b.mustFloat(resultErr)
 	}
-	p := b.Finish(result)
-	p.Reduce, p.ResultErr = r, resultErr
-	return p
+	p := b.p
+	b.p = nil
+	p.Result, p.ResultErr, p.Reduce = result, resultErr, r
+	return p.dropUnseenSelects()
 }
 
 func (b *Builder) emit(op Op, imm float64, args ...Value) Value {

@@ -1,0 +1,107 @@
+package vprog
+
+// A select whose choice the result never sees is dropped. Primitives end
+// with their own NaN rule (isnan(a) ? a : r), and the program ends with
+// the kernel's (isnan(x) ? x : f): where the primitive's argument is x,
+// the inner select decides lanes the outer one overwrites, an instruction
+// (two on AVX2) per vector for nothing. The same holds for any select on a
+// mask an enclosing select has already decided.
+
+// unseenWhen is a condition under which a value's lanes do not reach the
+// result: where mask m is true (when true) or false (when false).
+type unseenWhen struct {
+	m    Value
+	when bool
+}
+
+// dropUnseenSelects returns p without the plain selects (Imm 0) whose
+// result no lane of the program's result sees where their own mask picks
+// one side: such a select is replaced by its other side.
+//
+// Each value's unseen conditions are those common to all its uses: a use
+// by an ordinary operation passes on that operation's conditions, a use
+// as a select's side adds the select's mask (the true side is unseen where
+// the mask is false, the other where it is true). Replacing a select by a
+// side changes its value only in lanes its conditions cover, and each use
+// of it has at least those conditions, so every change stays in unseen
+// lanes all the way to the result, however many selects are replaced at
+// once.
+func (p *Program) dropUnseenSelects() *Program {
+	n := len(p.Instrs)
+	used := make([]bool, n)
+	unseen := make([][]unseenWhen, n)
+	used[p.Result] = true
+	if p.Reduce == ReduceSum && p.ResultErr >= 0 {
+		used[p.ResultErr] = true
+	}
+	for i := n - 1; i >= 0; i-- {
+		if !used[i] {
+			continue
+		}
+		in := p.Instrs[i]
+		for k, a := range in.Args[:in.Op.Arity()] {
+			c := unseen[i]
+			if in.Op == OpSelect && k > 0 {
+				c = append(append([]unseenWhen(nil), c...), unseenWhen{in.Args[0], k == 2})
+			}
+			if !used[a] {
+				used[a], unseen[a] = true, c
+			} else {
+				unseen[a] = commonConditions(unseen[a], c)
+			}
+		}
+	}
+	remap := make([]Value, n)
+	dropped := false
+	q := p.derive(p.Name)
+	q.Instrs = nil
+	for i, in := range p.Instrs {
+		for k := range in.Op.Arity() {
+			in.Args[k] = remap[in.Args[k]]
+		}
+		if in.Op == OpSelect && in.Imm == 0 && used[i] {
+			if side, ok := unseenSide(unseen[i], p.Instrs[i].Args[0]); ok {
+				remap[i] = in.Args[side]
+				dropped = true
+				continue
+			}
+		}
+		remap[i] = q.add(in)
+	}
+	if !dropped {
+		return p
+	}
+	q.Result = remap[p.Result]
+	if p.ResultErr >= 0 {
+		q.ResultErr = remap[p.ResultErr]
+	}
+	return q.compact()
+}
+
+// unseenSide is the side (1: true, 2: false) a select on mask m may be
+// replaced by, given its unseen conditions.
+func unseenSide(conds []unseenWhen, m Value) (side int, ok bool) {
+	for _, c := range conds {
+		if c.m == m {
+			if c.when {
+				return 2, true // unseen where m is true: the false side will do
+			}
+			return 1, true
+		}
+	}
+	return 0, false
+}
+
+// commonConditions is the conditions in both a and b.
+func commonConditions(a, b []unseenWhen) []unseenWhen {
+	var both []unseenWhen
+	for _, c := range a {
+		for _, d := range b {
+			if c == d {
+				both = append(both, c)
+				break
+			}
+		}
+	}
+	return both
+}
