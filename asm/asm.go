@@ -13,6 +13,7 @@ import (
 	"github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/printer"
 
+	"github.com/actkern/actkern/internal/parallel"
 	"github.com/actkern/actkern/internal/vprog"
 )
 
@@ -176,7 +177,7 @@ func choosePlans(progs []*vprog.Program) ([][]plan, [][]*pool) {
 		plans[i] = make([]plan, len(levels))
 		pools[i] = make([]*pool, len(levels))
 	}
-	forEach(len(progs)*len(levels), func(k int) {
+	parallel.ForEach(len(progs)*len(levels), func(k int) {
 		i, j := k/len(levels), k%len(levels)
 		pools[i][j] = newPool("probe")
 		plans[i][j] = choosePlan(levels[j].make(progs[i], pools[i][j]), progs[i], progs[i].Live())

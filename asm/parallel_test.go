@@ -31,15 +31,3 @@ func TestPoolReplay(t *testing.T) {
 	assert.Equal(t, direct.data, replayed.data)
 	assert.Equal(t, direct.entries, replayed.entries)
 }
-
-// TestForEach: every index is done once, for more indices than CPUs and
-// for none.
-func TestForEach(t *testing.T) {
-	for _, n := range []int{0, 1, 1000} {
-		done := make([]int, n)
-		forEach(n, func(i int) { done[i]++ })
-		for i, c := range done {
-			assert.Equal(t, 1, c, "n=%d, index %d", n, i)
-		}
-	}
-}

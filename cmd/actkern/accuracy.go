@@ -8,11 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/actkern/actkern/generated/f32"
 	"github.com/actkern/actkern/generated/f64"
+	"github.com/actkern/actkern/internal/parallel"
 	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/kerneltest"
 )
@@ -43,7 +43,7 @@ func accuracy(args []string) error {
 	start := time.Now()
 	reports := make([]kerneltest.Report, len(jobs))
 	errs := make([]error, len(jobs))
-	parallel(len(jobs), func(i int) {
+	parallel.ForEach(len(jobs), func(i int) {
 		j := jobs[i]
 		desc := kerneltest.FromSpec(j.act)
 		if j.prec == "f32" {
@@ -138,7 +138,7 @@ func rowsCurve(b *bytes.Buffer, s *spec.Spec, list string) error {
 		}
 	}
 	start := time.Now()
-	parallel(len(pts), func(i int) {
+	parallel.ForEach(len(pts), func(i int) {
 		p := pts[i]
 		r := kerneltest.RowsFromSpec(p.a, p.prec)
 		if p.prec == "f32" {
@@ -194,24 +194,6 @@ func measure64(a kerneltest.Activation, dir string, params map[string]float64, n
 		},
 	}
 	return kerneltest.MeasureParams(a, k, dir, params, n)
-}
-
-// parallel calls f(0) … f(n-1), each once, on every core.
-func parallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				f(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // accuracyJob is one row of the accuracy tables: a kernel direction at a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/actkern/actkern/generated/f64"
+	"github.com/actkern/actkern/internal/parallel"
 	"github.com/actkern/actkern/internal/spec"
 	"github.com/actkern/actkern/internal/testutil"
 	"github.com/actkern/actkern/kerneltest"
@@ -122,7 +123,7 @@ func intervalTable(b *bytes.Buffer, jobs []accuracyJob, n int) error {
 	reps := make([]intervalReport, len(js))
 	huge := make([]intervalReport, len(js)) // dy times hugeDY; backward rows only
 	errs := make([]error, len(js))
-	parallel(len(js), func(i int) {
+	parallel.ForEach(len(js), func(i int) {
 		j := js[i]
 		reps[i], errs[i] = measureIntervals64(j.act, j.dir, j.params, n, 1)
 		if errs[i] == nil && j.dir != kerneltest.Forward {

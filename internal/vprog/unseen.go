@@ -51,45 +51,24 @@ func (p *Program) dropUnseenSelects() *Program {
 			}
 		}
 	}
-	remap := make([]Value, n)
-	dropped := false
-	q := p.derive(p.Name)
-	q.Instrs = nil
-	for i, in := range p.Instrs {
-		for k := range in.Op.Arity() {
-			in.Args[k] = remap[in.Args[k]]
-		}
-		if in.Op == OpSelect && in.Imm == 0 && used[i] {
-			if side, ok := unseenSide(unseen[i], p.Instrs[i].Args[0]); ok {
-				remap[i] = in.Args[side]
-				dropped = true
-				continue
-			}
-		}
-		remap[i] = q.add(in)
-	}
-	if !dropped {
-		return p
-	}
-	q.Result = remap[p.Result]
-	if p.ResultErr >= 0 {
-		q.ResultErr = remap[p.ResultErr]
-	}
-	return q.compact()
+	// A select no lane uses has no conditions, and stays (compact drops it).
+	return p.dropSelects(func(i int, _ Instr, _ *Program) int {
+		return unseenSide(unseen[i], p.Instrs[i].Args[0])
+	})
 }
 
 // unseenSide is the side (1: true, 2: false) a select on mask m may be
-// replaced by, given its unseen conditions.
-func unseenSide(conds []unseenWhen, m Value) (side int, ok bool) {
+// replaced by, given its unseen conditions, or 0.
+func unseenSide(conds []unseenWhen, m Value) int {
 	for _, c := range conds {
 		if c.m == m {
 			if c.when {
-				return 2, true // unseen where m is true: the false side will do
+				return 2 // unseen where m is true: the false side will do
 			}
-			return 1, true
+			return 1
 		}
 	}
-	return 0, false
+	return 0
 }
 
 // commonConditions is the conditions in both a and b.

@@ -10,27 +10,11 @@ func (p *Program) ForX86() *Program {
 	if p.Reduce != NoReduce {
 		return p
 	}
-	remap := make([]Value, len(p.Instrs))
-	dropped := false
-	q := p.derive(p.Name)
-	q.Instrs = nil
-	for i, in := range p.Instrs {
-		for k := range in.Op.Arity() {
-			in.Args[k] = remap[in.Args[k]]
+	return p.dropSelects(func(_ int, in Instr, q *Program) int {
+		m, a, y := q.Instrs[in.Args[0]], in.Args[1], in.Args[2]
+		if m.Op == OpIsNaN && m.Args[0] == a && passesNaN(q, y, a, true) {
+			return 2
 		}
-		if in.Op == OpSelect && in.Imm == 0 {
-			m, a, y := q.Instrs[in.Args[0]], in.Args[1], in.Args[2]
-			if m.Op == OpIsNaN && m.Args[0] == a && passesNaN(q, y, a, true) {
-				remap[i] = y
-				dropped = true
-				continue
-			}
-		}
-		remap[i] = q.add(in)
-	}
-	if !dropped {
-		return p
-	}
-	q.Result = remap[p.Result]
-	return q.compact()
+		return 0
+	})
 }
