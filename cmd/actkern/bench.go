@@ -295,6 +295,7 @@ moving the memory at all. Backward kernels read dy and x, so they move
 Forward rows are the activation's name; **backward** rows time
 ` + "`XBackward(dx, dy, x)`" + `.
 `)
+	r.bars(&b, s)
 	type row struct {
 		label, bench string
 		pl           bool

@@ -87,3 +87,43 @@ func TestBenchReport(t *testing.T) {
 	assert.Contains(t, md, "| relu backward | 2.00 · 6.00 | – | 32.8× |")
 	assert.False(t, strings.Contains(md, "## float64"), "no f64 results, no f64 section")
 }
+
+const barsBench = `goos: linux
+goarch: amd64
+pkg: github.com/actkern/actkern/generated/f32
+cpu: Test CPU
+BenchmarkSigmoid/isa=avx512/n=4096-2        	100	  1000 ns/op	1.00 MB/s
+BenchmarkSigmoid/isa=avx2/n=4096-2          	100	  2500 ns/op	1.00 MB/s
+BenchmarkSigmoid/isa=plaingo/n=4096-2       	100	 40000 ns/op	1.00 MB/s
+BenchmarkSigmoidBackward/isa=avx512/n=4096-2	100	  1900 ns/op	1.00 MB/s
+BenchmarkSoftsign/isa=avx512/n=4096-2       	100	   100 ns/op	1.00 MB/s
+BenchmarkSoftsign/isa=plaingo/n=4096-2      	100	   500 ns/op	1.00 MB/s
+BenchmarkHardswish/isa=avx512/n=4096-2      	100	   500 ns/op	1.00 MB/s
+BenchmarkSELU/isa=avx512/n=4096-2           	100	  1000 ns/op	1.00 MB/s
+BenchmarkSELU/isa=plaingo/n=4096-2          	100	 19000 ns/op	1.00 MB/s
+BenchmarkCopy/n=4096-2                      	100	   200 ns/op	1.00 MB/s
+pkg: github.com/actkern/actkern/generated/f64
+BenchmarkSigmoid/isa=avx512/n=4096-2        	100	  2600 ns/op	1.00 MB/s
+`
+
+// TestBenchBars: each bar's cell compares the right figures with the
+// right bar, in the right direction.
+func TestBenchBars(t *testing.T) {
+	rep, err := parseBench([]byte(barsBench), "bars")
+	require.NoError(t, err)
+	s, err := spec.Load("../../spec/activations.yaml")
+	require.NoError(t, err)
+	var b strings.Builder
+	rep.bars(&b, s)
+	md := b.String()
+	assert.Contains(t, md, "best level measured (avx512)")
+	// sigmoid: 40000/1000 = 40× against 0.8·40 = 32×; backward 1.9; AVX2
+	// 2.5 (over 2.2); float64 2.6 (over 2.5).
+	assert.Contains(t, md, "| sigmoid | 40.0× / 32× ✓ | – | – | 1.90 ✓ | 2.50 ✗ | 2.60 ✗ |")
+	// selu: transcendental, not in the issue's table: 19× against 20×.
+	assert.Contains(t, md, "| selu | 19.0× / 20× ✗ |")
+	// softsign is algebraic: no speedup bar; hardswish is piecewise
+	// quadratic: 500/200 = 2.5 times copy().
+	assert.Contains(t, md, "| softsign | – | – |")
+	assert.Contains(t, md, "| hardswish | – | 2.50 ✗ |")
+}
