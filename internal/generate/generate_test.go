@@ -240,3 +240,25 @@ func TestGeneratedImportsNoToolchain(t *testing.T) {
 		}
 	}
 }
+
+// TestStageRare: a stage splits off its rare path only where its kernel
+// takes slices alone, which is all its driver passes; a stage with scalars
+// keeps the rare branch inline (before, the split generated calls that did
+// not compile).
+func TestStageRare(t *testing.T) {
+	build := func(params []string) *stage {
+		b := vprog.NewBuilder("toy", vprog.F64, vprog.F64, 1, params)
+		x := b.Input(0)
+		v := b.SelectRare(b.LT(b.Const(100), b.Abs(x)), b.Mul(x, x), b.Add(x, b.Const(1)))
+		if len(params) > 0 {
+			v = b.Mul(v, b.Param(0))
+		}
+		return &stage{p: b.Finish(v), out: "dst", ins: []string{"x"}}
+	}
+	usual, guard := stageRare(build(nil))
+	assert.NotNil(t, usual, "slices only: split")
+	assert.NotNil(t, guard)
+	usual, guard = stageRare(build([]string{"m"}))
+	assert.Nil(t, usual, "a scalar: inline")
+	assert.Nil(t, guard)
+}

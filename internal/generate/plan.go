@@ -111,7 +111,7 @@ func (g *generator) generatePackage(pr precision, acts []*spec.Activation, out *
 			for _, st := range sp.stages() {
 				out.programs = append(out.programs, st.p)
 				asmKernels = append(asmKernels, stageKernel(st.p))
-				if usual, guard := st.p.SplitRare(); usual != nil {
+				if usual, guard := stageRare(st); usual != nil {
 					uk := stageKernel(usual)
 					uk.Guard = guard
 					asmKernels = append(asmKernels, uk, stageKernel(guard))

@@ -288,7 +288,7 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 	var vars []jen.Code
 	for _, s := range sp.stages() {
 		vars = append(vars, jen.Id(implName(s.p)).Op("=").Id(kernelName(s.p)))
-		if usual, guard := s.p.SplitRare(); usual != nil {
+		if usual, guard := stageRare(s); usual != nil {
 			vars = append(vars, jen.Id(implName(usual)).Op("=").Id(kernelName(usual)),
 				jen.Id(implName(guard)).Op("=").Id(kernelName(guard)))
 		}
@@ -301,7 +301,7 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 		if err != nil {
 			return err
 		}
-		if usual, guard := s.p.SplitRare(); usual != nil {
+		if usual, guard := stageRare(s); usual != nil {
 			more, err := emitKernelNamed(usual, s.out, s.ins, helpers)
 			if err != nil {
 				return err
@@ -322,10 +322,9 @@ func emitShapedGeneric(f *jen.File, sp *shapedPlan, helpers helperSet) error {
 // stageRun is, for a stage with a rare path (vprog.SplitRare), the function
 // the drivers call instead of its kernel: the guard over the stage's
 // inputs, then the usual kernel where no element needs the rare branch.
-// Only gated stages have rare paths (their gate's), and they take no
-// parameters beyond their slices.
+// It takes the stage's slices only: stageRare splits no other stage.
 func stageRun(s *stage) jen.Code {
-	usual, guard := s.p.SplitRare()
+	usual, guard := stageRare(s)
 	var params, args []jen.Code
 	for _, n := range append([]string{s.out}, s.ins...) {
 		params = append(params, jen.Id(n))
@@ -337,10 +336,23 @@ func stageRun(s *stage) jen.Code {
 	).Line()
 }
 
+// stageRare is the split of stage s's program into its usual kernel and
+// the guard of its rare path (vprog.SplitRare), where its driver can take
+// it: a stage whose kernel takes slices only, as the gated stages' do
+// (stageRun passes nothing else). A stage with scalars (the rows and
+// channel kinds') keeps its rare branch inline: the full program, the
+// same bits, no guard.
+func stageRare(s *stage) (usual, guard *vprog.Program) {
+	if len(s.p.Params) > 0 {
+		return nil, nil
+	}
+	return s.p.SplitRare()
+}
+
 // stageCall is the function a driver calls for stage s: its kernel, or its
 // run function where it has a rare path.
 func stageCall(s *stage) string {
-	if usual, _ := s.p.SplitRare(); usual != nil {
+	if usual, _ := stageRare(s); usual != nil {
 		return s.p.Name + "Run"
 	}
 	return implName(s.p)
