@@ -114,12 +114,17 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.three(c, c.VANDPD, c.VANDPS, c.VANDPD_BCST, c.VANDPS_BCST, args[0], a.constLoc(a.abs()), dst)
 	case vprog.OpCopySign:
 		// dst holds args[0]; take the bits selected by the sign mask from
-		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1".
+		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1"; for
+		// CopySignOr, 0xF8 is "z1 | (z2 & z3)".
 		m := a.constLoc(a.sign())
+		imm := operand.U8(0xD8)
+		if in.Imm == vprog.CopySignOr {
+			imm = 0xF8
+		}
 		if a.f32 {
-			c.VPTERNLOGD_BCST(operand.U8(0xD8), m.m, args[1].r, dst)
+			c.VPTERNLOGD_BCST(imm, m.m, args[1].r, dst)
 		} else {
-			c.VPTERNLOGQ_BCST(operand.U8(0xD8), m.m, args[1].r, dst)
+			c.VPTERNLOGQ_BCST(imm, m.m, args[1].r, dst)
 		}
 	case vprog.OpSqrt:
 		a.pick(c.VSQRTPD, c.VSQRTPS)(args[0].r, dst)

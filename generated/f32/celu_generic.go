@@ -72,7 +72,7 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		v33 := ldexpNormal(v4, v13)
 		v34 := float64(v33 - v4)
 		v35 := math.FMA(v32, v33, v34)
-		v36 := math.Copysign(v35, v6)
+		v36 := math.Float64frombits(math.Float64bits(v35) | math.Float64bits(v6)&(1<<63))
 		v37 := math.IsNaN(v6)
 		v38 := v36
 		if v37 {

@@ -70,7 +70,7 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		v31 := ldexpNormal(v30, v10)
 		v32 := float64(v31 - v30)
 		v33 := math.FMA(v29, v31, v32)
-		v34 := math.Copysign(v33, v0)
+		v34 := math.Float64frombits(math.Float64bits(v33) | math.Float64bits(v0)&(1<<63))
 		v35 := math.IsNaN(v0)
 		v36 := float64(v3 * v34)
 		v37 := v36

@@ -233,7 +233,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v96 := ldexpNormal(v8, v81)
 		v97 := float64(v96 - v8)
 		v98 := math.FMA(v95, v96, v97)
-		v99 := math.Copysign(v98, v75)
+		v99 := math.Float64frombits(math.Float64bits(v98) | math.Float64bits(v75)&(1<<63))
 		v100 := math.IsNaN(v75)
 		v101 := v99
 		if v100 {

@@ -286,7 +286,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v28 := ldexpNormal(v27, v7)
 		v29 := float64(v28 - v27)
 		v30 := math.FMA(v26, v28, v29)
-		v31 := math.Copysign(v30, v0)
+		v31 := math.Float64frombits(math.Float64bits(v30) | math.Float64bits(v0)&(1<<63))
 		v32 := math.IsNaN(v0)
 		v33 := -v31
 		v34 := float64(dy[i])

@@ -72,7 +72,7 @@ func seluGeneric(dst, x []float32) {
 		v33 := ldexpNormal(v32, v12)
 		v34 := float64(v33 - v32)
 		v35 := math.FMA(v31, v33, v34)
-		v36 := math.Copysign(v35, v0)
+		v36 := math.Float64frombits(math.Float64bits(v35) | math.Float64bits(v0)&(1<<63))
 		v37 := math.IsNaN(v0)
 		v38 := float64(v5 * v36)
 		v39 := v38

@@ -215,7 +215,7 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 		v83 := ldexpNormal(v8, v68)
 		v84 := float64(v83 - v8)
 		v85 := math.FMA(v82, v83, v84)
-		v86 := math.Copysign(v85, v62)
+		v86 := math.Float64frombits(math.Float64bits(v85) | math.Float64bits(v62)&(1<<63))
 		v87 := math.IsNaN(v62)
 		v88 := v86
 		if v87 {

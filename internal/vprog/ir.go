@@ -57,7 +57,10 @@ const (
 	OpFMA // a*b + c with a single rounding (FMA only in F64 compute, see Builder.FMA)
 	OpNeg // -a: flips the sign bit (also of NaN and zero)
 	OpAbs // |a|: clears the sign bit
-	// OpCopySign gives |a| with the sign bit of b.
+	// OpCopySign gives |a| with the sign bit of b. With Imm = CopySignOr
+	// it gives a with b's sign bit ORed in: the same where the lowering
+	// promises that a already has b's sign or is +0, and one instruction
+	// fewer on AVX2.
 	OpCopySign
 	OpSqrt // correctly rounded square root
 	// OpMin is x86 MINPD: a < b ? a : b. If either is NaN, or both are zero, it gives b.
@@ -110,6 +113,10 @@ const LdexpMidRange = 1
 // LdexpNormal is the Imm of an OpLdexp whose exponent is within the normal
 // range (see OpLdexp).
 const LdexpNormal = 2
+
+// CopySignOr is the Imm of an OpCopySign that ORs b's sign bit into a
+// (see OpCopySign).
+const CopySignOr = 1
 
 // RoundMode is the Imm of OpRound; the numbers are the x86 ROUND/RNDSCALE immediates.
 type RoundMode int

@@ -306,16 +306,17 @@ func expm1Lower(b *Builder, x Value, target Type) Value {
 		hi = expm132MaxArg
 	}
 	xc := expClamp(b, x, expm1MinArg, hi)
+	// expm1 has the sign of x: the copysigns restore expm1(-0) = -0, which
+	// the arithmetic turns into +0.
 	var res Value
 	if target == F64 {
 		k, y0, w := expm1DD(b, xc)
 		// |y0 + w| is in [0.2, 2^58] where k ≠ 0 (see expm1DD).
-		res = b.LdexpMidRange(b.Add(y0, w), k)
+		res = b.CopySign(b.LdexpMidRange(b.Add(y0, w), k), x)
 	} else {
-		res = expm132(b, xc)
+		// expm132 already has x's sign, except +0 for x = -0: ORing in
+		// x's sign bit is copysign here (on AVX2 one instruction fewer).
+		res = b.CopySignOr(expm132(b, xc), x)
 	}
-	// expm1 has the sign of x; this restores expm1(-0) = -0, which the
-	// arithmetic above turns into +0.
-	res = b.CopySign(res, x)
 	return b.Select(b.IsNaN(x), x, res)
 }
