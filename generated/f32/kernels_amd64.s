@@ -78604,17 +78604,18 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+5136(SB), Z3
-	VBROADCASTSD actkernconst<>+72(SB), Z4
-	VBROADCASTSD actkernconst<>+1080(SB), Z5
-	VBROADCASTSD actkernconst<>+88(SB), Z6
-	VBROADCASTSD actkernconst<>+96(SB), Z7
-	VBROADCASTSD actkernconst<>+104(SB), Z8
-	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+32(SB), Z12
-	VBROADCASTSD actkernconst<>+40(SB), Z13
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+5136(SB), Z4
+	VBROADCASTSD actkernconst<>+72(SB), Z5
+	VBROADCASTSD actkernconst<>+1080(SB), Z6
+	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+112(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+32(SB), Z13
+	VBROADCASTSD actkernconst<>+40(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -78622,118 +78623,118 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z14
-	VCVTPS2PD       32(CX), Z15
-	VCVTPS2PD       64(CX), Z16
-	VCVTPS2PD       96(CX), Z17
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z18
+	VCVTPS2PD       (CX), Z15
+	VCVTPS2PD       32(CX), Z16
+	VCVTPS2PD       64(CX), Z17
+	VCVTPS2PD       96(CX), Z18
 	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1024(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1024(SB), Z17, Z21
-	VMULPD          Z3, Z18, Z18
-	VMULPD          Z3, Z19, Z19
-	VMULPD          Z3, Z20, Z20
-	VMULPD          Z3, Z21, Z21
-	VMAXPD          Z4, Z18, Z18
-	VMAXPD          Z4, Z19, Z19
-	VMAXPD          Z4, Z20, Z20
-	VMAXPD          Z4, Z21, Z21
-	VMULPD          Z6, Z18, Z22
-	VMULPD          Z6, Z19, Z23
-	VMULPD          Z6, Z20, Z24
-	VMULPD          Z6, Z21, Z25
-	VRNDSCALEPD     $0x08, Z22, Z22
+	VANDPD.BCST     actkernconst<>+1024(SB), Z18, Z22
+	VMULPD          Z4, Z19, Z19
+	VMULPD          Z4, Z20, Z20
+	VMULPD          Z4, Z21, Z21
+	VMULPD          Z4, Z22, Z22
+	VMAXPD          Z5, Z19, Z19
+	VMAXPD          Z5, Z20, Z20
+	VMAXPD          Z5, Z21, Z21
+	VMAXPD          Z5, Z22, Z22
+	VMULPD          Z7, Z19, Z23
+	VMULPD          Z7, Z20, Z24
+	VMULPD          Z7, Z21, Z25
+	VMULPD          Z7, Z22, Z26
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z26
+	VRNDSCALEPD     $0x08, Z26, Z26
 	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z27
 	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z28
 	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z29
-	VFMADD213PD     Z18, Z7, Z26
-	VFMADD213PD     Z19, Z7, Z27
-	VFMADD213PD     Z20, Z7, Z28
-	VFMADD213PD     Z21, Z7, Z29
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z26, Z18
+	VXORPD.BCST     actkernconst<>+0(SB), Z26, Z30
+	VFMADD213PD     Z19, Z8, Z27
+	VFMADD213PD     Z20, Z8, Z28
+	VFMADD213PD     Z21, Z8, Z29
+	VFMADD213PD     Z22, Z8, Z30
 	VMOVAPD         Z1, Z19
 	VFMADD213PD     Z2, Z27, Z19
 	VMOVAPD         Z1, Z20
 	VFMADD213PD     Z2, Z28, Z20
 	VMOVAPD         Z1, Z21
 	VFMADD213PD     Z2, Z29, Z21
-	VFMADD213PD     Z8, Z26, Z18
-	VFMADD213PD     Z8, Z27, Z19
-	VFMADD213PD     Z8, Z28, Z20
-	VFMADD213PD     Z8, Z29, Z21
-	VFMADD213PD     Z9, Z26, Z18
+	VMOVAPD         Z1, Z22
+	VFMADD213PD     Z2, Z30, Z22
 	VFMADD213PD     Z9, Z27, Z19
 	VFMADD213PD     Z9, Z28, Z20
 	VFMADD213PD     Z9, Z29, Z21
-	VFMADD213PD     Z10, Z26, Z18
+	VFMADD213PD     Z9, Z30, Z22
 	VFMADD213PD     Z10, Z27, Z19
 	VFMADD213PD     Z10, Z28, Z20
 	VFMADD213PD     Z10, Z29, Z21
-	VFMADD213PD     Z11, Z26, Z18
+	VFMADD213PD     Z10, Z30, Z22
 	VFMADD213PD     Z11, Z27, Z19
 	VFMADD213PD     Z11, Z28, Z20
 	VFMADD213PD     Z11, Z29, Z21
-	VFMADD213PD     Z12, Z26, Z18
+	VFMADD213PD     Z11, Z30, Z22
 	VFMADD213PD     Z12, Z27, Z19
 	VFMADD213PD     Z12, Z28, Z20
 	VFMADD213PD     Z12, Z29, Z21
-	VFMADD213PD     Z13, Z26, Z18
+	VFMADD213PD     Z12, Z30, Z22
 	VFMADD213PD     Z13, Z27, Z19
 	VFMADD213PD     Z13, Z28, Z20
 	VFMADD213PD     Z13, Z29, Z21
-	VMULPD          Z18, Z26, Z26
+	VFMADD213PD     Z13, Z30, Z22
+	VFMADD213PD     Z14, Z27, Z19
+	VFMADD213PD     Z14, Z28, Z20
+	VFMADD213PD     Z14, Z29, Z21
+	VFMADD213PD     Z14, Z30, Z22
 	VMULPD          Z19, Z27, Z27
 	VMULPD          Z20, Z28, Z28
 	VMULPD          Z21, Z29, Z29
-	VSCALEFPD       Z22, Z0, Z22
+	VMULPD          Z22, Z30, Z30
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSUBPD          Z0, Z22, Z18
+	VSCALEFPD       Z26, Z0, Z26
 	VSUBPD          Z0, Z23, Z19
 	VSUBPD          Z0, Z24, Z20
 	VSUBPD          Z0, Z25, Z21
-	VFMADD213PD     Z18, Z26, Z22
+	VSUBPD          Z0, Z26, Z22
 	VFMADD213PD     Z19, Z27, Z23
 	VFMADD213PD     Z20, Z28, Z24
 	VFMADD213PD     Z21, Z29, Z25
-	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z18
-	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z19
-	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z20
-	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z21
-	VADDPD          Z22, Z5, Z22
-	VADDPD          Z23, Z5, Z23
-	VADDPD          Z24, Z5, Z24
-	VADDPD          Z25, Z5, Z25
-	VDIVPD          Z22, Z18, Z18
+	VFMADD213PD     Z22, Z30, Z26
+	VSUBPD          Z23, Z3, Z19
+	VSUBPD          Z24, Z3, Z20
+	VSUBPD          Z25, Z3, Z21
+	VSUBPD          Z26, Z3, Z22
+	VADDPD          Z23, Z6, Z23
+	VADDPD          Z24, Z6, Z24
+	VADDPD          Z25, Z6, Z25
+	VADDPD          Z26, Z6, Z26
 	VDIVPD          Z23, Z19, Z19
 	VDIVPD          Z24, Z20, Z20
 	VDIVPD          Z25, Z21, Z21
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z19
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z20
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z21
-	VCMPPD          $0x03, Z14, Z14, K2
-	VCMPPD          $0x03, Z15, Z15, K3
-	VCMPPD          $0x03, Z16, Z16, K4
-	VCMPPD          $0x03, Z17, Z17, K5
-	VBLENDMPD       Z14, Z18, K2, Z14
-	VBLENDMPD       Z15, Z19, K3, Z15
-	VBLENDMPD       Z16, Z20, K4, Z16
-	VBLENDMPD       Z17, Z21, K5, Z17
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, (AX)
+	VDIVPD          Z26, Z22, Z22
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z19
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z20
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z21
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z22
+	VCMPPD          $0x03, Z15, Z15, K2
+	VCMPPD          $0x03, Z16, Z16, K3
+	VCMPPD          $0x03, Z17, Z17, K4
+	VCMPPD          $0x03, Z18, Z18, K5
+	VBLENDMPD       Z15, Z19, K2, Z15
+	VBLENDMPD       Z16, Z20, K3, Z16
+	VBLENDMPD       Z17, Z21, K4, Z17
+	VBLENDMPD       Z18, Z22, K5, Z18
 	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, 32(AX)
+	VMOVUPS         Y15, (AX)
 	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, 64(AX)
+	VMOVUPS         Y16, 32(AX)
 	VCVTPD2PS       Z17, Y17
-	VMOVUPS         Y17, 96(AX)
+	VMOVUPS         Y17, 64(AX)
+	VCVTPD2PS       Z18, Y18
+	VMOVUPS         Y18, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -78742,34 +78743,34 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z14
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z17
-	VFMADD213PD     Z15, Z7, Z17
-	VMOVAPD         Z1, Z15
-	VFMADD213PD     Z2, Z17, Z15
-	VFMADD213PD     Z8, Z17, Z15
-	VFMADD213PD     Z9, Z17, Z15
-	VFMADD213PD     Z10, Z17, Z15
-	VFMADD213PD     Z11, Z17, Z15
-	VFMADD213PD     Z12, Z17, Z15
-	VFMADD213PD     Z13, Z17, Z15
-	VMULPD          Z15, Z17, Z17
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z15
-	VFMADD213PD     Z15, Z17, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z15
-	VADDPD          Z16, Z5, Z16
-	VDIVPD          Z16, Z15, Z15
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z15
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z15, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, (AX)
+	VCVTPS2PD       (CX), Z15
+	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z16
+	VMULPD          Z4, Z16, Z16
+	VMAXPD          Z5, Z16, Z16
+	VMULPD          Z7, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VXORPD.BCST     actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD     Z16, Z8, Z18
+	VMOVAPD         Z1, Z16
+	VFMADD213PD     Z2, Z18, Z16
+	VFMADD213PD     Z9, Z18, Z16
+	VFMADD213PD     Z10, Z18, Z16
+	VFMADD213PD     Z11, Z18, Z16
+	VFMADD213PD     Z12, Z18, Z16
+	VFMADD213PD     Z13, Z18, Z16
+	VFMADD213PD     Z14, Z18, Z16
+	VMULPD          Z16, Z18, Z18
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z16
+	VFMADD213PD     Z16, Z18, Z17
+	VSUBPD          Z17, Z3, Z16
+	VADDPD          Z17, Z6, Z17
+	VDIVPD          Z17, Z16, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
+	VCMPPD          $0x03, Z15, Z15, K2
+	VBLENDMPD       Z15, Z16, K2, Z15
+	VCVTPD2PS       Z15, Y15
+	VMOVUPS         Y15, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -78781,35 +78782,35 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y14
-	VCVTPS2PD       Y14, Z14
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z17
-	VFMADD213PD     Z15, Z7, Z17
-	VMOVAPD         Z1, Z15
-	VFMADD213PD     Z2, Z17, Z15
-	VFMADD213PD     Z8, Z17, Z15
-	VFMADD213PD     Z9, Z17, Z15
-	VFMADD213PD     Z10, Z17, Z15
-	VFMADD213PD     Z11, Z17, Z15
-	VFMADD213PD     Z12, Z17, Z15
-	VFMADD213PD     Z13, Z17, Z15
-	VMULPD          Z15, Z17, Z17
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z15
-	VFMADD213PD     Z15, Z17, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z15
-	VADDPD          Z16, Z5, Z16
-	VDIVPD          Z16, Z15, Z15
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z15
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z15, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z16
+	VMULPD          Z4, Z16, Z16
+	VMAXPD          Z5, Z16, Z16
+	VMULPD          Z7, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VXORPD.BCST     actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD     Z16, Z8, Z18
+	VMOVAPD         Z1, Z16
+	VFMADD213PD     Z2, Z18, Z16
+	VFMADD213PD     Z9, Z18, Z16
+	VFMADD213PD     Z10, Z18, Z16
+	VFMADD213PD     Z11, Z18, Z16
+	VFMADD213PD     Z12, Z18, Z16
+	VFMADD213PD     Z13, Z18, Z16
+	VFMADD213PD     Z14, Z18, Z16
+	VMULPD          Z16, Z18, Z18
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z16
+	VFMADD213PD     Z16, Z18, Z17
+	VSUBPD          Z17, Z3, Z16
+	VADDPD          Z17, Z6, Z17
+	VDIVPD          Z17, Z16, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
+	VCMPPD          $0x03, Z15, Z15, K2
+	VBLENDMPD       Z15, Z16, K2, Z15
+	VCVTPD2PS       Z15, Y15
+	VMOVUPS         Y15, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -78821,17 +78822,18 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+5136(SB), Z3
-	VBROADCASTSD actkernconst<>+72(SB), Z4
-	VBROADCASTSD actkernconst<>+1080(SB), Z5
-	VBROADCASTSD actkernconst<>+88(SB), Z6
-	VBROADCASTSD actkernconst<>+96(SB), Z7
-	VBROADCASTSD actkernconst<>+104(SB), Z8
-	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+16(SB), Z10
-	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+32(SB), Z12
-	VBROADCASTSD actkernconst<>+40(SB), Z13
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+5136(SB), Z4
+	VBROADCASTSD actkernconst<>+72(SB), Z5
+	VBROADCASTSD actkernconst<>+1080(SB), Z6
+	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+112(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+32(SB), Z13
+	VBROADCASTSD actkernconst<>+40(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -78839,118 +78841,118 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z14
-	VCVTPS2PD       32(CX), Z15
-	VCVTPS2PD       64(CX), Z16
-	VCVTPS2PD       96(CX), Z17
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z18
+	VCVTPS2PD       (CX), Z15
+	VCVTPS2PD       32(CX), Z16
+	VCVTPS2PD       64(CX), Z17
+	VCVTPS2PD       96(CX), Z18
 	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1024(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1024(SB), Z17, Z21
-	VMULPD          Z3, Z18, Z18
-	VMULPD          Z3, Z19, Z19
-	VMULPD          Z3, Z20, Z20
-	VMULPD          Z3, Z21, Z21
-	VMAXPD          Z4, Z18, Z18
-	VMAXPD          Z4, Z19, Z19
-	VMAXPD          Z4, Z20, Z20
-	VMAXPD          Z4, Z21, Z21
-	VMULPD          Z6, Z18, Z22
-	VMULPD          Z6, Z19, Z23
-	VMULPD          Z6, Z20, Z24
-	VMULPD          Z6, Z21, Z25
-	VRNDSCALEPD     $0x08, Z22, Z22
+	VANDPD.BCST     actkernconst<>+1024(SB), Z18, Z22
+	VMULPD          Z4, Z19, Z19
+	VMULPD          Z4, Z20, Z20
+	VMULPD          Z4, Z21, Z21
+	VMULPD          Z4, Z22, Z22
+	VMAXPD          Z5, Z19, Z19
+	VMAXPD          Z5, Z20, Z20
+	VMAXPD          Z5, Z21, Z21
+	VMAXPD          Z5, Z22, Z22
+	VMULPD          Z7, Z19, Z23
+	VMULPD          Z7, Z20, Z24
+	VMULPD          Z7, Z21, Z25
+	VMULPD          Z7, Z22, Z26
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z26
+	VRNDSCALEPD     $0x08, Z26, Z26
 	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z27
 	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z28
 	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z29
-	VFMADD213PD     Z18, Z7, Z26
-	VFMADD213PD     Z19, Z7, Z27
-	VFMADD213PD     Z20, Z7, Z28
-	VFMADD213PD     Z21, Z7, Z29
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z26, Z18
+	VXORPD.BCST     actkernconst<>+0(SB), Z26, Z30
+	VFMADD213PD     Z19, Z8, Z27
+	VFMADD213PD     Z20, Z8, Z28
+	VFMADD213PD     Z21, Z8, Z29
+	VFMADD213PD     Z22, Z8, Z30
 	VMOVAPD         Z1, Z19
 	VFMADD213PD     Z2, Z27, Z19
 	VMOVAPD         Z1, Z20
 	VFMADD213PD     Z2, Z28, Z20
 	VMOVAPD         Z1, Z21
 	VFMADD213PD     Z2, Z29, Z21
-	VFMADD213PD     Z8, Z26, Z18
-	VFMADD213PD     Z8, Z27, Z19
-	VFMADD213PD     Z8, Z28, Z20
-	VFMADD213PD     Z8, Z29, Z21
-	VFMADD213PD     Z9, Z26, Z18
+	VMOVAPD         Z1, Z22
+	VFMADD213PD     Z2, Z30, Z22
 	VFMADD213PD     Z9, Z27, Z19
 	VFMADD213PD     Z9, Z28, Z20
 	VFMADD213PD     Z9, Z29, Z21
-	VFMADD213PD     Z10, Z26, Z18
+	VFMADD213PD     Z9, Z30, Z22
 	VFMADD213PD     Z10, Z27, Z19
 	VFMADD213PD     Z10, Z28, Z20
 	VFMADD213PD     Z10, Z29, Z21
-	VFMADD213PD     Z11, Z26, Z18
+	VFMADD213PD     Z10, Z30, Z22
 	VFMADD213PD     Z11, Z27, Z19
 	VFMADD213PD     Z11, Z28, Z20
 	VFMADD213PD     Z11, Z29, Z21
-	VFMADD213PD     Z12, Z26, Z18
+	VFMADD213PD     Z11, Z30, Z22
 	VFMADD213PD     Z12, Z27, Z19
 	VFMADD213PD     Z12, Z28, Z20
 	VFMADD213PD     Z12, Z29, Z21
-	VFMADD213PD     Z13, Z26, Z18
+	VFMADD213PD     Z12, Z30, Z22
 	VFMADD213PD     Z13, Z27, Z19
 	VFMADD213PD     Z13, Z28, Z20
 	VFMADD213PD     Z13, Z29, Z21
-	VMULPD          Z18, Z26, Z26
+	VFMADD213PD     Z13, Z30, Z22
+	VFMADD213PD     Z14, Z27, Z19
+	VFMADD213PD     Z14, Z28, Z20
+	VFMADD213PD     Z14, Z29, Z21
+	VFMADD213PD     Z14, Z30, Z22
 	VMULPD          Z19, Z27, Z27
 	VMULPD          Z20, Z28, Z28
 	VMULPD          Z21, Z29, Z29
-	VSCALEFPD       Z22, Z0, Z22
+	VMULPD          Z22, Z30, Z30
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSUBPD          Z0, Z22, Z18
+	VSCALEFPD       Z26, Z0, Z26
 	VSUBPD          Z0, Z23, Z19
 	VSUBPD          Z0, Z24, Z20
 	VSUBPD          Z0, Z25, Z21
-	VFMADD213PD     Z18, Z26, Z22
+	VSUBPD          Z0, Z26, Z22
 	VFMADD213PD     Z19, Z27, Z23
 	VFMADD213PD     Z20, Z28, Z24
 	VFMADD213PD     Z21, Z29, Z25
-	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z18
-	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z19
-	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z20
-	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z21
-	VADDPD          Z22, Z5, Z22
-	VADDPD          Z23, Z5, Z23
-	VADDPD          Z24, Z5, Z24
-	VADDPD          Z25, Z5, Z25
-	VDIVPD          Z22, Z18, Z18
+	VFMADD213PD     Z22, Z30, Z26
+	VSUBPD          Z23, Z3, Z19
+	VSUBPD          Z24, Z3, Z20
+	VSUBPD          Z25, Z3, Z21
+	VSUBPD          Z26, Z3, Z22
+	VADDPD          Z23, Z6, Z23
+	VADDPD          Z24, Z6, Z24
+	VADDPD          Z25, Z6, Z25
+	VADDPD          Z26, Z6, Z26
 	VDIVPD          Z23, Z19, Z19
 	VDIVPD          Z24, Z20, Z20
 	VDIVPD          Z25, Z21, Z21
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z19
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z20
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z21
-	VCMPPD          $0x03, Z14, Z14, K2
-	VCMPPD          $0x03, Z15, Z15, K3
-	VCMPPD          $0x03, Z16, Z16, K4
-	VCMPPD          $0x03, Z17, Z17, K5
-	VBLENDMPD       Z14, Z18, K2, Z14
-	VBLENDMPD       Z15, Z19, K3, Z15
-	VBLENDMPD       Z16, Z20, K4, Z16
-	VBLENDMPD       Z17, Z21, K5, Z17
-	VCVTPD2PS       Z14, Y14
-	VMOVNTPS        Y14, (AX)
+	VDIVPD          Z26, Z22, Z22
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z19
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z20
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z21
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z22
+	VCMPPD          $0x03, Z15, Z15, K2
+	VCMPPD          $0x03, Z16, Z16, K3
+	VCMPPD          $0x03, Z17, Z17, K4
+	VCMPPD          $0x03, Z18, Z18, K5
+	VBLENDMPD       Z15, Z19, K2, Z15
+	VBLENDMPD       Z16, Z20, K3, Z16
+	VBLENDMPD       Z17, Z21, K4, Z17
+	VBLENDMPD       Z18, Z22, K5, Z18
 	VCVTPD2PS       Z15, Y15
-	VMOVNTPS        Y15, 32(AX)
+	VMOVNTPS        Y15, (AX)
 	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, 64(AX)
+	VMOVNTPS        Y16, 32(AX)
 	VCVTPD2PS       Z17, Y17
-	VMOVNTPS        Y17, 96(AX)
+	VMOVNTPS        Y17, 64(AX)
+	VCVTPD2PS       Z18, Y18
+	VMOVNTPS        Y18, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -78959,34 +78961,34 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z14
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z17
-	VFMADD213PD     Z15, Z7, Z17
-	VMOVAPD         Z1, Z15
-	VFMADD213PD     Z2, Z17, Z15
-	VFMADD213PD     Z8, Z17, Z15
-	VFMADD213PD     Z9, Z17, Z15
-	VFMADD213PD     Z10, Z17, Z15
-	VFMADD213PD     Z11, Z17, Z15
-	VFMADD213PD     Z12, Z17, Z15
-	VFMADD213PD     Z13, Z17, Z15
-	VMULPD          Z15, Z17, Z17
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z15
-	VFMADD213PD     Z15, Z17, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z15
-	VADDPD          Z16, Z5, Z16
-	VDIVPD          Z16, Z15, Z15
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z15
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z15, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVNTPS        Y14, (AX)
+	VCVTPS2PD       (CX), Z15
+	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z16
+	VMULPD          Z4, Z16, Z16
+	VMAXPD          Z5, Z16, Z16
+	VMULPD          Z7, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VXORPD.BCST     actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD     Z16, Z8, Z18
+	VMOVAPD         Z1, Z16
+	VFMADD213PD     Z2, Z18, Z16
+	VFMADD213PD     Z9, Z18, Z16
+	VFMADD213PD     Z10, Z18, Z16
+	VFMADD213PD     Z11, Z18, Z16
+	VFMADD213PD     Z12, Z18, Z16
+	VFMADD213PD     Z13, Z18, Z16
+	VFMADD213PD     Z14, Z18, Z16
+	VMULPD          Z16, Z18, Z18
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z16
+	VFMADD213PD     Z16, Z18, Z17
+	VSUBPD          Z17, Z3, Z16
+	VADDPD          Z17, Z6, Z17
+	VDIVPD          Z17, Z16, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
+	VCMPPD          $0x03, Z15, Z15, K2
+	VBLENDMPD       Z15, Z16, K2, Z15
+	VCVTPD2PS       Z15, Y15
+	VMOVNTPS        Y15, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -78998,35 +79000,35 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y14
-	VCVTPS2PD       Y14, Z14
-	VANDPD.BCST     actkernconst<>+1024(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z17
-	VFMADD213PD     Z15, Z7, Z17
-	VMOVAPD         Z1, Z15
-	VFMADD213PD     Z2, Z17, Z15
-	VFMADD213PD     Z8, Z17, Z15
-	VFMADD213PD     Z9, Z17, Z15
-	VFMADD213PD     Z10, Z17, Z15
-	VFMADD213PD     Z11, Z17, Z15
-	VFMADD213PD     Z12, Z17, Z15
-	VFMADD213PD     Z13, Z17, Z15
-	VMULPD          Z15, Z17, Z17
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z15
-	VFMADD213PD     Z15, Z17, Z16
-	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z15
-	VADDPD          Z16, Z5, Z16
-	VDIVPD          Z16, Z15, Z15
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z15
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z15, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VANDPD.BCST     actkernconst<>+1024(SB), Z15, Z16
+	VMULPD          Z4, Z16, Z16
+	VMAXPD          Z5, Z16, Z16
+	VMULPD          Z7, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VXORPD.BCST     actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD     Z16, Z8, Z18
+	VMOVAPD         Z1, Z16
+	VFMADD213PD     Z2, Z18, Z16
+	VFMADD213PD     Z9, Z18, Z16
+	VFMADD213PD     Z10, Z18, Z16
+	VFMADD213PD     Z11, Z18, Z16
+	VFMADD213PD     Z12, Z18, Z16
+	VFMADD213PD     Z13, Z18, Z16
+	VFMADD213PD     Z14, Z18, Z16
+	VMULPD          Z16, Z18, Z18
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z16
+	VFMADD213PD     Z16, Z18, Z17
+	VSUBPD          Z17, Z3, Z16
+	VADDPD          Z17, Z6, Z17
+	VDIVPD          Z17, Z16, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
+	VCMPPD          $0x03, Z15, Z15, K2
+	VBLENDMPD       Z15, Z16, K2, Z15
+	VCVTPD2PS       Z15, Y15
+	VMOVUPS         Y15, K1, (AX)
 
 done:
 	SFENCE
@@ -79038,7 +79040,7 @@ done:
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+256(SB), Y1
-	VMOVUPD actkernconst<>+192(SB), Y2
+	VMOVUPD actkernconst<>+608(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -79103,15 +79105,15 @@ loop:
 	VPSLLQ      $0x34, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y2, Y9, Y6
-	VSUBPD      Y2, Y10, Y7
-	VSUBPD      Y2, Y11, Y8
+	VSUBPD      actkernconst<>+192(SB), Y9, Y6
+	VSUBPD      actkernconst<>+192(SB), Y10, Y7
+	VSUBPD      actkernconst<>+192(SB), Y11, Y8
 	VFMADD213PD Y6, Y12, Y9
 	VFMADD213PD Y7, Y13, Y10
 	VFMADD213PD Y8, Y14, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y6
-	VXORPD      actkernconst<>+128(SB), Y10, Y7
-	VXORPD      actkernconst<>+128(SB), Y11, Y8
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y2, Y7
+	VSUBPD      Y11, Y2, Y8
 	VADDPD      actkernconst<>+1568(SB), Y9, Y9
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
 	VADDPD      actkernconst<>+1568(SB), Y11, Y11
@@ -79119,14 +79121,11 @@ loop:
 	VDIVPD      Y10, Y7, Y7
 	VDIVPD      Y11, Y8, Y8
 	VANDPD      actkernconst<>+128(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VORPD       Y9, Y6, Y6
+	VORPD       Y6, Y9, Y6
 	VANDPD      actkernconst<>+128(SB), Y4, Y9
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VORPD       Y9, Y7, Y7
+	VORPD       Y7, Y9, Y7
 	VANDPD      actkernconst<>+128(SB), Y5, Y9
-	VANDPD      actkernconst<>+1312(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
+	VORPD       Y8, Y9, Y8
 	VCMPPD      $0x03, Y3, Y3, Y9
 	VCMPPD      $0x03, Y4, Y4, Y10
 	VCMPPD      $0x03, Y5, Y5, Y11
@@ -79166,14 +79165,13 @@ single:
 	VMULPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      Y2, Y5, Y4
+	VSUBPD      actkernconst<>+192(SB), Y5, Y4
 	VFMADD213PD Y4, Y6, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y4
+	VSUBPD      Y5, Y2, Y4
 	VADDPD      actkernconst<>+1568(SB), Y5, Y5
 	VDIVPD      Y5, Y4, Y4
 	VANDPD      actkernconst<>+128(SB), Y3, Y5
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y5, Y4, Y4
+	VORPD       Y4, Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
 	VCVTPD2PSY  Y5, X5
@@ -79209,14 +79207,13 @@ tail:
 	VMULPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      Y2, Y5, Y4
+	VSUBPD      actkernconst<>+192(SB), Y5, Y4
 	VFMADD213PD Y4, Y6, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y4
+	VSUBPD      Y5, Y2, Y4
 	VADDPD      actkernconst<>+1568(SB), Y5, Y5
 	VDIVPD      Y5, Y4, Y4
 	VANDPD      actkernconst<>+128(SB), Y3, Y5
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y5, Y4, Y4
+	VORPD       Y4, Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
 	VCVTPD2PSY  Y5, X5
@@ -79231,7 +79228,7 @@ done:
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+256(SB), Y1
-	VMOVUPD actkernconst<>+192(SB), Y2
+	VMOVUPD actkernconst<>+608(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -79296,15 +79293,15 @@ loop:
 	VPSLLQ      $0x34, Y10, Y10
 	VADDPD      actkernconst<>+160(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y2, Y9, Y6
-	VSUBPD      Y2, Y10, Y7
-	VSUBPD      Y2, Y11, Y8
+	VSUBPD      actkernconst<>+192(SB), Y9, Y6
+	VSUBPD      actkernconst<>+192(SB), Y10, Y7
+	VSUBPD      actkernconst<>+192(SB), Y11, Y8
 	VFMADD213PD Y6, Y12, Y9
 	VFMADD213PD Y7, Y13, Y10
 	VFMADD213PD Y8, Y14, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y6
-	VXORPD      actkernconst<>+128(SB), Y10, Y7
-	VXORPD      actkernconst<>+128(SB), Y11, Y8
+	VSUBPD      Y9, Y2, Y6
+	VSUBPD      Y10, Y2, Y7
+	VSUBPD      Y11, Y2, Y8
 	VADDPD      actkernconst<>+1568(SB), Y9, Y9
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
 	VADDPD      actkernconst<>+1568(SB), Y11, Y11
@@ -79312,14 +79309,11 @@ loop:
 	VDIVPD      Y10, Y7, Y7
 	VDIVPD      Y11, Y8, Y8
 	VANDPD      actkernconst<>+128(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VORPD       Y9, Y6, Y6
+	VORPD       Y6, Y9, Y6
 	VANDPD      actkernconst<>+128(SB), Y4, Y9
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VORPD       Y9, Y7, Y7
+	VORPD       Y7, Y9, Y7
 	VANDPD      actkernconst<>+128(SB), Y5, Y9
-	VANDPD      actkernconst<>+1312(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
+	VORPD       Y8, Y9, Y8
 	VCMPPD      $0x03, Y3, Y3, Y9
 	VCMPPD      $0x03, Y4, Y4, Y10
 	VCMPPD      $0x03, Y5, Y5, Y11
@@ -79359,14 +79353,13 @@ single:
 	VMULPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      Y2, Y5, Y4
+	VSUBPD      actkernconst<>+192(SB), Y5, Y4
 	VFMADD213PD Y4, Y6, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y4
+	VSUBPD      Y5, Y2, Y4
 	VADDPD      actkernconst<>+1568(SB), Y5, Y5
 	VDIVPD      Y5, Y4, Y4
 	VANDPD      actkernconst<>+128(SB), Y3, Y5
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y5, Y4, Y4
+	VORPD       Y4, Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
 	VCVTPD2PSY  Y5, X5
@@ -79402,14 +79395,13 @@ tail:
 	VMULPD      Y4, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      Y2, Y5, Y4
+	VSUBPD      actkernconst<>+192(SB), Y5, Y4
 	VFMADD213PD Y4, Y6, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y4
+	VSUBPD      Y5, Y2, Y4
 	VADDPD      actkernconst<>+1568(SB), Y5, Y5
 	VDIVPD      Y5, Y4, Y4
 	VANDPD      actkernconst<>+128(SB), Y3, Y5
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y5, Y4, Y4
+	VORPD       Y4, Y5, Y4
 	VCMPPD      $0x03, Y3, Y3, Y5
 	VBLENDVPD   Y5, Y3, Y4, Y5
 	VCVTPD2PSY  Y5, X5
@@ -80826,9 +80818,9 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+64(SB), Z3
 	VBROADCASTSD actkernconst<>+7496(SB), Z4
 	VBROADCASTSD actkernconst<>+7504(SB), Z5
 	VBROADCASTSD actkernconst<>+7512(SB), Z6
@@ -80848,10 +80840,10 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x00, Z3, Z12, K2
-	VCMPPD           $0x00, Z3, Z13, K3
-	VCMPPD           $0x00, Z3, Z14, K4
-	VCMPPD           $0x00, Z3, Z15, K5
+	VCMPPD           $0x00, Z1, Z12, K2
+	VCMPPD           $0x00, Z1, Z13, K3
+	VCMPPD           $0x00, Z1, Z14, K4
+	VCMPPD           $0x00, Z1, Z15, K5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
 	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
 	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
@@ -80998,14 +80990,14 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z19, Z31
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z28, Z16
-	VMOVAPD          Z1, Z17
-	VFMADD213PD      Z2, Z29, Z17
-	VMOVAPD          Z1, Z18
-	VFMADD213PD      Z2, Z30, Z18
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z31, Z19
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z28, Z16
+	VMOVAPD          Z2, Z17
+	VFMADD213PD      Z3, Z29, Z17
+	VMOVAPD          Z2, Z18
+	VFMADD213PD      Z3, Z30, Z18
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z31, Z19
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z28, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z17
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z18
@@ -81046,10 +81038,10 @@ loop:
 	VFMADD213PD      Z17, Z29, Z21
 	VFMADD213PD      Z18, Z30, Z22
 	VFMADD213PD      Z19, Z31, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z19
+	VSUBPD           Z20, Z1, Z16
+	VSUBPD           Z21, Z1, Z17
+	VSUBPD           Z22, Z1, Z18
+	VSUBPD           Z23, Z1, Z19
 	VADDPD.BCST      actkernconst<>+1080(SB), Z20, Z20
 	VADDPD.BCST      actkernconst<>+1080(SB), Z21, Z21
 	VADDPD.BCST      actkernconst<>+1080(SB), Z22, Z22
@@ -81058,10 +81050,10 @@ loop:
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
 	VDIVPD           Z23, Z19, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z19
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z16
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z17
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z19
 	VSUBPD           Z16, Z12, Z16
 	VSUBPD           Z17, Z13, Z17
 	VSUBPD           Z18, Z14, Z18
@@ -81093,7 +81085,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x00, Z3, Z12, K2
+	VCMPPD           $0x00, Z1, Z12, K2
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VCMPPD           $0x11, Z0, Z13, K3
 	VMULPD           Z12, Z12, Z14
@@ -81130,8 +81122,8 @@ single:
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z16, Z13
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z13
@@ -81142,10 +81134,10 @@ single:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z13
 	VFMADD213PD      Z13, Z16, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z13
+	VSUBPD           Z14, Z1, Z13
 	VADDPD.BCST      actkernconst<>+1080(SB), Z14, Z14
 	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z13
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
 	VSUBPD           Z13, Z12, Z13
 	VBLENDMPD        Z15, Z13, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
@@ -81164,7 +81156,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x00, Z3, Z12, K2
+	VCMPPD           $0x00, Z1, Z12, K2
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VCMPPD           $0x11, Z0, Z13, K3
 	VMULPD           Z12, Z12, Z14
@@ -81201,8 +81193,8 @@ tail:
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z16, Z13
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z13
@@ -81213,10 +81205,10 @@ tail:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z13
 	VFMADD213PD      Z13, Z16, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z13
+	VSUBPD           Z14, Z1, Z13
 	VADDPD.BCST      actkernconst<>+1080(SB), Z14, Z14
 	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z13
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
 	VSUBPD           Z13, Z12, Z13
 	VBLENDMPD        Z15, Z13, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
@@ -81231,9 +81223,9 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+64(SB), Z3
 	VBROADCASTSD actkernconst<>+7496(SB), Z4
 	VBROADCASTSD actkernconst<>+7504(SB), Z5
 	VBROADCASTSD actkernconst<>+7512(SB), Z6
@@ -81253,10 +81245,10 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x00, Z3, Z12, K2
-	VCMPPD           $0x00, Z3, Z13, K3
-	VCMPPD           $0x00, Z3, Z14, K4
-	VCMPPD           $0x00, Z3, Z15, K5
+	VCMPPD           $0x00, Z1, Z12, K2
+	VCMPPD           $0x00, Z1, Z13, K3
+	VCMPPD           $0x00, Z1, Z14, K4
+	VCMPPD           $0x00, Z1, Z15, K5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
 	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
 	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
@@ -81403,14 +81395,14 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z19, Z31
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z28, Z16
-	VMOVAPD          Z1, Z17
-	VFMADD213PD      Z2, Z29, Z17
-	VMOVAPD          Z1, Z18
-	VFMADD213PD      Z2, Z30, Z18
-	VMOVAPD          Z1, Z19
-	VFMADD213PD      Z2, Z31, Z19
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z28, Z16
+	VMOVAPD          Z2, Z17
+	VFMADD213PD      Z3, Z29, Z17
+	VMOVAPD          Z2, Z18
+	VFMADD213PD      Z3, Z30, Z18
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z31, Z19
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z28, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z17
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z18
@@ -81451,10 +81443,10 @@ loop:
 	VFMADD213PD      Z17, Z29, Z21
 	VFMADD213PD      Z18, Z30, Z22
 	VFMADD213PD      Z19, Z31, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z19
+	VSUBPD           Z20, Z1, Z16
+	VSUBPD           Z21, Z1, Z17
+	VSUBPD           Z22, Z1, Z18
+	VSUBPD           Z23, Z1, Z19
 	VADDPD.BCST      actkernconst<>+1080(SB), Z20, Z20
 	VADDPD.BCST      actkernconst<>+1080(SB), Z21, Z21
 	VADDPD.BCST      actkernconst<>+1080(SB), Z22, Z22
@@ -81463,10 +81455,10 @@ loop:
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
 	VDIVPD           Z23, Z19, Z19
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z16
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z17
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z19
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z16
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z17
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z19
 	VSUBPD           Z16, Z12, Z16
 	VSUBPD           Z17, Z13, Z17
 	VSUBPD           Z18, Z14, Z18
@@ -81498,7 +81490,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x00, Z3, Z12, K2
+	VCMPPD           $0x00, Z1, Z12, K2
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VCMPPD           $0x11, Z0, Z13, K3
 	VMULPD           Z12, Z12, Z14
@@ -81535,8 +81527,8 @@ single:
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z16, Z13
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z13
@@ -81547,10 +81539,10 @@ single:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z13
 	VFMADD213PD      Z13, Z16, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z13
+	VSUBPD           Z14, Z1, Z13
 	VADDPD.BCST      actkernconst<>+1080(SB), Z14, Z14
 	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z13
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
 	VSUBPD           Z13, Z12, Z13
 	VBLENDMPD        Z15, Z13, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
@@ -81569,7 +81561,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x00, Z3, Z12, K2
+	VCMPPD           $0x00, Z1, Z12, K2
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VCMPPD           $0x11, Z0, Z13, K3
 	VMULPD           Z12, Z12, Z14
@@ -81606,8 +81598,8 @@ tail:
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z16, Z13
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z13
@@ -81618,10 +81610,10 @@ tail:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z13
 	VFMADD213PD      Z13, Z16, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z13
+	VSUBPD           Z14, Z1, Z13
 	VADDPD.BCST      actkernconst<>+1080(SB), Z14, Z14
 	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z13
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
 	VSUBPD           Z13, Z12, Z13
 	VBLENDMPD        Z15, Z13, K3, Z15
 	VBLENDMPD        Z12, Z15, K2, Z12
@@ -81635,212 +81627,212 @@ done:
 
 // func tanhshrinkAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $192-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $224-48
+	VMOVUPD actkernconst<>+608(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y3
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y1, Y4
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y0, Y6
+	VCVTPS2PD   (CX), Y1
+	VCVTPS2PD   16(CX), Y2
+	VCVTPS2PD   32(CX), Y3
+	VCMPPD      $0x00, Y0, Y1, Y4
+	VCMPPD      $0x00, Y0, Y2, Y5
+	VCMPPD      $0x00, Y0, Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y1, Y7
 	VANDPD      actkernconst<>+1312(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y6, Y9
+	VANDPD      actkernconst<>+1312(SB), Y3, Y9
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y7, Y10
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y8, Y11
-	VMULPD      Y0, Y0, Y12
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y9, Y12
 	VMULPD      Y1, Y1, Y13
 	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y5, (SP)
-	VMULPD      Y0, Y12, Y5
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y1, Y13, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y2, Y14, Y3
-	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+7712(SB), Y12, Y11
-	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+7712(SB), Y13, Y10
-	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+7712(SB), Y14, Y9
+	VMOVUPD     Y6, (SP)
+	VMULPD      Y3, Y3, Y6
+	VMOVUPD     Y5, 32(SP)
+	VMULPD      Y1, Y13, Y5
+	VMOVUPD     Y4, 64(SP)
+	VMULPD      Y2, Y14, Y4
+	VMOVUPD     Y12, 96(SP)
+	VMULPD      Y3, Y6, Y12
+	VMOVUPD     Y11, 128(SP)
+	VMULPD      actkernconst<>+7712(SB), Y13, Y11
+	VMOVUPD     Y10, 160(SP)
+	VMULPD      actkernconst<>+7712(SB), Y14, Y10
+	VMOVUPD     Y3, 192(SP)
+	VMULPD      actkernconst<>+7712(SB), Y6, Y3
 	VADDPD      actkernconst<>+7680(SB), Y11, Y11
 	VADDPD      actkernconst<>+7680(SB), Y10, Y10
-	VADDPD      actkernconst<>+7680(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7648(SB), Y11, Y11
 	VADDPD      actkernconst<>+7648(SB), Y10, Y10
-	VADDPD      actkernconst<>+7648(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7648(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7616(SB), Y11, Y11
 	VADDPD      actkernconst<>+7616(SB), Y10, Y10
-	VADDPD      actkernconst<>+7616(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7616(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7584(SB), Y11, Y11
 	VADDPD      actkernconst<>+7584(SB), Y10, Y10
-	VADDPD      actkernconst<>+7584(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7584(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7552(SB), Y11, Y11
 	VADDPD      actkernconst<>+7552(SB), Y10, Y10
-	VADDPD      actkernconst<>+7552(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7552(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+192(SB), Y11, Y11
 	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
+	VADDPD      actkernconst<>+192(SB), Y3, Y3
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
-	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+7904(SB), Y12, Y9
-	VMULPD      actkernconst<>+7904(SB), Y13, Y10
-	VMULPD      actkernconst<>+7904(SB), Y14, Y11
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
+	VMULPD      Y3, Y12, Y12
+	VMULPD      actkernconst<>+7904(SB), Y13, Y3
+	VMULPD      actkernconst<>+7904(SB), Y14, Y10
+	VMULPD      actkernconst<>+7904(SB), Y6, Y11
+	VADDPD      actkernconst<>+7872(SB), Y3, Y3
 	VADDPD      actkernconst<>+7872(SB), Y10, Y10
 	VADDPD      actkernconst<>+7872(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7840(SB), Y3, Y3
 	VADDPD      actkernconst<>+7840(SB), Y10, Y10
 	VADDPD      actkernconst<>+7840(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7808(SB), Y3, Y3
 	VADDPD      actkernconst<>+7808(SB), Y10, Y10
 	VADDPD      actkernconst<>+7808(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7776(SB), Y3, Y3
 	VADDPD      actkernconst<>+7776(SB), Y10, Y10
 	VADDPD      actkernconst<>+7776(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7744(SB), Y3, Y3
 	VADDPD      actkernconst<>+7744(SB), Y10, Y10
 	VADDPD      actkernconst<>+7744(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VADDPD      actkernconst<>+3456(SB), Y12, Y12
+	VMULPD      Y3, Y13, Y13
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y11, Y6, Y6
 	VADDPD      actkernconst<>+3456(SB), Y13, Y13
 	VADDPD      actkernconst<>+3456(SB), Y14, Y14
-	VDIVPD      Y12, Y5, Y5
-	VDIVPD      Y13, Y4, Y4
-	VDIVPD      Y14, Y3, Y3
-	VMULPD      actkernconst<>+5824(SB), Y6, Y6
+	VADDPD      actkernconst<>+3456(SB), Y6, Y6
+	VDIVPD      Y13, Y5, Y5
+	VDIVPD      Y14, Y4, Y4
+	VDIVPD      Y6, Y12, Y12
 	VMULPD      actkernconst<>+5824(SB), Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y8, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y9, Y9
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y6, Y9
-	VMULPD      actkernconst<>+352(SB), Y7, Y10
-	VMULPD      actkernconst<>+352(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
+	VMAXPD      actkernconst<>+288(SB), Y9, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y3
+	VMULPD      actkernconst<>+352(SB), Y8, Y6
+	VMULPD      actkernconst<>+352(SB), Y9, Y10
+	VROUNDPD    $0x08, Y3, Y3
+	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y13
-	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+384(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y6
+	VXORPD      actkernconst<>+128(SB), Y3, Y11
+	VXORPD      actkernconst<>+128(SB), Y6, Y13
+	VXORPD      actkernconst<>+128(SB), Y10, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y13
+	VFMADD132PD actkernconst<>+384(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y7
 	VMOVUPD     actkernconst<>+224(SB), Y8
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VMULPD      Y6, Y12, Y12
-	VMULPD      Y7, Y13, Y13
-	VMULPD      Y8, Y14, Y14
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
+	VFMADD213PD actkernconst<>+256(SB), Y13, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y9
+	VFMADD213PD actkernconst<>+256(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y9
+	VMULPD      Y7, Y11, Y11
+	VMULPD      Y8, Y13, Y13
+	VMULPD      Y9, Y14, Y14
+	VADDPD      actkernconst<>+160(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+192(SB), Y9, Y6
-	VSUBPD      actkernconst<>+192(SB), Y10, Y7
-	VSUBPD      actkernconst<>+192(SB), Y11, Y8
-	VFMADD213PD Y6, Y12, Y9
-	VFMADD213PD Y7, Y13, Y10
-	VFMADD213PD Y8, Y14, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y6
-	VXORPD      actkernconst<>+128(SB), Y10, Y7
-	VXORPD      actkernconst<>+128(SB), Y11, Y8
-	VADDPD      actkernconst<>+1568(SB), Y9, Y9
+	VSUBPD      actkernconst<>+192(SB), Y3, Y7
+	VSUBPD      actkernconst<>+192(SB), Y6, Y8
+	VSUBPD      actkernconst<>+192(SB), Y10, Y9
+	VFMADD213PD Y7, Y11, Y3
+	VFMADD213PD Y8, Y13, Y6
+	VFMADD213PD Y9, Y14, Y10
+	VSUBPD      Y3, Y0, Y7
+	VSUBPD      Y6, Y0, Y8
+	VSUBPD      Y10, Y0, Y9
+	VADDPD      actkernconst<>+1568(SB), Y3, Y3
+	VADDPD      actkernconst<>+1568(SB), Y6, Y6
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
-	VADDPD      actkernconst<>+1568(SB), Y11, Y11
-	VDIVPD      Y9, Y6, Y6
-	VDIVPD      Y10, Y7, Y7
-	VDIVPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VORPD       Y9, Y6, Y6
-	VANDPD      actkernconst<>+128(SB), Y1, Y9
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VORPD       Y9, Y7, Y7
-	VANDPD      actkernconst<>+128(SB), Y2, Y9
-	VANDPD      actkernconst<>+1312(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VSUBPD      Y6, Y0, Y6
+	VDIVPD      Y3, Y7, Y7
+	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y10, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y1, Y3
+	VORPD       Y7, Y3, Y7
+	VANDPD      actkernconst<>+128(SB), Y2, Y3
+	VORPD       Y8, Y3, Y8
+	VMOVUPD     192(SP), Y3
+	VANDPD      actkernconst<>+128(SB), Y3, Y6
+	VORPD       Y9, Y6, Y9
 	VSUBPD      Y7, Y1, Y7
 	VSUBPD      Y8, Y2, Y8
-	VMOVUPD     160(SP), Y9
-	VBLENDVPD   Y9, Y5, Y6, Y9
+	VSUBPD      Y9, Y3, Y9
+	VMOVUPD     160(SP), Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
+	VBLENDVPD   Y5, Y4, Y8, Y5
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y9, Y3
-	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, Y1, Y5, Y0
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y0, X0
-	VMOVUPS     X0, 16(AX)
+	VBLENDVPD   Y4, Y12, Y9, Y4
+	VMOVUPD     64(SP), Y7
+	VBLENDVPD   Y7, Y1, Y6, Y7
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, Y2, Y5, Y1
+	VMOVUPD     (SP), Y2
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, (AX)
 	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 32(AX)
+	VMOVUPS     X1, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -81849,68 +81841,67 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7712(SB), Y4, Y6
-	VADDPD      actkernconst<>+7680(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7648(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7584(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7552(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7904(SB), Y4, Y6
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+3456(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+224(SB), Y2
-	VFMADD213PD actkernconst<>+256(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y2
-	VMULPD      Y2, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+192(SB), Y4, Y2
-	VFMADD213PD Y2, Y6, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VADDPD      actkernconst<>+1568(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y0, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y2
-	VORPD       Y4, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VCVTPS2PD   (CX), Y1
+	VCMPPD      $0x00, Y0, Y1, Y2
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y7
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7552(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+192(SB), Y7, Y7
+	VMULPD      Y7, Y6, Y6
+	VMULPD      actkernconst<>+7904(SB), Y5, Y7
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7744(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y5
+	VADDPD      actkernconst<>+3456(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y3, Y3
+	VMAXPD      actkernconst<>+288(SB), Y3, Y3
+	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VSUBPD      actkernconst<>+192(SB), Y5, Y3
+	VFMADD213PD Y3, Y7, Y5
+	VSUBPD      Y5, Y0, Y3
+	VADDPD      actkernconst<>+1568(SB), Y5, Y5
+	VDIVPD      Y5, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y3, Y5, Y3
+	VSUBPD      Y3, Y1, Y3
+	VBLENDVPD   Y4, Y6, Y3, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -81922,69 +81913,68 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7712(SB), Y4, Y6
-	VADDPD      actkernconst<>+7680(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7648(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7584(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7552(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7904(SB), Y4, Y6
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+3456(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+224(SB), Y2
-	VFMADD213PD actkernconst<>+256(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y2
-	VMULPD      Y2, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+192(SB), Y4, Y2
-	VFMADD213PD Y2, Y6, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VADDPD      actkernconst<>+1568(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y0, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y2
-	VORPD       Y4, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMASKMOVPS  (CX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VCMPPD      $0x00, Y0, Y1, Y2
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y7
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7552(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+192(SB), Y7, Y7
+	VMULPD      Y7, Y6, Y6
+	VMULPD      actkernconst<>+7904(SB), Y5, Y7
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7744(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y5
+	VADDPD      actkernconst<>+3456(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y3, Y3
+	VMAXPD      actkernconst<>+288(SB), Y3, Y3
+	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VSUBPD      actkernconst<>+192(SB), Y5, Y3
+	VFMADD213PD Y3, Y7, Y5
+	VSUBPD      Y5, Y0, Y3
+	VADDPD      actkernconst<>+1568(SB), Y5, Y5
+	VDIVPD      Y5, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y3, Y5, Y3
+	VSUBPD      Y3, Y1, Y3
+	VBLENDVPD   Y4, Y6, Y3, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -81992,212 +81982,212 @@ done:
 
 // func tanhshrinkAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $192-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
+TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $224-48
+	VMOVUPD actkernconst<>+608(SB), Y0
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    in0_base+24(FP), CX
+	MOVQ    dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y0
-	VCVTPS2PD   16(CX), Y1
-	VCVTPS2PD   32(CX), Y2
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y3
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y1, Y4
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y0, Y6
+	VCVTPS2PD   (CX), Y1
+	VCVTPS2PD   16(CX), Y2
+	VCVTPS2PD   32(CX), Y3
+	VCMPPD      $0x00, Y0, Y1, Y4
+	VCMPPD      $0x00, Y0, Y2, Y5
+	VCMPPD      $0x00, Y0, Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y1, Y7
 	VANDPD      actkernconst<>+1312(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y6, Y9
+	VANDPD      actkernconst<>+1312(SB), Y3, Y9
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y7, Y10
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y8, Y11
-	VMULPD      Y0, Y0, Y12
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y9, Y12
 	VMULPD      Y1, Y1, Y13
 	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y5, (SP)
-	VMULPD      Y0, Y12, Y5
-	VMOVUPD     Y4, 32(SP)
-	VMULPD      Y1, Y13, Y4
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      Y2, Y14, Y3
-	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+7712(SB), Y12, Y11
-	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+7712(SB), Y13, Y10
-	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+7712(SB), Y14, Y9
+	VMOVUPD     Y6, (SP)
+	VMULPD      Y3, Y3, Y6
+	VMOVUPD     Y5, 32(SP)
+	VMULPD      Y1, Y13, Y5
+	VMOVUPD     Y4, 64(SP)
+	VMULPD      Y2, Y14, Y4
+	VMOVUPD     Y12, 96(SP)
+	VMULPD      Y3, Y6, Y12
+	VMOVUPD     Y11, 128(SP)
+	VMULPD      actkernconst<>+7712(SB), Y13, Y11
+	VMOVUPD     Y10, 160(SP)
+	VMULPD      actkernconst<>+7712(SB), Y14, Y10
+	VMOVUPD     Y3, 192(SP)
+	VMULPD      actkernconst<>+7712(SB), Y6, Y3
 	VADDPD      actkernconst<>+7680(SB), Y11, Y11
 	VADDPD      actkernconst<>+7680(SB), Y10, Y10
-	VADDPD      actkernconst<>+7680(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7680(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7648(SB), Y11, Y11
 	VADDPD      actkernconst<>+7648(SB), Y10, Y10
-	VADDPD      actkernconst<>+7648(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7648(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7616(SB), Y11, Y11
 	VADDPD      actkernconst<>+7616(SB), Y10, Y10
-	VADDPD      actkernconst<>+7616(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7616(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7584(SB), Y11, Y11
 	VADDPD      actkernconst<>+7584(SB), Y10, Y10
-	VADDPD      actkernconst<>+7584(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7584(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+7552(SB), Y11, Y11
 	VADDPD      actkernconst<>+7552(SB), Y10, Y10
-	VADDPD      actkernconst<>+7552(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
+	VADDPD      actkernconst<>+7552(SB), Y3, Y3
+	VMULPD      Y11, Y13, Y11
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y3, Y6, Y3
 	VADDPD      actkernconst<>+192(SB), Y11, Y11
 	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
+	VADDPD      actkernconst<>+192(SB), Y3, Y3
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
-	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+7904(SB), Y12, Y9
-	VMULPD      actkernconst<>+7904(SB), Y13, Y10
-	VMULPD      actkernconst<>+7904(SB), Y14, Y11
-	VADDPD      actkernconst<>+7872(SB), Y9, Y9
+	VMULPD      Y3, Y12, Y12
+	VMULPD      actkernconst<>+7904(SB), Y13, Y3
+	VMULPD      actkernconst<>+7904(SB), Y14, Y10
+	VMULPD      actkernconst<>+7904(SB), Y6, Y11
+	VADDPD      actkernconst<>+7872(SB), Y3, Y3
 	VADDPD      actkernconst<>+7872(SB), Y10, Y10
 	VADDPD      actkernconst<>+7872(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7840(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7840(SB), Y3, Y3
 	VADDPD      actkernconst<>+7840(SB), Y10, Y10
 	VADDPD      actkernconst<>+7840(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7808(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7808(SB), Y3, Y3
 	VADDPD      actkernconst<>+7808(SB), Y10, Y10
 	VADDPD      actkernconst<>+7808(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7776(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7776(SB), Y3, Y3
 	VADDPD      actkernconst<>+7776(SB), Y10, Y10
 	VADDPD      actkernconst<>+7776(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+7744(SB), Y9, Y9
+	VMULPD      Y3, Y13, Y3
+	VMULPD      Y10, Y14, Y10
+	VMULPD      Y11, Y6, Y11
+	VADDPD      actkernconst<>+7744(SB), Y3, Y3
 	VADDPD      actkernconst<>+7744(SB), Y10, Y10
 	VADDPD      actkernconst<>+7744(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VADDPD      actkernconst<>+3456(SB), Y12, Y12
+	VMULPD      Y3, Y13, Y13
+	VMULPD      Y10, Y14, Y14
+	VMULPD      Y11, Y6, Y6
 	VADDPD      actkernconst<>+3456(SB), Y13, Y13
 	VADDPD      actkernconst<>+3456(SB), Y14, Y14
-	VDIVPD      Y12, Y5, Y5
-	VDIVPD      Y13, Y4, Y4
-	VDIVPD      Y14, Y3, Y3
-	VMULPD      actkernconst<>+5824(SB), Y6, Y6
+	VADDPD      actkernconst<>+3456(SB), Y6, Y6
+	VDIVPD      Y13, Y5, Y5
+	VDIVPD      Y14, Y4, Y4
+	VDIVPD      Y6, Y12, Y12
 	VMULPD      actkernconst<>+5824(SB), Y7, Y7
 	VMULPD      actkernconst<>+5824(SB), Y8, Y8
-	VMAXPD      actkernconst<>+288(SB), Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y9, Y9
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y6, Y9
-	VMULPD      actkernconst<>+352(SB), Y7, Y10
-	VMULPD      actkernconst<>+352(SB), Y8, Y11
-	VROUNDPD    $0x08, Y9, Y9
+	VMAXPD      actkernconst<>+288(SB), Y9, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y3
+	VMULPD      actkernconst<>+352(SB), Y8, Y6
+	VMULPD      actkernconst<>+352(SB), Y9, Y10
+	VROUNDPD    $0x08, Y3, Y3
+	VROUNDPD    $0x08, Y6, Y6
 	VROUNDPD    $0x08, Y10, Y10
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y13
-	VXORPD      actkernconst<>+128(SB), Y11, Y14
-	VFMADD132PD actkernconst<>+384(SB), Y6, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y7, Y13
-	VFMADD132PD actkernconst<>+384(SB), Y8, Y14
-	VMOVUPD     actkernconst<>+224(SB), Y6
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y6
+	VXORPD      actkernconst<>+128(SB), Y3, Y11
+	VXORPD      actkernconst<>+128(SB), Y6, Y13
+	VXORPD      actkernconst<>+128(SB), Y10, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y13
+	VFMADD132PD actkernconst<>+384(SB), Y9, Y14
 	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y7
 	VMOVUPD     actkernconst<>+224(SB), Y8
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+416(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VMULPD      Y6, Y12, Y12
-	VMULPD      Y7, Y13, Y13
-	VMULPD      Y8, Y14, Y14
-	VADDPD      actkernconst<>+160(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
+	VFMADD213PD actkernconst<>+256(SB), Y13, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y9
+	VFMADD213PD actkernconst<>+256(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+416(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+480(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+544(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y9
+	VMULPD      Y7, Y11, Y11
+	VMULPD      Y8, Y13, Y13
+	VMULPD      Y9, Y14, Y14
+	VADDPD      actkernconst<>+160(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VADDPD      actkernconst<>+160(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+192(SB), Y9, Y6
-	VSUBPD      actkernconst<>+192(SB), Y10, Y7
-	VSUBPD      actkernconst<>+192(SB), Y11, Y8
-	VFMADD213PD Y6, Y12, Y9
-	VFMADD213PD Y7, Y13, Y10
-	VFMADD213PD Y8, Y14, Y11
-	VXORPD      actkernconst<>+128(SB), Y9, Y6
-	VXORPD      actkernconst<>+128(SB), Y10, Y7
-	VXORPD      actkernconst<>+128(SB), Y11, Y8
-	VADDPD      actkernconst<>+1568(SB), Y9, Y9
+	VSUBPD      actkernconst<>+192(SB), Y3, Y7
+	VSUBPD      actkernconst<>+192(SB), Y6, Y8
+	VSUBPD      actkernconst<>+192(SB), Y10, Y9
+	VFMADD213PD Y7, Y11, Y3
+	VFMADD213PD Y8, Y13, Y6
+	VFMADD213PD Y9, Y14, Y10
+	VSUBPD      Y3, Y0, Y7
+	VSUBPD      Y6, Y0, Y8
+	VSUBPD      Y10, Y0, Y9
+	VADDPD      actkernconst<>+1568(SB), Y3, Y3
+	VADDPD      actkernconst<>+1568(SB), Y6, Y6
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
-	VADDPD      actkernconst<>+1568(SB), Y11, Y11
-	VDIVPD      Y9, Y6, Y6
-	VDIVPD      Y10, Y7, Y7
-	VDIVPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+128(SB), Y0, Y9
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VORPD       Y9, Y6, Y6
-	VANDPD      actkernconst<>+128(SB), Y1, Y9
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VORPD       Y9, Y7, Y7
-	VANDPD      actkernconst<>+128(SB), Y2, Y9
-	VANDPD      actkernconst<>+1312(SB), Y8, Y8
-	VORPD       Y9, Y8, Y8
-	VSUBPD      Y6, Y0, Y6
+	VDIVPD      Y3, Y7, Y7
+	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y10, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y1, Y3
+	VORPD       Y7, Y3, Y7
+	VANDPD      actkernconst<>+128(SB), Y2, Y3
+	VORPD       Y8, Y3, Y8
+	VMOVUPD     192(SP), Y3
+	VANDPD      actkernconst<>+128(SB), Y3, Y6
+	VORPD       Y9, Y6, Y9
 	VSUBPD      Y7, Y1, Y7
 	VSUBPD      Y8, Y2, Y8
-	VMOVUPD     160(SP), Y9
-	VBLENDVPD   Y9, Y5, Y6, Y9
+	VSUBPD      Y9, Y3, Y9
+	VMOVUPD     160(SP), Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
+	VBLENDVPD   Y5, Y4, Y8, Y5
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VMOVUPD     64(SP), Y3
-	VBLENDVPD   Y3, Y0, Y9, Y3
-	VMOVUPD     32(SP), Y0
-	VBLENDVPD   Y0, Y1, Y5, Y0
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, Y2, Y4, Y1
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
-	VCVTPD2PSY  Y0, X0
-	VMOVNTPS    X0, 16(AX)
+	VBLENDVPD   Y4, Y12, Y9, Y4
+	VMOVUPD     64(SP), Y7
+	VBLENDVPD   Y7, Y1, Y6, Y7
+	VMOVUPD     32(SP), Y1
+	VBLENDVPD   Y1, Y2, Y5, Y1
+	VMOVUPD     (SP), Y2
+	VBLENDVPD   Y2, Y3, Y4, Y2
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, (AX)
 	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 32(AX)
+	VMOVNTPS    X1, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -82206,68 +82196,67 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y0
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7712(SB), Y4, Y6
-	VADDPD      actkernconst<>+7680(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7648(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7584(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7552(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7904(SB), Y4, Y6
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+3456(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+224(SB), Y2
-	VFMADD213PD actkernconst<>+256(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y2
-	VMULPD      Y2, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+192(SB), Y4, Y2
-	VFMADD213PD Y2, Y6, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VADDPD      actkernconst<>+1568(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y0, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y2
-	VORPD       Y4, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VCVTPS2PD   (CX), Y1
+	VCMPPD      $0x00, Y0, Y1, Y2
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y7
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7552(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+192(SB), Y7, Y7
+	VMULPD      Y7, Y6, Y6
+	VMULPD      actkernconst<>+7904(SB), Y5, Y7
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7744(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y5
+	VADDPD      actkernconst<>+3456(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y3, Y3
+	VMAXPD      actkernconst<>+288(SB), Y3, Y3
+	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VSUBPD      actkernconst<>+192(SB), Y5, Y3
+	VFMADD213PD Y3, Y7, Y5
+	VSUBPD      Y5, Y0, Y3
+	VADDPD      actkernconst<>+1568(SB), Y5, Y5
+	VDIVPD      Y5, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y3, Y5, Y3
+	VSUBPD      Y3, Y1, Y3
+	VBLENDVPD   Y4, Y6, Y3, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -82279,69 +82268,68 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X0
-	VCVTPS2PD   X0, Y0
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
-	VANDPD      actkernconst<>+1312(SB), Y0, Y2
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
-	VMULPD      Y0, Y0, Y4
-	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+7712(SB), Y4, Y6
-	VADDPD      actkernconst<>+7680(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7648(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7616(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7584(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7552(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+7904(SB), Y4, Y6
-	VADDPD      actkernconst<>+7872(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7840(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7808(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7776(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+7744(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+3456(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VMAXPD      actkernconst<>+288(SB), Y2, Y2
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
-	VROUNDPD    $0x08, Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+224(SB), Y2
-	VFMADD213PD actkernconst<>+256(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+416(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+480(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+544(SB), Y6, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y2
-	VMULPD      Y2, Y6, Y6
-	VADDPD      actkernconst<>+160(SB), Y4, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VSUBPD      actkernconst<>+192(SB), Y4, Y2
-	VFMADD213PD Y2, Y6, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y2
-	VADDPD      actkernconst<>+1568(SB), Y4, Y4
-	VDIVPD      Y4, Y2, Y2
-	VANDPD      actkernconst<>+128(SB), Y0, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y2
-	VORPD       Y4, Y2, Y2
-	VSUBPD      Y2, Y0, Y2
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMASKMOVPS  (CX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VCMPPD      $0x00, Y0, Y1, Y2
+	VANDPD      actkernconst<>+1312(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
+	VMULPD      Y1, Y1, Y5
+	VMULPD      Y1, Y5, Y6
+	VMULPD      actkernconst<>+7712(SB), Y5, Y7
+	VADDPD      actkernconst<>+7680(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7648(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7616(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7584(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7552(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+192(SB), Y7, Y7
+	VMULPD      Y7, Y6, Y6
+	VMULPD      actkernconst<>+7904(SB), Y5, Y7
+	VADDPD      actkernconst<>+7872(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7840(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7808(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7776(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+7744(SB), Y7, Y7
+	VMULPD      Y7, Y5, Y5
+	VADDPD      actkernconst<>+3456(SB), Y5, Y5
+	VDIVPD      Y5, Y6, Y6
+	VMULPD      actkernconst<>+5824(SB), Y3, Y3
+	VMAXPD      actkernconst<>+288(SB), Y3, Y3
+	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VXORPD      actkernconst<>+128(SB), Y5, Y7
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+224(SB), Y3
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y3
+	VMULPD      Y3, Y7, Y7
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VSUBPD      actkernconst<>+192(SB), Y5, Y3
+	VFMADD213PD Y3, Y7, Y5
+	VSUBPD      Y5, Y0, Y3
+	VADDPD      actkernconst<>+1568(SB), Y5, Y5
+	VDIVPD      Y5, Y3, Y3
+	VANDPD      actkernconst<>+128(SB), Y1, Y5
+	VORPD       Y3, Y5, Y3
+	VSUBPD      Y3, Y1, Y3
+	VBLENDVPD   Y4, Y6, Y3, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -82350,8 +82338,11 @@ done:
 
 // func tanhshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $112-72
+TEXT ·tanhshrinkBackwardAVX512(SB), $304-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+56(SB), Z1
+	VBROADCASTSD actkernconst<>+64(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -82360,303 +82351,306 @@ TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $112-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z1
-	VCVTPS2PD        32(CX), Z2
-	VCVTPS2PD        64(CX), Z3
-	VCVTPS2PD        96(CX), Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z2, Z6
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z7
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z8, K5
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
+	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
+	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z11, K5
 	VMULPD           Z8, Z8, Z12
-	VCMPPD           $0x11, Z0, Z5, K6
-	VCMPPD           $0x11, Z0, Z6, K7
+	VMULPD           Z9, Z9, Z13
+	VMULPD           Z10, Z10, Z14
+	VMULPD           Z11, Z11, Z15
+	VCMPPD           $0x11, Z0, Z8, K6
+	VCMPPD           $0x11, Z0, Z9, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z0, Z7, K5
+	VCMPPD           $0x11, Z0, Z10, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z0, Z8, K4
-	VMULPD           Z1, Z1, Z13
-	VMULPD           Z2, Z2, Z14
-	VMULPD           Z3, Z3, Z15
+	VCMPPD           $0x11, Z0, Z11, K4
 	VMULPD           Z4, Z4, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VMULPD           Z5, Z5, Z17
+	VMULPD           Z6, Z6, Z18
+	VMULPD           Z7, Z7, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD231PD      Z1, Z1, Z17
-	VFMADD231PD      Z2, Z2, Z18
-	VFMADD231PD      Z3, Z3, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
 	VFMADD231PD      Z4, Z4, Z20
-	VMULPD           Z1, Z13, Z21
-	VMULPD           Z2, Z14, Z22
-	VMULPD           Z3, Z15, Z23
+	VFMADD231PD      Z5, Z5, Z21
+	VFMADD231PD      Z6, Z6, Z22
+	VFMADD231PD      Z7, Z7, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+7536(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7536(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7536(SB), Z15, Z27
+	VMULPD           Z5, Z17, Z25
+	VMULPD           Z6, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VMULPD.BCST      actkernconst<>+7536(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7528(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+7536(SB), Z17, Z29
+	VMULPD.BCST      actkernconst<>+7536(SB), Z18, Z30
+	VMULPD.BCST      actkernconst<>+7536(SB), Z19, Z31
 	VADDPD.BCST      actkernconst<>+7528(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7528(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7528(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7528(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7520(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7520(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7520(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7520(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7520(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7512(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7512(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7512(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7512(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7512(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7504(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7504(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7504(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7504(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7504(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7496(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7496(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7496(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7496(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7496(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD           Z28, Z0, Z28
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z0, Z30
+	VADDPD           Z31, Z0, Z31
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7488(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7488(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7488(SB), Z15, Z27
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
 	VMULPD.BCST      actkernconst<>+7488(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7480(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7480(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7480(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+7488(SB), Z17, Z29
+	VMULPD.BCST      actkernconst<>+7488(SB), Z18, Z30
+	VMULPD.BCST      actkernconst<>+7488(SB), Z19, Z31
 	VADDPD.BCST      actkernconst<>+7480(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7480(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7480(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7480(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7472(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7472(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7472(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7472(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7472(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7472(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7472(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7464(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7464(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7464(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7464(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7464(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7464(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7464(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7456(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7456(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7456(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7456(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7456(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7456(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7456(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7544(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7544(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7544(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7544(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7544(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+3424(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3424(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+3424(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+3424(SB), Z28, Z28
-	VDIVPD           Z25, Z21, Z21
-	VDIVPD           Z26, Z22, Z22
-	VDIVPD           Z27, Z23, Z23
+	VADDPD.BCST      actkernconst<>+3424(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+3424(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+3424(SB), Z31, Z31
 	VDIVPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z7
+	VDIVPD           Z29, Z25, Z25
+	VDIVPD           Z30, Z26, Z26
+	VDIVPD           Z31, Z27, Z27
 	VMULPD.BCST      actkernconst<>+5136(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+72(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+5136(SB), Z11, Z11
 	VMAXPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z25
-	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z26
-	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z27
+	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z10
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+88(SB), Z8, Z28
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
+	VMULPD.BCST      actkernconst<>+88(SB), Z9, Z29
+	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z30
+	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z31
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VMOVUPD          Z12, 16(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z29
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z30
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z31
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z5
-	VBROADCASTSD     actkernconst<>+56(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z6
-	VBROADCASTSD     actkernconst<>+56(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z8
-	VMULPD           Z5, Z29, Z29
-	VMULPD           Z6, Z30, Z30
-	VMULPD           Z7, Z31, Z31
-	VMULPD           Z8, Z12, Z12
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VRNDSCALEPD      $0x08, Z30, Z30
+	VRNDSCALEPD      $0x08, Z31, Z31
+	VMOVUPD          Z15, 16(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z15
+	VMOVUPD          Z14, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z14
+	VMOVUPD          Z13, 144(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z13
+	VMOVUPD          Z12, 208(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z12
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z8, Z15
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z9, Z14
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z13
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z12
+	VMOVAPD          Z1, Z8
+	VFMADD213PD      Z2, Z15, Z8
+	VMOVAPD          Z1, Z9
+	VFMADD213PD      Z2, Z14, Z9
+	VMOVAPD          Z1, Z10
+	VFMADD213PD      Z2, Z13, Z10
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z11
+	VMULPD           Z8, Z15, Z15
+	VMULPD           Z9, Z14, Z14
+	VMULPD           Z10, Z13, Z13
+	VMULPD           Z11, Z12, Z12
 	VSCALEFPD        Z28, Z0, Z28
-	VSUBPD           Z0, Z25, Z5
-	VSUBPD           Z0, Z26, Z6
-	VSUBPD           Z0, Z27, Z7
+	VSCALEFPD        Z29, Z0, Z29
+	VSCALEFPD        Z30, Z0, Z30
+	VSCALEFPD        Z31, Z0, Z31
 	VSUBPD           Z0, Z28, Z8
-	VFMADD213PD      Z5, Z29, Z25
-	VFMADD213PD      Z6, Z30, Z26
-	VFMADD213PD      Z7, Z31, Z27
-	VFMADD213PD      Z8, Z12, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z8
-	VADDPD.BCST      actkernconst<>+1080(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+1080(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+1080(SB), Z27, Z27
+	VSUBPD           Z0, Z29, Z9
+	VSUBPD           Z0, Z30, Z10
+	VSUBPD           Z0, Z31, Z11
+	VFMADD213PD      Z8, Z15, Z28
+	VFMADD213PD      Z9, Z14, Z29
+	VFMADD213PD      Z10, Z13, Z30
+	VFMADD213PD      Z11, Z12, Z31
+	VSUBPD           Z28, Z3, Z8
+	VSUBPD           Z29, Z3, Z9
+	VSUBPD           Z30, Z3, Z10
+	VSUBPD           Z31, Z3, Z11
 	VADDPD.BCST      actkernconst<>+1080(SB), Z28, Z28
-	VDIVPD           Z25, Z5, Z5
-	VDIVPD           Z26, Z6, Z6
-	VDIVPD           Z27, Z7, Z7
+	VADDPD.BCST      actkernconst<>+1080(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+1080(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+1080(SB), Z31, Z31
 	VDIVPD           Z28, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z5
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z6
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z7
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z8
-	KMOVW            K3, 80(SP)
-	VCMPPD           $0x03, Z1, Z1, K3
-	KMOVW            K3, 88(SP)
-	VCMPPD           $0x03, Z2, Z2, K3
-	KMOVW            K3, 96(SP)
-	VCMPPD           $0x03, Z3, Z3, K3
-	KMOVW            K3, 104(SP)
+	VDIVPD           Z29, Z9, Z9
+	VDIVPD           Z30, Z10, Z10
+	VDIVPD           Z31, Z11, Z11
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z8
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z5, Z9
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z6, Z10
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z11
+	KMOVW            K3, 272(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z25
-	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z26
-	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z27
-	VSUBPD           Z21, Z12, Z12
-	VSUBPD           Z22, Z25, Z25
-	VSUBPD           Z23, Z26, Z26
-	VSUBPD           Z24, Z27, Z27
-	VMULPD           Z12, Z21, Z21
-	VMULPD           Z25, Z22, Z22
-	VMULPD           Z26, Z23, Z23
-	VMULPD           Z27, Z24, Z24
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
+	KMOVW            K3, 280(SP)
+	VCMPPD           $0x03, Z5, Z5, K3
+	KMOVW            K3, 288(SP)
+	VCMPPD           $0x03, Z6, Z6, K3
+	KMOVW            K3, 296(SP)
+	VCMPPD           $0x03, Z7, Z7, K3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z13
+	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z15
+	VSUBPD           Z24, Z12, Z12
+	VSUBPD           Z25, Z13, Z13
+	VSUBPD           Z26, Z14, Z14
+	VSUBPD           Z27, Z15, Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
 	VSUBPD           Z24, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z26, Z22, Z22
+	VSUBPD           Z27, Z23, Z23
 	VADDPD           Z20, Z16, Z16
-	VMULPD           Z5, Z5, Z5
-	VMULPD           Z6, Z6, Z6
-	VMULPD           Z7, Z7, Z7
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
 	VMULPD           Z8, Z8, Z8
-	VBLENDMPD        Z13, Z5, K6, Z13
-	VBLENDMPD        Z14, Z6, K7, Z14
-	VBLENDMPD        Z15, Z7, K5, Z15
-	VBLENDMPD        Z16, Z8, K4, Z16
-	VBLENDMPD        Z9, Z13, K2, Z9
-	KMOVW            80(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VMULPD           Z9, Z9, Z9
+	VMULPD           Z10, Z10, Z10
+	VMULPD           Z11, Z11, Z11
+	VBLENDMPD        Z16, Z8, K6, Z16
+	VBLENDMPD        Z17, Z9, K7, Z17
+	VBLENDMPD        Z18, Z10, K5, Z18
+	VBLENDMPD        Z19, Z11, K4, Z19
+	VBLENDMPD        208(SP), Z16, K2, Z16
+	KMOVW            272(SP), K2
+	VBLENDMPD        144(SP), Z17, K2, Z17
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
+	VBLENDMPD        80(SP), Z18, K2, Z18
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
-	VCVTPS2PD        (DX), Z5
-	VCVTPS2PD        32(DX), Z6
-	VCVTPS2PD        64(DX), Z7
-	VCVTPS2PD        96(DX), Z8
-	VMULPD           Z9, Z5, Z5
-	VMULPD           Z10, Z6, Z6
-	VMULPD           Z11, Z7, Z7
+	VBLENDMPD        16(SP), Z19, K2, Z19
+	VCVTPS2PD        (DX), Z8
+	VCVTPS2PD        32(DX), Z9
+	VCVTPS2PD        64(DX), Z10
+	VCVTPS2PD        96(DX), Z11
 	VMULPD           Z16, Z8, Z8
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z5, K2, Z1
-	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z6, K2, Z2
-	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z7, K2, Z3
-	VBLENDMPD        Z4, Z8, K3, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVUPS          Y3, 64(AX)
+	VMULPD           Z17, Z9, Z9
+	VMULPD           Z18, Z10, Z10
+	VMULPD           Z19, Z11, Z11
+	KMOVW            280(SP), K2
+	VBLENDMPD        Z4, Z8, K2, Z4
+	KMOVW            288(SP), K2
+	VBLENDMPD        Z5, Z9, K2, Z5
+	KMOVW            296(SP), K2
+	VBLENDMPD        Z6, Z10, K2, Z6
+	VBLENDMPD        Z7, Z11, K3, Z7
 	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, 96(AX)
+	VMOVUPS          Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -82666,77 +82660,77 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z1
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
-	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+7536(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7528(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7520(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7512(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7504(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7496(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7488(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7480(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7472(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7464(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7456(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7544(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3424(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+72(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+88(SB), Z2, Z7
-	VRNDSCALEPD      $0x08, Z7, Z7
+	VCVTPS2PD        (CX), Z4
+	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
+	VMULPD           Z5, Z5, Z6
+	VCMPPD           $0x11, Z0, Z5, K3
+	VMULPD           Z4, Z4, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z2
-	VMULPD           Z2, Z8, Z8
-	VSCALEFPD        Z7, Z0, Z7
-	VSUBPD           Z0, Z7, Z2
-	VFMADD213PD      Z2, Z8, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z2
-	VADDPD.BCST      actkernconst<>+1080(SB), Z7, Z7
-	VDIVPD           Z7, Z2, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z2
-	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z7
-	VSUBPD           Z6, Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
-	VMULPD           Z2, Z2, Z2
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VCVTPS2PD        (DX), Z2
-	VMULPD           Z3, Z2, Z2
-	VBLENDMPD        Z1, Z2, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
+	VFMADD231PD      Z4, Z4, Z8
+	VMULPD           Z4, Z7, Z9
+	VMULPD.BCST      actkernconst<>+7536(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7528(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7520(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7512(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7504(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7496(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD           Z10, Z0, Z10
+	VMULPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+7488(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7480(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7472(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7464(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7456(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7544(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+3424(SB), Z10, Z10
+	VDIVPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z11
+	VMOVAPD          Z1, Z5
+	VFMADD213PD      Z2, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z11, Z5
+	VMULPD           Z5, Z11, Z11
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z5
+	VFMADD213PD      Z5, Z11, Z10
+	VSUBPD           Z10, Z3, Z5
+	VADDPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VDIVPD           Z10, Z5, Z5
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
+	VCMPPD           $0x03, Z4, Z4, K4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z10
+	VSUBPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z9, Z8, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z5, Z5, Z5
+	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z6, Z7, K2, Z6
+	VCVTPS2PD        (DX), Z5
+	VMULPD           Z6, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -82749,79 +82743,79 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
-	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+7536(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7528(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7520(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7512(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7504(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7496(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7488(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7480(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7472(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7464(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7456(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7544(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3424(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+72(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+88(SB), Z2, Z7
-	VRNDSCALEPD      $0x08, Z7, Z7
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
+	VMULPD           Z5, Z5, Z6
+	VCMPPD           $0x11, Z0, Z5, K3
+	VMULPD           Z4, Z4, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z2
-	VMULPD           Z2, Z8, Z8
-	VSCALEFPD        Z7, Z0, Z7
-	VSUBPD           Z0, Z7, Z2
-	VFMADD213PD      Z2, Z8, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z2
-	VADDPD.BCST      actkernconst<>+1080(SB), Z7, Z7
-	VDIVPD           Z7, Z2, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z2
-	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z7
-	VSUBPD           Z6, Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
-	VMULPD           Z2, Z2, Z2
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VMOVUPS.Z        (DX), K1, Y2
-	VCVTPS2PD        Y2, Z2
-	VMULPD           Z3, Z2, Z2
-	VBLENDMPD        Z1, Z2, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFMADD231PD      Z4, Z4, Z8
+	VMULPD           Z4, Z7, Z9
+	VMULPD.BCST      actkernconst<>+7536(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7528(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7520(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7512(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7504(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7496(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD           Z10, Z0, Z10
+	VMULPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+7488(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7480(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7472(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7464(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7456(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7544(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+3424(SB), Z10, Z10
+	VDIVPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z11
+	VMOVAPD          Z1, Z5
+	VFMADD213PD      Z2, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z11, Z5
+	VMULPD           Z5, Z11, Z11
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z5
+	VFMADD213PD      Z5, Z11, Z10
+	VSUBPD           Z10, Z3, Z5
+	VADDPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VDIVPD           Z10, Z5, Z5
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
+	VCMPPD           $0x03, Z4, Z4, K4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z10
+	VSUBPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z9, Z8, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z5, Z5, Z5
+	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z6, Z7, K2, Z6
+	VMOVUPS.Z        (DX), K1, Y5
+	VCVTPS2PD        Y5, Z5
+	VMULPD           Z6, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -82829,8 +82823,11 @@ done:
 
 // func tanhshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $112-72
+TEXT ·tanhshrinkBackwardAVX512Stream(SB), $304-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+56(SB), Z1
+	VBROADCASTSD actkernconst<>+64(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -82839,303 +82836,306 @@ TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $112-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z1
-	VCVTPS2PD        32(CX), Z2
-	VCVTPS2PD        64(CX), Z3
-	VCVTPS2PD        96(CX), Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z2, Z6
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z7
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z8, K5
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
+	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
+	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z11, K5
 	VMULPD           Z8, Z8, Z12
-	VCMPPD           $0x11, Z0, Z5, K6
-	VCMPPD           $0x11, Z0, Z6, K7
+	VMULPD           Z9, Z9, Z13
+	VMULPD           Z10, Z10, Z14
+	VMULPD           Z11, Z11, Z15
+	VCMPPD           $0x11, Z0, Z8, K6
+	VCMPPD           $0x11, Z0, Z9, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z0, Z7, K5
+	VCMPPD           $0x11, Z0, Z10, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z0, Z8, K4
-	VMULPD           Z1, Z1, Z13
-	VMULPD           Z2, Z2, Z14
-	VMULPD           Z3, Z3, Z15
+	VCMPPD           $0x11, Z0, Z11, K4
 	VMULPD           Z4, Z4, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VMULPD           Z5, Z5, Z17
+	VMULPD           Z6, Z6, Z18
+	VMULPD           Z7, Z7, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD231PD      Z1, Z1, Z17
-	VFMADD231PD      Z2, Z2, Z18
-	VFMADD231PD      Z3, Z3, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
 	VFMADD231PD      Z4, Z4, Z20
-	VMULPD           Z1, Z13, Z21
-	VMULPD           Z2, Z14, Z22
-	VMULPD           Z3, Z15, Z23
+	VFMADD231PD      Z5, Z5, Z21
+	VFMADD231PD      Z6, Z6, Z22
+	VFMADD231PD      Z7, Z7, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+7536(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7536(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7536(SB), Z15, Z27
+	VMULPD           Z5, Z17, Z25
+	VMULPD           Z6, Z18, Z26
+	VMULPD           Z7, Z19, Z27
 	VMULPD.BCST      actkernconst<>+7536(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7528(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7528(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7528(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+7536(SB), Z17, Z29
+	VMULPD.BCST      actkernconst<>+7536(SB), Z18, Z30
+	VMULPD.BCST      actkernconst<>+7536(SB), Z19, Z31
 	VADDPD.BCST      actkernconst<>+7528(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7528(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7528(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7528(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7520(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7520(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7520(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7520(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7520(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7520(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7520(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7512(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7512(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7512(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7512(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7512(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7512(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7512(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7504(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7504(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7504(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7504(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7504(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7504(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7504(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7496(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7496(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7496(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7496(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7496(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7496(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7496(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD           Z28, Z0, Z28
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z0, Z30
+	VADDPD           Z31, Z0, Z31
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7488(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7488(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7488(SB), Z15, Z27
+	VMULPD           Z29, Z25, Z25
+	VMULPD           Z30, Z26, Z26
+	VMULPD           Z31, Z27, Z27
 	VMULPD.BCST      actkernconst<>+7488(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7480(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7480(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7480(SB), Z27, Z27
+	VMULPD.BCST      actkernconst<>+7488(SB), Z17, Z29
+	VMULPD.BCST      actkernconst<>+7488(SB), Z18, Z30
+	VMULPD.BCST      actkernconst<>+7488(SB), Z19, Z31
 	VADDPD.BCST      actkernconst<>+7480(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7480(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7480(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7480(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7472(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7472(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7472(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7472(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7472(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7472(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7472(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7464(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7464(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7464(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7464(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7464(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7464(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7464(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7456(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7456(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7456(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7456(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7456(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7456(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7456(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7544(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7544(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7544(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+7544(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
+	VADDPD.BCST      actkernconst<>+7544(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+7544(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+7544(SB), Z31, Z31
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+3424(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3424(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+3424(SB), Z27, Z27
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
 	VADDPD.BCST      actkernconst<>+3424(SB), Z28, Z28
-	VDIVPD           Z25, Z21, Z21
-	VDIVPD           Z26, Z22, Z22
-	VDIVPD           Z27, Z23, Z23
+	VADDPD.BCST      actkernconst<>+3424(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+3424(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+3424(SB), Z31, Z31
 	VDIVPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5136(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z7, Z7
+	VDIVPD           Z29, Z25, Z25
+	VDIVPD           Z30, Z26, Z26
+	VDIVPD           Z31, Z27, Z27
 	VMULPD.BCST      actkernconst<>+5136(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+72(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+5136(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+5136(SB), Z11, Z11
 	VMAXPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z25
-	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z26
-	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z27
+	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z10
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+88(SB), Z8, Z28
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
+	VMULPD.BCST      actkernconst<>+88(SB), Z9, Z29
+	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z30
+	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z31
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VMOVUPD          Z12, 16(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z29
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z30
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z31
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z5
-	VBROADCASTSD     actkernconst<>+56(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z6
-	VBROADCASTSD     actkernconst<>+56(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z7
-	VBROADCASTSD     actkernconst<>+56(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z8
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z5
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z6
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z7
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z8
-	VMULPD           Z5, Z29, Z29
-	VMULPD           Z6, Z30, Z30
-	VMULPD           Z7, Z31, Z31
-	VMULPD           Z8, Z12, Z12
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VRNDSCALEPD      $0x08, Z30, Z30
+	VRNDSCALEPD      $0x08, Z31, Z31
+	VMOVUPD          Z15, 16(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z15
+	VMOVUPD          Z14, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z14
+	VMOVUPD          Z13, 144(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z13
+	VMOVUPD          Z12, 208(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z12
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z8, Z15
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z9, Z14
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z13
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z12
+	VMOVAPD          Z1, Z8
+	VFMADD213PD      Z2, Z15, Z8
+	VMOVAPD          Z1, Z9
+	VFMADD213PD      Z2, Z14, Z9
+	VMOVAPD          Z1, Z10
+	VFMADD213PD      Z2, Z13, Z10
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z15, Z8
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z14, Z9
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z11
+	VMULPD           Z8, Z15, Z15
+	VMULPD           Z9, Z14, Z14
+	VMULPD           Z10, Z13, Z13
+	VMULPD           Z11, Z12, Z12
 	VSCALEFPD        Z28, Z0, Z28
-	VSUBPD           Z0, Z25, Z5
-	VSUBPD           Z0, Z26, Z6
-	VSUBPD           Z0, Z27, Z7
+	VSCALEFPD        Z29, Z0, Z29
+	VSCALEFPD        Z30, Z0, Z30
+	VSCALEFPD        Z31, Z0, Z31
 	VSUBPD           Z0, Z28, Z8
-	VFMADD213PD      Z5, Z29, Z25
-	VFMADD213PD      Z6, Z30, Z26
-	VFMADD213PD      Z7, Z31, Z27
-	VFMADD213PD      Z8, Z12, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z8
-	VADDPD.BCST      actkernconst<>+1080(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+1080(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+1080(SB), Z27, Z27
+	VSUBPD           Z0, Z29, Z9
+	VSUBPD           Z0, Z30, Z10
+	VSUBPD           Z0, Z31, Z11
+	VFMADD213PD      Z8, Z15, Z28
+	VFMADD213PD      Z9, Z14, Z29
+	VFMADD213PD      Z10, Z13, Z30
+	VFMADD213PD      Z11, Z12, Z31
+	VSUBPD           Z28, Z3, Z8
+	VSUBPD           Z29, Z3, Z9
+	VSUBPD           Z30, Z3, Z10
+	VSUBPD           Z31, Z3, Z11
 	VADDPD.BCST      actkernconst<>+1080(SB), Z28, Z28
-	VDIVPD           Z25, Z5, Z5
-	VDIVPD           Z26, Z6, Z6
-	VDIVPD           Z27, Z7, Z7
+	VADDPD.BCST      actkernconst<>+1080(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+1080(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+1080(SB), Z31, Z31
 	VDIVPD           Z28, Z8, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z5
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z6
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z7
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z8
-	KMOVW            K3, 80(SP)
-	VCMPPD           $0x03, Z1, Z1, K3
-	KMOVW            K3, 88(SP)
-	VCMPPD           $0x03, Z2, Z2, K3
-	KMOVW            K3, 96(SP)
-	VCMPPD           $0x03, Z3, Z3, K3
-	KMOVW            K3, 104(SP)
+	VDIVPD           Z29, Z9, Z9
+	VDIVPD           Z30, Z10, Z10
+	VDIVPD           Z31, Z11, Z11
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z8
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z5, Z9
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z6, Z10
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z11
+	KMOVW            K3, 272(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z12
-	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z25
-	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z26
-	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z27
-	VSUBPD           Z21, Z12, Z12
-	VSUBPD           Z22, Z25, Z25
-	VSUBPD           Z23, Z26, Z26
-	VSUBPD           Z24, Z27, Z27
-	VMULPD           Z12, Z21, Z21
-	VMULPD           Z25, Z22, Z22
-	VMULPD           Z26, Z23, Z23
-	VMULPD           Z27, Z24, Z24
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
+	KMOVW            K3, 280(SP)
+	VCMPPD           $0x03, Z5, Z5, K3
+	KMOVW            K3, 288(SP)
+	VCMPPD           $0x03, Z6, Z6, K3
+	KMOVW            K3, 296(SP)
+	VCMPPD           $0x03, Z7, Z7, K3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z12
+	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z13
+	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z15
+	VSUBPD           Z24, Z12, Z12
+	VSUBPD           Z25, Z13, Z13
+	VSUBPD           Z26, Z14, Z14
+	VSUBPD           Z27, Z15, Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
 	VSUBPD           Z24, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z26, Z22, Z22
+	VSUBPD           Z27, Z23, Z23
 	VADDPD           Z20, Z16, Z16
-	VMULPD           Z5, Z5, Z5
-	VMULPD           Z6, Z6, Z6
-	VMULPD           Z7, Z7, Z7
+	VADDPD           Z21, Z17, Z17
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
 	VMULPD           Z8, Z8, Z8
-	VBLENDMPD        Z13, Z5, K6, Z13
-	VBLENDMPD        Z14, Z6, K7, Z14
-	VBLENDMPD        Z15, Z7, K5, Z15
-	VBLENDMPD        Z16, Z8, K4, Z16
-	VBLENDMPD        Z9, Z13, K2, Z9
-	KMOVW            80(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VMULPD           Z9, Z9, Z9
+	VMULPD           Z10, Z10, Z10
+	VMULPD           Z11, Z11, Z11
+	VBLENDMPD        Z16, Z8, K6, Z16
+	VBLENDMPD        Z17, Z9, K7, Z17
+	VBLENDMPD        Z18, Z10, K5, Z18
+	VBLENDMPD        Z19, Z11, K4, Z19
+	VBLENDMPD        208(SP), Z16, K2, Z16
+	KMOVW            272(SP), K2
+	VBLENDMPD        144(SP), Z17, K2, Z17
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
+	VBLENDMPD        80(SP), Z18, K2, Z18
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
-	VCVTPS2PD        (DX), Z5
-	VCVTPS2PD        32(DX), Z6
-	VCVTPS2PD        64(DX), Z7
-	VCVTPS2PD        96(DX), Z8
-	VMULPD           Z9, Z5, Z5
-	VMULPD           Z10, Z6, Z6
-	VMULPD           Z11, Z7, Z7
+	VBLENDMPD        16(SP), Z19, K2, Z19
+	VCVTPS2PD        (DX), Z8
+	VCVTPS2PD        32(DX), Z9
+	VCVTPS2PD        64(DX), Z10
+	VCVTPS2PD        96(DX), Z11
 	VMULPD           Z16, Z8, Z8
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z5, K2, Z1
-	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z6, K2, Z2
-	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z7, K2, Z3
-	VBLENDMPD        Z4, Z8, K3, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVNTPS         Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVNTPS         Y3, 64(AX)
+	VMULPD           Z17, Z9, Z9
+	VMULPD           Z18, Z10, Z10
+	VMULPD           Z19, Z11, Z11
+	KMOVW            280(SP), K2
+	VBLENDMPD        Z4, Z8, K2, Z4
+	KMOVW            288(SP), K2
+	VBLENDMPD        Z5, Z9, K2, Z5
+	KMOVW            296(SP), K2
+	VBLENDMPD        Z6, Z10, K2, Z6
+	VBLENDMPD        Z7, Z11, K3, Z7
 	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, 96(AX)
+	VMOVNTPS         Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -83145,77 +83145,77 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z1
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
-	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+7536(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7528(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7520(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7512(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7504(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7496(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7488(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7480(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7472(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7464(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7456(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7544(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3424(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+72(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+88(SB), Z2, Z7
-	VRNDSCALEPD      $0x08, Z7, Z7
+	VCVTPS2PD        (CX), Z4
+	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
+	VMULPD           Z5, Z5, Z6
+	VCMPPD           $0x11, Z0, Z5, K3
+	VMULPD           Z4, Z4, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z2
-	VMULPD           Z2, Z8, Z8
-	VSCALEFPD        Z7, Z0, Z7
-	VSUBPD           Z0, Z7, Z2
-	VFMADD213PD      Z2, Z8, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z2
-	VADDPD.BCST      actkernconst<>+1080(SB), Z7, Z7
-	VDIVPD           Z7, Z2, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z2
-	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z7
-	VSUBPD           Z6, Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
-	VMULPD           Z2, Z2, Z2
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VCVTPS2PD        (DX), Z2
-	VMULPD           Z3, Z2, Z2
-	VBLENDMPD        Z1, Z2, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
+	VFMADD231PD      Z4, Z4, Z8
+	VMULPD           Z4, Z7, Z9
+	VMULPD.BCST      actkernconst<>+7536(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7528(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7520(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7512(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7504(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7496(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD           Z10, Z0, Z10
+	VMULPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+7488(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7480(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7472(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7464(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7456(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7544(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+3424(SB), Z10, Z10
+	VDIVPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z11
+	VMOVAPD          Z1, Z5
+	VFMADD213PD      Z2, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z11, Z5
+	VMULPD           Z5, Z11, Z11
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z5
+	VFMADD213PD      Z5, Z11, Z10
+	VSUBPD           Z10, Z3, Z5
+	VADDPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VDIVPD           Z10, Z5, Z5
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
+	VCMPPD           $0x03, Z4, Z4, K4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z10
+	VSUBPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z9, Z8, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z5, Z5, Z5
+	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z6, Z7, K2, Z6
+	VCVTPS2PD        (DX), Z5
+	VMULPD           Z6, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -83228,79 +83228,79 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y1
-	VCVTPS2PD        Y1, Z1
-	VANDPD.BCST      actkernconst<>+1024(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
-	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+7536(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7528(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7520(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7512(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7504(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7496(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7488(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7480(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7472(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7464(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7456(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7544(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3424(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5136(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+72(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+88(SB), Z2, Z7
-	VRNDSCALEPD      $0x08, Z7, Z7
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
+	VCMPPD.BCST      $0x11, actkernconst<>+7936(SB), Z5, K2
+	VMULPD           Z5, Z5, Z6
+	VCMPPD           $0x11, Z0, Z5, K3
+	VMULPD           Z4, Z4, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VBROADCASTSD     actkernconst<>+56(SB), Z2
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z2
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z2
-	VMULPD           Z2, Z8, Z8
-	VSCALEFPD        Z7, Z0, Z7
-	VSUBPD           Z0, Z7, Z2
-	VFMADD213PD      Z2, Z8, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z2
-	VADDPD.BCST      actkernconst<>+1080(SB), Z7, Z7
-	VDIVPD           Z7, Z2, Z2
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z2
-	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1080(SB), Z1, Z7
-	VSUBPD           Z6, Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
-	VMULPD           Z2, Z2, Z2
-	VBLENDMPD        Z4, Z2, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VMOVUPS.Z        (DX), K1, Y2
-	VCVTPS2PD        Y2, Z2
-	VMULPD           Z3, Z2, Z2
-	VBLENDMPD        Z1, Z2, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFMADD231PD      Z4, Z4, Z8
+	VMULPD           Z4, Z7, Z9
+	VMULPD.BCST      actkernconst<>+7536(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7528(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7520(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7512(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7504(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7496(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD           Z10, Z0, Z10
+	VMULPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+7488(SB), Z7, Z10
+	VADDPD.BCST      actkernconst<>+7480(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7472(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7464(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7456(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+7544(SB), Z10, Z10
+	VMULPD           Z10, Z7, Z10
+	VADDPD.BCST      actkernconst<>+3424(SB), Z10, Z10
+	VDIVPD           Z10, Z9, Z9
+	VMULPD.BCST      actkernconst<>+5136(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+72(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z11
+	VMOVAPD          Z1, Z5
+	VFMADD213PD      Z2, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z11, Z5
+	VMULPD           Z5, Z11, Z11
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z5
+	VFMADD213PD      Z5, Z11, Z10
+	VSUBPD           Z10, Z3, Z5
+	VADDPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VDIVPD           Z10, Z5, Z5
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
+	VCMPPD           $0x03, Z4, Z4, K4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z4, Z10
+	VSUBPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z9, Z8, Z8
+	VADDPD           Z8, Z7, Z7
+	VMULPD           Z5, Z5, Z5
+	VBLENDMPD        Z7, Z5, K3, Z7
+	VBLENDMPD        Z6, Z7, K2, Z6
+	VMOVUPS.Z        (DX), K1, Y5
+	VCVTPS2PD        Y5, Z5
+	VMULPD           Z6, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -83495,26 +83495,26 @@ loop:
 	VFMADD213PD Y3, Y7, Y6
 	VFMADD213PD Y4, Y11, Y9
 	VFMADD213PD Y5, Y8, Y10
-	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VXORPD      actkernconst<>+128(SB), Y9, Y4
-	VXORPD      actkernconst<>+128(SB), Y10, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y6, Y3, Y4
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y9, Y3, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y10, Y3, Y7
 	VADDPD      actkernconst<>+1568(SB), Y6, Y6
 	VADDPD      actkernconst<>+1568(SB), Y9, Y9
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
-	VDIVPD      Y6, Y3, Y3
-	VDIVPD      Y9, Y4, Y4
-	VDIVPD      Y10, Y5, Y5
-	VANDPD      actkernconst<>+128(SB), Y0, Y6
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+128(SB), Y1, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y6, Y4, Y4
-	VANDPD      actkernconst<>+128(SB), Y2, Y6
-	VANDPD      actkernconst<>+1312(SB), Y5, Y5
-	VORPD       Y6, Y5, Y5
-	VCMPPD      $0x03, Y0, Y0, Y6
-	VCMPPD      $0x03, Y1, Y1, Y7
+	VDIVPD      Y6, Y4, Y4
+	VDIVPD      Y9, Y5, Y5
+	VDIVPD      Y10, Y7, Y7
+	VANDPD      actkernconst<>+128(SB), Y0, Y3
+	VORPD       Y4, Y3, Y4
+	VANDPD      actkernconst<>+128(SB), Y1, Y3
+	VORPD       Y5, Y3, Y5
+	VANDPD      actkernconst<>+128(SB), Y2, Y3
+	VORPD       Y7, Y3, Y7
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y6
 	VCMPPD      $0x03, Y2, Y2, Y8
 	VMULPD      actkernconst<>+1568(SB), Y0, Y9
 	VMULPD      actkernconst<>+1568(SB), Y1, Y10
@@ -83537,34 +83537,34 @@ loop:
 	VADDPD      Y10, Y9, Y9
 	VMOVUPD     384(SP), Y10
 	VADDPD      Y11, Y10, Y10
-	VMULPD      Y3, Y3, Y3
 	VMULPD      Y4, Y4, Y4
 	VMULPD      Y5, Y5, Y5
+	VMULPD      Y7, Y7, Y7
 	VMOVUPD     256(SP), Y11
-	VBLENDVPD   Y11, Y12, Y3, Y11
-	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, Y9, Y4, Y3
-	VMOVUPD     192(SP), Y4
-	VBLENDVPD   Y4, Y10, Y5, Y4
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, 160(SP), Y11, Y5
+	VBLENDVPD   Y11, Y12, Y4, Y11
+	VMOVUPD     224(SP), Y4
+	VBLENDVPD   Y4, Y9, Y5, Y4
+	VMOVUPD     192(SP), Y5
+	VBLENDVPD   Y5, Y10, Y7, Y5
+	VMOVUPD     128(SP), Y7
+	VBLENDVPD   Y7, 160(SP), Y11, Y7
 	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, 96(SP), Y3, Y9
-	VMOVUPD     (SP), Y3
-	VBLENDVPD   Y3, 32(SP), Y4, Y3
-	VCVTPS2PD   (DX), Y4
+	VBLENDVPD   Y9, 96(SP), Y4, Y9
+	VMOVUPD     (SP), Y4
+	VBLENDVPD   Y4, 32(SP), Y5, Y4
+	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y5, Y4, Y4
+	VMULPD      Y7, Y5, Y5
 	VMULPD      Y9, Y10, Y10
-	VMULPD      Y3, Y11, Y11
-	VBLENDVPD   Y6, Y0, Y4, Y6
-	VBLENDVPD   Y7, Y1, Y10, Y7
+	VMULPD      Y4, Y11, Y11
+	VBLENDVPD   Y3, Y0, Y5, Y3
+	VBLENDVPD   Y6, Y1, Y10, Y6
 	VBLENDVPD   Y8, Y2, Y11, Y8
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
+	VMOVUPS     X6, 16(AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -83630,26 +83630,26 @@ single:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y1
 	VFMADD213PD Y1, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VSUBPD      Y8, Y1, Y9
 	VADDPD      actkernconst<>+1568(SB), Y8, Y8
-	VDIVPD      Y8, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y8
-	VANDPD      actkernconst<>+1312(SB), Y1, Y1
-	VORPD       Y8, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y8
-	VMULPD      actkernconst<>+1568(SB), Y0, Y9
-	VSUBPD      Y7, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VDIVPD      Y8, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y0, Y1
+	VORPD       Y9, Y1, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+1568(SB), Y0, Y8
+	VSUBPD      Y7, Y8, Y8
+	VMULPD      Y8, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y1, Y1, Y1
-	VBLENDVPD   Y4, Y5, Y1, Y4
+	VMULPD      Y9, Y9, Y9
+	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y8, Y0, Y1, Y8
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, (AX)
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -83717,27 +83717,27 @@ tail:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y1
 	VFMADD213PD Y1, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VSUBPD      Y8, Y1, Y9
 	VADDPD      actkernconst<>+1568(SB), Y8, Y8
-	VDIVPD      Y8, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y8
-	VANDPD      actkernconst<>+1312(SB), Y1, Y1
-	VORPD       Y8, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y8
-	VMULPD      actkernconst<>+1568(SB), Y0, Y9
-	VSUBPD      Y7, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VDIVPD      Y8, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y0, Y1
+	VORPD       Y9, Y1, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+1568(SB), Y0, Y8
+	VSUBPD      Y7, Y8, Y8
+	VMULPD      Y8, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y1, Y1, Y1
-	VBLENDVPD   Y4, Y5, Y1, Y4
+	VMULPD      Y9, Y9, Y9
+	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y8, Y0, Y1, Y8
-	VCVTPD2PSY  Y8, X8
-	VMASKMOVPS  X8, X15, (AX)
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -83931,26 +83931,26 @@ loop:
 	VFMADD213PD Y3, Y7, Y6
 	VFMADD213PD Y4, Y11, Y9
 	VFMADD213PD Y5, Y8, Y10
-	VXORPD      actkernconst<>+128(SB), Y6, Y3
-	VXORPD      actkernconst<>+128(SB), Y9, Y4
-	VXORPD      actkernconst<>+128(SB), Y10, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y6, Y3, Y4
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y9, Y3, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VSUBPD      Y10, Y3, Y7
 	VADDPD      actkernconst<>+1568(SB), Y6, Y6
 	VADDPD      actkernconst<>+1568(SB), Y9, Y9
 	VADDPD      actkernconst<>+1568(SB), Y10, Y10
-	VDIVPD      Y6, Y3, Y3
-	VDIVPD      Y9, Y4, Y4
-	VDIVPD      Y10, Y5, Y5
-	VANDPD      actkernconst<>+128(SB), Y0, Y6
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+128(SB), Y1, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y4
-	VORPD       Y6, Y4, Y4
-	VANDPD      actkernconst<>+128(SB), Y2, Y6
-	VANDPD      actkernconst<>+1312(SB), Y5, Y5
-	VORPD       Y6, Y5, Y5
-	VCMPPD      $0x03, Y0, Y0, Y6
-	VCMPPD      $0x03, Y1, Y1, Y7
+	VDIVPD      Y6, Y4, Y4
+	VDIVPD      Y9, Y5, Y5
+	VDIVPD      Y10, Y7, Y7
+	VANDPD      actkernconst<>+128(SB), Y0, Y3
+	VORPD       Y4, Y3, Y4
+	VANDPD      actkernconst<>+128(SB), Y1, Y3
+	VORPD       Y5, Y3, Y5
+	VANDPD      actkernconst<>+128(SB), Y2, Y3
+	VORPD       Y7, Y3, Y7
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y6
 	VCMPPD      $0x03, Y2, Y2, Y8
 	VMULPD      actkernconst<>+1568(SB), Y0, Y9
 	VMULPD      actkernconst<>+1568(SB), Y1, Y10
@@ -83973,34 +83973,34 @@ loop:
 	VADDPD      Y10, Y9, Y9
 	VMOVUPD     384(SP), Y10
 	VADDPD      Y11, Y10, Y10
-	VMULPD      Y3, Y3, Y3
 	VMULPD      Y4, Y4, Y4
 	VMULPD      Y5, Y5, Y5
+	VMULPD      Y7, Y7, Y7
 	VMOVUPD     256(SP), Y11
-	VBLENDVPD   Y11, Y12, Y3, Y11
-	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, Y9, Y4, Y3
-	VMOVUPD     192(SP), Y4
-	VBLENDVPD   Y4, Y10, Y5, Y4
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, 160(SP), Y11, Y5
+	VBLENDVPD   Y11, Y12, Y4, Y11
+	VMOVUPD     224(SP), Y4
+	VBLENDVPD   Y4, Y9, Y5, Y4
+	VMOVUPD     192(SP), Y5
+	VBLENDVPD   Y5, Y10, Y7, Y5
+	VMOVUPD     128(SP), Y7
+	VBLENDVPD   Y7, 160(SP), Y11, Y7
 	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, 96(SP), Y3, Y9
-	VMOVUPD     (SP), Y3
-	VBLENDVPD   Y3, 32(SP), Y4, Y3
-	VCVTPS2PD   (DX), Y4
+	VBLENDVPD   Y9, 96(SP), Y4, Y9
+	VMOVUPD     (SP), Y4
+	VBLENDVPD   Y4, 32(SP), Y5, Y4
+	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y5, Y4, Y4
+	VMULPD      Y7, Y5, Y5
 	VMULPD      Y9, Y10, Y10
-	VMULPD      Y3, Y11, Y11
-	VBLENDVPD   Y6, Y0, Y4, Y6
-	VBLENDVPD   Y7, Y1, Y10, Y7
+	VMULPD      Y4, Y11, Y11
+	VBLENDVPD   Y3, Y0, Y5, Y3
+	VBLENDVPD   Y6, Y1, Y10, Y6
 	VBLENDVPD   Y8, Y2, Y11, Y8
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
+	VMOVNTPS    X6, 16(AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -84066,26 +84066,26 @@ single:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y1
 	VFMADD213PD Y1, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VSUBPD      Y8, Y1, Y9
 	VADDPD      actkernconst<>+1568(SB), Y8, Y8
-	VDIVPD      Y8, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y8
-	VANDPD      actkernconst<>+1312(SB), Y1, Y1
-	VORPD       Y8, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y8
-	VMULPD      actkernconst<>+1568(SB), Y0, Y9
-	VSUBPD      Y7, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VDIVPD      Y8, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y0, Y1
+	VORPD       Y9, Y1, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+1568(SB), Y0, Y8
+	VSUBPD      Y7, Y8, Y8
+	VMULPD      Y8, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y1, Y1, Y1
-	VBLENDVPD   Y4, Y5, Y1, Y4
+	VMULPD      Y9, Y9, Y9
+	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y8, Y0, Y1, Y8
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, (AX)
+	VCVTPS2PD   (DX), Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -84153,27 +84153,27 @@ tail:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y1
 	VFMADD213PD Y1, Y9, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VSUBPD      Y8, Y1, Y9
 	VADDPD      actkernconst<>+1568(SB), Y8, Y8
-	VDIVPD      Y8, Y1, Y1
-	VANDPD      actkernconst<>+128(SB), Y0, Y8
-	VANDPD      actkernconst<>+1312(SB), Y1, Y1
-	VORPD       Y8, Y1, Y1
-	VCMPPD      $0x03, Y0, Y0, Y8
-	VMULPD      actkernconst<>+1568(SB), Y0, Y9
-	VSUBPD      Y7, Y9, Y9
-	VMULPD      Y9, Y7, Y7
+	VDIVPD      Y8, Y9, Y9
+	VANDPD      actkernconst<>+128(SB), Y0, Y1
+	VORPD       Y9, Y1, Y9
+	VCMPPD      $0x03, Y0, Y0, Y1
+	VMULPD      actkernconst<>+1568(SB), Y0, Y8
+	VSUBPD      Y7, Y8, Y8
+	VMULPD      Y8, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y1, Y1, Y1
-	VBLENDVPD   Y4, Y5, Y1, Y4
+	VMULPD      Y9, Y9, Y9
+	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
-	VMASKMOVPS  (DX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y8, Y0, Y1, Y8
-	VCVTPD2PSY  Y8, X8
-	VMASKMOVPS  X8, X15, (AX)
+	VMASKMOVPS  (DX), X15, X3
+	VCVTPS2PD   X3, Y3
+	VMULPD      Y2, Y3, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	SFENCE

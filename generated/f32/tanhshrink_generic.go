@@ -108,10 +108,10 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v74 := ldexpNormal(v4, v54)
 		v75 := float64(v74 - v4)
 		v76 := math.FMA(v73, v74, v75)
-		v77 := -v76
+		v77 := float64(v1 - v76)
 		v78 := float64(v51 + v76)
 		v79 := float64(v77 / v78)
-		v80 := math.Copysign(v79, v0)
+		v80 := math.Float64frombits(math.Float64bits(v79) | math.Float64bits(v0)&(1<<63))
 		v81 := math.IsNaN(v0)
 		v82 := float64(v0 - v80)
 		v83 := v82
@@ -131,7 +131,7 @@ func tanhshrinkGeneric(dst, x []float32) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 96 operations): the scalar twin of the vector program
+// memory, f64 compute, 97 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -166,6 +166,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	v70 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
 	v72 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v74 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v80 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -222,31 +223,31 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v77 := ldexpNormal(v5, v57)
 		v78 := float64(v77 - v5)
 		v79 := math.FMA(v76, v77, v78)
-		v80 := -v79
-		v81 := float64(v54 + v79)
-		v82 := float64(v80 / v81)
-		v83 := math.Copysign(v82, v0)
-		v84 := math.IsNaN(v0)
-		v85 := float64(v54 * v0)
-		v86 := float64(v85 - v49)
-		v87 := float64(v49 * v86)
-		v88 := float64(v9 - v87)
-		v89 := float64(v7 + v88)
-		v90 := float64(v83 * v83)
-		v91 := v90
-		if v6 {
-			v91 = v89
-		}
+		v81 := float64(v80 - v79)
+		v82 := float64(v54 + v79)
+		v83 := float64(v81 / v82)
+		v84 := math.Float64frombits(math.Float64bits(v83) | math.Float64bits(v0)&(1<<63))
+		v85 := math.IsNaN(v0)
+		v86 := float64(v54 * v0)
+		v87 := float64(v86 - v49)
+		v88 := float64(v49 * v87)
+		v89 := float64(v9 - v88)
+		v90 := float64(v7 + v89)
+		v91 := float64(v84 * v84)
 		v92 := v91
+		if v6 {
+			v92 = v90
+		}
+		v93 := v92
 		if v3 {
-			v92 = v4
+			v93 = v4
 		}
-		v93 := float64(dy[i])
-		v94 := float64(v93 * v92)
-		v95 := v94
-		if v84 {
-			v95 = v0
+		v94 := float64(dy[i])
+		v95 := float64(v94 * v93)
+		v96 := v95
+		if v85 {
+			v96 = v0
 		}
-		dx[i] = float32(v95)
+		dx[i] = float32(v96)
 	}
 }

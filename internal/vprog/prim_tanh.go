@@ -37,11 +37,14 @@ func tanhLower(b *Builder, x Value, target Type) Value {
 		dh := b.Add(two, eh)
 		dl := b.Add(b.Add(b.Sub(two, dh), eh), el)
 		res = sigmoidDivDD(b, b.Neg(eh), b.Neg(el), dh, dl)
+		// Odd: the sign of x, including tanh(−0) = −0.
+		res = b.CopySign(res, x)
 	} else {
+		// e = expm1(−2|x|) ≤ 0, so 0 − e ≥ +0 (−e would be −0 at e = +0)
+		// and the quotient is tanh|x| ≥ +0: ORing in x's sign bit is
+		// copysign (on AVX2 one instruction fewer).
 		e := expm132(b, t)
-		res = b.Div(b.Neg(e), b.Add(two, e))
+		res = b.CopySignOr(b.Div(b.Sub(b.Const(0), e), b.Add(two, e)), x)
 	}
-	// Odd: the sign of x, including tanh(−0) = −0.
-	res = b.CopySign(res, x)
 	return b.Select(b.IsNaN(x), x, res)
 }
