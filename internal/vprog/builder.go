@@ -196,6 +196,7 @@ func (b *Builder) Div(x, y Value) Value      { return b.float(OpDiv, x, y) }
 func (b *Builder) Neg(x Value) Value         { return b.float(OpNeg, x) }
 func (b *Builder) Abs(x Value) Value         { return b.float(OpAbs, x) }
 func (b *Builder) CopySign(x, s Value) Value { return b.float(OpCopySign, x, s) }
+func (b *Builder) Sqrt(x Value) Value        { return b.float(OpSqrt, x) }
 
 // CopySignOr is CopySign(x, s) for x that the caller guarantees to have s's
 // sign already, or to be +0: s's sign bit ORed into x (OpCopySign).
@@ -203,7 +204,6 @@ func (b *Builder) CopySignOr(x, s Value) Value {
 	b.mustFloat(x, s)
 	return b.emit(OpCopySign, CopySignOr, x, s)
 }
-func (b *Builder) Sqrt(x Value) Value { return b.float(OpSqrt, x) }
 
 // Min is x86 MINPD: x < y ? x : y, so y passes through when either is NaN.
 // Put the operand whose NaN must survive second.
