@@ -50,20 +50,13 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 	// The usual program takes each rare select's usual value: it only runs
 	// for calls where the guard found every condition false, so these are
 	// the bits the full program gives, without the conditions' cost.
-	usual = &Program{Name: p.Name + "Usual", Mem: p.Mem, Compute: p.Compute, Inputs: p.Inputs,
-		Params: p.Params, ResultErr: -1}
-	remap := make([]Value, len(p.Instrs))
-	for i, in := range p.Instrs {
-		for k := range in.Op.Arity() {
-			in.Args[k] = remap[in.Args[k]]
+	usual = p.dropSelects(func(_ int, in Instr, _ *Program) int {
+		if in.Imm == SelectRare {
+			return 2
 		}
-		if in.Op == OpSelect && in.Imm == SelectRare {
-			remap[i] = in.Args[2]
-			continue
-		}
-		remap[i] = usual.add(in)
-	}
-	usual.Result = remap[p.Result]
+		return 0
+	})
+	usual.Name = p.Name + "Usual"
 
 	guard = p.derive(p.Name + "Rare")
 	rare := conds[0]
@@ -74,7 +67,7 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 	none := guard.add(Instr{Op: OpConst, Imm: 0})
 	guard.Result = guard.add(Instr{Op: OpSelect, Args: [3]Value{rare, one, none}})
 	guard.Reduce, guard.ResultErr = ReduceMax, -1
-	return usual.compact(), guard.compact()
+	return usual, guard.compact()
 }
 
 // derive copies p under a new name.

@@ -1,10 +1,11 @@
 package vprog
 
-// dropSelects returns a copy of p in which each plain select (Imm 0) that
-// side picks a side for is replaced by that side: side gets the select's
-// index in p, the select with its arguments already renumbered for the
-// copy, and the copy so far, and returns 1 (the true side), 2 (the false
-// side) or 0 (keep the select). It returns p itself if no select goes.
+// dropSelects returns a copy of p in which each select that side picks a
+// side for is replaced by that side: side gets the select's index in p,
+// the select with its arguments already renumbered for the copy (its Imm
+// tells a plain select from a rare one), and the copy so far, and returns
+// 1 (the true side), 2 (the false side) or 0 (keep the select). It returns
+// p itself if no select goes.
 func (p *Program) dropSelects(side func(i int, in Instr, q *Program) int) *Program {
 	remap := make([]Value, len(p.Instrs))
 	dropped := false
@@ -14,7 +15,7 @@ func (p *Program) dropSelects(side func(i int, in Instr, q *Program) int) *Progr
 		for k := range in.Op.Arity() {
 			in.Args[k] = remap[in.Args[k]]
 		}
-		if in.Op == OpSelect && in.Imm == 0 {
+		if in.Op == OpSelect {
 			if s := side(i, in, q); s != 0 {
 				remap[i] = in.Args[s]
 				dropped = true

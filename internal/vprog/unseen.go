@@ -52,7 +52,10 @@ func (p *Program) dropUnseenSelects() *Program {
 		}
 	}
 	// A select no lane uses has no conditions, and stays (compact drops it).
-	return p.dropSelects(func(i int, _ Instr, _ *Program) int {
+	return p.dropSelects(func(i int, in Instr, _ *Program) int {
+		if in.Imm != 0 {
+			return 0 // a rare select stays for SplitRare
+		}
 		return unseenSide(unseen[i], p.Instrs[i].Args[0])
 	})
 }

@@ -12,7 +12,7 @@ func (p *Program) ForX86() *Program {
 	}
 	return p.dropSelects(func(_ int, in Instr, q *Program) int {
 		m, a, y := q.Instrs[in.Args[0]], in.Args[1], in.Args[2]
-		if m.Op == OpIsNaN && m.Args[0] == a && passesNaN(q, y, a, true) {
+		if in.Imm == 0 && m.Op == OpIsNaN && m.Args[0] == a && passesNaN(q, y, a, true) {
 			return 2
 		}
 		return 0
