@@ -143,6 +143,8 @@
 //
 //   - CELU: x/alpha is evaluated exactly (division remainder recovered);
 //     PyTorch multiplies by a rounded 1/alpha.
+//   - CELU: f(+0) = +0 for alpha < 0 (x >= 0 passes x through); PyTorch's
+//     (exp(0) - 1)*alpha gives -0.
 //   - CELU: Backward gives NaN where x is NaN (PyTorch passes dy).
 //   - CELU: f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) =
 //     -0, tanh(-0) = -0); PyTorch gives +0.

@@ -15,7 +15,7 @@ import (
 var simdCases32 = []kerneltest.SIMDCase[float32]{
 	{
 		Name: "celu", Inputs: 1, MaxLen: 97,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}, {float32(-0x1.666666p-01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuAVX512(d, in[0], p[0]) }},
@@ -34,7 +34,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	},
 	{
 		Name: "celuBackward", Inputs: 2, MaxLen: 97,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}, {float32(-0x1.666666p-01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardAVX512(d, in[0], in[1], p[0]) }},
@@ -53,7 +53,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 	},
 	{
 		Name: "celuBackwardFromOutput", Inputs: 2, MaxLen: 97,
-		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}},
+		ParamSets: [][]float32{{float32(0x1p+00)}, {float32(0x1p+01)}, {float32(0x1p-01)}, {float32(0x1.333334p-02)}, {float32(-0x1.666666p-01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { celuBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { celuBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},

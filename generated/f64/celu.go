@@ -17,13 +17,18 @@ func celuCheck(alpha float64) error {
 // CELU sets dst[i] = f(x[i]) for every i: Continuously differentiable ELU,
 // f(x) = x > 0 ? x : alpha*(exp(x/alpha) - 1).
 //
-//	f(x) = where(x >= 0, x, fma(alpha, expm1(q), eq*rem))
+//	f(x) = where(x >= 0, x, where(q > 700, where(q > 1590, alpha*inf, where(q > 1100, (fb2*up640)*up640, fb*up640)), fma(alpha, em, min(((1 + em)*isa)*rs, 1e308))))
 //
 // with
 //
-//	q = x/alpha
-//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
+//	sa = where(abs(alpha) < 1, 18446744073709551616, 1)
+//	ia = 1/(alpha*sa)
+//	isa = 1/sa
+//	q = (x*ia)*sa
+//	rs = where(q > -1e4 && q < 1e4, fma(-q, alpha*sa, x*sa), 0)
+//	r = rs*ia
 //	eq = exp(q)
+//	em = expm1(q)
 //	qa = q + l_hi
 //	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
 //	es = exp(qa)
@@ -31,6 +36,19 @@ func celuCheck(alpha float64) error {
 //	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
 //	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
+//	up640 = 1/p640
+//	qb = q - l_hi
+//	qb_err = (q - (qb - (qb - q))) - (l_hi + (qb - q))
+//	eb = exp(qb)
+//	cb = (qb_err - l_lo) + r
+//	hb = alpha*eb
+//	fb = where(abs(hb) < inf, hb + fma(hb, cb, fma(alpha, eb, -hb)), hb)
+//	qb2 = q - 2*l_hi
+//	qb2_err = (q - (qb2 - (qb2 - q))) - (2*l_hi + (qb2 - q))
+//	eb2 = exp(qb2)
+//	cb2 = (qb2_err - 2*l_lo) + r
+//	hb2 = alpha*eb2
+//	fb2 = where(abs(hb2) < inf, hb2 + fma(hb2, cb2, fma(alpha, eb2, -hb2)), hb2)
 //
 // Parameters:
 //
@@ -43,6 +61,8 @@ func celuCheck(alpha float64) error {
 //
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
+//   - f(+0) = +0 for alpha < 0 (x >= 0 passes x through); PyTorch's (exp(0) -
+//     1)*alpha gives -0.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
 //   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
 //     tanh(-0) = -0); PyTorch gives +0.
@@ -59,6 +79,19 @@ func CELU(dst, x []float64, alpha float64) {
 	if err := celuCheck(alpha); err != nil {
 		panic("actkern: CELU: " + err.Error())
 	}
+	// Few inputs need celu's rare branch: skip it where none does (same bits).
+	acc := rareAcc()
+	celuRareImpl(&acc, x, alpha)
+	if noneRare(&acc) {
+		if celuUsualStreamImpl != nil && streams(dst, x) {
+			h := streamHead(dst)
+			celuUsualImpl(dst[:h], x[:h], alpha)
+			celuUsualStreamImpl(dst[h:], x[h:], alpha)
+			return
+		}
+		celuUsualImpl(dst, x, alpha)
+		return
+	}
 	if celuStreamImpl != nil && streams(dst, x) {
 		h := streamHead(dst)
 		celuImpl(dst[:h], x[:h], alpha)
@@ -71,14 +104,19 @@ func CELU(dst, x []float64, alpha float64) {
 // CELUBackward is the gradient of CELU: it sets dx[i] = dy[i] * f'(x[i]) for
 // every i, where
 //
-//	f(x)  = where(x >= 0, x, fma(alpha, expm1(q), eq*rem))
-//	f'(x) = where(x > 0, 1, where(q < -1500, 0, where(q < -1100, (fma(es2, ((2*l_lo + qa2_err) + rem/alpha) + exp_err(qa2)/es2, es2)*p640)*p640, where(q < -700, fma(es, (l_lo + qa_err) + rem/alpha, es)*p640, fma(eq, rem/alpha, eq)))))
+//	f(x)  = where(x >= 0, x, where(q > 700, where(q > 1590, alpha*inf, where(q > 1100, (fb2*up640)*up640, fb*up640)), fma(alpha, em, min(((1 + em)*isa)*rs, 1e308))))
+//	f'(x) = where(x > 0, 1, where(q < -1500, 0, where(q < -1100, (fma(es2, ((2*l_lo + qa2_err) + r) + exp_err(qa2)/es2, es2)*p640)*p640, where(q < -700, fma(es, (l_lo + qa_err) + r, es)*p640, where(q > 700, where(q > 1590, inf, where(q > 1100, (fma(eb2, cb2 + exp_err(qb2)/eb2, eb2)*up640)*up640, fma(eb, cb, eb)*up640)), fma(eq, r, eq))))))
 //
 // with
 //
-//	q = x/alpha
-//	rem = where(q > -1e300 && q < 700, fma(-q, alpha, x), 0)
+//	sa = where(abs(alpha) < 1, 18446744073709551616, 1)
+//	ia = 1/(alpha*sa)
+//	isa = 1/sa
+//	q = (x*ia)*sa
+//	rs = where(q > -1e4 && q < 1e4, fma(-q, alpha*sa, x*sa), 0)
+//	r = rs*ia
 //	eq = exp(q)
+//	em = expm1(q)
 //	qa = q + l_hi
 //	qa_err = (q - (qa - (qa - q))) + (l_hi - (qa - q))
 //	es = exp(qa)
@@ -86,6 +124,19 @@ func CELU(dst, x []float64, alpha float64) {
 //	qa2_err = (q - (qa2 - (qa2 - q))) + (2*l_hi - (qa2 - q))
 //	es2 = exp(qa2)
 //	p640 = (1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)
+//	up640 = 1/p640
+//	qb = q - l_hi
+//	qb_err = (q - (qb - (qb - q))) - (l_hi + (qb - q))
+//	eb = exp(qb)
+//	cb = (qb_err - l_lo) + r
+//	hb = alpha*eb
+//	fb = where(abs(hb) < inf, hb + fma(hb, cb, fma(alpha, eb, -hb)), hb)
+//	qb2 = q - 2*l_hi
+//	qb2_err = (q - (qb2 - (qb2 - q))) - (2*l_hi + (qb2 - q))
+//	eb2 = exp(qb2)
+//	cb2 = (qb2_err - 2*l_lo) + r
+//	hb2 = alpha*eb2
+//	fb2 = where(abs(hb2) < inf, hb2 + fma(hb2, cb2, fma(alpha, eb2, -hb2)), hb2)
 //
 // At x = 0, where f' jumps, the gradient is 1: PyTorch (elu with input_scale
 // 1/alpha) takes the x <= 0 branch: exp(0) = 1.
@@ -101,6 +152,8 @@ func CELU(dst, x []float64, alpha float64) {
 //
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
+//   - f(+0) = +0 for alpha < 0 (x >= 0 passes x through); PyTorch's (exp(0) -
+//     1)*alpha gives -0.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
 //   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
 //     tanh(-0) = -0); PyTorch gives +0.
@@ -159,6 +212,8 @@ func CELUBackward(dx, dy, x []float64, alpha float64) {
 //
 //   - x/alpha is evaluated exactly (division remainder recovered); PyTorch
 //     multiplies by a rounded 1/alpha.
+//   - f(+0) = +0 for alpha < 0 (x >= 0 passes x through); PyTorch's (exp(0) -
+//     1)*alpha gives -0.
 //   - Backward gives NaN where x is NaN (PyTorch passes dy).
 //   - f(-0.0) = -0.0: the formula keeps the sign of zero (expm1(-0) = -0,
 //     tanh(-0) = -0); PyTorch gives +0.

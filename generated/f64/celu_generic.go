@@ -9,6 +9,8 @@ import "math"
 // runs (see ISA).
 var (
 	celuImpl                   = celuGeneric
+	celuUsualImpl              = celuUsualGeneric
+	celuRareImpl               = celuRareGeneric
 	celuBackwardImpl           = celuBackwardGeneric
 	celuBackwardUsualImpl      = celuBackwardUsualGeneric
 	celuBackwardRareImpl       = celuBackwardRareGeneric
@@ -20,12 +22,13 @@ var (
 // stores.
 var (
 	celuStreamImpl                   func(dst, x []float64, alpha float64)
+	celuUsualStreamImpl              func(dst, x []float64, alpha float64)
 	celuBackwardStreamImpl           func(dx, x, dy []float64, alpha float64)
 	celuBackwardUsualStreamImpl      func(dx, x, dy []float64, alpha float64)
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 141
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 259
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,247 +36,63 @@ var (
 func celuGeneric(dst, x []float64, alpha float64) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := alpha
-	v5 := math.Float64frombits(0xc044000000000000)   // -40
-	v7 := math.Float64frombits(0x4086300000000000)   // 710
-	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v53 := math.Float64frombits(0xbff0000000000000)  // -1
-	v71 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v108 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v110 := math.Float64frombits(0x408f400000000000) // 1000
-	v113 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v115 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v125 := math.Float64frombits(0xc091300000000000) // -1100
-	v130 := math.Float64frombits(0xfe37e43c8800759c) // -1e+300
-	v132 := math.Float64frombits(0x4085e00000000000) // 700
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := alpha
+	v5 := math.Abs(v4)
+	v6 := v5 < v3
+	v7 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v8 := v3
+	if v6 {
+		v8 = v7
+	}
+	v9 := float64(v4 * v8)
+	v10 := float64(v3 / v9)
+	v13 := math.Float64frombits(0x4085e00000000000) // 700
+	v15 := math.Float64frombits(0xc044000000000000) // -40
+	v17 := math.Float64frombits(0x4086300000000000) // 710
+	v19 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v23 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v25 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v62 := math.Float64frombits(0xbff0000000000000) // -1
+	v81 := float64(v3 / v8)
+	v83 := math.Float64frombits(0x40c3880000000000) // 10000
+	v84 := math.Float64frombits(0xc0c3880000000000) // -10000
+	v93 := math.Float64frombits(0x7fe1ccf385ebc8a0) // 1e+308
+	v96 := math.Float64frombits(0x4098d80000000000) // 1590
+	v98 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v99 := float64(v4 * v98)
+	v100 := math.Float64frombits(0x4091300000000000) // 1100
+	v103 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v104 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v106 := math.Float64frombits(0xc096d00000000000) // -1460
+	v143 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v145 := math.Float64frombits(0x408f400000000000) // 1000
+	v148 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v150 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v160 := math.Float64frombits(0xc091300000000000) // -1100
+	v173 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v174 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v200 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
-		v4 := float64(v0 / v3)
-		v6 := v5
-		if v4 > v5 {
-			v6 = v4
-		}
-		v8 := v7
-		if v6 < v7 {
-			v8 = v6
-		}
-		v10 := float64(v8 * v9)
-		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v8)
-		v16 := math.FMA(v12, v15, v14)
-		v17 := float64(v14 - v16)
-		v18 := math.FMA(v12, v15, v17)
-		v20 := float64(v16 * v16)
-		v21 := -v20
-		v22 := math.FMA(v16, v16, v21)
-		v23 := float64(v19 * v20)
-		v24 := float64(v19 * v22)
-		v25 := float64(v16 + v23)
-		v26 := float64(v16 - v25)
-		v27 := float64(v26 + v23)
-		v28 := float64(v27 + v24)
-		v29 := math.FMA(v18, v16, v18)
-		v30 := float64(v28 + v29)
-		v31 := float64(v20 * v16)
-		v34 := math.FMA(v16, v32, v33)
-		v36 := math.FMA(v16, v34, v35)
-		v38 := math.FMA(v16, v36, v37)
-		v40 := math.FMA(v16, v38, v39)
-		v42 := math.FMA(v16, v40, v41)
-		v44 := math.FMA(v16, v42, v43)
-		v46 := math.FMA(v16, v44, v45)
-		v48 := math.FMA(v16, v46, v47)
-		v50 := math.FMA(v16, v48, v49)
-		v51 := math.FMA(v31, v50, v30)
-		v54 := ldexpMid(v53, v12)
-		v55 := float64(v52 + v54)
-		v56 := float64(v55 - v52)
-		v57 := float64(v55 - v56)
-		v58 := float64(v52 - v57)
-		v59 := float64(v54 - v56)
-		v60 := float64(v58 + v59)
-		v61 := float64(v51 + v60)
-		v62 := float64(v55 + v25)
-		v63 := float64(v55 - v62)
-		v64 := float64(v63 + v25)
-		v65 := float64(v64 + v61)
-		v66 := float64(v62 + v65)
-		v67 := ldexpMid(v66, v11)
-		v68 := math.Copysign(v67, v4)
-		v69 := math.IsNaN(v4)
-		v70 := v68
-		if v69 {
-			v70 = v4
-		}
-		v72 := v71
-		if v4 > v71 {
-			v72 = v4
-		}
-		v73 := v7
-		if v72 < v7 {
-			v73 = v72
-		}
-		v74 := float64(v73 * v9)
-		v75 := math.RoundToEven(v74)
-		v76 := -v75
-		v77 := math.FMA(v76, v13, v73)
-		v78 := math.FMA(v76, v15, v77)
-		v79 := float64(v77 - v78)
-		v80 := math.FMA(v76, v15, v79)
-		v81 := float64(v78 * v78)
-		v82 := -v81
-		v83 := math.FMA(v78, v78, v82)
-		v84 := float64(v19 * v81)
-		v85 := float64(v19 * v83)
-		v86 := float64(v78 + v84)
-		v87 := float64(v78 - v86)
-		v88 := float64(v87 + v84)
-		v89 := float64(v88 + v85)
-		v90 := math.FMA(v80, v78, v80)
-		v91 := float64(v89 + v90)
-		v92 := float64(v81 * v78)
-		v93 := math.FMA(v78, v32, v33)
-		v94 := math.FMA(v78, v93, v35)
-		v95 := math.FMA(v78, v94, v37)
-		v96 := math.FMA(v78, v95, v39)
-		v97 := math.FMA(v78, v96, v41)
-		v98 := math.FMA(v78, v97, v43)
-		v99 := math.FMA(v78, v98, v45)
-		v100 := math.FMA(v78, v99, v47)
-		v101 := math.FMA(v78, v100, v49)
-		v102 := math.FMA(v92, v101, v91)
-		v103 := float64(v52 + v86)
-		v104 := float64(v52 - v103)
-		v105 := float64(v104 + v86)
-		v106 := float64(v105 + v102)
-		v109 := float64(v108 - v75)
-		v111 := v110
-		if v109 < v110 {
-			v111 = v109
-		}
-		v112 := v1
-		if v111 > v1 {
-			v112 = v111
-		}
-		v114 := v75 < v113
-		v116 := ldexpNormal(v115, v112)
-		v117 := v1
-		if v114 {
-			v117 = v116
-		}
-		v118 := float64(v103 + v117)
-		v119 := float64(v118 - v117)
-		v120 := float64(v103 - v119)
-		v121 := float64(v120 + v106)
-		v122 := float64(v121 + v117)
-		v123 := float64(v122 - v117)
-		v124 := float64(v119 + v123)
-		v126 := v125
-		if v75 > v125 {
-			v126 = v75
-		}
-		v127 := ldexpMid(v124, v126)
-		v128 := v127
-		if v69 {
-			v128 = v4
-		}
-		v131 := v130 < v4
-		v133 := v4 < v132
-		v134 := v131 && v133
-		v135 := -v4
-		v136 := math.FMA(v135, v3, v0)
-		v137 := v1
-		if v134 {
-			v137 = v136
-		}
-		v138 := float64(v128 * v137)
-		v139 := math.FMA(v3, v70, v138)
-		v140 := v139
-		if v2 {
-			v140 = v0
-		}
-		v141 := math.IsNaN(v0)
-		v142 := v140
-		if v141 {
-			v142 = v0
-		}
-		dst[i] = v142
-	}
-}
-
-// celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 332 operations): the scalar twin of the vector program the assembly
-// kernels run, with exactly the semantics of vprog.Program.Eval, so every
-// backend gives the same bits. The caller guarantees equal lengths; dx may be
-// the same slice as an input.
-func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
-	x = x[:len(dx)]
-	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v4 := alpha
-	v7 := math.Float64frombits(0xc097700000000000)   // -1500
-	v10 := math.Float64frombits(0xc091300000000000)  // -1100
-	v12 := math.Float64frombits(0x4085e00000000000)  // 700
-	v13 := math.Float64frombits(0xc085e00000000000)  // -700
-	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v17 := math.Float64frombits(0x4086300000000000)  // 710
-	v19 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v23 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v25 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v67 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v69 := math.Float64frombits(0x408f400000000000)  // 1000
-	v72 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v74 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v89 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
-	v98 := math.Float64frombits(0x407bb9d3beb8c86b)  // 443.614195558365
-	v153 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v178 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v182 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v237 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v249 := math.Float64frombits(0x4086280000000000) // 709
-	v253 := math.Float64frombits(0x408ff80000000000) // 1023
-	v333 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v342 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v344 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v345 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	for i := range dx {
-		v0 := x[i]
-		v2 := v1 < v0
-		v5 := float64(v0 / v4)
-		v8 := v5 < v7
-		v11 := v5 < v10
-		v14 := v5 < v13
+		v11 := float64(v0 * v10)
+		v12 := float64(v11 * v8)
+		v14 := v13 < v12
 		v16 := v15
-		if v5 > v15 {
-			v16 = v5
+		if v12 > v15 {
+			v16 = v12
 		}
 		v18 := v17
 		if v16 < v17 {
@@ -308,409 +127,1206 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		v58 := math.FMA(v26, v56, v57)
 		v60 := math.FMA(v26, v58, v59)
 		v61 := math.FMA(v41, v60, v40)
-		v62 := float64(v3 + v35)
-		v63 := float64(v3 - v62)
-		v64 := float64(v63 + v35)
-		v65 := float64(v64 + v61)
-		v66 := v15 <= v5
-		v68 := float64(v67 - v21)
-		v70 := v69
-		if v68 < v69 {
-			v70 = v68
+		v63 := ldexpMid(v62, v22)
+		v64 := float64(v3 + v63)
+		v65 := float64(v64 - v3)
+		v66 := float64(v64 - v65)
+		v67 := float64(v3 - v66)
+		v68 := float64(v63 - v65)
+		v69 := float64(v67 + v68)
+		v70 := float64(v61 + v69)
+		v71 := float64(v64 + v35)
+		v72 := float64(v64 - v71)
+		v73 := float64(v72 + v35)
+		v74 := float64(v73 + v70)
+		v75 := float64(v71 + v74)
+		v76 := ldexpMid(v75, v21)
+		v77 := math.Copysign(v76, v12)
+		v78 := math.IsNaN(v12)
+		v79 := v77
+		if v78 {
+			v79 = v12
 		}
-		v71 := v1
-		if v70 > v1 {
-			v71 = v70
+		v80 := float64(v3 + v79)
+		v82 := float64(v80 * v81)
+		v85 := v84 < v12
+		v86 := v12 < v83
+		v87 := v85 && v86
+		v88 := -v12
+		v89 := float64(v0 * v8)
+		v90 := math.FMA(v88, v9, v89)
+		v91 := v1
+		if v87 {
+			v91 = v90
 		}
-		v73 := v21 < v72
-		v75 := ldexpNormal(v74, v71)
-		v76 := v1
-		if v73 {
-			v76 = v75
+		v92 := float64(v82 * v91)
+		v94 := v92
+		if v93 < v92 {
+			v94 = v93
 		}
-		v77 := float64(v62 + v76)
-		v78 := float64(v77 - v76)
-		v79 := float64(v62 - v78)
-		v80 := float64(v79 + v65)
-		v81 := float64(v80 + v76)
-		v82 := float64(v81 - v76)
-		v83 := float64(v78 + v82)
-		v84 := v10
-		if v21 > v10 {
-			v84 = v21
+		v95 := math.FMA(v4, v79, v94)
+		v97 := v96 < v12
+		v101 := v100 < v12
+		v105 := float64(v12 - v104)
+		v107 := v106
+		if v105 > v106 {
+			v107 = v105
 		}
-		v85 := ldexpMid(v83, v84)
-		v86 := math.IsNaN(v5)
-		v87 := v85
-		if v86 {
-			v87 = v5
+		v108 := v17
+		if v107 < v17 {
+			v108 = v107
 		}
-		v90 := v89 < v5
-		v91 := v5 < v12
-		v92 := v90 && v91
-		v93 := -v5
-		v94 := math.FMA(v93, v4, v0)
-		v95 := v1
-		if v92 {
-			v95 = v94
+		v109 := float64(v108 * v19)
+		v110 := math.RoundToEven(v109)
+		v111 := -v110
+		v112 := math.FMA(v111, v23, v108)
+		v113 := math.FMA(v111, v25, v112)
+		v114 := float64(v112 - v113)
+		v115 := math.FMA(v111, v25, v114)
+		v116 := float64(v113 * v113)
+		v117 := -v116
+		v118 := math.FMA(v113, v113, v117)
+		v119 := float64(v29 * v116)
+		v120 := float64(v29 * v118)
+		v121 := float64(v113 + v119)
+		v122 := float64(v113 - v121)
+		v123 := float64(v122 + v119)
+		v124 := float64(v123 + v120)
+		v125 := math.FMA(v115, v113, v115)
+		v126 := float64(v124 + v125)
+		v127 := float64(v116 * v113)
+		v128 := math.FMA(v113, v42, v43)
+		v129 := math.FMA(v113, v128, v45)
+		v130 := math.FMA(v113, v129, v47)
+		v131 := math.FMA(v113, v130, v49)
+		v132 := math.FMA(v113, v131, v51)
+		v133 := math.FMA(v113, v132, v53)
+		v134 := math.FMA(v113, v133, v55)
+		v135 := math.FMA(v113, v134, v57)
+		v136 := math.FMA(v113, v135, v59)
+		v137 := math.FMA(v127, v136, v126)
+		v138 := float64(v3 + v121)
+		v139 := float64(v3 - v138)
+		v140 := float64(v139 + v121)
+		v141 := float64(v140 + v137)
+		v144 := float64(v143 - v110)
+		v146 := v145
+		if v144 < v145 {
+			v146 = v144
 		}
-		v96 := float64(v95 / v4)
-		v97 := math.FMA(v87, v96, v87)
-		v99 := float64(v5 + v98)
-		v100 := v15
-		if v99 > v15 {
-			v100 = v99
+		v147 := v1
+		if v146 > v1 {
+			v147 = v146
 		}
-		v101 := v17
-		if v100 < v17 {
-			v101 = v100
+		v149 := v110 < v148
+		v151 := ldexpNormal(v150, v147)
+		v152 := v1
+		if v149 {
+			v152 = v151
 		}
-		v102 := float64(v101 * v19)
-		v103 := math.RoundToEven(v102)
-		v104 := -v103
-		v105 := math.FMA(v104, v23, v101)
-		v106 := math.FMA(v104, v25, v105)
-		v107 := float64(v105 - v106)
-		v108 := math.FMA(v104, v25, v107)
-		v109 := float64(v106 * v106)
-		v110 := -v109
-		v111 := math.FMA(v106, v106, v110)
-		v112 := float64(v29 * v109)
-		v113 := float64(v29 * v111)
-		v114 := float64(v106 + v112)
-		v115 := float64(v106 - v114)
-		v116 := float64(v115 + v112)
-		v117 := float64(v116 + v113)
-		v118 := math.FMA(v108, v106, v108)
-		v119 := float64(v117 + v118)
-		v120 := float64(v109 * v106)
-		v121 := math.FMA(v106, v42, v43)
-		v122 := math.FMA(v106, v121, v45)
-		v123 := math.FMA(v106, v122, v47)
-		v124 := math.FMA(v106, v123, v49)
-		v125 := math.FMA(v106, v124, v51)
-		v126 := math.FMA(v106, v125, v53)
-		v127 := math.FMA(v106, v126, v55)
-		v128 := math.FMA(v106, v127, v57)
-		v129 := math.FMA(v106, v128, v59)
-		v130 := math.FMA(v120, v129, v119)
-		v131 := float64(v3 + v114)
-		v132 := float64(v3 - v131)
-		v133 := float64(v132 + v114)
-		v134 := float64(v133 + v130)
-		v136 := float64(v67 - v103)
-		v137 := v69
-		if v136 < v69 {
-			v137 = v136
+		v153 := float64(v138 + v152)
+		v154 := float64(v153 - v152)
+		v155 := float64(v138 - v154)
+		v156 := float64(v155 + v141)
+		v157 := float64(v156 + v152)
+		v158 := float64(v157 - v152)
+		v159 := float64(v154 + v158)
+		v161 := v160
+		if v110 > v160 {
+			v161 = v110
 		}
-		v138 := v1
-		if v137 > v1 {
-			v138 = v137
+		v162 := ldexpMid(v159, v161)
+		v163 := math.IsNaN(v105)
+		v164 := v162
+		if v163 {
+			v164 = v105
 		}
-		v139 := v103 < v72
-		v140 := ldexpNormal(v74, v138)
-		v141 := v1
-		if v139 {
-			v141 = v140
+		v165 := float64(v4 * v164)
+		v166 := math.Abs(v165)
+		v167 := v166 < v98
+		v168 := float64(v105 - v12)
+		v169 := float64(v105 - v168)
+		v170 := float64(v12 - v169)
+		v171 := float64(v104 + v168)
+		v172 := float64(v170 - v171)
+		v175 := float64(v172 - v174)
+		v176 := float64(v91 * v10)
+		v177 := float64(v175 + v176)
+		v178 := -v165
+		v179 := math.FMA(v4, v164, v178)
+		v180 := math.FMA(v165, v177, v179)
+		v181 := float64(v165 + v180)
+		v182 := v165
+		if v167 {
+			v182 = v181
 		}
-		v142 := float64(v131 + v141)
-		v143 := float64(v142 - v141)
-		v144 := float64(v131 - v143)
-		v145 := float64(v144 + v134)
-		v146 := float64(v145 + v141)
-		v147 := float64(v146 - v141)
-		v148 := float64(v143 + v147)
-		v149 := v10
-		if v103 > v10 {
-			v149 = v103
+		v201 := float64(v182 * v200)
+		v202 := float64(v201 * v200)
+		v203 := float64(v12 - v103)
+		v204 := v106
+		if v203 > v106 {
+			v204 = v203
 		}
-		v150 := ldexpMid(v148, v149)
-		v151 := math.IsNaN(v99)
-		v152 := v150
-		if v151 {
-			v152 = v99
+		v205 := v17
+		if v204 < v17 {
+			v205 = v204
 		}
-		v154 := float64(v99 - v5)
-		v155 := float64(v99 - v154)
-		v156 := float64(v5 - v155)
-		v157 := float64(v98 - v154)
-		v158 := float64(v156 + v157)
-		v159 := float64(v153 + v158)
-		v160 := float64(v159 + v96)
-		v161 := math.FMA(v152, v160, v152)
-		v179 := float64(v161 * v178)
-		v180 := v97
+		v206 := float64(v205 * v19)
+		v207 := math.RoundToEven(v206)
+		v208 := -v207
+		v209 := math.FMA(v208, v23, v205)
+		v210 := math.FMA(v208, v25, v209)
+		v211 := float64(v209 - v210)
+		v212 := math.FMA(v208, v25, v211)
+		v213 := float64(v210 * v210)
+		v214 := -v213
+		v215 := math.FMA(v210, v210, v214)
+		v216 := float64(v29 * v213)
+		v217 := float64(v29 * v215)
+		v218 := float64(v210 + v216)
+		v219 := float64(v210 - v218)
+		v220 := float64(v219 + v216)
+		v221 := float64(v220 + v217)
+		v222 := math.FMA(v212, v210, v212)
+		v223 := float64(v221 + v222)
+		v224 := float64(v213 * v210)
+		v225 := math.FMA(v210, v42, v43)
+		v226 := math.FMA(v210, v225, v45)
+		v227 := math.FMA(v210, v226, v47)
+		v228 := math.FMA(v210, v227, v49)
+		v229 := math.FMA(v210, v228, v51)
+		v230 := math.FMA(v210, v229, v53)
+		v231 := math.FMA(v210, v230, v55)
+		v232 := math.FMA(v210, v231, v57)
+		v233 := math.FMA(v210, v232, v59)
+		v234 := math.FMA(v224, v233, v223)
+		v235 := float64(v3 + v218)
+		v236 := float64(v3 - v235)
+		v237 := float64(v236 + v218)
+		v238 := float64(v237 + v234)
+		v240 := float64(v143 - v207)
+		v241 := v145
+		if v240 < v145 {
+			v241 = v240
+		}
+		v242 := v1
+		if v241 > v1 {
+			v242 = v241
+		}
+		v243 := v207 < v148
+		v244 := ldexpNormal(v150, v242)
+		v245 := v1
+		if v243 {
+			v245 = v244
+		}
+		v246 := float64(v235 + v245)
+		v247 := float64(v246 - v245)
+		v248 := float64(v235 - v247)
+		v249 := float64(v248 + v238)
+		v250 := float64(v249 + v245)
+		v251 := float64(v250 - v245)
+		v252 := float64(v247 + v251)
+		v253 := v160
+		if v207 > v160 {
+			v253 = v207
+		}
+		v254 := ldexpMid(v252, v253)
+		v255 := math.IsNaN(v203)
+		v256 := v254
+		if v255 {
+			v256 = v203
+		}
+		v257 := float64(v4 * v256)
+		v258 := math.Abs(v257)
+		v259 := v258 < v98
+		v260 := float64(v203 - v12)
+		v261 := float64(v203 - v260)
+		v262 := float64(v12 - v261)
+		v263 := float64(v103 + v260)
+		v264 := float64(v262 - v263)
+		v265 := float64(v264 - v173)
+		v266 := float64(v265 + v176)
+		v267 := -v257
+		v268 := math.FMA(v4, v256, v267)
+		v269 := math.FMA(v257, v266, v268)
+		v270 := float64(v257 + v269)
+		v271 := v257
+		if v259 {
+			v271 = v270
+		}
+		v272 := float64(v271 * v200)
+		v273 := v272
+		if v101 {
+			v273 = v202
+		}
+		v274 := v273
+		if v97 {
+			v274 = v99
+		}
+		v275 := v95
 		if v14 {
-			v180 = v179
+			v275 = v274
 		}
-		v183 := float64(v5 + v182)
-		v184 := v15
-		if v183 > v15 {
-			v184 = v183
-		}
-		v185 := v17
-		if v184 < v17 {
-			v185 = v184
-		}
-		v186 := float64(v185 * v19)
-		v187 := math.RoundToEven(v186)
-		v188 := -v187
-		v189 := math.FMA(v188, v23, v185)
-		v190 := math.FMA(v188, v25, v189)
-		v191 := float64(v189 - v190)
-		v192 := math.FMA(v188, v25, v191)
-		v193 := float64(v190 * v190)
-		v194 := -v193
-		v195 := math.FMA(v190, v190, v194)
-		v196 := float64(v29 * v193)
-		v197 := float64(v29 * v195)
-		v198 := float64(v190 + v196)
-		v199 := float64(v190 - v198)
-		v200 := float64(v199 + v196)
-		v201 := float64(v200 + v197)
-		v202 := math.FMA(v192, v190, v192)
-		v203 := float64(v201 + v202)
-		v204 := float64(v193 * v190)
-		v205 := math.FMA(v190, v42, v43)
-		v206 := math.FMA(v190, v205, v45)
-		v207 := math.FMA(v190, v206, v47)
-		v208 := math.FMA(v190, v207, v49)
-		v209 := math.FMA(v190, v208, v51)
-		v210 := math.FMA(v190, v209, v53)
-		v211 := math.FMA(v190, v210, v55)
-		v212 := math.FMA(v190, v211, v57)
-		v213 := math.FMA(v190, v212, v59)
-		v214 := math.FMA(v204, v213, v203)
-		v215 := float64(v3 + v198)
-		v216 := float64(v3 - v215)
-		v217 := float64(v216 + v198)
-		v218 := float64(v217 + v214)
-		v220 := float64(v67 - v187)
-		v221 := v69
-		if v220 < v69 {
-			v221 = v220
-		}
-		v222 := v1
-		if v221 > v1 {
-			v222 = v221
-		}
-		v223 := v187 < v72
-		v224 := ldexpNormal(v74, v222)
-		v225 := v1
-		if v223 {
-			v225 = v224
-		}
-		v226 := float64(v215 + v225)
-		v227 := float64(v226 - v225)
-		v228 := float64(v215 - v227)
-		v229 := float64(v228 + v218)
-		v230 := float64(v229 + v225)
-		v231 := float64(v230 - v225)
-		v232 := float64(v227 + v231)
-		v233 := v10
-		if v187 > v10 {
-			v233 = v187
-		}
-		v234 := ldexpMid(v232, v233)
-		v235 := math.IsNaN(v183)
-		v236 := v234
-		if v235 {
-			v236 = v183
-		}
-		v238 := float64(v183 - v5)
-		v239 := float64(v183 - v238)
-		v240 := float64(v5 - v239)
-		v241 := float64(v182 - v238)
-		v242 := float64(v240 + v241)
-		v243 := float64(v237 + v242)
-		v244 := float64(v243 + v96)
-		v245 := float64(v215 + v218)
-		v246 := float64(v215 - v245)
-		v247 := float64(v246 + v218)
-		v248 := v72 <= v187
-		v250 := v249 < v183
-		v251 := v248 && !v250
-		v252 := v72
-		if v187 > v72 {
-			v252 = v187
-		}
-		v254 := v253
-		if v252 < v253 {
-			v254 = v252
-		}
-		v255 := ldexpNormal(v247, v254)
-		v256 := v1
-		if v251 {
-			v256 = v255
-		}
-		v257 := v256
-		if v235 {
-			v257 = v183
-		}
-		v258 := float64(v257 / v236)
-		v259 := float64(v244 + v258)
-		v260 := math.FMA(v236, v259, v236)
-		v261 := float64(v260 * v178)
-		v262 := float64(v261 * v178)
-		v263 := v180
-		if v11 {
-			v263 = v262
-		}
-		v264 := v263
-		if v8 {
-			v264 = v1
-		}
-		v265 := v264
+		v276 := v275
 		if v2 {
-			v265 = v3
+			v276 = v0
 		}
-		v266 := dy[i]
-		v267 := float64(v266 * v3)
-		v268 := float64(v266 * v1)
-		v269 := float64(v266 * v178)
-		v270 := float64(v269 * v178)
-		v271 := float64(v270 * v260)
-		v272 := -v271
-		v273 := math.FMA(v270, v260, v272)
-		v274 := float64(v269 * v152)
-		v275 := -v274
-		v276 := math.FMA(v269, v152, v275)
-		v277 := float64(v274 * v160)
-		v278 := -v277
-		v279 := math.FMA(v274, v160, v278)
-		v280 := math.FMA(v276, v160, v279)
-		v281 := float64(v277 + v274)
-		v282 := float64(v281 - v277)
-		v283 := float64(v281 - v282)
-		v284 := float64(v277 - v283)
-		v285 := float64(v274 - v282)
-		v286 := float64(v284 + v285)
-		v287 := float64(v286 + v280)
-		v288 := float64(v287 + v276)
-		v289 := float64(v266 * v5)
+		v300 := math.IsNaN(v0)
+		v301 := v276
+		if v300 {
+			v301 = v0
+		}
+		dst[i] = v301
+	}
+}
+
+// celuUsualGeneric is the pure-Go kernel of celuUsual (f64 memory, f64
+// compute, 97 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dst may be
+// the same slice as an input.
+func celuUsualGeneric(dst, x []float64, alpha float64) {
+	x = x[:len(dst)]
+	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := alpha
+	v5 := math.Abs(v4)
+	v6 := v5 < v3
+	v7 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v8 := v3
+	if v6 {
+		v8 = v7
+	}
+	v9 := float64(v4 * v8)
+	v10 := float64(v3 / v9)
+	v13 := math.Float64frombits(0xc044000000000000) // -40
+	v15 := math.Float64frombits(0x4086300000000000) // 710
+	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v21 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
+	v23 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v60 := math.Float64frombits(0xbff0000000000000) // -1
+	v79 := float64(v3 / v8)
+	v81 := math.Float64frombits(0x40c3880000000000) // 10000
+	v82 := math.Float64frombits(0xc0c3880000000000) // -10000
+	v91 := math.Float64frombits(0x7fe1ccf385ebc8a0) // 1e+308
+	for i := range dst {
+		v0 := x[i]
+		v2 := v1 <= v0
+		v11 := float64(v0 * v10)
+		v12 := float64(v11 * v8)
+		v14 := v13
+		if v12 > v13 {
+			v14 = v12
+		}
+		v16 := v15
+		if v14 < v15 {
+			v16 = v14
+		}
+		v18 := float64(v16 * v17)
+		v19 := math.RoundToEven(v18)
+		v20 := -v19
+		v22 := math.FMA(v20, v21, v16)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 + v32)
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v61 := ldexpMid(v60, v20)
+		v62 := float64(v3 + v61)
+		v63 := float64(v62 - v3)
+		v64 := float64(v62 - v63)
+		v65 := float64(v3 - v64)
+		v66 := float64(v61 - v63)
+		v67 := float64(v65 + v66)
+		v68 := float64(v59 + v67)
+		v69 := float64(v62 + v33)
+		v70 := float64(v62 - v69)
+		v71 := float64(v70 + v33)
+		v72 := float64(v71 + v68)
+		v73 := float64(v69 + v72)
+		v74 := ldexpMid(v73, v19)
+		v75 := math.Copysign(v74, v12)
+		v76 := math.IsNaN(v12)
+		v77 := v75
+		if v76 {
+			v77 = v12
+		}
+		v78 := float64(v3 + v77)
+		v80 := float64(v78 * v79)
+		v83 := v82 < v12
+		v84 := v12 < v81
+		v85 := v83 && v84
+		v86 := -v12
+		v87 := float64(v0 * v8)
+		v88 := math.FMA(v86, v9, v87)
+		v89 := v1
+		if v85 {
+			v89 = v88
+		}
+		v90 := float64(v80 * v89)
+		v92 := v90
+		if v91 < v90 {
+			v92 = v91
+		}
+		v93 := math.FMA(v4, v77, v92)
+		v94 := v93
+		if v2 {
+			v94 = v0
+		}
+		v95 := math.IsNaN(v0)
+		v96 := v94
+		if v95 {
+			v96 = v0
+		}
+		dst[i] = v96
+	}
+}
+
+// celuRareGeneric is the pure-Go kernel of celuRare (f64 memory, f64 compute,
+// 16 operations): the scalar twin of the vector program the assembly kernels
+// run. It folds each element's value into acc by max, element i into lane i %
+// 8, exactly as vprog.Acc.Add, so every backend gives the same bits. The
+// caller guarantees equal lengths.
+func celuRareGeneric(acc *[16]float64, x []float64, alpha float64) {
+	v1 := math.Float64frombits(0x3ff0000000000000) // 1
+	v2 := alpha
+	v3 := math.Abs(v2)
+	v4 := v3 < v1
+	v5 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v6 := v1
+	if v4 {
+		v6 = v5
+	}
+	v7 := float64(v2 * v6)
+	v8 := float64(v1 / v7)
+	v11 := math.Float64frombits(0x4085e00000000000) // 700
+	v13 := math.Float64frombits(0x3ff0000000000000) // 1
+	v14 := math.Float64frombits(0x0000000000000000) // 0
+	for i := range x {
+		v0 := x[i]
+		v9 := float64(v0 * v8)
+		v10 := float64(v9 * v6)
+		v12 := v11 < v10
+		v15 := v14
+		if v12 {
+			v15 = v13
+		}
+		foldK := i & 7
+		if foldS := acc[foldK]; foldS == foldS && (v15 > foldS || v15 != v15) {
+			acc[foldK] = v15
+		}
+	}
+}
+
+// celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
+// compute, 523 operations): the scalar twin of the vector program the assembly
+// kernels run, with exactly the semantics of vprog.Program.Eval, so every
+// backend gives the same bits. The caller guarantees equal lengths; dx may be
+// the same slice as an input.
+func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
+	x = x[:len(dx)]
+	dy = dy[:len(dx)]
+	v1 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0x3ff0000000000000) // 1
+	v4 := alpha
+	v5 := math.Abs(v4)
+	v6 := v5 < v3
+	v7 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v8 := v3
+	if v6 {
+		v8 = v7
+	}
+	v9 := float64(v4 * v8)
+	v10 := float64(v3 / v9)
+	v14 := math.Float64frombits(0xc097700000000000)  // -1500
+	v16 := math.Float64frombits(0x4091300000000000)  // 1100
+	v17 := math.Float64frombits(0xc091300000000000)  // -1100
+	v19 := math.Float64frombits(0x4085e00000000000)  // 700
+	v20 := math.Float64frombits(0xc085e00000000000)  // -700
+	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v25 := math.Float64frombits(0x4086300000000000)  // 710
+	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v77 := math.Float64frombits(0x408f400000000000)  // 1000
+	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v96 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v97 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v107 := math.Float64frombits(0x4098d80000000000) // 1590
+	v109 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v112 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v113 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v173 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v174 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v181 := math.Float64frombits(0x4086280000000000) // 709
+	v185 := math.Float64frombits(0x408ff80000000000) // 1023
+	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v210 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
+	v519 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v533 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v535 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v536 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	for i := range dx {
+		v0 := x[i]
+		v2 := v1 < v0
+		v11 := float64(v0 * v10)
+		v12 := float64(v11 * v8)
+		v15 := v12 < v14
+		v18 := v12 < v17
+		v21 := v12 < v20
+		v22 := v19 < v12
+		v24 := v23
+		if v12 > v23 {
+			v24 = v12
+		}
+		v26 := v25
+		if v24 < v25 {
+			v26 = v24
+		}
+		v28 := float64(v26 * v27)
+		v29 := math.RoundToEven(v28)
+		v30 := -v29
+		v32 := math.FMA(v30, v31, v26)
+		v34 := math.FMA(v30, v33, v32)
+		v35 := float64(v32 - v34)
+		v36 := math.FMA(v30, v33, v35)
+		v38 := float64(v34 * v34)
+		v39 := -v38
+		v40 := math.FMA(v34, v34, v39)
+		v41 := float64(v37 * v38)
+		v42 := float64(v37 * v40)
+		v43 := float64(v34 + v41)
+		v44 := float64(v34 - v43)
+		v45 := float64(v44 + v41)
+		v46 := float64(v45 + v42)
+		v47 := math.FMA(v36, v34, v36)
+		v48 := float64(v46 + v47)
+		v49 := float64(v38 * v34)
+		v52 := math.FMA(v34, v50, v51)
+		v54 := math.FMA(v34, v52, v53)
+		v56 := math.FMA(v34, v54, v55)
+		v58 := math.FMA(v34, v56, v57)
+		v60 := math.FMA(v34, v58, v59)
+		v62 := math.FMA(v34, v60, v61)
+		v64 := math.FMA(v34, v62, v63)
+		v66 := math.FMA(v34, v64, v65)
+		v68 := math.FMA(v34, v66, v67)
+		v69 := math.FMA(v49, v68, v48)
+		v70 := float64(v3 + v43)
+		v71 := float64(v3 - v70)
+		v72 := float64(v71 + v43)
+		v73 := float64(v72 + v69)
+		v74 := v23 <= v12
+		v76 := float64(v75 - v29)
+		v78 := v77
+		if v76 < v77 {
+			v78 = v76
+		}
+		v79 := v1
+		if v78 > v1 {
+			v79 = v78
+		}
+		v81 := v29 < v80
+		v83 := ldexpNormal(v82, v79)
+		v84 := v1
+		if v81 {
+			v84 = v83
+		}
+		v85 := float64(v70 + v84)
+		v86 := float64(v85 - v84)
+		v87 := float64(v70 - v86)
+		v88 := float64(v87 + v73)
+		v89 := float64(v88 + v84)
+		v90 := float64(v89 - v84)
+		v91 := float64(v86 + v90)
+		v92 := v17
+		if v29 > v17 {
+			v92 = v29
+		}
+		v93 := ldexpMid(v91, v92)
+		v94 := math.IsNaN(v12)
+		v95 := v93
+		if v94 {
+			v95 = v12
+		}
+		v98 := v97 < v12
+		v99 := v12 < v96
+		v100 := v98 && v99
+		v101 := -v12
+		v102 := float64(v0 * v8)
+		v103 := math.FMA(v101, v9, v102)
+		v104 := v1
+		if v100 {
+			v104 = v103
+		}
+		v105 := float64(v104 * v10)
+		v106 := math.FMA(v95, v105, v95)
+		v108 := v107 < v12
+		v110 := v16 < v12
+		v114 := float64(v12 - v113)
+		v115 := v23
+		if v114 > v23 {
+			v115 = v114
+		}
+		v116 := v25
+		if v115 < v25 {
+			v116 = v115
+		}
+		v117 := float64(v116 * v27)
+		v118 := math.RoundToEven(v117)
+		v119 := -v118
+		v120 := math.FMA(v119, v31, v116)
+		v121 := math.FMA(v119, v33, v120)
+		v122 := float64(v120 - v121)
+		v123 := math.FMA(v119, v33, v122)
+		v124 := float64(v121 * v121)
+		v125 := -v124
+		v126 := math.FMA(v121, v121, v125)
+		v127 := float64(v37 * v124)
+		v128 := float64(v37 * v126)
+		v129 := float64(v121 + v127)
+		v130 := float64(v121 - v129)
+		v131 := float64(v130 + v127)
+		v132 := float64(v131 + v128)
+		v133 := math.FMA(v123, v121, v123)
+		v134 := float64(v132 + v133)
+		v135 := float64(v124 * v121)
+		v136 := math.FMA(v121, v50, v51)
+		v137 := math.FMA(v121, v136, v53)
+		v138 := math.FMA(v121, v137, v55)
+		v139 := math.FMA(v121, v138, v57)
+		v140 := math.FMA(v121, v139, v59)
+		v141 := math.FMA(v121, v140, v61)
+		v142 := math.FMA(v121, v141, v63)
+		v143 := math.FMA(v121, v142, v65)
+		v144 := math.FMA(v121, v143, v67)
+		v145 := math.FMA(v135, v144, v134)
+		v146 := float64(v3 + v129)
+		v147 := float64(v3 - v146)
+		v148 := float64(v147 + v129)
+		v149 := float64(v148 + v145)
+		v151 := float64(v75 - v118)
+		v152 := v77
+		if v151 < v77 {
+			v152 = v151
+		}
+		v153 := v1
+		if v152 > v1 {
+			v153 = v152
+		}
+		v154 := v118 < v80
+		v155 := ldexpNormal(v82, v153)
+		v156 := v1
+		if v154 {
+			v156 = v155
+		}
+		v157 := float64(v146 + v156)
+		v158 := float64(v157 - v156)
+		v159 := float64(v146 - v158)
+		v160 := float64(v159 + v149)
+		v161 := float64(v160 + v156)
+		v162 := float64(v161 - v156)
+		v163 := float64(v158 + v162)
+		v164 := v17
+		if v118 > v17 {
+			v164 = v118
+		}
+		v165 := ldexpMid(v163, v164)
+		v166 := math.IsNaN(v114)
+		v167 := v165
+		if v166 {
+			v167 = v114
+		}
+		v168 := float64(v114 - v12)
+		v169 := float64(v114 - v168)
+		v170 := float64(v12 - v169)
+		v171 := float64(v113 + v168)
+		v172 := float64(v170 - v171)
+		v175 := float64(v172 - v174)
+		v176 := float64(v175 + v105)
+		v177 := float64(v146 + v149)
+		v178 := float64(v146 - v177)
+		v179 := float64(v178 + v149)
+		v180 := v80 <= v118
+		v182 := v181 < v114
+		v183 := v180 && !v182
+		v184 := v80
+		if v118 > v80 {
+			v184 = v118
+		}
+		v186 := v185
+		if v184 < v185 {
+			v186 = v184
+		}
+		v187 := ldexpNormal(v179, v186)
+		v188 := v1
+		if v183 {
+			v188 = v187
+		}
+		v189 := v188
+		if v166 {
+			v189 = v114
+		}
+		v190 := float64(v189 / v167)
+		v191 := float64(v176 + v190)
+		v192 := math.FMA(v167, v191, v167)
+		v211 := float64(v192 * v210)
+		v212 := float64(v211 * v210)
+		v213 := float64(v12 - v112)
+		v214 := v23
+		if v213 > v23 {
+			v214 = v213
+		}
+		v215 := v25
+		if v214 < v25 {
+			v215 = v214
+		}
+		v216 := float64(v215 * v27)
+		v217 := math.RoundToEven(v216)
+		v218 := -v217
+		v219 := math.FMA(v218, v31, v215)
+		v220 := math.FMA(v218, v33, v219)
+		v221 := float64(v219 - v220)
+		v222 := math.FMA(v218, v33, v221)
+		v223 := float64(v220 * v220)
+		v224 := -v223
+		v225 := math.FMA(v220, v220, v224)
+		v226 := float64(v37 * v223)
+		v227 := float64(v37 * v225)
+		v228 := float64(v220 + v226)
+		v229 := float64(v220 - v228)
+		v230 := float64(v229 + v226)
+		v231 := float64(v230 + v227)
+		v232 := math.FMA(v222, v220, v222)
+		v233 := float64(v231 + v232)
+		v234 := float64(v223 * v220)
+		v235 := math.FMA(v220, v50, v51)
+		v236 := math.FMA(v220, v235, v53)
+		v237 := math.FMA(v220, v236, v55)
+		v238 := math.FMA(v220, v237, v57)
+		v239 := math.FMA(v220, v238, v59)
+		v240 := math.FMA(v220, v239, v61)
+		v241 := math.FMA(v220, v240, v63)
+		v242 := math.FMA(v220, v241, v65)
+		v243 := math.FMA(v220, v242, v67)
+		v244 := math.FMA(v234, v243, v233)
+		v245 := float64(v3 + v228)
+		v246 := float64(v3 - v245)
+		v247 := float64(v246 + v228)
+		v248 := float64(v247 + v244)
+		v250 := float64(v75 - v217)
+		v251 := v77
+		if v250 < v77 {
+			v251 = v250
+		}
+		v252 := v1
+		if v251 > v1 {
+			v252 = v251
+		}
+		v253 := v217 < v80
+		v254 := ldexpNormal(v82, v252)
+		v255 := v1
+		if v253 {
+			v255 = v254
+		}
+		v256 := float64(v245 + v255)
+		v257 := float64(v256 - v255)
+		v258 := float64(v245 - v257)
+		v259 := float64(v258 + v248)
+		v260 := float64(v259 + v255)
+		v261 := float64(v260 - v255)
+		v262 := float64(v257 + v261)
+		v263 := v17
+		if v217 > v17 {
+			v263 = v217
+		}
+		v264 := ldexpMid(v262, v263)
+		v265 := math.IsNaN(v213)
+		v266 := v264
+		if v265 {
+			v266 = v213
+		}
+		v267 := float64(v213 - v12)
+		v268 := float64(v213 - v267)
+		v269 := float64(v12 - v268)
+		v270 := float64(v112 + v267)
+		v271 := float64(v269 - v270)
+		v272 := float64(v271 - v173)
+		v273 := float64(v272 + v105)
+		v274 := math.FMA(v266, v273, v266)
+		v275 := float64(v274 * v210)
+		v276 := v275
+		if v110 {
+			v276 = v212
+		}
+		v277 := v276
+		if v108 {
+			v277 = v109
+		}
+		v278 := v106
+		if v22 {
+			v278 = v277
+		}
+		v279 := float64(v12 + v112)
+		v280 := v23
+		if v279 > v23 {
+			v280 = v279
+		}
+		v281 := v25
+		if v280 < v25 {
+			v281 = v280
+		}
+		v282 := float64(v281 * v27)
+		v283 := math.RoundToEven(v282)
+		v284 := -v283
+		v285 := math.FMA(v284, v31, v281)
+		v286 := math.FMA(v284, v33, v285)
+		v287 := float64(v285 - v286)
+		v288 := math.FMA(v284, v33, v287)
+		v289 := float64(v286 * v286)
 		v290 := -v289
-		v291 := math.FMA(v266, v5, v290)
-		v292 := v1
-		if v66 {
-			v292 = v62
+		v291 := math.FMA(v286, v286, v290)
+		v292 := float64(v37 * v289)
+		v293 := float64(v37 * v291)
+		v294 := float64(v286 + v292)
+		v295 := float64(v286 - v294)
+		v296 := float64(v295 + v292)
+		v297 := float64(v296 + v293)
+		v298 := math.FMA(v288, v286, v288)
+		v299 := float64(v297 + v298)
+		v300 := float64(v289 * v286)
+		v301 := math.FMA(v286, v50, v51)
+		v302 := math.FMA(v286, v301, v53)
+		v303 := math.FMA(v286, v302, v55)
+		v304 := math.FMA(v286, v303, v57)
+		v305 := math.FMA(v286, v304, v59)
+		v306 := math.FMA(v286, v305, v61)
+		v307 := math.FMA(v286, v306, v63)
+		v308 := math.FMA(v286, v307, v65)
+		v309 := math.FMA(v286, v308, v67)
+		v310 := math.FMA(v300, v309, v299)
+		v311 := float64(v3 + v294)
+		v312 := float64(v3 - v311)
+		v313 := float64(v312 + v294)
+		v314 := float64(v313 + v310)
+		v316 := float64(v75 - v283)
+		v317 := v77
+		if v316 < v77 {
+			v317 = v316
 		}
-		v293 := float64(v266 * v292)
-		v294 := -v293
-		v295 := math.FMA(v266, v292, v294)
-		v296 := v1
-		if v66 {
-			v296 = v65
+		v318 := v1
+		if v317 > v1 {
+			v318 = v317
 		}
-		v297 := float64(v266 * v296)
-		v298 := float64(v295 + v297)
-		v299 := float64(v293 + v298)
-		v300 := math.Ldexp(v299, int(v21))
-		v301 := float64(v266 * v85)
-		v302 := -v301
-		v303 := math.FMA(v266, v85, v302)
-		v304 := v301
-		if v73 {
-			v304 = v300
+		v319 := v283 < v80
+		v320 := ldexpNormal(v82, v318)
+		v321 := v1
+		if v319 {
+			v321 = v320
 		}
-		v305 := v303
-		if v73 {
-			v305 = v1
+		v322 := float64(v311 + v321)
+		v323 := float64(v322 - v321)
+		v324 := float64(v311 - v323)
+		v325 := float64(v324 + v314)
+		v326 := float64(v325 + v321)
+		v327 := float64(v326 - v321)
+		v328 := float64(v323 + v327)
+		v329 := v17
+		if v283 > v17 {
+			v329 = v283
 		}
-		v306 := v304
-		if v86 {
-			v306 = v289
+		v330 := ldexpMid(v328, v329)
+		v331 := math.IsNaN(v279)
+		v332 := v330
+		if v331 {
+			v332 = v279
 		}
-		v307 := v305
-		if v86 {
-			v307 = v291
+		v333 := float64(v279 - v12)
+		v334 := float64(v279 - v333)
+		v335 := float64(v12 - v334)
+		v336 := float64(v112 - v333)
+		v337 := float64(v335 + v336)
+		v338 := float64(v173 + v337)
+		v339 := float64(v338 + v105)
+		v340 := math.FMA(v332, v339, v332)
+		v341 := float64(v340 * v209)
+		v342 := v278
+		if v21 {
+			v342 = v341
 		}
-		v308 := float64(v306 * v96)
-		v309 := -v308
-		v310 := math.FMA(v306, v96, v309)
-		v311 := math.FMA(v307, v96, v310)
-		v312 := float64(v308 + v306)
-		v313 := float64(v312 - v308)
-		v314 := float64(v312 - v313)
-		v315 := float64(v308 - v314)
-		v316 := float64(v306 - v313)
-		v317 := float64(v315 + v316)
-		v318 := float64(v317 + v311)
-		v319 := float64(v318 + v307)
-		v320 := v312
-		if v14 {
-			v320 = v281
+		v343 := float64(v12 + v113)
+		v344 := v23
+		if v343 > v23 {
+			v344 = v343
 		}
-		v321 := v319
-		if v14 {
-			v321 = v288
+		v345 := v25
+		if v344 < v25 {
+			v345 = v344
 		}
-		v322 := v320
-		if v11 {
-			v322 = v271
+		v346 := float64(v345 * v27)
+		v347 := math.RoundToEven(v346)
+		v348 := -v347
+		v349 := math.FMA(v348, v31, v345)
+		v350 := math.FMA(v348, v33, v349)
+		v351 := float64(v349 - v350)
+		v352 := math.FMA(v348, v33, v351)
+		v353 := float64(v350 * v350)
+		v354 := -v353
+		v355 := math.FMA(v350, v350, v354)
+		v356 := float64(v37 * v353)
+		v357 := float64(v37 * v355)
+		v358 := float64(v350 + v356)
+		v359 := float64(v350 - v358)
+		v360 := float64(v359 + v356)
+		v361 := float64(v360 + v357)
+		v362 := math.FMA(v352, v350, v352)
+		v363 := float64(v361 + v362)
+		v364 := float64(v353 * v350)
+		v365 := math.FMA(v350, v50, v51)
+		v366 := math.FMA(v350, v365, v53)
+		v367 := math.FMA(v350, v366, v55)
+		v368 := math.FMA(v350, v367, v57)
+		v369 := math.FMA(v350, v368, v59)
+		v370 := math.FMA(v350, v369, v61)
+		v371 := math.FMA(v350, v370, v63)
+		v372 := math.FMA(v350, v371, v65)
+		v373 := math.FMA(v350, v372, v67)
+		v374 := math.FMA(v364, v373, v363)
+		v375 := float64(v3 + v358)
+		v376 := float64(v3 - v375)
+		v377 := float64(v376 + v358)
+		v378 := float64(v377 + v374)
+		v380 := float64(v75 - v347)
+		v381 := v77
+		if v380 < v77 {
+			v381 = v380
 		}
-		v323 := v321
-		if v11 {
-			v323 = v273
+		v382 := v1
+		if v381 > v1 {
+			v382 = v381
 		}
-		v324 := v322
-		if v8 {
-			v324 = v268
+		v383 := v347 < v80
+		v384 := ldexpNormal(v82, v382)
+		v385 := v1
+		if v383 {
+			v385 = v384
 		}
-		v325 := v323
-		if v8 {
-			v325 = v1
+		v386 := float64(v375 + v385)
+		v387 := float64(v386 - v385)
+		v388 := float64(v375 - v387)
+		v389 := float64(v388 + v378)
+		v390 := float64(v389 + v385)
+		v391 := float64(v390 - v385)
+		v392 := float64(v387 + v391)
+		v393 := v17
+		if v347 > v17 {
+			v393 = v347
 		}
-		v326 := v324
+		v394 := ldexpMid(v392, v393)
+		v395 := math.IsNaN(v343)
+		v396 := v394
+		if v395 {
+			v396 = v343
+		}
+		v397 := float64(v343 - v12)
+		v398 := float64(v343 - v397)
+		v399 := float64(v12 - v398)
+		v400 := float64(v113 - v397)
+		v401 := float64(v399 + v400)
+		v402 := float64(v174 + v401)
+		v403 := float64(v402 + v105)
+		v404 := float64(v375 + v378)
+		v405 := float64(v375 - v404)
+		v406 := float64(v405 + v378)
+		v407 := v80 <= v347
+		v408 := v181 < v343
+		v409 := v407 && !v408
+		v410 := v80
+		if v347 > v80 {
+			v410 = v347
+		}
+		v411 := v185
+		if v410 < v185 {
+			v411 = v410
+		}
+		v412 := ldexpNormal(v406, v411)
+		v413 := v1
+		if v409 {
+			v413 = v412
+		}
+		v414 := v413
+		if v395 {
+			v414 = v343
+		}
+		v415 := float64(v414 / v396)
+		v416 := float64(v403 + v415)
+		v417 := math.FMA(v396, v416, v396)
+		v418 := float64(v417 * v209)
+		v419 := float64(v418 * v209)
+		v420 := v342
+		if v18 {
+			v420 = v419
+		}
+		v421 := v420
+		if v15 {
+			v421 = v1
+		}
+		v422 := v421
 		if v2 {
-			v326 = v267
+			v422 = v3
 		}
-		v327 := v325
+		v423 := dy[i]
+		v424 := float64(v423 * v3)
+		v425 := float64(v423 * v1)
+		v426 := float64(v423 * v209)
+		v427 := float64(v426 * v209)
+		v428 := float64(v427 * v417)
+		v429 := -v428
+		v430 := math.FMA(v427, v417, v429)
+		v431 := float64(v426 * v332)
+		v432 := -v431
+		v433 := math.FMA(v426, v332, v432)
+		v434 := float64(v431 * v339)
+		v435 := -v434
+		v436 := math.FMA(v431, v339, v435)
+		v437 := math.FMA(v433, v339, v436)
+		v438 := float64(v434 + v431)
+		v439 := float64(v438 - v434)
+		v440 := float64(v438 - v439)
+		v441 := float64(v434 - v440)
+		v442 := float64(v431 - v439)
+		v443 := float64(v441 + v442)
+		v444 := float64(v443 + v437)
+		v445 := float64(v444 + v433)
+		v446 := float64(v423 * v109)
+		v447 := -v446
+		v448 := math.FMA(v423, v109, v447)
+		v449 := float64(v423 * v210)
+		v450 := float64(v449 * v210)
+		v451 := float64(v450 * v192)
+		v452 := -v451
+		v453 := math.FMA(v450, v192, v452)
+		v454 := float64(v449 * v266)
+		v455 := -v454
+		v456 := math.FMA(v449, v266, v455)
+		v457 := float64(v454 * v273)
+		v458 := -v457
+		v459 := math.FMA(v454, v273, v458)
+		v460 := math.FMA(v456, v273, v459)
+		v461 := float64(v457 + v454)
+		v462 := float64(v461 - v457)
+		v463 := float64(v461 - v462)
+		v464 := float64(v457 - v463)
+		v465 := float64(v454 - v462)
+		v466 := float64(v464 + v465)
+		v467 := float64(v466 + v460)
+		v468 := float64(v467 + v456)
+		v469 := v461
+		if v110 {
+			v469 = v451
+		}
+		v470 := v468
+		if v110 {
+			v470 = v453
+		}
+		v471 := v469
+		if v108 {
+			v471 = v446
+		}
+		v472 := v470
+		if v108 {
+			v472 = v448
+		}
+		v473 := float64(v423 * v12)
+		v474 := -v473
+		v475 := math.FMA(v423, v12, v474)
+		v476 := v1
+		if v74 {
+			v476 = v70
+		}
+		v477 := float64(v423 * v476)
+		v478 := -v477
+		v479 := math.FMA(v423, v476, v478)
+		v480 := v1
+		if v74 {
+			v480 = v73
+		}
+		v481 := float64(v423 * v480)
+		v482 := float64(v479 + v481)
+		v483 := float64(v477 + v482)
+		v484 := math.Ldexp(v483, int(v29))
+		v485 := float64(v423 * v93)
+		v486 := -v485
+		v487 := math.FMA(v423, v93, v486)
+		v488 := v485
+		if v81 {
+			v488 = v484
+		}
+		v489 := v487
+		if v81 {
+			v489 = v1
+		}
+		v490 := v488
+		if v94 {
+			v490 = v473
+		}
+		v491 := v489
+		if v94 {
+			v491 = v475
+		}
+		v492 := float64(v490 * v105)
+		v493 := -v492
+		v494 := math.FMA(v490, v105, v493)
+		v495 := math.FMA(v491, v105, v494)
+		v496 := float64(v492 + v490)
+		v497 := float64(v496 - v492)
+		v498 := float64(v496 - v497)
+		v499 := float64(v492 - v498)
+		v500 := float64(v490 - v497)
+		v501 := float64(v499 + v500)
+		v502 := float64(v501 + v495)
+		v503 := float64(v502 + v491)
+		v504 := v496
+		if v22 {
+			v504 = v471
+		}
+		v505 := v503
+		if v22 {
+			v505 = v472
+		}
+		v506 := v504
+		if v21 {
+			v506 = v438
+		}
+		v507 := v505
+		if v21 {
+			v507 = v445
+		}
+		v508 := v506
+		if v18 {
+			v508 = v428
+		}
+		v509 := v507
+		if v18 {
+			v509 = v430
+		}
+		v510 := v508
+		if v15 {
+			v510 = v425
+		}
+		v511 := v509
+		if v15 {
+			v511 = v1
+		}
+		v512 := v510
 		if v2 {
-			v327 = v1
+			v512 = v424
 		}
-		v328 := float64(v326 + v327)
-		v329 := float64(v266 * v265)
-		v330 := float64(v328 - v329)
-		v331 := math.Abs(v330)
-		v332 := math.Abs(v329)
-		v334 := float64(v332 * v333)
-		v335 := v331 <= v334
-		v336 := math.Abs(v266)
-		v337 := math.Abs(v269)
-		v338 := v336
-		if v337 > v336 {
-			v338 = v337
+		v513 := v511
+		if v2 {
+			v513 = v1
 		}
-		v339 := math.Abs(v270)
-		v340 := v338
-		if v339 > v338 {
-			v340 = v339
+		v514 := float64(v512 + v513)
+		v515 := float64(v423 * v422)
+		v516 := float64(v514 - v515)
+		v517 := math.Abs(v516)
+		v518 := math.Abs(v515)
+		v520 := float64(v518 * v519)
+		v521 := v517 <= v520
+		v522 := math.Abs(v423)
+		v523 := math.Abs(v426)
+		v524 := v522
+		if v523 > v522 {
+			v524 = v523
 		}
-		v341 := v340
-		if v337 > v340 {
-			v341 = v337
+		v525 := math.Abs(v427)
+		v526 := v524
+		if v525 > v524 {
+			v526 = v525
 		}
-		v343 := float64(v331 * v342)
-		v346 := math.FMA(v341, v344, v345)
-		v347 := v343 <= v346
-		v348 := v335 || v347
-		v349 := v328 == v1
-		v350 := v348 && !v349
-		v351 := v329
-		if v350 {
-			v351 = v328
+		v527 := v526
+		if v523 > v526 {
+			v527 = v523
 		}
-		v352 := math.IsNaN(v0)
-		v353 := v351
-		if v352 {
-			v353 = v0
+		v528 := math.Abs(v449)
+		v529 := v527
+		if v528 > v527 {
+			v529 = v528
 		}
-		dx[i] = v353
+		v530 := math.Abs(v450)
+		v531 := v529
+		if v530 > v529 {
+			v531 = v530
+		}
+		v532 := v531
+		if v528 > v531 {
+			v532 = v528
+		}
+		v534 := float64(v517 * v533)
+		v537 := math.FMA(v532, v535, v536)
+		v538 := v534 <= v537
+		v539 := v521 || v538
+		v540 := v514 == v1
+		v541 := v539 && !v540
+		v542 := v515
+		if v541 {
+			v542 = v514
+		}
+		v543 := math.IsNaN(v0)
+		v544 := v542
+		if v543 {
+			v544 = v0
+		}
+		dx[i] = v544
 	}
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 155 operations): the scalar twin of the vector program
+// memory, f64 compute, 171 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -720,257 +1336,299 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 	v1 := math.Float64frombits(0x0000000000000000) // 0
 	v3 := math.Float64frombits(0x3ff0000000000000) // 1
 	v4 := alpha
-	v6 := math.Float64frombits(0xc091300000000000)   // -1100
-	v7 := math.Float64frombits(0x4085e00000000000)   // 700
-	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x4086300000000000)  // 710
-	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v62 := math.Float64frombits(0x408f400000000000)  // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v81 := math.Float64frombits(0xfe37e43c8800759c)  // -1e+300
-	v90 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v143 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v145 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v146 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v5 := math.Abs(v4)
+	v6 := v5 < v3
+	v7 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v8 := v3
+	if v6 {
+		v8 = v7
+	}
+	v9 := float64(v4 * v8)
+	v10 := float64(v3 / v9)
+	v13 := math.Float64frombits(0xc091300000000000)  // -1100
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0x4086300000000000)  // 710
+	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
+	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
+	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v68 := math.Float64frombits(0x408f400000000000)  // 1000
+	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v87 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v88 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v98 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v99 := math.Float64frombits(0x67f0000000000000)  // 4.562440617622195e+192
+	v145 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v159 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v161 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v162 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
-		v5 := float64(v0 / v4)
-		v9 := v8
-		if v5 > v8 {
-			v9 = v5
+		v11 := float64(v0 * v10)
+		v12 := float64(v11 * v8)
+		v15 := v14
+		if v12 > v14 {
+			v15 = v12
 		}
-		v11 := v10
-		if v9 < v10 {
-			v11 = v9
+		v17 := v16
+		if v15 < v16 {
+			v17 = v15
 		}
-		v13 := float64(v11 * v12)
-		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v20 := float64(v17 - v19)
-		v21 := math.FMA(v15, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
-		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v3 + v28)
-		v56 := float64(v3 - v55)
-		v57 := float64(v56 + v28)
-		v58 := float64(v57 + v54)
-		v59 := v8 <= v5
-		v61 := float64(v60 - v14)
-		v63 := v62
-		if v61 < v62 {
-			v63 = v61
+		v19 := float64(v17 * v18)
+		v20 := math.RoundToEven(v19)
+		v21 := -v20
+		v23 := math.FMA(v21, v22, v17)
+		v25 := math.FMA(v21, v24, v23)
+		v26 := float64(v23 - v25)
+		v27 := math.FMA(v21, v24, v26)
+		v29 := float64(v25 * v25)
+		v30 := -v29
+		v31 := math.FMA(v25, v25, v30)
+		v32 := float64(v28 * v29)
+		v33 := float64(v28 * v31)
+		v34 := float64(v25 + v32)
+		v35 := float64(v25 - v34)
+		v36 := float64(v35 + v32)
+		v37 := float64(v36 + v33)
+		v38 := math.FMA(v27, v25, v27)
+		v39 := float64(v37 + v38)
+		v40 := float64(v29 * v25)
+		v43 := math.FMA(v25, v41, v42)
+		v45 := math.FMA(v25, v43, v44)
+		v47 := math.FMA(v25, v45, v46)
+		v49 := math.FMA(v25, v47, v48)
+		v51 := math.FMA(v25, v49, v50)
+		v53 := math.FMA(v25, v51, v52)
+		v55 := math.FMA(v25, v53, v54)
+		v57 := math.FMA(v25, v55, v56)
+		v59 := math.FMA(v25, v57, v58)
+		v60 := math.FMA(v40, v59, v39)
+		v61 := float64(v3 + v34)
+		v62 := float64(v3 - v61)
+		v63 := float64(v62 + v34)
+		v64 := float64(v63 + v60)
+		v65 := v14 <= v12
+		v67 := float64(v66 - v20)
+		v69 := v68
+		if v67 < v68 {
+			v69 = v67
 		}
-		v64 := v1
-		if v63 > v1 {
-			v64 = v63
+		v70 := v1
+		if v69 > v1 {
+			v70 = v69
 		}
-		v66 := v14 < v65
-		v68 := ldexpNormal(v67, v64)
-		v69 := v1
-		if v66 {
-			v69 = v68
+		v72 := v20 < v71
+		v74 := ldexpNormal(v73, v70)
+		v75 := v1
+		if v72 {
+			v75 = v74
 		}
-		v70 := float64(v55 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v55 - v71)
-		v73 := float64(v72 + v58)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v77 := v6
-		if v14 > v6 {
-			v77 = v14
+		v76 := float64(v61 + v75)
+		v77 := float64(v76 - v75)
+		v78 := float64(v61 - v77)
+		v79 := float64(v78 + v64)
+		v80 := float64(v79 + v75)
+		v81 := float64(v80 - v75)
+		v82 := float64(v77 + v81)
+		v83 := v13
+		if v20 > v13 {
+			v83 = v20
 		}
-		v78 := ldexpMid(v76, v77)
-		v79 := math.IsNaN(v5)
-		v80 := v78
-		if v79 {
-			v80 = v5
+		v84 := ldexpMid(v82, v83)
+		v85 := math.IsNaN(v12)
+		v86 := v84
+		if v85 {
+			v86 = v12
 		}
-		v82 := v81 < v5
-		v83 := v5 < v7
-		v84 := v82 && v83
-		v85 := -v5
-		v86 := math.FMA(v85, v4, v0)
-		v87 := v1
-		if v84 {
-			v87 = v86
+		v89 := v88 < v12
+		v90 := v12 < v87
+		v91 := v89 && v90
+		v92 := -v12
+		v93 := float64(v0 * v8)
+		v94 := math.FMA(v92, v9, v93)
+		v95 := v1
+		if v91 {
+			v95 = v94
 		}
-		v88 := float64(v87 / v4)
-		v89 := math.FMA(v80, v88, v80)
-		v91 := v89
+		v96 := float64(v95 * v10)
+		v97 := math.FMA(v86, v96, v86)
+		v100 := v97
 		if v2 {
-			v91 = v3
+			v100 = v3
 		}
-		v92 := dy[i]
-		v93 := float64(v92 * v3)
-		v94 := float64(v92 * v90)
-		v95 := float64(v94 * v90)
-		v96 := float64(v92 * v5)
-		v97 := -v96
-		v98 := math.FMA(v92, v5, v97)
-		v99 := v1
-		if v59 {
-			v99 = v55
+		v101 := dy[i]
+		v102 := float64(v101 * v3)
+		v103 := float64(v101 * v98)
+		v104 := float64(v103 * v98)
+		v105 := float64(v101 * v99)
+		v106 := float64(v105 * v99)
+		v107 := float64(v101 * v12)
+		v108 := -v107
+		v109 := math.FMA(v101, v12, v108)
+		v110 := v1
+		if v65 {
+			v110 = v61
 		}
-		v100 := float64(v92 * v99)
-		v101 := -v100
-		v102 := math.FMA(v92, v99, v101)
-		v103 := v1
-		if v59 {
-			v103 = v58
+		v111 := float64(v101 * v110)
+		v112 := -v111
+		v113 := math.FMA(v101, v110, v112)
+		v114 := v1
+		if v65 {
+			v114 = v64
 		}
-		v104 := float64(v92 * v103)
-		v105 := float64(v102 + v104)
-		v106 := float64(v100 + v105)
-		v107 := math.Ldexp(v106, int(v14))
-		v108 := float64(v92 * v78)
-		v109 := -v108
-		v110 := math.FMA(v92, v78, v109)
-		v111 := v108
-		if v66 {
-			v111 = v107
+		v115 := float64(v101 * v114)
+		v116 := float64(v113 + v115)
+		v117 := float64(v111 + v116)
+		v118 := math.Ldexp(v117, int(v20))
+		v119 := float64(v101 * v84)
+		v120 := -v119
+		v121 := math.FMA(v101, v84, v120)
+		v122 := v119
+		if v72 {
+			v122 = v118
 		}
-		v112 := v110
-		if v66 {
-			v112 = v1
+		v123 := v121
+		if v72 {
+			v123 = v1
 		}
-		v113 := v111
-		if v79 {
-			v113 = v96
+		v124 := v122
+		if v85 {
+			v124 = v107
 		}
-		v114 := v112
-		if v79 {
-			v114 = v98
+		v125 := v123
+		if v85 {
+			v125 = v109
 		}
-		v115 := float64(v113 * v88)
-		v116 := -v115
-		v117 := math.FMA(v113, v88, v116)
-		v118 := math.FMA(v114, v88, v117)
-		v119 := float64(v115 + v113)
-		v120 := float64(v119 - v115)
-		v121 := float64(v119 - v120)
-		v122 := float64(v115 - v121)
-		v123 := float64(v113 - v120)
-		v124 := float64(v122 + v123)
-		v125 := float64(v124 + v118)
-		v126 := float64(v125 + v114)
-		v127 := v119
+		v126 := float64(v124 * v96)
+		v127 := -v126
+		v128 := math.FMA(v124, v96, v127)
+		v129 := math.FMA(v125, v96, v128)
+		v130 := float64(v126 + v124)
+		v131 := float64(v130 - v126)
+		v132 := float64(v130 - v131)
+		v133 := float64(v126 - v132)
+		v134 := float64(v124 - v131)
+		v135 := float64(v133 + v134)
+		v136 := float64(v135 + v129)
+		v137 := float64(v136 + v125)
+		v138 := v130
 		if v2 {
-			v127 = v93
+			v138 = v102
 		}
-		v128 := v126
-		if v2 {
-			v128 = v1
-		}
-		v129 := float64(v127 + v128)
-		v130 := float64(v92 * v91)
-		v131 := float64(v129 - v130)
-		v132 := math.Abs(v131)
-		v133 := math.Abs(v130)
-		v135 := float64(v133 * v134)
-		v136 := v132 <= v135
-		v137 := math.Abs(v92)
-		v138 := math.Abs(v94)
 		v139 := v137
-		if v138 > v137 {
-			v139 = v138
+		if v2 {
+			v139 = v1
 		}
-		v140 := math.Abs(v95)
-		v141 := v139
-		if v140 > v139 {
-			v141 = v140
+		v140 := float64(v138 + v139)
+		v141 := float64(v101 * v100)
+		v142 := float64(v140 - v141)
+		v143 := math.Abs(v142)
+		v144 := math.Abs(v141)
+		v146 := float64(v144 * v145)
+		v147 := v143 <= v146
+		v148 := math.Abs(v101)
+		v149 := math.Abs(v103)
+		v150 := v148
+		if v149 > v148 {
+			v150 = v149
 		}
-		v142 := v141
-		if v138 > v141 {
-			v142 = v138
+		v151 := math.Abs(v104)
+		v152 := v150
+		if v151 > v150 {
+			v152 = v151
 		}
-		v144 := float64(v132 * v143)
-		v147 := math.FMA(v142, v145, v146)
-		v148 := v144 <= v147
-		v149 := v136 || v148
-		v150 := v129 == v1
-		v151 := v149 && !v150
-		v152 := v130
-		if v151 {
-			v152 = v129
+		v153 := v152
+		if v149 > v152 {
+			v153 = v149
 		}
-		v153 := math.IsNaN(v0)
-		v154 := v152
-		if v153 {
-			v154 = v0
+		v154 := math.Abs(v105)
+		v155 := v153
+		if v154 > v153 {
+			v155 = v154
 		}
-		dx[i] = v154
+		v156 := math.Abs(v106)
+		v157 := v155
+		if v156 > v155 {
+			v157 = v156
+		}
+		v158 := v157
+		if v154 > v157 {
+			v158 = v154
+		}
+		v160 := float64(v143 * v159)
+		v163 := math.FMA(v158, v161, v162)
+		v164 := v160 <= v163
+		v165 := v147 || v164
+		v166 := v140 == v1
+		v167 := v165 && !v166
+		v168 := v141
+		if v167 {
+			v168 = v140
+		}
+		v169 := math.IsNaN(v0)
+		v170 := v168
+		if v169 {
+			v170 = v0
+		}
+		dx[i] = v170
 	}
 }
 
 // celuBackwardRareGeneric is the pure-Go kernel of celuBackwardRare (f64
-// memory, f64 compute, 14 operations): the scalar twin of the vector program
+// memory, f64 compute, 25 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by max,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
 func celuBackwardRareGeneric(acc *[16]float64, x, dy []float64, alpha float64) {
 	dy = dy[:len(x)]
-	v1 := alpha
-	v3 := math.Float64frombits(0xc097700000000000)  // -1500
-	v5 := math.Float64frombits(0xc091300000000000)  // -1100
-	v7 := math.Float64frombits(0xc085e00000000000)  // -700
-	v11 := math.Float64frombits(0x3ff0000000000000) // 1
-	v12 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float64frombits(0x3ff0000000000000) // 1
+	v2 := alpha
+	v3 := math.Abs(v2)
+	v4 := v3 < v1
+	v5 := math.Float64frombits(0x43f0000000000000) // 1.8446744073709552e+19
+	v6 := v1
+	if v4 {
+		v6 = v5
+	}
+	v7 := float64(v2 * v6)
+	v8 := float64(v1 / v7)
+	v11 := math.Float64frombits(0xc097700000000000) // -1500
+	v13 := math.Float64frombits(0xc091300000000000) // -1100
+	v15 := math.Float64frombits(0x4085e00000000000) // 700
+	v16 := math.Float64frombits(0xc085e00000000000) // -700
+	v22 := math.Float64frombits(0x3ff0000000000000) // 1
+	v23 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range x {
 		v0 := x[i]
-		v2 := float64(v0 / v1)
-		v4 := v2 < v3
-		v6 := v2 < v5
-		v8 := v2 < v7
-		v9 := v8 || v6
-		v10 := v9 || v4
-		v13 := v12
-		if v10 {
-			v13 = v11
+		v9 := float64(v0 * v8)
+		v10 := float64(v9 * v6)
+		v12 := v10 < v11
+		v14 := v10 < v13
+		v17 := v10 < v16
+		v18 := v15 < v10
+		v19 := v18 || v17
+		v20 := v19 || v14
+		v21 := v20 || v12
+		v24 := v23
+		if v21 {
+			v24 = v22
 		}
 		foldK := i & 7
-		if foldS := acc[foldK]; foldS == foldS && (v13 > foldS || v13 != v13) {
-			acc[foldK] = v13
+		if foldS := acc[foldK]; foldS == foldS && (v24 > foldS || v24 != v24) {
+			acc[foldK] = v24
 		}
 	}
 }

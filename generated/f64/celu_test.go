@@ -19,8 +19,8 @@ var celuActivation = kerneltest.Activation{
 		"l_hi": "443.61419555836499739598366431891918182373046875",
 		"l_lo": "6.310448934143138217445896172405633626372e-16",
 	},
-	Forward:          "where(x >= 0, x, fma(alpha, expm1((x/alpha)), (exp((x/alpha)))*(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))))",
-	Derivative:       "where(x > 0, 1, where((x/alpha) < -1500, 0, where((x/alpha) < -1100, (fma((exp(((x/alpha)+2*l_hi))), ((2*l_lo+(((x/alpha)-(((x/alpha)+2*l_hi)-(((x/alpha)+2*l_hi)-(x/alpha))))+(2*l_hi-(((x/alpha)+2*l_hi)-(x/alpha)))))+(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha)+exp_err(((x/alpha)+2*l_hi))/(exp(((x/alpha)+2*l_hi))), (exp(((x/alpha)+2*l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), where((x/alpha) < -700, fma((exp(((x/alpha)+l_hi))), (l_lo+(((x/alpha)-(((x/alpha)+l_hi)-(((x/alpha)+l_hi)-(x/alpha))))+(l_hi-(((x/alpha)+l_hi)-(x/alpha)))))+(where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp(((x/alpha)+l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), fma((exp((x/alpha))), (where((x/alpha) > -1e300 && (x/alpha) < 700, fma(-(x/alpha), alpha, x), 0))/alpha, (exp((x/alpha))))))))",
+	Forward:          "where(x >= 0, x, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 700, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 1590, alpha*inf, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 1100, ((where(abs((alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))))) < inf, (alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))))+fma((alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)))), ((((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-(2*l_hi+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-2*l_lo)+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))), fma(alpha, (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))), -(alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)))))), (alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))), (where(abs((alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))))) < inf, (alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))))+fma((alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)))), ((((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-(l_hi+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-l_lo)+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))), fma(alpha, (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))), -(alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)))))), (alpha*(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))))), fma(alpha, (expm1(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))), min(((1+(expm1(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))*(1/(where(abs(alpha) < 1, 18446744073709551616, 1))))*(where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0)), 1e308))))",
+	Derivative:       "where(x > 0, 1, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < -1500, 0, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < -1100, (fma((exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi))), ((2*l_lo+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))+(2*l_hi-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))))))+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1))))))+exp_err((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi))/(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi))), (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+2*l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < -700, fma((exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+l_hi))), (l_lo+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))+(l_hi-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))))))+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1))))), (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))+l_hi))))*((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)), where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 700, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 1590, inf, where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > 1100, (fma((exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))), ((((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-(2*l_hi+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-2*l_lo)+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1))))))+exp_err((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))/(exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))), (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-2*l_hi))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))), fma((exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))), ((((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-(l_hi+((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi)-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))))-l_lo)+((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))), (exp((((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))-l_hi))))*(1/((1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776)*(1/1099511627776))))), fma((exp(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))))), ((where(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) > -1e4 && ((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))) < 1e4, fma(-((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1))), alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)), x*(where(abs(alpha) < 1, 18446744073709551616, 1))), 0))*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1))))), (exp(((x*(1/(alpha*(where(abs(alpha) < 1, 18446744073709551616, 1)))))*(where(abs(alpha) < 1, 18446744073709551616, 1)))))))))))",
 	DerivativeOutput: "where(y > 0, 1, (y+alpha)/alpha)",
 	Kinks: []kerneltest.Kink{
 		{At: "0", Gradient: "1"},
@@ -32,7 +32,7 @@ var celuActivation = kerneltest.Activation{
 		{X: "inf", Forward: "inf", Backward: "1"},
 		{X: "nan", Forward: "nan", Backward: "nan"},
 	},
-	TestParams: []map[string]float64{{"alpha": 2.0}, {"alpha": 0.5}, {"alpha": 0.3}},
+	TestParams: []map[string]float64{{"alpha": 2.0}, {"alpha": 0.5}, {"alpha": 0.3}, {"alpha": (-0.7)}},
 }
 
 var celuKernels = kerneltest.Kernels[float64]{
@@ -61,12 +61,472 @@ func plainCELU(x, alpha float64) float64 {
 		if x >= 0.0 {
 			return x
 		}
-		return math.FMA(alpha, math.Expm1((x / alpha)), (math.Exp((x / alpha)))*(func() float64 {
-			if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
-				return math.FMA(-(x / alpha), alpha, x)
+		return func() float64 {
+			if ((x * (1.0 / (alpha * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))) * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())) > 700.0 {
+				return func() float64 {
+					if ((x * (1.0 / (alpha * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))) * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())) > 1590.0 {
+						return alpha * math.Inf(1)
+					}
+					return func() float64 {
+						if ((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) > 1100.0 {
+							return ((func() float64 {
+								if math.Abs((alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())) - 2.0*443.614195558365))))) < math.Inf(1) {
+									return (alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))) * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) - 2.0*443.614195558365)))) + math.FMA((alpha*(math.Exp((((x * (1.0 / (alpha * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))) * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) - 2.0*443.614195558365)))), ((((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-2.0*443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))))-(2.0*443.614195558365+((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))))-2.0*6.310448934143139e-16)+((func() float64 {
+										if ((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) < 10000.0 {
+											return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())))) * (func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())), alpha*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()), x*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()))
+										}
+										return 0.0
+									}())*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))), math.FMA(alpha, (math.Exp((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-2.0*443.614195558365))), -(alpha*(math.Exp((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-2.0*443.614195558365))))))
+								}
+								return (alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())) - 2.0*443.614195558365))))
+							}()) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))
+						}
+						return (func() float64 {
+							if math.Abs((alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())))) * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) - 443.614195558365))))) < math.Inf(1) {
+								return (alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())) - 443.614195558365)))) + math.FMA((alpha*(math.Exp((((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())) - 443.614195558365)))), ((((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))))-(443.614195558365+((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))))-6.310448934143139e-16)+((func() float64 {
+									if ((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) < 10000.0 {
+										return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))) * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())), alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()), x*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))
+									}
+									return 0.0
+								}())*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))), math.FMA(alpha, (math.Exp((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-443.614195558365))), -(alpha*(math.Exp((((x*(1.0/(alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))))*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))-443.614195558365))))))
+							}
+							return (alpha * (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())))) * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) - 443.614195558365))))
+						}()) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))
+					}()
+				}()
 			}
-			return 0.0
-		}()))
+			return math.FMA(alpha, (math.Expm1(((x * (1.0 / (alpha * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))) * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))), math.Min(((1.0+(math.Expm1(((x*(1.0/(alpha*(func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}()))))*(func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))))*(1.0/(func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))*(func() float64 {
+				if ((x*(1.0/(alpha*(func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}()))))*(func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}()))))*(func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}())) < 10000.0 {
+					return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))) * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())), alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()), x*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))
+				}
+				return 0.0
+			}()), 1e+308))
+		}()
 	}()
 }
 
@@ -77,33 +537,703 @@ func plainCELUDerivative(x, alpha float64) float64 {
 			return 1.0
 		}
 		return func() float64 {
-			if (x / alpha) < -(1500.0) {
+			if ((x * (1.0 / (alpha * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())))) * (func() float64 {
+				if math.Abs(alpha) < 1.0 {
+					return 1.8446744073709552e+19
+				}
+				return 1.0
+			}())) < -(1500.0) {
 				return 0.0
 			}
 			return func() float64 {
-				if (x / alpha) < -(1100.0) {
-					return (math.FMA((math.Exp(((x / alpha) + 2.0*443.614195558365))), ((2.0*6.310448934143139e-16+(((x/alpha)-(((x/alpha)+2.0*443.614195558365)-(((x/alpha)+2.0*443.614195558365)-(x/alpha))))+(2.0*443.614195558365-(((x/alpha)+2.0*443.614195558365)-(x/alpha)))))+(func() float64 {
-						if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
-							return math.FMA(-(x / alpha), alpha, x)
+				if ((x * (1.0 / (alpha * (func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}())))) * (func() float64 {
+					if math.Abs(alpha) < 1.0 {
+						return 1.8446744073709552e+19
+					}
+					return 1.0
+				}())) < -(1100.0) {
+					return (math.FMA((math.Exp((((x * (1.0 / (alpha * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))) * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())) + 2.0*443.614195558365))), ((2.0*6.310448934143139e-16+((((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))-((((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))+2.0*443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))+2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))))+(2.0*443.614195558365-((((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))+2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))))+((func() float64 {
+						if ((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) < 10000.0 {
+							return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())))) * (func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())), alpha*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()), x*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()))
 						}
 						return 0.0
-					}())/alpha)+0.0/(math.Exp(((x/alpha)+2.0*443.614195558365))), (math.Exp(((x / alpha) + 2.0*443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
+					}())*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))))+0.0/(math.Exp((((x*(1.0/(alpha*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))))*(func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}()))+2.0*443.614195558365))), (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))) * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())) + 2.0*443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
 				}
 				return func() float64 {
-					if (x / alpha) < -(700.0) {
-						return math.FMA((math.Exp(((x / alpha) + 443.614195558365))), (6.310448934143139e-16+(((x/alpha)-(((x/alpha)+443.614195558365)-(((x/alpha)+443.614195558365)-(x/alpha))))+(443.614195558365-(((x/alpha)+443.614195558365)-(x/alpha)))))+(func() float64 {
-							if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
-								return math.FMA(-(x / alpha), alpha, x)
+					if ((x * (1.0 / (alpha * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())))) * (func() float64 {
+						if math.Abs(alpha) < 1.0 {
+							return 1.8446744073709552e+19
+						}
+						return 1.0
+					}())) < -(700.0) {
+						return math.FMA((math.Exp((((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) + 443.614195558365))), (6.310448934143139e-16+((((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))-((((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))+443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))+443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))))+(443.614195558365-((((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))+443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}()))))))+((func() float64 {
+							if ((x*(1.0/(alpha*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()))))*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()))))*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) < 10000.0 {
+								return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())), alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()), x*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))
 							}
 							return 0.0
-						}())/alpha, (math.Exp(((x / alpha) + 443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
+						}())*(1.0/(alpha*(func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))), (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) + 443.614195558365)))) * ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12))
 					}
-					return math.FMA((math.Exp((x / alpha))), (func() float64 {
-						if (x/alpha) > -(1e+300) && (x/alpha) < 700.0 {
-							return math.FMA(-(x / alpha), alpha, x)
+					return func() float64 {
+						if ((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())) > 700.0 {
+							return func() float64 {
+								if ((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())) > 1590.0 {
+									return math.Inf(1)
+								}
+								return func() float64 {
+									if ((x * (1.0 / (alpha * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))) * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) > 1100.0 {
+										return (math.FMA((math.Exp((((x * (1.0 / (alpha * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))) * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) - 2.0*443.614195558365))), ((((((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))-((((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))-2.0*443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))-2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))))-(2.0*443.614195558365+((((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))-2.0*443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))))-2.0*6.310448934143139e-16)+((func() float64 {
+											if ((x*(1.0/(alpha*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()))))*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()))))*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())) < 10000.0 {
+												return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+													if math.Abs(alpha) < 1.0 {
+														return 1.8446744073709552e+19
+													}
+													return 1.0
+												}())))) * (func() float64 {
+													if math.Abs(alpha) < 1.0 {
+														return 1.8446744073709552e+19
+													}
+													return 1.0
+												}())), alpha*(func() float64 {
+													if math.Abs(alpha) < 1.0 {
+														return 1.8446744073709552e+19
+													}
+													return 1.0
+												}()), x*(func() float64 {
+													if math.Abs(alpha) < 1.0 {
+														return 1.8446744073709552e+19
+													}
+													return 1.0
+												}()))
+											}
+											return 0.0
+										}())*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))))+0.0/(math.Exp((((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))-2.0*443.614195558365))), (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())))) * (func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) - 2.0*443.614195558365)))) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))
+									}
+									return math.FMA((math.Exp((((x * (1.0 / (alpha * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))) * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) - 443.614195558365))), ((((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-443.614195558365)-((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))))-(443.614195558365+((((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))-443.614195558365)-((x*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))))-6.310448934143139e-16)+((func() float64 {
+										if ((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}()))))*(func() float64 {
+											if math.Abs(alpha) < 1.0 {
+												return 1.8446744073709552e+19
+											}
+											return 1.0
+										}())) < 10000.0 {
+											return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())))) * (func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}())), alpha*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()), x*(func() float64 {
+												if math.Abs(alpha) < 1.0 {
+													return 1.8446744073709552e+19
+												}
+												return 1.0
+											}()))
+										}
+										return 0.0
+									}())*(1.0/(alpha*(func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}()))))), (math.Exp((((x * (1.0 / (alpha * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())))) * (func() float64 {
+										if math.Abs(alpha) < 1.0 {
+											return 1.8446744073709552e+19
+										}
+										return 1.0
+									}())) - 443.614195558365)))) * (1.0 / ((1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12) * (1.0 / 1.099511627776e+12)))
+								}()
+							}()
 						}
-						return 0.0
-					}())/alpha, (math.Exp((x / alpha))))
+						return math.FMA((math.Exp(((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))), ((func() float64 {
+							if ((x*(1.0/(alpha*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()))))*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) > -(10000.0) && ((x*(1.0/(alpha*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}()))))*(func() float64 {
+								if math.Abs(alpha) < 1.0 {
+									return 1.8446744073709552e+19
+								}
+								return 1.0
+							}())) < 10000.0 {
+								return math.FMA(-((x * (1.0 / (alpha * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())))) * (func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}())), alpha*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()), x*(func() float64 {
+									if math.Abs(alpha) < 1.0 {
+										return 1.8446744073709552e+19
+									}
+									return 1.0
+								}()))
+							}
+							return 0.0
+						}()) * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))), (math.Exp(((x * (1.0 / (alpha * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))) * (func() float64 {
+							if math.Abs(alpha) < 1.0 {
+								return 1.8446744073709552e+19
+							}
+							return 1.0
+						}())))))
+					}()
 				}()
 			}()
 		}()
@@ -144,6 +1274,46 @@ func BenchmarkCELUBackward(b *testing.B) {
 
 // TestCELURarePath: the kernels skip their rare branch where no input needs it; the results are still the full generic kernels' bits.
 func TestCELURarePath(t *testing.T) {
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			CELU(dst, in[0], float64(1.0))
+		},
+		func(dst []float64, in [][]float64) {
+			celuGeneric(dst, in[0], float64(1.0))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			CELU(dst, in[0], float64(2.0))
+		},
+		func(dst []float64, in [][]float64) {
+			celuGeneric(dst, in[0], float64(2.0))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			CELU(dst, in[0], float64(0.5))
+		},
+		func(dst []float64, in [][]float64) {
+			celuGeneric(dst, in[0], float64(0.5))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			CELU(dst, in[0], float64(0.3))
+		},
+		func(dst []float64, in [][]float64) {
+			celuGeneric(dst, in[0], float64(0.3))
+		},
+	)
+	kerneltest.RarePath(t, 1,
+		func(dst []float64, in [][]float64) {
+			CELU(dst, in[0], float64((-0.7)))
+		},
+		func(dst []float64, in [][]float64) {
+			celuGeneric(dst, in[0], float64((-0.7)))
+		},
+	)
 	kerneltest.RarePath(t, 2,
 		func(dst []float64, in [][]float64) {
 			CELUBackward(dst, in[1], in[0], float64(1.0))
@@ -174,6 +1344,14 @@ func TestCELURarePath(t *testing.T) {
 		},
 		func(dst []float64, in [][]float64) {
 			celuBackwardGeneric(dst, in[0], in[1], float64(0.3))
+		},
+	)
+	kerneltest.RarePath(t, 2,
+		func(dst []float64, in [][]float64) {
+			CELUBackward(dst, in[1], in[0], float64((-0.7)))
+		},
+		func(dst []float64, in [][]float64) {
+			celuBackwardGeneric(dst, in[0], in[1], float64((-0.7)))
 		},
 	)
 }

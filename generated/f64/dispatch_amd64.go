@@ -47,6 +47,9 @@ func useISA(name string) bool {
 		}
 		celuImpl = celuAVX512
 		celuStreamImpl = celuAVX512Stream
+		celuUsualImpl = celuUsualAVX512
+		celuUsualStreamImpl = celuUsualAVX512Stream
+		celuRareImpl = celuRareAVX512
 		celuBackwardImpl = celuBackwardAVX512
 		celuBackwardStreamImpl = celuBackwardAVX512Stream
 		celuBackwardUsualImpl = celuBackwardUsualAVX512
@@ -289,6 +292,9 @@ func useISA(name string) bool {
 		}
 		celuImpl = celuAVX2
 		celuStreamImpl = celuAVX2Stream
+		celuUsualImpl = celuUsualAVX2
+		celuUsualStreamImpl = celuUsualAVX2Stream
+		celuRareImpl = celuRareAVX2
 		celuBackwardImpl = celuBackwardAVX2
 		celuBackwardStreamImpl = celuBackwardAVX2Stream
 		celuBackwardUsualImpl = celuBackwardUsualAVX2
@@ -528,6 +534,9 @@ func useISA(name string) bool {
 	case "generic":
 		celuImpl = celuGeneric
 		celuStreamImpl = nil
+		celuUsualImpl = celuUsualGeneric
+		celuUsualStreamImpl = nil
+		celuRareImpl = celuRareGeneric
 		celuBackwardImpl = celuBackwardGeneric
 		celuBackwardStreamImpl = nil
 		celuBackwardUsualImpl = celuBackwardUsualGeneric

@@ -28,6 +28,42 @@ func celuAVX2(dst, in0 []float64, alpha float64)
 //go:noescape
 func celuAVX2Stream(dst, in0 []float64, alpha float64)
 
+// celuUsualAVX512 computes celuUsual with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func celuUsualAVX512(dst, in0 []float64, alpha float64)
+
+// celuUsualAVX512Stream computes celuUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+, SSE2.
+//
+//go:noescape
+func celuUsualAVX512Stream(dst, in0 []float64, alpha float64)
+
+// celuUsualAVX2 computes celuUsual with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, SSE2.
+//
+//go:noescape
+func celuUsualAVX2(dst, in0 []float64, alpha float64)
+
+// celuUsualAVX2Stream computes celuUsual with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2.
+//
+//go:noescape
+func celuUsualAVX2Stream(dst, in0 []float64, alpha float64)
+
+// celuRareAVX512 folds celuRare into acc (max; element i into lane i % 8) with AVX512 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
+//
+//go:noescape
+func celuRareAVX512(acc *[16]float64, in0 []float64, alpha float64)
+
+// celuRareAVX2 folds celuRare into acc (max; element i into lane i % 8) with AVX2 (4 vectors per iteration, masked tail).
+// Requires: AVX, AVX2, SSE2.
+//
+//go:noescape
+func celuRareAVX2(acc *[16]float64, in0 []float64, alpha float64)
+
 // celuBackwardAVX512 computes celuBackward with AVX512 (2 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
@@ -77,7 +113,7 @@ func celuBackwardUsualAVX2(dst, in0, in1 []float64, alpha float64)
 func celuBackwardUsualAVX2Stream(dst, in0, in1 []float64, alpha float64)
 
 // celuBackwardRareAVX512 folds celuBackwardRare into acc (max; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, BMI2, SSE2.
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func celuBackwardRareAVX512(acc *[16]float64, in0, in1 []float64, alpha float64)

@@ -15,7 +15,7 @@ import (
 var simdCases64 = []kerneltest.SIMDCase[float64]{
 	{
 		Name: "celu", Inputs: 1, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuGeneric(d, in[0], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { celuAVX512(d, in[0], p[0]) }},
@@ -33,8 +33,27 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
+		Name: "celuUsual", Inputs: 1, MaxLen: 49,
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
+		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualGeneric(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) }),
+		Impls: []kerneltest.SIMDImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualAVX512(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx512-stream", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				celuUsualAVX512(d[:h], in[0][:h], p[0])
+				celuUsualAVX512Stream(d[h:], in[0][h:], p[0])
+			}, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuUsualAVX2(d, in[0], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
+			{ISA: "avx2-stream", Available: hasAVX2, Run: usualOnly(func(d []float64, in [][]float64, p []float64) {
+				h := streamHead(d)
+				celuUsualAVX2(d[:h], in[0][:h], p[0])
+				celuUsualAVX2Stream(d[h:], in[0][h:], p[0])
+			}, func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) })},
+		},
+	},
+	{
 		Name: "celuBackward", Inputs: 2, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardAVX512(d, in[0], in[1], p[0]) }},
@@ -53,7 +72,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "celuBackwardUsual", Inputs: 2, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic:   usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualGeneric(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { celuBackwardUsualAVX512(d, in[0], in[1], p[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) })},
@@ -72,7 +91,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 	},
 	{
 		Name: "celuBackwardFromOutput", Inputs: 2, MaxLen: 49,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { celuBackwardFromOutputGeneric(d, in[0], in[1], p[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { celuBackwardFromOutputAVX512(d, in[0], in[1], p[0]) }},
@@ -1901,9 +1920,19 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 
 var reduceCases64 = []reduceCase[float64]{
 	{
+		Name: "celuRare", Inputs: 1, MaxLen: 97,
+		Max:       true,
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
+		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { celuRareGeneric(acc, in[0], p[0]) },
+		Impls: []reduceImpl[float64]{
+			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuRareAVX512(acc, in[0], p[0]) }},
+			{ISA: "avx2", Available: hasAVX2, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuRareAVX2(acc, in[0], p[0]) }},
+		},
+	},
+	{
 		Name: "celuBackwardRare", Inputs: 2, MaxLen: 49,
 		Max:       true,
-		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}},
+		ParamSets: [][]float64{{0x1p+00}, {0x1p+01}, {0x1p-01}, {0x1.3333333333333p-02}, {-0x1.6666666666666p-01}},
 		Generic:   func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareGeneric(acc, in[0], in[1], p[0]) },
 		Impls: []reduceImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(acc *[16]float64, in [][]float64, p []float64) { celuBackwardRareAVX512(acc, in[0], in[1], p[0]) }},

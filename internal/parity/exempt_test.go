@@ -37,6 +37,9 @@ var exemptions = []exemption{
 	{name: "tanhshrink", when: zeroGradientSign, cite: zeroCite},
 	{name: "elu", when: negZeroForward, cite: negZeroCite},
 	{name: "celu", when: negZeroForward, cite: negZeroCite},
+	{name: "celu", when: func(x float64, d int, ours, ts, tv float64) bool {
+		return x == 0 && !math.Signbit(x) && d == 0 && ours == 0 && !math.Signbit(ours) && isNegZero(ts)
+	}, cite: "f(+0) = +0 for alpha < 0"},
 	{name: "selu", when: negZeroForward, cite: negZeroCite},
 	{name: "tanhshrink", when: negZeroForward, cite: negZeroCite},
 	{name: "gelu", when: limitAtInf, cite: "f'(+Inf) = 1, the limit"},
