@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +12,23 @@ import (
 	"github.com/actkern/actkern/internal/spec"
 	builtin "github.com/actkern/actkern/spec"
 )
+
+// TestGoCode: comments leave a Go file's hash alone; code and build
+// constraints do not.
+func TestGoCode(t *testing.T) {
+	code := func(src string) string {
+		b, err := goCode([]byte(src))
+		require.NoError(t, err)
+		return string(b)
+	}
+	const base = "//go:build amd64\n\n// Package p does x.\npackage p\n\n// F is f.\nfunc F() int { return 1 }\n"
+	assert.Equal(t, code(base), code(strings.Replace(base, "does x", "does y, reworded", 1)))
+	assert.Equal(t, code(base), code(strings.Replace(base, "// F is f.\n", "", 1)+"// trailing\n"))
+	assert.NotEqual(t, code(base), code(strings.Replace(base, "return 1", "return 2", 1)))
+	assert.NotEqual(t, code(base), code(strings.Replace(base, "amd64", "!amd64", 1)))
+	_, err := goCode([]byte("package p\nfunc {"))
+	assert.Error(t, err)
+}
 
 // TestParseAsm: a function's text carries the constants it reads, not
 // their offsets in the pool, and nothing of the pool's size.
