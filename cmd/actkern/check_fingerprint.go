@@ -10,9 +10,11 @@ package main
 //     whose declarations say again what the assembly functions' text
 //     says);
 //   - what is the job's own: its activation's spec entry, its generated Go
-//     files, and its assembly functions, with each reference to the shared
+//     files, its assembly functions, with each reference to the shared
 //     constant pool replaced by the constants it can read (the pool's
-//     offsets move whenever any kernel's constants change).
+//     offsets move whenever any kernel's constants change), and its lines
+//     of the dispatch file (the kernel each level assigns to its function
+//     variables; the rest of that file is shared).
 //
 // Go files are hashed as code, without their comments (goCode): the
 // generated doc.go, which lists every activation's parameters, would
@@ -54,6 +56,7 @@ var sharedPaths = []string{
 const (
 	asmFile  = "kernels_amd64.s"
 	asmDecls = "kernels_amd64.go"
+	dispatch = "dispatch_amd64.go"
 )
 
 // ownSuffixes name an activation's own generated files: activation name +
@@ -87,6 +90,7 @@ type fingerprinter struct {
 	files    map[string]bool              // generated file names that belong to an activation
 	shared   map[string][]byte            // type → hash of what its jobs share
 	asm      map[string]map[string][]byte // type → function name → resolved text
+	dispatch map[string]map[string][]byte // type → activation (or "" for shared) → its dispatch lines
 	jobs     map[string]string            // "name typ" → fingerprint
 }
 
@@ -96,7 +100,8 @@ func newFingerprinter(specText []byte, s *spec.Spec) (*fingerprinter, error) {
 		return nil, err
 	}
 	f := &fingerprinter{root: root, specText: specText, entries: map[string][]byte{}, files: map[string]bool{},
-		shared: map[string][]byte{}, asm: map[string]map[string][]byte{}, jobs: map[string]string{}}
+		shared: map[string][]byte{}, asm: map[string]map[string][]byte{}, dispatch: map[string]map[string][]byte{},
+		jobs: map[string]string{}}
 	// An entry runs from its first line to the next entry's; what comes
 	// before the first is shared.
 	lines := bytes.SplitAfter(specText, []byte("\n"))
@@ -158,6 +163,11 @@ func (f *fingerprinter) job(name, typ string) (string, error) {
 	for _, fn := range ownAsm(generic, funcs) {
 		writePart(h, fn, funcs[fn])
 	}
+	lines, err := f.dispatchLines(typ)
+	if err != nil {
+		return "", err
+	}
+	writePart(h, dispatch, lines[name])
 	fp := hex.EncodeToString(h.Sum(nil))
 	f.jobs[key] = fp
 	return fp, nil
@@ -183,6 +193,7 @@ func ownAsm(generic []byte, funcs map[string][]byte) []string {
 var (
 	genericFunc = regexp.MustCompile(`(?m)^func (\w+)Generic\(`)
 	asmSuffix   = regexp.MustCompile(`^(AVX2|AVX512)(Stream)?$`)
+	implAssign  = regexp.MustCompile(`^\s*(\w+?)(?:Stream)?Impl = `)
 	textLine    = regexp.MustCompile(`^TEXT ·(\w+)\(SB\)`)
 	dataLine    = regexp.MustCompile(`^DATA actkernconst<>\+(\d+)\(SB\)/8, \$(0x[0-9a-f]+)$`)
 	constRef    = regexp.MustCompile(`actkernconst<>\+(\d+)\(SB\)`)
@@ -216,7 +227,7 @@ func (f *fingerprinter) sharedHash(typ string) ([]byte, error) {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		if !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && !f.files[n] && n != asmDecls {
+		if !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && !f.files[n] && n != asmDecls && n != dispatch {
 			files = append(files, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -232,6 +243,11 @@ func (f *fingerprinter) sharedHash(typ string) ([]byte, error) {
 		rel, _ := filepath.Rel(f.root, file)
 		writePart(h, filepath.ToSlash(rel), b)
 	}
+	lines, err := f.dispatchLines(typ)
+	if err != nil {
+		return nil, err
+	}
+	writePart(h, dispatch, lines[""])
 	f.shared[typ] = h.Sum(nil)
 	return f.shared[typ], nil
 }
@@ -269,6 +285,50 @@ func goCode(src []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// dispatchLines splits typ's dispatch file, as code (goCode), by owner: an
+// assignment to a kernel variable (base + "Impl" or base + "StreamImpl")
+// is the line of the activation whose generic kernels include base +
+// "Generic"; every other line is shared (key ""). A package without the
+// file has no lines.
+func (f *fingerprinter) dispatchLines(typ string) (map[string][]byte, error) {
+	if m, ok := f.dispatch[typ]; ok {
+		return m, nil
+	}
+	dir := filepath.Join(f.root, "generated", typ)
+	m := map[string][]byte{}
+	file := filepath.Join(dir, dispatch)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		f.dispatch[typ] = m
+		return m, nil
+	}
+	code, err := readSource(file)
+	if err != nil {
+		return nil, err
+	}
+	owner := map[string]string{} // kernel base name → activation
+	for name := range f.entries {
+		generic, err := os.ReadFile(filepath.Join(dir, name+"_generic.go"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range genericFunc.FindAllSubmatch(generic, -1) {
+			owner[string(g[1])] = name
+		}
+	}
+	for line := range bytes.Lines(code) {
+		key := ""
+		if a := implAssign.FindSubmatch(line); a != nil {
+			key = owner[string(a[1])]
+		}
+		m[key] = append(m[key], line...)
+	}
+	f.dispatch[typ] = m
+	return m, nil
 }
 
 func walkFiles(root string, files *[]string) error {

@@ -30,6 +30,41 @@ func TestGoCode(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// TestDispatchLines: each kernel variable's assignments are its
+// activation's lines of the dispatch file; the rest is shared.
+func TestDispatchLines(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "generated", "f64")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	write("a_generic.go", "package f64\n\nfunc aGeneric() {}\n\nfunc aBackwardGeneric() {}\n")
+	write("ab_generic.go", "package f64\n\nfunc abGeneric() {}\n")
+	write(dispatch, `package f64
+
+func useISA(name string) bool {
+	switch name {
+	case "avx2":
+		aImpl = aAVX2
+		aStreamImpl = aAVX2Stream
+		aBackwardImpl = aBackwardAVX2
+		abImpl = abAVX2
+		softmaxImpl = softmaxAVX2
+	}
+	return true
+}
+`)
+	f := &fingerprinter{root: root, entries: map[string][]byte{"a": nil, "ab": nil}, dispatch: map[string]map[string][]byte{}}
+	m, err := f.dispatchLines("f64")
+	require.NoError(t, err)
+	assert.Equal(t, "\t\taImpl = aAVX2\n\t\taStreamImpl = aAVX2Stream\n\t\taBackwardImpl = aBackwardAVX2\n", string(m["a"]))
+	assert.Equal(t, "\t\tabImpl = abAVX2\n", string(m["ab"]))
+	assert.Contains(t, string(m[""]), "softmaxImpl = softmaxAVX2", "a kernel no activation's entry owns is shared")
+	assert.Contains(t, string(m[""]), "func useISA")
+	assert.NotContains(t, string(m[""]), "aAVX2")
+}
+
 // TestParseAsm: a function's text carries the constants it reads, not
 // their offsets in the pool, and nothing of the pool's size.
 func TestParseAsm(t *testing.T) {
