@@ -51,11 +51,13 @@ func Hardshrink(dst, x []float64, lambd float64) {
 //	f(x)  = where(abs(x) <= lambd, 0, x)
 //	f'(x) = where(abs(x) <= lambd, 0, 1)
 //
-// At x = lambd, where f' jumps, the gradient is 0: PyTorch
-// hardshrink_backward: -lambd <= x <= lambd gives 0.
+// At x = lambd, where f' jumps, the gradient is where(lambd >= 0, 0, 1):
+// PyTorch hardshrink_backward: -lambd <= x <= lambd gives 0 (no kink for lambd
+// < 0: f is x).
 //
-// At x = -lambd, where f' jumps, the gradient is 0: PyTorch
-// hardshrink_backward: -lambd <= x <= lambd gives 0.
+// At x = -lambd, where f' jumps, the gradient is where(lambd >= 0, 0, 1):
+// PyTorch hardshrink_backward: -lambd <= x <= lambd gives 0 (no kink for lambd
+// < 0: f is x).
 //
 // Parameters:
 //
