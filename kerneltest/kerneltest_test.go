@@ -211,6 +211,62 @@ func FuzzLeakyReLU(f *testing.F) { Fuzz(f, leakySpec, goodLeaky64()) }
 
 // --- the harness fails broken kernels, in the right subtest ---
 
+// inEverySet lists the subtest paths dir/params=<set>/<sub> for each
+// parameter set Run checks: the defaults, the test_params and the random
+// sets (which TestRandomParamSets shows are drawn).
+func inEverySet[T float32 | float64](a Activation, k Kernels[T], dir string, subs ...string) []string {
+	sets := append(append([]map[string]float64{nil}, a.TestParams...), randomParamSets(a, k, randomSets)...)
+	var paths []string
+	for _, set := range sets {
+		s, err := newSetup[T](&a, set)
+		if err != nil {
+			panic(err)
+		}
+		for _, sub := range subs {
+			paths = append(paths, dir+"/params="+s.label+"/"+sub)
+		}
+	}
+	return paths
+}
+
+// TestRandomParamSets: an activation with parameters gets randomSets more
+// sets, deterministic, none of them listed already or rejected by the
+// kernels, and Run checks them.
+func TestRandomParamSets(t *testing.T) {
+	sets := randomParamSets(leakySpec, goodLeaky64(), randomSets)
+	require.Len(t, sets, randomSets)
+	assert.Equal(t, sets, randomParamSets(leakySpec, goodLeaky64(), randomSets))
+	for _, set := range sets {
+		assert.NotContains(t, leakySpec.TestParams, set)
+	}
+	assert.Empty(t, randomParamSets(sigmoidSpec, goodSigmoid32(), randomSets), "no parameters, no sets")
+	// A kernel that rejects negative slopes gets none.
+	picky := goodLeaky64()
+	forward := picky.Forward
+	picky.Forward = func(dst, x []float64, p []float64) {
+		if p[0] < 0 {
+			panic("negative slope")
+		}
+		forward(dst, x, p)
+	}
+	for _, set := range randomParamSets(leakySpec, picky, randomSets) {
+		assert.GreaterOrEqual(t, set["negative_slope"], 0.0)
+	}
+	// A kernel wrong at the first random set's slope only fails there.
+	wrong := goodLeaky64()
+	wrong.Forward = func(dst, x []float64, p []float64) {
+		forward(dst, x, p)
+		if p[0] == sets[0]["negative_slope"] {
+			for i := range dst {
+				dst[i] *= 1 + 1e-9
+			}
+		}
+	}
+	s, err := newSetup[float64](&leakySpec, sets[0])
+	require.NoError(t, err)
+	mustFail(t, leakySpec, wrong, "/params="+s.label+"/")
+}
+
 // mustFail runs the harness and requires failures, all in subtests whose
 // path contains where.
 func mustFail[T float32 | float64](t *testing.T, a Activation, k Kernels[T], where ...string) []string {
@@ -306,7 +362,7 @@ func TestWrongKinkGradient(t *testing.T) {
 		}
 	}
 	// The special table lists x = 0 too, so it fails as well.
-	mustFail(t, leakySpec, k, "backward/params=default/kinks", "backward/params=negative_slope=0.2/kinks", "backward/params=negative_slope=-0.5/kinks", "backward/params=default/special", "backward/params=negative_slope=0.2/special", "backward/params=negative_slope=-0.5/special")
+	mustFail(t, leakySpec, k, inEverySet(leakySpec, k, "backward", "kinks", "special")...)
 	r := newRecorder()
 	run(r, leakySpec, k, true)
 	assert.Contains(t, strings.Join(*r.errors, "\n"), "want the kink gradient negative_slope")
@@ -353,7 +409,7 @@ func TestNoNaNPropagation(t *testing.T) {
 		}
 	}
 	// (A random bit pattern may be a NaN too, so random may fail as well.)
-	errs := mustFail(t, leakySpec, k2, "backward/params=default/nan", "backward/params=negative_slope=0.2/nan", "backward/params=negative_slope=-0.5/nan", "backward/params=default/random", "backward/params=negative_slope=0.2/random", "backward/params=negative_slope=-0.5/random")
+	errs := mustFail(t, leakySpec, k2, inEverySet(leakySpec, k2, "backward", "nan", "random")...)
 	assert.Contains(t, strings.Join(errs, "\n"), "dy[")
 }
 
@@ -364,7 +420,7 @@ func TestNoLengthPanic(t *testing.T) {
 			dst[i] = leaky(x[i], p[0])
 		}
 	}
-	errs := mustFail(t, leakySpec, k, "forward/params=default/shapes", "forward/params=negative_slope=0.2/shapes", "forward/params=negative_slope=-0.5/shapes")
+	errs := mustFail(t, leakySpec, k, inEverySet(leakySpec, k, "forward", "shapes")...)
 	all := strings.Join(errs, "\n")
 	assert.Contains(t, all, "did not panic")
 	assert.Contains(t, all, "overlapping x")

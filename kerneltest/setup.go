@@ -68,6 +68,12 @@ type specialRow[T float32 | float64] struct {
 type kinkPoint[T float32 | float64] struct {
 	src      Kink
 	at, grad T
+	// formula is the derivative formula's exact value at at. It is grad
+	// where at is the kink itself; where the kink's abscissa rounds (x =
+	// threshold/beta), at may lie on either side of it, and the kernel,
+	// deciding with its own rounded arithmetic as PyTorch does, may take
+	// either gradient.
+	formula T
 }
 
 // refs are the compiled reference formulas of a setup. Each goroutine
@@ -182,6 +188,12 @@ func newSetup[T float32 | float64](a *Activation, set map[string]float64) (*setu
 		args := append([]float64{float64(kp.at)}, s.params...)
 		if kp.grad, err = s.exact(k.Gradient, xVars, args); err != nil {
 			return nil, fmt.Errorf("%s: kink at %s: gradient: %v", a.Name, k.At, err)
+		}
+		kp.formula = kp.grad
+		if a.Derivative != "" {
+			if kp.formula, err = s.exact(a.Derivative, xVars, args); err != nil {
+				return nil, fmt.Errorf("%s: kink at %s: derivative: %v", a.Name, k.At, err)
+			}
 		}
 		s.kinks = append(s.kinks, kp)
 	}
