@@ -6,9 +6,9 @@ package main
 //     go.sum, the reference, the judging (kerneltest, internal/testutil,
 //     check_sweep.go and check_worker.go), the spec outside the
 //     activations' entries, and the generated package's Go files that
-//     belong to no activation (but not its tests, nor kernels_amd64.go,
-//     whose declarations say again what the assembly functions' text
-//     says);
+//     belong to no activation (but no tests, which are not built into the
+//     check, nor kernels_amd64.go, whose declarations say again what the
+//     assembly functions' text says);
 //   - what is the job's own: its activation's spec entry, its generated Go
 //     files, its assembly functions, with each reference to the shared
 //     constant pool replaced by the constants it can read (the pool's
@@ -331,9 +331,11 @@ func (f *fingerprinter) dispatchLines(typ string) (map[string][]byte, error) {
 	return m, nil
 }
 
+// walkFiles lists the files under root, but not Go tests: they are not
+// built into the check.
 func walkFiles(root string, files *[]string) error {
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(path, "_test.go") {
 			*files = append(*files, path)
 		}
 		return err
