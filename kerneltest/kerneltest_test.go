@@ -267,6 +267,49 @@ func TestRandomParamSets(t *testing.T) {
 	mustFail(t, leakySpec, wrong, "/params="+s.label+"/")
 }
 
+// TestKinkOffItsAbscissa: a kink at -1/c with c = 1e-300 rounds to an x
+// where c*x rounds above -1, so a kernel deciding as PyTorch does takes the
+// linear side there; the kink check accepts that, and still fails a kernel
+// that gives neither side's gradient.
+func TestKinkOffItsAbscissa(t *testing.T) {
+	a := Activation{
+		Name: "ramp", GoName: "Ramp",
+		Params:     []Param{{Name: "c", Default: 1e-300}},
+		Forward:    "where(c*x > -1, c*x + 1, 0)",
+		Derivative: "where(c*x > -1, c, 0)",
+		Kinks:      []Kink{{At: "-1/c", Gradient: "0"}},
+	}
+	s, err := newSetup[float64](&a, nil)
+	require.NoError(t, err)
+	require.Len(t, s.kinks, 1)
+	require.True(t, s.kinks[0].off, "-1/1e-300 is not a float64")
+	require.Greater(t, 1e-300*s.kinks[0].at, -1.0, "the rounded x lies on the linear side")
+	backward := func(grad float64) Kernels[float64] {
+		return Kernels[float64]{Backward: func(dx, dy, x []float64, p []float64) {
+			for i, v := range x {
+				switch {
+				case v == s.kinks[0].at:
+					dx[i] = dy[i] * grad
+				case p[0]*v > -1:
+					dx[i] = dy[i] * p[0]
+				default:
+					dx[i] = dy[i] * 0
+				}
+			}
+		}}
+	}
+	for grad, ok := range map[float64]bool{1e-300: true, 0: true, 7: false} {
+		r := newRecorder()
+		c := &checker[float64]{s: s, k: backward(grad), dir: Backward}
+		c.kinks(r)
+		assert.Equal(t, ok, len(*r.errors) == 0, "gradient %g at the rounded kink: %v", grad, *r.errors)
+	}
+	// Where the kink is a float64 itself, only the kink gradient will do.
+	exact, err := newSetup[float64](&leakySpec, nil)
+	require.NoError(t, err)
+	assert.False(t, exact.kinks[0].off)
+}
+
 // mustFail runs the harness and requires failures, all in subtests whose
 // path contains where.
 func mustFail[T float32 | float64](t *testing.T, a Activation, k Kernels[T], where ...string) []string {

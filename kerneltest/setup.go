@@ -68,11 +68,11 @@ type specialRow[T float32 | float64] struct {
 type kinkPoint[T float32 | float64] struct {
 	src      Kink
 	at, grad T
-	// formula is the derivative formula's exact value at at. It is grad
-	// where at is the kink itself; where the kink's abscissa rounds (x =
-	// threshold/beta), at may lie on either side of it, and the kernel,
-	// deciding with its own rounded arithmetic as PyTorch does, may take
-	// either gradient.
+	// off says that the kink's abscissa rounds to at (x = threshold/beta):
+	// at then lies on one side of the kink, and the kernel, deciding with
+	// its own rounded arithmetic as PyTorch does, may take either the kink
+	// gradient or formula, the derivative formula's exact value at at.
+	off     bool
 	formula T
 }
 
@@ -189,8 +189,11 @@ func newSetup[T float32 | float64](a *Activation, set map[string]float64) (*setu
 		if kp.grad, err = s.exact(k.Gradient, xVars, args); err != nil {
 			return nil, fmt.Errorf("%s: kink at %s: gradient: %v", a.Name, k.At, err)
 		}
-		kp.formula = kp.grad
-		if a.Derivative != "" {
+		d, err := s.exact("("+k.At+") - x", xVars, args)
+		if err != nil {
+			return nil, fmt.Errorf("%s: kink at %s: %v", a.Name, k.At, err)
+		}
+		if kp.off = d != 0 && a.Derivative != ""; kp.off {
 			if kp.formula, err = s.exact(a.Derivative, xVars, args); err != nil {
 				return nil, fmt.Errorf("%s: kink at %s: derivative: %v", a.Name, k.At, err)
 			}
