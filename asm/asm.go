@@ -47,11 +47,12 @@ type level struct {
 	suffix string
 	env    string
 	make   func(*vprog.Program, *pool) isa
+	fixup  bool // has VFIXUPIMM, for vprog.Program.ForX86
 }
 
 var levels = []level{
-	{"AVX512", "avx512", func(p *vprog.Program, pl *pool) isa { return newAVX512(p, pl) }},
-	{"AVX2", "avx2", func(p *vprog.Program, pl *pool) isa { return newAVX2(p, pl) }},
+	{"AVX512", "avx512", func(p *vprog.Program, pl *pool) isa { return newAVX512(p, pl) }, true},
+	{"AVX2", "avx2", func(p *vprog.Program, pl *pool) isa { return newAVX2(p, pl) }, false},
 }
 
 // compiled is what the Go files need to know about one assembly function.
@@ -102,14 +103,16 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	var fns []*compiled
 	// The x86 NaN rules: the generic kernel's program may need a select
 	// where x86 arithmetic already keeps the NaN.
-	progs := make([]*vprog.Program, len(kernels))
+	progs := make([][]*vprog.Program, len(kernels))
 	for i, k := range kernels {
-		progs[i] = k.Program.ForX86()
+		for _, lv := range levels {
+			progs[i] = append(progs[i], k.Program.ForX86(lv.fixup))
+		}
 	}
 	plans, probed := choosePlans(progs)
 	for i, k := range kernels {
-		x86 := progs[i]
 		for j, lv := range levels {
+			x86 := progs[i][j]
 			probed[i][j].replay(pl)
 			is := lv.make(x86, pl)
 			pn := plans[i][j]
@@ -170,7 +173,7 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 // changes none of a probe's costs; the caller replays the pools into the
 // file's pool in the searches' order, which gives the constants the
 // offsets they would have had from one search after the other.
-func choosePlans(progs []*vprog.Program) ([][]plan, [][]*pool) {
+func choosePlans(progs [][]*vprog.Program) ([][]plan, [][]*pool) {
 	plans := make([][]plan, len(progs))
 	pools := make([][]*pool, len(progs))
 	for i := range plans {
@@ -180,7 +183,8 @@ func choosePlans(progs []*vprog.Program) ([][]plan, [][]*pool) {
 	parallel.ForEach(len(progs)*len(levels), func(k int) {
 		i, j := k/len(levels), k%len(levels)
 		pools[i][j] = newPool("probe")
-		plans[i][j] = choosePlan(levels[j].make(progs[i], pools[i][j]), progs[i], progs[i].Live())
+		p := progs[i][j]
+		plans[i][j] = choosePlan(levels[j].make(p, pools[i][j]), p, p.Live())
 	})
 	return plans, pools
 }

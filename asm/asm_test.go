@@ -62,8 +62,8 @@ func opPrograms() []Kernel {
 			})
 		}
 		type un func(b *vprog.Builder, x vprog.Value) vprog.Value
-		uns := map[string]un{"neg": (*vprog.Builder).Neg, "abs": (*vprog.Builder).Abs, "sqrt": (*vprog.Builder).Sqrt}
-		for _, name := range []string{"neg", "abs", "sqrt"} {
+		uns := map[string]un{"neg": (*vprog.Builder).Neg, "abs": (*vprog.Builder).Abs, "sqrt": (*vprog.Builder).Sqrt, "step": (*vprog.Builder).Step}
+		for _, name := range []string{"neg", "abs", "sqrt", "step"} {
 			op := uns[name]
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0)) })
 		}

@@ -61,6 +61,11 @@ func (a *avx512) shape(in vprog.Instr) shape {
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
+	case vprog.OpStep:
+		// VFIXUPIMM reads its destination (a table may keep it): tied to
+		// the operand, it depends on nothing else. The table (argument 1)
+		// may be memory.
+		return shape{memArg: 1, tie: 0}
 	}
 	panic(fmt.Sprintf("asm: AVX512 has no encoding for %s", op))
 }
@@ -134,6 +139,13 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.pick(c.VGETEXPPD, c.VGETEXPPS)(args[0].r, dst)
 	case vprog.OpGetMant:
 		a.pick(c.VGETMANTPD, c.VGETMANTPS)(operand.U8(getmantImm), args[0].r, dst)
+	case vprog.OpStep:
+		// Argument 1 is the table, vprog.StepTable.
+		f := a.pick(c.VFIXUPIMMPD, c.VFIXUPIMMPS)
+		if args[1].bcst {
+			f = a.pick(c.VFIXUPIMMPD_BCST, c.VFIXUPIMMPS_BCST)
+		}
+		f(operand.U8(0), args[1].op(), args[0].r, dst)
 	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
 		p := operand.U8(cmpPredicate(in.Op))
 		if args[1].bcst {
@@ -335,3 +347,4 @@ func (a *avx512) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecP
 		panic(fmt.Sprintf("asm: no fold for reducer %s", r))
 	}
 }
+

@@ -155,7 +155,7 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 			v37 = v3
 		}
 		v38 := float64(dy[i])
-		v39 := float64(v38 * v37)
+		v39 := float64(v37 * v38)
 		v40 := math.IsNaN(v0)
 		v41 := v39
 		if v40 {
@@ -186,7 +186,7 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float32, alpha float32) {
 			v7 = v3
 		}
 		v8 := float64(dy[i])
-		v9 := float64(v8 * v7)
+		v9 := float64(v7 * v8)
 		v10 := math.IsNaN(v0)
 		v11 := v9
 		if v10 {

@@ -143,7 +143,7 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 			v35 = v3
 		}
 		v36 := float64(dy[i])
-		v37 := float64(v36 * v35)
+		v37 := float64(v35 * v36)
 		v38 := v37
 		if v33 {
 			v38 = v0
@@ -172,7 +172,7 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float32, alpha float32) {
 			v6 = v3
 		}
 		v7 := float64(dy[i])
-		v8 := float64(v7 * v6)
+		v8 := float64(v6 * v7)
 		v9 := math.IsNaN(v0)
 		v10 := v8
 		if v9 {

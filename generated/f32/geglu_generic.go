@@ -150,7 +150,7 @@ func gegluGeneric(dst, a, b []float32) {
 			v110 = v5
 		}
 		v111 := float64(b[i])
-		v112 := float64(v111 * v110)
+		v112 := float64(v110 * v111)
 		v113 := math.IsNaN(v111)
 		v114 := v112
 		if v113 {
@@ -376,8 +376,8 @@ func gegluBackwardAGeneric(da, a, b, dy []float32) {
 		}
 		v170 := float64(b[i])
 		v171 := float64(dy[i])
-		v172 := float64(v170 * v169)
-		v173 := float64(v171 * v172)
+		v172 := float64(v169 * v170)
+		v173 := float64(v172 * v171)
 		v174 := math.IsNaN(v170)
 		v175 := v173
 		if v174 {
@@ -531,7 +531,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float32) {
 			v110 = v5
 		}
 		v111 := float64(dy[i])
-		v112 := float64(v111 * v110)
+		v112 := float64(v110 * v111)
 		v113 := math.IsNaN(v0)
 		v114 := v112
 		if v113 {

@@ -92,7 +92,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 			v52 = v5
 		}
 		v53 := float64(b[i])
-		v54 := float64(v53 * v52)
+		v54 := float64(v52 * v53)
 		v55 := math.IsNaN(v53)
 		v56 := v54
 		if v55 {
@@ -257,8 +257,8 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		}
 		v110 := float64(b[i])
 		v111 := float64(dy[i])
-		v112 := float64(v110 * v109)
-		v113 := float64(v111 * v112)
+		v112 := float64(v109 * v110)
+		v113 := float64(v112 * v111)
 		v114 := math.IsNaN(v110)
 		v115 := v113
 		if v114 {
@@ -354,7 +354,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 			v52 = v5
 		}
 		v53 := float64(dy[i])
-		v54 := float64(v53 * v52)
+		v54 := float64(v52 * v53)
 		v55 := math.IsNaN(v0)
 		v56 := v54
 		if v55 {

@@ -374,7 +374,7 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 			v169 = v5
 		}
 		v170 := float64(dy[i])
-		v171 := float64(v170 * v169)
+		v171 := float64(v169 * v170)
 		v172 := math.IsNaN(v0)
 		v173 := v171
 		if v172 {

@@ -255,7 +255,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float32) {
 			v109 = v5
 		}
 		v110 := float64(dy[i])
-		v111 := float64(v110 * v109)
+		v111 := float64(v109 * v110)
 		v112 := math.IsNaN(v0)
 		v113 := v111
 		if v112 {

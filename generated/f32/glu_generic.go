@@ -67,7 +67,7 @@ func gluGeneric(dst, a, b []float32) {
 		v34 := float64(v32 / v33)
 		v35 := math.IsNaN(v0)
 		v36 := float64(a[i])
-		v37 := float64(v36 * v34)
+		v37 := float64(v34 * v36)
 		v38 := v37
 		if v35 {
 			v38 = v0
@@ -137,7 +137,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v34 := float64(v32 / v33)
 		v35 := math.IsNaN(v0)
 		v36 := float64(dy[i])
-		v37 := float64(v36 * v34)
+		v37 := float64(v34 * v36)
 		v38 := v37
 		if v35 {
 			v38 = v0
@@ -211,8 +211,8 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v40 := math.FMA(v39, v38, v38)
 		v41 := float64(a[i])
 		v42 := float64(dy[i])
-		v43 := float64(v41 * v40)
-		v44 := float64(v42 * v43)
+		v43 := float64(v40 * v41)
+		v44 := float64(v43 * v42)
 		v45 := math.IsNaN(v0)
 		v46 := v44
 		if v45 {

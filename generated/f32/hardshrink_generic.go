@@ -63,7 +63,7 @@ func hardshrinkBackwardGeneric(dx, x, dy []float32, lambd float32) {
 			v6 = v4
 		}
 		v7 := dy[i]
-		v8 := float32(v7 * v6)
+		v8 := float32(v6 * v7)
 		v9 := math.IsNaN(float64(v0))
 		v10 := v8
 		if v9 {
@@ -92,7 +92,7 @@ func hardshrinkBackwardFromOutputGeneric(dx, y, dy []float32, lambd float32) {
 			v5 = v4
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {

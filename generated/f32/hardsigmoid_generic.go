@@ -76,7 +76,7 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 			v10 = v8
 		}
 		v11 := float64(dy[i])
-		v12 := float64(v11 * v10)
+		v12 := float64(v10 * v11)
 		v13 := math.IsNaN(v0)
 		v14 := v12
 		if v13 {
@@ -107,7 +107,7 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 			v8 = v7
 		}
 		v9 := float64(dy[i])
-		v10 := float64(v9 * v8)
+		v10 := float64(v8 * v9)
 		v11 := math.IsNaN(v0)
 		v12 := v10
 		if v11 {

@@ -85,7 +85,7 @@ func hardswishBackwardGeneric(dx, x, dy []float32) {
 			v14 = v4
 		}
 		v15 := float64(dy[i])
-		v16 := float64(v15 * v14)
+		v16 := float64(v14 * v15)
 		v17 := math.IsNaN(v0)
 		v18 := v16
 		if v17 {

@@ -67,7 +67,7 @@ func hardtanhBackwardGeneric(dx, x, dy []float32, minVal, maxVal float32) {
 			v8 = v6
 		}
 		v9 := dy[i]
-		v10 := float32(v9 * v8)
+		v10 := float32(v8 * v9)
 		v11 := math.IsNaN(float64(v0))
 		v12 := v10
 		if v11 {
@@ -99,7 +99,7 @@ func hardtanhBackwardFromOutputGeneric(dx, y, dy []float32, minVal, maxVal float
 			v8 = v6
 		}
 		v9 := dy[i]
-		v10 := float32(v9 * v8)
+		v10 := float32(v8 * v9)
 		v11 := math.IsNaN(float64(v0))
 		v12 := v10
 		if v11 {

@@ -47,7 +47,7 @@ func identityBackwardGeneric(dx, x, dy []float32) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
-		v3 := float32(v2 * v1)
+		v3 := float32(v1 * v2)
 		v4 := math.IsNaN(float64(v0))
 		v5 := v3
 		if v4 {
@@ -69,7 +69,7 @@ func identityBackwardFromOutputGeneric(dx, y, dy []float32) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
-		v3 := float32(v2 * v1)
+		v3 := float32(v1 * v2)
 		v4 := math.IsNaN(float64(v0))
 		v5 := v3
 		if v4 {

@@ -532,13 +532,13 @@ func hardswishBackwardAVX512(dst, in0, in1 []float32)
 //go:noescape
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float32)
 
-// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (2 vectors per iteration, masked tail).
+// hardswishBackwardAVX2 computes hardswishBackward with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape
 func hardswishBackwardAVX2(dst, in0, in1 []float32)
 
-// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
+// hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX, MMX+.
 //
 //go:noescape
@@ -1150,7 +1150,7 @@ func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float32, negative_slop
 //go:noescape
 func regluAVX512(dst, in0, in1 []float32)
 
-// regluAVX2 computes reglu with AVX2 (4 vectors per iteration, masked tail).
+// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape

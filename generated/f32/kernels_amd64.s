@@ -913,225 +913,216 @@ TEXT ·celuBackwardAVX512(SB), NOSPLIT, $88-76
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VMOVUPD      8(SP), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
+	VBROADCASTSD actkernconst<>+736(SB), Z12
+	VBROADCASTSD actkernconst<>+40(SB), Z13
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ             BX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z0, K2
-	VCMPPD           $0x11, Z13, Z0, K3
-	VCMPPD           $0x11, Z14, Z0, K4
-	VCMPPD           $0x11, Z15, Z0, K5
-	VMULPD           Z5, Z12, Z16
-	VMULPD           Z5, Z13, Z17
-	VMULPD           Z5, Z14, Z18
-	VMULPD           Z5, Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
-	VMINPD           Z6, Z20, Z20
-	VMINPD           Z6, Z21, Z21
-	VMINPD           Z6, Z22, Z22
-	VMINPD           Z6, Z23, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VFMADD213PD      Z20, Z8, Z28
-	VFMADD213PD      Z21, Z8, Z29
-	VFMADD213PD      Z22, Z8, Z30
-	VFMADD213PD      Z23, Z8, Z31
-	VMOVAPD          Z1, Z20
-	VFMADD213PD      Z2, Z28, Z20
-	VMOVAPD          Z1, Z21
-	VFMADD213PD      Z2, Z29, Z21
-	VMOVAPD          Z1, Z22
-	VFMADD213PD      Z2, Z30, Z22
-	VMOVAPD          Z1, Z23
-	VFMADD213PD      Z2, Z31, Z23
-	VFMADD213PD      Z9, Z28, Z20
-	VFMADD213PD      Z9, Z29, Z21
-	VFMADD213PD      Z9, Z30, Z22
-	VFMADD213PD      Z9, Z31, Z23
-	VFMADD213PD      Z10, Z28, Z20
-	VFMADD213PD      Z10, Z29, Z21
-	VFMADD213PD      Z10, Z30, Z22
-	VFMADD213PD      Z10, Z31, Z23
-	VFMADD213PD      Z11, Z28, Z20
-	VFMADD213PD      Z11, Z29, Z21
-	VFMADD213PD      Z11, Z30, Z22
-	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
-	VSCALEFPD        Z24, Z20, Z20
-	VSCALEFPD        Z25, Z21, Z21
-	VSCALEFPD        Z26, Z22, Z22
-	VSCALEFPD        Z27, Z23, Z23
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
-	KMOVW            K5, 72(SP)
-	VCMPPD           $0x11, Z4, Z18, K5
-	KMOVW            K4, 80(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z0, Z20, K6, Z20
-	VBLENDMPD        Z0, Z21, K7, Z21
-	VBLENDMPD        Z0, Z22, K5, Z22
-	VBLENDMPD        Z0, Z23, K4, Z23
-	VCMPPD           $0x03, Z16, Z16, K4
-	VCMPPD           $0x03, Z17, Z17, K5
-	VCMPPD           $0x03, Z18, Z18, K6
-	VCMPPD           $0x03, Z19, Z19, K7
-	VBLENDMPD        Z16, Z20, K4, Z16
-	VBLENDMPD        Z17, Z21, K5, Z17
-	VBLENDMPD        Z18, Z22, K6, Z18
-	VBLENDMPD        Z19, Z23, K7, Z19
-	VBLENDMPD        Z3, Z16, K2, Z16
-	VBLENDMPD        Z3, Z17, K3, Z17
-	KMOVW            80(SP), K2
-	VBLENDMPD        Z3, Z18, K2, Z18
-	KMOVW            72(SP), K2
-	VBLENDMPD        Z3, Z19, K2, Z19
-	VCVTPS2PD        (DX), Z20
-	VCVTPS2PD        32(DX), Z21
-	VCVTPS2PD        64(DX), Z22
-	VCVTPS2PD        96(DX), Z23
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VMULPD           Z18, Z22, Z22
-	VMULPD           Z19, Z23, Z23
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	ADDQ             $0x00000080, DX
-	SUBQ             $0x00000020, BX
-	JMP              loop
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VCMPPD      $0x11, Z15, Z0, K2
+	VCMPPD      $0x11, Z16, Z0, K3
+	VCMPPD      $0x11, Z17, Z0, K4
+	VCMPPD      $0x11, Z18, Z0, K5
+	VMULPD      Z5, Z15, Z15
+	VMULPD      Z5, Z16, Z16
+	VMULPD      Z5, Z17, Z17
+	VMULPD      Z5, Z18, Z18
+	VMAXPD      Z4, Z15, Z19
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMINPD      Z6, Z19, Z19
+	VMINPD      Z6, Z20, Z20
+	VMINPD      Z6, Z21, Z21
+	VMINPD      Z6, Z22, Z22
+	VMULPD      Z7, Z19, Z23
+	VMULPD      Z7, Z20, Z24
+	VMULPD      Z7, Z21, Z25
+	VMULPD      Z7, Z22, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VXORPD.BCST actkernconst<>+0(SB), Z23, Z27
+	VXORPD.BCST actkernconst<>+0(SB), Z24, Z28
+	VXORPD.BCST actkernconst<>+0(SB), Z25, Z29
+	VXORPD.BCST actkernconst<>+0(SB), Z26, Z30
+	VFMADD213PD Z19, Z8, Z27
+	VFMADD213PD Z20, Z8, Z28
+	VFMADD213PD Z21, Z8, Z29
+	VFMADD213PD Z22, Z8, Z30
+	VMOVAPD     Z1, Z19
+	VFMADD213PD Z2, Z27, Z19
+	VMOVAPD     Z1, Z20
+	VFMADD213PD Z2, Z28, Z20
+	VMOVAPD     Z1, Z21
+	VFMADD213PD Z2, Z29, Z21
+	VMOVAPD     Z1, Z22
+	VFMADD213PD Z2, Z30, Z22
+	VFMADD213PD Z9, Z27, Z19
+	VFMADD213PD Z9, Z28, Z20
+	VFMADD213PD Z9, Z29, Z21
+	VFMADD213PD Z9, Z30, Z22
+	VFMADD213PD Z10, Z27, Z19
+	VFMADD213PD Z10, Z28, Z20
+	VFMADD213PD Z10, Z29, Z21
+	VFMADD213PD Z10, Z30, Z22
+	VFMADD213PD Z11, Z27, Z19
+	VFMADD213PD Z11, Z28, Z20
+	VFMADD213PD Z11, Z29, Z21
+	VFMADD213PD Z11, Z30, Z22
+	VFMADD213PD Z12, Z27, Z19
+	VFMADD213PD Z12, Z28, Z20
+	VFMADD213PD Z12, Z29, Z21
+	VFMADD213PD Z12, Z30, Z22
+	VFMADD213PD Z13, Z27, Z19
+	VFMADD213PD Z13, Z28, Z20
+	VFMADD213PD Z13, Z29, Z21
+	VFMADD213PD Z13, Z30, Z22
+	VFMADD213PD Z14, Z27, Z19
+	VFMADD213PD Z14, Z28, Z20
+	VFMADD213PD Z14, Z29, Z21
+	VFMADD213PD Z14, Z30, Z22
+	VSCALEFPD   Z23, Z19, Z19
+	VSCALEFPD   Z24, Z20, Z20
+	VSCALEFPD   Z25, Z21, Z21
+	VSCALEFPD   Z26, Z22, Z22
+	VCMPPD      $0x11, Z4, Z15, K6
+	VCMPPD      $0x11, Z4, Z16, K7
+	KMOVW       K5, 72(SP)
+	VCMPPD      $0x11, Z4, Z17, K5
+	KMOVW       K4, 80(SP)
+	VCMPPD      $0x11, Z4, Z18, K4
+	VBLENDMPD   Z0, Z19, K6, Z19
+	VBLENDMPD   Z0, Z20, K7, Z20
+	VBLENDMPD   Z0, Z21, K5, Z21
+	VBLENDMPD   Z0, Z22, K4, Z22
+	VCMPPD      $0x03, Z15, Z15, K4
+	VCMPPD      $0x03, Z16, Z16, K5
+	VCMPPD      $0x03, Z17, Z17, K6
+	VCMPPD      $0x03, Z18, Z18, K7
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VBLENDMPD   Z3, Z16, K3, Z16
+	KMOVW       80(SP), K2
+	VBLENDMPD   Z3, Z17, K2, Z17
+	KMOVW       72(SP), K2
+	VBLENDMPD   Z3, Z18, K2, Z18
+	VCVTPS2PD   (DX), Z19
+	VCVTPS2PD   32(DX), Z20
+	VCVTPS2PD   64(DX), Z21
+	VCVTPS2PD   96(DX), Z22
+	VMULPD      Z19, Z15, Z15
+	VMULPD      Z20, Z16, Z16
+	VMULPD      Z21, Z17, Z17
+	VMULPD      Z22, Z18, Z18
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, (AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, 32(AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVUPS     Y17, 64(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
 
 single:
-	CMPQ             BX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z0, K2
-	VMULPD           Z5, Z12, Z13
-	VMAXPD           Z4, Z13, Z14
-	VMINPD           Z6, Z14, Z14
-	VMULPD           Z7, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VFMADD213PD      Z14, Z8, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
-	VFMADD213PD      Z9, Z16, Z14
-	VFMADD213PD      Z10, Z16, Z14
-	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
-	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z13, Z14, K3, Z13
-	VBLENDMPD        Z3, Z13, K2, Z13
-	VCVTPS2PD        (DX), Z14
-	VMULPD           Z13, Z14, Z14
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	ADDQ             $0x00000020, DX
-	SUBQ             $0x00000008, BX
-	JMP              single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VCMPPD      $0x11, Z15, Z0, K2
+	VMULPD      Z5, Z15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z6, Z16, Z16
+	VMULPD      Z7, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z8, Z18
+	VMOVAPD     Z1, Z16
+	VFMADD213PD Z2, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VFMADD213PD Z12, Z18, Z16
+	VFMADD213PD Z13, Z18, Z16
+	VFMADD213PD Z14, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z4, Z15, K3
+	VBLENDMPD   Z0, Z16, K3, Z16
+	VCMPPD      $0x03, Z15, Z15, K3
+	VBLENDMPD   Z15, Z16, K3, Z15
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VCVTPS2PD   (DX), Z16
+	VMULPD      Z16, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ            BX, BX
-	JZ               done
-	MOVL             $-1, SI
-	BZHIL            BX, SI, SI
-	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z0, K2
-	VMULPD           Z5, Z12, Z13
-	VMAXPD           Z4, Z13, Z14
-	VMINPD           Z6, Z14, Z14
-	VMULPD           Z7, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VFMADD213PD      Z14, Z8, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
-	VFMADD213PD      Z9, Z16, Z14
-	VFMADD213PD      Z10, Z16, Z14
-	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
-	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z13, Z14, K3, Z13
-	VBLENDMPD        Z3, Z13, K2, Z13
-	VMOVUPS.Z        (DX), K1, Y14
-	VCVTPS2PD        Y14, Z14
-	VMULPD           Z13, Z14, Z14
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VCMPPD      $0x11, Z15, Z0, K2
+	VMULPD      Z5, Z15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z6, Z16, Z16
+	VMULPD      Z7, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z8, Z18
+	VMOVAPD     Z1, Z16
+	VFMADD213PD Z2, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VFMADD213PD Z12, Z18, Z16
+	VFMADD213PD Z13, Z18, Z16
+	VFMADD213PD Z14, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z4, Z15, K3
+	VBLENDMPD   Z0, Z16, K3, Z16
+	VCMPPD      $0x03, Z15, Z15, K3
+	VBLENDMPD   Z15, Z16, K3, Z15
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VMOVUPS.Z   (DX), K1, Y16
+	VCVTPS2PD   Y16, Z16
+	VMULPD      Z16, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -1148,225 +1139,216 @@ TEXT ·celuBackwardAVX512Stream(SB), NOSPLIT, $88-76
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VMOVUPD      8(SP), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
+	VBROADCASTSD actkernconst<>+736(SB), Z12
+	VBROADCASTSD actkernconst<>+40(SB), Z13
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ             BX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z0, K2
-	VCMPPD           $0x11, Z13, Z0, K3
-	VCMPPD           $0x11, Z14, Z0, K4
-	VCMPPD           $0x11, Z15, Z0, K5
-	VMULPD           Z5, Z12, Z16
-	VMULPD           Z5, Z13, Z17
-	VMULPD           Z5, Z14, Z18
-	VMULPD           Z5, Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
-	VMINPD           Z6, Z20, Z20
-	VMINPD           Z6, Z21, Z21
-	VMINPD           Z6, Z22, Z22
-	VMINPD           Z6, Z23, Z23
-	VMULPD           Z7, Z20, Z24
-	VMULPD           Z7, Z21, Z25
-	VMULPD           Z7, Z22, Z26
-	VMULPD           Z7, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VFMADD213PD      Z20, Z8, Z28
-	VFMADD213PD      Z21, Z8, Z29
-	VFMADD213PD      Z22, Z8, Z30
-	VFMADD213PD      Z23, Z8, Z31
-	VMOVAPD          Z1, Z20
-	VFMADD213PD      Z2, Z28, Z20
-	VMOVAPD          Z1, Z21
-	VFMADD213PD      Z2, Z29, Z21
-	VMOVAPD          Z1, Z22
-	VFMADD213PD      Z2, Z30, Z22
-	VMOVAPD          Z1, Z23
-	VFMADD213PD      Z2, Z31, Z23
-	VFMADD213PD      Z9, Z28, Z20
-	VFMADD213PD      Z9, Z29, Z21
-	VFMADD213PD      Z9, Z30, Z22
-	VFMADD213PD      Z9, Z31, Z23
-	VFMADD213PD      Z10, Z28, Z20
-	VFMADD213PD      Z10, Z29, Z21
-	VFMADD213PD      Z10, Z30, Z22
-	VFMADD213PD      Z10, Z31, Z23
-	VFMADD213PD      Z11, Z28, Z20
-	VFMADD213PD      Z11, Z29, Z21
-	VFMADD213PD      Z11, Z30, Z22
-	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
-	VSCALEFPD        Z24, Z20, Z20
-	VSCALEFPD        Z25, Z21, Z21
-	VSCALEFPD        Z26, Z22, Z22
-	VSCALEFPD        Z27, Z23, Z23
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
-	KMOVW            K5, 72(SP)
-	VCMPPD           $0x11, Z4, Z18, K5
-	KMOVW            K4, 80(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z0, Z20, K6, Z20
-	VBLENDMPD        Z0, Z21, K7, Z21
-	VBLENDMPD        Z0, Z22, K5, Z22
-	VBLENDMPD        Z0, Z23, K4, Z23
-	VCMPPD           $0x03, Z16, Z16, K4
-	VCMPPD           $0x03, Z17, Z17, K5
-	VCMPPD           $0x03, Z18, Z18, K6
-	VCMPPD           $0x03, Z19, Z19, K7
-	VBLENDMPD        Z16, Z20, K4, Z16
-	VBLENDMPD        Z17, Z21, K5, Z17
-	VBLENDMPD        Z18, Z22, K6, Z18
-	VBLENDMPD        Z19, Z23, K7, Z19
-	VBLENDMPD        Z3, Z16, K2, Z16
-	VBLENDMPD        Z3, Z17, K3, Z17
-	KMOVW            80(SP), K2
-	VBLENDMPD        Z3, Z18, K2, Z18
-	KMOVW            72(SP), K2
-	VBLENDMPD        Z3, Z19, K2, Z19
-	VCVTPS2PD        (DX), Z20
-	VCVTPS2PD        32(DX), Z21
-	VCVTPS2PD        64(DX), Z22
-	VCVTPS2PD        96(DX), Z23
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VMULPD           Z18, Z22, Z22
-	VMULPD           Z19, Z23, Z23
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	ADDQ             $0x00000080, DX
-	SUBQ             $0x00000020, BX
-	JMP              loop
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z15
+	VCVTPS2PD   32(CX), Z16
+	VCVTPS2PD   64(CX), Z17
+	VCVTPS2PD   96(CX), Z18
+	VCMPPD      $0x11, Z15, Z0, K2
+	VCMPPD      $0x11, Z16, Z0, K3
+	VCMPPD      $0x11, Z17, Z0, K4
+	VCMPPD      $0x11, Z18, Z0, K5
+	VMULPD      Z5, Z15, Z15
+	VMULPD      Z5, Z16, Z16
+	VMULPD      Z5, Z17, Z17
+	VMULPD      Z5, Z18, Z18
+	VMAXPD      Z4, Z15, Z19
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMINPD      Z6, Z19, Z19
+	VMINPD      Z6, Z20, Z20
+	VMINPD      Z6, Z21, Z21
+	VMINPD      Z6, Z22, Z22
+	VMULPD      Z7, Z19, Z23
+	VMULPD      Z7, Z20, Z24
+	VMULPD      Z7, Z21, Z25
+	VMULPD      Z7, Z22, Z26
+	VRNDSCALEPD $0x08, Z23, Z23
+	VRNDSCALEPD $0x08, Z24, Z24
+	VRNDSCALEPD $0x08, Z25, Z25
+	VRNDSCALEPD $0x08, Z26, Z26
+	VXORPD.BCST actkernconst<>+0(SB), Z23, Z27
+	VXORPD.BCST actkernconst<>+0(SB), Z24, Z28
+	VXORPD.BCST actkernconst<>+0(SB), Z25, Z29
+	VXORPD.BCST actkernconst<>+0(SB), Z26, Z30
+	VFMADD213PD Z19, Z8, Z27
+	VFMADD213PD Z20, Z8, Z28
+	VFMADD213PD Z21, Z8, Z29
+	VFMADD213PD Z22, Z8, Z30
+	VMOVAPD     Z1, Z19
+	VFMADD213PD Z2, Z27, Z19
+	VMOVAPD     Z1, Z20
+	VFMADD213PD Z2, Z28, Z20
+	VMOVAPD     Z1, Z21
+	VFMADD213PD Z2, Z29, Z21
+	VMOVAPD     Z1, Z22
+	VFMADD213PD Z2, Z30, Z22
+	VFMADD213PD Z9, Z27, Z19
+	VFMADD213PD Z9, Z28, Z20
+	VFMADD213PD Z9, Z29, Z21
+	VFMADD213PD Z9, Z30, Z22
+	VFMADD213PD Z10, Z27, Z19
+	VFMADD213PD Z10, Z28, Z20
+	VFMADD213PD Z10, Z29, Z21
+	VFMADD213PD Z10, Z30, Z22
+	VFMADD213PD Z11, Z27, Z19
+	VFMADD213PD Z11, Z28, Z20
+	VFMADD213PD Z11, Z29, Z21
+	VFMADD213PD Z11, Z30, Z22
+	VFMADD213PD Z12, Z27, Z19
+	VFMADD213PD Z12, Z28, Z20
+	VFMADD213PD Z12, Z29, Z21
+	VFMADD213PD Z12, Z30, Z22
+	VFMADD213PD Z13, Z27, Z19
+	VFMADD213PD Z13, Z28, Z20
+	VFMADD213PD Z13, Z29, Z21
+	VFMADD213PD Z13, Z30, Z22
+	VFMADD213PD Z14, Z27, Z19
+	VFMADD213PD Z14, Z28, Z20
+	VFMADD213PD Z14, Z29, Z21
+	VFMADD213PD Z14, Z30, Z22
+	VSCALEFPD   Z23, Z19, Z19
+	VSCALEFPD   Z24, Z20, Z20
+	VSCALEFPD   Z25, Z21, Z21
+	VSCALEFPD   Z26, Z22, Z22
+	VCMPPD      $0x11, Z4, Z15, K6
+	VCMPPD      $0x11, Z4, Z16, K7
+	KMOVW       K5, 72(SP)
+	VCMPPD      $0x11, Z4, Z17, K5
+	KMOVW       K4, 80(SP)
+	VCMPPD      $0x11, Z4, Z18, K4
+	VBLENDMPD   Z0, Z19, K6, Z19
+	VBLENDMPD   Z0, Z20, K7, Z20
+	VBLENDMPD   Z0, Z21, K5, Z21
+	VBLENDMPD   Z0, Z22, K4, Z22
+	VCMPPD      $0x03, Z15, Z15, K4
+	VCMPPD      $0x03, Z16, Z16, K5
+	VCMPPD      $0x03, Z17, Z17, K6
+	VCMPPD      $0x03, Z18, Z18, K7
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VBLENDMPD   Z3, Z16, K3, Z16
+	KMOVW       80(SP), K2
+	VBLENDMPD   Z3, Z17, K2, Z17
+	KMOVW       72(SP), K2
+	VBLENDMPD   Z3, Z18, K2, Z18
+	VCVTPS2PD   (DX), Z19
+	VCVTPS2PD   32(DX), Z20
+	VCVTPS2PD   64(DX), Z21
+	VCVTPS2PD   96(DX), Z22
+	VMULPD      Z19, Z15, Z15
+	VMULPD      Z20, Z16, Z16
+	VMULPD      Z21, Z17, Z17
+	VMULPD      Z22, Z18, Z18
+	VCVTPD2PS   Z15, Y15
+	VMOVNTPS    Y15, (AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, 32(AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVNTPS    Y17, 64(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVNTPS    Y18, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
 
 single:
-	CMPQ             BX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z0, K2
-	VMULPD           Z5, Z12, Z13
-	VMAXPD           Z4, Z13, Z14
-	VMINPD           Z6, Z14, Z14
-	VMULPD           Z7, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VFMADD213PD      Z14, Z8, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
-	VFMADD213PD      Z9, Z16, Z14
-	VFMADD213PD      Z10, Z16, Z14
-	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
-	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z13, Z14, K3, Z13
-	VBLENDMPD        Z3, Z13, K2, Z13
-	VCVTPS2PD        (DX), Z14
-	VMULPD           Z13, Z14, Z14
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	ADDQ             $0x00000020, DX
-	SUBQ             $0x00000008, BX
-	JMP              single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z15
+	VCMPPD      $0x11, Z15, Z0, K2
+	VMULPD      Z5, Z15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z6, Z16, Z16
+	VMULPD      Z7, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z8, Z18
+	VMOVAPD     Z1, Z16
+	VFMADD213PD Z2, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VFMADD213PD Z12, Z18, Z16
+	VFMADD213PD Z13, Z18, Z16
+	VFMADD213PD Z14, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z4, Z15, K3
+	VBLENDMPD   Z0, Z16, K3, Z16
+	VCMPPD      $0x03, Z15, Z15, K3
+	VBLENDMPD   Z15, Z16, K3, Z15
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VCVTPS2PD   (DX), Z16
+	VMULPD      Z16, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVNTPS    Y15, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ            BX, BX
-	JZ               done
-	MOVL             $-1, SI
-	BZHIL            BX, SI, SI
-	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z0, K2
-	VMULPD           Z5, Z12, Z13
-	VMAXPD           Z4, Z13, Z14
-	VMINPD           Z6, Z14, Z14
-	VMULPD           Z7, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
-	VFMADD213PD      Z14, Z8, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
-	VFMADD213PD      Z9, Z16, Z14
-	VFMADD213PD      Z10, Z16, Z14
-	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
-	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z0, Z14, K3, Z14
-	VCMPPD           $0x03, Z13, Z13, K3
-	VBLENDMPD        Z13, Z14, K3, Z13
-	VBLENDMPD        Z3, Z13, K2, Z13
-	VMOVUPS.Z        (DX), K1, Y14
-	VCVTPS2PD        Y14, Z14
-	VMULPD           Z13, Z14, Z14
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y15
+	VCVTPS2PD   Y15, Z15
+	VCMPPD      $0x11, Z15, Z0, K2
+	VMULPD      Z5, Z15, Z15
+	VMAXPD      Z4, Z15, Z16
+	VMINPD      Z6, Z16, Z16
+	VMULPD      Z7, Z16, Z17
+	VRNDSCALEPD $0x08, Z17, Z17
+	VXORPD.BCST actkernconst<>+0(SB), Z17, Z18
+	VFMADD213PD Z16, Z8, Z18
+	VMOVAPD     Z1, Z16
+	VFMADD213PD Z2, Z18, Z16
+	VFMADD213PD Z9, Z18, Z16
+	VFMADD213PD Z10, Z18, Z16
+	VFMADD213PD Z11, Z18, Z16
+	VFMADD213PD Z12, Z18, Z16
+	VFMADD213PD Z13, Z18, Z16
+	VFMADD213PD Z14, Z18, Z16
+	VSCALEFPD   Z17, Z16, Z16
+	VCMPPD      $0x11, Z4, Z15, K3
+	VBLENDMPD   Z0, Z16, K3, Z16
+	VCMPPD      $0x03, Z15, Z15, K3
+	VBLENDMPD   Z15, Z16, K3, Z15
+	VBLENDMPD   Z3, Z15, K2, Z15
+	VMOVUPS.Z   (DX), K1, Y16
+	VCVTPS2PD   Y16, Z16
+	VMULPD      Z16, Z15, Z15
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, K1, (AX)
 
 done:
 	SFENCE
@@ -1375,7 +1357,7 @@ done:
 
 // func celuBackwardAVX2(dst []float32, in0 []float32, in1 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·celuBackwardAVX2(SB), NOSPLIT, $192-76
+TEXT ·celuBackwardAVX2(SB), NOSPLIT, $64-76
 	MOVSS        alpha+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -1383,7 +1365,6 @@ TEXT ·celuBackwardAVX2(SB), NOSPLIT, $192-76
 	VMOVUPD      actkernconst<>+192(SB), Y0
 	VDIVPD       (SP), Y0, Y1
 	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      actkernconst<>+608(SB), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -1392,125 +1373,114 @@ TEXT ·celuBackwardAVX2(SB), NOSPLIT, $192-76
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, Y1, Y0, Y4
-	VCMPPD      $0x11, Y2, Y0, Y5
-	VCMPPD      $0x11, Y3, Y0, Y6
-	VMULPD      32(SP), Y1, Y7
-	VMULPD      32(SP), Y2, Y8
-	VMULPD      32(SP), Y3, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VMINPD      actkernconst<>+896(SB), Y10, Y10
-	VMINPD      actkernconst<>+896(SB), Y11, Y11
-	VMINPD      actkernconst<>+896(SB), Y12, Y12
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
-	VMULPD      actkernconst<>+352(SB), Y11, Y14
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y3
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     Y2, 96(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y2
-	VMOVUPD     Y1, 128(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y1
-	VMOVUPD     Y6, 160(SP)
-	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y2
-	VFMADD132PD actkernconst<>+384(SB), Y11, Y1
-	VFMADD132PD actkernconst<>+384(SB), Y12, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y10
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
-	VMAXPD      actkernconst<>+768(SB), Y13, Y2
-	VMINPD      actkernconst<>+800(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y6
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y10, Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y1
-	VMAXPD      actkernconst<>+768(SB), Y14, Y6
-	VMINPD      actkernconst<>+800(SB), Y6, Y6
-	VSUBPD      Y6, Y14, Y10
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y11, Y2
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y6
+	VMULPD      32(SP), Y0, Y0
+	VMULPD      32(SP), Y1, Y1
+	VMULPD      32(SP), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y0, Y3
+	VMAXPD      actkernconst<>+864(SB), Y1, Y7
+	VMAXPD      actkernconst<>+864(SB), Y2, Y8
+	VMINPD      actkernconst<>+896(SB), Y3, Y3
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMINPD      actkernconst<>+896(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y3, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y9, Y12
+	VXORPD      actkernconst<>+128(SB), Y10, Y13
+	VXORPD      actkernconst<>+128(SB), Y11, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y3
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
+	VMAXPD      actkernconst<>+768(SB), Y9, Y13
+	VMINPD      actkernconst<>+800(SB), Y13, Y13
+	VSUBPD      Y13, Y9, Y14
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y3, Y12
+	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VPSLLQ      $0x34, Y14, Y14
+	VMULPD      Y14, Y12, Y12
+	VMAXPD      actkernconst<>+768(SB), Y10, Y9
+	VMINPD      actkernconst<>+800(SB), Y9, Y9
+	VSUBPD      Y9, Y10, Y13
+	VADDPD      actkernconst<>+160(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y7, Y3
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y3, Y3
+	VMAXPD      actkernconst<>+768(SB), Y11, Y9
+	VMINPD      actkernconst<>+800(SB), Y9, Y9
+	VSUBPD      Y9, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y8, Y7
 	VADDPD      actkernconst<>+160(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y2, Y2
-	VMAXPD      actkernconst<>+768(SB), Y3, Y10
-	VMINPD      actkernconst<>+800(SB), Y10, Y10
-	VSUBPD      Y10, Y3, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y6
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y11
-	VBLENDVPD   Y3, Y0, Y1, Y3
-	VBLENDVPD   Y10, Y0, Y2, Y10
-	VBLENDVPD   Y11, Y0, Y6, Y11
-	VCMPPD      $0x03, Y7, Y7, Y1
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VCMPPD      $0x03, Y9, Y9, Y6
-	VBLENDVPD   Y1, Y7, Y3, Y1
-	VBLENDVPD   Y2, Y8, Y10, Y2
-	VBLENDVPD   Y6, Y9, Y11, Y6
-	VBLENDVPD   Y4, actkernconst<>+192(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+192(SB), Y2, Y5
-	VMOVUPD     160(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+192(SB), Y6, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y4, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y1, Y6, Y6
-	VMOVUPD     128(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VMOVUPD     96(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y7
-	VMOVUPD     64(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y4, Y1, Y2, Y4
-	VBLENDVPD   Y7, Y5, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VMULPD      Y10, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y9
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y10
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y12, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y7, Y10
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y11
+	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y7, Y1, Y9, Y7
+	VBLENDVPD   Y11, Y2, Y10, Y11
+	VBLENDVPD   Y4, actkernconst<>+192(SB), Y3, Y4
+	VBLENDVPD   Y5, actkernconst<>+192(SB), Y7, Y5
+	VBLENDVPD   Y6, actkernconst<>+192(SB), Y11, Y6
+	VCVTPS2PD   (DX), Y0
+	VCVTPS2PD   16(DX), Y1
+	VCVTPS2PD   32(DX), Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -1520,41 +1490,40 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMULPD      actkernconst<>+352(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VMAXPD      actkernconst<>+768(SB), Y5, Y7
-	VMINPD      actkernconst<>+800(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y4
-	VBLENDVPD   Y4, Y0, Y6, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y2, actkernconst<>+192(SB), Y5, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPS2PD   (CX), Y0
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMULPD      32(SP), Y0, Y0
+	VMAXPD      actkernconst<>+864(SB), Y0, Y1
+	VMINPD      actkernconst<>+896(SB), Y1, Y1
+	VMULPD      actkernconst<>+352(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+384(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
+	VMAXPD      actkernconst<>+768(SB), Y3, Y5
+	VMINPD      actkernconst<>+800(SB), Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y5, Y1, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y2, actkernconst<>+192(SB), Y3, Y2
+	VCVTPS2PD   (DX), Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -1569,43 +1538,42 @@ tail:
 	LEAQ        actkernconst<>+640(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMULPD      actkernconst<>+352(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VMAXPD      actkernconst<>+768(SB), Y5, Y7
-	VMINPD      actkernconst<>+800(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y4
-	VBLENDVPD   Y4, Y0, Y6, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y2, actkernconst<>+192(SB), Y5, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMULPD      32(SP), Y0, Y0
+	VMAXPD      actkernconst<>+864(SB), Y0, Y1
+	VMINPD      actkernconst<>+896(SB), Y1, Y1
+	VMULPD      actkernconst<>+352(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+384(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
+	VMAXPD      actkernconst<>+768(SB), Y3, Y5
+	VMINPD      actkernconst<>+800(SB), Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y5, Y1, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y2, actkernconst<>+192(SB), Y3, Y2
+	VMASKMOVPS  (DX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -1615,7 +1583,7 @@ done:
 
 // func celuBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32, alpha float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·celuBackwardAVX2Stream(SB), NOSPLIT, $192-76
+TEXT ·celuBackwardAVX2Stream(SB), NOSPLIT, $64-76
 	MOVSS        alpha+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -1623,7 +1591,6 @@ TEXT ·celuBackwardAVX2Stream(SB), NOSPLIT, $192-76
 	VMOVUPD      actkernconst<>+192(SB), Y0
 	VDIVPD       (SP), Y0, Y1
 	VMOVUPD      Y1, 32(SP)
-	VMOVUPD      actkernconst<>+608(SB), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -1632,125 +1599,114 @@ TEXT ·celuBackwardAVX2Stream(SB), NOSPLIT, $192-76
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x11, Y1, Y0, Y4
-	VCMPPD      $0x11, Y2, Y0, Y5
-	VCMPPD      $0x11, Y3, Y0, Y6
-	VMULPD      32(SP), Y1, Y7
-	VMULPD      32(SP), Y2, Y8
-	VMULPD      32(SP), Y3, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VMINPD      actkernconst<>+896(SB), Y10, Y10
-	VMINPD      actkernconst<>+896(SB), Y11, Y11
-	VMINPD      actkernconst<>+896(SB), Y12, Y12
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
-	VMULPD      actkernconst<>+352(SB), Y11, Y14
-	VMOVUPD     Y3, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y3
-	VROUNDPD    $0x08, Y13, Y13
-	VROUNDPD    $0x08, Y14, Y14
-	VROUNDPD    $0x08, Y3, Y3
-	VMOVUPD     Y2, 96(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y2
-	VMOVUPD     Y1, 128(SP)
-	VXORPD      actkernconst<>+128(SB), Y14, Y1
-	VMOVUPD     Y6, 160(SP)
-	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y2
-	VFMADD132PD actkernconst<>+384(SB), Y11, Y1
-	VFMADD132PD actkernconst<>+384(SB), Y12, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y10
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y11
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
-	VMAXPD      actkernconst<>+768(SB), Y13, Y2
-	VMINPD      actkernconst<>+800(SB), Y2, Y2
-	VSUBPD      Y2, Y13, Y6
-	VADDPD      actkernconst<>+160(SB), Y2, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y2, Y10, Y1
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y1, Y1
-	VMAXPD      actkernconst<>+768(SB), Y14, Y6
-	VMINPD      actkernconst<>+800(SB), Y6, Y6
-	VSUBPD      Y6, Y14, Y10
-	VADDPD      actkernconst<>+160(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y6, Y11, Y2
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y0, Y3, Y4
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y1, Y3, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VCMPPD      $0x11, Y2, Y3, Y6
+	VMULPD      32(SP), Y0, Y0
+	VMULPD      32(SP), Y1, Y1
+	VMULPD      32(SP), Y2, Y2
+	VMAXPD      actkernconst<>+864(SB), Y0, Y3
+	VMAXPD      actkernconst<>+864(SB), Y1, Y7
+	VMAXPD      actkernconst<>+864(SB), Y2, Y8
+	VMINPD      actkernconst<>+896(SB), Y3, Y3
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMINPD      actkernconst<>+896(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y3, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VXORPD      actkernconst<>+128(SB), Y9, Y12
+	VXORPD      actkernconst<>+128(SB), Y10, Y13
+	VXORPD      actkernconst<>+128(SB), Y11, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y3, Y12
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y13
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+256(SB), Y3
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
+	VMAXPD      actkernconst<>+768(SB), Y9, Y13
+	VMINPD      actkernconst<>+800(SB), Y13, Y13
+	VSUBPD      Y13, Y9, Y14
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y3, Y12
+	VADDPD      actkernconst<>+160(SB), Y14, Y14
+	VPSLLQ      $0x34, Y14, Y14
+	VMULPD      Y14, Y12, Y12
+	VMAXPD      actkernconst<>+768(SB), Y10, Y9
+	VMINPD      actkernconst<>+800(SB), Y9, Y9
+	VSUBPD      Y9, Y10, Y13
+	VADDPD      actkernconst<>+160(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y7, Y3
+	VADDPD      actkernconst<>+160(SB), Y13, Y13
+	VPSLLQ      $0x34, Y13, Y13
+	VMULPD      Y13, Y3, Y3
+	VMAXPD      actkernconst<>+768(SB), Y11, Y9
+	VMINPD      actkernconst<>+800(SB), Y9, Y9
+	VSUBPD      Y9, Y11, Y10
+	VADDPD      actkernconst<>+160(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y8, Y7
 	VADDPD      actkernconst<>+160(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y2, Y2
-	VMAXPD      actkernconst<>+768(SB), Y3, Y10
-	VMINPD      actkernconst<>+800(SB), Y10, Y10
-	VSUBPD      Y10, Y3, Y11
-	VADDPD      actkernconst<>+160(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y12, Y6
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VMULPD      Y11, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y11
-	VBLENDVPD   Y3, Y0, Y1, Y3
-	VBLENDVPD   Y10, Y0, Y2, Y10
-	VBLENDVPD   Y11, Y0, Y6, Y11
-	VCMPPD      $0x03, Y7, Y7, Y1
-	VCMPPD      $0x03, Y8, Y8, Y2
-	VCMPPD      $0x03, Y9, Y9, Y6
-	VBLENDVPD   Y1, Y7, Y3, Y1
-	VBLENDVPD   Y2, Y8, Y10, Y2
-	VBLENDVPD   Y6, Y9, Y11, Y6
-	VBLENDVPD   Y4, actkernconst<>+192(SB), Y1, Y4
-	VBLENDVPD   Y5, actkernconst<>+192(SB), Y2, Y5
-	VMOVUPD     160(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+192(SB), Y6, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y3
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y4, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y1, Y6, Y6
-	VMOVUPD     128(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VMOVUPD     96(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y7
-	VMOVUPD     64(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y4, Y1, Y2, Y4
-	VBLENDVPD   Y7, Y5, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VMULPD      Y10, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y9
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y10
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y12, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y7, Y10
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y11
+	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y7, Y1, Y9, Y7
+	VBLENDVPD   Y11, Y2, Y10, Y11
+	VBLENDVPD   Y4, actkernconst<>+192(SB), Y3, Y4
+	VBLENDVPD   Y5, actkernconst<>+192(SB), Y7, Y5
+	VBLENDVPD   Y6, actkernconst<>+192(SB), Y11, Y6
+	VCVTPS2PD   (DX), Y0
+	VCVTPS2PD   16(DX), Y1
+	VCVTPS2PD   32(DX), Y2
+	VMULPD      Y0, Y4, Y4
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y6, Y6
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -1760,41 +1716,40 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMULPD      actkernconst<>+352(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VMAXPD      actkernconst<>+768(SB), Y5, Y7
-	VMINPD      actkernconst<>+800(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y4
-	VBLENDVPD   Y4, Y0, Y6, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y2, actkernconst<>+192(SB), Y5, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPS2PD   (CX), Y0
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMULPD      32(SP), Y0, Y0
+	VMAXPD      actkernconst<>+864(SB), Y0, Y1
+	VMINPD      actkernconst<>+896(SB), Y1, Y1
+	VMULPD      actkernconst<>+352(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+384(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
+	VMAXPD      actkernconst<>+768(SB), Y3, Y5
+	VMINPD      actkernconst<>+800(SB), Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y5, Y1, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y2, actkernconst<>+192(SB), Y3, Y2
+	VCVTPS2PD   (DX), Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -1809,43 +1764,42 @@ tail:
 	LEAQ        actkernconst<>+640(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x11, Y1, Y0, Y2
-	VMULPD      32(SP), Y1, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMULPD      actkernconst<>+352(SB), Y4, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y6
-	VFMADD132PD actkernconst<>+384(SB), Y4, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y4
-	VMAXPD      actkernconst<>+768(SB), Y5, Y7
-	VMINPD      actkernconst<>+800(SB), Y7, Y7
-	VSUBPD      Y7, Y5, Y8
-	VADDPD      actkernconst<>+160(SB), Y7, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y7, Y4, Y6
-	VADDPD      actkernconst<>+160(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y4
-	VBLENDVPD   Y4, Y0, Y6, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VBLENDVPD   Y2, actkernconst<>+192(SB), Y5, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMOVUPD     actkernconst<>+608(SB), Y1
+	VCMPPD      $0x11, Y0, Y1, Y2
+	VMULPD      32(SP), Y0, Y0
+	VMAXPD      actkernconst<>+864(SB), Y0, Y1
+	VMINPD      actkernconst<>+896(SB), Y1, Y1
+	VMULPD      actkernconst<>+352(SB), Y1, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VXORPD      actkernconst<>+128(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+384(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y1
+	VMAXPD      actkernconst<>+768(SB), Y3, Y5
+	VMINPD      actkernconst<>+800(SB), Y5, Y5
+	VSUBPD      Y5, Y3, Y6
+	VADDPD      actkernconst<>+160(SB), Y5, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y5, Y1, Y4
+	VADDPD      actkernconst<>+160(SB), Y6, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y0, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VCMPPD      $0x03, Y0, Y0, Y3
+	VBLENDVPD   Y3, Y0, Y1, Y3
+	VBLENDVPD   Y2, actkernconst<>+192(SB), Y3, Y2
+	VMASKMOVPS  (DX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VMULPD      Y0, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -1879,34 +1833,26 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z1, Z3, Z7
-	VADDPD    Z1, Z4, Z8
-	VADDPD    Z1, Z5, Z9
-	VADDPD    Z1, Z6, Z10
-	VDIVPD    Z1, Z7, Z7
-	VDIVPD    Z1, Z8, Z8
-	VDIVPD    Z1, Z9, Z9
-	VDIVPD    Z1, Z10, Z10
-	VBLENDMPD Z2, Z7, K2, Z7
-	VBLENDMPD Z2, Z8, K3, Z8
-	VBLENDMPD Z2, Z9, K4, Z9
-	VBLENDMPD Z2, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z1, Z3, Z3
+	VADDPD    Z1, Z4, Z4
+	VADDPD    Z1, Z5, Z5
+	VADDPD    Z1, Z6, Z6
+	VDIVPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z4, Z4
+	VDIVPD    Z1, Z5, Z5
+	VDIVPD    Z1, Z6, Z6
+	VBLENDMPD Z2, Z3, K2, Z3
+	VBLENDMPD Z2, Z4, K3, Z4
+	VBLENDMPD Z2, Z5, K4, Z5
+	VBLENDMPD Z2, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -1926,13 +1872,11 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z1, Z3, Z4
-	VDIVPD    Z1, Z4, Z4
-	VBLENDMPD Z2, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z3, Z3
+	VBLENDMPD Z2, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -1950,14 +1894,12 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z1, Z3, Z4
-	VDIVPD    Z1, Z4, Z4
-	VBLENDMPD Z2, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z3, Z3
+	VBLENDMPD Z2, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -1990,34 +1932,26 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z1, Z3, Z7
-	VADDPD    Z1, Z4, Z8
-	VADDPD    Z1, Z5, Z9
-	VADDPD    Z1, Z6, Z10
-	VDIVPD    Z1, Z7, Z7
-	VDIVPD    Z1, Z8, Z8
-	VDIVPD    Z1, Z9, Z9
-	VDIVPD    Z1, Z10, Z10
-	VBLENDMPD Z2, Z7, K2, Z7
-	VBLENDMPD Z2, Z8, K3, Z8
-	VBLENDMPD Z2, Z9, K4, Z9
-	VBLENDMPD Z2, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z1, Z3, Z3
+	VADDPD    Z1, Z4, Z4
+	VADDPD    Z1, Z5, Z5
+	VADDPD    Z1, Z6, Z6
+	VDIVPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z4, Z4
+	VDIVPD    Z1, Z5, Z5
+	VDIVPD    Z1, Z6, Z6
+	VBLENDMPD Z2, Z3, K2, Z3
+	VBLENDMPD Z2, Z4, K3, Z4
+	VBLENDMPD Z2, Z5, K4, Z5
+	VBLENDMPD Z2, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -2037,13 +1971,11 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z1, Z3, Z4
-	VDIVPD    Z1, Z4, Z4
-	VBLENDMPD Z2, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z3, Z3
+	VBLENDMPD Z2, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -2061,14 +1993,12 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z1, Z3, Z4
-	VDIVPD    Z1, Z4, Z4
-	VBLENDMPD Z2, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z1, Z3, Z3
+	VDIVPD    Z1, Z3, Z3
+	VBLENDMPD Z2, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -2103,34 +2033,26 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y1, Y3, Y11
-	VADDPD     Y1, Y4, Y12
-	VADDPD     Y1, Y5, Y13
-	VADDPD     Y1, Y6, Y14
-	VDIVPD     Y1, Y11, Y11
-	VDIVPD     Y1, Y12, Y12
-	VDIVPD     Y1, Y13, Y13
-	VDIVPD     Y1, Y14, Y14
-	VBLENDVPD  Y7, Y2, Y11, Y7
-	VBLENDVPD  Y8, Y2, Y12, Y8
-	VBLENDVPD  Y9, Y2, Y13, Y9
-	VBLENDVPD  Y10, Y2, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y1, Y3, Y3
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y1, Y5, Y5
+	VADDPD     Y1, Y6, Y6
+	VDIVPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y4, Y4
+	VDIVPD     Y1, Y5, Y5
+	VDIVPD     Y1, Y6, Y6
+	VBLENDVPD  Y7, Y2, Y3, Y7
+	VBLENDVPD  Y8, Y2, Y4, Y8
+	VBLENDVPD  Y9, Y2, Y5, Y9
+	VBLENDVPD  Y10, Y2, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVUPS    X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -2150,13 +2072,11 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y1, Y3, Y5
-	VDIVPD     Y1, Y5, Y5
-	VBLENDVPD  Y4, Y2, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y3, Y3
+	VBLENDVPD  Y4, Y2, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVUPS    X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -2174,14 +2094,12 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y1, Y3, Y5
-	VDIVPD     Y1, Y5, Y5
-	VBLENDVPD  Y4, Y2, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y3, Y3
+	VBLENDVPD  Y4, Y2, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -2215,34 +2133,26 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y1, Y3, Y11
-	VADDPD     Y1, Y4, Y12
-	VADDPD     Y1, Y5, Y13
-	VADDPD     Y1, Y6, Y14
-	VDIVPD     Y1, Y11, Y11
-	VDIVPD     Y1, Y12, Y12
-	VDIVPD     Y1, Y13, Y13
-	VDIVPD     Y1, Y14, Y14
-	VBLENDVPD  Y7, Y2, Y11, Y7
-	VBLENDVPD  Y8, Y2, Y12, Y8
-	VBLENDVPD  Y9, Y2, Y13, Y9
-	VBLENDVPD  Y10, Y2, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y1, Y3, Y3
+	VADDPD     Y1, Y4, Y4
+	VADDPD     Y1, Y5, Y5
+	VADDPD     Y1, Y6, Y6
+	VDIVPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y4, Y4
+	VDIVPD     Y1, Y5, Y5
+	VDIVPD     Y1, Y6, Y6
+	VBLENDVPD  Y7, Y2, Y3, Y7
+	VBLENDVPD  Y8, Y2, Y4, Y8
+	VBLENDVPD  Y9, Y2, Y5, Y9
+	VBLENDVPD  Y10, Y2, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVNTPS   X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -2262,13 +2172,11 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y1, Y3, Y5
-	VDIVPD     Y1, Y5, Y5
-	VBLENDVPD  Y4, Y2, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y3, Y3
+	VBLENDVPD  Y4, Y2, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVNTPS   X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -2286,14 +2194,12 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y1, Y3, Y5
-	VDIVPD     Y1, Y5, Y5
-	VBLENDVPD  Y4, Y2, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y1, Y3, Y3
+	VDIVPD     Y1, Y3, Y3
+	VBLENDVPD  Y4, Y2, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -3128,19 +3034,19 @@ TEXT ·eluBackwardAVX512(SB), NOSPLIT, $24-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -3245,14 +3151,14 @@ loop:
 	VCVTPS2PD   32(DX), Z24
 	VCVTPS2PD   64(DX), Z25
 	VCVTPS2PD   96(DX), Z26
-	VMULPD      Z19, Z23, Z23
-	VMULPD      Z20, Z24, Z24
-	VMULPD      Z21, Z25, Z25
-	VMULPD      Z22, Z26, Z26
-	VBLENDMPD   Z15, Z23, K4, Z15
-	VBLENDMPD   Z16, Z24, K5, Z16
-	VBLENDMPD   Z17, Z25, K6, Z17
-	VBLENDMPD   Z18, Z26, K7, Z18
+	VMULPD      Z23, Z19, Z19
+	VMULPD      Z24, Z20, Z20
+	VMULPD      Z25, Z21, Z21
+	VMULPD      Z26, Z22, Z22
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, (AX)
 	VCVTPD2PS   Z16, Y16
@@ -3293,8 +3199,8 @@ single:
 	VMULPD      Z16, Z5, Z16
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VCVTPS2PD   (DX), Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, (AX)
 	ADDQ        $0x00000020, AX
@@ -3334,8 +3240,8 @@ tail:
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VMOVUPS.Z   (DX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
 
@@ -3351,19 +3257,19 @@ TEXT ·eluBackwardAVX512Stream(SB), NOSPLIT, $24-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD (SP), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -3468,14 +3374,14 @@ loop:
 	VCVTPS2PD   32(DX), Z24
 	VCVTPS2PD   64(DX), Z25
 	VCVTPS2PD   96(DX), Z26
-	VMULPD      Z19, Z23, Z23
-	VMULPD      Z20, Z24, Z24
-	VMULPD      Z21, Z25, Z25
-	VMULPD      Z22, Z26, Z26
-	VBLENDMPD   Z15, Z23, K4, Z15
-	VBLENDMPD   Z16, Z24, K5, Z16
-	VBLENDMPD   Z17, Z25, K6, Z17
-	VBLENDMPD   Z18, Z26, K7, Z18
+	VMULPD      Z23, Z19, Z19
+	VMULPD      Z24, Z20, Z20
+	VMULPD      Z25, Z21, Z21
+	VMULPD      Z26, Z22, Z22
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
 	VCVTPD2PS   Z15, Y15
 	VMOVNTPS    Y15, (AX)
 	VCVTPD2PS   Z16, Y16
@@ -3516,8 +3422,8 @@ single:
 	VMULPD      Z16, Z5, Z16
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VCVTPS2PD   (DX), Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVNTPS    Y15, (AX)
 	ADDQ        $0x00000020, AX
@@ -3557,8 +3463,8 @@ tail:
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VMOVUPS.Z   (DX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
 
@@ -3678,12 +3584,12 @@ loop:
 	VCVTPS2PD   (DX), Y8
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VBLENDVPD   Y3, Y0, Y8, Y3
-	VBLENDVPD   Y7, Y1, Y9, Y7
-	VBLENDVPD   Y11, Y2, Y10, Y11
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y11, Y2, Y6, Y11
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -3731,8 +3637,8 @@ single:
 	VMULPD      (SP), Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+192(SB), Y1, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -3781,8 +3687,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+192(SB), Y1, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -3901,12 +3807,12 @@ loop:
 	VCVTPS2PD   (DX), Y8
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VBLENDVPD   Y3, Y0, Y8, Y3
-	VBLENDVPD   Y7, Y1, Y9, Y7
-	VBLENDVPD   Y11, Y2, Y10, Y11
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y11, Y2, Y6, Y11
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -3954,8 +3860,8 @@ single:
 	VMULPD      (SP), Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+192(SB), Y1, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -4004,8 +3910,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+192(SB), Y1, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -4039,30 +3945,22 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z7
-	VADDPD    Z2, Z4, Z8
-	VADDPD    Z2, Z5, Z9
-	VADDPD    Z2, Z6, Z10
-	VBLENDMPD Z1, Z7, K2, Z7
-	VBLENDMPD Z1, Z8, K3, Z8
-	VBLENDMPD Z1, Z9, K4, Z9
-	VBLENDMPD Z1, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z2, Z3, Z3
+	VADDPD    Z2, Z4, Z4
+	VADDPD    Z2, Z5, Z5
+	VADDPD    Z2, Z6, Z6
+	VBLENDMPD Z1, Z3, K2, Z3
+	VBLENDMPD Z1, Z4, K3, Z4
+	VBLENDMPD Z1, Z5, K4, Z5
+	VBLENDMPD Z1, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -4082,12 +3980,10 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -4105,13 +4001,11 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -4144,30 +4038,22 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z7
-	VADDPD    Z2, Z4, Z8
-	VADDPD    Z2, Z5, Z9
-	VADDPD    Z2, Z6, Z10
-	VBLENDMPD Z1, Z7, K2, Z7
-	VBLENDMPD Z1, Z8, K3, Z8
-	VBLENDMPD Z1, Z9, K4, Z9
-	VBLENDMPD Z1, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z2, Z3, Z3
+	VADDPD    Z2, Z4, Z4
+	VADDPD    Z2, Z5, Z5
+	VADDPD    Z2, Z6, Z6
+	VBLENDMPD Z1, Z3, K2, Z3
+	VBLENDMPD Z1, Z4, K3, Z4
+	VBLENDMPD Z1, Z5, K4, Z5
+	VBLENDMPD Z1, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -4187,12 +4073,10 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -4210,13 +4094,11 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -4251,30 +4133,22 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y2, Y3, Y11
-	VADDPD     Y2, Y4, Y12
-	VADDPD     Y2, Y5, Y13
-	VADDPD     Y2, Y6, Y14
-	VBLENDVPD  Y7, Y1, Y11, Y7
-	VBLENDVPD  Y8, Y1, Y12, Y8
-	VBLENDVPD  Y9, Y1, Y13, Y9
-	VBLENDVPD  Y10, Y1, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y2, Y4, Y4
+	VADDPD     Y2, Y5, Y5
+	VADDPD     Y2, Y6, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y1, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVUPS    X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -4294,12 +4168,10 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVUPS    X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -4317,13 +4189,11 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -4357,30 +4227,22 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y2, Y3, Y11
-	VADDPD     Y2, Y4, Y12
-	VADDPD     Y2, Y5, Y13
-	VADDPD     Y2, Y6, Y14
-	VBLENDVPD  Y7, Y1, Y11, Y7
-	VBLENDVPD  Y8, Y1, Y12, Y8
-	VBLENDVPD  Y9, Y1, Y13, Y9
-	VBLENDVPD  Y10, Y1, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y2, Y4, Y4
+	VADDPD     Y2, Y5, Y5
+	VADDPD     Y2, Y6, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y1, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVNTPS   X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -4400,12 +4262,10 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVNTPS   X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -4423,13 +4283,11 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -4795,10 +4653,18 @@ loop:
 	VCVTPS2PD        32(DX), Z8
 	VCVTPS2PD        64(DX), Z9
 	VCVTPS2PD        96(DX), Z10
-	VMULPD           Z3, Z7, Z7
-	VMULPD           Z4, Z8, Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
+	VMULPD           Z7, Z3, Z3
+	VMULPD           Z8, Z4, Z4
+	VMULPD           Z9, Z5, Z5
+	VMULPD           Z10, Z6, Z6
+	VCMPPD           $0x03, Z7, Z7, K2
+	VCMPPD           $0x03, Z8, Z8, K3
+	VCMPPD           $0x03, Z9, Z9, K4
+	VCMPPD           $0x03, Z10, Z10, K5
+	VBLENDMPD        Z7, Z3, K2, Z7
+	VBLENDMPD        Z8, Z4, K3, Z8
+	VBLENDMPD        Z9, Z5, K4, Z9
+	VBLENDMPD        Z10, Z6, K5, Z10
 	VMOVUPD          208(SP), Z3
 	VCMPPD           $0x03, Z3, Z3, K2
 	VMOVUPD          144(SP), Z4
@@ -4904,7 +4770,9 @@ single:
 	VBLENDMPD        Z3, Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z4, K2, Z5
 	VCMPPD           $0x03, Z3, Z3, K2
 	VBLENDMPD        Z3, Z5, K2, Z3
 	VCVTPD2PS        Z3, Y3
@@ -4999,7 +4867,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z5, Z4, K2, Z5
 	VCMPPD           $0x03, Z3, Z3, K2
 	VBLENDMPD        Z3, Z5, K2, Z3
 	VCVTPD2PS        Z3, Y3
@@ -5313,24 +5183,30 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     224(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     160(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     96(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y7, Y1, Y2, Y7
+	VBLENDVPD   Y8, Y5, Y3, Y8
+	VBLENDVPD   Y9, Y6, Y4, Y9
+	VMOVUPD     224(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     160(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VMOVUPD     96(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VBLENDVPD   Y2, Y1, Y7, Y2
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VBLENDVPD   Y6, Y5, Y9, Y6
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -5420,9 +5296,11 @@ single:
 	VBLENDVPD   Y4, Y1, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -5519,9 +5397,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -5931,14 +5811,14 @@ loop:
 	VMULPD           Z5, Z13, Z13
 	VMULPD           Z8, Z14, Z14
 	VMULPD           Z10, Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z22
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
-	VMINPD.BCST      actkernconst<>+736(SB), Z22, Z22
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z22
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+720(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z23
 	VMULPD.BCST      actkernconst<>+88(SB), Z17, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z18, Z25
@@ -5956,45 +5836,45 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VBROADCASTSD     actkernconst<>+64(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
 	VBROADCASTSD     actkernconst<>+64(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
 	VBROADCASTSD     actkernconst<>+64(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
 	VSCALEFPD        Z23, Z16, Z16
 	VSCALEFPD        Z24, Z17, Z17
 	VSCALEFPD        Z25, Z18, Z18
 	VSCALEFPD        Z26, Z22, Z22
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K4, Z18
@@ -6047,22 +5927,22 @@ loop:
 	VCVTPS2PD        32(BX), Z13
 	VCVTPS2PD        64(BX), Z14
 	VCVTPS2PD        96(BX), Z15
-	VMULPD           Z7, Z4, Z7
-	VMULPD           Z19, Z6, Z19
-	VMULPD           Z20, Z9, Z20
-	VMULPD           Z21, Z11, Z21
-	VMULPD           Z7, Z12, Z12
-	VMULPD           Z19, Z13, Z13
-	VMULPD           Z20, Z14, Z14
-	VMULPD           Z21, Z15, Z15
+	VMULPD           Z4, Z7, Z7
+	VMULPD           Z6, Z19, Z19
+	VMULPD           Z9, Z20, Z20
+	VMULPD           Z11, Z21, Z21
+	VMULPD           Z12, Z7, Z7
+	VMULPD           Z13, Z19, Z19
+	VMULPD           Z14, Z20, Z20
+	VMULPD           Z15, Z21, Z21
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z6, Z6, K3
 	VCMPPD           $0x03, Z9, Z9, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z6, Z13, K3, Z6
-	VBLENDMPD        Z9, Z14, K4, Z9
-	VBLENDMPD        Z11, Z15, K5, Z11
+	VBLENDMPD        Z4, Z7, K2, Z4
+	VBLENDMPD        Z6, Z19, K3, Z6
+	VBLENDMPD        Z9, Z20, K4, Z9
+	VBLENDMPD        Z11, Z21, K5, Z11
 	VCMPPD           $0x03, Z3, Z3, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z8, Z8, K4
@@ -6177,22 +6057,22 @@ single:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -6203,10 +6083,10 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VCVTPS2PD        (DX), Z5
 	VCVTPS2PD        (BX), Z6
-	VMULPD           Z4, Z5, Z4
-	VMULPD           Z4, Z6, Z6
+	VMULPD           Z5, Z4, Z4
+	VMULPD           Z6, Z4, Z4
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
 	VCMPPD           $0x03, Z3, Z3, K2
 	VBLENDMPD        Z3, Z5, K2, Z3
 	VCVTPD2PS        Z3, Y3
@@ -6313,22 +6193,22 @@ tail:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -6341,10 +6221,10 @@ tail:
 	VCVTPS2PD        Y5, Z5
 	VMOVUPS.Z        (BX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VMULPD           Z4, Z5, Z4
-	VMULPD           Z4, Z6, Z6
+	VMULPD           Z5, Z4, Z4
+	VMULPD           Z6, Z4, Z4
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
+	VBLENDMPD        Z5, Z4, K2, Z5
 	VCMPPD           $0x03, Z3, Z3, K2
 	VBLENDMPD        Z3, Z5, K2, Z3
 	VCVTPD2PS        Z3, Y3
@@ -6811,33 +6691,33 @@ loop:
 	VCVTPS2PD   (BX), Y7
 	VCVTPS2PD   16(BX), Y8
 	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y3, Y2, Y3
-	VMULPD      Y4, Y5, Y4
-	VMULPD      Y1, Y6, Y1
-	VMULPD      Y3, Y7, Y7
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y1, Y9, Y9
-	VCMPPD      $0x03, Y2, Y2, Y1
-	VCMPPD      $0x03, Y5, Y5, Y3
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VBLENDVPD   Y1, Y2, Y7, Y1
-	VBLENDVPD   Y3, Y5, Y8, Y3
-	VBLENDVPD   Y4, Y6, Y9, Y4
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VMOVUPD     416(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     384(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y2, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMULPD      Y2, Y3, Y3
+	VMULPD      Y5, Y4, Y4
+	VMULPD      Y6, Y1, Y1
+	VMULPD      Y7, Y3, Y3
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y1, Y1
+	VCMPPD      $0x03, Y2, Y2, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y7, Y2, Y3, Y7
+	VBLENDVPD   Y8, Y5, Y4, Y8
+	VBLENDVPD   Y9, Y6, Y1, Y9
+	VMOVUPD     448(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     416(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VMOVUPD     384(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VBLENDVPD   Y2, Y1, Y7, Y2
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VBLENDVPD   Y6, Y5, Y9, Y6
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -6974,14 +6854,14 @@ single:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   (BX), Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -7124,14 +7004,14 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -7495,22 +7375,10 @@ loop:
 	VCVTPS2PD        32(BX), Z8
 	VCVTPS2PD        64(BX), Z9
 	VCVTPS2PD        96(BX), Z10
-	VMULPD           Z3, Z7, Z7
-	VMULPD           Z4, Z8, Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
-	VMOVUPD          208(SP), Z3
-	VCMPPD           $0x03, Z3, Z3, K2
-	VMOVUPD          144(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K3
-	VMOVUPD          80(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K4
-	VMOVUPD          16(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K5
-	VBLENDMPD        Z3, Z7, K2, Z3
-	VBLENDMPD        Z4, Z8, K3, Z4
-	VBLENDMPD        Z5, Z9, K4, Z5
-	VBLENDMPD        Z6, Z10, K5, Z6
+	VMULPD           Z7, Z3, Z3
+	VMULPD           Z8, Z4, Z4
+	VMULPD           Z9, Z5, Z5
+	VMULPD           Z10, Z6, Z6
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, (AX)
 	VCVTPD2PS        Z4, Y4
@@ -7602,12 +7470,10 @@ single:
 	VBLENDMPD        Z8, Z10, K5, Z8
 	VBLENDMPD        Z9, Z8, K4, Z9
 	VMULPD           Z9, Z4, Z4
-	VBLENDMPD        Z3, Z4, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
-	VCVTPS2PD        (BX), Z5
-	VMULPD           Z4, Z5, Z5
-	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VCVTPS2PD        (BX), Z4
+	VMULPD           Z4, Z3, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, (AX)
 	ADDQ             $0x00000020, AX
@@ -7697,13 +7563,11 @@ tail:
 	VBLENDMPD        Z8, Z10, K5, Z8
 	VBLENDMPD        Z9, Z8, K4, Z9
 	VMULPD           Z9, Z4, Z4
-	VBLENDMPD        Z3, Z4, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
-	VMOVUPS.Z        (BX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z4, Z5, Z5
-	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K3, Z3
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z3, K2, Z3
+	VMOVUPS.Z        (BX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VMULPD           Z4, Z3, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, K1, (AX)
 
@@ -8016,24 +7880,15 @@ loop:
 	VCVTPS2PD   (BX), Y1
 	VCVTPS2PD   16(BX), Y5
 	VCVTPS2PD   32(BX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     224(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     160(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     96(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMOVUPS     X3, 16(AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -8123,10 +7978,8 @@ single:
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VCVTPS2PD   (BX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPS2PD   (BX), Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -8222,11 +8075,9 @@ tail:
 	VMULPD      Y7, Y3, Y3
 	VBLENDVPD   Y4, Y1, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VMASKMOVPS  (BX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMASKMOVPS  (BX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -8240,9 +8091,9 @@ TEXT ·gegluTanhAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1288(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+728(SB), Z5
+	VBROADCASTSD actkernconst<>+712(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -8335,26 +8186,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -8417,10 +8268,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
+	VCMPPD           $0x03, Z16, Z16, K2
+	VCMPPD           $0x03, Z17, Z17, K3
+	VCMPPD           $0x03, Z18, Z18, K4
+	VCMPPD           $0x03, Z19, Z19, K5
+	VBLENDMPD        Z16, Z12, K2, Z16
+	VBLENDMPD        Z17, Z13, K3, Z17
+	VBLENDMPD        Z18, Z14, K4, Z18
+	VBLENDMPD        Z19, Z15, K5, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
@@ -8465,11 +8324,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -8482,7 +8341,9 @@ single:
 	VBLENDMPD        Z8, Z9, K3, Z9
 	VBLENDMPD        Z7, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
@@ -8519,11 +8380,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -8537,7 +8398,9 @@ tail:
 	VBLENDMPD        Z7, Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
@@ -8702,21 +8565,27 @@ loop:
 	VCVTPS2PD   (DX), Y7
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
-	VMULPD      Y8, Y7, Y7
-	VMULPD      Y6, Y9, Y9
-	VMULPD      Y5, Y10, Y10
+	VMULPD      Y7, Y8, Y8
+	VMULPD      Y9, Y6, Y6
+	VMULPD      Y10, Y5, Y5
+	VCMPPD      $0x03, Y7, Y7, Y11
+	VCMPPD      $0x03, Y9, Y9, Y12
+	VCMPPD      $0x03, Y10, Y10, Y13
+	VBLENDVPD   Y11, Y7, Y8, Y11
+	VBLENDVPD   Y12, Y9, Y6, Y12
+	VBLENDVPD   Y13, Y10, Y5, Y13
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VBLENDVPD   Y5, Y2, Y7, Y5
-	VBLENDVPD   Y6, Y3, Y9, Y6
-	VBLENDVPD   Y8, Y4, Y10, Y8
+	VCMPPD      $0x03, Y4, Y4, Y7
+	VBLENDVPD   Y5, Y2, Y11, Y5
+	VBLENDVPD   Y6, Y3, Y12, Y6
+	VBLENDVPD   Y7, Y4, Y13, Y7
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, (AX)
 	VCVTPD2PSY  Y6, X6
 	VMOVUPS     X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -8764,9 +8633,11 @@ single:
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+128(SB), Y4, Y3
 	VCVTPS2PD   (DX), Y4
-	VMULPD      Y3, Y4, Y4
+	VMULPD      Y4, Y3, Y3
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y5, Y4, Y3, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -8821,9 +8692,11 @@ tail:
 	VBLENDVPD   Y3, actkernconst<>+128(SB), Y4, Y3
 	VMASKMOVPS  (DX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y3, Y4, Y4
+	VMULPD      Y4, Y3, Y3
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y5, Y4, Y3, Y5
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -8911,10 +8784,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
-	VMAXPD.BCST      actkernconst<>+728(SB), Z26, Z30
-	VMAXPD.BCST      actkernconst<>+728(SB), Z27, Z31
+	VMAXPD.BCST      actkernconst<>+712(SB), Z24, Z28
+	VMAXPD.BCST      actkernconst<>+712(SB), Z25, Z29
+	VMAXPD.BCST      actkernconst<>+712(SB), Z26, Z30
+	VMAXPD.BCST      actkernconst<>+712(SB), Z27, Z31
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z20, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z21, K7
 	KMOVW            K5, 64(SP)
@@ -8946,49 +8819,49 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z30, Z5
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z31, Z4
 	VMOVAPD          Z1, Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z28
 	VMOVAPD          Z1, Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z29
 	VMOVAPD          Z1, Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z5, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z30
 	VMOVAPD          Z1, Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z4, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z31
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z28
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z29
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z30
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z31
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z28
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z6, Z29
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z5, Z30
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z4, Z31
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z28
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z29
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z30
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z31
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z28
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z6, Z29
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z5, Z30
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z4, Z31
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z28
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z29
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z30
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z4, Z31
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z29
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z30
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z31
 	VSCALEFPD        Z11, Z28, Z28
 	VSCALEFPD        Z10, Z29, Z29
 	VSCALEFPD        Z9, Z30, Z30
 	VSCALEFPD        Z8, Z31, Z31
 	KMOVW            K2, 592(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z24, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z24, K2
 	KMOVW            K3, 600(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z25, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z25, K3
 	KMOVW            K6, 608(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z26, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z26, K6
 	KMOVW            K5, 616(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z27, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z27, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K2, Z28
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z29, K3, Z29
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z30, K6, Z30
@@ -9219,22 +9092,22 @@ loop:
 	VCVTPS2PD        32(BX), Z9
 	VCVTPS2PD        64(BX), Z10
 	VCVTPS2PD        96(BX), Z11
-	VMULPD           Z20, Z4, Z20
-	VMULPD           Z21, Z5, Z21
-	VMULPD           Z22, Z6, Z22
-	VMULPD           Z23, Z7, Z23
-	VMULPD           Z20, Z8, Z8
-	VMULPD           Z21, Z9, Z9
-	VMULPD           Z22, Z10, Z10
-	VMULPD           Z23, Z11, Z11
+	VMULPD           Z4, Z20, Z20
+	VMULPD           Z5, Z21, Z21
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z8, Z20, Z20
+	VMULPD           Z9, Z21, Z21
+	VMULPD           Z10, Z22, Z22
+	VMULPD           Z11, Z23, Z23
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
 	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
+	VBLENDMPD        Z4, Z20, K2, Z4
+	VBLENDMPD        Z5, Z21, K3, Z5
+	VBLENDMPD        Z6, Z22, K4, Z6
+	VBLENDMPD        Z7, Z23, K5, Z7
 	VMOVUPD          528(SP), Z8
 	VCMPPD           $0x03, Z8, Z8, K2
 	VMOVUPD          464(SP), Z9
@@ -9278,22 +9151,22 @@ single:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z10
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
 	VBLENDMPD        Z10, Z0, K5, Z9
 	VADDPD           Z10, Z0, Z10
@@ -9345,10 +9218,10 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
 	VCVTPS2PD        (DX), Z5
 	VCVTPS2PD        (BX), Z6
-	VMULPD           Z7, Z5, Z7
-	VMULPD           Z7, Z6, Z6
+	VMULPD           Z5, Z7, Z7
+	VMULPD           Z6, Z7, Z7
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
+	VBLENDMPD        Z5, Z7, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -9380,22 +9253,22 @@ tail:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z10
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
 	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
 	VBLENDMPD        Z10, Z0, K5, Z9
 	VADDPD           Z10, Z0, Z10
@@ -9449,10 +9322,10 @@ tail:
 	VCVTPS2PD        Y5, Z5
 	VMOVUPS.Z        (BX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VMULPD           Z7, Z5, Z7
-	VMULPD           Z7, Z6, Z6
+	VMULPD           Z5, Z7, Z7
+	VMULPD           Z6, Z7, Z7
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
+	VBLENDMPD        Z5, Z7, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -9800,33 +9673,33 @@ loop:
 	VCVTPS2PD   (BX), Y7
 	VCVTPS2PD   16(BX), Y8
 	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y2, Y1, Y2
-	VMULPD      Y3, Y5, Y3
-	VMULPD      Y4, Y6, Y4
-	VMULPD      Y2, Y7, Y7
-	VMULPD      Y3, Y8, Y8
-	VMULPD      Y4, Y9, Y9
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VCMPPD      $0x03, Y5, Y5, Y3
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VBLENDVPD   Y2, Y1, Y7, Y2
-	VBLENDVPD   Y3, Y5, Y8, Y3
-	VBLENDVPD   Y4, Y6, Y9, Y4
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y8, Y3, Y3
+	VMULPD      Y9, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y7, Y1, Y2, Y7
+	VBLENDVPD   Y8, Y5, Y3, Y8
+	VBLENDVPD   Y9, Y6, Y4, Y9
 	VMOVUPD     448(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VMOVUPD     416(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     384(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y1, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     416(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VMOVUPD     384(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VBLENDVPD   Y2, Y1, Y7, Y2
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VBLENDVPD   Y6, Y5, Y9, Y6
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -9923,14 +9796,14 @@ single:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   (BX), Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -10033,14 +9906,14 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -10052,9 +9925,9 @@ TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $80-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1288(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+728(SB), Z5
+	VBROADCASTSD actkernconst<>+712(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -10148,26 +10021,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -10211,37 +10084,29 @@ loop:
 	VMULPD           Z14, Z10, Z14
 	VMULPD           Z15, Z11, Z15
 	KMOVW            56(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z12
+	VBLENDMPD        Z8, Z12, K2, Z8
 	KMOVW            48(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z13
+	VBLENDMPD        Z9, Z13, K2, Z9
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z14
+	VBLENDMPD        Z10, Z14, K2, Z10
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z15
+	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z7, Z12, K2, Z12
+	VBLENDMPD        Z7, Z8, K2, Z8
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z13, K2, Z13
+	VBLENDMPD        Z7, Z9, K2, Z9
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z7, Z14, K2, Z14
+	VBLENDMPD        Z7, Z10, K2, Z10
 	KMOVW            (SP), K2
-	VBLENDMPD        Z7, Z15, K2, Z15
-	VCVTPS2PD        (BX), Z16
-	VCVTPS2PD        32(BX), Z17
-	VCVTPS2PD        64(BX), Z18
-	VCVTPS2PD        96(BX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z7, Z11, K2, Z11
+	VCVTPS2PD        (BX), Z12
+	VCVTPS2PD        32(BX), Z13
+	VCVTPS2PD        64(BX), Z14
+	VCVTPS2PD        96(BX), Z15
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -10279,11 +10144,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -10293,12 +10158,10 @@ single:
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K3, Z9
-	VBLENDMPD        Z7, Z9, K2, Z9
-	VCVTPS2PD        (BX), Z10
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K3, Z8
+	VBLENDMPD        Z7, Z8, K2, Z8
+	VCVTPS2PD        (BX), Z9
+	VMULPD           Z9, Z8, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -10334,11 +10197,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -10348,13 +10211,11 @@ tail:
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K3, Z9
-	VBLENDMPD        Z7, Z9, K2, Z9
-	VMOVUPS.Z        (BX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K3, Z8
+	VBLENDMPD        Z7, Z8, K2, Z8
+	VMOVUPS.Z        (BX), K1, Y9
+	VCVTPS2PD        Y9, Z9
+	VMULPD           Z9, Z8, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -10505,34 +10366,28 @@ loop:
 	VMULPD      Y10, Y4, Y10
 	VMOVUPD     160(SP), Y6
 	VBLENDVPD   Y6, Y2, Y5, Y6
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
-	VMOVUPD     96(SP), Y7
-	VBLENDVPD   Y7, Y4, Y10, Y7
-	VMOVUPD     64(SP), Y8
-	VBLENDVPD   Y8, actkernconst<>+128(SB), Y6, Y8
-	VMOVUPD     32(SP), Y6
-	VBLENDVPD   Y6, actkernconst<>+128(SB), Y5, Y6
-	VMOVUPD     (SP), Y5
-	VBLENDVPD   Y5, actkernconst<>+128(SB), Y7, Y5
-	VCVTPS2PD   (BX), Y7
-	VCVTPS2PD   16(BX), Y9
-	VCVTPS2PD   32(BX), Y10
-	VMULPD      Y8, Y7, Y7
-	VMULPD      Y6, Y9, Y9
-	VMULPD      Y5, Y10, Y10
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VBLENDVPD   Y5, Y2, Y7, Y5
-	VBLENDVPD   Y6, Y3, Y9, Y6
-	VBLENDVPD   Y8, Y4, Y10, Y8
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, Y3, Y7, Y2
+	VMOVUPD     96(SP), Y3
+	VBLENDVPD   Y3, Y4, Y10, Y3
+	VMOVUPD     64(SP), Y4
+	VBLENDVPD   Y4, actkernconst<>+128(SB), Y6, Y4
+	VMOVUPD     32(SP), Y5
+	VBLENDVPD   Y5, actkernconst<>+128(SB), Y2, Y5
+	VMOVUPD     (SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
+	VCVTPS2PD   (BX), Y3
+	VCVTPS2PD   16(BX), Y6
+	VCVTPS2PD   32(BX), Y7
+	VMULPD      Y3, Y4, Y4
+	VMULPD      Y6, Y5, Y5
+	VMULPD      Y7, Y2, Y2
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VMOVUPS     X5, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -10580,10 +10435,8 @@ single:
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+128(SB), Y4, Y3
-	VCVTPS2PD   (BX), Y4
-	VMULPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPS2PD   (BX), Y2
+	VMULPD      Y2, Y3, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -10637,11 +10490,9 @@ tail:
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+128(SB), Y4, Y3
-	VMASKMOVPS  (BX), X15, X4
-	VCVTPS2PD   X4, Y4
-	VMULPD      Y3, Y4, Y4
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y4, Y3
+	VMASKMOVPS  (BX), X15, X2
+	VCVTPS2PD   X2, Y2
+	VMULPD      Y2, Y3, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -13116,14 +12967,14 @@ loop:
 	VMULPD           Z5, Z13, Z13
 	VMULPD           Z8, Z14, Z14
 	VMULPD           Z10, Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z22
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
-	VMINPD.BCST      actkernconst<>+736(SB), Z22, Z22
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z22
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+720(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z23
 	VMULPD.BCST      actkernconst<>+88(SB), Z17, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z18, Z25
@@ -13141,45 +12992,45 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VBROADCASTSD     actkernconst<>+64(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
 	VBROADCASTSD     actkernconst<>+64(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
 	VBROADCASTSD     actkernconst<>+64(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
 	VSCALEFPD        Z23, Z16, Z16
 	VSCALEFPD        Z24, Z17, Z17
 	VSCALEFPD        Z25, Z18, Z18
 	VSCALEFPD        Z26, Z22, Z22
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K4, Z18
@@ -13228,18 +13079,18 @@ loop:
 	VCVTPS2PD        32(DX), Z6
 	VCVTPS2PD        64(DX), Z9
 	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z7, Z4, Z4
-	VMULPD           Z19, Z6, Z6
-	VMULPD           Z20, Z9, Z9
-	VMULPD           Z21, Z11, Z11
+	VMULPD           Z4, Z7, Z7
+	VMULPD           Z6, Z19, Z19
+	VMULPD           Z9, Z20, Z20
+	VMULPD           Z11, Z21, Z21
 	VCMPPD           $0x03, Z3, Z3, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z8, Z8, K4
 	VCMPPD           $0x03, Z10, Z10, K5
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VBLENDMPD        Z8, Z9, K4, Z8
-	VBLENDMPD        Z10, Z11, K5, Z10
+	VBLENDMPD        Z3, Z7, K2, Z3
+	VBLENDMPD        Z5, Z19, K3, Z5
+	VBLENDMPD        Z8, Z20, K4, Z8
+	VBLENDMPD        Z10, Z21, K5, Z10
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -13345,22 +13196,22 @@ single:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -13370,9 +13221,9 @@ single:
 	VBLENDMPD        Z1, Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
 	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K2, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, (AX)
 	ADDQ             $0x00000020, AX
@@ -13476,22 +13327,22 @@ tail:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -13502,9 +13353,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
 	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K2, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, K1, (AX)
 
@@ -13913,14 +13764,14 @@ loop:
 	VMULPD           Z5, Z13, Z13
 	VMULPD           Z8, Z14, Z14
 	VMULPD           Z10, Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z22
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
-	VMINPD.BCST      actkernconst<>+736(SB), Z22, Z22
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z22
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+720(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z23
 	VMULPD.BCST      actkernconst<>+88(SB), Z17, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z18, Z25
@@ -13938,45 +13789,45 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VBROADCASTSD     actkernconst<>+64(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
 	VBROADCASTSD     actkernconst<>+64(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
 	VBROADCASTSD     actkernconst<>+64(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
 	VSCALEFPD        Z23, Z16, Z16
 	VSCALEFPD        Z24, Z17, Z17
 	VSCALEFPD        Z25, Z18, Z18
 	VSCALEFPD        Z26, Z22, Z22
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K4, Z18
@@ -14025,18 +13876,18 @@ loop:
 	VCVTPS2PD        32(DX), Z6
 	VCVTPS2PD        64(DX), Z9
 	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z7, Z4, Z4
-	VMULPD           Z19, Z6, Z6
-	VMULPD           Z20, Z9, Z9
-	VMULPD           Z21, Z11, Z11
+	VMULPD           Z4, Z7, Z7
+	VMULPD           Z6, Z19, Z19
+	VMULPD           Z9, Z20, Z20
+	VMULPD           Z11, Z21, Z21
 	VCMPPD           $0x03, Z3, Z3, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z8, Z8, K4
 	VCMPPD           $0x03, Z10, Z10, K5
-	VBLENDMPD        Z3, Z4, K2, Z3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VBLENDMPD        Z8, Z9, K4, Z8
-	VBLENDMPD        Z10, Z11, K5, Z10
+	VBLENDMPD        Z3, Z7, K2, Z3
+	VBLENDMPD        Z5, Z19, K3, Z5
+	VBLENDMPD        Z8, Z20, K4, Z8
+	VBLENDMPD        Z10, Z21, K5, Z10
 	VCVTPD2PS        Z3, Y3
 	VMOVNTPS         Y3, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -14142,22 +13993,22 @@ single:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -14167,9 +14018,9 @@ single:
 	VBLENDMPD        Z1, Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
 	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K2, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVNTPS         Y3, (AX)
 	ADDQ             $0x00000020, AX
@@ -14273,22 +14124,22 @@ tail:
 	VMULPD.BCST      actkernconst<>+2464(SB), Z3, Z5
 	VMULPD.BCST      actkernconst<>+2472(SB), Z3, Z6
 	VMULPD           Z3, Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VMINPD.BCST      actkernconst<>+720(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z10
 	VBROADCASTSD     actkernconst<>+64(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z10, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z10, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z10, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K5, Z7
 	VCMPPD           $0x03, Z6, Z6, K5
 	VBLENDMPD        Z6, Z7, K5, Z6
@@ -14299,9 +14150,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z4, Z5, Z5
+	VMULPD           Z5, Z4, Z4
 	VCMPPD           $0x03, Z3, Z3, K2
-	VBLENDMPD        Z3, Z5, K2, Z3
+	VBLENDMPD        Z3, Z4, K2, Z3
 	VCVTPD2PS        Z3, Y3
 	VMOVUPS          Y3, K1, (AX)
 
@@ -14763,20 +14614,20 @@ loop:
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y5, Y5
-	VMULPD      Y1, Y6, Y6
-	VMOVUPD     448(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y2, Y3, Y3
+	VMULPD      Y5, Y4, Y4
+	VMULPD      Y6, Y1, Y1
+	VMOVUPD     448(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VMOVUPD     416(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     384(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
+	VBLENDVPD   Y9, Y8, Y1, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -14915,11 +14766,11 @@ single:
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -15059,11 +14910,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -15522,20 +15373,20 @@ loop:
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y5, Y5
-	VMULPD      Y1, Y6, Y6
-	VMOVUPD     448(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y2, Y3, Y3
+	VMULPD      Y5, Y4, Y4
+	VMULPD      Y6, Y1, Y1
+	VMOVUPD     448(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VMOVUPD     416(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     384(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y5, Y2, Y3, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
+	VBLENDVPD   Y9, Y8, Y1, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -15674,11 +15525,11 @@ single:
 	VBLENDVPD   Y4, actkernconst<>+192(SB), Y5, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -15818,11 +15669,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -15835,9 +15686,9 @@ TEXT ·geluTanhAVX512(SB), NOSPLIT, $80-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1288(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+728(SB), Z5
+	VBROADCASTSD actkernconst<>+712(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -15929,26 +15780,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -16042,11 +15893,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -16091,11 +15942,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -16120,9 +15971,9 @@ TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $80-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1288(SB), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+728(SB), Z5
+	VBROADCASTSD actkernconst<>+712(SB), Z5
 	VBROADCASTSD actkernconst<>+2832(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -16214,26 +16065,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -16327,11 +16178,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -16376,11 +16227,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z5, Z10, K5
 	VBLENDMPD        Z4, Z11, K5, Z11
@@ -16923,11 +16774,8 @@ done:
 
 // func geluTanhBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·geluTanhBackwardAVX512(SB), $624-72
+TEXT ·geluTanhBackwardAVX512(SB), $432-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+2992(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -16936,398 +16784,385 @@ TEXT ·geluTanhBackwardAVX512(SB), $624-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z7, K5
-	VCMPPD           $0x11, Z4, Z2, K6
-	VCMPPD           $0x11, Z5, Z2, K7
+	VCVTPS2PD        (CX), Z1
+	VCVTPS2PD        32(CX), Z2
+	VCVTPS2PD        64(CX), Z3
+	VCVTPS2PD        96(CX), Z4
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z3, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K5
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
+	VCMPPD           $0x11, Z1, Z5, K6
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
+	VCMPPD           $0x11, Z2, Z5, K7
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z2, K5
+	VCMPPD           $0x11, Z3, Z5, K5
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z7, Z2, K4
+	VCMPPD           $0x11, Z4, Z5, K4
 	KMOVW            K3, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K3
 	KMOVW            K2, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z2, K2
 	KMOVW            K4, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z6, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z3, K4
 	KMOVW            K5, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z7, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K5
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K7, 48(SP)
-	VCMPPD           $0x11, Z4, Z3, K7
+	VCMPPD           $0x11, Z1, Z5, K7
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K6, 56(SP)
-	VCMPPD           $0x11, Z5, Z3, K6
+	VCMPPD           $0x11, Z2, Z5, K6
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K5, 64(SP)
-	VCMPPD           $0x11, Z6, Z3, K5
+	VCMPPD           $0x11, Z3, Z5, K5
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K4, 72(SP)
-	VCMPPD           $0x11, Z7, Z3, K4
+	VCMPPD           $0x11, Z4, Z5, K4
 	KORW             K7, K3, K3
 	KORW             K6, K2, K2
 	KMOVW            72(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            64(SP), K5
 	KORW             K4, K5, K5
+	VMULPD           Z1, Z1, Z5
+	VMULPD           Z2, Z2, Z6
+	VMULPD           Z3, Z3, Z7
 	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
+	VMULPD           Z1, Z5, Z9
+	VMULPD           Z2, Z6, Z10
+	VMULPD           Z3, Z7, Z11
 	VMULPD           Z4, Z8, Z12
-	VMULPD           Z5, Z9, Z13
-	VMULPD           Z6, Z10, Z14
-	VMULPD           Z7, Z11, Z15
+	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2824(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+2824(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2824(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2824(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2824(SB), Z15, Z15
+	VADDPD           Z9, Z1, Z13
+	VADDPD           Z10, Z2, Z14
+	VADDPD           Z11, Z3, Z15
 	VADDPD           Z12, Z4, Z16
-	VADDPD           Z13, Z5, Z17
-	VADDPD           Z14, Z6, Z18
-	VADDPD           Z15, Z7, Z19
+	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+2816(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+2816(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+2816(SB), Z19, Z23
+	VANDPD.BCST      actkernconst<>+1024(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+1024(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+1024(SB), Z19, Z23
 	VANDPD.BCST      actkernconst<>+1024(SB), Z20, Z24
-	VANDPD.BCST      actkernconst<>+1024(SB), Z21, Z25
-	VANDPD.BCST      actkernconst<>+1024(SB), Z22, Z26
-	VANDPD.BCST      actkernconst<>+1024(SB), Z23, Z27
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
 	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
-	VMAXPD.BCST      actkernconst<>+728(SB), Z26, Z30
-	VMAXPD.BCST      actkernconst<>+728(SB), Z27, Z31
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z20, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z21, K7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z21, Z25
+	VMAXPD.BCST      actkernconst<>+712(SB), Z22, Z26
+	VMAXPD.BCST      actkernconst<>+712(SB), Z23, Z27
+	VMAXPD.BCST      actkernconst<>+712(SB), Z24, Z28
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z17, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z18, K7
 	KMOVW            K5, 64(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z22, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z19, K5
 	KMOVW            K6, 72(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z23, K6
-	VMOVUPD          Z11, 80(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z11
-	VMOVUPD          Z10, 144(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z29, Z10
-	VMOVUPD          Z9, 208(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z30, Z9
-	VMOVUPD          Z8, 272(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z31, Z8
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z20, K6
+	VMULPD.BCST      actkernconst<>+88(SB), Z25, Z29
+	VMULPD.BCST      actkernconst<>+88(SB), Z26, Z30
+	VMULPD.BCST      actkernconst<>+88(SB), Z27, Z31
+	VMOVUPD          Z8, 80(SP)
+	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z8
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VRNDSCALEPD      $0x08, Z30, Z30
+	VRNDSCALEPD      $0x08, Z31, Z31
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VMOVUPD          Z7, 336(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
-	VMOVUPD          Z6, 400(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
-	VMOVUPD          Z5, 464(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z5
-	VMOVUPD          Z4, 528(SP)
+	VMOVUPD          Z7, 144(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z7
+	VMOVUPD          Z6, 208(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z6
+	VMOVUPD          Z5, 272(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z5
+	VMOVUPD          Z4, 336(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z7
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z29, Z6
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z30, Z5
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z31, Z4
-	VMOVAPD          Z1, Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z5, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z4, Z31
-	VSCALEFPD        Z11, Z28, Z28
-	VSCALEFPD        Z10, Z29, Z29
-	VSCALEFPD        Z9, Z30, Z30
-	VSCALEFPD        Z8, Z31, Z31
-	KMOVW            K2, 592(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z24, K2
-	KMOVW            K3, 600(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z25, K3
-	KMOVW            K6, 608(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z26, K6
-	KMOVW            K5, 616(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z27, K5
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K2, Z28
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z29, K3, Z29
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z30, K6, Z30
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K4, Z4
-	VBLENDMPD        Z29, Z0, K7, Z5
-	KMOVW            616(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z6
-	KMOVW            608(SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z7
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z26, Z6
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z27, Z5
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z4
+	VBROADCASTSD     actkernconst<>+64(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z25
+	VBROADCASTSD     actkernconst<>+64(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z26
+	VBROADCASTSD     actkernconst<>+64(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z27
+	VBROADCASTSD     actkernconst<>+64(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z28
+	VSCALEFPD        Z29, Z25, Z25
+	VSCALEFPD        Z30, Z26, Z26
+	VSCALEFPD        Z31, Z27, Z27
+	VSCALEFPD        Z8, Z28, Z28
+	KMOVW            K2, 400(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z21, K2
+	KMOVW            K3, 408(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z22, K3
+	KMOVW            K6, 416(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z23, K6
+	KMOVW            K5, 424(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z24, K5
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z27, K6, Z27
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K5, Z28
+	VBLENDMPD        Z25, Z0, K4, Z4
+	VBLENDMPD        Z26, Z0, K7, Z5
+	KMOVW            424(SP), K2
+	VBLENDMPD        Z27, Z0, K2, Z6
+	KMOVW            416(SP), K2
+	VBLENDMPD        Z28, Z0, K2, Z7
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z4, Z4
-	VDIVPD           Z29, Z5, Z5
-	VDIVPD           Z30, Z6, Z6
-	VDIVPD           Z31, Z7, Z7
-	VCMPPD           $0x03, Z20, Z20, K2
-	VCMPPD           $0x03, Z21, Z21, K3
-	VCMPPD           $0x03, Z22, Z22, K4
-	VCMPPD           $0x03, Z23, Z23, K5
-	VBLENDMPD        Z20, Z4, K2, Z20
-	VBLENDMPD        Z21, Z5, K3, Z21
-	VBLENDMPD        Z22, Z6, K4, Z22
-	VBLENDMPD        Z23, Z7, K5, Z23
-	VSUBPD           Z20, Z0, Z4
-	VSUBPD           Z21, Z0, Z5
-	VSUBPD           Z22, Z0, Z6
-	VSUBPD           Z23, Z0, Z7
+	VDIVPD           Z25, Z4, Z4
+	VDIVPD           Z26, Z5, Z5
+	VDIVPD           Z27, Z6, Z6
+	VDIVPD           Z28, Z7, Z7
+	VCMPPD           $0x03, Z17, Z17, K2
+	VCMPPD           $0x03, Z18, Z18, K3
+	VCMPPD           $0x03, Z19, Z19, K4
+	VCMPPD           $0x03, Z20, Z20, K5
+	VBLENDMPD        Z17, Z4, K2, Z17
+	VBLENDMPD        Z18, Z5, K3, Z18
+	VBLENDMPD        Z19, Z6, K4, Z19
+	VBLENDMPD        Z20, Z7, K5, Z20
+	VSUBPD           Z17, Z0, Z4
+	VSUBPD           Z18, Z0, Z5
+	VSUBPD           Z19, Z0, Z6
+	VSUBPD           Z20, Z0, Z7
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+1080(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+1080(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+1080(SB), Z15, Z15
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z11, Z15, Z15
 	VADDPD           Z12, Z16, Z16
-	VADDPD           Z13, Z17, Z17
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
+	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+2816(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+2816(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+2816(SB), Z19, Z19
-	VMULPD           Z16, Z4, Z16
-	VMULPD           Z17, Z5, Z17
-	VMULPD           Z18, Z6, Z18
-	VMULPD           Z19, Z7, Z19
+	VMULPD           Z13, Z4, Z13
+	VMULPD           Z14, Z5, Z14
+	VMULPD           Z15, Z6, Z15
+	VMULPD           Z16, Z7, Z16
+	VFMADD213PD      Z17, Z17, Z13
+	VFMADD213PD      Z18, Z18, Z14
+	VFMADD213PD      Z19, Z19, Z15
 	VFMADD213PD      Z20, Z20, Z16
-	VFMADD213PD      Z21, Z21, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VFMADD213PD      Z23, Z23, Z19
-	VMULPD           Z4, Z20, Z20
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMOVUPD          528(SP), Z4
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z5
-	VMOVUPD          464(SP), Z6
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z6, Z7
-	VMOVUPD          400(SP), Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z8, Z9
-	VMOVUPD          336(SP), Z10
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z10, Z11
+	VMULPD           Z4, Z17, Z17
+	VMULPD           Z5, Z18, Z18
+	VMULPD           Z6, Z19, Z19
+	VMULPD           Z7, Z20, Z20
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z4
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z6
+	VMOVUPD          336(SP), Z7
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z7, Z8
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z9, Z9
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+2944(SB), Z6, Z13
-	VMULPD.BCST      actkernconst<>+2944(SB), Z8, Z14
-	VMULPD.BCST      actkernconst<>+2944(SB), Z10, Z15
-	VMOVUPD          272(SP), Z24
-	VADDPD           Z12, Z24, Z24
-	VMOVUPD          208(SP), Z12
-	VADDPD           Z13, Z12, Z12
-	VMOVUPD          144(SP), Z13
-	VADDPD           Z14, Z13, Z13
-	VMOVUPD          80(SP), Z14
-	VADDPD           Z15, Z14, Z14
-	VADDPD.BCST      actkernconst<>+2976(SB), Z24, Z24
-	VADDPD.BCST      actkernconst<>+2976(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+2976(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+2976(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2824(SB), Z24, Z15
-	VMULPD.BCST      actkernconst<>+2824(SB), Z12, Z25
-	VMULPD.BCST      actkernconst<>+2824(SB), Z13, Z26
-	VMULPD.BCST      actkernconst<>+2824(SB), Z14, Z27
-	VFMADD213PD      Z5, Z5, Z15
-	VFMADD213PD      Z7, Z7, Z25
-	VFMADD213PD      Z9, Z9, Z26
-	VFMADD213PD      Z11, Z11, Z27
-	VMAXPD.BCST      actkernconst<>+72(SB), Z15, Z28
-	VMAXPD.BCST      actkernconst<>+72(SB), Z25, Z29
-	VMAXPD.BCST      actkernconst<>+72(SB), Z26, Z30
-	VMAXPD.BCST      actkernconst<>+72(SB), Z27, Z31
-	VMINPD.BCST      actkernconst<>+80(SB), Z28, Z28
-	VMINPD.BCST      actkernconst<>+80(SB), Z29, Z29
-	VMINPD.BCST      actkernconst<>+80(SB), Z30, Z30
-	VMINPD.BCST      actkernconst<>+80(SB), Z31, Z31
-	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z29, Z8
-	VMULPD.BCST      actkernconst<>+88(SB), Z30, Z6
-	VMULPD.BCST      actkernconst<>+88(SB), Z31, Z4
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VMOVUPD          Z19, 80(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
-	VMOVUPD          Z18, 144(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z18
-	VMOVUPD          Z17, 208(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z17
-	VMOVUPD          Z16, 272(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z19
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z29, Z18
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z30, Z17
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z31, Z16
-	VBROADCASTSD     actkernconst<>+56(SB), Z28
-	VFMADD213PD      Z1, Z19, Z28
-	VBROADCASTSD     actkernconst<>+56(SB), Z29
-	VFMADD213PD      Z1, Z18, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z30
-	VFMADD213PD      Z1, Z17, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z31
-	VFMADD213PD      Z1, Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z31
-	VMULPD           Z28, Z19, Z19
-	VMULPD           Z29, Z18, Z18
-	VMULPD           Z30, Z17, Z17
-	VMULPD           Z31, Z16, Z16
-	VSCALEFPD        Z10, Z0, Z10
-	VSCALEFPD        Z8, Z0, Z8
-	VSCALEFPD        Z6, Z0, Z6
-	VSCALEFPD        Z4, Z0, Z4
-	VSUBPD           Z0, Z10, Z28
-	VSUBPD           Z0, Z8, Z29
-	VSUBPD           Z0, Z6, Z30
-	VSUBPD           Z0, Z4, Z31
-	VFMADD213PD      Z28, Z19, Z10
-	VFMADD213PD      Z29, Z18, Z8
-	VFMADD213PD      Z30, Z17, Z6
-	VFMADD213PD      Z31, Z16, Z4
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z10
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z25, Z8
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z26, Z6
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z27, Z4
-	VCMPPD           $0x03, Z15, Z15, K2
-	VCMPPD           $0x03, Z25, Z25, K3
-	VCMPPD           $0x03, Z26, Z26, K4
-	VCMPPD           $0x03, Z27, Z27, K5
-	VBLENDMPD        Z15, Z10, K2, Z15
-	VBLENDMPD        Z25, Z8, K3, Z25
-	VBLENDMPD        Z26, Z6, K4, Z26
-	VBLENDMPD        Z27, Z4, K5, Z27
-	VMULPD.BCST      actkernconst<>+2984(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+2984(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2984(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2984(SB), Z14, Z14
-	VFMADD213PD      Z5, Z5, Z24
-	VFMADD213PD      Z7, Z7, Z12
-	VFMADD213PD      Z9, Z9, Z13
-	VFMADD213PD      Z11, Z11, Z14
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z24, Z15
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z12, Z25
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z13, Z26
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z14, Z27
-	VMULPD           Z15, Z20, Z20
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
-	KMOVW            600(SP), K2
-	VBLENDMPD        272(SP), Z20, K2, Z20
-	KMOVW            592(SP), K2
-	VBLENDMPD        208(SP), Z21, K2, Z21
+	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2816(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VMULPD.BCST      actkernconst<>+2944(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2944(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z7, Z7
+	VMOVUPD          272(SP), Z9
+	VADDPD           Z1, Z9, Z9
+	VMOVUPD          208(SP), Z1
+	VADDPD           Z2, Z1, Z1
+	VMOVUPD          144(SP), Z2
+	VADDPD           Z3, Z2, Z2
+	VMOVUPD          80(SP), Z3
+	VADDPD           Z7, Z3, Z3
+	VADDPD.BCST      actkernconst<>+2976(SB), Z9, Z9
+	VADDPD.BCST      actkernconst<>+2976(SB), Z1, Z1
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z7
+	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z11
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z12
+	VFMADD213PD      Z4, Z4, Z7
+	VFMADD213PD      Z5, Z5, Z10
+	VFMADD213PD      Z6, Z6, Z11
+	VFMADD213PD      Z8, Z8, Z12
+	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z21
+	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z22
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z23
+	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z24
+	VMINPD.BCST      actkernconst<>+80(SB), Z21, Z21
+	VMINPD.BCST      actkernconst<>+80(SB), Z22, Z22
+	VMINPD.BCST      actkernconst<>+80(SB), Z23, Z23
+	VMINPD.BCST      actkernconst<>+80(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+88(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+88(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+88(SB), Z23, Z27
+	VMULPD.BCST      actkernconst<>+88(SB), Z24, Z28
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
+	VMOVUPD          Z16, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z16
+	VBROADCASTSD     actkernconst<>+56(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z21
+	VBROADCASTSD     actkernconst<>+56(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z22
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z23
+	VBROADCASTSD     actkernconst<>+56(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z24
+	VMULPD           Z21, Z29, Z29
+	VMULPD           Z22, Z30, Z30
+	VMULPD           Z23, Z31, Z31
+	VMULPD           Z24, Z16, Z16
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
+	VSCALEFPD        Z28, Z0, Z28
+	VSUBPD           Z0, Z25, Z21
+	VSUBPD           Z0, Z26, Z22
+	VSUBPD           Z0, Z27, Z23
+	VSUBPD           Z0, Z28, Z24
+	VFMADD213PD      Z21, Z29, Z25
+	VFMADD213PD      Z22, Z30, Z26
+	VFMADD213PD      Z23, Z31, Z27
+	VFMADD213PD      Z24, Z16, Z28
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z10, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z28
+	VCMPPD           $0x03, Z7, Z7, K2
+	VCMPPD           $0x03, Z10, Z10, K3
+	VCMPPD           $0x03, Z11, Z11, K4
+	VCMPPD           $0x03, Z12, Z12, K5
+	VBLENDMPD        Z7, Z25, K2, Z7
+	VBLENDMPD        Z10, Z26, K3, Z10
+	VBLENDMPD        Z11, Z27, K4, Z11
+	VBLENDMPD        Z12, Z28, K5, Z12
+	VMULPD.BCST      actkernconst<>+2984(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2984(SB), Z1, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2984(SB), Z3, Z3
+	VFMADD213PD      Z4, Z4, Z9
+	VFMADD213PD      Z5, Z5, Z1
+	VFMADD213PD      Z6, Z6, Z2
+	VFMADD213PD      Z8, Z8, Z3
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z9, Z7
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z10
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z11
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z12
+	VMULPD           Z7, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
+	VMULPD           Z12, Z20, Z20
+	KMOVW            408(SP), K2
+	VBLENDMPD        Z13, Z17, K2, Z13
+	KMOVW            400(SP), K2
+	VBLENDMPD        Z14, Z18, K2, Z14
 	KMOVW            72(SP), K2
-	VBLENDMPD        144(SP), Z22, K2, Z22
+	VBLENDMPD        Z15, Z19, K2, Z15
 	KMOVW            64(SP), K2
-	VBLENDMPD        80(SP), Z23, K2, Z23
+	VBLENDMPD        80(SP), Z20, K2, Z20
 	KMOVW            56(SP), K2
-	VBLENDMPD        Z0, Z20, K2, Z20
+	VBLENDMPD        Z0, Z13, K2, Z13
 	KMOVW            48(SP), K2
-	VBLENDMPD        Z0, Z21, K2, Z21
+	VBLENDMPD        Z0, Z14, K2, Z14
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z0, Z22, K2, Z22
+	VBLENDMPD        Z0, Z15, K2, Z15
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z0, Z23, K2, Z23
+	VBLENDMPD        Z0, Z20, K2, Z20
 	KMOVW            24(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z20, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z13, K2, Z13
 	KMOVW            16(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z14, K2, Z14
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z15, K2, Z15
 	KMOVW            (SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z23, K2, Z23
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z20, Z4, Z4
-	VMULPD           Z21, Z5, Z5
-	VMULPD           Z22, Z6, Z6
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          528(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          464(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          400(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          336(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z20, K2, Z20
+	VCVTPS2PD        (DX), Z1
+	VCVTPS2PD        32(DX), Z2
+	VCVTPS2PD        64(DX), Z3
+	VCVTPS2PD        96(DX), Z4
+	VMULPD           Z1, Z13, Z13
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z20, Z20
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 32(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 64(AX)
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -17337,88 +17172,88 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K4
-	VCMPPD           $0x11, Z4, Z3, K5
+	VCVTPS2PD        (CX), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VBROADCASTSD     actkernconst<>+1288(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K4
+	VBROADCASTSD     actkernconst<>+2992(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K5
 	KORW             K5, K4, K4
-	VMULPD           Z4, Z4, Z5
-	VMULPD           Z4, Z5, Z6
-	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
-	VADDPD           Z6, Z4, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
-	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
-	VBLENDMPD        Z10, Z0, K5, Z9
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z8, Z9, K5, Z8
-	VSUBPD           Z8, Z0, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z6
-	VADDPD           Z6, Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD           Z7, Z9, Z7
-	VFMADD213PD      Z8, Z8, Z7
-	VMULPD           Z9, Z8, Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z6
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z9
-	VADDPD           Z9, Z5, Z5
-	VADDPD.BCST      actkernconst<>+2976(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2824(SB), Z5, Z9
-	VFMADD213PD      Z6, Z6, Z9
-	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VMINPD.BCST      actkernconst<>+80(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD      Z1, Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VMULPD           Z10, Z12, Z12
-	VSCALEFPD        Z11, Z0, Z11
-	VSUBPD           Z0, Z11, Z10
-	VFMADD213PD      Z10, Z12, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z9, Z11
-	VCMPPD           $0x03, Z9, Z9, K5
-	VBLENDMPD        Z9, Z11, K5, Z9
-	VMULPD.BCST      actkernconst<>+2984(SB), Z5, Z5
-	VFMADD213PD      Z6, Z6, Z5
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z5, Z9
-	VMULPD           Z9, Z8, Z8
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z0, Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z1, Z2, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
+	VADDPD           Z3, Z1, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
+	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
+	VBROADCASTSD     actkernconst<>+64(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
+	VSCALEFPD        Z8, Z7, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
+	VBLENDMPD        Z7, Z0, K5, Z6
+	VADDPD           Z7, Z0, Z7
+	VDIVPD           Z7, Z6, Z6
+	VCMPPD           $0x03, Z5, Z5, K5
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VSUBPD           Z5, Z0, Z6
+	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z3
+	VADDPD           Z3, Z4, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
+	VMULPD           Z4, Z6, Z4
+	VFMADD213PD      Z5, Z5, Z4
+	VMULPD           Z6, Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2816(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VADDPD           Z1, Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z1
+	VFMADD213PD      Z3, Z3, Z1
+	VMAXPD.BCST      actkernconst<>+72(SB), Z1, Z6
+	VMINPD.BCST      actkernconst<>+80(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+56(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
+	VMULPD           Z6, Z8, Z8
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z6
+	VFMADD213PD      Z6, Z8, Z7
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K5
+	VBLENDMPD        Z1, Z7, K5, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VFMADD213PD      Z3, Z3, Z2
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z1
+	VMULPD           Z1, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VBLENDMPD        Z0, Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
+	VCVTPS2PD        (DX), Z1
+	VMULPD           Z1, Z4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -17433,90 +17268,90 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K4
-	VCMPPD           $0x11, Z4, Z3, K5
+	VMOVUPS.Z        (CX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VBROADCASTSD     actkernconst<>+1288(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K4
+	VBROADCASTSD     actkernconst<>+2992(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K5
 	KORW             K5, K4, K4
-	VMULPD           Z4, Z4, Z5
-	VMULPD           Z4, Z5, Z6
-	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
-	VADDPD           Z6, Z4, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
-	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
-	VBLENDMPD        Z10, Z0, K5, Z9
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z8, Z9, K5, Z8
-	VSUBPD           Z8, Z0, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z6
-	VADDPD           Z6, Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD           Z7, Z9, Z7
-	VFMADD213PD      Z8, Z8, Z7
-	VMULPD           Z9, Z8, Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z6
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z9
-	VADDPD           Z9, Z5, Z5
-	VADDPD.BCST      actkernconst<>+2976(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2824(SB), Z5, Z9
-	VFMADD213PD      Z6, Z6, Z9
-	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VMINPD.BCST      actkernconst<>+80(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD      Z1, Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VMULPD           Z10, Z12, Z12
-	VSCALEFPD        Z11, Z0, Z11
-	VSUBPD           Z0, Z11, Z10
-	VFMADD213PD      Z10, Z12, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z9, Z11
-	VCMPPD           $0x03, Z9, Z9, K5
-	VBLENDMPD        Z9, Z11, K5, Z9
-	VMULPD.BCST      actkernconst<>+2984(SB), Z5, Z5
-	VFMADD213PD      Z6, Z6, Z5
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z5, Z9
-	VMULPD           Z9, Z8, Z8
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z0, Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z1, Z2, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
+	VADDPD           Z3, Z1, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
+	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
+	VBROADCASTSD     actkernconst<>+64(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
+	VSCALEFPD        Z8, Z7, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
+	VBLENDMPD        Z7, Z0, K5, Z6
+	VADDPD           Z7, Z0, Z7
+	VDIVPD           Z7, Z6, Z6
+	VCMPPD           $0x03, Z5, Z5, K5
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VSUBPD           Z5, Z0, Z6
+	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z3
+	VADDPD           Z3, Z4, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
+	VMULPD           Z4, Z6, Z4
+	VFMADD213PD      Z5, Z5, Z4
+	VMULPD           Z6, Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2816(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VADDPD           Z1, Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z1
+	VFMADD213PD      Z3, Z3, Z1
+	VMAXPD.BCST      actkernconst<>+72(SB), Z1, Z6
+	VMINPD.BCST      actkernconst<>+80(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+56(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
+	VMULPD           Z6, Z8, Z8
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z6
+	VFMADD213PD      Z6, Z8, Z7
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K5
+	VBLENDMPD        Z1, Z7, K5, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VFMADD213PD      Z3, Z3, Z2
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z1
+	VMULPD           Z1, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VBLENDMPD        Z0, Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
+	VMOVUPS.Z        (DX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VMULPD           Z1, Z4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -17526,11 +17361,8 @@ done:
 
 // func geluTanhBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·geluTanhBackwardAVX512Stream(SB), $624-72
+TEXT ·geluTanhBackwardAVX512Stream(SB), $432-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+2992(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -17539,398 +17371,385 @@ TEXT ·geluTanhBackwardAVX512Stream(SB), $624-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z7, K5
-	VCMPPD           $0x11, Z4, Z2, K6
-	VCMPPD           $0x11, Z5, Z2, K7
+	VCVTPS2PD        (CX), Z1
+	VCVTPS2PD        32(CX), Z2
+	VCVTPS2PD        64(CX), Z3
+	VCVTPS2PD        96(CX), Z4
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z3, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K5
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
+	VCMPPD           $0x11, Z1, Z5, K6
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
+	VCMPPD           $0x11, Z2, Z5, K7
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z2, K5
+	VCMPPD           $0x11, Z3, Z5, K5
+	VBROADCASTSD     actkernconst<>+1288(SB), Z5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z7, Z2, K4
+	VCMPPD           $0x11, Z4, Z5, K4
 	KMOVW            K3, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K3
 	KMOVW            K2, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z2, K2
 	KMOVW            K4, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z6, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z3, K4
 	KMOVW            K5, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z7, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K5
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K7, 48(SP)
-	VCMPPD           $0x11, Z4, Z3, K7
+	VCMPPD           $0x11, Z1, Z5, K7
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K6, 56(SP)
-	VCMPPD           $0x11, Z5, Z3, K6
+	VCMPPD           $0x11, Z2, Z5, K6
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K5, 64(SP)
-	VCMPPD           $0x11, Z6, Z3, K5
+	VCMPPD           $0x11, Z3, Z5, K5
+	VBROADCASTSD     actkernconst<>+2992(SB), Z5
 	KMOVW            K4, 72(SP)
-	VCMPPD           $0x11, Z7, Z3, K4
+	VCMPPD           $0x11, Z4, Z5, K4
 	KORW             K7, K3, K3
 	KORW             K6, K2, K2
 	KMOVW            72(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            64(SP), K5
 	KORW             K4, K5, K5
+	VMULPD           Z1, Z1, Z5
+	VMULPD           Z2, Z2, Z6
+	VMULPD           Z3, Z3, Z7
 	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
+	VMULPD           Z1, Z5, Z9
+	VMULPD           Z2, Z6, Z10
+	VMULPD           Z3, Z7, Z11
 	VMULPD           Z4, Z8, Z12
-	VMULPD           Z5, Z9, Z13
-	VMULPD           Z6, Z10, Z14
-	VMULPD           Z7, Z11, Z15
+	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2824(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+2824(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2824(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2824(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2824(SB), Z15, Z15
+	VADDPD           Z9, Z1, Z13
+	VADDPD           Z10, Z2, Z14
+	VADDPD           Z11, Z3, Z15
 	VADDPD           Z12, Z4, Z16
-	VADDPD           Z13, Z5, Z17
-	VADDPD           Z14, Z6, Z18
-	VADDPD           Z15, Z7, Z19
+	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+2816(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+2816(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+2816(SB), Z19, Z23
+	VANDPD.BCST      actkernconst<>+1024(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+1024(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+1024(SB), Z19, Z23
 	VANDPD.BCST      actkernconst<>+1024(SB), Z20, Z24
-	VANDPD.BCST      actkernconst<>+1024(SB), Z21, Z25
-	VANDPD.BCST      actkernconst<>+1024(SB), Z22, Z26
-	VANDPD.BCST      actkernconst<>+1024(SB), Z23, Z27
+	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
 	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
-	VMAXPD.BCST      actkernconst<>+728(SB), Z26, Z30
-	VMAXPD.BCST      actkernconst<>+728(SB), Z27, Z31
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z20, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z21, K7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z21, Z25
+	VMAXPD.BCST      actkernconst<>+712(SB), Z22, Z26
+	VMAXPD.BCST      actkernconst<>+712(SB), Z23, Z27
+	VMAXPD.BCST      actkernconst<>+712(SB), Z24, Z28
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z17, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z18, K7
 	KMOVW            K5, 64(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z22, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z19, K5
 	KMOVW            K6, 72(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z23, K6
-	VMOVUPD          Z11, 80(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z11
-	VMOVUPD          Z10, 144(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z29, Z10
-	VMOVUPD          Z9, 208(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z30, Z9
-	VMOVUPD          Z8, 272(SP)
-	VMULPD.BCST      actkernconst<>+88(SB), Z31, Z8
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z9, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z20, K6
+	VMULPD.BCST      actkernconst<>+88(SB), Z25, Z29
+	VMULPD.BCST      actkernconst<>+88(SB), Z26, Z30
+	VMULPD.BCST      actkernconst<>+88(SB), Z27, Z31
+	VMOVUPD          Z8, 80(SP)
+	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z8
+	VRNDSCALEPD      $0x08, Z29, Z29
+	VRNDSCALEPD      $0x08, Z30, Z30
+	VRNDSCALEPD      $0x08, Z31, Z31
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VMOVUPD          Z7, 336(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
-	VMOVUPD          Z6, 400(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
-	VMOVUPD          Z5, 464(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z5
-	VMOVUPD          Z4, 528(SP)
+	VMOVUPD          Z7, 144(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z7
+	VMOVUPD          Z6, 208(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z6
+	VMOVUPD          Z5, 272(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z5
+	VMOVUPD          Z4, 336(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z7
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z29, Z6
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z30, Z5
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z31, Z4
-	VMOVAPD          Z1, Z28
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z6, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z5, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z31
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z28
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z6, Z29
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z5, Z30
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z4, Z31
-	VSCALEFPD        Z11, Z28, Z28
-	VSCALEFPD        Z10, Z29, Z29
-	VSCALEFPD        Z9, Z30, Z30
-	VSCALEFPD        Z8, Z31, Z31
-	KMOVW            K2, 592(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z24, K2
-	KMOVW            K3, 600(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z25, K3
-	KMOVW            K6, 608(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z26, K6
-	KMOVW            K5, 616(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z27, K5
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K2, Z28
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z29, K3, Z29
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z30, K6, Z30
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K4, Z4
-	VBLENDMPD        Z29, Z0, K7, Z5
-	KMOVW            616(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z6
-	KMOVW            608(SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z7
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z26, Z6
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z27, Z5
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z4
+	VBROADCASTSD     actkernconst<>+64(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z25
+	VBROADCASTSD     actkernconst<>+64(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z6, Z26
+	VBROADCASTSD     actkernconst<>+64(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z27
+	VBROADCASTSD     actkernconst<>+64(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z25
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z26
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z27
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z28
+	VSCALEFPD        Z29, Z25, Z25
+	VSCALEFPD        Z30, Z26, Z26
+	VSCALEFPD        Z31, Z27, Z27
+	VSCALEFPD        Z8, Z28, Z28
+	KMOVW            K2, 400(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z21, K2
+	KMOVW            K3, 408(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z22, K3
+	KMOVW            K6, 416(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z23, K6
+	KMOVW            K5, 424(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z24, K5
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z25, K2, Z25
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z26, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z27, K6, Z27
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K5, Z28
+	VBLENDMPD        Z25, Z0, K4, Z4
+	VBLENDMPD        Z26, Z0, K7, Z5
+	KMOVW            424(SP), K2
+	VBLENDMPD        Z27, Z0, K2, Z6
+	KMOVW            416(SP), K2
+	VBLENDMPD        Z28, Z0, K2, Z7
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z4, Z4
-	VDIVPD           Z29, Z5, Z5
-	VDIVPD           Z30, Z6, Z6
-	VDIVPD           Z31, Z7, Z7
-	VCMPPD           $0x03, Z20, Z20, K2
-	VCMPPD           $0x03, Z21, Z21, K3
-	VCMPPD           $0x03, Z22, Z22, K4
-	VCMPPD           $0x03, Z23, Z23, K5
-	VBLENDMPD        Z20, Z4, K2, Z20
-	VBLENDMPD        Z21, Z5, K3, Z21
-	VBLENDMPD        Z22, Z6, K4, Z22
-	VBLENDMPD        Z23, Z7, K5, Z23
-	VSUBPD           Z20, Z0, Z4
-	VSUBPD           Z21, Z0, Z5
-	VSUBPD           Z22, Z0, Z6
-	VSUBPD           Z23, Z0, Z7
+	VDIVPD           Z25, Z4, Z4
+	VDIVPD           Z26, Z5, Z5
+	VDIVPD           Z27, Z6, Z6
+	VDIVPD           Z28, Z7, Z7
+	VCMPPD           $0x03, Z17, Z17, K2
+	VCMPPD           $0x03, Z18, Z18, K3
+	VCMPPD           $0x03, Z19, Z19, K4
+	VCMPPD           $0x03, Z20, Z20, K5
+	VBLENDMPD        Z17, Z4, K2, Z17
+	VBLENDMPD        Z18, Z5, K3, Z18
+	VBLENDMPD        Z19, Z6, K4, Z19
+	VBLENDMPD        Z20, Z7, K5, Z20
+	VSUBPD           Z17, Z0, Z4
+	VSUBPD           Z18, Z0, Z5
+	VSUBPD           Z19, Z0, Z6
+	VSUBPD           Z20, Z0, Z7
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z10, Z10
+	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+1080(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+1080(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+1080(SB), Z15, Z15
+	VADDPD           Z9, Z13, Z13
+	VADDPD           Z10, Z14, Z14
+	VADDPD           Z11, Z15, Z15
 	VADDPD           Z12, Z16, Z16
-	VADDPD           Z13, Z17, Z17
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
+	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+2816(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+2816(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+2816(SB), Z19, Z19
-	VMULPD           Z16, Z4, Z16
-	VMULPD           Z17, Z5, Z17
-	VMULPD           Z18, Z6, Z18
-	VMULPD           Z19, Z7, Z19
+	VMULPD           Z13, Z4, Z13
+	VMULPD           Z14, Z5, Z14
+	VMULPD           Z15, Z6, Z15
+	VMULPD           Z16, Z7, Z16
+	VFMADD213PD      Z17, Z17, Z13
+	VFMADD213PD      Z18, Z18, Z14
+	VFMADD213PD      Z19, Z19, Z15
 	VFMADD213PD      Z20, Z20, Z16
-	VFMADD213PD      Z21, Z21, Z17
-	VFMADD213PD      Z22, Z22, Z18
-	VFMADD213PD      Z23, Z23, Z19
-	VMULPD           Z4, Z20, Z20
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMOVUPD          528(SP), Z4
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z5
-	VMOVUPD          464(SP), Z6
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z6, Z7
-	VMOVUPD          400(SP), Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z8, Z9
-	VMOVUPD          336(SP), Z10
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z10, Z11
+	VMULPD           Z4, Z17, Z17
+	VMULPD           Z5, Z18, Z18
+	VMULPD           Z6, Z19, Z19
+	VMULPD           Z7, Z20, Z20
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z4
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z6
+	VMOVUPD          336(SP), Z7
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z7, Z8
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z4, Z4
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z9, Z9
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+2944(SB), Z6, Z13
-	VMULPD.BCST      actkernconst<>+2944(SB), Z8, Z14
-	VMULPD.BCST      actkernconst<>+2944(SB), Z10, Z15
-	VMOVUPD          272(SP), Z24
-	VADDPD           Z12, Z24, Z24
-	VMOVUPD          208(SP), Z12
-	VADDPD           Z13, Z12, Z12
-	VMOVUPD          144(SP), Z13
-	VADDPD           Z14, Z13, Z13
-	VMOVUPD          80(SP), Z14
-	VADDPD           Z15, Z14, Z14
-	VADDPD.BCST      actkernconst<>+2976(SB), Z24, Z24
-	VADDPD.BCST      actkernconst<>+2976(SB), Z12, Z12
-	VADDPD.BCST      actkernconst<>+2976(SB), Z13, Z13
-	VADDPD.BCST      actkernconst<>+2976(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2824(SB), Z24, Z15
-	VMULPD.BCST      actkernconst<>+2824(SB), Z12, Z25
-	VMULPD.BCST      actkernconst<>+2824(SB), Z13, Z26
-	VMULPD.BCST      actkernconst<>+2824(SB), Z14, Z27
-	VFMADD213PD      Z5, Z5, Z15
-	VFMADD213PD      Z7, Z7, Z25
-	VFMADD213PD      Z9, Z9, Z26
-	VFMADD213PD      Z11, Z11, Z27
-	VMAXPD.BCST      actkernconst<>+72(SB), Z15, Z28
-	VMAXPD.BCST      actkernconst<>+72(SB), Z25, Z29
-	VMAXPD.BCST      actkernconst<>+72(SB), Z26, Z30
-	VMAXPD.BCST      actkernconst<>+72(SB), Z27, Z31
-	VMINPD.BCST      actkernconst<>+80(SB), Z28, Z28
-	VMINPD.BCST      actkernconst<>+80(SB), Z29, Z29
-	VMINPD.BCST      actkernconst<>+80(SB), Z30, Z30
-	VMINPD.BCST      actkernconst<>+80(SB), Z31, Z31
-	VMULPD.BCST      actkernconst<>+88(SB), Z28, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z29, Z8
-	VMULPD.BCST      actkernconst<>+88(SB), Z30, Z6
-	VMULPD.BCST      actkernconst<>+88(SB), Z31, Z4
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z4, Z4
-	VMOVUPD          Z19, 80(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
-	VMOVUPD          Z18, 144(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z18
-	VMOVUPD          Z17, 208(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z17
-	VMOVUPD          Z16, 272(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z16
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z19
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z29, Z18
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z30, Z17
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z31, Z16
-	VBROADCASTSD     actkernconst<>+56(SB), Z28
-	VFMADD213PD      Z1, Z19, Z28
-	VBROADCASTSD     actkernconst<>+56(SB), Z29
-	VFMADD213PD      Z1, Z18, Z29
-	VBROADCASTSD     actkernconst<>+56(SB), Z30
-	VFMADD213PD      Z1, Z17, Z30
-	VBROADCASTSD     actkernconst<>+56(SB), Z31
-	VFMADD213PD      Z1, Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z31
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z19, Z28
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z18, Z29
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z17, Z30
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z31
-	VMULPD           Z28, Z19, Z19
-	VMULPD           Z29, Z18, Z18
-	VMULPD           Z30, Z17, Z17
-	VMULPD           Z31, Z16, Z16
-	VSCALEFPD        Z10, Z0, Z10
-	VSCALEFPD        Z8, Z0, Z8
-	VSCALEFPD        Z6, Z0, Z6
-	VSCALEFPD        Z4, Z0, Z4
-	VSUBPD           Z0, Z10, Z28
-	VSUBPD           Z0, Z8, Z29
-	VSUBPD           Z0, Z6, Z30
-	VSUBPD           Z0, Z4, Z31
-	VFMADD213PD      Z28, Z19, Z10
-	VFMADD213PD      Z29, Z18, Z8
-	VFMADD213PD      Z30, Z17, Z6
-	VFMADD213PD      Z31, Z16, Z4
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z10
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z25, Z8
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z26, Z6
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z27, Z4
-	VCMPPD           $0x03, Z15, Z15, K2
-	VCMPPD           $0x03, Z25, Z25, K3
-	VCMPPD           $0x03, Z26, Z26, K4
-	VCMPPD           $0x03, Z27, Z27, K5
-	VBLENDMPD        Z15, Z10, K2, Z15
-	VBLENDMPD        Z25, Z8, K3, Z25
-	VBLENDMPD        Z26, Z6, K4, Z26
-	VBLENDMPD        Z27, Z4, K5, Z27
-	VMULPD.BCST      actkernconst<>+2984(SB), Z24, Z24
-	VMULPD.BCST      actkernconst<>+2984(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2984(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2984(SB), Z14, Z14
-	VFMADD213PD      Z5, Z5, Z24
-	VFMADD213PD      Z7, Z7, Z12
-	VFMADD213PD      Z9, Z9, Z13
-	VFMADD213PD      Z11, Z11, Z14
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z24, Z15
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z12, Z25
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z13, Z26
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z14, Z27
-	VMULPD           Z15, Z20, Z20
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
-	KMOVW            600(SP), K2
-	VBLENDMPD        272(SP), Z20, K2, Z20
-	KMOVW            592(SP), K2
-	VBLENDMPD        208(SP), Z21, K2, Z21
+	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2816(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VMULPD.BCST      actkernconst<>+2944(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2944(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z7, Z7
+	VMOVUPD          272(SP), Z9
+	VADDPD           Z1, Z9, Z9
+	VMOVUPD          208(SP), Z1
+	VADDPD           Z2, Z1, Z1
+	VMOVUPD          144(SP), Z2
+	VADDPD           Z3, Z2, Z2
+	VMOVUPD          80(SP), Z3
+	VADDPD           Z7, Z3, Z3
+	VADDPD.BCST      actkernconst<>+2976(SB), Z9, Z9
+	VADDPD.BCST      actkernconst<>+2976(SB), Z1, Z1
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z7
+	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z11
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z12
+	VFMADD213PD      Z4, Z4, Z7
+	VFMADD213PD      Z5, Z5, Z10
+	VFMADD213PD      Z6, Z6, Z11
+	VFMADD213PD      Z8, Z8, Z12
+	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z21
+	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z22
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z23
+	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z24
+	VMINPD.BCST      actkernconst<>+80(SB), Z21, Z21
+	VMINPD.BCST      actkernconst<>+80(SB), Z22, Z22
+	VMINPD.BCST      actkernconst<>+80(SB), Z23, Z23
+	VMINPD.BCST      actkernconst<>+80(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+88(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+88(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+88(SB), Z23, Z27
+	VMULPD.BCST      actkernconst<>+88(SB), Z24, Z28
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VRNDSCALEPD      $0x08, Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
+	VMOVUPD          Z16, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z16
+	VBROADCASTSD     actkernconst<>+56(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z21
+	VBROADCASTSD     actkernconst<>+56(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z30, Z22
+	VBROADCASTSD     actkernconst<>+56(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z23
+	VBROADCASTSD     actkernconst<>+56(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z24
+	VMULPD           Z21, Z29, Z29
+	VMULPD           Z22, Z30, Z30
+	VMULPD           Z23, Z31, Z31
+	VMULPD           Z24, Z16, Z16
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
+	VSCALEFPD        Z28, Z0, Z28
+	VSUBPD           Z0, Z25, Z21
+	VSUBPD           Z0, Z26, Z22
+	VSUBPD           Z0, Z27, Z23
+	VSUBPD           Z0, Z28, Z24
+	VFMADD213PD      Z21, Z29, Z25
+	VFMADD213PD      Z22, Z30, Z26
+	VFMADD213PD      Z23, Z31, Z27
+	VFMADD213PD      Z24, Z16, Z28
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z10, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z28
+	VCMPPD           $0x03, Z7, Z7, K2
+	VCMPPD           $0x03, Z10, Z10, K3
+	VCMPPD           $0x03, Z11, Z11, K4
+	VCMPPD           $0x03, Z12, Z12, K5
+	VBLENDMPD        Z7, Z25, K2, Z7
+	VBLENDMPD        Z10, Z26, K3, Z10
+	VBLENDMPD        Z11, Z27, K4, Z11
+	VBLENDMPD        Z12, Z28, K5, Z12
+	VMULPD.BCST      actkernconst<>+2984(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2984(SB), Z1, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2984(SB), Z3, Z3
+	VFMADD213PD      Z4, Z4, Z9
+	VFMADD213PD      Z5, Z5, Z1
+	VFMADD213PD      Z6, Z6, Z2
+	VFMADD213PD      Z8, Z8, Z3
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z9, Z7
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z10
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z11
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z12
+	VMULPD           Z7, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
+	VMULPD           Z12, Z20, Z20
+	KMOVW            408(SP), K2
+	VBLENDMPD        Z13, Z17, K2, Z13
+	KMOVW            400(SP), K2
+	VBLENDMPD        Z14, Z18, K2, Z14
 	KMOVW            72(SP), K2
-	VBLENDMPD        144(SP), Z22, K2, Z22
+	VBLENDMPD        Z15, Z19, K2, Z15
 	KMOVW            64(SP), K2
-	VBLENDMPD        80(SP), Z23, K2, Z23
+	VBLENDMPD        80(SP), Z20, K2, Z20
 	KMOVW            56(SP), K2
-	VBLENDMPD        Z0, Z20, K2, Z20
+	VBLENDMPD        Z0, Z13, K2, Z13
 	KMOVW            48(SP), K2
-	VBLENDMPD        Z0, Z21, K2, Z21
+	VBLENDMPD        Z0, Z14, K2, Z14
 	KMOVW            40(SP), K2
-	VBLENDMPD        Z0, Z22, K2, Z22
+	VBLENDMPD        Z0, Z15, K2, Z15
 	KMOVW            32(SP), K2
-	VBLENDMPD        Z0, Z23, K2, Z23
+	VBLENDMPD        Z0, Z20, K2, Z20
 	KMOVW            24(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z20, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z13, K2, Z13
 	KMOVW            16(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z21, K2, Z21
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z14, K2, Z14
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z22, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z15, K2, Z15
 	KMOVW            (SP), K2
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z23, K2, Z23
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z20, Z4, Z4
-	VMULPD           Z21, Z5, Z5
-	VMULPD           Z22, Z6, Z6
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          528(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          464(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          400(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          336(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z20, K2, Z20
+	VCVTPS2PD        (DX), Z1
+	VCVTPS2PD        32(DX), Z2
+	VCVTPS2PD        64(DX), Z3
+	VCVTPS2PD        96(DX), Z4
+	VMULPD           Z1, Z13, Z13
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z20, Z20
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 32(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 64(AX)
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -17940,88 +17759,88 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K4
-	VCMPPD           $0x11, Z4, Z3, K5
+	VCVTPS2PD        (CX), Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VBROADCASTSD     actkernconst<>+1288(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K4
+	VBROADCASTSD     actkernconst<>+2992(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K5
 	KORW             K5, K4, K4
-	VMULPD           Z4, Z4, Z5
-	VMULPD           Z4, Z5, Z6
-	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
-	VADDPD           Z6, Z4, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
-	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
-	VBLENDMPD        Z10, Z0, K5, Z9
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z8, Z9, K5, Z8
-	VSUBPD           Z8, Z0, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z6
-	VADDPD           Z6, Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD           Z7, Z9, Z7
-	VFMADD213PD      Z8, Z8, Z7
-	VMULPD           Z9, Z8, Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z6
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z9
-	VADDPD           Z9, Z5, Z5
-	VADDPD.BCST      actkernconst<>+2976(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2824(SB), Z5, Z9
-	VFMADD213PD      Z6, Z6, Z9
-	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VMINPD.BCST      actkernconst<>+80(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD      Z1, Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VMULPD           Z10, Z12, Z12
-	VSCALEFPD        Z11, Z0, Z11
-	VSUBPD           Z0, Z11, Z10
-	VFMADD213PD      Z10, Z12, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z9, Z11
-	VCMPPD           $0x03, Z9, Z9, K5
-	VBLENDMPD        Z9, Z11, K5, Z9
-	VMULPD.BCST      actkernconst<>+2984(SB), Z5, Z5
-	VFMADD213PD      Z6, Z6, Z5
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z5, Z9
-	VMULPD           Z9, Z8, Z8
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z0, Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z1, Z2, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
+	VADDPD           Z3, Z1, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
+	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
+	VBROADCASTSD     actkernconst<>+64(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
+	VSCALEFPD        Z8, Z7, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
+	VBLENDMPD        Z7, Z0, K5, Z6
+	VADDPD           Z7, Z0, Z7
+	VDIVPD           Z7, Z6, Z6
+	VCMPPD           $0x03, Z5, Z5, K5
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VSUBPD           Z5, Z0, Z6
+	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z3
+	VADDPD           Z3, Z4, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
+	VMULPD           Z4, Z6, Z4
+	VFMADD213PD      Z5, Z5, Z4
+	VMULPD           Z6, Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2816(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VADDPD           Z1, Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z1
+	VFMADD213PD      Z3, Z3, Z1
+	VMAXPD.BCST      actkernconst<>+72(SB), Z1, Z6
+	VMINPD.BCST      actkernconst<>+80(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+56(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
+	VMULPD           Z6, Z8, Z8
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z6
+	VFMADD213PD      Z6, Z8, Z7
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K5
+	VBLENDMPD        Z1, Z7, K5, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VFMADD213PD      Z3, Z3, Z2
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z1
+	VMULPD           Z1, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VBLENDMPD        Z0, Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
+	VCVTPS2PD        (DX), Z1
+	VMULPD           Z1, Z4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -18036,90 +17855,90 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z4, K4
-	VCMPPD           $0x11, Z4, Z3, K5
+	VMOVUPS.Z        (CX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VCMPPD.BCST      $0x11, actkernconst<>+2832(SB), Z1, K2
+	VBROADCASTSD     actkernconst<>+1288(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2952(SB), Z1, K4
+	VBROADCASTSD     actkernconst<>+2992(SB), Z2
+	VCMPPD           $0x11, Z1, Z2, K5
 	KORW             K5, K4, K4
-	VMULPD           Z4, Z4, Z5
-	VMULPD           Z4, Z5, Z6
-	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
-	VADDPD           Z6, Z4, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VMOVAPD          Z1, Z10
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
-	VSCALEFPD        Z11, Z10, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K6
-	VBLENDMPD.BCST   actkernconst<>+48(SB), Z10, K6, Z10
-	VBLENDMPD        Z10, Z0, K5, Z9
-	VADDPD           Z10, Z0, Z10
-	VDIVPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z8, Z9, K5, Z8
-	VSUBPD           Z8, Z0, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z6
-	VADDPD           Z6, Z7, Z7
-	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
-	VMULPD           Z7, Z9, Z7
-	VFMADD213PD      Z8, Z8, Z7
-	VMULPD           Z9, Z8, Z8
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z6
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z9
-	VADDPD           Z9, Z5, Z5
-	VADDPD.BCST      actkernconst<>+2976(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+2824(SB), Z5, Z9
-	VFMADD213PD      Z6, Z6, Z9
-	VMAXPD.BCST      actkernconst<>+72(SB), Z9, Z10
-	VMINPD.BCST      actkernconst<>+80(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z10, Z12
-	VBROADCASTSD     actkernconst<>+56(SB), Z10
-	VFMADD213PD      Z1, Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VMULPD           Z10, Z12, Z12
-	VSCALEFPD        Z11, Z0, Z11
-	VSUBPD           Z0, Z11, Z10
-	VFMADD213PD      Z10, Z12, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z9, Z11
-	VCMPPD           $0x03, Z9, Z9, K5
-	VBLENDMPD        Z9, Z11, K5, Z9
-	VMULPD.BCST      actkernconst<>+2984(SB), Z5, Z5
-	VFMADD213PD      Z6, Z6, Z5
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z5, Z9
-	VMULPD           Z9, Z8, Z8
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z0, Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+0(SB), Z7, K2, Z7
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VMULPD           Z1, Z1, Z2
+	VMULPD           Z1, Z2, Z3
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
+	VADDPD           Z3, Z1, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
+	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
+	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
+	VBROADCASTSD     actkernconst<>+64(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
+	VSCALEFPD        Z8, Z7, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
+	VBLENDMPD        Z7, Z0, K5, Z6
+	VADDPD           Z7, Z0, Z7
+	VDIVPD           Z7, Z6, Z6
+	VCMPPD           $0x03, Z5, Z5, K5
+	VBLENDMPD        Z5, Z6, K5, Z5
+	VSUBPD           Z5, Z0, Z6
+	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z3
+	VADDPD           Z3, Z4, Z4
+	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
+	VMULPD           Z4, Z6, Z4
+	VFMADD213PD      Z5, Z5, Z4
+	VMULPD           Z6, Z5, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z3
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2816(SB), Z3, Z3
+	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
+	VADDPD           Z1, Z2, Z2
+	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z1
+	VFMADD213PD      Z3, Z3, Z1
+	VMAXPD.BCST      actkernconst<>+72(SB), Z1, Z6
+	VMINPD.BCST      actkernconst<>+80(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VBROADCASTSD     actkernconst<>+56(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
+	VMULPD           Z6, Z8, Z8
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z6
+	VFMADD213PD      Z6, Z8, Z7
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K5
+	VBLENDMPD        Z1, Z7, K5, Z1
+	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
+	VFMADD213PD      Z3, Z3, Z2
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z1
+	VMULPD           Z1, Z5, Z5
+	VBLENDMPD        Z4, Z5, K4, Z4
+	VBLENDMPD        Z0, Z4, K3, Z4
+	VBLENDMPD.BCST   actkernconst<>+0(SB), Z4, K2, Z4
+	VMOVUPS.Z        (DX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VMULPD           Z1, Z4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -18325,79 +18144,79 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y2, Y2
 	VMULPD      actkernconst<>+2880(SB), Y10, Y10
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
-	VMULPD      actkernconst<>+3040(SB), Y1, Y13
-	VMULPD      actkernconst<>+3040(SB), Y4, Y14
-	VMULPD      actkernconst<>+3040(SB), Y11, Y4
-	VMOVUPD     352(SP), Y11
-	VADDPD      Y13, Y11, Y11
-	VMOVUPD     320(SP), Y13
-	VADDPD      Y14, Y13, Y13
-	VMOVUPD     288(SP), Y14
-	VADDPD      Y4, Y14, Y14
-	VADDPD      actkernconst<>+3168(SB), Y11, Y11
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VMULPD      actkernconst<>+3040(SB), Y4, Y4
+	VMULPD      actkernconst<>+3040(SB), Y11, Y11
+	VMOVUPD     352(SP), Y13
+	VADDPD      Y1, Y13, Y13
+	VMOVUPD     320(SP), Y1
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     288(SP), Y4
+	VADDPD      Y11, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y13, Y13
-	VADDPD      actkernconst<>+3168(SB), Y14, Y14
-	VMULPD      actkernconst<>+2912(SB), Y11, Y4
-	VMULPD      actkernconst<>+2912(SB), Y13, Y1
+	VADDPD      actkernconst<>+3168(SB), Y1, Y1
+	VADDPD      actkernconst<>+3168(SB), Y4, Y4
+	VMULPD      actkernconst<>+2912(SB), Y13, Y11
+	VMULPD      actkernconst<>+2912(SB), Y1, Y14
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+2912(SB), Y14, Y9
-	VFMADD213PD Y2, Y2, Y4
-	VFMADD213PD Y10, Y10, Y1
+	VMULPD      actkernconst<>+2912(SB), Y4, Y9
+	VFMADD213PD Y2, Y2, Y11
+	VFMADD213PD Y10, Y10, Y14
 	VFMADD213PD Y12, Y12, Y9
 	VMOVUPD     Y8, 320(SP)
-	VMAXPD      actkernconst<>+288(SB), Y4, Y8
+	VMAXPD      actkernconst<>+288(SB), Y11, Y8
 	VMOVUPD     Y6, 352(SP)
-	VMAXPD      actkernconst<>+288(SB), Y1, Y6
-	VMOVUPD     Y7, 480(SP)
+	VMAXPD      actkernconst<>+288(SB), Y14, Y6
+	VMOVUPD     Y7, 384(SP)
 	VMAXPD      actkernconst<>+288(SB), Y9, Y7
 	VMINPD      actkernconst<>+320(SB), Y8, Y8
 	VMINPD      actkernconst<>+320(SB), Y6, Y6
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VMOVUPD     Y5, 512(SP)
+	VMOVUPD     Y5, 416(SP)
 	VMULPD      actkernconst<>+352(SB), Y8, Y5
-	VMOVUPD     Y3, 544(SP)
+	VMOVUPD     Y3, 448(SP)
 	VMULPD      actkernconst<>+352(SB), Y6, Y3
-	VMOVUPD     Y12, 576(SP)
+	VMOVUPD     Y12, 480(SP)
 	VMULPD      actkernconst<>+352(SB), Y7, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     Y10, 608(SP)
+	VMOVUPD     Y10, 512(SP)
 	VXORPD      actkernconst<>+128(SB), Y5, Y10
-	VMOVUPD     Y2, 640(SP)
+	VMOVUPD     Y2, 544(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
-	VMOVUPD     Y14, 672(SP)
-	VXORPD      actkernconst<>+128(SB), Y12, Y14
+	VMOVUPD     Y4, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y12, Y4
 	VFMADD132PD actkernconst<>+384(SB), Y8, Y10
 	VFMADD132PD actkernconst<>+384(SB), Y6, Y2
-	VFMADD132PD actkernconst<>+384(SB), Y7, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y4
 	VMOVUPD     actkernconst<>+224(SB), Y6
 	VFMADD213PD actkernconst<>+256(SB), Y10, Y6
 	VMOVUPD     actkernconst<>+224(SB), Y7
 	VFMADD213PD actkernconst<>+256(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+224(SB), Y8
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+256(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+416(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+416(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+448(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+512(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+544(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+576(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y8
 	VMULPD      Y6, Y10, Y10
 	VMULPD      Y7, Y2, Y2
-	VMULPD      Y8, Y14, Y14
+	VMULPD      Y8, Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y3, Y3
@@ -18409,38 +18228,38 @@ loop:
 	VSUBPD      Y0, Y12, Y8
 	VFMADD213PD Y6, Y10, Y5
 	VFMADD213PD Y7, Y2, Y3
-	VFMADD213PD Y8, Y14, Y12
-	VANDPD      actkernconst<>+128(SB), Y4, Y2
+	VFMADD213PD Y8, Y4, Y12
+	VANDPD      actkernconst<>+128(SB), Y11, Y2
 	VORPD       Y5, Y2, Y5
-	VANDPD      actkernconst<>+128(SB), Y1, Y2
+	VANDPD      actkernconst<>+128(SB), Y14, Y2
 	VORPD       Y3, Y2, Y3
 	VANDPD      actkernconst<>+128(SB), Y9, Y2
 	VORPD       Y12, Y2, Y12
-	VCMPPD      $0x03, Y4, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VCMPPD      $0x03, Y9, Y9, Y7
-	VBLENDVPD   Y2, Y4, Y5, Y2
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VBLENDVPD   Y7, Y9, Y12, Y7
-	VMULPD      actkernconst<>+3200(SB), Y11, Y11
+	VCMPPD      $0x03, Y11, Y11, Y2
+	VCMPPD      $0x03, Y14, Y14, Y4
+	VCMPPD      $0x03, Y9, Y9, Y6
+	VBLENDVPD   Y2, Y11, Y5, Y2
+	VBLENDVPD   Y4, Y14, Y3, Y4
+	VBLENDVPD   Y6, Y9, Y12, Y6
 	VMULPD      actkernconst<>+3200(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+3200(SB), Y1
-	VMULPD      672(SP), Y1, Y3
-	VMOVUPD     640(SP), Y1
-	VFMADD213PD Y1, Y1, Y11
-	VMOVUPD     608(SP), Y1
-	VFMADD213PD Y1, Y1, Y13
-	VMOVUPD     576(SP), Y1
-	VFMADD213PD Y1, Y1, Y3
-	VFMADD132PD actkernconst<>+3104(SB), Y11, Y2
-	VFMADD132PD actkernconst<>+3104(SB), Y13, Y6
-	VFMADD132PD actkernconst<>+3104(SB), Y3, Y7
-	VMOVUPD     544(SP), Y1
-	VMULPD      Y2, Y1, Y1
-	VMOVUPD     512(SP), Y2
-	VMULPD      Y6, Y2, Y2
+	VMULPD      actkernconst<>+3200(SB), Y1, Y1
+	VMOVUPD     actkernconst<>+3200(SB), Y3
+	VMULPD      576(SP), Y3, Y5
+	VMOVUPD     544(SP), Y3
+	VFMADD213PD Y3, Y3, Y13
+	VMOVUPD     512(SP), Y3
+	VFMADD213PD Y3, Y3, Y1
 	VMOVUPD     480(SP), Y3
-	VMULPD      Y7, Y3, Y3
+	VFMADD213PD Y3, Y3, Y5
+	VFMADD132PD actkernconst<>+3104(SB), Y13, Y2
+	VFMADD132PD actkernconst<>+3104(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y6
+	VMOVUPD     448(SP), Y1
+	VMULPD      Y2, Y1, Y1
+	VMOVUPD     416(SP), Y2
+	VMULPD      Y4, Y2, Y2
+	VMOVUPD     384(SP), Y3
+	VMULPD      Y6, Y3, Y3
 	VMOVUPD     256(SP), Y4
 	VBLENDVPD   Y4, 352(SP), Y1, Y4
 	VMOVUPD     224(SP), Y1
@@ -18462,24 +18281,15 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     384(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMOVUPS     X3, 16(AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -18538,45 +18348,43 @@ single:
 	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      actkernconst<>+3040(SB), Y1, Y8
-	VADDPD      Y8, Y5, Y5
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VADDPD      Y1, Y5, Y5
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y8
-	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+288(SB), Y8, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VMULPD      actkernconst<>+352(SB), Y10, Y11
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VMULPD      Y10, Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y0, Y11, Y10
-	VFMADD213PD Y10, Y12, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y10
-	VORPD       Y11, Y10, Y11
-	VCMPPD      $0x03, Y8, Y8, Y10
-	VBLENDVPD   Y10, Y8, Y11, Y10
+	VMULPD      actkernconst<>+2912(SB), Y5, Y1
+	VFMADD213PD Y6, Y6, Y1
+	VMAXPD      actkernconst<>+288(SB), Y1, Y8
+	VMINPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y10
+	VROUNDPD    $0x08, Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+224(SB), Y8
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y8
+	VMULPD      Y8, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VSUBPD      Y0, Y10, Y8
+	VFMADD213PD Y8, Y11, Y10
+	VANDPD      actkernconst<>+128(SB), Y1, Y8
+	VORPD       Y10, Y8, Y10
+	VCMPPD      $0x03, Y1, Y1, Y8
+	VBLENDVPD   Y8, Y1, Y10, Y8
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
-	VMULPD      Y10, Y9, Y9
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y8
+	VMULPD      Y8, Y9, Y9
 	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -18641,46 +18449,44 @@ tail:
 	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      actkernconst<>+3040(SB), Y1, Y8
-	VADDPD      Y8, Y5, Y5
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VADDPD      Y1, Y5, Y5
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y8
-	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+288(SB), Y8, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VMULPD      actkernconst<>+352(SB), Y10, Y11
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VMULPD      Y10, Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y0, Y11, Y10
-	VFMADD213PD Y10, Y12, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y10
-	VORPD       Y11, Y10, Y11
-	VCMPPD      $0x03, Y8, Y8, Y10
-	VBLENDVPD   Y10, Y8, Y11, Y10
+	VMULPD      actkernconst<>+2912(SB), Y5, Y1
+	VFMADD213PD Y6, Y6, Y1
+	VMAXPD      actkernconst<>+288(SB), Y1, Y8
+	VMINPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y10
+	VROUNDPD    $0x08, Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+224(SB), Y8
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y8
+	VMULPD      Y8, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VSUBPD      Y0, Y10, Y8
+	VFMADD213PD Y8, Y11, Y10
+	VANDPD      actkernconst<>+128(SB), Y1, Y8
+	VORPD       Y10, Y8, Y10
+	VCMPPD      $0x03, Y1, Y1, Y8
+	VBLENDVPD   Y8, Y1, Y10, Y8
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
-	VMULPD      Y10, Y9, Y9
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y8
+	VMULPD      Y8, Y9, Y9
 	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -18885,79 +18691,79 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y2, Y2
 	VMULPD      actkernconst<>+2880(SB), Y10, Y10
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
-	VMULPD      actkernconst<>+3040(SB), Y1, Y13
-	VMULPD      actkernconst<>+3040(SB), Y4, Y14
-	VMULPD      actkernconst<>+3040(SB), Y11, Y4
-	VMOVUPD     352(SP), Y11
-	VADDPD      Y13, Y11, Y11
-	VMOVUPD     320(SP), Y13
-	VADDPD      Y14, Y13, Y13
-	VMOVUPD     288(SP), Y14
-	VADDPD      Y4, Y14, Y14
-	VADDPD      actkernconst<>+3168(SB), Y11, Y11
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VMULPD      actkernconst<>+3040(SB), Y4, Y4
+	VMULPD      actkernconst<>+3040(SB), Y11, Y11
+	VMOVUPD     352(SP), Y13
+	VADDPD      Y1, Y13, Y13
+	VMOVUPD     320(SP), Y1
+	VADDPD      Y4, Y1, Y1
+	VMOVUPD     288(SP), Y4
+	VADDPD      Y11, Y4, Y4
 	VADDPD      actkernconst<>+3168(SB), Y13, Y13
-	VADDPD      actkernconst<>+3168(SB), Y14, Y14
-	VMULPD      actkernconst<>+2912(SB), Y11, Y4
-	VMULPD      actkernconst<>+2912(SB), Y13, Y1
+	VADDPD      actkernconst<>+3168(SB), Y1, Y1
+	VADDPD      actkernconst<>+3168(SB), Y4, Y4
+	VMULPD      actkernconst<>+2912(SB), Y13, Y11
+	VMULPD      actkernconst<>+2912(SB), Y1, Y14
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+2912(SB), Y14, Y9
-	VFMADD213PD Y2, Y2, Y4
-	VFMADD213PD Y10, Y10, Y1
+	VMULPD      actkernconst<>+2912(SB), Y4, Y9
+	VFMADD213PD Y2, Y2, Y11
+	VFMADD213PD Y10, Y10, Y14
 	VFMADD213PD Y12, Y12, Y9
 	VMOVUPD     Y8, 320(SP)
-	VMAXPD      actkernconst<>+288(SB), Y4, Y8
+	VMAXPD      actkernconst<>+288(SB), Y11, Y8
 	VMOVUPD     Y6, 352(SP)
-	VMAXPD      actkernconst<>+288(SB), Y1, Y6
-	VMOVUPD     Y7, 480(SP)
+	VMAXPD      actkernconst<>+288(SB), Y14, Y6
+	VMOVUPD     Y7, 384(SP)
 	VMAXPD      actkernconst<>+288(SB), Y9, Y7
 	VMINPD      actkernconst<>+320(SB), Y8, Y8
 	VMINPD      actkernconst<>+320(SB), Y6, Y6
 	VMINPD      actkernconst<>+320(SB), Y7, Y7
-	VMOVUPD     Y5, 512(SP)
+	VMOVUPD     Y5, 416(SP)
 	VMULPD      actkernconst<>+352(SB), Y8, Y5
-	VMOVUPD     Y3, 544(SP)
+	VMOVUPD     Y3, 448(SP)
 	VMULPD      actkernconst<>+352(SB), Y6, Y3
-	VMOVUPD     Y12, 576(SP)
+	VMOVUPD     Y12, 480(SP)
 	VMULPD      actkernconst<>+352(SB), Y7, Y12
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y3, Y3
 	VROUNDPD    $0x08, Y12, Y12
-	VMOVUPD     Y10, 608(SP)
+	VMOVUPD     Y10, 512(SP)
 	VXORPD      actkernconst<>+128(SB), Y5, Y10
-	VMOVUPD     Y2, 640(SP)
+	VMOVUPD     Y2, 544(SP)
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
-	VMOVUPD     Y14, 672(SP)
-	VXORPD      actkernconst<>+128(SB), Y12, Y14
+	VMOVUPD     Y4, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y12, Y4
 	VFMADD132PD actkernconst<>+384(SB), Y8, Y10
 	VFMADD132PD actkernconst<>+384(SB), Y6, Y2
-	VFMADD132PD actkernconst<>+384(SB), Y7, Y14
+	VFMADD132PD actkernconst<>+384(SB), Y7, Y4
 	VMOVUPD     actkernconst<>+224(SB), Y6
 	VFMADD213PD actkernconst<>+256(SB), Y10, Y6
 	VMOVUPD     actkernconst<>+224(SB), Y7
 	VFMADD213PD actkernconst<>+256(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+224(SB), Y8
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+256(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+416(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+416(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+448(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+480(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+480(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+512(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+544(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+544(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y4, Y8
 	VFMADD213PD actkernconst<>+576(SB), Y10, Y6
 	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y8
 	VMULPD      Y6, Y10, Y10
 	VMULPD      Y7, Y2, Y2
-	VMULPD      Y8, Y14, Y14
+	VMULPD      Y8, Y4, Y4
 	VADDPD      actkernconst<>+160(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VADDPD      actkernconst<>+160(SB), Y3, Y3
@@ -18969,38 +18775,38 @@ loop:
 	VSUBPD      Y0, Y12, Y8
 	VFMADD213PD Y6, Y10, Y5
 	VFMADD213PD Y7, Y2, Y3
-	VFMADD213PD Y8, Y14, Y12
-	VANDPD      actkernconst<>+128(SB), Y4, Y2
+	VFMADD213PD Y8, Y4, Y12
+	VANDPD      actkernconst<>+128(SB), Y11, Y2
 	VORPD       Y5, Y2, Y5
-	VANDPD      actkernconst<>+128(SB), Y1, Y2
+	VANDPD      actkernconst<>+128(SB), Y14, Y2
 	VORPD       Y3, Y2, Y3
 	VANDPD      actkernconst<>+128(SB), Y9, Y2
 	VORPD       Y12, Y2, Y12
-	VCMPPD      $0x03, Y4, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VCMPPD      $0x03, Y9, Y9, Y7
-	VBLENDVPD   Y2, Y4, Y5, Y2
-	VBLENDVPD   Y6, Y1, Y3, Y6
-	VBLENDVPD   Y7, Y9, Y12, Y7
-	VMULPD      actkernconst<>+3200(SB), Y11, Y11
+	VCMPPD      $0x03, Y11, Y11, Y2
+	VCMPPD      $0x03, Y14, Y14, Y4
+	VCMPPD      $0x03, Y9, Y9, Y6
+	VBLENDVPD   Y2, Y11, Y5, Y2
+	VBLENDVPD   Y4, Y14, Y3, Y4
+	VBLENDVPD   Y6, Y9, Y12, Y6
 	VMULPD      actkernconst<>+3200(SB), Y13, Y13
-	VMOVUPD     actkernconst<>+3200(SB), Y1
-	VMULPD      672(SP), Y1, Y3
-	VMOVUPD     640(SP), Y1
-	VFMADD213PD Y1, Y1, Y11
-	VMOVUPD     608(SP), Y1
-	VFMADD213PD Y1, Y1, Y13
-	VMOVUPD     576(SP), Y1
-	VFMADD213PD Y1, Y1, Y3
-	VFMADD132PD actkernconst<>+3104(SB), Y11, Y2
-	VFMADD132PD actkernconst<>+3104(SB), Y13, Y6
-	VFMADD132PD actkernconst<>+3104(SB), Y3, Y7
-	VMOVUPD     544(SP), Y1
-	VMULPD      Y2, Y1, Y1
-	VMOVUPD     512(SP), Y2
-	VMULPD      Y6, Y2, Y2
+	VMULPD      actkernconst<>+3200(SB), Y1, Y1
+	VMOVUPD     actkernconst<>+3200(SB), Y3
+	VMULPD      576(SP), Y3, Y5
+	VMOVUPD     544(SP), Y3
+	VFMADD213PD Y3, Y3, Y13
+	VMOVUPD     512(SP), Y3
+	VFMADD213PD Y3, Y3, Y1
 	VMOVUPD     480(SP), Y3
-	VMULPD      Y7, Y3, Y3
+	VFMADD213PD Y3, Y3, Y5
+	VFMADD132PD actkernconst<>+3104(SB), Y13, Y2
+	VFMADD132PD actkernconst<>+3104(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y6
+	VMOVUPD     448(SP), Y1
+	VMULPD      Y2, Y1, Y1
+	VMOVUPD     416(SP), Y2
+	VMULPD      Y4, Y2, Y2
+	VMOVUPD     384(SP), Y3
+	VMULPD      Y6, Y3, Y3
 	VMOVUPD     256(SP), Y4
 	VBLENDVPD   Y4, 352(SP), Y1, Y4
 	VMOVUPD     224(SP), Y1
@@ -19022,24 +18828,15 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VMOVUPD     384(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VMOVNTPS    X3, 16(AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -19098,45 +18895,43 @@ single:
 	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      actkernconst<>+3040(SB), Y1, Y8
-	VADDPD      Y8, Y5, Y5
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VADDPD      Y1, Y5, Y5
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y8
-	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+288(SB), Y8, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VMULPD      actkernconst<>+352(SB), Y10, Y11
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VMULPD      Y10, Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y0, Y11, Y10
-	VFMADD213PD Y10, Y12, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y10
-	VORPD       Y11, Y10, Y11
-	VCMPPD      $0x03, Y8, Y8, Y10
-	VBLENDVPD   Y10, Y8, Y11, Y10
+	VMULPD      actkernconst<>+2912(SB), Y5, Y1
+	VFMADD213PD Y6, Y6, Y1
+	VMAXPD      actkernconst<>+288(SB), Y1, Y8
+	VMINPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y10
+	VROUNDPD    $0x08, Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+224(SB), Y8
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y8
+	VMULPD      Y8, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VSUBPD      Y0, Y10, Y8
+	VFMADD213PD Y8, Y11, Y10
+	VANDPD      actkernconst<>+128(SB), Y1, Y8
+	VORPD       Y10, Y8, Y10
+	VCMPPD      $0x03, Y1, Y1, Y8
+	VBLENDVPD   Y8, Y1, Y10, Y8
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
-	VMULPD      Y10, Y9, Y9
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y8
+	VMULPD      Y8, Y9, Y9
 	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -19201,46 +18996,44 @@ tail:
 	VSUBPD      actkernconst<>+3040(SB), Y1, Y6
 	VSUBPD      actkernconst<>+3136(SB), Y6, Y6
 	VMULPD      actkernconst<>+2880(SB), Y6, Y6
-	VMULPD      actkernconst<>+3040(SB), Y1, Y8
-	VADDPD      Y8, Y5, Y5
+	VMULPD      actkernconst<>+3040(SB), Y1, Y1
+	VADDPD      Y1, Y5, Y5
 	VADDPD      actkernconst<>+3168(SB), Y5, Y5
-	VMULPD      actkernconst<>+2912(SB), Y5, Y8
-	VFMADD213PD Y6, Y6, Y8
-	VMAXPD      actkernconst<>+288(SB), Y8, Y10
-	VMINPD      actkernconst<>+320(SB), Y10, Y10
-	VMULPD      actkernconst<>+352(SB), Y10, Y11
-	VROUNDPD    $0x08, Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y11, Y12
-	VFMADD132PD actkernconst<>+384(SB), Y10, Y12
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VMULPD      Y10, Y12, Y12
-	VADDPD      actkernconst<>+160(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      Y0, Y11, Y10
-	VFMADD213PD Y10, Y12, Y11
-	VANDPD      actkernconst<>+128(SB), Y8, Y10
-	VORPD       Y11, Y10, Y11
-	VCMPPD      $0x03, Y8, Y8, Y10
-	VBLENDVPD   Y10, Y8, Y11, Y10
+	VMULPD      actkernconst<>+2912(SB), Y5, Y1
+	VFMADD213PD Y6, Y6, Y1
+	VMAXPD      actkernconst<>+288(SB), Y1, Y8
+	VMINPD      actkernconst<>+320(SB), Y8, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y10
+	VROUNDPD    $0x08, Y10, Y10
+	VXORPD      actkernconst<>+128(SB), Y10, Y11
+	VFMADD132PD actkernconst<>+384(SB), Y8, Y11
+	VMOVUPD     actkernconst<>+224(SB), Y8
+	VFMADD213PD actkernconst<>+256(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+416(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+480(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+544(SB), Y11, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y8
+	VMULPD      Y8, Y11, Y11
+	VADDPD      actkernconst<>+160(SB), Y10, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VSUBPD      Y0, Y10, Y8
+	VFMADD213PD Y8, Y11, Y10
+	VANDPD      actkernconst<>+128(SB), Y1, Y8
+	VORPD       Y10, Y8, Y10
+	VCMPPD      $0x03, Y1, Y1, Y8
+	VBLENDVPD   Y8, Y1, Y10, Y8
 	VMULPD      actkernconst<>+3200(SB), Y5, Y5
 	VFMADD213PD Y6, Y6, Y5
-	VFMADD132PD actkernconst<>+3104(SB), Y5, Y10
-	VMULPD      Y10, Y9, Y9
+	VFMADD132PD actkernconst<>+3104(SB), Y5, Y8
+	VMULPD      Y8, Y9, Y9
 	VBLENDVPD   Y3, Y7, Y9, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMASKMOVPS  (DX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -19254,15 +19047,15 @@ done:
 TEXT ·gluAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
-	VBROADCASTSD actkernconst<>+744(SB), Z8
+	VBROADCASTSD actkernconst<>+728(SB), Z8
 	VBROADCASTSD actkernconst<>+24(SB), Z9
-	VBROADCASTSD actkernconst<>+704(SB), Z10
+	VBROADCASTSD actkernconst<>+736(SB), Z10
 	VBROADCASTSD actkernconst<>+40(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -19336,10 +19129,10 @@ loop:
 	VFMADD213PD      Z11, Z29, Z21
 	VFMADD213PD      Z11, Z30, Z22
 	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -19376,10 +19169,10 @@ loop:
 	VCVTPS2PD        32(CX), Z21
 	VCVTPS2PD        64(CX), Z22
 	VCVTPS2PD        96(CX), Z23
-	VMULPD           Z16, Z20, Z16
-	VMULPD           Z17, Z21, Z17
-	VMULPD           Z18, Z22, Z18
-	VMULPD           Z19, Z23, Z19
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VBLENDMPD        Z12, Z16, K2, Z12
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
@@ -19425,7 +19218,7 @@ single:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -19434,7 +19227,7 @@ single:
 	VDIVPD           Z14, Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCVTPS2PD        (CX), Z14
-	VMULPD           Z13, Z14, Z13
+	VMULPD           Z14, Z13, Z13
 	VBLENDMPD        Z12, Z13, K2, Z12
 	VCMPPD           $0x03, Z14, Z14, K2
 	VBLENDMPD        Z14, Z12, K2, Z14
@@ -19469,7 +19262,7 @@ tail:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -19479,7 +19272,7 @@ tail:
 	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVUPS.Z        (CX), K1, Y14
 	VCVTPS2PD        Y14, Z14
-	VMULPD           Z13, Z14, Z13
+	VMULPD           Z14, Z13, Z13
 	VBLENDMPD        Z12, Z13, K2, Z12
 	VCMPPD           $0x03, Z14, Z14, K2
 	VBLENDMPD        Z14, Z12, K2, Z14
@@ -19591,9 +19384,9 @@ loop:
 	VCVTPS2PD   (CX), Y8
 	VCVTPS2PD   16(CX), Y9
 	VCVTPS2PD   32(CX), Y12
-	VMULPD      Y10, Y8, Y10
-	VMULPD      Y11, Y9, Y11
-	VMULPD      Y1, Y12, Y1
+	VMULPD      Y8, Y10, Y10
+	VMULPD      Y9, Y11, Y11
+	VMULPD      Y12, Y1, Y1
 	VBLENDVPD   Y3, Y2, Y10, Y3
 	VBLENDVPD   Y5, Y4, Y11, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
@@ -19645,7 +19438,7 @@ single:
 	VDIVPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VCVTPS2PD   (CX), Y3
-	VMULPD      Y4, Y3, Y4
+	VMULPD      Y3, Y4, Y4
 	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCMPPD      $0x03, Y3, Y3, Y1
 	VBLENDVPD   Y1, Y3, Y2, Y1
@@ -19692,7 +19485,7 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y4
+	VMULPD      Y3, Y4, Y4
 	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCMPPD      $0x03, Y3, Y3, Y1
 	VBLENDVPD   Y1, Y3, Y2, Y1
@@ -19708,15 +19501,15 @@ done:
 TEXT ·gluBackwardAAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
-	VBROADCASTSD actkernconst<>+744(SB), Z8
+	VBROADCASTSD actkernconst<>+728(SB), Z8
 	VBROADCASTSD actkernconst<>+24(SB), Z9
-	VBROADCASTSD actkernconst<>+704(SB), Z10
+	VBROADCASTSD actkernconst<>+736(SB), Z10
 	VBROADCASTSD actkernconst<>+40(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -19791,10 +19584,10 @@ loop:
 	VFMADD213PD      Z11, Z29, Z21
 	VFMADD213PD      Z11, Z30, Z22
 	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -19831,14 +19624,14 @@ loop:
 	VCVTPS2PD        32(BX), Z21
 	VCVTPS2PD        64(BX), Z22
 	VCVTPS2PD        96(BX), Z23
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VMULPD           Z18, Z22, Z22
-	VMULPD           Z19, Z23, Z23
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -19873,7 +19666,7 @@ single:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -19882,8 +19675,8 @@ single:
 	VDIVPD           Z14, Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCVTPS2PD        (BX), Z14
-	VMULPD           Z13, Z14, Z14
-	VBLENDMPD        Z12, Z14, K2, Z12
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -19916,7 +19709,7 @@ tail:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -19926,8 +19719,8 @@ tail:
 	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVUPS.Z        (BX), K1, Y14
 	VCVTPS2PD        Y14, Z14
-	VMULPD           Z13, Z14, Z14
-	VBLENDMPD        Z12, Z14, K2, Z12
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -20037,12 +19830,12 @@ loop:
 	VCVTPS2PD   (BX), Y8
 	VCVTPS2PD   16(BX), Y9
 	VCVTPS2PD   32(BX), Y12
-	VMULPD      Y10, Y8, Y8
-	VMULPD      Y11, Y9, Y9
-	VMULPD      Y1, Y12, Y12
-	VBLENDVPD   Y3, Y2, Y8, Y3
-	VBLENDVPD   Y5, Y4, Y9, Y5
-	VBLENDVPD   Y7, Y6, Y12, Y7
+	VMULPD      Y8, Y10, Y10
+	VMULPD      Y9, Y11, Y11
+	VMULPD      Y12, Y1, Y1
+	VBLENDVPD   Y3, Y2, Y10, Y3
+	VBLENDVPD   Y5, Y4, Y11, Y5
+	VBLENDVPD   Y7, Y6, Y1, Y7
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
@@ -20086,8 +19879,8 @@ single:
 	VDIVPD      Y2, Y4, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VCVTPS2PD   (BX), Y3
-	VMULPD      Y4, Y3, Y3
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y3, Y4, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -20132,8 +19925,8 @@ tail:
 	VCMPPD      $0x03, Y1, Y1, Y2
 	VMASKMOVPS  (BX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y3
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y3, Y4, Y4
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -20146,8 +19939,8 @@ done:
 TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
@@ -20217,26 +20010,26 @@ loop:
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
 	VFMADD213PD      Z7, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -20289,22 +20082,22 @@ loop:
 	VCVTPS2PD        32(BX), Z21
 	VCVTPS2PD        64(BX), Z22
 	VCVTPS2PD        96(BX), Z23
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VMULPD           Z16, Z20, Z20
-	VMULPD           Z17, Z21, Z21
-	VMULPD           Z18, Z22, Z22
-	VMULPD           Z19, Z23, Z23
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z20, K2, Z8
-	VBLENDMPD        Z9, Z21, K3, Z9
-	VBLENDMPD        Z10, Z22, K4, Z10
-	VBLENDMPD        Z11, Z23, K5, Z11
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
@@ -20345,11 +20138,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -20362,10 +20155,10 @@ single:
 	VFMADD132PD      Z9, Z9, Z10
 	VCVTPS2PD        (CX), Z9
 	VCVTPS2PD        (BX), Z11
-	VMULPD           Z10, Z9, Z10
-	VMULPD           Z10, Z11, Z11
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z11, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z8, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -20398,11 +20191,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -20417,10 +20210,10 @@ tail:
 	VCVTPS2PD        Y9, Z9
 	VMOVUPS.Z        (BX), K1, Y11
 	VCVTPS2PD        Y11, Z11
-	VMULPD           Z10, Z9, Z10
-	VMULPD           Z10, Z11, Z11
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z11, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z8, K2, Z9
 	VCVTPD2PS        Z9, Y9
@@ -20553,33 +20346,33 @@ loop:
 	VCVTPS2PD   (BX), Y7
 	VCVTPS2PD   16(BX), Y8
 	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y1, Y3, Y1
-	VMULPD      Y2, Y5, Y2
-	VMULPD      Y4, Y6, Y4
-	VMULPD      Y1, Y7, Y7
-	VMULPD      Y2, Y8, Y8
-	VMULPD      Y4, Y9, Y9
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y10
+	VMULPD      Y3, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y7, Y1, Y1
+	VMULPD      Y8, Y2, Y2
+	VMULPD      Y9, Y4, Y4
+	VMOVUPD     64(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
+	VMOVUPD     32(SP), Y9
+	VCMPPD      $0x03, Y9, Y9, Y10
 	VMOVUPD     (SP), Y11
 	VCMPPD      $0x03, Y11, Y11, Y12
-	VBLENDVPD   Y2, Y1, Y7, Y2
-	VBLENDVPD   Y10, Y4, Y8, Y10
-	VBLENDVPD   Y12, Y11, Y9, Y12
+	VBLENDVPD   Y8, Y7, Y1, Y8
+	VBLENDVPD   Y10, Y9, Y2, Y10
+	VBLENDVPD   Y12, Y11, Y4, Y12
 	VCMPPD      $0x03, Y3, Y3, Y1
-	VCMPPD      $0x03, Y5, Y5, Y4
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y1, Y3, Y2, Y1
-	VBLENDVPD   Y4, Y5, Y10, Y4
-	VBLENDVPD   Y7, Y6, Y12, Y7
+	VCMPPD      $0x03, Y5, Y5, Y2
+	VCMPPD      $0x03, Y6, Y6, Y4
+	VBLENDVPD   Y1, Y3, Y8, Y1
+	VBLENDVPD   Y2, Y5, Y10, Y2
+	VBLENDVPD   Y4, Y6, Y12, Y4
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -20623,12 +20416,12 @@ single:
 	VFMADD132PD Y3, Y3, Y2
 	VCVTPS2PD   (CX), Y3
 	VCVTPS2PD   (BX), Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VBLENDVPD   Y4, Y1, Y2, Y4
 	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y2, Y1
+	VBLENDVPD   Y1, Y3, Y4, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -20680,12 +20473,12 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VBLENDVPD   Y4, Y1, Y2, Y4
 	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y2, Y1
+	VBLENDVPD   Y1, Y3, Y4, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -21005,18 +20798,18 @@ loop:
 	VMOVUPS     64(DX), Z12
 	VMOVUPS     128(DX), Z13
 	VMOVUPS     192(DX), Z14
-	VMULPS      Z7, Z11, Z11
-	VMULPS      Z8, Z12, Z12
-	VMULPS      Z9, Z13, Z13
-	VMULPS      Z10, Z14, Z14
+	VMULPS      Z11, Z7, Z7
+	VMULPS      Z12, Z8, Z8
+	VMULPS      Z13, Z9, Z9
+	VMULPS      Z14, Z10, Z10
 	VCMPPS      $0x03, Z3, Z3, K2
 	VCMPPS      $0x03, Z4, Z4, K3
 	VCMPPS      $0x03, Z5, Z5, K4
 	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VBLENDMPS   Z3, Z7, K2, Z3
+	VBLENDMPS   Z4, Z8, K3, Z4
+	VBLENDMPS   Z5, Z9, K4, Z5
+	VBLENDMPS   Z6, Z10, K5, Z6
 	VMOVUPS     Z3, (AX)
 	VMOVUPS     Z4, 64(AX)
 	VMOVUPS     Z5, 128(AX)
@@ -21035,9 +20828,9 @@ single:
 	VCMPPS      $0x12, Z1, Z4, K2
 	VBLENDMPS   Z2, Z0, K2, Z4
 	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -21056,9 +20849,9 @@ tail:
 	VCMPPS      $0x12, Z1, Z4, K2
 	VBLENDMPS   Z2, Z0, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -21101,18 +20894,18 @@ loop:
 	VMOVUPS     64(DX), Z12
 	VMOVUPS     128(DX), Z13
 	VMOVUPS     192(DX), Z14
-	VMULPS      Z7, Z11, Z11
-	VMULPS      Z8, Z12, Z12
-	VMULPS      Z9, Z13, Z13
-	VMULPS      Z10, Z14, Z14
+	VMULPS      Z11, Z7, Z7
+	VMULPS      Z12, Z8, Z8
+	VMULPS      Z13, Z9, Z9
+	VMULPS      Z14, Z10, Z10
 	VCMPPS      $0x03, Z3, Z3, K2
 	VCMPPS      $0x03, Z4, Z4, K3
 	VCMPPS      $0x03, Z5, Z5, K4
 	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VBLENDMPS   Z3, Z7, K2, Z3
+	VBLENDMPS   Z4, Z8, K3, Z4
+	VBLENDMPS   Z5, Z9, K4, Z5
+	VBLENDMPS   Z6, Z10, K5, Z6
 	VMOVNTPS    Z3, (AX)
 	VMOVNTPS    Z4, 64(AX)
 	VMOVNTPS    Z5, 128(AX)
@@ -21131,9 +20924,9 @@ single:
 	VCMPPS      $0x12, Z1, Z4, K2
 	VBLENDMPS   Z2, Z0, K2, Z4
 	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVNTPS    Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -21152,9 +20945,9 @@ tail:
 	VCMPPS      $0x12, Z1, Z4, K2
 	VBLENDMPS   Z2, Z0, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -21199,22 +20992,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -21229,10 +21022,10 @@ single:
 	VCMPPS    $0x12, Y1, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -21250,10 +21043,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -21296,22 +21089,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -21326,10 +21119,10 @@ single:
 	VCMPPS    $0x12, Y1, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -21347,10 +21140,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -21392,18 +21185,18 @@ loop:
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
 	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
 	VCMPPS    $0x03, Z2, Z2, K2
 	VCMPPS    $0x03, Z3, Z3, K3
 	VCMPPS    $0x03, Z4, Z4, K4
 	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
 	VMOVUPS   Z2, (AX)
 	VMOVUPS   Z3, 64(AX)
 	VMOVUPS   Z4, 128(AX)
@@ -21422,9 +21215,9 @@ single:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -21443,9 +21236,9 @@ tail:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -21487,18 +21280,18 @@ loop:
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
 	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
 	VCMPPS    $0x03, Z2, Z2, K2
 	VCMPPS    $0x03, Z3, Z3, K3
 	VCMPPS    $0x03, Z4, Z4, K4
 	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
 	VMOVNTPS  Z2, (AX)
 	VMOVNTPS  Z3, 64(AX)
 	VMOVNTPS  Z4, 128(AX)
@@ -21517,9 +21310,9 @@ single:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVNTPS  Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -21538,9 +21331,9 @@ tail:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -21584,22 +21377,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
-	VMOVUPS   Y8, 64(AX)
-	VMOVUPS   Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -21614,10 +21407,10 @@ single:
 	VXORPD    actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -21635,10 +21428,10 @@ tail:
 	VXORPD     actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -21680,22 +21473,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVNTPS  Y6, (AX)
-	VMOVNTPS  Y7, 32(AX)
-	VMOVNTPS  Y8, 64(AX)
-	VMOVNTPS  Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
+	VMOVNTPS  Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -21710,10 +21503,10 @@ single:
 	VXORPD    actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVNTPS  Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -21731,10 +21524,10 @@ tail:
 	VXORPD     actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -22100,15 +21893,15 @@ loop:
 	VCVTPS2PD (DX), Z10
 	VCVTPS2PD 32(DX), Z11
 	VCVTPS2PD 64(DX), Z12
-	VMULPD    Z7, Z10, Z10
-	VMULPD    Z8, Z11, Z11
-	VMULPD    Z9, Z12, Z12
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
+	VMULPD    Z12, Z9, Z9
 	VCMPPD    $0x03, Z4, Z4, K2
 	VCMPPD    $0x03, Z5, Z5, K3
 	VCMPPD    $0x03, Z6, Z6, K4
-	VBLENDMPD Z4, Z10, K2, Z4
-	VBLENDMPD Z5, Z11, K3, Z5
-	VBLENDMPD Z6, Z12, K4, Z6
+	VBLENDMPD Z4, Z7, K2, Z4
+	VBLENDMPD Z5, Z8, K3, Z5
+	VBLENDMPD Z6, Z9, K4, Z6
 	VCVTPD2PS Z4, Y4
 	VMOVUPS   Y4, (AX)
 	VCVTPD2PS Z5, Y5
@@ -22130,9 +21923,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPD Z3, Z1, K2, Z5
 	VCVTPS2PD (DX), Z6
-	VMULPD    Z5, Z6, Z6
+	VMULPD    Z6, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z6, K2, Z4
+	VBLENDMPD Z4, Z5, K2, Z4
 	VCVTPD2PS Z4, Y4
 	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
@@ -22155,9 +21948,9 @@ tail:
 	VBLENDMPD Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Y6
 	VCVTPS2PD Y6, Z6
-	VMULPD    Z5, Z6, Z6
+	VMULPD    Z6, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z6, K2, Z4
+	VBLENDMPD Z4, Z5, K2, Z4
 	VCVTPD2PS Z4, Y4
 	VMOVUPS   Y4, K1, (AX)
 
@@ -22198,15 +21991,15 @@ loop:
 	VCVTPS2PD (DX), Z10
 	VCVTPS2PD 32(DX), Z11
 	VCVTPS2PD 64(DX), Z12
-	VMULPD    Z7, Z10, Z10
-	VMULPD    Z8, Z11, Z11
-	VMULPD    Z9, Z12, Z12
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
+	VMULPD    Z12, Z9, Z9
 	VCMPPD    $0x03, Z4, Z4, K2
 	VCMPPD    $0x03, Z5, Z5, K3
 	VCMPPD    $0x03, Z6, Z6, K4
-	VBLENDMPD Z4, Z10, K2, Z4
-	VBLENDMPD Z5, Z11, K3, Z5
-	VBLENDMPD Z6, Z12, K4, Z6
+	VBLENDMPD Z4, Z7, K2, Z4
+	VBLENDMPD Z5, Z8, K3, Z5
+	VBLENDMPD Z6, Z9, K4, Z6
 	VCVTPD2PS Z4, Y4
 	VMOVNTPS  Y4, (AX)
 	VCVTPD2PS Z5, Y5
@@ -22228,9 +22021,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPD Z3, Z1, K2, Z5
 	VCVTPS2PD (DX), Z6
-	VMULPD    Z5, Z6, Z6
+	VMULPD    Z6, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z6, K2, Z4
+	VBLENDMPD Z4, Z5, K2, Z4
 	VCVTPD2PS Z4, Y4
 	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
@@ -22253,9 +22046,9 @@ tail:
 	VBLENDMPD Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Y6
 	VCVTPS2PD Y6, Z6
-	VMULPD    Z5, Z6, Z6
+	VMULPD    Z6, Z5, Z5
 	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z6, K2, Z4
+	VBLENDMPD Z4, Z5, K2, Z4
 	VCVTPD2PS Z4, Y4
 	VMOVUPS   Y4, K1, (AX)
 
@@ -22297,21 +22090,21 @@ loop:
 	VCVTPS2PD  (DX), Y10
 	VCVTPS2PD  16(DX), Y11
 	VCVTPS2PD  32(DX), Y12
-	VMULPD     Y7, Y10, Y10
-	VMULPD     Y8, Y11, Y11
-	VMULPD     Y9, Y12, Y12
-	VCMPPD     $0x03, Y4, Y4, Y7
-	VCMPPD     $0x03, Y5, Y5, Y8
-	VCMPPD     $0x03, Y6, Y6, Y9
-	VBLENDVPD  Y7, Y4, Y10, Y7
-	VBLENDVPD  Y8, Y5, Y11, Y8
-	VBLENDVPD  Y9, Y6, Y12, Y9
-	VCVTPD2PSY Y7, X7
-	VMOVUPS    X7, (AX)
-	VCVTPD2PSY Y8, X8
-	VMOVUPS    X8, 16(AX)
-	VCVTPD2PSY Y9, X9
-	VMOVUPS    X9, 32(AX)
+	VMULPD     Y10, Y7, Y7
+	VMULPD     Y11, Y8, Y8
+	VMULPD     Y12, Y9, Y9
+	VCMPPD     $0x03, Y4, Y4, Y10
+	VCMPPD     $0x03, Y5, Y5, Y11
+	VCMPPD     $0x03, Y6, Y6, Y12
+	VBLENDVPD  Y10, Y4, Y7, Y10
+	VBLENDVPD  Y11, Y5, Y8, Y11
+	VBLENDVPD  Y12, Y6, Y9, Y12
+	VCVTPD2PSY Y10, X10
+	VMOVUPS    X10, (AX)
+	VCVTPD2PSY Y11, X11
+	VMOVUPS    X11, 16(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVUPS    X12, 32(AX)
 	ADDQ       $0x00000030, AX
 	ADDQ       $0x00000030, CX
 	ADDQ       $0x00000030, DX
@@ -22327,11 +22120,11 @@ single:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPD  Y5, Y3, Y1, Y5
 	VCVTPS2PD  (DX), Y6
-	VMULPD     Y5, Y6, Y6
-	VCMPPD     $0x03, Y4, Y4, Y5
-	VBLENDVPD  Y5, Y4, Y6, Y5
-	VCVTPD2PSY Y5, X5
-	VMOVUPS    X5, (AX)
+	VMULPD     Y6, Y5, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -22352,11 +22145,11 @@ tail:
 	VBLENDVPD  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), X15, X6
 	VCVTPS2PD  X6, Y6
-	VMULPD     Y5, Y6, Y6
-	VCMPPD     $0x03, Y4, Y4, Y5
-	VBLENDVPD  Y5, Y4, Y6, Y5
-	VCVTPD2PSY Y5, X5
-	VMASKMOVPS X5, X15, (AX)
+	VMULPD     Y6, Y5, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMASKMOVPS X6, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -22395,21 +22188,21 @@ loop:
 	VCVTPS2PD  (DX), Y10
 	VCVTPS2PD  16(DX), Y11
 	VCVTPS2PD  32(DX), Y12
-	VMULPD     Y7, Y10, Y10
-	VMULPD     Y8, Y11, Y11
-	VMULPD     Y9, Y12, Y12
-	VCMPPD     $0x03, Y4, Y4, Y7
-	VCMPPD     $0x03, Y5, Y5, Y8
-	VCMPPD     $0x03, Y6, Y6, Y9
-	VBLENDVPD  Y7, Y4, Y10, Y7
-	VBLENDVPD  Y8, Y5, Y11, Y8
-	VBLENDVPD  Y9, Y6, Y12, Y9
-	VCVTPD2PSY Y7, X7
-	VMOVNTPS   X7, (AX)
-	VCVTPD2PSY Y8, X8
-	VMOVNTPS   X8, 16(AX)
-	VCVTPD2PSY Y9, X9
-	VMOVNTPS   X9, 32(AX)
+	VMULPD     Y10, Y7, Y7
+	VMULPD     Y11, Y8, Y8
+	VMULPD     Y12, Y9, Y9
+	VCMPPD     $0x03, Y4, Y4, Y10
+	VCMPPD     $0x03, Y5, Y5, Y11
+	VCMPPD     $0x03, Y6, Y6, Y12
+	VBLENDVPD  Y10, Y4, Y7, Y10
+	VBLENDVPD  Y11, Y5, Y8, Y11
+	VBLENDVPD  Y12, Y6, Y9, Y12
+	VCVTPD2PSY Y10, X10
+	VMOVNTPS   X10, (AX)
+	VCVTPD2PSY Y11, X11
+	VMOVNTPS   X11, 16(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVNTPS   X12, 32(AX)
 	ADDQ       $0x00000030, AX
 	ADDQ       $0x00000030, CX
 	ADDQ       $0x00000030, DX
@@ -22425,11 +22218,11 @@ single:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPD  Y5, Y3, Y1, Y5
 	VCVTPS2PD  (DX), Y6
-	VMULPD     Y5, Y6, Y6
-	VCMPPD     $0x03, Y4, Y4, Y5
-	VBLENDVPD  Y5, Y4, Y6, Y5
-	VCVTPD2PSY Y5, X5
-	VMOVNTPS   X5, (AX)
+	VMULPD     Y6, Y5, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMOVNTPS   X6, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -22450,11 +22243,11 @@ tail:
 	VBLENDVPD  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), X15, X6
 	VCVTPS2PD  X6, Y6
-	VMULPD     Y5, Y6, Y6
-	VCMPPD     $0x03, Y4, Y4, Y5
-	VBLENDVPD  Y5, Y4, Y6, Y5
-	VCVTPD2PSY Y5, X5
-	VMASKMOVPS X5, X15, (AX)
+	VMULPD     Y6, Y5, Y5
+	VCMPPD     $0x03, Y4, Y4, Y6
+	VBLENDVPD  Y6, Y4, Y5, Y6
+	VCVTPD2PSY Y6, X6
+	VMASKMOVPS X6, X15, (AX)
 
 done:
 	SFENCE
@@ -22493,15 +22286,15 @@ loop:
 	VCVTPS2PD (DX), Z9
 	VCVTPS2PD 32(DX), Z10
 	VCVTPS2PD 64(DX), Z11
-	VMULPD    Z6, Z9, Z9
-	VMULPD    Z7, Z10, Z10
-	VMULPD    Z8, Z11, Z11
+	VMULPD    Z9, Z6, Z6
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
 	VCMPPD    $0x03, Z3, Z3, K2
 	VCMPPD    $0x03, Z4, Z4, K3
 	VCMPPD    $0x03, Z5, Z5, K4
-	VBLENDMPD Z3, Z9, K2, Z3
-	VBLENDMPD Z4, Z10, K3, Z4
-	VBLENDMPD Z5, Z11, K4, Z5
+	VBLENDMPD Z3, Z6, K2, Z3
+	VBLENDMPD Z4, Z7, K3, Z4
+	VBLENDMPD Z5, Z8, K4, Z5
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -22523,9 +22316,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPD Z2, Z0, K2, Z4
 	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
+	VMULPD    Z5, Z4, Z4
 	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VBLENDMPD Z3, Z4, K2, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -22548,9 +22341,9 @@ tail:
 	VBLENDMPD Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Y5
 	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
+	VMULPD    Z5, Z4, Z4
 	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VBLENDMPD Z3, Z4, K2, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -22590,15 +22383,15 @@ loop:
 	VCVTPS2PD (DX), Z9
 	VCVTPS2PD 32(DX), Z10
 	VCVTPS2PD 64(DX), Z11
-	VMULPD    Z6, Z9, Z9
-	VMULPD    Z7, Z10, Z10
-	VMULPD    Z8, Z11, Z11
+	VMULPD    Z9, Z6, Z6
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
 	VCMPPD    $0x03, Z3, Z3, K2
 	VCMPPD    $0x03, Z4, Z4, K3
 	VCMPPD    $0x03, Z5, Z5, K4
-	VBLENDMPD Z3, Z9, K2, Z3
-	VBLENDMPD Z4, Z10, K3, Z4
-	VBLENDMPD Z5, Z11, K4, Z5
+	VBLENDMPD Z3, Z6, K2, Z3
+	VBLENDMPD Z4, Z7, K3, Z4
+	VBLENDMPD Z5, Z8, K4, Z5
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -22620,9 +22413,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPD Z2, Z0, K2, Z4
 	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
+	VMULPD    Z5, Z4, Z4
 	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VBLENDMPD Z3, Z4, K2, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -22645,9 +22438,9 @@ tail:
 	VBLENDMPD Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Y5
 	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
+	VMULPD    Z5, Z4, Z4
 	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VBLENDMPD Z3, Z4, K2, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -22694,26 +22487,26 @@ loop:
 	VCVTPS2PD  16(DX), Y12
 	VCVTPS2PD  32(DX), Y13
 	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
-	VCVTPD2PSY Y7, X7
-	VMOVUPS    X7, (AX)
-	VCVTPD2PSY Y8, X8
-	VMOVUPS    X8, 16(AX)
-	VCVTPD2PSY Y9, X9
-	VMOVUPS    X9, 32(AX)
-	VCVTPD2PSY Y10, X10
-	VMOVUPS    X10, 48(AX)
+	VMULPD     Y11, Y7, Y7
+	VMULPD     Y12, Y8, Y8
+	VMULPD     Y13, Y9, Y9
+	VMULPD     Y14, Y10, Y10
+	VCMPPD     $0x03, Y3, Y3, Y11
+	VCMPPD     $0x03, Y4, Y4, Y12
+	VCMPPD     $0x03, Y5, Y5, Y13
+	VCMPPD     $0x03, Y6, Y6, Y14
+	VBLENDVPD  Y11, Y3, Y7, Y11
+	VBLENDVPD  Y12, Y4, Y8, Y12
+	VBLENDVPD  Y13, Y5, Y9, Y13
+	VBLENDVPD  Y14, Y6, Y10, Y14
+	VCVTPD2PSY Y11, X11
+	VMOVUPS    X11, (AX)
+	VCVTPD2PSY Y12, X12
+	VMOVUPS    X12, 16(AX)
+	VCVTPD2PSY Y13, X13
+	VMOVUPS    X13, 32(AX)
+	VCVTPD2PSY Y14, X14
+	VMOVUPS    X14, 48(AX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
 	ADDQ       $0x00000040, DX
@@ -22729,11 +22522,11 @@ single:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPD  Y4, Y2, Y0, Y4
 	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
-	VCVTPD2PSY Y4, X4
-	VMOVUPS    X4, (AX)
+	VMULPD     Y5, Y4, Y4
+	VCMPPD     $0x03, Y3, Y3, Y5
+	VBLENDVPD  Y5, Y3, Y4, Y5
+	VCVTPD2PSY Y5, X5
+	VMOVUPS    X5, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -22754,11 +22547,11 @@ tail:
 	VBLENDVPD  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), X15, X5
 	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
-	VCVTPD2PSY Y4, X4
-	VMASKMOVPS X4, X15, (AX)
+	VMULPD     Y5, Y4, Y4
+	VCMPPD     $0x03, Y3, Y3, Y5
+	VBLENDVPD  Y5, Y3, Y4, Y5
+	VCVTPD2PSY Y5, X5
+	VMASKMOVPS X5, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -22802,26 +22595,26 @@ loop:
 	VCVTPS2PD  16(DX), Y12
 	VCVTPS2PD  32(DX), Y13
 	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
-	VCVTPD2PSY Y7, X7
-	VMOVNTPS   X7, (AX)
-	VCVTPD2PSY Y8, X8
-	VMOVNTPS   X8, 16(AX)
-	VCVTPD2PSY Y9, X9
-	VMOVNTPS   X9, 32(AX)
-	VCVTPD2PSY Y10, X10
-	VMOVNTPS   X10, 48(AX)
+	VMULPD     Y11, Y7, Y7
+	VMULPD     Y12, Y8, Y8
+	VMULPD     Y13, Y9, Y9
+	VMULPD     Y14, Y10, Y10
+	VCMPPD     $0x03, Y3, Y3, Y11
+	VCMPPD     $0x03, Y4, Y4, Y12
+	VCMPPD     $0x03, Y5, Y5, Y13
+	VCMPPD     $0x03, Y6, Y6, Y14
+	VBLENDVPD  Y11, Y3, Y7, Y11
+	VBLENDVPD  Y12, Y4, Y8, Y12
+	VBLENDVPD  Y13, Y5, Y9, Y13
+	VBLENDVPD  Y14, Y6, Y10, Y14
+	VCVTPD2PSY Y11, X11
+	VMOVNTPS   X11, (AX)
+	VCVTPD2PSY Y12, X12
+	VMOVNTPS   X12, 16(AX)
+	VCVTPD2PSY Y13, X13
+	VMOVNTPS   X13, 32(AX)
+	VCVTPD2PSY Y14, X14
+	VMOVNTPS   X14, 48(AX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
 	ADDQ       $0x00000040, DX
@@ -22837,11 +22630,11 @@ single:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPD  Y4, Y2, Y0, Y4
 	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
-	VCVTPD2PSY Y4, X4
-	VMOVNTPS   X4, (AX)
+	VMULPD     Y5, Y4, Y4
+	VCMPPD     $0x03, Y3, Y3, Y5
+	VBLENDVPD  Y5, Y3, Y4, Y5
+	VCVTPD2PSY Y5, X5
+	VMOVNTPS   X5, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -22862,11 +22655,11 @@ tail:
 	VBLENDVPD  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), X15, X5
 	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
-	VCVTPD2PSY Y4, X4
-	VMASKMOVPS X4, X15, (AX)
+	VMULPD     Y5, Y4, Y4
+	VCMPPD     $0x03, Y3, Y3, Y5
+	VBLENDVPD  Y5, Y3, Y4, Y5
+	VCVTPD2PSY Y5, X5
+	VMASKMOVPS X5, X15, (AX)
 
 done:
 	SFENCE
@@ -23237,33 +23030,27 @@ loop:
 	VCMPPD    $0x11, Z6, Z0, K5
 	VCMPPD    $0x11, Z7, Z0, K6
 	VCMPPD    $0x11, Z8, Z0, K7
-	VMULPD    Z6, Z4, Z9
-	VMULPD    Z7, Z4, Z10
-	VMULPD    Z8, Z4, Z11
-	VADDPD    Z0, Z9, Z9
-	VADDPD    Z0, Z10, Z10
-	VADDPD    Z0, Z11, Z11
-	VMULPD    Z5, Z9, Z9
-	VMULPD    Z5, Z10, Z10
-	VMULPD    Z5, Z11, Z11
-	VBLENDMPD Z3, Z9, K5, Z9
-	VBLENDMPD Z3, Z10, K6, Z10
-	VBLENDMPD Z3, Z11, K7, Z11
-	VBLENDMPD Z2, Z9, K2, Z9
-	VBLENDMPD Z2, Z10, K3, Z10
-	VBLENDMPD Z2, Z11, K4, Z11
-	VCVTPS2PD (DX), Z12
-	VCVTPS2PD 32(DX), Z13
-	VCVTPS2PD 64(DX), Z14
-	VMULPD    Z9, Z12, Z12
-	VMULPD    Z10, Z13, Z13
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x03, Z6, Z6, K2
-	VCMPPD    $0x03, Z7, Z7, K3
-	VCMPPD    $0x03, Z8, Z8, K4
-	VBLENDMPD Z6, Z12, K2, Z6
-	VBLENDMPD Z7, Z13, K3, Z7
-	VBLENDMPD Z8, Z14, K4, Z8
+	VMULPD    Z6, Z4, Z6
+	VMULPD    Z7, Z4, Z7
+	VMULPD    Z8, Z4, Z8
+	VADDPD    Z0, Z6, Z6
+	VADDPD    Z0, Z7, Z7
+	VADDPD    Z0, Z8, Z8
+	VMULPD    Z5, Z6, Z6
+	VMULPD    Z5, Z7, Z7
+	VMULPD    Z5, Z8, Z8
+	VBLENDMPD Z3, Z6, K5, Z6
+	VBLENDMPD Z3, Z7, K6, Z7
+	VBLENDMPD Z3, Z8, K7, Z8
+	VBLENDMPD Z2, Z6, K2, Z6
+	VBLENDMPD Z2, Z7, K3, Z7
+	VBLENDMPD Z2, Z8, K4, Z8
+	VCVTPS2PD (DX), Z9
+	VCVTPS2PD 32(DX), Z10
+	VCVTPS2PD 64(DX), Z11
+	VMULPD    Z9, Z6, Z6
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
 	VCVTPD2PS Z6, Y6
 	VMOVUPS   Y6, (AX)
 	VCVTPD2PS Z7, Y7
@@ -23282,15 +23069,13 @@ single:
 	VCVTPS2PD (CX), Z6
 	VCMPPD    $0x11, Z1, Z6, K2
 	VCMPPD    $0x11, Z6, Z0, K3
-	VMULPD    Z6, Z4, Z7
-	VADDPD    Z0, Z7, Z7
-	VMULPD    Z5, Z7, Z7
-	VBLENDMPD Z3, Z7, K3, Z7
-	VBLENDMPD Z2, Z7, K2, Z7
-	VCVTPS2PD (DX), Z8
-	VMULPD    Z7, Z8, Z8
-	VCMPPD    $0x03, Z6, Z6, K2
-	VBLENDMPD Z6, Z8, K2, Z6
+	VMULPD    Z6, Z4, Z6
+	VADDPD    Z0, Z6, Z6
+	VMULPD    Z5, Z6, Z6
+	VBLENDMPD Z3, Z6, K3, Z6
+	VBLENDMPD Z2, Z6, K2, Z6
+	VCVTPS2PD (DX), Z7
+	VMULPD    Z7, Z6, Z6
 	VCVTPD2PS Z6, Y6
 	VMOVUPS   Y6, (AX)
 	ADDQ      $0x00000020, AX
@@ -23309,16 +23094,14 @@ tail:
 	VCVTPS2PD Y6, Z6
 	VCMPPD    $0x11, Z1, Z6, K2
 	VCMPPD    $0x11, Z6, Z0, K3
-	VMULPD    Z6, Z4, Z7
-	VADDPD    Z0, Z7, Z7
-	VMULPD    Z5, Z7, Z7
-	VBLENDMPD Z3, Z7, K3, Z7
-	VBLENDMPD Z2, Z7, K2, Z7
-	VMOVUPS.Z (DX), K1, Y8
-	VCVTPS2PD Y8, Z8
-	VMULPD    Z7, Z8, Z8
-	VCMPPD    $0x03, Z6, Z6, K2
-	VBLENDMPD Z6, Z8, K2, Z6
+	VMULPD    Z6, Z4, Z6
+	VADDPD    Z0, Z6, Z6
+	VMULPD    Z5, Z6, Z6
+	VBLENDMPD Z3, Z6, K3, Z6
+	VBLENDMPD Z2, Z6, K2, Z6
+	VMOVUPS.Z (DX), K1, Y7
+	VCVTPS2PD Y7, Z7
+	VMULPD    Z7, Z6, Z6
 	VCVTPD2PS Z6, Y6
 	VMOVUPS   Y6, K1, (AX)
 
@@ -23352,33 +23135,27 @@ loop:
 	VCMPPD    $0x11, Z6, Z0, K5
 	VCMPPD    $0x11, Z7, Z0, K6
 	VCMPPD    $0x11, Z8, Z0, K7
-	VMULPD    Z6, Z4, Z9
-	VMULPD    Z7, Z4, Z10
-	VMULPD    Z8, Z4, Z11
-	VADDPD    Z0, Z9, Z9
-	VADDPD    Z0, Z10, Z10
-	VADDPD    Z0, Z11, Z11
-	VMULPD    Z5, Z9, Z9
-	VMULPD    Z5, Z10, Z10
-	VMULPD    Z5, Z11, Z11
-	VBLENDMPD Z3, Z9, K5, Z9
-	VBLENDMPD Z3, Z10, K6, Z10
-	VBLENDMPD Z3, Z11, K7, Z11
-	VBLENDMPD Z2, Z9, K2, Z9
-	VBLENDMPD Z2, Z10, K3, Z10
-	VBLENDMPD Z2, Z11, K4, Z11
-	VCVTPS2PD (DX), Z12
-	VCVTPS2PD 32(DX), Z13
-	VCVTPS2PD 64(DX), Z14
-	VMULPD    Z9, Z12, Z12
-	VMULPD    Z10, Z13, Z13
-	VMULPD    Z11, Z14, Z14
-	VCMPPD    $0x03, Z6, Z6, K2
-	VCMPPD    $0x03, Z7, Z7, K3
-	VCMPPD    $0x03, Z8, Z8, K4
-	VBLENDMPD Z6, Z12, K2, Z6
-	VBLENDMPD Z7, Z13, K3, Z7
-	VBLENDMPD Z8, Z14, K4, Z8
+	VMULPD    Z6, Z4, Z6
+	VMULPD    Z7, Z4, Z7
+	VMULPD    Z8, Z4, Z8
+	VADDPD    Z0, Z6, Z6
+	VADDPD    Z0, Z7, Z7
+	VADDPD    Z0, Z8, Z8
+	VMULPD    Z5, Z6, Z6
+	VMULPD    Z5, Z7, Z7
+	VMULPD    Z5, Z8, Z8
+	VBLENDMPD Z3, Z6, K5, Z6
+	VBLENDMPD Z3, Z7, K6, Z7
+	VBLENDMPD Z3, Z8, K7, Z8
+	VBLENDMPD Z2, Z6, K2, Z6
+	VBLENDMPD Z2, Z7, K3, Z7
+	VBLENDMPD Z2, Z8, K4, Z8
+	VCVTPS2PD (DX), Z9
+	VCVTPS2PD 32(DX), Z10
+	VCVTPS2PD 64(DX), Z11
+	VMULPD    Z9, Z6, Z6
+	VMULPD    Z10, Z7, Z7
+	VMULPD    Z11, Z8, Z8
 	VCVTPD2PS Z6, Y6
 	VMOVNTPS  Y6, (AX)
 	VCVTPD2PS Z7, Y7
@@ -23397,15 +23174,13 @@ single:
 	VCVTPS2PD (CX), Z6
 	VCMPPD    $0x11, Z1, Z6, K2
 	VCMPPD    $0x11, Z6, Z0, K3
-	VMULPD    Z6, Z4, Z7
-	VADDPD    Z0, Z7, Z7
-	VMULPD    Z5, Z7, Z7
-	VBLENDMPD Z3, Z7, K3, Z7
-	VBLENDMPD Z2, Z7, K2, Z7
-	VCVTPS2PD (DX), Z8
-	VMULPD    Z7, Z8, Z8
-	VCMPPD    $0x03, Z6, Z6, K2
-	VBLENDMPD Z6, Z8, K2, Z6
+	VMULPD    Z6, Z4, Z6
+	VADDPD    Z0, Z6, Z6
+	VMULPD    Z5, Z6, Z6
+	VBLENDMPD Z3, Z6, K3, Z6
+	VBLENDMPD Z2, Z6, K2, Z6
+	VCVTPS2PD (DX), Z7
+	VMULPD    Z7, Z6, Z6
 	VCVTPD2PS Z6, Y6
 	VMOVNTPS  Y6, (AX)
 	ADDQ      $0x00000020, AX
@@ -23424,16 +23199,14 @@ tail:
 	VCVTPS2PD Y6, Z6
 	VCMPPD    $0x11, Z1, Z6, K2
 	VCMPPD    $0x11, Z6, Z0, K3
-	VMULPD    Z6, Z4, Z7
-	VADDPD    Z0, Z7, Z7
-	VMULPD    Z5, Z7, Z7
-	VBLENDMPD Z3, Z7, K3, Z7
-	VBLENDMPD Z2, Z7, K2, Z7
-	VMOVUPS.Z (DX), K1, Y8
-	VCVTPS2PD Y8, Z8
-	VMULPD    Z7, Z8, Z8
-	VCMPPD    $0x03, Z6, Z6, K2
-	VBLENDMPD Z6, Z8, K2, Z6
+	VMULPD    Z6, Z4, Z6
+	VADDPD    Z0, Z6, Z6
+	VMULPD    Z5, Z6, Z6
+	VBLENDMPD Z3, Z6, K3, Z6
+	VBLENDMPD Z2, Z6, K2, Z6
+	VMOVUPS.Z (DX), K1, Y7
+	VCVTPS2PD Y7, Z7
+	VMULPD    Z7, Z6, Z6
 	VCVTPD2PS Z6, Y6
 	VMOVUPS   Y6, K1, (AX)
 
@@ -23457,40 +23230,48 @@ TEXT ·hardswishBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ       BX, $0x00000008
+	CMPQ       BX, $0x0000000c
 	JB         single
 	VCVTPS2PD  (CX), Y6
 	VCVTPS2PD  16(CX), Y7
-	VCMPPD     $0x11, Y1, Y6, Y8
-	VCMPPD     $0x11, Y1, Y7, Y9
-	VCMPPD     $0x11, Y6, Y0, Y10
-	VCMPPD     $0x11, Y7, Y0, Y11
-	VMULPD     Y6, Y4, Y12
-	VMULPD     Y7, Y4, Y13
-	VADDPD     Y0, Y12, Y12
-	VADDPD     Y0, Y13, Y13
-	VMULPD     Y5, Y12, Y12
-	VMULPD     Y5, Y13, Y13
-	VBLENDVPD  Y10, Y3, Y12, Y10
-	VBLENDVPD  Y11, Y3, Y13, Y11
-	VBLENDVPD  Y8, Y2, Y10, Y8
-	VBLENDVPD  Y9, Y2, Y11, Y9
-	VCVTPS2PD  (DX), Y10
-	VCVTPS2PD  16(DX), Y11
-	VMULPD     Y8, Y10, Y10
-	VMULPD     Y9, Y11, Y11
-	VCMPPD     $0x03, Y6, Y6, Y8
-	VCMPPD     $0x03, Y7, Y7, Y9
-	VBLENDVPD  Y8, Y6, Y10, Y8
-	VBLENDVPD  Y9, Y7, Y11, Y9
-	VCVTPD2PSY Y8, X8
-	VMOVUPS    X8, (AX)
+	VCVTPS2PD  32(CX), Y8
+	VCMPPD     $0x11, Y1, Y6, Y9
+	VCMPPD     $0x11, Y1, Y7, Y10
+	VCMPPD     $0x11, Y1, Y8, Y11
+	VCMPPD     $0x11, Y6, Y0, Y12
+	VCMPPD     $0x11, Y7, Y0, Y13
+	VCMPPD     $0x11, Y8, Y0, Y14
+	VMULPD     Y6, Y4, Y6
+	VMULPD     Y7, Y4, Y7
+	VMULPD     Y8, Y4, Y8
+	VADDPD     Y0, Y6, Y6
+	VADDPD     Y0, Y7, Y7
+	VADDPD     Y0, Y8, Y8
+	VMULPD     Y5, Y6, Y6
+	VMULPD     Y5, Y7, Y7
+	VMULPD     Y5, Y8, Y8
+	VBLENDVPD  Y12, Y3, Y6, Y12
+	VBLENDVPD  Y13, Y3, Y7, Y13
+	VBLENDVPD  Y14, Y3, Y8, Y14
+	VBLENDVPD  Y9, Y2, Y12, Y9
+	VBLENDVPD  Y10, Y2, Y13, Y10
+	VBLENDVPD  Y11, Y2, Y14, Y11
+	VCVTPS2PD  (DX), Y6
+	VCVTPS2PD  16(DX), Y7
+	VCVTPS2PD  32(DX), Y8
+	VMULPD     Y6, Y9, Y9
+	VMULPD     Y7, Y10, Y10
+	VMULPD     Y8, Y11, Y11
 	VCVTPD2PSY Y9, X9
-	VMOVUPS    X9, 16(AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	ADDQ       $0x00000020, DX
-	SUBQ       $0x00000008, BX
+	VMOVUPS    X9, (AX)
+	VCVTPD2PSY Y10, X10
+	VMOVUPS    X10, 16(AX)
+	VCVTPD2PSY Y11, X11
+	VMOVUPS    X11, 32(AX)
+	ADDQ       $0x00000030, AX
+	ADDQ       $0x00000030, CX
+	ADDQ       $0x00000030, DX
+	SUBQ       $0x0000000c, BX
 	JMP        loop
 
 single:
@@ -23499,15 +23280,13 @@ single:
 	VCVTPS2PD  (CX), Y6
 	VCMPPD     $0x11, Y1, Y6, Y7
 	VCMPPD     $0x11, Y6, Y0, Y8
-	VMULPD     Y6, Y4, Y9
-	VADDPD     Y0, Y9, Y9
-	VMULPD     Y5, Y9, Y9
-	VBLENDVPD  Y8, Y3, Y9, Y8
+	VMULPD     Y6, Y4, Y6
+	VADDPD     Y0, Y6, Y6
+	VMULPD     Y5, Y6, Y6
+	VBLENDVPD  Y8, Y3, Y6, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
-	VCVTPS2PD  (DX), Y8
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VBLENDVPD  Y7, Y6, Y8, Y7
+	VCVTPS2PD  (DX), Y6
+	VMULPD     Y6, Y7, Y7
 	VCVTPD2PSY Y7, X7
 	VMOVUPS    X7, (AX)
 	ADDQ       $0x00000010, AX
@@ -23526,16 +23305,14 @@ tail:
 	VCVTPS2PD  X6, Y6
 	VCMPPD     $0x11, Y1, Y6, Y7
 	VCMPPD     $0x11, Y6, Y0, Y8
-	VMULPD     Y6, Y4, Y9
-	VADDPD     Y0, Y9, Y9
-	VMULPD     Y5, Y9, Y9
-	VBLENDVPD  Y8, Y3, Y9, Y8
+	VMULPD     Y6, Y4, Y6
+	VADDPD     Y0, Y6, Y6
+	VMULPD     Y5, Y6, Y6
+	VBLENDVPD  Y8, Y3, Y6, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
-	VMASKMOVPS (DX), X15, X8
-	VCVTPS2PD  X8, Y8
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VBLENDVPD  Y7, Y6, Y8, Y7
+	VMASKMOVPS (DX), X15, X6
+	VCVTPS2PD  X6, Y6
+	VMULPD     Y6, Y7, Y7
 	VCVTPD2PSY Y7, X7
 	VMASKMOVPS X7, X15, (AX)
 
@@ -23558,40 +23335,48 @@ TEXT ·hardswishBackwardAVX2Stream(SB), NOSPLIT, $0-72
 	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ       BX, $0x00000008
+	CMPQ       BX, $0x0000000c
 	JB         single
 	VCVTPS2PD  (CX), Y6
 	VCVTPS2PD  16(CX), Y7
-	VCMPPD     $0x11, Y1, Y6, Y8
-	VCMPPD     $0x11, Y1, Y7, Y9
-	VCMPPD     $0x11, Y6, Y0, Y10
-	VCMPPD     $0x11, Y7, Y0, Y11
-	VMULPD     Y6, Y4, Y12
-	VMULPD     Y7, Y4, Y13
-	VADDPD     Y0, Y12, Y12
-	VADDPD     Y0, Y13, Y13
-	VMULPD     Y5, Y12, Y12
-	VMULPD     Y5, Y13, Y13
-	VBLENDVPD  Y10, Y3, Y12, Y10
-	VBLENDVPD  Y11, Y3, Y13, Y11
-	VBLENDVPD  Y8, Y2, Y10, Y8
-	VBLENDVPD  Y9, Y2, Y11, Y9
-	VCVTPS2PD  (DX), Y10
-	VCVTPS2PD  16(DX), Y11
-	VMULPD     Y8, Y10, Y10
-	VMULPD     Y9, Y11, Y11
-	VCMPPD     $0x03, Y6, Y6, Y8
-	VCMPPD     $0x03, Y7, Y7, Y9
-	VBLENDVPD  Y8, Y6, Y10, Y8
-	VBLENDVPD  Y9, Y7, Y11, Y9
-	VCVTPD2PSY Y8, X8
-	VMOVNTPS   X8, (AX)
+	VCVTPS2PD  32(CX), Y8
+	VCMPPD     $0x11, Y1, Y6, Y9
+	VCMPPD     $0x11, Y1, Y7, Y10
+	VCMPPD     $0x11, Y1, Y8, Y11
+	VCMPPD     $0x11, Y6, Y0, Y12
+	VCMPPD     $0x11, Y7, Y0, Y13
+	VCMPPD     $0x11, Y8, Y0, Y14
+	VMULPD     Y6, Y4, Y6
+	VMULPD     Y7, Y4, Y7
+	VMULPD     Y8, Y4, Y8
+	VADDPD     Y0, Y6, Y6
+	VADDPD     Y0, Y7, Y7
+	VADDPD     Y0, Y8, Y8
+	VMULPD     Y5, Y6, Y6
+	VMULPD     Y5, Y7, Y7
+	VMULPD     Y5, Y8, Y8
+	VBLENDVPD  Y12, Y3, Y6, Y12
+	VBLENDVPD  Y13, Y3, Y7, Y13
+	VBLENDVPD  Y14, Y3, Y8, Y14
+	VBLENDVPD  Y9, Y2, Y12, Y9
+	VBLENDVPD  Y10, Y2, Y13, Y10
+	VBLENDVPD  Y11, Y2, Y14, Y11
+	VCVTPS2PD  (DX), Y6
+	VCVTPS2PD  16(DX), Y7
+	VCVTPS2PD  32(DX), Y8
+	VMULPD     Y6, Y9, Y9
+	VMULPD     Y7, Y10, Y10
+	VMULPD     Y8, Y11, Y11
 	VCVTPD2PSY Y9, X9
-	VMOVNTPS   X9, 16(AX)
-	ADDQ       $0x00000020, AX
-	ADDQ       $0x00000020, CX
-	ADDQ       $0x00000020, DX
-	SUBQ       $0x00000008, BX
+	VMOVNTPS   X9, (AX)
+	VCVTPD2PSY Y10, X10
+	VMOVNTPS   X10, 16(AX)
+	VCVTPD2PSY Y11, X11
+	VMOVNTPS   X11, 32(AX)
+	ADDQ       $0x00000030, AX
+	ADDQ       $0x00000030, CX
+	ADDQ       $0x00000030, DX
+	SUBQ       $0x0000000c, BX
 	JMP        loop
 
 single:
@@ -23600,15 +23385,13 @@ single:
 	VCVTPS2PD  (CX), Y6
 	VCMPPD     $0x11, Y1, Y6, Y7
 	VCMPPD     $0x11, Y6, Y0, Y8
-	VMULPD     Y6, Y4, Y9
-	VADDPD     Y0, Y9, Y9
-	VMULPD     Y5, Y9, Y9
-	VBLENDVPD  Y8, Y3, Y9, Y8
+	VMULPD     Y6, Y4, Y6
+	VADDPD     Y0, Y6, Y6
+	VMULPD     Y5, Y6, Y6
+	VBLENDVPD  Y8, Y3, Y6, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
-	VCVTPS2PD  (DX), Y8
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VBLENDVPD  Y7, Y6, Y8, Y7
+	VCVTPS2PD  (DX), Y6
+	VMULPD     Y6, Y7, Y7
 	VCVTPD2PSY Y7, X7
 	VMOVNTPS   X7, (AX)
 	ADDQ       $0x00000010, AX
@@ -23627,16 +23410,14 @@ tail:
 	VCVTPS2PD  X6, Y6
 	VCMPPD     $0x11, Y1, Y6, Y7
 	VCMPPD     $0x11, Y6, Y0, Y8
-	VMULPD     Y6, Y4, Y9
-	VADDPD     Y0, Y9, Y9
-	VMULPD     Y5, Y9, Y9
-	VBLENDVPD  Y8, Y3, Y9, Y8
+	VMULPD     Y6, Y4, Y6
+	VADDPD     Y0, Y6, Y6
+	VMULPD     Y5, Y6, Y6
+	VBLENDVPD  Y8, Y3, Y6, Y8
 	VBLENDVPD  Y7, Y2, Y8, Y7
-	VMASKMOVPS (DX), X15, X8
-	VCVTPS2PD  X8, Y8
-	VMULPD     Y7, Y8, Y8
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VBLENDVPD  Y7, Y6, Y8, Y7
+	VMASKMOVPS (DX), X15, X6
+	VCVTPS2PD  X6, Y6
+	VMULPD     Y6, Y7, Y7
 	VCVTPD2PSY Y7, X7
 	VMASKMOVPS X7, X15, (AX)
 
@@ -23944,15 +23725,15 @@ loop:
 	VMOVUPS   (DX), Z10
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
+	VMULPS    Z12, Z9, Z9
 	VCMPPS    $0x03, Z4, Z4, K2
 	VCMPPS    $0x03, Z5, Z5, K3
 	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
+	VBLENDMPS Z4, Z7, K2, Z4
+	VBLENDMPS Z5, Z8, K3, Z5
+	VBLENDMPS Z6, Z9, K4, Z6
 	VMOVUPS   Z4, (AX)
 	VMOVUPS   Z5, 64(AX)
 	VMOVUPS   Z6, 128(AX)
@@ -23971,9 +23752,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -23993,9 +23774,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, K1, (AX)
 
 done:
@@ -24039,15 +23820,15 @@ loop:
 	VMOVUPS   (DX), Z10
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
+	VMULPS    Z12, Z9, Z9
 	VCMPPS    $0x03, Z4, Z4, K2
 	VCMPPS    $0x03, Z5, Z5, K3
 	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
+	VBLENDMPS Z4, Z7, K2, Z4
+	VBLENDMPS Z5, Z8, K3, Z5
+	VBLENDMPS Z6, Z9, K4, Z6
 	VMOVNTPS  Z4, (AX)
 	VMOVNTPS  Z5, 64(AX)
 	VMOVNTPS  Z6, 128(AX)
@@ -24066,9 +23847,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVNTPS  Z4, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -24088,9 +23869,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, K1, (AX)
 
 done:
@@ -24137,18 +23918,18 @@ loop:
 	VMOVUPS   (DX), Y10
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
+	VMULPS    Y10, Y7, Y7
+	VMULPS    Y11, Y8, Y8
+	VMULPS    Y12, Y9, Y9
+	VCMPPS    $0x03, Y4, Y4, Y10
+	VCMPPS    $0x03, Y5, Y5, Y11
+	VCMPPS    $0x03, Y6, Y6, Y12
+	VBLENDVPS Y10, Y4, Y7, Y10
+	VBLENDVPS Y11, Y5, Y8, Y11
+	VBLENDVPS Y12, Y6, Y9, Y12
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
 	ADDQ      $0x00000060, AX
 	ADDQ      $0x00000060, CX
 	ADDQ      $0x00000060, DX
@@ -24164,10 +23945,10 @@ single:
 	VANDPD    Y6, Y5, Y5
 	VBLENDVPS Y5, Y3, Y1, Y5
 	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVUPS   Y5, (AX)
+	VMULPS    Y6, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y6
+	VBLENDVPS Y6, Y4, Y5, Y6
+	VMOVUPS   Y6, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -24186,10 +23967,10 @@ tail:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPS  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMULPS     Y6, Y5, Y5
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VBLENDVPS  Y6, Y4, Y5, Y6
+	VMASKMOVPS Y6, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -24234,18 +24015,18 @@ loop:
 	VMOVUPS   (DX), Y10
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
+	VMULPS    Y10, Y7, Y7
+	VMULPS    Y11, Y8, Y8
+	VMULPS    Y12, Y9, Y9
+	VCMPPS    $0x03, Y4, Y4, Y10
+	VCMPPS    $0x03, Y5, Y5, Y11
+	VCMPPS    $0x03, Y6, Y6, Y12
+	VBLENDVPS Y10, Y4, Y7, Y10
+	VBLENDVPS Y11, Y5, Y8, Y11
+	VBLENDVPS Y12, Y6, Y9, Y12
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
 	ADDQ      $0x00000060, AX
 	ADDQ      $0x00000060, CX
 	ADDQ      $0x00000060, DX
@@ -24261,10 +24042,10 @@ single:
 	VANDPD    Y6, Y5, Y5
 	VBLENDVPS Y5, Y3, Y1, Y5
 	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVNTPS  Y5, (AX)
+	VMULPS    Y6, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y6
+	VBLENDVPS Y6, Y4, Y5, Y6
+	VMOVNTPS  Y6, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -24283,10 +24064,10 @@ tail:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPS  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMULPS     Y6, Y5, Y5
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VBLENDVPS  Y6, Y4, Y5, Y6
+	VMASKMOVPS Y6, Y15, (AX)
 
 done:
 	SFENCE
@@ -24330,15 +24111,15 @@ loop:
 	VMOVUPS   (DX), Z10
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
+	VMULPS    Z12, Z9, Z9
 	VCMPPS    $0x03, Z4, Z4, K2
 	VCMPPS    $0x03, Z5, Z5, K3
 	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
+	VBLENDMPS Z4, Z7, K2, Z4
+	VBLENDMPS Z5, Z8, K3, Z5
+	VBLENDMPS Z6, Z9, K4, Z6
 	VMOVUPS   Z4, (AX)
 	VMOVUPS   Z5, 64(AX)
 	VMOVUPS   Z6, 128(AX)
@@ -24357,9 +24138,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -24379,9 +24160,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, K1, (AX)
 
 done:
@@ -24425,15 +24206,15 @@ loop:
 	VMOVUPS   (DX), Z10
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
-	VMULPS    Z9, Z12, Z12
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
+	VMULPS    Z12, Z9, Z9
 	VCMPPS    $0x03, Z4, Z4, K2
 	VCMPPS    $0x03, Z5, Z5, K3
 	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z10, K2, Z4
-	VBLENDMPS Z5, Z11, K3, Z5
-	VBLENDMPS Z6, Z12, K4, Z6
+	VBLENDMPS Z4, Z7, K2, Z4
+	VBLENDMPS Z5, Z8, K3, Z5
+	VBLENDMPS Z6, Z9, K4, Z6
 	VMOVNTPS  Z4, (AX)
 	VMOVNTPS  Z5, 64(AX)
 	VMOVNTPS  Z6, 128(AX)
@@ -24452,9 +24233,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS   (DX), Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVNTPS  Z4, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -24474,9 +24255,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z3, Z1, K2, Z5
 	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z5, Z6, Z6
+	VMULPS    Z6, Z5, Z5
 	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z6, K2, Z4
+	VBLENDMPS Z4, Z5, K2, Z4
 	VMOVUPS   Z4, K1, (AX)
 
 done:
@@ -24523,18 +24304,18 @@ loop:
 	VMOVUPS   (DX), Y10
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
+	VMULPS    Y10, Y7, Y7
+	VMULPS    Y11, Y8, Y8
+	VMULPS    Y12, Y9, Y9
+	VCMPPS    $0x03, Y4, Y4, Y10
+	VCMPPS    $0x03, Y5, Y5, Y11
+	VCMPPS    $0x03, Y6, Y6, Y12
+	VBLENDVPS Y10, Y4, Y7, Y10
+	VBLENDVPS Y11, Y5, Y8, Y11
+	VBLENDVPS Y12, Y6, Y9, Y12
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
 	ADDQ      $0x00000060, AX
 	ADDQ      $0x00000060, CX
 	ADDQ      $0x00000060, DX
@@ -24550,10 +24331,10 @@ single:
 	VANDPD    Y6, Y5, Y5
 	VBLENDVPS Y5, Y3, Y1, Y5
 	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVUPS   Y5, (AX)
+	VMULPS    Y6, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y6
+	VBLENDVPS Y6, Y4, Y5, Y6
+	VMOVUPS   Y6, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -24572,10 +24353,10 @@ tail:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPS  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMULPS     Y6, Y5, Y5
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VBLENDVPS  Y6, Y4, Y5, Y6
+	VMASKMOVPS Y6, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -24620,18 +24401,18 @@ loop:
 	VMOVUPS   (DX), Y10
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
-	VMULPS    Y7, Y10, Y10
-	VMULPS    Y8, Y11, Y11
-	VMULPS    Y9, Y12, Y12
-	VCMPPS    $0x03, Y4, Y4, Y7
-	VCMPPS    $0x03, Y5, Y5, Y8
-	VCMPPS    $0x03, Y6, Y6, Y9
-	VBLENDVPS Y7, Y4, Y10, Y7
-	VBLENDVPS Y8, Y5, Y11, Y8
-	VBLENDVPS Y9, Y6, Y12, Y9
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
+	VMULPS    Y10, Y7, Y7
+	VMULPS    Y11, Y8, Y8
+	VMULPS    Y12, Y9, Y9
+	VCMPPS    $0x03, Y4, Y4, Y10
+	VCMPPS    $0x03, Y5, Y5, Y11
+	VCMPPS    $0x03, Y6, Y6, Y12
+	VBLENDVPS Y10, Y4, Y7, Y10
+	VBLENDVPS Y11, Y5, Y8, Y11
+	VBLENDVPS Y12, Y6, Y9, Y12
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
 	ADDQ      $0x00000060, AX
 	ADDQ      $0x00000060, CX
 	ADDQ      $0x00000060, DX
@@ -24647,10 +24428,10 @@ single:
 	VANDPD    Y6, Y5, Y5
 	VBLENDVPS Y5, Y3, Y1, Y5
 	VMOVUPS   (DX), Y6
-	VMULPS    Y5, Y6, Y6
-	VCMPPS    $0x03, Y4, Y4, Y5
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VMOVNTPS  Y5, (AX)
+	VMULPS    Y6, Y5, Y5
+	VCMPPS    $0x03, Y4, Y4, Y6
+	VBLENDVPS Y6, Y4, Y5, Y6
+	VMOVNTPS  Y6, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -24669,10 +24450,10 @@ tail:
 	VANDPD     Y6, Y5, Y5
 	VBLENDVPS  Y5, Y3, Y1, Y5
 	VMASKMOVPS (DX), Y15, Y6
-	VMULPS     Y5, Y6, Y6
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VBLENDVPS  Y5, Y4, Y6, Y5
-	VMASKMOVPS Y5, Y15, (AX)
+	VMULPS     Y6, Y5, Y5
+	VCMPPS     $0x03, Y4, Y4, Y6
+	VBLENDVPS  Y6, Y4, Y5, Y6
+	VMASKMOVPS Y6, Y15, (AX)
 
 done:
 	SFENCE
@@ -24885,10 +24666,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -24912,7 +24693,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, (AX)
@@ -24930,7 +24711,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -24959,10 +24740,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -24986,7 +24767,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVNTPS  Z1, (AX)
@@ -25004,7 +24785,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -25034,10 +24815,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -25061,7 +24842,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVUPS   Y3, (AX)
@@ -25079,7 +24860,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -25108,10 +24889,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -25135,7 +24916,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVNTPS  Y3, (AX)
@@ -25153,7 +24934,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -25183,10 +24964,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -25210,7 +24991,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, (AX)
@@ -25228,7 +25009,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -25257,10 +25038,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -25284,7 +25065,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVNTPS  Z1, (AX)
@@ -25302,7 +25083,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -25332,10 +25113,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -25359,7 +25140,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVUPS   Y3, (AX)
@@ -25377,7 +25158,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -25406,10 +25187,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -25433,7 +25214,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVNTPS  Y3, (AX)
@@ -25451,7 +25232,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -25821,18 +25602,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -25850,9 +25631,9 @@ single:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -25870,9 +25651,9 @@ tail:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -25911,18 +25692,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -25940,9 +25721,9 @@ single:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -25960,9 +25741,9 @@ tail:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -26003,22 +25784,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -26032,10 +25813,10 @@ single:
 	VCMPPS    $0x11, Y3, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -26052,10 +25833,10 @@ tail:
 	VCMPPS     $0x11, Y3, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -26094,22 +25875,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -26123,10 +25904,10 @@ single:
 	VCMPPS    $0x11, Y3, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -26143,10 +25924,10 @@ tail:
 	VCMPPS     $0x11, Y3, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -26185,18 +25966,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -26214,9 +25995,9 @@ single:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -26234,9 +26015,9 @@ tail:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -26275,18 +26056,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -26304,9 +26085,9 @@ single:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -26324,9 +26105,9 @@ tail:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -26367,22 +26148,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -26396,10 +26177,10 @@ single:
 	VCMPPS    $0x11, Y3, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -26416,10 +26197,10 @@ tail:
 	VCMPPS     $0x11, Y3, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -26458,22 +26239,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -26487,10 +26268,10 @@ single:
 	VCMPPS    $0x11, Y3, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -26507,10 +26288,10 @@ tail:
 	VCMPPS     $0x11, Y3, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -26895,10 +26676,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -26922,7 +26703,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, (AX)
@@ -26940,7 +26721,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -26971,10 +26752,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -26998,7 +26779,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVNTPS  Z1, (AX)
@@ -27016,7 +26797,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -27049,10 +26830,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -27076,7 +26857,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVUPS   Y3, (AX)
@@ -27094,7 +26875,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -27126,10 +26907,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -27153,7 +26934,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVNTPS  Y3, (AX)
@@ -27171,7 +26952,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -27203,10 +26984,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -27230,7 +27011,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, (AX)
@@ -27248,7 +27029,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -27279,10 +27060,10 @@ loop:
 	VMOVUPS   64(DX), Z6
 	VMOVUPS   128(DX), Z7
 	VMOVUPS   192(DX), Z8
-	VMULPS    Z0, Z5, Z5
-	VMULPS    Z0, Z6, Z6
-	VMULPS    Z0, Z7, Z7
-	VMULPS    Z0, Z8, Z8
+	VMULPS    Z5, Z0, Z5
+	VMULPS    Z6, Z0, Z6
+	VMULPS    Z7, Z0, Z7
+	VMULPS    Z8, Z0, Z8
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -27306,7 +27087,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Z1
 	VMOVUPS   (DX), Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVNTPS  Z1, (AX)
@@ -27324,7 +27105,7 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Z1
 	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z0, Z2, Z2
+	VMULPS    Z2, Z0, Z2
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z2, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -27357,10 +27138,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -27384,7 +27165,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVUPS   Y3, (AX)
@@ -27402,7 +27183,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -27434,10 +27215,10 @@ loop:
 	VMOVUPS   32(DX), Y6
 	VMOVUPS   64(DX), Y7
 	VMOVUPS   96(DX), Y8
-	VMULPS    Y0, Y5, Y5
-	VMULPS    Y0, Y6, Y6
-	VMULPS    Y0, Y7, Y7
-	VMULPS    Y0, Y8, Y8
+	VMULPS    Y5, Y0, Y5
+	VMULPS    Y6, Y0, Y6
+	VMULPS    Y7, Y0, Y7
+	VMULPS    Y8, Y0, Y8
 	VCMPPS    $0x03, Y1, Y1, Y9
 	VCMPPS    $0x03, Y2, Y2, Y10
 	VCMPPS    $0x03, Y3, Y3, Y11
@@ -27461,7 +27242,7 @@ single:
 	JB        tail
 	VMOVUPS   (CX), Y1
 	VMOVUPS   (DX), Y2
-	VMULPS    Y0, Y2, Y2
+	VMULPS    Y2, Y0, Y2
 	VCMPPS    $0x03, Y1, Y1, Y3
 	VBLENDVPS Y3, Y1, Y2, Y3
 	VMOVNTPS  Y3, (AX)
@@ -27479,7 +27260,7 @@ tail:
 	VMOVDQU    32(SI)(BX*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
 	VMASKMOVPS (DX), Y15, Y2
-	VMULPS     Y0, Y2, Y2
+	VMULPS     Y2, Y0, Y2
 	VCMPPS     $0x03, Y1, Y1, Y3
 	VBLENDVPS  Y3, Y1, Y2, Y3
 	VMASKMOVPS Y3, Y15, (AX)
@@ -27654,20 +27435,20 @@ TEXT ·logSoftmaxReduceS1AVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         acc+0(FP), AX
 	VMOVUPD      (AX), Z30
 	VMOVUPD      64(AX), Z31
@@ -29362,17 +29143,17 @@ TEXT ·logSoftmaxBackwardAVX512(SB), NOSPLIT, $80-80
 	VADDPD.BCST  8(SP), Z0, Z1
 	VMOVUPD      Z1, 16(SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
-	VBROADCASTSD actkernconst<>+728(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z1
+	VBROADCASTSD actkernconst<>+712(SB), Z2
+	VBROADCASTSD actkernconst<>+720(SB), Z3
 	VBROADCASTSD actkernconst<>+88(SB), Z4
 	VBROADCASTSD actkernconst<>+96(SB), Z5
 	VBROADCASTSD actkernconst<>+112(SB), Z6
-	VBROADCASTSD actkernconst<>+744(SB), Z7
+	VBROADCASTSD actkernconst<>+728(SB), Z7
 	VBROADCASTSD actkernconst<>+24(SB), Z8
-	VBROADCASTSD actkernconst<>+704(SB), Z9
+	VBROADCASTSD actkernconst<>+736(SB), Z9
 	VBROADCASTSD actkernconst<>+40(SB), Z10
-	VBROADCASTSD actkernconst<>+712(SB), Z11
+	VBROADCASTSD actkernconst<>+744(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29779,7 +29560,7 @@ done:
 TEXT ·logsigmoidAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+3792(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -29800,14 +29581,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z12
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z13
-	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z14
-	VMAXPD.BCST      actkernconst<>+728(SB), Z11, Z15
-	VMINPD.BCST      actkernconst<>+736(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+736(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+736(SB), Z14, Z14
-	VMINPD.BCST      actkernconst<>+736(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z12
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z13
+	VMAXPD.BCST      actkernconst<>+712(SB), Z10, Z14
+	VMAXPD.BCST      actkernconst<>+712(SB), Z11, Z15
+	VMINPD.BCST      actkernconst<>+720(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+720(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+720(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+720(SB), Z15, Z15
 	VMULPD.BCST      actkernconst<>+88(SB), Z12, Z16
 	VMULPD.BCST      actkernconst<>+88(SB), Z13, Z17
 	VMULPD.BCST      actkernconst<>+88(SB), Z14, Z18
@@ -29836,34 +29617,34 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z12
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z20, Z12
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
 	VSCALEFPD        Z16, Z12, Z12
 	VSCALEFPD        Z17, Z13, Z13
 	VSCALEFPD        Z18, Z14, Z14
 	VSCALEFPD        Z19, Z15, Z15
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z11, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z11, K5
 	VBLENDMPD        Z0, Z12, K2, Z12
 	VBLENDMPD        Z0, Z13, K3, Z13
 	VBLENDMPD        Z0, Z14, K4, Z14
@@ -30055,8 +29836,8 @@ single:
 	VCVTPS2PD        (CX), Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+728(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+736(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
@@ -30064,13 +29845,13 @@ single:
 	VMOVAPD          Z1, Z6
 	VFMADD213PD      Z2, Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
 	VSCALEFPD        Z7, Z6, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z5, K2
 	VBLENDMPD        Z0, Z6, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z5
@@ -30131,8 +29912,8 @@ tail:
 	VCVTPS2PD        Y4, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+728(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+736(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
@@ -30140,13 +29921,13 @@ tail:
 	VMOVAPD          Z1, Z6
 	VFMADD213PD      Z2, Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
 	VSCALEFPD        Z7, Z6, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z5, K2
 	VBLENDMPD        Z0, Z6, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z5
@@ -30202,7 +29983,7 @@ done:
 TEXT ·logsigmoidAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+3792(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -30223,14 +30004,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z12
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z13
-	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z14
-	VMAXPD.BCST      actkernconst<>+728(SB), Z11, Z15
-	VMINPD.BCST      actkernconst<>+736(SB), Z12, Z12
-	VMINPD.BCST      actkernconst<>+736(SB), Z13, Z13
-	VMINPD.BCST      actkernconst<>+736(SB), Z14, Z14
-	VMINPD.BCST      actkernconst<>+736(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z12
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z13
+	VMAXPD.BCST      actkernconst<>+712(SB), Z10, Z14
+	VMAXPD.BCST      actkernconst<>+712(SB), Z11, Z15
+	VMINPD.BCST      actkernconst<>+720(SB), Z12, Z12
+	VMINPD.BCST      actkernconst<>+720(SB), Z13, Z13
+	VMINPD.BCST      actkernconst<>+720(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+720(SB), Z15, Z15
 	VMULPD.BCST      actkernconst<>+88(SB), Z12, Z16
 	VMULPD.BCST      actkernconst<>+88(SB), Z13, Z17
 	VMULPD.BCST      actkernconst<>+88(SB), Z14, Z18
@@ -30259,34 +30040,34 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z12
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z20, Z12
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z21, Z13
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z20, Z12
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z21, Z13
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z20, Z12
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z21, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
 	VSCALEFPD        Z16, Z12, Z12
 	VSCALEFPD        Z17, Z13, Z13
 	VSCALEFPD        Z18, Z14, Z14
 	VSCALEFPD        Z19, Z15, Z15
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z11, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z11, K5
 	VBLENDMPD        Z0, Z12, K2, Z12
 	VBLENDMPD        Z0, Z13, K3, Z13
 	VBLENDMPD        Z0, Z14, K4, Z14
@@ -30478,8 +30259,8 @@ single:
 	VCVTPS2PD        (CX), Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+728(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+736(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
@@ -30487,13 +30268,13 @@ single:
 	VMOVAPD          Z1, Z6
 	VFMADD213PD      Z2, Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
 	VSCALEFPD        Z7, Z6, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z5, K2
 	VBLENDMPD        Z0, Z6, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z5
@@ -30554,8 +30335,8 @@ tail:
 	VCVTPS2PD        Y4, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+728(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+736(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
@@ -30563,13 +30344,13 @@ tail:
 	VMOVAPD          Z1, Z6
 	VFMADD213PD      Z2, Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z8, Z6
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z8, Z6
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z8, Z6
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z8, Z6
 	VSCALEFPD        Z7, Z6, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z5, K2
 	VBLENDMPD        Z0, Z6, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z6, K2, Z5
@@ -31519,8 +31300,8 @@ done:
 TEXT ·logsigmoidBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
@@ -31585,26 +31366,26 @@ loop:
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
 	VFMADD213PD      Z7, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -31645,18 +31426,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z9, Z13, K3, Z9
+	VBLENDMPD        Z10, Z14, K4, Z10
+	VBLENDMPD        Z11, Z15, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -31687,11 +31468,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -31701,9 +31482,9 @@ single:
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -31732,11 +31513,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -31747,9 +31528,9 @@ tail:
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -31762,8 +31543,8 @@ done:
 TEXT ·logsigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
@@ -31828,26 +31609,26 @@ loop:
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
 	VFMADD213PD      Z7, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -31888,18 +31669,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z9, Z13, K3, Z9
+	VBLENDMPD        Z10, Z14, K4, Z10
+	VBLENDMPD        Z11, Z15, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -31930,11 +31711,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -31944,9 +31725,9 @@ single:
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -31975,11 +31756,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -31990,9 +31771,9 @@ tail:
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -32111,22 +31892,22 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y2
 	VCVTPS2PD   32(DX), Y4
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VMULPD      Y1, Y3, Y3
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y4, Y7, Y7
+	VMOVUPD     64(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     32(SP), Y4
+	VCMPPD      $0x03, Y4, Y4, Y6
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y9, Y8, Y7, Y9
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 16(AX)
 	VCVTPD2PSY  Y9, X9
 	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -32167,11 +31948,11 @@ single:
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCVTPS2PD   (DX), Y2
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -32215,11 +31996,11 @@ tail:
 	VBLENDVPD   Y3, Y2, Y5, Y3
 	VMASKMOVPS  (DX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -32335,22 +32116,22 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y2
 	VCVTPS2PD   32(DX), Y4
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y7, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VMULPD      Y1, Y3, Y3
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y4, Y7, Y7
+	VMOVUPD     64(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     32(SP), Y4
+	VCMPPD      $0x03, Y4, Y4, Y6
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y9, Y8, Y7, Y9
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, 16(AX)
 	VCVTPD2PSY  Y9, X9
 	VMOVNTPS    X9, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -32391,11 +32172,11 @@ single:
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VBLENDVPD   Y3, Y2, Y5, Y3
 	VCVTPS2PD   (DX), Y2
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -32439,11 +32220,11 @@ tail:
 	VBLENDVPD   Y3, Y2, Y5, Y3
 	VMASKMOVPS  (DX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y2, Y3, Y3
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -32566,14 +32347,14 @@ loop:
 	VCVTPS2PD       32(DX), Z18
 	VCVTPS2PD       64(DX), Z19
 	VCVTPS2PD       96(DX), Z20
-	VMULPD          Z21, Z17, Z17
-	VMULPD          Z22, Z18, Z18
-	VMULPD          Z23, Z19, Z19
-	VMULPD          Z24, Z20, Z20
-	VBLENDMPD       Z13, Z17, K2, Z13
-	VBLENDMPD       Z14, Z18, K3, Z14
-	VBLENDMPD       Z15, Z19, K4, Z15
-	VBLENDMPD       Z16, Z20, K5, Z16
+	VMULPD          Z17, Z21, Z21
+	VMULPD          Z18, Z22, Z22
+	VMULPD          Z19, Z23, Z23
+	VMULPD          Z20, Z24, Z24
+	VBLENDMPD       Z13, Z21, K2, Z13
+	VBLENDMPD       Z14, Z22, K3, Z14
+	VBLENDMPD       Z15, Z23, K4, Z15
+	VBLENDMPD       Z16, Z24, K5, Z16
 	VCVTPD2PS       Z13, Y13
 	VMOVUPS         Y13, (AX)
 	VCVTPD2PS       Z14, Y14
@@ -32614,8 +32395,8 @@ single:
 	VCMPPD          $0x03, Z13, Z13, K2
 	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
 	VCVTPS2PD       (DX), Z14
-	VMULPD          Z15, Z14, Z14
-	VBLENDMPD       Z13, Z14, K2, Z13
+	VMULPD          Z14, Z15, Z15
+	VBLENDMPD       Z13, Z15, K2, Z13
 	VCVTPD2PS       Z13, Y13
 	VMOVUPS         Y13, (AX)
 	ADDQ            $0x00000020, AX
@@ -32655,8 +32436,8 @@ tail:
 	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
 	VMOVUPS.Z       (DX), K1, Y14
 	VCVTPS2PD       Y14, Z14
-	VMULPD          Z15, Z14, Z14
-	VBLENDMPD       Z13, Z14, K2, Z13
+	VMULPD          Z14, Z15, Z15
+	VBLENDMPD       Z13, Z15, K2, Z13
 	VCVTPD2PS       Z13, Y13
 	VMOVUPS         Y13, K1, (AX)
 
@@ -32780,14 +32561,14 @@ loop:
 	VCVTPS2PD       32(DX), Z18
 	VCVTPS2PD       64(DX), Z19
 	VCVTPS2PD       96(DX), Z20
-	VMULPD          Z21, Z17, Z17
-	VMULPD          Z22, Z18, Z18
-	VMULPD          Z23, Z19, Z19
-	VMULPD          Z24, Z20, Z20
-	VBLENDMPD       Z13, Z17, K2, Z13
-	VBLENDMPD       Z14, Z18, K3, Z14
-	VBLENDMPD       Z15, Z19, K4, Z15
-	VBLENDMPD       Z16, Z20, K5, Z16
+	VMULPD          Z17, Z21, Z21
+	VMULPD          Z18, Z22, Z22
+	VMULPD          Z19, Z23, Z23
+	VMULPD          Z20, Z24, Z24
+	VBLENDMPD       Z13, Z21, K2, Z13
+	VBLENDMPD       Z14, Z22, K3, Z14
+	VBLENDMPD       Z15, Z23, K4, Z15
+	VBLENDMPD       Z16, Z24, K5, Z16
 	VCVTPD2PS       Z13, Y13
 	VMOVNTPS        Y13, (AX)
 	VCVTPD2PS       Z14, Y14
@@ -32828,8 +32609,8 @@ single:
 	VCMPPD          $0x03, Z13, Z13, K2
 	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
 	VCVTPS2PD       (DX), Z14
-	VMULPD          Z15, Z14, Z14
-	VBLENDMPD       Z13, Z14, K2, Z13
+	VMULPD          Z14, Z15, Z15
+	VBLENDMPD       Z13, Z15, K2, Z13
 	VCVTPD2PS       Z13, Y13
 	VMOVNTPS        Y13, (AX)
 	ADDQ            $0x00000020, AX
@@ -32869,8 +32650,8 @@ tail:
 	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
 	VMOVUPS.Z       (DX), K1, Y14
 	VCVTPS2PD       Y14, Z14
-	VMULPD          Z15, Z14, Z14
-	VBLENDMPD       Z13, Z14, K2, Z13
+	VMULPD          Z14, Z15, Z15
+	VBLENDMPD       Z13, Z15, K2, Z13
 	VCVTPD2PS       Z13, Y13
 	VMOVUPS         Y13, K1, (AX)
 
@@ -32968,12 +32749,12 @@ loop:
 	VCVTPS2PD   (DX), Y12
 	VCVTPS2PD   16(DX), Y13
 	VCVTPS2PD   32(DX), Y14
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VBLENDVPD   Y6, Y3, Y12, Y6
-	VBLENDVPD   Y7, Y4, Y13, Y7
-	VBLENDVPD   Y8, Y5, Y14, Y8
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VBLENDVPD   Y6, Y3, Y9, Y6
+	VBLENDVPD   Y7, Y4, Y10, Y7
+	VBLENDVPD   Y8, Y5, Y11, Y8
 	VCVTPD2PSY  Y6, X6
 	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -33014,8 +32795,8 @@ single:
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VCVTPS2PD   (DX), Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y4, Y3, Y6, Y4
+	VMULPD      Y6, Y5, Y5
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
 	ADDQ        $0x00000010, AX
@@ -33057,8 +32838,8 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMASKMOVPS  (DX), X15, X6
 	VCVTPS2PD   X6, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y4, Y3, Y6, Y4
+	VMULPD      Y6, Y5, Y5
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMASKMOVPS  X4, X15, (AX)
 
@@ -33155,12 +32936,12 @@ loop:
 	VCVTPS2PD   (DX), Y12
 	VCVTPS2PD   16(DX), Y13
 	VCVTPS2PD   32(DX), Y14
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VBLENDVPD   Y6, Y3, Y12, Y6
-	VBLENDVPD   Y7, Y4, Y13, Y7
-	VBLENDVPD   Y8, Y5, Y14, Y8
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VBLENDVPD   Y6, Y3, Y9, Y6
+	VBLENDVPD   Y7, Y4, Y10, Y7
+	VBLENDVPD   Y8, Y5, Y11, Y8
 	VCVTPD2PSY  Y6, X6
 	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -33201,8 +32982,8 @@ single:
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VCVTPS2PD   (DX), Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y4, Y3, Y6, Y4
+	VMULPD      Y6, Y5, Y5
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
 	ADDQ        $0x00000010, AX
@@ -33244,8 +33025,8 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y5
 	VMASKMOVPS  (DX), X15, X6
 	VCVTPS2PD   X6, Y6
-	VMULPD      Y5, Y6, Y6
-	VBLENDVPD   Y4, Y3, Y6, Y4
+	VMULPD      Y6, Y5, Y5
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y4, X4
 	VMASKMOVPS  X4, X15, (AX)
 
@@ -33419,20 +33200,20 @@ TEXT ·logsumexpReduceS1AVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
 	VBROADCASTSD (SP), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         acc+0(FP), AX
 	VMOVUPD      (AX), Z30
 	VMOVUPD      64(AX), Z31
@@ -35213,17 +34994,17 @@ TEXT ·logsumexpBackwardAVX512(SB), NOSPLIT, $32-56
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 8(SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD 8(SP), Z5
 	VBROADCASTSD actkernconst<>+3680(SB), Z6
-	VBROADCASTSD actkernconst<>+736(SB), Z7
+	VBROADCASTSD actkernconst<>+720(SB), Z7
 	VBROADCASTSD actkernconst<>+88(SB), Z8
 	VBROADCASTSD actkernconst<>+96(SB), Z9
 	VBROADCASTSD actkernconst<>+112(SB), Z10
-	VBROADCASTSD actkernconst<>+744(SB), Z11
+	VBROADCASTSD actkernconst<>+728(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -35287,18 +35068,18 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -35393,9 +35174,9 @@ single:
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z4, Z13, K3
 	VBLENDMPD        Z3, Z14, K3, Z14
@@ -35439,9 +35220,9 @@ tail:
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z4, Z13, K3
 	VBLENDMPD        Z3, Z14, K3, Z14
@@ -35728,19 +35509,19 @@ done:
 TEXT ·mishAVX512(SB), NOSPLIT, $48-48
 	VBROADCASTSD actkernconst<>+4288(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+1080(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
-	VBROADCASTSD actkernconst<>+736(SB), Z8
+	VBROADCASTSD actkernconst<>+720(SB), Z8
 	VBROADCASTSD actkernconst<>+88(SB), Z9
 	VBROADCASTSD actkernconst<>+96(SB), Z10
 	VBROADCASTSD actkernconst<>+112(SB), Z11
-	VBROADCASTSD actkernconst<>+744(SB), Z12
+	VBROADCASTSD actkernconst<>+728(SB), Z12
 	VBROADCASTSD actkernconst<>+24(SB), Z13
-	VBROADCASTSD actkernconst<>+704(SB), Z14
+	VBROADCASTSD actkernconst<>+736(SB), Z14
 	VBROADCASTSD actkernconst<>+40(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -35815,10 +35596,10 @@ loop:
 	VFMADD213PD      Z15, Z29, Z21
 	VFMADD213PD      Z15, Z30, Z22
 	VFMADD213PD      Z15, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -35901,7 +35682,7 @@ single:
 	VFMADD213PD      Z13, Z19, Z17
 	VFMADD213PD      Z14, Z19, Z17
 	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z19, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z17
 	VSCALEFPD        Z18, Z17, Z17
 	VCMPPD           $0x11, Z3, Z16, K4
 	VBLENDMPD        Z6, Z17, K4, Z17
@@ -35942,7 +35723,7 @@ tail:
 	VFMADD213PD      Z13, Z19, Z17
 	VFMADD213PD      Z14, Z19, Z17
 	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z19, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z17
 	VSCALEFPD        Z18, Z17, Z17
 	VCMPPD           $0x11, Z3, Z16, K4
 	VBLENDMPD        Z6, Z17, K4, Z17
@@ -35965,19 +35746,19 @@ done:
 TEXT ·mishAVX512Stream(SB), NOSPLIT, $48-48
 	VBROADCASTSD actkernconst<>+4288(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+1080(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+48(SB), Z6
 	VBROADCASTSD actkernconst<>+0(SB), Z7
-	VBROADCASTSD actkernconst<>+736(SB), Z8
+	VBROADCASTSD actkernconst<>+720(SB), Z8
 	VBROADCASTSD actkernconst<>+88(SB), Z9
 	VBROADCASTSD actkernconst<>+96(SB), Z10
 	VBROADCASTSD actkernconst<>+112(SB), Z11
-	VBROADCASTSD actkernconst<>+744(SB), Z12
+	VBROADCASTSD actkernconst<>+728(SB), Z12
 	VBROADCASTSD actkernconst<>+24(SB), Z13
-	VBROADCASTSD actkernconst<>+704(SB), Z14
+	VBROADCASTSD actkernconst<>+736(SB), Z14
 	VBROADCASTSD actkernconst<>+40(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -36052,10 +35833,10 @@ loop:
 	VFMADD213PD      Z15, Z29, Z21
 	VFMADD213PD      Z15, Z30, Z22
 	VFMADD213PD      Z15, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -36138,7 +35919,7 @@ single:
 	VFMADD213PD      Z13, Z19, Z17
 	VFMADD213PD      Z14, Z19, Z17
 	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z19, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z17
 	VSCALEFPD        Z18, Z17, Z17
 	VCMPPD           $0x11, Z3, Z16, K4
 	VBLENDMPD        Z6, Z17, K4, Z17
@@ -36179,7 +35960,7 @@ tail:
 	VFMADD213PD      Z13, Z19, Z17
 	VFMADD213PD      Z14, Z19, Z17
 	VFMADD213PD      Z15, Z19, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z19, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z19, Z17
 	VSCALEFPD        Z18, Z17, Z17
 	VCMPPD           $0x11, Z3, Z16, K4
 	VBLENDMPD        Z6, Z17, K4, Z17
@@ -36662,9 +36443,9 @@ done:
 TEXT ·mishBackwardAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+4440(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+1080(SB), Z5
 	VBROADCASTSD actkernconst<>+4296(SB), Z6
 	VBROADCASTSD actkernconst<>+48(SB), Z7
@@ -36750,10 +36531,10 @@ loop:
 	VMAXPD           Z4, Z9, Z17
 	VMAXPD           Z4, Z10, Z18
 	VMAXPD           Z4, Z11, Z19
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
-	VMINPD.BCST      actkernconst<>+736(SB), Z19, Z19
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+720(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z20
 	VMULPD.BCST      actkernconst<>+88(SB), Z17, Z21
 	VMULPD.BCST      actkernconst<>+88(SB), Z18, Z22
@@ -36782,26 +36563,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
 	VSCALEFPD        Z22, Z18, Z18
@@ -36892,14 +36673,14 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VBLENDMPD        Z8, Z16, K4, Z8
-	VBLENDMPD        Z9, Z17, K5, Z9
-	VBLENDMPD        Z10, Z18, K6, Z10
-	VBLENDMPD        Z11, Z19, K7, Z11
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
+	VBLENDMPD        Z8, Z12, K4, Z8
+	VBLENDMPD        Z9, Z13, K5, Z9
+	VBLENDMPD        Z10, Z14, K6, Z10
+	VBLENDMPD        Z11, Z15, K7, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -36934,7 +36715,7 @@ single:
 	VADDPD.BCST      actkernconst<>+4400(SB), Z10, Z10
 	VMULPD           Z10, Z9, Z9
 	VMAXPD           Z4, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+720(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
@@ -36942,11 +36723,11 @@ single:
 	VMOVAPD          Z1, Z10
 	VFMADD213PD      Z2, Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
 	VCMPPD           $0x11, Z4, Z8, K5
 	VBLENDMPD        Z7, Z10, K5, Z10
@@ -36966,8 +36747,8 @@ single:
 	VBLENDMPD        Z3, Z9, K3, Z9
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
-	VBLENDMPD        Z8, Z10, K5, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z8, Z9, K5, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -37000,7 +36781,7 @@ tail:
 	VADDPD.BCST      actkernconst<>+4400(SB), Z10, Z10
 	VMULPD           Z10, Z9, Z9
 	VMAXPD           Z4, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+720(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
@@ -37008,11 +36789,11 @@ tail:
 	VMOVAPD          Z1, Z10
 	VFMADD213PD      Z2, Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
 	VCMPPD           $0x11, Z4, Z8, K5
 	VBLENDMPD        Z7, Z10, K5, Z10
@@ -37033,8 +36814,8 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
-	VBLENDMPD        Z8, Z10, K5, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z8, Z9, K5, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -37047,9 +36828,9 @@ done:
 TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+4440(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+8(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+1080(SB), Z5
 	VBROADCASTSD actkernconst<>+4296(SB), Z6
 	VBROADCASTSD actkernconst<>+48(SB), Z7
@@ -37135,10 +36916,10 @@ loop:
 	VMAXPD           Z4, Z9, Z17
 	VMAXPD           Z4, Z10, Z18
 	VMAXPD           Z4, Z11, Z19
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
-	VMINPD.BCST      actkernconst<>+736(SB), Z19, Z19
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z18, Z18
+	VMINPD.BCST      actkernconst<>+720(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z20
 	VMULPD.BCST      actkernconst<>+88(SB), Z17, Z21
 	VMULPD.BCST      actkernconst<>+88(SB), Z18, Z22
@@ -37167,26 +36948,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
 	VSCALEFPD        Z22, Z18, Z18
@@ -37277,14 +37058,14 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VBLENDMPD        Z8, Z16, K4, Z8
-	VBLENDMPD        Z9, Z17, K5, Z9
-	VBLENDMPD        Z10, Z18, K6, Z10
-	VBLENDMPD        Z11, Z19, K7, Z11
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
+	VBLENDMPD        Z8, Z12, K4, Z8
+	VBLENDMPD        Z9, Z13, K5, Z9
+	VBLENDMPD        Z10, Z14, K6, Z10
+	VBLENDMPD        Z11, Z15, K7, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -37319,7 +37100,7 @@ single:
 	VADDPD.BCST      actkernconst<>+4400(SB), Z10, Z10
 	VMULPD           Z10, Z9, Z9
 	VMAXPD           Z4, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+720(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
@@ -37327,11 +37108,11 @@ single:
 	VMOVAPD          Z1, Z10
 	VFMADD213PD      Z2, Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
 	VCMPPD           $0x11, Z4, Z8, K5
 	VBLENDMPD        Z7, Z10, K5, Z10
@@ -37351,8 +37132,8 @@ single:
 	VBLENDMPD        Z3, Z9, K3, Z9
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
-	VBLENDMPD        Z8, Z10, K5, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z8, Z9, K5, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -37385,7 +37166,7 @@ tail:
 	VADDPD.BCST      actkernconst<>+4400(SB), Z10, Z10
 	VMULPD           Z10, Z9, Z9
 	VMAXPD           Z4, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
+	VMINPD.BCST      actkernconst<>+720(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
 	VRNDSCALEPD      $0x08, Z11, Z11
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
@@ -37393,11 +37174,11 @@ tail:
 	VMOVAPD          Z1, Z10
 	VFMADD213PD      Z2, Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z12, Z10
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z12, Z10
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z12, Z10
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z12, Z10
 	VSCALEFPD        Z11, Z10, Z10
 	VCMPPD           $0x11, Z4, Z8, K5
 	VBLENDMPD        Z7, Z10, K5, Z10
@@ -37418,8 +37199,8 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
-	VBLENDMPD        Z8, Z10, K5, Z8
+	VMULPD           Z10, Z9, Z9
+	VBLENDMPD        Z8, Z9, K5, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -37635,19 +37416,19 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y4, Y6, Y6
-	VMULPD      Y5, Y7, Y7
-	VMOVUPD     384(SP), Y2
-	VBLENDVPD   Y2, 448(SP), Y1, Y2
-	VMOVUPD     352(SP), Y1
-	VBLENDVPD   Y1, 480(SP), Y6, Y1
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y7, Y5, Y5
+	VMOVUPD     384(SP), Y1
+	VBLENDVPD   Y1, 448(SP), Y2, Y1
+	VMOVUPD     352(SP), Y2
+	VBLENDVPD   Y2, 480(SP), Y4, Y2
 	VMOVUPD     320(SP), Y4
-	VBLENDVPD   Y4, Y3, Y7, Y4
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
+	VMOVUPS     X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -37716,8 +37497,8 @@ single:
 	VBLENDVPD   Y3, actkernconst<>+192(SB), Y5, Y3
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y7, Y1, Y3, Y7
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y7, Y1, Y2, Y7
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, (AX)
 	ADDQ        $0x00000010, AX
@@ -37791,8 +37572,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y7, Y1, Y3, Y7
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y7, Y1, Y2, Y7
 	VCVTPD2PSY  Y7, X7
 	VMASKMOVPS  X7, X15, (AX)
 
@@ -38007,19 +37788,19 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y4, Y6, Y6
-	VMULPD      Y5, Y7, Y7
-	VMOVUPD     384(SP), Y2
-	VBLENDVPD   Y2, 448(SP), Y1, Y2
-	VMOVUPD     352(SP), Y1
-	VBLENDVPD   Y1, 480(SP), Y6, Y1
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y7, Y5, Y5
+	VMOVUPD     384(SP), Y1
+	VBLENDVPD   Y1, 448(SP), Y2, Y1
+	VMOVUPD     352(SP), Y2
+	VBLENDVPD   Y2, 480(SP), Y4, Y2
 	VMOVUPD     320(SP), Y4
-	VBLENDVPD   Y4, Y3, Y7, Y4
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VBLENDVPD   Y4, Y3, Y5, Y4
 	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 16(AX)
+	VMOVNTPS    X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, 16(AX)
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -38088,8 +37869,8 @@ single:
 	VBLENDVPD   Y3, actkernconst<>+192(SB), Y5, Y3
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y7, Y1, Y3, Y7
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y7, Y1, Y2, Y7
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, (AX)
 	ADDQ        $0x00000010, AX
@@ -38163,8 +37944,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y7, Y1, Y3, Y7
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y7, Y1, Y2, Y7
 	VCVTPD2PSY  Y7, X7
 	VMASKMOVPS  X7, X15, (AX)
 
@@ -38368,18 +38149,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -38397,9 +38178,9 @@ single:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -38417,9 +38198,9 @@ tail:
 	VCMPPS    $0x11, Z3, Z0, K2
 	VBLENDMPS Z2, Z1, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -38459,22 +38240,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -38488,10 +38269,10 @@ single:
 	VCMPPS    $0x11, Y3, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -38508,10 +38289,10 @@ tail:
 	VCMPPS     $0x11, Y3, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -38739,18 +38520,18 @@ loop:
 	VMOVUPS   64(BX), Z11
 	VMOVUPS   128(BX), Z12
 	VMOVUPS   192(BX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
 	VCMPPS    $0x03, Z2, Z2, K2
 	VCMPPS    $0x03, Z3, Z3, K3
 	VCMPPS    $0x03, Z4, Z4, K4
 	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
 	VMOVUPS   Z2, (AX)
 	VMOVUPS   Z3, 64(AX)
 	VMOVUPS   Z4, 128(AX)
@@ -38770,9 +38551,9 @@ single:
 	VMOVUPS   (DX), Z3
 	VBLENDMPS Z1, Z3, K2, Z3
 	VMOVUPS   (BX), Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -38792,9 +38573,9 @@ tail:
 	VMOVUPS.Z (DX), K1, Z3
 	VBLENDMPS Z1, Z3, K2, Z3
 	VMOVUPS.Z (BX), K1, Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -38835,22 +38616,22 @@ loop:
 	VMOVUPS   32(BX), Y11
 	VMOVUPS   64(BX), Y12
 	VMOVUPS   96(BX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
-	VMOVUPS   Y8, 64(AX)
-	VMOVUPS   Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -38866,10 +38647,10 @@ single:
 	VMOVUPS   (DX), Y4
 	VBLENDVPS Y3, Y1, Y4, Y3
 	VMOVUPS   (BX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -38888,10 +38669,10 @@ tail:
 	VMASKMOVPS (DX), Y15, Y4
 	VBLENDVPS  Y3, Y1, Y4, Y3
 	VMASKMOVPS (BX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -39332,10 +39113,18 @@ loop:
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
 	VMOVUPS   192(DX), Z12
-	VMULPS    Z5, Z9, Z9
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
+	VMULPS    Z9, Z5, Z5
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VCMPPS    $0x03, Z9, Z9, K2
+	VCMPPS    $0x03, Z10, Z10, K3
+	VCMPPS    $0x03, Z11, Z11, K4
+	VCMPPS    $0x03, Z12, Z12, K5
+	VBLENDMPS Z9, Z5, K2, Z9
+	VBLENDMPS Z10, Z6, K3, Z10
+	VBLENDMPS Z11, Z7, K4, Z11
+	VBLENDMPS Z12, Z8, K5, Z12
 	VCMPPS    $0x03, Z1, Z1, K2
 	VCMPPS    $0x03, Z2, Z2, K3
 	VCMPPS    $0x03, Z3, Z3, K4
@@ -39360,7 +39149,9 @@ single:
 	VMOVUPS   (CX), Z1
 	VMAXPS    Z1, Z0, Z2
 	VMOVUPS   (DX), Z3
-	VMULPS    Z2, Z3, Z3
+	VMULPS    Z3, Z2, Z2
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z2, K2, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z3, K2, Z1
 	VMOVUPS   Z1, (AX)
@@ -39379,7 +39170,9 @@ tail:
 	VMOVUPS.Z (CX), K1, Z1
 	VMAXPS    Z1, Z0, Z2
 	VMOVUPS.Z (DX), K1, Z3
-	VMULPS    Z2, Z3, Z3
+	VMULPS    Z3, Z2, Z2
+	VCMPPS    $0x03, Z3, Z3, K2
+	VBLENDMPS Z3, Z2, K2, Z3
 	VCMPPS    $0x03, Z1, Z1, K2
 	VBLENDMPS Z1, Z3, K2, Z1
 	VMOVUPS   Z1, K1, (AX)
@@ -39398,40 +39191,39 @@ TEXT ·regluAVX2(SB), NOSPLIT, $0-72
 	MOVQ    dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
+	CMPQ      BX, $0x00000018
 	JB        single
 	VMOVUPS   (CX), Y1
 	VMOVUPS   32(CX), Y2
 	VMOVUPS   64(CX), Y3
-	VMOVUPS   96(CX), Y4
-	VMAXPS    Y1, Y0, Y5
-	VMAXPS    Y2, Y0, Y6
-	VMAXPS    Y3, Y0, Y7
-	VMAXPS    Y4, Y0, Y8
-	VMOVUPS   (DX), Y9
-	VMOVUPS   32(DX), Y10
-	VMOVUPS   64(DX), Y11
-	VMOVUPS   96(DX), Y12
-	VMULPS    Y5, Y9, Y9
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VCMPPS    $0x03, Y1, Y1, Y5
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y5, Y1, Y9, Y5
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VMOVUPS   Y5, (AX)
-	VMOVUPS   Y6, 32(AX)
-	VMOVUPS   Y7, 64(AX)
-	VMOVUPS   Y8, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
+	VMAXPS    Y1, Y0, Y4
+	VMAXPS    Y2, Y0, Y5
+	VMAXPS    Y3, Y0, Y6
+	VMOVUPS   (DX), Y7
+	VMOVUPS   32(DX), Y8
+	VMOVUPS   64(DX), Y9
+	VMULPS    Y7, Y4, Y4
+	VMULPS    Y8, Y5, Y5
+	VMULPS    Y9, Y6, Y6
+	VCMPPS    $0x03, Y7, Y7, Y10
+	VCMPPS    $0x03, Y8, Y8, Y11
+	VCMPPS    $0x03, Y9, Y9, Y12
+	VBLENDVPS Y10, Y7, Y4, Y10
+	VBLENDVPS Y11, Y8, Y5, Y11
+	VBLENDVPS Y12, Y9, Y6, Y12
+	VCMPPS    $0x03, Y1, Y1, Y4
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VCMPPS    $0x03, Y3, Y3, Y6
+	VBLENDVPS Y4, Y1, Y10, Y4
+	VBLENDVPS Y5, Y2, Y11, Y5
+	VBLENDVPS Y6, Y3, Y12, Y6
+	VMOVUPS   Y4, (AX)
+	VMOVUPS   Y5, 32(AX)
+	VMOVUPS   Y6, 64(AX)
+	ADDQ      $0x00000060, AX
+	ADDQ      $0x00000060, CX
+	ADDQ      $0x00000060, DX
+	SUBQ      $0x00000018, BX
 	JMP       loop
 
 single:
@@ -39440,9 +39232,11 @@ single:
 	VMOVUPS   (CX), Y1
 	VMAXPS    Y1, Y0, Y2
 	VMOVUPS   (DX), Y3
-	VMULPS    Y2, Y3, Y3
+	VMULPS    Y3, Y2, Y2
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VBLENDVPS Y4, Y3, Y2, Y4
 	VCMPPS    $0x03, Y1, Y1, Y2
-	VBLENDVPS Y2, Y1, Y3, Y2
+	VBLENDVPS Y2, Y1, Y4, Y2
 	VMOVUPS   Y2, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
@@ -39459,9 +39253,11 @@ tail:
 	VMASKMOVPS (CX), Y15, Y1
 	VMAXPS     Y1, Y0, Y2
 	VMASKMOVPS (DX), Y15, Y3
-	VMULPS     Y2, Y3, Y3
+	VMULPS     Y3, Y2, Y2
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VBLENDVPS  Y4, Y3, Y2, Y4
 	VCMPPS     $0x03, Y1, Y1, Y2
-	VBLENDVPS  Y2, Y1, Y3, Y2
+	VBLENDVPS  Y2, Y1, Y4, Y2
 	VMASKMOVPS Y2, Y15, (AX)
 
 done:
@@ -39471,8 +39267,7 @@ done:
 // func regluBackwardAAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·regluBackwardAAVX512(SB), NOSPLIT, $0-96
-	VBROADCASTSD actkernconst<>+48(SB), Z0
-	VBROADCASTSD actkernconst<>+8(SB), Z1
+	VBROADCASTSD actkernconst<>+4704(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -39480,112 +39275,112 @@ TEXT ·regluBackwardAAVX512(SB), NOSPLIT, $0-96
 	MOVQ         dst_len+8(FP), SI
 
 loop:
-	CMPQ      SI, $0x00000020
-	JB        single
-	VCVTPS2PD (CX), Z2
-	VCVTPS2PD 32(CX), Z3
-	VCVTPS2PD 64(CX), Z4
-	VCVTPS2PD 96(CX), Z5
-	VCMPPD    $0x11, Z2, Z0, K2
-	VCMPPD    $0x11, Z3, Z0, K3
-	VCMPPD    $0x11, Z4, Z0, K4
-	VCMPPD    $0x11, Z5, Z0, K5
-	VBLENDMPD Z1, Z0, K2, Z6
-	VBLENDMPD Z1, Z0, K3, Z7
-	VBLENDMPD Z1, Z0, K4, Z8
-	VBLENDMPD Z1, Z0, K5, Z9
-	VCVTPS2PD (DX), Z10
-	VCVTPS2PD 32(DX), Z11
-	VCVTPS2PD 64(DX), Z12
-	VCVTPS2PD 96(DX), Z13
-	VCVTPS2PD (BX), Z14
-	VCVTPS2PD 32(BX), Z15
-	VCVTPS2PD 64(BX), Z16
-	VCVTPS2PD 96(BX), Z17
-	VMULPD    Z6, Z10, Z6
-	VMULPD    Z7, Z11, Z7
-	VMULPD    Z8, Z12, Z8
-	VMULPD    Z9, Z13, Z9
-	VMULPD    Z6, Z14, Z14
-	VMULPD    Z7, Z15, Z15
-	VMULPD    Z8, Z16, Z16
-	VMULPD    Z9, Z17, Z17
-	VCMPPD    $0x03, Z10, Z10, K2
-	VCMPPD    $0x03, Z11, Z11, K3
-	VCMPPD    $0x03, Z12, Z12, K4
-	VCMPPD    $0x03, Z13, Z13, K5
-	VBLENDMPD Z10, Z14, K2, Z10
-	VBLENDMPD Z11, Z15, K3, Z11
-	VBLENDMPD Z12, Z16, K4, Z12
-	VBLENDMPD Z13, Z17, K5, Z13
-	VCMPPD    $0x03, Z2, Z2, K2
-	VCMPPD    $0x03, Z3, Z3, K3
-	VCMPPD    $0x03, Z4, Z4, K4
-	VCMPPD    $0x03, Z5, Z5, K5
-	VBLENDMPD Z2, Z10, K2, Z2
-	VBLENDMPD Z3, Z11, K3, Z3
-	VBLENDMPD Z4, Z12, K4, Z4
-	VBLENDMPD Z5, Z13, K5, Z5
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, 32(AX)
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, 64(AX)
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	ADDQ      $0x00000080, BX
-	SUBQ      $0x00000020, SI
-	JMP       loop
+	CMPQ        SI, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z1
+	VCVTPS2PD   32(CX), Z2
+	VCVTPS2PD   64(CX), Z3
+	VCVTPS2PD   96(CX), Z4
+	VMOVAPD     Z1, Z5
+	VFIXUPIMMPD $0x00, Z0, Z5, Z5
+	VMOVAPD     Z2, Z6
+	VFIXUPIMMPD $0x00, Z0, Z6, Z6
+	VMOVAPD     Z3, Z7
+	VFIXUPIMMPD $0x00, Z0, Z7, Z7
+	VMOVAPD     Z4, Z8
+	VFIXUPIMMPD $0x00, Z0, Z8, Z8
+	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   32(DX), Z10
+	VCVTPS2PD   64(DX), Z11
+	VCVTPS2PD   96(DX), Z12
+	VCVTPS2PD   (BX), Z13
+	VCVTPS2PD   32(BX), Z14
+	VCVTPS2PD   64(BX), Z15
+	VCVTPS2PD   96(BX), Z16
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
+	VMULPD      Z12, Z8, Z8
+	VMULPD      Z13, Z5, Z5
+	VMULPD      Z14, Z6, Z6
+	VMULPD      Z15, Z7, Z7
+	VMULPD      Z16, Z8, Z8
+	VCMPPD      $0x03, Z9, Z9, K2
+	VCMPPD      $0x03, Z10, Z10, K3
+	VCMPPD      $0x03, Z11, Z11, K4
+	VCMPPD      $0x03, Z12, Z12, K5
+	VBLENDMPD   Z9, Z5, K2, Z9
+	VBLENDMPD   Z10, Z6, K3, Z10
+	VBLENDMPD   Z11, Z7, K4, Z11
+	VBLENDMPD   Z12, Z8, K5, Z12
+	VCMPPD      $0x03, Z1, Z1, K2
+	VCMPPD      $0x03, Z2, Z2, K3
+	VCMPPD      $0x03, Z3, Z3, K4
+	VCMPPD      $0x03, Z4, Z4, K5
+	VBLENDMPD   Z1, Z9, K2, Z1
+	VBLENDMPD   Z2, Z10, K3, Z2
+	VBLENDMPD   Z3, Z11, K4, Z3
+	VBLENDMPD   Z4, Z12, K5, Z4
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, (AX)
+	VCVTPD2PS   Z2, Y2
+	VMOVUPS     Y2, 32(AX)
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, 64(AX)
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, SI
+	JMP         loop
 
 single:
-	CMPQ      SI, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z2
-	VCMPPD    $0x11, Z2, Z0, K2
-	VBLENDMPD Z1, Z0, K2, Z3
-	VCVTPS2PD (DX), Z4
-	VCVTPS2PD (BX), Z5
-	VMULPD    Z3, Z4, Z3
-	VMULPD    Z3, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z4, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x00000008, SI
-	JMP       single
+	CMPQ        SI, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z1
+	VMOVAPD     Z1, Z2
+	VFIXUPIMMPD $0x00, Z0, Z2, Z2
+	VCVTPS2PD   (DX), Z3
+	VCVTPS2PD   (BX), Z4
+	VMULPD      Z3, Z2, Z2
+	VMULPD      Z4, Z2, Z2
+	VCMPPD      $0x03, Z3, Z3, K2
+	VBLENDMPD   Z3, Z2, K2, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, SI
+	JMP         single
 
 tail:
-	TESTQ     SI, SI
-	JZ        done
-	MOVL      $-1, DI
-	BZHIL     SI, DI, DI
-	KMOVW     DI, K1
-	VMOVUPS.Z (CX), K1, Y2
-	VCVTPS2PD Y2, Z2
-	VCMPPD    $0x11, Z2, Z0, K2
-	VBLENDMPD Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Y4
-	VCVTPS2PD Y4, Z4
-	VMOVUPS.Z (BX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z3, Z4, Z3
-	VMULPD    Z3, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z4, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, K1, (AX)
+	TESTQ       SI, SI
+	JZ          done
+	MOVL        $-1, DI
+	BZHIL       SI, DI, DI
+	KMOVW       DI, K1
+	VMOVUPS.Z   (CX), K1, Y1
+	VCVTPS2PD   Y1, Z1
+	VMOVAPD     Z1, Z2
+	VFIXUPIMMPD $0x00, Z0, Z2, Z2
+	VMOVUPS.Z   (DX), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VMOVUPS.Z   (BX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z3, Z2, Z2
+	VMULPD      Z4, Z2, Z2
+	VCMPPD      $0x03, Z3, Z3, K2
+	VBLENDMPD   Z3, Z2, K2, Z3
+	VCMPPD      $0x03, Z1, Z1, K2
+	VBLENDMPD   Z1, Z3, K2, Z1
+	VCVTPD2PS   Z1, Y1
+	VMOVUPS     Y1, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -39620,30 +39415,30 @@ loop:
 	VCVTPS2PD  (BX), Y11
 	VCVTPS2PD  16(BX), Y12
 	VCVTPS2PD  32(BX), Y13
-	VMULPD     Y5, Y8, Y5
-	VMULPD     Y6, Y9, Y6
-	VMULPD     Y7, Y10, Y7
-	VMULPD     Y5, Y11, Y11
-	VMULPD     Y6, Y12, Y12
-	VMULPD     Y7, Y13, Y13
-	VCMPPD     $0x03, Y8, Y8, Y5
-	VCMPPD     $0x03, Y9, Y9, Y6
-	VCMPPD     $0x03, Y10, Y10, Y7
-	VBLENDVPD  Y5, Y8, Y11, Y5
-	VBLENDVPD  Y6, Y9, Y12, Y6
-	VBLENDVPD  Y7, Y10, Y13, Y7
-	VCMPPD     $0x03, Y2, Y2, Y8
-	VCMPPD     $0x03, Y3, Y3, Y9
-	VCMPPD     $0x03, Y4, Y4, Y10
-	VBLENDVPD  Y8, Y2, Y5, Y8
-	VBLENDVPD  Y9, Y3, Y6, Y9
-	VBLENDVPD  Y10, Y4, Y7, Y10
-	VCVTPD2PSY Y8, X8
-	VMOVUPS    X8, (AX)
-	VCVTPD2PSY Y9, X9
-	VMOVUPS    X9, 16(AX)
-	VCVTPD2PSY Y10, X10
-	VMOVUPS    X10, 32(AX)
+	VMULPD     Y8, Y5, Y5
+	VMULPD     Y9, Y6, Y6
+	VMULPD     Y10, Y7, Y7
+	VMULPD     Y11, Y5, Y5
+	VMULPD     Y12, Y6, Y6
+	VMULPD     Y13, Y7, Y7
+	VCMPPD     $0x03, Y8, Y8, Y11
+	VCMPPD     $0x03, Y9, Y9, Y12
+	VCMPPD     $0x03, Y10, Y10, Y13
+	VBLENDVPD  Y11, Y8, Y5, Y11
+	VBLENDVPD  Y12, Y9, Y6, Y12
+	VBLENDVPD  Y13, Y10, Y7, Y13
+	VCMPPD     $0x03, Y2, Y2, Y5
+	VCMPPD     $0x03, Y3, Y3, Y6
+	VCMPPD     $0x03, Y4, Y4, Y7
+	VBLENDVPD  Y5, Y2, Y11, Y5
+	VBLENDVPD  Y6, Y3, Y12, Y6
+	VBLENDVPD  Y7, Y4, Y13, Y7
+	VCVTPD2PSY Y5, X5
+	VMOVUPS    X5, (AX)
+	VCVTPD2PSY Y6, X6
+	VMOVUPS    X6, 16(AX)
+	VCVTPD2PSY Y7, X7
+	VMOVUPS    X7, 32(AX)
 	ADDQ       $0x00000030, AX
 	ADDQ       $0x00000030, CX
 	ADDQ       $0x00000030, DX
@@ -39659,14 +39454,14 @@ single:
 	VBLENDVPD  Y3, Y1, Y0, Y3
 	VCVTPS2PD  (DX), Y4
 	VCVTPS2PD  (BX), Y5
-	VMULPD     Y3, Y4, Y3
-	VMULPD     Y3, Y5, Y5
-	VCMPPD     $0x03, Y4, Y4, Y3
-	VBLENDVPD  Y3, Y4, Y5, Y3
-	VCMPPD     $0x03, Y2, Y2, Y4
-	VBLENDVPD  Y4, Y2, Y3, Y4
-	VCVTPD2PSY Y4, X4
-	VMOVUPS    X4, (AX)
+	VMULPD     Y4, Y3, Y3
+	VMULPD     Y5, Y3, Y3
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VBLENDVPD  Y5, Y4, Y3, Y5
+	VCMPPD     $0x03, Y2, Y2, Y3
+	VBLENDVPD  Y3, Y2, Y5, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVUPS    X3, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -39688,14 +39483,14 @@ tail:
 	VCVTPS2PD  X4, Y4
 	VMASKMOVPS (BX), X15, X5
 	VCVTPS2PD  X5, Y5
-	VMULPD     Y3, Y4, Y3
-	VMULPD     Y3, Y5, Y5
-	VCMPPD     $0x03, Y4, Y4, Y3
-	VBLENDVPD  Y3, Y4, Y5, Y3
-	VCMPPD     $0x03, Y2, Y2, Y4
-	VBLENDVPD  Y4, Y2, Y3, Y4
-	VCVTPD2PSY Y4, X4
-	VMASKMOVPS X4, X15, (AX)
+	VMULPD     Y4, Y3, Y3
+	VMULPD     Y5, Y3, Y3
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VBLENDVPD  Y5, Y4, Y3, Y5
+	VCMPPD     $0x03, Y2, Y2, Y3
+	VBLENDVPD  Y3, Y2, Y5, Y3
+	VCVTPD2PSY Y3, X3
+	VMASKMOVPS X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -39712,59 +39507,49 @@ TEXT ·regluBackwardBAVX512(SB), NOSPLIT, $0-96
 	MOVQ         dst_len+8(FP), SI
 
 loop:
-	CMPQ      SI, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMAXPS    Z1, Z0, Z5
-	VMAXPS    Z2, Z0, Z6
-	VMAXPS    Z3, Z0, Z7
-	VMAXPS    Z4, Z0, Z8
-	VMOVUPS   (BX), Z9
-	VMOVUPS   64(BX), Z10
-	VMOVUPS   128(BX), Z11
-	VMOVUPS   192(BX), Z12
-	VMULPS    Z5, Z9, Z9
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z9, K2, Z1
-	VBLENDMPS Z2, Z10, K3, Z2
-	VBLENDMPS Z3, Z11, K4, Z3
-	VBLENDMPS Z4, Z12, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	ADDQ      $0x00000100, BX
-	SUBQ      $0x00000040, SI
-	JMP       loop
+	CMPQ    SI, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z1
+	VMOVUPS 64(CX), Z2
+	VMOVUPS 128(CX), Z3
+	VMOVUPS 192(CX), Z4
+	VMAXPS  Z1, Z0, Z1
+	VMAXPS  Z2, Z0, Z2
+	VMAXPS  Z3, Z0, Z3
+	VMAXPS  Z4, Z0, Z4
+	VMOVUPS (BX), Z5
+	VMOVUPS 64(BX), Z6
+	VMOVUPS 128(BX), Z7
+	VMOVUPS 192(BX), Z8
+	VMULPS  Z5, Z1, Z1
+	VMULPS  Z6, Z2, Z2
+	VMULPS  Z7, Z3, Z3
+	VMULPS  Z8, Z4, Z4
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, SI
+	JMP     loop
 
 single:
-	CMPQ      SI, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMAXPS    Z1, Z0, Z2
-	VMOVUPS   (BX), Z3
-	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z3, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	ADDQ      $0x00000040, BX
-	SUBQ      $0x00000010, SI
-	JMP       single
+	CMPQ    SI, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z1
+	VMAXPS  Z1, Z0, Z1
+	VMOVUPS (BX), Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, SI
+	JMP     single
 
 tail:
 	TESTQ     SI, SI
@@ -39773,11 +39558,9 @@ tail:
 	BZHIL     SI, DX, DX
 	KMOVW     DX, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VMAXPS    Z1, Z0, Z2
-	VMOVUPS.Z (BX), K1, Z3
-	VMULPS    Z2, Z3, Z3
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z3, K2, Z1
+	VMAXPS    Z1, Z0, Z1
+	VMOVUPS.Z (BX), K1, Z2
+	VMULPS    Z2, Z1, Z1
 	VMOVUPS   Z1, K1, (AX)
 
 done:
@@ -39795,59 +39578,49 @@ TEXT ·regluBackwardBAVX2(SB), NOSPLIT, $0-96
 	MOVQ    dst_len+8(FP), SI
 
 loop:
-	CMPQ      SI, $0x00000020
-	JB        single
-	VMOVUPS   (CX), Y1
-	VMOVUPS   32(CX), Y2
-	VMOVUPS   64(CX), Y3
-	VMOVUPS   96(CX), Y4
-	VMAXPS    Y1, Y0, Y5
-	VMAXPS    Y2, Y0, Y6
-	VMAXPS    Y3, Y0, Y7
-	VMAXPS    Y4, Y0, Y8
-	VMOVUPS   (BX), Y9
-	VMOVUPS   32(BX), Y10
-	VMOVUPS   64(BX), Y11
-	VMOVUPS   96(BX), Y12
-	VMULPS    Y5, Y9, Y9
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VCMPPS    $0x03, Y1, Y1, Y5
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VBLENDVPS Y5, Y1, Y9, Y5
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VMOVUPS   Y5, (AX)
-	VMOVUPS   Y6, 32(AX)
-	VMOVUPS   Y7, 64(AX)
-	VMOVUPS   Y8, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	ADDQ      $0x00000080, BX
-	SUBQ      $0x00000020, SI
-	JMP       loop
+	CMPQ    SI, $0x00000020
+	JB      single
+	VMOVUPS (CX), Y1
+	VMOVUPS 32(CX), Y2
+	VMOVUPS 64(CX), Y3
+	VMOVUPS 96(CX), Y4
+	VMAXPS  Y1, Y0, Y1
+	VMAXPS  Y2, Y0, Y2
+	VMAXPS  Y3, Y0, Y3
+	VMAXPS  Y4, Y0, Y4
+	VMOVUPS (BX), Y5
+	VMOVUPS 32(BX), Y6
+	VMOVUPS 64(BX), Y7
+	VMOVUPS 96(BX), Y8
+	VMULPS  Y5, Y1, Y1
+	VMULPS  Y6, Y2, Y2
+	VMULPS  Y7, Y3, Y3
+	VMULPS  Y8, Y4, Y4
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	VMOVUPS Y3, 64(AX)
+	VMOVUPS Y4, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, SI
+	JMP     loop
 
 single:
-	CMPQ      SI, $0x00000008
-	JB        tail
-	VMOVUPS   (CX), Y1
-	VMAXPS    Y1, Y0, Y2
-	VMOVUPS   (BX), Y3
-	VMULPS    Y2, Y3, Y3
-	VCMPPS    $0x03, Y1, Y1, Y2
-	VBLENDVPS Y2, Y1, Y3, Y2
-	VMOVUPS   Y2, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	ADDQ      $0x00000020, BX
-	SUBQ      $0x00000008, SI
-	JMP       single
+	CMPQ    SI, $0x00000008
+	JB      tail
+	VMOVUPS (CX), Y1
+	VMAXPS  Y1, Y0, Y1
+	VMOVUPS (BX), Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, SI
+	JMP     single
 
 tail:
 	TESTQ      SI, SI
@@ -39856,12 +39629,10 @@ tail:
 	NEGQ       SI
 	VMOVDQU    32(DX)(SI*4), Y15
 	VMASKMOVPS (CX), Y15, Y1
-	VMAXPS     Y1, Y0, Y2
-	VMASKMOVPS (BX), Y15, Y3
-	VMULPS     Y2, Y3, Y3
-	VCMPPS     $0x03, Y1, Y1, Y2
-	VBLENDVPS  Y2, Y1, Y3, Y2
-	VMASKMOVPS Y2, Y15, (AX)
+	VMAXPS     Y1, Y0, Y1
+	VMASKMOVPS (BX), Y15, Y2
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -40084,85 +39855,66 @@ done:
 // func reluBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·reluBackwardAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+4712(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x11, Z2, Z0, K2
-	VCMPPS    $0x11, Z3, Z0, K3
-	VCMPPS    $0x11, Z4, Z0, K4
-	VCMPPS    $0x11, Z5, Z0, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	VMOVUPS   Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     128(CX), Z3
+	VMOVUPS     192(CX), Z4
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z2, Z2
+	VFIXUPIMMPS $0x00, Z0, Z3, Z3
+	VFIXUPIMMPS $0x00, Z0, Z4, Z4
+	VMOVUPS     (DX), Z5
+	VMOVUPS     64(DX), Z6
+	VMOVUPS     128(DX), Z7
+	VMOVUPS     192(DX), Z8
+	VMULPS      Z5, Z1, Z1
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS     (DX), Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS.Z   (DX), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40171,85 +39923,66 @@ done:
 // func reluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·reluBackwardAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+4712(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x11, Z2, Z0, K2
-	VCMPPS    $0x11, Z3, Z0, K3
-	VCMPPS    $0x11, Z4, Z0, K4
-	VCMPPS    $0x11, Z5, Z0, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	VMOVNTPS  Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     128(CX), Z3
+	VMOVUPS     192(CX), Z4
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z2, Z2
+	VFIXUPIMMPS $0x00, Z0, Z3, Z3
+	VFIXUPIMMPS $0x00, Z0, Z4, Z4
+	VMOVUPS     (DX), Z5
+	VMOVUPS     64(DX), Z6
+	VMOVUPS     128(DX), Z7
+	VMOVUPS     192(DX), Z8
+	VMULPS      Z5, Z1, Z1
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMOVNTPS    Z1, (AX)
+	VMOVNTPS    Z2, 64(AX)
+	VMOVNTPS    Z3, 128(AX)
+	VMOVNTPS    Z4, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS     (DX), Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVNTPS    Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS.Z   (DX), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
 
 done:
 	SFENCE
@@ -40285,22 +40018,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
-	VMOVUPS   Y8, 64(AX)
-	VMOVUPS   Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40314,10 +40047,10 @@ single:
 	VCMPPS    $0x11, Y2, Y0, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40334,10 +40067,10 @@ tail:
 	VCMPPS     $0x11, Y2, Y0, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -40372,22 +40105,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVNTPS  Y6, (AX)
-	VMOVNTPS  Y7, 32(AX)
-	VMOVNTPS  Y8, 64(AX)
-	VMOVNTPS  Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
+	VMOVNTPS  Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40401,10 +40134,10 @@ single:
 	VCMPPS    $0x11, Y2, Y0, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVNTPS  Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40421,10 +40154,10 @@ tail:
 	VCMPPS     $0x11, Y2, Y0, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -40434,85 +40167,66 @@ done:
 // func reluBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·reluBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+4712(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x11, Z2, Z0, K2
-	VCMPPS    $0x11, Z3, Z0, K3
-	VCMPPS    $0x11, Z4, Z0, K4
-	VCMPPS    $0x11, Z5, Z0, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	VMOVUPS   Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     128(CX), Z3
+	VMOVUPS     192(CX), Z4
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z2, Z2
+	VFIXUPIMMPS $0x00, Z0, Z3, Z3
+	VFIXUPIMMPS $0x00, Z0, Z4, Z4
+	VMOVUPS     (DX), Z5
+	VMOVUPS     64(DX), Z6
+	VMOVUPS     128(DX), Z7
+	VMOVUPS     192(DX), Z8
+	VMULPS      Z5, Z1, Z1
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMOVUPS     Z1, (AX)
+	VMOVUPS     Z2, 64(AX)
+	VMOVUPS     Z3, 128(AX)
+	VMOVUPS     Z4, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS     (DX), Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS.Z   (DX), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40521,85 +40235,66 @@ done:
 // func reluBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·reluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+4712(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x11, Z2, Z0, K2
-	VCMPPS    $0x11, Z3, Z0, K3
-	VCMPPS    $0x11, Z4, Z0, K4
-	VCMPPS    $0x11, Z5, Z0, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	VMOVNTPS  Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z1
+	VMOVUPS     64(CX), Z2
+	VMOVUPS     128(CX), Z3
+	VMOVUPS     192(CX), Z4
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z2, Z2
+	VFIXUPIMMPS $0x00, Z0, Z3, Z3
+	VFIXUPIMMPS $0x00, Z0, Z4, Z4
+	VMOVUPS     (DX), Z5
+	VMOVUPS     64(DX), Z6
+	VMOVUPS     128(DX), Z7
+	VMOVUPS     192(DX), Z8
+	VMULPS      Z5, Z1, Z1
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMOVNTPS    Z1, (AX)
+	VMOVNTPS    Z2, 64(AX)
+	VMOVNTPS    Z3, 128(AX)
+	VMOVNTPS    Z4, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS     (DX), Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVNTPS    Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x11, Z2, Z0, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z1
+	VFIXUPIMMPS $0x00, Z0, Z1, Z1
+	VMOVUPS.Z   (DX), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS     Z1, K1, (AX)
 
 done:
 	SFENCE
@@ -40635,22 +40330,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
-	VMOVUPS   Y8, 64(AX)
-	VMOVUPS   Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40664,10 +40359,10 @@ single:
 	VCMPPS    $0x11, Y2, Y0, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40684,10 +40379,10 @@ tail:
 	VCMPPS     $0x11, Y2, Y0, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -40722,22 +40417,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVNTPS  Y6, (AX)
-	VMOVNTPS  Y7, 32(AX)
-	VMOVNTPS  Y8, 64(AX)
-	VMOVNTPS  Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
+	VMOVNTPS  Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40751,10 +40446,10 @@ single:
 	VCMPPS    $0x11, Y2, Y0, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVNTPS  Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40771,10 +40466,10 @@ tail:
 	VCMPPS     $0x11, Y2, Y0, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -40785,7 +40480,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -40845,7 +40540,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -41027,7 +40722,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -41055,15 +40750,15 @@ loop:
 	VMOVUPS   (DX), Z9
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
-	VMULPS    Z6, Z9, Z9
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z6, Z6
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z9, K2, Z3
-	VBLENDMPS Z4, Z10, K3, Z4
-	VBLENDMPS Z5, Z11, K4, Z5
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -41082,9 +40777,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -41104,9 +40799,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -41117,7 +40812,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -41145,15 +40840,15 @@ loop:
 	VMOVUPS   (DX), Z9
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
-	VMULPS    Z6, Z9, Z9
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z6, Z6
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z9, K2, Z3
-	VBLENDMPS Z4, Z10, K3, Z4
-	VBLENDMPS Z5, Z11, K4, Z5
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -41172,9 +40867,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -41194,9 +40889,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -41242,22 +40937,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -41273,10 +40968,10 @@ single:
 	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -41295,10 +40990,10 @@ tail:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -41342,22 +41037,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -41373,10 +41068,10 @@ single:
 	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -41395,10 +41090,10 @@ tail:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -41409,7 +41104,7 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -41437,15 +41132,15 @@ loop:
 	VMOVUPS   (DX), Z9
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
-	VMULPS    Z6, Z9, Z9
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z6, Z6
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z9, K2, Z3
-	VBLENDMPS Z4, Z10, K3, Z4
-	VBLENDMPS Z5, Z11, K4, Z5
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -41464,9 +41159,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -41486,9 +41181,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -41499,7 +41194,7 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+4704(SB), Z1
+	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -41527,15 +41222,15 @@ loop:
 	VMOVUPS   (DX), Z9
 	VMOVUPS   64(DX), Z10
 	VMOVUPS   128(DX), Z11
-	VMULPS    Z6, Z9, Z9
-	VMULPS    Z7, Z10, Z10
-	VMULPS    Z8, Z11, Z11
+	VMULPS    Z9, Z6, Z6
+	VMULPS    Z10, Z7, Z7
+	VMULPS    Z11, Z8, Z8
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z9, K2, Z3
-	VBLENDMPS Z4, Z10, K3, Z4
-	VBLENDMPS Z5, Z11, K4, Z5
+	VBLENDMPS Z3, Z6, K2, Z3
+	VBLENDMPS Z4, Z7, K3, Z4
+	VBLENDMPS Z5, Z8, K4, Z5
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -41554,9 +41249,9 @@ single:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -41576,9 +41271,9 @@ tail:
 	KANDW     K3, K2, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -41624,22 +41319,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -41655,10 +41350,10 @@ single:
 	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -41677,10 +41372,10 @@ tail:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -41724,22 +41419,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -41755,10 +41450,10 @@ single:
 	VANDPD    Y5, Y4, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -41777,10 +41472,10 @@ tail:
 	VANDPD     Y5, Y4, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -42616,19 +42311,19 @@ done:
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+4768(SB), Z4
 	VBROADCASTSD actkernconst<>+4776(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -42733,14 +42428,14 @@ loop:
 	VCVTPS2PD   32(DX), Z24
 	VCVTPS2PD   64(DX), Z25
 	VCVTPS2PD   96(DX), Z26
-	VMULPD      Z19, Z23, Z23
-	VMULPD      Z20, Z24, Z24
-	VMULPD      Z21, Z25, Z25
-	VMULPD      Z22, Z26, Z26
-	VBLENDMPD   Z15, Z23, K4, Z15
-	VBLENDMPD   Z16, Z24, K5, Z16
-	VBLENDMPD   Z17, Z25, K6, Z17
-	VBLENDMPD   Z18, Z26, K7, Z18
+	VMULPD      Z23, Z19, Z19
+	VMULPD      Z24, Z20, Z20
+	VMULPD      Z25, Z21, Z21
+	VMULPD      Z26, Z22, Z22
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, (AX)
 	VCVTPD2PS   Z16, Y16
@@ -42781,8 +42476,8 @@ single:
 	VMULPD      Z16, Z5, Z16
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VCVTPS2PD   (DX), Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, (AX)
 	ADDQ        $0x00000020, AX
@@ -42822,8 +42517,8 @@ tail:
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VMOVUPS.Z   (DX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
 
@@ -42836,19 +42531,19 @@ done:
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+4768(SB), Z4
 	VBROADCASTSD actkernconst<>+4776(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -42953,14 +42648,14 @@ loop:
 	VCVTPS2PD   32(DX), Z24
 	VCVTPS2PD   64(DX), Z25
 	VCVTPS2PD   96(DX), Z26
-	VMULPD      Z19, Z23, Z23
-	VMULPD      Z20, Z24, Z24
-	VMULPD      Z21, Z25, Z25
-	VMULPD      Z22, Z26, Z26
-	VBLENDMPD   Z15, Z23, K4, Z15
-	VBLENDMPD   Z16, Z24, K5, Z16
-	VBLENDMPD   Z17, Z25, K6, Z17
-	VBLENDMPD   Z18, Z26, K7, Z18
+	VMULPD      Z23, Z19, Z19
+	VMULPD      Z24, Z20, Z20
+	VMULPD      Z25, Z21, Z21
+	VMULPD      Z26, Z22, Z22
+	VBLENDMPD   Z15, Z19, K4, Z15
+	VBLENDMPD   Z16, Z20, K5, Z16
+	VBLENDMPD   Z17, Z21, K6, Z17
+	VBLENDMPD   Z18, Z22, K7, Z18
 	VCVTPD2PS   Z15, Y15
 	VMOVNTPS    Y15, (AX)
 	VCVTPD2PS   Z16, Y16
@@ -43001,8 +42696,8 @@ single:
 	VMULPD      Z16, Z5, Z16
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VCVTPS2PD   (DX), Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVNTPS    Y15, (AX)
 	ADDQ        $0x00000020, AX
@@ -43042,8 +42737,8 @@ tail:
 	VBLENDMPD   Z4, Z16, K2, Z16
 	VMOVUPS.Z   (DX), K1, Y17
 	VCVTPS2PD   Y17, Z17
-	VMULPD      Z16, Z17, Z17
-	VBLENDMPD   Z15, Z17, K3, Z15
+	VMULPD      Z17, Z16, Z16
+	VBLENDMPD   Z15, Z16, K3, Z15
 	VCVTPD2PS   Z15, Y15
 	VMOVUPS     Y15, K1, (AX)
 
@@ -43159,12 +42854,12 @@ loop:
 	VCVTPS2PD   (DX), Y8
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VBLENDVPD   Y3, Y0, Y8, Y3
-	VBLENDVPD   Y7, Y1, Y9, Y7
-	VBLENDVPD   Y11, Y2, Y10, Y11
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y11, Y2, Y6, Y11
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -43212,8 +42907,8 @@ single:
 	VMULPD      actkernconst<>+4832(SB), Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+4800(SB), Y1, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -43262,8 +42957,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+4800(SB), Y1, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -43378,12 +43073,12 @@ loop:
 	VCVTPS2PD   (DX), Y8
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VBLENDVPD   Y3, Y0, Y8, Y3
-	VBLENDVPD   Y7, Y1, Y9, Y7
-	VBLENDVPD   Y11, Y2, Y10, Y11
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y4, Y3
+	VBLENDVPD   Y7, Y1, Y5, Y7
+	VBLENDVPD   Y11, Y2, Y6, Y11
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y7, X7
@@ -43431,8 +43126,8 @@ single:
 	VMULPD      actkernconst<>+4832(SB), Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+4800(SB), Y1, Y2
 	VCVTPS2PD   (DX), Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
@@ -43481,8 +43176,8 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+4800(SB), Y1, Y2
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VMULPD      Y2, Y1, Y1
-	VBLENDVPD   Y3, Y0, Y1, Y3
+	VMULPD      Y1, Y2, Y2
+	VBLENDVPD   Y3, Y0, Y2, Y3
 	VCVTPD2PSY  Y3, X3
 	VMASKMOVPS  X3, X15, (AX)
 
@@ -43513,30 +43208,22 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z7
-	VADDPD    Z2, Z4, Z8
-	VADDPD    Z2, Z5, Z9
-	VADDPD    Z2, Z6, Z10
-	VBLENDMPD Z1, Z7, K2, Z7
-	VBLENDMPD Z1, Z8, K3, Z8
-	VBLENDMPD Z1, Z9, K4, Z9
-	VBLENDMPD Z1, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z2, Z3, Z3
+	VADDPD    Z2, Z4, Z4
+	VADDPD    Z2, Z5, Z5
+	VADDPD    Z2, Z6, Z6
+	VBLENDMPD Z1, Z3, K2, Z3
+	VBLENDMPD Z1, Z4, K3, Z4
+	VBLENDMPD Z1, Z5, K4, Z5
+	VBLENDMPD Z1, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -43556,12 +43243,10 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -43579,13 +43264,11 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -43615,30 +43298,22 @@ loop:
 	VCMPPD    $0x11, Z4, Z0, K3
 	VCMPPD    $0x11, Z5, Z0, K4
 	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z7
-	VADDPD    Z2, Z4, Z8
-	VADDPD    Z2, Z5, Z9
-	VADDPD    Z2, Z6, Z10
-	VBLENDMPD Z1, Z7, K2, Z7
-	VBLENDMPD Z1, Z8, K3, Z8
-	VBLENDMPD Z1, Z9, K4, Z9
-	VBLENDMPD Z1, Z10, K5, Z10
-	VCVTPS2PD (DX), Z11
-	VCVTPS2PD 32(DX), Z12
-	VCVTPS2PD 64(DX), Z13
-	VCVTPS2PD 96(DX), Z14
-	VMULPD    Z7, Z11, Z11
-	VMULPD    Z8, Z12, Z12
-	VMULPD    Z9, Z13, Z13
-	VMULPD    Z10, Z14, Z14
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VCMPPD    $0x03, Z6, Z6, K5
-	VBLENDMPD Z3, Z11, K2, Z3
-	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K4, Z5
-	VBLENDMPD Z6, Z14, K5, Z6
+	VADDPD    Z2, Z3, Z3
+	VADDPD    Z2, Z4, Z4
+	VADDPD    Z2, Z5, Z5
+	VADDPD    Z2, Z6, Z6
+	VBLENDMPD Z1, Z3, K2, Z3
+	VBLENDMPD Z1, Z4, K3, Z4
+	VBLENDMPD Z1, Z5, K4, Z5
+	VBLENDMPD Z1, Z6, K5, Z6
+	VCVTPS2PD (DX), Z7
+	VCVTPS2PD 32(DX), Z8
+	VCVTPS2PD 64(DX), Z9
+	VCVTPS2PD 96(DX), Z10
+	VMULPD    Z7, Z3, Z3
+	VMULPD    Z8, Z4, Z4
+	VMULPD    Z9, Z5, Z5
+	VMULPD    Z10, Z6, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	VCVTPD2PS Z4, Y4
@@ -43658,12 +43333,10 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VCVTPS2PD (DX), Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVNTPS  Y3, (AX)
 	ADDQ      $0x00000020, AX
@@ -43681,13 +43354,11 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z4
-	VBLENDMPD Z1, Z4, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z4, Z5, Z5
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z5, K2, Z3
+	VADDPD    Z2, Z3, Z3
+	VBLENDMPD Z1, Z3, K2, Z3
+	VMOVUPS.Z (DX), K1, Y4
+	VCVTPS2PD Y4, Z4
+	VMULPD    Z4, Z3, Z3
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, K1, (AX)
 
@@ -43718,30 +43389,22 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y2, Y3, Y11
-	VADDPD     Y2, Y4, Y12
-	VADDPD     Y2, Y5, Y13
-	VADDPD     Y2, Y6, Y14
-	VBLENDVPD  Y7, Y1, Y11, Y7
-	VBLENDVPD  Y8, Y1, Y12, Y8
-	VBLENDVPD  Y9, Y1, Y13, Y9
-	VBLENDVPD  Y10, Y1, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y2, Y4, Y4
+	VADDPD     Y2, Y5, Y5
+	VADDPD     Y2, Y6, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y1, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVUPS    X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -43761,12 +43424,10 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVUPS    X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -43784,13 +43445,11 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -43820,30 +43479,22 @@ loop:
 	VCMPPD     $0x11, Y4, Y0, Y8
 	VCMPPD     $0x11, Y5, Y0, Y9
 	VCMPPD     $0x11, Y6, Y0, Y10
-	VADDPD     Y2, Y3, Y11
-	VADDPD     Y2, Y4, Y12
-	VADDPD     Y2, Y5, Y13
-	VADDPD     Y2, Y6, Y14
-	VBLENDVPD  Y7, Y1, Y11, Y7
-	VBLENDVPD  Y8, Y1, Y12, Y8
-	VBLENDVPD  Y9, Y1, Y13, Y9
-	VBLENDVPD  Y10, Y1, Y14, Y10
-	VCVTPS2PD  (DX), Y11
-	VCVTPS2PD  16(DX), Y12
-	VCVTPS2PD  32(DX), Y13
-	VCVTPS2PD  48(DX), Y14
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VMULPD     Y9, Y13, Y13
-	VMULPD     Y10, Y14, Y14
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VCMPPD     $0x03, Y5, Y5, Y9
-	VCMPPD     $0x03, Y6, Y6, Y10
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VBLENDVPD  Y9, Y5, Y13, Y9
-	VBLENDVPD  Y10, Y6, Y14, Y10
+	VADDPD     Y2, Y3, Y3
+	VADDPD     Y2, Y4, Y4
+	VADDPD     Y2, Y5, Y5
+	VADDPD     Y2, Y6, Y6
+	VBLENDVPD  Y7, Y1, Y3, Y7
+	VBLENDVPD  Y8, Y1, Y4, Y8
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y1, Y6, Y10
+	VCVTPS2PD  (DX), Y3
+	VCVTPS2PD  16(DX), Y4
+	VCVTPS2PD  32(DX), Y5
+	VCVTPS2PD  48(DX), Y6
+	VMULPD     Y3, Y7, Y7
+	VMULPD     Y4, Y8, Y8
+	VMULPD     Y5, Y9, Y9
+	VMULPD     Y6, Y10, Y10
 	VCVTPD2PSY Y7, X7
 	VMOVNTPS   X7, (AX)
 	VCVTPD2PSY Y8, X8
@@ -43863,12 +43514,10 @@ single:
 	JB         tail
 	VCVTPS2PD  (CX), Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VCVTPS2PD  (DX), Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VCVTPS2PD  (DX), Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMOVNTPS   X4, (AX)
 	ADDQ       $0x00000010, AX
@@ -43886,13 +43535,11 @@ tail:
 	VMASKMOVPS (CX), X15, X3
 	VCVTPS2PD  X3, Y3
 	VCMPPD     $0x11, Y3, Y0, Y4
-	VADDPD     Y2, Y3, Y5
-	VBLENDVPD  Y4, Y1, Y5, Y4
-	VMASKMOVPS (DX), X15, X5
-	VCVTPS2PD  X5, Y5
-	VMULPD     Y4, Y5, Y5
-	VCMPPD     $0x03, Y3, Y3, Y4
-	VBLENDVPD  Y4, Y3, Y5, Y4
+	VADDPD     Y2, Y3, Y3
+	VBLENDVPD  Y4, Y1, Y3, Y4
+	VMASKMOVPS (DX), X15, X3
+	VCVTPS2PD  X3, Y3
+	VMULPD     Y3, Y4, Y4
 	VCVTPD2PSY Y4, X4
 	VMASKMOVPS X4, X15, (AX)
 
@@ -43906,15 +43553,15 @@ done:
 TEXT ·sigmoidAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
-	VBROADCASTSD actkernconst<>+744(SB), Z8
+	VBROADCASTSD actkernconst<>+728(SB), Z8
 	VBROADCASTSD actkernconst<>+24(SB), Z9
-	VBROADCASTSD actkernconst<>+704(SB), Z10
+	VBROADCASTSD actkernconst<>+736(SB), Z10
 	VBROADCASTSD actkernconst<>+40(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -43987,10 +43634,10 @@ loop:
 	VFMADD213PD      Z11, Z29, Z21
 	VFMADD213PD      Z11, Z30, Z22
 	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -44059,7 +43706,7 @@ single:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -44098,7 +43745,7 @@ tail:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -44119,15 +43766,15 @@ done:
 TEXT ·sigmoidAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
-	VBROADCASTSD actkernconst<>+744(SB), Z8
+	VBROADCASTSD actkernconst<>+728(SB), Z8
 	VBROADCASTSD actkernconst<>+24(SB), Z9
-	VBROADCASTSD actkernconst<>+704(SB), Z10
+	VBROADCASTSD actkernconst<>+736(SB), Z10
 	VBROADCASTSD actkernconst<>+40(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -44200,10 +43847,10 @@ loop:
 	VFMADD213PD      Z11, Z29, Z21
 	VFMADD213PD      Z11, Z30, Z22
 	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -44272,7 +43919,7 @@ single:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -44311,7 +43958,7 @@ tail:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z3, Z13, K3
 	VBLENDMPD        Z4, Z14, K3, Z14
@@ -44712,8 +44359,8 @@ done:
 TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
@@ -44782,26 +44429,26 @@ loop:
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
 	VFMADD213PD      Z7, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -44850,18 +44497,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -44893,11 +44540,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -44909,9 +44556,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
 	VFMADD132PD      Z9, Z9, Z10
 	VCVTPS2PD        (DX), Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -44941,11 +44588,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -44958,9 +44605,9 @@ tail:
 	VFMADD132PD      Z9, Z9, Z10
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -44973,8 +44620,8 @@ done:
 TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
@@ -45043,26 +44690,26 @@ loop:
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
 	VFMADD213PD      Z7, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -45111,18 +44758,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -45154,11 +44801,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -45170,9 +44817,9 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
 	VFMADD132PD      Z9, Z9, Z10
 	VCVTPS2PD        (DX), Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -45202,11 +44849,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD      Z7, Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -45219,9 +44866,9 @@ tail:
 	VFMADD132PD      Z9, Z9, Z10
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -45349,20 +44996,20 @@ loop:
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y3, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     64(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     32(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y5, Y3, Y1, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -45408,11 +45055,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -45459,11 +45106,11 @@ tail:
 	VFMADD132PD Y3, Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -45588,20 +45235,20 @@ loop:
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y3, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     64(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     32(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VBLENDVPD   Y5, Y3, Y1, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -45647,11 +45294,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -45698,11 +45345,11 @@ tail:
 	VFMADD132PD Y3, Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -45736,18 +45383,18 @@ loop:
 	VCVTPS2PD   32(DX), Z9
 	VCVTPS2PD   64(DX), Z10
 	VCVTPS2PD   96(DX), Z11
-	VMULPD      Z4, Z8, Z8
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCMPPD      $0x03, Z0, Z0, K2
 	VCMPPD      $0x03, Z1, Z1, K3
 	VCMPPD      $0x03, Z2, Z2, K4
 	VCMPPD      $0x03, Z3, Z3, K5
-	VBLENDMPD   Z0, Z8, K2, Z0
-	VBLENDMPD   Z1, Z9, K3, Z1
-	VBLENDMPD   Z2, Z10, K4, Z2
-	VBLENDMPD   Z3, Z11, K5, Z3
+	VBLENDMPD   Z0, Z4, K2, Z0
+	VBLENDMPD   Z1, Z5, K3, Z1
+	VBLENDMPD   Z2, Z6, K4, Z2
+	VBLENDMPD   Z3, Z7, K5, Z3
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, (AX)
 	VCVTPD2PS   Z1, Y1
@@ -45769,9 +45416,9 @@ single:
 	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
 	VFMADD132PD Z0, Z0, Z1
 	VCVTPS2PD   (DX), Z2
-	VMULPD      Z1, Z2, Z2
+	VMULPD      Z2, Z1, Z1
 	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z2, K2, Z0
+	VBLENDMPD   Z0, Z1, K2, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, (AX)
 	ADDQ        $0x00000020, AX
@@ -45792,9 +45439,9 @@ tail:
 	VFMADD132PD Z0, Z0, Z1
 	VMOVUPS.Z   (DX), K1, Y2
 	VCVTPS2PD   Y2, Z2
-	VMULPD      Z1, Z2, Z2
+	VMULPD      Z2, Z1, Z1
 	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z2, K2, Z0
+	VBLENDMPD   Z0, Z1, K2, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, K1, (AX)
 
@@ -45829,18 +45476,18 @@ loop:
 	VCVTPS2PD   32(DX), Z9
 	VCVTPS2PD   64(DX), Z10
 	VCVTPS2PD   96(DX), Z11
-	VMULPD      Z4, Z8, Z8
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCMPPD      $0x03, Z0, Z0, K2
 	VCMPPD      $0x03, Z1, Z1, K3
 	VCMPPD      $0x03, Z2, Z2, K4
 	VCMPPD      $0x03, Z3, Z3, K5
-	VBLENDMPD   Z0, Z8, K2, Z0
-	VBLENDMPD   Z1, Z9, K3, Z1
-	VBLENDMPD   Z2, Z10, K4, Z2
-	VBLENDMPD   Z3, Z11, K5, Z3
+	VBLENDMPD   Z0, Z4, K2, Z0
+	VBLENDMPD   Z1, Z5, K3, Z1
+	VBLENDMPD   Z2, Z6, K4, Z2
+	VBLENDMPD   Z3, Z7, K5, Z3
 	VCVTPD2PS   Z0, Y0
 	VMOVNTPS    Y0, (AX)
 	VCVTPD2PS   Z1, Y1
@@ -45862,9 +45509,9 @@ single:
 	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
 	VFMADD132PD Z0, Z0, Z1
 	VCVTPS2PD   (DX), Z2
-	VMULPD      Z1, Z2, Z2
+	VMULPD      Z2, Z1, Z1
 	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z2, K2, Z0
+	VBLENDMPD   Z0, Z1, K2, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVNTPS    Y0, (AX)
 	ADDQ        $0x00000020, AX
@@ -45885,9 +45532,9 @@ tail:
 	VFMADD132PD Z0, Z0, Z1
 	VMOVUPS.Z   (DX), K1, Y2
 	VCVTPS2PD   Y2, Z2
-	VMULPD      Z1, Z2, Z2
+	VMULPD      Z2, Z1, Z1
 	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z2, K2, Z0
+	VBLENDMPD   Z0, Z1, K2, Z0
 	VCVTPD2PS   Z0, Y0
 	VMOVUPS     Y0, K1, (AX)
 
@@ -45923,26 +45570,26 @@ loop:
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
 	VCVTPS2PD   48(DX), Y11
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VMULPD      Y7, Y11, Y11
-	VCMPPD      $0x03, Y0, Y0, Y4
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VBLENDVPD   Y4, Y0, Y8, Y4
-	VBLENDVPD   Y5, Y1, Y9, Y5
-	VBLENDVPD   Y6, Y2, Y10, Y6
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 32(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 48(AX)
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VCMPPD      $0x03, Y2, Y2, Y10
+	VCMPPD      $0x03, Y3, Y3, Y11
+	VBLENDVPD   Y8, Y0, Y4, Y8
+	VBLENDVPD   Y9, Y1, Y5, Y9
+	VBLENDVPD   Y10, Y2, Y6, Y10
+	VBLENDVPD   Y11, Y3, Y7, Y11
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, (AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, 16(AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVUPS     X10, 32(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVUPS     X11, 48(AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -45956,11 +45603,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD132PD Y0, Y0, Y1
 	VCVTPS2PD   (DX), Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -45979,11 +45626,11 @@ tail:
 	VFMADD132PD Y0, Y0, Y1
 	VMASKMOVPS  (DX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -46016,26 +45663,26 @@ loop:
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
 	VCVTPS2PD   48(DX), Y11
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VMULPD      Y7, Y11, Y11
-	VCMPPD      $0x03, Y0, Y0, Y4
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VBLENDVPD   Y4, Y0, Y8, Y4
-	VBLENDVPD   Y5, Y1, Y9, Y5
-	VBLENDVPD   Y6, Y2, Y10, Y6
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 16(AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 32(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 48(AX)
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x03, Y0, Y0, Y8
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VCMPPD      $0x03, Y2, Y2, Y10
+	VCMPPD      $0x03, Y3, Y3, Y11
+	VBLENDVPD   Y8, Y0, Y4, Y8
+	VBLENDVPD   Y9, Y1, Y5, Y9
+	VBLENDVPD   Y10, Y2, Y6, Y10
+	VBLENDVPD   Y11, Y3, Y7, Y11
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, (AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, 16(AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVNTPS    X10, 32(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVNTPS    X11, 48(AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -46049,11 +45696,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD132PD Y0, Y0, Y1
 	VCVTPS2PD   (DX), Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -46072,11 +45719,11 @@ tail:
 	VFMADD132PD Y0, Y0, Y1
 	VMASKMOVPS  (DX), X15, X2
 	VCVTPS2PD   X2, Y2
-	VMULPD      Y1, Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMULPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -46088,9 +45735,9 @@ done:
 TEXT ·siluAVX512(SB), NOSPLIT, $80-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -46171,26 +45818,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -46285,11 +45932,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -46332,11 +45979,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -46361,9 +46008,9 @@ done:
 TEXT ·siluAVX512Stream(SB), NOSPLIT, $80-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -46444,26 +46091,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -46558,11 +46205,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -46605,11 +46252,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -47192,10 +46839,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z19
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z9, K7
 	KMOVW            K5, 64(SP)
@@ -47219,49 +46866,49 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z26
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z19, Z27
 	VMOVAPD          Z1, Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
 	VMOVAPD          Z1, Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
 	VMOVAPD          Z1, Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
 	VMOVAPD          Z1, Z19
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
 	VSCALEFPD        Z22, Z18, Z18
 	VSCALEFPD        Z23, Z19, Z19
 	KMOVW            K2, 80(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
 	KMOVW            K3, 88(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
 	KMOVW            K6, 96(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K6
 	KMOVW            K5, 104(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K6, Z18
@@ -47440,18 +47087,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
 	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -47479,22 +47126,22 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -47536,9 +47183,9 @@ single:
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z6
-	VMULPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -47564,22 +47211,22 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -47622,9 +47269,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VMOVUPS.Z        (DX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VMULPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -47699,10 +47346,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z19
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z9, K7
 	KMOVW            K5, 64(SP)
@@ -47726,49 +47373,49 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z26
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z19, Z27
 	VMOVAPD          Z1, Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
 	VMOVAPD          Z1, Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
 	VMOVAPD          Z1, Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
 	VMOVAPD          Z1, Z19
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
 	VSCALEFPD        Z22, Z18, Z18
 	VSCALEFPD        Z23, Z19, Z19
 	KMOVW            K2, 80(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
 	KMOVW            K3, 88(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
 	KMOVW            K6, 96(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K6
 	KMOVW            K5, 104(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K6, Z18
@@ -47947,18 +47594,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
 	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -47986,22 +47633,22 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -48043,9 +47690,9 @@ single:
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z6
-	VMULPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -48071,22 +47718,22 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -48129,9 +47776,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VMOVUPS.Z        (DX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VMULPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -48408,20 +48055,20 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     352(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     320(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     352(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y5
+	VMOVUPD     320(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     288(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y5, Y1, Y2, Y5
+	VBLENDVPD   Y7, Y6, Y3, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -48508,11 +48155,11 @@ single:
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -48600,11 +48247,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -48878,20 +48525,20 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y2, Y1, Y1
-	VMULPD      Y3, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     352(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     320(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     352(SP), Y1
+	VCMPPD      $0x03, Y1, Y1, Y5
+	VMOVUPD     320(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     288(SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y3, Y2, Y1, Y3
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y5, Y1, Y2, Y5
+	VBLENDVPD   Y7, Y6, Y3, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -48978,11 +48625,11 @@ single:
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -49070,11 +48717,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -59051,30 +58698,30 @@ loop:
 	VCVTPS2PD        32(DX), Z2
 	VCVTPS2PD        64(DX), Z3
 	VCVTPS2PD        96(DX), Z4
-	VMULPD           Z13, Z1, Z1
-	VMULPD           Z14, Z2, Z2
-	VMULPD           Z15, Z3, Z3
-	VMULPD           Z16, Z4, Z4
-	VMOVUPD          248(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K2
-	VMOVUPD          184(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K3
-	VMOVUPD          120(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K4
-	VMOVUPD          56(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z5, Z1, K2, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z7, Z3, K4, Z7
-	VBLENDMPD        Z8, Z4, K5, Z8
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 64(AX)
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, 96(AX)
+	VMULPD           Z1, Z13, Z13
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z16, Z16
+	VMOVUPD          248(SP), Z1
+	VCMPPD           $0x03, Z1, Z1, K2
+	VMOVUPD          184(SP), Z2
+	VCMPPD           $0x03, Z2, Z2, K3
+	VMOVUPD          120(SP), Z3
+	VCMPPD           $0x03, Z3, Z3, K4
+	VMOVUPD          56(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K5
+	VBLENDMPD        Z1, Z13, K2, Z1
+	VBLENDMPD        Z2, Z14, K3, Z2
+	VBLENDMPD        Z3, Z15, K4, Z3
+	VBLENDMPD        Z4, Z16, K5, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVUPS          Y3, 64(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -59301,9 +58948,9 @@ single:
 	VMULPD.BCST      (SP), Z6, Z6
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z6, K2, Z6
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z6, K2, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, (AX)
 	ADDQ             $0x00000020, AX
@@ -59537,9 +59184,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z6, K2, Z6
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z6, K2, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, K1, (AX)
 
@@ -60561,30 +60208,30 @@ loop:
 	VCVTPS2PD        32(DX), Z2
 	VCVTPS2PD        64(DX), Z3
 	VCVTPS2PD        96(DX), Z4
-	VMULPD           Z13, Z1, Z1
-	VMULPD           Z14, Z2, Z2
-	VMULPD           Z15, Z3, Z3
-	VMULPD           Z16, Z4, Z4
-	VMOVUPD          248(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K2
-	VMOVUPD          184(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K3
-	VMOVUPD          120(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K4
-	VMOVUPD          56(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z5, Z1, K2, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z7, Z3, K4, Z7
-	VBLENDMPD        Z8, Z4, K5, Z8
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 64(AX)
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, 96(AX)
+	VMULPD           Z1, Z13, Z13
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z16, Z16
+	VMOVUPD          248(SP), Z1
+	VCMPPD           $0x03, Z1, Z1, K2
+	VMOVUPD          184(SP), Z2
+	VCMPPD           $0x03, Z2, Z2, K3
+	VMOVUPD          120(SP), Z3
+	VCMPPD           $0x03, Z3, Z3, K4
+	VMOVUPD          56(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K5
+	VBLENDMPD        Z1, Z13, K2, Z1
+	VBLENDMPD        Z2, Z14, K3, Z2
+	VBLENDMPD        Z3, Z15, K4, Z3
+	VBLENDMPD        Z4, Z16, K5, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVNTPS         Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVNTPS         Y3, 64(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -60811,9 +60458,9 @@ single:
 	VMULPD.BCST      (SP), Z6, Z6
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z6, K2, Z6
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z6, K2, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVNTPS         Y1, (AX)
 	ADDQ             $0x00000020, AX
@@ -61047,9 +60694,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z6, K2, Z6
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
+	VBLENDMPD        Z1, Z6, K2, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, K1, (AX)
 
@@ -62359,20 +62006,20 @@ loop:
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y0, Y4, Y4
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     96(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y6
+	VMULPD      Y2, Y3, Y3
+	VMULPD      Y4, Y0, Y0
+	VMULPD      Y5, Y1, Y1
+	VMOVUPD     96(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     64(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
 	VMOVUPD     32(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VBLENDVPD   Y6, Y3, Y4, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VBLENDVPD   Y4, Y2, Y3, Y4
+	VBLENDVPD   Y6, Y5, Y0, Y6
+	VBLENDVPD   Y8, Y7, Y1, Y8
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y6, X6
 	VMOVUPS     X6, 16(AX)
 	VCVTPD2PSY  Y8, X8
@@ -62740,10 +62387,10 @@ single:
 	VMOVUPD     64(SP), Y1
 	VBLENDVPD   Y1, actkernconst<>+3840(SB), Y0, Y1
 	VCVTPS2PD   (DX), Y0
-	VMULPD      Y1, Y0, Y0
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VMULPD      Y0, Y1, Y1
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -63114,10 +62761,10 @@ tail:
 	VBLENDVPD   Y1, actkernconst<>+3840(SB), Y0, Y1
 	VMASKMOVPS  (DX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VMULPD      Y1, Y0, Y0
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VMULPD      Y0, Y1, Y1
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -64426,20 +64073,20 @@ loop:
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y4
 	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y0, Y4, Y4
-	VMULPD      Y1, Y5, Y5
-	VMOVUPD     96(SP), Y0
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y6
+	VMULPD      Y2, Y3, Y3
+	VMULPD      Y4, Y0, Y0
+	VMULPD      Y5, Y1, Y1
+	VMOVUPD     96(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     64(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
 	VMOVUPD     32(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VBLENDVPD   Y6, Y3, Y4, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VBLENDVPD   Y4, Y2, Y3, Y4
+	VBLENDVPD   Y6, Y5, Y0, Y6
+	VBLENDVPD   Y8, Y7, Y1, Y8
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y6, X6
 	VMOVNTPS    X6, 16(AX)
 	VCVTPD2PSY  Y8, X8
@@ -64807,10 +64454,10 @@ single:
 	VMOVUPD     64(SP), Y1
 	VBLENDVPD   Y1, actkernconst<>+3840(SB), Y0, Y1
 	VCVTPS2PD   (DX), Y0
-	VMULPD      Y1, Y0, Y0
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VMULPD      Y0, Y1, Y1
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -65181,10 +64828,10 @@ tail:
 	VBLENDVPD   Y1, actkernconst<>+3840(SB), Y0, Y1
 	VMASKMOVPS  (DX), X15, X0
 	VCVTPS2PD   X0, Y0
-	VMULPD      Y1, Y0, Y0
-	VMOVUPD     32(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y0, Y2
+	VMULPD      Y0, Y1, Y1
+	VMOVUPD     32(SP), Y0
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -65447,30 +65094,30 @@ loop:
 	VCVTPS2PD        32(DX), Z5
 	VCVTPS2PD        64(DX), Z6
 	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z12, Z4, Z4
-	VMULPD           Z13, Z5, Z5
-	VMULPD           Z14, Z6, Z6
-	VMULPD           Z15, Z7, Z7
-	VMOVUPD          200(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          136(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          72(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          8(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VMULPD           Z4, Z12, Z12
+	VMULPD           Z5, Z13, Z13
+	VMULPD           Z6, Z14, Z14
+	VMULPD           Z7, Z15, Z15
+	VMOVUPD          200(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K2
+	VMOVUPD          136(SP), Z5
+	VCMPPD           $0x03, Z5, Z5, K3
+	VMOVUPD          72(SP), Z6
+	VCMPPD           $0x03, Z6, Z6, K4
+	VMOVUPD          8(SP), Z7
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z12, K2, Z4
+	VBLENDMPD        Z5, Z13, K3, Z5
+	VBLENDMPD        Z6, Z14, K4, Z6
+	VBLENDMPD        Z7, Z15, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -65535,9 +65182,9 @@ single:
 	VMULPD.BCST      (SP), Z8, Z8
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z8, K2, Z8
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z8, Z5, Z5
+	VMULPD           Z5, Z8, Z8
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VBLENDMPD        Z4, Z8, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -65609,9 +65256,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z8, K2, Z8
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z8, Z5, Z5
+	VMULPD           Z5, Z8, Z8
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VBLENDMPD        Z4, Z8, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -65873,30 +65520,30 @@ loop:
 	VCVTPS2PD        32(DX), Z5
 	VCVTPS2PD        64(DX), Z6
 	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z12, Z4, Z4
-	VMULPD           Z13, Z5, Z5
-	VMULPD           Z14, Z6, Z6
-	VMULPD           Z15, Z7, Z7
-	VMOVUPD          200(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          136(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          72(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          8(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VMULPD           Z4, Z12, Z12
+	VMULPD           Z5, Z13, Z13
+	VMULPD           Z6, Z14, Z14
+	VMULPD           Z7, Z15, Z15
+	VMOVUPD          200(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K2
+	VMOVUPD          136(SP), Z5
+	VCMPPD           $0x03, Z5, Z5, K3
+	VMOVUPD          72(SP), Z6
+	VCMPPD           $0x03, Z6, Z6, K4
+	VMOVUPD          8(SP), Z7
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z12, K2, Z4
+	VBLENDMPD        Z5, Z13, K3, Z5
+	VBLENDMPD        Z6, Z14, K4, Z6
+	VBLENDMPD        Z7, Z15, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -65961,9 +65608,9 @@ single:
 	VMULPD.BCST      (SP), Z8, Z8
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z8, K2, Z8
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z8, Z5, Z5
+	VMULPD           Z5, Z8, Z8
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VBLENDMPD        Z4, Z8, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -66035,9 +65682,9 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+3744(SB), Z8, K2, Z8
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z8, Z5, Z5
+	VMULPD           Z5, Z8, Z8
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
+	VBLENDMPD        Z4, Z8, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -66259,20 +65906,20 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y8
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y7, Y4, Y4
+	VMOVUPD     96(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VMOVUPD     64(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     32(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VBLENDVPD   Y8, Y4, Y6, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y6, Y5, Y2, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVUPS     X8, 16(AX)
 	VCVTPD2PSY  Y10, X10
@@ -66342,11 +65989,11 @@ single:
 	VMULPD      (SP), Y3, Y3
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y3, Y4
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -66417,11 +66064,11 @@ tail:
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y3, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -66640,20 +66287,20 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     64(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y8
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y7, Y4, Y4
+	VMOVUPD     96(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VMOVUPD     64(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     32(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VBLENDVPD   Y8, Y4, Y6, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y6, Y5, Y2, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVNTPS    X8, 16(AX)
 	VCVTPD2PSY  Y10, X10
@@ -66723,11 +66370,11 @@ single:
 	VMULPD      (SP), Y3, Y3
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y3, Y4
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -66798,11 +66445,11 @@ tail:
 	VBLENDVPD   Y4, actkernconst<>+3840(SB), Y3, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -67199,20 +66846,20 @@ TEXT ·softmaxReduceSAVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         acc+0(FP), AX
 	VMOVUPD      (AX), Z30
 	VMOVUPD      64(AX), Z31
@@ -67982,16 +67629,16 @@ TEXT ·softmaxAVX512(SB), NOSPLIT, $40-60
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 16(SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -68056,18 +67703,18 @@ loop:
 	VFMADD213PD      Z11, Z29, Z21
 	VFMADD213PD      Z11, Z30, Z22
 	VFMADD213PD      Z11, Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -68154,9 +67801,9 @@ single:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z4, Z13, K3
 	VBLENDMPD        Z3, Z14, K3, Z14
@@ -68198,9 +67845,9 @@ tail:
 	VFMADD213PD      Z9, Z16, Z14
 	VFMADD213PD      Z10, Z16, Z14
 	VFMADD213PD      Z11, Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z16, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
 	VCMPPD           $0x11, Z4, Z13, K3
 	VBLENDMPD        Z3, Z14, K3, Z14
@@ -69304,20 +68951,20 @@ TEXT ·softminReduceSAVX512(SB), NOSPLIT, $8-36
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+96(SB), Z8
 	VBROADCASTSD actkernconst<>+112(SB), Z9
-	VBROADCASTSD actkernconst<>+744(SB), Z10
+	VBROADCASTSD actkernconst<>+728(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
-	VBROADCASTSD actkernconst<>+704(SB), Z12
+	VBROADCASTSD actkernconst<>+736(SB), Z12
 	VBROADCASTSD actkernconst<>+40(SB), Z13
-	VBROADCASTSD actkernconst<>+712(SB), Z14
+	VBROADCASTSD actkernconst<>+744(SB), Z14
 	MOVQ         acc+0(FP), AX
 	VMOVUPD      (AX), Z30
 	VMOVUPD      64(AX), Z31
@@ -70070,12 +69717,12 @@ TEXT ·softminAVX512(SB), NOSPLIT, $40-60
 	CVTSS2SD     X0, X0
 	MOVSD        X0, 16(SP)
 	VBROADCASTSD actkernconst<>+64(SB), Z0
-	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+3680(SB), Z5
-	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+720(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -70136,26 +69783,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -70249,11 +69896,11 @@ single:
 	VMOVAPD          Z0, Z11
 	VFMADD213PD      Z1, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K3
 	VBLENDMPD        Z3, Z11, K3, Z11
@@ -70296,11 +69943,11 @@ tail:
 	VMOVAPD          Z0, Z11
 	VFMADD213PD      Z1, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K3
 	VBLENDMPD        Z3, Z11, K3, Z11
@@ -71259,14 +70906,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z14
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z14, Z14
-	VMINPD.BCST      actkernconst<>+736(SB), Z15, Z15
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z14
+	VMAXPD.BCST      actkernconst<>+712(SB), Z7, Z15
+	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+720(SB), Z15, Z15
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
 	VMULPD.BCST      actkernconst<>+88(SB), Z14, Z18
 	VMULPD.BCST      actkernconst<>+88(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z20
@@ -71284,47 +70931,47 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z16, Z24
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z17, Z25
 	VBROADCASTSD     actkernconst<>+64(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
 	VBROADCASTSD     actkernconst<>+64(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
 	VBROADCASTSD     actkernconst<>+64(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
 	VSCALEFPD        Z18, Z14, Z14
 	VSCALEFPD        Z19, Z15, Z15
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z7, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z8, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K4
 	VBLENDMPD        Z0, Z14, K6, Z14
 	VBLENDMPD        Z0, Z15, K7, Z15
 	VBLENDMPD        Z0, Z16, K5, Z16
@@ -71529,22 +71176,22 @@ single:
 	VMAXPD           Z3, Z0, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+736(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
+	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z7
 	VBROADCASTSD     actkernconst<>+64(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
 	VSCALEFPD        Z6, Z5, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z3, K3
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VCMPPD           $0x03, Z3, Z3, K3
 	VBLENDMPD        Z3, Z5, K3, Z3
@@ -71609,22 +71256,22 @@ tail:
 	VMAXPD           Z3, Z0, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+736(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
+	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z7
 	VBROADCASTSD     actkernconst<>+64(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
 	VSCALEFPD        Z6, Z5, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z3, K3
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VCMPPD           $0x03, Z3, Z3, K3
 	VBLENDMPD        Z3, Z5, K3, Z3
@@ -71718,14 +71365,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z7
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z14
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z9, Z17
-	VMINPD.BCST      actkernconst<>+736(SB), Z14, Z14
-	VMINPD.BCST      actkernconst<>+736(SB), Z15, Z15
-	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
-	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z14
+	VMAXPD.BCST      actkernconst<>+712(SB), Z7, Z15
+	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z17
+	VMINPD.BCST      actkernconst<>+720(SB), Z14, Z14
+	VMINPD.BCST      actkernconst<>+720(SB), Z15, Z15
+	VMINPD.BCST      actkernconst<>+720(SB), Z16, Z16
+	VMINPD.BCST      actkernconst<>+720(SB), Z17, Z17
 	VMULPD.BCST      actkernconst<>+88(SB), Z14, Z18
 	VMULPD.BCST      actkernconst<>+88(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+88(SB), Z16, Z20
@@ -71743,47 +71390,47 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z16, Z24
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z17, Z25
 	VBROADCASTSD     actkernconst<>+64(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
 	VBROADCASTSD     actkernconst<>+64(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
 	VBROADCASTSD     actkernconst<>+64(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z22, Z14
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z23, Z15
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z22, Z14
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z23, Z15
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z22, Z14
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z23, Z15
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
 	VSCALEFPD        Z18, Z14, Z14
 	VSCALEFPD        Z19, Z15, Z15
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z7, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z8, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z9, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z9, K4
 	VBLENDMPD        Z0, Z14, K6, Z14
 	VBLENDMPD        Z0, Z15, K7, Z15
 	VBLENDMPD        Z0, Z16, K5, Z16
@@ -71988,22 +71635,22 @@ single:
 	VMAXPD           Z3, Z0, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+736(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
+	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z7
 	VBROADCASTSD     actkernconst<>+64(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
 	VSCALEFPD        Z6, Z5, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z3, K3
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VCMPPD           $0x03, Z3, Z3, K3
 	VBLENDMPD        Z3, Z5, K3, Z3
@@ -72068,22 +71715,22 @@ tail:
 	VMAXPD           Z3, Z0, Z4
 	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
-	VMAXPD.BCST      actkernconst<>+728(SB), Z3, Z5
-	VMINPD.BCST      actkernconst<>+736(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
+	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z5, Z7
 	VBROADCASTSD     actkernconst<>+64(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z5
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z5
 	VSCALEFPD        Z6, Z5, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z3, K3
 	VBLENDMPD        Z0, Z5, K3, Z5
 	VCMPPD           $0x03, Z3, Z3, K3
 	VBLENDMPD        Z3, Z5, K3, Z3
@@ -73119,8 +72766,8 @@ TEXT ·softplusBackwardAVX512(SB), NOSPLIT, $64-80
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+704(SB), Z3
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+48(SB), Z5
 	VBROADCASTSD (SP), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -73190,26 +72837,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -73260,18 +72907,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z9, Z13, K3, Z9
+	VBLENDMPD        Z10, Z14, K4, Z10
+	VBLENDMPD        Z11, Z15, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -73303,11 +72950,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K4
 	VBLENDMPD        Z5, Z11, K4, Z11
@@ -73318,9 +72965,9 @@ single:
 	VBLENDMPD        Z9, Z10, K3, Z9
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -73350,11 +72997,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K4
 	VBLENDMPD        Z5, Z11, K4, Z11
@@ -73366,9 +73013,9 @@ tail:
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -73388,8 +73035,8 @@ TEXT ·softplusBackwardAVX512Stream(SB), NOSPLIT, $64-80
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+704(SB), Z3
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+48(SB), Z5
 	VBROADCASTSD (SP), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -73459,26 +73106,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -73529,18 +73176,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z9, Z13, K3, Z9
+	VBLENDMPD        Z10, Z14, K4, Z10
+	VBLENDMPD        Z11, Z15, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -73572,11 +73219,11 @@ single:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K4
 	VBLENDMPD        Z5, Z11, K4, Z11
@@ -73587,9 +73234,9 @@ single:
 	VBLENDMPD        Z9, Z10, K3, Z9
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -73619,11 +73266,11 @@ tail:
 	VMOVAPD          Z2, Z11
 	VFMADD213PD      Z3, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K4
 	VBLENDMPD        Z5, Z11, K4, Z11
@@ -73635,9 +73282,9 @@ tail:
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -73779,20 +73426,20 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     128(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     96(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y8
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y7, Y4, Y4
+	VMOVUPD     128(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VMOVUPD     96(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     64(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VBLENDVPD   Y8, Y4, Y6, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y6, Y5, Y2, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVUPS     X8, 16(AX)
 	VCVTPD2PSY  Y10, X10
@@ -73837,11 +73484,11 @@ single:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -73887,11 +73534,11 @@ tail:
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -74030,20 +73677,20 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     128(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     96(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y8
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y7, Y4, Y4
+	VMOVUPD     128(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VMOVUPD     96(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     64(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VBLENDVPD   Y8, Y4, Y6, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y6, Y5, Y2, Y6
+	VBLENDVPD   Y8, Y7, Y3, Y8
+	VBLENDVPD   Y10, Y9, Y4, Y10
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y8, X8
 	VMOVNTPS    X8, 16(AX)
 	VCVTPD2PSY  Y10, X10
@@ -74088,11 +73735,11 @@ single:
 	VBLENDVPD   Y5, Y3, Y7, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -74138,11 +73785,11 @@ tail:
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y4, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -74473,18 +74120,18 @@ loop:
 	VMOVUPS     64(DX), Z12
 	VMOVUPS     128(DX), Z13
 	VMOVUPS     192(DX), Z14
-	VMULPS      Z7, Z11, Z11
-	VMULPS      Z8, Z12, Z12
-	VMULPS      Z9, Z13, Z13
-	VMULPS      Z10, Z14, Z14
+	VMULPS      Z11, Z7, Z7
+	VMULPS      Z12, Z8, Z8
+	VMULPS      Z13, Z9, Z9
+	VMULPS      Z14, Z10, Z10
 	VCMPPS      $0x03, Z3, Z3, K2
 	VCMPPS      $0x03, Z4, Z4, K3
 	VCMPPS      $0x03, Z5, Z5, K4
 	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VBLENDMPS   Z3, Z7, K2, Z3
+	VBLENDMPS   Z4, Z8, K3, Z4
+	VBLENDMPS   Z5, Z9, K4, Z5
+	VBLENDMPS   Z6, Z10, K5, Z6
 	VMOVUPS     Z3, (AX)
 	VMOVUPS     Z4, 64(AX)
 	VMOVUPS     Z5, 128(AX)
@@ -74503,9 +74150,9 @@ single:
 	VCMPPS      $0x11, Z4, Z0, K2
 	VBLENDMPS   Z2, Z1, K2, Z4
 	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -74524,9 +74171,9 @@ tail:
 	VCMPPS      $0x11, Z4, Z0, K2
 	VBLENDMPS   Z2, Z1, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -74569,18 +74216,18 @@ loop:
 	VMOVUPS     64(DX), Z12
 	VMOVUPS     128(DX), Z13
 	VMOVUPS     192(DX), Z14
-	VMULPS      Z7, Z11, Z11
-	VMULPS      Z8, Z12, Z12
-	VMULPS      Z9, Z13, Z13
-	VMULPS      Z10, Z14, Z14
+	VMULPS      Z11, Z7, Z7
+	VMULPS      Z12, Z8, Z8
+	VMULPS      Z13, Z9, Z9
+	VMULPS      Z14, Z10, Z10
 	VCMPPS      $0x03, Z3, Z3, K2
 	VCMPPS      $0x03, Z4, Z4, K3
 	VCMPPS      $0x03, Z5, Z5, K4
 	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VBLENDMPS   Z3, Z7, K2, Z3
+	VBLENDMPS   Z4, Z8, K3, Z4
+	VBLENDMPS   Z5, Z9, K4, Z5
+	VBLENDMPS   Z6, Z10, K5, Z6
 	VMOVNTPS    Z3, (AX)
 	VMOVNTPS    Z4, 64(AX)
 	VMOVNTPS    Z5, 128(AX)
@@ -74599,9 +74246,9 @@ single:
 	VCMPPS      $0x11, Z4, Z0, K2
 	VBLENDMPS   Z2, Z1, K2, Z4
 	VMOVUPS     (DX), Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVNTPS    Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -74620,9 +74267,9 @@ tail:
 	VCMPPS      $0x11, Z4, Z0, K2
 	VBLENDMPS   Z2, Z1, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z4, Z5, Z5
+	VMULPS      Z5, Z4, Z4
 	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VBLENDMPS   Z3, Z4, K2, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -74667,22 +74314,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -74697,10 +74344,10 @@ single:
 	VCMPPS    $0x11, Y4, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -74718,10 +74365,10 @@ tail:
 	VCMPPS     $0x11, Y4, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -74764,22 +74411,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -74794,10 +74441,10 @@ single:
 	VCMPPS    $0x11, Y4, Y0, Y4
 	VBLENDVPS Y4, Y2, Y1, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -74815,10 +74462,10 @@ tail:
 	VCMPPS     $0x11, Y4, Y0, Y4
 	VBLENDVPS  Y4, Y2, Y1, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -74860,18 +74507,18 @@ loop:
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
 	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
 	VCMPPS    $0x03, Z2, Z2, K2
 	VCMPPS    $0x03, Z3, Z3, K3
 	VCMPPS    $0x03, Z4, Z4, K4
 	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
 	VMOVUPS   Z2, (AX)
 	VMOVUPS   Z3, 64(AX)
 	VMOVUPS   Z4, 128(AX)
@@ -74890,9 +74537,9 @@ single:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -74911,9 +74558,9 @@ tail:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -74955,18 +74602,18 @@ loop:
 	VMOVUPS   64(DX), Z11
 	VMOVUPS   128(DX), Z12
 	VMOVUPS   192(DX), Z13
-	VMULPS    Z6, Z10, Z10
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
+	VMULPS    Z10, Z6, Z6
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
 	VCMPPS    $0x03, Z2, Z2, K2
 	VCMPPS    $0x03, Z3, Z3, K3
 	VCMPPS    $0x03, Z4, Z4, K4
 	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z10, K2, Z2
-	VBLENDMPS Z3, Z11, K3, Z3
-	VBLENDMPS Z4, Z12, K4, Z4
-	VBLENDMPS Z5, Z13, K5, Z5
+	VBLENDMPS Z2, Z6, K2, Z2
+	VBLENDMPS Z3, Z7, K3, Z3
+	VBLENDMPS Z4, Z8, K4, Z4
+	VBLENDMPS Z5, Z9, K5, Z5
 	VMOVNTPS  Z2, (AX)
 	VMOVNTPS  Z3, 64(AX)
 	VMOVNTPS  Z4, 128(AX)
@@ -74985,9 +74632,9 @@ single:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS   (DX), Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVNTPS  Z2, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -75006,9 +74653,9 @@ tail:
 	KNOTW     K2, K2
 	VBLENDMPS Z1, Z0, K2, Z3
 	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z3, Z4, Z4
+	VMULPS    Z4, Z3, Z3
 	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z4, K2, Z2
+	VBLENDMPS Z2, Z3, K2, Z2
 	VMOVUPS   Z2, K1, (AX)
 
 done:
@@ -75052,22 +74699,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVUPS   Y6, (AX)
-	VMOVUPS   Y7, 32(AX)
-	VMOVUPS   Y8, 64(AX)
-	VMOVUPS   Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVUPS   Y10, (AX)
+	VMOVUPS   Y11, 32(AX)
+	VMOVUPS   Y12, 64(AX)
+	VMOVUPS   Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -75082,10 +74729,10 @@ single:
 	VXORPD    actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -75103,10 +74750,10 @@ tail:
 	VXORPD     actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -75148,22 +74795,22 @@ loop:
 	VMOVUPS   32(DX), Y11
 	VMOVUPS   64(DX), Y12
 	VMOVUPS   96(DX), Y13
-	VMULPS    Y6, Y10, Y10
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VCMPPS    $0x03, Y2, Y2, Y6
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VBLENDVPS Y6, Y2, Y10, Y6
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VMOVNTPS  Y6, (AX)
-	VMOVNTPS  Y7, 32(AX)
-	VMOVNTPS  Y8, 64(AX)
-	VMOVNTPS  Y9, 96(AX)
+	VMULPS    Y10, Y6, Y6
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VCMPPS    $0x03, Y2, Y2, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VBLENDVPS Y10, Y2, Y6, Y10
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VMOVNTPS  Y10, (AX)
+	VMOVNTPS  Y11, 32(AX)
+	VMOVNTPS  Y12, 64(AX)
+	VMOVNTPS  Y13, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -75178,10 +74825,10 @@ single:
 	VXORPD    actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS Y3, Y1, Y0, Y3
 	VMOVUPS   (DX), Y4
-	VMULPS    Y3, Y4, Y4
-	VCMPPS    $0x03, Y2, Y2, Y3
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVNTPS  Y3, (AX)
+	VMULPS    Y4, Y3, Y3
+	VCMPPS    $0x03, Y2, Y2, Y4
+	VBLENDVPS Y4, Y2, Y3, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -75199,10 +74846,10 @@ tail:
 	VXORPD     actkernconst<>+3392(SB), Y3, Y3
 	VBLENDVPS  Y3, Y1, Y0, Y3
 	VMASKMOVPS (DX), Y15, Y4
-	VMULPS     Y3, Y4, Y4
-	VCMPPS     $0x03, Y2, Y2, Y3
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VMASKMOVPS Y3, Y15, (AX)
+	VMULPS     Y4, Y3, Y3
+	VCMPPS     $0x03, Y2, Y2, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y4
+	VMASKMOVPS Y4, Y15, (AX)
 
 done:
 	SFENCE
@@ -75583,18 +75230,18 @@ loop:
 	VCVTPS2PD   32(DX), Z10
 	VCVTPS2PD   64(DX), Z11
 	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
-	VMULPD      Z8, Z12, Z12
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
+	VMULPD      Z12, Z8, Z8
 	VCMPPD      $0x03, Z1, Z1, K2
 	VCMPPD      $0x03, Z2, Z2, K3
 	VCMPPD      $0x03, Z3, Z3, K4
 	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z9, K2, Z1
-	VBLENDMPD   Z2, Z10, K3, Z2
-	VBLENDMPD   Z3, Z11, K4, Z3
-	VBLENDMPD   Z4, Z12, K5, Z4
+	VBLENDMPD   Z1, Z5, K2, Z1
+	VBLENDMPD   Z2, Z6, K3, Z2
+	VBLENDMPD   Z3, Z7, K4, Z3
+	VBLENDMPD   Z4, Z8, K5, Z4
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, (AX)
 	VCVTPD2PS   Z2, Y2
@@ -75618,9 +75265,9 @@ single:
 	VMULPD      Z2, Z2, Z2
 	VDIVPD      Z2, Z0, Z2
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, (AX)
 	ADDQ        $0x00000020, AX
@@ -75643,9 +75290,9 @@ tail:
 	VDIVPD      Z2, Z0, Z2
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, K1, (AX)
 
@@ -75689,18 +75336,18 @@ loop:
 	VCVTPS2PD   32(DX), Z10
 	VCVTPS2PD   64(DX), Z11
 	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
-	VMULPD      Z8, Z12, Z12
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
+	VMULPD      Z12, Z8, Z8
 	VCMPPD      $0x03, Z1, Z1, K2
 	VCMPPD      $0x03, Z2, Z2, K3
 	VCMPPD      $0x03, Z3, Z3, K4
 	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z9, K2, Z1
-	VBLENDMPD   Z2, Z10, K3, Z2
-	VBLENDMPD   Z3, Z11, K4, Z3
-	VBLENDMPD   Z4, Z12, K5, Z4
+	VBLENDMPD   Z1, Z5, K2, Z1
+	VBLENDMPD   Z2, Z6, K3, Z2
+	VBLENDMPD   Z3, Z7, K4, Z3
+	VBLENDMPD   Z4, Z8, K5, Z4
 	VCVTPD2PS   Z1, Y1
 	VMOVNTPS    Y1, (AX)
 	VCVTPD2PS   Z2, Y2
@@ -75724,9 +75371,9 @@ single:
 	VMULPD      Z2, Z2, Z2
 	VDIVPD      Z2, Z0, Z2
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVNTPS    Y1, (AX)
 	ADDQ        $0x00000020, AX
@@ -75749,9 +75396,9 @@ tail:
 	VDIVPD      Z2, Z0, Z2
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, K1, (AX)
 
@@ -75796,26 +75443,26 @@ loop:
 	VCVTPS2PD  16(DX), Y10
 	VCVTPS2PD  32(DX), Y11
 	VCVTPS2PD  48(DX), Y12
-	VMULPD     Y5, Y9, Y9
-	VMULPD     Y6, Y10, Y10
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VCMPPD     $0x03, Y1, Y1, Y5
-	VCMPPD     $0x03, Y2, Y2, Y6
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VBLENDVPD  Y5, Y1, Y9, Y5
-	VBLENDVPD  Y6, Y2, Y10, Y6
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VCVTPD2PSY Y5, X5
-	VMOVUPS    X5, (AX)
-	VCVTPD2PSY Y6, X6
-	VMOVUPS    X6, 16(AX)
-	VCVTPD2PSY Y7, X7
-	VMOVUPS    X7, 32(AX)
-	VCVTPD2PSY Y8, X8
-	VMOVUPS    X8, 48(AX)
+	VMULPD     Y9, Y5, Y5
+	VMULPD     Y10, Y6, Y6
+	VMULPD     Y11, Y7, Y7
+	VMULPD     Y12, Y8, Y8
+	VCMPPD     $0x03, Y1, Y1, Y9
+	VCMPPD     $0x03, Y2, Y2, Y10
+	VCMPPD     $0x03, Y3, Y3, Y11
+	VCMPPD     $0x03, Y4, Y4, Y12
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y2, Y6, Y10
+	VBLENDVPD  Y11, Y3, Y7, Y11
+	VBLENDVPD  Y12, Y4, Y8, Y12
+	VCVTPD2PSY Y9, X9
+	VMOVUPS    X9, (AX)
+	VCVTPD2PSY Y10, X10
+	VMOVUPS    X10, 16(AX)
+	VCVTPD2PSY Y11, X11
+	VMOVUPS    X11, 32(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVUPS    X12, 48(AX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
 	ADDQ       $0x00000040, DX
@@ -75831,11 +75478,11 @@ single:
 	VMULPD     Y2, Y2, Y2
 	VDIVPD     Y2, Y0, Y2
 	VCVTPS2PD  (DX), Y3
-	VMULPD     Y2, Y3, Y3
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y3, Y2
-	VCVTPD2PSY Y2, X2
-	VMOVUPS    X2, (AX)
+	VMULPD     Y3, Y2, Y2
+	VCMPPD     $0x03, Y1, Y1, Y3
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVUPS    X3, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -75856,11 +75503,11 @@ tail:
 	VDIVPD     Y2, Y0, Y2
 	VMASKMOVPS (DX), X15, X3
 	VCVTPS2PD  X3, Y3
-	VMULPD     Y2, Y3, Y3
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y3, Y2
-	VCVTPD2PSY Y2, X2
-	VMASKMOVPS X2, X15, (AX)
+	VMULPD     Y3, Y2, Y2
+	VCMPPD     $0x03, Y1, Y1, Y3
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPD2PSY Y3, X3
+	VMASKMOVPS X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -75902,26 +75549,26 @@ loop:
 	VCVTPS2PD  16(DX), Y10
 	VCVTPS2PD  32(DX), Y11
 	VCVTPS2PD  48(DX), Y12
-	VMULPD     Y5, Y9, Y9
-	VMULPD     Y6, Y10, Y10
-	VMULPD     Y7, Y11, Y11
-	VMULPD     Y8, Y12, Y12
-	VCMPPD     $0x03, Y1, Y1, Y5
-	VCMPPD     $0x03, Y2, Y2, Y6
-	VCMPPD     $0x03, Y3, Y3, Y7
-	VCMPPD     $0x03, Y4, Y4, Y8
-	VBLENDVPD  Y5, Y1, Y9, Y5
-	VBLENDVPD  Y6, Y2, Y10, Y6
-	VBLENDVPD  Y7, Y3, Y11, Y7
-	VBLENDVPD  Y8, Y4, Y12, Y8
-	VCVTPD2PSY Y5, X5
-	VMOVNTPS   X5, (AX)
-	VCVTPD2PSY Y6, X6
-	VMOVNTPS   X6, 16(AX)
-	VCVTPD2PSY Y7, X7
-	VMOVNTPS   X7, 32(AX)
-	VCVTPD2PSY Y8, X8
-	VMOVNTPS   X8, 48(AX)
+	VMULPD     Y9, Y5, Y5
+	VMULPD     Y10, Y6, Y6
+	VMULPD     Y11, Y7, Y7
+	VMULPD     Y12, Y8, Y8
+	VCMPPD     $0x03, Y1, Y1, Y9
+	VCMPPD     $0x03, Y2, Y2, Y10
+	VCMPPD     $0x03, Y3, Y3, Y11
+	VCMPPD     $0x03, Y4, Y4, Y12
+	VBLENDVPD  Y9, Y1, Y5, Y9
+	VBLENDVPD  Y10, Y2, Y6, Y10
+	VBLENDVPD  Y11, Y3, Y7, Y11
+	VBLENDVPD  Y12, Y4, Y8, Y12
+	VCVTPD2PSY Y9, X9
+	VMOVNTPS   X9, (AX)
+	VCVTPD2PSY Y10, X10
+	VMOVNTPS   X10, 16(AX)
+	VCVTPD2PSY Y11, X11
+	VMOVNTPS   X11, 32(AX)
+	VCVTPD2PSY Y12, X12
+	VMOVNTPS   X12, 48(AX)
 	ADDQ       $0x00000040, AX
 	ADDQ       $0x00000040, CX
 	ADDQ       $0x00000040, DX
@@ -75937,11 +75584,11 @@ single:
 	VMULPD     Y2, Y2, Y2
 	VDIVPD     Y2, Y0, Y2
 	VCVTPS2PD  (DX), Y3
-	VMULPD     Y2, Y3, Y3
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y3, Y2
-	VCVTPD2PSY Y2, X2
-	VMOVNTPS   X2, (AX)
+	VMULPD     Y3, Y2, Y2
+	VCMPPD     $0x03, Y1, Y1, Y3
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPD2PSY Y3, X3
+	VMOVNTPS   X3, (AX)
 	ADDQ       $0x00000010, AX
 	ADDQ       $0x00000010, CX
 	ADDQ       $0x00000010, DX
@@ -75962,11 +75609,11 @@ tail:
 	VDIVPD     Y2, Y0, Y2
 	VMASKMOVPS (DX), X15, X3
 	VCVTPS2PD  X3, Y3
-	VMULPD     Y2, Y3, Y3
-	VCMPPD     $0x03, Y1, Y1, Y2
-	VBLENDVPD  Y2, Y1, Y3, Y2
-	VCVTPD2PSY Y2, X2
-	VMASKMOVPS X2, X15, (AX)
+	VMULPD     Y3, Y2, Y2
+	VCMPPD     $0x03, Y1, Y1, Y3
+	VBLENDVPD  Y3, Y1, Y2, Y3
+	VCVTPD2PSY Y3, X3
+	VMASKMOVPS X3, X15, (AX)
 
 done:
 	SFENCE
@@ -76022,18 +75669,18 @@ loop:
 	VCVTPS2PD   32(DX), Z7
 	VCVTPS2PD   64(DX), Z8
 	VCVTPS2PD   96(DX), Z9
-	VMULPD      Z14, Z6, Z6
-	VMULPD      Z15, Z7, Z7
-	VMULPD      Z16, Z8, Z8
-	VMULPD      Z17, Z9, Z9
+	VMULPD      Z6, Z14, Z14
+	VMULPD      Z7, Z15, Z15
+	VMULPD      Z8, Z16, Z16
+	VMULPD      Z9, Z17, Z17
 	VCMPPD      $0x03, Z2, Z2, K2
 	VCMPPD      $0x03, Z3, Z3, K3
 	VCMPPD      $0x03, Z4, Z4, K4
 	VCMPPD      $0x03, Z5, Z5, K5
-	VBLENDMPD   Z2, Z6, K2, Z2
-	VBLENDMPD   Z3, Z7, K3, Z3
-	VBLENDMPD   Z4, Z8, K4, Z4
-	VBLENDMPD   Z5, Z9, K5, Z5
+	VBLENDMPD   Z2, Z14, K2, Z2
+	VBLENDMPD   Z3, Z15, K3, Z3
+	VBLENDMPD   Z4, Z16, K4, Z4
+	VBLENDMPD   Z5, Z17, K5, Z5
 	VCVTPD2PS   Z2, Y2
 	VMOVUPS     Y2, (AX)
 	VCVTPD2PS   Z3, Y3
@@ -76060,9 +75707,9 @@ single:
 	VMULPD      Z6, Z5, Z5
 	VFMADD231PD Z4, Z4, Z5
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z5, Z3, Z3
+	VMULPD      Z3, Z5, Z5
 	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z3, K2, Z2
+	VBLENDMPD   Z2, Z5, K2, Z2
 	VCVTPD2PS   Z2, Y2
 	VMOVUPS     Y2, (AX)
 	ADDQ        $0x00000020, AX
@@ -76088,9 +75735,9 @@ tail:
 	VFMADD231PD Z4, Z4, Z5
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z5, Z3, Z3
+	VMULPD      Z3, Z5, Z5
 	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z3, K2, Z2
+	VBLENDMPD   Z2, Z5, K2, Z2
 	VCVTPD2PS   Z2, Y2
 	VMOVUPS     Y2, K1, (AX)
 
@@ -76147,18 +75794,18 @@ loop:
 	VCVTPS2PD   32(DX), Z7
 	VCVTPS2PD   64(DX), Z8
 	VCVTPS2PD   96(DX), Z9
-	VMULPD      Z14, Z6, Z6
-	VMULPD      Z15, Z7, Z7
-	VMULPD      Z16, Z8, Z8
-	VMULPD      Z17, Z9, Z9
+	VMULPD      Z6, Z14, Z14
+	VMULPD      Z7, Z15, Z15
+	VMULPD      Z8, Z16, Z16
+	VMULPD      Z9, Z17, Z17
 	VCMPPD      $0x03, Z2, Z2, K2
 	VCMPPD      $0x03, Z3, Z3, K3
 	VCMPPD      $0x03, Z4, Z4, K4
 	VCMPPD      $0x03, Z5, Z5, K5
-	VBLENDMPD   Z2, Z6, K2, Z2
-	VBLENDMPD   Z3, Z7, K3, Z3
-	VBLENDMPD   Z4, Z8, K4, Z4
-	VBLENDMPD   Z5, Z9, K5, Z5
+	VBLENDMPD   Z2, Z14, K2, Z2
+	VBLENDMPD   Z3, Z15, K3, Z3
+	VBLENDMPD   Z4, Z16, K4, Z4
+	VBLENDMPD   Z5, Z17, K5, Z5
 	VCVTPD2PS   Z2, Y2
 	VMOVNTPS    Y2, (AX)
 	VCVTPD2PS   Z3, Y3
@@ -76185,9 +75832,9 @@ single:
 	VMULPD      Z6, Z5, Z5
 	VFMADD231PD Z4, Z4, Z5
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z5, Z3, Z3
+	VMULPD      Z3, Z5, Z5
 	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z3, K2, Z2
+	VBLENDMPD   Z2, Z5, K2, Z2
 	VCVTPD2PS   Z2, Y2
 	VMOVNTPS    Y2, (AX)
 	ADDQ        $0x00000020, AX
@@ -76213,9 +75860,9 @@ tail:
 	VFMADD231PD Z4, Z4, Z5
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z5, Z3, Z3
+	VMULPD      Z3, Z5, Z5
 	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z3, K2, Z2
+	VBLENDMPD   Z2, Z5, K2, Z2
 	VCVTPD2PS   Z2, Y2
 	VMOVUPS     Y2, K1, (AX)
 
@@ -76255,16 +75902,16 @@ loop:
 	VFMADD231PD Y7, Y7, Y9
 	VCVTPS2PD   (DX), Y4
 	VCVTPS2PD   16(DX), Y5
-	VMULPD      Y8, Y4, Y4
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VBLENDVPD   Y7, Y3, Y5, Y7
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
+	VMULPD      Y4, Y8, Y8
+	VMULPD      Y5, Y9, Y9
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y4, Y2, Y8, Y4
+	VBLENDVPD   Y5, Y3, Y9, Y5
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 16(AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -76283,11 +75930,11 @@ single:
 	VMULPD      Y6, Y5, Y5
 	VFMADD231PD Y4, Y4, Y5
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y5, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, (AX)
+	VMULPD      Y3, Y5, Y5
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -76311,11 +75958,11 @@ tail:
 	VFMADD231PD Y4, Y4, Y5
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y5, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y5, Y5
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -76352,16 +75999,16 @@ loop:
 	VFMADD231PD Y7, Y7, Y9
 	VCVTPS2PD   (DX), Y4
 	VCVTPS2PD   16(DX), Y5
-	VMULPD      Y8, Y4, Y4
-	VMULPD      Y9, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VBLENDVPD   Y6, Y2, Y4, Y6
-	VBLENDVPD   Y7, Y3, Y5, Y7
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
+	VMULPD      Y4, Y8, Y8
+	VMULPD      Y5, Y9, Y9
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VBLENDVPD   Y4, Y2, Y8, Y4
+	VBLENDVPD   Y5, Y3, Y9, Y5
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, 16(AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -76380,11 +76027,11 @@ single:
 	VMULPD      Y6, Y5, Y5
 	VFMADD231PD Y4, Y4, Y5
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y5, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, (AX)
+	VMULPD      Y3, Y5, Y5
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -76408,11 +76055,11 @@ tail:
 	VFMADD231PD Y4, Y4, Y5
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y5, Y3, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VCVTPD2PSY  Y4, X4
-	VMASKMOVPS  X4, X15, (AX)
+	VMULPD      Y3, Y5, Y5
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VBLENDVPD   Y3, Y2, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -76424,9 +76071,9 @@ done:
 TEXT ·swigluAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -76508,26 +76155,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -76594,10 +76241,18 @@ loop:
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
+	VCMPPD           $0x03, Z16, Z16, K2
+	VCMPPD           $0x03, Z17, Z17, K3
+	VCMPPD           $0x03, Z18, Z18, K4
+	VCMPPD           $0x03, Z19, Z19, K5
+	VBLENDMPD        Z16, Z12, K2, Z16
+	VBLENDMPD        Z17, Z13, K3, Z17
+	VBLENDMPD        Z18, Z14, K4, Z18
+	VBLENDMPD        Z19, Z15, K5, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
@@ -76639,11 +76294,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -76657,7 +76312,9 @@ single:
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z6, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
@@ -76691,11 +76348,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -76710,7 +76367,9 @@ tail:
 	VBLENDMPD        Z6, Z9, K2, Z9
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
+	VMULPD           Z10, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
 	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
@@ -76866,21 +76525,27 @@ loop:
 	VCVTPS2PD   (DX), Y2
 	VCVTPS2PD   16(DX), Y8
 	VCVTPS2PD   32(DX), Y9
-	VMULPD      Y7, Y2, Y2
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y1, Y9, Y9
+	VMULPD      Y2, Y7, Y7
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y1, Y1
+	VCMPPD      $0x03, Y2, Y2, Y10
+	VCMPPD      $0x03, Y8, Y8, Y11
+	VCMPPD      $0x03, Y9, Y9, Y12
+	VBLENDVPD   Y10, Y2, Y7, Y10
+	VBLENDVPD   Y11, Y8, Y4, Y11
+	VBLENDVPD   Y12, Y9, Y1, Y12
 	VCMPPD      $0x03, Y3, Y3, Y1
-	VCMPPD      $0x03, Y5, Y5, Y4
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y1, Y3, Y2, Y1
-	VBLENDVPD   Y4, Y5, Y8, Y4
-	VBLENDVPD   Y7, Y6, Y9, Y7
+	VCMPPD      $0x03, Y5, Y5, Y2
+	VCMPPD      $0x03, Y6, Y6, Y4
+	VBLENDVPD   Y1, Y3, Y10, Y1
+	VBLENDVPD   Y2, Y5, Y11, Y2
+	VBLENDVPD   Y4, Y6, Y12, Y4
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -76926,9 +76591,11 @@ single:
 	VMULPD      Y3, Y1, Y3
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -76981,9 +76648,11 @@ tail:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -77059,10 +76728,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
+	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
+	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
+	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
+	VMAXPD.BCST      actkernconst<>+712(SB), Z15, Z19
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z9, K7
 	KMOVW            K5, 64(SP)
@@ -77086,49 +76755,49 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z18, Z26
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z19, Z27
 	VMOVAPD          Z1, Z16
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
 	VMOVAPD          Z1, Z17
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
 	VMOVAPD          Z1, Z18
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
 	VMOVAPD          Z1, Z19
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z27, Z19
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z24, Z16
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z25, Z17
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z26, Z18
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z27, Z19
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z24, Z16
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z25, Z17
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z26, Z18
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z27, Z19
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z24, Z16
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z25, Z17
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z26, Z18
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z27, Z19
 	VSCALEFPD        Z20, Z16, Z16
 	VSCALEFPD        Z21, Z17, Z17
 	VSCALEFPD        Z22, Z18, Z18
 	VSCALEFPD        Z23, Z19, Z19
 	KMOVW            K2, 80(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z12, K2
 	KMOVW            K3, 88(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z13, K3
 	KMOVW            K6, 96(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z14, K6
 	KMOVW            K5, 104(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z15, K5
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z16, K2, Z16
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z17, K3, Z17
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z18, K6, Z18
@@ -77311,22 +76980,22 @@ loop:
 	VCVTPS2PD        32(BX), Z17
 	VCVTPS2PD        64(BX), Z18
 	VCVTPS2PD        96(BX), Z19
-	VMULPD           Z8, Z12, Z8
-	VMULPD           Z9, Z13, Z9
-	VMULPD           Z10, Z14, Z10
-	VMULPD           Z11, Z15, Z11
-	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
+	VMULPD           Z16, Z8, Z8
+	VMULPD           Z17, Z9, Z9
+	VMULPD           Z18, Z10, Z10
+	VMULPD           Z19, Z11, Z11
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z12, Z8, K2, Z12
+	VBLENDMPD        Z13, Z9, K3, Z13
+	VBLENDMPD        Z14, Z10, K4, Z14
+	VBLENDMPD        Z15, Z11, K5, Z15
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
@@ -77363,22 +77032,22 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -77421,10 +77090,10 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+0(SB), Z5, K2, Z5
 	VCVTPS2PD        (DX), Z6
 	VCVTPS2PD        (BX), Z7
-	VMULPD           Z5, Z6, Z5
-	VMULPD           Z5, Z7, Z7
+	VMULPD           Z6, Z5, Z5
+	VMULPD           Z7, Z5, Z5
 	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z7, K2, Z6
+	VBLENDMPD        Z6, Z5, K2, Z6
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z6, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -77453,22 +77122,22 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
 	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
+	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
 	VRNDSCALEPD      $0x08, Z8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z7, Z9
 	VMOVAPD          Z1, Z7
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z9, Z7
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z7
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z9, Z7
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z7
 	VSCALEFPD        Z8, Z7, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
 	VBLENDMPD        Z7, Z0, K5, Z6
 	VADDPD           Z7, Z0, Z7
@@ -77513,10 +77182,10 @@ tail:
 	VCVTPS2PD        Y6, Z6
 	VMOVUPS.Z        (BX), K1, Y7
 	VCVTPS2PD        Y7, Z7
-	VMULPD           Z5, Z6, Z5
-	VMULPD           Z5, Z7, Z7
+	VMULPD           Z6, Z5, Z5
+	VMULPD           Z7, Z5, Z5
 	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z7, K2, Z6
+	VBLENDMPD        Z6, Z5, K2, Z6
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z6, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -77798,33 +77467,33 @@ loop:
 	VCVTPS2PD   (BX), Y7
 	VCVTPS2PD   16(BX), Y8
 	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y2, Y1, Y2
-	VMULPD      Y3, Y5, Y3
-	VMULPD      Y4, Y6, Y4
-	VMULPD      Y2, Y7, Y7
-	VMULPD      Y3, Y8, Y8
-	VMULPD      Y4, Y9, Y9
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VCMPPD      $0x03, Y5, Y5, Y3
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VBLENDVPD   Y2, Y1, Y7, Y2
-	VBLENDVPD   Y3, Y5, Y8, Y3
-	VBLENDVPD   Y4, Y6, Y9, Y4
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y7, Y2, Y2
+	VMULPD      Y8, Y3, Y3
+	VMULPD      Y9, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y7, Y1, Y2, Y7
+	VBLENDVPD   Y8, Y5, Y3, Y8
+	VBLENDVPD   Y9, Y6, Y4, Y9
 	VMOVUPD     352(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y1, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VMOVUPD     320(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VMOVUPD     288(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VBLENDVPD   Y2, Y1, Y7, Y2
+	VBLENDVPD   Y4, Y3, Y8, Y4
+	VBLENDVPD   Y6, Y5, Y9, Y6
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -77909,14 +77578,14 @@ single:
 	VBLENDVPD   Y2, actkernconst<>+128(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   (BX), Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -78007,14 +77676,14 @@ tail:
 	VCVTPS2PD   X3, Y3
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y2, Y3, Y2
-	VMULPD      Y2, Y4, Y4
-	VCMPPD      $0x03, Y3, Y3, Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y2, Y4
+	VCMPPD      $0x03, Y1, Y1, Y2
+	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -78025,9 +77694,9 @@ done:
 TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $80-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+704(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
+	VBROADCASTSD actkernconst<>+712(SB), Z4
 	VBROADCASTSD actkernconst<>+4296(SB), Z5
 	VBROADCASTSD actkernconst<>+0(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
@@ -78110,26 +77779,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -78180,34 +77849,26 @@ loop:
 	VBLENDMPD        Z14, Z18, K2, Z14
 	KMOVW            32(SP), K2
 	VBLENDMPD        Z15, Z19, K2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z6, Z12, K2, Z12
+	VBLENDMPD        Z6, Z8, K2, Z8
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z6, Z13, K2, Z13
+	VBLENDMPD        Z6, Z9, K2, Z9
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z6, Z14, K2, Z14
+	VBLENDMPD        Z6, Z10, K2, Z10
 	KMOVW            (SP), K2
-	VBLENDMPD        Z6, Z15, K2, Z15
-	VCVTPS2PD        (BX), Z16
-	VCVTPS2PD        32(BX), Z17
-	VCVTPS2PD        64(BX), Z18
-	VCVTPS2PD        96(BX), Z19
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
+	VBLENDMPD        Z6, Z11, K2, Z11
+	VCVTPS2PD        (BX), Z12
+	VCVTPS2PD        32(BX), Z13
+	VCVTPS2PD        64(BX), Z14
+	VCVTPS2PD        96(BX), Z15
+	VMULPD           Z12, Z8, Z8
+	VMULPD           Z13, Z9, Z9
+	VMULPD           Z14, Z10, Z10
+	VMULPD           Z15, Z11, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -78242,11 +77903,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -78257,12 +77918,10 @@ single:
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VSUBPD           Z9, Z0, Z10
 	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z6, Z9, K2, Z9
-	VCVTPS2PD        (BX), Z10
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VMULPD           Z9, Z8, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
+	VCVTPS2PD        (BX), Z9
+	VMULPD           Z9, Z8, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -78295,11 +77954,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
@@ -78310,13 +77969,11 @@ tail:
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VSUBPD           Z9, Z0, Z10
 	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z6, Z9, K2, Z9
-	VMOVUPS.Z        (BX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VMULPD           Z9, Z8, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
+	VMOVUPS.Z        (BX), K1, Y9
+	VCVTPS2PD        Y9, Z9
+	VMULPD           Z9, Z8, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -78457,35 +78114,29 @@ loop:
 	VMOVUPD     192(SP), Y2
 	VBLENDVPD   Y2, Y9, Y3, Y2
 	VMOVUPD     160(SP), Y3
-	VMULPD      Y4, Y3, Y4
-	VMOVUPD     128(SP), Y5
-	VMULPD      Y1, Y5, Y1
-	VMOVUPD     96(SP), Y6
-	VMULPD      Y2, Y6, Y2
-	VMOVUPD     64(SP), Y7
-	VBLENDVPD   Y7, actkernconst<>+128(SB), Y4, Y7
-	VMOVUPD     32(SP), Y4
+	VMULPD      Y4, Y3, Y3
+	VMOVUPD     128(SP), Y4
+	VMULPD      Y1, Y4, Y4
+	VMOVUPD     96(SP), Y1
+	VMULPD      Y2, Y1, Y1
+	VMOVUPD     64(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
+	VMOVUPD     32(SP), Y3
+	VBLENDVPD   Y3, actkernconst<>+128(SB), Y4, Y3
+	VMOVUPD     (SP), Y4
 	VBLENDVPD   Y4, actkernconst<>+128(SB), Y1, Y4
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+128(SB), Y2, Y1
-	VCVTPS2PD   (BX), Y2
-	VCVTPS2PD   16(BX), Y8
-	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y7, Y2, Y2
-	VMULPD      Y4, Y8, Y8
-	VMULPD      Y1, Y9, Y9
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VCMPPD      $0x03, Y5, Y5, Y4
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y1, Y3, Y2, Y1
-	VBLENDVPD   Y4, Y5, Y8, Y4
-	VBLENDVPD   Y7, Y6, Y9, Y7
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VCVTPS2PD   (BX), Y1
+	VCVTPS2PD   16(BX), Y5
+	VCVTPS2PD   32(BX), Y6
+	VMULPD      Y1, Y2, Y2
+	VMULPD      Y5, Y3, Y3
+	VMULPD      Y6, Y4, Y4
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, 16(AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VMOVUPS     X4, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -78529,12 +78180,10 @@ single:
 	VBLENDVPD   Y5, Y4, Y7, Y5
 	VSUBPD      Y5, Y0, Y4
 	VBLENDVPD   Y3, Y5, Y4, Y3
-	VMULPD      Y3, Y1, Y3
-	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
-	VCVTPS2PD   (BX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y3, Y1, Y1
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y1, Y2
+	VCVTPS2PD   (BX), Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -78584,13 +78233,11 @@ tail:
 	VBLENDVPD   Y5, Y4, Y7, Y5
 	VSUBPD      Y5, Y0, Y4
 	VBLENDVPD   Y3, Y5, Y4, Y3
-	VMULPD      Y3, Y1, Y3
-	VBLENDVPD   Y2, actkernconst<>+128(SB), Y3, Y2
-	VMASKMOVPS  (BX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
+	VMULPD      Y3, Y1, Y1
+	VBLENDVPD   Y2, actkernconst<>+128(SB), Y1, Y2
+	VMASKMOVPS  (BX), X15, X1
+	VCVTPS2PD   X1, Y1
+	VMULPD      Y1, Y2, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -79417,8 +79064,8 @@ done:
 TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+1096(SB), Z5
 	VBROADCASTSD actkernconst<>+5136(SB), Z6
@@ -79487,26 +79134,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -79559,18 +79206,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -79602,11 +79249,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -79619,9 +79266,9 @@ single:
 	VFMADD132PD      Z9, Z9, Z10
 	VMULPD           Z10, Z5, Z10
 	VCVTPS2PD        (DX), Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -79651,11 +79298,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -79669,9 +79316,9 @@ tail:
 	VMULPD           Z10, Z5, Z10
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -79684,8 +79331,8 @@ done:
 TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+712(SB), Z3
 	VBROADCASTSD actkernconst<>+48(SB), Z4
 	VBROADCASTSD actkernconst<>+1096(SB), Z5
 	VBROADCASTSD actkernconst<>+5136(SB), Z6
@@ -79754,26 +79401,26 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z28, Z20
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z29, Z21
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z30, Z22
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z31, Z23
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z28, Z20
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z29, Z21
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z30, Z22
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z31, Z23
 	VSCALEFPD        Z24, Z20, Z20
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
@@ -79826,18 +79473,18 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -79869,11 +79516,11 @@ single:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -79886,9 +79533,9 @@ single:
 	VFMADD132PD      Z9, Z9, Z10
 	VMULPD           Z10, Z5, Z10
 	VCVTPS2PD        (DX), Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -79918,11 +79565,11 @@ tail:
 	VMOVAPD          Z1, Z11
 	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
-	VFMADD213PD.BCST actkernconst<>+712(SB), Z13, Z11
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z3, Z10, K3
 	VBLENDMPD        Z4, Z11, K3, Z11
@@ -79936,9 +79583,9 @@ tail:
 	VMULPD           Z10, Z5, Z10
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
-	VMULPD           Z10, Z9, Z9
+	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
+	VBLENDMPD        Z8, Z10, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -80069,20 +79716,20 @@ loop:
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y3, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     64(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     32(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y5, Y3, Y1, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -80129,11 +79776,11 @@ single:
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -80181,11 +79828,11 @@ tail:
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -80313,20 +79960,20 @@ loop:
 	VCVTPS2PD   (DX), Y3
 	VCVTPS2PD   16(DX), Y5
 	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y6, Y6
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y7
+	VMULPD      Y3, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMOVUPD     64(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     32(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y7, Y4, Y5, Y7
-	VBLENDVPD   Y9, Y8, Y6, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VBLENDVPD   Y5, Y3, Y1, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
@@ -80373,11 +80020,11 @@ single:
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -80425,11 +80072,11 @@ tail:
 	VMULPD      actkernconst<>+1632(SB), Y2, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -80464,18 +80111,18 @@ loop:
 	VCVTPS2PD   32(DX), Z10
 	VCVTPS2PD   64(DX), Z11
 	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
-	VMULPD      Z8, Z12, Z12
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
+	VMULPD      Z12, Z8, Z8
 	VCMPPD      $0x03, Z1, Z1, K2
 	VCMPPD      $0x03, Z2, Z2, K3
 	VCMPPD      $0x03, Z3, Z3, K4
 	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z9, K2, Z1
-	VBLENDMPD   Z2, Z10, K3, Z2
-	VBLENDMPD   Z3, Z11, K4, Z3
-	VBLENDMPD   Z4, Z12, K5, Z4
+	VBLENDMPD   Z1, Z5, K2, Z1
+	VBLENDMPD   Z2, Z6, K3, Z2
+	VBLENDMPD   Z3, Z7, K4, Z3
+	VBLENDMPD   Z4, Z8, K5, Z4
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, (AX)
 	VCVTPD2PS   Z2, Y2
@@ -80497,9 +80144,9 @@ single:
 	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
 	VFMADD132PD Z1, Z0, Z2
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, (AX)
 	ADDQ        $0x00000020, AX
@@ -80520,9 +80167,9 @@ tail:
 	VFMADD132PD Z1, Z0, Z2
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, K1, (AX)
 
@@ -80558,18 +80205,18 @@ loop:
 	VCVTPS2PD   32(DX), Z10
 	VCVTPS2PD   64(DX), Z11
 	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z5, Z9, Z9
-	VMULPD      Z6, Z10, Z10
-	VMULPD      Z7, Z11, Z11
-	VMULPD      Z8, Z12, Z12
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
+	VMULPD      Z12, Z8, Z8
 	VCMPPD      $0x03, Z1, Z1, K2
 	VCMPPD      $0x03, Z2, Z2, K3
 	VCMPPD      $0x03, Z3, Z3, K4
 	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z9, K2, Z1
-	VBLENDMPD   Z2, Z10, K3, Z2
-	VBLENDMPD   Z3, Z11, K4, Z3
-	VBLENDMPD   Z4, Z12, K5, Z4
+	VBLENDMPD   Z1, Z5, K2, Z1
+	VBLENDMPD   Z2, Z6, K3, Z2
+	VBLENDMPD   Z3, Z7, K4, Z3
+	VBLENDMPD   Z4, Z8, K5, Z4
 	VCVTPD2PS   Z1, Y1
 	VMOVNTPS    Y1, (AX)
 	VCVTPD2PS   Z2, Y2
@@ -80591,9 +80238,9 @@ single:
 	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
 	VFMADD132PD Z1, Z0, Z2
 	VCVTPS2PD   (DX), Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVNTPS    Y1, (AX)
 	ADDQ        $0x00000020, AX
@@ -80614,9 +80261,9 @@ tail:
 	VFMADD132PD Z1, Z0, Z2
 	VMOVUPS.Z   (DX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z2, Z3, Z3
+	VMULPD      Z3, Z2, Z2
 	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
+	VBLENDMPD   Z1, Z2, K2, Z1
 	VCVTPD2PS   Z1, Y1
 	VMOVUPS     Y1, K1, (AX)
 
@@ -80653,26 +80300,26 @@ loop:
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
 	VCVTPS2PD   48(DX), Y12
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VMULPD      Y7, Y11, Y11
-	VMULPD      Y8, Y12, Y12
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VBLENDVPD   Y5, Y1, Y9, Y5
-	VBLENDVPD   Y6, Y2, Y10, Y6
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VBLENDVPD   Y8, Y4, Y12, Y8
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 48(AX)
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VMULPD      Y11, Y7, Y7
+	VMULPD      Y12, Y8, Y8
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VCMPPD      $0x03, Y2, Y2, Y10
+	VCMPPD      $0x03, Y3, Y3, Y11
+	VCMPPD      $0x03, Y4, Y4, Y12
+	VBLENDVPD   Y9, Y1, Y5, Y9
+	VBLENDVPD   Y10, Y2, Y6, Y10
+	VBLENDVPD   Y11, Y3, Y7, Y11
+	VBLENDVPD   Y12, Y4, Y8, Y12
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVUPS     X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVUPS     X11, 32(AX)
+	VCVTPD2PSY  Y12, X12
+	VMOVUPS     X12, 48(AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -80686,11 +80333,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
 	VFMADD132PD Y1, Y0, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -80709,11 +80356,11 @@ tail:
 	VFMADD132PD Y1, Y0, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -80747,26 +80394,26 @@ loop:
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
 	VCVTPS2PD   48(DX), Y12
-	VMULPD      Y5, Y9, Y9
-	VMULPD      Y6, Y10, Y10
-	VMULPD      Y7, Y11, Y11
-	VMULPD      Y8, Y12, Y12
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VCMPPD      $0x03, Y2, Y2, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VBLENDVPD   Y5, Y1, Y9, Y5
-	VBLENDVPD   Y6, Y2, Y10, Y6
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VBLENDVPD   Y8, Y4, Y12, Y8
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 32(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, 48(AX)
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
+	VMULPD      Y11, Y7, Y7
+	VMULPD      Y12, Y8, Y8
+	VCMPPD      $0x03, Y1, Y1, Y9
+	VCMPPD      $0x03, Y2, Y2, Y10
+	VCMPPD      $0x03, Y3, Y3, Y11
+	VCMPPD      $0x03, Y4, Y4, Y12
+	VBLENDVPD   Y9, Y1, Y5, Y9
+	VBLENDVPD   Y10, Y2, Y6, Y10
+	VBLENDVPD   Y11, Y3, Y7, Y11
+	VBLENDVPD   Y12, Y4, Y8, Y12
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, (AX)
+	VCVTPD2PSY  Y10, X10
+	VMOVNTPS    X10, 16(AX)
+	VCVTPD2PSY  Y11, X11
+	VMOVNTPS    X11, 32(AX)
+	VCVTPD2PSY  Y12, X12
+	VMOVNTPS    X12, 48(AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -80780,11 +80427,11 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
 	VFMADD132PD Y1, Y0, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -80803,11 +80450,11 @@ tail:
 	VFMADD132PD Y1, Y0, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMULPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -82632,17 +82279,17 @@ loop:
 	VCVTPS2PD        32(DX), Z9
 	VCVTPS2PD        64(DX), Z10
 	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z16, Z8, Z8
-	VMULPD           Z17, Z9, Z9
-	VMULPD           Z18, Z10, Z10
-	VMULPD           Z19, Z11, Z11
+	VMULPD           Z8, Z16, Z16
+	VMULPD           Z9, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
 	KMOVW            280(SP), K2
-	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z4, Z16, K2, Z4
 	KMOVW            288(SP), K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VBLENDMPD        Z5, Z17, K2, Z5
 	KMOVW            296(SP), K2
-	VBLENDMPD        Z6, Z10, K2, Z6
-	VBLENDMPD        Z7, Z11, K3, Z7
+	VBLENDMPD        Z6, Z18, K2, Z6
+	VBLENDMPD        Z7, Z19, K3, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -82727,8 +82374,8 @@ single:
 	VBLENDMPD        Z7, Z5, K3, Z7
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
+	VMULPD           Z5, Z6, Z6
+	VBLENDMPD        Z4, Z6, K4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -82812,8 +82459,8 @@ tail:
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
+	VMULPD           Z5, Z6, Z6
+	VBLENDMPD        Z4, Z6, K4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -83117,17 +82764,17 @@ loop:
 	VCVTPS2PD        32(DX), Z9
 	VCVTPS2PD        64(DX), Z10
 	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z16, Z8, Z8
-	VMULPD           Z17, Z9, Z9
-	VMULPD           Z18, Z10, Z10
-	VMULPD           Z19, Z11, Z11
+	VMULPD           Z8, Z16, Z16
+	VMULPD           Z9, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
 	KMOVW            280(SP), K2
-	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z4, Z16, K2, Z4
 	KMOVW            288(SP), K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VBLENDMPD        Z5, Z17, K2, Z5
 	KMOVW            296(SP), K2
-	VBLENDMPD        Z6, Z10, K2, Z6
-	VBLENDMPD        Z7, Z11, K3, Z7
+	VBLENDMPD        Z6, Z18, K2, Z6
+	VBLENDMPD        Z7, Z19, K3, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -83212,8 +82859,8 @@ single:
 	VBLENDMPD        Z7, Z5, K3, Z7
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
+	VMULPD           Z5, Z6, Z6
+	VBLENDMPD        Z4, Z6, K4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -83297,8 +82944,8 @@ tail:
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z6, Z5, Z5
-	VBLENDMPD        Z4, Z5, K4, Z4
+	VMULPD           Z5, Z6, Z6
+	VBLENDMPD        Z4, Z6, K4, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -83555,12 +83202,12 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y7, Y5, Y5
-	VMULPD      Y9, Y10, Y10
-	VMULPD      Y4, Y11, Y11
-	VBLENDVPD   Y3, Y0, Y5, Y3
-	VBLENDVPD   Y6, Y1, Y10, Y6
-	VBLENDVPD   Y8, Y2, Y11, Y8
+	VMULPD      Y5, Y7, Y7
+	VMULPD      Y10, Y9, Y9
+	VMULPD      Y11, Y4, Y4
+	VBLENDVPD   Y3, Y0, Y7, Y3
+	VBLENDVPD   Y6, Y1, Y9, Y6
+	VBLENDVPD   Y8, Y2, Y4, Y8
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y6, X6
@@ -83646,8 +83293,8 @@ single:
 	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -83734,8 +83381,8 @@ tail:
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -83991,12 +83638,12 @@ loop:
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y7, Y5, Y5
-	VMULPD      Y9, Y10, Y10
-	VMULPD      Y4, Y11, Y11
-	VBLENDVPD   Y3, Y0, Y5, Y3
-	VBLENDVPD   Y6, Y1, Y10, Y6
-	VBLENDVPD   Y8, Y2, Y11, Y8
+	VMULPD      Y5, Y7, Y7
+	VMULPD      Y10, Y9, Y9
+	VMULPD      Y11, Y4, Y4
+	VBLENDVPD   Y3, Y0, Y7, Y3
+	VBLENDVPD   Y6, Y1, Y9, Y6
+	VBLENDVPD   Y8, Y2, Y4, Y8
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y6, X6
@@ -84082,8 +83729,8 @@ single:
 	VBLENDVPD   Y4, Y5, Y9, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -84170,8 +83817,8 @@ tail:
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
-	VMULPD      Y2, Y3, Y3
-	VBLENDVPD   Y1, Y0, Y3, Y1
+	VMULPD      Y3, Y2, Y2
+	VBLENDVPD   Y1, Y0, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -84476,18 +84123,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -84505,9 +84152,9 @@ single:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -84525,9 +84172,9 @@ tail:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -84568,18 +84215,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -84597,9 +84244,9 @@ single:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -84617,9 +84264,9 @@ tail:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -84663,22 +84310,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -84692,10 +84339,10 @@ single:
 	VCMPPS    $0x12, Y1, Y3, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -84712,10 +84359,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y3, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -84757,22 +84404,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -84786,10 +84433,10 @@ single:
 	VCMPPS    $0x12, Y1, Y3, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -84806,10 +84453,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y3, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -84850,18 +84497,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVUPS   Z3, (AX)
 	VMOVUPS   Z4, 64(AX)
 	VMOVUPS   Z5, 128(AX)
@@ -84879,9 +84526,9 @@ single:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -84899,9 +84546,9 @@ tail:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -84942,18 +84589,18 @@ loop:
 	VMOVUPS   64(DX), Z12
 	VMOVUPS   128(DX), Z13
 	VMOVUPS   192(DX), Z14
-	VMULPS    Z7, Z11, Z11
-	VMULPS    Z8, Z12, Z12
-	VMULPS    Z9, Z13, Z13
-	VMULPS    Z10, Z14, Z14
+	VMULPS    Z11, Z7, Z7
+	VMULPS    Z12, Z8, Z8
+	VMULPS    Z13, Z9, Z9
+	VMULPS    Z14, Z10, Z10
 	VCMPPS    $0x03, Z3, Z3, K2
 	VCMPPS    $0x03, Z4, Z4, K3
 	VCMPPS    $0x03, Z5, Z5, K4
 	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z11, K2, Z3
-	VBLENDMPS Z4, Z12, K3, Z4
-	VBLENDMPS Z5, Z13, K4, Z5
-	VBLENDMPS Z6, Z14, K5, Z6
+	VBLENDMPS Z3, Z7, K2, Z3
+	VBLENDMPS Z4, Z8, K3, Z4
+	VBLENDMPS Z5, Z9, K4, Z5
+	VBLENDMPS Z6, Z10, K5, Z6
 	VMOVNTPS  Z3, (AX)
 	VMOVNTPS  Z4, 64(AX)
 	VMOVNTPS  Z5, 128(AX)
@@ -84971,9 +84618,9 @@ single:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS   (DX), Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVNTPS  Z3, (AX)
 	ADDQ      $0x00000040, AX
 	ADDQ      $0x00000040, CX
@@ -84991,9 +84638,9 @@ tail:
 	VCMPPS    $0x12, Z1, Z3, K2
 	VBLENDMPS Z2, Z0, K2, Z4
 	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z4, Z5, Z5
+	VMULPS    Z5, Z4, Z4
 	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z5, K2, Z3
+	VBLENDMPS Z3, Z4, K2, Z3
 	VMOVUPS   Z3, K1, (AX)
 
 done:
@@ -85037,22 +84684,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVUPS   Y7, (AX)
-	VMOVUPS   Y8, 32(AX)
-	VMOVUPS   Y9, 64(AX)
-	VMOVUPS   Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVUPS   Y11, (AX)
+	VMOVUPS   Y12, 32(AX)
+	VMOVUPS   Y13, 64(AX)
+	VMOVUPS   Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -85066,10 +84713,10 @@ single:
 	VCMPPS    $0x12, Y1, Y3, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVUPS   Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVUPS   Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -85086,10 +84733,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y3, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	VZEROUPPER
@@ -85131,22 +84778,22 @@ loop:
 	VMOVUPS   32(DX), Y12
 	VMOVUPS   64(DX), Y13
 	VMOVUPS   96(DX), Y14
-	VMULPS    Y7, Y11, Y11
-	VMULPS    Y8, Y12, Y12
-	VMULPS    Y9, Y13, Y13
-	VMULPS    Y10, Y14, Y14
-	VCMPPS    $0x03, Y3, Y3, Y7
-	VCMPPS    $0x03, Y4, Y4, Y8
-	VCMPPS    $0x03, Y5, Y5, Y9
-	VCMPPS    $0x03, Y6, Y6, Y10
-	VBLENDVPS Y7, Y3, Y11, Y7
-	VBLENDVPS Y8, Y4, Y12, Y8
-	VBLENDVPS Y9, Y5, Y13, Y9
-	VBLENDVPS Y10, Y6, Y14, Y10
-	VMOVNTPS  Y7, (AX)
-	VMOVNTPS  Y8, 32(AX)
-	VMOVNTPS  Y9, 64(AX)
-	VMOVNTPS  Y10, 96(AX)
+	VMULPS    Y11, Y7, Y7
+	VMULPS    Y12, Y8, Y8
+	VMULPS    Y13, Y9, Y9
+	VMULPS    Y14, Y10, Y10
+	VCMPPS    $0x03, Y3, Y3, Y11
+	VCMPPS    $0x03, Y4, Y4, Y12
+	VCMPPS    $0x03, Y5, Y5, Y13
+	VCMPPS    $0x03, Y6, Y6, Y14
+	VBLENDVPS Y11, Y3, Y7, Y11
+	VBLENDVPS Y12, Y4, Y8, Y12
+	VBLENDVPS Y13, Y5, Y9, Y13
+	VBLENDVPS Y14, Y6, Y10, Y14
+	VMOVNTPS  Y11, (AX)
+	VMOVNTPS  Y12, 32(AX)
+	VMOVNTPS  Y13, 64(AX)
+	VMOVNTPS  Y14, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -85160,10 +84807,10 @@ single:
 	VCMPPS    $0x12, Y1, Y3, Y4
 	VBLENDVPS Y4, Y2, Y0, Y4
 	VMOVUPS   (DX), Y5
-	VMULPS    Y4, Y5, Y5
-	VCMPPS    $0x03, Y3, Y3, Y4
-	VBLENDVPS Y4, Y3, Y5, Y4
-	VMOVNTPS  Y4, (AX)
+	VMULPS    Y5, Y4, Y4
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y4, Y5
+	VMOVNTPS  Y5, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -85180,10 +84827,10 @@ tail:
 	VCMPPS     $0x12, Y1, Y3, Y4
 	VBLENDVPS  Y4, Y2, Y0, Y4
 	VMASKMOVPS (DX), Y15, Y5
-	VMULPS     Y4, Y5, Y5
-	VCMPPS     $0x03, Y3, Y3, Y4
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS Y4, Y15, (AX)
+	VMULPS     Y5, Y4, Y4
+	VCMPPS     $0x03, Y3, Y3, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y5
+	VMASKMOVPS Y5, Y15, (AX)
 
 done:
 	SFENCE
@@ -85278,12 +84925,12 @@ DATA actkernconst<>+672(SB)/8, $0x0000000000000000
 DATA actkernconst<>+680(SB)/8, $0x0000000000000000
 DATA actkernconst<>+688(SB)/8, $0x0000000000000000
 DATA actkernconst<>+696(SB)/8, $0x0000000000000000
-DATA actkernconst<>+704(SB)/8, $0x3fe0000005cbdd4b
-DATA actkernconst<>+712(SB)/8, $0x3feffffffffa6d0c
-DATA actkernconst<>+720(SB)/8, $0x3f56da79e0d30050
-DATA actkernconst<>+728(SB)/8, $0xc085f80000000000
-DATA actkernconst<>+736(SB)/8, $0x4086300000000000
-DATA actkernconst<>+744(SB)/8, $0x3fa55546446e1464
+DATA actkernconst<>+704(SB)/8, $0x3f56da79e0d30050
+DATA actkernconst<>+712(SB)/8, $0xc085f80000000000
+DATA actkernconst<>+720(SB)/8, $0x4086300000000000
+DATA actkernconst<>+728(SB)/8, $0x3fa55546446e1464
+DATA actkernconst<>+736(SB)/8, $0x3fe0000005cbdd4b
+DATA actkernconst<>+744(SB)/8, $0x3feffffffffa6d0c
 DATA actkernconst<>+752(SB)/8, $0x0000000000000000
 DATA actkernconst<>+760(SB)/8, $0x0000000000000000
 DATA actkernconst<>+768(SB)/8, $0xc08e000000000000
@@ -85778,8 +85425,8 @@ DATA actkernconst<>+4672(SB)/8, $0x4039000000000000
 DATA actkernconst<>+4680(SB)/8, $0x4039000000000000
 DATA actkernconst<>+4688(SB)/8, $0x4039000000000000
 DATA actkernconst<>+4696(SB)/8, $0x4039000000000000
-DATA actkernconst<>+4704(SB)/8, $0x0000000040c00000
-DATA actkernconst<>+4712(SB)/8, $0x0000000000000000
+DATA actkernconst<>+4704(SB)/8, $0x00000000a8a8a811
+DATA actkernconst<>+4712(SB)/8, $0x40c00000a8a8a811
 DATA actkernconst<>+4720(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4728(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4736(SB)/8, $0x40c0000040c00000

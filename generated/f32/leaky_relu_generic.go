@@ -74,7 +74,7 @@ func leakyReluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {
@@ -103,7 +103,7 @@ func leakyReluBackwardFromOutputGeneric(dx, y, dy []float32, negativeSlope float
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {

@@ -71,7 +71,7 @@ func linearBackwardGeneric(dx, x, dy []float32, c float32) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
-		v3 := float32(v2 * v1)
+		v3 := float32(v1 * v2)
 		v4 := math.IsNaN(float64(v0))
 		v5 := v3
 		if v4 {
@@ -93,7 +93,7 @@ func linearBackwardFromOutputGeneric(dx, y, dy []float32, c float32) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
-		v3 := float32(v2 * v1)
+		v3 := float32(v1 * v2)
 		v4 := math.IsNaN(float64(v0))
 		v5 := v3
 		if v4 {

@@ -230,7 +230,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 			v37 = v1
 		}
 		v38 := float64(dy[i])
-		v39 := float64(v38 * v37)
+		v39 := float64(v37 * v38)
 		v40 := math.IsNaN(v0)
 		v41 := v39
 		if v40 {
@@ -290,7 +290,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v32 := math.IsNaN(v0)
 		v33 := -v31
 		v34 := float64(dy[i])
-		v35 := float64(v34 * v33)
+		v35 := float64(v33 * v34)
 		v36 := v35
 		if v32 {
 			v36 = v0

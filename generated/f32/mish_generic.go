@@ -197,7 +197,7 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 			v73 = v4
 		}
 		v74 := float64(dy[i])
-		v75 := float64(v74 * v73)
+		v75 := float64(v73 * v74)
 		v76 := v75
 		if v57 {
 			v76 = v0

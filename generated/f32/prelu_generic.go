@@ -66,7 +66,7 @@ func preluBackwardGeneric(dx, x, dy []float32, negativeSlope float32) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {
@@ -135,7 +135,7 @@ func preluBackwardVecGeneric(dx, x, negative_slope, dy []float32) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {

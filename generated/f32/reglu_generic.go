@@ -28,7 +28,7 @@ func regluGeneric(dst, a, b []float32) {
 			v2 = v1
 		}
 		v3 := b[i]
-		v4 := float32(v3 * v2)
+		v4 := float32(v2 * v3)
 		v5 := math.IsNaN(float64(v3))
 		v6 := v4
 		if v5 {
@@ -63,8 +63,8 @@ func regluBackwardAGeneric(da, a, b, dy []float32) {
 		}
 		v5 := float64(b[i])
 		v6 := float64(dy[i])
-		v7 := float64(v5 * v4)
-		v8 := float64(v6 * v7)
+		v7 := float64(v4 * v5)
+		v8 := float64(v7 * v6)
 		v9 := math.IsNaN(v5)
 		v10 := v8
 		if v9 {
@@ -96,7 +96,7 @@ func regluBackwardBGeneric(db, a, b, dy []float32) {
 			v2 = v1
 		}
 		v3 := dy[i]
-		v4 := float32(v3 * v2)
+		v4 := float32(v2 * v3)
 		v5 := math.IsNaN(float64(v0))
 		v6 := v4
 		if v5 {

@@ -66,7 +66,7 @@ func relu6BackwardGeneric(dx, x, dy []float32) {
 			v7 = v6
 		}
 		v8 := dy[i]
-		v9 := float32(v8 * v7)
+		v9 := float32(v7 * v8)
 		v10 := math.IsNaN(float64(v0))
 		v11 := v9
 		if v10 {
@@ -97,7 +97,7 @@ func relu6BackwardFromOutputGeneric(dx, y, dy []float32) {
 			v7 = v6
 		}
 		v8 := dy[i]
-		v9 := float32(v8 * v7)
+		v9 := float32(v7 * v8)
 		v10 := math.IsNaN(float64(v0))
 		v11 := v9
 		if v10 {

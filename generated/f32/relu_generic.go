@@ -58,7 +58,7 @@ func reluBackwardGeneric(dx, x, dy []float32) {
 			v4 = v3
 		}
 		v5 := dy[i]
-		v6 := float32(v5 * v4)
+		v6 := float32(v4 * v5)
 		v7 := math.IsNaN(float64(v0))
 		v8 := v6
 		if v7 {
@@ -86,7 +86,7 @@ func reluBackwardFromOutputGeneric(dx, y, dy []float32) {
 			v4 = v3
 		}
 		v5 := dy[i]
-		v6 := float32(v5 * v4)
+		v6 := float32(v4 * v5)
 		v7 := math.IsNaN(float64(v0))
 		v8 := v6
 		if v7 {

@@ -145,7 +145,7 @@ func seluBackwardGeneric(dx, x, dy []float32) {
 			v35 = v3
 		}
 		v36 := float64(dy[i])
-		v37 := float64(v36 * v35)
+		v37 := float64(v35 * v36)
 		v38 := v37
 		if v33 {
 			v38 = v0
@@ -174,7 +174,7 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float32) {
 			v6 = v3
 		}
 		v7 := float64(dy[i])
-		v8 := float64(v7 * v6)
+		v8 := float64(v6 * v7)
 		v9 := math.IsNaN(v0)
 		v10 := v8
 		if v9 {

@@ -146,7 +146,7 @@ func sigmoidBackwardGeneric(dx, x, dy []float32) {
 		v39 := -v38
 		v40 := math.FMA(v39, v38, v38)
 		v41 := float64(dy[i])
-		v42 := float64(v41 * v40)
+		v42 := float64(v40 * v41)
 		v43 := math.IsNaN(v0)
 		v44 := v42
 		if v43 {
@@ -169,7 +169,7 @@ func sigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v1 := -v0
 		v2 := math.FMA(v1, v0, v0)
 		v3 := float64(dy[i])
-		v4 := float64(v3 * v2)
+		v4 := float64(v2 * v3)
 		v5 := math.IsNaN(v0)
 		v6 := v4
 		if v5 {

@@ -236,7 +236,7 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 			v93 = v5
 		}
 		v94 := float64(dy[i])
-		v95 := float64(v94 * v93)
+		v95 := float64(v93 * v94)
 		v96 := math.IsNaN(v0)
 		v97 := v95
 		if v96 {

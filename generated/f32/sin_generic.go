@@ -978,7 +978,7 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 			v254 = v8
 		}
 		v255 := float64(dy[i])
-		v256 := float64(v255 * v254)
+		v256 := float64(v254 * v255)
 		v257 := math.IsNaN(v0)
 		v258 := v256
 		if v257 {
@@ -1078,7 +1078,7 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 			v73 = v8
 		}
 		v74 := float64(dy[i])
-		v75 := float64(v74 * v73)
+		v75 := float64(v73 * v74)
 		v76 := math.IsNaN(v0)
 		v77 := v75
 		if v76 {

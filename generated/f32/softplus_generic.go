@@ -243,7 +243,7 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 			v41 = v5
 		}
 		v42 := float64(dy[i])
-		v43 := float64(v42 * v41)
+		v43 := float64(v41 * v42)
 		v44 := math.IsNaN(v0)
 		v45 := v43
 		if v44 {

@@ -73,7 +73,7 @@ func softsignBackwardGeneric(dx, x, dy []float32) {
 		v4 := float64(v3 * v3)
 		v5 := float64(v1 / v4)
 		v6 := float64(dy[i])
-		v7 := float64(v6 * v5)
+		v7 := float64(v5 * v6)
 		v8 := math.IsNaN(v0)
 		v9 := v7
 		if v8 {
@@ -103,7 +103,7 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v8 := float64(v5 * v7)
 		v9 := math.FMA(v3, v3, v8)
 		v10 := float64(dy[i])
-		v11 := float64(v10 * v9)
+		v11 := float64(v9 * v10)
 		v12 := math.IsNaN(v0)
 		v13 := v11
 		if v12 {

@@ -87,7 +87,7 @@ func swigluGeneric(dst, a, b []float32) {
 			v47 = v5
 		}
 		v48 := float64(b[i])
-		v49 := float64(v48 * v47)
+		v49 := float64(v47 * v48)
 		v50 := math.IsNaN(v48)
 		v51 := v49
 		if v50 {
@@ -238,8 +238,8 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		}
 		v94 := float64(b[i])
 		v95 := float64(dy[i])
-		v96 := float64(v94 * v93)
-		v97 := float64(v95 * v96)
+		v96 := float64(v93 * v94)
+		v97 := float64(v96 * v95)
 		v98 := math.IsNaN(v94)
 		v99 := v97
 		if v98 {
@@ -330,7 +330,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 			v47 = v5
 		}
 		v48 := float64(dy[i])
-		v49 := float64(v48 * v47)
+		v49 := float64(v47 * v48)
 		v50 := math.IsNaN(v0)
 		v51 := v49
 		if v50 {

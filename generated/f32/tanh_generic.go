@@ -146,7 +146,7 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v43 := math.FMA(v42, v41, v41)
 		v44 := float64(v1 * v43)
 		v45 := float64(dy[i])
-		v46 := float64(v45 * v44)
+		v46 := float64(v44 * v45)
 		v47 := math.IsNaN(v0)
 		v48 := v46
 		if v47 {
@@ -170,7 +170,7 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float32) {
 		v1 := -v0
 		v3 := math.FMA(v1, v0, v2)
 		v4 := float64(dy[i])
-		v5 := float64(v4 * v3)
+		v5 := float64(v3 * v4)
 		v6 := math.IsNaN(v0)
 		v7 := v5
 		if v6 {

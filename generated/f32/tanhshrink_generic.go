@@ -243,7 +243,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 			v93 = v4
 		}
 		v94 := float64(dy[i])
-		v95 := float64(v94 * v93)
+		v95 := float64(v93 * v94)
 		v96 := v95
 		if v85 {
 			v96 = v0

@@ -61,7 +61,7 @@ func thresholdBackwardGeneric(dx, x, dy []float32, threshold, value float32) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {
@@ -90,7 +90,7 @@ func thresholdBackwardFromOutputGeneric(dx, y, dy []float32, threshold, value fl
 			v5 = v3
 		}
 		v6 := dy[i]
-		v7 := float32(v6 * v5)
+		v7 := float32(v5 * v6)
 		v8 := math.IsNaN(float64(v0))
 		v9 := v7
 		if v8 {

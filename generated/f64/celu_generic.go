@@ -1271,7 +1271,7 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v513 = v1
 		}
 		v514 := float64(v512 + v513)
-		v515 := float64(v423 * v422)
+		v515 := float64(v422 * v423)
 		v516 := float64(v514 - v515)
 		v517 := math.Abs(v516)
 		v518 := math.Abs(v515)
@@ -1533,7 +1533,7 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 			v139 = v1
 		}
 		v140 := float64(v138 + v139)
-		v141 := float64(v101 * v100)
+		v141 := float64(v100 * v101)
 		v142 := float64(v140 - v141)
 		v143 := math.Abs(v142)
 		v144 := math.Abs(v141)
@@ -1687,7 +1687,7 @@ func celuBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v30 = v1
 		}
 		v31 := float64(v29 + v30)
-		v32 := float64(v8 * v7)
+		v32 := float64(v7 * v8)
 		v33 := float64(v31 - v32)
 		v34 := math.Abs(v33)
 		v35 := math.Abs(v32)

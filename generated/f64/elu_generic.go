@@ -262,7 +262,7 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 			v96 = v1
 		}
 		v97 := float64(v95 + v96)
-		v98 := float64(v80 * v79)
+		v98 := float64(v79 * v80)
 		v99 := float64(v97 - v98)
 		v100 := math.Abs(v99)
 		v101 := math.Abs(v98)
@@ -340,7 +340,7 @@ func eluBackwardFromOutputGeneric(dx, y, dy []float64, alpha float64) {
 			v24 = v1
 		}
 		v25 := float64(v23 + v24)
-		v26 := float64(v7 * v6)
+		v26 := float64(v6 * v7)
 		v27 := float64(v25 - v26)
 		v28 := math.Abs(v27)
 		v29 := math.Abs(v26)

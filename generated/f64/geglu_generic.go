@@ -582,7 +582,7 @@ func gegluGeneric(dst, a, b []float64) {
 			v492 = v4
 		}
 		v493 := float64(v491 + v492)
-		v494 := float64(v446 * v445)
+		v494 := float64(v445 * v446)
 		v495 := float64(v493 - v494)
 		v496 := math.Abs(v495)
 		v497 := math.Abs(v494)
@@ -1028,7 +1028,7 @@ func gegluUsualGeneric(dst, a, b []float64) {
 			v347 = v3
 		}
 		v348 := float64(v346 + v347)
-		v349 := float64(v319 * v318)
+		v349 := float64(v318 * v319)
 		v350 := float64(v348 - v349)
 		v351 := math.Abs(v350)
 		v352 := math.Abs(v349)
@@ -2022,7 +2022,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 			v814 = v718
 		}
 		v815 := float64(v813 + v814)
-		v816 := float64(v712 * v709)
+		v816 := float64(v709 * v712)
 		v817 := float64(v815 - v816)
 		v818 := math.Abs(v817)
 		v819 := math.Abs(v816)
@@ -2163,7 +2163,7 @@ func gegluBackwardAGeneric(da, a, b, dy []float64) {
 			v923 = v4
 		}
 		v924 := float64(v922 + v923)
-		v925 := float64(v839 * v709)
+		v925 := float64(v709 * v839)
 		v926 := float64(v924 - v925)
 		v927 := math.Abs(v926)
 		v928 := math.Abs(v925)
@@ -2974,7 +2974,7 @@ func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v649 = v574
 		}
 		v650 := float64(v648 + v649)
-		v651 := float64(v568 * v565)
+		v651 := float64(v565 * v568)
 		v652 := float64(v650 - v651)
 		v653 := math.Abs(v652)
 		v654 := math.Abs(v651)
@@ -3093,7 +3093,7 @@ func gegluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v742 = v3
 		}
 		v743 := float64(v741 + v742)
-		v744 := float64(v674 * v565)
+		v744 := float64(v565 * v674)
 		v745 := float64(v743 - v744)
 		v746 := math.Abs(v745)
 		v747 := math.Abs(v744)
@@ -3740,7 +3740,7 @@ func gegluBackwardBGeneric(db, a, b, dy []float64) {
 			v492 = v4
 		}
 		v493 := float64(v491 + v492)
-		v494 := float64(v446 * v445)
+		v494 := float64(v445 * v446)
 		v495 := float64(v493 - v494)
 		v496 := math.Abs(v495)
 		v497 := math.Abs(v494)
@@ -4182,7 +4182,7 @@ func gegluBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v347 = v3
 		}
 		v348 := float64(v346 + v347)
-		v349 := float64(v319 * v318)
+		v349 := float64(v318 * v319)
 		v350 := float64(v348 - v349)
 		v351 := math.Abs(v350)
 		v352 := math.Abs(v349)

@@ -474,7 +474,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 			v354 = v4
 		}
 		v355 := float64(v353 + v354)
-		v356 := float64(v309 * v308)
+		v356 := float64(v308 * v309)
 		v357 := float64(v355 - v356)
 		v358 := math.Abs(v357)
 		v359 := math.Abs(v356)
@@ -851,7 +851,7 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 			v243 = v3
 		}
 		v244 := float64(v242 + v243)
-		v245 := float64(v218 * v217)
+		v245 := float64(v217 * v218)
 		v246 := float64(v244 - v245)
 		v247 := math.Abs(v246)
 		v248 := math.Abs(v245)
@@ -1943,7 +1943,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 			v785 = v669
 		}
 		v786 := float64(v784 + v785)
-		v787 := float64(v663 * v660)
+		v787 := float64(v660 * v663)
 		v788 := float64(v786 - v787)
 		v789 := math.Abs(v788)
 		v790 := math.Abs(v787)
@@ -2124,7 +2124,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 			v910 = v4
 		}
 		v911 := float64(v909 + v910)
-		v912 := float64(v813 * v660)
+		v912 := float64(v660 * v813)
 		v913 := float64(v911 - v912)
 		v914 := math.Abs(v913)
 		v915 := math.Abs(v912)
@@ -2896,7 +2896,7 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v553 = v467
 		}
 		v554 := float64(v552 + v553)
-		v555 := float64(v461 * v458)
+		v555 := float64(v458 * v461)
 		v556 := float64(v554 - v555)
 		v557 := math.Abs(v556)
 		v558 := math.Abs(v555)
@@ -3044,7 +3044,7 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v657 = v3
 		}
 		v658 := float64(v656 + v657)
-		v659 := float64(v581 * v458)
+		v659 := float64(v458 * v581)
 		v660 := float64(v658 - v659)
 		v661 := math.Abs(v660)
 		v662 := math.Abs(v659)
@@ -3602,7 +3602,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 			v354 = v4
 		}
 		v355 := float64(v353 + v354)
-		v356 := float64(v309 * v308)
+		v356 := float64(v308 * v309)
 		v357 := float64(v355 - v356)
 		v358 := math.Abs(v357)
 		v359 := math.Abs(v356)
@@ -3975,7 +3975,7 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v243 = v3
 		}
 		v244 := float64(v242 + v243)
-		v245 := float64(v218 * v217)
+		v245 := float64(v217 * v218)
 		v246 := float64(v244 - v245)
 		v247 := math.Abs(v246)
 		v248 := math.Abs(v245)

@@ -1822,7 +1822,7 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 			v793 = v4
 		}
 		v794 := float64(v792 + v793)
-		v795 := float64(v710 * v709)
+		v795 := float64(v709 * v710)
 		v796 := float64(v794 - v795)
 		v797 := math.Abs(v796)
 		v798 := math.Abs(v795)
@@ -2600,7 +2600,7 @@ func geluBackwardUsualGeneric(dx, x, dy []float64) {
 			v633 = v3
 		}
 		v634 := float64(v632 + v633)
-		v635 := float64(v566 * v565)
+		v635 := float64(v565 * v566)
 		v636 := float64(v634 - v635)
 		v637 := math.Abs(v636)
 		v638 := math.Abs(v635)

@@ -455,7 +455,7 @@ func geluTanhGeneric(dst, x []float64) {
 			v328 = v4
 		}
 		v329 := float64(v327 + v328)
-		v330 := float64(v23 * v308)
+		v330 := float64(v308 * v23)
 		v331 := float64(v329 - v330)
 		v332 := math.Abs(v331)
 		v333 := math.Abs(v330)
@@ -811,7 +811,7 @@ func geluTanhUsualGeneric(dst, x []float64) {
 			v234 = v3
 		}
 		v235 := float64(v233 + v234)
-		v236 := float64(v19 * v216)
+		v236 := float64(v216 * v19)
 		v237 := float64(v235 - v236)
 		v238 := math.Abs(v237)
 		v239 := math.Abs(v236)
@@ -1852,7 +1852,7 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 			v759 = v4
 		}
 		v760 := float64(v758 + v759)
-		v761 := float64(v661 * v660)
+		v761 := float64(v660 * v661)
 		v762 := float64(v760 - v761)
 		v763 := math.Abs(v762)
 		v764 := math.Abs(v761)
@@ -2590,7 +2590,7 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 			v536 = v3
 		}
 		v537 := float64(v535 + v536)
-		v538 := float64(v459 * v458)
+		v538 := float64(v458 * v459)
 		v539 := float64(v537 - v538)
 		v540 := math.Abs(v539)
 		v541 := math.Abs(v538)

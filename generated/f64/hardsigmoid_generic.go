@@ -76,7 +76,7 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float64) {
 			v10 = v8
 		}
 		v11 := dy[i]
-		v18 := float64(v11 * v10)
+		v18 := float64(v10 * v11)
 		v19 := math.IsNaN(v0)
 		v20 := v18
 		if v19 {
@@ -107,7 +107,7 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v8 = v7
 		}
 		v9 := dy[i]
-		v16 := float64(v9 * v8)
+		v16 := float64(v8 * v9)
 		v17 := math.IsNaN(v0)
 		v18 := v16
 		if v17 {

@@ -146,7 +146,7 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 			v40 = v4
 		}
 		v41 := float64(v39 + v40)
-		v42 := float64(v14 * v13)
+		v42 := float64(v13 * v14)
 		v43 := float64(v41 - v42)
 		v44 := math.Abs(v43)
 		v45 := math.Abs(v42)

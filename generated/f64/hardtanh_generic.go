@@ -67,7 +67,7 @@ func hardtanhBackwardGeneric(dx, x, dy []float64, minVal, maxVal float64) {
 			v8 = v6
 		}
 		v9 := dy[i]
-		v13 := float64(v9 * v8)
+		v13 := float64(v8 * v9)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {
@@ -99,7 +99,7 @@ func hardtanhBackwardFromOutputGeneric(dx, y, dy []float64, minVal, maxVal float
 			v8 = v6
 		}
 		v9 := dy[i]
-		v13 := float64(v9 * v8)
+		v13 := float64(v8 * v9)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {

@@ -47,13 +47,13 @@ func identityBackwardGeneric(dx, x, dy []float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
-		v3 := float64(v2 * v1)
-		v4 := math.IsNaN(v0)
-		v5 := v3
-		if v4 {
-			v5 = v0
+		v4 := float64(v1 * v2)
+		v5 := math.IsNaN(v0)
+		v6 := v4
+		if v5 {
+			v6 = v0
 		}
-		dx[i] = v5
+		dx[i] = v6
 	}
 }
 
@@ -69,12 +69,12 @@ func identityBackwardFromOutputGeneric(dx, y, dy []float64) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
-		v3 := float64(v2 * v1)
-		v4 := math.IsNaN(v0)
-		v5 := v3
-		if v4 {
-			v5 = v0
+		v4 := float64(v1 * v2)
+		v5 := math.IsNaN(v0)
+		v6 := v4
+		if v5 {
+			v6 = v0
 		}
-		dx[i] = v5
+		dx[i] = v6
 	}
 }

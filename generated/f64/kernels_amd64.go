@@ -1582,7 +1582,7 @@ func preluBackwardWeightAVX2(acc *[16]float64, in0, in1 []float64, negative_slop
 //go:noescape
 func regluAVX512(dst, in0, in1 []float64)
 
-// regluAVX2 computes reglu with AVX2 (4 vectors per iteration, masked tail).
+// regluAVX2 computes reglu with AVX2 (3 vectors per iteration, masked tail).
 // Requires: AVX.
 //
 //go:noescape

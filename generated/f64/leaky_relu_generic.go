@@ -74,7 +74,7 @@ func leakyReluBackwardGeneric(dx, x, dy []float64, negativeSlope float64) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v13 := float64(v6 * v5)
+		v13 := float64(v5 * v6)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {
@@ -103,7 +103,7 @@ func leakyReluBackwardFromOutputGeneric(dx, y, dy []float64, negativeSlope float
 			v5 = v3
 		}
 		v6 := dy[i]
-		v13 := float64(v6 * v5)
+		v13 := float64(v5 * v6)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {

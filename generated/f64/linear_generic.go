@@ -71,13 +71,13 @@ func linearBackwardGeneric(dx, x, dy []float64, c float64) {
 	for i := range dx {
 		v0 := x[i]
 		v2 := dy[i]
-		v4 := float64(v2 * v1)
-		v7 := math.IsNaN(v0)
-		v8 := v4
-		if v7 {
-			v8 = v0
+		v7 := float64(v1 * v2)
+		v8 := math.IsNaN(v0)
+		v9 := v7
+		if v8 {
+			v9 = v0
 		}
-		dx[i] = v8
+		dx[i] = v9
 	}
 }
 
@@ -93,12 +93,12 @@ func linearBackwardFromOutputGeneric(dx, y, dy []float64, c float64) {
 	for i := range dx {
 		v0 := y[i]
 		v2 := dy[i]
-		v4 := float64(v2 * v1)
-		v7 := math.IsNaN(v0)
-		v8 := v4
-		if v7 {
-			v8 = v0
+		v7 := float64(v1 * v2)
+		v8 := math.IsNaN(v0)
+		v9 := v7
+		if v8 {
+			v9 = v0
 		}
-		dx[i] = v8
+		dx[i] = v9
 	}
 }

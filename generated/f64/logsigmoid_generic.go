@@ -597,7 +597,7 @@ func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 			v114 = v103
 		}
 		v115 := float64(v113 + v114)
-		v116 := float64(v100 * v99)
+		v116 := float64(v99 * v100)
 		v117 := float64(v115 - v116)
 		v118 := math.Abs(v117)
 		v119 := math.Abs(v116)
@@ -706,7 +706,7 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v65 := math.IsNaN(v0)
 		v66 := -v64
 		v67 := dy[i]
-		v68 := float64(v67 * v66)
+		v68 := float64(v66 * v67)
 		v69 := v68
 		if v65 {
 			v69 = v0

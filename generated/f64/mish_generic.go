@@ -977,7 +977,7 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 			v394 = v3
 		}
 		v395 := float64(v393 + v394)
-		v396 := float64(v321 * v320)
+		v396 := float64(v320 * v321)
 		v397 := float64(v395 - v396)
 		v398 := math.Abs(v397)
 		v399 := math.Abs(v396)
@@ -1373,7 +1373,7 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 			v297 = v3
 		}
 		v298 := float64(v296 + v297)
-		v299 := float64(v244 * v243)
+		v299 := float64(v243 * v244)
 		v300 := float64(v298 - v299)
 		v301 := math.Abs(v300)
 		v302 := math.Abs(v299)

@@ -66,7 +66,7 @@ func preluBackwardGeneric(dx, x, dy []float64, negativeSlope float64) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v13 := float64(v6 * v5)
+		v13 := float64(v5 * v6)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {
@@ -135,7 +135,7 @@ func preluBackwardVecGeneric(dx, x, negative_slope, dy []float64) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v13 := float64(v6 * v5)
+		v13 := float64(v5 * v6)
 		v14 := math.IsNaN(v0)
 		v15 := v13
 		if v14 {

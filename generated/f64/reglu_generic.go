@@ -28,18 +28,18 @@ func regluGeneric(dst, a, b []float64) {
 			v2 = v1
 		}
 		v3 := b[i]
-		v5 := float64(v3 * v2)
-		v8 := math.IsNaN(v3)
-		v9 := v5
-		if v8 {
-			v9 = v3
+		v8 := float64(v2 * v3)
+		v9 := math.IsNaN(v3)
+		v10 := v8
+		if v9 {
+			v10 = v3
 		}
-		v10 := math.IsNaN(v0)
-		v11 := v9
-		if v10 {
-			v11 = v0
+		v11 := math.IsNaN(v0)
+		v12 := v10
+		if v11 {
+			v12 = v0
 		}
-		dst[i] = v11
+		dst[i] = v12
 	}
 }
 
@@ -88,7 +88,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 			v19 = v13
 		}
 		v20 := float64(v18 + v19)
-		v21 := float64(v7 * v4)
+		v21 := float64(v4 * v7)
 		v22 := float64(v20 - v21)
 		v23 := math.Abs(v22)
 		v24 := math.Abs(v21)
@@ -116,7 +116,7 @@ func regluBackwardAGeneric(da, a, b, dy []float64) {
 		if v41 {
 			v43 = v6
 		}
-		v47 := float64(v42 * v4)
+		v47 := float64(v4 * v42)
 		v48 := float64(v43 * v47)
 		v50 := v28 == v49
 		v51 := v40 == v49
@@ -158,12 +158,12 @@ func regluBackwardBGeneric(db, a, b, dy []float64) {
 			v2 = v1
 		}
 		v3 := dy[i]
-		v5 := float64(v3 * v2)
-		v8 := math.IsNaN(v0)
-		v9 := v5
-		if v8 {
-			v9 = v0
+		v8 := float64(v2 * v3)
+		v9 := math.IsNaN(v0)
+		v10 := v8
+		if v9 {
+			v10 = v0
 		}
-		db[i] = v9
+		db[i] = v10
 	}
 }

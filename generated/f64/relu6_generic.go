@@ -66,7 +66,7 @@ func relu6BackwardGeneric(dx, x, dy []float64) {
 			v7 = v6
 		}
 		v8 := dy[i]
-		v12 := float64(v8 * v7)
+		v12 := float64(v7 * v8)
 		v13 := math.IsNaN(v0)
 		v14 := v12
 		if v13 {
@@ -97,7 +97,7 @@ func relu6BackwardFromOutputGeneric(dx, y, dy []float64) {
 			v7 = v6
 		}
 		v8 := dy[i]
-		v12 := float64(v8 * v7)
+		v12 := float64(v7 * v8)
 		v13 := math.IsNaN(v0)
 		v14 := v12
 		if v13 {

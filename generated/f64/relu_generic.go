@@ -58,7 +58,7 @@ func reluBackwardGeneric(dx, x, dy []float64) {
 			v4 = v3
 		}
 		v5 := dy[i]
-		v9 := float64(v5 * v4)
+		v9 := float64(v4 * v5)
 		v10 := math.IsNaN(v0)
 		v11 := v9
 		if v10 {
@@ -86,7 +86,7 @@ func reluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v4 = v3
 		}
 		v5 := dy[i]
-		v9 := float64(v5 * v4)
+		v9 := float64(v4 * v5)
 		v10 := math.IsNaN(v0)
 		v11 := v9
 		if v10 {

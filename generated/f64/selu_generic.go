@@ -267,7 +267,7 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 			v99 = v84
 		}
 		v100 := float64(v98 + v99)
-		v101 := float64(v81 * v80)
+		v101 := float64(v80 * v81)
 		v102 := float64(v100 - v101)
 		v103 := math.Abs(v102)
 		v104 := math.Abs(v101)
@@ -347,7 +347,7 @@ func seluBackwardFromOutputGeneric(dx, y, dy []float64) {
 			v27 = v11
 		}
 		v28 := float64(v26 + v27)
-		v29 := float64(v7 * v6)
+		v29 := float64(v6 * v7)
 		v30 := float64(v28 - v29)
 		v31 := math.Abs(v30)
 		v32 := math.Abs(v29)

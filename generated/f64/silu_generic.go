@@ -291,7 +291,7 @@ func siluGeneric(dst, x []float64) {
 			v179 = v3
 		}
 		v180 := float64(v178 + v179)
-		v181 := float64(v12 * v161)
+		v181 := float64(v161 * v12)
 		v182 := float64(v180 - v181)
 		v183 := math.Abs(v182)
 		v184 := math.Abs(v181)
@@ -492,7 +492,7 @@ func siluUsualGeneric(dst, x []float64) {
 			v113 = v3
 		}
 		v114 := float64(v112 + v113)
-		v115 := float64(v10 * v102)
+		v115 := float64(v102 * v10)
 		v116 := float64(v114 - v115)
 		v117 := math.Abs(v116)
 		v118 := math.Abs(v115)
@@ -1425,7 +1425,7 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 			v650 = v3
 		}
 		v651 := float64(v649 + v650)
-		v652 := float64(v523 * v522)
+		v652 := float64(v522 * v523)
 		v653 := float64(v651 - v652)
 		v654 := math.Abs(v653)
 		v655 := math.Abs(v652)
@@ -2201,7 +2201,7 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 			v555 = v3
 		}
 		v556 := float64(v554 + v555)
-		v557 := float64(v448 * v447)
+		v557 := float64(v447 * v448)
 		v558 := float64(v556 - v557)
 		v559 := math.Abs(v558)
 		v560 := math.Abs(v557)

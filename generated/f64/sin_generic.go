@@ -2003,7 +2003,7 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 			v569 = v548
 		}
 		v570 := float64(v568 + v569)
-		v571 := float64(v545 * v544)
+		v571 := float64(v544 * v545)
 		v572 := float64(v570 - v571)
 		v573 := math.Abs(v572)
 		v574 := math.Abs(v571)
@@ -2275,7 +2275,7 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 			v211 = v190
 		}
 		v212 := float64(v210 + v211)
-		v213 := float64(v187 * v186)
+		v213 := float64(v186 * v187)
 		v214 := float64(v212 - v213)
 		v215 := math.Abs(v214)
 		v216 := math.Abs(v213)

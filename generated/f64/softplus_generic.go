@@ -1336,7 +1336,7 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 			v244 = v13
 		}
 		v245 := float64(v243 + v244)
-		v246 := float64(v193 * v192)
+		v246 := float64(v192 * v193)
 		v247 := float64(v245 - v246)
 		v248 := math.Abs(v247)
 		v249 := math.Abs(v246)
@@ -1691,7 +1691,7 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 			v224 = v10
 		}
 		v225 := float64(v223 + v224)
-		v226 := float64(v187 * v186)
+		v226 := float64(v186 * v187)
 		v227 := float64(v225 - v226)
 		v228 := math.Abs(v227)
 		v229 := math.Abs(v226)

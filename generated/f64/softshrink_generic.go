@@ -71,7 +71,7 @@ func softshrinkBackwardGeneric(dx, x, dy []float64, lambd float64) {
 			v6 = v4
 		}
 		v7 := dy[i]
-		v11 := float64(v7 * v6)
+		v11 := float64(v6 * v7)
 		v12 := math.IsNaN(v0)
 		v13 := v11
 		if v12 {
@@ -100,7 +100,7 @@ func softshrinkBackwardFromOutputGeneric(dx, y, dy []float64, lambd float64) {
 			v5 = v4
 		}
 		v6 := dy[i]
-		v10 := float64(v6 * v5)
+		v10 := float64(v5 * v6)
 		v11 := math.IsNaN(v0)
 		v12 := v10
 		if v11 {

@@ -142,7 +142,7 @@ func softsignBackwardGeneric(dx, x, dy []float64) {
 			v54 = v36
 		}
 		v55 := float64(v53 + v54)
-		v56 := float64(v26 * v25)
+		v56 := float64(v25 * v26)
 		v57 := float64(v55 - v56)
 		v58 := math.Abs(v57)
 		v59 := math.Abs(v56)
@@ -224,7 +224,7 @@ func softsignBackwardUsualGeneric(dx, x, dy []float64) {
 		v36 := float64(v35 + v29)
 		v37 := float64(v36 + v24)
 		v38 := float64(v30 + v37)
-		v39 := float64(v21 * v20)
+		v39 := float64(v20 * v21)
 		v40 := float64(v38 - v39)
 		v41 := math.Abs(v40)
 		v42 := math.Abs(v39)
@@ -323,7 +323,7 @@ func softsignBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v31 := float64(v30 + v17)
 		v32 := float64(v31 + v24)
 		v33 := float64(v25 + v32)
-		v34 := float64(v10 * v9)
+		v34 := float64(v9 * v10)
 		v35 := float64(v33 - v34)
 		v36 := math.Abs(v35)
 		v37 := math.Abs(v34)

@@ -293,7 +293,7 @@ func swigluGeneric(dst, a, b []float64) {
 			v188 = v3
 		}
 		v189 := float64(v187 + v188)
-		v190 := float64(v162 * v161)
+		v190 := float64(v161 * v162)
 		v191 := float64(v189 - v190)
 		v192 := math.Abs(v191)
 		v193 := math.Abs(v190)
@@ -508,7 +508,7 @@ func swigluUsualGeneric(dst, a, b []float64) {
 			v119 = v3
 		}
 		v120 := float64(v118 + v119)
-		v121 := float64(v103 * v102)
+		v121 := float64(v102 * v103)
 		v122 := float64(v120 - v121)
 		v123 := math.Abs(v122)
 		v124 := math.Abs(v121)
@@ -1485,7 +1485,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v673 = v531
 		}
 		v674 := float64(v672 + v673)
-		v675 := float64(v525 * v522)
+		v675 := float64(v522 * v525)
 		v676 := float64(v674 - v675)
 		v677 := math.Abs(v676)
 		v678 := math.Abs(v675)
@@ -1685,7 +1685,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v826 = v3
 		}
 		v827 := float64(v825 + v826)
-		v828 := float64(v700 * v522)
+		v828 := float64(v522 * v700)
 		v829 := float64(v827 - v828)
 		v830 := math.Abs(v829)
 		v831 := math.Abs(v828)
@@ -2496,7 +2496,7 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v573 = v456
 		}
 		v574 := float64(v572 + v573)
-		v575 := float64(v450 * v447)
+		v575 := float64(v447 * v450)
 		v576 := float64(v574 - v575)
 		v577 := math.Abs(v576)
 		v578 := math.Abs(v575)
@@ -2670,7 +2670,7 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v706 = v3
 		}
 		v707 := float64(v705 + v706)
-		v708 := float64(v600 * v447)
+		v708 := float64(v447 * v600)
 		v709 := float64(v707 - v708)
 		v710 := math.Abs(v709)
 		v711 := math.Abs(v708)
@@ -3032,7 +3032,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 			v188 = v3
 		}
 		v189 := float64(v187 + v188)
-		v190 := float64(v162 * v161)
+		v190 := float64(v161 * v162)
 		v191 := float64(v189 - v190)
 		v192 := math.Abs(v191)
 		v193 := math.Abs(v190)
@@ -3243,7 +3243,7 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v119 = v3
 		}
 		v120 := float64(v118 + v119)
-		v121 := float64(v103 * v102)
+		v121 := float64(v102 * v103)
 		v122 := float64(v120 - v121)
 		v123 := math.Abs(v122)
 		v124 := math.Abs(v121)

@@ -461,7 +461,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 			v254 = v233
 		}
 		v255 := float64(v253 + v254)
-		v256 := float64(v198 * v197)
+		v256 := float64(v197 * v198)
 		v257 := float64(v255 - v256)
 		v258 := math.Abs(v257)
 		v259 := math.Abs(v256)
@@ -668,7 +668,7 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v125 := float64(v124 + v115)
 		v126 := float64(v125 + v118)
 		v127 := float64(v119 + v126)
-		v128 := float64(v106 * v104)
+		v128 := float64(v104 * v106)
 		v129 := float64(v127 - v128)
 		v130 := math.Abs(v129)
 		v131 := math.Abs(v128)
@@ -765,7 +765,7 @@ func tanhBackwardFromOutputGeneric(dx, y, dy []float64) {
 		v19 := float64(v17 + v18)
 		v20 := float64(v19 + v12)
 		v21 := float64(v14 + v20)
-		v22 := float64(v4 * v3)
+		v22 := float64(v3 * v4)
 		v23 := float64(v21 - v22)
 		v24 := math.Abs(v23)
 		v25 := math.Abs(v22)

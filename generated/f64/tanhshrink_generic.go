@@ -571,7 +571,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 			v270 = v227
 		}
 		v271 := float64(v269 + v270)
-		v272 := float64(v220 * v219)
+		v272 := float64(v219 * v220)
 		v273 := float64(v271 - v272)
 		v274 := math.Abs(v273)
 		v275 := math.Abs(v272)

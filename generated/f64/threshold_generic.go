@@ -61,7 +61,7 @@ func thresholdBackwardGeneric(dx, x, dy []float64, threshold, value float64) {
 			v5 = v3
 		}
 		v6 := dy[i]
-		v10 := float64(v6 * v5)
+		v10 := float64(v5 * v6)
 		v11 := math.IsNaN(v0)
 		v12 := v10
 		if v11 {
@@ -90,7 +90,7 @@ func thresholdBackwardFromOutputGeneric(dx, y, dy []float64, threshold, value fl
 			v5 = v3
 		}
 		v6 := dy[i]
-		v10 := float64(v6 * v5)
+		v10 := float64(v5 * v6)
 		v11 := math.IsNaN(v0)
 		v12 := v10
 		if v11 {

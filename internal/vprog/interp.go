@@ -87,6 +87,13 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = GetExp(a(0), p.Compute)
 		case OpGetMant:
 			r = GetMant(a(0), p.Compute)
+		case OpStep:
+			r = a(0) // NaN
+			if a(0) > 0 {
+				r = 1
+			} else if a(0) <= 0 {
+				r = 0
+			}
 		case OpLT:
 			masks[i] = a(0) < a(1)
 		case OpLE:

@@ -7,11 +7,11 @@ package vprog
 // so the select the lowering appends would only cost a comparison and a
 // blend per vector.
 //
-// Only moves count as passing a on: a select or x86 min/max that yields
-// a's lanes unchanged. Arithmetic on a NaN gives a NaN too, but its payload
-// is the platform's choice (RISC-V gives the canonical NaN, and float32
-// lanes quiet a signaling one), so the rule stays wherever the result is
-// computed from a. Such a NaN still decides comparisons: hardshrink's
+// Only moves count as passing a on: a select, a step or x86 min/max that
+// yields a's lanes unchanged. Arithmetic on a NaN gives a NaN too, but its
+// payload is the platform's choice (RISC-V gives the canonical NaN, and
+// float32 lanes quiet a signaling one), so the rule stays wherever the
+// result is computed from a. Such a NaN still decides comparisons: hardshrink's
 // abs(x) <= lambd is false where x is NaN, and its select gives x.
 //
 // On x86 the platform's choice is known (Program.ForX86): an addition,
@@ -92,6 +92,11 @@ func passesNaN(p *Program, v, a Value, onX86 bool) bool {
 				k = y
 			case x == y && (x == atNaNIsA || x == atNaNNaN):
 				k = x
+			}
+		case OpStep:
+			// A move where its operand is NaN.
+			if isNaN(0) {
+				k = arg(0)
 			}
 		case OpMin, OpMax:
 			// x86 MINPD/MAXPD give the second operand when either is NaN.

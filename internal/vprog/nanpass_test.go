@@ -79,11 +79,71 @@ func TestForX86DropsNaNRuleArithmeticKeeps(t *testing.T) {
 				return false
 			}
 			require.True(t, hasRule(p), "the portable program keeps its NaN rule")
-			q := p.ForX86()
+			q := p.ForX86(false)
 			assert.Equal(t, c.dropped, !hasRule(q), "NaN rule dropped for x86")
 			for _, x := range []float64{-7, -0.5, 0, 0.25, 3, math.Inf(1), math.Inf(-1)} {
 				assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "x = %v", x)
 			}
 		})
 	}
+}
+
+// TestForX86Step checks the step rewrite for AVX-512: where(x > 0, 1, 0)
+// on the NaN rule's input becomes one OpStep, whose product with dy then passes x's
+// NaN on and drops the rule; a condition on anything but that input keeps
+// its select. The x86 program must give the portable program's bits
+// wherever x is a number, and a NaN x up to the quiet bit.
+func TestForX86Step(t *testing.T) {
+	cases := []struct {
+		der     string
+		steps   int
+		dropped bool
+	}{
+		{"where(x > 0, 1, 0)", 1, true},      // relu
+		{"where(x >= 0, 1, 0)", 0, false},    // the step is for x > 0 only
+		{"where(x - 1 > 0, 1, 0)", 0, false}, // x - 1 is not the NaN rule's input
+		{"where(x > 0, 2, 0)", 0, false},
+	}
+	xs := []float64{-math.MaxFloat32, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 3, math.Inf(1), math.Inf(-1)}
+	dys := []float64{2, -0.5, 0, math.Copysign(0, -1), math.Inf(1), math.NaN()}
+	nan := math.Float64frombits(0x7ff4000000000abc) // signalling, with a payload
+	for _, c := range cases {
+		t.Run(c.der, func(t *testing.T) {
+			for _, mem := range []Type{F32, F64} {
+				p, err := Lower(activation(t, "f", "x", c.der), Backward, mem)
+				require.NoError(t, err)
+				for i, in := range p.ForX86(false).Instrs {
+					assert.False(t, in.Op == OpStep, "%s: without VFIXUPIMM, v%d is a step", mem, i)
+				}
+				q := p.ForX86(true)
+				steps, rule := 0, false
+				for i, in := range q.Instrs {
+					steps += boolInt(q.Live()[i] && in.Op == OpStep)
+					rule = rule || q.Live()[i] && in.Op == OpSelect && q.Instrs[in.Args[0]].Op == OpIsNaN
+				}
+				assert.Equal(t, c.steps, steps, "%s: steps", mem)
+				assert.Equal(t, c.dropped, !rule, "%s: NaN rule dropped", mem)
+				for _, x := range xs {
+					for _, dy := range dys {
+						want, got := p.Eval([]float64{x, dy}, nil), q.Eval([]float64{x, dy}, nil)
+						assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "%s: x = %v, dy = %v: %v, want %v", mem, x, dy, got, want)
+					}
+				}
+				in := []float64{nan, 2}
+				if mem == F32 {
+					in[0] = float64(math.Float32frombits(0x7fa00abc))
+				}
+				const quiet = 1 << 51
+				want, got := math.Float64bits(p.Eval(in, nil)), math.Float64bits(q.Eval(in, nil))
+				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
+			}
+		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

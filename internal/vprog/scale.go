@@ -40,7 +40,7 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 		if isOne(b, sh) {
 			return v
 		}
-		return b.Mul(sh, v)
+		return b.Mul(v, sh) // v first, as in lowerer.scaled
 	}
 	// Below 2^-1022 a low part is not exact (it rounds to the subnormal
 	// grid, by at most half a unit there); h and l are then both multiples
@@ -64,7 +64,7 @@ func (b *Builder) ScaledProduct(sh, sl, v Value) Value {
 	// for Inf and NaN. The comparisons are scaled so that no operand is
 	// subnormal for ordinary data: subnormal operands cost x86 a microcode
 	// assist each.
-	plain := b.Mul(sh, v)
+	plain := b.Mul(v, sh)
 	diff := b.Abs(b.Sub(res, plain))
 	relative := b.LE(diff, b.Mul(b.Abs(plain), b.Const(0x1p-51)))
 	bound := b.Abs(sh)
@@ -353,8 +353,11 @@ func isPowerOfTwoOrZero(c float64) bool {
 func (l *lowerer) scaled(scale []Value, v Value) Value {
 	b := l.b
 	if l.mem != F64 || b.Compute() != F64 {
+		// v first: x86 gives a product's first NaN operand, so where v
+		// passes x's NaN on, the product does too and the NaN rule is free
+		// (x86.go).
 		for _, s := range scale {
-			v = b.Mul(s, v)
+			v = b.Mul(v, s)
 		}
 		return v
 	}
