@@ -62,8 +62,8 @@ func opPrograms() []Kernel {
 			})
 		}
 		type un func(b *vprog.Builder, x vprog.Value) vprog.Value
-		uns := map[string]un{"neg": (*vprog.Builder).Neg, "abs": (*vprog.Builder).Abs, "sqrt": (*vprog.Builder).Sqrt, "step": (*vprog.Builder).Step}
-		for _, name := range []string{"neg", "abs", "sqrt", "step"} {
+		uns := map[string]un{"neg": (*vprog.Builder).Neg, "abs": (*vprog.Builder).Abs, "sqrt": (*vprog.Builder).Sqrt}
+		for _, name := range []string{"neg", "abs", "sqrt"} {
 			op := uns[name]
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0)) })
 		}
@@ -116,6 +116,27 @@ func opPrograms() []Kernel {
 		add("nanRuleX86TwoInputs", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
 			x, y := b.Input(0), b.Input(1)
 			return nanRule(b, x, b.Add(b.Mul(x, y), b.Mul(y, x)))
+		})
+		// Selects of constants that AVX-512 turns into VFIXUPIMM: by x's
+		// sign; and the constant taken where x is NaN, for the NaN rule.
+		add("fixUpSign", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Mul(b.Select(b.GT(x, b.Const(0)), b.Const(1), b.Const(0)), b.Input(1)))
+		})
+		add("fixUpSignTwo", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			neg := b.Select(b.LE(x, b.Const(0)), b.Const(math.Inf(-1)), b.Const(0.5))
+			zero := b.Select(b.EQ(b.Const(0), x), b.Const(-1), b.Const(math.Copysign(0, -1)))
+			return nanRule(b, x, b.Add(neg, zero))
+		})
+		add("fixUpKeep", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Mul(b.Select(b.LE(x, b.Param(0)), b.Const(0), b.Const(1)), b.Input(1)))
+		})
+		add("fixUpKeepAnd", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			in := b.And(b.GT(x, b.Const(-1)), b.LT(x, b.Const(6)))
+			return nanRule(b, x, b.Mul(b.Select(in, b.Const(3), b.Const(-1)), b.Input(1)))
 		})
 		// And one x86 does not keep: -x is a NaN of the other sign.
 		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
@@ -400,6 +421,42 @@ func TestEndToEnd(t *testing.T) {
 	t.Log(out)
 	// The generic level must also build and pass with the assembly dropped.
 	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
+}
+
+// TestFixUpOnlyOnAVX512 checks that the end-to-end programs meant for
+// VFIXUPIMM get it on AVX-512, so that the end-to-end test runs the
+// instruction, and that AVX2, which has no such instruction, keeps the
+// selects.
+func TestFixUpOnlyOnAVX512(t *testing.T) {
+	var ks []Kernel
+	for _, k := range opPrograms() {
+		if strings.HasPrefix(k.Program.Name, "fixUp") {
+			ks = append(ks, k)
+		}
+	}
+	require.NotEmpty(t, ks)
+	files, err := Generate("scratch", ks)
+	require.NoError(t, err)
+	var text string
+	for name, b := range files {
+		if strings.HasSuffix(name, ".s") {
+			text += string(b)
+		}
+	}
+	funcs := strings.Split(text, "\nTEXT ")
+	seen := 0
+	for _, f := range funcs[1:] {
+		name := f[:strings.Index(f, "(")]
+		has := strings.Contains(f, "VFIXUPIMM")
+		switch {
+		case strings.Contains(name, "AVX512"):
+			seen++
+			assert.True(t, has, "%s has no VFIXUPIMM", name)
+		case strings.Contains(name, "AVX2"):
+			assert.False(t, has, "%s has VFIXUPIMM", name)
+		}
+	}
+	assert.Equal(t, 2*len(ks), seen, "AVX-512 functions (each with its stream twin)")
 }
 
 // TestEndToEndFull runs the full-size agreement test (2^20 inputs per

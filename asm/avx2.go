@@ -56,9 +56,6 @@ func (a *avx2) shape(in vprog.Instr) shape {
 		return shape{memArg: 1, tie: -1}
 	case vprog.OpNot, vprog.OpGetExp, vprog.OpGetMant:
 		return shape{memArg: -1, tie: -1}
-	case vprog.OpStep:
-		// dst holds the NaN mask while the operand is still to be read.
-		return shape{memArg: -1, tie: -1, scratch: 1, dstEarly: true}
 	case vprog.OpCopySign:
 		if in.Imm == vprog.CopySignOr {
 			return shape{memArg: 0, tie: -1, scratch: 1}
@@ -175,18 +172,6 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 			c.VANDPD(a.constLoc(0x000fffffffffffff).m, x(0), dst)
 			c.VORPD(a.constLoc(0x3ff0000000000000).m, dst, dst)
 		}
-	case vprog.OpStep:
-		// (a > 0 ? all ones : 0) & 1, then a itself where a is NaN; the
-		// table (argument 1) is AVX-512's. Only the end-to-end tests give
-		// AVX2 a step: its kernels keep the select (vprog.Program.ForX86).
-		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpGTOQ), a.cf(0), x(0), s[0])
-		c.VANDPD(a.cf(1), s[0], s[0])
-		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), x(0), x(0), dst)
-		blend := c.VBLENDVPD
-		if a.f32 {
-			blend = c.VBLENDVPS
-		}
-		blend(dst, x(0), s[0], dst) // dst = dst ? a : s
 	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
 		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpPredicate(in.Op)), x(1), x(0), dst)
 	case vprog.OpIsNaN:

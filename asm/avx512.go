@@ -61,7 +61,7 @@ func (a *avx512) shape(in vprog.Instr) shape {
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
-	case vprog.OpStep:
+	case vprog.OpFixUp:
 		// VFIXUPIMM reads its destination (a table may keep it): tied to
 		// the operand, it depends on nothing else. The table (argument 1)
 		// may be memory.
@@ -139,8 +139,8 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.pick(c.VGETEXPPD, c.VGETEXPPS)(args[0].r, dst)
 	case vprog.OpGetMant:
 		a.pick(c.VGETMANTPD, c.VGETMANTPS)(operand.U8(getmantImm), args[0].r, dst)
-	case vprog.OpStep:
-		// Argument 1 is the table, vprog.StepTable.
+	case vprog.OpFixUp:
+		// Argument 1 is the table.
 		f := a.pick(c.VFIXUPIMMPD, c.VFIXUPIMMPS)
 		if args[1].bcst {
 			f = a.pick(c.VFIXUPIMMPD_BCST, c.VFIXUPIMMPS_BCST)

@@ -9922,14 +9922,14 @@ done:
 // func gegluTanhBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $80-96
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+1288(SB), Z1
-	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+704(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+712(SB), Z5
-	VBROADCASTSD actkernconst<>+2832(SB), Z6
-	VBROADCASTSD actkernconst<>+0(SB), Z7
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+64(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+712(SB), Z4
+	VBROADCASTSD actkernconst<>+2832(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z6
+	VBROADCASTSD actkernconst<>+2816(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -9943,16 +9943,16 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z10, K4
+	VCMPPD           $0x11, Z5, Z11, K5
+	VCMPPD           $0x11, Z8, Z0, K6
+	VCMPPD           $0x11, Z9, Z0, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z10, Z0, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z11, Z0, K4
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -9969,10 +9969,10 @@ loop:
 	VADDPD           Z13, Z9, Z13
 	VADDPD           Z14, Z10, Z14
 	VADDPD           Z15, Z11, Z15
-	VMULPD.BCST      actkernconst<>+2816(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
+	VMULPD           Z12, Z7, Z12
+	VMULPD           Z13, Z7, Z13
+	VMULPD           Z14, Z7, Z14
+	VMULPD           Z15, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
 	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
 	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
@@ -9981,18 +9981,18 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z12, K3
+	VCMPPD           $0x11, Z3, Z12, K3
 	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z13, K2
+	VCMPPD           $0x11, Z3, Z13, K2
 	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z14, K4
+	VCMPPD           $0x11, Z3, Z14, K4
 	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z15, K5
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+88(SB), Z22, Z26
@@ -10009,14 +10009,14 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VMOVAPD          Z2, Z20
-	VFMADD213PD      Z3, Z28, Z20
-	VMOVAPD          Z2, Z21
-	VFMADD213PD      Z3, Z29, Z21
-	VMOVAPD          Z2, Z22
-	VFMADD213PD      Z3, Z30, Z22
-	VMOVAPD          Z2, Z23
-	VFMADD213PD      Z3, Z31, Z23
+	VMOVAPD          Z1, Z20
+	VFMADD213PD      Z2, Z28, Z20
+	VMOVAPD          Z1, Z21
+	VFMADD213PD      Z2, Z29, Z21
+	VMOVAPD          Z1, Z22
+	VFMADD213PD      Z2, Z30, Z22
+	VMOVAPD          Z1, Z23
+	VFMADD213PD      Z2, Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
@@ -10046,27 +10046,35 @@ loop:
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
 	KMOVW            K7, 48(SP)
-	VCMPPD           $0x11, Z5, Z16, K7
+	VCMPPD           $0x11, Z4, Z16, K7
 	KMOVW            K6, 56(SP)
-	VCMPPD           $0x11, Z5, Z17, K6
+	VCMPPD           $0x11, Z4, Z17, K6
 	KMOVW            K5, 64(SP)
-	VCMPPD           $0x11, Z5, Z18, K5
+	VCMPPD           $0x11, Z4, Z18, K5
 	KMOVW            K4, 72(SP)
-	VCMPPD           $0x11, Z5, Z19, K4
-	VBLENDMPD        Z4, Z20, K7, Z20
-	VBLENDMPD        Z4, Z21, K6, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z20, K7, Z20
+	VBLENDMPD        Z3, Z21, K6, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
+	VBLENDMPD        Z23, Z19, K2, Z19
+	VADDPD.BCST      actkernconst<>+8(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8(SB), Z21, Z21
+	VADDPD.BCST      actkernconst<>+8(SB), Z22, Z22
+	VADDPD.BCST      actkernconst<>+8(SB), Z23, Z23
 	VDIVPD           Z20, Z16, Z16
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
@@ -10092,13 +10100,13 @@ loop:
 	KMOVW            32(SP), K2
 	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z9, K2, Z9
+	VBLENDMPD        Z6, Z9, K2, Z9
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z7, Z10, K2, Z10
+	VBLENDMPD        Z6, Z10, K2, Z10
 	KMOVW            (SP), K2
-	VBLENDMPD        Z7, Z11, K2, Z11
+	VBLENDMPD        Z6, Z11, K2, Z11
 	VCVTPS2PD        (BX), Z12
 	VCVTPS2PD        32(BX), Z13
 	VCVTPS2PD        64(BX), Z14
@@ -10126,23 +10134,23 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -10150,16 +10158,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VCVTPS2PD        (BX), Z9
 	VMULPD           Z9, Z8, Z8
 	VCVTPD2PS        Z8, Y8
@@ -10179,23 +10189,23 @@ tail:
 	KMOVW            DX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -10203,16 +10213,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VMOVUPS.Z        (BX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z8, Z8
@@ -15683,14 +15695,14 @@ done:
 // func geluTanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·geluTanhAVX512(SB), NOSPLIT, $80-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+1288(SB), Z1
-	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+704(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+712(SB), Z5
-	VBROADCASTSD actkernconst<>+2832(SB), Z6
-	VBROADCASTSD actkernconst<>+0(SB), Z7
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+64(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+712(SB), Z4
+	VBROADCASTSD actkernconst<>+2832(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z6
+	VBROADCASTSD actkernconst<>+2816(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -15702,16 +15714,16 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z10, K4
+	VCMPPD           $0x11, Z5, Z11, K5
+	VCMPPD           $0x11, Z8, Z0, K6
+	VCMPPD           $0x11, Z9, Z0, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z10, Z0, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z11, Z0, K4
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -15728,10 +15740,10 @@ loop:
 	VADDPD           Z13, Z9, Z13
 	VADDPD           Z14, Z10, Z14
 	VADDPD           Z15, Z11, Z15
-	VMULPD.BCST      actkernconst<>+2816(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
+	VMULPD           Z12, Z7, Z12
+	VMULPD           Z13, Z7, Z13
+	VMULPD           Z14, Z7, Z14
+	VMULPD           Z15, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
 	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
 	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
@@ -15740,18 +15752,18 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z12, K3
+	VCMPPD           $0x11, Z3, Z12, K3
 	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z13, K2
+	VCMPPD           $0x11, Z3, Z13, K2
 	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z14, K4
+	VCMPPD           $0x11, Z3, Z14, K4
 	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z15, K5
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+88(SB), Z22, Z26
@@ -15768,14 +15780,14 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VMOVAPD          Z2, Z20
-	VFMADD213PD      Z3, Z28, Z20
-	VMOVAPD          Z2, Z21
-	VFMADD213PD      Z3, Z29, Z21
-	VMOVAPD          Z2, Z22
-	VFMADD213PD      Z3, Z30, Z22
-	VMOVAPD          Z2, Z23
-	VFMADD213PD      Z3, Z31, Z23
+	VMOVAPD          Z1, Z20
+	VFMADD213PD      Z2, Z28, Z20
+	VMOVAPD          Z1, Z21
+	VFMADD213PD      Z2, Z29, Z21
+	VMOVAPD          Z1, Z22
+	VFMADD213PD      Z2, Z30, Z22
+	VMOVAPD          Z1, Z23
+	VFMADD213PD      Z2, Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
@@ -15805,27 +15817,35 @@ loop:
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
 	KMOVW            K7, 48(SP)
-	VCMPPD           $0x11, Z5, Z16, K7
+	VCMPPD           $0x11, Z4, Z16, K7
 	KMOVW            K6, 56(SP)
-	VCMPPD           $0x11, Z5, Z17, K6
+	VCMPPD           $0x11, Z4, Z17, K6
 	KMOVW            K5, 64(SP)
-	VCMPPD           $0x11, Z5, Z18, K5
+	VCMPPD           $0x11, Z4, Z18, K5
 	KMOVW            K4, 72(SP)
-	VCMPPD           $0x11, Z5, Z19, K4
-	VBLENDMPD        Z4, Z20, K7, Z20
-	VBLENDMPD        Z4, Z21, K6, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z20, K7, Z20
+	VBLENDMPD        Z3, Z21, K6, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
+	VBLENDMPD        Z23, Z19, K2, Z19
+	VADDPD.BCST      actkernconst<>+8(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8(SB), Z21, Z21
+	VADDPD.BCST      actkernconst<>+8(SB), Z22, Z22
+	VADDPD.BCST      actkernconst<>+8(SB), Z23, Z23
 	VDIVPD           Z20, Z16, Z16
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
@@ -15851,13 +15871,13 @@ loop:
 	KMOVW            32(SP), K2
 	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z9, K2, Z9
+	VBLENDMPD        Z6, Z9, K2, Z9
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z7, Z10, K2, Z10
+	VBLENDMPD        Z6, Z10, K2, Z10
 	KMOVW            (SP), K2
-	VBLENDMPD        Z7, Z11, K2, Z11
+	VBLENDMPD        Z6, Z11, K2, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -15875,23 +15895,23 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -15899,16 +15919,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -15924,23 +15946,23 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -15948,16 +15970,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -15968,14 +15992,14 @@ done:
 // func geluTanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $80-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+1288(SB), Z1
-	VBROADCASTSD actkernconst<>+64(SB), Z2
-	VBROADCASTSD actkernconst<>+704(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
-	VBROADCASTSD actkernconst<>+712(SB), Z5
-	VBROADCASTSD actkernconst<>+2832(SB), Z6
-	VBROADCASTSD actkernconst<>+0(SB), Z7
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+64(SB), Z1
+	VBROADCASTSD actkernconst<>+704(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+712(SB), Z4
+	VBROADCASTSD actkernconst<>+2832(SB), Z5
+	VBROADCASTSD actkernconst<>+0(SB), Z6
+	VBROADCASTSD actkernconst<>+2816(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -15987,16 +16011,16 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z10, K4
+	VCMPPD           $0x11, Z5, Z11, K5
+	VCMPPD           $0x11, Z8, Z0, K6
+	VCMPPD           $0x11, Z9, Z0, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z10, Z0, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z11, Z0, K4
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -16013,10 +16037,10 @@ loop:
 	VADDPD           Z13, Z9, Z13
 	VADDPD           Z14, Z10, Z14
 	VADDPD           Z15, Z11, Z15
-	VMULPD.BCST      actkernconst<>+2816(SB), Z12, Z12
-	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
-	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
+	VMULPD           Z12, Z7, Z12
+	VMULPD           Z13, Z7, Z13
+	VMULPD           Z14, Z7, Z14
+	VMULPD           Z15, Z7, Z15
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
 	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
 	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
@@ -16025,18 +16049,18 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z12, K3
+	VCMPPD           $0x11, Z3, Z12, K3
 	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z13, K2
+	VCMPPD           $0x11, Z3, Z13, K2
 	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z14, K4
+	VCMPPD           $0x11, Z3, Z14, K4
 	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z15, K5
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+88(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+88(SB), Z22, Z26
@@ -16053,14 +16077,14 @@ loop:
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VMOVAPD          Z2, Z20
-	VFMADD213PD      Z3, Z28, Z20
-	VMOVAPD          Z2, Z21
-	VFMADD213PD      Z3, Z29, Z21
-	VMOVAPD          Z2, Z22
-	VFMADD213PD      Z3, Z30, Z22
-	VMOVAPD          Z2, Z23
-	VFMADD213PD      Z3, Z31, Z23
+	VMOVAPD          Z1, Z20
+	VFMADD213PD      Z2, Z28, Z20
+	VMOVAPD          Z1, Z21
+	VFMADD213PD      Z2, Z29, Z21
+	VMOVAPD          Z1, Z22
+	VFMADD213PD      Z2, Z30, Z22
+	VMOVAPD          Z1, Z23
+	VFMADD213PD      Z2, Z31, Z23
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z28, Z20
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
@@ -16090,27 +16114,35 @@ loop:
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
 	KMOVW            K7, 48(SP)
-	VCMPPD           $0x11, Z5, Z16, K7
+	VCMPPD           $0x11, Z4, Z16, K7
 	KMOVW            K6, 56(SP)
-	VCMPPD           $0x11, Z5, Z17, K6
+	VCMPPD           $0x11, Z4, Z17, K6
 	KMOVW            K5, 64(SP)
-	VCMPPD           $0x11, Z5, Z18, K5
+	VCMPPD           $0x11, Z4, Z18, K5
 	KMOVW            K4, 72(SP)
-	VCMPPD           $0x11, Z5, Z19, K4
-	VBLENDMPD        Z4, Z20, K7, Z20
-	VBLENDMPD        Z4, Z21, K6, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z20, K7, Z20
+	VBLENDMPD        Z3, Z21, K6, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
+	VBLENDMPD        Z23, Z19, K2, Z19
+	VADDPD.BCST      actkernconst<>+8(SB), Z20, Z20
+	VADDPD.BCST      actkernconst<>+8(SB), Z21, Z21
+	VADDPD.BCST      actkernconst<>+8(SB), Z22, Z22
+	VADDPD.BCST      actkernconst<>+8(SB), Z23, Z23
 	VDIVPD           Z20, Z16, Z16
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
@@ -16136,13 +16168,13 @@ loop:
 	KMOVW            32(SP), K2
 	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z9, K2, Z9
+	VBLENDMPD        Z6, Z9, K2, Z9
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z7, Z10, K2, Z10
+	VBLENDMPD        Z6, Z10, K2, Z10
 	KMOVW            (SP), K2
-	VBLENDMPD        Z7, Z11, K2, Z11
+	VBLENDMPD        Z6, Z11, K2, Z11
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	VCVTPD2PS        Z9, Y9
@@ -16160,23 +16192,23 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -16184,16 +16216,18 @@ single:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -16209,23 +16243,23 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCMPPD           $0x11, Z5, Z8, K2
+	VCMPPD           $0x11, Z8, Z0, K3
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
-	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z9, Z7, Z9
 	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VMAXPD           Z5, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K4
+	VMAXPD           Z4, Z10, Z11
+	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z11, Z13
-	VMOVAPD          Z2, Z11
-	VFMADD213PD      Z3, Z13, Z11
+	VMOVAPD          Z1, Z11
+	VFMADD213PD      Z2, Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z11
@@ -16233,16 +16267,18 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z13, Z11
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z13, Z11
 	VSCALEFPD        Z12, Z11, Z11
-	VCMPPD           $0x11, Z5, Z10, K5
-	VBLENDMPD        Z4, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
-	VADDPD           Z11, Z0, Z11
+	VCMPPD           $0x11, Z4, Z10, K5
+	VBLENDMPD        Z3, Z11, K5, Z11
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
 	VBLENDMPD        Z9, Z10, K4, Z9
 	VMULPD           Z9, Z8, Z9
 	VBLENDMPD        Z8, Z9, K3, Z8
-	VBLENDMPD        Z7, Z8, K2, Z8
+	VBLENDMPD        Z6, Z8, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -16881,12 +16917,12 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z6
 	VMOVUPD          Z5, 272(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z5
-	VMOVUPD          Z4, 336(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VMOVUPD          Z16, 336(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z25, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z26, Z6
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z27, Z5
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z4
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z25
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z25
 	VBROADCASTSD     actkernconst<>+64(SB), Z26
@@ -16894,31 +16930,31 @@ loop:
 	VBROADCASTSD     actkernconst<>+64(SB), Z27
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z27
 	VBROADCASTSD     actkernconst<>+64(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+728(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+736(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
 	VSCALEFPD        Z29, Z25, Z25
 	VSCALEFPD        Z30, Z26, Z26
 	VSCALEFPD        Z31, Z27, Z27
@@ -16935,32 +16971,40 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z26, K3, Z26
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z27, K6, Z27
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K5, Z28
-	VBLENDMPD        Z25, Z0, K4, Z4
-	VBLENDMPD        Z26, Z0, K7, Z5
+	VMOVAPD          Z1, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z5, Z5
+	VMOVAPD          Z2, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VMOVAPD          Z3, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z7, Z7
+	VMOVAPD          Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z8, Z8
+	VBLENDMPD        Z25, Z5, K4, Z5
+	VBLENDMPD        Z26, Z6, K7, Z6
 	KMOVW            424(SP), K2
-	VBLENDMPD        Z27, Z0, K2, Z6
+	VBLENDMPD        Z27, Z7, K2, Z7
 	KMOVW            416(SP), K2
-	VBLENDMPD        Z28, Z0, K2, Z7
+	VBLENDMPD        Z28, Z8, K2, Z8
 	VADDPD           Z25, Z0, Z25
 	VADDPD           Z26, Z0, Z26
 	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VDIVPD           Z25, Z4, Z4
-	VDIVPD           Z26, Z5, Z5
-	VDIVPD           Z27, Z6, Z6
-	VDIVPD           Z28, Z7, Z7
+	VDIVPD           Z25, Z5, Z5
+	VDIVPD           Z26, Z6, Z6
+	VDIVPD           Z27, Z7, Z7
+	VDIVPD           Z28, Z8, Z8
 	VCMPPD           $0x03, Z17, Z17, K2
 	VCMPPD           $0x03, Z18, Z18, K3
 	VCMPPD           $0x03, Z19, Z19, K4
 	VCMPPD           $0x03, Z20, Z20, K5
-	VBLENDMPD        Z17, Z4, K2, Z17
-	VBLENDMPD        Z18, Z5, K3, Z18
-	VBLENDMPD        Z19, Z6, K4, Z19
-	VBLENDMPD        Z20, Z7, K5, Z20
-	VSUBPD           Z17, Z0, Z4
-	VSUBPD           Z18, Z0, Z5
-	VSUBPD           Z19, Z0, Z6
-	VSUBPD           Z20, Z0, Z7
+	VBLENDMPD        Z17, Z5, K2, Z17
+	VBLENDMPD        Z18, Z6, K3, Z18
+	VBLENDMPD        Z19, Z7, K4, Z19
+	VBLENDMPD        Z20, Z8, K5, Z20
+	VSUBPD           Z17, Z0, Z5
+	VSUBPD           Z18, Z0, Z6
+	VSUBPD           Z19, Z0, Z7
+	VSUBPD           Z20, Z0, Z8
 	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
 	VMULPD.BCST      actkernconst<>+1080(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
@@ -16968,64 +17012,64 @@ loop:
 	VADDPD           Z9, Z13, Z13
 	VADDPD           Z10, Z14, Z14
 	VADDPD           Z11, Z15, Z15
-	VADDPD           Z12, Z16, Z16
+	VMOVUPD          336(SP), Z9
+	VADDPD           Z12, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z16
-	VMULPD           Z13, Z4, Z13
-	VMULPD           Z14, Z5, Z14
-	VMULPD           Z15, Z6, Z15
-	VMULPD           Z16, Z7, Z16
+	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z13, Z5, Z13
+	VMULPD           Z14, Z6, Z14
+	VMULPD           Z15, Z7, Z15
+	VMULPD           Z9, Z8, Z9
 	VFMADD213PD      Z17, Z17, Z13
 	VFMADD213PD      Z18, Z18, Z14
 	VFMADD213PD      Z19, Z19, Z15
-	VFMADD213PD      Z20, Z20, Z16
-	VMULPD           Z4, Z17, Z17
-	VMULPD           Z5, Z18, Z18
-	VMULPD           Z6, Z19, Z19
-	VMULPD           Z7, Z20, Z20
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z4
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z5
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z6
-	VMOVUPD          336(SP), Z7
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z7, Z8
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z4, Z4
+	VFMADD213PD      Z20, Z20, Z9
+	VMULPD           Z5, Z17, Z17
+	VMULPD           Z6, Z18, Z18
+	VMULPD           Z7, Z19, Z19
+	VMULPD           Z8, Z20, Z20
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z6
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z7
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z8
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z5, Z5
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z7, Z7
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+2816(SB), Z8, Z8
 	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2944(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+2944(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+2944(SB), Z7, Z7
-	VMOVUPD          272(SP), Z9
-	VADDPD           Z1, Z9, Z9
+	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z4
+	VMOVUPD          272(SP), Z10
+	VADDPD           Z1, Z10, Z10
 	VMOVUPD          208(SP), Z1
 	VADDPD           Z2, Z1, Z1
 	VMOVUPD          144(SP), Z2
 	VADDPD           Z3, Z2, Z2
 	VMOVUPD          80(SP), Z3
-	VADDPD           Z7, Z3, Z3
-	VADDPD.BCST      actkernconst<>+2976(SB), Z9, Z9
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+2976(SB), Z10, Z10
 	VADDPD.BCST      actkernconst<>+2976(SB), Z1, Z1
 	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+2976(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z7
-	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z10
-	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z11
-	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z12
-	VFMADD213PD      Z4, Z4, Z7
-	VFMADD213PD      Z5, Z5, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z10, Z4
+	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z11
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z12
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z16
+	VFMADD213PD      Z5, Z5, Z4
 	VFMADD213PD      Z6, Z6, Z11
-	VFMADD213PD      Z8, Z8, Z12
-	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z21
-	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z22
-	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z23
-	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z24
+	VFMADD213PD      Z7, Z7, Z12
+	VFMADD213PD      Z8, Z8, Z16
+	VMAXPD.BCST      actkernconst<>+72(SB), Z4, Z21
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z22
+	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z23
+	VMAXPD.BCST      actkernconst<>+72(SB), Z16, Z24
 	VMINPD.BCST      actkernconst<>+80(SB), Z21, Z21
 	VMINPD.BCST      actkernconst<>+80(SB), Z22, Z22
 	VMINPD.BCST      actkernconst<>+80(SB), Z23, Z23
@@ -17041,12 +17085,12 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VMOVUPD          Z16, 80(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VMOVUPD          Z9, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z16
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z9
 	VBROADCASTSD     actkernconst<>+56(SB), Z21
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z21
 	VBROADCASTSD     actkernconst<>+56(SB), Z22
@@ -17054,35 +17098,35 @@ loop:
 	VBROADCASTSD     actkernconst<>+56(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z23
 	VBROADCASTSD     actkernconst<>+56(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z24
 	VMULPD           Z21, Z29, Z29
 	VMULPD           Z22, Z30, Z30
 	VMULPD           Z23, Z31, Z31
-	VMULPD           Z24, Z16, Z16
+	VMULPD           Z24, Z9, Z9
 	VSCALEFPD        Z25, Z0, Z25
 	VSCALEFPD        Z26, Z0, Z26
 	VSCALEFPD        Z27, Z0, Z27
@@ -17094,35 +17138,35 @@ loop:
 	VFMADD213PD      Z21, Z29, Z25
 	VFMADD213PD      Z22, Z30, Z26
 	VFMADD213PD      Z23, Z31, Z27
-	VFMADD213PD      Z24, Z16, Z28
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z10, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z28
-	VCMPPD           $0x03, Z7, Z7, K2
-	VCMPPD           $0x03, Z10, Z10, K3
-	VCMPPD           $0x03, Z11, Z11, K4
-	VCMPPD           $0x03, Z12, Z12, K5
-	VBLENDMPD        Z7, Z25, K2, Z7
-	VBLENDMPD        Z10, Z26, K3, Z10
-	VBLENDMPD        Z11, Z27, K4, Z11
-	VBLENDMPD        Z12, Z28, K5, Z12
-	VMULPD.BCST      actkernconst<>+2984(SB), Z9, Z9
+	VFMADD213PD      Z24, Z9, Z28
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z28
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z11, Z11, K3
+	VCMPPD           $0x03, Z12, Z12, K4
+	VCMPPD           $0x03, Z16, Z16, K5
+	VBLENDMPD        Z4, Z25, K2, Z4
+	VBLENDMPD        Z11, Z26, K3, Z11
+	VBLENDMPD        Z12, Z27, K4, Z12
+	VBLENDMPD        Z16, Z28, K5, Z16
+	VMULPD.BCST      actkernconst<>+2984(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+2984(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+2984(SB), Z3, Z3
-	VFMADD213PD      Z4, Z4, Z9
-	VFMADD213PD      Z5, Z5, Z1
-	VFMADD213PD      Z6, Z6, Z2
+	VFMADD213PD      Z5, Z5, Z10
+	VFMADD213PD      Z6, Z6, Z1
+	VFMADD213PD      Z7, Z7, Z2
 	VFMADD213PD      Z8, Z8, Z3
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z9, Z7
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z10
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z11
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z12
-	VMULPD           Z7, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
-	VMULPD           Z12, Z20, Z20
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z10, Z4
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z11
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z12
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z16
+	VMULPD           Z4, Z17, Z17
+	VMULPD           Z11, Z18, Z18
+	VMULPD           Z12, Z19, Z19
+	VMULPD           Z16, Z20, Z20
 	KMOVW            408(SP), K2
 	VBLENDMPD        Z13, Z17, K2, Z13
 	KMOVW            400(SP), K2
@@ -17204,7 +17248,9 @@ single:
 	VSCALEFPD        Z8, Z7, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
-	VBLENDMPD        Z7, Z0, K5, Z6
+	VMOVAPD          Z1, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VBLENDMPD        Z7, Z6, K5, Z6
 	VADDPD           Z7, Z0, Z7
 	VDIVPD           Z7, Z6, Z6
 	VCMPPD           $0x03, Z5, Z5, K5
@@ -17301,7 +17347,9 @@ tail:
 	VSCALEFPD        Z8, Z7, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
-	VBLENDMPD        Z7, Z0, K5, Z6
+	VMOVAPD          Z1, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VBLENDMPD        Z7, Z6, K5, Z6
 	VADDPD           Z7, Z0, Z7
 	VDIVPD           Z7, Z6, Z6
 	VCMPPD           $0x03, Z5, Z5, K5
@@ -17468,12 +17516,12 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z6
 	VMOVUPD          Z5, 272(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z5
-	VMOVUPD          Z4, 336(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z4
+	VMOVUPD          Z16, 336(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z25, Z7
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z26, Z6
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z27, Z5
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z4
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z28, Z16
 	VBROADCASTSD     actkernconst<>+64(SB), Z25
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z25
 	VBROADCASTSD     actkernconst<>+64(SB), Z26
@@ -17481,31 +17529,31 @@ loop:
 	VBROADCASTSD     actkernconst<>+64(SB), Z27
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z5, Z27
 	VBROADCASTSD     actkernconst<>+64(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+728(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+728(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+728(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+736(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+736(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+736(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z25
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z6, Z26
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z5, Z27
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z4, Z28
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z28
 	VSCALEFPD        Z29, Z25, Z25
 	VSCALEFPD        Z30, Z26, Z26
 	VSCALEFPD        Z31, Z27, Z27
@@ -17522,32 +17570,40 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z26, K3, Z26
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z27, K6, Z27
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z28, K5, Z28
-	VBLENDMPD        Z25, Z0, K4, Z4
-	VBLENDMPD        Z26, Z0, K7, Z5
+	VMOVAPD          Z1, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z5, Z5
+	VMOVAPD          Z2, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VMOVAPD          Z3, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z7, Z7
+	VMOVAPD          Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z8, Z8
+	VBLENDMPD        Z25, Z5, K4, Z5
+	VBLENDMPD        Z26, Z6, K7, Z6
 	KMOVW            424(SP), K2
-	VBLENDMPD        Z27, Z0, K2, Z6
+	VBLENDMPD        Z27, Z7, K2, Z7
 	KMOVW            416(SP), K2
-	VBLENDMPD        Z28, Z0, K2, Z7
+	VBLENDMPD        Z28, Z8, K2, Z8
 	VADDPD           Z25, Z0, Z25
 	VADDPD           Z26, Z0, Z26
 	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VDIVPD           Z25, Z4, Z4
-	VDIVPD           Z26, Z5, Z5
-	VDIVPD           Z27, Z6, Z6
-	VDIVPD           Z28, Z7, Z7
+	VDIVPD           Z25, Z5, Z5
+	VDIVPD           Z26, Z6, Z6
+	VDIVPD           Z27, Z7, Z7
+	VDIVPD           Z28, Z8, Z8
 	VCMPPD           $0x03, Z17, Z17, K2
 	VCMPPD           $0x03, Z18, Z18, K3
 	VCMPPD           $0x03, Z19, Z19, K4
 	VCMPPD           $0x03, Z20, Z20, K5
-	VBLENDMPD        Z17, Z4, K2, Z17
-	VBLENDMPD        Z18, Z5, K3, Z18
-	VBLENDMPD        Z19, Z6, K4, Z19
-	VBLENDMPD        Z20, Z7, K5, Z20
-	VSUBPD           Z17, Z0, Z4
-	VSUBPD           Z18, Z0, Z5
-	VSUBPD           Z19, Z0, Z6
-	VSUBPD           Z20, Z0, Z7
+	VBLENDMPD        Z17, Z5, K2, Z17
+	VBLENDMPD        Z18, Z6, K3, Z18
+	VBLENDMPD        Z19, Z7, K4, Z19
+	VBLENDMPD        Z20, Z8, K5, Z20
+	VSUBPD           Z17, Z0, Z5
+	VSUBPD           Z18, Z0, Z6
+	VSUBPD           Z19, Z0, Z7
+	VSUBPD           Z20, Z0, Z8
 	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
 	VMULPD.BCST      actkernconst<>+1080(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
@@ -17555,64 +17611,64 @@ loop:
 	VADDPD           Z9, Z13, Z13
 	VADDPD           Z10, Z14, Z14
 	VADDPD           Z11, Z15, Z15
-	VADDPD           Z12, Z16, Z16
+	VMOVUPD          336(SP), Z9
+	VADDPD           Z12, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
-	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z16
-	VMULPD           Z13, Z4, Z13
-	VMULPD           Z14, Z5, Z14
-	VMULPD           Z15, Z6, Z15
-	VMULPD           Z16, Z7, Z16
+	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
+	VMULPD           Z13, Z5, Z13
+	VMULPD           Z14, Z6, Z14
+	VMULPD           Z15, Z7, Z15
+	VMULPD           Z9, Z8, Z9
 	VFMADD213PD      Z17, Z17, Z13
 	VFMADD213PD      Z18, Z18, Z14
 	VFMADD213PD      Z19, Z19, Z15
-	VFMADD213PD      Z20, Z20, Z16
-	VMULPD           Z4, Z17, Z17
-	VMULPD           Z5, Z18, Z18
-	VMULPD           Z6, Z19, Z19
-	VMULPD           Z7, Z20, Z20
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z4
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z5
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z6
-	VMOVUPD          336(SP), Z7
-	VSUBPD.BCST      actkernconst<>+2944(SB), Z7, Z8
-	VSUBPD.BCST      actkernconst<>+2968(SB), Z4, Z4
+	VFMADD213PD      Z20, Z20, Z9
+	VMULPD           Z5, Z17, Z17
+	VMULPD           Z6, Z18, Z18
+	VMULPD           Z7, Z19, Z19
+	VMULPD           Z8, Z20, Z20
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z1, Z5
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z2, Z6
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z3, Z7
+	VSUBPD.BCST      actkernconst<>+2944(SB), Z4, Z8
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z5, Z5
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+2968(SB), Z7, Z7
 	VSUBPD.BCST      actkernconst<>+2968(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+2816(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+2816(SB), Z8, Z8
 	VMULPD.BCST      actkernconst<>+2944(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2944(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+2944(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+2944(SB), Z7, Z7
-	VMOVUPD          272(SP), Z9
-	VADDPD           Z1, Z9, Z9
+	VMULPD.BCST      actkernconst<>+2944(SB), Z4, Z4
+	VMOVUPD          272(SP), Z10
+	VADDPD           Z1, Z10, Z10
 	VMOVUPD          208(SP), Z1
 	VADDPD           Z2, Z1, Z1
 	VMOVUPD          144(SP), Z2
 	VADDPD           Z3, Z2, Z2
 	VMOVUPD          80(SP), Z3
-	VADDPD           Z7, Z3, Z3
-	VADDPD.BCST      actkernconst<>+2976(SB), Z9, Z9
+	VADDPD           Z4, Z3, Z3
+	VADDPD.BCST      actkernconst<>+2976(SB), Z10, Z10
 	VADDPD.BCST      actkernconst<>+2976(SB), Z1, Z1
 	VADDPD.BCST      actkernconst<>+2976(SB), Z2, Z2
 	VADDPD.BCST      actkernconst<>+2976(SB), Z3, Z3
-	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z7
-	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z10
-	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z11
-	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z12
-	VFMADD213PD      Z4, Z4, Z7
-	VFMADD213PD      Z5, Z5, Z10
+	VMULPD.BCST      actkernconst<>+2824(SB), Z10, Z4
+	VMULPD.BCST      actkernconst<>+2824(SB), Z1, Z11
+	VMULPD.BCST      actkernconst<>+2824(SB), Z2, Z12
+	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z16
+	VFMADD213PD      Z5, Z5, Z4
 	VFMADD213PD      Z6, Z6, Z11
-	VFMADD213PD      Z8, Z8, Z12
-	VMAXPD.BCST      actkernconst<>+72(SB), Z7, Z21
-	VMAXPD.BCST      actkernconst<>+72(SB), Z10, Z22
-	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z23
-	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z24
+	VFMADD213PD      Z7, Z7, Z12
+	VFMADD213PD      Z8, Z8, Z16
+	VMAXPD.BCST      actkernconst<>+72(SB), Z4, Z21
+	VMAXPD.BCST      actkernconst<>+72(SB), Z11, Z22
+	VMAXPD.BCST      actkernconst<>+72(SB), Z12, Z23
+	VMAXPD.BCST      actkernconst<>+72(SB), Z16, Z24
 	VMINPD.BCST      actkernconst<>+80(SB), Z21, Z21
 	VMINPD.BCST      actkernconst<>+80(SB), Z22, Z22
 	VMINPD.BCST      actkernconst<>+80(SB), Z23, Z23
@@ -17628,12 +17684,12 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z29
 	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z30
 	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z31
-	VMOVUPD          Z16, 80(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VMOVUPD          Z9, 80(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z9
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z21, Z29
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z22, Z30
 	VFMADD132PD.BCST actkernconst<>+96(SB), Z23, Z31
-	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z16
+	VFMADD132PD.BCST actkernconst<>+96(SB), Z24, Z9
 	VBROADCASTSD     actkernconst<>+56(SB), Z21
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z29, Z21
 	VBROADCASTSD     actkernconst<>+56(SB), Z22
@@ -17641,35 +17697,35 @@ loop:
 	VBROADCASTSD     actkernconst<>+56(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+64(SB), Z31, Z23
 	VBROADCASTSD     actkernconst<>+56(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+64(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+64(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+24(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z24
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z29, Z21
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z30, Z22
 	VFMADD213PD.BCST actkernconst<>+40(SB), Z31, Z23
-	VFMADD213PD.BCST actkernconst<>+40(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+40(SB), Z9, Z24
 	VMULPD           Z21, Z29, Z29
 	VMULPD           Z22, Z30, Z30
 	VMULPD           Z23, Z31, Z31
-	VMULPD           Z24, Z16, Z16
+	VMULPD           Z24, Z9, Z9
 	VSCALEFPD        Z25, Z0, Z25
 	VSCALEFPD        Z26, Z0, Z26
 	VSCALEFPD        Z27, Z0, Z27
@@ -17681,35 +17737,35 @@ loop:
 	VFMADD213PD      Z21, Z29, Z25
 	VFMADD213PD      Z22, Z30, Z26
 	VFMADD213PD      Z23, Z31, Z27
-	VFMADD213PD      Z24, Z16, Z28
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z10, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z28
-	VCMPPD           $0x03, Z7, Z7, K2
-	VCMPPD           $0x03, Z10, Z10, K3
-	VCMPPD           $0x03, Z11, Z11, K4
-	VCMPPD           $0x03, Z12, Z12, K5
-	VBLENDMPD        Z7, Z25, K2, Z7
-	VBLENDMPD        Z10, Z26, K3, Z10
-	VBLENDMPD        Z11, Z27, K4, Z11
-	VBLENDMPD        Z12, Z28, K5, Z12
-	VMULPD.BCST      actkernconst<>+2984(SB), Z9, Z9
+	VFMADD213PD      Z24, Z9, Z28
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z11, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z28
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z11, Z11, K3
+	VCMPPD           $0x03, Z12, Z12, K4
+	VCMPPD           $0x03, Z16, Z16, K5
+	VBLENDMPD        Z4, Z25, K2, Z4
+	VBLENDMPD        Z11, Z26, K3, Z11
+	VBLENDMPD        Z12, Z27, K4, Z12
+	VBLENDMPD        Z16, Z28, K5, Z16
+	VMULPD.BCST      actkernconst<>+2984(SB), Z10, Z10
 	VMULPD.BCST      actkernconst<>+2984(SB), Z1, Z1
 	VMULPD.BCST      actkernconst<>+2984(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+2984(SB), Z3, Z3
-	VFMADD213PD      Z4, Z4, Z9
-	VFMADD213PD      Z5, Z5, Z1
-	VFMADD213PD      Z6, Z6, Z2
+	VFMADD213PD      Z5, Z5, Z10
+	VFMADD213PD      Z6, Z6, Z1
+	VFMADD213PD      Z7, Z7, Z2
 	VFMADD213PD      Z8, Z8, Z3
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z9, Z7
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z10
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z11
-	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z12
-	VMULPD           Z7, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
-	VMULPD           Z12, Z20, Z20
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z10, Z4
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z1, Z11
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z2, Z12
+	VFMADD132PD.BCST actkernconst<>+2960(SB), Z3, Z16
+	VMULPD           Z4, Z17, Z17
+	VMULPD           Z11, Z18, Z18
+	VMULPD           Z12, Z19, Z19
+	VMULPD           Z16, Z20, Z20
 	KMOVW            408(SP), K2
 	VBLENDMPD        Z13, Z17, K2, Z13
 	KMOVW            400(SP), K2
@@ -17791,7 +17847,9 @@ single:
 	VSCALEFPD        Z8, Z7, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
-	VBLENDMPD        Z7, Z0, K5, Z6
+	VMOVAPD          Z1, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VBLENDMPD        Z7, Z6, K5, Z6
 	VADDPD           Z7, Z0, Z7
 	VDIVPD           Z7, Z6, Z6
 	VCMPPD           $0x03, Z5, Z5, K5
@@ -17888,7 +17946,9 @@ tail:
 	VSCALEFPD        Z8, Z7, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+712(SB), Z6, K6
 	VBLENDMPD.BCST   actkernconst<>+48(SB), Z7, K6, Z7
-	VBLENDMPD        Z7, Z0, K5, Z6
+	VMOVAPD          Z1, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z6, Z6
+	VBLENDMPD        Z7, Z6, K5, Z6
 	VADDPD           Z7, Z0, Z7
 	VDIVPD           Z7, Z6, Z6
 	VCMPPD           $0x03, Z5, Z5, K5
@@ -19499,11 +19559,11 @@ done:
 // func gluBackwardAAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gluBackwardAAVX512(SB), NOSPLIT, $16-96
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+704(SB), Z2
-	VBROADCASTSD actkernconst<>+712(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
+	VBROADCASTSD actkernconst<>+64(SB), Z0
+	VBROADCASTSD actkernconst<>+704(SB), Z1
+	VBROADCASTSD actkernconst<>+712(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
@@ -19532,14 +19592,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -19556,14 +19616,14 @@ loop:
 	VFMADD213PD      Z21, Z6, Z29
 	VFMADD213PD      Z22, Z6, Z30
 	VFMADD213PD      Z23, Z6, Z31
-	VMOVAPD          Z1, Z20
-	VFMADD213PD      Z2, Z28, Z20
-	VMOVAPD          Z1, Z21
-	VFMADD213PD      Z2, Z29, Z21
-	VMOVAPD          Z1, Z22
-	VFMADD213PD      Z2, Z30, Z22
-	VMOVAPD          Z1, Z23
-	VFMADD213PD      Z2, Z31, Z23
+	VMOVAPD          Z0, Z20
+	VFMADD213PD      Z1, Z28, Z20
+	VMOVAPD          Z0, Z21
+	VFMADD213PD      Z1, Z29, Z21
+	VMOVAPD          Z0, Z22
+	VFMADD213PD      Z1, Z30, Z22
+	VMOVAPD          Z0, Z23
+	VFMADD213PD      Z1, Z31, Z23
 	VFMADD213PD      Z7, Z28, Z20
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
@@ -19592,46 +19652,42 @@ loop:
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z2, Z16, K6
+	VCMPPD           $0x11, Z2, Z17, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z2, Z18, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z20, K6, Z20
-	VBLENDMPD        Z4, Z21, K7, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K2, Z16
-	VBLENDMPD        Z21, Z0, K3, Z17
+	VCMPPD           $0x11, Z2, Z19, K4
+	VBLENDMPD        Z3, Z20, K6, Z20
+	VBLENDMPD        Z3, Z21, K7, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z15, Z15
+	VBLENDMPD        Z20, Z12, K2, Z12
+	VBLENDMPD        Z21, Z13, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z14, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
-	VDIVPD           Z20, Z16, Z16
-	VDIVPD           Z21, Z17, Z17
-	VDIVPD           Z22, Z18, Z18
-	VDIVPD           Z23, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VCVTPS2PD        (BX), Z20
-	VCVTPS2PD        32(BX), Z21
-	VCVTPS2PD        64(BX), Z22
-	VCVTPS2PD        96(BX), Z23
-	VMULPD           Z20, Z16, Z16
-	VMULPD           Z21, Z17, Z17
-	VMULPD           Z22, Z18, Z18
-	VMULPD           Z23, Z19, Z19
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z23, Z15, K2, Z15
+	VADDPD           Z20, Z4, Z20
+	VADDPD           Z21, Z4, Z21
+	VADDPD           Z22, Z4, Z22
+	VADDPD           Z23, Z4, Z23
+	VDIVPD           Z20, Z12, Z12
+	VDIVPD           Z21, Z13, Z13
+	VDIVPD           Z22, Z14, Z14
+	VDIVPD           Z23, Z15, Z15
+	VCVTPS2PD        (BX), Z16
+	VCVTPS2PD        32(BX), Z17
+	VCVTPS2PD        64(BX), Z18
+	VCVTPS2PD        96(BX), Z19
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -19653,14 +19709,14 @@ single:
 	VCVTPS2PD        (DX), Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -19668,15 +19724,14 @@ single:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCVTPS2PD        (BX), Z14
-	VMULPD           Z14, Z13, Z13
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
+	VCVTPS2PD        (BX), Z13
+	VMULPD           Z13, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -19696,14 +19751,14 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -19711,16 +19766,15 @@ tail:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VMOVUPS.Z        (BX), K1, Y14
-	VCVTPS2PD        Y14, Z14
-	VMULPD           Z14, Z13, Z13
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
+	VMOVUPS.Z        (BX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -20492,7 +20546,7 @@ TEXT ·hardshrinkAVX512(SB), NOSPLIT, $8-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -20504,10 +20558,10 @@ loop:
 	VMOVUPS     64(CX), Z3
 	VMOVUPS     128(CX), Z4
 	VMOVUPS     192(CX), Z5
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z6
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
 	VCMPPS      $0x12, Z0, Z6, K2
 	VCMPPS      $0x12, Z0, Z7, K3
 	VCMPPS      $0x12, Z0, Z8, K4
@@ -20529,7 +20583,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z2
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z3
 	VCMPPS      $0x12, Z0, Z3, K2
 	VBLENDMPS   Z1, Z2, K2, Z2
 	VMOVUPS     Z2, (AX)
@@ -20545,7 +20599,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z2
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z3
 	VCMPPS      $0x12, Z0, Z3, K2
 	VBLENDMPS   Z1, Z2, K2, Z2
 	VMOVUPS     Z2, K1, (AX)
@@ -20560,7 +20614,7 @@ TEXT ·hardshrinkAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -20572,10 +20626,10 @@ loop:
 	VMOVUPS     64(CX), Z3
 	VMOVUPS     128(CX), Z4
 	VMOVUPS     192(CX), Z5
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z6
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
 	VCMPPS      $0x12, Z0, Z6, K2
 	VCMPPS      $0x12, Z0, Z7, K3
 	VCMPPS      $0x12, Z0, Z8, K4
@@ -20597,7 +20651,7 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z2
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z3
 	VCMPPS      $0x12, Z0, Z3, K2
 	VBLENDMPS   Z1, Z2, K2, Z2
 	VMOVNTPS    Z2, (AX)
@@ -20613,7 +20667,7 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z2
-	VANDPS.BCST actkernconst<>+3232(SB), Z2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z2, Z3
 	VCMPPS      $0x12, Z0, Z3, K2
 	VBLENDMPS   Z1, Z2, K2, Z2
 	VMOVUPS     Z2, K1, (AX)
@@ -20767,9 +20821,9 @@ done:
 TEXT ·hardshrinkBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -20782,34 +20836,30 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
-	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
-	VCMPPS      $0x12, Z1, Z7, K2
-	VCMPPS      $0x12, Z1, Z8, K3
-	VCMPPS      $0x12, Z1, Z9, K4
-	VCMPPS      $0x12, Z1, Z10, K5
-	VBLENDMPS   Z2, Z0, K2, Z7
-	VBLENDMPS   Z2, Z0, K3, Z8
-	VBLENDMPS   Z2, Z0, K4, Z9
-	VBLENDMPS   Z2, Z0, K5, Z10
-	VMOVUPS     (DX), Z11
-	VMOVUPS     64(DX), Z12
-	VMOVUPS     128(DX), Z13
-	VMOVUPS     192(DX), Z14
-	VMULPS      Z11, Z7, Z7
-	VMULPS      Z12, Z8, Z8
-	VMULPS      Z13, Z9, Z9
-	VMULPS      Z14, Z10, Z10
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z7, K2, Z3
-	VBLENDMPS   Z4, Z8, K3, Z4
-	VBLENDMPS   Z5, Z9, K4, Z5
-	VBLENDMPS   Z6, Z10, K5, Z6
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z6, Z10
+	VCMPPS      $0x12, Z0, Z7, K2
+	VCMPPS      $0x12, Z0, Z8, K3
+	VCMPPS      $0x12, Z0, Z9, K4
+	VCMPPS      $0x12, Z0, Z10, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
 	VMOVUPS     Z3, (AX)
 	VMOVUPS     Z4, 64(AX)
 	VMOVUPS     Z5, 128(AX)
@@ -20824,13 +20874,12 @@ single:
 	CMPQ        BX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
-	VCMPPS      $0x12, Z1, Z4, K2
-	VBLENDMPS   Z2, Z0, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -20845,13 +20894,12 @@ tail:
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
-	VCMPPS      $0x12, Z1, Z4, K2
-	VBLENDMPS   Z2, Z0, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -20863,9 +20911,9 @@ done:
 TEXT ·hardshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -20878,34 +20926,30 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
-	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
-	VCMPPS      $0x12, Z1, Z7, K2
-	VCMPPS      $0x12, Z1, Z8, K3
-	VCMPPS      $0x12, Z1, Z9, K4
-	VCMPPS      $0x12, Z1, Z10, K5
-	VBLENDMPS   Z2, Z0, K2, Z7
-	VBLENDMPS   Z2, Z0, K3, Z8
-	VBLENDMPS   Z2, Z0, K4, Z9
-	VBLENDMPS   Z2, Z0, K5, Z10
-	VMOVUPS     (DX), Z11
-	VMOVUPS     64(DX), Z12
-	VMOVUPS     128(DX), Z13
-	VMOVUPS     192(DX), Z14
-	VMULPS      Z11, Z7, Z7
-	VMULPS      Z12, Z8, Z8
-	VMULPS      Z13, Z9, Z9
-	VMULPS      Z14, Z10, Z10
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z7, K2, Z3
-	VBLENDMPS   Z4, Z8, K3, Z4
-	VBLENDMPS   Z5, Z9, K4, Z5
-	VBLENDMPS   Z6, Z10, K5, Z6
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z6, Z10
+	VCMPPS      $0x12, Z0, Z7, K2
+	VCMPPS      $0x12, Z0, Z8, K3
+	VCMPPS      $0x12, Z0, Z9, K4
+	VCMPPS      $0x12, Z0, Z10, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
 	VMOVNTPS    Z3, (AX)
 	VMOVNTPS    Z4, 64(AX)
 	VMOVNTPS    Z5, 128(AX)
@@ -20920,13 +20964,12 @@ single:
 	CMPQ        BX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
-	VCMPPS      $0x12, Z1, Z4, K2
-	VBLENDMPS   Z2, Z0, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVNTPS    Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -20941,13 +20984,12 @@ tail:
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
-	VCMPPS      $0x12, Z1, Z4, K2
-	VBLENDMPS   Z2, Z0, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
+	VCMPPS      $0x12, Z0, Z4, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -21155,7 +21197,7 @@ done:
 TEXT ·hardshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+3328(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -21163,83 +21205,77 @@ TEXT ·hardshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x00, Z0, Z2, K2
-	VCMPPS    $0x00, Z0, Z3, K3
-	VCMPPS    $0x00, Z0, Z4, K4
-	VCMPPS    $0x00, Z0, Z5, K5
-	KNOTW     K2, K2
-	KNOTW     K3, K3
-	KNOTW     K4, K4
-	KNOTW     K5, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	VMOVUPS   Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VCMPPS      $0x00, Z0, Z2, K2
+	VCMPPS      $0x00, Z0, Z3, K3
+	VCMPPS      $0x00, Z0, Z4, K4
+	VCMPPS      $0x00, Z0, Z5, K5
+	KNOTW       K2, K2
+	KNOTW       K3, K3
+	KNOTW       K4, K4
+	KNOTW       K5, K5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VBLENDMPS   Z4, Z0, K4, Z4
+	VBLENDMPS   Z5, Z0, K5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -21250,7 +21286,7 @@ done:
 TEXT ·hardshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+3328(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -21258,83 +21294,77 @@ TEXT ·hardshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x00, Z0, Z2, K2
-	VCMPPS    $0x00, Z0, Z3, K3
-	VCMPPS    $0x00, Z0, Z4, K4
-	VCMPPS    $0x00, Z0, Z5, K5
-	KNOTW     K2, K2
-	KNOTW     K3, K3
-	KNOTW     K4, K4
-	KNOTW     K5, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	VMOVNTPS  Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VCMPPS      $0x00, Z0, Z2, K2
+	VCMPPS      $0x00, Z0, Z3, K3
+	VCMPPS      $0x00, Z0, Z4, K4
+	VCMPPS      $0x00, Z0, Z5, K5
+	KNOTW       K2, K2
+	KNOTW       K3, K3
+	KNOTW       K4, K4
+	KNOTW       K5, K5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VBLENDMPS   Z4, Z0, K4, Z4
+	VBLENDMPS   Z5, Z0, K5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMOVNTPS    Z2, (AX)
+	VMOVNTPS    Z3, 64(AX)
+	VMOVNTPS    Z4, 128(AX)
+	VMOVNTPS    Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVNTPS    Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	SFENCE
@@ -21864,95 +21894,90 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·hardsigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3520(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+3424(SB), Z2
-	VBROADCASTSD actkernconst<>+3432(SB), Z3
+	VBROADCASTSD actkernconst<>+3424(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+3528(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
-	JB        single
-	VCVTPS2PD (CX), Z4
-	VCVTPS2PD 32(CX), Z5
-	VCVTPS2PD 64(CX), Z6
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z5, Z0, K3
-	VCMPPD    $0x11, Z6, Z0, K4
-	VCMPPD    $0x11, Z2, Z4, K5
-	VCMPPD    $0x11, Z2, Z5, K6
-	VCMPPD    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPD Z3, Z1, K2, Z7
-	VBLENDMPD Z3, Z1, K3, Z8
-	VBLENDMPD Z3, Z1, K4, Z9
-	VCVTPS2PD (DX), Z10
-	VCVTPS2PD 32(DX), Z11
-	VCVTPS2PD 64(DX), Z12
-	VMULPD    Z10, Z7, Z7
-	VMULPD    Z11, Z8, Z8
-	VMULPD    Z12, Z9, Z9
-	VCMPPD    $0x03, Z4, Z4, K2
-	VCMPPD    $0x03, Z5, Z5, K3
-	VCMPPD    $0x03, Z6, Z6, K4
-	VBLENDMPD Z4, Z7, K2, Z4
-	VBLENDMPD Z5, Z8, K3, Z5
-	VBLENDMPD Z6, Z9, K4, Z6
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, (AX)
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 32(AX)
-	VCVTPD2PS Z6, Y6
-	VMOVUPS   Y6, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
-	JMP       loop
+	CMPQ        BX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z4
+	VCVTPS2PD   32(CX), Z5
+	VCVTPS2PD   64(CX), Z6
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z5, Z0, K3
+	VCMPPD      $0x11, Z6, Z0, K4
+	VCMPPD      $0x11, Z1, Z4, K5
+	VCMPPD      $0x11, Z1, Z5, K6
+	VCMPPD      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VFIXUPIMMPD $0x00, Z3, Z5, Z5
+	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VBLENDMPD   Z2, Z5, K3, Z5
+	VBLENDMPD   Z2, Z6, K4, Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VMULPD      Z7, Z4, Z4
+	VMULPD      Z8, Z5, Z5
+	VMULPD      Z9, Z6, Z6
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	VCVTPD2PS   Z5, Y5
+	VMOVUPS     Y5, 32(AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	ADDQ        $0x00000060, DX
+	SUBQ        $0x00000018, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z4
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z3, Z1, K2, Z5
-	VCVTPS2PD (DX), Z6
-	VMULPD    Z6, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VCVTPS2PD   (DX), Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y4
-	VCVTPS2PD Y4, Z4
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Y6
-	VCVTPS2PD Y6, Z6
-	VMULPD    Z6, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -21962,95 +21987,90 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·hardsigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+3520(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+3424(SB), Z2
-	VBROADCASTSD actkernconst<>+3432(SB), Z3
+	VBROADCASTSD actkernconst<>+3424(SB), Z1
+	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+3528(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
-	JB        single
-	VCVTPS2PD (CX), Z4
-	VCVTPS2PD 32(CX), Z5
-	VCVTPS2PD 64(CX), Z6
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z5, Z0, K3
-	VCMPPD    $0x11, Z6, Z0, K4
-	VCMPPD    $0x11, Z2, Z4, K5
-	VCMPPD    $0x11, Z2, Z5, K6
-	VCMPPD    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPD Z3, Z1, K2, Z7
-	VBLENDMPD Z3, Z1, K3, Z8
-	VBLENDMPD Z3, Z1, K4, Z9
-	VCVTPS2PD (DX), Z10
-	VCVTPS2PD 32(DX), Z11
-	VCVTPS2PD 64(DX), Z12
-	VMULPD    Z10, Z7, Z7
-	VMULPD    Z11, Z8, Z8
-	VMULPD    Z12, Z9, Z9
-	VCMPPD    $0x03, Z4, Z4, K2
-	VCMPPD    $0x03, Z5, Z5, K3
-	VCMPPD    $0x03, Z6, Z6, K4
-	VBLENDMPD Z4, Z7, K2, Z4
-	VBLENDMPD Z5, Z8, K3, Z5
-	VBLENDMPD Z6, Z9, K4, Z6
-	VCVTPD2PS Z4, Y4
-	VMOVNTPS  Y4, (AX)
-	VCVTPD2PS Z5, Y5
-	VMOVNTPS  Y5, 32(AX)
-	VCVTPD2PS Z6, Y6
-	VMOVNTPS  Y6, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
-	JMP       loop
+	CMPQ        BX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z4
+	VCVTPS2PD   32(CX), Z5
+	VCVTPS2PD   64(CX), Z6
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z5, Z0, K3
+	VCMPPD      $0x11, Z6, Z0, K4
+	VCMPPD      $0x11, Z1, Z4, K5
+	VCMPPD      $0x11, Z1, Z5, K6
+	VCMPPD      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VFIXUPIMMPD $0x00, Z3, Z5, Z5
+	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VBLENDMPD   Z2, Z5, K3, Z5
+	VBLENDMPD   Z2, Z6, K4, Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VMULPD      Z7, Z4, Z4
+	VMULPD      Z8, Z5, Z5
+	VMULPD      Z9, Z6, Z6
+	VCVTPD2PS   Z4, Y4
+	VMOVNTPS    Y4, (AX)
+	VCVTPD2PS   Z5, Y5
+	VMOVNTPS    Y5, 32(AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	ADDQ        $0x00000060, DX
+	SUBQ        $0x00000018, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z4
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z3, Z1, K2, Z5
-	VCVTPS2PD (DX), Z6
-	VMULPD    Z6, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCVTPD2PS Z4, Y4
-	VMOVNTPS  Y4, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VCVTPS2PD   (DX), Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVNTPS    Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y4
-	VCVTPS2PD Y4, Z4
-	VCMPPD    $0x11, Z4, Z0, K2
-	VCMPPD    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Y6
-	VCVTPS2PD Y6, Z6
-	VMULPD    Z6, Z5, Z5
-	VCMPPD    $0x03, Z4, Z4, K2
-	VBLENDMPD Z4, Z5, K2, Z4
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -22260,92 +22280,88 @@ TEXT ·hardsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+3528(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
-	JB        single
-	VCVTPS2PD (CX), Z3
-	VCVTPS2PD 32(CX), Z4
-	VCVTPS2PD 64(CX), Z5
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z4, Z0, K3
-	VCMPPD    $0x11, Z5, Z0, K4
-	VCMPPD    $0x11, Z1, Z3, K5
-	VCMPPD    $0x11, Z1, Z4, K6
-	VCMPPD    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPD Z2, Z0, K2, Z6
-	VBLENDMPD Z2, Z0, K3, Z7
-	VBLENDMPD Z2, Z0, K4, Z8
-	VCVTPS2PD (DX), Z9
-	VCVTPS2PD 32(DX), Z10
-	VCVTPS2PD 64(DX), Z11
-	VMULPD    Z9, Z6, Z6
-	VMULPD    Z10, Z7, Z7
-	VMULPD    Z11, Z8, Z8
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VBLENDMPD Z3, Z6, K2, Z3
-	VBLENDMPD Z4, Z7, K3, Z4
-	VBLENDMPD Z5, Z8, K4, Z5
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, (AX)
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, 32(AX)
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
-	JMP       loop
+	CMPQ        BX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z4
+	VCVTPS2PD   32(CX), Z5
+	VCVTPS2PD   64(CX), Z6
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z5, Z0, K3
+	VCMPPD      $0x11, Z6, Z0, K4
+	VCMPPD      $0x11, Z1, Z4, K5
+	VCMPPD      $0x11, Z1, Z5, K6
+	VCMPPD      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VFIXUPIMMPD $0x00, Z3, Z5, Z5
+	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VBLENDMPD   Z2, Z5, K3, Z5
+	VBLENDMPD   Z2, Z6, K4, Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VMULPD      Z7, Z4, Z4
+	VMULPD      Z8, Z5, Z5
+	VMULPD      Z9, Z6, Z6
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	VCVTPD2PS   Z5, Y5
+	VMOVUPS     Y5, 32(AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	ADDQ        $0x00000060, DX
+	SUBQ        $0x00000018, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z2, Z0, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z5, Z4, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VCVTPS2PD   (DX), Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y3
-	VCVTPS2PD Y3, Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z5, Z4, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22357,92 +22373,88 @@ TEXT ·hardsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+48(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+3432(SB), Z2
+	VBROADCASTSD actkernconst<>+3528(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000018
-	JB        single
-	VCVTPS2PD (CX), Z3
-	VCVTPS2PD 32(CX), Z4
-	VCVTPS2PD 64(CX), Z5
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z4, Z0, K3
-	VCMPPD    $0x11, Z5, Z0, K4
-	VCMPPD    $0x11, Z1, Z3, K5
-	VCMPPD    $0x11, Z1, Z4, K6
-	VCMPPD    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPD Z2, Z0, K2, Z6
-	VBLENDMPD Z2, Z0, K3, Z7
-	VBLENDMPD Z2, Z0, K4, Z8
-	VCVTPS2PD (DX), Z9
-	VCVTPS2PD 32(DX), Z10
-	VCVTPS2PD 64(DX), Z11
-	VMULPD    Z9, Z6, Z6
-	VMULPD    Z10, Z7, Z7
-	VMULPD    Z11, Z8, Z8
-	VCMPPD    $0x03, Z3, Z3, K2
-	VCMPPD    $0x03, Z4, Z4, K3
-	VCMPPD    $0x03, Z5, Z5, K4
-	VBLENDMPD Z3, Z6, K2, Z3
-	VBLENDMPD Z4, Z7, K3, Z4
-	VBLENDMPD Z5, Z8, K4, Z5
-	VCVTPD2PS Z3, Y3
-	VMOVNTPS  Y3, (AX)
-	VCVTPD2PS Z4, Y4
-	VMOVNTPS  Y4, 32(AX)
-	VCVTPD2PS Z5, Y5
-	VMOVNTPS  Y5, 64(AX)
-	ADDQ      $0x00000060, AX
-	ADDQ      $0x00000060, CX
-	ADDQ      $0x00000060, DX
-	SUBQ      $0x00000018, BX
-	JMP       loop
+	CMPQ        BX, $0x00000018
+	JB          single
+	VCVTPS2PD   (CX), Z4
+	VCVTPS2PD   32(CX), Z5
+	VCVTPS2PD   64(CX), Z6
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z5, Z0, K3
+	VCMPPD      $0x11, Z6, Z0, K4
+	VCMPPD      $0x11, Z1, Z4, K5
+	VCMPPD      $0x11, Z1, Z5, K6
+	VCMPPD      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VFIXUPIMMPD $0x00, Z3, Z5, Z5
+	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VBLENDMPD   Z2, Z5, K3, Z5
+	VBLENDMPD   Z2, Z6, K4, Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VMULPD      Z7, Z4, Z4
+	VMULPD      Z8, Z5, Z5
+	VMULPD      Z9, Z6, Z6
+	VCVTPD2PS   Z4, Y4
+	VMOVNTPS    Y4, (AX)
+	VCVTPD2PS   Z5, Y5
+	VMOVNTPS    Y5, 32(AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, 64(AX)
+	ADDQ        $0x00000060, AX
+	ADDQ        $0x00000060, CX
+	ADDQ        $0x00000060, DX
+	SUBQ        $0x00000018, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z2, Z0, K2, Z4
-	VCVTPS2PD (DX), Z5
-	VMULPD    Z5, Z4, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVNTPS  Y3, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VCVTPS2PD   (DX), Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVNTPS    Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y3
-	VCVTPS2PD Y3, Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPD Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Y5
-	VCVTPS2PD Y5, Z5
-	VMULPD    Z5, Z4, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VCMPPD      $0x11, Z4, Z0, K2
+	VCMPPD      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPD $0x00, Z3, Z4, Z4
+	VBLENDMPD   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z5, Z4, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -23696,88 +23708,83 @@ TEXT ·hardtanhBackwardAVX512(SB), NOSPLIT, $16-80
 	MOVSS        max_val+76(FP), X0
 	MOVSS        X0, 8(SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS 8(SP), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS 8(SP), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z2, Z4, K5
-	VCMPPS    $0x11, Z2, Z5, K6
-	VCMPPS    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z3, Z1, K2, Z7
-	VBLENDMPS Z3, Z1, K3, Z8
-	VBLENDMPS Z3, Z1, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VMULPS    Z12, Z9, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVUPS     Z4, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -23791,88 +23798,83 @@ TEXT ·hardtanhBackwardAVX512Stream(SB), NOSPLIT, $16-80
 	MOVSS        max_val+76(FP), X0
 	MOVSS        X0, 8(SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS 8(SP), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS 8(SP), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z2, Z4, K5
-	VCMPPS    $0x11, Z2, Z5, K6
-	VCMPPS    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z3, Z1, K2, Z7
-	VBLENDMPS Z3, Z1, K3, Z8
-	VBLENDMPS Z3, Z1, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VMULPS    Z12, Z9, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVNTPS  Z4, (AX)
-	VMOVNTPS  Z5, 64(AX)
-	VMOVNTPS  Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVNTPS    Z4, (AX)
+	VMOVNTPS    Z5, 64(AX)
+	VMOVNTPS    Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVNTPS  Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVNTPS    Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -24082,88 +24084,83 @@ TEXT ·hardtanhBackwardFromOutputAVX512(SB), NOSPLIT, $16-80
 	MOVSS        max_val+76(FP), X0
 	MOVSS        X0, 8(SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS 8(SP), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS 8(SP), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z2, Z4, K5
-	VCMPPS    $0x11, Z2, Z5, K6
-	VCMPPS    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z3, Z1, K2, Z7
-	VBLENDMPS Z3, Z1, K3, Z8
-	VBLENDMPS Z3, Z1, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VMULPS    Z12, Z9, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVUPS   Z4, (AX)
-	VMOVUPS   Z5, 64(AX)
-	VMOVUPS   Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVUPS     Z4, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -24177,88 +24174,83 @@ TEXT ·hardtanhBackwardFromOutputAVX512Stream(SB), NOSPLIT, $16-80
 	MOVSS        max_val+76(FP), X0
 	MOVSS        X0, 8(SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS 8(SP), Z2
-	VBROADCASTSS actkernconst<>+3328(SB), Z3
+	VBROADCASTSS 8(SP), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z4
-	VMOVUPS   64(CX), Z5
-	VMOVUPS   128(CX), Z6
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z5, Z0, K3
-	VCMPPS    $0x11, Z6, Z0, K4
-	VCMPPS    $0x11, Z2, Z4, K5
-	VCMPPS    $0x11, Z2, Z5, K6
-	VCMPPS    $0x11, Z2, Z6, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z3, Z1, K2, Z7
-	VBLENDMPS Z3, Z1, K3, Z8
-	VBLENDMPS Z3, Z1, K4, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VMULPS    Z12, Z9, Z9
-	VCMPPS    $0x03, Z4, Z4, K2
-	VCMPPS    $0x03, Z5, Z5, K3
-	VCMPPS    $0x03, Z6, Z6, K4
-	VBLENDMPS Z4, Z7, K2, Z4
-	VBLENDMPS Z5, Z8, K3, Z5
-	VBLENDMPS Z6, Z9, K4, Z6
-	VMOVNTPS  Z4, (AX)
-	VMOVNTPS  Z5, 64(AX)
-	VMOVNTPS  Z6, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVNTPS    Z4, (AX)
+	VMOVNTPS    Z5, 64(AX)
+	VMOVNTPS    Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS   (DX), Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVNTPS  Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVNTPS    Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z4
-	VCMPPS    $0x11, Z4, Z0, K2
-	VCMPPS    $0x11, Z2, Z4, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z3, Z1, K2, Z5
-	VMOVUPS.Z (DX), K1, Z6
-	VMULPS    Z6, Z5, Z5
-	VCMPPS    $0x03, Z4, Z4, K2
-	VBLENDMPS Z4, Z5, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -24649,7 +24641,7 @@ done:
 // func identityBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·identityBackwardAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -24723,7 +24715,7 @@ done:
 // func identityBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·identityBackwardAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -24947,7 +24939,7 @@ done:
 // func identityBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·identityBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -25021,7 +25013,7 @@ done:
 // func identityBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·identityBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -25248,13 +25240,13 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	MOVSS          negative_slope+48(FP), X0
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
-	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+3584(SB), Z0
-	VBLENDMPS.BCST actkernconst<>+3328(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+3588(SB), Z1, Z1
+	VCMPPS.BCST    $0x00, actkernconst<>+3244(SB), Z0, K2
+	VBROADCASTSS   actkernconst<>+3592(SB), Z0
+	VBLENDMPS.BCST actkernconst<>+3584(SB), Z0, K2, Z1
+	VXORPS.BCST    actkernconst<>+3596(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
-	VBROADCASTSS   actkernconst<>+3236(SB), Z1
+	VBROADCASTSS   actkernconst<>+3244(SB), Z1
 	VBROADCASTSS   (SP), Z2
 	MOVQ           dst_base+0(FP), AX
 	MOVQ           in0_base+24(FP), CX
@@ -25329,13 +25321,13 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS          negative_slope+48(FP), X0
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
-	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+3584(SB), Z0
-	VBLENDMPS.BCST actkernconst<>+3328(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+3588(SB), Z1, Z1
+	VCMPPS.BCST    $0x00, actkernconst<>+3244(SB), Z0, K2
+	VBROADCASTSS   actkernconst<>+3592(SB), Z0
+	VBLENDMPS.BCST actkernconst<>+3584(SB), Z0, K2, Z1
+	VXORPS.BCST    actkernconst<>+3596(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
-	VBROADCASTSS   actkernconst<>+3236(SB), Z1
+	VBROADCASTSS   actkernconst<>+3244(SB), Z1
 	VBROADCASTSS   (SP), Z2
 	MOVQ           dst_base+0(FP), AX
 	MOVQ           in0_base+24(FP), CX
@@ -25575,9 +25567,9 @@ done:
 TEXT ·leakyReluBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        negative_slope+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -25665,9 +25657,9 @@ done:
 TEXT ·leakyReluBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        negative_slope+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -25939,9 +25931,9 @@ done:
 TEXT ·leakyReluBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVSS        negative_slope+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -26029,9 +26021,9 @@ done:
 TEXT ·leakyReluBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        negative_slope+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -26304,10 +26296,10 @@ TEXT ·linearAVX512(SB), NOSPLIT, $136-52
 	MOVSS          c+48(FP), X0
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
-	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+3584(SB), Z0
-	VBLENDMPS.BCST actkernconst<>+3328(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+3588(SB), Z1, Z0
+	VCMPPS.BCST    $0x00, actkernconst<>+3244(SB), Z0, K2
+	VBROADCASTSS   actkernconst<>+3592(SB), Z0
+	VBLENDMPS.BCST actkernconst<>+3584(SB), Z0, K2, Z1
+	VXORPS.BCST    actkernconst<>+3596(SB), Z1, Z0
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z0, 72(SP)
 	VMOVUPD        8(SP), Z0
@@ -26392,10 +26384,10 @@ TEXT ·linearAVX512Stream(SB), NOSPLIT, $136-52
 	MOVSS          c+48(FP), X0
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
-	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+3584(SB), Z0
-	VBLENDMPS.BCST actkernconst<>+3328(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+3588(SB), Z1, Z0
+	VCMPPS.BCST    $0x00, actkernconst<>+3244(SB), Z0, K2
+	VBROADCASTSS   actkernconst<>+3592(SB), Z0
+	VBLENDMPS.BCST actkernconst<>+3584(SB), Z0, K2, Z1
+	VXORPS.BCST    actkernconst<>+3596(SB), Z1, Z0
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z0, 72(SP)
 	VMOVUPD        8(SP), Z0
@@ -37960,13 +37952,13 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	MOVSS          negative_slope+48(FP), X0
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
-	VCMPPS.BCST    $0x00, actkernconst<>+3236(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+3584(SB), Z0
-	VBLENDMPS.BCST actkernconst<>+3328(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+3588(SB), Z1, Z1
+	VCMPPS.BCST    $0x00, actkernconst<>+3244(SB), Z0, K2
+	VBROADCASTSS   actkernconst<>+3592(SB), Z0
+	VBLENDMPS.BCST actkernconst<>+3584(SB), Z0, K2, Z1
+	VXORPS.BCST    actkernconst<>+3596(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
-	VBROADCASTSS   actkernconst<>+3236(SB), Z1
+	VBROADCASTSS   actkernconst<>+3244(SB), Z1
 	VBROADCASTSS   (SP), Z2
 	MOVQ           dst_base+0(FP), AX
 	MOVQ           in0_base+24(FP), CX
@@ -38122,9 +38114,9 @@ done:
 TEXT ·preluBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        negative_slope+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38301,9 +38293,9 @@ done:
 // func preluVecAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·preluVecAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3584(SB), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3592(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -38327,9 +38319,9 @@ loop:
 	VBLENDMPS   Z2, Z0, K5, Z9
 	VBLENDMPS   Z2, Z0, K6, Z10
 	VBLENDMPS   Z2, Z0, K7, Z11
-	VXORPS.BCST actkernconst<>+3588(SB), Z9, Z9
-	VXORPS.BCST actkernconst<>+3588(SB), Z10, Z10
-	VXORPS.BCST actkernconst<>+3588(SB), Z11, Z11
+	VXORPS.BCST actkernconst<>+3596(SB), Z9, Z9
+	VXORPS.BCST actkernconst<>+3596(SB), Z10, Z10
+	VXORPS.BCST actkernconst<>+3596(SB), Z11, Z11
 	VMAXPS      Z9, Z3, Z9
 	VMAXPS      Z10, Z4, Z10
 	VMAXPS      Z11, Z5, Z11
@@ -38362,7 +38354,7 @@ single:
 	VMOVUPS     (DX), Z4
 	VCMPPS      $0x00, Z1, Z4, K3
 	VBLENDMPS   Z2, Z0, K3, Z5
-	VXORPS.BCST actkernconst<>+3588(SB), Z5, Z5
+	VXORPS.BCST actkernconst<>+3596(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
@@ -38386,7 +38378,7 @@ tail:
 	VMOVUPS.Z   (DX), K1, Z4
 	VCMPPS      $0x00, Z1, Z4, K3
 	VBLENDMPS   Z2, Z0, K3, Z5
-	VXORPS.BCST actkernconst<>+3588(SB), Z5, Z5
+	VXORPS.BCST actkernconst<>+3596(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
@@ -38489,8 +38481,8 @@ done:
 // func preluBackwardVecAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·preluBackwardVecAVX512(SB), NOSPLIT, $0-96
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
-	VBROADCASTSS actkernconst<>+3328(SB), Z1
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
+	VBROADCASTSS actkernconst<>+3584(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -39092,7 +39084,7 @@ done:
 // func regluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·regluAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -39499,7 +39491,7 @@ done:
 // func regluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·regluBackwardBAVX512(SB), NOSPLIT, $0-96
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -39641,7 +39633,7 @@ done:
 // func reluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·reluAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -39694,7 +39686,7 @@ done:
 // func reluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·reluAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -40479,7 +40471,7 @@ done:
 // func relu6AVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6AVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -40539,7 +40531,7 @@ done:
 // func relu6AVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6AVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -40721,88 +40713,84 @@ done:
 // func relu6BackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z0, K2, Z6
-	VBLENDMPS Z2, Z0, K3, Z7
-	VBLENDMPS Z2, Z0, K4, Z8
-	VMOVUPS   (DX), Z9
-	VMOVUPS   64(DX), Z10
-	VMOVUPS   128(DX), Z11
-	VMULPS    Z9, Z6, Z6
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVUPS     Z4, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40811,88 +40799,84 @@ done:
 // func relu6BackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z0, K2, Z6
-	VBLENDMPS Z2, Z0, K3, Z7
-	VBLENDMPS Z2, Z0, K4, Z8
-	VMOVUPS   (DX), Z9
-	VMOVUPS   64(DX), Z10
-	VMOVUPS   128(DX), Z11
-	VMULPS    Z9, Z6, Z6
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVNTPS    Z4, (AX)
+	VMOVNTPS    Z5, 64(AX)
+	VMOVNTPS    Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVNTPS    Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -41103,88 +41087,84 @@ done:
 // func relu6BackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z0, K2, Z6
-	VBLENDMPS Z2, Z0, K3, Z7
-	VBLENDMPS Z2, Z0, K4, Z8
-	VMOVUPS   (DX), Z9
-	VMOVUPS   64(DX), Z10
-	VMOVUPS   128(DX), Z11
-	VMULPS    Z9, Z6, Z6
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVUPS     Z4, (AX)
+	VMOVUPS     Z5, 64(AX)
+	VMOVUPS     Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41193,88 +41173,84 @@ done:
 // func relu6BackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z2
+	VBROADCASTSS actkernconst<>+3588(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000030
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z4, Z0, K3
-	VCMPPS    $0x11, Z5, Z0, K4
-	VCMPPS    $0x11, Z1, Z3, K5
-	VCMPPS    $0x11, Z1, Z4, K6
-	VCMPPS    $0x11, Z1, Z5, K7
-	KANDW     K5, K2, K2
-	KANDW     K6, K3, K3
-	KANDW     K7, K4, K4
-	VBLENDMPS Z2, Z0, K2, Z6
-	VBLENDMPS Z2, Z0, K3, Z7
-	VBLENDMPS Z2, Z0, K4, Z8
-	VMOVUPS   (DX), Z9
-	VMOVUPS   64(DX), Z10
-	VMOVUPS   128(DX), Z11
-	VMULPS    Z9, Z6, Z6
-	VMULPS    Z10, Z7, Z7
-	VMULPS    Z11, Z8, Z8
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VBLENDMPS Z3, Z6, K2, Z3
-	VBLENDMPS Z4, Z7, K3, Z4
-	VBLENDMPS Z5, Z8, K4, Z5
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	ADDQ      $0x000000c0, AX
-	ADDQ      $0x000000c0, CX
-	ADDQ      $0x000000c0, DX
-	SUBQ      $0x00000030, BX
-	JMP       loop
+	CMPQ        BX, $0x00000030
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z5, Z0, K3
+	VCMPPS      $0x11, Z6, Z0, K4
+	VCMPPS      $0x11, Z1, Z4, K5
+	VCMPPS      $0x11, Z1, Z5, K6
+	VCMPPS      $0x11, Z1, Z6, K7
+	KANDW       K5, K2, K2
+	KANDW       K6, K3, K3
+	KANDW       K7, K4, K4
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VFIXUPIMMPS $0x00, Z3, Z5, Z5
+	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VBLENDMPS   Z2, Z5, K3, Z5
+	VBLENDMPS   Z2, Z6, K4, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMULPS      Z7, Z4, Z4
+	VMULPS      Z8, Z5, Z5
+	VMULPS      Z9, Z6, Z6
+	VMOVNTPS    Z4, (AX)
+	VMOVNTPS    Z5, 64(AX)
+	VMOVNTPS    Z6, 128(AX)
+	ADDQ        $0x000000c0, AX
+	ADDQ        $0x000000c0, CX
+	ADDQ        $0x000000c0, DX
+	SUBQ        $0x00000030, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS     (DX), Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVNTPS    Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x11, Z3, Z0, K2
-	VCMPPS    $0x11, Z1, Z3, K3
-	KANDW     K3, K2, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VCMPPS      $0x11, Z4, Z0, K2
+	VCMPPS      $0x11, Z1, Z4, K3
+	KANDW       K3, K2, K2
+	VFIXUPIMMPS $0x00, Z3, Z4, Z4
+	VBLENDMPS   Z2, Z4, K2, Z4
+	VMOVUPS.Z   (DX), K1, Z5
+	VMULPS      Z5, Z4, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -43551,11 +43527,11 @@ done:
 // func sigmoidAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sigmoidAVX512(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+704(SB), Z2
-	VBROADCASTSD actkernconst<>+712(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
+	VBROADCASTSD actkernconst<>+64(SB), Z0
+	VBROADCASTSD actkernconst<>+704(SB), Z1
+	VBROADCASTSD actkernconst<>+712(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
@@ -43582,14 +43558,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -43606,14 +43582,14 @@ loop:
 	VFMADD213PD      Z21, Z6, Z29
 	VFMADD213PD      Z22, Z6, Z30
 	VFMADD213PD      Z23, Z6, Z31
-	VMOVAPD          Z1, Z20
-	VFMADD213PD      Z2, Z28, Z20
-	VMOVAPD          Z1, Z21
-	VFMADD213PD      Z2, Z29, Z21
-	VMOVAPD          Z1, Z22
-	VFMADD213PD      Z2, Z30, Z22
-	VMOVAPD          Z1, Z23
-	VFMADD213PD      Z2, Z31, Z23
+	VMOVAPD          Z0, Z20
+	VFMADD213PD      Z1, Z28, Z20
+	VMOVAPD          Z0, Z21
+	VFMADD213PD      Z1, Z29, Z21
+	VMOVAPD          Z0, Z22
+	VFMADD213PD      Z1, Z30, Z22
+	VMOVAPD          Z0, Z23
+	VFMADD213PD      Z1, Z31, Z23
 	VFMADD213PD      Z7, Z28, Z20
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
@@ -43642,38 +43618,34 @@ loop:
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z2, Z16, K6
+	VCMPPD           $0x11, Z2, Z17, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z2, Z18, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z20, K6, Z20
-	VBLENDMPD        Z4, Z21, K7, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K2, Z16
-	VBLENDMPD        Z21, Z0, K3, Z17
+	VCMPPD           $0x11, Z2, Z19, K4
+	VBLENDMPD        Z3, Z20, K6, Z20
+	VBLENDMPD        Z3, Z21, K7, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z15, Z15
+	VBLENDMPD        Z20, Z12, K2, Z12
+	VBLENDMPD        Z21, Z13, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z14, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
-	VDIVPD           Z20, Z16, Z16
-	VDIVPD           Z21, Z17, Z17
-	VDIVPD           Z22, Z18, Z18
-	VDIVPD           Z23, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z23, Z15, K2, Z15
+	VADDPD           Z20, Z4, Z20
+	VADDPD           Z21, Z4, Z21
+	VADDPD           Z22, Z4, Z22
+	VADDPD           Z23, Z4, Z23
+	VDIVPD           Z20, Z12, Z12
+	VDIVPD           Z21, Z13, Z13
+	VDIVPD           Z22, Z14, Z14
+	VDIVPD           Z23, Z15, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -43693,14 +43665,14 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -43708,13 +43680,12 @@ single:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -43732,14 +43703,14 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -43747,13 +43718,12 @@ tail:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -43764,11 +43734,11 @@ done:
 // func sigmoidAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sigmoidAVX512Stream(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+64(SB), Z1
-	VBROADCASTSD actkernconst<>+704(SB), Z2
-	VBROADCASTSD actkernconst<>+712(SB), Z3
-	VBROADCASTSD actkernconst<>+48(SB), Z4
+	VBROADCASTSD actkernconst<>+64(SB), Z0
+	VBROADCASTSD actkernconst<>+704(SB), Z1
+	VBROADCASTSD actkernconst<>+712(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+88(SB), Z5
 	VBROADCASTSD actkernconst<>+96(SB), Z6
 	VBROADCASTSD actkernconst<>+112(SB), Z7
@@ -43795,14 +43765,14 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
 	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -43819,14 +43789,14 @@ loop:
 	VFMADD213PD      Z21, Z6, Z29
 	VFMADD213PD      Z22, Z6, Z30
 	VFMADD213PD      Z23, Z6, Z31
-	VMOVAPD          Z1, Z20
-	VFMADD213PD      Z2, Z28, Z20
-	VMOVAPD          Z1, Z21
-	VFMADD213PD      Z2, Z29, Z21
-	VMOVAPD          Z1, Z22
-	VFMADD213PD      Z2, Z30, Z22
-	VMOVAPD          Z1, Z23
-	VFMADD213PD      Z2, Z31, Z23
+	VMOVAPD          Z0, Z20
+	VFMADD213PD      Z1, Z28, Z20
+	VMOVAPD          Z0, Z21
+	VFMADD213PD      Z1, Z29, Z21
+	VMOVAPD          Z0, Z22
+	VFMADD213PD      Z1, Z30, Z22
+	VMOVAPD          Z0, Z23
+	VFMADD213PD      Z1, Z31, Z23
 	VFMADD213PD      Z7, Z28, Z20
 	VFMADD213PD      Z7, Z29, Z21
 	VFMADD213PD      Z7, Z30, Z22
@@ -43855,38 +43825,34 @@ loop:
 	VSCALEFPD        Z25, Z21, Z21
 	VSCALEFPD        Z26, Z22, Z22
 	VSCALEFPD        Z27, Z23, Z23
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z2, Z16, K6
+	VCMPPD           $0x11, Z2, Z17, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z2, Z18, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z20, K6, Z20
-	VBLENDMPD        Z4, Z21, K7, Z21
-	VBLENDMPD        Z4, Z22, K5, Z22
-	VBLENDMPD        Z4, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K2, Z16
-	VBLENDMPD        Z21, Z0, K3, Z17
+	VCMPPD           $0x11, Z2, Z19, K4
+	VBLENDMPD        Z3, Z20, K6, Z20
+	VBLENDMPD        Z3, Z21, K7, Z21
+	VBLENDMPD        Z3, Z22, K5, Z22
+	VBLENDMPD        Z3, Z23, K4, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z15, Z15
+	VBLENDMPD        Z20, Z12, K2, Z12
+	VBLENDMPD        Z21, Z13, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z14, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
-	VADDPD           Z20, Z0, Z20
-	VADDPD           Z21, Z0, Z21
-	VADDPD           Z22, Z0, Z22
-	VADDPD           Z23, Z0, Z23
-	VDIVPD           Z20, Z16, Z16
-	VDIVPD           Z21, Z17, Z17
-	VDIVPD           Z22, Z18, Z18
-	VDIVPD           Z23, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z23, Z15, K2, Z15
+	VADDPD           Z20, Z4, Z20
+	VADDPD           Z21, Z4, Z21
+	VADDPD           Z22, Z4, Z22
+	VADDPD           Z23, Z4, Z23
+	VDIVPD           Z20, Z12, Z12
+	VDIVPD           Z21, Z13, Z13
+	VDIVPD           Z22, Z14, Z14
+	VDIVPD           Z23, Z15, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVNTPS         Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -43906,14 +43872,14 @@ single:
 	VCVTPS2PD        (CX), Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -43921,13 +43887,12 @@ single:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -43945,14 +43910,14 @@ tail:
 	VCVTPS2PD        Y12, Z12
 	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VMAXPD           Z3, Z13, Z14
-	VCMPPD           $0x11, Z4, Z12, K2
+	VMAXPD           Z2, Z13, Z14
+	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z16
 	VFMADD213PD      Z14, Z6, Z16
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z16, Z14
+	VMOVAPD          Z0, Z14
+	VFMADD213PD      Z1, Z16, Z14
 	VFMADD213PD      Z7, Z16, Z14
 	VFMADD213PD      Z8, Z16, Z14
 	VFMADD213PD      Z9, Z16, Z14
@@ -43960,13 +43925,12 @@ tail:
 	VFMADD213PD      Z11, Z16, Z14
 	VFMADD213PD.BCST actkernconst<>+744(SB), Z16, Z14
 	VSCALEFPD        Z15, Z14, Z14
-	VCMPPD           $0x11, Z3, Z13, K3
-	VBLENDMPD        Z4, Z14, K3, Z14
-	VBLENDMPD        Z14, Z0, K2, Z13
-	VADDPD           Z14, Z0, Z14
-	VDIVPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x11, Z2, Z13, K3
+	VBLENDMPD        Z3, Z14, K3, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z12, Z12
+	VBLENDMPD        Z14, Z12, K2, Z12
+	VADDPD           Z14, Z4, Z14
+	VDIVPD           Z14, Z12, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -45854,12 +45818,20 @@ loop:
 	VBLENDMPD        Z3, Z21, K6, Z21
 	VBLENDMPD        Z3, Z22, K5, Z22
 	VBLENDMPD        Z3, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
+	VBLENDMPD        Z23, Z19, K2, Z19
 	VADDPD           Z20, Z0, Z20
 	VADDPD           Z21, Z0, Z21
 	VADDPD           Z22, Z0, Z22
@@ -45940,7 +45912,9 @@ single:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -45987,7 +45961,9 @@ tail:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -46127,12 +46103,20 @@ loop:
 	VBLENDMPD        Z3, Z21, K6, Z21
 	VBLENDMPD        Z3, Z22, K5, Z22
 	VBLENDMPD        Z3, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
+	VBLENDMPD        Z23, Z19, K2, Z19
 	VADDPD           Z20, Z0, Z20
 	VADDPD           Z21, Z0, Z21
 	VADDPD           Z22, Z0, Z22
@@ -46213,7 +46197,9 @@ single:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -46260,7 +46246,9 @@ tail:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -73802,7 +73790,7 @@ TEXT ·softshrinkAVX512(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3596(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
@@ -73873,7 +73861,7 @@ TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+3588(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+3596(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
@@ -74090,8 +74078,8 @@ TEXT ·softshrinkBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z1
+	VBROADCASTSS actkernconst<>+3588(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -74104,34 +74092,30 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
-	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z6, Z10
 	VCMPPS      $0x11, Z7, Z0, K2
 	VCMPPS      $0x11, Z8, Z0, K3
 	VCMPPS      $0x11, Z9, Z0, K4
 	VCMPPS      $0x11, Z10, Z0, K5
-	VBLENDMPS   Z2, Z1, K2, Z7
-	VBLENDMPS   Z2, Z1, K3, Z8
-	VBLENDMPS   Z2, Z1, K4, Z9
-	VBLENDMPS   Z2, Z1, K5, Z10
-	VMOVUPS     (DX), Z11
-	VMOVUPS     64(DX), Z12
-	VMOVUPS     128(DX), Z13
-	VMOVUPS     192(DX), Z14
-	VMULPS      Z11, Z7, Z7
-	VMULPS      Z12, Z8, Z8
-	VMULPS      Z13, Z9, Z9
-	VMULPS      Z14, Z10, Z10
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z7, K2, Z3
-	VBLENDMPS   Z4, Z8, K3, Z4
-	VBLENDMPS   Z5, Z9, K4, Z5
-	VBLENDMPS   Z6, Z10, K5, Z6
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
 	VMOVUPS     Z3, (AX)
 	VMOVUPS     Z4, 64(AX)
 	VMOVUPS     Z5, 128(AX)
@@ -74146,13 +74130,12 @@ single:
 	CMPQ        BX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VBLENDMPS   Z2, Z1, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -74167,13 +74150,12 @@ tail:
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VBLENDMPS   Z2, Z1, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -74186,8 +74168,8 @@ TEXT ·softshrinkBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VBROADCASTSS actkernconst<>+3236(SB), Z1
-	VBROADCASTSS actkernconst<>+3328(SB), Z2
+	VBROADCASTSS actkernconst<>+3584(SB), Z1
+	VBROADCASTSS actkernconst<>+3588(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -74200,34 +74182,30 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z7
-	VANDPS.BCST actkernconst<>+3232(SB), Z4, Z8
-	VANDPS.BCST actkernconst<>+3232(SB), Z5, Z9
-	VANDPS.BCST actkernconst<>+3232(SB), Z6, Z10
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z7
+	VANDPS.BCST actkernconst<>+3240(SB), Z4, Z8
+	VANDPS.BCST actkernconst<>+3240(SB), Z5, Z9
+	VANDPS.BCST actkernconst<>+3240(SB), Z6, Z10
 	VCMPPS      $0x11, Z7, Z0, K2
 	VCMPPS      $0x11, Z8, Z0, K3
 	VCMPPS      $0x11, Z9, Z0, K4
 	VCMPPS      $0x11, Z10, Z0, K5
-	VBLENDMPS   Z2, Z1, K2, Z7
-	VBLENDMPS   Z2, Z1, K3, Z8
-	VBLENDMPS   Z2, Z1, K4, Z9
-	VBLENDMPS   Z2, Z1, K5, Z10
-	VMOVUPS     (DX), Z11
-	VMOVUPS     64(DX), Z12
-	VMOVUPS     128(DX), Z13
-	VMOVUPS     192(DX), Z14
-	VMULPS      Z11, Z7, Z7
-	VMULPS      Z12, Z8, Z8
-	VMULPS      Z13, Z9, Z9
-	VMULPS      Z14, Z10, Z10
-	VCMPPS      $0x03, Z3, Z3, K2
-	VCMPPS      $0x03, Z4, Z4, K3
-	VCMPPS      $0x03, Z5, Z5, K4
-	VCMPPS      $0x03, Z6, Z6, K5
-	VBLENDMPS   Z3, Z7, K2, Z3
-	VBLENDMPS   Z4, Z8, K3, Z4
-	VBLENDMPS   Z5, Z9, K4, Z5
-	VBLENDMPS   Z6, Z10, K5, Z6
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
 	VMOVNTPS    Z3, (AX)
 	VMOVNTPS    Z4, 64(AX)
 	VMOVNTPS    Z5, 128(AX)
@@ -74242,13 +74220,12 @@ single:
 	CMPQ        BX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VBLENDMPS   Z2, Z1, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVNTPS    Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
@@ -74263,13 +74240,12 @@ tail:
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VANDPS.BCST actkernconst<>+3232(SB), Z3, Z4
+	VANDPS.BCST actkernconst<>+3240(SB), Z3, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VBLENDMPS   Z2, Z1, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VCMPPS      $0x03, Z3, Z3, K2
-	VBLENDMPS   Z3, Z4, K2, Z3
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
 	VMOVUPS     Z3, K1, (AX)
 
 done:
@@ -74477,7 +74453,7 @@ done:
 TEXT ·softshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+3328(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -74485,83 +74461,77 @@ TEXT ·softshrinkBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x00, Z0, Z2, K2
-	VCMPPS    $0x00, Z0, Z3, K3
-	VCMPPS    $0x00, Z0, Z4, K4
-	VCMPPS    $0x00, Z0, Z5, K5
-	KNOTW     K2, K2
-	KNOTW     K3, K3
-	KNOTW     K4, K4
-	KNOTW     K5, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
-	VMOVUPS   Z2, (AX)
-	VMOVUPS   Z3, 64(AX)
-	VMOVUPS   Z4, 128(AX)
-	VMOVUPS   Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VCMPPS      $0x00, Z0, Z2, K2
+	VCMPPS      $0x00, Z0, Z3, K3
+	VCMPPS      $0x00, Z0, Z4, K4
+	VCMPPS      $0x00, Z0, Z5, K5
+	KNOTW       K2, K2
+	KNOTW       K3, K3
+	KNOTW       K4, K4
+	KNOTW       K5, K5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VBLENDMPS   Z4, Z0, K4, Z4
+	VBLENDMPS   Z5, Z0, K5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -74572,7 +74542,7 @@ done:
 TEXT ·softshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        lambd+72(FP), X0
 	MOVSS        X0, (SP)
-	VBROADCASTSS actkernconst<>+3236(SB), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z0
 	VBROADCASTSS actkernconst<>+3328(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -74580,83 +74550,77 @@ TEXT ·softshrinkBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z2
-	VMOVUPS   64(CX), Z3
-	VMOVUPS   128(CX), Z4
-	VMOVUPS   192(CX), Z5
-	VCMPPS    $0x00, Z0, Z2, K2
-	VCMPPS    $0x00, Z0, Z3, K3
-	VCMPPS    $0x00, Z0, Z4, K4
-	VCMPPS    $0x00, Z0, Z5, K5
-	KNOTW     K2, K2
-	KNOTW     K3, K3
-	KNOTW     K4, K4
-	KNOTW     K5, K5
-	VBLENDMPS Z1, Z0, K2, Z6
-	VBLENDMPS Z1, Z0, K3, Z7
-	VBLENDMPS Z1, Z0, K4, Z8
-	VBLENDMPS Z1, Z0, K5, Z9
-	VMOVUPS   (DX), Z10
-	VMOVUPS   64(DX), Z11
-	VMOVUPS   128(DX), Z12
-	VMOVUPS   192(DX), Z13
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VCMPPS    $0x03, Z2, Z2, K2
-	VCMPPS    $0x03, Z3, Z3, K3
-	VCMPPS    $0x03, Z4, Z4, K4
-	VCMPPS    $0x03, Z5, Z5, K5
-	VBLENDMPS Z2, Z6, K2, Z2
-	VBLENDMPS Z3, Z7, K3, Z3
-	VBLENDMPS Z4, Z8, K4, Z4
-	VBLENDMPS Z5, Z9, K5, Z5
-	VMOVNTPS  Z2, (AX)
-	VMOVNTPS  Z3, 64(AX)
-	VMOVNTPS  Z4, 128(AX)
-	VMOVNTPS  Z5, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VCMPPS      $0x00, Z0, Z2, K2
+	VCMPPS      $0x00, Z0, Z3, K3
+	VCMPPS      $0x00, Z0, Z4, K4
+	VCMPPS      $0x00, Z0, Z5, K5
+	KNOTW       K2, K2
+	KNOTW       K3, K3
+	KNOTW       K4, K4
+	KNOTW       K5, K5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VBLENDMPS   Z3, Z0, K3, Z3
+	VBLENDMPS   Z4, Z0, K4, Z4
+	VBLENDMPS   Z5, Z0, K5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMOVNTPS    Z2, (AX)
+	VMOVNTPS    Z3, 64(AX)
+	VMOVNTPS    Z4, 128(AX)
+	VMOVNTPS    Z5, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS   (DX), Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVNTPS  Z2, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVNTPS    Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z2
-	VCMPPS    $0x00, Z0, Z2, K2
-	KNOTW     K2, K2
-	VBLENDMPS Z1, Z0, K2, Z3
-	VMOVUPS.Z (DX), K1, Z4
-	VMULPS    Z4, Z3, Z3
-	VCMPPS    $0x03, Z2, Z2, K2
-	VBLENDMPS Z2, Z3, K2, Z2
-	VMOVUPS   Z2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VCMPPS      $0x00, Z0, Z2, K2
+	KNOTW       K2, K2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VBLENDMPS   Z2, Z0, K2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	SFENCE
@@ -77815,12 +77779,20 @@ loop:
 	VBLENDMPD        Z3, Z21, K6, Z21
 	VBLENDMPD        Z3, Z22, K5, Z22
 	VBLENDMPD        Z3, Z23, K4, Z23
-	VBLENDMPD        Z20, Z0, K3, Z16
-	VBLENDMPD        Z21, Z0, K2, Z17
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z16, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z17, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z18, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z19, Z19
+	VBLENDMPD        Z20, Z16, K3, Z16
+	VBLENDMPD        Z21, Z17, K2, Z17
 	KMOVW            72(SP), K2
-	VBLENDMPD        Z22, Z0, K2, Z18
+	VBLENDMPD        Z22, Z18, K2, Z18
 	KMOVW            64(SP), K2
-	VBLENDMPD        Z23, Z0, K2, Z19
+	VBLENDMPD        Z23, Z19, K2, Z19
 	VADDPD           Z20, Z0, Z20
 	VADDPD           Z21, Z0, Z21
 	VADDPD           Z22, Z0, Z22
@@ -77911,7 +77883,9 @@ single:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -77962,7 +77936,9 @@ tail:
 	VSCALEFPD        Z12, Z11, Z11
 	VCMPPD           $0x11, Z4, Z10, K5
 	VBLENDMPD        Z3, Z11, K5, Z11
-	VBLENDMPD        Z11, Z0, K4, Z10
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3232(SB), Z10, Z10
+	VBLENDMPD        Z11, Z10, K4, Z10
 	VADDPD           Z11, Z0, Z11
 	VDIVPD           Z11, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K4
@@ -84096,86 +84072,80 @@ TEXT ·thresholdBackwardAVX512(SB), NOSPLIT, $16-80
 	MOVSS        X0, (SP)
 	MOVSS        value+76(FP), X0
 	MOVSS        X0, 8(SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VBLENDMPS Z2, Z0, K2, Z7
-	VBLENDMPS Z2, Z0, K3, Z8
-	VBLENDMPS Z2, Z0, K4, Z9
-	VBLENDMPS Z2, Z0, K5, Z10
-	VMOVUPS   (DX), Z11
-	VMOVUPS   64(DX), Z12
-	VMOVUPS   128(DX), Z13
-	VMOVUPS   192(DX), Z14
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VMULPS    Z14, Z10, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	VMOVUPS   Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VCMPPS      $0x12, Z0, Z3, K2
+	VCMPPS      $0x12, Z0, Z4, K3
+	VCMPPS      $0x12, Z0, Z5, K4
+	VCMPPS      $0x12, Z0, Z6, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 128(AX)
+	VMOVUPS     Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -84188,86 +84158,80 @@ TEXT ·thresholdBackwardAVX512Stream(SB), NOSPLIT, $16-80
 	MOVSS        X0, (SP)
 	MOVSS        value+76(FP), X0
 	MOVSS        X0, 8(SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VBLENDMPS Z2, Z0, K2, Z7
-	VBLENDMPS Z2, Z0, K3, Z8
-	VBLENDMPS Z2, Z0, K4, Z9
-	VBLENDMPS Z2, Z0, K5, Z10
-	VMOVUPS   (DX), Z11
-	VMOVUPS   64(DX), Z12
-	VMOVUPS   128(DX), Z13
-	VMOVUPS   192(DX), Z14
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VMULPS    Z14, Z10, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	VMOVNTPS  Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VCMPPS      $0x12, Z0, Z3, K2
+	VCMPPS      $0x12, Z0, Z4, K3
+	VCMPPS      $0x12, Z0, Z5, K4
+	VCMPPS      $0x12, Z0, Z6, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMOVNTPS    Z3, (AX)
+	VMOVNTPS    Z4, 64(AX)
+	VMOVNTPS    Z5, 128(AX)
+	VMOVNTPS    Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -84470,86 +84434,80 @@ TEXT ·thresholdBackwardFromOutputAVX512(SB), NOSPLIT, $16-80
 	MOVSS        X0, (SP)
 	MOVSS        value+76(FP), X0
 	MOVSS        X0, 8(SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VBLENDMPS Z2, Z0, K2, Z7
-	VBLENDMPS Z2, Z0, K3, Z8
-	VBLENDMPS Z2, Z0, K4, Z9
-	VBLENDMPS Z2, Z0, K5, Z10
-	VMOVUPS   (DX), Z11
-	VMOVUPS   64(DX), Z12
-	VMOVUPS   128(DX), Z13
-	VMOVUPS   192(DX), Z14
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VMULPS    Z14, Z10, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	VMOVUPS   Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VCMPPS      $0x12, Z0, Z3, K2
+	VCMPPS      $0x12, Z0, Z4, K3
+	VCMPPS      $0x12, Z0, Z5, K4
+	VCMPPS      $0x12, Z0, Z6, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 128(AX)
+	VMOVUPS     Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -84562,86 +84520,80 @@ TEXT ·thresholdBackwardFromOutputAVX512Stream(SB), NOSPLIT, $16-80
 	MOVSS        X0, (SP)
 	MOVSS        value+76(FP), X0
 	MOVSS        X0, 8(SP)
-	VBROADCASTSS actkernconst<>+3328(SB), Z0
-	VBROADCASTSS (SP), Z1
-	VBROADCASTSS actkernconst<>+3236(SB), Z2
+	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+3244(SB), Z1
+	VBROADCASTSS actkernconst<>+3328(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VBLENDMPS Z2, Z0, K2, Z7
-	VBLENDMPS Z2, Z0, K3, Z8
-	VBLENDMPS Z2, Z0, K4, Z9
-	VBLENDMPS Z2, Z0, K5, Z10
-	VMOVUPS   (DX), Z11
-	VMOVUPS   64(DX), Z12
-	VMOVUPS   128(DX), Z13
-	VMOVUPS   192(DX), Z14
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VMULPS    Z13, Z9, Z9
-	VMULPS    Z14, Z10, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	VMOVNTPS  Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z3
+	VMOVUPS     64(CX), Z4
+	VMOVUPS     128(CX), Z5
+	VMOVUPS     192(CX), Z6
+	VCMPPS      $0x12, Z0, Z3, K2
+	VCMPPS      $0x12, Z0, Z4, K3
+	VCMPPS      $0x12, Z0, Z5, K4
+	VCMPPS      $0x12, Z0, Z6, K5
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VFIXUPIMMPS $0x00, Z2, Z4, Z4
+	VFIXUPIMMPS $0x00, Z2, Z5, Z5
+	VFIXUPIMMPS $0x00, Z2, Z6, Z6
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VBLENDMPS   Z1, Z4, K3, Z4
+	VBLENDMPS   Z1, Z5, K4, Z5
+	VBLENDMPS   Z1, Z6, K5, Z6
+	VMOVUPS     (DX), Z7
+	VMOVUPS     64(DX), Z8
+	VMOVUPS     128(DX), Z9
+	VMOVUPS     192(DX), Z10
+	VMULPS      Z7, Z3, Z3
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMOVNTPS    Z3, (AX)
+	VMOVNTPS    Z4, 64(AX)
+	VMOVNTPS    Z5, 128(AX)
+	VMOVNTPS    Z6, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS   (DX), Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VBLENDMPS Z2, Z0, K2, Z4
-	VMOVUPS.Z (DX), K1, Z5
-	VMULPS    Z5, Z4, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z3
+	VCMPPS      $0x12, Z0, Z3, K2
+	VFIXUPIMMPS $0x00, Z2, Z3, Z3
+	VBLENDMPS   Z1, Z3, K2, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -85241,8 +85193,8 @@ DATA actkernconst<>+3200(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3208(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3216(SB)/8, $0x3fc12ba9d1f60179
 DATA actkernconst<>+3224(SB)/8, $0x3fc12ba9d1f60179
-DATA actkernconst<>+3232(SB)/8, $0x000000007fffffff
-DATA actkernconst<>+3240(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3232(SB)/8, $0x00000000aaaaaa11
+DATA actkernconst<>+3240(SB)/8, $0x000000007fffffff
 DATA actkernconst<>+3248(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3256(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3264(SB)/8, $0x7fffffff7fffffff
@@ -85253,7 +85205,7 @@ DATA actkernconst<>+3296(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3304(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3312(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3320(SB)/8, $0x0000000000000000
-DATA actkernconst<>+3328(SB)/8, $0x000000003f800000
+DATA actkernconst<>+3328(SB)/8, $0x00000000aaaaaa11
 DATA actkernconst<>+3336(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3344(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3352(SB)/8, $0x0000000000000000
@@ -85278,15 +85230,15 @@ DATA actkernconst<>+3496(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+3504(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+3512(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+3520(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3528(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3528(SB)/8, $0x0000000088888811
 DATA actkernconst<>+3536(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3544(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3552(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3560(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3568(SB)/8, $0xc008000000000000
 DATA actkernconst<>+3576(SB)/8, $0xc008000000000000
-DATA actkernconst<>+3584(SB)/8, $0x800000007f800000
-DATA actkernconst<>+3592(SB)/8, $0x0000000000000000
+DATA actkernconst<>+3584(SB)/8, $0x888888113f800000
+DATA actkernconst<>+3592(SB)/8, $0x800000007f800000
 DATA actkernconst<>+3600(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3608(SB)/8, $0x0000000000000000
 DATA actkernconst<>+3616(SB)/8, $0x7f8000007f800000

@@ -338,13 +338,6 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 		h := "getMant" + suffix(p.Compute)
 		helpers[h] = true
 		return def(jen.Id(h).Call(a(0))), nil
-	case vprog.OpStep:
-		// a stays where it is NaN.
-		return []jen.Code{
-			jen.Id(name).Op(":=").Add(a(0)),
-			jen.If(a(0).Op(">").Lit(0)).Block(jen.Id(name).Op("=").Lit(1)).
-				Else().If(a(0).Op("<=").Lit(0)).Block(jen.Id(name).Op("=").Lit(0)),
-		}, nil
 	case vprog.OpLT:
 		return def(a(0).Op("<").Add(a(1))), nil
 	case vprog.OpLE:

@@ -256,8 +256,6 @@ func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }
 // GetMant is |x| scaled into [1, 2) for normal x.
 func (b *Builder) GetMant(x Value) Value { return b.float(OpGetMant, x) }
 
-// Step is x > 0 ? 1 : 0, and x itself where x is NaN (OpStep).
-func (b *Builder) Step(x Value) Value { return b.float(OpStep, x, b.Const(stepTableValue(b.p.Compute))) }
 
 func (b *Builder) cmp(op Op, x, y Value) Value {
 	b.mustFloat(x, y)

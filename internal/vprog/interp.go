@@ -87,13 +87,8 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = GetExp(a(0), p.Compute)
 		case OpGetMant:
 			r = GetMant(a(0), p.Compute)
-		case OpStep:
-			r = a(0) // NaN
-			if a(0) > 0 {
-				r = 1
-			} else if a(0) <= 0 {
-				r = 0
-			}
+		case OpFixUp:
+			r = FixUp(a(0), fixUpTable(a(1), p.Compute))
 		case OpLT:
 			masks[i] = a(0) < a(1)
 		case OpLE:

@@ -86,13 +86,13 @@ const (
 	OpGetExp
 	// OpGetMant is |a| * 2^-floor(log2|a|), in [1, 2), with the same domain as OpGetExp.
 	OpGetMant
-	// OpStep is the unit step that keeps a NaN: 1 where a > 0, +0 where
-	// a <= 0, and a itself, bit for bit, where a is NaN. b does not change
-	// the value: it is the constant StepTable, the table with which AVX-512
-	// computes the step in one instruction (VFIXUPIMM), kept in the program
-	// so that a kernel holds it in a register as it does any constant.
-	// Only ForX86 makes it (x86.go).
-	OpStep
+	// OpFixUp is AVX-512's VFIXUPIMM: a's class picks a 4-bit token from
+	// the table b, a constant whose bits (the low 32 of a float64 lane) are
+	// the table, and the token gives the result (FixUp, x86.go). A constant
+	// rather than an immediate, so that a kernel holds it in a register as
+	// it does any constant. Only ForX86 makes it, for AVX-512; the Go and
+	// AVX2 emitters have no form for it.
+	OpFixUp
 
 	// Comparisons: ordered, so false when either operand is NaN.
 	OpLT // a < b
@@ -139,7 +139,7 @@ var opNames = [...]string{
 	OpInvalid: "invalid", OpInput: "input", OpParam: "param", OpConst: "const",
 	OpAdd: "add", OpSub: "sub", OpMul: "mul", OpDiv: "div", OpFMA: "fma", OpNeg: "neg",
 	OpAbs: "abs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
-	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpStep: "step",
+	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpSelect: "select",
 }

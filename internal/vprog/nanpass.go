@@ -7,7 +7,7 @@ package vprog
 // so the select the lowering appends would only cost a comparison and a
 // blend per vector.
 //
-// Only moves count as passing a on: a select, a step or x86 min/max that
+// Only moves count as passing a on: a select, a fix-up or x86 min/max that
 // yields a's lanes unchanged. Arithmetic on a NaN gives a NaN too, but its
 // payload is the platform's choice (RISC-V gives the canonical NaN, and
 // float32 lanes quiet a signaling one), so the rule stays wherever the
@@ -37,6 +37,11 @@ func (b *Builder) passesNaN(v, a Value) bool { return passesNaN(b.p, v, a, false
 // passesNaN reports whether v of p is a in every lane where a is NaN: bit
 // for bit, or with onX86, as x86 arithmetic passes a NaN on.
 func passesNaN(p *Program, v, a Value, onX86 bool) bool {
+	return atNaNOf(p, a, onX86)(v) == atNaNIsA
+}
+
+// atNaNOf tells what each value of p is in the lanes where a is NaN.
+func atNaNOf(p *Program, a Value, onX86 bool) func(Value) atNaN {
 	memo := map[Value]atNaN{}
 	var at func(v Value) atNaN
 	at = func(v Value) atNaN {
@@ -93,9 +98,9 @@ func passesNaN(p *Program, v, a Value, onX86 bool) bool {
 			case x == y && (x == atNaNIsA || x == atNaNNaN):
 				k = x
 			}
-		case OpStep:
-			// A move where its operand is NaN.
-			if isNaN(0) {
+		case OpFixUp:
+			// A move where its operand is NaN, for the tables ForX86 makes.
+			if isNaN(0) && fixUpKeepsNaN(fixUpTable(p.Instrs[in.Args[1]].Imm, p.Compute)) {
 				k = arg(0)
 			}
 		case OpMin, OpMax:
@@ -107,7 +112,7 @@ func passesNaN(p *Program, v, a Value, onX86 bool) bool {
 		memo[v] = k
 		return k
 	}
-	return at(v) == atNaNIsA
+	return at
 }
 
 // firstNaN is what an x86 arithmetic instruction gives from operands whose

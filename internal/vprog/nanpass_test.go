@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/actkern/actkern/internal/spec"
 )
 
 // TestSelectDropsSatisfiedNaNRule checks that the NaN rule's select goes
@@ -88,44 +90,53 @@ func TestForX86DropsNaNRuleArithmeticKeeps(t *testing.T) {
 	}
 }
 
-// TestForX86Step checks the step rewrite for AVX-512: where(x > 0, 1, 0)
-// on the NaN rule's input becomes one OpStep, whose product with dy then passes x's
-// NaN on and drops the rule; a condition on anything but that input keeps
-// its select. The x86 program must give the portable program's bits
-// wherever x is a number, and a NaN x up to the quiet bit.
-func TestForX86Step(t *testing.T) {
+// TestForX86FixUp checks the fix-up rewrites for AVX-512: a select
+// between constants by x's sign becomes one OpFixUp, and the constant a
+// select takes where x is NaN becomes a fix-up that gives x there, when
+// that takes the NaN rule away. The x86 program must give the portable
+// program's bits wherever x is a number, and x's NaN up to the quiet bit.
+func TestForX86FixUp(t *testing.T) {
+	c := spec.Param{Name: "c", Default: 0.5}
 	cases := []struct {
 		der     string
-		steps   int
+		fixups  int
 		dropped bool
 	}{
-		{"where(x > 0, 1, 0)", 1, true},      // relu
-		{"where(x >= 0, 1, 0)", 0, false},    // the step is for x > 0 only
-		{"where(x - 1 > 0, 1, 0)", 0, false}, // x - 1 is not the NaN rule's input
-		{"where(x > 0, 2, 0)", 0, false},
+		{"where(x > 0, 1, 0)", 1, true}, // relu
+		{"where(x >= 0, 1, 0)", 1, true},
+		{"where(x <= 0, 0.5, -1)", 1, true},
+		{"where(x == 0, 1, 0)", 1, true},
+		{"where(x <= c, 0, 1)", 1, true},          // threshold: the constant where x <= c is false
+		{"where(x > 0 && x < 6, 1, 0)", 1, true},  // relu6
+		{"where(x > 0, 2, 0)", 1, true},           // 2 is no token; 0 is
+		{"where(x - 1 > 0, 1, 0)", 1, true},       // not x's sign, but false where x is NaN
+		{"where(x > 0, 1, c)", 0, false},          // leaky_relu: c is no constant
+		{"where(x > 0 || x < -1, 1, 0)", 1, true}, // false where x is NaN too
+		{"where(!(x > 0), 2, 1)", 0, false},       // true where x is NaN, and 2 is no token
 	}
-	xs := []float64{-math.MaxFloat32, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 3, math.Inf(1), math.Inf(-1)}
+	xs := []float64{-math.MaxFloat32, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 3, 6, math.Inf(1), math.Inf(-1)}
 	dys := []float64{2, -0.5, 0, math.Copysign(0, -1), math.Inf(1), math.NaN()}
 	nan := math.Float64frombits(0x7ff4000000000abc) // signalling, with a payload
-	for _, c := range cases {
-		t.Run(c.der, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.der, func(t *testing.T) {
 			for _, mem := range []Type{F32, F64} {
-				p, err := Lower(activation(t, "f", "x", c.der), Backward, mem)
+				p, err := Lower(activation(t, "f", "x", tc.der, c), Backward, mem)
 				require.NoError(t, err)
 				for i, in := range p.ForX86(false).Instrs {
-					assert.False(t, in.Op == OpStep, "%s: without VFIXUPIMM, v%d is a step", mem, i)
+					assert.False(t, in.Op == OpFixUp, "%s: without VFIXUPIMM, v%d is a fix-up", mem, i)
 				}
 				q := p.ForX86(true)
-				steps, rule := 0, false
+				fixups, rule := 0, false
 				for i, in := range q.Instrs {
-					steps += boolInt(q.Live()[i] && in.Op == OpStep)
+					fixups += boolInt(q.Live()[i] && in.Op == OpFixUp)
 					rule = rule || q.Live()[i] && in.Op == OpSelect && q.Instrs[in.Args[0]].Op == OpIsNaN
 				}
-				assert.Equal(t, c.steps, steps, "%s: steps", mem)
-				assert.Equal(t, c.dropped, !rule, "%s: NaN rule dropped", mem)
+				assert.Equal(t, tc.fixups, fixups, "%s: fix-ups", mem)
+				assert.Equal(t, tc.dropped, !rule, "%s: NaN rule dropped", mem)
 				for _, x := range xs {
 					for _, dy := range dys {
-						want, got := p.Eval([]float64{x, dy}, nil), q.Eval([]float64{x, dy}, nil)
+						in := []float64{x, dy}
+						want, got := p.Eval(in, []float64{0.5}), q.Eval(in, []float64{0.5})
 						assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "%s: x = %v, dy = %v: %v, want %v", mem, x, dy, got, want)
 					}
 				}
@@ -134,11 +145,32 @@ func TestForX86Step(t *testing.T) {
 					in[0] = float64(math.Float32frombits(0x7fa00abc))
 				}
 				const quiet = 1 << 51
-				want, got := math.Float64bits(p.Eval(in, nil)), math.Float64bits(q.Eval(in, nil))
+				want, got := math.Float64bits(p.Eval(in, []float64{0.5})), math.Float64bits(q.Eval(in, []float64{0.5}))
 				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
 			}
 		})
 	}
+}
+
+// TestFixUpTokens checks FixUp against VFIXUPIMM's classes on the values
+// that mark their edges (the assembly end-to-end tests run the instruction).
+func TestFixUpTokens(t *testing.T) {
+	// Token c+8 (constant c: +0, -1, +1, 0.5 for c = 0..3) for class c+2,
+	// and so on around: each class its own token.
+	table := uint32(0x11) | 0x8<<8 | 0x9<<12 | 0xA<<16 | 0xB<<20 | 0x4<<24 | 0x5<<28
+	cases := []struct{ x, want float64 }{
+		{0, 0}, {math.Copysign(0, -1), 0}, // zero: token 8
+		{1, -1},                                                            // +1: token 9
+		{math.Inf(-1), 1},                                                  // -Inf: token 10
+		{math.Inf(1), 0.5},                                                 // +Inf: token 11
+		{-0x1p-1074, math.Inf(-1)}, {-3, math.Inf(-1)}, {-1, math.Inf(-1)}, // negative: token 4
+		{0x1p-1074, math.Inf(1)}, {0.5, math.Inf(1)}, {1.0000000000000002, math.Inf(1)}, // positive: token 5
+	}
+	for _, c := range cases {
+		assert.Equal(t, math.Float64bits(c.want), math.Float64bits(FixUp(c.x, table)), "x = %v", c.x)
+	}
+	nan := math.Float64frombits(0xfff4000000000123)
+	assert.Equal(t, math.Float64bits(nan), math.Float64bits(FixUp(nan, table)))
 }
 
 func boolInt(b bool) int {

@@ -1,30 +1,35 @@
 package vprog
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // ForX86 is p for the x86 assembly kernels: p itself, or a copy that costs
 // fewer instructions there and computes the same bits wherever the input a
 // of p's NaN rule (isnan(a) ? a : y, which every kernel program ends with)
-// is a number. Two rewrites:
+// is a number. Where a is NaN the rule gives a whatever y is, so y may
+// change there freely.
 //
-//   - with fixup (AVX-512 has VFIXUPIMM), a select where(a > 0, 1, 0)
-//     becomes step(a) (OpStep): one instruction for compare and blend, and
-//     for the NaN rule too where the step's product with dy is the result.
-//     The two differ only where a is NaN, and there the NaN rule gives a
-//     whatever the rest of the program computed. relu's derivative is that
-//     select. AVX2 would spend as many instructions on the step as on the
-//     select and the rule, and two more constants.
-//   - the NaN rule goes when x86 arithmetic already keeps it: y gives a's NaN
-//     there up to the quiet bit (nanpass.go). softshrink's
-//     x - min(max(x, -lambd), lambd) is x's NaN on x86, where the portable
-//     program cannot count on it; so is relu's step(x)·dy.
+// With fixup (the ISA has VFIXUPIMM: AVX-512), constants that a select
+// picks by a's sign or by a mask that is false where a is NaN become
+// fix-ups of a (withFixUps). Then the NaN rule goes if x86 arithmetic
+// already keeps it: y gives a's NaN up to the quiet bit (nanpass.go).
+// softshrink's x - min(max(x, -lambd), lambd) is x's NaN on x86, where the
+// portable program cannot count on it; so is relu's fixup(x)·dy.
 func (p *Program) ForX86(fixup bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
 	}
 	if fixup {
-		p = p.withSteps()
+		p = p.withFixUps()
 	}
+	return p.withoutNaNRule()
+}
+
+// withoutNaNRule drops the NaN rule where the rest of p passes a's NaN on
+// as x86 arithmetic does.
+func (p *Program) withoutNaNRule() *Program {
 	return p.dropSelects(func(_ int, in Instr, q *Program) int {
 		m, a, y := q.Instrs[in.Args[0]], in.Args[1], in.Args[2]
 		if in.Imm == 0 && m.Op == OpIsNaN && m.Args[0] == a && passesNaN(q, y, a, true) {
@@ -34,67 +39,196 @@ func (p *Program) ForX86(fixup bool) *Program {
 	})
 }
 
-// StepTable is VFIXUPIMM's table for OpStep: nibble j is the token for
-// operands of class j. Classes: 0 quiet NaN, 1 signalling NaN, 2 zero,
-// 3 +1, 4 -Inf, 5 +Inf, 6 negative, 7 positive. Tokens: 1 the operand
-// itself, 8 +0, 0xA +1. The double-precision form reads the low 32 bits of
-// each 64-bit lane.
-const StepTable = 0xA8A8A811
-
-// stepTableValue is StepTable as a constant of compute type t: the bits
-// StepTable in a float32 lane, or in the low half of a float64 one.
-func stepTableValue(t Type) float64 {
-	if t == F32 {
-		return float64(math.Float32frombits(StepTable))
+// nanRuleInput is the input a of p's NaN rule isnan(a) ? a : y, if p ends
+// with one.
+func (p *Program) nanRuleInput() (Value, bool) {
+	rule := p.Instrs[p.Result]
+	if rule.Op != OpSelect || rule.Imm != 0 {
+		return 0, false
 	}
-	return math.Float64frombits(StepTable)
+	m, a := p.Instrs[rule.Args[0]], rule.Args[1]
+	return a, m.Op == OpIsNaN && m.Args[0] == a && p.Instrs[a].Op == OpInput
 }
 
-// withSteps returns p with each where(a > 0, 1, 0) on the NaN rule's input
-// a replaced by step(a), or p itself when there is none.
-func (p *Program) withSteps() *Program {
-	rule := p.Instrs[p.Result]
-	if rule.Op != OpSelect || p.Instrs[rule.Args[0]].Op != OpIsNaN {
+// withFixUps rewrites selects between constants with VFIXUPIMM, where a
+// is p's NaN rule input:
+//
+//   - select(a ≶ 0, c1, c0), a comparison of a with zero, is one fix-up of
+//     a: relu's derivative where(x > 0, 1, 0). A NaN a gives a itself.
+//   - in select(m, t, c) with m false where a is NaN, c becomes a fix-up of
+//     a that gives c, and a itself where a is NaN (and so for t where m is
+//     true there): threshold's where(x <= threshold, 0, 1). One
+//     instruction more, kept only if it takes the NaN rule's two away.
+//
+// The constants must be ones a token gives (fixUpConsts).
+func (p *Program) withFixUps() *Program {
+	a, ok := p.nanRuleInput()
+	if !ok {
 		return p
 	}
-	a := rule.Args[1]
-	if p.Instrs[a].Op != OpInput || p.Instrs[rule.Args[0]].Args[0] != a {
-		return p
-	}
-	isConst := func(v Value, bits uint64) bool {
-		in := p.Instrs[v]
-		return in.Op == OpConst && math.Float64bits(in.Imm) == bits
-	}
-	isStep := func(in Instr) bool {
-		if in.Op != OpSelect || !isConst(in.Args[1], math.Float64bits(1)) || !isConst(in.Args[2], 0) {
-			return false
+	signs := p.rebuild(func(q *Program, _ int, in Instr, remap []Value) (Value, bool) {
+		if in.Op != OpSelect || in.Imm != 0 {
+			return 0, false
 		}
-		m := p.Instrs[in.Args[0]] // a > 0 is built as 0 < a
-		return m.Op == OpLT && isConst(m.Args[0], 0) && m.Args[1] == a
-	}
-	q := p.derive(p.Name)
-	q.Instrs = nil
-	remap := make([]Value, len(p.Instrs))
-	table := Value(-1) // the table constant, added with the first step
-	for i, in := range p.Instrs {
-		if isStep(in) {
-			if table < 0 {
-				table = q.add(Instr{Op: OpConst, Imm: stepTableValue(p.Compute)})
-			}
-			remap[i] = q.add(Instr{Op: OpStep, Args: [3]Value{remap[a], table}})
-			continue
+		t, ok := q.signTable(q.Instrs[in.Args[0]], in.Args[1], in.Args[2], remap[a])
+		if !ok {
+			return 0, false
 		}
-		for k := range in.Op.Arity() {
-			in.Args[k] = remap[in.Args[k]]
+		return q.fixUp(remap[a], t), true
+	})
+	a, _ = signs.nanRuleInput()
+	at := atNaNOf(signs, a, true)
+	keeps := signs.rebuild(func(q *Program, i int, in Instr, remap []Value) (Value, bool) {
+		if in.Op != OpSelect || in.Imm != 0 || i == int(signs.Result) {
+			return 0, false
 		}
-		remap[i] = q.add(in)
+		side := 2 // the side the select takes where a is NaN
+		switch at(signs.Instrs[i].Args[0]) {
+		case atNaNTrue:
+			side = 1
+		case atNaNFalse:
+		default:
+			return 0, false
+		}
+		tok, ok := q.token(in.Args[side])
+		if !ok {
+			return 0, false
+		}
+		t := uint32(0x11) // the NaN classes: a itself
+		for j := 2; j < 8; j++ {
+			t |= tok << (4 * j)
+		}
+		in.Args[side] = q.fixUp(remap[a], t)
+		return q.add(in), true
+	})
+	if keeps != signs && keeps.withoutNaNRule() != keeps {
+		return keeps
 	}
-	if table < 0 {
-		return p
+	return signs
+}
+
+// signTable is the fix-up table of select(m, t, f) when m compares a
+// with zero and t and f are tokens: m is the same for all operands of one
+// class (but the NaN classes, which give a itself).
+func (p *Program) signTable(m Instr, t, f, a Value) (uint32, bool) {
+	if m.Op != OpLT && m.Op != OpLE && m.Op != OpEQ {
+		return 0, false
 	}
-	q.Result = remap[p.Result]
-	if p.ResultErr >= 0 {
-		q.ResultErr = remap[p.ResultErr]
+	zero := func(v Value) bool {
+		c := p.Instrs[v]
+		return c.Op == OpConst && c.Imm == 0
 	}
-	return q.compact()
+	aFirst := m.Args[0] == a && zero(m.Args[1])
+	if !aFirst && !(m.Args[1] == a && zero(m.Args[0])) {
+		return 0, false
+	}
+	tt, ok1 := p.token(t)
+	ft, ok2 := p.token(f)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	table := uint32(0x11)
+	// A member of each class after the NaNs: zero, +1, -Inf, +Inf,
+	// negative, positive.
+	for j, x := range []float64{0, 1, math.Inf(-1), math.Inf(1), -2, 2} {
+		l, r := x, 0.0
+		if !aFirst {
+			l, r = 0, x
+		}
+		holds := l < r
+		switch m.Op {
+		case OpLE:
+			holds = l <= r
+		case OpEQ:
+			holds = l == r
+		}
+		tok := ft
+		if holds {
+			tok = tt
+		}
+		table |= tok << (4 * (j + 2))
+	}
+	return table, true
+}
+
+// fixUp adds fixup(a, table) to p, its table a new constant.
+func (p *Program) fixUp(a Value, table uint32) Value {
+	c := p.add(Instr{Op: OpConst, Imm: fixUpTableValue(table, p.Compute)})
+	return p.add(Instr{Op: OpFixUp, Args: [3]Value{a, c}})
+}
+
+// token is v's VFIXUPIMM token if v is a constant one of them gives.
+func (p *Program) token(v Value) (uint32, bool) {
+	in := p.Instrs[v]
+	if in.Op != OpConst {
+		return 0, false
+	}
+	for tok, c := range fixUpConsts {
+		if math.Float64bits(c) == math.Float64bits(in.Imm) {
+			return tok, true
+		}
+	}
+	return 0, false
+}
+
+// fixUpConsts are VFIXUPIMM's tokens for constants that float32 and
+// float64 lanes both hold exactly. (Token 1 is the operand itself; the
+// others are the destination, NaNs, a signed infinity, and constants
+// rounded to each precision.)
+var fixUpConsts = map[uint32]float64{
+	4: math.Inf(-1), 5: math.Inf(1), 7: math.Copysign(0, -1), 8: 0,
+	9: -1, 10: 1, 11: 0.5,
+}
+
+// FixUp is VFIXUPIMM for the tables ForX86 makes: token 1 (a itself) and
+// the constant tokens of fixUpConsts. Classes: 0 quiet NaN, 1 signalling
+// NaN, 2 zero, 3 +1, 4 -Inf, 5 +Inf, 6 negative, 7 positive; subnormal
+// operands are negative or positive (Go runs with MXCSR.DAZ clear). The
+// tables give quiet and signalling NaNs the same token, so that float32
+// lanes held in float64 (which quiets them) classify alike.
+func FixUp(a float64, table uint32) float64 {
+	j := 7
+	switch {
+	case a != a:
+		j = 0
+	case a == 0:
+		j = 2
+	case a == 1:
+		j = 3
+	case math.IsInf(a, -1):
+		j = 4
+	case math.IsInf(a, 1):
+		j = 5
+	case a < 0:
+		j = 6
+	}
+	tok := table >> (4 * j) & 0xf
+	if tok == 1 {
+		return a
+	}
+	c, ok := fixUpConsts[tok]
+	if !ok {
+		panic(fmt.Sprintf("vprog: fix-up token %d", tok))
+	}
+	return c
+}
+
+// fixUpKeepsNaN reports whether table gives a NaN operand itself.
+func fixUpKeepsNaN(table uint32) bool { return table&0xff == 0x11 }
+
+// fixUpTableValue is table as a constant of compute type t: its bits in a
+// float32 lane, or in the low half of a float64 one.
+func fixUpTableValue(table uint32, t Type) float64 {
+	if t == F32 {
+		return float64(math.Float32frombits(table))
+	}
+	return math.Float64frombits(uint64(table))
+}
+
+// fixUpTable is the table a constant of compute type t holds.
+func fixUpTable(v float64, t Type) uint32 {
+	if t == F32 {
+		return math.Float32bits(float32(v))
+	}
+	return uint32(math.Float64bits(v))
 }
