@@ -47,7 +47,7 @@ type level struct {
 	suffix string
 	env    string
 	make   func(*vprog.Program, *pool) isa
-	fixup  bool // has VFIXUPIMM, for vprog.Program.ForX86
+	avx512 bool // for vprog.Program.ForX86
 }
 
 var levels = []level{
@@ -106,7 +106,7 @@ func Generate(pkg string, kernels []Kernel) (map[string][]byte, error) {
 	progs := make([][]*vprog.Program, len(kernels))
 	for i, k := range kernels {
 		for _, lv := range levels {
-			progs[i] = append(progs[i], k.Program.ForX86(lv.fixup))
+			progs[i] = append(progs[i], k.Program.ForX86(lv.avx512))
 		}
 	}
 	plans, probed := choosePlans(progs)

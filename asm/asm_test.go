@@ -138,6 +138,18 @@ func opPrograms() []Kernel {
 			in := b.And(b.GT(x, b.Const(-1)), b.LT(x, b.Const(6)))
 			return nanRule(b, x, b.Mul(b.Select(in, b.Const(3), b.Const(-1)), b.Input(1)))
 		})
+		// Conjunctions of comparisons, which AVX-512 fuses into one
+		// write-masked comparison; the second reads a parameter.
+		add("andCmp", c, 1, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			in := b.And(b.LE(b.Const(-1), x), b.LT(x, b.Param(0)))
+			return b.Select(in, x, b.Mul(x, b.Const(3)))
+		})
+		add("andCmpBoth", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x, y := b.Input(0), b.Input(1)
+			in := b.And(b.EQ(x, y), b.LT(b.Const(0.5), y))
+			return b.Select(in, x, b.Sub(x, y))
+		})
 		// And one x86 does not keep: -x is a NaN of the other sign.
 		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
 			x := b.Input(0)
@@ -423,14 +435,14 @@ func TestEndToEnd(t *testing.T) {
 	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
 }
 
-// TestFixUpOnlyOnAVX512 checks that the end-to-end programs meant for
-// VFIXUPIMM get it on AVX-512, so that the end-to-end test runs the
-// instruction, and that AVX2, which has no such instruction, keeps the
-// selects.
-func TestFixUpOnlyOnAVX512(t *testing.T) {
+// TestAVX512Forms checks that the end-to-end programs meant for VFIXUPIMM
+// and for write-masked comparisons get them on AVX-512, so that the
+// end-to-end test runs those forms, and that AVX2, which has neither,
+// keeps the selects and conjunctions.
+func TestAVX512Forms(t *testing.T) {
 	var ks []Kernel
 	for _, k := range opPrograms() {
-		if strings.HasPrefix(k.Program.Name, "fixUp") {
+		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") {
 			ks = append(ks, k)
 		}
 	}
@@ -447,13 +459,16 @@ func TestFixUpOnlyOnAVX512(t *testing.T) {
 	seen := 0
 	for _, f := range funcs[1:] {
 		name := f[:strings.Index(f, "(")]
-		has := strings.Contains(f, "VFIXUPIMM")
+		fixup, and := strings.Contains(f, "VFIXUPIMM"), strings.Contains(f, "KANDW")
 		switch {
+		case strings.Contains(name, "AVX512") && strings.Contains(name, "fixUp"):
+			seen++
+			assert.True(t, fixup, "%s has no VFIXUPIMM", name)
 		case strings.Contains(name, "AVX512"):
 			seen++
-			assert.True(t, has, "%s has no VFIXUPIMM", name)
+			assert.False(t, and, "%s has KANDW", name)
 		case strings.Contains(name, "AVX2"):
-			assert.False(t, has, "%s has VFIXUPIMM", name)
+			assert.False(t, fixup, "%s has VFIXUPIMM", name)
 		}
 	}
 	assert.Equal(t, 2*len(ks), seen, "AVX-512 functions (each with its stream twin)")

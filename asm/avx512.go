@@ -58,6 +58,8 @@ func (a *avx512) shape(in vprog.Instr) shape {
 		return shape{memArg: -1, tie: -1}
 	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
 		return shape{memArg: -1, tie: -1}
+	case vprog.OpAndCmp:
+		return shape{memArg: 2, tie: -1}
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
@@ -152,6 +154,14 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 			a.pick(c.VCMPPD_BCST, c.VCMPPS_BCST)(p, args[1].m, args[0].r, dst)
 		} else {
 			a.pick(c.VCMPPD, c.VCMPPS)(p, args[1].op(), args[0].r, dst)
+		}
+	case vprog.OpAndCmp:
+		// The comparison under write mask args[0]: lanes off it give 0.
+		p := operand.U8(cmpPredicate(vprog.Op(in.Imm)))
+		if args[2].bcst {
+			a.pick(c.VCMPPD_BCST, c.VCMPPS_BCST)(p, args[2].m, args[1].r, args[0].r, dst)
+		} else {
+			a.pick(c.VCMPPD, c.VCMPPS)(p, args[2].op(), args[1].r, args[0].r, dst)
 		}
 	case vprog.OpIsNaN:
 		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), args[0].r, args[0].r, dst)

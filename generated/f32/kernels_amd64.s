@@ -21903,42 +21903,48 @@ TEXT ·hardsigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000018
+	CMPQ        BX, $0x00000020
 	JB          single
 	VCVTPS2PD   (CX), Z4
 	VCVTPS2PD   32(CX), Z5
 	VCVTPS2PD   64(CX), Z6
+	VCVTPS2PD   96(CX), Z7
 	VCMPPD      $0x11, Z4, Z0, K2
 	VCMPPD      $0x11, Z5, Z0, K3
 	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z1, Z4, K5
-	VCMPPD      $0x11, Z1, Z5, K6
-	VCMPPD      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPD      $0x11, Z7, Z0, K5
+	VCMPPD      $0x11, Z1, Z4, K2, K2
+	VCMPPD      $0x11, Z1, Z5, K3, K3
+	VCMPPD      $0x11, Z1, Z6, K4, K4
+	VCMPPD      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VFIXUPIMMPD $0x00, Z3, Z5, Z5
 	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VFIXUPIMMPD $0x00, Z3, Z7, Z7
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VBLENDMPD   Z2, Z5, K3, Z5
 	VBLENDMPD   Z2, Z6, K4, Z6
-	VCVTPS2PD   (DX), Z7
-	VCVTPS2PD   32(DX), Z8
-	VCVTPS2PD   64(DX), Z9
-	VMULPD      Z7, Z4, Z4
-	VMULPD      Z8, Z5, Z5
-	VMULPD      Z9, Z6, Z6
+	VBLENDMPD   Z2, Z7, K5, Z7
+	VCVTPS2PD   (DX), Z8
+	VCVTPS2PD   32(DX), Z9
+	VCVTPS2PD   64(DX), Z10
+	VCVTPS2PD   96(DX), Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCVTPD2PS   Z4, Y4
 	VMOVUPS     Y4, (AX)
 	VCVTPD2PS   Z5, Y5
 	VMOVUPS     Y5, 32(AX)
 	VCVTPD2PS   Z6, Y6
 	VMOVUPS     Y6, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	ADDQ        $0x00000060, DX
-	SUBQ        $0x00000018, BX
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
@@ -21946,8 +21952,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VCVTPS2PD   (DX), Z5
@@ -21969,8 +21974,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y4
 	VCVTPS2PD   Y4, Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Y5
@@ -21996,42 +22000,48 @@ TEXT ·hardsigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000018
+	CMPQ        BX, $0x00000020
 	JB          single
 	VCVTPS2PD   (CX), Z4
 	VCVTPS2PD   32(CX), Z5
 	VCVTPS2PD   64(CX), Z6
+	VCVTPS2PD   96(CX), Z7
 	VCMPPD      $0x11, Z4, Z0, K2
 	VCMPPD      $0x11, Z5, Z0, K3
 	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z1, Z4, K5
-	VCMPPD      $0x11, Z1, Z5, K6
-	VCMPPD      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPD      $0x11, Z7, Z0, K5
+	VCMPPD      $0x11, Z1, Z4, K2, K2
+	VCMPPD      $0x11, Z1, Z5, K3, K3
+	VCMPPD      $0x11, Z1, Z6, K4, K4
+	VCMPPD      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VFIXUPIMMPD $0x00, Z3, Z5, Z5
 	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VFIXUPIMMPD $0x00, Z3, Z7, Z7
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VBLENDMPD   Z2, Z5, K3, Z5
 	VBLENDMPD   Z2, Z6, K4, Z6
-	VCVTPS2PD   (DX), Z7
-	VCVTPS2PD   32(DX), Z8
-	VCVTPS2PD   64(DX), Z9
-	VMULPD      Z7, Z4, Z4
-	VMULPD      Z8, Z5, Z5
-	VMULPD      Z9, Z6, Z6
+	VBLENDMPD   Z2, Z7, K5, Z7
+	VCVTPS2PD   (DX), Z8
+	VCVTPS2PD   32(DX), Z9
+	VCVTPS2PD   64(DX), Z10
+	VCVTPS2PD   96(DX), Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCVTPD2PS   Z4, Y4
 	VMOVNTPS    Y4, (AX)
 	VCVTPD2PS   Z5, Y5
 	VMOVNTPS    Y5, 32(AX)
 	VCVTPD2PS   Z6, Y6
 	VMOVNTPS    Y6, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	ADDQ        $0x00000060, DX
-	SUBQ        $0x00000018, BX
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
@@ -22039,8 +22049,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VCVTPS2PD   (DX), Z5
@@ -22062,8 +22071,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y4
 	VCVTPS2PD   Y4, Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Y5
@@ -22287,42 +22295,48 @@ TEXT ·hardsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000018
+	CMPQ        BX, $0x00000020
 	JB          single
 	VCVTPS2PD   (CX), Z4
 	VCVTPS2PD   32(CX), Z5
 	VCVTPS2PD   64(CX), Z6
+	VCVTPS2PD   96(CX), Z7
 	VCMPPD      $0x11, Z4, Z0, K2
 	VCMPPD      $0x11, Z5, Z0, K3
 	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z1, Z4, K5
-	VCMPPD      $0x11, Z1, Z5, K6
-	VCMPPD      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPD      $0x11, Z7, Z0, K5
+	VCMPPD      $0x11, Z1, Z4, K2, K2
+	VCMPPD      $0x11, Z1, Z5, K3, K3
+	VCMPPD      $0x11, Z1, Z6, K4, K4
+	VCMPPD      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VFIXUPIMMPD $0x00, Z3, Z5, Z5
 	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VFIXUPIMMPD $0x00, Z3, Z7, Z7
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VBLENDMPD   Z2, Z5, K3, Z5
 	VBLENDMPD   Z2, Z6, K4, Z6
-	VCVTPS2PD   (DX), Z7
-	VCVTPS2PD   32(DX), Z8
-	VCVTPS2PD   64(DX), Z9
-	VMULPD      Z7, Z4, Z4
-	VMULPD      Z8, Z5, Z5
-	VMULPD      Z9, Z6, Z6
+	VBLENDMPD   Z2, Z7, K5, Z7
+	VCVTPS2PD   (DX), Z8
+	VCVTPS2PD   32(DX), Z9
+	VCVTPS2PD   64(DX), Z10
+	VCVTPS2PD   96(DX), Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCVTPD2PS   Z4, Y4
 	VMOVUPS     Y4, (AX)
 	VCVTPD2PS   Z5, Y5
 	VMOVUPS     Y5, 32(AX)
 	VCVTPD2PS   Z6, Y6
 	VMOVUPS     Y6, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	ADDQ        $0x00000060, DX
-	SUBQ        $0x00000018, BX
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
@@ -22330,8 +22344,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VCVTPS2PD   (DX), Z5
@@ -22353,8 +22366,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y4
 	VCVTPS2PD   Y4, Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Y5
@@ -22380,42 +22392,48 @@ TEXT ·hardsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000018
+	CMPQ        BX, $0x00000020
 	JB          single
 	VCVTPS2PD   (CX), Z4
 	VCVTPS2PD   32(CX), Z5
 	VCVTPS2PD   64(CX), Z6
+	VCVTPS2PD   96(CX), Z7
 	VCMPPD      $0x11, Z4, Z0, K2
 	VCMPPD      $0x11, Z5, Z0, K3
 	VCMPPD      $0x11, Z6, Z0, K4
-	VCMPPD      $0x11, Z1, Z4, K5
-	VCMPPD      $0x11, Z1, Z5, K6
-	VCMPPD      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPD      $0x11, Z7, Z0, K5
+	VCMPPD      $0x11, Z1, Z4, K2, K2
+	VCMPPD      $0x11, Z1, Z5, K3, K3
+	VCMPPD      $0x11, Z1, Z6, K4, K4
+	VCMPPD      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VFIXUPIMMPD $0x00, Z3, Z5, Z5
 	VFIXUPIMMPD $0x00, Z3, Z6, Z6
+	VFIXUPIMMPD $0x00, Z3, Z7, Z7
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VBLENDMPD   Z2, Z5, K3, Z5
 	VBLENDMPD   Z2, Z6, K4, Z6
-	VCVTPS2PD   (DX), Z7
-	VCVTPS2PD   32(DX), Z8
-	VCVTPS2PD   64(DX), Z9
-	VMULPD      Z7, Z4, Z4
-	VMULPD      Z8, Z5, Z5
-	VMULPD      Z9, Z6, Z6
+	VBLENDMPD   Z2, Z7, K5, Z7
+	VCVTPS2PD   (DX), Z8
+	VCVTPS2PD   32(DX), Z9
+	VCVTPS2PD   64(DX), Z10
+	VCVTPS2PD   96(DX), Z11
+	VMULPD      Z8, Z4, Z4
+	VMULPD      Z9, Z5, Z5
+	VMULPD      Z10, Z6, Z6
+	VMULPD      Z11, Z7, Z7
 	VCVTPD2PS   Z4, Y4
 	VMOVNTPS    Y4, (AX)
 	VCVTPD2PS   Z5, Y5
 	VMOVNTPS    Y5, 32(AX)
 	VCVTPD2PS   Z6, Y6
 	VMOVNTPS    Y6, 64(AX)
-	ADDQ        $0x00000060, AX
-	ADDQ        $0x00000060, CX
-	ADDQ        $0x00000060, DX
-	SUBQ        $0x00000018, BX
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
 	JMP         loop
 
 single:
@@ -22423,8 +22441,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VCVTPS2PD   (DX), Z5
@@ -22446,8 +22463,7 @@ tail:
 	VMOVUPS.Z   (CX), K1, Y4
 	VCVTPS2PD   Y4, Z4
 	VCMPPD      $0x11, Z4, Z0, K2
-	VCMPPD      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPD      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPD $0x00, Z3, Z4, Z4
 	VBLENDMPD   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Y5
@@ -23717,39 +23733,44 @@ TEXT ·hardtanhBackwardAVX512(SB), NOSPLIT, $16-80
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVUPS     Z4, (AX)
 	VMOVUPS     Z5, 64(AX)
 	VMOVUPS     Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVUPS     Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -23757,8 +23778,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -23778,8 +23798,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -23807,39 +23826,44 @@ TEXT ·hardtanhBackwardAVX512Stream(SB), NOSPLIT, $16-80
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVNTPS    Z4, (AX)
 	VMOVNTPS    Z5, 64(AX)
 	VMOVNTPS    Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVNTPS    Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -23847,8 +23871,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -23868,8 +23891,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -24093,39 +24115,44 @@ TEXT ·hardtanhBackwardFromOutputAVX512(SB), NOSPLIT, $16-80
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVUPS     Z4, (AX)
 	VMOVUPS     Z5, 64(AX)
 	VMOVUPS     Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVUPS     Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -24133,8 +24160,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -24154,8 +24180,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -24183,39 +24208,44 @@ TEXT ·hardtanhBackwardFromOutputAVX512Stream(SB), NOSPLIT, $16-80
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVNTPS    Z4, (AX)
 	VMOVNTPS    Z5, 64(AX)
 	VMOVNTPS    Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVNTPS    Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -24223,8 +24253,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -24244,8 +24273,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -28531,7 +28559,7 @@ done:
 
 // func logSoftmaxAVX512(dst []float32, in0 []float32, m float32, s1 float32, s1_lo float32, n0 float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $112-64
+TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	MOVSS            m+48(FP), X0
 	CVTSS2SD         X0, X0
 	MOVSD            X0, (SP)
@@ -28603,18 +28631,10 @@ loop:
 	VCMPPD    $0x00, Z0, Z4, K3
 	VCMPPD    $0x00, Z0, Z5, K4
 	VCMPPD    $0x00, Z0, Z6, K5
-	VCMPPD    $0x11, Z1, Z0, K6
-	VCMPPD    $0x11, Z1, Z0, K7
-	KMOVW     K5, 96(SP)
-	VCMPPD    $0x11, Z1, Z0, K5
-	KMOVW     K4, 104(SP)
-	VCMPPD    $0x11, Z1, Z0, K4
-	KANDW     K6, K2, K2
-	KANDW     K7, K3, K3
-	KMOVW     104(SP), K6
-	KANDW     K5, K6, K6
-	KMOVW     96(SP), K5
-	KANDW     K4, K5, K5
+	VCMPPD    $0x11, Z1, Z0, K2, K2
+	VCMPPD    $0x11, Z1, Z0, K3, K3
+	VCMPPD    $0x11, Z1, Z0, K4, K4
+	VCMPPD    $0x11, Z1, Z0, K5, K5
 	VSUBPD    Z1, Z3, Z7
 	VSUBPD    Z1, Z4, Z8
 	VSUBPD    Z1, Z5, Z9
@@ -28649,7 +28669,7 @@ loop:
 	VADDPD    Z10, Z14, Z14
 	VBLENDMPD Z3, Z11, K2, Z3
 	VBLENDMPD Z4, Z12, K3, Z4
-	VBLENDMPD Z5, Z13, K6, Z5
+	VBLENDMPD Z5, Z13, K4, Z5
 	VBLENDMPD Z6, Z14, K5, Z6
 	VCVTPD2PS Z3, Y3
 	VMOVUPS   Y3, (AX)
@@ -28669,8 +28689,7 @@ single:
 	JB        tail
 	VCVTPS2PD (CX), Z3
 	VCMPPD    $0x00, Z0, Z3, K2
-	VCMPPD    $0x11, Z1, Z0, K3
-	KANDW     K3, K2, K2
+	VCMPPD    $0x11, Z1, Z0, K2, K2
 	VSUBPD    Z1, Z3, Z4
 	VSUBPD    Z2, Z4, Z5
 	VSUBPD    Z3, Z4, Z6
@@ -28696,8 +28715,7 @@ tail:
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
 	VCMPPD    $0x00, Z0, Z3, K2
-	VCMPPD    $0x11, Z1, Z0, K3
-	KANDW     K3, K2, K2
+	VCMPPD    $0x11, Z1, Z0, K2, K2
 	VSUBPD    Z1, Z3, Z4
 	VSUBPD    Z2, Z4, Z5
 	VSUBPD    Z3, Z4, Z6
@@ -40723,39 +40741,44 @@ TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVUPS     Z4, (AX)
 	VMOVUPS     Z5, 64(AX)
 	VMOVUPS     Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVUPS     Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -40763,8 +40786,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -40784,8 +40806,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -40809,39 +40830,44 @@ TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVNTPS    Z4, (AX)
 	VMOVNTPS    Z5, 64(AX)
 	VMOVNTPS    Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVNTPS    Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -40849,8 +40875,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -40870,8 +40895,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -41097,39 +41121,44 @@ TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVUPS     Z4, (AX)
 	VMOVUPS     Z5, 64(AX)
 	VMOVUPS     Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVUPS     Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -41137,8 +41166,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -41158,8 +41186,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -41183,39 +41210,44 @@ TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000030
+	CMPQ        BX, $0x00000040
 	JB          single
 	VMOVUPS     (CX), Z4
 	VMOVUPS     64(CX), Z5
 	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
 	VCMPPS      $0x11, Z4, Z0, K2
 	VCMPPS      $0x11, Z5, Z0, K3
 	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z1, Z4, K5
-	VCMPPS      $0x11, Z1, Z5, K6
-	VCMPPS      $0x11, Z1, Z6, K7
-	KANDW       K5, K2, K2
-	KANDW       K6, K3, K3
-	KANDW       K7, K4, K4
+	VCMPPS      $0x11, Z7, Z0, K5
+	VCMPPS      $0x11, Z1, Z4, K2, K2
+	VCMPPS      $0x11, Z1, Z5, K3, K3
+	VCMPPS      $0x11, Z1, Z6, K4, K4
+	VCMPPS      $0x11, Z1, Z7, K5, K5
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VFIXUPIMMPS $0x00, Z3, Z5, Z5
 	VFIXUPIMMPS $0x00, Z3, Z6, Z6
+	VFIXUPIMMPS $0x00, Z3, Z7, Z7
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VBLENDMPS   Z2, Z5, K3, Z5
 	VBLENDMPS   Z2, Z6, K4, Z6
-	VMOVUPS     (DX), Z7
-	VMOVUPS     64(DX), Z8
-	VMOVUPS     128(DX), Z9
-	VMULPS      Z7, Z4, Z4
-	VMULPS      Z8, Z5, Z5
-	VMULPS      Z9, Z6, Z6
+	VBLENDMPS   Z2, Z7, K5, Z7
+	VMOVUPS     (DX), Z8
+	VMOVUPS     64(DX), Z9
+	VMOVUPS     128(DX), Z10
+	VMOVUPS     192(DX), Z11
+	VMULPS      Z8, Z4, Z4
+	VMULPS      Z9, Z5, Z5
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
 	VMOVNTPS    Z4, (AX)
 	VMOVNTPS    Z5, 64(AX)
 	VMOVNTPS    Z6, 128(AX)
-	ADDQ        $0x000000c0, AX
-	ADDQ        $0x000000c0, CX
-	ADDQ        $0x000000c0, DX
-	SUBQ        $0x00000030, BX
+	VMOVNTPS    Z7, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
 	JMP         loop
 
 single:
@@ -41223,8 +41255,7 @@ single:
 	JB          tail
 	VMOVUPS     (CX), Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS     (DX), Z5
@@ -41244,8 +41275,7 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Z4
 	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K3
-	KANDW       K3, K2, K2
+	VCMPPS      $0x11, Z1, Z4, K2, K2
 	VFIXUPIMMPS $0x00, Z3, Z4, Z4
 	VBLENDMPS   Z2, Z4, K2, Z4
 	VMOVUPS.Z   (DX), K1, Z5
@@ -48764,20 +48794,10 @@ loop:
 	VBROADCASTSD     actkernconst<>+5152(SB), Z13
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x11, Z12, Z13, K4
-	KMOVW            K3, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K3
-	KMOVW            K2, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K2
-	KMOVW            K4, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K4
-	KMOVW            K4, 48(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4
-	KANDW            K3, K6, K6
-	KANDW            K2, K7, K7
-	KMOVW            48(SP), K2
-	KANDW            K2, K5, K5
-	KMOVW            40(SP), K2
-	KANDW            K4, K2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K5, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4, K4
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
@@ -48815,12 +48835,14 @@ loop:
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
+	KMOVW            K3, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K3
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K4
+	KMOVW            K2, 32(SP)
+	VCMPPD           $0x12, Z14, Z21, K2
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	KMOVW            K2, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K2
+	KMOVW            K4, 40(SP)
+	VCMPPD           $0x12, Z15, Z21, K4
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
 	KMOVW            K5, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K5
@@ -48829,32 +48851,32 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z15, Z23
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K3, Z21
-	VBLENDMPD        Z22, Z14, K4, Z22
-	VBLENDMPD        Z23, Z15, K2, Z23
+	VBLENDMPD        Z22, Z14, K2, Z22
+	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z28
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z4
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z3, 120(SP)
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K5, Z3
@@ -48863,10 +48885,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z7, 376(SP)
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K5, Z7
@@ -48875,10 +48897,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K3, Z6
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z5
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z12
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z11, 632(SP)
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K5, Z11
@@ -48887,10 +48909,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K3, Z10
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z20
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z19, 888(SP)
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K5, Z19
@@ -48899,10 +48921,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K3, Z18
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1144(SP)
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K5, Z17
@@ -49769,8 +49791,7 @@ single:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -50002,8 +50023,7 @@ tail:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -50268,20 +50288,10 @@ loop:
 	VBROADCASTSD     actkernconst<>+5152(SB), Z13
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x11, Z12, Z13, K4
-	KMOVW            K3, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K3
-	KMOVW            K2, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K2
-	KMOVW            K4, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K4
-	KMOVW            K4, 48(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4
-	KANDW            K3, K6, K6
-	KANDW            K2, K7, K7
-	KMOVW            48(SP), K2
-	KANDW            K2, K5, K5
-	KMOVW            40(SP), K2
-	KANDW            K4, K2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K5, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4, K4
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
@@ -50319,12 +50329,14 @@ loop:
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
+	KMOVW            K3, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K3
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K4
+	KMOVW            K2, 32(SP)
+	VCMPPD           $0x12, Z14, Z21, K2
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	KMOVW            K2, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K2
+	KMOVW            K4, 40(SP)
+	VCMPPD           $0x12, Z15, Z21, K4
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
 	KMOVW            K5, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K5
@@ -50333,32 +50345,32 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z15, Z23
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K3, Z21
-	VBLENDMPD        Z22, Z14, K4, Z22
-	VBLENDMPD        Z23, Z15, K2, Z23
+	VBLENDMPD        Z22, Z14, K2, Z22
+	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z28
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z4
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z3, 120(SP)
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K5, Z3
@@ -50367,10 +50379,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z7, 376(SP)
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K5, Z7
@@ -50379,10 +50391,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K3, Z6
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z5
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z12
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z11, 632(SP)
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K5, Z11
@@ -50391,10 +50403,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K3, Z10
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z20
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z19, 888(SP)
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K5, Z19
@@ -50403,10 +50415,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K3, Z18
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1144(SP)
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K5, Z17
@@ -51273,8 +51285,7 @@ single:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -51506,8 +51517,7 @@ tail:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -57721,20 +57731,10 @@ loop:
 	VBROADCASTSD     actkernconst<>+5152(SB), Z13
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x11, Z12, Z13, K4
-	KMOVW            K3, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K3
-	KMOVW            K2, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K2
-	KMOVW            K4, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K4
-	KMOVW            K4, 48(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4
-	KANDW            K3, K6, K6
-	KANDW            K2, K7, K7
-	KMOVW            48(SP), K2
-	KANDW            K2, K5, K5
-	KMOVW            40(SP), K2
-	KANDW            K4, K2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K5, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4, K4
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
@@ -57772,12 +57772,14 @@ loop:
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
+	KMOVW            K3, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K3
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K4
+	KMOVW            K2, 32(SP)
+	VCMPPD           $0x12, Z14, Z21, K2
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	KMOVW            K2, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K2
+	KMOVW            K4, 40(SP)
+	VCMPPD           $0x12, Z15, Z21, K4
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
 	KMOVW            K5, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K5
@@ -57786,32 +57788,32 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z15, Z23
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K3, Z21
-	VBLENDMPD        Z22, Z14, K4, Z22
-	VBLENDMPD        Z23, Z15, K2, Z23
+	VBLENDMPD        Z22, Z14, K2, Z22
+	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z28
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z4
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z3, 120(SP)
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K5, Z3
@@ -57820,10 +57822,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z7, 376(SP)
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K5, Z7
@@ -57832,10 +57834,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K3, Z6
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z5
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z12
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z11, 632(SP)
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K5, Z11
@@ -57844,10 +57846,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K3, Z10
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z20
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z19, 888(SP)
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K5, Z19
@@ -57856,10 +57858,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K3, Z18
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1144(SP)
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K5, Z17
@@ -58727,8 +58729,7 @@ single:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -58962,8 +58963,7 @@ tail:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -59231,20 +59231,10 @@ loop:
 	VBROADCASTSD     actkernconst<>+5152(SB), Z13
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x11, Z12, Z13, K4
-	KMOVW            K3, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K3
-	KMOVW            K2, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K2
-	KMOVW            K4, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K4
-	KMOVW            K4, 48(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4
-	KANDW            K3, K6, K6
-	KANDW            K2, K7, K7
-	KMOVW            48(SP), K2
-	KANDW            K2, K5, K5
-	KMOVW            40(SP), K2
-	KANDW            K4, K2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z9, K6, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z10, K7, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z11, K5, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z12, K4, K4
 	VGETEXPPD        Z5, Z9
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
@@ -59282,12 +59272,14 @@ loop:
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
+	KMOVW            K3, 24(SP)
 	VCMPPD           $0x12, Z13, Z21, K3
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	VCMPPD           $0x12, Z14, Z21, K4
+	KMOVW            K2, 32(SP)
+	VCMPPD           $0x12, Z14, Z21, K2
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
-	KMOVW            K2, 40(SP)
-	VCMPPD           $0x12, Z15, Z21, K2
+	KMOVW            K4, 40(SP)
+	VCMPPD           $0x12, Z15, Z21, K4
 	VBROADCASTSD     actkernconst<>+5120(SB), Z21
 	KMOVW            K5, 48(SP)
 	VCMPPD           $0x12, Z16, Z21, K5
@@ -59296,32 +59288,32 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z15, Z23
 	VSUBPD.BCST      actkernconst<>+5120(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K3, Z21
-	VBLENDMPD        Z22, Z14, K4, Z22
-	VBLENDMPD        Z23, Z15, K2, Z23
+	VBLENDMPD        Z22, Z14, K2, Z22
+	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5184(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5320(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z27
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K2, Z28
+	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5192(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5328(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z31
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K2, Z4
+	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5200(SB), Z13
 	VMOVUPD          Z3, 120(SP)
 	VBLENDMPD.BCST   actkernconst<>+5336(SB), Z13, K5, Z3
@@ -59330,10 +59322,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5208(SB), Z13
 	VMOVUPD          Z7, 376(SP)
 	VBLENDMPD.BCST   actkernconst<>+5344(SB), Z13, K5, Z7
@@ -59342,10 +59334,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K3, Z6
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z5, 504(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z5
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z5
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z12, 568(SP)
-	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K2, Z12
+	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K4, Z12
 	VBROADCASTSD     actkernconst<>+5216(SB), Z13
 	VMOVUPD          Z11, 632(SP)
 	VBLENDMPD.BCST   actkernconst<>+5408(SB), Z13, K5, Z11
@@ -59354,10 +59346,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K3, Z10
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z9, 760(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z9
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z20, 824(SP)
-	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K2, Z20
+	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K4, Z20
 	VBROADCASTSD     actkernconst<>+5224(SB), Z13
 	VMOVUPD          Z19, 888(SP)
 	VBLENDMPD.BCST   actkernconst<>+5416(SB), Z13, K5, Z19
@@ -59366,10 +59358,10 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K3, Z18
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1016(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1080(SP)
-	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K2, Z17
+	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K4, Z17
 	VBROADCASTSD     actkernconst<>+5232(SB), Z13
 	VMOVUPD          Z17, 1144(SP)
 	VBLENDMPD.BCST   actkernconst<>+5424(SB), Z13, K5, Z17
@@ -60237,8 +60229,7 @@ single:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4
@@ -60472,8 +60463,7 @@ tail:
 	VCMPPD           $0x12, Z4, Z5, K2
 	VBROADCASTSD     actkernconst<>+5152(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K4
-	KANDW            K4, K3, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+3824(SB), Z3, K3, K3
 	VGETEXPPD        Z2, Z3
 	VBROADCASTSD     actkernconst<>+5160(SB), Z4
 	VFMADD213PD.BCST actkernconst<>+5168(SB), Z3, Z4

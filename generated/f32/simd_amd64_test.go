@@ -353,7 +353,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -371,7 +371,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -444,7 +444,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardtanhBackward", Inputs: 2, MaxLen: 145,
+		Name: "hardtanhBackward", Inputs: 2, MaxLen: 193,
 		ParamSets: [][]float32{{float32(-0x1p+00), float32(0x1p+00)}, {float32(-0x1p+01), float32(0x1.8p+01)}, {float32(0x1p-01), float32(0x1p+01)}},
 		Generic:   func(d []float32, in [][]float32, p []float32) { hardtanhBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
@@ -463,7 +463,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardtanhBackwardFromOutput", Inputs: 2, MaxLen: 145,
+		Name: "hardtanhBackwardFromOutput", Inputs: 2, MaxLen: 193,
 		ParamSets: [][]float32{{float32(-0x1p+00), float32(0x1p+00)}, {float32(-0x1p+01), float32(0x1.8p+01)}, {float32(0x1p-01), float32(0x1p+01)}},
 		Generic: func(d []float32, in [][]float32, p []float32) {
 			hardtanhBackwardFromOutputGeneric(d, in[0], in[1], p[0], p[1])
@@ -915,7 +915,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "relu6Backward", Inputs: 2, MaxLen: 145,
+		Name: "relu6Backward", Inputs: 2, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6BackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardAVX512(d, in[0], in[1]) }},
@@ -933,7 +933,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "relu6BackwardFromOutput", Inputs: 2, MaxLen: 145,
+		Name: "relu6BackwardFromOutput", Inputs: 2, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { relu6BackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { relu6BackwardFromOutputAVX512(d, in[0], in[1]) }},

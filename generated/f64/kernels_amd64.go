@@ -808,13 +808,13 @@ func hardsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func hardsigmoidAVX2Stream(dst, in0 []float64)
 
-// hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -832,13 +832,13 @@ func hardsigmoidBackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -928,13 +928,13 @@ func hardtanhAVX2(dst, in0 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhAVX2Stream(dst, in0 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX512 computes hardtanhBackward with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX512 computes hardtanhBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardAVX512Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhBackwardAVX512Stream computes hardtanhBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -952,13 +952,13 @@ func hardtanhBackwardAVX2(dst, in0, in1 []float64, min_val, max_val float64)
 //go:noescape
 func hardtanhBackwardAVX2Stream(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX512 computes hardtanhBackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX512 computes hardtanhBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, SSE2.
 //
 //go:noescape
 func hardtanhBackwardFromOutputAVX512(dst, in0, in1 []float64, min_val, max_val float64)
 
-// hardtanhBackwardFromOutputAVX512Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardtanhBackwardFromOutputAVX512Stream computes hardtanhBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+, SSE2.
 //
 //go:noescape
@@ -1228,7 +1228,7 @@ func logSoftmaxReduceN0AVX512(acc *[16]float64, in0 []float64, m, s1, s1_lo floa
 //go:noescape
 func logSoftmaxReduceN0AVX2(acc *[16]float64, in0 []float64, m, s1, s1_lo float64)
 
-// logSoftmaxAVX512 computes logSoftmax with AVX512 (3 vectors per iteration, masked tail).
+// logSoftmaxAVX512 computes logSoftmax with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2.
 //
 //go:noescape
@@ -1708,13 +1708,13 @@ func relu6AVX2(dst, in0 []float64)
 //go:noescape
 func relu6AVX2Stream(dst, in0 []float64)
 
-// relu6BackwardAVX512 computes relu6Backward with AVX512 (3 vectors per iteration, masked tail).
+// relu6BackwardAVX512 computes relu6Backward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func relu6BackwardAVX512(dst, in0, in1 []float64)
 
-// relu6BackwardAVX512Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// relu6BackwardAVX512Stream computes relu6Backward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1732,13 +1732,13 @@ func relu6BackwardAVX2(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardAVX2Stream(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX512 computes relu6BackwardFromOutput with AVX512 (3 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX512 computes relu6BackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func relu6BackwardFromOutputAVX512(dst, in0, in1 []float64)
 
-// relu6BackwardFromOutputAVX512Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// relu6BackwardFromOutputAVX512Stream computes relu6BackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape

@@ -535,7 +535,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -553,7 +553,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
@@ -626,7 +626,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardtanhBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardtanhBackward", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{-0x1p+00, 0x1p+00}, {-0x1p+01, 0x1.8p+01}, {0x1p-01, 0x1p+01}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { hardtanhBackwardGeneric(d, in[0], in[1], p[0], p[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -645,7 +645,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardtanhBackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "hardtanhBackwardFromOutput", Inputs: 2, MaxLen: 97,
 		ParamSets: [][]float64{{-0x1p+00, 0x1p+00}, {-0x1p+01, 0x1.8p+01}, {0x1p-01, 0x1p+01}},
 		Generic: func(d []float64, in [][]float64, p []float64) {
 			hardtanhBackwardFromOutputGeneric(d, in[0], in[1], p[0], p[1])
@@ -842,7 +842,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logSoftmax", Inputs: 1, MaxLen: 73,
+		Name: "logSoftmax", Inputs: 1, MaxLen: 97,
 		ParamSets: [][]float64{{0x1p-01, 0x1p-01, 0x1p-01, 0x1p-01}, {0x1.4p+00, 0x1.2p+01, 0x1.ap+01, 0x1.1p+02}},
 		Generic:   func(d []float64, in [][]float64, p []float64) { logSoftmaxGeneric(d, in[0], p[0], p[1], p[2], p[3]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
@@ -1133,7 +1133,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "relu6Backward", Inputs: 2, MaxLen: 73,
+		Name: "relu6Backward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { relu6BackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { relu6BackwardAVX512(d, in[0], in[1]) }},
@@ -1151,7 +1151,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "relu6BackwardFromOutput", Inputs: 2, MaxLen: 73,
+		Name: "relu6BackwardFromOutput", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { relu6BackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { relu6BackwardFromOutputAVX512(d, in[0], in[1]) }},

@@ -89,12 +89,10 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = GetMant(a(0), p.Compute)
 		case OpFixUp:
 			r = FixUp(a(0), fixUpTable(a(1), p.Compute))
-		case OpLT:
-			masks[i] = a(0) < a(1)
-		case OpLE:
-			masks[i] = a(0) <= a(1)
-		case OpEQ:
-			masks[i] = a(0) == a(1)
+		case OpLT, OpLE, OpEQ:
+			masks[i] = compare(in.Op, a(0), a(1))
+		case OpAndCmp:
+			masks[i] = m(0) && compare(Op(in.Imm), a(1), a(2))
 		case OpIsNaN:
 			masks[i] = a(0) != a(0)
 		case OpAnd:
@@ -151,4 +149,17 @@ func GetMant(x float64, t Type) float64 {
 		return float64(math.Float32frombits(math.Float32bits(float32(x))&0x007fffff | 0x3f800000))
 	}
 	return math.Float64frombits(math.Float64bits(x)&0x000fffffffffffff | 0x3ff0000000000000)
+}
+
+// compare is the comparison op (OpLT, OpLE or OpEQ) of a and b.
+func compare(op Op, a, b float64) bool {
+	switch op {
+	case OpLT:
+		return a < b
+	case OpLE:
+		return a <= b
+	case OpEQ:
+		return a == b
+	}
+	panic(fmt.Sprintf("vprog: %s is not a comparison", op))
 }

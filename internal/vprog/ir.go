@@ -106,6 +106,11 @@ const (
 	OpOr     // a || b
 	OpAndNot // a && !b
 	OpNot    // !a
+	// OpAndCmp is a && (b CMP c), with Imm the comparison: OpLT, OpLE or
+	// OpEQ. AVX-512 compares into an opmask under a write mask, one
+	// instruction where a comparison and a KAND take two. Only ForX86
+	// makes it, for AVX-512.
+	OpAndCmp
 
 	// OpSelect is mask ? a : b, lane by lane. Args: mask, a, b.
 	OpSelect
@@ -141,7 +146,7 @@ var opNames = [...]string{
 	OpAbs: "abs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
-	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpSelect: "select",
+	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",
 }
 
 func (o Op) String() string {
@@ -158,7 +163,7 @@ func (o Op) Arity() int {
 		return 0
 	case OpNeg, OpAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
 		return 1
-	case OpFMA, OpSelect:
+	case OpFMA, OpSelect, OpAndCmp:
 		return 3
 	}
 	return 2
@@ -167,7 +172,7 @@ func (o Op) Arity() int {
 // GivesMask reports whether the operation's result is a mask rather than a float.
 func (o Op) GivesMask() bool {
 	switch o {
-	case OpLT, OpLE, OpEQ, OpIsNaN, OpAnd, OpOr, OpAndNot, OpNot:
+	case OpLT, OpLE, OpEQ, OpIsNaN, OpAnd, OpOr, OpAndNot, OpNot, OpAndCmp:
 		return true
 	}
 	return false

@@ -85,6 +85,12 @@ func atNaNOf(p *Program, a Value, onX86 bool) func(Value) atNaN {
 			k = notAtNaN(arg(0))
 		case OpAnd:
 			k = andAtNaN(arg(0), arg(1))
+		case OpAndCmp:
+			if isNaN(1) || isNaN(2) {
+				k = atNaNFalse
+			} else {
+				k = andAtNaN(arg(0), atNaNUnknown)
+			}
 		case OpAndNot:
 			k = andAtNaN(arg(0), notAtNaN(arg(1)))
 		case OpOr:

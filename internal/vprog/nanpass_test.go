@@ -173,6 +173,37 @@ func TestFixUpTokens(t *testing.T) {
 	assert.Equal(t, math.Float64bits(nan), math.Float64bits(FixUp(nan, table)))
 }
 
+// TestForX86MaskedCompares checks that AVX-512 programs fuse a
+// comparison with one use into the conjunction that reads it, and give the
+// same bits.
+func TestForX86MaskedCompares(t *testing.T) {
+	c := spec.Param{Name: "c", Default: 0.5}
+	cases := []string{
+		"where(x > c && x < 6, x, 2*x)",
+		"where(x > c && x < 6, x, where(x < 6, 3*x, 2))", // x < 6 twice: x > c is fused
+		"where(x == c && (x < 6 && -x < 1), x, 2*x)",
+	}
+	xs := []float64{-2, -1, 0, 0.5, 1, 5, 6, 7, math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, f := range cases {
+		t.Run(f, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", f, "1", c), Forward, F64)
+			require.NoError(t, err)
+			q := p.ForX86(true)
+			ands, fused := 0, 0
+			for i, in := range q.Instrs {
+				ands += boolInt(q.Live()[i] && in.Op == OpAnd)
+				fused += boolInt(q.Live()[i] && in.Op == OpAndCmp)
+			}
+			assert.Zero(t, ands, "conjunctions left")
+			assert.Positive(t, fused)
+			for _, x := range xs {
+				want, got := p.Eval([]float64{x}, []float64{0.5}), q.Eval([]float64{x}, []float64{0.5})
+				assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "x = %v: %v, want %v", x, got, want)
+			}
+		})
+	}
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

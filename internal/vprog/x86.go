@@ -11,20 +11,41 @@ import (
 // is a number. Where a is NaN the rule gives a whatever y is, so y may
 // change there freely.
 //
-// With fixup (the ISA has VFIXUPIMM: AVX-512), constants that a select
-// picks by a's sign or by a mask that is false where a is NaN become
-// fix-ups of a (withFixUps). Then the NaN rule goes if x86 arithmetic
-// already keeps it: y gives a's NaN up to the quiet bit (nanpass.go).
-// softshrink's x - min(max(x, -lambd), lambd) is x's NaN on x86, where the
-// portable program cannot count on it; so is relu's fixup(x)·dy.
-func (p *Program) ForX86(fixup bool) *Program {
+// For AVX-512, constants that a select picks by a's sign or by a mask that
+// is false where a is NaN become fix-ups of a (withFixUps, VFIXUPIMM).
+// Then the NaN rule goes if x86 arithmetic already keeps it: y gives a's
+// NaN up to the quiet bit (nanpass.go). softshrink's
+// x - min(max(x, -lambd), lambd) is x's NaN on x86, where the portable
+// program cannot count on it; so is relu's fixup(x)·dy. Last, AVX-512
+// fuses a comparison into the conjunction that reads it
+// (withMaskedCompares).
+func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
 	}
-	if fixup {
-		p = p.withFixUps()
+	if !avx512 {
+		return p.withoutNaNRule()
 	}
-	return p.withoutNaNRule()
+	return p.withFixUps().withoutNaNRule().withMaskedCompares()
+}
+
+// withMaskedCompares fuses each a && (b CMP c) whose comparison has no
+// other use into one OpAndCmp.
+func (p *Program) withMaskedCompares() *Program {
+	uses := p.Uses()
+	return p.rebuild(func(q *Program, i int, in Instr, _ []Value) (Value, bool) {
+		if in.Op != OpAnd {
+			return 0, false
+		}
+		orig := p.Instrs[i]
+		for k := 1; k >= 0; k-- {
+			c := q.Instrs[in.Args[k]]
+			if (c.Op == OpLT || c.Op == OpLE || c.Op == OpEQ) && uses[orig.Args[k]] == 1 {
+				return q.add(Instr{Op: OpAndCmp, Imm: float64(c.Op), Args: [3]Value{in.Args[1-k], c.Args[0], c.Args[1]}}), true
+			}
+		}
+		return 0, false
+	})
 }
 
 // withoutNaNRule drops the NaN rule where the rest of p passes a's NaN on
