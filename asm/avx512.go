@@ -357,4 +357,3 @@ func (a *avx512) fold(c *build.Context, r vprog.Reducer, s, cc, v, verr reg.VecP
 		panic(fmt.Sprintf("asm: no fold for reducer %s", r))
 	}
 }
-

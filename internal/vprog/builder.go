@@ -256,7 +256,6 @@ func (b *Builder) GetExp(x Value) Value { return b.float(OpGetExp, x) }
 // GetMant is |x| scaled into [1, 2) for normal x.
 func (b *Builder) GetMant(x Value) Value { return b.float(OpGetMant, x) }
 
-
 func (b *Builder) cmp(op Op, x, y Value) Value {
 	b.mustFloat(x, y)
 	return b.emit(op, 0, x, y)

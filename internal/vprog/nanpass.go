@@ -11,8 +11,9 @@ package vprog
 // yields a's lanes unchanged. Arithmetic on a NaN gives a NaN too, but its
 // payload is the platform's choice (RISC-V gives the canonical NaN, and
 // float32 lanes quiet a signaling one), so the rule stays wherever the
-// result is computed from a. Such a NaN still decides comparisons: hardshrink's
-// abs(x) <= lambd is false where x is NaN, and its select gives x.
+// result is computed from a. Such a NaN still decides comparisons:
+// hardshrink's abs(x) <= lambd is false where x is NaN, and its select
+// gives x.
 //
 // On x86 the platform's choice is known (Program.ForX86): an addition,
 // subtraction, product, quotient, square root or FMA returns its first NaN
