@@ -129,6 +129,18 @@ func opPrograms() []Kernel {
 			zero := b.Select(b.EQ(b.Const(0), x), b.Const(-1), b.Const(math.Copysign(0, -1)))
 			return nanRule(b, x, b.Add(neg, zero))
 		})
+		// By the sign of a difference with constants (and of their minimum).
+		add("fixUpInterval", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			in := b.And(b.GT(x, b.Const(0)), b.LT(x, b.Const(6)))
+			return nanRule(b, x, b.Mul(b.Select(in, b.Const(1), b.Const(0)), b.Input(1)))
+		})
+		add("fixUpIntervalClosed", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			in := b.And(b.GE(x, b.Const(-3)), b.LE(x, b.Const(3)))
+			above := b.Select(b.GT(x, b.Const(2.5)), b.Const(math.Inf(1)), b.Const(0))
+			return nanRule(b, x, b.Add(b.Select(in, b.Const(0.5), b.Const(-1)), above))
+		})
 		add("fixUpKeep", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
 			x := b.Input(0)
 			return nanRule(b, x, b.Mul(b.Select(b.LE(x, b.Param(0)), b.Const(0), b.Const(1)), b.Input(1)))
@@ -238,6 +250,13 @@ func opPrograms() []Kernel {
 		add("constant", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Const(-0.0) })
 		add("param", c, 2, []string{"p", "q"}, [][]float64{{2, 3}}, func(b *vprog.Builder) vprog.Value { return b.Param(1) })
 		ks = append(ks, bigProgram(c, 300, 40))
+	}
+	for i, k := range ks {
+		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") {
+			// Their comparisons' constants, whose neighbours the
+			// agreement test then covers.
+			ks[i].Thresholds = []float64{-3, -1, 0, 0.5, 2.5, 3, 6}
+		}
 	}
 	return ks
 }

@@ -40731,10 +40731,8 @@ done:
 // func relu6BackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3244(SB), Z0
-	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3584(SB), Z2
-	VBROADCASTSS actkernconst<>+3588(SB), Z3
+	VBROADCASTSS actkernconst<>+4716(SB), Z0
+	VBROADCASTSS actkernconst<>+4712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -40743,38 +40741,34 @@ TEXT ·relu6BackwardAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000040
 	JB          single
-	VMOVUPS     (CX), Z4
-	VMOVUPS     64(CX), Z5
-	VMOVUPS     128(CX), Z6
-	VMOVUPS     192(CX), Z7
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z5, Z0, K3
-	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z7, Z0, K5
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VCMPPS      $0x11, Z1, Z5, K3, K3
-	VCMPPS      $0x11, Z1, Z6, K4, K4
-	VCMPPS      $0x11, Z1, Z7, K5, K5
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VFIXUPIMMPS $0x00, Z3, Z5, Z5
-	VFIXUPIMMPS $0x00, Z3, Z6, Z6
-	VFIXUPIMMPS $0x00, Z3, Z7, Z7
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VBLENDMPS   Z2, Z5, K3, Z5
-	VBLENDMPS   Z2, Z6, K4, Z6
-	VBLENDMPS   Z2, Z7, K5, Z7
-	VMOVUPS     (DX), Z8
-	VMOVUPS     64(DX), Z9
-	VMOVUPS     128(DX), Z10
-	VMOVUPS     192(DX), Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VSUBPS      Z2, Z0, Z6
+	VSUBPS      Z3, Z0, Z7
+	VSUBPS      Z4, Z0, Z8
+	VSUBPS      Z5, Z0, Z9
+	VMINPS      Z6, Z2, Z2
+	VMINPS      Z7, Z3, Z3
+	VMINPS      Z8, Z4, Z4
+	VMINPS      Z9, Z5, Z5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
 	VMULPS      Z8, Z4, Z4
 	VMULPS      Z9, Z5, Z5
-	VMULPS      Z10, Z6, Z6
-	VMULPS      Z11, Z7, Z7
-	VMOVUPS     Z4, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z6, 128(AX)
-	VMOVUPS     Z7, 192(AX)
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, DX
@@ -40784,14 +40778,13 @@ loop:
 single:
 	CMPQ        BX, $0x00000010
 	JB          tail
-	VMOVUPS     (CX), Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, (AX)
+	VMOVUPS     (CX), Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -40804,14 +40797,13 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40820,10 +40812,8 @@ done:
 // func relu6BackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3244(SB), Z0
-	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3584(SB), Z2
-	VBROADCASTSS actkernconst<>+3588(SB), Z3
+	VBROADCASTSS actkernconst<>+4716(SB), Z0
+	VBROADCASTSS actkernconst<>+4712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -40832,38 +40822,34 @@ TEXT ·relu6BackwardAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000040
 	JB          single
-	VMOVUPS     (CX), Z4
-	VMOVUPS     64(CX), Z5
-	VMOVUPS     128(CX), Z6
-	VMOVUPS     192(CX), Z7
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z5, Z0, K3
-	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z7, Z0, K5
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VCMPPS      $0x11, Z1, Z5, K3, K3
-	VCMPPS      $0x11, Z1, Z6, K4, K4
-	VCMPPS      $0x11, Z1, Z7, K5, K5
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VFIXUPIMMPS $0x00, Z3, Z5, Z5
-	VFIXUPIMMPS $0x00, Z3, Z6, Z6
-	VFIXUPIMMPS $0x00, Z3, Z7, Z7
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VBLENDMPS   Z2, Z5, K3, Z5
-	VBLENDMPS   Z2, Z6, K4, Z6
-	VBLENDMPS   Z2, Z7, K5, Z7
-	VMOVUPS     (DX), Z8
-	VMOVUPS     64(DX), Z9
-	VMOVUPS     128(DX), Z10
-	VMOVUPS     192(DX), Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VSUBPS      Z2, Z0, Z6
+	VSUBPS      Z3, Z0, Z7
+	VSUBPS      Z4, Z0, Z8
+	VSUBPS      Z5, Z0, Z9
+	VMINPS      Z6, Z2, Z2
+	VMINPS      Z7, Z3, Z3
+	VMINPS      Z8, Z4, Z4
+	VMINPS      Z9, Z5, Z5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
 	VMULPS      Z8, Z4, Z4
 	VMULPS      Z9, Z5, Z5
-	VMULPS      Z10, Z6, Z6
-	VMULPS      Z11, Z7, Z7
-	VMOVNTPS    Z4, (AX)
-	VMOVNTPS    Z5, 64(AX)
-	VMOVNTPS    Z6, 128(AX)
-	VMOVNTPS    Z7, 192(AX)
+	VMOVNTPS    Z2, (AX)
+	VMOVNTPS    Z3, 64(AX)
+	VMOVNTPS    Z4, 128(AX)
+	VMOVNTPS    Z5, 192(AX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, DX
@@ -40873,14 +40859,13 @@ loop:
 single:
 	CMPQ        BX, $0x00000010
 	JB          tail
-	VMOVUPS     (CX), Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVNTPS    Z4, (AX)
+	VMOVUPS     (CX), Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVNTPS    Z2, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -40893,14 +40878,13 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	SFENCE
@@ -41111,10 +41095,8 @@ done:
 // func relu6BackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3244(SB), Z0
-	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3584(SB), Z2
-	VBROADCASTSS actkernconst<>+3588(SB), Z3
+	VBROADCASTSS actkernconst<>+4716(SB), Z0
+	VBROADCASTSS actkernconst<>+4712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -41123,38 +41105,34 @@ TEXT ·relu6BackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000040
 	JB          single
-	VMOVUPS     (CX), Z4
-	VMOVUPS     64(CX), Z5
-	VMOVUPS     128(CX), Z6
-	VMOVUPS     192(CX), Z7
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z5, Z0, K3
-	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z7, Z0, K5
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VCMPPS      $0x11, Z1, Z5, K3, K3
-	VCMPPS      $0x11, Z1, Z6, K4, K4
-	VCMPPS      $0x11, Z1, Z7, K5, K5
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VFIXUPIMMPS $0x00, Z3, Z5, Z5
-	VFIXUPIMMPS $0x00, Z3, Z6, Z6
-	VFIXUPIMMPS $0x00, Z3, Z7, Z7
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VBLENDMPS   Z2, Z5, K3, Z5
-	VBLENDMPS   Z2, Z6, K4, Z6
-	VBLENDMPS   Z2, Z7, K5, Z7
-	VMOVUPS     (DX), Z8
-	VMOVUPS     64(DX), Z9
-	VMOVUPS     128(DX), Z10
-	VMOVUPS     192(DX), Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VSUBPS      Z2, Z0, Z6
+	VSUBPS      Z3, Z0, Z7
+	VSUBPS      Z4, Z0, Z8
+	VSUBPS      Z5, Z0, Z9
+	VMINPS      Z6, Z2, Z2
+	VMINPS      Z7, Z3, Z3
+	VMINPS      Z8, Z4, Z4
+	VMINPS      Z9, Z5, Z5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
 	VMULPS      Z8, Z4, Z4
 	VMULPS      Z9, Z5, Z5
-	VMULPS      Z10, Z6, Z6
-	VMULPS      Z11, Z7, Z7
-	VMOVUPS     Z4, (AX)
-	VMOVUPS     Z5, 64(AX)
-	VMOVUPS     Z6, 128(AX)
-	VMOVUPS     Z7, 192(AX)
+	VMOVUPS     Z2, (AX)
+	VMOVUPS     Z3, 64(AX)
+	VMOVUPS     Z4, 128(AX)
+	VMOVUPS     Z5, 192(AX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, DX
@@ -41164,14 +41142,13 @@ loop:
 single:
 	CMPQ        BX, $0x00000010
 	JB          tail
-	VMOVUPS     (CX), Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, (AX)
+	VMOVUPS     (CX), Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -41184,14 +41161,13 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41200,10 +41176,8 @@ done:
 // func relu6BackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+3244(SB), Z0
-	VBROADCASTSS actkernconst<>+4716(SB), Z1
-	VBROADCASTSS actkernconst<>+3584(SB), Z2
-	VBROADCASTSS actkernconst<>+3588(SB), Z3
+	VBROADCASTSS actkernconst<>+4716(SB), Z0
+	VBROADCASTSS actkernconst<>+4712(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -41212,38 +41186,34 @@ TEXT ·relu6BackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000040
 	JB          single
-	VMOVUPS     (CX), Z4
-	VMOVUPS     64(CX), Z5
-	VMOVUPS     128(CX), Z6
-	VMOVUPS     192(CX), Z7
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z5, Z0, K3
-	VCMPPS      $0x11, Z6, Z0, K4
-	VCMPPS      $0x11, Z7, Z0, K5
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VCMPPS      $0x11, Z1, Z5, K3, K3
-	VCMPPS      $0x11, Z1, Z6, K4, K4
-	VCMPPS      $0x11, Z1, Z7, K5, K5
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VFIXUPIMMPS $0x00, Z3, Z5, Z5
-	VFIXUPIMMPS $0x00, Z3, Z6, Z6
-	VFIXUPIMMPS $0x00, Z3, Z7, Z7
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VBLENDMPS   Z2, Z5, K3, Z5
-	VBLENDMPS   Z2, Z6, K4, Z6
-	VBLENDMPS   Z2, Z7, K5, Z7
-	VMOVUPS     (DX), Z8
-	VMOVUPS     64(DX), Z9
-	VMOVUPS     128(DX), Z10
-	VMOVUPS     192(DX), Z11
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VSUBPS      Z2, Z0, Z6
+	VSUBPS      Z3, Z0, Z7
+	VSUBPS      Z4, Z0, Z8
+	VSUBPS      Z5, Z0, Z9
+	VMINPS      Z6, Z2, Z2
+	VMINPS      Z7, Z3, Z3
+	VMINPS      Z8, Z4, Z4
+	VMINPS      Z9, Z5, Z5
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z3, Z3
+	VFIXUPIMMPS $0x00, Z1, Z4, Z4
+	VFIXUPIMMPS $0x00, Z1, Z5, Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z2, Z2
+	VMULPS      Z7, Z3, Z3
 	VMULPS      Z8, Z4, Z4
 	VMULPS      Z9, Z5, Z5
-	VMULPS      Z10, Z6, Z6
-	VMULPS      Z11, Z7, Z7
-	VMOVNTPS    Z4, (AX)
-	VMOVNTPS    Z5, 64(AX)
-	VMOVNTPS    Z6, 128(AX)
-	VMOVNTPS    Z7, 192(AX)
+	VMOVNTPS    Z2, (AX)
+	VMOVNTPS    Z3, 64(AX)
+	VMOVNTPS    Z4, 128(AX)
+	VMOVNTPS    Z5, 192(AX)
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, DX
@@ -41253,14 +41223,13 @@ loop:
 single:
 	CMPQ        BX, $0x00000010
 	JB          tail
-	VMOVUPS     (CX), Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS     (DX), Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVNTPS    Z4, (AX)
+	VMOVUPS     (CX), Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVNTPS    Z2, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -41273,14 +41242,13 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Z4
-	VCMPPS      $0x11, Z4, Z0, K2
-	VCMPPS      $0x11, Z1, Z4, K2, K2
-	VFIXUPIMMPS $0x00, Z3, Z4, Z4
-	VBLENDMPS   Z2, Z4, K2, Z4
-	VMOVUPS.Z   (DX), K1, Z5
-	VMULPS      Z5, Z4, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Z2
+	VSUBPS      Z2, Z0, Z3
+	VMINPS      Z3, Z2, Z2
+	VFIXUPIMMPS $0x00, Z1, Z2, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z2, Z2
+	VMOVUPS     Z2, K1, (AX)
 
 done:
 	SFENCE

@@ -98,23 +98,29 @@ func TestForX86DropsNaNRuleArithmeticKeeps(t *testing.T) {
 func TestForX86FixUp(t *testing.T) {
 	c := spec.Param{Name: "c", Default: 0.5}
 	cases := []struct {
-		der     string
-		fixups  int
-		dropped bool
+		der      string
+		fixups   int
+		compares int
+		dropped  bool
 	}{
-		{"where(x > 0, 1, 0)", 1, true}, // relu
-		{"where(x >= 0, 1, 0)", 1, true},
-		{"where(x <= 0, 0.5, -1)", 1, true},
-		{"where(x == 0, 1, 0)", 1, true},
-		{"where(x <= c, 0, 1)", 1, true},          // threshold: the constant where x <= c is false
-		{"where(x > 0 && x < 6, 1, 0)", 1, true},  // relu6
-		{"where(x > 0, 2, 0)", 1, true},           // 2 is no token; 0 is
-		{"where(x - 1 > 0, 1, 0)", 1, true},       // not x's sign, but false where x is NaN
-		{"where(x > 0, 1, c)", 0, false},          // leaky_relu: c is no constant
-		{"where(x > 0 || x < -1, 1, 0)", 1, true}, // false where x is NaN too
-		{"where(!(x > 0), 2, 1)", 0, false},       // true where x is NaN, and 2 is no token
+		{"where(x > 0, 1, 0)", 1, 0, true}, // relu
+		{"where(x >= 0, 1, 0)", 1, 0, true},
+		{"where(x <= 0, 0.5, -1)", 1, 0, true},
+		{"where(x == 0, 1, 0)", 1, 0, true},
+		{"where(x > 2.5, 1, 0)", 1, 0, true},
+		{"where(-3 >= x, 1, 0)", 1, 0, true},
+		{"where(x <= c, 0, 1)", 1, 1, true},            // threshold: the constant where x <= c is false
+		{"where(x > 0 && x < 6, 1, 0)", 1, 0, true},    // relu6
+		{"where(x >= -3 && 3 >= x, 1, 0)", 1, 0, true}, // both non-strict
+		{"where(x > 0 && x <= 6, 1, 0)", 1, 2, true},   // mixed: the constant where false
+		{"where(x > 0, 2, 0)", 1, 1, true},             // 2 is no token; 0 is
+		{"where(x - 1 > 0, 1, 0)", 1, 1, true},         // not x's sign, but false where x is NaN
+		{"where(x > 0, 1, c)", 0, 1, false},            // leaky_relu: c is no constant
+		{"where(x > 0 || x < -1, 1, 0)", 1, 2, true},   // false where x is NaN too
+		{"where(!(x > 0), 2, 1)", 0, 1, false},         // true where x is NaN, and 2 is no token
 	}
-	xs := []float64{-math.MaxFloat32, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 3, 6, math.Inf(1), math.Inf(-1)}
+	xs := []float64{-math.MaxFloat32, -3.0000002, -3, -2.9999998, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 2.4999998, 2.5, 2.5000002,
+		3, 5.9999995, 6, 6.0000005, math.MaxFloat32, math.Inf(1), math.Inf(-1)}
 	dys := []float64{2, -0.5, 0, math.Copysign(0, -1), math.Inf(1), math.NaN()}
 	nan := math.Float64frombits(0x7ff4000000000abc) // signalling, with a payload
 	for _, tc := range cases {
@@ -126,14 +132,19 @@ func TestForX86FixUp(t *testing.T) {
 					assert.False(t, in.Op == OpFixUp, "%s: without VFIXUPIMM, v%d is a fix-up", mem, i)
 				}
 				q := p.ForX86(true)
-				fixups, rule := 0, false
+				fixups, compares, rule := 0, 0, false
 				for i, in := range q.Instrs {
 					fixups += boolInt(q.Live()[i] && in.Op == OpFixUp)
+					compares += boolInt(q.Live()[i] && (in.Op == OpLT || in.Op == OpLE || in.Op == OpEQ || in.Op == OpAndCmp))
 					rule = rule || q.Live()[i] && in.Op == OpSelect && q.Instrs[in.Args[0]].Op == OpIsNaN
 				}
 				assert.Equal(t, tc.fixups, fixups, "%s: fix-ups", mem)
+				assert.Equal(t, tc.compares, compares, "%s: comparisons", mem)
 				assert.Equal(t, tc.dropped, !rule, "%s: NaN rule dropped", mem)
 				for _, x := range xs {
+					if mem == F32 {
+						x = float64(float32(x)) // float32 kernels take float32 values
+					}
 					for _, dy := range dys {
 						in := []float64{x, dy}
 						want, got := p.Eval(in, []float64{0.5}), q.Eval(in, []float64{0.5})
