@@ -67,6 +67,8 @@ func opPrograms() []Kernel {
 			op := uns[name]
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return op(b, b.Input(0)) })
 		}
+		// -|x|, which the assembly makes one instruction (vprog.OpNegAbs).
+		add("negAbs", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value { return b.Neg(b.Abs(b.Input(0))) })
 		for m, name := range []string{"roundEven", "floor", "ceil", "trunc"} {
 			add(name, c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
 				// Scale first so that many inputs have a fraction.

@@ -116,6 +116,8 @@ func (a *avx2) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args []l
 		a.pick(c.VXORPD, c.VXORPS)(a.constLoc(a.sign()).m, x(0), dst)
 	case vprog.OpAbs:
 		a.pick(c.VANDPD, c.VANDPS)(a.constLoc(a.abs()).m, x(0), dst)
+	case vprog.OpNegAbs:
+		a.pick(c.VORPD, c.VORPS)(a.constLoc(a.sign()).m, x(0), dst)
 	case vprog.OpCopySign:
 		if in.Imm == vprog.CopySignOr {
 			// s0 = sign of args[1]; dst = args[0] | s0.

@@ -119,6 +119,8 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		a.three(c, c.VXORPD, c.VXORPS, c.VXORPD_BCST, c.VXORPS_BCST, args[0], a.constLoc(a.sign()), dst)
 	case vprog.OpAbs:
 		a.three(c, c.VANDPD, c.VANDPS, c.VANDPD_BCST, c.VANDPS_BCST, args[0], a.constLoc(a.abs()), dst)
+	case vprog.OpNegAbs:
+		a.three(c, c.VORPD, c.VORPS, c.VORPD_BCST, c.VORPS_BCST, args[0], a.constLoc(a.sign()), dst)
 	case vprog.OpCopySign:
 		// dst holds args[0]; take the bits selected by the sign mask from
 		// args[1] and the rest from dst: imm 0xD8 is "z3 ? z2 : z1"; for

@@ -268,7 +268,7 @@ func commonShape(op vprog.Op) (shape, bool) {
 		return shape{memArg: 1, tie: -1, commute: true}, true
 	case vprog.OpSub, vprog.OpDiv, vprog.OpMin, vprog.OpMax, vprog.OpLT, vprog.OpLE, vprog.OpEQ:
 		return shape{memArg: 1, tie: -1}, true
-	case vprog.OpNeg, vprog.OpAbs, vprog.OpSqrt, vprog.OpRound, vprog.OpIsNaN:
+	case vprog.OpNeg, vprog.OpAbs, vprog.OpNegAbs, vprog.OpSqrt, vprog.OpRound, vprog.OpIsNaN:
 		return shape{memArg: -1, tie: -1}, true
 	case vprog.OpSelect:
 		// Blend: the "true" operand may be memory.

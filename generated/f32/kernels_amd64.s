@@ -8138,14 +8138,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z14
 	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z5, Z16, Z20
 	VMAXPD           Z5, Z17, Z21
 	VMAXPD           Z5, Z18, Z22
@@ -8313,8 +8309,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z5, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -8369,8 +8364,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z5, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -8447,14 +8441,11 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y11, Y11
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
 	VMULPD      actkernconst<>+2880(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y7, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y7
+	VORPD       actkernconst<>+128(SB), Y12, Y7
 	VMOVUPD     Y6, 32(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y5
 	VMOVUPD     Y10, 96(SP)
@@ -8603,8 +8594,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -8661,8 +8651,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -8776,14 +8765,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z17, Z21
 	VMULPD.BCST      actkernconst<>+2816(SB), Z18, Z22
 	VMULPD.BCST      actkernconst<>+2816(SB), Z19, Z23
-	VANDPD.BCST      actkernconst<>+1024(SB), Z20, Z24
-	VANDPD.BCST      actkernconst<>+1024(SB), Z21, Z25
-	VANDPD.BCST      actkernconst<>+1024(SB), Z22, Z26
-	VANDPD.BCST      actkernconst<>+1024(SB), Z23, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
+	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
+	VORPD.BCST       actkernconst<>+0(SB), Z21, Z25
+	VORPD.BCST       actkernconst<>+0(SB), Z22, Z26
+	VORPD.BCST       actkernconst<>+0(SB), Z23, Z27
 	VMAXPD.BCST      actkernconst<>+712(SB), Z24, Z28
 	VMAXPD.BCST      actkernconst<>+712(SB), Z25, Z29
 	VMAXPD.BCST      actkernconst<>+712(SB), Z26, Z30
@@ -9149,8 +9134,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
 	VADDPD           Z6, Z4, Z7
 	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
 	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z10
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
@@ -9251,8 +9235,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z6, Z6
 	VADDPD           Z6, Z4, Z7
 	VMULPD.BCST      actkernconst<>+2816(SB), Z7, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
 	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z10
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z8, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z10, Z11
@@ -9398,14 +9381,11 @@ loop:
 	VMOVUPD     Y13, 288(SP)
 	VMULPD      actkernconst<>+2880(SB), Y12, Y13
 	VMOVUPD     Y6, 320(SP)
-	VANDPD      actkernconst<>+1312(SB), Y11, Y6
+	VORPD       actkernconst<>+128(SB), Y11, Y6
 	VMOVUPD     Y5, 352(SP)
-	VANDPD      actkernconst<>+1312(SB), Y7, Y5
+	VORPD       actkernconst<>+128(SB), Y7, Y5
 	VMOVUPD     Y3, 384(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
 	VMAXPD      actkernconst<>+864(SB), Y6, Y2
 	VMOVUPD     Y1, 448(SP)
@@ -9723,8 +9703,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -9831,8 +9810,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -9973,14 +9951,10 @@ loop:
 	VMULPD           Z13, Z7, Z13
 	VMULPD           Z14, Z7, Z14
 	VMULPD           Z15, Z7, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -10141,8 +10115,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -10196,8 +10169,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -10273,14 +10245,11 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y11, Y11
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
 	VMULPD      actkernconst<>+2880(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y7, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y7
+	VORPD       actkernconst<>+128(SB), Y12, Y7
 	VMOVUPD     Y6, 32(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y5
 	VMOVUPD     Y10, 96(SP)
@@ -10418,8 +10387,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -10473,8 +10441,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -15744,14 +15711,10 @@ loop:
 	VMULPD           Z13, Z7, Z13
 	VMULPD           Z14, Z7, Z14
 	VMULPD           Z15, Z7, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -15902,8 +15865,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -15953,8 +15915,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -16041,14 +16002,10 @@ loop:
 	VMULPD           Z13, Z7, Z13
 	VMULPD           Z14, Z7, Z14
 	VMULPD           Z15, Z7, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -16199,8 +16156,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -16250,8 +16206,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD.BCST      actkernconst<>+88(SB), Z11, Z12
@@ -16323,14 +16278,11 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y11, Y11
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
 	VMULPD      actkernconst<>+2880(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y7, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y7
+	VORPD       actkernconst<>+128(SB), Y12, Y7
 	VMOVUPD     Y6, 32(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y5
 	VMOVUPD     Y10, 96(SP)
@@ -16460,8 +16412,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -16511,8 +16462,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -16583,14 +16533,11 @@ loop:
 	VMULPD      actkernconst<>+2880(SB), Y11, Y11
 	VMULPD      actkernconst<>+2880(SB), Y12, Y12
 	VMULPD      actkernconst<>+2880(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y7, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y7
+	VORPD       actkernconst<>+128(SB), Y12, Y7
 	VMOVUPD     Y6, 32(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y5
 	VMOVUPD     Y10, 96(SP)
@@ -16720,8 +16667,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -16771,8 +16717,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y5, Y5
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2880(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -16884,14 +16829,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z18
 	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z20
-	VANDPD.BCST      actkernconst<>+1024(SB), Z17, Z21
-	VANDPD.BCST      actkernconst<>+1024(SB), Z18, Z22
-	VANDPD.BCST      actkernconst<>+1024(SB), Z19, Z23
-	VANDPD.BCST      actkernconst<>+1024(SB), Z20, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
 	VMAXPD.BCST      actkernconst<>+712(SB), Z21, Z25
 	VMAXPD.BCST      actkernconst<>+712(SB), Z22, Z26
 	VMAXPD.BCST      actkernconst<>+712(SB), Z23, Z27
@@ -17229,8 +17170,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
 	VADDPD           Z3, Z1, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -17328,8 +17268,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
 	VADDPD           Z3, Z1, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -17483,14 +17422,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+2816(SB), Z14, Z18
 	VMULPD.BCST      actkernconst<>+2816(SB), Z15, Z19
 	VMULPD.BCST      actkernconst<>+2816(SB), Z16, Z20
-	VANDPD.BCST      actkernconst<>+1024(SB), Z17, Z21
-	VANDPD.BCST      actkernconst<>+1024(SB), Z18, Z22
-	VANDPD.BCST      actkernconst<>+1024(SB), Z19, Z23
-	VANDPD.BCST      actkernconst<>+1024(SB), Z20, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
 	VMAXPD.BCST      actkernconst<>+712(SB), Z21, Z25
 	VMAXPD.BCST      actkernconst<>+712(SB), Z22, Z26
 	VMAXPD.BCST      actkernconst<>+712(SB), Z23, Z27
@@ -17828,8 +17763,7 @@ single:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
 	VADDPD           Z3, Z1, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -17927,8 +17861,7 @@ tail:
 	VMULPD.BCST      actkernconst<>+2824(SB), Z3, Z3
 	VADDPD           Z3, Z1, Z4
 	VMULPD.BCST      actkernconst<>+2816(SB), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -18069,14 +18002,11 @@ loop:
 	VMOVUPD     Y13, 288(SP)
 	VMULPD      actkernconst<>+2880(SB), Y12, Y13
 	VMOVUPD     Y6, 320(SP)
-	VANDPD      actkernconst<>+1312(SB), Y11, Y6
+	VORPD       actkernconst<>+128(SB), Y11, Y6
 	VMOVUPD     Y5, 352(SP)
-	VANDPD      actkernconst<>+1312(SB), Y7, Y5
+	VORPD       actkernconst<>+128(SB), Y7, Y5
 	VMOVUPD     Y3, 384(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
 	VMAXPD      actkernconst<>+864(SB), Y6, Y2
 	VMOVUPD     Y1, 448(SP)
@@ -18372,8 +18302,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -18473,8 +18402,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -18616,14 +18544,11 @@ loop:
 	VMOVUPD     Y13, 288(SP)
 	VMULPD      actkernconst<>+2880(SB), Y12, Y13
 	VMOVUPD     Y6, 320(SP)
-	VANDPD      actkernconst<>+1312(SB), Y11, Y6
+	VORPD       actkernconst<>+128(SB), Y11, Y6
 	VMOVUPD     Y5, 352(SP)
-	VANDPD      actkernconst<>+1312(SB), Y7, Y5
+	VORPD       actkernconst<>+128(SB), Y7, Y5
 	VMOVUPD     Y3, 384(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
 	VMAXPD      actkernconst<>+864(SB), Y6, Y2
 	VMOVUPD     Y1, 448(SP)
@@ -18919,8 +18844,7 @@ single:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -19020,8 +18944,7 @@ tail:
 	VMULPD      actkernconst<>+2912(SB), Y6, Y6
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2880(SB), Y7, Y8
-	VANDPD      actkernconst<>+1312(SB), Y8, Y9
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y8, Y9
 	VMAXPD      actkernconst<>+864(SB), Y9, Y10
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
 	VMULPD      actkernconst<>+352(SB), Y10, Y12
@@ -19129,14 +19052,10 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -19263,8 +19182,7 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (DX), Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z3, Z13, Z14
 	VCMPPD           $0x11, Z4, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -19307,8 +19225,7 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (DX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z3, Z13, Z14
 	VCMPPD           $0x11, Z4, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -19358,12 +19275,9 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y2
 	VCVTPS2PD   32(DX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -19472,8 +19386,7 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (DX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -19518,8 +19431,7 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -19584,14 +19496,10 @@ loop:
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
 	VCVTPS2PD        96(DX), Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z2, Z16, Z20
 	VMAXPD           Z2, Z17, Z21
 	VMAXPD           Z2, Z18, Z22
@@ -19707,8 +19615,7 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (DX), Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -19749,8 +19656,7 @@ tail:
 	KMOVW            CX, K1
 	VMOVUPS.Z        (DX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -19798,12 +19704,9 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y2
 	VCVTPS2PD   32(DX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -19907,8 +19810,7 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (DX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -19952,8 +19854,7 @@ tail:
 	VMOVDQU     32(CX)(SI*4), X15
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -20012,22 +19913,14 @@ loop:
 	VCVTPS2PD        32(DX), Z9
 	VCVTPS2PD        64(DX), Z10
 	VCVTPS2PD        96(DX), Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -20179,10 +20072,8 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (DX), Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -20232,10 +20123,8 @@ tail:
 	KMOVW            DI, K1
 	VMOVUPS.Z        (DX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -20293,18 +20182,12 @@ loop:
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y2
 	VCVTPS2PD   32(DX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -20438,10 +20321,8 @@ single:
 	CMPQ        SI, $0x00000004
 	JB          tail
 	VCVTPS2PD   (DX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -20493,10 +20374,8 @@ tail:
 	VMOVDQU     32(DI)(SI*4), X15
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -29583,14 +29462,10 @@ loop:
 	VCVTPS2PD        32(CX), Z5
 	VCVTPS2PD        64(CX), Z6
 	VCVTPS2PD        96(CX), Z7
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
 	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z12
 	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z13
 	VMAXPD.BCST      actkernconst<>+712(SB), Z10, Z14
@@ -29844,8 +29719,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
 	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
 	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
@@ -29920,8 +29794,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
 	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
 	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
@@ -30006,14 +29879,10 @@ loop:
 	VCVTPS2PD        32(CX), Z5
 	VCVTPS2PD        64(CX), Z6
 	VCVTPS2PD        96(CX), Z7
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
 	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z12
 	VMAXPD.BCST      actkernconst<>+712(SB), Z9, Z13
 	VMAXPD.BCST      actkernconst<>+712(SB), Z10, Z14
@@ -30267,8 +30136,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
 	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
 	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
@@ -30343,8 +30211,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
 	VMAXPD.BCST      actkernconst<>+712(SB), Z5, Z6
 	VMINPD.BCST      actkernconst<>+720(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+88(SB), Z6, Z7
@@ -30426,12 +30293,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -30684,8 +30548,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VMINPD      actkernconst<>+896(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -30775,8 +30638,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VMINPD      actkernconst<>+896(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -30872,12 +30734,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -31130,8 +30989,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VMINPD      actkernconst<>+896(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -31221,8 +31079,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VMINPD      actkernconst<>+896(SB), Y3, Y3
 	VMULPD      actkernconst<>+352(SB), Y3, Y4
@@ -31332,14 +31189,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -31467,8 +31320,7 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -31512,8 +31364,7 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -31575,14 +31426,10 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -31710,8 +31557,7 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -31755,8 +31601,7 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -31810,12 +31655,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VXORPD      actkernconst<>+128(SB), Y2, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -31931,8 +31773,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -31978,8 +31819,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -32034,12 +31874,9 @@ loop:
 	VXORPD      actkernconst<>+128(SB), Y1, Y4
 	VXORPD      actkernconst<>+128(SB), Y2, Y5
 	VXORPD      actkernconst<>+128(SB), Y3, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -32155,8 +31992,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -32202,8 +32038,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VXORPD      actkernconst<>+128(SB), Y1, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -43548,14 +43383,10 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z2, Z16, Z20
 	VMAXPD           Z2, Z17, Z21
 	VMAXPD           Z2, Z18, Z22
@@ -43661,8 +43492,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -43699,8 +43529,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -43755,14 +43584,10 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z2, Z16, Z20
 	VMAXPD           Z2, Z17, Z21
 	VMAXPD           Z2, Z18, Z22
@@ -43868,8 +43693,7 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -43906,8 +43730,7 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
 	VMAXPD           Z2, Z13, Z14
 	VCMPPD           $0x11, Z3, Z12, K2
 	VMULPD           Z5, Z14, Z15
@@ -43951,12 +43774,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -44052,8 +43872,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -44093,8 +43912,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -44140,12 +43958,9 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
 	VMAXPD      actkernconst<>+864(SB), Y4, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y8
 	VMAXPD      actkernconst<>+864(SB), Y6, Y9
@@ -44241,8 +44056,7 @@ single:
 	CMPQ        DX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -44282,8 +44096,7 @@ tail:
 	VMOVDQU     32(BX)(DX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
+	VORPD       actkernconst<>+128(SB), Y1, Y2
 	VMAXPD      actkernconst<>+864(SB), Y2, Y3
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
 	VMULPD      actkernconst<>+352(SB), Y3, Y5
@@ -44339,22 +44152,14 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -44489,10 +44294,8 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -44537,10 +44340,8 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -44600,22 +44401,14 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -44750,10 +44543,8 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -44798,10 +44589,8 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z5, Z11, Z12
@@ -44854,18 +44643,12 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -44986,10 +44769,8 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -45036,10 +44817,8 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -45093,18 +44872,12 @@ loop:
 	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   16(CX), Y2
 	VCVTPS2PD   32(CX), Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y2, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y6
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -45225,10 +44998,8 @@ single:
 	CMPQ        BX, $0x00000004
 	JB          tail
 	VCVTPS2PD   (CX), Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -45275,10 +45046,8 @@ tail:
 	VMOVDQU     32(SI)(BX*4), X15
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y1, Y2
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -45724,22 +45493,14 @@ loop:
 	VCMPPD           $0x11, Z3, Z10, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z11, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -45889,10 +45650,8 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -45938,10 +45697,8 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -46009,22 +45766,14 @@ loop:
 	VCMPPD           $0x11, Z3, Z10, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z11, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -46174,10 +45923,8 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -46223,10 +45970,8 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -46283,19 +46028,13 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y11
-	VANDPD      actkernconst<>+1312(SB), Y3, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y10, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y10
+	VORPD       actkernconst<>+128(SB), Y2, Y11
+	VORPD       actkernconst<>+128(SB), Y3, Y12
+	VORPD       actkernconst<>+128(SB), Y10, Y13
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMAXPD      actkernconst<>+864(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -46422,10 +46161,8 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -46471,10 +46208,8 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -46530,19 +46265,13 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y11
-	VANDPD      actkernconst<>+1312(SB), Y3, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y10, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y10
+	VORPD       actkernconst<>+128(SB), Y2, Y11
+	VORPD       actkernconst<>+128(SB), Y3, Y12
+	VORPD       actkernconst<>+128(SB), Y10, Y13
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMAXPD      actkernconst<>+864(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -46669,10 +46398,8 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -46718,10 +46445,8 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -46809,22 +46534,14 @@ loop:
 	KORW             K5, K6, K6
 	KMOVW            64(SP), K5
 	KORW             K4, K5, K5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
 	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
 	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
@@ -47108,10 +46825,8 @@ single:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -47193,10 +46908,8 @@ tail:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -47316,22 +47029,14 @@ loop:
 	KORW             K5, K6, K6
 	KMOVW            64(SP), K5
 	KORW             K4, K5, K5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
 	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
 	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
@@ -47615,10 +47320,8 @@ single:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -47700,10 +47403,8 @@ tail:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -47811,20 +47512,14 @@ loop:
 	VORPD       Y14, Y7, Y7
 	VORPD       Y6, Y11, Y11
 	VORPD       Y5, Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VANDPD      actkernconst<>+1312(SB), Y2, Y6
-	VANDPD      actkernconst<>+1312(SB), Y3, Y13
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y5, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y2, Y6
+	VORPD       actkernconst<>+128(SB), Y3, Y13
+	VORPD       actkernconst<>+128(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VANDPD      actkernconst<>+1312(SB), Y6, Y4
+	VORPD       actkernconst<>+128(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y10
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
+	VORPD       actkernconst<>+128(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
@@ -48076,10 +47771,8 @@ single:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -48167,10 +47860,8 @@ tail:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -48281,20 +47972,14 @@ loop:
 	VORPD       Y14, Y7, Y7
 	VORPD       Y6, Y11, Y11
 	VORPD       Y5, Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VANDPD      actkernconst<>+1312(SB), Y2, Y6
-	VANDPD      actkernconst<>+1312(SB), Y3, Y13
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y5, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y2, Y6
+	VORPD       actkernconst<>+128(SB), Y3, Y13
+	VORPD       actkernconst<>+128(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VANDPD      actkernconst<>+1312(SB), Y6, Y4
+	VORPD       actkernconst<>+128(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y10
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
+	VORPD       actkernconst<>+128(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
@@ -48546,10 +48231,8 @@ single:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -48637,10 +48320,8 @@ tail:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -70844,14 +70525,10 @@ loop:
 	VMAXPD           Z7, Z0, Z11
 	VMAXPD           Z8, Z0, Z12
 	VMAXPD           Z9, Z0, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z6
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z7
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z7
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z14
 	VMAXPD.BCST      actkernconst<>+712(SB), Z7, Z15
 	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z16
@@ -71120,8 +70797,7 @@ single:
 	VMULPD.BCST      (SP), Z2, Z3
 	VCMPPD           $0x11, Z3, Z1, K2
 	VMAXPD           Z3, Z0, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
+	VORPD.BCST       actkernconst<>+0(SB), Z3, Z3
 	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
 	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
@@ -71200,8 +70876,7 @@ tail:
 	VMULPD.BCST      (SP), Z2, Z3
 	VCMPPD           $0x11, Z3, Z1, K2
 	VMAXPD           Z3, Z0, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
+	VORPD.BCST       actkernconst<>+0(SB), Z3, Z3
 	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
 	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
@@ -71303,14 +70978,10 @@ loop:
 	VMAXPD           Z7, Z0, Z11
 	VMAXPD           Z8, Z0, Z12
 	VMAXPD           Z9, Z0, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z6
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z7
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z7
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z14
 	VMAXPD.BCST      actkernconst<>+712(SB), Z7, Z15
 	VMAXPD.BCST      actkernconst<>+712(SB), Z8, Z16
@@ -71579,8 +71250,7 @@ single:
 	VMULPD.BCST      (SP), Z2, Z3
 	VCMPPD           $0x11, Z3, Z1, K2
 	VMAXPD           Z3, Z0, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
+	VORPD.BCST       actkernconst<>+0(SB), Z3, Z3
 	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
 	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
@@ -71659,8 +71329,7 @@ tail:
 	VMULPD.BCST      (SP), Z2, Z3
 	VCMPPD           $0x11, Z3, Z1, K2
 	VMAXPD           Z3, Z0, Z4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z3, Z3
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z3
+	VORPD.BCST       actkernconst<>+0(SB), Z3, Z3
 	VMAXPD.BCST      actkernconst<>+712(SB), Z3, Z5
 	VMINPD.BCST      actkernconst<>+720(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+88(SB), Z5, Z6
@@ -71761,12 +71430,9 @@ loop:
 	VMAXPD      Y5, Y0, Y11
 	VMAXPD      Y6, Y0, Y12
 	VMAXPD      Y7, Y0, Y13
-	VANDPD      actkernconst<>+1312(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y7, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y6, Y4
@@ -72037,8 +71703,7 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y6
 	VMINPD      actkernconst<>+896(SB), Y6, Y6
 	VMULPD      actkernconst<>+352(SB), Y6, Y7
@@ -72131,8 +71796,7 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y6
 	VMINPD      actkernconst<>+896(SB), Y6, Y6
 	VMULPD      actkernconst<>+352(SB), Y6, Y7
@@ -72246,12 +71910,9 @@ loop:
 	VMAXPD      Y5, Y0, Y11
 	VMAXPD      Y6, Y0, Y12
 	VMAXPD      Y7, Y0, Y13
-	VANDPD      actkernconst<>+1312(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y7, Y7
 	VMAXPD      actkernconst<>+864(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y6, Y4
@@ -72522,8 +72183,7 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y6
 	VMINPD      actkernconst<>+896(SB), Y6, Y6
 	VMULPD      actkernconst<>+352(SB), Y6, Y7
@@ -72616,8 +72276,7 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VANDPD      actkernconst<>+1312(SB), Y3, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y3, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y6
 	VMINPD      actkernconst<>+896(SB), Y6, Y6
 	VMULPD      actkernconst<>+352(SB), Y6, Y7
@@ -72737,14 +72396,10 @@ loop:
 	VCMPPD           $0x11, Z13, Z1, K3
 	VCMPPD           $0x11, Z14, Z1, K4
 	VCMPPD           $0x11, Z15, Z1, K5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -72885,8 +72540,7 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z5, Z9, K3
 	VMULPD           Z7, Z11, Z12
@@ -72932,8 +72586,7 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z5, Z9, K3
 	VMULPD           Z7, Z11, Z12
@@ -73006,14 +72659,10 @@ loop:
 	VCMPPD           $0x11, Z13, Z1, K3
 	VCMPPD           $0x11, Z14, Z1, K4
 	VCMPPD           $0x11, Z15, Z1, K5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -73154,8 +72803,7 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z5, Z9, K3
 	VMULPD           Z7, Z11, Z12
@@ -73201,8 +72849,7 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z5, Z9, K3
 	VMULPD           Z7, Z11, Z12
@@ -73269,12 +72916,9 @@ loop:
 	VCMPPD      $0x11, Y5, Y1, Y8
 	VCMPPD      $0x11, Y6, Y1, Y9
 	VCMPPD      $0x11, Y7, Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y5, Y11
-	VANDPD      actkernconst<>+1312(SB), Y6, Y12
-	VANDPD      actkernconst<>+1312(SB), Y7, Y13
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
+	VORPD       actkernconst<>+128(SB), Y5, Y11
+	VORPD       actkernconst<>+128(SB), Y6, Y12
+	VORPD       actkernconst<>+128(SB), Y7, Y13
 	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y4, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y12, Y4
@@ -73402,8 +73046,7 @@ single:
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y3, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -73451,8 +73094,7 @@ tail:
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y3, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -73520,12 +73162,9 @@ loop:
 	VCMPPD      $0x11, Y5, Y1, Y8
 	VCMPPD      $0x11, Y6, Y1, Y9
 	VCMPPD      $0x11, Y7, Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y5, Y11
-	VANDPD      actkernconst<>+1312(SB), Y6, Y12
-	VANDPD      actkernconst<>+1312(SB), Y7, Y13
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
+	VORPD       actkernconst<>+128(SB), Y5, Y11
+	VORPD       actkernconst<>+128(SB), Y6, Y12
+	VORPD       actkernconst<>+128(SB), Y7, Y13
 	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y4, 64(SP)
 	VMAXPD      actkernconst<>+864(SB), Y12, Y4
@@ -73653,8 +73292,7 @@ single:
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y3, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -73702,8 +73340,7 @@ tail:
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
-	VANDPD      actkernconst<>+1312(SB), Y3, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y3, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -76021,22 +75658,14 @@ loop:
 	VCMPPD           $0x11, Z3, Z10, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z11, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -76203,10 +75832,8 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -76257,10 +75884,8 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -76322,19 +75947,13 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y11
-	VANDPD      actkernconst<>+1312(SB), Y3, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y10, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y10
+	VORPD       actkernconst<>+128(SB), Y2, Y11
+	VORPD       actkernconst<>+128(SB), Y3, Y12
+	VORPD       actkernconst<>+128(SB), Y10, Y13
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMAXPD      actkernconst<>+864(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -76480,10 +76099,8 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -76536,10 +76153,8 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -76634,22 +76249,14 @@ loop:
 	KORW             K5, K6, K6
 	KMOVW            64(SP), K5
 	KORW             K4, K5, K5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1024(SB), Z7, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z11
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VMAXPD.BCST      actkernconst<>+712(SB), Z12, Z16
 	VMAXPD.BCST      actkernconst<>+712(SB), Z13, Z17
 	VMAXPD.BCST      actkernconst<>+712(SB), Z14, Z18
@@ -76950,10 +76557,8 @@ single:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -77040,10 +76645,8 @@ tail:
 	VCMPPD.BCST      $0x11, actkernconst<>+4864(SB), Z4, K4
 	VCMPPD           $0x11, Z4, Z3, K5
 	KORW             K5, K4, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z4, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z5
-	VANDPD.BCST      actkernconst<>+1024(SB), Z5, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
 	VMAXPD.BCST      actkernconst<>+712(SB), Z6, Z7
 	VCMPPD.BCST      $0x11, actkernconst<>+48(SB), Z5, K5
 	VMULPD.BCST      actkernconst<>+88(SB), Z7, Z8
@@ -77156,20 +76759,14 @@ loop:
 	VORPD       Y14, Y7, Y7
 	VORPD       Y6, Y11, Y11
 	VORPD       Y5, Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VANDPD      actkernconst<>+1312(SB), Y2, Y6
-	VANDPD      actkernconst<>+1312(SB), Y3, Y13
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VANDPD      actkernconst<>+1312(SB), Y5, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y2, Y6
+	VORPD       actkernconst<>+128(SB), Y3, Y13
+	VORPD       actkernconst<>+128(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VANDPD      actkernconst<>+1312(SB), Y6, Y4
+	VORPD       actkernconst<>+128(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VANDPD      actkernconst<>+1312(SB), Y13, Y10
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
+	VORPD       actkernconst<>+128(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
 	VMAXPD      actkernconst<>+864(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
@@ -77434,10 +77031,8 @@ single:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -77530,10 +77125,8 @@ tail:
 	VMOVUPD     actkernconst<>+2784(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
-	VANDPD      actkernconst<>+1312(SB), Y5, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y1, Y5
+	VORPD       actkernconst<>+128(SB), Y5, Y6
 	VMAXPD      actkernconst<>+864(SB), Y6, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
 	VMULPD      actkernconst<>+352(SB), Y7, Y9
@@ -77645,22 +77238,14 @@ loop:
 	VCMPPD           $0x11, Z3, Z10, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z11, K4
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1024(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1024(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -77820,10 +77405,8 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -77873,10 +77456,8 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VCMPPD           $0x11, Z5, Z8, K2
 	VCMPPD           $0x11, Z3, Z8, K3
-	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K4
 	VMULPD           Z7, Z11, Z12
@@ -77937,19 +77518,13 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VANDPD      actkernconst<>+1312(SB), Y1, Y10
-	VANDPD      actkernconst<>+1312(SB), Y2, Y11
-	VANDPD      actkernconst<>+1312(SB), Y3, Y12
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y11, Y11
-	VXORPD      actkernconst<>+128(SB), Y12, Y12
-	VANDPD      actkernconst<>+1312(SB), Y10, Y13
-	VANDPD      actkernconst<>+1312(SB), Y11, Y14
+	VORPD       actkernconst<>+128(SB), Y1, Y10
+	VORPD       actkernconst<>+128(SB), Y2, Y11
+	VORPD       actkernconst<>+128(SB), Y3, Y12
+	VORPD       actkernconst<>+128(SB), Y10, Y13
+	VORPD       actkernconst<>+128(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VANDPD      actkernconst<>+1312(SB), Y12, Y6
-	VXORPD      actkernconst<>+128(SB), Y13, Y13
-	VXORPD      actkernconst<>+128(SB), Y14, Y14
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VORPD       actkernconst<>+128(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMAXPD      actkernconst<>+864(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -78084,10 +77659,8 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -78137,10 +77710,8 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4320(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VANDPD      actkernconst<>+1312(SB), Y1, Y4
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VANDPD      actkernconst<>+1312(SB), Y4, Y5
-	VXORPD      actkernconst<>+128(SB), Y5, Y5
+	VORPD       actkernconst<>+128(SB), Y1, Y4
+	VORPD       actkernconst<>+128(SB), Y4, Y5
 	VMAXPD      actkernconst<>+864(SB), Y5, Y6
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
 	VMULPD      actkernconst<>+352(SB), Y6, Y8
@@ -79024,14 +78595,10 @@ loop:
 	VMULPD           Z13, Z6, Z13
 	VMULPD           Z14, Z6, Z14
 	VMULPD           Z15, Z6, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -79172,8 +78739,7 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z7, Z11, Z12
@@ -79221,8 +78787,7 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z7, Z11, Z12
@@ -79291,14 +78856,10 @@ loop:
 	VMULPD           Z13, Z6, Z13
 	VMULPD           Z14, Z6, Z14
 	VMULPD           Z15, Z6, Z15
-	VANDPD.BCST      actkernconst<>+1024(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1024(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1024(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1024(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -79439,8 +79000,7 @@ single:
 	VCVTPS2PD        (CX), Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z7, Z11, Z12
@@ -79488,8 +79048,7 @@ tail:
 	VCVTPS2PD        Y8, Z8
 	VANDPD.BCST      actkernconst<>+1024(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
-	VANDPD.BCST      actkernconst<>+1024(SB), Z9, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z10
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
 	VMAXPD           Z3, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K2
 	VMULPD           Z7, Z11, Z12
@@ -79549,12 +79108,9 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -79680,8 +79236,7 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -79731,8 +79286,7 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -79793,12 +79347,9 @@ loop:
 	VMULPD      actkernconst<>+5824(SB), Y4, Y4
 	VMULPD      actkernconst<>+5824(SB), Y5, Y5
 	VMULPD      actkernconst<>+5824(SB), Y6, Y6
-	VANDPD      actkernconst<>+1312(SB), Y4, Y7
-	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VANDPD      actkernconst<>+1312(SB), Y6, Y9
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VORPD       actkernconst<>+128(SB), Y4, Y7
+	VORPD       actkernconst<>+128(SB), Y5, Y8
+	VORPD       actkernconst<>+128(SB), Y6, Y9
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
@@ -79924,8 +79475,7 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6
@@ -79975,8 +79525,7 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+5824(SB), Y2, Y2
-	VANDPD      actkernconst<>+1312(SB), Y2, Y3
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
+	VORPD       actkernconst<>+128(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
 	VMULPD      actkernconst<>+352(SB), Y4, Y6

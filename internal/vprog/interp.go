@@ -60,6 +60,8 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = -a(0)
 		case OpAbs:
 			r = math.Abs(a(0))
+		case OpNegAbs:
+			r = -math.Abs(a(0))
 		case OpCopySign:
 			r = math.Copysign(a(0), a(1))
 			if in.Imm == CopySignOr {

@@ -57,6 +57,9 @@ const (
 	OpFMA // a*b + c with a single rounding (FMA only in F64 compute, see Builder.FMA)
 	OpNeg // -a: flips the sign bit (also of NaN and zero)
 	OpAbs // |a|: clears the sign bit
+	// OpNegAbs is -|a|: sets the sign bit. Only ForX86 makes it, from
+	// neg(abs(a)): one OR where those take an AND and an XOR.
+	OpNegAbs
 	// OpCopySign gives |a| with the sign bit of b. With Imm = CopySignOr
 	// it gives a with b's sign bit ORed in: the same where the lowering
 	// promises that a already has b's sign or is +0, and one instruction
@@ -143,7 +146,7 @@ const (
 var opNames = [...]string{
 	OpInvalid: "invalid", OpInput: "input", OpParam: "param", OpConst: "const",
 	OpAdd: "add", OpSub: "sub", OpMul: "mul", OpDiv: "div", OpFMA: "fma", OpNeg: "neg",
-	OpAbs: "abs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
+	OpAbs: "abs", OpNegAbs: "negabs", OpCopySign: "copysign", OpSqrt: "sqrt", OpMin: "min", OpMax: "max",
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",
@@ -161,7 +164,7 @@ func (o Op) Arity() int {
 	switch o {
 	case OpInput, OpParam, OpConst:
 		return 0
-	case OpNeg, OpAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
+	case OpNeg, OpAbs, OpNegAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
 		return 1
 	case OpFMA, OpSelect, OpAndCmp:
 		return 3

@@ -67,7 +67,7 @@ func atNaNOf(p *Program, a Value, onX86 bool) func(Value) atNaN {
 				break
 			}
 			fallthrough
-		case OpNeg, OpAbs:
+		case OpNeg, OpAbs, OpNegAbs:
 			for i := range in.Op.Arity() {
 				if isNaN(i) {
 					k = atNaNNaN

@@ -215,6 +215,33 @@ func TestForX86MaskedCompares(t *testing.T) {
 	}
 }
 
+// TestForX86NegAbs checks that x86 programs make -|a| one OpNegAbs with
+// the same bits, NaNs included (both set the sign bit).
+func TestForX86NegAbs(t *testing.T) {
+	p, err := Lower(activation(t, "f", "x*(-abs(x))", "1"), Forward, F64)
+	require.NoError(t, err)
+	for _, avx512 := range []bool{false, true} {
+		q := p.ForX86(avx512)
+		ops := map[Op]int{}
+		for i, in := range q.Instrs {
+			if q.Live()[i] {
+				ops[in.Op]++
+			}
+		}
+		assert.Equal(t, 1, ops[OpNegAbs])
+		assert.Zero(t, ops[OpNeg]+ops[OpAbs], "neg or abs left")
+		const quiet = 1 << 51 // x86 arithmetic quiets x's NaN (nanpass.go)
+		for _, bits := range []uint64{0, 1 << 63, 0x3ff8000000000000, 0xc008000000000000, 0x7ff0000000000000, 0x7ff8000000000abc, 0xfff4000000000001} {
+			x := math.Float64frombits(bits)
+			want, got := math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil))
+			if x != x {
+				want, got = want|quiet, got|quiet
+			}
+			assert.Equal(t, want, got, "x = %#x", bits)
+		}
+	}
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

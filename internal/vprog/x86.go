@@ -16,17 +16,29 @@ import (
 // Then the NaN rule goes if x86 arithmetic already keeps it: y gives a's
 // NaN up to the quiet bit (nanpass.go). softshrink's
 // x - min(max(x, -lambd), lambd) is x's NaN on x86, where the portable
-// program cannot count on it; so is relu's fixup(x)·dy. Last, AVX-512
+// program cannot count on it; so is relu's fixup(x)·dy. Before all that,
+// -|a| becomes one instruction (withNegAbs). Last, AVX-512
 // fuses a comparison into the conjunction that reads it
 // (withMaskedCompares).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
 	}
+	p = p.withNegAbs()
 	if !avx512 {
 		return p.withoutNaNRule()
 	}
 	return p.withFixUps().withoutNaNRule().withMaskedCompares()
+}
+
+// withNegAbs makes each neg(abs(a)) one OpNegAbs.
+func (p *Program) withNegAbs() *Program {
+	return p.rebuild(func(q *Program, _ int, in Instr, _ []Value) (Value, bool) {
+		if in.Op != OpNeg || q.Instrs[in.Args[0]].Op != OpAbs {
+			return 0, false
+		}
+		return q.add(Instr{Op: OpNegAbs, Args: [3]Value{q.Instrs[in.Args[0]].Args[0]}}), true
+	})
 }
 
 // withMaskedCompares fuses each a && (b CMP c) whose comparison has no
