@@ -450,7 +450,7 @@ func (a *allocator) compute(it item) {
 	switch {
 	case sh.tie >= 0:
 		t := args[sh.tie]
-		if a.dyingReg(t, it.u) && !a.usedTwice(args, sh.tie) {
+		if a.dyingReg(t, it.u) && (sh.tieShared || !a.usedTwice(args, sh.tie)) {
 			tk := vkey{t, it.u}
 			dst = a.state[tk].r
 			a.state[tk].inReg = false

@@ -64,10 +64,10 @@ func (a *avx512) shape(in vprog.Instr) shape {
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
 	case vprog.OpFixUp:
-		// VFIXUPIMM reads its destination (a table may keep it): tied to
-		// the operand, it depends on nothing else. The table (argument 1)
+		// VFIXUPIMM keeps its destination (argument 2) where the token is
+		// 0; the operand may be the destination too. The table (argument 1)
 		// may be memory.
-		return shape{memArg: 1, tie: 0}
+		return shape{memArg: 1, tie: 2, tieShared: true}
 	}
 	panic(fmt.Sprintf("asm: AVX512 has no encoding for %s", op))
 }
@@ -144,7 +144,7 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	case vprog.OpGetMant:
 		a.pick(c.VGETMANTPD, c.VGETMANTPS)(operand.U8(getmantImm), args[0].r, dst)
 	case vprog.OpFixUp:
-		// Argument 1 is the table.
+		// Argument 1 is the table; dst holds argument 2.
 		f := a.pick(c.VFIXUPIMMPD, c.VFIXUPIMMPS)
 		if args[1].bcst {
 			f = a.pick(c.VFIXUPIMMPD_BCST, c.VFIXUPIMMPS_BCST)

@@ -36,6 +36,10 @@ type shape struct {
 	commute  bool // arguments 0 and 1 may be exchanged
 	scratch  int  // extra vector registers the sequence needs
 	dstEarly bool // the sequence writes dst before it has read every operand: dst must not alias them
+	// tieShared: one instruction that reads every operand before it
+	// writes, so the tied operand may be another operand too and still
+	// give its register to dst.
+	tieShared bool
 }
 
 // isa is one instruction set behind the common emitter: it knows the

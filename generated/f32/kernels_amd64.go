@@ -496,13 +496,13 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
-// hardswishAVX512 computes hardswish with AVX512 (3 vectors per iteration, masked tail).
+// hardswishAVX512 computes hardswish with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float32)
 
-// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -520,13 +520,13 @@ func hardswishAVX2(dst, in0 []float32)
 //go:noescape
 func hardswishAVX2Stream(dst, in0 []float32)
 
-// hardswishBackwardAVX512 computes hardswishBackward with AVX512 (3 vectors per iteration, masked tail).
+// hardswishBackwardAVX512 computes hardswishBackward with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func hardswishBackwardAVX512(dst, in0, in1 []float32)
 
-// hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// hardswishBackwardAVX512Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
@@ -1876,13 +1876,13 @@ func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 //go:noescape
 func softshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
-// softsignAVX512 computes softsign with AVX512 (3 vectors per iteration, masked tail).
+// softsignAVX512 computes softsign with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func softsignAVX512(dst, in0 []float32)
 
-// softsignAVX512Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softsignAVX512Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape

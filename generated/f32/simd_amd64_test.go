@@ -389,7 +389,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 73,
+		Name: "hardswish", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardswishAVX512(d, in[0]) }},
@@ -407,7 +407,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardswishBackward", Inputs: 2, MaxLen: 73,
+		Name: "hardswishBackward", Inputs: 2, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardswishBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardswishBackwardAVX512(d, in[0], in[1]) }},
@@ -1308,7 +1308,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "softsign", Inputs: 1, MaxLen: 73,
+		Name: "softsign", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float32, in [][]float32, p []float32) { softsignGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { softsignAVX512(d, in[0]) }},

@@ -856,13 +856,13 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// hardswishAVX512 computes hardswish with AVX512 (2 vectors per iteration, masked tail).
+// hardswishAVX512 computes hardswish with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float64)
 
-// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -1420,13 +1420,13 @@ func mishAVX2(dst, in0 []float64)
 //go:noescape
 func mishAVX2Stream(dst, in0 []float64)
 
-// mishUsualAVX512 computes mishUsual with AVX512 (2 vectors per iteration, masked tail).
+// mishUsualAVX512 computes mishUsual with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func mishUsualAVX512(dst, in0 []float64)
 
-// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// mishUsualAVX512Stream computes mishUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape
@@ -2452,13 +2452,13 @@ func softshrinkBackwardFromOutputAVX2(dst, in0, in1 []float64, lambd float64)
 //go:noescape
 func softshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float64, lambd float64)
 
-// softsignAVX512 computes softsign with AVX512 (3 vectors per iteration, masked tail).
+// softsignAVX512 computes softsign with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func softsignAVX512(dst, in0 []float64)
 
-// softsignAVX512Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
+// softsignAVX512Stream computes softsign with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

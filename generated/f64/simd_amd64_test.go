@@ -571,7 +571,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 49,
+		Name: "hardswish", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { hardswishAVX512(d, in[0]) }},
@@ -949,7 +949,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "mishUsual", Inputs: 1, MaxLen: 49,
+		Name: "mishUsual", Inputs: 1, MaxLen: 73,
 		Generic: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualGeneric(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) }),
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: usualOnly(func(d []float64, in [][]float64, p []float64) { mishUsualAVX512(d, in[0]) }, func(acc *[16]float64, in [][]float64, p []float64) { mishRareGeneric(acc, in[0]) })},
@@ -1614,7 +1614,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "softsign", Inputs: 1, MaxLen: 73,
+		Name: "softsign", Inputs: 1, MaxLen: 97,
 		Generic: func(d []float64, in [][]float64, p []float64) { softsignGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { softsignAVX512(d, in[0]) }},

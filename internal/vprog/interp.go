@@ -90,7 +90,7 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		case OpGetMant:
 			r = GetMant(a(0), p.Compute)
 		case OpFixUp:
-			r = FixUp(a(0), fixUpTable(a(1), p.Compute))
+			r = FixUp(a(0), fixUpTable(a(1), p.Compute), a(2))
 		case OpLT, OpLE, OpEQ:
 			masks[i] = compare(in.Op, a(0), a(1))
 		case OpAndCmp:

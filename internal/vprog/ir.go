@@ -91,10 +91,11 @@ const (
 	OpGetMant
 	// OpFixUp is AVX-512's VFIXUPIMM: a's class picks a 4-bit token from
 	// the table b, a constant whose bits (the low 32 of a float64 lane) are
-	// the table, and the token gives the result (FixUp, x86.go). A constant
-	// rather than an immediate, so that a kernel holds it in a register as
-	// it does any constant. Only ForX86 makes it, for AVX-512; the Go and
-	// AVX2 emitters have no form for it.
+	// the table, and the token gives the result: c (the destination), a,
+	// or a constant (FixUp, x86.go). The table is a constant rather than
+	// an immediate so that a kernel holds it in a register as it does any
+	// constant. Only ForX86 makes it, for AVX-512; the Go and AVX2 emitters
+	// have no form for it.
 	OpFixUp
 
 	// Comparisons: ordered, so false when either operand is NaN.
@@ -166,7 +167,7 @@ func (o Op) Arity() int {
 		return 0
 	case OpNeg, OpAbs, OpNegAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
 		return 1
-	case OpFMA, OpSelect, OpAndCmp:
+	case OpFMA, OpSelect, OpAndCmp, OpFixUp:
 		return 3
 	}
 	return 2

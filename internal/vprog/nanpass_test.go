@@ -113,11 +113,14 @@ func TestForX86FixUp(t *testing.T) {
 		{"where(x > 0 && x < 6, 1, 0)", 1, 0, true},    // relu6
 		{"where(x >= -3 && 3 >= x, 1, 0)", 1, 0, true}, // both non-strict
 		{"where(x > 0 && x <= 6, 1, 0)", 1, 2, true},   // mixed: the constant where false
-		{"where(x > 0, 2, 0)", 1, 1, true},             // 2 is no token; 0 is
+		{"where(x > 0, 2, 0)", 1, 0, true},             // 2 is no token: the destination
 		{"where(x - 1 > 0, 1, 0)", 1, 1, true},         // not x's sign, but false where x is NaN
-		{"where(x > 0, 1, c)", 0, 1, false},            // leaky_relu: c is no constant
+		{"where(x > 0, 1, c)", 1, 0, true},             // leaky_relu': c is the destination
 		{"where(x > 0 || x < -1, 1, 0)", 1, 2, true},   // false where x is NaN too
 		{"where(!(x > 0), 2, 1)", 0, 1, false},         // true where x is NaN, and 2 is no token
+		{"where(x > 0, x, -x)", 1, 0, true},            // elu's shape: x where positive, else into -x
+		{"where(x <= 2.5, -x, 1)", 1, 0, true},         // a value and a token, by x - 2.5
+		{"where(x < 0, -x, 2*x)", 0, 1, true},          // two values other than x: no fix-up (2*x passes x's NaN)
 	}
 	xs := []float64{-math.MaxFloat32, -3.0000002, -3, -2.9999998, -1, -0x1p-149, math.Copysign(0, -1), 0, 0x1p-149, 0.5, 1, 2.4999998, 2.5, 2.5000002,
 		3, 5.9999995, 6, 6.0000005, math.MaxFloat32, math.Inf(1), math.Inf(-1)}
@@ -178,10 +181,14 @@ func TestFixUpTokens(t *testing.T) {
 		{0x1p-1074, math.Inf(1)}, {0.5, math.Inf(1)}, {1.0000000000000002, math.Inf(1)}, // positive: token 5
 	}
 	for _, c := range cases {
-		assert.Equal(t, math.Float64bits(c.want), math.Float64bits(FixUp(c.x, table)), "x = %v", c.x)
+		assert.Equal(t, math.Float64bits(c.want), math.Float64bits(FixUp(c.x, table, 7)), "x = %v", c.x)
 	}
 	nan := math.Float64frombits(0xfff4000000000123)
-	assert.Equal(t, math.Float64bits(nan), math.Float64bits(FixUp(nan, table)))
+	assert.Equal(t, math.Float64bits(nan), math.Float64bits(FixUp(nan, table, 7)))
+	// Token 0 gives the destination: here for positive operands only.
+	keep := table &^ (0xf << 28)
+	assert.Equal(t, 7.0, FixUp(0.5, keep, 7))
+	assert.Equal(t, 0.5, FixUp(math.Inf(1), keep, 7)) // +Inf is a class of its own
 }
 
 // TestForX86MaskedCompares checks that AVX-512 programs fuse a
