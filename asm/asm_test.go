@@ -143,6 +143,16 @@ func opPrograms() []Kernel {
 			above := b.Select(b.GT(x, b.Const(2.5)), b.Const(math.Inf(1)), b.Const(0))
 			return nanRule(b, x, b.Add(b.Select(in, b.Const(0.5), b.Const(-1)), above))
 		})
+		// A fix-up into a computed value, which token 0 keeps: elu's shape,
+		// and a value against a token by x - 2.5.
+		add("fixUpInto", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Select(b.GT(x, b.Const(0)), x, b.Mul(x, b.Const(0.5))))
+		})
+		add("fixUpIntoDifference", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return nanRule(b, x, b.Select(b.LT(x, b.Const(2.5)), b.Mul(x, x), b.Const(1)))
+		})
 		add("fixUpKeep", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
 			x := b.Input(0)
 			return nanRule(b, x, b.Mul(b.Select(b.LE(x, b.Param(0)), b.Const(0), b.Const(1)), b.Input(1)))
