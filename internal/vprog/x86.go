@@ -11,15 +11,14 @@ import (
 // is a number. Where a is NaN the rule gives a whatever y is, so y may
 // change there freely.
 //
-// For AVX-512, constants that a select picks by a's sign or by a mask that
-// is false where a is NaN become fix-ups of a (withFixUps, VFIXUPIMM).
-// Then the NaN rule goes if x86 arithmetic already keeps it: y gives a's
-// NaN up to the quiet bit (nanpass.go). softshrink's
-// x - min(max(x, -lambd), lambd) is x's NaN on x86, where the portable
-// program cannot count on it; so is relu's fixup(x)·dy. Before all that,
-// -|a| becomes one instruction (withNegAbs). Last, AVX-512
-// fuses a comparison into the conjunction that reads it
-// (withMaskedCompares).
+// First -|a| becomes one instruction (withNegAbs). For AVX-512, selects by
+// a comparison of a with constants, and constants that a select picks
+// where a is NaN, become fix-ups of a (withFixUps, VFIXUPIMM). Then the
+// NaN rule goes if x86 arithmetic already keeps it: y gives a's NaN up to
+// the quiet bit (nanpass.go). softshrink's x - min(max(x, -lambd), lambd)
+// is x's NaN on x86, where the portable program cannot count on it; so is
+// relu's fixup(x)·dy. Last, AVX-512 fuses a comparison into the
+// conjunction that reads it (withMaskedCompares).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
@@ -83,12 +82,14 @@ func (p *Program) nanRuleInput() (Value, bool) {
 	return a, m.Op == OpIsNaN && m.Args[0] == a && p.Instrs[a].Op == OpInput
 }
 
-// withFixUps rewrites selects between constants with VFIXUPIMM, where a
-// is p's NaN rule input:
+// withFixUps rewrites selects with VFIXUPIMM, where a is p's NaN rule
+// input:
 //
-//   - select(m, c1, c0) with m a comparison of a with a constant, or a
-//     conjunction of such, is one fix-up of a (or of a difference):
-//     relu's derivative where(x > 0, 1, 0). A NaN a gives a itself.
+//   - select(m, t, f) with m a comparison of a with a constant, or a
+//     conjunction of such, is one fix-up of a (or of a difference) when t
+//     and f are constants, a, or one other value (signFixUp): relu's
+//     derivative where(x > 0, 1, 0), elu's where(x > 0, x, v). A NaN a
+//     gives a itself.
 //   - in select(m, t, c) with m false where a is NaN, c becomes a fix-up of
 //     a that gives c, and a itself where a is NaN (and so for t where m is
 //     true there): threshold's where(x <= threshold, 0, 1). One
