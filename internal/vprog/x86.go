@@ -132,8 +132,11 @@ func (p *Program) withFixUps() *Program {
 		in.Args[side] = q.fixUp(remap[a], t)
 		return q.add(in), true
 	})
-	if keeps != signs && keeps.withoutNaNRule() != keeps {
-		return keeps
+	if keeps == signs {
+		return signs
+	}
+	if dropped := keeps.withoutNaNRule(); dropped != keeps {
+		return dropped // ForX86's own withoutNaNRule then finds no rule
 	}
 	return signs
 }
