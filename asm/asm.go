@@ -225,9 +225,6 @@ func check(p *vprog.Program) error {
 		return fmt.Errorf("asm: %s: unknown reducer %d", p.Name, p.Reduce)
 	}
 	for i, in := range p.Instrs {
-		if in.Op == vprog.OpFMA && p.Compute != vprog.F64 {
-			return fmt.Errorf("asm: %s: v%d: fma needs f64 compute", p.Name, i)
-		}
 		for _, a := range in.Args[:in.Op.Arity()] {
 			if a < 0 || int(a) >= i {
 				return fmt.Errorf("asm: %s: v%d uses v%d, not defined before it", p.Name, i, a)

@@ -75,32 +75,41 @@ func opPrograms() []Kernel {
 				return b.Round(b.Mul(b.Input(0), b.Const(0.3)), vprog.RoundMode(m))
 			})
 		}
-		if c.compute == vprog.F64 {
-			add("fma", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
-				return b.FMA(b.Input(0), b.Input(1), b.Param(0))
-			})
-			add("fmaLeaf", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-				x, y := b.Input(0), b.Input(1)
-				return b.FMA(b.Const(1.0/3), x, b.FMA(x, y, b.Const(-1)))
-			})
-			// One NaN input, three NaNs of it (x, -x and |x| differ in
-			// the sign): the FMA must keep the one generic's math.FMA
-			// keeps, the first of its operands, whichever encoding the
-			// allocator picks. Each program puts them in another order.
-			add("fmaNaNOrder", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
-				x := b.Input(0)
-				return b.FMA(x, b.Neg(x), b.Abs(x))
-			})
-			add("fmaNaNOrder2", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
-				x := b.Input(0)
-				return b.Add(b.FMA(b.Neg(x), b.Abs(x), x), x)
-			})
-			add("fmaNaNOrder3", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
-				x := b.Input(0)
-				n := b.Neg(x)
-				return b.Mul(b.FMA(b.Abs(x), b.Const(3), n), n)
-			})
-		}
+		add("fma", c, 2, one, oneSets, func(b *vprog.Builder) vprog.Value {
+			return b.FMA(b.Input(0), b.Input(1), b.Param(0))
+		})
+		// r = 1 + k/4096 for an integer k (x in [-64, 64) gives many).
+		// For odd k < 4096, r*r = odd/2^24 is a float32 midpoint whose
+		// lower neighbour is even, and adding 2^-60 rounds it up once
+		// (VFMADD…PS); rounding to float64 first loses the 2^-60 and then
+		// ties to the even neighbour below. So a float32-compute generic
+		// kernel agrees only if its fma rounds once (vprog.FMA32).
+		add("fmaMidpoint", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			k := b.Round(b.Mul(b.Input(0), b.Const(64)), vprog.RoundNearestEven)
+			r := b.FMA(k, b.Const(0x1p-12), b.Const(1))
+			return b.FMA(r, r, b.Const(0x1p-60))
+		})
+		add("fmaLeaf", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x, y := b.Input(0), b.Input(1)
+			return b.FMA(b.Const(1.0/3), x, b.FMA(x, y, b.Const(-1)))
+		})
+		// One NaN input, three NaNs of it (x, -x and |x| differ in
+		// the sign): the FMA must keep the one generic's math.FMA
+		// keeps, the first of its operands, whichever encoding the
+		// allocator picks. Each program puts them in another order.
+		add("fmaNaNOrder", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return b.FMA(x, b.Neg(x), b.Abs(x))
+		})
+		add("fmaNaNOrder2", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			return b.Add(b.FMA(b.Neg(x), b.Abs(x), x), x)
+		})
+		add("fmaNaNOrder3", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x := b.Input(0)
+			n := b.Neg(x)
+			return b.Mul(b.FMA(b.Abs(x), b.Const(3), n), n)
+		})
 		// NaN rules x86 arithmetic keeps (vprog.Program.ForX86): the
 		// kernels drop the select, and must still give the generic
 		// kernel's NaN, up to the quiet bit, for every NaN input.

@@ -86,10 +86,6 @@ func checkProgram(p *vprog.Program, wantIn, nparams int) error {
 			if k := int(in.Imm); float64(k) != in.Imm || k < 0 || k >= len(p.Params) {
 				return fmt.Errorf("%s: v%d: parameter %v", p.Name, i, in.Imm)
 			}
-		case vprog.OpFMA:
-			if p.Compute != vprog.F64 {
-				return fmt.Errorf("%s: v%d: fma in %s compute", p.Name, i, p.Compute)
-			}
 		case vprog.OpRound:
 			if m := vprog.RoundMode(in.Imm); m < vprog.RoundNearestEven || m > vprog.RoundTrunc || float64(m) != in.Imm {
 				return fmt.Errorf("%s: v%d: round mode %v", p.Name, i, in.Imm)
@@ -277,6 +273,10 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 	case vprog.OpDiv:
 		return binop("/"), nil
 	case vprog.OpFMA:
+		if f32 {
+			helpers["fma32"] = true
+			return def(jen.Id("fma32").Call(a(0), a(1), a(2))), nil
+		}
 		return def(jen.Qual("math", "FMA").Call(a(0), a(1), a(2))), nil
 	case vprog.OpNeg:
 		return def(jen.Op("-").Add(a(0))), nil
@@ -397,6 +397,30 @@ func emitHelpers(helpers helperSet) []jen.Code {
 					jen.Return(jen.Qual("math", "Float32frombits").Call(
 						jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op("&^").Op("0x80000000").Op("|").
 							Qual("math", "Float32bits").Call(jen.Id("s")).Op("&").Op("0x80000000"))),
+				))
+		case "fma32":
+			f64 := func(name string) *jen.Statement { return jen.Float64().Call(jen.Id(name)) }
+			out = append(out,
+				jen.Comment("fma32 is a*b + c rounded once to float32, as VFMADD…PS computes it (vprog.FMA32):\n"+
+					"a*b is exact in float64, TwoSum gives the sum's rounding error e, and an inexact sum\n"+
+					"is rounded to odd, which makes the final rounding to float32 correct (53 ≥ 24 + 2)."),
+				jen.Func().Id("fma32").Params(jen.List(jen.Id("a"), jen.Id("b"), jen.Id("c")).Float32()).Float32().Block(
+					jen.Id("p").Op(":=").Add(f64("a")).Op("*").Add(f64("b")),
+					jen.Id("s").Op(":=").Id("p").Op("+").Add(f64("c")),
+					jen.If(jen.Qual("math", "IsInf").Call(jen.Id("s"), jen.Lit(0)).Op("||").Id("s").Op("!=").Id("s")).Block(
+						jen.Return(jen.Float32().Call(jen.Id("s")))),
+					jen.Id("bb").Op(":=").Id("s").Op("-").Id("p"),
+					jen.Id("e").Op(":=").Parens(jen.Id("p").Op("-").Parens(jen.Id("s").Op("-").Id("bb"))).Op("+").
+						Parens(jen.Add(f64("c")).Op("-").Id("bb")),
+					jen.If(jen.Id("bits").Op(":=").Qual("math", "Float64bits").Call(jen.Id("s")), jen.Id("e").Op("!=").Lit(0).Op("&&").Id("bits").Op("&").Lit(1).Op("==").Lit(0)).Block(
+						jen.If(jen.Parens(jen.Id("e").Op(">").Lit(0)).Op("==").Parens(jen.Id("s").Op(">").Lit(0))).Block(
+							jen.Id("bits").Op("++"),
+						).Else().Block(
+							jen.Id("bits").Op("--"),
+						),
+						jen.Id("s").Op("=").Qual("math", "Float64frombits").Call(jen.Id("bits")),
+					),
+					jen.Return(jen.Float32().Call(jen.Id("s"))),
 				))
 		case "getExp32":
 			out = append(out,

@@ -212,12 +212,9 @@ func (b *Builder) Min(x, y Value) Value { return b.float(OpMin, x, y) }
 // Max is x86 MAXPD: x > y ? x : y, so y passes through when either is NaN.
 func (b *Builder) Max(x, y Value) Value { return b.float(OpMax, x, y) }
 
-// FMA is x*y + z with one rounding. Only F64 compute has it: a float32 FMA
-// cannot be mirrored in Go without double rounding.
+// FMA is x*y + z with one rounding, in either compute type (F32: see
+// FMA32, which the Go kernels mirror without rounding twice).
 func (b *Builder) FMA(x, y, z Value) Value {
-	if b.p.Compute != F64 {
-		panic(fmt.Sprintf("vprog: %s: FMA needs F64 compute", b.p.Name))
-	}
 	return b.float(OpFMA, x, y, z)
 }
 

@@ -55,7 +55,11 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		case OpDiv:
 			r = a(0) / a(1)
 		case OpFMA:
-			r = math.FMA(a(0), a(1), a(2))
+			if narrow {
+				r = float64(FMA32(float32(a(0)), float32(a(1)), float32(a(2))))
+			} else {
+				r = math.FMA(a(0), a(1), a(2))
+			}
 		case OpNeg:
 			r = -a(0)
 		case OpAbs:

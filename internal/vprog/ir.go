@@ -57,7 +57,7 @@ const (
 	OpSub // a - b
 	OpMul // a * b
 	OpDiv // a / b
-	OpFMA // a*b + c with a single rounding (FMA only in F64 compute, see Builder.FMA)
+	OpFMA // a*b + c with a single rounding (in F32 compute: FMA32)
 	OpNeg // -a: flips the sign bit (also of NaN and zero)
 	OpAbs // |a|: clears the sign bit
 	// OpNegAbs is -|a|: sets the sign bit. Only ForX86 makes it, from
