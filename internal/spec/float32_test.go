@@ -26,6 +26,17 @@ func TestFloat32Formulas(t *testing.T) {
 	assert.Nil(t, sp.Kernels(true).DerivativeOutput)
 }
 
+func TestFloat32Lanes(t *testing.T) {
+	edits := withFloat32("      forward: where(beta*x > threshold, x, (max(beta*x, 0) + log1p(exp(-abs(beta*x))))/beta)\n" +
+		"      float32_lanes: [forward]\n")
+	s, err := Parse("t.yaml", []byte(strings.Replace(valid, edits[0], edits[1], 1)))
+	require.NoError(t, err)
+	sp := s.Activations[0]
+	assert.True(t, sp.Float32.Forward.Float32Lanes, "the listed formula runs in float32 lanes")
+	assert.False(t, sp.Forward.Float32Lanes, "the entry's own formula does not")
+	assert.False(t, sp.Derivative.Float32Lanes)
+}
+
 func TestFloat32Refusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -35,9 +46,13 @@ func TestFloat32Refusals(t *testing.T) {
 		{"another function", withFloat32("      forward: log1p(exp(x))\n"),
 			"t.yaml:12:16: float32: forward gives"},
 		{"unknown field", withFloat32("      backward: sigmoid(x)\n"),
-			`t.yaml:12:7: float32: unknown field "backward" (known: forward, derivative, derivative_output)`},
+			`t.yaml:12:7: float32: unknown field "backward" (known: forward, derivative, derivative_output, float32_lanes)`},
 		{"no derivative_output to replace", withFloat32("      derivative_output: y\n"),
 			"t.yaml:12:7: float32: derivative_output replaces the entry's derivative_output, and it has none"},
+		{"float32_lanes: an unknown formula", withFloat32("      float32_lanes: [backward]\n"),
+			`t.yaml:12:23: float32_lanes: expected forward, derivative or derivative_output, got "backward"`},
+		{"float32_lanes: a formula the block does not give", withFloat32("      float32_lanes: [derivative]\n"),
+			"t.yaml:12:23: float32_lanes: derivative has no formula in this float32 block"},
 		{"unknown name", withFloat32("      derivative: sigmoid(z)\n"),
 			"t.yaml:12:27: derivative: unknown name z"},
 	} {

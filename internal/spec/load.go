@@ -610,10 +610,11 @@ func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) ma
 		l.errorf(f.key, "float32: only elementwise entries have float32 formulas (a %s entry's kernels use its gate's or its of's)", a.Kind)
 		return
 	}
-	fm, ok := l.mapping(f.val, "float32", "forward", "derivative", "derivative_output")
+	fm, ok := l.mapping(f.val, "float32", "forward", "derivative", "derivative_output", "float32_lanes")
 	if !ok {
 		return
 	}
+	defer l.float32Lanes(fm, a)
 	if ff, ok := fm["forward"]; ok {
 		a.Float32.Forward = l.formula(ff, withVar("x"), false)
 	}
@@ -625,6 +626,36 @@ func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) ma
 			l.errorf(ff.key, "float32: derivative_output replaces the entry's derivative_output, and it has none")
 		} else {
 			a.Float32.DerivativeOutput = l.formula(ff, withVar("y"), false)
+		}
+	}
+}
+
+// float32Lanes reads the float32 block's float32_lanes: the names of the
+// block's formulas that are computed in float32 lanes (Formula.Float32Lanes).
+// Each must be a formula the block gives: one written for float32
+// arithmetic, not the entry's own.
+func (l *loader) float32Lanes(fm map[string]field, a *Activation) {
+	f, ok := fm["float32_lanes"]
+	if !ok {
+		return
+	}
+	names, ok := l.list(f)
+	if !ok {
+		return
+	}
+	given := map[string]*Formula{"forward": a.Float32.Forward, "derivative": a.Float32.Derivative,
+		"derivative_output": a.Float32.DerivativeOutput}
+	for _, n := range names {
+		g, known := given[n.Value]
+		switch {
+		case n.Kind != yaml.ScalarNode || !known:
+			l.errorf(n, "float32_lanes: expected forward, derivative or derivative_output, got %q", n.Value)
+		case g == nil:
+			if _, written := fm[n.Value]; !written {
+				l.errorf(n, "float32_lanes: %s has no formula in this float32 block; float32 lanes need one written for float32 arithmetic", n.Value)
+			}
+		default:
+			g.Float32Lanes = true
 		}
 	}
 }

@@ -30,6 +30,12 @@ type Formula struct {
 	Expr     ast.Expr
 	Pos      Pos // position of the first character of Src
 	Expanded string
+	// Float32Lanes marks a float32 formula written for float32 arithmetic
+	// (listed in its float32: block's float32_lanes): its kernels compute
+	// in float32 lanes, twice as many per vector as float64 ones. The
+	// formula's own compensations (exact sums, fma) keep it within 1 ULP;
+	// the tests and the exhaustive sweep measure that, as for any kernel.
+	Float32Lanes bool
 }
 
 // Spec is the whole file.
@@ -67,7 +73,8 @@ type Activation struct {
 	// instead of Forward, Derivative or DerivativeOutput (nil: the same
 	// one). They compute the same function, more cheaply: float32 kernels
 	// run in float64 lanes, where the double-float corrections a float64
-	// result needs are far below float32's resolution. The main formulas
+	// result needs are far below float32's resolution (or, for a formula
+	// listed in float32_lanes, in float32 lanes: Formula.Float32Lanes). The main formulas
 	// stay the definition the reference evaluates, so the float32 tests
 	// measure these against it.
 	Float32 KernelFormulas

@@ -53,11 +53,16 @@ func KernelName(specName string, d Direction) string {
 // stored, unless the program rounds at most once on every path (piecewise
 // linear functions such as relu or leaky_relu): then float32 lanes give the
 // same bits at twice the width, and the program is rebuilt with F32 compute.
+// A float32 formula the spec lists in float32_lanes is computed in float32
+// lanes whatever it rounds: it was written for float32 arithmetic.
 //
 // Every program ends with the NaN rule: where the input (x or y) is NaN the
 // result is that NaN, payload included; a NaN dy propagates through the
 // final multiplication.
 func Lower(a *spec.Activation, d Direction, mem Type) (*Program, error) {
+	if f := kernelFormula(a, d, mem); mem == F32 && f != nil && f.Float32Lanes {
+		return lowerWith(a, d, mem, F32)
+	}
 	p, err := lowerWith(a, d, mem, F64)
 	if err != nil || mem != F32 || !roundsOnce(p) {
 		return p, err
@@ -71,16 +76,15 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 		params[i] = prm.Name
 	}
 	inputs := 2
-	kf := a.Kernels(mem == F32) // float32 kernels may have formulas of their own
-	formula, variable := kf.Derivative, "x"
+	formula, variable := kernelFormula(a, d, mem), "x"
 	switch d {
 	case Forward:
-		inputs, formula = 1, kf.Forward
+		inputs = 1
 	case BackwardFromOutput:
-		if kf.DerivativeOutput == nil {
+		if formula == nil {
 			return nil, fmt.Errorf("%s: %s has no derivative_output", a.Pos, a.Name)
 		}
-		formula, variable = kf.DerivativeOutput, "y"
+		variable = "y"
 	}
 	name := KernelName(a.Name, d)
 	b := NewBuilder(name, mem, compute, inputs, params)
@@ -104,6 +108,20 @@ func lowerWith(a *spec.Activation, d Direction, mem, compute Type) (p *Program, 
 	r = l.scaled(scale, r)
 	r = b.Select(b.IsNaN(in), in, r)
 	return b.Finish(r), nil
+}
+
+// kernelFormula is the formula the kernel of direction d computes over
+// slices of type mem (float32 kernels may have formulas of their own); nil
+// for BackwardFromOutput when there is none.
+func kernelFormula(a *spec.Activation, d Direction, mem Type) *spec.Formula {
+	kf := a.Kernels(mem == F32)
+	switch d {
+	case Forward:
+		return kf.Forward
+	case BackwardFromOutput:
+		return kf.DerivativeOutput
+	}
+	return kf.Derivative
 }
 
 type lowerer struct {
@@ -264,6 +282,10 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 		}
 		return b.Select(m, x, y), nil
 	}
+	if _, prim := primitives[fn.Name]; prim && b.Compute() != F64 {
+		// A float32_lanes formula (roundsOnce never passes a primitive).
+		return 0, l.errorf(e, "%s runs in float64 lanes only: a formula in float32_lanes may use + - * /, fma, sqrt, abs, min, max and where", fn.Name)
+	}
 	if fn.Name == "sin" || fn.Name == "cos" {
 		if v, ok, err := l.trigOfProduct(fn.Name, e.Args[0]); ok || err != nil {
 			return v, err
@@ -290,11 +312,6 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 	prim, ok := primitives[fn.Name]
 	if !ok {
 		return 0, l.errorf(e, "no lowering for %s", fn.Name)
-	}
-	if b.Compute() != F64 {
-		// Only reached when rebuilding a program that roundsOnce judged
-		// exact, which never holds for a primitive; keep the invariant loud.
-		panic("primitive in an F32-compute program")
 	}
 	return prim(b, args, l.mem), nil
 }

@@ -56,6 +56,34 @@ func TestLowerChoosesComputeType(t *testing.T) {
 	}
 }
 
+// TestLowerFloat32Lanes checks the spec's float32_lanes: the float32
+// kernels of a listed float32 formula compute in float32 lanes although they
+// round more than once, the others keep the usual choice, and a primitive in
+// such a formula is refused at its position.
+func TestLowerFloat32Lanes(t *testing.T) {
+	a := activation(t, "hardsigmoid", "min(max((x + 3)/6, 0), 1)", "where(x > -3 && x < 3, 1.0/6, 0)")
+	f32 := formula(t, "min(max((x + 3)*(1.0/6), 0), 1)")
+	f32.Float32Lanes = true
+	a.Float32.Forward = &f32
+	p, err := Lower(a, Forward, F32)
+	require.NoError(t, err)
+	assert.Equal(t, F32, p.Compute, "a float32_lanes formula computes in float32 lanes")
+	for _, x := range []float32{-3, -2.9999998, 0.1, 2.9999998} {
+		want := min(max((x+3)*float32(1.0/6), 0), 1)
+		assert.Equal(t, float64(want), p.Eval([]float64{float64(x)}, nil), "x=%v: float32 arithmetic", x)
+	}
+	p, err = Lower(a, Forward, F64)
+	require.NoError(t, err)
+	assert.Equal(t, F64, p.Compute, "float64 kernels keep the entry's formula")
+
+	e := formula(t, "x*exp(x)")
+	e.Float32Lanes = true
+	a.Float32.Forward = &e
+	_, err = Lower(a, Forward, F32)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "test.yaml:1:3: exp runs in float64 lanes only")
+}
+
 func TestLowerEvaluates(t *testing.T) {
 	hs := activation(t, "hardswish", "x*min(max(x+3, 0), 6)/6", "where(x < -3, 0, where(x <= 3, (2*x+3)/6, 1))")
 	fwd, err := Lower(hs, Forward, F64)
