@@ -22,21 +22,21 @@ var (
 	hardsigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f32 memory, f64
+// hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f32 memory, f32
 // compute, 11 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardsigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v5 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
-	v7 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float32frombits(0x40400000) // 3
+	v3 := math.Float32frombits(0x3f800000) // 1
+	v5 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v7 := math.Float32frombits(0x00000000) // 0
 	for i := range dst {
-		v0 := float64(x[i])
-		v2 := float64(v0 + v1)
-		v6 := float64(v2 * v5)
+		v0 := x[i]
+		v2 := float32(v0 + v1)
+		v6 := float32(v2 * v5)
 		v8 := v6
 		if v7 > v6 {
 			v8 = v7
@@ -45,12 +45,12 @@ func hardsigmoidGeneric(dst, x []float32) {
 		if v3 < v8 {
 			v9 = v3
 		}
-		v10 := math.IsNaN(v0)
+		v10 := math.IsNaN(float64(v0))
 		v11 := v9
 		if v10 {
 			v11 = v0
 		}
-		dst[i] = float32(v11)
+		dst[i] = v11
 	}
 }
 

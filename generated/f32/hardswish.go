@@ -20,7 +20,7 @@ import "fmt"
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x <= -3, -0.0, where(x >= 3, x, x*(x + 3)*(1.0/6)))
+//	f(x) = where(x <= -3, -0.0, where(x >= 3, x, fma(x, hs, x*hs_err)*(1.0/6)))
 //
 // PyTorch equivalent: torch.nn.Hardswish.
 //

@@ -20,38 +20,41 @@ var (
 	hardswishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// hardswishGeneric is the pure-Go kernel of hardswish (f32 memory, f64
-// compute, 14 operations): the scalar twin of the vector program the assembly
+// hardswishGeneric is the pure-Go kernel of hardswish (f32 memory, f32
+// compute, 17 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardswishGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000)  // 3
-	v2 := math.Float64frombits(0xc008000000000000)  // -3
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v11 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v1 := math.Float32frombits(0x40400000)  // 3
+	v2 := math.Float32frombits(0xc0400000)  // -3
+	v5 := math.Float32frombits(0x80000000)  // -0
+	v14 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	for i := range dst {
-		v0 := float64(x[i])
+		v0 := x[i]
 		v3 := v0 <= v2
 		v6 := v1 <= v0
-		v7 := float64(v0 + v1)
-		v8 := float64(v0 * v7)
-		v12 := float64(v8 * v11)
-		v13 := v12
+		v7 := float32(v0 + v1)
+		v8 := float32(v1 - v7)
+		v9 := float32(v8 + v0)
+		v10 := float32(v0 * v9)
+		v11 := fma32(v0, v7, v10)
+		v15 := float32(v11 * v14)
+		v16 := v15
 		if v6 {
-			v13 = v0
-		}
-		v14 := v13
-		if v3 {
-			v14 = v5
-		}
-		v15 := math.IsNaN(v0)
-		v16 := v14
-		if v15 {
 			v16 = v0
 		}
-		dst[i] = float32(v16)
+		v17 := v16
+		if v3 {
+			v17 = v5
+		}
+		v18 := math.IsNaN(float64(v0))
+		v19 := v17
+		if v18 {
+			v19 = v0
+		}
+		dst[i] = v19
 	}
 }
 

@@ -4,6 +4,7 @@ package f32
 
 import (
 	"github.com/actkern/actkern/kerneltest"
+	"math"
 	"testing"
 )
 
@@ -55,7 +56,7 @@ func plainHardswish(x float64) float64 {
 			if x >= 3.0 {
 				return x
 			}
-			return x * (x + 3.0) * (1.0 / 6.0)
+			return math.FMA(x, (x+3.0), x*((3.0-(x+3.0))+x)) * (1.0 / 6.0)
 		}()
 	}()
 }

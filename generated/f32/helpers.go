@@ -29,6 +29,30 @@ func abs32(a float32) float32 {
 	return math.Float32frombits(math.Float32bits(a) &^ 0x80000000)
 }
 
+/*
+fma32 is a*b + c rounded once to float32, as VFMADD…PS computes it (vprog.FMA32):
+a*b is exact in float64, TwoSum gives the sum's rounding error e, and an inexact sum
+is rounded to odd, which makes the final rounding to float32 correct (53 ≥ 24 + 2).
+*/
+func fma32(a, b, c float32) float32 {
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	if math.IsInf(s, 0) || s != s {
+		return float32(s)
+	}
+	bb := s - p
+	e := (p - (s - bb)) + (float64(c) - bb)
+	if bits := math.Float64bits(s); e != 0 && bits&1 == 0 {
+		if (e > 0) == (s > 0) {
+			bits++
+		} else {
+			bits--
+		}
+		s = math.Float64frombits(bits)
+	}
+	return float32(s)
+}
+
 // getExp64 is floor(log2|a|) read off the exponent bits; defined for normal a only (the program selects other lanes away).
 func getExp64(a float64) float64 {
 	return float64(int(math.Float64bits(a)>>52&0x7ff) - 1023)

@@ -425,13 +425,13 @@ func hardshrinkBackwardFromOutputAVX2(dst, in0, in1 []float32, lambd float32)
 func hardshrinkBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, lambd float32)
 
 // hardsigmoidAVX512 computes hardsigmoid with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidAVX512(dst, in0 []float32)
 
 // hardsigmoidAVX512Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX512Stream(dst, in0 []float32)
@@ -497,25 +497,25 @@ func hardsigmoidBackwardFromOutputAVX2(dst, in0, in1 []float32)
 func hardsigmoidBackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // hardswishAVX512 computes hardswish with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardswishAVX512(dst, in0 []float32)
 
 // hardswishAVX512Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardswishAVX512Stream(dst, in0 []float32)
 
 // hardswishAVX2 computes hardswish with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX.
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishAVX2(dst, in0 []float32)
 
 // hardswishAVX2Stream computes hardswish with non-temporal stores (dst aligned to 64 bytes) with AVX2 (2 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardswishAVX2Stream(dst, in0 []float32)

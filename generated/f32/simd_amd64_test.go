@@ -335,7 +335,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoid", Inputs: 1, MaxLen: 97,
+		Name: "hardsigmoid", Inputs: 1, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidAVX512(d, in[0]) }},
@@ -389,7 +389,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardswish", Inputs: 1, MaxLen: 97,
+		Name: "hardswish", Inputs: 1, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardswishGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardswishAVX512(d, in[0]) }},
