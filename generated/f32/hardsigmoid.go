@@ -7,7 +7,12 @@ import "fmt"
 // Hardsigmoid sets dst[i] = f(x[i]) for every i: Piecewise-linear sigmoid,
 // f(x) = min(max(x + 3, 0), 6)/6.
 //
-//	f(x) = min(max((x + 3)/6, 0), 1)
+//	f(x) = fma(fma(hq, -6, hs), 1.0/6, hq)
+//
+// with
+//
+//	hs = min(max(x, -3), 3) + 3
+//	hq = hs*(1.0/6)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -45,8 +50,13 @@ func Hardsigmoid(dst, x []float32) {
 // HardsigmoidBackward is the gradient of Hardsigmoid: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = min(max((x + 3)/6, 0), 1)
+//	f(x)  = fma(fma(hq, -6, hs), 1.0/6, hq)
 //	f'(x) = where(x > -3 && x < 3, 1.0/6, 0)
+//
+// with
+//
+//	hs = min(max(x, -3), 3) + 3
+//	hq = hs*(1.0/6)
 //
 // At x = -3, where f' jumps, the gradient is 0: PyTorch hardsigmoid_backward:
 // -3 < x < 3 ? dy/6 : 0.

@@ -12,7 +12,7 @@ import (
 var hardsigmoidActivation = kerneltest.Activation{
 	Name:             "hardsigmoid",
 	GoName:           "Hardsigmoid",
-	Forward:          "min(max((x+3)/6, 0), 1)",
+	Forward:          "fma(fma(((min(max(x, -3), 3)+3)*(1.0/6)), -6, (min(max(x, -3), 3)+3)), 1.0/6, ((min(max(x, -3), 3) + 3) * (1.0 / 6)))",
 	Derivative:       "where(x > -3 && x < 3, 1.0/6, 0)",
 	DerivativeOutput: "where(y > 0 && y < 1, 1.0/6, 0)",
 	Kinks: []kerneltest.Kink{

@@ -7,7 +7,7 @@ import "fmt"
 // Hardswish sets dst[i] = f(x[i]) for every i: Hard swish, f(x) = x*min(max(x
 // + 3, 0), 6)/6.
 //
-//	f(x) = where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, hq + (fma(-hq, 6, hp) + hp_err)*(1.0/6))))
+//	f(x) = where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, hq + (fma(hq, -6, hp) + hp_err)*(1.0/6))))
 //
 // with
 //
@@ -15,7 +15,7 @@ import "fmt"
 //	hs_err = (3 - hs) + x
 //	hp = x*hs
 //	hp_err = fma(x, hs, -hp) + x*hs_err
-//	hq = hp/6
+//	hq = hp*(1.0/6)
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
@@ -54,7 +54,7 @@ func Hardswish(dst, x []float32) {
 // HardswishBackward is the gradient of Hardswish: it sets dx[i] = dy[i] *
 // f'(x[i]) for every i, where
 //
-//	f(x)  = where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, hq + (fma(-hq, 6, hp) + hp_err)*(1.0/6))))
+//	f(x)  = where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, hq + (fma(hq, -6, hp) + hp_err)*(1.0/6))))
 //	f'(x) = where(x < -3, 0, where(x > 3, 1, (2*x + 3)/6))
 //
 // with
@@ -63,7 +63,7 @@ func Hardswish(dst, x []float32) {
 //	hs_err = (3 - hs) + x
 //	hp = x*hs
 //	hp_err = fma(x, hs, -hp) + x*hs_err
-//	hq = hp/6
+//	hq = hp*(1.0/6)
 //
 // At x = -3, where f' jumps, the gradient is -0.5: PyTorch hardswish_backward:
 // x < -3 gives 0, so x = -3 takes x/3 + 0.5.

@@ -12,7 +12,7 @@ import (
 var hardswishActivation = kerneltest.Activation{
 	Name:       "hardswish",
 	GoName:     "Hardswish",
-	Forward:    "where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, ((x*(x+3))/6)+(fma(-((x*(x+3))/6), 6, (x*(x+3)))+(fma(x, (x+3), -(x*(x+3)))+x*((3-(x+3))+x)))*(1.0/6))))",
+	Forward:    "where(x <= -3, -0.0, where(x >= 3, x, where(x == 0, x, ((x*(x+3))*(1.0/6))+(fma(((x*(x+3))*(1.0/6)), -6, (x*(x+3)))+(fma(x, (x+3), -(x*(x+3)))+x*((3-(x+3))+x)))*(1.0/6))))",
 	Derivative: "where(x < -3, 0, where(x > 3, 1, (2*x+3)/6))",
 	Kinks: []kerneltest.Kink{
 		{At: "-3", Gradient: "-0.5"},

@@ -23,34 +23,36 @@ var (
 )
 
 // hardsigmoidGeneric is the pure-Go kernel of hardsigmoid (f64 memory, f64
-// compute, 11 operations): the scalar twin of the vector program the assembly
+// compute, 13 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
 func hardsigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v3 := math.Float64frombits(0x4018000000000000) // 6
-	v5 := math.Float64frombits(0x0000000000000000) // 0
-	v7 := math.Float64frombits(0x3ff0000000000000) // 1
+	v1 := math.Float64frombits(0x4008000000000000)  // 3
+	v2 := math.Float64frombits(0xc008000000000000)  // -3
+	v8 := math.Float64frombits(0x3fc5555555555555)  // 0.16666666666666666
+	v10 := math.Float64frombits(0xc018000000000000) // -6
 	for i := range dst {
 		v0 := x[i]
-		v2 := float64(v0 + v1)
-		v4 := float64(v2 / v3)
-		v6 := v4
-		if v5 > v4 {
-			v6 = v5
+		v3 := v0
+		if v2 > v0 {
+			v3 = v2
 		}
-		v8 := v6
-		if v7 < v6 {
-			v8 = v7
+		v4 := v3
+		if v1 < v3 {
+			v4 = v1
 		}
-		v9 := math.IsNaN(v0)
-		v10 := v8
-		if v9 {
-			v10 = v0
+		v5 := float64(v4 + v1)
+		v9 := float64(v5 * v8)
+		v11 := math.FMA(v9, v10, v5)
+		v12 := math.FMA(v11, v8, v9)
+		v13 := math.IsNaN(v0)
+		v14 := v12
+		if v13 {
+			v14 = v0
 		}
-		dst[i] = v10
+		dst[i] = v14
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 var hardsigmoidActivation = kerneltest.Activation{
 	Name:             "hardsigmoid",
 	GoName:           "Hardsigmoid",
-	Forward:          "min(max((x+3)/6, 0), 1)",
+	Forward:          "fma(fma(((min(max(x, -3), 3)+3)*(1.0/6)), -6, (min(max(x, -3), 3)+3)), 1.0/6, ((min(max(x, -3), 3) + 3) * (1.0 / 6)))",
 	Derivative:       "where(x > -3 && x < 3, 1.0/6, 0)",
 	DerivativeOutput: "where(y > 0 && y < 1, 1.0/6, 0)",
 	Kinks: []kerneltest.Kink{
@@ -52,7 +52,7 @@ func FuzzHardsigmoid(f *testing.F) {
 
 // plainHardsigmoid is f(x) written directly over package math: the benchmarks' baseline.
 func plainHardsigmoid(x float64) float64 {
-	return math.Min(math.Max((x+3.0)/6.0, 0.0), 1.0)
+	return math.FMA(math.FMA(((math.Min(math.Max(x, -(3.0)), 3.0)+3.0)*(1.0/6.0)), -(6.0), (math.Min(math.Max(x, -(3.0)), 3.0)+3.0)), 1.0/6.0, ((math.Min(math.Max(x, -(3.0)), 3.0) + 3.0) * (1.0 / 6.0)))
 }
 
 // plainHardsigmoidDerivative is f'(x) written directly over package math.

@@ -21,7 +21,7 @@ var (
 )
 
 // hardswishGeneric is the pure-Go kernel of hardswish (f64 memory, f64
-// compute, 29 operations): the scalar twin of the vector program the assembly
+// compute, 28 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -31,8 +31,8 @@ func hardswishGeneric(dst, x []float64) {
 	v2 := math.Float64frombits(0xc008000000000000)  // -3
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v10 := math.Float64frombits(0x4018000000000000) // 6
-	v22 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v12 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v14 := math.Float64frombits(0xc018000000000000) // -6
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 <= v2
@@ -40,18 +40,17 @@ func hardswishGeneric(dst, x []float64) {
 		v7 := v0 == v4
 		v8 := float64(v0 + v1)
 		v9 := float64(v0 * v8)
-		v11 := float64(v9 / v10)
-		v12 := -v11
-		v13 := math.FMA(v12, v10, v9)
-		v14 := -v9
-		v15 := math.FMA(v0, v8, v14)
-		v16 := float64(v1 - v8)
-		v17 := float64(v16 + v0)
-		v18 := float64(v0 * v17)
-		v19 := float64(v15 + v18)
-		v20 := float64(v13 + v19)
-		v23 := float64(v20 * v22)
-		v24 := float64(v11 + v23)
+		v13 := float64(v9 * v12)
+		v15 := math.FMA(v13, v14, v9)
+		v16 := -v9
+		v17 := math.FMA(v0, v8, v16)
+		v18 := float64(v1 - v8)
+		v19 := float64(v18 + v0)
+		v20 := float64(v0 * v19)
+		v21 := float64(v17 + v20)
+		v22 := float64(v15 + v21)
+		v23 := float64(v22 * v12)
+		v24 := float64(v13 + v23)
 		v25 := v24
 		if v7 {
 			v25 = v0

@@ -797,13 +797,13 @@ func hardsigmoidAVX512(dst, in0 []float64)
 func hardsigmoidAVX512Stream(dst, in0 []float64)
 
 // hardsigmoidAVX2 computes hardsigmoid with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX.
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardsigmoidAVX2(dst, in0 []float64)
 
 // hardsigmoidAVX2Stream computes hardsigmoid with non-temporal stores (dst aligned to 64 bytes) with AVX2 (4 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardsigmoidAVX2Stream(dst, in0 []float64)
