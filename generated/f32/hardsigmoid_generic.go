@@ -55,19 +55,19 @@ func hardsigmoidGeneric(dst, x []float32) {
 }
 
 // hardsigmoidBackwardGeneric is the pure-Go kernel of hardsigmoidBackward (f32
-// memory, f64 compute, 13 operations): the scalar twin of the vector program
+// memory, f32 compute, 13 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x4008000000000000) // 3
-	v2 := math.Float64frombits(0xc008000000000000) // -3
-	v8 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
-	v9 := math.Float64frombits(0x0000000000000000) // 0
+	v1 := math.Float32frombits(0x40400000) // 3
+	v2 := math.Float32frombits(0xc0400000) // -3
+	v8 := math.Float32frombits(0x3e2aaaab) // 0.16666667
+	v9 := math.Float32frombits(0x00000000) // 0
 	for i := range dx {
-		v0 := float64(x[i])
+		v0 := x[i]
 		v3 := v2 < v0
 		v4 := v0 < v1
 		v5 := v3 && v4
@@ -75,30 +75,30 @@ func hardsigmoidBackwardGeneric(dx, x, dy []float32) {
 		if v5 {
 			v10 = v8
 		}
-		v11 := float64(dy[i])
-		v12 := float64(v10 * v11)
-		v13 := math.IsNaN(v0)
+		v11 := dy[i]
+		v12 := float32(v10 * v11)
+		v13 := math.IsNaN(float64(v0))
 		v14 := v12
 		if v13 {
 			v14 = v0
 		}
-		dx[i] = float32(v14)
+		dx[i] = v14
 	}
 }
 
 // hardsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// hardsigmoidBackwardFromOutput (f32 memory, f64 compute, 12 operations): the
+// hardsigmoidBackwardFromOutput (f32 memory, f32 compute, 12 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
 func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	y = y[:len(dx)]
 	dy = dy[:len(dx)]
-	v1 := math.Float64frombits(0x0000000000000000) // 0
-	v3 := math.Float64frombits(0x3ff0000000000000) // 1
-	v7 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v1 := math.Float32frombits(0x00000000) // 0
+	v3 := math.Float32frombits(0x3f800000) // 1
+	v7 := math.Float32frombits(0x3e2aaaab) // 0.16666667
 	for i := range dx {
-		v0 := float64(y[i])
+		v0 := y[i]
 		v2 := v1 < v0
 		v4 := v0 < v3
 		v5 := v2 && v4
@@ -106,13 +106,13 @@ func hardsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		if v5 {
 			v8 = v7
 		}
-		v9 := float64(dy[i])
-		v10 := float64(v8 * v9)
-		v11 := math.IsNaN(v0)
+		v9 := dy[i]
+		v10 := float32(v8 * v9)
+		v11 := math.IsNaN(float64(v0))
 		v12 := v10
 		if v11 {
 			v12 = v0
 		}
-		dx[i] = float32(v12)
+		dx[i] = v12
 	}
 }

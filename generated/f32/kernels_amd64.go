@@ -449,13 +449,13 @@ func hardsigmoidAVX2(dst, in0 []float32)
 func hardsigmoidAVX2Stream(dst, in0 []float32)
 
 // hardsigmoidBackwardAVX512 computes hardsigmoidBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardAVX512Stream computes hardsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardAVX512Stream(dst, in0, in1 []float32)
@@ -473,13 +473,13 @@ func hardsigmoidBackwardAVX2(dst, in0, in1 []float32)
 func hardsigmoidBackwardAVX2Stream(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardFromOutputAVX512 computes hardsigmoidBackwardFromOutput with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, BMI2.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512(dst, in0, in1 []float32)
 
 // hardsigmoidBackwardFromOutputAVX512Stream computes hardsigmoidBackwardFromOutput with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, BMI2, MMX+.
 //
 //go:noescape
 func hardsigmoidBackwardFromOutputAVX512Stream(dst, in0, in1 []float32)

@@ -353,7 +353,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 97,
+		Name: "hardsigmoidBackward", Inputs: 2, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardAVX512(d, in[0], in[1]) }},
@@ -371,7 +371,7 @@ var simdCases32 = []kerneltest.SIMDCase[float32]{
 		},
 	},
 	{
-		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 97,
+		Name: "hardsigmoidBackwardFromOutput", Inputs: 2, MaxLen: 193,
 		Generic: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float32]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float32, in [][]float32, p []float32) { hardsigmoidBackwardFromOutputAVX512(d, in[0], in[1]) }},
