@@ -39,7 +39,12 @@ func hardswishGeneric(dst, x []float32) {
 		v8 := float32(v1 - v7)
 		v9 := float32(v8 + v0)
 		v10 := float32(v0 * v9)
-		v11 := fma32(v0, v7, v10)
+		v11p := float64(v0) * float64(v7)
+		v11s := v11p + float64(v10)
+		v11 := float32(v11s)
+		if low := math.Float64bits(v11s) & (1<<29 - 1); low == 0 || low == 1<<28 || v11s != v11s {
+			v11 = fma32Slow(v0, v7, v10)
+		}
 		v15 := float32(v11 * v14)
 		v16 := v15
 		if v6 {

@@ -30,14 +30,24 @@ func abs32(a float32) float32 {
 }
 
 /*
-fma32 is a*b + c rounded once to float32, as VFMADD…PS computes it (vprog.FMA32):
-a*b is exact in float64, TwoSum gives the sum's rounding error e, and an inexact sum
-is rounded to odd, which makes the final rounding to float32 correct (53 ≥ 24 + 2).
+fma32Slow is a*b + c rounded once to float32 (vprog.FMA32) where the float64 sum s may be a
+float32 midpoint, or is NaN or infinite. A NaN result is the first NaN of a, b and c, quieted, as
+VFMADD…PS gives it, or x86's default NaN where the operation makes one. Otherwise TwoSum gives s's
+rounding error e, and an inexact s is rounded to odd, which makes the final rounding to float32
+correct (53 ≥ 24 + 2).
 */
-func fma32(a, b, c float32) float32 {
+func fma32Slow(a, b, c float32) float32 {
+	for _, v := range [3]float32{a, b, c} {
+		if v != v {
+			return math.Float32frombits(math.Float32bits(v) | 1<<22)
+		}
+	}
 	p := float64(a) * float64(b)
 	s := p + float64(c)
-	if math.IsInf(s, 0) || s != s {
+	if s != s {
+		return math.Float32frombits(0xffc00000)
+	}
+	if math.IsInf(s, 0) {
 		return float32(s)
 	}
 	bb := s - p

@@ -274,8 +274,24 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 		return binop("/"), nil
 	case vprog.OpFMA:
 		if f32 {
-			helpers["fma32"] = true
-			return def(jen.Id("fma32").Call(a(0), a(1), a(2))), nil
+			// vprog.FMA32 written out: the float64 sum, rounded again to
+			// float32 unless it may be a float32 midpoint or is NaN, where
+			// fma32Slow takes over. Inline, because a function with that
+			// call is too costly for Go's inliner, and the call doubled the
+			// time of a kernel such as hardswish.
+			helpers["fma32Slow"] = true
+			prod, sum, low := jen.Id(name+"p"), jen.Id(name+"s"), jen.Id("low")
+			return []jen.Code{
+				// Exact (two 24-bit significands), so fusing it into the
+				// sum, as the Go spec allows, would change nothing.
+				prod.Clone().Op(":=").Float64().Call(a(0)).Op("*").Float64().Call(a(1)),
+				sum.Clone().Op(":=").Add(prod.Clone()).Op("+").Float64().Call(a(2)),
+				jen.Id(name).Op(":=").Float32().Call(sum.Clone()),
+				jen.If(low.Clone().Op(":=").Qual("math", "Float64bits").Call(sum.Clone()).Op("&").Op("(1<<29 - 1)"),
+					low.Clone().Op("==").Lit(0).Op("||").Add(low.Clone()).Op("==").Op("1<<28").Op("||").
+						Add(sum.Clone()).Op("!=").Add(sum.Clone())).Block(
+					jen.Id(name).Op("=").Id("fma32Slow").Call(a(0), a(1), a(2))),
+			}, nil
 		}
 		return def(jen.Qual("math", "FMA").Call(a(0), a(1), a(2))), nil
 	case vprog.OpNeg:
@@ -398,21 +414,29 @@ func emitHelpers(helpers helperSet) []jen.Code {
 						jen.Qual("math", "Float32bits").Call(jen.Id("a")).Op("&^").Op("0x80000000").Op("|").
 							Qual("math", "Float32bits").Call(jen.Id("s")).Op("&").Op("0x80000000"))),
 				))
-		case "fma32":
+		case "fma32Slow":
 			f64 := func(name string) *jen.Statement { return jen.Float64().Call(jen.Id(name)) }
 			out = append(out,
-				jen.Comment("fma32 is a*b + c rounded once to float32, as VFMADD…PS computes it (vprog.FMA32):\n"+
-					"a*b is exact in float64, TwoSum gives the sum's rounding error e, and an inexact sum\n"+
-					"is rounded to odd, which makes the final rounding to float32 correct (53 ≥ 24 + 2)."),
-				jen.Func().Id("fma32").Params(jen.List(jen.Id("a"), jen.Id("b"), jen.Id("c")).Float32()).Float32().Block(
+				jen.Comment("fma32Slow is a*b + c rounded once to float32 (vprog.FMA32) where the float64 sum s may be a\n"+
+					"float32 midpoint, or is NaN or infinite. A NaN result is the first NaN of a, b and c, quieted, as\n"+
+					"VFMADD…PS gives it, or x86's default NaN where the operation makes one. Otherwise TwoSum gives s's\n"+
+					"rounding error e, and an inexact s is rounded to odd, which makes the final rounding to float32\n"+
+					"correct (53 ≥ 24 + 2)."),
+				jen.Func().Id("fma32Slow").Params(jen.List(jen.Id("a"), jen.Id("b"), jen.Id("c")).Float32()).Float32().Block(
+					jen.For(jen.List(jen.Id("_"), jen.Id("v")).Op(":=").Range().Index(jen.Lit(3)).Float32().Values(jen.Id("a"), jen.Id("b"), jen.Id("c"))).Block(
+						jen.If(jen.Id("v").Op("!=").Id("v")).Block(
+							jen.Return(jen.Qual("math", "Float32frombits").Call(jen.Qual("math", "Float32bits").Call(jen.Id("v")).Op("|").Op("1<<22"))))),
 					jen.Id("p").Op(":=").Add(f64("a")).Op("*").Add(f64("b")),
 					jen.Id("s").Op(":=").Id("p").Op("+").Add(f64("c")),
-					jen.If(jen.Qual("math", "IsInf").Call(jen.Id("s"), jen.Lit(0)).Op("||").Id("s").Op("!=").Id("s")).Block(
+					jen.If(jen.Id("s").Op("!=").Id("s")).Block(
+						jen.Return(jen.Qual("math", "Float32frombits").Call(jen.Op("0xffc00000")))),
+					jen.If(jen.Qual("math", "IsInf").Call(jen.Id("s"), jen.Lit(0))).Block(
 						jen.Return(jen.Float32().Call(jen.Id("s")))),
 					jen.Id("bb").Op(":=").Id("s").Op("-").Id("p"),
 					jen.Id("e").Op(":=").Parens(jen.Id("p").Op("-").Parens(jen.Id("s").Op("-").Id("bb"))).Op("+").
 						Parens(jen.Add(f64("c")).Op("-").Id("bb")),
-					jen.If(jen.Id("bits").Op(":=").Qual("math", "Float64bits").Call(jen.Id("s")), jen.Id("e").Op("!=").Lit(0).Op("&&").Id("bits").Op("&").Lit(1).Op("==").Lit(0)).Block(
+					jen.If(jen.Id("bits").Op(":=").Qual("math", "Float64bits").Call(jen.Id("s")),
+						jen.Id("e").Op("!=").Lit(0).Op("&&").Id("bits").Op("&").Lit(1).Op("==").Lit(0)).Block(
 						jen.If(jen.Parens(jen.Id("e").Op(">").Lit(0)).Op("==").Parens(jen.Id("s").Op(">").Lit(0))).Block(
 							jen.Id("bits").Op("++"),
 						).Else().Block(

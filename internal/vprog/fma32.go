@@ -5,19 +5,51 @@ import "math"
 // FMA32 is a*b + c rounded once to float32, as VFMADD…PS computes it: the
 // meaning of OpFMA in F32 compute. float32(math.FMA(a, b, c)) would round
 // twice (to float64, then to float32) and can land on the wrong side of a
-// float32 midpoint. Here the float64 sum is rounded to odd instead (its
-// last bit set wherever it is inexact), which keeps the information that
-// it is not a midpoint: rounding to odd at 53 bits and then to nearest at
-// 24 (or fewer, for subnormals) is correctly rounded, since 53 ≥ 24 + 2.
+// float32 midpoint. Where the float64 sum can be such a midpoint, it is
+// rounded to odd instead (its last bit set wherever it is inexact), which
+// keeps the information that it is not one: rounding to odd at 53 bits and
+// then to nearest at 24 (or fewer, for subnormals) is correctly rounded,
+// since 53 ≥ 24 + 2.
 //
 // a*b is exact in float64 (two 24-bit significands), so the sum's rounding
 // error is exactly TwoSum's e.
 func FMA32(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	s := p + float64(c)
-	if math.IsInf(s, 0) || s != s {
-		return float32(s) // Inf and NaN: no rounding to correct
+	if low := math.Float64bits(s) & (1<<29 - 1); low != 0 && low != 1<<28 && s == s {
+		// s is no float32 midpoint: its 29 bits below float32's last are
+		// neither 100…0 nor 0 (a midpoint of the subnormals, which keep
+		// fewer bits, ends in 29 zeros). So s is on the same side of every
+		// float32 midpoint as the exact sum, and rounding it is rounding
+		// that. This is nearly every call.
+		return float32(s)
 	}
+	return fma32Slow(a, b, c)
+}
+
+// fma32Slow is FMA32 where the float64 sum may be a float32 midpoint, or
+// is NaN or infinite.
+//
+// A NaN result is the first NaN of a, b and c, quieted, as the assembly
+// kernels' VFMADD…PS gives it (asm/fma.go orders the operands so), or
+// x86's default NaN where the operation makes one (0·Inf, Inf − Inf). The
+// order is spelt out because Go may compute a product or a sum with its
+// operands swapped, and x86 keeps the first operand's NaN.
+func fma32Slow(a, b, c float32) float32 {
+	for _, v := range [3]float32{a, b, c} {
+		if v != v {
+			return math.Float32frombits(math.Float32bits(v) | 1<<22)
+		}
+	}
+	p := float64(a) * float64(b)
+	s := p + float64(c)
+	if s != s {
+		return math.Float32frombits(0xffc00000)
+	}
+	if math.IsInf(s, 0) {
+		return float32(s)
+	}
+	// a*b is exact in float64, so TwoSum's e is the sum's rounding error.
 	bb := s - p
 	e := (p - (s - bb)) + (float64(c) - bb)
 	if bits := math.Float64bits(s); e != 0 && bits&1 == 0 {
