@@ -74,9 +74,9 @@ type Activation struct {
 	// one). They compute the same function, more cheaply: float32 kernels
 	// run in float64 lanes, where the double-float corrections a float64
 	// result needs are far below float32's resolution (or, for a formula
-	// listed in float32_lanes, in float32 lanes: Formula.Float32Lanes). The main formulas
-	// stay the definition the reference evaluates, so the float32 tests
-	// measure these against it.
+	// listed in float32_lanes, in float32 lanes: Formula.Float32Lanes).
+	// The main formulas stay the definition the reference evaluates, so
+	// the float32 tests measure these against it.
 	Float32 KernelFormulas
 
 	Kinks      []Kink

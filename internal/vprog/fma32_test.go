@@ -85,4 +85,3 @@ func TestFMA32NaN(t *testing.T) {
 		assert.Equal(t, c.want, math.Float32bits(FMA32(c.a, c.b, c.c)), "FMA32(%v, %v, %v)", c.a, c.b, c.c)
 	}
 }
-

@@ -6,7 +6,7 @@ import "fmt"
 // erf, …) into lane operations. target is the precision the kernel's result
 // is stored in: it sets how accurate the primitive must be, so float32
 // kernels get shorter polynomials than float64 ones. Primitives always run in
-// F64 compute (b.Compute() == F64), so they may use FMA.
+// F64 compute (b.Compute() == F64): a float32_lanes formula may not call one.
 //
 // Accuracy contract (measured by each primitive's tests against
 // internal/reference): target F64, at most 1 ULP over every finite input;
