@@ -5,7 +5,7 @@ package main
 //   - what every job of its precision shares: the Go version, go.mod and
 //     go.sum, the reference, the judging (kerneltest, internal/testutil,
 //     check_sweep.go and check_worker.go), the spec outside the
-//     activations' entries, and the generated package's Go files that
+//     activations' entries but for its comment lines, and the generated package's Go files that
 //     belong to no activation (but no tests, which are not built into the
 //     check, nor kernels_amd64.go, whose declarations say again what the
 //     assembly functions' text says);
@@ -120,7 +120,22 @@ func newFingerprinter(specText []byte, s *spec.Spec) (*fingerprinter, error) {
 	if len(acts) > 0 {
 		f.specText = bytes.Join(lines[:acts[0].Pos.Line-1], nil)
 	}
+	f.specText = withoutComments(f.specText)
 	return f, nil
+}
+
+// withoutComments drops a YAML text's comment lines, which its meaning
+// does not depend on: the spec's header is mostly the comment describing
+// the format, and rewording it should not restale every job of a sweep
+// that takes hours.
+func withoutComments(b []byte) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			out = append(out, line...)
+		}
+	}
+	return out
 }
 
 // job is the fingerprint of activation name's jobs in precision typ.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,4 +159,25 @@ func TestJobFingerprints(t *testing.T) {
 			assert.NotEmpty(t, owner[fn], "%s: no activation owns %s", typ, fn)
 		}
 	}
+}
+
+// TestFingerprintsIgnoreHeaderComments checks that rewording the comment
+// at the top of the spec leaves every job's fingerprint as it was, and
+// that a change to the header's YAML does not.
+func TestFingerprintsIgnoreHeaderComments(t *testing.T) {
+	fp := func(text []byte) string {
+		s, err := spec.Parse(builtin.File, text)
+		require.NoError(t, err)
+		f, err := newFingerprinter(text, s)
+		require.NoError(t, err)
+		j, err := f.job(s.Activations[0].Name, "f32")
+		require.NoError(t, err)
+		return j
+	}
+	require.True(t, bytes.HasPrefix(builtin.YAML, []byte("#")), "the spec starts with a comment")
+	base := fp(builtin.YAML)
+	reworded := append([]byte("# a reworded header line\n"), builtin.YAML...)
+	assert.Equal(t, base, fp(reworded), "a comment line in the header")
+	changed := append([]byte("include: []\n"), builtin.YAML...)
+	assert.NotEqual(t, base, fp(changed), "a YAML line in the header")
 }
