@@ -5,10 +5,10 @@ package main
 //   - what every job of its precision shares: the Go version, go.mod and
 //     go.sum, the reference, the judging (kerneltest, internal/testutil,
 //     check_sweep.go and check_worker.go), the spec outside the
-//     activations' entries but for its comment lines, and the generated package's Go files that
-//     belong to no activation (but no tests, which are not built into the
-//     check, nor kernels_amd64.go, whose declarations say again what the
-//     assembly functions' text says);
+//     activations' entries but for its comment lines, and the generated
+//     package's Go files that belong to no activation (but no tests, which
+//     are not built into the check, nor kernels_amd64.go, whose
+//     declarations say again what the assembly functions' text says);
 //   - what is the job's own: its activation's spec entry, its generated Go
 //     files, its assembly functions, with each reference to the shared
 //     constant pool replaced by the constants it can read (the pool's

@@ -23,7 +23,6 @@ import (
 type opCase struct {
 	name  string
 	build func(b *vprog.Builder, x, dy, alpha vprog.Value) vprog.Value
-	f64   bool // needs F64 compute
 }
 
 var opCases = []opCase{
@@ -154,9 +153,6 @@ func TestKernelsMirrorEval(t *testing.T) {
 	n := 0
 	for _, cfg := range configs {
 		for _, oc := range opCases {
-			if oc.f64 && cfg.compute != vprog.F64 {
-				continue
-			}
 			name := fmt.Sprintf("%s%s%sBackward", strings.ReplaceAll(oc.name, "_", ""), cfg.mem, cfg.compute)
 			b := vprog.NewBuilder(name, cfg.mem, cfg.compute, 2, []string{"alpha"})
 			p := b.Finish(oc.build(b, b.Input(0), b.Input(1), b.Param(0)))
