@@ -64,11 +64,6 @@ func Hardsigmoid(dst, x []float32) {
 // At x = 3, where f' jumps, the gradient is 0: PyTorch hardsigmoid_backward:
 // -3 < x < 3 ? dy/6 : 0.
 //
-// The float32 kernels compute the same function from a formula without the
-// corrections only a float64 result needs:
-//
-//	f'(x) = where(x > -3 && x < 3, 1.0/6, 0)
-//
 // PyTorch equivalent: torch.nn.Hardsigmoid.
 //
 // Deviations from PyTorch:
@@ -103,11 +98,6 @@ func HardsigmoidBackward(dx, dy, x []float32) {
 // HardsigmoidBackwardFromOutput is the gradient of Hardsigmoid computed from
 // its output y = f(x) (saved in the forward pass) instead of x: it sets dx[i]
 // = dy[i] * g(y[i]), where
-//
-//	g(y) = where(y > 0 && y < 1, 1.0/6, 0)
-//
-// The float32 kernels compute the same function from a formula without the
-// corrections only a float64 result needs:
 //
 //	g(y) = where(y > 0 && y < 1, 1.0/6, 0)
 //

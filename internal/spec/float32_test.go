@@ -37,6 +37,19 @@ func TestFloat32Lanes(t *testing.T) {
 	assert.False(t, sp.Derivative.Float32Lanes)
 }
 
+// TestFloat32LanesOwnFormula: a name the block gives no formula for marks
+// the entry's own, which float32 kernels then compute in float32 lanes.
+func TestFloat32LanesOwnFormula(t *testing.T) {
+	edits := withFloat32("      forward: where(beta*x > threshold, x, (max(beta*x, 0) + log1p(exp(-abs(beta*x))))/beta)\n" +
+		"      float32_lanes: [derivative]\n")
+	s, err := Parse("t.yaml", []byte(strings.Replace(valid, edits[0], edits[1], 1)))
+	require.NoError(t, err)
+	sp := s.Activations[0]
+	assert.True(t, sp.Derivative.Float32Lanes, "the entry's derivative is marked")
+	assert.Same(t, &sp.Derivative, sp.Kernels(true).Derivative, "and float32 kernels take it")
+	assert.False(t, sp.Float32.Forward.Float32Lanes, "the block's forward is not listed")
+}
+
 func TestFloat32Refusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -51,8 +64,8 @@ func TestFloat32Refusals(t *testing.T) {
 			"t.yaml:12:7: float32: derivative_output replaces the entry's derivative_output, and it has none"},
 		{"float32_lanes: an unknown formula", withFloat32("      float32_lanes: [backward]\n"),
 			`t.yaml:12:23: float32_lanes: expected forward, derivative or derivative_output, got "backward"`},
-		{"float32_lanes: a formula the block does not give", withFloat32("      float32_lanes: [derivative]\n"),
-			"t.yaml:12:23: float32_lanes: derivative has no formula in this float32 block"},
+		{"float32_lanes: a formula the entry does not have", withFloat32("      float32_lanes: [derivative_output]\n"),
+			"t.yaml:12:23: float32_lanes: derivative_output: the entry has no derivative_output"},
 		{"unknown name", withFloat32("      derivative: sigmoid(z)\n"),
 			"t.yaml:12:27: derivative: unknown name z"},
 	} {

@@ -631,9 +631,12 @@ func (l *loader) float32Formulas(f field, a *Activation, withVar func(string) ma
 }
 
 // float32Lanes reads the float32 block's float32_lanes: the names of the
-// block's formulas that are computed in float32 lanes (Formula.Float32Lanes).
-// Each must be a formula the block gives: one written for float32
-// arithmetic, not the entry's own.
+// formulas the float32 kernels compute in float32 lanes
+// (Formula.Float32Lanes). A name the block gives a formula for marks that
+// one; any other marks the entry's own, which is then written for float32
+// arithmetic as it stands (hardsigmoid's gradient, a constant times a
+// mask) and needs no copy in the block. Only float32 kernels read the
+// mark.
 func (l *loader) float32Lanes(fm map[string]field, a *Activation) {
 	f, ok := fm["float32_lanes"]
 	if !ok {
@@ -643,8 +646,9 @@ func (l *loader) float32Lanes(fm map[string]field, a *Activation) {
 	if !ok {
 		return
 	}
-	given := map[string]*Formula{"forward": a.Float32.Forward, "derivative": a.Float32.Derivative,
-		"derivative_output": a.Float32.DerivativeOutput}
+	kernels := a.Kernels(true)
+	given := map[string]*Formula{"forward": kernels.Forward, "derivative": kernels.Derivative,
+		"derivative_output": kernels.DerivativeOutput}
 	for _, n := range names {
 		g, known := given[n.Value]
 		switch {
@@ -652,7 +656,7 @@ func (l *loader) float32Lanes(fm map[string]field, a *Activation) {
 			l.errorf(n, "float32_lanes: expected forward, derivative or derivative_output, got %q", n.Value)
 		case g == nil:
 			if _, written := fm[n.Value]; !written {
-				l.errorf(n, "float32_lanes: %s has no formula in this float32 block; float32 lanes need one written for float32 arithmetic", n.Value)
+				l.errorf(n, "float32_lanes: %s: the entry has no derivative_output", n.Value)
 			}
 		default:
 			g.Float32Lanes = true

@@ -30,11 +30,13 @@ type Formula struct {
 	Expr     ast.Expr
 	Pos      Pos // position of the first character of Src
 	Expanded string
-	// Float32Lanes marks a float32 formula written for float32 arithmetic
-	// (listed in its float32: block's float32_lanes): its kernels compute
-	// in float32 lanes, twice as many per vector as float64 ones. The
-	// formula's own compensations (exact sums, fma) keep it within 1 ULP;
-	// the tests and the exhaustive sweep measure that, as for any kernel.
+	// Float32Lanes marks a formula written for float32 arithmetic (named
+	// in its entry's float32: block's float32_lanes): its float32 kernels
+	// compute in float32 lanes, twice as many per vector as float64 ones.
+	// It is the block's formula, or the entry's own where the block gives
+	// none; float64 kernels ignore the mark. The formula's own
+	// compensations (exact sums, fma) keep it within 1 ULP; the tests and
+	// the exhaustive sweep measure that, as for any kernel.
 	Float32Lanes bool
 }
 
