@@ -8,13 +8,15 @@ package main
 //     activations' entries but for its comment lines, and the generated
 //     package's Go files that belong to no activation (but no tests, which
 //     are not built into the check, nor kernels_amd64.go, whose
-//     declarations say again what the assembly functions' text says);
+//     declarations say again what the assembly functions' text says), less
+//     their helper functions that only some jobs call
+//     (check_fingerprint_helpers.go);
 //   - what is the job's own: its activation's spec entry, its generated Go
-//     files, its assembly functions, with each reference to the shared
-//     constant pool replaced by the constants it can read (the pool's
-//     offsets move whenever any kernel's constants change), and its lines
-//     of the dispatch file (the kernel each level assigns to its function
-//     variables; the rest of that file is shared).
+//     files and the helpers they call, its assembly functions, with each
+//     reference to the shared constant pool replaced by the constants it
+//     can read (the pool's offsets move whenever any kernel's constants
+//     change), and its lines of the dispatch file (the kernel each level
+//     assigns to its function variables; the rest of that file is shared).
 //
 // Go files are hashed as code, without their comments (goCode): the
 // generated doc.go, which lists every activation's parameters, would
@@ -33,6 +35,7 @@ import (
 	"go/token"
 	"hash"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,12 +89,16 @@ func readWidth(line string) int {
 type fingerprinter struct {
 	root     string
 	specText []byte
-	entries  map[string][]byte            // activation name → its spec entry's text
-	files    map[string]bool              // generated file names that belong to an activation
-	shared   map[string][]byte            // type → hash of what its jobs share
-	asm      map[string]map[string][]byte // type → function name → resolved text
-	dispatch map[string]map[string][]byte // type → activation (or "" for shared) → its dispatch lines
-	jobs     map[string]string            // "name typ" → fingerprint
+	entries  map[string][]byte                // activation name → its spec entry's text
+	files    map[string]bool                  // generated file names that belong to an activation
+	shared   map[string][]byte                // type → hash of what its jobs share
+	asm      map[string]map[string][]byte     // type → function name → resolved text
+	dispatch map[string]map[string][]byte     // type → activation (or "" for shared) → its dispatch lines
+	helpers  map[string]map[string]helperFunc // type → the shared files' helpers by name
+	// sharedHelpers are, per type, the helpers the shared code runs,
+	// hashed into every job's fingerprint.
+	sharedHelpers map[string]map[string]bool
+	jobs          map[string]string // "name typ" → fingerprint
 }
 
 func newFingerprinter(specText []byte, s *spec.Spec) (*fingerprinter, error) {
@@ -101,6 +108,7 @@ func newFingerprinter(specText []byte, s *spec.Spec) (*fingerprinter, error) {
 	}
 	f := &fingerprinter{root: root, specText: specText, entries: map[string][]byte{}, files: map[string]bool{},
 		shared: map[string][]byte{}, asm: map[string]map[string][]byte{}, dispatch: map[string]map[string][]byte{},
+		helpers: map[string]map[string]helperFunc{}, sharedHelpers: map[string]map[string]bool{},
 		jobs: map[string]string{}}
 	// An entry runs from its first line to the next entry's; what comes
 	// before the first is shared.
@@ -156,7 +164,7 @@ func (f *fingerprinter) job(name, typ string) (string, error) {
 	}
 	writePart(h, "spec entry", entry)
 	dir := filepath.Join(f.root, "generated", typ)
-	var generic []byte
+	var generic, own []byte
 	for _, suffix := range ownSuffixes {
 		file := filepath.Join(dir, name+suffix)
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
@@ -167,6 +175,7 @@ func (f *fingerprinter) job(name, typ string) (string, error) {
 			return "", err
 		}
 		writePart(h, name+suffix, b)
+		own = append(own, b...)
 		if suffix == "_generic.go" {
 			generic = b
 		}
@@ -183,6 +192,9 @@ func (f *fingerprinter) job(name, typ string) (string, error) {
 		return "", err
 	}
 	writePart(h, dispatch, lines[name])
+	for _, n := range f.ownHelpers(typ, append(own, lines[name]...)) {
+		writePart(h, "helper "+n, f.helpers[typ][n].code)
+	}
 	fp := hex.EncodeToString(h.Sum(nil))
 	f.jobs[key] = fp
 	return fp, nil
@@ -235,17 +247,6 @@ func (f *fingerprinter) sharedHash(typ string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	dir := filepath.Join(f.root, "generated", typ)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ents {
-		n := e.Name()
-		if !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") && !f.files[n] && n != asmDecls && n != dispatch {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
 	slices.Sort(files)
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s/%s %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, typ)
@@ -258,13 +259,58 @@ func (f *fingerprinter) sharedHash(typ string) ([]byte, error) {
 		rel, _ := filepath.Rel(f.root, file)
 		writePart(h, filepath.ToSlash(rel), b)
 	}
+	// The generated package's shared files, without their helpers (see
+	// check_fingerprint_helpers.go), and the helpers what is left names.
+	dir := filepath.Join(f.root, "generated", typ)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	helpers := map[string]helperFunc{}
+	var roots []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") || f.files[n] || n == asmDecls || n == dispatch {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		rest, funcs, err := splitHelpers(src)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint: %s: %w", filepath.Join(dir, n), err)
+		}
+		writePart(h, "generated/"+typ+"/"+n, rest)
+		roots = append(roots, identifiers(rest)...)
+		maps.Copy(helpers, funcs)
+	}
 	lines, err := f.dispatchLines(typ)
 	if err != nil {
 		return nil, err
 	}
 	writePart(h, dispatch, lines[""])
+	roots = append(roots, identifiers(lines[""])...)
+	shared := helperClosure(helpers, roots)
+	for _, n := range slices.Sorted(maps.Keys(shared)) {
+		writePart(h, "helper "+n, helpers[n].code)
+	}
+	f.helpers[typ], f.sharedHelpers[typ] = helpers, shared
 	f.shared[typ] = h.Sum(nil)
 	return f.shared[typ], nil
+}
+
+// ownHelpers lists, sorted, the helpers of precision typ that code (a
+// job's own) runs and the shared code does not.
+func (f *fingerprinter) ownHelpers(typ string, code []byte) []string {
+	var own []string
+	for n := range helperClosure(f.helpers[typ], identifiers(code)) {
+		if !f.sharedHelpers[typ][n] {
+			own = append(own, n)
+		}
+	}
+	slices.Sort(own)
+	return own
 }
 
 // readSource returns a file's contents for hashing: a Go file's code
