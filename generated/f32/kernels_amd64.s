@@ -47808,10 +47808,10 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z10, Z18
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z11, Z19
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
@@ -47845,43 +47845,43 @@ loop:
 	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z14
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z3
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z7
 	VBROADCASTSD     actkernconst<>+5408(SB), Z13
 	VMOVUPD          Z6, 440(SP)
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z13, K3, Z6
@@ -47986,52 +47986,52 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
@@ -48178,10 +48178,10 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5504(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5504(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5504(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+5496(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5496(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+5496(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
@@ -48238,14 +48238,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5544(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5544(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5544(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5544(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5536(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+5536(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+5536(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+5536(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -48254,14 +48254,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5552(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5552(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5552(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5544(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+5544(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+5544(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+5544(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -48480,10 +48480,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+5472(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+5472(SB), Z25, Z25
 	VMULPD.BCST      actkernconst<>+5472(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z29, Z9
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -48524,247 +48524,172 @@ loop:
 	VFMADD213PD      Z17, Z23, Z27
 	VBROADCASTSD     actkernconst<>+5472(SB), Z28
 	VFMADD213PD      Z19, Z24, Z28
-	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z29
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z30
-	VMULPD.BCST      actkernconst<>+5496(SB), Z18, Z31
-	VMULPD.BCST      actkernconst<>+5496(SB), Z20, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VBROADCASTSD     actkernconst<>+5496(SB), Z17
-	VFMADD213PD      Z29, Z10, Z17
-	VBROADCASTSD     actkernconst<>+5496(SB), Z11
-	VFMADD213PD      Z30, Z12, Z11
-	VBROADCASTSD     actkernconst<>+5496(SB), Z8
-	VFMADD213PD      Z31, Z18, Z8
-	VMOVUPD          Z16, 568(SP)
-	VBROADCASTSD     actkernconst<>+5496(SB), Z16
-	VFMADD213PD      Z19, Z20, Z16
-	VMOVUPD          Z15, 632(SP)
-	VADDPD           Z29, Z25, Z15
-	VMOVUPD          Z14, 696(SP)
-	VADDPD           Z30, Z26, Z14
-	VMOVUPD          Z13, 760(SP)
-	VADDPD           Z31, Z27, Z13
-	VMOVUPD          Z9, 1400(SP)
-	VADDPD           Z19, Z28, Z9
-	VMOVUPD          Z7, 1336(SP)
-	VSUBPD           Z25, Z15, Z7
-	VMOVUPD          Z6, 1272(SP)
-	VSUBPD           Z26, Z14, Z6
-	VMOVUPD          Z5, 2232(SP)
-	VSUBPD           Z27, Z13, Z5
-	VMOVUPD          Z4, 824(SP)
-	VSUBPD           Z28, Z9, Z4
-	VMOVUPD          Z20, 888(SP)
-	VSUBPD           Z7, Z15, Z20
-	VMOVUPD          Z3, 952(SP)
-	VSUBPD           Z6, Z14, Z3
-	VMOVUPD          Z18, 1016(SP)
-	VSUBPD           Z5, Z13, Z18
-	VMOVUPD          Z2, 1464(SP)
-	VSUBPD           Z4, Z9, Z2
-	VSUBPD           Z20, Z25, Z25
-	VSUBPD           Z3, Z26, Z26
-	VSUBPD           Z18, Z27, Z27
-	VSUBPD           Z2, Z28, Z28
-	VSUBPD           Z7, Z29, Z29
-	VSUBPD           Z6, Z30, Z30
-	VSUBPD           Z5, Z31, Z31
-	VSUBPD           Z4, Z19, Z19
-	VADDPD           Z29, Z25, Z25
-	VADDPD           Z30, Z26, Z26
-	VADDPD           Z31, Z27, Z27
-	VADDPD           Z19, Z28, Z28
-	VSUBPD           Z17, Z25, Z25
-	VSUBPD           Z11, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z16, Z28, Z28
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z25
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z26
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z27
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z24, Z28
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z25, Z21
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z26, Z22
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z27, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z28, Z24
-	VADDPD           Z21, Z15, Z2
-	VADDPD           Z22, Z14, Z3
-	VADDPD           Z23, Z13, Z4
-	VADDPD           Z24, Z9, Z5
-	VSUBPD           Z15, Z2, Z15
-	VSUBPD           Z14, Z3, Z14
-	VSUBPD           Z13, Z4, Z13
-	VSUBPD           Z9, Z5, Z9
-	VSUBPD           Z15, Z21, Z21
-	VSUBPD           Z14, Z22, Z22
-	VSUBPD           Z13, Z23, Z23
-	VSUBPD           Z9, Z24, Z24
 	VBLENDMPD        Z1, Z10, K6, Z1
-	VBLENDMPD        1464(SP), Z12, K7, Z12
+	VBLENDMPD        Z2, Z12, K7, Z2
 	KMOVW            48(SP), K2
-	VMOVUPD          1016(SP), Z6
-	VBLENDMPD        952(SP), Z6, K2, Z6
+	VBLENDMPD        Z3, Z18, K2, Z3
 	KMOVW            40(SP), K3
-	VMOVUPD          888(SP), Z7
-	VBLENDMPD        824(SP), Z7, K3, Z7
-	VBLENDMPD        2232(SP), Z2, K6, Z2
-	VBLENDMPD        1272(SP), Z3, K7, Z3
-	VBLENDMPD        1336(SP), Z4, K2, Z4
-	VBLENDMPD        1400(SP), Z5, K3, Z5
-	VBLENDMPD        760(SP), Z21, K6, Z21
-	VBLENDMPD        696(SP), Z22, K7, Z22
-	VBLENDMPD        632(SP), Z23, K2, Z23
-	VBLENDMPD        568(SP), Z24, K3, Z24
-	VADDPD           Z21, Z2, Z2
-	VADDPD           Z22, Z3, Z3
-	VADDPD           Z23, Z4, Z4
-	VADDPD           Z24, Z5, Z5
-	VMULPD           Z2, Z2, Z8
-	VMULPD           Z3, Z3, Z9
-	VMULPD           Z4, Z4, Z10
-	VMULPD           Z5, Z5, Z11
-	VMULPD           Z8, Z2, Z13
-	VMULPD           Z9, Z3, Z14
-	VMULPD           Z10, Z4, Z15
-	VMULPD           Z11, Z5, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z19
-	VBROADCASTSD     actkernconst<>+5440(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z20
-	VFMADD213PD      Z2, Z13, Z17
-	VFMADD213PD      Z3, Z14, Z18
-	VFMADD213PD      Z4, Z15, Z19
-	VFMADD213PD      Z5, Z16, Z20
-	VMULPD           Z8, Z8, Z2
-	VMULPD           Z9, Z9, Z3
-	VMULPD           Z10, Z10, Z4
-	VMULPD           Z11, Z11, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z14
+	VBLENDMPD        Z4, Z20, K3, Z4
+	VADDPD           Z13, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z15, Z7, Z7
+	VADDPD           Z16, Z9, Z9
+	VBLENDMPD        Z5, Z21, K6, Z5
+	VBLENDMPD        Z6, Z22, K7, Z6
+	VBLENDMPD        Z7, Z23, K2, Z7
+	VBLENDMPD        Z9, Z24, K3, Z9
+	VMULPD           Z5, Z5, Z10
+	VMULPD           Z6, Z6, Z12
+	VMULPD           Z7, Z7, Z13
+	VMULPD           Z9, Z9, Z14
+	VMULPD           Z10, Z5, Z15
+	VMULPD           Z12, Z6, Z16
+	VMULPD           Z13, Z7, Z18
+	VMULPD           Z14, Z9, Z20
+	VBROADCASTSD     actkernconst<>+5440(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z21
+	VBROADCASTSD     actkernconst<>+5440(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z12, Z22
+	VBROADCASTSD     actkernconst<>+5440(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+5440(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z14, Z24
+	VFMADD213PD      Z5, Z15, Z21
+	VFMADD213PD      Z6, Z16, Z22
+	VFMADD213PD      Z7, Z18, Z23
+	VFMADD213PD      Z9, Z20, Z24
+	VMULPD           Z10, Z10, Z5
+	VMULPD           Z12, Z12, Z6
+	VMULPD           Z13, Z13, Z7
+	VMULPD           Z14, Z14, Z9
 	VBROADCASTSD     actkernconst<>+5456(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z15
 	VBROADCASTSD     actkernconst<>+5456(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+5456(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z13, Z18
+	VBROADCASTSD     actkernconst<>+5456(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z16
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z14, Z20
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z2, Z13
-	VFMADD213PD      Z9, Z3, Z14
-	VFMADD213PD      Z10, Z4, Z15
-	VFMADD213PD      Z11, Z5, Z16
-	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z3
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z5
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z13
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z14
+	VFMADD213PD      Z10, Z5, Z15
+	VFMADD213PD      Z12, Z6, Z16
+	VFMADD213PD      Z13, Z7, Z18
+	VFMADD213PD      Z14, Z9, Z20
+	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+5488(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5488(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z9
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z9
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1104(SB), Z9, Z4
+	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z2
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z3
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z4
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+1104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+1104(SB), Z3, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z4, Z7
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
-	VRNDSCALEPD      $0x09, Z1, Z1
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z2
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z6, Z3
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z7, Z4
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z8, Z5
-	VBROADCASTSD     actkernconst<>+1104(SB), Z9
-	VCMPPD           $0x11, Z2, Z9, K2
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z3, Z2, K3
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z4, Z2, K4
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z5, Z2, K5
-	VBLENDMPD        Z13, Z17, K2, Z13
-	VBLENDMPD        Z14, Z18, K3, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBLENDMPD        Z16, Z20, K5, Z16
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z4, Z9
+	VBROADCASTSD     actkernconst<>+1104(SB), Z10
+	VCMPPD           $0x11, Z5, Z10, K2
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z6, Z5, K3
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z7, Z5, K4
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z9, Z5, K5
+	VBLENDMPD        Z15, Z21, K2, Z15
+	VBLENDMPD        Z16, Z22, K3, Z16
+	VBLENDMPD        Z18, Z23, K4, Z18
+	VBLENDMPD        Z20, Z24, K5, Z20
 	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z7
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z8
-	VMULPD           Z1, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD           Z8, Z16, Z16
-	VMOVUPD          504(SP), Z1
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z1, K2
-	VMOVUPD          440(SP), Z2
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K3
-	VMOVUPD          376(SP), Z3
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z3, K4
-	VMOVUPD          312(SP), Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z4, K5
-	VBLENDMPD        Z1, Z13, K2, Z1
-	VBLENDMPD        Z2, Z14, K3, Z2
-	VBLENDMPD        Z3, Z15, K4, Z3
-	VBLENDMPD        Z4, Z16, K5, Z4
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z4
+	VMULPD           Z1, Z15, Z15
+	VMULPD           Z2, Z16, Z16
+	VMULPD           Z3, Z18, Z18
+	VMULPD           Z4, Z20, Z20
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z8, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z11, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z17, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z19, K5
+	VBLENDMPD        Z8, Z15, K2, Z8
+	VBLENDMPD        Z11, Z16, K3, Z11
+	VBLENDMPD        Z17, Z18, K4, Z17
+	VBLENDMPD        Z19, Z20, K5, Z19
 	KMOVW            32(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
 	KMOVW            24(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z11, K2, Z11
 	KMOVW            16(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z17, K2, Z17
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z4, K2, Z4
-	VMOVUPD          248(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K2
-	VMOVUPD          184(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K3
-	VMOVUPD          120(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K4
-	VMOVUPD          56(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z5, Z1, K2, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z7, Z3, K4, Z7
-	VBLENDMPD        Z8, Z4, K5, Z8
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 64(AX)
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, 96(AX)
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z19, K2, Z19
+	VMOVUPD          248(SP), Z1
+	VCMPPD           $0x03, Z1, Z1, K2
+	VMOVUPD          184(SP), Z2
+	VCMPPD           $0x03, Z2, Z2, K3
+	VMOVUPD          120(SP), Z3
+	VCMPPD           $0x03, Z3, Z3, K4
+	VMOVUPD          56(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K5
+	VBLENDMPD        Z1, Z8, K2, Z1
+	VBLENDMPD        Z2, Z11, K3, Z2
+	VBLENDMPD        Z3, Z17, K4, Z3
+	VBLENDMPD        Z4, Z19, K5, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVUPS          Y3, 64(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -48787,7 +48712,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -48796,13 +48721,13 @@ single:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -48823,13 +48748,13 @@ single:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -48860,7 +48785,7 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -48875,12 +48800,12 @@ single:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -48930,7 +48855,7 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -48940,25 +48865,11 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z2, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z3, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z8, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
 	VBROADCASTSD     actkernconst<>+5440(SB), Z7
@@ -49019,7 +48930,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -49028,13 +48939,13 @@ tail:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -49055,13 +48966,13 @@ tail:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -49092,7 +49003,7 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -49107,12 +49018,12 @@ tail:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -49162,7 +49073,7 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -49172,25 +49083,11 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z2, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z3, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z8, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
 	VBROADCASTSD     actkernconst<>+5440(SB), Z7
@@ -49302,10 +49199,10 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z10, Z18
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z11, Z19
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
@@ -49339,43 +49236,43 @@ loop:
 	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z14
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z3
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z7
 	VBROADCASTSD     actkernconst<>+5408(SB), Z13
 	VMOVUPD          Z6, 440(SP)
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z13, K3, Z6
@@ -49480,52 +49377,52 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
@@ -49672,10 +49569,10 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5504(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5504(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5504(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+5496(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5496(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+5496(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
@@ -49732,14 +49629,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5544(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5544(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5544(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5544(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5536(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+5536(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+5536(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+5536(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -49748,14 +49645,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5552(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5552(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5552(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5544(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+5544(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+5544(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+5544(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -49974,10 +49871,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+5472(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+5472(SB), Z25, Z25
 	VMULPD.BCST      actkernconst<>+5472(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z29, Z9
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -50018,247 +49915,172 @@ loop:
 	VFMADD213PD      Z17, Z23, Z27
 	VBROADCASTSD     actkernconst<>+5472(SB), Z28
 	VFMADD213PD      Z19, Z24, Z28
-	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z29
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z30
-	VMULPD.BCST      actkernconst<>+5496(SB), Z18, Z31
-	VMULPD.BCST      actkernconst<>+5496(SB), Z20, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
-	VBROADCASTSD     actkernconst<>+5496(SB), Z17
-	VFMADD213PD      Z29, Z10, Z17
-	VBROADCASTSD     actkernconst<>+5496(SB), Z11
-	VFMADD213PD      Z30, Z12, Z11
-	VBROADCASTSD     actkernconst<>+5496(SB), Z8
-	VFMADD213PD      Z31, Z18, Z8
-	VMOVUPD          Z16, 568(SP)
-	VBROADCASTSD     actkernconst<>+5496(SB), Z16
-	VFMADD213PD      Z19, Z20, Z16
-	VMOVUPD          Z15, 632(SP)
-	VADDPD           Z29, Z25, Z15
-	VMOVUPD          Z14, 696(SP)
-	VADDPD           Z30, Z26, Z14
-	VMOVUPD          Z13, 760(SP)
-	VADDPD           Z31, Z27, Z13
-	VMOVUPD          Z9, 1400(SP)
-	VADDPD           Z19, Z28, Z9
-	VMOVUPD          Z7, 1336(SP)
-	VSUBPD           Z25, Z15, Z7
-	VMOVUPD          Z6, 1272(SP)
-	VSUBPD           Z26, Z14, Z6
-	VMOVUPD          Z5, 2232(SP)
-	VSUBPD           Z27, Z13, Z5
-	VMOVUPD          Z4, 824(SP)
-	VSUBPD           Z28, Z9, Z4
-	VMOVUPD          Z20, 888(SP)
-	VSUBPD           Z7, Z15, Z20
-	VMOVUPD          Z3, 952(SP)
-	VSUBPD           Z6, Z14, Z3
-	VMOVUPD          Z18, 1016(SP)
-	VSUBPD           Z5, Z13, Z18
-	VMOVUPD          Z2, 1464(SP)
-	VSUBPD           Z4, Z9, Z2
-	VSUBPD           Z20, Z25, Z25
-	VSUBPD           Z3, Z26, Z26
-	VSUBPD           Z18, Z27, Z27
-	VSUBPD           Z2, Z28, Z28
-	VSUBPD           Z7, Z29, Z29
-	VSUBPD           Z6, Z30, Z30
-	VSUBPD           Z5, Z31, Z31
-	VSUBPD           Z4, Z19, Z19
-	VADDPD           Z29, Z25, Z25
-	VADDPD           Z30, Z26, Z26
-	VADDPD           Z31, Z27, Z27
-	VADDPD           Z19, Z28, Z28
-	VSUBPD           Z17, Z25, Z25
-	VSUBPD           Z11, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z16, Z28, Z28
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z25
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z26
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z27
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z24, Z28
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z25, Z21
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z26, Z22
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z27, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z28, Z24
-	VADDPD           Z21, Z15, Z2
-	VADDPD           Z22, Z14, Z3
-	VADDPD           Z23, Z13, Z4
-	VADDPD           Z24, Z9, Z5
-	VSUBPD           Z15, Z2, Z15
-	VSUBPD           Z14, Z3, Z14
-	VSUBPD           Z13, Z4, Z13
-	VSUBPD           Z9, Z5, Z9
-	VSUBPD           Z15, Z21, Z21
-	VSUBPD           Z14, Z22, Z22
-	VSUBPD           Z13, Z23, Z23
-	VSUBPD           Z9, Z24, Z24
 	VBLENDMPD        Z1, Z10, K6, Z1
-	VBLENDMPD        1464(SP), Z12, K7, Z12
+	VBLENDMPD        Z2, Z12, K7, Z2
 	KMOVW            48(SP), K2
-	VMOVUPD          1016(SP), Z6
-	VBLENDMPD        952(SP), Z6, K2, Z6
+	VBLENDMPD        Z3, Z18, K2, Z3
 	KMOVW            40(SP), K3
-	VMOVUPD          888(SP), Z7
-	VBLENDMPD        824(SP), Z7, K3, Z7
-	VBLENDMPD        2232(SP), Z2, K6, Z2
-	VBLENDMPD        1272(SP), Z3, K7, Z3
-	VBLENDMPD        1336(SP), Z4, K2, Z4
-	VBLENDMPD        1400(SP), Z5, K3, Z5
-	VBLENDMPD        760(SP), Z21, K6, Z21
-	VBLENDMPD        696(SP), Z22, K7, Z22
-	VBLENDMPD        632(SP), Z23, K2, Z23
-	VBLENDMPD        568(SP), Z24, K3, Z24
-	VADDPD           Z21, Z2, Z2
-	VADDPD           Z22, Z3, Z3
-	VADDPD           Z23, Z4, Z4
-	VADDPD           Z24, Z5, Z5
-	VMULPD           Z2, Z2, Z8
-	VMULPD           Z3, Z3, Z9
-	VMULPD           Z4, Z4, Z10
-	VMULPD           Z5, Z5, Z11
-	VMULPD           Z8, Z2, Z13
-	VMULPD           Z9, Z3, Z14
-	VMULPD           Z10, Z4, Z15
-	VMULPD           Z11, Z5, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z19
-	VBROADCASTSD     actkernconst<>+5440(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z20
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z20
-	VFMADD213PD      Z2, Z13, Z17
-	VFMADD213PD      Z3, Z14, Z18
-	VFMADD213PD      Z4, Z15, Z19
-	VFMADD213PD      Z5, Z16, Z20
-	VMULPD           Z8, Z8, Z2
-	VMULPD           Z9, Z9, Z3
-	VMULPD           Z10, Z10, Z4
-	VMULPD           Z11, Z11, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z14
+	VBLENDMPD        Z4, Z20, K3, Z4
+	VADDPD           Z13, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z15, Z7, Z7
+	VADDPD           Z16, Z9, Z9
+	VBLENDMPD        Z5, Z21, K6, Z5
+	VBLENDMPD        Z6, Z22, K7, Z6
+	VBLENDMPD        Z7, Z23, K2, Z7
+	VBLENDMPD        Z9, Z24, K3, Z9
+	VMULPD           Z5, Z5, Z10
+	VMULPD           Z6, Z6, Z12
+	VMULPD           Z7, Z7, Z13
+	VMULPD           Z9, Z9, Z14
+	VMULPD           Z10, Z5, Z15
+	VMULPD           Z12, Z6, Z16
+	VMULPD           Z13, Z7, Z18
+	VMULPD           Z14, Z9, Z20
+	VBROADCASTSD     actkernconst<>+5440(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z21
+	VBROADCASTSD     actkernconst<>+5440(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z12, Z22
+	VBROADCASTSD     actkernconst<>+5440(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+5440(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z14, Z24
+	VFMADD213PD      Z5, Z15, Z21
+	VFMADD213PD      Z6, Z16, Z22
+	VFMADD213PD      Z7, Z18, Z23
+	VFMADD213PD      Z9, Z20, Z24
+	VMULPD           Z10, Z10, Z5
+	VMULPD           Z12, Z12, Z6
+	VMULPD           Z13, Z13, Z7
+	VMULPD           Z14, Z14, Z9
 	VBROADCASTSD     actkernconst<>+5456(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z15
 	VBROADCASTSD     actkernconst<>+5456(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+5456(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z13, Z18
+	VBROADCASTSD     actkernconst<>+5456(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z16
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z14, Z20
 	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z16
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z14, Z20
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z2, Z13
-	VFMADD213PD      Z9, Z3, Z14
-	VFMADD213PD      Z10, Z4, Z15
-	VFMADD213PD      Z11, Z5, Z16
-	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z3
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z5
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z13
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z14
+	VFMADD213PD      Z10, Z5, Z15
+	VFMADD213PD      Z12, Z6, Z16
+	VFMADD213PD      Z13, Z7, Z18
+	VFMADD213PD      Z14, Z9, Z20
+	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+5488(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5488(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z9
+	VRNDSCALEPD      $0x09, Z5, Z5
+	VRNDSCALEPD      $0x09, Z6, Z6
+	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z9
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1104(SB), Z9, Z4
+	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z2
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z3
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z4
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+1104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+1104(SB), Z3, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z4, Z7
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
-	VRNDSCALEPD      $0x09, Z1, Z1
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z2
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z6, Z3
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z7, Z4
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z8, Z5
-	VBROADCASTSD     actkernconst<>+1104(SB), Z9
-	VCMPPD           $0x11, Z2, Z9, K2
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z3, Z2, K3
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z4, Z2, K4
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z5, Z2, K5
-	VBLENDMPD        Z13, Z17, K2, Z13
-	VBLENDMPD        Z14, Z18, K3, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VBLENDMPD        Z16, Z20, K5, Z16
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z4, Z9
+	VBROADCASTSD     actkernconst<>+1104(SB), Z10
+	VCMPPD           $0x11, Z5, Z10, K2
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z6, Z5, K3
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z7, Z5, K4
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z9, Z5, K5
+	VBLENDMPD        Z15, Z21, K2, Z15
+	VBLENDMPD        Z16, Z22, K3, Z16
+	VBLENDMPD        Z18, Z23, K4, Z18
+	VBLENDMPD        Z20, Z24, K5, Z20
 	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z7
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z8
-	VMULPD           Z1, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD           Z8, Z16, Z16
-	VMOVUPD          504(SP), Z1
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z1, K2
-	VMOVUPD          440(SP), Z2
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K3
-	VMOVUPD          376(SP), Z3
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z3, K4
-	VMOVUPD          312(SP), Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z4, K5
-	VBLENDMPD        Z1, Z13, K2, Z1
-	VBLENDMPD        Z2, Z14, K3, Z2
-	VBLENDMPD        Z3, Z15, K4, Z3
-	VBLENDMPD        Z4, Z16, K5, Z4
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z4
+	VMULPD           Z1, Z15, Z15
+	VMULPD           Z2, Z16, Z16
+	VMULPD           Z3, Z18, Z18
+	VMULPD           Z4, Z20, Z20
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z8, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z11, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z17, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z19, K5
+	VBLENDMPD        Z8, Z15, K2, Z8
+	VBLENDMPD        Z11, Z16, K3, Z11
+	VBLENDMPD        Z17, Z18, K4, Z17
+	VBLENDMPD        Z19, Z20, K5, Z19
 	KMOVW            32(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z1, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
 	KMOVW            24(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z2, K2, Z2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z11, K2, Z11
 	KMOVW            16(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z17, K2, Z17
 	KMOVW            8(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z4, K2, Z4
-	VMOVUPD          248(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K2
-	VMOVUPD          184(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K3
-	VMOVUPD          120(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K4
-	VMOVUPD          56(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K5
-	VBLENDMPD        Z5, Z1, K2, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z7, Z3, K4, Z7
-	VBLENDMPD        Z8, Z4, K5, Z8
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 32(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 64(AX)
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, 96(AX)
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z19, K2, Z19
+	VMOVUPD          248(SP), Z1
+	VCMPPD           $0x03, Z1, Z1, K2
+	VMOVUPD          184(SP), Z2
+	VCMPPD           $0x03, Z2, Z2, K3
+	VMOVUPD          120(SP), Z3
+	VCMPPD           $0x03, Z3, Z3, K4
+	VMOVUPD          56(SP), Z4
+	VCMPPD           $0x03, Z4, Z4, K5
+	VBLENDMPD        Z1, Z8, K2, Z1
+	VBLENDMPD        Z2, Z11, K3, Z2
+	VBLENDMPD        Z3, Z17, K4, Z3
+	VBLENDMPD        Z4, Z19, K5, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVNTPS         Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVNTPS         Y3, 64(AX)
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -50281,7 +50103,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -50290,13 +50112,13 @@ single:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -50317,13 +50139,13 @@ single:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -50354,7 +50176,7 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -50369,12 +50191,12 @@ single:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -50424,7 +50246,7 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -50434,25 +50256,11 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z2, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z3, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z8, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
 	VBROADCASTSD     actkernconst<>+5440(SB), Z7
@@ -50513,7 +50321,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -50522,13 +50330,13 @@ tail:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -50549,13 +50357,13 @@ tail:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -50586,7 +50394,7 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -50601,12 +50409,12 @@ tail:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -50656,7 +50464,7 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -50666,25 +50474,11 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z2, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z3, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z8, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
 	VBROADCASTSD     actkernconst<>+5440(SB), Z7
@@ -50799,9 +50593,9 @@ loop:
 	VSUBPD      actkernconst<>+6944(SB), Y7, Y10
 	VMOVUPD     Y9, 192(SP)
 	VSUBPD      actkernconst<>+6944(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+6720(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+6720(SB), Y1, Y10
-	VFMADD231PD actkernconst<>+6720(SB), Y0, Y9
+	VFMADD231PD actkernconst<>+6688(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+6688(SB), Y1, Y10
+	VFMADD231PD actkernconst<>+6688(SB), Y0, Y9
 	VMOVUPD     Y2, 224(SP)
 	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VSUBPD      Y6, Y2, Y6
@@ -50890,39 +50684,39 @@ loop:
 	VBLENDVPD   Y10, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y1
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+6208(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y7
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y2
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 576(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 640(SP)
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 672(SP)
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6336(SB), Y0
 	VMOVUPD     Y11, 736(SP)
 	VBLENDVPD   Y9, actkernconst<>+7104(SB), Y0, Y11
@@ -51024,37 +50818,37 @@ loop:
 	VBLENDVPD   Y9, actkernconst<>+7072(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y9
 	VMOVUPD     actkernconst<>+1664(SB), Y7
 	VMOVUPD     Y9, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y9
@@ -51289,9 +51083,9 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y6, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y1
-	VADDPD      actkernconst<>+6720(SB), Y2, Y4
-	VADDPD      actkernconst<>+6720(SB), Y10, Y6
-	VADDPD      actkernconst<>+6720(SB), Y14, Y7
+	VADDPD      actkernconst<>+6688(SB), Y2, Y4
+	VADDPD      actkernconst<>+6688(SB), Y10, Y6
+	VADDPD      actkernconst<>+6688(SB), Y14, Y7
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y4, Y11
 	VANDPD      actkernconst<>+5760(SB), Y11, Y9
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y4, Y11
@@ -51595,29 +51389,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+6880(SB), Y1, Y12
+	VADDPD      actkernconst<>+6848(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y10, 896(SP)
-	VADDPD      actkernconst<>+6880(SB), Y14, Y10
+	VADDPD      actkernconst<>+6848(SB), Y14, Y10
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+6880(SB), Y9, Y2
-	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
-	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VADDPD      actkernconst<>+6848(SB), Y9, Y2
+	VSUBPD      actkernconst<>+6848(SB), Y12, Y12
+	VSUBPD      actkernconst<>+6848(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6848(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+6912(SB), Y11, Y2
-	VADDPD      actkernconst<>+6912(SB), Y4, Y10
-	VADDPD      actkernconst<>+6912(SB), Y6, Y12
-	VSUBPD      actkernconst<>+6912(SB), Y2, Y2
-	VSUBPD      actkernconst<>+6912(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6912(SB), Y12, Y12
+	VADDPD      actkernconst<>+6880(SB), Y11, Y2
+	VADDPD      actkernconst<>+6880(SB), Y4, Y10
+	VADDPD      actkernconst<>+6880(SB), Y6, Y12
+	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
 	VSUBPD      Y2, Y11, Y11
 	VSUBPD      Y10, Y4, Y4
 	VSUBPD      Y12, Y6, Y6
@@ -51805,9 +51599,9 @@ loop:
 	VMULPD      actkernconst<>+6592(SB), Y4, Y4
 	VMULPD      actkernconst<>+6592(SB), Y6, Y6
 	VMULPD      actkernconst<>+6592(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+6688(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y8
+	VFMADD132PD actkernconst<>+6912(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+6912(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+6912(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -51829,201 +51623,139 @@ loop:
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     Y14, 352(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y14
-	VMOVUPD     Y12, 576(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VMOVUPD     Y11, 640(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y11
-	VMOVUPD     Y6, 480(SP)
-	VMOVUPD     actkernconst<>+6592(SB), Y6
-	VFMADD213PD Y5, Y14, Y6
+	VMOVUPD     Y6, 352(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y6
+	VMOVUPD     Y14, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y9, Y14
+	VMOVUPD     Y4, 640(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y12, 480(SP)
+	VMOVUPD     actkernconst<>+6592(SB), Y12
+	VFMADD213PD Y5, Y6, Y12
 	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VFMADD213PD Y8, Y12, Y5
+	VFMADD213PD Y8, Y14, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y8
-	VFMADD213PD Y10, Y11, Y8
-	VMULPD      actkernconst<>+6688(SB), Y7, Y10
-	VMOVUPD     Y4, 832(SP)
-	VMULPD      actkernconst<>+6688(SB), Y9, Y4
-	VMOVUPD     Y3, 512(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     Y2, 1120(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
-	VFMADD213PD Y10, Y7, Y2
-	VMOVUPD     Y1, 544(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
-	VFMADD213PD Y4, Y9, Y1
-	VMOVUPD     Y9, 704(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y3, Y13, Y9
-	VMOVUPD     Y13, 896(SP)
-	VADDPD      Y10, Y6, Y13
-	VMOVUPD     Y0, 1216(SP)
-	VADDPD      Y4, Y5, Y0
-	VMOVUPD     Y7, 1408(SP)
-	VADDPD      Y3, Y8, Y7
-	VMOVUPD     Y11, 1440(SP)
-	VSUBPD      Y6, Y13, Y11
-	VMOVUPD     Y12, 1536(SP)
-	VSUBPD      Y5, Y0, Y12
-	VMOVUPD     Y14, 1056(SP)
-	VSUBPD      Y8, Y7, Y14
-	VMOVUPD     Y9, 1024(SP)
-	VSUBPD      Y11, Y13, Y9
-	VMOVUPD     Y13, 672(SP)
-	VSUBPD      Y12, Y0, Y13
-	VMOVUPD     Y0, 320(SP)
-	VSUBPD      Y14, Y7, Y0
-	VSUBPD      Y9, Y6, Y6
-	VSUBPD      Y13, Y5, Y5
-	VSUBPD      Y0, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VSUBPD      Y12, Y4, Y4
-	VSUBPD      Y14, Y3, Y3
-	VADDPD      Y10, Y6, Y6
-	VADDPD      Y4, Y5, Y5
-	VADDPD      Y3, Y8, Y8
-	VSUBPD      Y2, Y6, Y6
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      1024(SP), Y8, Y8
-	VMOVUPD     1056(SP), Y0
-	VFMADD132PD actkernconst<>+7328(SB), Y6, Y0
-	VMOVUPD     1536(SP), Y1
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y1
-	VMOVUPD     1440(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y8, Y2
-	VMOVUPD     672(SP), Y3
-	VADDPD      Y0, Y3, Y4
-	VMOVUPD     320(SP), Y5
-	VADDPD      Y1, Y5, Y6
-	VADDPD      Y2, Y7, Y8
-	VSUBPD      Y3, Y4, Y3
-	VSUBPD      Y5, Y6, Y5
-	VSUBPD      Y7, Y8, Y7
-	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VSUBPD      Y7, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VMOVUPD     1408(SP), Y5
-	VBLENDVPD   Y3, 1216(SP), Y5, Y5
+	VFMADD213PD Y10, Y4, Y8
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y12
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+7328(SB), Y12, Y6
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y8, Y4
+	VMOVUPD     288(SP), Y5
+	VBLENDVPD   Y5, Y0, Y7, Y0
 	VMOVUPD     256(SP), Y7
-	VMOVUPD     704(SP), Y9
-	VBLENDVPD   Y7, 544(SP), Y9, Y9
-	VMOVUPD     224(SP), Y10
-	VMOVUPD     896(SP), Y11
-	VBLENDVPD   Y10, 1120(SP), Y11, Y11
-	VBLENDVPD   Y3, 512(SP), Y4, Y4
-	VBLENDVPD   Y7, 832(SP), Y6, Y6
-	VBLENDVPD   Y10, 480(SP), Y8, Y8
-	VBLENDVPD   Y3, 640(SP), Y0, Y3
-	VBLENDVPD   Y7, 576(SP), Y1, Y7
-	VBLENDVPD   Y10, 352(SP), Y2, Y10
-	VADDPD      Y3, Y4, Y4
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y10, Y8, Y8
-	VMULPD      Y4, Y4, Y0
-	VMULPD      Y6, Y6, Y1
-	VMULPD      Y8, Y8, Y2
-	VMULPD      Y0, Y4, Y3
-	VMULPD      Y1, Y6, Y7
-	VMULPD      Y2, Y8, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y12
+	VBLENDVPD   Y7, Y1, Y9, Y1
+	VMOVUPD     224(SP), Y8
+	VBLENDVPD   Y8, Y2, Y13, Y2
+	VADDPD      Y11, Y3, Y3
+	VMOVUPD     640(SP), Y9
+	VADDPD      480(SP), Y9, Y9
+	VMOVUPD     352(SP), Y11
+	VADDPD      576(SP), Y11, Y11
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VBLENDVPD   Y7, Y9, Y14, Y7
+	VBLENDVPD   Y8, Y11, Y4, Y8
+	VMULPD      Y5, Y5, Y3
+	VMULPD      Y7, Y7, Y4
+	VMULPD      Y8, Y8, Y6
+	VMULPD      Y3, Y5, Y9
+	VMULPD      Y4, Y7, Y11
+	VMULPD      Y6, Y8, Y12
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y13
 	VMOVUPD     actkernconst<>+6464(SB), Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y14
-	VFMADD213PD Y4, Y3, Y12
-	VFMADD213PD Y6, Y7, Y13
-	VFMADD213PD Y8, Y10, Y14
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y2, Y2, Y6
-	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y10
-	VMOVUPD     Y14, 352(SP)
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y0
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y2
-	VFMADD213PD Y0, Y3, Y7
-	VFMADD213PD Y1, Y4, Y8
-	VFMADD213PD Y2, Y6, Y10
-	VMULPD      actkernconst<>+6656(SB), Y5, Y0
-	VMULPD      actkernconst<>+6656(SB), Y9, Y1
-	VMULPD      actkernconst<>+6656(SB), Y11, Y2
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y1, Y1
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6624(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6624(SB), Y9, Y1
-	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
-	VMULPD      actkernconst<>+1632(SB), Y0, Y3
-	VMULPD      actkernconst<>+1632(SB), Y1, Y4
-	VMULPD      actkernconst<>+1632(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y14
+	VMOVUPD     actkernconst<>+6464(SB), Y10
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y10
+	VFMADD213PD Y5, Y9, Y13
+	VFMADD213PD Y7, Y11, Y14
+	VFMADD213PD Y8, Y12, Y10
+	VMULPD      Y3, Y3, Y5
+	VMULPD      Y4, Y4, Y7
+	VMULPD      Y6, Y6, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y4, Y11
+	VMOVUPD     actkernconst<>+6528(SB), Y12
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y12
+	VMOVUPD     Y10, 224(SP)
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y3
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y4
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y6
+	VFMADD213PD Y3, Y5, Y9
+	VFMADD213PD Y4, Y7, Y11
+	VFMADD213PD Y6, Y8, Y12
+	VMULPD      actkernconst<>+6656(SB), Y0, Y3
+	VMULPD      actkernconst<>+6656(SB), Y1, Y4
+	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y0
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+6016(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6624(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
+	VMULPD      actkernconst<>+1632(SB), Y3, Y0
+	VMULPD      actkernconst<>+1632(SB), Y4, Y1
+	VMULPD      actkernconst<>+1632(SB), Y5, Y2
+	VROUNDPD    $0x09, Y0, Y0
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y2, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6016(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y0, Y6, Y0
+	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y1, Y6, Y1
+	VCMPPD      $0x11, Y4, Y6, Y4
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y2, Y6, Y2
-	VBLENDVPD   Y0, Y7, Y12, Y0
-	VBLENDVPD   Y1, Y8, Y13, Y1
-	VMOVUPD     352(SP), Y6
-	VBLENDVPD   Y2, Y10, Y6, Y2
+	VCMPPD      $0x11, Y5, Y6, Y5
+	VBLENDVPD   Y3, Y9, Y13, Y3
+	VBLENDVPD   Y4, Y11, Y14, Y4
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y5, Y12, Y6, Y5
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y5
-	VMULPD      Y3, Y0, Y0
-	VMULPD      Y4, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMOVUPD     448(SP), Y3
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
-	VMOVUPD     416(SP), Y5
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
+	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y2, Y5, Y5
+	VMOVUPD     448(SP), Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VMOVUPD     416(SP), Y2
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y6
 	VMOVUPD     384(SP), Y7
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y7, Y8
-	VBLENDVPD   Y4, Y3, Y0, Y4
-	VBLENDVPD   Y6, Y5, Y1, Y6
-	VBLENDVPD   Y8, Y7, Y2, Y8
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VBLENDVPD   Y8, Y7, Y5, Y8
 	VMOVUPD     192(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y1, Y0
 	VMOVUPD     160(SP), Y1
 	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y6, Y1
 	VMOVUPD     128(SP), Y2
@@ -52069,7 +51801,7 @@ single:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -52098,13 +51830,13 @@ single:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -52128,15 +51860,15 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -52190,7 +51922,7 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -52285,12 +52017,12 @@ single:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -52341,7 +52073,7 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -52352,43 +52084,29 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y6
 	VFMADD213PD Y0, Y5, Y6
-	VMULPD      actkernconst<>+6688(SB), Y4, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y4, Y8
-	VADDPD      Y7, Y6, Y9
-	VSUBPD      Y6, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y6, Y6
-	VSUBPD      Y8, Y6, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+7328(SB), Y6, Y5
-	VADDPD      Y5, Y9, Y6
-	VSUBPD      Y9, Y6, Y9
-	VSUBPD      Y9, Y5, Y5
-	VMOVUPD     96(SP), Y7
-	VBLENDVPD   Y7, Y2, Y4, Y2
-	VBLENDVPD   Y7, Y3, Y6, Y3
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VADDPD      Y7, Y3, Y3
-	VMULPD      Y3, Y3, Y1
-	VMULPD      Y1, Y3, Y4
-	VMOVUPD     actkernconst<>+6464(SB), Y5
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y5
-	VFMADD213PD Y3, Y4, Y5
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y6, Y3, Y5, Y6
+	VMULPD      Y6, Y6, Y1
+	VMULPD      Y1, Y6, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y4
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VFMADD213PD Y1, Y3, Y4
+	VFMADD213PD Y1, Y3, Y5
 	VMULPD      actkernconst<>+6656(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y1
@@ -52397,7 +52115,7 @@ single:
 	VFMADD231PD actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
-	VBLENDVPD   Y1, Y4, Y5, Y1
+	VBLENDVPD   Y1, Y5, Y4, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
@@ -52440,7 +52158,7 @@ tail:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -52469,13 +52187,13 @@ tail:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -52499,15 +52217,15 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -52561,7 +52279,7 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -52656,12 +52374,12 @@ tail:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -52712,7 +52430,7 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -52723,43 +52441,29 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y6
 	VFMADD213PD Y0, Y5, Y6
-	VMULPD      actkernconst<>+6688(SB), Y4, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y4, Y8
-	VADDPD      Y7, Y6, Y9
-	VSUBPD      Y6, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y6, Y6
-	VSUBPD      Y8, Y6, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+7328(SB), Y6, Y5
-	VADDPD      Y5, Y9, Y6
-	VSUBPD      Y9, Y6, Y9
-	VSUBPD      Y9, Y5, Y5
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y2, Y4, Y2
-	VBLENDVPD   Y7, Y3, Y6, Y3
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VADDPD      Y7, Y3, Y3
-	VMULPD      Y3, Y3, Y1
-	VMULPD      Y1, Y3, Y4
-	VMOVUPD     actkernconst<>+6464(SB), Y5
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y5
-	VFMADD213PD Y3, Y4, Y5
+	VMOVUPD     128(SP), Y6
+	VBLENDVPD   Y6, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y6, Y3, Y5, Y6
+	VMULPD      Y6, Y6, Y1
+	VMULPD      Y1, Y6, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y4
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VFMADD213PD Y1, Y3, Y4
+	VFMADD213PD Y1, Y3, Y5
 	VMULPD      actkernconst<>+6656(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y1
@@ -52768,7 +52472,7 @@ tail:
 	VFMADD231PD actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
-	VBLENDVPD   Y1, Y4, Y5, Y1
+	VBLENDVPD   Y1, Y5, Y4, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
@@ -52860,9 +52564,9 @@ loop:
 	VSUBPD      actkernconst<>+6944(SB), Y7, Y10
 	VMOVUPD     Y9, 192(SP)
 	VSUBPD      actkernconst<>+6944(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+6720(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+6720(SB), Y1, Y10
-	VFMADD231PD actkernconst<>+6720(SB), Y0, Y9
+	VFMADD231PD actkernconst<>+6688(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+6688(SB), Y1, Y10
+	VFMADD231PD actkernconst<>+6688(SB), Y0, Y9
 	VMOVUPD     Y2, 224(SP)
 	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VSUBPD      Y6, Y2, Y6
@@ -52951,39 +52655,39 @@ loop:
 	VBLENDVPD   Y10, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y1
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+6208(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y7
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y2
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 576(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 640(SP)
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 672(SP)
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6336(SB), Y0
 	VMOVUPD     Y11, 736(SP)
 	VBLENDVPD   Y9, actkernconst<>+7104(SB), Y0, Y11
@@ -53085,37 +52789,37 @@ loop:
 	VBLENDVPD   Y9, actkernconst<>+7072(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y9
 	VMOVUPD     actkernconst<>+1664(SB), Y7
 	VMOVUPD     Y9, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y9
@@ -53350,9 +53054,9 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y6, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y1
-	VADDPD      actkernconst<>+6720(SB), Y2, Y4
-	VADDPD      actkernconst<>+6720(SB), Y10, Y6
-	VADDPD      actkernconst<>+6720(SB), Y14, Y7
+	VADDPD      actkernconst<>+6688(SB), Y2, Y4
+	VADDPD      actkernconst<>+6688(SB), Y10, Y6
+	VADDPD      actkernconst<>+6688(SB), Y14, Y7
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y4, Y11
 	VANDPD      actkernconst<>+5760(SB), Y11, Y9
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y4, Y11
@@ -53656,29 +53360,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+6880(SB), Y1, Y12
+	VADDPD      actkernconst<>+6848(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y10, 896(SP)
-	VADDPD      actkernconst<>+6880(SB), Y14, Y10
+	VADDPD      actkernconst<>+6848(SB), Y14, Y10
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+6880(SB), Y9, Y2
-	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
-	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VADDPD      actkernconst<>+6848(SB), Y9, Y2
+	VSUBPD      actkernconst<>+6848(SB), Y12, Y12
+	VSUBPD      actkernconst<>+6848(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6848(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+6912(SB), Y11, Y2
-	VADDPD      actkernconst<>+6912(SB), Y4, Y10
-	VADDPD      actkernconst<>+6912(SB), Y6, Y12
-	VSUBPD      actkernconst<>+6912(SB), Y2, Y2
-	VSUBPD      actkernconst<>+6912(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6912(SB), Y12, Y12
+	VADDPD      actkernconst<>+6880(SB), Y11, Y2
+	VADDPD      actkernconst<>+6880(SB), Y4, Y10
+	VADDPD      actkernconst<>+6880(SB), Y6, Y12
+	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
 	VSUBPD      Y2, Y11, Y11
 	VSUBPD      Y10, Y4, Y4
 	VSUBPD      Y12, Y6, Y6
@@ -53866,9 +53570,9 @@ loop:
 	VMULPD      actkernconst<>+6592(SB), Y4, Y4
 	VMULPD      actkernconst<>+6592(SB), Y6, Y6
 	VMULPD      actkernconst<>+6592(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+6688(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y8
+	VFMADD132PD actkernconst<>+6912(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+6912(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+6912(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -53890,201 +53594,139 @@ loop:
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     Y14, 352(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y14
-	VMOVUPD     Y12, 576(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VMOVUPD     Y11, 640(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y11
-	VMOVUPD     Y6, 480(SP)
-	VMOVUPD     actkernconst<>+6592(SB), Y6
-	VFMADD213PD Y5, Y14, Y6
+	VMOVUPD     Y6, 352(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y6
+	VMOVUPD     Y14, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y9, Y14
+	VMOVUPD     Y4, 640(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VMOVUPD     Y12, 480(SP)
+	VMOVUPD     actkernconst<>+6592(SB), Y12
+	VFMADD213PD Y5, Y6, Y12
 	VMOVUPD     actkernconst<>+6592(SB), Y5
-	VFMADD213PD Y8, Y12, Y5
+	VFMADD213PD Y8, Y14, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y8
-	VFMADD213PD Y10, Y11, Y8
-	VMULPD      actkernconst<>+6688(SB), Y7, Y10
-	VMOVUPD     Y4, 832(SP)
-	VMULPD      actkernconst<>+6688(SB), Y9, Y4
-	VMOVUPD     Y3, 512(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     Y2, 1120(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
-	VFMADD213PD Y10, Y7, Y2
-	VMOVUPD     Y1, 544(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
-	VFMADD213PD Y4, Y9, Y1
-	VMOVUPD     Y9, 704(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y3, Y13, Y9
-	VMOVUPD     Y13, 896(SP)
-	VADDPD      Y10, Y6, Y13
-	VMOVUPD     Y0, 1216(SP)
-	VADDPD      Y4, Y5, Y0
-	VMOVUPD     Y7, 1408(SP)
-	VADDPD      Y3, Y8, Y7
-	VMOVUPD     Y11, 1440(SP)
-	VSUBPD      Y6, Y13, Y11
-	VMOVUPD     Y12, 1536(SP)
-	VSUBPD      Y5, Y0, Y12
-	VMOVUPD     Y14, 1056(SP)
-	VSUBPD      Y8, Y7, Y14
-	VMOVUPD     Y9, 1024(SP)
-	VSUBPD      Y11, Y13, Y9
-	VMOVUPD     Y13, 672(SP)
-	VSUBPD      Y12, Y0, Y13
-	VMOVUPD     Y0, 320(SP)
-	VSUBPD      Y14, Y7, Y0
-	VSUBPD      Y9, Y6, Y6
-	VSUBPD      Y13, Y5, Y5
-	VSUBPD      Y0, Y8, Y8
-	VSUBPD      Y11, Y10, Y10
-	VSUBPD      Y12, Y4, Y4
-	VSUBPD      Y14, Y3, Y3
-	VADDPD      Y10, Y6, Y6
-	VADDPD      Y4, Y5, Y5
-	VADDPD      Y3, Y8, Y8
-	VSUBPD      Y2, Y6, Y6
-	VSUBPD      Y1, Y5, Y5
-	VSUBPD      1024(SP), Y8, Y8
-	VMOVUPD     1056(SP), Y0
-	VFMADD132PD actkernconst<>+7328(SB), Y6, Y0
-	VMOVUPD     1536(SP), Y1
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y1
-	VMOVUPD     1440(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y8, Y2
-	VMOVUPD     672(SP), Y3
-	VADDPD      Y0, Y3, Y4
-	VMOVUPD     320(SP), Y5
-	VADDPD      Y1, Y5, Y6
-	VADDPD      Y2, Y7, Y8
-	VSUBPD      Y3, Y4, Y3
-	VSUBPD      Y5, Y6, Y5
-	VSUBPD      Y7, Y8, Y7
-	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VSUBPD      Y7, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VMOVUPD     1408(SP), Y5
-	VBLENDVPD   Y3, 1216(SP), Y5, Y5
+	VFMADD213PD Y10, Y4, Y8
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y12
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+7328(SB), Y12, Y6
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y8, Y4
+	VMOVUPD     288(SP), Y5
+	VBLENDVPD   Y5, Y0, Y7, Y0
 	VMOVUPD     256(SP), Y7
-	VMOVUPD     704(SP), Y9
-	VBLENDVPD   Y7, 544(SP), Y9, Y9
-	VMOVUPD     224(SP), Y10
-	VMOVUPD     896(SP), Y11
-	VBLENDVPD   Y10, 1120(SP), Y11, Y11
-	VBLENDVPD   Y3, 512(SP), Y4, Y4
-	VBLENDVPD   Y7, 832(SP), Y6, Y6
-	VBLENDVPD   Y10, 480(SP), Y8, Y8
-	VBLENDVPD   Y3, 640(SP), Y0, Y3
-	VBLENDVPD   Y7, 576(SP), Y1, Y7
-	VBLENDVPD   Y10, 352(SP), Y2, Y10
-	VADDPD      Y3, Y4, Y4
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y10, Y8, Y8
-	VMULPD      Y4, Y4, Y0
-	VMULPD      Y6, Y6, Y1
-	VMULPD      Y8, Y8, Y2
-	VMULPD      Y0, Y4, Y3
-	VMULPD      Y1, Y6, Y7
-	VMULPD      Y2, Y8, Y10
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y12
+	VBLENDVPD   Y7, Y1, Y9, Y1
+	VMOVUPD     224(SP), Y8
+	VBLENDVPD   Y8, Y2, Y13, Y2
+	VADDPD      Y11, Y3, Y3
+	VMOVUPD     640(SP), Y9
+	VADDPD      480(SP), Y9, Y9
+	VMOVUPD     352(SP), Y11
+	VADDPD      576(SP), Y11, Y11
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VBLENDVPD   Y7, Y9, Y14, Y7
+	VBLENDVPD   Y8, Y11, Y4, Y8
+	VMULPD      Y5, Y5, Y3
+	VMULPD      Y7, Y7, Y4
+	VMULPD      Y8, Y8, Y6
+	VMULPD      Y3, Y5, Y9
+	VMULPD      Y4, Y7, Y11
+	VMULPD      Y6, Y8, Y12
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y13
 	VMOVUPD     actkernconst<>+6464(SB), Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y14
-	VFMADD213PD Y4, Y3, Y12
-	VFMADD213PD Y6, Y7, Y13
-	VFMADD213PD Y8, Y10, Y14
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y2, Y2, Y6
-	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y10
-	VMOVUPD     Y14, 352(SP)
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y0
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y1
-	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y2
-	VFMADD213PD Y0, Y3, Y7
-	VFMADD213PD Y1, Y4, Y8
-	VFMADD213PD Y2, Y6, Y10
-	VMULPD      actkernconst<>+6656(SB), Y5, Y0
-	VMULPD      actkernconst<>+6656(SB), Y9, Y1
-	VMULPD      actkernconst<>+6656(SB), Y11, Y2
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y1, Y1
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6624(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6624(SB), Y9, Y1
-	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
-	VMULPD      actkernconst<>+1632(SB), Y0, Y3
-	VMULPD      actkernconst<>+1632(SB), Y1, Y4
-	VMULPD      actkernconst<>+1632(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y14
+	VMOVUPD     actkernconst<>+6464(SB), Y10
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y14
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y10
+	VFMADD213PD Y5, Y9, Y13
+	VFMADD213PD Y7, Y11, Y14
+	VFMADD213PD Y8, Y12, Y10
+	VMULPD      Y3, Y3, Y5
+	VMULPD      Y4, Y4, Y7
+	VMULPD      Y6, Y6, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y4, Y11
+	VMOVUPD     actkernconst<>+6528(SB), Y12
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y4, Y11
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y12
+	VMOVUPD     Y10, 224(SP)
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y3
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y4
+	VMOVUPD     actkernconst<>+2816(SB), Y10
+	VFMADD213PD actkernconst<>+192(SB), Y10, Y6
+	VFMADD213PD Y3, Y5, Y9
+	VFMADD213PD Y4, Y7, Y11
+	VFMADD213PD Y6, Y8, Y12
+	VMULPD      actkernconst<>+6656(SB), Y0, Y3
+	VMULPD      actkernconst<>+6656(SB), Y1, Y4
+	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y0
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+6016(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6624(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
+	VMULPD      actkernconst<>+1632(SB), Y3, Y0
+	VMULPD      actkernconst<>+1632(SB), Y4, Y1
+	VMULPD      actkernconst<>+1632(SB), Y5, Y2
+	VROUNDPD    $0x09, Y0, Y0
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y2, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6016(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y0, Y6, Y0
+	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y1, Y6, Y1
+	VCMPPD      $0x11, Y4, Y6, Y4
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y2, Y6, Y2
-	VBLENDVPD   Y0, Y7, Y12, Y0
-	VBLENDVPD   Y1, Y8, Y13, Y1
-	VMOVUPD     352(SP), Y6
-	VBLENDVPD   Y2, Y10, Y6, Y2
+	VCMPPD      $0x11, Y5, Y6, Y5
+	VBLENDVPD   Y3, Y9, Y13, Y3
+	VBLENDVPD   Y4, Y11, Y14, Y4
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y5, Y12, Y6, Y5
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y5
-	VMULPD      Y3, Y0, Y0
-	VMULPD      Y4, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMOVUPD     448(SP), Y3
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
-	VMOVUPD     416(SP), Y5
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
+	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y2, Y5, Y5
+	VMOVUPD     448(SP), Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VMOVUPD     416(SP), Y2
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y6
 	VMOVUPD     384(SP), Y7
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y7, Y8
-	VBLENDVPD   Y4, Y3, Y0, Y4
-	VBLENDVPD   Y6, Y5, Y1, Y6
-	VBLENDVPD   Y8, Y7, Y2, Y8
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VBLENDVPD   Y6, Y2, Y4, Y6
+	VBLENDVPD   Y8, Y7, Y5, Y8
 	VMOVUPD     192(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y4, Y0
+	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y1, Y0
 	VMOVUPD     160(SP), Y1
 	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y6, Y1
 	VMOVUPD     128(SP), Y2
@@ -54130,7 +53772,7 @@ single:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -54159,13 +53801,13 @@ single:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -54189,15 +53831,15 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -54251,7 +53893,7 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -54346,12 +53988,12 @@ single:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -54402,7 +54044,7 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -54413,43 +54055,29 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y6
 	VFMADD213PD Y0, Y5, Y6
-	VMULPD      actkernconst<>+6688(SB), Y4, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y4, Y8
-	VADDPD      Y7, Y6, Y9
-	VSUBPD      Y6, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y6, Y6
-	VSUBPD      Y8, Y6, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+7328(SB), Y6, Y5
-	VADDPD      Y5, Y9, Y6
-	VSUBPD      Y9, Y6, Y9
-	VSUBPD      Y9, Y5, Y5
-	VMOVUPD     96(SP), Y7
-	VBLENDVPD   Y7, Y2, Y4, Y2
-	VBLENDVPD   Y7, Y3, Y6, Y3
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VADDPD      Y7, Y3, Y3
-	VMULPD      Y3, Y3, Y1
-	VMULPD      Y1, Y3, Y4
-	VMOVUPD     actkernconst<>+6464(SB), Y5
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y5
-	VFMADD213PD Y3, Y4, Y5
+	VMOVUPD     96(SP), Y6
+	VBLENDVPD   Y6, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y6, Y3, Y5, Y6
+	VMULPD      Y6, Y6, Y1
+	VMULPD      Y1, Y6, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y4
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VFMADD213PD Y1, Y3, Y4
+	VFMADD213PD Y1, Y3, Y5
 	VMULPD      actkernconst<>+6656(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y1
@@ -54458,7 +54086,7 @@ single:
 	VFMADD231PD actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
-	VBLENDVPD   Y1, Y4, Y5, Y1
+	VBLENDVPD   Y1, Y5, Y4, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
@@ -54501,7 +54129,7 @@ tail:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -54530,13 +54158,13 @@ tail:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -54560,15 +54188,15 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -54622,7 +54250,7 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -54717,12 +54345,12 @@ tail:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -54773,7 +54401,7 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -54784,43 +54412,29 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VMOVUPD     actkernconst<>+6592(SB), Y6
 	VFMADD213PD Y0, Y5, Y6
-	VMULPD      actkernconst<>+6688(SB), Y4, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y4, Y8
-	VADDPD      Y7, Y6, Y9
-	VSUBPD      Y6, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y6, Y6
-	VSUBPD      Y8, Y6, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+7328(SB), Y6, Y5
-	VADDPD      Y5, Y9, Y6
-	VSUBPD      Y9, Y6, Y9
-	VSUBPD      Y9, Y5, Y5
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y2, Y4, Y2
-	VBLENDVPD   Y7, Y3, Y6, Y3
-	VBLENDVPD   Y7, Y1, Y5, Y7
-	VADDPD      Y7, Y3, Y3
-	VMULPD      Y3, Y3, Y1
-	VMULPD      Y1, Y3, Y4
-	VMOVUPD     actkernconst<>+6464(SB), Y5
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y5
-	VFMADD213PD Y3, Y4, Y5
+	VMOVUPD     128(SP), Y6
+	VBLENDVPD   Y6, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y6, Y3, Y5, Y6
+	VMULPD      Y6, Y6, Y1
+	VMULPD      Y1, Y6, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6528(SB), Y4
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+6528(SB), Y5
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2816(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VFMADD213PD Y1, Y3, Y4
+	VFMADD213PD Y1, Y3, Y5
 	VMULPD      actkernconst<>+6656(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y1
@@ -54829,7 +54443,7 @@ tail:
 	VFMADD231PD actkernconst<>+6016(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1632(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
-	VBLENDVPD   Y1, Y4, Y5, Y1
+	VBLENDVPD   Y1, Y5, Y4, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
@@ -54850,7 +54464,7 @@ done:
 
 // func sinUsualAVX512(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinUsualAVX512(SB), $792-52
+TEXT ·sinUsualAVX512(SB), NOSPLIT, $24-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -54905,230 +54519,150 @@ loop:
 	VFMADD213PD      Z10, Z18, Z22
 	VBROADCASTSD     actkernconst<>+5472(SB), Z23
 	VFMADD213PD      Z11, Z19, Z23
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z24
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VBROADCASTSD     actkernconst<>+5496(SB), Z28
-	VFMADD213PD      Z24, Z12, Z28
-	VBROADCASTSD     actkernconst<>+5496(SB), Z29
-	VFMADD213PD      Z25, Z13, Z29
-	VBROADCASTSD     actkernconst<>+5496(SB), Z30
-	VFMADD213PD      Z26, Z14, Z30
-	VBROADCASTSD     actkernconst<>+5496(SB), Z31
-	VFMADD213PD      Z27, Z15, Z31
-	VMOVUPD          Z7, 8(SP)
-	VADDPD           Z24, Z20, Z7
-	VMOVUPD          Z6, 72(SP)
-	VADDPD           Z25, Z21, Z6
-	VMOVUPD          Z5, 136(SP)
-	VADDPD           Z26, Z22, Z5
-	VMOVUPD          Z4, 200(SP)
-	VADDPD           Z27, Z23, Z4
-	VMOVUPD          Z11, 264(SP)
-	VSUBPD           Z20, Z7, Z11
-	VMOVUPD          Z10, 328(SP)
-	VSUBPD           Z21, Z6, Z10
-	VMOVUPD          Z9, 392(SP)
-	VSUBPD           Z22, Z5, Z9
-	VMOVUPD          Z8, 456(SP)
-	VSUBPD           Z23, Z4, Z8
-	VMOVUPD          Z15, 520(SP)
-	VSUBPD           Z11, Z7, Z15
-	VMOVUPD          Z14, 584(SP)
-	VSUBPD           Z10, Z6, Z14
-	VMOVUPD          Z13, 648(SP)
-	VSUBPD           Z9, Z5, Z13
-	VMOVUPD          Z12, 712(SP)
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z15, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z13, Z22, Z22
-	VSUBPD           Z12, Z23, Z23
-	VSUBPD           Z11, Z24, Z24
-	VSUBPD           Z10, Z25, Z25
-	VSUBPD           Z9, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z26, Z22, Z22
-	VADDPD           Z27, Z23, Z23
-	VSUBPD           Z28, Z20, Z20
-	VSUBPD           Z29, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z31, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z17, Z21
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z18, Z22
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z19, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z20, Z16
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z21, Z17
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z22, Z18
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z23, Z19
-	VADDPD           Z16, Z7, Z8
-	VADDPD           Z17, Z6, Z9
-	VADDPD           Z18, Z5, Z10
-	VADDPD           Z19, Z4, Z11
-	VSUBPD           Z7, Z8, Z7
-	VSUBPD           Z6, Z9, Z6
-	VSUBPD           Z5, Z10, Z5
-	VSUBPD           Z4, Z11, Z4
-	VSUBPD           Z7, Z16, Z16
-	VSUBPD           Z6, Z17, Z17
-	VSUBPD           Z5, Z18, Z18
-	VSUBPD           Z4, Z19, Z19
-	VADDPD           Z16, Z8, Z8
-	VADDPD           Z17, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VADDPD           Z19, Z11, Z11
-	VMULPD           Z8, Z8, Z4
-	VMULPD           Z9, Z9, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VMULPD           Z4, Z8, Z12
-	VMULPD           Z5, Z9, Z13
-	VMULPD           Z6, Z10, Z14
-	VMULPD           Z7, Z11, Z15
-	VBROADCASTSD     actkernconst<>+5440(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z4, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z5, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z6, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z19
-	VFMADD213PD      Z8, Z12, Z16
-	VFMADD213PD      Z9, Z13, Z17
-	VFMADD213PD      Z10, Z14, Z18
-	VFMADD213PD      Z11, Z15, Z19
-	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VBROADCASTSD     actkernconst<>+5456(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z4, Z12
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z5, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z6, Z14
-	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z15
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z5
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z4, Z8, Z12
-	VFMADD213PD      Z5, Z9, Z13
-	VFMADD213PD      Z6, Z10, Z14
-	VFMADD213PD      Z7, Z11, Z15
-	VMOVUPD          712(SP), Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z5
-	VMOVUPD          648(SP), Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
-	VMOVUPD          584(SP), Z8
-	VMULPD.BCST      actkernconst<>+5488(SB), Z8, Z9
-	VMOVUPD          520(SP), Z10
-	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z11
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z8, Z9
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z11
-	VMULPD           Z1, Z5, Z4
-	VMULPD           Z1, Z7, Z6
-	VMULPD           Z1, Z9, Z8
-	VMULPD           Z1, Z11, Z10
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VRNDSCALEPD      $0x09, Z10, Z10
-	VFMADD231PD      Z4, Z2, Z5
-	VFMADD231PD      Z6, Z2, Z7
-	VFMADD231PD      Z8, Z2, Z9
-	VFMADD231PD      Z10, Z2, Z11
-	VCMPPD           $0x11, Z5, Z1, K6
-	VCMPPD           $0x11, Z7, Z1, K7
-	KMOVW            K5, 776(SP)
-	VCMPPD           $0x11, Z9, Z1, K5
-	KMOVW            K4, 784(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
-	VBLENDMPD        Z12, Z16, K6, Z12
-	VBLENDMPD        Z13, Z17, K7, Z13
-	VBLENDMPD        Z14, Z18, K5, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VFMADD213PD      Z0, Z2, Z4
-	VFMADD213PD      Z0, Z2, Z6
-	VFMADD213PD      Z0, Z2, Z8
-	VFMADD213PD      Z0, Z2, Z10
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z6, Z13, Z13
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z10, Z15, Z15
-	VMOVUPD          456(SP), Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z4, K4
-	VMOVUPD          392(SP), Z5
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z5, K5
-	VMOVUPD          328(SP), Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z6, K6
-	VMOVUPD          264(SP), Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z7, K7
-	VBLENDMPD        Z4, Z12, K4, Z4
-	VBLENDMPD        Z5, Z13, K5, Z5
-	VBLENDMPD        Z6, Z14, K6, Z6
-	VBLENDMPD        Z7, Z15, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z4, K2, Z4
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z5, K3, Z5
-	KMOVW            784(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z6, K2, Z6
-	KMOVW            776(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z7, K2, Z7
-	VMOVUPD          200(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          136(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          72(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          8(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VMULPD           Z16, Z16, Z20
+	VMULPD           Z17, Z17, Z21
+	VMULPD           Z18, Z18, Z22
+	VMULPD           Z19, Z19, Z23
+	VMULPD           Z20, Z16, Z24
+	VMULPD           Z21, Z17, Z25
+	VMULPD           Z22, Z18, Z26
+	VMULPD           Z23, Z19, Z27
+	VBROADCASTSD     actkernconst<>+5440(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z20, Z28
+	VBROADCASTSD     actkernconst<>+5440(SB), Z29
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z21, Z29
+	VBROADCASTSD     actkernconst<>+5440(SB), Z30
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z22, Z30
+	VBROADCASTSD     actkernconst<>+5440(SB), Z31
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z23, Z31
+	VFMADD213PD      Z16, Z24, Z28
+	VFMADD213PD      Z17, Z25, Z29
+	VFMADD213PD      Z18, Z26, Z30
+	VFMADD213PD      Z19, Z27, Z31
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VMULPD           Z22, Z22, Z18
+	VMULPD           Z23, Z23, Z19
+	VBROADCASTSD     actkernconst<>+5456(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z20, Z24
+	VBROADCASTSD     actkernconst<>+5456(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z21, Z25
+	VBROADCASTSD     actkernconst<>+5456(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z22, Z26
+	VBROADCASTSD     actkernconst<>+5456(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z20
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z21
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z22
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z23
+	VFMADD213PD      Z20, Z16, Z24
+	VFMADD213PD      Z21, Z17, Z25
+	VFMADD213PD      Z22, Z18, Z26
+	VFMADD213PD      Z23, Z19, Z27
+	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+5488(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+5488(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+5488(SB), Z15, Z19
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z13, Z17
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z14, Z18
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z15, Z19
+	VMULPD           Z1, Z16, Z12
+	VMULPD           Z1, Z17, Z13
+	VMULPD           Z1, Z18, Z14
+	VMULPD           Z1, Z19, Z15
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD231PD      Z12, Z2, Z16
+	VFMADD231PD      Z13, Z2, Z17
+	VFMADD231PD      Z14, Z2, Z18
+	VFMADD231PD      Z15, Z2, Z19
+	VCMPPD           $0x11, Z16, Z1, K6
+	VCMPPD           $0x11, Z17, Z1, K7
+	KMOVW            K5, 8(SP)
+	VCMPPD           $0x11, Z18, Z1, K5
+	KMOVW            K4, 16(SP)
+	VCMPPD           $0x11, Z19, Z1, K4
+	VBLENDMPD        Z24, Z28, K6, Z24
+	VBLENDMPD        Z25, Z29, K7, Z25
+	VBLENDMPD        Z26, Z30, K5, Z26
+	VBLENDMPD        Z27, Z31, K4, Z27
+	VFMADD213PD      Z0, Z2, Z12
+	VFMADD213PD      Z0, Z2, Z13
+	VFMADD213PD      Z0, Z2, Z14
+	VFMADD213PD      Z0, Z2, Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z8, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z9, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z10, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z11, K7
+	VBLENDMPD        Z8, Z24, K4, Z8
+	VBLENDMPD        Z9, Z25, K5, Z9
+	VBLENDMPD        Z10, Z26, K6, Z10
+	VBLENDMPD        Z11, Z27, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z9, K3, Z9
+	KMOVW            16(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z10, K2, Z10
+	KMOVW            8(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z11, K2, Z11
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z5, Z5, K3
+	VCMPPD           $0x03, Z6, Z6, K4
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -55147,38 +54681,24 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z5, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z6, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
-	VADDPD           Z7, Z8, Z8
-	VMULPD           Z8, Z8, Z7
-	VMULPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5440(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z10
-	VFMADD213PD      Z8, Z9, Z10
 	VMULPD           Z7, Z7, Z8
+	VMULPD           Z8, Z7, Z9
+	VBROADCASTSD     actkernconst<>+5440(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z10
+	VFMADD213PD      Z7, Z9, Z10
+	VMULPD           Z8, Z8, Z7
 	VBROADCASTSD     actkernconst<>+5456(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
+	VFMADD213PD      Z8, Z7, Z9
 	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
@@ -55218,38 +54738,24 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z5, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z6, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
-	VADDPD           Z7, Z8, Z8
-	VMULPD           Z8, Z8, Z7
-	VMULPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5440(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z10
-	VFMADD213PD      Z8, Z9, Z10
 	VMULPD           Z7, Z7, Z8
+	VMULPD           Z8, Z7, Z9
+	VBROADCASTSD     actkernconst<>+5440(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z10
+	VFMADD213PD      Z7, Z9, Z10
+	VMULPD           Z8, Z8, Z7
 	VBROADCASTSD     actkernconst<>+5456(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
+	VFMADD213PD      Z8, Z7, Z9
 	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
@@ -55274,7 +54780,7 @@ done:
 
 // func sinUsualAVX512Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX512Stream(SB), $792-52
+TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $24-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -55329,230 +54835,150 @@ loop:
 	VFMADD213PD      Z10, Z18, Z22
 	VBROADCASTSD     actkernconst<>+5472(SB), Z23
 	VFMADD213PD      Z11, Z19, Z23
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z24
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z24
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VBROADCASTSD     actkernconst<>+5496(SB), Z28
-	VFMADD213PD      Z24, Z12, Z28
-	VBROADCASTSD     actkernconst<>+5496(SB), Z29
-	VFMADD213PD      Z25, Z13, Z29
-	VBROADCASTSD     actkernconst<>+5496(SB), Z30
-	VFMADD213PD      Z26, Z14, Z30
-	VBROADCASTSD     actkernconst<>+5496(SB), Z31
-	VFMADD213PD      Z27, Z15, Z31
-	VMOVUPD          Z7, 8(SP)
-	VADDPD           Z24, Z20, Z7
-	VMOVUPD          Z6, 72(SP)
-	VADDPD           Z25, Z21, Z6
-	VMOVUPD          Z5, 136(SP)
-	VADDPD           Z26, Z22, Z5
-	VMOVUPD          Z4, 200(SP)
-	VADDPD           Z27, Z23, Z4
-	VMOVUPD          Z11, 264(SP)
-	VSUBPD           Z20, Z7, Z11
-	VMOVUPD          Z10, 328(SP)
-	VSUBPD           Z21, Z6, Z10
-	VMOVUPD          Z9, 392(SP)
-	VSUBPD           Z22, Z5, Z9
-	VMOVUPD          Z8, 456(SP)
-	VSUBPD           Z23, Z4, Z8
-	VMOVUPD          Z15, 520(SP)
-	VSUBPD           Z11, Z7, Z15
-	VMOVUPD          Z14, 584(SP)
-	VSUBPD           Z10, Z6, Z14
-	VMOVUPD          Z13, 648(SP)
-	VSUBPD           Z9, Z5, Z13
-	VMOVUPD          Z12, 712(SP)
-	VSUBPD           Z8, Z4, Z12
-	VSUBPD           Z15, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z13, Z22, Z22
-	VSUBPD           Z12, Z23, Z23
-	VSUBPD           Z11, Z24, Z24
-	VSUBPD           Z10, Z25, Z25
-	VSUBPD           Z9, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z25, Z21, Z21
-	VADDPD           Z26, Z22, Z22
-	VADDPD           Z27, Z23, Z23
-	VSUBPD           Z28, Z20, Z20
-	VSUBPD           Z29, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z31, Z23, Z23
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z17, Z21
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z18, Z22
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z19, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z20, Z16
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z21, Z17
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z22, Z18
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z23, Z19
-	VADDPD           Z16, Z7, Z8
-	VADDPD           Z17, Z6, Z9
-	VADDPD           Z18, Z5, Z10
-	VADDPD           Z19, Z4, Z11
-	VSUBPD           Z7, Z8, Z7
-	VSUBPD           Z6, Z9, Z6
-	VSUBPD           Z5, Z10, Z5
-	VSUBPD           Z4, Z11, Z4
-	VSUBPD           Z7, Z16, Z16
-	VSUBPD           Z6, Z17, Z17
-	VSUBPD           Z5, Z18, Z18
-	VSUBPD           Z4, Z19, Z19
-	VADDPD           Z16, Z8, Z8
-	VADDPD           Z17, Z9, Z9
-	VADDPD           Z18, Z10, Z10
-	VADDPD           Z19, Z11, Z11
-	VMULPD           Z8, Z8, Z4
-	VMULPD           Z9, Z9, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VMULPD           Z4, Z8, Z12
-	VMULPD           Z5, Z9, Z13
-	VMULPD           Z6, Z10, Z14
-	VMULPD           Z7, Z11, Z15
-	VBROADCASTSD     actkernconst<>+5440(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z4, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z5, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z6, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z4, Z16
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z5, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z6, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z19
-	VFMADD213PD      Z8, Z12, Z16
-	VFMADD213PD      Z9, Z13, Z17
-	VFMADD213PD      Z10, Z14, Z18
-	VFMADD213PD      Z11, Z15, Z19
-	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VBROADCASTSD     actkernconst<>+5456(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z4, Z12
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z5, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z6, Z14
-	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z5, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z6, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z15
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z4
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z5
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z4, Z8, Z12
-	VFMADD213PD      Z5, Z9, Z13
-	VFMADD213PD      Z6, Z10, Z14
-	VFMADD213PD      Z7, Z11, Z15
-	VMOVUPD          712(SP), Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z5
-	VMOVUPD          648(SP), Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
-	VMOVUPD          584(SP), Z8
-	VMULPD.BCST      actkernconst<>+5488(SB), Z8, Z9
-	VMOVUPD          520(SP), Z10
-	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z11
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z8, Z9
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z11
-	VMULPD           Z1, Z5, Z4
-	VMULPD           Z1, Z7, Z6
-	VMULPD           Z1, Z9, Z8
-	VMULPD           Z1, Z11, Z10
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VRNDSCALEPD      $0x09, Z10, Z10
-	VFMADD231PD      Z4, Z2, Z5
-	VFMADD231PD      Z6, Z2, Z7
-	VFMADD231PD      Z8, Z2, Z9
-	VFMADD231PD      Z10, Z2, Z11
-	VCMPPD           $0x11, Z5, Z1, K6
-	VCMPPD           $0x11, Z7, Z1, K7
-	KMOVW            K5, 776(SP)
-	VCMPPD           $0x11, Z9, Z1, K5
-	KMOVW            K4, 784(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
-	VBLENDMPD        Z12, Z16, K6, Z12
-	VBLENDMPD        Z13, Z17, K7, Z13
-	VBLENDMPD        Z14, Z18, K5, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VFMADD213PD      Z0, Z2, Z4
-	VFMADD213PD      Z0, Z2, Z6
-	VFMADD213PD      Z0, Z2, Z8
-	VFMADD213PD      Z0, Z2, Z10
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z6, Z13, Z13
-	VMULPD           Z8, Z14, Z14
-	VMULPD           Z10, Z15, Z15
-	VMOVUPD          456(SP), Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z4, K4
-	VMOVUPD          392(SP), Z5
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z5, K5
-	VMOVUPD          328(SP), Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z6, K6
-	VMOVUPD          264(SP), Z7
-	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z7, K7
-	VBLENDMPD        Z4, Z12, K4, Z4
-	VBLENDMPD        Z5, Z13, K5, Z5
-	VBLENDMPD        Z6, Z14, K6, Z6
-	VBLENDMPD        Z7, Z15, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z4, K2, Z4
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z5, K3, Z5
-	KMOVW            784(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z6, K2, Z6
-	KMOVW            776(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z7, K2, Z7
-	VMOVUPD          200(SP), Z8
-	VCMPPD           $0x03, Z8, Z8, K2
-	VMOVUPD          136(SP), Z9
-	VCMPPD           $0x03, Z9, Z9, K3
-	VMOVUPD          72(SP), Z10
-	VCMPPD           $0x03, Z10, Z10, K4
-	VMOVUPD          8(SP), Z11
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z4, K2, Z8
-	VBLENDMPD        Z9, Z5, K3, Z9
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z11, Z7, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VMULPD           Z16, Z16, Z20
+	VMULPD           Z17, Z17, Z21
+	VMULPD           Z18, Z18, Z22
+	VMULPD           Z19, Z19, Z23
+	VMULPD           Z20, Z16, Z24
+	VMULPD           Z21, Z17, Z25
+	VMULPD           Z22, Z18, Z26
+	VMULPD           Z23, Z19, Z27
+	VBROADCASTSD     actkernconst<>+5440(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z20, Z28
+	VBROADCASTSD     actkernconst<>+5440(SB), Z29
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z21, Z29
+	VBROADCASTSD     actkernconst<>+5440(SB), Z30
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z22, Z30
+	VBROADCASTSD     actkernconst<>+5440(SB), Z31
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z23, Z31
+	VFMADD213PD      Z16, Z24, Z28
+	VFMADD213PD      Z17, Z25, Z29
+	VFMADD213PD      Z18, Z26, Z30
+	VFMADD213PD      Z19, Z27, Z31
+	VMULPD           Z20, Z20, Z16
+	VMULPD           Z21, Z21, Z17
+	VMULPD           Z22, Z22, Z18
+	VMULPD           Z23, Z23, Z19
+	VBROADCASTSD     actkernconst<>+5456(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z20, Z24
+	VBROADCASTSD     actkernconst<>+5456(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z21, Z25
+	VBROADCASTSD     actkernconst<>+5456(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z22, Z26
+	VBROADCASTSD     actkernconst<>+5456(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z20
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z21
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z22
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z23
+	VFMADD213PD      Z20, Z16, Z24
+	VFMADD213PD      Z21, Z17, Z25
+	VFMADD213PD      Z22, Z18, Z26
+	VFMADD213PD      Z23, Z19, Z27
+	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+5488(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+5488(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+5488(SB), Z15, Z19
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z13, Z17
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z14, Z18
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z15, Z19
+	VMULPD           Z1, Z16, Z12
+	VMULPD           Z1, Z17, Z13
+	VMULPD           Z1, Z18, Z14
+	VMULPD           Z1, Z19, Z15
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD231PD      Z12, Z2, Z16
+	VFMADD231PD      Z13, Z2, Z17
+	VFMADD231PD      Z14, Z2, Z18
+	VFMADD231PD      Z15, Z2, Z19
+	VCMPPD           $0x11, Z16, Z1, K6
+	VCMPPD           $0x11, Z17, Z1, K7
+	KMOVW            K5, 8(SP)
+	VCMPPD           $0x11, Z18, Z1, K5
+	KMOVW            K4, 16(SP)
+	VCMPPD           $0x11, Z19, Z1, K4
+	VBLENDMPD        Z24, Z28, K6, Z24
+	VBLENDMPD        Z25, Z29, K7, Z25
+	VBLENDMPD        Z26, Z30, K5, Z26
+	VBLENDMPD        Z27, Z31, K4, Z27
+	VFMADD213PD      Z0, Z2, Z12
+	VFMADD213PD      Z0, Z2, Z13
+	VFMADD213PD      Z0, Z2, Z14
+	VFMADD213PD      Z0, Z2, Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z8, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z9, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z10, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z11, K7
+	VBLENDMPD        Z8, Z24, K4, Z8
+	VBLENDMPD        Z9, Z25, K5, Z9
+	VBLENDMPD        Z10, Z26, K6, Z10
+	VBLENDMPD        Z11, Z27, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z9, K3, Z9
+	KMOVW            16(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z10, K2, Z10
+	KMOVW            8(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z11, K2, Z11
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z5, Z5, K3
+	VCMPPD           $0x03, Z6, Z6, K4
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -55571,38 +54997,24 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z5, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z6, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
-	VADDPD           Z7, Z8, Z8
-	VMULPD           Z8, Z8, Z7
-	VMULPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5440(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z10
-	VFMADD213PD      Z8, Z9, Z10
 	VMULPD           Z7, Z7, Z8
+	VMULPD           Z8, Z7, Z9
+	VBROADCASTSD     actkernconst<>+5440(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z10
+	VFMADD213PD      Z7, Z9, Z10
+	VMULPD           Z8, Z8, Z7
 	VBROADCASTSD     actkernconst<>+5456(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
+	VFMADD213PD      Z8, Z7, Z9
 	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
@@ -55642,38 +55054,24 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
 	VBROADCASTSD     actkernconst<>+5472(SB), Z8
 	VFMADD213PD      Z5, Z7, Z8
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z9
-	VBROADCASTSD     actkernconst<>+5496(SB), Z10
-	VFMADD213PD      Z9, Z6, Z10
-	VADDPD           Z9, Z8, Z11
-	VSUBPD           Z8, Z11, Z12
-	VSUBPD           Z12, Z11, Z13
-	VSUBPD           Z13, Z8, Z8
-	VSUBPD           Z12, Z9, Z9
-	VADDPD           Z9, Z8, Z8
-	VSUBPD           Z10, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z8
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z7
-	VADDPD           Z7, Z11, Z8
-	VSUBPD           Z11, Z8, Z11
-	VSUBPD           Z11, Z7, Z7
-	VADDPD           Z7, Z8, Z8
-	VMULPD           Z8, Z8, Z7
-	VMULPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+5440(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z10
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z10
-	VFMADD213PD      Z8, Z9, Z10
 	VMULPD           Z7, Z7, Z8
+	VMULPD           Z8, Z7, Z9
+	VBROADCASTSD     actkernconst<>+5440(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z10
+	VFMADD213PD      Z7, Z9, Z10
+	VMULPD           Z8, Z8, Z7
 	VBROADCASTSD     actkernconst<>+5456(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
+	VFMADD213PD      Z8, Z7, Z9
 	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z7
@@ -55699,7 +55097,7 @@ done:
 
 // func sinUsualAVX2(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinUsualAVX2(SB), $672-52
+TEXT ·sinUsualAVX2(SB), $384-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -55751,168 +55149,111 @@ loop:
 	VMOVUPD     Y9, 160(SP)
 	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VFMADD213PD Y7, Y3, Y9
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y2
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+6912(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+7328(SB), Y2, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y10, Y4
+	VFMADD132PD actkernconst<>+7328(SB), Y9, Y3
+	VMULPD      Y14, Y14, Y2
+	VMULPD      Y4, Y4, Y9
+	VMULPD      Y3, Y3, Y10
 	VMOVUPD     Y8, 192(SP)
-	VMULPD      actkernconst<>+6688(SB), Y11, Y8
+	VMULPD      Y2, Y14, Y8
 	VMOVUPD     Y7, 224(SP)
-	VMULPD      actkernconst<>+6688(SB), Y12, Y7
+	VMULPD      Y9, Y4, Y7
 	VMOVUPD     Y6, 256(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VMULPD      Y10, Y3, Y6
 	VMOVUPD     Y5, 288(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y5
-	VFMADD213PD Y8, Y11, Y5
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y11
-	VFMADD213PD Y7, Y12, Y11
-	VMOVUPD     Y12, 352(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y12
-	VFMADD213PD Y6, Y13, Y12
-	VMOVUPD     Y13, 384(SP)
-	VADDPD      Y8, Y2, Y13
-	VMOVUPD     Y3, 416(SP)
-	VADDPD      Y7, Y10, Y3
-	VMOVUPD     Y4, 448(SP)
-	VADDPD      Y6, Y9, Y4
-	VMOVUPD     Y14, 480(SP)
-	VSUBPD      Y2, Y13, Y14
-	VMOVUPD     Y12, 512(SP)
-	VSUBPD      Y10, Y3, Y12
-	VMOVUPD     Y11, 544(SP)
-	VSUBPD      Y9, Y4, Y11
-	VMOVUPD     Y5, 576(SP)
-	VSUBPD      Y14, Y13, Y5
-	VMOVUPD     Y13, 608(SP)
-	VSUBPD      Y12, Y3, Y13
-	VMOVUPD     Y3, 640(SP)
-	VSUBPD      Y11, Y4, Y3
-	VSUBPD      Y5, Y2, Y2
-	VSUBPD      Y13, Y10, Y10
-	VSUBPD      Y3, Y9, Y9
-	VSUBPD      Y14, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y6, Y6
-	VADDPD      Y8, Y2, Y2
-	VADDPD      Y7, Y10, Y10
-	VADDPD      Y6, Y9, Y9
-	VSUBPD      576(SP), Y2, Y2
-	VSUBPD      544(SP), Y10, Y10
-	VSUBPD      512(SP), Y9, Y9
-	VMOVUPD     480(SP), Y3
-	VFMADD132PD actkernconst<>+7328(SB), Y2, Y3
-	VMOVUPD     448(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y10, Y2
-	VMOVUPD     416(SP), Y5
-	VFMADD132PD actkernconst<>+7328(SB), Y9, Y5
-	VMOVUPD     608(SP), Y6
-	VADDPD      Y3, Y6, Y7
-	VMOVUPD     640(SP), Y8
-	VADDPD      Y2, Y8, Y9
-	VADDPD      Y5, Y4, Y10
-	VSUBPD      Y6, Y7, Y6
-	VSUBPD      Y8, Y9, Y8
-	VSUBPD      Y4, Y10, Y4
-	VSUBPD      Y6, Y3, Y3
-	VSUBPD      Y8, Y2, Y2
-	VSUBPD      Y4, Y5, Y5
-	VADDPD      Y3, Y7, Y7
-	VADDPD      Y2, Y9, Y9
-	VADDPD      Y5, Y10, Y10
-	VMULPD      Y7, Y7, Y2
-	VMULPD      Y9, Y9, Y3
-	VMULPD      Y10, Y10, Y4
-	VMULPD      Y2, Y7, Y5
-	VMULPD      Y3, Y9, Y6
-	VMULPD      Y4, Y10, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y11
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+6464(SB), Y5
+	VFMADD213PD actkernconst<>+6496(SB), Y2, Y5
+	VMOVUPD     Y13, 320(SP)
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
-	VFMADD213PD Y7, Y5, Y11
-	VFMADD213PD Y9, Y6, Y12
-	VFMADD213PD Y10, Y8, Y13
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y4, Y4, Y7
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y13
+	VMOVUPD     Y12, 352(SP)
+	VMOVUPD     actkernconst<>+6464(SB), Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7360(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7392(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y10, Y12
+	VFMADD213PD Y14, Y8, Y5
+	VFMADD213PD Y4, Y7, Y13
+	VFMADD213PD Y3, Y6, Y12
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y9, Y9, Y4
+	VMULPD      Y10, Y10, Y6
+	VMOVUPD     actkernconst<>+6528(SB), Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y9
-	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7456(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7520(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y10, Y14
 	VFMADD132PD actkernconst<>+2816(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y4
-	VFMADD213PD Y2, Y5, Y8
-	VFMADD213PD Y3, Y6, Y9
-	VFMADD213PD Y4, Y7, Y10
-	VMOVUPD     320(SP), Y2
-	VMULPD      actkernconst<>+6656(SB), Y2, Y3
-	VMOVUPD     352(SP), Y4
-	VMULPD      actkernconst<>+6656(SB), Y4, Y5
-	VMOVUPD     384(SP), Y6
-	VMULPD      actkernconst<>+6656(SB), Y6, Y7
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
-	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6624(SB), Y2, Y3
-	VFMADD132PD actkernconst<>+6624(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+6624(SB), Y6, Y7
-	VMULPD      Y1, Y3, Y2
-	VMULPD      Y1, Y5, Y4
-	VMULPD      Y1, Y7, Y6
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y10
+	VFMADD213PD Y2, Y3, Y7
+	VFMADD213PD Y9, Y4, Y8
+	VFMADD213PD Y10, Y6, Y14
+	VMULPD      actkernconst<>+6656(SB), Y11, Y2
+	VMOVUPD     352(SP), Y3
+	VMULPD      actkernconst<>+6656(SB), Y3, Y4
+	VMOVUPD     320(SP), Y6
+	VMULPD      actkernconst<>+6656(SB), Y6, Y9
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
+	VROUNDPD    $0x09, Y9, Y9
+	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y6, Y9
+	VMULPD      Y1, Y2, Y3
+	VMULPD      Y1, Y4, Y6
+	VMULPD      Y1, Y9, Y10
+	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y6, Y6
-	VFMADD231PD actkernconst<>+6016(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y6, Y7
-	VCMPPD      $0x11, Y3, Y1, Y3
-	VCMPPD      $0x11, Y5, Y1, Y5
-	VCMPPD      $0x11, Y7, Y1, Y7
-	VBLENDVPD   Y3, Y8, Y11, Y3
-	VBLENDVPD   Y5, Y9, Y12, Y5
-	VBLENDVPD   Y7, Y10, Y13, Y7
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y4
+	VROUNDPD    $0x09, Y10, Y10
+	VFMADD231PD actkernconst<>+6016(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y10, Y9
+	VCMPPD      $0x11, Y2, Y1, Y2
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VBLENDVPD   Y2, Y7, Y5, Y2
+	VBLENDVPD   Y4, Y8, Y13, Y4
+	VBLENDVPD   Y9, Y14, Y12, Y9
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y3
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y6
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y4, Y5, Y5
-	VMULPD      Y6, Y7, Y7
-	VMOVUPD     288(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y4
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y10
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y10, Y9, Y9
+	VMOVUPD     288(SP), Y3
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y5
 	VMOVUPD     256(SP), Y6
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y6, Y8
-	VMOVUPD     224(SP), Y9
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y9, Y10
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VBLENDVPD   Y8, Y6, Y5, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y6, Y7
+	VMOVUPD     224(SP), Y8
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
+	VBLENDVPD   Y10, Y8, Y9, Y10
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y4, Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
 	VMOVUPD     160(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y8, Y3
+	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y7, Y3
 	VMOVUPD     128(SP), Y4
 	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y10, Y4
 	VMOVUPD     96(SP), Y5
@@ -55949,38 +55290,24 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD Y3, Y6, Y7
-	VMULPD      actkernconst<>+6688(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y8, Y5, Y9
-	VADDPD      Y8, Y7, Y10
-	VSUBPD      Y7, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y8, Y8
-	VADDPD      Y8, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+7328(SB), Y7, Y6
-	VADDPD      Y6, Y10, Y7
-	VSUBPD      Y10, Y7, Y10
-	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VMULPD      Y7, Y7, Y6
-	VMULPD      Y6, Y7, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y9
-	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y6, Y6, Y7
+	VMULPD      Y7, Y6, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMULPD      Y7, Y7, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y8
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y7, Y8
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y8
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y7, Y6, Y8
 	VMULPD      actkernconst<>+6656(SB), Y5, Y6
 	VROUNDPD    $0x09, Y6, Y6
 	VFMADD132PD actkernconst<>+6624(SB), Y5, Y6
@@ -56021,38 +55348,24 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD Y3, Y6, Y7
-	VMULPD      actkernconst<>+6688(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y8, Y5, Y9
-	VADDPD      Y8, Y7, Y10
-	VSUBPD      Y7, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y8, Y8
-	VADDPD      Y8, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+7328(SB), Y7, Y6
-	VADDPD      Y6, Y10, Y7
-	VSUBPD      Y10, Y7, Y10
-	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VMULPD      Y7, Y7, Y6
-	VMULPD      Y6, Y7, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y9
-	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y6, Y6, Y7
+	VMULPD      Y7, Y6, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMULPD      Y7, Y7, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y8
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y7, Y8
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y8
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y7, Y6, Y8
 	VMULPD      actkernconst<>+6656(SB), Y5, Y6
 	VROUNDPD    $0x09, Y6, Y6
 	VFMADD132PD actkernconst<>+6624(SB), Y5, Y6
@@ -56077,7 +55390,7 @@ done:
 
 // func sinUsualAVX2Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinUsualAVX2Stream(SB), $672-52
+TEXT ·sinUsualAVX2Stream(SB), $384-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -56129,168 +55442,111 @@ loop:
 	VMOVUPD     Y9, 160(SP)
 	VMOVUPD     actkernconst<>+6592(SB), Y9
 	VFMADD213PD Y7, Y3, Y9
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y2
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+6912(SB), Y3, Y9
+	VFMADD132PD actkernconst<>+7328(SB), Y2, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y10, Y4
+	VFMADD132PD actkernconst<>+7328(SB), Y9, Y3
+	VMULPD      Y14, Y14, Y2
+	VMULPD      Y4, Y4, Y9
+	VMULPD      Y3, Y3, Y10
 	VMOVUPD     Y8, 192(SP)
-	VMULPD      actkernconst<>+6688(SB), Y11, Y8
+	VMULPD      Y2, Y14, Y8
 	VMOVUPD     Y7, 224(SP)
-	VMULPD      actkernconst<>+6688(SB), Y12, Y7
+	VMULPD      Y9, Y4, Y7
 	VMOVUPD     Y6, 256(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y6
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
+	VMULPD      Y10, Y3, Y6
 	VMOVUPD     Y5, 288(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y5
-	VFMADD213PD Y8, Y11, Y5
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y11
-	VFMADD213PD Y7, Y12, Y11
-	VMOVUPD     Y12, 352(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y12
-	VFMADD213PD Y6, Y13, Y12
-	VMOVUPD     Y13, 384(SP)
-	VADDPD      Y8, Y2, Y13
-	VMOVUPD     Y3, 416(SP)
-	VADDPD      Y7, Y10, Y3
-	VMOVUPD     Y4, 448(SP)
-	VADDPD      Y6, Y9, Y4
-	VMOVUPD     Y14, 480(SP)
-	VSUBPD      Y2, Y13, Y14
-	VMOVUPD     Y12, 512(SP)
-	VSUBPD      Y10, Y3, Y12
-	VMOVUPD     Y11, 544(SP)
-	VSUBPD      Y9, Y4, Y11
-	VMOVUPD     Y5, 576(SP)
-	VSUBPD      Y14, Y13, Y5
-	VMOVUPD     Y13, 608(SP)
-	VSUBPD      Y12, Y3, Y13
-	VMOVUPD     Y3, 640(SP)
-	VSUBPD      Y11, Y4, Y3
-	VSUBPD      Y5, Y2, Y2
-	VSUBPD      Y13, Y10, Y10
-	VSUBPD      Y3, Y9, Y9
-	VSUBPD      Y14, Y8, Y8
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y6, Y6
-	VADDPD      Y8, Y2, Y2
-	VADDPD      Y7, Y10, Y10
-	VADDPD      Y6, Y9, Y9
-	VSUBPD      576(SP), Y2, Y2
-	VSUBPD      544(SP), Y10, Y10
-	VSUBPD      512(SP), Y9, Y9
-	VMOVUPD     480(SP), Y3
-	VFMADD132PD actkernconst<>+7328(SB), Y2, Y3
-	VMOVUPD     448(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y10, Y2
-	VMOVUPD     416(SP), Y5
-	VFMADD132PD actkernconst<>+7328(SB), Y9, Y5
-	VMOVUPD     608(SP), Y6
-	VADDPD      Y3, Y6, Y7
-	VMOVUPD     640(SP), Y8
-	VADDPD      Y2, Y8, Y9
-	VADDPD      Y5, Y4, Y10
-	VSUBPD      Y6, Y7, Y6
-	VSUBPD      Y8, Y9, Y8
-	VSUBPD      Y4, Y10, Y4
-	VSUBPD      Y6, Y3, Y3
-	VSUBPD      Y8, Y2, Y2
-	VSUBPD      Y4, Y5, Y5
-	VADDPD      Y3, Y7, Y7
-	VADDPD      Y2, Y9, Y9
-	VADDPD      Y5, Y10, Y10
-	VMULPD      Y7, Y7, Y2
-	VMULPD      Y9, Y9, Y3
-	VMULPD      Y10, Y10, Y4
-	VMULPD      Y2, Y7, Y5
-	VMULPD      Y3, Y9, Y6
-	VMULPD      Y4, Y10, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y11
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+6464(SB), Y5
+	VFMADD213PD actkernconst<>+6496(SB), Y2, Y5
+	VMOVUPD     Y13, 320(SP)
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
-	VFMADD213PD Y7, Y5, Y11
-	VFMADD213PD Y9, Y6, Y12
-	VFMADD213PD Y10, Y8, Y13
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y4, Y4, Y7
+	VFMADD213PD actkernconst<>+6496(SB), Y9, Y13
+	VMOVUPD     Y12, 352(SP)
+	VMOVUPD     actkernconst<>+6464(SB), Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7360(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7392(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+7424(SB), Y9, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y10, Y12
+	VFMADD213PD Y14, Y8, Y5
+	VFMADD213PD Y4, Y7, Y13
+	VFMADD213PD Y3, Y6, Y12
+	VMULPD      Y2, Y2, Y3
+	VMULPD      Y9, Y9, Y4
+	VMULPD      Y10, Y10, Y6
+	VMOVUPD     actkernconst<>+6528(SB), Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y8
-	VMOVUPD     actkernconst<>+6528(SB), Y9
-	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+6560(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7456(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y10, Y14
+	VFMADD213PD actkernconst<>+7520(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y9, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y10, Y14
 	VFMADD132PD actkernconst<>+2816(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y4
-	VFMADD213PD Y2, Y5, Y8
-	VFMADD213PD Y3, Y6, Y9
-	VFMADD213PD Y4, Y7, Y10
-	VMOVUPD     320(SP), Y2
-	VMULPD      actkernconst<>+6656(SB), Y2, Y3
-	VMOVUPD     352(SP), Y4
-	VMULPD      actkernconst<>+6656(SB), Y4, Y5
-	VMOVUPD     384(SP), Y6
-	VMULPD      actkernconst<>+6656(SB), Y6, Y7
-	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y5, Y5
-	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6624(SB), Y2, Y3
-	VFMADD132PD actkernconst<>+6624(SB), Y4, Y5
-	VFMADD132PD actkernconst<>+6624(SB), Y6, Y7
-	VMULPD      Y1, Y3, Y2
-	VMULPD      Y1, Y5, Y4
-	VMULPD      Y1, Y7, Y6
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y9
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y10
+	VFMADD213PD Y2, Y3, Y7
+	VFMADD213PD Y9, Y4, Y8
+	VFMADD213PD Y10, Y6, Y14
+	VMULPD      actkernconst<>+6656(SB), Y11, Y2
+	VMOVUPD     352(SP), Y3
+	VMULPD      actkernconst<>+6656(SB), Y3, Y4
+	VMOVUPD     320(SP), Y6
+	VMULPD      actkernconst<>+6656(SB), Y6, Y9
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
+	VROUNDPD    $0x09, Y9, Y9
+	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y6, Y9
+	VMULPD      Y1, Y2, Y3
+	VMULPD      Y1, Y4, Y6
+	VMULPD      Y1, Y9, Y10
+	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y6, Y6
-	VFMADD231PD actkernconst<>+6016(SB), Y2, Y3
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y6, Y7
-	VCMPPD      $0x11, Y3, Y1, Y3
-	VCMPPD      $0x11, Y5, Y1, Y5
-	VCMPPD      $0x11, Y7, Y1, Y7
-	VBLENDVPD   Y3, Y8, Y11, Y3
-	VBLENDVPD   Y5, Y9, Y12, Y5
-	VBLENDVPD   Y7, Y10, Y13, Y7
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y4
+	VROUNDPD    $0x09, Y10, Y10
+	VFMADD231PD actkernconst<>+6016(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y10, Y9
+	VCMPPD      $0x11, Y2, Y1, Y2
+	VCMPPD      $0x11, Y4, Y1, Y4
+	VCMPPD      $0x11, Y9, Y1, Y9
+	VBLENDVPD   Y2, Y7, Y5, Y2
+	VBLENDVPD   Y4, Y8, Y13, Y4
+	VBLENDVPD   Y9, Y14, Y12, Y9
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y3
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y6
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y4, Y5, Y5
-	VMULPD      Y6, Y7, Y7
-	VMOVUPD     288(SP), Y2
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y4
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y10
+	VMULPD      Y3, Y2, Y2
+	VMULPD      Y6, Y4, Y4
+	VMULPD      Y10, Y9, Y9
+	VMOVUPD     288(SP), Y3
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y5
 	VMOVUPD     256(SP), Y6
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y6, Y8
-	VMOVUPD     224(SP), Y9
-	VCMPPD      $0x00, actkernconst<>+608(SB), Y9, Y10
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VBLENDVPD   Y8, Y6, Y5, Y8
-	VBLENDVPD   Y10, Y9, Y7, Y10
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y6, Y7
+	VMOVUPD     224(SP), Y8
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y5, Y3, Y2, Y5
+	VBLENDVPD   Y7, Y6, Y4, Y7
+	VBLENDVPD   Y10, Y8, Y9, Y10
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y4, Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
 	VMOVUPD     160(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y8, Y3
+	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y7, Y3
 	VMOVUPD     128(SP), Y4
 	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y10, Y4
 	VMOVUPD     96(SP), Y5
@@ -56327,38 +55583,24 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD Y3, Y6, Y7
-	VMULPD      actkernconst<>+6688(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y8, Y5, Y9
-	VADDPD      Y8, Y7, Y10
-	VSUBPD      Y7, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y8, Y8
-	VADDPD      Y8, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+7328(SB), Y7, Y6
-	VADDPD      Y6, Y10, Y7
-	VSUBPD      Y10, Y7, Y10
-	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VMULPD      Y7, Y7, Y6
-	VMULPD      Y6, Y7, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y9
-	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y6, Y6, Y7
+	VMULPD      Y7, Y6, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMULPD      Y7, Y7, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y8
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y7, Y8
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y8
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y7, Y6, Y8
 	VMULPD      actkernconst<>+6656(SB), Y5, Y6
 	VROUNDPD    $0x09, Y6, Y6
 	VFMADD132PD actkernconst<>+6624(SB), Y5, Y6
@@ -56399,38 +55641,24 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VMOVUPD     actkernconst<>+6592(SB), Y7
 	VFMADD213PD Y3, Y6, Y7
-	VMULPD      actkernconst<>+6688(SB), Y5, Y8
-	VXORPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y8, Y5, Y9
-	VADDPD      Y8, Y7, Y10
-	VSUBPD      Y7, Y10, Y11
-	VSUBPD      Y11, Y10, Y12
-	VSUBPD      Y12, Y7, Y7
-	VSUBPD      Y11, Y8, Y8
-	VADDPD      Y8, Y7, Y7
-	VSUBPD      Y9, Y7, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+7328(SB), Y7, Y6
-	VADDPD      Y6, Y10, Y7
-	VSUBPD      Y10, Y7, Y10
-	VSUBPD      Y10, Y6, Y6
-	VADDPD      Y6, Y7, Y7
-	VMULPD      Y7, Y7, Y6
-	VMULPD      Y6, Y7, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y9
-	VFMADD213PD Y7, Y8, Y9
 	VMULPD      Y6, Y6, Y7
+	VMULPD      Y7, Y6, Y8
+	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y9
+	VFMADD213PD Y6, Y8, Y9
+	VMULPD      Y7, Y7, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y8
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y7, Y8
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y8
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y8
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y7, Y6, Y8
 	VMULPD      actkernconst<>+6656(SB), Y5, Y6
 	VROUNDPD    $0x09, Y6, Y6
 	VFMADD132PD actkernconst<>+6624(SB), Y5, Y6
@@ -56745,10 +55973,10 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z10, Z18
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z11, Z19
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
@@ -56782,43 +56010,43 @@ loop:
 	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z14
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z3
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z7
 	VBROADCASTSD     actkernconst<>+5408(SB), Z13
 	VMOVUPD          Z6, 440(SP)
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z13, K3, Z6
@@ -56923,52 +56151,52 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
@@ -57115,10 +56343,10 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5504(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5504(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5504(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+5496(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5496(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+5496(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
@@ -57175,14 +56403,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5544(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5544(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5544(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5544(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5536(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+5536(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+5536(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+5536(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -57191,14 +56419,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5552(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5552(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5552(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5544(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+5544(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+5544(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+5544(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -57417,10 +56645,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+5472(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+5472(SB), Z25, Z25
 	VMULPD.BCST      actkernconst<>+5472(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z29, Z9
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -57457,211 +56685,140 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z22, Z11
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z23, Z17
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z24, Z19
-	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z25
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z26
-	VMULPD.BCST      actkernconst<>+5496(SB), Z18, Z27
-	VMULPD.BCST      actkernconst<>+5496(SB), Z20, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z28
-	VBROADCASTSD     actkernconst<>+5496(SB), Z29
-	VFMADD213PD      Z25, Z10, Z29
-	VBROADCASTSD     actkernconst<>+5496(SB), Z30
-	VFMADD213PD      Z26, Z12, Z30
-	VBROADCASTSD     actkernconst<>+5496(SB), Z31
-	VFMADD213PD      Z27, Z18, Z31
-	VMOVUPD          Z16, 312(SP)
-	VBROADCASTSD     actkernconst<>+5496(SB), Z16
-	VFMADD213PD      Z28, Z20, Z16
-	VMOVUPD          Z15, 376(SP)
-	VADDPD           Z25, Z8, Z15
-	VMOVUPD          Z14, 440(SP)
-	VADDPD           Z26, Z11, Z14
-	VMOVUPD          Z13, 504(SP)
-	VADDPD           Z27, Z17, Z13
-	VMOVUPD          Z9, 568(SP)
-	VADDPD           Z28, Z19, Z9
-	VMOVUPD          Z7, 632(SP)
-	VSUBPD           Z8, Z15, Z7
-	VMOVUPD          Z6, 696(SP)
-	VSUBPD           Z11, Z14, Z6
-	VMOVUPD          Z5, 760(SP)
-	VSUBPD           Z17, Z13, Z5
-	VMOVUPD          Z4, 1400(SP)
-	VSUBPD           Z19, Z9, Z4
-	VMOVUPD          Z20, 1336(SP)
-	VSUBPD           Z7, Z15, Z20
-	VMOVUPD          Z3, 1272(SP)
-	VSUBPD           Z6, Z14, Z3
-	VMOVUPD          Z18, 2232(SP)
-	VSUBPD           Z5, Z13, Z18
-	VMOVUPD          Z2, 824(SP)
-	VSUBPD           Z4, Z9, Z2
-	VSUBPD           Z20, Z8, Z8
-	VSUBPD           Z3, Z11, Z11
-	VSUBPD           Z18, Z17, Z17
-	VSUBPD           Z2, Z19, Z19
-	VSUBPD           Z7, Z25, Z25
-	VSUBPD           Z6, Z26, Z26
-	VSUBPD           Z5, Z27, Z27
-	VSUBPD           Z4, Z28, Z28
-	VADDPD           Z25, Z8, Z8
-	VADDPD           Z26, Z11, Z11
-	VADDPD           Z27, Z17, Z17
-	VADDPD           Z28, Z19, Z19
-	VSUBPD           Z29, Z8, Z8
-	VSUBPD           Z30, Z11, Z11
-	VSUBPD           Z31, Z17, Z17
-	VSUBPD           Z16, Z19, Z19
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z11
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z17
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z24, Z19
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z21
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z11, Z22
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z17, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z19, Z24
-	VADDPD           Z21, Z15, Z2
-	VADDPD           Z22, Z14, Z3
-	VADDPD           Z23, Z13, Z4
-	VADDPD           Z24, Z9, Z5
-	VSUBPD           Z15, Z2, Z15
-	VSUBPD           Z14, Z3, Z14
-	VSUBPD           Z13, Z4, Z13
-	VSUBPD           Z9, Z5, Z9
-	VSUBPD           Z15, Z21, Z21
-	VSUBPD           Z14, Z22, Z22
-	VSUBPD           Z13, Z23, Z23
-	VSUBPD           Z9, Z24, Z24
 	VBLENDMPD        Z1, Z10, K6, Z1
-	VBLENDMPD        824(SP), Z12, K7, Z12
+	VBLENDMPD        Z2, Z12, K7, Z2
 	KMOVW            48(SP), K2
-	VMOVUPD          2232(SP), Z6
-	VBLENDMPD        1272(SP), Z6, K2, Z6
+	VBLENDMPD        Z3, Z18, K2, Z3
 	KMOVW            40(SP), K3
-	VMOVUPD          1336(SP), Z7
-	VBLENDMPD        1400(SP), Z7, K3, Z7
-	VBLENDMPD        760(SP), Z2, K6, Z2
-	VBLENDMPD        696(SP), Z3, K7, Z3
-	VBLENDMPD        632(SP), Z4, K2, Z4
-	VBLENDMPD        568(SP), Z5, K3, Z5
-	VBLENDMPD        504(SP), Z21, K6, Z21
-	VBLENDMPD        440(SP), Z22, K7, Z22
-	VBLENDMPD        376(SP), Z23, K2, Z23
-	VBLENDMPD        312(SP), Z24, K3, Z24
-	VADDPD           Z21, Z2, Z2
-	VADDPD           Z22, Z3, Z3
-	VADDPD           Z23, Z4, Z4
-	VADDPD           Z24, Z5, Z5
-	VMULPD           Z2, Z2, Z8
-	VMULPD           Z3, Z3, Z9
-	VMULPD           Z4, Z4, Z10
-	VMULPD           Z5, Z5, Z11
-	VMULPD           Z8, Z2, Z13
-	VMULPD           Z9, Z3, Z14
-	VMULPD           Z10, Z4, Z15
-	VMULPD           Z11, Z5, Z16
+	VBLENDMPD        Z4, Z20, K3, Z4
+	VADDPD           Z13, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z15, Z7, Z7
+	VADDPD           Z16, Z9, Z9
+	VBLENDMPD        Z5, Z21, K6, Z5
+	VBLENDMPD        Z6, Z22, K7, Z6
+	VBLENDMPD        Z7, Z23, K2, Z7
+	VBLENDMPD        Z9, Z24, K3, Z9
+	VMULPD           Z5, Z5, Z8
+	VMULPD           Z6, Z6, Z10
+	VMULPD           Z7, Z7, Z11
+	VMULPD           Z9, Z9, Z12
+	VMULPD           Z8, Z5, Z13
+	VMULPD           Z10, Z6, Z14
+	VMULPD           Z11, Z7, Z15
+	VMULPD           Z12, Z9, Z16
 	VBROADCASTSD     actkernconst<>+5440(SB), Z17
 	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z17
 	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z18
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z18
 	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z19
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z19
 	VBROADCASTSD     actkernconst<>+5440(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z20
-	VFMADD213PD      Z2, Z13, Z17
-	VFMADD213PD      Z3, Z14, Z18
-	VFMADD213PD      Z4, Z15, Z19
-	VFMADD213PD      Z5, Z16, Z20
-	VMULPD           Z8, Z8, Z2
-	VMULPD           Z9, Z9, Z3
-	VMULPD           Z10, Z10, Z4
-	VMULPD           Z11, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z20
+	VFMADD213PD      Z5, Z13, Z17
+	VFMADD213PD      Z6, Z14, Z18
+	VFMADD213PD      Z7, Z15, Z19
+	VFMADD213PD      Z9, Z16, Z20
+	VMULPD           Z8, Z8, Z5
+	VMULPD           Z10, Z10, Z6
+	VMULPD           Z11, Z11, Z7
+	VMULPD           Z12, Z12, Z9
 	VBROADCASTSD     actkernconst<>+5456(SB), Z13
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z13
 	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z14
 	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z15
 	VBROADCASTSD     actkernconst<>+5456(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z16
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z2, Z13
-	VFMADD213PD      Z9, Z3, Z14
-	VFMADD213PD      Z10, Z4, Z15
-	VFMADD213PD      Z11, Z5, Z16
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD213PD      Z8, Z5, Z13
+	VFMADD213PD      Z10, Z6, Z14
+	VFMADD213PD      Z11, Z7, Z15
+	VFMADD213PD      Z12, Z9, Z16
 	VADDPD           Z0, Z1, Z1
-	VADDPD           Z0, Z12, Z12
-	VADDPD           Z0, Z6, Z6
-	VADDPD           Z0, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z3
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z5
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z0, Z3, Z3
+	VADDPD           Z0, Z4, Z4
+	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+5488(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5488(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z8
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z2
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z3
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z4
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+1104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+1104(SB), Z3, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z4, Z7
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
-	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z2
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z6, Z3
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z7, Z4
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z8, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z4
+	VRNDSCALEPD      $0x09, Z1, Z1
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z4, Z8
 	VBROADCASTSD     actkernconst<>+1104(SB), Z9
-	VCMPPD           $0x11, Z2, Z9, K2
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z3, Z2, K3
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z4, Z2, K4
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z5, Z2, K5
+	VCMPPD           $0x11, Z5, Z9, K2
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z6, Z5, K3
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z7, Z5, K4
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z8, Z5, K5
 	VBLENDMPD        Z13, Z17, K2, Z13
 	VBLENDMPD        Z14, Z18, K3, Z14
 	VBLENDMPD        Z15, Z19, K4, Z15
 	VBLENDMPD        Z16, Z20, K5, Z16
 	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z7
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z8
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z4
 	VMULPD           Z1, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD           Z8, Z16, Z16
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z16, Z16
 	VMULPD.BCST      (SP), Z13, Z13
 	VMULPD.BCST      (SP), Z14, Z14
 	VMULPD.BCST      (SP), Z15, Z15
@@ -57725,7 +56882,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -57734,13 +56891,13 @@ single:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -57761,13 +56918,13 @@ single:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -57798,7 +56955,7 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -57813,12 +56970,12 @@ single:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -57868,7 +57025,7 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -57877,25 +57034,11 @@ single:
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z2
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z3, Z9
-	VADDPD           Z8, Z2, Z10
-	VSUBPD           Z2, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z2, Z2
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z2, Z2
-	VSUBPD           Z9, Z2, Z2
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z2
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z2, Z7
-	VADDPD           Z7, Z10, Z2
-	VSUBPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
 	VBROADCASTSD     actkernconst<>+5440(SB), Z4
@@ -57959,7 +57102,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -57968,13 +57111,13 @@ tail:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -57995,13 +57138,13 @@ tail:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -58032,7 +57175,7 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -58047,12 +57190,12 @@ tail:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -58102,7 +57245,7 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -58111,25 +57254,11 @@ tail:
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z2
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z3, Z9
-	VADDPD           Z8, Z2, Z10
-	VSUBPD           Z2, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z2, Z2
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z2, Z2
-	VSUBPD           Z9, Z2, Z2
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z2
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z2, Z7
-	VADDPD           Z7, Z10, Z2
-	VSUBPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
 	VBROADCASTSD     actkernconst<>+5440(SB), Z4
@@ -58245,10 +57374,10 @@ loop:
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z10, Z18
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z11, Z19
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z16, Z20
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z16, Z20
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
 	VSUBPD           Z9, Z21, Z9
 	VBROADCASTSD     actkernconst<>+5368(SB), Z21
@@ -58282,43 +57411,43 @@ loop:
 	VBLENDMPD        Z23, Z15, K4, Z23
 	VBLENDMPD        Z24, Z16, K5, Z24
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z14
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K3, Z14
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K2, Z15
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K4, Z16
 	VBROADCASTSD     actkernconst<>+5376(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z25
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z13, K5, Z25
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z26
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K3, Z26
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z27
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K2, Z27
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z28
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K4, Z28
 	VBROADCASTSD     actkernconst<>+5384(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z29
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z13, K5, Z29
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z30
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K3, Z30
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z31
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K2, Z31
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z4, 56(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z4
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K4, Z4
 	VBROADCASTSD     actkernconst<>+5392(SB), Z13
 	VMOVUPD          Z3, 120(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z3
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z13, K5, Z3
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z2, 184(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K3, Z2
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K3, Z2
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z1, 248(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K2, Z1
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z8, 312(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K4, Z8
 	VBROADCASTSD     actkernconst<>+5400(SB), Z13
 	VMOVUPD          Z7, 376(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z13, K5, Z7
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z13, K5, Z7
 	VBROADCASTSD     actkernconst<>+5408(SB), Z13
 	VMOVUPD          Z6, 440(SP)
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z13, K3, Z6
@@ -58423,52 +57552,52 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1464(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1528(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1592(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5280(SB), Z8
 	VMOVUPD          Z1, 1656(SP)
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1720(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1784(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1848(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5288(SB), Z8
 	VMOVUPD          Z1, 1912(SP)
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 1976(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2040(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2104(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5296(SB), Z8
 	VMOVUPD          Z1, 2168(SP)
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2232(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K2, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K2, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2296(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K3, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K3, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2360(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K4, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+5304(SB), Z8
 	VMOVUPD          Z1, 2424(SP)
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z8, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z8, K5, Z1
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K2
 	VBROADCASTSD     actkernconst<>+1112(SB), Z8
@@ -58615,10 +57744,10 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5504(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5504(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5504(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+5496(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5496(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+5496(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
@@ -58675,14 +57804,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5544(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5544(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5544(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5544(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5536(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+5536(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+5536(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+5536(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -58691,14 +57820,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5552(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5552(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5552(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5544(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+5544(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+5544(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+5544(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -58917,10 +58046,10 @@ loop:
 	VMULPD.BCST      actkernconst<>+5472(SB), Z19, Z19
 	VMULPD.BCST      actkernconst<>+5472(SB), Z25, Z25
 	VMULPD.BCST      actkernconst<>+5472(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z29, Z9
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -58957,211 +58086,140 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z22, Z11
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z23, Z17
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z24, Z19
-	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z25
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z26
-	VMULPD.BCST      actkernconst<>+5496(SB), Z18, Z27
-	VMULPD.BCST      actkernconst<>+5496(SB), Z20, Z28
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z25
-	VXORPD.BCST      actkernconst<>+0(SB), Z26, Z26
-	VXORPD.BCST      actkernconst<>+0(SB), Z27, Z27
-	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z28
-	VBROADCASTSD     actkernconst<>+5496(SB), Z29
-	VFMADD213PD      Z25, Z10, Z29
-	VBROADCASTSD     actkernconst<>+5496(SB), Z30
-	VFMADD213PD      Z26, Z12, Z30
-	VBROADCASTSD     actkernconst<>+5496(SB), Z31
-	VFMADD213PD      Z27, Z18, Z31
-	VMOVUPD          Z16, 312(SP)
-	VBROADCASTSD     actkernconst<>+5496(SB), Z16
-	VFMADD213PD      Z28, Z20, Z16
-	VMOVUPD          Z15, 376(SP)
-	VADDPD           Z25, Z8, Z15
-	VMOVUPD          Z14, 440(SP)
-	VADDPD           Z26, Z11, Z14
-	VMOVUPD          Z13, 504(SP)
-	VADDPD           Z27, Z17, Z13
-	VMOVUPD          Z9, 568(SP)
-	VADDPD           Z28, Z19, Z9
-	VMOVUPD          Z7, 632(SP)
-	VSUBPD           Z8, Z15, Z7
-	VMOVUPD          Z6, 696(SP)
-	VSUBPD           Z11, Z14, Z6
-	VMOVUPD          Z5, 760(SP)
-	VSUBPD           Z17, Z13, Z5
-	VMOVUPD          Z4, 1400(SP)
-	VSUBPD           Z19, Z9, Z4
-	VMOVUPD          Z20, 1336(SP)
-	VSUBPD           Z7, Z15, Z20
-	VMOVUPD          Z3, 1272(SP)
-	VSUBPD           Z6, Z14, Z3
-	VMOVUPD          Z18, 2232(SP)
-	VSUBPD           Z5, Z13, Z18
-	VMOVUPD          Z2, 824(SP)
-	VSUBPD           Z4, Z9, Z2
-	VSUBPD           Z20, Z8, Z8
-	VSUBPD           Z3, Z11, Z11
-	VSUBPD           Z18, Z17, Z17
-	VSUBPD           Z2, Z19, Z19
-	VSUBPD           Z7, Z25, Z25
-	VSUBPD           Z6, Z26, Z26
-	VSUBPD           Z5, Z27, Z27
-	VSUBPD           Z4, Z28, Z28
-	VADDPD           Z25, Z8, Z8
-	VADDPD           Z26, Z11, Z11
-	VADDPD           Z27, Z17, Z17
-	VADDPD           Z28, Z19, Z19
-	VSUBPD           Z29, Z8, Z8
-	VSUBPD           Z30, Z11, Z11
-	VSUBPD           Z31, Z17, Z17
-	VSUBPD           Z16, Z19, Z19
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z8
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z11
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z17
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z24, Z19
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z21
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z11, Z22
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z17, Z23
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z19, Z24
-	VADDPD           Z21, Z15, Z2
-	VADDPD           Z22, Z14, Z3
-	VADDPD           Z23, Z13, Z4
-	VADDPD           Z24, Z9, Z5
-	VSUBPD           Z15, Z2, Z15
-	VSUBPD           Z14, Z3, Z14
-	VSUBPD           Z13, Z4, Z13
-	VSUBPD           Z9, Z5, Z9
-	VSUBPD           Z15, Z21, Z21
-	VSUBPD           Z14, Z22, Z22
-	VSUBPD           Z13, Z23, Z23
-	VSUBPD           Z9, Z24, Z24
 	VBLENDMPD        Z1, Z10, K6, Z1
-	VBLENDMPD        824(SP), Z12, K7, Z12
+	VBLENDMPD        Z2, Z12, K7, Z2
 	KMOVW            48(SP), K2
-	VMOVUPD          2232(SP), Z6
-	VBLENDMPD        1272(SP), Z6, K2, Z6
+	VBLENDMPD        Z3, Z18, K2, Z3
 	KMOVW            40(SP), K3
-	VMOVUPD          1336(SP), Z7
-	VBLENDMPD        1400(SP), Z7, K3, Z7
-	VBLENDMPD        760(SP), Z2, K6, Z2
-	VBLENDMPD        696(SP), Z3, K7, Z3
-	VBLENDMPD        632(SP), Z4, K2, Z4
-	VBLENDMPD        568(SP), Z5, K3, Z5
-	VBLENDMPD        504(SP), Z21, K6, Z21
-	VBLENDMPD        440(SP), Z22, K7, Z22
-	VBLENDMPD        376(SP), Z23, K2, Z23
-	VBLENDMPD        312(SP), Z24, K3, Z24
-	VADDPD           Z21, Z2, Z2
-	VADDPD           Z22, Z3, Z3
-	VADDPD           Z23, Z4, Z4
-	VADDPD           Z24, Z5, Z5
-	VMULPD           Z2, Z2, Z8
-	VMULPD           Z3, Z3, Z9
-	VMULPD           Z4, Z4, Z10
-	VMULPD           Z5, Z5, Z11
-	VMULPD           Z8, Z2, Z13
-	VMULPD           Z9, Z3, Z14
-	VMULPD           Z10, Z4, Z15
-	VMULPD           Z11, Z5, Z16
+	VBLENDMPD        Z4, Z20, K3, Z4
+	VADDPD           Z13, Z5, Z5
+	VADDPD           Z14, Z6, Z6
+	VADDPD           Z15, Z7, Z7
+	VADDPD           Z16, Z9, Z9
+	VBLENDMPD        Z5, Z21, K6, Z5
+	VBLENDMPD        Z6, Z22, K7, Z6
+	VBLENDMPD        Z7, Z23, K2, Z7
+	VBLENDMPD        Z9, Z24, K3, Z9
+	VMULPD           Z5, Z5, Z8
+	VMULPD           Z6, Z6, Z10
+	VMULPD           Z7, Z7, Z11
+	VMULPD           Z9, Z9, Z12
+	VMULPD           Z8, Z5, Z13
+	VMULPD           Z10, Z6, Z14
+	VMULPD           Z11, Z7, Z15
+	VMULPD           Z12, Z9, Z16
 	VBROADCASTSD     actkernconst<>+5440(SB), Z17
 	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z17
 	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z18
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z18
 	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z19
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z19
 	VBROADCASTSD     actkernconst<>+5440(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z20
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z20
 	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z20
-	VFMADD213PD      Z2, Z13, Z17
-	VFMADD213PD      Z3, Z14, Z18
-	VFMADD213PD      Z4, Z15, Z19
-	VFMADD213PD      Z5, Z16, Z20
-	VMULPD           Z8, Z8, Z2
-	VMULPD           Z9, Z9, Z3
-	VMULPD           Z10, Z10, Z4
-	VMULPD           Z11, Z11, Z5
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z20
+	VFMADD213PD      Z5, Z13, Z17
+	VFMADD213PD      Z6, Z14, Z18
+	VFMADD213PD      Z7, Z15, Z19
+	VFMADD213PD      Z9, Z16, Z20
+	VMULPD           Z8, Z8, Z5
+	VMULPD           Z10, Z10, Z6
+	VMULPD           Z11, Z11, Z7
+	VMULPD           Z12, Z12, Z9
 	VBROADCASTSD     actkernconst<>+5456(SB), Z13
 	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z13
 	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z14
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z14
 	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z15
 	VBROADCASTSD     actkernconst<>+5456(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5464(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z16
 	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z16
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z16
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z2, Z13
-	VFMADD213PD      Z9, Z3, Z14
-	VFMADD213PD      Z10, Z4, Z15
-	VFMADD213PD      Z11, Z5, Z16
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD213PD      Z8, Z5, Z13
+	VFMADD213PD      Z10, Z6, Z14
+	VFMADD213PD      Z11, Z7, Z15
+	VFMADD213PD      Z12, Z9, Z16
 	VADDPD           Z0, Z1, Z1
-	VADDPD           Z0, Z12, Z12
-	VADDPD           Z0, Z6, Z6
-	VADDPD           Z0, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z2
-	VMULPD.BCST      actkernconst<>+5488(SB), Z12, Z3
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z4
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z5
-	VRNDSCALEPD      $0x09, Z2, Z2
-	VRNDSCALEPD      $0x09, Z3, Z3
-	VRNDSCALEPD      $0x09, Z4, Z4
+	VADDPD           Z0, Z2, Z2
+	VADDPD           Z0, Z3, Z3
+	VADDPD           Z0, Z4, Z4
+	VMULPD.BCST      actkernconst<>+5488(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+5488(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+5488(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z8
 	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z2
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z12, Z3
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z4
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+1104(SB), Z2, Z1
-	VMULPD.BCST      actkernconst<>+1104(SB), Z3, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z4, Z7
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
-	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z2
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z6, Z3
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z7, Z4
-	VFMADD231PD.BCST actkernconst<>+5328(SB), Z8, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z1
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z2
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z4
+	VRNDSCALEPD      $0x09, Z1, Z1
+	VRNDSCALEPD      $0x09, Z2, Z2
+	VRNDSCALEPD      $0x09, Z3, Z3
+	VRNDSCALEPD      $0x09, Z4, Z4
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+5328(SB), Z4, Z8
 	VBROADCASTSD     actkernconst<>+1104(SB), Z9
-	VCMPPD           $0x11, Z2, Z9, K2
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z3, Z2, K3
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z4, Z2, K4
-	VBROADCASTSD     actkernconst<>+1104(SB), Z2
-	VCMPPD           $0x11, Z5, Z2, K5
+	VCMPPD           $0x11, Z5, Z9, K2
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z6, Z5, K3
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z7, Z5, K4
+	VBROADCASTSD     actkernconst<>+1104(SB), Z5
+	VCMPPD           $0x11, Z8, Z5, K5
 	VBLENDMPD        Z13, Z17, K2, Z13
 	VBLENDMPD        Z14, Z18, K3, Z14
 	VBLENDMPD        Z15, Z19, K4, Z15
 	VBLENDMPD        Z16, Z20, K5, Z16
 	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z6
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z7
-	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z8
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+5328(SB), Z0, Z4
 	VMULPD           Z1, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD           Z8, Z16, Z16
+	VMULPD           Z2, Z14, Z14
+	VMULPD           Z3, Z15, Z15
+	VMULPD           Z4, Z16, Z16
 	VMULPD.BCST      (SP), Z13, Z13
 	VMULPD.BCST      (SP), Z14, Z14
 	VMULPD.BCST      (SP), Z15, Z15
@@ -59225,7 +58283,7 @@ single:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -59234,13 +58292,13 @@ single:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -59261,13 +58319,13 @@ single:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -59298,7 +58356,7 @@ single:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -59313,12 +58371,12 @@ single:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -59368,7 +58426,7 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -59377,25 +58435,11 @@ single:
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z2
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z3, Z9
-	VADDPD           Z8, Z2, Z10
-	VSUBPD           Z2, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z2, Z2
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z2, Z2
-	VSUBPD           Z9, Z2, Z2
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z2
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z2, Z7
-	VADDPD           Z7, Z10, Z2
-	VSUBPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
 	VBROADCASTSD     actkernconst<>+5440(SB), Z4
@@ -59459,7 +58503,7 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+5360(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
 	VSUBPD.BCST      actkernconst<>+5560(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5504(SB), Z4, Z5
+	VFMADD231PD.BCST actkernconst<>+5496(SB), Z4, Z5
 	VBROADCASTSD     actkernconst<>+5368(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
@@ -59468,13 +58512,13 @@ tail:
 	VSUBPD.BCST      actkernconst<>+5312(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K4, Z6
 	VBROADCASTSD     actkernconst<>+5376(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z7
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z4, K4, Z7
 	VBROADCASTSD     actkernconst<>+5384(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z8
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z4, K4, Z8
 	VBROADCASTSD     actkernconst<>+5392(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z9
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z4, K4, Z9
 	VBROADCASTSD     actkernconst<>+5400(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z4, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z4, K4, Z10
 	VBROADCASTSD     actkernconst<>+5408(SB), Z4
 	VBLENDMPD.BCST   actkernconst<>+5600(SB), Z4, K4, Z11
 	VBROADCASTSD     actkernconst<>+5416(SB), Z4
@@ -59495,13 +58539,13 @@ tail:
 	VBROADCASTSD     actkernconst<>+5432(SB), Z6
 	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z6, K4, Z14
 	VBROADCASTSD     actkernconst<>+5280(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z15
+	VBLENDMPD.BCST   actkernconst<>+5504(SB), Z6, K4, Z15
 	VBROADCASTSD     actkernconst<>+5288(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+5512(SB), Z6, K4, Z16
 	VBROADCASTSD     actkernconst<>+5296(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z17
+	VBLENDMPD.BCST   actkernconst<>+5520(SB), Z6, K4, Z17
 	VBROADCASTSD     actkernconst<>+5304(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5536(SB), Z6, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+5528(SB), Z6, K4, Z18
 	VBROADCASTSD     actkernconst<>+1112(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K4
 	VSUBPD.BCST      actkernconst<>+1112(SB), Z4, Z6
@@ -59532,7 +58576,7 @@ tail:
 	VBLENDMPD        Z18, Z17, K4, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5504(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+5496(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
 	VADDPD.BCST      actkernconst<>+5624(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
@@ -59547,12 +58591,12 @@ tail:
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5544(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5536(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+5536(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5552(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5552(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+5544(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+5544(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
@@ -59602,7 +58646,7 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z4
 	VMULPD.BCST      actkernconst<>+5472(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5496(SB), Z11, Z7
+	VFMADD132PD.BCST actkernconst<>+5552(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
@@ -59611,25 +58655,11 @@ tail:
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z7
 	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z2
-	VMULPD.BCST      actkernconst<>+5496(SB), Z3, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z3, Z9
-	VADDPD           Z8, Z2, Z10
-	VSUBPD           Z2, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z2, Z2
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z2, Z2
-	VSUBPD           Z9, Z2, Z2
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z7, Z2
 	VFMADD132PD.BCST actkernconst<>+5656(SB), Z2, Z7
-	VADDPD           Z7, Z10, Z2
-	VSUBPD           Z10, Z2, Z10
-	VSUBPD           Z10, Z7, Z7
 	VBLENDMPD        Z5, Z3, K3, Z5
-	VBLENDMPD        Z6, Z2, K3, Z6
-	VBLENDMPD        Z4, Z7, K3, Z4
 	VADDPD           Z4, Z6, Z6
+	VBLENDMPD        Z6, Z7, K3, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
 	VBROADCASTSD     actkernconst<>+5440(SB), Z4
@@ -59748,9 +58778,9 @@ loop:
 	VSUBPD      actkernconst<>+6944(SB), Y7, Y10
 	VMOVUPD     Y9, 192(SP)
 	VSUBPD      actkernconst<>+6944(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+6720(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+6720(SB), Y1, Y10
-	VFMADD231PD actkernconst<>+6720(SB), Y0, Y9
+	VFMADD231PD actkernconst<>+6688(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+6688(SB), Y1, Y10
+	VFMADD231PD actkernconst<>+6688(SB), Y0, Y9
 	VMOVUPD     Y2, 224(SP)
 	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VSUBPD      Y6, Y2, Y6
@@ -59839,39 +58869,39 @@ loop:
 	VBLENDVPD   Y10, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y1
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+6208(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y7
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y2
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 576(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 640(SP)
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 672(SP)
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6336(SB), Y0
 	VMOVUPD     Y11, 736(SP)
 	VBLENDVPD   Y9, actkernconst<>+7104(SB), Y0, Y11
@@ -59973,37 +59003,37 @@ loop:
 	VBLENDVPD   Y9, actkernconst<>+7072(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y9
 	VMOVUPD     actkernconst<>+1664(SB), Y7
 	VMOVUPD     Y9, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y9
@@ -60238,9 +59268,9 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y6, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y1
-	VADDPD      actkernconst<>+6720(SB), Y2, Y4
-	VADDPD      actkernconst<>+6720(SB), Y10, Y6
-	VADDPD      actkernconst<>+6720(SB), Y14, Y7
+	VADDPD      actkernconst<>+6688(SB), Y2, Y4
+	VADDPD      actkernconst<>+6688(SB), Y10, Y6
+	VADDPD      actkernconst<>+6688(SB), Y14, Y7
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y4, Y11
 	VANDPD      actkernconst<>+5760(SB), Y11, Y9
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y4, Y11
@@ -60544,29 +59574,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+6880(SB), Y1, Y12
+	VADDPD      actkernconst<>+6848(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y10, 896(SP)
-	VADDPD      actkernconst<>+6880(SB), Y14, Y10
+	VADDPD      actkernconst<>+6848(SB), Y14, Y10
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+6880(SB), Y9, Y2
-	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
-	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VADDPD      actkernconst<>+6848(SB), Y9, Y2
+	VSUBPD      actkernconst<>+6848(SB), Y12, Y12
+	VSUBPD      actkernconst<>+6848(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6848(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+6912(SB), Y11, Y2
-	VADDPD      actkernconst<>+6912(SB), Y4, Y10
-	VADDPD      actkernconst<>+6912(SB), Y6, Y12
-	VSUBPD      actkernconst<>+6912(SB), Y2, Y2
-	VSUBPD      actkernconst<>+6912(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6912(SB), Y12, Y12
+	VADDPD      actkernconst<>+6880(SB), Y11, Y2
+	VADDPD      actkernconst<>+6880(SB), Y4, Y10
+	VADDPD      actkernconst<>+6880(SB), Y6, Y12
+	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
 	VSUBPD      Y2, Y11, Y11
 	VSUBPD      Y10, Y4, Y4
 	VSUBPD      Y12, Y6, Y6
@@ -60754,9 +59784,9 @@ loop:
 	VMULPD      actkernconst<>+6592(SB), Y4, Y4
 	VMULPD      actkernconst<>+6592(SB), Y6, Y6
 	VMULPD      actkernconst<>+6592(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+6688(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y8
+	VFMADD132PD actkernconst<>+6912(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+6912(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+6912(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -60778,214 +59808,151 @@ loop:
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     Y14, 352(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y14
-	VMOVUPD     Y12, 576(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VMOVUPD     Y11, 640(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y11
-	VFMADD231PD actkernconst<>+6592(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+6592(SB), Y12, Y8
-	VFMADD231PD actkernconst<>+6592(SB), Y11, Y10
-	VMOVUPD     Y6, 384(SP)
-	VMULPD      actkernconst<>+6688(SB), Y7, Y6
-	VMOVUPD     Y4, 416(SP)
-	VMULPD      actkernconst<>+6688(SB), Y9, Y4
-	VMOVUPD     Y3, 448(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
-	VFMADD213PD Y6, Y7, Y2
-	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
-	VFMADD213PD Y4, Y9, Y1
-	VMOVUPD     Y9, 512(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y3, Y13, Y9
-	VMOVUPD     Y13, 1120(SP)
-	VADDPD      Y6, Y5, Y13
-	VMOVUPD     Y0, 544(SP)
-	VADDPD      Y4, Y8, Y0
-	VMOVUPD     Y7, 704(SP)
-	VADDPD      Y3, Y10, Y7
-	VMOVUPD     Y11, 896(SP)
-	VSUBPD      Y5, Y13, Y11
-	VMOVUPD     Y12, 1216(SP)
-	VSUBPD      Y8, Y0, Y12
-	VMOVUPD     Y14, 1408(SP)
-	VSUBPD      Y10, Y7, Y14
-	VMOVUPD     Y9, 1440(SP)
-	VSUBPD      Y11, Y13, Y9
-	VMOVUPD     Y13, 1536(SP)
-	VSUBPD      Y12, Y0, Y13
-	VMOVUPD     Y0, 1056(SP)
-	VSUBPD      Y14, Y7, Y0
-	VSUBPD      Y9, Y5, Y5
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y0, Y10, Y10
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y12, Y4, Y4
-	VSUBPD      Y14, Y3, Y3
-	VADDPD      Y6, Y5, Y5
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y3, Y10, Y10
-	VSUBPD      Y2, Y5, Y5
-	VSUBPD      Y1, Y8, Y8
-	VSUBPD      1440(SP), Y10, Y10
-	VMOVUPD     1408(SP), Y0
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y0
-	VMOVUPD     1216(SP), Y1
-	VFMADD132PD actkernconst<>+7328(SB), Y8, Y1
-	VMOVUPD     896(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y10, Y2
-	VMOVUPD     1536(SP), Y3
-	VADDPD      Y0, Y3, Y4
-	VMOVUPD     1056(SP), Y5
-	VADDPD      Y1, Y5, Y6
-	VADDPD      Y2, Y7, Y8
-	VSUBPD      Y3, Y4, Y3
-	VSUBPD      Y5, Y6, Y5
-	VSUBPD      Y7, Y8, Y7
-	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VSUBPD      Y7, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VMOVUPD     704(SP), Y5
-	VBLENDVPD   Y3, 544(SP), Y5, Y5
+	VMOVUPD     Y6, 352(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y6
+	VMOVUPD     Y14, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y9, Y14
+	VMOVUPD     Y4, 640(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+6592(SB), Y6, Y5
+	VFMADD231PD actkernconst<>+6592(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+6592(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y6
+	VFMADD132PD actkernconst<>+7328(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y10, Y4
+	VMOVUPD     288(SP), Y5
+	VBLENDVPD   Y5, Y0, Y7, Y0
 	VMOVUPD     256(SP), Y7
-	VMOVUPD     512(SP), Y9
-	VBLENDVPD   Y7, 832(SP), Y9, Y9
-	VMOVUPD     224(SP), Y10
-	VMOVUPD     1120(SP), Y11
-	VBLENDVPD   Y10, 480(SP), Y11, Y11
-	VBLENDVPD   Y3, 448(SP), Y4, Y4
-	VBLENDVPD   Y7, 416(SP), Y6, Y6
-	VBLENDVPD   Y10, 384(SP), Y8, Y8
-	VBLENDVPD   Y3, 640(SP), Y0, Y3
-	VBLENDVPD   Y7, 576(SP), Y1, Y7
-	VBLENDVPD   Y10, 352(SP), Y2, Y10
-	VADDPD      Y3, Y4, Y4
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y10, Y8, Y8
-	VMULPD      Y4, Y4, Y0
-	VMULPD      Y6, Y6, Y1
-	VMULPD      Y8, Y8, Y2
-	VMULPD      Y0, Y4, Y3
-	VMULPD      Y1, Y6, Y7
-	VMULPD      Y2, Y8, Y10
+	VBLENDVPD   Y7, Y1, Y9, Y1
+	VMOVUPD     224(SP), Y8
+	VBLENDVPD   Y8, Y2, Y13, Y2
+	VADDPD      Y11, Y3, Y3
+	VMOVUPD     640(SP), Y9
+	VADDPD      Y12, Y9, Y9
+	VMOVUPD     352(SP), Y10
+	VADDPD      576(SP), Y10, Y10
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VBLENDVPD   Y7, Y9, Y14, Y7
+	VBLENDVPD   Y8, Y10, Y4, Y8
+	VMULPD      Y5, Y5, Y3
+	VMULPD      Y7, Y7, Y4
+	VMULPD      Y8, Y8, Y6
+	VMULPD      Y3, Y5, Y9
+	VMULPD      Y4, Y7, Y10
+	VMULPD      Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6464(SB), Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y14
-	VFMADD213PD Y4, Y3, Y12
-	VFMADD213PD Y6, Y7, Y13
-	VFMADD213PD Y8, Y10, Y14
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y2, Y2, Y6
-	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y14
+	VFMADD213PD Y5, Y9, Y12
+	VFMADD213PD Y7, Y10, Y13
+	VFMADD213PD Y8, Y11, Y14
+	VMULPD      Y3, Y3, Y5
+	VMULPD      Y4, Y4, Y7
+	VMULPD      Y6, Y6, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y10
-	VMOVUPD     Y14, 352(SP)
+	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y11
+	VMOVUPD     Y14, 224(SP)
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y0
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y4
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y2
-	VFMADD213PD Y0, Y3, Y7
-	VFMADD213PD Y1, Y4, Y8
-	VFMADD213PD Y2, Y6, Y10
-	VADDPD      actkernconst<>+192(SB), Y5, Y5
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
-	VADDPD      actkernconst<>+192(SB), Y11, Y11
-	VMULPD      actkernconst<>+6656(SB), Y5, Y0
-	VMULPD      actkernconst<>+6656(SB), Y9, Y1
-	VMULPD      actkernconst<>+6656(SB), Y11, Y2
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y1, Y1
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6624(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6624(SB), Y9, Y1
-	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
-	VMULPD      actkernconst<>+1632(SB), Y0, Y3
-	VMULPD      actkernconst<>+1632(SB), Y1, Y4
-	VMULPD      actkernconst<>+1632(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y6
+	VFMADD213PD Y3, Y5, Y9
+	VFMADD213PD Y4, Y7, Y10
+	VFMADD213PD Y6, Y8, Y11
+	VADDPD      actkernconst<>+192(SB), Y0, Y0
+	VADDPD      actkernconst<>+192(SB), Y1, Y1
+	VADDPD      actkernconst<>+192(SB), Y2, Y2
+	VMULPD      actkernconst<>+6656(SB), Y0, Y3
+	VMULPD      actkernconst<>+6656(SB), Y1, Y4
+	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y0
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+6016(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6624(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
+	VMULPD      actkernconst<>+1632(SB), Y3, Y0
+	VMULPD      actkernconst<>+1632(SB), Y4, Y1
+	VMULPD      actkernconst<>+1632(SB), Y5, Y2
+	VROUNDPD    $0x09, Y0, Y0
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y2, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6016(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y0, Y6, Y0
+	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y1, Y6, Y1
+	VCMPPD      $0x11, Y4, Y6, Y4
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y2, Y6, Y2
-	VBLENDVPD   Y0, Y7, Y12, Y0
-	VBLENDVPD   Y1, Y8, Y13, Y1
-	VMOVUPD     352(SP), Y6
-	VBLENDVPD   Y2, Y10, Y6, Y2
+	VCMPPD      $0x11, Y5, Y6, Y5
+	VBLENDVPD   Y3, Y9, Y12, Y3
+	VBLENDVPD   Y4, Y10, Y13, Y4
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y5, Y11, Y6, Y5
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y5
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
+	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y2, Y5, Y5
+	VMULPD      (SP), Y3, Y3
+	VMULPD      (SP), Y4, Y4
+	VMULPD      (SP), Y5, Y5
+	VMOVUPD     192(SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y3, Y0
+	VMOVUPD     160(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y4, Y1
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
+	VCVTPS2PD   (DX), Y3
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
 	VMULPD      Y3, Y0, Y0
 	VMULPD      Y4, Y1, Y1
 	VMULPD      Y5, Y2, Y2
-	VMULPD      (SP), Y0, Y0
-	VMULPD      (SP), Y1, Y1
-	VMULPD      (SP), Y2, Y2
-	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y0, Y3
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y4
-	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y4, Y0, Y0
-	VMULPD      Y5, Y1, Y1
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     96(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
 	VMOVUPD     64(SP), Y5
 	VCMPPD      $0x03, Y5, Y5, Y6
 	VMOVUPD     32(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VBLENDVPD   Y6, Y5, Y0, Y6
-	VBLENDVPD   Y8, Y7, Y1, Y8
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y6, Y5, Y1, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VCVTPD2PSY  Y4, X4
 	VMOVUPS     X4, (AX)
 	VCVTPD2PSY  Y6, X6
@@ -61019,7 +59986,7 @@ single:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -61048,13 +60015,13 @@ single:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -61078,15 +60045,15 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -61140,7 +60107,7 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -61235,12 +60202,12 @@ single:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -61291,7 +60258,7 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -61301,43 +60268,29 @@ single:
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y5, Y0
-	VMULPD      actkernconst<>+6688(SB), Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6688(SB), Y7
-	VFMADD213PD Y6, Y4, Y7
-	VADDPD      Y6, Y0, Y8
-	VSUBPD      Y0, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y0, Y0
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y0, Y0
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y0
 	VFMADD132PD actkernconst<>+7328(SB), Y0, Y5
-	VADDPD      Y5, Y8, Y0
-	VSUBPD      Y8, Y0, Y8
-	VSUBPD      Y8, Y5, Y5
-	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y2, Y4, Y2
-	VBLENDVPD   Y6, Y3, Y0, Y3
-	VBLENDVPD   Y6, Y1, Y5, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y0, Y3, Y1
-	VMOVUPD     actkernconst<>+6464(SB), Y4
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y4
-	VFMADD213PD Y3, Y1, Y4
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y0, Y3, Y5, Y0
 	VMULPD      Y0, Y0, Y1
+	VMULPD      Y1, Y0, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y0, Y3, Y4
+	VMULPD      Y1, Y1, Y0
 	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
-	VFMADD213PD Y0, Y1, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y5, Y1
+	VFMADD213PD Y1, Y0, Y3
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
 	VMULPD      actkernconst<>+6656(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
@@ -61392,7 +60345,7 @@ tail:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -61421,13 +60374,13 @@ tail:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -61451,15 +60404,15 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -61513,7 +60466,7 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -61608,12 +60561,12 @@ tail:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -61664,7 +60617,7 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -61674,43 +60627,29 @@ tail:
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y5, Y0
-	VMULPD      actkernconst<>+6688(SB), Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6688(SB), Y7
-	VFMADD213PD Y6, Y4, Y7
-	VADDPD      Y6, Y0, Y8
-	VSUBPD      Y0, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y0, Y0
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y0, Y0
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y0
 	VFMADD132PD actkernconst<>+7328(SB), Y0, Y5
-	VADDPD      Y5, Y8, Y0
-	VSUBPD      Y8, Y0, Y8
-	VSUBPD      Y8, Y5, Y5
-	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y2, Y4, Y2
-	VBLENDVPD   Y6, Y3, Y0, Y3
-	VBLENDVPD   Y6, Y1, Y5, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y0, Y3, Y1
-	VMOVUPD     actkernconst<>+6464(SB), Y4
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y4
-	VFMADD213PD Y3, Y1, Y4
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y0, Y3, Y5, Y0
 	VMULPD      Y0, Y0, Y1
+	VMULPD      Y1, Y0, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y0, Y3, Y4
+	VMULPD      Y1, Y1, Y0
 	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
-	VFMADD213PD Y0, Y1, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y5, Y1
+	VFMADD213PD Y1, Y0, Y3
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
 	VMULPD      actkernconst<>+6656(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
@@ -61815,9 +60754,9 @@ loop:
 	VSUBPD      actkernconst<>+6944(SB), Y7, Y10
 	VMOVUPD     Y9, 192(SP)
 	VSUBPD      actkernconst<>+6944(SB), Y8, Y9
-	VFMADD231PD actkernconst<>+6720(SB), Y12, Y11
-	VFMADD231PD actkernconst<>+6720(SB), Y1, Y10
-	VFMADD231PD actkernconst<>+6720(SB), Y0, Y9
+	VFMADD231PD actkernconst<>+6688(SB), Y12, Y11
+	VFMADD231PD actkernconst<>+6688(SB), Y1, Y10
+	VFMADD231PD actkernconst<>+6688(SB), Y0, Y9
 	VMOVUPD     Y2, 224(SP)
 	VMOVUPD     actkernconst<>+6176(SB), Y2
 	VSUBPD      Y6, Y2, Y6
@@ -61906,39 +60845,39 @@ loop:
 	VBLENDVPD   Y10, Y14, Y1, Y14
 	VBLENDVPD   Y13, Y5, Y0, Y5
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y1
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y0, Y1
 	VMOVUPD     actkernconst<>+6208(SB), Y0
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y12
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y0, Y12
 	VMOVUPD     actkernconst<>+6208(SB), Y0
 	VMOVUPD     Y4, 416(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y4
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y3, 448(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y0, Y3
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y7, 480(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y7
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y0, Y7
 	VMOVUPD     actkernconst<>+6240(SB), Y0
 	VMOVUPD     Y6, 512(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y6
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y0, Y6
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y2
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y0, Y2
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 576(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6272(SB), Y0
 	VMOVUPD     Y11, 608(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 640(SP)
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 672(SP)
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y0
 	VMOVUPD     Y11, 704(SP)
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y0, Y11
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y0, Y11
 	VMOVUPD     actkernconst<>+6336(SB), Y0
 	VMOVUPD     Y11, 736(SP)
 	VBLENDVPD   Y9, actkernconst<>+7104(SB), Y0, Y11
@@ -62040,37 +60979,37 @@ loop:
 	VBLENDVPD   Y9, actkernconst<>+7072(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1120(SP)
-	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1152(SP)
-	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y7
 	VMOVUPD     Y3, 1184(SP)
-	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6720(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1216(SP)
-	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1248(SP)
-	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5856(SB), Y7
 	VMOVUPD     Y3, 1280(SP)
-	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6752(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1312(SP)
-	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y13, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1344(SP)
-	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y10, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5888(SB), Y7
 	VMOVUPD     Y3, 1376(SP)
-	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y3
+	VBLENDVPD   Y9, actkernconst<>+6784(SB), Y7, Y3
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y13, actkernconst<>+6848(SB), Y7, Y13
+	VBLENDVPD   Y13, actkernconst<>+6816(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y10, actkernconst<>+6848(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6816(SB), Y7, Y10
 	VMOVUPD     actkernconst<>+5920(SB), Y7
-	VBLENDVPD   Y9, actkernconst<>+6848(SB), Y7, Y9
+	VBLENDVPD   Y9, actkernconst<>+6816(SB), Y7, Y9
 	VMOVUPD     actkernconst<>+1664(SB), Y7
 	VMOVUPD     Y9, 1408(SP)
 	VCMPPD      $0x12, Y0, Y7, Y9
@@ -62305,9 +61244,9 @@ loop:
 	VADDPD      actkernconst<>+160(SB), Y6, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y1
-	VADDPD      actkernconst<>+6720(SB), Y2, Y4
-	VADDPD      actkernconst<>+6720(SB), Y10, Y6
-	VADDPD      actkernconst<>+6720(SB), Y14, Y7
+	VADDPD      actkernconst<>+6688(SB), Y2, Y4
+	VADDPD      actkernconst<>+6688(SB), Y10, Y6
+	VADDPD      actkernconst<>+6688(SB), Y14, Y7
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y4, Y11
 	VANDPD      actkernconst<>+5760(SB), Y11, Y9
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y4, Y11
@@ -62611,29 +61550,29 @@ loop:
 	VADDPD      Y12, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1120(SP), Y1
-	VADDPD      actkernconst<>+6880(SB), Y1, Y12
+	VADDPD      actkernconst<>+6848(SB), Y1, Y12
 	VMOVUPD     832(SP), Y14
 	VMOVUPD     Y10, 896(SP)
-	VADDPD      actkernconst<>+6880(SB), Y14, Y10
+	VADDPD      actkernconst<>+6848(SB), Y14, Y10
 	VMOVUPD     Y9, 1408(SP)
 	VMOVUPD     640(SP), Y9
 	VMOVUPD     Y2, 1536(SP)
-	VADDPD      actkernconst<>+6880(SB), Y9, Y2
-	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
-	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VADDPD      actkernconst<>+6848(SB), Y9, Y2
+	VSUBPD      actkernconst<>+6848(SB), Y12, Y12
+	VSUBPD      actkernconst<>+6848(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6848(SB), Y2, Y2
 	VSUBPD      Y12, Y1, Y1
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y2, Y9, Y9
 	VADDPD      Y12, Y0, Y0
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y2, Y13, Y13
-	VADDPD      actkernconst<>+6912(SB), Y11, Y2
-	VADDPD      actkernconst<>+6912(SB), Y4, Y10
-	VADDPD      actkernconst<>+6912(SB), Y6, Y12
-	VSUBPD      actkernconst<>+6912(SB), Y2, Y2
-	VSUBPD      actkernconst<>+6912(SB), Y10, Y10
-	VSUBPD      actkernconst<>+6912(SB), Y12, Y12
+	VADDPD      actkernconst<>+6880(SB), Y11, Y2
+	VADDPD      actkernconst<>+6880(SB), Y4, Y10
+	VADDPD      actkernconst<>+6880(SB), Y6, Y12
+	VSUBPD      actkernconst<>+6880(SB), Y2, Y2
+	VSUBPD      actkernconst<>+6880(SB), Y10, Y10
+	VSUBPD      actkernconst<>+6880(SB), Y12, Y12
 	VSUBPD      Y2, Y11, Y11
 	VSUBPD      Y10, Y4, Y4
 	VSUBPD      Y12, Y6, Y6
@@ -62821,9 +61760,9 @@ loop:
 	VMULPD      actkernconst<>+6592(SB), Y4, Y4
 	VMULPD      actkernconst<>+6592(SB), Y6, Y6
 	VMULPD      actkernconst<>+6592(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+6688(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+6688(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+6688(SB), Y13, Y8
+	VFMADD132PD actkernconst<>+6912(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+6912(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+6912(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -62845,214 +61784,151 @@ loop:
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VMOVUPD     Y14, 352(SP)
-	VXORPD      actkernconst<>+128(SB), Y7, Y14
-	VMOVUPD     Y12, 576(SP)
-	VXORPD      actkernconst<>+128(SB), Y9, Y12
-	VMOVUPD     Y11, 640(SP)
-	VXORPD      actkernconst<>+128(SB), Y13, Y11
-	VFMADD231PD actkernconst<>+6592(SB), Y14, Y5
-	VFMADD231PD actkernconst<>+6592(SB), Y12, Y8
-	VFMADD231PD actkernconst<>+6592(SB), Y11, Y10
-	VMOVUPD     Y6, 384(SP)
-	VMULPD      actkernconst<>+6688(SB), Y7, Y6
-	VMOVUPD     Y4, 416(SP)
-	VMULPD      actkernconst<>+6688(SB), Y9, Y4
-	VMOVUPD     Y3, 448(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y3
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VXORPD      actkernconst<>+128(SB), Y4, Y4
-	VXORPD      actkernconst<>+128(SB), Y3, Y3
-	VMOVUPD     Y2, 480(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y2
-	VFMADD213PD Y6, Y7, Y2
-	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
-	VFMADD213PD Y4, Y9, Y1
-	VMOVUPD     Y9, 512(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y9
-	VFMADD213PD Y3, Y13, Y9
-	VMOVUPD     Y13, 1120(SP)
-	VADDPD      Y6, Y5, Y13
-	VMOVUPD     Y0, 544(SP)
-	VADDPD      Y4, Y8, Y0
-	VMOVUPD     Y7, 704(SP)
-	VADDPD      Y3, Y10, Y7
-	VMOVUPD     Y11, 896(SP)
-	VSUBPD      Y5, Y13, Y11
-	VMOVUPD     Y12, 1216(SP)
-	VSUBPD      Y8, Y0, Y12
-	VMOVUPD     Y14, 1408(SP)
-	VSUBPD      Y10, Y7, Y14
-	VMOVUPD     Y9, 1440(SP)
-	VSUBPD      Y11, Y13, Y9
-	VMOVUPD     Y13, 1536(SP)
-	VSUBPD      Y12, Y0, Y13
-	VMOVUPD     Y0, 1056(SP)
-	VSUBPD      Y14, Y7, Y0
-	VSUBPD      Y9, Y5, Y5
-	VSUBPD      Y13, Y8, Y8
-	VSUBPD      Y0, Y10, Y10
-	VSUBPD      Y11, Y6, Y6
-	VSUBPD      Y12, Y4, Y4
-	VSUBPD      Y14, Y3, Y3
-	VADDPD      Y6, Y5, Y5
-	VADDPD      Y4, Y8, Y8
-	VADDPD      Y3, Y10, Y10
-	VSUBPD      Y2, Y5, Y5
-	VSUBPD      Y1, Y8, Y8
-	VSUBPD      1440(SP), Y10, Y10
-	VMOVUPD     1408(SP), Y0
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y0
-	VMOVUPD     1216(SP), Y1
-	VFMADD132PD actkernconst<>+7328(SB), Y8, Y1
-	VMOVUPD     896(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y10, Y2
-	VMOVUPD     1536(SP), Y3
-	VADDPD      Y0, Y3, Y4
-	VMOVUPD     1056(SP), Y5
-	VADDPD      Y1, Y5, Y6
-	VADDPD      Y2, Y7, Y8
-	VSUBPD      Y3, Y4, Y3
-	VSUBPD      Y5, Y6, Y5
-	VSUBPD      Y7, Y8, Y7
-	VSUBPD      Y3, Y0, Y0
-	VSUBPD      Y5, Y1, Y1
-	VSUBPD      Y7, Y2, Y2
-	VMOVUPD     288(SP), Y3
-	VMOVUPD     704(SP), Y5
-	VBLENDVPD   Y3, 544(SP), Y5, Y5
+	VMOVUPD     Y6, 352(SP)
+	VXORPD      actkernconst<>+128(SB), Y7, Y6
+	VMOVUPD     Y14, 576(SP)
+	VXORPD      actkernconst<>+128(SB), Y9, Y14
+	VMOVUPD     Y4, 640(SP)
+	VXORPD      actkernconst<>+128(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+6592(SB), Y6, Y5
+	VFMADD231PD actkernconst<>+6592(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+6592(SB), Y4, Y10
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y8
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y10
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y6
+	VFMADD132PD actkernconst<>+7328(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y10, Y4
+	VMOVUPD     288(SP), Y5
+	VBLENDVPD   Y5, Y0, Y7, Y0
 	VMOVUPD     256(SP), Y7
-	VMOVUPD     512(SP), Y9
-	VBLENDVPD   Y7, 832(SP), Y9, Y9
-	VMOVUPD     224(SP), Y10
-	VMOVUPD     1120(SP), Y11
-	VBLENDVPD   Y10, 480(SP), Y11, Y11
-	VBLENDVPD   Y3, 448(SP), Y4, Y4
-	VBLENDVPD   Y7, 416(SP), Y6, Y6
-	VBLENDVPD   Y10, 384(SP), Y8, Y8
-	VBLENDVPD   Y3, 640(SP), Y0, Y3
-	VBLENDVPD   Y7, 576(SP), Y1, Y7
-	VBLENDVPD   Y10, 352(SP), Y2, Y10
-	VADDPD      Y3, Y4, Y4
-	VADDPD      Y7, Y6, Y6
-	VADDPD      Y10, Y8, Y8
-	VMULPD      Y4, Y4, Y0
-	VMULPD      Y6, Y6, Y1
-	VMULPD      Y8, Y8, Y2
-	VMULPD      Y0, Y4, Y3
-	VMULPD      Y1, Y6, Y7
-	VMULPD      Y2, Y8, Y10
+	VBLENDVPD   Y7, Y1, Y9, Y1
+	VMOVUPD     224(SP), Y8
+	VBLENDVPD   Y8, Y2, Y13, Y2
+	VADDPD      Y11, Y3, Y3
+	VMOVUPD     640(SP), Y9
+	VADDPD      Y12, Y9, Y9
+	VMOVUPD     352(SP), Y10
+	VADDPD      576(SP), Y10, Y10
+	VBLENDVPD   Y5, Y3, Y6, Y5
+	VBLENDVPD   Y7, Y9, Y14, Y7
+	VBLENDVPD   Y8, Y10, Y4, Y8
+	VMULPD      Y5, Y5, Y3
+	VMULPD      Y7, Y7, Y4
+	VMULPD      Y8, Y8, Y6
+	VMULPD      Y3, Y5, Y9
+	VMULPD      Y4, Y7, Y10
+	VMULPD      Y6, Y8, Y11
 	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y1, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6464(SB), Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y14
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y1, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y14
-	VFMADD213PD Y4, Y3, Y12
-	VFMADD213PD Y6, Y7, Y13
-	VFMADD213PD Y8, Y10, Y14
-	VMULPD      Y0, Y0, Y3
-	VMULPD      Y1, Y1, Y4
-	VMULPD      Y2, Y2, Y6
-	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y1, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y14
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y14
+	VFMADD213PD Y5, Y9, Y12
+	VFMADD213PD Y7, Y10, Y13
+	VFMADD213PD Y8, Y11, Y14
+	VMULPD      Y3, Y3, Y5
+	VMULPD      Y4, Y4, Y7
+	VMULPD      Y6, Y6, Y8
+	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
 	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y1, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y10
-	VMOVUPD     Y14, 352(SP)
+	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+6528(SB), Y11
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y11
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y11
+	VMOVUPD     Y14, 224(SP)
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y0
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y4
 	VMOVUPD     actkernconst<>+2816(SB), Y14
-	VFMADD213PD actkernconst<>+192(SB), Y14, Y2
-	VFMADD213PD Y0, Y3, Y7
-	VFMADD213PD Y1, Y4, Y8
-	VFMADD213PD Y2, Y6, Y10
-	VADDPD      actkernconst<>+192(SB), Y5, Y5
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
-	VADDPD      actkernconst<>+192(SB), Y11, Y11
-	VMULPD      actkernconst<>+6656(SB), Y5, Y0
-	VMULPD      actkernconst<>+6656(SB), Y9, Y1
-	VMULPD      actkernconst<>+6656(SB), Y11, Y2
-	VROUNDPD    $0x09, Y0, Y0
-	VROUNDPD    $0x09, Y1, Y1
-	VROUNDPD    $0x09, Y2, Y2
-	VFMADD132PD actkernconst<>+6624(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6624(SB), Y9, Y1
-	VFMADD132PD actkernconst<>+6624(SB), Y11, Y2
-	VMULPD      actkernconst<>+1632(SB), Y0, Y3
-	VMULPD      actkernconst<>+1632(SB), Y1, Y4
-	VMULPD      actkernconst<>+1632(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+192(SB), Y14, Y6
+	VFMADD213PD Y3, Y5, Y9
+	VFMADD213PD Y4, Y7, Y10
+	VFMADD213PD Y6, Y8, Y11
+	VADDPD      actkernconst<>+192(SB), Y0, Y0
+	VADDPD      actkernconst<>+192(SB), Y1, Y1
+	VADDPD      actkernconst<>+192(SB), Y2, Y2
+	VMULPD      actkernconst<>+6656(SB), Y0, Y3
+	VMULPD      actkernconst<>+6656(SB), Y1, Y4
+	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y0
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y1
-	VFMADD231PD actkernconst<>+6016(SB), Y5, Y2
+	VFMADD132PD actkernconst<>+6624(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6624(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
+	VMULPD      actkernconst<>+1632(SB), Y3, Y0
+	VMULPD      actkernconst<>+1632(SB), Y4, Y1
+	VMULPD      actkernconst<>+1632(SB), Y5, Y2
+	VROUNDPD    $0x09, Y0, Y0
+	VROUNDPD    $0x09, Y1, Y1
+	VROUNDPD    $0x09, Y2, Y2
+	VFMADD231PD actkernconst<>+6016(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6016(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y0, Y6, Y0
+	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y1, Y6, Y1
+	VCMPPD      $0x11, Y4, Y6, Y4
 	VMOVUPD     actkernconst<>+1632(SB), Y6
-	VCMPPD      $0x11, Y2, Y6, Y2
-	VBLENDVPD   Y0, Y7, Y12, Y0
-	VBLENDVPD   Y1, Y8, Y13, Y1
-	VMOVUPD     352(SP), Y6
-	VBLENDVPD   Y2, Y10, Y6, Y2
+	VCMPPD      $0x11, Y5, Y6, Y5
+	VBLENDVPD   Y3, Y9, Y12, Y3
+	VBLENDVPD   Y4, Y10, Y13, Y4
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y5, Y11, Y6, Y5
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y4
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VMOVUPD     actkernconst<>+6016(SB), Y6
-	VFMADD213PD actkernconst<>+192(SB), Y6, Y5
+	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
+	VMULPD      Y0, Y3, Y3
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y2, Y5, Y5
+	VMULPD      (SP), Y3, Y3
+	VMULPD      (SP), Y4, Y4
+	VMULPD      (SP), Y5, Y5
+	VMOVUPD     192(SP), Y0
+	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y3, Y0
+	VMOVUPD     160(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y4, Y1
+	VMOVUPD     128(SP), Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
+	VCVTPS2PD   (DX), Y3
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
 	VMULPD      Y3, Y0, Y0
 	VMULPD      Y4, Y1, Y1
 	VMULPD      Y5, Y2, Y2
-	VMULPD      (SP), Y0, Y0
-	VMULPD      (SP), Y1, Y1
-	VMULPD      (SP), Y2, Y2
-	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y0, Y3
-	VMOVUPD     160(SP), Y0
-	VBLENDVPD   Y0, actkernconst<>+4032(SB), Y1, Y0
-	VMOVUPD     128(SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+4032(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y4
-	VCVTPS2PD   32(DX), Y5
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y4, Y0, Y0
-	VMULPD      Y5, Y1, Y1
-	VMOVUPD     96(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     96(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y4
 	VMOVUPD     64(SP), Y5
 	VCMPPD      $0x03, Y5, Y5, Y6
 	VMOVUPD     32(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y4, Y2, Y3, Y4
-	VBLENDVPD   Y6, Y5, Y0, Y6
-	VBLENDVPD   Y8, Y7, Y1, Y8
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VBLENDVPD   Y6, Y5, Y1, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VCVTPD2PSY  Y4, X4
 	VMOVNTPS    X4, (AX)
 	VCVTPD2PSY  Y6, X6
@@ -63086,7 +61962,7 @@ single:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -63115,13 +61991,13 @@ single:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -63145,15 +62021,15 @@ single:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -63207,7 +62083,7 @@ single:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -63302,12 +62178,12 @@ single:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -63358,7 +62234,7 @@ single:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -63368,43 +62244,29 @@ single:
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y5, Y0
-	VMULPD      actkernconst<>+6688(SB), Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6688(SB), Y7
-	VFMADD213PD Y6, Y4, Y7
-	VADDPD      Y6, Y0, Y8
-	VSUBPD      Y0, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y0, Y0
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y0, Y0
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y0
 	VFMADD132PD actkernconst<>+7328(SB), Y0, Y5
-	VADDPD      Y5, Y8, Y0
-	VSUBPD      Y8, Y0, Y8
-	VSUBPD      Y8, Y5, Y5
-	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y2, Y4, Y2
-	VBLENDVPD   Y6, Y3, Y0, Y3
-	VBLENDVPD   Y6, Y1, Y5, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y0, Y3, Y1
-	VMOVUPD     actkernconst<>+6464(SB), Y4
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y4
-	VFMADD213PD Y3, Y1, Y4
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y0, Y3, Y5, Y0
 	VMULPD      Y0, Y0, Y1
+	VMULPD      Y1, Y0, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y0, Y3, Y4
+	VMULPD      Y1, Y1, Y0
 	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
-	VFMADD213PD Y0, Y1, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y5, Y1
+	VFMADD213PD Y1, Y0, Y3
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
 	VMULPD      actkernconst<>+6656(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
@@ -63459,7 +62321,7 @@ tail:
 	VFMADD213PD actkernconst<>+6144(SB), Y2, Y4
 	VROUNDPD    $0x09, Y4, Y4
 	VSUBPD      actkernconst<>+6944(SB), Y2, Y6
-	VFMADD231PD actkernconst<>+6720(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6688(SB), Y4, Y6
 	VMOVUPD     actkernconst<>+6176(SB), Y7
 	VSUBPD      Y2, Y7, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y9
@@ -63488,13 +62350,13 @@ tail:
 	VSUBPD      actkernconst<>+5952(SB), Y4, Y2
 	VBLENDVPD   Y8, Y2, Y4, Y2
 	VMOVUPD     actkernconst<>+6208(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y9
+	VBLENDVPD   Y8, actkernconst<>+6720(SB), Y4, Y9
 	VMOVUPD     actkernconst<>+6240(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y10
+	VBLENDVPD   Y8, actkernconst<>+6752(SB), Y4, Y10
 	VMOVUPD     actkernconst<>+6272(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y11
+	VBLENDVPD   Y8, actkernconst<>+6784(SB), Y4, Y11
 	VMOVUPD     actkernconst<>+6304(SB), Y4
-	VBLENDVPD   Y8, actkernconst<>+6848(SB), Y4, Y12
+	VBLENDVPD   Y8, actkernconst<>+6816(SB), Y4, Y12
 	VMOVUPD     actkernconst<>+6336(SB), Y4
 	VBLENDVPD   Y8, actkernconst<>+7104(SB), Y4, Y13
 	VMOVUPD     actkernconst<>+6368(SB), Y4
@@ -63518,15 +62380,15 @@ tail:
 	VBLENDVPD   Y0, actkernconst<>+7072(SB), Y2, Y3
 	VMOVUPD     actkernconst<>+5824(SB), Y2
 	VMOVUPD     Y5, 96(SP)
-	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y5
+	VBLENDVPD   Y0, actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+5856(SB), Y2
 	VMOVUPD     Y1, 128(SP)
-	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y1
+	VBLENDVPD   Y0, actkernconst<>+6752(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+5888(SB), Y2
 	VMOVUPD     Y7, 160(SP)
-	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y7
+	VBLENDVPD   Y0, actkernconst<>+6784(SB), Y2, Y7
 	VMOVUPD     actkernconst<>+5920(SB), Y2
-	VBLENDVPD   Y0, actkernconst<>+6848(SB), Y2, Y0
+	VBLENDVPD   Y0, actkernconst<>+6816(SB), Y2, Y0
 	VMOVUPD     actkernconst<>+1664(SB), Y2
 	VMOVUPD     Y6, 192(SP)
 	VCMPPD      $0x12, Y4, Y2, Y6
@@ -63580,7 +62442,7 @@ tail:
 	VADDPD      actkernconst<>+160(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6720(SB), Y1, Y2
+	VADDPD      actkernconst<>+6688(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+5728(SB), Y2, Y6
 	VANDPD      actkernconst<>+5760(SB), Y6, Y5
 	VCMPPD      $0x1e, actkernconst<>+5792(SB), Y2, Y6
@@ -63675,12 +62537,12 @@ tail:
 	VSUBPD      actkernconst<>+1600(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+6880(SB), Y5, Y1
-	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
+	VADDPD      actkernconst<>+6848(SB), Y5, Y1
+	VSUBPD      actkernconst<>+6848(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+6912(SB), Y6, Y1
-	VSUBPD      actkernconst<>+6912(SB), Y1, Y1
+	VADDPD      actkernconst<>+6880(SB), Y6, Y1
+	VSUBPD      actkernconst<>+6880(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -63731,7 +62593,7 @@ tail:
 	VXORPD      actkernconst<>+128(SB), Y0, Y1
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y1
 	VMULPD      actkernconst<>+6592(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+6688(SB), Y8, Y4
+	VFMADD132PD actkernconst<>+6912(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
@@ -63741,43 +62603,29 @@ tail:
 	VROUNDPD    $0x08, Y4, Y4
 	VXORPD      actkernconst<>+128(SB), Y4, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y5, Y0
-	VMULPD      actkernconst<>+6688(SB), Y4, Y6
-	VXORPD      actkernconst<>+128(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6688(SB), Y7
-	VFMADD213PD Y6, Y4, Y7
-	VADDPD      Y6, Y0, Y8
-	VSUBPD      Y0, Y8, Y9
-	VSUBPD      Y9, Y8, Y10
-	VSUBPD      Y10, Y0, Y0
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y0, Y0
-	VSUBPD      Y7, Y0, Y0
+	VFMADD231PD actkernconst<>+6912(SB), Y5, Y0
 	VFMADD132PD actkernconst<>+7328(SB), Y0, Y5
-	VADDPD      Y5, Y8, Y0
-	VSUBPD      Y8, Y0, Y8
-	VSUBPD      Y8, Y5, Y5
-	VMOVUPD     96(SP), Y6
-	VBLENDVPD   Y6, Y2, Y4, Y2
-	VBLENDVPD   Y6, Y3, Y0, Y3
-	VBLENDVPD   Y6, Y1, Y5, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y0
-	VMULPD      Y0, Y3, Y1
-	VMOVUPD     actkernconst<>+6464(SB), Y4
-	VFMADD213PD actkernconst<>+6496(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7360(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7392(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7424(SB), Y0, Y4
-	VFMADD213PD Y3, Y1, Y4
+	VMOVUPD     96(SP), Y0
+	VBLENDVPD   Y0, Y2, Y4, Y2
+	VADDPD      Y1, Y3, Y3
+	VBLENDVPD   Y0, Y3, Y5, Y0
 	VMULPD      Y0, Y0, Y1
+	VMULPD      Y1, Y0, Y3
+	VMOVUPD     actkernconst<>+6464(SB), Y4
+	VFMADD213PD actkernconst<>+6496(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+7424(SB), Y1, Y4
+	VFMADD213PD Y0, Y3, Y4
+	VMULPD      Y1, Y1, Y0
 	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VFMADD213PD actkernconst<>+6560(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7456(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7488(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7520(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+6560(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7456(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7488(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+7520(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2816(SB), Y5
-	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
-	VFMADD213PD Y0, Y1, Y3
+	VFMADD213PD actkernconst<>+192(SB), Y5, Y1
+	VFMADD213PD Y1, Y0, Y3
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
 	VMULPD      actkernconst<>+6656(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
@@ -63810,7 +62658,7 @@ done:
 
 // func sinBackwardUsualAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinBackwardUsualAVX512(SB), $536-76
+TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $24-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -63818,6 +62666,10 @@ TEXT ·sinBackwardUsualAVX512(SB), $536-76
 	VBROADCASTSD actkernconst<>+1104(SB), Z1
 	VBROADCASTSD actkernconst<>+5328(SB), Z2
 	VBROADCASTSD actkernconst<>+5336(SB), Z3
+	VBROADCASTSD actkernconst<>+5440(SB), Z4
+	VBROADCASTSD actkernconst<>+5448(SB), Z5
+	VBROADCASTSD actkernconst<>+5456(SB), Z6
+	VBROADCASTSD actkernconst<>+5464(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -63826,266 +62678,194 @@ TEXT ·sinBackwardUsualAVX512(SB), $536-76
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VMULPD.BCST      (SP), Z4, Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
-	VMULPD           Z1, Z12, Z12
-	VMULPD           Z1, Z13, Z13
-	VMULPD           Z1, Z14, Z14
-	VMULPD           Z1, Z15, Z15
-	VCMPPD           $0x12, Z12, Z3, K2
-	VCMPPD           $0x12, Z13, Z3, K3
-	VCMPPD           $0x12, Z14, Z3, K4
-	VCMPPD           $0x12, Z15, Z3, K5
-	VMULPD.BCST      actkernconst<>+5648(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+5648(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+5648(SB), Z11, Z15
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z16, Z8
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z17, Z9
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z18, Z10
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z19, Z11
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z20
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z21
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z22
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VBROADCASTSD     actkernconst<>+5496(SB), Z24
-	VFMADD213PD      Z20, Z12, Z24
-	VBROADCASTSD     actkernconst<>+5496(SB), Z25
-	VFMADD213PD      Z21, Z13, Z25
-	VBROADCASTSD     actkernconst<>+5496(SB), Z26
-	VFMADD213PD      Z22, Z14, Z26
-	VBROADCASTSD     actkernconst<>+5496(SB), Z27
-	VFMADD213PD      Z23, Z15, Z27
-	VADDPD           Z20, Z8, Z28
-	VADDPD           Z21, Z9, Z29
-	VADDPD           Z22, Z10, Z30
-	VADDPD           Z23, Z11, Z31
-	VMOVUPD          Z7, 8(SP)
-	VSUBPD           Z8, Z28, Z7
-	VMOVUPD          Z6, 72(SP)
-	VSUBPD           Z9, Z29, Z6
-	VMOVUPD          Z5, 136(SP)
-	VSUBPD           Z10, Z30, Z5
-	VMOVUPD          Z4, 200(SP)
-	VSUBPD           Z11, Z31, Z4
-	VMOVUPD          Z15, 264(SP)
-	VSUBPD           Z7, Z28, Z15
-	VMOVUPD          Z14, 328(SP)
-	VSUBPD           Z6, Z29, Z14
-	VMOVUPD          Z13, 392(SP)
-	VSUBPD           Z5, Z30, Z13
-	VMOVUPD          Z12, 456(SP)
-	VSUBPD           Z4, Z31, Z12
-	VSUBPD           Z15, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VSUBPD           Z13, Z10, Z10
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z7, Z20, Z20
-	VSUBPD           Z6, Z21, Z21
-	VSUBPD           Z5, Z22, Z22
-	VSUBPD           Z4, Z23, Z23
-	VADDPD           Z20, Z8, Z8
-	VADDPD           Z21, Z9, Z9
-	VADDPD           Z22, Z10, Z10
-	VADDPD           Z23, Z11, Z11
-	VSUBPD           Z24, Z8, Z8
-	VSUBPD           Z25, Z9, Z9
-	VSUBPD           Z26, Z10, Z10
-	VSUBPD           Z27, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z10, Z18
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z11, Z19
-	VADDPD           Z16, Z28, Z4
-	VADDPD           Z17, Z29, Z5
-	VADDPD           Z18, Z30, Z6
-	VADDPD           Z19, Z31, Z7
-	VSUBPD           Z28, Z4, Z28
-	VSUBPD           Z29, Z5, Z29
-	VSUBPD           Z30, Z6, Z30
-	VSUBPD           Z31, Z7, Z31
-	VSUBPD           Z28, Z16, Z16
-	VSUBPD           Z29, Z17, Z17
-	VSUBPD           Z30, Z18, Z18
-	VSUBPD           Z31, Z19, Z19
-	VADDPD           Z16, Z4, Z4
-	VADDPD           Z17, Z5, Z5
-	VADDPD           Z18, Z6, Z6
-	VADDPD           Z19, Z7, Z7
-	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z8, Z4, Z12
-	VMULPD           Z9, Z5, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z7, Z15
-	VBROADCASTSD     actkernconst<>+5440(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z19
-	VFMADD213PD      Z4, Z12, Z16
-	VFMADD213PD      Z5, Z13, Z17
-	VFMADD213PD      Z6, Z14, Z18
-	VFMADD213PD      Z7, Z15, Z19
-	VMULPD           Z8, Z8, Z4
-	VMULPD           Z9, Z9, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VBROADCASTSD     actkernconst<>+5456(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z15
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z4, Z12
-	VFMADD213PD      Z9, Z5, Z13
-	VFMADD213PD      Z10, Z6, Z14
-	VFMADD213PD      Z11, Z7, Z15
-	VMOVUPD          456(SP), Z4
-	VADDPD           Z0, Z4, Z4
-	VMOVUPD          392(SP), Z5
-	VADDPD           Z0, Z5, Z5
-	VMOVUPD          328(SP), Z6
-	VADDPD           Z0, Z6, Z6
-	VMOVUPD          264(SP), Z7
-	VADDPD           Z0, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z8
-	VMULPD.BCST      actkernconst<>+5488(SB), Z5, Z9
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z11
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VRNDSCALEPD      $0x09, Z10, Z10
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z8
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z5, Z9
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z10
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z11
-	VMULPD           Z1, Z8, Z4
-	VMULPD           Z1, Z9, Z5
-	VMULPD           Z1, Z10, Z6
-	VMULPD           Z1, Z11, Z7
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD231PD      Z4, Z2, Z8
-	VFMADD231PD      Z5, Z2, Z9
-	VFMADD231PD      Z6, Z2, Z10
-	VFMADD231PD      Z7, Z2, Z11
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
-	KMOVW            K5, 520(SP)
-	VCMPPD           $0x11, Z10, Z1, K5
-	KMOVW            K4, 528(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
-	VBLENDMPD        Z12, Z16, K6, Z12
-	VBLENDMPD        Z13, Z17, K7, Z13
-	VBLENDMPD        Z14, Z18, K5, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VFMADD213PD      Z0, Z2, Z4
-	VFMADD213PD      Z0, Z2, Z5
-	VFMADD213PD      Z0, Z2, Z6
-	VFMADD213PD      Z0, Z2, Z7
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z5, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD.BCST      (SP), Z12, Z12
-	VMULPD.BCST      (SP), Z13, Z13
-	VMULPD.BCST      (SP), Z14, Z14
-	VMULPD.BCST      (SP), Z15, Z15
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z13, K3, Z13
-	KMOVW            528(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z14, K2, Z14
-	KMOVW            520(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z15, K2, Z15
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z5, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMOVUPD          200(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K2
-	VMOVUPD          136(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K3
-	VMOVUPD          72(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K4
-	VMOVUPD          8(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VMULPD.BCST      (SP), Z8, Z12
+	VMULPD.BCST      (SP), Z9, Z13
+	VMULPD.BCST      (SP), Z10, Z14
+	VMULPD.BCST      (SP), Z11, Z15
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
+	VMULPD           Z1, Z16, Z16
+	VMULPD           Z1, Z17, Z17
+	VMULPD           Z1, Z18, Z18
+	VMULPD           Z1, Z19, Z19
+	VCMPPD           $0x12, Z16, Z3, K2
+	VCMPPD           $0x12, Z17, Z3, K3
+	VCMPPD           $0x12, Z18, Z3, K4
+	VCMPPD           $0x12, Z19, Z3, K5
+	VMULPD.BCST      actkernconst<>+5648(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+5648(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+5648(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+5648(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z23, Z15
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z15
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z12, Z20
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z13, Z21
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z14, Z22
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z15, Z23
+	VMULPD           Z20, Z20, Z12
+	VMULPD           Z21, Z21, Z13
+	VMULPD           Z22, Z22, Z14
+	VMULPD           Z23, Z23, Z15
+	VMULPD           Z12, Z20, Z24
+	VMULPD           Z13, Z21, Z25
+	VMULPD           Z14, Z22, Z26
+	VMULPD           Z15, Z23, Z27
+	VMOVAPD          Z4, Z28
+	VFMADD213PD      Z5, Z12, Z28
+	VMOVAPD          Z4, Z29
+	VFMADD213PD      Z5, Z13, Z29
+	VMOVAPD          Z4, Z30
+	VFMADD213PD      Z5, Z14, Z30
+	VMOVAPD          Z4, Z31
+	VFMADD213PD      Z5, Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z15, Z31
+	VFMADD213PD      Z20, Z24, Z28
+	VFMADD213PD      Z21, Z25, Z29
+	VFMADD213PD      Z22, Z26, Z30
+	VFMADD213PD      Z23, Z27, Z31
+	VMULPD           Z12, Z12, Z20
+	VMULPD           Z13, Z13, Z21
+	VMULPD           Z14, Z14, Z22
+	VMULPD           Z15, Z15, Z23
+	VMOVAPD          Z6, Z24
+	VFMADD213PD      Z7, Z12, Z24
+	VMOVAPD          Z6, Z25
+	VFMADD213PD      Z7, Z13, Z25
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z7, Z14, Z26
+	VMOVAPD          Z6, Z27
+	VFMADD213PD      Z7, Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z15, Z27
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z13
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z14
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z15
+	VFMADD213PD      Z12, Z20, Z24
+	VFMADD213PD      Z13, Z21, Z25
+	VFMADD213PD      Z14, Z22, Z26
+	VFMADD213PD      Z15, Z23, Z27
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z0, Z17, Z17
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z0, Z19, Z19
+	VMULPD.BCST      actkernconst<>+5488(SB), Z16, Z12
+	VMULPD.BCST      actkernconst<>+5488(SB), Z17, Z13
+	VMULPD.BCST      actkernconst<>+5488(SB), Z18, Z14
+	VMULPD.BCST      actkernconst<>+5488(SB), Z19, Z15
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z16, Z12
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z17, Z13
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z18, Z14
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z19, Z15
+	VMULPD           Z1, Z12, Z16
+	VMULPD           Z1, Z13, Z17
+	VMULPD           Z1, Z14, Z18
+	VMULPD           Z1, Z15, Z19
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD231PD      Z16, Z2, Z12
+	VFMADD231PD      Z17, Z2, Z13
+	VFMADD231PD      Z18, Z2, Z14
+	VFMADD231PD      Z19, Z2, Z15
+	VCMPPD           $0x11, Z12, Z1, K6
+	VCMPPD           $0x11, Z13, Z1, K7
+	KMOVW            K5, 8(SP)
+	VCMPPD           $0x11, Z14, Z1, K5
+	KMOVW            K4, 16(SP)
+	VCMPPD           $0x11, Z15, Z1, K4
+	VBLENDMPD        Z24, Z28, K6, Z24
+	VBLENDMPD        Z25, Z29, K7, Z25
+	VBLENDMPD        Z26, Z30, K5, Z26
+	VBLENDMPD        Z27, Z31, K4, Z27
+	VFMADD213PD      Z0, Z2, Z16
+	VFMADD213PD      Z0, Z2, Z17
+	VFMADD213PD      Z0, Z2, Z18
+	VFMADD213PD      Z0, Z2, Z19
+	VMULPD           Z16, Z24, Z24
+	VMULPD           Z17, Z25, Z25
+	VMULPD           Z18, Z26, Z26
+	VMULPD           Z19, Z27, Z27
+	VMULPD.BCST      (SP), Z24, Z24
+	VMULPD.BCST      (SP), Z25, Z25
+	VMULPD.BCST      (SP), Z26, Z26
+	VMULPD.BCST      (SP), Z27, Z27
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z24, K2, Z24
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z25, K3, Z25
+	KMOVW            16(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z26, K2, Z26
+	KMOVW            8(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z27, K2, Z27
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z8, Z24, K2, Z8
+	VBLENDMPD        Z9, Z25, K3, Z9
+	VBLENDMPD        Z10, Z26, K4, Z10
+	VBLENDMPD        Z11, Z27, K5, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -64095,66 +62875,52 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
-	VMULPD           Z1, Z6, Z6
-	VCMPPD           $0x12, Z6, Z3, K2
-	VMULPD.BCST      actkernconst<>+5648(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z6, Z9
-	VADDPD           Z8, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z5, Z5
-	VSUBPD           Z9, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z5, Z7
-	VADDPD           Z7, Z10, Z5
-	VSUBPD           Z10, Z5, Z10
-	VSUBPD           Z10, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VMULPD           Z5, Z5, Z7
-	VMULPD           Z7, Z5, Z8
-	VBROADCASTSD     actkernconst<>+5440(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z9
-	VFMADD213PD      Z5, Z8, Z9
-	VMULPD           Z7, Z7, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z5, Z8
-	VADDPD           Z0, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z5
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z5
-	VMULPD           Z1, Z5, Z6
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VFMADD231PD      Z6, Z2, Z5
-	VCMPPD           $0x11, Z5, Z1, K3
-	VBLENDMPD        Z8, Z9, K3, Z8
-	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z8, Z8
-	VMULPD.BCST      (SP), Z8, Z8
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z8, Z8
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VCVTPS2PD        (CX), Z8
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
+	VMULPD           Z1, Z10, Z10
+	VCMPPD           $0x12, Z10, Z3, K2
+	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z11, Z9
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z11
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z9, Z11, Z12
+	VMOVAPD          Z4, Z13
+	VFMADD213PD      Z5, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z13
+	VFMADD213PD      Z11, Z12, Z13
+	VMULPD           Z9, Z9, Z11
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z7, Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD      Z9, Z11, Z12
+	VADDPD           Z0, Z10, Z10
+	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z9
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z9
+	VMULPD           Z1, Z9, Z10
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VFMADD231PD      Z10, Z2, Z9
+	VCMPPD           $0x11, Z9, Z1, K3
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VFMADD213PD      Z0, Z2, Z10
+	VMULPD           Z10, Z12, Z12
+	VMULPD.BCST      (SP), Z12, Z12
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
+	VCVTPS2PD        (DX), Z9
+	VMULPD           Z9, Z12, Z12
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -64167,68 +62933,54 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
-	VMULPD           Z1, Z6, Z6
-	VCMPPD           $0x12, Z6, Z3, K2
-	VMULPD.BCST      actkernconst<>+5648(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z6, Z9
-	VADDPD           Z8, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z5, Z5
-	VSUBPD           Z9, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z5, Z7
-	VADDPD           Z7, Z10, Z5
-	VSUBPD           Z10, Z5, Z10
-	VSUBPD           Z10, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VMULPD           Z5, Z5, Z7
-	VMULPD           Z7, Z5, Z8
-	VBROADCASTSD     actkernconst<>+5440(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z9
-	VFMADD213PD      Z5, Z8, Z9
-	VMULPD           Z7, Z7, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z5, Z8
-	VADDPD           Z0, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z5
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z5
-	VMULPD           Z1, Z5, Z6
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VFMADD231PD      Z6, Z2, Z5
-	VCMPPD           $0x11, Z5, Z1, K3
-	VBLENDMPD        Z8, Z9, K3, Z8
-	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z8, Z8
-	VMULPD.BCST      (SP), Z8, Z8
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z8, Z8
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
+	VMULPD           Z1, Z10, Z10
+	VCMPPD           $0x12, Z10, Z3, K2
+	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z11, Z9
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z11
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z9, Z11, Z12
+	VMOVAPD          Z4, Z13
+	VFMADD213PD      Z5, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z13
+	VFMADD213PD      Z11, Z12, Z13
+	VMULPD           Z9, Z9, Z11
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z7, Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD      Z9, Z11, Z12
+	VADDPD           Z0, Z10, Z10
+	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z9
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z9
+	VMULPD           Z1, Z9, Z10
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VFMADD231PD      Z10, Z2, Z9
+	VCMPPD           $0x11, Z9, Z1, K3
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VFMADD213PD      Z0, Z2, Z10
+	VMULPD           Z10, Z12, Z12
+	VMULPD.BCST      (SP), Z12, Z12
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
+	VMOVUPS.Z        (DX), K1, Y9
+	VCVTPS2PD        Y9, Z9
+	VMULPD           Z9, Z12, Z12
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -64236,7 +62988,7 @@ done:
 
 // func sinBackwardUsualAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX512Stream(SB), $536-76
+TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $24-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -64244,6 +62996,10 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), $536-76
 	VBROADCASTSD actkernconst<>+1104(SB), Z1
 	VBROADCASTSD actkernconst<>+5328(SB), Z2
 	VBROADCASTSD actkernconst<>+5336(SB), Z3
+	VBROADCASTSD actkernconst<>+5440(SB), Z4
+	VBROADCASTSD actkernconst<>+5448(SB), Z5
+	VBROADCASTSD actkernconst<>+5456(SB), Z6
+	VBROADCASTSD actkernconst<>+5464(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -64252,266 +63008,194 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), $536-76
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VMULPD.BCST      (SP), Z4, Z8
-	VMULPD.BCST      (SP), Z5, Z9
-	VMULPD.BCST      (SP), Z6, Z10
-	VMULPD.BCST      (SP), Z7, Z11
-	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
-	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
-	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
-	VMULPD           Z1, Z12, Z12
-	VMULPD           Z1, Z13, Z13
-	VMULPD           Z1, Z14, Z14
-	VMULPD           Z1, Z15, Z15
-	VCMPPD           $0x12, Z12, Z3, K2
-	VCMPPD           $0x12, Z13, Z3, K3
-	VCMPPD           $0x12, Z14, Z3, K4
-	VCMPPD           $0x12, Z15, Z3, K5
-	VMULPD.BCST      actkernconst<>+5648(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+5648(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+5648(SB), Z11, Z15
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z16, Z8
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z17, Z9
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z18, Z10
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z19, Z11
-	VMULPD.BCST      actkernconst<>+5496(SB), Z12, Z20
-	VMULPD.BCST      actkernconst<>+5496(SB), Z13, Z21
-	VMULPD.BCST      actkernconst<>+5496(SB), Z14, Z22
-	VMULPD.BCST      actkernconst<>+5496(SB), Z15, Z23
-	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z21, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z23
-	VBROADCASTSD     actkernconst<>+5496(SB), Z24
-	VFMADD213PD      Z20, Z12, Z24
-	VBROADCASTSD     actkernconst<>+5496(SB), Z25
-	VFMADD213PD      Z21, Z13, Z25
-	VBROADCASTSD     actkernconst<>+5496(SB), Z26
-	VFMADD213PD      Z22, Z14, Z26
-	VBROADCASTSD     actkernconst<>+5496(SB), Z27
-	VFMADD213PD      Z23, Z15, Z27
-	VADDPD           Z20, Z8, Z28
-	VADDPD           Z21, Z9, Z29
-	VADDPD           Z22, Z10, Z30
-	VADDPD           Z23, Z11, Z31
-	VMOVUPD          Z7, 8(SP)
-	VSUBPD           Z8, Z28, Z7
-	VMOVUPD          Z6, 72(SP)
-	VSUBPD           Z9, Z29, Z6
-	VMOVUPD          Z5, 136(SP)
-	VSUBPD           Z10, Z30, Z5
-	VMOVUPD          Z4, 200(SP)
-	VSUBPD           Z11, Z31, Z4
-	VMOVUPD          Z15, 264(SP)
-	VSUBPD           Z7, Z28, Z15
-	VMOVUPD          Z14, 328(SP)
-	VSUBPD           Z6, Z29, Z14
-	VMOVUPD          Z13, 392(SP)
-	VSUBPD           Z5, Z30, Z13
-	VMOVUPD          Z12, 456(SP)
-	VSUBPD           Z4, Z31, Z12
-	VSUBPD           Z15, Z8, Z8
-	VSUBPD           Z14, Z9, Z9
-	VSUBPD           Z13, Z10, Z10
-	VSUBPD           Z12, Z11, Z11
-	VSUBPD           Z7, Z20, Z20
-	VSUBPD           Z6, Z21, Z21
-	VSUBPD           Z5, Z22, Z22
-	VSUBPD           Z4, Z23, Z23
-	VADDPD           Z20, Z8, Z8
-	VADDPD           Z21, Z9, Z9
-	VADDPD           Z22, Z10, Z10
-	VADDPD           Z23, Z11, Z11
-	VSUBPD           Z24, Z8, Z8
-	VSUBPD           Z25, Z9, Z9
-	VSUBPD           Z26, Z10, Z10
-	VSUBPD           Z27, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z17
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z10, Z18
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z11, Z19
-	VADDPD           Z16, Z28, Z4
-	VADDPD           Z17, Z29, Z5
-	VADDPD           Z18, Z30, Z6
-	VADDPD           Z19, Z31, Z7
-	VSUBPD           Z28, Z4, Z28
-	VSUBPD           Z29, Z5, Z29
-	VSUBPD           Z30, Z6, Z30
-	VSUBPD           Z31, Z7, Z31
-	VSUBPD           Z28, Z16, Z16
-	VSUBPD           Z29, Z17, Z17
-	VSUBPD           Z30, Z18, Z18
-	VSUBPD           Z31, Z19, Z19
-	VADDPD           Z16, Z4, Z4
-	VADDPD           Z17, Z5, Z5
-	VADDPD           Z18, Z6, Z6
-	VADDPD           Z19, Z7, Z7
-	VMULPD           Z4, Z4, Z8
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z8, Z4, Z12
-	VMULPD           Z9, Z5, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z7, Z15
-	VBROADCASTSD     actkernconst<>+5440(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z8, Z16
-	VBROADCASTSD     actkernconst<>+5440(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z9, Z17
-	VBROADCASTSD     actkernconst<>+5440(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z10, Z18
-	VBROADCASTSD     actkernconst<>+5440(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z8, Z16
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z17
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z11, Z19
-	VFMADD213PD      Z4, Z12, Z16
-	VFMADD213PD      Z5, Z13, Z17
-	VFMADD213PD      Z6, Z14, Z18
-	VFMADD213PD      Z7, Z15, Z19
-	VMULPD           Z8, Z8, Z4
-	VMULPD           Z9, Z9, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VBROADCASTSD     actkernconst<>+5456(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5456(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5456(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5456(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z13
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z11, Z15
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z10
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z11
-	VFMADD213PD      Z8, Z4, Z12
-	VFMADD213PD      Z9, Z5, Z13
-	VFMADD213PD      Z10, Z6, Z14
-	VFMADD213PD      Z11, Z7, Z15
-	VMOVUPD          456(SP), Z4
-	VADDPD           Z0, Z4, Z4
-	VMOVUPD          392(SP), Z5
-	VADDPD           Z0, Z5, Z5
-	VMOVUPD          328(SP), Z6
-	VADDPD           Z0, Z6, Z6
-	VMOVUPD          264(SP), Z7
-	VADDPD           Z0, Z7, Z7
-	VMULPD.BCST      actkernconst<>+5488(SB), Z4, Z8
-	VMULPD.BCST      actkernconst<>+5488(SB), Z5, Z9
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5488(SB), Z7, Z11
-	VRNDSCALEPD      $0x09, Z8, Z8
-	VRNDSCALEPD      $0x09, Z9, Z9
-	VRNDSCALEPD      $0x09, Z10, Z10
-	VRNDSCALEPD      $0x09, Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z4, Z8
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z5, Z9
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z10
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z7, Z11
-	VMULPD           Z1, Z8, Z4
-	VMULPD           Z1, Z9, Z5
-	VMULPD           Z1, Z10, Z6
-	VMULPD           Z1, Z11, Z7
-	VRNDSCALEPD      $0x09, Z4, Z4
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD231PD      Z4, Z2, Z8
-	VFMADD231PD      Z5, Z2, Z9
-	VFMADD231PD      Z6, Z2, Z10
-	VFMADD231PD      Z7, Z2, Z11
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
-	KMOVW            K5, 520(SP)
-	VCMPPD           $0x11, Z10, Z1, K5
-	KMOVW            K4, 528(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
-	VBLENDMPD        Z12, Z16, K6, Z12
-	VBLENDMPD        Z13, Z17, K7, Z13
-	VBLENDMPD        Z14, Z18, K5, Z14
-	VBLENDMPD        Z15, Z19, K4, Z15
-	VFMADD213PD      Z0, Z2, Z4
-	VFMADD213PD      Z0, Z2, Z5
-	VFMADD213PD      Z0, Z2, Z6
-	VFMADD213PD      Z0, Z2, Z7
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z5, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMULPD.BCST      (SP), Z12, Z12
-	VMULPD.BCST      (SP), Z13, Z13
-	VMULPD.BCST      (SP), Z14, Z14
-	VMULPD.BCST      (SP), Z15, Z15
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z13, K3, Z13
-	KMOVW            528(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z14, K2, Z14
-	KMOVW            520(SP), K2
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z15, K2, Z15
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z4, Z12, Z12
-	VMULPD           Z5, Z13, Z13
-	VMULPD           Z6, Z14, Z14
-	VMULPD           Z7, Z15, Z15
-	VMOVUPD          200(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K2
-	VMOVUPD          136(SP), Z5
-	VCMPPD           $0x03, Z5, Z5, K3
-	VMOVUPD          72(SP), Z6
-	VCMPPD           $0x03, Z6, Z6, K4
-	VMOVUPD          8(SP), Z7
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 96(AX)
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VMULPD.BCST      (SP), Z8, Z12
+	VMULPD.BCST      (SP), Z9, Z13
+	VMULPD.BCST      (SP), Z10, Z14
+	VMULPD.BCST      (SP), Z11, Z15
+	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
+	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
+	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
+	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
+	VMULPD           Z1, Z16, Z16
+	VMULPD           Z1, Z17, Z17
+	VMULPD           Z1, Z18, Z18
+	VMULPD           Z1, Z19, Z19
+	VCMPPD           $0x12, Z16, Z3, K2
+	VCMPPD           $0x12, Z17, Z3, K3
+	VCMPPD           $0x12, Z18, Z3, K4
+	VCMPPD           $0x12, Z19, Z3, K5
+	VMULPD.BCST      actkernconst<>+5648(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+5648(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+5648(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+5648(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z23, Z15
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z20, Z12
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z21, Z13
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z22, Z14
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z23, Z15
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z12, Z20
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z13, Z21
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z14, Z22
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z15, Z23
+	VMULPD           Z20, Z20, Z12
+	VMULPD           Z21, Z21, Z13
+	VMULPD           Z22, Z22, Z14
+	VMULPD           Z23, Z23, Z15
+	VMULPD           Z12, Z20, Z24
+	VMULPD           Z13, Z21, Z25
+	VMULPD           Z14, Z22, Z26
+	VMULPD           Z15, Z23, Z27
+	VMOVAPD          Z4, Z28
+	VFMADD213PD      Z5, Z12, Z28
+	VMOVAPD          Z4, Z29
+	VFMADD213PD      Z5, Z13, Z29
+	VMOVAPD          Z4, Z30
+	VFMADD213PD      Z5, Z14, Z30
+	VMOVAPD          Z4, Z31
+	VFMADD213PD      Z5, Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z15, Z31
+	VFMADD213PD      Z20, Z24, Z28
+	VFMADD213PD      Z21, Z25, Z29
+	VFMADD213PD      Z22, Z26, Z30
+	VFMADD213PD      Z23, Z27, Z31
+	VMULPD           Z12, Z12, Z20
+	VMULPD           Z13, Z13, Z21
+	VMULPD           Z14, Z14, Z22
+	VMULPD           Z15, Z15, Z23
+	VMOVAPD          Z6, Z24
+	VFMADD213PD      Z7, Z12, Z24
+	VMOVAPD          Z6, Z25
+	VFMADD213PD      Z7, Z13, Z25
+	VMOVAPD          Z6, Z26
+	VFMADD213PD      Z7, Z14, Z26
+	VMOVAPD          Z6, Z27
+	VFMADD213PD      Z7, Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z15, Z27
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z13
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z14
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z15
+	VFMADD213PD      Z12, Z20, Z24
+	VFMADD213PD      Z13, Z21, Z25
+	VFMADD213PD      Z14, Z22, Z26
+	VFMADD213PD      Z15, Z23, Z27
+	VADDPD           Z0, Z16, Z16
+	VADDPD           Z0, Z17, Z17
+	VADDPD           Z0, Z18, Z18
+	VADDPD           Z0, Z19, Z19
+	VMULPD.BCST      actkernconst<>+5488(SB), Z16, Z12
+	VMULPD.BCST      actkernconst<>+5488(SB), Z17, Z13
+	VMULPD.BCST      actkernconst<>+5488(SB), Z18, Z14
+	VMULPD.BCST      actkernconst<>+5488(SB), Z19, Z15
+	VRNDSCALEPD      $0x09, Z12, Z12
+	VRNDSCALEPD      $0x09, Z13, Z13
+	VRNDSCALEPD      $0x09, Z14, Z14
+	VRNDSCALEPD      $0x09, Z15, Z15
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z16, Z12
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z17, Z13
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z18, Z14
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z19, Z15
+	VMULPD           Z1, Z12, Z16
+	VMULPD           Z1, Z13, Z17
+	VMULPD           Z1, Z14, Z18
+	VMULPD           Z1, Z15, Z19
+	VRNDSCALEPD      $0x09, Z16, Z16
+	VRNDSCALEPD      $0x09, Z17, Z17
+	VRNDSCALEPD      $0x09, Z18, Z18
+	VRNDSCALEPD      $0x09, Z19, Z19
+	VFMADD231PD      Z16, Z2, Z12
+	VFMADD231PD      Z17, Z2, Z13
+	VFMADD231PD      Z18, Z2, Z14
+	VFMADD231PD      Z19, Z2, Z15
+	VCMPPD           $0x11, Z12, Z1, K6
+	VCMPPD           $0x11, Z13, Z1, K7
+	KMOVW            K5, 8(SP)
+	VCMPPD           $0x11, Z14, Z1, K5
+	KMOVW            K4, 16(SP)
+	VCMPPD           $0x11, Z15, Z1, K4
+	VBLENDMPD        Z24, Z28, K6, Z24
+	VBLENDMPD        Z25, Z29, K7, Z25
+	VBLENDMPD        Z26, Z30, K5, Z26
+	VBLENDMPD        Z27, Z31, K4, Z27
+	VFMADD213PD      Z0, Z2, Z16
+	VFMADD213PD      Z0, Z2, Z17
+	VFMADD213PD      Z0, Z2, Z18
+	VFMADD213PD      Z0, Z2, Z19
+	VMULPD           Z16, Z24, Z24
+	VMULPD           Z17, Z25, Z25
+	VMULPD           Z18, Z26, Z26
+	VMULPD           Z19, Z27, Z27
+	VMULPD.BCST      (SP), Z24, Z24
+	VMULPD.BCST      (SP), Z25, Z25
+	VMULPD.BCST      (SP), Z26, Z26
+	VMULPD.BCST      (SP), Z27, Z27
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z24, K2, Z24
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z25, K3, Z25
+	KMOVW            16(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z26, K2, Z26
+	KMOVW            8(SP), K2
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z27, K2, Z27
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
+	VMULPD           Z14, Z26, Z26
+	VMULPD           Z15, Z27, Z27
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z8, Z24, K2, Z8
+	VBLENDMPD        Z9, Z25, K3, Z9
+	VBLENDMPD        Z10, Z26, K4, Z10
+	VBLENDMPD        Z11, Z27, K5, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVNTPS         Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -64521,66 +63205,52 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
-	VMULPD           Z1, Z6, Z6
-	VCMPPD           $0x12, Z6, Z3, K2
-	VMULPD.BCST      actkernconst<>+5648(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z6, Z9
-	VADDPD           Z8, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z5, Z5
-	VSUBPD           Z9, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z5, Z7
-	VADDPD           Z7, Z10, Z5
-	VSUBPD           Z10, Z5, Z10
-	VSUBPD           Z10, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VMULPD           Z5, Z5, Z7
-	VMULPD           Z7, Z5, Z8
-	VBROADCASTSD     actkernconst<>+5440(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z9
-	VFMADD213PD      Z5, Z8, Z9
-	VMULPD           Z7, Z7, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z5, Z8
-	VADDPD           Z0, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z5
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z5
-	VMULPD           Z1, Z5, Z6
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VFMADD231PD      Z6, Z2, Z5
-	VCMPPD           $0x11, Z5, Z1, K3
-	VBLENDMPD        Z8, Z9, K3, Z8
-	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z8, Z8
-	VMULPD.BCST      (SP), Z8, Z8
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z8, Z8
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
+	VCVTPS2PD        (CX), Z8
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
+	VMULPD           Z1, Z10, Z10
+	VCMPPD           $0x12, Z10, Z3, K2
+	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z11, Z9
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z11
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z9, Z11, Z12
+	VMOVAPD          Z4, Z13
+	VFMADD213PD      Z5, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z13
+	VFMADD213PD      Z11, Z12, Z13
+	VMULPD           Z9, Z9, Z11
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z7, Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD      Z9, Z11, Z12
+	VADDPD           Z0, Z10, Z10
+	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z9
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z9
+	VMULPD           Z1, Z9, Z10
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VFMADD231PD      Z10, Z2, Z9
+	VCMPPD           $0x11, Z9, Z1, K3
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VFMADD213PD      Z0, Z2, Z10
+	VMULPD           Z10, Z12, Z12
+	VMULPD.BCST      (SP), Z12, Z12
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
+	VCVTPS2PD        (DX), Z9
+	VMULPD           Z9, Z12, Z12
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -64593,68 +63263,54 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD.BCST      (SP), Z4, Z5
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
-	VMULPD           Z1, Z6, Z6
-	VCMPPD           $0x12, Z6, Z3, K2
-	VMULPD.BCST      actkernconst<>+5648(SB), Z5, Z6
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5472(SB), Z7, Z5
-	VMULPD.BCST      actkernconst<>+5496(SB), Z6, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z8
-	VBROADCASTSD     actkernconst<>+5496(SB), Z9
-	VFMADD213PD      Z8, Z6, Z9
-	VADDPD           Z8, Z5, Z10
-	VSUBPD           Z5, Z10, Z11
-	VSUBPD           Z11, Z10, Z12
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z11, Z8, Z8
-	VADDPD           Z8, Z5, Z5
-	VSUBPD           Z9, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5656(SB), Z5, Z7
-	VADDPD           Z7, Z10, Z5
-	VSUBPD           Z10, Z5, Z10
-	VSUBPD           Z10, Z7, Z7
-	VADDPD           Z7, Z5, Z5
-	VMULPD           Z5, Z5, Z7
-	VMULPD           Z7, Z5, Z8
-	VBROADCASTSD     actkernconst<>+5440(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5448(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5664(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5672(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+5680(SB), Z7, Z9
-	VFMADD213PD      Z5, Z8, Z9
-	VMULPD           Z7, Z7, Z5
-	VBROADCASTSD     actkernconst<>+5456(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+5464(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5688(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5696(SB), Z7, Z8
-	VFMADD213PD.BCST actkernconst<>+5704(SB), Z7, Z8
-	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z7
-	VFMADD213PD      Z7, Z5, Z8
-	VADDPD           Z0, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5488(SB), Z6, Z5
-	VRNDSCALEPD      $0x09, Z5, Z5
-	VFMADD132PD.BCST actkernconst<>+5480(SB), Z6, Z5
-	VMULPD           Z1, Z5, Z6
-	VRNDSCALEPD      $0x09, Z6, Z6
-	VFMADD231PD      Z6, Z2, Z5
-	VCMPPD           $0x11, Z5, Z1, K3
-	VBLENDMPD        Z8, Z9, K3, Z8
-	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z8, Z8
-	VMULPD.BCST      (SP), Z8, Z8
-	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z8, K2, Z8
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z8, Z8
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VMULPD.BCST      (SP), Z8, Z9
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
+	VMULPD           Z1, Z10, Z10
+	VCMPPD           $0x12, Z10, Z3, K2
+	VMULPD.BCST      actkernconst<>+5648(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z11
+	VFMADD231PD.BCST actkernconst<>+5472(SB), Z11, Z9
+	VFMADD231PD.BCST actkernconst<>+5552(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+5656(SB), Z9, Z11
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z9, Z11, Z12
+	VMOVAPD          Z4, Z13
+	VFMADD213PD      Z5, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5664(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5672(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+5680(SB), Z9, Z13
+	VFMADD213PD      Z11, Z12, Z13
+	VMULPD           Z9, Z9, Z11
+	VMOVAPD          Z6, Z12
+	VFMADD213PD      Z7, Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5688(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5696(SB), Z9, Z12
+	VFMADD213PD.BCST actkernconst<>+5704(SB), Z9, Z12
+	VFMADD132PD.BCST actkernconst<>+2504(SB), Z0, Z9
+	VFMADD213PD      Z9, Z11, Z12
+	VADDPD           Z0, Z10, Z10
+	VMULPD.BCST      actkernconst<>+5488(SB), Z10, Z9
+	VRNDSCALEPD      $0x09, Z9, Z9
+	VFMADD132PD.BCST actkernconst<>+5480(SB), Z10, Z9
+	VMULPD           Z1, Z9, Z10
+	VRNDSCALEPD      $0x09, Z10, Z10
+	VFMADD231PD      Z10, Z2, Z9
+	VCMPPD           $0x11, Z9, Z1, K3
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VFMADD213PD      Z0, Z2, Z10
+	VMULPD           Z10, Z12, Z12
+	VMULPD.BCST      (SP), Z12, Z12
+	VBLENDMPD.BCST   actkernconst<>+3936(SB), Z12, K2, Z12
+	VMOVUPS.Z        (DX), K1, Y9
+	VCVTPS2PD        Y9, Z9
+	VMULPD           Z9, Z12, Z12
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z12, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	SFENCE
@@ -64663,7 +63319,7 @@ done:
 
 // func sinBackwardUsualAVX2(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2(SB), $576-76
+TEXT ·sinBackwardUsualAVX2(SB), $288-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -64710,167 +63366,110 @@ loop:
 	VFMADD231PD actkernconst<>+6592(SB), Y14, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y3, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y6, Y4
+	VFMADD132PD actkernconst<>+7328(SB), Y7, Y3
+	VMULPD      Y14, Y14, Y5
+	VMULPD      Y4, Y4, Y6
+	VMULPD      Y3, Y3, Y7
 	VMOVUPD     Y2, 96(SP)
-	VMULPD      actkernconst<>+6688(SB), Y11, Y2
+	VMULPD      Y5, Y14, Y2
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+6688(SB), Y12, Y10
+	VMULPD      Y6, Y4, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y9
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VMULPD      Y7, Y3, Y9
 	VMOVUPD     Y8, 192(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y2, Y11, Y8
-	VMOVUPD     Y11, 224(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y11
-	VFMADD213PD Y10, Y12, Y11
-	VMOVUPD     Y12, 256(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y12
-	VFMADD213PD Y9, Y13, Y12
-	VMOVUPD     Y13, 288(SP)
-	VADDPD      Y2, Y5, Y13
-	VMOVUPD     Y3, 320(SP)
-	VADDPD      Y10, Y6, Y3
-	VMOVUPD     Y4, 352(SP)
-	VADDPD      Y9, Y7, Y4
-	VMOVUPD     Y14, 384(SP)
-	VSUBPD      Y5, Y13, Y14
-	VMOVUPD     Y12, 416(SP)
-	VSUBPD      Y6, Y3, Y12
-	VMOVUPD     Y11, 448(SP)
-	VSUBPD      Y7, Y4, Y11
-	VMOVUPD     Y8, 480(SP)
-	VSUBPD      Y14, Y13, Y8
-	VMOVUPD     Y13, 512(SP)
-	VSUBPD      Y12, Y3, Y13
-	VMOVUPD     Y3, 544(SP)
-	VSUBPD      Y11, Y4, Y3
-	VSUBPD      Y8, Y5, Y5
-	VSUBPD      Y13, Y6, Y6
-	VSUBPD      Y3, Y7, Y7
-	VSUBPD      Y14, Y2, Y2
-	VSUBPD      Y12, Y10, Y10
-	VSUBPD      Y11, Y9, Y9
-	VADDPD      Y2, Y5, Y5
-	VADDPD      Y10, Y6, Y6
-	VADDPD      Y9, Y7, Y7
-	VSUBPD      480(SP), Y5, Y5
-	VSUBPD      448(SP), Y6, Y6
-	VSUBPD      416(SP), Y7, Y7
-	VMOVUPD     384(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y2
-	VMOVUPD     352(SP), Y3
-	VFMADD132PD actkernconst<>+7328(SB), Y6, Y3
-	VMOVUPD     320(SP), Y5
-	VFMADD132PD actkernconst<>+7328(SB), Y7, Y5
-	VMOVUPD     512(SP), Y6
-	VADDPD      Y2, Y6, Y7
-	VMOVUPD     544(SP), Y8
-	VADDPD      Y3, Y8, Y9
-	VADDPD      Y5, Y4, Y10
-	VSUBPD      Y6, Y7, Y6
-	VSUBPD      Y8, Y9, Y8
-	VSUBPD      Y4, Y10, Y4
-	VSUBPD      Y6, Y2, Y2
-	VSUBPD      Y8, Y3, Y3
-	VSUBPD      Y4, Y5, Y5
-	VADDPD      Y2, Y7, Y7
-	VADDPD      Y3, Y9, Y9
-	VADDPD      Y5, Y10, Y10
-	VMULPD      Y7, Y7, Y2
-	VMULPD      Y9, Y9, Y3
-	VMULPD      Y10, Y10, Y4
-	VMULPD      Y2, Y7, Y5
-	VMULPD      Y3, Y9, Y6
-	VMULPD      Y4, Y10, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y11
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y8
+	VMOVUPD     Y13, 224(SP)
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
-	VFMADD213PD Y7, Y5, Y11
-	VFMADD213PD Y9, Y6, Y12
-	VFMADD213PD Y10, Y8, Y13
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y4, Y4, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y13
+	VMOVUPD     Y12, 256(SP)
+	VMOVUPD     actkernconst<>+6464(SB), Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y12
+	VFMADD213PD Y14, Y2, Y8
+	VFMADD213PD Y4, Y10, Y13
+	VFMADD213PD Y3, Y9, Y12
+	VMULPD      Y5, Y5, Y2
+	VMULPD      Y6, Y6, Y3
+	VMULPD      Y7, Y7, Y4
 	VMOVUPD     actkernconst<>+6528(SB), Y9
-	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y4
-	VFMADD213PD Y2, Y5, Y8
-	VFMADD213PD Y3, Y6, Y9
-	VFMADD213PD Y4, Y7, Y10
-	VMOVUPD     224(SP), Y2
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y10
+	VMOVUPD     actkernconst<>+6528(SB), Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7456(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7520(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y14
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y5, Y2, Y9
+	VFMADD213PD Y6, Y3, Y10
+	VFMADD213PD Y7, Y4, Y14
+	VADDPD      Y0, Y11, Y11
+	VMOVUPD     256(SP), Y2
 	VADDPD      Y0, Y2, Y2
-	VMOVUPD     256(SP), Y3
+	VMOVUPD     224(SP), Y3
 	VADDPD      Y0, Y3, Y3
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y0, Y4, Y4
+	VMULPD      actkernconst<>+6656(SB), Y11, Y4
 	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VMULPD      actkernconst<>+6656(SB), Y3, Y6
-	VMULPD      actkernconst<>+6656(SB), Y4, Y7
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y7, Y7
+	VFMADD132PD actkernconst<>+6624(SB), Y11, Y4
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
 	VFMADD132PD actkernconst<>+6624(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+6624(SB), Y4, Y7
-	VMULPD      Y1, Y5, Y2
-	VMULPD      Y1, Y6, Y3
-	VMULPD      Y1, Y7, Y4
+	VMULPD      Y1, Y4, Y2
+	VMULPD      Y1, Y5, Y3
+	VMULPD      Y1, Y6, Y7
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y3, Y5
+	VFMADD231PD actkernconst<>+6016(SB), Y7, Y6
+	VCMPPD      $0x11, Y4, Y1, Y4
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VCMPPD      $0x11, Y6, Y1, Y6
-	VCMPPD      $0x11, Y7, Y1, Y7
-	VBLENDVPD   Y5, Y8, Y11, Y5
-	VBLENDVPD   Y6, Y9, Y12, Y6
-	VBLENDVPD   Y7, Y10, Y13, Y7
+	VBLENDVPD   Y4, Y9, Y8, Y4
+	VBLENDVPD   Y5, Y10, Y13, Y5
+	VBLENDVPD   Y6, Y14, Y12, Y6
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y2
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y4
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y7
+	VMULPD      Y2, Y4, Y4
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y7, Y6, Y6
+	VMULPD      (SP), Y4, Y4
 	VMULPD      (SP), Y5, Y5
 	VMULPD      (SP), Y6, Y6
-	VMULPD      (SP), Y7, Y7
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y4, Y2
 	VMOVUPD     160(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y6, Y3
+	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y5, Y3
 	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y6, Y4
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
@@ -64911,38 +63510,24 @@ single:
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y6, Y3
-	VMULPD      actkernconst<>+6688(SB), Y5, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y5, Y8
-	VADDPD      Y7, Y3, Y9
-	VSUBPD      Y3, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y3, Y3
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y3, Y3
-	VSUBPD      Y8, Y3, Y3
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y3
 	VFMADD132PD actkernconst<>+7328(SB), Y3, Y6
-	VADDPD      Y6, Y9, Y3
-	VSUBPD      Y9, Y3, Y9
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y6, Y3, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y8
-	VFMADD213PD Y3, Y7, Y8
 	VMULPD      Y6, Y6, Y3
+	VMULPD      Y3, Y6, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y8
+	VFMADD213PD Y6, Y7, Y8
+	VMULPD      Y3, Y3, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y3, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
+	VFMADD213PD Y3, Y6, Y7
 	VADDPD      Y0, Y5, Y5
 	VMULPD      actkernconst<>+6656(SB), Y5, Y3
 	VROUNDPD    $0x09, Y3, Y3
@@ -64985,38 +63570,24 @@ tail:
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y6, Y3
-	VMULPD      actkernconst<>+6688(SB), Y5, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y5, Y8
-	VADDPD      Y7, Y3, Y9
-	VSUBPD      Y3, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y3, Y3
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y3, Y3
-	VSUBPD      Y8, Y3, Y3
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y3
 	VFMADD132PD actkernconst<>+7328(SB), Y3, Y6
-	VADDPD      Y6, Y9, Y3
-	VSUBPD      Y9, Y3, Y9
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y6, Y3, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y8
-	VFMADD213PD Y3, Y7, Y8
 	VMULPD      Y6, Y6, Y3
+	VMULPD      Y3, Y6, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y8
+	VFMADD213PD Y6, Y7, Y8
+	VMULPD      Y3, Y3, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y3, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
+	VFMADD213PD Y3, Y6, Y7
 	VADDPD      Y0, Y5, Y5
 	VMULPD      actkernconst<>+6656(SB), Y5, Y3
 	VROUNDPD    $0x09, Y3, Y3
@@ -65044,7 +63615,7 @@ done:
 
 // func sinBackwardUsualAVX2Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·sinBackwardUsualAVX2Stream(SB), $576-76
+TEXT ·sinBackwardUsualAVX2Stream(SB), $288-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -65091,167 +63662,110 @@ loop:
 	VFMADD231PD actkernconst<>+6592(SB), Y14, Y5
 	VFMADD231PD actkernconst<>+6592(SB), Y4, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y3, Y7
+	VFMADD231PD actkernconst<>+6912(SB), Y14, Y5
+	VFMADD231PD actkernconst<>+6912(SB), Y4, Y6
+	VFMADD231PD actkernconst<>+6912(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+7328(SB), Y5, Y14
+	VFMADD132PD actkernconst<>+7328(SB), Y6, Y4
+	VFMADD132PD actkernconst<>+7328(SB), Y7, Y3
+	VMULPD      Y14, Y14, Y5
+	VMULPD      Y4, Y4, Y6
+	VMULPD      Y3, Y3, Y7
 	VMOVUPD     Y2, 96(SP)
-	VMULPD      actkernconst<>+6688(SB), Y11, Y2
+	VMULPD      Y5, Y14, Y2
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+6688(SB), Y12, Y10
+	VMULPD      Y6, Y4, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+6688(SB), Y13, Y9
-	VXORPD      actkernconst<>+128(SB), Y2, Y2
-	VXORPD      actkernconst<>+128(SB), Y10, Y10
-	VXORPD      actkernconst<>+128(SB), Y9, Y9
+	VMULPD      Y7, Y3, Y9
 	VMOVUPD     Y8, 192(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y2, Y11, Y8
-	VMOVUPD     Y11, 224(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y11
-	VFMADD213PD Y10, Y12, Y11
-	VMOVUPD     Y12, 256(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y12
-	VFMADD213PD Y9, Y13, Y12
-	VMOVUPD     Y13, 288(SP)
-	VADDPD      Y2, Y5, Y13
-	VMOVUPD     Y3, 320(SP)
-	VADDPD      Y10, Y6, Y3
-	VMOVUPD     Y4, 352(SP)
-	VADDPD      Y9, Y7, Y4
-	VMOVUPD     Y14, 384(SP)
-	VSUBPD      Y5, Y13, Y14
-	VMOVUPD     Y12, 416(SP)
-	VSUBPD      Y6, Y3, Y12
-	VMOVUPD     Y11, 448(SP)
-	VSUBPD      Y7, Y4, Y11
-	VMOVUPD     Y8, 480(SP)
-	VSUBPD      Y14, Y13, Y8
-	VMOVUPD     Y13, 512(SP)
-	VSUBPD      Y12, Y3, Y13
-	VMOVUPD     Y3, 544(SP)
-	VSUBPD      Y11, Y4, Y3
-	VSUBPD      Y8, Y5, Y5
-	VSUBPD      Y13, Y6, Y6
-	VSUBPD      Y3, Y7, Y7
-	VSUBPD      Y14, Y2, Y2
-	VSUBPD      Y12, Y10, Y10
-	VSUBPD      Y11, Y9, Y9
-	VADDPD      Y2, Y5, Y5
-	VADDPD      Y10, Y6, Y6
-	VADDPD      Y9, Y7, Y7
-	VSUBPD      480(SP), Y5, Y5
-	VSUBPD      448(SP), Y6, Y6
-	VSUBPD      416(SP), Y7, Y7
-	VMOVUPD     384(SP), Y2
-	VFMADD132PD actkernconst<>+7328(SB), Y5, Y2
-	VMOVUPD     352(SP), Y3
-	VFMADD132PD actkernconst<>+7328(SB), Y6, Y3
-	VMOVUPD     320(SP), Y5
-	VFMADD132PD actkernconst<>+7328(SB), Y7, Y5
-	VMOVUPD     512(SP), Y6
-	VADDPD      Y2, Y6, Y7
-	VMOVUPD     544(SP), Y8
-	VADDPD      Y3, Y8, Y9
-	VADDPD      Y5, Y4, Y10
-	VSUBPD      Y6, Y7, Y6
-	VSUBPD      Y8, Y9, Y8
-	VSUBPD      Y4, Y10, Y4
-	VSUBPD      Y6, Y2, Y2
-	VSUBPD      Y8, Y3, Y3
-	VSUBPD      Y4, Y5, Y5
-	VADDPD      Y2, Y7, Y7
-	VADDPD      Y3, Y9, Y9
-	VADDPD      Y5, Y10, Y10
-	VMULPD      Y7, Y7, Y2
-	VMULPD      Y9, Y9, Y3
-	VMULPD      Y10, Y10, Y4
-	VMULPD      Y2, Y7, Y5
-	VMULPD      Y3, Y9, Y6
-	VMULPD      Y4, Y10, Y8
-	VMOVUPD     actkernconst<>+6464(SB), Y11
-	VFMADD213PD actkernconst<>+6496(SB), Y2, Y11
-	VMOVUPD     actkernconst<>+6464(SB), Y12
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y8
+	VMOVUPD     Y13, 224(SP)
 	VMOVUPD     actkernconst<>+6464(SB), Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7360(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7360(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7360(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7392(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7392(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7392(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7424(SB), Y2, Y11
-	VFMADD213PD actkernconst<>+7424(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7424(SB), Y4, Y13
-	VFMADD213PD Y7, Y5, Y11
-	VFMADD213PD Y9, Y6, Y12
-	VFMADD213PD Y10, Y8, Y13
-	VMULPD      Y2, Y2, Y5
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y4, Y4, Y7
-	VMOVUPD     actkernconst<>+6528(SB), Y8
-	VFMADD213PD actkernconst<>+6560(SB), Y2, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y6, Y13
+	VMOVUPD     Y12, 256(SP)
+	VMOVUPD     actkernconst<>+6464(SB), Y12
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7360(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7360(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7392(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7392(SB), Y7, Y12
+	VFMADD213PD actkernconst<>+7424(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y6, Y13
+	VFMADD213PD actkernconst<>+7424(SB), Y7, Y12
+	VFMADD213PD Y14, Y2, Y8
+	VFMADD213PD Y4, Y10, Y13
+	VFMADD213PD Y3, Y9, Y12
+	VMULPD      Y5, Y5, Y2
+	VMULPD      Y6, Y6, Y3
+	VMULPD      Y7, Y7, Y4
 	VMOVUPD     actkernconst<>+6528(SB), Y9
-	VFMADD213PD actkernconst<>+6560(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+6560(SB), Y5, Y9
 	VMOVUPD     actkernconst<>+6528(SB), Y10
-	VFMADD213PD actkernconst<>+6560(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7456(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7456(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7456(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7488(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7488(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7488(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7520(SB), Y2, Y8
-	VFMADD213PD actkernconst<>+7520(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7520(SB), Y4, Y10
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y2
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y4
-	VFMADD213PD Y2, Y5, Y8
-	VFMADD213PD Y3, Y6, Y9
-	VFMADD213PD Y4, Y7, Y10
-	VMOVUPD     224(SP), Y2
+	VFMADD213PD actkernconst<>+6560(SB), Y6, Y10
+	VMOVUPD     actkernconst<>+6528(SB), Y14
+	VFMADD213PD actkernconst<>+6560(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7456(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7456(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7456(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7488(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7488(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7488(SB), Y7, Y14
+	VFMADD213PD actkernconst<>+7520(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+7520(SB), Y6, Y10
+	VFMADD213PD actkernconst<>+7520(SB), Y7, Y14
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y5
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y7
+	VFMADD213PD Y5, Y2, Y9
+	VFMADD213PD Y6, Y3, Y10
+	VFMADD213PD Y7, Y4, Y14
+	VADDPD      Y0, Y11, Y11
+	VMOVUPD     256(SP), Y2
 	VADDPD      Y0, Y2, Y2
-	VMOVUPD     256(SP), Y3
+	VMOVUPD     224(SP), Y3
 	VADDPD      Y0, Y3, Y3
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y0, Y4, Y4
+	VMULPD      actkernconst<>+6656(SB), Y11, Y4
 	VMULPD      actkernconst<>+6656(SB), Y2, Y5
 	VMULPD      actkernconst<>+6656(SB), Y3, Y6
-	VMULPD      actkernconst<>+6656(SB), Y4, Y7
+	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y6, Y6
-	VROUNDPD    $0x09, Y7, Y7
+	VFMADD132PD actkernconst<>+6624(SB), Y11, Y4
 	VFMADD132PD actkernconst<>+6624(SB), Y2, Y5
 	VFMADD132PD actkernconst<>+6624(SB), Y3, Y6
-	VFMADD132PD actkernconst<>+6624(SB), Y4, Y7
-	VMULPD      Y1, Y5, Y2
-	VMULPD      Y1, Y6, Y3
-	VMULPD      Y1, Y7, Y4
+	VMULPD      Y1, Y4, Y2
+	VMULPD      Y1, Y5, Y3
+	VMULPD      Y1, Y6, Y7
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y3, Y3
-	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6016(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6016(SB), Y3, Y6
-	VFMADD231PD actkernconst<>+6016(SB), Y4, Y7
+	VROUNDPD    $0x09, Y7, Y7
+	VFMADD231PD actkernconst<>+6016(SB), Y2, Y4
+	VFMADD231PD actkernconst<>+6016(SB), Y3, Y5
+	VFMADD231PD actkernconst<>+6016(SB), Y7, Y6
+	VCMPPD      $0x11, Y4, Y1, Y4
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VCMPPD      $0x11, Y6, Y1, Y6
-	VCMPPD      $0x11, Y7, Y1, Y7
-	VBLENDVPD   Y5, Y8, Y11, Y5
-	VBLENDVPD   Y6, Y9, Y12, Y6
-	VBLENDVPD   Y7, Y10, Y13, Y7
+	VBLENDVPD   Y4, Y9, Y8, Y4
+	VBLENDVPD   Y5, Y10, Y13, Y5
+	VBLENDVPD   Y6, Y14, Y12, Y6
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y2
 	VFMADD132PD actkernconst<>+6016(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6016(SB), Y0, Y4
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
+	VFMADD132PD actkernconst<>+6016(SB), Y0, Y7
+	VMULPD      Y2, Y4, Y4
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y7, Y6, Y6
+	VMULPD      (SP), Y4, Y4
 	VMULPD      (SP), Y5, Y5
 	VMULPD      (SP), Y6, Y6
-	VMULPD      (SP), Y7, Y7
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y5, Y2
+	VBLENDVPD   Y2, actkernconst<>+4032(SB), Y4, Y2
 	VMOVUPD     160(SP), Y3
-	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y6, Y3
+	VBLENDVPD   Y3, actkernconst<>+4032(SB), Y5, Y3
 	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y7, Y4
+	VBLENDVPD   Y4, actkernconst<>+4032(SB), Y6, Y4
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
@@ -65292,38 +63806,24 @@ single:
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y6, Y3
-	VMULPD      actkernconst<>+6688(SB), Y5, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y5, Y8
-	VADDPD      Y7, Y3, Y9
-	VSUBPD      Y3, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y3, Y3
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y3, Y3
-	VSUBPD      Y8, Y3, Y3
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y3
 	VFMADD132PD actkernconst<>+7328(SB), Y3, Y6
-	VADDPD      Y6, Y9, Y3
-	VSUBPD      Y9, Y3, Y9
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y6, Y3, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y8
-	VFMADD213PD Y3, Y7, Y8
 	VMULPD      Y6, Y6, Y3
+	VMULPD      Y3, Y6, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y8
+	VFMADD213PD Y6, Y7, Y8
+	VMULPD      Y3, Y3, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y3, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
+	VFMADD213PD Y3, Y6, Y7
 	VADDPD      Y0, Y5, Y5
 	VMULPD      actkernconst<>+6656(SB), Y5, Y3
 	VROUNDPD    $0x09, Y3, Y3
@@ -65366,38 +63866,24 @@ tail:
 	VROUNDPD    $0x08, Y5, Y5
 	VXORPD      actkernconst<>+128(SB), Y5, Y6
 	VFMADD231PD actkernconst<>+6592(SB), Y6, Y3
-	VMULPD      actkernconst<>+6688(SB), Y5, Y7
-	VXORPD      actkernconst<>+128(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y8
-	VFMADD213PD Y7, Y5, Y8
-	VADDPD      Y7, Y3, Y9
-	VSUBPD      Y3, Y9, Y10
-	VSUBPD      Y10, Y9, Y11
-	VSUBPD      Y11, Y3, Y3
-	VSUBPD      Y10, Y7, Y7
-	VADDPD      Y7, Y3, Y3
-	VSUBPD      Y8, Y3, Y3
+	VFMADD231PD actkernconst<>+6912(SB), Y6, Y3
 	VFMADD132PD actkernconst<>+7328(SB), Y3, Y6
-	VADDPD      Y6, Y9, Y3
-	VSUBPD      Y9, Y3, Y9
-	VSUBPD      Y9, Y6, Y6
-	VADDPD      Y6, Y3, Y3
-	VMULPD      Y3, Y3, Y6
-	VMULPD      Y6, Y3, Y7
-	VMOVUPD     actkernconst<>+6464(SB), Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7360(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7392(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7424(SB), Y6, Y8
-	VFMADD213PD Y3, Y7, Y8
 	VMULPD      Y6, Y6, Y3
+	VMULPD      Y3, Y6, Y7
+	VMOVUPD     actkernconst<>+6464(SB), Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7360(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7392(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+7424(SB), Y3, Y8
+	VFMADD213PD Y6, Y7, Y8
+	VMULPD      Y3, Y3, Y6
 	VMOVUPD     actkernconst<>+6528(SB), Y7
-	VFMADD213PD actkernconst<>+6560(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7456(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7488(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+2816(SB), Y0, Y6
-	VFMADD213PD Y6, Y3, Y7
+	VFMADD213PD actkernconst<>+6560(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7456(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7488(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+7520(SB), Y3, Y7
+	VFMADD132PD actkernconst<>+2816(SB), Y0, Y3
+	VFMADD213PD Y3, Y6, Y7
 	VADDPD      Y0, Y5, Y5
 	VMULPD      actkernconst<>+6656(SB), Y5, Y3
 	VROUNDPD    $0x09, Y3, Y3
@@ -84294,14 +82780,14 @@ DATA actkernconst<>+5464(SB)/8, $0xbe927e25f4514139
 DATA actkernconst<>+5472(SB)/8, $0x3ff921fb54442d18
 DATA actkernconst<>+5480(SB)/8, $0xc010000000000000
 DATA actkernconst<>+5488(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5496(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5504(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5512(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5520(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5528(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5536(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5544(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5552(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5496(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+5504(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+5512(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+5520(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+5528(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+5536(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+5544(SB)/8, $0x3960000000000000
+DATA actkernconst<>+5552(SB)/8, $0x3c91a62633145c07
 DATA actkernconst<>+5560(SB)/8, $0x4046000000000000
 DATA actkernconst<>+5568(SB)/8, $0x400cfa4e422fc5de
 DATA actkernconst<>+5576(SB)/8, $0x400f9283b1ff897f
@@ -84443,38 +82929,38 @@ DATA actkernconst<>+6656(SB)/8, $0x3fd0000000000000
 DATA actkernconst<>+6664(SB)/8, $0x3fd0000000000000
 DATA actkernconst<>+6672(SB)/8, $0x3fd0000000000000
 DATA actkernconst<>+6680(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6688(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6696(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6704(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6712(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+6720(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6728(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6736(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6744(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6752(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6760(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6768(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6776(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6784(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6792(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6800(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6808(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+6816(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6824(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6832(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6840(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+6848(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6856(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6864(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6872(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+6880(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6888(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6896(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6904(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+6912(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6920(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6928(SB)/8, $0x3960000000000000
-DATA actkernconst<>+6936(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6688(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6696(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6704(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6712(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6720(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6728(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6736(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6744(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6752(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6760(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6768(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6776(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6784(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6792(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6800(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6808(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6816(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6824(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6832(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6840(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6848(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6856(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6864(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6872(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6880(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6888(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6896(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6904(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6912(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6920(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6928(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6936(SB)/8, $0x3c91a62633145c07
 DATA actkernconst<>+6944(SB)/8, $0x4046000000000000
 DATA actkernconst<>+6952(SB)/8, $0x4046000000000000
 DATA actkernconst<>+6960(SB)/8, $0x4046000000000000

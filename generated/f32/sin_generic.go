@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 257
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 244
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -83,19 +83,19 @@ func sinGeneric(dst, x []float32, w0 float32) {
 	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v206 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v218 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v219 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v221 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v223 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v225 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v229 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v230 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v232 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v234 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v236 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v238 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v246 := math.Float64frombits(0xc000000000000000) // -2
+	v198 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v205 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v206 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v208 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v210 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v212 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v216 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v217 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v219 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v221 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v223 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v225 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v233 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -370,80 +370,64 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		v194 := math.RoundToEven(v193)
 		v195 := -v194
 		v196 := math.FMA(v195, v181, v2)
-		v197 := float64(v194 * v185)
-		v198 := -v197
-		v199 := math.FMA(v194, v185, v198)
-		v200 := float64(v196 + v198)
-		v201 := float64(v200 - v196)
-		v202 := float64(v200 - v201)
-		v203 := float64(v196 - v202)
-		v204 := float64(v198 - v201)
-		v205 := float64(v203 + v204)
-		v207 := float64(v205 - v199)
-		v208 := math.FMA(v195, v206, v207)
-		v209 := float64(v200 + v208)
-		v210 := float64(v209 - v200)
-		v211 := float64(v208 - v210)
-		v212 := v194
+		v197 := math.FMA(v195, v185, v196)
+		v199 := math.FMA(v195, v198, v197)
+		v200 := v194
 		if v13 {
-			v212 = v177
+			v200 = v177
 		}
-		v213 := v209
+		v201 := float64(v189 + v191)
+		v202 := v199
 		if v13 {
-			v213 = v189
+			v202 = v201
 		}
-		v214 := v211
-		if v13 {
-			v214 = v191
+		v203 := float64(v202 * v202)
+		v204 := float64(v202 * v203)
+		v207 := math.FMA(v203, v205, v206)
+		v209 := math.FMA(v203, v207, v208)
+		v211 := math.FMA(v203, v209, v210)
+		v213 := math.FMA(v203, v211, v212)
+		v214 := math.FMA(v204, v213, v202)
+		v215 := float64(v203 * v203)
+		v218 := math.FMA(v203, v216, v217)
+		v220 := math.FMA(v203, v218, v219)
+		v222 := math.FMA(v203, v220, v221)
+		v224 := math.FMA(v203, v222, v223)
+		v226 := math.FMA(v225, v203, v98)
+		v227 := math.FMA(v215, v224, v226)
+		v228 := float64(v200 * v120)
+		v229 := math.Floor(v228)
+		v230 := math.FMA(v119, v229, v200)
+		v231 := float64(v230 * v4)
+		v232 := math.Floor(v231)
+		v234 := math.FMA(v233, v232, v230)
+		v235 := v4 < v234
+		v236 := v214
+		if v235 {
+			v236 = v227
 		}
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 * v215)
-		v217 := float64(v215 * v216)
-		v220 := math.FMA(v216, v218, v219)
-		v222 := math.FMA(v216, v220, v221)
-		v224 := math.FMA(v216, v222, v223)
-		v226 := math.FMA(v216, v224, v225)
-		v227 := math.FMA(v217, v226, v215)
-		v228 := float64(v216 * v216)
-		v231 := math.FMA(v216, v229, v230)
-		v233 := math.FMA(v216, v231, v232)
-		v235 := math.FMA(v216, v233, v234)
-		v237 := math.FMA(v216, v235, v236)
-		v239 := math.FMA(v238, v216, v98)
-		v240 := math.FMA(v228, v237, v239)
-		v241 := float64(v212 * v120)
-		v242 := math.Floor(v241)
-		v243 := math.FMA(v119, v242, v212)
-		v244 := float64(v243 * v4)
-		v245 := math.Floor(v244)
-		v247 := math.FMA(v246, v245, v243)
-		v248 := v4 < v247
-		v249 := v227
-		if v248 {
-			v249 = v240
+		v237 := math.FMA(v233, v232, v98)
+		v238 := float64(v236 * v237)
+		v239 := v2 == v105
+		v240 := v238
+		if v239 {
+			v240 = v2
 		}
-		v250 := math.FMA(v246, v245, v98)
-		v251 := float64(v249 * v250)
-		v252 := v2 == v105
-		v253 := v251
-		if v252 {
-			v253 = v2
-		}
-		v254 := v253
+		v241 := v240
 		if v7 {
-			v254 = v8
+			v241 = v8
 		}
-		v255 := math.IsNaN(v0)
-		v256 := v254
-		if v255 {
-			v256 = v0
+		v242 := math.IsNaN(v0)
+		v243 := v241
+		if v242 {
+			v243 = v0
 		}
-		dst[i] = float32(v256)
+		dst[i] = float32(v243)
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 77 operations): the scalar twin of the vector program the assembly kernels
+// 64 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -460,19 +444,19 @@ func sinUsualGeneric(dst, x []float32, w0 float32) {
 	v13 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v14 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v15 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v29 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v38 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v39 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v41 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v43 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v45 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v49 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v50 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v52 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v54 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v56 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v58 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v66 := math.Float64frombits(0xc000000000000000) // -2
+	v21 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v25 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v26 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v28 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v30 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v32 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v36 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v37 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v39 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v41 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v43 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v45 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v53 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -483,63 +467,50 @@ func sinUsualGeneric(dst, x []float32, w0 float32) {
 		v17 := math.RoundToEven(v16)
 		v18 := -v17
 		v19 := math.FMA(v18, v13, v2)
-		v20 := float64(v17 * v14)
-		v21 := -v20
-		v22 := math.FMA(v17, v14, v21)
-		v23 := float64(v19 + v21)
-		v24 := float64(v23 - v19)
-		v25 := float64(v23 - v24)
-		v26 := float64(v19 - v25)
-		v27 := float64(v21 - v24)
-		v28 := float64(v26 + v27)
-		v30 := float64(v28 - v22)
-		v31 := math.FMA(v18, v29, v30)
-		v32 := float64(v23 + v31)
-		v33 := float64(v32 - v23)
-		v34 := float64(v31 - v33)
-		v35 := float64(v32 + v34)
-		v36 := float64(v35 * v35)
-		v37 := float64(v35 * v36)
-		v40 := math.FMA(v36, v38, v39)
-		v42 := math.FMA(v36, v40, v41)
-		v44 := math.FMA(v36, v42, v43)
-		v46 := math.FMA(v36, v44, v45)
-		v47 := math.FMA(v37, v46, v35)
-		v48 := float64(v36 * v36)
-		v51 := math.FMA(v36, v49, v50)
-		v53 := math.FMA(v36, v51, v52)
-		v55 := math.FMA(v36, v53, v54)
-		v57 := math.FMA(v36, v55, v56)
-		v59 := math.FMA(v58, v36, v9)
-		v60 := math.FMA(v48, v57, v59)
-		v61 := float64(v17 * v12)
-		v62 := math.Floor(v61)
-		v63 := math.FMA(v11, v62, v17)
-		v64 := float64(v63 * v4)
-		v65 := math.Floor(v64)
-		v67 := math.FMA(v66, v65, v63)
-		v68 := v4 < v67
-		v69 := v47
-		if v68 {
-			v69 = v60
+		v20 := math.FMA(v18, v14, v19)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v22 * v22)
+		v24 := float64(v22 * v23)
+		v27 := math.FMA(v23, v25, v26)
+		v29 := math.FMA(v23, v27, v28)
+		v31 := math.FMA(v23, v29, v30)
+		v33 := math.FMA(v23, v31, v32)
+		v34 := math.FMA(v24, v33, v22)
+		v35 := float64(v23 * v23)
+		v38 := math.FMA(v23, v36, v37)
+		v40 := math.FMA(v23, v38, v39)
+		v42 := math.FMA(v23, v40, v41)
+		v44 := math.FMA(v23, v42, v43)
+		v46 := math.FMA(v45, v23, v9)
+		v47 := math.FMA(v35, v44, v46)
+		v48 := float64(v17 * v12)
+		v49 := math.Floor(v48)
+		v50 := math.FMA(v11, v49, v17)
+		v51 := float64(v50 * v4)
+		v52 := math.Floor(v51)
+		v54 := math.FMA(v53, v52, v50)
+		v55 := v4 < v54
+		v56 := v34
+		if v55 {
+			v56 = v47
 		}
-		v70 := math.FMA(v66, v65, v9)
-		v71 := float64(v69 * v70)
-		v72 := v2 == v10
-		v73 := v71
-		if v72 {
-			v73 = v2
+		v57 := math.FMA(v53, v52, v9)
+		v58 := float64(v56 * v57)
+		v59 := v2 == v10
+		v60 := v58
+		if v59 {
+			v60 = v2
 		}
-		v74 := v73
+		v61 := v60
 		if v7 {
-			v74 = v8
+			v61 = v8
 		}
-		v75 := math.IsNaN(v0)
-		v76 := v74
-		if v75 {
-			v76 = v0
+		v62 := math.IsNaN(v0)
+		v63 := v61
+		if v62 {
+			v63 = v0
 		}
-		dst[i] = float32(v76)
+		dst[i] = float32(v63)
 	}
 }
 
@@ -573,7 +544,7 @@ func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 259 operations): the scalar twin of the vector program the assembly
+// compute, 246 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -630,19 +601,19 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v206 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v218 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v219 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v221 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v223 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v225 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v229 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v230 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v232 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v234 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v236 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v238 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v247 := math.Float64frombits(0xc000000000000000) // -2
+	v198 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v205 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v206 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v208 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v210 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v212 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v216 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v217 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v219 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v221 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v223 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v225 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v234 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -917,79 +888,63 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		v194 := math.RoundToEven(v193)
 		v195 := -v194
 		v196 := math.FMA(v195, v181, v2)
-		v197 := float64(v194 * v185)
-		v198 := -v197
-		v199 := math.FMA(v194, v185, v198)
-		v200 := float64(v196 + v198)
-		v201 := float64(v200 - v196)
-		v202 := float64(v200 - v201)
-		v203 := float64(v196 - v202)
-		v204 := float64(v198 - v201)
-		v205 := float64(v203 + v204)
-		v207 := float64(v205 - v199)
-		v208 := math.FMA(v195, v206, v207)
-		v209 := float64(v200 + v208)
-		v210 := float64(v209 - v200)
-		v211 := float64(v208 - v210)
-		v212 := v194
+		v197 := math.FMA(v195, v185, v196)
+		v199 := math.FMA(v195, v198, v197)
+		v200 := v194
 		if v13 {
-			v212 = v177
+			v200 = v177
 		}
-		v213 := v209
+		v201 := float64(v189 + v191)
+		v202 := v199
 		if v13 {
-			v213 = v189
+			v202 = v201
 		}
-		v214 := v211
-		if v13 {
-			v214 = v191
+		v203 := float64(v202 * v202)
+		v204 := float64(v202 * v203)
+		v207 := math.FMA(v203, v205, v206)
+		v209 := math.FMA(v203, v207, v208)
+		v211 := math.FMA(v203, v209, v210)
+		v213 := math.FMA(v203, v211, v212)
+		v214 := math.FMA(v204, v213, v202)
+		v215 := float64(v203 * v203)
+		v218 := math.FMA(v203, v216, v217)
+		v220 := math.FMA(v203, v218, v219)
+		v222 := math.FMA(v203, v220, v221)
+		v224 := math.FMA(v203, v222, v223)
+		v226 := math.FMA(v225, v203, v98)
+		v227 := math.FMA(v215, v224, v226)
+		v228 := float64(v200 + v98)
+		v229 := float64(v228 * v120)
+		v230 := math.Floor(v229)
+		v231 := math.FMA(v119, v230, v228)
+		v232 := float64(v231 * v4)
+		v233 := math.Floor(v232)
+		v235 := math.FMA(v234, v233, v231)
+		v236 := v4 < v235
+		v237 := v214
+		if v236 {
+			v237 = v227
 		}
-		v215 := float64(v213 + v214)
-		v216 := float64(v215 * v215)
-		v217 := float64(v215 * v216)
-		v220 := math.FMA(v216, v218, v219)
-		v222 := math.FMA(v216, v220, v221)
-		v224 := math.FMA(v216, v222, v223)
-		v226 := math.FMA(v216, v224, v225)
-		v227 := math.FMA(v217, v226, v215)
-		v228 := float64(v216 * v216)
-		v231 := math.FMA(v216, v229, v230)
-		v233 := math.FMA(v216, v231, v232)
-		v235 := math.FMA(v216, v233, v234)
-		v237 := math.FMA(v216, v235, v236)
-		v239 := math.FMA(v238, v216, v98)
-		v240 := math.FMA(v228, v237, v239)
-		v241 := float64(v212 + v98)
-		v242 := float64(v241 * v120)
-		v243 := math.Floor(v242)
-		v244 := math.FMA(v119, v243, v241)
-		v245 := float64(v244 * v4)
-		v246 := math.Floor(v245)
-		v248 := math.FMA(v247, v246, v244)
-		v249 := v4 < v248
-		v250 := v227
-		if v249 {
-			v250 = v240
-		}
-		v251 := math.FMA(v247, v246, v98)
-		v252 := float64(v250 * v251)
-		v253 := float64(v1 * v252)
-		v254 := v253
+		v238 := math.FMA(v234, v233, v98)
+		v239 := float64(v237 * v238)
+		v240 := float64(v1 * v239)
+		v241 := v240
 		if v7 {
-			v254 = v8
+			v241 = v8
 		}
-		v255 := float64(dy[i])
-		v256 := float64(v254 * v255)
-		v257 := math.IsNaN(v0)
-		v258 := v256
-		if v257 {
-			v258 = v0
+		v242 := float64(dy[i])
+		v243 := float64(v241 * v242)
+		v244 := math.IsNaN(v0)
+		v245 := v243
+		if v244 {
+			v245 = v0
 		}
-		dx[i] = float32(v258)
+		dx[i] = float32(v245)
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 78 operations): the scalar twin of the vector program
+// memory, f64 compute, 65 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1006,19 +961,19 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 	v12 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v13 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v14 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v28 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v37 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v38 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v40 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v42 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v44 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v48 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v49 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v51 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v53 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v55 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v57 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v66 := math.Float64frombits(0xc000000000000000) // -2
+	v20 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v24 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v25 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v27 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v29 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v31 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v35 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v36 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v38 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v40 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v42 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v44 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v53 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -1029,62 +984,49 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 		v16 := math.RoundToEven(v15)
 		v17 := -v16
 		v18 := math.FMA(v17, v12, v2)
-		v19 := float64(v16 * v13)
-		v20 := -v19
-		v21 := math.FMA(v16, v13, v20)
-		v22 := float64(v18 + v20)
-		v23 := float64(v22 - v18)
-		v24 := float64(v22 - v23)
-		v25 := float64(v18 - v24)
-		v26 := float64(v20 - v23)
-		v27 := float64(v25 + v26)
-		v29 := float64(v27 - v21)
-		v30 := math.FMA(v17, v28, v29)
-		v31 := float64(v22 + v30)
-		v32 := float64(v31 - v22)
-		v33 := float64(v30 - v32)
-		v34 := float64(v31 + v33)
-		v35 := float64(v34 * v34)
-		v36 := float64(v34 * v35)
-		v39 := math.FMA(v35, v37, v38)
-		v41 := math.FMA(v35, v39, v40)
-		v43 := math.FMA(v35, v41, v42)
-		v45 := math.FMA(v35, v43, v44)
-		v46 := math.FMA(v36, v45, v34)
-		v47 := float64(v35 * v35)
-		v50 := math.FMA(v35, v48, v49)
-		v52 := math.FMA(v35, v50, v51)
-		v54 := math.FMA(v35, v52, v53)
-		v56 := math.FMA(v35, v54, v55)
-		v58 := math.FMA(v57, v35, v9)
-		v59 := math.FMA(v47, v56, v58)
-		v60 := float64(v16 + v9)
-		v61 := float64(v60 * v11)
-		v62 := math.Floor(v61)
-		v63 := math.FMA(v10, v62, v60)
-		v64 := float64(v63 * v4)
-		v65 := math.Floor(v64)
-		v67 := math.FMA(v66, v65, v63)
-		v68 := v4 < v67
-		v69 := v46
-		if v68 {
-			v69 = v59
+		v19 := math.FMA(v17, v13, v18)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v21 * v21)
+		v23 := float64(v21 * v22)
+		v26 := math.FMA(v22, v24, v25)
+		v28 := math.FMA(v22, v26, v27)
+		v30 := math.FMA(v22, v28, v29)
+		v32 := math.FMA(v22, v30, v31)
+		v33 := math.FMA(v23, v32, v21)
+		v34 := float64(v22 * v22)
+		v37 := math.FMA(v22, v35, v36)
+		v39 := math.FMA(v22, v37, v38)
+		v41 := math.FMA(v22, v39, v40)
+		v43 := math.FMA(v22, v41, v42)
+		v45 := math.FMA(v44, v22, v9)
+		v46 := math.FMA(v34, v43, v45)
+		v47 := float64(v16 + v9)
+		v48 := float64(v47 * v11)
+		v49 := math.Floor(v48)
+		v50 := math.FMA(v10, v49, v47)
+		v51 := float64(v50 * v4)
+		v52 := math.Floor(v51)
+		v54 := math.FMA(v53, v52, v50)
+		v55 := v4 < v54
+		v56 := v33
+		if v55 {
+			v56 = v46
 		}
-		v70 := math.FMA(v66, v65, v9)
-		v71 := float64(v69 * v70)
-		v72 := float64(v1 * v71)
-		v73 := v72
+		v57 := math.FMA(v53, v52, v9)
+		v58 := float64(v56 * v57)
+		v59 := float64(v1 * v58)
+		v60 := v59
 		if v7 {
-			v73 = v8
+			v60 = v8
 		}
-		v74 := float64(dy[i])
-		v75 := float64(v73 * v74)
-		v76 := math.IsNaN(v0)
-		v77 := v75
-		if v76 {
-			v77 = v0
+		v61 := float64(dy[i])
+		v62 := float64(v60 * v61)
+		v63 := math.IsNaN(v0)
+		v64 := v62
+		if v63 {
+			v64 = v0
 		}
-		dx[i] = float32(v77)
+		dx[i] = float32(v64)
 	}
 }
 

@@ -24,10 +24,11 @@ import "math"
 // random bit patterns and on the doubles closest to multiples of π/2 in
 // every binade, the classic worst case 6381956970095103·2^797 included.
 //
-// Target F32 (relative error < 2^-40) uses the same reduction: the
+// Target F32 (relative error < 2^-40) reduces in float64 too: the
 // argument of sin in a float32 kernel is a float64 value (w0*x, computed in
-// float64 lanes), not a float32, so nothing narrower would be exact. Only
-// the polynomials are shorter.
+// float64 lanes), not a float32, so nothing narrower would be exact. But r
+// needs only float64's precision, not a double-double's: Cody–Waite is
+// three FMAs (trigReduce32), and the polynomials are shorter.
 
 func init() {
 	register("sin", func(b *Builder, args []Value, target Type) Value {
@@ -95,6 +96,10 @@ const (
 
 // trigLower builds sin(x) (quadrant offset 0) or cos(x) (offset 1).
 func trigLower(b *Builder, x Value, target Type, offset float64) Value {
+	if target == F32 {
+		n, r := trigReduceFull32(b, x)
+		return trigFinish(b, x, n, r, NoLow, target, offset)
+	}
 	n, rh, rl := trigReduceFull64(b, x)
 	return trigFinish(b, x, n, rh, rl, target, offset)
 }
@@ -203,6 +208,33 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	return n, rh, rl
 }
 
+// trigReduceFull32 is trigReduceFull64 for an F32 target: n and r with
+// x = n·π/2 + r (mod 2π), r to 2^-52 relative, for every x; ±Inf and NaN
+// give NaN. Payne–Hanek's double-double is rounded once, on its rare path.
+func trigReduceFull32(b *Builder, x Value) (n, r Value) {
+	ax := b.Abs(x)
+	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
+	xh := b.Select(huge, x, b.Const(0x1p46)) // see trigReduceFull64
+	nh, rhh, rlh := trigReduceHuge64(b, xh)
+	nc, rc := trigReduce32(b, x)
+	return b.SelectRare(huge, nh, nc), b.SelectRare(huge, b.Add(rhh, rlh), rc)
+}
+
+// trigReduce32 returns n and r with x = n·π/2 + r, |x| ≤ trigBoundCW, for
+// an F32 target: r = ((x - n·P1) - n·P2) - n·P3, each step one FMA. The
+// first is exact (see trigReduce64); the second and third round by 2^-53
+// relative to their results, which are r to within n·P3 ≤ 2^-65, while
+// |r| ≳ 2^-56 for every double there (trigHard): r is within 2^-52
+// relative, where the F32 target's budget is 2^-40. Five operations where
+// trigReduce64's double-double costs sixteen.
+func trigReduce32(b *Builder, x Value) (n, r Value) {
+	n = b.Round(b.Mul(x, b.Const(trigTwoOverPi)), RoundNearestEven)
+	nn := b.Neg(n)
+	r = b.FMA(nn, b.Const(trigPio2a), x) // exact
+	r = b.FMA(nn, b.Const(trigPio2b), r)
+	return n, b.FMA(nn, b.Const(trigPio2c), r)
+}
+
 // trigFinish evaluates sin (offset 0) or cos (offset 1) of n·π/2 + rh + rl;
 // x0 is the argument's leading part, for the sign of a zero. The target
 // only sets the polynomials' degree.
@@ -217,7 +249,10 @@ func trigFinish(b *Builder, x0, n, rh, rl Value, target Type, offset float64) Va
 	var sinHead, sinTail, cosHead, cosTail Value
 	if target == F32 {
 		// The polynomials' errors (2^-45) dwarf a tail: heads only.
-		r := b.Add(rh, rl)
+		r := rh
+		if rl != NoLow {
+			r = b.Add(rh, rl)
+		}
 		z := b.Mul(r, r)
 		sinHead = b.FMA(b.Mul(r, z), b.Horner(z, trigSin32[:]...), r)
 		cosHead = b.FMA(b.Mul(z, z), b.Horner(z, trigCos32[:]...), b.FMA(b.Const(-0.5), z, b.Const(1)))

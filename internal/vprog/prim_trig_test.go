@@ -448,3 +448,49 @@ func TestTrigDDOpCount(t *testing.T) {
 		}
 	}
 }
+
+// TestTrigReduce32 checks the F32 target's three-FMA Cody–Waite
+// (trigReduce32) where it is hardest: sin and cos of doubles, not float32
+// values (the argument of sin(w0*x) is a float64 product of two float32
+// values), next to multiples of π/2. The inputs are the hard doubles of
+// every binade up to the bound (trigHard), the products of float32 pairs
+// nearest to k·π/2 and random doubles up to the bound; each result must be
+// within the F32 target's 2^-40 relative error of the exact value.
+func TestTrigReduce32(t *testing.T) {
+	r := testutil.NewRand(97)
+	xs := append([]float64(nil), trigHard...)
+	for range expNum(20000) {
+		// a·b near k·π/2 with a, b float32: b is k·π/2/a rounded to
+		// float32, and its neighbours.
+		k := math.Round(testutil.LogUniform[float64](r, 1, 0x1p40))
+		a := float32(testutil.LogUniform[float64](r, 0.01, 1e4))
+		b := float32(k * math.Pi / 2 / float64(a))
+		for _, v := range append(testutil.Neighbours(b, 1), b) {
+			xs = append(xs, float64(a)*float64(v))
+		}
+		xs = append(xs, testutil.LogUniform[float64](r, 1e-10, trigBoundCW))
+	}
+	xs = append(xs, trigBoundCW, -trigBoundCW)
+	for _, name := range []string{"sin", "cos"} {
+		ref, err := reference.CompileString(name+"(x)", []string{"x"}, nil)
+		require.NoError(t, err)
+		b := NewBuilder(name+"32", F64, F64, 1, nil)
+		offset := 0.0
+		if name == "cos" {
+			offset = 1
+		}
+		p := b.Finish(trigLower(b, b.Input(0), F32, offset))
+		worst, at := 0.0, 0.0
+		for _, x := range xs {
+			got := p.Eval([]float64{x}, nil)
+			exact := ref.BigNum(reference.DefaultPrec, reference.NumFloat64(x)).F
+			diff := new(big.Float).Sub(new(big.Float).SetFloat64(got), exact)
+			rel, _ := new(big.Float).Quo(diff.Abs(diff), new(big.Float).Abs(exact)).Float64()
+			if rel > worst {
+				worst, at = rel, x
+			}
+		}
+		t.Logf("%s, F32 target: %d doubles, max relative error 2^%.2f at x=%v", name, len(xs), math.Log2(worst), at)
+		require.Less(t, worst, 0x1p-40, "%s(%v)", name, at)
+	}
+}
