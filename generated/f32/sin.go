@@ -9,6 +9,11 @@ import "fmt"
 //
 //	f(x) = where(abs(w0*x)*0.5 >= half_ovf, nan, sin(w0*x))
 //
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f(x) = sin(w0*x)
+//
 // Parameters:
 //
 //   - w0: default 1. frequency (SIREN uses 30 on the first layer).
@@ -58,6 +63,11 @@ func Sin(dst, x []float32, w0 float32) {
 //
 //	f(x)  = where(abs(w0*x)*0.5 >= half_ovf, nan, sin(w0*x))
 //	f'(x) = where(abs(w0*x)*0.5 >= half_ovf, nan, w0*cos(w0*x))
+//
+// The float32 kernels compute the same function from a formula without the
+// corrections only a float64 result needs:
+//
+//	f'(x) = w0*cos(w0*x)
 //
 // Parameters:
 //

@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 244
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 239
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,483 +34,466 @@ var (
 func sinGeneric(dst, x []float32, w0 float32) {
 	x = x[:len(dst)]
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
-	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v9 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
-	v11 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v15 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v16 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v19 := math.Float64frombits(0xc04a800000000000)  // -53
-	v20 := math.Float64frombits(0x4046000000000000)  // 44
-	v23 := math.Float64frombits(0x404a000000000000)  // 52
-	v26 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v27 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v28 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v29 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v30 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v31 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v32 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v33 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v34 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v35 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v36 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v37 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v38 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v39 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v40 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v41 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v42 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v43 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v44 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v45 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v46 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v47 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v48 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v49 := math.Float64frombits(0x4030000000000000)  // 16
-	v60 := math.Float64frombits(0x4020000000000000)  // 8
-	v76 := math.Float64frombits(0x4010000000000000)  // 4
-	v88 := math.Float64frombits(0x4000000000000000)  // 2
-	v98 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v105 := math.Float64frombits(0x0000000000000000) // 0
-	v110 := math.Float64frombits(0xc05a800000000000) // -106
-	v113 := math.Float64frombits(0xc063e00000000000) // -159
-	v116 := math.Float64frombits(0xc06a800000000000) // -212
-	v119 := math.Float64frombits(0xc010000000000000) // -4
-	v120 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v128 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v133 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v198 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v205 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v206 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v208 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v210 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v212 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v216 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v217 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v219 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v221 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v223 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v225 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v233 := math.Float64frombits(0xc000000000000000) // -2
+	v4 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x7ff0000000000000)   // +Inf
+	v10 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v11 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v14 := math.Float64frombits(0xc04a800000000000)  // -53
+	v15 := math.Float64frombits(0x4046000000000000)  // 44
+	v18 := math.Float64frombits(0x404a000000000000)  // 52
+	v21 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v22 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v23 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v24 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v25 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v26 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v27 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v28 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v29 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v30 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v31 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v32 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v33 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v34 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v35 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v36 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v37 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v38 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v39 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v40 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v41 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v42 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v43 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v44 := math.Float64frombits(0x4030000000000000)  // 16
+	v55 := math.Float64frombits(0x4020000000000000)  // 8
+	v71 := math.Float64frombits(0x4010000000000000)  // 4
+	v83 := math.Float64frombits(0x4000000000000000)  // 2
+	v93 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v100 := math.Float64frombits(0x0000000000000000) // 0
+	v105 := math.Float64frombits(0xc05a800000000000) // -106
+	v108 := math.Float64frombits(0xc063e00000000000) // -159
+	v111 := math.Float64frombits(0xc06a800000000000) // -212
+	v114 := math.Float64frombits(0xc010000000000000) // -4
+	v115 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v123 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v128 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v193 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v200 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v201 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v203 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v205 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v207 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v211 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v212 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v214 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v216 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v218 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v220 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v226 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v229 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
-		v5 := float64(v3 * v4)
-		v7 := v6 <= v5
-		v10 := v9 < v3
-		v12 := v3 < v11
-		v13 := v10 && v12
-		v14 := getExp64(v2)
-		v17 := math.FMA(v14, v15, v16)
-		v18 := math.Floor(v17)
-		v21 := float64(v14 - v20)
-		v22 := math.FMA(v18, v19, v21)
-		v24 := float64(v23 - v14)
-		v25 := math.Ldexp(v2, int(v24))
-		v50 := v49 <= v18
-		v51 := float64(v18 - v49)
-		v52 := v18
-		if v50 {
-			v52 = v51
+		v5 := v4 < v3
+		v7 := v3 < v6
+		v8 := v5 && v7
+		v9 := getExp64(v2)
+		v12 := math.FMA(v9, v10, v11)
+		v13 := math.Floor(v12)
+		v16 := float64(v9 - v15)
+		v17 := math.FMA(v13, v14, v16)
+		v19 := float64(v18 - v9)
+		v20 := math.Ldexp(v2, int(v19))
+		v45 := v44 <= v13
+		v46 := float64(v13 - v44)
+		v47 := v13
+		if v45 {
+			v47 = v46
+		}
+		v48 := v21
+		if v45 {
+			v48 = v37
+		}
+		v49 := v22
+		if v45 {
+			v49 = v38
+		}
+		v50 := v23
+		if v45 {
+			v50 = v39
+		}
+		v51 := v24
+		if v45 {
+			v51 = v40
+		}
+		v52 := v25
+		if v45 {
+			v52 = v41
 		}
 		v53 := v26
-		if v50 {
+		if v45 {
 			v53 = v42
 		}
 		v54 := v27
-		if v50 {
+		if v45 {
 			v54 = v43
 		}
-		v55 := v28
-		if v50 {
-			v55 = v44
+		v56 := v55 <= v47
+		v57 := float64(v47 - v55)
+		v58 := v47
+		if v56 {
+			v58 = v57
 		}
-		v56 := v29
-		if v50 {
-			v56 = v45
+		v59 := v48
+		if v56 {
+			v59 = v29
 		}
-		v57 := v30
-		if v50 {
-			v57 = v46
+		v60 := v49
+		if v56 {
+			v60 = v30
 		}
-		v58 := v31
-		if v50 {
-			v58 = v47
+		v61 := v50
+		if v56 {
+			v61 = v31
 		}
-		v59 := v32
-		if v50 {
-			v59 = v48
+		v62 := v51
+		if v56 {
+			v62 = v32
 		}
-		v61 := v60 <= v52
-		v62 := float64(v52 - v60)
 		v63 := v52
-		if v61 {
-			v63 = v62
+		if v56 {
+			v63 = v33
 		}
 		v64 := v53
-		if v61 {
+		if v56 {
 			v64 = v34
 		}
 		v65 := v54
-		if v61 {
+		if v56 {
 			v65 = v35
 		}
-		v66 := v55
-		if v61 {
+		v66 := v28
+		if v56 {
 			v66 = v36
 		}
-		v67 := v56
-		if v61 {
+		v67 := v29
+		if v56 {
 			v67 = v37
 		}
-		v68 := v57
-		if v61 {
+		v68 := v30
+		if v56 {
 			v68 = v38
 		}
-		v69 := v58
-		if v61 {
+		v69 := v31
+		if v56 {
 			v69 = v39
 		}
-		v70 := v59
-		if v61 {
+		v70 := v32
+		if v56 {
 			v70 = v40
 		}
-		v71 := v33
-		if v61 {
-			v71 = v41
+		v72 := v71 <= v58
+		v73 := float64(v58 - v71)
+		v74 := v58
+		if v72 {
+			v74 = v73
 		}
-		v72 := v34
-		if v61 {
-			v72 = v42
+		v75 := v59
+		if v72 {
+			v75 = v63
 		}
-		v73 := v35
-		if v61 {
-			v73 = v43
+		v76 := v60
+		if v72 {
+			v76 = v64
 		}
-		v74 := v36
-		if v61 {
-			v74 = v44
+		v77 := v61
+		if v72 {
+			v77 = v65
 		}
-		v75 := v37
-		if v61 {
-			v75 = v45
+		v78 := v62
+		if v72 {
+			v78 = v66
 		}
-		v77 := v76 <= v63
-		v78 := float64(v63 - v76)
 		v79 := v63
-		if v77 {
-			v79 = v78
+		if v72 {
+			v79 = v67
 		}
 		v80 := v64
-		if v77 {
+		if v72 {
 			v80 = v68
 		}
 		v81 := v65
-		if v77 {
+		if v72 {
 			v81 = v69
 		}
 		v82 := v66
-		if v77 {
+		if v72 {
 			v82 = v70
 		}
-		v83 := v67
-		if v77 {
-			v83 = v71
+		v84 := v83 <= v74
+		v85 := float64(v74 - v83)
+		v86 := v74
+		if v84 {
+			v86 = v85
 		}
-		v84 := v68
-		if v77 {
-			v84 = v72
+		v87 := v75
+		if v84 {
+			v87 = v77
 		}
-		v85 := v69
-		if v77 {
-			v85 = v73
+		v88 := v76
+		if v84 {
+			v88 = v78
 		}
-		v86 := v70
-		if v77 {
-			v86 = v74
+		v89 := v77
+		if v84 {
+			v89 = v79
 		}
-		v87 := v71
-		if v77 {
-			v87 = v75
+		v90 := v78
+		if v84 {
+			v90 = v80
 		}
-		v89 := v88 <= v79
-		v90 := float64(v79 - v88)
 		v91 := v79
-		if v89 {
-			v91 = v90
+		if v84 {
+			v91 = v81
 		}
 		v92 := v80
-		if v89 {
+		if v84 {
 			v92 = v82
 		}
-		v93 := v81
-		if v89 {
-			v93 = v83
+		v94 := v93 <= v86
+		v95 := v87
+		if v94 {
+			v95 = v88
 		}
-		v94 := v82
-		if v89 {
-			v94 = v84
+		v96 := v88
+		if v94 {
+			v96 = v89
 		}
-		v95 := v83
-		if v89 {
-			v95 = v85
+		v97 := v89
+		if v94 {
+			v97 = v90
 		}
-		v96 := v84
-		if v89 {
-			v96 = v86
+		v98 := v90
+		if v94 {
+			v98 = v91
 		}
-		v97 := v85
-		if v89 {
-			v97 = v87
+		v99 := v91
+		if v94 {
+			v99 = v92
 		}
-		v99 := v98 <= v91
-		v100 := v92
-		if v99 {
-			v100 = v93
-		}
-		v101 := v93
-		if v99 {
-			v101 = v94
-		}
-		v102 := v94
-		if v99 {
-			v102 = v95
-		}
-		v103 := v95
-		if v99 {
-			v103 = v96
-		}
-		v104 := v96
-		if v99 {
-			v104 = v97
-		}
-		v106 := float64(v22 + v105)
-		v107 := math.Ldexp(v100, int(v106))
-		v108 := float64(v22 + v19)
-		v109 := math.Ldexp(v101, int(v108))
-		v111 := float64(v22 + v110)
-		v112 := math.Ldexp(v102, int(v111))
-		v114 := float64(v22 + v113)
-		v115 := math.Ldexp(v103, int(v114))
-		v117 := float64(v22 + v116)
-		v118 := math.Ldexp(v104, int(v117))
-		v121 := float64(v107 * v120)
-		v122 := math.RoundToEven(v121)
-		v123 := math.FMA(v119, v122, v107)
-		v124 := float64(v109 + v88)
-		v125 := float64(v124 - v88)
-		v126 := float64(v109 - v125)
-		v127 := float64(v123 + v125)
-		v129 := float64(v112 + v128)
+		v101 := float64(v17 + v100)
+		v102 := math.Ldexp(v95, int(v101))
+		v103 := float64(v17 + v14)
+		v104 := math.Ldexp(v96, int(v103))
+		v106 := float64(v17 + v105)
+		v107 := math.Ldexp(v97, int(v106))
+		v109 := float64(v17 + v108)
+		v110 := math.Ldexp(v98, int(v109))
+		v112 := float64(v17 + v111)
+		v113 := math.Ldexp(v99, int(v112))
+		v116 := float64(v102 * v115)
+		v117 := math.RoundToEven(v116)
+		v118 := math.FMA(v114, v117, v102)
+		v119 := float64(v104 + v83)
+		v120 := float64(v119 - v83)
+		v121 := float64(v104 - v120)
+		v122 := float64(v118 + v120)
+		v124 := float64(v107 + v123)
+		v125 := float64(v124 - v123)
+		v126 := float64(v107 - v125)
+		v127 := float64(v121 + v125)
+		v129 := float64(v110 + v128)
 		v130 := float64(v129 - v128)
-		v131 := float64(v112 - v130)
+		v131 := float64(v110 - v130)
 		v132 := float64(v126 + v130)
-		v134 := float64(v115 + v133)
-		v135 := float64(v134 - v133)
-		v136 := float64(v115 - v135)
-		v137 := float64(v131 + v135)
-		v138 := float64(v136 + v118)
-		v139 := float64(v25 * v127)
-		v140 := -v139
-		v141 := math.FMA(v25, v127, v140)
-		v142 := float64(v139 * v120)
-		v143 := math.RoundToEven(v142)
-		v144 := math.FMA(v119, v143, v139)
-		v145 := float64(v144 + v141)
-		v146 := float64(v25 * v132)
+		v133 := float64(v131 + v113)
+		v134 := float64(v20 * v122)
+		v135 := -v134
+		v136 := math.FMA(v20, v122, v135)
+		v137 := float64(v134 * v115)
+		v138 := math.RoundToEven(v137)
+		v139 := math.FMA(v114, v138, v134)
+		v140 := float64(v139 + v136)
+		v141 := float64(v20 * v127)
+		v142 := -v141
+		v143 := math.FMA(v20, v127, v142)
+		v144 := math.RoundToEven(v141)
+		v145 := float64(v141 - v144)
+		v146 := float64(v20 * v132)
 		v147 := -v146
-		v148 := math.FMA(v25, v132, v147)
-		v149 := math.RoundToEven(v146)
-		v150 := float64(v146 - v149)
-		v151 := float64(v25 * v137)
-		v152 := -v151
-		v153 := math.FMA(v25, v137, v152)
-		v154 := float64(v25 * v138)
-		v155 := float64(v145 + v150)
-		v156 := math.RoundToEven(v155)
-		v157 := float64(v145 - v156)
-		v158 := float64(v157 + v150)
-		v159 := float64(v158 - v157)
-		v160 := float64(v158 - v159)
-		v161 := float64(v157 - v160)
-		v162 := float64(v150 - v159)
-		v163 := float64(v161 + v162)
-		v164 := float64(v163 + v148)
-		v165 := float64(v164 + v151)
-		v166 := float64(v165 - v164)
-		v167 := float64(v165 - v166)
-		v168 := float64(v164 - v167)
-		v169 := float64(v151 - v166)
-		v170 := float64(v168 + v169)
-		v171 := float64(v158 + v165)
-		v172 := float64(v171 - v158)
-		v173 := float64(v171 - v172)
-		v174 := float64(v158 - v173)
-		v175 := float64(v165 - v172)
-		v176 := float64(v174 + v175)
-		v177 := float64(v149 + v156)
-		v178 := float64(v176 + v170)
-		v179 := float64(v178 + v153)
-		v180 := float64(v179 + v154)
-		v182 := float64(v171 * v181)
-		v183 := -v182
-		v184 := math.FMA(v171, v181, v183)
-		v186 := float64(v180 * v181)
-		v187 := math.FMA(v171, v185, v186)
-		v188 := float64(v184 + v187)
-		v189 := float64(v182 + v188)
-		v190 := float64(v189 - v182)
-		v191 := float64(v188 - v190)
-		v193 := float64(v2 * v192)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v181, v2)
-		v197 := math.FMA(v195, v185, v196)
-		v199 := math.FMA(v195, v198, v197)
-		v200 := v194
-		if v13 {
-			v200 = v177
+		v148 := math.FMA(v20, v132, v147)
+		v149 := float64(v20 * v133)
+		v150 := float64(v140 + v145)
+		v151 := math.RoundToEven(v150)
+		v152 := float64(v140 - v151)
+		v153 := float64(v152 + v145)
+		v154 := float64(v153 - v152)
+		v155 := float64(v153 - v154)
+		v156 := float64(v152 - v155)
+		v157 := float64(v145 - v154)
+		v158 := float64(v156 + v157)
+		v159 := float64(v158 + v143)
+		v160 := float64(v159 + v146)
+		v161 := float64(v160 - v159)
+		v162 := float64(v160 - v161)
+		v163 := float64(v159 - v162)
+		v164 := float64(v146 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v153 + v160)
+		v167 := float64(v166 - v153)
+		v168 := float64(v166 - v167)
+		v169 := float64(v153 - v168)
+		v170 := float64(v160 - v167)
+		v171 := float64(v169 + v170)
+		v172 := float64(v144 + v151)
+		v173 := float64(v171 + v165)
+		v174 := float64(v173 + v148)
+		v175 := float64(v174 + v149)
+		v177 := float64(v166 * v176)
+		v178 := -v177
+		v179 := math.FMA(v166, v176, v178)
+		v181 := float64(v175 * v176)
+		v182 := math.FMA(v166, v180, v181)
+		v183 := float64(v179 + v182)
+		v184 := float64(v177 + v183)
+		v185 := float64(v184 - v177)
+		v186 := float64(v183 - v185)
+		v188 := float64(v2 * v187)
+		v189 := math.RoundToEven(v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v176, v2)
+		v192 := math.FMA(v190, v180, v191)
+		v194 := math.FMA(v190, v193, v192)
+		v195 := v189
+		if v8 {
+			v195 = v172
 		}
-		v201 := float64(v189 + v191)
-		v202 := v199
-		if v13 {
-			v202 = v201
+		v196 := float64(v184 + v186)
+		v197 := v194
+		if v8 {
+			v197 = v196
 		}
-		v203 := float64(v202 * v202)
-		v204 := float64(v202 * v203)
-		v207 := math.FMA(v203, v205, v206)
-		v209 := math.FMA(v203, v207, v208)
-		v211 := math.FMA(v203, v209, v210)
-		v213 := math.FMA(v203, v211, v212)
-		v214 := math.FMA(v204, v213, v202)
-		v215 := float64(v203 * v203)
-		v218 := math.FMA(v203, v216, v217)
-		v220 := math.FMA(v203, v218, v219)
-		v222 := math.FMA(v203, v220, v221)
-		v224 := math.FMA(v203, v222, v223)
-		v226 := math.FMA(v225, v203, v98)
-		v227 := math.FMA(v215, v224, v226)
-		v228 := float64(v200 * v120)
-		v229 := math.Floor(v228)
-		v230 := math.FMA(v119, v229, v200)
-		v231 := float64(v230 * v4)
-		v232 := math.Floor(v231)
-		v234 := math.FMA(v233, v232, v230)
-		v235 := v4 < v234
-		v236 := v214
+		v198 := float64(v197 * v197)
+		v199 := float64(v197 * v198)
+		v202 := math.FMA(v198, v200, v201)
+		v204 := math.FMA(v198, v202, v203)
+		v206 := math.FMA(v198, v204, v205)
+		v208 := math.FMA(v198, v206, v207)
+		v209 := math.FMA(v199, v208, v197)
+		v210 := float64(v198 * v198)
+		v213 := math.FMA(v198, v211, v212)
+		v215 := math.FMA(v198, v213, v214)
+		v217 := math.FMA(v198, v215, v216)
+		v219 := math.FMA(v198, v217, v218)
+		v221 := math.FMA(v220, v198, v93)
+		v222 := math.FMA(v210, v219, v221)
+		v223 := float64(v195 * v115)
+		v224 := math.Floor(v223)
+		v225 := math.FMA(v114, v224, v195)
+		v227 := float64(v225 * v226)
+		v228 := math.Floor(v227)
+		v230 := math.FMA(v229, v228, v225)
+		v231 := v226 < v230
+		v232 := v209
+		if v231 {
+			v232 = v222
+		}
+		v233 := math.FMA(v229, v228, v93)
+		v234 := float64(v232 * v233)
+		v235 := v2 == v100
+		v236 := v234
 		if v235 {
-			v236 = v227
+			v236 = v2
 		}
-		v237 := math.FMA(v233, v232, v98)
-		v238 := float64(v236 * v237)
-		v239 := v2 == v105
-		v240 := v238
-		if v239 {
-			v240 = v2
+		v237 := math.IsNaN(v0)
+		v238 := v236
+		if v237 {
+			v238 = v0
 		}
-		v241 := v240
-		if v7 {
-			v241 = v8
-		}
-		v242 := math.IsNaN(v0)
-		v243 := v241
-		if v242 {
-			v243 = v0
-		}
-		dst[i] = float32(v243)
+		dst[i] = float32(v238)
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 64 operations): the scalar twin of the vector program the assembly kernels
+// 58 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
 func sinUsualGeneric(dst, x []float32, w0 float32) {
 	x = x[:len(dst)]
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v6 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
-	v8 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0x0000000000000000) // 0
-	v11 := math.Float64frombits(0xc010000000000000) // -4
-	v12 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v13 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v14 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v15 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v21 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v25 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v26 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v28 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v30 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v32 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v36 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v37 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v39 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v41 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v43 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v45 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v53 := math.Float64frombits(0xc000000000000000) // -2
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xc010000000000000)  // -4
+	v6 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v7 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
+	v8 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
+	v9 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v15 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v19 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v20 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v22 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v24 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v26 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v30 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v31 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v33 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v35 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v37 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v39 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v45 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v48 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
-		v3 := math.Abs(v2)
-		v5 := float64(v3 * v4)
-		v7 := v6 <= v5
-		v16 := float64(v2 * v15)
-		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v19 := math.FMA(v18, v13, v2)
-		v20 := math.FMA(v18, v14, v19)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v22 * v22)
-		v24 := float64(v22 * v23)
-		v27 := math.FMA(v23, v25, v26)
-		v29 := math.FMA(v23, v27, v28)
-		v31 := math.FMA(v23, v29, v30)
-		v33 := math.FMA(v23, v31, v32)
-		v34 := math.FMA(v24, v33, v22)
-		v35 := float64(v23 * v23)
-		v38 := math.FMA(v23, v36, v37)
-		v40 := math.FMA(v23, v38, v39)
-		v42 := math.FMA(v23, v40, v41)
-		v44 := math.FMA(v23, v42, v43)
-		v46 := math.FMA(v45, v23, v9)
-		v47 := math.FMA(v35, v44, v46)
-		v48 := float64(v17 * v12)
-		v49 := math.Floor(v48)
-		v50 := math.FMA(v11, v49, v17)
-		v51 := float64(v50 * v4)
-		v52 := math.Floor(v51)
-		v54 := math.FMA(v53, v52, v50)
-		v55 := v4 < v54
-		v56 := v34
-		if v55 {
-			v56 = v47
+		v10 := float64(v2 * v9)
+		v11 := math.RoundToEven(v10)
+		v12 := -v11
+		v13 := math.FMA(v12, v7, v2)
+		v14 := math.FMA(v12, v8, v13)
+		v16 := math.FMA(v12, v15, v14)
+		v17 := float64(v16 * v16)
+		v18 := float64(v16 * v17)
+		v21 := math.FMA(v17, v19, v20)
+		v23 := math.FMA(v17, v21, v22)
+		v25 := math.FMA(v17, v23, v24)
+		v27 := math.FMA(v17, v25, v26)
+		v28 := math.FMA(v18, v27, v16)
+		v29 := float64(v17 * v17)
+		v32 := math.FMA(v17, v30, v31)
+		v34 := math.FMA(v17, v32, v33)
+		v36 := math.FMA(v17, v34, v35)
+		v38 := math.FMA(v17, v36, v37)
+		v40 := math.FMA(v39, v17, v3)
+		v41 := math.FMA(v29, v38, v40)
+		v42 := float64(v11 * v6)
+		v43 := math.Floor(v42)
+		v44 := math.FMA(v5, v43, v11)
+		v46 := float64(v44 * v45)
+		v47 := math.Floor(v46)
+		v49 := math.FMA(v48, v47, v44)
+		v50 := v45 < v49
+		v51 := v28
+		if v50 {
+			v51 = v41
 		}
-		v57 := math.FMA(v53, v52, v9)
-		v58 := float64(v56 * v57)
-		v59 := v2 == v10
-		v60 := v58
-		if v59 {
-			v60 = v2
+		v52 := math.FMA(v48, v47, v3)
+		v53 := float64(v51 * v52)
+		v54 := v2 == v4
+		v55 := v53
+		if v54 {
+			v55 = v2
 		}
-		v61 := v60
-		if v7 {
-			v61 = v8
+		v56 := math.IsNaN(v0)
+		v57 := v55
+		if v56 {
+			v57 = v0
 		}
-		v62 := math.IsNaN(v0)
-		v63 := v61
-		if v62 {
-			v63 = v0
-		}
-		dst[i] = float32(v63)
+		dst[i] = float32(v57)
 	}
 }
 
@@ -544,7 +527,7 @@ func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 246 operations): the scalar twin of the vector program the assembly
+// compute, 241 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -552,399 +535,391 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v6 := math.Float64frombits(0x7fe0000000000000)   // 8.98846567431158e+307
-	v8 := math.Float64frombits(0x7ff8000000000001)   // NaN
-	v9 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
-	v11 := math.Float64frombits(0x7ff0000000000000)  // +Inf
-	v15 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
-	v16 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
-	v19 := math.Float64frombits(0xc04a800000000000)  // -53
-	v20 := math.Float64frombits(0x4046000000000000)  // 44
-	v23 := math.Float64frombits(0x404a000000000000)  // 52
-	v26 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
-	v27 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
-	v28 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
-	v29 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
-	v30 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
-	v31 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
-	v32 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
-	v33 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
-	v34 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
-	v35 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
-	v36 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
-	v37 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
-	v38 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
-	v39 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
-	v40 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
-	v41 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
-	v42 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
-	v43 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
-	v44 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
-	v45 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
-	v46 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
-	v47 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
-	v48 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
-	v49 := math.Float64frombits(0x4030000000000000)  // 16
-	v60 := math.Float64frombits(0x4020000000000000)  // 8
-	v76 := math.Float64frombits(0x4010000000000000)  // 4
-	v88 := math.Float64frombits(0x4000000000000000)  // 2
-	v98 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v105 := math.Float64frombits(0x0000000000000000) // 0
-	v110 := math.Float64frombits(0xc05a800000000000) // -106
-	v113 := math.Float64frombits(0xc063e00000000000) // -159
-	v116 := math.Float64frombits(0xc06a800000000000) // -212
-	v119 := math.Float64frombits(0xc010000000000000) // -4
-	v120 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v128 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
-	v133 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
-	v181 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v185 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v192 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v198 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v205 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v206 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v208 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v210 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v212 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v216 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v217 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v219 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v221 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v223 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v225 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v234 := math.Float64frombits(0xc000000000000000) // -2
+	v4 := math.Float64frombits(0x42b921fb54442d18)   // 2.7633741218861094e+13
+	v6 := math.Float64frombits(0x7ff0000000000000)   // +Inf
+	v10 := math.Float64frombits(0x3f93521cfb2b78c1)  // 0.018867924528301886
+	v11 := math.Float64frombits(0xbfea439f656f1827)  // -0.8207547169811321
+	v14 := math.Float64frombits(0xc04a800000000000)  // -53
+	v15 := math.Float64frombits(0x4046000000000000)  // 44
+	v18 := math.Float64frombits(0x404a000000000000)  // 52
+	v21 := math.Float64frombits(0x3f645f306dc9c800)  // 0.002486795985810808
+	v22 := math.Float64frombits(0x3fe054a7f09d5f44)  // 0.5103339862352887
+	v23 := math.Float64frombits(0x400ea69bb81b6c52)  // 3.831351698243034
+	v24 := math.Float64frombits(0x400664f10e4107f9)  // 2.7992879022212915
+	v25 := math.Float64frombits(0x3ff163abdebbc560)  // 1.0868338299299793
+	v26 := math.Float64frombits(0x400b7246e3a424dd)  // 3.4307992729633114
+	v27 := math.Float64frombits(0x3fe700324977504c)  // 0.7187739786991272
+	v28 := math.Float64frombits(0x400464873f877ac7)  // 2.5490860903949826
+	v29 := math.Float64frombits(0x3fe62534e7dd1044)  // 0.692041828974205
+	v30 := math.Float64frombits(0x4005f52ebb4484e9)  // 2.7447180395398516
+	v31 := math.Float64frombits(0x40038e04d68befc8)  // 2.4443451653914714
+	v32 := math.Float64frombits(0x3fe3991d63983530)  // 0.6124407715994149
+	v33 := math.Float64frombits(0x400cfa4e422fc5de)  // 3.6222195788220537
+	v34 := math.Float64frombits(0x400f9283b1ff897f)  // 3.9465402513607724
+	v35 := math.Float64frombits(0x400fbc0b301fde5e)  // 3.9668182143903286
+	v36 := math.Float64frombits(0x3fe18b5a0a6d1f6c)  // 0.5482607082021622
+	v37 := math.Float64frombits(0x3ff367ecf27cb09a)  // 1.2128724548484002
+	v38 := math.Float64frombits(0x40074f463f669e5f)  // 2.91370820552747
+	v39 := math.Float64frombits(0x400d45aea4f758fd)  // 3.65902451400609
+	v40 := math.Float64frombits(0x3fff2f8bd9e839ce)  // 1.9491079818723054
+	v41 := math.Float64frombits(0x400bc529497535fd)  // 3.471270154847615
+	v42 := math.Float64frombits(0x4005fb11f8d5d085)  // 2.7475928726435677
+	v43 := math.Float64frombits(0x3ff80cc11bf1edae)  // 1.5031138507464266
+	v44 := math.Float64frombits(0x4030000000000000)  // 16
+	v55 := math.Float64frombits(0x4020000000000000)  // 8
+	v71 := math.Float64frombits(0x4010000000000000)  // 4
+	v83 := math.Float64frombits(0x4000000000000000)  // 2
+	v93 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v100 := math.Float64frombits(0x0000000000000000) // 0
+	v105 := math.Float64frombits(0xc05a800000000000) // -106
+	v108 := math.Float64frombits(0xc063e00000000000) // -159
+	v111 := math.Float64frombits(0xc06a800000000000) // -212
+	v114 := math.Float64frombits(0xc010000000000000) // -4
+	v115 := math.Float64frombits(0x3fd0000000000000) // 0.25
+	v123 := math.Float64frombits(0x3cb0000000000000) // 2.220446049250313e-16
+	v128 := math.Float64frombits(0x3960000000000000) // 2.465190328815662e-32
+	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
+	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
+	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v193 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v200 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v201 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v203 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v205 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v207 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v211 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v212 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v214 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v216 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v218 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v220 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v227 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v230 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v3 := math.Abs(v2)
-		v5 := float64(v3 * v4)
-		v7 := v6 <= v5
-		v10 := v9 < v3
-		v12 := v3 < v11
-		v13 := v10 && v12
-		v14 := getExp64(v2)
-		v17 := math.FMA(v14, v15, v16)
-		v18 := math.Floor(v17)
-		v21 := float64(v14 - v20)
-		v22 := math.FMA(v18, v19, v21)
-		v24 := float64(v23 - v14)
-		v25 := math.Ldexp(v2, int(v24))
-		v50 := v49 <= v18
-		v51 := float64(v18 - v49)
-		v52 := v18
-		if v50 {
-			v52 = v51
+		v5 := v4 < v3
+		v7 := v3 < v6
+		v8 := v5 && v7
+		v9 := getExp64(v2)
+		v12 := math.FMA(v9, v10, v11)
+		v13 := math.Floor(v12)
+		v16 := float64(v9 - v15)
+		v17 := math.FMA(v13, v14, v16)
+		v19 := float64(v18 - v9)
+		v20 := math.Ldexp(v2, int(v19))
+		v45 := v44 <= v13
+		v46 := float64(v13 - v44)
+		v47 := v13
+		if v45 {
+			v47 = v46
+		}
+		v48 := v21
+		if v45 {
+			v48 = v37
+		}
+		v49 := v22
+		if v45 {
+			v49 = v38
+		}
+		v50 := v23
+		if v45 {
+			v50 = v39
+		}
+		v51 := v24
+		if v45 {
+			v51 = v40
+		}
+		v52 := v25
+		if v45 {
+			v52 = v41
 		}
 		v53 := v26
-		if v50 {
+		if v45 {
 			v53 = v42
 		}
 		v54 := v27
-		if v50 {
+		if v45 {
 			v54 = v43
 		}
-		v55 := v28
-		if v50 {
-			v55 = v44
+		v56 := v55 <= v47
+		v57 := float64(v47 - v55)
+		v58 := v47
+		if v56 {
+			v58 = v57
 		}
-		v56 := v29
-		if v50 {
-			v56 = v45
+		v59 := v48
+		if v56 {
+			v59 = v29
 		}
-		v57 := v30
-		if v50 {
-			v57 = v46
+		v60 := v49
+		if v56 {
+			v60 = v30
 		}
-		v58 := v31
-		if v50 {
-			v58 = v47
+		v61 := v50
+		if v56 {
+			v61 = v31
 		}
-		v59 := v32
-		if v50 {
-			v59 = v48
+		v62 := v51
+		if v56 {
+			v62 = v32
 		}
-		v61 := v60 <= v52
-		v62 := float64(v52 - v60)
 		v63 := v52
-		if v61 {
-			v63 = v62
+		if v56 {
+			v63 = v33
 		}
 		v64 := v53
-		if v61 {
+		if v56 {
 			v64 = v34
 		}
 		v65 := v54
-		if v61 {
+		if v56 {
 			v65 = v35
 		}
-		v66 := v55
-		if v61 {
+		v66 := v28
+		if v56 {
 			v66 = v36
 		}
-		v67 := v56
-		if v61 {
+		v67 := v29
+		if v56 {
 			v67 = v37
 		}
-		v68 := v57
-		if v61 {
+		v68 := v30
+		if v56 {
 			v68 = v38
 		}
-		v69 := v58
-		if v61 {
+		v69 := v31
+		if v56 {
 			v69 = v39
 		}
-		v70 := v59
-		if v61 {
+		v70 := v32
+		if v56 {
 			v70 = v40
 		}
-		v71 := v33
-		if v61 {
-			v71 = v41
+		v72 := v71 <= v58
+		v73 := float64(v58 - v71)
+		v74 := v58
+		if v72 {
+			v74 = v73
 		}
-		v72 := v34
-		if v61 {
-			v72 = v42
+		v75 := v59
+		if v72 {
+			v75 = v63
 		}
-		v73 := v35
-		if v61 {
-			v73 = v43
+		v76 := v60
+		if v72 {
+			v76 = v64
 		}
-		v74 := v36
-		if v61 {
-			v74 = v44
+		v77 := v61
+		if v72 {
+			v77 = v65
 		}
-		v75 := v37
-		if v61 {
-			v75 = v45
+		v78 := v62
+		if v72 {
+			v78 = v66
 		}
-		v77 := v76 <= v63
-		v78 := float64(v63 - v76)
 		v79 := v63
-		if v77 {
-			v79 = v78
+		if v72 {
+			v79 = v67
 		}
 		v80 := v64
-		if v77 {
+		if v72 {
 			v80 = v68
 		}
 		v81 := v65
-		if v77 {
+		if v72 {
 			v81 = v69
 		}
 		v82 := v66
-		if v77 {
+		if v72 {
 			v82 = v70
 		}
-		v83 := v67
-		if v77 {
-			v83 = v71
+		v84 := v83 <= v74
+		v85 := float64(v74 - v83)
+		v86 := v74
+		if v84 {
+			v86 = v85
 		}
-		v84 := v68
-		if v77 {
-			v84 = v72
+		v87 := v75
+		if v84 {
+			v87 = v77
 		}
-		v85 := v69
-		if v77 {
-			v85 = v73
+		v88 := v76
+		if v84 {
+			v88 = v78
 		}
-		v86 := v70
-		if v77 {
-			v86 = v74
+		v89 := v77
+		if v84 {
+			v89 = v79
 		}
-		v87 := v71
-		if v77 {
-			v87 = v75
+		v90 := v78
+		if v84 {
+			v90 = v80
 		}
-		v89 := v88 <= v79
-		v90 := float64(v79 - v88)
 		v91 := v79
-		if v89 {
-			v91 = v90
+		if v84 {
+			v91 = v81
 		}
 		v92 := v80
-		if v89 {
+		if v84 {
 			v92 = v82
 		}
-		v93 := v81
-		if v89 {
-			v93 = v83
+		v94 := v93 <= v86
+		v95 := v87
+		if v94 {
+			v95 = v88
 		}
-		v94 := v82
-		if v89 {
-			v94 = v84
+		v96 := v88
+		if v94 {
+			v96 = v89
 		}
-		v95 := v83
-		if v89 {
-			v95 = v85
+		v97 := v89
+		if v94 {
+			v97 = v90
 		}
-		v96 := v84
-		if v89 {
-			v96 = v86
+		v98 := v90
+		if v94 {
+			v98 = v91
 		}
-		v97 := v85
-		if v89 {
-			v97 = v87
+		v99 := v91
+		if v94 {
+			v99 = v92
 		}
-		v99 := v98 <= v91
-		v100 := v92
-		if v99 {
-			v100 = v93
-		}
-		v101 := v93
-		if v99 {
-			v101 = v94
-		}
-		v102 := v94
-		if v99 {
-			v102 = v95
-		}
-		v103 := v95
-		if v99 {
-			v103 = v96
-		}
-		v104 := v96
-		if v99 {
-			v104 = v97
-		}
-		v106 := float64(v22 + v105)
-		v107 := math.Ldexp(v100, int(v106))
-		v108 := float64(v22 + v19)
-		v109 := math.Ldexp(v101, int(v108))
-		v111 := float64(v22 + v110)
-		v112 := math.Ldexp(v102, int(v111))
-		v114 := float64(v22 + v113)
-		v115 := math.Ldexp(v103, int(v114))
-		v117 := float64(v22 + v116)
-		v118 := math.Ldexp(v104, int(v117))
-		v121 := float64(v107 * v120)
-		v122 := math.RoundToEven(v121)
-		v123 := math.FMA(v119, v122, v107)
-		v124 := float64(v109 + v88)
-		v125 := float64(v124 - v88)
-		v126 := float64(v109 - v125)
-		v127 := float64(v123 + v125)
-		v129 := float64(v112 + v128)
+		v101 := float64(v17 + v100)
+		v102 := math.Ldexp(v95, int(v101))
+		v103 := float64(v17 + v14)
+		v104 := math.Ldexp(v96, int(v103))
+		v106 := float64(v17 + v105)
+		v107 := math.Ldexp(v97, int(v106))
+		v109 := float64(v17 + v108)
+		v110 := math.Ldexp(v98, int(v109))
+		v112 := float64(v17 + v111)
+		v113 := math.Ldexp(v99, int(v112))
+		v116 := float64(v102 * v115)
+		v117 := math.RoundToEven(v116)
+		v118 := math.FMA(v114, v117, v102)
+		v119 := float64(v104 + v83)
+		v120 := float64(v119 - v83)
+		v121 := float64(v104 - v120)
+		v122 := float64(v118 + v120)
+		v124 := float64(v107 + v123)
+		v125 := float64(v124 - v123)
+		v126 := float64(v107 - v125)
+		v127 := float64(v121 + v125)
+		v129 := float64(v110 + v128)
 		v130 := float64(v129 - v128)
-		v131 := float64(v112 - v130)
+		v131 := float64(v110 - v130)
 		v132 := float64(v126 + v130)
-		v134 := float64(v115 + v133)
-		v135 := float64(v134 - v133)
-		v136 := float64(v115 - v135)
-		v137 := float64(v131 + v135)
-		v138 := float64(v136 + v118)
-		v139 := float64(v25 * v127)
-		v140 := -v139
-		v141 := math.FMA(v25, v127, v140)
-		v142 := float64(v139 * v120)
-		v143 := math.RoundToEven(v142)
-		v144 := math.FMA(v119, v143, v139)
-		v145 := float64(v144 + v141)
-		v146 := float64(v25 * v132)
+		v133 := float64(v131 + v113)
+		v134 := float64(v20 * v122)
+		v135 := -v134
+		v136 := math.FMA(v20, v122, v135)
+		v137 := float64(v134 * v115)
+		v138 := math.RoundToEven(v137)
+		v139 := math.FMA(v114, v138, v134)
+		v140 := float64(v139 + v136)
+		v141 := float64(v20 * v127)
+		v142 := -v141
+		v143 := math.FMA(v20, v127, v142)
+		v144 := math.RoundToEven(v141)
+		v145 := float64(v141 - v144)
+		v146 := float64(v20 * v132)
 		v147 := -v146
-		v148 := math.FMA(v25, v132, v147)
-		v149 := math.RoundToEven(v146)
-		v150 := float64(v146 - v149)
-		v151 := float64(v25 * v137)
-		v152 := -v151
-		v153 := math.FMA(v25, v137, v152)
-		v154 := float64(v25 * v138)
-		v155 := float64(v145 + v150)
-		v156 := math.RoundToEven(v155)
-		v157 := float64(v145 - v156)
-		v158 := float64(v157 + v150)
-		v159 := float64(v158 - v157)
-		v160 := float64(v158 - v159)
-		v161 := float64(v157 - v160)
-		v162 := float64(v150 - v159)
-		v163 := float64(v161 + v162)
-		v164 := float64(v163 + v148)
-		v165 := float64(v164 + v151)
-		v166 := float64(v165 - v164)
-		v167 := float64(v165 - v166)
-		v168 := float64(v164 - v167)
-		v169 := float64(v151 - v166)
-		v170 := float64(v168 + v169)
-		v171 := float64(v158 + v165)
-		v172 := float64(v171 - v158)
-		v173 := float64(v171 - v172)
-		v174 := float64(v158 - v173)
-		v175 := float64(v165 - v172)
-		v176 := float64(v174 + v175)
-		v177 := float64(v149 + v156)
-		v178 := float64(v176 + v170)
-		v179 := float64(v178 + v153)
-		v180 := float64(v179 + v154)
-		v182 := float64(v171 * v181)
-		v183 := -v182
-		v184 := math.FMA(v171, v181, v183)
-		v186 := float64(v180 * v181)
-		v187 := math.FMA(v171, v185, v186)
-		v188 := float64(v184 + v187)
-		v189 := float64(v182 + v188)
-		v190 := float64(v189 - v182)
-		v191 := float64(v188 - v190)
-		v193 := float64(v2 * v192)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v181, v2)
-		v197 := math.FMA(v195, v185, v196)
-		v199 := math.FMA(v195, v198, v197)
-		v200 := v194
-		if v13 {
-			v200 = v177
+		v148 := math.FMA(v20, v132, v147)
+		v149 := float64(v20 * v133)
+		v150 := float64(v140 + v145)
+		v151 := math.RoundToEven(v150)
+		v152 := float64(v140 - v151)
+		v153 := float64(v152 + v145)
+		v154 := float64(v153 - v152)
+		v155 := float64(v153 - v154)
+		v156 := float64(v152 - v155)
+		v157 := float64(v145 - v154)
+		v158 := float64(v156 + v157)
+		v159 := float64(v158 + v143)
+		v160 := float64(v159 + v146)
+		v161 := float64(v160 - v159)
+		v162 := float64(v160 - v161)
+		v163 := float64(v159 - v162)
+		v164 := float64(v146 - v161)
+		v165 := float64(v163 + v164)
+		v166 := float64(v153 + v160)
+		v167 := float64(v166 - v153)
+		v168 := float64(v166 - v167)
+		v169 := float64(v153 - v168)
+		v170 := float64(v160 - v167)
+		v171 := float64(v169 + v170)
+		v172 := float64(v144 + v151)
+		v173 := float64(v171 + v165)
+		v174 := float64(v173 + v148)
+		v175 := float64(v174 + v149)
+		v177 := float64(v166 * v176)
+		v178 := -v177
+		v179 := math.FMA(v166, v176, v178)
+		v181 := float64(v175 * v176)
+		v182 := math.FMA(v166, v180, v181)
+		v183 := float64(v179 + v182)
+		v184 := float64(v177 + v183)
+		v185 := float64(v184 - v177)
+		v186 := float64(v183 - v185)
+		v188 := float64(v2 * v187)
+		v189 := math.RoundToEven(v188)
+		v190 := -v189
+		v191 := math.FMA(v190, v176, v2)
+		v192 := math.FMA(v190, v180, v191)
+		v194 := math.FMA(v190, v193, v192)
+		v195 := v189
+		if v8 {
+			v195 = v172
 		}
-		v201 := float64(v189 + v191)
-		v202 := v199
-		if v13 {
-			v202 = v201
+		v196 := float64(v184 + v186)
+		v197 := v194
+		if v8 {
+			v197 = v196
 		}
-		v203 := float64(v202 * v202)
-		v204 := float64(v202 * v203)
-		v207 := math.FMA(v203, v205, v206)
-		v209 := math.FMA(v203, v207, v208)
-		v211 := math.FMA(v203, v209, v210)
-		v213 := math.FMA(v203, v211, v212)
-		v214 := math.FMA(v204, v213, v202)
-		v215 := float64(v203 * v203)
-		v218 := math.FMA(v203, v216, v217)
-		v220 := math.FMA(v203, v218, v219)
-		v222 := math.FMA(v203, v220, v221)
-		v224 := math.FMA(v203, v222, v223)
-		v226 := math.FMA(v225, v203, v98)
-		v227 := math.FMA(v215, v224, v226)
-		v228 := float64(v200 + v98)
-		v229 := float64(v228 * v120)
-		v230 := math.Floor(v229)
-		v231 := math.FMA(v119, v230, v228)
-		v232 := float64(v231 * v4)
-		v233 := math.Floor(v232)
-		v235 := math.FMA(v234, v233, v231)
-		v236 := v4 < v235
-		v237 := v214
-		if v236 {
-			v237 = v227
+		v198 := float64(v197 * v197)
+		v199 := float64(v197 * v198)
+		v202 := math.FMA(v198, v200, v201)
+		v204 := math.FMA(v198, v202, v203)
+		v206 := math.FMA(v198, v204, v205)
+		v208 := math.FMA(v198, v206, v207)
+		v209 := math.FMA(v199, v208, v197)
+		v210 := float64(v198 * v198)
+		v213 := math.FMA(v198, v211, v212)
+		v215 := math.FMA(v198, v213, v214)
+		v217 := math.FMA(v198, v215, v216)
+		v219 := math.FMA(v198, v217, v218)
+		v221 := math.FMA(v220, v198, v93)
+		v222 := math.FMA(v210, v219, v221)
+		v223 := float64(v195 + v93)
+		v224 := float64(v223 * v115)
+		v225 := math.Floor(v224)
+		v226 := math.FMA(v114, v225, v223)
+		v228 := float64(v226 * v227)
+		v229 := math.Floor(v228)
+		v231 := math.FMA(v230, v229, v226)
+		v232 := v227 < v231
+		v233 := v209
+		if v232 {
+			v233 = v222
 		}
-		v238 := math.FMA(v234, v233, v98)
-		v239 := float64(v237 * v238)
-		v240 := float64(v1 * v239)
-		v241 := v240
-		if v7 {
-			v241 = v8
+		v234 := math.FMA(v230, v229, v93)
+		v235 := float64(v233 * v234)
+		v236 := float64(v1 * v235)
+		v237 := float64(dy[i])
+		v238 := float64(v236 * v237)
+		v239 := math.IsNaN(v0)
+		v240 := v238
+		if v239 {
+			v240 = v0
 		}
-		v242 := float64(dy[i])
-		v243 := float64(v241 * v242)
-		v244 := math.IsNaN(v0)
-		v245 := v243
-		if v244 {
-			v245 = v0
-		}
-		dx[i] = float32(v245)
+		dx[i] = float32(v240)
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 65 operations): the scalar twin of the vector program
+// memory, f64 compute, 59 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -952,81 +927,72 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
 	v1 := float64(w0)
-	v4 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v6 := math.Float64frombits(0x7fe0000000000000)  // 8.98846567431158e+307
-	v8 := math.Float64frombits(0x7ff8000000000001)  // NaN
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0xc010000000000000) // -4
-	v11 := math.Float64frombits(0x3fd0000000000000) // 0.25
-	v12 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
-	v13 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
-	v14 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v20 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v24 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v25 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v27 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v29 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v31 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v35 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v36 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v38 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v40 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v42 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v44 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v53 := math.Float64frombits(0xc000000000000000) // -2
+	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v4 := math.Float64frombits(0xc010000000000000)  // -4
+	v5 := math.Float64frombits(0x3fd0000000000000)  // 0.25
+	v6 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
+	v7 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
+	v8 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v14 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
+	v18 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v19 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v21 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v23 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v25 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v29 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v30 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v32 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v34 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v36 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v38 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v45 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v48 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
-		v3 := math.Abs(v2)
-		v5 := float64(v3 * v4)
-		v7 := v6 <= v5
-		v15 := float64(v2 * v14)
-		v16 := math.RoundToEven(v15)
-		v17 := -v16
-		v18 := math.FMA(v17, v12, v2)
-		v19 := math.FMA(v17, v13, v18)
-		v21 := math.FMA(v17, v20, v19)
-		v22 := float64(v21 * v21)
-		v23 := float64(v21 * v22)
-		v26 := math.FMA(v22, v24, v25)
-		v28 := math.FMA(v22, v26, v27)
-		v30 := math.FMA(v22, v28, v29)
-		v32 := math.FMA(v22, v30, v31)
-		v33 := math.FMA(v23, v32, v21)
-		v34 := float64(v22 * v22)
-		v37 := math.FMA(v22, v35, v36)
-		v39 := math.FMA(v22, v37, v38)
-		v41 := math.FMA(v22, v39, v40)
-		v43 := math.FMA(v22, v41, v42)
-		v45 := math.FMA(v44, v22, v9)
-		v46 := math.FMA(v34, v43, v45)
-		v47 := float64(v16 + v9)
-		v48 := float64(v47 * v11)
-		v49 := math.Floor(v48)
-		v50 := math.FMA(v10, v49, v47)
-		v51 := float64(v50 * v4)
-		v52 := math.Floor(v51)
-		v54 := math.FMA(v53, v52, v50)
-		v55 := v4 < v54
-		v56 := v33
-		if v55 {
-			v56 = v46
+		v9 := float64(v2 * v8)
+		v10 := math.RoundToEven(v9)
+		v11 := -v10
+		v12 := math.FMA(v11, v6, v2)
+		v13 := math.FMA(v11, v7, v12)
+		v15 := math.FMA(v11, v14, v13)
+		v16 := float64(v15 * v15)
+		v17 := float64(v15 * v16)
+		v20 := math.FMA(v16, v18, v19)
+		v22 := math.FMA(v16, v20, v21)
+		v24 := math.FMA(v16, v22, v23)
+		v26 := math.FMA(v16, v24, v25)
+		v27 := math.FMA(v17, v26, v15)
+		v28 := float64(v16 * v16)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := math.FMA(v16, v35, v36)
+		v39 := math.FMA(v38, v16, v3)
+		v40 := math.FMA(v28, v37, v39)
+		v41 := float64(v10 + v3)
+		v42 := float64(v41 * v5)
+		v43 := math.Floor(v42)
+		v44 := math.FMA(v4, v43, v41)
+		v46 := float64(v44 * v45)
+		v47 := math.Floor(v46)
+		v49 := math.FMA(v48, v47, v44)
+		v50 := v45 < v49
+		v51 := v27
+		if v50 {
+			v51 = v40
 		}
-		v57 := math.FMA(v53, v52, v9)
-		v58 := float64(v56 * v57)
-		v59 := float64(v1 * v58)
-		v60 := v59
-		if v7 {
-			v60 = v8
+		v52 := math.FMA(v48, v47, v3)
+		v53 := float64(v51 * v52)
+		v54 := float64(v1 * v53)
+		v55 := float64(dy[i])
+		v56 := float64(v54 * v55)
+		v57 := math.IsNaN(v0)
+		v58 := v56
+		if v57 {
+			v58 = v0
 		}
-		v61 := float64(dy[i])
-		v62 := float64(v60 * v61)
-		v63 := math.IsNaN(v0)
-		v64 := v62
-		if v63 {
-			v64 = v0
-		}
-		dx[i] = float32(v64)
+		dx[i] = float32(v58)
 	}
 }
 

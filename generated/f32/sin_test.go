@@ -47,22 +47,12 @@ func FuzzSin(f *testing.F) {
 
 // plainSin is f(x) written directly over package math: the benchmarks' baseline.
 func plainSin(x, w0 float64) float64 {
-	return func() float64 {
-		if math.Abs(w0*x)*0.5 >= 8.98846567431158e+307 {
-			return math.NaN()
-		}
-		return math.Sin(w0 * x)
-	}()
+	return math.Sin(w0 * x)
 }
 
 // plainSinDerivative is f'(x) written directly over package math.
 func plainSinDerivative(x, w0 float64) float64 {
-	return func() float64 {
-		if math.Abs(w0*x)*0.5 >= 8.98846567431158e+307 {
-			return math.NaN()
-		}
-		return w0 * math.Cos(w0*x)
-	}()
+	return w0 * math.Cos(w0*x)
 }
 
 // BenchmarkSin times Sin at every ISA level this build runs, beside the plain-Go loop over package math.
