@@ -22,7 +22,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 43
+// celuGeneric is the pure-Go kernel of celu (f32 memory, f64 compute, 42
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -36,15 +36,15 @@ func celuGeneric(dst, x []float32, alpha float32) {
 	v7 := math.Float64frombits(0xc044000000000000)  // -40
 	v9 := math.Float64frombits(0x4086200000000000)  // 708
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v20 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v24 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v28 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 <= v0
@@ -59,41 +59,40 @@ func celuGeneric(dst, x []float32, alpha float32) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := float64(v16 * v31)
-		v33 := ldexpNormal(v4, v13)
-		v34 := float64(v33 - v4)
-		v35 := math.FMA(v32, v33, v34)
-		v36 := math.Float64frombits(math.Float64bits(v35) | math.Float64bits(v6)&(1<<63))
-		v37 := math.IsNaN(v6)
-		v38 := v36
-		if v37 {
-			v38 = v6
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v30 := math.FMA(v17, v28, v29)
+		v32 := math.FMA(v17, v30, v31)
+		v33 := float64(v17 * v32)
+		v34 := ldexpNormal(v4, v13)
+		v35 := float64(v34 - v4)
+		v36 := math.FMA(v33, v34, v35)
+		v37 := math.Float64frombits(math.Float64bits(v36) | math.Float64bits(v6)&(1<<63))
+		v38 := math.IsNaN(v6)
+		v39 := v37
+		if v38 {
+			v39 = v6
 		}
-		v39 := float64(v3 * v38)
-		v40 := v39
+		v40 := float64(v3 * v39)
+		v41 := v40
 		if v2 {
-			v40 = v0
+			v41 = v0
 		}
-		v41 := math.IsNaN(v0)
-		v42 := v40
-		if v41 {
-			v42 = v0
+		v42 := math.IsNaN(v0)
+		v43 := v41
+		if v42 {
+			v43 = v0
 		}
-		dst[i] = float32(v42)
+		dst[i] = float32(v43)
 	}
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f32 memory, f64
-// compute, 42 operations): the scalar twin of the vector program the assembly
+// compute, 41 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -107,15 +106,15 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v7 := math.Float64frombits(0xc085f80000000000)  // -703
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -130,38 +129,37 @@ func celuBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := ldexpMid(v31, v13)
-		v33 := v6 < v7
-		v34 := v32
-		if v33 {
-			v34 = v1
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v30 := math.FMA(v17, v28, v29)
+		v32 := math.FMA(v17, v30, v31)
+		v33 := ldexpMid(v32, v13)
+		v34 := v6 < v7
+		v35 := v33
+		if v34 {
+			v35 = v1
 		}
-		v35 := math.IsNaN(v6)
-		v36 := v34
-		if v35 {
-			v36 = v6
+		v36 := math.IsNaN(v6)
+		v37 := v35
+		if v36 {
+			v37 = v6
 		}
-		v37 := v36
+		v38 := v37
 		if v2 {
-			v37 = v3
+			v38 = v3
 		}
-		v38 := float64(dy[i])
-		v39 := float64(v37 * v38)
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v39 := float64(dy[i])
+		v40 := float64(v38 * v39)
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dx[i] = float32(v41)
+		dx[i] = float32(v42)
 	}
 }
 

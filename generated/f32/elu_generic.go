@@ -22,7 +22,7 @@ var (
 	eluBackwardFromOutputStreamImpl func(dx, y, dy []float32, alpha float32)
 )
 
-// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 39
+// eluGeneric is the pure-Go kernel of elu (f32 memory, f64 compute, 38
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,16 +34,16 @@ func eluGeneric(dst, x []float32, alpha float32) {
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
 	v6 := math.Float64frombits(0x4086200000000000)  // 708
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v17 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v21 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v25 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v13 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v16 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v20 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v24 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -57,36 +57,35 @@ func eluGeneric(dst, x []float32, alpha float32) {
 		}
 		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
-		v11 := -v10
-		v13 := math.FMA(v11, v12, v7)
-		v16 := math.FMA(v13, v14, v15)
-		v18 := math.FMA(v13, v16, v17)
-		v20 := math.FMA(v13, v18, v19)
-		v22 := math.FMA(v13, v20, v21)
-		v24 := math.FMA(v13, v22, v23)
-		v26 := math.FMA(v13, v24, v25)
-		v28 := math.FMA(v13, v26, v27)
-		v29 := float64(v13 * v28)
-		v31 := ldexpNormal(v30, v10)
-		v32 := float64(v31 - v30)
-		v33 := math.FMA(v29, v31, v32)
-		v34 := math.Float64frombits(math.Float64bits(v33) | math.Float64bits(v0)&(1<<63))
-		v35 := math.IsNaN(v0)
-		v36 := float64(v3 * v34)
-		v37 := v36
+		v12 := math.FMA(v10, v11, v7)
+		v15 := math.FMA(v12, v13, v14)
+		v17 := math.FMA(v12, v15, v16)
+		v19 := math.FMA(v12, v17, v18)
+		v21 := math.FMA(v12, v19, v20)
+		v23 := math.FMA(v12, v21, v22)
+		v25 := math.FMA(v12, v23, v24)
+		v27 := math.FMA(v12, v25, v26)
+		v28 := float64(v12 * v27)
+		v30 := ldexpNormal(v29, v10)
+		v31 := float64(v30 - v29)
+		v32 := math.FMA(v28, v30, v31)
+		v33 := math.Float64frombits(math.Float64bits(v32) | math.Float64bits(v0)&(1<<63))
+		v34 := math.IsNaN(v0)
+		v35 := float64(v3 * v33)
+		v36 := v35
 		if v2 {
+			v36 = v0
+		}
+		v37 := v36
+		if v34 {
 			v37 = v0
 		}
-		v38 := v37
-		if v35 {
-			v38 = v0
-		}
-		dst[i] = float32(v38)
+		dst[i] = float32(v37)
 	}
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f32 memory, f64
-// compute, 39 operations): the scalar twin of the vector program the assembly
+// compute, 38 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -99,15 +98,15 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x4086300000000000)  // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v15 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v17 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v19 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v21 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v23 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v27 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v1 < v0
@@ -121,34 +120,33 @@ func eluBackwardGeneric(dx, x, dy []float32, alpha float32) {
 		}
 		v10 := float64(v8 * v9)
 		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v8)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := ldexpMid(v29, v11)
-		v31 := v0 < v5
-		v32 := v30
-		if v31 {
-			v32 = v1
+		v13 := math.FMA(v11, v12, v8)
+		v16 := math.FMA(v13, v14, v15)
+		v18 := math.FMA(v13, v16, v17)
+		v20 := math.FMA(v13, v18, v19)
+		v22 := math.FMA(v13, v20, v21)
+		v24 := math.FMA(v13, v22, v23)
+		v26 := math.FMA(v13, v24, v25)
+		v28 := math.FMA(v13, v26, v27)
+		v29 := ldexpMid(v28, v11)
+		v30 := v0 < v5
+		v31 := v29
+		if v30 {
+			v31 = v1
 		}
-		v33 := math.IsNaN(v0)
-		v34 := float64(v4 * v32)
-		v35 := v34
+		v32 := math.IsNaN(v0)
+		v33 := float64(v4 * v31)
+		v34 := v33
 		if v2 {
-			v35 = v3
+			v34 = v3
 		}
-		v36 := float64(dy[i])
-		v37 := float64(v35 * v36)
-		v38 := v37
-		if v33 {
-			v38 = v0
+		v35 := float64(dy[i])
+		v36 := float64(v34 * v35)
+		v37 := v36
+		if v32 {
+			v37 = v0
 		}
-		dx[i] = float32(v38)
+		dx[i] = float32(v37)
 	}
 }
 

@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f32 memory, f64
-// compute, 58 operations): the scalar twin of the vector program the assembly
+// compute, 57 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -29,15 +29,15 @@ func gegluTanhGeneric(dst, a, b []float32) {
 	v17 := math.Float64frombits(0xc085f80000000000) // -703
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v27 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v28 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v30 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v32 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v34 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v36 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v38 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v40 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v29 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v31 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v33 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v35 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -56,59 +56,58 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v19 := v14 < v4
 		v22 := float64(v18 * v21)
 		v23 := math.RoundToEven(v22)
-		v24 := -v23
-		v26 := math.FMA(v24, v25, v18)
-		v29 := math.FMA(v26, v27, v28)
-		v31 := math.FMA(v26, v29, v30)
-		v33 := math.FMA(v26, v31, v32)
-		v35 := math.FMA(v26, v33, v34)
-		v37 := math.FMA(v26, v35, v36)
-		v39 := math.FMA(v26, v37, v38)
-		v41 := math.FMA(v26, v39, v40)
-		v42 := ldexpNormal(v41, v23)
-		v43 := v16 < v17
-		v44 := v42
-		if v43 {
-			v44 = v4
+		v27 := math.FMA(v23, v26, v18)
+		v30 := math.FMA(v27, v28, v29)
+		v32 := math.FMA(v27, v30, v31)
+		v34 := math.FMA(v27, v32, v33)
+		v36 := math.FMA(v27, v34, v35)
+		v38 := math.FMA(v27, v36, v37)
+		v40 := math.FMA(v27, v38, v39)
+		v42 := math.FMA(v27, v40, v41)
+		v43 := ldexpNormal(v42, v23)
+		v44 := v16 < v17
+		v45 := v43
+		if v44 {
+			v45 = v4
 		}
-		v45 := v20
+		v46 := v20
 		if v19 {
-			v45 = v44
+			v46 = v45
 		}
-		v46 := float64(v20 + v44)
-		v47 := float64(v45 / v46)
-		v48 := math.IsNaN(v14)
-		v49 := v47
-		if v48 {
-			v49 = v14
+		v47 := float64(v20 + v45)
+		v48 := float64(v46 / v47)
+		v49 := math.IsNaN(v14)
+		v50 := v48
+		if v49 {
+			v50 = v14
 		}
-		v50 := float64(v0 * v49)
-		v51 := v50
-		if v7 {
-			v51 = v0
-		}
+		v51 := float64(v0 * v50)
 		v52 := v51
+		if v7 {
+			v52 = v0
+		}
+		v53 := v52
 		if v3 {
-			v52 = v5
+			v53 = v5
 		}
-		v53 := float64(b[i])
-		v54 := float64(v52 * v53)
-		v55 := math.IsNaN(v53)
-		v56 := v54
-		if v55 {
-			v56 = v53
+		v54 := float64(b[i])
+		v55 := float64(v53 * v54)
+		v56 := math.IsNaN(v54)
+		v57 := v55
+		if v56 {
+			v57 = v54
 		}
-		v57 := math.IsNaN(v0)
-		v58 := v56
-		if v57 {
-			v58 = v0
+		v58 := math.IsNaN(v0)
+		v59 := v57
+		if v58 {
+			v59 = v0
 		}
-		dst[i] = float32(v58)
+		dst[i] = float32(v59)
 	}
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f32
-// memory, f64 compute, 116 operations): the scalar twin of the vector program
+// memory, f64 compute, 114 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -127,27 +126,27 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	v16 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
 	v24 := math.Float64frombits(0xc085f80000000000)  // -703
 	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v33 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
-	v34 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
-	v36 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
-	v38 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
-	v40 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
-	v42 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
-	v44 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
-	v46 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
-	v57 := math.Float64frombits(0x4000000000000000)  // 2
-	v64 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v65 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v67 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v72 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v76 := math.Float64frombits(0xc044000000000000)  // -40
-	v78 := math.Float64frombits(0x4086200000000000)  // 708
-	v84 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
-	v86 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
-	v89 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
-	v92 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
-	v102 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v34 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
+	v35 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
+	v37 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
+	v39 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
+	v41 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
+	v43 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
+	v45 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
+	v47 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
+	v58 := math.Float64frombits(0x4000000000000000)  // 2
+	v65 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
+	v66 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
+	v68 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
+	v73 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
+	v77 := math.Float64frombits(0xc044000000000000)  // -40
+	v79 := math.Float64frombits(0x4086200000000000)  // 708
+	v85 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
+	v87 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
+	v90 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
+	v93 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
+	v103 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -169,112 +168,110 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v26 := v21 < v4
 		v28 := float64(v25 * v27)
 		v29 := math.RoundToEven(v28)
-		v30 := -v29
-		v32 := math.FMA(v30, v31, v25)
-		v35 := math.FMA(v32, v33, v34)
-		v37 := math.FMA(v32, v35, v36)
-		v39 := math.FMA(v32, v37, v38)
-		v41 := math.FMA(v32, v39, v40)
-		v43 := math.FMA(v32, v41, v42)
-		v45 := math.FMA(v32, v43, v44)
-		v47 := math.FMA(v32, v45, v46)
-		v48 := ldexpNormal(v47, v29)
-		v49 := v23 < v24
-		v50 := v48
-		if v49 {
-			v50 = v4
+		v33 := math.FMA(v29, v32, v25)
+		v36 := math.FMA(v33, v34, v35)
+		v38 := math.FMA(v33, v36, v37)
+		v40 := math.FMA(v33, v38, v39)
+		v42 := math.FMA(v33, v40, v41)
+		v44 := math.FMA(v33, v42, v43)
+		v46 := math.FMA(v33, v44, v45)
+		v48 := math.FMA(v33, v46, v47)
+		v49 := ldexpNormal(v48, v29)
+		v50 := v23 < v24
+		v51 := v49
+		if v50 {
+			v51 = v4
 		}
-		v51 := v8
+		v52 := v8
 		if v26 {
-			v51 = v50
+			v52 = v51
 		}
-		v52 := float64(v8 + v50)
-		v53 := float64(v51 / v52)
-		v54 := math.IsNaN(v21)
-		v55 := v53
-		if v54 {
-			v55 = v21
+		v53 := float64(v8 + v51)
+		v54 := float64(v52 / v53)
+		v55 := math.IsNaN(v21)
+		v56 := v54
+		if v55 {
+			v56 = v21
 		}
-		v56 := float64(v8 - v55)
-		v58 := float64(v57 * v19)
-		v59 := float64(v20 + v58)
-		v60 := float64(v15 * v59)
-		v61 := float64(v56 * v60)
-		v62 := math.FMA(v55, v61, v55)
-		v63 := float64(v55 * v56)
-		v66 := float64(v0 - v65)
-		v68 := float64(v66 - v67)
-		v69 := float64(v15 * v68)
-		v70 := float64(v0 * v65)
-		v71 := float64(v17 + v70)
-		v73 := float64(v71 + v72)
-		v74 := float64(v16 * v73)
-		v75 := math.FMA(v69, v74, v69)
-		v77 := v76
-		if v75 > v76 {
-			v77 = v75
+		v57 := float64(v8 - v56)
+		v59 := float64(v58 * v19)
+		v60 := float64(v20 + v59)
+		v61 := float64(v15 * v60)
+		v62 := float64(v57 * v61)
+		v63 := math.FMA(v56, v62, v56)
+		v64 := float64(v56 * v57)
+		v67 := float64(v0 - v66)
+		v69 := float64(v67 - v68)
+		v70 := float64(v15 * v69)
+		v71 := float64(v0 * v66)
+		v72 := float64(v17 + v71)
+		v74 := float64(v72 + v73)
+		v75 := float64(v16 * v74)
+		v76 := math.FMA(v70, v75, v70)
+		v78 := v77
+		if v76 > v77 {
+			v78 = v76
 		}
-		v79 := v78
-		if v77 < v78 {
-			v79 = v77
+		v80 := v79
+		if v78 < v79 {
+			v80 = v78
 		}
-		v80 := float64(v79 * v27)
-		v81 := math.RoundToEven(v80)
-		v82 := -v81
-		v83 := math.FMA(v82, v31, v79)
-		v85 := math.FMA(v83, v84, v33)
-		v87 := math.FMA(v83, v85, v86)
-		v88 := math.FMA(v83, v87, v36)
-		v90 := math.FMA(v83, v88, v89)
-		v91 := math.FMA(v83, v90, v40)
-		v93 := math.FMA(v83, v91, v92)
-		v94 := math.FMA(v83, v93, v44)
-		v95 := float64(v83 * v94)
-		v96 := ldexpNormal(v8, v81)
-		v97 := float64(v96 - v8)
-		v98 := math.FMA(v95, v96, v97)
-		v99 := math.Float64frombits(math.Float64bits(v98) | math.Float64bits(v75)&(1<<63))
-		v100 := math.IsNaN(v75)
-		v101 := v99
-		if v100 {
-			v101 = v75
+		v81 := float64(v80 * v27)
+		v82 := math.RoundToEven(v81)
+		v84 := math.FMA(v82, v32, v80)
+		v86 := math.FMA(v84, v85, v34)
+		v88 := math.FMA(v84, v86, v87)
+		v89 := math.FMA(v84, v88, v37)
+		v91 := math.FMA(v84, v89, v90)
+		v92 := math.FMA(v84, v91, v41)
+		v94 := math.FMA(v84, v92, v93)
+		v95 := math.FMA(v84, v94, v45)
+		v96 := float64(v84 * v95)
+		v97 := ldexpNormal(v8, v82)
+		v98 := float64(v97 - v8)
+		v99 := math.FMA(v96, v97, v98)
+		v100 := math.Float64frombits(math.Float64bits(v99) | math.Float64bits(v76)&(1<<63))
+		v101 := math.IsNaN(v76)
+		v102 := v100
+		if v101 {
+			v102 = v76
 		}
-		v103 := float64(v102 * v73)
-		v104 := math.FMA(v69, v103, v69)
-		v105 := math.FMA(v64, v101, v104)
-		v106 := float64(v63 * v105)
-		v107 := v106
-		if v14 {
-			v107 = v62
-		}
+		v104 := float64(v103 * v74)
+		v105 := math.FMA(v70, v104, v70)
+		v106 := math.FMA(v65, v102, v105)
+		v107 := float64(v64 * v106)
 		v108 := v107
-		if v7 {
-			v108 = v8
+		if v14 {
+			v108 = v63
 		}
 		v109 := v108
+		if v7 {
+			v109 = v8
+		}
+		v110 := v109
 		if v3 {
-			v109 = v5
+			v110 = v5
 		}
-		v110 := float64(b[i])
-		v111 := float64(dy[i])
-		v112 := float64(v109 * v110)
-		v113 := float64(v112 * v111)
-		v114 := math.IsNaN(v110)
-		v115 := v113
-		if v114 {
-			v115 = v110
+		v111 := float64(b[i])
+		v112 := float64(dy[i])
+		v113 := float64(v110 * v111)
+		v114 := float64(v113 * v112)
+		v115 := math.IsNaN(v111)
+		v116 := v114
+		if v115 {
+			v116 = v111
 		}
-		v116 := math.IsNaN(v0)
-		v117 := v115
-		if v116 {
-			v117 = v0
+		v117 := math.IsNaN(v0)
+		v118 := v116
+		if v117 {
+			v118 = v0
 		}
-		da[i] = float32(v117)
+		da[i] = float32(v118)
 	}
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f32
-// memory, f64 compute, 56 operations): the scalar twin of the vector program
+// memory, f64 compute, 55 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -291,15 +288,15 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 	v17 := math.Float64frombits(0xc085f80000000000) // -703
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v25 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v27 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v28 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v30 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v32 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v34 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v36 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v38 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v40 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v29 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v31 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v33 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v35 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -318,48 +315,47 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v19 := v14 < v4
 		v22 := float64(v18 * v21)
 		v23 := math.RoundToEven(v22)
-		v24 := -v23
-		v26 := math.FMA(v24, v25, v18)
-		v29 := math.FMA(v26, v27, v28)
-		v31 := math.FMA(v26, v29, v30)
-		v33 := math.FMA(v26, v31, v32)
-		v35 := math.FMA(v26, v33, v34)
-		v37 := math.FMA(v26, v35, v36)
-		v39 := math.FMA(v26, v37, v38)
-		v41 := math.FMA(v26, v39, v40)
-		v42 := ldexpNormal(v41, v23)
-		v43 := v16 < v17
-		v44 := v42
-		if v43 {
-			v44 = v4
+		v27 := math.FMA(v23, v26, v18)
+		v30 := math.FMA(v27, v28, v29)
+		v32 := math.FMA(v27, v30, v31)
+		v34 := math.FMA(v27, v32, v33)
+		v36 := math.FMA(v27, v34, v35)
+		v38 := math.FMA(v27, v36, v37)
+		v40 := math.FMA(v27, v38, v39)
+		v42 := math.FMA(v27, v40, v41)
+		v43 := ldexpNormal(v42, v23)
+		v44 := v16 < v17
+		v45 := v43
+		if v44 {
+			v45 = v4
 		}
-		v45 := v20
+		v46 := v20
 		if v19 {
-			v45 = v44
+			v46 = v45
 		}
-		v46 := float64(v20 + v44)
-		v47 := float64(v45 / v46)
-		v48 := math.IsNaN(v14)
-		v49 := v47
-		if v48 {
-			v49 = v14
+		v47 := float64(v20 + v45)
+		v48 := float64(v46 / v47)
+		v49 := math.IsNaN(v14)
+		v50 := v48
+		if v49 {
+			v50 = v14
 		}
-		v50 := float64(v0 * v49)
-		v51 := v50
-		if v7 {
-			v51 = v0
-		}
+		v51 := float64(v0 * v50)
 		v52 := v51
+		if v7 {
+			v52 = v0
+		}
+		v53 := v52
 		if v3 {
-			v52 = v5
+			v53 = v5
 		}
-		v53 := float64(dy[i])
-		v54 := float64(v52 * v53)
-		v55 := math.IsNaN(v0)
-		v56 := v54
-		if v55 {
-			v56 = v0
+		v54 := float64(dy[i])
+		v55 := float64(v53 * v54)
+		v56 := math.IsNaN(v0)
+		v57 := v55
+		if v56 {
+			v57 = v0
 		}
-		db[i] = float32(v56)
+		db[i] = float32(v57)
 	}
 }

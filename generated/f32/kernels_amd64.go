@@ -5,13 +5,13 @@
 package f32
 
 // celuAVX512 computes celu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuAVX512(dst, in0 []float32, alpha float32)
 
 // celuAVX512Stream computes celu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuAVX512Stream(dst, in0 []float32, alpha float32)
@@ -29,13 +29,13 @@ func celuAVX2(dst, in0 []float32, alpha float32)
 func celuAVX2Stream(dst, in0 []float32, alpha float32)
 
 // celuBackwardAVX512 computes celuBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
 // celuBackwardAVX512Stream computes celuBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func celuBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
@@ -77,13 +77,13 @@ func celuBackwardFromOutputAVX2(dst, in0, in1 []float32, alpha float32)
 func celuBackwardFromOutputAVX2Stream(dst, in0, in1 []float32, alpha float32)
 
 // eluAVX512 computes elu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func eluAVX512(dst, in0 []float32, alpha float32)
 
 // eluAVX512Stream computes elu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func eluAVX512Stream(dst, in0 []float32, alpha float32)
@@ -101,13 +101,13 @@ func eluAVX2(dst, in0 []float32, alpha float32)
 func eluAVX2Stream(dst, in0 []float32, alpha float32)
 
 // eluBackwardAVX512 computes eluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func eluBackwardAVX512(dst, in0, in1 []float32, alpha float32)
 
 // eluBackwardAVX512Stream computes eluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func eluBackwardAVX512Stream(dst, in0, in1 []float32, alpha float32)
@@ -845,7 +845,7 @@ func logSoftmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 func logSoftmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // logSoftmaxReduceS1AVX512 folds logSoftmaxReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logSoftmaxReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
@@ -893,7 +893,7 @@ func logSoftmaxBackwardReduceRAVX512(acc *[16]float64, in0, in1 []float32)
 func logSoftmaxBackwardReduceRAVX2(acc *[16]float64, in0, in1 []float32)
 
 // logSoftmaxBackwardAVX512 computes logSoftmaxBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logSoftmaxBackwardAVX512(dst, in0, in1 []float32, r, r_lo float32)
@@ -989,7 +989,7 @@ func logsumexpReduceMAVX512(acc *[16]float64, in0 []float32)
 func logsumexpReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // logsumexpReduceS1AVX512 folds logsumexpReduceS1 into acc (sum; element i into lane i % 8) with AVX512 (2 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logsumexpReduceS1AVX512(acc *[16]float64, in0 []float32, m float32)
@@ -1025,7 +1025,7 @@ func logsumexpAVX512(dst, in0, in1, in2, in3 []float32)
 func logsumexpAVX2(dst, in0, in1, in2, in3 []float32)
 
 // logsumexpBackwardAVX512 computes logsumexpBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
@@ -1037,13 +1037,13 @@ func logsumexpBackwardAVX512(dst, in0 []float32, y, dy float32)
 func logsumexpBackwardAVX2(dst, in0 []float32, y, dy float32)
 
 // mishAVX512 computes mish with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func mishAVX512(dst, in0 []float32)
 
 // mishAVX512Stream computes mish with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func mishAVX512Stream(dst, in0 []float32)
@@ -1325,13 +1325,13 @@ func relu6BackwardFromOutputAVX2(dst, in0, in1 []float32)
 func relu6BackwardFromOutputAVX2Stream(dst, in0, in1 []float32)
 
 // seluAVX512 computes selu with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func seluAVX512(dst, in0 []float32)
 
 // seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func seluAVX512Stream(dst, in0 []float32)
@@ -1349,13 +1349,13 @@ func seluAVX2(dst, in0 []float32)
 func seluAVX2Stream(dst, in0 []float32)
 
 // seluBackwardAVX512 computes seluBackward with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2.
 //
 //go:noescape
 func seluBackwardAVX512(dst, in0, in1 []float32)
 
 // seluBackwardAVX512Stream computes seluBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+.
 //
 //go:noescape
 func seluBackwardAVX512Stream(dst, in0, in1 []float32)
@@ -1541,13 +1541,13 @@ func sinAVX2(dst, in0 []float32, w0 float32)
 func sinAVX2Stream(dst, in0 []float32, w0 float32)
 
 // sinUsualAVX512 computes sinUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX512(dst, in0 []float32, w0 float32)
 
 // sinUsualAVX512Stream computes sinUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinUsualAVX512Stream(dst, in0 []float32, w0 float32)
@@ -1601,13 +1601,13 @@ func sinBackwardAVX2(dst, in0, in1 []float32, w0 float32)
 func sinBackwardAVX2Stream(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardUsualAVX512 computes sinBackwardUsual with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX512(dst, in0, in1 []float32, w0 float32)
 
 // sinBackwardUsualAVX512Stream computes sinBackwardUsual with non-temporal stores (dst aligned to 64 bytes) with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2.
 //
 //go:noescape
 func sinBackwardUsualAVX512Stream(dst, in0, in1 []float32, w0 float32)
@@ -1649,7 +1649,7 @@ func softmaxReduceMAVX512(acc *[16]float64, in0 []float32)
 func softmaxReduceMAVX2(acc *[16]float64, in0 []float32)
 
 // softmaxReduceSAVX512 folds softmaxReduceS into acc (sum; element i into lane i % 8) with AVX512 (3 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
@@ -1661,7 +1661,7 @@ func softmaxReduceSAVX512(acc *[16]float64, in0 []float32, m float32)
 func softmaxReduceSAVX2(acc *[16]float64, in0 []float32, m float32)
 
 // softmaxAVX512 computes softmax with AVX512 (4 vectors per iteration, masked tail).
-// Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2.
+// Requires: AVX, AVX512F, AVX512VL, BMI2, SSE, SSE2.
 //
 //go:noescape
 func softmaxAVX512(dst, in0 []float32, m, s, s_lo float32)

@@ -31,7 +31,7 @@ func logSoftmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // logSoftmaxReduceS1Generic is the pure-Go kernel of logSoftmaxReduceS1 (f32
-// memory, f64 compute, 47 operations): the scalar twin of the vector program
+// memory, f64 compute, 46 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -42,15 +42,15 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 	v8 := math.Float64frombits(0xc085f80000000000)  // -703
 	v10 := math.Float64frombits(0x4086300000000000) // 710
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -66,50 +66,49 @@ func logSoftmaxReduceS1Generic(acc *[16]float64, x []float32, m float32) {
 		}
 		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v20 := math.FMA(v17, v18, v19)
-		v22 := math.FMA(v17, v20, v21)
-		v24 := math.FMA(v17, v22, v23)
-		v26 := math.FMA(v17, v24, v25)
-		v28 := math.FMA(v17, v26, v27)
-		v30 := math.FMA(v17, v28, v29)
-		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpMid(v32, v14)
-		v34 := v2 < v8
-		v35 := v33
-		if v34 {
-			v35 = v3
+		v18 := math.FMA(v14, v17, v11)
+		v21 := math.FMA(v18, v19, v20)
+		v23 := math.FMA(v18, v21, v22)
+		v25 := math.FMA(v18, v23, v24)
+		v27 := math.FMA(v18, v25, v26)
+		v29 := math.FMA(v18, v27, v28)
+		v31 := math.FMA(v18, v29, v30)
+		v33 := math.FMA(v18, v31, v32)
+		v34 := ldexpMid(v33, v14)
+		v35 := v2 < v8
+		v36 := v34
+		if v35 {
+			v36 = v3
 		}
-		v36 := math.IsNaN(v2)
-		v37 := v35
-		if v36 {
-			v37 = v2
+		v37 := math.IsNaN(v2)
+		v38 := v36
+		if v37 {
+			v38 = v2
 		}
-		v38 := float64(v2 - v0)
-		v39 := float64(v2 - v38)
-		v40 := float64(v0 - v39)
-		v41 := float64(v1 + v38)
-		v42 := float64(v40 - v41)
-		v43 := math.FMA(v37, v42, v37)
-		v44 := v43
-		if v7 {
-			v44 = v3
-		}
+		v39 := float64(v2 - v0)
+		v40 := float64(v2 - v39)
+		v41 := float64(v0 - v40)
+		v42 := float64(v1 + v39)
+		v43 := float64(v41 - v42)
+		v44 := math.FMA(v38, v43, v38)
 		v45 := v44
-		if v4 {
+		if v7 {
 			v45 = v3
 		}
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
+		v46 := v45
+		if v4 {
+			v46 = v3
+		}
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v47
+		foldT := foldS + v48
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v47 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v48 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -289,7 +288,7 @@ func logSoftmaxBackwardReduceRGeneric(acc *[16]float64, y, dy []float32) {
 }
 
 // logSoftmaxBackwardGeneric is the pure-Go kernel of logSoftmaxBackward (f32
-// memory, f64 compute, 40 operations): the scalar twin of the vector program
+// memory, f64 compute, 39 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -299,19 +298,19 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 	v2 := math.Float64frombits(0xc085f80000000000)  // -703
 	v4 := math.Float64frombits(0x4086300000000000)  // 710
 	v6 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v10 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v29 := math.Float64frombits(0x0000000000000000) // 0
-	v32 := float64(r)
-	v33 := float64(rLo)
-	v34 := float64(v32 + v33)
+	v9 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v12 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v14 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v16 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v18 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v20 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v22 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v24 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v28 := math.Float64frombits(0x0000000000000000) // 0
+	v31 := float64(r)
+	v32 := float64(rLo)
+	v33 := float64(v31 + v32)
 	for i := range dx {
 		v0 := float64(dy[i])
 		v1 := float64(y[i])
@@ -325,33 +324,32 @@ func logSoftmaxBackwardGeneric(dx, y, dy []float32, r, rLo float32) {
 		}
 		v7 := float64(v5 * v6)
 		v8 := math.RoundToEven(v7)
-		v9 := -v8
-		v11 := math.FMA(v9, v10, v5)
-		v14 := math.FMA(v11, v12, v13)
-		v16 := math.FMA(v11, v14, v15)
-		v18 := math.FMA(v11, v16, v17)
-		v20 := math.FMA(v11, v18, v19)
-		v22 := math.FMA(v11, v20, v21)
-		v24 := math.FMA(v11, v22, v23)
-		v26 := math.FMA(v11, v24, v25)
-		v27 := ldexpMid(v26, v8)
-		v28 := v1 < v2
-		v30 := v27
-		if v28 {
-			v30 = v29
+		v10 := math.FMA(v8, v9, v5)
+		v13 := math.FMA(v10, v11, v12)
+		v15 := math.FMA(v10, v13, v14)
+		v17 := math.FMA(v10, v15, v16)
+		v19 := math.FMA(v10, v17, v18)
+		v21 := math.FMA(v10, v19, v20)
+		v23 := math.FMA(v10, v21, v22)
+		v25 := math.FMA(v10, v23, v24)
+		v26 := ldexpMid(v25, v8)
+		v27 := v1 < v2
+		v29 := v26
+		if v27 {
+			v29 = v28
 		}
-		v31 := math.IsNaN(v1)
-		v35 := float64(v30 * v34)
-		v36 := float64(v0 - v35)
-		v37 := math.IsNaN(v0)
-		v38 := v36
-		if v37 {
-			v38 = v0
+		v30 := math.IsNaN(v1)
+		v34 := float64(v29 * v33)
+		v35 := float64(v0 - v34)
+		v36 := math.IsNaN(v0)
+		v37 := v35
+		if v36 {
+			v37 = v0
 		}
-		v39 := v38
-		if v31 {
-			v39 = v1
+		v38 := v37
+		if v30 {
+			v38 = v1
 		}
-		dx[i] = float32(v39)
+		dx[i] = float32(v38)
 	}
 }

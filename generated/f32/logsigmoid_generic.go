@@ -33,30 +33,31 @@ func logsigmoidGeneric(dst, x []float32) {
 	v5 := math.Float64frombits(0x4086300000000000)  // 710
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v14 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v18 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v30 := math.Float64frombits(0x0000000000000000) // 0
-	v34 := math.Float64frombits(0xbff0000000000000) // -1
-	v36 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v38 := math.Float64frombits(0x3ff0000000000000) // 1
-	v45 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v49 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v51 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v59 := math.Float64frombits(0x4000000000000000) // 2
-	v63 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v64 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v66 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v68 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v70 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v78 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v80 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v84 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v15 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v17 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v19 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v21 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v23 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v27 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v31 := math.Float64frombits(0x0000000000000000) // 0
+	v35 := math.Float64frombits(0xbff0000000000000) // -1
+	v37 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v39 := math.Float64frombits(0x3ff0000000000000) // 1
+	v46 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v50 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v52 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v60 := math.Float64frombits(0x4000000000000000) // 2
+	v64 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v65 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v67 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v69 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v71 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v79 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v81 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v85 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -71,107 +72,106 @@ func logsigmoidGeneric(dst, x []float32) {
 		}
 		v8 := float64(v6 * v7)
 		v9 := math.RoundToEven(v8)
-		v10 := -v9
-		v12 := math.FMA(v10, v11, v6)
-		v15 := math.FMA(v12, v13, v14)
-		v17 := math.FMA(v12, v15, v16)
-		v19 := math.FMA(v12, v17, v18)
-		v21 := math.FMA(v12, v19, v20)
-		v23 := math.FMA(v12, v21, v22)
-		v25 := math.FMA(v12, v23, v24)
-		v27 := math.FMA(v12, v25, v26)
-		v28 := ldexpMid(v27, v9)
-		v29 := v2 < v3
-		v31 := v28
-		if v29 {
-			v31 = v30
+		v13 := math.FMA(v9, v12, v6)
+		v16 := math.FMA(v13, v14, v15)
+		v18 := math.FMA(v13, v16, v17)
+		v20 := math.FMA(v13, v18, v19)
+		v22 := math.FMA(v13, v20, v21)
+		v24 := math.FMA(v13, v22, v23)
+		v26 := math.FMA(v13, v24, v25)
+		v28 := math.FMA(v13, v26, v27)
+		v29 := ldexpMid(v28, v9)
+		v30 := v2 < v3
+		v32 := v29
+		if v30 {
+			v32 = v31
 		}
-		v32 := math.IsNaN(v2)
-		v33 := v31
-		if v32 {
-			v33 = v2
+		v33 := math.IsNaN(v2)
+		v34 := v32
+		if v33 {
+			v34 = v2
 		}
-		v35 := v34
-		if v33 > v34 {
-			v35 = v33
+		v36 := v35
+		if v34 > v35 {
+			v36 = v34
 		}
-		v37 := v36
-		if v35 < v36 {
-			v37 = v35
+		v38 := v37
+		if v36 < v37 {
+			v38 = v36
 		}
-		v39 := float64(v38 + v37)
-		v46 := v45
-		if v39 > v45 {
-			v46 = v39
+		v40 := float64(v39 + v38)
+		v47 := v46
+		if v40 > v46 {
+			v47 = v40
 		}
-		v47 := getMant64(v46)
-		v48 := getExp64(v46)
-		v50 := v49 <= v47
-		v52 := float64(v47 * v51)
-		v53 := v47
-		if v50 {
-			v53 = v52
+		v48 := getMant64(v47)
+		v49 := getExp64(v47)
+		v51 := v50 <= v48
+		v53 := float64(v48 * v52)
+		v54 := v48
+		if v51 {
+			v54 = v53
 		}
-		v54 := float64(v48 + v38)
-		v55 := v48
-		if v50 {
-			v55 = v54
+		v55 := float64(v49 + v39)
+		v56 := v49
+		if v51 {
+			v56 = v55
 		}
-		v56 := float64(v53 - v38)
-		v57 := v55 == v30
-		v58 := v56
-		if v57 {
-			v58 = v37
+		v57 := float64(v54 - v39)
+		v58 := v56 == v31
+		v59 := v57
+		if v58 {
+			v59 = v38
 		}
-		v60 := float64(v59 + v58)
-		v61 := float64(v58 / v60)
-		v62 := float64(v61 * v61)
-		v65 := math.FMA(v62, v63, v64)
-		v67 := math.FMA(v62, v65, v66)
-		v69 := math.FMA(v62, v67, v68)
-		v71 := math.FMA(v62, v69, v70)
-		v72 := float64(v62 * v71)
-		v73 := float64(v72 - v58)
-		v74 := math.FMA(v61, v73, v58)
-		v75 := math.FMA(v55, v11, v74)
-		v76 := math.Copysign(v75, v33)
-		v77 := v33 == v34
-		v79 := v76
-		if v77 {
-			v79 = v78
+		v61 := float64(v60 + v59)
+		v62 := float64(v59 / v61)
+		v63 := float64(v62 * v62)
+		v66 := math.FMA(v63, v64, v65)
+		v68 := math.FMA(v63, v66, v67)
+		v70 := math.FMA(v63, v68, v69)
+		v72 := math.FMA(v63, v70, v71)
+		v73 := float64(v63 * v72)
+		v74 := float64(v73 - v59)
+		v75 := math.FMA(v62, v74, v59)
+		v76 := math.FMA(v56, v11, v75)
+		v77 := math.Copysign(v76, v34)
+		v78 := v34 == v35
+		v80 := v77
+		if v78 {
+			v80 = v79
 		}
-		v81 := v33 == v80
-		v82 := v79
-		if v81 {
-			v82 = v33
+		v82 := v34 == v81
+		v83 := v80
+		if v82 {
+			v83 = v34
 		}
-		v83 := v33 < v34
-		v85 := v82
-		if v83 {
-			v85 = v84
+		v84 := v34 < v35
+		v86 := v83
+		if v84 {
+			v86 = v85
 		}
-		v86 := math.IsNaN(v33)
-		v87 := v85
-		if v86 {
-			v87 = v33
+		v87 := math.IsNaN(v34)
+		v88 := v86
+		if v87 {
+			v88 = v34
 		}
-		v88 := v0
-		if v30 < v0 {
-			v88 = v30
+		v89 := v0
+		if v31 < v0 {
+			v89 = v31
 		}
-		v89 := float64(v87 - v88)
-		v90 := -v89
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v90 := float64(v88 - v89)
+		v91 := -v90
+		v92 := math.IsNaN(v0)
+		v93 := v91
+		if v92 {
+			v93 = v0
 		}
-		dst[i] = float32(v92)
+		dst[i] = float32(v93)
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f32
-// memory, f64 compute, 42 operations): the scalar twin of the vector program
+// memory, f64 compute, 41 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -182,15 +182,15 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	v6 := math.Float64frombits(0x0000000000000000)  // 0
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := -v0
@@ -203,45 +203,44 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v7 := v1 < v6
 		v10 := float64(v5 * v9)
 		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v5)
-		v17 := math.FMA(v14, v15, v16)
-		v19 := math.FMA(v14, v17, v18)
-		v21 := math.FMA(v14, v19, v20)
-		v23 := math.FMA(v14, v21, v22)
-		v25 := math.FMA(v14, v23, v24)
-		v27 := math.FMA(v14, v25, v26)
-		v29 := math.FMA(v14, v27, v28)
-		v30 := ldexpNormal(v29, v11)
-		v31 := v3 < v4
-		v32 := v30
-		if v31 {
-			v32 = v6
+		v15 := math.FMA(v11, v14, v5)
+		v18 := math.FMA(v15, v16, v17)
+		v20 := math.FMA(v15, v18, v19)
+		v22 := math.FMA(v15, v20, v21)
+		v24 := math.FMA(v15, v22, v23)
+		v26 := math.FMA(v15, v24, v25)
+		v28 := math.FMA(v15, v26, v27)
+		v30 := math.FMA(v15, v28, v29)
+		v31 := ldexpNormal(v30, v11)
+		v32 := v3 < v4
+		v33 := v31
+		if v32 {
+			v33 = v6
 		}
-		v33 := v8
+		v34 := v8
 		if v7 {
-			v33 = v32
+			v34 = v33
 		}
-		v34 := float64(v8 + v32)
-		v35 := float64(v33 / v34)
-		v36 := math.IsNaN(v1)
-		v37 := v35
-		if v36 {
-			v37 = v1
+		v35 := float64(v8 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v1)
+		v38 := v36
+		if v37 {
+			v38 = v1
 		}
-		v38 := float64(dy[i])
-		v39 := float64(v37 * v38)
-		v40 := math.IsNaN(v0)
-		v41 := v39
-		if v40 {
-			v41 = v0
+		v39 := float64(dy[i])
+		v40 := float64(v38 * v39)
+		v41 := math.IsNaN(v0)
+		v42 := v40
+		if v41 {
+			v42 = v0
 		}
-		dx[i] = float32(v41)
+		dx[i] = float32(v42)
 	}
 }
 
 // logsigmoidBackwardFromOutputGeneric is the pure-Go kernel of
-// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 37 operations): the
+// logsigmoidBackwardFromOutput (f32 memory, f64 compute, 36 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; dx may be the same slice as an input.
@@ -251,16 +250,16 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 	v1 := math.Float64frombits(0xc044000000000000)  // -40
 	v3 := math.Float64frombits(0x4086200000000000)  // 708
 	v5 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v9 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v11 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v14 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v18 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v22 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v27 := math.Float64frombits(0x3ff0000000000000) // 1
+	v8 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v10 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v11 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v13 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v17 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v21 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v26 := math.Float64frombits(0x3ff0000000000000) // 1
 	for i := range dx {
 		v0 := float64(y[i])
 		v2 := v1
@@ -273,28 +272,27 @@ func logsigmoidBackwardFromOutputGeneric(dx, y, dy []float32) {
 		}
 		v6 := float64(v4 * v5)
 		v7 := math.RoundToEven(v6)
-		v8 := -v7
-		v10 := math.FMA(v8, v9, v4)
-		v13 := math.FMA(v10, v11, v12)
-		v15 := math.FMA(v10, v13, v14)
-		v17 := math.FMA(v10, v15, v16)
-		v19 := math.FMA(v10, v17, v18)
-		v21 := math.FMA(v10, v19, v20)
-		v23 := math.FMA(v10, v21, v22)
-		v25 := math.FMA(v10, v23, v24)
-		v26 := float64(v10 * v25)
-		v28 := ldexpNormal(v27, v7)
-		v29 := float64(v28 - v27)
-		v30 := math.FMA(v26, v28, v29)
-		v31 := math.Float64frombits(math.Float64bits(v30) | math.Float64bits(v0)&(1<<63))
-		v32 := math.IsNaN(v0)
-		v33 := -v31
-		v34 := float64(dy[i])
-		v35 := float64(v33 * v34)
-		v36 := v35
-		if v32 {
-			v36 = v0
+		v9 := math.FMA(v7, v8, v4)
+		v12 := math.FMA(v9, v10, v11)
+		v14 := math.FMA(v9, v12, v13)
+		v16 := math.FMA(v9, v14, v15)
+		v18 := math.FMA(v9, v16, v17)
+		v20 := math.FMA(v9, v18, v19)
+		v22 := math.FMA(v9, v20, v21)
+		v24 := math.FMA(v9, v22, v23)
+		v25 := float64(v9 * v24)
+		v27 := ldexpNormal(v26, v7)
+		v28 := float64(v27 - v26)
+		v29 := math.FMA(v25, v27, v28)
+		v30 := math.Float64frombits(math.Float64bits(v29) | math.Float64bits(v0)&(1<<63))
+		v31 := math.IsNaN(v0)
+		v32 := -v30
+		v33 := float64(dy[i])
+		v34 := float64(v32 * v33)
+		v35 := v34
+		if v31 {
+			v35 = v0
 		}
-		dx[i] = float32(v36)
+		dx[i] = float32(v35)
 	}
 }

@@ -20,7 +20,7 @@ var (
 	mishBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 45
+// mishGeneric is the pure-Go kernel of mish (f32 memory, f64 compute, 44
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -34,16 +34,16 @@ func mishGeneric(dst, x []float32) {
 	v7 := math.Float64frombits(0xc085f80000000000)  // -703
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v36 := math.Float64frombits(0x4000000000000000) // 2
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v35 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 < v1
@@ -58,45 +58,44 @@ func mishGeneric(dst, x []float32) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := ldexpMid(v31, v13)
-		v33 := v0 < v7
-		v34 := v32
-		if v33 {
-			v34 = v3
+		v15 := math.FMA(v13, v14, v10)
+		v18 := math.FMA(v15, v16, v17)
+		v20 := math.FMA(v15, v18, v19)
+		v22 := math.FMA(v15, v20, v21)
+		v24 := math.FMA(v15, v22, v23)
+		v26 := math.FMA(v15, v24, v25)
+		v28 := math.FMA(v15, v26, v27)
+		v30 := math.FMA(v15, v28, v29)
+		v31 := ldexpMid(v30, v13)
+		v32 := v0 < v7
+		v33 := v31
+		if v32 {
+			v33 = v3
 		}
-		v35 := math.IsNaN(v0)
-		v37 := float64(v34 + v36)
-		v38 := float64(v34 * v37)
-		v39 := float64(v38 + v36)
-		v40 := float64(v38 / v39)
-		v41 := float64(v0 * v40)
-		v42 := v41
+		v34 := math.IsNaN(v0)
+		v36 := float64(v33 + v35)
+		v37 := float64(v33 * v36)
+		v38 := float64(v37 + v35)
+		v39 := float64(v37 / v38)
+		v40 := float64(v0 * v39)
+		v41 := v40
 		if v6 {
-			v42 = v0
+			v41 = v0
+		}
+		v42 := v41
+		if v2 {
+			v42 = v4
 		}
 		v43 := v42
-		if v2 {
-			v43 = v4
+		if v34 {
+			v43 = v0
 		}
-		v44 := v43
-		if v35 {
-			v44 = v0
-		}
-		dst[i] = float32(v44)
+		dst[i] = float32(v43)
 	}
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f32 memory, f64
-// compute, 77 operations): the scalar twin of the vector program the assembly
+// compute, 76 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -119,17 +118,17 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 	v29 := math.Float64frombits(0xc085f80000000000) // -703
 	v31 := math.Float64frombits(0x4086300000000000) // 710
 	v33 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v37 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v39 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v40 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v42 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v44 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v46 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v48 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v50 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v52 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v58 := math.Float64frombits(0x4000000000000000) // 2
-	v63 := math.Float64frombits(0x4010000000000000) // 4
+	v36 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v38 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v39 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v41 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v43 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v45 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v47 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v49 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v51 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v57 := math.Float64frombits(0x4000000000000000) // 2
+	v62 := math.Float64frombits(0x4010000000000000) // 4
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := v0 < v1
@@ -157,51 +156,50 @@ func mishBackwardGeneric(dx, x, dy []float32) {
 		}
 		v34 := float64(v32 * v33)
 		v35 := math.RoundToEven(v34)
-		v36 := -v35
-		v38 := math.FMA(v36, v37, v32)
-		v41 := math.FMA(v38, v39, v40)
-		v43 := math.FMA(v38, v41, v42)
-		v45 := math.FMA(v38, v43, v44)
-		v47 := math.FMA(v38, v45, v46)
-		v49 := math.FMA(v38, v47, v48)
-		v51 := math.FMA(v38, v49, v50)
-		v53 := math.FMA(v38, v51, v52)
-		v54 := ldexpMid(v53, v35)
-		v55 := v0 < v29
-		v56 := v54
-		if v55 {
-			v56 = v3
+		v37 := math.FMA(v35, v36, v32)
+		v40 := math.FMA(v37, v38, v39)
+		v42 := math.FMA(v37, v40, v41)
+		v44 := math.FMA(v37, v42, v43)
+		v46 := math.FMA(v37, v44, v45)
+		v48 := math.FMA(v37, v46, v47)
+		v50 := math.FMA(v37, v48, v49)
+		v52 := math.FMA(v37, v50, v51)
+		v53 := ldexpMid(v52, v35)
+		v54 := v0 < v29
+		v55 := v53
+		if v54 {
+			v55 = v3
 		}
-		v57 := math.IsNaN(v0)
-		v59 := float64(v56 + v58)
-		v60 := float64(v56 * v59)
-		v61 := float64(v60 + v58)
-		v62 := float64(v60 / v61)
-		v64 := float64(v63 * v0)
-		v65 := float64(v64 * v56)
-		v66 := float64(v7 + v56)
-		v67 := float64(v65 * v66)
-		v68 := float64(v61 * v61)
-		v69 := float64(v67 / v68)
-		v70 := float64(v62 + v69)
-		v71 := v70
+		v56 := math.IsNaN(v0)
+		v58 := float64(v55 + v57)
+		v59 := float64(v55 * v58)
+		v60 := float64(v59 + v57)
+		v61 := float64(v59 / v60)
+		v63 := float64(v62 * v0)
+		v64 := float64(v63 * v55)
+		v65 := float64(v7 + v55)
+		v66 := float64(v64 * v65)
+		v67 := float64(v60 * v60)
+		v68 := float64(v66 / v67)
+		v69 := float64(v61 + v68)
+		v70 := v69
 		if v14 {
-			v71 = v28
+			v70 = v28
+		}
+		v71 := v70
+		if v6 {
+			v71 = v7
 		}
 		v72 := v71
-		if v6 {
-			v72 = v7
-		}
-		v73 := v72
 		if v2 {
-			v73 = v4
+			v72 = v4
 		}
-		v74 := float64(dy[i])
-		v75 := float64(v73 * v74)
-		v76 := v75
-		if v57 {
-			v76 = v0
+		v73 := float64(dy[i])
+		v74 := float64(v72 * v73)
+		v75 := v74
+		if v56 {
+			v75 = v0
 		}
-		dx[i] = float32(v76)
+		dx[i] = float32(v75)
 	}
 }

@@ -26,7 +26,7 @@ var (
 	sinBackwardUsualStreamImpl func(dx, x, dy []float32, w0 float32)
 )
 
-// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 239
+// sinGeneric is the pure-Go kernel of sin (f32 memory, f64 compute, 240
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -80,20 +80,22 @@ func sinGeneric(dst, x []float32, w0 float32) {
 	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v193 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v200 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v201 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v203 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v205 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v207 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v211 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v212 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v214 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v216 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v218 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v220 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v226 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v229 := math.Float64frombits(0xc000000000000000) // -2
+	v190 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v192 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v194 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v201 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v202 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v204 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v206 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v208 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v212 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v213 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v215 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v217 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v219 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v221 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v227 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v230 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -364,62 +366,61 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		v186 := float64(v183 - v185)
 		v188 := float64(v2 * v187)
 		v189 := math.RoundToEven(v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v176, v2)
-		v192 := math.FMA(v190, v180, v191)
-		v194 := math.FMA(v190, v193, v192)
-		v195 := v189
+		v191 := math.FMA(v189, v190, v2)
+		v193 := math.FMA(v189, v192, v191)
+		v195 := math.FMA(v189, v194, v193)
+		v196 := v189
 		if v8 {
-			v195 = v172
+			v196 = v172
 		}
-		v196 := float64(v184 + v186)
-		v197 := v194
+		v197 := float64(v184 + v186)
+		v198 := v195
 		if v8 {
-			v197 = v196
+			v198 = v197
 		}
-		v198 := float64(v197 * v197)
-		v199 := float64(v197 * v198)
-		v202 := math.FMA(v198, v200, v201)
-		v204 := math.FMA(v198, v202, v203)
-		v206 := math.FMA(v198, v204, v205)
-		v208 := math.FMA(v198, v206, v207)
-		v209 := math.FMA(v199, v208, v197)
-		v210 := float64(v198 * v198)
-		v213 := math.FMA(v198, v211, v212)
-		v215 := math.FMA(v198, v213, v214)
-		v217 := math.FMA(v198, v215, v216)
-		v219 := math.FMA(v198, v217, v218)
-		v221 := math.FMA(v220, v198, v93)
-		v222 := math.FMA(v210, v219, v221)
-		v223 := float64(v195 * v115)
-		v224 := math.Floor(v223)
-		v225 := math.FMA(v114, v224, v195)
-		v227 := float64(v225 * v226)
-		v228 := math.Floor(v227)
-		v230 := math.FMA(v229, v228, v225)
-		v231 := v226 < v230
-		v232 := v209
-		if v231 {
-			v232 = v222
+		v199 := float64(v198 * v198)
+		v200 := float64(v198 * v199)
+		v203 := math.FMA(v199, v201, v202)
+		v205 := math.FMA(v199, v203, v204)
+		v207 := math.FMA(v199, v205, v206)
+		v209 := math.FMA(v199, v207, v208)
+		v210 := math.FMA(v200, v209, v198)
+		v211 := float64(v199 * v199)
+		v214 := math.FMA(v199, v212, v213)
+		v216 := math.FMA(v199, v214, v215)
+		v218 := math.FMA(v199, v216, v217)
+		v220 := math.FMA(v199, v218, v219)
+		v222 := math.FMA(v221, v199, v93)
+		v223 := math.FMA(v211, v220, v222)
+		v224 := float64(v196 * v115)
+		v225 := math.Floor(v224)
+		v226 := math.FMA(v114, v225, v196)
+		v228 := float64(v226 * v227)
+		v229 := math.Floor(v228)
+		v231 := math.FMA(v230, v229, v226)
+		v232 := v227 < v231
+		v233 := v210
+		if v232 {
+			v233 = v223
 		}
-		v233 := math.FMA(v229, v228, v93)
-		v234 := float64(v232 * v233)
-		v235 := v2 == v100
-		v236 := v234
-		if v235 {
-			v236 = v2
+		v234 := math.FMA(v230, v229, v93)
+		v235 := float64(v233 * v234)
+		v236 := v2 == v100
+		v237 := v235
+		if v236 {
+			v237 = v2
 		}
-		v237 := math.IsNaN(v0)
-		v238 := v236
-		if v237 {
-			v238 = v0
+		v238 := math.IsNaN(v0)
+		v239 := v237
+		if v238 {
+			v239 = v0
 		}
-		dst[i] = float32(v238)
+		dst[i] = float32(v239)
 	}
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f32 memory, f64 compute,
-// 58 operations): the scalar twin of the vector program the assembly kernels
+// 57 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -430,70 +431,69 @@ func sinUsualGeneric(dst, x []float32, w0 float32) {
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0xc010000000000000)  // -4
 	v6 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v7 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v8 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v9 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v15 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v19 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v20 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v22 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v24 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v26 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v30 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v31 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v33 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v35 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v37 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v39 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v45 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v48 := math.Float64frombits(0xc000000000000000) // -2
+	v7 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v10 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v12 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v14 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v18 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v19 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v21 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v23 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v25 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v29 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v30 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v32 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v34 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v36 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v38 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v44 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v47 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
-		v10 := float64(v2 * v9)
-		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v13 := math.FMA(v12, v7, v2)
-		v14 := math.FMA(v12, v8, v13)
-		v16 := math.FMA(v12, v15, v14)
-		v17 := float64(v16 * v16)
-		v18 := float64(v16 * v17)
-		v21 := math.FMA(v17, v19, v20)
-		v23 := math.FMA(v17, v21, v22)
-		v25 := math.FMA(v17, v23, v24)
-		v27 := math.FMA(v17, v25, v26)
-		v28 := math.FMA(v18, v27, v16)
-		v29 := float64(v17 * v17)
-		v32 := math.FMA(v17, v30, v31)
-		v34 := math.FMA(v17, v32, v33)
-		v36 := math.FMA(v17, v34, v35)
-		v38 := math.FMA(v17, v36, v37)
-		v40 := math.FMA(v39, v17, v3)
-		v41 := math.FMA(v29, v38, v40)
-		v42 := float64(v11 * v6)
-		v43 := math.Floor(v42)
-		v44 := math.FMA(v5, v43, v11)
-		v46 := float64(v44 * v45)
-		v47 := math.Floor(v46)
-		v49 := math.FMA(v48, v47, v44)
-		v50 := v45 < v49
-		v51 := v28
-		if v50 {
-			v51 = v41
+		v8 := float64(v2 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v2)
+		v13 := math.FMA(v9, v12, v11)
+		v15 := math.FMA(v9, v14, v13)
+		v16 := float64(v15 * v15)
+		v17 := float64(v15 * v16)
+		v20 := math.FMA(v16, v18, v19)
+		v22 := math.FMA(v16, v20, v21)
+		v24 := math.FMA(v16, v22, v23)
+		v26 := math.FMA(v16, v24, v25)
+		v27 := math.FMA(v17, v26, v15)
+		v28 := float64(v16 * v16)
+		v31 := math.FMA(v16, v29, v30)
+		v33 := math.FMA(v16, v31, v32)
+		v35 := math.FMA(v16, v33, v34)
+		v37 := math.FMA(v16, v35, v36)
+		v39 := math.FMA(v38, v16, v3)
+		v40 := math.FMA(v28, v37, v39)
+		v41 := float64(v9 * v6)
+		v42 := math.Floor(v41)
+		v43 := math.FMA(v5, v42, v9)
+		v45 := float64(v43 * v44)
+		v46 := math.Floor(v45)
+		v48 := math.FMA(v47, v46, v43)
+		v49 := v44 < v48
+		v50 := v27
+		if v49 {
+			v50 = v40
 		}
-		v52 := math.FMA(v48, v47, v3)
-		v53 := float64(v51 * v52)
-		v54 := v2 == v4
-		v55 := v53
-		if v54 {
-			v55 = v2
+		v51 := math.FMA(v47, v46, v3)
+		v52 := float64(v50 * v51)
+		v53 := v2 == v4
+		v54 := v52
+		if v53 {
+			v54 = v2
 		}
-		v56 := math.IsNaN(v0)
-		v57 := v55
-		if v56 {
-			v57 = v0
+		v55 := math.IsNaN(v0)
+		v56 := v54
+		if v55 {
+			v56 = v0
 		}
-		dst[i] = float32(v57)
+		dst[i] = float32(v56)
 	}
 }
 
@@ -527,7 +527,7 @@ func sinRareGeneric(acc *[16]float64, x []float32, w0 float32) {
 }
 
 // sinBackwardGeneric is the pure-Go kernel of sinBackward (f32 memory, f64
-// compute, 241 operations): the scalar twin of the vector program the assembly
+// compute, 242 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -581,20 +581,22 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 	v176 := math.Float64frombits(0x3ff921fb54442d18) // 1.5707963267948966
 	v180 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v187 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
-	v193 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v200 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v201 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v203 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v205 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v207 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v211 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v212 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v214 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v216 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v218 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v220 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v227 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v230 := math.Float64frombits(0xc000000000000000) // -2
+	v190 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v192 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v194 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v201 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v202 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v204 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v206 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v208 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v212 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v213 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v215 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v217 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v219 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v221 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v228 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v231 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -865,61 +867,60 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		v186 := float64(v183 - v185)
 		v188 := float64(v2 * v187)
 		v189 := math.RoundToEven(v188)
-		v190 := -v189
-		v191 := math.FMA(v190, v176, v2)
-		v192 := math.FMA(v190, v180, v191)
-		v194 := math.FMA(v190, v193, v192)
-		v195 := v189
+		v191 := math.FMA(v189, v190, v2)
+		v193 := math.FMA(v189, v192, v191)
+		v195 := math.FMA(v189, v194, v193)
+		v196 := v189
 		if v8 {
-			v195 = v172
+			v196 = v172
 		}
-		v196 := float64(v184 + v186)
-		v197 := v194
+		v197 := float64(v184 + v186)
+		v198 := v195
 		if v8 {
-			v197 = v196
+			v198 = v197
 		}
-		v198 := float64(v197 * v197)
-		v199 := float64(v197 * v198)
-		v202 := math.FMA(v198, v200, v201)
-		v204 := math.FMA(v198, v202, v203)
-		v206 := math.FMA(v198, v204, v205)
-		v208 := math.FMA(v198, v206, v207)
-		v209 := math.FMA(v199, v208, v197)
-		v210 := float64(v198 * v198)
-		v213 := math.FMA(v198, v211, v212)
-		v215 := math.FMA(v198, v213, v214)
-		v217 := math.FMA(v198, v215, v216)
-		v219 := math.FMA(v198, v217, v218)
-		v221 := math.FMA(v220, v198, v93)
-		v222 := math.FMA(v210, v219, v221)
-		v223 := float64(v195 + v93)
-		v224 := float64(v223 * v115)
-		v225 := math.Floor(v224)
-		v226 := math.FMA(v114, v225, v223)
-		v228 := float64(v226 * v227)
-		v229 := math.Floor(v228)
-		v231 := math.FMA(v230, v229, v226)
-		v232 := v227 < v231
-		v233 := v209
-		if v232 {
-			v233 = v222
+		v199 := float64(v198 * v198)
+		v200 := float64(v198 * v199)
+		v203 := math.FMA(v199, v201, v202)
+		v205 := math.FMA(v199, v203, v204)
+		v207 := math.FMA(v199, v205, v206)
+		v209 := math.FMA(v199, v207, v208)
+		v210 := math.FMA(v200, v209, v198)
+		v211 := float64(v199 * v199)
+		v214 := math.FMA(v199, v212, v213)
+		v216 := math.FMA(v199, v214, v215)
+		v218 := math.FMA(v199, v216, v217)
+		v220 := math.FMA(v199, v218, v219)
+		v222 := math.FMA(v221, v199, v93)
+		v223 := math.FMA(v211, v220, v222)
+		v224 := float64(v196 + v93)
+		v225 := float64(v224 * v115)
+		v226 := math.Floor(v225)
+		v227 := math.FMA(v114, v226, v224)
+		v229 := float64(v227 * v228)
+		v230 := math.Floor(v229)
+		v232 := math.FMA(v231, v230, v227)
+		v233 := v228 < v232
+		v234 := v210
+		if v233 {
+			v234 = v223
 		}
-		v234 := math.FMA(v230, v229, v93)
-		v235 := float64(v233 * v234)
-		v236 := float64(v1 * v235)
-		v237 := float64(dy[i])
-		v238 := float64(v236 * v237)
-		v239 := math.IsNaN(v0)
-		v240 := v238
-		if v239 {
-			v240 = v0
+		v235 := math.FMA(v231, v230, v93)
+		v236 := float64(v234 * v235)
+		v237 := float64(v1 * v236)
+		v238 := float64(dy[i])
+		v239 := float64(v237 * v238)
+		v240 := math.IsNaN(v0)
+		v241 := v239
+		if v240 {
+			v241 = v0
 		}
-		dx[i] = float32(v240)
+		dx[i] = float32(v241)
 	}
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f32
-// memory, f64 compute, 59 operations): the scalar twin of the vector program
+// memory, f64 compute, 58 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -930,69 +931,68 @@ func sinBackwardUsualGeneric(dx, x, dy []float32, w0 float32) {
 	v3 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v4 := math.Float64frombits(0xc010000000000000)  // -4
 	v5 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v6 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v7 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v8 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v14 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
-	v18 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
-	v19 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
-	v21 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
-	v23 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
-	v25 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
-	v29 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
-	v30 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
-	v32 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
-	v34 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
-	v36 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
-	v38 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v45 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v48 := math.Float64frombits(0xc000000000000000) // -2
+	v6 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v9 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
+	v11 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v13 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
+	v17 := math.Float64frombits(0xbe5aa28522b0d7d9) // -2.480563147615431e-08
+	v18 := math.Float64frombits(0x3ec71d9a9e8866a0) // 2.7555990878114467e-06
+	v20 := math.Float64frombits(0xbf2a019fd9b269d4) // -0.00019841266916815917
+	v22 := math.Float64frombits(0x3f81111110fd3cde) // 0.008333333331079048
+	v24 := math.Float64frombits(0xbfc555555555516b) // -0.16666666666663885
+	v28 := math.Float64frombits(0x3e21c81c04143c96) // 2.0700597075307794e-09
+	v29 := math.Float64frombits(0xbe927e25f4514139) // -2.7556369658778965e-07
+	v31 := math.Float64frombits(0x3efa019ff539dde9) // 2.4801585210868912e-05
+	v33 := math.Float64frombits(0xbf56c16c16b614c3) // -0.0013888888887277219
+	v35 := math.Float64frombits(0x3fa5555555555437) // 0.04166666666666468
+	v37 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v44 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v47 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
-		v9 := float64(v2 * v8)
-		v10 := math.RoundToEven(v9)
-		v11 := -v10
-		v12 := math.FMA(v11, v6, v2)
-		v13 := math.FMA(v11, v7, v12)
-		v15 := math.FMA(v11, v14, v13)
-		v16 := float64(v15 * v15)
-		v17 := float64(v15 * v16)
-		v20 := math.FMA(v16, v18, v19)
-		v22 := math.FMA(v16, v20, v21)
-		v24 := math.FMA(v16, v22, v23)
-		v26 := math.FMA(v16, v24, v25)
-		v27 := math.FMA(v17, v26, v15)
-		v28 := float64(v16 * v16)
-		v31 := math.FMA(v16, v29, v30)
-		v33 := math.FMA(v16, v31, v32)
-		v35 := math.FMA(v16, v33, v34)
-		v37 := math.FMA(v16, v35, v36)
-		v39 := math.FMA(v38, v16, v3)
-		v40 := math.FMA(v28, v37, v39)
-		v41 := float64(v10 + v3)
-		v42 := float64(v41 * v5)
-		v43 := math.Floor(v42)
-		v44 := math.FMA(v4, v43, v41)
-		v46 := float64(v44 * v45)
-		v47 := math.Floor(v46)
-		v49 := math.FMA(v48, v47, v44)
-		v50 := v45 < v49
-		v51 := v27
-		if v50 {
-			v51 = v40
+		v7 := float64(v2 * v6)
+		v8 := math.RoundToEven(v7)
+		v10 := math.FMA(v8, v9, v2)
+		v12 := math.FMA(v8, v11, v10)
+		v14 := math.FMA(v8, v13, v12)
+		v15 := float64(v14 * v14)
+		v16 := float64(v14 * v15)
+		v19 := math.FMA(v15, v17, v18)
+		v21 := math.FMA(v15, v19, v20)
+		v23 := math.FMA(v15, v21, v22)
+		v25 := math.FMA(v15, v23, v24)
+		v26 := math.FMA(v16, v25, v14)
+		v27 := float64(v15 * v15)
+		v30 := math.FMA(v15, v28, v29)
+		v32 := math.FMA(v15, v30, v31)
+		v34 := math.FMA(v15, v32, v33)
+		v36 := math.FMA(v15, v34, v35)
+		v38 := math.FMA(v37, v15, v3)
+		v39 := math.FMA(v27, v36, v38)
+		v40 := float64(v8 + v3)
+		v41 := float64(v40 * v5)
+		v42 := math.Floor(v41)
+		v43 := math.FMA(v4, v42, v40)
+		v45 := float64(v43 * v44)
+		v46 := math.Floor(v45)
+		v48 := math.FMA(v47, v46, v43)
+		v49 := v44 < v48
+		v50 := v26
+		if v49 {
+			v50 = v39
 		}
-		v52 := math.FMA(v48, v47, v3)
-		v53 := float64(v51 * v52)
-		v54 := float64(v1 * v53)
-		v55 := float64(dy[i])
-		v56 := float64(v54 * v55)
-		v57 := math.IsNaN(v0)
-		v58 := v56
-		if v57 {
-			v58 = v0
+		v51 := math.FMA(v47, v46, v3)
+		v52 := float64(v50 * v51)
+		v53 := float64(v1 * v52)
+		v54 := float64(dy[i])
+		v55 := float64(v53 * v54)
+		v56 := math.IsNaN(v0)
+		v57 := v55
+		if v56 {
+			v57 = v0
 		}
-		dx[i] = float32(v58)
+		dx[i] = float32(v57)
 	}
 }
 

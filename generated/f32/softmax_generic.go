@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float32) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f32 memory,
-// f64 compute, 45 operations): the scalar twin of the vector program the
+// f64 compute, 44 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -41,15 +41,15 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 	v7 := math.Float64frombits(0xc085f80000000000)  // -703
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range x {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -64,52 +64,51 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float32, m float32) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := ldexpMid(v31, v13)
-		v33 := v2 < v7
-		v34 := v32
-		if v33 {
-			v34 = v6
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v30 := math.FMA(v17, v28, v29)
+		v32 := math.FMA(v17, v30, v31)
+		v33 := ldexpMid(v32, v13)
+		v34 := v2 < v7
+		v35 := v33
+		if v34 {
+			v35 = v6
 		}
-		v35 := math.IsNaN(v2)
-		v36 := v34
-		if v35 {
-			v36 = v2
+		v36 := math.IsNaN(v2)
+		v37 := v35
+		if v36 {
+			v37 = v2
 		}
-		v37 := float64(v2 - v0)
-		v38 := float64(v2 - v37)
-		v39 := float64(v0 - v38)
-		v40 := float64(v1 + v37)
-		v41 := float64(v39 - v40)
-		v42 := math.FMA(v36, v41, v36)
-		v43 := v42
+		v38 := float64(v2 - v0)
+		v39 := float64(v2 - v38)
+		v40 := float64(v0 - v39)
+		v41 := float64(v1 + v38)
+		v42 := float64(v40 - v41)
+		v43 := math.FMA(v37, v42, v37)
+		v44 := v43
 		if v5 {
-			v43 = v6
+			v44 = v6
 		}
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v45
+		foldT := foldS + v46
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v45 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v46 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 47
+// softmaxGeneric is the pure-Go kernel of softmax (f32 memory, f64 compute, 46
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -122,16 +121,16 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 	v7 := math.Float64frombits(0xc085f80000000000)  // -703
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v44 := float64(s)
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v45 := float64(s)
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v0 - v1)
@@ -146,43 +145,42 @@ func softmaxGeneric(dst, x []float32, m, s, sLo float32) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := ldexpMid(v31, v13)
-		v33 := v2 < v7
-		v34 := v32
-		if v33 {
-			v34 = v6
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v17, v18, v19)
+		v22 := math.FMA(v17, v20, v21)
+		v24 := math.FMA(v17, v22, v23)
+		v26 := math.FMA(v17, v24, v25)
+		v28 := math.FMA(v17, v26, v27)
+		v30 := math.FMA(v17, v28, v29)
+		v32 := math.FMA(v17, v30, v31)
+		v33 := ldexpMid(v32, v13)
+		v34 := v2 < v7
+		v35 := v33
+		if v34 {
+			v35 = v6
 		}
-		v35 := math.IsNaN(v2)
-		v36 := v34
-		if v35 {
-			v36 = v2
+		v36 := math.IsNaN(v2)
+		v37 := v35
+		if v36 {
+			v37 = v2
 		}
-		v37 := float64(v2 - v0)
-		v38 := float64(v2 - v37)
-		v39 := float64(v0 - v38)
-		v40 := float64(v1 + v37)
-		v41 := float64(v39 - v40)
-		v42 := math.FMA(v36, v41, v36)
-		v43 := v42
+		v38 := float64(v2 - v0)
+		v39 := float64(v2 - v38)
+		v40 := float64(v0 - v39)
+		v41 := float64(v1 + v38)
+		v42 := float64(v40 - v41)
+		v43 := math.FMA(v37, v42, v37)
+		v44 := v43
 		if v5 {
-			v43 = v6
+			v44 = v6
 		}
-		v45 := float64(v43 / v44)
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
+		v46 := float64(v44 / v45)
+		v47 := math.IsNaN(v0)
+		v48 := v46
+		if v47 {
+			v48 = v0
 		}
-		dst[i] = float32(v47)
+		dst[i] = float32(v48)
 	}
 }
 

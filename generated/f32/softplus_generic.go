@@ -34,29 +34,30 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v11 := math.Float64frombits(0x4086300000000000) // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v39 := math.Float64frombits(0xbff0000000000000) // -1
-	v41 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v43 := math.Float64frombits(0x3ff0000000000000) // 1
-	v50 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v54 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v56 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v64 := math.Float64frombits(0x4000000000000000) // 2
-	v68 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v69 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v71 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v73 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v75 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v83 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v85 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v89 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v40 := math.Float64frombits(0xbff0000000000000) // -1
+	v42 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
+	v44 := math.Float64frombits(0x3ff0000000000000) // 1
+	v51 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v55 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v57 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v65 := math.Float64frombits(0x4000000000000000) // 2
+	v69 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
+	v70 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
+	v72 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
+	v74 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
+	v76 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
+	v84 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v86 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v90 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -77,107 +78,106 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		}
 		v14 := float64(v12 * v13)
 		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v12)
-		v21 := math.FMA(v18, v19, v20)
-		v23 := math.FMA(v18, v21, v22)
-		v25 := math.FMA(v18, v23, v24)
-		v27 := math.FMA(v18, v25, v26)
-		v29 := math.FMA(v18, v27, v28)
-		v31 := math.FMA(v18, v29, v30)
-		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpMid(v33, v15)
-		v35 := v8 < v9
-		v36 := v34
-		if v35 {
-			v36 = v5
+		v19 := math.FMA(v15, v18, v12)
+		v22 := math.FMA(v19, v20, v21)
+		v24 := math.FMA(v19, v22, v23)
+		v26 := math.FMA(v19, v24, v25)
+		v28 := math.FMA(v19, v26, v27)
+		v30 := math.FMA(v19, v28, v29)
+		v32 := math.FMA(v19, v30, v31)
+		v34 := math.FMA(v19, v32, v33)
+		v35 := ldexpMid(v34, v15)
+		v36 := v8 < v9
+		v37 := v35
+		if v36 {
+			v37 = v5
 		}
-		v37 := math.IsNaN(v8)
-		v38 := v36
-		if v37 {
-			v38 = v8
+		v38 := math.IsNaN(v8)
+		v39 := v37
+		if v38 {
+			v39 = v8
 		}
-		v40 := v39
-		if v38 > v39 {
-			v40 = v38
+		v41 := v40
+		if v39 > v40 {
+			v41 = v39
 		}
-		v42 := v41
-		if v40 < v41 {
-			v42 = v40
+		v43 := v42
+		if v41 < v42 {
+			v43 = v41
 		}
-		v44 := float64(v43 + v42)
-		v51 := v50
-		if v44 > v50 {
-			v51 = v44
+		v45 := float64(v44 + v43)
+		v52 := v51
+		if v45 > v51 {
+			v52 = v45
 		}
-		v52 := getMant64(v51)
-		v53 := getExp64(v51)
-		v55 := v54 <= v52
-		v57 := float64(v52 * v56)
-		v58 := v52
-		if v55 {
-			v58 = v57
+		v53 := getMant64(v52)
+		v54 := getExp64(v52)
+		v56 := v55 <= v53
+		v58 := float64(v53 * v57)
+		v59 := v53
+		if v56 {
+			v59 = v58
 		}
-		v59 := float64(v53 + v43)
-		v60 := v53
-		if v55 {
-			v60 = v59
+		v60 := float64(v54 + v44)
+		v61 := v54
+		if v56 {
+			v61 = v60
 		}
-		v61 := float64(v58 - v43)
-		v62 := v60 == v5
-		v63 := v61
-		if v62 {
-			v63 = v42
+		v62 := float64(v59 - v44)
+		v63 := v61 == v5
+		v64 := v62
+		if v63 {
+			v64 = v43
 		}
-		v65 := float64(v64 + v63)
-		v66 := float64(v63 / v65)
-		v67 := float64(v66 * v66)
-		v70 := math.FMA(v67, v68, v69)
-		v72 := math.FMA(v67, v70, v71)
-		v74 := math.FMA(v67, v72, v73)
-		v76 := math.FMA(v67, v74, v75)
-		v77 := float64(v67 * v76)
-		v78 := float64(v77 - v63)
-		v79 := math.FMA(v66, v78, v63)
-		v80 := math.FMA(v60, v17, v79)
-		v81 := math.Copysign(v80, v38)
-		v82 := v38 == v39
-		v84 := v81
-		if v82 {
-			v84 = v83
+		v66 := float64(v65 + v64)
+		v67 := float64(v64 / v66)
+		v68 := float64(v67 * v67)
+		v71 := math.FMA(v68, v69, v70)
+		v73 := math.FMA(v68, v71, v72)
+		v75 := math.FMA(v68, v73, v74)
+		v77 := math.FMA(v68, v75, v76)
+		v78 := float64(v68 * v77)
+		v79 := float64(v78 - v64)
+		v80 := math.FMA(v67, v79, v64)
+		v81 := math.FMA(v61, v17, v80)
+		v82 := math.Copysign(v81, v39)
+		v83 := v39 == v40
+		v85 := v82
+		if v83 {
+			v85 = v84
 		}
-		v86 := v38 == v85
-		v87 := v84
-		if v86 {
-			v87 = v38
+		v87 := v39 == v86
+		v88 := v85
+		if v87 {
+			v88 = v39
 		}
-		v88 := v38 < v39
-		v90 := v87
-		if v88 {
-			v90 = v89
+		v89 := v39 < v40
+		v91 := v88
+		if v89 {
+			v91 = v90
 		}
-		v91 := math.IsNaN(v38)
-		v92 := v90
-		if v91 {
-			v92 = v38
+		v92 := math.IsNaN(v39)
+		v93 := v91
+		if v92 {
+			v93 = v39
 		}
-		v93 := float64(v6 + v92)
-		v94 := float64(v93 / v1)
-		v95 := v94
+		v94 := float64(v6 + v93)
+		v95 := float64(v94 / v1)
+		v96 := v95
 		if v4 {
-			v95 = v0
+			v96 = v0
 		}
-		v96 := math.IsNaN(v0)
-		v97 := v95
-		if v96 {
-			v97 = v0
+		v97 := math.IsNaN(v0)
+		v98 := v96
+		if v97 {
+			v98 = v0
 		}
-		dst[i] = float32(v97)
+		dst[i] = float32(v98)
 	}
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 46 operations): the scalar twin of the vector program
+// memory, f64 compute, 45 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -190,15 +190,15 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v8 := math.Float64frombits(0xc085f80000000000)  // -703
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v19 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v21 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v23 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v25 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v27 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v29 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v31 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -212,43 +212,42 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v11 := v2 < v10
 		v13 := float64(v9 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v9)
-		v20 := math.FMA(v17, v18, v19)
-		v22 := math.FMA(v17, v20, v21)
-		v24 := math.FMA(v17, v22, v23)
-		v26 := math.FMA(v17, v24, v25)
-		v28 := math.FMA(v17, v26, v27)
-		v30 := math.FMA(v17, v28, v29)
-		v32 := math.FMA(v17, v30, v31)
-		v33 := ldexpNormal(v32, v14)
-		v34 := v7 < v8
-		v35 := v33
-		if v34 {
-			v35 = v10
+		v18 := math.FMA(v14, v17, v9)
+		v21 := math.FMA(v18, v19, v20)
+		v23 := math.FMA(v18, v21, v22)
+		v25 := math.FMA(v18, v23, v24)
+		v27 := math.FMA(v18, v25, v26)
+		v29 := math.FMA(v18, v27, v28)
+		v31 := math.FMA(v18, v29, v30)
+		v33 := math.FMA(v18, v31, v32)
+		v34 := ldexpNormal(v33, v14)
+		v35 := v7 < v8
+		v36 := v34
+		if v35 {
+			v36 = v10
 		}
-		v36 := v5
+		v37 := v5
 		if v11 {
-			v36 = v35
+			v37 = v36
 		}
-		v37 := float64(v5 + v35)
-		v38 := float64(v36 / v37)
-		v39 := math.IsNaN(v2)
-		v40 := v38
-		if v39 {
-			v40 = v2
+		v38 := float64(v5 + v36)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v2)
+		v41 := v39
+		if v40 {
+			v41 = v2
 		}
-		v41 := v40
+		v42 := v41
 		if v4 {
-			v41 = v5
+			v42 = v5
 		}
-		v42 := float64(dy[i])
-		v43 := float64(v41 * v42)
-		v44 := math.IsNaN(v0)
-		v45 := v43
-		if v44 {
-			v45 = v0
+		v43 := float64(dy[i])
+		v44 := float64(v42 * v43)
+		v45 := math.IsNaN(v0)
+		v46 := v44
+		if v45 {
+			v46 = v0
 		}
-		dx[i] = float32(v45)
+		dx[i] = float32(v46)
 	}
 }

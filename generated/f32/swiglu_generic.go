@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 53
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 52
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -26,15 +26,15 @@ func swigluGeneric(dst, a, b []float32) {
 	v11 := math.Float64frombits(0xc085f80000000000) // -703
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v22 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v24 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v26 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v28 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v30 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v32 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v34 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v25 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v27 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v29 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -50,60 +50,59 @@ func swigluGeneric(dst, a, b []float32) {
 		v13 := v8 < v4
 		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v23 := math.FMA(v20, v21, v22)
-		v25 := math.FMA(v20, v23, v24)
-		v27 := math.FMA(v20, v25, v26)
-		v29 := math.FMA(v20, v27, v28)
-		v31 := math.FMA(v20, v29, v30)
-		v33 := math.FMA(v20, v31, v32)
-		v35 := math.FMA(v20, v33, v34)
-		v36 := ldexpNormal(v35, v17)
-		v37 := v10 < v11
-		v38 := v36
-		if v37 {
-			v38 = v4
+		v21 := math.FMA(v17, v20, v12)
+		v24 := math.FMA(v21, v22, v23)
+		v26 := math.FMA(v21, v24, v25)
+		v28 := math.FMA(v21, v26, v27)
+		v30 := math.FMA(v21, v28, v29)
+		v32 := math.FMA(v21, v30, v31)
+		v34 := math.FMA(v21, v32, v33)
+		v36 := math.FMA(v21, v34, v35)
+		v37 := ldexpNormal(v36, v17)
+		v38 := v10 < v11
+		v39 := v37
+		if v38 {
+			v39 = v4
 		}
-		v39 := v14
+		v40 := v14
 		if v13 {
-			v39 = v38
+			v40 = v39
 		}
-		v40 := float64(v14 + v38)
-		v41 := float64(v39 / v40)
-		v42 := math.IsNaN(v8)
-		v43 := v41
-		if v42 {
-			v43 = v8
+		v41 := float64(v14 + v39)
+		v42 := float64(v40 / v41)
+		v43 := math.IsNaN(v8)
+		v44 := v42
+		if v43 {
+			v44 = v8
 		}
-		v44 := float64(v14 - v43)
-		v45 := v44
+		v45 := float64(v14 - v44)
+		v46 := v45
 		if v6 {
-			v45 = v43
+			v46 = v44
 		}
-		v46 := float64(v0 * v45)
-		v47 := v46
+		v47 := float64(v0 * v46)
+		v48 := v47
 		if v3 {
-			v47 = v5
+			v48 = v5
 		}
-		v48 := float64(b[i])
-		v49 := float64(v47 * v48)
-		v50 := math.IsNaN(v48)
-		v51 := v49
-		if v50 {
-			v51 = v48
+		v49 := float64(b[i])
+		v50 := float64(v48 * v49)
+		v51 := math.IsNaN(v49)
+		v52 := v50
+		if v51 {
+			v52 = v49
 		}
-		v52 := math.IsNaN(v0)
-		v53 := v51
-		if v52 {
-			v53 = v0
+		v53 := math.IsNaN(v0)
+		v54 := v52
+		if v53 {
+			v54 = v0
 		}
-		dst[i] = float32(v53)
+		dst[i] = float32(v54)
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 99 operations): the scalar twin of the vector program the
+// f64 compute, 97 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -120,24 +119,24 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v20 := math.Float64frombits(0xc085f80000000000) // -703
 	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v27 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v29 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v30 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v32 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v34 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v36 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v38 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v40 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v42 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v58 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v59 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v61 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v63 := math.Float64frombits(0xc044000000000000) // -40
-	v65 := math.Float64frombits(0x4086200000000000) // 708
-	v71 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v73 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v76 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v79 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v28 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v30 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v31 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v33 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v35 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v37 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v39 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v41 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v43 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v59 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v60 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v62 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v64 := math.Float64frombits(0xc044000000000000) // -40
+	v66 := math.Float64frombits(0x4086200000000000) // 708
+	v72 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v74 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v77 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v80 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -156,106 +155,104 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v22 := v17 < v4
 		v24 := float64(v21 * v23)
 		v25 := math.RoundToEven(v24)
-		v26 := -v25
-		v28 := math.FMA(v26, v27, v21)
-		v31 := math.FMA(v28, v29, v30)
-		v33 := math.FMA(v28, v31, v32)
-		v35 := math.FMA(v28, v33, v34)
-		v37 := math.FMA(v28, v35, v36)
-		v39 := math.FMA(v28, v37, v38)
-		v41 := math.FMA(v28, v39, v40)
-		v43 := math.FMA(v28, v41, v42)
-		v44 := ldexpNormal(v43, v25)
-		v45 := v19 < v20
-		v46 := v44
-		if v45 {
-			v46 = v4
+		v29 := math.FMA(v25, v28, v21)
+		v32 := math.FMA(v29, v30, v31)
+		v34 := math.FMA(v29, v32, v33)
+		v36 := math.FMA(v29, v34, v35)
+		v38 := math.FMA(v29, v36, v37)
+		v40 := math.FMA(v29, v38, v39)
+		v42 := math.FMA(v29, v40, v41)
+		v44 := math.FMA(v29, v42, v43)
+		v45 := ldexpNormal(v44, v25)
+		v46 := v19 < v20
+		v47 := v45
+		if v46 {
+			v47 = v4
 		}
-		v47 := v8
+		v48 := v8
 		if v22 {
-			v47 = v46
+			v48 = v47
 		}
-		v48 := float64(v8 + v46)
-		v49 := float64(v47 / v48)
-		v50 := math.IsNaN(v17)
-		v51 := v49
-		if v50 {
-			v51 = v17
+		v49 := float64(v8 + v47)
+		v50 := float64(v48 / v49)
+		v51 := math.IsNaN(v17)
+		v52 := v50
+		if v51 {
+			v52 = v17
 		}
-		v52 := -v51
-		v53 := math.FMA(v52, v51, v51)
-		v54 := v0 < v4
-		v55 := float64(v8 - v51)
-		v56 := v55
-		if v54 {
-			v56 = v51
+		v53 := -v52
+		v54 := math.FMA(v53, v52, v52)
+		v55 := v0 < v4
+		v56 := float64(v8 - v52)
+		v57 := v56
+		if v55 {
+			v57 = v52
 		}
-		v57 := math.FMA(v0, v53, v56)
-		v60 := float64(v0 - v59)
-		v62 := float64(v60 - v61)
-		v64 := v63
-		if v62 > v63 {
-			v64 = v62
+		v58 := math.FMA(v0, v54, v57)
+		v61 := float64(v0 - v60)
+		v63 := float64(v61 - v62)
+		v65 := v64
+		if v63 > v64 {
+			v65 = v63
 		}
-		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		v67 := v66
+		if v65 < v66 {
+			v67 = v65
 		}
-		v67 := float64(v66 * v23)
-		v68 := math.RoundToEven(v67)
-		v69 := -v68
-		v70 := math.FMA(v69, v27, v66)
-		v72 := math.FMA(v70, v71, v29)
-		v74 := math.FMA(v70, v72, v73)
-		v75 := math.FMA(v70, v74, v32)
-		v77 := math.FMA(v70, v75, v76)
-		v78 := math.FMA(v70, v77, v36)
-		v80 := math.FMA(v70, v78, v79)
-		v81 := math.FMA(v70, v80, v40)
-		v82 := float64(v70 * v81)
-		v83 := ldexpNormal(v8, v68)
-		v84 := float64(v83 - v8)
-		v85 := math.FMA(v82, v83, v84)
-		v86 := math.Float64frombits(math.Float64bits(v85) | math.Float64bits(v62)&(1<<63))
-		v87 := math.IsNaN(v62)
-		v88 := v86
-		if v87 {
-			v88 = v62
+		v68 := float64(v67 * v23)
+		v69 := math.RoundToEven(v68)
+		v71 := math.FMA(v69, v28, v67)
+		v73 := math.FMA(v71, v72, v30)
+		v75 := math.FMA(v71, v73, v74)
+		v76 := math.FMA(v71, v75, v33)
+		v78 := math.FMA(v71, v76, v77)
+		v79 := math.FMA(v71, v78, v37)
+		v81 := math.FMA(v71, v79, v80)
+		v82 := math.FMA(v71, v81, v41)
+		v83 := float64(v71 * v82)
+		v84 := ldexpNormal(v8, v69)
+		v85 := float64(v84 - v8)
+		v86 := math.FMA(v83, v84, v85)
+		v87 := math.Float64frombits(math.Float64bits(v86) | math.Float64bits(v63)&(1<<63))
+		v88 := math.IsNaN(v63)
+		v89 := v87
+		if v88 {
+			v89 = v63
 		}
-		v89 := math.FMA(v58, v88, v62)
-		v90 := float64(v53 * v89)
-		v91 := v90
-		if v15 {
-			v91 = v57
-		}
+		v90 := math.FMA(v59, v89, v63)
+		v91 := float64(v54 * v90)
 		v92 := v91
-		if v7 {
-			v92 = v8
+		if v15 {
+			v92 = v58
 		}
 		v93 := v92
+		if v7 {
+			v93 = v8
+		}
+		v94 := v93
 		if v3 {
-			v93 = v5
+			v94 = v5
 		}
-		v94 := float64(b[i])
-		v95 := float64(dy[i])
-		v96 := float64(v93 * v94)
-		v97 := float64(v96 * v95)
-		v98 := math.IsNaN(v94)
-		v99 := v97
-		if v98 {
-			v99 = v94
+		v95 := float64(b[i])
+		v96 := float64(dy[i])
+		v97 := float64(v94 * v95)
+		v98 := float64(v97 * v96)
+		v99 := math.IsNaN(v95)
+		v100 := v98
+		if v99 {
+			v100 = v95
 		}
-		v100 := math.IsNaN(v0)
-		v101 := v99
-		if v100 {
-			v101 = v0
+		v101 := math.IsNaN(v0)
+		v102 := v100
+		if v101 {
+			v102 = v0
 		}
-		da[i] = float32(v101)
+		da[i] = float32(v102)
 	}
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 51 operations): the scalar twin of the vector program the
+// f64 compute, 50 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -269,15 +266,15 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v11 := math.Float64frombits(0xc085f80000000000) // -703
 	v14 := math.Float64frombits(0x3ff0000000000000) // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v21 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v22 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v24 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v26 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v28 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v30 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v32 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v34 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v25 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v27 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v29 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -293,49 +290,48 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v13 := v8 < v4
 		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v23 := math.FMA(v20, v21, v22)
-		v25 := math.FMA(v20, v23, v24)
-		v27 := math.FMA(v20, v25, v26)
-		v29 := math.FMA(v20, v27, v28)
-		v31 := math.FMA(v20, v29, v30)
-		v33 := math.FMA(v20, v31, v32)
-		v35 := math.FMA(v20, v33, v34)
-		v36 := ldexpNormal(v35, v17)
-		v37 := v10 < v11
-		v38 := v36
-		if v37 {
-			v38 = v4
+		v21 := math.FMA(v17, v20, v12)
+		v24 := math.FMA(v21, v22, v23)
+		v26 := math.FMA(v21, v24, v25)
+		v28 := math.FMA(v21, v26, v27)
+		v30 := math.FMA(v21, v28, v29)
+		v32 := math.FMA(v21, v30, v31)
+		v34 := math.FMA(v21, v32, v33)
+		v36 := math.FMA(v21, v34, v35)
+		v37 := ldexpNormal(v36, v17)
+		v38 := v10 < v11
+		v39 := v37
+		if v38 {
+			v39 = v4
 		}
-		v39 := v14
+		v40 := v14
 		if v13 {
-			v39 = v38
+			v40 = v39
 		}
-		v40 := float64(v14 + v38)
-		v41 := float64(v39 / v40)
-		v42 := math.IsNaN(v8)
-		v43 := v41
-		if v42 {
-			v43 = v8
+		v41 := float64(v14 + v39)
+		v42 := float64(v40 / v41)
+		v43 := math.IsNaN(v8)
+		v44 := v42
+		if v43 {
+			v44 = v8
 		}
-		v44 := float64(v14 - v43)
-		v45 := v44
+		v45 := float64(v14 - v44)
+		v46 := v45
 		if v6 {
-			v45 = v43
+			v46 = v44
 		}
-		v46 := float64(v0 * v45)
-		v47 := v46
+		v47 := float64(v0 * v46)
+		v48 := v47
 		if v3 {
-			v47 = v5
+			v48 = v5
 		}
-		v48 := float64(dy[i])
-		v49 := float64(v47 * v48)
-		v50 := math.IsNaN(v0)
-		v51 := v49
-		if v50 {
-			v51 = v0
+		v49 := float64(dy[i])
+		v50 := float64(v48 * v49)
+		v51 := math.IsNaN(v0)
+		v52 := v50
+		if v51 {
+			v52 = v0
 		}
-		db[i] = float32(v51)
+		db[i] = float32(v52)
 	}
 }

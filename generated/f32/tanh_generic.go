@@ -22,7 +22,7 @@ var (
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 40
+// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 39
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,17 +33,17 @@ func tanhGeneric(dst, x []float32) {
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
 	v6 := math.Float64frombits(0x4000000000000000)  // 2
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v13 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v16 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v18 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v20 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v22 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v24 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v29 := math.Float64frombits(0x3ff0000000000000) // 1
-	v33 := math.Float64frombits(0x0000000000000000) // 0
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v14 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v30 := math.Float64frombits(0x3ff0000000000000) // 1
+	v34 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -54,34 +54,33 @@ func tanhGeneric(dst, x []float32) {
 		}
 		v8 := float64(v5 * v7)
 		v9 := math.RoundToEven(v8)
-		v10 := -v9
-		v12 := math.FMA(v10, v11, v5)
-		v15 := math.FMA(v12, v13, v14)
-		v17 := math.FMA(v12, v15, v16)
-		v19 := math.FMA(v12, v17, v18)
-		v21 := math.FMA(v12, v19, v20)
-		v23 := math.FMA(v12, v21, v22)
-		v25 := math.FMA(v12, v23, v24)
-		v27 := math.FMA(v12, v25, v26)
-		v28 := float64(v12 * v27)
-		v30 := ldexpNormal(v29, v9)
-		v31 := float64(v30 - v29)
-		v32 := math.FMA(v28, v30, v31)
-		v34 := float64(v33 - v32)
-		v35 := float64(v6 + v32)
-		v36 := float64(v34 / v35)
-		v37 := math.Float64frombits(math.Float64bits(v36) | math.Float64bits(v0)&(1<<63))
-		v38 := math.IsNaN(v0)
-		v39 := v37
-		if v38 {
-			v39 = v0
+		v13 := math.FMA(v9, v12, v5)
+		v16 := math.FMA(v13, v14, v15)
+		v18 := math.FMA(v13, v16, v17)
+		v20 := math.FMA(v13, v18, v19)
+		v22 := math.FMA(v13, v20, v21)
+		v24 := math.FMA(v13, v22, v23)
+		v26 := math.FMA(v13, v24, v25)
+		v28 := math.FMA(v13, v26, v27)
+		v29 := float64(v13 * v28)
+		v31 := ldexpNormal(v30, v9)
+		v32 := float64(v31 - v30)
+		v33 := math.FMA(v29, v31, v32)
+		v35 := float64(v34 - v33)
+		v36 := float64(v6 + v33)
+		v37 := float64(v35 / v36)
+		v38 := math.Float64frombits(math.Float64bits(v37) | math.Float64bits(v0)&(1<<63))
+		v39 := math.IsNaN(v0)
+		v40 := v38
+		if v39 {
+			v40 = v0
 		}
-		dst[i] = float32(v39)
+		dst[i] = float32(v40)
 	}
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 48 operations): the scalar twin of the vector program the assembly
+// compute, 47 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -94,15 +93,15 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v10 := math.Float64frombits(0x0000000000000000) // 0
 	v12 := math.Float64frombits(0x3ff0000000000000) // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v4 := math.Abs(v0)
@@ -116,43 +115,42 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v11 := v5 < v10
 		v14 := float64(v9 * v13)
 		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v9)
-		v21 := math.FMA(v18, v19, v20)
-		v23 := math.FMA(v18, v21, v22)
-		v25 := math.FMA(v18, v23, v24)
-		v27 := math.FMA(v18, v25, v26)
-		v29 := math.FMA(v18, v27, v28)
-		v31 := math.FMA(v18, v29, v30)
-		v33 := math.FMA(v18, v31, v32)
-		v34 := ldexpNormal(v33, v15)
-		v35 := v7 < v8
-		v36 := v34
-		if v35 {
-			v36 = v10
+		v19 := math.FMA(v15, v18, v9)
+		v22 := math.FMA(v19, v20, v21)
+		v24 := math.FMA(v19, v22, v23)
+		v26 := math.FMA(v19, v24, v25)
+		v28 := math.FMA(v19, v26, v27)
+		v30 := math.FMA(v19, v28, v29)
+		v32 := math.FMA(v19, v30, v31)
+		v34 := math.FMA(v19, v32, v33)
+		v35 := ldexpNormal(v34, v15)
+		v36 := v7 < v8
+		v37 := v35
+		if v36 {
+			v37 = v10
 		}
-		v37 := v12
+		v38 := v12
 		if v11 {
-			v37 = v36
+			v38 = v37
 		}
-		v38 := float64(v12 + v36)
-		v39 := float64(v37 / v38)
-		v40 := math.IsNaN(v5)
-		v41 := v39
-		if v40 {
-			v41 = v5
+		v39 := float64(v12 + v37)
+		v40 := float64(v38 / v39)
+		v41 := math.IsNaN(v5)
+		v42 := v40
+		if v41 {
+			v42 = v5
 		}
-		v42 := -v41
-		v43 := math.FMA(v42, v41, v41)
-		v44 := float64(v1 * v43)
-		v45 := float64(dy[i])
-		v46 := float64(v44 * v45)
-		v47 := math.IsNaN(v0)
-		v48 := v46
-		if v47 {
-			v48 = v0
+		v43 := -v42
+		v44 := math.FMA(v43, v42, v42)
+		v45 := float64(v1 * v44)
+		v46 := float64(dy[i])
+		v47 := float64(v45 * v46)
+		v48 := math.IsNaN(v0)
+		v49 := v47
+		if v48 {
+			v49 = v0
 		}
-		dx[i] = float32(v48)
+		dx[i] = float32(v49)
 	}
 }
 

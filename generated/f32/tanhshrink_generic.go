@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 86 operations): the scalar twin of the vector program the assembly
+// compute, 85 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -46,15 +46,15 @@ func tanhshrinkGeneric(dst, x []float32) {
 	v49 := math.Float64frombits(0xc044000000000000) // -40
 	v51 := math.Float64frombits(0x4000000000000000) // 2
 	v52 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v56 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v58 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v59 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v61 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v63 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v65 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v67 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v69 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v71 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v55 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v57 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v58 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v60 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v62 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v64 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v66 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v68 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v70 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 == v1
@@ -95,43 +95,42 @@ func tanhshrinkGeneric(dst, x []float32) {
 		}
 		v53 := float64(v50 * v52)
 		v54 := math.RoundToEven(v53)
-		v55 := -v54
-		v57 := math.FMA(v55, v56, v50)
-		v60 := math.FMA(v57, v58, v59)
-		v62 := math.FMA(v57, v60, v61)
-		v64 := math.FMA(v57, v62, v63)
-		v66 := math.FMA(v57, v64, v65)
-		v68 := math.FMA(v57, v66, v67)
-		v70 := math.FMA(v57, v68, v69)
-		v72 := math.FMA(v57, v70, v71)
-		v73 := float64(v57 * v72)
-		v74 := ldexpNormal(v4, v54)
-		v75 := float64(v74 - v4)
-		v76 := math.FMA(v73, v74, v75)
-		v77 := float64(v1 - v76)
-		v78 := float64(v51 + v76)
-		v79 := float64(v77 / v78)
-		v80 := math.Float64frombits(math.Float64bits(v79) | math.Float64bits(v0)&(1<<63))
-		v81 := math.IsNaN(v0)
-		v82 := float64(v0 - v80)
-		v83 := v82
+		v56 := math.FMA(v54, v55, v50)
+		v59 := math.FMA(v56, v57, v58)
+		v61 := math.FMA(v56, v59, v60)
+		v63 := math.FMA(v56, v61, v62)
+		v65 := math.FMA(v56, v63, v64)
+		v67 := math.FMA(v56, v65, v66)
+		v69 := math.FMA(v56, v67, v68)
+		v71 := math.FMA(v56, v69, v70)
+		v72 := float64(v56 * v71)
+		v73 := ldexpNormal(v4, v54)
+		v74 := float64(v73 - v4)
+		v75 := math.FMA(v72, v73, v74)
+		v76 := float64(v1 - v75)
+		v77 := float64(v51 + v75)
+		v78 := float64(v76 / v77)
+		v79 := math.Float64frombits(math.Float64bits(v78) | math.Float64bits(v0)&(1<<63))
+		v80 := math.IsNaN(v0)
+		v81 := float64(v0 - v79)
+		v82 := v81
 		if v5 {
-			v83 = v46
+			v82 = v46
+		}
+		v83 := v82
+		if v2 {
+			v83 = v0
 		}
 		v84 := v83
-		if v2 {
+		if v80 {
 			v84 = v0
 		}
-		v85 := v84
-		if v81 {
-			v85 = v0
-		}
-		dst[i] = float32(v85)
+		dst[i] = float32(v84)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 97 operations): the scalar twin of the vector program
+// memory, f64 compute, 96 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -157,16 +156,16 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	v52 := math.Float64frombits(0xc044000000000000) // -40
 	v54 := math.Float64frombits(0x4000000000000000) // 2
 	v55 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v59 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v61 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v62 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v64 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v66 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v68 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v70 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v72 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v74 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v80 := math.Float64frombits(0x0000000000000000) // 0
+	v58 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v60 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v61 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v63 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v65 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v67 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v69 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v71 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v73 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v79 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -210,44 +209,43 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		}
 		v56 := float64(v53 * v55)
 		v57 := math.RoundToEven(v56)
-		v58 := -v57
-		v60 := math.FMA(v58, v59, v53)
-		v63 := math.FMA(v60, v61, v62)
-		v65 := math.FMA(v60, v63, v64)
-		v67 := math.FMA(v60, v65, v66)
-		v69 := math.FMA(v60, v67, v68)
-		v71 := math.FMA(v60, v69, v70)
-		v73 := math.FMA(v60, v71, v72)
-		v75 := math.FMA(v60, v73, v74)
-		v76 := float64(v60 * v75)
-		v77 := ldexpNormal(v5, v57)
-		v78 := float64(v77 - v5)
-		v79 := math.FMA(v76, v77, v78)
-		v81 := float64(v80 - v79)
-		v82 := float64(v54 + v79)
-		v83 := float64(v81 / v82)
-		v84 := math.Float64frombits(math.Float64bits(v83) | math.Float64bits(v0)&(1<<63))
-		v85 := math.IsNaN(v0)
-		v86 := float64(v54 * v0)
-		v87 := float64(v86 - v49)
-		v88 := float64(v49 * v87)
-		v89 := float64(v9 - v88)
-		v90 := float64(v7 + v89)
-		v91 := float64(v84 * v84)
-		v92 := v91
+		v59 := math.FMA(v57, v58, v53)
+		v62 := math.FMA(v59, v60, v61)
+		v64 := math.FMA(v59, v62, v63)
+		v66 := math.FMA(v59, v64, v65)
+		v68 := math.FMA(v59, v66, v67)
+		v70 := math.FMA(v59, v68, v69)
+		v72 := math.FMA(v59, v70, v71)
+		v74 := math.FMA(v59, v72, v73)
+		v75 := float64(v59 * v74)
+		v76 := ldexpNormal(v5, v57)
+		v77 := float64(v76 - v5)
+		v78 := math.FMA(v75, v76, v77)
+		v80 := float64(v79 - v78)
+		v81 := float64(v54 + v78)
+		v82 := float64(v80 / v81)
+		v83 := math.Float64frombits(math.Float64bits(v82) | math.Float64bits(v0)&(1<<63))
+		v84 := math.IsNaN(v0)
+		v85 := float64(v54 * v0)
+		v86 := float64(v85 - v49)
+		v87 := float64(v49 * v86)
+		v88 := float64(v9 - v87)
+		v89 := float64(v7 + v88)
+		v90 := float64(v83 * v83)
+		v91 := v90
 		if v6 {
-			v92 = v90
+			v91 = v89
 		}
-		v93 := v92
+		v92 := v91
 		if v3 {
-			v93 = v4
+			v92 = v4
 		}
-		v94 := float64(dy[i])
-		v95 := float64(v93 * v94)
-		v96 := v95
-		if v85 {
-			v96 = v0
+		v93 := float64(dy[i])
+		v94 := float64(v92 * v93)
+		v95 := v94
+		if v84 {
+			v95 = v0
 		}
-		dx[i] = float32(v96)
+		dx[i] = float32(v95)
 	}
 }

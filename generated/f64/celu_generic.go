@@ -28,7 +28,7 @@ var (
 	celuBackwardFromOutputStreamImpl func(dx, y, dy []float64, alpha float64)
 )
 
-// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 259
+// celuGeneric is the pure-Go kernel of celu (f64 memory, f64 compute, 257
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -51,39 +51,39 @@ func celuGeneric(dst, x []float64, alpha float64) {
 	v15 := math.Float64frombits(0xc044000000000000) // -40
 	v17 := math.Float64frombits(0x4086300000000000) // 710
 	v19 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v23 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v25 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v29 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v42 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v43 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v45 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v47 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v49 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v51 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v53 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v55 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v57 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v59 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v62 := math.Float64frombits(0xbff0000000000000) // -1
-	v81 := float64(v3 / v8)
-	v83 := math.Float64frombits(0x40c3880000000000) // 10000
-	v84 := math.Float64frombits(0xc0c3880000000000) // -10000
-	v93 := math.Float64frombits(0x7fe1ccf385ebc8a0) // 1e+308
-	v96 := math.Float64frombits(0x4098d80000000000) // 1590
-	v98 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v99 := float64(v4 * v98)
-	v100 := math.Float64frombits(0x4091300000000000) // 1100
-	v103 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v104 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v106 := math.Float64frombits(0xc096d00000000000) // -1460
-	v143 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v145 := math.Float64frombits(0x408f400000000000) // 1000
-	v148 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v150 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v160 := math.Float64frombits(0xc091300000000000) // -1100
-	v173 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v174 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v200 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
+	v24 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v27 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v31 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v44 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v45 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v47 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v49 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v51 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v53 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v55 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v57 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v59 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v61 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v64 := math.Float64frombits(0xbff0000000000000) // -1
+	v83 := float64(v3 / v8)
+	v85 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v86 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v95 := math.Float64frombits(0x7fe1ccf385ebc8a0)  // 1e+308
+	v98 := math.Float64frombits(0x4098d80000000000)  // 1590
+	v100 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v101 := float64(v4 * v100)
+	v102 := math.Float64frombits(0x4091300000000000) // 1100
+	v105 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v106 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v108 := math.Float64frombits(0xc096d00000000000) // -1460
+	v145 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v147 := math.Float64frombits(0x408f400000000000) // 1000
+	v150 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v152 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v162 := math.Float64frombits(0xc091300000000000) // -1100
+	v175 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v176 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v202 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 <= v0
@@ -101,282 +101,280 @@ func celuGeneric(dst, x []float64, alpha float64) {
 		v20 := float64(v18 * v19)
 		v21 := math.RoundToEven(v20)
 		v22 := -v21
-		v24 := math.FMA(v22, v23, v18)
-		v26 := math.FMA(v22, v25, v24)
-		v27 := float64(v24 - v26)
-		v28 := math.FMA(v22, v25, v27)
-		v30 := float64(v26 * v26)
-		v31 := -v30
-		v32 := math.FMA(v26, v26, v31)
-		v33 := float64(v29 * v30)
-		v34 := float64(v29 * v32)
-		v35 := float64(v26 + v33)
-		v36 := float64(v26 - v35)
-		v37 := float64(v36 + v33)
-		v38 := float64(v37 + v34)
-		v39 := math.FMA(v28, v26, v28)
-		v40 := float64(v38 + v39)
-		v41 := float64(v30 * v26)
-		v44 := math.FMA(v26, v42, v43)
-		v46 := math.FMA(v26, v44, v45)
-		v48 := math.FMA(v26, v46, v47)
-		v50 := math.FMA(v26, v48, v49)
-		v52 := math.FMA(v26, v50, v51)
-		v54 := math.FMA(v26, v52, v53)
-		v56 := math.FMA(v26, v54, v55)
-		v58 := math.FMA(v26, v56, v57)
-		v60 := math.FMA(v26, v58, v59)
-		v61 := math.FMA(v41, v60, v40)
-		v63 := ldexpMid(v62, v22)
-		v64 := float64(v3 + v63)
-		v65 := float64(v64 - v3)
-		v66 := float64(v64 - v65)
-		v67 := float64(v3 - v66)
-		v68 := float64(v63 - v65)
-		v69 := float64(v67 + v68)
-		v70 := float64(v61 + v69)
-		v71 := float64(v64 + v35)
-		v72 := float64(v64 - v71)
-		v73 := float64(v72 + v35)
-		v74 := float64(v73 + v70)
-		v75 := float64(v71 + v74)
-		v76 := ldexpMid(v75, v21)
-		v77 := math.Copysign(v76, v12)
-		v78 := math.IsNaN(v12)
-		v79 := v77
-		if v78 {
-			v79 = v12
+		v25 := math.FMA(v21, v24, v18)
+		v28 := math.FMA(v21, v27, v25)
+		v29 := float64(v25 - v28)
+		v30 := math.FMA(v21, v27, v29)
+		v32 := float64(v28 * v28)
+		v33 := -v32
+		v34 := math.FMA(v28, v28, v33)
+		v35 := float64(v31 * v32)
+		v36 := float64(v31 * v34)
+		v37 := float64(v28 + v35)
+		v38 := float64(v28 - v37)
+		v39 := float64(v38 + v35)
+		v40 := float64(v39 + v36)
+		v41 := math.FMA(v30, v28, v30)
+		v42 := float64(v40 + v41)
+		v43 := float64(v32 * v28)
+		v46 := math.FMA(v28, v44, v45)
+		v48 := math.FMA(v28, v46, v47)
+		v50 := math.FMA(v28, v48, v49)
+		v52 := math.FMA(v28, v50, v51)
+		v54 := math.FMA(v28, v52, v53)
+		v56 := math.FMA(v28, v54, v55)
+		v58 := math.FMA(v28, v56, v57)
+		v60 := math.FMA(v28, v58, v59)
+		v62 := math.FMA(v28, v60, v61)
+		v63 := math.FMA(v43, v62, v42)
+		v65 := ldexpMid(v64, v22)
+		v66 := float64(v3 + v65)
+		v67 := float64(v66 - v3)
+		v68 := float64(v66 - v67)
+		v69 := float64(v3 - v68)
+		v70 := float64(v65 - v67)
+		v71 := float64(v69 + v70)
+		v72 := float64(v63 + v71)
+		v73 := float64(v66 + v37)
+		v74 := float64(v66 - v73)
+		v75 := float64(v74 + v37)
+		v76 := float64(v75 + v72)
+		v77 := float64(v73 + v76)
+		v78 := ldexpMid(v77, v21)
+		v79 := math.Copysign(v78, v12)
+		v80 := math.IsNaN(v12)
+		v81 := v79
+		if v80 {
+			v81 = v12
 		}
-		v80 := float64(v3 + v79)
-		v82 := float64(v80 * v81)
-		v85 := v84 < v12
-		v86 := v12 < v83
-		v87 := v85 && v86
-		v88 := -v12
-		v89 := float64(v0 * v8)
-		v90 := math.FMA(v88, v9, v89)
-		v91 := v1
-		if v87 {
-			v91 = v90
+		v82 := float64(v3 + v81)
+		v84 := float64(v82 * v83)
+		v87 := v86 < v12
+		v88 := v12 < v85
+		v89 := v87 && v88
+		v90 := -v12
+		v91 := float64(v0 * v8)
+		v92 := math.FMA(v90, v9, v91)
+		v93 := v1
+		if v89 {
+			v93 = v92
 		}
-		v92 := float64(v82 * v91)
-		v94 := v92
-		if v93 < v92 {
-			v94 = v93
+		v94 := float64(v84 * v93)
+		v96 := v94
+		if v95 < v94 {
+			v96 = v95
 		}
-		v95 := math.FMA(v4, v79, v94)
-		v97 := v96 < v12
-		v101 := v100 < v12
-		v105 := float64(v12 - v104)
-		v107 := v106
-		if v105 > v106 {
-			v107 = v105
+		v97 := math.FMA(v4, v81, v96)
+		v99 := v98 < v12
+		v103 := v102 < v12
+		v107 := float64(v12 - v106)
+		v109 := v108
+		if v107 > v108 {
+			v109 = v107
 		}
-		v108 := v17
-		if v107 < v17 {
-			v108 = v107
+		v110 := v17
+		if v109 < v17 {
+			v110 = v109
 		}
-		v109 := float64(v108 * v19)
-		v110 := math.RoundToEven(v109)
-		v111 := -v110
-		v112 := math.FMA(v111, v23, v108)
-		v113 := math.FMA(v111, v25, v112)
-		v114 := float64(v112 - v113)
-		v115 := math.FMA(v111, v25, v114)
-		v116 := float64(v113 * v113)
-		v117 := -v116
-		v118 := math.FMA(v113, v113, v117)
-		v119 := float64(v29 * v116)
-		v120 := float64(v29 * v118)
-		v121 := float64(v113 + v119)
-		v122 := float64(v113 - v121)
-		v123 := float64(v122 + v119)
-		v124 := float64(v123 + v120)
-		v125 := math.FMA(v115, v113, v115)
-		v126 := float64(v124 + v125)
-		v127 := float64(v116 * v113)
-		v128 := math.FMA(v113, v42, v43)
-		v129 := math.FMA(v113, v128, v45)
-		v130 := math.FMA(v113, v129, v47)
-		v131 := math.FMA(v113, v130, v49)
-		v132 := math.FMA(v113, v131, v51)
-		v133 := math.FMA(v113, v132, v53)
-		v134 := math.FMA(v113, v133, v55)
-		v135 := math.FMA(v113, v134, v57)
-		v136 := math.FMA(v113, v135, v59)
-		v137 := math.FMA(v127, v136, v126)
-		v138 := float64(v3 + v121)
-		v139 := float64(v3 - v138)
-		v140 := float64(v139 + v121)
-		v141 := float64(v140 + v137)
-		v144 := float64(v143 - v110)
-		v146 := v145
-		if v144 < v145 {
-			v146 = v144
+		v111 := float64(v110 * v19)
+		v112 := math.RoundToEven(v111)
+		v114 := math.FMA(v112, v24, v110)
+		v115 := math.FMA(v112, v27, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v112, v27, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v31 * v118)
+		v122 := float64(v31 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
+		v126 := float64(v125 + v122)
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v115, v44, v45)
+		v131 := math.FMA(v115, v130, v47)
+		v132 := math.FMA(v115, v131, v49)
+		v133 := math.FMA(v115, v132, v51)
+		v134 := math.FMA(v115, v133, v53)
+		v135 := math.FMA(v115, v134, v55)
+		v136 := math.FMA(v115, v135, v57)
+		v137 := math.FMA(v115, v136, v59)
+		v138 := math.FMA(v115, v137, v61)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v3 + v123)
+		v141 := float64(v3 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v146 := float64(v145 - v112)
+		v148 := v147
+		if v146 < v147 {
+			v148 = v146
 		}
-		v147 := v1
-		if v146 > v1 {
-			v147 = v146
+		v149 := v1
+		if v148 > v1 {
+			v149 = v148
 		}
-		v149 := v110 < v148
-		v151 := ldexpNormal(v150, v147)
-		v152 := v1
-		if v149 {
-			v152 = v151
+		v151 := v112 < v150
+		v153 := ldexpNormal(v152, v149)
+		v154 := v1
+		if v151 {
+			v154 = v153
 		}
-		v153 := float64(v138 + v152)
-		v154 := float64(v153 - v152)
-		v155 := float64(v138 - v154)
-		v156 := float64(v155 + v141)
-		v157 := float64(v156 + v152)
-		v158 := float64(v157 - v152)
-		v159 := float64(v154 + v158)
-		v161 := v160
-		if v110 > v160 {
-			v161 = v110
+		v155 := float64(v140 + v154)
+		v156 := float64(v155 - v154)
+		v157 := float64(v140 - v156)
+		v158 := float64(v157 + v143)
+		v159 := float64(v158 + v154)
+		v160 := float64(v159 - v154)
+		v161 := float64(v156 + v160)
+		v163 := v162
+		if v112 > v162 {
+			v163 = v112
 		}
-		v162 := ldexpMid(v159, v161)
-		v163 := math.IsNaN(v105)
-		v164 := v162
-		if v163 {
-			v164 = v105
+		v164 := ldexpMid(v161, v163)
+		v165 := math.IsNaN(v107)
+		v166 := v164
+		if v165 {
+			v166 = v107
 		}
-		v165 := float64(v4 * v164)
-		v166 := math.Abs(v165)
-		v167 := v166 < v98
-		v168 := float64(v105 - v12)
-		v169 := float64(v105 - v168)
-		v170 := float64(v12 - v169)
-		v171 := float64(v104 + v168)
-		v172 := float64(v170 - v171)
-		v175 := float64(v172 - v174)
-		v176 := float64(v91 * v10)
-		v177 := float64(v175 + v176)
-		v178 := -v165
-		v179 := math.FMA(v4, v164, v178)
-		v180 := math.FMA(v165, v177, v179)
-		v181 := float64(v165 + v180)
-		v182 := v165
-		if v167 {
-			v182 = v181
+		v167 := float64(v4 * v166)
+		v168 := math.Abs(v167)
+		v169 := v168 < v100
+		v170 := float64(v107 - v12)
+		v171 := float64(v107 - v170)
+		v172 := float64(v12 - v171)
+		v173 := float64(v106 + v170)
+		v174 := float64(v172 - v173)
+		v177 := float64(v174 - v176)
+		v178 := float64(v93 * v10)
+		v179 := float64(v177 + v178)
+		v180 := -v167
+		v181 := math.FMA(v4, v166, v180)
+		v182 := math.FMA(v167, v179, v181)
+		v183 := float64(v167 + v182)
+		v184 := v167
+		if v169 {
+			v184 = v183
 		}
-		v201 := float64(v182 * v200)
-		v202 := float64(v201 * v200)
-		v203 := float64(v12 - v103)
-		v204 := v106
-		if v203 > v106 {
-			v204 = v203
+		v203 := float64(v184 * v202)
+		v204 := float64(v203 * v202)
+		v205 := float64(v12 - v105)
+		v206 := v108
+		if v205 > v108 {
+			v206 = v205
 		}
-		v205 := v17
-		if v204 < v17 {
-			v205 = v204
+		v207 := v17
+		if v206 < v17 {
+			v207 = v206
 		}
-		v206 := float64(v205 * v19)
-		v207 := math.RoundToEven(v206)
-		v208 := -v207
-		v209 := math.FMA(v208, v23, v205)
-		v210 := math.FMA(v208, v25, v209)
-		v211 := float64(v209 - v210)
-		v212 := math.FMA(v208, v25, v211)
-		v213 := float64(v210 * v210)
-		v214 := -v213
-		v215 := math.FMA(v210, v210, v214)
-		v216 := float64(v29 * v213)
-		v217 := float64(v29 * v215)
-		v218 := float64(v210 + v216)
-		v219 := float64(v210 - v218)
-		v220 := float64(v219 + v216)
-		v221 := float64(v220 + v217)
-		v222 := math.FMA(v212, v210, v212)
-		v223 := float64(v221 + v222)
-		v224 := float64(v213 * v210)
-		v225 := math.FMA(v210, v42, v43)
-		v226 := math.FMA(v210, v225, v45)
-		v227 := math.FMA(v210, v226, v47)
-		v228 := math.FMA(v210, v227, v49)
-		v229 := math.FMA(v210, v228, v51)
-		v230 := math.FMA(v210, v229, v53)
-		v231 := math.FMA(v210, v230, v55)
-		v232 := math.FMA(v210, v231, v57)
-		v233 := math.FMA(v210, v232, v59)
-		v234 := math.FMA(v224, v233, v223)
-		v235 := float64(v3 + v218)
-		v236 := float64(v3 - v235)
-		v237 := float64(v236 + v218)
-		v238 := float64(v237 + v234)
-		v240 := float64(v143 - v207)
-		v241 := v145
-		if v240 < v145 {
-			v241 = v240
+		v208 := float64(v207 * v19)
+		v209 := math.RoundToEven(v208)
+		v211 := math.FMA(v209, v24, v207)
+		v212 := math.FMA(v209, v27, v211)
+		v213 := float64(v211 - v212)
+		v214 := math.FMA(v209, v27, v213)
+		v215 := float64(v212 * v212)
+		v216 := -v215
+		v217 := math.FMA(v212, v212, v216)
+		v218 := float64(v31 * v215)
+		v219 := float64(v31 * v217)
+		v220 := float64(v212 + v218)
+		v221 := float64(v212 - v220)
+		v222 := float64(v221 + v218)
+		v223 := float64(v222 + v219)
+		v224 := math.FMA(v214, v212, v214)
+		v225 := float64(v223 + v224)
+		v226 := float64(v215 * v212)
+		v227 := math.FMA(v212, v44, v45)
+		v228 := math.FMA(v212, v227, v47)
+		v229 := math.FMA(v212, v228, v49)
+		v230 := math.FMA(v212, v229, v51)
+		v231 := math.FMA(v212, v230, v53)
+		v232 := math.FMA(v212, v231, v55)
+		v233 := math.FMA(v212, v232, v57)
+		v234 := math.FMA(v212, v233, v59)
+		v235 := math.FMA(v212, v234, v61)
+		v236 := math.FMA(v226, v235, v225)
+		v237 := float64(v3 + v220)
+		v238 := float64(v3 - v237)
+		v239 := float64(v238 + v220)
+		v240 := float64(v239 + v236)
+		v242 := float64(v145 - v209)
+		v243 := v147
+		if v242 < v147 {
+			v243 = v242
 		}
-		v242 := v1
-		if v241 > v1 {
-			v242 = v241
+		v244 := v1
+		if v243 > v1 {
+			v244 = v243
 		}
-		v243 := v207 < v148
-		v244 := ldexpNormal(v150, v242)
-		v245 := v1
-		if v243 {
-			v245 = v244
+		v245 := v209 < v150
+		v246 := ldexpNormal(v152, v244)
+		v247 := v1
+		if v245 {
+			v247 = v246
 		}
-		v246 := float64(v235 + v245)
-		v247 := float64(v246 - v245)
-		v248 := float64(v235 - v247)
-		v249 := float64(v248 + v238)
-		v250 := float64(v249 + v245)
-		v251 := float64(v250 - v245)
-		v252 := float64(v247 + v251)
-		v253 := v160
-		if v207 > v160 {
-			v253 = v207
+		v248 := float64(v237 + v247)
+		v249 := float64(v248 - v247)
+		v250 := float64(v237 - v249)
+		v251 := float64(v250 + v240)
+		v252 := float64(v251 + v247)
+		v253 := float64(v252 - v247)
+		v254 := float64(v249 + v253)
+		v255 := v162
+		if v209 > v162 {
+			v255 = v209
 		}
-		v254 := ldexpMid(v252, v253)
-		v255 := math.IsNaN(v203)
-		v256 := v254
-		if v255 {
-			v256 = v203
+		v256 := ldexpMid(v254, v255)
+		v257 := math.IsNaN(v205)
+		v258 := v256
+		if v257 {
+			v258 = v205
 		}
-		v257 := float64(v4 * v256)
-		v258 := math.Abs(v257)
-		v259 := v258 < v98
-		v260 := float64(v203 - v12)
-		v261 := float64(v203 - v260)
-		v262 := float64(v12 - v261)
-		v263 := float64(v103 + v260)
-		v264 := float64(v262 - v263)
-		v265 := float64(v264 - v173)
-		v266 := float64(v265 + v176)
-		v267 := -v257
-		v268 := math.FMA(v4, v256, v267)
-		v269 := math.FMA(v257, v266, v268)
-		v270 := float64(v257 + v269)
-		v271 := v257
-		if v259 {
-			v271 = v270
+		v259 := float64(v4 * v258)
+		v260 := math.Abs(v259)
+		v261 := v260 < v100
+		v262 := float64(v205 - v12)
+		v263 := float64(v205 - v262)
+		v264 := float64(v12 - v263)
+		v265 := float64(v105 + v262)
+		v266 := float64(v264 - v265)
+		v267 := float64(v266 - v175)
+		v268 := float64(v267 + v178)
+		v269 := -v259
+		v270 := math.FMA(v4, v258, v269)
+		v271 := math.FMA(v259, v268, v270)
+		v272 := float64(v259 + v271)
+		v273 := v259
+		if v261 {
+			v273 = v272
 		}
-		v272 := float64(v271 * v200)
-		v273 := v272
-		if v101 {
-			v273 = v202
-		}
-		v274 := v273
-		if v97 {
-			v274 = v99
-		}
-		v275 := v95
-		if v14 {
-			v275 = v274
+		v274 := float64(v273 * v202)
+		v275 := v274
+		if v103 {
+			v275 = v204
 		}
 		v276 := v275
+		if v99 {
+			v276 = v101
+		}
+		v277 := v97
+		if v14 {
+			v277 = v276
+		}
+		v278 := v277
 		if v2 {
-			v276 = v0
+			v278 = v0
 		}
-		v300 := math.IsNaN(v0)
-		v301 := v276
-		if v300 {
-			v301 = v0
+		v302 := math.IsNaN(v0)
+		v303 := v278
+		if v302 {
+			v303 = v0
 		}
-		dst[i] = v301
+		dst[i] = v303
 	}
 }
 
@@ -402,8 +400,8 @@ func celuUsualGeneric(dst, x []float64, alpha float64) {
 	v13 := math.Float64frombits(0xc044000000000000) // -40
 	v15 := math.Float64frombits(0x4086300000000000) // 710
 	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v21 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v23 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
 	v27 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v40 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
 	v41 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
@@ -436,10 +434,10 @@ func celuUsualGeneric(dst, x []float64, alpha float64) {
 		v18 := float64(v16 * v17)
 		v19 := math.RoundToEven(v18)
 		v20 := -v19
-		v22 := math.FMA(v20, v21, v16)
-		v24 := math.FMA(v20, v23, v22)
+		v22 := math.FMA(v19, v21, v16)
+		v24 := math.FMA(v19, v23, v22)
 		v25 := float64(v22 - v24)
-		v26 := math.FMA(v20, v23, v25)
+		v26 := math.FMA(v19, v23, v25)
 		v28 := float64(v24 * v24)
 		v29 := -v28
 		v30 := math.FMA(v24, v24, v29)
@@ -550,7 +548,7 @@ func celuRareGeneric(acc *[16]float64, x []float64, alpha float64) {
 }
 
 // celuBackwardGeneric is the pure-Go kernel of celuBackward (f64 memory, f64
-// compute, 523 operations): the scalar twin of the vector program the assembly
+// compute, 518 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -577,39 +575,39 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v25 := math.Float64frombits(0x4086300000000000)  // 710
 	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v31 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v33 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v37 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v50 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v51 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v53 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v55 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v57 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v59 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v61 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v63 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v65 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v67 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v75 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v77 := math.Float64frombits(0x408f400000000000)  // 1000
-	v80 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v82 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v96 := math.Float64frombits(0x40c3880000000000)  // 10000
-	v97 := math.Float64frombits(0xc0c3880000000000)  // -10000
-	v107 := math.Float64frombits(0x4098d80000000000) // 1590
-	v109 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v112 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v113 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v173 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v174 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v181 := math.Float64frombits(0x4086280000000000) // 709
-	v185 := math.Float64frombits(0x408ff80000000000) // 1023
-	v209 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v210 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
-	v519 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v533 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v535 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v536 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v35 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v39 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v52 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v53 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v55 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v57 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v59 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v61 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v63 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v65 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v67 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v69 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v79 := math.Float64frombits(0x408f400000000000)  // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v98 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v99 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v109 := math.Float64frombits(0x4098d80000000000) // 1590
+	v111 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v114 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v115 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v175 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v176 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v183 := math.Float64frombits(0x4086280000000000) // 709
+	v187 := math.Float64frombits(0x408ff80000000000) // 1023
+	v211 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v212 := math.Float64frombits(0x67f0000000000000) // 4.562440617622195e+192
+	v521 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v535 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v537 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v538 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -629,704 +627,699 @@ func celuBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		}
 		v28 := float64(v26 * v27)
 		v29 := math.RoundToEven(v28)
-		v30 := -v29
-		v32 := math.FMA(v30, v31, v26)
-		v34 := math.FMA(v30, v33, v32)
-		v35 := float64(v32 - v34)
-		v36 := math.FMA(v30, v33, v35)
-		v38 := float64(v34 * v34)
-		v39 := -v38
-		v40 := math.FMA(v34, v34, v39)
-		v41 := float64(v37 * v38)
-		v42 := float64(v37 * v40)
-		v43 := float64(v34 + v41)
-		v44 := float64(v34 - v43)
-		v45 := float64(v44 + v41)
-		v46 := float64(v45 + v42)
-		v47 := math.FMA(v36, v34, v36)
-		v48 := float64(v46 + v47)
-		v49 := float64(v38 * v34)
-		v52 := math.FMA(v34, v50, v51)
-		v54 := math.FMA(v34, v52, v53)
-		v56 := math.FMA(v34, v54, v55)
-		v58 := math.FMA(v34, v56, v57)
-		v60 := math.FMA(v34, v58, v59)
-		v62 := math.FMA(v34, v60, v61)
-		v64 := math.FMA(v34, v62, v63)
-		v66 := math.FMA(v34, v64, v65)
-		v68 := math.FMA(v34, v66, v67)
-		v69 := math.FMA(v49, v68, v48)
-		v70 := float64(v3 + v43)
-		v71 := float64(v3 - v70)
-		v72 := float64(v71 + v43)
-		v73 := float64(v72 + v69)
-		v74 := v23 <= v12
-		v76 := float64(v75 - v29)
-		v78 := v77
-		if v76 < v77 {
-			v78 = v76
+		v33 := math.FMA(v29, v32, v26)
+		v36 := math.FMA(v29, v35, v33)
+		v37 := float64(v33 - v36)
+		v38 := math.FMA(v29, v35, v37)
+		v40 := float64(v36 * v36)
+		v41 := -v40
+		v42 := math.FMA(v36, v36, v41)
+		v43 := float64(v39 * v40)
+		v44 := float64(v39 * v42)
+		v45 := float64(v36 + v43)
+		v46 := float64(v36 - v45)
+		v47 := float64(v46 + v43)
+		v48 := float64(v47 + v44)
+		v49 := math.FMA(v38, v36, v38)
+		v50 := float64(v48 + v49)
+		v51 := float64(v40 * v36)
+		v54 := math.FMA(v36, v52, v53)
+		v56 := math.FMA(v36, v54, v55)
+		v58 := math.FMA(v36, v56, v57)
+		v60 := math.FMA(v36, v58, v59)
+		v62 := math.FMA(v36, v60, v61)
+		v64 := math.FMA(v36, v62, v63)
+		v66 := math.FMA(v36, v64, v65)
+		v68 := math.FMA(v36, v66, v67)
+		v70 := math.FMA(v36, v68, v69)
+		v71 := math.FMA(v51, v70, v50)
+		v72 := float64(v3 + v45)
+		v73 := float64(v3 - v72)
+		v74 := float64(v73 + v45)
+		v75 := float64(v74 + v71)
+		v76 := v23 <= v12
+		v78 := float64(v77 - v29)
+		v80 := v79
+		if v78 < v79 {
+			v80 = v78
 		}
-		v79 := v1
-		if v78 > v1 {
-			v79 = v78
+		v81 := v1
+		if v80 > v1 {
+			v81 = v80
 		}
-		v81 := v29 < v80
-		v83 := ldexpNormal(v82, v79)
-		v84 := v1
-		if v81 {
-			v84 = v83
+		v83 := v29 < v82
+		v85 := ldexpNormal(v84, v81)
+		v86 := v1
+		if v83 {
+			v86 = v85
 		}
-		v85 := float64(v70 + v84)
-		v86 := float64(v85 - v84)
-		v87 := float64(v70 - v86)
-		v88 := float64(v87 + v73)
-		v89 := float64(v88 + v84)
-		v90 := float64(v89 - v84)
-		v91 := float64(v86 + v90)
-		v92 := v17
+		v87 := float64(v72 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v72 - v88)
+		v90 := float64(v89 + v75)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := v17
 		if v29 > v17 {
-			v92 = v29
+			v94 = v29
 		}
-		v93 := ldexpMid(v91, v92)
-		v94 := math.IsNaN(v12)
-		v95 := v93
-		if v94 {
-			v95 = v12
+		v95 := ldexpMid(v93, v94)
+		v96 := math.IsNaN(v12)
+		v97 := v95
+		if v96 {
+			v97 = v12
 		}
-		v98 := v97 < v12
-		v99 := v12 < v96
-		v100 := v98 && v99
-		v101 := -v12
-		v102 := float64(v0 * v8)
-		v103 := math.FMA(v101, v9, v102)
-		v104 := v1
-		if v100 {
-			v104 = v103
+		v100 := v99 < v12
+		v101 := v12 < v98
+		v102 := v100 && v101
+		v103 := -v12
+		v104 := float64(v0 * v8)
+		v105 := math.FMA(v103, v9, v104)
+		v106 := v1
+		if v102 {
+			v106 = v105
 		}
-		v105 := float64(v104 * v10)
-		v106 := math.FMA(v95, v105, v95)
-		v108 := v107 < v12
-		v110 := v16 < v12
-		v114 := float64(v12 - v113)
-		v115 := v23
-		if v114 > v23 {
-			v115 = v114
+		v107 := float64(v106 * v10)
+		v108 := math.FMA(v97, v107, v97)
+		v110 := v109 < v12
+		v112 := v16 < v12
+		v116 := float64(v12 - v115)
+		v117 := v23
+		if v116 > v23 {
+			v117 = v116
 		}
-		v116 := v25
-		if v115 < v25 {
-			v116 = v115
+		v118 := v25
+		if v117 < v25 {
+			v118 = v117
 		}
-		v117 := float64(v116 * v27)
-		v118 := math.RoundToEven(v117)
-		v119 := -v118
-		v120 := math.FMA(v119, v31, v116)
-		v121 := math.FMA(v119, v33, v120)
-		v122 := float64(v120 - v121)
-		v123 := math.FMA(v119, v33, v122)
-		v124 := float64(v121 * v121)
-		v125 := -v124
-		v126 := math.FMA(v121, v121, v125)
-		v127 := float64(v37 * v124)
-		v128 := float64(v37 * v126)
-		v129 := float64(v121 + v127)
-		v130 := float64(v121 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := math.FMA(v123, v121, v123)
-		v134 := float64(v132 + v133)
-		v135 := float64(v124 * v121)
-		v136 := math.FMA(v121, v50, v51)
-		v137 := math.FMA(v121, v136, v53)
-		v138 := math.FMA(v121, v137, v55)
-		v139 := math.FMA(v121, v138, v57)
-		v140 := math.FMA(v121, v139, v59)
-		v141 := math.FMA(v121, v140, v61)
-		v142 := math.FMA(v121, v141, v63)
-		v143 := math.FMA(v121, v142, v65)
-		v144 := math.FMA(v121, v143, v67)
-		v145 := math.FMA(v135, v144, v134)
-		v146 := float64(v3 + v129)
-		v147 := float64(v3 - v146)
-		v148 := float64(v147 + v129)
-		v149 := float64(v148 + v145)
-		v151 := float64(v75 - v118)
-		v152 := v77
-		if v151 < v77 {
-			v152 = v151
+		v119 := float64(v118 * v27)
+		v120 := math.RoundToEven(v119)
+		v122 := math.FMA(v120, v32, v118)
+		v123 := math.FMA(v120, v35, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v120, v35, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v39 * v126)
+		v130 := float64(v39 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v123, v52, v53)
+		v139 := math.FMA(v123, v138, v55)
+		v140 := math.FMA(v123, v139, v57)
+		v141 := math.FMA(v123, v140, v59)
+		v142 := math.FMA(v123, v141, v61)
+		v143 := math.FMA(v123, v142, v63)
+		v144 := math.FMA(v123, v143, v65)
+		v145 := math.FMA(v123, v144, v67)
+		v146 := math.FMA(v123, v145, v69)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v3 + v131)
+		v149 := float64(v3 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v153 := float64(v77 - v120)
+		v154 := v79
+		if v153 < v79 {
+			v154 = v153
 		}
-		v153 := v1
-		if v152 > v1 {
-			v153 = v152
+		v155 := v1
+		if v154 > v1 {
+			v155 = v154
 		}
-		v154 := v118 < v80
-		v155 := ldexpNormal(v82, v153)
-		v156 := v1
-		if v154 {
-			v156 = v155
+		v156 := v120 < v82
+		v157 := ldexpNormal(v84, v155)
+		v158 := v1
+		if v156 {
+			v158 = v157
 		}
-		v157 := float64(v146 + v156)
-		v158 := float64(v157 - v156)
-		v159 := float64(v146 - v158)
-		v160 := float64(v159 + v149)
-		v161 := float64(v160 + v156)
-		v162 := float64(v161 - v156)
-		v163 := float64(v158 + v162)
-		v164 := v17
-		if v118 > v17 {
-			v164 = v118
+		v159 := float64(v148 + v158)
+		v160 := float64(v159 - v158)
+		v161 := float64(v148 - v160)
+		v162 := float64(v161 + v151)
+		v163 := float64(v162 + v158)
+		v164 := float64(v163 - v158)
+		v165 := float64(v160 + v164)
+		v166 := v17
+		if v120 > v17 {
+			v166 = v120
 		}
-		v165 := ldexpMid(v163, v164)
-		v166 := math.IsNaN(v114)
-		v167 := v165
-		if v166 {
-			v167 = v114
+		v167 := ldexpMid(v165, v166)
+		v168 := math.IsNaN(v116)
+		v169 := v167
+		if v168 {
+			v169 = v116
 		}
-		v168 := float64(v114 - v12)
-		v169 := float64(v114 - v168)
-		v170 := float64(v12 - v169)
-		v171 := float64(v113 + v168)
-		v172 := float64(v170 - v171)
-		v175 := float64(v172 - v174)
-		v176 := float64(v175 + v105)
-		v177 := float64(v146 + v149)
-		v178 := float64(v146 - v177)
-		v179 := float64(v178 + v149)
-		v180 := v80 <= v118
-		v182 := v181 < v114
-		v183 := v180 && !v182
-		v184 := v80
-		if v118 > v80 {
-			v184 = v118
+		v170 := float64(v116 - v12)
+		v171 := float64(v116 - v170)
+		v172 := float64(v12 - v171)
+		v173 := float64(v115 + v170)
+		v174 := float64(v172 - v173)
+		v177 := float64(v174 - v176)
+		v178 := float64(v177 + v107)
+		v179 := float64(v148 + v151)
+		v180 := float64(v148 - v179)
+		v181 := float64(v180 + v151)
+		v182 := v82 <= v120
+		v184 := v183 < v116
+		v185 := v182 && !v184
+		v186 := v82
+		if v120 > v82 {
+			v186 = v120
 		}
-		v186 := v185
-		if v184 < v185 {
-			v186 = v184
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v187 := ldexpNormal(v179, v186)
-		v188 := v1
-		if v183 {
-			v188 = v187
+		v189 := ldexpNormal(v181, v188)
+		v190 := v1
+		if v185 {
+			v190 = v189
 		}
-		v189 := v188
-		if v166 {
-			v189 = v114
+		v191 := v190
+		if v168 {
+			v191 = v116
 		}
-		v190 := float64(v189 / v167)
-		v191 := float64(v176 + v190)
-		v192 := math.FMA(v167, v191, v167)
-		v211 := float64(v192 * v210)
-		v212 := float64(v211 * v210)
-		v213 := float64(v12 - v112)
-		v214 := v23
-		if v213 > v23 {
-			v214 = v213
+		v192 := float64(v191 / v169)
+		v193 := float64(v178 + v192)
+		v194 := math.FMA(v169, v193, v169)
+		v213 := float64(v194 * v212)
+		v214 := float64(v213 * v212)
+		v215 := float64(v12 - v114)
+		v216 := v23
+		if v215 > v23 {
+			v216 = v215
 		}
-		v215 := v25
-		if v214 < v25 {
-			v215 = v214
+		v217 := v25
+		if v216 < v25 {
+			v217 = v216
 		}
-		v216 := float64(v215 * v27)
-		v217 := math.RoundToEven(v216)
-		v218 := -v217
-		v219 := math.FMA(v218, v31, v215)
-		v220 := math.FMA(v218, v33, v219)
-		v221 := float64(v219 - v220)
-		v222 := math.FMA(v218, v33, v221)
-		v223 := float64(v220 * v220)
-		v224 := -v223
-		v225 := math.FMA(v220, v220, v224)
-		v226 := float64(v37 * v223)
-		v227 := float64(v37 * v225)
-		v228 := float64(v220 + v226)
-		v229 := float64(v220 - v228)
-		v230 := float64(v229 + v226)
-		v231 := float64(v230 + v227)
-		v232 := math.FMA(v222, v220, v222)
-		v233 := float64(v231 + v232)
-		v234 := float64(v223 * v220)
-		v235 := math.FMA(v220, v50, v51)
-		v236 := math.FMA(v220, v235, v53)
-		v237 := math.FMA(v220, v236, v55)
-		v238 := math.FMA(v220, v237, v57)
-		v239 := math.FMA(v220, v238, v59)
-		v240 := math.FMA(v220, v239, v61)
-		v241 := math.FMA(v220, v240, v63)
-		v242 := math.FMA(v220, v241, v65)
-		v243 := math.FMA(v220, v242, v67)
-		v244 := math.FMA(v234, v243, v233)
-		v245 := float64(v3 + v228)
-		v246 := float64(v3 - v245)
-		v247 := float64(v246 + v228)
-		v248 := float64(v247 + v244)
-		v250 := float64(v75 - v217)
-		v251 := v77
-		if v250 < v77 {
-			v251 = v250
+		v218 := float64(v217 * v27)
+		v219 := math.RoundToEven(v218)
+		v221 := math.FMA(v219, v32, v217)
+		v222 := math.FMA(v219, v35, v221)
+		v223 := float64(v221 - v222)
+		v224 := math.FMA(v219, v35, v223)
+		v225 := float64(v222 * v222)
+		v226 := -v225
+		v227 := math.FMA(v222, v222, v226)
+		v228 := float64(v39 * v225)
+		v229 := float64(v39 * v227)
+		v230 := float64(v222 + v228)
+		v231 := float64(v222 - v230)
+		v232 := float64(v231 + v228)
+		v233 := float64(v232 + v229)
+		v234 := math.FMA(v224, v222, v224)
+		v235 := float64(v233 + v234)
+		v236 := float64(v225 * v222)
+		v237 := math.FMA(v222, v52, v53)
+		v238 := math.FMA(v222, v237, v55)
+		v239 := math.FMA(v222, v238, v57)
+		v240 := math.FMA(v222, v239, v59)
+		v241 := math.FMA(v222, v240, v61)
+		v242 := math.FMA(v222, v241, v63)
+		v243 := math.FMA(v222, v242, v65)
+		v244 := math.FMA(v222, v243, v67)
+		v245 := math.FMA(v222, v244, v69)
+		v246 := math.FMA(v236, v245, v235)
+		v247 := float64(v3 + v230)
+		v248 := float64(v3 - v247)
+		v249 := float64(v248 + v230)
+		v250 := float64(v249 + v246)
+		v252 := float64(v77 - v219)
+		v253 := v79
+		if v252 < v79 {
+			v253 = v252
 		}
-		v252 := v1
-		if v251 > v1 {
-			v252 = v251
+		v254 := v1
+		if v253 > v1 {
+			v254 = v253
 		}
-		v253 := v217 < v80
-		v254 := ldexpNormal(v82, v252)
-		v255 := v1
-		if v253 {
-			v255 = v254
+		v255 := v219 < v82
+		v256 := ldexpNormal(v84, v254)
+		v257 := v1
+		if v255 {
+			v257 = v256
 		}
-		v256 := float64(v245 + v255)
-		v257 := float64(v256 - v255)
-		v258 := float64(v245 - v257)
-		v259 := float64(v258 + v248)
-		v260 := float64(v259 + v255)
-		v261 := float64(v260 - v255)
-		v262 := float64(v257 + v261)
-		v263 := v17
-		if v217 > v17 {
-			v263 = v217
+		v258 := float64(v247 + v257)
+		v259 := float64(v258 - v257)
+		v260 := float64(v247 - v259)
+		v261 := float64(v260 + v250)
+		v262 := float64(v261 + v257)
+		v263 := float64(v262 - v257)
+		v264 := float64(v259 + v263)
+		v265 := v17
+		if v219 > v17 {
+			v265 = v219
 		}
-		v264 := ldexpMid(v262, v263)
-		v265 := math.IsNaN(v213)
-		v266 := v264
-		if v265 {
-			v266 = v213
+		v266 := ldexpMid(v264, v265)
+		v267 := math.IsNaN(v215)
+		v268 := v266
+		if v267 {
+			v268 = v215
 		}
-		v267 := float64(v213 - v12)
-		v268 := float64(v213 - v267)
-		v269 := float64(v12 - v268)
-		v270 := float64(v112 + v267)
-		v271 := float64(v269 - v270)
-		v272 := float64(v271 - v173)
-		v273 := float64(v272 + v105)
-		v274 := math.FMA(v266, v273, v266)
-		v275 := float64(v274 * v210)
-		v276 := v275
+		v269 := float64(v215 - v12)
+		v270 := float64(v215 - v269)
+		v271 := float64(v12 - v270)
+		v272 := float64(v114 + v269)
+		v273 := float64(v271 - v272)
+		v274 := float64(v273 - v175)
+		v275 := float64(v274 + v107)
+		v276 := math.FMA(v268, v275, v268)
+		v277 := float64(v276 * v212)
+		v278 := v277
+		if v112 {
+			v278 = v214
+		}
+		v279 := v278
 		if v110 {
-			v276 = v212
+			v279 = v111
 		}
-		v277 := v276
-		if v108 {
-			v277 = v109
-		}
-		v278 := v106
+		v280 := v108
 		if v22 {
-			v278 = v277
-		}
-		v279 := float64(v12 + v112)
-		v280 := v23
-		if v279 > v23 {
 			v280 = v279
 		}
-		v281 := v25
-		if v280 < v25 {
-			v281 = v280
+		v281 := float64(v12 + v114)
+		v282 := v23
+		if v281 > v23 {
+			v282 = v281
 		}
-		v282 := float64(v281 * v27)
-		v283 := math.RoundToEven(v282)
-		v284 := -v283
-		v285 := math.FMA(v284, v31, v281)
-		v286 := math.FMA(v284, v33, v285)
-		v287 := float64(v285 - v286)
-		v288 := math.FMA(v284, v33, v287)
-		v289 := float64(v286 * v286)
-		v290 := -v289
-		v291 := math.FMA(v286, v286, v290)
-		v292 := float64(v37 * v289)
-		v293 := float64(v37 * v291)
-		v294 := float64(v286 + v292)
-		v295 := float64(v286 - v294)
-		v296 := float64(v295 + v292)
-		v297 := float64(v296 + v293)
-		v298 := math.FMA(v288, v286, v288)
-		v299 := float64(v297 + v298)
-		v300 := float64(v289 * v286)
-		v301 := math.FMA(v286, v50, v51)
-		v302 := math.FMA(v286, v301, v53)
-		v303 := math.FMA(v286, v302, v55)
-		v304 := math.FMA(v286, v303, v57)
-		v305 := math.FMA(v286, v304, v59)
-		v306 := math.FMA(v286, v305, v61)
-		v307 := math.FMA(v286, v306, v63)
-		v308 := math.FMA(v286, v307, v65)
-		v309 := math.FMA(v286, v308, v67)
-		v310 := math.FMA(v300, v309, v299)
-		v311 := float64(v3 + v294)
-		v312 := float64(v3 - v311)
-		v313 := float64(v312 + v294)
-		v314 := float64(v313 + v310)
-		v316 := float64(v75 - v283)
-		v317 := v77
-		if v316 < v77 {
-			v317 = v316
+		v283 := v25
+		if v282 < v25 {
+			v283 = v282
 		}
-		v318 := v1
-		if v317 > v1 {
-			v318 = v317
+		v284 := float64(v283 * v27)
+		v285 := math.RoundToEven(v284)
+		v287 := math.FMA(v285, v32, v283)
+		v288 := math.FMA(v285, v35, v287)
+		v289 := float64(v287 - v288)
+		v290 := math.FMA(v285, v35, v289)
+		v291 := float64(v288 * v288)
+		v292 := -v291
+		v293 := math.FMA(v288, v288, v292)
+		v294 := float64(v39 * v291)
+		v295 := float64(v39 * v293)
+		v296 := float64(v288 + v294)
+		v297 := float64(v288 - v296)
+		v298 := float64(v297 + v294)
+		v299 := float64(v298 + v295)
+		v300 := math.FMA(v290, v288, v290)
+		v301 := float64(v299 + v300)
+		v302 := float64(v291 * v288)
+		v303 := math.FMA(v288, v52, v53)
+		v304 := math.FMA(v288, v303, v55)
+		v305 := math.FMA(v288, v304, v57)
+		v306 := math.FMA(v288, v305, v59)
+		v307 := math.FMA(v288, v306, v61)
+		v308 := math.FMA(v288, v307, v63)
+		v309 := math.FMA(v288, v308, v65)
+		v310 := math.FMA(v288, v309, v67)
+		v311 := math.FMA(v288, v310, v69)
+		v312 := math.FMA(v302, v311, v301)
+		v313 := float64(v3 + v296)
+		v314 := float64(v3 - v313)
+		v315 := float64(v314 + v296)
+		v316 := float64(v315 + v312)
+		v318 := float64(v77 - v285)
+		v319 := v79
+		if v318 < v79 {
+			v319 = v318
 		}
-		v319 := v283 < v80
-		v320 := ldexpNormal(v82, v318)
-		v321 := v1
-		if v319 {
-			v321 = v320
+		v320 := v1
+		if v319 > v1 {
+			v320 = v319
 		}
-		v322 := float64(v311 + v321)
-		v323 := float64(v322 - v321)
-		v324 := float64(v311 - v323)
-		v325 := float64(v324 + v314)
-		v326 := float64(v325 + v321)
-		v327 := float64(v326 - v321)
-		v328 := float64(v323 + v327)
-		v329 := v17
-		if v283 > v17 {
-			v329 = v283
+		v321 := v285 < v82
+		v322 := ldexpNormal(v84, v320)
+		v323 := v1
+		if v321 {
+			v323 = v322
 		}
-		v330 := ldexpMid(v328, v329)
-		v331 := math.IsNaN(v279)
-		v332 := v330
-		if v331 {
-			v332 = v279
+		v324 := float64(v313 + v323)
+		v325 := float64(v324 - v323)
+		v326 := float64(v313 - v325)
+		v327 := float64(v326 + v316)
+		v328 := float64(v327 + v323)
+		v329 := float64(v328 - v323)
+		v330 := float64(v325 + v329)
+		v331 := v17
+		if v285 > v17 {
+			v331 = v285
 		}
-		v333 := float64(v279 - v12)
-		v334 := float64(v279 - v333)
-		v335 := float64(v12 - v334)
-		v336 := float64(v112 - v333)
-		v337 := float64(v335 + v336)
-		v338 := float64(v173 + v337)
-		v339 := float64(v338 + v105)
-		v340 := math.FMA(v332, v339, v332)
-		v341 := float64(v340 * v209)
-		v342 := v278
+		v332 := ldexpMid(v330, v331)
+		v333 := math.IsNaN(v281)
+		v334 := v332
+		if v333 {
+			v334 = v281
+		}
+		v335 := float64(v281 - v12)
+		v336 := float64(v281 - v335)
+		v337 := float64(v12 - v336)
+		v338 := float64(v114 - v335)
+		v339 := float64(v337 + v338)
+		v340 := float64(v175 + v339)
+		v341 := float64(v340 + v107)
+		v342 := math.FMA(v334, v341, v334)
+		v343 := float64(v342 * v211)
+		v344 := v280
 		if v21 {
-			v342 = v341
-		}
-		v343 := float64(v12 + v113)
-		v344 := v23
-		if v343 > v23 {
 			v344 = v343
 		}
-		v345 := v25
-		if v344 < v25 {
-			v345 = v344
+		v345 := float64(v12 + v115)
+		v346 := v23
+		if v345 > v23 {
+			v346 = v345
 		}
-		v346 := float64(v345 * v27)
-		v347 := math.RoundToEven(v346)
-		v348 := -v347
-		v349 := math.FMA(v348, v31, v345)
-		v350 := math.FMA(v348, v33, v349)
-		v351 := float64(v349 - v350)
-		v352 := math.FMA(v348, v33, v351)
-		v353 := float64(v350 * v350)
-		v354 := -v353
-		v355 := math.FMA(v350, v350, v354)
-		v356 := float64(v37 * v353)
-		v357 := float64(v37 * v355)
-		v358 := float64(v350 + v356)
-		v359 := float64(v350 - v358)
-		v360 := float64(v359 + v356)
-		v361 := float64(v360 + v357)
-		v362 := math.FMA(v352, v350, v352)
-		v363 := float64(v361 + v362)
-		v364 := float64(v353 * v350)
-		v365 := math.FMA(v350, v50, v51)
-		v366 := math.FMA(v350, v365, v53)
-		v367 := math.FMA(v350, v366, v55)
-		v368 := math.FMA(v350, v367, v57)
-		v369 := math.FMA(v350, v368, v59)
-		v370 := math.FMA(v350, v369, v61)
-		v371 := math.FMA(v350, v370, v63)
-		v372 := math.FMA(v350, v371, v65)
-		v373 := math.FMA(v350, v372, v67)
-		v374 := math.FMA(v364, v373, v363)
-		v375 := float64(v3 + v358)
-		v376 := float64(v3 - v375)
-		v377 := float64(v376 + v358)
-		v378 := float64(v377 + v374)
-		v380 := float64(v75 - v347)
-		v381 := v77
-		if v380 < v77 {
-			v381 = v380
+		v347 := v25
+		if v346 < v25 {
+			v347 = v346
 		}
-		v382 := v1
-		if v381 > v1 {
-			v382 = v381
+		v348 := float64(v347 * v27)
+		v349 := math.RoundToEven(v348)
+		v351 := math.FMA(v349, v32, v347)
+		v352 := math.FMA(v349, v35, v351)
+		v353 := float64(v351 - v352)
+		v354 := math.FMA(v349, v35, v353)
+		v355 := float64(v352 * v352)
+		v356 := -v355
+		v357 := math.FMA(v352, v352, v356)
+		v358 := float64(v39 * v355)
+		v359 := float64(v39 * v357)
+		v360 := float64(v352 + v358)
+		v361 := float64(v352 - v360)
+		v362 := float64(v361 + v358)
+		v363 := float64(v362 + v359)
+		v364 := math.FMA(v354, v352, v354)
+		v365 := float64(v363 + v364)
+		v366 := float64(v355 * v352)
+		v367 := math.FMA(v352, v52, v53)
+		v368 := math.FMA(v352, v367, v55)
+		v369 := math.FMA(v352, v368, v57)
+		v370 := math.FMA(v352, v369, v59)
+		v371 := math.FMA(v352, v370, v61)
+		v372 := math.FMA(v352, v371, v63)
+		v373 := math.FMA(v352, v372, v65)
+		v374 := math.FMA(v352, v373, v67)
+		v375 := math.FMA(v352, v374, v69)
+		v376 := math.FMA(v366, v375, v365)
+		v377 := float64(v3 + v360)
+		v378 := float64(v3 - v377)
+		v379 := float64(v378 + v360)
+		v380 := float64(v379 + v376)
+		v382 := float64(v77 - v349)
+		v383 := v79
+		if v382 < v79 {
+			v383 = v382
 		}
-		v383 := v347 < v80
-		v384 := ldexpNormal(v82, v382)
-		v385 := v1
-		if v383 {
-			v385 = v384
+		v384 := v1
+		if v383 > v1 {
+			v384 = v383
 		}
-		v386 := float64(v375 + v385)
-		v387 := float64(v386 - v385)
-		v388 := float64(v375 - v387)
-		v389 := float64(v388 + v378)
-		v390 := float64(v389 + v385)
-		v391 := float64(v390 - v385)
-		v392 := float64(v387 + v391)
-		v393 := v17
-		if v347 > v17 {
-			v393 = v347
+		v385 := v349 < v82
+		v386 := ldexpNormal(v84, v384)
+		v387 := v1
+		if v385 {
+			v387 = v386
 		}
-		v394 := ldexpMid(v392, v393)
-		v395 := math.IsNaN(v343)
-		v396 := v394
-		if v395 {
-			v396 = v343
+		v388 := float64(v377 + v387)
+		v389 := float64(v388 - v387)
+		v390 := float64(v377 - v389)
+		v391 := float64(v390 + v380)
+		v392 := float64(v391 + v387)
+		v393 := float64(v392 - v387)
+		v394 := float64(v389 + v393)
+		v395 := v17
+		if v349 > v17 {
+			v395 = v349
 		}
-		v397 := float64(v343 - v12)
-		v398 := float64(v343 - v397)
-		v399 := float64(v12 - v398)
-		v400 := float64(v113 - v397)
-		v401 := float64(v399 + v400)
-		v402 := float64(v174 + v401)
-		v403 := float64(v402 + v105)
-		v404 := float64(v375 + v378)
-		v405 := float64(v375 - v404)
-		v406 := float64(v405 + v378)
-		v407 := v80 <= v347
-		v408 := v181 < v343
-		v409 := v407 && !v408
-		v410 := v80
-		if v347 > v80 {
-			v410 = v347
+		v396 := ldexpMid(v394, v395)
+		v397 := math.IsNaN(v345)
+		v398 := v396
+		if v397 {
+			v398 = v345
 		}
-		v411 := v185
-		if v410 < v185 {
-			v411 = v410
+		v399 := float64(v345 - v12)
+		v400 := float64(v345 - v399)
+		v401 := float64(v12 - v400)
+		v402 := float64(v115 - v399)
+		v403 := float64(v401 + v402)
+		v404 := float64(v176 + v403)
+		v405 := float64(v404 + v107)
+		v406 := float64(v377 + v380)
+		v407 := float64(v377 - v406)
+		v408 := float64(v407 + v380)
+		v409 := v82 <= v349
+		v410 := v183 < v345
+		v411 := v409 && !v410
+		v412 := v82
+		if v349 > v82 {
+			v412 = v349
 		}
-		v412 := ldexpNormal(v406, v411)
-		v413 := v1
-		if v409 {
+		v413 := v187
+		if v412 < v187 {
 			v413 = v412
 		}
-		v414 := v413
-		if v395 {
-			v414 = v343
+		v414 := ldexpNormal(v408, v413)
+		v415 := v1
+		if v411 {
+			v415 = v414
 		}
-		v415 := float64(v414 / v396)
-		v416 := float64(v403 + v415)
-		v417 := math.FMA(v396, v416, v396)
-		v418 := float64(v417 * v209)
-		v419 := float64(v418 * v209)
-		v420 := v342
+		v416 := v415
+		if v397 {
+			v416 = v345
+		}
+		v417 := float64(v416 / v398)
+		v418 := float64(v405 + v417)
+		v419 := math.FMA(v398, v418, v398)
+		v420 := float64(v419 * v211)
+		v421 := float64(v420 * v211)
+		v422 := v344
 		if v18 {
-			v420 = v419
+			v422 = v421
 		}
-		v421 := v420
+		v423 := v422
 		if v15 {
-			v421 = v1
+			v423 = v1
 		}
-		v422 := v421
+		v424 := v423
 		if v2 {
-			v422 = v3
+			v424 = v3
 		}
-		v423 := dy[i]
-		v424 := float64(v423 * v3)
-		v425 := float64(v423 * v1)
-		v426 := float64(v423 * v209)
-		v427 := float64(v426 * v209)
-		v428 := float64(v427 * v417)
-		v429 := -v428
-		v430 := math.FMA(v427, v417, v429)
-		v431 := float64(v426 * v332)
-		v432 := -v431
-		v433 := math.FMA(v426, v332, v432)
-		v434 := float64(v431 * v339)
-		v435 := -v434
-		v436 := math.FMA(v431, v339, v435)
-		v437 := math.FMA(v433, v339, v436)
-		v438 := float64(v434 + v431)
-		v439 := float64(v438 - v434)
-		v440 := float64(v438 - v439)
-		v441 := float64(v434 - v440)
-		v442 := float64(v431 - v439)
-		v443 := float64(v441 + v442)
-		v444 := float64(v443 + v437)
-		v445 := float64(v444 + v433)
-		v446 := float64(v423 * v109)
-		v447 := -v446
-		v448 := math.FMA(v423, v109, v447)
-		v449 := float64(v423 * v210)
-		v450 := float64(v449 * v210)
-		v451 := float64(v450 * v192)
-		v452 := -v451
-		v453 := math.FMA(v450, v192, v452)
-		v454 := float64(v449 * v266)
-		v455 := -v454
-		v456 := math.FMA(v449, v266, v455)
-		v457 := float64(v454 * v273)
-		v458 := -v457
-		v459 := math.FMA(v454, v273, v458)
-		v460 := math.FMA(v456, v273, v459)
-		v461 := float64(v457 + v454)
-		v462 := float64(v461 - v457)
-		v463 := float64(v461 - v462)
-		v464 := float64(v457 - v463)
-		v465 := float64(v454 - v462)
-		v466 := float64(v464 + v465)
-		v467 := float64(v466 + v460)
-		v468 := float64(v467 + v456)
-		v469 := v461
-		if v110 {
-			v469 = v451
-		}
-		v470 := v468
-		if v110 {
-			v470 = v453
-		}
-		v471 := v469
-		if v108 {
-			v471 = v446
+		v425 := dy[i]
+		v426 := float64(v425 * v3)
+		v427 := float64(v425 * v1)
+		v428 := float64(v425 * v211)
+		v429 := float64(v428 * v211)
+		v430 := float64(v429 * v419)
+		v431 := -v430
+		v432 := math.FMA(v429, v419, v431)
+		v433 := float64(v428 * v334)
+		v434 := -v433
+		v435 := math.FMA(v428, v334, v434)
+		v436 := float64(v433 * v341)
+		v437 := -v436
+		v438 := math.FMA(v433, v341, v437)
+		v439 := math.FMA(v435, v341, v438)
+		v440 := float64(v436 + v433)
+		v441 := float64(v440 - v436)
+		v442 := float64(v440 - v441)
+		v443 := float64(v436 - v442)
+		v444 := float64(v433 - v441)
+		v445 := float64(v443 + v444)
+		v446 := float64(v445 + v439)
+		v447 := float64(v446 + v435)
+		v448 := float64(v425 * v111)
+		v449 := -v448
+		v450 := math.FMA(v425, v111, v449)
+		v451 := float64(v425 * v212)
+		v452 := float64(v451 * v212)
+		v453 := float64(v452 * v194)
+		v454 := -v453
+		v455 := math.FMA(v452, v194, v454)
+		v456 := float64(v451 * v268)
+		v457 := -v456
+		v458 := math.FMA(v451, v268, v457)
+		v459 := float64(v456 * v275)
+		v460 := -v459
+		v461 := math.FMA(v456, v275, v460)
+		v462 := math.FMA(v458, v275, v461)
+		v463 := float64(v459 + v456)
+		v464 := float64(v463 - v459)
+		v465 := float64(v463 - v464)
+		v466 := float64(v459 - v465)
+		v467 := float64(v456 - v464)
+		v468 := float64(v466 + v467)
+		v469 := float64(v468 + v462)
+		v470 := float64(v469 + v458)
+		v471 := v463
+		if v112 {
+			v471 = v453
 		}
 		v472 := v470
-		if v108 {
-			v472 = v448
+		if v112 {
+			v472 = v455
 		}
-		v473 := float64(v423 * v12)
-		v474 := -v473
-		v475 := math.FMA(v423, v12, v474)
-		v476 := v1
-		if v74 {
-			v476 = v70
+		v473 := v471
+		if v110 {
+			v473 = v448
 		}
-		v477 := float64(v423 * v476)
-		v478 := -v477
-		v479 := math.FMA(v423, v476, v478)
-		v480 := v1
-		if v74 {
-			v480 = v73
+		v474 := v472
+		if v110 {
+			v474 = v450
 		}
-		v481 := float64(v423 * v480)
-		v482 := float64(v479 + v481)
-		v483 := float64(v477 + v482)
-		v484 := math.Ldexp(v483, int(v29))
-		v485 := float64(v423 * v93)
-		v486 := -v485
-		v487 := math.FMA(v423, v93, v486)
-		v488 := v485
-		if v81 {
-			v488 = v484
+		v475 := float64(v425 * v12)
+		v476 := -v475
+		v477 := math.FMA(v425, v12, v476)
+		v478 := v1
+		if v76 {
+			v478 = v72
 		}
-		v489 := v487
-		if v81 {
-			v489 = v1
+		v479 := float64(v425 * v478)
+		v480 := -v479
+		v481 := math.FMA(v425, v478, v480)
+		v482 := v1
+		if v76 {
+			v482 = v75
 		}
-		v490 := v488
-		if v94 {
-			v490 = v473
+		v483 := float64(v425 * v482)
+		v484 := float64(v481 + v483)
+		v485 := float64(v479 + v484)
+		v486 := math.Ldexp(v485, int(v29))
+		v487 := float64(v425 * v95)
+		v488 := -v487
+		v489 := math.FMA(v425, v95, v488)
+		v490 := v487
+		if v83 {
+			v490 = v486
 		}
 		v491 := v489
-		if v94 {
-			v491 = v475
+		if v83 {
+			v491 = v1
 		}
-		v492 := float64(v490 * v105)
-		v493 := -v492
-		v494 := math.FMA(v490, v105, v493)
-		v495 := math.FMA(v491, v105, v494)
-		v496 := float64(v492 + v490)
-		v497 := float64(v496 - v492)
-		v498 := float64(v496 - v497)
-		v499 := float64(v492 - v498)
-		v500 := float64(v490 - v497)
-		v501 := float64(v499 + v500)
-		v502 := float64(v501 + v495)
-		v503 := float64(v502 + v491)
-		v504 := v496
+		v492 := v490
+		if v96 {
+			v492 = v475
+		}
+		v493 := v491
+		if v96 {
+			v493 = v477
+		}
+		v494 := float64(v492 * v107)
+		v495 := -v494
+		v496 := math.FMA(v492, v107, v495)
+		v497 := math.FMA(v493, v107, v496)
+		v498 := float64(v494 + v492)
+		v499 := float64(v498 - v494)
+		v500 := float64(v498 - v499)
+		v501 := float64(v494 - v500)
+		v502 := float64(v492 - v499)
+		v503 := float64(v501 + v502)
+		v504 := float64(v503 + v497)
+		v505 := float64(v504 + v493)
+		v506 := v498
 		if v22 {
-			v504 = v471
-		}
-		v505 := v503
-		if v22 {
-			v505 = v472
-		}
-		v506 := v504
-		if v21 {
-			v506 = v438
+			v506 = v473
 		}
 		v507 := v505
-		if v21 {
-			v507 = v445
+		if v22 {
+			v507 = v474
 		}
 		v508 := v506
-		if v18 {
-			v508 = v428
+		if v21 {
+			v508 = v440
 		}
 		v509 := v507
-		if v18 {
-			v509 = v430
+		if v21 {
+			v509 = v447
 		}
 		v510 := v508
-		if v15 {
-			v510 = v425
+		if v18 {
+			v510 = v430
 		}
 		v511 := v509
-		if v15 {
-			v511 = v1
+		if v18 {
+			v511 = v432
 		}
 		v512 := v510
-		if v2 {
-			v512 = v424
+		if v15 {
+			v512 = v427
 		}
 		v513 := v511
-		if v2 {
+		if v15 {
 			v513 = v1
 		}
-		v514 := float64(v512 + v513)
-		v515 := float64(v422 * v423)
-		v516 := float64(v514 - v515)
-		v517 := math.Abs(v516)
-		v518 := math.Abs(v515)
-		v520 := float64(v518 * v519)
-		v521 := v517 <= v520
-		v522 := math.Abs(v423)
-		v523 := math.Abs(v426)
-		v524 := v522
-		if v523 > v522 {
-			v524 = v523
+		v514 := v512
+		if v2 {
+			v514 = v426
 		}
-		v525 := math.Abs(v427)
+		v515 := v513
+		if v2 {
+			v515 = v1
+		}
+		v516 := float64(v514 + v515)
+		v517 := float64(v424 * v425)
+		v518 := float64(v516 - v517)
+		v519 := math.Abs(v518)
+		v520 := math.Abs(v517)
+		v522 := float64(v520 * v521)
+		v523 := v519 <= v522
+		v524 := math.Abs(v425)
+		v525 := math.Abs(v428)
 		v526 := v524
 		if v525 > v524 {
 			v526 = v525
 		}
-		v527 := v526
-		if v523 > v526 {
-			v527 = v523
+		v527 := math.Abs(v429)
+		v528 := v526
+		if v527 > v526 {
+			v528 = v527
 		}
-		v528 := math.Abs(v449)
-		v529 := v527
-		if v528 > v527 {
-			v529 = v528
+		v529 := v528
+		if v525 > v528 {
+			v529 = v525
 		}
-		v530 := math.Abs(v450)
+		v530 := math.Abs(v451)
 		v531 := v529
 		if v530 > v529 {
 			v531 = v530
 		}
-		v532 := v531
-		if v528 > v531 {
-			v532 = v528
+		v532 := math.Abs(v452)
+		v533 := v531
+		if v532 > v531 {
+			v533 = v532
 		}
-		v534 := float64(v517 * v533)
-		v537 := math.FMA(v532, v535, v536)
-		v538 := v534 <= v537
-		v539 := v521 || v538
-		v540 := v514 == v1
-		v541 := v539 && !v540
-		v542 := v515
-		if v541 {
-			v542 = v514
+		v534 := v533
+		if v530 > v533 {
+			v534 = v530
 		}
-		v543 := math.IsNaN(v0)
-		v544 := v542
+		v536 := float64(v519 * v535)
+		v539 := math.FMA(v534, v537, v538)
+		v540 := v536 <= v539
+		v541 := v523 || v540
+		v542 := v516 == v1
+		v543 := v541 && !v542
+		v544 := v517
 		if v543 {
-			v544 = v0
+			v544 = v516
 		}
-		dx[i] = v544
+		v545 := math.IsNaN(v0)
+		v546 := v544
+		if v545 {
+			v546 = v0
+		}
+		dx[i] = v546
 	}
 }
 
 // celuBackwardUsualGeneric is the pure-Go kernel of celuBackwardUsual (f64
-// memory, f64 compute, 171 operations): the scalar twin of the vector program
+// memory, f64 compute, 170 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1349,31 +1342,31 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x4086300000000000)  // 710
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v66 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v68 := math.Float64frombits(0x408f400000000000)  // 1000
-	v71 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v73 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v87 := math.Float64frombits(0x40c3880000000000)  // 10000
-	v88 := math.Float64frombits(0xc0c3880000000000)  // -10000
-	v98 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
-	v99 := math.Float64frombits(0x67f0000000000000)  // 4.562440617622195e+192
-	v145 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v159 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v161 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v162 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v67 := math.Float64frombits(0x408f400000000000)  // 1000
+	v70 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v72 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v86 := math.Float64frombits(0x40c3880000000000)  // 10000
+	v87 := math.Float64frombits(0xc0c3880000000000)  // -10000
+	v97 := math.Float64frombits(0x17f0000000000000)  // 2.191809349008403e-193
+	v98 := math.Float64frombits(0x67f0000000000000)  // 4.562440617622195e+192
+	v144 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v158 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v160 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v161 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -1389,201 +1382,200 @@ func celuBackwardUsualGeneric(dx, x, dy []float64, alpha float64) {
 		}
 		v19 := float64(v17 * v18)
 		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v17)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v29 := float64(v25 * v25)
-		v30 := -v29
-		v31 := math.FMA(v25, v25, v30)
-		v32 := float64(v28 * v29)
-		v33 := float64(v28 * v31)
-		v34 := float64(v25 + v32)
-		v35 := float64(v25 - v34)
+		v22 := math.FMA(v20, v21, v17)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
 		v36 := float64(v35 + v32)
-		v37 := float64(v36 + v33)
-		v38 := math.FMA(v27, v25, v27)
-		v39 := float64(v37 + v38)
-		v40 := float64(v29 * v25)
-		v43 := math.FMA(v25, v41, v42)
-		v45 := math.FMA(v25, v43, v44)
-		v47 := math.FMA(v25, v45, v46)
-		v49 := math.FMA(v25, v47, v48)
-		v51 := math.FMA(v25, v49, v50)
-		v53 := math.FMA(v25, v51, v52)
-		v55 := math.FMA(v25, v53, v54)
-		v57 := math.FMA(v25, v55, v56)
-		v59 := math.FMA(v25, v57, v58)
-		v60 := math.FMA(v40, v59, v39)
-		v61 := float64(v3 + v34)
-		v62 := float64(v3 - v61)
-		v63 := float64(v62 + v34)
-		v64 := float64(v63 + v60)
-		v65 := v14 <= v12
-		v67 := float64(v66 - v20)
-		v69 := v68
-		if v67 < v68 {
-			v69 = v67
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v3 + v33)
+		v61 := float64(v3 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := v14 <= v12
+		v66 := float64(v65 - v20)
+		v68 := v67
+		if v66 < v67 {
+			v68 = v66
 		}
-		v70 := v1
-		if v69 > v1 {
-			v70 = v69
+		v69 := v1
+		if v68 > v1 {
+			v69 = v68
 		}
-		v72 := v20 < v71
-		v74 := ldexpNormal(v73, v70)
-		v75 := v1
-		if v72 {
-			v75 = v74
+		v71 := v20 < v70
+		v73 := ldexpNormal(v72, v69)
+		v74 := v1
+		if v71 {
+			v74 = v73
 		}
-		v76 := float64(v61 + v75)
-		v77 := float64(v76 - v75)
-		v78 := float64(v61 - v77)
-		v79 := float64(v78 + v64)
-		v80 := float64(v79 + v75)
-		v81 := float64(v80 - v75)
-		v82 := float64(v77 + v81)
-		v83 := v13
+		v75 := float64(v60 + v74)
+		v76 := float64(v75 - v74)
+		v77 := float64(v60 - v76)
+		v78 := float64(v77 + v63)
+		v79 := float64(v78 + v74)
+		v80 := float64(v79 - v74)
+		v81 := float64(v76 + v80)
+		v82 := v13
 		if v20 > v13 {
-			v83 = v20
+			v82 = v20
 		}
-		v84 := ldexpMid(v82, v83)
-		v85 := math.IsNaN(v12)
-		v86 := v84
-		if v85 {
-			v86 = v12
+		v83 := ldexpMid(v81, v82)
+		v84 := math.IsNaN(v12)
+		v85 := v83
+		if v84 {
+			v85 = v12
 		}
-		v89 := v88 < v12
-		v90 := v12 < v87
-		v91 := v89 && v90
-		v92 := -v12
-		v93 := float64(v0 * v8)
-		v94 := math.FMA(v92, v9, v93)
-		v95 := v1
-		if v91 {
-			v95 = v94
+		v88 := v87 < v12
+		v89 := v12 < v86
+		v90 := v88 && v89
+		v91 := -v12
+		v92 := float64(v0 * v8)
+		v93 := math.FMA(v91, v9, v92)
+		v94 := v1
+		if v90 {
+			v94 = v93
 		}
-		v96 := float64(v95 * v10)
-		v97 := math.FMA(v86, v96, v86)
-		v100 := v97
+		v95 := float64(v94 * v10)
+		v96 := math.FMA(v85, v95, v85)
+		v99 := v96
 		if v2 {
-			v100 = v3
+			v99 = v3
 		}
-		v101 := dy[i]
-		v102 := float64(v101 * v3)
-		v103 := float64(v101 * v98)
-		v104 := float64(v103 * v98)
-		v105 := float64(v101 * v99)
-		v106 := float64(v105 * v99)
-		v107 := float64(v101 * v12)
-		v108 := -v107
-		v109 := math.FMA(v101, v12, v108)
-		v110 := v1
-		if v65 {
-			v110 = v61
+		v100 := dy[i]
+		v101 := float64(v100 * v3)
+		v102 := float64(v100 * v97)
+		v103 := float64(v102 * v97)
+		v104 := float64(v100 * v98)
+		v105 := float64(v104 * v98)
+		v106 := float64(v100 * v12)
+		v107 := -v106
+		v108 := math.FMA(v100, v12, v107)
+		v109 := v1
+		if v64 {
+			v109 = v60
 		}
-		v111 := float64(v101 * v110)
-		v112 := -v111
-		v113 := math.FMA(v101, v110, v112)
-		v114 := v1
-		if v65 {
-			v114 = v64
+		v110 := float64(v100 * v109)
+		v111 := -v110
+		v112 := math.FMA(v100, v109, v111)
+		v113 := v1
+		if v64 {
+			v113 = v63
 		}
-		v115 := float64(v101 * v114)
-		v116 := float64(v113 + v115)
-		v117 := float64(v111 + v116)
-		v118 := math.Ldexp(v117, int(v20))
-		v119 := float64(v101 * v84)
-		v120 := -v119
-		v121 := math.FMA(v101, v84, v120)
-		v122 := v119
-		if v72 {
-			v122 = v118
+		v114 := float64(v100 * v113)
+		v115 := float64(v112 + v114)
+		v116 := float64(v110 + v115)
+		v117 := math.Ldexp(v116, int(v20))
+		v118 := float64(v100 * v83)
+		v119 := -v118
+		v120 := math.FMA(v100, v83, v119)
+		v121 := v118
+		if v71 {
+			v121 = v117
+		}
+		v122 := v120
+		if v71 {
+			v122 = v1
 		}
 		v123 := v121
-		if v72 {
-			v123 = v1
+		if v84 {
+			v123 = v106
 		}
 		v124 := v122
-		if v85 {
-			v124 = v107
+		if v84 {
+			v124 = v108
 		}
-		v125 := v123
-		if v85 {
-			v125 = v109
-		}
-		v126 := float64(v124 * v96)
-		v127 := -v126
-		v128 := math.FMA(v124, v96, v127)
-		v129 := math.FMA(v125, v96, v128)
-		v130 := float64(v126 + v124)
-		v131 := float64(v130 - v126)
-		v132 := float64(v130 - v131)
-		v133 := float64(v126 - v132)
-		v134 := float64(v124 - v131)
-		v135 := float64(v133 + v134)
-		v136 := float64(v135 + v129)
-		v137 := float64(v136 + v125)
-		v138 := v130
+		v125 := float64(v123 * v95)
+		v126 := -v125
+		v127 := math.FMA(v123, v95, v126)
+		v128 := math.FMA(v124, v95, v127)
+		v129 := float64(v125 + v123)
+		v130 := float64(v129 - v125)
+		v131 := float64(v129 - v130)
+		v132 := float64(v125 - v131)
+		v133 := float64(v123 - v130)
+		v134 := float64(v132 + v133)
+		v135 := float64(v134 + v128)
+		v136 := float64(v135 + v124)
+		v137 := v129
 		if v2 {
-			v138 = v102
+			v137 = v101
 		}
-		v139 := v137
+		v138 := v136
 		if v2 {
-			v139 = v1
+			v138 = v1
 		}
-		v140 := float64(v138 + v139)
-		v141 := float64(v100 * v101)
-		v142 := float64(v140 - v141)
-		v143 := math.Abs(v142)
-		v144 := math.Abs(v141)
-		v146 := float64(v144 * v145)
-		v147 := v143 <= v146
-		v148 := math.Abs(v101)
-		v149 := math.Abs(v103)
-		v150 := v148
-		if v149 > v148 {
-			v150 = v149
+		v139 := float64(v137 + v138)
+		v140 := float64(v99 * v100)
+		v141 := float64(v139 - v140)
+		v142 := math.Abs(v141)
+		v143 := math.Abs(v140)
+		v145 := float64(v143 * v144)
+		v146 := v142 <= v145
+		v147 := math.Abs(v100)
+		v148 := math.Abs(v102)
+		v149 := v147
+		if v148 > v147 {
+			v149 = v148
 		}
-		v151 := math.Abs(v104)
-		v152 := v150
-		if v151 > v150 {
-			v152 = v151
+		v150 := math.Abs(v103)
+		v151 := v149
+		if v150 > v149 {
+			v151 = v150
 		}
-		v153 := v152
-		if v149 > v152 {
-			v153 = v149
+		v152 := v151
+		if v148 > v151 {
+			v152 = v148
 		}
-		v154 := math.Abs(v105)
-		v155 := v153
-		if v154 > v153 {
-			v155 = v154
+		v153 := math.Abs(v104)
+		v154 := v152
+		if v153 > v152 {
+			v154 = v153
 		}
-		v156 := math.Abs(v106)
-		v157 := v155
-		if v156 > v155 {
-			v157 = v156
+		v155 := math.Abs(v105)
+		v156 := v154
+		if v155 > v154 {
+			v156 = v155
 		}
-		v158 := v157
-		if v154 > v157 {
-			v158 = v154
+		v157 := v156
+		if v153 > v156 {
+			v157 = v153
 		}
-		v160 := float64(v143 * v159)
-		v163 := math.FMA(v158, v161, v162)
-		v164 := v160 <= v163
-		v165 := v147 || v164
-		v166 := v140 == v1
-		v167 := v165 && !v166
-		v168 := v141
-		if v167 {
-			v168 = v140
+		v159 := float64(v142 * v158)
+		v162 := math.FMA(v157, v160, v161)
+		v163 := v159 <= v162
+		v164 := v146 || v163
+		v165 := v139 == v1
+		v166 := v164 && !v165
+		v167 := v140
+		if v166 {
+			v167 = v139
 		}
-		v169 := math.IsNaN(v0)
-		v170 := v168
-		if v169 {
-			v170 = v0
+		v168 := math.IsNaN(v0)
+		v169 := v167
+		if v168 {
+			v169 = v0
 		}
-		dx[i] = v170
+		dx[i] = v169
 	}
 }
 

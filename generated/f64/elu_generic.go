@@ -34,8 +34,8 @@ func eluGeneric(dst, x []float64, alpha float64) {
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
 	v6 := math.Float64frombits(0x4086300000000000)  // 710
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v14 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
 	v18 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v31 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
 	v32 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
@@ -63,10 +63,10 @@ func eluGeneric(dst, x []float64, alpha float64) {
 		v9 := float64(v7 * v8)
 		v10 := math.RoundToEven(v9)
 		v11 := -v10
-		v13 := math.FMA(v11, v12, v7)
-		v15 := math.FMA(v11, v14, v13)
+		v13 := math.FMA(v10, v12, v7)
+		v15 := math.FMA(v10, v14, v13)
 		v16 := float64(v13 - v15)
-		v17 := math.FMA(v11, v14, v16)
+		v17 := math.FMA(v10, v14, v16)
 		v19 := float64(v15 * v15)
 		v20 := -v19
 		v21 := math.FMA(v15, v15, v20)
@@ -119,7 +119,7 @@ func eluGeneric(dst, x []float64, alpha float64) {
 }
 
 // eluBackwardGeneric is the pure-Go kernel of eluBackward (f64 memory, f64
-// compute, 119 operations): the scalar twin of the vector program the assembly
+// compute, 118 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -132,28 +132,28 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x4086300000000000)   // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v59 := math.Float64frombits(0x408f400000000000)  // 1000
-	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v74 := math.Float64frombits(0xc091300000000000)  // -1100
-	v102 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v108 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v110 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v111 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v14 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v56 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v58 := math.Float64frombits(0x408f400000000000)  // 1000
+	v61 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v63 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v73 := math.Float64frombits(0xc091300000000000)  // -1100
+	v101 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v107 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v109 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v110 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -167,128 +167,127 @@ func eluBackwardGeneric(dx, x, dy []float64, alpha float64) {
 		}
 		v10 := float64(v8 * v9)
 		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v8)
-		v16 := math.FMA(v12, v15, v14)
-		v17 := float64(v14 - v16)
-		v18 := math.FMA(v12, v15, v17)
-		v20 := float64(v16 * v16)
-		v21 := -v20
-		v22 := math.FMA(v16, v16, v21)
-		v23 := float64(v19 * v20)
-		v24 := float64(v19 * v22)
-		v25 := float64(v16 + v23)
-		v26 := float64(v16 - v25)
+		v13 := math.FMA(v11, v12, v8)
+		v15 := math.FMA(v11, v14, v13)
+		v16 := float64(v13 - v15)
+		v17 := math.FMA(v11, v14, v16)
+		v19 := float64(v15 * v15)
+		v20 := -v19
+		v21 := math.FMA(v15, v15, v20)
+		v22 := float64(v18 * v19)
+		v23 := float64(v18 * v21)
+		v24 := float64(v15 + v22)
+		v25 := float64(v15 - v24)
+		v26 := float64(v25 + v22)
 		v27 := float64(v26 + v23)
-		v28 := float64(v27 + v24)
-		v29 := math.FMA(v18, v16, v18)
-		v30 := float64(v28 + v29)
-		v31 := float64(v20 * v16)
-		v34 := math.FMA(v16, v32, v33)
-		v36 := math.FMA(v16, v34, v35)
-		v38 := math.FMA(v16, v36, v37)
-		v40 := math.FMA(v16, v38, v39)
-		v42 := math.FMA(v16, v40, v41)
-		v44 := math.FMA(v16, v42, v43)
-		v46 := math.FMA(v16, v44, v45)
-		v48 := math.FMA(v16, v46, v47)
-		v50 := math.FMA(v16, v48, v49)
-		v51 := math.FMA(v31, v50, v30)
-		v52 := float64(v3 + v25)
-		v53 := float64(v3 - v52)
-		v54 := float64(v53 + v25)
-		v55 := float64(v54 + v51)
-		v56 := v5 <= v0
-		v58 := float64(v57 - v11)
-		v60 := v59
-		if v58 < v59 {
-			v60 = v58
+		v28 := math.FMA(v17, v15, v17)
+		v29 := float64(v27 + v28)
+		v30 := float64(v19 * v15)
+		v33 := math.FMA(v15, v31, v32)
+		v35 := math.FMA(v15, v33, v34)
+		v37 := math.FMA(v15, v35, v36)
+		v39 := math.FMA(v15, v37, v38)
+		v41 := math.FMA(v15, v39, v40)
+		v43 := math.FMA(v15, v41, v42)
+		v45 := math.FMA(v15, v43, v44)
+		v47 := math.FMA(v15, v45, v46)
+		v49 := math.FMA(v15, v47, v48)
+		v50 := math.FMA(v30, v49, v29)
+		v51 := float64(v3 + v24)
+		v52 := float64(v3 - v51)
+		v53 := float64(v52 + v24)
+		v54 := float64(v53 + v50)
+		v55 := v5 <= v0
+		v57 := float64(v56 - v11)
+		v59 := v58
+		if v57 < v58 {
+			v59 = v57
 		}
-		v61 := v1
-		if v60 > v1 {
-			v61 = v60
+		v60 := v1
+		if v59 > v1 {
+			v60 = v59
 		}
-		v63 := v11 < v62
-		v65 := ldexpNormal(v64, v61)
-		v66 := v1
-		if v63 {
-			v66 = v65
+		v62 := v11 < v61
+		v64 := ldexpNormal(v63, v60)
+		v65 := v1
+		if v62 {
+			v65 = v64
 		}
-		v67 := float64(v52 + v66)
-		v68 := float64(v67 - v66)
-		v69 := float64(v52 - v68)
-		v70 := float64(v69 + v55)
-		v71 := float64(v70 + v66)
-		v72 := float64(v71 - v66)
-		v73 := float64(v68 + v72)
-		v75 := v74
-		if v11 > v74 {
-			v75 = v11
+		v66 := float64(v51 + v65)
+		v67 := float64(v66 - v65)
+		v68 := float64(v51 - v67)
+		v69 := float64(v68 + v54)
+		v70 := float64(v69 + v65)
+		v71 := float64(v70 - v65)
+		v72 := float64(v67 + v71)
+		v74 := v73
+		if v11 > v73 {
+			v74 = v11
 		}
-		v76 := ldexpMid(v73, v75)
-		v77 := math.IsNaN(v0)
-		v78 := float64(v4 * v76)
-		v79 := v78
+		v75 := ldexpMid(v72, v74)
+		v76 := math.IsNaN(v0)
+		v77 := float64(v4 * v75)
+		v78 := v77
 		if v2 {
-			v79 = v3
+			v78 = v3
 		}
-		v80 := dy[i]
-		v81 := float64(v80 * v3)
-		v82 := float64(v80 * v4)
-		v83 := -v82
-		v84 := math.FMA(v80, v4, v83)
-		v85 := v1
-		if v56 {
-			v85 = v52
+		v79 := dy[i]
+		v80 := float64(v79 * v3)
+		v81 := float64(v79 * v4)
+		v82 := -v81
+		v83 := math.FMA(v79, v4, v82)
+		v84 := v1
+		if v55 {
+			v84 = v51
 		}
-		v86 := float64(v82 * v85)
-		v87 := -v86
-		v88 := math.FMA(v82, v85, v87)
-		v89 := math.FMA(v84, v85, v88)
-		v90 := v1
-		if v56 {
-			v90 = v55
+		v85 := float64(v81 * v84)
+		v86 := -v85
+		v87 := math.FMA(v81, v84, v86)
+		v88 := math.FMA(v83, v84, v87)
+		v89 := v1
+		if v55 {
+			v89 = v54
 		}
-		v91 := float64(v82 * v90)
-		v92 := float64(v89 + v91)
-		v93 := float64(v86 + v92)
-		v94 := math.Ldexp(v93, int(v11))
-		v95 := v94
+		v90 := float64(v81 * v89)
+		v91 := float64(v88 + v90)
+		v92 := float64(v85 + v91)
+		v93 := math.Ldexp(v92, int(v11))
+		v94 := v93
 		if v2 {
-			v95 = v81
+			v94 = v80
 		}
-		v96 := v1
+		v95 := v1
 		if v2 {
-			v96 = v1
+			v95 = v1
 		}
-		v97 := float64(v95 + v96)
-		v98 := float64(v79 * v80)
-		v99 := float64(v97 - v98)
-		v100 := math.Abs(v99)
-		v101 := math.Abs(v98)
-		v103 := float64(v101 * v102)
-		v104 := v100 <= v103
-		v105 := math.Abs(v80)
-		v106 := math.Abs(v82)
-		v107 := v105
-		if v106 > v105 {
-			v107 = v106
+		v96 := float64(v94 + v95)
+		v97 := float64(v78 * v79)
+		v98 := float64(v96 - v97)
+		v99 := math.Abs(v98)
+		v100 := math.Abs(v97)
+		v102 := float64(v100 * v101)
+		v103 := v99 <= v102
+		v104 := math.Abs(v79)
+		v105 := math.Abs(v81)
+		v106 := v104
+		if v105 > v104 {
+			v106 = v105
 		}
-		v109 := float64(v100 * v108)
-		v112 := math.FMA(v107, v110, v111)
-		v113 := v109 <= v112
-		v114 := v104 || v113
-		v115 := v97 == v1
-		v116 := v114 && !v115
-		v117 := v98
-		if v116 {
-			v117 = v97
+		v108 := float64(v99 * v107)
+		v111 := math.FMA(v106, v109, v110)
+		v112 := v108 <= v111
+		v113 := v103 || v112
+		v114 := v96 == v1
+		v115 := v113 && !v114
+		v116 := v97
+		if v115 {
+			v116 = v96
 		}
-		v118 := v117
-		if v77 {
-			v118 = v0
+		v117 := v116
+		if v76 {
+			v117 = v0
 		}
-		dx[i] = v118
+		dx[i] = v117
 	}
 }
 

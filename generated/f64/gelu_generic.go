@@ -26,7 +26,7 @@ var (
 	geluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 427
+// geluGeneric is the pure-Go kernel of gelu (f64 memory, f64 compute, 425
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -53,79 +53,79 @@ func geluGeneric(dst, x []float64) {
 	v36 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
 	v38 := math.Float64frombits(0x403c000000000000)  // 28
 	v43 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v47 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v49 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v65 := math.Float64frombits(0x3e21f677fa3c3901)  // 2.0911414421956654e-09
-	v66 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
-	v68 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
-	v70 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
-	v72 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
-	v74 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
-	v76 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
-	v78 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
-	v80 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
-	v82 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v90 := math.Float64frombits(0x4010000000000000)  // 4
-	v97 := math.Float64frombits(0xc010000000000000)  // -4
-	v111 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v112 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v114 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v116 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v118 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v120 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v122 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v124 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v126 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v128 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v130 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v132 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v134 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v136 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v138 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v140 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v142 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v144 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v146 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v148 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v155 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v162 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v170 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v177 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v185 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v192 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v200 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v207 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v229 := math.Float64frombits(0x4000000000000000) // 2
-	v243 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v245 := math.Float64frombits(0xc096d00000000000) // -1460
-	v247 := math.Float64frombits(0x4086300000000000) // 710
-	v268 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v269 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v271 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v273 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v275 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v277 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v279 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v281 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v283 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v292 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v294 := math.Float64frombits(0x408f400000000000) // 1000
-	v297 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v299 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v309 := math.Float64frombits(0xc091300000000000) // -1100
-	v315 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v322 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v379 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v383 := math.Float64frombits(0x4008000000000000) // 3
-	v385 := math.Float64frombits(0x4014000000000000) // 5
-	v387 := math.Float64frombits(0x401c000000000000) // 7
-	v389 := math.Float64frombits(0x4022000000000000) // 9
-	v391 := math.Float64frombits(0x4026000000000000) // 11
-	v393 := math.Float64frombits(0x402a000000000000) // 13
-	v395 := math.Float64frombits(0x402e000000000000) // 15
-	v412 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v415 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v440 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v48 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v51 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v68 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v69 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
+	v71 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
+	v73 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
+	v75 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
+	v77 := math.Float64frombits(0x3f2a01a01a7e29cd)  // 0.00019841269863392214
+	v79 := math.Float64frombits(0x3f56c16c16c167cb)  // 0.0013888888888886504
+	v81 := math.Float64frombits(0x3f8111111111098c)  // 0.008333333333329994
+	v83 := math.Float64frombits(0x3fa5555555555555)  // 0.041666666666666664
+	v85 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v93 := math.Float64frombits(0x4010000000000000)  // 4
+	v100 := math.Float64frombits(0xc010000000000000) // -4
+	v114 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v115 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v117 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v119 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v121 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v123 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v125 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v127 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v129 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v131 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v133 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v135 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v137 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v139 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v141 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v143 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v145 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v147 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v149 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v151 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v158 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v165 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v173 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v180 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v188 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v195 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v203 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v210 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v232 := math.Float64frombits(0x4000000000000000) // 2
+	v246 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v248 := math.Float64frombits(0xc096d00000000000) // -1460
+	v250 := math.Float64frombits(0x4086300000000000) // 710
+	v271 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v272 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v274 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v276 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v278 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v280 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v282 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v284 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v286 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v295 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v297 := math.Float64frombits(0x408f400000000000) // 1000
+	v300 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v302 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v312 := math.Float64frombits(0xc091300000000000) // -1100
+	v318 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v325 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v382 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v386 := math.Float64frombits(0x4008000000000000) // 3
+	v388 := math.Float64frombits(0x4014000000000000) // 5
+	v390 := math.Float64frombits(0x401c000000000000) // 7
+	v392 := math.Float64frombits(0x4022000000000000) // 9
+	v394 := math.Float64frombits(0x4026000000000000) // 11
+	v396 := math.Float64frombits(0x402a000000000000) // 13
+	v398 := math.Float64frombits(0x402e000000000000) // 15
+	v415 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v418 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v443 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -155,381 +155,379 @@ func geluGeneric(dst, x []float64) {
 		v44 := float64(v40 * v43)
 		v45 := math.RoundToEven(v44)
 		v46 := -v45
-		v48 := math.FMA(v46, v47, v40)
-		v50 := math.FMA(v46, v49, v42)
-		v51 := -v48
-		v52 := float64(v16 + v51)
-		v53 := float64(v52 - v16)
-		v54 := float64(v51 - v53)
-		v55 := float64(v51 * v51)
-		v56 := -v55
-		v57 := math.FMA(v51, v51, v56)
-		v58 := float64(v11 * v55)
-		v59 := float64(v52 + v58)
-		v60 := float64(v59 - v52)
-		v61 := float64(v58 - v60)
-		v62 := float64(v54 + v61)
-		v63 := math.FMA(v11, v57, v62)
-		v64 := float64(v55 * v51)
-		v67 := math.FMA(v51, v65, v66)
-		v69 := math.FMA(v51, v67, v68)
-		v71 := math.FMA(v51, v69, v70)
-		v73 := math.FMA(v51, v71, v72)
-		v75 := math.FMA(v51, v73, v74)
-		v77 := math.FMA(v51, v75, v76)
-		v79 := math.FMA(v51, v77, v78)
-		v81 := math.FMA(v51, v79, v80)
-		v83 := math.FMA(v51, v81, v82)
-		v84 := math.FMA(v64, v83, v63)
-		v85 := float64(v59 + v84)
-		v86 := float64(v85 - v59)
-		v87 := float64(v84 - v86)
-		v88 := -v85
-		v89 := math.FMA(v88, v50, v87)
-		v91 := float64(v39 + v90)
-		v92 := float64(v91 - v39)
-		v93 := float64(v91 - v92)
-		v94 := float64(v39 - v93)
-		v95 := float64(v90 - v92)
-		v96 := float64(v94 + v95)
-		v98 := float64(v39 + v97)
-		v99 := float64(v98 - v39)
-		v100 := float64(v98 - v99)
-		v101 := float64(v39 - v100)
-		v102 := float64(v97 - v99)
-		v103 := float64(v101 + v102)
-		v104 := float64(v16 / v91)
-		v105 := float64(v98 * v104)
-		v106 := -v105
-		v107 := math.FMA(v106, v91, v98)
-		v108 := math.FMA(v106, v96, v103)
-		v109 := float64(v107 + v108)
-		v110 := float64(v109 * v104)
-		v113 := math.FMA(v105, v111, v112)
-		v115 := math.FMA(v105, v113, v114)
-		v117 := math.FMA(v105, v115, v116)
-		v119 := math.FMA(v105, v117, v118)
-		v121 := math.FMA(v105, v119, v120)
-		v123 := math.FMA(v105, v121, v122)
-		v125 := math.FMA(v105, v123, v124)
-		v127 := math.FMA(v105, v125, v126)
-		v129 := math.FMA(v105, v127, v128)
-		v131 := math.FMA(v105, v129, v130)
-		v133 := math.FMA(v105, v131, v132)
-		v135 := math.FMA(v105, v133, v134)
-		v137 := math.FMA(v105, v135, v136)
-		v139 := math.FMA(v105, v137, v138)
-		v141 := math.FMA(v105, v139, v140)
-		v143 := math.FMA(v105, v141, v142)
-		v145 := math.FMA(v105, v143, v144)
-		v147 := math.FMA(v105, v145, v146)
-		v149 := math.FMA(v105, v147, v148)
-		v150 := float64(v105 * v149)
-		v151 := -v150
-		v152 := math.FMA(v105, v149, v151)
-		v153 := math.FMA(v105, v4, v152)
-		v154 := math.FMA(v110, v149, v153)
-		v156 := float64(v155 + v150)
-		v157 := float64(v156 - v155)
-		v158 := float64(v156 - v157)
-		v159 := float64(v155 - v158)
-		v160 := float64(v150 - v157)
-		v161 := float64(v159 + v160)
-		v163 := float64(v154 + v162)
-		v164 := float64(v161 + v163)
-		v165 := float64(v105 * v156)
-		v166 := -v165
-		v167 := math.FMA(v105, v156, v166)
-		v168 := math.FMA(v105, v164, v167)
-		v169 := math.FMA(v110, v156, v168)
-		v171 := float64(v170 + v165)
-		v172 := float64(v171 - v170)
-		v173 := float64(v171 - v172)
-		v174 := float64(v170 - v173)
-		v175 := float64(v165 - v172)
-		v176 := float64(v174 + v175)
-		v178 := float64(v169 + v177)
-		v179 := float64(v176 + v178)
-		v180 := float64(v105 * v171)
-		v181 := -v180
-		v182 := math.FMA(v105, v171, v181)
-		v183 := math.FMA(v105, v179, v182)
-		v184 := math.FMA(v110, v171, v183)
-		v186 := float64(v185 + v180)
-		v187 := float64(v186 - v185)
-		v188 := float64(v186 - v187)
-		v189 := float64(v185 - v188)
-		v190 := float64(v180 - v187)
-		v191 := float64(v189 + v190)
-		v193 := float64(v184 + v192)
-		v194 := float64(v191 + v193)
-		v195 := float64(v105 * v186)
-		v196 := -v195
-		v197 := math.FMA(v105, v186, v196)
-		v198 := math.FMA(v105, v194, v197)
-		v199 := math.FMA(v110, v186, v198)
-		v201 := float64(v200 + v195)
-		v202 := float64(v201 - v200)
-		v203 := float64(v201 - v202)
-		v204 := float64(v200 - v203)
-		v205 := float64(v195 - v202)
-		v206 := float64(v204 + v205)
-		v208 := float64(v199 + v207)
-		v209 := float64(v206 + v208)
-		v210 := float64(v85 * v201)
-		v211 := -v210
-		v212 := math.FMA(v85, v201, v211)
-		v213 := math.FMA(v85, v209, v212)
-		v214 := math.FMA(v89, v201, v213)
-		v215 := float64(v210 * v104)
-		v216 := -v215
-		v217 := math.FMA(v216, v91, v210)
-		v218 := math.FMA(v216, v96, v214)
-		v219 := float64(v217 + v218)
-		v220 := float64(v219 * v104)
-		v221 := v17 < v11
-		v222 := -v15
-		v223 := float64(v16 + v222)
-		v224 := float64(v223 - v16)
-		v225 := float64(v222 - v224)
-		v226 := float64(v15 * v37)
-		v227 := float64(v225 - v226)
-		v228 := float64(v223 + v227)
-		v230 := float64(v215 + v220)
-		v231 := math.Ldexp(v230, int(v46))
-		v232 := math.Ldexp(v215, int(v46))
-		v233 := math.Ldexp(v220, int(v46))
-		v234 := float64(v229 - v232)
-		v235 := float64(v229 - v234)
-		v236 := float64(v235 - v232)
-		v237 := float64(v236 - v233)
-		v238 := float64(v234 + v237)
-		v239 := v15 < v4
-		v240 := v231
-		if v239 {
-			v240 = v238
+		v49 := math.FMA(v45, v48, v40)
+		v52 := math.FMA(v45, v51, v42)
+		v53 := -v49
+		v54 := float64(v16 + v53)
+		v55 := float64(v54 - v16)
+		v56 := float64(v53 - v55)
+		v57 := float64(v53 * v53)
+		v58 := -v57
+		v59 := math.FMA(v53, v53, v58)
+		v60 := float64(v11 * v57)
+		v61 := float64(v54 + v60)
+		v62 := float64(v61 - v54)
+		v63 := float64(v60 - v62)
+		v64 := float64(v56 + v63)
+		v65 := math.FMA(v11, v59, v64)
+		v66 := float64(v57 * v53)
+		v70 := math.FMA(v49, v69, v68)
+		v72 := math.FMA(v53, v70, v71)
+		v74 := math.FMA(v53, v72, v73)
+		v76 := math.FMA(v53, v74, v75)
+		v78 := math.FMA(v53, v76, v77)
+		v80 := math.FMA(v53, v78, v79)
+		v82 := math.FMA(v53, v80, v81)
+		v84 := math.FMA(v53, v82, v83)
+		v86 := math.FMA(v53, v84, v85)
+		v87 := math.FMA(v66, v86, v65)
+		v88 := float64(v61 + v87)
+		v89 := float64(v88 - v61)
+		v90 := float64(v87 - v89)
+		v91 := -v88
+		v92 := math.FMA(v91, v52, v90)
+		v94 := float64(v39 + v93)
+		v95 := float64(v94 - v39)
+		v96 := float64(v94 - v95)
+		v97 := float64(v39 - v96)
+		v98 := float64(v93 - v95)
+		v99 := float64(v97 + v98)
+		v101 := float64(v39 + v100)
+		v102 := float64(v101 - v39)
+		v103 := float64(v101 - v102)
+		v104 := float64(v39 - v103)
+		v105 := float64(v100 - v102)
+		v106 := float64(v104 + v105)
+		v107 := float64(v16 / v94)
+		v108 := float64(v101 * v107)
+		v109 := -v108
+		v110 := math.FMA(v109, v94, v101)
+		v111 := math.FMA(v109, v99, v106)
+		v112 := float64(v110 + v111)
+		v113 := float64(v112 * v107)
+		v116 := math.FMA(v108, v114, v115)
+		v118 := math.FMA(v108, v116, v117)
+		v120 := math.FMA(v108, v118, v119)
+		v122 := math.FMA(v108, v120, v121)
+		v124 := math.FMA(v108, v122, v123)
+		v126 := math.FMA(v108, v124, v125)
+		v128 := math.FMA(v108, v126, v127)
+		v130 := math.FMA(v108, v128, v129)
+		v132 := math.FMA(v108, v130, v131)
+		v134 := math.FMA(v108, v132, v133)
+		v136 := math.FMA(v108, v134, v135)
+		v138 := math.FMA(v108, v136, v137)
+		v140 := math.FMA(v108, v138, v139)
+		v142 := math.FMA(v108, v140, v141)
+		v144 := math.FMA(v108, v142, v143)
+		v146 := math.FMA(v108, v144, v145)
+		v148 := math.FMA(v108, v146, v147)
+		v150 := math.FMA(v108, v148, v149)
+		v152 := math.FMA(v108, v150, v151)
+		v153 := float64(v108 * v152)
+		v154 := -v153
+		v155 := math.FMA(v108, v152, v154)
+		v156 := math.FMA(v108, v4, v155)
+		v157 := math.FMA(v113, v152, v156)
+		v159 := float64(v158 + v153)
+		v160 := float64(v159 - v158)
+		v161 := float64(v159 - v160)
+		v162 := float64(v158 - v161)
+		v163 := float64(v153 - v160)
+		v164 := float64(v162 + v163)
+		v166 := float64(v157 + v165)
+		v167 := float64(v164 + v166)
+		v168 := float64(v108 * v159)
+		v169 := -v168
+		v170 := math.FMA(v108, v159, v169)
+		v171 := math.FMA(v108, v167, v170)
+		v172 := math.FMA(v113, v159, v171)
+		v174 := float64(v173 + v168)
+		v175 := float64(v174 - v173)
+		v176 := float64(v174 - v175)
+		v177 := float64(v173 - v176)
+		v178 := float64(v168 - v175)
+		v179 := float64(v177 + v178)
+		v181 := float64(v172 + v180)
+		v182 := float64(v179 + v181)
+		v183 := float64(v108 * v174)
+		v184 := -v183
+		v185 := math.FMA(v108, v174, v184)
+		v186 := math.FMA(v108, v182, v185)
+		v187 := math.FMA(v113, v174, v186)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 - v188)
+		v191 := float64(v189 - v190)
+		v192 := float64(v188 - v191)
+		v193 := float64(v183 - v190)
+		v194 := float64(v192 + v193)
+		v196 := float64(v187 + v195)
+		v197 := float64(v194 + v196)
+		v198 := float64(v108 * v189)
+		v199 := -v198
+		v200 := math.FMA(v108, v189, v199)
+		v201 := math.FMA(v108, v197, v200)
+		v202 := math.FMA(v113, v189, v201)
+		v204 := float64(v203 + v198)
+		v205 := float64(v204 - v203)
+		v206 := float64(v204 - v205)
+		v207 := float64(v203 - v206)
+		v208 := float64(v198 - v205)
+		v209 := float64(v207 + v208)
+		v211 := float64(v202 + v210)
+		v212 := float64(v209 + v211)
+		v213 := float64(v88 * v204)
+		v214 := -v213
+		v215 := math.FMA(v88, v204, v214)
+		v216 := math.FMA(v88, v212, v215)
+		v217 := math.FMA(v92, v204, v216)
+		v218 := float64(v213 * v107)
+		v219 := -v218
+		v220 := math.FMA(v219, v94, v213)
+		v221 := math.FMA(v219, v99, v217)
+		v222 := float64(v220 + v221)
+		v223 := float64(v222 * v107)
+		v224 := v17 < v11
+		v225 := -v15
+		v226 := float64(v16 + v225)
+		v227 := float64(v226 - v16)
+		v228 := float64(v225 - v227)
+		v229 := float64(v15 * v37)
+		v230 := float64(v228 - v229)
+		v231 := float64(v226 + v230)
+		v233 := float64(v218 + v223)
+		v234 := math.Ldexp(v233, int(v46))
+		v235 := math.Ldexp(v218, int(v46))
+		v236 := math.Ldexp(v223, int(v46))
+		v237 := float64(v232 - v235)
+		v238 := float64(v232 - v237)
+		v239 := float64(v238 - v235)
+		v240 := float64(v239 - v236)
+		v241 := float64(v237 + v240)
+		v242 := v15 < v4
+		v243 := v234
+		if v242 {
+			v243 = v241
 		}
-		v241 := v240
-		if v221 {
-			v241 = v228
+		v244 := v243
+		if v224 {
+			v244 = v231
 		}
-		v244 := float64(v15 * v14)
-		v246 := v245
-		if v244 > v245 {
-			v246 = v244
+		v247 := float64(v15 * v14)
+		v249 := v248
+		if v247 > v248 {
+			v249 = v247
 		}
-		v248 := v247
-		if v246 < v247 {
-			v248 = v246
+		v251 := v250
+		if v249 < v250 {
+			v251 = v249
 		}
-		v249 := float64(v248 * v43)
-		v250 := math.RoundToEven(v249)
-		v251 := -v250
-		v252 := math.FMA(v251, v47, v248)
-		v253 := math.FMA(v251, v49, v252)
-		v254 := float64(v252 - v253)
-		v255 := math.FMA(v251, v49, v254)
-		v256 := float64(v253 * v253)
-		v257 := -v256
-		v258 := math.FMA(v253, v253, v257)
-		v259 := float64(v11 * v256)
-		v260 := float64(v11 * v258)
-		v261 := float64(v253 + v259)
-		v262 := float64(v253 - v261)
-		v263 := float64(v262 + v259)
-		v264 := float64(v263 + v260)
-		v265 := math.FMA(v255, v253, v255)
-		v266 := float64(v264 + v265)
-		v267 := float64(v256 * v253)
-		v270 := math.FMA(v253, v268, v269)
-		v272 := math.FMA(v253, v270, v271)
-		v274 := math.FMA(v253, v272, v273)
-		v276 := math.FMA(v253, v274, v275)
-		v278 := math.FMA(v253, v276, v277)
-		v280 := math.FMA(v253, v278, v279)
-		v282 := math.FMA(v253, v280, v281)
-		v284 := math.FMA(v253, v282, v283)
-		v285 := math.FMA(v253, v284, v82)
-		v286 := math.FMA(v267, v285, v266)
-		v287 := float64(v16 + v261)
-		v288 := float64(v16 - v287)
-		v289 := float64(v288 + v261)
-		v290 := float64(v289 + v286)
-		v293 := float64(v292 - v250)
-		v295 := v294
-		if v293 < v294 {
-			v295 = v293
+		v252 := float64(v251 * v43)
+		v253 := math.RoundToEven(v252)
+		v255 := math.FMA(v253, v48, v251)
+		v256 := math.FMA(v253, v51, v255)
+		v257 := float64(v255 - v256)
+		v258 := math.FMA(v253, v51, v257)
+		v259 := float64(v256 * v256)
+		v260 := -v259
+		v261 := math.FMA(v256, v256, v260)
+		v262 := float64(v11 * v259)
+		v263 := float64(v11 * v261)
+		v264 := float64(v256 + v262)
+		v265 := float64(v256 - v264)
+		v266 := float64(v265 + v262)
+		v267 := float64(v266 + v263)
+		v268 := math.FMA(v258, v256, v258)
+		v269 := float64(v267 + v268)
+		v270 := float64(v259 * v256)
+		v273 := math.FMA(v256, v271, v272)
+		v275 := math.FMA(v256, v273, v274)
+		v277 := math.FMA(v256, v275, v276)
+		v279 := math.FMA(v256, v277, v278)
+		v281 := math.FMA(v256, v279, v280)
+		v283 := math.FMA(v256, v281, v282)
+		v285 := math.FMA(v256, v283, v284)
+		v287 := math.FMA(v256, v285, v286)
+		v288 := math.FMA(v256, v287, v85)
+		v289 := math.FMA(v270, v288, v269)
+		v290 := float64(v16 + v264)
+		v291 := float64(v16 - v290)
+		v292 := float64(v291 + v264)
+		v293 := float64(v292 + v289)
+		v296 := float64(v295 - v253)
+		v298 := v297
+		if v296 < v297 {
+			v298 = v296
 		}
-		v296 := v4
-		if v295 > v4 {
-			v296 = v295
+		v299 := v4
+		if v298 > v4 {
+			v299 = v298
 		}
-		v298 := v250 < v297
-		v300 := ldexpNormal(v299, v296)
-		v301 := v4
-		if v298 {
-			v301 = v300
+		v301 := v253 < v300
+		v303 := ldexpNormal(v302, v299)
+		v304 := v4
+		if v301 {
+			v304 = v303
 		}
-		v302 := float64(v287 + v301)
-		v303 := float64(v302 - v301)
-		v304 := float64(v287 - v303)
-		v305 := float64(v304 + v290)
-		v306 := float64(v305 + v301)
-		v307 := float64(v306 - v301)
-		v308 := float64(v303 + v307)
-		v310 := v309
-		if v250 > v309 {
-			v310 = v250
+		v305 := float64(v290 + v304)
+		v306 := float64(v305 - v304)
+		v307 := float64(v290 - v306)
+		v308 := float64(v307 + v293)
+		v309 := float64(v308 + v304)
+		v310 := float64(v309 - v304)
+		v311 := float64(v306 + v310)
+		v313 := v312
+		if v253 > v312 {
+			v313 = v253
 		}
-		v311 := ldexpMid(v308, v310)
-		v312 := math.IsNaN(v244)
-		v313 := v311
-		if v312 {
-			v313 = v244
+		v314 := ldexpMid(v311, v313)
+		v315 := math.IsNaN(v247)
+		v316 := v314
+		if v315 {
+			v316 = v247
 		}
-		v314 := float64(v243 * v313)
-		v316 := float64(v0 * v315)
-		v317 := math.FMA(v0, v13, v15)
-		v318 := float64(v316 + v317)
-		v319 := float64(v314 * v318)
-		v320 := float64(v12 * v319)
-		v321 := math.FMA(v12, v241, v320)
-		v323 := float64(v0 * v0)
-		v324 := float64(v11 * v323)
-		v325 := float64(v322 - v324)
-		v326 := v245
-		if v325 > v245 {
-			v326 = v325
+		v317 := float64(v246 * v316)
+		v319 := float64(v0 * v318)
+		v320 := math.FMA(v0, v13, v15)
+		v321 := float64(v319 + v320)
+		v322 := float64(v317 * v321)
+		v323 := float64(v12 * v322)
+		v324 := math.FMA(v12, v244, v323)
+		v326 := float64(v0 * v0)
+		v327 := float64(v11 * v326)
+		v328 := float64(v325 - v327)
+		v329 := v248
+		if v328 > v248 {
+			v329 = v328
 		}
-		v327 := v247
-		if v326 < v247 {
-			v327 = v326
+		v330 := v250
+		if v329 < v250 {
+			v330 = v329
 		}
-		v328 := float64(v327 * v43)
-		v329 := math.RoundToEven(v328)
-		v330 := -v329
-		v331 := math.FMA(v330, v47, v327)
-		v332 := math.FMA(v330, v49, v331)
-		v333 := float64(v331 - v332)
-		v334 := math.FMA(v330, v49, v333)
-		v335 := float64(v332 * v332)
-		v336 := -v335
-		v337 := math.FMA(v332, v332, v336)
-		v338 := float64(v11 * v335)
-		v339 := float64(v11 * v337)
-		v340 := float64(v332 + v338)
-		v341 := float64(v332 - v340)
-		v342 := float64(v341 + v338)
-		v343 := float64(v342 + v339)
-		v344 := math.FMA(v334, v332, v334)
-		v345 := float64(v343 + v344)
-		v346 := float64(v335 * v332)
-		v347 := math.FMA(v332, v268, v269)
-		v348 := math.FMA(v332, v347, v271)
-		v349 := math.FMA(v332, v348, v273)
-		v350 := math.FMA(v332, v349, v275)
-		v351 := math.FMA(v332, v350, v277)
-		v352 := math.FMA(v332, v351, v279)
-		v353 := math.FMA(v332, v352, v281)
-		v354 := math.FMA(v332, v353, v283)
-		v355 := math.FMA(v332, v354, v82)
-		v356 := math.FMA(v346, v355, v345)
-		v357 := float64(v16 + v340)
-		v358 := float64(v16 - v357)
-		v359 := float64(v358 + v340)
-		v360 := float64(v359 + v356)
-		v362 := float64(v292 - v329)
-		v363 := v294
-		if v362 < v294 {
-			v363 = v362
+		v331 := float64(v330 * v43)
+		v332 := math.RoundToEven(v331)
+		v334 := math.FMA(v332, v48, v330)
+		v335 := math.FMA(v332, v51, v334)
+		v336 := float64(v334 - v335)
+		v337 := math.FMA(v332, v51, v336)
+		v338 := float64(v335 * v335)
+		v339 := -v338
+		v340 := math.FMA(v335, v335, v339)
+		v341 := float64(v11 * v338)
+		v342 := float64(v11 * v340)
+		v343 := float64(v335 + v341)
+		v344 := float64(v335 - v343)
+		v345 := float64(v344 + v341)
+		v346 := float64(v345 + v342)
+		v347 := math.FMA(v337, v335, v337)
+		v348 := float64(v346 + v347)
+		v349 := float64(v338 * v335)
+		v350 := math.FMA(v335, v271, v272)
+		v351 := math.FMA(v335, v350, v274)
+		v352 := math.FMA(v335, v351, v276)
+		v353 := math.FMA(v335, v352, v278)
+		v354 := math.FMA(v335, v353, v280)
+		v355 := math.FMA(v335, v354, v282)
+		v356 := math.FMA(v335, v355, v284)
+		v357 := math.FMA(v335, v356, v286)
+		v358 := math.FMA(v335, v357, v85)
+		v359 := math.FMA(v349, v358, v348)
+		v360 := float64(v16 + v343)
+		v361 := float64(v16 - v360)
+		v362 := float64(v361 + v343)
+		v363 := float64(v362 + v359)
+		v365 := float64(v295 - v332)
+		v366 := v297
+		if v365 < v297 {
+			v366 = v365
 		}
-		v364 := v4
-		if v363 > v4 {
-			v364 = v363
-		}
-		v365 := v329 < v297
-		v366 := ldexpNormal(v299, v364)
 		v367 := v4
-		if v365 {
+		if v366 > v4 {
 			v367 = v366
 		}
-		v368 := float64(v357 + v367)
-		v369 := float64(v368 - v367)
-		v370 := float64(v357 - v369)
-		v371 := float64(v370 + v360)
-		v372 := float64(v371 + v367)
-		v373 := float64(v372 - v367)
-		v374 := float64(v369 + v373)
-		v375 := v309
-		if v329 > v309 {
-			v375 = v329
+		v368 := v332 < v300
+		v369 := ldexpNormal(v302, v367)
+		v370 := v4
+		if v368 {
+			v370 = v369
 		}
-		v376 := ldexpMid(v374, v375)
-		v377 := math.IsNaN(v325)
-		v378 := v376
-		if v377 {
-			v378 = v325
+		v371 := float64(v360 + v370)
+		v372 := float64(v371 - v370)
+		v373 := float64(v360 - v372)
+		v374 := float64(v373 + v363)
+		v375 := float64(v374 + v370)
+		v376 := float64(v375 - v370)
+		v377 := float64(v372 + v376)
+		v378 := v312
+		if v332 > v312 {
+			v378 = v332
 		}
-		v380 := float64(v378 * v379)
-		v381 := -v380
-		v382 := float64(v16 / v323)
-		v384 := float64(v383 * v382)
-		v386 := float64(v385 * v382)
-		v388 := float64(v387 * v382)
-		v390 := float64(v389 * v382)
-		v392 := float64(v391 * v382)
-		v394 := float64(v393 * v382)
-		v396 := float64(v395 * v382)
-		v397 := float64(v16 - v396)
-		v398 := float64(v394 * v397)
-		v399 := float64(v16 - v398)
-		v400 := float64(v392 * v399)
-		v401 := float64(v16 - v400)
-		v402 := float64(v390 * v401)
-		v403 := float64(v16 - v402)
-		v404 := float64(v388 * v403)
-		v405 := float64(v16 - v404)
-		v406 := float64(v386 * v405)
-		v407 := float64(v16 - v406)
-		v408 := float64(v384 * v407)
-		v409 := float64(v16 - v408)
-		v410 := float64(v382 * v409)
-		v411 := math.FMA(v378, v379, v381)
-		v413 := float64(v378 * v412)
-		v414 := float64(v411 + v413)
-		v416 := -v323
-		v417 := math.FMA(v0, v0, v416)
-		v418 := float64(v11 * v417)
-		v419 := float64(v415 - v418)
-		v420 := float64(v380 * v419)
-		v421 := float64(v414 + v420)
-		v422 := math.FMA(v381, v410, v421)
-		v423 := float64(v380 + v422)
-		v441 := float64(v423 * v440)
-		v442 := -v441
-		v443 := v321
+		v379 := ldexpMid(v377, v378)
+		v380 := math.IsNaN(v328)
+		v381 := v379
+		if v380 {
+			v381 = v328
+		}
+		v383 := float64(v381 * v382)
+		v384 := -v383
+		v385 := float64(v16 / v326)
+		v387 := float64(v386 * v385)
+		v389 := float64(v388 * v385)
+		v391 := float64(v390 * v385)
+		v393 := float64(v392 * v385)
+		v395 := float64(v394 * v385)
+		v397 := float64(v396 * v385)
+		v399 := float64(v398 * v385)
+		v400 := float64(v16 - v399)
+		v401 := float64(v397 * v400)
+		v402 := float64(v16 - v401)
+		v403 := float64(v395 * v402)
+		v404 := float64(v16 - v403)
+		v405 := float64(v393 * v404)
+		v406 := float64(v16 - v405)
+		v407 := float64(v391 * v406)
+		v408 := float64(v16 - v407)
+		v409 := float64(v389 * v408)
+		v410 := float64(v16 - v409)
+		v411 := float64(v387 * v410)
+		v412 := float64(v16 - v411)
+		v413 := float64(v385 * v412)
+		v414 := math.FMA(v381, v382, v384)
+		v416 := float64(v381 * v415)
+		v417 := float64(v414 + v416)
+		v419 := -v326
+		v420 := math.FMA(v0, v0, v419)
+		v421 := float64(v11 * v420)
+		v422 := float64(v418 - v421)
+		v423 := float64(v383 * v422)
+		v424 := float64(v417 + v423)
+		v425 := math.FMA(v384, v413, v424)
+		v426 := float64(v383 + v425)
+		v444 := float64(v426 * v443)
+		v445 := -v444
+		v446 := v324
 		if v10 {
-			v443 = v442
+			v446 = v445
 		}
-		v444 := v443
+		v447 := v446
 		if v7 {
-			v444 = v0
-		}
-		v445 := v444
-		if v3 {
-			v445 = v5
-		}
-		v446 := math.IsNaN(v0)
-		v447 := v445
-		if v446 {
 			v447 = v0
 		}
-		dst[i] = v447
+		v448 := v447
+		if v3 {
+			v448 = v5
+		}
+		v449 := math.IsNaN(v0)
+		v450 := v448
+		if v449 {
+			v450 = v0
+		}
+		dst[i] = v450
 	}
 }
 
 // geluUsualGeneric is the pure-Go kernel of geluUsual (f64 memory, f64
-// compute, 320 operations): the scalar twin of the vector program the assembly
+// compute, 319 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -554,10 +552,10 @@ func geluUsualGeneric(dst, x []float64) {
 	v32 := math.Float64frombits(0x3fc06eba8214db69)  // 0.1283791670955126
 	v34 := math.Float64frombits(0x403c000000000000)  // 28
 	v39 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v43 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v45 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v61 := math.Float64frombits(0x3e21f677fa3c3901)  // 2.0911414421956654e-09
-	v62 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v43 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v45 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v61 := math.Float64frombits(0x3e5af39c20098071)  // 2.5100634461878497e-08
+	v62 := math.Float64frombits(0xbe21f677fa3c3901)  // -2.0911414421956654e-09
 	v64 := math.Float64frombits(0x3e927e4e1b1031a7)  // 2.755728259480407e-07
 	v66 := math.Float64frombits(0x3ec71de0d383914a)  // 2.7557267935231926e-06
 	v68 := math.Float64frombits(0x3efa01a01a48c71b)  // 2.48015873173863e-05
@@ -600,21 +598,21 @@ func geluUsualGeneric(dst, x []float64) {
 	v238 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
 	v240 := math.Float64frombits(0xc096d00000000000) // -1460
 	v242 := math.Float64frombits(0x4086300000000000) // 710
-	v263 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v264 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v266 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v268 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v270 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v272 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v274 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v276 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v278 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v286 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v288 := math.Float64frombits(0x408f400000000000) // 1000
-	v291 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v293 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v303 := math.Float64frombits(0xc091300000000000) // -1100
-	v309 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v262 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v263 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v265 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v267 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v269 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v271 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v273 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v275 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v277 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v285 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v287 := math.Float64frombits(0x408f400000000000) // 1000
+	v290 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v292 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v302 := math.Float64frombits(0xc091300000000000) // -1100
+	v308 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -643,8 +641,8 @@ func geluUsualGeneric(dst, x []float64) {
 		v40 := float64(v36 * v39)
 		v41 := math.RoundToEven(v40)
 		v42 := -v41
-		v44 := math.FMA(v42, v43, v36)
-		v46 := math.FMA(v42, v45, v38)
+		v44 := math.FMA(v41, v43, v36)
+		v46 := math.FMA(v41, v45, v38)
 		v47 := -v44
 		v48 := float64(v12 + v47)
 		v49 := float64(v48 - v12)
@@ -659,7 +657,7 @@ func geluUsualGeneric(dst, x []float64) {
 		v58 := float64(v50 + v57)
 		v59 := math.FMA(v7, v53, v58)
 		v60 := float64(v51 * v47)
-		v63 := math.FMA(v47, v61, v62)
+		v63 := math.FMA(v44, v62, v61)
 		v65 := math.FMA(v47, v63, v64)
 		v67 := math.FMA(v47, v65, v66)
 		v69 := math.FMA(v47, v67, v68)
@@ -812,90 +810,89 @@ func geluUsualGeneric(dst, x []float64) {
 		}
 		v244 := float64(v243 * v39)
 		v245 := math.RoundToEven(v244)
-		v246 := -v245
-		v247 := math.FMA(v246, v43, v243)
-		v248 := math.FMA(v246, v45, v247)
-		v249 := float64(v247 - v248)
-		v250 := math.FMA(v246, v45, v249)
-		v251 := float64(v248 * v248)
-		v252 := -v251
-		v253 := math.FMA(v248, v248, v252)
-		v254 := float64(v7 * v251)
-		v255 := float64(v7 * v253)
-		v256 := float64(v248 + v254)
-		v257 := float64(v248 - v256)
+		v246 := math.FMA(v245, v43, v243)
+		v247 := math.FMA(v245, v45, v246)
+		v248 := float64(v246 - v247)
+		v249 := math.FMA(v245, v45, v248)
+		v250 := float64(v247 * v247)
+		v251 := -v250
+		v252 := math.FMA(v247, v247, v251)
+		v253 := float64(v7 * v250)
+		v254 := float64(v7 * v252)
+		v255 := float64(v247 + v253)
+		v256 := float64(v247 - v255)
+		v257 := float64(v256 + v253)
 		v258 := float64(v257 + v254)
-		v259 := float64(v258 + v255)
-		v260 := math.FMA(v250, v248, v250)
-		v261 := float64(v259 + v260)
-		v262 := float64(v251 * v248)
-		v265 := math.FMA(v248, v263, v264)
-		v267 := math.FMA(v248, v265, v266)
-		v269 := math.FMA(v248, v267, v268)
-		v271 := math.FMA(v248, v269, v270)
-		v273 := math.FMA(v248, v271, v272)
-		v275 := math.FMA(v248, v273, v274)
-		v277 := math.FMA(v248, v275, v276)
-		v279 := math.FMA(v248, v277, v278)
-		v280 := math.FMA(v248, v279, v78)
-		v281 := math.FMA(v262, v280, v261)
-		v282 := float64(v12 + v256)
-		v283 := float64(v12 - v282)
-		v284 := float64(v283 + v256)
-		v285 := float64(v284 + v281)
-		v287 := float64(v286 - v245)
-		v289 := v288
-		if v287 < v288 {
-			v289 = v287
+		v259 := math.FMA(v249, v247, v249)
+		v260 := float64(v258 + v259)
+		v261 := float64(v250 * v247)
+		v264 := math.FMA(v247, v262, v263)
+		v266 := math.FMA(v247, v264, v265)
+		v268 := math.FMA(v247, v266, v267)
+		v270 := math.FMA(v247, v268, v269)
+		v272 := math.FMA(v247, v270, v271)
+		v274 := math.FMA(v247, v272, v273)
+		v276 := math.FMA(v247, v274, v275)
+		v278 := math.FMA(v247, v276, v277)
+		v279 := math.FMA(v247, v278, v78)
+		v280 := math.FMA(v261, v279, v260)
+		v281 := float64(v12 + v255)
+		v282 := float64(v12 - v281)
+		v283 := float64(v282 + v255)
+		v284 := float64(v283 + v280)
+		v286 := float64(v285 - v245)
+		v288 := v287
+		if v286 < v287 {
+			v288 = v286
 		}
-		v290 := v3
-		if v289 > v3 {
-			v290 = v289
+		v289 := v3
+		if v288 > v3 {
+			v289 = v288
 		}
-		v292 := v245 < v291
-		v294 := ldexpNormal(v293, v290)
-		v295 := v3
-		if v292 {
-			v295 = v294
+		v291 := v245 < v290
+		v293 := ldexpNormal(v292, v289)
+		v294 := v3
+		if v291 {
+			v294 = v293
 		}
-		v296 := float64(v282 + v295)
-		v297 := float64(v296 - v295)
-		v298 := float64(v282 - v297)
-		v299 := float64(v298 + v285)
-		v300 := float64(v299 + v295)
-		v301 := float64(v300 - v295)
-		v302 := float64(v297 + v301)
-		v304 := v303
-		if v245 > v303 {
-			v304 = v245
+		v295 := float64(v281 + v294)
+		v296 := float64(v295 - v294)
+		v297 := float64(v281 - v296)
+		v298 := float64(v297 + v284)
+		v299 := float64(v298 + v294)
+		v300 := float64(v299 - v294)
+		v301 := float64(v296 + v300)
+		v303 := v302
+		if v245 > v302 {
+			v303 = v245
 		}
-		v305 := ldexpMid(v302, v304)
-		v306 := math.IsNaN(v239)
-		v307 := v305
-		if v306 {
-			v307 = v239
+		v304 := ldexpMid(v301, v303)
+		v305 := math.IsNaN(v239)
+		v306 := v304
+		if v305 {
+			v306 = v239
 		}
-		v308 := float64(v238 * v307)
-		v310 := float64(v0 * v309)
-		v311 := math.FMA(v0, v9, v11)
-		v312 := float64(v310 + v311)
-		v313 := float64(v308 * v312)
-		v314 := float64(v8 * v313)
-		v315 := math.FMA(v8, v237, v314)
-		v316 := v315
+		v307 := float64(v238 * v306)
+		v309 := float64(v0 * v308)
+		v310 := math.FMA(v0, v9, v11)
+		v311 := float64(v309 + v310)
+		v312 := float64(v307 * v311)
+		v313 := float64(v8 * v312)
+		v314 := math.FMA(v8, v237, v313)
+		v315 := v314
 		if v6 {
-			v316 = v0
+			v315 = v0
 		}
-		v317 := v316
+		v316 := v315
 		if v2 {
-			v317 = v4
+			v316 = v4
 		}
-		v318 := math.IsNaN(v0)
-		v319 := v317
-		if v318 {
-			v319 = v0
+		v317 := math.IsNaN(v0)
+		v318 := v316
+		if v317 {
+			v318 = v0
 		}
-		dst[i] = v319
+		dst[i] = v318
 	}
 }
 
@@ -923,7 +920,7 @@ func geluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f64 memory, f64
-// compute, 780 operations): the scalar twin of the vector program the assembly
+// compute, 777 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -974,95 +971,95 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 	v146 := math.Float64frombits(0xc096d00000000000) // -1460
 	v148 := math.Float64frombits(0x4086300000000000) // 710
 	v150 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v154 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v156 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v172 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v173 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v175 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v177 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v179 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v181 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v183 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v185 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v187 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v189 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v197 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v199 := math.Float64frombits(0x408f400000000000) // 1000
-	v202 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v204 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v214 := math.Float64frombits(0xc091300000000000) // -1100
-	v219 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
-	v224 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
-	v225 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
-	v227 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
-	v229 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
-	v231 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
-	v233 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
-	v235 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
-	v237 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
-	v239 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
-	v241 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
-	v243 := math.Float64frombits(0x403c000000000000) // 28
-	v267 := math.Float64frombits(0x3e21f677fa3c3901) // 2.0911414421956654e-09
-	v268 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
-	v270 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
-	v272 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
-	v274 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
-	v276 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
-	v278 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
-	v280 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
-	v282 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v291 := math.Float64frombits(0x4010000000000000) // 4
-	v298 := math.Float64frombits(0xc010000000000000) // -4
-	v312 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v313 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v315 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v317 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v319 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v321 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v323 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v325 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v327 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v329 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v331 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v333 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v335 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v337 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v339 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v341 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v343 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v345 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v347 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v349 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v356 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v363 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v371 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v378 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v386 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v393 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v401 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v408 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v430 := math.Float64frombits(0x4000000000000000) // 2
-	v444 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v500 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v509 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v547 := math.Float64frombits(0xbff0000000000000) // -1
-	v570 := math.Float64frombits(0x4086280000000000) // 709
-	v574 := math.Float64frombits(0x408ff80000000000) // 1023
-	v585 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v645 := math.Float64frombits(0x4008000000000000) // 3
-	v647 := math.Float64frombits(0x4014000000000000) // 5
-	v649 := math.Float64frombits(0x401c000000000000) // 7
-	v651 := math.Float64frombits(0x4022000000000000) // 9
-	v653 := math.Float64frombits(0x4026000000000000) // 11
-	v655 := math.Float64frombits(0x402a000000000000) // 13
-	v657 := math.Float64frombits(0x402e000000000000) // 15
-	v680 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v705 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v799 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v805 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v807 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v808 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v155 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v158 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v174 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v175 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v177 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v179 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v181 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v183 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v185 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v187 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v189 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v191 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v199 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v201 := math.Float64frombits(0x408f400000000000) // 1000
+	v204 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v206 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v216 := math.Float64frombits(0xc091300000000000) // -1100
+	v221 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v226 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v227 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v229 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v231 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v233 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v235 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v237 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v239 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v241 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v243 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v245 := math.Float64frombits(0x403c000000000000) // 28
+	v270 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v271 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
+	v273 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v275 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v277 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v279 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v281 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v283 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v285 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v294 := math.Float64frombits(0x4010000000000000) // 4
+	v301 := math.Float64frombits(0xc010000000000000) // -4
+	v315 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v316 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v318 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v320 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v322 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v324 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v326 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v328 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v330 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v332 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v334 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v336 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v338 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v340 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v342 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v344 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v346 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v348 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v350 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v352 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v359 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v366 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v374 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v381 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v389 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v396 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v404 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v411 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v433 := math.Float64frombits(0x4000000000000000) // 2
+	v447 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v503 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v512 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v550 := math.Float64frombits(0xbff0000000000000) // -1
+	v573 := math.Float64frombits(0x4086280000000000) // 709
+	v577 := math.Float64frombits(0x408ff80000000000) // 1023
+	v588 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v648 := math.Float64frombits(0x4008000000000000) // 3
+	v650 := math.Float64frombits(0x4014000000000000) // 5
+	v652 := math.Float64frombits(0x401c000000000000) // 7
+	v654 := math.Float64frombits(0x4022000000000000) // 9
+	v656 := math.Float64frombits(0x4026000000000000) // 11
+	v658 := math.Float64frombits(0x402a000000000000) // 13
+	v660 := math.Float64frombits(0x402e000000000000) // 15
+	v683 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v708 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v802 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v808 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v810 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v811 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -1162,699 +1159,696 @@ func geluBackwardGeneric(dx, x, dy []float64) {
 		}
 		v151 := float64(v149 * v150)
 		v152 := math.RoundToEven(v151)
-		v153 := -v152
-		v155 := math.FMA(v153, v154, v149)
-		v157 := math.FMA(v153, v156, v155)
-		v158 := float64(v155 - v157)
-		v159 := math.FMA(v153, v156, v158)
-		v160 := float64(v157 * v157)
-		v161 := -v160
-		v162 := math.FMA(v157, v157, v161)
-		v163 := float64(v142 * v160)
-		v164 := float64(v142 * v162)
-		v165 := float64(v157 + v163)
-		v166 := float64(v157 - v165)
-		v167 := float64(v166 + v163)
-		v168 := float64(v167 + v164)
-		v169 := math.FMA(v159, v157, v159)
-		v170 := float64(v168 + v169)
-		v171 := float64(v160 * v157)
-		v174 := math.FMA(v157, v172, v173)
-		v176 := math.FMA(v157, v174, v175)
-		v178 := math.FMA(v157, v176, v177)
-		v180 := math.FMA(v157, v178, v179)
-		v182 := math.FMA(v157, v180, v181)
-		v184 := math.FMA(v157, v182, v183)
-		v186 := math.FMA(v157, v184, v185)
-		v188 := math.FMA(v157, v186, v187)
-		v190 := math.FMA(v157, v188, v189)
-		v191 := math.FMA(v171, v190, v170)
-		v192 := float64(v8 + v165)
-		v193 := float64(v8 - v192)
-		v194 := float64(v193 + v165)
-		v195 := float64(v194 + v191)
-		v198 := float64(v197 - v152)
-		v200 := v199
-		if v198 < v199 {
-			v200 = v198
+		v156 := math.FMA(v152, v155, v149)
+		v159 := math.FMA(v152, v158, v156)
+		v160 := float64(v156 - v159)
+		v161 := math.FMA(v152, v158, v160)
+		v162 := float64(v159 * v159)
+		v163 := -v162
+		v164 := math.FMA(v159, v159, v163)
+		v165 := float64(v142 * v162)
+		v166 := float64(v142 * v164)
+		v167 := float64(v159 + v165)
+		v168 := float64(v159 - v167)
+		v169 := float64(v168 + v165)
+		v170 := float64(v169 + v166)
+		v171 := math.FMA(v161, v159, v161)
+		v172 := float64(v170 + v171)
+		v173 := float64(v162 * v159)
+		v176 := math.FMA(v159, v174, v175)
+		v178 := math.FMA(v159, v176, v177)
+		v180 := math.FMA(v159, v178, v179)
+		v182 := math.FMA(v159, v180, v181)
+		v184 := math.FMA(v159, v182, v183)
+		v186 := math.FMA(v159, v184, v185)
+		v188 := math.FMA(v159, v186, v187)
+		v190 := math.FMA(v159, v188, v189)
+		v192 := math.FMA(v159, v190, v191)
+		v193 := math.FMA(v173, v192, v172)
+		v194 := float64(v8 + v167)
+		v195 := float64(v8 - v194)
+		v196 := float64(v195 + v167)
+		v197 := float64(v196 + v193)
+		v200 := float64(v199 - v152)
+		v202 := v201
+		if v200 < v201 {
+			v202 = v200
 		}
-		v201 := v4
-		if v200 > v4 {
-			v201 = v200
+		v203 := v4
+		if v202 > v4 {
+			v203 = v202
 		}
-		v203 := v152 < v202
-		v205 := ldexpNormal(v204, v201)
-		v206 := v4
-		if v203 {
-			v206 = v205
+		v205 := v152 < v204
+		v207 := ldexpNormal(v206, v203)
+		v208 := v4
+		if v205 {
+			v208 = v207
 		}
-		v207 := float64(v192 + v206)
-		v208 := float64(v207 - v206)
-		v209 := float64(v192 - v208)
-		v210 := float64(v209 + v195)
-		v211 := float64(v210 + v206)
-		v212 := float64(v211 - v206)
-		v213 := float64(v208 + v212)
-		v215 := v214
-		if v152 > v214 {
-			v215 = v152
+		v209 := float64(v194 + v208)
+		v210 := float64(v209 - v208)
+		v211 := float64(v194 - v210)
+		v212 := float64(v211 + v197)
+		v213 := float64(v212 + v208)
+		v214 := float64(v213 - v208)
+		v215 := float64(v210 + v214)
+		v217 := v216
+		if v152 > v216 {
+			v217 = v152
 		}
-		v216 := ldexpMid(v213, v215)
-		v217 := math.IsNaN(v145)
-		v218 := v216
-		if v217 {
-			v218 = v145
+		v218 := ldexpMid(v215, v217)
+		v219 := math.IsNaN(v145)
+		v220 := v218
+		if v219 {
+			v220 = v145
 		}
-		v220 := float64(v0 * v219)
-		v221 := -v220
-		v222 := math.Abs(v221)
-		v223 := float64(v221 * v221)
-		v226 := math.FMA(v223, v224, v225)
-		v228 := math.FMA(v223, v226, v227)
-		v230 := math.FMA(v223, v228, v229)
-		v232 := math.FMA(v223, v230, v231)
-		v234 := math.FMA(v223, v232, v233)
-		v236 := math.FMA(v223, v234, v235)
-		v238 := math.FMA(v223, v236, v237)
-		v240 := math.FMA(v223, v238, v239)
-		v242 := math.FMA(v223, v240, v241)
-		v244 := v222
-		if v243 < v222 {
-			v244 = v243
+		v222 := float64(v0 * v221)
+		v223 := -v222
+		v224 := math.Abs(v223)
+		v225 := float64(v223 * v223)
+		v228 := math.FMA(v225, v226, v227)
+		v230 := math.FMA(v225, v228, v229)
+		v232 := math.FMA(v225, v230, v231)
+		v234 := math.FMA(v225, v232, v233)
+		v236 := math.FMA(v225, v234, v235)
+		v238 := math.FMA(v225, v236, v237)
+		v240 := math.FMA(v225, v238, v239)
+		v242 := math.FMA(v225, v240, v241)
+		v244 := math.FMA(v225, v242, v243)
+		v246 := v224
+		if v245 < v224 {
+			v246 = v245
 		}
-		v245 := float64(v244 * v244)
-		v246 := -v245
-		v247 := math.FMA(v244, v244, v246)
-		v248 := float64(v245 * v150)
-		v249 := math.RoundToEven(v248)
-		v250 := -v249
-		v251 := math.FMA(v250, v154, v245)
-		v252 := math.FMA(v250, v156, v247)
-		v253 := -v251
-		v254 := float64(v8 + v253)
-		v255 := float64(v254 - v8)
-		v256 := float64(v253 - v255)
-		v257 := float64(v253 * v253)
-		v258 := -v257
-		v259 := math.FMA(v253, v253, v258)
-		v260 := float64(v142 * v257)
-		v261 := float64(v254 + v260)
-		v262 := float64(v261 - v254)
-		v263 := float64(v260 - v262)
-		v264 := float64(v256 + v263)
-		v265 := math.FMA(v142, v259, v264)
-		v266 := float64(v257 * v253)
-		v269 := math.FMA(v253, v267, v268)
-		v271 := math.FMA(v253, v269, v270)
-		v273 := math.FMA(v253, v271, v272)
-		v275 := math.FMA(v253, v273, v274)
-		v277 := math.FMA(v253, v275, v276)
-		v279 := math.FMA(v253, v277, v278)
-		v281 := math.FMA(v253, v279, v280)
-		v283 := math.FMA(v253, v281, v282)
-		v284 := math.FMA(v253, v283, v189)
-		v285 := math.FMA(v266, v284, v265)
-		v286 := float64(v261 + v285)
-		v287 := float64(v286 - v261)
-		v288 := float64(v285 - v287)
-		v289 := -v286
-		v290 := math.FMA(v289, v252, v288)
-		v292 := float64(v244 + v291)
-		v293 := float64(v292 - v244)
-		v294 := float64(v292 - v293)
-		v295 := float64(v244 - v294)
-		v296 := float64(v291 - v293)
-		v297 := float64(v295 + v296)
-		v299 := float64(v244 + v298)
-		v300 := float64(v299 - v244)
-		v301 := float64(v299 - v300)
-		v302 := float64(v244 - v301)
-		v303 := float64(v298 - v300)
-		v304 := float64(v302 + v303)
-		v305 := float64(v8 / v292)
-		v306 := float64(v299 * v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v292, v299)
-		v309 := math.FMA(v307, v297, v304)
-		v310 := float64(v308 + v309)
-		v311 := float64(v310 * v305)
-		v314 := math.FMA(v306, v312, v313)
-		v316 := math.FMA(v306, v314, v315)
-		v318 := math.FMA(v306, v316, v317)
-		v320 := math.FMA(v306, v318, v319)
-		v322 := math.FMA(v306, v320, v321)
-		v324 := math.FMA(v306, v322, v323)
-		v326 := math.FMA(v306, v324, v325)
-		v328 := math.FMA(v306, v326, v327)
-		v330 := math.FMA(v306, v328, v329)
-		v332 := math.FMA(v306, v330, v331)
-		v334 := math.FMA(v306, v332, v333)
-		v336 := math.FMA(v306, v334, v335)
-		v338 := math.FMA(v306, v336, v337)
-		v340 := math.FMA(v306, v338, v339)
-		v342 := math.FMA(v306, v340, v341)
-		v344 := math.FMA(v306, v342, v343)
-		v346 := math.FMA(v306, v344, v345)
-		v348 := math.FMA(v306, v346, v347)
-		v350 := math.FMA(v306, v348, v349)
-		v351 := float64(v306 * v350)
-		v352 := -v351
-		v353 := math.FMA(v306, v350, v352)
-		v354 := math.FMA(v306, v4, v353)
-		v355 := math.FMA(v311, v350, v354)
-		v357 := float64(v356 + v351)
-		v358 := float64(v357 - v356)
-		v359 := float64(v357 - v358)
-		v360 := float64(v356 - v359)
-		v361 := float64(v351 - v358)
-		v362 := float64(v360 + v361)
-		v364 := float64(v355 + v363)
-		v365 := float64(v362 + v364)
-		v366 := float64(v306 * v357)
-		v367 := -v366
-		v368 := math.FMA(v306, v357, v367)
-		v369 := math.FMA(v306, v365, v368)
-		v370 := math.FMA(v311, v357, v369)
-		v372 := float64(v371 + v366)
-		v373 := float64(v372 - v371)
-		v374 := float64(v372 - v373)
-		v375 := float64(v371 - v374)
-		v376 := float64(v366 - v373)
-		v377 := float64(v375 + v376)
-		v379 := float64(v370 + v378)
-		v380 := float64(v377 + v379)
-		v381 := float64(v306 * v372)
-		v382 := -v381
-		v383 := math.FMA(v306, v372, v382)
-		v384 := math.FMA(v306, v380, v383)
-		v385 := math.FMA(v311, v372, v384)
-		v387 := float64(v386 + v381)
-		v388 := float64(v387 - v386)
-		v389 := float64(v387 - v388)
-		v390 := float64(v386 - v389)
-		v391 := float64(v381 - v388)
-		v392 := float64(v390 + v391)
-		v394 := float64(v385 + v393)
-		v395 := float64(v392 + v394)
-		v396 := float64(v306 * v387)
-		v397 := -v396
-		v398 := math.FMA(v306, v387, v397)
-		v399 := math.FMA(v306, v395, v398)
-		v400 := math.FMA(v311, v387, v399)
-		v402 := float64(v401 + v396)
-		v403 := float64(v402 - v401)
-		v404 := float64(v402 - v403)
-		v405 := float64(v401 - v404)
-		v406 := float64(v396 - v403)
-		v407 := float64(v405 + v406)
-		v409 := float64(v400 + v408)
-		v410 := float64(v407 + v409)
-		v411 := float64(v286 * v402)
-		v412 := -v411
-		v413 := math.FMA(v286, v402, v412)
-		v414 := math.FMA(v286, v410, v413)
-		v415 := math.FMA(v290, v402, v414)
-		v416 := float64(v411 * v305)
-		v417 := -v416
-		v418 := math.FMA(v417, v292, v411)
-		v419 := math.FMA(v417, v297, v415)
-		v420 := float64(v418 + v419)
-		v421 := float64(v420 * v305)
-		v422 := v222 < v142
-		v423 := -v221
-		v424 := float64(v8 + v423)
-		v425 := float64(v424 - v8)
-		v426 := float64(v423 - v425)
-		v427 := float64(v221 * v242)
-		v428 := float64(v426 - v427)
-		v429 := float64(v424 + v428)
-		v431 := float64(v416 + v421)
-		v432 := math.Ldexp(v431, int(v250))
-		v433 := math.Ldexp(v416, int(v250))
-		v434 := math.Ldexp(v421, int(v250))
-		v435 := float64(v430 - v433)
-		v436 := float64(v430 - v435)
-		v437 := float64(v436 - v433)
-		v438 := float64(v437 - v434)
-		v439 := float64(v435 + v438)
-		v440 := v221 < v4
-		v441 := v432
-		if v440 {
-			v441 = v439
+		v247 := float64(v246 * v246)
+		v248 := -v247
+		v249 := math.FMA(v246, v246, v248)
+		v250 := float64(v247 * v150)
+		v251 := math.RoundToEven(v250)
+		v252 := -v251
+		v253 := math.FMA(v251, v155, v247)
+		v254 := math.FMA(v251, v158, v249)
+		v255 := -v253
+		v256 := float64(v8 + v255)
+		v257 := float64(v256 - v8)
+		v258 := float64(v255 - v257)
+		v259 := float64(v255 * v255)
+		v260 := -v259
+		v261 := math.FMA(v255, v255, v260)
+		v262 := float64(v142 * v259)
+		v263 := float64(v256 + v262)
+		v264 := float64(v263 - v256)
+		v265 := float64(v262 - v264)
+		v266 := float64(v258 + v265)
+		v267 := math.FMA(v142, v261, v266)
+		v268 := float64(v259 * v255)
+		v272 := math.FMA(v253, v271, v270)
+		v274 := math.FMA(v255, v272, v273)
+		v276 := math.FMA(v255, v274, v275)
+		v278 := math.FMA(v255, v276, v277)
+		v280 := math.FMA(v255, v278, v279)
+		v282 := math.FMA(v255, v280, v281)
+		v284 := math.FMA(v255, v282, v283)
+		v286 := math.FMA(v255, v284, v285)
+		v287 := math.FMA(v255, v286, v191)
+		v288 := math.FMA(v268, v287, v267)
+		v289 := float64(v263 + v288)
+		v290 := float64(v289 - v263)
+		v291 := float64(v288 - v290)
+		v292 := -v289
+		v293 := math.FMA(v292, v254, v291)
+		v295 := float64(v246 + v294)
+		v296 := float64(v295 - v246)
+		v297 := float64(v295 - v296)
+		v298 := float64(v246 - v297)
+		v299 := float64(v294 - v296)
+		v300 := float64(v298 + v299)
+		v302 := float64(v246 + v301)
+		v303 := float64(v302 - v246)
+		v304 := float64(v302 - v303)
+		v305 := float64(v246 - v304)
+		v306 := float64(v301 - v303)
+		v307 := float64(v305 + v306)
+		v308 := float64(v8 / v295)
+		v309 := float64(v302 * v308)
+		v310 := -v309
+		v311 := math.FMA(v310, v295, v302)
+		v312 := math.FMA(v310, v300, v307)
+		v313 := float64(v311 + v312)
+		v314 := float64(v313 * v308)
+		v317 := math.FMA(v309, v315, v316)
+		v319 := math.FMA(v309, v317, v318)
+		v321 := math.FMA(v309, v319, v320)
+		v323 := math.FMA(v309, v321, v322)
+		v325 := math.FMA(v309, v323, v324)
+		v327 := math.FMA(v309, v325, v326)
+		v329 := math.FMA(v309, v327, v328)
+		v331 := math.FMA(v309, v329, v330)
+		v333 := math.FMA(v309, v331, v332)
+		v335 := math.FMA(v309, v333, v334)
+		v337 := math.FMA(v309, v335, v336)
+		v339 := math.FMA(v309, v337, v338)
+		v341 := math.FMA(v309, v339, v340)
+		v343 := math.FMA(v309, v341, v342)
+		v345 := math.FMA(v309, v343, v344)
+		v347 := math.FMA(v309, v345, v346)
+		v349 := math.FMA(v309, v347, v348)
+		v351 := math.FMA(v309, v349, v350)
+		v353 := math.FMA(v309, v351, v352)
+		v354 := float64(v309 * v353)
+		v355 := -v354
+		v356 := math.FMA(v309, v353, v355)
+		v357 := math.FMA(v309, v4, v356)
+		v358 := math.FMA(v314, v353, v357)
+		v360 := float64(v359 + v354)
+		v361 := float64(v360 - v359)
+		v362 := float64(v360 - v361)
+		v363 := float64(v359 - v362)
+		v364 := float64(v354 - v361)
+		v365 := float64(v363 + v364)
+		v367 := float64(v358 + v366)
+		v368 := float64(v365 + v367)
+		v369 := float64(v309 * v360)
+		v370 := -v369
+		v371 := math.FMA(v309, v360, v370)
+		v372 := math.FMA(v309, v368, v371)
+		v373 := math.FMA(v314, v360, v372)
+		v375 := float64(v374 + v369)
+		v376 := float64(v375 - v374)
+		v377 := float64(v375 - v376)
+		v378 := float64(v374 - v377)
+		v379 := float64(v369 - v376)
+		v380 := float64(v378 + v379)
+		v382 := float64(v373 + v381)
+		v383 := float64(v380 + v382)
+		v384 := float64(v309 * v375)
+		v385 := -v384
+		v386 := math.FMA(v309, v375, v385)
+		v387 := math.FMA(v309, v383, v386)
+		v388 := math.FMA(v314, v375, v387)
+		v390 := float64(v389 + v384)
+		v391 := float64(v390 - v389)
+		v392 := float64(v390 - v391)
+		v393 := float64(v389 - v392)
+		v394 := float64(v384 - v391)
+		v395 := float64(v393 + v394)
+		v397 := float64(v388 + v396)
+		v398 := float64(v395 + v397)
+		v399 := float64(v309 * v390)
+		v400 := -v399
+		v401 := math.FMA(v309, v390, v400)
+		v402 := math.FMA(v309, v398, v401)
+		v403 := math.FMA(v314, v390, v402)
+		v405 := float64(v404 + v399)
+		v406 := float64(v405 - v404)
+		v407 := float64(v405 - v406)
+		v408 := float64(v404 - v407)
+		v409 := float64(v399 - v406)
+		v410 := float64(v408 + v409)
+		v412 := float64(v403 + v411)
+		v413 := float64(v410 + v412)
+		v414 := float64(v289 * v405)
+		v415 := -v414
+		v416 := math.FMA(v289, v405, v415)
+		v417 := math.FMA(v289, v413, v416)
+		v418 := math.FMA(v293, v405, v417)
+		v419 := float64(v414 * v308)
+		v420 := -v419
+		v421 := math.FMA(v420, v295, v414)
+		v422 := math.FMA(v420, v300, v418)
+		v423 := float64(v421 + v422)
+		v424 := float64(v423 * v308)
+		v425 := v224 < v142
+		v426 := -v223
+		v427 := float64(v8 + v426)
+		v428 := float64(v427 - v8)
+		v429 := float64(v426 - v428)
+		v430 := float64(v223 * v244)
+		v431 := float64(v429 - v430)
+		v432 := float64(v427 + v431)
+		v434 := float64(v419 + v424)
+		v435 := math.Ldexp(v434, int(v252))
+		v436 := math.Ldexp(v419, int(v252))
+		v437 := math.Ldexp(v424, int(v252))
+		v438 := float64(v433 - v436)
+		v439 := float64(v433 - v438)
+		v440 := float64(v439 - v436)
+		v441 := float64(v440 - v437)
+		v442 := float64(v438 + v441)
+		v443 := v223 < v4
+		v444 := v435
+		if v443 {
+			v444 = v442
 		}
-		v442 := v441
-		if v422 {
-			v442 = v429
+		v445 := v444
+		if v425 {
+			v445 = v432
 		}
-		v445 := float64(v221 * v220)
-		v446 := v146
-		if v445 > v146 {
-			v446 = v445
+		v448 := float64(v223 * v222)
+		v449 := v146
+		if v448 > v146 {
+			v449 = v448
 		}
-		v447 := v148
-		if v446 < v148 {
-			v447 = v446
+		v450 := v148
+		if v449 < v148 {
+			v450 = v449
 		}
-		v448 := float64(v447 * v150)
-		v449 := math.RoundToEven(v448)
-		v450 := -v449
-		v451 := math.FMA(v450, v154, v447)
-		v452 := math.FMA(v450, v156, v451)
-		v453 := float64(v451 - v452)
-		v454 := math.FMA(v450, v156, v453)
-		v455 := float64(v452 * v452)
-		v456 := -v455
-		v457 := math.FMA(v452, v452, v456)
-		v458 := float64(v142 * v455)
-		v459 := float64(v142 * v457)
-		v460 := float64(v452 + v458)
-		v461 := float64(v452 - v460)
-		v462 := float64(v461 + v458)
-		v463 := float64(v462 + v459)
-		v464 := math.FMA(v454, v452, v454)
-		v465 := float64(v463 + v464)
-		v466 := float64(v455 * v452)
-		v467 := math.FMA(v452, v172, v173)
-		v468 := math.FMA(v452, v467, v175)
-		v469 := math.FMA(v452, v468, v177)
-		v470 := math.FMA(v452, v469, v179)
-		v471 := math.FMA(v452, v470, v181)
-		v472 := math.FMA(v452, v471, v183)
-		v473 := math.FMA(v452, v472, v185)
-		v474 := math.FMA(v452, v473, v187)
-		v475 := math.FMA(v452, v474, v189)
-		v476 := math.FMA(v466, v475, v465)
-		v477 := float64(v8 + v460)
-		v478 := float64(v8 - v477)
-		v479 := float64(v478 + v460)
-		v480 := float64(v479 + v476)
-		v482 := float64(v197 - v449)
-		v483 := v199
-		if v482 < v199 {
-			v483 = v482
+		v451 := float64(v450 * v150)
+		v452 := math.RoundToEven(v451)
+		v454 := math.FMA(v452, v155, v450)
+		v455 := math.FMA(v452, v158, v454)
+		v456 := float64(v454 - v455)
+		v457 := math.FMA(v452, v158, v456)
+		v458 := float64(v455 * v455)
+		v459 := -v458
+		v460 := math.FMA(v455, v455, v459)
+		v461 := float64(v142 * v458)
+		v462 := float64(v142 * v460)
+		v463 := float64(v455 + v461)
+		v464 := float64(v455 - v463)
+		v465 := float64(v464 + v461)
+		v466 := float64(v465 + v462)
+		v467 := math.FMA(v457, v455, v457)
+		v468 := float64(v466 + v467)
+		v469 := float64(v458 * v455)
+		v470 := math.FMA(v455, v174, v175)
+		v471 := math.FMA(v455, v470, v177)
+		v472 := math.FMA(v455, v471, v179)
+		v473 := math.FMA(v455, v472, v181)
+		v474 := math.FMA(v455, v473, v183)
+		v475 := math.FMA(v455, v474, v185)
+		v476 := math.FMA(v455, v475, v187)
+		v477 := math.FMA(v455, v476, v189)
+		v478 := math.FMA(v455, v477, v191)
+		v479 := math.FMA(v469, v478, v468)
+		v480 := float64(v8 + v463)
+		v481 := float64(v8 - v480)
+		v482 := float64(v481 + v463)
+		v483 := float64(v482 + v479)
+		v485 := float64(v199 - v452)
+		v486 := v201
+		if v485 < v201 {
+			v486 = v485
 		}
-		v484 := v4
-		if v483 > v4 {
-			v484 = v483
-		}
-		v485 := v449 < v202
-		v486 := ldexpNormal(v204, v484)
 		v487 := v4
-		if v485 {
+		if v486 > v4 {
 			v487 = v486
 		}
-		v488 := float64(v477 + v487)
-		v489 := float64(v488 - v487)
-		v490 := float64(v477 - v489)
-		v491 := float64(v490 + v480)
-		v492 := float64(v491 + v487)
-		v493 := float64(v492 - v487)
-		v494 := float64(v489 + v493)
-		v495 := v214
-		if v449 > v214 {
-			v495 = v449
+		v488 := v452 < v204
+		v489 := ldexpNormal(v206, v487)
+		v490 := v4
+		if v488 {
+			v490 = v489
 		}
-		v496 := ldexpMid(v494, v495)
-		v497 := math.IsNaN(v445)
-		v498 := v496
-		if v497 {
-			v498 = v445
+		v491 := float64(v480 + v490)
+		v492 := float64(v491 - v490)
+		v493 := float64(v480 - v492)
+		v494 := float64(v493 + v483)
+		v495 := float64(v494 + v490)
+		v496 := float64(v495 - v490)
+		v497 := float64(v492 + v496)
+		v498 := v216
+		if v452 > v216 {
+			v498 = v452
 		}
-		v499 := float64(v444 * v498)
-		v501 := float64(v0 * v500)
-		v502 := math.FMA(v0, v219, v221)
-		v503 := float64(v501 + v502)
-		v504 := float64(v499 * v503)
-		v505 := float64(v442 + v504)
-		v506 := float64(v142 * v505)
-		v507 := -v141
-		v508 := math.FMA(v0, v140, v507)
-		v510 := float64(v0 * v509)
-		v511 := float64(v508 + v510)
-		v512 := float64(v511 * v218)
-		v513 := -v144
-		v514 := math.FMA(v0, v0, v513)
-		v515 := float64(v143 * v514)
-		v516 := v2
-		if v515 > v2 {
-			v516 = v515
+		v499 := ldexpMid(v497, v498)
+		v500 := math.IsNaN(v448)
+		v501 := v499
+		if v500 {
+			v501 = v448
 		}
-		v517 := v148
-		if v516 < v148 {
-			v517 = v516
+		v502 := float64(v447 * v501)
+		v504 := float64(v0 * v503)
+		v505 := math.FMA(v0, v221, v223)
+		v506 := float64(v504 + v505)
+		v507 := float64(v502 * v506)
+		v508 := float64(v445 + v507)
+		v509 := float64(v142 * v508)
+		v510 := -v141
+		v511 := math.FMA(v0, v140, v510)
+		v513 := float64(v0 * v512)
+		v514 := float64(v511 + v513)
+		v515 := float64(v514 * v220)
+		v516 := -v144
+		v517 := math.FMA(v0, v0, v516)
+		v518 := float64(v143 * v517)
+		v519 := v2
+		if v518 > v2 {
+			v519 = v518
 		}
-		v518 := float64(v517 * v150)
-		v519 := math.RoundToEven(v518)
-		v520 := -v519
-		v521 := math.FMA(v520, v154, v517)
-		v522 := math.FMA(v520, v156, v521)
-		v523 := float64(v521 - v522)
-		v524 := math.FMA(v520, v156, v523)
-		v525 := float64(v522 * v522)
-		v526 := -v525
-		v527 := math.FMA(v522, v522, v526)
-		v528 := float64(v142 * v525)
-		v529 := float64(v142 * v527)
-		v530 := float64(v522 + v528)
-		v531 := float64(v522 - v530)
-		v532 := float64(v531 + v528)
-		v533 := float64(v532 + v529)
-		v534 := math.FMA(v524, v522, v524)
-		v535 := float64(v533 + v534)
-		v536 := float64(v525 * v522)
-		v537 := math.FMA(v522, v172, v173)
-		v538 := math.FMA(v522, v537, v175)
-		v539 := math.FMA(v522, v538, v177)
-		v540 := math.FMA(v522, v539, v179)
-		v541 := math.FMA(v522, v540, v181)
-		v542 := math.FMA(v522, v541, v183)
-		v543 := math.FMA(v522, v542, v185)
-		v544 := math.FMA(v522, v543, v187)
-		v545 := math.FMA(v522, v544, v189)
-		v546 := math.FMA(v536, v545, v535)
-		v548 := ldexpMid(v547, v520)
-		v549 := float64(v8 + v548)
-		v550 := float64(v549 - v8)
-		v551 := float64(v549 - v550)
-		v552 := float64(v8 - v551)
-		v553 := float64(v548 - v550)
-		v554 := float64(v552 + v553)
-		v555 := float64(v546 + v554)
-		v556 := float64(v549 + v530)
-		v557 := float64(v549 - v556)
-		v558 := float64(v557 + v530)
-		v559 := float64(v558 + v555)
-		v560 := float64(v556 + v559)
-		v561 := ldexpMid(v560, v519)
-		v562 := math.Copysign(v561, v515)
-		v563 := math.IsNaN(v515)
-		v564 := v562
-		if v563 {
-			v564 = v515
+		v520 := v148
+		if v519 < v148 {
+			v520 = v519
 		}
-		v565 := float64(v218 * v564)
-		v566 := float64(v192 + v195)
-		v567 := float64(v192 - v566)
-		v568 := float64(v567 + v195)
-		v569 := v202 <= v152
-		v571 := v570 < v145
-		v572 := v569 && !v571
-		v573 := v202
-		if v152 > v202 {
-			v573 = v152
+		v521 := float64(v520 * v150)
+		v522 := math.RoundToEven(v521)
+		v523 := -v522
+		v524 := math.FMA(v522, v155, v520)
+		v525 := math.FMA(v522, v158, v524)
+		v526 := float64(v524 - v525)
+		v527 := math.FMA(v522, v158, v526)
+		v528 := float64(v525 * v525)
+		v529 := -v528
+		v530 := math.FMA(v525, v525, v529)
+		v531 := float64(v142 * v528)
+		v532 := float64(v142 * v530)
+		v533 := float64(v525 + v531)
+		v534 := float64(v525 - v533)
+		v535 := float64(v534 + v531)
+		v536 := float64(v535 + v532)
+		v537 := math.FMA(v527, v525, v527)
+		v538 := float64(v536 + v537)
+		v539 := float64(v528 * v525)
+		v540 := math.FMA(v525, v174, v175)
+		v541 := math.FMA(v525, v540, v177)
+		v542 := math.FMA(v525, v541, v179)
+		v543 := math.FMA(v525, v542, v181)
+		v544 := math.FMA(v525, v543, v183)
+		v545 := math.FMA(v525, v544, v185)
+		v546 := math.FMA(v525, v545, v187)
+		v547 := math.FMA(v525, v546, v189)
+		v548 := math.FMA(v525, v547, v191)
+		v549 := math.FMA(v539, v548, v538)
+		v551 := ldexpMid(v550, v523)
+		v552 := float64(v8 + v551)
+		v553 := float64(v552 - v8)
+		v554 := float64(v552 - v553)
+		v555 := float64(v8 - v554)
+		v556 := float64(v551 - v553)
+		v557 := float64(v555 + v556)
+		v558 := float64(v549 + v557)
+		v559 := float64(v552 + v533)
+		v560 := float64(v552 - v559)
+		v561 := float64(v560 + v533)
+		v562 := float64(v561 + v558)
+		v563 := float64(v559 + v562)
+		v564 := ldexpMid(v563, v522)
+		v565 := math.Copysign(v564, v518)
+		v566 := math.IsNaN(v518)
+		v567 := v565
+		if v566 {
+			v567 = v518
 		}
-		v575 := v574
-		if v573 < v574 {
-			v575 = v573
-		}
-		v576 := ldexpNormal(v568, v575)
-		v577 := v4
-		if v572 {
-			v577 = v576
+		v568 := float64(v220 * v567)
+		v569 := float64(v194 + v197)
+		v570 := float64(v194 - v569)
+		v571 := float64(v570 + v197)
+		v572 := v204 <= v152
+		v574 := v573 < v145
+		v575 := v572 && !v574
+		v576 := v204
+		if v152 > v204 {
+			v576 = v152
 		}
 		v578 := v577
-		if v217 {
-			v578 = v145
+		if v576 < v577 {
+			v578 = v576
 		}
-		v579 := float64(v565 + v578)
-		v580 := float64(v141 * v579)
-		v581 := float64(v512 + v580)
-		v582 := float64(v506 + v581)
-		v583 := math.FMA(v141, v218, v582)
-		v584 := v583
+		v579 := ldexpNormal(v571, v578)
+		v580 := v4
+		if v575 {
+			v580 = v579
+		}
+		v581 := v580
+		if v219 {
+			v581 = v145
+		}
+		v582 := float64(v568 + v581)
+		v583 := float64(v141 * v582)
+		v584 := float64(v515 + v583)
+		v585 := float64(v509 + v584)
+		v586 := math.FMA(v141, v220, v585)
+		v587 := v586
 		if v18 {
-			v584 = v139
+			v587 = v139
 		}
-		v586 := float64(v142 * v144)
-		v587 := float64(v585 - v586)
-		v588 := v146
-		if v587 > v146 {
-			v588 = v587
+		v589 := float64(v142 * v144)
+		v590 := float64(v588 - v589)
+		v591 := v146
+		if v590 > v146 {
+			v591 = v590
 		}
-		v589 := v148
-		if v588 < v148 {
-			v589 = v588
+		v592 := v148
+		if v591 < v148 {
+			v592 = v591
 		}
-		v590 := float64(v589 * v150)
-		v591 := math.RoundToEven(v590)
-		v592 := -v591
-		v593 := math.FMA(v592, v154, v589)
-		v594 := math.FMA(v592, v156, v593)
-		v595 := float64(v593 - v594)
-		v596 := math.FMA(v592, v156, v595)
-		v597 := float64(v594 * v594)
-		v598 := -v597
-		v599 := math.FMA(v594, v594, v598)
-		v600 := float64(v142 * v597)
-		v601 := float64(v142 * v599)
-		v602 := float64(v594 + v600)
-		v603 := float64(v594 - v602)
-		v604 := float64(v603 + v600)
-		v605 := float64(v604 + v601)
-		v606 := math.FMA(v596, v594, v596)
-		v607 := float64(v605 + v606)
-		v608 := float64(v597 * v594)
-		v609 := math.FMA(v594, v172, v173)
-		v610 := math.FMA(v594, v609, v175)
-		v611 := math.FMA(v594, v610, v177)
-		v612 := math.FMA(v594, v611, v179)
-		v613 := math.FMA(v594, v612, v181)
-		v614 := math.FMA(v594, v613, v183)
-		v615 := math.FMA(v594, v614, v185)
-		v616 := math.FMA(v594, v615, v187)
-		v617 := math.FMA(v594, v616, v189)
-		v618 := math.FMA(v608, v617, v607)
-		v619 := float64(v8 + v602)
-		v620 := float64(v8 - v619)
-		v621 := float64(v620 + v602)
-		v622 := float64(v621 + v618)
-		v624 := float64(v197 - v591)
-		v625 := v199
-		if v624 < v199 {
-			v625 = v624
+		v593 := float64(v592 * v150)
+		v594 := math.RoundToEven(v593)
+		v596 := math.FMA(v594, v155, v592)
+		v597 := math.FMA(v594, v158, v596)
+		v598 := float64(v596 - v597)
+		v599 := math.FMA(v594, v158, v598)
+		v600 := float64(v597 * v597)
+		v601 := -v600
+		v602 := math.FMA(v597, v597, v601)
+		v603 := float64(v142 * v600)
+		v604 := float64(v142 * v602)
+		v605 := float64(v597 + v603)
+		v606 := float64(v597 - v605)
+		v607 := float64(v606 + v603)
+		v608 := float64(v607 + v604)
+		v609 := math.FMA(v599, v597, v599)
+		v610 := float64(v608 + v609)
+		v611 := float64(v600 * v597)
+		v612 := math.FMA(v597, v174, v175)
+		v613 := math.FMA(v597, v612, v177)
+		v614 := math.FMA(v597, v613, v179)
+		v615 := math.FMA(v597, v614, v181)
+		v616 := math.FMA(v597, v615, v183)
+		v617 := math.FMA(v597, v616, v185)
+		v618 := math.FMA(v597, v617, v187)
+		v619 := math.FMA(v597, v618, v189)
+		v620 := math.FMA(v597, v619, v191)
+		v621 := math.FMA(v611, v620, v610)
+		v622 := float64(v8 + v605)
+		v623 := float64(v8 - v622)
+		v624 := float64(v623 + v605)
+		v625 := float64(v624 + v621)
+		v627 := float64(v199 - v594)
+		v628 := v201
+		if v627 < v201 {
+			v628 = v627
 		}
-		v626 := v4
-		if v625 > v4 {
-			v626 = v625
-		}
-		v627 := v591 < v202
-		v628 := ldexpNormal(v204, v626)
 		v629 := v4
-		if v627 {
+		if v628 > v4 {
 			v629 = v628
 		}
-		v630 := float64(v619 + v629)
-		v631 := float64(v630 - v629)
-		v632 := float64(v619 - v631)
-		v633 := float64(v632 + v622)
-		v634 := float64(v633 + v629)
-		v635 := float64(v634 - v629)
-		v636 := float64(v631 + v635)
-		v637 := v214
-		if v591 > v214 {
-			v637 = v591
+		v630 := v594 < v204
+		v631 := ldexpNormal(v206, v629)
+		v632 := v4
+		if v630 {
+			v632 = v631
 		}
-		v638 := ldexpMid(v636, v637)
-		v639 := math.IsNaN(v587)
-		v640 := v638
-		if v639 {
-			v640 = v587
+		v633 := float64(v622 + v632)
+		v634 := float64(v633 - v632)
+		v635 := float64(v622 - v634)
+		v636 := float64(v635 + v625)
+		v637 := float64(v636 + v632)
+		v638 := float64(v637 - v632)
+		v639 := float64(v634 + v638)
+		v640 := v216
+		if v594 > v216 {
+			v640 = v594
 		}
-		v641 := float64(v640 * v140)
-		v642 := float64(v0 * v641)
-		v643 := -v642
-		v644 := float64(v8 / v144)
-		v646 := float64(v645 * v644)
-		v648 := float64(v647 * v644)
-		v650 := float64(v649 * v644)
-		v652 := float64(v651 * v644)
-		v654 := float64(v653 * v644)
-		v656 := float64(v655 * v644)
-		v658 := float64(v657 * v644)
-		v659 := float64(v8 - v658)
-		v660 := float64(v656 * v659)
-		v661 := float64(v8 - v660)
-		v662 := float64(v654 * v661)
-		v663 := float64(v8 - v662)
-		v664 := float64(v652 * v663)
-		v665 := float64(v8 - v664)
-		v666 := float64(v650 * v665)
-		v667 := float64(v8 - v666)
-		v668 := float64(v648 * v667)
-		v669 := float64(v8 - v668)
-		v670 := float64(v646 * v669)
-		v671 := float64(v8 - v670)
-		v672 := float64(v644 * v671)
-		v673 := float64(v8 - v672)
-		v674 := float64(v644 * v673)
-		v675 := math.FMA(v0, v641, v643)
-		v676 := -v641
-		v677 := math.FMA(v640, v140, v676)
-		v678 := float64(v640 * v509)
-		v679 := float64(v677 + v678)
-		v681 := float64(v142 * v514)
-		v682 := float64(v680 - v681)
-		v683 := float64(v641 * v682)
-		v684 := float64(v679 + v683)
-		v685 := float64(v0 * v684)
-		v686 := float64(v675 + v685)
-		v687 := math.FMA(v643, v674, v686)
-		v688 := float64(v642 + v687)
-		v706 := float64(v688 * v705)
-		v707 := v584
+		v641 := ldexpMid(v639, v640)
+		v642 := math.IsNaN(v590)
+		v643 := v641
+		if v642 {
+			v643 = v590
+		}
+		v644 := float64(v643 * v140)
+		v645 := float64(v0 * v644)
+		v646 := -v645
+		v647 := float64(v8 / v144)
+		v649 := float64(v648 * v647)
+		v651 := float64(v650 * v647)
+		v653 := float64(v652 * v647)
+		v655 := float64(v654 * v647)
+		v657 := float64(v656 * v647)
+		v659 := float64(v658 * v647)
+		v661 := float64(v660 * v647)
+		v662 := float64(v8 - v661)
+		v663 := float64(v659 * v662)
+		v664 := float64(v8 - v663)
+		v665 := float64(v657 * v664)
+		v666 := float64(v8 - v665)
+		v667 := float64(v655 * v666)
+		v668 := float64(v8 - v667)
+		v669 := float64(v653 * v668)
+		v670 := float64(v8 - v669)
+		v671 := float64(v651 * v670)
+		v672 := float64(v8 - v671)
+		v673 := float64(v649 * v672)
+		v674 := float64(v8 - v673)
+		v675 := float64(v647 * v674)
+		v676 := float64(v8 - v675)
+		v677 := float64(v647 * v676)
+		v678 := math.FMA(v0, v644, v646)
+		v679 := -v644
+		v680 := math.FMA(v643, v140, v679)
+		v681 := float64(v643 * v512)
+		v682 := float64(v680 + v681)
+		v684 := float64(v142 * v517)
+		v685 := float64(v683 - v684)
+		v686 := float64(v644 * v685)
+		v687 := float64(v682 + v686)
+		v688 := float64(v0 * v687)
+		v689 := float64(v678 + v688)
+		v690 := math.FMA(v646, v677, v689)
+		v691 := float64(v645 + v690)
+		v709 := float64(v691 * v708)
+		v710 := v587
 		if v11 {
-			v707 = v706
+			v710 = v709
 		}
-		v708 := v707
+		v711 := v710
 		if v7 {
-			v708 = v8
+			v711 = v8
 		}
-		v709 := v708
+		v712 := v711
 		if v3 {
-			v709 = v5
+			v712 = v5
 		}
-		v710 := dy[i]
-		v711 := float64(v710 * v5)
-		v712 := float64(v710 * v8)
-		v713 := float64(v710 * v705)
-		v714 := float64(v713 * v642)
-		v715 := -v714
-		v716 := math.FMA(v713, v642, v715)
-		v717 := float64(v713 * v687)
+		v713 := dy[i]
+		v714 := float64(v713 * v5)
+		v715 := float64(v713 * v8)
+		v716 := float64(v713 * v708)
+		v717 := float64(v716 * v645)
 		v718 := -v717
-		v719 := math.FMA(v713, v687, v718)
-		v720 := float64(v714 + v717)
-		v721 := float64(v720 - v714)
-		v722 := float64(v720 - v721)
-		v723 := float64(v714 - v722)
-		v724 := float64(v717 - v721)
-		v725 := float64(v723 + v724)
-		v726 := float64(v725 + v716)
-		v727 := float64(v726 + v719)
-		v728 := float64(v710 * v20)
-		v729 := -v728
-		v730 := math.FMA(v710, v20, v729)
-		v731 := float64(v728 * v115)
+		v719 := math.FMA(v716, v645, v718)
+		v720 := float64(v716 * v690)
+		v721 := -v720
+		v722 := math.FMA(v716, v690, v721)
+		v723 := float64(v717 + v720)
+		v724 := float64(v723 - v717)
+		v725 := float64(v723 - v724)
+		v726 := float64(v717 - v725)
+		v727 := float64(v720 - v724)
+		v728 := float64(v726 + v727)
+		v729 := float64(v728 + v719)
+		v730 := float64(v729 + v722)
+		v731 := float64(v713 * v20)
 		v732 := -v731
-		v733 := math.FMA(v728, v115, v732)
-		v734 := math.FMA(v730, v115, v733)
-		v735 := float64(v710 * v136)
-		v736 := -v735
-		v737 := math.FMA(v710, v136, v736)
-		v738 := float64(v710 * v137)
+		v733 := math.FMA(v713, v20, v732)
+		v734 := float64(v731 * v115)
+		v735 := -v734
+		v736 := math.FMA(v731, v115, v735)
+		v737 := math.FMA(v733, v115, v736)
+		v738 := float64(v713 * v136)
 		v739 := -v738
-		v740 := math.FMA(v710, v137, v739)
-		v741 := float64(v735 + v738)
-		v742 := float64(v741 - v735)
-		v743 := float64(v741 - v742)
-		v744 := float64(v735 - v743)
-		v745 := float64(v738 - v742)
-		v746 := float64(v744 + v745)
-		v747 := float64(v746 + v737)
-		v748 := float64(v747 + v740)
-		v749 := float64(v731 + v741)
-		v750 := float64(v749 - v731)
-		v751 := float64(v749 - v750)
-		v752 := float64(v731 - v751)
-		v753 := float64(v741 - v750)
-		v754 := float64(v752 + v753)
-		v755 := float64(v754 + v734)
-		v756 := float64(v755 + v748)
-		v757 := float64(v710 * v141)
-		v758 := -v757
-		v759 := math.FMA(v710, v141, v758)
-		v760 := float64(v757 * v218)
+		v740 := math.FMA(v713, v136, v739)
+		v741 := float64(v713 * v137)
+		v742 := -v741
+		v743 := math.FMA(v713, v137, v742)
+		v744 := float64(v738 + v741)
+		v745 := float64(v744 - v738)
+		v746 := float64(v744 - v745)
+		v747 := float64(v738 - v746)
+		v748 := float64(v741 - v745)
+		v749 := float64(v747 + v748)
+		v750 := float64(v749 + v740)
+		v751 := float64(v750 + v743)
+		v752 := float64(v734 + v744)
+		v753 := float64(v752 - v734)
+		v754 := float64(v752 - v753)
+		v755 := float64(v734 - v754)
+		v756 := float64(v744 - v753)
+		v757 := float64(v755 + v756)
+		v758 := float64(v757 + v737)
+		v759 := float64(v758 + v751)
+		v760 := float64(v713 * v141)
 		v761 := -v760
-		v762 := math.FMA(v757, v218, v761)
-		v763 := math.FMA(v759, v218, v762)
-		v764 := float64(v710 * v506)
-		v765 := -v764
-		v766 := math.FMA(v710, v506, v765)
-		v767 := float64(v710 * v581)
+		v762 := math.FMA(v713, v141, v761)
+		v763 := float64(v760 * v220)
+		v764 := -v763
+		v765 := math.FMA(v760, v220, v764)
+		v766 := math.FMA(v762, v220, v765)
+		v767 := float64(v713 * v509)
 		v768 := -v767
-		v769 := math.FMA(v710, v581, v768)
-		v770 := float64(v764 + v767)
-		v771 := float64(v770 - v764)
-		v772 := float64(v770 - v771)
-		v773 := float64(v764 - v772)
-		v774 := float64(v767 - v771)
-		v775 := float64(v773 + v774)
-		v776 := float64(v775 + v766)
-		v777 := float64(v776 + v769)
-		v778 := float64(v760 + v770)
-		v779 := float64(v778 - v760)
-		v780 := float64(v778 - v779)
-		v781 := float64(v760 - v780)
-		v782 := float64(v770 - v779)
-		v783 := float64(v781 + v782)
-		v784 := float64(v783 + v763)
-		v785 := float64(v784 + v777)
-		v786 := v778
+		v769 := math.FMA(v713, v509, v768)
+		v770 := float64(v713 * v584)
+		v771 := -v770
+		v772 := math.FMA(v713, v584, v771)
+		v773 := float64(v767 + v770)
+		v774 := float64(v773 - v767)
+		v775 := float64(v773 - v774)
+		v776 := float64(v767 - v775)
+		v777 := float64(v770 - v774)
+		v778 := float64(v776 + v777)
+		v779 := float64(v778 + v769)
+		v780 := float64(v779 + v772)
+		v781 := float64(v763 + v773)
+		v782 := float64(v781 - v763)
+		v783 := float64(v781 - v782)
+		v784 := float64(v763 - v783)
+		v785 := float64(v773 - v782)
+		v786 := float64(v784 + v785)
+		v787 := float64(v786 + v766)
+		v788 := float64(v787 + v780)
+		v789 := v781
 		if v18 {
-			v786 = v749
-		}
-		v787 := v785
-		if v18 {
-			v787 = v756
-		}
-		v788 := v786
-		if v11 {
-			v788 = v720
-		}
-		v789 := v787
-		if v11 {
-			v789 = v727
+			v789 = v752
 		}
 		v790 := v788
-		if v7 {
-			v790 = v712
+		if v18 {
+			v790 = v759
 		}
 		v791 := v789
-		if v7 {
-			v791 = v4
+		if v11 {
+			v791 = v723
 		}
 		v792 := v790
-		if v3 {
-			v792 = v711
+		if v11 {
+			v792 = v730
 		}
 		v793 := v791
+		if v7 {
+			v793 = v715
+		}
+		v794 := v792
+		if v7 {
+			v794 = v4
+		}
+		v795 := v793
 		if v3 {
-			v793 = v4
+			v795 = v714
 		}
-		v794 := float64(v792 + v793)
-		v795 := float64(v709 * v710)
-		v796 := float64(v794 - v795)
-		v797 := math.Abs(v796)
-		v798 := math.Abs(v795)
-		v800 := float64(v798 * v799)
-		v801 := v797 <= v800
-		v802 := math.Abs(v710)
-		v803 := math.Abs(v713)
-		v804 := v802
-		if v803 > v802 {
-			v804 = v803
+		v796 := v794
+		if v3 {
+			v796 = v4
 		}
-		v806 := float64(v797 * v805)
-		v809 := math.FMA(v804, v807, v808)
-		v810 := v806 <= v809
-		v811 := v801 || v810
-		v812 := v794 == v4
-		v813 := v811 && !v812
-		v814 := v795
-		if v813 {
-			v814 = v794
+		v797 := float64(v795 + v796)
+		v798 := float64(v712 * v713)
+		v799 := float64(v797 - v798)
+		v800 := math.Abs(v799)
+		v801 := math.Abs(v798)
+		v803 := float64(v801 * v802)
+		v804 := v800 <= v803
+		v805 := math.Abs(v713)
+		v806 := math.Abs(v716)
+		v807 := v805
+		if v806 > v805 {
+			v807 = v806
 		}
-		v815 := math.IsNaN(v0)
-		v816 := v814
-		if v815 {
-			v816 = v0
+		v809 := float64(v800 * v808)
+		v812 := math.FMA(v807, v810, v811)
+		v813 := v809 <= v812
+		v814 := v804 || v813
+		v815 := v797 == v4
+		v816 := v814 && !v815
+		v817 := v798
+		if v816 {
+			v817 = v797
 		}
-		dx[i] = v816
+		v818 := math.IsNaN(v0)
+		v819 := v817
+		if v818 {
+			v819 = v0
+		}
+		dx[i] = v819
 	}
 }
 
 // geluBackwardUsualGeneric is the pure-Go kernel of geluBackwardUsual (f64
-// memory, f64 compute, 657 operations): the scalar twin of the vector program
+// memory, f64 compute, 655 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1904,86 +1898,86 @@ func geluBackwardUsualGeneric(dx, x, dy []float64) {
 	v127 := math.Float64frombits(0xc096d00000000000) // -1460
 	v129 := math.Float64frombits(0x4086300000000000) // 710
 	v131 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v135 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v137 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v153 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v154 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v156 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v158 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v160 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v162 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v164 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v166 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v168 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v170 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v177 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v179 := math.Float64frombits(0x408f400000000000) // 1000
-	v182 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v184 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v194 := math.Float64frombits(0xc091300000000000) // -1100
-	v199 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
-	v204 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
-	v205 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
-	v207 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
-	v209 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
-	v211 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
-	v213 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
-	v215 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
-	v217 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
-	v219 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
-	v221 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
-	v223 := math.Float64frombits(0x403c000000000000) // 28
-	v247 := math.Float64frombits(0x3e21f677fa3c3901) // 2.0911414421956654e-09
-	v248 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
-	v250 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
-	v252 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
-	v254 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
-	v256 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
-	v258 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
-	v260 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
-	v262 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v271 := math.Float64frombits(0x4010000000000000) // 4
-	v278 := math.Float64frombits(0xc010000000000000) // -4
-	v292 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
-	v293 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
-	v295 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
-	v297 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
-	v299 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
-	v301 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
-	v303 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
-	v305 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
-	v307 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
-	v309 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
-	v311 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
-	v313 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
-	v315 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
-	v317 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
-	v319 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
-	v321 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
-	v323 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
-	v325 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
-	v327 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
-	v329 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
-	v336 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
-	v343 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
-	v351 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
-	v358 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
-	v366 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
-	v373 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
-	v381 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
-	v388 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
-	v410 := math.Float64frombits(0x4000000000000000) // 2
-	v423 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
-	v478 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
-	v487 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
-	v525 := math.Float64frombits(0xbff0000000000000) // -1
-	v548 := math.Float64frombits(0x4086280000000000) // 709
-	v552 := math.Float64frombits(0x408ff80000000000) // 1023
-	v563 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v639 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v645 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v647 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v648 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v134 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v136 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v152 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v153 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v155 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v157 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v159 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v161 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v163 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v165 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v167 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v169 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v176 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v178 := math.Float64frombits(0x408f400000000000) // 1000
+	v181 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v183 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v193 := math.Float64frombits(0xc091300000000000) // -1100
+	v198 := math.Float64frombits(0x3fe6a09e667f3bcd) // 0.7071067811865476
+	v203 := math.Float64frombits(0xbe839fb524e9c1f7) // -1.462091340945175e-07
+	v204 := math.Float64frombits(0x3ebb776442df3041) // 1.637123442577e-06
+	v206 := math.Float64frombits(0xbeef4bb9f7301ded) // -1.4923003368152099e-05
+	v208 := math.Float64frombits(0x3f1f9a2a6635fe79) // 0.00012055286202005714
+	v210 := math.Float64frombits(0xbf4c02db23d41138) // -0.0008548326510724796
+	v212 := math.Float64frombits(0x3f7565bcd0aa6349) // 0.0052239776220169365
+	v214 := math.Float64frombits(0xbf9b82ce3127f739) // -0.02686617064499972
+	v216 := math.Float64frombits(0x3fbce2f21a042b29) // 0.1128379167095487
+	v218 := math.Float64frombits(0xbfd812746b0379e6) // -0.3761263890318375
+	v220 := math.Float64frombits(0x3fc06eba8214db69) // 0.1283791670955126
+	v222 := math.Float64frombits(0x403c000000000000) // 28
+	v246 := math.Float64frombits(0x3e5af39c20098071) // 2.5100634461878497e-08
+	v247 := math.Float64frombits(0xbe21f677fa3c3901) // -2.0911414421956654e-09
+	v249 := math.Float64frombits(0x3e927e4e1b1031a7) // 2.755728259480407e-07
+	v251 := math.Float64frombits(0x3ec71de0d383914a) // 2.7557267935231926e-06
+	v253 := math.Float64frombits(0x3efa01a01a48c71b) // 2.48015873173863e-05
+	v255 := math.Float64frombits(0x3f2a01a01a7e29cd) // 0.00019841269863392214
+	v257 := math.Float64frombits(0x3f56c16c16c167cb) // 0.0013888888888886504
+	v259 := math.Float64frombits(0x3f8111111111098c) // 0.008333333333329994
+	v261 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v270 := math.Float64frombits(0x4010000000000000) // 4
+	v277 := math.Float64frombits(0xc010000000000000) // -4
+	v291 := math.Float64frombits(0xbdb5f4b8c246486f) // -1.996881491945952e-11
+	v292 := math.Float64frombits(0x3e1e355dd0130064) // 1.7583639546980303e-09
+	v294 := math.Float64frombits(0x3e034da2b35f3757) // 5.617989187952126e-10
+	v296 := math.Float64frombits(0xbe52cc0b1e91f571) // -1.7506112036111487e-08
+	v298 := math.Float64frombits(0xbde4f76ab5e7ec44) // -1.5255116176616932e-10
+	v300 := math.Float64frombits(0x3e80fb2af4b5713b) // 1.2651923451512515e-07
+	v302 := math.Float64frombits(0xbe73f96c67f250ea) // -7.441010473264668e-08
+	v304 := math.Float64frombits(0xbeac724e6b653b58) // -8.477720346097271e-07
+	v306 := math.Float64frombits(0x3eb7e1ced4652933) // 1.4234818351438602e-06
+	v308 := math.Float64frombits(0x3ed3b14cea249e00) // 4.695076912398632e-06
+	v310 := math.Float64frombits(0xbef3c6dac0b6e8da) // -1.88606027628845e-05
+	v312 := math.Float64frombits(0xbece7edcb9eae1a1) // -3.6353535074163213e-06
+	v314 := math.Float64frombits(0x3f272cd9ecf5d766) // 0.0001768127462857219
+	v316 := math.Float64frombits(0xbf3dd28442183e3f) // -0.0004550526519730736
+	v318 := math.Float64frombits(0xbf3269b516efba52) // -0.0002809588540334851
+	v320 := math.Float64frombits(0x3f7908f47235a7f4) // 0.006112055652332405
+	v322 := math.Float64frombits(0xbf9b00c052c7c6a9) // -0.02637005334140122
+	v324 := math.Float64frombits(0x3fb38dbd2c8e22e1) // 0.07638151490949553
+	v326 := math.Float64frombits(0xbfc645fd8a4bb963) // -0.17401093723988045
+	v328 := math.Float64frombits(0x3fd52cac23710172) // 0.3308515878780077
+	v335 := math.Float64frombits(0xbfe14eacb1ad0348) // -0.5408538313132363
+	v342 := math.Float64frombits(0x3c538fa75e5f7c87) // 4.241647743293825e-18
+	v350 := math.Float64frombits(0x3fe8be202d26c705) // 0.7732087022652371
+	v357 := math.Float64frombits(0x3c84a7a8afa02902) // 3.5830570619305056e-17
+	v365 := math.Float64frombits(0xbfef3fe31ecb49bf) // -0.976548729080882
+	v372 := math.Float64frombits(0xbc71e64549d60f44) // -1.5525336881913618e-17
+	v380 := math.Float64frombits(0x3ff18932bf08e154) // 1.095995661000491
+	v387 := math.Float64frombits(0x3c909bb31b4706c7) // 5.762127476238976e-17
+	v409 := math.Float64frombits(0x4000000000000000) // 2
+	v422 := math.Float64frombits(0x3ff20dd750429b6d) // 1.1283791670955126
+	v476 := math.Float64frombits(0xbc8bdd3413b26456) // -4.833646656726457e-17
+	v485 := math.Float64frombits(0xbc7cbc0d30ebfd15) // -2.49232720227773e-17
+	v523 := math.Float64frombits(0xbff0000000000000) // -1
+	v546 := math.Float64frombits(0x4086280000000000) // 709
+	v550 := math.Float64frombits(0x408ff80000000000) // 1023
+	v561 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v637 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v643 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v645 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v646 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -2082,552 +2076,550 @@ func geluBackwardUsualGeneric(dx, x, dy []float64) {
 		}
 		v132 := float64(v130 * v131)
 		v133 := math.RoundToEven(v132)
-		v134 := -v133
-		v136 := math.FMA(v134, v135, v130)
-		v138 := math.FMA(v134, v137, v136)
-		v139 := float64(v136 - v138)
-		v140 := math.FMA(v134, v137, v139)
-		v141 := float64(v138 * v138)
-		v142 := -v141
-		v143 := math.FMA(v138, v138, v142)
-		v144 := float64(v123 * v141)
-		v145 := float64(v123 * v143)
-		v146 := float64(v138 + v144)
-		v147 := float64(v138 - v146)
+		v135 := math.FMA(v133, v134, v130)
+		v137 := math.FMA(v133, v136, v135)
+		v138 := float64(v135 - v137)
+		v139 := math.FMA(v133, v136, v138)
+		v140 := float64(v137 * v137)
+		v141 := -v140
+		v142 := math.FMA(v137, v137, v141)
+		v143 := float64(v123 * v140)
+		v144 := float64(v123 * v142)
+		v145 := float64(v137 + v143)
+		v146 := float64(v137 - v145)
+		v147 := float64(v146 + v143)
 		v148 := float64(v147 + v144)
-		v149 := float64(v148 + v145)
-		v150 := math.FMA(v140, v138, v140)
-		v151 := float64(v149 + v150)
-		v152 := float64(v141 * v138)
-		v155 := math.FMA(v138, v153, v154)
-		v157 := math.FMA(v138, v155, v156)
-		v159 := math.FMA(v138, v157, v158)
-		v161 := math.FMA(v138, v159, v160)
-		v163 := math.FMA(v138, v161, v162)
-		v165 := math.FMA(v138, v163, v164)
-		v167 := math.FMA(v138, v165, v166)
-		v169 := math.FMA(v138, v167, v168)
-		v171 := math.FMA(v138, v169, v170)
-		v172 := math.FMA(v152, v171, v151)
-		v173 := float64(v7 + v146)
-		v174 := float64(v7 - v173)
-		v175 := float64(v174 + v146)
-		v176 := float64(v175 + v172)
-		v178 := float64(v177 - v133)
-		v180 := v179
-		if v178 < v179 {
-			v180 = v178
+		v149 := math.FMA(v139, v137, v139)
+		v150 := float64(v148 + v149)
+		v151 := float64(v140 * v137)
+		v154 := math.FMA(v137, v152, v153)
+		v156 := math.FMA(v137, v154, v155)
+		v158 := math.FMA(v137, v156, v157)
+		v160 := math.FMA(v137, v158, v159)
+		v162 := math.FMA(v137, v160, v161)
+		v164 := math.FMA(v137, v162, v163)
+		v166 := math.FMA(v137, v164, v165)
+		v168 := math.FMA(v137, v166, v167)
+		v170 := math.FMA(v137, v168, v169)
+		v171 := math.FMA(v151, v170, v150)
+		v172 := float64(v7 + v145)
+		v173 := float64(v7 - v172)
+		v174 := float64(v173 + v145)
+		v175 := float64(v174 + v171)
+		v177 := float64(v176 - v133)
+		v179 := v178
+		if v177 < v178 {
+			v179 = v177
 		}
-		v181 := v3
-		if v180 > v3 {
-			v181 = v180
+		v180 := v3
+		if v179 > v3 {
+			v180 = v179
 		}
-		v183 := v133 < v182
-		v185 := ldexpNormal(v184, v181)
-		v186 := v3
-		if v183 {
-			v186 = v185
+		v182 := v133 < v181
+		v184 := ldexpNormal(v183, v180)
+		v185 := v3
+		if v182 {
+			v185 = v184
 		}
-		v187 := float64(v173 + v186)
-		v188 := float64(v187 - v186)
-		v189 := float64(v173 - v188)
-		v190 := float64(v189 + v176)
-		v191 := float64(v190 + v186)
-		v192 := float64(v191 - v186)
-		v193 := float64(v188 + v192)
-		v195 := v194
-		if v133 > v194 {
-			v195 = v133
+		v186 := float64(v172 + v185)
+		v187 := float64(v186 - v185)
+		v188 := float64(v172 - v187)
+		v189 := float64(v188 + v175)
+		v190 := float64(v189 + v185)
+		v191 := float64(v190 - v185)
+		v192 := float64(v187 + v191)
+		v194 := v193
+		if v133 > v193 {
+			v194 = v133
 		}
-		v196 := ldexpMid(v193, v195)
-		v197 := math.IsNaN(v126)
-		v198 := v196
-		if v197 {
-			v198 = v126
+		v195 := ldexpMid(v192, v194)
+		v196 := math.IsNaN(v126)
+		v197 := v195
+		if v196 {
+			v197 = v126
 		}
-		v200 := float64(v0 * v199)
-		v201 := -v200
-		v202 := math.Abs(v201)
-		v203 := float64(v201 * v201)
-		v206 := math.FMA(v203, v204, v205)
-		v208 := math.FMA(v203, v206, v207)
-		v210 := math.FMA(v203, v208, v209)
-		v212 := math.FMA(v203, v210, v211)
-		v214 := math.FMA(v203, v212, v213)
-		v216 := math.FMA(v203, v214, v215)
-		v218 := math.FMA(v203, v216, v217)
-		v220 := math.FMA(v203, v218, v219)
-		v222 := math.FMA(v203, v220, v221)
-		v224 := v202
-		if v223 < v202 {
-			v224 = v223
+		v199 := float64(v0 * v198)
+		v200 := -v199
+		v201 := math.Abs(v200)
+		v202 := float64(v200 * v200)
+		v205 := math.FMA(v202, v203, v204)
+		v207 := math.FMA(v202, v205, v206)
+		v209 := math.FMA(v202, v207, v208)
+		v211 := math.FMA(v202, v209, v210)
+		v213 := math.FMA(v202, v211, v212)
+		v215 := math.FMA(v202, v213, v214)
+		v217 := math.FMA(v202, v215, v216)
+		v219 := math.FMA(v202, v217, v218)
+		v221 := math.FMA(v202, v219, v220)
+		v223 := v201
+		if v222 < v201 {
+			v223 = v222
 		}
-		v225 := float64(v224 * v224)
-		v226 := -v225
-		v227 := math.FMA(v224, v224, v226)
-		v228 := float64(v225 * v131)
-		v229 := math.RoundToEven(v228)
-		v230 := -v229
-		v231 := math.FMA(v230, v135, v225)
-		v232 := math.FMA(v230, v137, v227)
-		v233 := -v231
-		v234 := float64(v7 + v233)
-		v235 := float64(v234 - v7)
-		v236 := float64(v233 - v235)
-		v237 := float64(v233 * v233)
-		v238 := -v237
-		v239 := math.FMA(v233, v233, v238)
-		v240 := float64(v123 * v237)
-		v241 := float64(v234 + v240)
-		v242 := float64(v241 - v234)
-		v243 := float64(v240 - v242)
-		v244 := float64(v236 + v243)
-		v245 := math.FMA(v123, v239, v244)
-		v246 := float64(v237 * v233)
-		v249 := math.FMA(v233, v247, v248)
-		v251 := math.FMA(v233, v249, v250)
-		v253 := math.FMA(v233, v251, v252)
-		v255 := math.FMA(v233, v253, v254)
-		v257 := math.FMA(v233, v255, v256)
-		v259 := math.FMA(v233, v257, v258)
-		v261 := math.FMA(v233, v259, v260)
-		v263 := math.FMA(v233, v261, v262)
-		v264 := math.FMA(v233, v263, v170)
-		v265 := math.FMA(v246, v264, v245)
-		v266 := float64(v241 + v265)
-		v267 := float64(v266 - v241)
-		v268 := float64(v265 - v267)
-		v269 := -v266
-		v270 := math.FMA(v269, v232, v268)
-		v272 := float64(v224 + v271)
-		v273 := float64(v272 - v224)
-		v274 := float64(v272 - v273)
-		v275 := float64(v224 - v274)
-		v276 := float64(v271 - v273)
-		v277 := float64(v275 + v276)
-		v279 := float64(v224 + v278)
-		v280 := float64(v279 - v224)
-		v281 := float64(v279 - v280)
-		v282 := float64(v224 - v281)
-		v283 := float64(v278 - v280)
-		v284 := float64(v282 + v283)
-		v285 := float64(v7 / v272)
-		v286 := float64(v279 * v285)
-		v287 := -v286
-		v288 := math.FMA(v287, v272, v279)
-		v289 := math.FMA(v287, v277, v284)
-		v290 := float64(v288 + v289)
-		v291 := float64(v290 * v285)
-		v294 := math.FMA(v286, v292, v293)
-		v296 := math.FMA(v286, v294, v295)
-		v298 := math.FMA(v286, v296, v297)
-		v300 := math.FMA(v286, v298, v299)
-		v302 := math.FMA(v286, v300, v301)
-		v304 := math.FMA(v286, v302, v303)
-		v306 := math.FMA(v286, v304, v305)
-		v308 := math.FMA(v286, v306, v307)
-		v310 := math.FMA(v286, v308, v309)
-		v312 := math.FMA(v286, v310, v311)
-		v314 := math.FMA(v286, v312, v313)
-		v316 := math.FMA(v286, v314, v315)
-		v318 := math.FMA(v286, v316, v317)
-		v320 := math.FMA(v286, v318, v319)
-		v322 := math.FMA(v286, v320, v321)
-		v324 := math.FMA(v286, v322, v323)
-		v326 := math.FMA(v286, v324, v325)
-		v328 := math.FMA(v286, v326, v327)
-		v330 := math.FMA(v286, v328, v329)
-		v331 := float64(v286 * v330)
-		v332 := -v331
-		v333 := math.FMA(v286, v330, v332)
-		v334 := math.FMA(v286, v3, v333)
-		v335 := math.FMA(v291, v330, v334)
-		v337 := float64(v336 + v331)
-		v338 := float64(v337 - v336)
-		v339 := float64(v337 - v338)
-		v340 := float64(v336 - v339)
-		v341 := float64(v331 - v338)
-		v342 := float64(v340 + v341)
-		v344 := float64(v335 + v343)
-		v345 := float64(v342 + v344)
-		v346 := float64(v286 * v337)
-		v347 := -v346
-		v348 := math.FMA(v286, v337, v347)
-		v349 := math.FMA(v286, v345, v348)
-		v350 := math.FMA(v291, v337, v349)
-		v352 := float64(v351 + v346)
-		v353 := float64(v352 - v351)
-		v354 := float64(v352 - v353)
-		v355 := float64(v351 - v354)
-		v356 := float64(v346 - v353)
-		v357 := float64(v355 + v356)
-		v359 := float64(v350 + v358)
-		v360 := float64(v357 + v359)
-		v361 := float64(v286 * v352)
-		v362 := -v361
-		v363 := math.FMA(v286, v352, v362)
-		v364 := math.FMA(v286, v360, v363)
-		v365 := math.FMA(v291, v352, v364)
-		v367 := float64(v366 + v361)
-		v368 := float64(v367 - v366)
-		v369 := float64(v367 - v368)
-		v370 := float64(v366 - v369)
-		v371 := float64(v361 - v368)
-		v372 := float64(v370 + v371)
-		v374 := float64(v365 + v373)
-		v375 := float64(v372 + v374)
-		v376 := float64(v286 * v367)
-		v377 := -v376
-		v378 := math.FMA(v286, v367, v377)
-		v379 := math.FMA(v286, v375, v378)
-		v380 := math.FMA(v291, v367, v379)
-		v382 := float64(v381 + v376)
-		v383 := float64(v382 - v381)
-		v384 := float64(v382 - v383)
-		v385 := float64(v381 - v384)
-		v386 := float64(v376 - v383)
-		v387 := float64(v385 + v386)
-		v389 := float64(v380 + v388)
-		v390 := float64(v387 + v389)
-		v391 := float64(v266 * v382)
-		v392 := -v391
-		v393 := math.FMA(v266, v382, v392)
-		v394 := math.FMA(v266, v390, v393)
-		v395 := math.FMA(v270, v382, v394)
-		v396 := float64(v391 * v285)
-		v397 := -v396
-		v398 := math.FMA(v397, v272, v391)
-		v399 := math.FMA(v397, v277, v395)
-		v400 := float64(v398 + v399)
-		v401 := float64(v400 * v285)
-		v402 := v202 < v123
-		v403 := -v201
-		v404 := float64(v7 + v403)
-		v405 := float64(v404 - v7)
-		v406 := float64(v403 - v405)
-		v407 := float64(v201 * v222)
-		v408 := float64(v406 - v407)
-		v409 := float64(v404 + v408)
-		v411 := float64(v396 + v401)
-		v412 := math.Ldexp(v411, int(v230))
-		v413 := math.Ldexp(v396, int(v230))
-		v414 := math.Ldexp(v401, int(v230))
-		v415 := float64(v410 - v413)
-		v416 := float64(v410 - v415)
+		v224 := float64(v223 * v223)
+		v225 := -v224
+		v226 := math.FMA(v223, v223, v225)
+		v227 := float64(v224 * v131)
+		v228 := math.RoundToEven(v227)
+		v229 := -v228
+		v230 := math.FMA(v228, v134, v224)
+		v231 := math.FMA(v228, v136, v226)
+		v232 := -v230
+		v233 := float64(v7 + v232)
+		v234 := float64(v233 - v7)
+		v235 := float64(v232 - v234)
+		v236 := float64(v232 * v232)
+		v237 := -v236
+		v238 := math.FMA(v232, v232, v237)
+		v239 := float64(v123 * v236)
+		v240 := float64(v233 + v239)
+		v241 := float64(v240 - v233)
+		v242 := float64(v239 - v241)
+		v243 := float64(v235 + v242)
+		v244 := math.FMA(v123, v238, v243)
+		v245 := float64(v236 * v232)
+		v248 := math.FMA(v230, v247, v246)
+		v250 := math.FMA(v232, v248, v249)
+		v252 := math.FMA(v232, v250, v251)
+		v254 := math.FMA(v232, v252, v253)
+		v256 := math.FMA(v232, v254, v255)
+		v258 := math.FMA(v232, v256, v257)
+		v260 := math.FMA(v232, v258, v259)
+		v262 := math.FMA(v232, v260, v261)
+		v263 := math.FMA(v232, v262, v169)
+		v264 := math.FMA(v245, v263, v244)
+		v265 := float64(v240 + v264)
+		v266 := float64(v265 - v240)
+		v267 := float64(v264 - v266)
+		v268 := -v265
+		v269 := math.FMA(v268, v231, v267)
+		v271 := float64(v223 + v270)
+		v272 := float64(v271 - v223)
+		v273 := float64(v271 - v272)
+		v274 := float64(v223 - v273)
+		v275 := float64(v270 - v272)
+		v276 := float64(v274 + v275)
+		v278 := float64(v223 + v277)
+		v279 := float64(v278 - v223)
+		v280 := float64(v278 - v279)
+		v281 := float64(v223 - v280)
+		v282 := float64(v277 - v279)
+		v283 := float64(v281 + v282)
+		v284 := float64(v7 / v271)
+		v285 := float64(v278 * v284)
+		v286 := -v285
+		v287 := math.FMA(v286, v271, v278)
+		v288 := math.FMA(v286, v276, v283)
+		v289 := float64(v287 + v288)
+		v290 := float64(v289 * v284)
+		v293 := math.FMA(v285, v291, v292)
+		v295 := math.FMA(v285, v293, v294)
+		v297 := math.FMA(v285, v295, v296)
+		v299 := math.FMA(v285, v297, v298)
+		v301 := math.FMA(v285, v299, v300)
+		v303 := math.FMA(v285, v301, v302)
+		v305 := math.FMA(v285, v303, v304)
+		v307 := math.FMA(v285, v305, v306)
+		v309 := math.FMA(v285, v307, v308)
+		v311 := math.FMA(v285, v309, v310)
+		v313 := math.FMA(v285, v311, v312)
+		v315 := math.FMA(v285, v313, v314)
+		v317 := math.FMA(v285, v315, v316)
+		v319 := math.FMA(v285, v317, v318)
+		v321 := math.FMA(v285, v319, v320)
+		v323 := math.FMA(v285, v321, v322)
+		v325 := math.FMA(v285, v323, v324)
+		v327 := math.FMA(v285, v325, v326)
+		v329 := math.FMA(v285, v327, v328)
+		v330 := float64(v285 * v329)
+		v331 := -v330
+		v332 := math.FMA(v285, v329, v331)
+		v333 := math.FMA(v285, v3, v332)
+		v334 := math.FMA(v290, v329, v333)
+		v336 := float64(v335 + v330)
+		v337 := float64(v336 - v335)
+		v338 := float64(v336 - v337)
+		v339 := float64(v335 - v338)
+		v340 := float64(v330 - v337)
+		v341 := float64(v339 + v340)
+		v343 := float64(v334 + v342)
+		v344 := float64(v341 + v343)
+		v345 := float64(v285 * v336)
+		v346 := -v345
+		v347 := math.FMA(v285, v336, v346)
+		v348 := math.FMA(v285, v344, v347)
+		v349 := math.FMA(v290, v336, v348)
+		v351 := float64(v350 + v345)
+		v352 := float64(v351 - v350)
+		v353 := float64(v351 - v352)
+		v354 := float64(v350 - v353)
+		v355 := float64(v345 - v352)
+		v356 := float64(v354 + v355)
+		v358 := float64(v349 + v357)
+		v359 := float64(v356 + v358)
+		v360 := float64(v285 * v351)
+		v361 := -v360
+		v362 := math.FMA(v285, v351, v361)
+		v363 := math.FMA(v285, v359, v362)
+		v364 := math.FMA(v290, v351, v363)
+		v366 := float64(v365 + v360)
+		v367 := float64(v366 - v365)
+		v368 := float64(v366 - v367)
+		v369 := float64(v365 - v368)
+		v370 := float64(v360 - v367)
+		v371 := float64(v369 + v370)
+		v373 := float64(v364 + v372)
+		v374 := float64(v371 + v373)
+		v375 := float64(v285 * v366)
+		v376 := -v375
+		v377 := math.FMA(v285, v366, v376)
+		v378 := math.FMA(v285, v374, v377)
+		v379 := math.FMA(v290, v366, v378)
+		v381 := float64(v380 + v375)
+		v382 := float64(v381 - v380)
+		v383 := float64(v381 - v382)
+		v384 := float64(v380 - v383)
+		v385 := float64(v375 - v382)
+		v386 := float64(v384 + v385)
+		v388 := float64(v379 + v387)
+		v389 := float64(v386 + v388)
+		v390 := float64(v265 * v381)
+		v391 := -v390
+		v392 := math.FMA(v265, v381, v391)
+		v393 := math.FMA(v265, v389, v392)
+		v394 := math.FMA(v269, v381, v393)
+		v395 := float64(v390 * v284)
+		v396 := -v395
+		v397 := math.FMA(v396, v271, v390)
+		v398 := math.FMA(v396, v276, v394)
+		v399 := float64(v397 + v398)
+		v400 := float64(v399 * v284)
+		v401 := v201 < v123
+		v402 := -v200
+		v403 := float64(v7 + v402)
+		v404 := float64(v403 - v7)
+		v405 := float64(v402 - v404)
+		v406 := float64(v200 * v221)
+		v407 := float64(v405 - v406)
+		v408 := float64(v403 + v407)
+		v410 := float64(v395 + v400)
+		v411 := math.Ldexp(v410, int(v229))
+		v412 := math.Ldexp(v395, int(v229))
+		v413 := math.Ldexp(v400, int(v229))
+		v414 := float64(v409 - v412)
+		v415 := float64(v409 - v414)
+		v416 := float64(v415 - v412)
 		v417 := float64(v416 - v413)
-		v418 := float64(v417 - v414)
-		v419 := float64(v415 + v418)
-		v420 := v201 < v3
-		v421 := v412
-		if v420 {
-			v421 = v419
+		v418 := float64(v414 + v417)
+		v419 := v200 < v3
+		v420 := v411
+		if v419 {
+			v420 = v418
 		}
-		v422 := v421
-		if v402 {
-			v422 = v409
+		v421 := v420
+		if v401 {
+			v421 = v408
 		}
-		v424 := float64(v201 * v200)
-		v425 := v127
-		if v424 > v127 {
+		v423 := float64(v200 * v199)
+		v424 := v127
+		if v423 > v127 {
+			v424 = v423
+		}
+		v425 := v129
+		if v424 < v129 {
 			v425 = v424
 		}
-		v426 := v129
-		if v425 < v129 {
-			v426 = v425
+		v426 := float64(v425 * v131)
+		v427 := math.RoundToEven(v426)
+		v428 := math.FMA(v427, v134, v425)
+		v429 := math.FMA(v427, v136, v428)
+		v430 := float64(v428 - v429)
+		v431 := math.FMA(v427, v136, v430)
+		v432 := float64(v429 * v429)
+		v433 := -v432
+		v434 := math.FMA(v429, v429, v433)
+		v435 := float64(v123 * v432)
+		v436 := float64(v123 * v434)
+		v437 := float64(v429 + v435)
+		v438 := float64(v429 - v437)
+		v439 := float64(v438 + v435)
+		v440 := float64(v439 + v436)
+		v441 := math.FMA(v431, v429, v431)
+		v442 := float64(v440 + v441)
+		v443 := float64(v432 * v429)
+		v444 := math.FMA(v429, v152, v153)
+		v445 := math.FMA(v429, v444, v155)
+		v446 := math.FMA(v429, v445, v157)
+		v447 := math.FMA(v429, v446, v159)
+		v448 := math.FMA(v429, v447, v161)
+		v449 := math.FMA(v429, v448, v163)
+		v450 := math.FMA(v429, v449, v165)
+		v451 := math.FMA(v429, v450, v167)
+		v452 := math.FMA(v429, v451, v169)
+		v453 := math.FMA(v443, v452, v442)
+		v454 := float64(v7 + v437)
+		v455 := float64(v7 - v454)
+		v456 := float64(v455 + v437)
+		v457 := float64(v456 + v453)
+		v458 := float64(v176 - v427)
+		v459 := v178
+		if v458 < v178 {
+			v459 = v458
 		}
-		v427 := float64(v426 * v131)
-		v428 := math.RoundToEven(v427)
-		v429 := -v428
-		v430 := math.FMA(v429, v135, v426)
-		v431 := math.FMA(v429, v137, v430)
-		v432 := float64(v430 - v431)
-		v433 := math.FMA(v429, v137, v432)
-		v434 := float64(v431 * v431)
-		v435 := -v434
-		v436 := math.FMA(v431, v431, v435)
-		v437 := float64(v123 * v434)
-		v438 := float64(v123 * v436)
-		v439 := float64(v431 + v437)
-		v440 := float64(v431 - v439)
-		v441 := float64(v440 + v437)
-		v442 := float64(v441 + v438)
-		v443 := math.FMA(v433, v431, v433)
-		v444 := float64(v442 + v443)
-		v445 := float64(v434 * v431)
-		v446 := math.FMA(v431, v153, v154)
-		v447 := math.FMA(v431, v446, v156)
-		v448 := math.FMA(v431, v447, v158)
-		v449 := math.FMA(v431, v448, v160)
-		v450 := math.FMA(v431, v449, v162)
-		v451 := math.FMA(v431, v450, v164)
-		v452 := math.FMA(v431, v451, v166)
-		v453 := math.FMA(v431, v452, v168)
-		v454 := math.FMA(v431, v453, v170)
-		v455 := math.FMA(v445, v454, v444)
-		v456 := float64(v7 + v439)
-		v457 := float64(v7 - v456)
-		v458 := float64(v457 + v439)
-		v459 := float64(v458 + v455)
-		v460 := float64(v177 - v428)
-		v461 := v179
-		if v460 < v179 {
-			v461 = v460
+		v460 := v3
+		if v459 > v3 {
+			v460 = v459
 		}
-		v462 := v3
-		if v461 > v3 {
-			v462 = v461
+		v461 := v427 < v181
+		v462 := ldexpNormal(v183, v460)
+		v463 := v3
+		if v461 {
+			v463 = v462
 		}
-		v463 := v428 < v182
-		v464 := ldexpNormal(v184, v462)
-		v465 := v3
-		if v463 {
-			v465 = v464
+		v464 := float64(v454 + v463)
+		v465 := float64(v464 - v463)
+		v466 := float64(v454 - v465)
+		v467 := float64(v466 + v457)
+		v468 := float64(v467 + v463)
+		v469 := float64(v468 - v463)
+		v470 := float64(v465 + v469)
+		v471 := v193
+		if v427 > v193 {
+			v471 = v427
 		}
-		v466 := float64(v456 + v465)
-		v467 := float64(v466 - v465)
-		v468 := float64(v456 - v467)
-		v469 := float64(v468 + v459)
-		v470 := float64(v469 + v465)
-		v471 := float64(v470 - v465)
-		v472 := float64(v467 + v471)
-		v473 := v194
-		if v428 > v194 {
-			v473 = v428
+		v472 := ldexpMid(v470, v471)
+		v473 := math.IsNaN(v423)
+		v474 := v472
+		if v473 {
+			v474 = v423
 		}
-		v474 := ldexpMid(v472, v473)
-		v475 := math.IsNaN(v424)
-		v476 := v474
-		if v475 {
-			v476 = v424
+		v475 := float64(v422 * v474)
+		v477 := float64(v0 * v476)
+		v478 := math.FMA(v0, v198, v200)
+		v479 := float64(v477 + v478)
+		v480 := float64(v475 * v479)
+		v481 := float64(v421 + v480)
+		v482 := float64(v123 * v481)
+		v483 := -v122
+		v484 := math.FMA(v0, v121, v483)
+		v486 := float64(v0 * v485)
+		v487 := float64(v484 + v486)
+		v488 := float64(v487 * v197)
+		v489 := -v125
+		v490 := math.FMA(v0, v0, v489)
+		v491 := float64(v124 * v490)
+		v492 := v1
+		if v491 > v1 {
+			v492 = v491
 		}
-		v477 := float64(v423 * v476)
-		v479 := float64(v0 * v478)
-		v480 := math.FMA(v0, v199, v201)
-		v481 := float64(v479 + v480)
-		v482 := float64(v477 * v481)
-		v483 := float64(v422 + v482)
-		v484 := float64(v123 * v483)
-		v485 := -v122
-		v486 := math.FMA(v0, v121, v485)
-		v488 := float64(v0 * v487)
-		v489 := float64(v486 + v488)
-		v490 := float64(v489 * v198)
-		v491 := -v125
-		v492 := math.FMA(v0, v0, v491)
-		v493 := float64(v124 * v492)
-		v494 := v1
-		if v493 > v1 {
-			v494 = v493
+		v493 := v129
+		if v492 < v129 {
+			v493 = v492
 		}
-		v495 := v129
-		if v494 < v129 {
-			v495 = v494
+		v494 := float64(v493 * v131)
+		v495 := math.RoundToEven(v494)
+		v496 := -v495
+		v497 := math.FMA(v495, v134, v493)
+		v498 := math.FMA(v495, v136, v497)
+		v499 := float64(v497 - v498)
+		v500 := math.FMA(v495, v136, v499)
+		v501 := float64(v498 * v498)
+		v502 := -v501
+		v503 := math.FMA(v498, v498, v502)
+		v504 := float64(v123 * v501)
+		v505 := float64(v123 * v503)
+		v506 := float64(v498 + v504)
+		v507 := float64(v498 - v506)
+		v508 := float64(v507 + v504)
+		v509 := float64(v508 + v505)
+		v510 := math.FMA(v500, v498, v500)
+		v511 := float64(v509 + v510)
+		v512 := float64(v501 * v498)
+		v513 := math.FMA(v498, v152, v153)
+		v514 := math.FMA(v498, v513, v155)
+		v515 := math.FMA(v498, v514, v157)
+		v516 := math.FMA(v498, v515, v159)
+		v517 := math.FMA(v498, v516, v161)
+		v518 := math.FMA(v498, v517, v163)
+		v519 := math.FMA(v498, v518, v165)
+		v520 := math.FMA(v498, v519, v167)
+		v521 := math.FMA(v498, v520, v169)
+		v522 := math.FMA(v512, v521, v511)
+		v524 := ldexpMid(v523, v496)
+		v525 := float64(v7 + v524)
+		v526 := float64(v525 - v7)
+		v527 := float64(v525 - v526)
+		v528 := float64(v7 - v527)
+		v529 := float64(v524 - v526)
+		v530 := float64(v528 + v529)
+		v531 := float64(v522 + v530)
+		v532 := float64(v525 + v506)
+		v533 := float64(v525 - v532)
+		v534 := float64(v533 + v506)
+		v535 := float64(v534 + v531)
+		v536 := float64(v532 + v535)
+		v537 := ldexpMid(v536, v495)
+		v538 := math.Copysign(v537, v491)
+		v539 := math.IsNaN(v491)
+		v540 := v538
+		if v539 {
+			v540 = v491
 		}
-		v496 := float64(v495 * v131)
-		v497 := math.RoundToEven(v496)
-		v498 := -v497
-		v499 := math.FMA(v498, v135, v495)
-		v500 := math.FMA(v498, v137, v499)
-		v501 := float64(v499 - v500)
-		v502 := math.FMA(v498, v137, v501)
-		v503 := float64(v500 * v500)
-		v504 := -v503
-		v505 := math.FMA(v500, v500, v504)
-		v506 := float64(v123 * v503)
-		v507 := float64(v123 * v505)
-		v508 := float64(v500 + v506)
-		v509 := float64(v500 - v508)
-		v510 := float64(v509 + v506)
-		v511 := float64(v510 + v507)
-		v512 := math.FMA(v502, v500, v502)
-		v513 := float64(v511 + v512)
-		v514 := float64(v503 * v500)
-		v515 := math.FMA(v500, v153, v154)
-		v516 := math.FMA(v500, v515, v156)
-		v517 := math.FMA(v500, v516, v158)
-		v518 := math.FMA(v500, v517, v160)
-		v519 := math.FMA(v500, v518, v162)
-		v520 := math.FMA(v500, v519, v164)
-		v521 := math.FMA(v500, v520, v166)
-		v522 := math.FMA(v500, v521, v168)
-		v523 := math.FMA(v500, v522, v170)
-		v524 := math.FMA(v514, v523, v513)
-		v526 := ldexpMid(v525, v498)
-		v527 := float64(v7 + v526)
-		v528 := float64(v527 - v7)
-		v529 := float64(v527 - v528)
-		v530 := float64(v7 - v529)
-		v531 := float64(v526 - v528)
-		v532 := float64(v530 + v531)
-		v533 := float64(v524 + v532)
-		v534 := float64(v527 + v508)
-		v535 := float64(v527 - v534)
-		v536 := float64(v535 + v508)
-		v537 := float64(v536 + v533)
-		v538 := float64(v534 + v537)
-		v539 := ldexpMid(v538, v497)
-		v540 := math.Copysign(v539, v493)
-		v541 := math.IsNaN(v493)
-		v542 := v540
-		if v541 {
-			v542 = v493
+		v541 := float64(v197 * v540)
+		v542 := float64(v172 + v175)
+		v543 := float64(v172 - v542)
+		v544 := float64(v543 + v175)
+		v545 := v181 <= v133
+		v547 := v546 < v126
+		v548 := v545 && !v547
+		v549 := v181
+		if v133 > v181 {
+			v549 = v133
 		}
-		v543 := float64(v198 * v542)
-		v544 := float64(v173 + v176)
-		v545 := float64(v173 - v544)
-		v546 := float64(v545 + v176)
-		v547 := v182 <= v133
-		v549 := v548 < v126
-		v550 := v547 && !v549
-		v551 := v182
-		if v133 > v182 {
-			v551 = v133
+		v551 := v550
+		if v549 < v550 {
+			v551 = v549
 		}
-		v553 := v552
-		if v551 < v552 {
-			v553 = v551
+		v552 := ldexpNormal(v544, v551)
+		v553 := v3
+		if v548 {
+			v553 = v552
 		}
-		v554 := ldexpNormal(v546, v553)
-		v555 := v3
-		if v550 {
-			v555 = v554
+		v554 := v553
+		if v196 {
+			v554 = v126
 		}
-		v556 := v555
-		if v197 {
-			v556 = v126
-		}
-		v557 := float64(v543 + v556)
-		v558 := float64(v122 * v557)
-		v559 := float64(v490 + v558)
-		v560 := float64(v484 + v559)
-		v561 := math.FMA(v122, v198, v560)
-		v562 := v561
+		v555 := float64(v541 + v554)
+		v556 := float64(v122 * v555)
+		v557 := float64(v488 + v556)
+		v558 := float64(v482 + v557)
+		v559 := math.FMA(v122, v197, v558)
+		v560 := v559
 		if v12 {
-			v562 = v120
+			v560 = v120
 		}
-		v564 := v562
+		v562 := v560
 		if v6 {
-			v564 = v7
+			v562 = v7
 		}
-		v565 := v564
+		v563 := v562
 		if v2 {
-			v565 = v4
+			v563 = v4
 		}
-		v566 := dy[i]
-		v567 := float64(v566 * v4)
-		v568 := float64(v566 * v7)
-		v569 := float64(v566 * v563)
-		v570 := float64(v566 * v14)
-		v571 := -v570
-		v572 := math.FMA(v566, v14, v571)
-		v573 := float64(v570 * v96)
-		v574 := -v573
-		v575 := math.FMA(v570, v96, v574)
-		v576 := math.FMA(v572, v96, v575)
-		v577 := float64(v566 * v117)
-		v578 := -v577
-		v579 := math.FMA(v566, v117, v578)
-		v580 := float64(v566 * v118)
-		v581 := -v580
-		v582 := math.FMA(v566, v118, v581)
-		v583 := float64(v577 + v580)
-		v584 := float64(v583 - v577)
-		v585 := float64(v583 - v584)
-		v586 := float64(v577 - v585)
-		v587 := float64(v580 - v584)
-		v588 := float64(v586 + v587)
-		v589 := float64(v588 + v579)
-		v590 := float64(v589 + v582)
-		v591 := float64(v573 + v583)
-		v592 := float64(v591 - v573)
-		v593 := float64(v591 - v592)
-		v594 := float64(v573 - v593)
-		v595 := float64(v583 - v592)
-		v596 := float64(v594 + v595)
-		v597 := float64(v596 + v576)
-		v598 := float64(v597 + v590)
-		v599 := float64(v566 * v122)
-		v600 := -v599
-		v601 := math.FMA(v566, v122, v600)
-		v602 := float64(v599 * v198)
-		v603 := -v602
-		v604 := math.FMA(v599, v198, v603)
-		v605 := math.FMA(v601, v198, v604)
-		v606 := float64(v566 * v484)
-		v607 := -v606
-		v608 := math.FMA(v566, v484, v607)
-		v609 := float64(v566 * v559)
-		v610 := -v609
-		v611 := math.FMA(v566, v559, v610)
-		v612 := float64(v606 + v609)
-		v613 := float64(v612 - v606)
-		v614 := float64(v612 - v613)
-		v615 := float64(v606 - v614)
-		v616 := float64(v609 - v613)
-		v617 := float64(v615 + v616)
-		v618 := float64(v617 + v608)
-		v619 := float64(v618 + v611)
-		v620 := float64(v602 + v612)
-		v621 := float64(v620 - v602)
-		v622 := float64(v620 - v621)
-		v623 := float64(v602 - v622)
-		v624 := float64(v612 - v621)
-		v625 := float64(v623 + v624)
-		v626 := float64(v625 + v605)
-		v627 := float64(v626 + v619)
-		v628 := v620
+		v564 := dy[i]
+		v565 := float64(v564 * v4)
+		v566 := float64(v564 * v7)
+		v567 := float64(v564 * v561)
+		v568 := float64(v564 * v14)
+		v569 := -v568
+		v570 := math.FMA(v564, v14, v569)
+		v571 := float64(v568 * v96)
+		v572 := -v571
+		v573 := math.FMA(v568, v96, v572)
+		v574 := math.FMA(v570, v96, v573)
+		v575 := float64(v564 * v117)
+		v576 := -v575
+		v577 := math.FMA(v564, v117, v576)
+		v578 := float64(v564 * v118)
+		v579 := -v578
+		v580 := math.FMA(v564, v118, v579)
+		v581 := float64(v575 + v578)
+		v582 := float64(v581 - v575)
+		v583 := float64(v581 - v582)
+		v584 := float64(v575 - v583)
+		v585 := float64(v578 - v582)
+		v586 := float64(v584 + v585)
+		v587 := float64(v586 + v577)
+		v588 := float64(v587 + v580)
+		v589 := float64(v571 + v581)
+		v590 := float64(v589 - v571)
+		v591 := float64(v589 - v590)
+		v592 := float64(v571 - v591)
+		v593 := float64(v581 - v590)
+		v594 := float64(v592 + v593)
+		v595 := float64(v594 + v574)
+		v596 := float64(v595 + v588)
+		v597 := float64(v564 * v122)
+		v598 := -v597
+		v599 := math.FMA(v564, v122, v598)
+		v600 := float64(v597 * v197)
+		v601 := -v600
+		v602 := math.FMA(v597, v197, v601)
+		v603 := math.FMA(v599, v197, v602)
+		v604 := float64(v564 * v482)
+		v605 := -v604
+		v606 := math.FMA(v564, v482, v605)
+		v607 := float64(v564 * v557)
+		v608 := -v607
+		v609 := math.FMA(v564, v557, v608)
+		v610 := float64(v604 + v607)
+		v611 := float64(v610 - v604)
+		v612 := float64(v610 - v611)
+		v613 := float64(v604 - v612)
+		v614 := float64(v607 - v611)
+		v615 := float64(v613 + v614)
+		v616 := float64(v615 + v606)
+		v617 := float64(v616 + v609)
+		v618 := float64(v600 + v610)
+		v619 := float64(v618 - v600)
+		v620 := float64(v618 - v619)
+		v621 := float64(v600 - v620)
+		v622 := float64(v610 - v619)
+		v623 := float64(v621 + v622)
+		v624 := float64(v623 + v603)
+		v625 := float64(v624 + v617)
+		v626 := v618
 		if v12 {
-			v628 = v591
+			v626 = v589
+		}
+		v627 := v625
+		if v12 {
+			v627 = v596
+		}
+		v628 := v626
+		if v6 {
+			v628 = v566
 		}
 		v629 := v627
-		if v12 {
-			v629 = v598
+		if v6 {
+			v629 = v3
 		}
 		v630 := v628
-		if v6 {
-			v630 = v568
+		if v2 {
+			v630 = v565
 		}
 		v631 := v629
-		if v6 {
+		if v2 {
 			v631 = v3
 		}
-		v632 := v630
-		if v2 {
-			v632 = v567
+		v632 := float64(v630 + v631)
+		v633 := float64(v563 * v564)
+		v634 := float64(v632 - v633)
+		v635 := math.Abs(v634)
+		v636 := math.Abs(v633)
+		v638 := float64(v636 * v637)
+		v639 := v635 <= v638
+		v640 := math.Abs(v564)
+		v641 := math.Abs(v567)
+		v642 := v640
+		if v641 > v640 {
+			v642 = v641
 		}
-		v633 := v631
-		if v2 {
-			v633 = v3
+		v644 := float64(v635 * v643)
+		v647 := math.FMA(v642, v645, v646)
+		v648 := v644 <= v647
+		v649 := v639 || v648
+		v650 := v632 == v3
+		v651 := v649 && !v650
+		v652 := v633
+		if v651 {
+			v652 = v632
 		}
-		v634 := float64(v632 + v633)
-		v635 := float64(v565 * v566)
-		v636 := float64(v634 - v635)
-		v637 := math.Abs(v636)
-		v638 := math.Abs(v635)
-		v640 := float64(v638 * v639)
-		v641 := v637 <= v640
-		v642 := math.Abs(v566)
-		v643 := math.Abs(v569)
-		v644 := v642
-		if v643 > v642 {
-			v644 = v643
-		}
-		v646 := float64(v637 * v645)
-		v649 := math.FMA(v644, v647, v648)
-		v650 := v646 <= v649
-		v651 := v641 || v650
-		v652 := v634 == v3
-		v653 := v651 && !v652
-		v654 := v635
+		v653 := math.IsNaN(v0)
+		v654 := v652
 		if v653 {
-			v654 = v634
+			v654 = v0
 		}
-		v655 := math.IsNaN(v0)
-		v656 := v654
-		if v655 {
-			v656 = v0
-		}
-		dx[i] = v656
+		dx[i] = v654
 	}
 }
 

@@ -27,7 +27,7 @@ var (
 )
 
 // geluTanhGeneric is the pure-Go kernel of geluTanh (f64 memory, f64 compute,
-// 330 operations): the scalar twin of the vector program the assembly kernels
+// 327 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -43,34 +43,34 @@ func geluTanhGeneric(dst, x []float64) {
 	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v28 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v30 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v34 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v47 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v48 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v50 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v52 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v54 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v56 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v58 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v60 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v62 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v64 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v74 := math.Float64frombits(0xc091300000000000)  // -1100
-	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v96 := math.Float64frombits(0x408f400000000000)  // 1000
-	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v132 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v138 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v221 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v224 := math.Float64frombits(0x4086300000000000) // 710
-	v294 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v295 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v334 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v339 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v341 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v342 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v32 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v36 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v49 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v50 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v52 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v54 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v56 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v58 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v60 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v62 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v64 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v66 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v76 := math.Float64frombits(0xc091300000000000)  // -1100
+	v96 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v98 := math.Float64frombits(0x408f400000000000)  // 1000
+	v101 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v134 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v140 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v223 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v226 := math.Float64frombits(0x4086300000000000) // 710
+	v296 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v297 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v336 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v341 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v343 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v344 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -90,403 +90,400 @@ func geluTanhGeneric(dst, x []float64) {
 		v22 := v14 < v4
 		v25 := float64(v21 * v24)
 		v26 := math.RoundToEven(v25)
-		v27 := -v26
-		v29 := math.FMA(v27, v28, v21)
-		v31 := math.FMA(v27, v30, v29)
-		v32 := float64(v29 - v31)
-		v33 := math.FMA(v27, v30, v32)
-		v35 := float64(v31 * v31)
-		v36 := -v35
-		v37 := math.FMA(v31, v31, v36)
-		v38 := float64(v34 * v35)
-		v39 := float64(v34 * v37)
-		v40 := float64(v31 + v38)
-		v41 := float64(v31 - v40)
-		v42 := float64(v41 + v38)
-		v43 := float64(v42 + v39)
-		v44 := math.FMA(v33, v31, v33)
-		v45 := float64(v43 + v44)
-		v46 := float64(v35 * v31)
-		v49 := math.FMA(v31, v47, v48)
-		v51 := math.FMA(v31, v49, v50)
-		v53 := math.FMA(v31, v51, v52)
-		v55 := math.FMA(v31, v53, v54)
-		v57 := math.FMA(v31, v55, v56)
-		v59 := math.FMA(v31, v57, v58)
-		v61 := math.FMA(v31, v59, v60)
-		v63 := math.FMA(v31, v61, v62)
-		v65 := math.FMA(v31, v63, v64)
-		v66 := math.FMA(v46, v65, v45)
-		v67 := float64(v23 + v40)
-		v68 := float64(v23 - v67)
-		v69 := float64(v68 + v40)
-		v70 := float64(v69 + v66)
-		v71 := float64(v67 + v70)
-		v72 := float64(v67 - v71)
-		v73 := float64(v72 + v70)
-		v75 := v74
-		if v26 > v74 {
-			v75 = v26
+		v30 := math.FMA(v26, v29, v21)
+		v33 := math.FMA(v26, v32, v30)
+		v34 := float64(v30 - v33)
+		v35 := math.FMA(v26, v32, v34)
+		v37 := float64(v33 * v33)
+		v38 := -v37
+		v39 := math.FMA(v33, v33, v38)
+		v40 := float64(v36 * v37)
+		v41 := float64(v36 * v39)
+		v42 := float64(v33 + v40)
+		v43 := float64(v33 - v42)
+		v44 := float64(v43 + v40)
+		v45 := float64(v44 + v41)
+		v46 := math.FMA(v35, v33, v35)
+		v47 := float64(v45 + v46)
+		v48 := float64(v37 * v33)
+		v51 := math.FMA(v33, v49, v50)
+		v53 := math.FMA(v33, v51, v52)
+		v55 := math.FMA(v33, v53, v54)
+		v57 := math.FMA(v33, v55, v56)
+		v59 := math.FMA(v33, v57, v58)
+		v61 := math.FMA(v33, v59, v60)
+		v63 := math.FMA(v33, v61, v62)
+		v65 := math.FMA(v33, v63, v64)
+		v67 := math.FMA(v33, v65, v66)
+		v68 := math.FMA(v48, v67, v47)
+		v69 := float64(v23 + v42)
+		v70 := float64(v23 - v69)
+		v71 := float64(v70 + v42)
+		v72 := float64(v71 + v68)
+		v73 := float64(v69 + v72)
+		v74 := float64(v69 - v73)
+		v75 := float64(v74 + v72)
+		v77 := v76
+		if v26 > v76 {
+			v77 = v26
 		}
-		v76 := ldexpMid(v23, v75)
-		v77 := float64(v71 * v76)
-		v78 := float64(v73 * v76)
-		v79 := float64(v23 + v77)
-		v80 := float64(v23 - v79)
-		v81 := float64(v80 + v77)
-		v82 := float64(v81 + v78)
-		v83 := v23
+		v78 := ldexpMid(v23, v77)
+		v79 := float64(v73 * v78)
+		v80 := float64(v75 * v78)
+		v81 := float64(v23 + v79)
+		v82 := float64(v23 - v81)
+		v83 := float64(v82 + v79)
+		v84 := float64(v83 + v80)
+		v85 := v23
 		if v22 {
-			v83 = v71
+			v85 = v73
 		}
-		v84 := v4
+		v86 := v4
 		if v22 {
-			v84 = v73
+			v86 = v75
 		}
-		v85 := float64(v23 / v79)
-		v86 := float64(v83 * v85)
-		v87 := -v86
-		v88 := math.FMA(v87, v79, v83)
-		v89 := math.FMA(v87, v82, v88)
-		v90 := float64(v89 + v84)
-		v92 := float64(v90 * v85)
-		v93 := v4
+		v87 := float64(v23 / v81)
+		v88 := float64(v85 * v87)
+		v89 := -v88
+		v90 := math.FMA(v89, v81, v85)
+		v91 := math.FMA(v89, v84, v90)
+		v92 := float64(v91 + v86)
+		v94 := float64(v92 * v87)
+		v95 := v4
 		if v22 {
-			v93 = v26
+			v95 = v26
 		}
-		v95 := float64(v94 - v93)
-		v97 := v96
-		if v95 < v96 {
-			v97 = v95
+		v97 := float64(v96 - v95)
+		v99 := v98
+		if v97 < v98 {
+			v99 = v97
 		}
-		v98 := v4
-		if v97 > v4 {
-			v98 = v97
+		v100 := v4
+		if v99 > v4 {
+			v100 = v99
 		}
-		v100 := v93 < v99
-		v102 := ldexpNormal(v101, v98)
-		v103 := v4
-		if v100 {
-			v103 = v102
+		v102 := v95 < v101
+		v104 := ldexpNormal(v103, v100)
+		v105 := v4
+		if v102 {
+			v105 = v104
 		}
-		v104 := float64(v86 + v103)
-		v105 := float64(v104 - v103)
-		v106 := float64(v86 - v105)
-		v107 := float64(v106 + v92)
-		v108 := float64(v107 + v103)
-		v109 := float64(v108 - v103)
-		v110 := float64(v105 + v109)
-		v111 := v74
-		if v93 > v74 {
-			v111 = v93
+		v106 := float64(v88 + v105)
+		v107 := float64(v106 - v105)
+		v108 := float64(v88 - v107)
+		v109 := float64(v108 + v94)
+		v110 := float64(v109 + v105)
+		v111 := float64(v110 - v105)
+		v112 := float64(v107 + v111)
+		v113 := v76
+		if v95 > v76 {
+			v113 = v95
 		}
-		v112 := ldexpMid(v110, v111)
-		v113 := math.IsNaN(v14)
-		v114 := v112
-		if v113 {
-			v114 = v14
+		v114 := ldexpMid(v112, v113)
+		v115 := math.IsNaN(v14)
+		v116 := v114
+		if v115 {
+			v116 = v14
 		}
-		v115 := -v14
-		v116 := math.FMA(v8, v13, v115)
-		v117 := float64(v13 - v0)
-		v118 := float64(v13 - v117)
-		v119 := float64(v0 - v118)
-		v120 := float64(v12 - v117)
-		v121 := float64(v119 + v120)
-		v122 := -v12
-		v123 := math.FMA(v9, v11, v122)
-		v124 := -v11
-		v125 := math.FMA(v10, v0, v124)
-		v126 := -v10
-		v127 := math.FMA(v0, v0, v126)
-		v128 := float64(v127 * v0)
-		v129 := float64(v125 + v128)
-		v130 := float64(v9 * v129)
-		v131 := float64(v123 + v130)
-		v133 := float64(v132 * v11)
-		v134 := float64(v131 + v133)
-		v135 := float64(v121 + v134)
-		v136 := float64(v8 * v135)
-		v137 := float64(v116 + v136)
-		v139 := float64(v138 * v13)
-		v140 := float64(v137 + v139)
-		v141 := math.Abs(v115)
-		v142 := -v141
-		v143 := v20
-		if v142 > v20 {
-			v143 = v142
+		v117 := -v14
+		v118 := math.FMA(v8, v13, v117)
+		v119 := float64(v13 - v0)
+		v120 := float64(v13 - v119)
+		v121 := float64(v0 - v120)
+		v122 := float64(v12 - v119)
+		v123 := float64(v121 + v122)
+		v124 := -v12
+		v125 := math.FMA(v9, v11, v124)
+		v126 := -v11
+		v127 := math.FMA(v10, v0, v126)
+		v128 := -v10
+		v129 := math.FMA(v0, v0, v128)
+		v130 := float64(v129 * v0)
+		v131 := float64(v127 + v130)
+		v132 := float64(v9 * v131)
+		v133 := float64(v125 + v132)
+		v135 := float64(v134 * v11)
+		v136 := float64(v133 + v135)
+		v137 := float64(v123 + v136)
+		v138 := float64(v8 * v137)
+		v139 := float64(v118 + v138)
+		v141 := float64(v140 * v13)
+		v142 := float64(v139 + v141)
+		v143 := math.Abs(v117)
+		v144 := -v143
+		v145 := v20
+		if v144 > v20 {
+			v145 = v144
 		}
-		v144 := v115 < v4
-		v145 := float64(v143 * v24)
-		v146 := math.RoundToEven(v145)
-		v147 := -v146
-		v148 := math.FMA(v147, v28, v143)
-		v149 := math.FMA(v147, v30, v148)
-		v150 := float64(v148 - v149)
-		v151 := math.FMA(v147, v30, v150)
-		v152 := float64(v149 * v149)
-		v153 := -v152
-		v154 := math.FMA(v149, v149, v153)
-		v155 := float64(v34 * v152)
-		v156 := float64(v34 * v154)
-		v157 := float64(v149 + v155)
-		v158 := float64(v149 - v157)
-		v159 := float64(v158 + v155)
-		v160 := float64(v159 + v156)
-		v161 := math.FMA(v151, v149, v151)
-		v162 := float64(v160 + v161)
-		v163 := float64(v152 * v149)
-		v164 := math.FMA(v149, v47, v48)
-		v165 := math.FMA(v149, v164, v50)
-		v166 := math.FMA(v149, v165, v52)
-		v167 := math.FMA(v149, v166, v54)
-		v168 := math.FMA(v149, v167, v56)
-		v169 := math.FMA(v149, v168, v58)
-		v170 := math.FMA(v149, v169, v60)
-		v171 := math.FMA(v149, v170, v62)
-		v172 := math.FMA(v149, v171, v64)
-		v173 := math.FMA(v163, v172, v162)
-		v174 := float64(v23 + v157)
-		v175 := float64(v23 - v174)
-		v176 := float64(v175 + v157)
-		v177 := float64(v176 + v173)
-		v178 := float64(v174 + v177)
-		v179 := float64(v174 - v178)
-		v180 := float64(v179 + v177)
-		v181 := v74
-		if v146 > v74 {
-			v181 = v146
+		v146 := v117 < v4
+		v147 := float64(v145 * v24)
+		v148 := math.RoundToEven(v147)
+		v150 := math.FMA(v148, v29, v145)
+		v151 := math.FMA(v148, v32, v150)
+		v152 := float64(v150 - v151)
+		v153 := math.FMA(v148, v32, v152)
+		v154 := float64(v151 * v151)
+		v155 := -v154
+		v156 := math.FMA(v151, v151, v155)
+		v157 := float64(v36 * v154)
+		v158 := float64(v36 * v156)
+		v159 := float64(v151 + v157)
+		v160 := float64(v151 - v159)
+		v161 := float64(v160 + v157)
+		v162 := float64(v161 + v158)
+		v163 := math.FMA(v153, v151, v153)
+		v164 := float64(v162 + v163)
+		v165 := float64(v154 * v151)
+		v166 := math.FMA(v151, v49, v50)
+		v167 := math.FMA(v151, v166, v52)
+		v168 := math.FMA(v151, v167, v54)
+		v169 := math.FMA(v151, v168, v56)
+		v170 := math.FMA(v151, v169, v58)
+		v171 := math.FMA(v151, v170, v60)
+		v172 := math.FMA(v151, v171, v62)
+		v173 := math.FMA(v151, v172, v64)
+		v174 := math.FMA(v151, v173, v66)
+		v175 := math.FMA(v165, v174, v164)
+		v176 := float64(v23 + v159)
+		v177 := float64(v23 - v176)
+		v178 := float64(v177 + v159)
+		v179 := float64(v178 + v175)
+		v180 := float64(v176 + v179)
+		v181 := float64(v176 - v180)
+		v182 := float64(v181 + v179)
+		v183 := v76
+		if v148 > v76 {
+			v183 = v148
 		}
-		v182 := ldexpMid(v23, v181)
-		v183 := float64(v178 * v182)
-		v184 := float64(v180 * v182)
-		v185 := float64(v23 + v183)
-		v186 := float64(v23 - v185)
-		v187 := float64(v186 + v183)
-		v188 := float64(v187 + v184)
-		v189 := v23
-		if v144 {
-			v189 = v178
+		v184 := ldexpMid(v23, v183)
+		v185 := float64(v180 * v184)
+		v186 := float64(v182 * v184)
+		v187 := float64(v23 + v185)
+		v188 := float64(v23 - v187)
+		v189 := float64(v188 + v185)
+		v190 := float64(v189 + v186)
+		v191 := v23
+		if v146 {
+			v191 = v180
 		}
-		v190 := v4
-		if v144 {
-			v190 = v180
+		v192 := v4
+		if v146 {
+			v192 = v182
 		}
-		v191 := float64(v23 / v185)
-		v192 := float64(v189 * v191)
-		v193 := -v192
-		v194 := math.FMA(v193, v185, v189)
-		v195 := math.FMA(v193, v188, v194)
-		v196 := float64(v195 + v190)
-		v198 := float64(v196 * v191)
-		v199 := v4
-		if v144 {
-			v199 = v146
+		v193 := float64(v23 / v187)
+		v194 := float64(v191 * v193)
+		v195 := -v194
+		v196 := math.FMA(v195, v187, v191)
+		v197 := math.FMA(v195, v190, v196)
+		v198 := float64(v197 + v192)
+		v200 := float64(v198 * v193)
+		v201 := v4
+		if v146 {
+			v201 = v148
 		}
-		v200 := float64(v94 - v199)
-		v201 := v96
-		if v200 < v96 {
-			v201 = v200
+		v202 := float64(v96 - v201)
+		v203 := v98
+		if v202 < v98 {
+			v203 = v202
 		}
-		v202 := v4
-		if v201 > v4 {
-			v202 = v201
+		v204 := v4
+		if v203 > v4 {
+			v204 = v203
 		}
-		v203 := v199 < v99
-		v204 := ldexpNormal(v101, v202)
-		v205 := v4
-		if v203 {
-			v205 = v204
+		v205 := v201 < v101
+		v206 := ldexpNormal(v103, v204)
+		v207 := v4
+		if v205 {
+			v207 = v206
 		}
-		v206 := float64(v192 + v205)
-		v207 := float64(v206 - v205)
-		v208 := float64(v192 - v207)
-		v209 := float64(v208 + v198)
-		v210 := float64(v209 + v205)
-		v211 := float64(v210 - v205)
-		v212 := float64(v207 + v211)
-		v213 := v74
-		if v199 > v74 {
-			v213 = v199
+		v208 := float64(v194 + v207)
+		v209 := float64(v208 - v207)
+		v210 := float64(v194 - v209)
+		v211 := float64(v210 + v200)
+		v212 := float64(v211 + v207)
+		v213 := float64(v212 - v207)
+		v214 := float64(v209 + v213)
+		v215 := v76
+		if v201 > v76 {
+			v215 = v201
 		}
-		v214 := ldexpMid(v212, v213)
-		v215 := math.IsNaN(v115)
-		v216 := v214
-		if v215 {
-			v216 = v115
+		v216 := ldexpMid(v214, v215)
+		v217 := math.IsNaN(v117)
+		v218 := v216
+		if v217 {
+			v218 = v117
 		}
-		v217 := float64(v140 * v216)
-		v218 := float64(v114 * v217)
-		v219 := float64(v114 + v218)
-		v220 := float64(v0 * v219)
-		v222 := float64(v14 + v221)
-		v223 := v20
-		if v222 > v20 {
-			v223 = v222
+		v219 := float64(v142 * v218)
+		v220 := float64(v116 * v219)
+		v221 := float64(v116 + v220)
+		v222 := float64(v0 * v221)
+		v224 := float64(v14 + v223)
+		v225 := v20
+		if v224 > v20 {
+			v225 = v224
 		}
-		v225 := v224
-		if v223 < v224 {
-			v225 = v223
+		v227 := v226
+		if v225 < v226 {
+			v227 = v225
 		}
-		v226 := float64(v225 * v24)
-		v227 := math.RoundToEven(v226)
-		v228 := -v227
-		v229 := math.FMA(v228, v28, v225)
-		v230 := math.FMA(v228, v30, v229)
-		v231 := float64(v229 - v230)
-		v232 := math.FMA(v228, v30, v231)
-		v233 := float64(v230 * v230)
-		v234 := -v233
-		v235 := math.FMA(v230, v230, v234)
-		v236 := float64(v34 * v233)
-		v237 := float64(v34 * v235)
-		v238 := float64(v230 + v236)
-		v239 := float64(v230 - v238)
-		v240 := float64(v239 + v236)
-		v241 := float64(v240 + v237)
-		v242 := math.FMA(v232, v230, v232)
-		v243 := float64(v241 + v242)
-		v244 := float64(v233 * v230)
-		v245 := math.FMA(v230, v47, v48)
-		v246 := math.FMA(v230, v245, v50)
-		v247 := math.FMA(v230, v246, v52)
-		v248 := math.FMA(v230, v247, v54)
-		v249 := math.FMA(v230, v248, v56)
-		v250 := math.FMA(v230, v249, v58)
-		v251 := math.FMA(v230, v250, v60)
-		v252 := math.FMA(v230, v251, v62)
-		v253 := math.FMA(v230, v252, v64)
-		v254 := math.FMA(v244, v253, v243)
-		v255 := float64(v23 + v238)
-		v256 := float64(v23 - v255)
-		v257 := float64(v256 + v238)
-		v258 := float64(v257 + v254)
-		v260 := float64(v94 - v227)
-		v261 := v96
-		if v260 < v96 {
-			v261 = v260
+		v228 := float64(v227 * v24)
+		v229 := math.RoundToEven(v228)
+		v231 := math.FMA(v229, v29, v227)
+		v232 := math.FMA(v229, v32, v231)
+		v233 := float64(v231 - v232)
+		v234 := math.FMA(v229, v32, v233)
+		v235 := float64(v232 * v232)
+		v236 := -v235
+		v237 := math.FMA(v232, v232, v236)
+		v238 := float64(v36 * v235)
+		v239 := float64(v36 * v237)
+		v240 := float64(v232 + v238)
+		v241 := float64(v232 - v240)
+		v242 := float64(v241 + v238)
+		v243 := float64(v242 + v239)
+		v244 := math.FMA(v234, v232, v234)
+		v245 := float64(v243 + v244)
+		v246 := float64(v235 * v232)
+		v247 := math.FMA(v232, v49, v50)
+		v248 := math.FMA(v232, v247, v52)
+		v249 := math.FMA(v232, v248, v54)
+		v250 := math.FMA(v232, v249, v56)
+		v251 := math.FMA(v232, v250, v58)
+		v252 := math.FMA(v232, v251, v60)
+		v253 := math.FMA(v232, v252, v62)
+		v254 := math.FMA(v232, v253, v64)
+		v255 := math.FMA(v232, v254, v66)
+		v256 := math.FMA(v246, v255, v245)
+		v257 := float64(v23 + v240)
+		v258 := float64(v23 - v257)
+		v259 := float64(v258 + v240)
+		v260 := float64(v259 + v256)
+		v262 := float64(v96 - v229)
+		v263 := v98
+		if v262 < v98 {
+			v263 = v262
 		}
-		v262 := v4
-		if v261 > v4 {
-			v262 = v261
+		v264 := v4
+		if v263 > v4 {
+			v264 = v263
 		}
-		v263 := v227 < v99
-		v264 := ldexpNormal(v101, v262)
-		v265 := v4
-		if v263 {
-			v265 = v264
+		v265 := v229 < v101
+		v266 := ldexpNormal(v103, v264)
+		v267 := v4
+		if v265 {
+			v267 = v266
 		}
-		v266 := float64(v255 + v265)
-		v267 := float64(v266 - v265)
-		v268 := float64(v255 - v267)
-		v269 := float64(v268 + v258)
-		v270 := float64(v269 + v265)
-		v271 := float64(v270 - v265)
-		v272 := float64(v267 + v271)
-		v273 := v74
-		if v227 > v74 {
-			v273 = v227
+		v268 := float64(v257 + v267)
+		v269 := float64(v268 - v267)
+		v270 := float64(v257 - v269)
+		v271 := float64(v270 + v260)
+		v272 := float64(v271 + v267)
+		v273 := float64(v272 - v267)
+		v274 := float64(v269 + v273)
+		v275 := v76
+		if v229 > v76 {
+			v275 = v229
 		}
-		v274 := ldexpMid(v272, v273)
-		v275 := math.IsNaN(v222)
-		v276 := v274
-		if v275 {
-			v276 = v222
+		v276 := ldexpMid(v274, v275)
+		v277 := math.IsNaN(v224)
+		v278 := v276
+		if v277 {
+			v278 = v224
 		}
-		v277 := float64(v0 * v276)
-		v296 := float64(v295 + v140)
-		v297 := float64(v222 - v14)
-		v298 := float64(v222 - v297)
-		v299 := float64(v14 - v298)
-		v300 := float64(v221 - v297)
-		v301 := float64(v299 + v300)
-		v302 := float64(v296 + v301)
-		v303 := float64(v302 * v294)
-		v304 := float64(v277 * v303)
-		v305 := math.FMA(v277, v294, v304)
-		v306 := v220
+		v279 := float64(v0 * v278)
+		v298 := float64(v297 + v142)
+		v299 := float64(v224 - v14)
+		v300 := float64(v224 - v299)
+		v301 := float64(v14 - v300)
+		v302 := float64(v223 - v299)
+		v303 := float64(v301 + v302)
+		v304 := float64(v298 + v303)
+		v305 := float64(v304 * v296)
+		v306 := float64(v279 * v305)
+		v307 := math.FMA(v279, v296, v306)
+		v308 := v222
 		if v17 {
-			v306 = v305
+			v308 = v307
 		}
-		v307 := v306
+		v309 := v308
 		if v7 {
-			v307 = v0
+			v309 = v0
 		}
-		v308 := v307
+		v310 := v309
 		if v3 {
-			v308 = v5
+			v310 = v5
 		}
-		v309 := float64(v0 * v114)
-		v310 := -v309
-		v311 := math.FMA(v0, v114, v310)
-		v312 := float64(v0 * v218)
-		v313 := -v312
-		v314 := math.FMA(v0, v218, v313)
-		v315 := float64(v309 + v312)
-		v316 := float64(v315 - v309)
-		v317 := float64(v315 - v316)
-		v318 := float64(v309 - v317)
-		v319 := float64(v312 - v316)
-		v320 := float64(v318 + v319)
-		v321 := float64(v320 + v311)
-		v322 := float64(v321 + v314)
-		v323 := v315
+		v311 := float64(v0 * v116)
+		v312 := -v311
+		v313 := math.FMA(v0, v116, v312)
+		v314 := float64(v0 * v220)
+		v315 := -v314
+		v316 := math.FMA(v0, v220, v315)
+		v317 := float64(v311 + v314)
+		v318 := float64(v317 - v311)
+		v319 := float64(v317 - v318)
+		v320 := float64(v311 - v319)
+		v321 := float64(v314 - v318)
+		v322 := float64(v320 + v321)
+		v323 := float64(v322 + v313)
+		v324 := float64(v323 + v316)
+		v325 := v317
 		if v17 {
-			v323 = v305
-		}
-		v324 := v322
-		if v17 {
-			v324 = v4
-		}
-		v325 := v323
-		if v7 {
-			v325 = v0
+			v325 = v307
 		}
 		v326 := v324
-		if v7 {
+		if v17 {
 			v326 = v4
 		}
 		v327 := v325
-		if v3 {
-			v327 = v5
+		if v7 {
+			v327 = v0
 		}
 		v328 := v326
-		if v3 {
+		if v7 {
 			v328 = v4
 		}
-		v329 := float64(v327 + v328)
-		v330 := float64(v308 * v23)
-		v331 := float64(v329 - v330)
-		v332 := math.Abs(v331)
-		v333 := math.Abs(v330)
-		v335 := float64(v333 * v334)
-		v336 := v332 <= v335
-		v337 := math.Abs(v0)
-		v338 := v23
-		if v337 > v23 {
-			v338 = v337
+		v329 := v327
+		if v3 {
+			v329 = v5
 		}
-		v340 := float64(v332 * v339)
-		v343 := math.FMA(v338, v341, v342)
-		v344 := v340 <= v343
-		v345 := v336 || v344
-		v346 := v329 == v4
-		v347 := v345 && !v346
-		v348 := v330
-		if v347 {
-			v348 = v329
+		v330 := v328
+		if v3 {
+			v330 = v4
 		}
-		v349 := math.IsNaN(v0)
-		v350 := v348
+		v331 := float64(v329 + v330)
+		v332 := float64(v310 * v23)
+		v333 := float64(v331 - v332)
+		v334 := math.Abs(v333)
+		v335 := math.Abs(v332)
+		v337 := float64(v335 * v336)
+		v338 := v334 <= v337
+		v339 := math.Abs(v0)
+		v340 := v23
+		if v339 > v23 {
+			v340 = v339
+		}
+		v342 := float64(v334 * v341)
+		v345 := math.FMA(v340, v343, v344)
+		v346 := v342 <= v345
+		v347 := v338 || v346
+		v348 := v331 == v4
+		v349 := v347 && !v348
+		v350 := v332
 		if v349 {
-			v350 = v0
+			v350 = v331
 		}
-		dst[i] = v350
+		v351 := math.IsNaN(v0)
+		v352 := v350
+		if v351 {
+			v352 = v0
+		}
+		dst[i] = v352
 	}
 }
 
 // geluTanhUsualGeneric is the pure-Go kernel of geluTanhUsual (f64 memory, f64
-// compute, 257 operations): the scalar twin of the vector program the assembly
+// compute, 255 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -501,30 +498,30 @@ func geluTanhUsualGeneric(dst, x []float64) {
 	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v70 := math.Float64frombits(0xc091300000000000)  // -1100
-	v89 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v91 := math.Float64frombits(0x408f400000000000)  // 1000
-	v94 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v96 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v127 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v133 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v240 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v245 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v247 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v248 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v25 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v29 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v42 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v43 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v45 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v47 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v49 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v51 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v53 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v55 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v57 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v59 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v69 := math.Float64frombits(0xc091300000000000)  // -1100
+	v88 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v90 := math.Float64frombits(0x408f400000000000)  // 1000
+	v93 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v238 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v243 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v245 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v246 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -543,301 +540,299 @@ func geluTanhUsualGeneric(dst, x []float64) {
 		v18 := v13 < v3
 		v21 := float64(v17 * v20)
 		v22 := math.RoundToEven(v21)
-		v23 := -v22
-		v25 := math.FMA(v23, v24, v17)
-		v27 := math.FMA(v23, v26, v25)
-		v28 := float64(v25 - v27)
-		v29 := math.FMA(v23, v26, v28)
-		v31 := float64(v27 * v27)
-		v32 := -v31
-		v33 := math.FMA(v27, v27, v32)
-		v34 := float64(v30 * v31)
-		v35 := float64(v30 * v33)
-		v36 := float64(v27 + v34)
-		v37 := float64(v27 - v36)
+		v24 := math.FMA(v22, v23, v17)
+		v26 := math.FMA(v22, v25, v24)
+		v27 := float64(v24 - v26)
+		v28 := math.FMA(v22, v25, v27)
+		v30 := float64(v26 * v26)
+		v31 := -v30
+		v32 := math.FMA(v26, v26, v31)
+		v33 := float64(v29 * v30)
+		v34 := float64(v29 * v32)
+		v35 := float64(v26 + v33)
+		v36 := float64(v26 - v35)
+		v37 := float64(v36 + v33)
 		v38 := float64(v37 + v34)
-		v39 := float64(v38 + v35)
-		v40 := math.FMA(v29, v27, v29)
-		v41 := float64(v39 + v40)
-		v42 := float64(v31 * v27)
-		v45 := math.FMA(v27, v43, v44)
-		v47 := math.FMA(v27, v45, v46)
-		v49 := math.FMA(v27, v47, v48)
-		v51 := math.FMA(v27, v49, v50)
-		v53 := math.FMA(v27, v51, v52)
-		v55 := math.FMA(v27, v53, v54)
-		v57 := math.FMA(v27, v55, v56)
-		v59 := math.FMA(v27, v57, v58)
-		v61 := math.FMA(v27, v59, v60)
-		v62 := math.FMA(v42, v61, v41)
-		v63 := float64(v19 + v36)
-		v64 := float64(v19 - v63)
-		v65 := float64(v64 + v36)
-		v66 := float64(v65 + v62)
-		v67 := float64(v63 + v66)
-		v68 := float64(v63 - v67)
-		v69 := float64(v68 + v66)
-		v71 := v70
-		if v22 > v70 {
-			v71 = v22
+		v39 := math.FMA(v28, v26, v28)
+		v40 := float64(v38 + v39)
+		v41 := float64(v30 * v26)
+		v44 := math.FMA(v26, v42, v43)
+		v46 := math.FMA(v26, v44, v45)
+		v48 := math.FMA(v26, v46, v47)
+		v50 := math.FMA(v26, v48, v49)
+		v52 := math.FMA(v26, v50, v51)
+		v54 := math.FMA(v26, v52, v53)
+		v56 := math.FMA(v26, v54, v55)
+		v58 := math.FMA(v26, v56, v57)
+		v60 := math.FMA(v26, v58, v59)
+		v61 := math.FMA(v41, v60, v40)
+		v62 := float64(v19 + v35)
+		v63 := float64(v19 - v62)
+		v64 := float64(v63 + v35)
+		v65 := float64(v64 + v61)
+		v66 := float64(v62 + v65)
+		v67 := float64(v62 - v66)
+		v68 := float64(v67 + v65)
+		v70 := v69
+		if v22 > v69 {
+			v70 = v22
 		}
-		v72 := ldexpMid(v19, v71)
-		v73 := float64(v67 * v72)
-		v74 := float64(v69 * v72)
-		v75 := float64(v19 + v73)
-		v76 := float64(v19 - v75)
+		v71 := ldexpMid(v19, v70)
+		v72 := float64(v66 * v71)
+		v73 := float64(v68 * v71)
+		v74 := float64(v19 + v72)
+		v75 := float64(v19 - v74)
+		v76 := float64(v75 + v72)
 		v77 := float64(v76 + v73)
-		v78 := float64(v77 + v74)
-		v79 := v19
+		v78 := v19
 		if v18 {
-			v79 = v67
+			v78 = v66
 		}
-		v80 := v3
+		v79 := v3
 		if v18 {
-			v80 = v69
+			v79 = v68
 		}
-		v81 := float64(v19 / v75)
-		v82 := float64(v79 * v81)
-		v83 := -v82
-		v84 := math.FMA(v83, v75, v79)
-		v85 := math.FMA(v83, v78, v84)
-		v86 := float64(v85 + v80)
-		v87 := float64(v86 * v81)
-		v88 := v3
+		v80 := float64(v19 / v74)
+		v81 := float64(v78 * v80)
+		v82 := -v81
+		v83 := math.FMA(v82, v74, v78)
+		v84 := math.FMA(v82, v77, v83)
+		v85 := float64(v84 + v79)
+		v86 := float64(v85 * v80)
+		v87 := v3
 		if v18 {
-			v88 = v22
+			v87 = v22
 		}
-		v90 := float64(v89 - v88)
-		v92 := v91
-		if v90 < v91 {
-			v92 = v90
+		v89 := float64(v88 - v87)
+		v91 := v90
+		if v89 < v90 {
+			v91 = v89
 		}
-		v93 := v3
-		if v92 > v3 {
-			v93 = v92
+		v92 := v3
+		if v91 > v3 {
+			v92 = v91
 		}
-		v95 := v88 < v94
-		v97 := ldexpNormal(v96, v93)
-		v98 := v3
-		if v95 {
-			v98 = v97
+		v94 := v87 < v93
+		v96 := ldexpNormal(v95, v92)
+		v97 := v3
+		if v94 {
+			v97 = v96
 		}
-		v99 := float64(v82 + v98)
-		v100 := float64(v99 - v98)
-		v101 := float64(v82 - v100)
-		v102 := float64(v101 + v87)
-		v103 := float64(v102 + v98)
-		v104 := float64(v103 - v98)
-		v105 := float64(v100 + v104)
-		v106 := v70
-		if v88 > v70 {
-			v106 = v88
+		v98 := float64(v81 + v97)
+		v99 := float64(v98 - v97)
+		v100 := float64(v81 - v99)
+		v101 := float64(v100 + v86)
+		v102 := float64(v101 + v97)
+		v103 := float64(v102 - v97)
+		v104 := float64(v99 + v103)
+		v105 := v69
+		if v87 > v69 {
+			v105 = v87
 		}
-		v107 := ldexpMid(v105, v106)
-		v108 := math.IsNaN(v13)
-		v109 := v107
-		if v108 {
-			v109 = v13
+		v106 := ldexpMid(v104, v105)
+		v107 := math.IsNaN(v13)
+		v108 := v106
+		if v107 {
+			v108 = v13
 		}
-		v110 := -v13
-		v111 := math.FMA(v7, v12, v110)
-		v112 := float64(v12 - v0)
-		v113 := float64(v12 - v112)
-		v114 := float64(v0 - v113)
-		v115 := float64(v11 - v112)
-		v116 := float64(v114 + v115)
-		v117 := -v11
-		v118 := math.FMA(v8, v10, v117)
-		v119 := -v10
-		v120 := math.FMA(v9, v0, v119)
-		v121 := -v9
-		v122 := math.FMA(v0, v0, v121)
-		v123 := float64(v122 * v0)
-		v124 := float64(v120 + v123)
-		v125 := float64(v8 * v124)
-		v126 := float64(v118 + v125)
-		v128 := float64(v127 * v10)
-		v129 := float64(v126 + v128)
-		v130 := float64(v116 + v129)
-		v131 := float64(v7 * v130)
-		v132 := float64(v111 + v131)
-		v134 := float64(v133 * v12)
-		v135 := float64(v132 + v134)
-		v136 := math.Abs(v110)
-		v137 := -v136
-		v138 := v16
-		if v137 > v16 {
-			v138 = v137
+		v109 := -v13
+		v110 := math.FMA(v7, v12, v109)
+		v111 := float64(v12 - v0)
+		v112 := float64(v12 - v111)
+		v113 := float64(v0 - v112)
+		v114 := float64(v11 - v111)
+		v115 := float64(v113 + v114)
+		v116 := -v11
+		v117 := math.FMA(v8, v10, v116)
+		v118 := -v10
+		v119 := math.FMA(v9, v0, v118)
+		v120 := -v9
+		v121 := math.FMA(v0, v0, v120)
+		v122 := float64(v121 * v0)
+		v123 := float64(v119 + v122)
+		v124 := float64(v8 * v123)
+		v125 := float64(v117 + v124)
+		v127 := float64(v126 * v10)
+		v128 := float64(v125 + v127)
+		v129 := float64(v115 + v128)
+		v130 := float64(v7 * v129)
+		v131 := float64(v110 + v130)
+		v133 := float64(v132 * v12)
+		v134 := float64(v131 + v133)
+		v135 := math.Abs(v109)
+		v136 := -v135
+		v137 := v16
+		if v136 > v16 {
+			v137 = v136
 		}
-		v139 := v110 < v3
-		v140 := float64(v138 * v20)
-		v141 := math.RoundToEven(v140)
-		v142 := -v141
-		v143 := math.FMA(v142, v24, v138)
-		v144 := math.FMA(v142, v26, v143)
-		v145 := float64(v143 - v144)
-		v146 := math.FMA(v142, v26, v145)
-		v147 := float64(v144 * v144)
-		v148 := -v147
-		v149 := math.FMA(v144, v144, v148)
-		v150 := float64(v30 * v147)
-		v151 := float64(v30 * v149)
-		v152 := float64(v144 + v150)
-		v153 := float64(v144 - v152)
-		v154 := float64(v153 + v150)
-		v155 := float64(v154 + v151)
-		v156 := math.FMA(v146, v144, v146)
-		v157 := float64(v155 + v156)
-		v158 := float64(v147 * v144)
-		v159 := math.FMA(v144, v43, v44)
-		v160 := math.FMA(v144, v159, v46)
-		v161 := math.FMA(v144, v160, v48)
-		v162 := math.FMA(v144, v161, v50)
-		v163 := math.FMA(v144, v162, v52)
-		v164 := math.FMA(v144, v163, v54)
-		v165 := math.FMA(v144, v164, v56)
-		v166 := math.FMA(v144, v165, v58)
-		v167 := math.FMA(v144, v166, v60)
-		v168 := math.FMA(v158, v167, v157)
-		v169 := float64(v19 + v152)
-		v170 := float64(v19 - v169)
-		v171 := float64(v170 + v152)
-		v172 := float64(v171 + v168)
-		v173 := float64(v169 + v172)
-		v174 := float64(v169 - v173)
-		v175 := float64(v174 + v172)
-		v176 := v70
-		if v141 > v70 {
-			v176 = v141
+		v138 := v109 < v3
+		v139 := float64(v137 * v20)
+		v140 := math.RoundToEven(v139)
+		v141 := math.FMA(v140, v23, v137)
+		v142 := math.FMA(v140, v25, v141)
+		v143 := float64(v141 - v142)
+		v144 := math.FMA(v140, v25, v143)
+		v145 := float64(v142 * v142)
+		v146 := -v145
+		v147 := math.FMA(v142, v142, v146)
+		v148 := float64(v29 * v145)
+		v149 := float64(v29 * v147)
+		v150 := float64(v142 + v148)
+		v151 := float64(v142 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := math.FMA(v144, v142, v144)
+		v155 := float64(v153 + v154)
+		v156 := float64(v145 * v142)
+		v157 := math.FMA(v142, v42, v43)
+		v158 := math.FMA(v142, v157, v45)
+		v159 := math.FMA(v142, v158, v47)
+		v160 := math.FMA(v142, v159, v49)
+		v161 := math.FMA(v142, v160, v51)
+		v162 := math.FMA(v142, v161, v53)
+		v163 := math.FMA(v142, v162, v55)
+		v164 := math.FMA(v142, v163, v57)
+		v165 := math.FMA(v142, v164, v59)
+		v166 := math.FMA(v156, v165, v155)
+		v167 := float64(v19 + v150)
+		v168 := float64(v19 - v167)
+		v169 := float64(v168 + v150)
+		v170 := float64(v169 + v166)
+		v171 := float64(v167 + v170)
+		v172 := float64(v167 - v171)
+		v173 := float64(v172 + v170)
+		v174 := v69
+		if v140 > v69 {
+			v174 = v140
 		}
-		v177 := ldexpMid(v19, v176)
-		v178 := float64(v173 * v177)
-		v179 := float64(v175 * v177)
-		v180 := float64(v19 + v178)
-		v181 := float64(v19 - v180)
-		v182 := float64(v181 + v178)
-		v183 := float64(v182 + v179)
-		v184 := v19
-		if v139 {
-			v184 = v173
+		v175 := ldexpMid(v19, v174)
+		v176 := float64(v171 * v175)
+		v177 := float64(v173 * v175)
+		v178 := float64(v19 + v176)
+		v179 := float64(v19 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := v19
+		if v138 {
+			v182 = v171
 		}
-		v185 := v3
-		if v139 {
-			v185 = v175
+		v183 := v3
+		if v138 {
+			v183 = v173
 		}
-		v186 := float64(v19 / v180)
-		v187 := float64(v184 * v186)
-		v188 := -v187
-		v189 := math.FMA(v188, v180, v184)
-		v190 := math.FMA(v188, v183, v189)
-		v191 := float64(v190 + v185)
-		v192 := float64(v191 * v186)
-		v193 := v3
-		if v139 {
-			v193 = v141
+		v184 := float64(v19 / v178)
+		v185 := float64(v182 * v184)
+		v186 := -v185
+		v187 := math.FMA(v186, v178, v182)
+		v188 := math.FMA(v186, v181, v187)
+		v189 := float64(v188 + v183)
+		v190 := float64(v189 * v184)
+		v191 := v3
+		if v138 {
+			v191 = v140
 		}
-		v194 := float64(v89 - v193)
-		v195 := v91
-		if v194 < v91 {
-			v195 = v194
+		v192 := float64(v88 - v191)
+		v193 := v90
+		if v192 < v90 {
+			v193 = v192
 		}
-		v196 := v3
-		if v195 > v3 {
-			v196 = v195
+		v194 := v3
+		if v193 > v3 {
+			v194 = v193
 		}
-		v197 := v193 < v94
-		v198 := ldexpNormal(v96, v196)
-		v199 := v3
-		if v197 {
-			v199 = v198
+		v195 := v191 < v93
+		v196 := ldexpNormal(v95, v194)
+		v197 := v3
+		if v195 {
+			v197 = v196
 		}
-		v200 := float64(v187 + v199)
-		v201 := float64(v200 - v199)
-		v202 := float64(v187 - v201)
-		v203 := float64(v202 + v192)
-		v204 := float64(v203 + v199)
-		v205 := float64(v204 - v199)
-		v206 := float64(v201 + v205)
-		v207 := v70
-		if v193 > v70 {
-			v207 = v193
+		v198 := float64(v185 + v197)
+		v199 := float64(v198 - v197)
+		v200 := float64(v185 - v199)
+		v201 := float64(v200 + v190)
+		v202 := float64(v201 + v197)
+		v203 := float64(v202 - v197)
+		v204 := float64(v199 + v203)
+		v205 := v69
+		if v191 > v69 {
+			v205 = v191
 		}
-		v208 := ldexpMid(v206, v207)
-		v209 := math.IsNaN(v110)
-		v210 := v208
-		if v209 {
-			v210 = v110
+		v206 := ldexpMid(v204, v205)
+		v207 := math.IsNaN(v109)
+		v208 := v206
+		if v207 {
+			v208 = v109
 		}
-		v211 := float64(v135 * v210)
-		v212 := float64(v109 * v211)
-		v213 := float64(v109 + v212)
-		v214 := float64(v0 * v213)
-		v215 := v214
+		v209 := float64(v134 * v208)
+		v210 := float64(v108 * v209)
+		v211 := float64(v108 + v210)
+		v212 := float64(v0 * v211)
+		v213 := v212
 		if v6 {
-			v215 = v0
+			v213 = v0
 		}
-		v216 := v215
+		v214 := v213
 		if v2 {
-			v216 = v4
+			v214 = v4
 		}
-		v217 := float64(v0 * v109)
-		v218 := -v217
-		v219 := math.FMA(v0, v109, v218)
-		v220 := float64(v0 * v212)
-		v221 := -v220
-		v222 := math.FMA(v0, v212, v221)
-		v223 := float64(v217 + v220)
-		v224 := float64(v223 - v217)
-		v225 := float64(v223 - v224)
-		v226 := float64(v217 - v225)
-		v227 := float64(v220 - v224)
-		v228 := float64(v226 + v227)
-		v229 := float64(v228 + v219)
-		v230 := float64(v229 + v222)
-		v231 := v223
+		v215 := float64(v0 * v108)
+		v216 := -v215
+		v217 := math.FMA(v0, v108, v216)
+		v218 := float64(v0 * v210)
+		v219 := -v218
+		v220 := math.FMA(v0, v210, v219)
+		v221 := float64(v215 + v218)
+		v222 := float64(v221 - v215)
+		v223 := float64(v221 - v222)
+		v224 := float64(v215 - v223)
+		v225 := float64(v218 - v222)
+		v226 := float64(v224 + v225)
+		v227 := float64(v226 + v217)
+		v228 := float64(v227 + v220)
+		v229 := v221
 		if v6 {
-			v231 = v0
+			v229 = v0
+		}
+		v230 := v228
+		if v6 {
+			v230 = v3
+		}
+		v231 := v229
+		if v2 {
+			v231 = v4
 		}
 		v232 := v230
-		if v6 {
+		if v2 {
 			v232 = v3
 		}
-		v233 := v231
-		if v2 {
-			v233 = v4
+		v233 := float64(v231 + v232)
+		v234 := float64(v214 * v19)
+		v235 := float64(v233 - v234)
+		v236 := math.Abs(v235)
+		v237 := math.Abs(v234)
+		v239 := float64(v237 * v238)
+		v240 := v236 <= v239
+		v241 := math.Abs(v0)
+		v242 := v19
+		if v241 > v19 {
+			v242 = v241
 		}
-		v234 := v232
-		if v2 {
-			v234 = v3
+		v244 := float64(v236 * v243)
+		v247 := math.FMA(v242, v245, v246)
+		v248 := v244 <= v247
+		v249 := v240 || v248
+		v250 := v233 == v3
+		v251 := v249 && !v250
+		v252 := v234
+		if v251 {
+			v252 = v233
 		}
-		v235 := float64(v233 + v234)
-		v236 := float64(v216 * v19)
-		v237 := float64(v235 - v236)
-		v238 := math.Abs(v237)
-		v239 := math.Abs(v236)
-		v241 := float64(v239 * v240)
-		v242 := v238 <= v241
-		v243 := math.Abs(v0)
-		v244 := v19
-		if v243 > v19 {
-			v244 = v243
-		}
-		v246 := float64(v238 * v245)
-		v249 := math.FMA(v244, v247, v248)
-		v250 := v246 <= v249
-		v251 := v242 || v250
-		v252 := v235 == v3
-		v253 := v251 && !v252
-		v254 := v236
+		v253 := math.IsNaN(v0)
+		v254 := v252
 		if v253 {
-			v254 = v235
+			v254 = v0
 		}
-		v255 := math.IsNaN(v0)
-		v256 := v254
-		if v255 {
-			v256 = v0
-		}
-		dst[i] = v256
+		dst[i] = v254
 	}
 }
 
@@ -872,7 +867,7 @@ func geluTanhRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // geluTanhBackwardGeneric is the pure-Go kernel of geluTanhBackward (f64
-// memory, f64 compute, 762 operations): the scalar twin of the vector program
+// memory, f64 compute, 757 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -892,44 +887,44 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 	v25 := math.Float64frombits(0xbfe199999999999a)  // -0.55
 	v30 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v33 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v37 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v39 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v43 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v56 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v57 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v59 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v61 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v63 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v65 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v67 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v69 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v71 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v73 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v102 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v104 := math.Float64frombits(0x408f400000000000) // 1000
-	v107 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v109 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v200 := math.Float64frombits(0x4000000000000000) // 2
-	v235 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v244 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v251 := math.Float64frombits(0x4086300000000000) // 710
-	v314 := math.Float64frombits(0x4086280000000000) // 709
-	v318 := math.Float64frombits(0x408ff80000000000) // 1023
-	v344 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v346 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v349 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v352 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v357 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v361 := math.Float64frombits(0xc044000000000000) // -40
-	v465 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v542 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v569 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v572 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v645 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v765 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v774 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v776 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v777 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v38 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v41 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v45 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v58 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v59 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v61 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v63 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v65 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v67 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v69 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v71 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v73 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v75 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v104 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v106 := math.Float64frombits(0x408f400000000000) // 1000
+	v109 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v111 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v202 := math.Float64frombits(0x4000000000000000) // 2
+	v237 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v246 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v253 := math.Float64frombits(0x4086300000000000) // 710
+	v316 := math.Float64frombits(0x4086280000000000) // 709
+	v320 := math.Float64frombits(0x408ff80000000000) // 1023
+	v346 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v348 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v351 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v354 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v359 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v363 := math.Float64frombits(0xc044000000000000) // -40
+	v467 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v544 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v571 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v574 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v647 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v767 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v776 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v778 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v779 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -953,947 +948,942 @@ func geluTanhBackwardGeneric(dx, x, dy []float64) {
 		v32 := v15 < v4
 		v34 := float64(v31 * v33)
 		v35 := math.RoundToEven(v34)
-		v36 := -v35
-		v38 := math.FMA(v36, v37, v31)
-		v40 := math.FMA(v36, v39, v38)
-		v41 := float64(v38 - v40)
-		v42 := math.FMA(v36, v39, v41)
-		v44 := float64(v40 * v40)
-		v45 := -v44
-		v46 := math.FMA(v40, v40, v45)
-		v47 := float64(v43 * v44)
-		v48 := float64(v43 * v46)
-		v49 := float64(v40 + v47)
-		v50 := float64(v40 - v49)
-		v51 := float64(v50 + v47)
-		v52 := float64(v51 + v48)
-		v53 := math.FMA(v42, v40, v42)
-		v54 := float64(v52 + v53)
-		v55 := float64(v44 * v40)
-		v58 := math.FMA(v40, v56, v57)
-		v60 := math.FMA(v40, v58, v59)
-		v62 := math.FMA(v40, v60, v61)
-		v64 := math.FMA(v40, v62, v63)
-		v66 := math.FMA(v40, v64, v65)
-		v68 := math.FMA(v40, v66, v67)
-		v70 := math.FMA(v40, v68, v69)
-		v72 := math.FMA(v40, v70, v71)
-		v74 := math.FMA(v40, v72, v73)
-		v75 := math.FMA(v55, v74, v54)
-		v76 := float64(v8 + v49)
-		v77 := float64(v8 - v76)
-		v78 := float64(v77 + v49)
-		v79 := float64(v78 + v75)
-		v80 := float64(v76 + v79)
-		v81 := float64(v76 - v80)
-		v82 := float64(v81 + v79)
-		v83 := v17
+		v39 := math.FMA(v35, v38, v31)
+		v42 := math.FMA(v35, v41, v39)
+		v43 := float64(v39 - v42)
+		v44 := math.FMA(v35, v41, v43)
+		v46 := float64(v42 * v42)
+		v47 := -v46
+		v48 := math.FMA(v42, v42, v47)
+		v49 := float64(v45 * v46)
+		v50 := float64(v45 * v48)
+		v51 := float64(v42 + v49)
+		v52 := float64(v42 - v51)
+		v53 := float64(v52 + v49)
+		v54 := float64(v53 + v50)
+		v55 := math.FMA(v44, v42, v44)
+		v56 := float64(v54 + v55)
+		v57 := float64(v46 * v42)
+		v60 := math.FMA(v42, v58, v59)
+		v62 := math.FMA(v42, v60, v61)
+		v64 := math.FMA(v42, v62, v63)
+		v66 := math.FMA(v42, v64, v65)
+		v68 := math.FMA(v42, v66, v67)
+		v70 := math.FMA(v42, v68, v69)
+		v72 := math.FMA(v42, v70, v71)
+		v74 := math.FMA(v42, v72, v73)
+		v76 := math.FMA(v42, v74, v75)
+		v77 := math.FMA(v57, v76, v56)
+		v78 := float64(v8 + v51)
+		v79 := float64(v8 - v78)
+		v80 := float64(v79 + v51)
+		v81 := float64(v80 + v77)
+		v82 := float64(v78 + v81)
+		v83 := float64(v78 - v82)
+		v84 := float64(v83 + v81)
+		v85 := v17
 		if v35 > v17 {
-			v83 = v35
+			v85 = v35
 		}
-		v84 := ldexpMid(v8, v83)
-		v85 := float64(v80 * v84)
-		v86 := float64(v82 * v84)
-		v87 := float64(v8 + v85)
-		v88 := float64(v8 - v87)
-		v89 := float64(v88 + v85)
-		v90 := float64(v89 + v86)
-		v91 := v8
+		v86 := ldexpMid(v8, v85)
+		v87 := float64(v82 * v86)
+		v88 := float64(v84 * v86)
+		v89 := float64(v8 + v87)
+		v90 := float64(v8 - v89)
+		v91 := float64(v90 + v87)
+		v92 := float64(v91 + v88)
+		v93 := v8
 		if v32 {
-			v91 = v80
+			v93 = v82
 		}
-		v92 := v4
+		v94 := v4
 		if v32 {
-			v92 = v82
+			v94 = v84
 		}
-		v93 := float64(v8 / v87)
-		v94 := float64(v91 * v93)
-		v95 := -v94
-		v96 := math.FMA(v95, v87, v91)
-		v97 := math.FMA(v95, v90, v96)
-		v98 := float64(v97 + v92)
-		v99 := v30 <= v29
-		v100 := float64(v98 * v93)
-		v101 := v4
+		v95 := float64(v8 / v89)
+		v96 := float64(v93 * v95)
+		v97 := -v96
+		v98 := math.FMA(v97, v89, v93)
+		v99 := math.FMA(v97, v92, v98)
+		v100 := float64(v99 + v94)
+		v101 := v30 <= v29
+		v102 := float64(v100 * v95)
+		v103 := v4
 		if v32 {
-			v101 = v35
+			v103 = v35
 		}
-		v103 := float64(v102 - v101)
-		v105 := v104
-		if v103 < v104 {
-			v105 = v103
+		v105 := float64(v104 - v103)
+		v107 := v106
+		if v105 < v106 {
+			v107 = v105
 		}
-		v106 := v4
-		if v105 > v4 {
-			v106 = v105
+		v108 := v4
+		if v107 > v4 {
+			v108 = v107
 		}
-		v108 := v101 < v107
-		v110 := ldexpNormal(v109, v106)
-		v111 := v4
-		if v108 {
-			v111 = v110
+		v110 := v103 < v109
+		v112 := ldexpNormal(v111, v108)
+		v113 := v4
+		if v110 {
+			v113 = v112
 		}
-		v112 := float64(v94 + v111)
-		v113 := float64(v112 - v111)
-		v114 := float64(v94 - v113)
-		v115 := float64(v114 + v100)
-		v116 := float64(v115 + v111)
-		v117 := float64(v116 - v111)
-		v118 := float64(v113 + v117)
-		v119 := v17
-		if v101 > v17 {
-			v119 = v101
+		v114 := float64(v96 + v113)
+		v115 := float64(v114 - v113)
+		v116 := float64(v96 - v115)
+		v117 := float64(v116 + v102)
+		v118 := float64(v117 + v113)
+		v119 := float64(v118 - v113)
+		v120 := float64(v115 + v119)
+		v121 := v17
+		if v103 > v17 {
+			v121 = v103
 		}
-		v120 := ldexpMid(v118, v119)
-		v121 := math.IsNaN(v15)
-		v122 := v120
-		if v121 {
-			v122 = v15
+		v122 := ldexpMid(v120, v121)
+		v123 := math.IsNaN(v15)
+		v124 := v122
+		if v123 {
+			v124 = v15
 		}
-		v123 := -v15
-		v124 := math.Abs(v123)
-		v125 := -v124
-		v126 := v30
-		if v125 > v30 {
-			v126 = v125
+		v125 := -v15
+		v126 := math.Abs(v125)
+		v127 := -v126
+		v128 := v30
+		if v127 > v30 {
+			v128 = v127
 		}
-		v127 := v123 < v4
-		v128 := float64(v126 * v33)
-		v129 := math.RoundToEven(v128)
-		v130 := -v129
-		v131 := math.FMA(v130, v37, v126)
-		v132 := math.FMA(v130, v39, v131)
-		v133 := float64(v131 - v132)
-		v134 := math.FMA(v130, v39, v133)
-		v135 := float64(v132 * v132)
-		v136 := -v135
-		v137 := math.FMA(v132, v132, v136)
-		v138 := float64(v43 * v135)
-		v139 := float64(v43 * v137)
-		v140 := float64(v132 + v138)
-		v141 := float64(v132 - v140)
-		v142 := float64(v141 + v138)
-		v143 := float64(v142 + v139)
-		v144 := math.FMA(v134, v132, v134)
-		v145 := float64(v143 + v144)
-		v146 := float64(v135 * v132)
-		v147 := math.FMA(v132, v56, v57)
-		v148 := math.FMA(v132, v147, v59)
-		v149 := math.FMA(v132, v148, v61)
-		v150 := math.FMA(v132, v149, v63)
-		v151 := math.FMA(v132, v150, v65)
-		v152 := math.FMA(v132, v151, v67)
-		v153 := math.FMA(v132, v152, v69)
-		v154 := math.FMA(v132, v153, v71)
-		v155 := math.FMA(v132, v154, v73)
-		v156 := math.FMA(v146, v155, v145)
-		v157 := float64(v8 + v140)
-		v158 := float64(v8 - v157)
-		v159 := float64(v158 + v140)
-		v160 := float64(v159 + v156)
-		v161 := float64(v157 + v160)
-		v162 := float64(v157 - v161)
-		v163 := float64(v162 + v160)
-		v164 := v17
-		if v129 > v17 {
-			v164 = v129
+		v129 := v125 < v4
+		v130 := float64(v128 * v33)
+		v131 := math.RoundToEven(v130)
+		v133 := math.FMA(v131, v38, v128)
+		v134 := math.FMA(v131, v41, v133)
+		v135 := float64(v133 - v134)
+		v136 := math.FMA(v131, v41, v135)
+		v137 := float64(v134 * v134)
+		v138 := -v137
+		v139 := math.FMA(v134, v134, v138)
+		v140 := float64(v45 * v137)
+		v141 := float64(v45 * v139)
+		v142 := float64(v134 + v140)
+		v143 := float64(v134 - v142)
+		v144 := float64(v143 + v140)
+		v145 := float64(v144 + v141)
+		v146 := math.FMA(v136, v134, v136)
+		v147 := float64(v145 + v146)
+		v148 := float64(v137 * v134)
+		v149 := math.FMA(v134, v58, v59)
+		v150 := math.FMA(v134, v149, v61)
+		v151 := math.FMA(v134, v150, v63)
+		v152 := math.FMA(v134, v151, v65)
+		v153 := math.FMA(v134, v152, v67)
+		v154 := math.FMA(v134, v153, v69)
+		v155 := math.FMA(v134, v154, v71)
+		v156 := math.FMA(v134, v155, v73)
+		v157 := math.FMA(v134, v156, v75)
+		v158 := math.FMA(v148, v157, v147)
+		v159 := float64(v8 + v142)
+		v160 := float64(v8 - v159)
+		v161 := float64(v160 + v142)
+		v162 := float64(v161 + v158)
+		v163 := float64(v159 + v162)
+		v164 := float64(v159 - v163)
+		v165 := float64(v164 + v162)
+		v166 := v17
+		if v131 > v17 {
+			v166 = v131
 		}
-		v165 := ldexpMid(v8, v164)
-		v166 := float64(v161 * v165)
-		v167 := float64(v163 * v165)
-		v168 := float64(v8 + v166)
-		v169 := float64(v8 - v168)
-		v170 := float64(v169 + v166)
-		v171 := float64(v170 + v167)
-		v172 := v8
-		if v127 {
-			v172 = v161
+		v167 := ldexpMid(v8, v166)
+		v168 := float64(v163 * v167)
+		v169 := float64(v165 * v167)
+		v170 := float64(v8 + v168)
+		v171 := float64(v8 - v170)
+		v172 := float64(v171 + v168)
+		v173 := float64(v172 + v169)
+		v174 := v8
+		if v129 {
+			v174 = v163
 		}
-		v173 := v4
-		if v127 {
-			v173 = v163
+		v175 := v4
+		if v129 {
+			v175 = v165
 		}
-		v174 := float64(v8 / v168)
-		v175 := float64(v172 * v174)
-		v176 := -v175
-		v177 := math.FMA(v176, v168, v172)
-		v178 := math.FMA(v176, v171, v177)
-		v179 := float64(v178 + v173)
-		v181 := float64(v179 * v174)
-		v182 := v4
-		if v127 {
-			v182 = v129
+		v176 := float64(v8 / v170)
+		v177 := float64(v174 * v176)
+		v178 := -v177
+		v179 := math.FMA(v178, v170, v174)
+		v180 := math.FMA(v178, v173, v179)
+		v181 := float64(v180 + v175)
+		v183 := float64(v181 * v176)
+		v184 := v4
+		if v129 {
+			v184 = v131
 		}
-		v183 := float64(v102 - v182)
-		v184 := v104
-		if v183 < v104 {
-			v184 = v183
+		v185 := float64(v104 - v184)
+		v186 := v106
+		if v185 < v106 {
+			v186 = v185
 		}
-		v185 := v4
-		if v184 > v4 {
-			v185 = v184
+		v187 := v4
+		if v186 > v4 {
+			v187 = v186
 		}
-		v186 := v182 < v107
-		v187 := ldexpNormal(v109, v185)
-		v188 := v4
-		if v186 {
-			v188 = v187
+		v188 := v184 < v109
+		v189 := ldexpNormal(v111, v187)
+		v190 := v4
+		if v188 {
+			v190 = v189
 		}
-		v189 := float64(v175 + v188)
-		v190 := float64(v189 - v188)
-		v191 := float64(v175 - v190)
-		v192 := float64(v191 + v181)
-		v193 := float64(v192 + v188)
-		v194 := float64(v193 - v188)
-		v195 := float64(v190 + v194)
-		v196 := v17
-		if v182 > v17 {
-			v196 = v182
+		v191 := float64(v177 + v190)
+		v192 := float64(v191 - v190)
+		v193 := float64(v177 - v192)
+		v194 := float64(v193 + v183)
+		v195 := float64(v194 + v190)
+		v196 := float64(v195 - v190)
+		v197 := float64(v192 + v196)
+		v198 := v17
+		if v184 > v17 {
+			v198 = v184
 		}
-		v197 := ldexpMid(v195, v196)
-		v198 := math.IsNaN(v123)
-		v199 := v197
-		if v198 {
-			v199 = v123
+		v199 := ldexpMid(v197, v198)
+		v200 := math.IsNaN(v125)
+		v201 := v199
+		if v200 {
+			v201 = v125
 		}
-		v201 := float64(v200 * v13)
-		v202 := float64(v14 + v201)
-		v203 := float64(v9 * v202)
-		v204 := float64(v199 * v203)
-		v205 := float64(v8 + v204)
-		v206 := float64(v205 - v204)
-		v207 := float64(v205 - v206)
-		v208 := float64(v204 - v207)
-		v209 := float64(v8 - v206)
-		v210 := float64(v208 + v209)
-		v211 := -v204
-		v212 := math.FMA(v199, v203, v211)
-		v213 := -v203
-		v214 := math.FMA(v9, v202, v213)
-		v215 := float64(v202 - v14)
-		v216 := float64(v202 - v215)
-		v217 := float64(v14 - v216)
-		v218 := float64(v201 - v215)
-		v219 := float64(v217 + v218)
-		v220 := float64(v14 - v0)
-		v221 := float64(v14 - v220)
-		v222 := float64(v0 - v221)
-		v223 := float64(v13 - v220)
-		v224 := float64(v222 + v223)
-		v225 := -v13
-		v226 := math.FMA(v10, v12, v225)
-		v227 := -v12
-		v228 := math.FMA(v11, v0, v227)
-		v229 := -v11
-		v230 := math.FMA(v0, v0, v229)
-		v231 := float64(v230 * v0)
-		v232 := float64(v228 + v231)
-		v233 := float64(v10 * v232)
-		v234 := float64(v226 + v233)
-		v236 := float64(v235 * v12)
-		v237 := float64(v234 + v236)
-		v238 := float64(v224 + v237)
-		v239 := float64(v219 + v238)
-		v240 := float64(v200 * v237)
-		v241 := float64(v239 + v240)
-		v242 := float64(v9 * v241)
-		v243 := float64(v214 + v242)
-		v245 := float64(v244 * v202)
-		v246 := float64(v243 + v245)
-		v247 := float64(v199 * v246)
-		v248 := float64(v212 + v247)
-		v249 := -v199
-		v250 := v30
+		v203 := float64(v202 * v13)
+		v204 := float64(v14 + v203)
+		v205 := float64(v9 * v204)
+		v206 := float64(v201 * v205)
+		v207 := float64(v8 + v206)
+		v208 := float64(v207 - v206)
+		v209 := float64(v207 - v208)
+		v210 := float64(v206 - v209)
+		v211 := float64(v8 - v208)
+		v212 := float64(v210 + v211)
+		v213 := -v206
+		v214 := math.FMA(v201, v205, v213)
+		v215 := -v205
+		v216 := math.FMA(v9, v204, v215)
+		v217 := float64(v204 - v14)
+		v218 := float64(v204 - v217)
+		v219 := float64(v14 - v218)
+		v220 := float64(v203 - v217)
+		v221 := float64(v219 + v220)
+		v222 := float64(v14 - v0)
+		v223 := float64(v14 - v222)
+		v224 := float64(v0 - v223)
+		v225 := float64(v13 - v222)
+		v226 := float64(v224 + v225)
+		v227 := -v13
+		v228 := math.FMA(v10, v12, v227)
+		v229 := -v12
+		v230 := math.FMA(v11, v0, v229)
+		v231 := -v11
+		v232 := math.FMA(v0, v0, v231)
+		v233 := float64(v232 * v0)
+		v234 := float64(v230 + v233)
+		v235 := float64(v10 * v234)
+		v236 := float64(v228 + v235)
+		v238 := float64(v237 * v12)
+		v239 := float64(v236 + v238)
+		v240 := float64(v226 + v239)
+		v241 := float64(v221 + v240)
+		v242 := float64(v202 * v239)
+		v243 := float64(v241 + v242)
+		v244 := float64(v9 * v243)
+		v245 := float64(v216 + v244)
+		v247 := float64(v246 * v204)
+		v248 := float64(v245 + v247)
+		v249 := float64(v201 * v248)
+		v250 := float64(v214 + v249)
+		v251 := -v201
+		v252 := v30
 		if v15 > v30 {
-			v250 = v15
+			v252 = v15
 		}
-		v252 := v251
-		if v250 < v251 {
-			v252 = v250
+		v254 := v253
+		if v252 < v253 {
+			v254 = v252
 		}
-		v253 := float64(v252 * v33)
-		v254 := math.RoundToEven(v253)
-		v255 := -v254
-		v256 := math.FMA(v255, v37, v252)
-		v257 := math.FMA(v255, v39, v256)
-		v258 := float64(v256 - v257)
-		v259 := math.FMA(v255, v39, v258)
-		v260 := float64(v257 * v257)
-		v261 := -v260
-		v262 := math.FMA(v257, v257, v261)
-		v263 := float64(v43 * v260)
-		v264 := float64(v43 * v262)
-		v265 := float64(v257 + v263)
-		v266 := float64(v257 - v265)
-		v267 := float64(v266 + v263)
-		v268 := float64(v267 + v264)
-		v269 := math.FMA(v259, v257, v259)
-		v270 := float64(v268 + v269)
-		v271 := float64(v260 * v257)
-		v272 := math.FMA(v257, v56, v57)
-		v273 := math.FMA(v257, v272, v59)
-		v274 := math.FMA(v257, v273, v61)
-		v275 := math.FMA(v257, v274, v63)
-		v276 := math.FMA(v257, v275, v65)
-		v277 := math.FMA(v257, v276, v67)
-		v278 := math.FMA(v257, v277, v69)
-		v279 := math.FMA(v257, v278, v71)
-		v280 := math.FMA(v257, v279, v73)
-		v281 := math.FMA(v271, v280, v270)
-		v282 := float64(v8 + v265)
-		v283 := float64(v8 - v282)
-		v284 := float64(v283 + v265)
-		v285 := float64(v284 + v281)
-		v287 := float64(v102 - v254)
-		v288 := v104
-		if v287 < v104 {
-			v288 = v287
+		v255 := float64(v254 * v33)
+		v256 := math.RoundToEven(v255)
+		v258 := math.FMA(v256, v38, v254)
+		v259 := math.FMA(v256, v41, v258)
+		v260 := float64(v258 - v259)
+		v261 := math.FMA(v256, v41, v260)
+		v262 := float64(v259 * v259)
+		v263 := -v262
+		v264 := math.FMA(v259, v259, v263)
+		v265 := float64(v45 * v262)
+		v266 := float64(v45 * v264)
+		v267 := float64(v259 + v265)
+		v268 := float64(v259 - v267)
+		v269 := float64(v268 + v265)
+		v270 := float64(v269 + v266)
+		v271 := math.FMA(v261, v259, v261)
+		v272 := float64(v270 + v271)
+		v273 := float64(v262 * v259)
+		v274 := math.FMA(v259, v58, v59)
+		v275 := math.FMA(v259, v274, v61)
+		v276 := math.FMA(v259, v275, v63)
+		v277 := math.FMA(v259, v276, v65)
+		v278 := math.FMA(v259, v277, v67)
+		v279 := math.FMA(v259, v278, v69)
+		v280 := math.FMA(v259, v279, v71)
+		v281 := math.FMA(v259, v280, v73)
+		v282 := math.FMA(v259, v281, v75)
+		v283 := math.FMA(v273, v282, v272)
+		v284 := float64(v8 + v267)
+		v285 := float64(v8 - v284)
+		v286 := float64(v285 + v267)
+		v287 := float64(v286 + v283)
+		v289 := float64(v104 - v256)
+		v290 := v106
+		if v289 < v106 {
+			v290 = v289
 		}
-		v289 := v4
-		if v288 > v4 {
-			v289 = v288
+		v291 := v4
+		if v290 > v4 {
+			v291 = v290
 		}
-		v290 := v254 < v107
-		v291 := ldexpNormal(v109, v289)
-		v292 := v4
-		if v290 {
-			v292 = v291
+		v292 := v256 < v109
+		v293 := ldexpNormal(v111, v291)
+		v294 := v4
+		if v292 {
+			v294 = v293
 		}
-		v293 := float64(v282 + v292)
-		v294 := float64(v293 - v292)
-		v295 := float64(v282 - v294)
-		v296 := float64(v295 + v285)
-		v297 := float64(v296 + v292)
-		v298 := float64(v297 - v292)
-		v299 := float64(v294 + v298)
-		v300 := v17
-		if v254 > v17 {
-			v300 = v254
+		v295 := float64(v284 + v294)
+		v296 := float64(v295 - v294)
+		v297 := float64(v284 - v296)
+		v298 := float64(v297 + v287)
+		v299 := float64(v298 + v294)
+		v300 := float64(v299 - v294)
+		v301 := float64(v296 + v300)
+		v302 := v17
+		if v256 > v17 {
+			v302 = v256
 		}
-		v301 := ldexpMid(v299, v300)
-		v302 := v301
-		if v121 {
-			v302 = v15
+		v303 := ldexpMid(v301, v302)
+		v304 := v303
+		if v123 {
+			v304 = v15
 		}
-		v303 := float64(v8 + v302)
-		v304 := math.FMA(v249, v303, v8)
-		v305 := float64(v303 - v8)
-		v306 := float64(v303 - v305)
-		v307 := float64(v8 - v306)
-		v308 := float64(v302 - v305)
-		v309 := float64(v307 + v308)
-		v310 := float64(v282 + v285)
-		v311 := float64(v282 - v310)
-		v312 := float64(v311 + v285)
-		v313 := v107 <= v254
-		v315 := v314 < v15
-		v316 := v313 && !v315
-		v317 := v107
-		if v254 > v107 {
-			v317 = v254
+		v305 := float64(v8 + v304)
+		v306 := math.FMA(v251, v305, v8)
+		v307 := float64(v305 - v8)
+		v308 := float64(v305 - v307)
+		v309 := float64(v8 - v308)
+		v310 := float64(v304 - v307)
+		v311 := float64(v309 + v310)
+		v312 := float64(v284 + v287)
+		v313 := float64(v284 - v312)
+		v314 := float64(v313 + v287)
+		v315 := v109 <= v256
+		v317 := v316 < v15
+		v318 := v315 && !v317
+		v319 := v109
+		if v256 > v109 {
+			v319 = v256
 		}
-		v319 := v318
-		if v317 < v318 {
-			v319 = v317
+		v321 := v320
+		if v319 < v320 {
+			v321 = v319
 		}
-		v320 := ldexpNormal(v312, v319)
-		v321 := v4
-		if v316 {
-			v321 = v320
+		v322 := ldexpNormal(v314, v321)
+		v323 := v4
+		if v318 {
+			v323 = v322
 		}
-		v322 := v321
-		if v121 {
-			v322 = v15
+		v324 := v323
+		if v123 {
+			v324 = v15
 		}
-		v323 := float64(v309 + v322)
-		v324 := float64(v199 * v323)
-		v325 := float64(v304 - v324)
-		v326 := float64(v325 / v303)
-		v327 := math.FMA(v9, v14, v123)
-		v328 := float64(v9 * v238)
-		v329 := float64(v327 + v328)
-		v330 := float64(v244 * v14)
+		v325 := float64(v311 + v324)
+		v326 := float64(v201 * v325)
+		v327 := float64(v306 - v326)
+		v328 := float64(v327 / v305)
+		v329 := math.FMA(v9, v14, v125)
+		v330 := float64(v9 * v240)
 		v331 := float64(v329 + v330)
-		v332 := float64(v331 * v122)
-		v333 := float64(v199 * v332)
-		v334 := float64(v326 - v333)
-		v335 := float64(v203 * v334)
-		v336 := float64(v248 + v335)
-		v337 := float64(v210 + v336)
-		v338 := float64(v331 * v199)
-		v339 := float64(v205 * v338)
-		v340 := float64(v337 + v339)
-		v341 := float64(v122 * v340)
-		v342 := math.FMA(v122, v205, v341)
-		v343 := float64(v122 * v199)
-		v345 := float64(v0 - v344)
-		v347 := float64(v345 - v346)
-		v348 := float64(v9 * v347)
-		v350 := float64(v0 * v344)
-		v351 := float64(v11 + v350)
-		v353 := float64(v351 + v352)
-		v354 := float64(v349 * v353)
-		v355 := float64(v348 * v354)
-		v356 := float64(v348 + v355)
-		v358 := float64(v10 * v353)
-		v359 := float64(v348 * v358)
-		v360 := float64(v348 + v359)
-		v362 := v361
-		if v360 > v361 {
-			v362 = v360
+		v332 := float64(v246 * v14)
+		v333 := float64(v331 + v332)
+		v334 := float64(v333 * v124)
+		v335 := float64(v201 * v334)
+		v336 := float64(v328 - v335)
+		v337 := float64(v205 * v336)
+		v338 := float64(v250 + v337)
+		v339 := float64(v212 + v338)
+		v340 := float64(v333 * v201)
+		v341 := float64(v207 * v340)
+		v342 := float64(v339 + v341)
+		v343 := float64(v124 * v342)
+		v344 := math.FMA(v124, v207, v343)
+		v345 := float64(v124 * v201)
+		v347 := float64(v0 - v346)
+		v349 := float64(v347 - v348)
+		v350 := float64(v9 * v349)
+		v352 := float64(v0 * v346)
+		v353 := float64(v11 + v352)
+		v355 := float64(v353 + v354)
+		v356 := float64(v351 * v355)
+		v357 := float64(v350 * v356)
+		v358 := float64(v350 + v357)
+		v360 := float64(v10 * v355)
+		v361 := float64(v350 * v360)
+		v362 := float64(v350 + v361)
+		v364 := v363
+		if v362 > v363 {
+			v364 = v362
 		}
-		v363 := v251
-		if v362 < v251 {
-			v363 = v362
+		v365 := v253
+		if v364 < v253 {
+			v365 = v364
 		}
-		v364 := float64(v363 * v33)
-		v365 := math.RoundToEven(v364)
-		v366 := -v365
-		v367 := math.FMA(v366, v37, v363)
-		v368 := math.FMA(v366, v39, v367)
-		v369 := float64(v367 - v368)
-		v370 := math.FMA(v366, v39, v369)
-		v371 := float64(v368 * v368)
-		v372 := -v371
-		v373 := math.FMA(v368, v368, v372)
-		v374 := float64(v43 * v371)
-		v375 := float64(v43 * v373)
-		v376 := float64(v368 + v374)
-		v377 := float64(v368 - v376)
-		v378 := float64(v377 + v374)
-		v379 := float64(v378 + v375)
-		v380 := math.FMA(v370, v368, v370)
-		v381 := float64(v379 + v380)
-		v382 := float64(v371 * v368)
-		v383 := math.FMA(v368, v56, v57)
-		v384 := math.FMA(v368, v383, v59)
-		v385 := math.FMA(v368, v384, v61)
-		v386 := math.FMA(v368, v385, v63)
-		v387 := math.FMA(v368, v386, v65)
-		v388 := math.FMA(v368, v387, v67)
-		v389 := math.FMA(v368, v388, v69)
-		v390 := math.FMA(v368, v389, v71)
-		v391 := math.FMA(v368, v390, v73)
-		v392 := math.FMA(v382, v391, v381)
-		v393 := ldexpMid(v22, v366)
-		v394 := float64(v8 + v393)
-		v395 := float64(v394 - v8)
-		v396 := float64(v394 - v395)
-		v397 := float64(v8 - v396)
-		v398 := float64(v393 - v395)
-		v399 := float64(v397 + v398)
-		v400 := float64(v392 + v399)
-		v401 := float64(v394 + v376)
-		v402 := float64(v394 - v401)
-		v403 := float64(v402 + v376)
-		v404 := float64(v403 + v400)
-		v405 := float64(v401 + v404)
-		v406 := ldexpMid(v405, v365)
-		v407 := math.Copysign(v406, v360)
-		v408 := math.IsNaN(v360)
-		v409 := v407
-		if v408 {
-			v409 = v360
+		v366 := float64(v365 * v33)
+		v367 := math.RoundToEven(v366)
+		v368 := -v367
+		v369 := math.FMA(v367, v38, v365)
+		v370 := math.FMA(v367, v41, v369)
+		v371 := float64(v369 - v370)
+		v372 := math.FMA(v367, v41, v371)
+		v373 := float64(v370 * v370)
+		v374 := -v373
+		v375 := math.FMA(v370, v370, v374)
+		v376 := float64(v45 * v373)
+		v377 := float64(v45 * v375)
+		v378 := float64(v370 + v376)
+		v379 := float64(v370 - v378)
+		v380 := float64(v379 + v376)
+		v381 := float64(v380 + v377)
+		v382 := math.FMA(v372, v370, v372)
+		v383 := float64(v381 + v382)
+		v384 := float64(v373 * v370)
+		v385 := math.FMA(v370, v58, v59)
+		v386 := math.FMA(v370, v385, v61)
+		v387 := math.FMA(v370, v386, v63)
+		v388 := math.FMA(v370, v387, v65)
+		v389 := math.FMA(v370, v388, v67)
+		v390 := math.FMA(v370, v389, v69)
+		v391 := math.FMA(v370, v390, v71)
+		v392 := math.FMA(v370, v391, v73)
+		v393 := math.FMA(v370, v392, v75)
+		v394 := math.FMA(v384, v393, v383)
+		v395 := ldexpMid(v22, v368)
+		v396 := float64(v8 + v395)
+		v397 := float64(v396 - v8)
+		v398 := float64(v396 - v397)
+		v399 := float64(v8 - v398)
+		v400 := float64(v395 - v397)
+		v401 := float64(v399 + v400)
+		v402 := float64(v394 + v401)
+		v403 := float64(v396 + v378)
+		v404 := float64(v396 - v403)
+		v405 := float64(v404 + v378)
+		v406 := float64(v405 + v402)
+		v407 := float64(v403 + v406)
+		v408 := ldexpMid(v407, v367)
+		v409 := math.Copysign(v408, v362)
+		v410 := math.IsNaN(v362)
+		v411 := v409
+		if v410 {
+			v411 = v362
 		}
-		v410 := float64(v357 * v409)
-		v411 := float64(v356 + v410)
-		v412 := float64(v356 - v411)
-		v413 := float64(v412 + v410)
-		v414 := float64(v348 - v356)
-		v415 := float64(v414 + v355)
-		v416 := -v355
-		v417 := math.FMA(v348, v354, v416)
-		v418 := -v348
-		v419 := math.FMA(v9, v347, v418)
-		v420 := float64(v345 - v347)
-		v421 := float64(v420 - v346)
-		v422 := float64(v9 * v421)
-		v423 := float64(v419 + v422)
-		v424 := float64(v244 * v347)
-		v425 := float64(v423 + v424)
-		v426 := float64(v8 + v354)
-		v427 := float64(v425 * v426)
-		v428 := float64(v417 + v427)
-		v429 := float64(v415 + v428)
-		v430 := -v410
-		v431 := math.FMA(v357, v409, v430)
-		v432 := float64(v8 + v409)
-		v433 := float64(v357 * v432)
-		v434 := float64(v348 - v360)
-		v435 := float64(v434 + v359)
-		v436 := -v359
-		v437 := math.FMA(v348, v358, v436)
-		v438 := float64(v8 + v358)
-		v439 := float64(v425 * v438)
-		v440 := float64(v437 + v439)
-		v441 := float64(v435 + v440)
-		v442 := float64(v433 * v441)
-		v443 := float64(v431 + v442)
-		v444 := float64(v429 + v443)
-		v445 := float64(v413 + v444)
-		v446 := float64(v343 * v445)
-		v447 := -v343
-		v448 := math.FMA(v122, v199, v447)
-		v449 := -v122
-		v450 := math.FMA(v449, v303, v302)
-		v451 := float64(v450 + v322)
-		v452 := float64(v122 * v323)
-		v453 := float64(v451 - v452)
-		v454 := float64(v453 / v303)
-		v455 := float64(v122 * v338)
-		v456 := float64(v454 + v455)
-		v457 := float64(v199 * v456)
-		v458 := float64(v448 + v457)
-		v459 := float64(v122 * v334)
-		v460 := float64(v458 + v459)
-		v461 := float64(v460 * v411)
-		v462 := float64(v446 + v461)
-		v463 := math.FMA(v343, v411, v462)
-		v464 := v463
+		v412 := float64(v359 * v411)
+		v413 := float64(v358 + v412)
+		v414 := float64(v358 - v413)
+		v415 := float64(v414 + v412)
+		v416 := float64(v350 - v358)
+		v417 := float64(v416 + v357)
+		v418 := -v357
+		v419 := math.FMA(v350, v356, v418)
+		v420 := -v350
+		v421 := math.FMA(v9, v349, v420)
+		v422 := float64(v347 - v349)
+		v423 := float64(v422 - v348)
+		v424 := float64(v9 * v423)
+		v425 := float64(v421 + v424)
+		v426 := float64(v246 * v349)
+		v427 := float64(v425 + v426)
+		v428 := float64(v8 + v356)
+		v429 := float64(v427 * v428)
+		v430 := float64(v419 + v429)
+		v431 := float64(v417 + v430)
+		v432 := -v412
+		v433 := math.FMA(v359, v411, v432)
+		v434 := float64(v8 + v411)
+		v435 := float64(v359 * v434)
+		v436 := float64(v350 - v362)
+		v437 := float64(v436 + v361)
+		v438 := -v361
+		v439 := math.FMA(v350, v360, v438)
+		v440 := float64(v8 + v360)
+		v441 := float64(v427 * v440)
+		v442 := float64(v439 + v441)
+		v443 := float64(v437 + v442)
+		v444 := float64(v435 * v443)
+		v445 := float64(v433 + v444)
+		v446 := float64(v431 + v445)
+		v447 := float64(v415 + v446)
+		v448 := float64(v345 * v447)
+		v449 := -v345
+		v450 := math.FMA(v124, v201, v449)
+		v451 := -v124
+		v452 := math.FMA(v451, v305, v304)
+		v453 := float64(v452 + v324)
+		v454 := float64(v124 * v325)
+		v455 := float64(v453 - v454)
+		v456 := float64(v455 / v305)
+		v457 := float64(v124 * v340)
+		v458 := float64(v456 + v457)
+		v459 := float64(v201 * v458)
+		v460 := float64(v450 + v459)
+		v461 := float64(v124 * v336)
+		v462 := float64(v460 + v461)
+		v463 := float64(v462 * v413)
+		v464 := float64(v448 + v463)
+		v465 := math.FMA(v345, v413, v464)
+		v466 := v465
 		if v27 {
-			v464 = v342
+			v466 = v344
 		}
-		v466 := float64(v15 + v465)
-		v467 := v30
-		if v466 > v30 {
-			v467 = v466
+		v468 := float64(v15 + v467)
+		v469 := v30
+		if v468 > v30 {
+			v469 = v468
 		}
-		v468 := v251
-		if v467 < v251 {
-			v468 = v467
+		v470 := v253
+		if v469 < v253 {
+			v470 = v469
 		}
-		v469 := float64(v468 * v33)
-		v470 := math.RoundToEven(v469)
-		v471 := -v470
-		v472 := math.FMA(v471, v37, v468)
-		v473 := math.FMA(v471, v39, v472)
-		v474 := float64(v472 - v473)
-		v475 := math.FMA(v471, v39, v474)
-		v476 := float64(v473 * v473)
-		v477 := -v476
-		v478 := math.FMA(v473, v473, v477)
-		v479 := float64(v43 * v476)
-		v480 := float64(v43 * v478)
-		v481 := float64(v473 + v479)
-		v482 := float64(v473 - v481)
-		v483 := float64(v482 + v479)
-		v484 := float64(v483 + v480)
-		v485 := math.FMA(v475, v473, v475)
-		v486 := float64(v484 + v485)
-		v487 := float64(v476 * v473)
-		v488 := math.FMA(v473, v56, v57)
-		v489 := math.FMA(v473, v488, v59)
-		v490 := math.FMA(v473, v489, v61)
-		v491 := math.FMA(v473, v490, v63)
-		v492 := math.FMA(v473, v491, v65)
-		v493 := math.FMA(v473, v492, v67)
-		v494 := math.FMA(v473, v493, v69)
-		v495 := math.FMA(v473, v494, v71)
-		v496 := math.FMA(v473, v495, v73)
-		v497 := math.FMA(v487, v496, v486)
-		v498 := float64(v8 + v481)
-		v499 := float64(v8 - v498)
-		v500 := float64(v499 + v481)
-		v501 := float64(v500 + v497)
-		v503 := float64(v102 - v470)
-		v504 := v104
-		if v503 < v104 {
-			v504 = v503
+		v471 := float64(v470 * v33)
+		v472 := math.RoundToEven(v471)
+		v474 := math.FMA(v472, v38, v470)
+		v475 := math.FMA(v472, v41, v474)
+		v476 := float64(v474 - v475)
+		v477 := math.FMA(v472, v41, v476)
+		v478 := float64(v475 * v475)
+		v479 := -v478
+		v480 := math.FMA(v475, v475, v479)
+		v481 := float64(v45 * v478)
+		v482 := float64(v45 * v480)
+		v483 := float64(v475 + v481)
+		v484 := float64(v475 - v483)
+		v485 := float64(v484 + v481)
+		v486 := float64(v485 + v482)
+		v487 := math.FMA(v477, v475, v477)
+		v488 := float64(v486 + v487)
+		v489 := float64(v478 * v475)
+		v490 := math.FMA(v475, v58, v59)
+		v491 := math.FMA(v475, v490, v61)
+		v492 := math.FMA(v475, v491, v63)
+		v493 := math.FMA(v475, v492, v65)
+		v494 := math.FMA(v475, v493, v67)
+		v495 := math.FMA(v475, v494, v69)
+		v496 := math.FMA(v475, v495, v71)
+		v497 := math.FMA(v475, v496, v73)
+		v498 := math.FMA(v475, v497, v75)
+		v499 := math.FMA(v489, v498, v488)
+		v500 := float64(v8 + v483)
+		v501 := float64(v8 - v500)
+		v502 := float64(v501 + v483)
+		v503 := float64(v502 + v499)
+		v505 := float64(v104 - v472)
+		v506 := v106
+		if v505 < v106 {
+			v506 = v505
 		}
-		v505 := v4
-		if v504 > v4 {
-			v505 = v504
+		v507 := v4
+		if v506 > v4 {
+			v507 = v506
 		}
-		v506 := v470 < v107
-		v507 := ldexpNormal(v109, v505)
-		v508 := v4
-		if v506 {
-			v508 = v507
+		v508 := v472 < v109
+		v509 := ldexpNormal(v111, v507)
+		v510 := v4
+		if v508 {
+			v510 = v509
 		}
-		v509 := float64(v498 + v508)
-		v510 := float64(v509 - v508)
-		v511 := float64(v498 - v510)
-		v512 := float64(v511 + v501)
-		v513 := float64(v512 + v508)
-		v514 := float64(v513 - v508)
-		v515 := float64(v510 + v514)
-		v516 := v17
-		if v470 > v17 {
-			v516 = v470
+		v511 := float64(v500 + v510)
+		v512 := float64(v511 - v510)
+		v513 := float64(v500 - v512)
+		v514 := float64(v513 + v503)
+		v515 := float64(v514 + v510)
+		v516 := float64(v515 - v510)
+		v517 := float64(v512 + v516)
+		v518 := v17
+		if v472 > v17 {
+			v518 = v472
 		}
-		v517 := ldexpMid(v515, v516)
-		v518 := math.IsNaN(v466)
-		v519 := v517
-		if v518 {
-			v519 = v466
+		v519 := ldexpMid(v517, v518)
+		v520 := math.IsNaN(v468)
+		v521 := v519
+		if v520 {
+			v521 = v468
 		}
-		v520 := float64(v8 + v203)
-		v521 := float64(v519 * v520)
-		v522 := -v521
-		v523 := math.FMA(v519, v520, v522)
-		v524 := float64(v498 + v501)
-		v525 := float64(v498 - v524)
-		v526 := float64(v525 + v501)
-		v527 := v107 <= v470
-		v528 := v314 < v466
-		v529 := v527 && !v528
-		v530 := v107
-		if v470 > v107 {
-			v530 = v470
+		v522 := float64(v8 + v205)
+		v523 := float64(v521 * v522)
+		v524 := -v523
+		v525 := math.FMA(v521, v522, v524)
+		v526 := float64(v500 + v503)
+		v527 := float64(v500 - v526)
+		v528 := float64(v527 + v503)
+		v529 := v109 <= v472
+		v530 := v316 < v468
+		v531 := v529 && !v530
+		v532 := v109
+		if v472 > v109 {
+			v532 = v472
 		}
-		v531 := v318
-		if v530 < v318 {
-			v531 = v530
-		}
-		v532 := ldexpNormal(v526, v531)
-		v533 := v4
-		if v529 {
+		v533 := v320
+		if v532 < v320 {
 			v533 = v532
 		}
-		v534 := v533
-		if v518 {
-			v534 = v466
+		v534 := ldexpNormal(v528, v533)
+		v535 := v4
+		if v531 {
+			v535 = v534
 		}
-		v535 := float64(v534 * v520)
-		v536 := float64(v203 - v520)
-		v537 := float64(v536 + v8)
-		v538 := float64(v537 + v246)
-		v539 := float64(v519 * v538)
-		v540 := float64(v535 + v539)
-		v541 := float64(v523 + v540)
-		v543 := float64(v542 + v331)
-		v544 := float64(v466 - v15)
-		v545 := float64(v466 - v544)
-		v546 := float64(v15 - v545)
-		v547 := float64(v465 - v544)
-		v548 := float64(v546 + v547)
-		v549 := float64(v543 + v548)
-		v550 := float64(v521 * v549)
-		v551 := float64(v541 + v550)
-		v552 := float64(v521 + v551)
-		v570 := float64(v552 * v569)
-		v571 := v464
+		v536 := v535
+		if v520 {
+			v536 = v468
+		}
+		v537 := float64(v536 * v522)
+		v538 := float64(v205 - v522)
+		v539 := float64(v538 + v8)
+		v540 := float64(v539 + v248)
+		v541 := float64(v521 * v540)
+		v542 := float64(v537 + v541)
+		v543 := float64(v525 + v542)
+		v545 := float64(v544 + v333)
+		v546 := float64(v468 - v15)
+		v547 := float64(v468 - v546)
+		v548 := float64(v15 - v547)
+		v549 := float64(v467 - v546)
+		v550 := float64(v548 + v549)
+		v551 := float64(v545 + v550)
+		v552 := float64(v523 * v551)
+		v553 := float64(v543 + v552)
+		v554 := float64(v523 + v553)
+		v572 := float64(v554 * v571)
+		v573 := v466
 		if v21 {
-			v571 = v570
+			v573 = v572
 		}
-		v573 := float64(v15 + v572)
-		v574 := v30
-		if v573 > v30 {
-			v574 = v573
+		v575 := float64(v15 + v574)
+		v576 := v30
+		if v575 > v30 {
+			v576 = v575
 		}
-		v575 := v251
-		if v574 < v251 {
-			v575 = v574
+		v577 := v253
+		if v576 < v253 {
+			v577 = v576
 		}
-		v576 := float64(v575 * v33)
-		v577 := math.RoundToEven(v576)
-		v578 := -v577
-		v579 := math.FMA(v578, v37, v575)
-		v580 := math.FMA(v578, v39, v579)
-		v581 := float64(v579 - v580)
-		v582 := math.FMA(v578, v39, v581)
-		v583 := float64(v580 * v580)
-		v584 := -v583
-		v585 := math.FMA(v580, v580, v584)
-		v586 := float64(v43 * v583)
-		v587 := float64(v43 * v585)
-		v588 := float64(v580 + v586)
-		v589 := float64(v580 - v588)
-		v590 := float64(v589 + v586)
-		v591 := float64(v590 + v587)
-		v592 := math.FMA(v582, v580, v582)
-		v593 := float64(v591 + v592)
-		v594 := float64(v583 * v580)
-		v595 := math.FMA(v580, v56, v57)
-		v596 := math.FMA(v580, v595, v59)
-		v597 := math.FMA(v580, v596, v61)
-		v598 := math.FMA(v580, v597, v63)
-		v599 := math.FMA(v580, v598, v65)
-		v600 := math.FMA(v580, v599, v67)
-		v601 := math.FMA(v580, v600, v69)
-		v602 := math.FMA(v580, v601, v71)
-		v603 := math.FMA(v580, v602, v73)
-		v604 := math.FMA(v594, v603, v593)
-		v605 := float64(v8 + v588)
-		v606 := float64(v8 - v605)
-		v607 := float64(v606 + v588)
-		v608 := float64(v607 + v604)
-		v610 := float64(v102 - v577)
-		v611 := v104
-		if v610 < v104 {
-			v611 = v610
+		v578 := float64(v577 * v33)
+		v579 := math.RoundToEven(v578)
+		v581 := math.FMA(v579, v38, v577)
+		v582 := math.FMA(v579, v41, v581)
+		v583 := float64(v581 - v582)
+		v584 := math.FMA(v579, v41, v583)
+		v585 := float64(v582 * v582)
+		v586 := -v585
+		v587 := math.FMA(v582, v582, v586)
+		v588 := float64(v45 * v585)
+		v589 := float64(v45 * v587)
+		v590 := float64(v582 + v588)
+		v591 := float64(v582 - v590)
+		v592 := float64(v591 + v588)
+		v593 := float64(v592 + v589)
+		v594 := math.FMA(v584, v582, v584)
+		v595 := float64(v593 + v594)
+		v596 := float64(v585 * v582)
+		v597 := math.FMA(v582, v58, v59)
+		v598 := math.FMA(v582, v597, v61)
+		v599 := math.FMA(v582, v598, v63)
+		v600 := math.FMA(v582, v599, v65)
+		v601 := math.FMA(v582, v600, v67)
+		v602 := math.FMA(v582, v601, v69)
+		v603 := math.FMA(v582, v602, v71)
+		v604 := math.FMA(v582, v603, v73)
+		v605 := math.FMA(v582, v604, v75)
+		v606 := math.FMA(v596, v605, v595)
+		v607 := float64(v8 + v590)
+		v608 := float64(v8 - v607)
+		v609 := float64(v608 + v590)
+		v610 := float64(v609 + v606)
+		v612 := float64(v104 - v579)
+		v613 := v106
+		if v612 < v106 {
+			v613 = v612
 		}
-		v612 := v4
-		if v611 > v4 {
-			v612 = v611
+		v614 := v4
+		if v613 > v4 {
+			v614 = v613
 		}
-		v613 := v577 < v107
-		v614 := ldexpNormal(v109, v612)
-		v615 := v4
-		if v613 {
-			v615 = v614
+		v615 := v579 < v109
+		v616 := ldexpNormal(v111, v614)
+		v617 := v4
+		if v615 {
+			v617 = v616
 		}
-		v616 := float64(v605 + v615)
-		v617 := float64(v616 - v615)
-		v618 := float64(v605 - v617)
-		v619 := float64(v618 + v608)
-		v620 := float64(v619 + v615)
-		v621 := float64(v620 - v615)
-		v622 := float64(v617 + v621)
-		v623 := v17
-		if v577 > v17 {
-			v623 = v577
+		v618 := float64(v607 + v617)
+		v619 := float64(v618 - v617)
+		v620 := float64(v607 - v619)
+		v621 := float64(v620 + v610)
+		v622 := float64(v621 + v617)
+		v623 := float64(v622 - v617)
+		v624 := float64(v619 + v623)
+		v625 := v17
+		if v579 > v17 {
+			v625 = v579
 		}
-		v624 := ldexpMid(v622, v623)
-		v625 := math.IsNaN(v573)
-		v626 := v624
-		if v625 {
-			v626 = v573
+		v626 := ldexpMid(v624, v625)
+		v627 := math.IsNaN(v575)
+		v628 := v626
+		if v627 {
+			v628 = v575
 		}
-		v627 := float64(v626 * v520)
-		v628 := -v627
-		v629 := math.FMA(v626, v520, v628)
-		v630 := float64(v605 + v608)
-		v631 := float64(v605 - v630)
-		v632 := float64(v631 + v608)
-		v633 := v107 <= v577
-		v634 := v314 < v573
-		v635 := v633 && !v634
-		v636 := v107
-		if v577 > v107 {
-			v636 = v577
+		v629 := float64(v628 * v522)
+		v630 := -v629
+		v631 := math.FMA(v628, v522, v630)
+		v632 := float64(v607 + v610)
+		v633 := float64(v607 - v632)
+		v634 := float64(v633 + v610)
+		v635 := v109 <= v579
+		v636 := v316 < v575
+		v637 := v635 && !v636
+		v638 := v109
+		if v579 > v109 {
+			v638 = v579
 		}
-		v637 := v318
-		if v636 < v318 {
-			v637 = v636
-		}
-		v638 := ldexpNormal(v632, v637)
-		v639 := v4
-		if v635 {
+		v639 := v320
+		if v638 < v320 {
 			v639 = v638
 		}
-		v640 := v639
-		if v625 {
-			v640 = v573
+		v640 := ldexpNormal(v634, v639)
+		v641 := v4
+		if v637 {
+			v641 = v640
 		}
-		v641 := float64(v640 * v520)
-		v642 := float64(v626 * v538)
-		v643 := float64(v641 + v642)
-		v644 := float64(v629 + v643)
-		v646 := float64(v645 + v331)
-		v647 := float64(v573 - v15)
-		v648 := float64(v573 - v647)
-		v649 := float64(v15 - v648)
-		v650 := float64(v572 - v647)
-		v651 := float64(v649 + v650)
-		v652 := float64(v646 + v651)
-		v653 := float64(v627 * v652)
-		v654 := float64(v644 + v653)
-		v655 := float64(v627 + v654)
-		v656 := float64(v655 * v569)
-		v657 := float64(v656 * v569)
-		v658 := v571
+		v642 := v641
+		if v627 {
+			v642 = v575
+		}
+		v643 := float64(v642 * v522)
+		v644 := float64(v628 * v540)
+		v645 := float64(v643 + v644)
+		v646 := float64(v631 + v645)
+		v648 := float64(v647 + v333)
+		v649 := float64(v575 - v15)
+		v650 := float64(v575 - v649)
+		v651 := float64(v15 - v650)
+		v652 := float64(v574 - v649)
+		v653 := float64(v651 + v652)
+		v654 := float64(v648 + v653)
+		v655 := float64(v629 * v654)
+		v656 := float64(v646 + v655)
+		v657 := float64(v629 + v656)
+		v658 := float64(v657 * v571)
+		v659 := float64(v658 * v571)
+		v660 := v573
 		if v18 {
-			v658 = v657
+			v660 = v659
 		}
-		v659 := v658
+		v661 := v660
 		if v7 {
-			v659 = v8
+			v661 = v8
 		}
-		v660 := v659
+		v662 := v661
 		if v3 {
-			v660 = v5
+			v662 = v5
 		}
-		v661 := dy[i]
-		v662 := float64(v661 * v5)
-		v663 := float64(v661 * v8)
-		v664 := float64(v661 * v569)
-		v665 := float64(v664 * v569)
-		v666 := float64(v665 * v655)
-		v667 := -v666
-		v668 := math.FMA(v665, v655, v667)
-		v669 := float64(v664 * v521)
-		v670 := -v669
-		v671 := math.FMA(v664, v521, v670)
-		v672 := float64(v664 * v551)
-		v673 := -v672
-		v674 := math.FMA(v664, v551, v673)
-		v675 := float64(v669 + v672)
-		v676 := float64(v675 - v669)
-		v677 := float64(v675 - v676)
-		v678 := float64(v669 - v677)
-		v679 := float64(v672 - v676)
-		v680 := float64(v678 + v679)
-		v681 := float64(v680 + v671)
-		v682 := float64(v681 + v674)
-		v683 := float64(v661 * v15)
-		v684 := -v683
-		v685 := math.FMA(v661, v15, v684)
-		v686 := v4
-		if v99 {
-			v686 = v94
+		v663 := dy[i]
+		v664 := float64(v663 * v5)
+		v665 := float64(v663 * v8)
+		v666 := float64(v663 * v571)
+		v667 := float64(v666 * v571)
+		v668 := float64(v667 * v657)
+		v669 := -v668
+		v670 := math.FMA(v667, v657, v669)
+		v671 := float64(v666 * v523)
+		v672 := -v671
+		v673 := math.FMA(v666, v523, v672)
+		v674 := float64(v666 * v553)
+		v675 := -v674
+		v676 := math.FMA(v666, v553, v675)
+		v677 := float64(v671 + v674)
+		v678 := float64(v677 - v671)
+		v679 := float64(v677 - v678)
+		v680 := float64(v671 - v679)
+		v681 := float64(v674 - v678)
+		v682 := float64(v680 + v681)
+		v683 := float64(v682 + v673)
+		v684 := float64(v683 + v676)
+		v685 := float64(v663 * v15)
+		v686 := -v685
+		v687 := math.FMA(v663, v15, v686)
+		v688 := v4
+		if v101 {
+			v688 = v96
 		}
-		v687 := float64(v661 * v686)
-		v688 := -v687
-		v689 := math.FMA(v661, v686, v688)
-		v690 := v4
-		if v99 {
-			v690 = v100
+		v689 := float64(v663 * v688)
+		v690 := -v689
+		v691 := math.FMA(v663, v688, v690)
+		v692 := v4
+		if v101 {
+			v692 = v102
 		}
-		v691 := float64(v661 * v690)
-		v692 := float64(v689 + v691)
-		v693 := float64(v687 + v692)
-		v694 := math.Ldexp(v693, int(v101))
-		v695 := float64(v661 * v120)
-		v696 := -v695
-		v697 := math.FMA(v661, v120, v696)
-		v698 := v695
-		if v108 {
-			v698 = v694
-		}
-		v699 := v697
-		if v108 {
-			v699 = v4
-		}
-		v700 := v698
-		if v121 {
-			v700 = v683
+		v693 := float64(v663 * v692)
+		v694 := float64(v691 + v693)
+		v695 := float64(v689 + v694)
+		v696 := math.Ldexp(v695, int(v103))
+		v697 := float64(v663 * v122)
+		v698 := -v697
+		v699 := math.FMA(v663, v122, v698)
+		v700 := v697
+		if v110 {
+			v700 = v696
 		}
 		v701 := v699
-		if v121 {
-			v701 = v685
+		if v110 {
+			v701 = v4
 		}
-		v702 := float64(v700 * v205)
-		v703 := -v702
-		v704 := math.FMA(v700, v205, v703)
-		v705 := math.FMA(v701, v205, v704)
-		v706 := float64(v661 * v122)
-		v707 := -v706
-		v708 := math.FMA(v661, v122, v707)
-		v709 := float64(v706 * v340)
-		v710 := -v709
-		v711 := math.FMA(v706, v340, v710)
-		v712 := math.FMA(v708, v340, v711)
-		v713 := float64(v702 + v709)
-		v714 := float64(v713 - v702)
-		v715 := float64(v713 - v714)
-		v716 := float64(v702 - v715)
-		v717 := float64(v709 - v714)
-		v718 := float64(v716 + v717)
-		v719 := float64(v718 + v705)
-		v720 := float64(v719 + v712)
-		v721 := float64(v661 * v343)
-		v722 := -v721
-		v723 := math.FMA(v661, v343, v722)
-		v724 := float64(v721 * v411)
-		v725 := -v724
-		v726 := math.FMA(v721, v411, v725)
-		v727 := math.FMA(v723, v411, v726)
-		v728 := float64(v661 * v446)
-		v729 := -v728
-		v730 := math.FMA(v661, v446, v729)
-		v731 := float64(v661 * v461)
-		v732 := -v731
-		v733 := math.FMA(v661, v461, v732)
-		v734 := float64(v728 + v731)
-		v735 := float64(v734 - v728)
-		v736 := float64(v734 - v735)
-		v737 := float64(v728 - v736)
-		v738 := float64(v731 - v735)
-		v739 := float64(v737 + v738)
-		v740 := float64(v739 + v730)
-		v741 := float64(v740 + v733)
-		v742 := float64(v724 + v734)
-		v743 := float64(v742 - v724)
-		v744 := float64(v742 - v743)
-		v745 := float64(v724 - v744)
-		v746 := float64(v734 - v743)
-		v747 := float64(v745 + v746)
-		v748 := float64(v747 + v727)
-		v749 := float64(v748 + v741)
-		v750 := v742
+		v702 := v700
+		if v123 {
+			v702 = v685
+		}
+		v703 := v701
+		if v123 {
+			v703 = v687
+		}
+		v704 := float64(v702 * v207)
+		v705 := -v704
+		v706 := math.FMA(v702, v207, v705)
+		v707 := math.FMA(v703, v207, v706)
+		v708 := float64(v663 * v124)
+		v709 := -v708
+		v710 := math.FMA(v663, v124, v709)
+		v711 := float64(v708 * v342)
+		v712 := -v711
+		v713 := math.FMA(v708, v342, v712)
+		v714 := math.FMA(v710, v342, v713)
+		v715 := float64(v704 + v711)
+		v716 := float64(v715 - v704)
+		v717 := float64(v715 - v716)
+		v718 := float64(v704 - v717)
+		v719 := float64(v711 - v716)
+		v720 := float64(v718 + v719)
+		v721 := float64(v720 + v707)
+		v722 := float64(v721 + v714)
+		v723 := float64(v663 * v345)
+		v724 := -v723
+		v725 := math.FMA(v663, v345, v724)
+		v726 := float64(v723 * v413)
+		v727 := -v726
+		v728 := math.FMA(v723, v413, v727)
+		v729 := math.FMA(v725, v413, v728)
+		v730 := float64(v663 * v448)
+		v731 := -v730
+		v732 := math.FMA(v663, v448, v731)
+		v733 := float64(v663 * v463)
+		v734 := -v733
+		v735 := math.FMA(v663, v463, v734)
+		v736 := float64(v730 + v733)
+		v737 := float64(v736 - v730)
+		v738 := float64(v736 - v737)
+		v739 := float64(v730 - v738)
+		v740 := float64(v733 - v737)
+		v741 := float64(v739 + v740)
+		v742 := float64(v741 + v732)
+		v743 := float64(v742 + v735)
+		v744 := float64(v726 + v736)
+		v745 := float64(v744 - v726)
+		v746 := float64(v744 - v745)
+		v747 := float64(v726 - v746)
+		v748 := float64(v736 - v745)
+		v749 := float64(v747 + v748)
+		v750 := float64(v749 + v729)
+		v751 := float64(v750 + v743)
+		v752 := v744
 		if v27 {
-			v750 = v713
-		}
-		v751 := v749
-		if v27 {
-			v751 = v720
-		}
-		v752 := v750
-		if v21 {
-			v752 = v675
+			v752 = v715
 		}
 		v753 := v751
-		if v21 {
-			v753 = v682
+		if v27 {
+			v753 = v722
 		}
 		v754 := v752
-		if v18 {
-			v754 = v666
+		if v21 {
+			v754 = v677
 		}
 		v755 := v753
-		if v18 {
-			v755 = v668
+		if v21 {
+			v755 = v684
 		}
 		v756 := v754
-		if v7 {
-			v756 = v663
+		if v18 {
+			v756 = v668
 		}
 		v757 := v755
-		if v7 {
-			v757 = v4
+		if v18 {
+			v757 = v670
 		}
 		v758 := v756
-		if v3 {
-			v758 = v662
+		if v7 {
+			v758 = v665
 		}
 		v759 := v757
-		if v3 {
+		if v7 {
 			v759 = v4
 		}
-		v760 := float64(v758 + v759)
-		v761 := float64(v660 * v661)
-		v762 := float64(v760 - v761)
-		v763 := math.Abs(v762)
-		v764 := math.Abs(v761)
-		v766 := float64(v764 * v765)
-		v767 := v763 <= v766
-		v768 := math.Abs(v661)
-		v769 := math.Abs(v664)
-		v770 := v768
-		if v769 > v768 {
-			v770 = v769
+		v760 := v758
+		if v3 {
+			v760 = v664
 		}
-		v771 := math.Abs(v665)
+		v761 := v759
+		if v3 {
+			v761 = v4
+		}
+		v762 := float64(v760 + v761)
+		v763 := float64(v662 * v663)
+		v764 := float64(v762 - v763)
+		v765 := math.Abs(v764)
+		v766 := math.Abs(v763)
+		v768 := float64(v766 * v767)
+		v769 := v765 <= v768
+		v770 := math.Abs(v663)
+		v771 := math.Abs(v666)
 		v772 := v770
 		if v771 > v770 {
 			v772 = v771
 		}
-		v773 := v772
-		if v769 > v772 {
-			v773 = v769
+		v773 := math.Abs(v667)
+		v774 := v772
+		if v773 > v772 {
+			v774 = v773
 		}
-		v775 := float64(v763 * v774)
-		v778 := math.FMA(v773, v776, v777)
-		v779 := v775 <= v778
-		v780 := v767 || v779
-		v781 := v760 == v4
-		v782 := v780 && !v781
-		v783 := v761
-		if v782 {
-			v783 = v760
+		v775 := v774
+		if v771 > v774 {
+			v775 = v771
 		}
-		v784 := math.IsNaN(v0)
-		v785 := v783
+		v777 := float64(v765 * v776)
+		v780 := math.FMA(v775, v778, v779)
+		v781 := v777 <= v780
+		v782 := v769 || v781
+		v783 := v762 == v4
+		v784 := v782 && !v783
+		v785 := v763
 		if v784 {
-			v785 = v0
+			v785 = v762
 		}
-		dx[i] = v785
+		v786 := math.IsNaN(v0)
+		v787 := v785
+		if v786 {
+			v787 = v0
+		}
+		dx[i] = v787
 	}
 }
 
 // geluTanhBackwardUsualGeneric is the pure-Go kernel of geluTanhBackwardUsual
-// (f64 memory, f64 compute, 563 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 560 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -1912,40 +1902,40 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v18 := math.Float64frombits(0xbfe199999999999a)  // -0.55
 	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v26 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v30 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v32 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v36 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v49 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v50 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v52 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v54 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v56 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v58 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v60 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v62 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v64 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v66 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v95 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v97 := math.Float64frombits(0x408f400000000000)  // 1000
-	v100 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v102 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v192 := math.Float64frombits(0x4000000000000000) // 2
-	v227 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v236 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v243 := math.Float64frombits(0x4086300000000000) // 710
-	v305 := math.Float64frombits(0x4086280000000000) // 709
-	v309 := math.Float64frombits(0x408ff80000000000) // 1023
-	v335 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v337 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v340 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v343 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v348 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v352 := math.Float64frombits(0xc044000000000000) // -40
-	v456 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v542 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v551 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v553 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v554 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v31 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v35 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v48 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v49 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v51 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v53 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v55 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v57 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v59 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v61 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v63 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v65 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v94 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v96 := math.Float64frombits(0x408f400000000000)  // 1000
+	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v190 := math.Float64frombits(0x4000000000000000) // 2
+	v225 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v234 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v241 := math.Float64frombits(0x4086300000000000) // 710
+	v302 := math.Float64frombits(0x4086280000000000) // 709
+	v306 := math.Float64frombits(0x408ff80000000000) // 1023
+	v332 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v334 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v337 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v340 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v345 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v349 := math.Float64frombits(0xc044000000000000) // -40
+	v453 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v539 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v548 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v550 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v551 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1967,666 +1957,663 @@ func geluTanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v25 := v14 < v3
 		v27 := float64(v24 * v26)
 		v28 := math.RoundToEven(v27)
-		v29 := -v28
-		v31 := math.FMA(v29, v30, v24)
-		v33 := math.FMA(v29, v32, v31)
-		v34 := float64(v31 - v33)
-		v35 := math.FMA(v29, v32, v34)
-		v37 := float64(v33 * v33)
-		v38 := -v37
-		v39 := math.FMA(v33, v33, v38)
-		v40 := float64(v36 * v37)
-		v41 := float64(v36 * v39)
-		v42 := float64(v33 + v40)
-		v43 := float64(v33 - v42)
+		v30 := math.FMA(v28, v29, v24)
+		v32 := math.FMA(v28, v31, v30)
+		v33 := float64(v30 - v32)
+		v34 := math.FMA(v28, v31, v33)
+		v36 := float64(v32 * v32)
+		v37 := -v36
+		v38 := math.FMA(v32, v32, v37)
+		v39 := float64(v35 * v36)
+		v40 := float64(v35 * v38)
+		v41 := float64(v32 + v39)
+		v42 := float64(v32 - v41)
+		v43 := float64(v42 + v39)
 		v44 := float64(v43 + v40)
-		v45 := float64(v44 + v41)
-		v46 := math.FMA(v35, v33, v35)
-		v47 := float64(v45 + v46)
-		v48 := float64(v37 * v33)
-		v51 := math.FMA(v33, v49, v50)
-		v53 := math.FMA(v33, v51, v52)
-		v55 := math.FMA(v33, v53, v54)
-		v57 := math.FMA(v33, v55, v56)
-		v59 := math.FMA(v33, v57, v58)
-		v61 := math.FMA(v33, v59, v60)
-		v63 := math.FMA(v33, v61, v62)
-		v65 := math.FMA(v33, v63, v64)
-		v67 := math.FMA(v33, v65, v66)
-		v68 := math.FMA(v48, v67, v47)
-		v69 := float64(v7 + v42)
-		v70 := float64(v7 - v69)
-		v71 := float64(v70 + v42)
-		v72 := float64(v71 + v68)
-		v73 := float64(v69 + v72)
-		v74 := float64(v69 - v73)
-		v75 := float64(v74 + v72)
-		v76 := v15
+		v45 := math.FMA(v34, v32, v34)
+		v46 := float64(v44 + v45)
+		v47 := float64(v36 * v32)
+		v50 := math.FMA(v32, v48, v49)
+		v52 := math.FMA(v32, v50, v51)
+		v54 := math.FMA(v32, v52, v53)
+		v56 := math.FMA(v32, v54, v55)
+		v58 := math.FMA(v32, v56, v57)
+		v60 := math.FMA(v32, v58, v59)
+		v62 := math.FMA(v32, v60, v61)
+		v64 := math.FMA(v32, v62, v63)
+		v66 := math.FMA(v32, v64, v65)
+		v67 := math.FMA(v47, v66, v46)
+		v68 := float64(v7 + v41)
+		v69 := float64(v7 - v68)
+		v70 := float64(v69 + v41)
+		v71 := float64(v70 + v67)
+		v72 := float64(v68 + v71)
+		v73 := float64(v68 - v72)
+		v74 := float64(v73 + v71)
+		v75 := v15
 		if v28 > v15 {
-			v76 = v28
+			v75 = v28
 		}
-		v77 := ldexpMid(v7, v76)
-		v78 := float64(v73 * v77)
-		v79 := float64(v75 * v77)
-		v80 := float64(v7 + v78)
-		v81 := float64(v7 - v80)
+		v76 := ldexpMid(v7, v75)
+		v77 := float64(v72 * v76)
+		v78 := float64(v74 * v76)
+		v79 := float64(v7 + v77)
+		v80 := float64(v7 - v79)
+		v81 := float64(v80 + v77)
 		v82 := float64(v81 + v78)
-		v83 := float64(v82 + v79)
-		v84 := v7
+		v83 := v7
 		if v25 {
-			v84 = v73
+			v83 = v72
 		}
-		v85 := v3
+		v84 := v3
 		if v25 {
-			v85 = v75
+			v84 = v74
 		}
-		v86 := float64(v7 / v80)
-		v87 := float64(v84 * v86)
-		v88 := -v87
-		v89 := math.FMA(v88, v80, v84)
-		v90 := math.FMA(v88, v83, v89)
-		v91 := float64(v90 + v85)
-		v92 := v23 <= v22
-		v93 := float64(v91 * v86)
-		v94 := v3
+		v85 := float64(v7 / v79)
+		v86 := float64(v83 * v85)
+		v87 := -v86
+		v88 := math.FMA(v87, v79, v83)
+		v89 := math.FMA(v87, v82, v88)
+		v90 := float64(v89 + v84)
+		v91 := v23 <= v22
+		v92 := float64(v90 * v85)
+		v93 := v3
 		if v25 {
-			v94 = v28
+			v93 = v28
 		}
-		v96 := float64(v95 - v94)
-		v98 := v97
-		if v96 < v97 {
-			v98 = v96
+		v95 := float64(v94 - v93)
+		v97 := v96
+		if v95 < v96 {
+			v97 = v95
 		}
-		v99 := v3
-		if v98 > v3 {
-			v99 = v98
+		v98 := v3
+		if v97 > v3 {
+			v98 = v97
 		}
-		v101 := v94 < v100
-		v103 := ldexpNormal(v102, v99)
-		v104 := v3
-		if v101 {
-			v104 = v103
+		v100 := v93 < v99
+		v102 := ldexpNormal(v101, v98)
+		v103 := v3
+		if v100 {
+			v103 = v102
 		}
-		v105 := float64(v87 + v104)
-		v106 := float64(v105 - v104)
-		v107 := float64(v87 - v106)
-		v108 := float64(v107 + v93)
-		v109 := float64(v108 + v104)
-		v110 := float64(v109 - v104)
-		v111 := float64(v106 + v110)
-		v112 := v15
-		if v94 > v15 {
-			v112 = v94
+		v104 := float64(v86 + v103)
+		v105 := float64(v104 - v103)
+		v106 := float64(v86 - v105)
+		v107 := float64(v106 + v92)
+		v108 := float64(v107 + v103)
+		v109 := float64(v108 - v103)
+		v110 := float64(v105 + v109)
+		v111 := v15
+		if v93 > v15 {
+			v111 = v93
 		}
-		v113 := ldexpMid(v111, v112)
-		v114 := math.IsNaN(v14)
-		v115 := v113
-		if v114 {
-			v115 = v14
+		v112 := ldexpMid(v110, v111)
+		v113 := math.IsNaN(v14)
+		v114 := v112
+		if v113 {
+			v114 = v14
 		}
-		v116 := -v14
-		v117 := math.Abs(v116)
-		v118 := -v117
-		v119 := v23
-		if v118 > v23 {
-			v119 = v118
+		v115 := -v14
+		v116 := math.Abs(v115)
+		v117 := -v116
+		v118 := v23
+		if v117 > v23 {
+			v118 = v117
 		}
-		v120 := v116 < v3
-		v121 := float64(v119 * v26)
-		v122 := math.RoundToEven(v121)
-		v123 := -v122
-		v124 := math.FMA(v123, v30, v119)
-		v125 := math.FMA(v123, v32, v124)
-		v126 := float64(v124 - v125)
-		v127 := math.FMA(v123, v32, v126)
-		v128 := float64(v125 * v125)
-		v129 := -v128
-		v130 := math.FMA(v125, v125, v129)
-		v131 := float64(v36 * v128)
-		v132 := float64(v36 * v130)
-		v133 := float64(v125 + v131)
-		v134 := float64(v125 - v133)
-		v135 := float64(v134 + v131)
-		v136 := float64(v135 + v132)
-		v137 := math.FMA(v127, v125, v127)
-		v138 := float64(v136 + v137)
-		v139 := float64(v128 * v125)
-		v140 := math.FMA(v125, v49, v50)
-		v141 := math.FMA(v125, v140, v52)
-		v142 := math.FMA(v125, v141, v54)
-		v143 := math.FMA(v125, v142, v56)
-		v144 := math.FMA(v125, v143, v58)
-		v145 := math.FMA(v125, v144, v60)
-		v146 := math.FMA(v125, v145, v62)
-		v147 := math.FMA(v125, v146, v64)
-		v148 := math.FMA(v125, v147, v66)
-		v149 := math.FMA(v139, v148, v138)
-		v150 := float64(v7 + v133)
-		v151 := float64(v7 - v150)
-		v152 := float64(v151 + v133)
-		v153 := float64(v152 + v149)
-		v154 := float64(v150 + v153)
-		v155 := float64(v150 - v154)
-		v156 := float64(v155 + v153)
-		v157 := v15
-		if v122 > v15 {
-			v157 = v122
+		v119 := v115 < v3
+		v120 := float64(v118 * v26)
+		v121 := math.RoundToEven(v120)
+		v122 := math.FMA(v121, v29, v118)
+		v123 := math.FMA(v121, v31, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v121, v31, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v35 * v126)
+		v130 := float64(v35 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v123, v48, v49)
+		v139 := math.FMA(v123, v138, v51)
+		v140 := math.FMA(v123, v139, v53)
+		v141 := math.FMA(v123, v140, v55)
+		v142 := math.FMA(v123, v141, v57)
+		v143 := math.FMA(v123, v142, v59)
+		v144 := math.FMA(v123, v143, v61)
+		v145 := math.FMA(v123, v144, v63)
+		v146 := math.FMA(v123, v145, v65)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v7 + v131)
+		v149 := float64(v7 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := float64(v148 + v151)
+		v153 := float64(v148 - v152)
+		v154 := float64(v153 + v151)
+		v155 := v15
+		if v121 > v15 {
+			v155 = v121
 		}
-		v158 := ldexpMid(v7, v157)
-		v159 := float64(v154 * v158)
-		v160 := float64(v156 * v158)
-		v161 := float64(v7 + v159)
-		v162 := float64(v7 - v161)
-		v163 := float64(v162 + v159)
-		v164 := float64(v163 + v160)
-		v165 := v7
-		if v120 {
-			v165 = v154
+		v156 := ldexpMid(v7, v155)
+		v157 := float64(v152 * v156)
+		v158 := float64(v154 * v156)
+		v159 := float64(v7 + v157)
+		v160 := float64(v7 - v159)
+		v161 := float64(v160 + v157)
+		v162 := float64(v161 + v158)
+		v163 := v7
+		if v119 {
+			v163 = v152
 		}
-		v166 := v3
-		if v120 {
-			v166 = v156
+		v164 := v3
+		if v119 {
+			v164 = v154
 		}
-		v167 := float64(v7 / v161)
-		v168 := float64(v165 * v167)
-		v169 := -v168
-		v170 := math.FMA(v169, v161, v165)
-		v171 := math.FMA(v169, v164, v170)
-		v172 := float64(v171 + v166)
-		v173 := float64(v172 * v167)
-		v174 := v3
-		if v120 {
-			v174 = v122
+		v165 := float64(v7 / v159)
+		v166 := float64(v163 * v165)
+		v167 := -v166
+		v168 := math.FMA(v167, v159, v163)
+		v169 := math.FMA(v167, v162, v168)
+		v170 := float64(v169 + v164)
+		v171 := float64(v170 * v165)
+		v172 := v3
+		if v119 {
+			v172 = v121
 		}
-		v175 := float64(v95 - v174)
-		v176 := v97
-		if v175 < v97 {
-			v176 = v175
+		v173 := float64(v94 - v172)
+		v174 := v96
+		if v173 < v96 {
+			v174 = v173
 		}
-		v177 := v3
-		if v176 > v3 {
-			v177 = v176
+		v175 := v3
+		if v174 > v3 {
+			v175 = v174
 		}
-		v178 := v174 < v100
-		v179 := ldexpNormal(v102, v177)
-		v180 := v3
-		if v178 {
-			v180 = v179
+		v176 := v172 < v99
+		v177 := ldexpNormal(v101, v175)
+		v178 := v3
+		if v176 {
+			v178 = v177
 		}
-		v181 := float64(v168 + v180)
-		v182 := float64(v181 - v180)
-		v183 := float64(v168 - v182)
-		v184 := float64(v183 + v173)
-		v185 := float64(v184 + v180)
-		v186 := float64(v185 - v180)
-		v187 := float64(v182 + v186)
-		v188 := v15
-		if v174 > v15 {
-			v188 = v174
+		v179 := float64(v166 + v178)
+		v180 := float64(v179 - v178)
+		v181 := float64(v166 - v180)
+		v182 := float64(v181 + v171)
+		v183 := float64(v182 + v178)
+		v184 := float64(v183 - v178)
+		v185 := float64(v180 + v184)
+		v186 := v15
+		if v172 > v15 {
+			v186 = v172
 		}
-		v189 := ldexpMid(v187, v188)
-		v190 := math.IsNaN(v116)
-		v191 := v189
-		if v190 {
-			v191 = v116
+		v187 := ldexpMid(v185, v186)
+		v188 := math.IsNaN(v115)
+		v189 := v187
+		if v188 {
+			v189 = v115
 		}
-		v193 := float64(v192 * v12)
-		v194 := float64(v13 + v193)
-		v195 := float64(v8 * v194)
-		v196 := float64(v191 * v195)
-		v197 := float64(v7 + v196)
-		v198 := float64(v197 - v196)
-		v199 := float64(v197 - v198)
-		v200 := float64(v196 - v199)
-		v201 := float64(v7 - v198)
-		v202 := float64(v200 + v201)
-		v203 := -v196
-		v204 := math.FMA(v191, v195, v203)
-		v205 := -v195
-		v206 := math.FMA(v8, v194, v205)
-		v207 := float64(v194 - v13)
-		v208 := float64(v194 - v207)
-		v209 := float64(v13 - v208)
-		v210 := float64(v193 - v207)
-		v211 := float64(v209 + v210)
-		v212 := float64(v13 - v0)
-		v213 := float64(v13 - v212)
-		v214 := float64(v0 - v213)
-		v215 := float64(v12 - v212)
-		v216 := float64(v214 + v215)
-		v217 := -v12
-		v218 := math.FMA(v9, v11, v217)
-		v219 := -v11
-		v220 := math.FMA(v10, v0, v219)
-		v221 := -v10
-		v222 := math.FMA(v0, v0, v221)
-		v223 := float64(v222 * v0)
-		v224 := float64(v220 + v223)
-		v225 := float64(v9 * v224)
-		v226 := float64(v218 + v225)
-		v228 := float64(v227 * v11)
-		v229 := float64(v226 + v228)
-		v230 := float64(v216 + v229)
-		v231 := float64(v211 + v230)
-		v232 := float64(v192 * v229)
-		v233 := float64(v231 + v232)
-		v234 := float64(v8 * v233)
-		v235 := float64(v206 + v234)
-		v237 := float64(v236 * v194)
-		v238 := float64(v235 + v237)
-		v239 := float64(v191 * v238)
-		v240 := float64(v204 + v239)
-		v241 := -v191
-		v242 := v23
+		v191 := float64(v190 * v12)
+		v192 := float64(v13 + v191)
+		v193 := float64(v8 * v192)
+		v194 := float64(v189 * v193)
+		v195 := float64(v7 + v194)
+		v196 := float64(v195 - v194)
+		v197 := float64(v195 - v196)
+		v198 := float64(v194 - v197)
+		v199 := float64(v7 - v196)
+		v200 := float64(v198 + v199)
+		v201 := -v194
+		v202 := math.FMA(v189, v193, v201)
+		v203 := -v193
+		v204 := math.FMA(v8, v192, v203)
+		v205 := float64(v192 - v13)
+		v206 := float64(v192 - v205)
+		v207 := float64(v13 - v206)
+		v208 := float64(v191 - v205)
+		v209 := float64(v207 + v208)
+		v210 := float64(v13 - v0)
+		v211 := float64(v13 - v210)
+		v212 := float64(v0 - v211)
+		v213 := float64(v12 - v210)
+		v214 := float64(v212 + v213)
+		v215 := -v12
+		v216 := math.FMA(v9, v11, v215)
+		v217 := -v11
+		v218 := math.FMA(v10, v0, v217)
+		v219 := -v10
+		v220 := math.FMA(v0, v0, v219)
+		v221 := float64(v220 * v0)
+		v222 := float64(v218 + v221)
+		v223 := float64(v9 * v222)
+		v224 := float64(v216 + v223)
+		v226 := float64(v225 * v11)
+		v227 := float64(v224 + v226)
+		v228 := float64(v214 + v227)
+		v229 := float64(v209 + v228)
+		v230 := float64(v190 * v227)
+		v231 := float64(v229 + v230)
+		v232 := float64(v8 * v231)
+		v233 := float64(v204 + v232)
+		v235 := float64(v234 * v192)
+		v236 := float64(v233 + v235)
+		v237 := float64(v189 * v236)
+		v238 := float64(v202 + v237)
+		v239 := -v189
+		v240 := v23
 		if v14 > v23 {
-			v242 = v14
+			v240 = v14
 		}
-		v244 := v243
-		if v242 < v243 {
-			v244 = v242
+		v242 := v241
+		if v240 < v241 {
+			v242 = v240
 		}
-		v245 := float64(v244 * v26)
-		v246 := math.RoundToEven(v245)
-		v247 := -v246
-		v248 := math.FMA(v247, v30, v244)
-		v249 := math.FMA(v247, v32, v248)
-		v250 := float64(v248 - v249)
-		v251 := math.FMA(v247, v32, v250)
-		v252 := float64(v249 * v249)
-		v253 := -v252
-		v254 := math.FMA(v249, v249, v253)
-		v255 := float64(v36 * v252)
-		v256 := float64(v36 * v254)
-		v257 := float64(v249 + v255)
-		v258 := float64(v249 - v257)
-		v259 := float64(v258 + v255)
-		v260 := float64(v259 + v256)
-		v261 := math.FMA(v251, v249, v251)
-		v262 := float64(v260 + v261)
-		v263 := float64(v252 * v249)
-		v264 := math.FMA(v249, v49, v50)
-		v265 := math.FMA(v249, v264, v52)
-		v266 := math.FMA(v249, v265, v54)
-		v267 := math.FMA(v249, v266, v56)
-		v268 := math.FMA(v249, v267, v58)
-		v269 := math.FMA(v249, v268, v60)
-		v270 := math.FMA(v249, v269, v62)
-		v271 := math.FMA(v249, v270, v64)
-		v272 := math.FMA(v249, v271, v66)
-		v273 := math.FMA(v263, v272, v262)
-		v274 := float64(v7 + v257)
-		v275 := float64(v7 - v274)
-		v276 := float64(v275 + v257)
-		v277 := float64(v276 + v273)
-		v278 := float64(v95 - v246)
-		v279 := v97
-		if v278 < v97 {
-			v279 = v278
+		v243 := float64(v242 * v26)
+		v244 := math.RoundToEven(v243)
+		v245 := math.FMA(v244, v29, v242)
+		v246 := math.FMA(v244, v31, v245)
+		v247 := float64(v245 - v246)
+		v248 := math.FMA(v244, v31, v247)
+		v249 := float64(v246 * v246)
+		v250 := -v249
+		v251 := math.FMA(v246, v246, v250)
+		v252 := float64(v35 * v249)
+		v253 := float64(v35 * v251)
+		v254 := float64(v246 + v252)
+		v255 := float64(v246 - v254)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 + v253)
+		v258 := math.FMA(v248, v246, v248)
+		v259 := float64(v257 + v258)
+		v260 := float64(v249 * v246)
+		v261 := math.FMA(v246, v48, v49)
+		v262 := math.FMA(v246, v261, v51)
+		v263 := math.FMA(v246, v262, v53)
+		v264 := math.FMA(v246, v263, v55)
+		v265 := math.FMA(v246, v264, v57)
+		v266 := math.FMA(v246, v265, v59)
+		v267 := math.FMA(v246, v266, v61)
+		v268 := math.FMA(v246, v267, v63)
+		v269 := math.FMA(v246, v268, v65)
+		v270 := math.FMA(v260, v269, v259)
+		v271 := float64(v7 + v254)
+		v272 := float64(v7 - v271)
+		v273 := float64(v272 + v254)
+		v274 := float64(v273 + v270)
+		v275 := float64(v94 - v244)
+		v276 := v96
+		if v275 < v96 {
+			v276 = v275
 		}
+		v277 := v3
+		if v276 > v3 {
+			v277 = v276
+		}
+		v278 := v244 < v99
+		v279 := ldexpNormal(v101, v277)
 		v280 := v3
-		if v279 > v3 {
+		if v278 {
 			v280 = v279
 		}
-		v281 := v246 < v100
-		v282 := ldexpNormal(v102, v280)
-		v283 := v3
-		if v281 {
-			v283 = v282
+		v281 := float64(v271 + v280)
+		v282 := float64(v281 - v280)
+		v283 := float64(v271 - v282)
+		v284 := float64(v283 + v274)
+		v285 := float64(v284 + v280)
+		v286 := float64(v285 - v280)
+		v287 := float64(v282 + v286)
+		v288 := v15
+		if v244 > v15 {
+			v288 = v244
 		}
-		v284 := float64(v274 + v283)
-		v285 := float64(v284 - v283)
-		v286 := float64(v274 - v285)
-		v287 := float64(v286 + v277)
-		v288 := float64(v287 + v283)
-		v289 := float64(v288 - v283)
-		v290 := float64(v285 + v289)
-		v291 := v15
-		if v246 > v15 {
-			v291 = v246
+		v289 := ldexpMid(v287, v288)
+		v290 := v289
+		if v113 {
+			v290 = v14
 		}
-		v292 := ldexpMid(v290, v291)
-		v293 := v292
-		if v114 {
-			v293 = v14
+		v291 := float64(v7 + v290)
+		v292 := math.FMA(v239, v291, v7)
+		v293 := float64(v291 - v7)
+		v294 := float64(v291 - v293)
+		v295 := float64(v7 - v294)
+		v296 := float64(v290 - v293)
+		v297 := float64(v295 + v296)
+		v298 := float64(v271 + v274)
+		v299 := float64(v271 - v298)
+		v300 := float64(v299 + v274)
+		v301 := v99 <= v244
+		v303 := v302 < v14
+		v304 := v301 && !v303
+		v305 := v99
+		if v244 > v99 {
+			v305 = v244
 		}
-		v294 := float64(v7 + v293)
-		v295 := math.FMA(v241, v294, v7)
-		v296 := float64(v294 - v7)
-		v297 := float64(v294 - v296)
-		v298 := float64(v7 - v297)
-		v299 := float64(v293 - v296)
-		v300 := float64(v298 + v299)
-		v301 := float64(v274 + v277)
-		v302 := float64(v274 - v301)
-		v303 := float64(v302 + v277)
-		v304 := v100 <= v246
-		v306 := v305 < v14
-		v307 := v304 && !v306
-		v308 := v100
-		if v246 > v100 {
-			v308 = v246
+		v307 := v306
+		if v305 < v306 {
+			v307 = v305
+		}
+		v308 := ldexpNormal(v300, v307)
+		v309 := v3
+		if v304 {
+			v309 = v308
 		}
 		v310 := v309
-		if v308 < v309 {
-			v310 = v308
+		if v113 {
+			v310 = v14
 		}
-		v311 := ldexpNormal(v303, v310)
-		v312 := v3
-		if v307 {
-			v312 = v311
+		v311 := float64(v297 + v310)
+		v312 := float64(v189 * v311)
+		v313 := float64(v292 - v312)
+		v314 := float64(v313 / v291)
+		v315 := math.FMA(v8, v13, v115)
+		v316 := float64(v8 * v228)
+		v317 := float64(v315 + v316)
+		v318 := float64(v234 * v13)
+		v319 := float64(v317 + v318)
+		v320 := float64(v319 * v114)
+		v321 := float64(v189 * v320)
+		v322 := float64(v314 - v321)
+		v323 := float64(v193 * v322)
+		v324 := float64(v238 + v323)
+		v325 := float64(v200 + v324)
+		v326 := float64(v319 * v189)
+		v327 := float64(v195 * v326)
+		v328 := float64(v325 + v327)
+		v329 := float64(v114 * v328)
+		v330 := math.FMA(v114, v195, v329)
+		v331 := float64(v114 * v189)
+		v333 := float64(v0 - v332)
+		v335 := float64(v333 - v334)
+		v336 := float64(v8 * v335)
+		v338 := float64(v0 * v332)
+		v339 := float64(v10 + v338)
+		v341 := float64(v339 + v340)
+		v342 := float64(v337 * v341)
+		v343 := float64(v336 * v342)
+		v344 := float64(v336 + v343)
+		v346 := float64(v9 * v341)
+		v347 := float64(v336 * v346)
+		v348 := float64(v336 + v347)
+		v350 := v349
+		if v348 > v349 {
+			v350 = v348
 		}
-		v313 := v312
-		if v114 {
-			v313 = v14
+		v351 := v241
+		if v350 < v241 {
+			v351 = v350
 		}
-		v314 := float64(v300 + v313)
-		v315 := float64(v191 * v314)
-		v316 := float64(v295 - v315)
-		v317 := float64(v316 / v294)
-		v318 := math.FMA(v8, v13, v116)
-		v319 := float64(v8 * v230)
-		v320 := float64(v318 + v319)
-		v321 := float64(v236 * v13)
-		v322 := float64(v320 + v321)
-		v323 := float64(v322 * v115)
-		v324 := float64(v191 * v323)
-		v325 := float64(v317 - v324)
-		v326 := float64(v195 * v325)
-		v327 := float64(v240 + v326)
-		v328 := float64(v202 + v327)
-		v329 := float64(v322 * v191)
-		v330 := float64(v197 * v329)
-		v331 := float64(v328 + v330)
-		v332 := float64(v115 * v331)
-		v333 := math.FMA(v115, v197, v332)
-		v334 := float64(v115 * v191)
-		v336 := float64(v0 - v335)
-		v338 := float64(v336 - v337)
-		v339 := float64(v8 * v338)
-		v341 := float64(v0 * v335)
-		v342 := float64(v10 + v341)
-		v344 := float64(v342 + v343)
-		v345 := float64(v340 * v344)
-		v346 := float64(v339 * v345)
-		v347 := float64(v339 + v346)
-		v349 := float64(v9 * v344)
-		v350 := float64(v339 * v349)
-		v351 := float64(v339 + v350)
-		v353 := v352
-		if v351 > v352 {
-			v353 = v351
+		v352 := float64(v351 * v26)
+		v353 := math.RoundToEven(v352)
+		v354 := -v353
+		v355 := math.FMA(v353, v29, v351)
+		v356 := math.FMA(v353, v31, v355)
+		v357 := float64(v355 - v356)
+		v358 := math.FMA(v353, v31, v357)
+		v359 := float64(v356 * v356)
+		v360 := -v359
+		v361 := math.FMA(v356, v356, v360)
+		v362 := float64(v35 * v359)
+		v363 := float64(v35 * v361)
+		v364 := float64(v356 + v362)
+		v365 := float64(v356 - v364)
+		v366 := float64(v365 + v362)
+		v367 := float64(v366 + v363)
+		v368 := math.FMA(v358, v356, v358)
+		v369 := float64(v367 + v368)
+		v370 := float64(v359 * v356)
+		v371 := math.FMA(v356, v48, v49)
+		v372 := math.FMA(v356, v371, v51)
+		v373 := math.FMA(v356, v372, v53)
+		v374 := math.FMA(v356, v373, v55)
+		v375 := math.FMA(v356, v374, v57)
+		v376 := math.FMA(v356, v375, v59)
+		v377 := math.FMA(v356, v376, v61)
+		v378 := math.FMA(v356, v377, v63)
+		v379 := math.FMA(v356, v378, v65)
+		v380 := math.FMA(v370, v379, v369)
+		v381 := ldexpMid(v16, v354)
+		v382 := float64(v7 + v381)
+		v383 := float64(v382 - v7)
+		v384 := float64(v382 - v383)
+		v385 := float64(v7 - v384)
+		v386 := float64(v381 - v383)
+		v387 := float64(v385 + v386)
+		v388 := float64(v380 + v387)
+		v389 := float64(v382 + v364)
+		v390 := float64(v382 - v389)
+		v391 := float64(v390 + v364)
+		v392 := float64(v391 + v388)
+		v393 := float64(v389 + v392)
+		v394 := ldexpMid(v393, v353)
+		v395 := math.Copysign(v394, v348)
+		v396 := math.IsNaN(v348)
+		v397 := v395
+		if v396 {
+			v397 = v348
 		}
-		v354 := v243
-		if v353 < v243 {
-			v354 = v353
-		}
-		v355 := float64(v354 * v26)
-		v356 := math.RoundToEven(v355)
-		v357 := -v356
-		v358 := math.FMA(v357, v30, v354)
-		v359 := math.FMA(v357, v32, v358)
-		v360 := float64(v358 - v359)
-		v361 := math.FMA(v357, v32, v360)
-		v362 := float64(v359 * v359)
-		v363 := -v362
-		v364 := math.FMA(v359, v359, v363)
-		v365 := float64(v36 * v362)
-		v366 := float64(v36 * v364)
-		v367 := float64(v359 + v365)
-		v368 := float64(v359 - v367)
-		v369 := float64(v368 + v365)
-		v370 := float64(v369 + v366)
-		v371 := math.FMA(v361, v359, v361)
-		v372 := float64(v370 + v371)
-		v373 := float64(v362 * v359)
-		v374 := math.FMA(v359, v49, v50)
-		v375 := math.FMA(v359, v374, v52)
-		v376 := math.FMA(v359, v375, v54)
-		v377 := math.FMA(v359, v376, v56)
-		v378 := math.FMA(v359, v377, v58)
-		v379 := math.FMA(v359, v378, v60)
-		v380 := math.FMA(v359, v379, v62)
-		v381 := math.FMA(v359, v380, v64)
-		v382 := math.FMA(v359, v381, v66)
-		v383 := math.FMA(v373, v382, v372)
-		v384 := ldexpMid(v16, v357)
-		v385 := float64(v7 + v384)
-		v386 := float64(v385 - v7)
-		v387 := float64(v385 - v386)
-		v388 := float64(v7 - v387)
-		v389 := float64(v384 - v386)
-		v390 := float64(v388 + v389)
-		v391 := float64(v383 + v390)
-		v392 := float64(v385 + v367)
-		v393 := float64(v385 - v392)
-		v394 := float64(v393 + v367)
-		v395 := float64(v394 + v391)
-		v396 := float64(v392 + v395)
-		v397 := ldexpMid(v396, v356)
-		v398 := math.Copysign(v397, v351)
-		v399 := math.IsNaN(v351)
-		v400 := v398
-		if v399 {
-			v400 = v351
-		}
-		v401 := float64(v348 * v400)
-		v402 := float64(v347 + v401)
-		v403 := float64(v347 - v402)
-		v404 := float64(v403 + v401)
-		v405 := float64(v339 - v347)
-		v406 := float64(v405 + v346)
-		v407 := -v346
-		v408 := math.FMA(v339, v345, v407)
-		v409 := -v339
-		v410 := math.FMA(v8, v338, v409)
-		v411 := float64(v336 - v338)
-		v412 := float64(v411 - v337)
-		v413 := float64(v8 * v412)
-		v414 := float64(v410 + v413)
-		v415 := float64(v236 * v338)
-		v416 := float64(v414 + v415)
-		v417 := float64(v7 + v345)
-		v418 := float64(v416 * v417)
-		v419 := float64(v408 + v418)
-		v420 := float64(v406 + v419)
-		v421 := -v401
-		v422 := math.FMA(v348, v400, v421)
-		v423 := float64(v7 + v400)
-		v424 := float64(v348 * v423)
-		v425 := float64(v339 - v351)
-		v426 := float64(v425 + v350)
-		v427 := -v350
-		v428 := math.FMA(v339, v349, v427)
-		v429 := float64(v7 + v349)
-		v430 := float64(v416 * v429)
-		v431 := float64(v428 + v430)
-		v432 := float64(v426 + v431)
-		v433 := float64(v424 * v432)
-		v434 := float64(v422 + v433)
-		v435 := float64(v420 + v434)
-		v436 := float64(v404 + v435)
-		v437 := float64(v334 * v436)
-		v438 := -v334
-		v439 := math.FMA(v115, v191, v438)
-		v440 := -v115
-		v441 := math.FMA(v440, v294, v293)
-		v442 := float64(v441 + v313)
-		v443 := float64(v115 * v314)
-		v444 := float64(v442 - v443)
-		v445 := float64(v444 / v294)
-		v446 := float64(v115 * v329)
-		v447 := float64(v445 + v446)
-		v448 := float64(v191 * v447)
-		v449 := float64(v439 + v448)
-		v450 := float64(v115 * v325)
-		v451 := float64(v449 + v450)
-		v452 := float64(v451 * v402)
-		v453 := float64(v437 + v452)
-		v454 := math.FMA(v334, v402, v453)
-		v455 := v454
+		v398 := float64(v345 * v397)
+		v399 := float64(v344 + v398)
+		v400 := float64(v344 - v399)
+		v401 := float64(v400 + v398)
+		v402 := float64(v336 - v344)
+		v403 := float64(v402 + v343)
+		v404 := -v343
+		v405 := math.FMA(v336, v342, v404)
+		v406 := -v336
+		v407 := math.FMA(v8, v335, v406)
+		v408 := float64(v333 - v335)
+		v409 := float64(v408 - v334)
+		v410 := float64(v8 * v409)
+		v411 := float64(v407 + v410)
+		v412 := float64(v234 * v335)
+		v413 := float64(v411 + v412)
+		v414 := float64(v7 + v342)
+		v415 := float64(v413 * v414)
+		v416 := float64(v405 + v415)
+		v417 := float64(v403 + v416)
+		v418 := -v398
+		v419 := math.FMA(v345, v397, v418)
+		v420 := float64(v7 + v397)
+		v421 := float64(v345 * v420)
+		v422 := float64(v336 - v348)
+		v423 := float64(v422 + v347)
+		v424 := -v347
+		v425 := math.FMA(v336, v346, v424)
+		v426 := float64(v7 + v346)
+		v427 := float64(v413 * v426)
+		v428 := float64(v425 + v427)
+		v429 := float64(v423 + v428)
+		v430 := float64(v421 * v429)
+		v431 := float64(v419 + v430)
+		v432 := float64(v417 + v431)
+		v433 := float64(v401 + v432)
+		v434 := float64(v331 * v433)
+		v435 := -v331
+		v436 := math.FMA(v114, v189, v435)
+		v437 := -v114
+		v438 := math.FMA(v437, v291, v290)
+		v439 := float64(v438 + v310)
+		v440 := float64(v114 * v311)
+		v441 := float64(v439 - v440)
+		v442 := float64(v441 / v291)
+		v443 := float64(v114 * v326)
+		v444 := float64(v442 + v443)
+		v445 := float64(v189 * v444)
+		v446 := float64(v436 + v445)
+		v447 := float64(v114 * v322)
+		v448 := float64(v446 + v447)
+		v449 := float64(v448 * v399)
+		v450 := float64(v434 + v449)
+		v451 := math.FMA(v331, v399, v450)
+		v452 := v451
 		if v20 {
-			v455 = v333
+			v452 = v330
 		}
-		v457 := v455
+		v454 := v452
 		if v6 {
-			v457 = v7
+			v454 = v7
 		}
-		v458 := v457
+		v455 := v454
 		if v2 {
-			v458 = v4
+			v455 = v4
 		}
-		v459 := dy[i]
-		v460 := float64(v459 * v4)
-		v461 := float64(v459 * v7)
-		v462 := float64(v459 * v456)
-		v463 := float64(v462 * v456)
-		v464 := float64(v459 * v14)
-		v465 := -v464
-		v466 := math.FMA(v459, v14, v465)
-		v467 := v3
-		if v92 {
-			v467 = v87
+		v456 := dy[i]
+		v457 := float64(v456 * v4)
+		v458 := float64(v456 * v7)
+		v459 := float64(v456 * v453)
+		v460 := float64(v459 * v453)
+		v461 := float64(v456 * v14)
+		v462 := -v461
+		v463 := math.FMA(v456, v14, v462)
+		v464 := v3
+		if v91 {
+			v464 = v86
 		}
-		v468 := float64(v459 * v467)
-		v469 := -v468
-		v470 := math.FMA(v459, v467, v469)
-		v471 := v3
-		if v92 {
-			v471 = v93
+		v465 := float64(v456 * v464)
+		v466 := -v465
+		v467 := math.FMA(v456, v464, v466)
+		v468 := v3
+		if v91 {
+			v468 = v92
 		}
-		v472 := float64(v459 * v471)
-		v473 := float64(v470 + v472)
-		v474 := float64(v468 + v473)
-		v475 := math.Ldexp(v474, int(v94))
-		v476 := float64(v459 * v113)
-		v477 := -v476
-		v478 := math.FMA(v459, v113, v477)
-		v479 := v476
-		if v101 {
-			v479 = v475
+		v469 := float64(v456 * v468)
+		v470 := float64(v467 + v469)
+		v471 := float64(v465 + v470)
+		v472 := math.Ldexp(v471, int(v93))
+		v473 := float64(v456 * v112)
+		v474 := -v473
+		v475 := math.FMA(v456, v112, v474)
+		v476 := v473
+		if v100 {
+			v476 = v472
 		}
-		v480 := v478
-		if v101 {
-			v480 = v3
+		v477 := v475
+		if v100 {
+			v477 = v3
 		}
-		v481 := v479
-		if v114 {
-			v481 = v464
+		v478 := v476
+		if v113 {
+			v478 = v461
 		}
-		v482 := v480
-		if v114 {
-			v482 = v466
+		v479 := v477
+		if v113 {
+			v479 = v463
 		}
-		v483 := float64(v481 * v197)
-		v484 := -v483
-		v485 := math.FMA(v481, v197, v484)
-		v486 := math.FMA(v482, v197, v485)
-		v487 := float64(v459 * v115)
+		v480 := float64(v478 * v195)
+		v481 := -v480
+		v482 := math.FMA(v478, v195, v481)
+		v483 := math.FMA(v479, v195, v482)
+		v484 := float64(v456 * v114)
+		v485 := -v484
+		v486 := math.FMA(v456, v114, v485)
+		v487 := float64(v484 * v328)
 		v488 := -v487
-		v489 := math.FMA(v459, v115, v488)
-		v490 := float64(v487 * v331)
-		v491 := -v490
-		v492 := math.FMA(v487, v331, v491)
-		v493 := math.FMA(v489, v331, v492)
-		v494 := float64(v483 + v490)
-		v495 := float64(v494 - v483)
-		v496 := float64(v494 - v495)
-		v497 := float64(v483 - v496)
-		v498 := float64(v490 - v495)
-		v499 := float64(v497 + v498)
-		v500 := float64(v499 + v486)
-		v501 := float64(v500 + v493)
-		v502 := float64(v459 * v334)
+		v489 := math.FMA(v484, v328, v488)
+		v490 := math.FMA(v486, v328, v489)
+		v491 := float64(v480 + v487)
+		v492 := float64(v491 - v480)
+		v493 := float64(v491 - v492)
+		v494 := float64(v480 - v493)
+		v495 := float64(v487 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v496 + v483)
+		v498 := float64(v497 + v490)
+		v499 := float64(v456 * v331)
+		v500 := -v499
+		v501 := math.FMA(v456, v331, v500)
+		v502 := float64(v499 * v399)
 		v503 := -v502
-		v504 := math.FMA(v459, v334, v503)
-		v505 := float64(v502 * v402)
-		v506 := -v505
-		v507 := math.FMA(v502, v402, v506)
-		v508 := math.FMA(v504, v402, v507)
-		v509 := float64(v459 * v437)
+		v504 := math.FMA(v499, v399, v503)
+		v505 := math.FMA(v501, v399, v504)
+		v506 := float64(v456 * v434)
+		v507 := -v506
+		v508 := math.FMA(v456, v434, v507)
+		v509 := float64(v456 * v449)
 		v510 := -v509
-		v511 := math.FMA(v459, v437, v510)
-		v512 := float64(v459 * v452)
-		v513 := -v512
-		v514 := math.FMA(v459, v452, v513)
-		v515 := float64(v509 + v512)
-		v516 := float64(v515 - v509)
-		v517 := float64(v515 - v516)
-		v518 := float64(v509 - v517)
-		v519 := float64(v512 - v516)
-		v520 := float64(v518 + v519)
-		v521 := float64(v520 + v511)
-		v522 := float64(v521 + v514)
-		v523 := float64(v505 + v515)
-		v524 := float64(v523 - v505)
-		v525 := float64(v523 - v524)
-		v526 := float64(v505 - v525)
-		v527 := float64(v515 - v524)
-		v528 := float64(v526 + v527)
-		v529 := float64(v528 + v508)
-		v530 := float64(v529 + v522)
-		v531 := v523
+		v511 := math.FMA(v456, v449, v510)
+		v512 := float64(v506 + v509)
+		v513 := float64(v512 - v506)
+		v514 := float64(v512 - v513)
+		v515 := float64(v506 - v514)
+		v516 := float64(v509 - v513)
+		v517 := float64(v515 + v516)
+		v518 := float64(v517 + v508)
+		v519 := float64(v518 + v511)
+		v520 := float64(v502 + v512)
+		v521 := float64(v520 - v502)
+		v522 := float64(v520 - v521)
+		v523 := float64(v502 - v522)
+		v524 := float64(v512 - v521)
+		v525 := float64(v523 + v524)
+		v526 := float64(v525 + v505)
+		v527 := float64(v526 + v519)
+		v528 := v520
 		if v20 {
-			v531 = v494
+			v528 = v491
+		}
+		v529 := v527
+		if v20 {
+			v529 = v498
+		}
+		v530 := v528
+		if v6 {
+			v530 = v458
+		}
+		v531 := v529
+		if v6 {
+			v531 = v3
 		}
 		v532 := v530
-		if v20 {
-			v532 = v501
+		if v2 {
+			v532 = v457
 		}
 		v533 := v531
-		if v6 {
-			v533 = v461
-		}
-		v534 := v532
-		if v6 {
-			v534 = v3
-		}
-		v535 := v533
 		if v2 {
-			v535 = v460
+			v533 = v3
 		}
-		v536 := v534
-		if v2 {
-			v536 = v3
+		v534 := float64(v532 + v533)
+		v535 := float64(v455 * v456)
+		v536 := float64(v534 - v535)
+		v537 := math.Abs(v536)
+		v538 := math.Abs(v535)
+		v540 := float64(v538 * v539)
+		v541 := v537 <= v540
+		v542 := math.Abs(v456)
+		v543 := math.Abs(v459)
+		v544 := v542
+		if v543 > v542 {
+			v544 = v543
 		}
-		v537 := float64(v535 + v536)
-		v538 := float64(v458 * v459)
-		v539 := float64(v537 - v538)
-		v540 := math.Abs(v539)
-		v541 := math.Abs(v538)
-		v543 := float64(v541 * v542)
-		v544 := v540 <= v543
-		v545 := math.Abs(v459)
-		v546 := math.Abs(v462)
-		v547 := v545
-		if v546 > v545 {
-			v547 = v546
+		v545 := math.Abs(v460)
+		v546 := v544
+		if v545 > v544 {
+			v546 = v545
 		}
-		v548 := math.Abs(v463)
-		v549 := v547
-		if v548 > v547 {
-			v549 = v548
+		v547 := v546
+		if v543 > v546 {
+			v547 = v543
 		}
-		v550 := v549
-		if v546 > v549 {
-			v550 = v546
+		v549 := float64(v537 * v548)
+		v552 := math.FMA(v547, v550, v551)
+		v553 := v549 <= v552
+		v554 := v541 || v553
+		v555 := v534 == v3
+		v556 := v554 && !v555
+		v557 := v535
+		if v556 {
+			v557 = v534
 		}
-		v552 := float64(v540 * v551)
-		v555 := math.FMA(v550, v553, v554)
-		v556 := v552 <= v555
-		v557 := v544 || v556
-		v558 := v537 == v3
-		v559 := v557 && !v558
-		v560 := v538
-		if v559 {
-			v560 = v537
+		v558 := math.IsNaN(v0)
+		v559 := v557
+		if v558 {
+			v559 = v0
 		}
-		v561 := math.IsNaN(v0)
-		v562 := v560
-		if v561 {
-			v562 = v0
-		}
-		dx[i] = v562
+		dx[i] = v559
 	}
 }
 

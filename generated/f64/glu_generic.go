@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 130
+// gluGeneric is the pure-Go kernel of glu (f64 memory, f64 compute, 129
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -24,28 +24,28 @@ func gluGeneric(dst, a, b []float64) {
 	v5 := math.Float64frombits(0x0000000000000000)   // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v58 := math.Float64frombits(0xc091300000000000)  // -1100
-	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v80 := math.Float64frombits(0x408f400000000000)  // 1000
-	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v13 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v17 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v30 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v31 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v33 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v35 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v37 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v39 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v41 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v43 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v45 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v47 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0xc091300000000000)  // -1100
+	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v79 := math.Float64frombits(0x408f400000000000)  // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v112 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v118 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v119 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -57,148 +57,147 @@ func gluGeneric(dst, a, b []float64) {
 		v6 := v0 < v5
 		v9 := float64(v4 * v8)
 		v10 := math.RoundToEven(v9)
-		v11 := -v10
-		v13 := math.FMA(v11, v12, v4)
-		v15 := math.FMA(v11, v14, v13)
-		v16 := float64(v13 - v15)
-		v17 := math.FMA(v11, v14, v16)
-		v19 := float64(v15 * v15)
-		v20 := -v19
-		v21 := math.FMA(v15, v15, v20)
-		v22 := float64(v18 * v19)
-		v23 := float64(v18 * v21)
-		v24 := float64(v15 + v22)
-		v25 := float64(v15 - v24)
+		v12 := math.FMA(v10, v11, v4)
+		v14 := math.FMA(v10, v13, v12)
+		v15 := float64(v12 - v14)
+		v16 := math.FMA(v10, v13, v15)
+		v18 := float64(v14 * v14)
+		v19 := -v18
+		v20 := math.FMA(v14, v14, v19)
+		v21 := float64(v17 * v18)
+		v22 := float64(v17 * v20)
+		v23 := float64(v14 + v21)
+		v24 := float64(v14 - v23)
+		v25 := float64(v24 + v21)
 		v26 := float64(v25 + v22)
-		v27 := float64(v26 + v23)
-		v28 := math.FMA(v17, v15, v17)
-		v29 := float64(v27 + v28)
-		v30 := float64(v19 * v15)
-		v33 := math.FMA(v15, v31, v32)
-		v35 := math.FMA(v15, v33, v34)
-		v37 := math.FMA(v15, v35, v36)
-		v39 := math.FMA(v15, v37, v38)
-		v41 := math.FMA(v15, v39, v40)
-		v43 := math.FMA(v15, v41, v42)
-		v45 := math.FMA(v15, v43, v44)
-		v47 := math.FMA(v15, v45, v46)
-		v49 := math.FMA(v15, v47, v48)
-		v50 := math.FMA(v30, v49, v29)
-		v51 := float64(v7 + v24)
-		v52 := float64(v7 - v51)
-		v53 := float64(v52 + v24)
-		v54 := float64(v53 + v50)
-		v55 := float64(v51 + v54)
-		v56 := float64(v51 - v55)
-		v57 := float64(v56 + v54)
-		v59 := v58
-		if v10 > v58 {
-			v59 = v10
+		v27 := math.FMA(v16, v14, v16)
+		v28 := float64(v26 + v27)
+		v29 := float64(v18 * v14)
+		v32 := math.FMA(v14, v30, v31)
+		v34 := math.FMA(v14, v32, v33)
+		v36 := math.FMA(v14, v34, v35)
+		v38 := math.FMA(v14, v36, v37)
+		v40 := math.FMA(v14, v38, v39)
+		v42 := math.FMA(v14, v40, v41)
+		v44 := math.FMA(v14, v42, v43)
+		v46 := math.FMA(v14, v44, v45)
+		v48 := math.FMA(v14, v46, v47)
+		v49 := math.FMA(v29, v48, v28)
+		v50 := float64(v7 + v23)
+		v51 := float64(v7 - v50)
+		v52 := float64(v51 + v23)
+		v53 := float64(v52 + v49)
+		v54 := float64(v50 + v53)
+		v55 := float64(v50 - v54)
+		v56 := float64(v55 + v53)
+		v58 := v57
+		if v10 > v57 {
+			v58 = v10
 		}
-		v60 := ldexpMid(v7, v59)
-		v61 := float64(v55 * v60)
-		v62 := float64(v57 * v60)
-		v63 := float64(v7 + v61)
-		v64 := float64(v7 - v63)
+		v59 := ldexpMid(v7, v58)
+		v60 := float64(v54 * v59)
+		v61 := float64(v56 * v59)
+		v62 := float64(v7 + v60)
+		v63 := float64(v7 - v62)
+		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
-		v66 := float64(v65 + v62)
-		v67 := v7
+		v66 := v7
 		if v6 {
-			v67 = v55
+			v66 = v54
 		}
-		v68 := v5
+		v67 := v5
 		if v6 {
-			v68 = v57
+			v67 = v56
 		}
-		v69 := float64(v7 / v63)
-		v70 := float64(v67 * v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v63, v67)
-		v73 := math.FMA(v71, v66, v72)
-		v74 := float64(v73 + v68)
-		v75 := v3 <= v2
-		v76 := float64(v74 * v69)
-		v77 := v5
+		v68 := float64(v7 / v62)
+		v69 := float64(v66 * v68)
+		v70 := -v69
+		v71 := math.FMA(v70, v62, v66)
+		v72 := math.FMA(v70, v65, v71)
+		v73 := float64(v72 + v67)
+		v74 := v3 <= v2
+		v75 := float64(v73 * v68)
+		v76 := v5
 		if v6 {
-			v77 = v10
+			v76 = v10
 		}
-		v79 := float64(v78 - v77)
-		v81 := v80
-		if v79 < v80 {
-			v81 = v79
+		v78 := float64(v77 - v76)
+		v80 := v79
+		if v78 < v79 {
+			v80 = v78
 		}
-		v82 := v5
-		if v81 > v5 {
-			v82 = v81
+		v81 := v5
+		if v80 > v5 {
+			v81 = v80
 		}
-		v84 := v77 < v83
-		v86 := ldexpNormal(v85, v82)
-		v87 := v5
-		if v84 {
-			v87 = v86
+		v83 := v76 < v82
+		v85 := ldexpNormal(v84, v81)
+		v86 := v5
+		if v83 {
+			v86 = v85
 		}
-		v88 := float64(v70 + v87)
-		v89 := float64(v88 - v87)
-		v90 := float64(v70 - v89)
-		v91 := float64(v90 + v76)
-		v92 := float64(v91 + v87)
-		v93 := float64(v92 - v87)
-		v94 := float64(v89 + v93)
-		v95 := v58
-		if v77 > v58 {
-			v95 = v77
+		v87 := float64(v69 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v69 - v88)
+		v90 := float64(v89 + v75)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := v57
+		if v76 > v57 {
+			v94 = v76
 		}
-		v96 := ldexpMid(v94, v95)
-		v97 := math.IsNaN(v0)
-		v98 := a[i]
-		v99 := v5
-		if v75 {
-			v99 = v70
+		v95 := ldexpMid(v93, v94)
+		v96 := math.IsNaN(v0)
+		v97 := a[i]
+		v98 := v5
+		if v74 {
+			v98 = v69
 		}
-		v100 := float64(v98 * v99)
-		v101 := -v100
-		v102 := math.FMA(v98, v99, v101)
-		v103 := v5
-		if v75 {
-			v103 = v76
+		v99 := float64(v97 * v98)
+		v100 := -v99
+		v101 := math.FMA(v97, v98, v100)
+		v102 := v5
+		if v74 {
+			v102 = v75
 		}
-		v104 := float64(v98 * v103)
-		v105 := float64(v102 + v104)
-		v106 := float64(v100 + v105)
-		v107 := math.Ldexp(v106, int(v77))
-		v108 := float64(v107 + v5)
-		v109 := float64(v96 * v98)
-		v110 := float64(v108 - v109)
-		v111 := math.Abs(v110)
-		v112 := math.Abs(v109)
-		v114 := float64(v112 * v113)
-		v115 := v111 <= v114
-		v116 := math.Abs(v98)
-		v118 := float64(v111 * v117)
-		v121 := math.FMA(v116, v119, v120)
-		v122 := v118 <= v121
-		v123 := v115 || v122
-		v124 := v108 == v5
-		v125 := v123 && !v124
-		v126 := v109
-		if v125 {
-			v126 = v108
+		v103 := float64(v97 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v99 + v104)
+		v106 := math.Ldexp(v105, int(v76))
+		v107 := float64(v106 + v5)
+		v108 := float64(v95 * v97)
+		v109 := float64(v107 - v108)
+		v110 := math.Abs(v109)
+		v111 := math.Abs(v108)
+		v113 := float64(v111 * v112)
+		v114 := v110 <= v113
+		v115 := math.Abs(v97)
+		v117 := float64(v110 * v116)
+		v120 := math.FMA(v115, v118, v119)
+		v121 := v117 <= v120
+		v122 := v114 || v121
+		v123 := v107 == v5
+		v124 := v122 && !v123
+		v125 := v108
+		if v124 {
+			v125 = v107
 		}
-		v127 := v126
-		if v97 {
-			v127 = v0
+		v126 := v125
+		if v96 {
+			v126 = v0
 		}
-		v128 := math.IsNaN(v98)
-		v129 := v127
-		if v128 {
-			v129 = v98
+		v127 := math.IsNaN(v97)
+		v128 := v126
+		if v127 {
+			v128 = v97
 		}
-		dst[i] = v129
+		dst[i] = v128
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f64 memory, f64
-// compute, 128 operations): the scalar twin of the vector program the assembly
+// compute, 127 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -210,28 +209,28 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	v5 := math.Float64frombits(0x0000000000000000)   // 0
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v12 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v14 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v58 := math.Float64frombits(0xc091300000000000)  // -1100
-	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v80 := math.Float64frombits(0x408f400000000000)  // 1000
-	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v13 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v17 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v30 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v31 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v33 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v35 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v37 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v39 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v41 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v43 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v45 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v47 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0xc091300000000000)  // -1100
+	v77 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v79 := math.Float64frombits(0x408f400000000000)  // 1000
+	v82 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v84 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v112 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v116 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v118 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v119 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range da {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -243,143 +242,142 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v6 := v0 < v5
 		v9 := float64(v4 * v8)
 		v10 := math.RoundToEven(v9)
-		v11 := -v10
-		v13 := math.FMA(v11, v12, v4)
-		v15 := math.FMA(v11, v14, v13)
-		v16 := float64(v13 - v15)
-		v17 := math.FMA(v11, v14, v16)
-		v19 := float64(v15 * v15)
-		v20 := -v19
-		v21 := math.FMA(v15, v15, v20)
-		v22 := float64(v18 * v19)
-		v23 := float64(v18 * v21)
-		v24 := float64(v15 + v22)
-		v25 := float64(v15 - v24)
+		v12 := math.FMA(v10, v11, v4)
+		v14 := math.FMA(v10, v13, v12)
+		v15 := float64(v12 - v14)
+		v16 := math.FMA(v10, v13, v15)
+		v18 := float64(v14 * v14)
+		v19 := -v18
+		v20 := math.FMA(v14, v14, v19)
+		v21 := float64(v17 * v18)
+		v22 := float64(v17 * v20)
+		v23 := float64(v14 + v21)
+		v24 := float64(v14 - v23)
+		v25 := float64(v24 + v21)
 		v26 := float64(v25 + v22)
-		v27 := float64(v26 + v23)
-		v28 := math.FMA(v17, v15, v17)
-		v29 := float64(v27 + v28)
-		v30 := float64(v19 * v15)
-		v33 := math.FMA(v15, v31, v32)
-		v35 := math.FMA(v15, v33, v34)
-		v37 := math.FMA(v15, v35, v36)
-		v39 := math.FMA(v15, v37, v38)
-		v41 := math.FMA(v15, v39, v40)
-		v43 := math.FMA(v15, v41, v42)
-		v45 := math.FMA(v15, v43, v44)
-		v47 := math.FMA(v15, v45, v46)
-		v49 := math.FMA(v15, v47, v48)
-		v50 := math.FMA(v30, v49, v29)
-		v51 := float64(v7 + v24)
-		v52 := float64(v7 - v51)
-		v53 := float64(v52 + v24)
-		v54 := float64(v53 + v50)
-		v55 := float64(v51 + v54)
-		v56 := float64(v51 - v55)
-		v57 := float64(v56 + v54)
-		v59 := v58
-		if v10 > v58 {
-			v59 = v10
+		v27 := math.FMA(v16, v14, v16)
+		v28 := float64(v26 + v27)
+		v29 := float64(v18 * v14)
+		v32 := math.FMA(v14, v30, v31)
+		v34 := math.FMA(v14, v32, v33)
+		v36 := math.FMA(v14, v34, v35)
+		v38 := math.FMA(v14, v36, v37)
+		v40 := math.FMA(v14, v38, v39)
+		v42 := math.FMA(v14, v40, v41)
+		v44 := math.FMA(v14, v42, v43)
+		v46 := math.FMA(v14, v44, v45)
+		v48 := math.FMA(v14, v46, v47)
+		v49 := math.FMA(v29, v48, v28)
+		v50 := float64(v7 + v23)
+		v51 := float64(v7 - v50)
+		v52 := float64(v51 + v23)
+		v53 := float64(v52 + v49)
+		v54 := float64(v50 + v53)
+		v55 := float64(v50 - v54)
+		v56 := float64(v55 + v53)
+		v58 := v57
+		if v10 > v57 {
+			v58 = v10
 		}
-		v60 := ldexpMid(v7, v59)
-		v61 := float64(v55 * v60)
-		v62 := float64(v57 * v60)
-		v63 := float64(v7 + v61)
-		v64 := float64(v7 - v63)
+		v59 := ldexpMid(v7, v58)
+		v60 := float64(v54 * v59)
+		v61 := float64(v56 * v59)
+		v62 := float64(v7 + v60)
+		v63 := float64(v7 - v62)
+		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
-		v66 := float64(v65 + v62)
-		v67 := v7
+		v66 := v7
 		if v6 {
-			v67 = v55
+			v66 = v54
 		}
-		v68 := v5
+		v67 := v5
 		if v6 {
-			v68 = v57
+			v67 = v56
 		}
-		v69 := float64(v7 / v63)
-		v70 := float64(v67 * v69)
-		v71 := -v70
-		v72 := math.FMA(v71, v63, v67)
-		v73 := math.FMA(v71, v66, v72)
-		v74 := float64(v73 + v68)
-		v75 := v3 <= v2
-		v76 := float64(v74 * v69)
-		v77 := v5
+		v68 := float64(v7 / v62)
+		v69 := float64(v66 * v68)
+		v70 := -v69
+		v71 := math.FMA(v70, v62, v66)
+		v72 := math.FMA(v70, v65, v71)
+		v73 := float64(v72 + v67)
+		v74 := v3 <= v2
+		v75 := float64(v73 * v68)
+		v76 := v5
 		if v6 {
-			v77 = v10
+			v76 = v10
 		}
-		v79 := float64(v78 - v77)
-		v81 := v80
-		if v79 < v80 {
-			v81 = v79
+		v78 := float64(v77 - v76)
+		v80 := v79
+		if v78 < v79 {
+			v80 = v78
 		}
-		v82 := v5
-		if v81 > v5 {
-			v82 = v81
+		v81 := v5
+		if v80 > v5 {
+			v81 = v80
 		}
-		v84 := v77 < v83
-		v86 := ldexpNormal(v85, v82)
-		v87 := v5
-		if v84 {
-			v87 = v86
+		v83 := v76 < v82
+		v85 := ldexpNormal(v84, v81)
+		v86 := v5
+		if v83 {
+			v86 = v85
 		}
-		v88 := float64(v70 + v87)
-		v89 := float64(v88 - v87)
-		v90 := float64(v70 - v89)
-		v91 := float64(v90 + v76)
-		v92 := float64(v91 + v87)
-		v93 := float64(v92 - v87)
-		v94 := float64(v89 + v93)
-		v95 := v58
-		if v77 > v58 {
-			v95 = v77
+		v87 := float64(v69 + v86)
+		v88 := float64(v87 - v86)
+		v89 := float64(v69 - v88)
+		v90 := float64(v89 + v75)
+		v91 := float64(v90 + v86)
+		v92 := float64(v91 - v86)
+		v93 := float64(v88 + v92)
+		v94 := v57
+		if v76 > v57 {
+			v94 = v76
 		}
-		v96 := ldexpMid(v94, v95)
-		v97 := math.IsNaN(v0)
-		v98 := dy[i]
-		v99 := v5
-		if v75 {
-			v99 = v70
+		v95 := ldexpMid(v93, v94)
+		v96 := math.IsNaN(v0)
+		v97 := dy[i]
+		v98 := v5
+		if v74 {
+			v98 = v69
 		}
-		v100 := float64(v98 * v99)
-		v101 := -v100
-		v102 := math.FMA(v98, v99, v101)
-		v103 := v5
-		if v75 {
-			v103 = v76
+		v99 := float64(v97 * v98)
+		v100 := -v99
+		v101 := math.FMA(v97, v98, v100)
+		v102 := v5
+		if v74 {
+			v102 = v75
 		}
-		v104 := float64(v98 * v103)
-		v105 := float64(v102 + v104)
-		v106 := float64(v100 + v105)
-		v107 := math.Ldexp(v106, int(v77))
-		v108 := float64(v107 + v5)
-		v109 := float64(v96 * v98)
-		v110 := float64(v108 - v109)
-		v111 := math.Abs(v110)
-		v112 := math.Abs(v109)
-		v114 := float64(v112 * v113)
-		v115 := v111 <= v114
-		v116 := math.Abs(v98)
-		v118 := float64(v111 * v117)
-		v121 := math.FMA(v116, v119, v120)
-		v122 := v118 <= v121
-		v123 := v115 || v122
-		v124 := v108 == v5
-		v125 := v123 && !v124
-		v126 := v109
-		if v125 {
-			v126 = v108
+		v103 := float64(v97 * v102)
+		v104 := float64(v101 + v103)
+		v105 := float64(v99 + v104)
+		v106 := math.Ldexp(v105, int(v76))
+		v107 := float64(v106 + v5)
+		v108 := float64(v95 * v97)
+		v109 := float64(v107 - v108)
+		v110 := math.Abs(v109)
+		v111 := math.Abs(v108)
+		v113 := float64(v111 * v112)
+		v114 := v110 <= v113
+		v115 := math.Abs(v97)
+		v117 := float64(v110 * v116)
+		v120 := math.FMA(v115, v118, v119)
+		v121 := v117 <= v120
+		v122 := v114 || v121
+		v123 := v107 == v5
+		v124 := v122 && !v123
+		v125 := v108
+		if v124 {
+			v125 = v107
 		}
-		v127 := v126
-		if v97 {
-			v127 = v0
+		v126 := v125
+		if v96 {
+			v126 = v0
 		}
-		da[i] = v127
+		da[i] = v126
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 226 operations): the scalar twin of the vector program the assembly
+// compute, 225 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -391,29 +389,29 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	v7 := math.Float64frombits(0x0000000000000000)   // 0
 	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v60 := math.Float64frombits(0xc091300000000000)  // -1100
-	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v82 := math.Float64frombits(0x408f400000000000)  // 1000
-	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v149 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v153 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v155 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v156 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v215 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v151 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v155 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v157 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v158 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v217 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
@@ -427,274 +425,273 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 		v8 := v2 < v7
 		v11 := float64(v6 * v10)
 		v12 := math.RoundToEven(v11)
-		v13 := -v12
-		v15 := math.FMA(v13, v14, v6)
-		v17 := math.FMA(v13, v16, v15)
-		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
-		v21 := float64(v17 * v17)
-		v22 := -v21
-		v23 := math.FMA(v17, v17, v22)
-		v24 := float64(v20 * v21)
-		v25 := float64(v20 * v23)
-		v26 := float64(v17 + v24)
-		v27 := float64(v17 - v26)
-		v28 := float64(v27 + v24)
-		v29 := float64(v28 + v25)
-		v30 := math.FMA(v19, v17, v19)
-		v31 := float64(v29 + v30)
-		v32 := float64(v21 * v17)
-		v35 := math.FMA(v17, v33, v34)
-		v37 := math.FMA(v17, v35, v36)
-		v39 := math.FMA(v17, v37, v38)
-		v41 := math.FMA(v17, v39, v40)
-		v43 := math.FMA(v17, v41, v42)
-		v45 := math.FMA(v17, v43, v44)
-		v47 := math.FMA(v17, v45, v46)
-		v49 := math.FMA(v17, v47, v48)
-		v51 := math.FMA(v17, v49, v50)
-		v52 := math.FMA(v32, v51, v31)
-		v53 := float64(v9 + v26)
-		v54 := float64(v9 - v53)
-		v55 := float64(v54 + v26)
-		v56 := float64(v55 + v52)
-		v57 := float64(v53 + v56)
-		v58 := float64(v53 - v57)
-		v59 := float64(v58 + v56)
-		v61 := v60
-		if v12 > v60 {
-			v61 = v12
+		v16 := math.FMA(v12, v15, v6)
+		v19 := math.FMA(v12, v18, v16)
+		v20 := float64(v16 - v19)
+		v21 := math.FMA(v12, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
+		v31 := float64(v30 + v27)
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v9 + v28)
+		v56 := float64(v9 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v12 > v62 {
+			v63 = v12
 		}
-		v62 := ldexpMid(v9, v61)
-		v63 := float64(v57 * v62)
-		v64 := float64(v59 * v62)
-		v65 := float64(v9 + v63)
-		v66 := float64(v9 - v65)
-		v67 := float64(v66 + v63)
-		v68 := float64(v67 + v64)
-		v69 := v9
+		v64 := ldexpMid(v9, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v9 + v65)
+		v68 := float64(v9 - v67)
+		v69 := float64(v68 + v65)
+		v70 := float64(v69 + v66)
+		v71 := v9
 		if v8 {
-			v69 = v57
+			v71 = v59
 		}
-		v70 := v7
+		v72 := v7
 		if v8 {
-			v70 = v59
+			v72 = v61
 		}
-		v71 := float64(v9 / v65)
-		v72 := float64(v69 * v71)
-		v73 := -v72
-		v74 := math.FMA(v73, v65, v69)
-		v75 := math.FMA(v73, v68, v74)
-		v76 := float64(v75 + v70)
-		v77 := v5 <= v4
-		v78 := float64(v76 * v71)
-		v79 := v7
+		v73 := float64(v9 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v5 <= v4
+		v80 := float64(v78 * v73)
+		v81 := v7
 		if v8 {
-			v79 = v12
+			v81 = v12
 		}
-		v81 := float64(v80 - v79)
-		v83 := v82
-		if v81 < v82 {
-			v83 = v81
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v84 := v7
-		if v83 > v7 {
-			v84 = v83
+		v86 := v7
+		if v85 > v7 {
+			v86 = v85
 		}
-		v86 := v79 < v85
-		v88 := ldexpNormal(v87, v84)
-		v89 := v7
-		if v86 {
-			v89 = v88
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v7
+		if v88 {
+			v91 = v90
 		}
-		v90 := float64(v72 + v89)
-		v91 := float64(v90 - v89)
-		v92 := float64(v72 - v91)
-		v93 := float64(v92 + v78)
-		v94 := float64(v93 + v89)
-		v95 := float64(v94 - v89)
-		v96 := float64(v91 + v95)
-		v97 := v60
-		if v79 > v60 {
-			v97 = v79
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v98 := ldexpMid(v96, v97)
-		v99 := math.IsNaN(v2)
-		v100 := v98
-		if v99 {
-			v100 = v2
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v2)
+		v102 := v100
+		if v101 {
+			v102 = v2
 		}
-		v101 := -v100
-		v102 := math.FMA(v101, v100, v100)
-		v103 := a[i]
-		v104 := dy[i]
-		v105 := float64(v103 * v104)
-		v106 := -v105
-		v107 := math.FMA(v103, v104, v106)
-		v108 := float64(v105 * v2)
-		v109 := -v108
-		v110 := math.FMA(v105, v2, v109)
-		v111 := math.FMA(v107, v2, v110)
-		v112 := v7
-		if v77 {
-			v112 = v72
+		v103 := -v102
+		v104 := math.FMA(v103, v102, v102)
+		v105 := a[i]
+		v106 := dy[i]
+		v107 := float64(v105 * v106)
+		v108 := -v107
+		v109 := math.FMA(v105, v106, v108)
+		v110 := float64(v107 * v2)
+		v111 := -v110
+		v112 := math.FMA(v107, v2, v111)
+		v113 := math.FMA(v109, v2, v112)
+		v114 := v7
+		if v79 {
+			v114 = v74
 		}
-		v113 := float64(v105 * v112)
-		v114 := -v113
-		v115 := math.FMA(v105, v112, v114)
-		v116 := math.FMA(v107, v112, v115)
-		v117 := v7
-		if v77 {
-			v117 = v78
+		v115 := float64(v107 * v114)
+		v116 := -v115
+		v117 := math.FMA(v107, v114, v116)
+		v118 := math.FMA(v109, v114, v117)
+		v119 := v7
+		if v79 {
+			v119 = v80
 		}
-		v118 := float64(v105 * v117)
-		v119 := float64(v116 + v118)
-		v120 := float64(v113 + v119)
-		v121 := math.Ldexp(v120, int(v79))
-		v122 := float64(v105 * v98)
-		v123 := -v122
-		v124 := math.FMA(v105, v98, v123)
-		v125 := math.FMA(v107, v98, v124)
-		v126 := v122
-		if v86 {
-			v126 = v121
-		}
-		v127 := v125
-		if v86 {
-			v127 = v7
-		}
-		v128 := v126
-		if v99 {
-			v128 = v108
+		v120 := float64(v107 * v119)
+		v121 := float64(v118 + v120)
+		v122 := float64(v115 + v121)
+		v123 := math.Ldexp(v122, int(v81))
+		v124 := float64(v107 * v100)
+		v125 := -v124
+		v126 := math.FMA(v107, v100, v125)
+		v127 := math.FMA(v109, v100, v126)
+		v128 := v124
+		if v88 {
+			v128 = v123
 		}
 		v129 := v127
-		if v99 {
-			v129 = v111
+		if v88 {
+			v129 = v7
 		}
-		v130 := -v128
-		v131 := -v129
-		v132 := float64(v130 * v100)
-		v133 := -v132
-		v134 := math.FMA(v130, v100, v133)
-		v135 := math.FMA(v131, v100, v134)
-		v136 := float64(v132 + v128)
-		v137 := float64(v136 - v132)
-		v138 := float64(v136 - v137)
-		v139 := float64(v132 - v138)
-		v140 := float64(v128 - v137)
-		v141 := float64(v139 + v140)
-		v142 := float64(v141 + v135)
-		v143 := float64(v142 + v129)
-		v144 := float64(v136 + v143)
-		v145 := float64(v102 * v105)
-		v146 := float64(v144 - v145)
-		v147 := math.Abs(v146)
-		v148 := math.Abs(v145)
-		v150 := float64(v148 * v149)
-		v151 := v147 <= v150
-		v152 := math.Abs(v105)
-		v154 := float64(v147 * v153)
-		v157 := math.FMA(v152, v155, v156)
-		v158 := v154 <= v157
-		v159 := v151 || v158
-		v160 := v144 == v7
-		v161 := v159 && !v160
-		v162 := v145
-		if v161 {
-			v162 = v144
+		v130 := v128
+		if v101 {
+			v130 = v110
 		}
-		v163 := math.Abs(v104)
-		v164 := math.Abs(v103)
-		v165 := v163 < v164
-		v166 := v104
-		if v165 {
-			v166 = v103
+		v131 := v129
+		if v101 {
+			v131 = v113
 		}
-		v167 := v103
-		if v165 {
-			v167 = v104
+		v132 := -v130
+		v133 := -v131
+		v134 := float64(v132 * v102)
+		v135 := -v134
+		v136 := math.FMA(v132, v102, v135)
+		v137 := math.FMA(v133, v102, v136)
+		v138 := float64(v134 + v130)
+		v139 := float64(v138 - v134)
+		v140 := float64(v138 - v139)
+		v141 := float64(v134 - v140)
+		v142 := float64(v130 - v139)
+		v143 := float64(v141 + v142)
+		v144 := float64(v143 + v137)
+		v145 := float64(v144 + v131)
+		v146 := float64(v138 + v145)
+		v147 := float64(v104 * v107)
+		v148 := float64(v146 - v147)
+		v149 := math.Abs(v148)
+		v150 := math.Abs(v147)
+		v152 := float64(v150 * v151)
+		v153 := v149 <= v152
+		v154 := math.Abs(v107)
+		v156 := float64(v149 * v155)
+		v159 := math.FMA(v154, v157, v158)
+		v160 := v156 <= v159
+		v161 := v153 || v160
+		v162 := v146 == v7
+		v163 := v161 && !v162
+		v164 := v147
+		if v163 {
+			v164 = v146
 		}
-		v168 := float64(v166 * v2)
-		v169 := -v168
-		v170 := math.FMA(v166, v2, v169)
-		v171 := float64(v166 * v112)
-		v172 := -v171
-		v173 := math.FMA(v166, v112, v172)
-		v174 := float64(v166 * v117)
-		v175 := float64(v173 + v174)
-		v176 := float64(v171 + v175)
-		v177 := math.Ldexp(v176, int(v79))
-		v178 := float64(v166 * v98)
-		v179 := -v178
-		v180 := math.FMA(v166, v98, v179)
-		v181 := v178
-		if v86 {
-			v181 = v177
+		v165 := math.Abs(v106)
+		v166 := math.Abs(v105)
+		v167 := v165 < v166
+		v168 := v106
+		if v167 {
+			v168 = v105
 		}
-		v182 := v180
-		if v86 {
-			v182 = v7
+		v169 := v105
+		if v167 {
+			v169 = v106
 		}
-		v183 := v181
-		if v99 {
-			v183 = v168
+		v170 := float64(v168 * v2)
+		v171 := -v170
+		v172 := math.FMA(v168, v2, v171)
+		v173 := float64(v168 * v114)
+		v174 := -v173
+		v175 := math.FMA(v168, v114, v174)
+		v176 := float64(v168 * v119)
+		v177 := float64(v175 + v176)
+		v178 := float64(v173 + v177)
+		v179 := math.Ldexp(v178, int(v81))
+		v180 := float64(v168 * v100)
+		v181 := -v180
+		v182 := math.FMA(v168, v100, v181)
+		v183 := v180
+		if v88 {
+			v183 = v179
 		}
 		v184 := v182
-		if v99 {
-			v184 = v170
+		if v88 {
+			v184 = v7
 		}
-		v185 := -v183
-		v186 := -v184
-		v187 := float64(v185 * v100)
-		v188 := -v187
-		v189 := math.FMA(v185, v100, v188)
-		v190 := math.FMA(v186, v100, v189)
-		v191 := float64(v187 + v183)
-		v192 := float64(v191 - v187)
-		v193 := float64(v191 - v192)
-		v194 := float64(v187 - v193)
-		v195 := float64(v183 - v192)
-		v196 := float64(v194 + v195)
-		v197 := float64(v196 + v190)
-		v198 := float64(v197 + v184)
-		v199 := float64(v191 + v198)
-		v200 := float64(v102 * v166)
-		v201 := float64(v199 - v200)
-		v202 := math.Abs(v201)
-		v203 := math.Abs(v200)
-		v204 := float64(v203 * v149)
-		v205 := v202 <= v204
-		v206 := math.Abs(v166)
-		v207 := float64(v202 * v153)
-		v208 := math.FMA(v206, v155, v156)
-		v209 := v207 <= v208
-		v210 := v205 || v209
-		v211 := v199 == v7
-		v212 := v210 && !v211
-		v213 := v200
-		if v212 {
-			v213 = v199
+		v185 := v183
+		if v101 {
+			v185 = v170
 		}
-		v214 := float64(v167 * v213)
-		v216 := v152 == v215
-		v217 := v164 == v215
-		v218 := v163 == v215
-		v219 := v217 || v218
-		v220 := v216 && !v219
-		v221 := v162
-		if v220 {
-			v221 = v214
+		v186 := v184
+		if v101 {
+			v186 = v172
 		}
-		v222 := math.IsNaN(v0)
-		v223 := v221
+		v187 := -v185
+		v188 := -v186
+		v189 := float64(v187 * v102)
+		v190 := -v189
+		v191 := math.FMA(v187, v102, v190)
+		v192 := math.FMA(v188, v102, v191)
+		v193 := float64(v189 + v185)
+		v194 := float64(v193 - v189)
+		v195 := float64(v193 - v194)
+		v196 := float64(v189 - v195)
+		v197 := float64(v185 - v194)
+		v198 := float64(v196 + v197)
+		v199 := float64(v198 + v192)
+		v200 := float64(v199 + v186)
+		v201 := float64(v193 + v200)
+		v202 := float64(v104 * v168)
+		v203 := float64(v201 - v202)
+		v204 := math.Abs(v203)
+		v205 := math.Abs(v202)
+		v206 := float64(v205 * v151)
+		v207 := v204 <= v206
+		v208 := math.Abs(v168)
+		v209 := float64(v204 * v155)
+		v210 := math.FMA(v208, v157, v158)
+		v211 := v209 <= v210
+		v212 := v207 || v211
+		v213 := v201 == v7
+		v214 := v212 && !v213
+		v215 := v202
+		if v214 {
+			v215 = v201
+		}
+		v216 := float64(v169 * v215)
+		v218 := v154 == v217
+		v219 := v166 == v217
+		v220 := v165 == v217
+		v221 := v219 || v220
+		v222 := v218 && !v221
+		v223 := v164
 		if v222 {
-			v223 = v0
+			v223 = v216
 		}
-		v224 := math.IsNaN(v103)
+		v224 := math.IsNaN(v0)
 		v225 := v223
 		if v224 {
-			v225 = v103
+			v225 = v0
 		}
-		db[i] = v225
+		v226 := math.IsNaN(v105)
+		v227 := v225
+		if v226 {
+			v227 = v105
+		}
+		db[i] = v227
 	}
 }

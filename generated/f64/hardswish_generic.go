@@ -86,11 +86,12 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2
 	v10 := math.Float64frombits(0x4018000000000000) // 6
-	v35 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
-	v46 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v50 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v52 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v53 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v33 := math.Float64frombits(0xc018000000000000) // -6
+	v36 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v47 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v51 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v53 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v54 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v3 := v0 < v2
@@ -124,49 +125,48 @@ func hardswishBackwardGeneric(dx, x, dy []float64) {
 		v29 := float64(v28 + v19)
 		v30 := float64(v29 + v22)
 		v31 := float64(v23 / v10)
-		v32 := -v31
-		v33 := math.FMA(v32, v10, v23)
-		v34 := float64(v33 + v30)
-		v36 := float64(v34 * v35)
-		v37 := v31
+		v34 := math.FMA(v31, v33, v23)
+		v35 := float64(v34 + v30)
+		v37 := float64(v35 * v36)
+		v38 := v31
 		if v5 {
-			v37 = v16
-		}
-		v38 := v36
-		if v5 {
-			v38 = v4
+			v38 = v16
 		}
 		v39 := v37
-		if v3 {
-			v39 = v15
+		if v5 {
+			v39 = v4
 		}
 		v40 := v38
 		if v3 {
-			v40 = v4
+			v40 = v15
 		}
-		v41 := float64(v39 + v40)
-		v42 := float64(v13 * v14)
-		v43 := float64(v41 - v42)
-		v44 := math.Abs(v43)
-		v45 := math.Abs(v42)
-		v47 := float64(v45 * v46)
-		v48 := v44 <= v47
-		v49 := math.Abs(v14)
-		v51 := float64(v44 * v50)
-		v54 := math.FMA(v49, v52, v53)
-		v55 := v51 <= v54
-		v56 := v48 || v55
-		v57 := v41 == v4
-		v58 := v56 && !v57
-		v59 := v42
-		if v58 {
-			v59 = v41
+		v41 := v39
+		if v3 {
+			v41 = v4
 		}
-		v60 := math.IsNaN(v0)
-		v61 := v59
-		if v60 {
-			v61 = v0
+		v42 := float64(v40 + v41)
+		v43 := float64(v13 * v14)
+		v44 := float64(v42 - v43)
+		v45 := math.Abs(v44)
+		v46 := math.Abs(v43)
+		v48 := float64(v46 * v47)
+		v49 := v45 <= v48
+		v50 := math.Abs(v14)
+		v52 := float64(v45 * v51)
+		v55 := math.FMA(v50, v53, v54)
+		v56 := v52 <= v55
+		v57 := v49 || v56
+		v58 := v42 == v4
+		v59 := v57 && !v58
+		v60 := v43
+		if v59 {
+			v60 = v42
 		}
-		dx[i] = v61
+		v61 := math.IsNaN(v0)
+		v62 := v60
+		if v61 {
+			v62 = v0
+		}
+		dx[i] = v62
 	}
 }

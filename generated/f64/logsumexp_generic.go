@@ -30,7 +30,7 @@ func logsumexpReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // logsumexpReduceS1Generic is the pure-Go kernel of logsumexpReduceS1 (f64
-// memory, f64 compute, 91 operations): the scalar twin of the vector program
+// memory, f64 compute, 90 operations): the scalar twin of the vector program
 // the assembly kernels run. It folds each element's value into acc by sum,
 // element i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives
 // the same bits. The caller guarantees equal lengths.
@@ -41,25 +41,25 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 	v8 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v10 := math.Float64frombits(0x4086300000000000) // 710
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v55 := math.Float64frombits(0x3ff0000000000000) // 1
-	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v63 := math.Float64frombits(0x408f400000000000) // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v78 := math.Float64frombits(0xc091300000000000) // -1100
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000) // 1
+	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v65 := math.Float64frombits(0x408f400000000000) // 1000
+	v68 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v80 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -75,93 +75,92 @@ func logsumexpReduceS1Generic(acc *[16]float64, x []float64, m float64) {
 		}
 		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v20 := float64(v17 - v19)
-		v21 := math.FMA(v15, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
-		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v56 := float64(v55 + v28)
-		v57 := float64(v55 - v56)
-		v58 := float64(v57 + v28)
-		v59 := float64(v58 + v54)
-		v62 := float64(v61 - v14)
-		v64 := v63
-		if v62 < v63 {
-			v64 = v62
+		v18 := math.FMA(v14, v17, v11)
+		v21 := math.FMA(v14, v20, v18)
+		v22 := float64(v18 - v21)
+		v23 := math.FMA(v14, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v21, v37, v38)
+		v41 := math.FMA(v21, v39, v40)
+		v43 := math.FMA(v21, v41, v42)
+		v45 := math.FMA(v21, v43, v44)
+		v47 := math.FMA(v21, v45, v46)
+		v49 := math.FMA(v21, v47, v48)
+		v51 := math.FMA(v21, v49, v50)
+		v53 := math.FMA(v21, v51, v52)
+		v55 := math.FMA(v21, v53, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v64 := float64(v63 - v14)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v65 := v3
-		if v64 > v3 {
-			v65 = v64
+		v67 := v3
+		if v66 > v3 {
+			v67 = v66
 		}
-		v67 := v14 < v66
-		v69 := ldexpNormal(v68, v65)
-		v70 := v3
-		if v67 {
-			v70 = v69
+		v69 := v14 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v3
+		if v69 {
+			v72 = v71
 		}
-		v71 := float64(v56 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v56 - v72)
-		v74 := float64(v73 + v59)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v79 := v78
-		if v14 > v78 {
-			v79 = v14
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v14 > v80 {
+			v81 = v14
 		}
-		v80 := ldexpMid(v77, v79)
-		v81 := math.IsNaN(v2)
-		v82 := v80
-		if v81 {
-			v82 = v2
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v2)
+		v84 := v82
+		if v83 {
+			v84 = v2
 		}
-		v83 := float64(v2 - v0)
-		v84 := float64(v2 - v83)
-		v85 := float64(v0 - v84)
-		v86 := float64(v1 + v83)
-		v87 := float64(v85 - v86)
-		v88 := math.FMA(v82, v87, v82)
-		v89 := v88
+		v85 := float64(v2 - v0)
+		v86 := float64(v2 - v85)
+		v87 := float64(v0 - v86)
+		v88 := float64(v1 + v85)
+		v89 := float64(v87 - v88)
+		v90 := math.FMA(v84, v89, v84)
+		v91 := v90
 		if v7 {
-			v89 = v3
+			v91 = v3
 		}
-		v90 := v89
+		v92 := v91
 		if v4 {
-			v90 = v3
+			v92 = v3
 		}
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v93 := math.IsNaN(v0)
+		v94 := v92
+		if v93 {
+			v94 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v92
+		foldT := foldS + v94
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v92 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v94 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
@@ -353,7 +352,7 @@ func logsumexpGeneric(dst, m, s1, s1_lo, n0 []float64) {
 }
 
 // logsumexpBackwardGeneric is the pure-Go kernel of logsumexpBackward (f64
-// memory, f64 compute, 91 operations): the scalar twin of the vector program
+// memory, f64 compute, 90 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -366,25 +365,25 @@ func logsumexpBackwardGeneric(dx, x []float64, yParam, dyParam float64) {
 	v8 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v10 := math.Float64frombits(0x4086300000000000) // 710
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v55 := math.Float64frombits(0x3ff0000000000000) // 1
-	v61 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v63 := math.Float64frombits(0x408f400000000000) // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v78 := math.Float64frombits(0xc091300000000000) // -1100
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v20 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000) // 1
+	v63 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v65 := math.Float64frombits(0x408f400000000000) // 1000
+	v68 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v70 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v80 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range dx {
 		v1 := x[i]
 		v3 := float64(v1 - v2)
@@ -399,85 +398,84 @@ func logsumexpBackwardGeneric(dx, x []float64, yParam, dyParam float64) {
 		}
 		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v11)
-		v19 := math.FMA(v15, v18, v17)
-		v20 := float64(v17 - v19)
-		v21 := math.FMA(v15, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
-		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v56 := float64(v55 + v28)
-		v57 := float64(v55 - v56)
-		v58 := float64(v57 + v28)
-		v59 := float64(v58 + v54)
-		v62 := float64(v61 - v14)
-		v64 := v63
-		if v62 < v63 {
-			v64 = v62
+		v18 := math.FMA(v14, v17, v11)
+		v21 := math.FMA(v14, v20, v18)
+		v22 := float64(v18 - v21)
+		v23 := math.FMA(v14, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
+		v33 := float64(v32 + v29)
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v21, v37, v38)
+		v41 := math.FMA(v21, v39, v40)
+		v43 := math.FMA(v21, v41, v42)
+		v45 := math.FMA(v21, v43, v44)
+		v47 := math.FMA(v21, v45, v46)
+		v49 := math.FMA(v21, v47, v48)
+		v51 := math.FMA(v21, v49, v50)
+		v53 := math.FMA(v21, v51, v52)
+		v55 := math.FMA(v21, v53, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v64 := float64(v63 - v14)
+		v66 := v65
+		if v64 < v65 {
+			v66 = v64
 		}
-		v65 := v7
-		if v64 > v7 {
-			v65 = v64
+		v67 := v7
+		if v66 > v7 {
+			v67 = v66
 		}
-		v67 := v14 < v66
-		v69 := ldexpNormal(v68, v65)
-		v70 := v7
-		if v67 {
-			v70 = v69
+		v69 := v14 < v68
+		v71 := ldexpNormal(v70, v67)
+		v72 := v7
+		if v69 {
+			v72 = v71
 		}
-		v71 := float64(v56 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v56 - v72)
-		v74 := float64(v73 + v59)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v79 := v78
-		if v14 > v78 {
-			v79 = v14
+		v73 := float64(v58 + v72)
+		v74 := float64(v73 - v72)
+		v75 := float64(v58 - v74)
+		v76 := float64(v75 + v61)
+		v77 := float64(v76 + v72)
+		v78 := float64(v77 - v72)
+		v79 := float64(v74 + v78)
+		v81 := v80
+		if v14 > v80 {
+			v81 = v14
 		}
-		v80 := ldexpMid(v77, v79)
-		v81 := math.IsNaN(v3)
-		v82 := v80
-		if v81 {
-			v82 = v3
+		v82 := ldexpMid(v79, v81)
+		v83 := math.IsNaN(v3)
+		v84 := v82
+		if v83 {
+			v84 = v3
 		}
-		v83 := float64(v3 - v1)
-		v84 := float64(v3 - v83)
-		v85 := float64(v1 - v84)
-		v86 := float64(v2 + v83)
-		v87 := float64(v85 - v86)
-		v88 := math.FMA(v82, v87, v82)
-		v89 := v88
+		v85 := float64(v3 - v1)
+		v86 := float64(v3 - v85)
+		v87 := float64(v1 - v86)
+		v88 := float64(v2 + v85)
+		v89 := float64(v87 - v88)
+		v90 := math.FMA(v84, v89, v84)
+		v91 := v90
 		if v6 {
-			v89 = v7
+			v91 = v7
 		}
-		v90 := float64(v0 * v89)
-		v91 := math.IsNaN(v1)
-		v92 := v90
-		if v91 {
-			v92 = v1
+		v92 := float64(v0 * v91)
+		v93 := math.IsNaN(v1)
+		v94 := v92
+		if v93 {
+			v94 = v1
 		}
-		dx[i] = v92
+		dx[i] = v94
 	}
 }

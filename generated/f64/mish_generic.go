@@ -26,7 +26,7 @@ var (
 	mishBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 192
+// mishGeneric is the pure-Go kernel of mish (f64 memory, f64 compute, 190
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -42,28 +42,28 @@ func mishGeneric(dst, x []float64) {
 	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x4086300000000000)  // 710
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v58 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc091300000000000)  // -1100
-	v84 := math.Float64frombits(0x4000000000000000)  // 2
-	v174 := math.Float64frombits(0x4086280000000000) // 709
-	v178 := math.Float64frombits(0x408ff80000000000) // 1023
+	v18 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v20 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v79 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0x4000000000000000)  // 2
+	v172 := math.Float64frombits(0x4086280000000000) // 709
+	v176 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -80,224 +80,222 @@ func mishGeneric(dst, x []float64) {
 		}
 		v16 := float64(v14 * v15)
 		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v14)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
+		v19 := math.FMA(v17, v18, v14)
+		v21 := math.FMA(v17, v20, v19)
+		v22 := float64(v19 - v21)
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v21 * v21)
+		v26 := -v25
+		v27 := math.FMA(v21, v21, v26)
+		v28 := float64(v24 * v25)
+		v29 := float64(v24 * v27)
+		v30 := float64(v21 + v28)
+		v31 := float64(v21 - v30)
+		v32 := float64(v31 + v28)
 		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v59 := float64(v58 + v31)
-		v60 := float64(v58 - v59)
-		v61 := float64(v60 + v31)
-		v62 := float64(v61 + v57)
-		v64 := float64(v63 - v17)
-		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		v34 := math.FMA(v23, v21, v23)
+		v35 := float64(v33 + v34)
+		v36 := float64(v25 * v21)
+		v39 := math.FMA(v21, v37, v38)
+		v41 := math.FMA(v21, v39, v40)
+		v43 := math.FMA(v21, v41, v42)
+		v45 := math.FMA(v21, v43, v44)
+		v47 := math.FMA(v21, v45, v46)
+		v49 := math.FMA(v21, v47, v48)
+		v51 := math.FMA(v21, v49, v50)
+		v53 := math.FMA(v21, v51, v52)
+		v55 := math.FMA(v21, v53, v54)
+		v56 := math.FMA(v36, v55, v35)
+		v58 := float64(v57 + v30)
+		v59 := float64(v57 - v58)
+		v60 := float64(v59 + v30)
+		v61 := float64(v60 + v56)
+		v63 := float64(v62 - v17)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v67 := v3
-		if v66 > v3 {
-			v67 = v66
+		v66 := v3
+		if v65 > v3 {
+			v66 = v65
 		}
-		v69 := v17 < v68
-		v71 := ldexpNormal(v70, v67)
-		v72 := v3
-		if v69 {
-			v72 = v71
+		v68 := v17 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v3
+		if v68 {
+			v71 = v70
 		}
-		v73 := float64(v59 + v72)
-		v74 := float64(v73 - v72)
-		v75 := float64(v59 - v74)
-		v76 := float64(v75 + v62)
-		v77 := float64(v76 + v72)
-		v78 := float64(v77 - v72)
-		v79 := float64(v74 + v78)
-		v81 := v80
-		if v17 > v80 {
-			v81 = v17
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v17 > v79 {
+			v80 = v17
 		}
-		v82 := ldexpMid(v79, v81)
-		v83 := math.IsNaN(v0)
-		v85 := float64(v82 + v84)
-		v86 := float64(v82 * v85)
-		v87 := float64(v86 + v84)
-		v88 := float64(v86 / v87)
-		v89 := -v88
-		v90 := math.FMA(v89, v87, v86)
-		v91 := -v86
-		v92 := math.FMA(v82, v85, v91)
-		v93 := float64(v85 - v82)
-		v94 := float64(v85 - v93)
-		v95 := float64(v82 - v94)
-		v96 := float64(v84 - v93)
-		v97 := float64(v95 + v96)
-		v98 := float64(v82 * v97)
-		v99 := float64(v92 + v98)
-		v100 := float64(v90 + v99)
-		v101 := float64(v87 - v86)
-		v102 := float64(v87 - v101)
-		v103 := float64(v86 - v102)
-		v104 := float64(v84 - v101)
-		v105 := float64(v103 + v104)
-		v106 := float64(v105 + v99)
-		v107 := float64(v88 * v106)
-		v108 := float64(v100 - v107)
-		v109 := float64(v108 / v87)
-		v110 := float64(v0 * v109)
-		v111 := math.FMA(v0, v88, v110)
-		v112 := float64(v25 * v0)
-		v113 := v11
-		if v112 > v11 {
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v0)
+		v84 := float64(v81 + v83)
+		v85 := float64(v81 * v84)
+		v86 := float64(v85 + v83)
+		v87 := float64(v85 / v86)
+		v88 := -v87
+		v89 := math.FMA(v88, v86, v85)
+		v90 := -v85
+		v91 := math.FMA(v81, v84, v90)
+		v92 := float64(v84 - v81)
+		v93 := float64(v84 - v92)
+		v94 := float64(v81 - v93)
+		v95 := float64(v83 - v92)
+		v96 := float64(v94 + v95)
+		v97 := float64(v81 * v96)
+		v98 := float64(v91 + v97)
+		v99 := float64(v89 + v98)
+		v100 := float64(v86 - v85)
+		v101 := float64(v86 - v100)
+		v102 := float64(v85 - v101)
+		v103 := float64(v83 - v100)
+		v104 := float64(v102 + v103)
+		v105 := float64(v104 + v98)
+		v106 := float64(v87 * v105)
+		v107 := float64(v99 - v106)
+		v108 := float64(v107 / v86)
+		v109 := float64(v0 * v108)
+		v110 := math.FMA(v0, v87, v109)
+		v111 := float64(v24 * v0)
+		v112 := v11
+		if v111 > v11 {
+			v112 = v111
+		}
+		v113 := v13
+		if v112 < v13 {
 			v113 = v112
 		}
-		v114 := v13
-		if v113 < v13 {
-			v114 = v113
+		v114 := float64(v113 * v15)
+		v115 := math.RoundToEven(v114)
+		v116 := math.FMA(v115, v18, v113)
+		v117 := math.FMA(v115, v20, v116)
+		v118 := float64(v116 - v117)
+		v119 := math.FMA(v115, v20, v118)
+		v120 := float64(v117 * v117)
+		v121 := -v120
+		v122 := math.FMA(v117, v117, v121)
+		v123 := float64(v24 * v120)
+		v124 := float64(v24 * v122)
+		v125 := float64(v117 + v123)
+		v126 := float64(v117 - v125)
+		v127 := float64(v126 + v123)
+		v128 := float64(v127 + v124)
+		v129 := math.FMA(v119, v117, v119)
+		v130 := float64(v128 + v129)
+		v131 := float64(v120 * v117)
+		v132 := math.FMA(v117, v37, v38)
+		v133 := math.FMA(v117, v132, v40)
+		v134 := math.FMA(v117, v133, v42)
+		v135 := math.FMA(v117, v134, v44)
+		v136 := math.FMA(v117, v135, v46)
+		v137 := math.FMA(v117, v136, v48)
+		v138 := math.FMA(v117, v137, v50)
+		v139 := math.FMA(v117, v138, v52)
+		v140 := math.FMA(v117, v139, v54)
+		v141 := math.FMA(v131, v140, v130)
+		v142 := float64(v57 + v125)
+		v143 := float64(v57 - v142)
+		v144 := float64(v143 + v125)
+		v145 := float64(v144 + v141)
+		v146 := float64(v62 - v115)
+		v147 := v64
+		if v146 < v64 {
+			v147 = v146
 		}
-		v115 := float64(v114 * v15)
-		v116 := math.RoundToEven(v115)
-		v117 := -v116
-		v118 := math.FMA(v117, v19, v114)
-		v119 := math.FMA(v117, v21, v118)
-		v120 := float64(v118 - v119)
-		v121 := math.FMA(v117, v21, v120)
-		v122 := float64(v119 * v119)
-		v123 := -v122
-		v124 := math.FMA(v119, v119, v123)
-		v125 := float64(v25 * v122)
-		v126 := float64(v25 * v124)
-		v127 := float64(v119 + v125)
-		v128 := float64(v119 - v127)
-		v129 := float64(v128 + v125)
-		v130 := float64(v129 + v126)
-		v131 := math.FMA(v121, v119, v121)
-		v132 := float64(v130 + v131)
-		v133 := float64(v122 * v119)
-		v134 := math.FMA(v119, v38, v39)
-		v135 := math.FMA(v119, v134, v41)
-		v136 := math.FMA(v119, v135, v43)
-		v137 := math.FMA(v119, v136, v45)
-		v138 := math.FMA(v119, v137, v47)
-		v139 := math.FMA(v119, v138, v49)
-		v140 := math.FMA(v119, v139, v51)
-		v141 := math.FMA(v119, v140, v53)
-		v142 := math.FMA(v119, v141, v55)
-		v143 := math.FMA(v133, v142, v132)
-		v144 := float64(v58 + v127)
-		v145 := float64(v58 - v144)
-		v146 := float64(v145 + v127)
-		v147 := float64(v146 + v143)
-		v148 := float64(v63 - v116)
-		v149 := v65
-		if v148 < v65 {
-			v149 = v148
+		v148 := v3
+		if v147 > v3 {
+			v148 = v147
 		}
-		v150 := v3
-		if v149 > v3 {
-			v150 = v149
+		v149 := v115 < v67
+		v150 := ldexpNormal(v69, v148)
+		v151 := v3
+		if v149 {
+			v151 = v150
 		}
-		v151 := v116 < v68
-		v152 := ldexpNormal(v70, v150)
-		v153 := v3
-		if v151 {
-			v153 = v152
+		v152 := float64(v142 + v151)
+		v153 := float64(v152 - v151)
+		v154 := float64(v142 - v153)
+		v155 := float64(v154 + v145)
+		v156 := float64(v155 + v151)
+		v157 := float64(v156 - v151)
+		v158 := float64(v153 + v157)
+		v159 := v79
+		if v115 > v79 {
+			v159 = v115
 		}
-		v154 := float64(v144 + v153)
-		v155 := float64(v154 - v153)
-		v156 := float64(v144 - v155)
-		v157 := float64(v156 + v147)
-		v158 := float64(v157 + v153)
-		v159 := float64(v158 - v153)
-		v160 := float64(v155 + v159)
-		v161 := v80
-		if v116 > v80 {
-			v161 = v116
+		v160 := ldexpMid(v158, v159)
+		v161 := math.IsNaN(v111)
+		v162 := v160
+		if v161 {
+			v162 = v111
 		}
-		v162 := ldexpMid(v160, v161)
-		v163 := math.IsNaN(v112)
-		v164 := v162
-		if v163 {
-			v164 = v112
+		v163 := float64(v0 * v162)
+		v164 := -v163
+		v165 := math.FMA(v0, v162, v164)
+		v166 := float64(v165 * v162)
+		v167 := float64(v83 * v163)
+		v168 := float64(v142 + v145)
+		v169 := float64(v142 - v168)
+		v170 := float64(v169 + v145)
+		v171 := v67 <= v115
+		v173 := v172 < v111
+		v174 := v171 && !v173
+		v175 := v67
+		if v115 > v67 {
+			v175 = v115
 		}
-		v165 := float64(v0 * v164)
-		v166 := -v165
-		v167 := math.FMA(v0, v164, v166)
-		v168 := float64(v167 * v164)
-		v169 := float64(v84 * v165)
-		v170 := float64(v144 + v147)
-		v171 := float64(v144 - v170)
-		v172 := float64(v171 + v147)
-		v173 := v68 <= v116
-		v175 := v174 < v112
-		v176 := v173 && !v175
-		v177 := v68
-		if v116 > v68 {
-			v177 = v116
+		v177 := v176
+		if v175 < v176 {
+			v177 = v175
 		}
-		v179 := v178
-		if v177 < v178 {
-			v179 = v177
+		v178 := ldexpNormal(v170, v177)
+		v179 := v3
+		if v174 {
+			v179 = v178
 		}
-		v180 := ldexpNormal(v172, v179)
-		v181 := v3
-		if v176 {
-			v181 = v180
+		v180 := v179
+		if v161 {
+			v180 = v111
 		}
-		v182 := v181
-		if v163 {
-			v182 = v112
-		}
-		v183 := float64(v169 * v182)
-		v184 := float64(v168 + v183)
-		v185 := math.FMA(v165, v164, v184)
-		v186 := v111
+		v181 := float64(v167 * v180)
+		v182 := float64(v166 + v181)
+		v183 := math.FMA(v163, v162, v182)
+		v184 := v110
 		if v10 {
+			v184 = v183
+		}
+		v185 := float64(v163 * v162)
+		v186 := v184
+		if v8 {
 			v186 = v185
 		}
-		v187 := float64(v165 * v164)
-		v188 := v186
-		if v8 {
-			v188 = v187
+		v187 := v186
+		if v6 {
+			v187 = v0
+		}
+		v188 := v187
+		if v2 {
+			v188 = v4
 		}
 		v189 := v188
-		if v6 {
+		if v82 {
 			v189 = v0
 		}
-		v190 := v189
-		if v2 {
-			v190 = v4
-		}
-		v191 := v190
-		if v83 {
-			v191 = v0
-		}
-		dst[i] = v191
+		dst[i] = v189
 	}
 }
 
 // mishUsualGeneric is the pure-Go kernel of mishUsual (f64 memory, f64
-// compute, 111 operations): the scalar twin of the vector program the assembly
+// compute, 110 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -310,26 +308,26 @@ func mishUsualGeneric(dst, x []float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v59 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v61 := math.Float64frombits(0x408f400000000000) // 1000
-	v64 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v66 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v76 := math.Float64frombits(0xc091300000000000) // -1100
-	v80 := math.Float64frombits(0x4000000000000000) // 2
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v36 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v38 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v40 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v42 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v44 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v46 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v48 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v50 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v53 := math.Float64frombits(0x3ff0000000000000) // 1
+	v58 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v60 := math.Float64frombits(0x408f400000000000) // 1000
+	v63 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v65 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v75 := math.Float64frombits(0xc091300000000000) // -1100
+	v79 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -344,105 +342,104 @@ func mishUsualGeneric(dst, x []float64) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
+		v15 := math.FMA(v13, v14, v10)
+		v17 := math.FMA(v13, v16, v15)
+		v18 := float64(v15 - v17)
+		v19 := math.FMA(v13, v16, v18)
+		v21 := float64(v17 * v17)
+		v22 := -v21
+		v23 := math.FMA(v17, v17, v22)
+		v24 := float64(v20 * v21)
+		v25 := float64(v20 * v23)
+		v26 := float64(v17 + v24)
+		v27 := float64(v17 - v26)
+		v28 := float64(v27 + v24)
 		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v55 := float64(v54 + v27)
-		v56 := float64(v54 - v55)
-		v57 := float64(v56 + v27)
-		v58 := float64(v57 + v53)
-		v60 := float64(v59 - v13)
-		v62 := v61
-		if v60 < v61 {
-			v62 = v60
+		v30 := math.FMA(v19, v17, v19)
+		v31 := float64(v29 + v30)
+		v32 := float64(v21 * v17)
+		v35 := math.FMA(v17, v33, v34)
+		v37 := math.FMA(v17, v35, v36)
+		v39 := math.FMA(v17, v37, v38)
+		v41 := math.FMA(v17, v39, v40)
+		v43 := math.FMA(v17, v41, v42)
+		v45 := math.FMA(v17, v43, v44)
+		v47 := math.FMA(v17, v45, v46)
+		v49 := math.FMA(v17, v47, v48)
+		v51 := math.FMA(v17, v49, v50)
+		v52 := math.FMA(v32, v51, v31)
+		v54 := float64(v53 + v26)
+		v55 := float64(v53 - v54)
+		v56 := float64(v55 + v26)
+		v57 := float64(v56 + v52)
+		v59 := float64(v58 - v13)
+		v61 := v60
+		if v59 < v60 {
+			v61 = v59
 		}
-		v63 := v3
-		if v62 > v3 {
-			v63 = v62
+		v62 := v3
+		if v61 > v3 {
+			v62 = v61
 		}
-		v65 := v13 < v64
-		v67 := ldexpNormal(v66, v63)
-		v68 := v3
-		if v65 {
-			v68 = v67
+		v64 := v13 < v63
+		v66 := ldexpNormal(v65, v62)
+		v67 := v3
+		if v64 {
+			v67 = v66
 		}
-		v69 := float64(v55 + v68)
-		v70 := float64(v69 - v68)
-		v71 := float64(v55 - v70)
-		v72 := float64(v71 + v58)
-		v73 := float64(v72 + v68)
-		v74 := float64(v73 - v68)
-		v75 := float64(v70 + v74)
-		v77 := v76
-		if v13 > v76 {
-			v77 = v13
+		v68 := float64(v54 + v67)
+		v69 := float64(v68 - v67)
+		v70 := float64(v54 - v69)
+		v71 := float64(v70 + v57)
+		v72 := float64(v71 + v67)
+		v73 := float64(v72 - v67)
+		v74 := float64(v69 + v73)
+		v76 := v75
+		if v13 > v75 {
+			v76 = v13
 		}
-		v78 := ldexpMid(v75, v77)
-		v79 := math.IsNaN(v0)
-		v81 := float64(v78 + v80)
-		v82 := float64(v78 * v81)
-		v83 := float64(v82 + v80)
-		v84 := float64(v82 / v83)
-		v85 := -v84
-		v86 := math.FMA(v85, v83, v82)
-		v87 := -v82
-		v88 := math.FMA(v78, v81, v87)
-		v89 := float64(v81 - v78)
-		v90 := float64(v81 - v89)
-		v91 := float64(v78 - v90)
-		v92 := float64(v80 - v89)
-		v93 := float64(v91 + v92)
-		v94 := float64(v78 * v93)
-		v95 := float64(v88 + v94)
-		v96 := float64(v86 + v95)
-		v97 := float64(v83 - v82)
-		v98 := float64(v83 - v97)
-		v99 := float64(v82 - v98)
-		v100 := float64(v80 - v97)
-		v101 := float64(v99 + v100)
-		v102 := float64(v101 + v95)
-		v103 := float64(v84 * v102)
-		v104 := float64(v96 - v103)
-		v105 := float64(v104 / v83)
-		v106 := float64(v0 * v105)
-		v107 := math.FMA(v0, v84, v106)
-		v108 := v107
+		v77 := ldexpMid(v74, v76)
+		v78 := math.IsNaN(v0)
+		v80 := float64(v77 + v79)
+		v81 := float64(v77 * v80)
+		v82 := float64(v81 + v79)
+		v83 := float64(v81 / v82)
+		v84 := -v83
+		v85 := math.FMA(v84, v82, v81)
+		v86 := -v81
+		v87 := math.FMA(v77, v80, v86)
+		v88 := float64(v80 - v77)
+		v89 := float64(v80 - v88)
+		v90 := float64(v77 - v89)
+		v91 := float64(v79 - v88)
+		v92 := float64(v90 + v91)
+		v93 := float64(v77 * v92)
+		v94 := float64(v87 + v93)
+		v95 := float64(v85 + v94)
+		v96 := float64(v82 - v81)
+		v97 := float64(v82 - v96)
+		v98 := float64(v81 - v97)
+		v99 := float64(v79 - v96)
+		v100 := float64(v98 + v99)
+		v101 := float64(v100 + v94)
+		v102 := float64(v83 * v101)
+		v103 := float64(v95 - v102)
+		v104 := float64(v103 / v82)
+		v105 := float64(v0 * v104)
+		v106 := math.FMA(v0, v83, v105)
+		v107 := v106
 		if v6 {
-			v108 = v0
+			v107 = v0
+		}
+		v108 := v107
+		if v2 {
+			v108 = v4
 		}
 		v109 := v108
-		if v2 {
-			v109 = v4
+		if v78 {
+			v109 = v0
 		}
-		v110 := v109
-		if v79 {
-			v110 = v0
-		}
-		dst[i] = v110
+		dst[i] = v109
 	}
 }
 
@@ -473,7 +470,7 @@ func mishRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // mishBackwardGeneric is the pure-Go kernel of mishBackward (f64 memory, f64
-// compute, 417 operations): the scalar twin of the vector program the assembly
+// compute, 415 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -490,44 +487,44 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v14 := math.Float64frombits(0x4086300000000000)  // 710
 	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v20 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v26 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v65 := math.Float64frombits(0x408f400000000000)  // 1000
-	v68 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v70 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v80 := math.Float64frombits(0xc091300000000000)  // -1100
-	v84 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v86 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v88 := math.Float64frombits(0xc044000000000000)  // -40
-	v120 := math.Float64frombits(0xbff0000000000000) // -1
-	v138 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v140 := math.Float64frombits(0x4008000000000000) // 3
-	v145 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v146 := math.Float64frombits(0x4000000000000000) // 2
-	v150 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v153 := math.Float64frombits(0x4010000000000000) // 4
-	v176 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v244 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v302 := math.Float64frombits(0x4086280000000000) // 709
-	v306 := math.Float64frombits(0x408ff80000000000) // 1023
-	v311 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v316 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v400 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v406 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v408 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v409 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v64 := math.Float64frombits(0x408f400000000000)  // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v79 := math.Float64frombits(0xc091300000000000)  // -1100
+	v83 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v85 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v87 := math.Float64frombits(0xc044000000000000)  // -40
+	v119 := math.Float64frombits(0xbff0000000000000) // -1
+	v137 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v139 := math.Float64frombits(0x4008000000000000) // 3
+	v144 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v145 := math.Float64frombits(0x4000000000000000) // 2
+	v149 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v152 := math.Float64frombits(0x4010000000000000) // 4
+	v175 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v243 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v300 := math.Float64frombits(0x4086280000000000) // 709
+	v304 := math.Float64frombits(0x408ff80000000000) // 1023
+	v309 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v314 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v398 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v404 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v406 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v407 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -544,471 +541,469 @@ func mishBackwardGeneric(dx, x, dy []float64) {
 		}
 		v17 := float64(v15 * v16)
 		v18 := math.RoundToEven(v17)
-		v19 := -v18
-		v21 := math.FMA(v19, v20, v15)
-		v23 := math.FMA(v19, v22, v21)
-		v24 := float64(v21 - v23)
-		v25 := math.FMA(v19, v22, v24)
-		v27 := float64(v23 * v23)
-		v28 := -v27
-		v29 := math.FMA(v23, v23, v28)
-		v30 := float64(v26 * v27)
-		v31 := float64(v26 * v29)
-		v32 := float64(v23 + v30)
-		v33 := float64(v23 - v32)
+		v20 := math.FMA(v18, v19, v15)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
 		v34 := float64(v33 + v30)
-		v35 := float64(v34 + v31)
-		v36 := math.FMA(v25, v23, v25)
-		v37 := float64(v35 + v36)
-		v38 := float64(v27 * v23)
-		v41 := math.FMA(v23, v39, v40)
-		v43 := math.FMA(v23, v41, v42)
-		v45 := math.FMA(v23, v43, v44)
-		v47 := math.FMA(v23, v45, v46)
-		v49 := math.FMA(v23, v47, v48)
-		v51 := math.FMA(v23, v49, v50)
-		v53 := math.FMA(v23, v51, v52)
-		v55 := math.FMA(v23, v53, v54)
-		v57 := math.FMA(v23, v55, v56)
-		v58 := math.FMA(v38, v57, v37)
-		v59 := float64(v7 + v32)
-		v60 := float64(v7 - v59)
-		v61 := float64(v60 + v32)
-		v62 := float64(v61 + v58)
-		v64 := float64(v63 - v18)
-		v66 := v65
-		if v64 < v65 {
-			v66 = v64
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v22, v38, v39)
+		v42 := math.FMA(v22, v40, v41)
+		v44 := math.FMA(v22, v42, v43)
+		v46 := math.FMA(v22, v44, v45)
+		v48 := math.FMA(v22, v46, v47)
+		v50 := math.FMA(v22, v48, v49)
+		v52 := math.FMA(v22, v50, v51)
+		v54 := math.FMA(v22, v52, v53)
+		v56 := math.FMA(v22, v54, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v7 + v31)
+		v59 := float64(v7 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v63 := float64(v62 - v18)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v67 := v3
-		if v66 > v3 {
-			v67 = v66
+		v66 := v3
+		if v65 > v3 {
+			v66 = v65
 		}
-		v69 := v18 < v68
-		v71 := ldexpNormal(v70, v67)
-		v72 := v3
-		if v69 {
-			v72 = v71
+		v68 := v18 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v3
+		if v68 {
+			v71 = v70
 		}
-		v73 := float64(v59 + v72)
-		v74 := float64(v73 - v72)
-		v75 := float64(v59 - v74)
-		v76 := float64(v75 + v62)
-		v77 := float64(v76 + v72)
-		v78 := float64(v77 - v72)
-		v79 := float64(v74 + v78)
-		v81 := v80
-		if v18 > v80 {
-			v81 = v18
+		v72 := float64(v58 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v58 - v73)
+		v75 := float64(v74 + v61)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v18 > v79 {
+			v80 = v18
 		}
-		v82 := ldexpMid(v79, v81)
-		v83 := math.IsNaN(v0)
-		v85 := float64(v0 - v84)
-		v87 := float64(v85 - v86)
-		v89 := v88
-		if v87 > v88 {
-			v89 = v87
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v0)
+		v84 := float64(v0 - v83)
+		v86 := float64(v84 - v85)
+		v88 := v87
+		if v86 > v87 {
+			v88 = v86
 		}
-		v90 := v14
-		if v89 < v14 {
-			v90 = v89
+		v89 := v14
+		if v88 < v14 {
+			v89 = v88
 		}
-		v91 := float64(v90 * v16)
-		v92 := math.RoundToEven(v91)
-		v93 := -v92
-		v94 := math.FMA(v93, v20, v90)
-		v95 := math.FMA(v93, v22, v94)
-		v96 := float64(v94 - v95)
-		v97 := math.FMA(v93, v22, v96)
-		v98 := float64(v95 * v95)
-		v99 := -v98
-		v100 := math.FMA(v95, v95, v99)
-		v101 := float64(v26 * v98)
-		v102 := float64(v26 * v100)
-		v103 := float64(v95 + v101)
-		v104 := float64(v95 - v103)
+		v90 := float64(v89 * v16)
+		v91 := math.RoundToEven(v90)
+		v92 := -v91
+		v93 := math.FMA(v91, v19, v89)
+		v94 := math.FMA(v91, v21, v93)
+		v95 := float64(v93 - v94)
+		v96 := math.FMA(v91, v21, v95)
+		v97 := float64(v94 * v94)
+		v98 := -v97
+		v99 := math.FMA(v94, v94, v98)
+		v100 := float64(v25 * v97)
+		v101 := float64(v25 * v99)
+		v102 := float64(v94 + v100)
+		v103 := float64(v94 - v102)
+		v104 := float64(v103 + v100)
 		v105 := float64(v104 + v101)
-		v106 := float64(v105 + v102)
-		v107 := math.FMA(v97, v95, v97)
-		v108 := float64(v106 + v107)
-		v109 := float64(v98 * v95)
-		v110 := math.FMA(v95, v39, v40)
-		v111 := math.FMA(v95, v110, v42)
-		v112 := math.FMA(v95, v111, v44)
-		v113 := math.FMA(v95, v112, v46)
-		v114 := math.FMA(v95, v113, v48)
-		v115 := math.FMA(v95, v114, v50)
-		v116 := math.FMA(v95, v115, v52)
-		v117 := math.FMA(v95, v116, v54)
-		v118 := math.FMA(v95, v117, v56)
-		v119 := math.FMA(v109, v118, v108)
-		v121 := ldexpMid(v120, v93)
-		v122 := float64(v7 + v121)
-		v123 := float64(v122 - v7)
-		v124 := float64(v122 - v123)
-		v125 := float64(v7 - v124)
-		v126 := float64(v121 - v123)
-		v127 := float64(v125 + v126)
-		v128 := float64(v119 + v127)
-		v129 := float64(v122 + v103)
-		v130 := float64(v122 - v129)
-		v131 := float64(v130 + v103)
-		v132 := float64(v131 + v128)
-		v133 := float64(v129 + v132)
-		v134 := ldexpMid(v133, v92)
-		v135 := math.Copysign(v134, v87)
-		v136 := math.IsNaN(v87)
-		v137 := v135
-		if v136 {
-			v137 = v87
+		v106 := math.FMA(v96, v94, v96)
+		v107 := float64(v105 + v106)
+		v108 := float64(v97 * v94)
+		v109 := math.FMA(v94, v38, v39)
+		v110 := math.FMA(v94, v109, v41)
+		v111 := math.FMA(v94, v110, v43)
+		v112 := math.FMA(v94, v111, v45)
+		v113 := math.FMA(v94, v112, v47)
+		v114 := math.FMA(v94, v113, v49)
+		v115 := math.FMA(v94, v114, v51)
+		v116 := math.FMA(v94, v115, v53)
+		v117 := math.FMA(v94, v116, v55)
+		v118 := math.FMA(v108, v117, v107)
+		v120 := ldexpMid(v119, v92)
+		v121 := float64(v7 + v120)
+		v122 := float64(v121 - v7)
+		v123 := float64(v121 - v122)
+		v124 := float64(v7 - v123)
+		v125 := float64(v120 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v118 + v126)
+		v128 := float64(v121 + v102)
+		v129 := float64(v121 - v128)
+		v130 := float64(v129 + v102)
+		v131 := float64(v130 + v127)
+		v132 := float64(v128 + v131)
+		v133 := ldexpMid(v132, v91)
+		v134 := math.Copysign(v133, v86)
+		v135 := math.IsNaN(v86)
+		v136 := v134
+		if v135 {
+			v136 = v86
 		}
-		v139 := float64(v137 * v137)
-		v141 := float64(v140 * v137)
-		v142 := float64(v139 + v141)
-		v143 := float64(v142 + v140)
-		v144 := float64(v138 * v143)
-		v147 := float64(v137 + v146)
-		v148 := float64(v145 * v147)
-		v149 := float64(v144 + v148)
-		v151 := float64(v149 + v150)
-		v152 := float64(v137 * v151)
-		v154 := float64(v153 * v87)
-		v155 := float64(v7 + v82)
-		v156 := float64(v154 * v155)
-		v157 := float64(v152 + v156)
-		v158 := float64(v82 * v157)
-		v159 := float64(v82 + v146)
-		v160 := float64(v82 * v159)
-		v161 := float64(v160 + v146)
-		v162 := float64(v161 * v161)
-		v163 := float64(v158 / v162)
-		v164 := -v163
-		v165 := math.FMA(v164, v162, v158)
-		v166 := -v158
-		v167 := math.FMA(v82, v157, v166)
-		v168 := float64(v157 - v156)
-		v169 := float64(v152 - v168)
-		v170 := -v152
-		v171 := math.FMA(v137, v151, v170)
-		v172 := float64(v7 + v137)
-		v173 := float64(v85 - v0)
-		v174 := float64(v85 - v173)
-		v175 := float64(v0 - v174)
-		v177 := float64(v176 - v173)
-		v178 := float64(v175 + v177)
-		v179 := float64(v85 - v87)
-		v180 := float64(v179 - v86)
-		v181 := float64(v178 + v180)
-		v182 := float64(v172 * v181)
-		v183 := float64(v146 * v137)
-		v184 := float64(v183 + v140)
-		v185 := float64(v138 * v184)
-		v186 := float64(v185 + v145)
-		v187 := float64(v137 * v186)
-		v188 := float64(v151 + v187)
-		v189 := float64(v182 * v188)
-		v190 := float64(v171 + v189)
-		v191 := float64(v169 + v190)
-		v192 := -v156
-		v193 := math.FMA(v154, v155, v192)
-		v194 := float64(v181 * v155)
-		v195 := float64(v155 - v7)
-		v196 := float64(v82 - v195)
-		v197 := float64(v87 * v196)
-		v198 := float64(v194 + v197)
-		v199 := float64(v153 * v198)
-		v200 := float64(v193 + v199)
-		v201 := float64(v191 + v200)
-		v202 := float64(v82 * v201)
-		v203 := float64(v167 + v202)
-		v204 := float64(v165 + v203)
-		v205 := -v162
-		v206 := math.FMA(v161, v161, v205)
-		v207 := float64(v146 * v161)
-		v208 := float64(v161 - v160)
-		v209 := float64(v161 - v208)
-		v210 := float64(v160 - v209)
-		v211 := float64(v146 - v208)
-		v212 := float64(v210 + v211)
-		v213 := -v160
-		v214 := math.FMA(v82, v159, v213)
-		v215 := float64(v159 - v82)
-		v216 := float64(v159 - v215)
-		v217 := float64(v82 - v216)
-		v218 := float64(v146 - v215)
-		v219 := float64(v217 + v218)
-		v220 := float64(v82 * v219)
-		v221 := float64(v214 + v220)
-		v222 := float64(v212 + v221)
-		v223 := float64(v207 * v222)
-		v224 := float64(v206 + v223)
-		v225 := float64(v163 * v224)
-		v226 := float64(v204 - v225)
-		v227 := float64(v226 / v162)
-		v228 := float64(v163 + v227)
-		v229 := float64(v160 / v161)
-		v230 := -v229
-		v231 := math.FMA(v230, v161, v160)
-		v232 := float64(v231 + v221)
-		v233 := float64(v229 * v222)
-		v234 := float64(v232 - v233)
-		v235 := float64(v234 / v161)
-		v236 := float64(v153 * v0)
-		v237 := float64(v236 * v82)
-		v238 := float64(v237 * v155)
-		v239 := float64(v238 / v162)
-		v240 := float64(v235 + v239)
-		v241 := float64(v229 + v240)
-		v242 := v241
+		v138 := float64(v136 * v136)
+		v140 := float64(v139 * v136)
+		v141 := float64(v138 + v140)
+		v142 := float64(v141 + v139)
+		v143 := float64(v137 * v142)
+		v146 := float64(v136 + v145)
+		v147 := float64(v144 * v146)
+		v148 := float64(v143 + v147)
+		v150 := float64(v148 + v149)
+		v151 := float64(v136 * v150)
+		v153 := float64(v152 * v86)
+		v154 := float64(v7 + v81)
+		v155 := float64(v153 * v154)
+		v156 := float64(v151 + v155)
+		v157 := float64(v81 * v156)
+		v158 := float64(v81 + v145)
+		v159 := float64(v81 * v158)
+		v160 := float64(v159 + v145)
+		v161 := float64(v160 * v160)
+		v162 := float64(v157 / v161)
+		v163 := -v162
+		v164 := math.FMA(v163, v161, v157)
+		v165 := -v157
+		v166 := math.FMA(v81, v156, v165)
+		v167 := float64(v156 - v155)
+		v168 := float64(v151 - v167)
+		v169 := -v151
+		v170 := math.FMA(v136, v150, v169)
+		v171 := float64(v7 + v136)
+		v172 := float64(v84 - v0)
+		v173 := float64(v84 - v172)
+		v174 := float64(v0 - v173)
+		v176 := float64(v175 - v172)
+		v177 := float64(v174 + v176)
+		v178 := float64(v84 - v86)
+		v179 := float64(v178 - v85)
+		v180 := float64(v177 + v179)
+		v181 := float64(v171 * v180)
+		v182 := float64(v145 * v136)
+		v183 := float64(v182 + v139)
+		v184 := float64(v137 * v183)
+		v185 := float64(v184 + v144)
+		v186 := float64(v136 * v185)
+		v187 := float64(v150 + v186)
+		v188 := float64(v181 * v187)
+		v189 := float64(v170 + v188)
+		v190 := float64(v168 + v189)
+		v191 := -v155
+		v192 := math.FMA(v153, v154, v191)
+		v193 := float64(v180 * v154)
+		v194 := float64(v154 - v7)
+		v195 := float64(v81 - v194)
+		v196 := float64(v86 * v195)
+		v197 := float64(v193 + v196)
+		v198 := float64(v152 * v197)
+		v199 := float64(v192 + v198)
+		v200 := float64(v190 + v199)
+		v201 := float64(v81 * v200)
+		v202 := float64(v166 + v201)
+		v203 := float64(v164 + v202)
+		v204 := -v161
+		v205 := math.FMA(v160, v160, v204)
+		v206 := float64(v145 * v160)
+		v207 := float64(v160 - v159)
+		v208 := float64(v160 - v207)
+		v209 := float64(v159 - v208)
+		v210 := float64(v145 - v207)
+		v211 := float64(v209 + v210)
+		v212 := -v159
+		v213 := math.FMA(v81, v158, v212)
+		v214 := float64(v158 - v81)
+		v215 := float64(v158 - v214)
+		v216 := float64(v81 - v215)
+		v217 := float64(v145 - v214)
+		v218 := float64(v216 + v217)
+		v219 := float64(v81 * v218)
+		v220 := float64(v213 + v219)
+		v221 := float64(v211 + v220)
+		v222 := float64(v206 * v221)
+		v223 := float64(v205 + v222)
+		v224 := float64(v162 * v223)
+		v225 := float64(v203 - v224)
+		v226 := float64(v225 / v161)
+		v227 := float64(v162 + v226)
+		v228 := float64(v159 / v160)
+		v229 := -v228
+		v230 := math.FMA(v229, v160, v159)
+		v231 := float64(v230 + v220)
+		v232 := float64(v228 * v221)
+		v233 := float64(v231 - v232)
+		v234 := float64(v233 / v160)
+		v235 := float64(v152 * v0)
+		v236 := float64(v235 * v81)
+		v237 := float64(v236 * v154)
+		v238 := float64(v237 / v161)
+		v239 := float64(v234 + v238)
+		v240 := float64(v228 + v239)
+		v241 := v240
 		if v11 {
-			v242 = v228
+			v241 = v227
 		}
-		v243 := float64(v7 + v0)
-		v245 := float64(v0 + v244)
-		v246 := v12
-		if v245 > v12 {
+		v242 := float64(v7 + v0)
+		v244 := float64(v0 + v243)
+		v245 := v12
+		if v244 > v12 {
+			v245 = v244
+		}
+		v246 := v14
+		if v245 < v14 {
 			v246 = v245
 		}
-		v247 := v14
-		if v246 < v14 {
-			v247 = v246
+		v247 := float64(v246 * v16)
+		v248 := math.RoundToEven(v247)
+		v249 := math.FMA(v248, v19, v246)
+		v250 := math.FMA(v248, v21, v249)
+		v251 := float64(v249 - v250)
+		v252 := math.FMA(v248, v21, v251)
+		v253 := float64(v250 * v250)
+		v254 := -v253
+		v255 := math.FMA(v250, v250, v254)
+		v256 := float64(v25 * v253)
+		v257 := float64(v25 * v255)
+		v258 := float64(v250 + v256)
+		v259 := float64(v250 - v258)
+		v260 := float64(v259 + v256)
+		v261 := float64(v260 + v257)
+		v262 := math.FMA(v252, v250, v252)
+		v263 := float64(v261 + v262)
+		v264 := float64(v253 * v250)
+		v265 := math.FMA(v250, v38, v39)
+		v266 := math.FMA(v250, v265, v41)
+		v267 := math.FMA(v250, v266, v43)
+		v268 := math.FMA(v250, v267, v45)
+		v269 := math.FMA(v250, v268, v47)
+		v270 := math.FMA(v250, v269, v49)
+		v271 := math.FMA(v250, v270, v51)
+		v272 := math.FMA(v250, v271, v53)
+		v273 := math.FMA(v250, v272, v55)
+		v274 := math.FMA(v264, v273, v263)
+		v275 := float64(v7 + v258)
+		v276 := float64(v7 - v275)
+		v277 := float64(v276 + v258)
+		v278 := float64(v277 + v274)
+		v279 := float64(v62 - v248)
+		v280 := v64
+		if v279 < v64 {
+			v280 = v279
 		}
-		v248 := float64(v247 * v16)
-		v249 := math.RoundToEven(v248)
-		v250 := -v249
-		v251 := math.FMA(v250, v20, v247)
-		v252 := math.FMA(v250, v22, v251)
-		v253 := float64(v251 - v252)
-		v254 := math.FMA(v250, v22, v253)
-		v255 := float64(v252 * v252)
-		v256 := -v255
-		v257 := math.FMA(v252, v252, v256)
-		v258 := float64(v26 * v255)
-		v259 := float64(v26 * v257)
-		v260 := float64(v252 + v258)
-		v261 := float64(v252 - v260)
-		v262 := float64(v261 + v258)
-		v263 := float64(v262 + v259)
-		v264 := math.FMA(v254, v252, v254)
-		v265 := float64(v263 + v264)
-		v266 := float64(v255 * v252)
-		v267 := math.FMA(v252, v39, v40)
-		v268 := math.FMA(v252, v267, v42)
-		v269 := math.FMA(v252, v268, v44)
-		v270 := math.FMA(v252, v269, v46)
-		v271 := math.FMA(v252, v270, v48)
-		v272 := math.FMA(v252, v271, v50)
-		v273 := math.FMA(v252, v272, v52)
-		v274 := math.FMA(v252, v273, v54)
-		v275 := math.FMA(v252, v274, v56)
-		v276 := math.FMA(v266, v275, v265)
-		v277 := float64(v7 + v260)
-		v278 := float64(v7 - v277)
-		v279 := float64(v278 + v260)
-		v280 := float64(v279 + v276)
-		v281 := float64(v63 - v249)
-		v282 := v65
-		if v281 < v65 {
-			v282 = v281
+		v281 := v3
+		if v280 > v3 {
+			v281 = v280
 		}
-		v283 := v3
-		if v282 > v3 {
-			v283 = v282
+		v282 := v248 < v67
+		v283 := ldexpNormal(v69, v281)
+		v284 := v3
+		if v282 {
+			v284 = v283
 		}
-		v284 := v249 < v68
-		v285 := ldexpNormal(v70, v283)
-		v286 := v3
-		if v284 {
-			v286 = v285
+		v285 := float64(v275 + v284)
+		v286 := float64(v285 - v284)
+		v287 := float64(v275 - v286)
+		v288 := float64(v287 + v278)
+		v289 := float64(v288 + v284)
+		v290 := float64(v289 - v284)
+		v291 := float64(v286 + v290)
+		v292 := v79
+		if v248 > v79 {
+			v292 = v248
 		}
-		v287 := float64(v277 + v286)
-		v288 := float64(v287 - v286)
-		v289 := float64(v277 - v288)
-		v290 := float64(v289 + v280)
-		v291 := float64(v290 + v286)
-		v292 := float64(v291 - v286)
-		v293 := float64(v288 + v292)
-		v294 := v80
-		if v249 > v80 {
-			v294 = v249
+		v293 := ldexpMid(v291, v292)
+		v294 := math.IsNaN(v244)
+		v295 := v293
+		if v294 {
+			v295 = v244
 		}
-		v295 := ldexpMid(v293, v294)
-		v296 := math.IsNaN(v245)
-		v297 := v295
-		if v296 {
-			v297 = v245
+		v296 := float64(v275 + v278)
+		v297 := float64(v275 - v296)
+		v298 := float64(v297 + v278)
+		v299 := v67 <= v248
+		v301 := v300 < v244
+		v302 := v299 && !v301
+		v303 := v67
+		if v248 > v67 {
+			v303 = v248
 		}
-		v298 := float64(v277 + v280)
-		v299 := float64(v277 - v298)
-		v300 := float64(v299 + v280)
-		v301 := v68 <= v249
-		v303 := v302 < v245
-		v304 := v301 && !v303
-		v305 := v68
-		if v249 > v68 {
-			v305 = v249
+		v305 := v304
+		if v303 < v304 {
+			v305 = v303
 		}
-		v307 := v306
-		if v305 < v306 {
-			v307 = v305
+		v306 := ldexpNormal(v298, v305)
+		v307 := v3
+		if v302 {
+			v307 = v306
 		}
-		v308 := ldexpNormal(v300, v307)
-		v309 := v3
-		if v304 {
-			v309 = v308
+		v308 := v307
+		if v294 {
+			v308 = v244
 		}
-		v310 := v309
-		if v296 {
-			v310 = v245
-		}
-		v312 := float64(v297 * v311)
-		v313 := float64(v310 + v312)
-		v314 := float64(v243 * v313)
-		v315 := math.FMA(v243, v297, v314)
-		v317 := float64(v315 * v316)
-		v318 := v242
+		v310 := float64(v295 * v309)
+		v311 := float64(v308 + v310)
+		v312 := float64(v242 * v311)
+		v313 := math.FMA(v242, v295, v312)
+		v315 := float64(v313 * v314)
+		v316 := v241
 		if v9 {
-			v318 = v317
+			v316 = v315
 		}
-		v319 := v318
+		v317 := v316
 		if v6 {
-			v319 = v7
+			v317 = v7
 		}
-		v320 := v319
+		v318 := v317
 		if v2 {
-			v320 = v4
+			v318 = v4
 		}
-		v321 := dy[i]
-		v322 := float64(v321 * v4)
-		v323 := float64(v321 * v7)
-		v324 := float64(v321 * v316)
-		v325 := float64(v324 * v243)
-		v326 := -v325
-		v327 := math.FMA(v324, v243, v326)
-		v328 := float64(v325 * v297)
-		v329 := -v328
-		v330 := math.FMA(v325, v297, v329)
-		v331 := math.FMA(v327, v297, v330)
-		v332 := float64(v324 * v314)
-		v333 := -v332
-		v334 := math.FMA(v324, v314, v333)
-		v335 := float64(v328 + v332)
-		v336 := float64(v335 - v328)
-		v337 := float64(v335 - v336)
-		v338 := float64(v328 - v337)
-		v339 := float64(v332 - v336)
-		v340 := float64(v338 + v339)
-		v341 := float64(v340 + v331)
-		v342 := float64(v341 + v334)
-		v343 := float64(v321 * v163)
-		v344 := -v343
-		v345 := math.FMA(v321, v163, v344)
-		v346 := float64(v321 * v226)
-		v347 := -v346
-		v348 := math.FMA(v321, v226, v347)
-		v349 := float64(v346 / v162)
-		v350 := -v349
-		v351 := math.FMA(v350, v162, v346)
-		v352 := float64(v351 + v348)
-		v353 := float64(v352 / v162)
-		v354 := float64(v343 + v349)
-		v355 := float64(v354 - v343)
-		v356 := float64(v354 - v355)
-		v357 := float64(v343 - v356)
-		v358 := float64(v349 - v355)
-		v359 := float64(v357 + v358)
-		v360 := float64(v359 + v345)
-		v361 := float64(v360 + v353)
-		v362 := float64(v321 * v229)
-		v363 := -v362
-		v364 := math.FMA(v321, v229, v363)
-		v365 := float64(v321 * v235)
-		v366 := -v365
-		v367 := math.FMA(v321, v235, v366)
-		v368 := float64(v321 * v239)
-		v369 := -v368
-		v370 := math.FMA(v321, v239, v369)
-		v371 := float64(v365 + v368)
-		v372 := float64(v371 - v365)
-		v373 := float64(v371 - v372)
-		v374 := float64(v365 - v373)
-		v375 := float64(v368 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v376 + v367)
-		v378 := float64(v377 + v370)
-		v379 := float64(v362 + v371)
-		v380 := float64(v379 - v362)
-		v381 := float64(v379 - v380)
-		v382 := float64(v362 - v381)
-		v383 := float64(v371 - v380)
-		v384 := float64(v382 + v383)
-		v385 := float64(v384 + v364)
-		v386 := float64(v385 + v378)
-		v387 := v379
+		v319 := dy[i]
+		v320 := float64(v319 * v4)
+		v321 := float64(v319 * v7)
+		v322 := float64(v319 * v314)
+		v323 := float64(v322 * v242)
+		v324 := -v323
+		v325 := math.FMA(v322, v242, v324)
+		v326 := float64(v323 * v295)
+		v327 := -v326
+		v328 := math.FMA(v323, v295, v327)
+		v329 := math.FMA(v325, v295, v328)
+		v330 := float64(v322 * v312)
+		v331 := -v330
+		v332 := math.FMA(v322, v312, v331)
+		v333 := float64(v326 + v330)
+		v334 := float64(v333 - v326)
+		v335 := float64(v333 - v334)
+		v336 := float64(v326 - v335)
+		v337 := float64(v330 - v334)
+		v338 := float64(v336 + v337)
+		v339 := float64(v338 + v329)
+		v340 := float64(v339 + v332)
+		v341 := float64(v319 * v162)
+		v342 := -v341
+		v343 := math.FMA(v319, v162, v342)
+		v344 := float64(v319 * v225)
+		v345 := -v344
+		v346 := math.FMA(v319, v225, v345)
+		v347 := float64(v344 / v161)
+		v348 := -v347
+		v349 := math.FMA(v348, v161, v344)
+		v350 := float64(v349 + v346)
+		v351 := float64(v350 / v161)
+		v352 := float64(v341 + v347)
+		v353 := float64(v352 - v341)
+		v354 := float64(v352 - v353)
+		v355 := float64(v341 - v354)
+		v356 := float64(v347 - v353)
+		v357 := float64(v355 + v356)
+		v358 := float64(v357 + v343)
+		v359 := float64(v358 + v351)
+		v360 := float64(v319 * v228)
+		v361 := -v360
+		v362 := math.FMA(v319, v228, v361)
+		v363 := float64(v319 * v234)
+		v364 := -v363
+		v365 := math.FMA(v319, v234, v364)
+		v366 := float64(v319 * v238)
+		v367 := -v366
+		v368 := math.FMA(v319, v238, v367)
+		v369 := float64(v363 + v366)
+		v370 := float64(v369 - v363)
+		v371 := float64(v369 - v370)
+		v372 := float64(v363 - v371)
+		v373 := float64(v366 - v370)
+		v374 := float64(v372 + v373)
+		v375 := float64(v374 + v365)
+		v376 := float64(v375 + v368)
+		v377 := float64(v360 + v369)
+		v378 := float64(v377 - v360)
+		v379 := float64(v377 - v378)
+		v380 := float64(v360 - v379)
+		v381 := float64(v369 - v378)
+		v382 := float64(v380 + v381)
+		v383 := float64(v382 + v362)
+		v384 := float64(v383 + v376)
+		v385 := v377
 		if v11 {
-			v387 = v354
+			v385 = v352
+		}
+		v386 := v384
+		if v11 {
+			v386 = v359
+		}
+		v387 := v385
+		if v9 {
+			v387 = v333
 		}
 		v388 := v386
-		if v11 {
-			v388 = v361
+		if v9 {
+			v388 = v340
 		}
 		v389 := v387
-		if v9 {
-			v389 = v335
+		if v6 {
+			v389 = v321
 		}
 		v390 := v388
-		if v9 {
-			v390 = v342
+		if v6 {
+			v390 = v3
 		}
 		v391 := v389
-		if v6 {
-			v391 = v323
+		if v2 {
+			v391 = v320
 		}
 		v392 := v390
-		if v6 {
+		if v2 {
 			v392 = v3
 		}
-		v393 := v391
-		if v2 {
-			v393 = v322
+		v393 := float64(v391 + v392)
+		v394 := float64(v318 * v319)
+		v395 := float64(v393 - v394)
+		v396 := math.Abs(v395)
+		v397 := math.Abs(v394)
+		v399 := float64(v397 * v398)
+		v400 := v396 <= v399
+		v401 := math.Abs(v319)
+		v402 := math.Abs(v322)
+		v403 := v401
+		if v402 > v401 {
+			v403 = v402
 		}
-		v394 := v392
-		if v2 {
-			v394 = v3
+		v405 := float64(v396 * v404)
+		v408 := math.FMA(v403, v406, v407)
+		v409 := v405 <= v408
+		v410 := v400 || v409
+		v411 := v393 == v3
+		v412 := v410 && !v411
+		v413 := v394
+		if v412 {
+			v413 = v393
 		}
-		v395 := float64(v393 + v394)
-		v396 := float64(v320 * v321)
-		v397 := float64(v395 - v396)
-		v398 := math.Abs(v397)
-		v399 := math.Abs(v396)
-		v401 := float64(v399 * v400)
-		v402 := v398 <= v401
-		v403 := math.Abs(v321)
-		v404 := math.Abs(v324)
-		v405 := v403
-		if v404 > v403 {
-			v405 = v404
+		v414 := v413
+		if v82 {
+			v414 = v0
 		}
-		v407 := float64(v398 * v406)
-		v410 := math.FMA(v405, v408, v409)
-		v411 := v407 <= v410
-		v412 := v402 || v411
-		v413 := v395 == v3
-		v414 := v412 && !v413
-		v415 := v396
-		if v414 {
-			v415 = v395
-		}
-		v416 := v415
-		if v83 {
-			v416 = v0
-		}
-		dx[i] = v416
+		dx[i] = v414
 	}
 }
 
 // mishBackwardUsualGeneric is the pure-Go kernel of mishBackwardUsual (f64
-// memory, f64 compute, 320 operations): the scalar twin of the vector program
+// memory, f64 compute, 319 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1024,40 +1019,40 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x4086300000000000)  // 710
 	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v63 := math.Float64frombits(0x408f400000000000)  // 1000
-	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v78 := math.Float64frombits(0xc091300000000000)  // -1100
-	v82 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
-	v84 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
-	v86 := math.Float64frombits(0xc044000000000000)  // -40
-	v118 := math.Float64frombits(0xbff0000000000000) // -1
-	v136 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
-	v138 := math.Float64frombits(0x4008000000000000) // 3
-	v143 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
-	v144 := math.Float64frombits(0x4000000000000000) // 2
-	v148 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
-	v151 := math.Float64frombits(0x4010000000000000) // 4
-	v174 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
-	v241 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v303 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v309 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v311 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v312 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v62 := math.Float64frombits(0x408f400000000000)  // 1000
+	v65 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v67 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v77 := math.Float64frombits(0xc091300000000000)  // -1100
+	v81 := math.Float64frombits(0xbff31432c0d12d84)  // -1.1924312145154952
+	v83 := math.Float64frombits(0xbc8bf319154da210)  // -4.8484829848031044e-17
+	v85 := math.Float64frombits(0xc044000000000000)  // -40
+	v117 := math.Float64frombits(0xbff0000000000000) // -1
+	v135 := math.Float64frombits(0x3f9c9f40193f744c) // 0.027951242009170138
+	v137 := math.Float64frombits(0x4008000000000000) // 3
+	v142 := math.Float64frombits(0x3fd793f9434fbb17) // 0.3684065968836178
+	v143 := math.Float64frombits(0x4000000000000000) // 2
+	v147 := math.Float64frombits(0x3fd7e53ec82f25e8) // 0.3733670191691929
+	v150 := math.Float64frombits(0x4010000000000000) // 4
+	v173 := math.Float64frombits(0x3ff31432c0d12d84) // 1.1924312145154952
+	v240 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v302 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v308 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v310 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v311 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1073,333 +1068,332 @@ func mishBackwardUsualGeneric(dx, x, dy []float64) {
 		}
 		v15 := float64(v13 * v14)
 		v16 := math.RoundToEven(v15)
-		v17 := -v16
-		v19 := math.FMA(v17, v18, v13)
-		v21 := math.FMA(v17, v20, v19)
-		v22 := float64(v19 - v21)
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v21 * v21)
-		v26 := -v25
-		v27 := math.FMA(v21, v21, v26)
-		v28 := float64(v24 * v25)
-		v29 := float64(v24 * v27)
-		v30 := float64(v21 + v28)
-		v31 := float64(v21 - v30)
+		v18 := math.FMA(v16, v17, v13)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
 		v32 := float64(v31 + v28)
-		v33 := float64(v32 + v29)
-		v34 := math.FMA(v23, v21, v23)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v21)
-		v39 := math.FMA(v21, v37, v38)
-		v41 := math.FMA(v21, v39, v40)
-		v43 := math.FMA(v21, v41, v42)
-		v45 := math.FMA(v21, v43, v44)
-		v47 := math.FMA(v21, v45, v46)
-		v49 := math.FMA(v21, v47, v48)
-		v51 := math.FMA(v21, v49, v50)
-		v53 := math.FMA(v21, v51, v52)
-		v55 := math.FMA(v21, v53, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v57 := float64(v7 + v30)
-		v58 := float64(v7 - v57)
-		v59 := float64(v58 + v30)
-		v60 := float64(v59 + v56)
-		v62 := float64(v61 - v16)
-		v64 := v63
-		if v62 < v63 {
-			v64 = v62
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v56 := float64(v7 + v29)
+		v57 := float64(v7 - v56)
+		v58 := float64(v57 + v29)
+		v59 := float64(v58 + v55)
+		v61 := float64(v60 - v16)
+		v63 := v62
+		if v61 < v62 {
+			v63 = v61
 		}
-		v65 := v3
-		if v64 > v3 {
-			v65 = v64
+		v64 := v3
+		if v63 > v3 {
+			v64 = v63
 		}
-		v67 := v16 < v66
-		v69 := ldexpNormal(v68, v65)
-		v70 := v3
-		if v67 {
-			v70 = v69
+		v66 := v16 < v65
+		v68 := ldexpNormal(v67, v64)
+		v69 := v3
+		if v66 {
+			v69 = v68
 		}
-		v71 := float64(v57 + v70)
-		v72 := float64(v71 - v70)
-		v73 := float64(v57 - v72)
-		v74 := float64(v73 + v60)
-		v75 := float64(v74 + v70)
-		v76 := float64(v75 - v70)
-		v77 := float64(v72 + v76)
-		v79 := v78
-		if v16 > v78 {
-			v79 = v16
+		v70 := float64(v56 + v69)
+		v71 := float64(v70 - v69)
+		v72 := float64(v56 - v71)
+		v73 := float64(v72 + v59)
+		v74 := float64(v73 + v69)
+		v75 := float64(v74 - v69)
+		v76 := float64(v71 + v75)
+		v78 := v77
+		if v16 > v77 {
+			v78 = v16
 		}
-		v80 := ldexpMid(v77, v79)
-		v81 := math.IsNaN(v0)
-		v83 := float64(v0 - v82)
-		v85 := float64(v83 - v84)
-		v87 := v86
-		if v85 > v86 {
-			v87 = v85
+		v79 := ldexpMid(v76, v78)
+		v80 := math.IsNaN(v0)
+		v82 := float64(v0 - v81)
+		v84 := float64(v82 - v83)
+		v86 := v85
+		if v84 > v85 {
+			v86 = v84
 		}
-		v88 := v12
-		if v87 < v12 {
-			v88 = v87
+		v87 := v12
+		if v86 < v12 {
+			v87 = v86
 		}
-		v89 := float64(v88 * v14)
-		v90 := math.RoundToEven(v89)
-		v91 := -v90
-		v92 := math.FMA(v91, v18, v88)
-		v93 := math.FMA(v91, v20, v92)
-		v94 := float64(v92 - v93)
-		v95 := math.FMA(v91, v20, v94)
-		v96 := float64(v93 * v93)
-		v97 := -v96
-		v98 := math.FMA(v93, v93, v97)
-		v99 := float64(v24 * v96)
-		v100 := float64(v24 * v98)
-		v101 := float64(v93 + v99)
-		v102 := float64(v93 - v101)
+		v88 := float64(v87 * v14)
+		v89 := math.RoundToEven(v88)
+		v90 := -v89
+		v91 := math.FMA(v89, v17, v87)
+		v92 := math.FMA(v89, v19, v91)
+		v93 := float64(v91 - v92)
+		v94 := math.FMA(v89, v19, v93)
+		v95 := float64(v92 * v92)
+		v96 := -v95
+		v97 := math.FMA(v92, v92, v96)
+		v98 := float64(v23 * v95)
+		v99 := float64(v23 * v97)
+		v100 := float64(v92 + v98)
+		v101 := float64(v92 - v100)
+		v102 := float64(v101 + v98)
 		v103 := float64(v102 + v99)
-		v104 := float64(v103 + v100)
-		v105 := math.FMA(v95, v93, v95)
-		v106 := float64(v104 + v105)
-		v107 := float64(v96 * v93)
-		v108 := math.FMA(v93, v37, v38)
-		v109 := math.FMA(v93, v108, v40)
-		v110 := math.FMA(v93, v109, v42)
-		v111 := math.FMA(v93, v110, v44)
-		v112 := math.FMA(v93, v111, v46)
-		v113 := math.FMA(v93, v112, v48)
-		v114 := math.FMA(v93, v113, v50)
-		v115 := math.FMA(v93, v114, v52)
-		v116 := math.FMA(v93, v115, v54)
-		v117 := math.FMA(v107, v116, v106)
-		v119 := ldexpMid(v118, v91)
-		v120 := float64(v7 + v119)
-		v121 := float64(v120 - v7)
-		v122 := float64(v120 - v121)
-		v123 := float64(v7 - v122)
-		v124 := float64(v119 - v121)
-		v125 := float64(v123 + v124)
-		v126 := float64(v117 + v125)
-		v127 := float64(v120 + v101)
-		v128 := float64(v120 - v127)
-		v129 := float64(v128 + v101)
-		v130 := float64(v129 + v126)
-		v131 := float64(v127 + v130)
-		v132 := ldexpMid(v131, v90)
-		v133 := math.Copysign(v132, v85)
-		v134 := math.IsNaN(v85)
-		v135 := v133
-		if v134 {
-			v135 = v85
+		v104 := math.FMA(v94, v92, v94)
+		v105 := float64(v103 + v104)
+		v106 := float64(v95 * v92)
+		v107 := math.FMA(v92, v36, v37)
+		v108 := math.FMA(v92, v107, v39)
+		v109 := math.FMA(v92, v108, v41)
+		v110 := math.FMA(v92, v109, v43)
+		v111 := math.FMA(v92, v110, v45)
+		v112 := math.FMA(v92, v111, v47)
+		v113 := math.FMA(v92, v112, v49)
+		v114 := math.FMA(v92, v113, v51)
+		v115 := math.FMA(v92, v114, v53)
+		v116 := math.FMA(v106, v115, v105)
+		v118 := ldexpMid(v117, v90)
+		v119 := float64(v7 + v118)
+		v120 := float64(v119 - v7)
+		v121 := float64(v119 - v120)
+		v122 := float64(v7 - v121)
+		v123 := float64(v118 - v120)
+		v124 := float64(v122 + v123)
+		v125 := float64(v116 + v124)
+		v126 := float64(v119 + v100)
+		v127 := float64(v119 - v126)
+		v128 := float64(v127 + v100)
+		v129 := float64(v128 + v125)
+		v130 := float64(v126 + v129)
+		v131 := ldexpMid(v130, v89)
+		v132 := math.Copysign(v131, v84)
+		v133 := math.IsNaN(v84)
+		v134 := v132
+		if v133 {
+			v134 = v84
 		}
-		v137 := float64(v135 * v135)
-		v139 := float64(v138 * v135)
-		v140 := float64(v137 + v139)
-		v141 := float64(v140 + v138)
-		v142 := float64(v136 * v141)
-		v145 := float64(v135 + v144)
-		v146 := float64(v143 * v145)
-		v147 := float64(v142 + v146)
-		v149 := float64(v147 + v148)
-		v150 := float64(v135 * v149)
-		v152 := float64(v151 * v85)
-		v153 := float64(v7 + v80)
-		v154 := float64(v152 * v153)
-		v155 := float64(v150 + v154)
-		v156 := float64(v80 * v155)
-		v157 := float64(v80 + v144)
-		v158 := float64(v80 * v157)
-		v159 := float64(v158 + v144)
-		v160 := float64(v159 * v159)
-		v161 := float64(v156 / v160)
-		v162 := -v161
-		v163 := math.FMA(v162, v160, v156)
-		v164 := -v156
-		v165 := math.FMA(v80, v155, v164)
-		v166 := float64(v155 - v154)
-		v167 := float64(v150 - v166)
-		v168 := -v150
-		v169 := math.FMA(v135, v149, v168)
-		v170 := float64(v7 + v135)
-		v171 := float64(v83 - v0)
-		v172 := float64(v83 - v171)
-		v173 := float64(v0 - v172)
-		v175 := float64(v174 - v171)
-		v176 := float64(v173 + v175)
-		v177 := float64(v83 - v85)
-		v178 := float64(v177 - v84)
-		v179 := float64(v176 + v178)
-		v180 := float64(v170 * v179)
-		v181 := float64(v144 * v135)
-		v182 := float64(v181 + v138)
-		v183 := float64(v136 * v182)
-		v184 := float64(v183 + v143)
-		v185 := float64(v135 * v184)
-		v186 := float64(v149 + v185)
-		v187 := float64(v180 * v186)
-		v188 := float64(v169 + v187)
-		v189 := float64(v167 + v188)
-		v190 := -v154
-		v191 := math.FMA(v152, v153, v190)
-		v192 := float64(v179 * v153)
-		v193 := float64(v153 - v7)
-		v194 := float64(v80 - v193)
-		v195 := float64(v85 * v194)
-		v196 := float64(v192 + v195)
-		v197 := float64(v151 * v196)
-		v198 := float64(v191 + v197)
-		v199 := float64(v189 + v198)
-		v200 := float64(v80 * v199)
-		v201 := float64(v165 + v200)
-		v202 := float64(v163 + v201)
-		v203 := -v160
-		v204 := math.FMA(v159, v159, v203)
-		v205 := float64(v144 * v159)
-		v206 := float64(v159 - v158)
-		v207 := float64(v159 - v206)
-		v208 := float64(v158 - v207)
-		v209 := float64(v144 - v206)
-		v210 := float64(v208 + v209)
-		v211 := -v158
-		v212 := math.FMA(v80, v157, v211)
-		v213 := float64(v157 - v80)
-		v214 := float64(v157 - v213)
-		v215 := float64(v80 - v214)
-		v216 := float64(v144 - v213)
-		v217 := float64(v215 + v216)
-		v218 := float64(v80 * v217)
-		v219 := float64(v212 + v218)
-		v220 := float64(v210 + v219)
-		v221 := float64(v205 * v220)
-		v222 := float64(v204 + v221)
-		v223 := float64(v161 * v222)
-		v224 := float64(v202 - v223)
-		v225 := float64(v224 / v160)
-		v226 := float64(v161 + v225)
-		v227 := float64(v158 / v159)
-		v228 := -v227
-		v229 := math.FMA(v228, v159, v158)
-		v230 := float64(v229 + v219)
-		v231 := float64(v227 * v220)
-		v232 := float64(v230 - v231)
-		v233 := float64(v232 / v159)
-		v234 := float64(v151 * v0)
-		v235 := float64(v234 * v80)
-		v236 := float64(v235 * v153)
-		v237 := float64(v236 / v160)
-		v238 := float64(v233 + v237)
-		v239 := float64(v227 + v238)
-		v240 := v239
+		v136 := float64(v134 * v134)
+		v138 := float64(v137 * v134)
+		v139 := float64(v136 + v138)
+		v140 := float64(v139 + v137)
+		v141 := float64(v135 * v140)
+		v144 := float64(v134 + v143)
+		v145 := float64(v142 * v144)
+		v146 := float64(v141 + v145)
+		v148 := float64(v146 + v147)
+		v149 := float64(v134 * v148)
+		v151 := float64(v150 * v84)
+		v152 := float64(v7 + v79)
+		v153 := float64(v151 * v152)
+		v154 := float64(v149 + v153)
+		v155 := float64(v79 * v154)
+		v156 := float64(v79 + v143)
+		v157 := float64(v79 * v156)
+		v158 := float64(v157 + v143)
+		v159 := float64(v158 * v158)
+		v160 := float64(v155 / v159)
+		v161 := -v160
+		v162 := math.FMA(v161, v159, v155)
+		v163 := -v155
+		v164 := math.FMA(v79, v154, v163)
+		v165 := float64(v154 - v153)
+		v166 := float64(v149 - v165)
+		v167 := -v149
+		v168 := math.FMA(v134, v148, v167)
+		v169 := float64(v7 + v134)
+		v170 := float64(v82 - v0)
+		v171 := float64(v82 - v170)
+		v172 := float64(v0 - v171)
+		v174 := float64(v173 - v170)
+		v175 := float64(v172 + v174)
+		v176 := float64(v82 - v84)
+		v177 := float64(v176 - v83)
+		v178 := float64(v175 + v177)
+		v179 := float64(v169 * v178)
+		v180 := float64(v143 * v134)
+		v181 := float64(v180 + v137)
+		v182 := float64(v135 * v181)
+		v183 := float64(v182 + v142)
+		v184 := float64(v134 * v183)
+		v185 := float64(v148 + v184)
+		v186 := float64(v179 * v185)
+		v187 := float64(v168 + v186)
+		v188 := float64(v166 + v187)
+		v189 := -v153
+		v190 := math.FMA(v151, v152, v189)
+		v191 := float64(v178 * v152)
+		v192 := float64(v152 - v7)
+		v193 := float64(v79 - v192)
+		v194 := float64(v84 * v193)
+		v195 := float64(v191 + v194)
+		v196 := float64(v150 * v195)
+		v197 := float64(v190 + v196)
+		v198 := float64(v188 + v197)
+		v199 := float64(v79 * v198)
+		v200 := float64(v164 + v199)
+		v201 := float64(v162 + v200)
+		v202 := -v159
+		v203 := math.FMA(v158, v158, v202)
+		v204 := float64(v143 * v158)
+		v205 := float64(v158 - v157)
+		v206 := float64(v158 - v205)
+		v207 := float64(v157 - v206)
+		v208 := float64(v143 - v205)
+		v209 := float64(v207 + v208)
+		v210 := -v157
+		v211 := math.FMA(v79, v156, v210)
+		v212 := float64(v156 - v79)
+		v213 := float64(v156 - v212)
+		v214 := float64(v79 - v213)
+		v215 := float64(v143 - v212)
+		v216 := float64(v214 + v215)
+		v217 := float64(v79 * v216)
+		v218 := float64(v211 + v217)
+		v219 := float64(v209 + v218)
+		v220 := float64(v204 * v219)
+		v221 := float64(v203 + v220)
+		v222 := float64(v160 * v221)
+		v223 := float64(v201 - v222)
+		v224 := float64(v223 / v159)
+		v225 := float64(v160 + v224)
+		v226 := float64(v157 / v158)
+		v227 := -v226
+		v228 := math.FMA(v227, v158, v157)
+		v229 := float64(v228 + v218)
+		v230 := float64(v226 * v219)
+		v231 := float64(v229 - v230)
+		v232 := float64(v231 / v158)
+		v233 := float64(v150 * v0)
+		v234 := float64(v233 * v79)
+		v235 := float64(v234 * v152)
+		v236 := float64(v235 / v159)
+		v237 := float64(v232 + v236)
+		v238 := float64(v226 + v237)
+		v239 := v238
 		if v9 {
-			v240 = v226
+			v239 = v225
 		}
-		v242 := v240
+		v241 := v239
 		if v6 {
-			v242 = v7
+			v241 = v7
 		}
-		v243 := v242
+		v242 := v241
 		if v2 {
-			v243 = v4
+			v242 = v4
 		}
-		v244 := dy[i]
-		v245 := float64(v244 * v4)
-		v246 := float64(v244 * v7)
-		v247 := float64(v244 * v241)
-		v248 := float64(v244 * v161)
-		v249 := -v248
-		v250 := math.FMA(v244, v161, v249)
-		v251 := float64(v244 * v224)
-		v252 := -v251
-		v253 := math.FMA(v244, v224, v252)
-		v254 := float64(v251 / v160)
-		v255 := -v254
-		v256 := math.FMA(v255, v160, v251)
-		v257 := float64(v256 + v253)
-		v258 := float64(v257 / v160)
-		v259 := float64(v248 + v254)
-		v260 := float64(v259 - v248)
-		v261 := float64(v259 - v260)
-		v262 := float64(v248 - v261)
-		v263 := float64(v254 - v260)
-		v264 := float64(v262 + v263)
-		v265 := float64(v264 + v250)
-		v266 := float64(v265 + v258)
-		v267 := float64(v244 * v227)
-		v268 := -v267
-		v269 := math.FMA(v244, v227, v268)
-		v270 := float64(v244 * v233)
-		v271 := -v270
-		v272 := math.FMA(v244, v233, v271)
-		v273 := float64(v244 * v237)
-		v274 := -v273
-		v275 := math.FMA(v244, v237, v274)
-		v276 := float64(v270 + v273)
-		v277 := float64(v276 - v270)
-		v278 := float64(v276 - v277)
-		v279 := float64(v270 - v278)
-		v280 := float64(v273 - v277)
-		v281 := float64(v279 + v280)
-		v282 := float64(v281 + v272)
-		v283 := float64(v282 + v275)
-		v284 := float64(v267 + v276)
-		v285 := float64(v284 - v267)
-		v286 := float64(v284 - v285)
-		v287 := float64(v267 - v286)
-		v288 := float64(v276 - v285)
-		v289 := float64(v287 + v288)
-		v290 := float64(v289 + v269)
-		v291 := float64(v290 + v283)
-		v292 := v284
+		v243 := dy[i]
+		v244 := float64(v243 * v4)
+		v245 := float64(v243 * v7)
+		v246 := float64(v243 * v240)
+		v247 := float64(v243 * v160)
+		v248 := -v247
+		v249 := math.FMA(v243, v160, v248)
+		v250 := float64(v243 * v223)
+		v251 := -v250
+		v252 := math.FMA(v243, v223, v251)
+		v253 := float64(v250 / v159)
+		v254 := -v253
+		v255 := math.FMA(v254, v159, v250)
+		v256 := float64(v255 + v252)
+		v257 := float64(v256 / v159)
+		v258 := float64(v247 + v253)
+		v259 := float64(v258 - v247)
+		v260 := float64(v258 - v259)
+		v261 := float64(v247 - v260)
+		v262 := float64(v253 - v259)
+		v263 := float64(v261 + v262)
+		v264 := float64(v263 + v249)
+		v265 := float64(v264 + v257)
+		v266 := float64(v243 * v226)
+		v267 := -v266
+		v268 := math.FMA(v243, v226, v267)
+		v269 := float64(v243 * v232)
+		v270 := -v269
+		v271 := math.FMA(v243, v232, v270)
+		v272 := float64(v243 * v236)
+		v273 := -v272
+		v274 := math.FMA(v243, v236, v273)
+		v275 := float64(v269 + v272)
+		v276 := float64(v275 - v269)
+		v277 := float64(v275 - v276)
+		v278 := float64(v269 - v277)
+		v279 := float64(v272 - v276)
+		v280 := float64(v278 + v279)
+		v281 := float64(v280 + v271)
+		v282 := float64(v281 + v274)
+		v283 := float64(v266 + v275)
+		v284 := float64(v283 - v266)
+		v285 := float64(v283 - v284)
+		v286 := float64(v266 - v285)
+		v287 := float64(v275 - v284)
+		v288 := float64(v286 + v287)
+		v289 := float64(v288 + v268)
+		v290 := float64(v289 + v282)
+		v291 := v283
 		if v9 {
-			v292 = v259
+			v291 = v258
+		}
+		v292 := v290
+		if v9 {
+			v292 = v265
 		}
 		v293 := v291
-		if v9 {
-			v293 = v266
+		if v6 {
+			v293 = v245
 		}
 		v294 := v292
 		if v6 {
-			v294 = v246
+			v294 = v3
 		}
 		v295 := v293
-		if v6 {
-			v295 = v3
+		if v2 {
+			v295 = v244
 		}
 		v296 := v294
 		if v2 {
-			v296 = v245
+			v296 = v3
 		}
-		v297 := v295
-		if v2 {
-			v297 = v3
+		v297 := float64(v295 + v296)
+		v298 := float64(v242 * v243)
+		v299 := float64(v297 - v298)
+		v300 := math.Abs(v299)
+		v301 := math.Abs(v298)
+		v303 := float64(v301 * v302)
+		v304 := v300 <= v303
+		v305 := math.Abs(v243)
+		v306 := math.Abs(v246)
+		v307 := v305
+		if v306 > v305 {
+			v307 = v306
 		}
-		v298 := float64(v296 + v297)
-		v299 := float64(v243 * v244)
-		v300 := float64(v298 - v299)
-		v301 := math.Abs(v300)
-		v302 := math.Abs(v299)
-		v304 := float64(v302 * v303)
-		v305 := v301 <= v304
-		v306 := math.Abs(v244)
-		v307 := math.Abs(v247)
-		v308 := v306
-		if v307 > v306 {
-			v308 = v307
+		v309 := float64(v300 * v308)
+		v312 := math.FMA(v307, v310, v311)
+		v313 := v309 <= v312
+		v314 := v304 || v313
+		v315 := v297 == v3
+		v316 := v314 && !v315
+		v317 := v298
+		if v316 {
+			v317 = v297
 		}
-		v310 := float64(v301 * v309)
-		v313 := math.FMA(v308, v311, v312)
-		v314 := v310 <= v313
-		v315 := v305 || v314
-		v316 := v298 == v3
-		v317 := v315 && !v316
-		v318 := v299
-		if v317 {
-			v318 = v298
+		v318 := v317
+		if v80 {
+			v318 = v0
 		}
-		v319 := v318
-		if v81 {
-			v319 = v0
-		}
-		dx[i] = v319
+		dx[i] = v318
 	}
 }
 

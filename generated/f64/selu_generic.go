@@ -35,8 +35,8 @@ func seluGeneric(dst, x []float64) {
 	v6 := math.Float64frombits(0xc044000000000000)  // -40
 	v8 := math.Float64frombits(0x4086300000000000)  // 710
 	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v14 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v16 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
 	v20 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v33 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
 	v34 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
@@ -65,10 +65,10 @@ func seluGeneric(dst, x []float64) {
 		v11 := float64(v9 * v10)
 		v12 := math.RoundToEven(v11)
 		v13 := -v12
-		v15 := math.FMA(v13, v14, v9)
-		v17 := math.FMA(v13, v16, v15)
+		v15 := math.FMA(v12, v14, v9)
+		v17 := math.FMA(v12, v16, v15)
 		v18 := float64(v15 - v17)
-		v19 := math.FMA(v13, v16, v18)
+		v19 := math.FMA(v12, v16, v18)
 		v21 := float64(v17 * v17)
 		v22 := -v21
 		v23 := math.FMA(v17, v17, v22)
@@ -121,7 +121,7 @@ func seluGeneric(dst, x []float64) {
 }
 
 // seluBackwardGeneric is the pure-Go kernel of seluBackward (f64 memory, f64
-// compute, 122 operations): the scalar twin of the vector program the assembly
+// compute, 121 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -134,29 +134,29 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x4086300000000000)   // 710
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v13 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v15 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v19 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v32 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v33 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v35 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v37 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v39 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v41 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v43 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v45 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v47 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v49 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v52 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v58 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v60 := math.Float64frombits(0x408f400000000000)  // 1000
-	v63 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v65 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v75 := math.Float64frombits(0xc091300000000000)  // -1100
-	v105 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v111 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v113 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v114 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v14 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v51 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v57 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v59 := math.Float64frombits(0x408f400000000000)  // 1000
+	v62 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v64 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v74 := math.Float64frombits(0xc091300000000000)  // -1100
+	v104 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v110 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v112 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v113 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -170,130 +170,129 @@ func seluBackwardGeneric(dx, x, dy []float64) {
 		}
 		v10 := float64(v8 * v9)
 		v11 := math.RoundToEven(v10)
-		v12 := -v11
-		v14 := math.FMA(v12, v13, v8)
-		v16 := math.FMA(v12, v15, v14)
-		v17 := float64(v14 - v16)
-		v18 := math.FMA(v12, v15, v17)
-		v20 := float64(v16 * v16)
-		v21 := -v20
-		v22 := math.FMA(v16, v16, v21)
-		v23 := float64(v19 * v20)
-		v24 := float64(v19 * v22)
-		v25 := float64(v16 + v23)
-		v26 := float64(v16 - v25)
+		v13 := math.FMA(v11, v12, v8)
+		v15 := math.FMA(v11, v14, v13)
+		v16 := float64(v13 - v15)
+		v17 := math.FMA(v11, v14, v16)
+		v19 := float64(v15 * v15)
+		v20 := -v19
+		v21 := math.FMA(v15, v15, v20)
+		v22 := float64(v18 * v19)
+		v23 := float64(v18 * v21)
+		v24 := float64(v15 + v22)
+		v25 := float64(v15 - v24)
+		v26 := float64(v25 + v22)
 		v27 := float64(v26 + v23)
-		v28 := float64(v27 + v24)
-		v29 := math.FMA(v18, v16, v18)
-		v30 := float64(v28 + v29)
-		v31 := float64(v20 * v16)
-		v34 := math.FMA(v16, v32, v33)
-		v36 := math.FMA(v16, v34, v35)
-		v38 := math.FMA(v16, v36, v37)
-		v40 := math.FMA(v16, v38, v39)
-		v42 := math.FMA(v16, v40, v41)
-		v44 := math.FMA(v16, v42, v43)
-		v46 := math.FMA(v16, v44, v45)
-		v48 := math.FMA(v16, v46, v47)
-		v50 := math.FMA(v16, v48, v49)
-		v51 := math.FMA(v31, v50, v30)
-		v53 := float64(v52 + v25)
-		v54 := float64(v52 - v53)
-		v55 := float64(v54 + v25)
-		v56 := float64(v55 + v51)
-		v57 := v5 <= v0
-		v59 := float64(v58 - v11)
-		v61 := v60
-		if v59 < v60 {
-			v61 = v59
+		v28 := math.FMA(v17, v15, v17)
+		v29 := float64(v27 + v28)
+		v30 := float64(v19 * v15)
+		v33 := math.FMA(v15, v31, v32)
+		v35 := math.FMA(v15, v33, v34)
+		v37 := math.FMA(v15, v35, v36)
+		v39 := math.FMA(v15, v37, v38)
+		v41 := math.FMA(v15, v39, v40)
+		v43 := math.FMA(v15, v41, v42)
+		v45 := math.FMA(v15, v43, v44)
+		v47 := math.FMA(v15, v45, v46)
+		v49 := math.FMA(v15, v47, v48)
+		v50 := math.FMA(v30, v49, v29)
+		v52 := float64(v51 + v24)
+		v53 := float64(v51 - v52)
+		v54 := float64(v53 + v24)
+		v55 := float64(v54 + v50)
+		v56 := v5 <= v0
+		v58 := float64(v57 - v11)
+		v60 := v59
+		if v58 < v59 {
+			v60 = v58
 		}
-		v62 := v1
-		if v61 > v1 {
-			v62 = v61
+		v61 := v1
+		if v60 > v1 {
+			v61 = v60
 		}
-		v64 := v11 < v63
-		v66 := ldexpNormal(v65, v62)
-		v67 := v1
-		if v64 {
-			v67 = v66
+		v63 := v11 < v62
+		v65 := ldexpNormal(v64, v61)
+		v66 := v1
+		if v63 {
+			v66 = v65
 		}
-		v68 := float64(v53 + v67)
-		v69 := float64(v68 - v67)
-		v70 := float64(v53 - v69)
-		v71 := float64(v70 + v56)
-		v72 := float64(v71 + v67)
-		v73 := float64(v72 - v67)
-		v74 := float64(v69 + v73)
-		v76 := v75
-		if v11 > v75 {
-			v76 = v11
+		v67 := float64(v52 + v66)
+		v68 := float64(v67 - v66)
+		v69 := float64(v52 - v68)
+		v70 := float64(v69 + v55)
+		v71 := float64(v70 + v66)
+		v72 := float64(v71 - v66)
+		v73 := float64(v68 + v72)
+		v75 := v74
+		if v11 > v74 {
+			v75 = v11
 		}
-		v77 := ldexpMid(v74, v76)
-		v78 := math.IsNaN(v0)
-		v79 := float64(v4 * v77)
-		v80 := v79
+		v76 := ldexpMid(v73, v75)
+		v77 := math.IsNaN(v0)
+		v78 := float64(v4 * v76)
+		v79 := v78
 		if v2 {
-			v80 = v3
+			v79 = v3
 		}
-		v81 := dy[i]
-		v82 := float64(v81 * v3)
-		v83 := -v82
-		v84 := math.FMA(v81, v3, v83)
-		v85 := float64(v81 * v4)
-		v86 := -v85
-		v87 := math.FMA(v81, v4, v86)
-		v88 := v1
-		if v57 {
-			v88 = v53
+		v80 := dy[i]
+		v81 := float64(v80 * v3)
+		v82 := -v81
+		v83 := math.FMA(v80, v3, v82)
+		v84 := float64(v80 * v4)
+		v85 := -v84
+		v86 := math.FMA(v80, v4, v85)
+		v87 := v1
+		if v56 {
+			v87 = v52
 		}
-		v89 := float64(v85 * v88)
-		v90 := -v89
-		v91 := math.FMA(v85, v88, v90)
-		v92 := math.FMA(v87, v88, v91)
-		v93 := v1
-		if v57 {
-			v93 = v56
+		v88 := float64(v84 * v87)
+		v89 := -v88
+		v90 := math.FMA(v84, v87, v89)
+		v91 := math.FMA(v86, v87, v90)
+		v92 := v1
+		if v56 {
+			v92 = v55
 		}
-		v94 := float64(v85 * v93)
-		v95 := float64(v92 + v94)
-		v96 := float64(v89 + v95)
-		v97 := math.Ldexp(v96, int(v11))
-		v98 := v97
+		v93 := float64(v84 * v92)
+		v94 := float64(v91 + v93)
+		v95 := float64(v88 + v94)
+		v96 := math.Ldexp(v95, int(v11))
+		v97 := v96
 		if v2 {
-			v98 = v82
+			v97 = v81
 		}
-		v99 := v1
+		v98 := v1
 		if v2 {
-			v99 = v84
+			v98 = v83
 		}
-		v100 := float64(v98 + v99)
-		v101 := float64(v80 * v81)
-		v102 := float64(v100 - v101)
-		v103 := math.Abs(v102)
-		v104 := math.Abs(v101)
-		v106 := float64(v104 * v105)
-		v107 := v103 <= v106
-		v108 := math.Abs(v81)
-		v109 := math.Abs(v85)
-		v110 := v108
-		if v109 > v108 {
-			v110 = v109
+		v99 := float64(v97 + v98)
+		v100 := float64(v79 * v80)
+		v101 := float64(v99 - v100)
+		v102 := math.Abs(v101)
+		v103 := math.Abs(v100)
+		v105 := float64(v103 * v104)
+		v106 := v102 <= v105
+		v107 := math.Abs(v80)
+		v108 := math.Abs(v84)
+		v109 := v107
+		if v108 > v107 {
+			v109 = v108
 		}
-		v112 := float64(v103 * v111)
-		v115 := math.FMA(v110, v113, v114)
-		v116 := v112 <= v115
-		v117 := v107 || v116
-		v118 := v100 == v1
-		v119 := v117 && !v118
-		v120 := v101
-		if v119 {
-			v120 = v100
+		v111 := float64(v102 * v110)
+		v114 := math.FMA(v109, v112, v113)
+		v115 := v111 <= v114
+		v116 := v106 || v115
+		v117 := v99 == v1
+		v118 := v116 && !v117
+		v119 := v100
+		if v118 {
+			v119 = v99
 		}
-		v121 := v120
-		if v78 {
-			v121 = v0
+		v120 := v119
+		if v77 {
+			v120 = v0
 		}
-		dx[i] = v121
+		dx[i] = v120
 	}
 }
 

@@ -26,7 +26,7 @@ var (
 	siluBackwardUsualStreamImpl func(dx, x, dy []float64)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 201
+// siluGeneric is the pure-Go kernel of silu (f64 memory, f64 compute, 199
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -40,29 +40,29 @@ func siluGeneric(dst, x []float64) {
 	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc091300000000000)  // -1100
-	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v85 := math.Float64frombits(0x408f400000000000)  // 1000
-	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v106 := math.Float64frombits(0x4086300000000000) // 710
-	v185 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v190 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v192 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v193 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x4086300000000000) // 710
+	v183 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v188 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v190 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v191 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -76,255 +76,253 @@ func siluGeneric(dst, x []float64) {
 		v11 := v0 < v3
 		v14 := float64(v10 * v13)
 		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v10)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
+		v17 := math.FMA(v15, v16, v10)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
 		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v20, v36, v37)
-		v40 := math.FMA(v20, v38, v39)
-		v42 := math.FMA(v20, v40, v41)
-		v44 := math.FMA(v20, v42, v43)
-		v46 := math.FMA(v20, v44, v45)
-		v48 := math.FMA(v20, v46, v47)
-		v50 := math.FMA(v20, v48, v49)
-		v52 := math.FMA(v20, v50, v51)
-		v54 := math.FMA(v20, v52, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v56 := float64(v12 + v29)
-		v57 := float64(v12 - v56)
-		v58 := float64(v57 + v29)
-		v59 := float64(v58 + v55)
-		v60 := float64(v56 + v59)
-		v61 := float64(v56 - v60)
-		v62 := float64(v61 + v59)
-		v64 := v63
-		if v15 > v63 {
-			v64 = v15
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v12 + v28)
+		v56 := float64(v12 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v15 > v62 {
+			v63 = v15
 		}
-		v65 := ldexpMid(v12, v64)
-		v66 := float64(v60 * v65)
-		v67 := float64(v62 * v65)
-		v68 := float64(v12 + v66)
-		v69 := float64(v12 - v68)
+		v64 := ldexpMid(v12, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v12 + v65)
+		v68 := float64(v12 - v67)
+		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
-		v71 := float64(v70 + v67)
-		v72 := v12
+		v71 := v12
 		if v11 {
-			v72 = v60
+			v71 = v59
 		}
-		v73 := v3
+		v72 := v3
 		if v11 {
-			v73 = v62
+			v72 = v61
 		}
-		v74 := float64(v12 / v68)
-		v75 := float64(v72 * v74)
-		v76 := -v75
-		v77 := math.FMA(v76, v68, v72)
-		v78 := math.FMA(v76, v71, v77)
-		v79 := float64(v78 + v73)
-		v80 := v9 <= v8
-		v81 := float64(v79 * v74)
-		v82 := v3
+		v73 := float64(v12 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v9 <= v8
+		v80 := float64(v78 * v73)
+		v81 := v3
 		if v11 {
-			v82 = v15
+			v81 = v15
 		}
-		v84 := float64(v83 - v82)
-		v86 := v85
-		if v84 < v85 {
-			v86 = v84
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v87 := v3
-		if v86 > v3 {
-			v87 = v86
+		v86 := v3
+		if v85 > v3 {
+			v86 = v85
 		}
-		v89 := v82 < v88
-		v91 := ldexpNormal(v90, v87)
-		v92 := v3
-		if v89 {
-			v92 = v91
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v3
+		if v88 {
+			v91 = v90
 		}
-		v93 := float64(v75 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v75 - v94)
-		v96 := float64(v95 + v81)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := v63
-		if v82 > v63 {
-			v100 = v82
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v101 := ldexpMid(v99, v100)
-		v102 := math.IsNaN(v0)
-		v103 := float64(v0 * v101)
-		v104 := float64(v23 * v0)
-		v105 := v9
-		if v104 > v9 {
-			v105 = v104
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v0)
+		v102 := float64(v0 * v100)
+		v103 := float64(v22 * v0)
+		v104 := v9
+		if v103 > v9 {
+			v104 = v103
 		}
-		v107 := v106
-		if v105 < v106 {
-			v107 = v105
+		v106 := v105
+		if v104 < v105 {
+			v106 = v104
 		}
-		v108 := float64(v107 * v13)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v17, v107)
-		v112 := math.FMA(v110, v19, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v19, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v23 * v115)
-		v119 := float64(v23 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v112, v36, v37)
-		v128 := math.FMA(v112, v127, v39)
-		v129 := math.FMA(v112, v128, v41)
-		v130 := math.FMA(v112, v129, v43)
-		v131 := math.FMA(v112, v130, v45)
-		v132 := math.FMA(v112, v131, v47)
-		v133 := math.FMA(v112, v132, v49)
-		v134 := math.FMA(v112, v133, v51)
-		v135 := math.FMA(v112, v134, v53)
-		v136 := math.FMA(v126, v135, v125)
-		v137 := float64(v12 + v120)
-		v138 := float64(v12 - v137)
-		v139 := float64(v138 + v120)
-		v140 := float64(v139 + v136)
-		v141 := float64(v83 - v109)
-		v142 := v85
-		if v141 < v85 {
-			v142 = v141
+		v107 := float64(v106 * v13)
+		v108 := math.RoundToEven(v107)
+		v109 := math.FMA(v108, v16, v106)
+		v110 := math.FMA(v108, v18, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v18, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v22 * v113)
+		v117 := float64(v22 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
+		v120 := float64(v119 + v116)
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v110, v35, v36)
+		v126 := math.FMA(v110, v125, v38)
+		v127 := math.FMA(v110, v126, v40)
+		v128 := math.FMA(v110, v127, v42)
+		v129 := math.FMA(v110, v128, v44)
+		v130 := math.FMA(v110, v129, v46)
+		v131 := math.FMA(v110, v130, v48)
+		v132 := math.FMA(v110, v131, v50)
+		v133 := math.FMA(v110, v132, v52)
+		v134 := math.FMA(v124, v133, v123)
+		v135 := float64(v12 + v118)
+		v136 := float64(v12 - v135)
+		v137 := float64(v136 + v118)
+		v138 := float64(v137 + v134)
+		v139 := float64(v82 - v108)
+		v140 := v84
+		if v139 < v84 {
+			v140 = v139
 		}
-		v143 := v3
-		if v142 > v3 {
-			v143 = v142
+		v141 := v3
+		if v140 > v3 {
+			v141 = v140
 		}
-		v144 := v109 < v88
-		v145 := ldexpNormal(v90, v143)
-		v146 := v3
-		if v144 {
-			v146 = v145
+		v142 := v108 < v87
+		v143 := ldexpNormal(v89, v141)
+		v144 := v3
+		if v142 {
+			v144 = v143
 		}
-		v147 := float64(v137 + v146)
-		v148 := float64(v147 - v146)
-		v149 := float64(v137 - v148)
-		v150 := float64(v149 + v140)
-		v151 := float64(v150 + v146)
-		v152 := float64(v151 - v146)
-		v153 := float64(v148 + v152)
-		v154 := v63
-		if v109 > v63 {
-			v154 = v109
+		v145 := float64(v135 + v144)
+		v146 := float64(v145 - v144)
+		v147 := float64(v135 - v146)
+		v148 := float64(v147 + v138)
+		v149 := float64(v148 + v144)
+		v150 := float64(v149 - v144)
+		v151 := float64(v146 + v150)
+		v152 := v62
+		if v108 > v62 {
+			v152 = v108
 		}
-		v155 := ldexpMid(v153, v154)
-		v156 := math.IsNaN(v104)
-		v157 := v155
-		if v156 {
-			v157 = v104
+		v153 := ldexpMid(v151, v152)
+		v154 := math.IsNaN(v103)
+		v155 := v153
+		if v154 {
+			v155 = v103
 		}
-		v158 := float64(v0 * v157)
-		v159 := float64(v158 * v157)
-		v160 := v103
+		v156 := float64(v0 * v155)
+		v157 := float64(v156 * v155)
+		v158 := v102
 		if v6 {
-			v160 = v159
+			v158 = v157
 		}
-		v161 := v160
+		v159 := v158
 		if v2 {
-			v161 = v4
+			v159 = v4
 		}
-		v162 := -v158
-		v163 := math.FMA(v0, v157, v162)
-		v164 := -v159
-		v165 := math.FMA(v158, v157, v164)
-		v166 := math.FMA(v163, v157, v165)
-		v167 := v3
-		if v80 {
-			v167 = v75
+		v160 := -v156
+		v161 := math.FMA(v0, v155, v160)
+		v162 := -v157
+		v163 := math.FMA(v156, v155, v162)
+		v164 := math.FMA(v161, v155, v163)
+		v165 := v3
+		if v79 {
+			v165 = v74
 		}
-		v168 := float64(v0 * v167)
-		v169 := -v168
-		v170 := math.FMA(v0, v167, v169)
-		v171 := v3
-		if v80 {
-			v171 = v81
+		v166 := float64(v0 * v165)
+		v167 := -v166
+		v168 := math.FMA(v0, v165, v167)
+		v169 := v3
+		if v79 {
+			v169 = v80
 		}
-		v172 := float64(v0 * v171)
-		v173 := float64(v170 + v172)
-		v174 := float64(v168 + v173)
-		v175 := math.Ldexp(v174, int(v82))
-		v176 := v175
+		v170 := float64(v0 * v169)
+		v171 := float64(v168 + v170)
+		v172 := float64(v166 + v171)
+		v173 := math.Ldexp(v172, int(v81))
+		v174 := v173
 		if v6 {
-			v176 = v159
+			v174 = v157
 		}
-		v177 := v3
+		v175 := v3
 		if v6 {
-			v177 = v166
+			v175 = v164
 		}
-		v178 := v176
+		v176 := v174
 		if v2 {
-			v178 = v4
+			v176 = v4
 		}
-		v179 := v177
+		v177 := v175
 		if v2 {
-			v179 = v3
+			v177 = v3
 		}
-		v180 := float64(v178 + v179)
-		v181 := float64(v161 * v12)
-		v182 := float64(v180 - v181)
-		v183 := math.Abs(v182)
-		v184 := math.Abs(v181)
-		v186 := float64(v184 * v185)
-		v187 := v183 <= v186
-		v188 := v12
+		v178 := float64(v176 + v177)
+		v179 := float64(v159 * v12)
+		v180 := float64(v178 - v179)
+		v181 := math.Abs(v180)
+		v182 := math.Abs(v179)
+		v184 := float64(v182 * v183)
+		v185 := v181 <= v184
+		v186 := v12
 		if v7 > v12 {
-			v188 = v7
+			v186 = v7
 		}
-		v189 := v188
-		if v7 > v188 {
-			v189 = v7
+		v187 := v186
+		if v7 > v186 {
+			v187 = v7
 		}
-		v191 := float64(v183 * v190)
-		v194 := math.FMA(v189, v192, v193)
-		v195 := v191 <= v194
-		v196 := v187 || v195
-		v197 := v180 == v3
-		v198 := v196 && !v197
-		v199 := v181
-		if v198 {
-			v199 = v180
+		v189 := float64(v181 * v188)
+		v192 := math.FMA(v187, v190, v191)
+		v193 := v189 <= v192
+		v194 := v185 || v193
+		v195 := v178 == v3
+		v196 := v194 && !v195
+		v197 := v179
+		if v196 {
+			v197 = v178
 		}
-		v200 := v199
-		if v102 {
-			v200 = v0
+		v198 := v197
+		if v101 {
+			v198 = v0
 		}
-		dst[i] = v200
+		dst[i] = v198
 	}
 }
 
 // siluUsualGeneric is the pure-Go kernel of siluUsual (f64 memory, f64
-// compute, 135 operations): the scalar twin of the vector program the assembly
+// compute, 134 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -336,28 +334,28 @@ func siluUsualGeneric(dst, x []float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v119 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v124 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v126 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v127 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v118 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v123 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v125 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v126 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -370,157 +368,156 @@ func siluUsualGeneric(dst, x []float64) {
 		v9 := v0 < v3
 		v12 := float64(v8 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v8)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
+		v15 := math.FMA(v13, v14, v8)
+		v17 := math.FMA(v13, v16, v15)
+		v18 := float64(v15 - v17)
+		v19 := math.FMA(v13, v16, v18)
+		v21 := float64(v17 * v17)
+		v22 := -v21
+		v23 := math.FMA(v17, v17, v22)
+		v24 := float64(v20 * v21)
+		v25 := float64(v20 * v23)
+		v26 := float64(v17 + v24)
+		v27 := float64(v17 - v26)
+		v28 := float64(v27 + v24)
 		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v10 + v27)
-		v55 := float64(v10 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v13 > v61 {
-			v62 = v13
+		v30 := math.FMA(v19, v17, v19)
+		v31 := float64(v29 + v30)
+		v32 := float64(v21 * v17)
+		v35 := math.FMA(v17, v33, v34)
+		v37 := math.FMA(v17, v35, v36)
+		v39 := math.FMA(v17, v37, v38)
+		v41 := math.FMA(v17, v39, v40)
+		v43 := math.FMA(v17, v41, v42)
+		v45 := math.FMA(v17, v43, v44)
+		v47 := math.FMA(v17, v45, v46)
+		v49 := math.FMA(v17, v47, v48)
+		v51 := math.FMA(v17, v49, v50)
+		v52 := math.FMA(v32, v51, v31)
+		v53 := float64(v10 + v26)
+		v54 := float64(v10 - v53)
+		v55 := float64(v54 + v26)
+		v56 := float64(v55 + v52)
+		v57 := float64(v53 + v56)
+		v58 := float64(v53 - v57)
+		v59 := float64(v58 + v56)
+		v61 := v60
+		if v13 > v60 {
+			v61 = v13
 		}
-		v63 := ldexpMid(v10, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v10 + v64)
-		v67 := float64(v10 - v66)
+		v62 := ldexpMid(v10, v61)
+		v63 := float64(v57 * v62)
+		v64 := float64(v59 * v62)
+		v65 := float64(v10 + v63)
+		v66 := float64(v10 - v65)
+		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v10
+		v69 := v10
 		if v9 {
-			v70 = v58
+			v69 = v57
 		}
-		v71 := v3
+		v70 := v3
 		if v9 {
-			v71 = v60
+			v70 = v59
 		}
-		v72 := float64(v10 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := v7 <= v6
-		v79 := float64(v77 * v72)
-		v80 := v3
+		v71 := float64(v10 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v77 := v7 <= v6
+		v78 := float64(v76 * v71)
+		v79 := v3
 		if v9 {
-			v80 = v13
+			v79 = v13
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := v3
-		if v84 > v3 {
-			v85 = v84
+		v84 := v3
+		if v83 > v3 {
+			v84 = v83
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v3
-		if v87 {
-			v90 = v89
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v3
+		if v86 {
+			v89 = v88
 		}
-		v91 := float64(v73 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v73 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v61
-		if v80 > v61 {
-			v98 = v80
+		v90 := float64(v72 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v72 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v60
+		if v79 > v60 {
+			v97 = v79
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v0)
-		v101 := float64(v0 * v99)
-		v102 := v101
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v0)
+		v100 := float64(v0 * v98)
+		v101 := v100
 		if v2 {
-			v102 = v4
+			v101 = v4
 		}
-		v103 := v3
-		if v78 {
-			v103 = v73
+		v102 := v3
+		if v77 {
+			v102 = v72
 		}
-		v104 := float64(v0 * v103)
-		v105 := -v104
-		v106 := math.FMA(v0, v103, v105)
-		v107 := v3
-		if v78 {
-			v107 = v79
+		v103 := float64(v0 * v102)
+		v104 := -v103
+		v105 := math.FMA(v0, v102, v104)
+		v106 := v3
+		if v77 {
+			v106 = v78
 		}
-		v108 := float64(v0 * v107)
-		v109 := float64(v106 + v108)
-		v110 := float64(v104 + v109)
-		v111 := math.Ldexp(v110, int(v80))
-		v112 := v111
+		v107 := float64(v0 * v106)
+		v108 := float64(v105 + v107)
+		v109 := float64(v103 + v108)
+		v110 := math.Ldexp(v109, int(v79))
+		v111 := v110
 		if v2 {
-			v112 = v4
+			v111 = v4
 		}
-		v113 := v3
+		v112 := v3
 		if v2 {
-			v113 = v3
+			v112 = v3
 		}
-		v114 := float64(v112 + v113)
-		v115 := float64(v102 * v10)
-		v116 := float64(v114 - v115)
-		v117 := math.Abs(v116)
-		v118 := math.Abs(v115)
-		v120 := float64(v118 * v119)
-		v121 := v117 <= v120
-		v122 := v10
+		v113 := float64(v111 + v112)
+		v114 := float64(v101 * v10)
+		v115 := float64(v113 - v114)
+		v116 := math.Abs(v115)
+		v117 := math.Abs(v114)
+		v119 := float64(v117 * v118)
+		v120 := v116 <= v119
+		v121 := v10
 		if v5 > v10 {
+			v121 = v5
+		}
+		v122 := v121
+		if v5 > v121 {
 			v122 = v5
 		}
-		v123 := v122
-		if v5 > v122 {
-			v123 = v5
+		v124 := float64(v116 * v123)
+		v127 := math.FMA(v122, v125, v126)
+		v128 := v124 <= v127
+		v129 := v120 || v128
+		v130 := v113 == v3
+		v131 := v129 && !v130
+		v132 := v114
+		if v131 {
+			v132 = v113
 		}
-		v125 := float64(v117 * v124)
-		v128 := math.FMA(v123, v126, v127)
-		v129 := v125 <= v128
-		v130 := v121 || v129
-		v131 := v114 == v3
-		v132 := v130 && !v131
-		v133 := v115
-		if v132 {
-			v133 = v114
+		v133 := v132
+		if v99 {
+			v133 = v0
 		}
-		v134 := v133
-		if v100 {
-			v134 = v0
-		}
-		dst[i] = v134
+		dst[i] = v133
 	}
 }
 
@@ -548,7 +545,7 @@ func siluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 675 operations): the scalar twin of the vector program the assembly
+// compute, 670 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -564,42 +561,42 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v10 := math.Float64frombits(0xc000000000000000)  // -2
 	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v68 := math.Float64frombits(0xc091300000000000)  // -1100
-	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v89 := math.Float64frombits(0x408f400000000000)  // 1000
-	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v191 := math.Float64frombits(0x4086300000000000) // 710
-	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v336 := math.Float64frombits(0xbff0000000000000) // -1
-	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v338 := math.Float64frombits(0xc044000000000000) // -40
-	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v422 := math.Float64frombits(0x4086280000000000) // 709
-	v426 := math.Float64frombits(0x408ff80000000000) // 1023
-	v448 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v513 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v518 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v656 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v664 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v666 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v667 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc091300000000000)  // -1100
+	v86 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v88 := math.Float64frombits(0x408f400000000000)  // 1000
+	v91 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v93 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v189 := math.Float64frombits(0x4086300000000000) // 710
+	v250 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v328 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v330 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v332 := math.Float64frombits(0xbff0000000000000) // -1
+	v333 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v334 := math.Float64frombits(0xc044000000000000) // -40
+	v396 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v400 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v418 := math.Float64frombits(0x4086280000000000) // 709
+	v422 := math.Float64frombits(0x408ff80000000000) // 1023
+	v444 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v508 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v513 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v651 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v659 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v661 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v662 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -616,852 +613,847 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v17 := v12 < v3
 		v19 := float64(v16 * v18)
 		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v16)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v29 := float64(v25 * v25)
-		v30 := -v29
-		v31 := math.FMA(v25, v25, v30)
-		v32 := float64(v28 * v29)
-		v33 := float64(v28 * v31)
-		v34 := float64(v25 + v32)
-		v35 := float64(v25 - v34)
+		v22 := math.FMA(v20, v21, v16)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
 		v36 := float64(v35 + v32)
-		v37 := float64(v36 + v33)
-		v38 := math.FMA(v27, v25, v27)
-		v39 := float64(v37 + v38)
-		v40 := float64(v29 * v25)
-		v43 := math.FMA(v25, v41, v42)
-		v45 := math.FMA(v25, v43, v44)
-		v47 := math.FMA(v25, v45, v46)
-		v49 := math.FMA(v25, v47, v48)
-		v51 := math.FMA(v25, v49, v50)
-		v53 := math.FMA(v25, v51, v52)
-		v55 := math.FMA(v25, v53, v54)
-		v57 := math.FMA(v25, v55, v56)
-		v59 := math.FMA(v25, v57, v58)
-		v60 := math.FMA(v40, v59, v39)
-		v61 := float64(v7 + v34)
-		v62 := float64(v7 - v61)
-		v63 := float64(v62 + v34)
-		v64 := float64(v63 + v60)
-		v65 := float64(v61 + v64)
-		v66 := float64(v61 - v65)
-		v67 := float64(v66 + v64)
-		v69 := v68
-		if v20 > v68 {
-			v69 = v20
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v7 + v33)
+		v61 := float64(v7 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := float64(v60 - v64)
+		v66 := float64(v65 + v63)
+		v68 := v67
+		if v20 > v67 {
+			v68 = v20
 		}
-		v70 := ldexpMid(v7, v69)
-		v71 := float64(v65 * v70)
-		v72 := float64(v67 * v70)
-		v73 := float64(v7 + v71)
-		v74 := float64(v7 - v73)
+		v69 := ldexpMid(v7, v68)
+		v70 := float64(v64 * v69)
+		v71 := float64(v66 * v69)
+		v72 := float64(v7 + v70)
+		v73 := float64(v7 - v72)
+		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
-		v76 := float64(v75 + v72)
-		v77 := v7
+		v76 := v7
 		if v17 {
-			v77 = v65
+			v76 = v64
 		}
-		v78 := v3
+		v77 := v3
 		if v17 {
-			v78 = v67
+			v77 = v66
 		}
-		v79 := float64(v7 / v73)
-		v80 := float64(v77 * v79)
-		v81 := -v80
-		v82 := math.FMA(v81, v73, v77)
-		v83 := math.FMA(v81, v76, v82)
-		v84 := float64(v83 + v78)
-		v85 := float64(v84 * v79)
-		v86 := v3
+		v78 := float64(v7 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v84 := float64(v83 * v78)
+		v85 := v3
 		if v17 {
-			v86 = v20
+			v85 = v20
 		}
-		v88 := float64(v87 - v86)
-		v90 := v89
-		if v88 < v89 {
-			v90 = v88
+		v87 := float64(v86 - v85)
+		v89 := v88
+		if v87 < v88 {
+			v89 = v87
 		}
-		v91 := v3
-		if v90 > v3 {
-			v91 = v90
+		v90 := v3
+		if v89 > v3 {
+			v90 = v89
 		}
-		v93 := v86 < v92
-		v95 := ldexpNormal(v94, v91)
-		v96 := v3
-		if v93 {
-			v96 = v95
+		v92 := v85 < v91
+		v94 := ldexpNormal(v93, v90)
+		v95 := v3
+		if v92 {
+			v95 = v94
 		}
-		v97 := float64(v80 + v96)
-		v98 := float64(v97 - v96)
-		v99 := float64(v80 - v98)
-		v100 := float64(v99 + v85)
-		v101 := float64(v100 + v96)
-		v102 := float64(v101 - v96)
-		v103 := float64(v98 + v102)
-		v104 := v68
-		if v86 > v68 {
-			v104 = v86
+		v96 := float64(v79 + v95)
+		v97 := float64(v96 - v95)
+		v98 := float64(v79 - v97)
+		v99 := float64(v98 + v84)
+		v100 := float64(v99 + v95)
+		v101 := float64(v100 - v95)
+		v102 := float64(v97 + v101)
+		v103 := v67
+		if v85 > v67 {
+			v103 = v85
 		}
-		v105 := ldexpMid(v103, v104)
-		v106 := math.IsNaN(v12)
-		v107 := v105
-		if v106 {
-			v107 = v12
+		v104 := ldexpMid(v102, v103)
+		v105 := math.IsNaN(v12)
+		v106 := v104
+		if v105 {
+			v106 = v12
 		}
-		v108 := float64(v0 * v107)
-		v109 := float64(v7 + v108)
-		v110 := math.Abs(v0)
-		v111 := -v110
-		v112 := v15
-		if v111 > v15 {
-			v112 = v111
+		v107 := float64(v0 * v106)
+		v108 := float64(v7 + v107)
+		v109 := math.Abs(v0)
+		v110 := -v109
+		v111 := v15
+		if v110 > v15 {
+			v111 = v110
 		}
-		v113 := v0 < v3
-		v114 := float64(v112 * v18)
-		v115 := math.RoundToEven(v114)
-		v116 := -v115
-		v117 := math.FMA(v116, v22, v112)
-		v118 := math.FMA(v116, v24, v117)
-		v119 := float64(v117 - v118)
-		v120 := math.FMA(v116, v24, v119)
-		v121 := float64(v118 * v118)
-		v122 := -v121
-		v123 := math.FMA(v118, v118, v122)
-		v124 := float64(v28 * v121)
-		v125 := float64(v28 * v123)
-		v126 := float64(v118 + v124)
-		v127 := float64(v118 - v126)
-		v128 := float64(v127 + v124)
-		v129 := float64(v128 + v125)
-		v130 := math.FMA(v120, v118, v120)
-		v131 := float64(v129 + v130)
-		v132 := float64(v121 * v118)
-		v133 := math.FMA(v118, v41, v42)
-		v134 := math.FMA(v118, v133, v44)
-		v135 := math.FMA(v118, v134, v46)
-		v136 := math.FMA(v118, v135, v48)
-		v137 := math.FMA(v118, v136, v50)
-		v138 := math.FMA(v118, v137, v52)
-		v139 := math.FMA(v118, v138, v54)
-		v140 := math.FMA(v118, v139, v56)
-		v141 := math.FMA(v118, v140, v58)
-		v142 := math.FMA(v132, v141, v131)
-		v143 := float64(v7 + v126)
-		v144 := float64(v7 - v143)
-		v145 := float64(v144 + v126)
-		v146 := float64(v145 + v142)
-		v147 := float64(v143 + v146)
-		v148 := float64(v143 - v147)
-		v149 := float64(v148 + v146)
-		v150 := v68
-		if v115 > v68 {
-			v150 = v115
+		v112 := v0 < v3
+		v113 := float64(v111 * v18)
+		v114 := math.RoundToEven(v113)
+		v115 := math.FMA(v114, v21, v111)
+		v116 := math.FMA(v114, v23, v115)
+		v117 := float64(v115 - v116)
+		v118 := math.FMA(v114, v23, v117)
+		v119 := float64(v116 * v116)
+		v120 := -v119
+		v121 := math.FMA(v116, v116, v120)
+		v122 := float64(v27 * v119)
+		v123 := float64(v27 * v121)
+		v124 := float64(v116 + v122)
+		v125 := float64(v116 - v124)
+		v126 := float64(v125 + v122)
+		v127 := float64(v126 + v123)
+		v128 := math.FMA(v118, v116, v118)
+		v129 := float64(v127 + v128)
+		v130 := float64(v119 * v116)
+		v131 := math.FMA(v116, v40, v41)
+		v132 := math.FMA(v116, v131, v43)
+		v133 := math.FMA(v116, v132, v45)
+		v134 := math.FMA(v116, v133, v47)
+		v135 := math.FMA(v116, v134, v49)
+		v136 := math.FMA(v116, v135, v51)
+		v137 := math.FMA(v116, v136, v53)
+		v138 := math.FMA(v116, v137, v55)
+		v139 := math.FMA(v116, v138, v57)
+		v140 := math.FMA(v130, v139, v129)
+		v141 := float64(v7 + v124)
+		v142 := float64(v7 - v141)
+		v143 := float64(v142 + v124)
+		v144 := float64(v143 + v140)
+		v145 := float64(v141 + v144)
+		v146 := float64(v141 - v145)
+		v147 := float64(v146 + v144)
+		v148 := v67
+		if v114 > v67 {
+			v148 = v114
 		}
-		v151 := ldexpMid(v7, v150)
-		v152 := float64(v147 * v151)
-		v153 := float64(v149 * v151)
-		v154 := float64(v7 + v152)
-		v155 := float64(v7 - v154)
-		v156 := float64(v155 + v152)
-		v157 := float64(v156 + v153)
-		v158 := v7
-		if v113 {
-			v158 = v147
+		v149 := ldexpMid(v7, v148)
+		v150 := float64(v145 * v149)
+		v151 := float64(v147 * v149)
+		v152 := float64(v7 + v150)
+		v153 := float64(v7 - v152)
+		v154 := float64(v153 + v150)
+		v155 := float64(v154 + v151)
+		v156 := v7
+		if v112 {
+			v156 = v145
 		}
-		v159 := v3
-		if v113 {
-			v159 = v149
+		v157 := v3
+		if v112 {
+			v157 = v147
 		}
-		v160 := float64(v7 / v154)
-		v161 := float64(v158 * v160)
-		v162 := -v161
-		v163 := math.FMA(v162, v154, v158)
-		v164 := math.FMA(v162, v157, v163)
-		v165 := float64(v164 + v159)
-		v166 := v15 <= v111
-		v167 := float64(v165 * v160)
-		v168 := v3
-		if v113 {
-			v168 = v115
+		v158 := float64(v7 / v152)
+		v159 := float64(v156 * v158)
+		v160 := -v159
+		v161 := math.FMA(v160, v152, v156)
+		v162 := math.FMA(v160, v155, v161)
+		v163 := float64(v162 + v157)
+		v164 := v15 <= v110
+		v165 := float64(v163 * v158)
+		v166 := v3
+		if v112 {
+			v166 = v114
 		}
-		v169 := float64(v87 - v168)
-		v170 := v89
-		if v169 < v89 {
-			v170 = v169
+		v167 := float64(v86 - v166)
+		v168 := v88
+		if v167 < v88 {
+			v168 = v167
 		}
-		v171 := v3
-		if v170 > v3 {
-			v171 = v170
+		v169 := v3
+		if v168 > v3 {
+			v169 = v168
 		}
-		v172 := v168 < v92
-		v173 := ldexpNormal(v94, v171)
-		v174 := v3
-		if v172 {
-			v174 = v173
+		v170 := v166 < v91
+		v171 := ldexpNormal(v93, v169)
+		v172 := v3
+		if v170 {
+			v172 = v171
 		}
-		v175 := float64(v161 + v174)
-		v176 := float64(v175 - v174)
-		v177 := float64(v161 - v176)
-		v178 := float64(v177 + v167)
-		v179 := float64(v178 + v174)
-		v180 := float64(v179 - v174)
-		v181 := float64(v176 + v180)
-		v182 := v68
-		if v168 > v68 {
-			v182 = v168
+		v173 := float64(v159 + v172)
+		v174 := float64(v173 - v172)
+		v175 := float64(v159 - v174)
+		v176 := float64(v175 + v165)
+		v177 := float64(v176 + v172)
+		v178 := float64(v177 - v172)
+		v179 := float64(v174 + v178)
+		v180 := v67
+		if v166 > v67 {
+			v180 = v166
 		}
-		v183 := ldexpMid(v181, v182)
-		v184 := math.IsNaN(v0)
-		v185 := float64(v109 - v108)
-		v186 := float64(v7 - v185)
-		v187 := -v108
-		v188 := math.FMA(v0, v107, v187)
-		v189 := -v107
-		v190 := v15
+		v181 := ldexpMid(v179, v180)
+		v182 := math.IsNaN(v0)
+		v183 := float64(v108 - v107)
+		v184 := float64(v7 - v183)
+		v185 := -v107
+		v186 := math.FMA(v0, v106, v185)
+		v187 := -v106
+		v188 := v15
 		if v0 > v15 {
-			v190 = v0
+			v188 = v0
 		}
-		v192 := v191
-		if v190 < v191 {
-			v192 = v190
+		v190 := v189
+		if v188 < v189 {
+			v190 = v188
 		}
-		v193 := float64(v192 * v18)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v22, v192)
-		v197 := math.FMA(v195, v24, v196)
-		v198 := float64(v196 - v197)
-		v199 := math.FMA(v195, v24, v198)
-		v200 := float64(v197 * v197)
-		v201 := -v200
-		v202 := math.FMA(v197, v197, v201)
-		v203 := float64(v28 * v200)
-		v204 := float64(v28 * v202)
-		v205 := float64(v197 + v203)
-		v206 := float64(v197 - v205)
-		v207 := float64(v206 + v203)
-		v208 := float64(v207 + v204)
-		v209 := math.FMA(v199, v197, v199)
-		v210 := float64(v208 + v209)
-		v211 := float64(v200 * v197)
-		v212 := math.FMA(v197, v41, v42)
-		v213 := math.FMA(v197, v212, v44)
-		v214 := math.FMA(v197, v213, v46)
-		v215 := math.FMA(v197, v214, v48)
-		v216 := math.FMA(v197, v215, v50)
-		v217 := math.FMA(v197, v216, v52)
-		v218 := math.FMA(v197, v217, v54)
-		v219 := math.FMA(v197, v218, v56)
-		v220 := math.FMA(v197, v219, v58)
-		v221 := math.FMA(v211, v220, v210)
-		v222 := float64(v7 + v205)
-		v223 := float64(v7 - v222)
-		v224 := float64(v223 + v205)
-		v225 := float64(v224 + v221)
-		v226 := float64(v87 - v194)
-		v227 := v89
-		if v226 < v89 {
-			v227 = v226
+		v191 := float64(v190 * v18)
+		v192 := math.RoundToEven(v191)
+		v193 := math.FMA(v192, v21, v190)
+		v194 := math.FMA(v192, v23, v193)
+		v195 := float64(v193 - v194)
+		v196 := math.FMA(v192, v23, v195)
+		v197 := float64(v194 * v194)
+		v198 := -v197
+		v199 := math.FMA(v194, v194, v198)
+		v200 := float64(v27 * v197)
+		v201 := float64(v27 * v199)
+		v202 := float64(v194 + v200)
+		v203 := float64(v194 - v202)
+		v204 := float64(v203 + v200)
+		v205 := float64(v204 + v201)
+		v206 := math.FMA(v196, v194, v196)
+		v207 := float64(v205 + v206)
+		v208 := float64(v197 * v194)
+		v209 := math.FMA(v194, v40, v41)
+		v210 := math.FMA(v194, v209, v43)
+		v211 := math.FMA(v194, v210, v45)
+		v212 := math.FMA(v194, v211, v47)
+		v213 := math.FMA(v194, v212, v49)
+		v214 := math.FMA(v194, v213, v51)
+		v215 := math.FMA(v194, v214, v53)
+		v216 := math.FMA(v194, v215, v55)
+		v217 := math.FMA(v194, v216, v57)
+		v218 := math.FMA(v208, v217, v207)
+		v219 := float64(v7 + v202)
+		v220 := float64(v7 - v219)
+		v221 := float64(v220 + v202)
+		v222 := float64(v221 + v218)
+		v223 := float64(v86 - v192)
+		v224 := v88
+		if v223 < v88 {
+			v224 = v223
 		}
+		v225 := v3
+		if v224 > v3 {
+			v225 = v224
+		}
+		v226 := v192 < v91
+		v227 := ldexpNormal(v93, v225)
 		v228 := v3
-		if v227 > v3 {
+		if v226 {
 			v228 = v227
 		}
-		v229 := v194 < v92
-		v230 := ldexpNormal(v94, v228)
-		v231 := v3
-		if v229 {
-			v231 = v230
+		v229 := float64(v219 + v228)
+		v230 := float64(v229 - v228)
+		v231 := float64(v219 - v230)
+		v232 := float64(v231 + v222)
+		v233 := float64(v232 + v228)
+		v234 := float64(v233 - v228)
+		v235 := float64(v230 + v234)
+		v236 := v67
+		if v192 > v67 {
+			v236 = v192
 		}
-		v232 := float64(v222 + v231)
-		v233 := float64(v232 - v231)
-		v234 := float64(v222 - v233)
-		v235 := float64(v234 + v225)
-		v236 := float64(v235 + v231)
-		v237 := float64(v236 - v231)
-		v238 := float64(v233 + v237)
-		v239 := v68
-		if v194 > v68 {
-			v239 = v194
+		v237 := ldexpMid(v235, v236)
+		v238 := float64(v7 + v237)
+		v239 := math.FMA(v187, v238, v7)
+		v240 := float64(v238 - v7)
+		v241 := float64(v237 - v240)
+		v242 := float64(v106 * v241)
+		v243 := float64(v239 - v242)
+		v244 := float64(v243 / v238)
+		v245 := float64(v0 * v244)
+		v246 := float64(v186 + v245)
+		v247 := float64(v184 + v246)
+		v248 := float64(v247 * v181)
+		v249 := math.FMA(v108, v181, v248)
+		v251 := v0 < v250
+		v252 := math.Abs(v110)
+		v253 := -v252
+		v254 := v15
+		if v253 > v15 {
+			v254 = v253
 		}
-		v240 := ldexpMid(v238, v239)
-		v241 := float64(v7 + v240)
-		v242 := math.FMA(v189, v241, v7)
-		v243 := float64(v241 - v7)
-		v244 := float64(v240 - v243)
-		v245 := float64(v107 * v244)
-		v246 := float64(v242 - v245)
-		v247 := float64(v246 / v241)
-		v248 := float64(v0 * v247)
-		v249 := float64(v188 + v248)
-		v250 := float64(v186 + v249)
-		v251 := float64(v250 * v183)
-		v252 := math.FMA(v109, v183, v251)
-		v254 := v0 < v253
-		v255 := math.Abs(v111)
-		v256 := -v255
-		v257 := v15
-		if v256 > v15 {
-			v257 = v256
+		v255 := v110 < v3
+		v256 := float64(v254 * v18)
+		v257 := math.RoundToEven(v256)
+		v258 := math.FMA(v257, v21, v254)
+		v259 := math.FMA(v257, v23, v258)
+		v260 := float64(v258 - v259)
+		v261 := math.FMA(v257, v23, v260)
+		v262 := float64(v259 * v259)
+		v263 := -v262
+		v264 := math.FMA(v259, v259, v263)
+		v265 := float64(v27 * v262)
+		v266 := float64(v27 * v264)
+		v267 := float64(v259 + v265)
+		v268 := float64(v259 - v267)
+		v269 := float64(v268 + v265)
+		v270 := float64(v269 + v266)
+		v271 := math.FMA(v261, v259, v261)
+		v272 := float64(v270 + v271)
+		v273 := float64(v262 * v259)
+		v274 := math.FMA(v259, v40, v41)
+		v275 := math.FMA(v259, v274, v43)
+		v276 := math.FMA(v259, v275, v45)
+		v277 := math.FMA(v259, v276, v47)
+		v278 := math.FMA(v259, v277, v49)
+		v279 := math.FMA(v259, v278, v51)
+		v280 := math.FMA(v259, v279, v53)
+		v281 := math.FMA(v259, v280, v55)
+		v282 := math.FMA(v259, v281, v57)
+		v283 := math.FMA(v273, v282, v272)
+		v284 := float64(v7 + v267)
+		v285 := float64(v7 - v284)
+		v286 := float64(v285 + v267)
+		v287 := float64(v286 + v283)
+		v288 := float64(v284 + v287)
+		v289 := float64(v284 - v288)
+		v290 := float64(v289 + v287)
+		v291 := v67
+		if v257 > v67 {
+			v291 = v257
 		}
-		v258 := v111 < v3
-		v259 := float64(v257 * v18)
-		v260 := math.RoundToEven(v259)
-		v261 := -v260
-		v262 := math.FMA(v261, v22, v257)
-		v263 := math.FMA(v261, v24, v262)
-		v264 := float64(v262 - v263)
-		v265 := math.FMA(v261, v24, v264)
-		v266 := float64(v263 * v263)
-		v267 := -v266
-		v268 := math.FMA(v263, v263, v267)
-		v269 := float64(v28 * v266)
-		v270 := float64(v28 * v268)
-		v271 := float64(v263 + v269)
-		v272 := float64(v263 - v271)
-		v273 := float64(v272 + v269)
-		v274 := float64(v273 + v270)
-		v275 := math.FMA(v265, v263, v265)
-		v276 := float64(v274 + v275)
-		v277 := float64(v266 * v263)
-		v278 := math.FMA(v263, v41, v42)
-		v279 := math.FMA(v263, v278, v44)
-		v280 := math.FMA(v263, v279, v46)
-		v281 := math.FMA(v263, v280, v48)
-		v282 := math.FMA(v263, v281, v50)
-		v283 := math.FMA(v263, v282, v52)
-		v284 := math.FMA(v263, v283, v54)
-		v285 := math.FMA(v263, v284, v56)
-		v286 := math.FMA(v263, v285, v58)
-		v287 := math.FMA(v277, v286, v276)
-		v288 := float64(v7 + v271)
-		v289 := float64(v7 - v288)
-		v290 := float64(v289 + v271)
-		v291 := float64(v290 + v287)
-		v292 := float64(v288 + v291)
-		v293 := float64(v288 - v292)
-		v294 := float64(v293 + v291)
-		v295 := v68
-		if v260 > v68 {
-			v295 = v260
+		v292 := ldexpMid(v7, v291)
+		v293 := float64(v288 * v292)
+		v294 := float64(v290 * v292)
+		v295 := float64(v7 + v293)
+		v296 := float64(v7 - v295)
+		v297 := float64(v296 + v293)
+		v298 := float64(v297 + v294)
+		v299 := v7
+		if v255 {
+			v299 = v288
 		}
-		v296 := ldexpMid(v7, v295)
-		v297 := float64(v292 * v296)
-		v298 := float64(v294 * v296)
-		v299 := float64(v7 + v297)
-		v300 := float64(v7 - v299)
-		v301 := float64(v300 + v297)
-		v302 := float64(v301 + v298)
-		v303 := v7
-		if v258 {
-			v303 = v292
+		v300 := v3
+		if v255 {
+			v300 = v290
 		}
-		v304 := v3
-		if v258 {
-			v304 = v294
+		v301 := float64(v7 / v295)
+		v302 := float64(v299 * v301)
+		v303 := -v302
+		v304 := math.FMA(v303, v295, v299)
+		v305 := math.FMA(v303, v298, v304)
+		v306 := float64(v305 + v300)
+		v307 := float64(v306 * v301)
+		v308 := v3
+		if v255 {
+			v308 = v257
 		}
-		v305 := float64(v7 / v299)
-		v306 := float64(v303 * v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v299, v303)
-		v309 := math.FMA(v307, v302, v308)
-		v310 := float64(v309 + v304)
-		v311 := float64(v310 * v305)
-		v312 := v3
-		if v258 {
-			v312 = v260
+		v309 := float64(v86 - v308)
+		v310 := v88
+		if v309 < v88 {
+			v310 = v309
 		}
-		v313 := float64(v87 - v312)
-		v314 := v89
-		if v313 < v89 {
+		v311 := v3
+		if v310 > v3 {
+			v311 = v310
+		}
+		v312 := v308 < v91
+		v313 := ldexpNormal(v93, v311)
+		v314 := v3
+		if v312 {
 			v314 = v313
 		}
-		v315 := v3
-		if v314 > v3 {
-			v315 = v314
+		v315 := float64(v302 + v314)
+		v316 := float64(v315 - v314)
+		v317 := float64(v302 - v316)
+		v318 := float64(v317 + v307)
+		v319 := float64(v318 + v314)
+		v320 := float64(v319 - v314)
+		v321 := float64(v316 + v320)
+		v322 := v67
+		if v308 > v67 {
+			v322 = v308
 		}
-		v316 := v312 < v92
-		v317 := ldexpNormal(v94, v315)
-		v318 := v3
-		if v316 {
-			v318 = v317
+		v323 := ldexpMid(v321, v322)
+		v324 := math.IsNaN(v110)
+		v325 := v323
+		if v324 {
+			v325 = v110
 		}
-		v319 := float64(v306 + v318)
-		v320 := float64(v319 - v318)
-		v321 := float64(v306 - v320)
-		v322 := float64(v321 + v311)
-		v323 := float64(v322 + v318)
-		v324 := float64(v323 - v318)
-		v325 := float64(v320 + v324)
-		v326 := v68
-		if v312 > v68 {
-			v326 = v312
+		v326 := float64(v7 - v325)
+		v327 := float64(v325 * v326)
+		v329 := float64(v0 - v328)
+		v331 := float64(v329 - v330)
+		v335 := v334
+		if v331 > v334 {
+			v335 = v331
 		}
-		v327 := ldexpMid(v325, v326)
-		v328 := math.IsNaN(v111)
-		v329 := v327
-		if v328 {
-			v329 = v111
+		v336 := v189
+		if v335 < v189 {
+			v336 = v335
 		}
-		v330 := float64(v7 - v329)
-		v331 := float64(v329 * v330)
-		v333 := float64(v0 - v332)
-		v335 := float64(v333 - v334)
-		v339 := v338
-		if v335 > v338 {
-			v339 = v335
+		v337 := float64(v336 * v18)
+		v338 := math.RoundToEven(v337)
+		v339 := -v338
+		v340 := math.FMA(v338, v21, v336)
+		v341 := math.FMA(v338, v23, v340)
+		v342 := float64(v340 - v341)
+		v343 := math.FMA(v338, v23, v342)
+		v344 := float64(v341 * v341)
+		v345 := -v344
+		v346 := math.FMA(v341, v341, v345)
+		v347 := float64(v27 * v344)
+		v348 := float64(v27 * v346)
+		v349 := float64(v341 + v347)
+		v350 := float64(v341 - v349)
+		v351 := float64(v350 + v347)
+		v352 := float64(v351 + v348)
+		v353 := math.FMA(v343, v341, v343)
+		v354 := float64(v352 + v353)
+		v355 := float64(v344 * v341)
+		v356 := math.FMA(v341, v40, v41)
+		v357 := math.FMA(v341, v356, v43)
+		v358 := math.FMA(v341, v357, v45)
+		v359 := math.FMA(v341, v358, v47)
+		v360 := math.FMA(v341, v359, v49)
+		v361 := math.FMA(v341, v360, v51)
+		v362 := math.FMA(v341, v361, v53)
+		v363 := math.FMA(v341, v362, v55)
+		v364 := math.FMA(v341, v363, v57)
+		v365 := math.FMA(v355, v364, v354)
+		v366 := ldexpMid(v332, v339)
+		v367 := float64(v7 + v366)
+		v368 := float64(v367 - v7)
+		v369 := float64(v367 - v368)
+		v370 := float64(v7 - v369)
+		v371 := float64(v366 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v365 + v372)
+		v374 := float64(v367 + v349)
+		v375 := float64(v367 - v374)
+		v376 := float64(v375 + v349)
+		v377 := float64(v376 + v373)
+		v378 := float64(v374 + v377)
+		v379 := ldexpMid(v378, v338)
+		v380 := math.Copysign(v379, v331)
+		v381 := math.IsNaN(v331)
+		v382 := v380
+		if v381 {
+			v382 = v331
 		}
-		v340 := v191
-		if v339 < v191 {
-			v340 = v339
+		v383 := float64(v333 * v382)
+		v384 := float64(v331 + v383)
+		v385 := float64(v331 - v384)
+		v386 := float64(v385 + v383)
+		v387 := -v383
+		v388 := math.FMA(v333, v382, v387)
+		v389 := float64(v330 * v382)
+		v390 := float64(v388 - v389)
+		v391 := float64(v329 - v331)
+		v392 := float64(v391 - v330)
+		v393 := float64(v329 - v0)
+		v394 := float64(v329 - v393)
+		v395 := float64(v0 - v394)
+		v397 := float64(v396 - v393)
+		v398 := float64(v395 + v397)
+		v399 := float64(v392 + v398)
+		v401 := float64(v7 + v382)
+		v402 := float64(v400 * v401)
+		v403 := float64(v7 + v402)
+		v404 := float64(v399 * v403)
+		v405 := float64(v390 + v404)
+		v406 := float64(v386 + v405)
+		v407 := float64(v327 * v406)
+		v408 := -v327
+		v409 := math.FMA(v325, v326, v408)
+		v410 := float64(v7 - v326)
+		v411 := float64(v410 - v325)
+		v412 := -v325
+		v413 := math.FMA(v412, v238, v237)
+		v414 := float64(v219 + v222)
+		v415 := float64(v219 - v414)
+		v416 := float64(v415 + v222)
+		v417 := v91 <= v192
+		v419 := v418 < v0
+		v420 := v417 && !v419
+		v421 := v91
+		if v192 > v91 {
+			v421 = v192
 		}
-		v341 := float64(v340 * v18)
-		v342 := math.RoundToEven(v341)
-		v343 := -v342
-		v344 := math.FMA(v343, v22, v340)
-		v345 := math.FMA(v343, v24, v344)
-		v346 := float64(v344 - v345)
-		v347 := math.FMA(v343, v24, v346)
-		v348 := float64(v345 * v345)
-		v349 := -v348
-		v350 := math.FMA(v345, v345, v349)
-		v351 := float64(v28 * v348)
-		v352 := float64(v28 * v350)
-		v353 := float64(v345 + v351)
-		v354 := float64(v345 - v353)
-		v355 := float64(v354 + v351)
-		v356 := float64(v355 + v352)
-		v357 := math.FMA(v347, v345, v347)
-		v358 := float64(v356 + v357)
-		v359 := float64(v348 * v345)
-		v360 := math.FMA(v345, v41, v42)
-		v361 := math.FMA(v345, v360, v44)
-		v362 := math.FMA(v345, v361, v46)
-		v363 := math.FMA(v345, v362, v48)
-		v364 := math.FMA(v345, v363, v50)
-		v365 := math.FMA(v345, v364, v52)
-		v366 := math.FMA(v345, v365, v54)
-		v367 := math.FMA(v345, v366, v56)
-		v368 := math.FMA(v345, v367, v58)
-		v369 := math.FMA(v359, v368, v358)
-		v370 := ldexpMid(v336, v343)
-		v371 := float64(v7 + v370)
-		v372 := float64(v371 - v7)
-		v373 := float64(v371 - v372)
-		v374 := float64(v7 - v373)
-		v375 := float64(v370 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v369 + v376)
-		v378 := float64(v371 + v353)
-		v379 := float64(v371 - v378)
-		v380 := float64(v379 + v353)
-		v381 := float64(v380 + v377)
-		v382 := float64(v378 + v381)
-		v383 := ldexpMid(v382, v342)
-		v384 := math.Copysign(v383, v335)
-		v385 := math.IsNaN(v335)
-		v386 := v384
-		if v385 {
-			v386 = v335
+		v423 := v422
+		if v421 < v422 {
+			v423 = v421
 		}
-		v387 := float64(v337 * v386)
-		v388 := float64(v335 + v387)
-		v389 := float64(v335 - v388)
-		v390 := float64(v389 + v387)
-		v391 := -v387
-		v392 := math.FMA(v337, v386, v391)
-		v393 := float64(v334 * v386)
-		v394 := float64(v392 - v393)
-		v395 := float64(v333 - v335)
-		v396 := float64(v395 - v334)
-		v397 := float64(v333 - v0)
-		v398 := float64(v333 - v397)
-		v399 := float64(v0 - v398)
-		v401 := float64(v400 - v397)
-		v402 := float64(v399 + v401)
-		v403 := float64(v396 + v402)
-		v405 := float64(v7 + v386)
-		v406 := float64(v404 * v405)
-		v407 := float64(v7 + v406)
-		v408 := float64(v403 * v407)
-		v409 := float64(v394 + v408)
-		v410 := float64(v390 + v409)
-		v411 := float64(v331 * v410)
-		v412 := -v331
-		v413 := math.FMA(v329, v330, v412)
-		v414 := float64(v7 - v330)
-		v415 := float64(v414 - v329)
-		v416 := -v329
-		v417 := math.FMA(v416, v241, v240)
-		v418 := float64(v222 + v225)
-		v419 := float64(v222 - v418)
-		v420 := float64(v419 + v225)
-		v421 := v92 <= v194
-		v423 := v422 < v0
-		v424 := v421 && !v423
-		v425 := v92
-		if v194 > v92 {
-			v425 = v194
+		v424 := ldexpNormal(v416, v423)
+		v425 := v3
+		if v420 {
+			v425 = v424
 		}
-		v427 := v426
-		if v425 < v426 {
-			v427 = v425
+		v426 := float64(v413 + v425)
+		v427 := float64(v241 + v425)
+		v428 := float64(v325 * v427)
+		v429 := float64(v426 - v428)
+		v430 := float64(v429 / v238)
+		v431 := float64(v411 - v430)
+		v432 := float64(v325 * v431)
+		v433 := float64(v430 * v326)
+		v434 := float64(v432 + v433)
+		v435 := float64(v409 + v434)
+		v436 := float64(v435 * v384)
+		v437 := float64(v407 + v436)
+		v438 := math.FMA(v327, v384, v437)
+		v439 := math.FMA(v412, v325, v325)
+		v440 := math.FMA(v0, v439, v181)
+		v441 := v440
+		if v251 {
+			v441 = v438
 		}
-		v428 := ldexpNormal(v420, v427)
-		v429 := v3
-		if v424 {
-			v429 = v428
-		}
-		v430 := float64(v417 + v429)
-		v431 := float64(v244 + v429)
-		v432 := float64(v329 * v431)
-		v433 := float64(v430 - v432)
-		v434 := float64(v433 / v241)
-		v435 := float64(v415 - v434)
-		v436 := float64(v329 * v435)
-		v437 := float64(v434 * v330)
-		v438 := float64(v436 + v437)
-		v439 := float64(v413 + v438)
-		v440 := float64(v439 * v388)
-		v441 := float64(v411 + v440)
-		v442 := math.FMA(v331, v388, v441)
-		v443 := math.FMA(v416, v329, v329)
-		v444 := math.FMA(v0, v443, v183)
-		v445 := v444
-		if v254 {
-			v445 = v442
-		}
-		v446 := v445
+		v442 := v441
 		if v11 {
-			v446 = v252
+			v442 = v249
 		}
-		v447 := float64(v7 + v0)
-		v449 := float64(v0 + v448)
-		v450 := v15
-		if v449 > v15 {
-			v450 = v449
+		v443 := float64(v7 + v0)
+		v445 := float64(v0 + v444)
+		v446 := v15
+		if v445 > v15 {
+			v446 = v445
 		}
-		v451 := v191
-		if v450 < v191 {
-			v451 = v450
+		v447 := v189
+		if v446 < v189 {
+			v447 = v446
 		}
-		v452 := float64(v451 * v18)
-		v453 := math.RoundToEven(v452)
-		v454 := -v453
-		v455 := math.FMA(v454, v22, v451)
-		v456 := math.FMA(v454, v24, v455)
-		v457 := float64(v455 - v456)
-		v458 := math.FMA(v454, v24, v457)
-		v459 := float64(v456 * v456)
-		v460 := -v459
-		v461 := math.FMA(v456, v456, v460)
-		v462 := float64(v28 * v459)
-		v463 := float64(v28 * v461)
-		v464 := float64(v456 + v462)
-		v465 := float64(v456 - v464)
-		v466 := float64(v465 + v462)
-		v467 := float64(v466 + v463)
-		v468 := math.FMA(v458, v456, v458)
-		v469 := float64(v467 + v468)
-		v470 := float64(v459 * v456)
-		v471 := math.FMA(v456, v41, v42)
-		v472 := math.FMA(v456, v471, v44)
-		v473 := math.FMA(v456, v472, v46)
-		v474 := math.FMA(v456, v473, v48)
-		v475 := math.FMA(v456, v474, v50)
-		v476 := math.FMA(v456, v475, v52)
-		v477 := math.FMA(v456, v476, v54)
-		v478 := math.FMA(v456, v477, v56)
-		v479 := math.FMA(v456, v478, v58)
-		v480 := math.FMA(v470, v479, v469)
-		v481 := float64(v7 + v464)
-		v482 := float64(v7 - v481)
-		v483 := float64(v482 + v464)
-		v484 := float64(v483 + v480)
-		v485 := float64(v87 - v453)
-		v486 := v89
-		if v485 < v89 {
-			v486 = v485
+		v448 := float64(v447 * v18)
+		v449 := math.RoundToEven(v448)
+		v450 := math.FMA(v449, v21, v447)
+		v451 := math.FMA(v449, v23, v450)
+		v452 := float64(v450 - v451)
+		v453 := math.FMA(v449, v23, v452)
+		v454 := float64(v451 * v451)
+		v455 := -v454
+		v456 := math.FMA(v451, v451, v455)
+		v457 := float64(v27 * v454)
+		v458 := float64(v27 * v456)
+		v459 := float64(v451 + v457)
+		v460 := float64(v451 - v459)
+		v461 := float64(v460 + v457)
+		v462 := float64(v461 + v458)
+		v463 := math.FMA(v453, v451, v453)
+		v464 := float64(v462 + v463)
+		v465 := float64(v454 * v451)
+		v466 := math.FMA(v451, v40, v41)
+		v467 := math.FMA(v451, v466, v43)
+		v468 := math.FMA(v451, v467, v45)
+		v469 := math.FMA(v451, v468, v47)
+		v470 := math.FMA(v451, v469, v49)
+		v471 := math.FMA(v451, v470, v51)
+		v472 := math.FMA(v451, v471, v53)
+		v473 := math.FMA(v451, v472, v55)
+		v474 := math.FMA(v451, v473, v57)
+		v475 := math.FMA(v465, v474, v464)
+		v476 := float64(v7 + v459)
+		v477 := float64(v7 - v476)
+		v478 := float64(v477 + v459)
+		v479 := float64(v478 + v475)
+		v480 := float64(v86 - v449)
+		v481 := v88
+		if v480 < v88 {
+			v481 = v480
 		}
-		v487 := v3
-		if v486 > v3 {
-			v487 = v486
+		v482 := v3
+		if v481 > v3 {
+			v482 = v481
 		}
-		v488 := v453 < v92
-		v489 := ldexpNormal(v94, v487)
-		v490 := v3
-		if v488 {
-			v490 = v489
+		v483 := v449 < v91
+		v484 := ldexpNormal(v93, v482)
+		v485 := v3
+		if v483 {
+			v485 = v484
 		}
-		v491 := float64(v481 + v490)
-		v492 := float64(v491 - v490)
-		v493 := float64(v481 - v492)
-		v494 := float64(v493 + v484)
-		v495 := float64(v494 + v490)
-		v496 := float64(v495 - v490)
-		v497 := float64(v492 + v496)
-		v498 := v68
-		if v453 > v68 {
-			v498 = v453
+		v486 := float64(v476 + v485)
+		v487 := float64(v486 - v485)
+		v488 := float64(v476 - v487)
+		v489 := float64(v488 + v479)
+		v490 := float64(v489 + v485)
+		v491 := float64(v490 - v485)
+		v492 := float64(v487 + v491)
+		v493 := v67
+		if v449 > v67 {
+			v493 = v449
 		}
-		v499 := ldexpMid(v497, v498)
-		v500 := math.IsNaN(v449)
-		v501 := v499
-		if v500 {
-			v501 = v449
+		v494 := ldexpMid(v492, v493)
+		v495 := math.IsNaN(v445)
+		v496 := v494
+		if v495 {
+			v496 = v445
 		}
-		v502 := float64(v481 + v484)
-		v503 := float64(v481 - v502)
-		v504 := float64(v503 + v484)
-		v505 := v92 <= v453
-		v506 := v422 < v449
-		v507 := v505 && !v506
-		v508 := v92
-		if v453 > v92 {
-			v508 = v453
+		v497 := float64(v476 + v479)
+		v498 := float64(v476 - v497)
+		v499 := float64(v498 + v479)
+		v500 := v91 <= v449
+		v501 := v418 < v445
+		v502 := v500 && !v501
+		v503 := v91
+		if v449 > v91 {
+			v503 = v449
 		}
-		v509 := v426
-		if v508 < v426 {
-			v509 = v508
+		v504 := v422
+		if v503 < v422 {
+			v504 = v503
 		}
-		v510 := ldexpNormal(v504, v509)
-		v511 := v3
-		if v507 {
-			v511 = v510
+		v505 := ldexpNormal(v499, v504)
+		v506 := v3
+		if v502 {
+			v506 = v505
 		}
-		v512 := v511
-		if v500 {
-			v512 = v449
+		v507 := v506
+		if v495 {
+			v507 = v445
 		}
-		v514 := float64(v501 * v513)
-		v515 := float64(v512 + v514)
-		v516 := float64(v447 * v515)
-		v517 := math.FMA(v447, v501, v516)
-		v519 := float64(v517 * v518)
-		v520 := v446
+		v509 := float64(v496 * v508)
+		v510 := float64(v507 + v509)
+		v511 := float64(v443 * v510)
+		v512 := math.FMA(v443, v496, v511)
+		v514 := float64(v512 * v513)
+		v515 := v442
 		if v9 {
-			v520 = v519
+			v515 = v514
 		}
-		v521 := v520
+		v516 := v515
 		if v6 {
-			v521 = v7
+			v516 = v7
 		}
-		v522 := v521
+		v517 := v516
 		if v2 {
-			v522 = v4
+			v517 = v4
 		}
-		v523 := dy[i]
-		v524 := float64(v523 * v4)
-		v525 := float64(v523 * v7)
-		v526 := float64(v523 * v518)
-		v527 := float64(v526 * v447)
-		v528 := -v527
-		v529 := math.FMA(v526, v447, v528)
-		v530 := float64(v527 * v501)
-		v531 := -v530
-		v532 := math.FMA(v527, v501, v531)
-		v533 := math.FMA(v529, v501, v532)
-		v534 := float64(v526 * v516)
-		v535 := -v534
-		v536 := math.FMA(v526, v516, v535)
-		v537 := float64(v530 + v534)
-		v538 := float64(v537 - v530)
-		v539 := float64(v537 - v538)
-		v540 := float64(v530 - v539)
-		v541 := float64(v534 - v538)
-		v542 := float64(v540 + v541)
-		v543 := float64(v542 + v533)
-		v544 := float64(v543 + v536)
-		v545 := float64(v523 * v109)
-		v546 := -v545
-		v547 := math.FMA(v523, v109, v546)
-		v548 := float64(v545 * v183)
-		v549 := -v548
-		v550 := math.FMA(v545, v183, v549)
-		v551 := math.FMA(v547, v183, v550)
-		v552 := float64(v523 * v250)
-		v553 := -v552
-		v554 := math.FMA(v523, v250, v553)
-		v555 := float64(v552 * v183)
-		v556 := -v555
-		v557 := math.FMA(v552, v183, v556)
-		v558 := math.FMA(v554, v183, v557)
-		v559 := float64(v548 + v555)
-		v560 := float64(v559 - v548)
-		v561 := float64(v559 - v560)
-		v562 := float64(v548 - v561)
-		v563 := float64(v555 - v560)
-		v564 := float64(v562 + v563)
-		v565 := float64(v564 + v551)
-		v566 := float64(v565 + v558)
-		v567 := float64(v523 * v331)
-		v568 := -v567
-		v569 := math.FMA(v523, v331, v568)
-		v570 := float64(v567 * v388)
-		v571 := -v570
-		v572 := math.FMA(v567, v388, v571)
-		v573 := math.FMA(v569, v388, v572)
-		v574 := float64(v523 * v411)
-		v575 := -v574
-		v576 := math.FMA(v523, v411, v575)
-		v577 := float64(v523 * v440)
-		v578 := -v577
-		v579 := math.FMA(v523, v440, v578)
-		v580 := float64(v574 + v577)
-		v581 := float64(v580 - v574)
-		v582 := float64(v580 - v581)
-		v583 := float64(v574 - v582)
-		v584 := float64(v577 - v581)
-		v585 := float64(v583 + v584)
-		v586 := float64(v585 + v576)
-		v587 := float64(v586 + v579)
-		v588 := float64(v570 + v580)
-		v589 := float64(v588 - v570)
-		v590 := float64(v588 - v589)
-		v591 := float64(v570 - v590)
-		v592 := float64(v580 - v589)
-		v593 := float64(v591 + v592)
-		v594 := float64(v593 + v573)
-		v595 := float64(v594 + v587)
-		v596 := float64(v523 * v0)
-		v597 := -v596
-		v598 := math.FMA(v523, v0, v597)
-		v599 := float64(v596 * v416)
-		v600 := -v599
-		v601 := math.FMA(v596, v416, v600)
-		v602 := math.FMA(v598, v416, v601)
-		v603 := float64(v599 * v329)
-		v604 := -v603
-		v605 := math.FMA(v599, v329, v604)
-		v606 := math.FMA(v602, v329, v605)
-		v607 := float64(v596 * v329)
-		v608 := -v607
-		v609 := math.FMA(v596, v329, v608)
-		v610 := math.FMA(v598, v329, v609)
-		v611 := float64(v603 + v607)
-		v612 := float64(v611 - v603)
-		v613 := float64(v611 - v612)
-		v614 := float64(v603 - v613)
-		v615 := float64(v607 - v612)
-		v616 := float64(v614 + v615)
-		v617 := float64(v616 + v606)
-		v618 := float64(v617 + v610)
-		v619 := v3
-		if v166 {
-			v619 = v161
+		v518 := dy[i]
+		v519 := float64(v518 * v4)
+		v520 := float64(v518 * v7)
+		v521 := float64(v518 * v513)
+		v522 := float64(v521 * v443)
+		v523 := -v522
+		v524 := math.FMA(v521, v443, v523)
+		v525 := float64(v522 * v496)
+		v526 := -v525
+		v527 := math.FMA(v522, v496, v526)
+		v528 := math.FMA(v524, v496, v527)
+		v529 := float64(v521 * v511)
+		v530 := -v529
+		v531 := math.FMA(v521, v511, v530)
+		v532 := float64(v525 + v529)
+		v533 := float64(v532 - v525)
+		v534 := float64(v532 - v533)
+		v535 := float64(v525 - v534)
+		v536 := float64(v529 - v533)
+		v537 := float64(v535 + v536)
+		v538 := float64(v537 + v528)
+		v539 := float64(v538 + v531)
+		v540 := float64(v518 * v108)
+		v541 := -v540
+		v542 := math.FMA(v518, v108, v541)
+		v543 := float64(v540 * v181)
+		v544 := -v543
+		v545 := math.FMA(v540, v181, v544)
+		v546 := math.FMA(v542, v181, v545)
+		v547 := float64(v518 * v247)
+		v548 := -v547
+		v549 := math.FMA(v518, v247, v548)
+		v550 := float64(v547 * v181)
+		v551 := -v550
+		v552 := math.FMA(v547, v181, v551)
+		v553 := math.FMA(v549, v181, v552)
+		v554 := float64(v543 + v550)
+		v555 := float64(v554 - v543)
+		v556 := float64(v554 - v555)
+		v557 := float64(v543 - v556)
+		v558 := float64(v550 - v555)
+		v559 := float64(v557 + v558)
+		v560 := float64(v559 + v546)
+		v561 := float64(v560 + v553)
+		v562 := float64(v518 * v327)
+		v563 := -v562
+		v564 := math.FMA(v518, v327, v563)
+		v565 := float64(v562 * v384)
+		v566 := -v565
+		v567 := math.FMA(v562, v384, v566)
+		v568 := math.FMA(v564, v384, v567)
+		v569 := float64(v518 * v407)
+		v570 := -v569
+		v571 := math.FMA(v518, v407, v570)
+		v572 := float64(v518 * v436)
+		v573 := -v572
+		v574 := math.FMA(v518, v436, v573)
+		v575 := float64(v569 + v572)
+		v576 := float64(v575 - v569)
+		v577 := float64(v575 - v576)
+		v578 := float64(v569 - v577)
+		v579 := float64(v572 - v576)
+		v580 := float64(v578 + v579)
+		v581 := float64(v580 + v571)
+		v582 := float64(v581 + v574)
+		v583 := float64(v565 + v575)
+		v584 := float64(v583 - v565)
+		v585 := float64(v583 - v584)
+		v586 := float64(v565 - v585)
+		v587 := float64(v575 - v584)
+		v588 := float64(v586 + v587)
+		v589 := float64(v588 + v568)
+		v590 := float64(v589 + v582)
+		v591 := float64(v518 * v0)
+		v592 := -v591
+		v593 := math.FMA(v518, v0, v592)
+		v594 := float64(v591 * v412)
+		v595 := -v594
+		v596 := math.FMA(v591, v412, v595)
+		v597 := math.FMA(v593, v412, v596)
+		v598 := float64(v594 * v325)
+		v599 := -v598
+		v600 := math.FMA(v594, v325, v599)
+		v601 := math.FMA(v597, v325, v600)
+		v602 := float64(v591 * v325)
+		v603 := -v602
+		v604 := math.FMA(v591, v325, v603)
+		v605 := math.FMA(v593, v325, v604)
+		v606 := float64(v598 + v602)
+		v607 := float64(v606 - v598)
+		v608 := float64(v606 - v607)
+		v609 := float64(v598 - v608)
+		v610 := float64(v602 - v607)
+		v611 := float64(v609 + v610)
+		v612 := float64(v611 + v601)
+		v613 := float64(v612 + v605)
+		v614 := v3
+		if v164 {
+			v614 = v159
 		}
-		v620 := float64(v523 * v619)
-		v621 := -v620
-		v622 := math.FMA(v523, v619, v621)
-		v623 := v3
-		if v166 {
-			v623 = v167
+		v615 := float64(v518 * v614)
+		v616 := -v615
+		v617 := math.FMA(v518, v614, v616)
+		v618 := v3
+		if v164 {
+			v618 = v165
 		}
-		v624 := float64(v523 * v623)
-		v625 := float64(v622 + v624)
-		v626 := float64(v620 + v625)
-		v627 := math.Ldexp(v626, int(v168))
-		v628 := float64(v523 * v183)
-		v629 := -v628
-		v630 := math.FMA(v523, v183, v629)
-		v631 := v628
-		if v172 {
-			v631 = v627
+		v619 := float64(v518 * v618)
+		v620 := float64(v617 + v619)
+		v621 := float64(v615 + v620)
+		v622 := math.Ldexp(v621, int(v166))
+		v623 := float64(v518 * v181)
+		v624 := -v623
+		v625 := math.FMA(v518, v181, v624)
+		v626 := v623
+		if v170 {
+			v626 = v622
 		}
-		v632 := v630
-		if v172 {
-			v632 = v3
+		v627 := v625
+		if v170 {
+			v627 = v3
 		}
-		v633 := float64(v611 + v631)
-		v634 := float64(v633 - v611)
-		v635 := float64(v633 - v634)
-		v636 := float64(v611 - v635)
-		v637 := float64(v631 - v634)
-		v638 := float64(v636 + v637)
-		v639 := float64(v638 + v618)
-		v640 := float64(v639 + v632)
-		v641 := v633
-		if v254 {
-			v641 = v588
+		v628 := float64(v606 + v626)
+		v629 := float64(v628 - v606)
+		v630 := float64(v628 - v629)
+		v631 := float64(v606 - v630)
+		v632 := float64(v626 - v629)
+		v633 := float64(v631 + v632)
+		v634 := float64(v633 + v613)
+		v635 := float64(v634 + v627)
+		v636 := v628
+		if v251 {
+			v636 = v583
+		}
+		v637 := v635
+		if v251 {
+			v637 = v590
+		}
+		v638 := v636
+		if v11 {
+			v638 = v554
+		}
+		v639 := v637
+		if v11 {
+			v639 = v561
+		}
+		v640 := v638
+		if v9 {
+			v640 = v532
+		}
+		v641 := v639
+		if v9 {
+			v641 = v539
 		}
 		v642 := v640
-		if v254 {
-			v642 = v595
+		if v6 {
+			v642 = v520
 		}
 		v643 := v641
-		if v11 {
-			v643 = v559
+		if v6 {
+			v643 = v3
 		}
 		v644 := v642
-		if v11 {
-			v644 = v566
+		if v2 {
+			v644 = v519
 		}
 		v645 := v643
-		if v9 {
-			v645 = v537
-		}
-		v646 := v644
-		if v9 {
-			v646 = v544
-		}
-		v647 := v645
-		if v6 {
-			v647 = v525
-		}
-		v648 := v646
-		if v6 {
-			v648 = v3
-		}
-		v649 := v647
 		if v2 {
-			v649 = v524
+			v645 = v3
 		}
-		v650 := v648
-		if v2 {
-			v650 = v3
+		v646 := float64(v644 + v645)
+		v647 := float64(v517 * v518)
+		v648 := float64(v646 - v647)
+		v649 := math.Abs(v648)
+		v650 := math.Abs(v647)
+		v652 := float64(v650 * v651)
+		v653 := v649 <= v652
+		v654 := math.Abs(v518)
+		v655 := math.Abs(v521)
+		v656 := v654
+		if v655 > v654 {
+			v656 = v655
 		}
-		v651 := float64(v649 + v650)
-		v652 := float64(v522 * v523)
-		v653 := float64(v651 - v652)
-		v654 := math.Abs(v653)
-		v655 := math.Abs(v652)
-		v657 := float64(v655 * v656)
-		v658 := v654 <= v657
-		v659 := math.Abs(v523)
-		v660 := math.Abs(v526)
-		v661 := v659
-		if v660 > v659 {
-			v661 = v660
+		v657 := math.Abs(v591)
+		v658 := v656
+		if v657 > v656 {
+			v658 = v657
 		}
-		v662 := math.Abs(v596)
-		v663 := v661
-		if v662 > v661 {
-			v663 = v662
+		v660 := float64(v649 * v659)
+		v663 := math.FMA(v658, v661, v662)
+		v664 := v660 <= v663
+		v665 := v653 || v664
+		v666 := v646 == v3
+		v667 := v665 && !v666
+		v668 := v647
+		if v667 {
+			v668 = v646
 		}
-		v665 := float64(v654 * v664)
-		v668 := math.FMA(v663, v666, v667)
-		v669 := v665 <= v668
-		v670 := v658 || v669
-		v671 := v651 == v3
-		v672 := v670 && !v671
-		v673 := v652
-		if v672 {
-			v673 = v651
+		v669 := v668
+		if v182 {
+			v669 = v0
 		}
-		v674 := v673
-		if v184 {
-			v674 = v0
-		}
-		dx[i] = v674
+		dx[i] = v669
 	}
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 580 operations): the scalar twin of the vector program
+// memory, f64 compute, 576 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1476,40 +1468,40 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v8 := math.Float64frombits(0xc000000000000000)   // -2
 	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v20 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v26 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v66 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v189 := math.Float64frombits(0x4086300000000000) // 710
-	v251 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v330 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v332 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v334 := math.Float64frombits(0xbff0000000000000) // -1
-	v335 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v336 := math.Float64frombits(0xc044000000000000) // -40
-	v398 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v402 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v420 := math.Float64frombits(0x4086280000000000) // 709
-	v424 := math.Float64frombits(0x408ff80000000000) // 1023
-	v445 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v561 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v569 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v571 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v572 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v84 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v86 := math.Float64frombits(0x408f400000000000)  // 1000
+	v89 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v91 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v187 := math.Float64frombits(0x4086300000000000) // 710
+	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v326 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v328 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v330 := math.Float64frombits(0xbff0000000000000) // -1
+	v331 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v332 := math.Float64frombits(0xc044000000000000) // -40
+	v394 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v398 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v416 := math.Float64frombits(0x4086280000000000) // 709
+	v420 := math.Float64frombits(0x408ff80000000000) // 1023
+	v441 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v557 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v565 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v567 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v568 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1525,714 +1517,710 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		v15 := v10 < v3
 		v17 := float64(v14 * v16)
 		v18 := math.RoundToEven(v17)
-		v19 := -v18
-		v21 := math.FMA(v19, v20, v14)
-		v23 := math.FMA(v19, v22, v21)
-		v24 := float64(v21 - v23)
-		v25 := math.FMA(v19, v22, v24)
-		v27 := float64(v23 * v23)
-		v28 := -v27
-		v29 := math.FMA(v23, v23, v28)
-		v30 := float64(v26 * v27)
-		v31 := float64(v26 * v29)
-		v32 := float64(v23 + v30)
-		v33 := float64(v23 - v32)
+		v20 := math.FMA(v18, v19, v14)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
 		v34 := float64(v33 + v30)
-		v35 := float64(v34 + v31)
-		v36 := math.FMA(v25, v23, v25)
-		v37 := float64(v35 + v36)
-		v38 := float64(v27 * v23)
-		v41 := math.FMA(v23, v39, v40)
-		v43 := math.FMA(v23, v41, v42)
-		v45 := math.FMA(v23, v43, v44)
-		v47 := math.FMA(v23, v45, v46)
-		v49 := math.FMA(v23, v47, v48)
-		v51 := math.FMA(v23, v49, v50)
-		v53 := math.FMA(v23, v51, v52)
-		v55 := math.FMA(v23, v53, v54)
-		v57 := math.FMA(v23, v55, v56)
-		v58 := math.FMA(v38, v57, v37)
-		v59 := float64(v7 + v32)
-		v60 := float64(v7 - v59)
-		v61 := float64(v60 + v32)
-		v62 := float64(v61 + v58)
-		v63 := float64(v59 + v62)
-		v64 := float64(v59 - v63)
-		v65 := float64(v64 + v62)
-		v67 := v66
-		if v18 > v66 {
-			v67 = v18
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v22, v38, v39)
+		v42 := math.FMA(v22, v40, v41)
+		v44 := math.FMA(v22, v42, v43)
+		v46 := math.FMA(v22, v44, v45)
+		v48 := math.FMA(v22, v46, v47)
+		v50 := math.FMA(v22, v48, v49)
+		v52 := math.FMA(v22, v50, v51)
+		v54 := math.FMA(v22, v52, v53)
+		v56 := math.FMA(v22, v54, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v7 + v31)
+		v59 := float64(v7 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
+		v66 := v65
+		if v18 > v65 {
+			v66 = v18
 		}
-		v68 := ldexpMid(v7, v67)
-		v69 := float64(v63 * v68)
-		v70 := float64(v65 * v68)
-		v71 := float64(v7 + v69)
-		v72 := float64(v7 - v71)
+		v67 := ldexpMid(v7, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v7 + v68)
+		v71 := float64(v7 - v70)
+		v72 := float64(v71 + v68)
 		v73 := float64(v72 + v69)
-		v74 := float64(v73 + v70)
-		v75 := v7
+		v74 := v7
 		if v15 {
-			v75 = v63
+			v74 = v62
 		}
-		v76 := v3
+		v75 := v3
 		if v15 {
-			v76 = v65
+			v75 = v64
 		}
-		v77 := float64(v7 / v71)
-		v78 := float64(v75 * v77)
-		v79 := -v78
-		v80 := math.FMA(v79, v71, v75)
-		v81 := math.FMA(v79, v74, v80)
-		v82 := float64(v81 + v76)
-		v83 := float64(v82 * v77)
-		v84 := v3
+		v76 := float64(v7 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := float64(v81 * v76)
+		v83 := v3
 		if v15 {
-			v84 = v18
+			v83 = v18
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v85 := float64(v84 - v83)
+		v87 := v86
+		if v85 < v86 {
+			v87 = v85
 		}
-		v89 := v3
-		if v88 > v3 {
-			v89 = v88
+		v88 := v3
+		if v87 > v3 {
+			v88 = v87
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v3
-		if v91 {
-			v94 = v93
+		v90 := v83 < v89
+		v92 := ldexpNormal(v91, v88)
+		v93 := v3
+		if v90 {
+			v93 = v92
 		}
-		v95 := float64(v78 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v78 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v66
-		if v84 > v66 {
-			v102 = v84
+		v94 := float64(v77 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v77 - v95)
+		v97 := float64(v96 + v82)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := v65
+		if v83 > v65 {
+			v101 = v83
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v10)
-		v105 := v103
-		if v104 {
-			v105 = v10
+		v102 := ldexpMid(v100, v101)
+		v103 := math.IsNaN(v10)
+		v104 := v102
+		if v103 {
+			v104 = v10
 		}
-		v106 := float64(v0 * v105)
-		v107 := float64(v7 + v106)
-		v108 := math.Abs(v0)
-		v109 := -v108
-		v110 := v13
-		if v109 > v13 {
-			v110 = v109
+		v105 := float64(v0 * v104)
+		v106 := float64(v7 + v105)
+		v107 := math.Abs(v0)
+		v108 := -v107
+		v109 := v13
+		if v108 > v13 {
+			v109 = v108
 		}
-		v111 := v0 < v3
-		v112 := float64(v110 * v16)
-		v113 := math.RoundToEven(v112)
-		v114 := -v113
-		v115 := math.FMA(v114, v20, v110)
-		v116 := math.FMA(v114, v22, v115)
-		v117 := float64(v115 - v116)
-		v118 := math.FMA(v114, v22, v117)
-		v119 := float64(v116 * v116)
-		v120 := -v119
-		v121 := math.FMA(v116, v116, v120)
-		v122 := float64(v26 * v119)
-		v123 := float64(v26 * v121)
-		v124 := float64(v116 + v122)
-		v125 := float64(v116 - v124)
-		v126 := float64(v125 + v122)
-		v127 := float64(v126 + v123)
-		v128 := math.FMA(v118, v116, v118)
-		v129 := float64(v127 + v128)
-		v130 := float64(v119 * v116)
-		v131 := math.FMA(v116, v39, v40)
-		v132 := math.FMA(v116, v131, v42)
-		v133 := math.FMA(v116, v132, v44)
-		v134 := math.FMA(v116, v133, v46)
-		v135 := math.FMA(v116, v134, v48)
-		v136 := math.FMA(v116, v135, v50)
-		v137 := math.FMA(v116, v136, v52)
-		v138 := math.FMA(v116, v137, v54)
-		v139 := math.FMA(v116, v138, v56)
-		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v7 + v124)
-		v142 := float64(v7 - v141)
-		v143 := float64(v142 + v124)
-		v144 := float64(v143 + v140)
-		v145 := float64(v141 + v144)
-		v146 := float64(v141 - v145)
-		v147 := float64(v146 + v144)
-		v148 := v66
-		if v113 > v66 {
-			v148 = v113
+		v110 := v0 < v3
+		v111 := float64(v109 * v16)
+		v112 := math.RoundToEven(v111)
+		v113 := math.FMA(v112, v19, v109)
+		v114 := math.FMA(v112, v21, v113)
+		v115 := float64(v113 - v114)
+		v116 := math.FMA(v112, v21, v115)
+		v117 := float64(v114 * v114)
+		v118 := -v117
+		v119 := math.FMA(v114, v114, v118)
+		v120 := float64(v25 * v117)
+		v121 := float64(v25 * v119)
+		v122 := float64(v114 + v120)
+		v123 := float64(v114 - v122)
+		v124 := float64(v123 + v120)
+		v125 := float64(v124 + v121)
+		v126 := math.FMA(v116, v114, v116)
+		v127 := float64(v125 + v126)
+		v128 := float64(v117 * v114)
+		v129 := math.FMA(v114, v38, v39)
+		v130 := math.FMA(v114, v129, v41)
+		v131 := math.FMA(v114, v130, v43)
+		v132 := math.FMA(v114, v131, v45)
+		v133 := math.FMA(v114, v132, v47)
+		v134 := math.FMA(v114, v133, v49)
+		v135 := math.FMA(v114, v134, v51)
+		v136 := math.FMA(v114, v135, v53)
+		v137 := math.FMA(v114, v136, v55)
+		v138 := math.FMA(v128, v137, v127)
+		v139 := float64(v7 + v122)
+		v140 := float64(v7 - v139)
+		v141 := float64(v140 + v122)
+		v142 := float64(v141 + v138)
+		v143 := float64(v139 + v142)
+		v144 := float64(v139 - v143)
+		v145 := float64(v144 + v142)
+		v146 := v65
+		if v112 > v65 {
+			v146 = v112
 		}
-		v149 := ldexpMid(v7, v148)
-		v150 := float64(v145 * v149)
-		v151 := float64(v147 * v149)
-		v152 := float64(v7 + v150)
-		v153 := float64(v7 - v152)
-		v154 := float64(v153 + v150)
-		v155 := float64(v154 + v151)
-		v156 := v7
-		if v111 {
-			v156 = v145
+		v147 := ldexpMid(v7, v146)
+		v148 := float64(v143 * v147)
+		v149 := float64(v145 * v147)
+		v150 := float64(v7 + v148)
+		v151 := float64(v7 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := v7
+		if v110 {
+			v154 = v143
 		}
-		v157 := v3
-		if v111 {
-			v157 = v147
+		v155 := v3
+		if v110 {
+			v155 = v145
 		}
-		v158 := float64(v7 / v152)
-		v159 := float64(v156 * v158)
-		v160 := -v159
-		v161 := math.FMA(v160, v152, v156)
-		v162 := math.FMA(v160, v155, v161)
-		v163 := float64(v162 + v157)
-		v164 := v13 <= v109
-		v165 := float64(v163 * v158)
-		v166 := v3
-		if v111 {
-			v166 = v113
+		v156 := float64(v7 / v150)
+		v157 := float64(v154 * v156)
+		v158 := -v157
+		v159 := math.FMA(v158, v150, v154)
+		v160 := math.FMA(v158, v153, v159)
+		v161 := float64(v160 + v155)
+		v162 := v13 <= v108
+		v163 := float64(v161 * v156)
+		v164 := v3
+		if v110 {
+			v164 = v112
 		}
-		v167 := float64(v85 - v166)
-		v168 := v87
-		if v167 < v87 {
-			v168 = v167
+		v165 := float64(v84 - v164)
+		v166 := v86
+		if v165 < v86 {
+			v166 = v165
 		}
-		v169 := v3
-		if v168 > v3 {
-			v169 = v168
+		v167 := v3
+		if v166 > v3 {
+			v167 = v166
 		}
-		v170 := v166 < v90
-		v171 := ldexpNormal(v92, v169)
-		v172 := v3
-		if v170 {
-			v172 = v171
+		v168 := v164 < v89
+		v169 := ldexpNormal(v91, v167)
+		v170 := v3
+		if v168 {
+			v170 = v169
 		}
-		v173 := float64(v159 + v172)
-		v174 := float64(v173 - v172)
-		v175 := float64(v159 - v174)
-		v176 := float64(v175 + v165)
-		v177 := float64(v176 + v172)
-		v178 := float64(v177 - v172)
-		v179 := float64(v174 + v178)
-		v180 := v66
-		if v166 > v66 {
-			v180 = v166
+		v171 := float64(v157 + v170)
+		v172 := float64(v171 - v170)
+		v173 := float64(v157 - v172)
+		v174 := float64(v173 + v163)
+		v175 := float64(v174 + v170)
+		v176 := float64(v175 - v170)
+		v177 := float64(v172 + v176)
+		v178 := v65
+		if v164 > v65 {
+			v178 = v164
 		}
-		v181 := ldexpMid(v179, v180)
-		v182 := math.IsNaN(v0)
-		v183 := float64(v107 - v106)
-		v184 := float64(v7 - v183)
-		v185 := -v106
-		v186 := math.FMA(v0, v105, v185)
-		v187 := -v105
-		v188 := v13
+		v179 := ldexpMid(v177, v178)
+		v180 := math.IsNaN(v0)
+		v181 := float64(v106 - v105)
+		v182 := float64(v7 - v181)
+		v183 := -v105
+		v184 := math.FMA(v0, v104, v183)
+		v185 := -v104
+		v186 := v13
 		if v0 > v13 {
-			v188 = v0
+			v186 = v0
 		}
-		v190 := v189
-		if v188 < v189 {
-			v190 = v188
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v191 := float64(v190 * v16)
-		v192 := math.RoundToEven(v191)
-		v193 := -v192
-		v194 := math.FMA(v193, v20, v190)
-		v195 := math.FMA(v193, v22, v194)
-		v196 := float64(v194 - v195)
-		v197 := math.FMA(v193, v22, v196)
-		v198 := float64(v195 * v195)
-		v199 := -v198
-		v200 := math.FMA(v195, v195, v199)
-		v201 := float64(v26 * v198)
-		v202 := float64(v26 * v200)
-		v203 := float64(v195 + v201)
-		v204 := float64(v195 - v203)
-		v205 := float64(v204 + v201)
-		v206 := float64(v205 + v202)
-		v207 := math.FMA(v197, v195, v197)
-		v208 := float64(v206 + v207)
-		v209 := float64(v198 * v195)
-		v210 := math.FMA(v195, v39, v40)
-		v211 := math.FMA(v195, v210, v42)
-		v212 := math.FMA(v195, v211, v44)
-		v213 := math.FMA(v195, v212, v46)
-		v214 := math.FMA(v195, v213, v48)
-		v215 := math.FMA(v195, v214, v50)
-		v216 := math.FMA(v195, v215, v52)
-		v217 := math.FMA(v195, v216, v54)
-		v218 := math.FMA(v195, v217, v56)
-		v219 := math.FMA(v209, v218, v208)
-		v220 := float64(v7 + v203)
-		v221 := float64(v7 - v220)
-		v222 := float64(v221 + v203)
-		v223 := float64(v222 + v219)
-		v224 := float64(v85 - v192)
-		v225 := v87
-		if v224 < v87 {
-			v225 = v224
+		v189 := float64(v188 * v16)
+		v190 := math.RoundToEven(v189)
+		v191 := math.FMA(v190, v19, v188)
+		v192 := math.FMA(v190, v21, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v21, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v25 * v195)
+		v199 := float64(v25 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v192, v38, v39)
+		v208 := math.FMA(v192, v207, v41)
+		v209 := math.FMA(v192, v208, v43)
+		v210 := math.FMA(v192, v209, v45)
+		v211 := math.FMA(v192, v210, v47)
+		v212 := math.FMA(v192, v211, v49)
+		v213 := math.FMA(v192, v212, v51)
+		v214 := math.FMA(v192, v213, v53)
+		v215 := math.FMA(v192, v214, v55)
+		v216 := math.FMA(v206, v215, v205)
+		v217 := float64(v7 + v200)
+		v218 := float64(v7 - v217)
+		v219 := float64(v218 + v200)
+		v220 := float64(v219 + v216)
+		v221 := float64(v84 - v190)
+		v222 := v86
+		if v221 < v86 {
+			v222 = v221
 		}
+		v223 := v3
+		if v222 > v3 {
+			v223 = v222
+		}
+		v224 := v190 < v89
+		v225 := ldexpNormal(v91, v223)
 		v226 := v3
-		if v225 > v3 {
+		if v224 {
 			v226 = v225
 		}
-		v227 := v192 < v90
-		v228 := ldexpNormal(v92, v226)
-		v229 := v3
-		if v227 {
-			v229 = v228
+		v227 := float64(v217 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v217 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := v65
+		if v190 > v65 {
+			v234 = v190
 		}
-		v230 := float64(v220 + v229)
-		v231 := float64(v230 - v229)
-		v232 := float64(v220 - v231)
-		v233 := float64(v232 + v223)
-		v234 := float64(v233 + v229)
-		v235 := float64(v234 - v229)
-		v236 := float64(v231 + v235)
-		v237 := v66
-		if v192 > v66 {
-			v237 = v192
+		v235 := ldexpMid(v233, v234)
+		v236 := float64(v7 + v235)
+		v237 := math.FMA(v185, v236, v7)
+		v238 := float64(v236 - v7)
+		v239 := float64(v235 - v238)
+		v240 := float64(v104 * v239)
+		v241 := float64(v237 - v240)
+		v242 := float64(v241 / v236)
+		v243 := float64(v0 * v242)
+		v244 := float64(v184 + v243)
+		v245 := float64(v182 + v244)
+		v246 := float64(v245 * v179)
+		v247 := math.FMA(v106, v179, v246)
+		v249 := v0 < v248
+		v250 := math.Abs(v108)
+		v251 := -v250
+		v252 := v13
+		if v251 > v13 {
+			v252 = v251
 		}
-		v238 := ldexpMid(v236, v237)
-		v239 := float64(v7 + v238)
-		v240 := math.FMA(v187, v239, v7)
-		v241 := float64(v239 - v7)
-		v242 := float64(v238 - v241)
-		v243 := float64(v105 * v242)
-		v244 := float64(v240 - v243)
-		v245 := float64(v244 / v239)
-		v246 := float64(v0 * v245)
-		v247 := float64(v186 + v246)
-		v248 := float64(v184 + v247)
-		v249 := float64(v248 * v181)
-		v250 := math.FMA(v107, v181, v249)
-		v252 := v0 < v251
-		v253 := math.Abs(v109)
-		v254 := -v253
-		v255 := v13
-		if v254 > v13 {
-			v255 = v254
+		v253 := v108 < v3
+		v254 := float64(v252 * v16)
+		v255 := math.RoundToEven(v254)
+		v256 := math.FMA(v255, v19, v252)
+		v257 := math.FMA(v255, v21, v256)
+		v258 := float64(v256 - v257)
+		v259 := math.FMA(v255, v21, v258)
+		v260 := float64(v257 * v257)
+		v261 := -v260
+		v262 := math.FMA(v257, v257, v261)
+		v263 := float64(v25 * v260)
+		v264 := float64(v25 * v262)
+		v265 := float64(v257 + v263)
+		v266 := float64(v257 - v265)
+		v267 := float64(v266 + v263)
+		v268 := float64(v267 + v264)
+		v269 := math.FMA(v259, v257, v259)
+		v270 := float64(v268 + v269)
+		v271 := float64(v260 * v257)
+		v272 := math.FMA(v257, v38, v39)
+		v273 := math.FMA(v257, v272, v41)
+		v274 := math.FMA(v257, v273, v43)
+		v275 := math.FMA(v257, v274, v45)
+		v276 := math.FMA(v257, v275, v47)
+		v277 := math.FMA(v257, v276, v49)
+		v278 := math.FMA(v257, v277, v51)
+		v279 := math.FMA(v257, v278, v53)
+		v280 := math.FMA(v257, v279, v55)
+		v281 := math.FMA(v271, v280, v270)
+		v282 := float64(v7 + v265)
+		v283 := float64(v7 - v282)
+		v284 := float64(v283 + v265)
+		v285 := float64(v284 + v281)
+		v286 := float64(v282 + v285)
+		v287 := float64(v282 - v286)
+		v288 := float64(v287 + v285)
+		v289 := v65
+		if v255 > v65 {
+			v289 = v255
 		}
-		v256 := v109 < v3
-		v257 := float64(v255 * v16)
-		v258 := math.RoundToEven(v257)
-		v259 := -v258
-		v260 := math.FMA(v259, v20, v255)
-		v261 := math.FMA(v259, v22, v260)
-		v262 := float64(v260 - v261)
-		v263 := math.FMA(v259, v22, v262)
-		v264 := float64(v261 * v261)
-		v265 := -v264
-		v266 := math.FMA(v261, v261, v265)
-		v267 := float64(v26 * v264)
-		v268 := float64(v26 * v266)
-		v269 := float64(v261 + v267)
-		v270 := float64(v261 - v269)
-		v271 := float64(v270 + v267)
-		v272 := float64(v271 + v268)
-		v273 := math.FMA(v263, v261, v263)
-		v274 := float64(v272 + v273)
-		v275 := float64(v264 * v261)
-		v276 := math.FMA(v261, v39, v40)
-		v277 := math.FMA(v261, v276, v42)
-		v278 := math.FMA(v261, v277, v44)
-		v279 := math.FMA(v261, v278, v46)
-		v280 := math.FMA(v261, v279, v48)
-		v281 := math.FMA(v261, v280, v50)
-		v282 := math.FMA(v261, v281, v52)
-		v283 := math.FMA(v261, v282, v54)
-		v284 := math.FMA(v261, v283, v56)
-		v285 := math.FMA(v275, v284, v274)
-		v286 := float64(v7 + v269)
-		v287 := float64(v7 - v286)
-		v288 := float64(v287 + v269)
-		v289 := float64(v288 + v285)
-		v290 := float64(v286 + v289)
-		v291 := float64(v286 - v290)
-		v292 := float64(v291 + v289)
-		v293 := v66
-		if v258 > v66 {
-			v293 = v258
+		v290 := ldexpMid(v7, v289)
+		v291 := float64(v286 * v290)
+		v292 := float64(v288 * v290)
+		v293 := float64(v7 + v291)
+		v294 := float64(v7 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := v7
+		if v253 {
+			v297 = v286
 		}
-		v294 := ldexpMid(v7, v293)
-		v295 := float64(v290 * v294)
-		v296 := float64(v292 * v294)
-		v297 := float64(v7 + v295)
-		v298 := float64(v7 - v297)
-		v299 := float64(v298 + v295)
-		v300 := float64(v299 + v296)
-		v301 := v7
-		if v256 {
-			v301 = v290
+		v298 := v3
+		if v253 {
+			v298 = v288
 		}
-		v302 := v3
-		if v256 {
-			v302 = v292
+		v299 := float64(v7 / v293)
+		v300 := float64(v297 * v299)
+		v301 := -v300
+		v302 := math.FMA(v301, v293, v297)
+		v303 := math.FMA(v301, v296, v302)
+		v304 := float64(v303 + v298)
+		v305 := float64(v304 * v299)
+		v306 := v3
+		if v253 {
+			v306 = v255
 		}
-		v303 := float64(v7 / v297)
-		v304 := float64(v301 * v303)
-		v305 := -v304
-		v306 := math.FMA(v305, v297, v301)
-		v307 := math.FMA(v305, v300, v306)
-		v308 := float64(v307 + v302)
-		v309 := float64(v308 * v303)
-		v310 := v3
-		if v256 {
-			v310 = v258
+		v307 := float64(v84 - v306)
+		v308 := v86
+		if v307 < v86 {
+			v308 = v307
 		}
-		v311 := float64(v85 - v310)
-		v312 := v87
-		if v311 < v87 {
+		v309 := v3
+		if v308 > v3 {
+			v309 = v308
+		}
+		v310 := v306 < v89
+		v311 := ldexpNormal(v91, v309)
+		v312 := v3
+		if v310 {
 			v312 = v311
 		}
-		v313 := v3
-		if v312 > v3 {
-			v313 = v312
+		v313 := float64(v300 + v312)
+		v314 := float64(v313 - v312)
+		v315 := float64(v300 - v314)
+		v316 := float64(v315 + v305)
+		v317 := float64(v316 + v312)
+		v318 := float64(v317 - v312)
+		v319 := float64(v314 + v318)
+		v320 := v65
+		if v306 > v65 {
+			v320 = v306
 		}
-		v314 := v310 < v90
-		v315 := ldexpNormal(v92, v313)
-		v316 := v3
-		if v314 {
-			v316 = v315
+		v321 := ldexpMid(v319, v320)
+		v322 := math.IsNaN(v108)
+		v323 := v321
+		if v322 {
+			v323 = v108
 		}
-		v317 := float64(v304 + v316)
-		v318 := float64(v317 - v316)
-		v319 := float64(v304 - v318)
-		v320 := float64(v319 + v309)
-		v321 := float64(v320 + v316)
-		v322 := float64(v321 - v316)
-		v323 := float64(v318 + v322)
-		v324 := v66
-		if v310 > v66 {
-			v324 = v310
+		v324 := float64(v7 - v323)
+		v325 := float64(v323 * v324)
+		v327 := float64(v0 - v326)
+		v329 := float64(v327 - v328)
+		v333 := v332
+		if v329 > v332 {
+			v333 = v329
 		}
-		v325 := ldexpMid(v323, v324)
-		v326 := math.IsNaN(v109)
-		v327 := v325
-		if v326 {
-			v327 = v109
+		v334 := v187
+		if v333 < v187 {
+			v334 = v333
 		}
-		v328 := float64(v7 - v327)
-		v329 := float64(v327 * v328)
-		v331 := float64(v0 - v330)
-		v333 := float64(v331 - v332)
-		v337 := v336
-		if v333 > v336 {
-			v337 = v333
+		v335 := float64(v334 * v16)
+		v336 := math.RoundToEven(v335)
+		v337 := -v336
+		v338 := math.FMA(v336, v19, v334)
+		v339 := math.FMA(v336, v21, v338)
+		v340 := float64(v338 - v339)
+		v341 := math.FMA(v336, v21, v340)
+		v342 := float64(v339 * v339)
+		v343 := -v342
+		v344 := math.FMA(v339, v339, v343)
+		v345 := float64(v25 * v342)
+		v346 := float64(v25 * v344)
+		v347 := float64(v339 + v345)
+		v348 := float64(v339 - v347)
+		v349 := float64(v348 + v345)
+		v350 := float64(v349 + v346)
+		v351 := math.FMA(v341, v339, v341)
+		v352 := float64(v350 + v351)
+		v353 := float64(v342 * v339)
+		v354 := math.FMA(v339, v38, v39)
+		v355 := math.FMA(v339, v354, v41)
+		v356 := math.FMA(v339, v355, v43)
+		v357 := math.FMA(v339, v356, v45)
+		v358 := math.FMA(v339, v357, v47)
+		v359 := math.FMA(v339, v358, v49)
+		v360 := math.FMA(v339, v359, v51)
+		v361 := math.FMA(v339, v360, v53)
+		v362 := math.FMA(v339, v361, v55)
+		v363 := math.FMA(v353, v362, v352)
+		v364 := ldexpMid(v330, v337)
+		v365 := float64(v7 + v364)
+		v366 := float64(v365 - v7)
+		v367 := float64(v365 - v366)
+		v368 := float64(v7 - v367)
+		v369 := float64(v364 - v366)
+		v370 := float64(v368 + v369)
+		v371 := float64(v363 + v370)
+		v372 := float64(v365 + v347)
+		v373 := float64(v365 - v372)
+		v374 := float64(v373 + v347)
+		v375 := float64(v374 + v371)
+		v376 := float64(v372 + v375)
+		v377 := ldexpMid(v376, v336)
+		v378 := math.Copysign(v377, v329)
+		v379 := math.IsNaN(v329)
+		v380 := v378
+		if v379 {
+			v380 = v329
 		}
-		v338 := v189
-		if v337 < v189 {
-			v338 = v337
+		v381 := float64(v331 * v380)
+		v382 := float64(v329 + v381)
+		v383 := float64(v329 - v382)
+		v384 := float64(v383 + v381)
+		v385 := -v381
+		v386 := math.FMA(v331, v380, v385)
+		v387 := float64(v328 * v380)
+		v388 := float64(v386 - v387)
+		v389 := float64(v327 - v329)
+		v390 := float64(v389 - v328)
+		v391 := float64(v327 - v0)
+		v392 := float64(v327 - v391)
+		v393 := float64(v0 - v392)
+		v395 := float64(v394 - v391)
+		v396 := float64(v393 + v395)
+		v397 := float64(v390 + v396)
+		v399 := float64(v7 + v380)
+		v400 := float64(v398 * v399)
+		v401 := float64(v7 + v400)
+		v402 := float64(v397 * v401)
+		v403 := float64(v388 + v402)
+		v404 := float64(v384 + v403)
+		v405 := float64(v325 * v404)
+		v406 := -v325
+		v407 := math.FMA(v323, v324, v406)
+		v408 := float64(v7 - v324)
+		v409 := float64(v408 - v323)
+		v410 := -v323
+		v411 := math.FMA(v410, v236, v235)
+		v412 := float64(v217 + v220)
+		v413 := float64(v217 - v412)
+		v414 := float64(v413 + v220)
+		v415 := v89 <= v190
+		v417 := v416 < v0
+		v418 := v415 && !v417
+		v419 := v89
+		if v190 > v89 {
+			v419 = v190
 		}
-		v339 := float64(v338 * v16)
-		v340 := math.RoundToEven(v339)
-		v341 := -v340
-		v342 := math.FMA(v341, v20, v338)
-		v343 := math.FMA(v341, v22, v342)
-		v344 := float64(v342 - v343)
-		v345 := math.FMA(v341, v22, v344)
-		v346 := float64(v343 * v343)
-		v347 := -v346
-		v348 := math.FMA(v343, v343, v347)
-		v349 := float64(v26 * v346)
-		v350 := float64(v26 * v348)
-		v351 := float64(v343 + v349)
-		v352 := float64(v343 - v351)
-		v353 := float64(v352 + v349)
-		v354 := float64(v353 + v350)
-		v355 := math.FMA(v345, v343, v345)
-		v356 := float64(v354 + v355)
-		v357 := float64(v346 * v343)
-		v358 := math.FMA(v343, v39, v40)
-		v359 := math.FMA(v343, v358, v42)
-		v360 := math.FMA(v343, v359, v44)
-		v361 := math.FMA(v343, v360, v46)
-		v362 := math.FMA(v343, v361, v48)
-		v363 := math.FMA(v343, v362, v50)
-		v364 := math.FMA(v343, v363, v52)
-		v365 := math.FMA(v343, v364, v54)
-		v366 := math.FMA(v343, v365, v56)
-		v367 := math.FMA(v357, v366, v356)
-		v368 := ldexpMid(v334, v341)
-		v369 := float64(v7 + v368)
-		v370 := float64(v369 - v7)
-		v371 := float64(v369 - v370)
-		v372 := float64(v7 - v371)
-		v373 := float64(v368 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v367 + v374)
-		v376 := float64(v369 + v351)
-		v377 := float64(v369 - v376)
-		v378 := float64(v377 + v351)
-		v379 := float64(v378 + v375)
-		v380 := float64(v376 + v379)
-		v381 := ldexpMid(v380, v340)
-		v382 := math.Copysign(v381, v333)
-		v383 := math.IsNaN(v333)
-		v384 := v382
-		if v383 {
-			v384 = v333
+		v421 := v420
+		if v419 < v420 {
+			v421 = v419
 		}
-		v385 := float64(v335 * v384)
-		v386 := float64(v333 + v385)
-		v387 := float64(v333 - v386)
-		v388 := float64(v387 + v385)
-		v389 := -v385
-		v390 := math.FMA(v335, v384, v389)
-		v391 := float64(v332 * v384)
-		v392 := float64(v390 - v391)
-		v393 := float64(v331 - v333)
-		v394 := float64(v393 - v332)
-		v395 := float64(v331 - v0)
-		v396 := float64(v331 - v395)
-		v397 := float64(v0 - v396)
-		v399 := float64(v398 - v395)
-		v400 := float64(v397 + v399)
-		v401 := float64(v394 + v400)
-		v403 := float64(v7 + v384)
-		v404 := float64(v402 * v403)
-		v405 := float64(v7 + v404)
-		v406 := float64(v401 * v405)
-		v407 := float64(v392 + v406)
-		v408 := float64(v388 + v407)
-		v409 := float64(v329 * v408)
-		v410 := -v329
-		v411 := math.FMA(v327, v328, v410)
-		v412 := float64(v7 - v328)
-		v413 := float64(v412 - v327)
-		v414 := -v327
-		v415 := math.FMA(v414, v239, v238)
-		v416 := float64(v220 + v223)
-		v417 := float64(v220 - v416)
-		v418 := float64(v417 + v223)
-		v419 := v90 <= v192
-		v421 := v420 < v0
-		v422 := v419 && !v421
-		v423 := v90
-		if v192 > v90 {
-			v423 = v192
+		v422 := ldexpNormal(v414, v421)
+		v423 := v3
+		if v418 {
+			v423 = v422
 		}
-		v425 := v424
-		if v423 < v424 {
-			v425 = v423
+		v424 := float64(v411 + v423)
+		v425 := float64(v239 + v423)
+		v426 := float64(v323 * v425)
+		v427 := float64(v424 - v426)
+		v428 := float64(v427 / v236)
+		v429 := float64(v409 - v428)
+		v430 := float64(v323 * v429)
+		v431 := float64(v428 * v324)
+		v432 := float64(v430 + v431)
+		v433 := float64(v407 + v432)
+		v434 := float64(v433 * v382)
+		v435 := float64(v405 + v434)
+		v436 := math.FMA(v325, v382, v435)
+		v437 := math.FMA(v410, v323, v323)
+		v438 := math.FMA(v0, v437, v179)
+		v439 := v438
+		if v249 {
+			v439 = v436
 		}
-		v426 := ldexpNormal(v418, v425)
-		v427 := v3
-		if v422 {
-			v427 = v426
-		}
-		v428 := float64(v415 + v427)
-		v429 := float64(v242 + v427)
-		v430 := float64(v327 * v429)
-		v431 := float64(v428 - v430)
-		v432 := float64(v431 / v239)
-		v433 := float64(v413 - v432)
-		v434 := float64(v327 * v433)
-		v435 := float64(v432 * v328)
-		v436 := float64(v434 + v435)
-		v437 := float64(v411 + v436)
-		v438 := float64(v437 * v386)
-		v439 := float64(v409 + v438)
-		v440 := math.FMA(v329, v386, v439)
-		v441 := math.FMA(v414, v327, v327)
-		v442 := math.FMA(v0, v441, v181)
-		v443 := v442
-		if v252 {
-			v443 = v440
-		}
-		v444 := v443
+		v440 := v439
 		if v9 {
-			v444 = v250
+			v440 = v247
 		}
-		v446 := v444
+		v442 := v440
 		if v6 {
-			v446 = v7
+			v442 = v7
 		}
-		v447 := v446
+		v443 := v442
 		if v2 {
-			v447 = v4
+			v443 = v4
 		}
-		v448 := dy[i]
-		v449 := float64(v448 * v4)
-		v450 := float64(v448 * v7)
-		v451 := float64(v448 * v445)
-		v452 := float64(v448 * v107)
-		v453 := -v452
-		v454 := math.FMA(v448, v107, v453)
-		v455 := float64(v452 * v181)
+		v444 := dy[i]
+		v445 := float64(v444 * v4)
+		v446 := float64(v444 * v7)
+		v447 := float64(v444 * v441)
+		v448 := float64(v444 * v106)
+		v449 := -v448
+		v450 := math.FMA(v444, v106, v449)
+		v451 := float64(v448 * v179)
+		v452 := -v451
+		v453 := math.FMA(v448, v179, v452)
+		v454 := math.FMA(v450, v179, v453)
+		v455 := float64(v444 * v245)
 		v456 := -v455
-		v457 := math.FMA(v452, v181, v456)
-		v458 := math.FMA(v454, v181, v457)
-		v459 := float64(v448 * v248)
-		v460 := -v459
-		v461 := math.FMA(v448, v248, v460)
-		v462 := float64(v459 * v181)
-		v463 := -v462
-		v464 := math.FMA(v459, v181, v463)
-		v465 := math.FMA(v461, v181, v464)
-		v466 := float64(v455 + v462)
-		v467 := float64(v466 - v455)
-		v468 := float64(v466 - v467)
-		v469 := float64(v455 - v468)
-		v470 := float64(v462 - v467)
-		v471 := float64(v469 + v470)
-		v472 := float64(v471 + v458)
-		v473 := float64(v472 + v465)
-		v474 := float64(v448 * v329)
-		v475 := -v474
-		v476 := math.FMA(v448, v329, v475)
-		v477 := float64(v474 * v386)
+		v457 := math.FMA(v444, v245, v456)
+		v458 := float64(v455 * v179)
+		v459 := -v458
+		v460 := math.FMA(v455, v179, v459)
+		v461 := math.FMA(v457, v179, v460)
+		v462 := float64(v451 + v458)
+		v463 := float64(v462 - v451)
+		v464 := float64(v462 - v463)
+		v465 := float64(v451 - v464)
+		v466 := float64(v458 - v463)
+		v467 := float64(v465 + v466)
+		v468 := float64(v467 + v454)
+		v469 := float64(v468 + v461)
+		v470 := float64(v444 * v325)
+		v471 := -v470
+		v472 := math.FMA(v444, v325, v471)
+		v473 := float64(v470 * v382)
+		v474 := -v473
+		v475 := math.FMA(v470, v382, v474)
+		v476 := math.FMA(v472, v382, v475)
+		v477 := float64(v444 * v405)
 		v478 := -v477
-		v479 := math.FMA(v474, v386, v478)
-		v480 := math.FMA(v476, v386, v479)
-		v481 := float64(v448 * v409)
-		v482 := -v481
-		v483 := math.FMA(v448, v409, v482)
-		v484 := float64(v448 * v438)
-		v485 := -v484
-		v486 := math.FMA(v448, v438, v485)
-		v487 := float64(v481 + v484)
-		v488 := float64(v487 - v481)
-		v489 := float64(v487 - v488)
-		v490 := float64(v481 - v489)
-		v491 := float64(v484 - v488)
-		v492 := float64(v490 + v491)
-		v493 := float64(v492 + v483)
-		v494 := float64(v493 + v486)
-		v495 := float64(v477 + v487)
-		v496 := float64(v495 - v477)
-		v497 := float64(v495 - v496)
-		v498 := float64(v477 - v497)
-		v499 := float64(v487 - v496)
-		v500 := float64(v498 + v499)
-		v501 := float64(v500 + v480)
-		v502 := float64(v501 + v494)
-		v503 := float64(v448 * v0)
-		v504 := -v503
-		v505 := math.FMA(v448, v0, v504)
-		v506 := float64(v503 * v414)
+		v479 := math.FMA(v444, v405, v478)
+		v480 := float64(v444 * v434)
+		v481 := -v480
+		v482 := math.FMA(v444, v434, v481)
+		v483 := float64(v477 + v480)
+		v484 := float64(v483 - v477)
+		v485 := float64(v483 - v484)
+		v486 := float64(v477 - v485)
+		v487 := float64(v480 - v484)
+		v488 := float64(v486 + v487)
+		v489 := float64(v488 + v479)
+		v490 := float64(v489 + v482)
+		v491 := float64(v473 + v483)
+		v492 := float64(v491 - v473)
+		v493 := float64(v491 - v492)
+		v494 := float64(v473 - v493)
+		v495 := float64(v483 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v496 + v476)
+		v498 := float64(v497 + v490)
+		v499 := float64(v444 * v0)
+		v500 := -v499
+		v501 := math.FMA(v444, v0, v500)
+		v502 := float64(v499 * v410)
+		v503 := -v502
+		v504 := math.FMA(v499, v410, v503)
+		v505 := math.FMA(v501, v410, v504)
+		v506 := float64(v502 * v323)
 		v507 := -v506
-		v508 := math.FMA(v503, v414, v507)
-		v509 := math.FMA(v505, v414, v508)
-		v510 := float64(v506 * v327)
+		v508 := math.FMA(v502, v323, v507)
+		v509 := math.FMA(v505, v323, v508)
+		v510 := float64(v499 * v323)
 		v511 := -v510
-		v512 := math.FMA(v506, v327, v511)
-		v513 := math.FMA(v509, v327, v512)
-		v514 := float64(v503 * v327)
-		v515 := -v514
-		v516 := math.FMA(v503, v327, v515)
-		v517 := math.FMA(v505, v327, v516)
-		v518 := float64(v510 + v514)
-		v519 := float64(v518 - v510)
-		v520 := float64(v518 - v519)
-		v521 := float64(v510 - v520)
-		v522 := float64(v514 - v519)
-		v523 := float64(v521 + v522)
-		v524 := float64(v523 + v513)
-		v525 := float64(v524 + v517)
+		v512 := math.FMA(v499, v323, v511)
+		v513 := math.FMA(v501, v323, v512)
+		v514 := float64(v506 + v510)
+		v515 := float64(v514 - v506)
+		v516 := float64(v514 - v515)
+		v517 := float64(v506 - v516)
+		v518 := float64(v510 - v515)
+		v519 := float64(v517 + v518)
+		v520 := float64(v519 + v509)
+		v521 := float64(v520 + v513)
+		v522 := v3
+		if v162 {
+			v522 = v157
+		}
+		v523 := float64(v444 * v522)
+		v524 := -v523
+		v525 := math.FMA(v444, v522, v524)
 		v526 := v3
-		if v164 {
-			v526 = v159
+		if v162 {
+			v526 = v163
 		}
-		v527 := float64(v448 * v526)
-		v528 := -v527
-		v529 := math.FMA(v448, v526, v528)
-		v530 := v3
-		if v164 {
-			v530 = v165
+		v527 := float64(v444 * v526)
+		v528 := float64(v525 + v527)
+		v529 := float64(v523 + v528)
+		v530 := math.Ldexp(v529, int(v164))
+		v531 := float64(v444 * v179)
+		v532 := -v531
+		v533 := math.FMA(v444, v179, v532)
+		v534 := v531
+		if v168 {
+			v534 = v530
 		}
-		v531 := float64(v448 * v530)
-		v532 := float64(v529 + v531)
-		v533 := float64(v527 + v532)
-		v534 := math.Ldexp(v533, int(v166))
-		v535 := float64(v448 * v181)
-		v536 := -v535
-		v537 := math.FMA(v448, v181, v536)
-		v538 := v535
-		if v170 {
-			v538 = v534
+		v535 := v533
+		if v168 {
+			v535 = v3
 		}
-		v539 := v537
-		if v170 {
-			v539 = v3
+		v536 := float64(v514 + v534)
+		v537 := float64(v536 - v514)
+		v538 := float64(v536 - v537)
+		v539 := float64(v514 - v538)
+		v540 := float64(v534 - v537)
+		v541 := float64(v539 + v540)
+		v542 := float64(v541 + v521)
+		v543 := float64(v542 + v535)
+		v544 := v536
+		if v249 {
+			v544 = v491
 		}
-		v540 := float64(v518 + v538)
-		v541 := float64(v540 - v518)
-		v542 := float64(v540 - v541)
-		v543 := float64(v518 - v542)
-		v544 := float64(v538 - v541)
-		v545 := float64(v543 + v544)
-		v546 := float64(v545 + v525)
-		v547 := float64(v546 + v539)
-		v548 := v540
-		if v252 {
-			v548 = v495
+		v545 := v543
+		if v249 {
+			v545 = v498
+		}
+		v546 := v544
+		if v9 {
+			v546 = v462
+		}
+		v547 := v545
+		if v9 {
+			v547 = v469
+		}
+		v548 := v546
+		if v6 {
+			v548 = v446
 		}
 		v549 := v547
-		if v252 {
-			v549 = v502
+		if v6 {
+			v549 = v3
 		}
 		v550 := v548
-		if v9 {
-			v550 = v466
+		if v2 {
+			v550 = v445
 		}
 		v551 := v549
-		if v9 {
-			v551 = v473
-		}
-		v552 := v550
-		if v6 {
-			v552 = v450
-		}
-		v553 := v551
-		if v6 {
-			v553 = v3
-		}
-		v554 := v552
 		if v2 {
-			v554 = v449
+			v551 = v3
 		}
-		v555 := v553
-		if v2 {
-			v555 = v3
+		v552 := float64(v550 + v551)
+		v553 := float64(v443 * v444)
+		v554 := float64(v552 - v553)
+		v555 := math.Abs(v554)
+		v556 := math.Abs(v553)
+		v558 := float64(v556 * v557)
+		v559 := v555 <= v558
+		v560 := math.Abs(v444)
+		v561 := math.Abs(v447)
+		v562 := v560
+		if v561 > v560 {
+			v562 = v561
 		}
-		v556 := float64(v554 + v555)
-		v557 := float64(v447 * v448)
-		v558 := float64(v556 - v557)
-		v559 := math.Abs(v558)
-		v560 := math.Abs(v557)
-		v562 := float64(v560 * v561)
-		v563 := v559 <= v562
-		v564 := math.Abs(v448)
-		v565 := math.Abs(v451)
-		v566 := v564
-		if v565 > v564 {
-			v566 = v565
+		v563 := math.Abs(v499)
+		v564 := v562
+		if v563 > v562 {
+			v564 = v563
 		}
-		v567 := math.Abs(v503)
-		v568 := v566
-		if v567 > v566 {
-			v568 = v567
+		v566 := float64(v555 * v565)
+		v569 := math.FMA(v564, v567, v568)
+		v570 := v566 <= v569
+		v571 := v559 || v570
+		v572 := v552 == v3
+		v573 := v571 && !v572
+		v574 := v553
+		if v573 {
+			v574 = v552
 		}
-		v570 := float64(v559 * v569)
-		v573 := math.FMA(v568, v571, v572)
-		v574 := v570 <= v573
-		v575 := v563 || v574
-		v576 := v556 == v3
-		v577 := v575 && !v576
-		v578 := v557
-		if v577 {
-			v578 = v556
+		v575 := v574
+		if v180 {
+			v575 = v0
 		}
-		v579 := v578
-		if v182 {
-			v579 = v0
-		}
-		dx[i] = v579
+		dx[i] = v575
 	}
 }
 

@@ -84,6 +84,9 @@ func sinGeneric(dst, x []float64, w0 float64) {
 	v183 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v205 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
 	v212 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v215 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v217 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v221 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
 	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
 	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
@@ -390,412 +393,409 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v211 := float64(v210 + v209)
 		v213 := float64(v2 * v212)
 		v214 := math.RoundToEven(v213)
-		v215 := -v214
-		v216 := math.FMA(v215, v182, v2)
-		v217 := float64(v215 * v183)
-		v218 := -v217
-		v219 := math.FMA(v215, v183, v218)
-		v220 := float64(v215 * v205)
-		v221 := -v220
-		v222 := math.FMA(v215, v205, v221)
-		v223 := float64(v216 + v217)
-		v224 := float64(v223 - v216)
-		v225 := float64(v223 - v224)
-		v226 := float64(v216 - v225)
-		v227 := float64(v217 - v224)
-		v228 := float64(v226 + v227)
-		v229 := float64(v228 + v219)
-		v230 := float64(v229 - v228)
-		v231 := float64(v229 - v230)
-		v232 := float64(v228 - v231)
-		v233 := float64(v219 - v230)
-		v234 := float64(v232 + v233)
-		v235 := float64(v229 + v220)
-		v236 := float64(v235 - v229)
-		v237 := float64(v235 - v236)
-		v238 := float64(v229 - v237)
-		v239 := float64(v220 - v236)
-		v240 := float64(v238 + v239)
-		v241 := float64(v234 + v240)
-		v242 := float64(v241 + v222)
-		v243 := v214
+		v216 := math.FMA(v214, v215, v2)
+		v218 := float64(v214 * v217)
+		v219 := -v218
+		v220 := math.FMA(v214, v217, v219)
+		v222 := float64(v214 * v221)
+		v223 := -v222
+		v224 := math.FMA(v214, v221, v223)
+		v225 := float64(v216 + v218)
+		v226 := float64(v225 - v216)
+		v227 := float64(v225 - v226)
+		v228 := float64(v216 - v227)
+		v229 := float64(v218 - v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v230 + v220)
+		v232 := float64(v231 - v230)
+		v233 := float64(v231 - v232)
+		v234 := float64(v230 - v233)
+		v235 := float64(v220 - v232)
+		v236 := float64(v234 + v235)
+		v237 := float64(v231 + v222)
+		v238 := float64(v237 - v231)
+		v239 := float64(v237 - v238)
+		v240 := float64(v231 - v239)
+		v241 := float64(v222 - v238)
+		v242 := float64(v240 + v241)
+		v243 := float64(v236 + v242)
+		v244 := float64(v243 + v224)
+		v245 := v214
 		if v15 {
-			v243 = v179
+			v245 = v179
 		}
-		v244 := v223
+		v246 := v225
 		if v15 {
-			v244 = v184
+			v246 = v184
 		}
-		v245 := v235
+		v247 := v237
 		if v15 {
-			v245 = v199
+			v247 = v199
 		}
-		v246 := v242
+		v248 := v244
 		if v15 {
-			v246 = v211
+			v248 = v211
 		}
-		v247 := math.Abs(v10)
-		v248 := v11 < v247
-		v249 := v247 < v13
-		v250 := v248 && v249
-		v251 := getExp64(v10)
-		v252 := math.FMA(v251, v17, v18)
-		v253 := math.Floor(v252)
-		v254 := float64(v251 - v22)
-		v255 := math.FMA(v253, v21, v254)
-		v256 := float64(v25 - v251)
-		v257 := math.Ldexp(v10, int(v256))
-		v258 := v51 <= v253
-		v259 := float64(v253 - v51)
-		v260 := v253
-		if v258 {
-			v260 = v259
+		v249 := math.Abs(v10)
+		v250 := v11 < v249
+		v251 := v249 < v13
+		v252 := v250 && v251
+		v253 := getExp64(v10)
+		v254 := math.FMA(v253, v17, v18)
+		v255 := math.Floor(v254)
+		v256 := float64(v253 - v22)
+		v257 := math.FMA(v255, v21, v256)
+		v258 := float64(v25 - v253)
+		v259 := math.Ldexp(v10, int(v258))
+		v260 := v51 <= v255
+		v261 := float64(v255 - v51)
+		v262 := v255
+		if v260 {
+			v262 = v261
 		}
-		v261 := v28
-		if v258 {
-			v261 = v44
+		v263 := v28
+		if v260 {
+			v263 = v44
 		}
-		v262 := v29
-		if v258 {
-			v262 = v45
+		v264 := v29
+		if v260 {
+			v264 = v45
 		}
-		v263 := v30
-		if v258 {
-			v263 = v46
+		v265 := v30
+		if v260 {
+			v265 = v46
 		}
-		v264 := v31
-		if v258 {
-			v264 = v47
+		v266 := v31
+		if v260 {
+			v266 = v47
 		}
-		v265 := v32
-		if v258 {
-			v265 = v48
+		v267 := v32
+		if v260 {
+			v267 = v48
 		}
-		v266 := v33
-		if v258 {
-			v266 = v49
+		v268 := v33
+		if v260 {
+			v268 = v49
 		}
-		v267 := v34
-		if v258 {
-			v267 = v50
+		v269 := v34
+		if v260 {
+			v269 = v50
 		}
-		v268 := v62 <= v260
-		v269 := float64(v260 - v62)
-		v270 := v260
-		if v268 {
-			v270 = v269
-		}
-		v271 := v261
-		if v268 {
-			v271 = v36
-		}
+		v270 := v62 <= v262
+		v271 := float64(v262 - v62)
 		v272 := v262
-		if v268 {
-			v272 = v37
+		if v270 {
+			v272 = v271
 		}
 		v273 := v263
-		if v268 {
-			v273 = v38
+		if v270 {
+			v273 = v36
 		}
 		v274 := v264
-		if v268 {
-			v274 = v39
+		if v270 {
+			v274 = v37
 		}
 		v275 := v265
-		if v268 {
-			v275 = v40
+		if v270 {
+			v275 = v38
 		}
 		v276 := v266
-		if v268 {
-			v276 = v41
+		if v270 {
+			v276 = v39
 		}
 		v277 := v267
-		if v268 {
-			v277 = v42
+		if v270 {
+			v277 = v40
 		}
-		v278 := v35
-		if v268 {
-			v278 = v43
+		v278 := v268
+		if v270 {
+			v278 = v41
 		}
-		v279 := v36
-		if v268 {
-			v279 = v44
+		v279 := v269
+		if v270 {
+			v279 = v42
 		}
-		v280 := v37
-		if v268 {
-			v280 = v45
+		v280 := v35
+		if v270 {
+			v280 = v43
 		}
-		v281 := v38
-		if v268 {
-			v281 = v46
+		v281 := v36
+		if v270 {
+			v281 = v44
 		}
-		v282 := v39
-		if v268 {
-			v282 = v47
+		v282 := v37
+		if v270 {
+			v282 = v45
 		}
-		v283 := v78 <= v270
-		v284 := float64(v270 - v78)
-		v285 := v270
-		if v283 {
-			v285 = v284
+		v283 := v38
+		if v270 {
+			v283 = v46
 		}
-		v286 := v271
-		if v283 {
-			v286 = v275
+		v284 := v39
+		if v270 {
+			v284 = v47
 		}
+		v285 := v78 <= v272
+		v286 := float64(v272 - v78)
 		v287 := v272
-		if v283 {
-			v287 = v276
+		if v285 {
+			v287 = v286
 		}
 		v288 := v273
-		if v283 {
+		if v285 {
 			v288 = v277
 		}
 		v289 := v274
-		if v283 {
+		if v285 {
 			v289 = v278
 		}
 		v290 := v275
-		if v283 {
+		if v285 {
 			v290 = v279
 		}
 		v291 := v276
-		if v283 {
+		if v285 {
 			v291 = v280
 		}
 		v292 := v277
-		if v283 {
+		if v285 {
 			v292 = v281
 		}
 		v293 := v278
-		if v283 {
+		if v285 {
 			v293 = v282
 		}
-		v294 := v90 <= v285
-		v295 := float64(v285 - v90)
-		v296 := v285
-		if v294 {
-			v296 = v295
+		v294 := v279
+		if v285 {
+			v294 = v283
 		}
-		v297 := v286
-		if v294 {
-			v297 = v288
+		v295 := v280
+		if v285 {
+			v295 = v284
 		}
+		v296 := v90 <= v287
+		v297 := float64(v287 - v90)
 		v298 := v287
-		if v294 {
-			v298 = v289
+		if v296 {
+			v298 = v297
 		}
 		v299 := v288
-		if v294 {
+		if v296 {
 			v299 = v290
 		}
 		v300 := v289
-		if v294 {
+		if v296 {
 			v300 = v291
 		}
 		v301 := v290
-		if v294 {
+		if v296 {
 			v301 = v292
 		}
 		v302 := v291
-		if v294 {
+		if v296 {
 			v302 = v293
 		}
-		v303 := v100 <= v296
-		v304 := v297
-		if v303 {
-			v304 = v298
+		v303 := v292
+		if v296 {
+			v303 = v294
 		}
-		v305 := v298
-		if v303 {
-			v305 = v299
+		v304 := v293
+		if v296 {
+			v304 = v295
 		}
+		v305 := v100 <= v298
 		v306 := v299
-		if v303 {
+		if v305 {
 			v306 = v300
 		}
 		v307 := v300
-		if v303 {
+		if v305 {
 			v307 = v301
 		}
 		v308 := v301
-		if v303 {
+		if v305 {
 			v308 = v302
 		}
-		v309 := float64(v255 + v107)
-		v310 := math.Ldexp(v304, int(v309))
-		v311 := float64(v255 + v21)
-		v312 := math.Ldexp(v305, int(v311))
-		v313 := float64(v255 + v112)
-		v314 := math.Ldexp(v306, int(v313))
-		v315 := float64(v255 + v115)
-		v316 := math.Ldexp(v307, int(v315))
-		v317 := float64(v255 + v118)
-		v318 := math.Ldexp(v308, int(v317))
-		v319 := float64(v310 * v122)
-		v320 := math.RoundToEven(v319)
-		v321 := math.FMA(v121, v320, v310)
-		v322 := float64(v312 + v90)
-		v323 := float64(v322 - v90)
-		v324 := float64(v312 - v323)
-		v325 := float64(v321 + v323)
-		v326 := float64(v314 + v130)
-		v327 := float64(v326 - v130)
-		v328 := float64(v314 - v327)
-		v329 := float64(v324 + v327)
-		v330 := float64(v316 + v135)
-		v331 := float64(v330 - v135)
-		v332 := float64(v316 - v331)
-		v333 := float64(v328 + v331)
-		v334 := float64(v332 + v318)
-		v335 := float64(v257 * v325)
-		v336 := -v335
-		v337 := math.FMA(v257, v325, v336)
-		v338 := float64(v335 * v122)
-		v339 := math.RoundToEven(v338)
-		v340 := math.FMA(v121, v339, v335)
-		v341 := float64(v340 + v337)
-		v342 := float64(v257 * v329)
-		v343 := -v342
-		v344 := math.FMA(v257, v329, v343)
-		v345 := math.RoundToEven(v342)
-		v346 := float64(v342 - v345)
-		v347 := float64(v257 * v333)
-		v348 := -v347
-		v349 := math.FMA(v257, v333, v348)
-		v350 := float64(v257 * v334)
-		v351 := float64(v341 + v346)
-		v352 := math.RoundToEven(v351)
-		v353 := float64(v341 - v352)
-		v354 := float64(v353 + v346)
-		v355 := float64(v354 - v353)
-		v356 := float64(v354 - v355)
-		v357 := float64(v353 - v356)
-		v358 := float64(v346 - v355)
-		v359 := float64(v357 + v358)
-		v360 := float64(v359 + v344)
-		v361 := float64(v360 + v347)
-		v362 := float64(v361 - v360)
-		v363 := float64(v361 - v362)
-		v364 := float64(v360 - v363)
-		v365 := float64(v347 - v362)
-		v366 := float64(v364 + v365)
-		v367 := float64(v354 + v361)
-		v368 := float64(v367 - v354)
-		v369 := float64(v367 - v368)
-		v370 := float64(v354 - v369)
-		v371 := float64(v361 - v368)
-		v372 := float64(v370 + v371)
-		v373 := float64(v345 + v352)
-		v374 := float64(v366 + v349)
-		v375 := float64(v374 + v350)
-		v376 := float64(v367 * v182)
-		v377 := -v376
-		v378 := math.FMA(v367, v182, v377)
-		v379 := float64(v367 * v183)
-		v380 := -v379
-		v381 := math.FMA(v367, v183, v380)
-		v382 := float64(v372 * v182)
-		v383 := -v382
-		v384 := math.FMA(v372, v182, v383)
-		v385 := float64(v378 + v379)
-		v386 := float64(v385 - v378)
-		v387 := float64(v385 - v386)
-		v388 := float64(v378 - v387)
-		v389 := float64(v379 - v386)
-		v390 := float64(v388 + v389)
-		v391 := float64(v385 + v382)
-		v392 := float64(v391 - v385)
-		v393 := float64(v391 - v392)
-		v394 := float64(v385 - v393)
-		v395 := float64(v382 - v392)
-		v396 := float64(v394 + v395)
-		v397 := float64(v381 + v384)
-		v398 := math.FMA(v367, v205, v397)
-		v399 := math.FMA(v372, v183, v398)
-		v400 := math.FMA(v375, v182, v399)
-		v401 := float64(v390 + v396)
-		v402 := float64(v401 + v400)
-		v403 := float64(v10 * v212)
-		v404 := math.RoundToEven(v403)
-		v405 := -v404
-		v406 := math.FMA(v405, v182, v10)
-		v407 := float64(v405 * v183)
-		v408 := -v407
-		v409 := math.FMA(v405, v183, v408)
-		v410 := float64(v405 * v205)
-		v411 := -v410
-		v412 := math.FMA(v405, v205, v411)
-		v413 := float64(v406 + v407)
-		v414 := float64(v413 - v406)
-		v415 := float64(v413 - v414)
-		v416 := float64(v406 - v415)
-		v417 := float64(v407 - v414)
-		v418 := float64(v416 + v417)
-		v419 := float64(v418 + v409)
-		v420 := float64(v419 - v418)
-		v421 := float64(v419 - v420)
-		v422 := float64(v418 - v421)
-		v423 := float64(v409 - v420)
-		v424 := float64(v422 + v423)
-		v425 := float64(v419 + v410)
-		v426 := float64(v425 - v419)
-		v427 := float64(v425 - v426)
-		v428 := float64(v419 - v427)
-		v429 := float64(v410 - v426)
-		v430 := float64(v428 + v429)
-		v431 := float64(v424 + v430)
-		v432 := float64(v431 + v412)
-		v433 := v404
-		if v250 {
-			v433 = v373
+		v309 := v302
+		if v305 {
+			v309 = v303
 		}
-		v434 := v413
-		if v250 {
-			v434 = v376
+		v310 := v303
+		if v305 {
+			v310 = v304
 		}
-		v435 := v425
-		if v250 {
-			v435 = v391
+		v311 := float64(v257 + v107)
+		v312 := math.Ldexp(v306, int(v311))
+		v313 := float64(v257 + v21)
+		v314 := math.Ldexp(v307, int(v313))
+		v315 := float64(v257 + v112)
+		v316 := math.Ldexp(v308, int(v315))
+		v317 := float64(v257 + v115)
+		v318 := math.Ldexp(v309, int(v317))
+		v319 := float64(v257 + v118)
+		v320 := math.Ldexp(v310, int(v319))
+		v321 := float64(v312 * v122)
+		v322 := math.RoundToEven(v321)
+		v323 := math.FMA(v121, v322, v312)
+		v324 := float64(v314 + v90)
+		v325 := float64(v324 - v90)
+		v326 := float64(v314 - v325)
+		v327 := float64(v323 + v325)
+		v328 := float64(v316 + v130)
+		v329 := float64(v328 - v130)
+		v330 := float64(v316 - v329)
+		v331 := float64(v326 + v329)
+		v332 := float64(v318 + v135)
+		v333 := float64(v332 - v135)
+		v334 := float64(v318 - v333)
+		v335 := float64(v330 + v333)
+		v336 := float64(v334 + v320)
+		v337 := float64(v259 * v327)
+		v338 := -v337
+		v339 := math.FMA(v259, v327, v338)
+		v340 := float64(v337 * v122)
+		v341 := math.RoundToEven(v340)
+		v342 := math.FMA(v121, v341, v337)
+		v343 := float64(v342 + v339)
+		v344 := float64(v259 * v331)
+		v345 := -v344
+		v346 := math.FMA(v259, v331, v345)
+		v347 := math.RoundToEven(v344)
+		v348 := float64(v344 - v347)
+		v349 := float64(v259 * v335)
+		v350 := -v349
+		v351 := math.FMA(v259, v335, v350)
+		v352 := float64(v259 * v336)
+		v353 := float64(v343 + v348)
+		v354 := math.RoundToEven(v353)
+		v355 := float64(v343 - v354)
+		v356 := float64(v355 + v348)
+		v357 := float64(v356 - v355)
+		v358 := float64(v356 - v357)
+		v359 := float64(v355 - v358)
+		v360 := float64(v348 - v357)
+		v361 := float64(v359 + v360)
+		v362 := float64(v361 + v346)
+		v363 := float64(v362 + v349)
+		v364 := float64(v363 - v362)
+		v365 := float64(v363 - v364)
+		v366 := float64(v362 - v365)
+		v367 := float64(v349 - v364)
+		v368 := float64(v366 + v367)
+		v369 := float64(v356 + v363)
+		v370 := float64(v369 - v356)
+		v371 := float64(v369 - v370)
+		v372 := float64(v356 - v371)
+		v373 := float64(v363 - v370)
+		v374 := float64(v372 + v373)
+		v375 := float64(v347 + v354)
+		v376 := float64(v368 + v351)
+		v377 := float64(v376 + v352)
+		v378 := float64(v369 * v182)
+		v379 := -v378
+		v380 := math.FMA(v369, v182, v379)
+		v381 := float64(v369 * v183)
+		v382 := -v381
+		v383 := math.FMA(v369, v183, v382)
+		v384 := float64(v374 * v182)
+		v385 := -v384
+		v386 := math.FMA(v374, v182, v385)
+		v387 := float64(v380 + v381)
+		v388 := float64(v387 - v380)
+		v389 := float64(v387 - v388)
+		v390 := float64(v380 - v389)
+		v391 := float64(v381 - v388)
+		v392 := float64(v390 + v391)
+		v393 := float64(v387 + v384)
+		v394 := float64(v393 - v387)
+		v395 := float64(v393 - v394)
+		v396 := float64(v387 - v395)
+		v397 := float64(v384 - v394)
+		v398 := float64(v396 + v397)
+		v399 := float64(v383 + v386)
+		v400 := math.FMA(v369, v205, v399)
+		v401 := math.FMA(v374, v183, v400)
+		v402 := math.FMA(v377, v182, v401)
+		v403 := float64(v392 + v398)
+		v404 := float64(v403 + v402)
+		v405 := float64(v10 * v212)
+		v406 := math.RoundToEven(v405)
+		v407 := math.FMA(v406, v215, v10)
+		v408 := float64(v406 * v217)
+		v409 := -v408
+		v410 := math.FMA(v406, v217, v409)
+		v411 := float64(v406 * v221)
+		v412 := -v411
+		v413 := math.FMA(v406, v221, v412)
+		v414 := float64(v407 + v408)
+		v415 := float64(v414 - v407)
+		v416 := float64(v414 - v415)
+		v417 := float64(v407 - v416)
+		v418 := float64(v408 - v415)
+		v419 := float64(v417 + v418)
+		v420 := float64(v419 + v410)
+		v421 := float64(v420 - v419)
+		v422 := float64(v420 - v421)
+		v423 := float64(v419 - v422)
+		v424 := float64(v410 - v421)
+		v425 := float64(v423 + v424)
+		v426 := float64(v420 + v411)
+		v427 := float64(v426 - v420)
+		v428 := float64(v426 - v427)
+		v429 := float64(v420 - v428)
+		v430 := float64(v411 - v427)
+		v431 := float64(v429 + v430)
+		v432 := float64(v425 + v431)
+		v433 := float64(v432 + v413)
+		v434 := v406
+		if v252 {
+			v434 = v375
 		}
-		v436 := v432
-		if v250 {
-			v436 = v402
+		v435 := v414
+		if v252 {
+			v435 = v378
 		}
-		v437 := float64(v244 + v434)
-		v438 := float64(v437 - v244)
-		v439 := float64(v437 - v438)
-		v440 := float64(v244 - v439)
-		v441 := float64(v434 - v438)
-		v442 := float64(v440 + v441)
-		v443 := float64(v245 + v435)
-		v444 := float64(v443 - v245)
-		v445 := float64(v443 - v444)
-		v446 := float64(v245 - v445)
-		v447 := float64(v435 - v444)
-		v448 := float64(v446 + v447)
-		v449 := float64(v246 + v436)
-		v450 := float64(v449 + v448)
-		v451 := float64(v437 * v212)
-		v452 := math.RoundToEven(v451)
-		v453 := -v452
-		v454 := math.FMA(v453, v182, v437)
-		v455 := float64(v453 * v183)
+		v436 := v426
+		if v252 {
+			v436 = v393
+		}
+		v437 := v433
+		if v252 {
+			v437 = v404
+		}
+		v438 := float64(v246 + v435)
+		v439 := float64(v438 - v246)
+		v440 := float64(v438 - v439)
+		v441 := float64(v246 - v440)
+		v442 := float64(v435 - v439)
+		v443 := float64(v441 + v442)
+		v444 := float64(v247 + v436)
+		v445 := float64(v444 - v247)
+		v446 := float64(v444 - v445)
+		v447 := float64(v247 - v446)
+		v448 := float64(v436 - v445)
+		v449 := float64(v447 + v448)
+		v450 := float64(v248 + v437)
+		v451 := float64(v450 + v449)
+		v452 := float64(v438 * v212)
+		v453 := math.RoundToEven(v452)
+		v454 := math.FMA(v453, v215, v438)
+		v455 := float64(v453 * v217)
 		v456 := float64(v454 + v455)
 		v457 := float64(v456 - v454)
 		v458 := float64(v456 - v457)
 		v459 := float64(v454 - v458)
 		v460 := float64(v455 - v457)
 		v461 := float64(v459 + v460)
-		v462 := float64(v442 + v443)
-		v463 := float64(v462 - v442)
+		v462 := float64(v443 + v444)
+		v463 := float64(v462 - v443)
 		v464 := float64(v462 - v463)
-		v465 := float64(v442 - v464)
-		v466 := float64(v443 - v463)
+		v465 := float64(v443 - v464)
+		v466 := float64(v444 - v463)
 		v467 := float64(v465 + v466)
 		v468 := float64(v461 + v467)
-		v469 := float64(v468 + v450)
-		v470 := math.FMA(v453, v205, v469)
+		v469 := float64(v468 + v451)
+		v470 := math.FMA(v453, v221, v469)
 		v471 := float64(v456 + v462)
 		v472 := float64(v471 - v456)
 		v473 := float64(v471 - v472)
@@ -809,8 +809,8 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v481 := float64(v471 - v480)
 		v482 := float64(v477 - v479)
 		v483 := float64(v481 + v482)
-		v484 := float64(v243 + v433)
-		v485 := float64(v484 + v452)
+		v484 := float64(v245 + v434)
+		v485 := float64(v484 + v453)
 		v486 := float64(v478 * v478)
 		v487 := -v486
 		v488 := math.FMA(v478, v478, v487)
@@ -877,7 +877,7 @@ func sinGeneric(dst, x []float64, w0 float64) {
 }
 
 // sinUsualGeneric is the pure-Go kernel of sinUsual (f64 memory, f64 compute,
-// 189 operations): the scalar twin of the vector program the assembly kernels
+// 186 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -891,25 +891,25 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 	v12 := math.Float64frombits(0x0000000000000000)  // 0
 	v13 := math.Float64frombits(0xc010000000000000)  // -4
 	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v15 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v16 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v17 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
-	v18 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v135 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v136 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v138 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v140 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v142 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v144 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v146 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v154 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v155 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v157 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v159 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v161 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v163 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v175 := math.Float64frombits(0xc000000000000000) // -2
+	v15 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v18 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
+	v20 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
+	v24 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
+	v128 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v132 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v133 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v135 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v137 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v139 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v141 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v143 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v151 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v152 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v154 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v156 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v158 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v160 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v172 := math.Float64frombits(0xc000000000000000) // -2
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -918,177 +918,174 @@ func sinUsualGeneric(dst, x []float64, w0 float64) {
 		v7 := v6 <= v5
 		v9 := -v2
 		v10 := math.FMA(v1, v0, v9)
-		v19 := float64(v2 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v22 := math.FMA(v21, v15, v2)
-		v23 := float64(v21 * v16)
-		v24 := -v23
-		v25 := math.FMA(v21, v16, v24)
-		v26 := float64(v21 * v17)
-		v27 := -v26
-		v28 := math.FMA(v21, v17, v27)
-		v29 := float64(v22 + v23)
-		v30 := float64(v29 - v22)
-		v31 := float64(v29 - v30)
-		v32 := float64(v22 - v31)
-		v33 := float64(v23 - v30)
-		v34 := float64(v32 + v33)
-		v35 := float64(v34 + v25)
-		v36 := float64(v35 - v34)
-		v37 := float64(v35 - v36)
-		v38 := float64(v34 - v37)
-		v39 := float64(v25 - v36)
-		v40 := float64(v38 + v39)
-		v41 := float64(v35 + v26)
-		v42 := float64(v41 - v35)
-		v43 := float64(v41 - v42)
-		v44 := float64(v35 - v43)
-		v45 := float64(v26 - v42)
-		v46 := float64(v44 + v45)
-		v47 := float64(v40 + v46)
-		v48 := float64(v47 + v28)
-		v49 := float64(v10 * v18)
-		v50 := math.RoundToEven(v49)
-		v51 := -v50
-		v52 := math.FMA(v51, v15, v10)
-		v53 := float64(v51 * v16)
-		v54 := -v53
-		v55 := math.FMA(v51, v16, v54)
-		v56 := float64(v51 * v17)
-		v57 := -v56
-		v58 := math.FMA(v51, v17, v57)
-		v59 := float64(v52 + v53)
-		v60 := float64(v59 - v52)
-		v61 := float64(v59 - v60)
-		v62 := float64(v52 - v61)
-		v63 := float64(v53 - v60)
-		v64 := float64(v62 + v63)
-		v65 := float64(v64 + v55)
-		v66 := float64(v65 - v64)
-		v67 := float64(v65 - v66)
-		v68 := float64(v64 - v67)
-		v69 := float64(v55 - v66)
-		v70 := float64(v68 + v69)
-		v71 := float64(v65 + v56)
-		v72 := float64(v71 - v65)
-		v73 := float64(v71 - v72)
-		v74 := float64(v65 - v73)
-		v75 := float64(v56 - v72)
-		v76 := float64(v74 + v75)
-		v77 := float64(v70 + v76)
-		v78 := float64(v77 + v58)
-		v79 := float64(v29 + v59)
-		v80 := float64(v79 - v29)
-		v81 := float64(v79 - v80)
-		v82 := float64(v29 - v81)
-		v83 := float64(v59 - v80)
-		v84 := float64(v82 + v83)
-		v85 := float64(v41 + v71)
-		v86 := float64(v85 - v41)
-		v87 := float64(v85 - v86)
-		v88 := float64(v41 - v87)
-		v89 := float64(v71 - v86)
-		v90 := float64(v88 + v89)
-		v91 := float64(v48 + v78)
-		v92 := float64(v91 + v90)
-		v93 := float64(v79 * v18)
-		v94 := math.RoundToEven(v93)
-		v95 := -v94
-		v96 := math.FMA(v95, v15, v79)
-		v97 := float64(v95 * v16)
-		v98 := float64(v96 + v97)
-		v99 := float64(v98 - v96)
-		v100 := float64(v98 - v99)
-		v101 := float64(v96 - v100)
-		v102 := float64(v97 - v99)
-		v103 := float64(v101 + v102)
-		v104 := float64(v84 + v85)
-		v105 := float64(v104 - v84)
-		v106 := float64(v104 - v105)
-		v107 := float64(v84 - v106)
-		v108 := float64(v85 - v105)
-		v109 := float64(v107 + v108)
-		v110 := float64(v103 + v109)
-		v111 := float64(v110 + v92)
-		v112 := math.FMA(v95, v17, v111)
-		v113 := float64(v98 + v104)
-		v114 := float64(v113 - v98)
-		v115 := float64(v113 - v114)
-		v116 := float64(v98 - v115)
-		v117 := float64(v104 - v114)
-		v118 := float64(v116 + v117)
-		v119 := float64(v118 + v112)
-		v120 := float64(v113 + v119)
-		v121 := float64(v120 - v113)
-		v122 := float64(v120 - v121)
-		v123 := float64(v113 - v122)
-		v124 := float64(v119 - v121)
-		v125 := float64(v123 + v124)
-		v126 := float64(v20 + v50)
-		v127 := float64(v126 + v94)
-		v128 := float64(v120 * v120)
-		v129 := -v128
-		v130 := math.FMA(v120, v120, v129)
-		v132 := float64(v131 * v128)
-		v133 := math.FMA(v132, v125, v125)
-		v134 := float64(v120 * v128)
-		v137 := math.FMA(v128, v135, v136)
-		v139 := math.FMA(v128, v137, v138)
-		v141 := math.FMA(v128, v139, v140)
-		v143 := math.FMA(v128, v141, v142)
-		v145 := math.FMA(v128, v143, v144)
-		v147 := math.FMA(v128, v145, v146)
-		v148 := math.FMA(v134, v147, v133)
-		v149 := float64(v4 * v128)
-		v150 := float64(v11 - v149)
-		v151 := float64(v11 - v150)
-		v152 := float64(v151 - v149)
-		v153 := float64(v128 * v128)
-		v156 := math.FMA(v128, v154, v155)
-		v158 := math.FMA(v128, v156, v157)
-		v160 := math.FMA(v128, v158, v159)
-		v162 := math.FMA(v128, v160, v161)
-		v164 := math.FMA(v128, v162, v163)
-		v165 := float64(v120 * v125)
-		v166 := math.FMA(v4, v130, v165)
-		v167 := -v166
-		v168 := math.FMA(v153, v164, v167)
-		v169 := float64(v152 + v168)
-		v170 := float64(v127 * v14)
+		v16 := float64(v2 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v2)
+		v21 := float64(v17 * v20)
+		v22 := -v21
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v17 * v24)
+		v26 := -v25
+		v27 := math.FMA(v17, v24, v26)
+		v28 := float64(v19 + v21)
+		v29 := float64(v28 - v19)
+		v30 := float64(v28 - v29)
+		v31 := float64(v19 - v30)
+		v32 := float64(v21 - v29)
+		v33 := float64(v31 + v32)
+		v34 := float64(v33 + v23)
+		v35 := float64(v34 - v33)
+		v36 := float64(v34 - v35)
+		v37 := float64(v33 - v36)
+		v38 := float64(v23 - v35)
+		v39 := float64(v37 + v38)
+		v40 := float64(v34 + v25)
+		v41 := float64(v40 - v34)
+		v42 := float64(v40 - v41)
+		v43 := float64(v34 - v42)
+		v44 := float64(v25 - v41)
+		v45 := float64(v43 + v44)
+		v46 := float64(v39 + v45)
+		v47 := float64(v46 + v27)
+		v48 := float64(v10 * v15)
+		v49 := math.RoundToEven(v48)
+		v50 := math.FMA(v49, v18, v10)
+		v51 := float64(v49 * v20)
+		v52 := -v51
+		v53 := math.FMA(v49, v20, v52)
+		v54 := float64(v49 * v24)
+		v55 := -v54
+		v56 := math.FMA(v49, v24, v55)
+		v57 := float64(v50 + v51)
+		v58 := float64(v57 - v50)
+		v59 := float64(v57 - v58)
+		v60 := float64(v50 - v59)
+		v61 := float64(v51 - v58)
+		v62 := float64(v60 + v61)
+		v63 := float64(v62 + v53)
+		v64 := float64(v63 - v62)
+		v65 := float64(v63 - v64)
+		v66 := float64(v62 - v65)
+		v67 := float64(v53 - v64)
+		v68 := float64(v66 + v67)
+		v69 := float64(v63 + v54)
+		v70 := float64(v69 - v63)
+		v71 := float64(v69 - v70)
+		v72 := float64(v63 - v71)
+		v73 := float64(v54 - v70)
+		v74 := float64(v72 + v73)
+		v75 := float64(v68 + v74)
+		v76 := float64(v75 + v56)
+		v77 := float64(v28 + v57)
+		v78 := float64(v77 - v28)
+		v79 := float64(v77 - v78)
+		v80 := float64(v28 - v79)
+		v81 := float64(v57 - v78)
+		v82 := float64(v80 + v81)
+		v83 := float64(v40 + v69)
+		v84 := float64(v83 - v40)
+		v85 := float64(v83 - v84)
+		v86 := float64(v40 - v85)
+		v87 := float64(v69 - v84)
+		v88 := float64(v86 + v87)
+		v89 := float64(v47 + v76)
+		v90 := float64(v89 + v88)
+		v91 := float64(v77 * v15)
+		v92 := math.RoundToEven(v91)
+		v93 := math.FMA(v92, v18, v77)
+		v94 := float64(v92 * v20)
+		v95 := float64(v93 + v94)
+		v96 := float64(v95 - v93)
+		v97 := float64(v95 - v96)
+		v98 := float64(v93 - v97)
+		v99 := float64(v94 - v96)
+		v100 := float64(v98 + v99)
+		v101 := float64(v82 + v83)
+		v102 := float64(v101 - v82)
+		v103 := float64(v101 - v102)
+		v104 := float64(v82 - v103)
+		v105 := float64(v83 - v102)
+		v106 := float64(v104 + v105)
+		v107 := float64(v100 + v106)
+		v108 := float64(v107 + v90)
+		v109 := math.FMA(v92, v24, v108)
+		v110 := float64(v95 + v101)
+		v111 := float64(v110 - v95)
+		v112 := float64(v110 - v111)
+		v113 := float64(v95 - v112)
+		v114 := float64(v101 - v111)
+		v115 := float64(v113 + v114)
+		v116 := float64(v115 + v109)
+		v117 := float64(v110 + v116)
+		v118 := float64(v117 - v110)
+		v119 := float64(v117 - v118)
+		v120 := float64(v110 - v119)
+		v121 := float64(v116 - v118)
+		v122 := float64(v120 + v121)
+		v123 := float64(v17 + v49)
+		v124 := float64(v123 + v92)
+		v125 := float64(v117 * v117)
+		v126 := -v125
+		v127 := math.FMA(v117, v117, v126)
+		v129 := float64(v128 * v125)
+		v130 := math.FMA(v129, v122, v122)
+		v131 := float64(v117 * v125)
+		v134 := math.FMA(v125, v132, v133)
+		v136 := math.FMA(v125, v134, v135)
+		v138 := math.FMA(v125, v136, v137)
+		v140 := math.FMA(v125, v138, v139)
+		v142 := math.FMA(v125, v140, v141)
+		v144 := math.FMA(v125, v142, v143)
+		v145 := math.FMA(v131, v144, v130)
+		v146 := float64(v4 * v125)
+		v147 := float64(v11 - v146)
+		v148 := float64(v11 - v147)
+		v149 := float64(v148 - v146)
+		v150 := float64(v125 * v125)
+		v153 := math.FMA(v125, v151, v152)
+		v155 := math.FMA(v125, v153, v154)
+		v157 := math.FMA(v125, v155, v156)
+		v159 := math.FMA(v125, v157, v158)
+		v161 := math.FMA(v125, v159, v160)
+		v162 := float64(v117 * v122)
+		v163 := math.FMA(v4, v127, v162)
+		v164 := -v163
+		v165 := math.FMA(v150, v161, v164)
+		v166 := float64(v149 + v165)
+		v167 := float64(v124 * v14)
+		v168 := math.Floor(v167)
+		v169 := math.FMA(v13, v168, v124)
+		v170 := float64(v169 * v4)
 		v171 := math.Floor(v170)
-		v172 := math.FMA(v13, v171, v127)
-		v173 := float64(v172 * v4)
-		v174 := math.Floor(v173)
-		v176 := math.FMA(v175, v174, v172)
-		v177 := v4 < v176
-		v178 := v120
-		if v177 {
-			v178 = v150
+		v173 := math.FMA(v172, v171, v169)
+		v174 := v4 < v173
+		v175 := v117
+		if v174 {
+			v175 = v147
 		}
-		v179 := math.FMA(v175, v174, v11)
-		v180 := float64(v178 * v179)
-		v181 := v148
-		if v177 {
-			v181 = v169
+		v176 := math.FMA(v172, v171, v11)
+		v177 := float64(v175 * v176)
+		v178 := v145
+		if v174 {
+			v178 = v166
 		}
-		v182 := float64(v181 * v179)
-		v183 := float64(v180 + v182)
-		v184 := v2 == v12
+		v179 := float64(v178 * v176)
+		v180 := float64(v177 + v179)
+		v181 := v2 == v12
+		v182 := v180
+		if v181 {
+			v182 = v2
+		}
+		v183 := v182
+		if v7 {
+			v183 = v8
+		}
+		v184 := math.IsNaN(v0)
 		v185 := v183
 		if v184 {
-			v185 = v2
+			v185 = v0
 		}
-		v186 := v185
-		if v7 {
-			v186 = v8
-		}
-		v187 := math.IsNaN(v0)
-		v188 := v186
-		if v187 {
-			v188 = v0
-		}
-		dst[i] = v188
+		dst[i] = v185
 	}
 }
 
@@ -1187,6 +1184,9 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 	v183 := math.Float64frombits(0x3c91a62633145c07) // 6.123233995736766e-17
 	v205 := math.Float64frombits(0xb91f1976b7ed8fbc) // -1.4973849048591698e-33
 	v212 := math.Float64frombits(0x3fe45f306dc9c883) // 0.6366197723675814
+	v215 := math.Float64frombits(0xbff921fb54442d18) // -1.5707963267948966
+	v217 := math.Float64frombits(0xbc91a62633145c07) // -6.123233995736766e-17
+	v221 := math.Float64frombits(0x391f1976b7ed8fbc) // 1.4973849048591698e-33
 	v489 := math.Float64frombits(0xbfe0000000000000) // -0.5
 	v493 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
 	v494 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
@@ -1497,412 +1497,409 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v211 := float64(v210 + v209)
 		v213 := float64(v2 * v212)
 		v214 := math.RoundToEven(v213)
-		v215 := -v214
-		v216 := math.FMA(v215, v182, v2)
-		v217 := float64(v215 * v183)
-		v218 := -v217
-		v219 := math.FMA(v215, v183, v218)
-		v220 := float64(v215 * v205)
-		v221 := -v220
-		v222 := math.FMA(v215, v205, v221)
-		v223 := float64(v216 + v217)
-		v224 := float64(v223 - v216)
-		v225 := float64(v223 - v224)
-		v226 := float64(v216 - v225)
-		v227 := float64(v217 - v224)
-		v228 := float64(v226 + v227)
-		v229 := float64(v228 + v219)
-		v230 := float64(v229 - v228)
-		v231 := float64(v229 - v230)
-		v232 := float64(v228 - v231)
-		v233 := float64(v219 - v230)
-		v234 := float64(v232 + v233)
-		v235 := float64(v229 + v220)
-		v236 := float64(v235 - v229)
-		v237 := float64(v235 - v236)
-		v238 := float64(v229 - v237)
-		v239 := float64(v220 - v236)
-		v240 := float64(v238 + v239)
-		v241 := float64(v234 + v240)
-		v242 := float64(v241 + v222)
-		v243 := v214
+		v216 := math.FMA(v214, v215, v2)
+		v218 := float64(v214 * v217)
+		v219 := -v218
+		v220 := math.FMA(v214, v217, v219)
+		v222 := float64(v214 * v221)
+		v223 := -v222
+		v224 := math.FMA(v214, v221, v223)
+		v225 := float64(v216 + v218)
+		v226 := float64(v225 - v216)
+		v227 := float64(v225 - v226)
+		v228 := float64(v216 - v227)
+		v229 := float64(v218 - v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v230 + v220)
+		v232 := float64(v231 - v230)
+		v233 := float64(v231 - v232)
+		v234 := float64(v230 - v233)
+		v235 := float64(v220 - v232)
+		v236 := float64(v234 + v235)
+		v237 := float64(v231 + v222)
+		v238 := float64(v237 - v231)
+		v239 := float64(v237 - v238)
+		v240 := float64(v231 - v239)
+		v241 := float64(v222 - v238)
+		v242 := float64(v240 + v241)
+		v243 := float64(v236 + v242)
+		v244 := float64(v243 + v224)
+		v245 := v214
 		if v15 {
-			v243 = v179
+			v245 = v179
 		}
-		v244 := v223
+		v246 := v225
 		if v15 {
-			v244 = v184
+			v246 = v184
 		}
-		v245 := v235
+		v247 := v237
 		if v15 {
-			v245 = v199
+			v247 = v199
 		}
-		v246 := v242
+		v248 := v244
 		if v15 {
-			v246 = v211
+			v248 = v211
 		}
-		v247 := math.Abs(v10)
-		v248 := v11 < v247
-		v249 := v247 < v13
-		v250 := v248 && v249
-		v251 := getExp64(v10)
-		v252 := math.FMA(v251, v17, v18)
-		v253 := math.Floor(v252)
-		v254 := float64(v251 - v22)
-		v255 := math.FMA(v253, v21, v254)
-		v256 := float64(v25 - v251)
-		v257 := math.Ldexp(v10, int(v256))
-		v258 := v51 <= v253
-		v259 := float64(v253 - v51)
-		v260 := v253
-		if v258 {
-			v260 = v259
+		v249 := math.Abs(v10)
+		v250 := v11 < v249
+		v251 := v249 < v13
+		v252 := v250 && v251
+		v253 := getExp64(v10)
+		v254 := math.FMA(v253, v17, v18)
+		v255 := math.Floor(v254)
+		v256 := float64(v253 - v22)
+		v257 := math.FMA(v255, v21, v256)
+		v258 := float64(v25 - v253)
+		v259 := math.Ldexp(v10, int(v258))
+		v260 := v51 <= v255
+		v261 := float64(v255 - v51)
+		v262 := v255
+		if v260 {
+			v262 = v261
 		}
-		v261 := v28
-		if v258 {
-			v261 = v44
+		v263 := v28
+		if v260 {
+			v263 = v44
 		}
-		v262 := v29
-		if v258 {
-			v262 = v45
+		v264 := v29
+		if v260 {
+			v264 = v45
 		}
-		v263 := v30
-		if v258 {
-			v263 = v46
+		v265 := v30
+		if v260 {
+			v265 = v46
 		}
-		v264 := v31
-		if v258 {
-			v264 = v47
+		v266 := v31
+		if v260 {
+			v266 = v47
 		}
-		v265 := v32
-		if v258 {
-			v265 = v48
+		v267 := v32
+		if v260 {
+			v267 = v48
 		}
-		v266 := v33
-		if v258 {
-			v266 = v49
+		v268 := v33
+		if v260 {
+			v268 = v49
 		}
-		v267 := v34
-		if v258 {
-			v267 = v50
+		v269 := v34
+		if v260 {
+			v269 = v50
 		}
-		v268 := v62 <= v260
-		v269 := float64(v260 - v62)
-		v270 := v260
-		if v268 {
-			v270 = v269
-		}
-		v271 := v261
-		if v268 {
-			v271 = v36
-		}
+		v270 := v62 <= v262
+		v271 := float64(v262 - v62)
 		v272 := v262
-		if v268 {
-			v272 = v37
+		if v270 {
+			v272 = v271
 		}
 		v273 := v263
-		if v268 {
-			v273 = v38
+		if v270 {
+			v273 = v36
 		}
 		v274 := v264
-		if v268 {
-			v274 = v39
+		if v270 {
+			v274 = v37
 		}
 		v275 := v265
-		if v268 {
-			v275 = v40
+		if v270 {
+			v275 = v38
 		}
 		v276 := v266
-		if v268 {
-			v276 = v41
+		if v270 {
+			v276 = v39
 		}
 		v277 := v267
-		if v268 {
-			v277 = v42
+		if v270 {
+			v277 = v40
 		}
-		v278 := v35
-		if v268 {
-			v278 = v43
+		v278 := v268
+		if v270 {
+			v278 = v41
 		}
-		v279 := v36
-		if v268 {
-			v279 = v44
+		v279 := v269
+		if v270 {
+			v279 = v42
 		}
-		v280 := v37
-		if v268 {
-			v280 = v45
+		v280 := v35
+		if v270 {
+			v280 = v43
 		}
-		v281 := v38
-		if v268 {
-			v281 = v46
+		v281 := v36
+		if v270 {
+			v281 = v44
 		}
-		v282 := v39
-		if v268 {
-			v282 = v47
+		v282 := v37
+		if v270 {
+			v282 = v45
 		}
-		v283 := v78 <= v270
-		v284 := float64(v270 - v78)
-		v285 := v270
-		if v283 {
-			v285 = v284
+		v283 := v38
+		if v270 {
+			v283 = v46
 		}
-		v286 := v271
-		if v283 {
-			v286 = v275
+		v284 := v39
+		if v270 {
+			v284 = v47
 		}
+		v285 := v78 <= v272
+		v286 := float64(v272 - v78)
 		v287 := v272
-		if v283 {
-			v287 = v276
+		if v285 {
+			v287 = v286
 		}
 		v288 := v273
-		if v283 {
+		if v285 {
 			v288 = v277
 		}
 		v289 := v274
-		if v283 {
+		if v285 {
 			v289 = v278
 		}
 		v290 := v275
-		if v283 {
+		if v285 {
 			v290 = v279
 		}
 		v291 := v276
-		if v283 {
+		if v285 {
 			v291 = v280
 		}
 		v292 := v277
-		if v283 {
+		if v285 {
 			v292 = v281
 		}
 		v293 := v278
-		if v283 {
+		if v285 {
 			v293 = v282
 		}
-		v294 := v90 <= v285
-		v295 := float64(v285 - v90)
-		v296 := v285
-		if v294 {
-			v296 = v295
+		v294 := v279
+		if v285 {
+			v294 = v283
 		}
-		v297 := v286
-		if v294 {
-			v297 = v288
+		v295 := v280
+		if v285 {
+			v295 = v284
 		}
+		v296 := v90 <= v287
+		v297 := float64(v287 - v90)
 		v298 := v287
-		if v294 {
-			v298 = v289
+		if v296 {
+			v298 = v297
 		}
 		v299 := v288
-		if v294 {
+		if v296 {
 			v299 = v290
 		}
 		v300 := v289
-		if v294 {
+		if v296 {
 			v300 = v291
 		}
 		v301 := v290
-		if v294 {
+		if v296 {
 			v301 = v292
 		}
 		v302 := v291
-		if v294 {
+		if v296 {
 			v302 = v293
 		}
-		v303 := v100 <= v296
-		v304 := v297
-		if v303 {
-			v304 = v298
+		v303 := v292
+		if v296 {
+			v303 = v294
 		}
-		v305 := v298
-		if v303 {
-			v305 = v299
+		v304 := v293
+		if v296 {
+			v304 = v295
 		}
+		v305 := v100 <= v298
 		v306 := v299
-		if v303 {
+		if v305 {
 			v306 = v300
 		}
 		v307 := v300
-		if v303 {
+		if v305 {
 			v307 = v301
 		}
 		v308 := v301
-		if v303 {
+		if v305 {
 			v308 = v302
 		}
-		v309 := float64(v255 + v107)
-		v310 := math.Ldexp(v304, int(v309))
-		v311 := float64(v255 + v21)
-		v312 := math.Ldexp(v305, int(v311))
-		v313 := float64(v255 + v112)
-		v314 := math.Ldexp(v306, int(v313))
-		v315 := float64(v255 + v115)
-		v316 := math.Ldexp(v307, int(v315))
-		v317 := float64(v255 + v118)
-		v318 := math.Ldexp(v308, int(v317))
-		v319 := float64(v310 * v122)
-		v320 := math.RoundToEven(v319)
-		v321 := math.FMA(v121, v320, v310)
-		v322 := float64(v312 + v90)
-		v323 := float64(v322 - v90)
-		v324 := float64(v312 - v323)
-		v325 := float64(v321 + v323)
-		v326 := float64(v314 + v130)
-		v327 := float64(v326 - v130)
-		v328 := float64(v314 - v327)
-		v329 := float64(v324 + v327)
-		v330 := float64(v316 + v135)
-		v331 := float64(v330 - v135)
-		v332 := float64(v316 - v331)
-		v333 := float64(v328 + v331)
-		v334 := float64(v332 + v318)
-		v335 := float64(v257 * v325)
-		v336 := -v335
-		v337 := math.FMA(v257, v325, v336)
-		v338 := float64(v335 * v122)
-		v339 := math.RoundToEven(v338)
-		v340 := math.FMA(v121, v339, v335)
-		v341 := float64(v340 + v337)
-		v342 := float64(v257 * v329)
-		v343 := -v342
-		v344 := math.FMA(v257, v329, v343)
-		v345 := math.RoundToEven(v342)
-		v346 := float64(v342 - v345)
-		v347 := float64(v257 * v333)
-		v348 := -v347
-		v349 := math.FMA(v257, v333, v348)
-		v350 := float64(v257 * v334)
-		v351 := float64(v341 + v346)
-		v352 := math.RoundToEven(v351)
-		v353 := float64(v341 - v352)
-		v354 := float64(v353 + v346)
-		v355 := float64(v354 - v353)
-		v356 := float64(v354 - v355)
-		v357 := float64(v353 - v356)
-		v358 := float64(v346 - v355)
-		v359 := float64(v357 + v358)
-		v360 := float64(v359 + v344)
-		v361 := float64(v360 + v347)
-		v362 := float64(v361 - v360)
-		v363 := float64(v361 - v362)
-		v364 := float64(v360 - v363)
-		v365 := float64(v347 - v362)
-		v366 := float64(v364 + v365)
-		v367 := float64(v354 + v361)
-		v368 := float64(v367 - v354)
-		v369 := float64(v367 - v368)
-		v370 := float64(v354 - v369)
-		v371 := float64(v361 - v368)
-		v372 := float64(v370 + v371)
-		v373 := float64(v345 + v352)
-		v374 := float64(v366 + v349)
-		v375 := float64(v374 + v350)
-		v376 := float64(v367 * v182)
-		v377 := -v376
-		v378 := math.FMA(v367, v182, v377)
-		v379 := float64(v367 * v183)
-		v380 := -v379
-		v381 := math.FMA(v367, v183, v380)
-		v382 := float64(v372 * v182)
-		v383 := -v382
-		v384 := math.FMA(v372, v182, v383)
-		v385 := float64(v378 + v379)
-		v386 := float64(v385 - v378)
-		v387 := float64(v385 - v386)
-		v388 := float64(v378 - v387)
-		v389 := float64(v379 - v386)
-		v390 := float64(v388 + v389)
-		v391 := float64(v385 + v382)
-		v392 := float64(v391 - v385)
-		v393 := float64(v391 - v392)
-		v394 := float64(v385 - v393)
-		v395 := float64(v382 - v392)
-		v396 := float64(v394 + v395)
-		v397 := float64(v381 + v384)
-		v398 := math.FMA(v367, v205, v397)
-		v399 := math.FMA(v372, v183, v398)
-		v400 := math.FMA(v375, v182, v399)
-		v401 := float64(v390 + v396)
-		v402 := float64(v401 + v400)
-		v403 := float64(v10 * v212)
-		v404 := math.RoundToEven(v403)
-		v405 := -v404
-		v406 := math.FMA(v405, v182, v10)
-		v407 := float64(v405 * v183)
-		v408 := -v407
-		v409 := math.FMA(v405, v183, v408)
-		v410 := float64(v405 * v205)
-		v411 := -v410
-		v412 := math.FMA(v405, v205, v411)
-		v413 := float64(v406 + v407)
-		v414 := float64(v413 - v406)
-		v415 := float64(v413 - v414)
-		v416 := float64(v406 - v415)
-		v417 := float64(v407 - v414)
-		v418 := float64(v416 + v417)
-		v419 := float64(v418 + v409)
-		v420 := float64(v419 - v418)
-		v421 := float64(v419 - v420)
-		v422 := float64(v418 - v421)
-		v423 := float64(v409 - v420)
-		v424 := float64(v422 + v423)
-		v425 := float64(v419 + v410)
-		v426 := float64(v425 - v419)
-		v427 := float64(v425 - v426)
-		v428 := float64(v419 - v427)
-		v429 := float64(v410 - v426)
-		v430 := float64(v428 + v429)
-		v431 := float64(v424 + v430)
-		v432 := float64(v431 + v412)
-		v433 := v404
-		if v250 {
-			v433 = v373
+		v309 := v302
+		if v305 {
+			v309 = v303
 		}
-		v434 := v413
-		if v250 {
-			v434 = v376
+		v310 := v303
+		if v305 {
+			v310 = v304
 		}
-		v435 := v425
-		if v250 {
-			v435 = v391
+		v311 := float64(v257 + v107)
+		v312 := math.Ldexp(v306, int(v311))
+		v313 := float64(v257 + v21)
+		v314 := math.Ldexp(v307, int(v313))
+		v315 := float64(v257 + v112)
+		v316 := math.Ldexp(v308, int(v315))
+		v317 := float64(v257 + v115)
+		v318 := math.Ldexp(v309, int(v317))
+		v319 := float64(v257 + v118)
+		v320 := math.Ldexp(v310, int(v319))
+		v321 := float64(v312 * v122)
+		v322 := math.RoundToEven(v321)
+		v323 := math.FMA(v121, v322, v312)
+		v324 := float64(v314 + v90)
+		v325 := float64(v324 - v90)
+		v326 := float64(v314 - v325)
+		v327 := float64(v323 + v325)
+		v328 := float64(v316 + v130)
+		v329 := float64(v328 - v130)
+		v330 := float64(v316 - v329)
+		v331 := float64(v326 + v329)
+		v332 := float64(v318 + v135)
+		v333 := float64(v332 - v135)
+		v334 := float64(v318 - v333)
+		v335 := float64(v330 + v333)
+		v336 := float64(v334 + v320)
+		v337 := float64(v259 * v327)
+		v338 := -v337
+		v339 := math.FMA(v259, v327, v338)
+		v340 := float64(v337 * v122)
+		v341 := math.RoundToEven(v340)
+		v342 := math.FMA(v121, v341, v337)
+		v343 := float64(v342 + v339)
+		v344 := float64(v259 * v331)
+		v345 := -v344
+		v346 := math.FMA(v259, v331, v345)
+		v347 := math.RoundToEven(v344)
+		v348 := float64(v344 - v347)
+		v349 := float64(v259 * v335)
+		v350 := -v349
+		v351 := math.FMA(v259, v335, v350)
+		v352 := float64(v259 * v336)
+		v353 := float64(v343 + v348)
+		v354 := math.RoundToEven(v353)
+		v355 := float64(v343 - v354)
+		v356 := float64(v355 + v348)
+		v357 := float64(v356 - v355)
+		v358 := float64(v356 - v357)
+		v359 := float64(v355 - v358)
+		v360 := float64(v348 - v357)
+		v361 := float64(v359 + v360)
+		v362 := float64(v361 + v346)
+		v363 := float64(v362 + v349)
+		v364 := float64(v363 - v362)
+		v365 := float64(v363 - v364)
+		v366 := float64(v362 - v365)
+		v367 := float64(v349 - v364)
+		v368 := float64(v366 + v367)
+		v369 := float64(v356 + v363)
+		v370 := float64(v369 - v356)
+		v371 := float64(v369 - v370)
+		v372 := float64(v356 - v371)
+		v373 := float64(v363 - v370)
+		v374 := float64(v372 + v373)
+		v375 := float64(v347 + v354)
+		v376 := float64(v368 + v351)
+		v377 := float64(v376 + v352)
+		v378 := float64(v369 * v182)
+		v379 := -v378
+		v380 := math.FMA(v369, v182, v379)
+		v381 := float64(v369 * v183)
+		v382 := -v381
+		v383 := math.FMA(v369, v183, v382)
+		v384 := float64(v374 * v182)
+		v385 := -v384
+		v386 := math.FMA(v374, v182, v385)
+		v387 := float64(v380 + v381)
+		v388 := float64(v387 - v380)
+		v389 := float64(v387 - v388)
+		v390 := float64(v380 - v389)
+		v391 := float64(v381 - v388)
+		v392 := float64(v390 + v391)
+		v393 := float64(v387 + v384)
+		v394 := float64(v393 - v387)
+		v395 := float64(v393 - v394)
+		v396 := float64(v387 - v395)
+		v397 := float64(v384 - v394)
+		v398 := float64(v396 + v397)
+		v399 := float64(v383 + v386)
+		v400 := math.FMA(v369, v205, v399)
+		v401 := math.FMA(v374, v183, v400)
+		v402 := math.FMA(v377, v182, v401)
+		v403 := float64(v392 + v398)
+		v404 := float64(v403 + v402)
+		v405 := float64(v10 * v212)
+		v406 := math.RoundToEven(v405)
+		v407 := math.FMA(v406, v215, v10)
+		v408 := float64(v406 * v217)
+		v409 := -v408
+		v410 := math.FMA(v406, v217, v409)
+		v411 := float64(v406 * v221)
+		v412 := -v411
+		v413 := math.FMA(v406, v221, v412)
+		v414 := float64(v407 + v408)
+		v415 := float64(v414 - v407)
+		v416 := float64(v414 - v415)
+		v417 := float64(v407 - v416)
+		v418 := float64(v408 - v415)
+		v419 := float64(v417 + v418)
+		v420 := float64(v419 + v410)
+		v421 := float64(v420 - v419)
+		v422 := float64(v420 - v421)
+		v423 := float64(v419 - v422)
+		v424 := float64(v410 - v421)
+		v425 := float64(v423 + v424)
+		v426 := float64(v420 + v411)
+		v427 := float64(v426 - v420)
+		v428 := float64(v426 - v427)
+		v429 := float64(v420 - v428)
+		v430 := float64(v411 - v427)
+		v431 := float64(v429 + v430)
+		v432 := float64(v425 + v431)
+		v433 := float64(v432 + v413)
+		v434 := v406
+		if v252 {
+			v434 = v375
 		}
-		v436 := v432
-		if v250 {
-			v436 = v402
+		v435 := v414
+		if v252 {
+			v435 = v378
 		}
-		v437 := float64(v244 + v434)
-		v438 := float64(v437 - v244)
-		v439 := float64(v437 - v438)
-		v440 := float64(v244 - v439)
-		v441 := float64(v434 - v438)
-		v442 := float64(v440 + v441)
-		v443 := float64(v245 + v435)
-		v444 := float64(v443 - v245)
-		v445 := float64(v443 - v444)
-		v446 := float64(v245 - v445)
-		v447 := float64(v435 - v444)
-		v448 := float64(v446 + v447)
-		v449 := float64(v246 + v436)
-		v450 := float64(v449 + v448)
-		v451 := float64(v437 * v212)
-		v452 := math.RoundToEven(v451)
-		v453 := -v452
-		v454 := math.FMA(v453, v182, v437)
-		v455 := float64(v453 * v183)
+		v436 := v426
+		if v252 {
+			v436 = v393
+		}
+		v437 := v433
+		if v252 {
+			v437 = v404
+		}
+		v438 := float64(v246 + v435)
+		v439 := float64(v438 - v246)
+		v440 := float64(v438 - v439)
+		v441 := float64(v246 - v440)
+		v442 := float64(v435 - v439)
+		v443 := float64(v441 + v442)
+		v444 := float64(v247 + v436)
+		v445 := float64(v444 - v247)
+		v446 := float64(v444 - v445)
+		v447 := float64(v247 - v446)
+		v448 := float64(v436 - v445)
+		v449 := float64(v447 + v448)
+		v450 := float64(v248 + v437)
+		v451 := float64(v450 + v449)
+		v452 := float64(v438 * v212)
+		v453 := math.RoundToEven(v452)
+		v454 := math.FMA(v453, v215, v438)
+		v455 := float64(v453 * v217)
 		v456 := float64(v454 + v455)
 		v457 := float64(v456 - v454)
 		v458 := float64(v456 - v457)
 		v459 := float64(v454 - v458)
 		v460 := float64(v455 - v457)
 		v461 := float64(v459 + v460)
-		v462 := float64(v442 + v443)
-		v463 := float64(v462 - v442)
+		v462 := float64(v443 + v444)
+		v463 := float64(v462 - v443)
 		v464 := float64(v462 - v463)
-		v465 := float64(v442 - v464)
-		v466 := float64(v443 - v463)
+		v465 := float64(v443 - v464)
+		v466 := float64(v444 - v463)
 		v467 := float64(v465 + v466)
 		v468 := float64(v461 + v467)
-		v469 := float64(v468 + v450)
-		v470 := math.FMA(v453, v205, v469)
+		v469 := float64(v468 + v451)
+		v470 := math.FMA(v453, v221, v469)
 		v471 := float64(v456 + v462)
 		v472 := float64(v471 - v456)
 		v473 := float64(v471 - v472)
@@ -1916,8 +1913,8 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v481 := float64(v471 - v480)
 		v482 := float64(v477 - v479)
 		v483 := float64(v481 + v482)
-		v484 := float64(v243 + v433)
-		v485 := float64(v484 + v452)
+		v484 := float64(v245 + v434)
+		v485 := float64(v484 + v453)
 		v486 := float64(v478 * v478)
 		v487 := -v486
 		v488 := math.FMA(v478, v478, v487)
@@ -2035,7 +2032,7 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 }
 
 // sinBackwardUsualGeneric is the pure-Go kernel of sinBackwardUsual (f64
-// memory, f64 compute, 235 operations): the scalar twin of the vector program
+// memory, f64 compute, 232 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -2050,29 +2047,29 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 	v12 := math.Float64frombits(0x0000000000000000)  // 0
 	v13 := math.Float64frombits(0xc010000000000000)  // -4
 	v14 := math.Float64frombits(0x3fd0000000000000)  // 0.25
-	v15 := math.Float64frombits(0x3ff921fb54442d18)  // 1.5707963267948966
-	v16 := math.Float64frombits(0x3c91a62633145c07)  // 6.123233995736766e-17
-	v17 := math.Float64frombits(0xb91f1976b7ed8fbc)  // -1.4973849048591698e-33
-	v18 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
-	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v135 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
-	v136 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
-	v138 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
-	v140 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
-	v142 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
-	v144 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
-	v146 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
-	v154 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
-	v155 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
-	v157 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
-	v159 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
-	v161 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
-	v163 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
-	v176 := math.Float64frombits(0xc000000000000000) // -2
-	v217 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v223 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v225 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v226 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v15 := math.Float64frombits(0x3fe45f306dc9c883)  // 0.6366197723675814
+	v18 := math.Float64frombits(0xbff921fb54442d18)  // -1.5707963267948966
+	v20 := math.Float64frombits(0xbc91a62633145c07)  // -6.123233995736766e-17
+	v24 := math.Float64frombits(0x391f1976b7ed8fbc)  // 1.4973849048591698e-33
+	v128 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v132 := math.Float64frombits(0xbd6ab0679474a338) // -7.585492910470085e-13
+	v133 := math.Float64frombits(0x3de6121614f75118) // 1.605851098650251e-10
+	v135 := math.Float64frombits(0xbe5ae6453ece0280) // -2.5052106100971508e-08
+	v137 := math.Float64frombits(0x3ec71de3a544a8be) // 2.7557319218956863e-06
+	v139 := math.Float64frombits(0xbf2a01a01a019881) // -0.0001984126984126457
+	v141 := math.Float64frombits(0x3f81111111111110) // 0.008333333333333331
+	v143 := math.Float64frombits(0xbfc5555555555555) // -0.16666666666666666
+	v151 := math.Float64frombits(0xbda906dd4e716301) // -1.1380877534950292e-11
+	v152 := math.Float64frombits(0x3e21eeb52c09367f) // 2.087612166717849e-09
+	v154 := math.Float64frombits(0xbe927e4fa025fe3d) // -2.75573171525077e-07
+	v156 := math.Float64frombits(0x3efa01a019f3df59) // 2.4801587298533534e-05
+	v158 := math.Float64frombits(0xbf56c16c16c1691f) // -0.0013888888888887241
+	v160 := math.Float64frombits(0x3fa5555555555555) // 0.041666666666666664
+	v173 := math.Float64frombits(0xc000000000000000) // -2
+	v214 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v220 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v222 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v223 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -2081,228 +2078,225 @@ func sinBackwardUsualGeneric(dx, x, dy []float64, w0 float64) {
 		v7 := v6 <= v5
 		v9 := -v2
 		v10 := math.FMA(v1, v0, v9)
-		v19 := float64(v2 * v18)
-		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v22 := math.FMA(v21, v15, v2)
-		v23 := float64(v21 * v16)
-		v24 := -v23
-		v25 := math.FMA(v21, v16, v24)
-		v26 := float64(v21 * v17)
-		v27 := -v26
-		v28 := math.FMA(v21, v17, v27)
-		v29 := float64(v22 + v23)
-		v30 := float64(v29 - v22)
-		v31 := float64(v29 - v30)
-		v32 := float64(v22 - v31)
-		v33 := float64(v23 - v30)
-		v34 := float64(v32 + v33)
-		v35 := float64(v34 + v25)
-		v36 := float64(v35 - v34)
-		v37 := float64(v35 - v36)
-		v38 := float64(v34 - v37)
-		v39 := float64(v25 - v36)
-		v40 := float64(v38 + v39)
-		v41 := float64(v35 + v26)
-		v42 := float64(v41 - v35)
-		v43 := float64(v41 - v42)
-		v44 := float64(v35 - v43)
-		v45 := float64(v26 - v42)
-		v46 := float64(v44 + v45)
-		v47 := float64(v40 + v46)
-		v48 := float64(v47 + v28)
-		v49 := float64(v10 * v18)
-		v50 := math.RoundToEven(v49)
-		v51 := -v50
-		v52 := math.FMA(v51, v15, v10)
-		v53 := float64(v51 * v16)
-		v54 := -v53
-		v55 := math.FMA(v51, v16, v54)
-		v56 := float64(v51 * v17)
-		v57 := -v56
-		v58 := math.FMA(v51, v17, v57)
-		v59 := float64(v52 + v53)
-		v60 := float64(v59 - v52)
-		v61 := float64(v59 - v60)
-		v62 := float64(v52 - v61)
-		v63 := float64(v53 - v60)
-		v64 := float64(v62 + v63)
-		v65 := float64(v64 + v55)
-		v66 := float64(v65 - v64)
-		v67 := float64(v65 - v66)
-		v68 := float64(v64 - v67)
-		v69 := float64(v55 - v66)
-		v70 := float64(v68 + v69)
-		v71 := float64(v65 + v56)
-		v72 := float64(v71 - v65)
-		v73 := float64(v71 - v72)
-		v74 := float64(v65 - v73)
-		v75 := float64(v56 - v72)
-		v76 := float64(v74 + v75)
-		v77 := float64(v70 + v76)
-		v78 := float64(v77 + v58)
-		v79 := float64(v29 + v59)
-		v80 := float64(v79 - v29)
-		v81 := float64(v79 - v80)
-		v82 := float64(v29 - v81)
-		v83 := float64(v59 - v80)
-		v84 := float64(v82 + v83)
-		v85 := float64(v41 + v71)
-		v86 := float64(v85 - v41)
-		v87 := float64(v85 - v86)
-		v88 := float64(v41 - v87)
-		v89 := float64(v71 - v86)
-		v90 := float64(v88 + v89)
-		v91 := float64(v48 + v78)
-		v92 := float64(v91 + v90)
-		v93 := float64(v79 * v18)
-		v94 := math.RoundToEven(v93)
-		v95 := -v94
-		v96 := math.FMA(v95, v15, v79)
-		v97 := float64(v95 * v16)
-		v98 := float64(v96 + v97)
-		v99 := float64(v98 - v96)
-		v100 := float64(v98 - v99)
-		v101 := float64(v96 - v100)
-		v102 := float64(v97 - v99)
-		v103 := float64(v101 + v102)
-		v104 := float64(v84 + v85)
-		v105 := float64(v104 - v84)
-		v106 := float64(v104 - v105)
-		v107 := float64(v84 - v106)
-		v108 := float64(v85 - v105)
-		v109 := float64(v107 + v108)
-		v110 := float64(v103 + v109)
-		v111 := float64(v110 + v92)
-		v112 := math.FMA(v95, v17, v111)
-		v113 := float64(v98 + v104)
-		v114 := float64(v113 - v98)
-		v115 := float64(v113 - v114)
-		v116 := float64(v98 - v115)
-		v117 := float64(v104 - v114)
-		v118 := float64(v116 + v117)
-		v119 := float64(v118 + v112)
-		v120 := float64(v113 + v119)
-		v121 := float64(v120 - v113)
-		v122 := float64(v120 - v121)
-		v123 := float64(v113 - v122)
-		v124 := float64(v119 - v121)
-		v125 := float64(v123 + v124)
-		v126 := float64(v20 + v50)
-		v127 := float64(v126 + v94)
-		v128 := float64(v120 * v120)
-		v129 := -v128
-		v130 := math.FMA(v120, v120, v129)
-		v132 := float64(v131 * v128)
-		v133 := math.FMA(v132, v125, v125)
-		v134 := float64(v120 * v128)
-		v137 := math.FMA(v128, v135, v136)
-		v139 := math.FMA(v128, v137, v138)
-		v141 := math.FMA(v128, v139, v140)
-		v143 := math.FMA(v128, v141, v142)
-		v145 := math.FMA(v128, v143, v144)
-		v147 := math.FMA(v128, v145, v146)
-		v148 := math.FMA(v134, v147, v133)
-		v149 := float64(v4 * v128)
-		v150 := float64(v11 - v149)
-		v151 := float64(v11 - v150)
-		v152 := float64(v151 - v149)
-		v153 := float64(v128 * v128)
-		v156 := math.FMA(v128, v154, v155)
-		v158 := math.FMA(v128, v156, v157)
-		v160 := math.FMA(v128, v158, v159)
-		v162 := math.FMA(v128, v160, v161)
-		v164 := math.FMA(v128, v162, v163)
-		v165 := float64(v120 * v125)
-		v166 := math.FMA(v4, v130, v165)
-		v167 := -v166
-		v168 := math.FMA(v153, v164, v167)
-		v169 := float64(v152 + v168)
-		v170 := float64(v127 + v11)
-		v171 := float64(v170 * v14)
+		v16 := float64(v2 * v15)
+		v17 := math.RoundToEven(v16)
+		v19 := math.FMA(v17, v18, v2)
+		v21 := float64(v17 * v20)
+		v22 := -v21
+		v23 := math.FMA(v17, v20, v22)
+		v25 := float64(v17 * v24)
+		v26 := -v25
+		v27 := math.FMA(v17, v24, v26)
+		v28 := float64(v19 + v21)
+		v29 := float64(v28 - v19)
+		v30 := float64(v28 - v29)
+		v31 := float64(v19 - v30)
+		v32 := float64(v21 - v29)
+		v33 := float64(v31 + v32)
+		v34 := float64(v33 + v23)
+		v35 := float64(v34 - v33)
+		v36 := float64(v34 - v35)
+		v37 := float64(v33 - v36)
+		v38 := float64(v23 - v35)
+		v39 := float64(v37 + v38)
+		v40 := float64(v34 + v25)
+		v41 := float64(v40 - v34)
+		v42 := float64(v40 - v41)
+		v43 := float64(v34 - v42)
+		v44 := float64(v25 - v41)
+		v45 := float64(v43 + v44)
+		v46 := float64(v39 + v45)
+		v47 := float64(v46 + v27)
+		v48 := float64(v10 * v15)
+		v49 := math.RoundToEven(v48)
+		v50 := math.FMA(v49, v18, v10)
+		v51 := float64(v49 * v20)
+		v52 := -v51
+		v53 := math.FMA(v49, v20, v52)
+		v54 := float64(v49 * v24)
+		v55 := -v54
+		v56 := math.FMA(v49, v24, v55)
+		v57 := float64(v50 + v51)
+		v58 := float64(v57 - v50)
+		v59 := float64(v57 - v58)
+		v60 := float64(v50 - v59)
+		v61 := float64(v51 - v58)
+		v62 := float64(v60 + v61)
+		v63 := float64(v62 + v53)
+		v64 := float64(v63 - v62)
+		v65 := float64(v63 - v64)
+		v66 := float64(v62 - v65)
+		v67 := float64(v53 - v64)
+		v68 := float64(v66 + v67)
+		v69 := float64(v63 + v54)
+		v70 := float64(v69 - v63)
+		v71 := float64(v69 - v70)
+		v72 := float64(v63 - v71)
+		v73 := float64(v54 - v70)
+		v74 := float64(v72 + v73)
+		v75 := float64(v68 + v74)
+		v76 := float64(v75 + v56)
+		v77 := float64(v28 + v57)
+		v78 := float64(v77 - v28)
+		v79 := float64(v77 - v78)
+		v80 := float64(v28 - v79)
+		v81 := float64(v57 - v78)
+		v82 := float64(v80 + v81)
+		v83 := float64(v40 + v69)
+		v84 := float64(v83 - v40)
+		v85 := float64(v83 - v84)
+		v86 := float64(v40 - v85)
+		v87 := float64(v69 - v84)
+		v88 := float64(v86 + v87)
+		v89 := float64(v47 + v76)
+		v90 := float64(v89 + v88)
+		v91 := float64(v77 * v15)
+		v92 := math.RoundToEven(v91)
+		v93 := math.FMA(v92, v18, v77)
+		v94 := float64(v92 * v20)
+		v95 := float64(v93 + v94)
+		v96 := float64(v95 - v93)
+		v97 := float64(v95 - v96)
+		v98 := float64(v93 - v97)
+		v99 := float64(v94 - v96)
+		v100 := float64(v98 + v99)
+		v101 := float64(v82 + v83)
+		v102 := float64(v101 - v82)
+		v103 := float64(v101 - v102)
+		v104 := float64(v82 - v103)
+		v105 := float64(v83 - v102)
+		v106 := float64(v104 + v105)
+		v107 := float64(v100 + v106)
+		v108 := float64(v107 + v90)
+		v109 := math.FMA(v92, v24, v108)
+		v110 := float64(v95 + v101)
+		v111 := float64(v110 - v95)
+		v112 := float64(v110 - v111)
+		v113 := float64(v95 - v112)
+		v114 := float64(v101 - v111)
+		v115 := float64(v113 + v114)
+		v116 := float64(v115 + v109)
+		v117 := float64(v110 + v116)
+		v118 := float64(v117 - v110)
+		v119 := float64(v117 - v118)
+		v120 := float64(v110 - v119)
+		v121 := float64(v116 - v118)
+		v122 := float64(v120 + v121)
+		v123 := float64(v17 + v49)
+		v124 := float64(v123 + v92)
+		v125 := float64(v117 * v117)
+		v126 := -v125
+		v127 := math.FMA(v117, v117, v126)
+		v129 := float64(v128 * v125)
+		v130 := math.FMA(v129, v122, v122)
+		v131 := float64(v117 * v125)
+		v134 := math.FMA(v125, v132, v133)
+		v136 := math.FMA(v125, v134, v135)
+		v138 := math.FMA(v125, v136, v137)
+		v140 := math.FMA(v125, v138, v139)
+		v142 := math.FMA(v125, v140, v141)
+		v144 := math.FMA(v125, v142, v143)
+		v145 := math.FMA(v131, v144, v130)
+		v146 := float64(v4 * v125)
+		v147 := float64(v11 - v146)
+		v148 := float64(v11 - v147)
+		v149 := float64(v148 - v146)
+		v150 := float64(v125 * v125)
+		v153 := math.FMA(v125, v151, v152)
+		v155 := math.FMA(v125, v153, v154)
+		v157 := math.FMA(v125, v155, v156)
+		v159 := math.FMA(v125, v157, v158)
+		v161 := math.FMA(v125, v159, v160)
+		v162 := float64(v117 * v122)
+		v163 := math.FMA(v4, v127, v162)
+		v164 := -v163
+		v165 := math.FMA(v150, v161, v164)
+		v166 := float64(v149 + v165)
+		v167 := float64(v124 + v11)
+		v168 := float64(v167 * v14)
+		v169 := math.Floor(v168)
+		v170 := math.FMA(v13, v169, v167)
+		v171 := float64(v170 * v4)
 		v172 := math.Floor(v171)
-		v173 := math.FMA(v13, v172, v170)
-		v174 := float64(v173 * v4)
-		v175 := math.Floor(v174)
-		v177 := math.FMA(v176, v175, v173)
-		v178 := v4 < v177
-		v179 := v120
-		if v178 {
-			v179 = v150
+		v174 := math.FMA(v173, v172, v170)
+		v175 := v4 < v174
+		v176 := v117
+		if v175 {
+			v176 = v147
 		}
-		v180 := math.FMA(v176, v175, v11)
-		v181 := float64(v179 * v180)
-		v182 := v148
-		if v178 {
-			v182 = v169
+		v177 := math.FMA(v173, v172, v11)
+		v178 := float64(v176 * v177)
+		v179 := v145
+		if v175 {
+			v179 = v166
 		}
-		v183 := float64(v182 * v180)
-		v184 := float64(v181 + v183)
-		v185 := float64(v1 * v184)
-		v186 := v185
+		v180 := float64(v179 * v177)
+		v181 := float64(v178 + v180)
+		v182 := float64(v1 * v181)
+		v183 := v182
 		if v7 {
-			v186 = v8
+			v183 = v8
 		}
-		v187 := dy[i]
-		v188 := float64(v187 * v8)
+		v184 := dy[i]
+		v185 := float64(v184 * v8)
+		v186 := -v185
+		v187 := math.FMA(v184, v8, v186)
+		v188 := float64(v184 * v1)
 		v189 := -v188
-		v190 := math.FMA(v187, v8, v189)
-		v191 := float64(v187 * v1)
+		v190 := math.FMA(v184, v1, v189)
+		v191 := float64(v188 * v178)
 		v192 := -v191
-		v193 := math.FMA(v187, v1, v192)
-		v194 := float64(v191 * v181)
-		v195 := -v194
-		v196 := math.FMA(v191, v181, v195)
-		v197 := math.FMA(v193, v181, v196)
-		v198 := float64(v191 * v183)
-		v199 := -v198
-		v200 := math.FMA(v191, v183, v199)
-		v201 := math.FMA(v193, v183, v200)
-		v202 := float64(v194 + v198)
-		v203 := float64(v202 - v194)
-		v204 := float64(v202 - v203)
-		v205 := float64(v194 - v204)
-		v206 := float64(v198 - v203)
-		v207 := float64(v205 + v206)
-		v208 := float64(v207 + v197)
-		v209 := float64(v208 + v201)
-		v210 := v202
+		v193 := math.FMA(v188, v178, v192)
+		v194 := math.FMA(v190, v178, v193)
+		v195 := float64(v188 * v180)
+		v196 := -v195
+		v197 := math.FMA(v188, v180, v196)
+		v198 := math.FMA(v190, v180, v197)
+		v199 := float64(v191 + v195)
+		v200 := float64(v199 - v191)
+		v201 := float64(v199 - v200)
+		v202 := float64(v191 - v201)
+		v203 := float64(v195 - v200)
+		v204 := float64(v202 + v203)
+		v205 := float64(v204 + v194)
+		v206 := float64(v205 + v198)
+		v207 := v199
 		if v7 {
-			v210 = v188
+			v207 = v185
 		}
-		v211 := v209
+		v208 := v206
 		if v7 {
-			v211 = v190
+			v208 = v187
 		}
-		v212 := float64(v210 + v211)
-		v213 := float64(v186 * v187)
-		v214 := float64(v212 - v213)
-		v215 := math.Abs(v214)
-		v216 := math.Abs(v213)
-		v218 := float64(v216 * v217)
-		v219 := v215 <= v218
-		v220 := math.Abs(v187)
-		v221 := math.Abs(v191)
-		v222 := v220
-		if v221 > v220 {
-			v222 = v221
+		v209 := float64(v207 + v208)
+		v210 := float64(v183 * v184)
+		v211 := float64(v209 - v210)
+		v212 := math.Abs(v211)
+		v213 := math.Abs(v210)
+		v215 := float64(v213 * v214)
+		v216 := v212 <= v215
+		v217 := math.Abs(v184)
+		v218 := math.Abs(v188)
+		v219 := v217
+		if v218 > v217 {
+			v219 = v218
 		}
-		v224 := float64(v215 * v223)
-		v227 := math.FMA(v222, v225, v226)
-		v228 := v224 <= v227
-		v229 := v219 || v228
-		v230 := v212 == v12
-		v231 := v229 && !v230
-		v232 := v213
-		if v231 {
-			v232 = v212
+		v221 := float64(v212 * v220)
+		v224 := math.FMA(v219, v222, v223)
+		v225 := v221 <= v224
+		v226 := v216 || v225
+		v227 := v209 == v12
+		v228 := v226 && !v227
+		v229 := v210
+		if v228 {
+			v229 = v209
 		}
-		v233 := math.IsNaN(v0)
-		v234 := v232
-		if v233 {
-			v234 = v0
+		v230 := math.IsNaN(v0)
+		v231 := v229
+		if v230 {
+			v231 = v0
 		}
-		dx[i] = v234
+		dx[i] = v231
 	}
 }
 

@@ -30,7 +30,7 @@ func softmaxReduceMGeneric(acc *[16]float64, x []float64) {
 }
 
 // softmaxReduceSGeneric is the pure-Go kernel of softmaxReduceS (f64 memory,
-// f64 compute, 89 operations): the scalar twin of the vector program the
+// f64 compute, 88 operations): the scalar twin of the vector program the
 // assembly kernels run. It folds each element's value into acc by sum, element
 // i into lane i % 8, exactly as vprog.Acc.Add, so every backend gives the same
 // bits. The caller guarantees equal lengths.
@@ -41,25 +41,25 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v62 := math.Float64frombits(0x408f400000000000) // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v77 := math.Float64frombits(0xc091300000000000) // -1100
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v56 := math.Float64frombits(0x3ff0000000000000) // 1
+	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v64 := math.Float64frombits(0x408f400000000000) // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v79 := math.Float64frombits(0xc091300000000000) // -1100
 	for i := range x {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -74,95 +74,94 @@ func softmaxReduceSGeneric(acc *[16]float64, x []float64, m float64) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v55 := float64(v54 + v27)
-		v56 := float64(v54 - v55)
-		v57 := float64(v56 + v27)
-		v58 := float64(v57 + v53)
-		v61 := float64(v60 - v13)
-		v63 := v62
-		if v61 < v62 {
-			v63 = v61
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v13, v19, v17)
+		v21 := float64(v17 - v20)
+		v22 := math.FMA(v13, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v57 := float64(v56 + v29)
+		v58 := float64(v56 - v57)
+		v59 := float64(v58 + v29)
+		v60 := float64(v59 + v55)
+		v63 := float64(v62 - v13)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v64 := v6
-		if v63 > v6 {
-			v64 = v63
+		v66 := v6
+		if v65 > v6 {
+			v66 = v65
 		}
-		v66 := v13 < v65
-		v68 := ldexpNormal(v67, v64)
-		v69 := v6
-		if v66 {
-			v69 = v68
+		v68 := v13 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v6
+		if v68 {
+			v71 = v70
 		}
-		v70 := float64(v55 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v55 - v71)
-		v73 := float64(v72 + v58)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v78 := v77
-		if v13 > v77 {
-			v78 = v13
+		v72 := float64(v57 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v57 - v73)
+		v75 := float64(v74 + v60)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v13 > v79 {
+			v80 = v13
 		}
-		v79 := ldexpMid(v76, v78)
-		v80 := math.IsNaN(v2)
-		v81 := v79
-		if v80 {
-			v81 = v2
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v2)
+		v83 := v81
+		if v82 {
+			v83 = v2
 		}
-		v82 := float64(v2 - v0)
-		v83 := float64(v2 - v82)
-		v84 := float64(v0 - v83)
-		v85 := float64(v1 + v82)
-		v86 := float64(v84 - v85)
-		v87 := math.FMA(v81, v86, v81)
-		v88 := v87
+		v84 := float64(v2 - v0)
+		v85 := float64(v2 - v84)
+		v86 := float64(v0 - v85)
+		v87 := float64(v1 + v84)
+		v88 := float64(v86 - v87)
+		v89 := math.FMA(v83, v88, v83)
+		v90 := v89
 		if v5 {
-			v88 = v6
+			v90 = v6
 		}
-		v89 := math.IsNaN(v0)
-		v90 := v88
-		if v89 {
-			v90 = v0
+		v91 := math.IsNaN(v0)
+		v92 := v90
+		if v91 {
+			v92 = v0
 		}
 		foldK := i & 7
 		foldS := acc[foldK]
-		foldT := foldS + v90
+		foldT := foldS + v92
 		foldBP := foldT - foldS
-		foldE := (foldS - (foldT - foldBP)) + (v90 - foldBP)
+		foldE := (foldS - (foldT - foldBP)) + (v92 - foldBP)
 		acc[foldK] = foldT
 		acc[8+foldK] = acc[8+foldK] + (foldE + 0.0)
 	}
 }
 
-// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 91
+// softmaxGeneric is the pure-Go kernel of softmax (f64 memory, f64 compute, 90
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -175,26 +174,26 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v9 := math.Float64frombits(0x4086300000000000)  // 710
 	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v54 := math.Float64frombits(0x3ff0000000000000) // 1
-	v60 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v62 := math.Float64frombits(0x408f400000000000) // 1000
-	v65 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v67 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v77 := math.Float64frombits(0xc091300000000000) // -1100
-	v89 := s
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v56 := math.Float64frombits(0x3ff0000000000000) // 1
+	v62 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v64 := math.Float64frombits(0x408f400000000000) // 1000
+	v67 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v69 := math.Float64frombits(0x3ff8000000000000) // 1.5
+	v79 := math.Float64frombits(0xc091300000000000) // -1100
+	v91 := s
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v0 - v1)
@@ -209,86 +208,85 @@ func softmaxGeneric(dst, x []float64, m, s, sLo float64) {
 		}
 		v12 := float64(v10 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v10)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v55 := float64(v54 + v27)
-		v56 := float64(v54 - v55)
-		v57 := float64(v56 + v27)
-		v58 := float64(v57 + v53)
-		v61 := float64(v60 - v13)
-		v63 := v62
-		if v61 < v62 {
-			v63 = v61
+		v17 := math.FMA(v13, v16, v10)
+		v20 := math.FMA(v13, v19, v17)
+		v21 := float64(v17 - v20)
+		v22 := math.FMA(v13, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
+		v32 := float64(v31 + v28)
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v57 := float64(v56 + v29)
+		v58 := float64(v56 - v57)
+		v59 := float64(v58 + v29)
+		v60 := float64(v59 + v55)
+		v63 := float64(v62 - v13)
+		v65 := v64
+		if v63 < v64 {
+			v65 = v63
 		}
-		v64 := v6
-		if v63 > v6 {
-			v64 = v63
+		v66 := v6
+		if v65 > v6 {
+			v66 = v65
 		}
-		v66 := v13 < v65
-		v68 := ldexpNormal(v67, v64)
-		v69 := v6
-		if v66 {
-			v69 = v68
+		v68 := v13 < v67
+		v70 := ldexpNormal(v69, v66)
+		v71 := v6
+		if v68 {
+			v71 = v70
 		}
-		v70 := float64(v55 + v69)
-		v71 := float64(v70 - v69)
-		v72 := float64(v55 - v71)
-		v73 := float64(v72 + v58)
-		v74 := float64(v73 + v69)
-		v75 := float64(v74 - v69)
-		v76 := float64(v71 + v75)
-		v78 := v77
-		if v13 > v77 {
-			v78 = v13
+		v72 := float64(v57 + v71)
+		v73 := float64(v72 - v71)
+		v74 := float64(v57 - v73)
+		v75 := float64(v74 + v60)
+		v76 := float64(v75 + v71)
+		v77 := float64(v76 - v71)
+		v78 := float64(v73 + v77)
+		v80 := v79
+		if v13 > v79 {
+			v80 = v13
 		}
-		v79 := ldexpMid(v76, v78)
-		v80 := math.IsNaN(v2)
-		v81 := v79
-		if v80 {
-			v81 = v2
+		v81 := ldexpMid(v78, v80)
+		v82 := math.IsNaN(v2)
+		v83 := v81
+		if v82 {
+			v83 = v2
 		}
-		v82 := float64(v2 - v0)
-		v83 := float64(v2 - v82)
-		v84 := float64(v0 - v83)
-		v85 := float64(v1 + v82)
-		v86 := float64(v84 - v85)
-		v87 := math.FMA(v81, v86, v81)
-		v88 := v87
+		v84 := float64(v2 - v0)
+		v85 := float64(v2 - v84)
+		v86 := float64(v0 - v85)
+		v87 := float64(v1 + v84)
+		v88 := float64(v86 - v87)
+		v89 := math.FMA(v83, v88, v83)
+		v90 := v89
 		if v5 {
-			v88 = v6
+			v90 = v6
 		}
-		v90 := float64(v88 / v89)
-		v91 := math.IsNaN(v0)
-		v92 := v90
-		if v91 {
-			v92 = v0
+		v92 := float64(v90 / v91)
+		v93 := math.IsNaN(v0)
+		v94 := v92
+		if v93 {
+			v94 = v0
 		}
-		dst[i] = v92
+		dst[i] = v94
 	}
 }
 

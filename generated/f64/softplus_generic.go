@@ -27,7 +27,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 369 operations): the scalar twin of the vector program the assembly kernels
+// 366 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -41,48 +41,48 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v18 := math.Float64frombits(0x4086300000000000)  // 710
 	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v24 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v26 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v30 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v43 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v44 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v46 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v48 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v50 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v52 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v54 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v56 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v58 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v60 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v69 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v71 := math.Float64frombits(0x408f400000000000)  // 1000
-	v74 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v76 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v90 := math.Float64frombits(0xbff0000000000000)  // -1
-	v92 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v100 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v104 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v116 := math.Float64frombits(0x4000000000000000) // 2
-	v120 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v121 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v123 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v125 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v127 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v129 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v131 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v133 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v151 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v153 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v163 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v165 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v169 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v246 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v269 := math.Float64frombits(0x4086280000000000) // 709
-	v273 := math.Float64frombits(0x408ff80000000000) // 1023
-	v285 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v354 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v383 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v25 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v28 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v32 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v45 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v46 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v48 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v50 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v52 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v54 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v56 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v58 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v60 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v62 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v71 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v73 := math.Float64frombits(0x408f400000000000)  // 1000
+	v76 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v78 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v92 := math.Float64frombits(0xbff0000000000000)  // -1
+	v94 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v102 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
+	v106 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
+	v118 := math.Float64frombits(0x4000000000000000) // 2
+	v122 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v123 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v125 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v127 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v129 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v131 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v133 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v135 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v153 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v155 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v165 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v167 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v171 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v248 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v271 := math.Float64frombits(0x4086280000000000) // 709
+	v275 := math.Float64frombits(0x408ff80000000000) // 1023
+	v287 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v356 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -106,453 +106,450 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 		}
 		v21 := float64(v19 * v20)
 		v22 := math.RoundToEven(v21)
-		v23 := -v22
-		v25 := math.FMA(v23, v24, v19)
-		v27 := math.FMA(v23, v26, v25)
-		v28 := float64(v25 - v27)
-		v29 := math.FMA(v23, v26, v28)
-		v31 := float64(v27 * v27)
-		v32 := -v31
-		v33 := math.FMA(v27, v27, v32)
-		v34 := float64(v30 * v31)
-		v35 := float64(v30 * v33)
-		v36 := float64(v27 + v34)
-		v37 := float64(v27 - v36)
-		v38 := float64(v37 + v34)
-		v39 := float64(v38 + v35)
-		v40 := math.FMA(v29, v27, v29)
-		v41 := float64(v39 + v40)
-		v42 := float64(v31 * v27)
-		v45 := math.FMA(v27, v43, v44)
-		v47 := math.FMA(v27, v45, v46)
-		v49 := math.FMA(v27, v47, v48)
-		v51 := math.FMA(v27, v49, v50)
-		v53 := math.FMA(v27, v51, v52)
-		v55 := math.FMA(v27, v53, v54)
-		v57 := math.FMA(v27, v55, v56)
-		v59 := math.FMA(v27, v57, v58)
-		v61 := math.FMA(v27, v59, v60)
-		v62 := math.FMA(v42, v61, v41)
-		v64 := float64(v63 + v36)
-		v65 := float64(v63 - v64)
-		v66 := float64(v65 + v36)
-		v67 := float64(v66 + v62)
-		v70 := float64(v69 - v22)
-		v72 := v71
-		if v70 < v71 {
-			v72 = v70
+		v26 := math.FMA(v22, v25, v19)
+		v29 := math.FMA(v22, v28, v26)
+		v30 := float64(v26 - v29)
+		v31 := math.FMA(v22, v28, v30)
+		v33 := float64(v29 * v29)
+		v34 := -v33
+		v35 := math.FMA(v29, v29, v34)
+		v36 := float64(v32 * v33)
+		v37 := float64(v32 * v35)
+		v38 := float64(v29 + v36)
+		v39 := float64(v29 - v38)
+		v40 := float64(v39 + v36)
+		v41 := float64(v40 + v37)
+		v42 := math.FMA(v31, v29, v31)
+		v43 := float64(v41 + v42)
+		v44 := float64(v33 * v29)
+		v47 := math.FMA(v29, v45, v46)
+		v49 := math.FMA(v29, v47, v48)
+		v51 := math.FMA(v29, v49, v50)
+		v53 := math.FMA(v29, v51, v52)
+		v55 := math.FMA(v29, v53, v54)
+		v57 := math.FMA(v29, v55, v56)
+		v59 := math.FMA(v29, v57, v58)
+		v61 := math.FMA(v29, v59, v60)
+		v63 := math.FMA(v29, v61, v62)
+		v64 := math.FMA(v44, v63, v43)
+		v66 := float64(v65 + v38)
+		v67 := float64(v65 - v66)
+		v68 := float64(v67 + v38)
+		v69 := float64(v68 + v64)
+		v72 := float64(v71 - v22)
+		v74 := v73
+		if v72 < v73 {
+			v74 = v72
 		}
-		v73 := v12
-		if v72 > v12 {
-			v73 = v72
+		v75 := v12
+		if v74 > v12 {
+			v75 = v74
 		}
-		v75 := v22 < v74
-		v77 := ldexpNormal(v76, v73)
-		v78 := v12
-		if v75 {
-			v78 = v77
+		v77 := v22 < v76
+		v79 := ldexpNormal(v78, v75)
+		v80 := v12
+		if v77 {
+			v80 = v79
 		}
-		v79 := float64(v64 + v78)
-		v80 := float64(v79 - v78)
-		v81 := float64(v64 - v80)
-		v82 := float64(v81 + v67)
-		v83 := float64(v82 + v78)
-		v84 := float64(v83 - v78)
-		v85 := float64(v80 + v84)
-		v86 := v9
+		v81 := float64(v66 + v80)
+		v82 := float64(v81 - v80)
+		v83 := float64(v66 - v82)
+		v84 := float64(v83 + v69)
+		v85 := float64(v84 + v80)
+		v86 := float64(v85 - v80)
+		v87 := float64(v82 + v86)
+		v88 := v9
 		if v22 > v9 {
-			v86 = v22
+			v88 = v22
 		}
-		v87 := ldexpMid(v85, v86)
-		v88 := math.IsNaN(v15)
-		v89 := v87
-		if v88 {
-			v89 = v15
-		}
-		v91 := v90
-		if v89 > v90 {
-			v91 = v89
+		v89 := ldexpMid(v87, v88)
+		v90 := math.IsNaN(v15)
+		v91 := v89
+		if v90 {
+			v91 = v15
 		}
 		v93 := v92
-		if v91 < v92 {
+		if v91 > v92 {
 			v93 = v91
 		}
-		v94 := float64(v63 + v93)
-		v95 := float64(v94 - v63)
-		v96 := float64(v94 - v95)
-		v97 := float64(v63 - v96)
-		v98 := float64(v93 - v95)
-		v99 := float64(v97 + v98)
-		v101 := v100
-		if v94 > v100 {
-			v101 = v94
+		v95 := v94
+		if v93 < v94 {
+			v95 = v93
 		}
-		v102 := getMant64(v101)
-		v103 := getExp64(v101)
-		v105 := v104 <= v102
-		v106 := float64(v102 * v30)
-		v107 := v102
-		if v105 {
-			v107 = v106
+		v96 := float64(v65 + v95)
+		v97 := float64(v96 - v65)
+		v98 := float64(v96 - v97)
+		v99 := float64(v65 - v98)
+		v100 := float64(v95 - v97)
+		v101 := float64(v99 + v100)
+		v103 := v102
+		if v96 > v102 {
+			v103 = v96
 		}
-		v108 := float64(v103 + v63)
-		v109 := v103
-		if v105 {
+		v104 := getMant64(v103)
+		v105 := getExp64(v103)
+		v107 := v106 <= v104
+		v108 := float64(v104 * v32)
+		v109 := v104
+		if v107 {
 			v109 = v108
 		}
-		v110 := float64(v107 - v63)
-		v111 := v109 == v12
-		v112 := v110
-		if v111 {
-			v112 = v93
+		v110 := float64(v105 + v65)
+		v111 := v105
+		if v107 {
+			v111 = v110
 		}
-		v113 := -v109
-		v114 := math.Ldexp(v99, int(v113))
-		v115 := v114
-		if v111 {
-			v115 = v12
+		v112 := float64(v109 - v65)
+		v113 := v111 == v12
+		v114 := v112
+		if v113 {
+			v114 = v95
 		}
-		v117 := float64(v116 + v112)
-		v118 := float64(v112 / v117)
-		v119 := float64(v118 * v118)
-		v122 := math.FMA(v119, v120, v121)
-		v124 := math.FMA(v119, v122, v123)
-		v126 := math.FMA(v119, v124, v125)
-		v128 := math.FMA(v119, v126, v127)
-		v130 := math.FMA(v119, v128, v129)
-		v132 := math.FMA(v119, v130, v131)
-		v134 := math.FMA(v119, v132, v133)
-		v135 := float64(v119 * v134)
-		v136 := float64(v112 * v112)
-		v137 := float64(v30 * v136)
-		v138 := -v136
-		v139 := math.FMA(v112, v112, v138)
-		v140 := float64(v30 * v139)
-		v141 := float64(v112 - v137)
-		v142 := float64(v112 - v141)
-		v143 := float64(v142 - v137)
-		v144 := float64(v137 + v135)
-		v145 := float64(v143 - v140)
-		v146 := math.FMA(v118, v144, v145)
-		v147 := float64(v112 - v63)
-		v148 := float64(v112 * v147)
-		v149 := math.FMA(v115, v148, v115)
-		v150 := float64(v146 + v149)
-		v152 := float64(v109 * v151)
-		v154 := float64(v109 * v153)
-		v155 := float64(v152 + v141)
-		v156 := float64(v152 - v155)
-		v157 := float64(v156 + v141)
-		v158 := float64(v154 + v150)
-		v159 := float64(v157 + v158)
-		v160 := float64(v155 + v159)
-		v161 := math.Copysign(v160, v89)
-		v162 := v89 == v90
-		v164 := v161
-		if v162 {
-			v164 = v163
+		v115 := -v111
+		v116 := math.Ldexp(v101, int(v115))
+		v117 := v116
+		if v113 {
+			v117 = v12
 		}
-		v166 := v89 == v165
-		v167 := v164
-		if v166 {
-			v167 = v89
+		v119 := float64(v118 + v114)
+		v120 := float64(v114 / v119)
+		v121 := float64(v120 * v120)
+		v124 := math.FMA(v121, v122, v123)
+		v126 := math.FMA(v121, v124, v125)
+		v128 := math.FMA(v121, v126, v127)
+		v130 := math.FMA(v121, v128, v129)
+		v132 := math.FMA(v121, v130, v131)
+		v134 := math.FMA(v121, v132, v133)
+		v136 := math.FMA(v121, v134, v135)
+		v137 := float64(v121 * v136)
+		v138 := float64(v114 * v114)
+		v139 := float64(v32 * v138)
+		v140 := -v138
+		v141 := math.FMA(v114, v114, v140)
+		v142 := float64(v32 * v141)
+		v143 := float64(v114 - v139)
+		v144 := float64(v114 - v143)
+		v145 := float64(v144 - v139)
+		v146 := float64(v139 + v137)
+		v147 := float64(v145 - v142)
+		v148 := math.FMA(v120, v146, v147)
+		v149 := float64(v114 - v65)
+		v150 := float64(v114 * v149)
+		v151 := math.FMA(v117, v150, v117)
+		v152 := float64(v148 + v151)
+		v154 := float64(v111 * v153)
+		v156 := float64(v111 * v155)
+		v157 := float64(v154 + v143)
+		v158 := float64(v154 - v157)
+		v159 := float64(v158 + v143)
+		v160 := float64(v156 + v152)
+		v161 := float64(v159 + v160)
+		v162 := float64(v157 + v161)
+		v163 := math.Copysign(v162, v91)
+		v164 := v91 == v92
+		v166 := v163
+		if v164 {
+			v166 = v165
 		}
-		v168 := v89 < v90
-		v170 := v167
+		v168 := v91 == v167
+		v169 := v166
 		if v168 {
-			v170 = v169
+			v169 = v91
 		}
-		v171 := math.IsNaN(v89)
-		v172 := v170
-		if v171 {
-			v172 = v89
+		v170 := v91 < v92
+		v172 := v169
+		if v170 {
+			v172 = v171
 		}
-		v173 := float64(v13 + v172)
-		v174 := v2 < v12
-		v175 := float64(v17 * v20)
-		v176 := math.RoundToEven(v175)
-		v177 := -v176
-		v178 := math.FMA(v177, v24, v17)
-		v179 := math.FMA(v177, v26, v178)
-		v180 := float64(v178 - v179)
-		v181 := math.FMA(v177, v26, v180)
-		v182 := float64(v179 * v179)
-		v183 := -v182
-		v184 := math.FMA(v179, v179, v183)
-		v185 := float64(v30 * v182)
-		v186 := float64(v30 * v184)
-		v187 := float64(v179 + v185)
-		v188 := float64(v179 - v187)
-		v189 := float64(v188 + v185)
-		v190 := float64(v189 + v186)
-		v191 := math.FMA(v181, v179, v181)
-		v192 := float64(v190 + v191)
-		v193 := float64(v182 * v179)
-		v194 := math.FMA(v179, v43, v44)
-		v195 := math.FMA(v179, v194, v46)
-		v196 := math.FMA(v179, v195, v48)
-		v197 := math.FMA(v179, v196, v50)
-		v198 := math.FMA(v179, v197, v52)
-		v199 := math.FMA(v179, v198, v54)
-		v200 := math.FMA(v179, v199, v56)
-		v201 := math.FMA(v179, v200, v58)
-		v202 := math.FMA(v179, v201, v60)
-		v203 := math.FMA(v193, v202, v192)
-		v204 := float64(v63 + v187)
-		v205 := float64(v63 - v204)
-		v206 := float64(v205 + v187)
-		v207 := float64(v206 + v203)
-		v208 := float64(v204 + v207)
-		v209 := float64(v204 - v208)
-		v210 := float64(v209 + v207)
-		v211 := v9
-		if v176 > v9 {
-			v211 = v176
+		v173 := math.IsNaN(v91)
+		v174 := v172
+		if v173 {
+			v174 = v91
 		}
-		v212 := ldexpMid(v63, v211)
-		v213 := float64(v208 * v212)
-		v214 := float64(v210 * v212)
-		v215 := float64(v63 + v213)
-		v216 := float64(v63 - v215)
-		v217 := float64(v216 + v213)
-		v218 := float64(v217 + v214)
-		v219 := v63
-		if v174 {
-			v219 = v208
+		v175 := float64(v13 + v174)
+		v176 := v2 < v12
+		v177 := float64(v17 * v20)
+		v178 := math.RoundToEven(v177)
+		v180 := math.FMA(v178, v25, v17)
+		v181 := math.FMA(v178, v28, v180)
+		v182 := float64(v180 - v181)
+		v183 := math.FMA(v178, v28, v182)
+		v184 := float64(v181 * v181)
+		v185 := -v184
+		v186 := math.FMA(v181, v181, v185)
+		v187 := float64(v32 * v184)
+		v188 := float64(v32 * v186)
+		v189 := float64(v181 + v187)
+		v190 := float64(v181 - v189)
+		v191 := float64(v190 + v187)
+		v192 := float64(v191 + v188)
+		v193 := math.FMA(v183, v181, v183)
+		v194 := float64(v192 + v193)
+		v195 := float64(v184 * v181)
+		v196 := math.FMA(v181, v45, v46)
+		v197 := math.FMA(v181, v196, v48)
+		v198 := math.FMA(v181, v197, v50)
+		v199 := math.FMA(v181, v198, v52)
+		v200 := math.FMA(v181, v199, v54)
+		v201 := math.FMA(v181, v200, v56)
+		v202 := math.FMA(v181, v201, v58)
+		v203 := math.FMA(v181, v202, v60)
+		v204 := math.FMA(v181, v203, v62)
+		v205 := math.FMA(v195, v204, v194)
+		v206 := float64(v65 + v189)
+		v207 := float64(v65 - v206)
+		v208 := float64(v207 + v189)
+		v209 := float64(v208 + v205)
+		v210 := float64(v206 + v209)
+		v211 := float64(v206 - v210)
+		v212 := float64(v211 + v209)
+		v213 := v9
+		if v178 > v9 {
+			v213 = v178
 		}
-		v220 := v12
-		if v174 {
-			v220 = v210
+		v214 := ldexpMid(v65, v213)
+		v215 := float64(v210 * v214)
+		v216 := float64(v212 * v214)
+		v217 := float64(v65 + v215)
+		v218 := float64(v65 - v217)
+		v219 := float64(v218 + v215)
+		v220 := float64(v219 + v216)
+		v221 := v65
+		if v176 {
+			v221 = v210
 		}
-		v221 := float64(v63 / v215)
-		v222 := float64(v219 * v221)
-		v223 := -v222
-		v224 := math.FMA(v223, v215, v219)
-		v225 := math.FMA(v223, v218, v224)
-		v226 := float64(v225 + v220)
-		v227 := float64(v226 * v221)
-		v228 := v12
-		if v174 {
-			v228 = v176
+		v222 := v12
+		if v176 {
+			v222 = v212
 		}
-		v229 := float64(v69 - v228)
-		v230 := v71
-		if v229 < v71 {
-			v230 = v229
+		v223 := float64(v65 / v217)
+		v224 := float64(v221 * v223)
+		v225 := -v224
+		v226 := math.FMA(v225, v217, v221)
+		v227 := math.FMA(v225, v220, v226)
+		v228 := float64(v227 + v222)
+		v229 := float64(v228 * v223)
+		v230 := v12
+		if v176 {
+			v230 = v178
 		}
-		v231 := v12
-		if v230 > v12 {
-			v231 = v230
+		v231 := float64(v71 - v230)
+		v232 := v73
+		if v231 < v73 {
+			v232 = v231
 		}
-		v232 := v228 < v74
-		v233 := ldexpNormal(v76, v231)
-		v234 := v12
-		if v232 {
-			v234 = v233
+		v233 := v12
+		if v232 > v12 {
+			v233 = v232
 		}
-		v235 := float64(v222 + v234)
-		v236 := float64(v235 - v234)
-		v237 := float64(v222 - v236)
-		v238 := float64(v237 + v227)
-		v239 := float64(v238 + v234)
-		v240 := float64(v239 - v234)
-		v241 := float64(v236 + v240)
-		v242 := v9
-		if v228 > v9 {
-			v242 = v228
+		v234 := v230 < v76
+		v235 := ldexpNormal(v78, v233)
+		v236 := v12
+		if v234 {
+			v236 = v235
 		}
-		v243 := ldexpMid(v241, v242)
-		v244 := math.IsNaN(v2)
-		v245 := v243
-		if v244 {
-			v245 = v2
+		v237 := float64(v224 + v236)
+		v238 := float64(v237 - v236)
+		v239 := float64(v224 - v238)
+		v240 := float64(v239 + v229)
+		v241 := float64(v240 + v236)
+		v242 := float64(v241 - v236)
+		v243 := float64(v238 + v242)
+		v244 := v9
+		if v230 > v9 {
+			v244 = v230
 		}
-		v247 := v14 < v246
-		v248 := -v2
-		v249 := math.FMA(v1, v0, v248)
-		v250 := v12
-		if v247 {
-			v250 = v249
+		v245 := ldexpMid(v243, v244)
+		v246 := math.IsNaN(v2)
+		v247 := v245
+		if v246 {
+			v247 = v2
 		}
-		v251 := float64(v245 * v250)
-		v252 := float64(v173 + v251)
-		v253 := float64(v252 / v1)
-		v254 := -v253
-		v255 := math.FMA(v254, v1, v252)
-		v256 := v173 < v246
-		v257 := float64(v173 - v13)
-		v258 := float64(v173 - v257)
-		v259 := float64(v13 - v258)
-		v260 := float64(v172 - v257)
-		v261 := float64(v259 + v260)
-		v262 := float64(v173 - v252)
-		v263 := float64(v262 + v251)
-		v264 := float64(v261 + v263)
-		v265 := float64(v64 + v67)
-		v266 := float64(v64 - v265)
-		v267 := float64(v266 + v67)
-		v268 := v74 <= v22
-		v270 := v269 < v15
-		v271 := v268 && !v270
-		v272 := v74
-		if v22 > v74 {
-			v272 = v22
+		v249 := v14 < v248
+		v250 := -v2
+		v251 := math.FMA(v1, v0, v250)
+		v252 := v12
+		if v249 {
+			v252 = v251
 		}
-		v274 := v273
-		if v272 < v273 {
-			v274 = v272
+		v253 := float64(v247 * v252)
+		v254 := float64(v175 + v253)
+		v255 := float64(v254 / v1)
+		v256 := -v255
+		v257 := math.FMA(v256, v1, v254)
+		v258 := v175 < v248
+		v259 := float64(v175 - v13)
+		v260 := float64(v175 - v259)
+		v261 := float64(v13 - v260)
+		v262 := float64(v174 - v259)
+		v263 := float64(v261 + v262)
+		v264 := float64(v175 - v254)
+		v265 := float64(v264 + v253)
+		v266 := float64(v263 + v265)
+		v267 := float64(v66 + v69)
+		v268 := float64(v66 - v267)
+		v269 := float64(v268 + v69)
+		v270 := v76 <= v22
+		v272 := v271 < v15
+		v273 := v270 && !v272
+		v274 := v76
+		if v22 > v76 {
+			v274 = v22
 		}
-		v275 := ldexpNormal(v267, v274)
-		v276 := v12
-		if v271 {
-			v276 = v275
+		v276 := v275
+		if v274 < v275 {
+			v276 = v274
 		}
-		v277 := v276
-		if v88 {
-			v277 = v15
+		v277 := ldexpNormal(v269, v276)
+		v278 := v12
+		if v273 {
+			v278 = v277
 		}
-		v278 := float64(v63 + v89)
-		v279 := float64(v277 / v278)
-		v280 := float64(v264 + v279)
-		v281 := v12
-		if v256 {
-			v281 = v280
+		v279 := v278
+		if v90 {
+			v279 = v15
 		}
-		v282 := float64(v255 + v281)
-		v283 := float64(v282 / v1)
-		v284 := float64(v253 + v283)
-		v286 := float64(v2 + v285)
-		v287 := v16
-		if v286 > v16 {
-			v287 = v286
+		v280 := float64(v65 + v91)
+		v281 := float64(v279 / v280)
+		v282 := float64(v266 + v281)
+		v283 := v12
+		if v258 {
+			v283 = v282
 		}
-		v288 := v18
-		if v287 < v18 {
-			v288 = v287
+		v284 := float64(v257 + v283)
+		v285 := float64(v284 / v1)
+		v286 := float64(v255 + v285)
+		v288 := float64(v2 + v287)
+		v289 := v16
+		if v288 > v16 {
+			v289 = v288
 		}
-		v289 := float64(v288 * v20)
-		v290 := math.RoundToEven(v289)
-		v291 := -v290
-		v292 := math.FMA(v291, v24, v288)
-		v293 := math.FMA(v291, v26, v292)
-		v294 := float64(v292 - v293)
-		v295 := math.FMA(v291, v26, v294)
-		v296 := float64(v293 * v293)
-		v297 := -v296
-		v298 := math.FMA(v293, v293, v297)
-		v299 := float64(v30 * v296)
-		v300 := float64(v30 * v298)
-		v301 := float64(v293 + v299)
-		v302 := float64(v293 - v301)
-		v303 := float64(v302 + v299)
-		v304 := float64(v303 + v300)
-		v305 := math.FMA(v295, v293, v295)
-		v306 := float64(v304 + v305)
-		v307 := float64(v296 * v293)
-		v308 := math.FMA(v293, v43, v44)
-		v309 := math.FMA(v293, v308, v46)
-		v310 := math.FMA(v293, v309, v48)
-		v311 := math.FMA(v293, v310, v50)
-		v312 := math.FMA(v293, v311, v52)
-		v313 := math.FMA(v293, v312, v54)
-		v314 := math.FMA(v293, v313, v56)
-		v315 := math.FMA(v293, v314, v58)
-		v316 := math.FMA(v293, v315, v60)
-		v317 := math.FMA(v307, v316, v306)
-		v318 := float64(v63 + v301)
-		v319 := float64(v63 - v318)
-		v320 := float64(v319 + v301)
-		v321 := float64(v320 + v317)
-		v323 := float64(v69 - v290)
-		v324 := v71
-		if v323 < v71 {
-			v324 = v323
+		v290 := v18
+		if v289 < v18 {
+			v290 = v289
 		}
-		v325 := v12
-		if v324 > v12 {
-			v325 = v324
+		v291 := float64(v290 * v20)
+		v292 := math.RoundToEven(v291)
+		v294 := math.FMA(v292, v25, v290)
+		v295 := math.FMA(v292, v28, v294)
+		v296 := float64(v294 - v295)
+		v297 := math.FMA(v292, v28, v296)
+		v298 := float64(v295 * v295)
+		v299 := -v298
+		v300 := math.FMA(v295, v295, v299)
+		v301 := float64(v32 * v298)
+		v302 := float64(v32 * v300)
+		v303 := float64(v295 + v301)
+		v304 := float64(v295 - v303)
+		v305 := float64(v304 + v301)
+		v306 := float64(v305 + v302)
+		v307 := math.FMA(v297, v295, v297)
+		v308 := float64(v306 + v307)
+		v309 := float64(v298 * v295)
+		v310 := math.FMA(v295, v45, v46)
+		v311 := math.FMA(v295, v310, v48)
+		v312 := math.FMA(v295, v311, v50)
+		v313 := math.FMA(v295, v312, v52)
+		v314 := math.FMA(v295, v313, v54)
+		v315 := math.FMA(v295, v314, v56)
+		v316 := math.FMA(v295, v315, v58)
+		v317 := math.FMA(v295, v316, v60)
+		v318 := math.FMA(v295, v317, v62)
+		v319 := math.FMA(v309, v318, v308)
+		v320 := float64(v65 + v303)
+		v321 := float64(v65 - v320)
+		v322 := float64(v321 + v303)
+		v323 := float64(v322 + v319)
+		v325 := float64(v71 - v292)
+		v326 := v73
+		if v325 < v73 {
+			v326 = v325
 		}
-		v326 := v290 < v74
-		v327 := ldexpNormal(v76, v325)
-		v328 := v12
-		if v326 {
-			v328 = v327
+		v327 := v12
+		if v326 > v12 {
+			v327 = v326
 		}
-		v329 := float64(v318 + v328)
-		v330 := float64(v329 - v328)
-		v331 := float64(v318 - v330)
-		v332 := float64(v331 + v321)
-		v333 := float64(v332 + v328)
-		v334 := float64(v333 - v328)
-		v335 := float64(v330 + v334)
-		v336 := v9
-		if v290 > v9 {
-			v336 = v290
+		v328 := v292 < v76
+		v329 := ldexpNormal(v78, v327)
+		v330 := v12
+		if v328 {
+			v330 = v329
 		}
-		v337 := ldexpMid(v335, v336)
-		v338 := math.IsNaN(v286)
-		v339 := v337
-		if v338 {
-			v339 = v286
+		v331 := float64(v320 + v330)
+		v332 := float64(v331 - v330)
+		v333 := float64(v320 - v332)
+		v334 := float64(v333 + v323)
+		v335 := float64(v334 + v330)
+		v336 := float64(v335 - v330)
+		v337 := float64(v332 + v336)
+		v338 := v9
+		if v292 > v9 {
+			v338 = v292
 		}
-		v340 := float64(v339 / v1)
-		v341 := -v340
-		v342 := math.FMA(v341, v1, v339)
-		v343 := float64(v318 + v321)
-		v344 := float64(v318 - v343)
-		v345 := float64(v344 + v321)
-		v346 := v74 <= v290
-		v347 := v269 < v286
-		v348 := v346 && !v347
-		v349 := v74
-		if v290 > v74 {
-			v349 = v290
+		v339 := ldexpMid(v337, v338)
+		v340 := math.IsNaN(v288)
+		v341 := v339
+		if v340 {
+			v341 = v288
 		}
-		v350 := v273
-		if v349 < v273 {
-			v350 = v349
+		v342 := float64(v341 / v1)
+		v343 := -v342
+		v344 := math.FMA(v343, v1, v341)
+		v345 := float64(v320 + v323)
+		v346 := float64(v320 - v345)
+		v347 := float64(v346 + v323)
+		v348 := v76 <= v292
+		v349 := v271 < v288
+		v350 := v348 && !v349
+		v351 := v76
+		if v292 > v76 {
+			v351 = v292
 		}
-		v351 := ldexpNormal(v345, v350)
-		v352 := v12
-		if v348 {
+		v352 := v275
+		if v351 < v275 {
 			v352 = v351
 		}
-		v353 := v352
-		if v338 {
-			v353 = v286
+		v353 := ldexpNormal(v347, v352)
+		v354 := v12
+		if v350 {
+			v354 = v353
 		}
-		v355 := float64(v354 + v250)
-		v356 := float64(v286 - v2)
-		v357 := float64(v286 - v356)
-		v358 := float64(v2 - v357)
-		v359 := float64(v285 - v356)
-		v360 := float64(v358 + v359)
-		v361 := float64(v355 + v360)
-		v362 := float64(v339 * v361)
-		v363 := float64(v353 + v362)
-		v364 := float64(v342 + v363)
-		v365 := float64(v364 / v1)
-		v366 := float64(v340 + v365)
-		v384 := float64(v366 * v383)
-		v385 := v284
+		v355 := v354
+		if v340 {
+			v355 = v288
+		}
+		v357 := float64(v356 + v252)
+		v358 := float64(v288 - v2)
+		v359 := float64(v288 - v358)
+		v360 := float64(v2 - v359)
+		v361 := float64(v287 - v358)
+		v362 := float64(v360 + v361)
+		v363 := float64(v357 + v362)
+		v364 := float64(v341 * v363)
+		v365 := float64(v355 + v364)
+		v366 := float64(v344 + v365)
+		v367 := float64(v366 / v1)
+		v368 := float64(v342 + v367)
+		v386 := float64(v368 * v385)
+		v387 := v286
 		if v11 {
-			v385 = v384
+			v387 = v386
 		}
-		v386 := v385
+		v388 := v387
 		if v4 {
-			v386 = v0
+			v388 = v0
 		}
-		v399 := math.IsNaN(v0)
-		v400 := v386
-		if v399 {
-			v400 = v0
+		v401 := math.IsNaN(v0)
+		v402 := v388
+		if v401 {
+			v402 = v0
 		}
-		dst[i] = v400
+		dst[i] = v402
 	}
 }
 
 // softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
-// compute, 281 operations): the scalar twin of the vector program the assembly
+// compute, 279 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -565,45 +562,45 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x4086300000000000)  // 710
 	v14 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v18 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v20 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v24 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v37 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v38 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v40 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v42 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v44 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v46 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v48 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v50 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v52 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v54 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v57 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v62 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v64 := math.Float64frombits(0x408f400000000000)  // 1000
-	v67 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v69 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v83 := math.Float64frombits(0xbff0000000000000)  // -1
-	v85 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v93 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v97 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v109 := math.Float64frombits(0x4000000000000000) // 2
-	v113 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v114 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v116 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v118 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v120 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v122 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v124 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v126 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v144 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v146 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v156 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v158 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v162 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v239 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v262 := math.Float64frombits(0x4086280000000000) // 709
-	v266 := math.Float64frombits(0x408ff80000000000) // 1023
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v19 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v56 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v61 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v63 := math.Float64frombits(0x408f400000000000)  // 1000
+	v66 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v68 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v82 := math.Float64frombits(0xbff0000000000000)  // -1
+	v84 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v92 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v96 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v108 := math.Float64frombits(0x4000000000000000) // 2
+	v112 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v113 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v115 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v117 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v119 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v121 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v123 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v125 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v143 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v145 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v155 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v157 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v161 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v237 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v260 := math.Float64frombits(0x4086280000000000) // 709
+	v264 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -624,331 +621,329 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 		}
 		v15 := float64(v13 * v14)
 		v16 := math.RoundToEven(v15)
-		v17 := -v16
-		v19 := math.FMA(v17, v18, v13)
-		v21 := math.FMA(v17, v20, v19)
-		v22 := float64(v19 - v21)
-		v23 := math.FMA(v17, v20, v22)
-		v25 := float64(v21 * v21)
-		v26 := -v25
-		v27 := math.FMA(v21, v21, v26)
-		v28 := float64(v24 * v25)
-		v29 := float64(v24 * v27)
-		v30 := float64(v21 + v28)
-		v31 := float64(v21 - v30)
+		v18 := math.FMA(v16, v17, v13)
+		v20 := math.FMA(v16, v19, v18)
+		v21 := float64(v18 - v20)
+		v22 := math.FMA(v16, v19, v21)
+		v24 := float64(v20 * v20)
+		v25 := -v24
+		v26 := math.FMA(v20, v20, v25)
+		v27 := float64(v23 * v24)
+		v28 := float64(v23 * v26)
+		v29 := float64(v20 + v27)
+		v30 := float64(v20 - v29)
+		v31 := float64(v30 + v27)
 		v32 := float64(v31 + v28)
-		v33 := float64(v32 + v29)
-		v34 := math.FMA(v23, v21, v23)
-		v35 := float64(v33 + v34)
-		v36 := float64(v25 * v21)
-		v39 := math.FMA(v21, v37, v38)
-		v41 := math.FMA(v21, v39, v40)
-		v43 := math.FMA(v21, v41, v42)
-		v45 := math.FMA(v21, v43, v44)
-		v47 := math.FMA(v21, v45, v46)
-		v49 := math.FMA(v21, v47, v48)
-		v51 := math.FMA(v21, v49, v50)
-		v53 := math.FMA(v21, v51, v52)
-		v55 := math.FMA(v21, v53, v54)
-		v56 := math.FMA(v36, v55, v35)
-		v58 := float64(v57 + v30)
-		v59 := float64(v57 - v58)
-		v60 := float64(v59 + v30)
-		v61 := float64(v60 + v56)
-		v63 := float64(v62 - v16)
-		v65 := v64
-		if v63 < v64 {
-			v65 = v63
+		v33 := math.FMA(v22, v20, v22)
+		v34 := float64(v32 + v33)
+		v35 := float64(v24 * v20)
+		v38 := math.FMA(v20, v36, v37)
+		v40 := math.FMA(v20, v38, v39)
+		v42 := math.FMA(v20, v40, v41)
+		v44 := math.FMA(v20, v42, v43)
+		v46 := math.FMA(v20, v44, v45)
+		v48 := math.FMA(v20, v46, v47)
+		v50 := math.FMA(v20, v48, v49)
+		v52 := math.FMA(v20, v50, v51)
+		v54 := math.FMA(v20, v52, v53)
+		v55 := math.FMA(v35, v54, v34)
+		v57 := float64(v56 + v29)
+		v58 := float64(v56 - v57)
+		v59 := float64(v58 + v29)
+		v60 := float64(v59 + v55)
+		v62 := float64(v61 - v16)
+		v64 := v63
+		if v62 < v63 {
+			v64 = v62
 		}
-		v66 := v6
-		if v65 > v6 {
-			v66 = v65
+		v65 := v6
+		if v64 > v6 {
+			v65 = v64
 		}
-		v68 := v16 < v67
-		v70 := ldexpNormal(v69, v66)
-		v71 := v6
-		if v68 {
-			v71 = v70
+		v67 := v16 < v66
+		v69 := ldexpNormal(v68, v65)
+		v70 := v6
+		if v67 {
+			v70 = v69
 		}
-		v72 := float64(v58 + v71)
-		v73 := float64(v72 - v71)
-		v74 := float64(v58 - v73)
-		v75 := float64(v74 + v61)
-		v76 := float64(v75 + v71)
-		v77 := float64(v76 - v71)
-		v78 := float64(v73 + v77)
-		v79 := v5
+		v71 := float64(v57 + v70)
+		v72 := float64(v71 - v70)
+		v73 := float64(v57 - v72)
+		v74 := float64(v73 + v60)
+		v75 := float64(v74 + v70)
+		v76 := float64(v75 - v70)
+		v77 := float64(v72 + v76)
+		v78 := v5
 		if v16 > v5 {
-			v79 = v16
+			v78 = v16
 		}
-		v80 := ldexpMid(v78, v79)
-		v81 := math.IsNaN(v9)
-		v82 := v80
-		if v81 {
-			v82 = v9
+		v79 := ldexpMid(v77, v78)
+		v80 := math.IsNaN(v9)
+		v81 := v79
+		if v80 {
+			v81 = v9
 		}
-		v84 := v83
-		if v82 > v83 {
-			v84 = v82
+		v83 := v82
+		if v81 > v82 {
+			v83 = v81
 		}
-		v86 := v85
-		if v84 < v85 {
-			v86 = v84
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v87 := float64(v57 + v86)
-		v88 := float64(v87 - v57)
-		v89 := float64(v87 - v88)
-		v90 := float64(v57 - v89)
-		v91 := float64(v86 - v88)
-		v92 := float64(v90 + v91)
-		v94 := v93
-		if v87 > v93 {
-			v94 = v87
+		v86 := float64(v56 + v85)
+		v87 := float64(v86 - v56)
+		v88 := float64(v86 - v87)
+		v89 := float64(v56 - v88)
+		v90 := float64(v85 - v87)
+		v91 := float64(v89 + v90)
+		v93 := v92
+		if v86 > v92 {
+			v93 = v86
 		}
-		v95 := getMant64(v94)
-		v96 := getExp64(v94)
-		v98 := v97 <= v95
-		v99 := float64(v95 * v24)
-		v100 := v95
-		if v98 {
-			v100 = v99
+		v94 := getMant64(v93)
+		v95 := getExp64(v93)
+		v97 := v96 <= v94
+		v98 := float64(v94 * v23)
+		v99 := v94
+		if v97 {
+			v99 = v98
 		}
-		v101 := float64(v96 + v57)
-		v102 := v96
-		if v98 {
-			v102 = v101
+		v100 := float64(v95 + v56)
+		v101 := v95
+		if v97 {
+			v101 = v100
 		}
-		v103 := float64(v100 - v57)
-		v104 := v102 == v6
-		v105 := v103
-		if v104 {
-			v105 = v86
+		v102 := float64(v99 - v56)
+		v103 := v101 == v6
+		v104 := v102
+		if v103 {
+			v104 = v85
 		}
-		v106 := -v102
-		v107 := math.Ldexp(v92, int(v106))
-		v108 := v107
-		if v104 {
-			v108 = v6
+		v105 := -v101
+		v106 := math.Ldexp(v91, int(v105))
+		v107 := v106
+		if v103 {
+			v107 = v6
 		}
-		v110 := float64(v109 + v105)
-		v111 := float64(v105 / v110)
-		v112 := float64(v111 * v111)
-		v115 := math.FMA(v112, v113, v114)
-		v117 := math.FMA(v112, v115, v116)
-		v119 := math.FMA(v112, v117, v118)
-		v121 := math.FMA(v112, v119, v120)
-		v123 := math.FMA(v112, v121, v122)
-		v125 := math.FMA(v112, v123, v124)
-		v127 := math.FMA(v112, v125, v126)
-		v128 := float64(v112 * v127)
-		v129 := float64(v105 * v105)
-		v130 := float64(v24 * v129)
-		v131 := -v129
-		v132 := math.FMA(v105, v105, v131)
-		v133 := float64(v24 * v132)
-		v134 := float64(v105 - v130)
-		v135 := float64(v105 - v134)
-		v136 := float64(v135 - v130)
-		v137 := float64(v130 + v128)
-		v138 := float64(v136 - v133)
-		v139 := math.FMA(v111, v137, v138)
-		v140 := float64(v105 - v57)
-		v141 := float64(v105 * v140)
-		v142 := math.FMA(v108, v141, v108)
-		v143 := float64(v139 + v142)
-		v145 := float64(v102 * v144)
-		v147 := float64(v102 * v146)
-		v148 := float64(v145 + v134)
-		v149 := float64(v145 - v148)
-		v150 := float64(v149 + v134)
-		v151 := float64(v147 + v143)
-		v152 := float64(v150 + v151)
-		v153 := float64(v148 + v152)
-		v154 := math.Copysign(v153, v82)
-		v155 := v82 == v83
-		v157 := v154
-		if v155 {
-			v157 = v156
+		v109 := float64(v108 + v104)
+		v110 := float64(v104 / v109)
+		v111 := float64(v110 * v110)
+		v114 := math.FMA(v111, v112, v113)
+		v116 := math.FMA(v111, v114, v115)
+		v118 := math.FMA(v111, v116, v117)
+		v120 := math.FMA(v111, v118, v119)
+		v122 := math.FMA(v111, v120, v121)
+		v124 := math.FMA(v111, v122, v123)
+		v126 := math.FMA(v111, v124, v125)
+		v127 := float64(v111 * v126)
+		v128 := float64(v104 * v104)
+		v129 := float64(v23 * v128)
+		v130 := -v128
+		v131 := math.FMA(v104, v104, v130)
+		v132 := float64(v23 * v131)
+		v133 := float64(v104 - v129)
+		v134 := float64(v104 - v133)
+		v135 := float64(v134 - v129)
+		v136 := float64(v129 + v127)
+		v137 := float64(v135 - v132)
+		v138 := math.FMA(v110, v136, v137)
+		v139 := float64(v104 - v56)
+		v140 := float64(v104 * v139)
+		v141 := math.FMA(v107, v140, v107)
+		v142 := float64(v138 + v141)
+		v144 := float64(v101 * v143)
+		v146 := float64(v101 * v145)
+		v147 := float64(v144 + v133)
+		v148 := float64(v144 - v147)
+		v149 := float64(v148 + v133)
+		v150 := float64(v146 + v142)
+		v151 := float64(v149 + v150)
+		v152 := float64(v147 + v151)
+		v153 := math.Copysign(v152, v81)
+		v154 := v81 == v82
+		v156 := v153
+		if v154 {
+			v156 = v155
 		}
-		v159 := v82 == v158
-		v160 := v157
-		if v159 {
-			v160 = v82
+		v158 := v81 == v157
+		v159 := v156
+		if v158 {
+			v159 = v81
 		}
-		v161 := v82 < v83
-		v163 := v160
-		if v161 {
-			v163 = v162
+		v160 := v81 < v82
+		v162 := v159
+		if v160 {
+			v162 = v161
 		}
-		v164 := math.IsNaN(v82)
-		v165 := v163
-		if v164 {
-			v165 = v82
+		v163 := math.IsNaN(v81)
+		v164 := v162
+		if v163 {
+			v164 = v81
 		}
-		v166 := float64(v7 + v165)
-		v167 := v2 < v6
-		v168 := float64(v11 * v14)
-		v169 := math.RoundToEven(v168)
-		v170 := -v169
-		v171 := math.FMA(v170, v18, v11)
-		v172 := math.FMA(v170, v20, v171)
-		v173 := float64(v171 - v172)
-		v174 := math.FMA(v170, v20, v173)
-		v175 := float64(v172 * v172)
-		v176 := -v175
-		v177 := math.FMA(v172, v172, v176)
-		v178 := float64(v24 * v175)
-		v179 := float64(v24 * v177)
-		v180 := float64(v172 + v178)
-		v181 := float64(v172 - v180)
-		v182 := float64(v181 + v178)
-		v183 := float64(v182 + v179)
-		v184 := math.FMA(v174, v172, v174)
-		v185 := float64(v183 + v184)
-		v186 := float64(v175 * v172)
-		v187 := math.FMA(v172, v37, v38)
-		v188 := math.FMA(v172, v187, v40)
-		v189 := math.FMA(v172, v188, v42)
-		v190 := math.FMA(v172, v189, v44)
-		v191 := math.FMA(v172, v190, v46)
-		v192 := math.FMA(v172, v191, v48)
-		v193 := math.FMA(v172, v192, v50)
-		v194 := math.FMA(v172, v193, v52)
-		v195 := math.FMA(v172, v194, v54)
-		v196 := math.FMA(v186, v195, v185)
-		v197 := float64(v57 + v180)
-		v198 := float64(v57 - v197)
-		v199 := float64(v198 + v180)
-		v200 := float64(v199 + v196)
-		v201 := float64(v197 + v200)
-		v202 := float64(v197 - v201)
-		v203 := float64(v202 + v200)
-		v204 := v5
-		if v169 > v5 {
-			v204 = v169
+		v165 := float64(v7 + v164)
+		v166 := v2 < v6
+		v167 := float64(v11 * v14)
+		v168 := math.RoundToEven(v167)
+		v169 := math.FMA(v168, v17, v11)
+		v170 := math.FMA(v168, v19, v169)
+		v171 := float64(v169 - v170)
+		v172 := math.FMA(v168, v19, v171)
+		v173 := float64(v170 * v170)
+		v174 := -v173
+		v175 := math.FMA(v170, v170, v174)
+		v176 := float64(v23 * v173)
+		v177 := float64(v23 * v175)
+		v178 := float64(v170 + v176)
+		v179 := float64(v170 - v178)
+		v180 := float64(v179 + v176)
+		v181 := float64(v180 + v177)
+		v182 := math.FMA(v172, v170, v172)
+		v183 := float64(v181 + v182)
+		v184 := float64(v173 * v170)
+		v185 := math.FMA(v170, v36, v37)
+		v186 := math.FMA(v170, v185, v39)
+		v187 := math.FMA(v170, v186, v41)
+		v188 := math.FMA(v170, v187, v43)
+		v189 := math.FMA(v170, v188, v45)
+		v190 := math.FMA(v170, v189, v47)
+		v191 := math.FMA(v170, v190, v49)
+		v192 := math.FMA(v170, v191, v51)
+		v193 := math.FMA(v170, v192, v53)
+		v194 := math.FMA(v184, v193, v183)
+		v195 := float64(v56 + v178)
+		v196 := float64(v56 - v195)
+		v197 := float64(v196 + v178)
+		v198 := float64(v197 + v194)
+		v199 := float64(v195 + v198)
+		v200 := float64(v195 - v199)
+		v201 := float64(v200 + v198)
+		v202 := v5
+		if v168 > v5 {
+			v202 = v168
 		}
-		v205 := ldexpMid(v57, v204)
-		v206 := float64(v201 * v205)
-		v207 := float64(v203 * v205)
-		v208 := float64(v57 + v206)
-		v209 := float64(v57 - v208)
-		v210 := float64(v209 + v206)
-		v211 := float64(v210 + v207)
-		v212 := v57
-		if v167 {
-			v212 = v201
+		v203 := ldexpMid(v56, v202)
+		v204 := float64(v199 * v203)
+		v205 := float64(v201 * v203)
+		v206 := float64(v56 + v204)
+		v207 := float64(v56 - v206)
+		v208 := float64(v207 + v204)
+		v209 := float64(v208 + v205)
+		v210 := v56
+		if v166 {
+			v210 = v199
 		}
-		v213 := v6
-		if v167 {
-			v213 = v203
+		v211 := v6
+		if v166 {
+			v211 = v201
 		}
-		v214 := float64(v57 / v208)
-		v215 := float64(v212 * v214)
-		v216 := -v215
-		v217 := math.FMA(v216, v208, v212)
-		v218 := math.FMA(v216, v211, v217)
-		v219 := float64(v218 + v213)
-		v220 := float64(v219 * v214)
-		v221 := v6
-		if v167 {
-			v221 = v169
+		v212 := float64(v56 / v206)
+		v213 := float64(v210 * v212)
+		v214 := -v213
+		v215 := math.FMA(v214, v206, v210)
+		v216 := math.FMA(v214, v209, v215)
+		v217 := float64(v216 + v211)
+		v218 := float64(v217 * v212)
+		v219 := v6
+		if v166 {
+			v219 = v168
 		}
-		v222 := float64(v62 - v221)
-		v223 := v64
-		if v222 < v64 {
-			v223 = v222
+		v220 := float64(v61 - v219)
+		v221 := v63
+		if v220 < v63 {
+			v221 = v220
 		}
-		v224 := v6
-		if v223 > v6 {
-			v224 = v223
+		v222 := v6
+		if v221 > v6 {
+			v222 = v221
 		}
-		v225 := v221 < v67
-		v226 := ldexpNormal(v69, v224)
-		v227 := v6
-		if v225 {
-			v227 = v226
+		v223 := v219 < v66
+		v224 := ldexpNormal(v68, v222)
+		v225 := v6
+		if v223 {
+			v225 = v224
 		}
-		v228 := float64(v215 + v227)
-		v229 := float64(v228 - v227)
-		v230 := float64(v215 - v229)
-		v231 := float64(v230 + v220)
-		v232 := float64(v231 + v227)
-		v233 := float64(v232 - v227)
-		v234 := float64(v229 + v233)
-		v235 := v5
-		if v221 > v5 {
-			v235 = v221
+		v226 := float64(v213 + v225)
+		v227 := float64(v226 - v225)
+		v228 := float64(v213 - v227)
+		v229 := float64(v228 + v218)
+		v230 := float64(v229 + v225)
+		v231 := float64(v230 - v225)
+		v232 := float64(v227 + v231)
+		v233 := v5
+		if v219 > v5 {
+			v233 = v219
 		}
-		v236 := ldexpMid(v234, v235)
-		v237 := math.IsNaN(v2)
-		v238 := v236
-		if v237 {
-			v238 = v2
+		v234 := ldexpMid(v232, v233)
+		v235 := math.IsNaN(v2)
+		v236 := v234
+		if v235 {
+			v236 = v2
 		}
-		v240 := v8 < v239
-		v241 := -v2
-		v242 := math.FMA(v1, v0, v241)
-		v243 := v6
-		if v240 {
-			v243 = v242
+		v238 := v8 < v237
+		v239 := -v2
+		v240 := math.FMA(v1, v0, v239)
+		v241 := v6
+		if v238 {
+			v241 = v240
 		}
-		v244 := float64(v238 * v243)
-		v245 := float64(v166 + v244)
-		v246 := float64(v245 / v1)
-		v247 := -v246
-		v248 := math.FMA(v247, v1, v245)
-		v249 := v166 < v239
-		v250 := float64(v166 - v7)
-		v251 := float64(v166 - v250)
-		v252 := float64(v7 - v251)
-		v253 := float64(v165 - v250)
-		v254 := float64(v252 + v253)
-		v255 := float64(v166 - v245)
-		v256 := float64(v255 + v244)
-		v257 := float64(v254 + v256)
-		v258 := float64(v58 + v61)
-		v259 := float64(v58 - v258)
-		v260 := float64(v259 + v61)
-		v261 := v67 <= v16
-		v263 := v262 < v9
-		v264 := v261 && !v263
-		v265 := v67
-		if v16 > v67 {
-			v265 = v16
+		v242 := float64(v236 * v241)
+		v243 := float64(v165 + v242)
+		v244 := float64(v243 / v1)
+		v245 := -v244
+		v246 := math.FMA(v245, v1, v243)
+		v247 := v165 < v237
+		v248 := float64(v165 - v7)
+		v249 := float64(v165 - v248)
+		v250 := float64(v7 - v249)
+		v251 := float64(v164 - v248)
+		v252 := float64(v250 + v251)
+		v253 := float64(v165 - v243)
+		v254 := float64(v253 + v242)
+		v255 := float64(v252 + v254)
+		v256 := float64(v57 + v60)
+		v257 := float64(v57 - v256)
+		v258 := float64(v257 + v60)
+		v259 := v66 <= v16
+		v261 := v260 < v9
+		v262 := v259 && !v261
+		v263 := v66
+		if v16 > v66 {
+			v263 = v16
 		}
-		v267 := v266
-		if v265 < v266 {
-			v267 = v265
+		v265 := v264
+		if v263 < v264 {
+			v265 = v263
 		}
-		v268 := ldexpNormal(v260, v267)
-		v269 := v6
-		if v264 {
-			v269 = v268
+		v266 := ldexpNormal(v258, v265)
+		v267 := v6
+		if v262 {
+			v267 = v266
 		}
-		v270 := v269
-		if v81 {
-			v270 = v9
+		v268 := v267
+		if v80 {
+			v268 = v9
 		}
-		v271 := float64(v57 + v82)
-		v272 := float64(v270 / v271)
-		v273 := float64(v257 + v272)
-		v274 := v6
-		if v249 {
-			v274 = v273
+		v269 := float64(v56 + v81)
+		v270 := float64(v268 / v269)
+		v271 := float64(v255 + v270)
+		v272 := v6
+		if v247 {
+			v272 = v271
 		}
-		v275 := float64(v248 + v274)
-		v276 := float64(v275 / v1)
-		v277 := float64(v246 + v276)
-		v278 := v277
+		v273 := float64(v246 + v272)
+		v274 := float64(v273 / v1)
+		v275 := float64(v244 + v274)
+		v276 := v275
 		if v4 {
+			v276 = v0
+		}
+		v277 := math.IsNaN(v0)
+		v278 := v276
+		if v277 {
 			v278 = v0
 		}
-		v279 := math.IsNaN(v0)
-		v280 := v278
-		if v279 {
-			v280 = v0
-		}
-		dst[i] = v280
+		dst[i] = v278
 	}
 }
 
@@ -981,7 +976,7 @@ func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64)
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 264 operations): the scalar twin of the vector program
+// memory, f64 compute, 262 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -995,29 +990,29 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v13 := math.Float64frombits(0x0000000000000000)  // 0
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v184 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v250 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc091300000000000)  // -1100
+	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v89 := math.Float64frombits(0x408f400000000000)  // 1000
+	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v186 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v252 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v256 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v258 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v259 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1032,338 +1027,336 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v14 := v2 < v13
 		v16 := float64(v12 * v15)
 		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v12)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v5 + v31)
-		v59 := float64(v5 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v17 > v65 {
-			v66 = v17
+		v21 := math.FMA(v17, v20, v12)
+		v24 := math.FMA(v17, v23, v21)
+		v25 := float64(v21 - v24)
+		v26 := math.FMA(v17, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 + v32)
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v5 + v33)
+		v61 := float64(v5 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := float64(v60 - v64)
+		v66 := float64(v65 + v63)
+		v68 := v67
+		if v17 > v67 {
+			v68 = v17
 		}
-		v67 := ldexpMid(v5, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v5 + v68)
-		v71 := float64(v5 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v5
+		v69 := ldexpMid(v5, v68)
+		v70 := float64(v64 * v69)
+		v71 := float64(v66 * v69)
+		v72 := float64(v5 + v70)
+		v73 := float64(v5 - v72)
+		v74 := float64(v73 + v70)
+		v75 := float64(v74 + v71)
+		v76 := v5
 		if v14 {
-			v74 = v62
+			v76 = v64
 		}
-		v75 := v13
+		v77 := v13
 		if v14 {
-			v75 = v64
+			v77 = v66
 		}
-		v76 := float64(v5 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := v11 <= v10
-		v83 := float64(v81 * v76)
-		v84 := v13
+		v78 := float64(v5 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v84 := v11 <= v10
+		v85 := float64(v83 * v78)
+		v86 := v13
 		if v14 {
-			v84 = v17
+			v86 = v17
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v88 := float64(v87 - v86)
+		v90 := v89
+		if v88 < v89 {
+			v90 = v88
 		}
-		v89 := v13
-		if v88 > v13 {
-			v89 = v88
+		v91 := v13
+		if v90 > v13 {
+			v91 = v90
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v13
-		if v91 {
-			v94 = v93
+		v93 := v86 < v92
+		v95 := ldexpNormal(v94, v91)
+		v96 := v13
+		if v93 {
+			v96 = v95
 		}
-		v95 := float64(v77 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v77 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v65
-		if v84 > v65 {
-			v102 = v84
+		v97 := float64(v79 + v96)
+		v98 := float64(v97 - v96)
+		v99 := float64(v79 - v98)
+		v100 := float64(v99 + v85)
+		v101 := float64(v100 + v96)
+		v102 := float64(v101 - v96)
+		v103 := float64(v98 + v102)
+		v104 := v67
+		if v86 > v67 {
+			v104 = v86
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v2)
-		v105 := v103
-		if v104 {
-			v105 = v2
+		v105 := ldexpMid(v103, v104)
+		v106 := math.IsNaN(v2)
+		v107 := v105
+		if v106 {
+			v107 = v2
 		}
-		v106 := -v2
-		v107 := math.Abs(v106)
-		v108 := -v107
-		v109 := v11
-		if v108 > v11 {
-			v109 = v108
+		v108 := -v2
+		v109 := math.Abs(v108)
+		v110 := -v109
+		v111 := v11
+		if v110 > v11 {
+			v111 = v110
 		}
-		v110 := v106 < v13
-		v111 := float64(v109 * v15)
-		v112 := math.RoundToEven(v111)
-		v113 := -v112
-		v114 := math.FMA(v113, v19, v109)
-		v115 := math.FMA(v113, v21, v114)
-		v116 := float64(v114 - v115)
-		v117 := math.FMA(v113, v21, v116)
-		v118 := float64(v115 * v115)
-		v119 := -v118
-		v120 := math.FMA(v115, v115, v119)
-		v121 := float64(v25 * v118)
-		v122 := float64(v25 * v120)
-		v123 := float64(v115 + v121)
-		v124 := float64(v115 - v123)
-		v125 := float64(v124 + v121)
-		v126 := float64(v125 + v122)
-		v127 := math.FMA(v117, v115, v117)
-		v128 := float64(v126 + v127)
-		v129 := float64(v118 * v115)
-		v130 := math.FMA(v115, v38, v39)
-		v131 := math.FMA(v115, v130, v41)
-		v132 := math.FMA(v115, v131, v43)
-		v133 := math.FMA(v115, v132, v45)
-		v134 := math.FMA(v115, v133, v47)
-		v135 := math.FMA(v115, v134, v49)
-		v136 := math.FMA(v115, v135, v51)
-		v137 := math.FMA(v115, v136, v53)
-		v138 := math.FMA(v115, v137, v55)
-		v139 := math.FMA(v129, v138, v128)
-		v140 := float64(v5 + v123)
-		v141 := float64(v5 - v140)
-		v142 := float64(v141 + v123)
-		v143 := float64(v142 + v139)
-		v144 := float64(v140 + v143)
-		v145 := float64(v140 - v144)
-		v146 := float64(v145 + v143)
-		v147 := v65
-		if v112 > v65 {
-			v147 = v112
+		v112 := v108 < v13
+		v113 := float64(v111 * v15)
+		v114 := math.RoundToEven(v113)
+		v116 := math.FMA(v114, v20, v111)
+		v117 := math.FMA(v114, v23, v116)
+		v118 := float64(v116 - v117)
+		v119 := math.FMA(v114, v23, v118)
+		v120 := float64(v117 * v117)
+		v121 := -v120
+		v122 := math.FMA(v117, v117, v121)
+		v123 := float64(v27 * v120)
+		v124 := float64(v27 * v122)
+		v125 := float64(v117 + v123)
+		v126 := float64(v117 - v125)
+		v127 := float64(v126 + v123)
+		v128 := float64(v127 + v124)
+		v129 := math.FMA(v119, v117, v119)
+		v130 := float64(v128 + v129)
+		v131 := float64(v120 * v117)
+		v132 := math.FMA(v117, v40, v41)
+		v133 := math.FMA(v117, v132, v43)
+		v134 := math.FMA(v117, v133, v45)
+		v135 := math.FMA(v117, v134, v47)
+		v136 := math.FMA(v117, v135, v49)
+		v137 := math.FMA(v117, v136, v51)
+		v138 := math.FMA(v117, v137, v53)
+		v139 := math.FMA(v117, v138, v55)
+		v140 := math.FMA(v117, v139, v57)
+		v141 := math.FMA(v131, v140, v130)
+		v142 := float64(v5 + v125)
+		v143 := float64(v5 - v142)
+		v144 := float64(v143 + v125)
+		v145 := float64(v144 + v141)
+		v146 := float64(v142 + v145)
+		v147 := float64(v142 - v146)
+		v148 := float64(v147 + v145)
+		v149 := v67
+		if v114 > v67 {
+			v149 = v114
 		}
-		v148 := ldexpMid(v5, v147)
-		v149 := float64(v144 * v148)
-		v150 := float64(v146 * v148)
-		v151 := float64(v5 + v149)
-		v152 := float64(v5 - v151)
-		v153 := float64(v152 + v149)
-		v154 := float64(v153 + v150)
-		v155 := v5
-		if v110 {
-			v155 = v144
+		v150 := ldexpMid(v5, v149)
+		v151 := float64(v146 * v150)
+		v152 := float64(v148 * v150)
+		v153 := float64(v5 + v151)
+		v154 := float64(v5 - v153)
+		v155 := float64(v154 + v151)
+		v156 := float64(v155 + v152)
+		v157 := v5
+		if v112 {
+			v157 = v146
 		}
-		v156 := v13
-		if v110 {
-			v156 = v146
+		v158 := v13
+		if v112 {
+			v158 = v148
 		}
-		v157 := float64(v5 / v151)
-		v158 := float64(v155 * v157)
-		v159 := -v158
-		v160 := math.FMA(v159, v151, v155)
-		v161 := math.FMA(v159, v154, v160)
-		v162 := float64(v161 + v156)
-		v164 := float64(v162 * v157)
-		v165 := v13
-		if v110 {
-			v165 = v112
+		v159 := float64(v5 / v153)
+		v160 := float64(v157 * v159)
+		v161 := -v160
+		v162 := math.FMA(v161, v153, v157)
+		v163 := math.FMA(v161, v156, v162)
+		v164 := float64(v163 + v158)
+		v166 := float64(v164 * v159)
+		v167 := v13
+		if v112 {
+			v167 = v114
 		}
-		v166 := float64(v85 - v165)
-		v167 := v87
-		if v166 < v87 {
-			v167 = v166
+		v168 := float64(v87 - v167)
+		v169 := v89
+		if v168 < v89 {
+			v169 = v168
 		}
-		v168 := v13
-		if v167 > v13 {
-			v168 = v167
+		v170 := v13
+		if v169 > v13 {
+			v170 = v169
 		}
-		v169 := v165 < v90
-		v170 := ldexpNormal(v92, v168)
-		v171 := v13
-		if v169 {
-			v171 = v170
+		v171 := v167 < v92
+		v172 := ldexpNormal(v94, v170)
+		v173 := v13
+		if v171 {
+			v173 = v172
 		}
-		v172 := float64(v158 + v171)
-		v173 := float64(v172 - v171)
-		v174 := float64(v158 - v173)
-		v175 := float64(v174 + v164)
-		v176 := float64(v175 + v171)
-		v177 := float64(v176 - v171)
-		v178 := float64(v173 + v177)
-		v179 := v65
-		if v165 > v65 {
-			v179 = v165
+		v174 := float64(v160 + v173)
+		v175 := float64(v174 - v173)
+		v176 := float64(v160 - v175)
+		v177 := float64(v176 + v166)
+		v178 := float64(v177 + v173)
+		v179 := float64(v178 - v173)
+		v180 := float64(v175 + v179)
+		v181 := v67
+		if v167 > v67 {
+			v181 = v167
 		}
-		v180 := ldexpMid(v178, v179)
-		v181 := math.IsNaN(v106)
-		v182 := v180
-		if v181 {
-			v182 = v106
+		v182 := ldexpMid(v180, v181)
+		v183 := math.IsNaN(v108)
+		v184 := v182
+		if v183 {
+			v184 = v108
 		}
-		v183 := float64(v105 * v182)
-		v185 := v9 < v184
-		v186 := math.FMA(v1, v0, v106)
-		v187 := v13
-		if v185 {
-			v187 = v186
+		v185 := float64(v107 * v184)
+		v187 := v9 < v186
+		v188 := math.FMA(v1, v0, v108)
+		v189 := v13
+		if v187 {
+			v189 = v188
 		}
-		v188 := float64(v183 * v187)
-		v189 := float64(v105 + v188)
-		v190 := math.FMA(v105, v187, v105)
-		v191 := v189
+		v190 := float64(v185 * v189)
+		v191 := float64(v107 + v190)
+		v192 := math.FMA(v107, v189, v107)
+		v193 := v191
 		if v8 {
-			v191 = v190
+			v193 = v192
 		}
-		v192 := v191
+		v194 := v193
 		if v4 {
-			v192 = v5
+			v194 = v5
 		}
-		v193 := dy[i]
-		v194 := float64(v193 * v5)
-		v195 := float64(v193 * v2)
-		v196 := -v195
-		v197 := math.FMA(v193, v2, v196)
-		v198 := v13
-		if v82 {
-			v198 = v77
+		v195 := dy[i]
+		v196 := float64(v195 * v5)
+		v197 := float64(v195 * v2)
+		v198 := -v197
+		v199 := math.FMA(v195, v2, v198)
+		v200 := v13
+		if v84 {
+			v200 = v79
 		}
-		v199 := float64(v193 * v198)
-		v200 := -v199
-		v201 := math.FMA(v193, v198, v200)
-		v202 := v13
-		if v82 {
-			v202 = v83
+		v201 := float64(v195 * v200)
+		v202 := -v201
+		v203 := math.FMA(v195, v200, v202)
+		v204 := v13
+		if v84 {
+			v204 = v85
 		}
-		v203 := float64(v193 * v202)
-		v204 := float64(v201 + v203)
-		v205 := float64(v199 + v204)
-		v206 := math.Ldexp(v205, int(v84))
-		v207 := float64(v193 * v103)
-		v208 := -v207
-		v209 := math.FMA(v193, v103, v208)
-		v210 := v207
-		if v91 {
-			v210 = v206
-		}
-		v211 := v209
-		if v91 {
-			v211 = v13
-		}
-		v212 := v210
-		if v104 {
-			v212 = v195
+		v205 := float64(v195 * v204)
+		v206 := float64(v203 + v205)
+		v207 := float64(v201 + v206)
+		v208 := math.Ldexp(v207, int(v86))
+		v209 := float64(v195 * v105)
+		v210 := -v209
+		v211 := math.FMA(v195, v105, v210)
+		v212 := v209
+		if v93 {
+			v212 = v208
 		}
 		v213 := v211
-		if v104 {
-			v213 = v197
+		if v93 {
+			v213 = v13
 		}
-		v214 := float64(v212 * v187)
-		v215 := -v214
-		v216 := math.FMA(v212, v187, v215)
-		v217 := math.FMA(v213, v187, v216)
-		v218 := float64(v214 + v212)
-		v219 := float64(v218 - v214)
-		v220 := float64(v218 - v219)
-		v221 := float64(v214 - v220)
-		v222 := float64(v212 - v219)
-		v223 := float64(v221 + v222)
-		v224 := float64(v223 + v217)
-		v225 := float64(v224 + v213)
-		v226 := float64(v193 * v183)
-		v227 := -v226
-		v228 := math.FMA(v193, v183, v227)
-		v229 := float64(v226 * v187)
-		v230 := -v229
-		v231 := math.FMA(v226, v187, v230)
-		v232 := math.FMA(v228, v187, v231)
-		v233 := float64(v212 + v229)
-		v234 := float64(v233 - v212)
-		v235 := float64(v233 - v234)
-		v236 := float64(v212 - v235)
-		v237 := float64(v229 - v234)
-		v238 := float64(v236 + v237)
-		v239 := float64(v238 + v213)
-		v240 := float64(v239 + v232)
-		v241 := v233
+		v214 := v212
+		if v106 {
+			v214 = v197
+		}
+		v215 := v213
+		if v106 {
+			v215 = v199
+		}
+		v216 := float64(v214 * v189)
+		v217 := -v216
+		v218 := math.FMA(v214, v189, v217)
+		v219 := math.FMA(v215, v189, v218)
+		v220 := float64(v216 + v214)
+		v221 := float64(v220 - v216)
+		v222 := float64(v220 - v221)
+		v223 := float64(v216 - v222)
+		v224 := float64(v214 - v221)
+		v225 := float64(v223 + v224)
+		v226 := float64(v225 + v219)
+		v227 := float64(v226 + v215)
+		v228 := float64(v195 * v185)
+		v229 := -v228
+		v230 := math.FMA(v195, v185, v229)
+		v231 := float64(v228 * v189)
+		v232 := -v231
+		v233 := math.FMA(v228, v189, v232)
+		v234 := math.FMA(v230, v189, v233)
+		v235 := float64(v214 + v231)
+		v236 := float64(v235 - v214)
+		v237 := float64(v235 - v236)
+		v238 := float64(v214 - v237)
+		v239 := float64(v231 - v236)
+		v240 := float64(v238 + v239)
+		v241 := float64(v240 + v215)
+		v242 := float64(v241 + v234)
+		v243 := v235
 		if v8 {
-			v241 = v218
-		}
-		v242 := v240
-		if v8 {
-			v242 = v225
-		}
-		v243 := v241
-		if v4 {
-			v243 = v194
+			v243 = v220
 		}
 		v244 := v242
+		if v8 {
+			v244 = v227
+		}
+		v245 := v243
 		if v4 {
-			v244 = v13
+			v245 = v196
 		}
-		v245 := float64(v243 + v244)
-		v246 := float64(v192 * v193)
-		v247 := float64(v245 - v246)
-		v248 := math.Abs(v247)
-		v249 := math.Abs(v246)
-		v251 := float64(v249 * v250)
-		v252 := v248 <= v251
-		v253 := math.Abs(v193)
-		v255 := float64(v248 * v254)
-		v258 := math.FMA(v253, v256, v257)
-		v259 := v255 <= v258
-		v260 := v252 || v259
-		v261 := v245 == v13
-		v262 := v260 && !v261
-		v263 := v246
-		if v262 {
-			v263 = v245
+		v246 := v244
+		if v4 {
+			v246 = v13
 		}
-		v264 := math.IsNaN(v0)
-		v265 := v263
+		v247 := float64(v245 + v246)
+		v248 := float64(v194 * v195)
+		v249 := float64(v247 - v248)
+		v250 := math.Abs(v249)
+		v251 := math.Abs(v248)
+		v253 := float64(v251 * v252)
+		v254 := v250 <= v253
+		v255 := math.Abs(v195)
+		v257 := float64(v250 * v256)
+		v260 := math.FMA(v255, v258, v259)
+		v261 := v257 <= v260
+		v262 := v254 || v261
+		v263 := v247 == v13
+		v264 := v262 && !v263
+		v265 := v248
 		if v264 {
-			v265 = v0
+			v265 = v247
 		}
-		dx[i] = v265
+		v266 := math.IsNaN(v0)
+		v267 := v265
+		if v266 {
+			v267 = v0
+		}
+		dx[i] = v267
 	}
 }
 
 // softplusBackwardUsualGeneric is the pure-Go kernel of softplusBackwardUsual
-// (f64 memory, f64 compute, 246 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 244 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -1376,29 +1369,29 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x0000000000000000)  // 0
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v62 := math.Float64frombits(0xc091300000000000)  // -1100
-	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v84 := math.Float64frombits(0x408f400000000000)  // 1000
-	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v180 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v230 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v234 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v236 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v237 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0xc091300000000000)  // -1100
+	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v83 := math.Float64frombits(0x408f400000000000)  // 1000
+	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v178 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v228 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v232 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v234 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v235 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1412,308 +1405,306 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v11 := v2 < v10
 		v13 := float64(v9 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v9)
-		v19 := math.FMA(v15, v18, v17)
-		v20 := float64(v17 - v19)
-		v21 := math.FMA(v15, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
+		v16 := math.FMA(v14, v15, v9)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
+		v29 := float64(v28 + v25)
 		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v5 + v28)
-		v56 := float64(v5 - v55)
-		v57 := float64(v56 + v28)
-		v58 := float64(v57 + v54)
-		v59 := float64(v55 + v58)
-		v60 := float64(v55 - v59)
-		v61 := float64(v60 + v58)
-		v63 := v62
-		if v14 > v62 {
-			v63 = v14
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v18, v34, v35)
+		v38 := math.FMA(v18, v36, v37)
+		v40 := math.FMA(v18, v38, v39)
+		v42 := math.FMA(v18, v40, v41)
+		v44 := math.FMA(v18, v42, v43)
+		v46 := math.FMA(v18, v44, v45)
+		v48 := math.FMA(v18, v46, v47)
+		v50 := math.FMA(v18, v48, v49)
+		v52 := math.FMA(v18, v50, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v54 := float64(v5 + v27)
+		v55 := float64(v5 - v54)
+		v56 := float64(v55 + v27)
+		v57 := float64(v56 + v53)
+		v58 := float64(v54 + v57)
+		v59 := float64(v54 - v58)
+		v60 := float64(v59 + v57)
+		v62 := v61
+		if v14 > v61 {
+			v62 = v14
 		}
-		v64 := ldexpMid(v5, v63)
-		v65 := float64(v59 * v64)
-		v66 := float64(v61 * v64)
-		v67 := float64(v5 + v65)
-		v68 := float64(v5 - v67)
+		v63 := ldexpMid(v5, v62)
+		v64 := float64(v58 * v63)
+		v65 := float64(v60 * v63)
+		v66 := float64(v5 + v64)
+		v67 := float64(v5 - v66)
+		v68 := float64(v67 + v64)
 		v69 := float64(v68 + v65)
-		v70 := float64(v69 + v66)
-		v71 := v5
+		v70 := v5
 		if v11 {
-			v71 = v59
+			v70 = v58
 		}
-		v72 := v10
+		v71 := v10
 		if v11 {
-			v72 = v61
+			v71 = v60
 		}
-		v73 := float64(v5 / v67)
-		v74 := float64(v71 * v73)
-		v75 := -v74
-		v76 := math.FMA(v75, v67, v71)
-		v77 := math.FMA(v75, v70, v76)
-		v78 := float64(v77 + v72)
-		v79 := v8 <= v7
-		v80 := float64(v78 * v73)
-		v81 := v10
+		v72 := float64(v5 / v66)
+		v73 := float64(v70 * v72)
+		v74 := -v73
+		v75 := math.FMA(v74, v66, v70)
+		v76 := math.FMA(v74, v69, v75)
+		v77 := float64(v76 + v71)
+		v78 := v8 <= v7
+		v79 := float64(v77 * v72)
+		v80 := v10
 		if v11 {
-			v81 = v14
+			v80 = v14
 		}
-		v83 := float64(v82 - v81)
-		v85 := v84
-		if v83 < v84 {
-			v85 = v83
+		v82 := float64(v81 - v80)
+		v84 := v83
+		if v82 < v83 {
+			v84 = v82
 		}
-		v86 := v10
-		if v85 > v10 {
-			v86 = v85
+		v85 := v10
+		if v84 > v10 {
+			v85 = v84
 		}
-		v88 := v81 < v87
-		v90 := ldexpNormal(v89, v86)
-		v91 := v10
-		if v88 {
-			v91 = v90
+		v87 := v80 < v86
+		v89 := ldexpNormal(v88, v85)
+		v90 := v10
+		if v87 {
+			v90 = v89
 		}
-		v92 := float64(v74 + v91)
-		v93 := float64(v92 - v91)
-		v94 := float64(v74 - v93)
-		v95 := float64(v94 + v80)
-		v96 := float64(v95 + v91)
-		v97 := float64(v96 - v91)
-		v98 := float64(v93 + v97)
-		v99 := v62
-		if v81 > v62 {
-			v99 = v81
+		v91 := float64(v73 + v90)
+		v92 := float64(v91 - v90)
+		v93 := float64(v73 - v92)
+		v94 := float64(v93 + v79)
+		v95 := float64(v94 + v90)
+		v96 := float64(v95 - v90)
+		v97 := float64(v92 + v96)
+		v98 := v61
+		if v80 > v61 {
+			v98 = v80
 		}
-		v100 := ldexpMid(v98, v99)
-		v101 := math.IsNaN(v2)
-		v102 := v100
-		if v101 {
-			v102 = v2
+		v99 := ldexpMid(v97, v98)
+		v100 := math.IsNaN(v2)
+		v101 := v99
+		if v100 {
+			v101 = v2
 		}
-		v103 := -v2
-		v104 := math.Abs(v103)
-		v105 := -v104
-		v106 := v8
-		if v105 > v8 {
-			v106 = v105
+		v102 := -v2
+		v103 := math.Abs(v102)
+		v104 := -v103
+		v105 := v8
+		if v104 > v8 {
+			v105 = v104
 		}
-		v107 := v103 < v10
-		v108 := float64(v106 * v12)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v16, v106)
-		v112 := math.FMA(v110, v18, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v18, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v22 * v115)
-		v119 := float64(v22 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v112, v35, v36)
-		v128 := math.FMA(v112, v127, v38)
-		v129 := math.FMA(v112, v128, v40)
-		v130 := math.FMA(v112, v129, v42)
-		v131 := math.FMA(v112, v130, v44)
-		v132 := math.FMA(v112, v131, v46)
-		v133 := math.FMA(v112, v132, v48)
-		v134 := math.FMA(v112, v133, v50)
-		v135 := math.FMA(v112, v134, v52)
-		v136 := math.FMA(v126, v135, v125)
-		v137 := float64(v5 + v120)
-		v138 := float64(v5 - v137)
-		v139 := float64(v138 + v120)
-		v140 := float64(v139 + v136)
-		v141 := float64(v137 + v140)
-		v142 := float64(v137 - v141)
-		v143 := float64(v142 + v140)
-		v144 := v62
-		if v109 > v62 {
-			v144 = v109
+		v106 := v102 < v10
+		v107 := float64(v105 * v12)
+		v108 := math.RoundToEven(v107)
+		v109 := math.FMA(v108, v15, v105)
+		v110 := math.FMA(v108, v17, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v17, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v21 * v113)
+		v117 := float64(v21 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
+		v120 := float64(v119 + v116)
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v110, v34, v35)
+		v126 := math.FMA(v110, v125, v37)
+		v127 := math.FMA(v110, v126, v39)
+		v128 := math.FMA(v110, v127, v41)
+		v129 := math.FMA(v110, v128, v43)
+		v130 := math.FMA(v110, v129, v45)
+		v131 := math.FMA(v110, v130, v47)
+		v132 := math.FMA(v110, v131, v49)
+		v133 := math.FMA(v110, v132, v51)
+		v134 := math.FMA(v124, v133, v123)
+		v135 := float64(v5 + v118)
+		v136 := float64(v5 - v135)
+		v137 := float64(v136 + v118)
+		v138 := float64(v137 + v134)
+		v139 := float64(v135 + v138)
+		v140 := float64(v135 - v139)
+		v141 := float64(v140 + v138)
+		v142 := v61
+		if v108 > v61 {
+			v142 = v108
 		}
-		v145 := ldexpMid(v5, v144)
-		v146 := float64(v141 * v145)
-		v147 := float64(v143 * v145)
-		v148 := float64(v5 + v146)
-		v149 := float64(v5 - v148)
-		v150 := float64(v149 + v146)
-		v151 := float64(v150 + v147)
-		v152 := v5
-		if v107 {
-			v152 = v141
+		v143 := ldexpMid(v5, v142)
+		v144 := float64(v139 * v143)
+		v145 := float64(v141 * v143)
+		v146 := float64(v5 + v144)
+		v147 := float64(v5 - v146)
+		v148 := float64(v147 + v144)
+		v149 := float64(v148 + v145)
+		v150 := v5
+		if v106 {
+			v150 = v139
 		}
-		v153 := v10
-		if v107 {
-			v153 = v143
+		v151 := v10
+		if v106 {
+			v151 = v141
 		}
-		v154 := float64(v5 / v148)
-		v155 := float64(v152 * v154)
-		v156 := -v155
-		v157 := math.FMA(v156, v148, v152)
-		v158 := math.FMA(v156, v151, v157)
-		v159 := float64(v158 + v153)
-		v160 := float64(v159 * v154)
-		v161 := v10
-		if v107 {
-			v161 = v109
+		v152 := float64(v5 / v146)
+		v153 := float64(v150 * v152)
+		v154 := -v153
+		v155 := math.FMA(v154, v146, v150)
+		v156 := math.FMA(v154, v149, v155)
+		v157 := float64(v156 + v151)
+		v158 := float64(v157 * v152)
+		v159 := v10
+		if v106 {
+			v159 = v108
 		}
-		v162 := float64(v82 - v161)
-		v163 := v84
-		if v162 < v84 {
-			v163 = v162
+		v160 := float64(v81 - v159)
+		v161 := v83
+		if v160 < v83 {
+			v161 = v160
 		}
-		v164 := v10
-		if v163 > v10 {
-			v164 = v163
+		v162 := v10
+		if v161 > v10 {
+			v162 = v161
 		}
-		v165 := v161 < v87
-		v166 := ldexpNormal(v89, v164)
-		v167 := v10
-		if v165 {
-			v167 = v166
+		v163 := v159 < v86
+		v164 := ldexpNormal(v88, v162)
+		v165 := v10
+		if v163 {
+			v165 = v164
 		}
-		v168 := float64(v155 + v167)
-		v169 := float64(v168 - v167)
-		v170 := float64(v155 - v169)
-		v171 := float64(v170 + v160)
-		v172 := float64(v171 + v167)
-		v173 := float64(v172 - v167)
-		v174 := float64(v169 + v173)
-		v175 := v62
-		if v161 > v62 {
-			v175 = v161
+		v166 := float64(v153 + v165)
+		v167 := float64(v166 - v165)
+		v168 := float64(v153 - v167)
+		v169 := float64(v168 + v158)
+		v170 := float64(v169 + v165)
+		v171 := float64(v170 - v165)
+		v172 := float64(v167 + v171)
+		v173 := v61
+		if v159 > v61 {
+			v173 = v159
 		}
-		v176 := ldexpMid(v174, v175)
-		v177 := math.IsNaN(v103)
-		v178 := v176
-		if v177 {
-			v178 = v103
+		v174 := ldexpMid(v172, v173)
+		v175 := math.IsNaN(v102)
+		v176 := v174
+		if v175 {
+			v176 = v102
 		}
-		v179 := float64(v102 * v178)
-		v181 := v6 < v180
-		v182 := math.FMA(v1, v0, v103)
-		v183 := v10
-		if v181 {
-			v183 = v182
+		v177 := float64(v101 * v176)
+		v179 := v6 < v178
+		v180 := math.FMA(v1, v0, v102)
+		v181 := v10
+		if v179 {
+			v181 = v180
 		}
-		v184 := float64(v179 * v183)
-		v185 := float64(v102 + v184)
-		v186 := v185
+		v182 := float64(v177 * v181)
+		v183 := float64(v101 + v182)
+		v184 := v183
 		if v4 {
-			v186 = v5
+			v184 = v5
 		}
-		v187 := dy[i]
-		v188 := float64(v187 * v5)
-		v189 := float64(v187 * v2)
-		v190 := -v189
-		v191 := math.FMA(v187, v2, v190)
-		v192 := v10
-		if v79 {
-			v192 = v74
+		v185 := dy[i]
+		v186 := float64(v185 * v5)
+		v187 := float64(v185 * v2)
+		v188 := -v187
+		v189 := math.FMA(v185, v2, v188)
+		v190 := v10
+		if v78 {
+			v190 = v73
 		}
-		v193 := float64(v187 * v192)
-		v194 := -v193
-		v195 := math.FMA(v187, v192, v194)
-		v196 := v10
-		if v79 {
-			v196 = v80
+		v191 := float64(v185 * v190)
+		v192 := -v191
+		v193 := math.FMA(v185, v190, v192)
+		v194 := v10
+		if v78 {
+			v194 = v79
 		}
-		v197 := float64(v187 * v196)
-		v198 := float64(v195 + v197)
-		v199 := float64(v193 + v198)
-		v200 := math.Ldexp(v199, int(v81))
-		v201 := float64(v187 * v100)
-		v202 := -v201
-		v203 := math.FMA(v187, v100, v202)
-		v204 := v201
-		if v88 {
-			v204 = v200
+		v195 := float64(v185 * v194)
+		v196 := float64(v193 + v195)
+		v197 := float64(v191 + v196)
+		v198 := math.Ldexp(v197, int(v80))
+		v199 := float64(v185 * v99)
+		v200 := -v199
+		v201 := math.FMA(v185, v99, v200)
+		v202 := v199
+		if v87 {
+			v202 = v198
+		}
+		v203 := v201
+		if v87 {
+			v203 = v10
+		}
+		v204 := v202
+		if v100 {
+			v204 = v187
 		}
 		v205 := v203
-		if v88 {
-			v205 = v10
+		if v100 {
+			v205 = v189
 		}
-		v206 := v204
-		if v101 {
-			v206 = v189
-		}
-		v207 := v205
-		if v101 {
-			v207 = v191
-		}
-		v208 := float64(v187 * v179)
-		v209 := -v208
-		v210 := math.FMA(v187, v179, v209)
-		v211 := float64(v208 * v183)
-		v212 := -v211
-		v213 := math.FMA(v208, v183, v212)
-		v214 := math.FMA(v210, v183, v213)
-		v215 := float64(v206 + v211)
-		v216 := float64(v215 - v206)
-		v217 := float64(v215 - v216)
-		v218 := float64(v206 - v217)
-		v219 := float64(v211 - v216)
-		v220 := float64(v218 + v219)
-		v221 := float64(v220 + v207)
-		v222 := float64(v221 + v214)
-		v223 := v215
+		v206 := float64(v185 * v177)
+		v207 := -v206
+		v208 := math.FMA(v185, v177, v207)
+		v209 := float64(v206 * v181)
+		v210 := -v209
+		v211 := math.FMA(v206, v181, v210)
+		v212 := math.FMA(v208, v181, v211)
+		v213 := float64(v204 + v209)
+		v214 := float64(v213 - v204)
+		v215 := float64(v213 - v214)
+		v216 := float64(v204 - v215)
+		v217 := float64(v209 - v214)
+		v218 := float64(v216 + v217)
+		v219 := float64(v218 + v205)
+		v220 := float64(v219 + v212)
+		v221 := v213
 		if v4 {
-			v223 = v188
+			v221 = v186
 		}
-		v224 := v222
+		v222 := v220
 		if v4 {
-			v224 = v10
+			v222 = v10
 		}
-		v225 := float64(v223 + v224)
-		v226 := float64(v186 * v187)
-		v227 := float64(v225 - v226)
-		v228 := math.Abs(v227)
-		v229 := math.Abs(v226)
-		v231 := float64(v229 * v230)
-		v232 := v228 <= v231
-		v233 := math.Abs(v187)
-		v235 := float64(v228 * v234)
-		v238 := math.FMA(v233, v236, v237)
-		v239 := v235 <= v238
-		v240 := v232 || v239
-		v241 := v225 == v10
-		v242 := v240 && !v241
-		v243 := v226
+		v223 := float64(v221 + v222)
+		v224 := float64(v184 * v185)
+		v225 := float64(v223 - v224)
+		v226 := math.Abs(v225)
+		v227 := math.Abs(v224)
+		v229 := float64(v227 * v228)
+		v230 := v226 <= v229
+		v231 := math.Abs(v185)
+		v233 := float64(v226 * v232)
+		v236 := math.FMA(v231, v234, v235)
+		v237 := v233 <= v236
+		v238 := v230 || v237
+		v239 := v223 == v10
+		v240 := v238 && !v239
+		v241 := v224
+		if v240 {
+			v241 = v223
+		}
+		v242 := math.IsNaN(v0)
+		v243 := v241
 		if v242 {
-			v243 = v225
+			v243 = v0
 		}
-		v244 := math.IsNaN(v0)
-		v245 := v243
-		if v244 {
-			v245 = v0
-		}
-		dx[i] = v245
+		dx[i] = v243
 	}
 }
 

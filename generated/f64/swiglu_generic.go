@@ -18,7 +18,7 @@ var (
 	swigluBackwardBRareImpl  = swigluBackwardBRareGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 214
+// swigluGeneric is the pure-Go kernel of swiglu (f64 memory, f64 compute, 212
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -33,29 +33,29 @@ func swigluGeneric(dst, a, b []float64) {
 	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc091300000000000)  // -1100
-	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v85 := math.Float64frombits(0x408f400000000000)  // 1000
-	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v106 := math.Float64frombits(0x4086300000000000) // 710
-	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v201 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v203 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v204 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x4086300000000000) // 710
+	v192 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -69,271 +69,269 @@ func swigluGeneric(dst, a, b []float64) {
 		v11 := v0 < v3
 		v14 := float64(v10 * v13)
 		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v10)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
+		v17 := math.FMA(v15, v16, v10)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
 		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v20, v36, v37)
-		v40 := math.FMA(v20, v38, v39)
-		v42 := math.FMA(v20, v40, v41)
-		v44 := math.FMA(v20, v42, v43)
-		v46 := math.FMA(v20, v44, v45)
-		v48 := math.FMA(v20, v46, v47)
-		v50 := math.FMA(v20, v48, v49)
-		v52 := math.FMA(v20, v50, v51)
-		v54 := math.FMA(v20, v52, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v56 := float64(v12 + v29)
-		v57 := float64(v12 - v56)
-		v58 := float64(v57 + v29)
-		v59 := float64(v58 + v55)
-		v60 := float64(v56 + v59)
-		v61 := float64(v56 - v60)
-		v62 := float64(v61 + v59)
-		v64 := v63
-		if v15 > v63 {
-			v64 = v15
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v12 + v28)
+		v56 := float64(v12 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v15 > v62 {
+			v63 = v15
 		}
-		v65 := ldexpMid(v12, v64)
-		v66 := float64(v60 * v65)
-		v67 := float64(v62 * v65)
-		v68 := float64(v12 + v66)
-		v69 := float64(v12 - v68)
+		v64 := ldexpMid(v12, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v12 + v65)
+		v68 := float64(v12 - v67)
+		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
-		v71 := float64(v70 + v67)
-		v72 := v12
+		v71 := v12
 		if v11 {
-			v72 = v60
+			v71 = v59
 		}
-		v73 := v3
+		v72 := v3
 		if v11 {
-			v73 = v62
+			v72 = v61
 		}
-		v74 := float64(v12 / v68)
-		v75 := float64(v72 * v74)
-		v76 := -v75
-		v77 := math.FMA(v76, v68, v72)
-		v78 := math.FMA(v76, v71, v77)
-		v79 := float64(v78 + v73)
-		v80 := v9 <= v8
-		v81 := float64(v79 * v74)
-		v82 := v3
+		v73 := float64(v12 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v9 <= v8
+		v80 := float64(v78 * v73)
+		v81 := v3
 		if v11 {
-			v82 = v15
+			v81 = v15
 		}
-		v84 := float64(v83 - v82)
-		v86 := v85
-		if v84 < v85 {
-			v86 = v84
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v87 := v3
-		if v86 > v3 {
-			v87 = v86
+		v86 := v3
+		if v85 > v3 {
+			v86 = v85
 		}
-		v89 := v82 < v88
-		v91 := ldexpNormal(v90, v87)
-		v92 := v3
-		if v89 {
-			v92 = v91
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v3
+		if v88 {
+			v91 = v90
 		}
-		v93 := float64(v75 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v75 - v94)
-		v96 := float64(v95 + v81)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := v63
-		if v82 > v63 {
-			v100 = v82
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v101 := ldexpMid(v99, v100)
-		v102 := math.IsNaN(v0)
-		v103 := float64(v0 * v101)
-		v104 := float64(v23 * v0)
-		v105 := v9
-		if v104 > v9 {
-			v105 = v104
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v0)
+		v102 := float64(v0 * v100)
+		v103 := float64(v22 * v0)
+		v104 := v9
+		if v103 > v9 {
+			v104 = v103
 		}
-		v107 := v106
-		if v105 < v106 {
-			v107 = v105
+		v106 := v105
+		if v104 < v105 {
+			v106 = v104
 		}
-		v108 := float64(v107 * v13)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v17, v107)
-		v112 := math.FMA(v110, v19, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v19, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v23 * v115)
-		v119 := float64(v23 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v112, v36, v37)
-		v128 := math.FMA(v112, v127, v39)
-		v129 := math.FMA(v112, v128, v41)
-		v130 := math.FMA(v112, v129, v43)
-		v131 := math.FMA(v112, v130, v45)
-		v132 := math.FMA(v112, v131, v47)
-		v133 := math.FMA(v112, v132, v49)
-		v134 := math.FMA(v112, v133, v51)
-		v135 := math.FMA(v112, v134, v53)
-		v136 := math.FMA(v126, v135, v125)
-		v137 := float64(v12 + v120)
-		v138 := float64(v12 - v137)
-		v139 := float64(v138 + v120)
-		v140 := float64(v139 + v136)
-		v141 := float64(v83 - v109)
-		v142 := v85
-		if v141 < v85 {
-			v142 = v141
+		v107 := float64(v106 * v13)
+		v108 := math.RoundToEven(v107)
+		v109 := math.FMA(v108, v16, v106)
+		v110 := math.FMA(v108, v18, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v18, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v22 * v113)
+		v117 := float64(v22 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
+		v120 := float64(v119 + v116)
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v110, v35, v36)
+		v126 := math.FMA(v110, v125, v38)
+		v127 := math.FMA(v110, v126, v40)
+		v128 := math.FMA(v110, v127, v42)
+		v129 := math.FMA(v110, v128, v44)
+		v130 := math.FMA(v110, v129, v46)
+		v131 := math.FMA(v110, v130, v48)
+		v132 := math.FMA(v110, v131, v50)
+		v133 := math.FMA(v110, v132, v52)
+		v134 := math.FMA(v124, v133, v123)
+		v135 := float64(v12 + v118)
+		v136 := float64(v12 - v135)
+		v137 := float64(v136 + v118)
+		v138 := float64(v137 + v134)
+		v139 := float64(v82 - v108)
+		v140 := v84
+		if v139 < v84 {
+			v140 = v139
 		}
-		v143 := v3
-		if v142 > v3 {
-			v143 = v142
+		v141 := v3
+		if v140 > v3 {
+			v141 = v140
 		}
-		v144 := v109 < v88
-		v145 := ldexpNormal(v90, v143)
-		v146 := v3
-		if v144 {
-			v146 = v145
+		v142 := v108 < v87
+		v143 := ldexpNormal(v89, v141)
+		v144 := v3
+		if v142 {
+			v144 = v143
 		}
-		v147 := float64(v137 + v146)
-		v148 := float64(v147 - v146)
-		v149 := float64(v137 - v148)
-		v150 := float64(v149 + v140)
-		v151 := float64(v150 + v146)
-		v152 := float64(v151 - v146)
-		v153 := float64(v148 + v152)
-		v154 := v63
-		if v109 > v63 {
-			v154 = v109
+		v145 := float64(v135 + v144)
+		v146 := float64(v145 - v144)
+		v147 := float64(v135 - v146)
+		v148 := float64(v147 + v138)
+		v149 := float64(v148 + v144)
+		v150 := float64(v149 - v144)
+		v151 := float64(v146 + v150)
+		v152 := v62
+		if v108 > v62 {
+			v152 = v108
 		}
-		v155 := ldexpMid(v153, v154)
-		v156 := math.IsNaN(v104)
-		v157 := v155
-		if v156 {
-			v157 = v104
+		v153 := ldexpMid(v151, v152)
+		v154 := math.IsNaN(v103)
+		v155 := v153
+		if v154 {
+			v155 = v103
 		}
-		v158 := float64(v0 * v157)
-		v159 := float64(v158 * v157)
-		v160 := v103
+		v156 := float64(v0 * v155)
+		v157 := float64(v156 * v155)
+		v158 := v102
 		if v6 {
-			v160 = v159
+			v158 = v157
 		}
-		v161 := v160
+		v159 := v158
 		if v2 {
-			v161 = v4
+			v159 = v4
 		}
-		v162 := b[i]
-		v163 := float64(v162 * v4)
-		v164 := float64(v162 * v0)
-		v165 := -v164
-		v166 := math.FMA(v162, v0, v165)
-		v167 := float64(v164 * v157)
-		v168 := -v167
-		v169 := math.FMA(v164, v157, v168)
-		v170 := math.FMA(v166, v157, v169)
-		v171 := float64(v167 * v157)
-		v172 := -v171
-		v173 := math.FMA(v167, v157, v172)
-		v174 := math.FMA(v170, v157, v173)
-		v175 := v3
-		if v80 {
-			v175 = v75
+		v160 := b[i]
+		v161 := float64(v160 * v4)
+		v162 := float64(v160 * v0)
+		v163 := -v162
+		v164 := math.FMA(v160, v0, v163)
+		v165 := float64(v162 * v155)
+		v166 := -v165
+		v167 := math.FMA(v162, v155, v166)
+		v168 := math.FMA(v164, v155, v167)
+		v169 := float64(v165 * v155)
+		v170 := -v169
+		v171 := math.FMA(v165, v155, v170)
+		v172 := math.FMA(v168, v155, v171)
+		v173 := v3
+		if v79 {
+			v173 = v74
 		}
-		v176 := float64(v164 * v175)
-		v177 := -v176
-		v178 := math.FMA(v164, v175, v177)
-		v179 := math.FMA(v166, v175, v178)
-		v180 := v3
-		if v80 {
-			v180 = v81
+		v174 := float64(v162 * v173)
+		v175 := -v174
+		v176 := math.FMA(v162, v173, v175)
+		v177 := math.FMA(v164, v173, v176)
+		v178 := v3
+		if v79 {
+			v178 = v80
 		}
-		v181 := float64(v164 * v180)
-		v182 := float64(v179 + v181)
-		v183 := float64(v176 + v182)
-		v184 := math.Ldexp(v183, int(v82))
-		v185 := v184
+		v179 := float64(v162 * v178)
+		v180 := float64(v177 + v179)
+		v181 := float64(v174 + v180)
+		v182 := math.Ldexp(v181, int(v81))
+		v183 := v182
 		if v6 {
-			v185 = v171
+			v183 = v169
 		}
-		v186 := v3
+		v184 := v3
 		if v6 {
-			v186 = v174
+			v184 = v172
 		}
-		v187 := v185
+		v185 := v183
 		if v2 {
-			v187 = v163
+			v185 = v161
 		}
-		v188 := v186
+		v186 := v184
 		if v2 {
-			v188 = v3
+			v186 = v3
 		}
-		v189 := float64(v187 + v188)
-		v190 := float64(v161 * v162)
-		v191 := float64(v189 - v190)
-		v192 := math.Abs(v191)
-		v193 := math.Abs(v190)
-		v195 := float64(v193 * v194)
-		v196 := v192 <= v195
-		v197 := math.Abs(v162)
-		v198 := math.Abs(v164)
-		v199 := v197
-		if v198 > v197 {
-			v199 = v198
+		v187 := float64(v185 + v186)
+		v188 := float64(v159 * v160)
+		v189 := float64(v187 - v188)
+		v190 := math.Abs(v189)
+		v191 := math.Abs(v188)
+		v193 := float64(v191 * v192)
+		v194 := v190 <= v193
+		v195 := math.Abs(v160)
+		v196 := math.Abs(v162)
+		v197 := v195
+		if v196 > v195 {
+			v197 = v196
 		}
-		v200 := v199
-		if v198 > v199 {
-			v200 = v198
+		v198 := v197
+		if v196 > v197 {
+			v198 = v196
 		}
-		v202 := float64(v192 * v201)
-		v205 := math.FMA(v200, v203, v204)
-		v206 := v202 <= v205
-		v207 := v196 || v206
-		v208 := v189 == v3
-		v209 := v207 && !v208
-		v210 := v190
+		v200 := float64(v190 * v199)
+		v203 := math.FMA(v198, v201, v202)
+		v204 := v200 <= v203
+		v205 := v194 || v204
+		v206 := v187 == v3
+		v207 := v205 && !v206
+		v208 := v188
+		if v207 {
+			v208 = v187
+		}
+		v209 := math.IsNaN(v160)
+		v210 := v208
 		if v209 {
-			v210 = v189
+			v210 = v160
 		}
-		v211 := math.IsNaN(v162)
-		v212 := v210
-		if v211 {
-			v212 = v162
+		v211 := v210
+		if v101 {
+			v211 = v0
 		}
-		v213 := v212
-		if v102 {
-			v213 = v0
-		}
-		dst[i] = v213
+		dst[i] = v211
 	}
 }
 
 // swigluUsualGeneric is the pure-Go kernel of swigluUsual (f64 memory, f64
-// compute, 145 operations): the scalar twin of the vector program the assembly
+// compute, 144 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -346,28 +344,28 @@ func swigluUsualGeneric(dst, a, b []float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v125 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v132 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v134 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v135 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v131 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v133 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v134 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -380,170 +378,169 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v9 := v0 < v3
 		v12 := float64(v8 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v8)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
+		v15 := math.FMA(v13, v14, v8)
+		v17 := math.FMA(v13, v16, v15)
+		v18 := float64(v15 - v17)
+		v19 := math.FMA(v13, v16, v18)
+		v21 := float64(v17 * v17)
+		v22 := -v21
+		v23 := math.FMA(v17, v17, v22)
+		v24 := float64(v20 * v21)
+		v25 := float64(v20 * v23)
+		v26 := float64(v17 + v24)
+		v27 := float64(v17 - v26)
+		v28 := float64(v27 + v24)
 		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v10 + v27)
-		v55 := float64(v10 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v13 > v61 {
-			v62 = v13
+		v30 := math.FMA(v19, v17, v19)
+		v31 := float64(v29 + v30)
+		v32 := float64(v21 * v17)
+		v35 := math.FMA(v17, v33, v34)
+		v37 := math.FMA(v17, v35, v36)
+		v39 := math.FMA(v17, v37, v38)
+		v41 := math.FMA(v17, v39, v40)
+		v43 := math.FMA(v17, v41, v42)
+		v45 := math.FMA(v17, v43, v44)
+		v47 := math.FMA(v17, v45, v46)
+		v49 := math.FMA(v17, v47, v48)
+		v51 := math.FMA(v17, v49, v50)
+		v52 := math.FMA(v32, v51, v31)
+		v53 := float64(v10 + v26)
+		v54 := float64(v10 - v53)
+		v55 := float64(v54 + v26)
+		v56 := float64(v55 + v52)
+		v57 := float64(v53 + v56)
+		v58 := float64(v53 - v57)
+		v59 := float64(v58 + v56)
+		v61 := v60
+		if v13 > v60 {
+			v61 = v13
 		}
-		v63 := ldexpMid(v10, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v10 + v64)
-		v67 := float64(v10 - v66)
+		v62 := ldexpMid(v10, v61)
+		v63 := float64(v57 * v62)
+		v64 := float64(v59 * v62)
+		v65 := float64(v10 + v63)
+		v66 := float64(v10 - v65)
+		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v10
+		v69 := v10
 		if v9 {
-			v70 = v58
+			v69 = v57
 		}
-		v71 := v3
+		v70 := v3
 		if v9 {
-			v71 = v60
+			v70 = v59
 		}
-		v72 := float64(v10 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := v7 <= v6
-		v79 := float64(v77 * v72)
-		v80 := v3
+		v71 := float64(v10 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v77 := v7 <= v6
+		v78 := float64(v76 * v71)
+		v79 := v3
 		if v9 {
-			v80 = v13
+			v79 = v13
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := v3
-		if v84 > v3 {
-			v85 = v84
+		v84 := v3
+		if v83 > v3 {
+			v84 = v83
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v3
-		if v87 {
-			v90 = v89
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v3
+		if v86 {
+			v89 = v88
 		}
-		v91 := float64(v73 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v73 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v61
-		if v80 > v61 {
-			v98 = v80
+		v90 := float64(v72 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v72 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v60
+		if v79 > v60 {
+			v97 = v79
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v0)
-		v101 := float64(v0 * v99)
-		v102 := v101
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v0)
+		v100 := float64(v0 * v98)
+		v101 := v100
 		if v2 {
-			v102 = v4
+			v101 = v4
 		}
-		v103 := b[i]
-		v104 := float64(v103 * v4)
-		v105 := float64(v103 * v0)
-		v106 := -v105
-		v107 := math.FMA(v103, v0, v106)
-		v108 := v3
-		if v78 {
-			v108 = v73
+		v102 := b[i]
+		v103 := float64(v102 * v4)
+		v104 := float64(v102 * v0)
+		v105 := -v104
+		v106 := math.FMA(v102, v0, v105)
+		v107 := v3
+		if v77 {
+			v107 = v72
 		}
-		v109 := float64(v105 * v108)
-		v110 := -v109
-		v111 := math.FMA(v105, v108, v110)
-		v112 := math.FMA(v107, v108, v111)
-		v113 := v3
-		if v78 {
-			v113 = v79
+		v108 := float64(v104 * v107)
+		v109 := -v108
+		v110 := math.FMA(v104, v107, v109)
+		v111 := math.FMA(v106, v107, v110)
+		v112 := v3
+		if v77 {
+			v112 = v78
 		}
-		v114 := float64(v105 * v113)
-		v115 := float64(v112 + v114)
-		v116 := float64(v109 + v115)
-		v117 := math.Ldexp(v116, int(v80))
-		v118 := v117
+		v113 := float64(v104 * v112)
+		v114 := float64(v111 + v113)
+		v115 := float64(v108 + v114)
+		v116 := math.Ldexp(v115, int(v79))
+		v117 := v116
 		if v2 {
-			v118 = v104
+			v117 = v103
 		}
-		v119 := v3
+		v118 := v3
 		if v2 {
-			v119 = v3
+			v118 = v3
 		}
-		v120 := float64(v118 + v119)
-		v121 := float64(v102 * v103)
-		v122 := float64(v120 - v121)
-		v123 := math.Abs(v122)
-		v124 := math.Abs(v121)
-		v126 := float64(v124 * v125)
-		v127 := v123 <= v126
-		v128 := math.Abs(v103)
-		v129 := math.Abs(v105)
-		v130 := v128
-		if v129 > v128 {
-			v130 = v129
+		v119 := float64(v117 + v118)
+		v120 := float64(v101 * v102)
+		v121 := float64(v119 - v120)
+		v122 := math.Abs(v121)
+		v123 := math.Abs(v120)
+		v125 := float64(v123 * v124)
+		v126 := v122 <= v125
+		v127 := math.Abs(v102)
+		v128 := math.Abs(v104)
+		v129 := v127
+		if v128 > v127 {
+			v129 = v128
 		}
-		v131 := v130
-		if v129 > v130 {
-			v131 = v129
+		v130 := v129
+		if v128 > v129 {
+			v130 = v128
 		}
-		v133 := float64(v123 * v132)
-		v136 := math.FMA(v131, v134, v135)
-		v137 := v133 <= v136
-		v138 := v127 || v137
-		v139 := v120 == v3
-		v140 := v138 && !v139
-		v141 := v121
-		if v140 {
-			v141 = v120
+		v132 := float64(v122 * v131)
+		v135 := math.FMA(v130, v133, v134)
+		v136 := v132 <= v135
+		v137 := v126 || v136
+		v138 := v119 == v3
+		v139 := v137 && !v138
+		v140 := v120
+		if v139 {
+			v140 = v119
 		}
-		v142 := math.IsNaN(v103)
-		v143 := v141
-		if v142 {
-			v143 = v103
+		v141 := math.IsNaN(v102)
+		v142 := v140
+		if v141 {
+			v142 = v102
 		}
-		v144 := v143
-		if v100 {
-			v144 = v0
+		v143 := v142
+		if v99 {
+			v143 = v0
 		}
-		dst[i] = v144
+		dst[i] = v143
 	}
 }
 
@@ -583,7 +580,7 @@ func swigluRun(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 857 operations): the scalar twin of the vector program the
+// f64 compute, 852 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -600,43 +597,43 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v10 := math.Float64frombits(0xc000000000000000)  // -2
 	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v22 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v24 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v28 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v41 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v42 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v44 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v46 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v48 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v50 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v52 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v54 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v56 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v58 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v68 := math.Float64frombits(0xc091300000000000)  // -1100
-	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v89 := math.Float64frombits(0x408f400000000000)  // 1000
-	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v191 := math.Float64frombits(0x4086300000000000) // 710
-	v253 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v332 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v334 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v336 := math.Float64frombits(0xbff0000000000000) // -1
-	v337 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v338 := math.Float64frombits(0xc044000000000000) // -40
-	v400 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v404 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v422 := math.Float64frombits(0x4086280000000000) // 709
-	v426 := math.Float64frombits(0x408ff80000000000) // 1023
-	v448 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v513 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v518 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v679 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v687 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v689 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v690 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v847 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc091300000000000)  // -1100
+	v86 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v88 := math.Float64frombits(0x408f400000000000)  // 1000
+	v91 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v93 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v189 := math.Float64frombits(0x4086300000000000) // 710
+	v250 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v328 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v330 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v332 := math.Float64frombits(0xbff0000000000000) // -1
+	v333 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v334 := math.Float64frombits(0xc044000000000000) // -40
+	v396 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v400 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v418 := math.Float64frombits(0x4086280000000000) // 709
+	v422 := math.Float64frombits(0x408ff80000000000) // 1023
+	v444 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v508 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v513 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v674 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v682 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v684 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v685 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v842 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -653,1090 +650,1085 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v17 := v12 < v3
 		v19 := float64(v16 * v18)
 		v20 := math.RoundToEven(v19)
-		v21 := -v20
-		v23 := math.FMA(v21, v22, v16)
-		v25 := math.FMA(v21, v24, v23)
-		v26 := float64(v23 - v25)
-		v27 := math.FMA(v21, v24, v26)
-		v29 := float64(v25 * v25)
-		v30 := -v29
-		v31 := math.FMA(v25, v25, v30)
-		v32 := float64(v28 * v29)
-		v33 := float64(v28 * v31)
-		v34 := float64(v25 + v32)
-		v35 := float64(v25 - v34)
+		v22 := math.FMA(v20, v21, v16)
+		v24 := math.FMA(v20, v23, v22)
+		v25 := float64(v22 - v24)
+		v26 := math.FMA(v20, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
 		v36 := float64(v35 + v32)
-		v37 := float64(v36 + v33)
-		v38 := math.FMA(v27, v25, v27)
-		v39 := float64(v37 + v38)
-		v40 := float64(v29 * v25)
-		v43 := math.FMA(v25, v41, v42)
-		v45 := math.FMA(v25, v43, v44)
-		v47 := math.FMA(v25, v45, v46)
-		v49 := math.FMA(v25, v47, v48)
-		v51 := math.FMA(v25, v49, v50)
-		v53 := math.FMA(v25, v51, v52)
-		v55 := math.FMA(v25, v53, v54)
-		v57 := math.FMA(v25, v55, v56)
-		v59 := math.FMA(v25, v57, v58)
-		v60 := math.FMA(v40, v59, v39)
-		v61 := float64(v7 + v34)
-		v62 := float64(v7 - v61)
-		v63 := float64(v62 + v34)
-		v64 := float64(v63 + v60)
-		v65 := float64(v61 + v64)
-		v66 := float64(v61 - v65)
-		v67 := float64(v66 + v64)
-		v69 := v68
-		if v20 > v68 {
-			v69 = v20
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v7 + v33)
+		v61 := float64(v7 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := float64(v60 - v64)
+		v66 := float64(v65 + v63)
+		v68 := v67
+		if v20 > v67 {
+			v68 = v20
 		}
-		v70 := ldexpMid(v7, v69)
-		v71 := float64(v65 * v70)
-		v72 := float64(v67 * v70)
-		v73 := float64(v7 + v71)
-		v74 := float64(v7 - v73)
+		v69 := ldexpMid(v7, v68)
+		v70 := float64(v64 * v69)
+		v71 := float64(v66 * v69)
+		v72 := float64(v7 + v70)
+		v73 := float64(v7 - v72)
+		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
-		v76 := float64(v75 + v72)
-		v77 := v7
+		v76 := v7
 		if v17 {
-			v77 = v65
+			v76 = v64
 		}
-		v78 := v3
+		v77 := v3
 		if v17 {
-			v78 = v67
+			v77 = v66
 		}
-		v79 := float64(v7 / v73)
-		v80 := float64(v77 * v79)
-		v81 := -v80
-		v82 := math.FMA(v81, v73, v77)
-		v83 := math.FMA(v81, v76, v82)
-		v84 := float64(v83 + v78)
-		v85 := float64(v84 * v79)
-		v86 := v3
+		v78 := float64(v7 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v84 := float64(v83 * v78)
+		v85 := v3
 		if v17 {
-			v86 = v20
+			v85 = v20
 		}
-		v88 := float64(v87 - v86)
-		v90 := v89
-		if v88 < v89 {
-			v90 = v88
+		v87 := float64(v86 - v85)
+		v89 := v88
+		if v87 < v88 {
+			v89 = v87
 		}
-		v91 := v3
-		if v90 > v3 {
-			v91 = v90
+		v90 := v3
+		if v89 > v3 {
+			v90 = v89
 		}
-		v93 := v86 < v92
-		v95 := ldexpNormal(v94, v91)
-		v96 := v3
-		if v93 {
-			v96 = v95
+		v92 := v85 < v91
+		v94 := ldexpNormal(v93, v90)
+		v95 := v3
+		if v92 {
+			v95 = v94
 		}
-		v97 := float64(v80 + v96)
-		v98 := float64(v97 - v96)
-		v99 := float64(v80 - v98)
-		v100 := float64(v99 + v85)
-		v101 := float64(v100 + v96)
-		v102 := float64(v101 - v96)
-		v103 := float64(v98 + v102)
-		v104 := v68
-		if v86 > v68 {
-			v104 = v86
+		v96 := float64(v79 + v95)
+		v97 := float64(v96 - v95)
+		v98 := float64(v79 - v97)
+		v99 := float64(v98 + v84)
+		v100 := float64(v99 + v95)
+		v101 := float64(v100 - v95)
+		v102 := float64(v97 + v101)
+		v103 := v67
+		if v85 > v67 {
+			v103 = v85
 		}
-		v105 := ldexpMid(v103, v104)
-		v106 := math.IsNaN(v12)
-		v107 := v105
-		if v106 {
-			v107 = v12
+		v104 := ldexpMid(v102, v103)
+		v105 := math.IsNaN(v12)
+		v106 := v104
+		if v105 {
+			v106 = v12
 		}
-		v108 := float64(v0 * v107)
-		v109 := float64(v7 + v108)
-		v110 := math.Abs(v0)
-		v111 := -v110
-		v112 := v15
-		if v111 > v15 {
-			v112 = v111
+		v107 := float64(v0 * v106)
+		v108 := float64(v7 + v107)
+		v109 := math.Abs(v0)
+		v110 := -v109
+		v111 := v15
+		if v110 > v15 {
+			v111 = v110
 		}
-		v113 := v0 < v3
-		v114 := float64(v112 * v18)
-		v115 := math.RoundToEven(v114)
-		v116 := -v115
-		v117 := math.FMA(v116, v22, v112)
-		v118 := math.FMA(v116, v24, v117)
-		v119 := float64(v117 - v118)
-		v120 := math.FMA(v116, v24, v119)
-		v121 := float64(v118 * v118)
-		v122 := -v121
-		v123 := math.FMA(v118, v118, v122)
-		v124 := float64(v28 * v121)
-		v125 := float64(v28 * v123)
-		v126 := float64(v118 + v124)
-		v127 := float64(v118 - v126)
-		v128 := float64(v127 + v124)
-		v129 := float64(v128 + v125)
-		v130 := math.FMA(v120, v118, v120)
-		v131 := float64(v129 + v130)
-		v132 := float64(v121 * v118)
-		v133 := math.FMA(v118, v41, v42)
-		v134 := math.FMA(v118, v133, v44)
-		v135 := math.FMA(v118, v134, v46)
-		v136 := math.FMA(v118, v135, v48)
-		v137 := math.FMA(v118, v136, v50)
-		v138 := math.FMA(v118, v137, v52)
-		v139 := math.FMA(v118, v138, v54)
-		v140 := math.FMA(v118, v139, v56)
-		v141 := math.FMA(v118, v140, v58)
-		v142 := math.FMA(v132, v141, v131)
-		v143 := float64(v7 + v126)
-		v144 := float64(v7 - v143)
-		v145 := float64(v144 + v126)
-		v146 := float64(v145 + v142)
-		v147 := float64(v143 + v146)
-		v148 := float64(v143 - v147)
-		v149 := float64(v148 + v146)
-		v150 := v68
-		if v115 > v68 {
-			v150 = v115
+		v112 := v0 < v3
+		v113 := float64(v111 * v18)
+		v114 := math.RoundToEven(v113)
+		v115 := math.FMA(v114, v21, v111)
+		v116 := math.FMA(v114, v23, v115)
+		v117 := float64(v115 - v116)
+		v118 := math.FMA(v114, v23, v117)
+		v119 := float64(v116 * v116)
+		v120 := -v119
+		v121 := math.FMA(v116, v116, v120)
+		v122 := float64(v27 * v119)
+		v123 := float64(v27 * v121)
+		v124 := float64(v116 + v122)
+		v125 := float64(v116 - v124)
+		v126 := float64(v125 + v122)
+		v127 := float64(v126 + v123)
+		v128 := math.FMA(v118, v116, v118)
+		v129 := float64(v127 + v128)
+		v130 := float64(v119 * v116)
+		v131 := math.FMA(v116, v40, v41)
+		v132 := math.FMA(v116, v131, v43)
+		v133 := math.FMA(v116, v132, v45)
+		v134 := math.FMA(v116, v133, v47)
+		v135 := math.FMA(v116, v134, v49)
+		v136 := math.FMA(v116, v135, v51)
+		v137 := math.FMA(v116, v136, v53)
+		v138 := math.FMA(v116, v137, v55)
+		v139 := math.FMA(v116, v138, v57)
+		v140 := math.FMA(v130, v139, v129)
+		v141 := float64(v7 + v124)
+		v142 := float64(v7 - v141)
+		v143 := float64(v142 + v124)
+		v144 := float64(v143 + v140)
+		v145 := float64(v141 + v144)
+		v146 := float64(v141 - v145)
+		v147 := float64(v146 + v144)
+		v148 := v67
+		if v114 > v67 {
+			v148 = v114
 		}
-		v151 := ldexpMid(v7, v150)
-		v152 := float64(v147 * v151)
-		v153 := float64(v149 * v151)
-		v154 := float64(v7 + v152)
-		v155 := float64(v7 - v154)
-		v156 := float64(v155 + v152)
-		v157 := float64(v156 + v153)
-		v158 := v7
-		if v113 {
-			v158 = v147
+		v149 := ldexpMid(v7, v148)
+		v150 := float64(v145 * v149)
+		v151 := float64(v147 * v149)
+		v152 := float64(v7 + v150)
+		v153 := float64(v7 - v152)
+		v154 := float64(v153 + v150)
+		v155 := float64(v154 + v151)
+		v156 := v7
+		if v112 {
+			v156 = v145
 		}
-		v159 := v3
-		if v113 {
-			v159 = v149
+		v157 := v3
+		if v112 {
+			v157 = v147
 		}
-		v160 := float64(v7 / v154)
-		v161 := float64(v158 * v160)
-		v162 := -v161
-		v163 := math.FMA(v162, v154, v158)
-		v164 := math.FMA(v162, v157, v163)
-		v165 := float64(v164 + v159)
-		v166 := v15 <= v111
-		v167 := float64(v165 * v160)
-		v168 := v3
-		if v113 {
-			v168 = v115
+		v158 := float64(v7 / v152)
+		v159 := float64(v156 * v158)
+		v160 := -v159
+		v161 := math.FMA(v160, v152, v156)
+		v162 := math.FMA(v160, v155, v161)
+		v163 := float64(v162 + v157)
+		v164 := v15 <= v110
+		v165 := float64(v163 * v158)
+		v166 := v3
+		if v112 {
+			v166 = v114
 		}
-		v169 := float64(v87 - v168)
-		v170 := v89
-		if v169 < v89 {
-			v170 = v169
+		v167 := float64(v86 - v166)
+		v168 := v88
+		if v167 < v88 {
+			v168 = v167
 		}
-		v171 := v3
-		if v170 > v3 {
-			v171 = v170
+		v169 := v3
+		if v168 > v3 {
+			v169 = v168
 		}
-		v172 := v168 < v92
-		v173 := ldexpNormal(v94, v171)
-		v174 := v3
-		if v172 {
-			v174 = v173
+		v170 := v166 < v91
+		v171 := ldexpNormal(v93, v169)
+		v172 := v3
+		if v170 {
+			v172 = v171
 		}
-		v175 := float64(v161 + v174)
-		v176 := float64(v175 - v174)
-		v177 := float64(v161 - v176)
-		v178 := float64(v177 + v167)
-		v179 := float64(v178 + v174)
-		v180 := float64(v179 - v174)
-		v181 := float64(v176 + v180)
-		v182 := v68
-		if v168 > v68 {
-			v182 = v168
+		v173 := float64(v159 + v172)
+		v174 := float64(v173 - v172)
+		v175 := float64(v159 - v174)
+		v176 := float64(v175 + v165)
+		v177 := float64(v176 + v172)
+		v178 := float64(v177 - v172)
+		v179 := float64(v174 + v178)
+		v180 := v67
+		if v166 > v67 {
+			v180 = v166
 		}
-		v183 := ldexpMid(v181, v182)
-		v184 := math.IsNaN(v0)
-		v185 := float64(v109 - v108)
-		v186 := float64(v7 - v185)
-		v187 := -v108
-		v188 := math.FMA(v0, v107, v187)
-		v189 := -v107
-		v190 := v15
+		v181 := ldexpMid(v179, v180)
+		v182 := math.IsNaN(v0)
+		v183 := float64(v108 - v107)
+		v184 := float64(v7 - v183)
+		v185 := -v107
+		v186 := math.FMA(v0, v106, v185)
+		v187 := -v106
+		v188 := v15
 		if v0 > v15 {
-			v190 = v0
+			v188 = v0
 		}
-		v192 := v191
-		if v190 < v191 {
-			v192 = v190
+		v190 := v189
+		if v188 < v189 {
+			v190 = v188
 		}
-		v193 := float64(v192 * v18)
-		v194 := math.RoundToEven(v193)
-		v195 := -v194
-		v196 := math.FMA(v195, v22, v192)
-		v197 := math.FMA(v195, v24, v196)
-		v198 := float64(v196 - v197)
-		v199 := math.FMA(v195, v24, v198)
-		v200 := float64(v197 * v197)
-		v201 := -v200
-		v202 := math.FMA(v197, v197, v201)
-		v203 := float64(v28 * v200)
-		v204 := float64(v28 * v202)
-		v205 := float64(v197 + v203)
-		v206 := float64(v197 - v205)
-		v207 := float64(v206 + v203)
-		v208 := float64(v207 + v204)
-		v209 := math.FMA(v199, v197, v199)
-		v210 := float64(v208 + v209)
-		v211 := float64(v200 * v197)
-		v212 := math.FMA(v197, v41, v42)
-		v213 := math.FMA(v197, v212, v44)
-		v214 := math.FMA(v197, v213, v46)
-		v215 := math.FMA(v197, v214, v48)
-		v216 := math.FMA(v197, v215, v50)
-		v217 := math.FMA(v197, v216, v52)
-		v218 := math.FMA(v197, v217, v54)
-		v219 := math.FMA(v197, v218, v56)
-		v220 := math.FMA(v197, v219, v58)
-		v221 := math.FMA(v211, v220, v210)
-		v222 := float64(v7 + v205)
-		v223 := float64(v7 - v222)
-		v224 := float64(v223 + v205)
-		v225 := float64(v224 + v221)
-		v226 := float64(v87 - v194)
-		v227 := v89
-		if v226 < v89 {
-			v227 = v226
+		v191 := float64(v190 * v18)
+		v192 := math.RoundToEven(v191)
+		v193 := math.FMA(v192, v21, v190)
+		v194 := math.FMA(v192, v23, v193)
+		v195 := float64(v193 - v194)
+		v196 := math.FMA(v192, v23, v195)
+		v197 := float64(v194 * v194)
+		v198 := -v197
+		v199 := math.FMA(v194, v194, v198)
+		v200 := float64(v27 * v197)
+		v201 := float64(v27 * v199)
+		v202 := float64(v194 + v200)
+		v203 := float64(v194 - v202)
+		v204 := float64(v203 + v200)
+		v205 := float64(v204 + v201)
+		v206 := math.FMA(v196, v194, v196)
+		v207 := float64(v205 + v206)
+		v208 := float64(v197 * v194)
+		v209 := math.FMA(v194, v40, v41)
+		v210 := math.FMA(v194, v209, v43)
+		v211 := math.FMA(v194, v210, v45)
+		v212 := math.FMA(v194, v211, v47)
+		v213 := math.FMA(v194, v212, v49)
+		v214 := math.FMA(v194, v213, v51)
+		v215 := math.FMA(v194, v214, v53)
+		v216 := math.FMA(v194, v215, v55)
+		v217 := math.FMA(v194, v216, v57)
+		v218 := math.FMA(v208, v217, v207)
+		v219 := float64(v7 + v202)
+		v220 := float64(v7 - v219)
+		v221 := float64(v220 + v202)
+		v222 := float64(v221 + v218)
+		v223 := float64(v86 - v192)
+		v224 := v88
+		if v223 < v88 {
+			v224 = v223
 		}
+		v225 := v3
+		if v224 > v3 {
+			v225 = v224
+		}
+		v226 := v192 < v91
+		v227 := ldexpNormal(v93, v225)
 		v228 := v3
-		if v227 > v3 {
+		if v226 {
 			v228 = v227
 		}
-		v229 := v194 < v92
-		v230 := ldexpNormal(v94, v228)
-		v231 := v3
-		if v229 {
-			v231 = v230
+		v229 := float64(v219 + v228)
+		v230 := float64(v229 - v228)
+		v231 := float64(v219 - v230)
+		v232 := float64(v231 + v222)
+		v233 := float64(v232 + v228)
+		v234 := float64(v233 - v228)
+		v235 := float64(v230 + v234)
+		v236 := v67
+		if v192 > v67 {
+			v236 = v192
 		}
-		v232 := float64(v222 + v231)
-		v233 := float64(v232 - v231)
-		v234 := float64(v222 - v233)
-		v235 := float64(v234 + v225)
-		v236 := float64(v235 + v231)
-		v237 := float64(v236 - v231)
-		v238 := float64(v233 + v237)
-		v239 := v68
-		if v194 > v68 {
-			v239 = v194
+		v237 := ldexpMid(v235, v236)
+		v238 := float64(v7 + v237)
+		v239 := math.FMA(v187, v238, v7)
+		v240 := float64(v238 - v7)
+		v241 := float64(v237 - v240)
+		v242 := float64(v106 * v241)
+		v243 := float64(v239 - v242)
+		v244 := float64(v243 / v238)
+		v245 := float64(v0 * v244)
+		v246 := float64(v186 + v245)
+		v247 := float64(v184 + v246)
+		v248 := float64(v247 * v181)
+		v249 := math.FMA(v108, v181, v248)
+		v251 := v0 < v250
+		v252 := math.Abs(v110)
+		v253 := -v252
+		v254 := v15
+		if v253 > v15 {
+			v254 = v253
 		}
-		v240 := ldexpMid(v238, v239)
-		v241 := float64(v7 + v240)
-		v242 := math.FMA(v189, v241, v7)
-		v243 := float64(v241 - v7)
-		v244 := float64(v240 - v243)
-		v245 := float64(v107 * v244)
-		v246 := float64(v242 - v245)
-		v247 := float64(v246 / v241)
-		v248 := float64(v0 * v247)
-		v249 := float64(v188 + v248)
-		v250 := float64(v186 + v249)
-		v251 := float64(v250 * v183)
-		v252 := math.FMA(v109, v183, v251)
-		v254 := v0 < v253
-		v255 := math.Abs(v111)
-		v256 := -v255
-		v257 := v15
-		if v256 > v15 {
-			v257 = v256
+		v255 := v110 < v3
+		v256 := float64(v254 * v18)
+		v257 := math.RoundToEven(v256)
+		v258 := math.FMA(v257, v21, v254)
+		v259 := math.FMA(v257, v23, v258)
+		v260 := float64(v258 - v259)
+		v261 := math.FMA(v257, v23, v260)
+		v262 := float64(v259 * v259)
+		v263 := -v262
+		v264 := math.FMA(v259, v259, v263)
+		v265 := float64(v27 * v262)
+		v266 := float64(v27 * v264)
+		v267 := float64(v259 + v265)
+		v268 := float64(v259 - v267)
+		v269 := float64(v268 + v265)
+		v270 := float64(v269 + v266)
+		v271 := math.FMA(v261, v259, v261)
+		v272 := float64(v270 + v271)
+		v273 := float64(v262 * v259)
+		v274 := math.FMA(v259, v40, v41)
+		v275 := math.FMA(v259, v274, v43)
+		v276 := math.FMA(v259, v275, v45)
+		v277 := math.FMA(v259, v276, v47)
+		v278 := math.FMA(v259, v277, v49)
+		v279 := math.FMA(v259, v278, v51)
+		v280 := math.FMA(v259, v279, v53)
+		v281 := math.FMA(v259, v280, v55)
+		v282 := math.FMA(v259, v281, v57)
+		v283 := math.FMA(v273, v282, v272)
+		v284 := float64(v7 + v267)
+		v285 := float64(v7 - v284)
+		v286 := float64(v285 + v267)
+		v287 := float64(v286 + v283)
+		v288 := float64(v284 + v287)
+		v289 := float64(v284 - v288)
+		v290 := float64(v289 + v287)
+		v291 := v67
+		if v257 > v67 {
+			v291 = v257
 		}
-		v258 := v111 < v3
-		v259 := float64(v257 * v18)
-		v260 := math.RoundToEven(v259)
-		v261 := -v260
-		v262 := math.FMA(v261, v22, v257)
-		v263 := math.FMA(v261, v24, v262)
-		v264 := float64(v262 - v263)
-		v265 := math.FMA(v261, v24, v264)
-		v266 := float64(v263 * v263)
-		v267 := -v266
-		v268 := math.FMA(v263, v263, v267)
-		v269 := float64(v28 * v266)
-		v270 := float64(v28 * v268)
-		v271 := float64(v263 + v269)
-		v272 := float64(v263 - v271)
-		v273 := float64(v272 + v269)
-		v274 := float64(v273 + v270)
-		v275 := math.FMA(v265, v263, v265)
-		v276 := float64(v274 + v275)
-		v277 := float64(v266 * v263)
-		v278 := math.FMA(v263, v41, v42)
-		v279 := math.FMA(v263, v278, v44)
-		v280 := math.FMA(v263, v279, v46)
-		v281 := math.FMA(v263, v280, v48)
-		v282 := math.FMA(v263, v281, v50)
-		v283 := math.FMA(v263, v282, v52)
-		v284 := math.FMA(v263, v283, v54)
-		v285 := math.FMA(v263, v284, v56)
-		v286 := math.FMA(v263, v285, v58)
-		v287 := math.FMA(v277, v286, v276)
-		v288 := float64(v7 + v271)
-		v289 := float64(v7 - v288)
-		v290 := float64(v289 + v271)
-		v291 := float64(v290 + v287)
-		v292 := float64(v288 + v291)
-		v293 := float64(v288 - v292)
-		v294 := float64(v293 + v291)
-		v295 := v68
-		if v260 > v68 {
-			v295 = v260
+		v292 := ldexpMid(v7, v291)
+		v293 := float64(v288 * v292)
+		v294 := float64(v290 * v292)
+		v295 := float64(v7 + v293)
+		v296 := float64(v7 - v295)
+		v297 := float64(v296 + v293)
+		v298 := float64(v297 + v294)
+		v299 := v7
+		if v255 {
+			v299 = v288
 		}
-		v296 := ldexpMid(v7, v295)
-		v297 := float64(v292 * v296)
-		v298 := float64(v294 * v296)
-		v299 := float64(v7 + v297)
-		v300 := float64(v7 - v299)
-		v301 := float64(v300 + v297)
-		v302 := float64(v301 + v298)
-		v303 := v7
-		if v258 {
-			v303 = v292
+		v300 := v3
+		if v255 {
+			v300 = v290
 		}
-		v304 := v3
-		if v258 {
-			v304 = v294
+		v301 := float64(v7 / v295)
+		v302 := float64(v299 * v301)
+		v303 := -v302
+		v304 := math.FMA(v303, v295, v299)
+		v305 := math.FMA(v303, v298, v304)
+		v306 := float64(v305 + v300)
+		v307 := float64(v306 * v301)
+		v308 := v3
+		if v255 {
+			v308 = v257
 		}
-		v305 := float64(v7 / v299)
-		v306 := float64(v303 * v305)
-		v307 := -v306
-		v308 := math.FMA(v307, v299, v303)
-		v309 := math.FMA(v307, v302, v308)
-		v310 := float64(v309 + v304)
-		v311 := float64(v310 * v305)
-		v312 := v3
-		if v258 {
-			v312 = v260
+		v309 := float64(v86 - v308)
+		v310 := v88
+		if v309 < v88 {
+			v310 = v309
 		}
-		v313 := float64(v87 - v312)
-		v314 := v89
-		if v313 < v89 {
+		v311 := v3
+		if v310 > v3 {
+			v311 = v310
+		}
+		v312 := v308 < v91
+		v313 := ldexpNormal(v93, v311)
+		v314 := v3
+		if v312 {
 			v314 = v313
 		}
-		v315 := v3
-		if v314 > v3 {
-			v315 = v314
+		v315 := float64(v302 + v314)
+		v316 := float64(v315 - v314)
+		v317 := float64(v302 - v316)
+		v318 := float64(v317 + v307)
+		v319 := float64(v318 + v314)
+		v320 := float64(v319 - v314)
+		v321 := float64(v316 + v320)
+		v322 := v67
+		if v308 > v67 {
+			v322 = v308
 		}
-		v316 := v312 < v92
-		v317 := ldexpNormal(v94, v315)
-		v318 := v3
-		if v316 {
-			v318 = v317
+		v323 := ldexpMid(v321, v322)
+		v324 := math.IsNaN(v110)
+		v325 := v323
+		if v324 {
+			v325 = v110
 		}
-		v319 := float64(v306 + v318)
-		v320 := float64(v319 - v318)
-		v321 := float64(v306 - v320)
-		v322 := float64(v321 + v311)
-		v323 := float64(v322 + v318)
-		v324 := float64(v323 - v318)
-		v325 := float64(v320 + v324)
-		v326 := v68
-		if v312 > v68 {
-			v326 = v312
+		v326 := float64(v7 - v325)
+		v327 := float64(v325 * v326)
+		v329 := float64(v0 - v328)
+		v331 := float64(v329 - v330)
+		v335 := v334
+		if v331 > v334 {
+			v335 = v331
 		}
-		v327 := ldexpMid(v325, v326)
-		v328 := math.IsNaN(v111)
-		v329 := v327
-		if v328 {
-			v329 = v111
+		v336 := v189
+		if v335 < v189 {
+			v336 = v335
 		}
-		v330 := float64(v7 - v329)
-		v331 := float64(v329 * v330)
-		v333 := float64(v0 - v332)
-		v335 := float64(v333 - v334)
-		v339 := v338
-		if v335 > v338 {
-			v339 = v335
+		v337 := float64(v336 * v18)
+		v338 := math.RoundToEven(v337)
+		v339 := -v338
+		v340 := math.FMA(v338, v21, v336)
+		v341 := math.FMA(v338, v23, v340)
+		v342 := float64(v340 - v341)
+		v343 := math.FMA(v338, v23, v342)
+		v344 := float64(v341 * v341)
+		v345 := -v344
+		v346 := math.FMA(v341, v341, v345)
+		v347 := float64(v27 * v344)
+		v348 := float64(v27 * v346)
+		v349 := float64(v341 + v347)
+		v350 := float64(v341 - v349)
+		v351 := float64(v350 + v347)
+		v352 := float64(v351 + v348)
+		v353 := math.FMA(v343, v341, v343)
+		v354 := float64(v352 + v353)
+		v355 := float64(v344 * v341)
+		v356 := math.FMA(v341, v40, v41)
+		v357 := math.FMA(v341, v356, v43)
+		v358 := math.FMA(v341, v357, v45)
+		v359 := math.FMA(v341, v358, v47)
+		v360 := math.FMA(v341, v359, v49)
+		v361 := math.FMA(v341, v360, v51)
+		v362 := math.FMA(v341, v361, v53)
+		v363 := math.FMA(v341, v362, v55)
+		v364 := math.FMA(v341, v363, v57)
+		v365 := math.FMA(v355, v364, v354)
+		v366 := ldexpMid(v332, v339)
+		v367 := float64(v7 + v366)
+		v368 := float64(v367 - v7)
+		v369 := float64(v367 - v368)
+		v370 := float64(v7 - v369)
+		v371 := float64(v366 - v368)
+		v372 := float64(v370 + v371)
+		v373 := float64(v365 + v372)
+		v374 := float64(v367 + v349)
+		v375 := float64(v367 - v374)
+		v376 := float64(v375 + v349)
+		v377 := float64(v376 + v373)
+		v378 := float64(v374 + v377)
+		v379 := ldexpMid(v378, v338)
+		v380 := math.Copysign(v379, v331)
+		v381 := math.IsNaN(v331)
+		v382 := v380
+		if v381 {
+			v382 = v331
 		}
-		v340 := v191
-		if v339 < v191 {
-			v340 = v339
+		v383 := float64(v333 * v382)
+		v384 := float64(v331 + v383)
+		v385 := float64(v331 - v384)
+		v386 := float64(v385 + v383)
+		v387 := -v383
+		v388 := math.FMA(v333, v382, v387)
+		v389 := float64(v330 * v382)
+		v390 := float64(v388 - v389)
+		v391 := float64(v329 - v331)
+		v392 := float64(v391 - v330)
+		v393 := float64(v329 - v0)
+		v394 := float64(v329 - v393)
+		v395 := float64(v0 - v394)
+		v397 := float64(v396 - v393)
+		v398 := float64(v395 + v397)
+		v399 := float64(v392 + v398)
+		v401 := float64(v7 + v382)
+		v402 := float64(v400 * v401)
+		v403 := float64(v7 + v402)
+		v404 := float64(v399 * v403)
+		v405 := float64(v390 + v404)
+		v406 := float64(v386 + v405)
+		v407 := float64(v327 * v406)
+		v408 := -v327
+		v409 := math.FMA(v325, v326, v408)
+		v410 := float64(v7 - v326)
+		v411 := float64(v410 - v325)
+		v412 := -v325
+		v413 := math.FMA(v412, v238, v237)
+		v414 := float64(v219 + v222)
+		v415 := float64(v219 - v414)
+		v416 := float64(v415 + v222)
+		v417 := v91 <= v192
+		v419 := v418 < v0
+		v420 := v417 && !v419
+		v421 := v91
+		if v192 > v91 {
+			v421 = v192
 		}
-		v341 := float64(v340 * v18)
-		v342 := math.RoundToEven(v341)
-		v343 := -v342
-		v344 := math.FMA(v343, v22, v340)
-		v345 := math.FMA(v343, v24, v344)
-		v346 := float64(v344 - v345)
-		v347 := math.FMA(v343, v24, v346)
-		v348 := float64(v345 * v345)
-		v349 := -v348
-		v350 := math.FMA(v345, v345, v349)
-		v351 := float64(v28 * v348)
-		v352 := float64(v28 * v350)
-		v353 := float64(v345 + v351)
-		v354 := float64(v345 - v353)
-		v355 := float64(v354 + v351)
-		v356 := float64(v355 + v352)
-		v357 := math.FMA(v347, v345, v347)
-		v358 := float64(v356 + v357)
-		v359 := float64(v348 * v345)
-		v360 := math.FMA(v345, v41, v42)
-		v361 := math.FMA(v345, v360, v44)
-		v362 := math.FMA(v345, v361, v46)
-		v363 := math.FMA(v345, v362, v48)
-		v364 := math.FMA(v345, v363, v50)
-		v365 := math.FMA(v345, v364, v52)
-		v366 := math.FMA(v345, v365, v54)
-		v367 := math.FMA(v345, v366, v56)
-		v368 := math.FMA(v345, v367, v58)
-		v369 := math.FMA(v359, v368, v358)
-		v370 := ldexpMid(v336, v343)
-		v371 := float64(v7 + v370)
-		v372 := float64(v371 - v7)
-		v373 := float64(v371 - v372)
-		v374 := float64(v7 - v373)
-		v375 := float64(v370 - v372)
-		v376 := float64(v374 + v375)
-		v377 := float64(v369 + v376)
-		v378 := float64(v371 + v353)
-		v379 := float64(v371 - v378)
-		v380 := float64(v379 + v353)
-		v381 := float64(v380 + v377)
-		v382 := float64(v378 + v381)
-		v383 := ldexpMid(v382, v342)
-		v384 := math.Copysign(v383, v335)
-		v385 := math.IsNaN(v335)
-		v386 := v384
-		if v385 {
-			v386 = v335
+		v423 := v422
+		if v421 < v422 {
+			v423 = v421
 		}
-		v387 := float64(v337 * v386)
-		v388 := float64(v335 + v387)
-		v389 := float64(v335 - v388)
-		v390 := float64(v389 + v387)
-		v391 := -v387
-		v392 := math.FMA(v337, v386, v391)
-		v393 := float64(v334 * v386)
-		v394 := float64(v392 - v393)
-		v395 := float64(v333 - v335)
-		v396 := float64(v395 - v334)
-		v397 := float64(v333 - v0)
-		v398 := float64(v333 - v397)
-		v399 := float64(v0 - v398)
-		v401 := float64(v400 - v397)
-		v402 := float64(v399 + v401)
-		v403 := float64(v396 + v402)
-		v405 := float64(v7 + v386)
-		v406 := float64(v404 * v405)
-		v407 := float64(v7 + v406)
-		v408 := float64(v403 * v407)
-		v409 := float64(v394 + v408)
-		v410 := float64(v390 + v409)
-		v411 := float64(v331 * v410)
-		v412 := -v331
-		v413 := math.FMA(v329, v330, v412)
-		v414 := float64(v7 - v330)
-		v415 := float64(v414 - v329)
-		v416 := -v329
-		v417 := math.FMA(v416, v241, v240)
-		v418 := float64(v222 + v225)
-		v419 := float64(v222 - v418)
-		v420 := float64(v419 + v225)
-		v421 := v92 <= v194
-		v423 := v422 < v0
-		v424 := v421 && !v423
-		v425 := v92
-		if v194 > v92 {
-			v425 = v194
+		v424 := ldexpNormal(v416, v423)
+		v425 := v3
+		if v420 {
+			v425 = v424
 		}
-		v427 := v426
-		if v425 < v426 {
-			v427 = v425
+		v426 := float64(v413 + v425)
+		v427 := float64(v241 + v425)
+		v428 := float64(v325 * v427)
+		v429 := float64(v426 - v428)
+		v430 := float64(v429 / v238)
+		v431 := float64(v411 - v430)
+		v432 := float64(v325 * v431)
+		v433 := float64(v430 * v326)
+		v434 := float64(v432 + v433)
+		v435 := float64(v409 + v434)
+		v436 := float64(v435 * v384)
+		v437 := float64(v407 + v436)
+		v438 := math.FMA(v327, v384, v437)
+		v439 := math.FMA(v412, v325, v325)
+		v440 := math.FMA(v0, v439, v181)
+		v441 := v440
+		if v251 {
+			v441 = v438
 		}
-		v428 := ldexpNormal(v420, v427)
-		v429 := v3
-		if v424 {
-			v429 = v428
-		}
-		v430 := float64(v417 + v429)
-		v431 := float64(v244 + v429)
-		v432 := float64(v329 * v431)
-		v433 := float64(v430 - v432)
-		v434 := float64(v433 / v241)
-		v435 := float64(v415 - v434)
-		v436 := float64(v329 * v435)
-		v437 := float64(v434 * v330)
-		v438 := float64(v436 + v437)
-		v439 := float64(v413 + v438)
-		v440 := float64(v439 * v388)
-		v441 := float64(v411 + v440)
-		v442 := math.FMA(v331, v388, v441)
-		v443 := math.FMA(v416, v329, v329)
-		v444 := math.FMA(v0, v443, v183)
-		v445 := v444
-		if v254 {
-			v445 = v442
-		}
-		v446 := v445
+		v442 := v441
 		if v11 {
-			v446 = v252
+			v442 = v249
 		}
-		v447 := float64(v7 + v0)
-		v449 := float64(v0 + v448)
-		v450 := v15
-		if v449 > v15 {
-			v450 = v449
+		v443 := float64(v7 + v0)
+		v445 := float64(v0 + v444)
+		v446 := v15
+		if v445 > v15 {
+			v446 = v445
 		}
-		v451 := v191
-		if v450 < v191 {
-			v451 = v450
+		v447 := v189
+		if v446 < v189 {
+			v447 = v446
 		}
-		v452 := float64(v451 * v18)
-		v453 := math.RoundToEven(v452)
-		v454 := -v453
-		v455 := math.FMA(v454, v22, v451)
-		v456 := math.FMA(v454, v24, v455)
-		v457 := float64(v455 - v456)
-		v458 := math.FMA(v454, v24, v457)
-		v459 := float64(v456 * v456)
-		v460 := -v459
-		v461 := math.FMA(v456, v456, v460)
-		v462 := float64(v28 * v459)
-		v463 := float64(v28 * v461)
-		v464 := float64(v456 + v462)
-		v465 := float64(v456 - v464)
-		v466 := float64(v465 + v462)
-		v467 := float64(v466 + v463)
-		v468 := math.FMA(v458, v456, v458)
-		v469 := float64(v467 + v468)
-		v470 := float64(v459 * v456)
-		v471 := math.FMA(v456, v41, v42)
-		v472 := math.FMA(v456, v471, v44)
-		v473 := math.FMA(v456, v472, v46)
-		v474 := math.FMA(v456, v473, v48)
-		v475 := math.FMA(v456, v474, v50)
-		v476 := math.FMA(v456, v475, v52)
-		v477 := math.FMA(v456, v476, v54)
-		v478 := math.FMA(v456, v477, v56)
-		v479 := math.FMA(v456, v478, v58)
-		v480 := math.FMA(v470, v479, v469)
-		v481 := float64(v7 + v464)
-		v482 := float64(v7 - v481)
-		v483 := float64(v482 + v464)
-		v484 := float64(v483 + v480)
-		v485 := float64(v87 - v453)
-		v486 := v89
-		if v485 < v89 {
-			v486 = v485
+		v448 := float64(v447 * v18)
+		v449 := math.RoundToEven(v448)
+		v450 := math.FMA(v449, v21, v447)
+		v451 := math.FMA(v449, v23, v450)
+		v452 := float64(v450 - v451)
+		v453 := math.FMA(v449, v23, v452)
+		v454 := float64(v451 * v451)
+		v455 := -v454
+		v456 := math.FMA(v451, v451, v455)
+		v457 := float64(v27 * v454)
+		v458 := float64(v27 * v456)
+		v459 := float64(v451 + v457)
+		v460 := float64(v451 - v459)
+		v461 := float64(v460 + v457)
+		v462 := float64(v461 + v458)
+		v463 := math.FMA(v453, v451, v453)
+		v464 := float64(v462 + v463)
+		v465 := float64(v454 * v451)
+		v466 := math.FMA(v451, v40, v41)
+		v467 := math.FMA(v451, v466, v43)
+		v468 := math.FMA(v451, v467, v45)
+		v469 := math.FMA(v451, v468, v47)
+		v470 := math.FMA(v451, v469, v49)
+		v471 := math.FMA(v451, v470, v51)
+		v472 := math.FMA(v451, v471, v53)
+		v473 := math.FMA(v451, v472, v55)
+		v474 := math.FMA(v451, v473, v57)
+		v475 := math.FMA(v465, v474, v464)
+		v476 := float64(v7 + v459)
+		v477 := float64(v7 - v476)
+		v478 := float64(v477 + v459)
+		v479 := float64(v478 + v475)
+		v480 := float64(v86 - v449)
+		v481 := v88
+		if v480 < v88 {
+			v481 = v480
 		}
-		v487 := v3
-		if v486 > v3 {
-			v487 = v486
+		v482 := v3
+		if v481 > v3 {
+			v482 = v481
 		}
-		v488 := v453 < v92
-		v489 := ldexpNormal(v94, v487)
-		v490 := v3
-		if v488 {
-			v490 = v489
+		v483 := v449 < v91
+		v484 := ldexpNormal(v93, v482)
+		v485 := v3
+		if v483 {
+			v485 = v484
 		}
-		v491 := float64(v481 + v490)
-		v492 := float64(v491 - v490)
-		v493 := float64(v481 - v492)
-		v494 := float64(v493 + v484)
-		v495 := float64(v494 + v490)
-		v496 := float64(v495 - v490)
-		v497 := float64(v492 + v496)
-		v498 := v68
-		if v453 > v68 {
-			v498 = v453
+		v486 := float64(v476 + v485)
+		v487 := float64(v486 - v485)
+		v488 := float64(v476 - v487)
+		v489 := float64(v488 + v479)
+		v490 := float64(v489 + v485)
+		v491 := float64(v490 - v485)
+		v492 := float64(v487 + v491)
+		v493 := v67
+		if v449 > v67 {
+			v493 = v449
 		}
-		v499 := ldexpMid(v497, v498)
-		v500 := math.IsNaN(v449)
-		v501 := v499
-		if v500 {
-			v501 = v449
+		v494 := ldexpMid(v492, v493)
+		v495 := math.IsNaN(v445)
+		v496 := v494
+		if v495 {
+			v496 = v445
 		}
-		v502 := float64(v481 + v484)
-		v503 := float64(v481 - v502)
-		v504 := float64(v503 + v484)
-		v505 := v92 <= v453
-		v506 := v422 < v449
-		v507 := v505 && !v506
-		v508 := v92
-		if v453 > v92 {
-			v508 = v453
+		v497 := float64(v476 + v479)
+		v498 := float64(v476 - v497)
+		v499 := float64(v498 + v479)
+		v500 := v91 <= v449
+		v501 := v418 < v445
+		v502 := v500 && !v501
+		v503 := v91
+		if v449 > v91 {
+			v503 = v449
 		}
-		v509 := v426
-		if v508 < v426 {
-			v509 = v508
+		v504 := v422
+		if v503 < v422 {
+			v504 = v503
 		}
-		v510 := ldexpNormal(v504, v509)
-		v511 := v3
-		if v507 {
-			v511 = v510
+		v505 := ldexpNormal(v499, v504)
+		v506 := v3
+		if v502 {
+			v506 = v505
 		}
-		v512 := v511
-		if v500 {
-			v512 = v449
+		v507 := v506
+		if v495 {
+			v507 = v445
 		}
-		v514 := float64(v501 * v513)
-		v515 := float64(v512 + v514)
-		v516 := float64(v447 * v515)
-		v517 := math.FMA(v447, v501, v516)
-		v519 := float64(v517 * v518)
-		v520 := v446
+		v509 := float64(v496 * v508)
+		v510 := float64(v507 + v509)
+		v511 := float64(v443 * v510)
+		v512 := math.FMA(v443, v496, v511)
+		v514 := float64(v512 * v513)
+		v515 := v442
 		if v9 {
-			v520 = v519
+			v515 = v514
 		}
-		v521 := v520
+		v516 := v515
 		if v6 {
-			v521 = v7
+			v516 = v7
 		}
-		v522 := v521
+		v517 := v516
 		if v2 {
-			v522 = v4
+			v517 = v4
 		}
-		v523 := b[i]
-		v524 := dy[i]
-		v525 := float64(v523 * v524)
-		v526 := -v525
-		v527 := math.FMA(v523, v524, v526)
-		v528 := float64(v525 * v4)
-		v529 := -v528
-		v530 := math.FMA(v525, v4, v529)
-		v531 := math.FMA(v527, v4, v530)
-		v532 := float64(v525 * v7)
-		v533 := -v532
-		v534 := math.FMA(v525, v7, v533)
-		v535 := math.FMA(v527, v7, v534)
-		v536 := float64(v525 * v518)
-		v537 := -v536
-		v538 := math.FMA(v525, v518, v537)
-		v539 := math.FMA(v527, v518, v538)
-		v540 := float64(v536 * v447)
-		v541 := -v540
-		v542 := math.FMA(v536, v447, v541)
-		v543 := math.FMA(v539, v447, v542)
-		v544 := float64(v540 * v501)
-		v545 := -v544
-		v546 := math.FMA(v540, v501, v545)
-		v547 := math.FMA(v543, v501, v546)
-		v548 := float64(v536 * v516)
-		v549 := -v548
-		v550 := math.FMA(v536, v516, v549)
-		v551 := math.FMA(v539, v516, v550)
-		v552 := float64(v544 + v548)
-		v553 := float64(v552 - v544)
-		v554 := float64(v552 - v553)
-		v555 := float64(v544 - v554)
-		v556 := float64(v548 - v553)
-		v557 := float64(v555 + v556)
-		v558 := float64(v557 + v547)
-		v559 := float64(v558 + v551)
-		v560 := float64(v525 * v109)
-		v561 := -v560
-		v562 := math.FMA(v525, v109, v561)
-		v563 := math.FMA(v527, v109, v562)
-		v564 := float64(v560 * v183)
-		v565 := -v564
-		v566 := math.FMA(v560, v183, v565)
-		v567 := math.FMA(v563, v183, v566)
-		v568 := float64(v525 * v250)
-		v569 := -v568
-		v570 := math.FMA(v525, v250, v569)
-		v571 := math.FMA(v527, v250, v570)
-		v572 := float64(v568 * v183)
-		v573 := -v572
-		v574 := math.FMA(v568, v183, v573)
-		v575 := math.FMA(v571, v183, v574)
-		v576 := float64(v564 + v572)
-		v577 := float64(v576 - v564)
-		v578 := float64(v576 - v577)
-		v579 := float64(v564 - v578)
-		v580 := float64(v572 - v577)
-		v581 := float64(v579 + v580)
-		v582 := float64(v581 + v567)
-		v583 := float64(v582 + v575)
-		v584 := float64(v525 * v331)
-		v585 := -v584
-		v586 := math.FMA(v525, v331, v585)
-		v587 := math.FMA(v527, v331, v586)
-		v588 := float64(v584 * v388)
-		v589 := -v588
-		v590 := math.FMA(v584, v388, v589)
-		v591 := math.FMA(v587, v388, v590)
-		v592 := float64(v525 * v411)
-		v593 := -v592
-		v594 := math.FMA(v525, v411, v593)
-		v595 := math.FMA(v527, v411, v594)
-		v596 := float64(v525 * v440)
-		v597 := -v596
-		v598 := math.FMA(v525, v440, v597)
-		v599 := math.FMA(v527, v440, v598)
-		v600 := float64(v592 + v596)
-		v601 := float64(v600 - v592)
-		v602 := float64(v600 - v601)
-		v603 := float64(v592 - v602)
-		v604 := float64(v596 - v601)
-		v605 := float64(v603 + v604)
-		v606 := float64(v605 + v595)
-		v607 := float64(v606 + v599)
-		v608 := float64(v588 + v600)
-		v609 := float64(v608 - v588)
-		v610 := float64(v608 - v609)
-		v611 := float64(v588 - v610)
-		v612 := float64(v600 - v609)
-		v613 := float64(v611 + v612)
-		v614 := float64(v613 + v591)
-		v615 := float64(v614 + v607)
-		v616 := float64(v525 * v0)
-		v617 := -v616
-		v618 := math.FMA(v525, v0, v617)
-		v619 := math.FMA(v527, v0, v618)
-		v620 := float64(v616 * v416)
-		v621 := -v620
-		v622 := math.FMA(v616, v416, v621)
-		v623 := math.FMA(v619, v416, v622)
-		v624 := float64(v620 * v329)
-		v625 := -v624
-		v626 := math.FMA(v620, v329, v625)
-		v627 := math.FMA(v623, v329, v626)
-		v628 := float64(v616 * v329)
-		v629 := -v628
-		v630 := math.FMA(v616, v329, v629)
-		v631 := math.FMA(v619, v329, v630)
-		v632 := float64(v624 + v628)
-		v633 := float64(v632 - v624)
-		v634 := float64(v632 - v633)
-		v635 := float64(v624 - v634)
-		v636 := float64(v628 - v633)
-		v637 := float64(v635 + v636)
-		v638 := float64(v637 + v627)
-		v639 := float64(v638 + v631)
+		v518 := b[i]
+		v519 := dy[i]
+		v520 := float64(v518 * v519)
+		v521 := -v520
+		v522 := math.FMA(v518, v519, v521)
+		v523 := float64(v520 * v4)
+		v524 := -v523
+		v525 := math.FMA(v520, v4, v524)
+		v526 := math.FMA(v522, v4, v525)
+		v527 := float64(v520 * v7)
+		v528 := -v527
+		v529 := math.FMA(v520, v7, v528)
+		v530 := math.FMA(v522, v7, v529)
+		v531 := float64(v520 * v513)
+		v532 := -v531
+		v533 := math.FMA(v520, v513, v532)
+		v534 := math.FMA(v522, v513, v533)
+		v535 := float64(v531 * v443)
+		v536 := -v535
+		v537 := math.FMA(v531, v443, v536)
+		v538 := math.FMA(v534, v443, v537)
+		v539 := float64(v535 * v496)
+		v540 := -v539
+		v541 := math.FMA(v535, v496, v540)
+		v542 := math.FMA(v538, v496, v541)
+		v543 := float64(v531 * v511)
+		v544 := -v543
+		v545 := math.FMA(v531, v511, v544)
+		v546 := math.FMA(v534, v511, v545)
+		v547 := float64(v539 + v543)
+		v548 := float64(v547 - v539)
+		v549 := float64(v547 - v548)
+		v550 := float64(v539 - v549)
+		v551 := float64(v543 - v548)
+		v552 := float64(v550 + v551)
+		v553 := float64(v552 + v542)
+		v554 := float64(v553 + v546)
+		v555 := float64(v520 * v108)
+		v556 := -v555
+		v557 := math.FMA(v520, v108, v556)
+		v558 := math.FMA(v522, v108, v557)
+		v559 := float64(v555 * v181)
+		v560 := -v559
+		v561 := math.FMA(v555, v181, v560)
+		v562 := math.FMA(v558, v181, v561)
+		v563 := float64(v520 * v247)
+		v564 := -v563
+		v565 := math.FMA(v520, v247, v564)
+		v566 := math.FMA(v522, v247, v565)
+		v567 := float64(v563 * v181)
+		v568 := -v567
+		v569 := math.FMA(v563, v181, v568)
+		v570 := math.FMA(v566, v181, v569)
+		v571 := float64(v559 + v567)
+		v572 := float64(v571 - v559)
+		v573 := float64(v571 - v572)
+		v574 := float64(v559 - v573)
+		v575 := float64(v567 - v572)
+		v576 := float64(v574 + v575)
+		v577 := float64(v576 + v562)
+		v578 := float64(v577 + v570)
+		v579 := float64(v520 * v327)
+		v580 := -v579
+		v581 := math.FMA(v520, v327, v580)
+		v582 := math.FMA(v522, v327, v581)
+		v583 := float64(v579 * v384)
+		v584 := -v583
+		v585 := math.FMA(v579, v384, v584)
+		v586 := math.FMA(v582, v384, v585)
+		v587 := float64(v520 * v407)
+		v588 := -v587
+		v589 := math.FMA(v520, v407, v588)
+		v590 := math.FMA(v522, v407, v589)
+		v591 := float64(v520 * v436)
+		v592 := -v591
+		v593 := math.FMA(v520, v436, v592)
+		v594 := math.FMA(v522, v436, v593)
+		v595 := float64(v587 + v591)
+		v596 := float64(v595 - v587)
+		v597 := float64(v595 - v596)
+		v598 := float64(v587 - v597)
+		v599 := float64(v591 - v596)
+		v600 := float64(v598 + v599)
+		v601 := float64(v600 + v590)
+		v602 := float64(v601 + v594)
+		v603 := float64(v583 + v595)
+		v604 := float64(v603 - v583)
+		v605 := float64(v603 - v604)
+		v606 := float64(v583 - v605)
+		v607 := float64(v595 - v604)
+		v608 := float64(v606 + v607)
+		v609 := float64(v608 + v586)
+		v610 := float64(v609 + v602)
+		v611 := float64(v520 * v0)
+		v612 := -v611
+		v613 := math.FMA(v520, v0, v612)
+		v614 := math.FMA(v522, v0, v613)
+		v615 := float64(v611 * v412)
+		v616 := -v615
+		v617 := math.FMA(v611, v412, v616)
+		v618 := math.FMA(v614, v412, v617)
+		v619 := float64(v615 * v325)
+		v620 := -v619
+		v621 := math.FMA(v615, v325, v620)
+		v622 := math.FMA(v618, v325, v621)
+		v623 := float64(v611 * v325)
+		v624 := -v623
+		v625 := math.FMA(v611, v325, v624)
+		v626 := math.FMA(v614, v325, v625)
+		v627 := float64(v619 + v623)
+		v628 := float64(v627 - v619)
+		v629 := float64(v627 - v628)
+		v630 := float64(v619 - v629)
+		v631 := float64(v623 - v628)
+		v632 := float64(v630 + v631)
+		v633 := float64(v632 + v622)
+		v634 := float64(v633 + v626)
+		v635 := v3
+		if v164 {
+			v635 = v159
+		}
+		v636 := float64(v520 * v635)
+		v637 := -v636
+		v638 := math.FMA(v520, v635, v637)
+		v639 := math.FMA(v522, v635, v638)
 		v640 := v3
-		if v166 {
-			v640 = v161
+		if v164 {
+			v640 = v165
 		}
-		v641 := float64(v525 * v640)
-		v642 := -v641
-		v643 := math.FMA(v525, v640, v642)
-		v644 := math.FMA(v527, v640, v643)
-		v645 := v3
-		if v166 {
-			v645 = v167
+		v641 := float64(v520 * v640)
+		v642 := float64(v639 + v641)
+		v643 := float64(v636 + v642)
+		v644 := math.Ldexp(v643, int(v166))
+		v645 := float64(v520 * v181)
+		v646 := -v645
+		v647 := math.FMA(v520, v181, v646)
+		v648 := math.FMA(v522, v181, v647)
+		v649 := v645
+		if v170 {
+			v649 = v644
 		}
-		v646 := float64(v525 * v645)
-		v647 := float64(v644 + v646)
-		v648 := float64(v641 + v647)
-		v649 := math.Ldexp(v648, int(v168))
-		v650 := float64(v525 * v183)
-		v651 := -v650
-		v652 := math.FMA(v525, v183, v651)
-		v653 := math.FMA(v527, v183, v652)
-		v654 := v650
-		if v172 {
-			v654 = v649
+		v650 := v648
+		if v170 {
+			v650 = v3
 		}
-		v655 := v653
-		if v172 {
-			v655 = v3
+		v651 := float64(v627 + v649)
+		v652 := float64(v651 - v627)
+		v653 := float64(v651 - v652)
+		v654 := float64(v627 - v653)
+		v655 := float64(v649 - v652)
+		v656 := float64(v654 + v655)
+		v657 := float64(v656 + v634)
+		v658 := float64(v657 + v650)
+		v659 := v651
+		if v251 {
+			v659 = v603
 		}
-		v656 := float64(v632 + v654)
-		v657 := float64(v656 - v632)
-		v658 := float64(v656 - v657)
-		v659 := float64(v632 - v658)
-		v660 := float64(v654 - v657)
-		v661 := float64(v659 + v660)
-		v662 := float64(v661 + v639)
-		v663 := float64(v662 + v655)
-		v664 := v656
-		if v254 {
-			v664 = v608
+		v660 := v658
+		if v251 {
+			v660 = v610
+		}
+		v661 := v659
+		if v11 {
+			v661 = v571
+		}
+		v662 := v660
+		if v11 {
+			v662 = v578
+		}
+		v663 := v661
+		if v9 {
+			v663 = v547
+		}
+		v664 := v662
+		if v9 {
+			v664 = v554
 		}
 		v665 := v663
-		if v254 {
-			v665 = v615
+		if v6 {
+			v665 = v527
 		}
 		v666 := v664
-		if v11 {
-			v666 = v576
+		if v6 {
+			v666 = v530
 		}
 		v667 := v665
-		if v11 {
-			v667 = v583
+		if v2 {
+			v667 = v523
 		}
 		v668 := v666
-		if v9 {
-			v668 = v552
-		}
-		v669 := v667
-		if v9 {
-			v669 = v559
-		}
-		v670 := v668
-		if v6 {
-			v670 = v532
-		}
-		v671 := v669
-		if v6 {
-			v671 = v535
-		}
-		v672 := v670
 		if v2 {
-			v672 = v528
+			v668 = v526
 		}
-		v673 := v671
-		if v2 {
-			v673 = v531
+		v669 := float64(v667 + v668)
+		v670 := float64(v517 * v520)
+		v671 := float64(v669 - v670)
+		v672 := math.Abs(v671)
+		v673 := math.Abs(v670)
+		v675 := float64(v673 * v674)
+		v676 := v672 <= v675
+		v677 := math.Abs(v520)
+		v678 := math.Abs(v531)
+		v679 := v677
+		if v678 > v677 {
+			v679 = v678
 		}
-		v674 := float64(v672 + v673)
-		v675 := float64(v522 * v525)
-		v676 := float64(v674 - v675)
-		v677 := math.Abs(v676)
-		v678 := math.Abs(v675)
-		v680 := float64(v678 * v679)
-		v681 := v677 <= v680
-		v682 := math.Abs(v525)
-		v683 := math.Abs(v536)
-		v684 := v682
-		if v683 > v682 {
-			v684 = v683
+		v680 := math.Abs(v611)
+		v681 := v679
+		if v680 > v679 {
+			v681 = v680
 		}
-		v685 := math.Abs(v616)
-		v686 := v684
-		if v685 > v684 {
-			v686 = v685
+		v683 := float64(v672 * v682)
+		v686 := math.FMA(v681, v684, v685)
+		v687 := v683 <= v686
+		v688 := v676 || v687
+		v689 := v669 == v3
+		v690 := v688 && !v689
+		v691 := v670
+		if v690 {
+			v691 = v669
 		}
-		v688 := float64(v677 * v687)
-		v691 := math.FMA(v686, v689, v690)
-		v692 := v688 <= v691
-		v693 := v681 || v692
-		v694 := v674 == v3
-		v695 := v693 && !v694
-		v696 := v675
-		if v695 {
-			v696 = v674
+		v692 := math.Abs(v519)
+		v693 := math.Abs(v518)
+		v694 := v692 < v693
+		v695 := v519
+		if v694 {
+			v695 = v518
 		}
-		v697 := math.Abs(v524)
-		v698 := math.Abs(v523)
-		v699 := v697 < v698
-		v700 := v524
-		if v699 {
-			v700 = v523
+		v696 := v518
+		if v694 {
+			v696 = v519
 		}
-		v701 := v523
-		if v699 {
-			v701 = v524
+		v697 := float64(v695 * v4)
+		v698 := float64(v695 * v7)
+		v699 := float64(v695 * v513)
+		v700 := float64(v699 * v443)
+		v701 := -v700
+		v702 := math.FMA(v699, v443, v701)
+		v703 := float64(v700 * v496)
+		v704 := -v703
+		v705 := math.FMA(v700, v496, v704)
+		v706 := math.FMA(v702, v496, v705)
+		v707 := float64(v699 * v511)
+		v708 := -v707
+		v709 := math.FMA(v699, v511, v708)
+		v710 := float64(v703 + v707)
+		v711 := float64(v710 - v703)
+		v712 := float64(v710 - v711)
+		v713 := float64(v703 - v712)
+		v714 := float64(v707 - v711)
+		v715 := float64(v713 + v714)
+		v716 := float64(v715 + v706)
+		v717 := float64(v716 + v709)
+		v718 := float64(v695 * v108)
+		v719 := -v718
+		v720 := math.FMA(v695, v108, v719)
+		v721 := float64(v718 * v181)
+		v722 := -v721
+		v723 := math.FMA(v718, v181, v722)
+		v724 := math.FMA(v720, v181, v723)
+		v725 := float64(v695 * v247)
+		v726 := -v725
+		v727 := math.FMA(v695, v247, v726)
+		v728 := float64(v725 * v181)
+		v729 := -v728
+		v730 := math.FMA(v725, v181, v729)
+		v731 := math.FMA(v727, v181, v730)
+		v732 := float64(v721 + v728)
+		v733 := float64(v732 - v721)
+		v734 := float64(v732 - v733)
+		v735 := float64(v721 - v734)
+		v736 := float64(v728 - v733)
+		v737 := float64(v735 + v736)
+		v738 := float64(v737 + v724)
+		v739 := float64(v738 + v731)
+		v740 := float64(v695 * v327)
+		v741 := -v740
+		v742 := math.FMA(v695, v327, v741)
+		v743 := float64(v740 * v384)
+		v744 := -v743
+		v745 := math.FMA(v740, v384, v744)
+		v746 := math.FMA(v742, v384, v745)
+		v747 := float64(v695 * v407)
+		v748 := -v747
+		v749 := math.FMA(v695, v407, v748)
+		v750 := float64(v695 * v436)
+		v751 := -v750
+		v752 := math.FMA(v695, v436, v751)
+		v753 := float64(v747 + v750)
+		v754 := float64(v753 - v747)
+		v755 := float64(v753 - v754)
+		v756 := float64(v747 - v755)
+		v757 := float64(v750 - v754)
+		v758 := float64(v756 + v757)
+		v759 := float64(v758 + v749)
+		v760 := float64(v759 + v752)
+		v761 := float64(v743 + v753)
+		v762 := float64(v761 - v743)
+		v763 := float64(v761 - v762)
+		v764 := float64(v743 - v763)
+		v765 := float64(v753 - v762)
+		v766 := float64(v764 + v765)
+		v767 := float64(v766 + v746)
+		v768 := float64(v767 + v760)
+		v769 := float64(v695 * v0)
+		v770 := -v769
+		v771 := math.FMA(v695, v0, v770)
+		v772 := float64(v769 * v412)
+		v773 := -v772
+		v774 := math.FMA(v769, v412, v773)
+		v775 := math.FMA(v771, v412, v774)
+		v776 := float64(v772 * v325)
+		v777 := -v776
+		v778 := math.FMA(v772, v325, v777)
+		v779 := math.FMA(v775, v325, v778)
+		v780 := float64(v769 * v325)
+		v781 := -v780
+		v782 := math.FMA(v769, v325, v781)
+		v783 := math.FMA(v771, v325, v782)
+		v784 := float64(v776 + v780)
+		v785 := float64(v784 - v776)
+		v786 := float64(v784 - v785)
+		v787 := float64(v776 - v786)
+		v788 := float64(v780 - v785)
+		v789 := float64(v787 + v788)
+		v790 := float64(v789 + v779)
+		v791 := float64(v790 + v783)
+		v792 := float64(v695 * v635)
+		v793 := -v792
+		v794 := math.FMA(v695, v635, v793)
+		v795 := float64(v695 * v640)
+		v796 := float64(v794 + v795)
+		v797 := float64(v792 + v796)
+		v798 := math.Ldexp(v797, int(v166))
+		v799 := float64(v695 * v181)
+		v800 := -v799
+		v801 := math.FMA(v695, v181, v800)
+		v802 := v799
+		if v170 {
+			v802 = v798
 		}
-		v702 := float64(v700 * v4)
-		v703 := float64(v700 * v7)
-		v704 := float64(v700 * v518)
-		v705 := float64(v704 * v447)
-		v706 := -v705
-		v707 := math.FMA(v704, v447, v706)
-		v708 := float64(v705 * v501)
-		v709 := -v708
-		v710 := math.FMA(v705, v501, v709)
-		v711 := math.FMA(v707, v501, v710)
-		v712 := float64(v704 * v516)
-		v713 := -v712
-		v714 := math.FMA(v704, v516, v713)
-		v715 := float64(v708 + v712)
-		v716 := float64(v715 - v708)
-		v717 := float64(v715 - v716)
-		v718 := float64(v708 - v717)
-		v719 := float64(v712 - v716)
-		v720 := float64(v718 + v719)
-		v721 := float64(v720 + v711)
-		v722 := float64(v721 + v714)
-		v723 := float64(v700 * v109)
-		v724 := -v723
-		v725 := math.FMA(v700, v109, v724)
-		v726 := float64(v723 * v183)
-		v727 := -v726
-		v728 := math.FMA(v723, v183, v727)
-		v729 := math.FMA(v725, v183, v728)
-		v730 := float64(v700 * v250)
-		v731 := -v730
-		v732 := math.FMA(v700, v250, v731)
-		v733 := float64(v730 * v183)
-		v734 := -v733
-		v735 := math.FMA(v730, v183, v734)
-		v736 := math.FMA(v732, v183, v735)
-		v737 := float64(v726 + v733)
-		v738 := float64(v737 - v726)
-		v739 := float64(v737 - v738)
-		v740 := float64(v726 - v739)
-		v741 := float64(v733 - v738)
-		v742 := float64(v740 + v741)
-		v743 := float64(v742 + v729)
-		v744 := float64(v743 + v736)
-		v745 := float64(v700 * v331)
-		v746 := -v745
-		v747 := math.FMA(v700, v331, v746)
-		v748 := float64(v745 * v388)
-		v749 := -v748
-		v750 := math.FMA(v745, v388, v749)
-		v751 := math.FMA(v747, v388, v750)
-		v752 := float64(v700 * v411)
-		v753 := -v752
-		v754 := math.FMA(v700, v411, v753)
-		v755 := float64(v700 * v440)
-		v756 := -v755
-		v757 := math.FMA(v700, v440, v756)
-		v758 := float64(v752 + v755)
-		v759 := float64(v758 - v752)
-		v760 := float64(v758 - v759)
-		v761 := float64(v752 - v760)
-		v762 := float64(v755 - v759)
-		v763 := float64(v761 + v762)
-		v764 := float64(v763 + v754)
-		v765 := float64(v764 + v757)
-		v766 := float64(v748 + v758)
-		v767 := float64(v766 - v748)
-		v768 := float64(v766 - v767)
-		v769 := float64(v748 - v768)
-		v770 := float64(v758 - v767)
-		v771 := float64(v769 + v770)
-		v772 := float64(v771 + v751)
-		v773 := float64(v772 + v765)
-		v774 := float64(v700 * v0)
-		v775 := -v774
-		v776 := math.FMA(v700, v0, v775)
-		v777 := float64(v774 * v416)
-		v778 := -v777
-		v779 := math.FMA(v774, v416, v778)
-		v780 := math.FMA(v776, v416, v779)
-		v781 := float64(v777 * v329)
-		v782 := -v781
-		v783 := math.FMA(v777, v329, v782)
-		v784 := math.FMA(v780, v329, v783)
-		v785 := float64(v774 * v329)
-		v786 := -v785
-		v787 := math.FMA(v774, v329, v786)
-		v788 := math.FMA(v776, v329, v787)
-		v789 := float64(v781 + v785)
-		v790 := float64(v789 - v781)
-		v791 := float64(v789 - v790)
-		v792 := float64(v781 - v791)
-		v793 := float64(v785 - v790)
-		v794 := float64(v792 + v793)
-		v795 := float64(v794 + v784)
-		v796 := float64(v795 + v788)
-		v797 := float64(v700 * v640)
-		v798 := -v797
-		v799 := math.FMA(v700, v640, v798)
-		v800 := float64(v700 * v645)
-		v801 := float64(v799 + v800)
-		v802 := float64(v797 + v801)
-		v803 := math.Ldexp(v802, int(v168))
-		v804 := float64(v700 * v183)
-		v805 := -v804
-		v806 := math.FMA(v700, v183, v805)
-		v807 := v804
-		if v172 {
-			v807 = v803
+		v803 := v801
+		if v170 {
+			v803 = v3
 		}
-		v808 := v806
-		if v172 {
-			v808 = v3
+		v804 := float64(v784 + v802)
+		v805 := float64(v804 - v784)
+		v806 := float64(v804 - v805)
+		v807 := float64(v784 - v806)
+		v808 := float64(v802 - v805)
+		v809 := float64(v807 + v808)
+		v810 := float64(v809 + v791)
+		v811 := float64(v810 + v803)
+		v812 := v804
+		if v251 {
+			v812 = v761
 		}
-		v809 := float64(v789 + v807)
-		v810 := float64(v809 - v789)
-		v811 := float64(v809 - v810)
-		v812 := float64(v789 - v811)
-		v813 := float64(v807 - v810)
-		v814 := float64(v812 + v813)
-		v815 := float64(v814 + v796)
-		v816 := float64(v815 + v808)
-		v817 := v809
-		if v254 {
-			v817 = v766
+		v813 := v811
+		if v251 {
+			v813 = v768
+		}
+		v814 := v812
+		if v11 {
+			v814 = v732
+		}
+		v815 := v813
+		if v11 {
+			v815 = v739
+		}
+		v816 := v814
+		if v9 {
+			v816 = v710
+		}
+		v817 := v815
+		if v9 {
+			v817 = v717
 		}
 		v818 := v816
-		if v254 {
-			v818 = v773
+		if v6 {
+			v818 = v698
 		}
 		v819 := v817
-		if v11 {
-			v819 = v737
+		if v6 {
+			v819 = v3
 		}
 		v820 := v818
-		if v11 {
-			v820 = v744
+		if v2 {
+			v820 = v697
 		}
 		v821 := v819
-		if v9 {
-			v821 = v715
-		}
-		v822 := v820
-		if v9 {
-			v822 = v722
-		}
-		v823 := v821
-		if v6 {
-			v823 = v703
-		}
-		v824 := v822
-		if v6 {
-			v824 = v3
-		}
-		v825 := v823
 		if v2 {
-			v825 = v702
+			v821 = v3
 		}
-		v826 := v824
-		if v2 {
-			v826 = v3
+		v822 := float64(v820 + v821)
+		v823 := float64(v517 * v695)
+		v824 := float64(v822 - v823)
+		v825 := math.Abs(v824)
+		v826 := math.Abs(v823)
+		v827 := float64(v826 * v674)
+		v828 := v825 <= v827
+		v829 := math.Abs(v695)
+		v830 := math.Abs(v699)
+		v831 := v829
+		if v830 > v829 {
+			v831 = v830
 		}
-		v827 := float64(v825 + v826)
-		v828 := float64(v522 * v700)
-		v829 := float64(v827 - v828)
-		v830 := math.Abs(v829)
-		v831 := math.Abs(v828)
-		v832 := float64(v831 * v679)
-		v833 := v830 <= v832
-		v834 := math.Abs(v700)
-		v835 := math.Abs(v704)
-		v836 := v834
-		if v835 > v834 {
-			v836 = v835
+		v832 := math.Abs(v769)
+		v833 := v831
+		if v832 > v831 {
+			v833 = v832
 		}
-		v837 := math.Abs(v774)
-		v838 := v836
-		if v837 > v836 {
-			v838 = v837
+		v834 := float64(v825 * v682)
+		v835 := math.FMA(v833, v684, v685)
+		v836 := v834 <= v835
+		v837 := v828 || v836
+		v838 := v822 == v3
+		v839 := v837 && !v838
+		v840 := v823
+		if v839 {
+			v840 = v822
 		}
-		v839 := float64(v830 * v687)
-		v840 := math.FMA(v838, v689, v690)
-		v841 := v839 <= v840
-		v842 := v833 || v841
-		v843 := v827 == v3
-		v844 := v842 && !v843
-		v845 := v828
-		if v844 {
-			v845 = v827
+		v841 := float64(v696 * v840)
+		v843 := v677 == v842
+		v844 := v693 == v842
+		v845 := v692 == v842
+		v846 := v844 || v845
+		v847 := v843 && !v846
+		v848 := v691
+		if v847 {
+			v848 = v841
 		}
-		v846 := float64(v701 * v845)
-		v848 := v682 == v847
-		v849 := v698 == v847
-		v850 := v697 == v847
-		v851 := v849 || v850
-		v852 := v848 && !v851
-		v853 := v696
-		if v852 {
-			v853 = v846
+		v849 := math.IsNaN(v518)
+		v850 := v848
+		if v849 {
+			v850 = v518
 		}
-		v854 := math.IsNaN(v523)
-		v855 := v853
-		if v854 {
-			v855 = v523
+		v851 := v850
+		if v182 {
+			v851 = v0
 		}
-		v856 := v855
-		if v184 {
-			v856 = v0
-		}
-		da[i] = v856
+		da[i] = v851
 	}
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 737 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 733 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1752,41 +1744,41 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v8 := math.Float64frombits(0xc000000000000000)   // -2
 	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v20 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v22 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v26 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v39 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v40 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v42 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v44 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v46 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v48 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v50 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v52 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v54 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v56 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v66 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v189 := math.Float64frombits(0x4086300000000000) // 710
-	v251 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v330 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v332 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v334 := math.Float64frombits(0xbff0000000000000) // -1
-	v335 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v336 := math.Float64frombits(0xc044000000000000) // -40
-	v398 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v402 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v420 := math.Float64frombits(0x4086280000000000) // 709
-	v424 := math.Float64frombits(0x408ff80000000000) // 1023
-	v445 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v579 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v587 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v589 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v590 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v727 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v65 := math.Float64frombits(0xc091300000000000)  // -1100
+	v84 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v86 := math.Float64frombits(0x408f400000000000)  // 1000
+	v89 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v91 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v187 := math.Float64frombits(0x4086300000000000) // 710
+	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v326 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v328 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v330 := math.Float64frombits(0xbff0000000000000) // -1
+	v331 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v332 := math.Float64frombits(0xc044000000000000) // -40
+	v394 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v398 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v416 := math.Float64frombits(0x4086280000000000) // 709
+	v420 := math.Float64frombits(0x408ff80000000000) // 1023
+	v441 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v575 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v583 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v585 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v586 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v723 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -1802,921 +1794,917 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v15 := v10 < v3
 		v17 := float64(v14 * v16)
 		v18 := math.RoundToEven(v17)
-		v19 := -v18
-		v21 := math.FMA(v19, v20, v14)
-		v23 := math.FMA(v19, v22, v21)
-		v24 := float64(v21 - v23)
-		v25 := math.FMA(v19, v22, v24)
-		v27 := float64(v23 * v23)
-		v28 := -v27
-		v29 := math.FMA(v23, v23, v28)
-		v30 := float64(v26 * v27)
-		v31 := float64(v26 * v29)
-		v32 := float64(v23 + v30)
-		v33 := float64(v23 - v32)
+		v20 := math.FMA(v18, v19, v14)
+		v22 := math.FMA(v18, v21, v20)
+		v23 := float64(v20 - v22)
+		v24 := math.FMA(v18, v21, v23)
+		v26 := float64(v22 * v22)
+		v27 := -v26
+		v28 := math.FMA(v22, v22, v27)
+		v29 := float64(v25 * v26)
+		v30 := float64(v25 * v28)
+		v31 := float64(v22 + v29)
+		v32 := float64(v22 - v31)
+		v33 := float64(v32 + v29)
 		v34 := float64(v33 + v30)
-		v35 := float64(v34 + v31)
-		v36 := math.FMA(v25, v23, v25)
-		v37 := float64(v35 + v36)
-		v38 := float64(v27 * v23)
-		v41 := math.FMA(v23, v39, v40)
-		v43 := math.FMA(v23, v41, v42)
-		v45 := math.FMA(v23, v43, v44)
-		v47 := math.FMA(v23, v45, v46)
-		v49 := math.FMA(v23, v47, v48)
-		v51 := math.FMA(v23, v49, v50)
-		v53 := math.FMA(v23, v51, v52)
-		v55 := math.FMA(v23, v53, v54)
-		v57 := math.FMA(v23, v55, v56)
-		v58 := math.FMA(v38, v57, v37)
-		v59 := float64(v7 + v32)
-		v60 := float64(v7 - v59)
-		v61 := float64(v60 + v32)
-		v62 := float64(v61 + v58)
-		v63 := float64(v59 + v62)
-		v64 := float64(v59 - v63)
-		v65 := float64(v64 + v62)
-		v67 := v66
-		if v18 > v66 {
-			v67 = v18
+		v35 := math.FMA(v24, v22, v24)
+		v36 := float64(v34 + v35)
+		v37 := float64(v26 * v22)
+		v40 := math.FMA(v22, v38, v39)
+		v42 := math.FMA(v22, v40, v41)
+		v44 := math.FMA(v22, v42, v43)
+		v46 := math.FMA(v22, v44, v45)
+		v48 := math.FMA(v22, v46, v47)
+		v50 := math.FMA(v22, v48, v49)
+		v52 := math.FMA(v22, v50, v51)
+		v54 := math.FMA(v22, v52, v53)
+		v56 := math.FMA(v22, v54, v55)
+		v57 := math.FMA(v37, v56, v36)
+		v58 := float64(v7 + v31)
+		v59 := float64(v7 - v58)
+		v60 := float64(v59 + v31)
+		v61 := float64(v60 + v57)
+		v62 := float64(v58 + v61)
+		v63 := float64(v58 - v62)
+		v64 := float64(v63 + v61)
+		v66 := v65
+		if v18 > v65 {
+			v66 = v18
 		}
-		v68 := ldexpMid(v7, v67)
-		v69 := float64(v63 * v68)
-		v70 := float64(v65 * v68)
-		v71 := float64(v7 + v69)
-		v72 := float64(v7 - v71)
+		v67 := ldexpMid(v7, v66)
+		v68 := float64(v62 * v67)
+		v69 := float64(v64 * v67)
+		v70 := float64(v7 + v68)
+		v71 := float64(v7 - v70)
+		v72 := float64(v71 + v68)
 		v73 := float64(v72 + v69)
-		v74 := float64(v73 + v70)
-		v75 := v7
+		v74 := v7
 		if v15 {
-			v75 = v63
+			v74 = v62
 		}
-		v76 := v3
+		v75 := v3
 		if v15 {
-			v76 = v65
+			v75 = v64
 		}
-		v77 := float64(v7 / v71)
-		v78 := float64(v75 * v77)
-		v79 := -v78
-		v80 := math.FMA(v79, v71, v75)
-		v81 := math.FMA(v79, v74, v80)
-		v82 := float64(v81 + v76)
-		v83 := float64(v82 * v77)
-		v84 := v3
+		v76 := float64(v7 / v70)
+		v77 := float64(v74 * v76)
+		v78 := -v77
+		v79 := math.FMA(v78, v70, v74)
+		v80 := math.FMA(v78, v73, v79)
+		v81 := float64(v80 + v75)
+		v82 := float64(v81 * v76)
+		v83 := v3
 		if v15 {
-			v84 = v18
+			v83 = v18
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v85 := float64(v84 - v83)
+		v87 := v86
+		if v85 < v86 {
+			v87 = v85
 		}
-		v89 := v3
-		if v88 > v3 {
-			v89 = v88
+		v88 := v3
+		if v87 > v3 {
+			v88 = v87
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v3
-		if v91 {
-			v94 = v93
+		v90 := v83 < v89
+		v92 := ldexpNormal(v91, v88)
+		v93 := v3
+		if v90 {
+			v93 = v92
 		}
-		v95 := float64(v78 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v78 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v66
-		if v84 > v66 {
-			v102 = v84
+		v94 := float64(v77 + v93)
+		v95 := float64(v94 - v93)
+		v96 := float64(v77 - v95)
+		v97 := float64(v96 + v82)
+		v98 := float64(v97 + v93)
+		v99 := float64(v98 - v93)
+		v100 := float64(v95 + v99)
+		v101 := v65
+		if v83 > v65 {
+			v101 = v83
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v10)
-		v105 := v103
-		if v104 {
-			v105 = v10
+		v102 := ldexpMid(v100, v101)
+		v103 := math.IsNaN(v10)
+		v104 := v102
+		if v103 {
+			v104 = v10
 		}
-		v106 := float64(v0 * v105)
-		v107 := float64(v7 + v106)
-		v108 := math.Abs(v0)
-		v109 := -v108
-		v110 := v13
-		if v109 > v13 {
-			v110 = v109
+		v105 := float64(v0 * v104)
+		v106 := float64(v7 + v105)
+		v107 := math.Abs(v0)
+		v108 := -v107
+		v109 := v13
+		if v108 > v13 {
+			v109 = v108
 		}
-		v111 := v0 < v3
-		v112 := float64(v110 * v16)
-		v113 := math.RoundToEven(v112)
-		v114 := -v113
-		v115 := math.FMA(v114, v20, v110)
-		v116 := math.FMA(v114, v22, v115)
-		v117 := float64(v115 - v116)
-		v118 := math.FMA(v114, v22, v117)
-		v119 := float64(v116 * v116)
-		v120 := -v119
-		v121 := math.FMA(v116, v116, v120)
-		v122 := float64(v26 * v119)
-		v123 := float64(v26 * v121)
-		v124 := float64(v116 + v122)
-		v125 := float64(v116 - v124)
-		v126 := float64(v125 + v122)
-		v127 := float64(v126 + v123)
-		v128 := math.FMA(v118, v116, v118)
-		v129 := float64(v127 + v128)
-		v130 := float64(v119 * v116)
-		v131 := math.FMA(v116, v39, v40)
-		v132 := math.FMA(v116, v131, v42)
-		v133 := math.FMA(v116, v132, v44)
-		v134 := math.FMA(v116, v133, v46)
-		v135 := math.FMA(v116, v134, v48)
-		v136 := math.FMA(v116, v135, v50)
-		v137 := math.FMA(v116, v136, v52)
-		v138 := math.FMA(v116, v137, v54)
-		v139 := math.FMA(v116, v138, v56)
-		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v7 + v124)
-		v142 := float64(v7 - v141)
-		v143 := float64(v142 + v124)
-		v144 := float64(v143 + v140)
-		v145 := float64(v141 + v144)
-		v146 := float64(v141 - v145)
-		v147 := float64(v146 + v144)
-		v148 := v66
-		if v113 > v66 {
-			v148 = v113
+		v110 := v0 < v3
+		v111 := float64(v109 * v16)
+		v112 := math.RoundToEven(v111)
+		v113 := math.FMA(v112, v19, v109)
+		v114 := math.FMA(v112, v21, v113)
+		v115 := float64(v113 - v114)
+		v116 := math.FMA(v112, v21, v115)
+		v117 := float64(v114 * v114)
+		v118 := -v117
+		v119 := math.FMA(v114, v114, v118)
+		v120 := float64(v25 * v117)
+		v121 := float64(v25 * v119)
+		v122 := float64(v114 + v120)
+		v123 := float64(v114 - v122)
+		v124 := float64(v123 + v120)
+		v125 := float64(v124 + v121)
+		v126 := math.FMA(v116, v114, v116)
+		v127 := float64(v125 + v126)
+		v128 := float64(v117 * v114)
+		v129 := math.FMA(v114, v38, v39)
+		v130 := math.FMA(v114, v129, v41)
+		v131 := math.FMA(v114, v130, v43)
+		v132 := math.FMA(v114, v131, v45)
+		v133 := math.FMA(v114, v132, v47)
+		v134 := math.FMA(v114, v133, v49)
+		v135 := math.FMA(v114, v134, v51)
+		v136 := math.FMA(v114, v135, v53)
+		v137 := math.FMA(v114, v136, v55)
+		v138 := math.FMA(v128, v137, v127)
+		v139 := float64(v7 + v122)
+		v140 := float64(v7 - v139)
+		v141 := float64(v140 + v122)
+		v142 := float64(v141 + v138)
+		v143 := float64(v139 + v142)
+		v144 := float64(v139 - v143)
+		v145 := float64(v144 + v142)
+		v146 := v65
+		if v112 > v65 {
+			v146 = v112
 		}
-		v149 := ldexpMid(v7, v148)
-		v150 := float64(v145 * v149)
-		v151 := float64(v147 * v149)
-		v152 := float64(v7 + v150)
-		v153 := float64(v7 - v152)
-		v154 := float64(v153 + v150)
-		v155 := float64(v154 + v151)
-		v156 := v7
-		if v111 {
-			v156 = v145
+		v147 := ldexpMid(v7, v146)
+		v148 := float64(v143 * v147)
+		v149 := float64(v145 * v147)
+		v150 := float64(v7 + v148)
+		v151 := float64(v7 - v150)
+		v152 := float64(v151 + v148)
+		v153 := float64(v152 + v149)
+		v154 := v7
+		if v110 {
+			v154 = v143
 		}
-		v157 := v3
-		if v111 {
-			v157 = v147
+		v155 := v3
+		if v110 {
+			v155 = v145
 		}
-		v158 := float64(v7 / v152)
-		v159 := float64(v156 * v158)
-		v160 := -v159
-		v161 := math.FMA(v160, v152, v156)
-		v162 := math.FMA(v160, v155, v161)
-		v163 := float64(v162 + v157)
-		v164 := v13 <= v109
-		v165 := float64(v163 * v158)
-		v166 := v3
-		if v111 {
-			v166 = v113
+		v156 := float64(v7 / v150)
+		v157 := float64(v154 * v156)
+		v158 := -v157
+		v159 := math.FMA(v158, v150, v154)
+		v160 := math.FMA(v158, v153, v159)
+		v161 := float64(v160 + v155)
+		v162 := v13 <= v108
+		v163 := float64(v161 * v156)
+		v164 := v3
+		if v110 {
+			v164 = v112
 		}
-		v167 := float64(v85 - v166)
-		v168 := v87
-		if v167 < v87 {
-			v168 = v167
+		v165 := float64(v84 - v164)
+		v166 := v86
+		if v165 < v86 {
+			v166 = v165
 		}
-		v169 := v3
-		if v168 > v3 {
-			v169 = v168
+		v167 := v3
+		if v166 > v3 {
+			v167 = v166
 		}
-		v170 := v166 < v90
-		v171 := ldexpNormal(v92, v169)
-		v172 := v3
-		if v170 {
-			v172 = v171
+		v168 := v164 < v89
+		v169 := ldexpNormal(v91, v167)
+		v170 := v3
+		if v168 {
+			v170 = v169
 		}
-		v173 := float64(v159 + v172)
-		v174 := float64(v173 - v172)
-		v175 := float64(v159 - v174)
-		v176 := float64(v175 + v165)
-		v177 := float64(v176 + v172)
-		v178 := float64(v177 - v172)
-		v179 := float64(v174 + v178)
-		v180 := v66
-		if v166 > v66 {
-			v180 = v166
+		v171 := float64(v157 + v170)
+		v172 := float64(v171 - v170)
+		v173 := float64(v157 - v172)
+		v174 := float64(v173 + v163)
+		v175 := float64(v174 + v170)
+		v176 := float64(v175 - v170)
+		v177 := float64(v172 + v176)
+		v178 := v65
+		if v164 > v65 {
+			v178 = v164
 		}
-		v181 := ldexpMid(v179, v180)
-		v182 := math.IsNaN(v0)
-		v183 := float64(v107 - v106)
-		v184 := float64(v7 - v183)
-		v185 := -v106
-		v186 := math.FMA(v0, v105, v185)
-		v187 := -v105
-		v188 := v13
+		v179 := ldexpMid(v177, v178)
+		v180 := math.IsNaN(v0)
+		v181 := float64(v106 - v105)
+		v182 := float64(v7 - v181)
+		v183 := -v105
+		v184 := math.FMA(v0, v104, v183)
+		v185 := -v104
+		v186 := v13
 		if v0 > v13 {
-			v188 = v0
+			v186 = v0
 		}
-		v190 := v189
-		if v188 < v189 {
-			v190 = v188
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v191 := float64(v190 * v16)
-		v192 := math.RoundToEven(v191)
-		v193 := -v192
-		v194 := math.FMA(v193, v20, v190)
-		v195 := math.FMA(v193, v22, v194)
-		v196 := float64(v194 - v195)
-		v197 := math.FMA(v193, v22, v196)
-		v198 := float64(v195 * v195)
-		v199 := -v198
-		v200 := math.FMA(v195, v195, v199)
-		v201 := float64(v26 * v198)
-		v202 := float64(v26 * v200)
-		v203 := float64(v195 + v201)
-		v204 := float64(v195 - v203)
-		v205 := float64(v204 + v201)
-		v206 := float64(v205 + v202)
-		v207 := math.FMA(v197, v195, v197)
-		v208 := float64(v206 + v207)
-		v209 := float64(v198 * v195)
-		v210 := math.FMA(v195, v39, v40)
-		v211 := math.FMA(v195, v210, v42)
-		v212 := math.FMA(v195, v211, v44)
-		v213 := math.FMA(v195, v212, v46)
-		v214 := math.FMA(v195, v213, v48)
-		v215 := math.FMA(v195, v214, v50)
-		v216 := math.FMA(v195, v215, v52)
-		v217 := math.FMA(v195, v216, v54)
-		v218 := math.FMA(v195, v217, v56)
-		v219 := math.FMA(v209, v218, v208)
-		v220 := float64(v7 + v203)
-		v221 := float64(v7 - v220)
-		v222 := float64(v221 + v203)
-		v223 := float64(v222 + v219)
-		v224 := float64(v85 - v192)
-		v225 := v87
-		if v224 < v87 {
-			v225 = v224
+		v189 := float64(v188 * v16)
+		v190 := math.RoundToEven(v189)
+		v191 := math.FMA(v190, v19, v188)
+		v192 := math.FMA(v190, v21, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v21, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v25 * v195)
+		v199 := float64(v25 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v192, v38, v39)
+		v208 := math.FMA(v192, v207, v41)
+		v209 := math.FMA(v192, v208, v43)
+		v210 := math.FMA(v192, v209, v45)
+		v211 := math.FMA(v192, v210, v47)
+		v212 := math.FMA(v192, v211, v49)
+		v213 := math.FMA(v192, v212, v51)
+		v214 := math.FMA(v192, v213, v53)
+		v215 := math.FMA(v192, v214, v55)
+		v216 := math.FMA(v206, v215, v205)
+		v217 := float64(v7 + v200)
+		v218 := float64(v7 - v217)
+		v219 := float64(v218 + v200)
+		v220 := float64(v219 + v216)
+		v221 := float64(v84 - v190)
+		v222 := v86
+		if v221 < v86 {
+			v222 = v221
 		}
+		v223 := v3
+		if v222 > v3 {
+			v223 = v222
+		}
+		v224 := v190 < v89
+		v225 := ldexpNormal(v91, v223)
 		v226 := v3
-		if v225 > v3 {
+		if v224 {
 			v226 = v225
 		}
-		v227 := v192 < v90
-		v228 := ldexpNormal(v92, v226)
-		v229 := v3
-		if v227 {
-			v229 = v228
+		v227 := float64(v217 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v217 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := v65
+		if v190 > v65 {
+			v234 = v190
 		}
-		v230 := float64(v220 + v229)
-		v231 := float64(v230 - v229)
-		v232 := float64(v220 - v231)
-		v233 := float64(v232 + v223)
-		v234 := float64(v233 + v229)
-		v235 := float64(v234 - v229)
-		v236 := float64(v231 + v235)
-		v237 := v66
-		if v192 > v66 {
-			v237 = v192
+		v235 := ldexpMid(v233, v234)
+		v236 := float64(v7 + v235)
+		v237 := math.FMA(v185, v236, v7)
+		v238 := float64(v236 - v7)
+		v239 := float64(v235 - v238)
+		v240 := float64(v104 * v239)
+		v241 := float64(v237 - v240)
+		v242 := float64(v241 / v236)
+		v243 := float64(v0 * v242)
+		v244 := float64(v184 + v243)
+		v245 := float64(v182 + v244)
+		v246 := float64(v245 * v179)
+		v247 := math.FMA(v106, v179, v246)
+		v249 := v0 < v248
+		v250 := math.Abs(v108)
+		v251 := -v250
+		v252 := v13
+		if v251 > v13 {
+			v252 = v251
 		}
-		v238 := ldexpMid(v236, v237)
-		v239 := float64(v7 + v238)
-		v240 := math.FMA(v187, v239, v7)
-		v241 := float64(v239 - v7)
-		v242 := float64(v238 - v241)
-		v243 := float64(v105 * v242)
-		v244 := float64(v240 - v243)
-		v245 := float64(v244 / v239)
-		v246 := float64(v0 * v245)
-		v247 := float64(v186 + v246)
-		v248 := float64(v184 + v247)
-		v249 := float64(v248 * v181)
-		v250 := math.FMA(v107, v181, v249)
-		v252 := v0 < v251
-		v253 := math.Abs(v109)
-		v254 := -v253
-		v255 := v13
-		if v254 > v13 {
-			v255 = v254
+		v253 := v108 < v3
+		v254 := float64(v252 * v16)
+		v255 := math.RoundToEven(v254)
+		v256 := math.FMA(v255, v19, v252)
+		v257 := math.FMA(v255, v21, v256)
+		v258 := float64(v256 - v257)
+		v259 := math.FMA(v255, v21, v258)
+		v260 := float64(v257 * v257)
+		v261 := -v260
+		v262 := math.FMA(v257, v257, v261)
+		v263 := float64(v25 * v260)
+		v264 := float64(v25 * v262)
+		v265 := float64(v257 + v263)
+		v266 := float64(v257 - v265)
+		v267 := float64(v266 + v263)
+		v268 := float64(v267 + v264)
+		v269 := math.FMA(v259, v257, v259)
+		v270 := float64(v268 + v269)
+		v271 := float64(v260 * v257)
+		v272 := math.FMA(v257, v38, v39)
+		v273 := math.FMA(v257, v272, v41)
+		v274 := math.FMA(v257, v273, v43)
+		v275 := math.FMA(v257, v274, v45)
+		v276 := math.FMA(v257, v275, v47)
+		v277 := math.FMA(v257, v276, v49)
+		v278 := math.FMA(v257, v277, v51)
+		v279 := math.FMA(v257, v278, v53)
+		v280 := math.FMA(v257, v279, v55)
+		v281 := math.FMA(v271, v280, v270)
+		v282 := float64(v7 + v265)
+		v283 := float64(v7 - v282)
+		v284 := float64(v283 + v265)
+		v285 := float64(v284 + v281)
+		v286 := float64(v282 + v285)
+		v287 := float64(v282 - v286)
+		v288 := float64(v287 + v285)
+		v289 := v65
+		if v255 > v65 {
+			v289 = v255
 		}
-		v256 := v109 < v3
-		v257 := float64(v255 * v16)
-		v258 := math.RoundToEven(v257)
-		v259 := -v258
-		v260 := math.FMA(v259, v20, v255)
-		v261 := math.FMA(v259, v22, v260)
-		v262 := float64(v260 - v261)
-		v263 := math.FMA(v259, v22, v262)
-		v264 := float64(v261 * v261)
-		v265 := -v264
-		v266 := math.FMA(v261, v261, v265)
-		v267 := float64(v26 * v264)
-		v268 := float64(v26 * v266)
-		v269 := float64(v261 + v267)
-		v270 := float64(v261 - v269)
-		v271 := float64(v270 + v267)
-		v272 := float64(v271 + v268)
-		v273 := math.FMA(v263, v261, v263)
-		v274 := float64(v272 + v273)
-		v275 := float64(v264 * v261)
-		v276 := math.FMA(v261, v39, v40)
-		v277 := math.FMA(v261, v276, v42)
-		v278 := math.FMA(v261, v277, v44)
-		v279 := math.FMA(v261, v278, v46)
-		v280 := math.FMA(v261, v279, v48)
-		v281 := math.FMA(v261, v280, v50)
-		v282 := math.FMA(v261, v281, v52)
-		v283 := math.FMA(v261, v282, v54)
-		v284 := math.FMA(v261, v283, v56)
-		v285 := math.FMA(v275, v284, v274)
-		v286 := float64(v7 + v269)
-		v287 := float64(v7 - v286)
-		v288 := float64(v287 + v269)
-		v289 := float64(v288 + v285)
-		v290 := float64(v286 + v289)
-		v291 := float64(v286 - v290)
-		v292 := float64(v291 + v289)
-		v293 := v66
-		if v258 > v66 {
-			v293 = v258
+		v290 := ldexpMid(v7, v289)
+		v291 := float64(v286 * v290)
+		v292 := float64(v288 * v290)
+		v293 := float64(v7 + v291)
+		v294 := float64(v7 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := v7
+		if v253 {
+			v297 = v286
 		}
-		v294 := ldexpMid(v7, v293)
-		v295 := float64(v290 * v294)
-		v296 := float64(v292 * v294)
-		v297 := float64(v7 + v295)
-		v298 := float64(v7 - v297)
-		v299 := float64(v298 + v295)
-		v300 := float64(v299 + v296)
-		v301 := v7
-		if v256 {
-			v301 = v290
+		v298 := v3
+		if v253 {
+			v298 = v288
 		}
-		v302 := v3
-		if v256 {
-			v302 = v292
+		v299 := float64(v7 / v293)
+		v300 := float64(v297 * v299)
+		v301 := -v300
+		v302 := math.FMA(v301, v293, v297)
+		v303 := math.FMA(v301, v296, v302)
+		v304 := float64(v303 + v298)
+		v305 := float64(v304 * v299)
+		v306 := v3
+		if v253 {
+			v306 = v255
 		}
-		v303 := float64(v7 / v297)
-		v304 := float64(v301 * v303)
-		v305 := -v304
-		v306 := math.FMA(v305, v297, v301)
-		v307 := math.FMA(v305, v300, v306)
-		v308 := float64(v307 + v302)
-		v309 := float64(v308 * v303)
-		v310 := v3
-		if v256 {
-			v310 = v258
+		v307 := float64(v84 - v306)
+		v308 := v86
+		if v307 < v86 {
+			v308 = v307
 		}
-		v311 := float64(v85 - v310)
-		v312 := v87
-		if v311 < v87 {
+		v309 := v3
+		if v308 > v3 {
+			v309 = v308
+		}
+		v310 := v306 < v89
+		v311 := ldexpNormal(v91, v309)
+		v312 := v3
+		if v310 {
 			v312 = v311
 		}
-		v313 := v3
-		if v312 > v3 {
-			v313 = v312
+		v313 := float64(v300 + v312)
+		v314 := float64(v313 - v312)
+		v315 := float64(v300 - v314)
+		v316 := float64(v315 + v305)
+		v317 := float64(v316 + v312)
+		v318 := float64(v317 - v312)
+		v319 := float64(v314 + v318)
+		v320 := v65
+		if v306 > v65 {
+			v320 = v306
 		}
-		v314 := v310 < v90
-		v315 := ldexpNormal(v92, v313)
-		v316 := v3
-		if v314 {
-			v316 = v315
+		v321 := ldexpMid(v319, v320)
+		v322 := math.IsNaN(v108)
+		v323 := v321
+		if v322 {
+			v323 = v108
 		}
-		v317 := float64(v304 + v316)
-		v318 := float64(v317 - v316)
-		v319 := float64(v304 - v318)
-		v320 := float64(v319 + v309)
-		v321 := float64(v320 + v316)
-		v322 := float64(v321 - v316)
-		v323 := float64(v318 + v322)
-		v324 := v66
-		if v310 > v66 {
-			v324 = v310
+		v324 := float64(v7 - v323)
+		v325 := float64(v323 * v324)
+		v327 := float64(v0 - v326)
+		v329 := float64(v327 - v328)
+		v333 := v332
+		if v329 > v332 {
+			v333 = v329
 		}
-		v325 := ldexpMid(v323, v324)
-		v326 := math.IsNaN(v109)
-		v327 := v325
-		if v326 {
-			v327 = v109
+		v334 := v187
+		if v333 < v187 {
+			v334 = v333
 		}
-		v328 := float64(v7 - v327)
-		v329 := float64(v327 * v328)
-		v331 := float64(v0 - v330)
-		v333 := float64(v331 - v332)
-		v337 := v336
-		if v333 > v336 {
-			v337 = v333
+		v335 := float64(v334 * v16)
+		v336 := math.RoundToEven(v335)
+		v337 := -v336
+		v338 := math.FMA(v336, v19, v334)
+		v339 := math.FMA(v336, v21, v338)
+		v340 := float64(v338 - v339)
+		v341 := math.FMA(v336, v21, v340)
+		v342 := float64(v339 * v339)
+		v343 := -v342
+		v344 := math.FMA(v339, v339, v343)
+		v345 := float64(v25 * v342)
+		v346 := float64(v25 * v344)
+		v347 := float64(v339 + v345)
+		v348 := float64(v339 - v347)
+		v349 := float64(v348 + v345)
+		v350 := float64(v349 + v346)
+		v351 := math.FMA(v341, v339, v341)
+		v352 := float64(v350 + v351)
+		v353 := float64(v342 * v339)
+		v354 := math.FMA(v339, v38, v39)
+		v355 := math.FMA(v339, v354, v41)
+		v356 := math.FMA(v339, v355, v43)
+		v357 := math.FMA(v339, v356, v45)
+		v358 := math.FMA(v339, v357, v47)
+		v359 := math.FMA(v339, v358, v49)
+		v360 := math.FMA(v339, v359, v51)
+		v361 := math.FMA(v339, v360, v53)
+		v362 := math.FMA(v339, v361, v55)
+		v363 := math.FMA(v353, v362, v352)
+		v364 := ldexpMid(v330, v337)
+		v365 := float64(v7 + v364)
+		v366 := float64(v365 - v7)
+		v367 := float64(v365 - v366)
+		v368 := float64(v7 - v367)
+		v369 := float64(v364 - v366)
+		v370 := float64(v368 + v369)
+		v371 := float64(v363 + v370)
+		v372 := float64(v365 + v347)
+		v373 := float64(v365 - v372)
+		v374 := float64(v373 + v347)
+		v375 := float64(v374 + v371)
+		v376 := float64(v372 + v375)
+		v377 := ldexpMid(v376, v336)
+		v378 := math.Copysign(v377, v329)
+		v379 := math.IsNaN(v329)
+		v380 := v378
+		if v379 {
+			v380 = v329
 		}
-		v338 := v189
-		if v337 < v189 {
-			v338 = v337
+		v381 := float64(v331 * v380)
+		v382 := float64(v329 + v381)
+		v383 := float64(v329 - v382)
+		v384 := float64(v383 + v381)
+		v385 := -v381
+		v386 := math.FMA(v331, v380, v385)
+		v387 := float64(v328 * v380)
+		v388 := float64(v386 - v387)
+		v389 := float64(v327 - v329)
+		v390 := float64(v389 - v328)
+		v391 := float64(v327 - v0)
+		v392 := float64(v327 - v391)
+		v393 := float64(v0 - v392)
+		v395 := float64(v394 - v391)
+		v396 := float64(v393 + v395)
+		v397 := float64(v390 + v396)
+		v399 := float64(v7 + v380)
+		v400 := float64(v398 * v399)
+		v401 := float64(v7 + v400)
+		v402 := float64(v397 * v401)
+		v403 := float64(v388 + v402)
+		v404 := float64(v384 + v403)
+		v405 := float64(v325 * v404)
+		v406 := -v325
+		v407 := math.FMA(v323, v324, v406)
+		v408 := float64(v7 - v324)
+		v409 := float64(v408 - v323)
+		v410 := -v323
+		v411 := math.FMA(v410, v236, v235)
+		v412 := float64(v217 + v220)
+		v413 := float64(v217 - v412)
+		v414 := float64(v413 + v220)
+		v415 := v89 <= v190
+		v417 := v416 < v0
+		v418 := v415 && !v417
+		v419 := v89
+		if v190 > v89 {
+			v419 = v190
 		}
-		v339 := float64(v338 * v16)
-		v340 := math.RoundToEven(v339)
-		v341 := -v340
-		v342 := math.FMA(v341, v20, v338)
-		v343 := math.FMA(v341, v22, v342)
-		v344 := float64(v342 - v343)
-		v345 := math.FMA(v341, v22, v344)
-		v346 := float64(v343 * v343)
-		v347 := -v346
-		v348 := math.FMA(v343, v343, v347)
-		v349 := float64(v26 * v346)
-		v350 := float64(v26 * v348)
-		v351 := float64(v343 + v349)
-		v352 := float64(v343 - v351)
-		v353 := float64(v352 + v349)
-		v354 := float64(v353 + v350)
-		v355 := math.FMA(v345, v343, v345)
-		v356 := float64(v354 + v355)
-		v357 := float64(v346 * v343)
-		v358 := math.FMA(v343, v39, v40)
-		v359 := math.FMA(v343, v358, v42)
-		v360 := math.FMA(v343, v359, v44)
-		v361 := math.FMA(v343, v360, v46)
-		v362 := math.FMA(v343, v361, v48)
-		v363 := math.FMA(v343, v362, v50)
-		v364 := math.FMA(v343, v363, v52)
-		v365 := math.FMA(v343, v364, v54)
-		v366 := math.FMA(v343, v365, v56)
-		v367 := math.FMA(v357, v366, v356)
-		v368 := ldexpMid(v334, v341)
-		v369 := float64(v7 + v368)
-		v370 := float64(v369 - v7)
-		v371 := float64(v369 - v370)
-		v372 := float64(v7 - v371)
-		v373 := float64(v368 - v370)
-		v374 := float64(v372 + v373)
-		v375 := float64(v367 + v374)
-		v376 := float64(v369 + v351)
-		v377 := float64(v369 - v376)
-		v378 := float64(v377 + v351)
-		v379 := float64(v378 + v375)
-		v380 := float64(v376 + v379)
-		v381 := ldexpMid(v380, v340)
-		v382 := math.Copysign(v381, v333)
-		v383 := math.IsNaN(v333)
-		v384 := v382
-		if v383 {
-			v384 = v333
+		v421 := v420
+		if v419 < v420 {
+			v421 = v419
 		}
-		v385 := float64(v335 * v384)
-		v386 := float64(v333 + v385)
-		v387 := float64(v333 - v386)
-		v388 := float64(v387 + v385)
-		v389 := -v385
-		v390 := math.FMA(v335, v384, v389)
-		v391 := float64(v332 * v384)
-		v392 := float64(v390 - v391)
-		v393 := float64(v331 - v333)
-		v394 := float64(v393 - v332)
-		v395 := float64(v331 - v0)
-		v396 := float64(v331 - v395)
-		v397 := float64(v0 - v396)
-		v399 := float64(v398 - v395)
-		v400 := float64(v397 + v399)
-		v401 := float64(v394 + v400)
-		v403 := float64(v7 + v384)
-		v404 := float64(v402 * v403)
-		v405 := float64(v7 + v404)
-		v406 := float64(v401 * v405)
-		v407 := float64(v392 + v406)
-		v408 := float64(v388 + v407)
-		v409 := float64(v329 * v408)
-		v410 := -v329
-		v411 := math.FMA(v327, v328, v410)
-		v412 := float64(v7 - v328)
-		v413 := float64(v412 - v327)
-		v414 := -v327
-		v415 := math.FMA(v414, v239, v238)
-		v416 := float64(v220 + v223)
-		v417 := float64(v220 - v416)
-		v418 := float64(v417 + v223)
-		v419 := v90 <= v192
-		v421 := v420 < v0
-		v422 := v419 && !v421
-		v423 := v90
-		if v192 > v90 {
-			v423 = v192
+		v422 := ldexpNormal(v414, v421)
+		v423 := v3
+		if v418 {
+			v423 = v422
 		}
-		v425 := v424
-		if v423 < v424 {
-			v425 = v423
+		v424 := float64(v411 + v423)
+		v425 := float64(v239 + v423)
+		v426 := float64(v323 * v425)
+		v427 := float64(v424 - v426)
+		v428 := float64(v427 / v236)
+		v429 := float64(v409 - v428)
+		v430 := float64(v323 * v429)
+		v431 := float64(v428 * v324)
+		v432 := float64(v430 + v431)
+		v433 := float64(v407 + v432)
+		v434 := float64(v433 * v382)
+		v435 := float64(v405 + v434)
+		v436 := math.FMA(v325, v382, v435)
+		v437 := math.FMA(v410, v323, v323)
+		v438 := math.FMA(v0, v437, v179)
+		v439 := v438
+		if v249 {
+			v439 = v436
 		}
-		v426 := ldexpNormal(v418, v425)
-		v427 := v3
-		if v422 {
-			v427 = v426
-		}
-		v428 := float64(v415 + v427)
-		v429 := float64(v242 + v427)
-		v430 := float64(v327 * v429)
-		v431 := float64(v428 - v430)
-		v432 := float64(v431 / v239)
-		v433 := float64(v413 - v432)
-		v434 := float64(v327 * v433)
-		v435 := float64(v432 * v328)
-		v436 := float64(v434 + v435)
-		v437 := float64(v411 + v436)
-		v438 := float64(v437 * v386)
-		v439 := float64(v409 + v438)
-		v440 := math.FMA(v329, v386, v439)
-		v441 := math.FMA(v414, v327, v327)
-		v442 := math.FMA(v0, v441, v181)
-		v443 := v442
-		if v252 {
-			v443 = v440
-		}
-		v444 := v443
+		v440 := v439
 		if v9 {
-			v444 = v250
+			v440 = v247
 		}
-		v446 := v444
+		v442 := v440
 		if v6 {
-			v446 = v7
+			v442 = v7
 		}
-		v447 := v446
+		v443 := v442
 		if v2 {
-			v447 = v4
+			v443 = v4
 		}
-		v448 := b[i]
-		v449 := dy[i]
-		v450 := float64(v448 * v449)
-		v451 := -v450
-		v452 := math.FMA(v448, v449, v451)
-		v453 := float64(v450 * v4)
+		v444 := b[i]
+		v445 := dy[i]
+		v446 := float64(v444 * v445)
+		v447 := -v446
+		v448 := math.FMA(v444, v445, v447)
+		v449 := float64(v446 * v4)
+		v450 := -v449
+		v451 := math.FMA(v446, v4, v450)
+		v452 := math.FMA(v448, v4, v451)
+		v453 := float64(v446 * v7)
 		v454 := -v453
-		v455 := math.FMA(v450, v4, v454)
-		v456 := math.FMA(v452, v4, v455)
-		v457 := float64(v450 * v7)
-		v458 := -v457
-		v459 := math.FMA(v450, v7, v458)
-		v460 := math.FMA(v452, v7, v459)
-		v461 := float64(v450 * v445)
-		v462 := float64(v450 * v107)
+		v455 := math.FMA(v446, v7, v454)
+		v456 := math.FMA(v448, v7, v455)
+		v457 := float64(v446 * v441)
+		v458 := float64(v446 * v106)
+		v459 := -v458
+		v460 := math.FMA(v446, v106, v459)
+		v461 := math.FMA(v448, v106, v460)
+		v462 := float64(v458 * v179)
 		v463 := -v462
-		v464 := math.FMA(v450, v107, v463)
-		v465 := math.FMA(v452, v107, v464)
-		v466 := float64(v462 * v181)
+		v464 := math.FMA(v458, v179, v463)
+		v465 := math.FMA(v461, v179, v464)
+		v466 := float64(v446 * v245)
 		v467 := -v466
-		v468 := math.FMA(v462, v181, v467)
-		v469 := math.FMA(v465, v181, v468)
-		v470 := float64(v450 * v248)
+		v468 := math.FMA(v446, v245, v467)
+		v469 := math.FMA(v448, v245, v468)
+		v470 := float64(v466 * v179)
 		v471 := -v470
-		v472 := math.FMA(v450, v248, v471)
-		v473 := math.FMA(v452, v248, v472)
-		v474 := float64(v470 * v181)
-		v475 := -v474
-		v476 := math.FMA(v470, v181, v475)
-		v477 := math.FMA(v473, v181, v476)
-		v478 := float64(v466 + v474)
-		v479 := float64(v478 - v466)
-		v480 := float64(v478 - v479)
-		v481 := float64(v466 - v480)
-		v482 := float64(v474 - v479)
-		v483 := float64(v481 + v482)
-		v484 := float64(v483 + v469)
-		v485 := float64(v484 + v477)
-		v486 := float64(v450 * v329)
+		v472 := math.FMA(v466, v179, v471)
+		v473 := math.FMA(v469, v179, v472)
+		v474 := float64(v462 + v470)
+		v475 := float64(v474 - v462)
+		v476 := float64(v474 - v475)
+		v477 := float64(v462 - v476)
+		v478 := float64(v470 - v475)
+		v479 := float64(v477 + v478)
+		v480 := float64(v479 + v465)
+		v481 := float64(v480 + v473)
+		v482 := float64(v446 * v325)
+		v483 := -v482
+		v484 := math.FMA(v446, v325, v483)
+		v485 := math.FMA(v448, v325, v484)
+		v486 := float64(v482 * v382)
 		v487 := -v486
-		v488 := math.FMA(v450, v329, v487)
-		v489 := math.FMA(v452, v329, v488)
-		v490 := float64(v486 * v386)
+		v488 := math.FMA(v482, v382, v487)
+		v489 := math.FMA(v485, v382, v488)
+		v490 := float64(v446 * v405)
 		v491 := -v490
-		v492 := math.FMA(v486, v386, v491)
-		v493 := math.FMA(v489, v386, v492)
-		v494 := float64(v450 * v409)
+		v492 := math.FMA(v446, v405, v491)
+		v493 := math.FMA(v448, v405, v492)
+		v494 := float64(v446 * v434)
 		v495 := -v494
-		v496 := math.FMA(v450, v409, v495)
-		v497 := math.FMA(v452, v409, v496)
-		v498 := float64(v450 * v438)
-		v499 := -v498
-		v500 := math.FMA(v450, v438, v499)
-		v501 := math.FMA(v452, v438, v500)
-		v502 := float64(v494 + v498)
-		v503 := float64(v502 - v494)
-		v504 := float64(v502 - v503)
-		v505 := float64(v494 - v504)
-		v506 := float64(v498 - v503)
-		v507 := float64(v505 + v506)
-		v508 := float64(v507 + v497)
-		v509 := float64(v508 + v501)
-		v510 := float64(v490 + v502)
-		v511 := float64(v510 - v490)
-		v512 := float64(v510 - v511)
-		v513 := float64(v490 - v512)
-		v514 := float64(v502 - v511)
-		v515 := float64(v513 + v514)
-		v516 := float64(v515 + v493)
-		v517 := float64(v516 + v509)
-		v518 := float64(v450 * v0)
+		v496 := math.FMA(v446, v434, v495)
+		v497 := math.FMA(v448, v434, v496)
+		v498 := float64(v490 + v494)
+		v499 := float64(v498 - v490)
+		v500 := float64(v498 - v499)
+		v501 := float64(v490 - v500)
+		v502 := float64(v494 - v499)
+		v503 := float64(v501 + v502)
+		v504 := float64(v503 + v493)
+		v505 := float64(v504 + v497)
+		v506 := float64(v486 + v498)
+		v507 := float64(v506 - v486)
+		v508 := float64(v506 - v507)
+		v509 := float64(v486 - v508)
+		v510 := float64(v498 - v507)
+		v511 := float64(v509 + v510)
+		v512 := float64(v511 + v489)
+		v513 := float64(v512 + v505)
+		v514 := float64(v446 * v0)
+		v515 := -v514
+		v516 := math.FMA(v446, v0, v515)
+		v517 := math.FMA(v448, v0, v516)
+		v518 := float64(v514 * v410)
 		v519 := -v518
-		v520 := math.FMA(v450, v0, v519)
-		v521 := math.FMA(v452, v0, v520)
-		v522 := float64(v518 * v414)
+		v520 := math.FMA(v514, v410, v519)
+		v521 := math.FMA(v517, v410, v520)
+		v522 := float64(v518 * v323)
 		v523 := -v522
-		v524 := math.FMA(v518, v414, v523)
-		v525 := math.FMA(v521, v414, v524)
-		v526 := float64(v522 * v327)
+		v524 := math.FMA(v518, v323, v523)
+		v525 := math.FMA(v521, v323, v524)
+		v526 := float64(v514 * v323)
 		v527 := -v526
-		v528 := math.FMA(v522, v327, v527)
-		v529 := math.FMA(v525, v327, v528)
-		v530 := float64(v518 * v327)
-		v531 := -v530
-		v532 := math.FMA(v518, v327, v531)
-		v533 := math.FMA(v521, v327, v532)
-		v534 := float64(v526 + v530)
-		v535 := float64(v534 - v526)
-		v536 := float64(v534 - v535)
-		v537 := float64(v526 - v536)
-		v538 := float64(v530 - v535)
-		v539 := float64(v537 + v538)
-		v540 := float64(v539 + v529)
-		v541 := float64(v540 + v533)
-		v542 := v3
-		if v164 {
-			v542 = v159
+		v528 := math.FMA(v514, v323, v527)
+		v529 := math.FMA(v517, v323, v528)
+		v530 := float64(v522 + v526)
+		v531 := float64(v530 - v522)
+		v532 := float64(v530 - v531)
+		v533 := float64(v522 - v532)
+		v534 := float64(v526 - v531)
+		v535 := float64(v533 + v534)
+		v536 := float64(v535 + v525)
+		v537 := float64(v536 + v529)
+		v538 := v3
+		if v162 {
+			v538 = v157
 		}
-		v543 := float64(v450 * v542)
-		v544 := -v543
-		v545 := math.FMA(v450, v542, v544)
-		v546 := math.FMA(v452, v542, v545)
-		v547 := v3
-		if v164 {
-			v547 = v165
+		v539 := float64(v446 * v538)
+		v540 := -v539
+		v541 := math.FMA(v446, v538, v540)
+		v542 := math.FMA(v448, v538, v541)
+		v543 := v3
+		if v162 {
+			v543 = v163
 		}
-		v548 := float64(v450 * v547)
-		v549 := float64(v546 + v548)
-		v550 := float64(v543 + v549)
-		v551 := math.Ldexp(v550, int(v166))
-		v552 := float64(v450 * v181)
-		v553 := -v552
-		v554 := math.FMA(v450, v181, v553)
-		v555 := math.FMA(v452, v181, v554)
-		v556 := v552
-		if v170 {
-			v556 = v551
+		v544 := float64(v446 * v543)
+		v545 := float64(v542 + v544)
+		v546 := float64(v539 + v545)
+		v547 := math.Ldexp(v546, int(v164))
+		v548 := float64(v446 * v179)
+		v549 := -v548
+		v550 := math.FMA(v446, v179, v549)
+		v551 := math.FMA(v448, v179, v550)
+		v552 := v548
+		if v168 {
+			v552 = v547
 		}
-		v557 := v555
-		if v170 {
-			v557 = v3
+		v553 := v551
+		if v168 {
+			v553 = v3
 		}
-		v558 := float64(v534 + v556)
-		v559 := float64(v558 - v534)
-		v560 := float64(v558 - v559)
-		v561 := float64(v534 - v560)
-		v562 := float64(v556 - v559)
-		v563 := float64(v561 + v562)
-		v564 := float64(v563 + v541)
-		v565 := float64(v564 + v557)
-		v566 := v558
-		if v252 {
-			v566 = v510
+		v554 := float64(v530 + v552)
+		v555 := float64(v554 - v530)
+		v556 := float64(v554 - v555)
+		v557 := float64(v530 - v556)
+		v558 := float64(v552 - v555)
+		v559 := float64(v557 + v558)
+		v560 := float64(v559 + v537)
+		v561 := float64(v560 + v553)
+		v562 := v554
+		if v249 {
+			v562 = v506
+		}
+		v563 := v561
+		if v249 {
+			v563 = v513
+		}
+		v564 := v562
+		if v9 {
+			v564 = v474
+		}
+		v565 := v563
+		if v9 {
+			v565 = v481
+		}
+		v566 := v564
+		if v6 {
+			v566 = v453
 		}
 		v567 := v565
-		if v252 {
-			v567 = v517
+		if v6 {
+			v567 = v456
 		}
 		v568 := v566
-		if v9 {
-			v568 = v478
+		if v2 {
+			v568 = v449
 		}
 		v569 := v567
-		if v9 {
-			v569 = v485
-		}
-		v570 := v568
-		if v6 {
-			v570 = v457
-		}
-		v571 := v569
-		if v6 {
-			v571 = v460
-		}
-		v572 := v570
 		if v2 {
-			v572 = v453
+			v569 = v452
 		}
-		v573 := v571
-		if v2 {
-			v573 = v456
+		v570 := float64(v568 + v569)
+		v571 := float64(v443 * v446)
+		v572 := float64(v570 - v571)
+		v573 := math.Abs(v572)
+		v574 := math.Abs(v571)
+		v576 := float64(v574 * v575)
+		v577 := v573 <= v576
+		v578 := math.Abs(v446)
+		v579 := math.Abs(v457)
+		v580 := v578
+		if v579 > v578 {
+			v580 = v579
 		}
-		v574 := float64(v572 + v573)
-		v575 := float64(v447 * v450)
-		v576 := float64(v574 - v575)
-		v577 := math.Abs(v576)
-		v578 := math.Abs(v575)
-		v580 := float64(v578 * v579)
-		v581 := v577 <= v580
-		v582 := math.Abs(v450)
-		v583 := math.Abs(v461)
-		v584 := v582
-		if v583 > v582 {
-			v584 = v583
+		v581 := math.Abs(v514)
+		v582 := v580
+		if v581 > v580 {
+			v582 = v581
 		}
-		v585 := math.Abs(v518)
-		v586 := v584
-		if v585 > v584 {
-			v586 = v585
+		v584 := float64(v573 * v583)
+		v587 := math.FMA(v582, v585, v586)
+		v588 := v584 <= v587
+		v589 := v577 || v588
+		v590 := v570 == v3
+		v591 := v589 && !v590
+		v592 := v571
+		if v591 {
+			v592 = v570
 		}
-		v588 := float64(v577 * v587)
-		v591 := math.FMA(v586, v589, v590)
-		v592 := v588 <= v591
-		v593 := v581 || v592
-		v594 := v574 == v3
-		v595 := v593 && !v594
-		v596 := v575
+		v593 := math.Abs(v445)
+		v594 := math.Abs(v444)
+		v595 := v593 < v594
+		v596 := v445
 		if v595 {
-			v596 = v574
+			v596 = v444
 		}
-		v597 := math.Abs(v449)
-		v598 := math.Abs(v448)
-		v599 := v597 < v598
-		v600 := v449
-		if v599 {
-			v600 = v448
+		v597 := v444
+		if v595 {
+			v597 = v445
 		}
-		v601 := v448
-		if v599 {
-			v601 = v449
-		}
-		v602 := float64(v600 * v4)
-		v603 := float64(v600 * v7)
-		v604 := float64(v600 * v445)
-		v605 := float64(v600 * v107)
-		v606 := -v605
-		v607 := math.FMA(v600, v107, v606)
-		v608 := float64(v605 * v181)
+		v598 := float64(v596 * v4)
+		v599 := float64(v596 * v7)
+		v600 := float64(v596 * v441)
+		v601 := float64(v596 * v106)
+		v602 := -v601
+		v603 := math.FMA(v596, v106, v602)
+		v604 := float64(v601 * v179)
+		v605 := -v604
+		v606 := math.FMA(v601, v179, v605)
+		v607 := math.FMA(v603, v179, v606)
+		v608 := float64(v596 * v245)
 		v609 := -v608
-		v610 := math.FMA(v605, v181, v609)
-		v611 := math.FMA(v607, v181, v610)
-		v612 := float64(v600 * v248)
-		v613 := -v612
-		v614 := math.FMA(v600, v248, v613)
-		v615 := float64(v612 * v181)
-		v616 := -v615
-		v617 := math.FMA(v612, v181, v616)
-		v618 := math.FMA(v614, v181, v617)
-		v619 := float64(v608 + v615)
-		v620 := float64(v619 - v608)
-		v621 := float64(v619 - v620)
-		v622 := float64(v608 - v621)
-		v623 := float64(v615 - v620)
-		v624 := float64(v622 + v623)
-		v625 := float64(v624 + v611)
-		v626 := float64(v625 + v618)
-		v627 := float64(v600 * v329)
-		v628 := -v627
-		v629 := math.FMA(v600, v329, v628)
-		v630 := float64(v627 * v386)
+		v610 := math.FMA(v596, v245, v609)
+		v611 := float64(v608 * v179)
+		v612 := -v611
+		v613 := math.FMA(v608, v179, v612)
+		v614 := math.FMA(v610, v179, v613)
+		v615 := float64(v604 + v611)
+		v616 := float64(v615 - v604)
+		v617 := float64(v615 - v616)
+		v618 := float64(v604 - v617)
+		v619 := float64(v611 - v616)
+		v620 := float64(v618 + v619)
+		v621 := float64(v620 + v607)
+		v622 := float64(v621 + v614)
+		v623 := float64(v596 * v325)
+		v624 := -v623
+		v625 := math.FMA(v596, v325, v624)
+		v626 := float64(v623 * v382)
+		v627 := -v626
+		v628 := math.FMA(v623, v382, v627)
+		v629 := math.FMA(v625, v382, v628)
+		v630 := float64(v596 * v405)
 		v631 := -v630
-		v632 := math.FMA(v627, v386, v631)
-		v633 := math.FMA(v629, v386, v632)
-		v634 := float64(v600 * v409)
-		v635 := -v634
-		v636 := math.FMA(v600, v409, v635)
-		v637 := float64(v600 * v438)
-		v638 := -v637
-		v639 := math.FMA(v600, v438, v638)
-		v640 := float64(v634 + v637)
-		v641 := float64(v640 - v634)
-		v642 := float64(v640 - v641)
-		v643 := float64(v634 - v642)
-		v644 := float64(v637 - v641)
-		v645 := float64(v643 + v644)
-		v646 := float64(v645 + v636)
-		v647 := float64(v646 + v639)
-		v648 := float64(v630 + v640)
-		v649 := float64(v648 - v630)
-		v650 := float64(v648 - v649)
-		v651 := float64(v630 - v650)
-		v652 := float64(v640 - v649)
-		v653 := float64(v651 + v652)
-		v654 := float64(v653 + v633)
-		v655 := float64(v654 + v647)
-		v656 := float64(v600 * v0)
-		v657 := -v656
-		v658 := math.FMA(v600, v0, v657)
-		v659 := float64(v656 * v414)
+		v632 := math.FMA(v596, v405, v631)
+		v633 := float64(v596 * v434)
+		v634 := -v633
+		v635 := math.FMA(v596, v434, v634)
+		v636 := float64(v630 + v633)
+		v637 := float64(v636 - v630)
+		v638 := float64(v636 - v637)
+		v639 := float64(v630 - v638)
+		v640 := float64(v633 - v637)
+		v641 := float64(v639 + v640)
+		v642 := float64(v641 + v632)
+		v643 := float64(v642 + v635)
+		v644 := float64(v626 + v636)
+		v645 := float64(v644 - v626)
+		v646 := float64(v644 - v645)
+		v647 := float64(v626 - v646)
+		v648 := float64(v636 - v645)
+		v649 := float64(v647 + v648)
+		v650 := float64(v649 + v629)
+		v651 := float64(v650 + v643)
+		v652 := float64(v596 * v0)
+		v653 := -v652
+		v654 := math.FMA(v596, v0, v653)
+		v655 := float64(v652 * v410)
+		v656 := -v655
+		v657 := math.FMA(v652, v410, v656)
+		v658 := math.FMA(v654, v410, v657)
+		v659 := float64(v655 * v323)
 		v660 := -v659
-		v661 := math.FMA(v656, v414, v660)
-		v662 := math.FMA(v658, v414, v661)
-		v663 := float64(v659 * v327)
+		v661 := math.FMA(v655, v323, v660)
+		v662 := math.FMA(v658, v323, v661)
+		v663 := float64(v652 * v323)
 		v664 := -v663
-		v665 := math.FMA(v659, v327, v664)
-		v666 := math.FMA(v662, v327, v665)
-		v667 := float64(v656 * v327)
-		v668 := -v667
-		v669 := math.FMA(v656, v327, v668)
-		v670 := math.FMA(v658, v327, v669)
-		v671 := float64(v663 + v667)
-		v672 := float64(v671 - v663)
-		v673 := float64(v671 - v672)
-		v674 := float64(v663 - v673)
-		v675 := float64(v667 - v672)
-		v676 := float64(v674 + v675)
-		v677 := float64(v676 + v666)
-		v678 := float64(v677 + v670)
-		v679 := float64(v600 * v542)
-		v680 := -v679
-		v681 := math.FMA(v600, v542, v680)
-		v682 := float64(v600 * v547)
-		v683 := float64(v681 + v682)
-		v684 := float64(v679 + v683)
-		v685 := math.Ldexp(v684, int(v166))
-		v686 := float64(v600 * v181)
-		v687 := -v686
-		v688 := math.FMA(v600, v181, v687)
-		v689 := v686
-		if v170 {
-			v689 = v685
+		v665 := math.FMA(v652, v323, v664)
+		v666 := math.FMA(v654, v323, v665)
+		v667 := float64(v659 + v663)
+		v668 := float64(v667 - v659)
+		v669 := float64(v667 - v668)
+		v670 := float64(v659 - v669)
+		v671 := float64(v663 - v668)
+		v672 := float64(v670 + v671)
+		v673 := float64(v672 + v662)
+		v674 := float64(v673 + v666)
+		v675 := float64(v596 * v538)
+		v676 := -v675
+		v677 := math.FMA(v596, v538, v676)
+		v678 := float64(v596 * v543)
+		v679 := float64(v677 + v678)
+		v680 := float64(v675 + v679)
+		v681 := math.Ldexp(v680, int(v164))
+		v682 := float64(v596 * v179)
+		v683 := -v682
+		v684 := math.FMA(v596, v179, v683)
+		v685 := v682
+		if v168 {
+			v685 = v681
 		}
-		v690 := v688
-		if v170 {
-			v690 = v3
+		v686 := v684
+		if v168 {
+			v686 = v3
 		}
-		v691 := float64(v671 + v689)
-		v692 := float64(v691 - v671)
-		v693 := float64(v691 - v692)
-		v694 := float64(v671 - v693)
-		v695 := float64(v689 - v692)
-		v696 := float64(v694 + v695)
-		v697 := float64(v696 + v678)
-		v698 := float64(v697 + v690)
-		v699 := v691
-		if v252 {
-			v699 = v648
+		v687 := float64(v667 + v685)
+		v688 := float64(v687 - v667)
+		v689 := float64(v687 - v688)
+		v690 := float64(v667 - v689)
+		v691 := float64(v685 - v688)
+		v692 := float64(v690 + v691)
+		v693 := float64(v692 + v674)
+		v694 := float64(v693 + v686)
+		v695 := v687
+		if v249 {
+			v695 = v644
+		}
+		v696 := v694
+		if v249 {
+			v696 = v651
+		}
+		v697 := v695
+		if v9 {
+			v697 = v615
+		}
+		v698 := v696
+		if v9 {
+			v698 = v622
+		}
+		v699 := v697
+		if v6 {
+			v699 = v599
 		}
 		v700 := v698
-		if v252 {
-			v700 = v655
+		if v6 {
+			v700 = v3
 		}
 		v701 := v699
-		if v9 {
-			v701 = v619
+		if v2 {
+			v701 = v598
 		}
 		v702 := v700
-		if v9 {
-			v702 = v626
-		}
-		v703 := v701
-		if v6 {
-			v703 = v603
-		}
-		v704 := v702
-		if v6 {
-			v704 = v3
-		}
-		v705 := v703
 		if v2 {
-			v705 = v602
+			v702 = v3
 		}
-		v706 := v704
-		if v2 {
-			v706 = v3
+		v703 := float64(v701 + v702)
+		v704 := float64(v443 * v596)
+		v705 := float64(v703 - v704)
+		v706 := math.Abs(v705)
+		v707 := math.Abs(v704)
+		v708 := float64(v707 * v575)
+		v709 := v706 <= v708
+		v710 := math.Abs(v596)
+		v711 := math.Abs(v600)
+		v712 := v710
+		if v711 > v710 {
+			v712 = v711
 		}
-		v707 := float64(v705 + v706)
-		v708 := float64(v447 * v600)
-		v709 := float64(v707 - v708)
-		v710 := math.Abs(v709)
-		v711 := math.Abs(v708)
-		v712 := float64(v711 * v579)
-		v713 := v710 <= v712
-		v714 := math.Abs(v600)
-		v715 := math.Abs(v604)
-		v716 := v714
-		if v715 > v714 {
-			v716 = v715
+		v713 := math.Abs(v652)
+		v714 := v712
+		if v713 > v712 {
+			v714 = v713
 		}
-		v717 := math.Abs(v656)
-		v718 := v716
-		if v717 > v716 {
-			v718 = v717
+		v715 := float64(v706 * v583)
+		v716 := math.FMA(v714, v585, v586)
+		v717 := v715 <= v716
+		v718 := v709 || v717
+		v719 := v703 == v3
+		v720 := v718 && !v719
+		v721 := v704
+		if v720 {
+			v721 = v703
 		}
-		v719 := float64(v710 * v587)
-		v720 := math.FMA(v718, v589, v590)
-		v721 := v719 <= v720
-		v722 := v713 || v721
-		v723 := v707 == v3
-		v724 := v722 && !v723
-		v725 := v708
-		if v724 {
-			v725 = v707
+		v722 := float64(v597 * v721)
+		v724 := v578 == v723
+		v725 := v594 == v723
+		v726 := v593 == v723
+		v727 := v725 || v726
+		v728 := v724 && !v727
+		v729 := v592
+		if v728 {
+			v729 = v722
 		}
-		v726 := float64(v601 * v725)
-		v728 := v582 == v727
-		v729 := v598 == v727
-		v730 := v597 == v727
-		v731 := v729 || v730
-		v732 := v728 && !v731
-		v733 := v596
-		if v732 {
-			v733 = v726
+		v730 := math.IsNaN(v444)
+		v731 := v729
+		if v730 {
+			v731 = v444
 		}
-		v734 := math.IsNaN(v448)
-		v735 := v733
-		if v734 {
-			v735 = v448
+		v732 := v731
+		if v180 {
+			v732 = v0
 		}
-		v736 := v735
-		if v182 {
-			v736 = v0
-		}
-		da[i] = v736
+		da[i] = v732
 	}
 }
 
@@ -2757,7 +2745,7 @@ func swigluBackwardARun(da, a, b, dy []float64) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f64 memory,
-// f64 compute, 212 operations): the scalar twin of the vector program the
+// f64 compute, 210 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -2772,29 +2760,29 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v19 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v23 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v36 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v37 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v39 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v41 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v43 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v45 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v47 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v49 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v51 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v53 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v63 := math.Float64frombits(0xc091300000000000)  // -1100
-	v83 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v85 := math.Float64frombits(0x408f400000000000)  // 1000
-	v88 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v90 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v106 := math.Float64frombits(0x4086300000000000) // 710
-	v194 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v201 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v203 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v204 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v62 := math.Float64frombits(0xc091300000000000)  // -1100
+	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v84 := math.Float64frombits(0x408f400000000000)  // 1000
+	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v105 := math.Float64frombits(0x4086300000000000) // 710
+	v192 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v199 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v201 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v202 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2808,266 +2796,264 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v11 := v0 < v3
 		v14 := float64(v10 * v13)
 		v15 := math.RoundToEven(v14)
-		v16 := -v15
-		v18 := math.FMA(v16, v17, v10)
-		v20 := math.FMA(v16, v19, v18)
-		v21 := float64(v18 - v20)
-		v22 := math.FMA(v16, v19, v21)
-		v24 := float64(v20 * v20)
-		v25 := -v24
-		v26 := math.FMA(v20, v20, v25)
-		v27 := float64(v23 * v24)
-		v28 := float64(v23 * v26)
-		v29 := float64(v20 + v27)
-		v30 := float64(v20 - v29)
+		v17 := math.FMA(v15, v16, v10)
+		v19 := math.FMA(v15, v18, v17)
+		v20 := float64(v17 - v19)
+		v21 := math.FMA(v15, v18, v20)
+		v23 := float64(v19 * v19)
+		v24 := -v23
+		v25 := math.FMA(v19, v19, v24)
+		v26 := float64(v22 * v23)
+		v27 := float64(v22 * v25)
+		v28 := float64(v19 + v26)
+		v29 := float64(v19 - v28)
+		v30 := float64(v29 + v26)
 		v31 := float64(v30 + v27)
-		v32 := float64(v31 + v28)
-		v33 := math.FMA(v22, v20, v22)
-		v34 := float64(v32 + v33)
-		v35 := float64(v24 * v20)
-		v38 := math.FMA(v20, v36, v37)
-		v40 := math.FMA(v20, v38, v39)
-		v42 := math.FMA(v20, v40, v41)
-		v44 := math.FMA(v20, v42, v43)
-		v46 := math.FMA(v20, v44, v45)
-		v48 := math.FMA(v20, v46, v47)
-		v50 := math.FMA(v20, v48, v49)
-		v52 := math.FMA(v20, v50, v51)
-		v54 := math.FMA(v20, v52, v53)
-		v55 := math.FMA(v35, v54, v34)
-		v56 := float64(v12 + v29)
-		v57 := float64(v12 - v56)
-		v58 := float64(v57 + v29)
-		v59 := float64(v58 + v55)
-		v60 := float64(v56 + v59)
-		v61 := float64(v56 - v60)
-		v62 := float64(v61 + v59)
-		v64 := v63
-		if v15 > v63 {
-			v64 = v15
+		v32 := math.FMA(v21, v19, v21)
+		v33 := float64(v31 + v32)
+		v34 := float64(v23 * v19)
+		v37 := math.FMA(v19, v35, v36)
+		v39 := math.FMA(v19, v37, v38)
+		v41 := math.FMA(v19, v39, v40)
+		v43 := math.FMA(v19, v41, v42)
+		v45 := math.FMA(v19, v43, v44)
+		v47 := math.FMA(v19, v45, v46)
+		v49 := math.FMA(v19, v47, v48)
+		v51 := math.FMA(v19, v49, v50)
+		v53 := math.FMA(v19, v51, v52)
+		v54 := math.FMA(v34, v53, v33)
+		v55 := float64(v12 + v28)
+		v56 := float64(v12 - v55)
+		v57 := float64(v56 + v28)
+		v58 := float64(v57 + v54)
+		v59 := float64(v55 + v58)
+		v60 := float64(v55 - v59)
+		v61 := float64(v60 + v58)
+		v63 := v62
+		if v15 > v62 {
+			v63 = v15
 		}
-		v65 := ldexpMid(v12, v64)
-		v66 := float64(v60 * v65)
-		v67 := float64(v62 * v65)
-		v68 := float64(v12 + v66)
-		v69 := float64(v12 - v68)
+		v64 := ldexpMid(v12, v63)
+		v65 := float64(v59 * v64)
+		v66 := float64(v61 * v64)
+		v67 := float64(v12 + v65)
+		v68 := float64(v12 - v67)
+		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
-		v71 := float64(v70 + v67)
-		v72 := v12
+		v71 := v12
 		if v11 {
-			v72 = v60
+			v71 = v59
 		}
-		v73 := v3
+		v72 := v3
 		if v11 {
-			v73 = v62
+			v72 = v61
 		}
-		v74 := float64(v12 / v68)
-		v75 := float64(v72 * v74)
-		v76 := -v75
-		v77 := math.FMA(v76, v68, v72)
-		v78 := math.FMA(v76, v71, v77)
-		v79 := float64(v78 + v73)
-		v80 := v9 <= v8
-		v81 := float64(v79 * v74)
-		v82 := v3
+		v73 := float64(v12 / v67)
+		v74 := float64(v71 * v73)
+		v75 := -v74
+		v76 := math.FMA(v75, v67, v71)
+		v77 := math.FMA(v75, v70, v76)
+		v78 := float64(v77 + v72)
+		v79 := v9 <= v8
+		v80 := float64(v78 * v73)
+		v81 := v3
 		if v11 {
-			v82 = v15
+			v81 = v15
 		}
-		v84 := float64(v83 - v82)
-		v86 := v85
-		if v84 < v85 {
-			v86 = v84
+		v83 := float64(v82 - v81)
+		v85 := v84
+		if v83 < v84 {
+			v85 = v83
 		}
-		v87 := v3
-		if v86 > v3 {
-			v87 = v86
+		v86 := v3
+		if v85 > v3 {
+			v86 = v85
 		}
-		v89 := v82 < v88
-		v91 := ldexpNormal(v90, v87)
-		v92 := v3
-		if v89 {
-			v92 = v91
+		v88 := v81 < v87
+		v90 := ldexpNormal(v89, v86)
+		v91 := v3
+		if v88 {
+			v91 = v90
 		}
-		v93 := float64(v75 + v92)
-		v94 := float64(v93 - v92)
-		v95 := float64(v75 - v94)
-		v96 := float64(v95 + v81)
-		v97 := float64(v96 + v92)
-		v98 := float64(v97 - v92)
-		v99 := float64(v94 + v98)
-		v100 := v63
-		if v82 > v63 {
-			v100 = v82
+		v92 := float64(v74 + v91)
+		v93 := float64(v92 - v91)
+		v94 := float64(v74 - v93)
+		v95 := float64(v94 + v80)
+		v96 := float64(v95 + v91)
+		v97 := float64(v96 - v91)
+		v98 := float64(v93 + v97)
+		v99 := v62
+		if v81 > v62 {
+			v99 = v81
 		}
-		v101 := ldexpMid(v99, v100)
-		v102 := math.IsNaN(v0)
-		v103 := float64(v0 * v101)
-		v104 := float64(v23 * v0)
-		v105 := v9
-		if v104 > v9 {
-			v105 = v104
+		v100 := ldexpMid(v98, v99)
+		v101 := math.IsNaN(v0)
+		v102 := float64(v0 * v100)
+		v103 := float64(v22 * v0)
+		v104 := v9
+		if v103 > v9 {
+			v104 = v103
 		}
-		v107 := v106
-		if v105 < v106 {
-			v107 = v105
+		v106 := v105
+		if v104 < v105 {
+			v106 = v104
 		}
-		v108 := float64(v107 * v13)
-		v109 := math.RoundToEven(v108)
-		v110 := -v109
-		v111 := math.FMA(v110, v17, v107)
-		v112 := math.FMA(v110, v19, v111)
-		v113 := float64(v111 - v112)
-		v114 := math.FMA(v110, v19, v113)
-		v115 := float64(v112 * v112)
-		v116 := -v115
-		v117 := math.FMA(v112, v112, v116)
-		v118 := float64(v23 * v115)
-		v119 := float64(v23 * v117)
-		v120 := float64(v112 + v118)
-		v121 := float64(v112 - v120)
-		v122 := float64(v121 + v118)
-		v123 := float64(v122 + v119)
-		v124 := math.FMA(v114, v112, v114)
-		v125 := float64(v123 + v124)
-		v126 := float64(v115 * v112)
-		v127 := math.FMA(v112, v36, v37)
-		v128 := math.FMA(v112, v127, v39)
-		v129 := math.FMA(v112, v128, v41)
-		v130 := math.FMA(v112, v129, v43)
-		v131 := math.FMA(v112, v130, v45)
-		v132 := math.FMA(v112, v131, v47)
-		v133 := math.FMA(v112, v132, v49)
-		v134 := math.FMA(v112, v133, v51)
-		v135 := math.FMA(v112, v134, v53)
-		v136 := math.FMA(v126, v135, v125)
-		v137 := float64(v12 + v120)
-		v138 := float64(v12 - v137)
-		v139 := float64(v138 + v120)
-		v140 := float64(v139 + v136)
-		v141 := float64(v83 - v109)
-		v142 := v85
-		if v141 < v85 {
-			v142 = v141
+		v107 := float64(v106 * v13)
+		v108 := math.RoundToEven(v107)
+		v109 := math.FMA(v108, v16, v106)
+		v110 := math.FMA(v108, v18, v109)
+		v111 := float64(v109 - v110)
+		v112 := math.FMA(v108, v18, v111)
+		v113 := float64(v110 * v110)
+		v114 := -v113
+		v115 := math.FMA(v110, v110, v114)
+		v116 := float64(v22 * v113)
+		v117 := float64(v22 * v115)
+		v118 := float64(v110 + v116)
+		v119 := float64(v110 - v118)
+		v120 := float64(v119 + v116)
+		v121 := float64(v120 + v117)
+		v122 := math.FMA(v112, v110, v112)
+		v123 := float64(v121 + v122)
+		v124 := float64(v113 * v110)
+		v125 := math.FMA(v110, v35, v36)
+		v126 := math.FMA(v110, v125, v38)
+		v127 := math.FMA(v110, v126, v40)
+		v128 := math.FMA(v110, v127, v42)
+		v129 := math.FMA(v110, v128, v44)
+		v130 := math.FMA(v110, v129, v46)
+		v131 := math.FMA(v110, v130, v48)
+		v132 := math.FMA(v110, v131, v50)
+		v133 := math.FMA(v110, v132, v52)
+		v134 := math.FMA(v124, v133, v123)
+		v135 := float64(v12 + v118)
+		v136 := float64(v12 - v135)
+		v137 := float64(v136 + v118)
+		v138 := float64(v137 + v134)
+		v139 := float64(v82 - v108)
+		v140 := v84
+		if v139 < v84 {
+			v140 = v139
 		}
-		v143 := v3
-		if v142 > v3 {
-			v143 = v142
+		v141 := v3
+		if v140 > v3 {
+			v141 = v140
 		}
-		v144 := v109 < v88
-		v145 := ldexpNormal(v90, v143)
-		v146 := v3
-		if v144 {
-			v146 = v145
+		v142 := v108 < v87
+		v143 := ldexpNormal(v89, v141)
+		v144 := v3
+		if v142 {
+			v144 = v143
 		}
-		v147 := float64(v137 + v146)
-		v148 := float64(v147 - v146)
-		v149 := float64(v137 - v148)
-		v150 := float64(v149 + v140)
-		v151 := float64(v150 + v146)
-		v152 := float64(v151 - v146)
-		v153 := float64(v148 + v152)
-		v154 := v63
-		if v109 > v63 {
-			v154 = v109
+		v145 := float64(v135 + v144)
+		v146 := float64(v145 - v144)
+		v147 := float64(v135 - v146)
+		v148 := float64(v147 + v138)
+		v149 := float64(v148 + v144)
+		v150 := float64(v149 - v144)
+		v151 := float64(v146 + v150)
+		v152 := v62
+		if v108 > v62 {
+			v152 = v108
 		}
-		v155 := ldexpMid(v153, v154)
-		v156 := math.IsNaN(v104)
-		v157 := v155
-		if v156 {
-			v157 = v104
+		v153 := ldexpMid(v151, v152)
+		v154 := math.IsNaN(v103)
+		v155 := v153
+		if v154 {
+			v155 = v103
 		}
-		v158 := float64(v0 * v157)
-		v159 := float64(v158 * v157)
-		v160 := v103
+		v156 := float64(v0 * v155)
+		v157 := float64(v156 * v155)
+		v158 := v102
 		if v6 {
-			v160 = v159
+			v158 = v157
 		}
-		v161 := v160
+		v159 := v158
 		if v2 {
-			v161 = v4
+			v159 = v4
 		}
-		v162 := dy[i]
-		v163 := float64(v162 * v4)
-		v164 := float64(v162 * v0)
-		v165 := -v164
-		v166 := math.FMA(v162, v0, v165)
-		v167 := float64(v164 * v157)
-		v168 := -v167
-		v169 := math.FMA(v164, v157, v168)
-		v170 := math.FMA(v166, v157, v169)
-		v171 := float64(v167 * v157)
-		v172 := -v171
-		v173 := math.FMA(v167, v157, v172)
-		v174 := math.FMA(v170, v157, v173)
-		v175 := v3
-		if v80 {
-			v175 = v75
+		v160 := dy[i]
+		v161 := float64(v160 * v4)
+		v162 := float64(v160 * v0)
+		v163 := -v162
+		v164 := math.FMA(v160, v0, v163)
+		v165 := float64(v162 * v155)
+		v166 := -v165
+		v167 := math.FMA(v162, v155, v166)
+		v168 := math.FMA(v164, v155, v167)
+		v169 := float64(v165 * v155)
+		v170 := -v169
+		v171 := math.FMA(v165, v155, v170)
+		v172 := math.FMA(v168, v155, v171)
+		v173 := v3
+		if v79 {
+			v173 = v74
 		}
-		v176 := float64(v164 * v175)
-		v177 := -v176
-		v178 := math.FMA(v164, v175, v177)
-		v179 := math.FMA(v166, v175, v178)
-		v180 := v3
-		if v80 {
-			v180 = v81
+		v174 := float64(v162 * v173)
+		v175 := -v174
+		v176 := math.FMA(v162, v173, v175)
+		v177 := math.FMA(v164, v173, v176)
+		v178 := v3
+		if v79 {
+			v178 = v80
 		}
-		v181 := float64(v164 * v180)
-		v182 := float64(v179 + v181)
-		v183 := float64(v176 + v182)
-		v184 := math.Ldexp(v183, int(v82))
-		v185 := v184
+		v179 := float64(v162 * v178)
+		v180 := float64(v177 + v179)
+		v181 := float64(v174 + v180)
+		v182 := math.Ldexp(v181, int(v81))
+		v183 := v182
 		if v6 {
-			v185 = v171
+			v183 = v169
 		}
-		v186 := v3
+		v184 := v3
 		if v6 {
-			v186 = v174
+			v184 = v172
 		}
-		v187 := v185
+		v185 := v183
 		if v2 {
-			v187 = v163
+			v185 = v161
 		}
-		v188 := v186
+		v186 := v184
 		if v2 {
-			v188 = v3
+			v186 = v3
 		}
-		v189 := float64(v187 + v188)
-		v190 := float64(v161 * v162)
-		v191 := float64(v189 - v190)
-		v192 := math.Abs(v191)
-		v193 := math.Abs(v190)
-		v195 := float64(v193 * v194)
-		v196 := v192 <= v195
-		v197 := math.Abs(v162)
-		v198 := math.Abs(v164)
-		v199 := v197
-		if v198 > v197 {
-			v199 = v198
+		v187 := float64(v185 + v186)
+		v188 := float64(v159 * v160)
+		v189 := float64(v187 - v188)
+		v190 := math.Abs(v189)
+		v191 := math.Abs(v188)
+		v193 := float64(v191 * v192)
+		v194 := v190 <= v193
+		v195 := math.Abs(v160)
+		v196 := math.Abs(v162)
+		v197 := v195
+		if v196 > v195 {
+			v197 = v196
 		}
-		v200 := v199
-		if v198 > v199 {
-			v200 = v198
+		v198 := v197
+		if v196 > v197 {
+			v198 = v196
 		}
-		v202 := float64(v192 * v201)
-		v205 := math.FMA(v200, v203, v204)
-		v206 := v202 <= v205
-		v207 := v196 || v206
-		v208 := v189 == v3
-		v209 := v207 && !v208
-		v210 := v190
-		if v209 {
-			v210 = v189
+		v200 := float64(v190 * v199)
+		v203 := math.FMA(v198, v201, v202)
+		v204 := v200 <= v203
+		v205 := v194 || v204
+		v206 := v187 == v3
+		v207 := v205 && !v206
+		v208 := v188
+		if v207 {
+			v208 = v187
 		}
-		v211 := v210
-		if v102 {
-			v211 = v0
+		v209 := v208
+		if v101 {
+			v209 = v0
 		}
-		db[i] = v211
+		db[i] = v209
 	}
 }
 
 // swigluBackwardBUsualGeneric is the pure-Go kernel of swigluBackwardBUsual
-// (f64 memory, f64 compute, 143 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 142 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; db may be the same slice as an input.
@@ -3081,28 +3067,28 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v17 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v125 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v132 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v134 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v135 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v16 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v20 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v33 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v34 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v36 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v38 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v40 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v42 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v44 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v46 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v48 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v50 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v60 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v124 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v131 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v133 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v134 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -3115,165 +3101,164 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v9 := v0 < v3
 		v12 := float64(v8 * v11)
 		v13 := math.RoundToEven(v12)
-		v14 := -v13
-		v16 := math.FMA(v14, v15, v8)
-		v18 := math.FMA(v14, v17, v16)
-		v19 := float64(v16 - v18)
-		v20 := math.FMA(v14, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
+		v15 := math.FMA(v13, v14, v8)
+		v17 := math.FMA(v13, v16, v15)
+		v18 := float64(v15 - v17)
+		v19 := math.FMA(v13, v16, v18)
+		v21 := float64(v17 * v17)
+		v22 := -v21
+		v23 := math.FMA(v17, v17, v22)
+		v24 := float64(v20 * v21)
+		v25 := float64(v20 * v23)
+		v26 := float64(v17 + v24)
+		v27 := float64(v17 - v26)
+		v28 := float64(v27 + v24)
 		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v10 + v27)
-		v55 := float64(v10 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v13 > v61 {
-			v62 = v13
+		v30 := math.FMA(v19, v17, v19)
+		v31 := float64(v29 + v30)
+		v32 := float64(v21 * v17)
+		v35 := math.FMA(v17, v33, v34)
+		v37 := math.FMA(v17, v35, v36)
+		v39 := math.FMA(v17, v37, v38)
+		v41 := math.FMA(v17, v39, v40)
+		v43 := math.FMA(v17, v41, v42)
+		v45 := math.FMA(v17, v43, v44)
+		v47 := math.FMA(v17, v45, v46)
+		v49 := math.FMA(v17, v47, v48)
+		v51 := math.FMA(v17, v49, v50)
+		v52 := math.FMA(v32, v51, v31)
+		v53 := float64(v10 + v26)
+		v54 := float64(v10 - v53)
+		v55 := float64(v54 + v26)
+		v56 := float64(v55 + v52)
+		v57 := float64(v53 + v56)
+		v58 := float64(v53 - v57)
+		v59 := float64(v58 + v56)
+		v61 := v60
+		if v13 > v60 {
+			v61 = v13
 		}
-		v63 := ldexpMid(v10, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v10 + v64)
-		v67 := float64(v10 - v66)
+		v62 := ldexpMid(v10, v61)
+		v63 := float64(v57 * v62)
+		v64 := float64(v59 * v62)
+		v65 := float64(v10 + v63)
+		v66 := float64(v10 - v65)
+		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v10
+		v69 := v10
 		if v9 {
-			v70 = v58
+			v69 = v57
 		}
-		v71 := v3
+		v70 := v3
 		if v9 {
-			v71 = v60
+			v70 = v59
 		}
-		v72 := float64(v10 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := v7 <= v6
-		v79 := float64(v77 * v72)
-		v80 := v3
+		v71 := float64(v10 / v65)
+		v72 := float64(v69 * v71)
+		v73 := -v72
+		v74 := math.FMA(v73, v65, v69)
+		v75 := math.FMA(v73, v68, v74)
+		v76 := float64(v75 + v70)
+		v77 := v7 <= v6
+		v78 := float64(v76 * v71)
+		v79 := v3
 		if v9 {
-			v80 = v13
+			v79 = v13
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := v3
-		if v84 > v3 {
-			v85 = v84
+		v84 := v3
+		if v83 > v3 {
+			v84 = v83
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v3
-		if v87 {
-			v90 = v89
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v3
+		if v86 {
+			v89 = v88
 		}
-		v91 := float64(v73 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v73 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v61
-		if v80 > v61 {
-			v98 = v80
+		v90 := float64(v72 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v72 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v60
+		if v79 > v60 {
+			v97 = v79
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v0)
-		v101 := float64(v0 * v99)
-		v102 := v101
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v0)
+		v100 := float64(v0 * v98)
+		v101 := v100
 		if v2 {
-			v102 = v4
+			v101 = v4
 		}
-		v103 := dy[i]
-		v104 := float64(v103 * v4)
-		v105 := float64(v103 * v0)
-		v106 := -v105
-		v107 := math.FMA(v103, v0, v106)
-		v108 := v3
-		if v78 {
-			v108 = v73
+		v102 := dy[i]
+		v103 := float64(v102 * v4)
+		v104 := float64(v102 * v0)
+		v105 := -v104
+		v106 := math.FMA(v102, v0, v105)
+		v107 := v3
+		if v77 {
+			v107 = v72
 		}
-		v109 := float64(v105 * v108)
-		v110 := -v109
-		v111 := math.FMA(v105, v108, v110)
-		v112 := math.FMA(v107, v108, v111)
-		v113 := v3
-		if v78 {
-			v113 = v79
+		v108 := float64(v104 * v107)
+		v109 := -v108
+		v110 := math.FMA(v104, v107, v109)
+		v111 := math.FMA(v106, v107, v110)
+		v112 := v3
+		if v77 {
+			v112 = v78
 		}
-		v114 := float64(v105 * v113)
-		v115 := float64(v112 + v114)
-		v116 := float64(v109 + v115)
-		v117 := math.Ldexp(v116, int(v80))
-		v118 := v117
+		v113 := float64(v104 * v112)
+		v114 := float64(v111 + v113)
+		v115 := float64(v108 + v114)
+		v116 := math.Ldexp(v115, int(v79))
+		v117 := v116
 		if v2 {
-			v118 = v104
+			v117 = v103
 		}
-		v119 := v3
+		v118 := v3
 		if v2 {
-			v119 = v3
+			v118 = v3
 		}
-		v120 := float64(v118 + v119)
-		v121 := float64(v102 * v103)
-		v122 := float64(v120 - v121)
-		v123 := math.Abs(v122)
-		v124 := math.Abs(v121)
-		v126 := float64(v124 * v125)
-		v127 := v123 <= v126
-		v128 := math.Abs(v103)
-		v129 := math.Abs(v105)
-		v130 := v128
-		if v129 > v128 {
-			v130 = v129
+		v119 := float64(v117 + v118)
+		v120 := float64(v101 * v102)
+		v121 := float64(v119 - v120)
+		v122 := math.Abs(v121)
+		v123 := math.Abs(v120)
+		v125 := float64(v123 * v124)
+		v126 := v122 <= v125
+		v127 := math.Abs(v102)
+		v128 := math.Abs(v104)
+		v129 := v127
+		if v128 > v127 {
+			v129 = v128
 		}
-		v131 := v130
-		if v129 > v130 {
-			v131 = v129
+		v130 := v129
+		if v128 > v129 {
+			v130 = v128
 		}
-		v133 := float64(v123 * v132)
-		v136 := math.FMA(v131, v134, v135)
-		v137 := v133 <= v136
-		v138 := v127 || v137
-		v139 := v120 == v3
-		v140 := v138 && !v139
-		v141 := v121
-		if v140 {
-			v141 = v120
+		v132 := float64(v122 * v131)
+		v135 := math.FMA(v130, v133, v134)
+		v136 := v132 <= v135
+		v137 := v126 || v136
+		v138 := v119 == v3
+		v139 := v137 && !v138
+		v140 := v120
+		if v139 {
+			v140 = v119
 		}
-		v142 := v141
-		if v100 {
-			v142 = v0
+		v141 := v140
+		if v99 {
+			v141 = v0
 		}
-		db[i] = v142
+		db[i] = v141
 	}
 }
 

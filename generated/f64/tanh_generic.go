@@ -36,21 +36,21 @@ func tanhGeneric(dst, x []float64) {
 	v4 := math.Float64frombits(0xc044000000000000)  // -40
 	v6 := math.Float64frombits(0x4000000000000000)  // 2
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v13 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v17 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v30 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v31 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v33 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v35 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v37 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v39 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v41 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v43 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v45 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v47 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v50 := math.Float64frombits(0x3ff0000000000000) // 1
-	v51 := math.Float64frombits(0xbff0000000000000) // -1
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v15 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v19 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v32 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v33 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v35 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v37 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v39 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v41 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v43 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v45 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v47 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v49 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v52 := math.Float64frombits(0x3ff0000000000000) // 1
+	v53 := math.Float64frombits(0xbff0000000000000) // -1
 	for i := range dst {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -62,75 +62,75 @@ func tanhGeneric(dst, x []float64) {
 		v8 := float64(v5 * v7)
 		v9 := math.RoundToEven(v8)
 		v10 := -v9
-		v12 := math.FMA(v10, v11, v5)
-		v14 := math.FMA(v10, v13, v12)
-		v15 := float64(v12 - v14)
-		v16 := math.FMA(v10, v13, v15)
-		v18 := float64(v14 * v14)
-		v19 := -v18
-		v20 := math.FMA(v14, v14, v19)
-		v21 := float64(v17 * v18)
-		v22 := float64(v17 * v20)
-		v23 := float64(v14 + v21)
-		v24 := float64(v14 - v23)
-		v25 := float64(v24 + v21)
-		v26 := float64(v25 + v22)
-		v27 := math.FMA(v16, v14, v16)
-		v28 := float64(v26 + v27)
-		v29 := float64(v18 * v14)
-		v32 := math.FMA(v14, v30, v31)
-		v34 := math.FMA(v14, v32, v33)
-		v36 := math.FMA(v14, v34, v35)
-		v38 := math.FMA(v14, v36, v37)
-		v40 := math.FMA(v14, v38, v39)
-		v42 := math.FMA(v14, v40, v41)
-		v44 := math.FMA(v14, v42, v43)
-		v46 := math.FMA(v14, v44, v45)
-		v48 := math.FMA(v14, v46, v47)
-		v49 := math.FMA(v29, v48, v28)
-		v52 := ldexpMid(v51, v10)
-		v53 := float64(v50 + v52)
-		v54 := float64(v53 - v50)
-		v55 := float64(v53 - v54)
-		v56 := float64(v50 - v55)
-		v57 := float64(v52 - v54)
-		v58 := float64(v56 + v57)
-		v59 := float64(v49 + v58)
-		v60 := float64(v53 + v23)
-		v61 := float64(v53 - v60)
-		v62 := float64(v61 + v23)
-		v63 := float64(v62 + v59)
-		v64 := float64(v60 + v63)
-		v65 := float64(v60 - v64)
-		v66 := float64(v65 + v63)
-		v67 := ldexpNormal(v50, v9)
-		v68 := float64(v64 * v67)
-		v69 := float64(v66 * v67)
-		v70 := float64(v6 + v68)
-		v71 := float64(v6 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := -v68
-		v75 := -v69
-		v76 := float64(v50 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v82 := math.FMA(v81, v76, v77)
-		v83 := math.Copysign(v82, v0)
-		v84 := math.IsNaN(v0)
-		v85 := v83
-		if v84 {
-			v85 = v0
+		v13 := math.FMA(v9, v12, v5)
+		v16 := math.FMA(v9, v15, v13)
+		v17 := float64(v13 - v16)
+		v18 := math.FMA(v9, v15, v17)
+		v20 := float64(v16 * v16)
+		v21 := -v20
+		v22 := math.FMA(v16, v16, v21)
+		v23 := float64(v19 * v20)
+		v24 := float64(v19 * v22)
+		v25 := float64(v16 + v23)
+		v26 := float64(v16 - v25)
+		v27 := float64(v26 + v23)
+		v28 := float64(v27 + v24)
+		v29 := math.FMA(v18, v16, v18)
+		v30 := float64(v28 + v29)
+		v31 := float64(v20 * v16)
+		v34 := math.FMA(v16, v32, v33)
+		v36 := math.FMA(v16, v34, v35)
+		v38 := math.FMA(v16, v36, v37)
+		v40 := math.FMA(v16, v38, v39)
+		v42 := math.FMA(v16, v40, v41)
+		v44 := math.FMA(v16, v42, v43)
+		v46 := math.FMA(v16, v44, v45)
+		v48 := math.FMA(v16, v46, v47)
+		v50 := math.FMA(v16, v48, v49)
+		v51 := math.FMA(v31, v50, v30)
+		v54 := ldexpMid(v53, v10)
+		v55 := float64(v52 + v54)
+		v56 := float64(v55 - v52)
+		v57 := float64(v55 - v56)
+		v58 := float64(v52 - v57)
+		v59 := float64(v54 - v56)
+		v60 := float64(v58 + v59)
+		v61 := float64(v51 + v60)
+		v62 := float64(v55 + v25)
+		v63 := float64(v55 - v62)
+		v64 := float64(v63 + v25)
+		v65 := float64(v64 + v61)
+		v66 := float64(v62 + v65)
+		v67 := float64(v62 - v66)
+		v68 := float64(v67 + v65)
+		v69 := ldexpNormal(v52, v9)
+		v70 := float64(v66 * v69)
+		v71 := float64(v68 * v69)
+		v72 := float64(v6 + v70)
+		v73 := float64(v6 - v72)
+		v74 := float64(v73 + v70)
+		v75 := float64(v74 + v71)
+		v76 := -v70
+		v77 := -v71
+		v78 := float64(v52 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v84 := math.FMA(v83, v78, v79)
+		v85 := math.Copysign(v84, v0)
+		v86 := math.IsNaN(v0)
+		v87 := v85
+		if v86 {
+			v87 = v0
 		}
-		dst[i] = v85
+		dst[i] = v87
 	}
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f64 memory, f64
-// compute, 262 operations): the scalar twin of the vector program the assembly
+// compute, 260 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -145,33 +145,33 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v12 := math.Float64frombits(0x0000000000000000)  // 0
 	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v19 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v21 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v25 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v38 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v39 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v41 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v43 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v45 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v47 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v49 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v51 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v53 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v55 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v65 := math.Float64frombits(0xc091300000000000)  // -1100
-	v85 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v87 := math.Float64frombits(0x408f400000000000)  // 1000
-	v90 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v92 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v109 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v110 := math.Float64frombits(0x4089000000000000) // 800
-	v115 := math.Float64frombits(0x4086300000000000) // 710
-	v185 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v186 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v260 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v268 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v270 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v271 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v27 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v40 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v41 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v43 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v45 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v47 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v49 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v51 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v53 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v55 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v57 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v67 := math.Float64frombits(0xc091300000000000)  // -1100
+	v87 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v89 := math.Float64frombits(0x408f400000000000)  // 1000
+	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v111 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v112 := math.Float64frombits(0x4089000000000000) // 800
+	v117 := math.Float64frombits(0x4086300000000000) // 710
+	v187 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v188 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v262 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v270 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v272 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v273 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -186,319 +186,317 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v13 := v7 < v12
 		v16 := float64(v11 * v15)
 		v17 := math.RoundToEven(v16)
-		v18 := -v17
-		v20 := math.FMA(v18, v19, v11)
-		v22 := math.FMA(v18, v21, v20)
-		v23 := float64(v20 - v22)
-		v24 := math.FMA(v18, v21, v23)
-		v26 := float64(v22 * v22)
-		v27 := -v26
-		v28 := math.FMA(v22, v22, v27)
-		v29 := float64(v25 * v26)
-		v30 := float64(v25 * v28)
-		v31 := float64(v22 + v29)
-		v32 := float64(v22 - v31)
-		v33 := float64(v32 + v29)
-		v34 := float64(v33 + v30)
-		v35 := math.FMA(v24, v22, v24)
-		v36 := float64(v34 + v35)
-		v37 := float64(v26 * v22)
-		v40 := math.FMA(v22, v38, v39)
-		v42 := math.FMA(v22, v40, v41)
-		v44 := math.FMA(v22, v42, v43)
-		v46 := math.FMA(v22, v44, v45)
-		v48 := math.FMA(v22, v46, v47)
-		v50 := math.FMA(v22, v48, v49)
-		v52 := math.FMA(v22, v50, v51)
-		v54 := math.FMA(v22, v52, v53)
-		v56 := math.FMA(v22, v54, v55)
-		v57 := math.FMA(v37, v56, v36)
-		v58 := float64(v14 + v31)
-		v59 := float64(v14 - v58)
-		v60 := float64(v59 + v31)
-		v61 := float64(v60 + v57)
-		v62 := float64(v58 + v61)
-		v63 := float64(v58 - v62)
-		v64 := float64(v63 + v61)
-		v66 := v65
-		if v17 > v65 {
-			v66 = v17
+		v21 := math.FMA(v17, v20, v11)
+		v24 := math.FMA(v17, v23, v21)
+		v25 := float64(v21 - v24)
+		v26 := math.FMA(v17, v23, v25)
+		v28 := float64(v24 * v24)
+		v29 := -v28
+		v30 := math.FMA(v24, v24, v29)
+		v31 := float64(v27 * v28)
+		v32 := float64(v27 * v30)
+		v33 := float64(v24 + v31)
+		v34 := float64(v24 - v33)
+		v35 := float64(v34 + v31)
+		v36 := float64(v35 + v32)
+		v37 := math.FMA(v26, v24, v26)
+		v38 := float64(v36 + v37)
+		v39 := float64(v28 * v24)
+		v42 := math.FMA(v24, v40, v41)
+		v44 := math.FMA(v24, v42, v43)
+		v46 := math.FMA(v24, v44, v45)
+		v48 := math.FMA(v24, v46, v47)
+		v50 := math.FMA(v24, v48, v49)
+		v52 := math.FMA(v24, v50, v51)
+		v54 := math.FMA(v24, v52, v53)
+		v56 := math.FMA(v24, v54, v55)
+		v58 := math.FMA(v24, v56, v57)
+		v59 := math.FMA(v39, v58, v38)
+		v60 := float64(v14 + v33)
+		v61 := float64(v14 - v60)
+		v62 := float64(v61 + v33)
+		v63 := float64(v62 + v59)
+		v64 := float64(v60 + v63)
+		v65 := float64(v60 - v64)
+		v66 := float64(v65 + v63)
+		v68 := v67
+		if v17 > v67 {
+			v68 = v17
 		}
-		v67 := ldexpMid(v14, v66)
-		v68 := float64(v62 * v67)
-		v69 := float64(v64 * v67)
-		v70 := float64(v14 + v68)
-		v71 := float64(v14 - v70)
-		v72 := float64(v71 + v68)
-		v73 := float64(v72 + v69)
-		v74 := v14
+		v69 := ldexpMid(v14, v68)
+		v70 := float64(v64 * v69)
+		v71 := float64(v66 * v69)
+		v72 := float64(v14 + v70)
+		v73 := float64(v14 - v72)
+		v74 := float64(v73 + v70)
+		v75 := float64(v74 + v71)
+		v76 := v14
 		if v13 {
-			v74 = v62
+			v76 = v64
 		}
-		v75 := v12
+		v77 := v12
 		if v13 {
-			v75 = v64
+			v77 = v66
 		}
-		v76 := float64(v14 / v70)
-		v77 := float64(v74 * v76)
-		v78 := -v77
-		v79 := math.FMA(v78, v70, v74)
-		v80 := math.FMA(v78, v73, v79)
-		v81 := float64(v80 + v75)
-		v83 := float64(v81 * v76)
-		v84 := v12
+		v78 := float64(v14 / v72)
+		v79 := float64(v76 * v78)
+		v80 := -v79
+		v81 := math.FMA(v80, v72, v76)
+		v82 := math.FMA(v80, v75, v81)
+		v83 := float64(v82 + v77)
+		v85 := float64(v83 * v78)
+		v86 := v12
 		if v13 {
-			v84 = v17
+			v86 = v17
 		}
-		v86 := float64(v85 - v84)
-		v88 := v87
-		if v86 < v87 {
-			v88 = v86
+		v88 := float64(v87 - v86)
+		v90 := v89
+		if v88 < v89 {
+			v90 = v88
 		}
-		v89 := v12
-		if v88 > v12 {
-			v89 = v88
+		v91 := v12
+		if v90 > v12 {
+			v91 = v90
 		}
-		v91 := v84 < v90
-		v93 := ldexpNormal(v92, v89)
-		v94 := v12
-		if v91 {
-			v94 = v93
+		v93 := v86 < v92
+		v95 := ldexpNormal(v94, v91)
+		v96 := v12
+		if v93 {
+			v96 = v95
 		}
-		v95 := float64(v77 + v94)
-		v96 := float64(v95 - v94)
-		v97 := float64(v77 - v96)
-		v98 := float64(v97 + v83)
-		v99 := float64(v98 + v94)
-		v100 := float64(v99 - v94)
-		v101 := float64(v96 + v100)
-		v102 := v65
-		if v84 > v65 {
-			v102 = v84
+		v97 := float64(v79 + v96)
+		v98 := float64(v97 - v96)
+		v99 := float64(v79 - v98)
+		v100 := float64(v99 + v85)
+		v101 := float64(v100 + v96)
+		v102 := float64(v101 - v96)
+		v103 := float64(v98 + v102)
+		v104 := v67
+		if v86 > v67 {
+			v104 = v86
 		}
-		v103 := ldexpMid(v101, v102)
-		v104 := math.IsNaN(v7)
-		v105 := v103
-		if v104 {
-			v105 = v7
+		v105 := ldexpMid(v103, v104)
+		v106 := math.IsNaN(v7)
+		v107 := v105
+		if v106 {
+			v107 = v7
 		}
-		v106 := -v105
-		v107 := math.FMA(v106, v105, v105)
-		v108 := float64(v4 * v107)
-		v111 := v1
-		if v110 < v1 {
-			v111 = v110
+		v108 := -v107
+		v109 := math.FMA(v108, v107, v107)
+		v110 := float64(v4 * v109)
+		v113 := v1
+		if v112 < v1 {
+			v113 = v112
 		}
-		v112 := float64(v5 * v111)
-		v113 := float64(v109 - v112)
-		v114 := v10
-		if v113 > v10 {
-			v114 = v113
+		v114 := float64(v5 * v113)
+		v115 := float64(v111 - v114)
+		v116 := v10
+		if v115 > v10 {
+			v116 = v115
 		}
-		v116 := v115
-		if v114 < v115 {
-			v116 = v114
+		v118 := v117
+		if v116 < v117 {
+			v118 = v116
 		}
-		v117 := float64(v116 * v15)
-		v118 := math.RoundToEven(v117)
-		v119 := -v118
-		v120 := math.FMA(v119, v19, v116)
-		v121 := math.FMA(v119, v21, v120)
-		v122 := float64(v120 - v121)
-		v123 := math.FMA(v119, v21, v122)
-		v124 := float64(v121 * v121)
-		v125 := -v124
-		v126 := math.FMA(v121, v121, v125)
-		v127 := float64(v25 * v124)
-		v128 := float64(v25 * v126)
-		v129 := float64(v121 + v127)
-		v130 := float64(v121 - v129)
-		v131 := float64(v130 + v127)
-		v132 := float64(v131 + v128)
-		v133 := math.FMA(v123, v121, v123)
-		v134 := float64(v132 + v133)
-		v135 := float64(v124 * v121)
-		v136 := math.FMA(v121, v38, v39)
-		v137 := math.FMA(v121, v136, v41)
-		v138 := math.FMA(v121, v137, v43)
-		v139 := math.FMA(v121, v138, v45)
-		v140 := math.FMA(v121, v139, v47)
-		v141 := math.FMA(v121, v140, v49)
-		v142 := math.FMA(v121, v141, v51)
-		v143 := math.FMA(v121, v142, v53)
-		v144 := math.FMA(v121, v143, v55)
-		v145 := math.FMA(v135, v144, v134)
-		v146 := float64(v14 + v129)
-		v147 := float64(v14 - v146)
-		v148 := float64(v147 + v129)
-		v149 := float64(v148 + v145)
-		v150 := v10 <= v113
-		v151 := float64(v85 - v118)
-		v152 := v87
-		if v151 < v87 {
-			v152 = v151
+		v119 := float64(v118 * v15)
+		v120 := math.RoundToEven(v119)
+		v122 := math.FMA(v120, v20, v118)
+		v123 := math.FMA(v120, v23, v122)
+		v124 := float64(v122 - v123)
+		v125 := math.FMA(v120, v23, v124)
+		v126 := float64(v123 * v123)
+		v127 := -v126
+		v128 := math.FMA(v123, v123, v127)
+		v129 := float64(v27 * v126)
+		v130 := float64(v27 * v128)
+		v131 := float64(v123 + v129)
+		v132 := float64(v123 - v131)
+		v133 := float64(v132 + v129)
+		v134 := float64(v133 + v130)
+		v135 := math.FMA(v125, v123, v125)
+		v136 := float64(v134 + v135)
+		v137 := float64(v126 * v123)
+		v138 := math.FMA(v123, v40, v41)
+		v139 := math.FMA(v123, v138, v43)
+		v140 := math.FMA(v123, v139, v45)
+		v141 := math.FMA(v123, v140, v47)
+		v142 := math.FMA(v123, v141, v49)
+		v143 := math.FMA(v123, v142, v51)
+		v144 := math.FMA(v123, v143, v53)
+		v145 := math.FMA(v123, v144, v55)
+		v146 := math.FMA(v123, v145, v57)
+		v147 := math.FMA(v137, v146, v136)
+		v148 := float64(v14 + v131)
+		v149 := float64(v14 - v148)
+		v150 := float64(v149 + v131)
+		v151 := float64(v150 + v147)
+		v152 := v10 <= v115
+		v153 := float64(v87 - v120)
+		v154 := v89
+		if v153 < v89 {
+			v154 = v153
 		}
-		v153 := v12
-		if v152 > v12 {
-			v153 = v152
+		v155 := v12
+		if v154 > v12 {
+			v155 = v154
 		}
-		v154 := v118 < v90
-		v155 := ldexpNormal(v92, v153)
-		v156 := v12
-		if v154 {
-			v156 = v155
+		v156 := v120 < v92
+		v157 := ldexpNormal(v94, v155)
+		v158 := v12
+		if v156 {
+			v158 = v157
 		}
-		v157 := float64(v146 + v156)
-		v158 := float64(v157 - v156)
-		v159 := float64(v146 - v158)
-		v160 := float64(v159 + v149)
-		v161 := float64(v160 + v156)
-		v162 := float64(v161 - v156)
-		v163 := float64(v158 + v162)
-		v164 := v65
-		if v118 > v65 {
-			v164 = v118
+		v159 := float64(v148 + v158)
+		v160 := float64(v159 - v158)
+		v161 := float64(v148 - v160)
+		v162 := float64(v161 + v151)
+		v163 := float64(v162 + v158)
+		v164 := float64(v163 - v158)
+		v165 := float64(v160 + v164)
+		v166 := v67
+		if v120 > v67 {
+			v166 = v120
 		}
-		v165 := ldexpMid(v163, v164)
-		v166 := math.IsNaN(v113)
-		v167 := v165
-		if v166 {
-			v167 = v113
+		v167 := ldexpMid(v165, v166)
+		v168 := math.IsNaN(v115)
+		v169 := v167
+		if v168 {
+			v169 = v115
 		}
-		v187 := float64(v113 - v109)
-		v188 := float64(v113 - v187)
-		v189 := float64(v109 - v188)
-		v190 := float64(v6 * v111)
-		v191 := float64(v190 - v187)
-		v192 := float64(v189 + v191)
-		v193 := float64(v186 + v192)
-		v194 := float64(v185 * v193)
-		v195 := float64(v167 * v194)
-		v196 := math.FMA(v167, v185, v195)
-		v197 := v108
+		v189 := float64(v115 - v111)
+		v190 := float64(v115 - v189)
+		v191 := float64(v111 - v190)
+		v192 := float64(v6 * v113)
+		v193 := float64(v192 - v189)
+		v194 := float64(v191 + v193)
+		v195 := float64(v188 + v194)
+		v196 := float64(v187 * v195)
+		v197 := float64(v169 * v196)
+		v198 := math.FMA(v169, v187, v197)
+		v199 := v110
 		if v3 {
-			v197 = v196
+			v199 = v198
 		}
-		v198 := dy[i]
-		v199 := float64(v198 * v185)
-		v200 := float64(v199 * v113)
-		v201 := -v200
-		v202 := math.FMA(v199, v113, v201)
-		v203 := v12
-		if v150 {
-			v203 = v146
+		v200 := dy[i]
+		v201 := float64(v200 * v187)
+		v202 := float64(v201 * v115)
+		v203 := -v202
+		v204 := math.FMA(v201, v115, v203)
+		v205 := v12
+		if v152 {
+			v205 = v148
 		}
-		v204 := float64(v199 * v203)
-		v205 := -v204
-		v206 := math.FMA(v199, v203, v205)
-		v207 := v12
-		if v150 {
-			v207 = v149
+		v206 := float64(v201 * v205)
+		v207 := -v206
+		v208 := math.FMA(v201, v205, v207)
+		v209 := v12
+		if v152 {
+			v209 = v151
 		}
-		v208 := float64(v199 * v207)
-		v209 := float64(v206 + v208)
-		v210 := float64(v204 + v209)
-		v211 := math.Ldexp(v210, int(v118))
-		v212 := float64(v199 * v165)
-		v213 := -v212
-		v214 := math.FMA(v199, v165, v213)
-		v215 := v212
-		if v154 {
-			v215 = v211
-		}
-		v216 := v214
-		if v154 {
-			v216 = v12
-		}
-		v217 := v215
-		if v166 {
-			v217 = v200
+		v210 := float64(v201 * v209)
+		v211 := float64(v208 + v210)
+		v212 := float64(v206 + v211)
+		v213 := math.Ldexp(v212, int(v120))
+		v214 := float64(v201 * v167)
+		v215 := -v214
+		v216 := math.FMA(v201, v167, v215)
+		v217 := v214
+		if v156 {
+			v217 = v213
 		}
 		v218 := v216
-		if v166 {
-			v218 = v202
+		if v156 {
+			v218 = v12
 		}
-		v219 := float64(v198 * v167)
-		v220 := -v219
-		v221 := math.FMA(v198, v167, v220)
-		v222 := float64(v219 * v194)
-		v223 := -v222
-		v224 := math.FMA(v219, v194, v223)
-		v225 := math.FMA(v221, v194, v224)
-		v226 := float64(v217 + v222)
-		v227 := float64(v226 - v217)
-		v228 := float64(v226 - v227)
-		v229 := float64(v217 - v228)
-		v230 := float64(v222 - v227)
-		v231 := float64(v229 + v230)
-		v232 := float64(v231 + v218)
-		v233 := float64(v232 + v225)
-		v234 := float64(v198 * v4)
-		v235 := float64(v234 * v106)
-		v236 := -v235
-		v237 := math.FMA(v234, v106, v236)
-		v238 := float64(v235 * v105)
-		v239 := -v238
-		v240 := math.FMA(v235, v105, v239)
-		v241 := math.FMA(v237, v105, v240)
-		v242 := float64(v234 * v105)
-		v243 := -v242
-		v244 := math.FMA(v234, v105, v243)
-		v245 := float64(v238 + v242)
-		v246 := float64(v245 - v238)
-		v247 := float64(v245 - v246)
-		v248 := float64(v238 - v247)
-		v249 := float64(v242 - v246)
-		v250 := float64(v248 + v249)
-		v251 := float64(v250 + v241)
-		v252 := float64(v251 + v244)
-		v253 := v245
+		v219 := v217
+		if v168 {
+			v219 = v202
+		}
+		v220 := v218
+		if v168 {
+			v220 = v204
+		}
+		v221 := float64(v200 * v169)
+		v222 := -v221
+		v223 := math.FMA(v200, v169, v222)
+		v224 := float64(v221 * v196)
+		v225 := -v224
+		v226 := math.FMA(v221, v196, v225)
+		v227 := math.FMA(v223, v196, v226)
+		v228 := float64(v219 + v224)
+		v229 := float64(v228 - v219)
+		v230 := float64(v228 - v229)
+		v231 := float64(v219 - v230)
+		v232 := float64(v224 - v229)
+		v233 := float64(v231 + v232)
+		v234 := float64(v233 + v220)
+		v235 := float64(v234 + v227)
+		v236 := float64(v200 * v4)
+		v237 := float64(v236 * v108)
+		v238 := -v237
+		v239 := math.FMA(v236, v108, v238)
+		v240 := float64(v237 * v107)
+		v241 := -v240
+		v242 := math.FMA(v237, v107, v241)
+		v243 := math.FMA(v239, v107, v242)
+		v244 := float64(v236 * v107)
+		v245 := -v244
+		v246 := math.FMA(v236, v107, v245)
+		v247 := float64(v240 + v244)
+		v248 := float64(v247 - v240)
+		v249 := float64(v247 - v248)
+		v250 := float64(v240 - v249)
+		v251 := float64(v244 - v248)
+		v252 := float64(v250 + v251)
+		v253 := float64(v252 + v243)
+		v254 := float64(v253 + v246)
+		v255 := v247
 		if v3 {
-			v253 = v226
+			v255 = v228
 		}
-		v254 := v252
+		v256 := v254
 		if v3 {
-			v254 = v233
+			v256 = v235
 		}
-		v255 := float64(v253 + v254)
-		v256 := float64(v197 * v198)
-		v257 := float64(v255 - v256)
-		v258 := math.Abs(v257)
-		v259 := math.Abs(v256)
-		v261 := float64(v259 * v260)
-		v262 := v258 <= v261
-		v263 := math.Abs(v198)
-		v264 := math.Abs(v199)
-		v265 := v263
-		if v264 > v263 {
-			v265 = v264
-		}
-		v266 := math.Abs(v234)
+		v257 := float64(v255 + v256)
+		v258 := float64(v199 * v200)
+		v259 := float64(v257 - v258)
+		v260 := math.Abs(v259)
+		v261 := math.Abs(v258)
+		v263 := float64(v261 * v262)
+		v264 := v260 <= v263
+		v265 := math.Abs(v200)
+		v266 := math.Abs(v201)
 		v267 := v265
 		if v266 > v265 {
 			v267 = v266
 		}
-		v269 := float64(v258 * v268)
-		v272 := math.FMA(v267, v270, v271)
-		v273 := v269 <= v272
-		v274 := v262 || v273
-		v275 := v255 == v12
-		v276 := v274 && !v275
-		v277 := v256
-		if v276 {
-			v277 = v255
+		v268 := math.Abs(v236)
+		v269 := v267
+		if v268 > v267 {
+			v269 = v268
 		}
-		v278 := math.IsNaN(v0)
-		v279 := v277
+		v271 := float64(v260 * v270)
+		v274 := math.FMA(v269, v272, v273)
+		v275 := v271 <= v274
+		v276 := v264 || v275
+		v277 := v257 == v12
+		v278 := v276 && !v277
+		v279 := v258
 		if v278 {
-			v279 = v0
+			v279 = v257
 		}
-		dx[i] = v279
+		v280 := math.IsNaN(v0)
+		v281 := v279
+		if v280 {
+			v281 = v0
+		}
+		dx[i] = v281
 	}
 }
 
 // tanhBackwardUsualGeneric is the pure-Go kernel of tanhBackwardUsual (f64
-// memory, f64 compute, 152 operations): the scalar twin of the vector program
+// memory, f64 compute, 151 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -511,29 +509,29 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	v9 := math.Float64frombits(0x0000000000000000)   // 0
 	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v16 := math.Float64frombits(0x3fe62e42fefa39ef)  // 0.6931471805599453
-	v18 := math.Float64frombits(0x3c7abc9e3b39803f)  // 2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v62 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v105 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
-	v132 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v140 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v142 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v143 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v61 := math.Float64frombits(0xc091300000000000)  // -1100
+	v80 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v82 := math.Float64frombits(0x408f400000000000)  // 1000
+	v85 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v87 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v104 := math.Float64frombits(0x1810000000000000) // 8.767237396033612e-193
+	v131 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v139 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v141 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v142 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -547,160 +545,159 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v10 := v4 < v9
 		v13 := float64(v8 * v12)
 		v14 := math.RoundToEven(v13)
-		v15 := -v14
-		v17 := math.FMA(v15, v16, v8)
-		v19 := math.FMA(v15, v18, v17)
-		v20 := float64(v17 - v19)
-		v21 := math.FMA(v15, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
+		v16 := math.FMA(v14, v15, v8)
+		v18 := math.FMA(v14, v17, v16)
+		v19 := float64(v16 - v18)
+		v20 := math.FMA(v14, v17, v19)
+		v22 := float64(v18 * v18)
+		v23 := -v22
+		v24 := math.FMA(v18, v18, v23)
+		v25 := float64(v21 * v22)
+		v26 := float64(v21 * v24)
+		v27 := float64(v18 + v25)
+		v28 := float64(v18 - v27)
+		v29 := float64(v28 + v25)
 		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v11 + v28)
-		v56 := float64(v11 - v55)
-		v57 := float64(v56 + v28)
-		v58 := float64(v57 + v54)
-		v59 := float64(v55 + v58)
-		v60 := float64(v55 - v59)
-		v61 := float64(v60 + v58)
-		v63 := v62
-		if v14 > v62 {
-			v63 = v14
+		v31 := math.FMA(v20, v18, v20)
+		v32 := float64(v30 + v31)
+		v33 := float64(v22 * v18)
+		v36 := math.FMA(v18, v34, v35)
+		v38 := math.FMA(v18, v36, v37)
+		v40 := math.FMA(v18, v38, v39)
+		v42 := math.FMA(v18, v40, v41)
+		v44 := math.FMA(v18, v42, v43)
+		v46 := math.FMA(v18, v44, v45)
+		v48 := math.FMA(v18, v46, v47)
+		v50 := math.FMA(v18, v48, v49)
+		v52 := math.FMA(v18, v50, v51)
+		v53 := math.FMA(v33, v52, v32)
+		v54 := float64(v11 + v27)
+		v55 := float64(v11 - v54)
+		v56 := float64(v55 + v27)
+		v57 := float64(v56 + v53)
+		v58 := float64(v54 + v57)
+		v59 := float64(v54 - v58)
+		v60 := float64(v59 + v57)
+		v62 := v61
+		if v14 > v61 {
+			v62 = v14
 		}
-		v64 := ldexpMid(v11, v63)
-		v65 := float64(v59 * v64)
-		v66 := float64(v61 * v64)
-		v67 := float64(v11 + v65)
-		v68 := float64(v11 - v67)
+		v63 := ldexpMid(v11, v62)
+		v64 := float64(v58 * v63)
+		v65 := float64(v60 * v63)
+		v66 := float64(v11 + v64)
+		v67 := float64(v11 - v66)
+		v68 := float64(v67 + v64)
 		v69 := float64(v68 + v65)
-		v70 := float64(v69 + v66)
-		v71 := v11
+		v70 := v11
 		if v10 {
-			v71 = v59
+			v70 = v58
 		}
-		v72 := v9
+		v71 := v9
 		if v10 {
-			v72 = v61
+			v71 = v60
 		}
-		v73 := float64(v11 / v67)
-		v74 := float64(v71 * v73)
-		v75 := -v74
-		v76 := math.FMA(v75, v67, v71)
-		v77 := math.FMA(v75, v70, v76)
-		v78 := float64(v77 + v72)
-		v79 := float64(v78 * v73)
-		v80 := v9
+		v72 := float64(v11 / v66)
+		v73 := float64(v70 * v72)
+		v74 := -v73
+		v75 := math.FMA(v74, v66, v70)
+		v76 := math.FMA(v74, v69, v75)
+		v77 := float64(v76 + v71)
+		v78 := float64(v77 * v72)
+		v79 := v9
 		if v10 {
-			v80 = v14
+			v79 = v14
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v81 := float64(v80 - v79)
+		v83 := v82
+		if v81 < v82 {
+			v83 = v81
 		}
-		v85 := v9
-		if v84 > v9 {
-			v85 = v84
+		v84 := v9
+		if v83 > v9 {
+			v84 = v83
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v9
-		if v87 {
-			v90 = v89
+		v86 := v79 < v85
+		v88 := ldexpNormal(v87, v84)
+		v89 := v9
+		if v86 {
+			v89 = v88
 		}
-		v91 := float64(v74 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v74 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v62
-		if v80 > v62 {
-			v98 = v80
+		v90 := float64(v73 + v89)
+		v91 := float64(v90 - v89)
+		v92 := float64(v73 - v91)
+		v93 := float64(v92 + v78)
+		v94 := float64(v93 + v89)
+		v95 := float64(v94 - v89)
+		v96 := float64(v91 + v95)
+		v97 := v61
+		if v79 > v61 {
+			v97 = v79
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v4)
-		v101 := v99
-		if v100 {
-			v101 = v4
+		v98 := ldexpMid(v96, v97)
+		v99 := math.IsNaN(v4)
+		v100 := v98
+		if v99 {
+			v100 = v4
 		}
-		v102 := -v101
-		v103 := math.FMA(v102, v101, v101)
-		v104 := float64(v2 * v103)
-		v106 := dy[i]
-		v107 := float64(v106 * v105)
-		v108 := float64(v106 * v2)
-		v109 := float64(v108 * v102)
-		v110 := -v109
-		v111 := math.FMA(v108, v102, v110)
-		v112 := float64(v109 * v101)
-		v113 := -v112
-		v114 := math.FMA(v109, v101, v113)
-		v115 := math.FMA(v111, v101, v114)
-		v116 := float64(v108 * v101)
-		v117 := -v116
-		v118 := math.FMA(v108, v101, v117)
-		v119 := float64(v112 + v116)
-		v120 := float64(v119 - v112)
-		v121 := float64(v119 - v120)
-		v122 := float64(v112 - v121)
-		v123 := float64(v116 - v120)
-		v124 := float64(v122 + v123)
-		v125 := float64(v124 + v115)
-		v126 := float64(v125 + v118)
-		v127 := float64(v119 + v126)
-		v128 := float64(v104 * v106)
-		v129 := float64(v127 - v128)
-		v130 := math.Abs(v129)
-		v131 := math.Abs(v128)
-		v133 := float64(v131 * v132)
-		v134 := v130 <= v133
+		v101 := -v100
+		v102 := math.FMA(v101, v100, v100)
+		v103 := float64(v2 * v102)
+		v105 := dy[i]
+		v106 := float64(v105 * v104)
+		v107 := float64(v105 * v2)
+		v108 := float64(v107 * v101)
+		v109 := -v108
+		v110 := math.FMA(v107, v101, v109)
+		v111 := float64(v108 * v100)
+		v112 := -v111
+		v113 := math.FMA(v108, v100, v112)
+		v114 := math.FMA(v110, v100, v113)
+		v115 := float64(v107 * v100)
+		v116 := -v115
+		v117 := math.FMA(v107, v100, v116)
+		v118 := float64(v111 + v115)
+		v119 := float64(v118 - v111)
+		v120 := float64(v118 - v119)
+		v121 := float64(v111 - v120)
+		v122 := float64(v115 - v119)
+		v123 := float64(v121 + v122)
+		v124 := float64(v123 + v114)
+		v125 := float64(v124 + v117)
+		v126 := float64(v118 + v125)
+		v127 := float64(v103 * v105)
+		v128 := float64(v126 - v127)
+		v129 := math.Abs(v128)
+		v130 := math.Abs(v127)
+		v132 := float64(v130 * v131)
+		v133 := v129 <= v132
+		v134 := math.Abs(v105)
 		v135 := math.Abs(v106)
-		v136 := math.Abs(v107)
-		v137 := v135
-		if v136 > v135 {
-			v137 = v136
+		v136 := v134
+		if v135 > v134 {
+			v136 = v135
 		}
-		v138 := math.Abs(v108)
-		v139 := v137
-		if v138 > v137 {
-			v139 = v138
+		v137 := math.Abs(v107)
+		v138 := v136
+		if v137 > v136 {
+			v138 = v137
 		}
-		v141 := float64(v130 * v140)
-		v144 := math.FMA(v139, v142, v143)
-		v145 := v141 <= v144
-		v146 := v134 || v145
-		v147 := v127 == v9
-		v148 := v146 && !v147
-		v149 := v128
-		if v148 {
-			v149 = v127
+		v140 := float64(v129 * v139)
+		v143 := math.FMA(v138, v141, v142)
+		v144 := v140 <= v143
+		v145 := v133 || v144
+		v146 := v126 == v9
+		v147 := v145 && !v146
+		v148 := v127
+		if v147 {
+			v148 = v126
 		}
-		v150 := math.IsNaN(v0)
-		v151 := v149
-		if v150 {
-			v151 = v0
+		v149 := math.IsNaN(v0)
+		v150 := v148
+		if v149 {
+			v150 = v0
 		}
-		dx[i] = v151
+		dx[i] = v150
 	}
 }
 

@@ -58,8 +58,8 @@ func tanhshrinkGeneric(dst, x []float64) {
 	v110 := math.Float64frombits(0xc044000000000000) // -40
 	v112 := math.Float64frombits(0x4000000000000000) // 2
 	v113 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v117 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v119 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
+	v117 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v119 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
 	v123 := math.Float64frombits(0x3fe0000000000000) // 0.5
 	v136 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
 	v137 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
@@ -163,10 +163,10 @@ func tanhshrinkGeneric(dst, x []float64) {
 		v114 := float64(v111 * v113)
 		v115 := math.RoundToEven(v114)
 		v116 := -v115
-		v118 := math.FMA(v116, v117, v111)
-		v120 := math.FMA(v116, v119, v118)
+		v118 := math.FMA(v115, v117, v111)
+		v120 := math.FMA(v115, v119, v118)
 		v121 := float64(v118 - v120)
-		v122 := math.FMA(v116, v119, v121)
+		v122 := math.FMA(v115, v119, v121)
 		v124 := float64(v120 * v120)
 		v125 := -v124
 		v126 := math.FMA(v120, v120, v125)
@@ -240,7 +240,7 @@ func tanhshrinkGeneric(dst, x []float64) {
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f64
-// memory, f64 compute, 293 operations): the scalar twin of the vector program
+// memory, f64 compute, 292 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -280,27 +280,27 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v120 := math.Float64frombits(0xc096d00000000000) // -1460
 	v122 := math.Float64frombits(0x0000000000000000) // 0
 	v124 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v128 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
-	v130 := math.Float64frombits(0x3c7abc9e3b39803f) // 2.3190468138462996e-17
-	v134 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v147 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
-	v148 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
-	v150 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
-	v152 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
-	v154 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
-	v156 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
-	v158 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
-	v160 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
-	v162 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
-	v164 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
-	v174 := math.Float64frombits(0xc091300000000000) // -1100
-	v194 := math.Float64frombits(0xc08ff00000000000) // -1022
-	v196 := math.Float64frombits(0x408f400000000000) // 1000
-	v199 := math.Float64frombits(0xc08fe80000000000) // -1021
-	v276 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v282 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v284 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v285 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v129 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v132 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
+	v136 := math.Float64frombits(0x3fe0000000000000) // 0.5
+	v149 := math.Float64frombits(0x3e21f2a265956fb2) // 2.0893978046591626e-09
+	v150 := math.Float64frombits(0x3e5af38930c76304) // 2.5100365384992085e-08
+	v152 := math.Float64frombits(0x3e927e502c598216) // 2.755732960487844e-07
+	v154 := math.Float64frombits(0x3ec71de0db91cbba) // 2.7557268507615253e-06
+	v156 := math.Float64frombits(0x3efa01a0198a8804) // 2.4801587275143102e-05
+	v158 := math.Float64frombits(0x3f2a01a01a7c0f12) // 0.00019841269863018395
+	v160 := math.Float64frombits(0x3f56c16c16c1811d) // 0.001388888888890056
+	v162 := math.Float64frombits(0x3f811111111109b8) // 0.00833333333333007
+	v164 := math.Float64frombits(0x3fa5555555555554) // 0.04166666666666666
+	v166 := math.Float64frombits(0x3fc5555555555556) // 0.16666666666666669
+	v176 := math.Float64frombits(0xc091300000000000) // -1100
+	v196 := math.Float64frombits(0xc08ff00000000000) // -1022
+	v198 := math.Float64frombits(0x408f400000000000) // 1000
+	v201 := math.Float64frombits(0xc08fe80000000000) // -1021
+	v278 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v284 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v286 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v287 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
@@ -399,205 +399,204 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v123 := v117 < v122
 		v125 := float64(v121 * v124)
 		v126 := math.RoundToEven(v125)
-		v127 := -v126
-		v129 := math.FMA(v127, v128, v121)
-		v131 := math.FMA(v127, v130, v129)
-		v132 := float64(v129 - v131)
-		v133 := math.FMA(v127, v130, v132)
-		v135 := float64(v131 * v131)
-		v136 := -v135
-		v137 := math.FMA(v131, v131, v136)
-		v138 := float64(v134 * v135)
-		v139 := float64(v134 * v137)
-		v140 := float64(v131 + v138)
-		v141 := float64(v131 - v140)
-		v142 := float64(v141 + v138)
-		v143 := float64(v142 + v139)
-		v144 := math.FMA(v133, v131, v133)
-		v145 := float64(v143 + v144)
-		v146 := float64(v135 * v131)
-		v149 := math.FMA(v131, v147, v148)
-		v151 := math.FMA(v131, v149, v150)
-		v153 := math.FMA(v131, v151, v152)
-		v155 := math.FMA(v131, v153, v154)
-		v157 := math.FMA(v131, v155, v156)
-		v159 := math.FMA(v131, v157, v158)
-		v161 := math.FMA(v131, v159, v160)
-		v163 := math.FMA(v131, v161, v162)
-		v165 := math.FMA(v131, v163, v164)
-		v166 := math.FMA(v146, v165, v145)
-		v167 := float64(v5 + v140)
-		v168 := float64(v5 - v167)
-		v169 := float64(v168 + v140)
-		v170 := float64(v169 + v166)
-		v171 := float64(v167 + v170)
-		v172 := float64(v167 - v171)
-		v173 := float64(v172 + v170)
-		v175 := v174
-		if v126 > v174 {
-			v175 = v126
+		v130 := math.FMA(v126, v129, v121)
+		v133 := math.FMA(v126, v132, v130)
+		v134 := float64(v130 - v133)
+		v135 := math.FMA(v126, v132, v134)
+		v137 := float64(v133 * v133)
+		v138 := -v137
+		v139 := math.FMA(v133, v133, v138)
+		v140 := float64(v136 * v137)
+		v141 := float64(v136 * v139)
+		v142 := float64(v133 + v140)
+		v143 := float64(v133 - v142)
+		v144 := float64(v143 + v140)
+		v145 := float64(v144 + v141)
+		v146 := math.FMA(v135, v133, v135)
+		v147 := float64(v145 + v146)
+		v148 := float64(v137 * v133)
+		v151 := math.FMA(v133, v149, v150)
+		v153 := math.FMA(v133, v151, v152)
+		v155 := math.FMA(v133, v153, v154)
+		v157 := math.FMA(v133, v155, v156)
+		v159 := math.FMA(v133, v157, v158)
+		v161 := math.FMA(v133, v159, v160)
+		v163 := math.FMA(v133, v161, v162)
+		v165 := math.FMA(v133, v163, v164)
+		v167 := math.FMA(v133, v165, v166)
+		v168 := math.FMA(v148, v167, v147)
+		v169 := float64(v5 + v142)
+		v170 := float64(v5 - v169)
+		v171 := float64(v170 + v142)
+		v172 := float64(v171 + v168)
+		v173 := float64(v169 + v172)
+		v174 := float64(v169 - v173)
+		v175 := float64(v174 + v172)
+		v177 := v176
+		if v126 > v176 {
+			v177 = v126
 		}
-		v176 := ldexpMid(v5, v175)
-		v177 := float64(v171 * v176)
-		v178 := float64(v173 * v176)
-		v179 := float64(v5 + v177)
-		v180 := float64(v5 - v179)
-		v181 := float64(v180 + v177)
-		v182 := float64(v181 + v178)
-		v183 := v5
+		v178 := ldexpMid(v5, v177)
+		v179 := float64(v173 * v178)
+		v180 := float64(v175 * v178)
+		v181 := float64(v5 + v179)
+		v182 := float64(v5 - v181)
+		v183 := float64(v182 + v179)
+		v184 := float64(v183 + v180)
+		v185 := v5
 		if v123 {
-			v183 = v171
+			v185 = v173
 		}
-		v184 := v122
+		v186 := v122
 		if v123 {
-			v184 = v173
+			v186 = v175
 		}
-		v185 := float64(v5 / v179)
-		v186 := float64(v183 * v185)
-		v187 := -v186
-		v188 := math.FMA(v187, v179, v183)
-		v189 := math.FMA(v187, v182, v188)
-		v190 := float64(v189 + v184)
-		v192 := float64(v190 * v185)
-		v193 := v122
+		v187 := float64(v5 / v181)
+		v188 := float64(v185 * v187)
+		v189 := -v188
+		v190 := math.FMA(v189, v181, v185)
+		v191 := math.FMA(v189, v184, v190)
+		v192 := float64(v191 + v186)
+		v194 := float64(v192 * v187)
+		v195 := v122
 		if v123 {
-			v193 = v126
+			v195 = v126
 		}
-		v195 := float64(v194 - v193)
-		v197 := v196
-		if v195 < v196 {
-			v197 = v195
+		v197 := float64(v196 - v195)
+		v199 := v198
+		if v197 < v198 {
+			v199 = v197
 		}
-		v198 := v122
-		if v197 > v122 {
-			v198 = v197
+		v200 := v122
+		if v199 > v122 {
+			v200 = v199
 		}
-		v200 := v193 < v199
-		v201 := ldexpNormal(v53, v198)
-		v202 := v122
-		if v200 {
-			v202 = v201
+		v202 := v195 < v201
+		v203 := ldexpNormal(v53, v200)
+		v204 := v122
+		if v202 {
+			v204 = v203
 		}
-		v203 := float64(v186 + v202)
-		v204 := float64(v203 - v202)
-		v205 := float64(v186 - v204)
-		v206 := float64(v205 + v192)
-		v207 := float64(v206 + v202)
-		v208 := float64(v207 - v202)
-		v209 := float64(v204 + v208)
-		v210 := v174
-		if v193 > v174 {
-			v210 = v193
+		v205 := float64(v188 + v204)
+		v206 := float64(v205 - v204)
+		v207 := float64(v188 - v206)
+		v208 := float64(v207 + v194)
+		v209 := float64(v208 + v204)
+		v210 := float64(v209 - v204)
+		v211 := float64(v206 + v210)
+		v212 := v176
+		if v195 > v176 {
+			v212 = v195
 		}
-		v211 := ldexpMid(v209, v210)
-		v212 := math.IsNaN(v117)
-		v213 := v211
-		if v212 {
-			v213 = v117
+		v213 := ldexpMid(v211, v212)
+		v214 := math.IsNaN(v117)
+		v215 := v213
+		if v214 {
+			v215 = v117
 		}
-		v214 := -v213
-		v215 := math.FMA(v214, v213, v213)
-		v216 := float64(v115 * v215)
-		v217 := float64(v5 - v216)
-		v218 := v217
+		v216 := -v215
+		v217 := math.FMA(v216, v215, v215)
+		v218 := float64(v115 * v217)
+		v219 := float64(v5 - v218)
+		v220 := v219
 		if v6 {
-			v218 = v114
+			v220 = v114
 		}
-		v219 := v218
+		v221 := v220
 		if v3 {
-			v219 = v4
+			v221 = v4
 		}
-		v220 := dy[i]
-		v221 := float64(v220 * v1)
-		v222 := -v221
-		v223 := math.FMA(v220, v1, v222)
-		v224 := float64(v221 * v1)
-		v225 := -v224
-		v226 := math.FMA(v221, v1, v225)
-		v227 := math.FMA(v223, v1, v226)
-		v228 := float64(v220 * v7)
-		v229 := -v228
-		v230 := math.FMA(v220, v7, v229)
-		v231 := float64(v220 * v9)
-		v232 := -v231
-		v233 := math.FMA(v220, v9, v232)
-		v234 := float64(v220 * v112)
-		v235 := -v234
-		v236 := math.FMA(v220, v112, v235)
+		v222 := dy[i]
+		v223 := float64(v222 * v1)
+		v224 := -v223
+		v225 := math.FMA(v222, v1, v224)
+		v226 := float64(v223 * v1)
+		v227 := -v226
+		v228 := math.FMA(v223, v1, v227)
+		v229 := math.FMA(v225, v1, v228)
+		v230 := float64(v222 * v7)
+		v231 := -v230
+		v232 := math.FMA(v222, v7, v231)
+		v233 := float64(v222 * v9)
+		v234 := -v233
+		v235 := math.FMA(v222, v9, v234)
+		v236 := float64(v222 * v112)
 		v237 := -v236
-		v238 := float64(v231 + v235)
-		v239 := float64(v238 - v231)
-		v240 := float64(v238 - v239)
-		v241 := float64(v231 - v240)
-		v242 := float64(v235 - v239)
-		v243 := float64(v241 + v242)
-		v244 := float64(v243 + v233)
-		v245 := float64(v244 + v237)
-		v246 := float64(v228 + v238)
-		v247 := float64(v246 - v228)
-		v248 := float64(v246 - v247)
-		v249 := float64(v228 - v248)
-		v250 := float64(v238 - v247)
-		v251 := float64(v249 + v250)
-		v252 := float64(v251 + v230)
-		v253 := float64(v252 + v245)
-		v254 := float64(v220 * v5)
-		v255 := float64(v220 * v115)
-		v256 := float64(v255 * v215)
-		v257 := -v256
-		v258 := math.FMA(v255, v215, v257)
+		v238 := math.FMA(v222, v112, v237)
+		v239 := -v238
+		v240 := float64(v233 + v237)
+		v241 := float64(v240 - v233)
+		v242 := float64(v240 - v241)
+		v243 := float64(v233 - v242)
+		v244 := float64(v237 - v241)
+		v245 := float64(v243 + v244)
+		v246 := float64(v245 + v235)
+		v247 := float64(v246 + v239)
+		v248 := float64(v230 + v240)
+		v249 := float64(v248 - v230)
+		v250 := float64(v248 - v249)
+		v251 := float64(v230 - v250)
+		v252 := float64(v240 - v249)
+		v253 := float64(v251 + v252)
+		v254 := float64(v253 + v232)
+		v255 := float64(v254 + v247)
+		v256 := float64(v222 * v5)
+		v257 := float64(v222 * v115)
+		v258 := float64(v257 * v217)
 		v259 := -v258
-		v260 := float64(v254 + v257)
-		v261 := float64(v260 - v254)
-		v262 := float64(v260 - v261)
-		v263 := float64(v254 - v262)
-		v264 := float64(v257 - v261)
-		v265 := float64(v263 + v264)
-		v266 := float64(v265 + v259)
-		v267 := v260
+		v260 := math.FMA(v257, v217, v259)
+		v261 := -v260
+		v262 := float64(v256 + v259)
+		v263 := float64(v262 - v256)
+		v264 := float64(v262 - v263)
+		v265 := float64(v256 - v264)
+		v266 := float64(v259 - v263)
+		v267 := float64(v265 + v266)
+		v268 := float64(v267 + v261)
+		v269 := v262
 		if v6 {
-			v267 = v246
-		}
-		v268 := v266
-		if v6 {
-			v268 = v253
-		}
-		v269 := v267
-		if v3 {
-			v269 = v224
+			v269 = v248
 		}
 		v270 := v268
+		if v6 {
+			v270 = v255
+		}
+		v271 := v269
 		if v3 {
-			v270 = v227
+			v271 = v226
 		}
-		v271 := float64(v269 + v270)
-		v272 := float64(v219 * v220)
-		v273 := float64(v271 - v272)
-		v274 := math.Abs(v273)
-		v275 := math.Abs(v272)
-		v277 := float64(v275 * v276)
-		v278 := v274 <= v277
-		v279 := math.Abs(v220)
-		v280 := math.Abs(v255)
-		v281 := v279
-		if v280 > v279 {
-			v281 = v280
+		v272 := v270
+		if v3 {
+			v272 = v229
 		}
-		v283 := float64(v274 * v282)
-		v286 := math.FMA(v281, v284, v285)
-		v287 := v283 <= v286
-		v288 := v278 || v287
-		v289 := v271 == v122
-		v290 := v288 && !v289
-		v291 := v272
-		if v290 {
-			v291 = v271
+		v273 := float64(v271 + v272)
+		v274 := float64(v221 * v222)
+		v275 := float64(v273 - v274)
+		v276 := math.Abs(v275)
+		v277 := math.Abs(v274)
+		v279 := float64(v277 * v278)
+		v280 := v276 <= v279
+		v281 := math.Abs(v222)
+		v282 := math.Abs(v257)
+		v283 := v281
+		if v282 > v281 {
+			v283 = v282
 		}
-		v292 := math.IsNaN(v0)
-		v293 := v291
+		v285 := float64(v276 * v284)
+		v288 := math.FMA(v283, v286, v287)
+		v289 := v285 <= v288
+		v290 := v280 || v289
+		v291 := v273 == v122
+		v292 := v290 && !v291
+		v293 := v274
 		if v292 {
-			v293 = v0
+			v293 = v273
 		}
-		dx[i] = v293
+		v294 := math.IsNaN(v0)
+		v295 := v293
+		if v294 {
+			v295 = v0
+		}
+		dx[i] = v295
 	}
 }

@@ -189,9 +189,15 @@ func (b *Builder) Const(v float64) Value {
 	return b.emit(OpConst, v)
 }
 
-func (b *Builder) Add(x, y Value) Value      { return b.float(OpAdd, x, y) }
-func (b *Builder) Sub(x, y Value) Value      { return b.float(OpSub, x, y) }
-func (b *Builder) Mul(x, y Value) Value      { return b.float(OpMul, x, y) }
+func (b *Builder) Add(x, y Value) Value { return b.float(OpAdd, x, y) }
+func (b *Builder) Sub(x, y Value) Value { return b.float(OpSub, x, y) }
+
+// Mul is x*y, rounded once (see withoutNegation).
+func (b *Builder) Mul(x, y Value) Value {
+	x, y = b.withoutNegation(x, y)
+	return b.float(OpMul, x, y)
+}
+
 func (b *Builder) Div(x, y Value) Value      { return b.float(OpDiv, x, y) }
 func (b *Builder) Neg(x Value) Value         { return b.float(OpNeg, x) }
 func (b *Builder) Abs(x Value) Value         { return b.float(OpAbs, x) }
@@ -213,9 +219,30 @@ func (b *Builder) Min(x, y Value) Value { return b.float(OpMin, x, y) }
 func (b *Builder) Max(x, y Value) Value { return b.float(OpMax, x, y) }
 
 // FMA is x*y + z with one rounding, in either compute type (F32: see
-// FMA32, which the Go kernels mirror without rounding twice).
+// FMA32, which the Go kernels mirror without rounding twice), and see
+// withoutNegation.
 func (b *Builder) FMA(x, y, z Value) Value {
+	x, y = b.withoutNegation(x, y)
 	return b.float(OpFMA, x, y, z)
+}
+
+// withoutNegation gives the factors of a product with a negated factor
+// and a constant one, (-a)·c, as a·(-c): the same value, since negation
+// is exact and rounding symmetric, without the negation's instruction
+// (Cody–Waite's x - k·ln2 is fma(-k, ln2, x) as written). Each factor
+// keeps its place: an FMA's first NaN operand is the one x86 returns.
+func (b *Builder) withoutNegation(x, y Value) (Value, Value) {
+	negated := func(neg, c Value) bool {
+		n, k := b.p.Instrs[neg], b.p.Instrs[c]
+		return n.Op == OpNeg && k.Op == OpConst && k.Imm == k.Imm
+	}
+	switch {
+	case negated(x, y):
+		return b.p.Instrs[x].Args[0], b.Const(-b.p.Instrs[y].Imm)
+	case negated(y, x):
+		return b.Const(-b.p.Instrs[x].Imm), b.p.Instrs[y].Args[0]
+	}
+	return x, y
 }
 
 // Round rounds to an integer-valued float.
