@@ -73705,18 +73705,17 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+5456(SB), Z4
-	VBROADCASTSD actkernconst<>+64(SB), Z5
-	VBROADCASTSD actkernconst<>+1096(SB), Z6
-	VBROADCASTSD actkernconst<>+80(SB), Z7
-	VBROADCASTSD actkernconst<>+88(SB), Z8
-	VBROADCASTSD actkernconst<>+96(SB), Z9
-	VBROADCASTSD actkernconst<>+104(SB), Z10
-	VBROADCASTSD actkernconst<>+112(SB), Z11
-	VBROADCASTSD actkernconst<>+16(SB), Z12
-	VBROADCASTSD actkernconst<>+24(SB), Z13
-	VBROADCASTSD actkernconst<>+32(SB), Z14
+	VBROADCASTSD actkernconst<>+5456(SB), Z3
+	VBROADCASTSD actkernconst<>+64(SB), Z4
+	VBROADCASTSD actkernconst<>+1096(SB), Z5
+	VBROADCASTSD actkernconst<>+80(SB), Z6
+	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+112(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+32(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -73724,114 +73723,110 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z15
-	VCVTPS2PD       32(CX), Z16
-	VCVTPS2PD       64(CX), Z17
-	VCVTPS2PD       96(CX), Z18
+	VCVTPS2PD       (CX), Z14
+	VCVTPS2PD       32(CX), Z15
+	VCVTPS2PD       64(CX), Z16
+	VCVTPS2PD       96(CX), Z17
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z18
 	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1040(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1040(SB), Z17, Z21
-	VANDPD.BCST     actkernconst<>+1040(SB), Z18, Z22
-	VMULPD          Z4, Z19, Z19
-	VMULPD          Z4, Z20, Z20
-	VMULPD          Z4, Z21, Z21
-	VMULPD          Z4, Z22, Z22
-	VMAXPD          Z5, Z19, Z19
-	VMAXPD          Z5, Z20, Z20
-	VMAXPD          Z5, Z21, Z21
-	VMAXPD          Z5, Z22, Z22
-	VMULPD          Z7, Z19, Z23
-	VMULPD          Z7, Z20, Z24
-	VMULPD          Z7, Z21, Z25
-	VMULPD          Z7, Z22, Z26
+	VMULPD          Z3, Z18, Z18
+	VMULPD          Z3, Z19, Z19
+	VMULPD          Z3, Z20, Z20
+	VMULPD          Z3, Z21, Z21
+	VMAXPD          Z4, Z18, Z18
+	VMAXPD          Z4, Z19, Z19
+	VMAXPD          Z4, Z20, Z20
+	VMAXPD          Z4, Z21, Z21
+	VMULPD          Z6, Z18, Z22
+	VMULPD          Z6, Z19, Z23
+	VMULPD          Z6, Z20, Z24
+	VMULPD          Z6, Z21, Z25
+	VRNDSCALEPD     $0x08, Z22, Z22
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VRNDSCALEPD     $0x08, Z26, Z26
-	VFMADD231PD     Z8, Z23, Z19
-	VFMADD231PD     Z8, Z24, Z20
-	VFMADD231PD     Z8, Z25, Z21
-	VFMADD231PD     Z8, Z26, Z22
+	VFMADD231PD     Z7, Z22, Z18
+	VFMADD231PD     Z7, Z23, Z19
+	VFMADD231PD     Z7, Z24, Z20
+	VFMADD231PD     Z7, Z25, Z21
+	VMOVAPD         Z1, Z26
+	VFMADD213PD     Z2, Z18, Z26
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
 	VMOVAPD         Z1, Z29
 	VFMADD213PD     Z2, Z21, Z29
-	VMOVAPD         Z1, Z30
-	VFMADD213PD     Z2, Z22, Z30
+	VFMADD213PD     Z8, Z18, Z26
+	VFMADD213PD     Z8, Z19, Z27
+	VFMADD213PD     Z8, Z20, Z28
+	VFMADD213PD     Z8, Z21, Z29
+	VFMADD213PD     Z9, Z18, Z26
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
 	VFMADD213PD     Z9, Z21, Z29
-	VFMADD213PD     Z9, Z22, Z30
+	VFMADD213PD     Z10, Z18, Z26
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
 	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z10, Z22, Z30
+	VFMADD213PD     Z11, Z18, Z26
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
 	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z11, Z22, Z30
+	VFMADD213PD     Z12, Z18, Z26
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
 	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z12, Z22, Z30
+	VFMADD213PD     Z13, Z18, Z26
 	VFMADD213PD     Z13, Z19, Z27
 	VFMADD213PD     Z13, Z20, Z28
 	VFMADD213PD     Z13, Z21, Z29
-	VFMADD213PD     Z13, Z22, Z30
-	VFMADD213PD     Z14, Z19, Z27
-	VFMADD213PD     Z14, Z20, Z28
-	VFMADD213PD     Z14, Z21, Z29
-	VFMADD213PD     Z14, Z22, Z30
+	VMULPD          Z26, Z18, Z18
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
 	VMULPD          Z29, Z21, Z21
-	VMULPD          Z30, Z22, Z22
+	VSCALEFPD       Z22, Z0, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSCALEFPD       Z26, Z0, Z26
+	VSUBPD          Z0, Z22, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
 	VSUBPD          Z0, Z25, Z29
-	VSUBPD          Z0, Z26, Z30
+	VFMADD213PD     Z26, Z18, Z22
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
 	VFMADD213PD     Z29, Z21, Z25
-	VFMADD213PD     Z30, Z22, Z26
-	VSUBPD          Z23, Z3, Z19
-	VSUBPD          Z24, Z3, Z20
-	VSUBPD          Z25, Z3, Z21
-	VSUBPD          Z26, Z3, Z22
-	VADDPD          Z23, Z6, Z23
-	VADDPD          Z24, Z6, Z24
-	VADDPD          Z25, Z6, Z25
-	VADDPD          Z26, Z6, Z26
-	VDIVPD          Z23, Z19, Z19
-	VDIVPD          Z24, Z20, Z20
-	VDIVPD          Z25, Z21, Z21
-	VDIVPD          Z26, Z22, Z22
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z19
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z20
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z21
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z22
-	VCMPPD          $0x03, Z15, Z15, K2
-	VCMPPD          $0x03, Z16, Z16, K3
-	VCMPPD          $0x03, Z17, Z17, K4
-	VCMPPD          $0x03, Z18, Z18, K5
-	VBLENDMPD       Z15, Z19, K2, Z15
-	VBLENDMPD       Z16, Z20, K3, Z16
-	VBLENDMPD       Z17, Z21, K4, Z17
-	VBLENDMPD       Z18, Z22, K5, Z18
+	VADDPD          Z22, Z5, Z18
+	VADDPD          Z23, Z5, Z19
+	VADDPD          Z24, Z5, Z20
+	VADDPD          Z25, Z5, Z21
+	VDIVPD          Z18, Z22, Z22
+	VDIVPD          Z19, Z23, Z23
+	VDIVPD          Z20, Z24, Z24
+	VDIVPD          Z21, Z25, Z25
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z23
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z25
+	VCMPPD          $0x03, Z14, Z14, K2
+	VCMPPD          $0x03, Z15, Z15, K3
+	VCMPPD          $0x03, Z16, Z16, K4
+	VCMPPD          $0x03, Z17, Z17, K5
+	VBLENDMPD       Z14, Z22, K2, Z14
+	VBLENDMPD       Z15, Z23, K3, Z15
+	VBLENDMPD       Z16, Z24, K4, Z16
+	VBLENDMPD       Z17, Z25, K5, Z17
+	VCVTPD2PS       Z14, Y14
+	VMOVUPS         Y14, (AX)
 	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, (AX)
+	VMOVUPS         Y15, 32(AX)
 	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, 32(AX)
+	VMOVUPS         Y16, 64(AX)
 	VCVTPD2PS       Z17, Y17
-	VMOVUPS         Y17, 64(AX)
-	VCVTPD2PS       Z18, Y18
-	VMOVUPS         Y18, 96(AX)
+	VMOVUPS         Y17, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -73840,33 +73835,32 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z15
-	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
-	VMULPD          Z4, Z16, Z16
-	VMAXPD          Z5, Z16, Z16
-	VMULPD          Z7, Z16, Z17
-	VRNDSCALEPD     $0x08, Z17, Z17
-	VFMADD231PD     Z8, Z17, Z16
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z16, Z18
-	VFMADD213PD     Z9, Z16, Z18
-	VFMADD213PD     Z10, Z16, Z18
-	VFMADD213PD     Z11, Z16, Z18
-	VFMADD213PD     Z12, Z16, Z18
-	VFMADD213PD     Z13, Z16, Z18
-	VFMADD213PD     Z14, Z16, Z18
-	VMULPD          Z18, Z16, Z16
-	VSCALEFPD       Z17, Z0, Z17
-	VSUBPD          Z0, Z17, Z18
-	VFMADD213PD     Z18, Z16, Z17
-	VSUBPD          Z17, Z3, Z16
-	VADDPD          Z17, Z6, Z17
-	VDIVPD          Z17, Z16, Z16
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD          $0x03, Z15, Z15, K2
-	VBLENDMPD       Z15, Z16, K2, Z15
-	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, (AX)
+	VCVTPS2PD       (CX), Z14
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
+	VMULPD          Z3, Z15, Z15
+	VMAXPD          Z4, Z15, Z15
+	VMULPD          Z6, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z7, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VFMADD213PD     Z13, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VADDPD          Z16, Z5, Z15
+	VDIVPD          Z15, Z16, Z16
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD          $0x03, Z14, Z14, K2
+	VBLENDMPD       Z14, Z16, K2, Z14
+	VCVTPD2PS       Z14, Y14
+	VMOVUPS         Y14, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -73878,34 +73872,33 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y15
-	VCVTPS2PD       Y15, Z15
-	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
-	VMULPD          Z4, Z16, Z16
-	VMAXPD          Z5, Z16, Z16
-	VMULPD          Z7, Z16, Z17
-	VRNDSCALEPD     $0x08, Z17, Z17
-	VFMADD231PD     Z8, Z17, Z16
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z16, Z18
-	VFMADD213PD     Z9, Z16, Z18
-	VFMADD213PD     Z10, Z16, Z18
-	VFMADD213PD     Z11, Z16, Z18
-	VFMADD213PD     Z12, Z16, Z18
-	VFMADD213PD     Z13, Z16, Z18
-	VFMADD213PD     Z14, Z16, Z18
-	VMULPD          Z18, Z16, Z16
-	VSCALEFPD       Z17, Z0, Z17
-	VSUBPD          Z0, Z17, Z18
-	VFMADD213PD     Z18, Z16, Z17
-	VSUBPD          Z17, Z3, Z16
-	VADDPD          Z17, Z6, Z17
-	VDIVPD          Z17, Z16, Z16
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD          $0x03, Z15, Z15, K2
-	VBLENDMPD       Z15, Z16, K2, Z15
-	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y14
+	VCVTPS2PD       Y14, Z14
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
+	VMULPD          Z3, Z15, Z15
+	VMAXPD          Z4, Z15, Z15
+	VMULPD          Z6, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z7, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VFMADD213PD     Z13, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VADDPD          Z16, Z5, Z15
+	VDIVPD          Z15, Z16, Z16
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD          $0x03, Z14, Z14, K2
+	VBLENDMPD       Z14, Z16, K2, Z14
+	VCVTPD2PS       Z14, Y14
+	VMOVUPS         Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -73917,18 +73910,17 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+5456(SB), Z4
-	VBROADCASTSD actkernconst<>+64(SB), Z5
-	VBROADCASTSD actkernconst<>+1096(SB), Z6
-	VBROADCASTSD actkernconst<>+80(SB), Z7
-	VBROADCASTSD actkernconst<>+88(SB), Z8
-	VBROADCASTSD actkernconst<>+96(SB), Z9
-	VBROADCASTSD actkernconst<>+104(SB), Z10
-	VBROADCASTSD actkernconst<>+112(SB), Z11
-	VBROADCASTSD actkernconst<>+16(SB), Z12
-	VBROADCASTSD actkernconst<>+24(SB), Z13
-	VBROADCASTSD actkernconst<>+32(SB), Z14
+	VBROADCASTSD actkernconst<>+5456(SB), Z3
+	VBROADCASTSD actkernconst<>+64(SB), Z4
+	VBROADCASTSD actkernconst<>+1096(SB), Z5
+	VBROADCASTSD actkernconst<>+80(SB), Z6
+	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+96(SB), Z8
+	VBROADCASTSD actkernconst<>+104(SB), Z9
+	VBROADCASTSD actkernconst<>+112(SB), Z10
+	VBROADCASTSD actkernconst<>+16(SB), Z11
+	VBROADCASTSD actkernconst<>+24(SB), Z12
+	VBROADCASTSD actkernconst<>+32(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -73936,114 +73928,110 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z15
-	VCVTPS2PD       32(CX), Z16
-	VCVTPS2PD       64(CX), Z17
-	VCVTPS2PD       96(CX), Z18
+	VCVTPS2PD       (CX), Z14
+	VCVTPS2PD       32(CX), Z15
+	VCVTPS2PD       64(CX), Z16
+	VCVTPS2PD       96(CX), Z17
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z18
 	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1040(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1040(SB), Z17, Z21
-	VANDPD.BCST     actkernconst<>+1040(SB), Z18, Z22
-	VMULPD          Z4, Z19, Z19
-	VMULPD          Z4, Z20, Z20
-	VMULPD          Z4, Z21, Z21
-	VMULPD          Z4, Z22, Z22
-	VMAXPD          Z5, Z19, Z19
-	VMAXPD          Z5, Z20, Z20
-	VMAXPD          Z5, Z21, Z21
-	VMAXPD          Z5, Z22, Z22
-	VMULPD          Z7, Z19, Z23
-	VMULPD          Z7, Z20, Z24
-	VMULPD          Z7, Z21, Z25
-	VMULPD          Z7, Z22, Z26
+	VMULPD          Z3, Z18, Z18
+	VMULPD          Z3, Z19, Z19
+	VMULPD          Z3, Z20, Z20
+	VMULPD          Z3, Z21, Z21
+	VMAXPD          Z4, Z18, Z18
+	VMAXPD          Z4, Z19, Z19
+	VMAXPD          Z4, Z20, Z20
+	VMAXPD          Z4, Z21, Z21
+	VMULPD          Z6, Z18, Z22
+	VMULPD          Z6, Z19, Z23
+	VMULPD          Z6, Z20, Z24
+	VMULPD          Z6, Z21, Z25
+	VRNDSCALEPD     $0x08, Z22, Z22
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VRNDSCALEPD     $0x08, Z26, Z26
-	VFMADD231PD     Z8, Z23, Z19
-	VFMADD231PD     Z8, Z24, Z20
-	VFMADD231PD     Z8, Z25, Z21
-	VFMADD231PD     Z8, Z26, Z22
+	VFMADD231PD     Z7, Z22, Z18
+	VFMADD231PD     Z7, Z23, Z19
+	VFMADD231PD     Z7, Z24, Z20
+	VFMADD231PD     Z7, Z25, Z21
+	VMOVAPD         Z1, Z26
+	VFMADD213PD     Z2, Z18, Z26
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
 	VMOVAPD         Z1, Z29
 	VFMADD213PD     Z2, Z21, Z29
-	VMOVAPD         Z1, Z30
-	VFMADD213PD     Z2, Z22, Z30
+	VFMADD213PD     Z8, Z18, Z26
+	VFMADD213PD     Z8, Z19, Z27
+	VFMADD213PD     Z8, Z20, Z28
+	VFMADD213PD     Z8, Z21, Z29
+	VFMADD213PD     Z9, Z18, Z26
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
 	VFMADD213PD     Z9, Z21, Z29
-	VFMADD213PD     Z9, Z22, Z30
+	VFMADD213PD     Z10, Z18, Z26
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
 	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z10, Z22, Z30
+	VFMADD213PD     Z11, Z18, Z26
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
 	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z11, Z22, Z30
+	VFMADD213PD     Z12, Z18, Z26
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
 	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z12, Z22, Z30
+	VFMADD213PD     Z13, Z18, Z26
 	VFMADD213PD     Z13, Z19, Z27
 	VFMADD213PD     Z13, Z20, Z28
 	VFMADD213PD     Z13, Z21, Z29
-	VFMADD213PD     Z13, Z22, Z30
-	VFMADD213PD     Z14, Z19, Z27
-	VFMADD213PD     Z14, Z20, Z28
-	VFMADD213PD     Z14, Z21, Z29
-	VFMADD213PD     Z14, Z22, Z30
+	VMULPD          Z26, Z18, Z18
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
 	VMULPD          Z29, Z21, Z21
-	VMULPD          Z30, Z22, Z22
+	VSCALEFPD       Z22, Z0, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSCALEFPD       Z26, Z0, Z26
+	VSUBPD          Z0, Z22, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
 	VSUBPD          Z0, Z25, Z29
-	VSUBPD          Z0, Z26, Z30
+	VFMADD213PD     Z26, Z18, Z22
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
 	VFMADD213PD     Z29, Z21, Z25
-	VFMADD213PD     Z30, Z22, Z26
-	VSUBPD          Z23, Z3, Z19
-	VSUBPD          Z24, Z3, Z20
-	VSUBPD          Z25, Z3, Z21
-	VSUBPD          Z26, Z3, Z22
-	VADDPD          Z23, Z6, Z23
-	VADDPD          Z24, Z6, Z24
-	VADDPD          Z25, Z6, Z25
-	VADDPD          Z26, Z6, Z26
-	VDIVPD          Z23, Z19, Z19
-	VDIVPD          Z24, Z20, Z20
-	VDIVPD          Z25, Z21, Z21
-	VDIVPD          Z26, Z22, Z22
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z19
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z20
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z21
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z22
-	VCMPPD          $0x03, Z15, Z15, K2
-	VCMPPD          $0x03, Z16, Z16, K3
-	VCMPPD          $0x03, Z17, Z17, K4
-	VCMPPD          $0x03, Z18, Z18, K5
-	VBLENDMPD       Z15, Z19, K2, Z15
-	VBLENDMPD       Z16, Z20, K3, Z16
-	VBLENDMPD       Z17, Z21, K4, Z17
-	VBLENDMPD       Z18, Z22, K5, Z18
+	VADDPD          Z22, Z5, Z18
+	VADDPD          Z23, Z5, Z19
+	VADDPD          Z24, Z5, Z20
+	VADDPD          Z25, Z5, Z21
+	VDIVPD          Z18, Z22, Z22
+	VDIVPD          Z19, Z23, Z23
+	VDIVPD          Z20, Z24, Z24
+	VDIVPD          Z21, Z25, Z25
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z23
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z25
+	VCMPPD          $0x03, Z14, Z14, K2
+	VCMPPD          $0x03, Z15, Z15, K3
+	VCMPPD          $0x03, Z16, Z16, K4
+	VCMPPD          $0x03, Z17, Z17, K5
+	VBLENDMPD       Z14, Z22, K2, Z14
+	VBLENDMPD       Z15, Z23, K3, Z15
+	VBLENDMPD       Z16, Z24, K4, Z16
+	VBLENDMPD       Z17, Z25, K5, Z17
+	VCVTPD2PS       Z14, Y14
+	VMOVNTPS        Y14, (AX)
 	VCVTPD2PS       Z15, Y15
-	VMOVNTPS        Y15, (AX)
+	VMOVNTPS        Y15, 32(AX)
 	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, 32(AX)
+	VMOVNTPS        Y16, 64(AX)
 	VCVTPD2PS       Z17, Y17
-	VMOVNTPS        Y17, 64(AX)
-	VCVTPD2PS       Z18, Y18
-	VMOVNTPS        Y18, 96(AX)
+	VMOVNTPS        Y17, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -74052,33 +74040,32 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z15
-	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
-	VMULPD          Z4, Z16, Z16
-	VMAXPD          Z5, Z16, Z16
-	VMULPD          Z7, Z16, Z17
-	VRNDSCALEPD     $0x08, Z17, Z17
-	VFMADD231PD     Z8, Z17, Z16
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z16, Z18
-	VFMADD213PD     Z9, Z16, Z18
-	VFMADD213PD     Z10, Z16, Z18
-	VFMADD213PD     Z11, Z16, Z18
-	VFMADD213PD     Z12, Z16, Z18
-	VFMADD213PD     Z13, Z16, Z18
-	VFMADD213PD     Z14, Z16, Z18
-	VMULPD          Z18, Z16, Z16
-	VSCALEFPD       Z17, Z0, Z17
-	VSUBPD          Z0, Z17, Z18
-	VFMADD213PD     Z18, Z16, Z17
-	VSUBPD          Z17, Z3, Z16
-	VADDPD          Z17, Z6, Z17
-	VDIVPD          Z17, Z16, Z16
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD          $0x03, Z15, Z15, K2
-	VBLENDMPD       Z15, Z16, K2, Z15
-	VCVTPD2PS       Z15, Y15
-	VMOVNTPS        Y15, (AX)
+	VCVTPS2PD       (CX), Z14
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
+	VMULPD          Z3, Z15, Z15
+	VMAXPD          Z4, Z15, Z15
+	VMULPD          Z6, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z7, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VFMADD213PD     Z13, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VADDPD          Z16, Z5, Z15
+	VDIVPD          Z15, Z16, Z16
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD          $0x03, Z14, Z14, K2
+	VBLENDMPD       Z14, Z16, K2, Z14
+	VCVTPD2PS       Z14, Y14
+	VMOVNTPS        Y14, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -74090,34 +74077,33 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y15
-	VCVTPS2PD       Y15, Z15
-	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
-	VMULPD          Z4, Z16, Z16
-	VMAXPD          Z5, Z16, Z16
-	VMULPD          Z7, Z16, Z17
-	VRNDSCALEPD     $0x08, Z17, Z17
-	VFMADD231PD     Z8, Z17, Z16
-	VMOVAPD         Z1, Z18
-	VFMADD213PD     Z2, Z16, Z18
-	VFMADD213PD     Z9, Z16, Z18
-	VFMADD213PD     Z10, Z16, Z18
-	VFMADD213PD     Z11, Z16, Z18
-	VFMADD213PD     Z12, Z16, Z18
-	VFMADD213PD     Z13, Z16, Z18
-	VFMADD213PD     Z14, Z16, Z18
-	VMULPD          Z18, Z16, Z16
-	VSCALEFPD       Z17, Z0, Z17
-	VSUBPD          Z0, Z17, Z18
-	VFMADD213PD     Z18, Z16, Z17
-	VSUBPD          Z17, Z3, Z16
-	VADDPD          Z17, Z6, Z17
-	VDIVPD          Z17, Z16, Z16
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z16
-	VCMPPD          $0x03, Z15, Z15, K2
-	VBLENDMPD       Z15, Z16, K2, Z15
-	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y14
+	VCVTPS2PD       Y14, Z14
+	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
+	VMULPD          Z3, Z15, Z15
+	VMAXPD          Z4, Z15, Z15
+	VMULPD          Z6, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z7, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VFMADD213PD     Z13, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VADDPD          Z16, Z5, Z15
+	VDIVPD          Z15, Z16, Z16
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
+	VCMPPD          $0x03, Z14, Z14, K2
+	VBLENDMPD       Z14, Z16, K2, Z14
+	VCVTPD2PS       Z14, Y14
+	VMOVUPS         Y14, K1, (AX)
 
 done:
 	SFENCE
@@ -74129,7 +74115,7 @@ done:
 TEXT ·tanhAVX2(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+256(SB), Y1
-	VMOVUPD actkernconst<>+608(SB), Y2
+	VMOVUPD actkernconst<>+192(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -74191,39 +74177,39 @@ loop:
 	VPSLLQ      $0x34, Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+192(SB), Y9, Y12
-	VSUBPD      actkernconst<>+192(SB), Y10, Y13
-	VSUBPD      actkernconst<>+192(SB), Y11, Y14
+	VSUBPD      Y2, Y9, Y12
+	VSUBPD      Y2, Y10, Y13
+	VSUBPD      Y2, Y11, Y14
 	VFMADD213PD Y12, Y6, Y9
 	VFMADD213PD Y13, Y7, Y10
 	VFMADD213PD Y14, Y8, Y11
-	VSUBPD      Y9, Y2, Y6
-	VSUBPD      Y10, Y2, Y7
-	VSUBPD      Y11, Y2, Y8
-	VADDPD      actkernconst<>+1600(SB), Y9, Y9
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VADDPD      actkernconst<>+1600(SB), Y11, Y11
-	VDIVPD      Y9, Y6, Y6
-	VDIVPD      Y10, Y7, Y7
-	VDIVPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+160(SB), Y3, Y9
-	VORPD       Y6, Y9, Y6
-	VANDPD      actkernconst<>+160(SB), Y4, Y9
-	VORPD       Y7, Y9, Y7
-	VANDPD      actkernconst<>+160(SB), Y5, Y9
-	VORPD       Y8, Y9, Y8
-	VCMPPD      $0x03, Y3, Y3, Y9
-	VCMPPD      $0x03, Y4, Y4, Y10
-	VCMPPD      $0x03, Y5, Y5, Y11
-	VBLENDVPD   Y9, Y3, Y6, Y9
-	VBLENDVPD   Y10, Y4, Y7, Y10
-	VBLENDVPD   Y11, Y5, Y8, Y11
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, (AX)
-	VCVTPD2PSY  Y10, X10
-	VMOVUPS     X10, 16(AX)
-	VCVTPD2PSY  Y11, X11
-	VMOVUPS     X11, 32(AX)
+	VADDPD      actkernconst<>+1600(SB), Y9, Y6
+	VADDPD      actkernconst<>+1600(SB), Y10, Y7
+	VADDPD      actkernconst<>+1600(SB), Y11, Y8
+	VDIVPD      Y6, Y9, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VANDPD      actkernconst<>+160(SB), Y3, Y6
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y6, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y4, Y6
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y6, Y10, Y10
+	VANDPD      actkernconst<>+160(SB), Y5, Y6
+	VANDPD      actkernconst<>+1344(SB), Y11, Y11
+	VORPD       Y6, Y11, Y11
+	VCMPPD      $0x03, Y3, Y3, Y6
+	VCMPPD      $0x03, Y4, Y4, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VBLENDVPD   Y6, Y3, Y9, Y6
+	VBLENDVPD   Y7, Y4, Y10, Y7
+	VBLENDVPD   Y8, Y5, Y11, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -74250,17 +74236,17 @@ single:
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y6
+	VSUBPD      Y2, Y5, Y6
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      Y5, Y2, Y4
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y4, Y4
-	VANDPD      actkernconst<>+160(SB), Y3, Y5
-	VORPD       Y4, Y5, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VADDPD      actkernconst<>+1600(SB), Y5, Y4
+	VDIVPD      Y4, Y5, Y5
+	VANDPD      actkernconst<>+160(SB), Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y5, Y5
+	VORPD       Y4, Y5, Y5
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y5, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -74291,17 +74277,17 @@ tail:
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y6
+	VSUBPD      Y2, Y5, Y6
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      Y5, Y2, Y4
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y4, Y4
-	VANDPD      actkernconst<>+160(SB), Y3, Y5
-	VORPD       Y4, Y5, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMASKMOVPS  X5, X15, (AX)
+	VADDPD      actkernconst<>+1600(SB), Y5, Y4
+	VDIVPD      Y4, Y5, Y5
+	VANDPD      actkernconst<>+160(SB), Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y5, Y5
+	VORPD       Y4, Y5, Y5
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y5, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -74312,7 +74298,7 @@ done:
 TEXT ·tanhAVX2Stream(SB), NOSPLIT, $0-48
 	VMOVUPD actkernconst<>+224(SB), Y0
 	VMOVUPD actkernconst<>+256(SB), Y1
-	VMOVUPD actkernconst<>+608(SB), Y2
+	VMOVUPD actkernconst<>+192(SB), Y2
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
 	MOVQ    dst_len+8(FP), DX
@@ -74374,39 +74360,39 @@ loop:
 	VPSLLQ      $0x34, Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y11, Y11
 	VPSLLQ      $0x34, Y11, Y11
-	VSUBPD      actkernconst<>+192(SB), Y9, Y12
-	VSUBPD      actkernconst<>+192(SB), Y10, Y13
-	VSUBPD      actkernconst<>+192(SB), Y11, Y14
+	VSUBPD      Y2, Y9, Y12
+	VSUBPD      Y2, Y10, Y13
+	VSUBPD      Y2, Y11, Y14
 	VFMADD213PD Y12, Y6, Y9
 	VFMADD213PD Y13, Y7, Y10
 	VFMADD213PD Y14, Y8, Y11
-	VSUBPD      Y9, Y2, Y6
-	VSUBPD      Y10, Y2, Y7
-	VSUBPD      Y11, Y2, Y8
-	VADDPD      actkernconst<>+1600(SB), Y9, Y9
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VADDPD      actkernconst<>+1600(SB), Y11, Y11
-	VDIVPD      Y9, Y6, Y6
-	VDIVPD      Y10, Y7, Y7
-	VDIVPD      Y11, Y8, Y8
-	VANDPD      actkernconst<>+160(SB), Y3, Y9
-	VORPD       Y6, Y9, Y6
-	VANDPD      actkernconst<>+160(SB), Y4, Y9
-	VORPD       Y7, Y9, Y7
-	VANDPD      actkernconst<>+160(SB), Y5, Y9
-	VORPD       Y8, Y9, Y8
-	VCMPPD      $0x03, Y3, Y3, Y9
-	VCMPPD      $0x03, Y4, Y4, Y10
-	VCMPPD      $0x03, Y5, Y5, Y11
-	VBLENDVPD   Y9, Y3, Y6, Y9
-	VBLENDVPD   Y10, Y4, Y7, Y10
-	VBLENDVPD   Y11, Y5, Y8, Y11
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, (AX)
-	VCVTPD2PSY  Y10, X10
-	VMOVNTPS    X10, 16(AX)
-	VCVTPD2PSY  Y11, X11
-	VMOVNTPS    X11, 32(AX)
+	VADDPD      actkernconst<>+1600(SB), Y9, Y6
+	VADDPD      actkernconst<>+1600(SB), Y10, Y7
+	VADDPD      actkernconst<>+1600(SB), Y11, Y8
+	VDIVPD      Y6, Y9, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VANDPD      actkernconst<>+160(SB), Y3, Y6
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y6, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y4, Y6
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y6, Y10, Y10
+	VANDPD      actkernconst<>+160(SB), Y5, Y6
+	VANDPD      actkernconst<>+1344(SB), Y11, Y11
+	VORPD       Y6, Y11, Y11
+	VCMPPD      $0x03, Y3, Y3, Y6
+	VCMPPD      $0x03, Y4, Y4, Y7
+	VCMPPD      $0x03, Y5, Y5, Y8
+	VBLENDVPD   Y6, Y3, Y9, Y6
+	VBLENDVPD   Y7, Y4, Y10, Y7
+	VBLENDVPD   Y8, Y5, Y11, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -74433,17 +74419,17 @@ single:
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y6
+	VSUBPD      Y2, Y5, Y6
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      Y5, Y2, Y4
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y4, Y4
-	VANDPD      actkernconst<>+160(SB), Y3, Y5
-	VORPD       Y4, Y5, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VADDPD      actkernconst<>+1600(SB), Y5, Y4
+	VDIVPD      Y4, Y5, Y5
+	VANDPD      actkernconst<>+160(SB), Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y5, Y5
+	VORPD       Y4, Y5, Y5
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y5, Y4
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -74474,17 +74460,17 @@ tail:
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y5, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y6
+	VSUBPD      Y2, Y5, Y6
 	VFMADD213PD Y6, Y4, Y5
-	VSUBPD      Y5, Y2, Y4
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y4, Y4
-	VANDPD      actkernconst<>+160(SB), Y3, Y5
-	VORPD       Y4, Y5, Y4
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMASKMOVPS  X5, X15, (AX)
+	VADDPD      actkernconst<>+1600(SB), Y5, Y4
+	VDIVPD      Y4, Y5, Y5
+	VANDPD      actkernconst<>+160(SB), Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y5, Y5
+	VORPD       Y4, Y5, Y5
+	VCMPPD      $0x03, Y3, Y3, Y4
+	VBLENDVPD   Y4, Y3, Y5, Y4
+	VCVTPD2PSY  Y4, X4
+	VMASKMOVPS  X4, X15, (AX)
 
 done:
 	SFENCE
@@ -75827,16 +75813,16 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+736(SB), Z1
-	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+56(SB), Z3
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+7848(SB), Z3
 	VBROADCASTSD actkernconst<>+7856(SB), Z4
 	VBROADCASTSD actkernconst<>+7864(SB), Z5
 	VBROADCASTSD actkernconst<>+7872(SB), Z6
 	VBROADCASTSD actkernconst<>+7880(SB), Z7
 	VBROADCASTSD actkernconst<>+7888(SB), Z8
-	VBROADCASTSD actkernconst<>+7896(SB), Z9
-	VBROADCASTSD actkernconst<>+3776(SB), Z10
+	VBROADCASTSD actkernconst<>+3776(SB), Z9
+	VBROADCASTSD actkernconst<>+7896(SB), Z10
 	VBROADCASTSD actkernconst<>+7904(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -75865,18 +75851,10 @@ loop:
 	VMULPD           Z13, Z21, Z25
 	VMULPD           Z14, Z22, Z26
 	VMULPD           Z15, Z23, Z27
-	VMULPD           Z9, Z20, Z28
-	VMULPD           Z9, Z21, Z29
-	VMULPD           Z9, Z22, Z30
-	VMULPD           Z9, Z23, Z31
-	VADDPD           Z28, Z8, Z28
-	VADDPD           Z29, Z8, Z29
-	VADDPD           Z30, Z8, Z30
-	VADDPD           Z31, Z8, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
+	VMULPD           Z8, Z20, Z28
+	VMULPD           Z8, Z21, Z29
+	VMULPD           Z8, Z22, Z30
+	VMULPD           Z8, Z23, Z31
 	VADDPD           Z28, Z7, Z28
 	VADDPD           Z29, Z7, Z29
 	VADDPD           Z30, Z7, Z30
@@ -75909,6 +75887,14 @@ loop:
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
+	VADDPD           Z28, Z3, Z28
+	VADDPD           Z29, Z3, Z29
+	VADDPD           Z30, Z3, Z30
+	VADDPD           Z31, Z3, Z31
+	VMULPD           Z28, Z20, Z28
+	VMULPD           Z29, Z21, Z29
+	VMULPD           Z30, Z22, Z30
+	VMULPD           Z31, Z23, Z31
 	VADDPD           Z28, Z0, Z28
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z0, Z30
@@ -75917,18 +75903,10 @@ loop:
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7840(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+7840(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+7840(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+7840(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+7832(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7832(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7832(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7832(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
+	VMULPD.BCST      actkernconst<>+7832(SB), Z20, Z28
+	VMULPD.BCST      actkernconst<>+7832(SB), Z21, Z29
+	VMULPD.BCST      actkernconst<>+7832(SB), Z22, Z30
+	VMULPD.BCST      actkernconst<>+7832(SB), Z23, Z31
 	VADDPD.BCST      actkernconst<>+7824(SB), Z28, Z28
 	VADDPD.BCST      actkernconst<>+7824(SB), Z29, Z29
 	VADDPD.BCST      actkernconst<>+7824(SB), Z30, Z30
@@ -75957,14 +75935,22 @@ loop:
 	VADDPD           Z29, Z11, Z29
 	VADDPD           Z30, Z11, Z30
 	VADDPD           Z31, Z11, Z31
+	VMULPD           Z28, Z20, Z28
+	VMULPD           Z29, Z21, Z29
+	VMULPD           Z30, Z22, Z30
+	VMULPD           Z31, Z23, Z31
+	VADDPD           Z28, Z10, Z28
+	VADDPD           Z29, Z10, Z29
+	VADDPD           Z30, Z10, Z30
+	VADDPD           Z31, Z10, Z31
 	VMULPD           Z28, Z20, Z20
 	VMULPD           Z29, Z21, Z21
 	VMULPD           Z30, Z22, Z22
 	VMULPD           Z31, Z23, Z23
-	VADDPD           Z20, Z10, Z20
-	VADDPD           Z21, Z10, Z21
-	VADDPD           Z22, Z10, Z22
-	VADDPD           Z23, Z10, Z23
+	VADDPD           Z20, Z9, Z20
+	VADDPD           Z21, Z9, Z21
+	VADDPD           Z22, Z9, Z22
+	VADDPD           Z23, Z9, Z23
 	VDIVPD           Z20, Z24, Z24
 	VDIVPD           Z21, Z25, Z25
 	VDIVPD           Z22, Z26, Z26
@@ -75989,14 +75975,14 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z16, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z17, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z18, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z19, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z16, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z17, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z18, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
@@ -76037,34 +76023,30 @@ loop:
 	VFMADD213PD      Z29, Z17, Z21
 	VFMADD213PD      Z30, Z18, Z22
 	VFMADD213PD      Z31, Z19, Z23
-	VSUBPD           Z20, Z1, Z16
-	VSUBPD           Z21, Z1, Z17
-	VSUBPD           Z22, Z1, Z18
-	VSUBPD           Z23, Z1, Z19
-	VADDPD.BCST      actkernconst<>+1096(SB), Z20, Z20
-	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z21
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z22
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z23
-	VDIVPD           Z20, Z16, Z16
-	VDIVPD           Z21, Z17, Z17
-	VDIVPD           Z22, Z18, Z18
-	VDIVPD           Z23, Z19, Z19
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z16
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z17
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z19
-	VSUBPD           Z16, Z12, Z16
-	VSUBPD           Z17, Z13, Z17
-	VSUBPD           Z18, Z14, Z18
-	VSUBPD           Z19, Z15, Z19
-	VBLENDMPD        Z24, Z16, K2, Z24
-	VBLENDMPD        Z25, Z17, K3, Z25
-	VBLENDMPD        Z26, Z18, K4, Z26
-	VBLENDMPD        Z27, Z19, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z15, Z27
+	VADDPD.BCST      actkernconst<>+1096(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z17
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z18
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z19
+	VDIVPD           Z16, Z20, Z20
+	VDIVPD           Z17, Z21, Z21
+	VDIVPD           Z18, Z22, Z22
+	VDIVPD           Z19, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z23
+	VSUBPD           Z20, Z12, Z20
+	VSUBPD           Z21, Z13, Z21
+	VSUBPD           Z22, Z14, Z22
+	VSUBPD           Z23, Z15, Z23
+	VBLENDMPD        Z24, Z20, K2, Z24
+	VBLENDMPD        Z25, Z21, K3, Z25
+	VBLENDMPD        Z26, Z22, K4, Z26
+	VBLENDMPD        Z27, Z23, K5, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVUPS          Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -76086,9 +76068,7 @@ single:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z9, Z14, Z16
-	VADDPD           Z16, Z8, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD           Z8, Z14, Z16
 	VADDPD           Z16, Z7, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z6, Z16
@@ -76097,11 +76077,11 @@ single:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z4, Z16
 	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z3, Z16
+	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7840(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7832(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z16
 	VADDPD.BCST      actkernconst<>+7824(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD.BCST      actkernconst<>+7816(SB), Z16, Z16
@@ -76109,16 +76089,18 @@ single:
 	VADDPD.BCST      actkernconst<>+7808(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
+	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z10, Z16
 	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z10, Z14
+	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+5456(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z13, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -76129,13 +76111,12 @@ single:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z16
 	VFMADD213PD      Z16, Z13, Z14
-	VSUBPD           Z14, Z1, Z13
-	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z14
-	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
-	VSUBPD           Z13, Z12, Z13
-	VBLENDMPD        Z15, Z13, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z15
+	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z14
+	VBLENDMPD        Z15, Z14, K2, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -76155,9 +76136,7 @@ tail:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z9, Z14, Z16
-	VADDPD           Z16, Z8, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD           Z8, Z14, Z16
 	VADDPD           Z16, Z7, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z6, Z16
@@ -76166,11 +76145,11 @@ tail:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z4, Z16
 	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z3, Z16
+	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7840(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7832(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z16
 	VADDPD.BCST      actkernconst<>+7824(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD.BCST      actkernconst<>+7816(SB), Z16, Z16
@@ -76178,16 +76157,18 @@ tail:
 	VADDPD.BCST      actkernconst<>+7808(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
+	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z10, Z16
 	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z10, Z14
+	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+5456(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z13, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -76198,13 +76179,12 @@ tail:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z16
 	VFMADD213PD      Z16, Z13, Z14
-	VSUBPD           Z14, Z1, Z13
-	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z14
-	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
-	VSUBPD           Z13, Z12, Z13
-	VBLENDMPD        Z15, Z13, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z15
+	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z14
+	VBLENDMPD        Z15, Z14, K2, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -76216,16 +76196,16 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+736(SB), Z1
-	VBROADCASTSD actkernconst<>+48(SB), Z2
-	VBROADCASTSD actkernconst<>+56(SB), Z3
+	VBROADCASTSD actkernconst<>+48(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+7848(SB), Z3
 	VBROADCASTSD actkernconst<>+7856(SB), Z4
 	VBROADCASTSD actkernconst<>+7864(SB), Z5
 	VBROADCASTSD actkernconst<>+7872(SB), Z6
 	VBROADCASTSD actkernconst<>+7880(SB), Z7
 	VBROADCASTSD actkernconst<>+7888(SB), Z8
-	VBROADCASTSD actkernconst<>+7896(SB), Z9
-	VBROADCASTSD actkernconst<>+3776(SB), Z10
+	VBROADCASTSD actkernconst<>+3776(SB), Z9
+	VBROADCASTSD actkernconst<>+7896(SB), Z10
 	VBROADCASTSD actkernconst<>+7904(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -76254,18 +76234,10 @@ loop:
 	VMULPD           Z13, Z21, Z25
 	VMULPD           Z14, Z22, Z26
 	VMULPD           Z15, Z23, Z27
-	VMULPD           Z9, Z20, Z28
-	VMULPD           Z9, Z21, Z29
-	VMULPD           Z9, Z22, Z30
-	VMULPD           Z9, Z23, Z31
-	VADDPD           Z28, Z8, Z28
-	VADDPD           Z29, Z8, Z29
-	VADDPD           Z30, Z8, Z30
-	VADDPD           Z31, Z8, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
+	VMULPD           Z8, Z20, Z28
+	VMULPD           Z8, Z21, Z29
+	VMULPD           Z8, Z22, Z30
+	VMULPD           Z8, Z23, Z31
 	VADDPD           Z28, Z7, Z28
 	VADDPD           Z29, Z7, Z29
 	VADDPD           Z30, Z7, Z30
@@ -76298,6 +76270,14 @@ loop:
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
+	VADDPD           Z28, Z3, Z28
+	VADDPD           Z29, Z3, Z29
+	VADDPD           Z30, Z3, Z30
+	VADDPD           Z31, Z3, Z31
+	VMULPD           Z28, Z20, Z28
+	VMULPD           Z29, Z21, Z29
+	VMULPD           Z30, Z22, Z30
+	VMULPD           Z31, Z23, Z31
 	VADDPD           Z28, Z0, Z28
 	VADDPD           Z29, Z0, Z29
 	VADDPD           Z30, Z0, Z30
@@ -76306,18 +76286,10 @@ loop:
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7840(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+7840(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+7840(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+7840(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+7832(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7832(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7832(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7832(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
+	VMULPD.BCST      actkernconst<>+7832(SB), Z20, Z28
+	VMULPD.BCST      actkernconst<>+7832(SB), Z21, Z29
+	VMULPD.BCST      actkernconst<>+7832(SB), Z22, Z30
+	VMULPD.BCST      actkernconst<>+7832(SB), Z23, Z31
 	VADDPD.BCST      actkernconst<>+7824(SB), Z28, Z28
 	VADDPD.BCST      actkernconst<>+7824(SB), Z29, Z29
 	VADDPD.BCST      actkernconst<>+7824(SB), Z30, Z30
@@ -76346,14 +76318,22 @@ loop:
 	VADDPD           Z29, Z11, Z29
 	VADDPD           Z30, Z11, Z30
 	VADDPD           Z31, Z11, Z31
+	VMULPD           Z28, Z20, Z28
+	VMULPD           Z29, Z21, Z29
+	VMULPD           Z30, Z22, Z30
+	VMULPD           Z31, Z23, Z31
+	VADDPD           Z28, Z10, Z28
+	VADDPD           Z29, Z10, Z29
+	VADDPD           Z30, Z10, Z30
+	VADDPD           Z31, Z10, Z31
 	VMULPD           Z28, Z20, Z20
 	VMULPD           Z29, Z21, Z21
 	VMULPD           Z30, Z22, Z22
 	VMULPD           Z31, Z23, Z23
-	VADDPD           Z20, Z10, Z20
-	VADDPD           Z21, Z10, Z21
-	VADDPD           Z22, Z10, Z22
-	VADDPD           Z23, Z10, Z23
+	VADDPD           Z20, Z9, Z20
+	VADDPD           Z21, Z9, Z21
+	VADDPD           Z22, Z9, Z22
+	VADDPD           Z23, Z9, Z23
 	VDIVPD           Z20, Z24, Z24
 	VDIVPD           Z21, Z25, Z25
 	VDIVPD           Z22, Z26, Z26
@@ -76378,14 +76358,14 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z16, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z17, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z18, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z19, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z16, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z17, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z18, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
@@ -76426,34 +76406,30 @@ loop:
 	VFMADD213PD      Z29, Z17, Z21
 	VFMADD213PD      Z30, Z18, Z22
 	VFMADD213PD      Z31, Z19, Z23
-	VSUBPD           Z20, Z1, Z16
-	VSUBPD           Z21, Z1, Z17
-	VSUBPD           Z22, Z1, Z18
-	VSUBPD           Z23, Z1, Z19
-	VADDPD.BCST      actkernconst<>+1096(SB), Z20, Z20
-	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z21
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z22
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z23
-	VDIVPD           Z20, Z16, Z16
-	VDIVPD           Z21, Z17, Z17
-	VDIVPD           Z22, Z18, Z18
-	VDIVPD           Z23, Z19, Z19
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z16
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z17
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z18
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z19
-	VSUBPD           Z16, Z12, Z16
-	VSUBPD           Z17, Z13, Z17
-	VSUBPD           Z18, Z14, Z18
-	VSUBPD           Z19, Z15, Z19
-	VBLENDMPD        Z24, Z16, K2, Z24
-	VBLENDMPD        Z25, Z17, K3, Z25
-	VBLENDMPD        Z26, Z18, K4, Z26
-	VBLENDMPD        Z27, Z19, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z15, Z27
+	VADDPD.BCST      actkernconst<>+1096(SB), Z20, Z16
+	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z17
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z18
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z19
+	VDIVPD           Z16, Z20, Z20
+	VDIVPD           Z17, Z21, Z21
+	VDIVPD           Z18, Z22, Z22
+	VDIVPD           Z19, Z23, Z23
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z20
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z21
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z23
+	VSUBPD           Z20, Z12, Z20
+	VSUBPD           Z21, Z13, Z21
+	VSUBPD           Z22, Z14, Z22
+	VSUBPD           Z23, Z15, Z23
+	VBLENDMPD        Z24, Z20, K2, Z24
+	VBLENDMPD        Z25, Z21, K3, Z25
+	VBLENDMPD        Z26, Z22, K4, Z26
+	VBLENDMPD        Z27, Z23, K5, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVNTPS         Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -76475,9 +76451,7 @@ single:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z9, Z14, Z16
-	VADDPD           Z16, Z8, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD           Z8, Z14, Z16
 	VADDPD           Z16, Z7, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z6, Z16
@@ -76486,11 +76460,11 @@ single:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z4, Z16
 	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z3, Z16
+	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7840(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7832(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z16
 	VADDPD.BCST      actkernconst<>+7824(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD.BCST      actkernconst<>+7816(SB), Z16, Z16
@@ -76498,16 +76472,18 @@ single:
 	VADDPD.BCST      actkernconst<>+7808(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
+	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z10, Z16
 	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z10, Z14
+	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+5456(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z13, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -76518,13 +76494,12 @@ single:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z16
 	VFMADD213PD      Z16, Z13, Z14
-	VSUBPD           Z14, Z1, Z13
-	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z14
-	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
-	VSUBPD           Z13, Z12, Z13
-	VBLENDMPD        Z15, Z13, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z15
+	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z14
+	VBLENDMPD        Z15, Z14, K2, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -76544,9 +76519,7 @@ tail:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z9, Z14, Z16
-	VADDPD           Z16, Z8, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD           Z8, Z14, Z16
 	VADDPD           Z16, Z7, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z6, Z16
@@ -76555,11 +76528,11 @@ tail:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z4, Z16
 	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z3, Z16
+	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7840(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7832(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z16
 	VADDPD.BCST      actkernconst<>+7824(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD.BCST      actkernconst<>+7816(SB), Z16, Z16
@@ -76567,16 +76540,18 @@ tail:
 	VADDPD.BCST      actkernconst<>+7808(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
+	VMULPD           Z16, Z14, Z16
+	VADDPD           Z16, Z10, Z16
 	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z10, Z14
+	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+5456(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z13, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -76587,13 +76562,12 @@ tail:
 	VSCALEFPD        Z14, Z0, Z14
 	VSUBPD           Z0, Z14, Z16
 	VFMADD213PD      Z16, Z13, Z14
-	VSUBPD           Z14, Z1, Z13
-	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z14
-	VDIVPD           Z14, Z13, Z13
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z13
-	VSUBPD           Z13, Z12, Z13
-	VBLENDMPD        Z15, Z13, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7848(SB), Z12, Z15
+	VADDPD.BCST      actkernconst<>+1096(SB), Z14, Z13
+	VDIVPD           Z13, Z14, Z14
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
+	VSUBPD           Z14, Z12, Z14
+	VBLENDMPD        Z15, Z14, K2, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+7840(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -76604,209 +76578,206 @@ done:
 
 // func tanhshrinkAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $224-48
-	VMOVUPD actkernconst<>+608(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·tanhshrinkAVX2(SB), NOSPLIT, $192-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x00, Y0, Y1, Y4
-	VCMPPD      $0x00, Y0, Y2, Y5
-	VCMPPD      $0x00, Y0, Y3, Y6
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y3
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y1, Y4
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y5
+	VANDPD      actkernconst<>+1344(SB), Y0, Y6
 	VANDPD      actkernconst<>+1344(SB), Y1, Y7
 	VANDPD      actkernconst<>+1344(SB), Y2, Y8
-	VANDPD      actkernconst<>+1344(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y6, Y9
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y7, Y10
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y9, Y12
+	VMULPD      Y0, Y0, Y12
 	VMULPD      Y1, Y1, Y13
 	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      Y3, Y3, Y6
-	VMOVUPD     Y5, 32(SP)
-	VMULPD      Y1, Y13, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMULPD      Y2, Y14, Y4
-	VMOVUPD     Y12, 96(SP)
-	VMULPD      Y3, Y6, Y12
-	VMOVUPD     Y11, 128(SP)
-	VMULPD      actkernconst<>+8096(SB), Y13, Y11
-	VMOVUPD     Y10, 160(SP)
-	VMULPD      actkernconst<>+8096(SB), Y14, Y10
-	VMOVUPD     Y3, 192(SP)
-	VMULPD      actkernconst<>+8096(SB), Y6, Y3
+	VMOVUPD     Y5, (SP)
+	VMULPD      Y0, Y12, Y5
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      Y1, Y13, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      Y2, Y14, Y3
+	VMOVUPD     Y11, 96(SP)
+	VMULPD      actkernconst<>+8096(SB), Y12, Y11
+	VMOVUPD     Y10, 128(SP)
+	VMULPD      actkernconst<>+8096(SB), Y13, Y10
+	VMOVUPD     Y9, 160(SP)
+	VMULPD      actkernconst<>+8096(SB), Y14, Y9
 	VADDPD      actkernconst<>+8064(SB), Y11, Y11
 	VADDPD      actkernconst<>+8064(SB), Y10, Y10
-	VADDPD      actkernconst<>+8064(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8064(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+8032(SB), Y11, Y11
 	VADDPD      actkernconst<>+8032(SB), Y10, Y10
-	VADDPD      actkernconst<>+8032(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8032(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+8000(SB), Y11, Y11
 	VADDPD      actkernconst<>+8000(SB), Y10, Y10
-	VADDPD      actkernconst<>+8000(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8000(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+7968(SB), Y11, Y11
 	VADDPD      actkernconst<>+7968(SB), Y10, Y10
-	VADDPD      actkernconst<>+7968(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+7968(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+7936(SB), Y11, Y11
 	VADDPD      actkernconst<>+7936(SB), Y10, Y10
-	VADDPD      actkernconst<>+7936(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+7936(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+192(SB), Y11, Y11
 	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y3, Y3
+	VADDPD      actkernconst<>+192(SB), Y9, Y9
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
-	VMULPD      Y3, Y12, Y12
-	VMULPD      actkernconst<>+8288(SB), Y13, Y3
-	VMULPD      actkernconst<>+8288(SB), Y14, Y10
-	VMULPD      actkernconst<>+8288(SB), Y6, Y11
-	VADDPD      actkernconst<>+8256(SB), Y3, Y3
+	VMULPD      Y9, Y3, Y3
+	VMULPD      actkernconst<>+8288(SB), Y12, Y9
+	VMULPD      actkernconst<>+8288(SB), Y13, Y10
+	VMULPD      actkernconst<>+8288(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y9, Y9
 	VADDPD      actkernconst<>+8256(SB), Y10, Y10
 	VADDPD      actkernconst<>+8256(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8224(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VADDPD      actkernconst<>+8224(SB), Y10, Y10
 	VADDPD      actkernconst<>+8224(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8192(SB), Y9, Y9
 	VADDPD      actkernconst<>+8192(SB), Y10, Y10
 	VADDPD      actkernconst<>+8192(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8160(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
 	VADDPD      actkernconst<>+8160(SB), Y10, Y10
 	VADDPD      actkernconst<>+8160(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8128(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VADDPD      actkernconst<>+8128(SB), Y10, Y10
 	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y13
-	VMULPD      Y10, Y14, Y14
-	VMULPD      Y11, Y6, Y6
+	VMULPD      Y9, Y12, Y12
+	VMULPD      Y10, Y13, Y13
+	VMULPD      Y11, Y14, Y14
+	VADDPD      actkernconst<>+3808(SB), Y12, Y12
 	VADDPD      actkernconst<>+3808(SB), Y13, Y13
 	VADDPD      actkernconst<>+3808(SB), Y14, Y14
-	VADDPD      actkernconst<>+3808(SB), Y6, Y6
-	VDIVPD      Y13, Y5, Y5
-	VDIVPD      Y14, Y4, Y4
-	VDIVPD      Y6, Y12, Y12
+	VDIVPD      Y12, Y5, Y5
+	VDIVPD      Y13, Y4, Y4
+	VDIVPD      Y14, Y3, Y3
+	VMULPD      actkernconst<>+6144(SB), Y6, Y6
 	VMULPD      actkernconst<>+6144(SB), Y7, Y7
 	VMULPD      actkernconst<>+6144(SB), Y8, Y8
-	VMULPD      actkernconst<>+6144(SB), Y9, Y9
+	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
-	VMAXPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+352(SB), Y7, Y3
-	VMULPD      actkernconst<>+352(SB), Y8, Y6
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y3, Y3
-	VROUNDPD    $0x08, Y6, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+224(SB), Y11
-	VFMADD213PD actkernconst<>+256(SB), Y7, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+256(SB), Y6, Y12
 	VMOVUPD     actkernconst<>+224(SB), Y13
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+224(SB), Y14
-	VFMADD213PD actkernconst<>+256(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y14
-	VMULPD      Y11, Y7, Y7
-	VMULPD      Y13, Y8, Y8
-	VMULPD      Y14, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
+	VFMADD213PD actkernconst<>+256(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VSUBPD      actkernconst<>+192(SB), Y3, Y11
-	VSUBPD      actkernconst<>+192(SB), Y6, Y13
-	VSUBPD      actkernconst<>+192(SB), Y10, Y14
-	VFMADD213PD Y11, Y7, Y3
-	VFMADD213PD Y13, Y8, Y6
-	VFMADD213PD Y14, Y9, Y10
-	VSUBPD      Y3, Y0, Y7
-	VSUBPD      Y6, Y0, Y8
-	VSUBPD      Y10, Y0, Y9
-	VADDPD      actkernconst<>+1600(SB), Y3, Y3
-	VADDPD      actkernconst<>+1600(SB), Y6, Y6
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VDIVPD      Y3, Y7, Y7
-	VDIVPD      Y6, Y8, Y8
-	VDIVPD      Y10, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y1, Y3
-	VORPD       Y7, Y3, Y7
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
-	VORPD       Y8, Y3, Y8
-	VMOVUPD     192(SP), Y3
-	VANDPD      actkernconst<>+160(SB), Y3, Y6
-	VORPD       Y9, Y6, Y9
-	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y8, Y2, Y8
-	VSUBPD      Y9, Y3, Y9
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VSUBPD      actkernconst<>+192(SB), Y9, Y12
+	VSUBPD      actkernconst<>+192(SB), Y10, Y13
+	VSUBPD      actkernconst<>+192(SB), Y11, Y14
+	VFMADD213PD Y12, Y6, Y9
+	VFMADD213PD Y13, Y7, Y10
+	VFMADD213PD Y14, Y8, Y11
+	VADDPD      actkernconst<>+1600(SB), Y9, Y6
+	VADDPD      actkernconst<>+1600(SB), Y10, Y7
+	VADDPD      actkernconst<>+1600(SB), Y11, Y8
+	VDIVPD      Y6, Y9, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VANDPD      actkernconst<>+160(SB), Y0, Y6
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y6, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y1, Y6
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y6, Y10, Y10
+	VANDPD      actkernconst<>+160(SB), Y2, Y6
+	VANDPD      actkernconst<>+1344(SB), Y11, Y11
+	VORPD       Y6, Y11, Y11
+	VSUBPD      Y9, Y0, Y9
+	VSUBPD      Y10, Y1, Y10
+	VSUBPD      Y11, Y2, Y11
 	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y5, Y7, Y6
+	VBLENDVPD   Y6, Y5, Y9, Y6
 	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y5, Y4, Y10, Y5
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y12, Y9, Y4
-	VMOVUPD     64(SP), Y7
-	VBLENDVPD   Y7, Y1, Y6, Y7
-	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, Y2, Y5, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, (AX)
+	VBLENDVPD   Y4, Y3, Y11, Y4
+	VMOVUPD     64(SP), Y3
+	VBLENDVPD   Y3, Y0, Y6, Y3
+	VMOVUPD     32(SP), Y0
+	VBLENDVPD   Y0, Y1, Y5, Y0
+	VMOVUPD     (SP), Y1
+	VBLENDVPD   Y1, Y2, Y4, Y1
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, 16(AX)
 	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 32(AX)
+	VMOVUPS     X1, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -76815,66 +76786,66 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x00, Y0, Y1, Y2
-	VANDPD      actkernconst<>+1344(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y1, Y5, Y6
-	VMULPD      actkernconst<>+8096(SB), Y5, Y7
-	VADDPD      actkernconst<>+8064(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8032(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8000(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7968(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7936(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+192(SB), Y7, Y7
-	VMULPD      Y7, Y6, Y6
-	VMULPD      actkernconst<>+8288(SB), Y5, Y7
-	VADDPD      actkernconst<>+8256(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8224(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8192(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8160(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8128(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+3808(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      actkernconst<>+6144(SB), Y3, Y3
-	VMAXPD      actkernconst<>+288(SB), Y3, Y3
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y7
-	VMULPD      Y7, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y7
-	VFMADD213PD Y7, Y3, Y5
-	VSUBPD      Y5, Y0, Y3
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y3, Y3
-	VANDPD      actkernconst<>+160(SB), Y1, Y5
-	VORPD       Y3, Y5, Y3
-	VSUBPD      Y3, Y1, Y3
-	VBLENDVPD   Y4, Y6, Y3, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VANDPD      actkernconst<>+1344(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
+	VMULPD      Y0, Y0, Y4
+	VMULPD      Y0, Y4, Y5
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
+	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+8288(SB), Y4, Y6
+	VADDPD      actkernconst<>+8256(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VADDPD      actkernconst<>+3808(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+6144(SB), Y2, Y2
+	VMAXPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y6
+	VFMADD213PD actkernconst<>+256(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VMULPD      Y6, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VSUBPD      actkernconst<>+192(SB), Y4, Y6
+	VFMADD213PD Y6, Y2, Y4
+	VADDPD      actkernconst<>+1600(SB), Y4, Y2
+	VDIVPD      Y2, Y4, Y4
+	VANDPD      actkernconst<>+160(SB), Y0, Y2
+	VANDPD      actkernconst<>+1344(SB), Y4, Y4
+	VORPD       Y2, Y4, Y4
+	VSUBPD      Y4, Y0, Y4
+	VBLENDVPD   Y3, Y5, Y4, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -76886,67 +76857,67 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x00, Y0, Y1, Y2
-	VANDPD      actkernconst<>+1344(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y1, Y5, Y6
-	VMULPD      actkernconst<>+8096(SB), Y5, Y7
-	VADDPD      actkernconst<>+8064(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8032(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8000(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7968(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7936(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+192(SB), Y7, Y7
-	VMULPD      Y7, Y6, Y6
-	VMULPD      actkernconst<>+8288(SB), Y5, Y7
-	VADDPD      actkernconst<>+8256(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8224(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8192(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8160(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8128(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+3808(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      actkernconst<>+6144(SB), Y3, Y3
-	VMAXPD      actkernconst<>+288(SB), Y3, Y3
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y7
-	VMULPD      Y7, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y7
-	VFMADD213PD Y7, Y3, Y5
-	VSUBPD      Y5, Y0, Y3
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y3, Y3
-	VANDPD      actkernconst<>+160(SB), Y1, Y5
-	VORPD       Y3, Y5, Y3
-	VSUBPD      Y3, Y1, Y3
-	VBLENDVPD   Y4, Y6, Y3, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VANDPD      actkernconst<>+1344(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
+	VMULPD      Y0, Y0, Y4
+	VMULPD      Y0, Y4, Y5
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
+	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+8288(SB), Y4, Y6
+	VADDPD      actkernconst<>+8256(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VADDPD      actkernconst<>+3808(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+6144(SB), Y2, Y2
+	VMAXPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y6
+	VFMADD213PD actkernconst<>+256(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VMULPD      Y6, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VSUBPD      actkernconst<>+192(SB), Y4, Y6
+	VFMADD213PD Y6, Y2, Y4
+	VADDPD      actkernconst<>+1600(SB), Y4, Y2
+	VDIVPD      Y2, Y4, Y4
+	VANDPD      actkernconst<>+160(SB), Y0, Y2
+	VANDPD      actkernconst<>+1344(SB), Y4, Y4
+	VORPD       Y2, Y4, Y4
+	VSUBPD      Y4, Y0, Y4
+	VBLENDVPD   Y3, Y5, Y4, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -76954,209 +76925,206 @@ done:
 
 // func tanhshrinkAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $224-48
-	VMOVUPD actkernconst<>+608(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+TEXT ·tanhshrinkAVX2Stream(SB), NOSPLIT, $192-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
 
 loop:
 	CMPQ        DX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
-	VCMPPD      $0x00, Y0, Y1, Y4
-	VCMPPD      $0x00, Y0, Y2, Y5
-	VCMPPD      $0x00, Y0, Y3, Y6
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y3
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y1, Y4
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y2, Y5
+	VANDPD      actkernconst<>+1344(SB), Y0, Y6
 	VANDPD      actkernconst<>+1344(SB), Y1, Y7
 	VANDPD      actkernconst<>+1344(SB), Y2, Y8
-	VANDPD      actkernconst<>+1344(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y6, Y9
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y7, Y10
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y9, Y12
+	VMULPD      Y0, Y0, Y12
 	VMULPD      Y1, Y1, Y13
 	VMULPD      Y2, Y2, Y14
-	VMOVUPD     Y6, (SP)
-	VMULPD      Y3, Y3, Y6
-	VMOVUPD     Y5, 32(SP)
-	VMULPD      Y1, Y13, Y5
-	VMOVUPD     Y4, 64(SP)
-	VMULPD      Y2, Y14, Y4
-	VMOVUPD     Y12, 96(SP)
-	VMULPD      Y3, Y6, Y12
-	VMOVUPD     Y11, 128(SP)
-	VMULPD      actkernconst<>+8096(SB), Y13, Y11
-	VMOVUPD     Y10, 160(SP)
-	VMULPD      actkernconst<>+8096(SB), Y14, Y10
-	VMOVUPD     Y3, 192(SP)
-	VMULPD      actkernconst<>+8096(SB), Y6, Y3
+	VMOVUPD     Y5, (SP)
+	VMULPD      Y0, Y12, Y5
+	VMOVUPD     Y4, 32(SP)
+	VMULPD      Y1, Y13, Y4
+	VMOVUPD     Y3, 64(SP)
+	VMULPD      Y2, Y14, Y3
+	VMOVUPD     Y11, 96(SP)
+	VMULPD      actkernconst<>+8096(SB), Y12, Y11
+	VMOVUPD     Y10, 128(SP)
+	VMULPD      actkernconst<>+8096(SB), Y13, Y10
+	VMOVUPD     Y9, 160(SP)
+	VMULPD      actkernconst<>+8096(SB), Y14, Y9
 	VADDPD      actkernconst<>+8064(SB), Y11, Y11
 	VADDPD      actkernconst<>+8064(SB), Y10, Y10
-	VADDPD      actkernconst<>+8064(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8064(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+8032(SB), Y11, Y11
 	VADDPD      actkernconst<>+8032(SB), Y10, Y10
-	VADDPD      actkernconst<>+8032(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8032(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+8000(SB), Y11, Y11
 	VADDPD      actkernconst<>+8000(SB), Y10, Y10
-	VADDPD      actkernconst<>+8000(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+8000(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+7968(SB), Y11, Y11
 	VADDPD      actkernconst<>+7968(SB), Y10, Y10
-	VADDPD      actkernconst<>+7968(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+7968(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+7936(SB), Y11, Y11
 	VADDPD      actkernconst<>+7936(SB), Y10, Y10
-	VADDPD      actkernconst<>+7936(SB), Y3, Y3
-	VMULPD      Y11, Y13, Y11
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y3, Y6, Y3
+	VADDPD      actkernconst<>+7936(SB), Y9, Y9
+	VMULPD      Y11, Y12, Y11
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y9, Y14, Y9
 	VADDPD      actkernconst<>+192(SB), Y11, Y11
 	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y3, Y3
+	VADDPD      actkernconst<>+192(SB), Y9, Y9
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
-	VMULPD      Y3, Y12, Y12
-	VMULPD      actkernconst<>+8288(SB), Y13, Y3
-	VMULPD      actkernconst<>+8288(SB), Y14, Y10
-	VMULPD      actkernconst<>+8288(SB), Y6, Y11
-	VADDPD      actkernconst<>+8256(SB), Y3, Y3
+	VMULPD      Y9, Y3, Y3
+	VMULPD      actkernconst<>+8288(SB), Y12, Y9
+	VMULPD      actkernconst<>+8288(SB), Y13, Y10
+	VMULPD      actkernconst<>+8288(SB), Y14, Y11
+	VADDPD      actkernconst<>+8256(SB), Y9, Y9
 	VADDPD      actkernconst<>+8256(SB), Y10, Y10
 	VADDPD      actkernconst<>+8256(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8224(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8224(SB), Y9, Y9
 	VADDPD      actkernconst<>+8224(SB), Y10, Y10
 	VADDPD      actkernconst<>+8224(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8192(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8192(SB), Y9, Y9
 	VADDPD      actkernconst<>+8192(SB), Y10, Y10
 	VADDPD      actkernconst<>+8192(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8160(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8160(SB), Y9, Y9
 	VADDPD      actkernconst<>+8160(SB), Y10, Y10
 	VADDPD      actkernconst<>+8160(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y3
-	VMULPD      Y10, Y14, Y10
-	VMULPD      Y11, Y6, Y11
-	VADDPD      actkernconst<>+8128(SB), Y3, Y3
+	VMULPD      Y9, Y12, Y9
+	VMULPD      Y10, Y13, Y10
+	VMULPD      Y11, Y14, Y11
+	VADDPD      actkernconst<>+8128(SB), Y9, Y9
 	VADDPD      actkernconst<>+8128(SB), Y10, Y10
 	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VMULPD      Y3, Y13, Y13
-	VMULPD      Y10, Y14, Y14
-	VMULPD      Y11, Y6, Y6
+	VMULPD      Y9, Y12, Y12
+	VMULPD      Y10, Y13, Y13
+	VMULPD      Y11, Y14, Y14
+	VADDPD      actkernconst<>+3808(SB), Y12, Y12
 	VADDPD      actkernconst<>+3808(SB), Y13, Y13
 	VADDPD      actkernconst<>+3808(SB), Y14, Y14
-	VADDPD      actkernconst<>+3808(SB), Y6, Y6
-	VDIVPD      Y13, Y5, Y5
-	VDIVPD      Y14, Y4, Y4
-	VDIVPD      Y6, Y12, Y12
+	VDIVPD      Y12, Y5, Y5
+	VDIVPD      Y13, Y4, Y4
+	VDIVPD      Y14, Y3, Y3
+	VMULPD      actkernconst<>+6144(SB), Y6, Y6
 	VMULPD      actkernconst<>+6144(SB), Y7, Y7
 	VMULPD      actkernconst<>+6144(SB), Y8, Y8
-	VMULPD      actkernconst<>+6144(SB), Y9, Y9
+	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
-	VMAXPD      actkernconst<>+288(SB), Y9, Y9
-	VMULPD      actkernconst<>+352(SB), Y7, Y3
-	VMULPD      actkernconst<>+352(SB), Y8, Y6
-	VMULPD      actkernconst<>+352(SB), Y9, Y10
-	VROUNDPD    $0x08, Y3, Y3
-	VROUNDPD    $0x08, Y6, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y10, Y9
-	VMOVUPD     actkernconst<>+224(SB), Y11
-	VFMADD213PD actkernconst<>+256(SB), Y7, Y11
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+224(SB), Y12
+	VFMADD213PD actkernconst<>+256(SB), Y6, Y12
 	VMOVUPD     actkernconst<>+224(SB), Y13
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y13
+	VFMADD213PD actkernconst<>+256(SB), Y7, Y13
 	VMOVUPD     actkernconst<>+224(SB), Y14
-	VFMADD213PD actkernconst<>+256(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+416(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+416(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+480(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+480(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+544(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+544(SB), Y9, Y14
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y14
-	VMULPD      Y11, Y7, Y7
-	VMULPD      Y13, Y8, Y8
-	VMULPD      Y14, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y3, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
+	VFMADD213PD actkernconst<>+256(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+416(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+416(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+416(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+480(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+480(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+480(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+544(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+544(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+544(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y14
+	VMULPD      Y12, Y6, Y6
+	VMULPD      Y13, Y7, Y7
+	VMULPD      Y14, Y8, Y8
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VSUBPD      actkernconst<>+192(SB), Y3, Y11
-	VSUBPD      actkernconst<>+192(SB), Y6, Y13
-	VSUBPD      actkernconst<>+192(SB), Y10, Y14
-	VFMADD213PD Y11, Y7, Y3
-	VFMADD213PD Y13, Y8, Y6
-	VFMADD213PD Y14, Y9, Y10
-	VSUBPD      Y3, Y0, Y7
-	VSUBPD      Y6, Y0, Y8
-	VSUBPD      Y10, Y0, Y9
-	VADDPD      actkernconst<>+1600(SB), Y3, Y3
-	VADDPD      actkernconst<>+1600(SB), Y6, Y6
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VDIVPD      Y3, Y7, Y7
-	VDIVPD      Y6, Y8, Y8
-	VDIVPD      Y10, Y9, Y9
-	VANDPD      actkernconst<>+160(SB), Y1, Y3
-	VORPD       Y7, Y3, Y7
-	VANDPD      actkernconst<>+160(SB), Y2, Y3
-	VORPD       Y8, Y3, Y8
-	VMOVUPD     192(SP), Y3
-	VANDPD      actkernconst<>+160(SB), Y3, Y6
-	VORPD       Y9, Y6, Y9
-	VSUBPD      Y7, Y1, Y7
-	VSUBPD      Y8, Y2, Y8
-	VSUBPD      Y9, Y3, Y9
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VSUBPD      actkernconst<>+192(SB), Y9, Y12
+	VSUBPD      actkernconst<>+192(SB), Y10, Y13
+	VSUBPD      actkernconst<>+192(SB), Y11, Y14
+	VFMADD213PD Y12, Y6, Y9
+	VFMADD213PD Y13, Y7, Y10
+	VFMADD213PD Y14, Y8, Y11
+	VADDPD      actkernconst<>+1600(SB), Y9, Y6
+	VADDPD      actkernconst<>+1600(SB), Y10, Y7
+	VADDPD      actkernconst<>+1600(SB), Y11, Y8
+	VDIVPD      Y6, Y9, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VANDPD      actkernconst<>+160(SB), Y0, Y6
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y6, Y9, Y9
+	VANDPD      actkernconst<>+160(SB), Y1, Y6
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y6, Y10, Y10
+	VANDPD      actkernconst<>+160(SB), Y2, Y6
+	VANDPD      actkernconst<>+1344(SB), Y11, Y11
+	VORPD       Y6, Y11, Y11
+	VSUBPD      Y9, Y0, Y9
+	VSUBPD      Y10, Y1, Y10
+	VSUBPD      Y11, Y2, Y11
 	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y5, Y7, Y6
+	VBLENDVPD   Y6, Y5, Y9, Y6
 	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y5, Y4, Y10, Y5
 	VMOVUPD     96(SP), Y4
-	VBLENDVPD   Y4, Y12, Y9, Y4
-	VMOVUPD     64(SP), Y7
-	VBLENDVPD   Y7, Y1, Y6, Y7
-	VMOVUPD     32(SP), Y1
-	VBLENDVPD   Y1, Y2, Y5, Y1
-	VMOVUPD     (SP), Y2
-	VBLENDVPD   Y2, Y3, Y4, Y2
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, (AX)
+	VBLENDVPD   Y4, Y3, Y11, Y4
+	VMOVUPD     64(SP), Y3
+	VBLENDVPD   Y3, Y0, Y6, Y3
+	VMOVUPD     32(SP), Y0
+	VBLENDVPD   Y0, Y1, Y5, Y0
+	VMOVUPD     (SP), Y1
+	VBLENDVPD   Y1, Y2, Y4, Y1
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
+	VCVTPD2PSY  Y0, X0
+	VMOVNTPS    X0, 16(AX)
 	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, 16(AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, 32(AX)
+	VMOVNTPS    X1, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -77165,66 +77133,66 @@ loop:
 single:
 	CMPQ        DX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VCMPPD      $0x00, Y0, Y1, Y2
-	VANDPD      actkernconst<>+1344(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y1, Y5, Y6
-	VMULPD      actkernconst<>+8096(SB), Y5, Y7
-	VADDPD      actkernconst<>+8064(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8032(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8000(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7968(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7936(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+192(SB), Y7, Y7
-	VMULPD      Y7, Y6, Y6
-	VMULPD      actkernconst<>+8288(SB), Y5, Y7
-	VADDPD      actkernconst<>+8256(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8224(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8192(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8160(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8128(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+3808(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      actkernconst<>+6144(SB), Y3, Y3
-	VMAXPD      actkernconst<>+288(SB), Y3, Y3
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y7
-	VMULPD      Y7, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y7
-	VFMADD213PD Y7, Y3, Y5
-	VSUBPD      Y5, Y0, Y3
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y3, Y3
-	VANDPD      actkernconst<>+160(SB), Y1, Y5
-	VORPD       Y3, Y5, Y3
-	VSUBPD      Y3, Y1, Y3
-	VBLENDVPD   Y4, Y6, Y3, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VCVTPS2PD   (CX), Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VANDPD      actkernconst<>+1344(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
+	VMULPD      Y0, Y0, Y4
+	VMULPD      Y0, Y4, Y5
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
+	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+8288(SB), Y4, Y6
+	VADDPD      actkernconst<>+8256(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VADDPD      actkernconst<>+3808(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+6144(SB), Y2, Y2
+	VMAXPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y6
+	VFMADD213PD actkernconst<>+256(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VMULPD      Y6, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VSUBPD      actkernconst<>+192(SB), Y4, Y6
+	VFMADD213PD Y6, Y2, Y4
+	VADDPD      actkernconst<>+1600(SB), Y4, Y2
+	VDIVPD      Y2, Y4, Y4
+	VANDPD      actkernconst<>+160(SB), Y0, Y2
+	VANDPD      actkernconst<>+1344(SB), Y4, Y4
+	VORPD       Y2, Y4, Y4
+	VSUBPD      Y4, Y0, Y4
+	VBLENDVPD   Y3, Y5, Y4, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -77236,67 +77204,67 @@ tail:
 	LEAQ        actkernconst<>+640(SB), BX
 	NEGQ        DX
 	VMOVDQU     32(BX)(DX*4), X15
-	VMASKMOVPS  (CX), X15, X1
-	VCVTPS2PD   X1, Y1
-	VCMPPD      $0x00, Y0, Y1, Y2
-	VANDPD      actkernconst<>+1344(SB), Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+192(SB), Y3, Y4
-	VMULPD      Y1, Y1, Y5
-	VMULPD      Y1, Y5, Y6
-	VMULPD      actkernconst<>+8096(SB), Y5, Y7
-	VADDPD      actkernconst<>+8064(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8032(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8000(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7968(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+7936(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+192(SB), Y7, Y7
-	VMULPD      Y7, Y6, Y6
-	VMULPD      actkernconst<>+8288(SB), Y5, Y7
-	VADDPD      actkernconst<>+8256(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8224(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8192(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8160(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+8128(SB), Y7, Y7
-	VMULPD      Y7, Y5, Y5
-	VADDPD      actkernconst<>+3808(SB), Y5, Y5
-	VDIVPD      Y5, Y6, Y6
-	VMULPD      actkernconst<>+6144(SB), Y3, Y3
-	VMAXPD      actkernconst<>+288(SB), Y3, Y3
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
-	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y3, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y7
-	VMULPD      Y7, Y3, Y3
-	VADDPD      actkernconst<>+128(SB), Y5, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VSUBPD      actkernconst<>+192(SB), Y5, Y7
-	VFMADD213PD Y7, Y3, Y5
-	VSUBPD      Y5, Y0, Y3
-	VADDPD      actkernconst<>+1600(SB), Y5, Y5
-	VDIVPD      Y5, Y3, Y3
-	VANDPD      actkernconst<>+160(SB), Y1, Y5
-	VORPD       Y3, Y5, Y3
-	VSUBPD      Y3, Y1, Y3
-	VBLENDVPD   Y4, Y6, Y3, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y1
+	VANDPD      actkernconst<>+1344(SB), Y0, Y2
+	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
+	VMULPD      Y0, Y0, Y4
+	VMULPD      Y0, Y4, Y5
+	VMULPD      actkernconst<>+8096(SB), Y4, Y6
+	VADDPD      actkernconst<>+8064(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8032(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8000(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7968(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+7936(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMULPD      Y6, Y5, Y5
+	VMULPD      actkernconst<>+8288(SB), Y4, Y6
+	VADDPD      actkernconst<>+8256(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y6
+	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VMULPD      Y6, Y4, Y4
+	VADDPD      actkernconst<>+3808(SB), Y4, Y4
+	VDIVPD      Y4, Y5, Y5
+	VMULPD      actkernconst<>+6144(SB), Y2, Y2
+	VMAXPD      actkernconst<>+288(SB), Y2, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VROUNDPD    $0x08, Y4, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
+	VMOVUPD     actkernconst<>+224(SB), Y6
+	VFMADD213PD actkernconst<>+256(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+416(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+480(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+544(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VMULPD      Y6, Y2, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VSUBPD      actkernconst<>+192(SB), Y4, Y6
+	VFMADD213PD Y6, Y2, Y4
+	VADDPD      actkernconst<>+1600(SB), Y4, Y2
+	VDIVPD      Y2, Y4, Y4
+	VANDPD      actkernconst<>+160(SB), Y0, Y2
+	VANDPD      actkernconst<>+1344(SB), Y4, Y4
+	VORPD       Y2, Y4, Y4
+	VSUBPD      Y4, Y0, Y4
+	VBLENDVPD   Y3, Y5, Y4, Y3
+	VBLENDVPD   Y1, Y0, Y3, Y1
+	VCVTPD2PSY  Y1, X1
+	VMASKMOVPS  X1, X15, (AX)
 
 done:
 	SFENCE
@@ -77305,11 +77273,8 @@ done:
 
 // func tanhshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·tanhshrinkBackwardAVX512(SB), $304-72
+TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $112-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -77318,302 +77283,295 @@ TEXT ·tanhshrinkBackwardAVX512(SB), $304-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
+	VCVTPS2PD        (CX), Z1
+	VCVTPS2PD        32(CX), Z2
+	VCVTPS2PD        64(CX), Z3
+	VCVTPS2PD        96(CX), Z4
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
+	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z11, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z8, K5
+	VMULPD           Z5, Z5, Z9
+	VMULPD           Z6, Z6, Z10
+	VMULPD           Z7, Z7, Z11
 	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VCMPPD           $0x11, Z0, Z8, K6
-	VCMPPD           $0x11, Z0, Z9, K7
+	VCMPPD           $0x11, Z0, Z5, K6
+	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z0, Z10, K5
+	VCMPPD           $0x11, Z0, Z7, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z0, Z11, K4
+	VCMPPD           $0x11, Z0, Z8, K4
+	VMULPD           Z1, Z1, Z13
+	VMULPD           Z2, Z2, Z14
+	VMULPD           Z3, Z3, Z15
 	VMULPD           Z4, Z4, Z16
-	VMULPD           Z5, Z5, Z17
-	VMULPD           Z6, Z6, Z18
-	VMULPD           Z7, Z7, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD231PD      Z1, Z1, Z17
+	VFMADD231PD      Z2, Z2, Z18
+	VFMADD231PD      Z3, Z3, Z19
 	VFMADD231PD      Z4, Z4, Z20
-	VFMADD231PD      Z5, Z5, Z21
-	VFMADD231PD      Z6, Z6, Z22
-	VFMADD231PD      Z7, Z7, Z23
+	VMULPD           Z1, Z13, Z21
+	VMULPD           Z2, Z14, Z22
+	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD           Z5, Z17, Z25
-	VMULPD           Z6, Z18, Z26
-	VMULPD           Z7, Z19, Z27
-	VMULPD.BCST      actkernconst<>+7896(SB), Z16, Z28
-	VMULPD.BCST      actkernconst<>+7896(SB), Z17, Z29
-	VMULPD.BCST      actkernconst<>+7896(SB), Z18, Z30
-	VMULPD.BCST      actkernconst<>+7896(SB), Z19, Z31
-	VADDPD.BCST      actkernconst<>+7888(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7888(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7888(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7888(SB), Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VMULPD.BCST      actkernconst<>+7888(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+7888(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+7888(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+7888(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+7880(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7880(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7880(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7880(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7880(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7880(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7880(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7872(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7872(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7872(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7872(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7872(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7872(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7872(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7864(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7864(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7864(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7864(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7864(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7864(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7864(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7856(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7856(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7856(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7856(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7856(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7856(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7856(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7848(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7848(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7848(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+7848(SB), Z28, Z28
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
+	VMULPD           Z28, Z16, Z28
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
+	VMULPD           Z25, Z21, Z21
+	VMULPD           Z26, Z22, Z22
+	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD           Z29, Z25, Z25
-	VMULPD           Z30, Z26, Z26
-	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7840(SB), Z16, Z28
-	VMULPD.BCST      actkernconst<>+7840(SB), Z17, Z29
-	VMULPD.BCST      actkernconst<>+7840(SB), Z18, Z30
-	VMULPD.BCST      actkernconst<>+7840(SB), Z19, Z31
-	VADDPD.BCST      actkernconst<>+7832(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7832(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7832(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7832(SB), Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VMULPD.BCST      actkernconst<>+7832(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+7832(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+7832(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+7824(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7824(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7824(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7824(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7824(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7824(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7824(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7816(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7816(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7816(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7816(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7816(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7816(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7816(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7808(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7808(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7808(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7808(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7808(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7808(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7808(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7904(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7904(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7904(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7904(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7904(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7904(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7904(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7896(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7896(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7896(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+7896(SB), Z28, Z28
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
+	VMULPD           Z28, Z16, Z28
+	VADDPD.BCST      actkernconst<>+3776(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+3776(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+3776(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+3776(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+3776(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+3776(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+3776(SB), Z31, Z31
+	VDIVPD           Z25, Z21, Z21
+	VDIVPD           Z26, Z22, Z22
+	VDIVPD           Z27, Z23, Z23
 	VDIVPD           Z28, Z24, Z24
-	VDIVPD           Z29, Z25, Z25
-	VDIVPD           Z30, Z26, Z26
-	VDIVPD           Z31, Z27, Z27
+	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5456(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+5456(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+5456(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+5456(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
 	VMAXPD.BCST      actkernconst<>+64(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+64(SB), Z10, Z10
-	VMAXPD.BCST      actkernconst<>+64(SB), Z11, Z11
+	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z25
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z26
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z27
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z28
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z29
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z30
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z31
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VRNDSCALEPD      $0x08, Z29, Z29
-	VRNDSCALEPD      $0x08, Z30, Z30
-	VRNDSCALEPD      $0x08, Z31, Z31
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z5
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z7
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z29, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z30, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z31, Z11
-	VMOVUPD          Z15, 16(SP)
-	VMOVAPD          Z1, Z15
-	VFMADD213PD      Z2, Z8, Z15
-	VMOVUPD          Z14, 80(SP)
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z9, Z14
-	VMOVUPD          Z13, 144(SP)
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z10, Z13
-	VMOVUPD          Z12, 208(SP)
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z12
-	VMULPD           Z15, Z8, Z8
-	VMULPD           Z14, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VMULPD           Z12, Z11, Z11
+	VBROADCASTSD     actkernconst<>+48(SB), Z29
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z30
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z7, Z31
+	VMOVUPD          Z12, 16(SP)
+	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z12
+	VMULPD           Z29, Z5, Z5
+	VMULPD           Z30, Z6, Z6
+	VMULPD           Z31, Z7, Z7
+	VMULPD           Z12, Z8, Z8
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
 	VSCALEFPD        Z28, Z0, Z28
-	VSCALEFPD        Z29, Z0, Z29
-	VSCALEFPD        Z30, Z0, Z30
-	VSCALEFPD        Z31, Z0, Z31
-	VSUBPD           Z0, Z28, Z12
-	VSUBPD           Z0, Z29, Z13
-	VSUBPD           Z0, Z30, Z14
-	VSUBPD           Z0, Z31, Z15
-	VFMADD213PD      Z12, Z8, Z28
-	VFMADD213PD      Z13, Z9, Z29
-	VFMADD213PD      Z14, Z10, Z30
-	VFMADD213PD      Z15, Z11, Z31
-	VSUBPD           Z28, Z3, Z8
-	VSUBPD           Z29, Z3, Z9
-	VSUBPD           Z30, Z3, Z10
-	VSUBPD           Z31, Z3, Z11
-	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+1096(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+1096(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+1096(SB), Z31, Z31
-	VDIVPD           Z28, Z8, Z8
-	VDIVPD           Z29, Z9, Z9
-	VDIVPD           Z30, Z10, Z10
-	VDIVPD           Z31, Z11, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z8
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z5, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z6, Z10
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z11
-	KMOVW            K3, 272(SP)
+	VSUBPD           Z0, Z25, Z12
+	VSUBPD           Z0, Z26, Z29
+	VSUBPD           Z0, Z27, Z30
+	VSUBPD           Z0, Z28, Z31
+	VFMADD213PD      Z12, Z5, Z25
+	VFMADD213PD      Z29, Z6, Z26
+	VFMADD213PD      Z30, Z7, Z27
+	VFMADD213PD      Z31, Z8, Z28
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z5
+	VADDPD.BCST      actkernconst<>+1096(SB), Z26, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z27, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z8
+	VDIVPD           Z5, Z25, Z25
+	VDIVPD           Z6, Z26, Z26
+	VDIVPD           Z7, Z27, Z27
+	VDIVPD           Z8, Z28, Z28
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z28
+	KMOVW            K3, 80(SP)
+	VCMPPD           $0x03, Z1, Z1, K3
+	KMOVW            K3, 88(SP)
+	VCMPPD           $0x03, Z2, Z2, K3
+	KMOVW            K3, 96(SP)
+	VCMPPD           $0x03, Z3, Z3, K3
+	KMOVW            K3, 104(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	KMOVW            K3, 280(SP)
-	VCMPPD           $0x03, Z5, Z5, K3
-	KMOVW            K3, 288(SP)
-	VCMPPD           $0x03, Z6, Z6, K3
-	KMOVW            K3, 296(SP)
-	VCMPPD           $0x03, Z7, Z7, K3
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z13
-	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z14
-	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z15
-	VSUBPD           Z24, Z12, Z12
-	VSUBPD           Z25, Z13, Z13
-	VSUBPD           Z26, Z14, Z14
-	VSUBPD           Z27, Z15, Z15
-	VMULPD           Z12, Z24, Z24
-	VMULPD           Z13, Z25, Z25
-	VMULPD           Z14, Z26, Z26
-	VMULPD           Z15, Z27, Z27
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+1096(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z8
+	VSUBPD           Z21, Z5, Z5
+	VSUBPD           Z22, Z6, Z6
+	VSUBPD           Z23, Z7, Z7
+	VSUBPD           Z24, Z8, Z8
+	VMULPD           Z5, Z21, Z21
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z8, Z24, Z24
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z23, Z19, Z19
 	VSUBPD           Z24, Z20, Z20
-	VSUBPD           Z25, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z27, Z23, Z23
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z23, Z19, Z19
-	VMULPD           Z8, Z8, Z8
-	VMULPD           Z9, Z9, Z9
-	VMULPD           Z10, Z10, Z10
-	VMULPD           Z11, Z11, Z11
-	VBLENDMPD        Z16, Z8, K6, Z16
-	VBLENDMPD        Z17, Z9, K7, Z17
-	VBLENDMPD        Z18, Z10, K5, Z18
-	VBLENDMPD        Z19, Z11, K4, Z19
-	VBLENDMPD        208(SP), Z16, K2, Z16
-	KMOVW            272(SP), K2
-	VBLENDMPD        144(SP), Z17, K2, Z17
+	VMULPD           Z25, Z25, Z25
+	VMULPD           Z26, Z26, Z26
+	VMULPD           Z27, Z27, Z27
+	VMULPD           Z28, Z28, Z28
+	VBLENDMPD        Z13, Z25, K6, Z13
+	VBLENDMPD        Z14, Z26, K7, Z14
+	VBLENDMPD        Z15, Z27, K5, Z15
+	VBLENDMPD        Z16, Z28, K4, Z16
+	VBLENDMPD        Z9, Z13, K2, Z9
+	KMOVW            80(SP), K2
+	VBLENDMPD        Z10, Z14, K2, Z10
 	KMOVW            8(SP), K2
-	VBLENDMPD        80(SP), Z18, K2, Z18
+	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z19, K2, Z19
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
+	VBLENDMPD        16(SP), Z16, K2, Z16
+	VCVTPS2PD        (DX), Z5
+	VCVTPS2PD        32(DX), Z6
+	VCVTPS2PD        64(DX), Z7
+	VCVTPS2PD        96(DX), Z8
+	VMULPD           Z5, Z9, Z9
+	VMULPD           Z6, Z10, Z10
+	VMULPD           Z7, Z11, Z11
 	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
-	KMOVW            280(SP), K2
-	VBLENDMPD        Z4, Z16, K2, Z4
-	KMOVW            288(SP), K2
-	VBLENDMPD        Z5, Z17, K2, Z5
-	KMOVW            296(SP), K2
-	VBLENDMPD        Z6, Z18, K2, Z6
-	VBLENDMPD        Z7, Z19, K3, Z7
+	KMOVW            88(SP), K2
+	VBLENDMPD        Z1, Z9, K2, Z1
+	KMOVW            96(SP), K2
+	VBLENDMPD        Z2, Z10, K2, Z2
+	KMOVW            104(SP), K2
+	VBLENDMPD        Z3, Z11, K2, Z3
+	VBLENDMPD        Z4, Z16, K3, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVUPS          Y3, 64(AX)
 	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VMOVUPS          Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -77623,76 +77581,75 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
-	VMULPD           Z5, Z5, Z6
-	VCMPPD           $0x11, Z0, Z5, K3
-	VMULPD           Z4, Z4, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD231PD      Z4, Z4, Z8
-	VMULPD           Z4, Z7, Z9
-	VMULPD.BCST      actkernconst<>+7896(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7888(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7880(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7872(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7864(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7856(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD           Z10, Z0, Z10
-	VMULPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7840(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7832(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7824(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7816(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7808(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7904(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+3776(SB), Z10, Z10
-	VDIVPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z5
-	VMOVAPD          Z1, Z11
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z11
-	VMULPD           Z11, Z5, Z5
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z11
-	VFMADD213PD      Z11, Z5, Z10
-	VSUBPD           Z10, Z3, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z10
-	VDIVPD           Z10, Z5, Z5
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
-	VCMPPD           $0x03, Z4, Z4, K4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
-	VSUBPD           Z9, Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z9, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z5, Z5, Z5
-	VBLENDMPD        Z7, Z5, K3, Z7
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z6, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VCVTPS2PD        (CX), Z1
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z2, K2
+	VMULPD           Z2, Z2, Z3
+	VCMPPD           $0x11, Z0, Z2, K3
+	VMULPD           Z1, Z1, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VFMADD231PD      Z1, Z1, Z5
+	VMULPD           Z1, Z4, Z6
+	VMULPD.BCST      actkernconst<>+7888(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7880(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7872(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7864(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7856(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7848(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD           Z7, Z0, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+7832(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7824(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7816(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7808(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7904(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7896(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+3776(SB), Z7, Z7
+	VDIVPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z2, Z2
+	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
+	VMULPD           Z8, Z2, Z2
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z8
+	VFMADD213PD      Z8, Z2, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z7, Z2
+	VDIVPD           Z2, Z7, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K4
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
+	VSUBPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
+	VSUBPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	VMULPD           Z7, Z7, Z7
+	VBLENDMPD        Z4, Z7, K3, Z4
+	VBLENDMPD        Z3, Z4, K2, Z3
+	VCVTPS2PD        (DX), Z2
+	VMULPD           Z2, Z3, Z3
+	VBLENDMPD        Z1, Z3, K4, Z1
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -77705,78 +77662,77 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
-	VMULPD           Z5, Z5, Z6
-	VCMPPD           $0x11, Z0, Z5, K3
-	VMULPD           Z4, Z4, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD231PD      Z4, Z4, Z8
-	VMULPD           Z4, Z7, Z9
-	VMULPD.BCST      actkernconst<>+7896(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7888(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7880(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7872(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7864(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7856(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD           Z10, Z0, Z10
-	VMULPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7840(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7832(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7824(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7816(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7808(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7904(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+3776(SB), Z10, Z10
-	VDIVPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z5
-	VMOVAPD          Z1, Z11
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z11
-	VMULPD           Z11, Z5, Z5
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z11
-	VFMADD213PD      Z11, Z5, Z10
-	VSUBPD           Z10, Z3, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z10
-	VDIVPD           Z10, Z5, Z5
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
-	VCMPPD           $0x03, Z4, Z4, K4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
-	VSUBPD           Z9, Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z9, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z5, Z5, Z5
-	VBLENDMPD        Z7, Z5, K3, Z7
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z6, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z2, K2
+	VMULPD           Z2, Z2, Z3
+	VCMPPD           $0x11, Z0, Z2, K3
+	VMULPD           Z1, Z1, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VFMADD231PD      Z1, Z1, Z5
+	VMULPD           Z1, Z4, Z6
+	VMULPD.BCST      actkernconst<>+7888(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7880(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7872(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7864(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7856(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7848(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD           Z7, Z0, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+7832(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7824(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7816(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7808(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7904(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7896(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+3776(SB), Z7, Z7
+	VDIVPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z2, Z2
+	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
+	VMULPD           Z8, Z2, Z2
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z8
+	VFMADD213PD      Z8, Z2, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z7, Z2
+	VDIVPD           Z2, Z7, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K4
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
+	VSUBPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
+	VSUBPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	VMULPD           Z7, Z7, Z7
+	VBLENDMPD        Z4, Z7, K3, Z4
+	VBLENDMPD        Z3, Z4, K2, Z3
+	VMOVUPS.Z        (DX), K1, Y2
+	VCVTPS2PD        Y2, Z2
+	VMULPD           Z2, Z3, Z3
+	VBLENDMPD        Z1, Z3, K4, Z1
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -77784,11 +77740,8 @@ done:
 
 // func tanhshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·tanhshrinkBackwardAVX512Stream(SB), $304-72
+TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $112-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -77797,302 +77750,295 @@ TEXT ·tanhshrinkBackwardAVX512Stream(SB), $304-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
+	VCVTPS2PD        (CX), Z1
+	VCVTPS2PD        32(CX), Z2
+	VCVTPS2PD        64(CX), Z3
+	VCVTPS2PD        96(CX), Z4
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
+	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z11, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z8, K5
+	VMULPD           Z5, Z5, Z9
+	VMULPD           Z6, Z6, Z10
+	VMULPD           Z7, Z7, Z11
 	VMULPD           Z8, Z8, Z12
-	VMULPD           Z9, Z9, Z13
-	VMULPD           Z10, Z10, Z14
-	VMULPD           Z11, Z11, Z15
-	VCMPPD           $0x11, Z0, Z8, K6
-	VCMPPD           $0x11, Z0, Z9, K7
+	VCMPPD           $0x11, Z0, Z5, K6
+	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z0, Z10, K5
+	VCMPPD           $0x11, Z0, Z7, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z0, Z11, K4
+	VCMPPD           $0x11, Z0, Z8, K4
+	VMULPD           Z1, Z1, Z13
+	VMULPD           Z2, Z2, Z14
+	VMULPD           Z3, Z3, Z15
 	VMULPD           Z4, Z4, Z16
-	VMULPD           Z5, Z5, Z17
-	VMULPD           Z6, Z6, Z18
-	VMULPD           Z7, Z7, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z22
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z23
+	VFMADD231PD      Z1, Z1, Z17
+	VFMADD231PD      Z2, Z2, Z18
+	VFMADD231PD      Z3, Z3, Z19
 	VFMADD231PD      Z4, Z4, Z20
-	VFMADD231PD      Z5, Z5, Z21
-	VFMADD231PD      Z6, Z6, Z22
-	VFMADD231PD      Z7, Z7, Z23
+	VMULPD           Z1, Z13, Z21
+	VMULPD           Z2, Z14, Z22
+	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD           Z5, Z17, Z25
-	VMULPD           Z6, Z18, Z26
-	VMULPD           Z7, Z19, Z27
-	VMULPD.BCST      actkernconst<>+7896(SB), Z16, Z28
-	VMULPD.BCST      actkernconst<>+7896(SB), Z17, Z29
-	VMULPD.BCST      actkernconst<>+7896(SB), Z18, Z30
-	VMULPD.BCST      actkernconst<>+7896(SB), Z19, Z31
-	VADDPD.BCST      actkernconst<>+7888(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7888(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7888(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7888(SB), Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VMULPD.BCST      actkernconst<>+7888(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+7888(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+7888(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+7888(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+7880(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7880(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7880(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7880(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7880(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7880(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7880(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7872(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7872(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7872(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7872(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7872(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7872(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7872(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7864(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7864(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7864(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7864(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7864(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7864(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7864(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7856(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7856(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7856(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7856(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7856(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7856(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7856(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7848(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7848(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7848(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+7848(SB), Z28, Z28
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
+	VMULPD           Z28, Z16, Z28
+	VADDPD           Z25, Z0, Z25
+	VADDPD           Z26, Z0, Z26
+	VADDPD           Z27, Z0, Z27
 	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
+	VMULPD           Z25, Z21, Z21
+	VMULPD           Z26, Z22, Z22
+	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD           Z29, Z25, Z25
-	VMULPD           Z30, Z26, Z26
-	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7840(SB), Z16, Z28
-	VMULPD.BCST      actkernconst<>+7840(SB), Z17, Z29
-	VMULPD.BCST      actkernconst<>+7840(SB), Z18, Z30
-	VMULPD.BCST      actkernconst<>+7840(SB), Z19, Z31
-	VADDPD.BCST      actkernconst<>+7832(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7832(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7832(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7832(SB), Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VMULPD.BCST      actkernconst<>+7832(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+7832(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+7832(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+7832(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+7824(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7824(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7824(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7824(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7824(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7824(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7824(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7816(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7816(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7816(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7816(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7816(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7816(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7816(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7808(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7808(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7808(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7808(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7808(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7808(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7808(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7904(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7904(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7904(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+7904(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7904(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7904(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7904(SB), Z31, Z31
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
+	VADDPD.BCST      actkernconst<>+7896(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+7896(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+7896(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+7896(SB), Z28, Z28
+	VMULPD           Z25, Z13, Z25
+	VMULPD           Z26, Z14, Z26
+	VMULPD           Z27, Z15, Z27
+	VMULPD           Z28, Z16, Z28
+	VADDPD.BCST      actkernconst<>+3776(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+3776(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+3776(SB), Z27, Z27
 	VADDPD.BCST      actkernconst<>+3776(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+3776(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+3776(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+3776(SB), Z31, Z31
+	VDIVPD           Z25, Z21, Z21
+	VDIVPD           Z26, Z22, Z22
+	VDIVPD           Z27, Z23, Z23
 	VDIVPD           Z28, Z24, Z24
-	VDIVPD           Z29, Z25, Z25
-	VDIVPD           Z30, Z26, Z26
-	VDIVPD           Z31, Z27, Z27
+	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+5456(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z7, Z7
 	VMULPD.BCST      actkernconst<>+5456(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+5456(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+5456(SB), Z11, Z11
+	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
 	VMAXPD.BCST      actkernconst<>+64(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
-	VMAXPD.BCST      actkernconst<>+64(SB), Z10, Z10
-	VMAXPD.BCST      actkernconst<>+64(SB), Z11, Z11
+	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z25
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z26
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z27
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z28
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z29
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z30
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z31
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VRNDSCALEPD      $0x08, Z29, Z29
-	VRNDSCALEPD      $0x08, Z30, Z30
-	VRNDSCALEPD      $0x08, Z31, Z31
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z5
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z7
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z29, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z30, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z31, Z11
-	VMOVUPD          Z15, 16(SP)
-	VMOVAPD          Z1, Z15
-	VFMADD213PD      Z2, Z8, Z15
-	VMOVUPD          Z14, 80(SP)
-	VMOVAPD          Z1, Z14
-	VFMADD213PD      Z2, Z9, Z14
-	VMOVUPD          Z13, 144(SP)
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z10, Z13
-	VMOVUPD          Z12, 208(SP)
-	VMOVAPD          Z1, Z12
-	VFMADD213PD      Z2, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z15
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z12
-	VMULPD           Z15, Z8, Z8
-	VMULPD           Z14, Z9, Z9
-	VMULPD           Z13, Z10, Z10
-	VMULPD           Z12, Z11, Z11
+	VBROADCASTSD     actkernconst<>+48(SB), Z29
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z29
+	VBROADCASTSD     actkernconst<>+48(SB), Z30
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z30
+	VBROADCASTSD     actkernconst<>+48(SB), Z31
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z7, Z31
+	VMOVUPD          Z12, 16(SP)
+	VBROADCASTSD     actkernconst<>+48(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z12
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z12
+	VMULPD           Z29, Z5, Z5
+	VMULPD           Z30, Z6, Z6
+	VMULPD           Z31, Z7, Z7
+	VMULPD           Z12, Z8, Z8
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
 	VSCALEFPD        Z28, Z0, Z28
-	VSCALEFPD        Z29, Z0, Z29
-	VSCALEFPD        Z30, Z0, Z30
-	VSCALEFPD        Z31, Z0, Z31
-	VSUBPD           Z0, Z28, Z12
-	VSUBPD           Z0, Z29, Z13
-	VSUBPD           Z0, Z30, Z14
-	VSUBPD           Z0, Z31, Z15
-	VFMADD213PD      Z12, Z8, Z28
-	VFMADD213PD      Z13, Z9, Z29
-	VFMADD213PD      Z14, Z10, Z30
-	VFMADD213PD      Z15, Z11, Z31
-	VSUBPD           Z28, Z3, Z8
-	VSUBPD           Z29, Z3, Z9
-	VSUBPD           Z30, Z3, Z10
-	VSUBPD           Z31, Z3, Z11
-	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+1096(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+1096(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+1096(SB), Z31, Z31
-	VDIVPD           Z28, Z8, Z8
-	VDIVPD           Z29, Z9, Z9
-	VDIVPD           Z30, Z10, Z10
-	VDIVPD           Z31, Z11, Z11
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z8
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z5, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z6, Z10
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z11
-	KMOVW            K3, 272(SP)
+	VSUBPD           Z0, Z25, Z12
+	VSUBPD           Z0, Z26, Z29
+	VSUBPD           Z0, Z27, Z30
+	VSUBPD           Z0, Z28, Z31
+	VFMADD213PD      Z12, Z5, Z25
+	VFMADD213PD      Z29, Z6, Z26
+	VFMADD213PD      Z30, Z7, Z27
+	VFMADD213PD      Z31, Z8, Z28
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z5
+	VADDPD.BCST      actkernconst<>+1096(SB), Z26, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z27, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z8
+	VDIVPD           Z5, Z25, Z25
+	VDIVPD           Z6, Z26, Z26
+	VDIVPD           Z7, Z27, Z27
+	VDIVPD           Z8, Z28, Z28
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z25
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z28
+	KMOVW            K3, 80(SP)
+	VCMPPD           $0x03, Z1, Z1, K3
+	KMOVW            K3, 88(SP)
+	VCMPPD           $0x03, Z2, Z2, K3
+	KMOVW            K3, 96(SP)
+	VCMPPD           $0x03, Z3, Z3, K3
+	KMOVW            K3, 104(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	KMOVW            K3, 280(SP)
-	VCMPPD           $0x03, Z5, Z5, K3
-	KMOVW            K3, 288(SP)
-	VCMPPD           $0x03, Z6, Z6, K3
-	KMOVW            K3, 296(SP)
-	VCMPPD           $0x03, Z7, Z7, K3
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z12
-	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z13
-	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z14
-	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z15
-	VSUBPD           Z24, Z12, Z12
-	VSUBPD           Z25, Z13, Z13
-	VSUBPD           Z26, Z14, Z14
-	VSUBPD           Z27, Z15, Z15
-	VMULPD           Z12, Z24, Z24
-	VMULPD           Z13, Z25, Z25
-	VMULPD           Z14, Z26, Z26
-	VMULPD           Z15, Z27, Z27
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+1096(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+1096(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z8
+	VSUBPD           Z21, Z5, Z5
+	VSUBPD           Z22, Z6, Z6
+	VSUBPD           Z23, Z7, Z7
+	VSUBPD           Z24, Z8, Z8
+	VMULPD           Z5, Z21, Z21
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z8, Z24, Z24
+	VSUBPD           Z21, Z17, Z17
+	VSUBPD           Z22, Z18, Z18
+	VSUBPD           Z23, Z19, Z19
 	VSUBPD           Z24, Z20, Z20
-	VSUBPD           Z25, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z27, Z23, Z23
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z15, Z15
 	VADDPD           Z20, Z16, Z16
-	VADDPD           Z21, Z17, Z17
-	VADDPD           Z22, Z18, Z18
-	VADDPD           Z23, Z19, Z19
-	VMULPD           Z8, Z8, Z8
-	VMULPD           Z9, Z9, Z9
-	VMULPD           Z10, Z10, Z10
-	VMULPD           Z11, Z11, Z11
-	VBLENDMPD        Z16, Z8, K6, Z16
-	VBLENDMPD        Z17, Z9, K7, Z17
-	VBLENDMPD        Z18, Z10, K5, Z18
-	VBLENDMPD        Z19, Z11, K4, Z19
-	VBLENDMPD        208(SP), Z16, K2, Z16
-	KMOVW            272(SP), K2
-	VBLENDMPD        144(SP), Z17, K2, Z17
+	VMULPD           Z25, Z25, Z25
+	VMULPD           Z26, Z26, Z26
+	VMULPD           Z27, Z27, Z27
+	VMULPD           Z28, Z28, Z28
+	VBLENDMPD        Z13, Z25, K6, Z13
+	VBLENDMPD        Z14, Z26, K7, Z14
+	VBLENDMPD        Z15, Z27, K5, Z15
+	VBLENDMPD        Z16, Z28, K4, Z16
+	VBLENDMPD        Z9, Z13, K2, Z9
+	KMOVW            80(SP), K2
+	VBLENDMPD        Z10, Z14, K2, Z10
 	KMOVW            8(SP), K2
-	VBLENDMPD        80(SP), Z18, K2, Z18
+	VBLENDMPD        Z11, Z15, K2, Z11
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z19, K2, Z19
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
+	VBLENDMPD        16(SP), Z16, K2, Z16
+	VCVTPS2PD        (DX), Z5
+	VCVTPS2PD        32(DX), Z6
+	VCVTPS2PD        64(DX), Z7
+	VCVTPS2PD        96(DX), Z8
+	VMULPD           Z5, Z9, Z9
+	VMULPD           Z6, Z10, Z10
+	VMULPD           Z7, Z11, Z11
 	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
-	KMOVW            280(SP), K2
-	VBLENDMPD        Z4, Z16, K2, Z4
-	KMOVW            288(SP), K2
-	VBLENDMPD        Z5, Z17, K2, Z5
-	KMOVW            296(SP), K2
-	VBLENDMPD        Z6, Z18, K2, Z6
-	VBLENDMPD        Z7, Z19, K3, Z7
+	KMOVW            88(SP), K2
+	VBLENDMPD        Z1, Z9, K2, Z1
+	KMOVW            96(SP), K2
+	VBLENDMPD        Z2, Z10, K2, Z2
+	KMOVW            104(SP), K2
+	VBLENDMPD        Z3, Z11, K2, Z3
+	VBLENDMPD        Z4, Z16, K3, Z4
+	VCVTPD2PS        Z1, Y1
+	VMOVNTPS         Y1, (AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, 32(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVNTPS         Y3, 64(AX)
 	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 96(AX)
+	VMOVNTPS         Y4, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -78102,76 +78048,75 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
-	VMULPD           Z5, Z5, Z6
-	VCMPPD           $0x11, Z0, Z5, K3
-	VMULPD           Z4, Z4, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD231PD      Z4, Z4, Z8
-	VMULPD           Z4, Z7, Z9
-	VMULPD.BCST      actkernconst<>+7896(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7888(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7880(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7872(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7864(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7856(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD           Z10, Z0, Z10
-	VMULPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7840(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7832(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7824(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7816(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7808(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7904(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+3776(SB), Z10, Z10
-	VDIVPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z5
-	VMOVAPD          Z1, Z11
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z11
-	VMULPD           Z11, Z5, Z5
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z11
-	VFMADD213PD      Z11, Z5, Z10
-	VSUBPD           Z10, Z3, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z10
-	VDIVPD           Z10, Z5, Z5
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
-	VCMPPD           $0x03, Z4, Z4, K4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
-	VSUBPD           Z9, Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z9, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z5, Z5, Z5
-	VBLENDMPD        Z7, Z5, K3, Z7
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z6, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
+	VCVTPS2PD        (CX), Z1
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z2, K2
+	VMULPD           Z2, Z2, Z3
+	VCMPPD           $0x11, Z0, Z2, K3
+	VMULPD           Z1, Z1, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VFMADD231PD      Z1, Z1, Z5
+	VMULPD           Z1, Z4, Z6
+	VMULPD.BCST      actkernconst<>+7888(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7880(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7872(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7864(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7856(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7848(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD           Z7, Z0, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+7832(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7824(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7816(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7808(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7904(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7896(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+3776(SB), Z7, Z7
+	VDIVPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z2, Z2
+	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
+	VMULPD           Z8, Z2, Z2
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z8
+	VFMADD213PD      Z8, Z2, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z7, Z2
+	VDIVPD           Z2, Z7, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K4
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
+	VSUBPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
+	VSUBPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	VMULPD           Z7, Z7, Z7
+	VBLENDMPD        Z4, Z7, K3, Z4
+	VBLENDMPD        Z3, Z4, K2, Z3
+	VCVTPS2PD        (DX), Z2
+	VMULPD           Z2, Z3, Z3
+	VBLENDMPD        Z1, Z3, K4, Z1
+	VCVTPD2PS        Z1, Y1
+	VMOVNTPS         Y1, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -78184,78 +78129,77 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z5, K2
-	VMULPD           Z5, Z5, Z6
-	VCMPPD           $0x11, Z0, Z5, K3
-	VMULPD           Z4, Z4, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VFMADD231PD      Z4, Z4, Z8
-	VMULPD           Z4, Z7, Z9
-	VMULPD.BCST      actkernconst<>+7896(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7888(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7880(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7872(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7864(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7856(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD           Z10, Z0, Z10
-	VMULPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+7840(SB), Z7, Z10
-	VADDPD.BCST      actkernconst<>+7832(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7824(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7816(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7808(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+7904(SB), Z10, Z10
-	VMULPD           Z10, Z7, Z10
-	VADDPD.BCST      actkernconst<>+3776(SB), Z10, Z10
-	VDIVPD           Z10, Z9, Z9
-	VMULPD.BCST      actkernconst<>+5456(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z5
-	VMOVAPD          Z1, Z11
-	VFMADD213PD      Z2, Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z11
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z11
-	VMULPD           Z11, Z5, Z5
-	VSCALEFPD        Z10, Z0, Z10
-	VSUBPD           Z0, Z10, Z11
-	VFMADD213PD      Z11, Z5, Z10
-	VSUBPD           Z10, Z3, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z10
-	VDIVPD           Z10, Z5, Z5
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z4, Z5
-	VCMPPD           $0x03, Z4, Z4, K4
-	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
-	VSUBPD           Z9, Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z9, Z8, Z8
-	VADDPD           Z8, Z7, Z7
-	VMULPD           Z5, Z5, Z5
-	VBLENDMPD        Z7, Z5, K3, Z7
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VMOVUPS.Z        (DX), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z6, Z6
-	VBLENDMPD        Z4, Z6, K4, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y1
+	VCVTPS2PD        Y1, Z1
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
+	VCMPPD.BCST      $0x11, actkernconst<>+8320(SB), Z2, K2
+	VMULPD           Z2, Z2, Z3
+	VCMPPD           $0x11, Z0, Z2, K3
+	VMULPD           Z1, Z1, Z4
+	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
+	VFMADD231PD      Z1, Z1, Z5
+	VMULPD           Z1, Z4, Z6
+	VMULPD.BCST      actkernconst<>+7888(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7880(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7872(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7864(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7856(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7848(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD           Z7, Z0, Z7
+	VMULPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+7832(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+7824(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7816(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7808(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7904(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+7896(SB), Z7, Z7
+	VMULPD           Z7, Z4, Z7
+	VADDPD.BCST      actkernconst<>+3776(SB), Z7, Z7
+	VDIVPD           Z7, Z6, Z6
+	VMULPD.BCST      actkernconst<>+5456(SB), Z2, Z2
+	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
+	VMULPD           Z8, Z2, Z2
+	VSCALEFPD        Z7, Z0, Z7
+	VSUBPD           Z0, Z7, Z8
+	VFMADD213PD      Z8, Z2, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z7, Z2
+	VDIVPD           Z2, Z7, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
+	VCMPPD           $0x03, Z1, Z1, K4
+	VMULPD.BCST      actkernconst<>+1096(SB), Z1, Z2
+	VSUBPD           Z6, Z2, Z2
+	VMULPD           Z2, Z6, Z6
+	VSUBPD           Z6, Z5, Z5
+	VADDPD           Z5, Z4, Z4
+	VMULPD           Z7, Z7, Z7
+	VBLENDMPD        Z4, Z7, K3, Z4
+	VBLENDMPD        Z3, Z4, K2, Z3
+	VMOVUPS.Z        (DX), K1, Y2
+	VCVTPS2PD        Y2, Z2
+	VMULPD           Z2, Z3, Z3
+	VBLENDMPD        Z1, Z3, K4, Z1
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, K1, (AX)
 
 done:
 	SFENCE
@@ -78447,78 +78391,75 @@ loop:
 	VFMADD213PD Y7, Y3, Y6
 	VFMADD213PD Y8, Y4, Y9
 	VFMADD213PD Y11, Y5, Y10
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y6, Y3, Y4
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y9, Y3, Y5
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y10, Y3, Y7
-	VADDPD      actkernconst<>+1600(SB), Y6, Y6
-	VADDPD      actkernconst<>+1600(SB), Y9, Y9
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VDIVPD      Y6, Y4, Y4
-	VDIVPD      Y9, Y5, Y5
-	VDIVPD      Y10, Y7, Y7
+	VADDPD      actkernconst<>+1600(SB), Y6, Y3
+	VADDPD      actkernconst<>+1600(SB), Y9, Y4
+	VADDPD      actkernconst<>+1600(SB), Y10, Y5
+	VDIVPD      Y3, Y6, Y6
+	VDIVPD      Y4, Y9, Y9
+	VDIVPD      Y5, Y10, Y10
 	VANDPD      actkernconst<>+160(SB), Y0, Y3
-	VORPD       Y4, Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y6, Y6
+	VORPD       Y3, Y6, Y6
 	VANDPD      actkernconst<>+160(SB), Y1, Y3
-	VORPD       Y5, Y3, Y5
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y3, Y9, Y9
 	VANDPD      actkernconst<>+160(SB), Y2, Y3
-	VORPD       Y7, Y3, Y7
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y3, Y10, Y10
 	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VCMPPD      $0x03, Y2, Y2, Y8
-	VMULPD      actkernconst<>+1600(SB), Y0, Y9
-	VMULPD      actkernconst<>+1600(SB), Y1, Y10
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VMULPD      actkernconst<>+1600(SB), Y0, Y7
+	VMULPD      actkernconst<>+1600(SB), Y1, Y8
 	VMULPD      actkernconst<>+1600(SB), Y2, Y11
-	VSUBPD      Y14, Y9, Y9
-	VSUBPD      Y13, Y10, Y10
+	VSUBPD      Y14, Y7, Y7
+	VSUBPD      Y13, Y8, Y8
 	VSUBPD      Y12, Y11, Y11
-	VMULPD      Y9, Y14, Y14
-	VMULPD      Y10, Y13, Y13
+	VMULPD      Y7, Y14, Y14
+	VMULPD      Y8, Y13, Y13
 	VMULPD      Y11, Y12, Y12
-	VMOVUPD     352(SP), Y9
-	VSUBPD      Y14, Y9, Y9
-	VMOVUPD     320(SP), Y10
-	VSUBPD      Y13, Y10, Y10
+	VMOVUPD     352(SP), Y7
+	VSUBPD      Y14, Y7, Y7
+	VMOVUPD     320(SP), Y8
+	VSUBPD      Y13, Y8, Y8
 	VMOVUPD     288(SP), Y11
 	VSUBPD      Y12, Y11, Y11
 	VMOVUPD     448(SP), Y12
-	VADDPD      Y9, Y12, Y12
-	VMOVUPD     416(SP), Y9
-	VADDPD      Y10, Y9, Y9
-	VMOVUPD     384(SP), Y10
-	VADDPD      Y11, Y10, Y10
-	VMULPD      Y4, Y4, Y4
-	VMULPD      Y5, Y5, Y5
-	VMULPD      Y7, Y7, Y7
+	VADDPD      Y7, Y12, Y12
+	VMOVUPD     416(SP), Y7
+	VADDPD      Y8, Y7, Y7
+	VMOVUPD     384(SP), Y8
+	VADDPD      Y11, Y8, Y8
+	VMULPD      Y6, Y6, Y6
+	VMULPD      Y9, Y9, Y9
+	VMULPD      Y10, Y10, Y10
 	VMOVUPD     256(SP), Y11
-	VBLENDVPD   Y11, Y12, Y4, Y11
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y4, Y9, Y5, Y4
-	VMOVUPD     192(SP), Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, 160(SP), Y11, Y7
+	VBLENDVPD   Y11, Y12, Y6, Y11
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y6, Y7, Y9, Y6
+	VMOVUPD     192(SP), Y7
+	VBLENDVPD   Y7, Y8, Y10, Y7
+	VMOVUPD     128(SP), Y8
+	VBLENDVPD   Y8, 160(SP), Y11, Y8
 	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, 96(SP), Y4, Y9
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, 32(SP), Y5, Y4
-	VCVTPS2PD   (DX), Y5
+	VBLENDVPD   Y9, 96(SP), Y6, Y9
+	VMOVUPD     (SP), Y6
+	VBLENDVPD   Y6, 32(SP), Y7, Y6
+	VCVTPS2PD   (DX), Y7
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y5, Y7, Y7
+	VMULPD      Y7, Y8, Y8
 	VMULPD      Y10, Y9, Y9
-	VMULPD      Y11, Y4, Y4
-	VBLENDVPD   Y3, Y0, Y7, Y3
-	VBLENDVPD   Y6, Y1, Y9, Y6
-	VBLENDVPD   Y8, Y2, Y4, Y8
+	VMULPD      Y11, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y4, Y1, Y9, Y4
+	VBLENDVPD   Y5, Y2, Y6, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVUPS     X8, 32(AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -78581,20 +78522,19 @@ single:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y9
 	VFMADD213PD Y9, Y1, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VSUBPD      Y8, Y1, Y9
-	VADDPD      actkernconst<>+1600(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
+	VADDPD      actkernconst<>+1600(SB), Y8, Y1
+	VDIVPD      Y1, Y8, Y8
 	VANDPD      actkernconst<>+160(SB), Y0, Y1
-	VORPD       Y9, Y1, Y9
+	VANDPD      actkernconst<>+1344(SB), Y8, Y8
+	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+1600(SB), Y0, Y8
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y8, Y7, Y7
+	VMULPD      actkernconst<>+1600(SB), Y0, Y9
+	VSUBPD      Y7, Y9, Y9
+	VMULPD      Y9, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y9, Y9, Y9
-	VBLENDVPD   Y4, Y5, Y9, Y4
+	VMULPD      Y8, Y8, Y8
+	VBLENDVPD   Y4, Y5, Y8, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
@@ -78667,20 +78607,19 @@ tail:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y9
 	VFMADD213PD Y9, Y1, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VSUBPD      Y8, Y1, Y9
-	VADDPD      actkernconst<>+1600(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
+	VADDPD      actkernconst<>+1600(SB), Y8, Y1
+	VDIVPD      Y1, Y8, Y8
 	VANDPD      actkernconst<>+160(SB), Y0, Y1
-	VORPD       Y9, Y1, Y9
+	VANDPD      actkernconst<>+1344(SB), Y8, Y8
+	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+1600(SB), Y0, Y8
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y8, Y7, Y7
+	VMULPD      actkernconst<>+1600(SB), Y0, Y9
+	VSUBPD      Y7, Y9, Y9
+	VMULPD      Y9, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y9, Y9, Y9
-	VBLENDVPD   Y4, Y5, Y9, Y4
+	VMULPD      Y8, Y8, Y8
+	VBLENDVPD   Y4, Y5, Y8, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -78878,78 +78817,75 @@ loop:
 	VFMADD213PD Y7, Y3, Y6
 	VFMADD213PD Y8, Y4, Y9
 	VFMADD213PD Y11, Y5, Y10
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y6, Y3, Y4
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y9, Y3, Y5
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VSUBPD      Y10, Y3, Y7
-	VADDPD      actkernconst<>+1600(SB), Y6, Y6
-	VADDPD      actkernconst<>+1600(SB), Y9, Y9
-	VADDPD      actkernconst<>+1600(SB), Y10, Y10
-	VDIVPD      Y6, Y4, Y4
-	VDIVPD      Y9, Y5, Y5
-	VDIVPD      Y10, Y7, Y7
+	VADDPD      actkernconst<>+1600(SB), Y6, Y3
+	VADDPD      actkernconst<>+1600(SB), Y9, Y4
+	VADDPD      actkernconst<>+1600(SB), Y10, Y5
+	VDIVPD      Y3, Y6, Y6
+	VDIVPD      Y4, Y9, Y9
+	VDIVPD      Y5, Y10, Y10
 	VANDPD      actkernconst<>+160(SB), Y0, Y3
-	VORPD       Y4, Y3, Y4
+	VANDPD      actkernconst<>+1344(SB), Y6, Y6
+	VORPD       Y3, Y6, Y6
 	VANDPD      actkernconst<>+160(SB), Y1, Y3
-	VORPD       Y5, Y3, Y5
+	VANDPD      actkernconst<>+1344(SB), Y9, Y9
+	VORPD       Y3, Y9, Y9
 	VANDPD      actkernconst<>+160(SB), Y2, Y3
-	VORPD       Y7, Y3, Y7
+	VANDPD      actkernconst<>+1344(SB), Y10, Y10
+	VORPD       Y3, Y10, Y10
 	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y6
-	VCMPPD      $0x03, Y2, Y2, Y8
-	VMULPD      actkernconst<>+1600(SB), Y0, Y9
-	VMULPD      actkernconst<>+1600(SB), Y1, Y10
+	VCMPPD      $0x03, Y1, Y1, Y4
+	VCMPPD      $0x03, Y2, Y2, Y5
+	VMULPD      actkernconst<>+1600(SB), Y0, Y7
+	VMULPD      actkernconst<>+1600(SB), Y1, Y8
 	VMULPD      actkernconst<>+1600(SB), Y2, Y11
-	VSUBPD      Y14, Y9, Y9
-	VSUBPD      Y13, Y10, Y10
+	VSUBPD      Y14, Y7, Y7
+	VSUBPD      Y13, Y8, Y8
 	VSUBPD      Y12, Y11, Y11
-	VMULPD      Y9, Y14, Y14
-	VMULPD      Y10, Y13, Y13
+	VMULPD      Y7, Y14, Y14
+	VMULPD      Y8, Y13, Y13
 	VMULPD      Y11, Y12, Y12
-	VMOVUPD     352(SP), Y9
-	VSUBPD      Y14, Y9, Y9
-	VMOVUPD     320(SP), Y10
-	VSUBPD      Y13, Y10, Y10
+	VMOVUPD     352(SP), Y7
+	VSUBPD      Y14, Y7, Y7
+	VMOVUPD     320(SP), Y8
+	VSUBPD      Y13, Y8, Y8
 	VMOVUPD     288(SP), Y11
 	VSUBPD      Y12, Y11, Y11
 	VMOVUPD     448(SP), Y12
-	VADDPD      Y9, Y12, Y12
-	VMOVUPD     416(SP), Y9
-	VADDPD      Y10, Y9, Y9
-	VMOVUPD     384(SP), Y10
-	VADDPD      Y11, Y10, Y10
-	VMULPD      Y4, Y4, Y4
-	VMULPD      Y5, Y5, Y5
-	VMULPD      Y7, Y7, Y7
+	VADDPD      Y7, Y12, Y12
+	VMOVUPD     416(SP), Y7
+	VADDPD      Y8, Y7, Y7
+	VMOVUPD     384(SP), Y8
+	VADDPD      Y11, Y8, Y8
+	VMULPD      Y6, Y6, Y6
+	VMULPD      Y9, Y9, Y9
+	VMULPD      Y10, Y10, Y10
 	VMOVUPD     256(SP), Y11
-	VBLENDVPD   Y11, Y12, Y4, Y11
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y4, Y9, Y5, Y4
-	VMOVUPD     192(SP), Y5
-	VBLENDVPD   Y5, Y10, Y7, Y5
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, 160(SP), Y11, Y7
+	VBLENDVPD   Y11, Y12, Y6, Y11
+	VMOVUPD     224(SP), Y6
+	VBLENDVPD   Y6, Y7, Y9, Y6
+	VMOVUPD     192(SP), Y7
+	VBLENDVPD   Y7, Y8, Y10, Y7
+	VMOVUPD     128(SP), Y8
+	VBLENDVPD   Y8, 160(SP), Y11, Y8
 	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, 96(SP), Y4, Y9
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, 32(SP), Y5, Y4
-	VCVTPS2PD   (DX), Y5
+	VBLENDVPD   Y9, 96(SP), Y6, Y9
+	VMOVUPD     (SP), Y6
+	VBLENDVPD   Y6, 32(SP), Y7, Y6
+	VCVTPS2PD   (DX), Y7
 	VCVTPS2PD   16(DX), Y10
 	VCVTPS2PD   32(DX), Y11
-	VMULPD      Y5, Y7, Y7
+	VMULPD      Y7, Y8, Y8
 	VMULPD      Y10, Y9, Y9
-	VMULPD      Y11, Y4, Y4
-	VBLENDVPD   Y3, Y0, Y7, Y3
-	VBLENDVPD   Y6, Y1, Y9, Y6
-	VBLENDVPD   Y8, Y2, Y4, Y8
+	VMULPD      Y11, Y6, Y6
+	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y4, Y1, Y9, Y4
+	VBLENDVPD   Y5, Y2, Y6, Y5
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 16(AX)
-	VCVTPD2PSY  Y8, X8
-	VMOVNTPS    X8, 32(AX)
+	VCVTPD2PSY  Y4, X4
+	VMOVNTPS    X4, 16(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVNTPS    X5, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -79012,20 +78948,19 @@ single:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y9
 	VFMADD213PD Y9, Y1, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VSUBPD      Y8, Y1, Y9
-	VADDPD      actkernconst<>+1600(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
+	VADDPD      actkernconst<>+1600(SB), Y8, Y1
+	VDIVPD      Y1, Y8, Y8
 	VANDPD      actkernconst<>+160(SB), Y0, Y1
-	VORPD       Y9, Y1, Y9
+	VANDPD      actkernconst<>+1344(SB), Y8, Y8
+	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+1600(SB), Y0, Y8
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y8, Y7, Y7
+	VMULPD      actkernconst<>+1600(SB), Y0, Y9
+	VSUBPD      Y7, Y9, Y9
+	VMULPD      Y9, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y9, Y9, Y9
-	VBLENDVPD   Y4, Y5, Y9, Y4
+	VMULPD      Y8, Y8, Y8
+	VBLENDVPD   Y4, Y5, Y8, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
@@ -79098,20 +79033,19 @@ tail:
 	VPSLLQ      $0x34, Y8, Y8
 	VSUBPD      actkernconst<>+192(SB), Y8, Y9
 	VFMADD213PD Y9, Y1, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VSUBPD      Y8, Y1, Y9
-	VADDPD      actkernconst<>+1600(SB), Y8, Y8
-	VDIVPD      Y8, Y9, Y9
+	VADDPD      actkernconst<>+1600(SB), Y8, Y1
+	VDIVPD      Y1, Y8, Y8
 	VANDPD      actkernconst<>+160(SB), Y0, Y1
-	VORPD       Y9, Y1, Y9
+	VANDPD      actkernconst<>+1344(SB), Y8, Y8
+	VORPD       Y1, Y8, Y8
 	VCMPPD      $0x03, Y0, Y0, Y1
-	VMULPD      actkernconst<>+1600(SB), Y0, Y8
-	VSUBPD      Y7, Y8, Y8
-	VMULPD      Y8, Y7, Y7
+	VMULPD      actkernconst<>+1600(SB), Y0, Y9
+	VSUBPD      Y7, Y9, Y9
+	VMULPD      Y9, Y7, Y7
 	VSUBPD      Y7, Y6, Y6
 	VADDPD      Y6, Y5, Y5
-	VMULPD      Y9, Y9, Y9
-	VBLENDVPD   Y4, Y5, Y9, Y4
+	VMULPD      Y8, Y8, Y8
+	VBLENDVPD   Y4, Y5, Y8, Y4
 	VBLENDVPD   Y2, Y3, Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -81087,19 +81021,19 @@ DATA actkernconst<>+7776(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7784(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7792(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+7800(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7808(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+7816(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7824(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7832(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7840(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+7848(SB)/8, $0x0000000000000111
-DATA actkernconst<>+7856(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+7864(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+7872(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+7880(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+7888(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+7896(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+7904(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7808(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+7816(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+7824(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+7832(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+7840(SB)/8, $0x0000000000000111
+DATA actkernconst<>+7848(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+7856(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+7864(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+7872(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+7880(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+7888(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+7896(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+7904(SB)/8, $0x3fc0000000000000
 DATA actkernconst<>+7912(SB)/8, $0x0000000000000000
 DATA actkernconst<>+7920(SB)/8, $0x0000000000000000
 DATA actkernconst<>+7928(SB)/8, $0x0000000000000000

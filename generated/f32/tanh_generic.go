@@ -22,7 +22,7 @@ var (
 	tanhBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 39
+// tanhGeneric is the pure-Go kernel of tanh (f32 memory, f64 compute, 37
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -43,7 +43,6 @@ func tanhGeneric(dst, x []float32) {
 	v25 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v30 := math.Float64frombits(0x3ff0000000000000) // 1
-	v34 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -66,16 +65,15 @@ func tanhGeneric(dst, x []float32) {
 		v31 := ldexpNormal(v30, v9)
 		v32 := float64(v31 - v30)
 		v33 := math.FMA(v29, v31, v32)
-		v35 := float64(v34 - v33)
-		v36 := float64(v6 + v33)
-		v37 := float64(v35 / v36)
-		v38 := math.Float64frombits(math.Float64bits(v37) | math.Float64bits(v0)&(1<<63))
-		v39 := math.IsNaN(v0)
-		v40 := v38
-		if v39 {
-			v40 = v0
+		v34 := float64(v6 + v33)
+		v35 := float64(v33 / v34)
+		v36 := math.Copysign(v35, v0)
+		v37 := math.IsNaN(v0)
+		v38 := v36
+		if v37 {
+			v38 = v0
 		}
-		dst[i] = float32(v40)
+		dst[i] = float32(v38)
 	}
 }
 

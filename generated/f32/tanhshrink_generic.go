@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 85 operations): the scalar twin of the vector program the assembly
+// compute, 84 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -107,30 +107,29 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v73 := ldexpNormal(v4, v54)
 		v74 := float64(v73 - v4)
 		v75 := math.FMA(v72, v73, v74)
-		v76 := float64(v1 - v75)
-		v77 := float64(v51 + v75)
-		v78 := float64(v76 / v77)
-		v79 := math.Float64frombits(math.Float64bits(v78) | math.Float64bits(v0)&(1<<63))
-		v80 := math.IsNaN(v0)
-		v81 := float64(v0 - v79)
-		v82 := v81
+		v76 := float64(v51 + v75)
+		v77 := float64(v75 / v76)
+		v78 := math.Copysign(v77, v0)
+		v79 := math.IsNaN(v0)
+		v80 := float64(v0 - v78)
+		v81 := v80
 		if v5 {
-			v82 = v46
+			v81 = v46
+		}
+		v82 := v81
+		if v2 {
+			v82 = v0
 		}
 		v83 := v82
-		if v2 {
+		if v79 {
 			v83 = v0
 		}
-		v84 := v83
-		if v80 {
-			v84 = v0
-		}
-		dst[i] = float32(v84)
+		dst[i] = float32(v83)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 96 operations): the scalar twin of the vector program
+// memory, f64 compute, 94 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -165,7 +164,6 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	v69 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
 	v71 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
 	v73 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v79 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -221,31 +219,30 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v76 := ldexpNormal(v5, v57)
 		v77 := float64(v76 - v5)
 		v78 := math.FMA(v75, v76, v77)
-		v80 := float64(v79 - v78)
-		v81 := float64(v54 + v78)
-		v82 := float64(v80 / v81)
-		v83 := math.Float64frombits(math.Float64bits(v82) | math.Float64bits(v0)&(1<<63))
-		v84 := math.IsNaN(v0)
-		v85 := float64(v54 * v0)
-		v86 := float64(v85 - v49)
-		v87 := float64(v49 * v86)
-		v88 := float64(v9 - v87)
-		v89 := float64(v7 + v88)
-		v90 := float64(v83 * v83)
-		v91 := v90
+		v79 := float64(v54 + v78)
+		v80 := float64(v78 / v79)
+		v81 := math.Copysign(v80, v0)
+		v82 := math.IsNaN(v0)
+		v83 := float64(v54 * v0)
+		v84 := float64(v83 - v49)
+		v85 := float64(v49 * v84)
+		v86 := float64(v9 - v85)
+		v87 := float64(v7 + v86)
+		v88 := float64(v81 * v81)
+		v89 := v88
 		if v6 {
-			v91 = v89
+			v89 = v87
 		}
-		v92 := v91
+		v90 := v89
 		if v3 {
-			v92 = v4
+			v90 = v4
 		}
-		v93 := float64(dy[i])
-		v94 := float64(v92 * v93)
-		v95 := v94
-		if v84 {
-			v95 = v0
+		v91 := float64(dy[i])
+		v92 := float64(v90 * v91)
+		v93 := v92
+		if v82 {
+			v93 = v0
 		}
-		dx[i] = float32(v95)
+		dx[i] = float32(v93)
 	}
 }
