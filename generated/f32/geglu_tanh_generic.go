@@ -13,7 +13,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f32 memory, f64
-// compute, 56 operations): the scalar twin of the vector program the assembly
+// compute, 57 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -26,19 +26,18 @@ func gegluTanhGeneric(dst, a, b []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v16 := math.Float64frombits(0xc085f80000000000) // -703
-	v18 := math.Float64frombits(0x4085f80000000000) // 703
-	v22 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v27 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v29 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v30 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v32 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v34 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v36 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v38 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v40 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v42 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v44 := math.Float64frombits(0x3ff0000000000000) // 1
+	v17 := math.Float64frombits(0xc085f80000000000) // -703
+	v20 := math.Float64frombits(0x3ff0000000000000) // 1
+	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v29 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v31 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v33 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v35 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -48,36 +47,38 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v15 := math.IsNaN(v14)
-		v17 := v16
-		if v14 > v16 {
-			v17 = v14
+		v15 := math.Abs(v14)
+		v16 := -v15
+		v18 := v17
+		if v16 > v17 {
+			v18 = v16
 		}
-		v19 := v18
-		if v17 < v18 {
-			v19 = v17
+		v19 := v14 < v4
+		v22 := float64(v18 * v21)
+		v23 := math.RoundToEven(v22)
+		v27 := math.FMA(v23, v26, v18)
+		v30 := math.FMA(v27, v28, v29)
+		v32 := math.FMA(v27, v30, v31)
+		v34 := math.FMA(v27, v32, v33)
+		v36 := math.FMA(v27, v34, v35)
+		v38 := math.FMA(v27, v36, v37)
+		v40 := math.FMA(v27, v38, v39)
+		v42 := math.FMA(v27, v40, v41)
+		v43 := ldexpNormal(v42, v23)
+		v44 := v16 < v17
+		v45 := v43
+		if v44 {
+			v45 = v4
 		}
-		v20 := -v19
-		v23 := float64(v19 * v22)
-		v24 := math.RoundToEven(v23)
-		v28 := math.FMA(v24, v27, v20)
-		v31 := math.FMA(v28, v29, v30)
-		v33 := math.FMA(v28, v31, v32)
-		v35 := math.FMA(v28, v33, v34)
-		v37 := math.FMA(v28, v35, v36)
-		v39 := math.FMA(v28, v37, v38)
-		v41 := math.FMA(v28, v39, v40)
-		v43 := math.FMA(v28, v41, v42)
-		v45 := ldexpNormal(v43, v24)
-		v46 := float64(v44 + v45)
-		v47 := float64(v44 / v46)
-		v48 := v14 < v16
-		v49 := v47
-		if v48 {
-			v49 = v4
+		v46 := v20
+		if v19 {
+			v46 = v45
 		}
-		v50 := v49
-		if v15 {
+		v47 := float64(v20 + v45)
+		v48 := float64(v46 / v47)
+		v49 := math.IsNaN(v14)
+		v50 := v48
+		if v49 {
 			v50 = v14
 		}
 		v51 := float64(v0 * v50)
@@ -123,19 +124,17 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	v12 := math.Float64frombits(0xbfe199999999999a)  // -0.55
 	v15 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v16 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v23 := math.Float64frombits(0xc085f80000000000)  // -703
-	v25 := math.Float64frombits(0x4085f80000000000)  // 703
-	v28 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v29 := math.Float64frombits(0xbff71547652b82fe)  // -1.4426950408889634
-	v34 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v36 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
-	v37 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
-	v39 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
-	v41 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
-	v43 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
-	v45 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
-	v47 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
-	v49 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
+	v24 := math.Float64frombits(0xc085f80000000000)  // -703
+	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v34 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
+	v35 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
+	v37 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
+	v39 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
+	v41 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
+	v43 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
+	v45 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
+	v47 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
 	v58 := math.Float64frombits(0x4000000000000000)  // 2
 	v65 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
 	v66 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
@@ -160,36 +159,38 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v19 := float64(v16 * v18)
 		v20 := float64(v0 + v19)
 		v21 := float64(v15 * v20)
-		v22 := math.IsNaN(v21)
-		v24 := v23
-		if v21 > v23 {
-			v24 = v21
+		v22 := math.Abs(v21)
+		v23 := -v22
+		v25 := v24
+		if v23 > v24 {
+			v25 = v23
 		}
-		v26 := v25
-		if v24 < v25 {
-			v26 = v24
+		v26 := v21 < v4
+		v28 := float64(v25 * v27)
+		v29 := math.RoundToEven(v28)
+		v33 := math.FMA(v29, v32, v25)
+		v36 := math.FMA(v33, v34, v35)
+		v38 := math.FMA(v33, v36, v37)
+		v40 := math.FMA(v33, v38, v39)
+		v42 := math.FMA(v33, v40, v41)
+		v44 := math.FMA(v33, v42, v43)
+		v46 := math.FMA(v33, v44, v45)
+		v48 := math.FMA(v33, v46, v47)
+		v49 := ldexpNormal(v48, v29)
+		v50 := v23 < v24
+		v51 := v49
+		if v50 {
+			v51 = v4
 		}
-		v27 := -v26
-		v30 := float64(v26 * v29)
-		v31 := math.RoundToEven(v30)
-		v35 := math.FMA(v31, v34, v27)
-		v38 := math.FMA(v35, v36, v37)
-		v40 := math.FMA(v35, v38, v39)
-		v42 := math.FMA(v35, v40, v41)
-		v44 := math.FMA(v35, v42, v43)
-		v46 := math.FMA(v35, v44, v45)
-		v48 := math.FMA(v35, v46, v47)
-		v50 := math.FMA(v35, v48, v49)
-		v51 := ldexpNormal(v50, v31)
-		v52 := float64(v8 + v51)
-		v53 := float64(v8 / v52)
-		v54 := v21 < v23
-		v55 := v53
-		if v54 {
-			v55 = v4
+		v52 := v8
+		if v26 {
+			v52 = v51
 		}
-		v56 := v55
-		if v22 {
+		v53 := float64(v8 + v51)
+		v54 := float64(v52 / v53)
+		v55 := math.IsNaN(v21)
+		v56 := v54
+		if v55 {
 			v56 = v21
 		}
 		v57 := float64(v8 - v56)
@@ -215,16 +216,16 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		if v78 < v79 {
 			v80 = v78
 		}
-		v81 := float64(v80 * v28)
+		v81 := float64(v80 * v27)
 		v82 := math.RoundToEven(v81)
-		v84 := math.FMA(v82, v34, v80)
-		v86 := math.FMA(v84, v85, v36)
+		v84 := math.FMA(v82, v32, v80)
+		v86 := math.FMA(v84, v85, v34)
 		v88 := math.FMA(v84, v86, v87)
-		v89 := math.FMA(v84, v88, v39)
+		v89 := math.FMA(v84, v88, v37)
 		v91 := math.FMA(v84, v89, v90)
-		v92 := math.FMA(v84, v91, v43)
+		v92 := math.FMA(v84, v91, v41)
 		v94 := math.FMA(v84, v92, v93)
-		v95 := math.FMA(v84, v94, v47)
+		v95 := math.FMA(v84, v94, v45)
 		v96 := float64(v84 * v95)
 		v97 := ldexpNormal(v8, v82)
 		v98 := float64(v97 - v8)
@@ -270,7 +271,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f32
-// memory, f64 compute, 54 operations): the scalar twin of the vector program
+// memory, f64 compute, 55 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -284,19 +285,18 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v16 := math.Float64frombits(0xc085f80000000000) // -703
-	v18 := math.Float64frombits(0x4085f80000000000) // 703
-	v22 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v27 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v29 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v30 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v32 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v34 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v36 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v38 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v40 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v42 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v44 := math.Float64frombits(0x3ff0000000000000) // 1
+	v17 := math.Float64frombits(0xc085f80000000000) // -703
+	v20 := math.Float64frombits(0x3ff0000000000000) // 1
+	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v28 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v29 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v31 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v33 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v35 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v37 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v39 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v41 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -306,36 +306,38 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v12 := float64(v9 * v11)
 		v13 := float64(v0 + v12)
 		v14 := float64(v8 * v13)
-		v15 := math.IsNaN(v14)
-		v17 := v16
-		if v14 > v16 {
-			v17 = v14
+		v15 := math.Abs(v14)
+		v16 := -v15
+		v18 := v17
+		if v16 > v17 {
+			v18 = v16
 		}
-		v19 := v18
-		if v17 < v18 {
-			v19 = v17
+		v19 := v14 < v4
+		v22 := float64(v18 * v21)
+		v23 := math.RoundToEven(v22)
+		v27 := math.FMA(v23, v26, v18)
+		v30 := math.FMA(v27, v28, v29)
+		v32 := math.FMA(v27, v30, v31)
+		v34 := math.FMA(v27, v32, v33)
+		v36 := math.FMA(v27, v34, v35)
+		v38 := math.FMA(v27, v36, v37)
+		v40 := math.FMA(v27, v38, v39)
+		v42 := math.FMA(v27, v40, v41)
+		v43 := ldexpNormal(v42, v23)
+		v44 := v16 < v17
+		v45 := v43
+		if v44 {
+			v45 = v4
 		}
-		v20 := -v19
-		v23 := float64(v19 * v22)
-		v24 := math.RoundToEven(v23)
-		v28 := math.FMA(v24, v27, v20)
-		v31 := math.FMA(v28, v29, v30)
-		v33 := math.FMA(v28, v31, v32)
-		v35 := math.FMA(v28, v33, v34)
-		v37 := math.FMA(v28, v35, v36)
-		v39 := math.FMA(v28, v37, v38)
-		v41 := math.FMA(v28, v39, v40)
-		v43 := math.FMA(v28, v41, v42)
-		v45 := ldexpNormal(v43, v24)
-		v46 := float64(v44 + v45)
-		v47 := float64(v44 / v46)
-		v48 := v14 < v16
-		v49 := v47
-		if v48 {
-			v49 = v4
+		v46 := v20
+		if v19 {
+			v46 = v45
 		}
-		v50 := v49
-		if v15 {
+		v47 := float64(v20 + v45)
+		v48 := float64(v46 / v47)
+		v49 := math.IsNaN(v14)
+		v50 := v48
+		if v49 {
 			v50 = v14
 		}
 		v51 := float64(v0 * v50)

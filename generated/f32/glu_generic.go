@@ -12,7 +12,7 @@ var (
 	gluBackwardBImpl = gluBackwardBGeneric
 )
 
-// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 39
+// gluGeneric is the pure-Go kernel of glu (f32 memory, f64 compute, 40
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,67 +20,68 @@ var (
 func gluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc085f80000000000)  // -703
-	v4 := math.Float64frombits(0x4085f80000000000)  // 703
-	v7 := math.Float64frombits(0xbff71547652b82fe)  // -1.4426950408889634
-	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v27 := math.Float64frombits(0x3ff0000000000000) // 1
-	v32 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v14 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v18 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(b[i])
-		v1 := math.IsNaN(v0)
-		v3 := v2
-		if v0 > v2 {
-			v3 = v0
+		v1 := math.Abs(v0)
+		v2 := -v1
+		v4 := v3
+		if v2 > v3 {
+			v4 = v2
 		}
-		v5 := v4
-		if v3 < v4 {
-			v5 = v3
+		v6 := v0 < v5
+		v9 := float64(v4 * v8)
+		v10 := math.RoundToEven(v9)
+		v12 := math.FMA(v10, v11, v4)
+		v15 := math.FMA(v12, v13, v14)
+		v17 := math.FMA(v12, v15, v16)
+		v19 := math.FMA(v12, v17, v18)
+		v21 := math.FMA(v12, v19, v20)
+		v23 := math.FMA(v12, v21, v22)
+		v25 := math.FMA(v12, v23, v24)
+		v27 := math.FMA(v12, v25, v26)
+		v28 := ldexpNormal(v27, v10)
+		v29 := v2 < v3
+		v30 := v28
+		if v29 {
+			v30 = v5
 		}
-		v6 := -v5
-		v8 := float64(v5 * v7)
-		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v6)
-		v14 := math.FMA(v11, v12, v13)
-		v16 := math.FMA(v11, v14, v15)
-		v18 := math.FMA(v11, v16, v17)
-		v20 := math.FMA(v11, v18, v19)
-		v22 := math.FMA(v11, v20, v21)
-		v24 := math.FMA(v11, v22, v23)
-		v26 := math.FMA(v11, v24, v25)
-		v28 := ldexpNormal(v26, v9)
-		v29 := float64(v27 + v28)
-		v30 := float64(v27 / v29)
-		v31 := v0 < v2
-		v33 := v30
-		if v31 {
-			v33 = v32
+		v31 := v7
+		if v6 {
+			v31 = v30
 		}
-		v34 := float64(a[i])
-		v35 := float64(v33 * v34)
-		v36 := v35
-		if v1 {
-			v36 = v0
+		v32 := float64(v7 + v30)
+		v33 := float64(v31 / v32)
+		v34 := math.IsNaN(v0)
+		v35 := float64(a[i])
+		v36 := float64(v33 * v35)
+		v37 := v36
+		if v34 {
+			v37 = v0
 		}
-		v37 := math.IsNaN(v34)
-		v38 := v36
-		if v37 {
-			v38 = v34
+		v38 := math.IsNaN(v35)
+		v39 := v37
+		if v38 {
+			v39 = v35
 		}
-		dst[i] = float32(v38)
+		dst[i] = float32(v39)
 	}
 }
 
 // gluBackwardAGeneric is the pure-Go kernel of gluBackwardA (f32 memory, f64
-// compute, 37 operations): the scalar twin of the vector program the assembly
+// compute, 38 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; da may be
 // the same slice as an input.
@@ -88,62 +89,63 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc085f80000000000)  // -703
-	v4 := math.Float64frombits(0x4085f80000000000)  // 703
-	v7 := math.Float64frombits(0xbff71547652b82fe)  // -1.4426950408889634
-	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v27 := math.Float64frombits(0x3ff0000000000000) // 1
-	v32 := math.Float64frombits(0x0000000000000000) // 0
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v13 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v14 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v16 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v18 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v20 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v22 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v24 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v26 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range da {
 		v0 := float64(b[i])
-		v1 := math.IsNaN(v0)
-		v3 := v2
-		if v0 > v2 {
-			v3 = v0
+		v1 := math.Abs(v0)
+		v2 := -v1
+		v4 := v3
+		if v2 > v3 {
+			v4 = v2
 		}
-		v5 := v4
-		if v3 < v4 {
-			v5 = v3
+		v6 := v0 < v5
+		v9 := float64(v4 * v8)
+		v10 := math.RoundToEven(v9)
+		v12 := math.FMA(v10, v11, v4)
+		v15 := math.FMA(v12, v13, v14)
+		v17 := math.FMA(v12, v15, v16)
+		v19 := math.FMA(v12, v17, v18)
+		v21 := math.FMA(v12, v19, v20)
+		v23 := math.FMA(v12, v21, v22)
+		v25 := math.FMA(v12, v23, v24)
+		v27 := math.FMA(v12, v25, v26)
+		v28 := ldexpNormal(v27, v10)
+		v29 := v2 < v3
+		v30 := v28
+		if v29 {
+			v30 = v5
 		}
-		v6 := -v5
-		v8 := float64(v5 * v7)
-		v9 := math.RoundToEven(v8)
-		v11 := math.FMA(v9, v10, v6)
-		v14 := math.FMA(v11, v12, v13)
-		v16 := math.FMA(v11, v14, v15)
-		v18 := math.FMA(v11, v16, v17)
-		v20 := math.FMA(v11, v18, v19)
-		v22 := math.FMA(v11, v20, v21)
-		v24 := math.FMA(v11, v22, v23)
-		v26 := math.FMA(v11, v24, v25)
-		v28 := ldexpNormal(v26, v9)
-		v29 := float64(v27 + v28)
-		v30 := float64(v27 / v29)
-		v31 := v0 < v2
-		v33 := v30
-		if v31 {
-			v33 = v32
+		v31 := v7
+		if v6 {
+			v31 = v30
 		}
-		v34 := float64(dy[i])
-		v35 := float64(v33 * v34)
-		v36 := v35
-		if v1 {
-			v36 = v0
+		v32 := float64(v7 + v30)
+		v33 := float64(v31 / v32)
+		v34 := math.IsNaN(v0)
+		v35 := float64(dy[i])
+		v36 := float64(v33 * v35)
+		v37 := v36
+		if v34 {
+			v37 = v0
 		}
-		da[i] = float32(v36)
+		da[i] = float32(v37)
 	}
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 47 operations): the scalar twin of the vector program the assembly
+// compute, 48 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -151,9 +153,10 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v4 := math.Float64frombits(0xc085f80000000000)  // -703
-	v6 := math.Float64frombits(0x4085f80000000000)  // 703
-	v10 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
+	v7 := math.Float64frombits(0x0000000000000000)  // 0
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -163,25 +166,20 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v32 := math.Float64frombits(0x3ff0000000000000) // 1
-	v37 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range db {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v3 := math.IsNaN(v2)
-		v5 := v4
-		if v2 > v4 {
-			v5 = v2
+		v3 := math.Abs(v2)
+		v4 := -v3
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
 		}
-		v7 := v6
-		if v5 < v6 {
-			v7 = v5
-		}
-		v8 := -v7
-		v11 := float64(v7 * v10)
+		v8 := v2 < v7
+		v11 := float64(v6 * v10)
 		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v8)
+		v16 := math.FMA(v12, v15, v6)
 		v19 := math.FMA(v16, v17, v18)
 		v21 := math.FMA(v16, v19, v20)
 		v23 := math.FMA(v16, v21, v22)
@@ -189,16 +187,21 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 		v27 := math.FMA(v16, v25, v26)
 		v29 := math.FMA(v16, v27, v28)
 		v31 := math.FMA(v16, v29, v30)
-		v33 := ldexpNormal(v31, v12)
-		v34 := float64(v32 + v33)
-		v35 := float64(v32 / v34)
-		v36 := v2 < v4
-		v38 := v35
-		if v36 {
-			v38 = v37
+		v32 := ldexpNormal(v31, v12)
+		v33 := v4 < v5
+		v34 := v32
+		if v33 {
+			v34 = v7
 		}
-		v39 := v38
-		if v3 {
+		v35 := v9
+		if v8 {
+			v35 = v34
+		}
+		v36 := float64(v9 + v34)
+		v37 := float64(v35 / v36)
+		v38 := math.IsNaN(v2)
+		v39 := v37
+		if v38 {
 			v39 = v2
 		}
 		v40 := -v39

@@ -171,16 +171,17 @@ func logsigmoidGeneric(dst, x []float32) {
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f32
-// memory, f64 compute, 40 operations): the scalar twin of the vector program
+// memory, f64 compute, 41 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v3 := math.Float64frombits(0xc085f80000000000)  // -703
-	v5 := math.Float64frombits(0x4085f80000000000)  // 703
-	v9 := math.Float64frombits(0xbff71547652b82fe)  // -1.4426950408889634
+	v4 := math.Float64frombits(0xc085f80000000000)  // -703
+	v6 := math.Float64frombits(0x0000000000000000)  // 0
+	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v9 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -190,24 +191,19 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v31 := math.Float64frombits(0x3ff0000000000000) // 1
-	v36 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := -v0
-		v2 := math.IsNaN(v1)
-		v4 := v3
-		if v1 > v3 {
-			v4 = v1
+		v2 := math.Abs(v1)
+		v3 := -v2
+		v5 := v4
+		if v3 > v4 {
+			v5 = v3
 		}
-		v6 := v5
-		if v4 < v5 {
-			v6 = v4
-		}
-		v7 := -v6
-		v10 := float64(v6 * v9)
+		v7 := v1 < v6
+		v10 := float64(v5 * v9)
 		v11 := math.RoundToEven(v10)
-		v15 := math.FMA(v11, v14, v7)
+		v15 := math.FMA(v11, v14, v5)
 		v18 := math.FMA(v15, v16, v17)
 		v20 := math.FMA(v15, v18, v19)
 		v22 := math.FMA(v15, v20, v21)
@@ -215,16 +211,21 @@ func logsigmoidBackwardGeneric(dx, x, dy []float32) {
 		v26 := math.FMA(v15, v24, v25)
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
-		v32 := ldexpNormal(v30, v11)
-		v33 := float64(v31 + v32)
-		v34 := float64(v31 / v33)
-		v35 := v1 < v3
-		v37 := v34
-		if v35 {
-			v37 = v36
+		v31 := ldexpNormal(v30, v11)
+		v32 := v3 < v4
+		v33 := v31
+		if v32 {
+			v33 = v6
 		}
-		v38 := v37
-		if v2 {
+		v34 := v8
+		if v7 {
+			v34 = v33
+		}
+		v35 := float64(v8 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v1)
+		v38 := v36
+		if v37 {
 			v38 = v1
 		}
 		v39 := float64(dy[i])

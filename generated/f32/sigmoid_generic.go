@@ -22,16 +22,17 @@ var (
 	sigmoidBackwardFromOutputStreamImpl func(dx, y, dy []float32)
 )
 
-// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f64 compute, 35
+// sigmoidGeneric is the pure-Go kernel of sigmoid (f32 memory, f64 compute, 36
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func sigmoidGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc085f80000000000)  // -703
-	v4 := math.Float64frombits(0x4085f80000000000)  // 703
-	v8 := math.Float64frombits(0xbff71547652b82fe)  // -1.4426950408889634
+	v3 := math.Float64frombits(0xc085f80000000000)  // -703
+	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v15 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v16 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -41,23 +42,18 @@ func sigmoidGeneric(dst, x []float32) {
 	v24 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v26 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v28 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v30 := math.Float64frombits(0x3ff0000000000000) // 1
-	v35 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dst {
 		v0 := float64(x[i])
-		v1 := math.IsNaN(v0)
-		v3 := v2
-		if v0 > v2 {
-			v3 = v0
+		v1 := math.Abs(v0)
+		v2 := -v1
+		v4 := v3
+		if v2 > v3 {
+			v4 = v2
 		}
-		v5 := v4
-		if v3 < v4 {
-			v5 = v3
-		}
-		v6 := -v5
-		v9 := float64(v5 * v8)
+		v6 := v0 < v5
+		v9 := float64(v4 * v8)
 		v10 := math.RoundToEven(v9)
-		v14 := math.FMA(v10, v13, v6)
+		v14 := math.FMA(v10, v13, v4)
 		v17 := math.FMA(v14, v15, v16)
 		v19 := math.FMA(v14, v17, v18)
 		v21 := math.FMA(v14, v19, v20)
@@ -65,16 +61,21 @@ func sigmoidGeneric(dst, x []float32) {
 		v25 := math.FMA(v14, v23, v24)
 		v27 := math.FMA(v14, v25, v26)
 		v29 := math.FMA(v14, v27, v28)
-		v31 := ldexpNormal(v29, v10)
-		v32 := float64(v30 + v31)
-		v33 := float64(v30 / v32)
-		v34 := v0 < v2
-		v36 := v33
-		if v34 {
-			v36 = v35
+		v30 := ldexpNormal(v29, v10)
+		v31 := v2 < v3
+		v32 := v30
+		if v31 {
+			v32 = v5
 		}
-		v37 := v36
-		if v1 {
+		v33 := v7
+		if v6 {
+			v33 = v32
+		}
+		v34 := float64(v7 + v32)
+		v35 := float64(v33 / v34)
+		v36 := math.IsNaN(v0)
+		v37 := v35
+		if v36 {
 			v37 = v0
 		}
 		dst[i] = float32(v37)
@@ -82,16 +83,17 @@ func sigmoidGeneric(dst, x []float32) {
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f32 memory,
-// f64 compute, 43 operations): the scalar twin of the vector program the
+// f64 compute, 44 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
 func sigmoidBackwardGeneric(dx, x, dy []float32) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v4 := math.Float64frombits(0xc085f80000000000)  // -703
-	v6 := math.Float64frombits(0x4085f80000000000)  // 703
-	v10 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
+	v7 := math.Float64frombits(0x0000000000000000)  // 0
+	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -101,25 +103,20 @@ func sigmoidBackwardGeneric(dx, x, dy []float32) {
 	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v32 := math.Float64frombits(0x3ff0000000000000) // 1
-	v37 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v3 := math.IsNaN(v2)
-		v5 := v4
-		if v2 > v4 {
-			v5 = v2
+		v3 := math.Abs(v2)
+		v4 := -v3
+		v6 := v5
+		if v4 > v5 {
+			v6 = v4
 		}
-		v7 := v6
-		if v5 < v6 {
-			v7 = v5
-		}
-		v8 := -v7
-		v11 := float64(v7 * v10)
+		v8 := v2 < v7
+		v11 := float64(v6 * v10)
 		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v8)
+		v16 := math.FMA(v12, v15, v6)
 		v19 := math.FMA(v16, v17, v18)
 		v21 := math.FMA(v16, v19, v20)
 		v23 := math.FMA(v16, v21, v22)
@@ -127,16 +124,21 @@ func sigmoidBackwardGeneric(dx, x, dy []float32) {
 		v27 := math.FMA(v16, v25, v26)
 		v29 := math.FMA(v16, v27, v28)
 		v31 := math.FMA(v16, v29, v30)
-		v33 := ldexpNormal(v31, v12)
-		v34 := float64(v32 + v33)
-		v35 := float64(v32 / v34)
-		v36 := v2 < v4
-		v38 := v35
-		if v36 {
-			v38 = v37
+		v32 := ldexpNormal(v31, v12)
+		v33 := v4 < v5
+		v34 := v32
+		if v33 {
+			v34 = v7
 		}
-		v39 := v38
-		if v3 {
+		v35 := v9
+		if v8 {
+			v35 = v34
+		}
+		v36 := float64(v9 + v34)
+		v37 := float64(v35 / v36)
+		v38 := math.IsNaN(v2)
+		v39 := v37
+		if v38 {
 			v39 = v2
 		}
 		v40 := -v39

@@ -177,7 +177,7 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f32
-// memory, f64 compute, 44 operations): the scalar twin of the vector program
+// memory, f64 compute, 45 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -187,53 +187,54 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v1 := float64(beta)
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4085f80000000000)  // 703
-	v13 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v23 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v25 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v27 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v39 := math.Float64frombits(0x0000000000000000) // 0
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v20 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v22 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v24 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v26 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v28 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v30 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v32 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
 		v4 := v3 < v2
-		v6 := math.IsNaN(v2)
-		v8 := v7
-		if v2 > v7 {
-			v8 = v2
+		v6 := math.Abs(v2)
+		v7 := -v6
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
+		v11 := v2 < v10
+		v13 := float64(v9 * v12)
+		v14 := math.RoundToEven(v13)
+		v18 := math.FMA(v14, v17, v9)
+		v21 := math.FMA(v18, v19, v20)
+		v23 := math.FMA(v18, v21, v22)
+		v25 := math.FMA(v18, v23, v24)
+		v27 := math.FMA(v18, v25, v26)
+		v29 := math.FMA(v18, v27, v28)
+		v31 := math.FMA(v18, v29, v30)
+		v33 := math.FMA(v18, v31, v32)
+		v34 := ldexpNormal(v33, v14)
+		v35 := v7 < v8
+		v36 := v34
+		if v35 {
+			v36 = v10
 		}
-		v11 := -v10
-		v14 := float64(v10 * v13)
-		v15 := math.RoundToEven(v14)
-		v19 := math.FMA(v15, v18, v11)
-		v22 := math.FMA(v19, v20, v21)
-		v24 := math.FMA(v19, v22, v23)
-		v26 := math.FMA(v19, v24, v25)
-		v28 := math.FMA(v19, v26, v27)
-		v30 := math.FMA(v19, v28, v29)
-		v32 := math.FMA(v19, v30, v31)
-		v34 := math.FMA(v19, v32, v33)
-		v35 := ldexpNormal(v34, v15)
-		v36 := float64(v5 + v35)
-		v37 := float64(v5 / v36)
-		v38 := v2 < v7
-		v40 := v37
-		if v38 {
-			v40 = v39
+		v37 := v5
+		if v11 {
+			v37 = v36
 		}
-		v41 := v40
-		if v6 {
+		v38 := float64(v5 + v36)
+		v39 := float64(v37 / v38)
+		v40 := math.IsNaN(v2)
+		v41 := v39
+		if v40 {
 			v41 = v2
 		}
 		v42 := v41

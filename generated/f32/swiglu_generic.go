@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 51
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 52
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -23,58 +23,59 @@ func swigluGeneric(dst, a, b []float32) {
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v10 := math.Float64frombits(0xc085f80000000000) // -703
-	v12 := math.Float64frombits(0x4085f80000000000) // 703
-	v16 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v24 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v26 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v28 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v30 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v32 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v34 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v36 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v38 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0xc085f80000000000) // -703
+	v14 := math.Float64frombits(0x3ff0000000000000) // 1
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v25 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v27 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v29 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
 		v3 := v0 < v2
 		v6 := v0 < v4
 		v7 := math.Abs(v0)
 		v8 := -v7
-		v9 := math.IsNaN(v8)
-		v11 := v10
-		if v8 > v10 {
-			v11 = v8
+		v9 := math.Abs(v8)
+		v10 := -v9
+		v12 := v11
+		if v10 > v11 {
+			v12 = v10
 		}
-		v13 := v12
-		if v11 < v12 {
-			v13 = v11
+		v13 := v8 < v4
+		v16 := float64(v12 * v15)
+		v17 := math.RoundToEven(v16)
+		v21 := math.FMA(v17, v20, v12)
+		v24 := math.FMA(v21, v22, v23)
+		v26 := math.FMA(v21, v24, v25)
+		v28 := math.FMA(v21, v26, v27)
+		v30 := math.FMA(v21, v28, v29)
+		v32 := math.FMA(v21, v30, v31)
+		v34 := math.FMA(v21, v32, v33)
+		v36 := math.FMA(v21, v34, v35)
+		v37 := ldexpNormal(v36, v17)
+		v38 := v10 < v11
+		v39 := v37
+		if v38 {
+			v39 = v4
 		}
-		v14 := -v13
-		v17 := float64(v13 * v16)
-		v18 := math.RoundToEven(v17)
-		v22 := math.FMA(v18, v21, v14)
-		v25 := math.FMA(v22, v23, v24)
-		v27 := math.FMA(v22, v25, v26)
-		v29 := math.FMA(v22, v27, v28)
-		v31 := math.FMA(v22, v29, v30)
-		v33 := math.FMA(v22, v31, v32)
-		v35 := math.FMA(v22, v33, v34)
-		v37 := math.FMA(v22, v35, v36)
-		v39 := ldexpNormal(v37, v18)
-		v40 := float64(v38 + v39)
-		v41 := float64(v38 / v40)
-		v42 := v8 < v10
-		v43 := v41
-		if v42 {
-			v43 = v4
+		v40 := v14
+		if v13 {
+			v40 = v39
 		}
-		v44 := v43
-		if v9 {
+		v41 := float64(v14 + v39)
+		v42 := float64(v40 / v41)
+		v43 := math.IsNaN(v8)
+		v44 := v42
+		if v43 {
 			v44 = v8
 		}
-		v45 := float64(v38 - v44)
+		v45 := float64(v14 - v44)
 		v46 := v45
 		if v6 {
 			v46 = v44
@@ -116,19 +117,17 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v10 := math.Float64frombits(0xc004000000000000) // -2.5
 	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v19 := math.Float64frombits(0xc085f80000000000) // -703
-	v21 := math.Float64frombits(0x4085f80000000000) // 703
-	v24 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v25 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v30 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v32 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v33 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v35 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v37 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v39 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v41 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v43 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v45 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v20 := math.Float64frombits(0xc085f80000000000) // -703
+	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v28 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v30 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v31 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v33 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v35 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v37 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v39 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v41 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v43 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	v59 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
 	v60 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
 	v62 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
@@ -147,36 +146,38 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		v15 := v11 || v14
 		v16 := math.Abs(v0)
 		v17 := -v16
-		v18 := math.IsNaN(v17)
-		v20 := v19
-		if v17 > v19 {
-			v20 = v17
+		v18 := math.Abs(v17)
+		v19 := -v18
+		v21 := v20
+		if v19 > v20 {
+			v21 = v19
 		}
-		v22 := v21
-		if v20 < v21 {
-			v22 = v20
+		v22 := v17 < v4
+		v24 := float64(v21 * v23)
+		v25 := math.RoundToEven(v24)
+		v29 := math.FMA(v25, v28, v21)
+		v32 := math.FMA(v29, v30, v31)
+		v34 := math.FMA(v29, v32, v33)
+		v36 := math.FMA(v29, v34, v35)
+		v38 := math.FMA(v29, v36, v37)
+		v40 := math.FMA(v29, v38, v39)
+		v42 := math.FMA(v29, v40, v41)
+		v44 := math.FMA(v29, v42, v43)
+		v45 := ldexpNormal(v44, v25)
+		v46 := v19 < v20
+		v47 := v45
+		if v46 {
+			v47 = v4
 		}
-		v23 := -v22
-		v26 := float64(v22 * v25)
-		v27 := math.RoundToEven(v26)
-		v31 := math.FMA(v27, v30, v23)
-		v34 := math.FMA(v31, v32, v33)
-		v36 := math.FMA(v31, v34, v35)
-		v38 := math.FMA(v31, v36, v37)
-		v40 := math.FMA(v31, v38, v39)
-		v42 := math.FMA(v31, v40, v41)
-		v44 := math.FMA(v31, v42, v43)
-		v46 := math.FMA(v31, v44, v45)
-		v47 := ldexpNormal(v46, v27)
-		v48 := float64(v8 + v47)
-		v49 := float64(v8 / v48)
-		v50 := v17 < v19
-		v51 := v49
-		if v50 {
-			v51 = v4
+		v48 := v8
+		if v22 {
+			v48 = v47
 		}
-		v52 := v51
-		if v18 {
+		v49 := float64(v8 + v47)
+		v50 := float64(v48 / v49)
+		v51 := math.IsNaN(v17)
+		v52 := v50
+		if v51 {
 			v52 = v17
 		}
 		v53 := -v52
@@ -198,16 +199,16 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 		if v65 < v66 {
 			v67 = v65
 		}
-		v68 := float64(v67 * v24)
+		v68 := float64(v67 * v23)
 		v69 := math.RoundToEven(v68)
-		v71 := math.FMA(v69, v30, v67)
-		v73 := math.FMA(v71, v72, v32)
+		v71 := math.FMA(v69, v28, v67)
+		v73 := math.FMA(v71, v72, v30)
 		v75 := math.FMA(v71, v73, v74)
-		v76 := math.FMA(v71, v75, v35)
+		v76 := math.FMA(v71, v75, v33)
 		v78 := math.FMA(v71, v76, v77)
-		v79 := math.FMA(v71, v78, v39)
+		v79 := math.FMA(v71, v78, v37)
 		v81 := math.FMA(v71, v79, v80)
-		v82 := math.FMA(v71, v81, v43)
+		v82 := math.FMA(v71, v81, v41)
 		v83 := float64(v71 * v82)
 		v84 := ldexpNormal(v8, v69)
 		v85 := float64(v84 - v8)
@@ -251,7 +252,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 49 operations): the scalar twin of the vector program the
+// f64 compute, 50 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -262,58 +263,59 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v2 := math.Float64frombits(0xc089000000000000)  // -800
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v10 := math.Float64frombits(0xc085f80000000000) // -703
-	v12 := math.Float64frombits(0x4085f80000000000) // 703
-	v16 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
-	v21 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v23 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v24 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v26 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v28 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v30 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v32 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v34 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v36 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v38 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0xc085f80000000000) // -703
+	v14 := math.Float64frombits(0x3ff0000000000000) // 1
+	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v25 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v27 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v29 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(a[i])
 		v3 := v0 < v2
 		v6 := v0 < v4
 		v7 := math.Abs(v0)
 		v8 := -v7
-		v9 := math.IsNaN(v8)
-		v11 := v10
-		if v8 > v10 {
-			v11 = v8
+		v9 := math.Abs(v8)
+		v10 := -v9
+		v12 := v11
+		if v10 > v11 {
+			v12 = v10
 		}
-		v13 := v12
-		if v11 < v12 {
-			v13 = v11
+		v13 := v8 < v4
+		v16 := float64(v12 * v15)
+		v17 := math.RoundToEven(v16)
+		v21 := math.FMA(v17, v20, v12)
+		v24 := math.FMA(v21, v22, v23)
+		v26 := math.FMA(v21, v24, v25)
+		v28 := math.FMA(v21, v26, v27)
+		v30 := math.FMA(v21, v28, v29)
+		v32 := math.FMA(v21, v30, v31)
+		v34 := math.FMA(v21, v32, v33)
+		v36 := math.FMA(v21, v34, v35)
+		v37 := ldexpNormal(v36, v17)
+		v38 := v10 < v11
+		v39 := v37
+		if v38 {
+			v39 = v4
 		}
-		v14 := -v13
-		v17 := float64(v13 * v16)
-		v18 := math.RoundToEven(v17)
-		v22 := math.FMA(v18, v21, v14)
-		v25 := math.FMA(v22, v23, v24)
-		v27 := math.FMA(v22, v25, v26)
-		v29 := math.FMA(v22, v27, v28)
-		v31 := math.FMA(v22, v29, v30)
-		v33 := math.FMA(v22, v31, v32)
-		v35 := math.FMA(v22, v33, v34)
-		v37 := math.FMA(v22, v35, v36)
-		v39 := ldexpNormal(v37, v18)
-		v40 := float64(v38 + v39)
-		v41 := float64(v38 / v40)
-		v42 := v8 < v10
-		v43 := v41
-		if v42 {
-			v43 = v4
+		v40 := v14
+		if v13 {
+			v40 = v39
 		}
-		v44 := v43
-		if v9 {
+		v41 := float64(v14 + v39)
+		v42 := float64(v40 / v41)
+		v43 := math.IsNaN(v8)
+		v44 := v42
+		if v43 {
 			v44 = v8
 		}
-		v45 := float64(v38 - v44)
+		v45 := float64(v14 - v44)
 		v46 := v45
 		if v6 {
 			v46 = v44

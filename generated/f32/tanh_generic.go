@@ -78,7 +78,7 @@ func tanhGeneric(dst, x []float32) {
 }
 
 // tanhBackwardGeneric is the pure-Go kernel of tanhBackward (f32 memory, f64
-// compute, 46 operations): the scalar twin of the vector program the assembly
+// compute, 47 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -87,9 +87,10 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
 	v3 := math.Float64frombits(0xc000000000000000)  // -2
-	v7 := math.Float64frombits(0xc085f80000000000)  // -703
-	v9 := math.Float64frombits(0x4085f80000000000)  // 703
-	v13 := math.Float64frombits(0xbff71547652b82fe) // -1.4426950408889634
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v12 := math.Float64frombits(0x3ff0000000000000) // 1
+	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -99,25 +100,20 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v35 := math.Float64frombits(0x3ff0000000000000) // 1
-	v40 := math.Float64frombits(0x0000000000000000) // 0
 	for i := range dx {
 		v0 := float64(x[i])
 		v4 := math.Abs(v0)
 		v5 := float64(v3 * v4)
-		v6 := math.IsNaN(v5)
-		v8 := v7
-		if v5 > v7 {
-			v8 = v5
+		v6 := math.Abs(v5)
+		v7 := -v6
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v10 := v9
-		if v8 < v9 {
-			v10 = v8
-		}
-		v11 := -v10
-		v14 := float64(v10 * v13)
+		v11 := v5 < v10
+		v14 := float64(v9 * v13)
 		v15 := math.RoundToEven(v14)
-		v19 := math.FMA(v15, v18, v11)
+		v19 := math.FMA(v15, v18, v9)
 		v22 := math.FMA(v19, v20, v21)
 		v24 := math.FMA(v19, v22, v23)
 		v26 := math.FMA(v19, v24, v25)
@@ -125,16 +121,21 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v30 := math.FMA(v19, v28, v29)
 		v32 := math.FMA(v19, v30, v31)
 		v34 := math.FMA(v19, v32, v33)
-		v36 := ldexpNormal(v34, v15)
-		v37 := float64(v35 + v36)
-		v38 := float64(v35 / v37)
-		v39 := v5 < v7
-		v41 := v38
-		if v39 {
-			v41 = v40
+		v35 := ldexpNormal(v34, v15)
+		v36 := v7 < v8
+		v37 := v35
+		if v36 {
+			v37 = v10
 		}
-		v42 := v41
-		if v6 {
+		v38 := v12
+		if v11 {
+			v38 = v37
+		}
+		v39 := float64(v12 + v37)
+		v40 := float64(v38 / v39)
+		v41 := math.IsNaN(v5)
+		v42 := v40
+		if v41 {
 			v42 = v5
 		}
 		v43 := -v42

@@ -232,8 +232,8 @@ func exp32Scaled(b *Builder, x Value) (k, p Value) {
 	return k, b.Horner(r, expP32...)
 }
 
-// exp32Flush is e, a float32 target's exp(x) (or sigmoid(x)) computed
-// from x clamped at exp32MinArg, with 0 in place below it (NaN x keeps e).
+// exp32Flush is e, a float32 target's exp(x) computed from x clamped at
+// exp32MinArg, with 0 in place below it (NaN x keeps e).
 func exp32Flush(b *Builder, x, e Value) Value {
 	return b.Select(b.LT(x, b.Const(exp32MinArg)), b.Const(0), e)
 }

@@ -1,17 +1,16 @@
 package vprog
 
-// sigmoid(x) = 1/(1 + e^-x).
+// sigmoid(x) = 1/(1 + e^-x), computed from e = exp(−|x|) ≤ 1 so that
+// nothing overflows: sigmoid(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0.
+// The smallest results (x ≲ −708) are e itself, subnormal down to
+// sigmoid(−745.13…) and then 0, rounded once by Ldexp; float64 targets
+// reduce down to −1460 all the same, for a scaled product (see
+// expMinArgF64). A float32 target's e is 0 below exp32MinArg, so that no
+// lane holds a subnormal.
 //
-// Float64 targets compute it from e = exp(−|x|) ≤ 1 so that nothing
-// overflows: sigmoid(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0. The
-// smallest results (x ≲ −708) are e itself, subnormal down to
-// sigmoid(−745.13…) and then 0, rounded once by Ldexp; they reduce down to
-// −1460 all the same, for a scaled product (see expMinArgF64). They keep e
-// and 1+e as double-doubles and divide with one correction step
-// (sigmoidDivParts), about 0.5 ULP in all.
-//
-// Float32 targets (relative error below 2^-33) take 1/(1 + e^-x) as it
-// stands, with x clamped to ±703 (sigmoid32).
+// Float64 targets keep e and 1+e as double-doubles and divide with one
+// correction step (sigmoidDivParts), about 0.5 ULP in all; float32 targets
+// (relative error below 2^-33) use a plain quotient.
 
 func init() {
 	register("sigmoid", func(b *Builder, args []Value, target Type) Value {
@@ -41,56 +40,49 @@ func sigmoidDivParts(b *Builder, nh, nl, dh, dl Value) (y0, rem, q Value) {
 }
 
 func sigmoidLower(b *Builder, x Value, target Type) Value {
-	if target == F32 {
-		return b.Select(b.IsNaN(x), x, sigmoid32(b, x))
+	// −|x| clamped below where exp is 0 (for a float64 target: where it
+	// stays 0 however it is scaled; for a float32 target: where it is
+	// flushed to 0, exp32MinArg); NaN → the clamp.
+	minArg := exp32MinArg
+	if target == F64 {
+		minArg = expMinArgF64
 	}
-	// −|x| clamped below where exp stays 0 however it is scaled; NaN →
-	// the clamp.
 	nax := b.Neg(b.Abs(x))
-	t := b.Max(nax, b.Const(expMinArgF64))
+	t := b.Max(nax, b.Const(minArg))
 	neg := b.LT(x, b.Const(0))
 	one := b.Const(1)
-	k, y0, w := expDD(b, t)
-	// e = 2^k·(y + ylo).
-	y, ylo := expSplit(b, y0, w)
-	// A product by p = 2^k is Ldexp, one rounding, while p is normal or
-	// subnormal; below (p = 0), e < 2^-1074 is far too small to matter
-	// in 1 + e, so k stops at -1100, within LdexpMidRange's range.
-	// Where el loses bits to underflow, e < 2^-1000 and dl no longer
-	// matters either. One power of two and two products cost AVX2 far
-	// less than two general Ldexps.
-	p := b.LdexpMidRange(one, b.Max(k, b.Const(-1100)))
-	eh := b.Mul(y, p)
-	el := b.Mul(ylo, p)
-	// 1 + e = dh + dl (Fast2Sum, e ≤ 1).
-	dh := b.Add(one, eh)
-	dl := b.Add(b.Add(b.Sub(one, dh), eh), el)
-	// For x < 0 the quotient is e/(1+e) = 2^k·(y + ylo)/(1+e): divide
-	// the unscaled y + ylo and scale last, so the numerator keeps its
-	// precision and subnormal results are rounded once (expLdexpDD).
-	nh := b.Select(neg, y, one)
-	nl := b.Select(neg, ylo, b.Const(0))
-	q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
-	unclamped := b.LE(b.Const(expMinArgF64), nax)
-	res := expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
+	var res Value
+	if target == F64 {
+		k, y0, w := expDD(b, t)
+		// e = 2^k·(y + ylo).
+		y, ylo := expSplit(b, y0, w)
+		// A product by p = 2^k is Ldexp, one rounding, while p is normal or
+		// subnormal; below (p = 0), e < 2^-1074 is far too small to matter
+		// in 1 + e, so k stops at -1100, within LdexpMidRange's range.
+		// Where el loses bits to underflow, e < 2^-1000 and dl no longer
+		// matters either. One power of two and two products cost AVX2 far
+		// less than two general Ldexps.
+		p := b.LdexpMidRange(one, b.Max(k, b.Const(-1100)))
+		eh := b.Mul(y, p)
+		el := b.Mul(ylo, p)
+		// 1 + e = dh + dl (Fast2Sum, e ≤ 1).
+		dh := b.Add(one, eh)
+		dl := b.Add(b.Add(b.Sub(one, dh), eh), el)
+		// For x < 0 the quotient is e/(1+e) = 2^k·(y + ylo)/(1+e): divide
+		// the unscaled y + ylo and scale last, so the numerator keeps its
+		// precision and subnormal results are rounded once (expLdexpDD).
+		nh := b.Select(neg, y, one)
+		nl := b.Select(neg, ylo, b.Const(0))
+		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
+		unclamped := b.LE(b.Const(minArg), nax)
+		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
+	} else {
+		// t is in [exp32MinArg, 0], so k is in [-1014, 0] and 2^k is a
+		// normal power of two: the scaling is one product (LdexpNormal;
+		// on AVX2 3 instructions instead of LdexpMidRange's 9).
+		k, p := exp32Scaled(b, t)
+		e := exp32Flush(b, nax, b.LdexpNormal(p, k))
+		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
+	}
 	return b.Select(b.IsNaN(x), x, res)
-}
-
-// sigmoid32 is a float32 target's sigmoid of x (not NaN): 1/(1 + e^-x),
-// relative error ~2^-34, with x clamped to [exp32MinArg, -exp32MinArg] =
-// [-703, 703] and the result 0 below -703, as a float32 target's exp is
-// (exp32Flush): that keeps every lane of a kernel normal (a subnormal
-// costs an x86 core tens of cycles per operation) where its products
-// would take 2^-1014 below it (dy·s·s, for a masked -1e9). On the clamped
-// range e^-x is in [2^-1015, 2^1015] (k = round(-x/ln2) keeps 2^k a normal
-// power of two: one product, LdexpNormal), 1 + e^-x rounds once and the
-// quotient once, by 2^-53 each, and e^-x's own error reaches the result at
-// most as it is. From 703 on the result is 1. Two instructions fewer than
-// the float64 target's form from e^-|x|: no comparison of x with 0 and no
-// selection of the numerator.
-func sigmoid32(b *Builder, x Value) Value {
-	xc := b.Min(b.Max(x, b.Const(exp32MinArg)), b.Const(-exp32MinArg))
-	k, p := exp32Scaled(b, b.Neg(xc))
-	one := b.Const(1)
-	return exp32Flush(b, x, b.Div(one, b.Add(one, b.LdexpNormal(p, k))))
 }
