@@ -145,9 +145,7 @@ func trigLowerDD(b *Builder, xh, xl Value, target Type, offset float64) Value {
 // 2^-140 absolute, for every x (±Inf and NaN give NaN): the two reductions
 // of trigReduceFull64 without rounding r to a double-double.
 func trigReduce3(b *Builder, x Value) (n, ra, rb, rc Value) {
-	ax := b.Abs(x)
-	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
-	xh := b.Select(huge, x, b.Const(0x1p46)) // see trigReduceFull64
+	huge, xh := trigHuge(b, x)
 
 	// Payne–Hanek: R = (hf + he + tail)·(P1 + P2 + P3). hf·P1, hf·P2 and
 	// he·P1 are split exactly; the rest is below 2^-100.
@@ -192,13 +190,8 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	// The argument is a float64 value whatever the target (w0*x is not a
 	// float32 even in a float32 kernel), so the reduction is always the
 	// float64 one: both reductions run on every lane; Select keeps
-	// Cody–Waite up to its bound and Payne–Hanek beyond. The huge path gets
-	// a harmless stand-in where it is not used, so that GetExp and Ldexp
-	// only ever see normal finite values (±Inf stays on the Cody–Waite
-	// path, which turns it into NaN; NaN fails both comparisons).
-	ax := b.Abs(x)
-	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
-	xh := b.Select(huge, x, b.Const(0x1p46))
+	// Cody–Waite up to its bound and Payne–Hanek beyond.
+	huge, xh := trigHuge(b, x)
 	nh, rhh, rlh := trigReduceHuge64(b, xh)
 	nc, rhc, rlc := trigReduce64(b, x)
 	// Payne–Hanek is the rare path (rare.go): calls without an argument
@@ -208,13 +201,22 @@ func trigReduceFull64(b *Builder, x Value) (n, rh, rl Value) {
 	return n, rh, rl
 }
 
+// trigHuge returns the mask of x's lanes beyond the Cody–Waite bound
+// (finite ones: ±Inf stays on the Cody–Waite path, which turns it into
+// NaN; NaN fails both comparisons) and the argument for Payne–Hanek:
+// x there, and elsewhere a harmless stand-in, so that GetExp and Ldexp
+// only ever see normal finite values.
+func trigHuge(b *Builder, x Value) (huge, xh Value) {
+	ax := b.Abs(x)
+	huge = b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
+	return huge, b.Select(huge, x, b.Const(0x1p46))
+}
+
 // trigReduceFull32 is trigReduceFull64 for an F32 target: n and r with
 // x = n·π/2 + r (mod 2π), r to 2^-52 relative, for every x; ±Inf and NaN
 // give NaN. Payne–Hanek's double-double is rounded once, on its rare path.
 func trigReduceFull32(b *Builder, x Value) (n, r Value) {
-	ax := b.Abs(x)
-	huge := b.And(b.LT(b.Const(trigBoundCW), ax), b.LT(ax, b.Const(math.Inf(1))))
-	xh := b.Select(huge, x, b.Const(0x1p46)) // see trigReduceFull64
+	huge, xh := trigHuge(b, x)
 	nh, rhh, rlh := trigReduceHuge64(b, xh)
 	nc, rc := trigReduce32(b, x)
 	return b.SelectRare(huge, nh, nc), b.SelectRare(huge, b.Add(rhh, rlh), rc)
@@ -225,8 +227,8 @@ func trigReduceFull32(b *Builder, x Value) (n, r Value) {
 // first is exact (see trigReduce64); the second and third round by 2^-53
 // relative to their results, which are r to within n·P3 ≤ 2^-65, while
 // |r| ≳ 2^-56 for every double there (trigHard): r is within 2^-52
-// relative, where the F32 target's budget is 2^-40. Five operations where
-// trigReduce64's double-double costs sixteen.
+// relative, where the F32 target's budget is 2^-40. Five operations;
+// trigReduce64's double-double takes about three times as many.
 func trigReduce32(b *Builder, x Value) (n, r Value) {
 	n = b.Round(b.Mul(x, b.Const(trigTwoOverPi)), RoundNearestEven)
 	nn := b.Neg(n)
