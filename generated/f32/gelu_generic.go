@@ -20,52 +20,51 @@ var (
 	geluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 111
+// geluGeneric is the pure-Go kernel of gelu (f32 memory, f64 compute, 105
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
 // an input.
 func geluGeneric(dst, x []float32) {
 	x = x[:len(dst)]
-	v2 := math.Float64frombits(0xc044000000000000)   // -40
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3fe0000000000000)   // 0.5
-	v12 := math.Float64frombits(0xbfe6a09e667f3bcd)  // -0.7071067811865476
-	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v17 := math.Float64frombits(0xbf4936a4a7830bd8)  // -0.0007694534279142308
-	v18 := math.Float64frombits(0x3f754d076df271bd)  // 0.005200413724335493
-	v20 := math.Float64frombits(0xbf9b8203032a45ab)  // -0.026863143032249386
-	v22 := math.Float64frombits(0x3fbce2ef239ee029)  // 0.11283774013179539
-	v24 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
-	v26 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
-	v28 := math.Float64frombits(0x403a000000000000)  // 26
-	v33 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v38 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v41 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v45 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
-	v46 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
-	v48 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
-	v50 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
-	v52 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
-	v54 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
-	v62 := math.Float64frombits(0x4010000000000000)  // 4
-	v67 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
-	v68 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
-	v70 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
-	v72 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
-	v74 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
-	v76 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
-	v78 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
-	v80 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
-	v82 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
-	v84 := math.Float64frombits(0x3fd52cac4d2489f0)  // 0.33085162671537116
-	v86 := math.Float64frombits(0xbfe14eacb0de8a9c)  // -0.5408538298109593
-	v88 := math.Float64frombits(0x3fe8be202c682690)  // 0.7732087008782447
-	v90 := math.Float64frombits(0xbfef3fe31ed01a2c)  // -0.9765487291159096
-	v92 := math.Float64frombits(0x3ff18932bf097075)  // 1.095995661008627
-	v104 := math.Float64frombits(0x4000000000000000) // 2
+	v2 := math.Float64frombits(0xc044000000000000)  // -40
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4024000000000000)  // 10
+	v8 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v12 := math.Float64frombits(0xbfe6a09e667f3bcd) // -0.7071067811865476
+	v14 := math.Float64frombits(0x3ff0000000000000) // 1
+	v17 := math.Float64frombits(0xbf4936a4a7830bd8) // -0.0007694534279142308
+	v18 := math.Float64frombits(0x3f754d076df271bd) // 0.005200413724335493
+	v20 := math.Float64frombits(0xbf9b8203032a45ab) // -0.026863143032249386
+	v22 := math.Float64frombits(0x3fbce2ef239ee029) // 0.11283774013179539
+	v24 := math.Float64frombits(0xbfd8127466f5b8a1) // -0.37612638525650693
+	v26 := math.Float64frombits(0x3fc06eba820da750) // 0.12837916708240948
+	v28 := math.Float64frombits(0x403a000000000000) // 26
+	v31 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v36 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v40 := math.Float64frombits(0x3f2a126522421ce2) // 0.00019891247314183293
+	v41 := math.Float64frombits(0xbefa0f09d203b0da) // -2.4851554486213973e-05
+	v43 := math.Float64frombits(0x3f56c169a89bfb68) // 0.0013888866255340141
+	v45 := math.Float64frombits(0x3f81110e072da4bd) // 0.008333310693802049
+	v47 := math.Float64frombits(0x3fa555555576b9ac) // 0.041666666681851566
+	v49 := math.Float64frombits(0x3fc5555555a8d60a) // 0.1666666668185573
+	v55 := math.Float64frombits(0x4010000000000000) // 4
+	v60 := math.Float64frombits(0xbef18646ff715d6e) // -1.671268543321002e-05
+	v61 := math.Float64frombits(0x3ed09d6ea34beac6) // 3.9613174080919735e-06
+	v63 := math.Float64frombits(0x3f2706b56ca18d9b) // 0.00017567600872601678
+	v65 := math.Float64frombits(0xbf3e2f8f0b2a9b1c) // -0.00046059839511729413
+	v67 := math.Float64frombits(0xbf3266c47c8fa827) // -0.00028078362498596066
+	v69 := math.Float64frombits(0x3f790b24fd7210e0) // 0.006114143841049663
+	v71 := math.Float64frombits(0xbf9b00bd97c3de34) // -0.026370012653357658
+	v73 := math.Float64frombits(0x3fb38db648cbbae6) // 0.07638110425225939
+	v75 := math.Float64frombits(0xbfc645fdac4bd163) // -0.17401095307253475
+	v77 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
+	v79 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
+	v81 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
+	v83 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
+	v85 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
+	v97 := math.Float64frombits(0x4000000000000000) // 2
 	for i := range dst {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -84,88 +83,83 @@ func geluGeneric(dst, x []float32) {
 			v29 = v28
 		}
 		v30 := float64(v29 * v29)
-		v31 := -v30
-		v32 := math.FMA(v29, v29, v31)
-		v34 := float64(v30 * v33)
-		v35 := math.RoundToEven(v34)
-		v36 := -v35
-		v39 := math.FMA(v35, v38, v30)
-		v42 := math.FMA(v35, v41, v32)
-		v43 := -v39
-		v47 := math.FMA(v39, v46, v45)
-		v49 := math.FMA(v43, v47, v48)
-		v51 := math.FMA(v43, v49, v50)
-		v53 := math.FMA(v43, v51, v52)
-		v55 := math.FMA(v43, v53, v54)
-		v56 := math.FMA(v43, v55, v8)
-		v57 := float64(v43 * v43)
-		v58 := float64(v14 + v43)
-		v59 := math.FMA(v57, v56, v58)
-		v60 := -v59
-		v61 := math.FMA(v60, v42, v59)
-		v63 := float64(v29 + v62)
-		v64 := float64(v14 / v63)
-		v65 := float64(v29 - v62)
-		v66 := float64(v65 * v64)
-		v69 := math.FMA(v66, v67, v68)
-		v71 := math.FMA(v66, v69, v70)
-		v73 := math.FMA(v66, v71, v72)
-		v75 := math.FMA(v66, v73, v74)
-		v77 := math.FMA(v66, v75, v76)
-		v79 := math.FMA(v66, v77, v78)
-		v81 := math.FMA(v66, v79, v80)
-		v83 := math.FMA(v66, v81, v82)
-		v85 := math.FMA(v66, v83, v84)
-		v87 := math.FMA(v66, v85, v86)
-		v89 := math.FMA(v66, v87, v88)
-		v91 := math.FMA(v66, v89, v90)
-		v93 := math.FMA(v66, v91, v92)
-		v94 := float64(v61 * v93)
-		v95 := float64(v94 * v64)
-		v96 := v15 < v8
-		v97 := -v13
-		v98 := float64(v14 + v97)
-		v99 := float64(v98 - v14)
-		v100 := float64(v97 - v99)
-		v101 := float64(v13 * v27)
-		v102 := float64(v100 - v101)
-		v103 := float64(v98 + v102)
-		v105 := ldexpNormal(v95, v36)
-		v106 := float64(v104 - v105)
-		v107 := v28 < v15
-		v108 := v105
-		if v107 {
-			v108 = v4
+		v32 := float64(v30 * v31)
+		v33 := math.RoundToEven(v32)
+		v34 := -v33
+		v37 := math.FMA(v33, v36, v30)
+		v38 := -v37
+		v42 := math.FMA(v37, v41, v40)
+		v44 := math.FMA(v38, v42, v43)
+		v46 := math.FMA(v38, v44, v45)
+		v48 := math.FMA(v38, v46, v47)
+		v50 := math.FMA(v38, v48, v49)
+		v51 := math.FMA(v38, v50, v8)
+		v52 := float64(v38 * v38)
+		v53 := float64(v14 + v38)
+		v54 := math.FMA(v52, v51, v53)
+		v56 := float64(v29 + v55)
+		v57 := float64(v14 / v56)
+		v58 := float64(v29 - v55)
+		v59 := float64(v58 * v57)
+		v62 := math.FMA(v59, v60, v61)
+		v64 := math.FMA(v59, v62, v63)
+		v66 := math.FMA(v59, v64, v65)
+		v68 := math.FMA(v59, v66, v67)
+		v70 := math.FMA(v59, v68, v69)
+		v72 := math.FMA(v59, v70, v71)
+		v74 := math.FMA(v59, v72, v73)
+		v76 := math.FMA(v59, v74, v75)
+		v78 := math.FMA(v59, v76, v77)
+		v80 := math.FMA(v59, v78, v79)
+		v82 := math.FMA(v59, v80, v81)
+		v84 := math.FMA(v59, v82, v83)
+		v86 := math.FMA(v59, v84, v85)
+		v87 := float64(v54 * v86)
+		v88 := float64(v87 * v57)
+		v89 := v15 < v8
+		v90 := -v13
+		v91 := float64(v14 + v90)
+		v92 := float64(v91 - v14)
+		v93 := float64(v90 - v92)
+		v94 := float64(v13 * v27)
+		v95 := float64(v93 - v94)
+		v96 := float64(v91 + v95)
+		v98 := ldexpNormal(v88, v34)
+		v99 := float64(v97 - v98)
+		v100 := v28 < v15
+		v101 := v98
+		if v100 {
+			v101 = v4
 		}
-		v109 := v13 < v4
-		v110 := v108
-		if v109 {
-			v110 = v106
+		v102 := v13 < v4
+		v103 := v101
+		if v102 {
+			v103 = v99
 		}
-		v111 := v110
-		if v96 {
-			v111 = v103
+		v104 := v103
+		if v89 {
+			v104 = v96
 		}
-		v112 := float64(v9 * v111)
-		v113 := v112
+		v105 := float64(v9 * v104)
+		v106 := v105
 		if v7 {
-			v113 = v0
+			v106 = v0
 		}
-		v114 := v113
+		v107 := v106
 		if v3 {
-			v114 = v5
+			v107 = v5
 		}
-		v115 := math.IsNaN(v0)
-		v116 := v114
-		if v115 {
-			v116 = v0
+		v108 := math.IsNaN(v0)
+		v109 := v107
+		if v108 {
+			v109 = v0
 		}
-		dst[i] = float32(v116)
+		dst[i] = float32(v109)
 	}
 }
 
 // geluBackwardGeneric is the pure-Go kernel of geluBackward (f32 memory, f64
-// compute, 168 operations): the scalar twin of the vector program the assembly
+// compute, 162 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -194,43 +188,42 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 	v47 := math.Float64frombits(0xbfd8127466f5b8a1)  // -0.37612638525650693
 	v49 := math.Float64frombits(0x3fc06eba820da750)  // 0.12837916708240948
 	v51 := math.Float64frombits(0x403a000000000000)  // 26
-	v56 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v61 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v64 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v68 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
-	v69 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
-	v71 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
-	v73 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
-	v75 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
-	v77 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
-	v85 := math.Float64frombits(0x4010000000000000)  // 4
-	v90 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
-	v91 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
-	v93 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
-	v95 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
-	v97 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
-	v99 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
-	v101 := math.Float64frombits(0xbf9b00bd97c3de34) // -0.026370012653357658
-	v103 := math.Float64frombits(0x3fb38db648cbbae6) // 0.07638110425225939
-	v105 := math.Float64frombits(0xbfc645fdac4bd163) // -0.17401095307253475
-	v107 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
-	v109 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
-	v111 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
-	v113 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
-	v115 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
-	v127 := math.Float64frombits(0x4000000000000000) // 2
-	v136 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
-	v138 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v141 := math.Float64frombits(0xc085f80000000000) // -703
-	v143 := math.Float64frombits(0x4086300000000000) // 710
-	v149 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v150 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v152 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v154 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v156 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v158 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v160 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v162 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v54 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v59 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v63 := math.Float64frombits(0x3f2a126522421ce2)  // 0.00019891247314183293
+	v64 := math.Float64frombits(0xbefa0f09d203b0da)  // -2.4851554486213973e-05
+	v66 := math.Float64frombits(0x3f56c169a89bfb68)  // 0.0013888866255340141
+	v68 := math.Float64frombits(0x3f81110e072da4bd)  // 0.008333310693802049
+	v70 := math.Float64frombits(0x3fa555555576b9ac)  // 0.041666666681851566
+	v72 := math.Float64frombits(0x3fc5555555a8d60a)  // 0.1666666668185573
+	v78 := math.Float64frombits(0x4010000000000000)  // 4
+	v83 := math.Float64frombits(0xbef18646ff715d6e)  // -1.671268543321002e-05
+	v84 := math.Float64frombits(0x3ed09d6ea34beac6)  // 3.9613174080919735e-06
+	v86 := math.Float64frombits(0x3f2706b56ca18d9b)  // 0.00017567600872601678
+	v88 := math.Float64frombits(0xbf3e2f8f0b2a9b1c)  // -0.00046059839511729413
+	v90 := math.Float64frombits(0xbf3266c47c8fa827)  // -0.00028078362498596066
+	v92 := math.Float64frombits(0x3f790b24fd7210e0)  // 0.006114143841049663
+	v94 := math.Float64frombits(0xbf9b00bd97c3de34)  // -0.026370012653357658
+	v96 := math.Float64frombits(0x3fb38db648cbbae6)  // 0.07638110425225939
+	v98 := math.Float64frombits(0xbfc645fdac4bd163)  // -0.17401095307253475
+	v100 := math.Float64frombits(0x3fd52cac4d2489f0) // 0.33085162671537116
+	v102 := math.Float64frombits(0xbfe14eacb0de8a9c) // -0.5408538298109593
+	v104 := math.Float64frombits(0x3fe8be202c682690) // 0.7732087008782447
+	v106 := math.Float64frombits(0xbfef3fe31ed01a2c) // -0.9765487291159096
+	v108 := math.Float64frombits(0x3ff18932bf097075) // 1.095995661008627
+	v120 := math.Float64frombits(0x4000000000000000) // 2
+	v129 := math.Float64frombits(0x3fd9884533d43651) // 0.3989422804014327
+	v131 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v134 := math.Float64frombits(0xc085f80000000000) // -703
+	v136 := math.Float64frombits(0x4086300000000000) // 710
+	v142 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v143 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v145 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v147 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v149 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v151 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v153 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v155 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -261,122 +254,117 @@ func geluBackwardGeneric(dx, x, dy []float32) {
 			v52 = v51
 		}
 		v53 := float64(v52 * v52)
-		v54 := -v53
-		v55 := math.FMA(v52, v52, v54)
-		v57 := float64(v53 * v56)
-		v58 := math.RoundToEven(v57)
-		v59 := -v58
-		v62 := math.FMA(v58, v61, v53)
-		v65 := math.FMA(v58, v64, v55)
-		v66 := -v62
-		v70 := math.FMA(v62, v69, v68)
-		v72 := math.FMA(v66, v70, v71)
-		v74 := math.FMA(v66, v72, v73)
-		v76 := math.FMA(v66, v74, v75)
-		v78 := math.FMA(v66, v76, v77)
-		v79 := math.FMA(v66, v78, v33)
-		v80 := float64(v66 * v66)
-		v81 := float64(v8 + v66)
-		v82 := math.FMA(v80, v79, v81)
-		v83 := -v82
-		v84 := math.FMA(v83, v65, v82)
-		v86 := float64(v52 + v85)
-		v87 := float64(v8 / v86)
-		v88 := float64(v52 - v85)
-		v89 := float64(v88 * v87)
-		v92 := math.FMA(v89, v90, v91)
-		v94 := math.FMA(v89, v92, v93)
-		v96 := math.FMA(v89, v94, v95)
-		v98 := math.FMA(v89, v96, v97)
-		v100 := math.FMA(v89, v98, v99)
-		v102 := math.FMA(v89, v100, v101)
-		v104 := math.FMA(v89, v102, v103)
-		v106 := math.FMA(v89, v104, v105)
-		v108 := math.FMA(v89, v106, v107)
-		v110 := math.FMA(v89, v108, v109)
-		v112 := math.FMA(v89, v110, v111)
-		v114 := math.FMA(v89, v112, v113)
-		v116 := math.FMA(v89, v114, v115)
-		v117 := float64(v84 * v116)
-		v118 := float64(v117 * v87)
-		v119 := v38 < v33
-		v120 := -v37
-		v121 := float64(v8 + v120)
-		v122 := float64(v121 - v8)
-		v123 := float64(v120 - v122)
-		v124 := float64(v37 * v50)
-		v125 := float64(v123 - v124)
-		v126 := float64(v121 + v125)
-		v128 := ldexpNormal(v118, v59)
-		v129 := float64(v127 - v128)
-		v130 := v51 < v38
-		v131 := v128
-		if v130 {
-			v131 = v4
+		v55 := float64(v53 * v54)
+		v56 := math.RoundToEven(v55)
+		v57 := -v56
+		v60 := math.FMA(v56, v59, v53)
+		v61 := -v60
+		v65 := math.FMA(v60, v64, v63)
+		v67 := math.FMA(v61, v65, v66)
+		v69 := math.FMA(v61, v67, v68)
+		v71 := math.FMA(v61, v69, v70)
+		v73 := math.FMA(v61, v71, v72)
+		v74 := math.FMA(v61, v73, v33)
+		v75 := float64(v61 * v61)
+		v76 := float64(v8 + v61)
+		v77 := math.FMA(v75, v74, v76)
+		v79 := float64(v52 + v78)
+		v80 := float64(v8 / v79)
+		v81 := float64(v52 - v78)
+		v82 := float64(v81 * v80)
+		v85 := math.FMA(v82, v83, v84)
+		v87 := math.FMA(v82, v85, v86)
+		v89 := math.FMA(v82, v87, v88)
+		v91 := math.FMA(v82, v89, v90)
+		v93 := math.FMA(v82, v91, v92)
+		v95 := math.FMA(v82, v93, v94)
+		v97 := math.FMA(v82, v95, v96)
+		v99 := math.FMA(v82, v97, v98)
+		v101 := math.FMA(v82, v99, v100)
+		v103 := math.FMA(v82, v101, v102)
+		v105 := math.FMA(v82, v103, v104)
+		v107 := math.FMA(v82, v105, v106)
+		v109 := math.FMA(v82, v107, v108)
+		v110 := float64(v77 * v109)
+		v111 := float64(v110 * v80)
+		v112 := v38 < v33
+		v113 := -v37
+		v114 := float64(v8 + v113)
+		v115 := float64(v114 - v8)
+		v116 := float64(v113 - v115)
+		v117 := float64(v37 * v50)
+		v118 := float64(v116 - v117)
+		v119 := float64(v114 + v118)
+		v121 := ldexpNormal(v111, v57)
+		v122 := float64(v120 - v121)
+		v123 := v51 < v38
+		v124 := v121
+		if v123 {
+			v124 = v4
 		}
-		v132 := v37 < v4
-		v133 := v131
-		if v132 {
-			v133 = v129
+		v125 := v37 < v4
+		v126 := v124
+		if v125 {
+			v126 = v122
 		}
-		v134 := v133
-		if v119 {
-			v134 = v126
+		v127 := v126
+		if v112 {
+			v127 = v119
 		}
-		v135 := float64(v33 * v134)
-		v137 := float64(v0 * v136)
-		v139 := float64(v138 * v0)
-		v140 := float64(v139 * v0)
-		v142 := v141
-		if v140 > v141 {
-			v142 = v140
+		v128 := float64(v33 * v127)
+		v130 := float64(v0 * v129)
+		v132 := float64(v131 * v0)
+		v133 := float64(v132 * v0)
+		v135 := v134
+		if v133 > v134 {
+			v135 = v133
 		}
-		v144 := v143
-		if v142 < v143 {
-			v144 = v142
+		v137 := v136
+		if v135 < v136 {
+			v137 = v135
 		}
-		v145 := float64(v144 * v56)
-		v146 := math.RoundToEven(v145)
-		v148 := math.FMA(v146, v61, v144)
-		v151 := math.FMA(v148, v149, v150)
-		v153 := math.FMA(v148, v151, v152)
-		v155 := math.FMA(v148, v153, v154)
-		v157 := math.FMA(v148, v155, v156)
-		v159 := math.FMA(v148, v157, v158)
-		v161 := math.FMA(v148, v159, v160)
-		v163 := math.FMA(v148, v161, v162)
-		v164 := ldexpMid(v163, v146)
-		v165 := v140 < v141
-		v166 := v164
-		if v165 {
-			v166 = v4
+		v138 := float64(v137 * v54)
+		v139 := math.RoundToEven(v138)
+		v141 := math.FMA(v139, v59, v137)
+		v144 := math.FMA(v141, v142, v143)
+		v146 := math.FMA(v141, v144, v145)
+		v148 := math.FMA(v141, v146, v147)
+		v150 := math.FMA(v141, v148, v149)
+		v152 := math.FMA(v141, v150, v151)
+		v154 := math.FMA(v141, v152, v153)
+		v156 := math.FMA(v141, v154, v155)
+		v157 := ldexpMid(v156, v139)
+		v158 := v133 < v134
+		v159 := v157
+		if v158 {
+			v159 = v4
 		}
-		v167 := math.IsNaN(v140)
-		v168 := v166
-		if v167 {
-			v168 = v140
+		v160 := math.IsNaN(v133)
+		v161 := v159
+		if v160 {
+			v161 = v133
 		}
-		v169 := float64(v137 * v168)
-		v170 := float64(v135 + v169)
-		v171 := v170
+		v162 := float64(v130 * v161)
+		v163 := float64(v128 + v162)
+		v164 := v163
 		if v13 {
-			v171 = v32
+			v164 = v32
 		}
-		v172 := v171
+		v165 := v164
 		if v7 {
-			v172 = v8
+			v165 = v8
 		}
-		v173 := v172
+		v166 := v165
 		if v3 {
-			v173 = v5
+			v166 = v5
 		}
-		v174 := float64(dy[i])
-		v175 := float64(v173 * v174)
-		v176 := math.IsNaN(v0)
-		v177 := v175
-		if v176 {
-			v177 = v0
+		v167 := float64(dy[i])
+		v168 := float64(v166 * v167)
+		v169 := math.IsNaN(v0)
+		v170 := v168
+		if v169 {
+			v170 = v0
 		}
-		dx[i] = float32(v177)
+		dx[i] = float32(v170)
 	}
 }

@@ -36,7 +36,7 @@ package vprog
 // double with shorter polynomials.
 //
 // Cost (TestErfOpCount, lane operations without constants): target F64
-// erf 162, erfc 171 (1 division, 2–3 Ldexp); target F32 erf 53, erfc 60
+// erf 162, erfc 171 (1 division, 2–3 Ldexp); target F32 erf 48, erfc 57
 // (1 division). erf and erfc share everything but the final combination.
 
 func init() {
@@ -336,11 +336,17 @@ func erfcTail64(b *Builder, a Value) (th, tl, negk Value) {
 // erfcTail32 is erfcTail64 in plain double, for relative error ~2^-45.
 func erfcTail32(b *Builder, a Value) (t, negk Value) {
 	one := b.Const(1)
-	k, y, c := erfcExpArg(b, a)
-	// e^y·(1 - c) = 1 + y + y²(1/2 + y·Q) - c, to 2^-50.
+	// a² = k·ln2 + r1 as in erfcExpArg, without its corrections: a²'s
+	// rounding (2^-53 relative, at most 676·2^-53 = 2^-43.6 absolute in
+	// the exponent for a ≤ erfc32MaxArg) and ln 2's residue (k·2^-55.3 ≤
+	// 2^-45.3) are far below this target's budget. Five instructions
+	// fewer.
+	sq := b.Mul(a, a)
+	k := b.Round(b.Mul(sq, b.Const(erfLog2E)), RoundNearestEven)
+	y := b.Neg(b.FMA(b.Neg(k), b.Const(erfLn2Hi), sq)) // exact, see erfcExpArg
+	// e^y = 1 + y + y²(1/2 + y·Q).
 	p := b.FMA(y, b.Horner(y, erfExpQ32[:]...), b.Const(0.5))
 	ey := b.FMA(b.Mul(y, y), p, b.Add(one, y))
-	ey = b.FMA(b.Neg(ey), c, ey)
 	kc := b.Const(erfcK)
 	rd := b.Div(one, b.Add(a, kc))
 	q := b.Mul(b.Sub(a, kc), rd)
