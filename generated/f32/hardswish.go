@@ -74,7 +74,7 @@ func Hardswish(dst, x []float32) {
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x < -3, 0, where(x > 3, 1, (2*x + 3)*(1.0/6)))
+//	f'(x) = where(x < -3, 0, where(x > 3, 1, fma(x, 2, 3)*(1.0/6)))
 //
 // PyTorch equivalent: torch.nn.Hardswish.
 //

@@ -64,7 +64,7 @@ func hardswishGeneric(dst, x []float32) {
 }
 
 // hardswishBackwardGeneric is the pure-Go kernel of hardswishBackward (f32
-// memory, f64 compute, 18 operations): the scalar twin of the vector program
+// memory, f64 compute, 17 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -76,29 +76,28 @@ func hardswishBackwardGeneric(dx, x, dy []float32) {
 	v4 := math.Float64frombits(0x0000000000000000)  // 0
 	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v7 := math.Float64frombits(0x4000000000000000)  // 2
-	v11 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
+	v10 := math.Float64frombits(0x3fc5555555555555) // 0.16666666666666666
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
 		v5 := v1 < v0
-		v8 := float64(v7 * v0)
-		v9 := float64(v8 + v1)
-		v12 := float64(v9 * v11)
-		v13 := v12
+		v8 := math.FMA(v0, v7, v1)
+		v11 := float64(v8 * v10)
+		v12 := v11
 		if v5 {
-			v13 = v6
+			v12 = v6
 		}
-		v14 := v13
+		v13 := v12
 		if v3 {
-			v14 = v4
+			v13 = v4
 		}
-		v15 := float64(dy[i])
-		v16 := float64(v14 * v15)
-		v17 := math.IsNaN(v0)
-		v18 := v16
-		if v17 {
-			v18 = v0
+		v14 := float64(dy[i])
+		v15 := float64(v13 * v14)
+		v16 := math.IsNaN(v0)
+		v17 := v15
+		if v16 {
+			v17 = v0
 		}
-		dx[i] = float32(v18)
+		dx[i] = float32(v17)
 	}
 }

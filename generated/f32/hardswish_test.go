@@ -71,7 +71,7 @@ func plainHardswishDerivative(x float64) float64 {
 			if x > 3.0 {
 				return 1.0
 			}
-			return (2.0*x + 3.0) * (1.0 / 6.0)
+			return math.FMA(x, 2.0, 3.0) * (1.0 / 6.0)
 		}()
 	}()
 }

@@ -533,13 +533,13 @@ func hardswishBackwardAVX512(dst, in0, in1 []float32)
 func hardswishBackwardAVX512Stream(dst, in0, in1 []float32)
 
 // hardswishBackwardAVX2 computes hardswishBackward with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX.
+// Requires: AVX, FMA3.
 //
 //go:noescape
 func hardswishBackwardAVX2(dst, in0, in1 []float32)
 
 // hardswishBackwardAVX2Stream computes hardswishBackward with non-temporal stores (dst aligned to 64 bytes) with AVX2 (3 vectors per iteration, masked tail).
-// Requires: AVX, MMX+.
+// Requires: AVX, FMA3, MMX+.
 //
 //go:noescape
 func hardswishBackwardAVX2Stream(dst, in0, in1 []float32)
