@@ -44,9 +44,8 @@ func identifiers(code []byte) []string {
 }
 
 // splitHelpers parses a shared Go file into its plain functions (no
-// receiver, not init) and the rest: that rest as code, after the file's
-// build constraint (a comment that decides what is compiled), and the
-// identifiers it names.
+// receiver, not init), by name, and the rest as code, after the file's
+// build constraint (a comment that decides what is compiled).
 func splitHelpers(src []byte) (rest []byte, funcs map[string]helperFunc, err error) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, "", src, parser.SkipObjectResolution)
