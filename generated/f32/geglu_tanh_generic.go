@@ -107,7 +107,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f32
-// memory, f64 compute, 114 operations): the scalar twin of the vector program
+// memory, f64 compute, 105 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -115,38 +115,40 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc03e000000000000)   // -30
-	v4 := math.Float64frombits(0x0000000000000000)   // 0
-	v5 := math.Float64frombits(0x8000000000000000)   // -0
-	v6 := math.Float64frombits(0x4024000000000000)   // 10
-	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v9 := math.Float64frombits(0xbff0000000000000)   // -1
-	v12 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v15 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
-	v16 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v24 := math.Float64frombits(0xc085f80000000000)  // -703
-	v27 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v32 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v34 := math.Float64frombits(0x3f2a17e35818933c)  // 0.0001990761775668928
-	v35 := math.Float64frombits(0x3f56da79e0d30050)  // 0.0013948621956814296
-	v37 := math.Float64frombits(0x3f81110a5fa2e975)  // 0.008333283465948619
-	v39 := math.Float64frombits(0x3fa55546446e1464)  // 0.0416662176640237
-	v41 := math.Float64frombits(0x3fc5555557e88376)  // 0.16666666786570844
-	v43 := math.Float64frombits(0x3fe0000005cbdd4b)  // 0.5000000107965347
-	v45 := math.Float64frombits(0x3fefffffffff6187)  // 0.9999999999954959
-	v47 := math.Float64frombits(0x3feffffffffa6d0c)  // 0.9999999999594436
-	v58 := math.Float64frombits(0x4000000000000000)  // 2
-	v65 := math.Float64frombits(0x3fd2af64e9c485ee)  // 0.29195521191476714
-	v66 := math.Float64frombits(0xbfe81429f9e97e4d)  // -0.7524614220710163
-	v68 := math.Float64frombits(0x3c84f523ed77dbdc)  // 3.635560509207687e-17
-	v73 := math.Float64frombits(0x3fe21e4bab8db157)  // 0.5661981917051361
-	v77 := math.Float64frombits(0xc044000000000000)  // -40
-	v79 := math.Float64frombits(0x4086200000000000)  // 708
-	v85 := math.Float64frombits(0x3efa136e5a92400e)  // 2.4867918601290165e-05
-	v87 := math.Float64frombits(0x3f56c166bc75e823)  // 0.0013888839037847843
-	v90 := math.Float64frombits(0x3fa55555565ce931)  // 0.04166666678652787
-	v93 := math.Float64frombits(0x3fdfffffffffe051)  // 0.49999999999954975
-	v103 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v2 := math.Float64frombits(0xc03e000000000000)  // -30
+	v4 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0x8000000000000000)  // -0
+	v6 := math.Float64frombits(0x4024000000000000)  // 10
+	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v9 := math.Float64frombits(0xbff0000000000000)  // -1
+	v12 := math.Float64frombits(0xbfe199999999999a) // -0.55
+	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
+	v16 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
+	v24 := math.Float64frombits(0xc085f80000000000) // -703
+	v27 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v32 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v34 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v35 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v37 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v39 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v41 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v43 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v45 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v47 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v58 := math.Float64frombits(0x4000000000000000) // 2
+	v65 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v66 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v68 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v73 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v77 := math.Float64frombits(0x3ef912d5abced745) // 2.3912022459624737e-05
+	v78 := math.Float64frombits(0x3f2a1928c1bc5d88) // 0.00019911406058590827
+	v80 := math.Float64frombits(0x3f56c2486e0eb7b8) // 0.0013890940974578946
+	v82 := math.Float64frombits(0x3f8111094afe618d) // 0.008333275414586417
+	v84 := math.Float64frombits(0x3fa55554e614c6d5) // 0.04166665371520898
+	v86 := math.Float64frombits(0x3fc5555558cddd2a) // 0.1666666682828944
+	v88 := math.Float64frombits(0x3fe00000001b4514) // 0.5000000001984142
+	v90 := math.Float64frombits(0x3feffffffffef6a1) // 0.9999999999924577
+	v93 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
 	for i := range da {
 		v0 := float64(a[i])
 		v3 := v0 < v2
@@ -208,65 +210,45 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v74 := float64(v72 + v73)
 		v75 := float64(v16 * v74)
 		v76 := math.FMA(v70, v75, v70)
-		v78 := v77
-		if v76 > v77 {
-			v78 = v76
-		}
-		v80 := v79
-		if v78 < v79 {
-			v80 = v78
-		}
-		v81 := float64(v80 * v27)
-		v82 := math.RoundToEven(v81)
-		v84 := math.FMA(v82, v32, v80)
-		v86 := math.FMA(v84, v85, v34)
-		v88 := math.FMA(v84, v86, v87)
-		v89 := math.FMA(v84, v88, v37)
-		v91 := math.FMA(v84, v89, v90)
-		v92 := math.FMA(v84, v91, v41)
-		v94 := math.FMA(v84, v92, v93)
-		v95 := math.FMA(v84, v94, v45)
-		v96 := float64(v84 * v95)
-		v97 := ldexpNormal(v8, v82)
-		v98 := float64(v97 - v8)
-		v99 := math.FMA(v96, v97, v98)
-		v100 := math.Float64frombits(math.Float64bits(v99) | math.Float64bits(v76)&(1<<63))
-		v101 := math.IsNaN(v76)
-		v102 := v100
-		if v101 {
-			v102 = v76
-		}
-		v104 := float64(v103 * v74)
-		v105 := math.FMA(v70, v104, v70)
-		v106 := math.FMA(v65, v102, v105)
-		v107 := float64(v64 * v106)
-		v108 := v107
+		v79 := math.FMA(v76, v77, v78)
+		v81 := math.FMA(v76, v79, v80)
+		v83 := math.FMA(v76, v81, v82)
+		v85 := math.FMA(v76, v83, v84)
+		v87 := math.FMA(v76, v85, v86)
+		v89 := math.FMA(v76, v87, v88)
+		v91 := math.FMA(v76, v89, v90)
+		v92 := float64(v76 * v91)
+		v94 := float64(v93 * v74)
+		v95 := math.FMA(v70, v94, v70)
+		v96 := math.FMA(v65, v92, v95)
+		v97 := float64(v64 * v96)
+		v98 := v97
 		if v14 {
-			v108 = v63
+			v98 = v63
 		}
-		v109 := v108
+		v99 := v98
 		if v7 {
-			v109 = v8
+			v99 = v8
 		}
-		v110 := v109
+		v100 := v99
 		if v3 {
-			v110 = v5
+			v100 = v5
 		}
-		v111 := float64(b[i])
-		v112 := float64(dy[i])
-		v113 := float64(v110 * v111)
-		v114 := float64(v113 * v112)
-		v115 := math.IsNaN(v111)
-		v116 := v114
-		if v115 {
-			v116 = v111
+		v101 := float64(b[i])
+		v102 := float64(dy[i])
+		v103 := float64(v100 * v101)
+		v104 := float64(v103 * v102)
+		v105 := math.IsNaN(v101)
+		v106 := v104
+		if v105 {
+			v106 = v101
 		}
-		v117 := math.IsNaN(v0)
-		v118 := v116
-		if v117 {
-			v118 = v0
+		v107 := math.IsNaN(v0)
+		v108 := v106
+		if v107 {
+			v108 = v0
 		}
-		da[i] = float32(v118)
+		da[i] = float32(v108)
 	}
 }
 
