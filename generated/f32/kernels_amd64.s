@@ -44347,9 +44347,13 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·siluBackwardAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+2440(SB), Z2
+	VBROADCASTSD actkernconst<>+2440(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+5456(SB), Z4
+	VBROADCASTSD actkernconst<>+5464(SB), Z5
+	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+728(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44358,174 +44362,44 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $48-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z7, K5
-	VCMPPD           $0x11, Z4, Z2, K6
-	VCMPPD           $0x11, Z5, Z2, K7
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z11, K5
+	VCMPPD           $0x11, Z8, Z1, K6
+	VCMPPD           $0x11, Z9, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z2, K5
+	VCMPPD           $0x11, Z10, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z7, Z2, K4
+	VCMPPD           $0x11, Z11, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
 	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
 	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
 	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z8, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z9, K7
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z7, Z16, Z20
+	VMAXPD           Z7, Z17, Z21
+	VMAXPD           Z7, Z18, Z22
+	VMAXPD           Z7, Z19, Z23
+	VCMPPD           $0x11, Z6, Z12, K4
+	VCMPPD           $0x11, Z6, Z13, K7
 	KMOVW            K5, (SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z10, K5
+	VCMPPD           $0x11, Z6, Z14, K5
 	KMOVW            K6, 8(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z11, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+80(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+80(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+80(SB), Z19, Z23
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VRNDSCALEPD      $0x08, Z23, Z23
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z16
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z1, Z24
-	VFMADD213PD      Z3, Z16, Z24
-	VMOVAPD          Z1, Z25
-	VFMADD213PD      Z3, Z17, Z25
-	VMOVAPD          Z1, Z26
-	VFMADD213PD      Z3, Z18, Z26
-	VMOVAPD          Z1, Z27
-	VFMADD213PD      Z3, Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z27
-	VSCALEFPD        Z20, Z24, Z24
-	VSCALEFPD        Z21, Z25, Z25
-	VSCALEFPD        Z22, Z26, Z26
-	VSCALEFPD        Z23, Z27, Z27
-	KMOVW            K3, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z24, K3, Z24
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z26, K6, Z26
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z27, K5, Z27
-	VMOVAPD          Z4, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z12
-	VMOVAPD          Z5, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z5, Z13
-	VMOVAPD          Z6, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z6, Z14
-	VMOVAPD          Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z7, Z15
-	VBLENDMPD        Z24, Z12, K4, Z12
-	VBLENDMPD        Z25, Z13, K7, Z13
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z26, Z14, K2, Z14
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z27, Z15, K2, Z15
-	VADDPD           Z24, Z0, Z24
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
-	VDIVPD           Z24, Z12, Z12
-	VDIVPD           Z25, Z13, Z13
-	VDIVPD           Z26, Z14, Z14
-	VDIVPD           Z27, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VFMADD132PD      Z8, Z8, Z12
-	VFMADD132PD      Z9, Z9, Z13
-	VFMADD132PD      Z10, Z10, Z14
-	VFMADD132PD      Z11, Z11, Z15
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z7, K5
-	VSUBPD           Z8, Z0, Z16
-	VSUBPD           Z9, Z0, Z17
-	VSUBPD           Z10, Z0, Z18
-	VSUBPD           Z11, Z0, Z19
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VFMADD231PD      Z12, Z4, Z8
-	VFMADD231PD      Z13, Z5, Z9
-	VFMADD231PD      Z14, Z6, Z10
-	VFMADD231PD      Z15, Z7, Z11
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z16
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z5, Z17
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z6, Z18
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z7, Z19
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z17, Z17
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z18, Z18
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+64(SB), Z19, Z23
-	VMINPD.BCST      actkernconst<>+72(SB), Z20, Z20
-	VMINPD.BCST      actkernconst<>+72(SB), Z21, Z21
-	VMINPD.BCST      actkernconst<>+72(SB), Z22, Z22
-	VMINPD.BCST      actkernconst<>+72(SB), Z23, Z23
+	VCMPPD           $0x11, Z6, Z15, K6
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -44538,114 +44412,212 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VBROADCASTSD     actkernconst<>+48(SB), Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VBROADCASTSD     actkernconst<>+48(SB), Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z31
-	VFMADD213PD      Z1, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z21, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z22, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z17, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z18, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z19, Z27
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z24, K2, Z24
-	VBLENDMPD        Z17, Z25, K3, Z25
-	VBLENDMPD        Z18, Z26, K4, Z26
-	VBLENDMPD        Z19, Z27, K5, Z27
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z16, Z24
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z17, Z25
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z18, Z26
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z19, Z27
-	VMULPD           Z24, Z12, Z12
-	VMULPD           Z25, Z13, Z13
-	VMULPD           Z26, Z14, Z14
-	VMULPD           Z27, Z15, Z15
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VSCALEFPD        Z24, Z28, Z28
+	VSCALEFPD        Z25, Z29, Z29
+	VSCALEFPD        Z26, Z30, Z30
+	VSCALEFPD        Z27, Z31, Z31
+	KMOVW            K3, 16(SP)
+	VCMPPD           $0x11, Z7, Z16, K3
+	KMOVW            K2, 24(SP)
+	VCMPPD           $0x11, Z7, Z17, K2
+	KMOVW            K6, 32(SP)
+	VCMPPD           $0x11, Z7, Z18, K6
+	KMOVW            K5, 40(SP)
+	VCMPPD           $0x11, Z7, Z19, K5
+	VBLENDMPD        Z6, Z28, K3, Z28
+	VBLENDMPD        Z6, Z29, K2, Z29
+	VBLENDMPD        Z6, Z30, K6, Z30
+	VBLENDMPD        Z6, Z31, K5, Z31
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
+	VBLENDMPD        Z28, Z16, K4, Z16
+	VBLENDMPD        Z29, Z17, K7, Z17
+	KMOVW            40(SP), K2
+	VBLENDMPD        Z30, Z18, K2, Z18
+	KMOVW            32(SP), K2
+	VBLENDMPD        Z31, Z19, K2, Z19
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z0, Z30
+	VADDPD           Z31, Z0, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VCMPPD           $0x03, Z14, Z14, K4
+	VCMPPD           $0x03, Z15, Z15, K5
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VFMADD132PD      Z12, Z12, Z16
+	VFMADD132PD      Z13, Z13, Z17
+	VFMADD132PD      Z14, Z14, Z18
+	VFMADD132PD      Z15, Z15, Z19
+	VCMPPD           $0x11, Z6, Z8, K2
+	VCMPPD           $0x11, Z6, Z9, K3
+	VCMPPD           $0x11, Z6, Z10, K4
+	VCMPPD           $0x11, Z6, Z11, K5
+	VSUBPD           Z12, Z0, Z20
+	VSUBPD           Z13, Z0, Z21
+	VSUBPD           Z14, Z0, Z22
+	VSUBPD           Z15, Z0, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
+	VBLENDMPD        Z14, Z22, K4, Z14
+	VBLENDMPD        Z15, Z23, K5, Z15
+	VFMADD231PD      Z16, Z8, Z12
+	VFMADD231PD      Z17, Z9, Z13
+	VFMADD231PD      Z18, Z10, Z14
+	VFMADD231PD      Z19, Z11, Z15
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z20
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z9, Z21
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z10, Z22
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z11, Z23
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z23, Z23
+	VMOVAPD          Z4, Z24
+	VFMADD213PD      Z5, Z20, Z24
+	VMOVAPD          Z4, Z25
+	VFMADD213PD      Z5, Z21, Z25
+	VMOVAPD          Z4, Z26
+	VFMADD213PD      Z5, Z22, Z26
+	VMOVAPD          Z4, Z27
+	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z23, Z27
+	VMULPD           Z24, Z20, Z24
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VMULPD           Z27, Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z23, Z27
+	VMULPD           Z24, Z16, Z16
+	VMULPD           Z25, Z17, Z17
+	VMULPD           Z26, Z18, Z18
+	VMULPD           Z27, Z19, Z19
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z12, Z16, K2, Z12
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z9
+	VBLENDMPD        Z13, Z17, K2, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VBLENDMPD        Z14, Z18, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z12
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z5, Z13
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z6, Z14
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z14, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z15, Z11
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z6, Z6
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z7, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z5, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z6, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z7, Z11
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z4, Z8, Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z11, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VBLENDMPD        Z15, Z19, K2, Z15
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z9, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z10, Z10
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z11, Z11
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
+	VCVTPS2PD        (DX), Z8
+	VCVTPS2PD        32(DX), Z9
+	VCVTPS2PD        64(DX), Z10
+	VCVTPS2PD        96(DX), Z11
+	VMULPD           Z8, Z12, Z12
+	VMULPD           Z9, Z13, Z13
+	VMULPD           Z10, Z14, Z14
+	VMULPD           Z11, Z15, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -44655,74 +44627,66 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VCVTPS2PD        (CX), Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VMOVAPD          Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z6
-	VBLENDMPD        Z9, Z6, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z5
-	VCVTPS2PD        (DX), Z4
-	VMULPD           Z4, Z5, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
+	VBLENDMPD        Z13, Z10, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
+	VCVTPS2PD        (DX), Z8
+	VMULPD           Z8, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -44735,76 +44699,68 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VMOVAPD          Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z6
-	VBLENDMPD        Z9, Z6, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z5
-	VMOVUPS.Z        (DX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD           Z4, Z5, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
+	VBLENDMPD        Z13, Z10, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
+	VMOVUPS.Z        (DX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VMULPD           Z8, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -44814,9 +44770,13 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $48-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+2440(SB), Z2
+	VBROADCASTSD actkernconst<>+2440(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+5456(SB), Z4
+	VBROADCASTSD actkernconst<>+5464(SB), Z5
+	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+728(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44825,174 +44785,44 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $48-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z7, K5
-	VCMPPD           $0x11, Z4, Z2, K6
-	VCMPPD           $0x11, Z5, Z2, K7
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z11, K5
+	VCMPPD           $0x11, Z8, Z1, K6
+	VCMPPD           $0x11, Z9, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z2, K5
+	VCMPPD           $0x11, Z10, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z7, Z2, K4
+	VCMPPD           $0x11, Z11, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
 	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
 	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
 	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z8, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z9, K7
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z7, Z16, Z20
+	VMAXPD           Z7, Z17, Z21
+	VMAXPD           Z7, Z18, Z22
+	VMAXPD           Z7, Z19, Z23
+	VCMPPD           $0x11, Z6, Z12, K4
+	VCMPPD           $0x11, Z6, Z13, K7
 	KMOVW            K5, (SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z10, K5
+	VCMPPD           $0x11, Z6, Z14, K5
 	KMOVW            K6, 8(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z11, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+80(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+80(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+80(SB), Z19, Z23
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VRNDSCALEPD      $0x08, Z23, Z23
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z16
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z1, Z24
-	VFMADD213PD      Z3, Z16, Z24
-	VMOVAPD          Z1, Z25
-	VFMADD213PD      Z3, Z17, Z25
-	VMOVAPD          Z1, Z26
-	VFMADD213PD      Z3, Z18, Z26
-	VMOVAPD          Z1, Z27
-	VFMADD213PD      Z3, Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z27
-	VSCALEFPD        Z20, Z24, Z24
-	VSCALEFPD        Z21, Z25, Z25
-	VSCALEFPD        Z22, Z26, Z26
-	VSCALEFPD        Z23, Z27, Z27
-	KMOVW            K3, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z24, K3, Z24
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z26, K6, Z26
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z27, K5, Z27
-	VMOVAPD          Z4, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z12
-	VMOVAPD          Z5, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z5, Z13
-	VMOVAPD          Z6, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z6, Z14
-	VMOVAPD          Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z7, Z15
-	VBLENDMPD        Z24, Z12, K4, Z12
-	VBLENDMPD        Z25, Z13, K7, Z13
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z26, Z14, K2, Z14
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z27, Z15, K2, Z15
-	VADDPD           Z24, Z0, Z24
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
-	VDIVPD           Z24, Z12, Z12
-	VDIVPD           Z25, Z13, Z13
-	VDIVPD           Z26, Z14, Z14
-	VDIVPD           Z27, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VFMADD132PD      Z8, Z8, Z12
-	VFMADD132PD      Z9, Z9, Z13
-	VFMADD132PD      Z10, Z10, Z14
-	VFMADD132PD      Z11, Z11, Z15
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z7, K5
-	VSUBPD           Z8, Z0, Z16
-	VSUBPD           Z9, Z0, Z17
-	VSUBPD           Z10, Z0, Z18
-	VSUBPD           Z11, Z0, Z19
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VFMADD231PD      Z12, Z4, Z8
-	VFMADD231PD      Z13, Z5, Z9
-	VFMADD231PD      Z14, Z6, Z10
-	VFMADD231PD      Z15, Z7, Z11
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z16
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z5, Z17
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z6, Z18
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z7, Z19
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z17, Z17
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z18, Z18
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+64(SB), Z19, Z23
-	VMINPD.BCST      actkernconst<>+72(SB), Z20, Z20
-	VMINPD.BCST      actkernconst<>+72(SB), Z21, Z21
-	VMINPD.BCST      actkernconst<>+72(SB), Z22, Z22
-	VMINPD.BCST      actkernconst<>+72(SB), Z23, Z23
+	VCMPPD           $0x11, Z6, Z15, K6
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -45005,114 +44835,212 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VBROADCASTSD     actkernconst<>+48(SB), Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VBROADCASTSD     actkernconst<>+48(SB), Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z31
-	VFMADD213PD      Z1, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z21, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z22, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z17, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z18, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z19, Z27
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z24, K2, Z24
-	VBLENDMPD        Z17, Z25, K3, Z25
-	VBLENDMPD        Z18, Z26, K4, Z26
-	VBLENDMPD        Z19, Z27, K5, Z27
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z16, Z24
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z17, Z25
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z18, Z26
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z19, Z27
-	VMULPD           Z24, Z12, Z12
-	VMULPD           Z25, Z13, Z13
-	VMULPD           Z26, Z14, Z14
-	VMULPD           Z27, Z15, Z15
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VSCALEFPD        Z24, Z28, Z28
+	VSCALEFPD        Z25, Z29, Z29
+	VSCALEFPD        Z26, Z30, Z30
+	VSCALEFPD        Z27, Z31, Z31
+	KMOVW            K3, 16(SP)
+	VCMPPD           $0x11, Z7, Z16, K3
+	KMOVW            K2, 24(SP)
+	VCMPPD           $0x11, Z7, Z17, K2
+	KMOVW            K6, 32(SP)
+	VCMPPD           $0x11, Z7, Z18, K6
+	KMOVW            K5, 40(SP)
+	VCMPPD           $0x11, Z7, Z19, K5
+	VBLENDMPD        Z6, Z28, K3, Z28
+	VBLENDMPD        Z6, Z29, K2, Z29
+	VBLENDMPD        Z6, Z30, K6, Z30
+	VBLENDMPD        Z6, Z31, K5, Z31
+	VMOVAPD          Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
+	VMOVAPD          Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
+	VMOVAPD          Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
+	VMOVAPD          Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
+	VBLENDMPD        Z28, Z16, K4, Z16
+	VBLENDMPD        Z29, Z17, K7, Z17
+	KMOVW            40(SP), K2
+	VBLENDMPD        Z30, Z18, K2, Z18
+	KMOVW            32(SP), K2
+	VBLENDMPD        Z31, Z19, K2, Z19
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z0, Z30
+	VADDPD           Z31, Z0, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VCMPPD           $0x03, Z14, Z14, K4
+	VCMPPD           $0x03, Z15, Z15, K5
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VFMADD132PD      Z12, Z12, Z16
+	VFMADD132PD      Z13, Z13, Z17
+	VFMADD132PD      Z14, Z14, Z18
+	VFMADD132PD      Z15, Z15, Z19
+	VCMPPD           $0x11, Z6, Z8, K2
+	VCMPPD           $0x11, Z6, Z9, K3
+	VCMPPD           $0x11, Z6, Z10, K4
+	VCMPPD           $0x11, Z6, Z11, K5
+	VSUBPD           Z12, Z0, Z20
+	VSUBPD           Z13, Z0, Z21
+	VSUBPD           Z14, Z0, Z22
+	VSUBPD           Z15, Z0, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
+	VBLENDMPD        Z14, Z22, K4, Z14
+	VBLENDMPD        Z15, Z23, K5, Z15
+	VFMADD231PD      Z16, Z8, Z12
+	VFMADD231PD      Z17, Z9, Z13
+	VFMADD231PD      Z18, Z10, Z14
+	VFMADD231PD      Z19, Z11, Z15
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z20
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z9, Z21
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z10, Z22
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z11, Z23
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z23, Z23
+	VMOVAPD          Z4, Z24
+	VFMADD213PD      Z5, Z20, Z24
+	VMOVAPD          Z4, Z25
+	VFMADD213PD      Z5, Z21, Z25
+	VMOVAPD          Z4, Z26
+	VFMADD213PD      Z5, Z22, Z26
+	VMOVAPD          Z4, Z27
+	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z23, Z27
+	VMULPD           Z24, Z20, Z24
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VMULPD           Z27, Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z23, Z27
+	VMULPD           Z24, Z16, Z16
+	VMULPD           Z25, Z17, Z17
+	VMULPD           Z26, Z18, Z18
+	VMULPD           Z27, Z19, Z19
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z8
+	VBLENDMPD        Z12, Z16, K2, Z12
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z9
+	VBLENDMPD        Z13, Z17, K2, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VBLENDMPD        Z14, Z18, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z12
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z5, Z13
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z6, Z14
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z14, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z15, Z11
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z5, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z6, Z6
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z7, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z5, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z6, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z7, Z11
-	VCVTPS2PD        (DX), Z4
-	VCVTPS2PD        32(DX), Z5
-	VCVTPS2PD        64(DX), Z6
-	VCVTPS2PD        96(DX), Z7
-	VMULPD           Z4, Z8, Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z11, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VBLENDMPD        Z15, Z19, K2, Z15
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z9, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z10, Z10
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z11, Z11
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
+	VCVTPS2PD        (DX), Z8
+	VCVTPS2PD        32(DX), Z9
+	VCVTPS2PD        64(DX), Z10
+	VCVTPS2PD        96(DX), Z11
+	VMULPD           Z8, Z12, Z12
+	VMULPD           Z9, Z13, Z13
+	VMULPD           Z10, Z14, Z14
+	VMULPD           Z11, Z15, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -45122,74 +45050,66 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VCVTPS2PD        (CX), Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VMOVAPD          Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z6
-	VBLENDMPD        Z9, Z6, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z5
-	VCVTPS2PD        (DX), Z4
-	VMULPD           Z4, Z5, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
+	VBLENDMPD        Z13, Z10, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
+	VCVTPS2PD        (DX), Z8
+	VMULPD           Z8, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -45202,76 +45122,68 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VMOVAPD          Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z4, Z6
-	VBLENDMPD        Z9, Z6, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z4
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z4, Z5
-	VMOVUPS.Z        (DX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VMULPD           Z4, Z5, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VMOVAPD          Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
+	VBLENDMPD        Z13, Z10, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
+	VMOVUPS.Z        (DX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VMULPD           Z8, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	SFENCE
@@ -45296,15 +45208,15 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y2, Y7, Y9
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+2752(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+2752(SB), Y13
@@ -45431,94 +45343,61 @@ loop:
 	VFMADD231PD Y1, Y6, Y7
 	VFMADD231PD Y2, Y9, Y10
 	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+5504(SB), Y6, Y3
-	VSUBPD      actkernconst<>+5504(SB), Y9, Y4
-	VSUBPD      actkernconst<>+5504(SB), Y11, Y5
-	VSUBPD      actkernconst<>+5536(SB), Y3, Y3
-	VSUBPD      actkernconst<>+5536(SB), Y4, Y4
-	VSUBPD      actkernconst<>+5536(SB), Y5, Y5
-	VMAXPD      actkernconst<>+288(SB), Y3, Y8
-	VMAXPD      actkernconst<>+288(SB), Y4, Y13
-	VMAXPD      actkernconst<>+288(SB), Y5, Y14
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VMINPD      actkernconst<>+320(SB), Y14, Y14
-	VMULPD      actkernconst<>+352(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y13, Y9
-	VMULPD      actkernconst<>+352(SB), Y14, Y6
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y14
-	VMOVUPD     Y12, 416(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y12
-	VMOVUPD     Y10, 448(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y13, Y10
-	VMOVUPD     Y7, 480(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y7
-	VMULPD      Y12, Y8, Y8
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y7, Y14, Y14
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VSUBPD      Y0, Y11, Y7
-	VSUBPD      Y0, Y9, Y10
-	VSUBPD      Y0, Y6, Y12
-	VFMADD213PD Y7, Y8, Y11
-	VFMADD213PD Y10, Y13, Y9
-	VFMADD213PD Y12, Y14, Y6
-	VANDPD      actkernconst<>+160(SB), Y3, Y7
-	VORPD       Y11, Y7, Y11
-	VANDPD      actkernconst<>+160(SB), Y4, Y7
-	VORPD       Y9, Y7, Y9
-	VANDPD      actkernconst<>+160(SB), Y5, Y7
-	VORPD       Y6, Y7, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VCMPPD      $0x03, Y5, Y5, Y10
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VBLENDVPD   Y8, Y4, Y9, Y8
-	VBLENDVPD   Y10, Y5, Y6, Y10
-	VFMADD132PD actkernconst<>+5472(SB), Y3, Y7
-	VFMADD132PD actkernconst<>+5472(SB), Y4, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y5, Y10
-	VMULPD      Y7, Y1, Y1
-	VMULPD      Y8, Y2, Y2
+	VSUBPD      actkernconst<>+5632(SB), Y6, Y3
+	VSUBPD      actkernconst<>+5632(SB), Y9, Y4
+	VSUBPD      actkernconst<>+5632(SB), Y11, Y5
+	VSUBPD      actkernconst<>+5664(SB), Y3, Y3
+	VSUBPD      actkernconst<>+5664(SB), Y4, Y4
+	VSUBPD      actkernconst<>+5664(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+5504(SB), Y13
+	VFMADD213PD actkernconst<>+5536(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+5504(SB), Y14
+	VFMADD213PD actkernconst<>+5536(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5696(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5696(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5728(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5728(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5760(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5760(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5792(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5792(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5824(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5824(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5856(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5856(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5888(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5888(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5920(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5920(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5952(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5952(SB), Y5, Y14
+	VMULPD      Y8, Y3, Y8
+	VMULPD      Y13, Y4, Y13
+	VMULPD      Y14, Y5, Y14
+	VFMADD132PD actkernconst<>+5600(SB), Y3, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y4, Y13
+	VFMADD132PD actkernconst<>+5600(SB), Y5, Y14
+	VMULPD      Y8, Y1, Y1
+	VMULPD      Y13, Y2, Y2
 	VMOVUPD     384(SP), Y3
-	VMULPD      Y10, Y3, Y3
+	VMULPD      Y14, Y3, Y3
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, 480(SP), Y1, Y4
+	VBLENDVPD   Y4, Y7, Y1, Y4
 	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, 448(SP), Y2, Y1
+	VBLENDVPD   Y1, Y10, Y2, Y1
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, 416(SP), Y3, Y2
+	VBLENDVPD   Y2, Y12, Y3, Y2
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
@@ -45533,25 +45412,22 @@ loop:
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
+	VCVTPS2PD   32(DX), Y7
 	VMULPD      Y1, Y2, Y2
 	VMULPD      Y5, Y3, Y3
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     352(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y1, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
+	VMULPD      Y7, Y4, Y4
+	VCMPPD      $0x03, Y6, Y6, Y1
+	VCMPPD      $0x03, Y9, Y9, Y5
+	VCMPPD      $0x03, Y11, Y11, Y7
+	VBLENDVPD   Y1, Y6, Y2, Y1
+	VBLENDVPD   Y5, Y9, Y3, Y5
+	VBLENDVPD   Y7, Y11, Y4, Y7
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VMOVUPS     X5, 16(AX)
 	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VMOVUPS     X7, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -45563,9 +45439,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -45600,31 +45476,21 @@ single:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -45650,9 +45516,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -45687,31 +45553,21 @@ tail:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -45746,15 +45602,15 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y2, Y7, Y9
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+2752(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+2752(SB), Y13
@@ -45881,94 +45737,61 @@ loop:
 	VFMADD231PD Y1, Y6, Y7
 	VFMADD231PD Y2, Y9, Y10
 	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+5504(SB), Y6, Y3
-	VSUBPD      actkernconst<>+5504(SB), Y9, Y4
-	VSUBPD      actkernconst<>+5504(SB), Y11, Y5
-	VSUBPD      actkernconst<>+5536(SB), Y3, Y3
-	VSUBPD      actkernconst<>+5536(SB), Y4, Y4
-	VSUBPD      actkernconst<>+5536(SB), Y5, Y5
-	VMAXPD      actkernconst<>+288(SB), Y3, Y8
-	VMAXPD      actkernconst<>+288(SB), Y4, Y13
-	VMAXPD      actkernconst<>+288(SB), Y5, Y14
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VMINPD      actkernconst<>+320(SB), Y14, Y14
-	VMULPD      actkernconst<>+352(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y13, Y9
-	VMULPD      actkernconst<>+352(SB), Y14, Y6
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y14
-	VMOVUPD     Y12, 416(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y12
-	VMOVUPD     Y10, 448(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y13, Y10
-	VMOVUPD     Y7, 480(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y7
-	VMULPD      Y12, Y8, Y8
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y7, Y14, Y14
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VSUBPD      Y0, Y11, Y7
-	VSUBPD      Y0, Y9, Y10
-	VSUBPD      Y0, Y6, Y12
-	VFMADD213PD Y7, Y8, Y11
-	VFMADD213PD Y10, Y13, Y9
-	VFMADD213PD Y12, Y14, Y6
-	VANDPD      actkernconst<>+160(SB), Y3, Y7
-	VORPD       Y11, Y7, Y11
-	VANDPD      actkernconst<>+160(SB), Y4, Y7
-	VORPD       Y9, Y7, Y9
-	VANDPD      actkernconst<>+160(SB), Y5, Y7
-	VORPD       Y6, Y7, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VCMPPD      $0x03, Y5, Y5, Y10
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VBLENDVPD   Y8, Y4, Y9, Y8
-	VBLENDVPD   Y10, Y5, Y6, Y10
-	VFMADD132PD actkernconst<>+5472(SB), Y3, Y7
-	VFMADD132PD actkernconst<>+5472(SB), Y4, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y5, Y10
-	VMULPD      Y7, Y1, Y1
-	VMULPD      Y8, Y2, Y2
+	VSUBPD      actkernconst<>+5632(SB), Y6, Y3
+	VSUBPD      actkernconst<>+5632(SB), Y9, Y4
+	VSUBPD      actkernconst<>+5632(SB), Y11, Y5
+	VSUBPD      actkernconst<>+5664(SB), Y3, Y3
+	VSUBPD      actkernconst<>+5664(SB), Y4, Y4
+	VSUBPD      actkernconst<>+5664(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+5504(SB), Y13
+	VFMADD213PD actkernconst<>+5536(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+5504(SB), Y14
+	VFMADD213PD actkernconst<>+5536(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5696(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5696(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5728(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5728(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5760(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5760(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5792(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5792(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5824(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5824(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5856(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5856(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5888(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5888(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5920(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5920(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5952(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5952(SB), Y5, Y14
+	VMULPD      Y8, Y3, Y8
+	VMULPD      Y13, Y4, Y13
+	VMULPD      Y14, Y5, Y14
+	VFMADD132PD actkernconst<>+5600(SB), Y3, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y4, Y13
+	VFMADD132PD actkernconst<>+5600(SB), Y5, Y14
+	VMULPD      Y8, Y1, Y1
+	VMULPD      Y13, Y2, Y2
 	VMOVUPD     384(SP), Y3
-	VMULPD      Y10, Y3, Y3
+	VMULPD      Y14, Y3, Y3
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, 480(SP), Y1, Y4
+	VBLENDVPD   Y4, Y7, Y1, Y4
 	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, 448(SP), Y2, Y1
+	VBLENDVPD   Y1, Y10, Y2, Y1
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, 416(SP), Y3, Y2
+	VBLENDVPD   Y2, Y12, Y3, Y2
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
@@ -45983,25 +45806,22 @@ loop:
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
+	VCVTPS2PD   32(DX), Y7
 	VMULPD      Y1, Y2, Y2
 	VMULPD      Y5, Y3, Y3
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     352(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y1, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y3, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
+	VMULPD      Y7, Y4, Y4
+	VCMPPD      $0x03, Y6, Y6, Y1
+	VCMPPD      $0x03, Y9, Y9, Y5
+	VCMPPD      $0x03, Y11, Y11, Y7
+	VBLENDVPD   Y1, Y6, Y2, Y1
+	VBLENDVPD   Y5, Y9, Y3, Y5
+	VBLENDVPD   Y7, Y11, Y4, Y7
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VMOVNTPS    X5, 16(AX)
 	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VMOVNTPS    X7, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -46013,9 +45833,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -46050,31 +45870,21 @@ single:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -46100,9 +45910,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -46137,31 +45947,21 @@ tail:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -46205,13 +46005,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z9, K2, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z10, K3, K3
@@ -46221,244 +46021,244 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+5632(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5632(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5632(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5632(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6048(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K6
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K7
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K5, 8(SP)
 	VCMPPD           $0x12, Z15, Z21, K5
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z16, Z24
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K6, Z21
 	VBLENDMPD        Z22, Z14, K7, Z22
 	VBLENDMPD        Z23, Z15, K5, Z23
 	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K6, Z14
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K7, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K5, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K4, Z25
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K6, Z26
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K7, Z27
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K5, Z28
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K4, Z29
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K6, Z30
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K7, Z31
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K5, Z4
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K4, Z3
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K6, Z2
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K7, Z1
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K5, Z8
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K4, Z7
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K6, Z6
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K7, Z5
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K5, Z12
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K4, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K6, Z10
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K7, Z9
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K5, Z20
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K6, Z18
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K7, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K5, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z21, Z13
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z21, Z13
 	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z22, Z17
 	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z23, Z18
 	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z24, Z19
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z24, Z19
 	VBLENDMPD        Z13, Z21, K4, Z13
 	VBLENDMPD        Z17, Z22, K5, Z17
 	VBLENDMPD        Z18, Z23, K6, Z18
 	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z16, K6, Z16
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z25, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z26, K4, Z26
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z27, K5, Z27
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z28, K6, Z28
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z29, K7, Z29
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z30, K4, Z30
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z31, K5, Z31
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z4, K6, Z4
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z3, K7, Z3
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z2, K4, Z2
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z1, K5, Z1
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K6, Z8
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z7, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z5, K5, Z5
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z12, K6, Z12
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K7, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K5, Z9
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z20, K6, Z20
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z14, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z25, K7, Z25
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z26, K4, Z26
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z27, K5, Z27
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z28, K6, Z28
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z29, K7, Z29
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z30, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z31, K5, Z31
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z4, K6, Z4
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z3, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z2, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z1, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z8, K6, Z8
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z5, K5, Z5
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z12, K6, Z12
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z9, K5, Z9
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z20, K6, Z20
 	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z21, K7, Z21
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z21, K7, Z21
 	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z22, K4, Z22
 	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z23, K5, Z23
 	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z24, K6, Z24
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z24, K6, Z24
 	VMOVUPD          Z7, 1112(SP)
 	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z7, K7, Z7
 	VMOVUPD          Z8, 1176(SP)
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1304(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1368(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1432(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1496(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1560(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1624(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1688(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1752(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1816(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1880(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 1944(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2008(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2072(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2200(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2264(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2328(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2392(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K7, Z1
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K7, Z1
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
@@ -46605,50 +46405,50 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5776(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5776(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5776(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6192(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6192(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6192(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
 	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5896(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6312(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6312(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6312(SB), Z11, Z12
 	VSCALEFPD        Z3, Z30, Z30
 	VSCALEFPD        Z6, Z31, Z31
 	VSCALEFPD        Z8, Z4, Z4
 	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+5904(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5904(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5904(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6320(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6320(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6320(SB), Z11, Z12
 	VSCALEFPD        Z3, Z17, Z17
 	VSCALEFPD        Z6, Z18, Z18
 	VSCALEFPD        Z8, Z19, Z19
 	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+5912(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+5912(SB), Z7, Z7
-	VADDPD.BCST      actkernconst<>+5912(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6328(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6328(SB), Z11, Z11
 	VSCALEFPD        Z2, Z10, Z10
 	VSCALEFPD        Z5, Z9, Z9
 	VSCALEFPD        Z7, Z20, Z20
 	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z25, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z25, Z6
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z25, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z25, Z6
 	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
 	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
 	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
@@ -46665,14 +46465,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5816(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5816(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5816(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5816(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6232(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+6232(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+6232(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+6232(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -46681,14 +46481,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5824(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6240(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+6240(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+6240(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+6240(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -46717,18 +46517,18 @@ loop:
 	VFMADD213PD      Z20, Z9, Z3
 	VFMADD213PD      Z21, Z11, Z5
 	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z22
+	VMULPD.BCST      actkernconst<>+6176(SB), Z8, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z20
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z21
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z22
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
 	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z22
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z20
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z21
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z22
 	VADDPD           Z2, Z16, Z16
 	VADDPD           Z3, Z20, Z20
 	VADDPD           Z5, Z21, Z21
@@ -46891,26 +46691,26 @@ loop:
 	VADDPD           664(SP), Z19, Z19
 	VADDPD           600(SP), Z25, Z25
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+5768(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+5768(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+6184(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+6184(SB), Z6, Z10
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z11
+	VMULPD.BCST      actkernconst<>+6184(SB), Z9, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+5768(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5768(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5768(SB), Z25, Z25
-	VMULPD.BCST      actkernconst<>+5768(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z29, Z9
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z5, Z13
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z9, Z16
+	VMULPD.BCST      actkernconst<>+6184(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6184(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6184(SB), Z25, Z25
+	VMULPD.BCST      actkernconst<>+6184(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -46928,33 +46728,33 @@ loop:
 	VSUBPD           Z11, Z15, Z15
 	VSUBPD           Z12, Z16, Z16
 	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z10
 	VMOVUPD          408(SP), Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z12
 	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z17, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z17, Z18
 	VMOVUPD          280(SP), Z19
-	VMULPD.BCST      actkernconst<>+5928(SB), Z19, Z20
+	VMULPD.BCST      actkernconst<>+6344(SB), Z19, Z20
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z21
+	VBROADCASTSD     actkernconst<>+6352(SB), Z21
 	VFMADD213PD      Z8, Z10, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z22
+	VBROADCASTSD     actkernconst<>+6352(SB), Z22
 	VFMADD213PD      Z11, Z12, Z22
-	VBROADCASTSD     actkernconst<>+5936(SB), Z23
+	VBROADCASTSD     actkernconst<>+6352(SB), Z23
 	VFMADD213PD      Z17, Z18, Z23
-	VBROADCASTSD     actkernconst<>+5936(SB), Z24
+	VBROADCASTSD     actkernconst<>+6352(SB), Z24
 	VFMADD213PD      Z19, Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z21
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z22
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z23
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z21
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z22
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z23
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z20, Z24
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z22
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z23
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z20, Z24
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z22
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z23
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z20, Z24
 	VBLENDMPD        Z1, Z10, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
@@ -46977,26 +46777,26 @@ loop:
 	VMULPD           Z12, Z6, Z16
 	VMULPD           Z13, Z7, Z18
 	VMULPD           Z14, Z9, Z20
-	VBROADCASTSD     actkernconst<>+5720(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z10, Z21
-	VBROADCASTSD     actkernconst<>+5720(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z12, Z22
-	VBROADCASTSD     actkernconst<>+5720(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z13, Z23
-	VBROADCASTSD     actkernconst<>+5720(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z24
+	VBROADCASTSD     actkernconst<>+6136(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z10, Z21
+	VBROADCASTSD     actkernconst<>+6136(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z12, Z22
+	VBROADCASTSD     actkernconst<>+6136(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+6136(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z14, Z24
 	VFMADD213PD      Z5, Z15, Z21
 	VFMADD213PD      Z6, Z16, Z22
 	VFMADD213PD      Z7, Z18, Z23
@@ -47005,26 +46805,26 @@ loop:
 	VMULPD           Z12, Z12, Z6
 	VMULPD           Z13, Z13, Z7
 	VMULPD           Z14, Z14, Z9
-	VBROADCASTSD     actkernconst<>+5736(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z10, Z15
-	VBROADCASTSD     actkernconst<>+5736(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z12, Z16
-	VBROADCASTSD     actkernconst<>+5736(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z13, Z18
-	VBROADCASTSD     actkernconst<>+5736(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z14, Z20
+	VBROADCASTSD     actkernconst<>+6152(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z10, Z15
+	VBROADCASTSD     actkernconst<>+6152(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6152(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z13, Z18
+	VBROADCASTSD     actkernconst<>+6152(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z14, Z20
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z12
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z13
@@ -47033,18 +46833,18 @@ loop:
 	VFMADD213PD      Z12, Z6, Z16
 	VFMADD213PD      Z13, Z7, Z18
 	VFMADD213PD      Z14, Z9, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+5760(SB), Z4, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z4, Z9
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z4, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z4, Z9
 	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
@@ -47053,10 +46853,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z9
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z9
 	VBROADCASTSD     actkernconst<>+1080(SB), Z10
 	VCMPPD           $0x11, Z5, Z10, K2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
@@ -47069,10 +46869,10 @@ loop:
 	VBLENDMPD        Z16, Z22, K3, Z16
 	VBLENDMPD        Z18, Z23, K4, Z18
 	VBLENDMPD        Z20, Z24, K5, Z20
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z1
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z1, Z15, Z15
 	VMULPD           Z2, Z16, Z16
 	VMULPD           Z3, Z18, Z18
@@ -47116,57 +46916,57 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -47197,36 +46997,36 @@ single:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -47263,50 +47063,50 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z2, Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z7
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
-	VBROADCASTSD     actkernconst<>+5720(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z3, Z7
+	VBROADCASTSD     actkernconst<>+6136(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z3, Z7
 	VFMADD213PD      Z6, Z4, Z7
 	VMULPD           Z3, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z3, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z3
 	VFMADD213PD      Z3, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z4, Z6, Z6
 	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K2
 	VBLENDMPD        Z2, Z6, K2, Z2
@@ -47329,57 +47129,57 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -47410,36 +47210,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -47476,50 +47276,50 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z2, Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z7
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
-	VBROADCASTSD     actkernconst<>+5720(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z3, Z7
+	VBROADCASTSD     actkernconst<>+6136(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z3, Z7
 	VFMADD213PD      Z6, Z4, Z7
 	VMULPD           Z3, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z3, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z3
 	VFMADD213PD      Z3, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z4, Z6, Z6
 	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K2
 	VBLENDMPD        Z2, Z6, K2, Z2
@@ -47558,13 +47358,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z9, K2, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z10, K3, K3
@@ -47574,244 +47374,244 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+5632(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5632(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5632(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5632(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6048(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K6
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K7
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K5, 8(SP)
 	VCMPPD           $0x12, Z15, Z21, K5
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z16, Z24
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K6, Z21
 	VBLENDMPD        Z22, Z14, K7, Z22
 	VBLENDMPD        Z23, Z15, K5, Z23
 	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K6, Z14
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K7, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K5, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K4, Z25
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K6, Z26
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K7, Z27
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K5, Z28
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K4, Z29
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K6, Z30
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K7, Z31
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K5, Z4
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K4, Z3
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K6, Z2
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K7, Z1
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K5, Z8
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K4, Z7
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K6, Z6
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K7, Z5
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K5, Z12
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K4, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K6, Z10
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K7, Z9
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K5, Z20
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K6, Z18
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K7, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K5, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z21, Z13
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z21, Z13
 	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z22, Z17
 	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z23, Z18
 	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z24, Z19
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z24, Z19
 	VBLENDMPD        Z13, Z21, K4, Z13
 	VBLENDMPD        Z17, Z22, K5, Z17
 	VBLENDMPD        Z18, Z23, K6, Z18
 	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z16, K6, Z16
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z25, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z26, K4, Z26
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z27, K5, Z27
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z28, K6, Z28
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z29, K7, Z29
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z30, K4, Z30
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z31, K5, Z31
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z4, K6, Z4
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z3, K7, Z3
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z2, K4, Z2
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z1, K5, Z1
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K6, Z8
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z7, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z5, K5, Z5
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z12, K6, Z12
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K7, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K5, Z9
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z20, K6, Z20
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z14, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z25, K7, Z25
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z26, K4, Z26
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z27, K5, Z27
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z28, K6, Z28
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z29, K7, Z29
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z30, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z31, K5, Z31
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z4, K6, Z4
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z3, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z2, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z1, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z8, K6, Z8
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z5, K5, Z5
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z12, K6, Z12
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z9, K5, Z9
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z20, K6, Z20
 	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z21, K7, Z21
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z21, K7, Z21
 	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z22, K4, Z22
 	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z23, K5, Z23
 	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z24, K6, Z24
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z24, K6, Z24
 	VMOVUPD          Z7, 1112(SP)
 	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z7, K7, Z7
 	VMOVUPD          Z8, 1176(SP)
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1304(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1368(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1432(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1496(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1560(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1624(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1688(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1752(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1816(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1880(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 1944(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2008(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2072(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2200(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2264(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2328(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2392(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K7, Z1
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K7, Z1
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
@@ -47958,50 +47758,50 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5776(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5776(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5776(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6192(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6192(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6192(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
 	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5896(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6312(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6312(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6312(SB), Z11, Z12
 	VSCALEFPD        Z3, Z30, Z30
 	VSCALEFPD        Z6, Z31, Z31
 	VSCALEFPD        Z8, Z4, Z4
 	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+5904(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5904(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5904(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6320(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6320(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6320(SB), Z11, Z12
 	VSCALEFPD        Z3, Z17, Z17
 	VSCALEFPD        Z6, Z18, Z18
 	VSCALEFPD        Z8, Z19, Z19
 	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+5912(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+5912(SB), Z7, Z7
-	VADDPD.BCST      actkernconst<>+5912(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6328(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6328(SB), Z11, Z11
 	VSCALEFPD        Z2, Z10, Z10
 	VSCALEFPD        Z5, Z9, Z9
 	VSCALEFPD        Z7, Z20, Z20
 	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z25, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z25, Z6
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z25, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z25, Z6
 	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
 	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
 	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
@@ -48018,14 +47818,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5816(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5816(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5816(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5816(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6232(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+6232(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+6232(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+6232(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -48034,14 +47834,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5824(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6240(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+6240(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+6240(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+6240(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -48070,18 +47870,18 @@ loop:
 	VFMADD213PD      Z20, Z9, Z3
 	VFMADD213PD      Z21, Z11, Z5
 	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z22
+	VMULPD.BCST      actkernconst<>+6176(SB), Z8, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z20
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z21
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z22
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
 	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z22
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z20
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z21
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z22
 	VADDPD           Z2, Z16, Z16
 	VADDPD           Z3, Z20, Z20
 	VADDPD           Z5, Z21, Z21
@@ -48244,26 +48044,26 @@ loop:
 	VADDPD           664(SP), Z19, Z19
 	VADDPD           600(SP), Z25, Z25
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+5768(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+5768(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+6184(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+6184(SB), Z6, Z10
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z11
+	VMULPD.BCST      actkernconst<>+6184(SB), Z9, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+5768(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5768(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5768(SB), Z25, Z25
-	VMULPD.BCST      actkernconst<>+5768(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z29, Z9
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z5, Z13
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z9, Z16
+	VMULPD.BCST      actkernconst<>+6184(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6184(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6184(SB), Z25, Z25
+	VMULPD.BCST      actkernconst<>+6184(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -48281,33 +48081,33 @@ loop:
 	VSUBPD           Z11, Z15, Z15
 	VSUBPD           Z12, Z16, Z16
 	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z10
 	VMOVUPD          408(SP), Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z12
 	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z17, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z17, Z18
 	VMOVUPD          280(SP), Z19
-	VMULPD.BCST      actkernconst<>+5928(SB), Z19, Z20
+	VMULPD.BCST      actkernconst<>+6344(SB), Z19, Z20
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VBROADCASTSD     actkernconst<>+5936(SB), Z21
+	VBROADCASTSD     actkernconst<>+6352(SB), Z21
 	VFMADD213PD      Z8, Z10, Z21
-	VBROADCASTSD     actkernconst<>+5936(SB), Z22
+	VBROADCASTSD     actkernconst<>+6352(SB), Z22
 	VFMADD213PD      Z11, Z12, Z22
-	VBROADCASTSD     actkernconst<>+5936(SB), Z23
+	VBROADCASTSD     actkernconst<>+6352(SB), Z23
 	VFMADD213PD      Z17, Z18, Z23
-	VBROADCASTSD     actkernconst<>+5936(SB), Z24
+	VBROADCASTSD     actkernconst<>+6352(SB), Z24
 	VFMADD213PD      Z19, Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z21
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z22
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z23
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z21
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z22
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z23
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z20, Z24
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z22
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z23
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z20, Z24
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z22
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z23
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z20, Z24
 	VBLENDMPD        Z1, Z10, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
@@ -48330,26 +48130,26 @@ loop:
 	VMULPD           Z12, Z6, Z16
 	VMULPD           Z13, Z7, Z18
 	VMULPD           Z14, Z9, Z20
-	VBROADCASTSD     actkernconst<>+5720(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z10, Z21
-	VBROADCASTSD     actkernconst<>+5720(SB), Z22
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z12, Z22
-	VBROADCASTSD     actkernconst<>+5720(SB), Z23
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z13, Z23
-	VBROADCASTSD     actkernconst<>+5720(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z10, Z21
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z12, Z22
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z24
+	VBROADCASTSD     actkernconst<>+6136(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z10, Z21
+	VBROADCASTSD     actkernconst<>+6136(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z12, Z22
+	VBROADCASTSD     actkernconst<>+6136(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z13, Z23
+	VBROADCASTSD     actkernconst<>+6136(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z14, Z24
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z12, Z22
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z13, Z23
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z14, Z24
 	VFMADD213PD      Z5, Z15, Z21
 	VFMADD213PD      Z6, Z16, Z22
 	VFMADD213PD      Z7, Z18, Z23
@@ -48358,26 +48158,26 @@ loop:
 	VMULPD           Z12, Z12, Z6
 	VMULPD           Z13, Z13, Z7
 	VMULPD           Z14, Z14, Z9
-	VBROADCASTSD     actkernconst<>+5736(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z10, Z15
-	VBROADCASTSD     actkernconst<>+5736(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z12, Z16
-	VBROADCASTSD     actkernconst<>+5736(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z13, Z18
-	VBROADCASTSD     actkernconst<>+5736(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z14, Z20
+	VBROADCASTSD     actkernconst<>+6152(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z10, Z15
+	VBROADCASTSD     actkernconst<>+6152(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6152(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z13, Z18
+	VBROADCASTSD     actkernconst<>+6152(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z14, Z20
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z13, Z18
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z14, Z20
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z12
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z13
@@ -48386,18 +48186,18 @@ loop:
 	VFMADD213PD      Z12, Z6, Z16
 	VFMADD213PD      Z13, Z7, Z18
 	VFMADD213PD      Z14, Z9, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+5760(SB), Z4, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z4, Z9
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z4, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z4, Z9
 	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
@@ -48406,10 +48206,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z9
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z9
 	VBROADCASTSD     actkernconst<>+1080(SB), Z10
 	VCMPPD           $0x11, Z5, Z10, K2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
@@ -48422,10 +48222,10 @@ loop:
 	VBLENDMPD        Z16, Z22, K3, Z16
 	VBLENDMPD        Z18, Z23, K4, Z18
 	VBLENDMPD        Z20, Z24, K5, Z20
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z1
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z1, Z15, Z15
 	VMULPD           Z2, Z16, Z16
 	VMULPD           Z3, Z18, Z18
@@ -48469,57 +48269,57 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -48550,36 +48350,36 @@ single:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -48616,50 +48416,50 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z2, Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z7
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
-	VBROADCASTSD     actkernconst<>+5720(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z3, Z7
+	VBROADCASTSD     actkernconst<>+6136(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z3, Z7
 	VFMADD213PD      Z6, Z4, Z7
 	VMULPD           Z3, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z3, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z3
 	VFMADD213PD      Z3, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z4, Z6, Z6
 	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K2
 	VBLENDMPD        Z2, Z6, K2, Z2
@@ -48682,57 +48482,57 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -48763,36 +48563,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -48829,50 +48629,50 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z2, Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z7
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VMULPD           Z6, Z6, Z3
 	VMULPD           Z3, Z6, Z4
-	VBROADCASTSD     actkernconst<>+5720(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z3, Z7
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z3, Z7
+	VBROADCASTSD     actkernconst<>+6136(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z3, Z7
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z3, Z7
 	VFMADD213PD      Z6, Z4, Z7
 	VMULPD           Z3, Z3, Z4
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z3, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z3, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z3, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z3
 	VFMADD213PD      Z3, Z4, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z3
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z3
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z4, Z6, Z6
 	VCMPPD.BCST      $0x00, actkernconst<>+736(SB), Z2, K2
 	VBLENDMPD        Z2, Z6, K2, Z2
@@ -48909,11 +48709,11 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y7, Y7
@@ -48933,277 +48733,277 @@ loop:
 	VANDPD      actkernconst<>+4704(SB), Y8, Y8
 	VORPD       actkernconst<>+4736(SB), Y8, Y8
 	VSUBPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y9
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+6368(SB), Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+6784(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6784(SB), Y13
+	VFMADD213PD actkernconst<>+6816(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+6784(SB), Y14
+	VFMADD213PD actkernconst<>+6816(SB), Y8, Y14
 	VROUNDPD    $0x09, Y9, Y9
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y6, Y2
+	VSUBPD      actkernconst<>+7584(SB), Y6, Y2
 	VMOVUPD     Y1, 64(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y7, Y1
+	VSUBPD      actkernconst<>+7584(SB), Y7, Y1
 	VMOVUPD     Y0, 96(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y8, Y0
-	VFMADD231PD actkernconst<>+6944(SB), Y9, Y2
-	VFMADD231PD actkernconst<>+6944(SB), Y13, Y1
-	VFMADD231PD actkernconst<>+6944(SB), Y14, Y0
+	VSUBPD      actkernconst<>+7584(SB), Y8, Y0
+	VFMADD231PD actkernconst<>+7360(SB), Y9, Y2
+	VFMADD231PD actkernconst<>+7360(SB), Y13, Y1
+	VFMADD231PD actkernconst<>+7360(SB), Y14, Y0
 	VMOVUPD     Y12, 128(SP)
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y7, Y12, Y7
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y8, Y12, Y8
 	VMOVUPD     Y11, 160(SP)
 	VMOVUPD     Y10, 192(SP)
 	VMOVUPD     Y0, 224(SP)
 	VMOVUPD     Y1, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y3, Y12
 	VSUBPD      Y11, Y6, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y11
-	VMINPD      actkernconst<>+6080(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y11
+	VMINPD      actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y0
 	VSUBPD      Y1, Y7, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y1
-	VMINPD      actkernconst<>+6080(SB), Y1, Y1
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y1
+	VMINPD      actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y1
 	VSUBPD      Y6, Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
 	VSUBPD      Y6, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y14, Y6, Y10
-	VSUBPD      actkernconst<>+6240(SB), Y9, Y6
-	VSUBPD      actkernconst<>+6240(SB), Y13, Y11
+	VSUBPD      actkernconst<>+6656(SB), Y9, Y6
+	VSUBPD      actkernconst<>+6656(SB), Y13, Y11
 	VMOVUPD     Y5, 288(SP)
-	VSUBPD      actkernconst<>+6240(SB), Y14, Y5
+	VSUBPD      actkernconst<>+6656(SB), Y14, Y5
 	VBLENDVPD   Y7, Y6, Y9, Y6
 	VBLENDVPD   Y8, Y11, Y13, Y11
 	VBLENDVPD   Y10, Y5, Y14, Y5
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6880(SB), Y9
 	VMOVUPD     Y4, 320(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y9, Y4
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y3, 352(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y0, 416(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y12, 448(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 480(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 576(SP)
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 608(SP)
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 640(SP)
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 672(SP)
-	VBLENDVPD   Y8, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 704(SP)
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 736(SP)
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 768(SP)
-	VBLENDVPD   Y8, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 800(SP)
-	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7808(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7808(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y10, 832(SP)
 	VCMPPD      $0x12, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y8, 864(SP)
 	VCMPPD      $0x12, Y11, Y9, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y7, 896(SP)
 	VCMPPD      $0x12, Y5, Y9, Y7
-	VSUBPD      actkernconst<>+6272(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6688(SB), Y6, Y9
 	VMOVUPD     Y2, 928(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y11, Y2
+	VSUBPD      actkernconst<>+6688(SB), Y11, Y2
 	VMOVUPD     Y12, 960(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y5, Y12
+	VSUBPD      actkernconst<>+6688(SB), Y5, Y12
 	VBLENDVPD   Y10, Y9, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y11, Y2
 	VBLENDVPD   Y7, Y12, Y5, Y12
-	VBLENDVPD   Y10, actkernconst<>+6112(SB), Y13, Y13
-	VBLENDVPD   Y8, actkernconst<>+6112(SB), Y14, Y14
-	VBLENDVPD   Y7, actkernconst<>+6112(SB), Y4, Y4
-	VBLENDVPD   Y10, actkernconst<>+6144(SB), Y3, Y3
-	VBLENDVPD   Y8, actkernconst<>+6144(SB), Y1, Y1
-	VBLENDVPD   Y7, actkernconst<>+6144(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+6528(SB), Y13, Y13
+	VBLENDVPD   Y8, actkernconst<>+6528(SB), Y14, Y14
+	VBLENDVPD   Y7, actkernconst<>+6528(SB), Y4, Y4
+	VBLENDVPD   Y10, actkernconst<>+6560(SB), Y3, Y3
+	VBLENDVPD   Y8, actkernconst<>+6560(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+6560(SB), Y0, Y0
 	VMOVUPD     960(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+6176(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+6592(SB), Y5, Y5
 	VMOVUPD     512(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+6176(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+6592(SB), Y6, Y6
 	VMOVUPD     544(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6176(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6592(SB), Y11, Y11
 	VMOVUPD     Y11, 544(SP)
 	VMOVUPD     576(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 576(SP)
 	VMOVUPD     608(SP), Y11
-	VBLENDVPD   Y8, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y8, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 608(SP)
 	VMOVUPD     640(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 640(SP)
 	VMOVUPD     672(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+7200(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y11, Y11
 	VMOVUPD     Y6, 672(SP)
 	VMOVUPD     704(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+7200(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y6, Y6
 	VMOVUPD     Y5, 704(SP)
 	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y7, actkernconst<>+7200(SB), Y5, Y5
+	VBLENDVPD   Y7, actkernconst<>+7616(SB), Y5, Y5
 	VMOVUPD     Y0, 736(SP)
 	VMOVUPD     768(SP), Y0
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y0
 	VMOVUPD     Y1, 768(SP)
 	VMOVUPD     800(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 800(SP)
 	VMOVUPD     928(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 928(SP)
 	VMOVUPD     896(SP), Y1
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 896(SP)
 	VMOVUPD     864(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 864(SP)
 	VMOVUPD     832(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 960(SP)
-	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 992(SP)
-	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1024(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1056(SP)
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1088(SP)
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1120(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1152(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1184(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1216(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1248(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1280(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y1, Y7
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y1, Y10
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y1, Y8
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+1600(SB), Y1
 	VMOVUPD     Y7, 1312(SP)
 	VCMPPD      $0x12, Y9, Y1, Y7
@@ -49375,359 +49175,359 @@ loop:
 	VMOVUPD     Y12, 1024(SP)
 	VMOVUPD     Y3, 800(SP)
 	VMOVUPD     Y1, 1312(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y5
 	VSUBPD      Y2, Y8, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
 	VSUBPD      Y2, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y14, Y1
 	VSUBPD      Y2, Y10, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
 	VSUBPD      Y2, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y2
 	VSUBPD      Y3, Y6, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
 	VSUBPD      Y3, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y3
-	VMINPD      actkernconst<>+6080(SB), Y3, Y3
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y3
+	VMINPD      actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
-	VADDPD      actkernconst<>+6944(SB), Y7, Y3
-	VADDPD      actkernconst<>+6944(SB), Y9, Y4
-	VADDPD      actkernconst<>+6944(SB), Y11, Y6
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y3, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y3, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VADDPD      actkernconst<>+7360(SB), Y7, Y3
+	VADDPD      actkernconst<>+7360(SB), Y9, Y4
+	VADDPD      actkernconst<>+7360(SB), Y11, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y3, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y3, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y10, Y3, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VMOVUPD     1312(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y4, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y4, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y4, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y4, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y10, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     800(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y10, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y7, Y0
-	VADDPD      actkernconst<>+7424(SB), Y9, Y6
-	VADDPD      actkernconst<>+7424(SB), Y11, Y10
+	VADDPD      actkernconst<>+7840(SB), Y7, Y0
+	VADDPD      actkernconst<>+7840(SB), Y9, Y6
+	VADDPD      actkernconst<>+7840(SB), Y11, Y10
 	VMOVUPD     1024(SP), Y12
 	VMOVUPD     Y4, 800(SP)
 	VMOVUPD     Y3, 1312(SP)
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y13
 	VSUBPD      Y14, Y0, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VSUBPD      Y14, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VMOVUPD     736(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     544(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y4
 	VSUBPD      Y6, Y10, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+7456(SB), Y7, Y0
-	VADDPD      actkernconst<>+7456(SB), Y9, Y6
-	VADDPD      actkernconst<>+7456(SB), Y11, Y8
+	VADDPD      actkernconst<>+7872(SB), Y7, Y0
+	VADDPD      actkernconst<>+7872(SB), Y9, Y6
+	VADDPD      actkernconst<>+7872(SB), Y11, Y8
 	VMOVUPD     928(SP), Y10
 	VMOVUPD     Y4, 544(SP)
 	VMOVUPD     Y3, 736(SP)
 	VMOVUPD     Y13, 1024(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y14, Y0, Y13
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y13, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y13, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y13, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y13, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y14, Y13, Y13
-	VMAXPD      actkernconst<>+6016(SB), Y13, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y13, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     576(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     608(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y6, Y8, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7488(SB), Y7, Y7
-	VADDPD      actkernconst<>+7488(SB), Y9, Y9
-	VADDPD      actkernconst<>+7488(SB), Y11, Y11
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y9, Y9
+	VADDPD      actkernconst<>+7904(SB), Y11, Y11
 	VMOVUPD     960(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y6
 	VSUBPD      Y8, Y7, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     1344(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y7
 	VSUBPD      Y8, Y9, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VMOVUPD     1120(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y9, Y11, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y9
-	VMINPD      actkernconst<>+6080(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y9
+	VMINPD      actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMULPD      actkernconst<>+6880(SB), Y5, Y0
-	VMULPD      actkernconst<>+6880(SB), Y1, Y9
-	VMULPD      actkernconst<>+6880(SB), Y2, Y10
+	VMULPD      actkernconst<>+7296(SB), Y5, Y0
+	VMULPD      actkernconst<>+7296(SB), Y1, Y9
+	VMULPD      actkernconst<>+7296(SB), Y2, Y10
 	VROUNDPD    $0x08, Y0, Y0
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD132PD actkernconst<>+6848(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y10
+	VFMADD132PD actkernconst<>+7264(SB), Y5, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y10
 	VMOVUPD     512(SP), Y1
 	VADDPD      actkernconst<>+1536(SB), Y1, Y2
 	VMOVUPD     1312(SP), Y5
@@ -49744,29 +49544,29 @@ loop:
 	VADDPD      Y11, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1024(SP), Y2
-	VADDPD      actkernconst<>+7104(SB), Y2, Y11
+	VADDPD      actkernconst<>+7520(SB), Y2, Y11
 	VMOVUPD     736(SP), Y14
 	VMOVUPD     Y10, 800(SP)
-	VADDPD      actkernconst<>+7104(SB), Y14, Y10
+	VADDPD      actkernconst<>+7520(SB), Y14, Y10
 	VMOVUPD     Y9, 1312(SP)
 	VMOVUPD     544(SP), Y9
 	VMOVUPD     Y0, 512(SP)
-	VADDPD      actkernconst<>+7104(SB), Y9, Y0
-	VSUBPD      actkernconst<>+7104(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7104(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y0, Y0
+	VADDPD      actkernconst<>+7520(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7520(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y0
 	VSUBPD      Y11, Y2, Y2
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y0, Y9, Y9
 	VADDPD      Y11, Y1, Y1
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y0, Y13, Y13
-	VADDPD      actkernconst<>+7136(SB), Y12, Y0
-	VADDPD      actkernconst<>+7136(SB), Y3, Y10
-	VADDPD      actkernconst<>+7136(SB), Y4, Y11
-	VSUBPD      actkernconst<>+7136(SB), Y0, Y0
-	VSUBPD      actkernconst<>+7136(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7136(SB), Y11, Y11
+	VADDPD      actkernconst<>+7552(SB), Y12, Y0
+	VADDPD      actkernconst<>+7552(SB), Y3, Y10
+	VADDPD      actkernconst<>+7552(SB), Y4, Y11
+	VSUBPD      actkernconst<>+7552(SB), Y0, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7552(SB), Y11, Y11
 	VSUBPD      Y0, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
 	VSUBPD      Y11, Y4, Y4
@@ -49792,17 +49592,17 @@ loop:
 	VFMADD231PD 1312(SP), Y7, Y3
 	VFMADD231PD 800(SP), Y10, Y12
 	VMOVUPD     Y9, 800(SP)
-	VMULPD      actkernconst<>+6880(SB), Y6, Y9
+	VMULPD      actkernconst<>+7296(SB), Y6, Y9
 	VMOVUPD     Y14, 1312(SP)
-	VMULPD      actkernconst<>+6880(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y8, Y14
 	VMOVUPD     Y2, 512(SP)
-	VMULPD      actkernconst<>+6880(SB), Y11, Y2
+	VMULPD      actkernconst<>+7296(SB), Y11, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y2, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+6848(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7264(SB), Y11, Y2
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y12, Y2, Y2
@@ -49941,22 +49741,22 @@ loop:
 	VADDPD      384(SP), Y6, Y6
 	VADDPD      544(SP), Y13, Y13
 	VMOVUPD     480(SP), Y3
-	VMULPD      actkernconst<>+6912(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     256(SP), Y7
-	VMULPD      actkernconst<>+6912(SB), Y7, Y9
-	VMULPD      actkernconst<>+6912(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+160(SB), Y5, Y11
 	VXORPD      actkernconst<>+160(SB), Y9, Y12
 	VXORPD      actkernconst<>+160(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6912(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6912(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6912(SB), Y8, Y14
-	VMULPD      actkernconst<>+6912(SB), Y4, Y4
-	VMULPD      actkernconst<>+6912(SB), Y6, Y6
-	VMULPD      actkernconst<>+6912(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7520(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7520(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7936(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7936(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7936(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -49970,27 +49770,27 @@ loop:
 	VSUBPD      Y9, Y12, Y12
 	VSUBPD      Y10, Y14, Y14
 	VMOVUPD     352(SP), Y5
-	VMULPD      actkernconst<>+7552(SB), Y5, Y7
+	VMULPD      actkernconst<>+7968(SB), Y5, Y7
 	VMOVUPD     320(SP), Y8
-	VMULPD      actkernconst<>+7552(SB), Y8, Y9
+	VMULPD      actkernconst<>+7968(SB), Y8, Y9
 	VMOVUPD     288(SP), Y10
-	VMULPD      actkernconst<>+7552(SB), Y10, Y13
+	VMULPD      actkernconst<>+7968(SB), Y10, Y13
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
 	VMOVUPD     Y6, 256(SP)
-	VMOVUPD     actkernconst<>+7584(SB), Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y6
 	VFMADD213PD Y5, Y7, Y6
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y8, Y9, Y5
-	VMOVUPD     actkernconst<>+7584(SB), Y8
+	VMOVUPD     actkernconst<>+8000(SB), Y8
 	VFMADD213PD Y10, Y13, Y8
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y6
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y13, Y8
-	VFMADD231PD actkernconst<>+7648(SB), Y7, Y6
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+8032(SB), Y7, Y6
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+8064(SB), Y7, Y6
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y13, Y8
 	VMOVUPD     192(SP), Y10
 	VBLENDVPD   Y10, Y0, Y7, Y0
 	VMOVUPD     160(SP), Y7
@@ -50010,42 +49810,42 @@ loop:
 	VMULPD      Y3, Y10, Y6
 	VMULPD      Y4, Y7, Y8
 	VMULPD      Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6720(SB), Y12
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6720(SB), Y13
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6720(SB), Y14
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7136(SB), Y12
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7136(SB), Y13
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7136(SB), Y14
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y14
 	VFMADD213PD Y10, Y6, Y12
 	VFMADD213PD Y7, Y8, Y13
 	VFMADD213PD Y9, Y11, Y14
 	VMULPD      Y3, Y3, Y6
 	VMULPD      Y4, Y4, Y7
 	VMULPD      Y5, Y5, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6784(SB), Y10
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y9
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7200(SB), Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y11
 	VMOVUPD     Y14, 128(SP)
 	VMOVUPD     actkernconst<>+2752(SB), Y14
 	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
@@ -50056,24 +49856,24 @@ loop:
 	VFMADD213PD Y3, Y6, Y9
 	VFMADD213PD Y4, Y7, Y10
 	VFMADD213PD Y5, Y8, Y11
-	VMULPD      actkernconst<>+6880(SB), Y0, Y3
-	VMULPD      actkernconst<>+6880(SB), Y1, Y4
-	VMULPD      actkernconst<>+6880(SB), Y2, Y5
+	VMULPD      actkernconst<>+7296(SB), Y0, Y3
+	VMULPD      actkernconst<>+7296(SB), Y1, Y4
+	VMULPD      actkernconst<>+7296(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y5
 	VMULPD      actkernconst<>+1568(SB), Y3, Y0
 	VMULPD      actkernconst<>+1568(SB), Y4, Y1
 	VMULPD      actkernconst<>+1568(SB), Y5, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1568(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1568(SB), Y6
@@ -50084,11 +49884,11 @@ loop:
 	VBLENDVPD   Y4, Y10, Y13, Y4
 	VMOVUPD     128(SP), Y6
 	VBLENDVPD   Y5, Y11, Y6, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y4, Y4
@@ -50128,7 +49928,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -50136,77 +49936,77 @@ single:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 320(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -50239,128 +50039,128 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -50368,9 +50168,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -50407,53 +50207,53 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y0, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMOVUPD     64(SP), Y6
 	VBLENDVPD   Y6, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y6
 	VMULPD      Y6, Y6, Y1
 	VMULPD      Y1, Y6, Y3
-	VMOVUPD     actkernconst<>+6720(SB), Y4
-	VFMADD213PD actkernconst<>+6752(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7680(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7712(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7744(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
+	VFMADD213PD actkernconst<>+7168(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8096(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8128(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8160(SB), Y1, Y4
 	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y5
-	VFMADD213PD actkernconst<>+6816(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+7200(SB), Y5
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8192(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8256(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2752(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VFMADD213PD Y1, Y3, Y5
-	VMULPD      actkernconst<>+6880(SB), Y2, Y1
+	VMULPD      actkernconst<>+7296(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y1
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y1
 	VMULPD      actkernconst<>+1568(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y1
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1568(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
 	VBLENDVPD   Y1, Y5, Y4, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6720(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y2
@@ -50478,7 +50278,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -50486,77 +50286,77 @@ tail:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 320(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -50589,128 +50389,128 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -50718,9 +50518,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -50757,53 +50557,53 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     64(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y0, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMOVUPD     96(SP), Y6
 	VBLENDVPD   Y6, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y6
 	VMULPD      Y6, Y6, Y1
 	VMULPD      Y1, Y6, Y3
-	VMOVUPD     actkernconst<>+6720(SB), Y4
-	VFMADD213PD actkernconst<>+6752(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7680(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7712(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7744(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
+	VFMADD213PD actkernconst<>+7168(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8096(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8128(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8160(SB), Y1, Y4
 	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y5
-	VFMADD213PD actkernconst<>+6816(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+7200(SB), Y5
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8192(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8256(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2752(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VFMADD213PD Y1, Y3, Y5
-	VMULPD      actkernconst<>+6880(SB), Y2, Y1
+	VMULPD      actkernconst<>+7296(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y1
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y1
 	VMULPD      actkernconst<>+1568(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y1
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1568(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
 	VBLENDVPD   Y1, Y5, Y4, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6720(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y2
@@ -50841,11 +50641,11 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y7, Y7
@@ -50865,277 +50665,277 @@ loop:
 	VANDPD      actkernconst<>+4704(SB), Y8, Y8
 	VORPD       actkernconst<>+4736(SB), Y8, Y8
 	VSUBPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y9
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+6368(SB), Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+6784(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6784(SB), Y13
+	VFMADD213PD actkernconst<>+6816(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+6784(SB), Y14
+	VFMADD213PD actkernconst<>+6816(SB), Y8, Y14
 	VROUNDPD    $0x09, Y9, Y9
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y6, Y2
+	VSUBPD      actkernconst<>+7584(SB), Y6, Y2
 	VMOVUPD     Y1, 64(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y7, Y1
+	VSUBPD      actkernconst<>+7584(SB), Y7, Y1
 	VMOVUPD     Y0, 96(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y8, Y0
-	VFMADD231PD actkernconst<>+6944(SB), Y9, Y2
-	VFMADD231PD actkernconst<>+6944(SB), Y13, Y1
-	VFMADD231PD actkernconst<>+6944(SB), Y14, Y0
+	VSUBPD      actkernconst<>+7584(SB), Y8, Y0
+	VFMADD231PD actkernconst<>+7360(SB), Y9, Y2
+	VFMADD231PD actkernconst<>+7360(SB), Y13, Y1
+	VFMADD231PD actkernconst<>+7360(SB), Y14, Y0
 	VMOVUPD     Y12, 128(SP)
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y7, Y12, Y7
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y8, Y12, Y8
 	VMOVUPD     Y11, 160(SP)
 	VMOVUPD     Y10, 192(SP)
 	VMOVUPD     Y0, 224(SP)
 	VMOVUPD     Y1, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y3, Y12
 	VSUBPD      Y11, Y6, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y11
-	VMINPD      actkernconst<>+6080(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y11
+	VMINPD      actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y0
 	VSUBPD      Y1, Y7, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y1
-	VMINPD      actkernconst<>+6080(SB), Y1, Y1
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y1
+	VMINPD      actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y1
 	VSUBPD      Y6, Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
 	VSUBPD      Y6, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y14, Y6, Y10
-	VSUBPD      actkernconst<>+6240(SB), Y9, Y6
-	VSUBPD      actkernconst<>+6240(SB), Y13, Y11
+	VSUBPD      actkernconst<>+6656(SB), Y9, Y6
+	VSUBPD      actkernconst<>+6656(SB), Y13, Y11
 	VMOVUPD     Y5, 288(SP)
-	VSUBPD      actkernconst<>+6240(SB), Y14, Y5
+	VSUBPD      actkernconst<>+6656(SB), Y14, Y5
 	VBLENDVPD   Y7, Y6, Y9, Y6
 	VBLENDVPD   Y8, Y11, Y13, Y11
 	VBLENDVPD   Y10, Y5, Y14, Y5
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6880(SB), Y9
 	VMOVUPD     Y4, 320(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y9, Y4
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y3, 352(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y0, 416(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y12, 448(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 480(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 576(SP)
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 608(SP)
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 640(SP)
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 672(SP)
-	VBLENDVPD   Y8, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 704(SP)
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 736(SP)
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 768(SP)
-	VBLENDVPD   Y8, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 800(SP)
-	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7808(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7808(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y10, 832(SP)
 	VCMPPD      $0x12, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y8, 864(SP)
 	VCMPPD      $0x12, Y11, Y9, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y7, 896(SP)
 	VCMPPD      $0x12, Y5, Y9, Y7
-	VSUBPD      actkernconst<>+6272(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6688(SB), Y6, Y9
 	VMOVUPD     Y2, 928(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y11, Y2
+	VSUBPD      actkernconst<>+6688(SB), Y11, Y2
 	VMOVUPD     Y12, 960(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y5, Y12
+	VSUBPD      actkernconst<>+6688(SB), Y5, Y12
 	VBLENDVPD   Y10, Y9, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y11, Y2
 	VBLENDVPD   Y7, Y12, Y5, Y12
-	VBLENDVPD   Y10, actkernconst<>+6112(SB), Y13, Y13
-	VBLENDVPD   Y8, actkernconst<>+6112(SB), Y14, Y14
-	VBLENDVPD   Y7, actkernconst<>+6112(SB), Y4, Y4
-	VBLENDVPD   Y10, actkernconst<>+6144(SB), Y3, Y3
-	VBLENDVPD   Y8, actkernconst<>+6144(SB), Y1, Y1
-	VBLENDVPD   Y7, actkernconst<>+6144(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+6528(SB), Y13, Y13
+	VBLENDVPD   Y8, actkernconst<>+6528(SB), Y14, Y14
+	VBLENDVPD   Y7, actkernconst<>+6528(SB), Y4, Y4
+	VBLENDVPD   Y10, actkernconst<>+6560(SB), Y3, Y3
+	VBLENDVPD   Y8, actkernconst<>+6560(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+6560(SB), Y0, Y0
 	VMOVUPD     960(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+6176(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+6592(SB), Y5, Y5
 	VMOVUPD     512(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+6176(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+6592(SB), Y6, Y6
 	VMOVUPD     544(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6176(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6592(SB), Y11, Y11
 	VMOVUPD     Y11, 544(SP)
 	VMOVUPD     576(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 576(SP)
 	VMOVUPD     608(SP), Y11
-	VBLENDVPD   Y8, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y8, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 608(SP)
 	VMOVUPD     640(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 640(SP)
 	VMOVUPD     672(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+7200(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y11, Y11
 	VMOVUPD     Y6, 672(SP)
 	VMOVUPD     704(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+7200(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y6, Y6
 	VMOVUPD     Y5, 704(SP)
 	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y7, actkernconst<>+7200(SB), Y5, Y5
+	VBLENDVPD   Y7, actkernconst<>+7616(SB), Y5, Y5
 	VMOVUPD     Y0, 736(SP)
 	VMOVUPD     768(SP), Y0
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y0
 	VMOVUPD     Y1, 768(SP)
 	VMOVUPD     800(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 800(SP)
 	VMOVUPD     928(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 928(SP)
 	VMOVUPD     896(SP), Y1
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 896(SP)
 	VMOVUPD     864(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 864(SP)
 	VMOVUPD     832(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 960(SP)
-	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 992(SP)
-	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1024(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1056(SP)
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1088(SP)
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1120(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1152(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1184(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1216(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1248(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1280(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y1, Y7
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y1, Y10
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y1, Y8
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+1600(SB), Y1
 	VMOVUPD     Y7, 1312(SP)
 	VCMPPD      $0x12, Y9, Y1, Y7
@@ -51307,359 +51107,359 @@ loop:
 	VMOVUPD     Y12, 1024(SP)
 	VMOVUPD     Y3, 800(SP)
 	VMOVUPD     Y1, 1312(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y5
 	VSUBPD      Y2, Y8, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
 	VSUBPD      Y2, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y14, Y1
 	VSUBPD      Y2, Y10, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
 	VSUBPD      Y2, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y2
 	VSUBPD      Y3, Y6, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
 	VSUBPD      Y3, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y3
-	VMINPD      actkernconst<>+6080(SB), Y3, Y3
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y3
+	VMINPD      actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
-	VADDPD      actkernconst<>+6944(SB), Y7, Y3
-	VADDPD      actkernconst<>+6944(SB), Y9, Y4
-	VADDPD      actkernconst<>+6944(SB), Y11, Y6
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y3, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y3, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VADDPD      actkernconst<>+7360(SB), Y7, Y3
+	VADDPD      actkernconst<>+7360(SB), Y9, Y4
+	VADDPD      actkernconst<>+7360(SB), Y11, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y3, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y3, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y10, Y3, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VMOVUPD     1312(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y4, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y4, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y4, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y4, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y10, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     800(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y10, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y7, Y0
-	VADDPD      actkernconst<>+7424(SB), Y9, Y6
-	VADDPD      actkernconst<>+7424(SB), Y11, Y10
+	VADDPD      actkernconst<>+7840(SB), Y7, Y0
+	VADDPD      actkernconst<>+7840(SB), Y9, Y6
+	VADDPD      actkernconst<>+7840(SB), Y11, Y10
 	VMOVUPD     1024(SP), Y12
 	VMOVUPD     Y4, 800(SP)
 	VMOVUPD     Y3, 1312(SP)
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y13
 	VSUBPD      Y14, Y0, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VSUBPD      Y14, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VMOVUPD     736(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     544(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y4
 	VSUBPD      Y6, Y10, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+7456(SB), Y7, Y0
-	VADDPD      actkernconst<>+7456(SB), Y9, Y6
-	VADDPD      actkernconst<>+7456(SB), Y11, Y8
+	VADDPD      actkernconst<>+7872(SB), Y7, Y0
+	VADDPD      actkernconst<>+7872(SB), Y9, Y6
+	VADDPD      actkernconst<>+7872(SB), Y11, Y8
 	VMOVUPD     928(SP), Y10
 	VMOVUPD     Y4, 544(SP)
 	VMOVUPD     Y3, 736(SP)
 	VMOVUPD     Y13, 1024(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y14, Y0, Y13
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y13, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y13, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y13, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y13, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y14, Y13, Y13
-	VMAXPD      actkernconst<>+6016(SB), Y13, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y13, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     576(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     608(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y6, Y8, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7488(SB), Y7, Y7
-	VADDPD      actkernconst<>+7488(SB), Y9, Y9
-	VADDPD      actkernconst<>+7488(SB), Y11, Y11
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y9, Y9
+	VADDPD      actkernconst<>+7904(SB), Y11, Y11
 	VMOVUPD     960(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y6
 	VSUBPD      Y8, Y7, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     1344(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y7
 	VSUBPD      Y8, Y9, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VMOVUPD     1120(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y9, Y11, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y9
-	VMINPD      actkernconst<>+6080(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y9
+	VMINPD      actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMULPD      actkernconst<>+6880(SB), Y5, Y0
-	VMULPD      actkernconst<>+6880(SB), Y1, Y9
-	VMULPD      actkernconst<>+6880(SB), Y2, Y10
+	VMULPD      actkernconst<>+7296(SB), Y5, Y0
+	VMULPD      actkernconst<>+7296(SB), Y1, Y9
+	VMULPD      actkernconst<>+7296(SB), Y2, Y10
 	VROUNDPD    $0x08, Y0, Y0
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD132PD actkernconst<>+6848(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y10
+	VFMADD132PD actkernconst<>+7264(SB), Y5, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y10
 	VMOVUPD     512(SP), Y1
 	VADDPD      actkernconst<>+1536(SB), Y1, Y2
 	VMOVUPD     1312(SP), Y5
@@ -51676,29 +51476,29 @@ loop:
 	VADDPD      Y11, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1024(SP), Y2
-	VADDPD      actkernconst<>+7104(SB), Y2, Y11
+	VADDPD      actkernconst<>+7520(SB), Y2, Y11
 	VMOVUPD     736(SP), Y14
 	VMOVUPD     Y10, 800(SP)
-	VADDPD      actkernconst<>+7104(SB), Y14, Y10
+	VADDPD      actkernconst<>+7520(SB), Y14, Y10
 	VMOVUPD     Y9, 1312(SP)
 	VMOVUPD     544(SP), Y9
 	VMOVUPD     Y0, 512(SP)
-	VADDPD      actkernconst<>+7104(SB), Y9, Y0
-	VSUBPD      actkernconst<>+7104(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7104(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y0, Y0
+	VADDPD      actkernconst<>+7520(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7520(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y0
 	VSUBPD      Y11, Y2, Y2
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y0, Y9, Y9
 	VADDPD      Y11, Y1, Y1
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y0, Y13, Y13
-	VADDPD      actkernconst<>+7136(SB), Y12, Y0
-	VADDPD      actkernconst<>+7136(SB), Y3, Y10
-	VADDPD      actkernconst<>+7136(SB), Y4, Y11
-	VSUBPD      actkernconst<>+7136(SB), Y0, Y0
-	VSUBPD      actkernconst<>+7136(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7136(SB), Y11, Y11
+	VADDPD      actkernconst<>+7552(SB), Y12, Y0
+	VADDPD      actkernconst<>+7552(SB), Y3, Y10
+	VADDPD      actkernconst<>+7552(SB), Y4, Y11
+	VSUBPD      actkernconst<>+7552(SB), Y0, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7552(SB), Y11, Y11
 	VSUBPD      Y0, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
 	VSUBPD      Y11, Y4, Y4
@@ -51724,17 +51524,17 @@ loop:
 	VFMADD231PD 1312(SP), Y7, Y3
 	VFMADD231PD 800(SP), Y10, Y12
 	VMOVUPD     Y9, 800(SP)
-	VMULPD      actkernconst<>+6880(SB), Y6, Y9
+	VMULPD      actkernconst<>+7296(SB), Y6, Y9
 	VMOVUPD     Y14, 1312(SP)
-	VMULPD      actkernconst<>+6880(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y8, Y14
 	VMOVUPD     Y2, 512(SP)
-	VMULPD      actkernconst<>+6880(SB), Y11, Y2
+	VMULPD      actkernconst<>+7296(SB), Y11, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y2, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+6848(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7264(SB), Y11, Y2
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y12, Y2, Y2
@@ -51873,22 +51673,22 @@ loop:
 	VADDPD      384(SP), Y6, Y6
 	VADDPD      544(SP), Y13, Y13
 	VMOVUPD     480(SP), Y3
-	VMULPD      actkernconst<>+6912(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     256(SP), Y7
-	VMULPD      actkernconst<>+6912(SB), Y7, Y9
-	VMULPD      actkernconst<>+6912(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+160(SB), Y5, Y11
 	VXORPD      actkernconst<>+160(SB), Y9, Y12
 	VXORPD      actkernconst<>+160(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6912(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6912(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6912(SB), Y8, Y14
-	VMULPD      actkernconst<>+6912(SB), Y4, Y4
-	VMULPD      actkernconst<>+6912(SB), Y6, Y6
-	VMULPD      actkernconst<>+6912(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7520(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7520(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7936(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7936(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7936(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -51902,27 +51702,27 @@ loop:
 	VSUBPD      Y9, Y12, Y12
 	VSUBPD      Y10, Y14, Y14
 	VMOVUPD     352(SP), Y5
-	VMULPD      actkernconst<>+7552(SB), Y5, Y7
+	VMULPD      actkernconst<>+7968(SB), Y5, Y7
 	VMOVUPD     320(SP), Y8
-	VMULPD      actkernconst<>+7552(SB), Y8, Y9
+	VMULPD      actkernconst<>+7968(SB), Y8, Y9
 	VMOVUPD     288(SP), Y10
-	VMULPD      actkernconst<>+7552(SB), Y10, Y13
+	VMULPD      actkernconst<>+7968(SB), Y10, Y13
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
 	VMOVUPD     Y6, 256(SP)
-	VMOVUPD     actkernconst<>+7584(SB), Y6
+	VMOVUPD     actkernconst<>+8000(SB), Y6
 	VFMADD213PD Y5, Y7, Y6
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y8, Y9, Y5
-	VMOVUPD     actkernconst<>+7584(SB), Y8
+	VMOVUPD     actkernconst<>+8000(SB), Y8
 	VFMADD213PD Y10, Y13, Y8
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y6
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y13, Y8
-	VFMADD231PD actkernconst<>+7648(SB), Y7, Y6
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+8032(SB), Y7, Y6
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+8064(SB), Y7, Y6
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y13, Y8
 	VMOVUPD     192(SP), Y10
 	VBLENDVPD   Y10, Y0, Y7, Y0
 	VMOVUPD     160(SP), Y7
@@ -51942,42 +51742,42 @@ loop:
 	VMULPD      Y3, Y10, Y6
 	VMULPD      Y4, Y7, Y8
 	VMULPD      Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6720(SB), Y12
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6720(SB), Y13
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6720(SB), Y14
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7136(SB), Y12
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7136(SB), Y13
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7136(SB), Y14
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y14
 	VFMADD213PD Y10, Y6, Y12
 	VFMADD213PD Y7, Y8, Y13
 	VFMADD213PD Y9, Y11, Y14
 	VMULPD      Y3, Y3, Y6
 	VMULPD      Y4, Y4, Y7
 	VMULPD      Y5, Y5, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6784(SB), Y10
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y9
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7200(SB), Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y11
 	VMOVUPD     Y14, 128(SP)
 	VMOVUPD     actkernconst<>+2752(SB), Y14
 	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
@@ -51988,24 +51788,24 @@ loop:
 	VFMADD213PD Y3, Y6, Y9
 	VFMADD213PD Y4, Y7, Y10
 	VFMADD213PD Y5, Y8, Y11
-	VMULPD      actkernconst<>+6880(SB), Y0, Y3
-	VMULPD      actkernconst<>+6880(SB), Y1, Y4
-	VMULPD      actkernconst<>+6880(SB), Y2, Y5
+	VMULPD      actkernconst<>+7296(SB), Y0, Y3
+	VMULPD      actkernconst<>+7296(SB), Y1, Y4
+	VMULPD      actkernconst<>+7296(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y5
 	VMULPD      actkernconst<>+1568(SB), Y3, Y0
 	VMULPD      actkernconst<>+1568(SB), Y4, Y1
 	VMULPD      actkernconst<>+1568(SB), Y5, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1568(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1568(SB), Y6
@@ -52016,11 +51816,11 @@ loop:
 	VBLENDVPD   Y4, Y10, Y13, Y4
 	VMOVUPD     128(SP), Y6
 	VBLENDVPD   Y5, Y11, Y6, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y4, Y4
@@ -52060,7 +51860,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -52068,77 +51868,77 @@ single:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 320(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -52171,128 +51971,128 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -52300,9 +52100,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -52339,53 +52139,53 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y0, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMOVUPD     64(SP), Y6
 	VBLENDVPD   Y6, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y6
 	VMULPD      Y6, Y6, Y1
 	VMULPD      Y1, Y6, Y3
-	VMOVUPD     actkernconst<>+6720(SB), Y4
-	VFMADD213PD actkernconst<>+6752(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7680(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7712(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7744(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
+	VFMADD213PD actkernconst<>+7168(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8096(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8128(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8160(SB), Y1, Y4
 	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y5
-	VFMADD213PD actkernconst<>+6816(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+7200(SB), Y5
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8192(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8256(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2752(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VFMADD213PD Y1, Y3, Y5
-	VMULPD      actkernconst<>+6880(SB), Y2, Y1
+	VMULPD      actkernconst<>+7296(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y1
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y1
 	VMULPD      actkernconst<>+1568(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y1
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1568(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
 	VBLENDVPD   Y1, Y5, Y4, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6720(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y2
@@ -52410,7 +52210,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -52418,77 +52218,77 @@ tail:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 320(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -52521,128 +52321,128 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     320(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -52650,9 +52450,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -52689,53 +52489,53 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     64(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y0, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMOVUPD     96(SP), Y6
 	VBLENDVPD   Y6, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y6, Y3, Y5, Y6
 	VMULPD      Y6, Y6, Y1
 	VMULPD      Y1, Y6, Y3
-	VMOVUPD     actkernconst<>+6720(SB), Y4
-	VFMADD213PD actkernconst<>+6752(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7680(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7712(SB), Y1, Y4
-	VFMADD213PD actkernconst<>+7744(SB), Y1, Y4
+	VMOVUPD     actkernconst<>+7136(SB), Y4
+	VFMADD213PD actkernconst<>+7168(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8096(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8128(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+8160(SB), Y1, Y4
 	VFMADD213PD Y6, Y3, Y4
 	VMULPD      Y1, Y1, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y5
-	VFMADD213PD actkernconst<>+6816(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7776(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7808(SB), Y1, Y5
-	VFMADD213PD actkernconst<>+7840(SB), Y1, Y5
+	VMOVUPD     actkernconst<>+7200(SB), Y5
+	VFMADD213PD actkernconst<>+7232(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8192(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8224(SB), Y1, Y5
+	VFMADD213PD actkernconst<>+8256(SB), Y1, Y5
 	VMOVUPD     actkernconst<>+2752(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
 	VFMADD213PD Y1, Y3, Y5
-	VMULPD      actkernconst<>+6880(SB), Y2, Y1
+	VMULPD      actkernconst<>+7296(SB), Y2, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y1
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y1
 	VMULPD      actkernconst<>+1568(SB), Y1, Y2
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y1
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y1
 	VMOVUPD     actkernconst<>+1568(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y1
 	VBLENDVPD   Y1, Y5, Y4, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y3
+	VMOVUPD     actkernconst<>+6720(SB), Y3
 	VFMADD213PD actkernconst<>+192(SB), Y3, Y2
 	VMULPD      Y2, Y1, Y1
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y0, Y2
@@ -52759,8 +52559,8 @@ TEXT ·sinUsualAVX512(SB), NOSPLIT, $8-52
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1080(SB), Z1
-	VBROADCASTSD actkernconst<>+5616(SB), Z2
-	VBROADCASTSD actkernconst<>+5720(SB), Z3
+	VBROADCASTSD actkernconst<>+6032(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -52776,30 +52576,30 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+5928(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z15
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z13
+	VMULPD.BCST      actkernconst<>+6344(SB), Z10, Z14
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z15
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z15, Z15
-	VBROADCASTSD     actkernconst<>+5936(SB), Z16
+	VBROADCASTSD     actkernconst<>+6352(SB), Z16
 	VFMADD213PD      Z8, Z12, Z16
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBROADCASTSD     actkernconst<>+6352(SB), Z17
 	VFMADD213PD      Z9, Z13, Z17
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBROADCASTSD     actkernconst<>+6352(SB), Z18
 	VFMADD213PD      Z10, Z14, Z18
-	VBROADCASTSD     actkernconst<>+5936(SB), Z19
+	VBROADCASTSD     actkernconst<>+6352(SB), Z19
 	VFMADD213PD      Z11, Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z15, Z19
 	VMULPD           Z16, Z16, Z20
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z18, Z18, Z22
@@ -52809,25 +52609,25 @@ loop:
 	VMULPD           Z22, Z18, Z26
 	VMULPD           Z23, Z19, Z27
 	VMOVAPD          Z3, Z28
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z20, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z21, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z22, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z23, Z31
 	VFMADD213PD      Z16, Z24, Z28
 	VFMADD213PD      Z17, Z25, Z29
 	VFMADD213PD      Z18, Z26, Z30
@@ -52836,26 +52636,26 @@ loop:
 	VMULPD           Z21, Z21, Z17
 	VMULPD           Z22, Z22, Z18
 	VMULPD           Z23, Z23, Z19
-	VBROADCASTSD     actkernconst<>+5736(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z20, Z24
-	VBROADCASTSD     actkernconst<>+5736(SB), Z25
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z21, Z25
-	VBROADCASTSD     actkernconst<>+5736(SB), Z26
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z22, Z26
-	VBROADCASTSD     actkernconst<>+5736(SB), Z27
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z23, Z27
+	VBROADCASTSD     actkernconst<>+6152(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z20, Z24
+	VBROADCASTSD     actkernconst<>+6152(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z21, Z25
+	VBROADCASTSD     actkernconst<>+6152(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z22, Z26
+	VBROADCASTSD     actkernconst<>+6152(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z23, Z27
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z20
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z21
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z22
@@ -52864,18 +52664,18 @@ loop:
 	VFMADD213PD      Z21, Z17, Z25
 	VFMADD213PD      Z22, Z18, Z26
 	VFMADD213PD      Z23, Z19, Z27
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z19
 	VRNDSCALEPD      $0x09, Z16, Z16
 	VRNDSCALEPD      $0x09, Z17, Z17
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z13, Z17
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z18
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z13, Z17
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z18
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z19
 	VMULPD           Z1, Z16, Z12
 	VMULPD           Z1, Z17, Z13
 	VMULPD           Z1, Z18, Z14
@@ -52938,31 +52738,31 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VMULPD.BCST      actkernconst<>+5928(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6344(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z6, Z7
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z8, Z7, Z9
 	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z10
 	VFMADD213PD      Z7, Z9, Z10
 	VMULPD           Z8, Z8, Z7
-	VBROADCASTSD     actkernconst<>+5736(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+6152(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD213PD      Z8, Z7, Z9
-	VMULPD.BCST      actkernconst<>+5760(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z6, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z6, Z7
 	VMULPD           Z1, Z7, Z6
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VFMADD231PD      Z6, Z2, Z7
@@ -52990,31 +52790,31 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VMULPD.BCST      actkernconst<>+5928(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6344(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z6, Z7
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z8, Z7, Z9
 	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z10
 	VFMADD213PD      Z7, Z9, Z10
 	VMULPD           Z8, Z8, Z7
-	VBROADCASTSD     actkernconst<>+5736(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+6152(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD213PD      Z8, Z7, Z9
-	VMULPD.BCST      actkernconst<>+5760(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z6, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z6, Z7
 	VMULPD           Z1, Z7, Z6
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VFMADD231PD      Z6, Z2, Z7
@@ -53041,8 +52841,8 @@ TEXT ·sinUsualAVX512Stream(SB), NOSPLIT, $8-52
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1080(SB), Z1
-	VBROADCASTSD actkernconst<>+5616(SB), Z2
-	VBROADCASTSD actkernconst<>+5720(SB), Z3
+	VBROADCASTSD actkernconst<>+6032(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -53058,30 +52858,30 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z12
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z13
-	VMULPD.BCST      actkernconst<>+5928(SB), Z10, Z14
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z15
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z13
+	VMULPD.BCST      actkernconst<>+6344(SB), Z10, Z14
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z15
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z13, Z13
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z15, Z15
-	VBROADCASTSD     actkernconst<>+5936(SB), Z16
+	VBROADCASTSD     actkernconst<>+6352(SB), Z16
 	VFMADD213PD      Z8, Z12, Z16
-	VBROADCASTSD     actkernconst<>+5936(SB), Z17
+	VBROADCASTSD     actkernconst<>+6352(SB), Z17
 	VFMADD213PD      Z9, Z13, Z17
-	VBROADCASTSD     actkernconst<>+5936(SB), Z18
+	VBROADCASTSD     actkernconst<>+6352(SB), Z18
 	VFMADD213PD      Z10, Z14, Z18
-	VBROADCASTSD     actkernconst<>+5936(SB), Z19
+	VBROADCASTSD     actkernconst<>+6352(SB), Z19
 	VFMADD213PD      Z11, Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z16
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z15, Z19
 	VMULPD           Z16, Z16, Z20
 	VMULPD           Z17, Z17, Z21
 	VMULPD           Z18, Z18, Z22
@@ -53091,25 +52891,25 @@ loop:
 	VMULPD           Z22, Z18, Z26
 	VMULPD           Z23, Z19, Z27
 	VMOVAPD          Z3, Z28
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z20, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z21, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z22, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z23, Z31
 	VFMADD213PD      Z16, Z24, Z28
 	VFMADD213PD      Z17, Z25, Z29
 	VFMADD213PD      Z18, Z26, Z30
@@ -53118,26 +52918,26 @@ loop:
 	VMULPD           Z21, Z21, Z17
 	VMULPD           Z22, Z22, Z18
 	VMULPD           Z23, Z23, Z19
-	VBROADCASTSD     actkernconst<>+5736(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z20, Z24
-	VBROADCASTSD     actkernconst<>+5736(SB), Z25
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z21, Z25
-	VBROADCASTSD     actkernconst<>+5736(SB), Z26
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z22, Z26
-	VBROADCASTSD     actkernconst<>+5736(SB), Z27
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z23, Z27
+	VBROADCASTSD     actkernconst<>+6152(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z20, Z24
+	VBROADCASTSD     actkernconst<>+6152(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z21, Z25
+	VBROADCASTSD     actkernconst<>+6152(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z22, Z26
+	VBROADCASTSD     actkernconst<>+6152(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z23, Z27
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z20
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z21
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z22
@@ -53146,18 +52946,18 @@ loop:
 	VFMADD213PD      Z21, Z17, Z25
 	VFMADD213PD      Z22, Z18, Z26
 	VFMADD213PD      Z23, Z19, Z27
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z19
 	VRNDSCALEPD      $0x09, Z16, Z16
 	VRNDSCALEPD      $0x09, Z17, Z17
 	VRNDSCALEPD      $0x09, Z18, Z18
 	VRNDSCALEPD      $0x09, Z19, Z19
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z13, Z17
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z18
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z19
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z13, Z17
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z18
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z19
 	VMULPD           Z1, Z16, Z12
 	VMULPD           Z1, Z17, Z13
 	VMULPD           Z1, Z18, Z14
@@ -53220,31 +53020,31 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VMULPD.BCST      actkernconst<>+5928(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6344(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z6, Z7
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z8, Z7, Z9
 	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z10
 	VFMADD213PD      Z7, Z9, Z10
 	VMULPD           Z8, Z8, Z7
-	VBROADCASTSD     actkernconst<>+5736(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+6152(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD213PD      Z8, Z7, Z9
-	VMULPD.BCST      actkernconst<>+5760(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z6, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z6, Z7
 	VMULPD           Z1, Z7, Z6
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VFMADD231PD      Z6, Z2, Z7
@@ -53272,31 +53072,31 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VMULPD.BCST      actkernconst<>+5928(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6344(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VBROADCASTSD     actkernconst<>+5936(SB), Z7
+	VBROADCASTSD     actkernconst<>+6352(SB), Z7
 	VFMADD213PD      Z5, Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z6, Z7
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z6, Z7
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z6, Z7
 	VMULPD           Z7, Z7, Z8
 	VMULPD           Z8, Z7, Z9
 	VMOVAPD          Z3, Z10
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z10
 	VFMADD213PD      Z7, Z9, Z10
 	VMULPD           Z8, Z8, Z7
-	VBROADCASTSD     actkernconst<>+5736(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z9
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z9
+	VBROADCASTSD     actkernconst<>+6152(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z9
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z9
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD213PD      Z8, Z7, Z9
-	VMULPD.BCST      actkernconst<>+5760(SB), Z6, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z6, Z7
 	VRNDSCALEPD      $0x09, Z7, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z6, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z6, Z7
 	VMULPD           Z1, Z7, Z6
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VFMADD231PD      Z6, Z2, Z7
@@ -53338,24 +53138,24 @@ loop:
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
 	VMULPD      (SP), Y4, Y7
-	VMULPD      actkernconst<>+7552(SB), Y5, Y8
-	VMULPD      actkernconst<>+7552(SB), Y6, Y9
-	VMULPD      actkernconst<>+7552(SB), Y7, Y10
+	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+7968(SB), Y6, Y9
+	VMULPD      actkernconst<>+7968(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VMOVUPD     actkernconst<>+7584(SB), Y11
+	VMOVUPD     actkernconst<>+8000(SB), Y11
 	VFMADD213PD Y5, Y8, Y11
-	VMOVUPD     actkernconst<>+7584(SB), Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y12
 	VFMADD213PD Y6, Y9, Y12
-	VMOVUPD     actkernconst<>+7584(SB), Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y13
 	VFMADD213PD Y7, Y10, Y13
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+7648(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+7648(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y12
+	VFMADD231PD actkernconst<>+8032(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+8064(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y12
+	VFMADD231PD actkernconst<>+8064(SB), Y10, Y13
 	VMULPD      Y11, Y11, Y14
 	VMOVUPD     Y4, 32(SP)
 	VMULPD      Y12, Y12, Y4
@@ -53368,79 +53168,79 @@ loop:
 	VMOVUPD     Y6, 160(SP)
 	VMULPD      Y3, Y13, Y6
 	VMOVUPD     Y5, 192(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y5
-	VFMADD213PD actkernconst<>+6752(SB), Y14, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y14, Y5
 	VMOVUPD     Y10, 224(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y10
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
 	VMOVUPD     Y9, 256(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y9
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7680(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7712(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7744(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8096(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8128(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8160(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y9
 	VFMADD213PD Y11, Y2, Y5
 	VFMADD213PD Y12, Y7, Y10
 	VFMADD213PD Y13, Y6, Y9
 	VMULPD      Y14, Y14, Y2
 	VMULPD      Y4, Y4, Y6
 	VMULPD      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y14, Y11
-	VMOVUPD     actkernconst<>+6784(SB), Y12
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y12
-	VMOVUPD     actkernconst<>+6784(SB), Y13
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7776(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7808(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7840(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y14, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y12
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y12
+	VMOVUPD     actkernconst<>+7200(SB), Y13
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8192(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8224(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8256(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y13
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y14
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y4
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y3
 	VFMADD213PD Y14, Y2, Y11
 	VFMADD213PD Y4, Y6, Y12
 	VFMADD213PD Y3, Y7, Y13
-	VMULPD      actkernconst<>+6880(SB), Y8, Y2
+	VMULPD      actkernconst<>+7296(SB), Y8, Y2
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+6880(SB), Y3, Y4
+	VMULPD      actkernconst<>+7296(SB), Y3, Y4
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+6880(SB), Y6, Y7
+	VMULPD      actkernconst<>+7296(SB), Y6, Y7
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y7
 	VMULPD      Y1, Y2, Y3
 	VMULPD      Y1, Y4, Y6
 	VMULPD      Y1, Y7, Y8
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y6, Y6
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD231PD actkernconst<>+6304(SB), Y3, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y6, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y8, Y7
+	VFMADD231PD actkernconst<>+6720(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+6720(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x11, Y2, Y1, Y2
 	VCMPPD      $0x11, Y4, Y1, Y4
 	VCMPPD      $0x11, Y7, Y1, Y7
 	VBLENDVPD   Y2, Y11, Y5, Y2
 	VBLENDVPD   Y4, Y12, Y10, Y4
 	VBLENDVPD   Y7, Y13, Y9, Y7
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y6
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y8
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y6
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y8
 	VMULPD      Y3, Y2, Y2
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y8, Y7, Y7
@@ -53478,37 +53278,37 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMULPD      Y5, Y5, Y6
 	VMULPD      Y6, Y5, Y7
-	VMOVUPD     actkernconst<>+6720(SB), Y8
-	VFMADD213PD actkernconst<>+6752(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7680(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7712(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7744(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8096(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8128(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8160(SB), Y6, Y8
 	VFMADD213PD Y5, Y7, Y8
 	VMULPD      Y6, Y6, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y6
 	VFMADD213PD Y6, Y5, Y7
-	VMULPD      actkernconst<>+6880(SB), Y4, Y5
+	VMULPD      actkernconst<>+7296(SB), Y4, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y5
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VBLENDVPD   Y5, Y7, Y8, Y5
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y5, Y5
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
 	VBLENDVPD   Y4, Y3, Y5, Y4
@@ -53530,37 +53330,37 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMULPD      Y5, Y5, Y6
 	VMULPD      Y6, Y5, Y7
-	VMOVUPD     actkernconst<>+6720(SB), Y8
-	VFMADD213PD actkernconst<>+6752(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7680(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7712(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7744(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8096(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8128(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8160(SB), Y6, Y8
 	VFMADD213PD Y5, Y7, Y8
 	VMULPD      Y6, Y6, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y6
 	VFMADD213PD Y6, Y5, Y7
-	VMULPD      actkernconst<>+6880(SB), Y4, Y5
+	VMULPD      actkernconst<>+7296(SB), Y4, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y5
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VBLENDVPD   Y5, Y7, Y8, Y5
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y5, Y5
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
 	VBLENDVPD   Y4, Y3, Y5, Y4
@@ -53595,24 +53395,24 @@ loop:
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
 	VMULPD      (SP), Y4, Y7
-	VMULPD      actkernconst<>+7552(SB), Y5, Y8
-	VMULPD      actkernconst<>+7552(SB), Y6, Y9
-	VMULPD      actkernconst<>+7552(SB), Y7, Y10
+	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+7968(SB), Y6, Y9
+	VMULPD      actkernconst<>+7968(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VMOVUPD     actkernconst<>+7584(SB), Y11
+	VMOVUPD     actkernconst<>+8000(SB), Y11
 	VFMADD213PD Y5, Y8, Y11
-	VMOVUPD     actkernconst<>+7584(SB), Y12
+	VMOVUPD     actkernconst<>+8000(SB), Y12
 	VFMADD213PD Y6, Y9, Y12
-	VMOVUPD     actkernconst<>+7584(SB), Y13
+	VMOVUPD     actkernconst<>+8000(SB), Y13
 	VFMADD213PD Y7, Y10, Y13
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+7616(SB), Y10, Y13
-	VFMADD231PD actkernconst<>+7648(SB), Y8, Y11
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y12
-	VFMADD231PD actkernconst<>+7648(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+8032(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y12
+	VFMADD231PD actkernconst<>+8032(SB), Y10, Y13
+	VFMADD231PD actkernconst<>+8064(SB), Y8, Y11
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y12
+	VFMADD231PD actkernconst<>+8064(SB), Y10, Y13
 	VMULPD      Y11, Y11, Y14
 	VMOVUPD     Y4, 32(SP)
 	VMULPD      Y12, Y12, Y4
@@ -53625,79 +53425,79 @@ loop:
 	VMOVUPD     Y6, 160(SP)
 	VMULPD      Y3, Y13, Y6
 	VMOVUPD     Y5, 192(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y5
-	VFMADD213PD actkernconst<>+6752(SB), Y14, Y5
+	VMOVUPD     actkernconst<>+7136(SB), Y5
+	VFMADD213PD actkernconst<>+7168(SB), Y14, Y5
 	VMOVUPD     Y10, 224(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y10
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y10
 	VMOVUPD     Y9, 256(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y9
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7680(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7712(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7744(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8096(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8128(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8160(SB), Y14, Y5
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y9
 	VFMADD213PD Y11, Y2, Y5
 	VFMADD213PD Y12, Y7, Y10
 	VFMADD213PD Y13, Y6, Y9
 	VMULPD      Y14, Y14, Y2
 	VMULPD      Y4, Y4, Y6
 	VMULPD      Y3, Y3, Y7
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y14, Y11
-	VMOVUPD     actkernconst<>+6784(SB), Y12
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y12
-	VMOVUPD     actkernconst<>+6784(SB), Y13
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7776(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7808(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y13
-	VFMADD213PD actkernconst<>+7840(SB), Y14, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y12
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y14, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y12
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y12
+	VMOVUPD     actkernconst<>+7200(SB), Y13
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8192(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8224(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y13
+	VFMADD213PD actkernconst<>+8256(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y12
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y13
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y14
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y4
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y3
 	VFMADD213PD Y14, Y2, Y11
 	VFMADD213PD Y4, Y6, Y12
 	VFMADD213PD Y3, Y7, Y13
-	VMULPD      actkernconst<>+6880(SB), Y8, Y2
+	VMULPD      actkernconst<>+7296(SB), Y8, Y2
 	VMOVUPD     256(SP), Y3
-	VMULPD      actkernconst<>+6880(SB), Y3, Y4
+	VMULPD      actkernconst<>+7296(SB), Y3, Y4
 	VMOVUPD     224(SP), Y6
-	VMULPD      actkernconst<>+6880(SB), Y6, Y7
+	VMULPD      actkernconst<>+7296(SB), Y6, Y7
 	VROUNDPD    $0x09, Y2, Y2
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y7, Y7
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y7
 	VMULPD      Y1, Y2, Y3
 	VMULPD      Y1, Y4, Y6
 	VMULPD      Y1, Y7, Y8
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y6, Y6
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD231PD actkernconst<>+6304(SB), Y3, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y6, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y8, Y7
+	VFMADD231PD actkernconst<>+6720(SB), Y3, Y2
+	VFMADD231PD actkernconst<>+6720(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y8, Y7
 	VCMPPD      $0x11, Y2, Y1, Y2
 	VCMPPD      $0x11, Y4, Y1, Y4
 	VCMPPD      $0x11, Y7, Y1, Y7
 	VBLENDVPD   Y2, Y11, Y5, Y2
 	VBLENDVPD   Y4, Y12, Y10, Y4
 	VBLENDVPD   Y7, Y13, Y9, Y7
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y6
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y8
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y6
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y8
 	VMULPD      Y3, Y2, Y2
 	VMULPD      Y6, Y4, Y4
 	VMULPD      Y8, Y7, Y7
@@ -53735,37 +53535,37 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMULPD      Y5, Y5, Y6
 	VMULPD      Y6, Y5, Y7
-	VMOVUPD     actkernconst<>+6720(SB), Y8
-	VFMADD213PD actkernconst<>+6752(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7680(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7712(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7744(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8096(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8128(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8160(SB), Y6, Y8
 	VFMADD213PD Y5, Y7, Y8
 	VMULPD      Y6, Y6, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y6
 	VFMADD213PD Y6, Y5, Y7
-	VMULPD      actkernconst<>+6880(SB), Y4, Y5
+	VMULPD      actkernconst<>+7296(SB), Y4, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y5
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VBLENDVPD   Y5, Y7, Y8, Y5
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y5, Y5
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
 	VBLENDVPD   Y4, Y3, Y5, Y4
@@ -53787,37 +53587,37 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VMOVUPD     actkernconst<>+7584(SB), Y5
+	VMOVUPD     actkernconst<>+8000(SB), Y5
 	VFMADD213PD Y3, Y4, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y5
 	VMULPD      Y5, Y5, Y6
 	VMULPD      Y6, Y5, Y7
-	VMOVUPD     actkernconst<>+6720(SB), Y8
-	VFMADD213PD actkernconst<>+6752(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7680(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7712(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+7744(SB), Y6, Y8
+	VMOVUPD     actkernconst<>+7136(SB), Y8
+	VFMADD213PD actkernconst<>+7168(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8096(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8128(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+8160(SB), Y6, Y8
 	VFMADD213PD Y5, Y7, Y8
 	VMULPD      Y6, Y6, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y6, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y6, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y6, Y7
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y6
 	VFMADD213PD Y6, Y5, Y7
-	VMULPD      actkernconst<>+6880(SB), Y4, Y5
+	VMULPD      actkernconst<>+7296(SB), Y4, Y5
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y5
 	VMULPD      Y1, Y5, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y5
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VBLENDVPD   Y5, Y7, Y8, Y5
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y5, Y5
 	VCMPPD      $0x00, actkernconst<>+608(SB), Y3, Y4
 	VBLENDVPD   Y4, Y3, Y5, Y4
@@ -53837,7 +53637,7 @@ TEXT ·sinRareAVX512(SB), NOSPLIT, $8-36
 	MOVSS        w0+32(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+5624(SB), Z0
+	VBROADCASTSD actkernconst<>+6040(SB), Z0
 	VBROADCASTSD actkernconst<>+736(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+4280(SB), Z3
@@ -53921,7 +53721,7 @@ TEXT ·sinRareAVX2(SB), NOSPLIT, $32-36
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+6336(SB), Y0
+	VMOVUPD      actkernconst<>+6752(SB), Y0
 	VMOVUPD      actkernconst<>+608(SB), Y1
 	VMOVUPD      (SP), Y2
 	VMOVUPD      actkernconst<>+4640(SB), Y3
@@ -54076,13 +53876,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z9, K2, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z10, K3, K3
@@ -54092,244 +53892,244 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+5632(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5632(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5632(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5632(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6048(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K6
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K7
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K5, 8(SP)
 	VCMPPD           $0x12, Z15, Z21, K5
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z16, Z24
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K6, Z21
 	VBLENDMPD        Z22, Z14, K7, Z22
 	VBLENDMPD        Z23, Z15, K5, Z23
 	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K6, Z14
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K7, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K5, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K4, Z25
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K6, Z26
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K7, Z27
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K5, Z28
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K4, Z29
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K6, Z30
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K7, Z31
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K5, Z4
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K4, Z3
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K6, Z2
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K7, Z1
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K5, Z8
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K4, Z7
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K6, Z6
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K7, Z5
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K5, Z12
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K4, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K6, Z10
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K7, Z9
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K5, Z20
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K6, Z18
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K7, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K5, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z21, Z13
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z21, Z13
 	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z22, Z17
 	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z23, Z18
 	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z24, Z19
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z24, Z19
 	VBLENDMPD        Z13, Z21, K4, Z13
 	VBLENDMPD        Z17, Z22, K5, Z17
 	VBLENDMPD        Z18, Z23, K6, Z18
 	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z16, K6, Z16
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z25, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z26, K4, Z26
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z27, K5, Z27
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z28, K6, Z28
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z29, K7, Z29
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z30, K4, Z30
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z31, K5, Z31
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z4, K6, Z4
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z3, K7, Z3
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z2, K4, Z2
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z1, K5, Z1
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K6, Z8
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z7, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z5, K5, Z5
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z12, K6, Z12
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K7, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K5, Z9
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z20, K6, Z20
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z14, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z25, K7, Z25
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z26, K4, Z26
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z27, K5, Z27
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z28, K6, Z28
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z29, K7, Z29
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z30, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z31, K5, Z31
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z4, K6, Z4
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z3, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z2, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z1, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z8, K6, Z8
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z5, K5, Z5
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z12, K6, Z12
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z9, K5, Z9
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z20, K6, Z20
 	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z21, K7, Z21
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z21, K7, Z21
 	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z22, K4, Z22
 	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z23, K5, Z23
 	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z24, K6, Z24
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z24, K6, Z24
 	VMOVUPD          Z7, 1112(SP)
 	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z7, K7, Z7
 	VMOVUPD          Z8, 1176(SP)
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1304(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1368(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1432(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1496(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1560(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1624(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1688(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1752(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1816(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1880(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 1944(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2008(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2072(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2200(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2264(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2328(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2392(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K7, Z1
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K7, Z1
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
@@ -54476,50 +54276,50 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5776(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5776(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5776(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6192(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6192(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6192(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
 	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5896(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6312(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6312(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6312(SB), Z11, Z12
 	VSCALEFPD        Z3, Z30, Z30
 	VSCALEFPD        Z6, Z31, Z31
 	VSCALEFPD        Z8, Z4, Z4
 	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+5904(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5904(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5904(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6320(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6320(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6320(SB), Z11, Z12
 	VSCALEFPD        Z3, Z17, Z17
 	VSCALEFPD        Z6, Z18, Z18
 	VSCALEFPD        Z8, Z19, Z19
 	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+5912(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+5912(SB), Z7, Z7
-	VADDPD.BCST      actkernconst<>+5912(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6328(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6328(SB), Z11, Z11
 	VSCALEFPD        Z2, Z10, Z10
 	VSCALEFPD        Z5, Z9, Z9
 	VSCALEFPD        Z7, Z20, Z20
 	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z25, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z25, Z6
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z25, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z25, Z6
 	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
 	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
 	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
@@ -54536,14 +54336,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5816(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5816(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5816(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5816(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6232(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+6232(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+6232(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+6232(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -54552,14 +54352,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5824(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6240(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+6240(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+6240(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+6240(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -54588,18 +54388,18 @@ loop:
 	VFMADD213PD      Z20, Z9, Z3
 	VFMADD213PD      Z21, Z11, Z5
 	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z22
+	VMULPD.BCST      actkernconst<>+6176(SB), Z8, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z20
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z21
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z22
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
 	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z22
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z20
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z21
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z22
 	VADDPD           Z2, Z16, Z16
 	VADDPD           Z3, Z20, Z20
 	VADDPD           Z5, Z21, Z21
@@ -54762,26 +54562,26 @@ loop:
 	VADDPD           664(SP), Z19, Z19
 	VADDPD           600(SP), Z25, Z25
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+5768(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+5768(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+6184(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+6184(SB), Z6, Z10
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z11
+	VMULPD.BCST      actkernconst<>+6184(SB), Z9, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+5768(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5768(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5768(SB), Z25, Z25
-	VMULPD.BCST      actkernconst<>+5768(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z29, Z9
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z5, Z13
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z9, Z16
+	VMULPD.BCST      actkernconst<>+6184(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6184(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6184(SB), Z25, Z25
+	VMULPD.BCST      actkernconst<>+6184(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -54799,29 +54599,29 @@ loop:
 	VSUBPD           Z11, Z15, Z15
 	VSUBPD           Z12, Z16, Z16
 	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z10
 	VMOVUPD          408(SP), Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z12
 	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z17, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z17, Z18
 	VMOVUPD          280(SP), Z19
-	VMULPD.BCST      actkernconst<>+5928(SB), Z19, Z20
+	VMULPD.BCST      actkernconst<>+6344(SB), Z19, Z20
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z20, Z19
 	VBLENDMPD        Z1, Z10, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
@@ -54844,26 +54644,26 @@ loop:
 	VMULPD           Z10, Z6, Z14
 	VMULPD           Z11, Z7, Z15
 	VMULPD           Z12, Z9, Z16
-	VBROADCASTSD     actkernconst<>+5720(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z17
-	VBROADCASTSD     actkernconst<>+5720(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z10, Z18
-	VBROADCASTSD     actkernconst<>+5720(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z11, Z19
-	VBROADCASTSD     actkernconst<>+5720(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z12, Z20
+	VBROADCASTSD     actkernconst<>+6136(SB), Z17
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z17
+	VBROADCASTSD     actkernconst<>+6136(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z10, Z18
+	VBROADCASTSD     actkernconst<>+6136(SB), Z19
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z19
+	VBROADCASTSD     actkernconst<>+6136(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z12, Z20
 	VFMADD213PD      Z5, Z13, Z17
 	VFMADD213PD      Z6, Z14, Z18
 	VFMADD213PD      Z7, Z15, Z19
@@ -54872,26 +54672,26 @@ loop:
 	VMULPD           Z10, Z10, Z6
 	VMULPD           Z11, Z11, Z7
 	VMULPD           Z12, Z12, Z9
-	VBROADCASTSD     actkernconst<>+5736(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z13
-	VBROADCASTSD     actkernconst<>+5736(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5736(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5736(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6152(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z13
+	VBROADCASTSD     actkernconst<>+6152(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6152(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6152(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z12, Z16
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z11
@@ -54904,18 +54704,18 @@ loop:
 	VADDPD           Z0, Z2, Z2
 	VADDPD           Z0, Z3, Z3
 	VADDPD           Z0, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+5760(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+6176(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z4, Z8
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z4, Z8
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z4, Z8
 	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
@@ -54924,10 +54724,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z8
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z8
 	VBROADCASTSD     actkernconst<>+1080(SB), Z9
 	VCMPPD           $0x11, Z5, Z9, K2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
@@ -54940,10 +54740,10 @@ loop:
 	VBLENDMPD        Z14, Z18, K3, Z14
 	VBLENDMPD        Z15, Z19, K4, Z15
 	VBLENDMPD        Z16, Z20, K5, Z16
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z1
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z1, Z13, Z13
 	VMULPD           Z2, Z14, Z14
 	VMULPD           Z3, Z15, Z15
@@ -54992,57 +54792,57 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -55073,36 +54873,36 @@ single:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -55139,50 +54939,50 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z2
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z2, K2, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+5720(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+6136(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z2, Z4
 	VFMADD213PD      Z6, Z3, Z4
 	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z2, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z2, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z2
 	VFMADD213PD      Z2, Z3, Z6
 	VADDPD           Z0, Z5, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z2, Z5, K2
 	VBLENDMPD        Z6, Z4, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
 	VMULPD           Z3, Z6, Z6
 	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
@@ -55207,57 +55007,57 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -55288,36 +55088,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -55354,50 +55154,50 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z2
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z2, K2, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+5720(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+6136(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z2, Z4
 	VFMADD213PD      Z6, Z3, Z4
 	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z2, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z2, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z2
 	VFMADD213PD      Z2, Z3, Z6
 	VADDPD           Z0, Z5, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z2, Z5, K2
 	VBLENDMPD        Z6, Z4, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
 	VMULPD           Z3, Z6, Z6
 	VMULPD.BCST      (SP), Z6, Z6
 	VMOVUPS.Z        (DX), K1, Y2
@@ -55439,13 +55239,13 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
 	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z9, Z13, K2
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z10, Z13, K3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z11, Z13, K4
-	VBROADCASTSD     actkernconst<>+5624(SB), Z13
+	VBROADCASTSD     actkernconst<>+6040(SB), Z13
 	VCMPPD           $0x11, Z12, Z13, K5
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z9, K2, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z10, K3, K3
@@ -55455,244 +55255,244 @@ loop:
 	VGETEXPPD        Z6, Z10
 	VGETEXPPD        Z7, Z11
 	VGETEXPPD        Z8, Z12
-	VBROADCASTSD     actkernconst<>+5632(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z9, Z13
-	VBROADCASTSD     actkernconst<>+5632(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5632(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5632(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6048(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z9, Z13
+	VBROADCASTSD     actkernconst<>+6048(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6048(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6048(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z12, Z16
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
 	VRNDSCALEPD      $0x09, Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z11, Z19
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z12, Z20
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z13, Z17
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z14, Z18
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z15, Z19
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z16, Z20
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z12, Z20
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z13, Z17
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z14, Z18
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z15, Z19
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z9, Z21, Z9
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z10, Z21, Z10
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z11, Z21, Z11
-	VBROADCASTSD     actkernconst<>+5648(SB), Z21
+	VBROADCASTSD     actkernconst<>+6064(SB), Z21
 	VSUBPD           Z12, Z21, Z12
 	VSCALEFPD        Z9, Z5, Z9
 	VSCALEFPD        Z10, Z6, Z10
 	VSCALEFPD        Z11, Z7, Z11
 	VSCALEFPD        Z12, Z8, Z12
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z13, Z21, K6
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	VCMPPD           $0x12, Z14, Z21, K7
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K5, 8(SP)
 	VCMPPD           $0x12, Z15, Z21, K5
-	VBROADCASTSD     actkernconst<>+5600(SB), Z21
+	VBROADCASTSD     actkernconst<>+6016(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z16, Z24
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z16, Z24
 	VBLENDMPD        Z21, Z13, K6, Z21
 	VBLENDMPD        Z22, Z14, K7, Z22
 	VBLENDMPD        Z23, Z15, K5, Z23
 	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+5656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+5664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K6, Z14
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K7, Z15
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K5, Z16
+	VBROADCASTSD     actkernconst<>+6072(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z13, K4, Z25
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K6, Z26
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K7, Z27
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K5, Z28
+	VBROADCASTSD     actkernconst<>+6080(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z13, K4, Z29
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K6, Z30
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K7, Z31
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+5672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K5, Z4
+	VBROADCASTSD     actkernconst<>+6088(SB), Z13
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z13, K4, Z3
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K6, Z2
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K7, Z1
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+5680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K5, Z8
+	VBROADCASTSD     actkernconst<>+6096(SB), Z13
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z13, K4, Z7
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K6, Z6
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K7, Z5
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+5688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K5, Z12
+	VBROADCASTSD     actkernconst<>+6104(SB), Z13
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z13, K4, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K6, Z10
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K7, Z9
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+5696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K5, Z20
+	VBROADCASTSD     actkernconst<>+6112(SB), Z13
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z13, K4, Z19
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K6, Z18
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K7, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+5704(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K5, Z17
+	VBROADCASTSD     actkernconst<>+6120(SB), Z13
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z13, K4, Z17
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+5608(SB), Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z13
 	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z21, Z13
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z21, Z13
 	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z22, Z17
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z22, Z17
 	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z23, Z18
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z23, Z18
 	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z24, Z19
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z24, Z19
 	VBLENDMPD        Z13, Z21, K4, Z13
 	VBLENDMPD        Z17, Z22, K5, Z17
 	VBLENDMPD        Z18, Z23, K6, Z18
 	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z16, K6, Z16
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z25, K7, Z25
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z26, K4, Z26
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z27, K5, Z27
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z28, K6, Z28
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z29, K7, Z29
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z30, K4, Z30
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z31, K5, Z31
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z4, K6, Z4
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z3, K7, Z3
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z2, K4, Z2
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z1, K5, Z1
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z8, K6, Z8
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z7, K7, Z7
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z6, K4, Z6
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z5, K5, Z5
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z12, K6, Z12
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K7, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z10, K4, Z10
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z9, K5, Z9
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z20, K6, Z20
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z14, K4, Z14
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z15, K5, Z15
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z25, K7, Z25
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z26, K4, Z26
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z27, K5, Z27
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z28, K6, Z28
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z29, K7, Z29
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z30, K4, Z30
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z31, K5, Z31
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z4, K6, Z4
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z3, K7, Z3
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z2, K4, Z2
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z1, K5, Z1
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z8, K6, Z8
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z6, K4, Z6
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z5, K5, Z5
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z12, K6, Z12
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K7, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z10, K4, Z10
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z9, K5, Z9
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z20, K6, Z20
 	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z21, K7, Z21
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z21, K7, Z21
 	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z22, K4, Z22
 	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z23, K5, Z23
 	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z24, K6, Z24
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z24, K6, Z24
 	VMOVUPD          Z7, 1112(SP)
 	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z7, K7, Z7
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z7, K7, Z7
 	VMOVUPD          Z8, 1176(SP)
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1304(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5712(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6128(SB), Z8
 	VMOVUPD          Z1, 1368(SP)
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1432(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1496(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1560(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5568(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5984(SB), Z8
 	VMOVUPD          Z1, 1624(SP)
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1688(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1752(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1816(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5576(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+5992(SB), Z8
 	VMOVUPD          Z1, 1880(SP)
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 1944(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2008(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2072(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5584(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6000(SB), Z8
 	VMOVUPD          Z1, 2136(SP)
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z8, K7, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z8, K7, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2200(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K4, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K4, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2264(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K5, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K5, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2328(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K6, Z1
-	VBROADCASTSD     actkernconst<>+5592(SB), Z8
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K6, Z1
+	VBROADCASTSD     actkernconst<>+6008(SB), Z8
 	VMOVUPD          Z1, 2392(SP)
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z8, K7, Z1
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z8, K7, Z1
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1088(SB), Z8
@@ -55839,50 +55639,50 @@ loop:
 	VSCALEFPD        Z6, Z15, Z15
 	VSCALEFPD        Z8, Z16, Z16
 	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+5776(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5776(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5776(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6192(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6192(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6192(SB), Z11, Z12
 	VSCALEFPD        Z3, Z26, Z26
 	VSCALEFPD        Z6, Z27, Z27
 	VSCALEFPD        Z8, Z28, Z28
 	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5896(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6312(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6312(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6312(SB), Z11, Z12
 	VSCALEFPD        Z3, Z30, Z30
 	VSCALEFPD        Z6, Z31, Z31
 	VSCALEFPD        Z8, Z4, Z4
 	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+5904(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+5904(SB), Z7, Z8
-	VADDPD.BCST      actkernconst<>+5904(SB), Z11, Z12
+	VADDPD.BCST      actkernconst<>+6320(SB), Z2, Z3
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+6320(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6320(SB), Z11, Z12
 	VSCALEFPD        Z3, Z17, Z17
 	VSCALEFPD        Z6, Z18, Z18
 	VSCALEFPD        Z8, Z19, Z19
 	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+5912(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+5912(SB), Z7, Z7
-	VADDPD.BCST      actkernconst<>+5912(SB), Z11, Z11
+	VADDPD.BCST      actkernconst<>+6328(SB), Z2, Z2
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6328(SB), Z11, Z11
 	VSCALEFPD        Z2, Z10, Z10
 	VSCALEFPD        Z5, Z9, Z9
 	VSCALEFPD        Z7, Z20, Z20
 	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z25, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z14, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z3
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z25, Z6
 	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z3, Z3
 	VRNDSCALEPD      $0x08, Z5, Z5
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z25, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z14, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z3
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z25, Z6
 	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
 	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
 	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
@@ -55899,14 +55699,14 @@ loop:
 	VADDPD           Z8, Z3, Z3
 	VADDPD           Z11, Z5, Z5
 	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+5816(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+5816(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+5816(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+5816(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6232(SB), Z30, Z7
+	VADDPD.BCST      actkernconst<>+6232(SB), Z31, Z8
+	VADDPD.BCST      actkernconst<>+6232(SB), Z4, Z11
+	VADDPD.BCST      actkernconst<>+6232(SB), Z13, Z12
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z12, Z12
 	VSUBPD           Z7, Z30, Z30
 	VSUBPD           Z8, Z31, Z31
 	VSUBPD           Z11, Z4, Z4
@@ -55915,14 +55715,14 @@ loop:
 	VADDPD           Z8, Z27, Z27
 	VADDPD           Z11, Z28, Z28
 	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+5824(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+5824(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+5824(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+6240(SB), Z17, Z7
+	VADDPD.BCST      actkernconst<>+6240(SB), Z18, Z8
+	VADDPD.BCST      actkernconst<>+6240(SB), Z19, Z11
+	VADDPD.BCST      actkernconst<>+6240(SB), Z29, Z12
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z7, Z7
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z11, Z11
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z12, Z12
 	VSUBPD           Z7, Z17, Z17
 	VSUBPD           Z8, Z18, Z18
 	VSUBPD           Z11, Z19, Z19
@@ -55951,18 +55751,18 @@ loop:
 	VFMADD213PD      Z20, Z9, Z3
 	VFMADD213PD      Z21, Z11, Z5
 	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+5760(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+5760(SB), Z15, Z22
+	VMULPD.BCST      actkernconst<>+6176(SB), Z8, Z16
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z20
+	VMULPD.BCST      actkernconst<>+6176(SB), Z12, Z21
+	VMULPD.BCST      actkernconst<>+6176(SB), Z15, Z22
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
 	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z15, Z22
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z20
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z12, Z21
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z15, Z22
 	VADDPD           Z2, Z16, Z16
 	VADDPD           Z3, Z20, Z20
 	VADDPD           Z5, Z21, Z21
@@ -56125,26 +55925,26 @@ loop:
 	VADDPD           664(SP), Z19, Z19
 	VADDPD           600(SP), Z25, Z25
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+5768(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+5768(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z9, Z12
+	VMULPD.BCST      actkernconst<>+6184(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+6184(SB), Z6, Z10
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z11
+	VMULPD.BCST      actkernconst<>+6184(SB), Z9, Z12
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
 	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
 	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
 	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z6, Z14
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z15
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+5768(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5768(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+5768(SB), Z25, Z25
-	VMULPD.BCST      actkernconst<>+5768(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z29, Z9
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z5, Z13
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z6, Z14
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z15
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z9, Z16
+	VMULPD.BCST      actkernconst<>+6184(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6184(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6184(SB), Z25, Z25
+	VMULPD.BCST      actkernconst<>+6184(SB), Z29, Z29
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z18, Z5
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z19, Z6
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z25, Z7
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z29, Z9
 	VADDPD           Z5, Z13, Z13
 	VADDPD           Z6, Z14, Z14
 	VADDPD           Z7, Z15, Z15
@@ -56162,29 +55962,29 @@ loop:
 	VSUBPD           Z11, Z15, Z15
 	VSUBPD           Z12, Z16, Z16
 	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+5928(SB), Z8, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z8, Z10
 	VMOVUPD          408(SP), Z11
-	VMULPD.BCST      actkernconst<>+5928(SB), Z11, Z12
+	VMULPD.BCST      actkernconst<>+6344(SB), Z11, Z12
 	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z17, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z17, Z18
 	VMOVUPD          280(SP), Z19
-	VMULPD.BCST      actkernconst<>+5928(SB), Z19, Z20
+	VMULPD.BCST      actkernconst<>+6344(SB), Z19, Z20
 	VRNDSCALEPD      $0x08, Z10, Z10
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z8
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z17
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z20, Z19
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z12, Z11
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z20, Z19
 	VBLENDMPD        Z1, Z10, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
@@ -56207,26 +56007,26 @@ loop:
 	VMULPD           Z10, Z6, Z14
 	VMULPD           Z11, Z7, Z15
 	VMULPD           Z12, Z9, Z16
-	VBROADCASTSD     actkernconst<>+5720(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z8, Z17
-	VBROADCASTSD     actkernconst<>+5720(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z10, Z18
-	VBROADCASTSD     actkernconst<>+5720(SB), Z19
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z11, Z19
-	VBROADCASTSD     actkernconst<>+5720(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z10, Z18
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z19
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z12, Z20
+	VBROADCASTSD     actkernconst<>+6136(SB), Z17
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z8, Z17
+	VBROADCASTSD     actkernconst<>+6136(SB), Z18
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z10, Z18
+	VBROADCASTSD     actkernconst<>+6136(SB), Z19
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z11, Z19
+	VBROADCASTSD     actkernconst<>+6136(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z12, Z20
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z19
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z12, Z20
 	VFMADD213PD      Z5, Z13, Z17
 	VFMADD213PD      Z6, Z14, Z18
 	VFMADD213PD      Z7, Z15, Z19
@@ -56235,26 +56035,26 @@ loop:
 	VMULPD           Z10, Z10, Z6
 	VMULPD           Z11, Z11, Z7
 	VMULPD           Z12, Z12, Z9
-	VBROADCASTSD     actkernconst<>+5736(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z8, Z13
-	VBROADCASTSD     actkernconst<>+5736(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z10, Z14
-	VBROADCASTSD     actkernconst<>+5736(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z11, Z15
-	VBROADCASTSD     actkernconst<>+5736(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z10, Z14
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z15
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z12, Z16
+	VBROADCASTSD     actkernconst<>+6152(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z8, Z13
+	VBROADCASTSD     actkernconst<>+6152(SB), Z14
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z10, Z14
+	VBROADCASTSD     actkernconst<>+6152(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z11, Z15
+	VBROADCASTSD     actkernconst<>+6152(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z15
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z12, Z16
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z8
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z11
@@ -56267,18 +56067,18 @@ loop:
 	VADDPD           Z0, Z2, Z2
 	VADDPD           Z0, Z3, Z3
 	VADDPD           Z0, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+5760(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+5760(SB), Z4, Z8
+	VMULPD.BCST      actkernconst<>+6176(SB), Z1, Z5
+	VMULPD.BCST      actkernconst<>+6176(SB), Z2, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z3, Z7
+	VMULPD.BCST      actkernconst<>+6176(SB), Z4, Z8
 	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
 	VRNDSCALEPD      $0x09, Z8, Z8
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z3, Z7
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z4, Z8
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z1, Z5
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z2, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z4, Z8
 	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
@@ -56287,10 +56087,10 @@ loop:
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z7
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z4, Z8
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z1, Z5
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z2, Z6
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z4, Z8
 	VBROADCASTSD     actkernconst<>+1080(SB), Z9
 	VCMPPD           $0x11, Z5, Z9, K2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
@@ -56303,10 +56103,10 @@ loop:
 	VBLENDMPD        Z14, Z18, K3, Z14
 	VBLENDMPD        Z15, Z19, K4, Z15
 	VBLENDMPD        Z16, Z20, K5, Z16
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z1
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z2
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z4
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z1
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z2
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z4
 	VMULPD           Z1, Z13, Z13
 	VMULPD           Z2, Z14, Z14
 	VMULPD           Z3, Z15, Z15
@@ -56355,57 +56155,57 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -56436,36 +56236,36 @@ single:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -56502,50 +56302,50 @@ single:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z2
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z2, K2, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+5720(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+6136(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z2, Z4
 	VFMADD213PD      Z6, Z3, Z4
 	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z2, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z2, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z2
 	VFMADD213PD      Z2, Z3, Z6
 	VADDPD           Z0, Z5, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z2, Z5, K2
 	VBLENDMPD        Z6, Z4, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
 	VMULPD           Z3, Z6, Z6
 	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
@@ -56570,57 +56370,57 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VMULPD.BCST      (SP), Z1, Z2
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z3
-	VBROADCASTSD     actkernconst<>+5624(SB), Z4
+	VBROADCASTSD     actkernconst<>+6040(SB), Z4
 	VCMPPD           $0x11, Z3, Z4, K2
 	VCMPPD.BCST      $0x11, actkernconst<>+4280(SB), Z3, K2, K2
 	VGETEXPPD        Z2, Z3
-	VBROADCASTSD     actkernconst<>+5632(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5640(SB), Z3, Z4
+	VBROADCASTSD     actkernconst<>+6048(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6056(SB), Z3, Z4
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VSUBPD.BCST      actkernconst<>+5832(SB), Z3, Z5
-	VFMADD231PD.BCST actkernconst<>+5776(SB), Z4, Z5
-	VBROADCASTSD     actkernconst<>+5648(SB), Z6
+	VSUBPD.BCST      actkernconst<>+6248(SB), Z3, Z5
+	VFMADD231PD.BCST actkernconst<>+6192(SB), Z4, Z5
+	VBROADCASTSD     actkernconst<>+6064(SB), Z6
 	VSUBPD           Z3, Z6, Z3
 	VSCALEFPD        Z3, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5600(SB), Z6
+	VBROADCASTSD     actkernconst<>+6016(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+5600(SB), Z4, Z6
+	VSUBPD.BCST      actkernconst<>+6016(SB), Z4, Z6
 	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+5656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+5664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+5672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+5680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+5688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5872(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+5696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5880(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+5704(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+5888(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+5608(SB), Z4
+	VBROADCASTSD     actkernconst<>+6072(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z4, K3, Z7
+	VBROADCASTSD     actkernconst<>+6080(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z4, K3, Z8
+	VBROADCASTSD     actkernconst<>+6088(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z4, K3, Z9
+	VBROADCASTSD     actkernconst<>+6096(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z4, K3, Z10
+	VBROADCASTSD     actkernconst<>+6104(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6288(SB), Z4, K3, Z11
+	VBROADCASTSD     actkernconst<>+6112(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6296(SB), Z4, K3, Z12
+	VBROADCASTSD     actkernconst<>+6120(SB), Z4
+	VBLENDMPD.BCST   actkernconst<>+6304(SB), Z4, K3, Z13
+	VBROADCASTSD     actkernconst<>+6024(SB), Z4
 	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+5608(SB), Z6, Z4
+	VSUBPD.BCST      actkernconst<>+6024(SB), Z6, Z4
 	VBLENDMPD        Z4, Z6, K3, Z4
-	VBLENDMPD.BCST   actkernconst<>+5568(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+5576(SB), Z8, K3, Z8
-	VBLENDMPD.BCST   actkernconst<>+5584(SB), Z9, K3, Z9
-	VBLENDMPD.BCST   actkernconst<>+5592(SB), Z10, K3, Z10
-	VBLENDMPD.BCST   actkernconst<>+5840(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+5848(SB), Z12, K3, Z12
-	VBLENDMPD.BCST   actkernconst<>+5856(SB), Z13, K3, Z13
-	VBROADCASTSD     actkernconst<>+5712(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5864(SB), Z6, K3, Z14
-	VBROADCASTSD     actkernconst<>+5568(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5784(SB), Z6, K3, Z15
-	VBROADCASTSD     actkernconst<>+5576(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5792(SB), Z6, K3, Z16
-	VBROADCASTSD     actkernconst<>+5584(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5800(SB), Z6, K3, Z17
-	VBROADCASTSD     actkernconst<>+5592(SB), Z6
-	VBLENDMPD.BCST   actkernconst<>+5808(SB), Z6, K3, Z18
+	VBLENDMPD.BCST   actkernconst<>+5984(SB), Z7, K3, Z7
+	VBLENDMPD.BCST   actkernconst<>+5992(SB), Z8, K3, Z8
+	VBLENDMPD.BCST   actkernconst<>+6000(SB), Z9, K3, Z9
+	VBLENDMPD.BCST   actkernconst<>+6008(SB), Z10, K3, Z10
+	VBLENDMPD.BCST   actkernconst<>+6256(SB), Z11, K3, Z11
+	VBLENDMPD.BCST   actkernconst<>+6264(SB), Z12, K3, Z12
+	VBLENDMPD.BCST   actkernconst<>+6272(SB), Z13, K3, Z13
+	VBROADCASTSD     actkernconst<>+6128(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6280(SB), Z6, K3, Z14
+	VBROADCASTSD     actkernconst<>+5984(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6200(SB), Z6, K3, Z15
+	VBROADCASTSD     actkernconst<>+5992(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6208(SB), Z6, K3, Z16
+	VBROADCASTSD     actkernconst<>+6000(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6216(SB), Z6, K3, Z17
+	VBROADCASTSD     actkernconst<>+6008(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6224(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1088(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
 	VSUBPD.BCST      actkernconst<>+1088(SB), Z4, Z6
@@ -56651,36 +56451,36 @@ tail:
 	VBLENDMPD        Z18, Z17, K3, Z18
 	VADDPD.BCST      actkernconst<>+736(SB), Z5, Z4
 	VSCALEFPD        Z4, Z7, Z7
-	VADDPD.BCST      actkernconst<>+5776(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6192(SB), Z5, Z4
 	VSCALEFPD        Z4, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5896(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6312(SB), Z5, Z4
 	VSCALEFPD        Z4, Z9, Z9
-	VADDPD.BCST      actkernconst<>+5904(SB), Z5, Z4
+	VADDPD.BCST      actkernconst<>+6320(SB), Z5, Z4
 	VSCALEFPD        Z4, Z10, Z10
-	VADDPD.BCST      actkernconst<>+5912(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6328(SB), Z5, Z5
 	VSCALEFPD        Z5, Z18, Z18
-	VMULPD.BCST      actkernconst<>+5760(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6176(SB), Z7, Z4
 	VRNDSCALEPD      $0x08, Z4, Z4
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z7, Z4
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z7, Z4
 	VADDPD.BCST      actkernconst<>+1072(SB), Z8, Z5
 	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
 	VSUBPD           Z5, Z8, Z8
 	VADDPD           Z5, Z4, Z4
-	VADDPD.BCST      actkernconst<>+5816(SB), Z9, Z5
-	VSUBPD.BCST      actkernconst<>+5816(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6232(SB), Z9, Z5
+	VSUBPD.BCST      actkernconst<>+6232(SB), Z5, Z5
 	VSUBPD           Z5, Z9, Z9
 	VADDPD           Z5, Z8, Z8
-	VADDPD.BCST      actkernconst<>+5824(SB), Z10, Z5
-	VSUBPD.BCST      actkernconst<>+5824(SB), Z5, Z5
+	VADDPD.BCST      actkernconst<>+6240(SB), Z10, Z5
+	VSUBPD.BCST      actkernconst<>+6240(SB), Z5, Z5
 	VSUBPD           Z5, Z10, Z10
 	VADDPD           Z5, Z9, Z9
 	VADDPD           Z18, Z10, Z10
 	VMULPD           Z4, Z3, Z5
 	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
 	VFMADD213PD      Z6, Z3, Z4
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z6
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z6
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z6
 	VADDPD           Z4, Z6, Z6
 	VMULPD           Z8, Z3, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
@@ -56717,50 +56517,50 @@ tail:
 	VADDPD           Z6, Z11, Z11
 	VADDPD           Z9, Z11, Z11
 	VADDPD           Z3, Z11, Z11
-	VMULPD.BCST      actkernconst<>+5768(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+6184(SB), Z7, Z3
 	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
-	VFMADD231PD.BCST actkernconst<>+5768(SB), Z7, Z4
-	VMULPD.BCST      actkernconst<>+5768(SB), Z11, Z11
-	VFMADD132PD.BCST actkernconst<>+5920(SB), Z11, Z7
+	VFMADD231PD.BCST actkernconst<>+6184(SB), Z7, Z4
+	VMULPD.BCST      actkernconst<>+6184(SB), Z11, Z11
+	VFMADD132PD.BCST actkernconst<>+6336(SB), Z11, Z7
 	VADDPD           Z7, Z4, Z4
 	VADDPD           Z4, Z3, Z6
 	VSUBPD           Z3, Z6, Z3
 	VSUBPD           Z3, Z4, Z4
-	VMULPD.BCST      actkernconst<>+5928(SB), Z2, Z3
+	VMULPD.BCST      actkernconst<>+6344(SB), Z2, Z3
 	VRNDSCALEPD      $0x08, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z3, Z2
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z3, Z2
 	VBLENDMPD        Z5, Z3, K2, Z5
 	VADDPD           Z4, Z6, Z6
 	VBLENDMPD        Z6, Z2, K2, Z6
 	VMULPD           Z6, Z6, Z2
 	VMULPD           Z2, Z6, Z3
-	VBROADCASTSD     actkernconst<>+5720(SB), Z4
-	VFMADD213PD.BCST actkernconst<>+5728(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z2, Z4
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z2, Z4
+	VBROADCASTSD     actkernconst<>+6136(SB), Z4
+	VFMADD213PD.BCST actkernconst<>+6144(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z2, Z4
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z2, Z4
 	VFMADD213PD      Z6, Z3, Z4
 	VMULPD           Z2, Z2, Z3
-	VBROADCASTSD     actkernconst<>+5736(SB), Z6
-	VFMADD213PD.BCST actkernconst<>+5744(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z2, Z6
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z2, Z6
+	VBROADCASTSD     actkernconst<>+6152(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+6160(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z2, Z6
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z2, Z6
 	VFMADD132PD.BCST actkernconst<>+2440(SB), Z0, Z2
 	VFMADD213PD      Z2, Z3, Z6
 	VADDPD           Z0, Z5, Z5
-	VMULPD.BCST      actkernconst<>+5760(SB), Z5, Z2
+	VMULPD.BCST      actkernconst<>+6176(SB), Z5, Z2
 	VRNDSCALEPD      $0x09, Z2, Z2
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z5, Z2
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z5, Z2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z2, Z3
 	VRNDSCALEPD      $0x09, Z3, Z3
-	VFMADD231PD.BCST actkernconst<>+5616(SB), Z3, Z2
+	VFMADD231PD.BCST actkernconst<>+6032(SB), Z3, Z2
 	VBROADCASTSD     actkernconst<>+1080(SB), Z5
 	VCMPPD           $0x11, Z2, Z5, K2
 	VBLENDMPD        Z6, Z4, K2, Z6
-	VFMADD132PD.BCST actkernconst<>+5616(SB), Z0, Z3
+	VFMADD132PD.BCST actkernconst<>+6032(SB), Z0, Z3
 	VMULPD           Z3, Z6, Z6
 	VMULPD.BCST      (SP), Z6, Z6
 	VMOVUPS.Z        (DX), K1, Y2
@@ -56800,11 +56600,11 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y7, Y7
@@ -56824,277 +56624,277 @@ loop:
 	VANDPD      actkernconst<>+4704(SB), Y8, Y8
 	VORPD       actkernconst<>+4736(SB), Y8, Y8
 	VSUBPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y9
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+6368(SB), Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+6784(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6784(SB), Y13
+	VFMADD213PD actkernconst<>+6816(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+6784(SB), Y14
+	VFMADD213PD actkernconst<>+6816(SB), Y8, Y14
 	VROUNDPD    $0x09, Y9, Y9
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y6, Y2
+	VSUBPD      actkernconst<>+7584(SB), Y6, Y2
 	VMOVUPD     Y1, 64(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y7, Y1
+	VSUBPD      actkernconst<>+7584(SB), Y7, Y1
 	VMOVUPD     Y0, 96(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y8, Y0
-	VFMADD231PD actkernconst<>+6944(SB), Y9, Y2
-	VFMADD231PD actkernconst<>+6944(SB), Y13, Y1
-	VFMADD231PD actkernconst<>+6944(SB), Y14, Y0
+	VSUBPD      actkernconst<>+7584(SB), Y8, Y0
+	VFMADD231PD actkernconst<>+7360(SB), Y9, Y2
+	VFMADD231PD actkernconst<>+7360(SB), Y13, Y1
+	VFMADD231PD actkernconst<>+7360(SB), Y14, Y0
 	VMOVUPD     Y12, 128(SP)
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y7, Y12, Y7
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y8, Y12, Y8
 	VMOVUPD     Y11, 160(SP)
 	VMOVUPD     Y10, 192(SP)
 	VMOVUPD     Y0, 224(SP)
 	VMOVUPD     Y1, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y3, Y12
 	VSUBPD      Y11, Y6, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y11
-	VMINPD      actkernconst<>+6080(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y11
+	VMINPD      actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y0
 	VSUBPD      Y1, Y7, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y1
-	VMINPD      actkernconst<>+6080(SB), Y1, Y1
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y1
+	VMINPD      actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y1
 	VSUBPD      Y6, Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
 	VSUBPD      Y6, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y14, Y6, Y10
-	VSUBPD      actkernconst<>+6240(SB), Y9, Y6
-	VSUBPD      actkernconst<>+6240(SB), Y13, Y11
+	VSUBPD      actkernconst<>+6656(SB), Y9, Y6
+	VSUBPD      actkernconst<>+6656(SB), Y13, Y11
 	VMOVUPD     Y5, 288(SP)
-	VSUBPD      actkernconst<>+6240(SB), Y14, Y5
+	VSUBPD      actkernconst<>+6656(SB), Y14, Y5
 	VBLENDVPD   Y7, Y6, Y9, Y6
 	VBLENDVPD   Y8, Y11, Y13, Y11
 	VBLENDVPD   Y10, Y5, Y14, Y5
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6880(SB), Y9
 	VMOVUPD     Y4, 320(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y9, Y4
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y3, 352(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y0, 416(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y12, 448(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 480(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 576(SP)
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 608(SP)
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 640(SP)
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 672(SP)
-	VBLENDVPD   Y8, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 704(SP)
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 736(SP)
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 768(SP)
-	VBLENDVPD   Y8, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 800(SP)
-	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7808(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7808(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y10, 832(SP)
 	VCMPPD      $0x12, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y8, 864(SP)
 	VCMPPD      $0x12, Y11, Y9, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y7, 896(SP)
 	VCMPPD      $0x12, Y5, Y9, Y7
-	VSUBPD      actkernconst<>+6272(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6688(SB), Y6, Y9
 	VMOVUPD     Y2, 928(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y11, Y2
+	VSUBPD      actkernconst<>+6688(SB), Y11, Y2
 	VMOVUPD     Y12, 960(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y5, Y12
+	VSUBPD      actkernconst<>+6688(SB), Y5, Y12
 	VBLENDVPD   Y10, Y9, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y11, Y2
 	VBLENDVPD   Y7, Y12, Y5, Y12
-	VBLENDVPD   Y10, actkernconst<>+6112(SB), Y13, Y13
-	VBLENDVPD   Y8, actkernconst<>+6112(SB), Y14, Y14
-	VBLENDVPD   Y7, actkernconst<>+6112(SB), Y4, Y4
-	VBLENDVPD   Y10, actkernconst<>+6144(SB), Y3, Y3
-	VBLENDVPD   Y8, actkernconst<>+6144(SB), Y1, Y1
-	VBLENDVPD   Y7, actkernconst<>+6144(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+6528(SB), Y13, Y13
+	VBLENDVPD   Y8, actkernconst<>+6528(SB), Y14, Y14
+	VBLENDVPD   Y7, actkernconst<>+6528(SB), Y4, Y4
+	VBLENDVPD   Y10, actkernconst<>+6560(SB), Y3, Y3
+	VBLENDVPD   Y8, actkernconst<>+6560(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+6560(SB), Y0, Y0
 	VMOVUPD     960(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+6176(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+6592(SB), Y5, Y5
 	VMOVUPD     512(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+6176(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+6592(SB), Y6, Y6
 	VMOVUPD     544(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6176(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6592(SB), Y11, Y11
 	VMOVUPD     Y11, 544(SP)
 	VMOVUPD     576(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 576(SP)
 	VMOVUPD     608(SP), Y11
-	VBLENDVPD   Y8, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y8, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 608(SP)
 	VMOVUPD     640(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 640(SP)
 	VMOVUPD     672(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+7200(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y11, Y11
 	VMOVUPD     Y6, 672(SP)
 	VMOVUPD     704(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+7200(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y6, Y6
 	VMOVUPD     Y5, 704(SP)
 	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y7, actkernconst<>+7200(SB), Y5, Y5
+	VBLENDVPD   Y7, actkernconst<>+7616(SB), Y5, Y5
 	VMOVUPD     Y0, 736(SP)
 	VMOVUPD     768(SP), Y0
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y0
 	VMOVUPD     Y1, 768(SP)
 	VMOVUPD     800(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 800(SP)
 	VMOVUPD     928(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 928(SP)
 	VMOVUPD     896(SP), Y1
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 896(SP)
 	VMOVUPD     864(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 864(SP)
 	VMOVUPD     832(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 960(SP)
-	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 992(SP)
-	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1024(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1056(SP)
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1088(SP)
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1120(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1152(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1184(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1216(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1248(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1280(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y1, Y7
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y1, Y10
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y1, Y8
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+1600(SB), Y1
 	VMOVUPD     Y7, 1312(SP)
 	VCMPPD      $0x12, Y9, Y1, Y7
@@ -57266,359 +57066,359 @@ loop:
 	VMOVUPD     Y12, 1024(SP)
 	VMOVUPD     Y3, 800(SP)
 	VMOVUPD     Y1, 1312(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y5
 	VSUBPD      Y2, Y8, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
 	VSUBPD      Y2, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y14, Y1
 	VSUBPD      Y2, Y10, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
 	VSUBPD      Y2, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y2
 	VSUBPD      Y3, Y6, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
 	VSUBPD      Y3, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y3
-	VMINPD      actkernconst<>+6080(SB), Y3, Y3
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y3
+	VMINPD      actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
-	VADDPD      actkernconst<>+6944(SB), Y7, Y3
-	VADDPD      actkernconst<>+6944(SB), Y9, Y4
-	VADDPD      actkernconst<>+6944(SB), Y11, Y6
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y3, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y3, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VADDPD      actkernconst<>+7360(SB), Y7, Y3
+	VADDPD      actkernconst<>+7360(SB), Y9, Y4
+	VADDPD      actkernconst<>+7360(SB), Y11, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y3, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y3, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y10, Y3, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VMOVUPD     1312(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y4, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y4, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y4, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y4, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y10, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     800(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y10, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y7, Y0
-	VADDPD      actkernconst<>+7424(SB), Y9, Y6
-	VADDPD      actkernconst<>+7424(SB), Y11, Y10
+	VADDPD      actkernconst<>+7840(SB), Y7, Y0
+	VADDPD      actkernconst<>+7840(SB), Y9, Y6
+	VADDPD      actkernconst<>+7840(SB), Y11, Y10
 	VMOVUPD     1024(SP), Y12
 	VMOVUPD     Y4, 800(SP)
 	VMOVUPD     Y3, 1312(SP)
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y13
 	VSUBPD      Y14, Y0, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VSUBPD      Y14, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VMOVUPD     736(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     544(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y4
 	VSUBPD      Y6, Y10, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+7456(SB), Y7, Y0
-	VADDPD      actkernconst<>+7456(SB), Y9, Y6
-	VADDPD      actkernconst<>+7456(SB), Y11, Y8
+	VADDPD      actkernconst<>+7872(SB), Y7, Y0
+	VADDPD      actkernconst<>+7872(SB), Y9, Y6
+	VADDPD      actkernconst<>+7872(SB), Y11, Y8
 	VMOVUPD     928(SP), Y10
 	VMOVUPD     Y4, 544(SP)
 	VMOVUPD     Y3, 736(SP)
 	VMOVUPD     Y13, 1024(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y14, Y0, Y13
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y13, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y13, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y13, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y13, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y14, Y13, Y13
-	VMAXPD      actkernconst<>+6016(SB), Y13, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y13, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     576(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     608(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y6, Y8, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7488(SB), Y7, Y7
-	VADDPD      actkernconst<>+7488(SB), Y9, Y9
-	VADDPD      actkernconst<>+7488(SB), Y11, Y11
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y9, Y9
+	VADDPD      actkernconst<>+7904(SB), Y11, Y11
 	VMOVUPD     960(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y6
 	VSUBPD      Y8, Y7, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     1344(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y7
 	VSUBPD      Y8, Y9, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VMOVUPD     1120(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y9, Y11, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y9
-	VMINPD      actkernconst<>+6080(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y9
+	VMINPD      actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMULPD      actkernconst<>+6880(SB), Y5, Y0
-	VMULPD      actkernconst<>+6880(SB), Y1, Y9
-	VMULPD      actkernconst<>+6880(SB), Y2, Y10
+	VMULPD      actkernconst<>+7296(SB), Y5, Y0
+	VMULPD      actkernconst<>+7296(SB), Y1, Y9
+	VMULPD      actkernconst<>+7296(SB), Y2, Y10
 	VROUNDPD    $0x08, Y0, Y0
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD132PD actkernconst<>+6848(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y10
+	VFMADD132PD actkernconst<>+7264(SB), Y5, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y10
 	VMOVUPD     512(SP), Y1
 	VADDPD      actkernconst<>+1536(SB), Y1, Y2
 	VMOVUPD     1312(SP), Y5
@@ -57635,29 +57435,29 @@ loop:
 	VADDPD      Y11, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1024(SP), Y2
-	VADDPD      actkernconst<>+7104(SB), Y2, Y11
+	VADDPD      actkernconst<>+7520(SB), Y2, Y11
 	VMOVUPD     736(SP), Y14
 	VMOVUPD     Y10, 800(SP)
-	VADDPD      actkernconst<>+7104(SB), Y14, Y10
+	VADDPD      actkernconst<>+7520(SB), Y14, Y10
 	VMOVUPD     Y9, 1312(SP)
 	VMOVUPD     544(SP), Y9
 	VMOVUPD     Y0, 512(SP)
-	VADDPD      actkernconst<>+7104(SB), Y9, Y0
-	VSUBPD      actkernconst<>+7104(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7104(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y0, Y0
+	VADDPD      actkernconst<>+7520(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7520(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y0
 	VSUBPD      Y11, Y2, Y2
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y0, Y9, Y9
 	VADDPD      Y11, Y1, Y1
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y0, Y13, Y13
-	VADDPD      actkernconst<>+7136(SB), Y12, Y0
-	VADDPD      actkernconst<>+7136(SB), Y3, Y10
-	VADDPD      actkernconst<>+7136(SB), Y4, Y11
-	VSUBPD      actkernconst<>+7136(SB), Y0, Y0
-	VSUBPD      actkernconst<>+7136(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7136(SB), Y11, Y11
+	VADDPD      actkernconst<>+7552(SB), Y12, Y0
+	VADDPD      actkernconst<>+7552(SB), Y3, Y10
+	VADDPD      actkernconst<>+7552(SB), Y4, Y11
+	VSUBPD      actkernconst<>+7552(SB), Y0, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7552(SB), Y11, Y11
 	VSUBPD      Y0, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
 	VSUBPD      Y11, Y4, Y4
@@ -57683,17 +57483,17 @@ loop:
 	VFMADD231PD 1312(SP), Y7, Y3
 	VFMADD231PD 800(SP), Y10, Y12
 	VMOVUPD     Y9, 800(SP)
-	VMULPD      actkernconst<>+6880(SB), Y6, Y9
+	VMULPD      actkernconst<>+7296(SB), Y6, Y9
 	VMOVUPD     Y14, 1312(SP)
-	VMULPD      actkernconst<>+6880(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y8, Y14
 	VMOVUPD     Y2, 512(SP)
-	VMULPD      actkernconst<>+6880(SB), Y11, Y2
+	VMULPD      actkernconst<>+7296(SB), Y11, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y2, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+6848(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7264(SB), Y11, Y2
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y12, Y2, Y2
@@ -57832,22 +57632,22 @@ loop:
 	VADDPD      384(SP), Y6, Y6
 	VADDPD      544(SP), Y13, Y13
 	VMOVUPD     480(SP), Y3
-	VMULPD      actkernconst<>+6912(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     256(SP), Y7
-	VMULPD      actkernconst<>+6912(SB), Y7, Y9
-	VMULPD      actkernconst<>+6912(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+160(SB), Y5, Y11
 	VXORPD      actkernconst<>+160(SB), Y9, Y12
 	VXORPD      actkernconst<>+160(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6912(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6912(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6912(SB), Y8, Y14
-	VMULPD      actkernconst<>+6912(SB), Y4, Y4
-	VMULPD      actkernconst<>+6912(SB), Y6, Y6
-	VMULPD      actkernconst<>+6912(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7520(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7520(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7936(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7936(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7936(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -57861,23 +57661,23 @@ loop:
 	VSUBPD      Y9, Y12, Y12
 	VSUBPD      Y10, Y14, Y14
 	VMOVUPD     352(SP), Y5
-	VMULPD      actkernconst<>+7552(SB), Y5, Y7
+	VMULPD      actkernconst<>+7968(SB), Y5, Y7
 	VMOVUPD     320(SP), Y8
-	VMULPD      actkernconst<>+7552(SB), Y8, Y9
+	VMULPD      actkernconst<>+7968(SB), Y8, Y9
 	VMOVUPD     288(SP), Y10
-	VMULPD      actkernconst<>+7552(SB), Y10, Y13
+	VMULPD      actkernconst<>+7968(SB), Y10, Y13
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+7584(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7584(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7584(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7616(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+7648(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7648(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8000(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8000(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8000(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8032(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8032(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8064(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8064(SB), Y13, Y10
 	VMOVUPD     Y10, 288(SP)
 	VMOVUPD     192(SP), Y10
 	VBLENDVPD   Y10, Y0, Y7, Y0
@@ -57898,42 +57698,42 @@ loop:
 	VMULPD      Y3, Y10, Y6
 	VMULPD      Y4, Y7, Y8
 	VMULPD      Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6720(SB), Y12
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6720(SB), Y13
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6720(SB), Y14
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7136(SB), Y12
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7136(SB), Y13
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7136(SB), Y14
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y14
 	VFMADD213PD Y10, Y6, Y12
 	VFMADD213PD Y7, Y8, Y13
 	VFMADD213PD Y9, Y11, Y14
 	VMULPD      Y3, Y3, Y6
 	VMULPD      Y4, Y4, Y7
 	VMULPD      Y5, Y5, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6784(SB), Y10
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y9
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7200(SB), Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y11
 	VMOVUPD     Y14, 288(SP)
 	VMOVUPD     actkernconst<>+2752(SB), Y14
 	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
@@ -57947,24 +57747,24 @@ loop:
 	VADDPD      actkernconst<>+192(SB), Y0, Y0
 	VADDPD      actkernconst<>+192(SB), Y1, Y1
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y0, Y3
-	VMULPD      actkernconst<>+6880(SB), Y1, Y4
-	VMULPD      actkernconst<>+6880(SB), Y2, Y5
+	VMULPD      actkernconst<>+7296(SB), Y0, Y3
+	VMULPD      actkernconst<>+7296(SB), Y1, Y4
+	VMULPD      actkernconst<>+7296(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y5
 	VMULPD      actkernconst<>+1568(SB), Y3, Y0
 	VMULPD      actkernconst<>+1568(SB), Y4, Y1
 	VMULPD      actkernconst<>+1568(SB), Y5, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1568(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1568(SB), Y6
@@ -57975,11 +57775,11 @@ loop:
 	VBLENDVPD   Y4, Y10, Y13, Y4
 	VMOVUPD     288(SP), Y6
 	VBLENDVPD   Y5, Y11, Y6, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y4, Y4
@@ -58020,7 +57820,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -58028,77 +57828,77 @@ single:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 128(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -58131,128 +57931,128 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     128(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -58260,9 +58060,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -58299,53 +58099,53 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y0, Y5, Y1
-	VMOVUPD     actkernconst<>+6720(SB), Y3
-	VFMADD213PD actkernconst<>+6752(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7680(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7712(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7744(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7136(SB), Y3
+	VFMADD213PD actkernconst<>+7168(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8096(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8128(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8160(SB), Y0, Y3
 	VFMADD213PD Y5, Y1, Y3
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+6816(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7776(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7200(SB), Y4
+	VFMADD213PD actkernconst<>+7232(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8192(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8224(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8256(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
 	VFMADD213PD Y0, Y1, Y4
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y0
+	VMULPD      actkernconst<>+7296(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y0
 	VMULPD      actkernconst<>+1568(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+1568(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VBLENDVPD   Y0, Y4, Y3, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VFMADD213PD actkernconst<>+192(SB), Y2, Y1
 	VMULPD      Y1, Y0, Y0
 	VMULPD      (SP), Y0, Y0
@@ -58372,7 +58172,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -58380,77 +58180,77 @@ tail:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 128(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -58483,128 +58283,128 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     128(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -58612,9 +58412,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -58651,53 +58451,53 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y0, Y5, Y1
-	VMOVUPD     actkernconst<>+6720(SB), Y3
-	VFMADD213PD actkernconst<>+6752(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7680(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7712(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7744(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7136(SB), Y3
+	VFMADD213PD actkernconst<>+7168(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8096(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8128(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8160(SB), Y0, Y3
 	VFMADD213PD Y5, Y1, Y3
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+6816(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7776(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7200(SB), Y4
+	VFMADD213PD actkernconst<>+7232(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8192(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8224(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8256(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
 	VFMADD213PD Y0, Y1, Y4
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y0
+	VMULPD      actkernconst<>+7296(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y0
 	VMULPD      actkernconst<>+1568(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+1568(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VBLENDVPD   Y0, Y4, Y3, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VFMADD213PD actkernconst<>+192(SB), Y2, Y1
 	VMULPD      Y1, Y0, Y0
 	VMULPD      (SP), Y0, Y0
@@ -58738,11 +58538,11 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y7, Y9, Y11
-	VMOVUPD     actkernconst<>+6336(SB), Y9
+	VMOVUPD     actkernconst<>+6752(SB), Y9
 	VCMPPD      $0x11, Y8, Y9, Y12
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y7, Y7
@@ -58762,277 +58562,277 @@ loop:
 	VANDPD      actkernconst<>+4704(SB), Y8, Y8
 	VORPD       actkernconst<>+4736(SB), Y8, Y8
 	VSUBPD      actkernconst<>+128(SB), Y8, Y8
-	VMOVUPD     actkernconst<>+6368(SB), Y9
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y9
-	VMOVUPD     actkernconst<>+6368(SB), Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y7, Y13
-	VMOVUPD     actkernconst<>+6368(SB), Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y8, Y14
+	VMOVUPD     actkernconst<>+6784(SB), Y9
+	VFMADD213PD actkernconst<>+6816(SB), Y6, Y9
+	VMOVUPD     actkernconst<>+6784(SB), Y13
+	VFMADD213PD actkernconst<>+6816(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+6784(SB), Y14
+	VFMADD213PD actkernconst<>+6816(SB), Y8, Y14
 	VROUNDPD    $0x09, Y9, Y9
 	VROUNDPD    $0x09, Y13, Y13
 	VROUNDPD    $0x09, Y14, Y14
 	VMOVUPD     Y2, 32(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y6, Y2
+	VSUBPD      actkernconst<>+7584(SB), Y6, Y2
 	VMOVUPD     Y1, 64(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y7, Y1
+	VSUBPD      actkernconst<>+7584(SB), Y7, Y1
 	VMOVUPD     Y0, 96(SP)
-	VSUBPD      actkernconst<>+7168(SB), Y8, Y0
-	VFMADD231PD actkernconst<>+6944(SB), Y9, Y2
-	VFMADD231PD actkernconst<>+6944(SB), Y13, Y1
-	VFMADD231PD actkernconst<>+6944(SB), Y14, Y0
+	VSUBPD      actkernconst<>+7584(SB), Y8, Y0
+	VFMADD231PD actkernconst<>+7360(SB), Y9, Y2
+	VFMADD231PD actkernconst<>+7360(SB), Y13, Y1
+	VFMADD231PD actkernconst<>+7360(SB), Y14, Y0
 	VMOVUPD     Y12, 128(SP)
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y6, Y12, Y6
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y7, Y12, Y7
-	VMOVUPD     actkernconst<>+6432(SB), Y12
+	VMOVUPD     actkernconst<>+6848(SB), Y12
 	VSUBPD      Y8, Y12, Y8
 	VMOVUPD     Y11, 160(SP)
 	VMOVUPD     Y10, 192(SP)
 	VMOVUPD     Y0, 224(SP)
 	VMOVUPD     Y1, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y3, Y12
 	VSUBPD      Y11, Y6, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y11
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y11
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
 	VSUBPD      Y11, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y11
-	VMINPD      actkernconst<>+6080(SB), Y11, Y11
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y11
+	VMINPD      actkernconst<>+6496(SB), Y11, Y11
 	VADDPD      actkernconst<>+128(SB), Y11, Y0
 	VPSLLQ      $0x34, Y0, Y0
 	VMULPD      Y0, Y12, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y0
 	VSUBPD      Y1, Y7, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y1
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y1
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
 	VSUBPD      Y1, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y1
-	VMINPD      actkernconst<>+6080(SB), Y1, Y1
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y1
+	VMINPD      actkernconst<>+6496(SB), Y1, Y1
 	VADDPD      actkernconst<>+128(SB), Y1, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y0, Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y5, Y1
 	VSUBPD      Y6, Y8, Y11
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
 	VSUBPD      Y6, Y11, Y11
-	VMAXPD      actkernconst<>+6016(SB), Y11, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y11, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y1, Y1
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y9, Y6, Y7
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y13, Y6, Y8
-	VMOVUPD     actkernconst<>+6240(SB), Y6
+	VMOVUPD     actkernconst<>+6656(SB), Y6
 	VCMPPD      $0x12, Y14, Y6, Y10
-	VSUBPD      actkernconst<>+6240(SB), Y9, Y6
-	VSUBPD      actkernconst<>+6240(SB), Y13, Y11
+	VSUBPD      actkernconst<>+6656(SB), Y9, Y6
+	VSUBPD      actkernconst<>+6656(SB), Y13, Y11
 	VMOVUPD     Y5, 288(SP)
-	VSUBPD      actkernconst<>+6240(SB), Y14, Y5
+	VSUBPD      actkernconst<>+6656(SB), Y14, Y5
 	VBLENDVPD   Y7, Y6, Y9, Y6
 	VBLENDVPD   Y8, Y11, Y13, Y11
 	VBLENDVPD   Y10, Y5, Y14, Y5
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y9, Y13
-	VMOVUPD     actkernconst<>+6464(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y9, Y14
-	VMOVUPD     actkernconst<>+6464(SB), Y9
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y13
+	VMOVUPD     actkernconst<>+6880(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y14
+	VMOVUPD     actkernconst<>+6880(SB), Y9
 	VMOVUPD     Y4, 320(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y9, Y4
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y4
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y3, 352(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y9, Y3
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y9, Y3
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y1, 384(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y9, Y1
-	VMOVUPD     actkernconst<>+6496(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y9, Y1
+	VMOVUPD     actkernconst<>+6912(SB), Y9
 	VMOVUPD     Y0, 416(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y9, Y0
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y9, Y0
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y12, 448(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y9, Y12
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y9, Y12
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 480(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6528(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6944(SB), Y9
 	VMOVUPD     Y2, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 544(SP)
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 576(SP)
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6560(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+6976(SB), Y9
 	VMOVUPD     Y2, 608(SP)
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 640(SP)
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 672(SP)
-	VBLENDVPD   Y8, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6592(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7008(SB), Y9
 	VMOVUPD     Y2, 704(SP)
-	VBLENDVPD   Y10, actkernconst<>+7328(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7744(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 736(SP)
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 768(SP)
-	VBLENDVPD   Y8, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6624(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7040(SB), Y9
 	VMOVUPD     Y2, 800(SP)
-	VBLENDVPD   Y10, actkernconst<>+7360(SB), Y9, Y2
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+6656(SB), Y9
-	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7776(SB), Y9, Y2
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y9, Y7
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y8, actkernconst<>+7808(SB), Y9, Y8
+	VMOVUPD     actkernconst<>+7072(SB), Y9
+	VBLENDVPD   Y10, actkernconst<>+7808(SB), Y9, Y10
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y10, 832(SP)
 	VCMPPD      $0x12, Y6, Y9, Y10
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y8, 864(SP)
 	VCMPPD      $0x12, Y11, Y9, Y8
-	VMOVUPD     actkernconst<>+6272(SB), Y9
+	VMOVUPD     actkernconst<>+6688(SB), Y9
 	VMOVUPD     Y7, 896(SP)
 	VCMPPD      $0x12, Y5, Y9, Y7
-	VSUBPD      actkernconst<>+6272(SB), Y6, Y9
+	VSUBPD      actkernconst<>+6688(SB), Y6, Y9
 	VMOVUPD     Y2, 928(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y11, Y2
+	VSUBPD      actkernconst<>+6688(SB), Y11, Y2
 	VMOVUPD     Y12, 960(SP)
-	VSUBPD      actkernconst<>+6272(SB), Y5, Y12
+	VSUBPD      actkernconst<>+6688(SB), Y5, Y12
 	VBLENDVPD   Y10, Y9, Y6, Y9
 	VBLENDVPD   Y8, Y2, Y11, Y2
 	VBLENDVPD   Y7, Y12, Y5, Y12
-	VBLENDVPD   Y10, actkernconst<>+6112(SB), Y13, Y13
-	VBLENDVPD   Y8, actkernconst<>+6112(SB), Y14, Y14
-	VBLENDVPD   Y7, actkernconst<>+6112(SB), Y4, Y4
-	VBLENDVPD   Y10, actkernconst<>+6144(SB), Y3, Y3
-	VBLENDVPD   Y8, actkernconst<>+6144(SB), Y1, Y1
-	VBLENDVPD   Y7, actkernconst<>+6144(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+6528(SB), Y13, Y13
+	VBLENDVPD   Y8, actkernconst<>+6528(SB), Y14, Y14
+	VBLENDVPD   Y7, actkernconst<>+6528(SB), Y4, Y4
+	VBLENDVPD   Y10, actkernconst<>+6560(SB), Y3, Y3
+	VBLENDVPD   Y8, actkernconst<>+6560(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+6560(SB), Y0, Y0
 	VMOVUPD     960(SP), Y5
-	VBLENDVPD   Y10, actkernconst<>+6176(SB), Y5, Y5
+	VBLENDVPD   Y10, actkernconst<>+6592(SB), Y5, Y5
 	VMOVUPD     512(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+6176(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+6592(SB), Y6, Y6
 	VMOVUPD     544(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6176(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6592(SB), Y11, Y11
 	VMOVUPD     Y11, 544(SP)
 	VMOVUPD     576(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 576(SP)
 	VMOVUPD     608(SP), Y11
-	VBLENDVPD   Y8, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y8, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 608(SP)
 	VMOVUPD     640(SP), Y11
-	VBLENDVPD   Y7, actkernconst<>+6208(SB), Y11, Y11
+	VBLENDVPD   Y7, actkernconst<>+6624(SB), Y11, Y11
 	VMOVUPD     Y11, 640(SP)
 	VMOVUPD     672(SP), Y11
-	VBLENDVPD   Y10, actkernconst<>+7200(SB), Y11, Y11
+	VBLENDVPD   Y10, actkernconst<>+7616(SB), Y11, Y11
 	VMOVUPD     Y6, 672(SP)
 	VMOVUPD     704(SP), Y6
-	VBLENDVPD   Y8, actkernconst<>+7200(SB), Y6, Y6
+	VBLENDVPD   Y8, actkernconst<>+7616(SB), Y6, Y6
 	VMOVUPD     Y5, 704(SP)
 	VMOVUPD     736(SP), Y5
-	VBLENDVPD   Y7, actkernconst<>+7200(SB), Y5, Y5
+	VBLENDVPD   Y7, actkernconst<>+7616(SB), Y5, Y5
 	VMOVUPD     Y0, 736(SP)
 	VMOVUPD     768(SP), Y0
-	VBLENDVPD   Y10, actkernconst<>+7232(SB), Y0, Y0
+	VBLENDVPD   Y10, actkernconst<>+7648(SB), Y0, Y0
 	VMOVUPD     Y1, 768(SP)
 	VMOVUPD     800(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 800(SP)
 	VMOVUPD     928(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7232(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7648(SB), Y1, Y1
 	VMOVUPD     Y1, 928(SP)
 	VMOVUPD     896(SP), Y1
-	VBLENDVPD   Y10, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y10, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 896(SP)
 	VMOVUPD     864(SP), Y1
-	VBLENDVPD   Y8, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y8, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 864(SP)
 	VMOVUPD     832(SP), Y1
-	VBLENDVPD   Y7, actkernconst<>+7264(SB), Y1, Y1
+	VBLENDVPD   Y7, actkernconst<>+7680(SB), Y1, Y1
 	VMOVUPD     Y1, 832(SP)
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 512(SP)
-	VBLENDVPD   Y10, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 960(SP)
-	VBLENDVPD   Y8, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6688(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+7104(SB), Y1
 	VMOVUPD     Y0, 992(SP)
-	VBLENDVPD   Y7, actkernconst<>+7296(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7712(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1024(SP)
-	VBLENDVPD   Y10, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1056(SP)
-	VBLENDVPD   Y8, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y1
 	VMOVUPD     Y0, 1088(SP)
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1120(SP)
-	VBLENDVPD   Y10, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1152(SP)
-	VBLENDVPD   Y8, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6144(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6560(SB), Y1
 	VMOVUPD     Y0, 1184(SP)
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1216(SP)
-	VBLENDVPD   Y10, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1248(SP)
-	VBLENDVPD   Y8, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6176(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6592(SB), Y1
 	VMOVUPD     Y0, 1280(SP)
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y1, Y0
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y10, actkernconst<>+7072(SB), Y1, Y10
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y8, actkernconst<>+7072(SB), Y1, Y8
-	VMOVUPD     actkernconst<>+6208(SB), Y1
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y1, Y7
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y1, Y0
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y10, actkernconst<>+7488(SB), Y1, Y10
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y8, actkernconst<>+7488(SB), Y1, Y8
+	VMOVUPD     actkernconst<>+6624(SB), Y1
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y1, Y7
 	VMOVUPD     actkernconst<>+1600(SB), Y1
 	VMOVUPD     Y7, 1312(SP)
 	VCMPPD      $0x12, Y9, Y1, Y7
@@ -59204,359 +59004,359 @@ loop:
 	VMOVUPD     Y12, 1024(SP)
 	VMOVUPD     Y3, 800(SP)
 	VMOVUPD     Y1, 1312(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y5
 	VSUBPD      Y2, Y8, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
 	VSUBPD      Y2, Y1, Y1
-	VMAXPD      actkernconst<>+6016(SB), Y1, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y1, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y5, Y5
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y14, Y1
 	VSUBPD      Y2, Y10, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y3
-	VANDPD      actkernconst<>+6048(SB), Y3, Y2
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y3
-	VBLENDVPD   Y3, actkernconst<>+6080(SB), Y2, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y3
+	VANDPD      actkernconst<>+6464(SB), Y3, Y2
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y3
+	VBLENDVPD   Y3, actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
 	VSUBPD      Y2, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y2
-	VMINPD      actkernconst<>+6080(SB), Y2, Y2
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y2
+	VMINPD      actkernconst<>+6496(SB), Y2, Y2
 	VADDPD      actkernconst<>+128(SB), Y2, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y4, Y2
 	VSUBPD      Y3, Y6, Y12
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y12, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y3
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y12, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y12, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y3
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y12, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
 	VSUBPD      Y3, Y12, Y12
-	VMAXPD      actkernconst<>+6016(SB), Y12, Y3
-	VMINPD      actkernconst<>+6080(SB), Y3, Y3
+	VMAXPD      actkernconst<>+6432(SB), Y12, Y3
+	VMINPD      actkernconst<>+6496(SB), Y3, Y3
 	VADDPD      actkernconst<>+128(SB), Y3, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y2, Y2
-	VADDPD      actkernconst<>+6944(SB), Y7, Y3
-	VADDPD      actkernconst<>+6944(SB), Y9, Y4
-	VADDPD      actkernconst<>+6944(SB), Y11, Y6
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y3, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y3, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VADDPD      actkernconst<>+7360(SB), Y7, Y3
+	VADDPD      actkernconst<>+7360(SB), Y9, Y4
+	VADDPD      actkernconst<>+7360(SB), Y11, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y3, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y3, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y10, Y3, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VMOVUPD     1312(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y4, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y4, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y4, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y4, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y10, Y4, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     800(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y10, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y12
-	VANDPD      actkernconst<>+6048(SB), Y12, Y10
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y12
-	VBLENDVPD   Y12, actkernconst<>+6080(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y12
+	VANDPD      actkernconst<>+6464(SB), Y12, Y10
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y12
+	VBLENDVPD   Y12, actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y10, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y10
-	VMINPD      actkernconst<>+6080(SB), Y10, Y10
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y10
+	VMINPD      actkernconst<>+6496(SB), Y10, Y10
 	VADDPD      actkernconst<>+128(SB), Y10, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y7, Y0
-	VADDPD      actkernconst<>+7424(SB), Y9, Y6
-	VADDPD      actkernconst<>+7424(SB), Y11, Y10
+	VADDPD      actkernconst<>+7840(SB), Y7, Y0
+	VADDPD      actkernconst<>+7840(SB), Y9, Y6
+	VADDPD      actkernconst<>+7840(SB), Y11, Y10
 	VMOVUPD     1024(SP), Y12
 	VMOVUPD     Y4, 800(SP)
 	VMOVUPD     Y3, 1312(SP)
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y13
 	VSUBPD      Y14, Y0, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VSUBPD      Y14, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y13, Y13
 	VMOVUPD     736(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y3, Y3
 	VMOVUPD     544(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y0, Y4
 	VSUBPD      Y6, Y10, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y12
 	VPSLLQ      $0x34, Y12, Y12
 	VMULPD      Y12, Y4, Y4
-	VADDPD      actkernconst<>+7456(SB), Y7, Y0
-	VADDPD      actkernconst<>+7456(SB), Y9, Y6
-	VADDPD      actkernconst<>+7456(SB), Y11, Y8
+	VADDPD      actkernconst<>+7872(SB), Y7, Y0
+	VADDPD      actkernconst<>+7872(SB), Y9, Y6
+	VADDPD      actkernconst<>+7872(SB), Y11, Y8
 	VMOVUPD     928(SP), Y10
 	VMOVUPD     Y4, 544(SP)
 	VMOVUPD     Y3, 736(SP)
 	VMOVUPD     Y13, 1024(SP)
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y0, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y0, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y0, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y0, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y10, Y12
 	VSUBPD      Y14, Y0, Y13
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y13, Y4
-	VANDPD      actkernconst<>+6048(SB), Y4, Y14
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y13, Y4
-	VBLENDVPD   Y4, actkernconst<>+6080(SB), Y14, Y14
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y13, Y4
+	VANDPD      actkernconst<>+6464(SB), Y4, Y14
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y13, Y4
+	VBLENDVPD   Y4, actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VSUBPD      Y14, Y13, Y13
-	VMAXPD      actkernconst<>+6016(SB), Y13, Y14
-	VMINPD      actkernconst<>+6080(SB), Y14, Y14
+	VMAXPD      actkernconst<>+6432(SB), Y13, Y14
+	VMINPD      actkernconst<>+6496(SB), Y14, Y14
 	VADDPD      actkernconst<>+128(SB), Y14, Y3
 	VPSLLQ      $0x34, Y3, Y3
 	VMULPD      Y3, Y12, Y12
 	VMOVUPD     576(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y6, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y6, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y6, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y6, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y3
 	VSUBPD      Y4, Y6, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VSUBPD      Y4, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y3, Y3
 	VMOVUPD     608(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y4
 	VSUBPD      Y6, Y8, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
 	VSUBPD      Y6, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y4, Y4
-	VADDPD      actkernconst<>+7488(SB), Y7, Y7
-	VADDPD      actkernconst<>+7488(SB), Y9, Y9
-	VADDPD      actkernconst<>+7488(SB), Y11, Y11
+	VADDPD      actkernconst<>+7904(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y9, Y9
+	VADDPD      actkernconst<>+7904(SB), Y11, Y11
 	VMOVUPD     960(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y6
 	VSUBPD      Y8, Y7, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y6, Y6
 	VMOVUPD     1344(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y7
 	VSUBPD      Y8, Y9, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y8
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y8
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VSUBPD      Y8, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y8
-	VMINPD      actkernconst<>+6080(SB), Y8, Y8
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y8
+	VMINPD      actkernconst<>+6496(SB), Y8, Y8
 	VADDPD      actkernconst<>+128(SB), Y8, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y7, Y7
 	VMOVUPD     1120(SP), Y0
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y11, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y11, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y11, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y11, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y0, Y8
 	VSUBPD      Y9, Y11, Y14
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y14, Y10
-	VANDPD      actkernconst<>+6048(SB), Y10, Y9
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y14, Y10
-	VBLENDVPD   Y10, actkernconst<>+6080(SB), Y9, Y9
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y14, Y10
+	VANDPD      actkernconst<>+6464(SB), Y10, Y9
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y14, Y10
+	VBLENDVPD   Y10, actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
 	VSUBPD      Y9, Y14, Y14
-	VMAXPD      actkernconst<>+6016(SB), Y14, Y9
-	VMINPD      actkernconst<>+6080(SB), Y9, Y9
+	VMAXPD      actkernconst<>+6432(SB), Y14, Y9
+	VMINPD      actkernconst<>+6496(SB), Y9, Y9
 	VADDPD      actkernconst<>+128(SB), Y9, Y13
 	VPSLLQ      $0x34, Y13, Y13
 	VMULPD      Y13, Y8, Y8
-	VMULPD      actkernconst<>+6880(SB), Y5, Y0
-	VMULPD      actkernconst<>+6880(SB), Y1, Y9
-	VMULPD      actkernconst<>+6880(SB), Y2, Y10
+	VMULPD      actkernconst<>+7296(SB), Y5, Y0
+	VMULPD      actkernconst<>+7296(SB), Y1, Y9
+	VMULPD      actkernconst<>+7296(SB), Y2, Y10
 	VROUNDPD    $0x08, Y0, Y0
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD132PD actkernconst<>+6848(SB), Y5, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y10
+	VFMADD132PD actkernconst<>+7264(SB), Y5, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y10
 	VMOVUPD     512(SP), Y1
 	VADDPD      actkernconst<>+1536(SB), Y1, Y2
 	VMOVUPD     1312(SP), Y5
@@ -59573,29 +59373,29 @@ loop:
 	VADDPD      Y11, Y9, Y9
 	VADDPD      Y14, Y10, Y10
 	VMOVUPD     1024(SP), Y2
-	VADDPD      actkernconst<>+7104(SB), Y2, Y11
+	VADDPD      actkernconst<>+7520(SB), Y2, Y11
 	VMOVUPD     736(SP), Y14
 	VMOVUPD     Y10, 800(SP)
-	VADDPD      actkernconst<>+7104(SB), Y14, Y10
+	VADDPD      actkernconst<>+7520(SB), Y14, Y10
 	VMOVUPD     Y9, 1312(SP)
 	VMOVUPD     544(SP), Y9
 	VMOVUPD     Y0, 512(SP)
-	VADDPD      actkernconst<>+7104(SB), Y9, Y0
-	VSUBPD      actkernconst<>+7104(SB), Y11, Y11
-	VSUBPD      actkernconst<>+7104(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7104(SB), Y0, Y0
+	VADDPD      actkernconst<>+7520(SB), Y9, Y0
+	VSUBPD      actkernconst<>+7520(SB), Y11, Y11
+	VSUBPD      actkernconst<>+7520(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7520(SB), Y0, Y0
 	VSUBPD      Y11, Y2, Y2
 	VSUBPD      Y10, Y14, Y14
 	VSUBPD      Y0, Y9, Y9
 	VADDPD      Y11, Y1, Y1
 	VADDPD      Y10, Y5, Y5
 	VADDPD      Y0, Y13, Y13
-	VADDPD      actkernconst<>+7136(SB), Y12, Y0
-	VADDPD      actkernconst<>+7136(SB), Y3, Y10
-	VADDPD      actkernconst<>+7136(SB), Y4, Y11
-	VSUBPD      actkernconst<>+7136(SB), Y0, Y0
-	VSUBPD      actkernconst<>+7136(SB), Y10, Y10
-	VSUBPD      actkernconst<>+7136(SB), Y11, Y11
+	VADDPD      actkernconst<>+7552(SB), Y12, Y0
+	VADDPD      actkernconst<>+7552(SB), Y3, Y10
+	VADDPD      actkernconst<>+7552(SB), Y4, Y11
+	VSUBPD      actkernconst<>+7552(SB), Y0, Y0
+	VSUBPD      actkernconst<>+7552(SB), Y10, Y10
+	VSUBPD      actkernconst<>+7552(SB), Y11, Y11
 	VSUBPD      Y0, Y12, Y12
 	VSUBPD      Y10, Y3, Y3
 	VSUBPD      Y11, Y4, Y4
@@ -59621,17 +59421,17 @@ loop:
 	VFMADD231PD 1312(SP), Y7, Y3
 	VFMADD231PD 800(SP), Y10, Y12
 	VMOVUPD     Y9, 800(SP)
-	VMULPD      actkernconst<>+6880(SB), Y6, Y9
+	VMULPD      actkernconst<>+7296(SB), Y6, Y9
 	VMOVUPD     Y14, 1312(SP)
-	VMULPD      actkernconst<>+6880(SB), Y8, Y14
+	VMULPD      actkernconst<>+7296(SB), Y8, Y14
 	VMOVUPD     Y2, 512(SP)
-	VMULPD      actkernconst<>+6880(SB), Y11, Y2
+	VMULPD      actkernconst<>+7296(SB), Y11, Y2
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y2, Y2
-	VFMADD132PD actkernconst<>+6848(SB), Y6, Y9
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y14
-	VFMADD132PD actkernconst<>+6848(SB), Y11, Y2
+	VFMADD132PD actkernconst<>+7264(SB), Y6, Y9
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y14
+	VFMADD132PD actkernconst<>+7264(SB), Y11, Y2
 	VADDPD      Y4, Y9, Y9
 	VADDPD      Y3, Y14, Y14
 	VADDPD      Y12, Y2, Y2
@@ -59770,22 +59570,22 @@ loop:
 	VADDPD      384(SP), Y6, Y6
 	VADDPD      544(SP), Y13, Y13
 	VMOVUPD     480(SP), Y3
-	VMULPD      actkernconst<>+6912(SB), Y3, Y5
+	VMULPD      actkernconst<>+7328(SB), Y3, Y5
 	VMOVUPD     256(SP), Y7
-	VMULPD      actkernconst<>+6912(SB), Y7, Y9
-	VMULPD      actkernconst<>+6912(SB), Y8, Y10
+	VMULPD      actkernconst<>+7328(SB), Y7, Y9
+	VMULPD      actkernconst<>+7328(SB), Y8, Y10
 	VXORPD      actkernconst<>+160(SB), Y5, Y11
 	VXORPD      actkernconst<>+160(SB), Y9, Y12
 	VXORPD      actkernconst<>+160(SB), Y10, Y14
-	VFMADD231PD actkernconst<>+6912(SB), Y3, Y11
-	VFMADD231PD actkernconst<>+6912(SB), Y7, Y12
-	VFMADD231PD actkernconst<>+6912(SB), Y8, Y14
-	VMULPD      actkernconst<>+6912(SB), Y4, Y4
-	VMULPD      actkernconst<>+6912(SB), Y6, Y6
-	VMULPD      actkernconst<>+6912(SB), Y13, Y13
-	VFMADD132PD actkernconst<>+7520(SB), Y4, Y3
-	VFMADD132PD actkernconst<>+7520(SB), Y6, Y7
-	VFMADD132PD actkernconst<>+7520(SB), Y13, Y8
+	VFMADD231PD actkernconst<>+7328(SB), Y3, Y11
+	VFMADD231PD actkernconst<>+7328(SB), Y7, Y12
+	VFMADD231PD actkernconst<>+7328(SB), Y8, Y14
+	VMULPD      actkernconst<>+7328(SB), Y4, Y4
+	VMULPD      actkernconst<>+7328(SB), Y6, Y6
+	VMULPD      actkernconst<>+7328(SB), Y13, Y13
+	VFMADD132PD actkernconst<>+7936(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7936(SB), Y6, Y7
+	VFMADD132PD actkernconst<>+7936(SB), Y13, Y8
 	VADDPD      Y3, Y11, Y11
 	VADDPD      Y7, Y12, Y12
 	VADDPD      Y8, Y14, Y14
@@ -59799,23 +59599,23 @@ loop:
 	VSUBPD      Y9, Y12, Y12
 	VSUBPD      Y10, Y14, Y14
 	VMOVUPD     352(SP), Y5
-	VMULPD      actkernconst<>+7552(SB), Y5, Y7
+	VMULPD      actkernconst<>+7968(SB), Y5, Y7
 	VMOVUPD     320(SP), Y8
-	VMULPD      actkernconst<>+7552(SB), Y8, Y9
+	VMULPD      actkernconst<>+7968(SB), Y8, Y9
 	VMOVUPD     288(SP), Y10
-	VMULPD      actkernconst<>+7552(SB), Y10, Y13
+	VMULPD      actkernconst<>+7968(SB), Y10, Y13
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+7584(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7584(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7584(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+7616(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7616(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+7648(SB), Y7, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y8
-	VFMADD231PD actkernconst<>+7648(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8000(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8000(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8000(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8032(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8032(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+8064(SB), Y7, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y8
+	VFMADD231PD actkernconst<>+8064(SB), Y13, Y10
 	VMOVUPD     Y10, 288(SP)
 	VMOVUPD     192(SP), Y10
 	VBLENDVPD   Y10, Y0, Y7, Y0
@@ -59836,42 +59636,42 @@ loop:
 	VMULPD      Y3, Y10, Y6
 	VMULPD      Y4, Y7, Y8
 	VMULPD      Y5, Y9, Y11
-	VMOVUPD     actkernconst<>+6720(SB), Y12
-	VFMADD213PD actkernconst<>+6752(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6720(SB), Y13
-	VFMADD213PD actkernconst<>+6752(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6720(SB), Y14
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7680(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7680(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7712(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7712(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+7744(SB), Y3, Y12
-	VFMADD213PD actkernconst<>+7744(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y14
+	VMOVUPD     actkernconst<>+7136(SB), Y12
+	VFMADD213PD actkernconst<>+7168(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7136(SB), Y13
+	VFMADD213PD actkernconst<>+7168(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+7136(SB), Y14
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8096(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8096(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8128(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8128(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+8160(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+8160(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y14
 	VFMADD213PD Y10, Y6, Y12
 	VFMADD213PD Y7, Y8, Y13
 	VFMADD213PD Y9, Y11, Y14
 	VMULPD      Y3, Y3, Y6
 	VMULPD      Y4, Y4, Y7
 	VMULPD      Y5, Y5, Y8
-	VMOVUPD     actkernconst<>+6784(SB), Y9
-	VFMADD213PD actkernconst<>+6816(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6784(SB), Y10
-	VFMADD213PD actkernconst<>+6816(SB), Y4, Y10
-	VMOVUPD     actkernconst<>+6784(SB), Y11
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7776(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7776(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7808(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7808(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+7840(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+7840(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+7200(SB), Y9
+	VFMADD213PD actkernconst<>+7232(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+7200(SB), Y10
+	VFMADD213PD actkernconst<>+7232(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+7200(SB), Y11
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8192(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8192(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8224(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8224(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+8256(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+8256(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y11
 	VMOVUPD     Y14, 288(SP)
 	VMOVUPD     actkernconst<>+2752(SB), Y14
 	VFMADD213PD actkernconst<>+192(SB), Y14, Y3
@@ -59885,24 +59685,24 @@ loop:
 	VADDPD      actkernconst<>+192(SB), Y0, Y0
 	VADDPD      actkernconst<>+192(SB), Y1, Y1
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y0, Y3
-	VMULPD      actkernconst<>+6880(SB), Y1, Y4
-	VMULPD      actkernconst<>+6880(SB), Y2, Y5
+	VMULPD      actkernconst<>+7296(SB), Y0, Y3
+	VMULPD      actkernconst<>+7296(SB), Y1, Y4
+	VMULPD      actkernconst<>+7296(SB), Y2, Y5
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y5, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y1, Y4
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y1, Y4
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y5
 	VMULPD      actkernconst<>+1568(SB), Y3, Y0
 	VMULPD      actkernconst<>+1568(SB), Y4, Y1
 	VMULPD      actkernconst<>+1568(SB), Y5, Y2
 	VROUNDPD    $0x09, Y0, Y0
 	VROUNDPD    $0x09, Y1, Y1
 	VROUNDPD    $0x09, Y2, Y2
-	VFMADD231PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y4
+	VFMADD231PD actkernconst<>+6720(SB), Y2, Y5
 	VMOVUPD     actkernconst<>+1568(SB), Y6
 	VCMPPD      $0x11, Y3, Y6, Y3
 	VMOVUPD     actkernconst<>+1568(SB), Y6
@@ -59913,11 +59713,11 @@ loop:
 	VBLENDVPD   Y4, Y10, Y13, Y4
 	VMOVUPD     288(SP), Y6
 	VBLENDVPD   Y5, Y11, Y6, Y5
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y1
-	VMOVUPD     actkernconst<>+6304(SB), Y6
+	VMOVUPD     actkernconst<>+6720(SB), Y6
 	VFMADD213PD actkernconst<>+192(SB), Y6, Y2
 	VMULPD      Y0, Y3, Y3
 	VMULPD      Y1, Y4, Y4
@@ -59958,7 +59758,7 @@ single:
 	VCVTPS2PD   (CX), Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -59966,77 +59766,77 @@ single:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 128(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -60069,128 +59869,128 @@ single:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     128(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -60198,9 +59998,9 @@ single:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -60237,53 +60037,53 @@ single:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y0, Y5, Y1
-	VMOVUPD     actkernconst<>+6720(SB), Y3
-	VFMADD213PD actkernconst<>+6752(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7680(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7712(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7744(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7136(SB), Y3
+	VFMADD213PD actkernconst<>+7168(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8096(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8128(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8160(SB), Y0, Y3
 	VFMADD213PD Y5, Y1, Y3
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+6816(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7776(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7200(SB), Y4
+	VFMADD213PD actkernconst<>+7232(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8192(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8224(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8256(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
 	VFMADD213PD Y0, Y1, Y4
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y0
+	VMULPD      actkernconst<>+7296(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y0
 	VMULPD      actkernconst<>+1568(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+1568(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VBLENDVPD   Y0, Y4, Y3, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VFMADD213PD actkernconst<>+192(SB), Y2, Y1
 	VMULPD      Y1, Y0, Y0
 	VMULPD      (SP), Y0, Y0
@@ -60310,7 +60110,7 @@ tail:
 	VCVTPS2PD   X0, Y0
 	VMULPD      (SP), Y0, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+6336(SB), Y3
+	VMOVUPD     actkernconst<>+6752(SB), Y3
 	VCMPPD      $0x11, Y2, Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+4640(SB), Y2, Y2
 	VANDPD      Y2, Y4, Y4
@@ -60318,77 +60118,77 @@ tail:
 	VANDPD      actkernconst<>+4704(SB), Y2, Y2
 	VORPD       actkernconst<>+4736(SB), Y2, Y2
 	VSUBPD      actkernconst<>+128(SB), Y2, Y2
-	VMOVUPD     actkernconst<>+6368(SB), Y3
-	VFMADD213PD actkernconst<>+6400(SB), Y2, Y3
+	VMOVUPD     actkernconst<>+6784(SB), Y3
+	VFMADD213PD actkernconst<>+6816(SB), Y2, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VSUBPD      actkernconst<>+7168(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+6944(SB), Y3, Y5
-	VMOVUPD     actkernconst<>+6432(SB), Y6
+	VSUBPD      actkernconst<>+7584(SB), Y2, Y5
+	VFMADD231PD actkernconst<>+7360(SB), Y3, Y5
+	VMOVUPD     actkernconst<>+6848(SB), Y6
 	VSUBPD      Y2, Y6, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y1, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VMOVUPD     actkernconst<>+6240(SB), Y2
+	VMOVUPD     actkernconst<>+6656(SB), Y2
 	VCMPPD      $0x12, Y3, Y2, Y7
-	VSUBPD      actkernconst<>+6240(SB), Y3, Y2
+	VSUBPD      actkernconst<>+6656(SB), Y3, Y2
 	VBLENDVPD   Y7, Y2, Y3, Y2
-	VMOVUPD     actkernconst<>+6464(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+6976(SB), Y3, Y8
-	VMOVUPD     actkernconst<>+6496(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7008(SB), Y3, Y9
-	VMOVUPD     actkernconst<>+6528(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7040(SB), Y3, Y10
-	VMOVUPD     actkernconst<>+6560(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7072(SB), Y3, Y11
-	VMOVUPD     actkernconst<>+6592(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7328(SB), Y3, Y12
-	VMOVUPD     actkernconst<>+6624(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7360(SB), Y3, Y13
-	VMOVUPD     actkernconst<>+6656(SB), Y3
-	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y7
-	VMOVUPD     actkernconst<>+6272(SB), Y3
+	VMOVUPD     actkernconst<>+6880(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7392(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+6912(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7424(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+6944(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7456(SB), Y3, Y10
+	VMOVUPD     actkernconst<>+6976(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7488(SB), Y3, Y11
+	VMOVUPD     actkernconst<>+7008(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7744(SB), Y3, Y12
+	VMOVUPD     actkernconst<>+7040(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7776(SB), Y3, Y13
+	VMOVUPD     actkernconst<>+7072(SB), Y3
+	VBLENDVPD   Y7, actkernconst<>+7808(SB), Y3, Y7
+	VMOVUPD     actkernconst<>+6688(SB), Y3
 	VCMPPD      $0x12, Y2, Y3, Y14
-	VSUBPD      actkernconst<>+6272(SB), Y2, Y3
+	VSUBPD      actkernconst<>+6688(SB), Y2, Y3
 	VBLENDVPD   Y14, Y3, Y2, Y3
-	VBLENDVPD   Y14, actkernconst<>+6112(SB), Y8, Y8
-	VBLENDVPD   Y14, actkernconst<>+6144(SB), Y9, Y9
-	VBLENDVPD   Y14, actkernconst<>+6176(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+6208(SB), Y11, Y11
-	VBLENDVPD   Y14, actkernconst<>+7200(SB), Y12, Y12
-	VBLENDVPD   Y14, actkernconst<>+7232(SB), Y13, Y13
-	VBLENDVPD   Y14, actkernconst<>+7264(SB), Y7, Y7
-	VMOVUPD     actkernconst<>+6688(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+6528(SB), Y8, Y8
+	VBLENDVPD   Y14, actkernconst<>+6560(SB), Y9, Y9
+	VBLENDVPD   Y14, actkernconst<>+6592(SB), Y10, Y10
+	VBLENDVPD   Y14, actkernconst<>+6624(SB), Y11, Y11
+	VBLENDVPD   Y14, actkernconst<>+7616(SB), Y12, Y12
+	VBLENDVPD   Y14, actkernconst<>+7648(SB), Y13, Y13
+	VBLENDVPD   Y14, actkernconst<>+7680(SB), Y7, Y7
+	VMOVUPD     actkernconst<>+7104(SB), Y2
 	VMOVUPD     Y0, 32(SP)
-	VBLENDVPD   Y14, actkernconst<>+7296(SB), Y2, Y0
-	VMOVUPD     actkernconst<>+6112(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7712(SB), Y2, Y0
+	VMOVUPD     actkernconst<>+6528(SB), Y2
 	VMOVUPD     Y4, 64(SP)
-	VBLENDVPD   Y14, actkernconst<>+6976(SB), Y2, Y4
-	VMOVUPD     actkernconst<>+6144(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7392(SB), Y2, Y4
+	VMOVUPD     actkernconst<>+6560(SB), Y2
 	VMOVUPD     Y1, 96(SP)
-	VBLENDVPD   Y14, actkernconst<>+7008(SB), Y2, Y1
-	VMOVUPD     actkernconst<>+6176(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7424(SB), Y2, Y1
+	VMOVUPD     actkernconst<>+6592(SB), Y2
 	VMOVUPD     Y6, 288(SP)
-	VBLENDVPD   Y14, actkernconst<>+7040(SB), Y2, Y6
-	VMOVUPD     actkernconst<>+6208(SB), Y2
-	VBLENDVPD   Y14, actkernconst<>+7072(SB), Y2, Y14
+	VBLENDVPD   Y14, actkernconst<>+7456(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+6624(SB), Y2
+	VBLENDVPD   Y14, actkernconst<>+7488(SB), Y2, Y14
 	VMOVUPD     actkernconst<>+1600(SB), Y2
 	VMOVUPD     Y5, 128(SP)
 	VCMPPD      $0x12, Y3, Y2, Y5
@@ -60421,128 +60221,128 @@ tail:
 	VBLENDVPD   Y0, Y3, Y6, Y0
 	VMOVUPD     128(SP), Y1
 	VADDPD      actkernconst<>+608(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y8, Y3
 	VSUBPD      Y4, Y2, Y7
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y7, Y5
-	VANDPD      actkernconst<>+6048(SB), Y5, Y4
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y7, Y5
-	VBLENDVPD   Y5, actkernconst<>+6080(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y7, Y5
+	VANDPD      actkernconst<>+6464(SB), Y5, Y4
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y7, Y5
+	VBLENDVPD   Y5, actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
 	VSUBPD      Y4, Y7, Y7
-	VMAXPD      actkernconst<>+6016(SB), Y7, Y4
-	VMINPD      actkernconst<>+6080(SB), Y4, Y4
+	VMAXPD      actkernconst<>+6432(SB), Y7, Y4
+	VMINPD      actkernconst<>+6496(SB), Y4, Y4
 	VADDPD      actkernconst<>+128(SB), Y4, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y3, Y3
-	VADDPD      actkernconst<>+6944(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VADDPD      actkernconst<>+7360(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y9, Y4
 	VSUBPD      Y5, Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y8, Y6
-	VANDPD      actkernconst<>+6048(SB), Y6, Y5
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y8, Y6
-	VBLENDVPD   Y6, actkernconst<>+6080(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y8, Y6
+	VANDPD      actkernconst<>+6464(SB), Y6, Y5
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y8, Y6
+	VBLENDVPD   Y6, actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
 	VSUBPD      Y5, Y8, Y8
-	VMAXPD      actkernconst<>+6016(SB), Y8, Y5
-	VMINPD      actkernconst<>+6080(SB), Y5, Y5
+	VMAXPD      actkernconst<>+6432(SB), Y8, Y5
+	VMINPD      actkernconst<>+6496(SB), Y5, Y5
 	VADDPD      actkernconst<>+128(SB), Y5, Y7
 	VPSLLQ      $0x34, Y7, Y7
 	VMULPD      Y7, Y4, Y4
-	VADDPD      actkernconst<>+7424(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VADDPD      actkernconst<>+7840(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y10, Y5
 	VSUBPD      Y6, Y2, Y9
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y9, Y7
-	VANDPD      actkernconst<>+6048(SB), Y7, Y6
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y9, Y7
-	VBLENDVPD   Y7, actkernconst<>+6080(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y9, Y7
+	VANDPD      actkernconst<>+6464(SB), Y7, Y6
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y9, Y7
+	VBLENDVPD   Y7, actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
 	VSUBPD      Y6, Y9, Y9
-	VMAXPD      actkernconst<>+6016(SB), Y9, Y6
-	VMINPD      actkernconst<>+6080(SB), Y6, Y6
+	VMAXPD      actkernconst<>+6432(SB), Y9, Y6
+	VMINPD      actkernconst<>+6496(SB), Y6, Y6
 	VADDPD      actkernconst<>+128(SB), Y6, Y8
 	VPSLLQ      $0x34, Y8, Y8
 	VMULPD      Y8, Y5, Y5
-	VADDPD      actkernconst<>+7456(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y2, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y2, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7872(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y2, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y2, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y11, Y6
 	VSUBPD      Y7, Y2, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y6, Y6
-	VADDPD      actkernconst<>+7488(SB), Y1, Y1
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y1, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y1, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VADDPD      actkernconst<>+7904(SB), Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y1, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y1, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y0, Y2
 	VSUBPD      Y7, Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+6016(SB), Y10, Y8
-	VANDPD      actkernconst<>+6048(SB), Y8, Y7
-	VCMPPD      $0x1e, actkernconst<>+6080(SB), Y10, Y8
-	VBLENDVPD   Y8, actkernconst<>+6080(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+6432(SB), Y10, Y8
+	VANDPD      actkernconst<>+6464(SB), Y8, Y7
+	VCMPPD      $0x1e, actkernconst<>+6496(SB), Y10, Y8
+	VBLENDVPD   Y8, actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
 	VSUBPD      Y7, Y10, Y10
-	VMAXPD      actkernconst<>+6016(SB), Y10, Y7
-	VMINPD      actkernconst<>+6080(SB), Y7, Y7
+	VMAXPD      actkernconst<>+6432(SB), Y10, Y7
+	VMINPD      actkernconst<>+6496(SB), Y7, Y7
 	VADDPD      actkernconst<>+128(SB), Y7, Y9
 	VPSLLQ      $0x34, Y9, Y9
 	VMULPD      Y9, Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y3, Y0
+	VMULPD      actkernconst<>+7296(SB), Y3, Y0
 	VROUNDPD    $0x08, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y0
 	VADDPD      actkernconst<>+1536(SB), Y4, Y1
 	VSUBPD      actkernconst<>+1536(SB), Y1, Y1
 	VSUBPD      Y1, Y4, Y4
 	VADDPD      Y1, Y0, Y0
-	VADDPD      actkernconst<>+7104(SB), Y5, Y1
-	VSUBPD      actkernconst<>+7104(SB), Y1, Y1
+	VADDPD      actkernconst<>+7520(SB), Y5, Y1
+	VSUBPD      actkernconst<>+7520(SB), Y1, Y1
 	VSUBPD      Y1, Y5, Y5
 	VADDPD      Y1, Y4, Y4
-	VADDPD      actkernconst<>+7136(SB), Y6, Y1
-	VSUBPD      actkernconst<>+7136(SB), Y1, Y1
+	VADDPD      actkernconst<>+7552(SB), Y6, Y1
+	VSUBPD      actkernconst<>+7552(SB), Y1, Y1
 	VSUBPD      Y1, Y6, Y6
 	VADDPD      Y1, Y5, Y5
 	VADDPD      Y2, Y6, Y6
@@ -60550,9 +60350,9 @@ tail:
 	VMULPD      Y0, Y1, Y2
 	VXORPD      actkernconst<>+160(SB), Y2, Y3
 	VFMADD213PD Y3, Y1, Y0
-	VMULPD      actkernconst<>+6880(SB), Y2, Y3
+	VMULPD      actkernconst<>+7296(SB), Y2, Y3
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y3
 	VADDPD      Y0, Y3, Y3
 	VMULPD      Y4, Y1, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y2
@@ -60589,53 +60389,53 @@ tail:
 	VADDPD      Y3, Y8, Y8
 	VADDPD      Y5, Y8, Y8
 	VADDPD      Y1, Y8, Y8
-	VMULPD      actkernconst<>+6912(SB), Y4, Y0
+	VMULPD      actkernconst<>+7328(SB), Y4, Y0
 	VXORPD      actkernconst<>+160(SB), Y0, Y1
-	VFMADD231PD actkernconst<>+6912(SB), Y4, Y1
-	VMULPD      actkernconst<>+6912(SB), Y8, Y8
-	VFMADD132PD actkernconst<>+7520(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+7328(SB), Y4, Y1
+	VMULPD      actkernconst<>+7328(SB), Y8, Y8
+	VFMADD132PD actkernconst<>+7936(SB), Y8, Y4
 	VADDPD      Y4, Y1, Y1
 	VADDPD      Y1, Y0, Y3
 	VSUBPD      Y0, Y3, Y0
 	VSUBPD      Y0, Y1, Y1
 	VMOVUPD     96(SP), Y0
-	VMULPD      actkernconst<>+7552(SB), Y0, Y4
+	VMULPD      actkernconst<>+7968(SB), Y0, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y0
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y0
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y0
 	VMOVUPD     64(SP), Y5
 	VBLENDVPD   Y5, Y2, Y4, Y2
 	VADDPD      Y1, Y3, Y3
 	VBLENDVPD   Y5, Y3, Y0, Y5
 	VMULPD      Y5, Y5, Y0
 	VMULPD      Y0, Y5, Y1
-	VMOVUPD     actkernconst<>+6720(SB), Y3
-	VFMADD213PD actkernconst<>+6752(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7680(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7712(SB), Y0, Y3
-	VFMADD213PD actkernconst<>+7744(SB), Y0, Y3
+	VMOVUPD     actkernconst<>+7136(SB), Y3
+	VFMADD213PD actkernconst<>+7168(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8096(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8128(SB), Y0, Y3
+	VFMADD213PD actkernconst<>+8160(SB), Y0, Y3
 	VFMADD213PD Y5, Y1, Y3
 	VMULPD      Y0, Y0, Y1
-	VMOVUPD     actkernconst<>+6784(SB), Y4
-	VFMADD213PD actkernconst<>+6816(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7776(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7808(SB), Y0, Y4
-	VFMADD213PD actkernconst<>+7840(SB), Y0, Y4
+	VMOVUPD     actkernconst<>+7200(SB), Y4
+	VFMADD213PD actkernconst<>+7232(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8192(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8224(SB), Y0, Y4
+	VFMADD213PD actkernconst<>+8256(SB), Y0, Y4
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VFMADD213PD actkernconst<>+192(SB), Y5, Y0
 	VFMADD213PD Y0, Y1, Y4
 	VADDPD      actkernconst<>+192(SB), Y2, Y2
-	VMULPD      actkernconst<>+6880(SB), Y2, Y0
+	VMULPD      actkernconst<>+7296(SB), Y2, Y0
 	VROUNDPD    $0x09, Y0, Y0
-	VFMADD132PD actkernconst<>+6848(SB), Y2, Y0
+	VFMADD132PD actkernconst<>+7264(SB), Y2, Y0
 	VMULPD      actkernconst<>+1568(SB), Y0, Y1
 	VROUNDPD    $0x09, Y1, Y1
-	VFMADD231PD actkernconst<>+6304(SB), Y1, Y0
+	VFMADD231PD actkernconst<>+6720(SB), Y1, Y0
 	VMOVUPD     actkernconst<>+1568(SB), Y2
 	VCMPPD      $0x11, Y0, Y2, Y0
 	VBLENDVPD   Y0, Y4, Y3, Y0
-	VMOVUPD     actkernconst<>+6304(SB), Y2
+	VMOVUPD     actkernconst<>+6720(SB), Y2
 	VFMADD213PD actkernconst<>+192(SB), Y2, Y1
 	VMULPD      Y1, Y0, Y0
 	VMULPD      (SP), Y0, Y0
@@ -60661,11 +60461,11 @@ TEXT ·sinBackwardUsualAVX512(SB), NOSPLIT, $8-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1080(SB), Z1
-	VBROADCASTSD actkernconst<>+5616(SB), Z2
-	VBROADCASTSD actkernconst<>+5720(SB), Z3
-	VBROADCASTSD actkernconst<>+5728(SB), Z4
-	VBROADCASTSD actkernconst<>+5736(SB), Z5
-	VBROADCASTSD actkernconst<>+5744(SB), Z6
+	VBROADCASTSD actkernconst<>+6032(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
+	VBROADCASTSD actkernconst<>+6144(SB), Z4
+	VBROADCASTSD actkernconst<>+6152(SB), Z5
+	VBROADCASTSD actkernconst<>+6160(SB), Z6
 	VBROADCASTSD actkernconst<>+2440(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -60683,26 +60483,26 @@ loop:
 	VMULPD.BCST      (SP), Z9, Z13
 	VMULPD.BCST      (SP), Z10, Z14
 	VMULPD.BCST      (SP), Z11, Z15
-	VMULPD.BCST      actkernconst<>+5928(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5928(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5928(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6344(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+6344(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+6344(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z19, Z15
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z19, Z15
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z19, Z15
 	VMULPD           Z12, Z12, Z20
 	VMULPD           Z13, Z13, Z21
 	VMULPD           Z14, Z14, Z22
@@ -60719,18 +60519,18 @@ loop:
 	VFMADD213PD      Z4, Z22, Z30
 	VMOVAPD          Z3, Z31
 	VFMADD213PD      Z4, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z23, Z31
 	VFMADD213PD      Z12, Z24, Z28
 	VFMADD213PD      Z13, Z25, Z29
 	VFMADD213PD      Z14, Z26, Z30
@@ -60747,18 +60547,18 @@ loop:
 	VFMADD213PD      Z6, Z22, Z26
 	VMOVAPD          Z5, Z27
 	VFMADD213PD      Z6, Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z23, Z27
 	VFMADD213PD      Z0, Z7, Z20
 	VFMADD213PD      Z0, Z7, Z21
 	VFMADD213PD      Z0, Z7, Z22
@@ -60771,18 +60571,18 @@ loop:
 	VADDPD           Z0, Z17, Z17
 	VADDPD           Z0, Z18, Z18
 	VADDPD           Z0, Z19, Z19
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z12
-	VMULPD.BCST      actkernconst<>+5760(SB), Z17, Z13
-	VMULPD.BCST      actkernconst<>+5760(SB), Z18, Z14
-	VMULPD.BCST      actkernconst<>+5760(SB), Z19, Z15
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z12
+	VMULPD.BCST      actkernconst<>+6176(SB), Z17, Z13
+	VMULPD.BCST      actkernconst<>+6176(SB), Z18, Z14
+	VMULPD.BCST      actkernconst<>+6176(SB), Z19, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z12
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z17, Z13
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z18, Z14
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z19, Z15
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z12
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z17, Z13
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z18, Z14
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z19, Z15
 	VMULPD           Z1, Z12, Z16
 	VMULPD           Z1, Z13, Z17
 	VMULPD           Z1, Z14, Z18
@@ -60850,31 +60650,31 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z8
 	VMULPD.BCST      (SP), Z8, Z9
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z9
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z11, Z9, Z12
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z13
 	VFMADD213PD      Z9, Z12, Z13
 	VMULPD           Z11, Z11, Z9
 	VMOVAPD          Z5, Z12
 	VFMADD213PD      Z6, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z12
 	VFMADD213PD      Z0, Z7, Z11
 	VFMADD213PD      Z11, Z9, Z12
 	VADDPD           Z0, Z10, Z10
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z9
 	VMULPD           Z1, Z9, Z10
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VFMADD231PD      Z10, Z2, Z9
@@ -60904,31 +60704,31 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
 	VMULPD.BCST      (SP), Z8, Z9
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z9
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z11, Z9, Z12
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z13
 	VFMADD213PD      Z9, Z12, Z13
 	VMULPD           Z11, Z11, Z9
 	VMOVAPD          Z5, Z12
 	VFMADD213PD      Z6, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z12
 	VFMADD213PD      Z0, Z7, Z11
 	VFMADD213PD      Z11, Z9, Z12
 	VADDPD           Z0, Z10, Z10
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z9
 	VMULPD           Z1, Z9, Z10
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VFMADD231PD      Z10, Z2, Z9
@@ -60957,11 +60757,11 @@ TEXT ·sinBackwardUsualAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSD        X0, (SP)
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1080(SB), Z1
-	VBROADCASTSD actkernconst<>+5616(SB), Z2
-	VBROADCASTSD actkernconst<>+5720(SB), Z3
-	VBROADCASTSD actkernconst<>+5728(SB), Z4
-	VBROADCASTSD actkernconst<>+5736(SB), Z5
-	VBROADCASTSD actkernconst<>+5744(SB), Z6
+	VBROADCASTSD actkernconst<>+6032(SB), Z2
+	VBROADCASTSD actkernconst<>+6136(SB), Z3
+	VBROADCASTSD actkernconst<>+6144(SB), Z4
+	VBROADCASTSD actkernconst<>+6152(SB), Z5
+	VBROADCASTSD actkernconst<>+6160(SB), Z6
 	VBROADCASTSD actkernconst<>+2440(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -60979,26 +60779,26 @@ loop:
 	VMULPD.BCST      (SP), Z9, Z13
 	VMULPD.BCST      (SP), Z10, Z14
 	VMULPD.BCST      (SP), Z11, Z15
-	VMULPD.BCST      actkernconst<>+5928(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5928(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5928(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5928(SB), Z15, Z19
+	VMULPD.BCST      actkernconst<>+6344(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+6344(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+6344(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+6344(SB), Z15, Z19
 	VRNDSCALEPD      $0x08, Z16, Z16
 	VRNDSCALEPD      $0x08, Z17, Z17
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z19, Z19
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z19, Z15
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z19, Z15
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z16, Z12
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z17, Z13
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z18, Z14
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z19, Z15
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z19, Z15
 	VMULPD           Z12, Z12, Z20
 	VMULPD           Z13, Z13, Z21
 	VMULPD           Z14, Z14, Z22
@@ -61015,18 +60815,18 @@ loop:
 	VFMADD213PD      Z4, Z22, Z30
 	VMOVAPD          Z3, Z31
 	VFMADD213PD      Z4, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z23, Z31
 	VFMADD213PD      Z12, Z24, Z28
 	VFMADD213PD      Z13, Z25, Z29
 	VFMADD213PD      Z14, Z26, Z30
@@ -61043,18 +60843,18 @@ loop:
 	VFMADD213PD      Z6, Z22, Z26
 	VMOVAPD          Z5, Z27
 	VFMADD213PD      Z6, Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z23, Z27
 	VFMADD213PD      Z0, Z7, Z20
 	VFMADD213PD      Z0, Z7, Z21
 	VFMADD213PD      Z0, Z7, Z22
@@ -61067,18 +60867,18 @@ loop:
 	VADDPD           Z0, Z17, Z17
 	VADDPD           Z0, Z18, Z18
 	VADDPD           Z0, Z19, Z19
-	VMULPD.BCST      actkernconst<>+5760(SB), Z16, Z12
-	VMULPD.BCST      actkernconst<>+5760(SB), Z17, Z13
-	VMULPD.BCST      actkernconst<>+5760(SB), Z18, Z14
-	VMULPD.BCST      actkernconst<>+5760(SB), Z19, Z15
+	VMULPD.BCST      actkernconst<>+6176(SB), Z16, Z12
+	VMULPD.BCST      actkernconst<>+6176(SB), Z17, Z13
+	VMULPD.BCST      actkernconst<>+6176(SB), Z18, Z14
+	VMULPD.BCST      actkernconst<>+6176(SB), Z19, Z15
 	VRNDSCALEPD      $0x09, Z12, Z12
 	VRNDSCALEPD      $0x09, Z13, Z13
 	VRNDSCALEPD      $0x09, Z14, Z14
 	VRNDSCALEPD      $0x09, Z15, Z15
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z16, Z12
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z17, Z13
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z18, Z14
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z19, Z15
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z16, Z12
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z17, Z13
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z18, Z14
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z19, Z15
 	VMULPD           Z1, Z12, Z16
 	VMULPD           Z1, Z13, Z17
 	VMULPD           Z1, Z14, Z18
@@ -61146,31 +60946,31 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z8
 	VMULPD.BCST      (SP), Z8, Z9
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z9
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z11, Z9, Z12
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z13
 	VFMADD213PD      Z9, Z12, Z13
 	VMULPD           Z11, Z11, Z9
 	VMOVAPD          Z5, Z12
 	VFMADD213PD      Z6, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z12
 	VFMADD213PD      Z0, Z7, Z11
 	VFMADD213PD      Z11, Z9, Z12
 	VADDPD           Z0, Z10, Z10
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z9
 	VMULPD           Z1, Z9, Z10
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VFMADD231PD      Z10, Z2, Z9
@@ -61200,31 +61000,31 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
 	VMULPD.BCST      (SP), Z8, Z9
-	VMULPD.BCST      actkernconst<>+5928(SB), Z9, Z10
+	VMULPD.BCST      actkernconst<>+6344(SB), Z9, Z10
 	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+5936(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5944(SB), Z10, Z9
-	VFMADD231PD.BCST actkernconst<>+5952(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6352(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6360(SB), Z10, Z9
+	VFMADD231PD.BCST actkernconst<>+6368(SB), Z10, Z9
 	VMULPD           Z9, Z9, Z11
 	VMULPD           Z11, Z9, Z12
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6376(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6384(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+6392(SB), Z11, Z13
 	VFMADD213PD      Z9, Z12, Z13
 	VMULPD           Z11, Z11, Z9
 	VMOVAPD          Z5, Z12
 	VFMADD213PD      Z6, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+6000(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+6416(SB), Z11, Z12
 	VFMADD213PD      Z0, Z7, Z11
 	VFMADD213PD      Z11, Z9, Z12
 	VADDPD           Z0, Z10, Z10
-	VMULPD.BCST      actkernconst<>+5760(SB), Z10, Z9
+	VMULPD.BCST      actkernconst<>+6176(SB), Z10, Z9
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+5752(SB), Z10, Z9
+	VFMADD132PD.BCST actkernconst<>+6168(SB), Z10, Z9
 	VMULPD           Z1, Z9, Z10
 	VRNDSCALEPD      $0x09, Z10, Z10
 	VFMADD231PD      Z10, Z2, Z9
@@ -61269,21 +61069,21 @@ loop:
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
 	VMULPD      (SP), Y4, Y7
-	VMULPD      actkernconst<>+7552(SB), Y5, Y8
-	VMULPD      actkernconst<>+7552(SB), Y6, Y9
-	VMULPD      actkernconst<>+7552(SB), Y7, Y10
+	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+7968(SB), Y6, Y9
+	VMULPD      actkernconst<>+7968(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+7584(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7584(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7584(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7616(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+7648(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7648(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8000(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8000(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8000(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8032(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8032(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8064(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8064(SB), Y10, Y7
 	VMULPD      Y5, Y5, Y11
 	VMULPD      Y6, Y6, Y12
 	VMULPD      Y7, Y7, Y13
@@ -61293,44 +61093,44 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y13, Y7, Y3
 	VMOVUPD     Y2, 96(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y2
-	VFMADD213PD actkernconst<>+6752(SB), Y11, Y2
+	VMOVUPD     actkernconst<>+7136(SB), Y2
+	VFMADD213PD actkernconst<>+7168(SB), Y11, Y2
 	VMOVUPD     Y10, 128(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y10
-	VFMADD213PD actkernconst<>+6752(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y12, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y9
-	VFMADD213PD actkernconst<>+6752(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7680(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7680(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7680(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7712(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7712(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7712(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7744(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7744(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7744(SB), Y13, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8096(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8096(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8096(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8128(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8128(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8128(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8160(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8160(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8160(SB), Y13, Y9
 	VFMADD213PD Y5, Y14, Y2
 	VFMADD213PD Y6, Y4, Y10
 	VFMADD213PD Y7, Y3, Y9
 	VMULPD      Y11, Y11, Y3
 	VMULPD      Y12, Y12, Y4
 	VMULPD      Y13, Y13, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y11, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y12, Y7
-	VMOVUPD     actkernconst<>+6784(SB), Y14
-	VFMADD213PD actkernconst<>+6816(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7776(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7808(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7840(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y12, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y14
+	VFMADD213PD actkernconst<>+7232(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8192(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8224(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8256(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y13, Y14
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y11
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y12
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y13
@@ -61342,33 +61142,33 @@ loop:
 	VADDPD      Y0, Y3, Y3
 	VMOVUPD     128(SP), Y4
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y8, Y5
-	VMULPD      actkernconst<>+6880(SB), Y3, Y11
-	VMULPD      actkernconst<>+6880(SB), Y4, Y12
+	VMULPD      actkernconst<>+7296(SB), Y8, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y11
+	VMULPD      actkernconst<>+7296(SB), Y4, Y12
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y11, Y11
 	VROUNDPD    $0x09, Y12, Y12
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y11
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y12
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y11
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y12
 	VMULPD      Y1, Y5, Y3
 	VMULPD      Y1, Y11, Y4
 	VMULPD      Y1, Y12, Y8
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD231PD actkernconst<>+6304(SB), Y3, Y5
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y11
-	VFMADD231PD actkernconst<>+6304(SB), Y8, Y12
+	VFMADD231PD actkernconst<>+6720(SB), Y3, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y11
+	VFMADD231PD actkernconst<>+6720(SB), Y8, Y12
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VCMPPD      $0x11, Y12, Y1, Y12
 	VBLENDVPD   Y5, Y6, Y2, Y5
 	VBLENDVPD   Y11, Y7, Y10, Y11
 	VBLENDVPD   Y12, Y14, Y9, Y12
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y8
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y8
 	VMULPD      Y3, Y5, Y5
 	VMULPD      Y4, Y11, Y11
 	VMULPD      Y8, Y12, Y12
@@ -61407,37 +61207,37 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y3
 	VMULPD      Y3, Y3, Y5
 	VMULPD      Y5, Y3, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y7
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y7
 	VFMADD213PD Y3, Y6, Y7
 	VMULPD      Y5, Y5, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y5
 	VFMADD213PD Y5, Y3, Y6
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+7296(SB), Y4, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y3
 	VMULPD      Y1, Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y3
 	VCMPPD      $0x11, Y3, Y1, Y3
 	VBLENDVPD   Y3, Y6, Y7, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y3, Y3
 	VMULPD      (SP), Y3, Y3
 	VCVTPS2PD   (DX), Y4
@@ -61461,37 +61261,37 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y3
 	VMULPD      Y3, Y3, Y5
 	VMULPD      Y5, Y3, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y7
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y7
 	VFMADD213PD Y3, Y6, Y7
 	VMULPD      Y5, Y5, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y5
 	VFMADD213PD Y5, Y3, Y6
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+7296(SB), Y4, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y3
 	VMULPD      Y1, Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y3
 	VCMPPD      $0x11, Y3, Y1, Y3
 	VBLENDVPD   Y3, Y6, Y7, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y3, Y3
 	VMULPD      (SP), Y3, Y3
 	VMASKMOVPS  (DX), X15, X4
@@ -61529,21 +61329,21 @@ loop:
 	VMULPD      (SP), Y2, Y5
 	VMULPD      (SP), Y3, Y6
 	VMULPD      (SP), Y4, Y7
-	VMULPD      actkernconst<>+7552(SB), Y5, Y8
-	VMULPD      actkernconst<>+7552(SB), Y6, Y9
-	VMULPD      actkernconst<>+7552(SB), Y7, Y10
+	VMULPD      actkernconst<>+7968(SB), Y5, Y8
+	VMULPD      actkernconst<>+7968(SB), Y6, Y9
+	VMULPD      actkernconst<>+7968(SB), Y7, Y10
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y9, Y9
 	VROUNDPD    $0x08, Y10, Y10
-	VFMADD231PD actkernconst<>+7584(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7584(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7584(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+7616(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7616(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7616(SB), Y10, Y7
-	VFMADD231PD actkernconst<>+7648(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+7648(SB), Y9, Y6
-	VFMADD231PD actkernconst<>+7648(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8000(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8000(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8000(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8032(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8032(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8032(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+8064(SB), Y8, Y5
+	VFMADD231PD actkernconst<>+8064(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+8064(SB), Y10, Y7
 	VMULPD      Y5, Y5, Y11
 	VMULPD      Y6, Y6, Y12
 	VMULPD      Y7, Y7, Y13
@@ -61553,44 +61353,44 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y13, Y7, Y3
 	VMOVUPD     Y2, 96(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y2
-	VFMADD213PD actkernconst<>+6752(SB), Y11, Y2
+	VMOVUPD     actkernconst<>+7136(SB), Y2
+	VFMADD213PD actkernconst<>+7168(SB), Y11, Y2
 	VMOVUPD     Y10, 128(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y10
-	VFMADD213PD actkernconst<>+6752(SB), Y12, Y10
+	VMOVUPD     actkernconst<>+7136(SB), Y10
+	VFMADD213PD actkernconst<>+7168(SB), Y12, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMOVUPD     actkernconst<>+6720(SB), Y9
-	VFMADD213PD actkernconst<>+6752(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7680(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7680(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7680(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7712(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7712(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7712(SB), Y13, Y9
-	VFMADD213PD actkernconst<>+7744(SB), Y11, Y2
-	VFMADD213PD actkernconst<>+7744(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+7744(SB), Y13, Y9
+	VMOVUPD     actkernconst<>+7136(SB), Y9
+	VFMADD213PD actkernconst<>+7168(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8096(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8096(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8096(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8128(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8128(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8128(SB), Y13, Y9
+	VFMADD213PD actkernconst<>+8160(SB), Y11, Y2
+	VFMADD213PD actkernconst<>+8160(SB), Y12, Y10
+	VFMADD213PD actkernconst<>+8160(SB), Y13, Y9
 	VFMADD213PD Y5, Y14, Y2
 	VFMADD213PD Y6, Y4, Y10
 	VFMADD213PD Y7, Y3, Y9
 	VMULPD      Y11, Y11, Y3
 	VMULPD      Y12, Y12, Y4
 	VMULPD      Y13, Y13, Y5
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y11, Y6
-	VMOVUPD     actkernconst<>+6784(SB), Y7
-	VFMADD213PD actkernconst<>+6816(SB), Y12, Y7
-	VMOVUPD     actkernconst<>+6784(SB), Y14
-	VFMADD213PD actkernconst<>+6816(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7776(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7776(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7808(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7808(SB), Y13, Y14
-	VFMADD213PD actkernconst<>+7840(SB), Y11, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y12, Y7
-	VFMADD213PD actkernconst<>+7840(SB), Y13, Y14
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y7
+	VFMADD213PD actkernconst<>+7232(SB), Y12, Y7
+	VMOVUPD     actkernconst<>+7200(SB), Y14
+	VFMADD213PD actkernconst<>+7232(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8192(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8192(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8224(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8224(SB), Y13, Y14
+	VFMADD213PD actkernconst<>+8256(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y12, Y7
+	VFMADD213PD actkernconst<>+8256(SB), Y13, Y14
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y11
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y12
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y13
@@ -61602,33 +61402,33 @@ loop:
 	VADDPD      Y0, Y3, Y3
 	VMOVUPD     128(SP), Y4
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y8, Y5
-	VMULPD      actkernconst<>+6880(SB), Y3, Y11
-	VMULPD      actkernconst<>+6880(SB), Y4, Y12
+	VMULPD      actkernconst<>+7296(SB), Y8, Y5
+	VMULPD      actkernconst<>+7296(SB), Y3, Y11
+	VMULPD      actkernconst<>+7296(SB), Y4, Y12
 	VROUNDPD    $0x09, Y5, Y5
 	VROUNDPD    $0x09, Y11, Y11
 	VROUNDPD    $0x09, Y12, Y12
-	VFMADD132PD actkernconst<>+6848(SB), Y8, Y5
-	VFMADD132PD actkernconst<>+6848(SB), Y3, Y11
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y12
+	VFMADD132PD actkernconst<>+7264(SB), Y8, Y5
+	VFMADD132PD actkernconst<>+7264(SB), Y3, Y11
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y12
 	VMULPD      Y1, Y5, Y3
 	VMULPD      Y1, Y11, Y4
 	VMULPD      Y1, Y12, Y8
 	VROUNDPD    $0x09, Y3, Y3
 	VROUNDPD    $0x09, Y4, Y4
 	VROUNDPD    $0x09, Y8, Y8
-	VFMADD231PD actkernconst<>+6304(SB), Y3, Y5
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y11
-	VFMADD231PD actkernconst<>+6304(SB), Y8, Y12
+	VFMADD231PD actkernconst<>+6720(SB), Y3, Y5
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y11
+	VFMADD231PD actkernconst<>+6720(SB), Y8, Y12
 	VCMPPD      $0x11, Y5, Y1, Y5
 	VCMPPD      $0x11, Y11, Y1, Y11
 	VCMPPD      $0x11, Y12, Y1, Y12
 	VBLENDVPD   Y5, Y6, Y2, Y5
 	VBLENDVPD   Y11, Y7, Y10, Y11
 	VBLENDVPD   Y12, Y14, Y9, Y12
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y8
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y3
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y8
 	VMULPD      Y3, Y5, Y5
 	VMULPD      Y4, Y11, Y11
 	VMULPD      Y8, Y12, Y12
@@ -61667,37 +61467,37 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y3
 	VMULPD      Y3, Y3, Y5
 	VMULPD      Y5, Y3, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y7
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y7
 	VFMADD213PD Y3, Y6, Y7
 	VMULPD      Y5, Y5, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y5
 	VFMADD213PD Y5, Y3, Y6
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+7296(SB), Y4, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y3
 	VMULPD      Y1, Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y3
 	VCMPPD      $0x11, Y3, Y1, Y3
 	VBLENDVPD   Y3, Y6, Y7, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y3, Y3
 	VMULPD      (SP), Y3, Y3
 	VCVTPS2PD   (DX), Y4
@@ -61721,37 +61521,37 @@ tail:
 	VMASKMOVPS  (CX), X15, X2
 	VCVTPS2PD   X2, Y2
 	VMULPD      (SP), Y2, Y3
-	VMULPD      actkernconst<>+7552(SB), Y3, Y4
+	VMULPD      actkernconst<>+7968(SB), Y3, Y4
 	VROUNDPD    $0x08, Y4, Y4
-	VFMADD231PD actkernconst<>+7584(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7616(SB), Y4, Y3
-	VFMADD231PD actkernconst<>+7648(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8000(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8032(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+8064(SB), Y4, Y3
 	VMULPD      Y3, Y3, Y5
 	VMULPD      Y5, Y3, Y6
-	VMOVUPD     actkernconst<>+6720(SB), Y7
-	VFMADD213PD actkernconst<>+6752(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7680(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7712(SB), Y5, Y7
-	VFMADD213PD actkernconst<>+7744(SB), Y5, Y7
+	VMOVUPD     actkernconst<>+7136(SB), Y7
+	VFMADD213PD actkernconst<>+7168(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8096(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8128(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+8160(SB), Y5, Y7
 	VFMADD213PD Y3, Y6, Y7
 	VMULPD      Y5, Y5, Y3
-	VMOVUPD     actkernconst<>+6784(SB), Y6
-	VFMADD213PD actkernconst<>+6816(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7776(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7808(SB), Y5, Y6
-	VFMADD213PD actkernconst<>+7840(SB), Y5, Y6
+	VMOVUPD     actkernconst<>+7200(SB), Y6
+	VFMADD213PD actkernconst<>+7232(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8192(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8224(SB), Y5, Y6
+	VFMADD213PD actkernconst<>+8256(SB), Y5, Y6
 	VFMADD132PD actkernconst<>+2752(SB), Y0, Y5
 	VFMADD213PD Y5, Y3, Y6
 	VADDPD      Y0, Y4, Y4
-	VMULPD      actkernconst<>+6880(SB), Y4, Y3
+	VMULPD      actkernconst<>+7296(SB), Y4, Y3
 	VROUNDPD    $0x09, Y3, Y3
-	VFMADD132PD actkernconst<>+6848(SB), Y4, Y3
+	VFMADD132PD actkernconst<>+7264(SB), Y4, Y3
 	VMULPD      Y1, Y3, Y4
 	VROUNDPD    $0x09, Y4, Y4
-	VFMADD231PD actkernconst<>+6304(SB), Y4, Y3
+	VFMADD231PD actkernconst<>+6720(SB), Y4, Y3
 	VCMPPD      $0x11, Y3, Y1, Y3
 	VBLENDVPD   Y3, Y6, Y7, Y3
-	VFMADD132PD actkernconst<>+6304(SB), Y0, Y4
+	VFMADD132PD actkernconst<>+6720(SB), Y0, Y4
 	VMULPD      Y4, Y3, Y3
 	VMULPD      (SP), Y3, Y3
 	VMASKMOVPS  (DX), X15, X4
@@ -61773,7 +61573,7 @@ TEXT ·sinBackwardRareAVX512(SB), NOSPLIT, $8-60
 	MOVSS        w0+56(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
-	VBROADCASTSD actkernconst<>+5624(SB), Z0
+	VBROADCASTSD actkernconst<>+6040(SB), Z0
 	VBROADCASTSD actkernconst<>+736(SB), Z1
 	VBROADCASTSD (SP), Z2
 	VBROADCASTSD actkernconst<>+4280(SB), Z3
@@ -61860,7 +61660,7 @@ TEXT ·sinBackwardRareAVX2(SB), NOSPLIT, $32-60
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
 	VMOVUPD      Y0, (SP)
-	VMOVUPD      actkernconst<>+6336(SB), Y0
+	VMOVUPD      actkernconst<>+6752(SB), Y0
 	VMOVUPD      actkernconst<>+608(SB), Y1
 	VMOVUPD      (SP), Y2
 	VMOVUPD      actkernconst<>+4640(SB), Y3
@@ -70009,10 +69809,10 @@ done:
 // func softsignAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignAVX512(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+7872(SB), Z0
+	VBROADCASTSD actkernconst<>+8288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+7880(SB), Z2
-	VBROADCASTSD actkernconst<>+7888(SB), Z3
+	VBROADCASTSD actkernconst<>+8296(SB), Z2
+	VBROADCASTSD actkernconst<>+8304(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -70109,10 +69909,10 @@ done:
 // func softsignAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignAVX512Stream(SB), NOSPLIT, $0-48
-	VBROADCASTSD actkernconst<>+7872(SB), Z0
+	VBROADCASTSD actkernconst<>+8288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+7880(SB), Z2
-	VBROADCASTSD actkernconst<>+7888(SB), Z3
+	VBROADCASTSD actkernconst<>+8296(SB), Z2
+	VBROADCASTSD actkernconst<>+8304(SB), Z3
 	VBROADCASTSD actkernconst<>+712(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -70210,9 +70010,9 @@ done:
 // func softsignAVX2(dst []float32, in0 []float32)
 // Requires: AVX
 TEXT ·softsignAVX2(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7904(SB), Y0
+	VMOVUPD actkernconst<>+8320(SB), Y0
 	VMOVUPD actkernconst<>+192(SB), Y1
-	VMOVUPD actkernconst<>+7936(SB), Y2
+	VMOVUPD actkernconst<>+8352(SB), Y2
 	VMOVUPD actkernconst<>+3168(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -70289,9 +70089,9 @@ done:
 // func softsignAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, MMX+
 TEXT ·softsignAVX2Stream(SB), NOSPLIT, $0-48
-	VMOVUPD actkernconst<>+7904(SB), Y0
+	VMOVUPD actkernconst<>+8320(SB), Y0
 	VMOVUPD actkernconst<>+192(SB), Y1
-	VMOVUPD actkernconst<>+7936(SB), Y2
+	VMOVUPD actkernconst<>+8352(SB), Y2
 	VMOVUPD actkernconst<>+3168(SB), Y3
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -71795,9 +71595,13 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $48-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+2440(SB), Z2
+	VBROADCASTSD actkernconst<>+2440(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+5456(SB), Z4
+	VBROADCASTSD actkernconst<>+5464(SB), Z5
+	VBROADCASTSD actkernconst<>+736(SB), Z6
+	VBROADCASTSD actkernconst<>+728(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -71807,166 +71611,44 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $48-96
 loop:
 	CMPQ             SI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z7, K5
-	VCMPPD           $0x11, Z4, Z2, K6
-	VCMPPD           $0x11, Z5, Z2, K7
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z11, K5
+	VCMPPD           $0x11, Z8, Z1, K6
+	VCMPPD           $0x11, Z9, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z2, K5
+	VCMPPD           $0x11, Z10, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z7, Z2, K4
+	VCMPPD           $0x11, Z11, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z6, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z7, Z11
 	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
 	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
 	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
-	VMAXPD.BCST      actkernconst<>+728(SB), Z12, Z16
-	VMAXPD.BCST      actkernconst<>+728(SB), Z13, Z17
-	VMAXPD.BCST      actkernconst<>+728(SB), Z14, Z18
-	VMAXPD.BCST      actkernconst<>+728(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z8, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z9, K7
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z7, Z16, Z20
+	VMAXPD           Z7, Z17, Z21
+	VMAXPD           Z7, Z18, Z22
+	VMAXPD           Z7, Z19, Z23
+	VCMPPD           $0x11, Z6, Z12, K4
+	VCMPPD           $0x11, Z6, Z13, K7
 	KMOVW            K5, (SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z10, K5
+	VCMPPD           $0x11, Z6, Z14, K5
 	KMOVW            K6, 8(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z11, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+80(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+80(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+80(SB), Z19, Z23
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VRNDSCALEPD      $0x08, Z23, Z23
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z16
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z1, Z24
-	VFMADD213PD      Z3, Z16, Z24
-	VMOVAPD          Z1, Z25
-	VFMADD213PD      Z3, Z17, Z25
-	VMOVAPD          Z1, Z26
-	VFMADD213PD      Z3, Z18, Z26
-	VMOVAPD          Z1, Z27
-	VFMADD213PD      Z3, Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z27
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z24
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z25
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z26
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z27
-	VSCALEFPD        Z20, Z24, Z24
-	VSCALEFPD        Z21, Z25, Z25
-	VSCALEFPD        Z22, Z26, Z26
-	VSCALEFPD        Z23, Z27, Z27
-	KMOVW            K3, 16(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z12, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z13, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z14, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z15, K5
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z24, K3, Z24
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z25, K2, Z25
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z26, K6, Z26
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z27, K5, Z27
-	VBLENDMPD        Z24, Z0, K4, Z12
-	VBLENDMPD        Z25, Z0, K7, Z13
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z26, Z0, K2, Z14
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z27, Z0, K2, Z15
-	VADDPD           Z24, Z0, Z24
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
-	VDIVPD           Z24, Z12, Z12
-	VDIVPD           Z25, Z13, Z13
-	VDIVPD           Z26, Z14, Z14
-	VDIVPD           Z27, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VFMADD132PD      Z8, Z8, Z12
-	VFMADD132PD      Z9, Z9, Z13
-	VFMADD132PD      Z10, Z10, Z14
-	VFMADD132PD      Z11, Z11, Z15
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z7, K5
-	VSUBPD           Z8, Z0, Z16
-	VSUBPD           Z9, Z0, Z17
-	VSUBPD           Z10, Z0, Z18
-	VSUBPD           Z11, Z0, Z19
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VFMADD231PD      Z12, Z4, Z8
-	VFMADD231PD      Z13, Z5, Z9
-	VFMADD231PD      Z14, Z6, Z10
-	VFMADD231PD      Z15, Z7, Z11
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z16
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z5, Z17
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z6, Z18
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z7, Z19
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z16, Z16
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z17, Z17
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z18, Z18
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z20
-	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z21
-	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z22
-	VMAXPD.BCST      actkernconst<>+64(SB), Z19, Z23
-	VMINPD.BCST      actkernconst<>+72(SB), Z20, Z20
-	VMINPD.BCST      actkernconst<>+72(SB), Z21, Z21
-	VMINPD.BCST      actkernconst<>+72(SB), Z22, Z22
-	VMINPD.BCST      actkernconst<>+72(SB), Z23, Z23
+	VCMPPD           $0x11, Z6, Z15, K6
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -71979,138 +71661,228 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
-	VBROADCASTSD     actkernconst<>+48(SB), Z28
-	VFMADD213PD      Z1, Z20, Z28
-	VBROADCASTSD     actkernconst<>+48(SB), Z29
-	VFMADD213PD      Z1, Z21, Z29
-	VBROADCASTSD     actkernconst<>+48(SB), Z30
-	VFMADD213PD      Z1, Z22, Z30
-	VBROADCASTSD     actkernconst<>+48(SB), Z31
-	VFMADD213PD      Z1, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z21, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z22, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z17, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z18, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z19, Z27
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z24, K2, Z24
-	VBLENDMPD        Z17, Z25, K3, Z25
-	VBLENDMPD        Z18, Z26, K4, Z26
-	VBLENDMPD        Z19, Z27, K5, Z27
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z16, Z24
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z17, Z25
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z18, Z26
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z19, Z27
-	VMULPD           Z24, Z12, Z12
-	VMULPD           Z25, Z13, Z13
-	VMULPD           Z26, Z14, Z14
-	VMULPD           Z27, Z15, Z15
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z8
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z9
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
-	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z12
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z5, Z13
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z6, Z14
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z14, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z15, Z11
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z12
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z5, Z13
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z6, Z14
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z7, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z9
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z11
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VCVTPS2PD        (BX), Z16
-	VCVTPS2PD        32(BX), Z17
-	VCVTPS2PD        64(BX), Z18
-	VCVTPS2PD        96(BX), Z19
-	VMULPD           Z12, Z8, Z8
-	VMULPD           Z13, Z9, Z9
-	VMULPD           Z14, Z10, Z10
-	VMULPD           Z15, Z11, Z11
-	VMULPD           Z16, Z8, Z8
-	VMULPD           Z17, Z9, Z9
-	VMULPD           Z18, Z10, Z10
-	VMULPD           Z19, Z11, Z11
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VSCALEFPD        Z24, Z28, Z28
+	VSCALEFPD        Z25, Z29, Z29
+	VSCALEFPD        Z26, Z30, Z30
+	VSCALEFPD        Z27, Z31, Z31
+	KMOVW            K3, 16(SP)
+	VCMPPD           $0x11, Z7, Z16, K3
+	KMOVW            K2, 24(SP)
+	VCMPPD           $0x11, Z7, Z17, K2
+	KMOVW            K6, 32(SP)
+	VCMPPD           $0x11, Z7, Z18, K6
+	KMOVW            K5, 40(SP)
+	VCMPPD           $0x11, Z7, Z19, K5
+	VBLENDMPD        Z6, Z28, K3, Z28
+	VBLENDMPD        Z6, Z29, K2, Z29
+	VBLENDMPD        Z6, Z30, K6, Z30
+	VBLENDMPD        Z6, Z31, K5, Z31
+	VBLENDMPD        Z28, Z0, K4, Z16
+	VBLENDMPD        Z29, Z0, K7, Z17
+	KMOVW            40(SP), K2
+	VBLENDMPD        Z30, Z0, K2, Z18
+	KMOVW            32(SP), K2
+	VBLENDMPD        Z31, Z0, K2, Z19
+	VADDPD           Z28, Z0, Z28
+	VADDPD           Z29, Z0, Z29
+	VADDPD           Z30, Z0, Z30
+	VADDPD           Z31, Z0, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z8, K2, Z12
-	VBLENDMPD        Z13, Z9, K3, Z13
-	VBLENDMPD        Z14, Z10, K4, Z14
-	VBLENDMPD        Z15, Z11, K5, Z15
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VFMADD132PD      Z12, Z12, Z16
+	VFMADD132PD      Z13, Z13, Z17
+	VFMADD132PD      Z14, Z14, Z18
+	VFMADD132PD      Z15, Z15, Z19
+	VCMPPD           $0x11, Z6, Z8, K2
+	VCMPPD           $0x11, Z6, Z9, K3
+	VCMPPD           $0x11, Z6, Z10, K4
+	VCMPPD           $0x11, Z6, Z11, K5
+	VSUBPD           Z12, Z0, Z20
+	VSUBPD           Z13, Z0, Z21
+	VSUBPD           Z14, Z0, Z22
+	VSUBPD           Z15, Z0, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
+	VBLENDMPD        Z14, Z22, K4, Z14
+	VBLENDMPD        Z15, Z23, K5, Z15
+	VFMADD231PD      Z16, Z8, Z12
+	VFMADD231PD      Z17, Z9, Z13
+	VFMADD231PD      Z18, Z10, Z14
+	VFMADD231PD      Z19, Z11, Z15
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z20
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z9, Z21
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z10, Z22
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z11, Z23
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z23, Z23
+	VMOVAPD          Z4, Z24
+	VFMADD213PD      Z5, Z20, Z24
+	VMOVAPD          Z4, Z25
+	VFMADD213PD      Z5, Z21, Z25
+	VMOVAPD          Z4, Z26
+	VFMADD213PD      Z5, Z22, Z26
+	VMOVAPD          Z4, Z27
+	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z23, Z27
+	VMULPD           Z24, Z20, Z24
+	VMULPD           Z25, Z21, Z25
+	VMULPD           Z26, Z22, Z26
+	VMULPD           Z27, Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z23, Z27
+	VMULPD           Z24, Z16, Z16
+	VMULPD           Z25, Z17, Z17
+	VMULPD           Z26, Z18, Z18
+	VMULPD           Z27, Z19, Z19
+	KMOVW            24(SP), K2
+	VBLENDMPD        Z12, Z16, K2, Z12
+	KMOVW            16(SP), K2
+	VBLENDMPD        Z13, Z17, K2, Z13
+	KMOVW            8(SP), K2
+	VBLENDMPD        Z14, Z18, K2, Z14
+	KMOVW            (SP), K2
+	VBLENDMPD        Z15, Z19, K2, Z15
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z16
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z9, Z17
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z10, Z18
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z11, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z15
+	VCVTPS2PD        (DX), Z16
+	VCVTPS2PD        32(DX), Z17
+	VCVTPS2PD        64(DX), Z18
+	VCVTPS2PD        96(DX), Z19
+	VCVTPS2PD        (BX), Z20
+	VCVTPS2PD        32(BX), Z21
+	VCVTPS2PD        64(BX), Z22
+	VCVTPS2PD        96(BX), Z23
+	VMULPD           Z16, Z12, Z12
+	VMULPD           Z17, Z13, Z13
+	VMULPD           Z18, Z14, Z14
+	VMULPD           Z19, Z15, Z15
+	VMULPD           Z20, Z12, Z12
+	VMULPD           Z21, Z13, Z13
+	VMULPD           Z22, Z14, Z14
+	VMULPD           Z23, Z15, Z15
+	VCMPPD           $0x03, Z16, Z16, K2
+	VCMPPD           $0x03, Z17, Z17, K3
+	VCMPPD           $0x03, Z18, Z18, K4
+	VCMPPD           $0x03, Z19, Z19, K5
+	VBLENDMPD        Z16, Z12, K2, Z16
+	VBLENDMPD        Z17, Z13, K3, Z17
+	VBLENDMPD        Z18, Z14, K4, Z18
+	VBLENDMPD        Z19, Z15, K5, Z19
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -72121,78 +71893,70 @@ loop:
 single:
 	CMPQ             SI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VCVTPS2PD        (CX), Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VBLENDMPD        Z9, Z0, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z6, Z5
-	VCVTPS2PD        (DX), Z6
-	VCVTPS2PD        (BX), Z7
-	VMULPD           Z6, Z5, Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VBLENDMPD        Z13, Z0, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
+	VCVTPS2PD        (DX), Z10
+	VCVTPS2PD        (BX), Z11
+	VMULPD           Z10, Z9, Z9
+	VMULPD           Z11, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z10, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -72206,81 +71970,73 @@ tail:
 	MOVL             $-1, DI
 	BZHIL            SI, DI, DI
 	KMOVW            DI, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z4, K2
-	VCMPPD           $0x11, Z4, Z2, K3
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+5352(SB), Z8, K2
+	VCMPPD           $0x11, Z8, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z4, Z5
-	VORPD.BCST       actkernconst<>+0(SB), Z5, Z6
-	VMAXPD.BCST      actkernconst<>+728(SB), Z6, Z7
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z5, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
-	VRNDSCALEPD      $0x08, Z8, Z8
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
-	VMOVAPD          Z1, Z9
-	VFMADD213PD      Z3, Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
-	VSCALEFPD        Z8, Z9, Z9
-	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z6, K4
-	VBLENDMPD.BCST   actkernconst<>+736(SB), Z9, K4, Z9
-	VBLENDMPD        Z9, Z0, K3, Z6
-	VADDPD           Z9, Z0, Z9
-	VDIVPD           Z9, Z6, Z6
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z6, K3, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z6
-	VFMADD132PD      Z5, Z5, Z6
-	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z4, K3
-	VSUBPD           Z5, Z0, Z7
-	VBLENDMPD        Z5, Z7, K3, Z5
-	VFMADD231PD      Z6, Z4, Z5
-	VSUBPD.BCST      actkernconst<>+5368(SB), Z4, Z7
-	VSUBPD.BCST      actkernconst<>+5376(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z8
-	VMINPD.BCST      actkernconst<>+72(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
-	VRNDSCALEPD      $0x08, Z9, Z9
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
-	VBROADCASTSD     actkernconst<>+48(SB), Z10
-	VFMADD213PD      Z1, Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z10
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
-	VMULPD           Z10, Z8, Z8
-	VSCALEFPD        Z9, Z0, Z9
-	VSUBPD           Z0, Z9, Z10
-	VFMADD213PD      Z10, Z8, Z9
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z7, Z9
-	VCMPPD           $0x03, Z7, Z7, K3
-	VBLENDMPD        Z7, Z9, K3, Z9
-	VFMADD132PD.BCST actkernconst<>+5360(SB), Z7, Z9
-	VMULPD           Z9, Z6, Z6
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VSUBPD.BCST      actkernconst<>+5344(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z5
-	VSUBPD.BCST      actkernconst<>+4776(SB), Z4, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z6, Z5
-	VMOVUPS.Z        (DX), K1, Y6
-	VCVTPS2PD        Y6, Z6
-	VMOVUPS.Z        (BX), K1, Y7
-	VCVTPS2PD        Y7, Z7
-	VMULPD           Z6, Z5, Z5
-	VMULPD           Z7, Z5, Z5
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z5, K2, Z6
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
+	VMAXPD           Z7, Z10, Z11
+	VCMPPD           $0x11, Z6, Z9, K3
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VMOVAPD          Z2, Z13
+	VFMADD213PD      Z3, Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VSCALEFPD        Z12, Z13, Z13
+	VCMPPD           $0x11, Z7, Z10, K4
+	VBLENDMPD        Z6, Z13, K4, Z13
+	VBLENDMPD        Z13, Z0, K3, Z10
+	VADDPD           Z13, Z0, Z13
+	VDIVPD           Z13, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K3
+	VBLENDMPD        Z9, Z10, K3, Z9
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
+	VFMADD132PD      Z9, Z9, Z10
+	VCMPPD           $0x11, Z6, Z8, K3
+	VSUBPD           Z9, Z0, Z11
+	VBLENDMPD        Z9, Z11, K3, Z9
+	VFMADD231PD      Z10, Z8, Z9
+	VSUBPD.BCST      actkernconst<>+5368(SB), Z8, Z11
+	VSUBPD.BCST      actkernconst<>+5376(SB), Z11, Z11
+	VMOVAPD          Z4, Z12
+	VFMADD213PD      Z5, Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5384(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5392(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5400(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5408(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5416(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5424(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5432(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5440(SB), Z11, Z12
+	VFMADD213PD.BCST actkernconst<>+5448(SB), Z11, Z12
+	VMULPD           Z12, Z11, Z12
+	VFMADD132PD.BCST actkernconst<>+5360(SB), Z11, Z12
+	VMULPD           Z12, Z10, Z10
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VSUBPD.BCST      actkernconst<>+5344(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
+	VSUBPD.BCST      actkernconst<>+4776(SB), Z8, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
+	VMOVUPS.Z        (DX), K1, Y10
+	VCVTPS2PD        Y10, Z10
+	VMOVUPS.Z        (BX), K1, Y11
+	VCVTPS2PD        Y11, Z11
+	VMULPD           Z10, Z9, Z9
+	VMULPD           Z11, Z9, Z9
+	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z10, Z9, K2, Z10
+	VCMPPD           $0x03, Z8, Z8, K2
+	VBLENDMPD        Z8, Z10, K2, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -72305,15 +72061,15 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y3, Y6
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y1, Y7, Y8
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y2, Y7, Y9
-	VMOVUPD     actkernconst<>+5408(SB), Y7
+	VMOVUPD     actkernconst<>+5472(SB), Y7
 	VCMPPD      $0x11, Y3, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y3, Y12
 	VMOVUPD     actkernconst<>+2752(SB), Y13
 	VCMPPD      $0x11, Y1, Y13, Y14
 	VMOVUPD     actkernconst<>+2752(SB), Y13
@@ -72440,94 +72196,61 @@ loop:
 	VFMADD231PD Y1, Y6, Y7
 	VFMADD231PD Y2, Y9, Y10
 	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+5504(SB), Y6, Y3
-	VSUBPD      actkernconst<>+5504(SB), Y9, Y4
-	VSUBPD      actkernconst<>+5504(SB), Y11, Y5
-	VSUBPD      actkernconst<>+5536(SB), Y3, Y3
-	VSUBPD      actkernconst<>+5536(SB), Y4, Y4
-	VSUBPD      actkernconst<>+5536(SB), Y5, Y5
-	VMAXPD      actkernconst<>+288(SB), Y3, Y8
-	VMAXPD      actkernconst<>+288(SB), Y4, Y13
-	VMAXPD      actkernconst<>+288(SB), Y5, Y14
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMINPD      actkernconst<>+320(SB), Y13, Y13
-	VMINPD      actkernconst<>+320(SB), Y14, Y14
-	VMULPD      actkernconst<>+352(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y13, Y9
-	VMULPD      actkernconst<>+352(SB), Y14, Y6
-	VROUNDPD    $0x08, Y11, Y11
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y14
-	VMOVUPD     Y12, 416(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y12
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y12
-	VMOVUPD     Y10, 448(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y13, Y10
-	VMOVUPD     Y7, 480(SP)
-	VMOVUPD     actkernconst<>+224(SB), Y7
-	VFMADD213PD actkernconst<>+256(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+416(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+480(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+544(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y7
-	VMULPD      Y12, Y8, Y8
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y7, Y14, Y14
-	VADDPD      actkernconst<>+128(SB), Y11, Y11
-	VPSLLQ      $0x34, Y11, Y11
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VADDPD      actkernconst<>+128(SB), Y6, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VSUBPD      Y0, Y11, Y7
-	VSUBPD      Y0, Y9, Y10
-	VSUBPD      Y0, Y6, Y12
-	VFMADD213PD Y7, Y8, Y11
-	VFMADD213PD Y10, Y13, Y9
-	VFMADD213PD Y12, Y14, Y6
-	VANDPD      actkernconst<>+160(SB), Y3, Y7
-	VORPD       Y11, Y7, Y11
-	VANDPD      actkernconst<>+160(SB), Y4, Y7
-	VORPD       Y9, Y7, Y9
-	VANDPD      actkernconst<>+160(SB), Y5, Y7
-	VORPD       Y6, Y7, Y6
-	VCMPPD      $0x03, Y3, Y3, Y7
-	VCMPPD      $0x03, Y4, Y4, Y8
-	VCMPPD      $0x03, Y5, Y5, Y10
-	VBLENDVPD   Y7, Y3, Y11, Y7
-	VBLENDVPD   Y8, Y4, Y9, Y8
-	VBLENDVPD   Y10, Y5, Y6, Y10
-	VFMADD132PD actkernconst<>+5472(SB), Y3, Y7
-	VFMADD132PD actkernconst<>+5472(SB), Y4, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y5, Y10
-	VMULPD      Y7, Y1, Y1
-	VMULPD      Y8, Y2, Y2
+	VSUBPD      actkernconst<>+5632(SB), Y6, Y3
+	VSUBPD      actkernconst<>+5632(SB), Y9, Y4
+	VSUBPD      actkernconst<>+5632(SB), Y11, Y5
+	VSUBPD      actkernconst<>+5664(SB), Y3, Y3
+	VSUBPD      actkernconst<>+5664(SB), Y4, Y4
+	VSUBPD      actkernconst<>+5664(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y3, Y8
+	VMOVUPD     actkernconst<>+5504(SB), Y13
+	VFMADD213PD actkernconst<>+5536(SB), Y4, Y13
+	VMOVUPD     actkernconst<>+5504(SB), Y14
+	VFMADD213PD actkernconst<>+5536(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5696(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5696(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5728(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5728(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5760(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5760(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5792(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5792(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5824(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5824(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5856(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5856(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5888(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5888(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5920(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5920(SB), Y5, Y14
+	VFMADD213PD actkernconst<>+5952(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y4, Y13
+	VFMADD213PD actkernconst<>+5952(SB), Y5, Y14
+	VMULPD      Y8, Y3, Y8
+	VMULPD      Y13, Y4, Y13
+	VMULPD      Y14, Y5, Y14
+	VFMADD132PD actkernconst<>+5600(SB), Y3, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y4, Y13
+	VFMADD132PD actkernconst<>+5600(SB), Y5, Y14
+	VMULPD      Y8, Y1, Y1
+	VMULPD      Y13, Y2, Y2
 	VMOVUPD     384(SP), Y3
-	VMULPD      Y10, Y3, Y3
+	VMULPD      Y14, Y3, Y3
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, 480(SP), Y1, Y4
+	VBLENDVPD   Y4, Y7, Y1, Y4
 	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, 448(SP), Y2, Y1
+	VBLENDVPD   Y1, Y10, Y2, Y1
 	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, 416(SP), Y3, Y2
+	VBLENDVPD   Y2, Y12, Y3, Y2
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
@@ -72542,37 +72265,34 @@ loop:
 	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
 	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
-	VCVTPS2PD   (BX), Y7
-	VCVTPS2PD   16(BX), Y8
-	VCVTPS2PD   32(BX), Y9
+	VCVTPS2PD   32(DX), Y7
+	VCVTPS2PD   (BX), Y8
+	VCVTPS2PD   16(BX), Y10
+	VCVTPS2PD   32(BX), Y12
 	VMULPD      Y1, Y2, Y2
 	VMULPD      Y5, Y3, Y3
-	VMULPD      Y6, Y4, Y4
-	VMULPD      Y7, Y2, Y2
-	VMULPD      Y8, Y3, Y3
-	VMULPD      Y9, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y7
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VCMPPD      $0x03, Y6, Y6, Y9
-	VBLENDVPD   Y7, Y1, Y2, Y7
-	VBLENDVPD   Y8, Y5, Y3, Y8
-	VBLENDVPD   Y9, Y6, Y4, Y9
-	VMOVUPD     352(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     320(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VMOVUPD     288(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y2, Y1, Y7, Y2
-	VBLENDVPD   Y4, Y3, Y8, Y4
-	VBLENDVPD   Y6, Y5, Y9, Y6
+	VMULPD      Y7, Y4, Y4
+	VMULPD      Y8, Y2, Y2
+	VMULPD      Y10, Y3, Y3
+	VMULPD      Y12, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y8
+	VCMPPD      $0x03, Y5, Y5, Y10
+	VCMPPD      $0x03, Y7, Y7, Y12
+	VBLENDVPD   Y8, Y1, Y2, Y8
+	VBLENDVPD   Y10, Y5, Y3, Y10
+	VBLENDVPD   Y12, Y7, Y4, Y12
+	VCMPPD      $0x03, Y6, Y6, Y1
+	VCMPPD      $0x03, Y9, Y9, Y2
+	VCMPPD      $0x03, Y11, Y11, Y3
+	VBLENDVPD   Y1, Y6, Y8, Y1
+	VBLENDVPD   Y2, Y9, Y10, Y2
+	VBLENDVPD   Y3, Y11, Y12, Y3
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 32(AX)
+	VMOVUPS     X2, 16(AX)
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -72585,9 +72305,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -72622,31 +72342,21 @@ single:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -72677,9 +72387,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+4800(SB), Y1, Y2
-	VMOVUPD     actkernconst<>+5408(SB), Y3
+	VMOVUPD     actkernconst<>+5472(SB), Y3
 	VCMPPD      $0x11, Y1, Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+5440(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+5568(SB), Y1, Y3
 	VMOVUPD     actkernconst<>+2752(SB), Y5
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
@@ -72714,31 +72424,21 @@ tail:
 	VSUBPD      Y6, Y0, Y8
 	VBLENDVPD   Y7, Y6, Y8, Y7
 	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+5504(SB), Y1, Y6
-	VSUBPD      actkernconst<>+5536(SB), Y6, Y6
-	VMAXPD      actkernconst<>+288(SB), Y6, Y8
-	VMINPD      actkernconst<>+320(SB), Y8, Y8
-	VMULPD      actkernconst<>+352(SB), Y8, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
-	VMOVUPD     actkernconst<>+224(SB), Y10
-	VFMADD213PD actkernconst<>+256(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+416(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+480(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+544(SB), Y8, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
-	VMULPD      Y10, Y8, Y8
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VSUBPD      Y0, Y9, Y10
-	VFMADD213PD Y10, Y8, Y9
-	VANDPD      actkernconst<>+160(SB), Y6, Y8
-	VORPD       Y9, Y8, Y9
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y8, Y6, Y9, Y8
-	VFMADD132PD actkernconst<>+5472(SB), Y6, Y8
+	VSUBPD      actkernconst<>+5632(SB), Y1, Y6
+	VSUBPD      actkernconst<>+5664(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+5504(SB), Y8
+	VFMADD213PD actkernconst<>+5536(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5696(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5728(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5760(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5792(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5824(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5856(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5888(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5920(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+5952(SB), Y6, Y8
+	VMULPD      Y8, Y6, Y8
+	VFMADD132PD actkernconst<>+5600(SB), Y6, Y8
 	VMULPD      Y8, Y5, Y5
 	VBLENDVPD   Y3, Y7, Y5, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
@@ -73293,7 +72993,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+5616(SB), Z3
+	VBROADCASTSD actkernconst<>+6032(SB), Z3
 	VBROADCASTSD actkernconst<>+64(SB), Z4
 	VBROADCASTSD actkernconst<>+1072(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
@@ -73498,7 +73198,7 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+5616(SB), Z3
+	VBROADCASTSD actkernconst<>+6032(SB), Z3
 	VBROADCASTSD actkernconst<>+64(SB), Z4
 	VBROADCASTSD actkernconst<>+1072(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
@@ -73717,9 +73417,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
-	VMULPD      actkernconst<>+6304(SB), Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y7, Y7
+	VMULPD      actkernconst<>+6720(SB), Y8, Y8
 	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
@@ -73808,7 +73508,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1312(SB), Y3, Y4
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -73849,7 +73549,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1312(SB), Y3, Y4
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -73900,9 +73600,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
 	VANDPD      actkernconst<>+1312(SB), Y4, Y7
 	VANDPD      actkernconst<>+1312(SB), Y5, Y8
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
-	VMULPD      actkernconst<>+6304(SB), Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y7, Y7
+	VMULPD      actkernconst<>+6720(SB), Y8, Y8
 	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
@@ -73991,7 +73691,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y3
 	VANDPD      actkernconst<>+1312(SB), Y3, Y4
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -74032,7 +73732,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VANDPD      actkernconst<>+1312(SB), Y3, Y4
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
@@ -74074,7 +73774,7 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+1088(SB), Z5
-	VBROADCASTSD actkernconst<>+5616(SB), Z6
+	VBROADCASTSD actkernconst<>+6032(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -74329,7 +74029,7 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+728(SB), Z3
 	VBROADCASTSD actkernconst<>+736(SB), Z4
 	VBROADCASTSD actkernconst<>+1088(SB), Z5
-	VBROADCASTSD actkernconst<>+5616(SB), Z6
+	VBROADCASTSD actkernconst<>+6032(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -74594,9 +74294,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y4
 	VANDPD      actkernconst<>+1312(SB), Y2, Y5
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
-	VMULPD      actkernconst<>+6304(SB), Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y5, Y5
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
@@ -74721,7 +74421,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
@@ -74770,7 +74470,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
@@ -74828,9 +74528,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y4
 	VANDPD      actkernconst<>+1312(SB), Y2, Y5
 	VANDPD      actkernconst<>+1312(SB), Y3, Y6
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
-	VMULPD      actkernconst<>+6304(SB), Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y5, Y5
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
@@ -74955,7 +74655,7 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
@@ -75004,7 +74704,7 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
@@ -75429,15 +75129,15 @@ TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+8008(SB), Z3
-	VBROADCASTSD actkernconst<>+8016(SB), Z4
-	VBROADCASTSD actkernconst<>+8024(SB), Z5
-	VBROADCASTSD actkernconst<>+8032(SB), Z6
-	VBROADCASTSD actkernconst<>+8040(SB), Z7
-	VBROADCASTSD actkernconst<>+8048(SB), Z8
+	VBROADCASTSD actkernconst<>+8424(SB), Z3
+	VBROADCASTSD actkernconst<>+8432(SB), Z4
+	VBROADCASTSD actkernconst<>+8440(SB), Z5
+	VBROADCASTSD actkernconst<>+8448(SB), Z6
+	VBROADCASTSD actkernconst<>+8456(SB), Z7
+	VBROADCASTSD actkernconst<>+8464(SB), Z8
 	VBROADCASTSD actkernconst<>+3936(SB), Z9
-	VBROADCASTSD actkernconst<>+8056(SB), Z10
-	VBROADCASTSD actkernconst<>+8064(SB), Z11
+	VBROADCASTSD actkernconst<>+8472(SB), Z10
+	VBROADCASTSD actkernconst<>+8480(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -75517,30 +75217,30 @@ loop:
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7992(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+7992(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+7992(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+7992(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+7984(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7984(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7984(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7984(SB), Z31, Z31
+	VMULPD.BCST      actkernconst<>+8408(SB), Z20, Z28
+	VMULPD.BCST      actkernconst<>+8408(SB), Z21, Z29
+	VMULPD.BCST      actkernconst<>+8408(SB), Z22, Z30
+	VMULPD.BCST      actkernconst<>+8408(SB), Z23, Z31
+	VADDPD.BCST      actkernconst<>+8400(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8400(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8400(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8400(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+7976(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7976(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7976(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7976(SB), Z31, Z31
+	VADDPD.BCST      actkernconst<>+8392(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8392(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8392(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8392(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+7968(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7968(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7968(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7968(SB), Z31, Z31
+	VADDPD.BCST      actkernconst<>+8384(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8384(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8384(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8384(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
@@ -75569,10 +75269,10 @@ loop:
 	VDIVPD           Z21, Z25, Z25
 	VDIVPD           Z22, Z26, Z26
 	VDIVPD           Z23, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5616(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5616(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5616(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5616(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6032(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6032(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6032(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6032(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z18
@@ -75657,10 +75357,10 @@ loop:
 	VBLENDMPD        Z25, Z21, K3, Z25
 	VBLENDMPD        Z26, Z22, K4, Z26
 	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z15, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVUPS          Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -75695,12 +75395,12 @@ single:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7984(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z16
+	VADDPD.BCST      actkernconst<>+8400(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7976(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8392(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7968(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8384(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
 	VMULPD           Z16, Z14, Z16
@@ -75708,7 +75408,7 @@ single:
 	VMULPD           Z16, Z14, Z14
 	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
-	VMULPD.BCST      actkernconst<>+5616(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6032(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -75730,7 +75430,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -75763,12 +75463,12 @@ tail:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7984(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z16
+	VADDPD.BCST      actkernconst<>+8400(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7976(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8392(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7968(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8384(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
 	VMULPD           Z16, Z14, Z16
@@ -75776,7 +75476,7 @@ tail:
 	VMULPD           Z16, Z14, Z14
 	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
-	VMULPD.BCST      actkernconst<>+5616(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6032(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -75798,7 +75498,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -75812,15 +75512,15 @@ TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+48(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+8008(SB), Z3
-	VBROADCASTSD actkernconst<>+8016(SB), Z4
-	VBROADCASTSD actkernconst<>+8024(SB), Z5
-	VBROADCASTSD actkernconst<>+8032(SB), Z6
-	VBROADCASTSD actkernconst<>+8040(SB), Z7
-	VBROADCASTSD actkernconst<>+8048(SB), Z8
+	VBROADCASTSD actkernconst<>+8424(SB), Z3
+	VBROADCASTSD actkernconst<>+8432(SB), Z4
+	VBROADCASTSD actkernconst<>+8440(SB), Z5
+	VBROADCASTSD actkernconst<>+8448(SB), Z6
+	VBROADCASTSD actkernconst<>+8456(SB), Z7
+	VBROADCASTSD actkernconst<>+8464(SB), Z8
 	VBROADCASTSD actkernconst<>+3936(SB), Z9
-	VBROADCASTSD actkernconst<>+8056(SB), Z10
-	VBROADCASTSD actkernconst<>+8064(SB), Z11
+	VBROADCASTSD actkernconst<>+8472(SB), Z10
+	VBROADCASTSD actkernconst<>+8480(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -75900,30 +75600,30 @@ loop:
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+7992(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+7992(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+7992(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+7992(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+7984(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7984(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7984(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7984(SB), Z31, Z31
+	VMULPD.BCST      actkernconst<>+8408(SB), Z20, Z28
+	VMULPD.BCST      actkernconst<>+8408(SB), Z21, Z29
+	VMULPD.BCST      actkernconst<>+8408(SB), Z22, Z30
+	VMULPD.BCST      actkernconst<>+8408(SB), Z23, Z31
+	VADDPD.BCST      actkernconst<>+8400(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8400(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8400(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8400(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+7976(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7976(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7976(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7976(SB), Z31, Z31
+	VADDPD.BCST      actkernconst<>+8392(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8392(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8392(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8392(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
 	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+7968(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+7968(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+7968(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+7968(SB), Z31, Z31
+	VADDPD.BCST      actkernconst<>+8384(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8384(SB), Z29, Z29
+	VADDPD.BCST      actkernconst<>+8384(SB), Z30, Z30
+	VADDPD.BCST      actkernconst<>+8384(SB), Z31, Z31
 	VMULPD           Z28, Z20, Z28
 	VMULPD           Z29, Z21, Z29
 	VMULPD           Z30, Z22, Z30
@@ -75952,10 +75652,10 @@ loop:
 	VDIVPD           Z21, Z25, Z25
 	VDIVPD           Z22, Z26, Z26
 	VDIVPD           Z23, Z27, Z27
-	VMULPD.BCST      actkernconst<>+5616(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+5616(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+5616(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+5616(SB), Z19, Z19
+	VMULPD.BCST      actkernconst<>+6032(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+6032(SB), Z17, Z17
+	VMULPD.BCST      actkernconst<>+6032(SB), Z18, Z18
+	VMULPD.BCST      actkernconst<>+6032(SB), Z19, Z19
 	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z18
@@ -76040,10 +75740,10 @@ loop:
 	VBLENDMPD        Z25, Z21, K3, Z25
 	VBLENDMPD        Z26, Z22, K4, Z26
 	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z15, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVNTPS         Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -76078,12 +75778,12 @@ single:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7984(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z16
+	VADDPD.BCST      actkernconst<>+8400(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7976(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8392(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7968(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8384(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
 	VMULPD           Z16, Z14, Z16
@@ -76091,7 +75791,7 @@ single:
 	VMULPD           Z16, Z14, Z14
 	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
-	VMULPD.BCST      actkernconst<>+5616(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6032(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -76113,7 +75813,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -76146,12 +75846,12 @@ tail:
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z0, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+7984(SB), Z16, Z16
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z16
+	VADDPD.BCST      actkernconst<>+8400(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7976(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8392(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+7968(SB), Z16, Z16
+	VADDPD.BCST      actkernconst<>+8384(SB), Z16, Z16
 	VMULPD           Z16, Z14, Z16
 	VADDPD           Z16, Z11, Z16
 	VMULPD           Z16, Z14, Z16
@@ -76159,7 +75859,7 @@ tail:
 	VMULPD           Z16, Z14, Z14
 	VADDPD           Z14, Z9, Z14
 	VDIVPD           Z14, Z15, Z15
-	VMULPD.BCST      actkernconst<>+5616(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6032(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
@@ -76181,7 +75881,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8000(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8416(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -76222,38 +75922,38 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y2, Y14, Y3
 	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+8256(SB), Y12, Y11
+	VMULPD      actkernconst<>+8672(SB), Y12, Y11
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+8256(SB), Y13, Y10
+	VMULPD      actkernconst<>+8672(SB), Y13, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+8256(SB), Y14, Y9
-	VADDPD      actkernconst<>+8224(SB), Y11, Y11
-	VADDPD      actkernconst<>+8224(SB), Y10, Y10
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
+	VMULPD      actkernconst<>+8672(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8640(SB), Y10, Y10
+	VADDPD      actkernconst<>+8640(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VADDPD      actkernconst<>+8608(SB), Y11, Y11
+	VADDPD      actkernconst<>+8608(SB), Y10, Y10
+	VADDPD      actkernconst<>+8608(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8160(SB), Y11, Y11
-	VADDPD      actkernconst<>+8160(SB), Y10, Y10
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VADDPD      actkernconst<>+8576(SB), Y11, Y11
+	VADDPD      actkernconst<>+8576(SB), Y10, Y10
+	VADDPD      actkernconst<>+8576(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y10, Y10
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
+	VADDPD      actkernconst<>+8544(SB), Y11, Y11
+	VADDPD      actkernconst<>+8544(SB), Y10, Y10
+	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8096(SB), Y11, Y11
-	VADDPD      actkernconst<>+8096(SB), Y10, Y10
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
+	VADDPD      actkernconst<>+8512(SB), Y11, Y11
+	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
@@ -76263,36 +75963,36 @@ loop:
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+8448(SB), Y12, Y9
-	VMULPD      actkernconst<>+8448(SB), Y13, Y10
-	VMULPD      actkernconst<>+8448(SB), Y14, Y11
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VADDPD      actkernconst<>+8416(SB), Y10, Y10
-	VADDPD      actkernconst<>+8416(SB), Y11, Y11
+	VMULPD      actkernconst<>+8864(SB), Y12, Y9
+	VMULPD      actkernconst<>+8864(SB), Y13, Y10
+	VMULPD      actkernconst<>+8864(SB), Y14, Y11
+	VADDPD      actkernconst<>+8832(SB), Y9, Y9
+	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VADDPD      actkernconst<>+8832(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VADDPD      actkernconst<>+8384(SB), Y10, Y10
-	VADDPD      actkernconst<>+8384(SB), Y11, Y11
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VADDPD      actkernconst<>+8800(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VADDPD      actkernconst<>+8352(SB), Y10, Y10
-	VADDPD      actkernconst<>+8352(SB), Y11, Y11
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
+	VADDPD      actkernconst<>+8768(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VADDPD      actkernconst<>+8320(SB), Y10, Y10
-	VADDPD      actkernconst<>+8320(SB), Y11, Y11
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VADDPD      actkernconst<>+8736(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VADDPD      actkernconst<>+8288(SB), Y10, Y10
-	VADDPD      actkernconst<>+8288(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y9, Y9
+	VADDPD      actkernconst<>+8704(SB), Y10, Y10
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y12
 	VMULPD      Y10, Y13, Y13
 	VMULPD      Y11, Y14, Y14
@@ -76302,9 +76002,9 @@ loop:
 	VDIVPD      Y12, Y5, Y5
 	VDIVPD      Y13, Y4, Y4
 	VDIVPD      Y14, Y3, Y3
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
-	VMULPD      actkernconst<>+6304(SB), Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y7, Y7
+	VMULPD      actkernconst<>+6720(SB), Y8, Y8
 	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
@@ -76406,33 +76106,33 @@ single:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8256(SB), Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      actkernconst<>+8672(SB), Y4, Y6
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+192(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+8448(SB), Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
+	VMULPD      actkernconst<>+8864(SB), Y4, Y6
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3968(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -76478,33 +76178,33 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8256(SB), Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      actkernconst<>+8672(SB), Y4, Y6
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+192(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+8448(SB), Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
+	VMULPD      actkernconst<>+8864(SB), Y4, Y6
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3968(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -76569,38 +76269,38 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y2, Y14, Y3
 	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+8256(SB), Y12, Y11
+	VMULPD      actkernconst<>+8672(SB), Y12, Y11
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+8256(SB), Y13, Y10
+	VMULPD      actkernconst<>+8672(SB), Y13, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+8256(SB), Y14, Y9
-	VADDPD      actkernconst<>+8224(SB), Y11, Y11
-	VADDPD      actkernconst<>+8224(SB), Y10, Y10
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
+	VMULPD      actkernconst<>+8672(SB), Y14, Y9
+	VADDPD      actkernconst<>+8640(SB), Y11, Y11
+	VADDPD      actkernconst<>+8640(SB), Y10, Y10
+	VADDPD      actkernconst<>+8640(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8192(SB), Y11, Y11
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
+	VADDPD      actkernconst<>+8608(SB), Y11, Y11
+	VADDPD      actkernconst<>+8608(SB), Y10, Y10
+	VADDPD      actkernconst<>+8608(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8160(SB), Y11, Y11
-	VADDPD      actkernconst<>+8160(SB), Y10, Y10
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
+	VADDPD      actkernconst<>+8576(SB), Y11, Y11
+	VADDPD      actkernconst<>+8576(SB), Y10, Y10
+	VADDPD      actkernconst<>+8576(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8128(SB), Y11, Y11
-	VADDPD      actkernconst<>+8128(SB), Y10, Y10
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
+	VADDPD      actkernconst<>+8544(SB), Y11, Y11
+	VADDPD      actkernconst<>+8544(SB), Y10, Y10
+	VADDPD      actkernconst<>+8544(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+8096(SB), Y11, Y11
-	VADDPD      actkernconst<>+8096(SB), Y10, Y10
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
+	VADDPD      actkernconst<>+8512(SB), Y11, Y11
+	VADDPD      actkernconst<>+8512(SB), Y10, Y10
+	VADDPD      actkernconst<>+8512(SB), Y9, Y9
 	VMULPD      Y11, Y12, Y11
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y9, Y14, Y9
@@ -76610,36 +76310,36 @@ loop:
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+8448(SB), Y12, Y9
-	VMULPD      actkernconst<>+8448(SB), Y13, Y10
-	VMULPD      actkernconst<>+8448(SB), Y14, Y11
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VADDPD      actkernconst<>+8416(SB), Y10, Y10
-	VADDPD      actkernconst<>+8416(SB), Y11, Y11
+	VMULPD      actkernconst<>+8864(SB), Y12, Y9
+	VMULPD      actkernconst<>+8864(SB), Y13, Y10
+	VMULPD      actkernconst<>+8864(SB), Y14, Y11
+	VADDPD      actkernconst<>+8832(SB), Y9, Y9
+	VADDPD      actkernconst<>+8832(SB), Y10, Y10
+	VADDPD      actkernconst<>+8832(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VADDPD      actkernconst<>+8384(SB), Y10, Y10
-	VADDPD      actkernconst<>+8384(SB), Y11, Y11
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
+	VADDPD      actkernconst<>+8800(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VADDPD      actkernconst<>+8352(SB), Y10, Y10
-	VADDPD      actkernconst<>+8352(SB), Y11, Y11
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
+	VADDPD      actkernconst<>+8768(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VADDPD      actkernconst<>+8320(SB), Y10, Y10
-	VADDPD      actkernconst<>+8320(SB), Y11, Y11
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
+	VADDPD      actkernconst<>+8736(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y9
 	VMULPD      Y10, Y13, Y10
 	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VADDPD      actkernconst<>+8288(SB), Y10, Y10
-	VADDPD      actkernconst<>+8288(SB), Y11, Y11
+	VADDPD      actkernconst<>+8704(SB), Y9, Y9
+	VADDPD      actkernconst<>+8704(SB), Y10, Y10
+	VADDPD      actkernconst<>+8704(SB), Y11, Y11
 	VMULPD      Y9, Y12, Y12
 	VMULPD      Y10, Y13, Y13
 	VMULPD      Y11, Y14, Y14
@@ -76649,9 +76349,9 @@ loop:
 	VDIVPD      Y12, Y5, Y5
 	VDIVPD      Y13, Y4, Y4
 	VDIVPD      Y14, Y3, Y3
-	VMULPD      actkernconst<>+6304(SB), Y6, Y6
-	VMULPD      actkernconst<>+6304(SB), Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y8, Y8
+	VMULPD      actkernconst<>+6720(SB), Y6, Y6
+	VMULPD      actkernconst<>+6720(SB), Y7, Y7
+	VMULPD      actkernconst<>+6720(SB), Y8, Y8
 	VMAXPD      actkernconst<>+288(SB), Y6, Y6
 	VMAXPD      actkernconst<>+288(SB), Y7, Y7
 	VMAXPD      actkernconst<>+288(SB), Y8, Y8
@@ -76753,33 +76453,33 @@ single:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8256(SB), Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      actkernconst<>+8672(SB), Y4, Y6
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+192(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+8448(SB), Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
+	VMULPD      actkernconst<>+8864(SB), Y4, Y6
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3968(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -76825,33 +76525,33 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+8256(SB), Y4, Y6
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
+	VMULPD      actkernconst<>+8672(SB), Y4, Y6
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
 	VADDPD      actkernconst<>+192(SB), Y6, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+8448(SB), Y4, Y6
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
+	VMULPD      actkernconst<>+8864(SB), Y4, Y6
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
 	VMULPD      Y6, Y4, Y4
 	VADDPD      actkernconst<>+3968(SB), Y4, Y4
 	VDIVPD      Y4, Y5, Y5
-	VMULPD      actkernconst<>+6304(SB), Y2, Y2
+	VMULPD      actkernconst<>+6720(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
 	VROUNDPD    $0x08, Y4, Y4
@@ -76905,10 +76605,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z8, K5
 	VMULPD           Z5, Z5, Z9
 	VMULPD           Z6, Z6, Z10
 	VMULPD           Z7, Z7, Z11
@@ -76935,46 +76635,46 @@ loop:
 	VMULPD           Z2, Z14, Z22
 	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+8048(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+8048(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+8048(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+8048(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+8040(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8040(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8040(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8040(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+8464(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+8464(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+8464(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+8464(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+8456(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8456(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8456(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8456(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8032(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8032(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8032(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8032(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8448(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8448(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8448(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8448(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8024(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8024(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8024(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8024(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8440(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8440(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8440(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8440(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8016(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8016(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8016(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8016(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8432(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8432(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8432(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8432(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8008(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8008(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8008(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8008(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8424(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8424(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8424(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8424(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
@@ -76987,46 +76687,46 @@ loop:
 	VMULPD           Z26, Z22, Z22
 	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7992(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7992(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+7992(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7984(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7984(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7984(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7984(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+8408(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+8408(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+8408(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+8400(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8400(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8400(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8400(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7976(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7976(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7976(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7976(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8392(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8392(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8392(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8392(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7968(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8384(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8384(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8384(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8384(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8064(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8064(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8064(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8064(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8480(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8480(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8480(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8480(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8056(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8056(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8056(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8056(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8472(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8472(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8472(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8472(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
@@ -77039,10 +76739,10 @@ loop:
 	VDIVPD           Z26, Z22, Z22
 	VDIVPD           Z27, Z23, Z23
 	VDIVPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5616(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5616(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+5616(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+6032(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+6032(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+6032(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+6032(SB), Z8, Z8
 	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
 	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
@@ -77197,40 +76897,40 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z2, K2
 	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+8048(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8040(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8464(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8456(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8032(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8448(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8024(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8440(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8016(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8432(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8008(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8424(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD           Z7, Z0, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7992(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7984(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8408(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8400(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7976(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8392(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7968(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8384(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8064(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8480(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8056(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8472(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD.BCST      actkernconst<>+3936(SB), Z7, Z7
 	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+6032(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -77279,40 +76979,40 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z2, K2
 	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+8048(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8040(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8464(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8456(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8032(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8448(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8024(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8440(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8016(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8432(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8008(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8424(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD           Z7, Z0, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7992(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7984(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8408(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8400(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7976(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8392(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7968(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8384(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8064(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8480(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8056(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8472(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD.BCST      actkernconst<>+3936(SB), Z7, Z7
 	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+6032(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -77372,10 +77072,10 @@ loop:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
 	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z5, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z6, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z7, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z8, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z5, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z6, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z7, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z8, K5
 	VMULPD           Z5, Z5, Z9
 	VMULPD           Z6, Z6, Z10
 	VMULPD           Z7, Z7, Z11
@@ -77402,46 +77102,46 @@ loop:
 	VMULPD           Z2, Z14, Z22
 	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+8048(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+8048(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+8048(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+8048(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+8040(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8040(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8040(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8040(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+8464(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+8464(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+8464(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+8464(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+8456(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8456(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8456(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8456(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8032(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8032(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8032(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8032(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8448(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8448(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8448(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8448(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8024(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8024(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8024(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8024(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8440(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8440(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8440(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8440(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8016(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8016(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8016(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8016(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8432(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8432(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8432(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8432(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8008(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8008(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8008(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8008(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8424(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8424(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8424(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8424(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
@@ -77454,46 +77154,46 @@ loop:
 	VMULPD           Z26, Z22, Z22
 	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+7992(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+7992(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+7992(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+7992(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+7984(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7984(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7984(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7984(SB), Z28, Z28
+	VMULPD.BCST      actkernconst<>+8408(SB), Z13, Z25
+	VMULPD.BCST      actkernconst<>+8408(SB), Z14, Z26
+	VMULPD.BCST      actkernconst<>+8408(SB), Z15, Z27
+	VMULPD.BCST      actkernconst<>+8408(SB), Z16, Z28
+	VADDPD.BCST      actkernconst<>+8400(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8400(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8400(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8400(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7976(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7976(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7976(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7976(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8392(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8392(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8392(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8392(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+7968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+7968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+7968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+7968(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8384(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8384(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8384(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8384(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8064(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8064(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8064(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8064(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8480(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8480(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8480(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8480(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8056(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8056(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8056(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8056(SB), Z28, Z28
+	VADDPD.BCST      actkernconst<>+8472(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8472(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8472(SB), Z27, Z27
+	VADDPD.BCST      actkernconst<>+8472(SB), Z28, Z28
 	VMULPD           Z25, Z13, Z25
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
@@ -77506,10 +77206,10 @@ loop:
 	VDIVPD           Z26, Z22, Z22
 	VDIVPD           Z27, Z23, Z23
 	VDIVPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+5616(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+5616(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+5616(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+6032(SB), Z5, Z5
+	VMULPD.BCST      actkernconst<>+6032(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+6032(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+6032(SB), Z8, Z8
 	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
 	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
@@ -77664,40 +77364,40 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z2, K2
 	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+8048(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8040(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8464(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8456(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8032(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8448(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8024(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8440(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8016(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8432(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8008(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8424(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD           Z7, Z0, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7992(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7984(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8408(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8400(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7976(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8392(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7968(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8384(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8064(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8480(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8056(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8472(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD.BCST      actkernconst<>+3936(SB), Z7, Z7
 	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+6032(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -77746,40 +77446,40 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y1
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
-	VCMPPD.BCST      $0x11, actkernconst<>+8480(SB), Z2, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+8896(SB), Z2, K2
 	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
 	VMULPD           Z1, Z1, Z4
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+8048(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8040(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8464(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8456(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8032(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8448(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8024(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8440(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8016(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8432(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8008(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8424(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD           Z7, Z0, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+7992(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+7984(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+8408(SB), Z4, Z7
+	VADDPD.BCST      actkernconst<>+8400(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7976(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8392(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+7968(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8384(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8064(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8480(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8056(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+8472(SB), Z7, Z7
 	VMULPD           Z7, Z4, Z7
 	VADDPD.BCST      actkernconst<>+3936(SB), Z7, Z7
 	VDIVPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+5616(SB), Z2, Z2
+	VMULPD.BCST      actkernconst<>+6032(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
@@ -77837,9 +77537,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y0, Y3
 	VANDPD      actkernconst<>+1312(SB), Y1, Y4
 	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -77868,38 +77568,38 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+8256(SB), Y8, Y9
+	VMULPD      actkernconst<>+8672(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMULPD      actkernconst<>+8256(SB), Y11, Y6
+	VMULPD      actkernconst<>+8672(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMULPD      actkernconst<>+8256(SB), Y7, Y10
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VADDPD      actkernconst<>+8224(SB), Y10, Y10
+	VMULPD      actkernconst<>+8672(SB), Y7, Y10
+	VADDPD      actkernconst<>+8640(SB), Y9, Y9
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
+	VADDPD      actkernconst<>+8608(SB), Y9, Y9
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VADDPD      actkernconst<>+8160(SB), Y10, Y10
+	VADDPD      actkernconst<>+8576(SB), Y9, Y9
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y10, Y10
+	VADDPD      actkernconst<>+8544(SB), Y9, Y9
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VADDPD      actkernconst<>+8096(SB), Y10, Y10
+	VADDPD      actkernconst<>+8512(SB), Y9, Y9
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
@@ -77909,36 +77609,36 @@ loop:
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+8448(SB), Y8, Y6
-	VMULPD      actkernconst<>+8448(SB), Y11, Y9
-	VMULPD      actkernconst<>+8448(SB), Y7, Y10
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VADDPD      actkernconst<>+8416(SB), Y10, Y10
+	VMULPD      actkernconst<>+8864(SB), Y8, Y6
+	VMULPD      actkernconst<>+8864(SB), Y11, Y9
+	VMULPD      actkernconst<>+8864(SB), Y7, Y10
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
+	VADDPD      actkernconst<>+8832(SB), Y9, Y9
+	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VADDPD      actkernconst<>+8384(SB), Y10, Y10
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VADDPD      actkernconst<>+8288(SB), Y10, Y10
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y9, Y9
+	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
@@ -77948,9 +77648,9 @@ loop:
 	VDIVPD      Y6, Y14, Y14
 	VDIVPD      Y9, Y13, Y13
 	VDIVPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+6304(SB), Y3, Y3
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
-	VMULPD      actkernconst<>+6304(SB), Y5, Y5
+	VMULPD      actkernconst<>+6720(SB), Y3, Y3
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y5, Y5
 	VMAXPD      actkernconst<>+288(SB), Y3, Y3
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y5, Y5
@@ -78085,40 +77785,40 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+8256(SB), Y5, Y8
-	VADDPD      actkernconst<>+8224(SB), Y8, Y8
+	VMULPD      actkernconst<>+8672(SB), Y5, Y8
+	VADDPD      actkernconst<>+8640(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8192(SB), Y8, Y8
+	VADDPD      actkernconst<>+8608(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8576(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
+	VADDPD      actkernconst<>+8544(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8096(SB), Y8, Y8
+	VADDPD      actkernconst<>+8512(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+192(SB), Y8, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8448(SB), Y5, Y8
-	VADDPD      actkernconst<>+8416(SB), Y8, Y8
+	VMULPD      actkernconst<>+8864(SB), Y5, Y8
+	VADDPD      actkernconst<>+8832(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8384(SB), Y8, Y8
+	VADDPD      actkernconst<>+8800(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8352(SB), Y8, Y8
+	VADDPD      actkernconst<>+8768(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8320(SB), Y8, Y8
+	VADDPD      actkernconst<>+8736(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8288(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3968(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y1, Y1
+	VMULPD      actkernconst<>+6720(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -78170,40 +77870,40 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+8256(SB), Y5, Y8
-	VADDPD      actkernconst<>+8224(SB), Y8, Y8
+	VMULPD      actkernconst<>+8672(SB), Y5, Y8
+	VADDPD      actkernconst<>+8640(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8192(SB), Y8, Y8
+	VADDPD      actkernconst<>+8608(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8576(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
+	VADDPD      actkernconst<>+8544(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8096(SB), Y8, Y8
+	VADDPD      actkernconst<>+8512(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+192(SB), Y8, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8448(SB), Y5, Y8
-	VADDPD      actkernconst<>+8416(SB), Y8, Y8
+	VMULPD      actkernconst<>+8864(SB), Y5, Y8
+	VADDPD      actkernconst<>+8832(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8384(SB), Y8, Y8
+	VADDPD      actkernconst<>+8800(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8352(SB), Y8, Y8
+	VADDPD      actkernconst<>+8768(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8320(SB), Y8, Y8
+	VADDPD      actkernconst<>+8736(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8288(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3968(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y1, Y1
+	VMULPD      actkernconst<>+6720(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -78263,9 +77963,9 @@ loop:
 	VANDPD      actkernconst<>+1312(SB), Y0, Y3
 	VANDPD      actkernconst<>+1312(SB), Y1, Y4
 	VANDPD      actkernconst<>+1312(SB), Y2, Y5
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y5, Y8
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y3, Y6
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y4, Y7
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y5, Y8
 	VMULPD      Y3, Y3, Y9
 	VMULPD      Y4, Y4, Y10
 	VMULPD      Y5, Y5, Y11
@@ -78294,38 +77994,38 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+8256(SB), Y8, Y9
+	VMULPD      actkernconst<>+8672(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMULPD      actkernconst<>+8256(SB), Y11, Y6
+	VMULPD      actkernconst<>+8672(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMULPD      actkernconst<>+8256(SB), Y7, Y10
-	VADDPD      actkernconst<>+8224(SB), Y9, Y9
-	VADDPD      actkernconst<>+8224(SB), Y6, Y6
-	VADDPD      actkernconst<>+8224(SB), Y10, Y10
+	VMULPD      actkernconst<>+8672(SB), Y7, Y10
+	VADDPD      actkernconst<>+8640(SB), Y9, Y9
+	VADDPD      actkernconst<>+8640(SB), Y6, Y6
+	VADDPD      actkernconst<>+8640(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8192(SB), Y9, Y9
-	VADDPD      actkernconst<>+8192(SB), Y6, Y6
-	VADDPD      actkernconst<>+8192(SB), Y10, Y10
+	VADDPD      actkernconst<>+8608(SB), Y9, Y9
+	VADDPD      actkernconst<>+8608(SB), Y6, Y6
+	VADDPD      actkernconst<>+8608(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8160(SB), Y9, Y9
-	VADDPD      actkernconst<>+8160(SB), Y6, Y6
-	VADDPD      actkernconst<>+8160(SB), Y10, Y10
+	VADDPD      actkernconst<>+8576(SB), Y9, Y9
+	VADDPD      actkernconst<>+8576(SB), Y6, Y6
+	VADDPD      actkernconst<>+8576(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8128(SB), Y9, Y9
-	VADDPD      actkernconst<>+8128(SB), Y6, Y6
-	VADDPD      actkernconst<>+8128(SB), Y10, Y10
+	VADDPD      actkernconst<>+8544(SB), Y9, Y9
+	VADDPD      actkernconst<>+8544(SB), Y6, Y6
+	VADDPD      actkernconst<>+8544(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8096(SB), Y9, Y9
-	VADDPD      actkernconst<>+8096(SB), Y6, Y6
-	VADDPD      actkernconst<>+8096(SB), Y10, Y10
+	VADDPD      actkernconst<>+8512(SB), Y9, Y9
+	VADDPD      actkernconst<>+8512(SB), Y6, Y6
+	VADDPD      actkernconst<>+8512(SB), Y10, Y10
 	VMULPD      Y9, Y8, Y9
 	VMULPD      Y6, Y11, Y6
 	VMULPD      Y10, Y7, Y10
@@ -78335,36 +78035,36 @@ loop:
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+8448(SB), Y8, Y6
-	VMULPD      actkernconst<>+8448(SB), Y11, Y9
-	VMULPD      actkernconst<>+8448(SB), Y7, Y10
-	VADDPD      actkernconst<>+8416(SB), Y6, Y6
-	VADDPD      actkernconst<>+8416(SB), Y9, Y9
-	VADDPD      actkernconst<>+8416(SB), Y10, Y10
+	VMULPD      actkernconst<>+8864(SB), Y8, Y6
+	VMULPD      actkernconst<>+8864(SB), Y11, Y9
+	VMULPD      actkernconst<>+8864(SB), Y7, Y10
+	VADDPD      actkernconst<>+8832(SB), Y6, Y6
+	VADDPD      actkernconst<>+8832(SB), Y9, Y9
+	VADDPD      actkernconst<>+8832(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8384(SB), Y6, Y6
-	VADDPD      actkernconst<>+8384(SB), Y9, Y9
-	VADDPD      actkernconst<>+8384(SB), Y10, Y10
+	VADDPD      actkernconst<>+8800(SB), Y6, Y6
+	VADDPD      actkernconst<>+8800(SB), Y9, Y9
+	VADDPD      actkernconst<>+8800(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8352(SB), Y6, Y6
-	VADDPD      actkernconst<>+8352(SB), Y9, Y9
-	VADDPD      actkernconst<>+8352(SB), Y10, Y10
+	VADDPD      actkernconst<>+8768(SB), Y6, Y6
+	VADDPD      actkernconst<>+8768(SB), Y9, Y9
+	VADDPD      actkernconst<>+8768(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8320(SB), Y6, Y6
-	VADDPD      actkernconst<>+8320(SB), Y9, Y9
-	VADDPD      actkernconst<>+8320(SB), Y10, Y10
+	VADDPD      actkernconst<>+8736(SB), Y6, Y6
+	VADDPD      actkernconst<>+8736(SB), Y9, Y9
+	VADDPD      actkernconst<>+8736(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+8288(SB), Y6, Y6
-	VADDPD      actkernconst<>+8288(SB), Y9, Y9
-	VADDPD      actkernconst<>+8288(SB), Y10, Y10
+	VADDPD      actkernconst<>+8704(SB), Y6, Y6
+	VADDPD      actkernconst<>+8704(SB), Y9, Y9
+	VADDPD      actkernconst<>+8704(SB), Y10, Y10
 	VMULPD      Y6, Y8, Y6
 	VMULPD      Y9, Y11, Y9
 	VMULPD      Y10, Y7, Y10
@@ -78374,9 +78074,9 @@ loop:
 	VDIVPD      Y6, Y14, Y14
 	VDIVPD      Y9, Y13, Y13
 	VDIVPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+6304(SB), Y3, Y3
-	VMULPD      actkernconst<>+6304(SB), Y4, Y4
-	VMULPD      actkernconst<>+6304(SB), Y5, Y5
+	VMULPD      actkernconst<>+6720(SB), Y3, Y3
+	VMULPD      actkernconst<>+6720(SB), Y4, Y4
+	VMULPD      actkernconst<>+6720(SB), Y5, Y5
 	VMAXPD      actkernconst<>+288(SB), Y3, Y3
 	VMAXPD      actkernconst<>+288(SB), Y4, Y4
 	VMAXPD      actkernconst<>+288(SB), Y5, Y5
@@ -78511,40 +78211,40 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y0
 	VANDPD      actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+8256(SB), Y5, Y8
-	VADDPD      actkernconst<>+8224(SB), Y8, Y8
+	VMULPD      actkernconst<>+8672(SB), Y5, Y8
+	VADDPD      actkernconst<>+8640(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8192(SB), Y8, Y8
+	VADDPD      actkernconst<>+8608(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8576(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
+	VADDPD      actkernconst<>+8544(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8096(SB), Y8, Y8
+	VADDPD      actkernconst<>+8512(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+192(SB), Y8, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8448(SB), Y5, Y8
-	VADDPD      actkernconst<>+8416(SB), Y8, Y8
+	VMULPD      actkernconst<>+8864(SB), Y5, Y8
+	VADDPD      actkernconst<>+8832(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8384(SB), Y8, Y8
+	VADDPD      actkernconst<>+8800(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8352(SB), Y8, Y8
+	VADDPD      actkernconst<>+8768(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8320(SB), Y8, Y8
+	VADDPD      actkernconst<>+8736(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8288(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3968(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y1, Y1
+	VMULPD      actkernconst<>+6720(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -78596,40 +78296,40 @@ tail:
 	VMASKMOVPS  (CX), X15, X0
 	VCVTPS2PD   X0, Y0
 	VANDPD      actkernconst<>+1312(SB), Y0, Y1
-	VCMPPD      $0x11, actkernconst<>+8512(SB), Y1, Y2
+	VCMPPD      $0x11, actkernconst<>+8928(SB), Y1, Y2
 	VMULPD      Y1, Y1, Y3
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y1, Y4
 	VMULPD      Y0, Y0, Y5
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+8256(SB), Y5, Y8
-	VADDPD      actkernconst<>+8224(SB), Y8, Y8
+	VMULPD      actkernconst<>+8672(SB), Y5, Y8
+	VADDPD      actkernconst<>+8640(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8192(SB), Y8, Y8
+	VADDPD      actkernconst<>+8608(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8160(SB), Y8, Y8
+	VADDPD      actkernconst<>+8576(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8128(SB), Y8, Y8
+	VADDPD      actkernconst<>+8544(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8096(SB), Y8, Y8
+	VADDPD      actkernconst<>+8512(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+192(SB), Y8, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+8448(SB), Y5, Y8
-	VADDPD      actkernconst<>+8416(SB), Y8, Y8
+	VMULPD      actkernconst<>+8864(SB), Y5, Y8
+	VADDPD      actkernconst<>+8832(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8384(SB), Y8, Y8
+	VADDPD      actkernconst<>+8800(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8352(SB), Y8, Y8
+	VADDPD      actkernconst<>+8768(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8320(SB), Y8, Y8
+	VADDPD      actkernconst<>+8736(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+8288(SB), Y8, Y8
+	VADDPD      actkernconst<>+8704(SB), Y8, Y8
 	VMULPD      Y8, Y5, Y8
 	VADDPD      actkernconst<>+3968(SB), Y8, Y8
 	VDIVPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+6304(SB), Y1, Y1
+	VMULPD      actkernconst<>+6720(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
 	VROUNDPD    $0x08, Y8, Y8
@@ -80332,399 +80032,451 @@ DATA actkernconst<>+5352(SB)/8, $0xc004000000000000
 DATA actkernconst<>+5360(SB)/8, $0x3fd1d25cf210482e
 DATA actkernconst<>+5368(SB)/8, $0xbff474973c84120b
 DATA actkernconst<>+5376(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5384(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5392(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5400(SB)/8, $0x0000000000000000
-DATA actkernconst<>+5408(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5416(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5424(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5432(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5440(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5448(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5456(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5464(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5472(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5480(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5488(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5496(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5504(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5512(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5520(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5528(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5536(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5544(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5552(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5560(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5568(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+5576(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+5584(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+5592(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+5600(SB)/8, $0x4030000000000000
-DATA actkernconst<>+5608(SB)/8, $0x4020000000000000
-DATA actkernconst<>+5616(SB)/8, $0xc000000000000000
-DATA actkernconst<>+5624(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+5632(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+5640(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+5648(SB)/8, $0x404a000000000000
-DATA actkernconst<>+5656(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+5664(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+5672(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+5680(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+5688(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+5696(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+5704(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+5712(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+5720(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+5728(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+5736(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+5744(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+5752(SB)/8, $0xc010000000000000
-DATA actkernconst<>+5760(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+5768(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+5776(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+5784(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+5792(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+5800(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+5808(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+5816(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+5824(SB)/8, $0x3960000000000000
-DATA actkernconst<>+5832(SB)/8, $0x4046000000000000
-DATA actkernconst<>+5840(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+5848(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+5856(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+5864(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+5872(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+5880(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+5888(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+5896(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+5904(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+5912(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+5920(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+5928(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+5936(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+5944(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+5952(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+5960(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+5968(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+5976(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+5984(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+5992(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+6000(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+6008(SB)/8, $0x0000000000000000
-DATA actkernconst<>+6016(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6024(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6032(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6040(SB)/8, $0xc08ff00000000000
-DATA actkernconst<>+6048(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6056(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6064(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6072(SB)/8, $0xc08e480000000000
-DATA actkernconst<>+6080(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6088(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6096(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6104(SB)/8, $0x408ff80000000000
-DATA actkernconst<>+6112(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6120(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6128(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6136(SB)/8, $0x3fe62534e7dd1044
-DATA actkernconst<>+6144(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6152(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6160(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6168(SB)/8, $0x4005f52ebb4484e9
-DATA actkernconst<>+6176(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6184(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6192(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6200(SB)/8, $0x40038e04d68befc8
-DATA actkernconst<>+6208(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6216(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6224(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6232(SB)/8, $0x3fe3991d63983530
-DATA actkernconst<>+6240(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6248(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6256(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6264(SB)/8, $0x4030000000000000
-DATA actkernconst<>+6272(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6280(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6288(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6296(SB)/8, $0x4020000000000000
-DATA actkernconst<>+6304(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6312(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6320(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6328(SB)/8, $0xc000000000000000
-DATA actkernconst<>+6336(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6344(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6352(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6360(SB)/8, $0x42b921fb54442d18
-DATA actkernconst<>+6368(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6376(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6384(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6392(SB)/8, $0x3f93521cfb2b78c1
-DATA actkernconst<>+6400(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6408(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6416(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6424(SB)/8, $0xbfea439f656f1827
-DATA actkernconst<>+6432(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6440(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6448(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6456(SB)/8, $0x404a000000000000
-DATA actkernconst<>+6464(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6472(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6480(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6488(SB)/8, $0x3f645f306dc9c800
-DATA actkernconst<>+6496(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6504(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6512(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6520(SB)/8, $0x3fe054a7f09d5f44
-DATA actkernconst<>+6528(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6536(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6544(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6552(SB)/8, $0x400ea69bb81b6c52
-DATA actkernconst<>+6560(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6568(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6576(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6584(SB)/8, $0x400664f10e4107f9
-DATA actkernconst<>+6592(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6600(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6608(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6616(SB)/8, $0x3ff163abdebbc560
-DATA actkernconst<>+6624(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6632(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6640(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6648(SB)/8, $0x400b7246e3a424dd
-DATA actkernconst<>+6656(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6664(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6672(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6680(SB)/8, $0x3fe700324977504c
-DATA actkernconst<>+6688(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6696(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6704(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6712(SB)/8, $0x400464873f877ac7
-DATA actkernconst<>+6720(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6728(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6736(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6744(SB)/8, $0xbe5aa28522b0d7d9
-DATA actkernconst<>+6752(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6760(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6768(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6776(SB)/8, $0x3ec71d9a9e8866a0
-DATA actkernconst<>+6784(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6792(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6800(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6808(SB)/8, $0x3e21c81c04143c96
-DATA actkernconst<>+6816(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6824(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6832(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6840(SB)/8, $0xbe927e25f4514139
-DATA actkernconst<>+6848(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6856(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6864(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6872(SB)/8, $0xc010000000000000
-DATA actkernconst<>+6880(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6888(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6896(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6904(SB)/8, $0x3fd0000000000000
-DATA actkernconst<>+6912(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6920(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6928(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6936(SB)/8, $0x3ff921fb54442d18
-DATA actkernconst<>+6944(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6952(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6960(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6968(SB)/8, $0xc04a800000000000
-DATA actkernconst<>+6976(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6984(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+6992(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7000(SB)/8, $0x3ff367ecf27cb09a
-DATA actkernconst<>+7008(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7016(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7024(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7032(SB)/8, $0x40074f463f669e5f
-DATA actkernconst<>+7040(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7048(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7056(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7064(SB)/8, $0x400d45aea4f758fd
-DATA actkernconst<>+7072(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7080(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7088(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7096(SB)/8, $0x3fff2f8bd9e839ce
-DATA actkernconst<>+7104(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7112(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7120(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7128(SB)/8, $0x3cb0000000000000
-DATA actkernconst<>+7136(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7144(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7152(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7160(SB)/8, $0x3960000000000000
-DATA actkernconst<>+7168(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7176(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7184(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7192(SB)/8, $0x4046000000000000
-DATA actkernconst<>+7200(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7208(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7216(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7224(SB)/8, $0x400cfa4e422fc5de
-DATA actkernconst<>+7232(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7240(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7248(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7256(SB)/8, $0x400f9283b1ff897f
-DATA actkernconst<>+7264(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7272(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7280(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7288(SB)/8, $0x400fbc0b301fde5e
-DATA actkernconst<>+7296(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7304(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7312(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7320(SB)/8, $0x3fe18b5a0a6d1f6c
-DATA actkernconst<>+7328(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7336(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7344(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7352(SB)/8, $0x400bc529497535fd
-DATA actkernconst<>+7360(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7368(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7376(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7384(SB)/8, $0x4005fb11f8d5d085
-DATA actkernconst<>+7392(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7400(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7408(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7416(SB)/8, $0x3ff80cc11bf1edae
-DATA actkernconst<>+7424(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7432(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7440(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7448(SB)/8, $0xc05a800000000000
-DATA actkernconst<>+7456(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7464(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7472(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7480(SB)/8, $0xc063e00000000000
-DATA actkernconst<>+7488(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7496(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7504(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7512(SB)/8, $0xc06a800000000000
-DATA actkernconst<>+7520(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7528(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7536(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7544(SB)/8, $0x3c91a62633145c07
-DATA actkernconst<>+7552(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7560(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7568(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7576(SB)/8, $0x3fe45f306dc9c883
-DATA actkernconst<>+7584(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+7592(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+7600(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+7608(SB)/8, $0xbff921fb54442d18
-DATA actkernconst<>+7616(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+7624(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+7632(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+7640(SB)/8, $0xbc91a62633145c07
-DATA actkernconst<>+7648(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+7656(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+7664(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+7672(SB)/8, $0x391f1976b7ed8fbc
-DATA actkernconst<>+7680(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7688(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7696(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7704(SB)/8, $0xbf2a019fd9b269d4
-DATA actkernconst<>+7712(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7720(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7728(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7736(SB)/8, $0x3f81111110fd3cde
-DATA actkernconst<>+7744(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7752(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7760(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7768(SB)/8, $0xbfc555555555516b
-DATA actkernconst<>+7776(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7784(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7792(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7800(SB)/8, $0x3efa019ff539dde9
-DATA actkernconst<>+7808(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7816(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7824(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7832(SB)/8, $0xbf56c16c16b614c3
-DATA actkernconst<>+7840(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7848(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7856(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7864(SB)/8, $0x3fa5555555555437
-DATA actkernconst<>+7872(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7880(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7888(SB)/8, $0x0000000009090011
-DATA actkernconst<>+7896(SB)/8, $0x0000000000000000
-DATA actkernconst<>+7904(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7912(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7920(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7928(SB)/8, $0x4376345785d8a000
-DATA actkernconst<>+7936(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7944(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7952(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7960(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+7968(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+7976(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+7984(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+7992(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8000(SB)/8, $0x0000000000000111
-DATA actkernconst<>+8008(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8016(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8024(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8032(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8040(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8048(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8056(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8064(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8072(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8080(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8088(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8096(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8104(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8112(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8120(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+8128(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8136(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8144(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8152(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+8160(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8168(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8176(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8184(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+8192(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8200(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8208(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8216(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+8224(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8232(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8240(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8248(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+8256(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8264(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8272(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8280(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+8288(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8296(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8304(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8312(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+8320(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8328(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8336(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8344(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+8352(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8360(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8368(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8376(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8384(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+5384(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5392(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5400(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5408(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5416(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5424(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5432(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5440(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5448(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5456(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5464(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5472(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5480(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5488(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5496(SB)/8, $0x4046800000000000
+DATA actkernconst<>+5504(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5512(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5520(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5528(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5536(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5544(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5552(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5560(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5568(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5576(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5584(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5592(SB)/8, $0xc004000000000000
+DATA actkernconst<>+5600(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5608(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5616(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5624(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5632(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5640(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5648(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5656(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5664(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5672(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5680(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5688(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5696(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5704(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5712(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5720(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5728(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5736(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5744(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5752(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5760(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5768(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5776(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5784(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5792(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5800(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5808(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5816(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5824(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5832(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5840(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5848(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5856(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5864(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5872(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5880(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5888(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5896(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5904(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5912(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5920(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5928(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5936(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5944(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5952(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5960(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5968(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5976(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5984(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+5992(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6000(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6008(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6016(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6024(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6032(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6040(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6048(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6056(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6064(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6072(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6080(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6088(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6096(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6104(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+6112(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+6120(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+6128(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+6136(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+6144(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+6152(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+6160(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+6168(SB)/8, $0xc010000000000000
+DATA actkernconst<>+6176(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+6184(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+6192(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+6200(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+6208(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+6216(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+6224(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+6232(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+6240(SB)/8, $0x3960000000000000
+DATA actkernconst<>+6248(SB)/8, $0x4046000000000000
+DATA actkernconst<>+6256(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+6264(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+6272(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+6280(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+6288(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+6296(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+6304(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+6312(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+6320(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+6328(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+6336(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+6344(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+6352(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+6360(SB)/8, $0xbc91a62633145c07
+DATA actkernconst<>+6368(SB)/8, $0x391f1976b7ed8fbc
+DATA actkernconst<>+6376(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+6384(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+6392(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+6400(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+6408(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+6416(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+6424(SB)/8, $0x0000000000000000
+DATA actkernconst<>+6432(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6440(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6448(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6456(SB)/8, $0xc08ff00000000000
+DATA actkernconst<>+6464(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6472(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6480(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6488(SB)/8, $0xc08e480000000000
+DATA actkernconst<>+6496(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6504(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6512(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6520(SB)/8, $0x408ff80000000000
+DATA actkernconst<>+6528(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6536(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6544(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6552(SB)/8, $0x3fe62534e7dd1044
+DATA actkernconst<>+6560(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6568(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6576(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6584(SB)/8, $0x4005f52ebb4484e9
+DATA actkernconst<>+6592(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6600(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6608(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6616(SB)/8, $0x40038e04d68befc8
+DATA actkernconst<>+6624(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6632(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6640(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6648(SB)/8, $0x3fe3991d63983530
+DATA actkernconst<>+6656(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6664(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6672(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6680(SB)/8, $0x4030000000000000
+DATA actkernconst<>+6688(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6696(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6704(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6712(SB)/8, $0x4020000000000000
+DATA actkernconst<>+6720(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6728(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6736(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6744(SB)/8, $0xc000000000000000
+DATA actkernconst<>+6752(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6760(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6768(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6776(SB)/8, $0x42b921fb54442d18
+DATA actkernconst<>+6784(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6792(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6800(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6808(SB)/8, $0x3f93521cfb2b78c1
+DATA actkernconst<>+6816(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6824(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6832(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6840(SB)/8, $0xbfea439f656f1827
+DATA actkernconst<>+6848(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6856(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6864(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6872(SB)/8, $0x404a000000000000
+DATA actkernconst<>+6880(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6888(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6896(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6904(SB)/8, $0x3f645f306dc9c800
+DATA actkernconst<>+6912(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6920(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6928(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6936(SB)/8, $0x3fe054a7f09d5f44
+DATA actkernconst<>+6944(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6952(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6960(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6968(SB)/8, $0x400ea69bb81b6c52
+DATA actkernconst<>+6976(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6984(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+6992(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7000(SB)/8, $0x400664f10e4107f9
+DATA actkernconst<>+7008(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7016(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7024(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7032(SB)/8, $0x3ff163abdebbc560
+DATA actkernconst<>+7040(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7048(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7056(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7064(SB)/8, $0x400b7246e3a424dd
+DATA actkernconst<>+7072(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7080(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7088(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7096(SB)/8, $0x3fe700324977504c
+DATA actkernconst<>+7104(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7112(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7120(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7128(SB)/8, $0x400464873f877ac7
+DATA actkernconst<>+7136(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7144(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7152(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7160(SB)/8, $0xbe5aa28522b0d7d9
+DATA actkernconst<>+7168(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7176(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7184(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7192(SB)/8, $0x3ec71d9a9e8866a0
+DATA actkernconst<>+7200(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7208(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7216(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7224(SB)/8, $0x3e21c81c04143c96
+DATA actkernconst<>+7232(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7240(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7248(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7256(SB)/8, $0xbe927e25f4514139
+DATA actkernconst<>+7264(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7272(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7280(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7288(SB)/8, $0xc010000000000000
+DATA actkernconst<>+7296(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7304(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7312(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7320(SB)/8, $0x3fd0000000000000
+DATA actkernconst<>+7328(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7336(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7344(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7352(SB)/8, $0x3ff921fb54442d18
+DATA actkernconst<>+7360(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7368(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7376(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7384(SB)/8, $0xc04a800000000000
+DATA actkernconst<>+7392(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7400(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7408(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7416(SB)/8, $0x3ff367ecf27cb09a
+DATA actkernconst<>+7424(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7432(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7440(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7448(SB)/8, $0x40074f463f669e5f
+DATA actkernconst<>+7456(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7464(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7472(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7480(SB)/8, $0x400d45aea4f758fd
+DATA actkernconst<>+7488(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7496(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7504(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7512(SB)/8, $0x3fff2f8bd9e839ce
+DATA actkernconst<>+7520(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7528(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7536(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7544(SB)/8, $0x3cb0000000000000
+DATA actkernconst<>+7552(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7560(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7568(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7576(SB)/8, $0x3960000000000000
+DATA actkernconst<>+7584(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7592(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7600(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7608(SB)/8, $0x4046000000000000
+DATA actkernconst<>+7616(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7624(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7632(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7640(SB)/8, $0x400cfa4e422fc5de
+DATA actkernconst<>+7648(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7656(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7664(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7672(SB)/8, $0x400f9283b1ff897f
+DATA actkernconst<>+7680(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7688(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7696(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7704(SB)/8, $0x400fbc0b301fde5e
+DATA actkernconst<>+7712(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7720(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7728(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7736(SB)/8, $0x3fe18b5a0a6d1f6c
+DATA actkernconst<>+7744(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7752(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7760(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7768(SB)/8, $0x400bc529497535fd
+DATA actkernconst<>+7776(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7784(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7792(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7800(SB)/8, $0x4005fb11f8d5d085
+DATA actkernconst<>+7808(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7816(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7824(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7832(SB)/8, $0x3ff80cc11bf1edae
+DATA actkernconst<>+7840(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7848(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7856(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7864(SB)/8, $0xc05a800000000000
+DATA actkernconst<>+7872(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7880(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7888(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7896(SB)/8, $0xc063e00000000000
+DATA actkernconst<>+7904(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7912(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7920(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7928(SB)/8, $0xc06a800000000000
+DATA actkernconst<>+7936(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7944(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7952(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7960(SB)/8, $0x3c91a62633145c07
+DATA actkernconst<>+7968(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7976(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7984(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+7992(SB)/8, $0x3fe45f306dc9c883
+DATA actkernconst<>+8000(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8008(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8016(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8024(SB)/8, $0xbff921fb54442d18
+DATA actkernconst<>+8032(SB)/8, $0xbc91a62633145c07
+DATA actkernconst<>+8040(SB)/8, $0xbc91a62633145c07
+DATA actkernconst<>+8048(SB)/8, $0xbc91a62633145c07
+DATA actkernconst<>+8056(SB)/8, $0xbc91a62633145c07
+DATA actkernconst<>+8064(SB)/8, $0x391f1976b7ed8fbc
+DATA actkernconst<>+8072(SB)/8, $0x391f1976b7ed8fbc
+DATA actkernconst<>+8080(SB)/8, $0x391f1976b7ed8fbc
+DATA actkernconst<>+8088(SB)/8, $0x391f1976b7ed8fbc
+DATA actkernconst<>+8096(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+8104(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+8112(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+8120(SB)/8, $0xbf2a019fd9b269d4
+DATA actkernconst<>+8128(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+8136(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+8144(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+8152(SB)/8, $0x3f81111110fd3cde
+DATA actkernconst<>+8160(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+8168(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+8176(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+8184(SB)/8, $0xbfc555555555516b
+DATA actkernconst<>+8192(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8200(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8208(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8216(SB)/8, $0x3efa019ff539dde9
+DATA actkernconst<>+8224(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8232(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8240(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8248(SB)/8, $0xbf56c16c16b614c3
+DATA actkernconst<>+8256(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8264(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8272(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8280(SB)/8, $0x3fa5555555555437
+DATA actkernconst<>+8288(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8296(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8304(SB)/8, $0x0000000009090011
+DATA actkernconst<>+8312(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8320(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8328(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8336(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8344(SB)/8, $0x4376345785d8a000
+DATA actkernconst<>+8352(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8360(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8368(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8376(SB)/8, $0xc376345785d8a000
+DATA actkernconst<>+8384(SB)/8, $0x3f71111111111111
 DATA actkernconst<>+8392(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8400(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8408(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8416(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8424(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8432(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8440(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8448(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8456(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8464(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8472(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8480(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8400(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8408(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8416(SB)/8, $0x0000000000000111
+DATA actkernconst<>+8424(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8432(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8440(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8448(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8456(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8464(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8472(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8480(SB)/8, $0x3fc0000000000000
 DATA actkernconst<>+8488(SB)/8, $0x0000000000000000
 DATA actkernconst<>+8496(SB)/8, $0x0000000000000000
 DATA actkernconst<>+8504(SB)/8, $0x0000000000000000
-DATA actkernconst<>+8512(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8520(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8528(SB)/8, $0x2b2bff2ee48e0530
-DATA actkernconst<>+8536(SB)/8, $0x2b2bff2ee48e0530
-GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8544
+DATA actkernconst<>+8512(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8520(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8528(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8536(SB)/8, $0x3fb999999999999a
+DATA actkernconst<>+8544(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8552(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8560(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8568(SB)/8, $0x3f6d41d41d41d41d
+DATA actkernconst<>+8576(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8584(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8592(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8600(SB)/8, $0x3f11566abc011567
+DATA actkernconst<>+8608(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8616(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8624(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8632(SB)/8, $0x3ea937e11175f095
+DATA actkernconst<>+8640(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8648(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8656(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8664(SB)/8, $0x3e38d48ed61d7aab
+DATA actkernconst<>+8672(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8680(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8688(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8696(SB)/8, $0x3dc1a8380fb9f0d4
+DATA actkernconst<>+8704(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8712(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8720(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8728(SB)/8, $0x3ff8000000000000
+DATA actkernconst<>+8736(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8744(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8752(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8760(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8768(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8776(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8784(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8792(SB)/8, $0x3f71111111111111
+DATA actkernconst<>+8800(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8808(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8816(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8824(SB)/8, $0x3f13813813813814
+DATA actkernconst<>+8832(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8840(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8848(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8856(SB)/8, $0x3eabbd779334ef0b
+DATA actkernconst<>+8864(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8872(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8880(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8888(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+8896(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8904(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8912(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8920(SB)/8, $0x0000000000000000
+DATA actkernconst<>+8928(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8936(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8944(SB)/8, $0x2b2bff2ee48e0530
+DATA actkernconst<>+8952(SB)/8, $0x2b2bff2ee48e0530
+GLOBL actkernconst<>(SB), RODATA|TLSBSS, $8960

@@ -102,7 +102,7 @@ func siluGeneric(dst, x []float32) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f32 memory, f64
-// compute, 93 operations): the scalar twin of the vector program the assembly
+// compute, 90 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -130,12 +130,17 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 	v59 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
 	v60 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
 	v62 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v64 := math.Float64frombits(0xc044000000000000) // -40
-	v66 := math.Float64frombits(0x4086200000000000) // 708
-	v72 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v74 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v77 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v80 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v64 := math.Float64frombits(0x3e56633e9ef4d9fc) // 2.085014644029055e-08
+	v65 := math.Float64frombits(0x3e928bc41d4eaf8c) // 2.763563576267868e-07
+	v67 := math.Float64frombits(0x3ec72c91037fdf55) // 2.7625665346384773e-06
+	v69 := math.Float64frombits(0x3efa0223099a790b) // 2.4803492670083044e-05
+	v71 := math.Float64frombits(0x3f2a017ed7ca8ace) // 0.00019840882659590556
+	v73 := math.Float64frombits(0x3f56c16a8c6a77cf) // 0.0013888874542895451
+	v75 := math.Float64frombits(0x3f81111130de0a22) // 0.0083333342588548
+	v77 := math.Float64frombits(0x3fa5555557f32749) // 0.041666666971265594
+	v79 := math.Float64frombits(0x3fc5555555281110) // 0.16666666658432705
+	v81 := math.Float64frombits(0x3fdffffffffba0ef) // 0.4999999999840971
+	v83 := math.Float64frombits(0x3ff0000000001667) // 1.0000000000012734
 	for i := range dx {
 		v0 := float64(x[i])
 		v3 := v0 < v2
@@ -190,55 +195,38 @@ func siluBackwardGeneric(dx, x, dy []float32) {
 		v58 := math.FMA(v0, v54, v57)
 		v61 := float64(v0 - v60)
 		v63 := float64(v61 - v62)
-		v65 := v64
-		if v63 > v64 {
-			v65 = v63
-		}
-		v67 := v66
-		if v65 < v66 {
-			v67 = v65
-		}
-		v68 := float64(v67 * v23)
-		v69 := math.RoundToEven(v68)
-		v71 := math.FMA(v69, v28, v67)
-		v73 := math.FMA(v71, v72, v30)
-		v75 := math.FMA(v71, v73, v74)
-		v76 := math.FMA(v71, v75, v33)
-		v78 := math.FMA(v71, v76, v77)
-		v79 := math.FMA(v71, v78, v37)
-		v81 := math.FMA(v71, v79, v80)
-		v82 := math.FMA(v71, v81, v41)
-		v83 := float64(v71 * v82)
-		v84 := ldexpNormal(v8, v69)
-		v85 := float64(v84 - v8)
-		v86 := math.FMA(v83, v84, v85)
-		v87 := math.Float64frombits(math.Float64bits(v86) | math.Float64bits(v63)&(1<<63))
-		v88 := math.IsNaN(v63)
-		v89 := v87
-		if v88 {
-			v89 = v63
-		}
-		v90 := math.FMA(v59, v89, v63)
-		v91 := float64(v54 * v90)
-		v92 := v91
+		v66 := math.FMA(v63, v64, v65)
+		v68 := math.FMA(v63, v66, v67)
+		v70 := math.FMA(v63, v68, v69)
+		v72 := math.FMA(v63, v70, v71)
+		v74 := math.FMA(v63, v72, v73)
+		v76 := math.FMA(v63, v74, v75)
+		v78 := math.FMA(v63, v76, v77)
+		v80 := math.FMA(v63, v78, v79)
+		v82 := math.FMA(v63, v80, v81)
+		v84 := math.FMA(v63, v82, v83)
+		v85 := float64(v63 * v84)
+		v86 := math.FMA(v59, v85, v63)
+		v87 := float64(v54 * v86)
+		v88 := v87
 		if v15 {
-			v92 = v58
+			v88 = v58
 		}
-		v93 := v92
+		v89 := v88
 		if v7 {
-			v93 = v8
+			v89 = v8
 		}
-		v94 := v93
+		v90 := v89
 		if v3 {
-			v94 = v5
+			v90 = v5
 		}
-		v95 := float64(dy[i])
-		v96 := float64(v94 * v95)
-		v97 := math.IsNaN(v0)
-		v98 := v96
-		if v97 {
-			v98 = v0
+		v91 := float64(dy[i])
+		v92 := float64(v90 * v91)
+		v93 := math.IsNaN(v0)
+		v94 := v92
+		if v93 {
+			v94 = v0
 		}
-		dx[i] = float32(v98)
+		dx[i] = float32(v94)
 	}
 }
