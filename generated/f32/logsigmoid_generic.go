@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f32 memory, f64
-// compute, 88 operations): the scalar twin of the vector program the assembly
+// compute, 64 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -32,7 +32,6 @@ func logsigmoidGeneric(dst, x []float32) {
 	v3 := math.Float64frombits(0xc085f80000000000)  // -703
 	v5 := math.Float64frombits(0x4086300000000000)  // 710
 	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v11 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v12 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v14 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v15 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -43,21 +42,19 @@ func logsigmoidGeneric(dst, x []float32) {
 	v25 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v27 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	v31 := math.Float64frombits(0x0000000000000000) // 0
-	v35 := math.Float64frombits(0xbff0000000000000) // -1
-	v37 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v39 := math.Float64frombits(0x3ff0000000000000) // 1
-	v46 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v50 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v52 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v60 := math.Float64frombits(0x4000000000000000) // 2
-	v64 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v65 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v67 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v69 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v71 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v79 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v81 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v85 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v35 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
+	v36 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
+	v38 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
+	v40 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
+	v42 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
+	v44 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
+	v46 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
+	v48 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
+	v50 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
+	v52 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
+	v54 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
+	v56 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
+	v58 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
 	for i := range dst {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -91,82 +88,31 @@ func logsigmoidGeneric(dst, x []float32) {
 		if v33 {
 			v34 = v2
 		}
-		v36 := v35
-		if v34 > v35 {
-			v36 = v34
-		}
-		v38 := v37
-		if v36 < v37 {
-			v38 = v36
-		}
-		v40 := float64(v39 + v38)
-		v47 := v46
-		if v40 > v46 {
-			v47 = v40
-		}
-		v48 := getMant64(v47)
-		v49 := getExp64(v47)
-		v51 := v50 <= v48
-		v53 := float64(v48 * v52)
-		v54 := v48
-		if v51 {
-			v54 = v53
-		}
-		v55 := float64(v49 + v39)
-		v56 := v49
-		if v51 {
-			v56 = v55
-		}
-		v57 := float64(v54 - v39)
-		v58 := v56 == v31
-		v59 := v57
-		if v58 {
-			v59 = v38
-		}
-		v61 := float64(v60 + v59)
-		v62 := float64(v59 / v61)
-		v63 := float64(v62 * v62)
-		v66 := math.FMA(v63, v64, v65)
-		v68 := math.FMA(v63, v66, v67)
-		v70 := math.FMA(v63, v68, v69)
-		v72 := math.FMA(v63, v70, v71)
-		v73 := float64(v63 * v72)
-		v74 := float64(v73 - v59)
-		v75 := math.FMA(v62, v74, v59)
-		v76 := math.FMA(v56, v11, v75)
-		v77 := math.Copysign(v76, v34)
-		v78 := v34 == v35
-		v80 := v77
-		if v78 {
-			v80 = v79
-		}
-		v82 := v34 == v81
-		v83 := v80
-		if v82 {
-			v83 = v34
-		}
-		v84 := v34 < v35
-		v86 := v83
-		if v84 {
-			v86 = v85
-		}
-		v87 := math.IsNaN(v34)
-		v88 := v86
-		if v87 {
-			v88 = v34
-		}
-		v89 := v0
+		v37 := math.FMA(v34, v35, v36)
+		v39 := math.FMA(v34, v37, v38)
+		v41 := math.FMA(v34, v39, v40)
+		v43 := math.FMA(v34, v41, v42)
+		v45 := math.FMA(v34, v43, v44)
+		v47 := math.FMA(v34, v45, v46)
+		v49 := math.FMA(v34, v47, v48)
+		v51 := math.FMA(v34, v49, v50)
+		v53 := math.FMA(v34, v51, v52)
+		v55 := math.FMA(v34, v53, v54)
+		v57 := math.FMA(v34, v55, v56)
+		v59 := math.FMA(v34, v57, v58)
+		v60 := float64(v34 * v59)
+		v61 := v0
 		if v31 < v0 {
-			v89 = v31
+			v61 = v31
 		}
-		v90 := float64(v88 - v89)
-		v91 := -v90
-		v92 := math.IsNaN(v0)
-		v93 := v91
-		if v92 {
-			v93 = v0
+		v62 := float64(v60 - v61)
+		v63 := -v62
+		v64 := math.IsNaN(v0)
+		v65 := v63
+		if v64 {
+			v65 = v0
 		}
-		dst[i] = float32(v93)
+		dst[i] = float32(v65)
 	}
 }
 

@@ -21,7 +21,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f32 memory, f64 compute,
-// 93 operations): the scalar twin of the vector program the assembly kernels
+// 69 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -33,7 +33,6 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v9 := math.Float64frombits(0xc085f80000000000)  // -703
 	v11 := math.Float64frombits(0x4086300000000000) // 710
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v17 := math.Float64frombits(0x3fe62e42fefa39ef) // 0.6931471805599453
 	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v20 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v21 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -43,21 +42,19 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 	v29 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v31 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v33 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v40 := math.Float64frombits(0xbff0000000000000) // -1
-	v42 := math.Float64frombits(0x7fefffffffffffff) // 1.7976931348623157e+308
-	v44 := math.Float64frombits(0x3ff0000000000000) // 1
-	v51 := math.Float64frombits(0x0010000000000000) // 2.2250738585072014e-308
-	v55 := math.Float64frombits(0x3ff6a09e667f3bcd) // 1.4142135623730951
-	v57 := math.Float64frombits(0x3fe0000000000000) // 0.5
-	v65 := math.Float64frombits(0x4000000000000000) // 2
-	v69 := math.Float64frombits(0x3fc8c916f4bab4ae) // 0.19363676976846506
-	v70 := math.Float64frombits(0x3fcc67a8e771dd6d) // 0.22191344548239603
-	v72 := math.Float64frombits(0x3fd2493248a2c39d) // 0.28571755498256285
-	v74 := math.Float64frombits(0x3fd999998ca15d13) // 0.39999998792105024
-	v76 := math.Float64frombits(0x3fe5555555565024) // 0.666666666673795
-	v84 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v86 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v90 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v40 := math.Float64frombits(0x3f4a0d0de7fa0aea) // 0.0007950132275741071
+	v41 := math.Float64frombits(0xbf78cc7aa9740b75) // -0.0060543815118333415
+	v43 := math.Float64frombits(0x3f962447f9e11576) // 0.02162277662889297
+	v45 := math.Float64frombits(0xbfa923f3d450e431) // -0.049102420489767325
+	v47 := math.Float64frombits(0x3fb5065a177b9a83) // 0.08212817261992637
+	v49 := math.Float64frombits(0xbfbcd9fcac54f9c7) // -0.11270121772120155
+	v51 := math.Float64frombits(0x3fc1cdfb9f191c54) // 0.13909859913312295
+	v53 := math.Float64frombits(0xbfc53b4260c5cffc) // -0.16587094998578766
+	v55 := math.Float64frombits(0x3fc995f95ec7abe6) // 0.19988934638908445
+	v57 := math.Float64frombits(0xbfcfffb1dd16699b) // -0.24999068541803812
+	v59 := math.Float64frombits(0x3fd5555399fff040) // 0.3333329204467681
+	v61 := math.Float64frombits(0xbfdffffff83090a7) // -0.499999992726098
+	v63 := math.Float64frombits(0x3feffffffffd0cdc) // 0.9999999999785376
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := float64(v1 * v0)
@@ -97,82 +94,31 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		if v38 {
 			v39 = v8
 		}
-		v41 := v40
-		if v39 > v40 {
-			v41 = v39
-		}
-		v43 := v42
-		if v41 < v42 {
-			v43 = v41
-		}
-		v45 := float64(v44 + v43)
-		v52 := v51
-		if v45 > v51 {
-			v52 = v45
-		}
-		v53 := getMant64(v52)
-		v54 := getExp64(v52)
-		v56 := v55 <= v53
-		v58 := float64(v53 * v57)
-		v59 := v53
-		if v56 {
-			v59 = v58
-		}
-		v60 := float64(v54 + v44)
-		v61 := v54
-		if v56 {
-			v61 = v60
-		}
-		v62 := float64(v59 - v44)
-		v63 := v61 == v5
-		v64 := v62
-		if v63 {
-			v64 = v43
-		}
-		v66 := float64(v65 + v64)
-		v67 := float64(v64 / v66)
-		v68 := float64(v67 * v67)
-		v71 := math.FMA(v68, v69, v70)
-		v73 := math.FMA(v68, v71, v72)
-		v75 := math.FMA(v68, v73, v74)
-		v77 := math.FMA(v68, v75, v76)
-		v78 := float64(v68 * v77)
-		v79 := float64(v78 - v64)
-		v80 := math.FMA(v67, v79, v64)
-		v81 := math.FMA(v61, v17, v80)
-		v82 := math.Copysign(v81, v39)
-		v83 := v39 == v40
-		v85 := v82
-		if v83 {
-			v85 = v84
-		}
-		v87 := v39 == v86
-		v88 := v85
-		if v87 {
-			v88 = v39
-		}
-		v89 := v39 < v40
-		v91 := v88
-		if v89 {
-			v91 = v90
-		}
-		v92 := math.IsNaN(v39)
-		v93 := v91
-		if v92 {
-			v93 = v39
-		}
-		v94 := float64(v6 + v93)
-		v95 := float64(v94 / v1)
-		v96 := v95
+		v42 := math.FMA(v39, v40, v41)
+		v44 := math.FMA(v39, v42, v43)
+		v46 := math.FMA(v39, v44, v45)
+		v48 := math.FMA(v39, v46, v47)
+		v50 := math.FMA(v39, v48, v49)
+		v52 := math.FMA(v39, v50, v51)
+		v54 := math.FMA(v39, v52, v53)
+		v56 := math.FMA(v39, v54, v55)
+		v58 := math.FMA(v39, v56, v57)
+		v60 := math.FMA(v39, v58, v59)
+		v62 := math.FMA(v39, v60, v61)
+		v64 := math.FMA(v39, v62, v63)
+		v65 := float64(v39 * v64)
+		v66 := float64(v6 + v65)
+		v67 := float64(v66 / v1)
+		v68 := v67
 		if v4 {
-			v96 = v0
+			v68 = v0
 		}
-		v97 := math.IsNaN(v0)
-		v98 := v96
-		if v97 {
-			v98 = v0
+		v69 := math.IsNaN(v0)
+		v70 := v68
+		if v69 {
+			v70 = v0
 		}
-		dst[i] = float32(v98)
+		dst[i] = float32(v70)
 	}
 }
 

@@ -291,6 +291,11 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 			return v, err
 		}
 	}
+	if fn.Name == "log1p" && l.mem == F32 {
+		if v, ok, err := l.log1pOfExpNeg(e.Args[0]); ok || err != nil {
+			return v, err
+		}
+	}
 	args := make([]Value, len(e.Args))
 	for i, a := range e.Args {
 		v, err := l.value(a)
@@ -325,14 +330,7 @@ func (l *lowerer) call(e *ast.CallExpr) (Value, error) {
 // overflows, e is ±Inf or NaN and the result NaN, as sin(±Inf). ok is false
 // when the argument is not a product.
 func (l *lowerer) trigOfProduct(name string, arg ast.Expr) (v Value, ok bool, err error) {
-	for {
-		par, isPar := arg.(*ast.ParenExpr)
-		if !isPar {
-			break
-		}
-		arg = par.X
-	}
-	m, isMul := arg.(*ast.BinaryExpr)
+	m, isMul := unparen(arg).(*ast.BinaryExpr)
 	if !isMul || m.Op != token.MUL {
 		return 0, false, nil
 	}
@@ -357,6 +355,49 @@ func (l *lowerer) trigOfProduct(name string, arg ast.Expr) (v Value, ok bool, er
 	}
 	e := b.FMA(x, y, b.Neg(p))
 	return trigLowerDD(b, p, e, l.mem, offset), true, nil
+}
+
+// log1pOfExpNeg lowers log1p(exp(-abs(a))) for a float32 target, the
+// smooth half of softplus and logsigmoid. The argument is then in [0, 1],
+// where log1p needs no reduction and no special cases: one polynomial
+// (log1pUnit). Like trigOfProduct this is a rule of the formula language,
+// not of one activation: any formula that writes log1p of the exponential
+// of minus an absolute value gets it. ok is false for any other argument.
+func (l *lowerer) log1pOfExpNeg(arg ast.Expr) (v Value, ok bool, err error) {
+	exp, isCall := unparen(arg).(*ast.CallExpr)
+	if !isCall || len(exp.Args) != 1 {
+		return 0, false, nil
+	}
+	if fn, isIdent := exp.Fun.(*ast.Ident); !isIdent || fn.Name != "exp" {
+		return 0, false, nil
+	}
+	neg, isUnary := unparen(exp.Args[0]).(*ast.UnaryExpr)
+	if !isUnary || neg.Op != token.SUB {
+		return 0, false, nil
+	}
+	abs, isCall := unparen(neg.X).(*ast.CallExpr)
+	if !isCall {
+		return 0, false, nil
+	}
+	if fn, isIdent := abs.Fun.(*ast.Ident); !isIdent || fn.Name != "abs" {
+		return 0, false, nil
+	}
+	e, err := l.value(exp)
+	if err != nil {
+		return 0, true, err
+	}
+	return log1pUnit(l.b, e), true, nil
+}
+
+// unparen is e without its enclosing parentheses.
+func unparen(e ast.Expr) ast.Expr {
+	for {
+		par, isPar := e.(*ast.ParenExpr)
+		if !isPar {
+			return e
+		}
+		e = par.X
+	}
 }
 
 // float32Exact reports whether v, in a float32 kernel's float64 lanes, is

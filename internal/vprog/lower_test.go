@@ -275,3 +275,54 @@ func TestLowerSinOverflowBoundary(t *testing.T) {
 	require.LessOrEqual(t, testutil.ULP(p.Eval([]float64{below}, []float64{3}), ref.Float64(below, 3)), 1.0)
 	t.Logf("%d inputs around the overflow boundary", cases)
 }
+
+// TestLowerLog1pOfExpNeg checks the rule for log1p(exp(-abs(a))) in
+// float32 kernels: it is taken (no log reduction, whose GetExp the general
+// log1p needs; float64 kernels keep the general one), and its unrounded
+// result is within the float32 target's 2^-33 relative error over 5·10^4
+// float32 inputs, with the stored result within 1 ULP everywhere.
+func TestLowerLog1pOfExpNeg(t *testing.T) {
+	hasGetExp := func(p *Program) bool {
+		live := p.Live()
+		for i, in := range p.Instrs {
+			if live[i] && in.Op == OpGetExp {
+				return true
+			}
+		}
+		return false
+	}
+	ref, err := reference.CompileString("log1p(exp(-abs(x)))", []string{"x"}, nil)
+	require.NoError(t, err)
+	for _, src := range []string{"log1p(exp(-abs(x)))", "log1p((exp(-(abs(x)))))"} {
+		p, err := Lower(activation(t, "softplus0", src, "1"), Forward, F32)
+		require.NoError(t, err)
+		assert.False(t, hasGetExp(p), "%s: the float32 kernel takes the general log1p", src)
+		p64, err := Lower(activation(t, "softplus0", src, "1"), Forward, F64)
+		require.NoError(t, err)
+		assert.True(t, hasGetExp(p64), "%s: the float64 kernel must keep the general log1p", src)
+
+		wide := *p // the same program, its result not rounded to float32
+		wide.Mem = F64
+		r := testutil.NewRand(11)
+		xs := []float64{0, math.Copysign(0, -1), 0x1p-149, -0x1p-149, 1, -1, 103.9, -103.9, 104, 703, 704, 1e30, math.Inf(1), math.Inf(-1)}
+		for range expNum(50000) {
+			xs = append(xs, float64(float32(testutil.LogUniform[float64](r, 1e-30, 200)*float64(1-2*(r.IntN(2))))))
+		}
+		worst, at := 0.0, 0.0
+		for _, x := range xs {
+			in := []float64{x}
+			want := ref.Float32(x)
+			got := float32(p.Eval(in, nil))
+			require.LessOrEqual(t, testutil.ULP(got, want), 1.0, "%s at x=%v: got %v, want %v", src, x, got, want)
+			if math.Abs(x) <= 100 {
+				exact := ref.Float64(x)
+				if rel := math.Abs(wide.Eval(in, nil)-exact) / exact; rel > worst {
+					worst, at = rel, x
+				}
+			}
+		}
+		t.Logf("%s: max relative error 2^%.2f at x=%v", src, math.Log2(worst), at)
+		assert.Less(t, worst, 0x1p-33, "%s: relative error at x=%v", src, at)
+		assert.True(t, math.IsNaN(p.Eval([]float64{math.NaN()}, nil)))
+	}
+}
