@@ -26,7 +26,7 @@ func gegluTanhGeneric(dst, a, b []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc085f80000000000) // -703
+	v18 := math.Float64frombits(0xc085f80000000000) // -703
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -49,14 +49,14 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v14 := float64(v8 * v13)
 		v15 := math.Abs(v14)
 		v16 := -v15
-		v18 := v17
-		if v16 > v17 {
-			v18 = v16
+		v17 := v14 < v4
+		v19 := v18
+		if v16 > v18 {
+			v19 = v16
 		}
-		v19 := v14 < v4
-		v22 := float64(v18 * v21)
+		v22 := float64(v19 * v21)
 		v23 := math.RoundToEven(v22)
-		v27 := math.FMA(v23, v26, v18)
+		v27 := math.FMA(v23, v26, v19)
 		v30 := math.FMA(v27, v28, v29)
 		v32 := math.FMA(v27, v30, v31)
 		v34 := math.FMA(v27, v32, v33)
@@ -65,13 +65,13 @@ func gegluTanhGeneric(dst, a, b []float32) {
 		v40 := math.FMA(v27, v38, v39)
 		v42 := math.FMA(v27, v40, v41)
 		v43 := ldexpNormal(v42, v23)
-		v44 := v16 < v17
+		v44 := v16 < v18
 		v45 := v43
 		if v44 {
 			v45 = v4
 		}
 		v46 := v20
-		if v19 {
+		if v17 {
 			v46 = v45
 		}
 		v47 := float64(v20 + v45)
@@ -124,7 +124,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 	v12 := math.Float64frombits(0xbfe199999999999a) // -0.55
 	v15 := math.Float64frombits(0x3ff9884533d43651) // 1.5957691216057308
 	v16 := math.Float64frombits(0x3fa6e4e26d4801f7) // 0.044715
-	v24 := math.Float64frombits(0xc085f80000000000) // -703
+	v25 := math.Float64frombits(0xc085f80000000000) // -703
 	v27 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v32 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v34 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -163,14 +163,14 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v21 := float64(v15 * v20)
 		v22 := math.Abs(v21)
 		v23 := -v22
-		v25 := v24
-		if v23 > v24 {
-			v25 = v23
+		v24 := v21 < v4
+		v26 := v25
+		if v23 > v25 {
+			v26 = v23
 		}
-		v26 := v21 < v4
-		v28 := float64(v25 * v27)
+		v28 := float64(v26 * v27)
 		v29 := math.RoundToEven(v28)
-		v33 := math.FMA(v29, v32, v25)
+		v33 := math.FMA(v29, v32, v26)
 		v36 := math.FMA(v33, v34, v35)
 		v38 := math.FMA(v33, v36, v37)
 		v40 := math.FMA(v33, v38, v39)
@@ -179,13 +179,13 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float32) {
 		v46 := math.FMA(v33, v44, v45)
 		v48 := math.FMA(v33, v46, v47)
 		v49 := ldexpNormal(v48, v29)
-		v50 := v23 < v24
+		v50 := v23 < v25
 		v51 := v49
 		if v50 {
 			v51 = v4
 		}
 		v52 := v8
-		if v26 {
+		if v24 {
 			v52 = v51
 		}
 		v53 := float64(v8 + v51)
@@ -267,7 +267,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 	v6 := math.Float64frombits(0x4024000000000000)  // 10
 	v8 := math.Float64frombits(0x3ff9884533d43651)  // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)  // 0.044715
-	v17 := math.Float64frombits(0xc085f80000000000) // -703
+	v18 := math.Float64frombits(0xc085f80000000000) // -703
 	v20 := math.Float64frombits(0x3ff0000000000000) // 1
 	v21 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v26 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -290,14 +290,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v14 := float64(v8 * v13)
 		v15 := math.Abs(v14)
 		v16 := -v15
-		v18 := v17
-		if v16 > v17 {
-			v18 = v16
+		v17 := v14 < v4
+		v19 := v18
+		if v16 > v18 {
+			v19 = v16
 		}
-		v19 := v14 < v4
-		v22 := float64(v18 * v21)
+		v22 := float64(v19 * v21)
 		v23 := math.RoundToEven(v22)
-		v27 := math.FMA(v23, v26, v18)
+		v27 := math.FMA(v23, v26, v19)
 		v30 := math.FMA(v27, v28, v29)
 		v32 := math.FMA(v27, v30, v31)
 		v34 := math.FMA(v27, v32, v33)
@@ -306,13 +306,13 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float32) {
 		v40 := math.FMA(v27, v38, v39)
 		v42 := math.FMA(v27, v40, v41)
 		v43 := ldexpNormal(v42, v23)
-		v44 := v16 < v17
+		v44 := v16 < v18
 		v45 := v43
 		if v44 {
 			v45 = v4
 		}
 		v46 := v20
-		if v19 {
+		if v17 {
 			v46 = v45
 		}
 		v47 := float64(v20 + v45)

@@ -20,8 +20,8 @@ var (
 func gluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v3 := math.Float64frombits(0xc085f80000000000)  // -703
-	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -37,14 +37,14 @@ func gluGeneric(dst, a, b []float32) {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v4 := v0 < v3
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v6 := v0 < v5
-		v9 := float64(v4 * v8)
+		v9 := float64(v6 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v4)
+		v12 := math.FMA(v10, v11, v6)
 		v15 := math.FMA(v12, v13, v14)
 		v17 := math.FMA(v12, v15, v16)
 		v19 := math.FMA(v12, v17, v18)
@@ -53,13 +53,13 @@ func gluGeneric(dst, a, b []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v2 < v3
+		v29 := v2 < v5
 		v30 := v28
 		if v29 {
-			v30 = v5
+			v30 = v3
 		}
 		v31 := v7
-		if v6 {
+		if v4 {
 			v31 = v30
 		}
 		v32 := float64(v7 + v30)
@@ -89,8 +89,8 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v3 := math.Float64frombits(0xc085f80000000000)  // -703
-	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xc085f80000000000)  // -703
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -106,14 +106,14 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v4 := v0 < v3
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v6 := v0 < v5
-		v9 := float64(v4 * v8)
+		v9 := float64(v6 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v4)
+		v12 := math.FMA(v10, v11, v6)
 		v15 := math.FMA(v12, v13, v14)
 		v17 := math.FMA(v12, v15, v16)
 		v19 := math.FMA(v12, v17, v18)
@@ -122,13 +122,13 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 		v25 := math.FMA(v12, v23, v24)
 		v27 := math.FMA(v12, v25, v26)
 		v28 := ldexpNormal(v27, v10)
-		v29 := v2 < v3
+		v29 := v2 < v5
 		v30 := v28
 		if v29 {
-			v30 = v5
+			v30 = v3
 		}
 		v31 := v7
-		if v6 {
+		if v4 {
 			v31 = v30
 		}
 		v32 := float64(v7 + v30)
@@ -145,7 +145,7 @@ func gluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f32 memory, f64
-// compute, 48 operations): the scalar twin of the vector program the assembly
+// compute, 42 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -153,73 +153,61 @@ func gluBackwardBGeneric(db, a, b, dy []float32) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v5 := math.Float64frombits(0xc085f80000000000)  // -703
-	v7 := math.Float64frombits(0x0000000000000000)  // 0
-	v9 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v17 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v18 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v20 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v22 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v24 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v26 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v28 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v30 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0xc085f80000000000)  // -703
+	v6 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v7 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v12 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v13 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v15 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v17 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v19 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v21 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v23 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v25 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range db {
 		v0 := float64(b[i])
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v3 := math.Abs(v2)
-		v4 := -v3
-		v6 := v5
-		if v4 > v5 {
-			v6 = v4
+		v5 := v4
+		if v2 > v4 {
+			v5 = v2
 		}
-		v8 := v2 < v7
-		v11 := float64(v6 * v10)
-		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v6)
-		v19 := math.FMA(v16, v17, v18)
-		v21 := math.FMA(v16, v19, v20)
-		v23 := math.FMA(v16, v21, v22)
-		v25 := math.FMA(v16, v23, v24)
-		v27 := math.FMA(v16, v25, v26)
-		v29 := math.FMA(v16, v27, v28)
-		v31 := math.FMA(v16, v29, v30)
-		v32 := ldexpNormal(v31, v12)
-		v33 := v4 < v5
-		v34 := v32
-		if v33 {
-			v34 = v7
+		v8 := float64(v5 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v5)
+		v14 := math.FMA(v11, v12, v13)
+		v16 := math.FMA(v11, v14, v15)
+		v18 := math.FMA(v11, v16, v17)
+		v20 := math.FMA(v11, v18, v19)
+		v22 := math.FMA(v11, v20, v21)
+		v24 := math.FMA(v11, v22, v23)
+		v26 := math.FMA(v11, v24, v25)
+		v27 := ldexpNormal(v26, v9)
+		v28 := v2 < v4
+		v29 := v27
+		if v28 {
+			v29 = v3
 		}
-		v35 := v9
-		if v8 {
-			v35 = v34
+		v30 := float64(v6 + v29)
+		v31 := float64(v29 / v30)
+		v32 := math.IsNaN(v0)
+		v33 := -v31
+		v34 := math.FMA(v33, v31, v31)
+		v35 := float64(a[i])
+		v36 := float64(dy[i])
+		v37 := float64(v34 * v35)
+		v38 := float64(v37 * v36)
+		v39 := v38
+		if v32 {
+			v39 = v0
 		}
-		v36 := float64(v9 + v34)
-		v37 := float64(v35 / v36)
-		v38 := math.IsNaN(v2)
-		v39 := v37
-		if v38 {
-			v39 = v2
+		v40 := math.IsNaN(v35)
+		v41 := v39
+		if v40 {
+			v41 = v35
 		}
-		v40 := -v39
-		v41 := math.FMA(v40, v39, v39)
-		v42 := float64(a[i])
-		v43 := float64(dy[i])
-		v44 := float64(v41 * v42)
-		v45 := float64(v44 * v43)
-		v46 := math.IsNaN(v0)
-		v47 := v45
-		if v46 {
-			v47 = v0
-		}
-		v48 := math.IsNaN(v42)
-		v49 := v47
-		if v48 {
-			v49 = v42
-		}
-		db[i] = float32(v49)
+		db[i] = float32(v41)
 	}
 }

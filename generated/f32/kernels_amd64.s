@@ -7604,16 +7604,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z5, Z16, Z20
-	VMAXPD           Z5, Z17, Z21
-	VMAXPD           Z5, Z18, Z22
-	VMAXPD           Z5, Z19, Z23
 	VCMPPD           $0x11, Z4, Z12, K6
 	VCMPPD           $0x11, Z4, Z13, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z4, Z14, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z4, Z15, K4
+	VMAXPD           Z5, Z16, Z20
+	VMAXPD           Z5, Z17, Z21
+	VMAXPD           Z5, Z18, Z22
+	VMAXPD           Z5, Z19, Z23
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -7765,8 +7765,8 @@ single:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z5, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -7819,8 +7819,8 @@ tail:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z5, Z10, Z11
 	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -7901,72 +7901,72 @@ loop:
 	VMOVUPD     Y6, 32(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y5
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y9
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y14, Y8
 	VMOVUPD     Y4, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y4
+	VMAXPD      actkernconst<>+864(SB), Y7, Y4
 	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
+	VMAXPD      actkernconst<>+864(SB), Y6, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y2
+	VMULPD      actkernconst<>+352(SB), Y8, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y4, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y3, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
 	VMOVUPD     Y11, 352(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y3, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
-	VMOVUPD     Y4, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
-	VADDPD      actkernconst<>+128(SB), Y2, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y11
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
+	VMOVUPD     Y10, 416(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+128(SB), Y13, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y3, Y2, Y3
+	VMULPD      Y9, Y2, Y9
 	VADDPD      actkernconst<>+128(SB), Y12, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y14, actkernconst<>+608(SB), Y11, Y14
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y3, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y4, Y6
-	VBLENDVPD   Y8, Y14, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
+	VBLENDVPD   Y5, Y14, Y0, Y5
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
 	VMOVUPD     384(SP), Y3
@@ -7974,48 +7974,48 @@ loop:
 	VADDPD      Y14, Y0, Y14
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y14, Y8, Y8
+	VDIVPD      Y14, Y5, Y5
 	VDIVPD      Y7, Y2, Y2
 	VDIVPD      Y6, Y3, Y3
 	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VMOVUPD     320(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     288(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VBLENDVPD   Y10, Y9, Y3, Y10
 	VMOVUPD     256(SP), Y2
-	VMULPD      Y5, Y2, Y5
+	VMULPD      Y6, Y2, Y6
 	VMOVUPD     224(SP), Y3
-	VMULPD      Y7, Y3, Y7
+	VMULPD      Y8, Y3, Y8
 	VMOVUPD     192(SP), Y4
 	VMULPD      Y10, Y4, Y10
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y2, Y5, Y6
-	VMOVUPD     128(SP), Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VMOVUPD     160(SP), Y5
+	VBLENDVPD   Y5, Y2, Y6, Y5
+	VMOVUPD     128(SP), Y6
+	VBLENDVPD   Y6, Y3, Y8, Y6
 	VMOVUPD     96(SP), Y7
 	VBLENDVPD   Y7, Y4, Y10, Y7
 	VMOVUPD     64(SP), Y8
-	VBLENDVPD   Y8, actkernconst<>+160(SB), Y6, Y8
-	VMOVUPD     32(SP), Y6
-	VBLENDVPD   Y6, actkernconst<>+160(SB), Y5, Y6
-	VMOVUPD     (SP), Y5
-	VBLENDVPD   Y5, actkernconst<>+160(SB), Y7, Y5
+	VBLENDVPD   Y8, actkernconst<>+160(SB), Y5, Y8
+	VMOVUPD     32(SP), Y5
+	VBLENDVPD   Y5, actkernconst<>+160(SB), Y6, Y5
+	VMOVUPD     (SP), Y6
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y7, Y6
 	VCVTPS2PD   (DX), Y7
 	VCVTPS2PD   16(DX), Y9
 	VCVTPS2PD   32(DX), Y10
 	VMULPD      Y7, Y8, Y8
-	VMULPD      Y9, Y6, Y6
-	VMULPD      Y10, Y5, Y5
+	VMULPD      Y9, Y5, Y5
+	VMULPD      Y10, Y6, Y6
 	VCMPPD      $0x03, Y7, Y7, Y11
 	VCMPPD      $0x03, Y9, Y9, Y12
 	VCMPPD      $0x03, Y10, Y10, Y13
 	VBLENDVPD   Y11, Y7, Y8, Y11
-	VBLENDVPD   Y12, Y9, Y6, Y12
-	VBLENDVPD   Y13, Y10, Y5, Y13
+	VBLENDVPD   Y12, Y9, Y5, Y12
+	VBLENDVPD   Y13, Y10, Y6, Y13
 	VCMPPD      $0x03, Y2, Y2, Y5
 	VCMPPD      $0x03, Y3, Y3, Y6
 	VCMPPD      $0x03, Y4, Y4, Y7
@@ -8046,29 +8046,29 @@ single:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -8102,29 +8102,29 @@ tail:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -8200,16 +8200,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
 	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
 	VORPD.BCST       actkernconst<>+0(SB), Z21, Z25
-	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
-	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z18, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z19, K7
 	KMOVW            K5, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z20, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z21, K6
+	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
+	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
+	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
+	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VMULPD.BCST      actkernconst<>+80(SB), Z26, Z30
 	VMULPD.BCST      actkernconst<>+80(SB), Z27, Z31
 	VMOVUPD          Z9, 16(SP)
@@ -8500,8 +8500,8 @@ single:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -8588,8 +8588,8 @@ tail:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -8728,121 +8728,121 @@ loop:
 	VMOVUPD     Y3, 384(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y2
 	VMOVUPD     Y1, 448(SP)
-	VMAXPD      actkernconst<>+864(SB), Y5, Y1
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y1
 	VMOVUPD     Y12, 480(SP)
-	VMAXPD      actkernconst<>+864(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y12
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
 	VMOVUPD     Y9, 544(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y9
+	VMAXPD      actkernconst<>+864(SB), Y5, Y9
 	VMOVUPD     Y10, 576(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y3, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y8, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y14
+	VMULPD      actkernconst<>+352(SB), Y9, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
 	VMOVUPD     Y7, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y7
 	VMOVUPD     Y11, 736(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y11
-	VMOVUPD     Y10, 768(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y10
-	VADDPD      actkernconst<>+128(SB), Y4, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y7, Y1, Y7
-	VADDPD      actkernconst<>+128(SB), Y14, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y11, Y1, Y11
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y10, Y1, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
+	VMOVUPD     Y12, 768(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
+	VADDPD      actkernconst<>+128(SB), Y4, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y7, Y8, Y7
+	VADDPD      actkernconst<>+128(SB), Y14, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y10, Y3
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VBLENDVPD   Y9, Y5, Y0, Y9
-	VMOVUPD     768(SP), Y1
-	VBLENDVPD   Y1, Y3, Y0, Y1
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y2, Y6, Y0, Y2
+	VBLENDVPD   Y1, Y5, Y0, Y1
+	VMOVUPD     768(SP), Y4
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y6, Y0, Y6
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y6, Y8, Y8
-	VDIVPD      Y5, Y9, Y9
-	VDIVPD      Y3, Y1, Y1
-	VMOVUPD     736(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     704(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     672(SP), Y6
+	VDIVPD      Y6, Y2, Y2
+	VDIVPD      Y5, Y1, Y1
+	VDIVPD      Y3, Y4, Y4
+	VMOVUPD     736(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     704(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y8, Y3
-	VBLENDVPD   Y5, Y4, Y9, Y5
+	VMOVUPD     672(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y3, Y2, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y7, Y0, Y4
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      640(SP), Y6, Y8
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      608(SP), Y6, Y9
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      576(SP), Y6, Y10
-	VMOVUPD     544(SP), Y6
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VSUBPD      Y5, Y0, Y1
+	VSUBPD      Y7, Y0, Y2
+	VSUBPD      Y9, Y0, Y3
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      640(SP), Y4, Y6
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      608(SP), Y4, Y8
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      576(SP), Y4, Y10
+	VMOVUPD     544(SP), Y4
+	VADDPD      Y6, Y4, Y4
+	VMOVUPD     512(SP), Y6
 	VADDPD      Y8, Y6, Y6
-	VMOVUPD     512(SP), Y8
-	VADDPD      Y9, Y8, Y8
-	VMOVUPD     480(SP), Y9
-	VADDPD      Y10, Y9, Y9
+	VMOVUPD     480(SP), Y8
+	VADDPD      Y10, Y8, Y8
+	VMULPD      actkernconst<>+2848(SB), Y4, Y4
 	VMULPD      actkernconst<>+2848(SB), Y6, Y6
 	VMULPD      actkernconst<>+2848(SB), Y8, Y8
-	VMULPD      actkernconst<>+2848(SB), Y9, Y9
-	VMULPD      Y6, Y1, Y6
-	VMULPD      Y8, Y2, Y8
-	VMULPD      Y9, Y4, Y9
-	VFMADD213PD Y3, Y3, Y6
-	VFMADD213PD Y5, Y5, Y8
-	VFMADD213PD Y7, Y7, Y9
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y7, Y7
+	VMULPD      Y4, Y1, Y4
+	VMULPD      Y6, Y2, Y6
+	VMULPD      Y8, Y3, Y8
+	VFMADD213PD Y5, Y5, Y4
+	VFMADD213PD Y7, Y7, Y6
+	VFMADD213PD Y9, Y9, Y8
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y7, Y7
+	VMULPD      Y3, Y9, Y9
 	VMOVUPD     448(SP), Y1
 	VSUBPD      actkernconst<>+3136(SB), Y1, Y2
-	VMOVUPD     416(SP), Y4
-	VSUBPD      actkernconst<>+3136(SB), Y4, Y10
+	VMOVUPD     416(SP), Y3
+	VSUBPD      actkernconst<>+3136(SB), Y3, Y10
 	VMOVUPD     384(SP), Y11
 	VSUBPD      actkernconst<>+3136(SB), Y11, Y12
 	VSUBPD      actkernconst<>+3232(SB), Y2, Y2
@@ -8852,71 +8852,71 @@ loop:
 	VMULPD      actkernconst<>+2848(SB), Y10, Y10
 	VMULPD      actkernconst<>+2848(SB), Y12, Y12
 	VMULPD      actkernconst<>+3136(SB), Y1, Y13
-	VMULPD      actkernconst<>+3136(SB), Y4, Y14
-	VMULPD      actkernconst<>+3136(SB), Y11, Y4
+	VMULPD      actkernconst<>+3136(SB), Y3, Y14
+	VMULPD      actkernconst<>+3136(SB), Y11, Y3
 	VMOVUPD     352(SP), Y11
 	VADDPD      Y13, Y11, Y11
 	VMOVUPD     320(SP), Y13
 	VADDPD      Y14, Y13, Y13
 	VMOVUPD     288(SP), Y14
-	VADDPD      Y4, Y14, Y14
+	VADDPD      Y3, Y14, Y14
 	VADDPD      actkernconst<>+3264(SB), Y11, Y11
 	VADDPD      actkernconst<>+3264(SB), Y13, Y13
 	VADDPD      actkernconst<>+3264(SB), Y14, Y14
-	VMULPD      actkernconst<>+2880(SB), Y11, Y4
+	VMULPD      actkernconst<>+2880(SB), Y11, Y3
 	VMULPD      actkernconst<>+2880(SB), Y13, Y1
-	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+2880(SB), Y14, Y9
-	VFMADD213PD Y2, Y2, Y4
+	VMOVUPD     Y8, 288(SP)
+	VMULPD      actkernconst<>+2880(SB), Y14, Y8
+	VFMADD213PD Y2, Y2, Y3
 	VFMADD213PD Y10, Y10, Y1
-	VFMADD213PD Y12, Y12, Y9
-	VMOVUPD     Y8, 320(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y8
-	VFMADD213PD actkernconst<>+3104(SB), Y4, Y8
-	VMOVUPD     Y6, 352(SP)
+	VFMADD213PD Y12, Y12, Y8
+	VMOVUPD     Y6, 320(SP)
 	VMOVUPD     actkernconst<>+3072(SB), Y6
-	VFMADD213PD actkernconst<>+3104(SB), Y1, Y6
-	VMOVUPD     Y7, 480(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y7
-	VFMADD213PD actkernconst<>+3104(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3296(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3296(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3296(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3328(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3328(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3328(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3360(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3360(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3360(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3392(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3392(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3392(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3424(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y4, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y1, Y6
-	VFMADD213PD actkernconst<>+3456(SB), Y9, Y7
-	VMULPD      Y8, Y4, Y4
-	VMULPD      Y6, Y1, Y1
-	VMULPD      Y7, Y9, Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y3, Y6
+	VMOVUPD     Y4, 352(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y4
+	VFMADD213PD actkernconst<>+3104(SB), Y1, Y4
+	VMOVUPD     Y9, 480(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3296(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3296(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3296(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3328(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3328(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3328(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3360(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3360(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3360(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3392(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3392(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3392(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3424(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3424(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+3456(SB), Y1, Y4
+	VFMADD213PD actkernconst<>+3456(SB), Y8, Y9
+	VMULPD      Y6, Y3, Y3
+	VMULPD      Y4, Y1, Y1
+	VMULPD      Y9, Y8, Y8
 	VMULPD      actkernconst<>+3488(SB), Y11, Y11
 	VMULPD      actkernconst<>+3488(SB), Y13, Y13
 	VMULPD      actkernconst<>+3488(SB), Y14, Y14
 	VFMADD213PD Y2, Y2, Y11
 	VFMADD213PD Y10, Y10, Y13
 	VFMADD213PD Y12, Y12, Y14
-	VFMADD132PD actkernconst<>+3200(SB), Y11, Y4
+	VFMADD132PD actkernconst<>+3200(SB), Y11, Y3
 	VFMADD132PD actkernconst<>+3200(SB), Y13, Y1
-	VFMADD132PD actkernconst<>+3200(SB), Y14, Y9
-	VMULPD      Y4, Y3, Y3
-	VMULPD      Y1, Y5, Y5
+	VFMADD132PD actkernconst<>+3200(SB), Y14, Y8
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y1, Y7, Y7
 	VMOVUPD     480(SP), Y1
-	VMULPD      Y9, Y1, Y1
+	VMULPD      Y8, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 352(SP), Y3, Y2
+	VBLENDVPD   Y2, 352(SP), Y5, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 320(SP), Y5, Y3
+	VBLENDVPD   Y3, 320(SP), Y7, Y3
 	VMOVUPD     192(SP), Y4
 	VBLENDVPD   Y4, 288(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
@@ -8988,29 +8988,29 @@ single:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -9080,29 +9080,29 @@ tail:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -9203,16 +9203,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
 	VCMPPD           $0x11, Z3, Z12, K6
 	VCMPPD           $0x11, Z3, Z13, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z3, Z14, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z15, K4
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -9357,8 +9357,8 @@ single:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -9410,8 +9410,8 @@ tail:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -9491,72 +9491,72 @@ loop:
 	VMOVUPD     Y6, 32(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y5
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y9
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y14, Y8
 	VMOVUPD     Y4, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y4
+	VMAXPD      actkernconst<>+864(SB), Y7, Y4
 	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
+	VMAXPD      actkernconst<>+864(SB), Y6, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y2
+	VMULPD      actkernconst<>+352(SB), Y8, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y4, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y3, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
 	VMOVUPD     Y11, 352(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y3, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
-	VMOVUPD     Y4, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
-	VADDPD      actkernconst<>+128(SB), Y2, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y11
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
+	VMOVUPD     Y10, 416(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+128(SB), Y13, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y3, Y2, Y3
+	VMULPD      Y9, Y2, Y9
 	VADDPD      actkernconst<>+128(SB), Y12, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y14, actkernconst<>+608(SB), Y11, Y14
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y3, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y4, Y6
-	VBLENDVPD   Y8, Y14, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
+	VBLENDVPD   Y5, Y14, Y0, Y5
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
 	VMOVUPD     384(SP), Y3
@@ -9564,32 +9564,32 @@ loop:
 	VADDPD      Y14, Y0, Y14
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y14, Y8, Y8
+	VDIVPD      Y14, Y5, Y5
 	VDIVPD      Y7, Y2, Y2
 	VDIVPD      Y6, Y3, Y3
 	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VMOVUPD     320(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     288(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VBLENDVPD   Y10, Y9, Y3, Y10
 	VMOVUPD     256(SP), Y2
-	VMULPD      Y5, Y2, Y5
+	VMULPD      Y6, Y2, Y6
 	VMOVUPD     224(SP), Y3
-	VMULPD      Y7, Y3, Y7
+	VMULPD      Y8, Y3, Y8
 	VMOVUPD     192(SP), Y4
 	VMULPD      Y10, Y4, Y10
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y2, Y5, Y6
+	VMOVUPD     160(SP), Y5
+	VBLENDVPD   Y5, Y2, Y6, Y5
 	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y3, Y7, Y2
+	VBLENDVPD   Y2, Y3, Y8, Y2
 	VMOVUPD     96(SP), Y3
 	VBLENDVPD   Y3, Y4, Y10, Y3
 	VMOVUPD     64(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y6, Y4
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VMOVUPD     32(SP), Y5
 	VBLENDVPD   Y5, actkernconst<>+160(SB), Y2, Y5
 	VMOVUPD     (SP), Y2
@@ -9625,29 +9625,29 @@ single:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -9678,29 +9678,29 @@ tail:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -14564,16 +14564,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
 	VCMPPD           $0x11, Z3, Z12, K6
 	VCMPPD           $0x11, Z3, Z13, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z3, Z14, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z15, K4
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -14708,8 +14708,8 @@ single:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -14757,8 +14757,8 @@ tail:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -14841,16 +14841,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
 	VCMPPD           $0x11, Z3, Z12, K6
 	VCMPPD           $0x11, Z3, Z13, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z3, Z14, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z3, Z15, K4
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
 	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
 	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
@@ -14985,8 +14985,8 @@ single:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -15034,8 +15034,8 @@ tail:
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
 	VCMPPD           $0x11, Z3, Z9, K3
+	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -15111,72 +15111,72 @@ loop:
 	VMOVUPD     Y6, 32(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y5
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y9
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y14, Y8
 	VMOVUPD     Y4, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y4
+	VMAXPD      actkernconst<>+864(SB), Y7, Y4
 	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
+	VMAXPD      actkernconst<>+864(SB), Y6, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y2
+	VMULPD      actkernconst<>+352(SB), Y8, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y4, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y3, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
 	VMOVUPD     Y11, 352(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y3, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
-	VMOVUPD     Y4, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
-	VADDPD      actkernconst<>+128(SB), Y2, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y11
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
+	VMOVUPD     Y10, 416(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+128(SB), Y13, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y3, Y2, Y3
+	VMULPD      Y9, Y2, Y9
 	VADDPD      actkernconst<>+128(SB), Y12, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y14, actkernconst<>+608(SB), Y11, Y14
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y3, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y4, Y6
-	VBLENDVPD   Y8, Y14, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
+	VBLENDVPD   Y5, Y14, Y0, Y5
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
 	VMOVUPD     384(SP), Y3
@@ -15184,32 +15184,32 @@ loop:
 	VADDPD      Y14, Y0, Y14
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y14, Y8, Y8
+	VDIVPD      Y14, Y5, Y5
 	VDIVPD      Y7, Y2, Y2
 	VDIVPD      Y6, Y3, Y3
 	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VMOVUPD     320(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     288(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VBLENDVPD   Y10, Y9, Y3, Y10
 	VMOVUPD     256(SP), Y2
-	VMULPD      Y5, Y2, Y5
+	VMULPD      Y6, Y2, Y6
 	VMOVUPD     224(SP), Y3
-	VMULPD      Y7, Y3, Y7
+	VMULPD      Y8, Y3, Y8
 	VMOVUPD     192(SP), Y4
 	VMULPD      Y10, Y4, Y10
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y2, Y5, Y6
+	VMOVUPD     160(SP), Y5
+	VBLENDVPD   Y5, Y2, Y6, Y5
 	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y3, Y7, Y2
+	VBLENDVPD   Y2, Y3, Y8, Y2
 	VMOVUPD     96(SP), Y3
 	VBLENDVPD   Y3, Y4, Y10, Y3
 	VMOVUPD     64(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y6, Y4
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VMOVUPD     32(SP), Y5
 	VBLENDVPD   Y5, actkernconst<>+160(SB), Y2, Y5
 	VMOVUPD     (SP), Y2
@@ -15237,29 +15237,29 @@ single:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -15286,29 +15286,29 @@ tail:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -15361,72 +15361,72 @@ loop:
 	VMOVUPD     Y6, 32(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y6
 	VMOVUPD     Y5, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y5
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y9
 	VMOVUPD     Y8, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y14, Y8
 	VMOVUPD     Y4, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y4
+	VMAXPD      actkernconst<>+864(SB), Y7, Y4
 	VMOVUPD     Y3, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
+	VMAXPD      actkernconst<>+864(SB), Y6, Y3
 	VMOVUPD     Y2, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y2
+	VMULPD      actkernconst<>+352(SB), Y8, Y2
 	VMOVUPD     Y13, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y4, Y13
 	VMOVUPD     Y12, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y12
+	VMULPD      actkernconst<>+352(SB), Y3, Y12
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
 	VMOVUPD     Y11, 352(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y3, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
-	VMOVUPD     Y4, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
-	VADDPD      actkernconst<>+128(SB), Y2, Y5
-	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y11, Y5, Y11
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y11
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
+	VMOVUPD     Y10, 416(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y10
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y11, Y3, Y11
 	VADDPD      actkernconst<>+128(SB), Y13, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y3, Y2, Y3
+	VMULPD      Y9, Y2, Y9
 	VADDPD      actkernconst<>+128(SB), Y12, Y2
 	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
+	VMULPD      Y10, Y2, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y14, actkernconst<>+608(SB), Y11, Y14
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y3, Y7
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y4, Y6
-	VBLENDVPD   Y8, Y14, Y0, Y8
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y9, Y7
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
+	VBLENDVPD   Y5, Y14, Y0, Y5
 	VMOVUPD     416(SP), Y2
 	VBLENDVPD   Y2, Y7, Y0, Y2
 	VMOVUPD     384(SP), Y3
@@ -15434,32 +15434,32 @@ loop:
 	VADDPD      Y14, Y0, Y14
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y14, Y8, Y8
+	VDIVPD      Y14, Y5, Y5
 	VDIVPD      Y7, Y2, Y2
 	VDIVPD      Y6, Y3, Y3
 	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
+	VCMPPD      $0x03, Y4, Y4, Y6
+	VMOVUPD     320(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     288(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y5, Y4, Y8, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y6, Y4, Y5, Y6
+	VBLENDVPD   Y8, Y7, Y2, Y8
 	VBLENDVPD   Y10, Y9, Y3, Y10
 	VMOVUPD     256(SP), Y2
-	VMULPD      Y5, Y2, Y5
+	VMULPD      Y6, Y2, Y6
 	VMOVUPD     224(SP), Y3
-	VMULPD      Y7, Y3, Y7
+	VMULPD      Y8, Y3, Y8
 	VMOVUPD     192(SP), Y4
 	VMULPD      Y10, Y4, Y10
-	VMOVUPD     160(SP), Y6
-	VBLENDVPD   Y6, Y2, Y5, Y6
+	VMOVUPD     160(SP), Y5
+	VBLENDVPD   Y5, Y2, Y6, Y5
 	VMOVUPD     128(SP), Y2
-	VBLENDVPD   Y2, Y3, Y7, Y2
+	VBLENDVPD   Y2, Y3, Y8, Y2
 	VMOVUPD     96(SP), Y3
 	VBLENDVPD   Y3, Y4, Y10, Y3
 	VMOVUPD     64(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y6, Y4
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
 	VMOVUPD     32(SP), Y5
 	VBLENDVPD   Y5, actkernconst<>+160(SB), Y2, Y5
 	VMOVUPD     (SP), Y2
@@ -15487,29 +15487,29 @@ single:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -15536,29 +15536,29 @@ tail:
 	VADDPD      Y5, Y2, Y5
 	VMULPD      actkernconst<>+2848(SB), Y5, Y5
 	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y7
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
+	VMULPD      actkernconst<>+352(SB), Y8, Y9
 	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y8
 	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y10
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y10
+	VADDPD      actkernconst<>+128(SB), Y9, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y10, Y8, Y10
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
+	VBLENDVPD   Y7, Y6, Y0, Y7
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
+	VDIVPD      Y6, Y7, Y7
 	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
+	VBLENDVPD   Y6, Y5, Y7, Y6
 	VMULPD      Y6, Y2, Y6
 	VBLENDVPD   Y4, Y2, Y6, Y4
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
@@ -15627,16 +15627,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
 	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
 	VORPD.BCST       actkernconst<>+0(SB), Z21, Z25
-	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
-	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z18, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z19, K7
 	KMOVW            K5, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z20, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z21, K6
+	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
+	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
+	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
+	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VMULPD.BCST      actkernconst<>+80(SB), Z26, Z30
 	VMULPD.BCST      actkernconst<>+80(SB), Z27, Z31
 	VMOVUPD          Z9, 16(SP)
@@ -15910,8 +15910,8 @@ single:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -15993,8 +15993,8 @@ tail:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -16116,16 +16116,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
 	VORPD.BCST       actkernconst<>+0(SB), Z20, Z24
 	VORPD.BCST       actkernconst<>+0(SB), Z21, Z25
-	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
-	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
-	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
-	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z18, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z19, K7
 	KMOVW            K5, (SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z20, K5
 	KMOVW            K6, 8(SP)
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z21, K6
+	VMAXPD.BCST      actkernconst<>+728(SB), Z22, Z26
+	VMAXPD.BCST      actkernconst<>+728(SB), Z23, Z27
+	VMAXPD.BCST      actkernconst<>+728(SB), Z24, Z28
+	VMAXPD.BCST      actkernconst<>+728(SB), Z25, Z29
 	VMULPD.BCST      actkernconst<>+80(SB), Z26, Z30
 	VMULPD.BCST      actkernconst<>+80(SB), Z27, Z31
 	VMOVUPD          Z9, 16(SP)
@@ -16399,8 +16399,8 @@ single:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -16482,8 +16482,8 @@ tail:
 	VADDPD           Z4, Z2, Z5
 	VMULPD.BCST      actkernconst<>+2800(SB), Z5, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z6, Z7
-	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VCMPPD.BCST      $0x11, actkernconst<>+736(SB), Z6, K3
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
 	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
 	VRNDSCALEPD      $0x08, Z9, Z9
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
@@ -16617,121 +16617,121 @@ loop:
 	VMOVUPD     Y3, 384(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y2
 	VMOVUPD     Y1, 448(SP)
-	VMAXPD      actkernconst<>+864(SB), Y5, Y1
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y1
 	VMOVUPD     Y12, 480(SP)
-	VMAXPD      actkernconst<>+864(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y12
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
 	VMOVUPD     Y9, 544(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y9
+	VMAXPD      actkernconst<>+864(SB), Y5, Y9
 	VMOVUPD     Y10, 576(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y3, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y8, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y14
+	VMULPD      actkernconst<>+352(SB), Y9, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
 	VMOVUPD     Y7, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y7
 	VMOVUPD     Y11, 736(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y11
-	VMOVUPD     Y10, 768(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y10
-	VADDPD      actkernconst<>+128(SB), Y4, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y7, Y1, Y7
-	VADDPD      actkernconst<>+128(SB), Y14, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y11, Y1, Y11
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y10, Y1, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
+	VMOVUPD     Y12, 768(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
+	VADDPD      actkernconst<>+128(SB), Y4, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y7, Y8, Y7
+	VADDPD      actkernconst<>+128(SB), Y14, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y10, Y3
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VBLENDVPD   Y9, Y5, Y0, Y9
-	VMOVUPD     768(SP), Y1
-	VBLENDVPD   Y1, Y3, Y0, Y1
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y2, Y6, Y0, Y2
+	VBLENDVPD   Y1, Y5, Y0, Y1
+	VMOVUPD     768(SP), Y4
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y6, Y0, Y6
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y6, Y8, Y8
-	VDIVPD      Y5, Y9, Y9
-	VDIVPD      Y3, Y1, Y1
-	VMOVUPD     736(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     704(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     672(SP), Y6
+	VDIVPD      Y6, Y2, Y2
+	VDIVPD      Y5, Y1, Y1
+	VDIVPD      Y3, Y4, Y4
+	VMOVUPD     736(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     704(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y8, Y3
-	VBLENDVPD   Y5, Y4, Y9, Y5
+	VMOVUPD     672(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y3, Y2, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y7, Y0, Y4
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      640(SP), Y6, Y8
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      608(SP), Y6, Y9
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      576(SP), Y6, Y10
-	VMOVUPD     544(SP), Y6
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VSUBPD      Y5, Y0, Y1
+	VSUBPD      Y7, Y0, Y2
+	VSUBPD      Y9, Y0, Y3
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      640(SP), Y4, Y6
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      608(SP), Y4, Y8
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      576(SP), Y4, Y10
+	VMOVUPD     544(SP), Y4
+	VADDPD      Y6, Y4, Y4
+	VMOVUPD     512(SP), Y6
 	VADDPD      Y8, Y6, Y6
-	VMOVUPD     512(SP), Y8
-	VADDPD      Y9, Y8, Y8
-	VMOVUPD     480(SP), Y9
-	VADDPD      Y10, Y9, Y9
+	VMOVUPD     480(SP), Y8
+	VADDPD      Y10, Y8, Y8
+	VMULPD      actkernconst<>+2848(SB), Y4, Y4
 	VMULPD      actkernconst<>+2848(SB), Y6, Y6
 	VMULPD      actkernconst<>+2848(SB), Y8, Y8
-	VMULPD      actkernconst<>+2848(SB), Y9, Y9
-	VMULPD      Y6, Y1, Y6
-	VMULPD      Y8, Y2, Y8
-	VMULPD      Y9, Y4, Y9
-	VFMADD213PD Y3, Y3, Y6
-	VFMADD213PD Y5, Y5, Y8
-	VFMADD213PD Y7, Y7, Y9
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y7, Y7
+	VMULPD      Y4, Y1, Y4
+	VMULPD      Y6, Y2, Y6
+	VMULPD      Y8, Y3, Y8
+	VFMADD213PD Y5, Y5, Y4
+	VFMADD213PD Y7, Y7, Y6
+	VFMADD213PD Y9, Y9, Y8
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y7, Y7
+	VMULPD      Y3, Y9, Y9
 	VMOVUPD     448(SP), Y1
 	VSUBPD      actkernconst<>+3136(SB), Y1, Y2
-	VMOVUPD     416(SP), Y4
-	VSUBPD      actkernconst<>+3136(SB), Y4, Y10
+	VMOVUPD     416(SP), Y3
+	VSUBPD      actkernconst<>+3136(SB), Y3, Y10
 	VMOVUPD     384(SP), Y11
 	VSUBPD      actkernconst<>+3136(SB), Y11, Y12
 	VSUBPD      actkernconst<>+3232(SB), Y2, Y2
@@ -16741,71 +16741,71 @@ loop:
 	VMULPD      actkernconst<>+2848(SB), Y10, Y10
 	VMULPD      actkernconst<>+2848(SB), Y12, Y12
 	VMULPD      actkernconst<>+3136(SB), Y1, Y1
-	VMULPD      actkernconst<>+3136(SB), Y4, Y4
+	VMULPD      actkernconst<>+3136(SB), Y3, Y3
 	VMULPD      actkernconst<>+3136(SB), Y11, Y11
 	VMOVUPD     352(SP), Y13
 	VADDPD      Y1, Y13, Y13
 	VMOVUPD     320(SP), Y1
-	VADDPD      Y4, Y1, Y1
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y11, Y4, Y4
+	VADDPD      Y3, Y1, Y1
+	VMOVUPD     288(SP), Y3
+	VADDPD      Y11, Y3, Y3
 	VADDPD      actkernconst<>+3264(SB), Y13, Y13
 	VADDPD      actkernconst<>+3264(SB), Y1, Y1
-	VADDPD      actkernconst<>+3264(SB), Y4, Y4
+	VADDPD      actkernconst<>+3264(SB), Y3, Y3
 	VMULPD      actkernconst<>+2880(SB), Y13, Y11
 	VMULPD      actkernconst<>+2880(SB), Y1, Y14
-	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+2880(SB), Y4, Y9
+	VMOVUPD     Y8, 288(SP)
+	VMULPD      actkernconst<>+2880(SB), Y3, Y8
 	VFMADD213PD Y2, Y2, Y11
 	VFMADD213PD Y10, Y10, Y14
-	VFMADD213PD Y12, Y12, Y9
-	VMOVUPD     Y8, 320(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y8
-	VFMADD213PD actkernconst<>+3104(SB), Y11, Y8
-	VMOVUPD     Y6, 352(SP)
+	VFMADD213PD Y12, Y12, Y8
+	VMOVUPD     Y6, 320(SP)
 	VMOVUPD     actkernconst<>+3072(SB), Y6
-	VFMADD213PD actkernconst<>+3104(SB), Y14, Y6
-	VMOVUPD     Y7, 384(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y7
-	VFMADD213PD actkernconst<>+3104(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3296(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3296(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3296(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3328(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3328(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3328(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3360(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3360(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3360(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3392(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3392(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3392(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3424(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3456(SB), Y9, Y7
-	VMULPD      Y8, Y11, Y11
-	VMULPD      Y6, Y14, Y14
-	VMULPD      Y7, Y9, Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y11, Y6
+	VMOVUPD     Y4, 352(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y4
+	VFMADD213PD actkernconst<>+3104(SB), Y14, Y4
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3296(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3296(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3296(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3328(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3328(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3328(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3360(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3360(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3360(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3392(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3392(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3392(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3424(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3424(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3456(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3456(SB), Y8, Y9
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y4, Y14, Y14
+	VMULPD      Y9, Y8, Y8
 	VMULPD      actkernconst<>+3488(SB), Y13, Y13
 	VMULPD      actkernconst<>+3488(SB), Y1, Y1
-	VMULPD      actkernconst<>+3488(SB), Y4, Y4
+	VMULPD      actkernconst<>+3488(SB), Y3, Y3
 	VFMADD213PD Y2, Y2, Y13
 	VFMADD213PD Y10, Y10, Y1
-	VFMADD213PD Y12, Y12, Y4
+	VFMADD213PD Y12, Y12, Y3
 	VFMADD132PD actkernconst<>+3200(SB), Y13, Y11
 	VFMADD132PD actkernconst<>+3200(SB), Y1, Y14
-	VFMADD132PD actkernconst<>+3200(SB), Y4, Y9
-	VMULPD      Y11, Y3, Y3
-	VMULPD      Y14, Y5, Y5
+	VFMADD132PD actkernconst<>+3200(SB), Y3, Y8
+	VMULPD      Y11, Y5, Y5
+	VMULPD      Y14, Y7, Y7
 	VMOVUPD     384(SP), Y1
-	VMULPD      Y9, Y1, Y1
+	VMULPD      Y8, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 352(SP), Y3, Y2
+	VBLENDVPD   Y2, 352(SP), Y5, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 320(SP), Y5, Y3
+	VBLENDVPD   Y3, 320(SP), Y7, Y3
 	VMOVUPD     192(SP), Y4
 	VBLENDVPD   Y4, 288(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
@@ -16855,29 +16855,29 @@ single:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -16940,29 +16940,29 @@ tail:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -17072,121 +17072,121 @@ loop:
 	VMOVUPD     Y3, 384(SP)
 	VORPD       actkernconst<>+160(SB), Y13, Y3
 	VMOVUPD     Y2, 416(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y2
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y2
 	VMOVUPD     Y1, 448(SP)
-	VMAXPD      actkernconst<>+864(SB), Y5, Y1
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y1
 	VMOVUPD     Y12, 480(SP)
-	VMAXPD      actkernconst<>+864(SB), Y3, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y12
 	VMOVUPD     Y8, 512(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y8
+	VMAXPD      actkernconst<>+864(SB), Y6, Y8
 	VMOVUPD     Y9, 544(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y9
+	VMAXPD      actkernconst<>+864(SB), Y5, Y9
 	VMOVUPD     Y10, 576(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y3, Y10
 	VMOVUPD     Y4, 608(SP)
-	VMULPD      actkernconst<>+352(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y8, Y4
 	VMOVUPD     Y14, 640(SP)
-	VMULPD      actkernconst<>+352(SB), Y1, Y14
+	VMULPD      actkernconst<>+352(SB), Y9, Y14
 	VMOVUPD     Y13, 672(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
 	VROUNDPD    $0x08, Y4, Y4
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y4, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y1
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
 	VMOVUPD     Y7, 704(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y2, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y7
 	VMOVUPD     Y11, 736(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y1, Y11
-	VMOVUPD     Y10, 768(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y2, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y1, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y10
-	VADDPD      actkernconst<>+128(SB), Y4, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y7, Y1, Y7
-	VADDPD      actkernconst<>+128(SB), Y14, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y11, Y1, Y11
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y10, Y1, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y11
+	VMOVUPD     Y12, 768(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
+	VADDPD      actkernconst<>+128(SB), Y4, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y7, Y8, Y7
+	VADDPD      actkernconst<>+128(SB), Y14, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y13, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y12, Y4, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y10, Y3
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VBLENDVPD   Y9, Y5, Y0, Y9
-	VMOVUPD     768(SP), Y1
-	VBLENDVPD   Y1, Y3, Y0, Y1
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y2, Y6, Y0, Y2
+	VBLENDVPD   Y1, Y5, Y0, Y1
+	VMOVUPD     768(SP), Y4
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y6, Y0, Y6
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y6, Y8, Y8
-	VDIVPD      Y5, Y9, Y9
-	VDIVPD      Y3, Y1, Y1
-	VMOVUPD     736(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     704(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     672(SP), Y6
+	VDIVPD      Y6, Y2, Y2
+	VDIVPD      Y5, Y1, Y1
+	VDIVPD      Y3, Y4, Y4
+	VMOVUPD     736(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y5
+	VMOVUPD     704(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y8, Y3
-	VBLENDVPD   Y5, Y4, Y9, Y5
+	VMOVUPD     672(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y3, Y2, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
-	VSUBPD      Y3, Y0, Y1
-	VSUBPD      Y5, Y0, Y2
-	VSUBPD      Y7, Y0, Y4
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      640(SP), Y6, Y8
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      608(SP), Y6, Y9
-	VMOVUPD     actkernconst<>+1536(SB), Y6
-	VMULPD      576(SP), Y6, Y10
-	VMOVUPD     544(SP), Y6
+	VBLENDVPD   Y9, Y8, Y4, Y9
+	VSUBPD      Y5, Y0, Y1
+	VSUBPD      Y7, Y0, Y2
+	VSUBPD      Y9, Y0, Y3
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      640(SP), Y4, Y6
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      608(SP), Y4, Y8
+	VMOVUPD     actkernconst<>+1536(SB), Y4
+	VMULPD      576(SP), Y4, Y10
+	VMOVUPD     544(SP), Y4
+	VADDPD      Y6, Y4, Y4
+	VMOVUPD     512(SP), Y6
 	VADDPD      Y8, Y6, Y6
-	VMOVUPD     512(SP), Y8
-	VADDPD      Y9, Y8, Y8
-	VMOVUPD     480(SP), Y9
-	VADDPD      Y10, Y9, Y9
+	VMOVUPD     480(SP), Y8
+	VADDPD      Y10, Y8, Y8
+	VMULPD      actkernconst<>+2848(SB), Y4, Y4
 	VMULPD      actkernconst<>+2848(SB), Y6, Y6
 	VMULPD      actkernconst<>+2848(SB), Y8, Y8
-	VMULPD      actkernconst<>+2848(SB), Y9, Y9
-	VMULPD      Y6, Y1, Y6
-	VMULPD      Y8, Y2, Y8
-	VMULPD      Y9, Y4, Y9
-	VFMADD213PD Y3, Y3, Y6
-	VFMADD213PD Y5, Y5, Y8
-	VFMADD213PD Y7, Y7, Y9
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y7, Y7
+	VMULPD      Y4, Y1, Y4
+	VMULPD      Y6, Y2, Y6
+	VMULPD      Y8, Y3, Y8
+	VFMADD213PD Y5, Y5, Y4
+	VFMADD213PD Y7, Y7, Y6
+	VFMADD213PD Y9, Y9, Y8
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y2, Y7, Y7
+	VMULPD      Y3, Y9, Y9
 	VMOVUPD     448(SP), Y1
 	VSUBPD      actkernconst<>+3136(SB), Y1, Y2
-	VMOVUPD     416(SP), Y4
-	VSUBPD      actkernconst<>+3136(SB), Y4, Y10
+	VMOVUPD     416(SP), Y3
+	VSUBPD      actkernconst<>+3136(SB), Y3, Y10
 	VMOVUPD     384(SP), Y11
 	VSUBPD      actkernconst<>+3136(SB), Y11, Y12
 	VSUBPD      actkernconst<>+3232(SB), Y2, Y2
@@ -17196,71 +17196,71 @@ loop:
 	VMULPD      actkernconst<>+2848(SB), Y10, Y10
 	VMULPD      actkernconst<>+2848(SB), Y12, Y12
 	VMULPD      actkernconst<>+3136(SB), Y1, Y1
-	VMULPD      actkernconst<>+3136(SB), Y4, Y4
+	VMULPD      actkernconst<>+3136(SB), Y3, Y3
 	VMULPD      actkernconst<>+3136(SB), Y11, Y11
 	VMOVUPD     352(SP), Y13
 	VADDPD      Y1, Y13, Y13
 	VMOVUPD     320(SP), Y1
-	VADDPD      Y4, Y1, Y1
-	VMOVUPD     288(SP), Y4
-	VADDPD      Y11, Y4, Y4
+	VADDPD      Y3, Y1, Y1
+	VMOVUPD     288(SP), Y3
+	VADDPD      Y11, Y3, Y3
 	VADDPD      actkernconst<>+3264(SB), Y13, Y13
 	VADDPD      actkernconst<>+3264(SB), Y1, Y1
-	VADDPD      actkernconst<>+3264(SB), Y4, Y4
+	VADDPD      actkernconst<>+3264(SB), Y3, Y3
 	VMULPD      actkernconst<>+2880(SB), Y13, Y11
 	VMULPD      actkernconst<>+2880(SB), Y1, Y14
-	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+2880(SB), Y4, Y9
+	VMOVUPD     Y8, 288(SP)
+	VMULPD      actkernconst<>+2880(SB), Y3, Y8
 	VFMADD213PD Y2, Y2, Y11
 	VFMADD213PD Y10, Y10, Y14
-	VFMADD213PD Y12, Y12, Y9
-	VMOVUPD     Y8, 320(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y8
-	VFMADD213PD actkernconst<>+3104(SB), Y11, Y8
-	VMOVUPD     Y6, 352(SP)
+	VFMADD213PD Y12, Y12, Y8
+	VMOVUPD     Y6, 320(SP)
 	VMOVUPD     actkernconst<>+3072(SB), Y6
-	VFMADD213PD actkernconst<>+3104(SB), Y14, Y6
-	VMOVUPD     Y7, 384(SP)
-	VMOVUPD     actkernconst<>+3072(SB), Y7
-	VFMADD213PD actkernconst<>+3104(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3296(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3296(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3296(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3328(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3328(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3328(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3360(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3360(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3360(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3392(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3392(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3392(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3424(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3424(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3424(SB), Y9, Y7
-	VFMADD213PD actkernconst<>+3456(SB), Y11, Y8
-	VFMADD213PD actkernconst<>+3456(SB), Y14, Y6
-	VFMADD213PD actkernconst<>+3456(SB), Y9, Y7
-	VMULPD      Y8, Y11, Y11
-	VMULPD      Y6, Y14, Y14
-	VMULPD      Y7, Y9, Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y11, Y6
+	VMOVUPD     Y4, 352(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y4
+	VFMADD213PD actkernconst<>+3104(SB), Y14, Y4
+	VMOVUPD     Y9, 384(SP)
+	VMOVUPD     actkernconst<>+3072(SB), Y9
+	VFMADD213PD actkernconst<>+3104(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3296(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3296(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3296(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3328(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3328(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3328(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3360(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3360(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3360(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3392(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3392(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3392(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3424(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3424(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3424(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+3456(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+3456(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+3456(SB), Y8, Y9
+	VMULPD      Y6, Y11, Y11
+	VMULPD      Y4, Y14, Y14
+	VMULPD      Y9, Y8, Y8
 	VMULPD      actkernconst<>+3488(SB), Y13, Y13
 	VMULPD      actkernconst<>+3488(SB), Y1, Y1
-	VMULPD      actkernconst<>+3488(SB), Y4, Y4
+	VMULPD      actkernconst<>+3488(SB), Y3, Y3
 	VFMADD213PD Y2, Y2, Y13
 	VFMADD213PD Y10, Y10, Y1
-	VFMADD213PD Y12, Y12, Y4
+	VFMADD213PD Y12, Y12, Y3
 	VFMADD132PD actkernconst<>+3200(SB), Y13, Y11
 	VFMADD132PD actkernconst<>+3200(SB), Y1, Y14
-	VFMADD132PD actkernconst<>+3200(SB), Y4, Y9
-	VMULPD      Y11, Y3, Y3
-	VMULPD      Y14, Y5, Y5
+	VFMADD132PD actkernconst<>+3200(SB), Y3, Y8
+	VMULPD      Y11, Y5, Y5
+	VMULPD      Y14, Y7, Y7
 	VMOVUPD     384(SP), Y1
-	VMULPD      Y9, Y1, Y1
+	VMULPD      Y8, Y1, Y1
 	VMOVUPD     256(SP), Y2
-	VBLENDVPD   Y2, 352(SP), Y3, Y2
+	VBLENDVPD   Y2, 352(SP), Y5, Y2
 	VMOVUPD     224(SP), Y3
-	VBLENDVPD   Y3, 320(SP), Y5, Y3
+	VBLENDVPD   Y3, 320(SP), Y7, Y3
 	VMOVUPD     192(SP), Y4
 	VBLENDVPD   Y4, 288(SP), Y1, Y4
 	VMOVUPD     160(SP), Y1
@@ -17310,29 +17310,29 @@ single:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -17395,29 +17395,29 @@ tail:
 	VADDPD      Y6, Y1, Y7
 	VMULPD      actkernconst<>+2848(SB), Y7, Y8
 	VORPD       actkernconst<>+160(SB), Y8, Y9
-	VMAXPD      actkernconst<>+864(SB), Y9, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y11
-	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y8, Y10
+	VMAXPD      actkernconst<>+864(SB), Y9, Y11
+	VMULPD      actkernconst<>+352(SB), Y11, Y12
 	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y11
 	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y13
-	VADDPD      actkernconst<>+128(SB), Y12, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y13, Y10, Y13
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y13
+	VADDPD      actkernconst<>+128(SB), Y12, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y13, Y11, Y13
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y9, actkernconst<>+608(SB), Y13, Y9
-	VBLENDVPD   Y11, Y9, Y0, Y11
+	VBLENDVPD   Y10, Y9, Y0, Y10
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y9, Y11, Y11
+	VDIVPD      Y9, Y10, Y10
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y9, Y8, Y11, Y9
+	VBLENDVPD   Y9, Y8, Y10, Y9
 	VSUBPD      Y9, Y0, Y8
 	VMULPD      actkernconst<>+1536(SB), Y6, Y6
 	VADDPD      Y6, Y7, Y7
@@ -17691,95 +17691,95 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
 	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VMAXPD      actkernconst<>+864(SB), Y4, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y8
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
-	VMULPD      actkernconst<>+352(SB), Y7, Y13
-	VMULPD      actkernconst<>+352(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y10
+	VMAXPD      actkernconst<>+864(SB), Y5, Y11
+	VMAXPD      actkernconst<>+864(SB), Y6, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y1
-	VMOVUPD     Y12, 96(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y2, Y7, Y2
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y1, Y7, Y1
-	VADDPD      actkernconst<>+128(SB), Y3, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y12, Y7, Y12
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
+	VMOVUPD     Y9, 96(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y9, Y10, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y1, Y5
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
-	VBLENDVPD   Y10, Y4, Y0, Y10
-	VBLENDVPD   Y11, Y5, Y0, Y11
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
+	VBLENDVPD   Y7, Y4, Y0, Y7
+	VBLENDVPD   Y8, Y5, Y0, Y8
 	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y6, Y0, Y1
 	VADDPD      Y4, Y0, Y4
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y4, Y10, Y10
-	VDIVPD      Y5, Y11, Y11
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
 	VDIVPD      Y6, Y1, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     (SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VCVTPS2PD   (CX), Y8
-	VCVTPS2PD   16(CX), Y9
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VCVTPS2PD   (CX), Y10
+	VCVTPS2PD   16(CX), Y11
 	VCVTPS2PD   32(CX), Y12
-	VMULPD      Y8, Y10, Y10
-	VMULPD      Y9, Y11, Y11
+	VMULPD      Y10, Y7, Y7
+	VMULPD      Y11, Y8, Y8
 	VMULPD      Y12, Y1, Y1
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VCMPPD      $0x03, Y8, Y8, Y1
-	VCMPPD      $0x03, Y9, Y9, Y2
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y6, Y1, Y9
+	VCMPPD      $0x03, Y10, Y10, Y1
+	VCMPPD      $0x03, Y11, Y11, Y2
 	VCMPPD      $0x03, Y12, Y12, Y4
-	VBLENDVPD   Y1, Y8, Y3, Y1
-	VBLENDVPD   Y2, Y9, Y5, Y2
-	VBLENDVPD   Y4, Y12, Y7, Y4
+	VBLENDVPD   Y1, Y10, Y3, Y1
+	VBLENDVPD   Y2, Y11, Y5, Y2
+	VBLENDVPD   Y4, Y12, Y9, Y4
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y2, X2
@@ -17797,33 +17797,33 @@ single:
 	JB          tail
 	VCVTPS2PD   (DX), Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VCVTPS2PD   (CX), Y3
-	VMULPD      Y3, Y4, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y2, Y1
+	VCVTPS2PD   (CX), Y4
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCMPPD      $0x03, Y4, Y4, Y1
+	VBLENDVPD   Y1, Y4, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMOVUPS     X1, (AX)
 	ADDQ        $0x00000010, AX
@@ -17841,34 +17841,34 @@ tail:
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VMASKMOVPS  (CX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y4, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y2, Y1
+	VMASKMOVPS  (CX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y1, Y3, Y2
+	VCMPPD      $0x03, Y4, Y4, Y1
+	VBLENDVPD   Y1, Y4, Y2, Y1
 	VCVTPD2PSY  Y1, X1
 	VMASKMOVPS  X1, X15, (AX)
 
@@ -18099,95 +18099,95 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
 	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VMAXPD      actkernconst<>+864(SB), Y4, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y8
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
-	VMULPD      actkernconst<>+352(SB), Y7, Y13
-	VMULPD      actkernconst<>+352(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y10
+	VMAXPD      actkernconst<>+864(SB), Y5, Y11
+	VMAXPD      actkernconst<>+864(SB), Y6, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y1
-	VMOVUPD     Y12, 96(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y2, Y7, Y2
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y1, Y7, Y1
-	VADDPD      actkernconst<>+128(SB), Y3, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y12, Y7, Y12
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
+	VMOVUPD     Y9, 96(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y9, Y10, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y1, Y5
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
-	VBLENDVPD   Y10, Y4, Y0, Y10
-	VBLENDVPD   Y11, Y5, Y0, Y11
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
+	VBLENDVPD   Y7, Y4, Y0, Y7
+	VBLENDVPD   Y8, Y5, Y0, Y8
 	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y6, Y0, Y1
 	VADDPD      Y4, Y0, Y4
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y4, Y10, Y10
-	VDIVPD      Y5, Y11, Y11
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
 	VDIVPD      Y6, Y1, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     (SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VCVTPS2PD   (BX), Y8
-	VCVTPS2PD   16(BX), Y9
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VCVTPS2PD   (BX), Y10
+	VCVTPS2PD   16(BX), Y11
 	VCVTPS2PD   32(BX), Y12
-	VMULPD      Y8, Y10, Y10
-	VMULPD      Y9, Y11, Y11
+	VMULPD      Y10, Y7, Y7
+	VMULPD      Y11, Y8, Y8
 	VMULPD      Y12, Y1, Y1
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y6, Y1, Y9
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -18200,31 +18200,31 @@ single:
 	JB          tail
 	VCVTPS2PD   (DX), Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VCVTPS2PD   (BX), Y3
-	VMULPD      Y3, Y4, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VCVTPS2PD   (BX), Y4
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -18243,32 +18243,32 @@ tail:
 	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VMASKMOVPS  (BX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y4, Y4
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VMASKMOVPS  (BX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -18278,15 +18278,19 @@ done:
 
 // func gluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $16-96
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $0-96
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+80(SB), Z5
 	VBROADCASTSD actkernconst<>+88(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+16(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+32(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -18296,26 +18300,18 @@ TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $16-96
 loop:
 	CMPQ             SI, $0x00000020
 	JB               single
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -18328,34 +18324,34 @@ loop:
 	VFMADD231PD      Z6, Z25, Z21
 	VFMADD231PD      Z6, Z26, Z22
 	VFMADD231PD      Z6, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z7, Z20, Z28
 	VFMADD213PD      Z7, Z21, Z29
 	VFMADD213PD      Z7, Z22, Z30
 	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
@@ -18364,86 +18360,70 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
-	VBLENDMPD        Z28, Z0, K2, Z16
-	VBLENDMPD        Z29, Z0, K3, Z17
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z3, Z28, K2, Z28
+	VBLENDMPD        Z3, Z29, K3, Z29
+	VBLENDMPD        Z3, Z30, K4, Z30
+	VBLENDMPD        Z3, Z31, K5, Z31
+	VADDPD           Z28, Z4, Z16
+	VADDPD           Z29, Z4, Z17
+	VADDPD           Z30, Z4, Z18
+	VADDPD           Z31, Z4, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCVTPS2PD        (BX), Z20
-	VCVTPS2PD        32(BX), Z21
-	VCVTPS2PD        64(BX), Z22
-	VCVTPS2PD        96(BX), Z23
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (CX), Z20
+	VCVTPS2PD        32(CX), Z21
+	VCVTPS2PD        64(CX), Z22
+	VCVTPS2PD        96(CX), Z23
+	VCVTPS2PD        (BX), Z24
+	VCVTPS2PD        32(BX), Z25
+	VCVTPS2PD        64(BX), Z26
+	VCVTPS2PD        96(BX), Z27
 	VMULPD           Z20, Z16, Z16
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z8, K2, Z12
-	VBLENDMPD        Z13, Z9, K3, Z13
-	VBLENDMPD        Z14, Z10, K4, Z14
-	VBLENDMPD        Z15, Z11, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VMULPD           Z24, Z16, Z16
+	VMULPD           Z25, Z17, Z17
+	VMULPD           Z26, Z18, Z18
+	VMULPD           Z27, Z19, Z19
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
+	VCMPPD           $0x03, Z20, Z20, K2
+	VCMPPD           $0x03, Z21, Z21, K3
+	VCMPPD           $0x03, Z22, Z22, K4
+	VCMPPD           $0x03, Z23, Z23, K5
+	VBLENDMPD        Z20, Z12, K2, Z20
+	VBLENDMPD        Z21, Z13, K3, Z21
+	VBLENDMPD        Z22, Z14, K4, Z22
+	VBLENDMPD        Z23, Z15, K5, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -18454,42 +18434,37 @@ loop:
 single:
 	CMPQ             SI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (DX), Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCVTPS2PD        (CX), Z9
-	VCVTPS2PD        (BX), Z11
-	VMULPD           Z9, Z10, Z10
-	VMULPD           Z11, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z8, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VCVTPS2PD        (DX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (CX), Z14
+	VCVTPS2PD        (BX), Z15
+	VMULPD           Z14, Z13, Z13
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z12, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -18503,45 +18478,40 @@ tail:
 	MOVL             $-1, DI
 	BZHIL            SI, DI, DI
 	KMOVW            DI, K1
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMOVUPS.Z        (CX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMOVUPS.Z        (BX), K1, Y11
-	VCVTPS2PD        Y11, Z11
-	VMULPD           Z9, Z10, Z10
-	VMULPD           Z11, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z8, K2, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (DX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMOVUPS.Z        (BX), K1, Y15
+	VCVTPS2PD        Y15, Z15
+	VMULPD           Z14, Z13, Z13
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z12, K2, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -18549,145 +18519,115 @@ done:
 
 // func gluBackwardBAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·gluBackwardBAVX2(SB), NOSPLIT, $224-96
-	VMOVUPD actkernconst<>+192(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    in2_base+72(FP), BX
-	MOVQ    dst_len+8(FP), SI
+TEXT ·gluBackwardBAVX2(SB), NOSPLIT, $0-96
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ in2_base+72(FP), BX
+	MOVQ dst_len+8(FP), SI
 
 loop:
 	CMPQ        SI, $0x0000000c
 	JB          single
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y2
-	VCVTPS2PD   32(DX), Y3
+	VCVTPS2PD   (DX), Y0
+	VCVTPS2PD   16(DX), Y1
+	VCVTPS2PD   32(DX), Y2
+	VORPD       actkernconst<>+160(SB), Y0, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VORPD       actkernconst<>+160(SB), Y4, Y7
-	VORPD       actkernconst<>+160(SB), Y5, Y8
-	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
-	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
-	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
-	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
-	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
-	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y9, Y0, Y1
-	VADDPD      Y7, Y0, Y7
-	VADDPD      Y8, Y0, Y8
-	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
-	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y7, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y7, Y7, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y5, Y8
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y13, Y4
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y14, Y5
+	VADDPD      actkernconst<>+192(SB), Y3, Y6
+	VADDPD      actkernconst<>+192(SB), Y4, Y7
+	VADDPD      actkernconst<>+192(SB), Y5, Y8
+	VDIVPD      Y6, Y3, Y3
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
+	VCMPPD      $0x03, Y0, Y0, Y6
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VXORPD      actkernconst<>+160(SB), Y3, Y9
+	VXORPD      actkernconst<>+160(SB), Y4, Y10
+	VXORPD      actkernconst<>+160(SB), Y5, Y11
+	VFMADD132PD Y3, Y3, Y9
+	VFMADD132PD Y4, Y4, Y10
+	VFMADD132PD Y5, Y5, Y11
 	VCVTPS2PD   (CX), Y3
-	VCVTPS2PD   16(CX), Y5
-	VCVTPS2PD   32(CX), Y6
-	VCVTPS2PD   (BX), Y7
-	VCVTPS2PD   16(BX), Y8
-	VCVTPS2PD   32(BX), Y9
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y6, Y4, Y4
-	VMULPD      Y7, Y1, Y1
-	VMULPD      Y8, Y2, Y2
-	VMULPD      Y9, Y4, Y4
-	VMOVUPD     64(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VMOVUPD     32(SP), Y9
-	VCMPPD      $0x03, Y9, Y9, Y10
-	VMOVUPD     (SP), Y11
-	VCMPPD      $0x03, Y11, Y11, Y12
-	VBLENDVPD   Y8, Y7, Y1, Y8
-	VBLENDVPD   Y10, Y9, Y2, Y10
-	VBLENDVPD   Y12, Y11, Y4, Y12
-	VCMPPD      $0x03, Y3, Y3, Y1
+	VCVTPS2PD   16(CX), Y4
+	VCVTPS2PD   32(CX), Y5
+	VCVTPS2PD   (BX), Y12
+	VCVTPS2PD   16(BX), Y13
+	VCVTPS2PD   32(BX), Y14
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y4, Y10, Y10
+	VMULPD      Y5, Y11, Y11
+	VMULPD      Y12, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y14, Y11, Y11
+	VBLENDVPD   Y6, Y0, Y9, Y6
+	VBLENDVPD   Y7, Y1, Y10, Y7
+	VBLENDVPD   Y8, Y2, Y11, Y8
+	VCMPPD      $0x03, Y3, Y3, Y0
+	VCMPPD      $0x03, Y4, Y4, Y1
 	VCMPPD      $0x03, Y5, Y5, Y2
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VBLENDVPD   Y1, Y3, Y8, Y1
-	VBLENDVPD   Y2, Y5, Y10, Y2
-	VBLENDVPD   Y4, Y6, Y12, Y4
+	VBLENDVPD   Y0, Y3, Y6, Y0
+	VBLENDVPD   Y1, Y4, Y7, Y1
+	VBLENDVPD   Y2, Y5, Y8, Y2
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (AX)
 	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VMOVUPS     X1, 16(AX)
 	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 32(AX)
+	VMOVUPS     X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -18698,44 +18638,39 @@ loop:
 single:
 	CMPQ        SI, $0x00000004
 	JB          tail
-	VCVTPS2PD   (DX), Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VCVTPS2PD   (CX), Y3
+	VCVTPS2PD   (DX), Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VCVTPS2PD   (CX), Y1
 	VCVTPS2PD   (BX), Y4
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VBLENDVPD   Y4, Y1, Y2, Y4
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y4, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VMULPD      Y1, Y3, Y3
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCMPPD      $0x03, Y1, Y1, Y0
+	VBLENDVPD   Y0, Y1, Y2, Y0
+	VCVTPD2PSY  Y0, X0
+	VMOVUPS     X0, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -18749,47 +18684,42 @@ tail:
 	LEAQ        actkernconst<>+640(SB), DI
 	NEGQ        SI
 	VMOVDQU     32(DI)(SI*4), X15
-	VMASKMOVPS  (DX), X15, X1
+	VMASKMOVPS  (DX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMASKMOVPS  (CX), X15, X3
-	VCVTPS2PD   X3, Y3
 	VMASKMOVPS  (BX), X15, X4
 	VCVTPS2PD   X4, Y4
-	VMULPD      Y3, Y2, Y2
-	VMULPD      Y4, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VBLENDVPD   Y4, Y1, Y2, Y4
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VBLENDVPD   Y1, Y3, Y4, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VMULPD      Y1, Y3, Y3
+	VMULPD      Y4, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCMPPD      $0x03, Y1, Y1, Y0
+	VBLENDVPD   Y0, Y1, Y2, Y0
+	VCVTPD2PSY  Y0, X0
+	VMASKMOVPS  X0, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -27828,90 +27758,82 @@ loop:
 	VBLENDMPD        Z0, Z29, K3, Z29
 	VBLENDMPD        Z0, Z30, K4, Z30
 	VBLENDMPD        Z0, Z31, K5, Z31
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z28, K2, Z16
-	VBLENDMPD        Z17, Z29, K3, Z17
-	VBLENDMPD        Z18, Z30, K4, Z18
-	VBLENDMPD        Z19, Z31, K5, Z19
-	VMOVAPD          Z3, Z20
-	VFMADD213PD      Z4, Z16, Z20
-	VMOVAPD          Z3, Z21
-	VFMADD213PD      Z4, Z17, Z21
-	VMOVAPD          Z3, Z22
-	VFMADD213PD      Z4, Z18, Z22
-	VMOVAPD          Z3, Z23
-	VFMADD213PD      Z4, Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z23
-	VMULPD           Z20, Z16, Z16
-	VMULPD           Z21, Z17, Z17
-	VMULPD           Z22, Z18, Z18
-	VMULPD           Z23, Z19, Z19
-	VMINPD           Z12, Z0, Z20
-	VMINPD           Z13, Z0, Z21
-	VMINPD           Z14, Z0, Z22
-	VMINPD           Z15, Z0, Z23
-	VSUBPD           Z20, Z16, Z16
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z28, Z16
+	VMOVAPD          Z3, Z17
+	VFMADD213PD      Z4, Z29, Z17
+	VMOVAPD          Z3, Z18
+	VFMADD213PD      Z4, Z30, Z18
+	VMOVAPD          Z3, Z19
+	VFMADD213PD      Z4, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VMINPD           Z12, Z0, Z16
+	VMINPD           Z13, Z0, Z17
+	VMINPD           Z14, Z0, Z18
+	VMINPD           Z15, Z0, Z19
+	VSUBPD           Z16, Z28, Z28
+	VSUBPD           Z17, Z29, Z29
+	VSUBPD           Z18, Z30, Z30
+	VSUBPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
+	VBLENDMPD        Z12, Z28, K2, Z12
+	VBLENDMPD        Z13, Z29, K3, Z13
+	VBLENDMPD        Z14, Z30, K4, Z14
+	VBLENDMPD        Z15, Z31, K5, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -27946,27 +27868,25 @@ single:
 	VSCALEFPD        Z15, Z16, Z16
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBLENDMPD        Z0, Z16, K2, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VMOVAPD          Z3, Z14
-	VFMADD213PD      Z4, Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z14
-	VMULPD           Z14, Z13, Z13
-	VMINPD           Z12, Z0, Z14
-	VSUBPD           Z14, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VMINPD           Z12, Z0, Z13
+	VSUBPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VBLENDMPD        Z12, Z16, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -27999,27 +27919,25 @@ tail:
 	VSCALEFPD        Z15, Z16, Z16
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBLENDMPD        Z0, Z16, K2, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VMOVAPD          Z3, Z14
-	VFMADD213PD      Z4, Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z14
-	VMULPD           Z14, Z13, Z13
-	VMINPD           Z12, Z0, Z14
-	VSUBPD           Z14, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VMINPD           Z12, Z0, Z13
+	VSUBPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VBLENDMPD        Z12, Z16, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -28121,90 +28039,82 @@ loop:
 	VBLENDMPD        Z0, Z29, K3, Z29
 	VBLENDMPD        Z0, Z30, K4, Z30
 	VBLENDMPD        Z0, Z31, K5, Z31
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z28, K2, Z16
-	VBLENDMPD        Z17, Z29, K3, Z17
-	VBLENDMPD        Z18, Z30, K4, Z18
-	VBLENDMPD        Z19, Z31, K5, Z19
-	VMOVAPD          Z3, Z20
-	VFMADD213PD      Z4, Z16, Z20
-	VMOVAPD          Z3, Z21
-	VFMADD213PD      Z4, Z17, Z21
-	VMOVAPD          Z3, Z22
-	VFMADD213PD      Z4, Z18, Z22
-	VMOVAPD          Z3, Z23
-	VFMADD213PD      Z4, Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z23
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z20
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z21
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z22
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z23
-	VMULPD           Z20, Z16, Z16
-	VMULPD           Z21, Z17, Z17
-	VMULPD           Z22, Z18, Z18
-	VMULPD           Z23, Z19, Z19
-	VMINPD           Z12, Z0, Z20
-	VMINPD           Z13, Z0, Z21
-	VMINPD           Z14, Z0, Z22
-	VMINPD           Z15, Z0, Z23
-	VSUBPD           Z20, Z16, Z16
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z19
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z28, Z16
+	VMOVAPD          Z3, Z17
+	VFMADD213PD      Z4, Z29, Z17
+	VMOVAPD          Z3, Z18
+	VFMADD213PD      Z4, Z30, Z18
+	VMOVAPD          Z3, Z19
+	VFMADD213PD      Z4, Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z31, Z19
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z29, Z17
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z30, Z18
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z31, Z19
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VMINPD           Z12, Z0, Z16
+	VMINPD           Z13, Z0, Z17
+	VMINPD           Z14, Z0, Z18
+	VMINPD           Z15, Z0, Z19
+	VSUBPD           Z16, Z28, Z28
+	VSUBPD           Z17, Z29, Z29
+	VSUBPD           Z18, Z30, Z30
+	VSUBPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z28
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
+	VBLENDMPD        Z12, Z28, K2, Z12
+	VBLENDMPD        Z13, Z29, K3, Z13
+	VBLENDMPD        Z14, Z30, K4, Z14
+	VBLENDMPD        Z15, Z31, K5, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVNTPS         Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -28239,27 +28149,25 @@ single:
 	VSCALEFPD        Z15, Z16, Z16
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBLENDMPD        Z0, Z16, K2, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VMOVAPD          Z3, Z14
-	VFMADD213PD      Z4, Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z14
-	VMULPD           Z14, Z13, Z13
-	VMINPD           Z12, Z0, Z14
-	VSUBPD           Z14, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VMINPD           Z12, Z0, Z13
+	VSUBPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VBLENDMPD        Z12, Z16, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -28292,27 +28200,25 @@ tail:
 	VSCALEFPD        Z15, Z16, Z16
 	VCMPPD           $0x11, Z5, Z13, K2
 	VBLENDMPD        Z0, Z16, K2, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VMOVAPD          Z3, Z14
-	VFMADD213PD      Z4, Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z14
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z14
-	VMULPD           Z14, Z13, Z13
-	VMINPD           Z12, Z0, Z14
-	VSUBPD           Z14, Z13, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z13
 	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z13
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z13
+	VMULPD           Z13, Z16, Z16
+	VMINPD           Z12, Z0, Z13
+	VSUBPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
+	VBLENDMPD        Z12, Z16, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -28403,84 +28309,78 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y11
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y7, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y8, Y11
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VBLENDVPD   Y6, Y3, Y9, Y6
-	VBLENDVPD   Y7, Y4, Y10, Y7
-	VBLENDVPD   Y8, Y5, Y11, Y8
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VMOVUPD     actkernconst<>+4896(SB), Y4
-	VFMADD213PD actkernconst<>+4928(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+4896(SB), Y5
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+4992(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y8, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMULPD      Y5, Y8, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y1, Y3, Y5
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y2, Y3, Y9
-	VSUBPD      Y4, Y6, Y6
-	VSUBPD      Y5, Y7, Y7
-	VSUBPD      Y9, Y8, Y8
-	VXORPD      actkernconst<>+160(SB), Y6, Y6
-	VXORPD      actkernconst<>+160(SB), Y7, Y7
-	VXORPD      actkernconst<>+160(SB), Y8, Y8
-	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VBLENDVPD   Y4, Y1, Y7, Y4
-	VBLENDVPD   Y5, Y2, Y8, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 32(AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VCMPPD      $0x03, Y0, Y0, Y6
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VMOVUPD     actkernconst<>+4896(SB), Y9
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+4896(SB), Y10
+	VFMADD213PD actkernconst<>+4928(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+4896(SB), Y11
+	VFMADD213PD actkernconst<>+4928(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+4960(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+4960(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+4992(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+4992(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5024(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5024(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5056(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5056(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5088(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5088(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5120(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5120(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5152(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5152(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5184(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5184(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5216(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5216(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5248(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5248(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5280(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5280(SB), Y5, Y11
+	VMULPD      Y9, Y3, Y3
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y0, Y9, Y10
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y1, Y9, Y11
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y2, Y9, Y12
+	VSUBPD      Y10, Y3, Y3
+	VSUBPD      Y11, Y4, Y4
+	VSUBPD      Y12, Y5, Y5
+	VXORPD      actkernconst<>+160(SB), Y3, Y3
+	VXORPD      actkernconst<>+160(SB), Y4, Y4
+	VXORPD      actkernconst<>+160(SB), Y5, Y5
+	VBLENDVPD   Y6, Y0, Y3, Y6
+	VBLENDVPD   Y7, Y1, Y4, Y7
+	VBLENDVPD   Y8, Y2, Y5, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -28513,32 +28413,30 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y2, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y2, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y1
-	VFMADD213PD actkernconst<>+4928(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4960(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4992(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5024(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5056(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5088(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5120(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5152(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5184(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5216(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5248(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5280(SB), Y2, Y1
-	VMULPD      Y1, Y2, Y2
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VMINPD      Y0, Y1, Y3
-	VSUBPD      Y3, Y2, Y2
-	VXORPD      actkernconst<>+160(SB), Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y2, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VMOVUPD     actkernconst<>+4896(SB), Y3
+	VFMADD213PD actkernconst<>+4928(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4960(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4992(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y1, Y3
+	VMULPD      Y3, Y1, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VMINPD      Y0, Y3, Y4
+	VSUBPD      Y4, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -28575,32 +28473,30 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y2, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y2, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y1
-	VFMADD213PD actkernconst<>+4928(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4960(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4992(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5024(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5056(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5088(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5120(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5152(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5184(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5216(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5248(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5280(SB), Y2, Y1
-	VMULPD      Y1, Y2, Y2
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VMINPD      Y0, Y1, Y3
-	VSUBPD      Y3, Y2, Y2
-	VXORPD      actkernconst<>+160(SB), Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y2, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VMOVUPD     actkernconst<>+4896(SB), Y3
+	VFMADD213PD actkernconst<>+4928(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4960(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4992(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y1, Y3
+	VMULPD      Y3, Y1, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VMINPD      Y0, Y3, Y4
+	VSUBPD      Y4, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -28688,84 +28584,78 @@ loop:
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
 	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y11
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y7, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y8, Y11
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VCMPPD      $0x03, Y4, Y4, Y7
-	VCMPPD      $0x03, Y5, Y5, Y8
-	VBLENDVPD   Y6, Y3, Y9, Y6
-	VBLENDVPD   Y7, Y4, Y10, Y7
-	VBLENDVPD   Y8, Y5, Y11, Y8
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VMOVUPD     actkernconst<>+4896(SB), Y4
-	VFMADD213PD actkernconst<>+4928(SB), Y7, Y4
-	VMOVUPD     actkernconst<>+4896(SB), Y5
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+4992(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5024(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5056(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5088(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5120(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5152(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5184(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5216(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5248(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y7, Y4
-	VFMADD213PD actkernconst<>+5280(SB), Y8, Y5
-	VMULPD      Y3, Y6, Y6
-	VMULPD      Y4, Y7, Y7
-	VMULPD      Y5, Y8, Y8
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y0, Y3, Y4
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y1, Y3, Y5
-	VMOVUPD     actkernconst<>+608(SB), Y3
-	VMINPD      Y2, Y3, Y9
-	VSUBPD      Y4, Y6, Y6
-	VSUBPD      Y5, Y7, Y7
-	VSUBPD      Y9, Y8, Y8
-	VXORPD      actkernconst<>+160(SB), Y6, Y6
-	VXORPD      actkernconst<>+160(SB), Y7, Y7
-	VXORPD      actkernconst<>+160(SB), Y8, Y8
-	VCMPPD      $0x03, Y0, Y0, Y3
-	VCMPPD      $0x03, Y1, Y1, Y4
-	VCMPPD      $0x03, Y2, Y2, Y5
-	VBLENDVPD   Y3, Y0, Y6, Y3
-	VBLENDVPD   Y4, Y1, Y7, Y4
-	VBLENDVPD   Y5, Y2, Y8, Y5
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, 16(AX)
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 32(AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VCMPPD      $0x03, Y0, Y0, Y6
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VMOVUPD     actkernconst<>+4896(SB), Y9
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y9
+	VMOVUPD     actkernconst<>+4896(SB), Y10
+	VFMADD213PD actkernconst<>+4928(SB), Y4, Y10
+	VMOVUPD     actkernconst<>+4896(SB), Y11
+	VFMADD213PD actkernconst<>+4928(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+4960(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+4960(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+4992(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+4992(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5024(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5024(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5056(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5056(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5088(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5088(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5120(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5120(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5152(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5152(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5184(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5184(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5216(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5216(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5248(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5248(SB), Y5, Y11
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y9
+	VFMADD213PD actkernconst<>+5280(SB), Y4, Y10
+	VFMADD213PD actkernconst<>+5280(SB), Y5, Y11
+	VMULPD      Y9, Y3, Y3
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y0, Y9, Y10
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y1, Y9, Y11
+	VMOVUPD     actkernconst<>+608(SB), Y9
+	VMINPD      Y2, Y9, Y12
+	VSUBPD      Y10, Y3, Y3
+	VSUBPD      Y11, Y4, Y4
+	VSUBPD      Y12, Y5, Y5
+	VXORPD      actkernconst<>+160(SB), Y3, Y3
+	VXORPD      actkernconst<>+160(SB), Y4, Y4
+	VXORPD      actkernconst<>+160(SB), Y5, Y5
+	VBLENDVPD   Y6, Y0, Y3, Y6
+	VBLENDVPD   Y7, Y1, Y4, Y7
+	VBLENDVPD   Y8, Y2, Y5, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -28798,32 +28688,30 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y2, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y2, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y1
-	VFMADD213PD actkernconst<>+4928(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4960(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4992(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5024(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5056(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5088(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5120(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5152(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5184(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5216(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5248(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5280(SB), Y2, Y1
-	VMULPD      Y1, Y2, Y2
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VMINPD      Y0, Y1, Y3
-	VSUBPD      Y3, Y2, Y2
-	VXORPD      actkernconst<>+160(SB), Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y2, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VMOVUPD     actkernconst<>+4896(SB), Y3
+	VFMADD213PD actkernconst<>+4928(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4960(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4992(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y1, Y3
+	VMULPD      Y3, Y1, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VMINPD      Y0, Y3, Y4
+	VSUBPD      Y4, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	SUBQ        $0x00000004, DX
@@ -28860,32 +28748,30 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y6, Y2, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y2, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y1
-	VFMADD213PD actkernconst<>+4928(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4960(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+4992(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5024(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5056(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5088(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5120(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5152(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5184(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5216(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5248(SB), Y2, Y1
-	VFMADD213PD actkernconst<>+5280(SB), Y2, Y1
-	VMULPD      Y1, Y2, Y2
-	VMOVUPD     actkernconst<>+608(SB), Y1
-	VMINPD      Y0, Y1, Y3
-	VSUBPD      Y3, Y2, Y2
-	VXORPD      actkernconst<>+160(SB), Y2, Y2
-	VCMPPD      $0x03, Y0, Y0, Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VCVTPD2PSY  Y1, X1
-	VMASKMOVPS  X1, X15, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y2, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VMOVUPD     actkernconst<>+4896(SB), Y3
+	VFMADD213PD actkernconst<>+4928(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4960(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+4992(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5024(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5056(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5088(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5120(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5152(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5184(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5216(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5248(SB), Y1, Y3
+	VFMADD213PD actkernconst<>+5280(SB), Y1, Y3
+	VMULPD      Y3, Y1, Y1
+	VMOVUPD     actkernconst<>+608(SB), Y3
+	VMINPD      Y0, Y3, Y4
+	VSUBPD      Y4, Y1, Y1
+	VXORPD      actkernconst<>+160(SB), Y1, Y1
+	VBLENDVPD   Y2, Y0, Y1, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -28895,14 +28781,18 @@ done:
 // func logsigmoidBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·logsigmoidBackwardAVX512(SB), NOSPLIT, $16-72
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+736(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+80(SB), Z5
 	VBROADCASTSD actkernconst<>+88(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+16(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+32(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -28911,106 +28801,102 @@ TEXT ·logsigmoidBackwardAVX512(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
-	VMULPD           Z5, Z20, Z24
-	VMULPD           Z5, Z21, Z25
-	VMULPD           Z5, Z22, Z26
-	VMULPD           Z5, Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VMAXPD           Z3, Z20, Z16
+	VMAXPD           Z3, Z21, Z17
+	VMAXPD           Z3, Z22, Z18
+	VMAXPD           Z3, Z23, Z19
+	VMULPD           Z5, Z16, Z24
+	VMULPD           Z5, Z17, Z25
+	VMULPD           Z5, Z18, Z26
+	VMULPD           Z5, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z6, Z24, Z20
-	VFMADD231PD      Z6, Z25, Z21
-	VFMADD231PD      Z6, Z26, Z22
-	VFMADD231PD      Z6, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z7, Z20, Z28
-	VFMADD213PD      Z7, Z21, Z29
-	VFMADD213PD      Z7, Z22, Z30
-	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VFMADD231PD      Z6, Z24, Z16
+	VFMADD231PD      Z6, Z25, Z17
+	VFMADD231PD      Z6, Z26, Z18
+	VFMADD231PD      Z6, Z27, Z19
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z16, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z17, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z18, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z19, Z31
+	VFMADD213PD      Z7, Z16, Z28
+	VFMADD213PD      Z7, Z17, Z29
+	VFMADD213PD      Z7, Z18, Z30
+	VFMADD213PD      Z7, Z19, Z31
+	VFMADD213PD      Z8, Z16, Z28
+	VFMADD213PD      Z8, Z17, Z29
+	VFMADD213PD      Z8, Z18, Z30
+	VFMADD213PD      Z8, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
 	VSCALEFPD        Z24, Z28, Z28
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z3, Z20, K6
+	VCMPPD           $0x11, Z3, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z3, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
-	VBLENDMPD        Z28, Z0, K2, Z16
-	VBLENDMPD        Z29, Z0, K3, Z17
+	VCMPPD           $0x11, Z3, Z23, K4
+	VBLENDMPD        Z2, Z28, K6, Z28
+	VBLENDMPD        Z2, Z29, K7, Z29
+	VBLENDMPD        Z2, Z30, K5, Z30
+	VBLENDMPD        Z2, Z31, K4, Z31
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z15, Z15
+	VBLENDMPD        Z28, Z12, K2, Z12
+	VBLENDMPD        Z29, Z13, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
+	VBLENDMPD        Z30, Z14, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z31, Z15, K2, Z15
+	VADDPD           Z28, Z4, Z28
+	VADDPD           Z29, Z4, Z29
+	VADDPD           Z30, Z4, Z30
+	VADDPD           Z31, Z4, Z31
+	VDIVPD           Z28, Z12, Z12
+	VDIVPD           Z29, Z13, Z13
+	VDIVPD           Z30, Z14, Z14
+	VDIVPD           Z31, Z15, Z15
 	VCVTPS2PD        (DX), Z16
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
@@ -29019,22 +28905,14 @@ loop:
 	VMULPD           Z17, Z13, Z13
 	VMULPD           Z18, Z14, Z14
 	VMULPD           Z19, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -29044,36 +28922,33 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPS2PD        (DX), Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VCVTPS2PD        (CX), Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z5, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z13
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z13, Z16
+	VFMADD213PD      Z7, Z13, Z16
+	VFMADD213PD      Z8, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z3, Z14, K3
+	VBLENDMPD        Z2, Z16, K3, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VBLENDMPD        Z16, Z12, K2, Z12
+	VADDPD           Z16, Z4, Z16
+	VDIVPD           Z16, Z12, Z12
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z12, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -29086,38 +28961,35 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMOVUPS.Z        (DX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z5, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z13
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z13, Z16
+	VFMADD213PD      Z7, Z13, Z16
+	VFMADD213PD      Z8, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z3, Z14, K3
+	VBLENDMPD        Z2, Z16, K3, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VBLENDMPD        Z16, Z12, K2, Z12
+	VADDPD           Z16, Z4, Z16
+	VDIVPD           Z16, Z12, Z12
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z12, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -29126,14 +28998,18 @@ done:
 // func logsigmoidBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·logsigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+736(SB), Z2
 	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+80(SB), Z5
 	VBROADCASTSD actkernconst<>+88(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+16(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+32(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29142,106 +29018,102 @@ TEXT ·logsigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
-	VMULPD           Z5, Z20, Z24
-	VMULPD           Z5, Z21, Z25
-	VMULPD           Z5, Z22, Z26
-	VMULPD           Z5, Z23, Z27
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
+	VORPD.BCST       actkernconst<>+0(SB), Z16, Z20
+	VORPD.BCST       actkernconst<>+0(SB), Z17, Z21
+	VORPD.BCST       actkernconst<>+0(SB), Z18, Z22
+	VORPD.BCST       actkernconst<>+0(SB), Z19, Z23
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VMAXPD           Z3, Z20, Z16
+	VMAXPD           Z3, Z21, Z17
+	VMAXPD           Z3, Z22, Z18
+	VMAXPD           Z3, Z23, Z19
+	VMULPD           Z5, Z16, Z24
+	VMULPD           Z5, Z17, Z25
+	VMULPD           Z5, Z18, Z26
+	VMULPD           Z5, Z19, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z6, Z24, Z20
-	VFMADD231PD      Z6, Z25, Z21
-	VFMADD231PD      Z6, Z26, Z22
-	VFMADD231PD      Z6, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z7, Z20, Z28
-	VFMADD213PD      Z7, Z21, Z29
-	VFMADD213PD      Z7, Z22, Z30
-	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
+	VFMADD231PD      Z6, Z24, Z16
+	VFMADD231PD      Z6, Z25, Z17
+	VFMADD231PD      Z6, Z26, Z18
+	VFMADD231PD      Z6, Z27, Z19
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z16, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z17, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z18, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z19, Z31
+	VFMADD213PD      Z7, Z16, Z28
+	VFMADD213PD      Z7, Z17, Z29
+	VFMADD213PD      Z7, Z18, Z30
+	VFMADD213PD      Z7, Z19, Z31
+	VFMADD213PD      Z8, Z16, Z28
+	VFMADD213PD      Z8, Z17, Z29
+	VFMADD213PD      Z8, Z18, Z30
+	VFMADD213PD      Z8, Z19, Z31
+	VFMADD213PD      Z9, Z16, Z28
+	VFMADD213PD      Z9, Z17, Z29
+	VFMADD213PD      Z9, Z18, Z30
+	VFMADD213PD      Z9, Z19, Z31
+	VFMADD213PD      Z10, Z16, Z28
+	VFMADD213PD      Z10, Z17, Z29
+	VFMADD213PD      Z10, Z18, Z30
+	VFMADD213PD      Z10, Z19, Z31
+	VFMADD213PD      Z11, Z16, Z28
+	VFMADD213PD      Z11, Z17, Z29
+	VFMADD213PD      Z11, Z18, Z30
+	VFMADD213PD      Z11, Z19, Z31
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z17, Z29
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z18, Z30
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z19, Z31
 	VSCALEFPD        Z24, Z28, Z28
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z3, Z20, K6
+	VCMPPD           $0x11, Z3, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z3, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
-	VBLENDMPD        Z28, Z0, K2, Z16
-	VBLENDMPD        Z29, Z0, K3, Z17
+	VCMPPD           $0x11, Z3, Z23, K4
+	VBLENDMPD        Z2, Z28, K6, Z28
+	VBLENDMPD        Z2, Z29, K7, Z29
+	VBLENDMPD        Z2, Z30, K5, Z30
+	VBLENDMPD        Z2, Z31, K4, Z31
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z14, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z15, Z15
+	VBLENDMPD        Z28, Z12, K2, Z12
+	VBLENDMPD        Z29, Z13, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
+	VBLENDMPD        Z30, Z14, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
+	VBLENDMPD        Z31, Z15, K2, Z15
+	VADDPD           Z28, Z4, Z28
+	VADDPD           Z29, Z4, Z29
+	VADDPD           Z30, Z4, Z30
+	VADDPD           Z31, Z4, Z31
+	VDIVPD           Z28, Z12, Z12
+	VDIVPD           Z29, Z13, Z13
+	VDIVPD           Z30, Z14, Z14
+	VDIVPD           Z31, Z15, Z15
 	VCVTPS2PD        (DX), Z16
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
@@ -29250,22 +29122,14 @@ loop:
 	VMULPD           Z17, Z13, Z13
 	VMULPD           Z18, Z14, Z14
 	VMULPD           Z19, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -29275,36 +29139,33 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VCVTPS2PD        (DX), Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VCVTPS2PD        (CX), Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z5, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z13
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z13, Z16
+	VFMADD213PD      Z7, Z13, Z16
+	VFMADD213PD      Z8, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z3, Z14, K3
+	VBLENDMPD        Z2, Z16, K3, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VBLENDMPD        Z16, Z12, K2, Z12
+	VADDPD           Z16, Z4, Z16
+	VDIVPD           Z16, Z12, Z12
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z12, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -29317,38 +29178,35 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMOVUPS.Z        (DX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z14
+	VCMPPD           $0x11, Z2, Z13, K2
+	VMAXPD           Z3, Z14, Z13
+	VMULPD           Z5, Z13, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z13
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z13, Z16
+	VFMADD213PD      Z7, Z13, Z16
+	VFMADD213PD      Z8, Z13, Z16
+	VFMADD213PD      Z9, Z13, Z16
+	VFMADD213PD      Z10, Z13, Z16
+	VFMADD213PD      Z11, Z13, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z13, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z3, Z14, K3
+	VBLENDMPD        Z2, Z16, K3, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z12, Z12
+	VBLENDMPD        Z16, Z12, K2, Z12
+	VADDPD           Z16, Z4, Z16
+	VDIVPD           Z16, Z12, Z12
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z12, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	SFENCE
@@ -29357,7 +29215,7 @@ done:
 
 // func logsigmoidBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·logsigmoidBackwardAVX2(SB), NOSPLIT, $224-72
+TEXT ·logsigmoidBackwardAVX2(SB), NOSPLIT, $128-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -29376,105 +29234,93 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y6
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y6, Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
-	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y4, Y7, Y0, Y4
+	VBLENDVPD   Y5, Y8, Y0, Y5
+	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
 	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
+	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
+	VMOVUPD     32(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y2
-	VCVTPS2PD   32(DX), Y4
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y6
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y6, Y4, Y5, Y6
-	VBLENDVPD   Y9, Y8, Y7, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 16(AX)
+	VCVTPS2PD   (DX), Y10
+	VCVTPS2PD   16(DX), Y11
+	VCVTPS2PD   32(DX), Y12
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VMULPD      Y12, Y1, Y1
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VBLENDVPD   Y7, Y6, Y5, Y7
+	VBLENDVPD   Y9, Y8, Y1, Y9
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
 	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -29489,35 +29335,33 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VXORPD      actkernconst<>+160(SB), Y1, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCVTPS2PD   (DX), Y4
+	VMULPD      Y4, Y2, Y2
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -29534,36 +29378,34 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VXORPD      actkernconst<>+160(SB), Y1, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VMASKMOVPS  (DX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VMASKMOVPS  (DX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y2, Y2
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -29571,7 +29413,7 @@ done:
 
 // func logsigmoidBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·logsigmoidBackwardAVX2Stream(SB), NOSPLIT, $224-72
+TEXT ·logsigmoidBackwardAVX2Stream(SB), NOSPLIT, $128-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -29590,105 +29432,93 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y6
 	VMAXPD      actkernconst<>+864(SB), Y7, Y10
 	VMAXPD      actkernconst<>+864(SB), Y8, Y11
 	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y14, Y14
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y6
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y6, Y10, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
-	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y6, Y9
+	VBLENDVPD   Y4, Y7, Y0, Y4
+	VBLENDVPD   Y5, Y8, Y0, Y5
+	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
 	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
+	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
+	VMOVUPD     32(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y2
-	VCVTPS2PD   32(DX), Y4
-	VMULPD      Y1, Y3, Y3
-	VMULPD      Y2, Y5, Y5
-	VMULPD      Y4, Y7, Y7
-	VMOVUPD     64(SP), Y1
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VMOVUPD     32(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y6
 	VMOVUPD     (SP), Y8
 	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VBLENDVPD   Y6, Y4, Y5, Y6
-	VBLENDVPD   Y9, Y8, Y7, Y9
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVNTPS    X6, 16(AX)
+	VCVTPS2PD   (DX), Y10
+	VCVTPS2PD   16(DX), Y11
+	VCVTPS2PD   32(DX), Y12
+	VMULPD      Y10, Y4, Y4
+	VMULPD      Y11, Y5, Y5
+	VMULPD      Y12, Y1, Y1
+	VBLENDVPD   Y3, Y2, Y4, Y3
+	VBLENDVPD   Y7, Y6, Y5, Y7
+	VBLENDVPD   Y9, Y8, Y1, Y9
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVNTPS    X7, 16(AX)
 	VCVTPD2PSY  Y9, X9
 	VMOVNTPS    X9, 32(AX)
 	ADDQ        $0x00000030, AX
@@ -29703,35 +29533,33 @@ single:
 	VCVTPS2PD   (CX), Y1
 	VXORPD      actkernconst<>+160(SB), Y1, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VCVTPS2PD   (DX), Y2
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCVTPS2PD   (DX), Y4
+	VMULPD      Y4, Y2, Y2
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVNTPS    X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -29748,36 +29576,34 @@ tail:
 	VCVTPS2PD   X1, Y1
 	VXORPD      actkernconst<>+160(SB), Y1, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y2
 	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
+	VROUNDPD    $0x08, Y5, Y5
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y6, Y3
+	VBLENDVPD   Y2, Y3, Y0, Y2
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VMASKMOVPS  (DX), X15, X2
-	VCVTPS2PD   X2, Y2
-	VMULPD      Y2, Y3, Y3
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y3, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VDIVPD      Y3, Y2, Y2
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VMASKMOVPS  (DX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y2, Y2
+	VBLENDVPD   Y3, Y1, Y2, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	SFENCE
@@ -41169,89 +40995,89 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
 	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VMAXPD      actkernconst<>+864(SB), Y4, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y8
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
-	VMULPD      actkernconst<>+352(SB), Y7, Y13
-	VMULPD      actkernconst<>+352(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y10
+	VMAXPD      actkernconst<>+864(SB), Y5, Y11
+	VMAXPD      actkernconst<>+864(SB), Y6, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y1
-	VMOVUPD     Y12, 96(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y2, Y7, Y2
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y1, Y7, Y1
-	VADDPD      actkernconst<>+128(SB), Y3, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y12, Y7, Y12
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
+	VMOVUPD     Y9, 96(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y9, Y10, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y1, Y5
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
-	VBLENDVPD   Y10, Y4, Y0, Y10
-	VBLENDVPD   Y11, Y5, Y0, Y11
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
+	VBLENDVPD   Y7, Y4, Y0, Y7
+	VBLENDVPD   Y8, Y5, Y0, Y8
 	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y6, Y0, Y1
 	VADDPD      Y4, Y0, Y4
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y4, Y10, Y10
-	VDIVPD      Y5, Y11, Y11
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
 	VDIVPD      Y6, Y1, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     (SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y6, Y1, Y9
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -41262,29 +41088,29 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -41301,29 +41127,29 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -41348,89 +41174,89 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
 	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VMAXPD      actkernconst<>+864(SB), Y4, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y8
-	VMAXPD      actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
-	VMULPD      actkernconst<>+352(SB), Y7, Y13
-	VMULPD      actkernconst<>+352(SB), Y8, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y10
+	VMAXPD      actkernconst<>+864(SB), Y5, Y11
+	VMAXPD      actkernconst<>+864(SB), Y6, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y13
+	VMULPD      actkernconst<>+352(SB), Y11, Y14
 	VMOVUPD     Y3, (SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y3
+	VMULPD      actkernconst<>+352(SB), Y12, Y3
 	VROUNDPD    $0x08, Y13, Y13
 	VROUNDPD    $0x08, Y14, Y14
 	VROUNDPD    $0x08, Y3, Y3
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y14, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y14, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y12
 	VMOVUPD     Y2, 32(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y2
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y2
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y2
 	VMOVUPD     Y1, 64(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y1
-	VMOVUPD     Y12, 96(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y2
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y12
-	VADDPD      actkernconst<>+128(SB), Y13, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y2, Y7, Y2
-	VADDPD      actkernconst<>+128(SB), Y14, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y1, Y7, Y1
-	VADDPD      actkernconst<>+128(SB), Y3, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y12, Y7, Y12
+	VFMADD213PD actkernconst<>+832(SB), Y11, Y1
+	VMOVUPD     Y9, 96(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y12, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y11, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y13, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y2, Y10, Y2
+	VADDPD      actkernconst<>+128(SB), Y14, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y1, Y10, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y10
+	VPSLLQ      $0x34, Y10, Y10
+	VMULPD      Y9, Y10, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
 	VBLENDVPD   Y4, actkernconst<>+608(SB), Y2, Y4
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y1, Y5
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y12, Y6
-	VBLENDVPD   Y10, Y4, Y0, Y10
-	VBLENDVPD   Y11, Y5, Y0, Y11
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
+	VBLENDVPD   Y7, Y4, Y0, Y7
+	VBLENDVPD   Y8, Y5, Y0, Y8
 	VMOVUPD     96(SP), Y1
 	VBLENDVPD   Y1, Y6, Y0, Y1
 	VADDPD      Y4, Y0, Y4
 	VADDPD      Y5, Y0, Y5
 	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y4, Y10, Y10
-	VDIVPD      Y5, Y11, Y11
+	VDIVPD      Y4, Y7, Y7
+	VDIVPD      Y5, Y8, Y8
 	VDIVPD      Y6, Y1, Y1
 	VMOVUPD     64(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
 	VMOVUPD     32(SP), Y4
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     (SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y10, Y3
-	VBLENDVPD   Y5, Y4, Y11, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
+	VCMPPD      $0x03, Y6, Y6, Y9
+	VBLENDVPD   Y3, Y2, Y7, Y3
+	VBLENDVPD   Y5, Y4, Y8, Y5
+	VBLENDVPD   Y9, Y6, Y1, Y9
 	VCVTPD2PSY  Y3, X3
 	VMOVNTPS    X3, (AX)
 	VCVTPD2PSY  Y5, X5
 	VMOVNTPS    X5, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 32(AX)
+	VCVTPD2PSY  Y9, X9
+	VMOVNTPS    X9, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -41441,29 +41267,29 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
@@ -41480,29 +41306,29 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VMAXPD      actkernconst<>+864(SB), Y2, Y3
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
-	VMULPD      actkernconst<>+352(SB), Y3, Y5
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
+	VMAXPD      actkernconst<>+864(SB), Y2, Y4
+	VMULPD      actkernconst<>+352(SB), Y4, Y5
 	VROUNDPD    $0x08, Y5, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y5, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y6
-	VADDPD      actkernconst<>+128(SB), Y5, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y6, Y3, Y6
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y6
+	VADDPD      actkernconst<>+128(SB), Y5, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y6, Y4, Y6
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y2, Y2
 	VBLENDVPD   Y2, actkernconst<>+608(SB), Y6, Y2
-	VBLENDVPD   Y4, Y2, Y0, Y4
+	VBLENDVPD   Y3, Y2, Y0, Y3
 	VADDPD      Y2, Y0, Y2
-	VDIVPD      Y2, Y4, Y4
+	VDIVPD      Y2, Y3, Y3
 	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
+	VBLENDVPD   Y2, Y1, Y3, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
 
@@ -41513,15 +41339,19 @@ done:
 
 // func sigmoidBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $16-72
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $0-72
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+80(SB), Z5
 	VBROADCASTSD actkernconst<>+88(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+16(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+32(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -41530,26 +41360,18 @@ TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -41562,34 +41384,34 @@ loop:
 	VFMADD231PD      Z6, Z25, Z21
 	VFMADD231PD      Z6, Z26, Z22
 	VFMADD231PD      Z6, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z7, Z20, Z28
 	VFMADD213PD      Z7, Z21, Z29
 	VFMADD213PD      Z7, Z22, Z30
 	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
@@ -41598,70 +41420,54 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
-	VBLENDMPD        Z28, Z0, K2, Z16
-	VBLENDMPD        Z29, Z0, K3, Z17
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z3, Z28, K2, Z28
+	VBLENDMPD        Z3, Z29, K3, Z29
+	VBLENDMPD        Z3, Z30, K4, Z30
+	VBLENDMPD        Z3, Z31, K5, Z31
+	VADDPD           Z28, Z4, Z16
+	VADDPD           Z29, Z4, Z17
+	VADDPD           Z30, Z4, Z18
+	VADDPD           Z31, Z4, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VBLENDMPD        Z12, Z16, K2, Z12
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -41671,38 +41477,33 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VCVTPS2PD        (CX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -41715,40 +41516,35 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41756,15 +41552,19 @@ done:
 
 // func sigmoidBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+8(SB), Z4
 	VBROADCASTSD actkernconst<>+80(SB), Z5
 	VBROADCASTSD actkernconst<>+88(SB), Z6
 	VBROADCASTSD actkernconst<>+104(SB), Z7
+	VBROADCASTSD actkernconst<>+752(SB), Z8
+	VBROADCASTSD actkernconst<>+16(SB), Z9
+	VBROADCASTSD actkernconst<>+760(SB), Z10
+	VBROADCASTSD actkernconst<>+32(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -41773,26 +41573,18 @@ TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $16-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z5, Z20, Z24
 	VMULPD           Z5, Z21, Z25
 	VMULPD           Z5, Z22, Z26
@@ -41805,34 +41597,34 @@ loop:
 	VFMADD231PD      Z6, Z25, Z21
 	VFMADD231PD      Z6, Z26, Z22
 	VFMADD231PD      Z6, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z7, Z20, Z28
 	VFMADD213PD      Z7, Z21, Z29
 	VFMADD213PD      Z7, Z22, Z30
 	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
@@ -41841,70 +41633,54 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
-	VBLENDMPD        Z28, Z0, K2, Z16
-	VBLENDMPD        Z29, Z0, K3, Z17
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z3, Z28, K2, Z28
+	VBLENDMPD        Z3, Z29, K3, Z29
+	VBLENDMPD        Z3, Z30, K4, Z30
+	VBLENDMPD        Z3, Z31, K5, Z31
+	VADDPD           Z28, Z4, Z16
+	VADDPD           Z29, Z4, Z17
+	VADDPD           Z30, Z4, Z18
+	VADDPD           Z31, Z4, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
 	VCMPPD           $0x03, Z12, Z12, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z15, Z15, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VBLENDMPD        Z12, Z16, K2, Z12
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCVTPS2PD        (DX), Z12
-	VCVTPS2PD        32(DX), Z13
-	VCVTPS2PD        64(DX), Z14
-	VCVTPS2PD        96(DX), Z15
-	VMULPD           Z12, Z16, Z16
-	VMULPD           Z13, Z17, Z17
-	VMULPD           Z14, Z18, Z18
-	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -41914,38 +41690,33 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCVTPS2PD        (DX), Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VCVTPS2PD        (CX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -41958,40 +41729,35 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
-	VMULPD           Z5, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z6, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD      Z7, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
-	VBLENDMPD        Z13, Z0, K2, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K2
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VMOVUPS.Z        (DX), K1, Y9
-	VCVTPS2PD        Y9, Z9
-	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z5, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z6, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z3, Z16, K2, Z16
+	VADDPD           Z16, Z4, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	SFENCE
@@ -42000,132 +41766,102 @@ done:
 
 // func sigmoidBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·sigmoidBackwardAVX2(SB), NOSPLIT, $224-72
-	VMOVUPD actkernconst<>+192(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    dst_len+8(FP), BX
+TEXT ·sigmoidBackwardAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
 
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VORPD       actkernconst<>+160(SB), Y0, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VORPD       actkernconst<>+160(SB), Y4, Y7
-	VORPD       actkernconst<>+160(SB), Y5, Y8
-	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
-	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
-	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
-	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
-	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
-	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y9, Y0, Y1
-	VADDPD      Y7, Y0, Y7
-	VADDPD      Y8, Y0, Y8
-	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
-	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y7, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y7, Y7, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y5, Y8
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y13, Y4
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y14, Y5
+	VADDPD      actkernconst<>+192(SB), Y3, Y6
+	VADDPD      actkernconst<>+192(SB), Y4, Y7
+	VADDPD      actkernconst<>+192(SB), Y5, Y8
+	VDIVPD      Y6, Y3, Y3
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
+	VCMPPD      $0x03, Y0, Y0, Y6
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VXORPD      actkernconst<>+160(SB), Y3, Y9
+	VXORPD      actkernconst<>+160(SB), Y4, Y10
+	VXORPD      actkernconst<>+160(SB), Y5, Y11
+	VFMADD132PD Y3, Y3, Y9
+	VFMADD132PD Y4, Y4, Y10
+	VFMADD132PD Y5, Y5, Y11
 	VCVTPS2PD   (DX), Y3
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     (SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y4, Y10, Y10
+	VMULPD      Y5, Y11, Y11
+	VBLENDVPD   Y6, Y0, Y9, Y6
+	VBLENDVPD   Y7, Y1, Y10, Y7
+	VBLENDVPD   Y8, Y2, Y11, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVUPS     X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVUPS     X9, 32(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVUPS     X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -42135,40 +41871,35 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VCVTPS2PD   (CX), Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -42181,42 +41912,37 @@ tail:
 	LEAQ        actkernconst<>+640(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y1, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -42224,132 +41950,102 @@ done:
 
 // func sigmoidBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·sigmoidBackwardAVX2Stream(SB), NOSPLIT, $224-72
-	VMOVUPD actkernconst<>+192(SB), Y0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    in0_base+24(FP), CX
-	MOVQ    in1_base+48(FP), DX
-	MOVQ    dst_len+8(FP), BX
+TEXT ·sigmoidBackwardAVX2Stream(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ dst_len+8(FP), BX
 
 loop:
 	CMPQ        BX, $0x0000000c
 	JB          single
-	VCVTPS2PD   (CX), Y1
-	VCVTPS2PD   16(CX), Y2
-	VCVTPS2PD   32(CX), Y3
+	VCVTPS2PD   (CX), Y0
+	VCVTPS2PD   16(CX), Y1
+	VCVTPS2PD   32(CX), Y2
+	VORPD       actkernconst<>+160(SB), Y0, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y2, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y6
-	VORPD       actkernconst<>+160(SB), Y4, Y7
-	VORPD       actkernconst<>+160(SB), Y5, Y8
-	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
-	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
-	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
-	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
-	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
-	VMOVUPD     Y5, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
-	VMOVUPD     Y4, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y4, Y2, Y4
-	VADDPD      actkernconst<>+128(SB), Y6, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
-	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
-	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
-	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y9, Y0, Y1
-	VADDPD      Y7, Y0, Y7
-	VADDPD      Y8, Y0, Y8
-	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
-	VDIVPD      Y9, Y1, Y1
-	VMOVUPD     160(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     128(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     96(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y7, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y7, Y7, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y4, Y7
+	VMAXPD      actkernconst<>+864(SB), Y5, Y8
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMULPD      actkernconst<>+352(SB), Y7, Y10
+	VMULPD      actkernconst<>+352(SB), Y8, Y11
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y10, Y10
+	VROUNDPD    $0x08, Y11, Y11
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y10, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y11, Y8
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
+	VMOVUPD     actkernconst<>+256(SB), Y13
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y13
+	VMOVUPD     actkernconst<>+256(SB), Y14
+	VFMADD213PD actkernconst<>+832(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+448(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+928(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+512(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+960(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+576(SB), Y8, Y14
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y13
+	VFMADD213PD actkernconst<>+992(SB), Y8, Y14
+	VADDPD      actkernconst<>+128(SB), Y9, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y12, Y6, Y12
+	VADDPD      actkernconst<>+128(SB), Y10, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y13, Y6, Y13
+	VADDPD      actkernconst<>+128(SB), Y11, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y14, Y6, Y14
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y12, Y3
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y13, Y4
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y14, Y5
+	VADDPD      actkernconst<>+192(SB), Y3, Y6
+	VADDPD      actkernconst<>+192(SB), Y4, Y7
+	VADDPD      actkernconst<>+192(SB), Y5, Y8
+	VDIVPD      Y6, Y3, Y3
+	VDIVPD      Y7, Y4, Y4
+	VDIVPD      Y8, Y5, Y5
+	VCMPPD      $0x03, Y0, Y0, Y6
+	VCMPPD      $0x03, Y1, Y1, Y7
+	VCMPPD      $0x03, Y2, Y2, Y8
+	VXORPD      actkernconst<>+160(SB), Y3, Y9
+	VXORPD      actkernconst<>+160(SB), Y4, Y10
+	VXORPD      actkernconst<>+160(SB), Y5, Y11
+	VFMADD132PD Y3, Y3, Y9
+	VFMADD132PD Y4, Y4, Y10
+	VFMADD132PD Y5, Y5, Y11
 	VCVTPS2PD   (DX), Y3
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y6
-	VMULPD      Y3, Y1, Y1
-	VMULPD      Y5, Y2, Y2
-	VMULPD      Y6, Y4, Y4
-	VMOVUPD     64(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y5
-	VMOVUPD     32(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     (SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y3, Y1, Y5
-	VBLENDVPD   Y7, Y6, Y2, Y7
-	VBLENDVPD   Y9, Y8, Y4, Y9
-	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, (AX)
+	VCVTPS2PD   16(DX), Y4
+	VCVTPS2PD   32(DX), Y5
+	VMULPD      Y3, Y9, Y9
+	VMULPD      Y4, Y10, Y10
+	VMULPD      Y5, Y11, Y11
+	VBLENDVPD   Y6, Y0, Y9, Y6
+	VBLENDVPD   Y7, Y1, Y10, Y7
+	VBLENDVPD   Y8, Y2, Y11, Y8
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y7, X7
 	VMOVNTPS    X7, 16(AX)
-	VCVTPD2PSY  Y9, X9
-	VMOVNTPS    X9, 32(AX)
+	VCVTPD2PSY  Y8, X8
+	VMOVNTPS    X8, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -42359,40 +42055,35 @@ loop:
 single:
 	CMPQ        BX, $0x00000004
 	JB          tail
-	VCVTPS2PD   (CX), Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VCVTPS2PD   (CX), Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VCVTPS2PD   (DX), Y1
+	VMULPD      Y1, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -42405,42 +42096,37 @@ tail:
 	LEAQ        actkernconst<>+640(SB), SI
 	NEGQ        BX
 	VMOVDQU     32(SI)(BX*4), X15
-	VMASKMOVPS  (CX), X15, X1
+	VMASKMOVPS  (CX), X15, X0
+	VCVTPS2PD   X0, Y0
+	VORPD       actkernconst<>+160(SB), Y0, Y1
+	VMAXPD      actkernconst<>+864(SB), Y1, Y2
+	VMULPD      actkernconst<>+352(SB), Y2, Y3
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y4
+	VADDPD      actkernconst<>+128(SB), Y3, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y1, Y1
+	VBLENDVPD   Y1, actkernconst<>+608(SB), Y4, Y1
+	VADDPD      actkernconst<>+192(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y1
+	VCMPPD      $0x03, Y0, Y0, Y2
+	VXORPD      actkernconst<>+160(SB), Y1, Y3
+	VFMADD132PD Y1, Y1, Y3
+	VMASKMOVPS  (DX), X15, X1
 	VCVTPS2PD   X1, Y1
-	VORPD       actkernconst<>+160(SB), Y1, Y2
-	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
-	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
-	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
-	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
-	VXORPD      actkernconst<>+160(SB), Y3, Y2
-	VFMADD132PD Y3, Y3, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VMULPD      Y1, Y3, Y3
+	VBLENDVPD   Y2, Y0, Y3, Y2
+	VCVTPD2PSY  Y2, X2
+	VMASKMOVPS  X2, X15, (AX)
 
 done:
 	SFENCE
@@ -42823,7 +42509,7 @@ done:
 
 // func siluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·siluAVX512(SB), NOSPLIT, $48-48
+TEXT ·siluAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -42832,6 +42518,10 @@ TEXT ·siluAVX512(SB), NOSPLIT, $48-48
 	VBROADCASTSD actkernconst<>+5320(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+104(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+16(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -42839,18 +42529,14 @@ TEXT ·siluAVX512(SB), NOSPLIT, $48-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z3, Z8, K2
-	VCMPPD           $0x11, Z3, Z9, K3
-	VCMPPD           $0x11, Z3, Z10, K4
-	VCMPPD           $0x11, Z3, Z11, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -42859,12 +42545,6 @@ loop:
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
 	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z3, Z12, K6
-	VCMPPD           $0x11, Z3, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z15, K4
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -42885,22 +42565,22 @@ loop:
 	VFMADD213PD      Z2, Z22, Z30
 	VMOVAPD          Z1, Z31
 	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
@@ -42913,80 +42593,54 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z3, Z28, K3, Z28
-	VBLENDMPD        Z3, Z29, K2, Z29
-	VBLENDMPD        Z3, Z30, K4, Z30
-	VBLENDMPD        Z3, Z31, K5, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z12, Z0, Z16
-	VSUBPD           Z13, Z0, Z17
-	VSUBPD           Z14, Z0, Z18
-	VSUBPD           Z15, Z0, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z4, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VSUBPD           Z28, Z0, Z16
+	VSUBPD           Z29, Z0, Z17
+	VSUBPD           Z30, Z0, Z18
+	VSUBPD           Z31, Z0, Z19
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VSUBPD           Z5, Z8, Z8
-	VSUBPD           Z5, Z9, Z9
-	VSUBPD           Z5, Z10, Z10
-	VSUBPD           Z5, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VMULPD           Z28, Z12, Z28
+	VMULPD           Z29, Z13, Z29
+	VMULPD           Z30, Z14, Z30
+	VMULPD           Z31, Z15, Z31
+	VSUBPD           Z5, Z12, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z5, Z14, Z14
+	VSUBPD           Z5, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVUPS          Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVUPS          Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVUPS          Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVUPS          Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -42995,40 +42649,33 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -43040,41 +42687,34 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -43082,7 +42722,7 @@ done:
 
 // func siluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·siluAVX512Stream(SB), NOSPLIT, $48-48
+TEXT ·siluAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -43091,6 +42731,10 @@ TEXT ·siluAVX512Stream(SB), NOSPLIT, $48-48
 	VBROADCASTSD actkernconst<>+5320(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+104(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+16(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -43098,18 +42742,14 @@ TEXT ·siluAVX512Stream(SB), NOSPLIT, $48-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z3, Z8, K2
-	VCMPPD           $0x11, Z3, Z9, K3
-	VCMPPD           $0x11, Z3, Z10, K4
-	VCMPPD           $0x11, Z3, Z11, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -43118,12 +42758,6 @@ loop:
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
 	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z3, Z12, K6
-	VCMPPD           $0x11, Z3, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z15, K4
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -43144,22 +42778,22 @@ loop:
 	VFMADD213PD      Z2, Z22, Z30
 	VMOVAPD          Z1, Z31
 	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
@@ -43172,80 +42806,54 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z3, Z28, K3, Z28
-	VBLENDMPD        Z3, Z29, K2, Z29
-	VBLENDMPD        Z3, Z30, K4, Z30
-	VBLENDMPD        Z3, Z31, K5, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z12, Z0, Z16
-	VSUBPD           Z13, Z0, Z17
-	VSUBPD           Z14, Z0, Z18
-	VSUBPD           Z15, Z0, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z4, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VSUBPD           Z28, Z0, Z16
+	VSUBPD           Z29, Z0, Z17
+	VSUBPD           Z30, Z0, Z18
+	VSUBPD           Z31, Z0, Z19
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VSUBPD           Z5, Z8, Z8
-	VSUBPD           Z5, Z9, Z9
-	VSUBPD           Z5, Z10, Z10
-	VSUBPD           Z5, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VMULPD           Z28, Z12, Z28
+	VMULPD           Z29, Z13, Z29
+	VMULPD           Z30, Z14, Z30
+	VMULPD           Z31, Z15, Z31
+	VSUBPD           Z5, Z12, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z5, Z14, Z14
+	VSUBPD           Z5, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVNTPS         Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVNTPS         Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVNTPS         Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVNTPS         Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -43254,40 +42862,33 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, (AX)
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -43299,41 +42900,34 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -43342,7 +42936,7 @@ done:
 
 // func siluAVX2(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·siluAVX2(SB), $416-48
+TEXT ·siluAVX2(SB), NOSPLIT, $224-48
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -43363,122 +42957,95 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y10
 	VORPD       actkernconst<>+160(SB), Y2, Y11
 	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VORPD       actkernconst<>+160(SB), Y10, Y13
-	VORPD       actkernconst<>+160(SB), Y11, Y14
+	VMAXPD      actkernconst<>+864(SB), Y10, Y13
+	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VORPD       actkernconst<>+160(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y5
+	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y4
+	VMULPD      actkernconst<>+352(SB), Y14, Y4
 	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y6, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y6
 	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y2
 	VMOVUPD     Y1, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y8
-	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y7, Y7
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y9, 384(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y11, Y13
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y10, Y14
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
-	VBLENDVPD   Y2, Y13, Y0, Y2
-	VBLENDVPD   Y1, Y14, Y0, Y1
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y6, Y0, Y3
-	VADDPD      Y13, Y0, Y13
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y13, Y2, Y2
-	VDIVPD      Y14, Y1, Y1
-	VDIVPD      Y6, Y3, Y3
-	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VSUBPD      Y5, Y0, Y1
-	VSUBPD      Y7, Y0, Y2
-	VSUBPD      Y9, Y0, Y3
-	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y5, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y7, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y9, Y3, Y2
-	VMOVUPD     160(SP), Y3
-	VMULPD      Y4, Y3, Y3
-	VMOVUPD     128(SP), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VADDPD      actkernconst<>+128(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y2, Y6, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y1, Y5, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y9, Y4, Y9
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
+	VADDPD      Y10, Y0, Y1
+	VADDPD      Y11, Y0, Y2
+	VADDPD      Y12, Y0, Y3
+	VDIVPD      Y1, Y10, Y10
+	VDIVPD      Y2, Y11, Y11
+	VDIVPD      Y3, Y12, Y12
+	VSUBPD      Y10, Y0, Y1
+	VSUBPD      Y11, Y0, Y2
+	VSUBPD      Y12, Y0, Y3
+	VBLENDVPD   Y7, Y10, Y1, Y7
+	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y1, Y12, Y3, Y1
+	VMOVUPD     160(SP), Y2
+	VMULPD      Y7, Y2, Y2
+	VMOVUPD     128(SP), Y3
+	VMULPD      Y8, Y3, Y3
+	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
-	VMOVUPD     96(SP), Y1
-	VMULPD      Y2, Y1, Y1
-	VMOVUPD     64(SP), Y2
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+160(SB), Y2, Y1
+	VMOVUPD     32(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
-	VMOVUPD     32(SP), Y3
+	VMOVUPD     (SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 32(AX)
+	VMOVUPS     X3, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -43491,32 +43058,27 @@ single:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -43537,32 +43099,27 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -43574,7 +43131,7 @@ done:
 
 // func siluAVX2Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·siluAVX2Stream(SB), $416-48
+TEXT ·siluAVX2Stream(SB), NOSPLIT, $224-48
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -43595,122 +43152,95 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y10
 	VORPD       actkernconst<>+160(SB), Y2, Y11
 	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VORPD       actkernconst<>+160(SB), Y10, Y13
-	VORPD       actkernconst<>+160(SB), Y11, Y14
+	VMAXPD      actkernconst<>+864(SB), Y10, Y13
+	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VORPD       actkernconst<>+160(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y5
+	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y4
+	VMULPD      actkernconst<>+352(SB), Y14, Y4
 	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y6, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y6
 	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y2
 	VMOVUPD     Y1, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y8
-	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y7, Y7
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y9, 384(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y11, Y13
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y10, Y14
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
-	VBLENDVPD   Y2, Y13, Y0, Y2
-	VBLENDVPD   Y1, Y14, Y0, Y1
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y6, Y0, Y3
-	VADDPD      Y13, Y0, Y13
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y13, Y2, Y2
-	VDIVPD      Y14, Y1, Y1
-	VDIVPD      Y6, Y3, Y3
-	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VSUBPD      Y5, Y0, Y1
-	VSUBPD      Y7, Y0, Y2
-	VSUBPD      Y9, Y0, Y3
-	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y5, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y7, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y9, Y3, Y2
-	VMOVUPD     160(SP), Y3
-	VMULPD      Y4, Y3, Y3
-	VMOVUPD     128(SP), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VADDPD      actkernconst<>+128(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y2, Y6, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y1, Y5, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y9, Y4, Y9
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
+	VADDPD      Y10, Y0, Y1
+	VADDPD      Y11, Y0, Y2
+	VADDPD      Y12, Y0, Y3
+	VDIVPD      Y1, Y10, Y10
+	VDIVPD      Y2, Y11, Y11
+	VDIVPD      Y3, Y12, Y12
+	VSUBPD      Y10, Y0, Y1
+	VSUBPD      Y11, Y0, Y2
+	VSUBPD      Y12, Y0, Y3
+	VBLENDVPD   Y7, Y10, Y1, Y7
+	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y1, Y12, Y3, Y1
+	VMOVUPD     160(SP), Y2
+	VMULPD      Y7, Y2, Y2
+	VMOVUPD     128(SP), Y3
+	VMULPD      Y8, Y3, Y3
+	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
-	VMOVUPD     96(SP), Y1
-	VMULPD      Y2, Y1, Y1
-	VMOVUPD     64(SP), Y2
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+160(SB), Y2, Y1
+	VMOVUPD     32(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
-	VMOVUPD     32(SP), Y3
+	VMOVUPD     (SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, (AX)
 	VCVTPD2PSY  Y2, X2
-	VMOVNTPS    X2, (AX)
+	VMOVNTPS    X2, 16(AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVNTPS    X4, 32(AX)
+	VMOVNTPS    X3, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	SUBQ        $0x0000000c, DX
@@ -43723,32 +43253,27 @@ single:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -43769,32 +43294,27 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
@@ -43807,15 +43327,19 @@ done:
 
 // func siluBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·siluBackwardAVX512(SB), NOSPLIT, $48-72
+TEXT ·siluBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+2440(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+6000(SB), Z4
-	VBROADCASTSD actkernconst<>+6008(SB), Z5
+	VBROADCASTSD actkernconst<>+5984(SB), Z4
+	VBROADCASTSD actkernconst<>+5992(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+728(SB), Z7
+	VBROADCASTSD actkernconst<>+5320(SB), Z8
+	VBROADCASTSD actkernconst<>+6000(SB), Z9
+	VBROADCASTSD actkernconst<>+6008(SB), Z10
+	VBROADCASTSD actkernconst<>+80(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -43824,30 +43348,26 @@ TEXT ·siluBackwardAVX512(SB), NOSPLIT, $48-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z10, Z13, K3
+	VCMPPD           $0x11, Z10, Z14, K4
+	VCMPPD           $0x11, Z10, Z15, K5
+	VCMPPD           $0x11, Z12, Z1, K6
+	VCMPPD           $0x11, Z13, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z14, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z15, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -43856,16 +43376,10 @@ loop:
 	VMAXPD           Z7, Z17, Z21
 	VMAXPD           Z7, Z18, Z22
 	VMAXPD           Z7, Z19, Z23
-	VCMPPD           $0x11, Z6, Z12, K4
-	VCMPPD           $0x11, Z6, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z14, K5
-	KMOVW            K6, 8(SP)
-	VCMPPD           $0x11, Z6, Z15, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VMULPD           Z11, Z20, Z24
+	VMULPD           Z11, Z21, Z25
+	VMULPD           Z11, Z22, Z26
+	VMULPD           Z11, Z23, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
@@ -43910,80 +43424,56 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z7, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z7, Z17, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD           $0x11, Z7, Z18, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z7, Z19, K5
-	VBLENDMPD        Z6, Z28, K3, Z28
-	VBLENDMPD        Z6, Z29, K2, Z29
-	VBLENDMPD        Z6, Z30, K6, Z30
-	VBLENDMPD        Z6, Z31, K5, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K4, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VSUBPD           Z12, Z0, Z20
-	VSUBPD           Z13, Z0, Z21
-	VSUBPD           Z14, Z0, Z22
-	VSUBPD           Z15, Z0, Z23
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
-	VFMADD231PD      Z16, Z8, Z12
-	VFMADD231PD      Z17, Z9, Z13
-	VFMADD231PD      Z18, Z10, Z14
-	VFMADD231PD      Z19, Z11, Z15
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z20
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z9, Z21
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z10, Z22
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z11, Z23
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z23, Z23
+	VCMPPD           $0x11, Z7, Z16, K4
+	VCMPPD           $0x11, Z7, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z7, Z18, K5
+	KMOVW            K6, 8(SP)
+	VCMPPD           $0x11, Z7, Z19, K6
+	VBLENDMPD        Z6, Z28, K4, Z28
+	VBLENDMPD        Z6, Z29, K7, Z29
+	VBLENDMPD        Z6, Z30, K5, Z30
+	VBLENDMPD        Z6, Z31, K6, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCMPPD           $0x11, Z6, Z12, K4
+	VCMPPD           $0x11, Z6, Z13, K5
+	VCMPPD           $0x11, Z6, Z14, K6
+	VCMPPD           $0x11, Z6, Z15, K7
+	VSUBPD           Z28, Z0, Z20
+	VSUBPD           Z29, Z0, Z21
+	VSUBPD           Z30, Z0, Z22
+	VSUBPD           Z31, Z0, Z23
+	VBLENDMPD        Z28, Z20, K4, Z28
+	VBLENDMPD        Z29, Z21, K5, Z29
+	VBLENDMPD        Z30, Z22, K6, Z30
+	VBLENDMPD        Z31, Z23, K7, Z31
+	VFMADD231PD      Z16, Z12, Z28
+	VFMADD231PD      Z17, Z13, Z29
+	VFMADD231PD      Z18, Z14, Z30
+	VFMADD231PD      Z19, Z15, Z31
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z23, Z23
 	VMOVAPD          Z4, Z24
 	VFMADD213PD      Z5, Z20, Z24
 	VMOVAPD          Z4, Z25
@@ -43992,6 +43482,14 @@ loop:
 	VFMADD213PD      Z5, Z22, Z26
 	VMOVAPD          Z4, Z27
 	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z23, Z27
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z20, Z24
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z22, Z26
@@ -44020,66 +43518,56 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z26
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
 	VMULPD           Z24, Z20, Z24
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VMULPD           Z27, Z23, Z27
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z20, Z24
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z21, Z25
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z22, Z26
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z23, Z27
 	VMULPD           Z24, Z16, Z16
 	VMULPD           Z25, Z17, Z17
 	VMULPD           Z26, Z18, Z18
 	VMULPD           Z27, Z19, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z9, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VSUBPD           Z9, Z12, Z16
+	VSUBPD           Z9, Z13, Z17
+	VSUBPD           Z9, Z14, Z18
+	VSUBPD           Z9, Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z31
+	VSUBPD           Z8, Z12, Z12
+	VSUBPD           Z8, Z13, Z13
+	VSUBPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
+	VMULPD           Z12, Z28, Z28
+	VMULPD           Z13, Z29, Z29
+	VMULPD           Z14, Z30, Z30
+	VMULPD           Z15, Z31, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVUPS          Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVUPS          Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVUPS          Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVUPS          Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -44089,66 +43577,59 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPS2PD        (DX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K3
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPS2PD        (DX), Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -44161,68 +43642,61 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K3
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VMOVUPS.Z        (DX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -44230,15 +43704,19 @@ done:
 
 // func siluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $48-72
+TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+2440(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+6000(SB), Z4
-	VBROADCASTSD actkernconst<>+6008(SB), Z5
+	VBROADCASTSD actkernconst<>+5984(SB), Z4
+	VBROADCASTSD actkernconst<>+5992(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+728(SB), Z7
+	VBROADCASTSD actkernconst<>+5320(SB), Z8
+	VBROADCASTSD actkernconst<>+6000(SB), Z9
+	VBROADCASTSD actkernconst<>+6008(SB), Z10
+	VBROADCASTSD actkernconst<>+80(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -44247,30 +43725,26 @@ TEXT ·siluBackwardAVX512Stream(SB), NOSPLIT, $48-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z10, Z13, K3
+	VCMPPD           $0x11, Z10, Z14, K4
+	VCMPPD           $0x11, Z10, Z15, K5
+	VCMPPD           $0x11, Z12, Z1, K6
+	VCMPPD           $0x11, Z13, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z14, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z15, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -44279,16 +43753,10 @@ loop:
 	VMAXPD           Z7, Z17, Z21
 	VMAXPD           Z7, Z18, Z22
 	VMAXPD           Z7, Z19, Z23
-	VCMPPD           $0x11, Z6, Z12, K4
-	VCMPPD           $0x11, Z6, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z14, K5
-	KMOVW            K6, 8(SP)
-	VCMPPD           $0x11, Z6, Z15, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VMULPD           Z11, Z20, Z24
+	VMULPD           Z11, Z21, Z25
+	VMULPD           Z11, Z22, Z26
+	VMULPD           Z11, Z23, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
@@ -44333,80 +43801,56 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z7, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z7, Z17, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD           $0x11, Z7, Z18, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z7, Z19, K5
-	VBLENDMPD        Z6, Z28, K3, Z28
-	VBLENDMPD        Z6, Z29, K2, Z29
-	VBLENDMPD        Z6, Z30, K6, Z30
-	VBLENDMPD        Z6, Z31, K5, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K4, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VSUBPD           Z12, Z0, Z20
-	VSUBPD           Z13, Z0, Z21
-	VSUBPD           Z14, Z0, Z22
-	VSUBPD           Z15, Z0, Z23
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
-	VFMADD231PD      Z16, Z8, Z12
-	VFMADD231PD      Z17, Z9, Z13
-	VFMADD231PD      Z18, Z10, Z14
-	VFMADD231PD      Z19, Z11, Z15
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z20
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z9, Z21
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z10, Z22
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z11, Z23
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z23, Z23
+	VCMPPD           $0x11, Z7, Z16, K4
+	VCMPPD           $0x11, Z7, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z7, Z18, K5
+	KMOVW            K6, 8(SP)
+	VCMPPD           $0x11, Z7, Z19, K6
+	VBLENDMPD        Z6, Z28, K4, Z28
+	VBLENDMPD        Z6, Z29, K7, Z29
+	VBLENDMPD        Z6, Z30, K5, Z30
+	VBLENDMPD        Z6, Z31, K6, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCMPPD           $0x11, Z6, Z12, K4
+	VCMPPD           $0x11, Z6, Z13, K5
+	VCMPPD           $0x11, Z6, Z14, K6
+	VCMPPD           $0x11, Z6, Z15, K7
+	VSUBPD           Z28, Z0, Z20
+	VSUBPD           Z29, Z0, Z21
+	VSUBPD           Z30, Z0, Z22
+	VSUBPD           Z31, Z0, Z23
+	VBLENDMPD        Z28, Z20, K4, Z28
+	VBLENDMPD        Z29, Z21, K5, Z29
+	VBLENDMPD        Z30, Z22, K6, Z30
+	VBLENDMPD        Z31, Z23, K7, Z31
+	VFMADD231PD      Z16, Z12, Z28
+	VFMADD231PD      Z17, Z13, Z29
+	VFMADD231PD      Z18, Z14, Z30
+	VFMADD231PD      Z19, Z15, Z31
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z23, Z23
 	VMOVAPD          Z4, Z24
 	VFMADD213PD      Z5, Z20, Z24
 	VMOVAPD          Z4, Z25
@@ -44415,6 +43859,14 @@ loop:
 	VFMADD213PD      Z5, Z22, Z26
 	VMOVAPD          Z4, Z27
 	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z23, Z27
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z20, Z24
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z22, Z26
@@ -44443,66 +43895,56 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z26
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
 	VMULPD           Z24, Z20, Z24
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VMULPD           Z27, Z23, Z27
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z20, Z24
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z21, Z25
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z22, Z26
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z23, Z27
 	VMULPD           Z24, Z16, Z16
 	VMULPD           Z25, Z17, Z17
 	VMULPD           Z26, Z18, Z18
 	VMULPD           Z27, Z19, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z9, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z10, Z10
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VSUBPD           Z9, Z12, Z16
+	VSUBPD           Z9, Z13, Z17
+	VSUBPD           Z9, Z14, Z18
+	VSUBPD           Z9, Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z31
+	VSUBPD           Z8, Z12, Z12
+	VSUBPD           Z8, Z13, Z13
+	VSUBPD           Z8, Z14, Z14
+	VSUBPD           Z8, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
+	VMULPD           Z12, Z28, Z28
+	VMULPD           Z13, Z29, Z29
+	VMULPD           Z14, Z30, Z30
+	VMULPD           Z15, Z31, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVNTPS         Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVNTPS         Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVNTPS         Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVNTPS         Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -44512,66 +43954,59 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPS2PD        (DX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K3
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPS2PD        (DX), Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -44584,68 +44019,61 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K3
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K3, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VMOVUPS.Z        (DX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -44654,7 +44082,7 @@ done:
 
 // func siluBackwardAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·siluBackwardAVX2(SB), $512-72
+TEXT ·siluBackwardAVX2(SB), $416-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -44693,203 +44121,182 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y5
 	VORPD       actkernconst<>+160(SB), Y2, Y6
 	VORPD       actkernconst<>+160(SB), Y3, Y13
-	VORPD       actkernconst<>+160(SB), Y5, Y14
+	VMAXPD      actkernconst<>+864(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VORPD       actkernconst<>+160(SB), Y6, Y4
+	VMAXPD      actkernconst<>+864(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VORPD       actkernconst<>+160(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y9
+	VMULPD      actkernconst<>+352(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
-	VMAXPD      actkernconst<>+864(SB), Y4, Y8
+	VMULPD      actkernconst<>+352(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y10, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y12, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y11
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
-	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y2
-	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y8, Y1
-	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
-	VMOVUPD     Y6, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y6
-	VMOVUPD     Y5, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y5
-	VMOVUPD     Y3, 480(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y6, Y8, Y6
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y6, Y14
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y5, Y4
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y3, Y10
-	VBLENDVPD   Y11, Y14, Y0, Y11
-	VBLENDVPD   Y7, Y4, Y0, Y7
-	VMOVUPD     480(SP), Y1
-	VBLENDVPD   Y1, Y10, Y0, Y1
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y4, Y0, Y4
-	VADDPD      Y10, Y0, Y10
-	VDIVPD      Y14, Y11, Y11
-	VDIVPD      Y4, Y7, Y7
-	VDIVPD      Y10, Y1, Y1
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     384(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y8, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y8, Y8, Y4
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
-	VMOVUPD     320(SP), Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y9, Y10
-	VMOVUPD     288(SP), Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y12
-	VSUBPD      Y3, Y0, Y13
-	VSUBPD      Y5, Y0, Y14
-	VMOVUPD     Y4, 384(SP)
-	VSUBPD      Y8, Y0, Y4
-	VBLENDVPD   Y7, Y3, Y13, Y7
-	VBLENDVPD   Y10, Y5, Y14, Y10
-	VBLENDVPD   Y12, Y8, Y4, Y12
-	VFMADD231PD Y1, Y6, Y7
-	VFMADD231PD Y2, Y9, Y10
-	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+6176(SB), Y6, Y3
-	VSUBPD      actkernconst<>+6176(SB), Y9, Y4
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y5
-	VSUBPD      actkernconst<>+6208(SB), Y3, Y3
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
+	VADDPD      actkernconst<>+128(SB), Y9, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y8, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y7, Y4, Y7
+	VADDPD      actkernconst<>+128(SB), Y12, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y3, Y4, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
+	VBLENDVPD   Y13, actkernconst<>+608(SB), Y3, Y13
+	VADDPD      Y5, Y0, Y3
+	VADDPD      Y6, Y0, Y4
+	VADDPD      Y13, Y0, Y7
+	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y4, Y6, Y6
+	VDIVPD      Y7, Y13, Y13
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     288(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
+	VXORPD      actkernconst<>+160(SB), Y5, Y9
+	VXORPD      actkernconst<>+160(SB), Y6, Y10
+	VXORPD      actkernconst<>+160(SB), Y13, Y11
+	VFMADD132PD Y5, Y5, Y9
+	VFMADD132PD Y6, Y6, Y10
+	VFMADD132PD Y13, Y13, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y14
+	VMOVUPD     Y8, 320(SP)
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y8
+	VMOVUPD     Y4, 352(SP)
+	VSUBPD      Y5, Y0, Y4
+	VMOVUPD     Y3, 384(SP)
+	VSUBPD      Y6, Y0, Y3
+	VSUBPD      Y13, Y0, Y7
+	VBLENDVPD   Y12, Y5, Y4, Y12
+	VBLENDVPD   Y14, Y6, Y3, Y14
+	VBLENDVPD   Y8, Y13, Y7, Y8
+	VFMADD231PD Y9, Y1, Y12
+	VFMADD231PD Y10, Y2, Y14
+	VMOVUPD     288(SP), Y3
+	VFMADD132PD Y11, Y8, Y3
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y4
+	VSUBPD      actkernconst<>+6176(SB), Y2, Y5
+	VMOVUPD     288(SP), Y6
+	VSUBPD      actkernconst<>+6176(SB), Y6, Y7
 	VSUBPD      actkernconst<>+6208(SB), Y4, Y4
 	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y7, Y7
 	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+6080(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+6048(SB), Y13
-	VFMADD213PD actkernconst<>+6080(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6048(SB), Y14
-	VFMADD213PD actkernconst<>+6080(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6240(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6240(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6272(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6272(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6304(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6304(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6336(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6336(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6432(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6464(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y5, Y14
-	VMULPD      Y8, Y3, Y8
-	VMULPD      Y13, Y4, Y13
-	VMULPD      Y14, Y5, Y14
-	VFMADD132PD actkernconst<>+6144(SB), Y3, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y4, Y13
-	VFMADD132PD actkernconst<>+6144(SB), Y5, Y14
-	VMULPD      Y8, Y1, Y1
-	VMULPD      Y13, Y2, Y2
-	VMOVUPD     384(SP), Y3
-	VMULPD      Y14, Y3, Y3
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+6048(SB), Y6
+	VFMADD213PD actkernconst<>+6080(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6240(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6240(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6272(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6272(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6304(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6304(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6336(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6336(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6368(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6368(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6400(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6400(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6432(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6432(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6464(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6464(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y6
+	VMULPD      Y8, Y4, Y8
+	VMULPD      Y13, Y5, Y13
+	VMULPD      Y6, Y7, Y6
+	VFMADD132PD actkernconst<>+6144(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y13
+	VFMADD132PD actkernconst<>+6144(SB), Y7, Y6
+	VMULPD      Y8, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y6, Y11, Y11
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y7, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y10, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y12, Y3, Y2
+	VBLENDVPD   Y4, Y12, Y9, Y4
+	VMOVUPD     224(SP), Y5
+	VBLENDVPD   Y5, Y14, Y10, Y5
+	VMOVUPD     192(SP), Y6
+	VBLENDVPD   Y6, Y3, Y11, Y6
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, Y0, Y1, Y4
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
+	VBLENDVPD   Y4, Y0, Y5, Y4
+	VMOVUPD     96(SP), Y5
+	VBLENDVPD   Y5, Y0, Y6, Y5
+	VMOVUPD     64(SP), Y6
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     32(SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
 	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y1, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y7, Y4, Y4
-	VCMPPD      $0x03, Y6, Y6, Y1
-	VCMPPD      $0x03, Y9, Y9, Y5
-	VCMPPD      $0x03, Y11, Y11, Y7
-	VBLENDVPD   Y1, Y6, Y2, Y1
-	VBLENDVPD   Y5, Y9, Y3, Y5
-	VBLENDVPD   Y7, Y11, Y4, Y7
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
+	VCVTPS2PD   (DX), Y5
+	VCVTPS2PD   16(DX), Y7
+	VCVTPS2PD   32(DX), Y8
+	VMULPD      Y5, Y6, Y6
+	VMULPD      Y7, Y3, Y3
+	VMULPD      Y8, Y4, Y4
+	VMOVUPD     384(SP), Y5
+	VBLENDVPD   Y5, Y1, Y6, Y5
+	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y1, Y2, Y3, Y1
+	VMOVUPD     320(SP), Y2
+	VBLENDVPD   Y2, 288(SP), Y4, Y2
 	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVUPS     X7, 32(AX)
+	VMOVUPS     X5, (AX)
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -44908,61 +44315,56 @@ single:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, (AX)
+	VBLENDVPD   Y6, Y1, Y2, Y6
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -44985,62 +44387,57 @@ tail:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VBLENDVPD   Y6, Y1, Y2, Y6
+	VCVTPD2PSY  Y6, X6
+	VMASKMOVPS  X6, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -45048,7 +44445,7 @@ done:
 
 // func siluBackwardAVX2Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3, MMX+
-TEXT ·siluBackwardAVX2Stream(SB), $512-72
+TEXT ·siluBackwardAVX2Stream(SB), $416-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -45087,203 +44484,182 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y5
 	VORPD       actkernconst<>+160(SB), Y2, Y6
 	VORPD       actkernconst<>+160(SB), Y3, Y13
-	VORPD       actkernconst<>+160(SB), Y5, Y14
+	VMAXPD      actkernconst<>+864(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VORPD       actkernconst<>+160(SB), Y6, Y4
+	VMAXPD      actkernconst<>+864(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VORPD       actkernconst<>+160(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y9
+	VMULPD      actkernconst<>+352(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
-	VMAXPD      actkernconst<>+864(SB), Y4, Y8
+	VMULPD      actkernconst<>+352(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y10, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y12, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y11
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
-	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y2
-	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y8, Y1
-	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
-	VMOVUPD     Y6, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y6
-	VMOVUPD     Y5, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y5
-	VMOVUPD     Y3, 480(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y6, Y8, Y6
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y6, Y14
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y5, Y4
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y3, Y10
-	VBLENDVPD   Y11, Y14, Y0, Y11
-	VBLENDVPD   Y7, Y4, Y0, Y7
-	VMOVUPD     480(SP), Y1
-	VBLENDVPD   Y1, Y10, Y0, Y1
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y4, Y0, Y4
-	VADDPD      Y10, Y0, Y10
-	VDIVPD      Y14, Y11, Y11
-	VDIVPD      Y4, Y7, Y7
-	VDIVPD      Y10, Y1, Y1
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     384(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y8, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y8, Y8, Y4
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
-	VMOVUPD     320(SP), Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y9, Y10
-	VMOVUPD     288(SP), Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y12
-	VSUBPD      Y3, Y0, Y13
-	VSUBPD      Y5, Y0, Y14
-	VMOVUPD     Y4, 384(SP)
-	VSUBPD      Y8, Y0, Y4
-	VBLENDVPD   Y7, Y3, Y13, Y7
-	VBLENDVPD   Y10, Y5, Y14, Y10
-	VBLENDVPD   Y12, Y8, Y4, Y12
-	VFMADD231PD Y1, Y6, Y7
-	VFMADD231PD Y2, Y9, Y10
-	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+6176(SB), Y6, Y3
-	VSUBPD      actkernconst<>+6176(SB), Y9, Y4
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y5
-	VSUBPD      actkernconst<>+6208(SB), Y3, Y3
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
+	VADDPD      actkernconst<>+128(SB), Y9, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y8, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y7, Y4, Y7
+	VADDPD      actkernconst<>+128(SB), Y12, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y3, Y4, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
+	VBLENDVPD   Y13, actkernconst<>+608(SB), Y3, Y13
+	VADDPD      Y5, Y0, Y3
+	VADDPD      Y6, Y0, Y4
+	VADDPD      Y13, Y0, Y7
+	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y4, Y6, Y6
+	VDIVPD      Y7, Y13, Y13
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     288(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
+	VXORPD      actkernconst<>+160(SB), Y5, Y9
+	VXORPD      actkernconst<>+160(SB), Y6, Y10
+	VXORPD      actkernconst<>+160(SB), Y13, Y11
+	VFMADD132PD Y5, Y5, Y9
+	VFMADD132PD Y6, Y6, Y10
+	VFMADD132PD Y13, Y13, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y14
+	VMOVUPD     Y8, 320(SP)
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y8
+	VMOVUPD     Y4, 352(SP)
+	VSUBPD      Y5, Y0, Y4
+	VMOVUPD     Y3, 384(SP)
+	VSUBPD      Y6, Y0, Y3
+	VSUBPD      Y13, Y0, Y7
+	VBLENDVPD   Y12, Y5, Y4, Y12
+	VBLENDVPD   Y14, Y6, Y3, Y14
+	VBLENDVPD   Y8, Y13, Y7, Y8
+	VFMADD231PD Y9, Y1, Y12
+	VFMADD231PD Y10, Y2, Y14
+	VMOVUPD     288(SP), Y3
+	VFMADD132PD Y11, Y8, Y3
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y4
+	VSUBPD      actkernconst<>+6176(SB), Y2, Y5
+	VMOVUPD     288(SP), Y6
+	VSUBPD      actkernconst<>+6176(SB), Y6, Y7
 	VSUBPD      actkernconst<>+6208(SB), Y4, Y4
 	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y7, Y7
 	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+6080(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+6048(SB), Y13
-	VFMADD213PD actkernconst<>+6080(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6048(SB), Y14
-	VFMADD213PD actkernconst<>+6080(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6240(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6240(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6272(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6272(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6304(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6304(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6336(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6336(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6432(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6464(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y5, Y14
-	VMULPD      Y8, Y3, Y8
-	VMULPD      Y13, Y4, Y13
-	VMULPD      Y14, Y5, Y14
-	VFMADD132PD actkernconst<>+6144(SB), Y3, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y4, Y13
-	VFMADD132PD actkernconst<>+6144(SB), Y5, Y14
-	VMULPD      Y8, Y1, Y1
-	VMULPD      Y13, Y2, Y2
-	VMOVUPD     384(SP), Y3
-	VMULPD      Y14, Y3, Y3
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+6048(SB), Y6
+	VFMADD213PD actkernconst<>+6080(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6240(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6240(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6272(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6272(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6304(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6304(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6336(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6336(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6368(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6368(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6400(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6400(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6432(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6432(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6464(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6464(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y6
+	VMULPD      Y8, Y4, Y8
+	VMULPD      Y13, Y5, Y13
+	VMULPD      Y6, Y7, Y6
+	VFMADD132PD actkernconst<>+6144(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y13
+	VFMADD132PD actkernconst<>+6144(SB), Y7, Y6
+	VMULPD      Y8, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y6, Y11, Y11
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y7, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y10, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y12, Y3, Y2
+	VBLENDVPD   Y4, Y12, Y9, Y4
+	VMOVUPD     224(SP), Y5
+	VBLENDVPD   Y5, Y14, Y10, Y5
+	VMOVUPD     192(SP), Y6
+	VBLENDVPD   Y6, Y3, Y11, Y6
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, Y0, Y1, Y4
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
+	VBLENDVPD   Y4, Y0, Y5, Y4
+	VMOVUPD     96(SP), Y5
+	VBLENDVPD   Y5, Y0, Y6, Y5
+	VMOVUPD     64(SP), Y6
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     32(SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
 	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y7
-	VMULPD      Y1, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y7, Y4, Y4
-	VCMPPD      $0x03, Y6, Y6, Y1
-	VCMPPD      $0x03, Y9, Y9, Y5
-	VCMPPD      $0x03, Y11, Y11, Y7
-	VBLENDVPD   Y1, Y6, Y2, Y1
-	VBLENDVPD   Y5, Y9, Y3, Y5
-	VBLENDVPD   Y7, Y11, Y4, Y7
-	VCVTPD2PSY  Y1, X1
-	VMOVNTPS    X1, (AX)
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
+	VCVTPS2PD   (DX), Y5
+	VCVTPS2PD   16(DX), Y7
+	VCVTPS2PD   32(DX), Y8
+	VMULPD      Y5, Y6, Y6
+	VMULPD      Y7, Y3, Y3
+	VMULPD      Y8, Y4, Y4
+	VMOVUPD     384(SP), Y5
+	VBLENDVPD   Y5, Y1, Y6, Y5
+	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y1, Y2, Y3, Y1
+	VMOVUPD     320(SP), Y2
+	VBLENDVPD   Y2, 288(SP), Y4, Y2
 	VCVTPD2PSY  Y5, X5
-	VMOVNTPS    X5, 16(AX)
-	VCVTPD2PSY  Y7, X7
-	VMOVNTPS    X7, 32(AX)
+	VMOVNTPS    X5, (AX)
+	VCVTPD2PSY  Y1, X1
+	VMOVNTPS    X1, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVNTPS    X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -45302,61 +44678,56 @@ single:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMOVNTPS    X3, (AX)
+	VBLENDVPD   Y6, Y1, Y2, Y6
+	VCVTPD2PSY  Y6, X6
+	VMOVNTPS    X6, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -45379,62 +44750,57 @@ tail:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
 	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VBLENDVPD   Y3, Y1, Y2, Y3
-	VCVTPD2PSY  Y3, X3
-	VMASKMOVPS  X3, X15, (AX)
+	VBLENDVPD   Y6, Y1, Y2, Y6
+	VCVTPD2PSY  Y6, X6
+	VMASKMOVPS  X6, X15, (AX)
 
 done:
 	SFENCE
@@ -65401,10 +64767,6 @@ TEXT ·softplusAVX512(SB), NOSPLIT, $32-56
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+4856(SB), Z4
-	VBROADCASTSD actkernconst<>+4864(SB), Z5
-	VBROADCASTSD (SP), Z6
-	VBROADCASTSD actkernconst<>+728(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -65412,30 +64774,30 @@ TEXT ·softplusAVX512(SB), NOSPLIT, $32-56
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z6, Z12
-	VMULPD           Z9, Z6, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z6, Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMAXPD           Z12, Z0, Z16
-	VMAXPD           Z13, Z0, Z17
-	VMAXPD           Z14, Z0, Z18
-	VMAXPD           Z15, Z0, Z19
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z15
-	VMAXPD           Z7, Z12, Z20
-	VMAXPD           Z7, Z13, Z21
-	VMAXPD           Z7, Z14, Z22
-	VMAXPD           Z7, Z15, Z23
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
+	VMULPD.BCST      (SP), Z4, Z8
+	VMULPD.BCST      (SP), Z5, Z9
+	VMULPD.BCST      (SP), Z6, Z10
+	VMULPD.BCST      (SP), Z7, Z11
+	VCMPPD           $0x11, Z8, Z1, K2
+	VCMPPD           $0x11, Z9, Z1, K3
+	VCMPPD           $0x11, Z10, Z1, K4
+	VCMPPD           $0x11, Z11, Z1, K5
+	VMAXPD           Z8, Z0, Z12
+	VMAXPD           Z9, Z0, Z13
+	VMAXPD           Z10, Z0, Z14
+	VMAXPD           Z11, Z0, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z19
+	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z20
+	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z21
+	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z22
+	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z23
 	VMINPD.BCST      actkernconst<>+744(SB), Z20, Z20
 	VMINPD.BCST      actkernconst<>+744(SB), Z21, Z21
 	VMINPD.BCST      actkernconst<>+744(SB), Z22, Z22
@@ -65488,110 +64850,110 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z7, Z12, K6
-	VCMPPD           $0x11, Z7, Z13, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z17, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD           $0x11, Z7, Z14, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z18, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD           $0x11, Z7, Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z19, K4
 	VBLENDMPD        Z0, Z28, K6, Z28
 	VBLENDMPD        Z0, Z29, K7, Z29
 	VBLENDMPD        Z0, Z30, K5, Z30
 	VBLENDMPD        Z0, Z31, K4, Z31
-	VCMPPD           $0x03, Z12, Z12, K4
-	VCMPPD           $0x03, Z13, Z13, K5
-	VCMPPD           $0x03, Z14, Z14, K6
-	VCMPPD           $0x03, Z15, Z15, K7
-	VBLENDMPD        Z12, Z28, K4, Z12
-	VBLENDMPD        Z13, Z29, K5, Z13
-	VBLENDMPD        Z14, Z30, K6, Z14
-	VBLENDMPD        Z15, Z31, K7, Z15
-	VMOVAPD          Z4, Z20
-	VFMADD213PD      Z5, Z12, Z20
-	VMOVAPD          Z4, Z21
-	VFMADD213PD      Z5, Z13, Z21
-	VMOVAPD          Z4, Z22
-	VFMADD213PD      Z5, Z14, Z22
-	VMOVAPD          Z4, Z23
-	VFMADD213PD      Z5, Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z15, Z23
-	VMULPD           Z20, Z12, Z12
-	VMULPD           Z21, Z13, Z13
-	VMULPD           Z22, Z14, Z14
-	VMULPD           Z23, Z15, Z15
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z13, Z17, Z17
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VDIVPD           Z6, Z16, Z16
-	VDIVPD           Z6, Z17, Z17
-	VDIVPD           Z6, Z18, Z18
-	VDIVPD           Z6, Z19, Z19
-	VBLENDMPD        Z8, Z16, K2, Z16
-	VBLENDMPD        Z9, Z17, K3, Z17
+	VCMPPD           $0x03, Z8, Z8, K4
+	VCMPPD           $0x03, Z9, Z9, K5
+	VCMPPD           $0x03, Z10, Z10, K6
+	VCMPPD           $0x03, Z11, Z11, K7
+	VBLENDMPD        Z16, Z28, K4, Z16
+	VBLENDMPD        Z17, Z29, K5, Z17
+	VBLENDMPD        Z18, Z30, K6, Z18
+	VBLENDMPD        Z19, Z31, K7, Z19
+	VBROADCASTSD     actkernconst<>+4856(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z8
+	VBROADCASTSD     actkernconst<>+4856(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z9
+	VBROADCASTSD     actkernconst<>+4856(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z10
+	VBROADCASTSD     actkernconst<>+4856(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z11
+	VMULPD           Z8, Z16, Z16
+	VMULPD           Z9, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VDIVPD.BCST      (SP), Z12, Z12
+	VDIVPD.BCST      (SP), Z13, Z13
+	VDIVPD.BCST      (SP), Z14, Z14
+	VDIVPD.BCST      (SP), Z15, Z15
+	VBLENDMPD        Z4, Z12, K2, Z12
+	VBLENDMPD        Z5, Z13, K3, Z13
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z10, Z18, K2, Z18
+	VBLENDMPD        Z6, Z14, K2, Z14
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z11, Z19, K2, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z5, Z5, K3
+	VCMPPD           $0x03, Z6, Z6, K4
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z12, K2, Z4
+	VBLENDMPD        Z5, Z13, K3, Z5
+	VBLENDMPD        Z6, Z14, K4, Z6
+	VBLENDMPD        Z7, Z15, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -65600,50 +64962,50 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z6, Z9
-	VCMPPD           $0x11, Z9, Z1, K2
-	VMAXPD           Z9, Z0, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
-	VMAXPD           Z7, Z9, Z11
-	VMINPD.BCST      actkernconst<>+744(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z9, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VMOVAPD          Z4, Z11
-	VFMADD213PD      Z5, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z9, Z11
-	VMULPD           Z11, Z9, Z9
-	VADDPD           Z9, Z10, Z10
-	VDIVPD           Z6, Z10, Z10
-	VBLENDMPD        Z8, Z10, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VCVTPS2PD        (CX), Z4
+	VMULPD.BCST      (SP), Z4, Z5
+	VCMPPD           $0x11, Z5, Z1, K2
+	VMAXPD           Z5, Z0, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
+	VMINPD.BCST      actkernconst<>+744(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
+	VMOVAPD          Z2, Z10
+	VFMADD213PD      Z3, Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VSCALEFPD        Z9, Z10, Z10
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K3
+	VBLENDMPD        Z0, Z10, K3, Z10
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z7, Z10, K3, Z7
+	VBROADCASTSD     actkernconst<>+4856(SB), Z5
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
+	VMULPD           Z5, Z7, Z7
+	VADDPD           Z7, Z6, Z6
+	VDIVPD.BCST      (SP), Z6, Z6
+	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x03, Z4, Z4, K2
+	VBLENDMPD        Z4, Z6, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -65655,51 +65017,51 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z6, Z9
-	VCMPPD           $0x11, Z9, Z1, K2
-	VMAXPD           Z9, Z0, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
-	VMAXPD           Z7, Z9, Z11
-	VMINPD.BCST      actkernconst<>+744(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z9, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VMOVAPD          Z4, Z11
-	VFMADD213PD      Z5, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z9, Z11
-	VMULPD           Z11, Z9, Z9
-	VADDPD           Z9, Z10, Z10
-	VDIVPD           Z6, Z10, Z10
-	VBLENDMPD        Z8, Z10, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VMULPD.BCST      (SP), Z4, Z5
+	VCMPPD           $0x11, Z5, Z1, K2
+	VMAXPD           Z5, Z0, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
+	VMINPD.BCST      actkernconst<>+744(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
+	VMOVAPD          Z2, Z10
+	VFMADD213PD      Z3, Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VSCALEFPD        Z9, Z10, Z10
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K3
+	VBLENDMPD        Z0, Z10, K3, Z10
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z7, Z10, K3, Z7
+	VBROADCASTSD     actkernconst<>+4856(SB), Z5
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
+	VMULPD           Z5, Z7, Z7
+	VADDPD           Z7, Z6, Z6
+	VDIVPD.BCST      (SP), Z6, Z6
+	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x03, Z4, Z4, K2
+	VBLENDMPD        Z4, Z6, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -65718,10 +65080,6 @@ TEXT ·softplusAVX512Stream(SB), NOSPLIT, $32-56
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+4856(SB), Z4
-	VBROADCASTSD actkernconst<>+4864(SB), Z5
-	VBROADCASTSD (SP), Z6
-	VBROADCASTSD actkernconst<>+728(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -65729,30 +65087,30 @@ TEXT ·softplusAVX512Stream(SB), NOSPLIT, $32-56
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VMULPD           Z8, Z6, Z12
-	VMULPD           Z9, Z6, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z6, Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMAXPD           Z12, Z0, Z16
-	VMAXPD           Z13, Z0, Z17
-	VMAXPD           Z14, Z0, Z18
-	VMAXPD           Z15, Z0, Z19
-	VORPD.BCST       actkernconst<>+0(SB), Z12, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z13, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z14, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z15, Z15
-	VMAXPD           Z7, Z12, Z20
-	VMAXPD           Z7, Z13, Z21
-	VMAXPD           Z7, Z14, Z22
-	VMAXPD           Z7, Z15, Z23
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
+	VMULPD.BCST      (SP), Z4, Z8
+	VMULPD.BCST      (SP), Z5, Z9
+	VMULPD.BCST      (SP), Z6, Z10
+	VMULPD.BCST      (SP), Z7, Z11
+	VCMPPD           $0x11, Z8, Z1, K2
+	VCMPPD           $0x11, Z9, Z1, K3
+	VCMPPD           $0x11, Z10, Z1, K4
+	VCMPPD           $0x11, Z11, Z1, K5
+	VMAXPD           Z8, Z0, Z12
+	VMAXPD           Z9, Z0, Z13
+	VMAXPD           Z10, Z0, Z14
+	VMAXPD           Z11, Z0, Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z8, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z9, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z10, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z11, Z19
+	VMAXPD.BCST      actkernconst<>+728(SB), Z16, Z20
+	VMAXPD.BCST      actkernconst<>+728(SB), Z17, Z21
+	VMAXPD.BCST      actkernconst<>+728(SB), Z18, Z22
+	VMAXPD.BCST      actkernconst<>+728(SB), Z19, Z23
 	VMINPD.BCST      actkernconst<>+744(SB), Z20, Z20
 	VMINPD.BCST      actkernconst<>+744(SB), Z21, Z21
 	VMINPD.BCST      actkernconst<>+744(SB), Z22, Z22
@@ -65805,110 +65163,110 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z7, Z12, K6
-	VCMPPD           $0x11, Z7, Z13, K7
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z17, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD           $0x11, Z7, Z14, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z18, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD           $0x11, Z7, Z15, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z19, K4
 	VBLENDMPD        Z0, Z28, K6, Z28
 	VBLENDMPD        Z0, Z29, K7, Z29
 	VBLENDMPD        Z0, Z30, K5, Z30
 	VBLENDMPD        Z0, Z31, K4, Z31
-	VCMPPD           $0x03, Z12, Z12, K4
-	VCMPPD           $0x03, Z13, Z13, K5
-	VCMPPD           $0x03, Z14, Z14, K6
-	VCMPPD           $0x03, Z15, Z15, K7
-	VBLENDMPD        Z12, Z28, K4, Z12
-	VBLENDMPD        Z13, Z29, K5, Z13
-	VBLENDMPD        Z14, Z30, K6, Z14
-	VBLENDMPD        Z15, Z31, K7, Z15
-	VMOVAPD          Z4, Z20
-	VFMADD213PD      Z5, Z12, Z20
-	VMOVAPD          Z4, Z21
-	VFMADD213PD      Z5, Z13, Z21
-	VMOVAPD          Z4, Z22
-	VFMADD213PD      Z5, Z14, Z22
-	VMOVAPD          Z4, Z23
-	VFMADD213PD      Z5, Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z15, Z23
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z13, Z21
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z14, Z22
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z15, Z23
-	VMULPD           Z20, Z12, Z12
-	VMULPD           Z21, Z13, Z13
-	VMULPD           Z22, Z14, Z14
-	VMULPD           Z23, Z15, Z15
-	VADDPD           Z12, Z16, Z16
-	VADDPD           Z13, Z17, Z17
-	VADDPD           Z14, Z18, Z18
-	VADDPD           Z15, Z19, Z19
-	VDIVPD           Z6, Z16, Z16
-	VDIVPD           Z6, Z17, Z17
-	VDIVPD           Z6, Z18, Z18
-	VDIVPD           Z6, Z19, Z19
-	VBLENDMPD        Z8, Z16, K2, Z16
-	VBLENDMPD        Z9, Z17, K3, Z17
+	VCMPPD           $0x03, Z8, Z8, K4
+	VCMPPD           $0x03, Z9, Z9, K5
+	VCMPPD           $0x03, Z10, Z10, K6
+	VCMPPD           $0x03, Z11, Z11, K7
+	VBLENDMPD        Z16, Z28, K4, Z16
+	VBLENDMPD        Z17, Z29, K5, Z17
+	VBLENDMPD        Z18, Z30, K6, Z18
+	VBLENDMPD        Z19, Z31, K7, Z19
+	VBROADCASTSD     actkernconst<>+4856(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z8
+	VBROADCASTSD     actkernconst<>+4856(SB), Z9
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z9
+	VBROADCASTSD     actkernconst<>+4856(SB), Z10
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z10
+	VBROADCASTSD     actkernconst<>+4856(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z11
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z9
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z10
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z11
+	VMULPD           Z8, Z16, Z16
+	VMULPD           Z9, Z17, Z17
+	VMULPD           Z10, Z18, Z18
+	VMULPD           Z11, Z19, Z19
+	VADDPD           Z16, Z12, Z12
+	VADDPD           Z17, Z13, Z13
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z15, Z15
+	VDIVPD.BCST      (SP), Z12, Z12
+	VDIVPD.BCST      (SP), Z13, Z13
+	VDIVPD.BCST      (SP), Z14, Z14
+	VDIVPD.BCST      (SP), Z15, Z15
+	VBLENDMPD        Z4, Z12, K2, Z12
+	VBLENDMPD        Z5, Z13, K3, Z13
 	KMOVW            24(SP), K2
-	VBLENDMPD        Z10, Z18, K2, Z18
+	VBLENDMPD        Z6, Z14, K2, Z14
 	KMOVW            16(SP), K2
-	VBLENDMPD        Z11, Z19, K2, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VBLENDMPD        Z7, Z15, K2, Z15
+	VCMPPD           $0x03, Z4, Z4, K2
+	VCMPPD           $0x03, Z5, Z5, K3
+	VCMPPD           $0x03, Z6, Z6, K4
+	VCMPPD           $0x03, Z7, Z7, K5
+	VBLENDMPD        Z4, Z12, K2, Z4
+	VBLENDMPD        Z5, Z13, K3, Z5
+	VBLENDMPD        Z6, Z14, K4, Z6
+	VBLENDMPD        Z7, Z15, K5, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -65917,50 +65275,50 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VMULPD           Z8, Z6, Z9
-	VCMPPD           $0x11, Z9, Z1, K2
-	VMAXPD           Z9, Z0, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
-	VMAXPD           Z7, Z9, Z11
-	VMINPD.BCST      actkernconst<>+744(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z9, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VMOVAPD          Z4, Z11
-	VFMADD213PD      Z5, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z9, Z11
-	VMULPD           Z11, Z9, Z9
-	VADDPD           Z9, Z10, Z10
-	VDIVPD           Z6, Z10, Z10
-	VBLENDMPD        Z8, Z10, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VCVTPS2PD        (CX), Z4
+	VMULPD.BCST      (SP), Z4, Z5
+	VCMPPD           $0x11, Z5, Z1, K2
+	VMAXPD           Z5, Z0, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
+	VMINPD.BCST      actkernconst<>+744(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
+	VMOVAPD          Z2, Z10
+	VFMADD213PD      Z3, Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VSCALEFPD        Z9, Z10, Z10
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K3
+	VBLENDMPD        Z0, Z10, K3, Z10
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z7, Z10, K3, Z7
+	VBROADCASTSD     actkernconst<>+4856(SB), Z5
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
+	VMULPD           Z5, Z7, Z7
+	VADDPD           Z7, Z6, Z6
+	VDIVPD.BCST      (SP), Z6, Z6
+	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x03, Z4, Z4, K2
+	VBLENDMPD        Z4, Z6, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -65972,51 +65330,51 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z6, Z9
-	VCMPPD           $0x11, Z9, Z1, K2
-	VMAXPD           Z9, Z0, Z10
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z9
-	VMAXPD           Z7, Z9, Z11
-	VMINPD.BCST      actkernconst<>+744(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z9, K3
-	VBLENDMPD        Z0, Z13, K3, Z13
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VMOVAPD          Z4, Z11
-	VFMADD213PD      Z5, Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4768(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4776(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4784(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4792(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z9, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z9, Z11
-	VMULPD           Z11, Z9, Z9
-	VADDPD           Z9, Z10, Z10
-	VDIVPD           Z6, Z10, Z10
-	VBLENDMPD        Z8, Z10, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VMULPD.BCST      (SP), Z4, Z5
+	VCMPPD           $0x11, Z5, Z1, K2
+	VMAXPD           Z5, Z0, Z6
+	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
+	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
+	VMINPD.BCST      actkernconst<>+744(SB), Z8, Z8
+	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z9
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z9, Z8
+	VMOVAPD          Z2, Z10
+	VFMADD213PD      Z3, Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
+	VSCALEFPD        Z9, Z10, Z10
+	VCMPPD.BCST      $0x11, actkernconst<>+728(SB), Z7, K3
+	VBLENDMPD        Z0, Z10, K3, Z10
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z7, Z10, K3, Z7
+	VBROADCASTSD     actkernconst<>+4856(SB), Z5
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4768(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4776(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4784(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4792(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
+	VMULPD           Z5, Z7, Z7
+	VADDPD           Z7, Z6, Z6
+	VDIVPD.BCST      (SP), Z6, Z6
+	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x03, Z4, Z4, K2
+	VBLENDMPD        Z4, Z6, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -66025,7 +65383,7 @@ done:
 
 // func softplusAVX2(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX2, FMA3, SSE, SSE2
-TEXT ·softplusAVX2(SB), $320-56
+TEXT ·softplusAVX2(SB), $416-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -66055,160 +65413,166 @@ loop:
 	VMAXPD      Y5, Y0, Y11
 	VMAXPD      Y6, Y0, Y12
 	VMAXPD      Y7, Y0, Y13
-	VORPD       actkernconst<>+160(SB), Y5, Y5
-	VORPD       actkernconst<>+160(SB), Y6, Y6
-	VORPD       actkernconst<>+160(SB), Y7, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y14
+	VORPD       actkernconst<>+160(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y4
+	VORPD       actkernconst<>+160(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMINPD      actkernconst<>+896(SB), Y14, Y14
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMINPD      actkernconst<>+896(SB), Y10, Y10
+	VORPD       actkernconst<>+160(SB), Y7, Y10
 	VMOVUPD     Y3, 128(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y3
+	VMAXPD      actkernconst<>+864(SB), Y14, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
-	VROUNDPD    $0x08, Y3, Y3
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y2, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
+	VMAXPD      actkernconst<>+864(SB), Y10, Y2
+	VMINPD      actkernconst<>+896(SB), Y3, Y3
+	VMINPD      actkernconst<>+896(SB), Y9, Y9
+	VMINPD      actkernconst<>+896(SB), Y2, Y2
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y8
+	VMULPD      actkernconst<>+352(SB), Y3, Y8
 	VMOVUPD     Y13, 256(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y13
+	VMULPD      actkernconst<>+352(SB), Y9, Y13
 	VMOVUPD     Y12, 288(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
-	VMAXPD      actkernconst<>+768(SB), Y3, Y10
-	VMINPD      actkernconst<>+800(SB), Y10, Y10
-	VSUBPD      Y10, Y3, Y14
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y8, Y4
-	VADDPD      actkernconst<>+128(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y4, Y4
-	VMAXPD      actkernconst<>+768(SB), Y9, Y8
-	VMINPD      actkernconst<>+800(SB), Y8, Y8
-	VSUBPD      Y8, Y9, Y10
-	VADDPD      actkernconst<>+128(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y3
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y2, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VMULPD      actkernconst<>+352(SB), Y2, Y12
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y12, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y2
+	VMOVUPD     Y11, 320(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y11
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
+	VMOVUPD     Y7, 352(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y7
+	VMOVUPD     Y6, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y6
+	VMAXPD      actkernconst<>+768(SB), Y8, Y3
+	VMINPD      actkernconst<>+800(SB), Y3, Y3
+	VSUBPD      Y3, Y8, Y9
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y3, Y11, Y2
 	VADDPD      actkernconst<>+128(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y12, Y8
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y2, Y0, Y4, Y2
-	VBLENDVPD   Y9, Y0, Y3, Y9
-	VBLENDVPD   Y10, Y0, Y8, Y10
-	VCMPPD      $0x03, Y5, Y5, Y3
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y4, Y6, Y9, Y4
-	VBLENDVPD   Y8, Y7, Y10, Y8
-	VMOVUPD     actkernconst<>+4896(SB), Y2
-	VFMADD213PD actkernconst<>+4928(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y5
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y5
+	VMULPD      Y9, Y2, Y2
+	VMAXPD      actkernconst<>+768(SB), Y13, Y8
+	VMINPD      actkernconst<>+800(SB), Y8, Y8
+	VSUBPD      Y8, Y13, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y8, Y7, Y3
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y3, Y3
+	VMAXPD      actkernconst<>+768(SB), Y12, Y8
+	VMINPD      actkernconst<>+800(SB), Y8, Y8
+	VSUBPD      Y8, Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y8, Y6, Y7
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y9
+	VBLENDVPD   Y6, Y0, Y2, Y6
+	VBLENDVPD   Y8, Y0, Y3, Y8
+	VBLENDVPD   Y9, Y0, Y7, Y9
+	VCMPPD      $0x03, Y5, Y5, Y5
+	VMOVUPD     384(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y2
+	VMOVUPD     352(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y5, Y14, Y6, Y5
+	VBLENDVPD   Y2, Y4, Y8, Y2
+	VBLENDVPD   Y3, Y10, Y9, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y4
+	VFMADD213PD actkernconst<>+4928(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+4896(SB), Y6
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+4960(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+4992(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+4992(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+4992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5024(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5056(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5056(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5088(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5088(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5120(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5120(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5152(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5152(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5184(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5184(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5216(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5216(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5248(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5248(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5280(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5280(SB), Y8, Y6
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y5, Y4, Y4
-	VMULPD      Y6, Y8, Y8
-	VADDPD      Y3, Y11, Y11
-	VMOVUPD     288(SP), Y2
-	VADDPD      Y4, Y2, Y2
-	VMOVUPD     256(SP), Y3
-	VADDPD      Y8, Y3, Y3
-	VDIVPD      (SP), Y11, Y11
+	VFMADD213PD actkernconst<>+4928(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+4896(SB), Y7
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+4960(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+4960(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+4992(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+4992(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5024(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y7
+	VMULPD      Y4, Y5, Y5
+	VMULPD      Y6, Y2, Y2
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     320(SP), Y4
+	VADDPD      Y5, Y4, Y4
+	VMOVUPD     288(SP), Y5
+	VADDPD      Y2, Y5, Y5
+	VMOVUPD     256(SP), Y2
+	VADDPD      Y3, Y2, Y2
+	VDIVPD      (SP), Y4, Y4
+	VDIVPD      (SP), Y5, Y5
 	VDIVPD      (SP), Y2, Y2
-	VDIVPD      (SP), Y3, Y3
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y4, 192(SP), Y11, Y4
-	VMOVUPD     160(SP), Y5
-	VBLENDVPD   Y5, 128(SP), Y2, Y5
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, 64(SP), Y3, Y2
-	VMOVUPD     192(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y6
+	VMOVUPD     224(SP), Y3
+	VBLENDVPD   Y3, 192(SP), Y4, Y3
+	VMOVUPD     160(SP), Y4
+	VBLENDVPD   Y4, 128(SP), Y5, Y4
+	VMOVUPD     96(SP), Y5
+	VBLENDVPD   Y5, 64(SP), Y2, Y5
+	VMOVUPD     192(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y6
 	VMOVUPD     128(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     64(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y6, Y3, Y4, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VBLENDVPD   Y10, Y9, Y2, Y10
+	VBLENDVPD   Y6, Y2, Y3, Y6
+	VBLENDVPD   Y8, Y7, Y4, Y8
+	VBLENDVPD   Y10, Y9, Y5, Y10
 	VCVTPD2PSY  Y6, X6
 	VMOVUPS     X6, (AX)
 	VCVTPD2PSY  Y8, X8
@@ -66227,48 +65591,48 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y6
-	VMINPD      actkernconst<>+896(SB), Y6, Y6
-	VMULPD      actkernconst<>+352(SB), Y6, Y7
-	VROUNDPD    $0x08, Y7, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
-	VMAXPD      actkernconst<>+768(SB), Y7, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y8, Y6
+	VORPD       actkernconst<>+160(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y6, Y7
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VMAXPD      actkernconst<>+768(SB), Y8, Y10
+	VMINPD      actkernconst<>+800(SB), Y10, Y10
+	VSUBPD      Y10, Y8, Y11
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y7
-	VBLENDVPD   Y7, Y0, Y6, Y7
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VMULPD      Y3, Y6, Y6
-	VADDPD      Y6, Y5, Y5
+	VMULPD      Y10, Y9, Y7
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y8
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y3, Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y6
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
+	VMULPD      Y6, Y3, Y3
+	VADDPD      Y3, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -66291,48 +65655,48 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y6
-	VMINPD      actkernconst<>+896(SB), Y6, Y6
-	VMULPD      actkernconst<>+352(SB), Y6, Y7
-	VROUNDPD    $0x08, Y7, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
-	VMAXPD      actkernconst<>+768(SB), Y7, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y8, Y6
+	VORPD       actkernconst<>+160(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y6, Y7
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VMAXPD      actkernconst<>+768(SB), Y8, Y10
+	VMINPD      actkernconst<>+800(SB), Y10, Y10
+	VSUBPD      Y10, Y8, Y11
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y7
-	VBLENDVPD   Y7, Y0, Y6, Y7
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VMULPD      Y3, Y6, Y6
-	VADDPD      Y6, Y5, Y5
+	VMULPD      Y10, Y9, Y7
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y8
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y3, Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y6
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
+	VMULPD      Y6, Y3, Y3
+	VADDPD      Y3, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -66346,7 +65710,7 @@ done:
 
 // func softplusAVX2Stream(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE, SSE2
-TEXT ·softplusAVX2Stream(SB), $320-56
+TEXT ·softplusAVX2Stream(SB), $416-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	VBROADCASTSD X0, Y0
@@ -66376,160 +65740,166 @@ loop:
 	VMAXPD      Y5, Y0, Y11
 	VMAXPD      Y6, Y0, Y12
 	VMAXPD      Y7, Y0, Y13
-	VORPD       actkernconst<>+160(SB), Y5, Y5
-	VORPD       actkernconst<>+160(SB), Y6, Y6
-	VORPD       actkernconst<>+160(SB), Y7, Y7
-	VMAXPD      actkernconst<>+864(SB), Y5, Y14
+	VORPD       actkernconst<>+160(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y4
+	VORPD       actkernconst<>+160(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMINPD      actkernconst<>+896(SB), Y14, Y14
-	VMINPD      actkernconst<>+896(SB), Y4, Y4
-	VMINPD      actkernconst<>+896(SB), Y10, Y10
+	VORPD       actkernconst<>+160(SB), Y7, Y10
 	VMOVUPD     Y3, 128(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y3
+	VMAXPD      actkernconst<>+864(SB), Y14, Y3
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y9
+	VMAXPD      actkernconst<>+864(SB), Y4, Y9
 	VMOVUPD     Y2, 192(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
-	VROUNDPD    $0x08, Y3, Y3
-	VROUNDPD    $0x08, Y9, Y9
-	VROUNDPD    $0x08, Y2, Y2
-	VFMADD231PD actkernconst<>+384(SB), Y3, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
+	VMAXPD      actkernconst<>+864(SB), Y10, Y2
+	VMINPD      actkernconst<>+896(SB), Y3, Y3
+	VMINPD      actkernconst<>+896(SB), Y9, Y9
+	VMINPD      actkernconst<>+896(SB), Y2, Y2
 	VMOVUPD     Y8, 224(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y8
+	VMULPD      actkernconst<>+352(SB), Y3, Y8
 	VMOVUPD     Y13, 256(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y13
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y13
+	VMULPD      actkernconst<>+352(SB), Y9, Y13
 	VMOVUPD     Y12, 288(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y12
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y12
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y12
-	VMAXPD      actkernconst<>+768(SB), Y3, Y10
-	VMINPD      actkernconst<>+800(SB), Y10, Y10
-	VSUBPD      Y10, Y3, Y14
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y8, Y4
-	VADDPD      actkernconst<>+128(SB), Y14, Y14
-	VPSLLQ      $0x34, Y14, Y14
-	VMULPD      Y14, Y4, Y4
-	VMAXPD      actkernconst<>+768(SB), Y9, Y8
-	VMINPD      actkernconst<>+800(SB), Y8, Y8
-	VSUBPD      Y8, Y9, Y10
-	VADDPD      actkernconst<>+128(SB), Y8, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y8, Y13, Y3
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y3, Y3
-	VMAXPD      actkernconst<>+768(SB), Y2, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y2, Y10
+	VMULPD      actkernconst<>+352(SB), Y2, Y12
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y13, Y13
+	VROUNDPD    $0x08, Y12, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y13, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y2
+	VMOVUPD     Y11, 320(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y11
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y11
+	VMOVUPD     Y7, 352(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y7
+	VMOVUPD     Y6, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y6
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y6
+	VMAXPD      actkernconst<>+768(SB), Y8, Y3
+	VMINPD      actkernconst<>+800(SB), Y3, Y3
+	VSUBPD      Y3, Y8, Y9
+	VADDPD      actkernconst<>+128(SB), Y3, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y3, Y11, Y2
 	VADDPD      actkernconst<>+128(SB), Y9, Y9
 	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y12, Y8
-	VADDPD      actkernconst<>+128(SB), Y10, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y8, Y8
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y2
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y10
-	VBLENDVPD   Y2, Y0, Y4, Y2
-	VBLENDVPD   Y9, Y0, Y3, Y9
-	VBLENDVPD   Y10, Y0, Y8, Y10
-	VCMPPD      $0x03, Y5, Y5, Y3
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VBLENDVPD   Y3, Y5, Y2, Y3
-	VBLENDVPD   Y4, Y6, Y9, Y4
-	VBLENDVPD   Y8, Y7, Y10, Y8
-	VMOVUPD     actkernconst<>+4896(SB), Y2
-	VFMADD213PD actkernconst<>+4928(SB), Y3, Y2
-	VMOVUPD     actkernconst<>+4896(SB), Y5
-	VFMADD213PD actkernconst<>+4928(SB), Y4, Y5
+	VMULPD      Y9, Y2, Y2
+	VMAXPD      actkernconst<>+768(SB), Y13, Y8
+	VMINPD      actkernconst<>+800(SB), Y8, Y8
+	VSUBPD      Y8, Y13, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y8, Y7, Y3
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y3, Y3
+	VMAXPD      actkernconst<>+768(SB), Y12, Y8
+	VMINPD      actkernconst<>+800(SB), Y8, Y8
+	VSUBPD      Y8, Y12, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y8
+	VPSLLQ      $0x34, Y8, Y8
+	VMULPD      Y8, Y6, Y7
+	VADDPD      actkernconst<>+128(SB), Y9, Y9
+	VPSLLQ      $0x34, Y9, Y9
+	VMULPD      Y9, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y9
+	VBLENDVPD   Y6, Y0, Y2, Y6
+	VBLENDVPD   Y8, Y0, Y3, Y8
+	VBLENDVPD   Y9, Y0, Y7, Y9
+	VCMPPD      $0x03, Y5, Y5, Y5
+	VMOVUPD     384(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y2
+	VMOVUPD     352(SP), Y3
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y5, Y14, Y6, Y5
+	VBLENDVPD   Y2, Y4, Y8, Y2
+	VBLENDVPD   Y3, Y10, Y9, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y4
+	VFMADD213PD actkernconst<>+4928(SB), Y5, Y4
 	VMOVUPD     actkernconst<>+4896(SB), Y6
-	VFMADD213PD actkernconst<>+4928(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+4960(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+4960(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+4960(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+4992(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+4992(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+4992(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5024(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5024(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5024(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5056(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5056(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5056(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5088(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5088(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5088(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5120(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5120(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5120(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5152(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5152(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5152(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5184(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5184(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5184(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5216(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5216(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5216(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5248(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5248(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5248(SB), Y8, Y6
-	VFMADD213PD actkernconst<>+5280(SB), Y3, Y2
-	VFMADD213PD actkernconst<>+5280(SB), Y4, Y5
-	VFMADD213PD actkernconst<>+5280(SB), Y8, Y6
-	VMULPD      Y2, Y3, Y3
-	VMULPD      Y5, Y4, Y4
-	VMULPD      Y6, Y8, Y8
-	VADDPD      Y3, Y11, Y11
-	VMOVUPD     288(SP), Y2
-	VADDPD      Y4, Y2, Y2
-	VMOVUPD     256(SP), Y3
-	VADDPD      Y8, Y3, Y3
-	VDIVPD      (SP), Y11, Y11
+	VFMADD213PD actkernconst<>+4928(SB), Y2, Y6
+	VMOVUPD     actkernconst<>+4896(SB), Y7
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+4960(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+4960(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+4992(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+4992(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5024(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5024(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5056(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5056(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5088(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5088(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5120(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5120(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5152(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5152(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5184(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5184(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5216(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5216(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5248(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5248(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y7
+	VFMADD213PD actkernconst<>+5280(SB), Y5, Y4
+	VFMADD213PD actkernconst<>+5280(SB), Y2, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y7
+	VMULPD      Y4, Y5, Y5
+	VMULPD      Y6, Y2, Y2
+	VMULPD      Y7, Y3, Y3
+	VMOVUPD     320(SP), Y4
+	VADDPD      Y5, Y4, Y4
+	VMOVUPD     288(SP), Y5
+	VADDPD      Y2, Y5, Y5
+	VMOVUPD     256(SP), Y2
+	VADDPD      Y3, Y2, Y2
+	VDIVPD      (SP), Y4, Y4
+	VDIVPD      (SP), Y5, Y5
 	VDIVPD      (SP), Y2, Y2
-	VDIVPD      (SP), Y3, Y3
-	VMOVUPD     224(SP), Y4
-	VBLENDVPD   Y4, 192(SP), Y11, Y4
-	VMOVUPD     160(SP), Y5
-	VBLENDVPD   Y5, 128(SP), Y2, Y5
-	VMOVUPD     96(SP), Y2
-	VBLENDVPD   Y2, 64(SP), Y3, Y2
-	VMOVUPD     192(SP), Y3
-	VCMPPD      $0x03, Y3, Y3, Y6
+	VMOVUPD     224(SP), Y3
+	VBLENDVPD   Y3, 192(SP), Y4, Y3
+	VMOVUPD     160(SP), Y4
+	VBLENDVPD   Y4, 128(SP), Y5, Y4
+	VMOVUPD     96(SP), Y5
+	VBLENDVPD   Y5, 64(SP), Y2, Y5
+	VMOVUPD     192(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y6
 	VMOVUPD     128(SP), Y7
 	VCMPPD      $0x03, Y7, Y7, Y8
 	VMOVUPD     64(SP), Y9
 	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y6, Y3, Y4, Y6
-	VBLENDVPD   Y8, Y7, Y5, Y8
-	VBLENDVPD   Y10, Y9, Y2, Y10
+	VBLENDVPD   Y6, Y2, Y3, Y6
+	VBLENDVPD   Y8, Y7, Y4, Y8
+	VBLENDVPD   Y10, Y9, Y5, Y10
 	VCVTPD2PSY  Y6, X6
 	VMOVNTPS    X6, (AX)
 	VCVTPD2PSY  Y8, X8
@@ -66548,48 +65918,48 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y6
-	VMINPD      actkernconst<>+896(SB), Y6, Y6
-	VMULPD      actkernconst<>+352(SB), Y6, Y7
-	VROUNDPD    $0x08, Y7, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
-	VMAXPD      actkernconst<>+768(SB), Y7, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y8, Y6
+	VORPD       actkernconst<>+160(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y6, Y7
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VMAXPD      actkernconst<>+768(SB), Y8, Y10
+	VMINPD      actkernconst<>+800(SB), Y10, Y10
+	VSUBPD      Y10, Y8, Y11
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y7
-	VBLENDVPD   Y7, Y0, Y6, Y7
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VMULPD      Y3, Y6, Y6
-	VADDPD      Y6, Y5, Y5
+	VMULPD      Y10, Y9, Y7
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y8
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y3, Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y6
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
+	VMULPD      Y6, Y3, Y3
+	VADDPD      Y3, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -66612,48 +65982,48 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VMAXPD      Y3, Y0, Y5
-	VORPD       actkernconst<>+160(SB), Y3, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y6
-	VMINPD      actkernconst<>+896(SB), Y6, Y6
-	VMULPD      actkernconst<>+352(SB), Y6, Y7
-	VROUNDPD    $0x08, Y7, Y7
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
-	VMAXPD      actkernconst<>+768(SB), Y7, Y9
-	VMINPD      actkernconst<>+800(SB), Y9, Y9
-	VSUBPD      Y9, Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y9
-	VPSLLQ      $0x34, Y9, Y9
-	VMULPD      Y9, Y8, Y6
+	VORPD       actkernconst<>+160(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y6, Y7
+	VMINPD      actkernconst<>+896(SB), Y7, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
+	VROUNDPD    $0x08, Y8, Y8
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VMAXPD      actkernconst<>+768(SB), Y8, Y10
+	VMINPD      actkernconst<>+800(SB), Y10, Y10
+	VSUBPD      Y10, Y8, Y11
 	VADDPD      actkernconst<>+128(SB), Y10, Y10
 	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y10, Y6, Y6
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y7
-	VBLENDVPD   Y7, Y0, Y6, Y7
-	VCMPPD      $0x03, Y3, Y3, Y6
-	VBLENDVPD   Y6, Y3, Y7, Y6
-	VMOVUPD     actkernconst<>+4896(SB), Y3
-	VFMADD213PD actkernconst<>+4928(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+4992(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5024(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5056(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5088(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5120(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5152(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5184(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5216(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5248(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+5280(SB), Y6, Y3
-	VMULPD      Y3, Y6, Y6
-	VADDPD      Y6, Y5, Y5
+	VMULPD      Y10, Y9, Y7
+	VADDPD      actkernconst<>+128(SB), Y11, Y11
+	VPSLLQ      $0x34, Y11, Y11
+	VMULPD      Y11, Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y8
+	VBLENDVPD   Y8, Y0, Y7, Y8
+	VCMPPD      $0x03, Y3, Y3, Y3
+	VBLENDVPD   Y3, Y6, Y8, Y3
+	VMOVUPD     actkernconst<>+4896(SB), Y6
+	VFMADD213PD actkernconst<>+4928(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4960(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+4992(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5024(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5056(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5088(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5120(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5152(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5184(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5216(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5248(SB), Y3, Y6
+	VFMADD213PD actkernconst<>+5280(SB), Y3, Y6
+	VMULPD      Y6, Y3, Y3
+	VADDPD      Y3, Y5, Y5
 	VDIVPD      (SP), Y5, Y5
 	VBLENDVPD   Y4, Y2, Y5, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -66679,8 +66049,8 @@ TEXT ·softplusBackwardAVX512(SB), NOSPLIT, $64-80
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+736(SB), Z5
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD (SP), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -66707,16 +66077,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z5, Z12, K6
-	VCMPPD           $0x11, Z5, Z13, K7
+	VCMPPD           $0x11, Z4, Z12, K6
+	VCMPPD           $0x11, Z4, Z13, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD           $0x11, Z5, Z14, K5
+	VCMPPD           $0x11, Z4, Z14, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD           $0x11, Z5, Z15, K4
+	VCMPPD           $0x11, Z4, Z15, K4
+	VMAXPD           Z5, Z16, Z20
+	VMAXPD           Z5, Z17, Z21
+	VMAXPD           Z5, Z18, Z22
+	VMAXPD           Z5, Z19, Z23
 	VMULPD           Z7, Z20, Z24
 	VMULPD           Z7, Z21, Z25
 	VMULPD           Z7, Z22, Z26
@@ -66766,17 +66136,17 @@ loop:
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
 	KMOVW            K3, 32(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
+	VCMPPD           $0x11, Z5, Z16, K3
 	KMOVW            K2, 40(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
+	VCMPPD           $0x11, Z5, Z17, K2
 	KMOVW            K4, 48(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
+	VCMPPD           $0x11, Z5, Z18, K4
 	KMOVW            K5, 56(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z5, Z28, K3, Z28
-	VBLENDMPD        Z5, Z29, K2, Z29
-	VBLENDMPD        Z5, Z30, K4, Z30
-	VBLENDMPD        Z5, Z31, K5, Z31
+	VCMPPD           $0x11, Z5, Z19, K5
+	VBLENDMPD        Z4, Z28, K3, Z28
+	VBLENDMPD        Z4, Z29, K2, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
 	VBLENDMPD        Z28, Z0, K6, Z16
 	VBLENDMPD        Z29, Z0, K7, Z17
 	KMOVW            56(SP), K2
@@ -66844,8 +66214,8 @@ single:
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -66858,8 +66228,8 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z5, Z13, K4, Z13
+	VCMPPD           $0x11, Z5, Z10, K4
+	VBLENDMPD        Z4, Z13, K4, Z13
 	VBLENDMPD        Z13, Z0, K3, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -66889,8 +66259,8 @@ tail:
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -66903,8 +66273,8 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z5, Z13, K4, Z13
+	VCMPPD           $0x11, Z5, Z10, K4
+	VBLENDMPD        Z4, Z13, K4, Z13
 	VBLENDMPD        Z13, Z0, K3, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -66936,8 +66306,8 @@ TEXT ·softplusBackwardAVX512Stream(SB), NOSPLIT, $64-80
 	VBROADCASTSD 8(SP), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+736(SB), Z5
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+728(SB), Z5
 	VBROADCASTSD (SP), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
 	MOVQ         dst_base+0(FP), AX
@@ -66964,16 +66334,16 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z5, Z12, K6
-	VCMPPD           $0x11, Z5, Z13, K7
+	VCMPPD           $0x11, Z4, Z12, K6
+	VCMPPD           $0x11, Z4, Z13, K7
 	KMOVW            K5, 16(SP)
-	VCMPPD           $0x11, Z5, Z14, K5
+	VCMPPD           $0x11, Z4, Z14, K5
 	KMOVW            K4, 24(SP)
-	VCMPPD           $0x11, Z5, Z15, K4
+	VCMPPD           $0x11, Z4, Z15, K4
+	VMAXPD           Z5, Z16, Z20
+	VMAXPD           Z5, Z17, Z21
+	VMAXPD           Z5, Z18, Z22
+	VMAXPD           Z5, Z19, Z23
 	VMULPD           Z7, Z20, Z24
 	VMULPD           Z7, Z21, Z25
 	VMULPD           Z7, Z22, Z26
@@ -67023,17 +66393,17 @@ loop:
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
 	KMOVW            K3, 32(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
+	VCMPPD           $0x11, Z5, Z16, K3
 	KMOVW            K2, 40(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
+	VCMPPD           $0x11, Z5, Z17, K2
 	KMOVW            K4, 48(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
+	VCMPPD           $0x11, Z5, Z18, K4
 	KMOVW            K5, 56(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z5, Z28, K3, Z28
-	VBLENDMPD        Z5, Z29, K2, Z29
-	VBLENDMPD        Z5, Z30, K4, Z30
-	VBLENDMPD        Z5, Z31, K5, Z31
+	VCMPPD           $0x11, Z5, Z19, K5
+	VBLENDMPD        Z4, Z28, K3, Z28
+	VBLENDMPD        Z4, Z29, K2, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
 	VBLENDMPD        Z28, Z0, K6, Z16
 	VBLENDMPD        Z29, Z0, K7, Z17
 	KMOVW            56(SP), K2
@@ -67101,8 +66471,8 @@ single:
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -67115,8 +66485,8 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z5, Z13, K4, Z13
+	VCMPPD           $0x11, Z5, Z10, K4
+	VBLENDMPD        Z4, Z13, K4, Z13
 	VBLENDMPD        Z13, Z0, K3, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -67146,8 +66516,8 @@ tail:
 	VMULPD           Z8, Z6, Z9
 	VCMPPD           $0x11, Z9, Z1, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z4, Z9, K3
+	VMAXPD           Z5, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -67160,8 +66530,8 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z5, Z13, K4, Z13
+	VCMPPD           $0x11, Z5, Z10, K4
+	VBLENDMPD        Z4, Z13, K4, Z13
 	VBLENDMPD        Z13, Z0, K3, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -67214,97 +66584,97 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y5, Y11
 	VORPD       actkernconst<>+160(SB), Y6, Y12
 	VORPD       actkernconst<>+160(SB), Y7, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y4
 	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y3
 	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y2
+	VMAXPD      actkernconst<>+864(SB), Y11, Y2
 	VMOVUPD     Y10, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y10
+	VMAXPD      actkernconst<>+864(SB), Y12, Y10
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y9
+	VMAXPD      actkernconst<>+864(SB), Y13, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y8
+	VMULPD      actkernconst<>+352(SB), Y2, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
+	VMULPD      actkernconst<>+352(SB), Y10, Y7
 	VMOVUPD     Y6, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y6
+	VMULPD      actkernconst<>+352(SB), Y9, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y2
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y9
 	VMOVUPD     Y5, 320(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y5
-	VMOVUPD     Y9, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
-	VMOVUPD     Y10, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y6, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y5
+	VMOVUPD     Y3, 352(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y3
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
+	VMOVUPD     Y4, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
+	VADDPD      actkernconst<>+128(SB), Y8, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y5, Y2, Y5
+	VADDPD      actkernconst<>+128(SB), Y7, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y3, Y2, Y3
+	VADDPD      actkernconst<>+128(SB), Y6, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
 	VBLENDVPD   Y11, actkernconst<>+608(SB), Y5, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y10, Y13
-	VBLENDVPD   Y2, Y11, Y0, Y2
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y12, Y0, Y3
-	VMOVUPD     352(SP), Y4
-	VBLENDVPD   Y4, Y13, Y0, Y4
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VBLENDVPD   Y13, actkernconst<>+608(SB), Y4, Y13
+	VBLENDVPD   Y14, Y11, Y0, Y14
+	VMOVUPD     384(SP), Y2
+	VBLENDVPD   Y2, Y12, Y0, Y2
+	VMOVUPD     352(SP), Y3
+	VBLENDVPD   Y3, Y13, Y0, Y3
 	VADDPD      Y11, Y0, Y11
 	VADDPD      Y12, Y0, Y12
 	VADDPD      Y13, Y0, Y13
-	VDIVPD      Y11, Y2, Y2
-	VDIVPD      Y12, Y3, Y3
-	VDIVPD      Y13, Y4, Y4
-	VMOVUPD     320(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VMOVUPD     288(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VMOVUPD     256(SP), Y9
-	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y6, Y5, Y2, Y6
-	VBLENDVPD   Y8, Y7, Y3, Y8
-	VBLENDVPD   Y10, Y9, Y4, Y10
+	VDIVPD      Y11, Y14, Y14
+	VDIVPD      Y12, Y2, Y2
+	VDIVPD      Y13, Y3, Y3
+	VMOVUPD     320(SP), Y4
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VMOVUPD     288(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
+	VMOVUPD     256(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y4, Y14, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y3, Y9
 	VMOVUPD     224(SP), Y2
-	VBLENDVPD   Y2, Y0, Y6, Y2
+	VBLENDVPD   Y2, Y0, Y5, Y2
 	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y3, Y0, Y7, Y3
 	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y4, Y0, Y10, Y4
+	VBLENDVPD   Y4, Y0, Y9, Y4
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
@@ -67339,29 +66709,29 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y3, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y5, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
 	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y9, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
+	VBLENDVPD   Y6, Y5, Y0, Y6
 	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
+	VDIVPD      Y5, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y4, Y4
@@ -67386,29 +66756,29 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y3, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y5, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
 	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y9, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
+	VBLENDVPD   Y6, Y5, Y0, Y6
 	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
+	VDIVPD      Y5, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -67455,97 +66825,97 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y5, Y11
 	VORPD       actkernconst<>+160(SB), Y6, Y12
 	VORPD       actkernconst<>+160(SB), Y7, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y4
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y4
 	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y3
 	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y2
+	VMAXPD      actkernconst<>+864(SB), Y11, Y2
 	VMOVUPD     Y10, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y10
+	VMAXPD      actkernconst<>+864(SB), Y12, Y10
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y9
+	VMAXPD      actkernconst<>+864(SB), Y13, Y9
 	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y14, Y8
+	VMULPD      actkernconst<>+352(SB), Y2, Y8
 	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
+	VMULPD      actkernconst<>+352(SB), Y10, Y7
 	VMOVUPD     Y6, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y6
+	VMULPD      actkernconst<>+352(SB), Y9, Y6
 	VROUNDPD    $0x08, Y8, Y8
 	VROUNDPD    $0x08, Y7, Y7
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y2
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y10
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y9
 	VMOVUPD     Y5, 320(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y5
-	VMOVUPD     Y9, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y9
-	VMOVUPD     Y10, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y5, Y3, Y5
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y6, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
+	VFMADD213PD actkernconst<>+832(SB), Y2, Y5
+	VMOVUPD     Y3, 352(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y3
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
+	VMOVUPD     Y4, 384(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y9, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y2, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y9, Y4
+	VADDPD      actkernconst<>+128(SB), Y8, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y5, Y2, Y5
+	VADDPD      actkernconst<>+128(SB), Y7, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y3, Y2, Y3
+	VADDPD      actkernconst<>+128(SB), Y6, Y2
+	VPSLLQ      $0x34, Y2, Y2
+	VMULPD      Y4, Y2, Y4
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
 	VBLENDVPD   Y11, actkernconst<>+608(SB), Y5, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y10, Y13
-	VBLENDVPD   Y2, Y11, Y0, Y2
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y12, Y0, Y3
-	VMOVUPD     352(SP), Y4
-	VBLENDVPD   Y4, Y13, Y0, Y4
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VBLENDVPD   Y13, actkernconst<>+608(SB), Y4, Y13
+	VBLENDVPD   Y14, Y11, Y0, Y14
+	VMOVUPD     384(SP), Y2
+	VBLENDVPD   Y2, Y12, Y0, Y2
+	VMOVUPD     352(SP), Y3
+	VBLENDVPD   Y3, Y13, Y0, Y3
 	VADDPD      Y11, Y0, Y11
 	VADDPD      Y12, Y0, Y12
 	VADDPD      Y13, Y0, Y13
-	VDIVPD      Y11, Y2, Y2
-	VDIVPD      Y12, Y3, Y3
-	VDIVPD      Y13, Y4, Y4
-	VMOVUPD     320(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VMOVUPD     288(SP), Y7
-	VCMPPD      $0x03, Y7, Y7, Y8
-	VMOVUPD     256(SP), Y9
-	VCMPPD      $0x03, Y9, Y9, Y10
-	VBLENDVPD   Y6, Y5, Y2, Y6
-	VBLENDVPD   Y8, Y7, Y3, Y8
-	VBLENDVPD   Y10, Y9, Y4, Y10
+	VDIVPD      Y11, Y14, Y14
+	VDIVPD      Y12, Y2, Y2
+	VDIVPD      Y13, Y3, Y3
+	VMOVUPD     320(SP), Y4
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VMOVUPD     288(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
+	VMOVUPD     256(SP), Y8
+	VCMPPD      $0x03, Y8, Y8, Y9
+	VBLENDVPD   Y5, Y4, Y14, Y5
+	VBLENDVPD   Y7, Y6, Y2, Y7
+	VBLENDVPD   Y9, Y8, Y3, Y9
 	VMOVUPD     224(SP), Y2
-	VBLENDVPD   Y2, Y0, Y6, Y2
+	VBLENDVPD   Y2, Y0, Y5, Y2
 	VMOVUPD     192(SP), Y3
-	VBLENDVPD   Y3, Y0, Y8, Y3
+	VBLENDVPD   Y3, Y0, Y7, Y3
 	VMOVUPD     160(SP), Y4
-	VBLENDVPD   Y4, Y0, Y10, Y4
+	VBLENDVPD   Y4, Y0, Y9, Y4
 	VCVTPS2PD   (DX), Y5
 	VCVTPS2PD   16(DX), Y6
 	VCVTPS2PD   32(DX), Y7
@@ -67580,29 +66950,29 @@ single:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y3, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y5, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
 	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y9, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
+	VBLENDVPD   Y6, Y5, Y0, Y6
 	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
+	VDIVPD      Y5, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y4, Y4
@@ -67627,29 +66997,29 @@ tail:
 	VMULPD      (SP), Y2, Y3
 	VCMPPD      $0x11, Y3, Y1, Y4
 	VORPD       actkernconst<>+160(SB), Y3, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y6
+	VMAXPD      actkernconst<>+864(SB), Y5, Y7
+	VMULPD      actkernconst<>+352(SB), Y7, Y8
 	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y7
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
+	VFMADD213PD actkernconst<>+832(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y7, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y7, Y9
+	VADDPD      actkernconst<>+128(SB), Y8, Y7
+	VPSLLQ      $0x34, Y7, Y7
+	VMULPD      Y9, Y7, Y9
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
 	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
+	VBLENDVPD   Y6, Y5, Y0, Y6
 	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
+	VDIVPD      Y5, Y6, Y6
 	VCMPPD      $0x03, Y3, Y3, Y5
-	VBLENDVPD   Y5, Y3, Y7, Y5
+	VBLENDVPD   Y5, Y3, Y6, Y5
 	VBLENDVPD   Y4, Y0, Y5, Y4
 	VMASKMOVPS  (DX), X15, X3
 	VCVTPS2PD   X3, Y3
@@ -69934,7 +69304,7 @@ done:
 
 // func swigluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·swigluAVX512(SB), NOSPLIT, $48-72
+TEXT ·swigluAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -69943,6 +69313,10 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $48-72
 	VBROADCASTSD actkernconst<>+5320(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+104(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+16(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -69951,18 +69325,14 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $48-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z3, Z8, K2
-	VCMPPD           $0x11, Z3, Z9, K3
-	VCMPPD           $0x11, Z3, Z10, K4
-	VCMPPD           $0x11, Z3, Z11, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -69971,12 +69341,6 @@ loop:
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
 	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z3, Z12, K6
-	VCMPPD           $0x11, Z3, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z15, K4
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -69997,22 +69361,22 @@ loop:
 	VFMADD213PD      Z2, Z22, Z30
 	VMOVAPD          Z1, Z31
 	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
@@ -70025,96 +69389,82 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z3, Z28, K3, Z28
-	VBLENDMPD        Z3, Z29, K2, Z29
-	VBLENDMPD        Z3, Z30, K4, Z30
-	VBLENDMPD        Z3, Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K6, Z16
-	VBLENDMPD        Z29, Z0, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z12, Z0, Z16
-	VSUBPD           Z13, Z0, Z17
-	VSUBPD           Z14, Z0, Z18
-	VSUBPD           Z15, Z0, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z4, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VCMPPD           $0x03, Z12, Z12, K4
+	VCMPPD           $0x03, Z13, Z13, K5
+	VCMPPD           $0x03, Z14, Z14, K6
+	VCMPPD           $0x03, Z15, Z15, K7
+	VSUBPD           Z28, Z0, Z16
+	VSUBPD           Z29, Z0, Z17
+	VSUBPD           Z30, Z0, Z18
+	VSUBPD           Z31, Z0, Z19
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VSUBPD           Z5, Z8, Z16
-	VSUBPD           Z5, Z9, Z17
-	VSUBPD           Z5, Z10, Z18
-	VSUBPD           Z5, Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z15
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VMULPD           Z28, Z12, Z28
+	VMULPD           Z29, Z13, Z29
+	VMULPD           Z30, Z14, Z30
+	VMULPD           Z31, Z15, Z31
+	VSUBPD           Z5, Z12, Z16
+	VSUBPD           Z5, Z13, Z17
+	VSUBPD           Z5, Z14, Z18
+	VSUBPD           Z5, Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z31
 	VCVTPS2PD        (DX), Z16
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
 	VCMPPD           $0x03, Z16, Z16, K2
 	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z12, K2, Z16
-	VBLENDMPD        Z17, Z13, K3, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBLENDMPD        Z19, Z15, K5, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	KMOVW            K7, (SP)
+	VCMPPD           $0x03, Z18, Z18, K7
+	KMOVW            K6, 8(SP)
+	VCMPPD           $0x03, Z19, Z19, K6
+	VBLENDMPD        Z16, Z28, K2, Z16
+	VBLENDMPD        Z17, Z29, K3, Z17
+	VBLENDMPD        Z18, Z30, K7, Z18
+	VBLENDMPD        Z19, Z31, K6, Z19
+	VBLENDMPD        Z12, Z16, K4, Z12
+	VBLENDMPD        Z13, Z17, K5, Z13
+	KMOVW            8(SP), K2
+	VBLENDMPD        Z14, Z18, K2, Z14
+	KMOVW            (SP), K2
+	VBLENDMPD        Z15, Z19, K2, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -70124,44 +69474,39 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
-	VCVTPS2PD        (DX), Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K3
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
+	VCVTPS2PD        (DX), Z13
+	VMULPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z16, K2, Z13
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -70174,46 +69519,41 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
-	VMOVUPS.Z        (DX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K3
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMULPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z16, K2, Z13
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70221,7 +69561,7 @@ done:
 
 // func swigluAVX2(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·swigluAVX2(SB), $416-72
+TEXT ·swigluAVX2(SB), NOSPLIT, $224-72
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -70243,140 +69583,113 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y10
 	VORPD       actkernconst<>+160(SB), Y2, Y11
 	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VORPD       actkernconst<>+160(SB), Y10, Y13
-	VORPD       actkernconst<>+160(SB), Y11, Y14
+	VMAXPD      actkernconst<>+864(SB), Y10, Y13
+	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VORPD       actkernconst<>+160(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y5
+	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y4
-	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
-	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y2
-	VMOVUPD     Y1, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y1
-	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y8
-	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y7, Y7
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y9, 384(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y11, Y13
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y10, Y14
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
-	VBLENDVPD   Y2, Y13, Y0, Y2
-	VBLENDVPD   Y1, Y14, Y0, Y1
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y6, Y0, Y3
-	VADDPD      Y13, Y0, Y13
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y13, Y2, Y2
-	VDIVPD      Y14, Y1, Y1
-	VDIVPD      Y6, Y3, Y3
-	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VSUBPD      Y5, Y0, Y1
-	VSUBPD      Y7, Y0, Y2
-	VSUBPD      Y9, Y0, Y3
-	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y5, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y7, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y9, Y3, Y2
-	VMOVUPD     160(SP), Y3
-	VMULPD      Y4, Y3, Y4
-	VMOVUPD     128(SP), Y5
-	VMULPD      Y1, Y5, Y1
-	VMOVUPD     96(SP), Y6
-	VMULPD      Y2, Y6, Y2
-	VMOVUPD     64(SP), Y7
-	VBLENDVPD   Y7, actkernconst<>+160(SB), Y4, Y7
-	VMOVUPD     32(SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
-	VMOVUPD     (SP), Y1
-	VBLENDVPD   Y1, actkernconst<>+160(SB), Y2, Y1
-	VCVTPS2PD   (DX), Y2
-	VCVTPS2PD   16(DX), Y8
-	VCVTPS2PD   32(DX), Y9
-	VMULPD      Y2, Y7, Y7
-	VMULPD      Y8, Y4, Y4
-	VMULPD      Y9, Y1, Y1
-	VCMPPD      $0x03, Y2, Y2, Y10
-	VCMPPD      $0x03, Y8, Y8, Y11
-	VCMPPD      $0x03, Y9, Y9, Y12
-	VBLENDVPD   Y10, Y2, Y7, Y10
-	VBLENDVPD   Y11, Y8, Y4, Y11
-	VBLENDVPD   Y12, Y9, Y1, Y12
-	VCMPPD      $0x03, Y3, Y3, Y1
-	VCMPPD      $0x03, Y5, Y5, Y2
-	VCMPPD      $0x03, Y6, Y6, Y4
-	VBLENDVPD   Y1, Y3, Y10, Y1
-	VBLENDVPD   Y2, Y5, Y11, Y2
-	VBLENDVPD   Y4, Y6, Y12, Y4
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 16(AX)
+	VMULPD      actkernconst<>+352(SB), Y14, Y4
+	VMOVUPD     Y9, 96(SP)
+	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y9, Y9
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
+	VMOVUPD     Y8, 128(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y8
+	VMOVUPD     Y7, 160(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y7
+	VMOVUPD     Y3, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y3
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
+	VADDPD      actkernconst<>+128(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y8, Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y9, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y3, Y4, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y8, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y7, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
+	VADDPD      Y10, Y0, Y3
+	VADDPD      Y11, Y0, Y4
+	VADDPD      Y12, Y0, Y5
+	VDIVPD      Y3, Y10, Y10
+	VDIVPD      Y4, Y11, Y11
+	VDIVPD      Y5, Y12, Y12
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     192(SP), Y5
+	VCMPPD      $0x03, Y5, Y5, Y6
+	VSUBPD      Y10, Y0, Y7
+	VSUBPD      Y11, Y0, Y8
+	VSUBPD      Y12, Y0, Y9
+	VMOVUPD     160(SP), Y13
+	VBLENDVPD   Y13, Y10, Y7, Y13
+	VMOVUPD     128(SP), Y7
+	VBLENDVPD   Y7, Y11, Y8, Y7
+	VMOVUPD     96(SP), Y8
+	VBLENDVPD   Y8, Y12, Y9, Y8
+	VMULPD      Y13, Y1, Y13
+	VMULPD      Y7, Y2, Y7
+	VMULPD      Y8, Y5, Y8
+	VMOVUPD     64(SP), Y9
+	VBLENDVPD   Y9, actkernconst<>+160(SB), Y13, Y9
+	VMOVUPD     32(SP), Y10
+	VBLENDVPD   Y10, actkernconst<>+160(SB), Y7, Y10
+	VMOVUPD     (SP), Y7
+	VBLENDVPD   Y7, actkernconst<>+160(SB), Y8, Y7
+	VCVTPS2PD   (DX), Y8
+	VCVTPS2PD   16(DX), Y11
+	VCVTPS2PD   32(DX), Y12
+	VMULPD      Y8, Y9, Y9
+	VMULPD      Y11, Y10, Y10
+	VMULPD      Y12, Y7, Y7
+	VCMPPD      $0x03, Y8, Y8, Y13
+	VCMPPD      $0x03, Y11, Y11, Y14
+	VCMPPD      $0x03, Y12, Y12, Y5
+	VBLENDVPD   Y13, Y8, Y9, Y13
+	VBLENDVPD   Y14, Y11, Y10, Y14
+	VBLENDVPD   Y5, Y12, Y7, Y5
+	VBLENDVPD   Y3, Y1, Y13, Y3
+	VBLENDVPD   Y4, Y2, Y14, Y4
+	VBLENDVPD   Y6, 192(SP), Y5, Y6
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 32(AX)
+	VMOVUPS     X4, 16(AX)
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -70390,42 +69703,37 @@ single:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y5
+	VSUBPD      Y4, Y0, Y6
+	VBLENDVPD   Y3, Y4, Y6, Y3
 	VMULPD      Y3, Y1, Y3
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
 	VCVTPS2PD   (DX), Y3
 	VMULPD      Y3, Y2, Y2
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y5, Y1, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -70443,32 +69751,28 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y5
+	VSUBPD      Y4, Y0, Y6
+	VBLENDVPD   Y3, Y4, Y6, Y3
 	VMULPD      Y3, Y1, Y3
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
 	VMASKMOVPS  (DX), X15, X3
@@ -70476,10 +69780,9 @@ tail:
 	VMULPD      Y3, Y2, Y2
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VBLENDVPD   Y5, Y1, Y4, Y5
+	VCVTPD2PSY  Y5, X5
+	VMASKMOVPS  X5, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -70492,10 +69795,14 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $48-96
 	VBROADCASTSD actkernconst<>+2440(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
 	VBROADCASTSD actkernconst<>+720(SB), Z3
-	VBROADCASTSD actkernconst<>+6000(SB), Z4
-	VBROADCASTSD actkernconst<>+6008(SB), Z5
+	VBROADCASTSD actkernconst<>+5984(SB), Z4
+	VBROADCASTSD actkernconst<>+5992(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+728(SB), Z7
+	VBROADCASTSD actkernconst<>+5320(SB), Z8
+	VBROADCASTSD actkernconst<>+6000(SB), Z9
+	VBROADCASTSD actkernconst<>+6008(SB), Z10
+	VBROADCASTSD actkernconst<>+80(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -70505,30 +69812,26 @@ TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $48-96
 loop:
 	CMPQ             SI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z11, K5
-	VCMPPD           $0x11, Z8, Z1, K6
-	VCMPPD           $0x11, Z9, Z1, K7
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z10, Z13, K3
+	VCMPPD           $0x11, Z10, Z14, K4
+	VCMPPD           $0x11, Z10, Z15, K5
+	VCMPPD           $0x11, Z12, Z1, K6
+	VCMPPD           $0x11, Z13, Z1, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z10, Z1, K5
+	VCMPPD           $0x11, Z14, Z1, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z11, Z1, K4
+	VCMPPD           $0x11, Z15, Z1, K4
 	KORW             K6, K2, K2
 	KORW             K7, K3, K3
 	KMOVW            8(SP), K6
 	KORW             K5, K6, K6
 	KMOVW            (SP), K5
 	KORW             K4, K5, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -70537,16 +69840,10 @@ loop:
 	VMAXPD           Z7, Z17, Z21
 	VMAXPD           Z7, Z18, Z22
 	VMAXPD           Z7, Z19, Z23
-	VCMPPD           $0x11, Z6, Z12, K4
-	VCMPPD           $0x11, Z6, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z14, K5
-	KMOVW            K6, 8(SP)
-	VCMPPD           $0x11, Z6, Z15, K6
-	VMULPD.BCST      actkernconst<>+80(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VMULPD           Z11, Z20, Z24
+	VMULPD           Z11, Z21, Z25
+	VMULPD           Z11, Z22, Z26
+	VMULPD           Z11, Z23, Z27
 	VRNDSCALEPD      $0x08, Z24, Z24
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
@@ -70591,72 +69888,64 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z7, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z7, Z17, K2
-	KMOVW            K6, 32(SP)
-	VCMPPD           $0x11, Z7, Z18, K6
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z7, Z19, K5
-	VBLENDMPD        Z6, Z28, K3, Z28
-	VBLENDMPD        Z6, Z29, K2, Z29
-	VBLENDMPD        Z6, Z30, K6, Z30
-	VBLENDMPD        Z6, Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K4, Z16
-	VBLENDMPD        Z29, Z0, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z0, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VFMADD132PD      Z12, Z12, Z16
-	VFMADD132PD      Z13, Z13, Z17
-	VFMADD132PD      Z14, Z14, Z18
-	VFMADD132PD      Z15, Z15, Z19
-	VCMPPD           $0x11, Z6, Z8, K2
-	VCMPPD           $0x11, Z6, Z9, K3
-	VCMPPD           $0x11, Z6, Z10, K4
-	VCMPPD           $0x11, Z6, Z11, K5
-	VSUBPD           Z12, Z0, Z20
-	VSUBPD           Z13, Z0, Z21
-	VSUBPD           Z14, Z0, Z22
-	VSUBPD           Z15, Z0, Z23
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	VBLENDMPD        Z14, Z22, K4, Z14
-	VBLENDMPD        Z15, Z23, K5, Z15
-	VFMADD231PD      Z16, Z8, Z12
-	VFMADD231PD      Z17, Z9, Z13
-	VFMADD231PD      Z18, Z10, Z14
-	VFMADD231PD      Z19, Z11, Z15
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z20
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z9, Z21
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z10, Z22
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z11, Z23
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z20, Z20
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z23, Z23
+	VCMPPD           $0x11, Z7, Z16, K4
+	VCMPPD           $0x11, Z7, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z7, Z18, K5
+	KMOVW            K6, 8(SP)
+	VCMPPD           $0x11, Z7, Z19, K6
+	VBLENDMPD        Z6, Z28, K4, Z28
+	VBLENDMPD        Z6, Z29, K7, Z29
+	VBLENDMPD        Z6, Z30, K5, Z30
+	VBLENDMPD        Z6, Z31, K6, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VCMPPD           $0x03, Z12, Z12, K4
+	VCMPPD           $0x03, Z13, Z13, K5
+	VCMPPD           $0x03, Z14, Z14, K6
+	VCMPPD           $0x03, Z15, Z15, K7
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	KMOVW            K7, 16(SP)
+	VCMPPD           $0x11, Z6, Z12, K7
+	KMOVW            K6, 24(SP)
+	VCMPPD           $0x11, Z6, Z13, K6
+	KMOVW            K5, 32(SP)
+	VCMPPD           $0x11, Z6, Z14, K5
+	KMOVW            K4, 40(SP)
+	VCMPPD           $0x11, Z6, Z15, K4
+	VSUBPD           Z28, Z0, Z20
+	VSUBPD           Z29, Z0, Z21
+	VSUBPD           Z30, Z0, Z22
+	VSUBPD           Z31, Z0, Z23
+	VBLENDMPD        Z28, Z20, K7, Z28
+	VBLENDMPD        Z29, Z21, K6, Z29
+	VBLENDMPD        Z30, Z22, K5, Z30
+	VBLENDMPD        Z31, Z23, K4, Z31
+	VFMADD231PD      Z16, Z12, Z28
+	VFMADD231PD      Z17, Z13, Z29
+	VFMADD231PD      Z18, Z14, Z30
+	VFMADD231PD      Z19, Z15, Z31
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z20
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z13, Z21
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z14, Z22
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z15, Z23
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z20, Z20
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z21, Z21
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z22, Z22
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z23, Z23
 	VMOVAPD          Z4, Z24
 	VFMADD213PD      Z5, Z20, Z24
 	VMOVAPD          Z4, Z25
@@ -70665,6 +69954,14 @@ loop:
 	VFMADD213PD      Z5, Z22, Z26
 	VMOVAPD          Z4, Z27
 	VFMADD213PD      Z5, Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z23, Z27
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z20, Z24
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z21, Z25
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z22, Z26
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z23, Z27
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z20, Z24
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5928(SB), Z22, Z26
@@ -70693,50 +69990,40 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z21, Z25
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z22, Z26
 	VFMADD213PD.BCST actkernconst<>+5976(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z20, Z24
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z23, Z27
 	VMULPD           Z24, Z20, Z24
 	VMULPD           Z25, Z21, Z25
 	VMULPD           Z26, Z22, Z26
 	VMULPD           Z27, Z23, Z27
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z20, Z24
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z21, Z25
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z22, Z26
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z20, Z24
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z21, Z25
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z22, Z26
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z23, Z27
 	VMULPD           Z24, Z16, Z16
 	VMULPD           Z25, Z17, Z17
 	VMULPD           Z26, Z18, Z18
 	VMULPD           Z27, Z19, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z16
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z9, Z17
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z10, Z18
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z15
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VSUBPD           Z9, Z12, Z16
+	VSUBPD           Z9, Z13, Z17
+	VSUBPD           Z9, Z14, Z18
+	VSUBPD           Z9, Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z31
+	VSUBPD           Z8, Z12, Z16
+	VSUBPD           Z8, Z13, Z17
+	VSUBPD           Z8, Z14, Z18
+	VSUBPD           Z8, Z15, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z31
 	VCVTPS2PD        (DX), Z16
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
@@ -70745,38 +70032,38 @@ loop:
 	VCVTPS2PD        32(BX), Z21
 	VCVTPS2PD        64(BX), Z22
 	VCVTPS2PD        96(BX), Z23
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
-	VMULPD           Z20, Z12, Z12
-	VMULPD           Z21, Z13, Z13
-	VMULPD           Z22, Z14, Z14
-	VMULPD           Z23, Z15, Z15
+	VMULPD           Z16, Z28, Z28
+	VMULPD           Z17, Z29, Z29
+	VMULPD           Z18, Z30, Z30
+	VMULPD           Z19, Z31, Z31
+	VMULPD           Z20, Z28, Z28
+	VMULPD           Z21, Z29, Z29
+	VMULPD           Z22, Z30, Z30
+	VMULPD           Z23, Z31, Z31
 	VCMPPD           $0x03, Z16, Z16, K2
 	VCMPPD           $0x03, Z17, Z17, K3
 	VCMPPD           $0x03, Z18, Z18, K4
 	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z12, K2, Z16
-	VBLENDMPD        Z17, Z13, K3, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBLENDMPD        Z19, Z15, K5, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VBLENDMPD        Z16, Z28, K2, Z16
+	VBLENDMPD        Z17, Z29, K3, Z17
+	VBLENDMPD        Z18, Z30, K4, Z18
+	VBLENDMPD        Z19, Z31, K5, Z19
+	KMOVW            40(SP), K2
+	VBLENDMPD        Z12, Z16, K2, Z12
+	KMOVW            32(SP), K2
+	VBLENDMPD        Z13, Z17, K2, Z13
+	KMOVW            24(SP), K2
+	VBLENDMPD        Z14, Z18, K2, Z14
+	KMOVW            16(SP), K2
+	VBLENDMPD        Z15, Z19, K2, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -70787,70 +70074,65 @@ loop:
 single:
 	CMPQ             SI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
-	VCVTPS2PD        (DX), Z10
-	VCVTPS2PD        (BX), Z11
-	VMULPD           Z10, Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K4
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K4, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
+	VCVTPS2PD        (DX), Z13
+	VCVTPS2PD        (BX), Z14
+	VMULPD           Z13, Z16, Z16
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z16, K2, Z13
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -70864,73 +70146,68 @@ tail:
 	MOVL             $-1, DI
 	BZHIL            SI, DI, DI
 	KMOVW            DI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+5896(SB), Z8, K2
-	VCMPPD           $0x11, Z8, Z1, K3
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z10, Z12, K2
+	VCMPPD           $0x11, Z12, Z1, K3
 	KORW             K3, K2, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z7, Z10, Z11
-	VCMPPD           $0x11, Z6, Z9, K3
-	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
-	VMOVAPD          Z2, Z13
-	VFMADD213PD      Z3, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z7, Z10, K4
-	VBLENDMPD        Z6, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z10
-	VFMADD132PD      Z9, Z9, Z10
-	VCMPPD           $0x11, Z6, Z8, K3
-	VSUBPD           Z9, Z0, Z11
-	VBLENDMPD        Z9, Z11, K3, Z9
-	VFMADD231PD      Z10, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5912(SB), Z8, Z11
-	VSUBPD.BCST      actkernconst<>+5920(SB), Z11, Z11
-	VMOVAPD          Z4, Z12
-	VFMADD213PD      Z5, Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5928(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5936(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5944(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5952(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5960(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5968(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5976(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5984(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+5992(SB), Z11, Z12
-	VMULPD           Z12, Z11, Z12
-	VFMADD132PD.BCST actkernconst<>+5904(SB), Z11, Z12
-	VMULPD           Z12, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD.BCST      actkernconst<>+5888(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD.BCST      actkernconst<>+5320(SB), Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z9
-	VMOVUPS.Z        (DX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMOVUPS.Z        (BX), K1, Y11
-	VCVTPS2PD        Y11, Z11
-	VMULPD           Z10, Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z7, Z13, Z14
+	VMULPD           Z11, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z15, Z14
+	VMOVAPD          Z2, Z16
+	VFMADD213PD      Z3, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+760(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z7, Z13, K3
+	VBLENDMPD        Z6, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCMPPD           $0x11, Z6, Z12, K4
+	VSUBPD           Z16, Z0, Z14
+	VBLENDMPD        Z16, Z14, K4, Z16
+	VFMADD231PD      Z13, Z12, Z16
+	VSUBPD.BCST      actkernconst<>+5896(SB), Z12, Z14
+	VSUBPD.BCST      actkernconst<>+5904(SB), Z14, Z14
+	VMOVAPD          Z4, Z15
+	VFMADD213PD      Z5, Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5912(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5920(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5928(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5936(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5944(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5952(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5960(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5968(SB), Z14, Z15
+	VFMADD213PD.BCST actkernconst<>+5976(SB), Z14, Z15
+	VMULPD           Z15, Z14, Z15
+	VFMADD132PD.BCST actkernconst<>+5888(SB), Z14, Z15
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VSUBPD           Z9, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z13, Z16
+	VSUBPD           Z8, Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
+	VMOVUPS.Z        (DX), K1, Y13
+	VCVTPS2PD        Y13, Z13
+	VMOVUPS.Z        (BX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z13, Z16, Z16
+	VMULPD           Z14, Z16, Z16
+	VCMPPD           $0x03, Z13, Z13, K2
+	VBLENDMPD        Z13, Z16, K2, Z13
+	VBLENDMPD        Z12, Z13, K3, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70938,7 +70215,7 @@ done:
 
 // func swigluBackwardAAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·swigluBackwardAAVX2(SB), $512-96
+TEXT ·swigluBackwardAAVX2(SB), $416-96
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -70978,215 +70255,194 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y5
 	VORPD       actkernconst<>+160(SB), Y2, Y6
 	VORPD       actkernconst<>+160(SB), Y3, Y13
-	VORPD       actkernconst<>+160(SB), Y5, Y14
+	VMAXPD      actkernconst<>+864(SB), Y5, Y14
 	VMOVUPD     Y4, 64(SP)
-	VORPD       actkernconst<>+160(SB), Y6, Y4
+	VMAXPD      actkernconst<>+864(SB), Y6, Y4
 	VMOVUPD     Y10, 96(SP)
-	VORPD       actkernconst<>+160(SB), Y13, Y10
+	VMAXPD      actkernconst<>+864(SB), Y13, Y10
 	VMOVUPD     Y9, 128(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y9
+	VMULPD      actkernconst<>+352(SB), Y14, Y9
 	VMOVUPD     Y8, 160(SP)
-	VMAXPD      actkernconst<>+864(SB), Y4, Y8
+	VMULPD      actkernconst<>+352(SB), Y4, Y8
 	VMOVUPD     Y12, 192(SP)
-	VMAXPD      actkernconst<>+864(SB), Y10, Y12
+	VMULPD      actkernconst<>+352(SB), Y10, Y12
+	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y8, Y8
+	VROUNDPD    $0x08, Y12, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y9, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y8, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y12, Y10
 	VMOVUPD     Y11, 224(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
+	VMOVUPD     actkernconst<>+256(SB), Y11
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y11
 	VMOVUPD     Y7, 256(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
 	VMOVUPD     Y3, 288(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y13, Y3
-	VMOVUPD     Y2, 320(SP)
-	VMULPD      actkernconst<>+352(SB), Y9, Y2
-	VMOVUPD     Y1, 352(SP)
-	VMULPD      actkernconst<>+352(SB), Y8, Y1
-	VMOVUPD     Y13, 384(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y13
-	VROUNDPD    $0x08, Y2, Y2
-	VROUNDPD    $0x08, Y1, Y1
-	VROUNDPD    $0x08, Y13, Y13
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y13, Y12
-	VMOVUPD     Y6, 416(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y6
-	VFMADD213PD actkernconst<>+832(SB), Y9, Y6
-	VMOVUPD     Y5, 448(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y8, Y5
-	VMOVUPD     Y3, 480(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+448(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+928(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+512(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+960(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+576(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y9, Y6
-	VFMADD213PD actkernconst<>+992(SB), Y8, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y8
-	VPSLLQ      $0x34, Y8, Y8
-	VMULPD      Y6, Y8, Y6
-	VADDPD      actkernconst<>+128(SB), Y1, Y2
-	VPSLLQ      $0x34, Y2, Y2
-	VMULPD      Y5, Y2, Y5
-	VADDPD      actkernconst<>+128(SB), Y13, Y1
-	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y6, Y14
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y5, Y4
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y3, Y10
-	VBLENDVPD   Y11, Y14, Y0, Y11
-	VBLENDVPD   Y7, Y4, Y0, Y7
-	VMOVUPD     480(SP), Y1
-	VBLENDVPD   Y1, Y10, Y0, Y1
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y4, Y0, Y4
-	VADDPD      Y10, Y0, Y10
-	VDIVPD      Y14, Y11, Y11
-	VDIVPD      Y4, Y7, Y7
-	VDIVPD      Y10, Y1, Y1
-	VMOVUPD     448(SP), Y2
-	VCMPPD      $0x03, Y2, Y2, Y3
-	VMOVUPD     416(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     384(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y8
-	VBLENDVPD   Y3, Y2, Y11, Y3
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VBLENDVPD   Y8, Y6, Y1, Y8
-	VXORPD      actkernconst<>+160(SB), Y3, Y1
-	VXORPD      actkernconst<>+160(SB), Y5, Y2
-	VXORPD      actkernconst<>+160(SB), Y8, Y4
-	VFMADD132PD Y3, Y3, Y1
-	VFMADD132PD Y5, Y5, Y2
-	VFMADD132PD Y8, Y8, Y4
-	VMOVUPD     352(SP), Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y7
-	VMOVUPD     320(SP), Y9
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y9, Y10
-	VMOVUPD     288(SP), Y11
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y12
-	VSUBPD      Y3, Y0, Y13
-	VSUBPD      Y5, Y0, Y14
-	VMOVUPD     Y4, 384(SP)
-	VSUBPD      Y8, Y0, Y4
-	VBLENDVPD   Y7, Y3, Y13, Y7
-	VBLENDVPD   Y10, Y5, Y14, Y10
-	VBLENDVPD   Y12, Y8, Y4, Y12
-	VFMADD231PD Y1, Y6, Y7
-	VFMADD231PD Y2, Y9, Y10
-	VFMADD231PD 384(SP), Y11, Y12
-	VSUBPD      actkernconst<>+6176(SB), Y6, Y3
-	VSUBPD      actkernconst<>+6176(SB), Y9, Y4
-	VSUBPD      actkernconst<>+6176(SB), Y11, Y5
-	VSUBPD      actkernconst<>+6208(SB), Y3, Y3
+	VFMADD213PD actkernconst<>+832(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y10, Y3
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y11
+	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y10, Y3
+	VADDPD      actkernconst<>+128(SB), Y9, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y11, Y4, Y11
+	VADDPD      actkernconst<>+128(SB), Y8, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y7, Y4, Y7
+	VADDPD      actkernconst<>+128(SB), Y12, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y3, Y4, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y11, Y5
+	VBLENDVPD   Y6, actkernconst<>+608(SB), Y7, Y6
+	VBLENDVPD   Y13, actkernconst<>+608(SB), Y3, Y13
+	VADDPD      Y5, Y0, Y3
+	VADDPD      Y6, Y0, Y4
+	VADDPD      Y13, Y0, Y7
+	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y4, Y6, Y6
+	VDIVPD      Y7, Y13, Y13
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VCMPPD      $0x03, Y2, Y2, Y4
+	VMOVUPD     288(SP), Y7
+	VCMPPD      $0x03, Y7, Y7, Y8
+	VXORPD      actkernconst<>+160(SB), Y5, Y9
+	VXORPD      actkernconst<>+160(SB), Y6, Y10
+	VXORPD      actkernconst<>+160(SB), Y13, Y11
+	VFMADD132PD Y5, Y5, Y9
+	VFMADD132PD Y6, Y6, Y10
+	VFMADD132PD Y13, Y13, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y12
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y14
+	VMOVUPD     Y8, 320(SP)
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y7, Y8
+	VMOVUPD     Y4, 352(SP)
+	VSUBPD      Y5, Y0, Y4
+	VMOVUPD     Y3, 384(SP)
+	VSUBPD      Y6, Y0, Y3
+	VSUBPD      Y13, Y0, Y7
+	VBLENDVPD   Y12, Y5, Y4, Y12
+	VBLENDVPD   Y14, Y6, Y3, Y14
+	VBLENDVPD   Y8, Y13, Y7, Y8
+	VFMADD231PD Y9, Y1, Y12
+	VFMADD231PD Y10, Y2, Y14
+	VMOVUPD     288(SP), Y3
+	VFMADD132PD Y11, Y8, Y3
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y4
+	VSUBPD      actkernconst<>+6176(SB), Y2, Y5
+	VMOVUPD     288(SP), Y6
+	VSUBPD      actkernconst<>+6176(SB), Y6, Y7
 	VSUBPD      actkernconst<>+6208(SB), Y4, Y4
 	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y7, Y7
 	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y3, Y8
+	VFMADD213PD actkernconst<>+6080(SB), Y4, Y8
 	VMOVUPD     actkernconst<>+6048(SB), Y13
-	VFMADD213PD actkernconst<>+6080(SB), Y4, Y13
-	VMOVUPD     actkernconst<>+6048(SB), Y14
-	VFMADD213PD actkernconst<>+6080(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6240(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6240(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6272(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6272(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6304(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6304(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6336(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6336(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6368(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6368(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6400(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6400(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6432(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6432(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6464(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6464(SB), Y5, Y14
-	VFMADD213PD actkernconst<>+6496(SB), Y3, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y4, Y13
-	VFMADD213PD actkernconst<>+6496(SB), Y5, Y14
-	VMULPD      Y8, Y3, Y8
-	VMULPD      Y13, Y4, Y13
-	VMULPD      Y14, Y5, Y14
-	VFMADD132PD actkernconst<>+6144(SB), Y3, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y4, Y13
-	VFMADD132PD actkernconst<>+6144(SB), Y5, Y14
-	VMULPD      Y8, Y1, Y1
-	VMULPD      Y13, Y2, Y2
-	VMOVUPD     384(SP), Y3
-	VMULPD      Y14, Y3, Y3
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y13
+	VMOVUPD     actkernconst<>+6048(SB), Y6
+	VFMADD213PD actkernconst<>+6080(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6240(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6240(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6272(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6272(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6304(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6304(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6336(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6336(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6368(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6368(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6400(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6400(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6432(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6432(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6464(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6464(SB), Y7, Y6
+	VFMADD213PD actkernconst<>+6496(SB), Y4, Y8
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y13
+	VFMADD213PD actkernconst<>+6496(SB), Y7, Y6
+	VMULPD      Y8, Y4, Y8
+	VMULPD      Y13, Y5, Y13
+	VMULPD      Y6, Y7, Y6
+	VFMADD132PD actkernconst<>+6144(SB), Y4, Y8
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y13
+	VFMADD132PD actkernconst<>+6144(SB), Y7, Y6
+	VMULPD      Y8, Y9, Y9
+	VMULPD      Y13, Y10, Y10
+	VMULPD      Y6, Y11, Y11
 	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y7, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y10, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y12, Y3, Y2
+	VBLENDVPD   Y4, Y12, Y9, Y4
+	VMOVUPD     224(SP), Y5
+	VBLENDVPD   Y5, Y14, Y10, Y5
+	VMOVUPD     192(SP), Y6
+	VBLENDVPD   Y6, Y3, Y11, Y6
 	VMOVUPD     160(SP), Y3
 	VBLENDVPD   Y3, Y0, Y4, Y3
 	VMOVUPD     128(SP), Y4
-	VBLENDVPD   Y4, Y0, Y1, Y4
-	VMOVUPD     96(SP), Y1
-	VBLENDVPD   Y1, Y0, Y2, Y1
-	VMOVUPD     64(SP), Y2
-	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
+	VBLENDVPD   Y4, Y0, Y5, Y4
+	VMOVUPD     96(SP), Y5
+	VBLENDVPD   Y5, Y0, Y6, Y5
+	VMOVUPD     64(SP), Y6
+	VBLENDVPD   Y6, actkernconst<>+160(SB), Y3, Y6
 	VMOVUPD     32(SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
 	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
-	VCVTPS2PD   (DX), Y1
-	VCVTPS2PD   16(DX), Y5
-	VCVTPS2PD   32(DX), Y7
-	VCVTPS2PD   (BX), Y8
+	VBLENDVPD   Y4, actkernconst<>+160(SB), Y5, Y4
+	VCVTPS2PD   (DX), Y5
+	VCVTPS2PD   16(DX), Y7
+	VCVTPS2PD   32(DX), Y8
+	VCVTPS2PD   (BX), Y9
 	VCVTPS2PD   16(BX), Y10
-	VCVTPS2PD   32(BX), Y12
-	VMULPD      Y1, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y7, Y4, Y4
-	VMULPD      Y8, Y2, Y2
+	VCVTPS2PD   32(BX), Y11
+	VMULPD      Y5, Y6, Y6
+	VMULPD      Y7, Y3, Y3
+	VMULPD      Y8, Y4, Y4
+	VMULPD      Y9, Y6, Y6
 	VMULPD      Y10, Y3, Y3
-	VMULPD      Y12, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y8
-	VCMPPD      $0x03, Y5, Y5, Y10
-	VCMPPD      $0x03, Y7, Y7, Y12
-	VBLENDVPD   Y8, Y1, Y2, Y8
-	VBLENDVPD   Y10, Y5, Y3, Y10
-	VBLENDVPD   Y12, Y7, Y4, Y12
-	VCMPPD      $0x03, Y6, Y6, Y1
-	VCMPPD      $0x03, Y9, Y9, Y2
-	VCMPPD      $0x03, Y11, Y11, Y3
-	VBLENDVPD   Y1, Y6, Y8, Y1
-	VBLENDVPD   Y2, Y9, Y10, Y2
-	VBLENDVPD   Y3, Y11, Y12, Y3
-	VCVTPD2PSY  Y1, X1
-	VMOVUPS     X1, (AX)
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, 16(AX)
+	VMULPD      Y11, Y4, Y4
+	VCMPPD      $0x03, Y5, Y5, Y9
+	VCMPPD      $0x03, Y7, Y7, Y10
+	VCMPPD      $0x03, Y8, Y8, Y11
+	VBLENDVPD   Y9, Y5, Y6, Y9
+	VBLENDVPD   Y10, Y7, Y3, Y10
+	VBLENDVPD   Y11, Y8, Y4, Y11
+	VMOVUPD     384(SP), Y3
+	VBLENDVPD   Y3, Y1, Y9, Y3
+	VMOVUPD     352(SP), Y1
+	VBLENDVPD   Y1, Y2, Y10, Y1
+	VMOVUPD     320(SP), Y2
+	VBLENDVPD   Y2, 288(SP), Y11, Y2
 	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, 32(AX)
+	VMOVUPS     X3, (AX)
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, 16(AX)
+	VCVTPD2PSY  Y2, X2
+	VMOVUPS     X2, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -71206,53 +70462,49 @@ single:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VCVTPS2PD   (DX), Y3
@@ -71261,10 +70513,9 @@ single:
 	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VCVTPD2PSY  Y6, X6
+	VMOVUPS     X6, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -71288,53 +70539,49 @@ tail:
 	VCMPPD      $0x11, Y1, Y5, Y6
 	VORPD       Y6, Y3, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y5
-	VORPD       actkernconst<>+160(SB), Y5, Y6
-	VMAXPD      actkernconst<>+864(SB), Y6, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y8
-	VMULPD      actkernconst<>+352(SB), Y7, Y9
-	VROUNDPD    $0x08, Y9, Y9
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y7
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y7, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y7, Y10
-	VADDPD      actkernconst<>+128(SB), Y9, Y7
-	VPSLLQ      $0x34, Y7, Y7
-	VMULPD      Y10, Y7, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y10, Y6
-	VBLENDVPD   Y8, Y6, Y0, Y8
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y6, Y8, Y8
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VBLENDVPD   Y6, Y5, Y8, Y6
-	VXORPD      actkernconst<>+160(SB), Y6, Y5
-	VFMADD132PD Y6, Y6, Y5
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VSUBPD      Y6, Y0, Y8
-	VBLENDVPD   Y7, Y6, Y8, Y7
-	VFMADD231PD Y5, Y1, Y7
-	VSUBPD      actkernconst<>+6176(SB), Y1, Y6
-	VSUBPD      actkernconst<>+6208(SB), Y6, Y6
-	VMOVUPD     actkernconst<>+6048(SB), Y8
-	VFMADD213PD actkernconst<>+6080(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6240(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6272(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6304(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6336(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6368(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6400(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6432(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6464(SB), Y6, Y8
-	VFMADD213PD actkernconst<>+6496(SB), Y6, Y8
+	VMAXPD      actkernconst<>+864(SB), Y5, Y6
+	VMULPD      actkernconst<>+352(SB), Y6, Y7
+	VROUNDPD    $0x08, Y7, Y7
+	VFMADD231PD actkernconst<>+384(SB), Y7, Y6
+	VMOVUPD     actkernconst<>+256(SB), Y8
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y8
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y8
+	VADDPD      actkernconst<>+128(SB), Y7, Y6
+	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y8, Y6, Y8
-	VFMADD132PD actkernconst<>+6144(SB), Y6, Y8
-	VMULPD      Y8, Y5, Y5
-	VBLENDVPD   Y3, Y7, Y5, Y3
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
+	VBLENDVPD   Y5, actkernconst<>+608(SB), Y8, Y5
+	VADDPD      Y5, Y0, Y6
+	VDIVPD      Y6, Y5, Y5
+	VCMPPD      $0x03, Y1, Y1, Y6
+	VXORPD      actkernconst<>+160(SB), Y5, Y7
+	VFMADD132PD Y5, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y8
+	VSUBPD      Y5, Y0, Y9
+	VBLENDVPD   Y8, Y5, Y9, Y8
+	VFMADD231PD Y7, Y1, Y8
+	VSUBPD      actkernconst<>+6176(SB), Y1, Y5
+	VSUBPD      actkernconst<>+6208(SB), Y5, Y5
+	VMOVUPD     actkernconst<>+6048(SB), Y9
+	VFMADD213PD actkernconst<>+6080(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6240(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6272(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6304(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6336(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6368(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6400(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6432(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6464(SB), Y5, Y9
+	VFMADD213PD actkernconst<>+6496(SB), Y5, Y9
+	VMULPD      Y9, Y5, Y9
+	VFMADD132PD actkernconst<>+6144(SB), Y5, Y9
+	VMULPD      Y9, Y7, Y7
+	VBLENDVPD   Y3, Y8, Y7, Y3
 	VBLENDVPD   Y4, Y0, Y3, Y4
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
 	VMASKMOVPS  (DX), X15, X3
@@ -71345,10 +70592,9 @@ tail:
 	VMULPD      Y4, Y2, Y2
 	VCMPPD      $0x03, Y3, Y3, Y4
 	VBLENDVPD   Y4, Y3, Y2, Y4
-	VCMPPD      $0x03, Y1, Y1, Y2
-	VBLENDVPD   Y2, Y1, Y4, Y2
-	VCVTPD2PSY  Y2, X2
-	VMASKMOVPS  X2, X15, (AX)
+	VBLENDVPD   Y6, Y1, Y4, Y6
+	VCVTPD2PSY  Y6, X6
+	VMASKMOVPS  X6, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -71356,7 +70602,7 @@ done:
 
 // func swigluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $48-96
+TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -71365,6 +70611,10 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $48-96
 	VBROADCASTSD actkernconst<>+5320(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
+	VBROADCASTSD actkernconst<>+104(SB), Z8
+	VBROADCASTSD actkernconst<>+752(SB), Z9
+	VBROADCASTSD actkernconst<>+16(SB), Z10
+	VBROADCASTSD actkernconst<>+760(SB), Z11
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -71374,18 +70624,14 @@ TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $48-96
 loop:
 	CMPQ             SI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z3, Z8, K2
-	VCMPPD           $0x11, Z3, Z9, K3
-	VCMPPD           $0x11, Z3, Z10, K4
-	VCMPPD           $0x11, Z3, Z11, K5
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z12
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z13
-	VORPD.BCST       actkernconst<>+0(SB), Z10, Z14
-	VORPD.BCST       actkernconst<>+0(SB), Z11, Z15
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
@@ -71394,12 +70640,6 @@ loop:
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
 	VMAXPD           Z4, Z19, Z23
-	VCMPPD           $0x11, Z3, Z12, K6
-	VCMPPD           $0x11, Z3, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z15, K4
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -71420,22 +70660,22 @@ loop:
 	VFMADD213PD      Z2, Z22, Z30
 	VMOVAPD          Z1, Z31
 	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
@@ -71448,88 +70688,62 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x11, Z4, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x11, Z4, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x11, Z4, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x11, Z4, Z19, K5
-	VBLENDMPD        Z3, Z28, K3, Z28
-	VBLENDMPD        Z3, Z29, K2, Z29
-	VBLENDMPD        Z3, Z30, K4, Z30
-	VBLENDMPD        Z3, Z31, K5, Z31
-	VMOVAPD          Z8, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z16
-	VMOVAPD          Z9, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z9, Z17
-	VMOVAPD          Z10, Z18
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z10, Z18
-	VMOVAPD          Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z19
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
-	VDIVPD           Z28, Z16, Z16
-	VDIVPD           Z29, Z17, Z17
-	VDIVPD           Z30, Z18, Z18
-	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z12, Z0, Z16
-	VSUBPD           Z13, Z0, Z17
-	VSUBPD           Z14, Z0, Z18
-	VSUBPD           Z15, Z0, Z19
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x11, Z4, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
+	VADDPD           Z28, Z0, Z16
+	VADDPD           Z29, Z0, Z17
+	VADDPD           Z30, Z0, Z18
+	VADDPD           Z31, Z0, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VSUBPD           Z28, Z0, Z16
+	VSUBPD           Z29, Z0, Z17
+	VSUBPD           Z30, Z0, Z18
+	VSUBPD           Z31, Z0, Z19
+	VBLENDMPD        Z28, Z16, K2, Z28
+	VBLENDMPD        Z29, Z17, K3, Z29
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
+	VBLENDMPD        Z30, Z18, K2, Z30
 	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	VSUBPD           Z5, Z8, Z8
-	VSUBPD           Z5, Z9, Z9
-	VSUBPD           Z5, Z10, Z10
-	VSUBPD           Z5, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z11, Z15
-	VCVTPS2PD        (BX), Z8
-	VCVTPS2PD        32(BX), Z9
-	VCVTPS2PD        64(BX), Z10
-	VCVTPS2PD        96(BX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VBLENDMPD        Z31, Z19, K2, Z31
+	VMULPD           Z28, Z12, Z28
+	VMULPD           Z29, Z13, Z29
+	VMULPD           Z30, Z14, Z30
+	VMULPD           Z31, Z15, Z31
+	VSUBPD           Z5, Z12, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z5, Z14, Z14
+	VSUBPD           Z5, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCVTPS2PD        (BX), Z12
+	VCVTPS2PD        32(BX), Z13
+	VCVTPS2PD        64(BX), Z14
+	VCVTPS2PD        96(BX), Z15
+	VMULPD           Z12, Z28, Z28
+	VMULPD           Z13, Z29, Z29
+	VMULPD           Z14, Z30, Z30
+	VMULPD           Z15, Z31, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVUPS          Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVUPS          Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVUPS          Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVUPS          Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -71540,42 +70754,35 @@ loop:
 single:
 	CMPQ             SI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VCVTPS2PD        (BX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VCVTPS2PD        (CX), Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCVTPS2PD        (BX), Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -71589,44 +70796,37 @@ tail:
 	MOVL             $-1, DX
 	BZHIL            SI, DX, DX
 	KMOVW            DX, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z3, Z8, K2
-	VORPD.BCST       actkernconst<>+0(SB), Z8, Z9
-	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z4, Z10, Z11
-	VCMPPD           $0x11, Z3, Z9, K3
-	VMULPD           Z6, Z11, Z12
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VFMADD231PD      Z7, Z12, Z11
-	VMOVAPD          Z1, Z13
-	VFMADD213PD      Z2, Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+760(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z4, Z10, K4
-	VBLENDMPD        Z3, Z13, K4, Z13
-	VMOVAPD          Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3520(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
-	VADDPD           Z13, Z0, Z13
-	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VSUBPD           Z9, Z0, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VMULPD           Z9, Z8, Z9
-	VSUBPD           Z5, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z8, Z9
-	VMOVUPS.Z        (BX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VCMPPD           $0x11, Z3, Z12, K2
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z4, Z13, Z14
+	VMULPD           Z6, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z7, Z15, Z14
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
+	VSCALEFPD        Z15, Z16, Z16
+	VCMPPD           $0x11, Z4, Z13, K3
+	VBLENDMPD        Z3, Z16, K3, Z16
+	VADDPD           Z16, Z0, Z13
+	VDIVPD           Z13, Z16, Z16
+	VSUBPD           Z16, Z0, Z13
+	VBLENDMPD        Z16, Z13, K2, Z16
+	VMULPD           Z16, Z12, Z16
+	VSUBPD           Z5, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VMOVUPS.Z        (BX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VMULPD           Z12, Z16, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -71634,7 +70834,7 @@ done:
 
 // func swigluBackwardBAVX2(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX2, FMA3
-TEXT ·swigluBackwardBAVX2(SB), $416-96
+TEXT ·swigluBackwardBAVX2(SB), NOSPLIT, $224-96
 	VMOVUPD actkernconst<>+192(SB), Y0
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    in0_base+24(FP), CX
@@ -71657,128 +70857,101 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y1, Y10
 	VORPD       actkernconst<>+160(SB), Y2, Y11
 	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VORPD       actkernconst<>+160(SB), Y10, Y13
-	VORPD       actkernconst<>+160(SB), Y11, Y14
+	VMAXPD      actkernconst<>+864(SB), Y10, Y13
+	VMAXPD      actkernconst<>+864(SB), Y11, Y14
 	VMOVUPD     Y6, (SP)
-	VORPD       actkernconst<>+160(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y12, Y6
 	VMOVUPD     Y5, 32(SP)
-	VMAXPD      actkernconst<>+864(SB), Y13, Y5
+	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
-	VMAXPD      actkernconst<>+864(SB), Y14, Y4
+	VMULPD      actkernconst<>+352(SB), Y14, Y4
 	VMOVUPD     Y3, 96(SP)
-	VMAXPD      actkernconst<>+864(SB), Y6, Y3
+	VMULPD      actkernconst<>+352(SB), Y6, Y3
+	VROUNDPD    $0x08, Y5, Y5
+	VROUNDPD    $0x08, Y4, Y4
+	VROUNDPD    $0x08, Y3, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y5, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y4, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y6
 	VMOVUPD     Y2, 128(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y10, Y2
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y2
 	VMOVUPD     Y1, 160(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y11, Y1
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
 	VMOVUPD     Y9, 192(SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y12, Y9
-	VMOVUPD     Y8, 224(SP)
-	VMULPD      actkernconst<>+352(SB), Y5, Y8
-	VMOVUPD     Y7, 256(SP)
-	VMULPD      actkernconst<>+352(SB), Y4, Y7
-	VMOVUPD     Y12, 288(SP)
-	VMULPD      actkernconst<>+352(SB), Y3, Y12
-	VROUNDPD    $0x08, Y8, Y8
-	VROUNDPD    $0x08, Y7, Y7
-	VROUNDPD    $0x08, Y12, Y12
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y5
-	VFMADD231PD actkernconst<>+384(SB), Y7, Y4
-	VFMADD231PD actkernconst<>+384(SB), Y12, Y3
-	VMOVUPD     Y11, 320(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y11
-	VFMADD213PD actkernconst<>+832(SB), Y5, Y11
-	VMOVUPD     Y10, 352(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y10
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y10
-	VMOVUPD     Y9, 384(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+448(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+928(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+512(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+960(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+576(SB), Y3, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y5, Y11
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y10
-	VFMADD213PD actkernconst<>+992(SB), Y3, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y11, Y3, Y11
-	VADDPD      actkernconst<>+128(SB), Y7, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y10, Y3, Y10
-	VADDPD      actkernconst<>+128(SB), Y12, Y3
-	VPSLLQ      $0x34, Y3, Y3
-	VMULPD      Y9, Y3, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y13, Y13
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y14, Y14
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y6, Y6
-	VBLENDVPD   Y13, actkernconst<>+608(SB), Y11, Y13
-	VBLENDVPD   Y14, actkernconst<>+608(SB), Y10, Y14
-	VBLENDVPD   Y6, actkernconst<>+608(SB), Y9, Y6
-	VBLENDVPD   Y2, Y13, Y0, Y2
-	VBLENDVPD   Y1, Y14, Y0, Y1
-	VMOVUPD     384(SP), Y3
-	VBLENDVPD   Y3, Y6, Y0, Y3
-	VADDPD      Y13, Y0, Y13
-	VADDPD      Y14, Y0, Y14
-	VADDPD      Y6, Y0, Y6
-	VDIVPD      Y13, Y2, Y2
-	VDIVPD      Y14, Y1, Y1
-	VDIVPD      Y6, Y3, Y3
-	VMOVUPD     352(SP), Y4
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VMOVUPD     320(SP), Y6
-	VCMPPD      $0x03, Y6, Y6, Y7
-	VMOVUPD     288(SP), Y8
-	VCMPPD      $0x03, Y8, Y8, Y9
-	VBLENDVPD   Y5, Y4, Y2, Y5
-	VBLENDVPD   Y7, Y6, Y1, Y7
-	VBLENDVPD   Y9, Y8, Y3, Y9
-	VSUBPD      Y5, Y0, Y1
-	VSUBPD      Y7, Y0, Y2
-	VSUBPD      Y9, Y0, Y3
-	VMOVUPD     256(SP), Y4
-	VBLENDVPD   Y4, Y5, Y1, Y4
-	VMOVUPD     224(SP), Y1
-	VBLENDVPD   Y1, Y7, Y2, Y1
-	VMOVUPD     192(SP), Y2
-	VBLENDVPD   Y2, Y9, Y3, Y2
-	VMOVUPD     160(SP), Y3
-	VMULPD      Y4, Y3, Y3
-	VMOVUPD     128(SP), Y4
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VADDPD      actkernconst<>+128(SB), Y5, Y6
+	VPSLLQ      $0x34, Y6, Y6
+	VMULPD      Y2, Y6, Y2
+	VADDPD      actkernconst<>+128(SB), Y4, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y1, Y5, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
+	VPSLLQ      $0x34, Y4, Y4
+	VMULPD      Y9, Y4, Y9
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
+	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
+	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
+	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
+	VADDPD      Y10, Y0, Y1
+	VADDPD      Y11, Y0, Y2
+	VADDPD      Y12, Y0, Y3
+	VDIVPD      Y1, Y10, Y10
+	VDIVPD      Y2, Y11, Y11
+	VDIVPD      Y3, Y12, Y12
+	VSUBPD      Y10, Y0, Y1
+	VSUBPD      Y11, Y0, Y2
+	VSUBPD      Y12, Y0, Y3
+	VBLENDVPD   Y7, Y10, Y1, Y7
+	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y1, Y12, Y3, Y1
+	VMOVUPD     160(SP), Y2
+	VMULPD      Y7, Y2, Y2
+	VMOVUPD     128(SP), Y3
+	VMULPD      Y8, Y3, Y3
+	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
-	VMOVUPD     96(SP), Y1
-	VMULPD      Y2, Y1, Y1
-	VMOVUPD     64(SP), Y2
+	VMOVUPD     64(SP), Y1
+	VBLENDVPD   Y1, actkernconst<>+160(SB), Y2, Y1
+	VMOVUPD     32(SP), Y2
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
-	VMOVUPD     32(SP), Y3
+	VMOVUPD     (SP), Y3
 	VBLENDVPD   Y3, actkernconst<>+160(SB), Y4, Y3
-	VMOVUPD     (SP), Y4
-	VBLENDVPD   Y4, actkernconst<>+160(SB), Y1, Y4
-	VCVTPS2PD   (BX), Y1
+	VCVTPS2PD   (BX), Y4
 	VCVTPS2PD   16(BX), Y5
 	VCVTPS2PD   32(BX), Y6
-	VMULPD      Y1, Y2, Y2
-	VMULPD      Y5, Y3, Y3
-	VMULPD      Y6, Y4, Y4
+	VMULPD      Y4, Y1, Y1
+	VMULPD      Y5, Y2, Y2
+	VMULPD      Y6, Y3, Y3
+	VCVTPD2PSY  Y1, X1
+	VMOVUPS     X1, (AX)
 	VCVTPD2PSY  Y2, X2
-	VMOVUPS     X2, (AX)
+	VMOVUPS     X2, 16(AX)
 	VCVTPD2PSY  Y3, X3
-	VMOVUPS     X3, 16(AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 32(AX)
+	VMOVUPS     X3, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -71793,32 +70966,27 @@ single:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPS2PD   (BX), Y1
@@ -71843,32 +71011,27 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
 	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
 	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VORPD       actkernconst<>+160(SB), Y4, Y5
-	VMAXPD      actkernconst<>+864(SB), Y5, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y7
-	VMULPD      actkernconst<>+352(SB), Y6, Y8
-	VROUNDPD    $0x08, Y8, Y8
-	VFMADD231PD actkernconst<>+384(SB), Y8, Y6
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
-	VADDPD      actkernconst<>+128(SB), Y8, Y6
-	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y9, Y6, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y5, Y5
-	VBLENDVPD   Y5, actkernconst<>+608(SB), Y9, Y5
-	VBLENDVPD   Y7, Y5, Y0, Y7
-	VADDPD      Y5, Y0, Y5
-	VDIVPD      Y5, Y7, Y7
-	VCMPPD      $0x03, Y4, Y4, Y5
-	VBLENDVPD   Y5, Y4, Y7, Y5
-	VSUBPD      Y5, Y0, Y4
-	VBLENDVPD   Y3, Y5, Y4, Y3
+	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
+	VROUNDPD    $0x08, Y6, Y6
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
+	VMOVUPD     actkernconst<>+256(SB), Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
+	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
+	VADDPD      Y4, Y0, Y5
+	VDIVPD      Y5, Y4, Y4
+	VSUBPD      Y4, Y0, Y5
+	VBLENDVPD   Y3, Y4, Y5, Y3
 	VMULPD      Y3, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VMASKMOVPS  (BX), X15, X1
@@ -72665,8 +71828,8 @@ TEXT ·tanhBackwardAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+1088(SB), Z5
 	VBROADCASTSD actkernconst<>+6576(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
@@ -72694,14 +71857,14 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	VMULPD           Z7, Z20, Z24
 	VMULPD           Z7, Z21, Z25
 	VMULPD           Z7, Z22, Z26
@@ -72750,16 +71913,16 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z4, Z18, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
 	VBLENDMPD        Z28, Z0, K2, Z16
 	VBLENDMPD        Z29, Z0, K3, Z17
 	KMOVW            8(SP), K2
@@ -72831,8 +71994,8 @@ single:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
+	VCMPPD           $0x11, Z3, Z9, K2
+	VMAXPD           Z4, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -72845,8 +72008,8 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z10, K3
+	VBLENDMPD        Z3, Z13, K3, Z13
 	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -72878,8 +72041,8 @@ tail:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
+	VCMPPD           $0x11, Z3, Z9, K2
+	VMAXPD           Z4, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -72892,8 +72055,8 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z10, K3
+	VBLENDMPD        Z3, Z13, K3, Z13
 	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -72920,8 +72083,8 @@ TEXT ·tanhBackwardAVX512Stream(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+736(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+1088(SB), Z5
 	VBROADCASTSD actkernconst<>+6576(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
@@ -72949,14 +72112,14 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z3, Z16, Z20
-	VMAXPD           Z3, Z17, Z21
-	VMAXPD           Z3, Z18, Z22
-	VMAXPD           Z3, Z19, Z23
-	VCMPPD           $0x11, Z4, Z12, K2
-	VCMPPD           $0x11, Z4, Z13, K3
-	VCMPPD           $0x11, Z4, Z14, K4
-	VCMPPD           $0x11, Z4, Z15, K5
+	VCMPPD           $0x11, Z3, Z12, K2
+	VCMPPD           $0x11, Z3, Z13, K3
+	VCMPPD           $0x11, Z3, Z14, K4
+	VCMPPD           $0x11, Z3, Z15, K5
+	VMAXPD           Z4, Z16, Z20
+	VMAXPD           Z4, Z17, Z21
+	VMAXPD           Z4, Z18, Z22
+	VMAXPD           Z4, Z19, Z23
 	VMULPD           Z7, Z20, Z24
 	VMULPD           Z7, Z21, Z25
 	VMULPD           Z7, Z22, Z26
@@ -73005,16 +72168,16 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z3, Z16, K6
-	VCMPPD           $0x11, Z3, Z17, K7
+	VCMPPD           $0x11, Z4, Z16, K6
+	VCMPPD           $0x11, Z4, Z17, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z3, Z18, K5
+	VCMPPD           $0x11, Z4, Z18, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z3, Z19, K4
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z4, Z29, K7, Z29
-	VBLENDMPD        Z4, Z30, K5, Z30
-	VBLENDMPD        Z4, Z31, K4, Z31
+	VCMPPD           $0x11, Z4, Z19, K4
+	VBLENDMPD        Z3, Z28, K6, Z28
+	VBLENDMPD        Z3, Z29, K7, Z29
+	VBLENDMPD        Z3, Z30, K5, Z30
+	VBLENDMPD        Z3, Z31, K4, Z31
 	VBLENDMPD        Z28, Z0, K2, Z16
 	VBLENDMPD        Z29, Z0, K3, Z17
 	KMOVW            8(SP), K2
@@ -73086,8 +72249,8 @@ single:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
+	VCMPPD           $0x11, Z3, Z9, K2
+	VMAXPD           Z4, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -73100,8 +72263,8 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z10, K3
+	VBLENDMPD        Z3, Z13, K3, Z13
 	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -73133,8 +72296,8 @@ tail:
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VMAXPD           Z3, Z10, Z11
-	VCMPPD           $0x11, Z4, Z9, K2
+	VCMPPD           $0x11, Z3, Z9, K2
+	VMAXPD           Z4, Z10, Z11
 	VMULPD           Z7, Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
@@ -73147,8 +72310,8 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
 	VSCALEFPD        Z12, Z13, Z13
-	VCMPPD           $0x11, Z3, Z10, K3
-	VBLENDMPD        Z4, Z13, K3, Z13
+	VCMPPD           $0x11, Z4, Z10, K3
+	VBLENDMPD        Z3, Z13, K3, Z13
 	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
@@ -73194,76 +72357,76 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
+	VMAXPD      actkernconst<>+864(SB), Y9, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
+	VMULPD      actkernconst<>+352(SB), Y13, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
+	VMULPD      actkernconst<>+352(SB), Y14, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
+	VMULPD      actkernconst<>+352(SB), Y3, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y1, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
 	VMOVUPD     Y5, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y5
 	VMOVUPD     Y4, 160(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y4
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
 	VADDPD      actkernconst<>+128(SB), Y1, Y2
 	VPSLLQ      $0x34, Y2, Y2
 	VMULPD      Y4, Y2, Y4
 	VADDPD      actkernconst<>+128(SB), Y6, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
 	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
 	VMOVUPD     192(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
 	VDIVPD      Y9, Y1, Y1
 	VMOVUPD     160(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -73271,8 +72434,8 @@ loop:
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     96(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VBLENDVPD   Y3, Y2, Y10, Y3
+	VBLENDVPD   Y5, Y4, Y11, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
 	VXORPD      actkernconst<>+160(SB), Y3, Y1
 	VXORPD      actkernconst<>+160(SB), Y5, Y2
@@ -73317,29 +72480,29 @@ single:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+7264(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y3, Y4, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
 	VXORPD      actkernconst<>+160(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1600(SB), Y2, Y2
@@ -73366,29 +72529,29 @@ tail:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+7264(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y3, Y4, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
 	VXORPD      actkernconst<>+160(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1600(SB), Y2, Y2
@@ -73428,76 +72591,76 @@ loop:
 	VORPD       actkernconst<>+160(SB), Y4, Y7
 	VORPD       actkernconst<>+160(SB), Y5, Y8
 	VORPD       actkernconst<>+160(SB), Y6, Y9
-	VMAXPD      actkernconst<>+864(SB), Y7, Y10
-	VMAXPD      actkernconst<>+864(SB), Y8, Y11
-	VMAXPD      actkernconst<>+864(SB), Y9, Y12
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y13
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y14
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y4, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y5, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y3, (SP)
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y6, Y3
+	VMAXPD      actkernconst<>+864(SB), Y9, Y3
 	VMOVUPD     Y2, 32(SP)
-	VMULPD      actkernconst<>+352(SB), Y10, Y2
+	VMULPD      actkernconst<>+352(SB), Y13, Y2
 	VMOVUPD     Y1, 64(SP)
-	VMULPD      actkernconst<>+352(SB), Y11, Y1
+	VMULPD      actkernconst<>+352(SB), Y14, Y1
 	VMOVUPD     Y6, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y12, Y6
+	VMULPD      actkernconst<>+352(SB), Y3, Y6
 	VROUNDPD    $0x08, Y2, Y2
 	VROUNDPD    $0x08, Y1, Y1
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y2, Y10
-	VFMADD231PD actkernconst<>+384(SB), Y1, Y11
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y12
+	VFMADD231PD actkernconst<>+384(SB), Y2, Y13
+	VFMADD231PD actkernconst<>+384(SB), Y1, Y14
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y3
 	VMOVUPD     Y5, 128(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y5
-	VFMADD213PD actkernconst<>+832(SB), Y10, Y5
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y5
 	VMOVUPD     Y4, 160(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y4
-	VFMADD213PD actkernconst<>+832(SB), Y11, Y4
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+448(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+448(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+928(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+928(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+512(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+512(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+960(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+960(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+576(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+576(SB), Y12, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y10, Y5
-	VFMADD213PD actkernconst<>+992(SB), Y11, Y4
-	VFMADD213PD actkernconst<>+992(SB), Y12, Y3
-	VADDPD      actkernconst<>+128(SB), Y2, Y10
-	VPSLLQ      $0x34, Y10, Y10
-	VMULPD      Y5, Y10, Y5
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y4
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+448(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+928(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+512(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+960(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+576(SB), Y3, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y5
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y4
+	VFMADD213PD actkernconst<>+992(SB), Y3, Y12
+	VADDPD      actkernconst<>+128(SB), Y2, Y3
+	VPSLLQ      $0x34, Y3, Y3
+	VMULPD      Y5, Y3, Y5
 	VADDPD      actkernconst<>+128(SB), Y1, Y2
 	VPSLLQ      $0x34, Y2, Y2
 	VMULPD      Y4, Y2, Y4
 	VADDPD      actkernconst<>+128(SB), Y6, Y1
 	VPSLLQ      $0x34, Y1, Y1
-	VMULPD      Y3, Y1, Y3
+	VMULPD      Y12, Y1, Y12
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
 	VBLENDVPD   Y7, actkernconst<>+608(SB), Y5, Y7
 	VBLENDVPD   Y8, actkernconst<>+608(SB), Y4, Y8
-	VBLENDVPD   Y9, actkernconst<>+608(SB), Y3, Y9
-	VBLENDVPD   Y13, Y7, Y0, Y13
-	VBLENDVPD   Y14, Y8, Y0, Y14
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
 	VMOVUPD     192(SP), Y1
 	VBLENDVPD   Y1, Y9, Y0, Y1
 	VADDPD      Y7, Y0, Y7
 	VADDPD      Y8, Y0, Y8
 	VADDPD      Y9, Y0, Y9
-	VDIVPD      Y7, Y13, Y13
-	VDIVPD      Y8, Y14, Y14
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
 	VDIVPD      Y9, Y1, Y1
 	VMOVUPD     160(SP), Y2
 	VCMPPD      $0x03, Y2, Y2, Y3
@@ -73505,8 +72668,8 @@ loop:
 	VCMPPD      $0x03, Y4, Y4, Y5
 	VMOVUPD     96(SP), Y6
 	VCMPPD      $0x03, Y6, Y6, Y7
-	VBLENDVPD   Y3, Y2, Y13, Y3
-	VBLENDVPD   Y5, Y4, Y14, Y5
+	VBLENDVPD   Y3, Y2, Y10, Y3
+	VBLENDVPD   Y5, Y4, Y11, Y5
 	VBLENDVPD   Y7, Y6, Y1, Y7
 	VXORPD      actkernconst<>+160(SB), Y3, Y1
 	VXORPD      actkernconst<>+160(SB), Y5, Y2
@@ -73551,29 +72714,29 @@ single:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+7264(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y3, Y4, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
 	VXORPD      actkernconst<>+160(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1600(SB), Y2, Y2
@@ -73600,29 +72763,29 @@ tail:
 	VANDPD      actkernconst<>+1312(SB), Y1, Y2
 	VMULPD      actkernconst<>+7264(SB), Y2, Y2
 	VORPD       actkernconst<>+160(SB), Y2, Y3
-	VMAXPD      actkernconst<>+864(SB), Y3, Y4
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y5
-	VMULPD      actkernconst<>+352(SB), Y4, Y6
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
+	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
-	VFMADD231PD actkernconst<>+384(SB), Y6, Y4
+	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
 	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y4, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y4, Y7
-	VADDPD      actkernconst<>+128(SB), Y6, Y4
-	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y7, Y4, Y7
+	VFMADD213PD actkernconst<>+832(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+448(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+928(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+512(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+960(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+576(SB), Y5, Y7
+	VFMADD213PD actkernconst<>+992(SB), Y5, Y7
+	VADDPD      actkernconst<>+128(SB), Y6, Y5
+	VPSLLQ      $0x34, Y5, Y5
+	VMULPD      Y7, Y5, Y7
 	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
 	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
-	VBLENDVPD   Y5, Y3, Y0, Y5
+	VBLENDVPD   Y4, Y3, Y0, Y4
 	VADDPD      Y3, Y0, Y3
-	VDIVPD      Y3, Y5, Y5
+	VDIVPD      Y3, Y4, Y4
 	VCMPPD      $0x03, Y2, Y2, Y3
-	VBLENDVPD   Y3, Y2, Y5, Y3
+	VBLENDVPD   Y3, Y2, Y4, Y3
 	VXORPD      actkernconst<>+160(SB), Y3, Y2
 	VFMADD132PD Y3, Y3, Y2
 	VMULPD      actkernconst<>+1600(SB), Y2, Y2
@@ -78989,22 +78152,22 @@ DATA actkernconst<>+5856(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+5864(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+5872(SB)/8, $0x3ffc212cc640f031
 DATA actkernconst<>+5880(SB)/8, $0x3ffc212cc640f031
-DATA actkernconst<>+5888(SB)/8, $0x4046800000000000
-DATA actkernconst<>+5896(SB)/8, $0xc004000000000000
-DATA actkernconst<>+5904(SB)/8, $0x3fd1d25cf210482e
-DATA actkernconst<>+5912(SB)/8, $0xbff474973c84120b
-DATA actkernconst<>+5920(SB)/8, $0xbc9f8d74bc9ac154
-DATA actkernconst<>+5928(SB)/8, $0x3ec72c91037fdf55
-DATA actkernconst<>+5936(SB)/8, $0x3efa0223099a790b
-DATA actkernconst<>+5944(SB)/8, $0x3f2a017ed7ca8ace
-DATA actkernconst<>+5952(SB)/8, $0x3f56c16a8c6a77cf
-DATA actkernconst<>+5960(SB)/8, $0x3f81111130de0a22
-DATA actkernconst<>+5968(SB)/8, $0x3fa5555557f32749
-DATA actkernconst<>+5976(SB)/8, $0x3fc5555555281110
-DATA actkernconst<>+5984(SB)/8, $0x3fdffffffffba0ef
-DATA actkernconst<>+5992(SB)/8, $0x3ff0000000001667
-DATA actkernconst<>+6000(SB)/8, $0x3e56633e9ef4d9fc
-DATA actkernconst<>+6008(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+5888(SB)/8, $0x3fd1d25cf210482e
+DATA actkernconst<>+5896(SB)/8, $0xbff474973c84120b
+DATA actkernconst<>+5904(SB)/8, $0xbc9f8d74bc9ac154
+DATA actkernconst<>+5912(SB)/8, $0x3ec72c91037fdf55
+DATA actkernconst<>+5920(SB)/8, $0x3efa0223099a790b
+DATA actkernconst<>+5928(SB)/8, $0x3f2a017ed7ca8ace
+DATA actkernconst<>+5936(SB)/8, $0x3f56c16a8c6a77cf
+DATA actkernconst<>+5944(SB)/8, $0x3f81111130de0a22
+DATA actkernconst<>+5952(SB)/8, $0x3fa5555557f32749
+DATA actkernconst<>+5960(SB)/8, $0x3fc5555555281110
+DATA actkernconst<>+5968(SB)/8, $0x3fdffffffffba0ef
+DATA actkernconst<>+5976(SB)/8, $0x3ff0000000001667
+DATA actkernconst<>+5984(SB)/8, $0x3e56633e9ef4d9fc
+DATA actkernconst<>+5992(SB)/8, $0x3e928bc41d4eaf8c
+DATA actkernconst<>+6000(SB)/8, $0x4046800000000000
+DATA actkernconst<>+6008(SB)/8, $0xc004000000000000
 DATA actkernconst<>+6016(SB)/8, $0x4046800000000000
 DATA actkernconst<>+6024(SB)/8, $0x4046800000000000
 DATA actkernconst<>+6032(SB)/8, $0x4046800000000000

@@ -89,7 +89,7 @@ func softplusGeneric(dst, x []float32, beta, threshold float32) {
 		if v36 {
 			v37 = v5
 		}
-		v38 := math.IsNaN(v8)
+		v38 := math.IsNaN(v2)
 		v39 := v37
 		if v38 {
 			v39 = v8
@@ -133,8 +133,8 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 	v1 := float64(beta)
 	v3 := float64(threshold)
 	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v8 := math.Float64frombits(0x0000000000000000)  // 0
+	v10 := math.Float64frombits(0xc085f80000000000) // -703
 	v12 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v17 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v19 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
@@ -151,14 +151,14 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v4 := v3 < v2
 		v6 := math.Abs(v2)
 		v7 := -v6
-		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		v9 := v2 < v8
+		v11 := v10
+		if v7 > v10 {
+			v11 = v7
 		}
-		v11 := v2 < v10
-		v13 := float64(v9 * v12)
+		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v18 := math.FMA(v14, v17, v9)
+		v18 := math.FMA(v14, v17, v11)
 		v21 := math.FMA(v18, v19, v20)
 		v23 := math.FMA(v18, v21, v22)
 		v25 := math.FMA(v18, v23, v24)
@@ -167,13 +167,13 @@ func softplusBackwardGeneric(dx, x, dy []float32, beta, threshold float32) {
 		v31 := math.FMA(v18, v29, v30)
 		v33 := math.FMA(v18, v31, v32)
 		v34 := ldexpNormal(v33, v14)
-		v35 := v7 < v8
+		v35 := v7 < v10
 		v36 := v34
 		if v35 {
-			v36 = v10
+			v36 = v8
 		}
 		v37 := v5
-		if v11 {
+		if v9 {
 			v37 = v36
 		}
 		v38 := float64(v5 + v36)

@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 52
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 46
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -20,89 +20,77 @@ var (
 func swigluGeneric(dst, a, b []float32) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v11 := math.Float64frombits(0xc085f80000000000) // -703
-	v14 := math.Float64frombits(0x3ff0000000000000) // 1
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v25 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v27 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v29 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
 	for i := range dst {
 		v0 := float64(a[i])
-		v3 := v0 < v2
-		v6 := v0 < v4
-		v7 := math.Abs(v0)
-		v8 := -v7
-		v9 := math.Abs(v8)
-		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v2 := v0 < v1
+		v5 := v0 < v3
+		v6 := math.Abs(v0)
+		v7 := -v6
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
 		}
-		v13 := v8 < v4
-		v16 := float64(v12 * v15)
-		v17 := math.RoundToEven(v16)
-		v21 := math.FMA(v17, v20, v12)
-		v24 := math.FMA(v21, v22, v23)
-		v26 := math.FMA(v21, v24, v25)
-		v28 := math.FMA(v21, v26, v27)
-		v30 := math.FMA(v21, v28, v29)
-		v32 := math.FMA(v21, v30, v31)
-		v34 := math.FMA(v21, v32, v33)
-		v36 := math.FMA(v21, v34, v35)
-		v37 := ldexpNormal(v36, v17)
-		v38 := v10 < v11
-		v39 := v37
-		if v38 {
-			v39 = v4
+		v12 := float64(v9 * v11)
+		v13 := math.RoundToEven(v12)
+		v15 := math.FMA(v13, v14, v9)
+		v18 := math.FMA(v15, v16, v17)
+		v20 := math.FMA(v15, v18, v19)
+		v22 := math.FMA(v15, v20, v21)
+		v24 := math.FMA(v15, v22, v23)
+		v26 := math.FMA(v15, v24, v25)
+		v28 := math.FMA(v15, v26, v27)
+		v30 := math.FMA(v15, v28, v29)
+		v31 := ldexpNormal(v30, v13)
+		v32 := v7 < v8
+		v33 := v31
+		if v32 {
+			v33 = v3
 		}
-		v40 := v14
-		if v13 {
-			v40 = v39
+		v34 := float64(v10 + v33)
+		v35 := float64(v33 / v34)
+		v36 := math.IsNaN(v0)
+		v37 := float64(v10 - v35)
+		v38 := v37
+		if v5 {
+			v38 = v35
 		}
-		v41 := float64(v14 + v39)
-		v42 := float64(v40 / v41)
-		v43 := math.IsNaN(v8)
+		v39 := float64(v0 * v38)
+		v40 := v39
+		if v2 {
+			v40 = v4
+		}
+		v41 := float64(b[i])
+		v42 := float64(v40 * v41)
+		v43 := math.IsNaN(v41)
 		v44 := v42
 		if v43 {
-			v44 = v8
+			v44 = v41
 		}
-		v45 := float64(v14 - v44)
-		v46 := v45
-		if v6 {
-			v46 = v44
+		v45 := v44
+		if v36 {
+			v45 = v0
 		}
-		v47 := float64(v0 * v46)
-		v48 := v47
-		if v3 {
-			v48 = v5
-		}
-		v49 := float64(b[i])
-		v50 := float64(v48 * v49)
-		v51 := math.IsNaN(v49)
-		v52 := v50
-		if v51 {
-			v52 = v49
-		}
-		v53 := math.IsNaN(v0)
-		v54 := v52
-		if v53 {
-			v54 = v0
-		}
-		dst[i] = float32(v54)
+		dst[i] = float32(v45)
 	}
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f32 memory,
-// f64 compute, 94 operations): the scalar twin of the vector program the
+// f64 compute, 88 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -110,150 +98,15 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v6 := math.Float64frombits(0x4046800000000000)  // 45
-	v8 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v10 := math.Float64frombits(0xc004000000000000) // -2.5
-	v13 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v20 := math.Float64frombits(0xc085f80000000000) // -703
-	v23 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v28 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v30 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v31 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
-	v33 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v35 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
-	v37 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v39 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
-	v41 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
-	v43 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	v59 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v60 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v62 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v64 := math.Float64frombits(0x3e56633e9ef4d9fc) // 2.085014644029055e-08
-	v65 := math.Float64frombits(0x3e928bc41d4eaf8c) // 2.763563576267868e-07
-	v67 := math.Float64frombits(0x3ec72c91037fdf55) // 2.7625665346384773e-06
-	v69 := math.Float64frombits(0x3efa0223099a790b) // 2.4803492670083044e-05
-	v71 := math.Float64frombits(0x3f2a017ed7ca8ace) // 0.00019840882659590556
-	v73 := math.Float64frombits(0x3f56c16a8c6a77cf) // 0.0013888874542895451
-	v75 := math.Float64frombits(0x3f81111130de0a22) // 0.0083333342588548
-	v77 := math.Float64frombits(0x3fa5555557f32749) // 0.041666666971265594
-	v79 := math.Float64frombits(0x3fc5555555281110) // 0.16666666658432705
-	v81 := math.Float64frombits(0x3fdffffffffba0ef) // 0.4999999999840971
-	v83 := math.Float64frombits(0x3ff0000000001667) // 1.0000000000012734
-	for i := range da {
-		v0 := float64(a[i])
-		v3 := v0 < v2
-		v7 := v6 < v0
-		v11 := v0 < v10
-		v14 := v13 < v0
-		v15 := v11 || v14
-		v16 := math.Abs(v0)
-		v17 := -v16
-		v18 := math.Abs(v17)
-		v19 := -v18
-		v21 := v20
-		if v19 > v20 {
-			v21 = v19
-		}
-		v22 := v17 < v4
-		v24 := float64(v21 * v23)
-		v25 := math.RoundToEven(v24)
-		v29 := math.FMA(v25, v28, v21)
-		v32 := math.FMA(v29, v30, v31)
-		v34 := math.FMA(v29, v32, v33)
-		v36 := math.FMA(v29, v34, v35)
-		v38 := math.FMA(v29, v36, v37)
-		v40 := math.FMA(v29, v38, v39)
-		v42 := math.FMA(v29, v40, v41)
-		v44 := math.FMA(v29, v42, v43)
-		v45 := ldexpNormal(v44, v25)
-		v46 := v19 < v20
-		v47 := v45
-		if v46 {
-			v47 = v4
-		}
-		v48 := v8
-		if v22 {
-			v48 = v47
-		}
-		v49 := float64(v8 + v47)
-		v50 := float64(v48 / v49)
-		v51 := math.IsNaN(v17)
-		v52 := v50
-		if v51 {
-			v52 = v17
-		}
-		v53 := -v52
-		v54 := math.FMA(v53, v52, v52)
-		v55 := v0 < v4
-		v56 := float64(v8 - v52)
-		v57 := v56
-		if v55 {
-			v57 = v52
-		}
-		v58 := math.FMA(v0, v54, v57)
-		v61 := float64(v0 - v60)
-		v63 := float64(v61 - v62)
-		v66 := math.FMA(v63, v64, v65)
-		v68 := math.FMA(v63, v66, v67)
-		v70 := math.FMA(v63, v68, v69)
-		v72 := math.FMA(v63, v70, v71)
-		v74 := math.FMA(v63, v72, v73)
-		v76 := math.FMA(v63, v74, v75)
-		v78 := math.FMA(v63, v76, v77)
-		v80 := math.FMA(v63, v78, v79)
-		v82 := math.FMA(v63, v80, v81)
-		v84 := math.FMA(v63, v82, v83)
-		v85 := float64(v63 * v84)
-		v86 := math.FMA(v59, v85, v63)
-		v87 := float64(v54 * v86)
-		v88 := v87
-		if v15 {
-			v88 = v58
-		}
-		v89 := v88
-		if v7 {
-			v89 = v8
-		}
-		v90 := v89
-		if v3 {
-			v90 = v5
-		}
-		v91 := float64(b[i])
-		v92 := float64(dy[i])
-		v93 := float64(v90 * v91)
-		v94 := float64(v93 * v92)
-		v95 := math.IsNaN(v91)
-		v96 := v94
-		if v95 {
-			v96 = v91
-		}
-		v97 := math.IsNaN(v0)
-		v98 := v96
-		if v97 {
-			v98 = v0
-		}
-		da[i] = float32(v98)
-	}
-}
-
-// swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 50 operations): the scalar twin of the vector program the
-// assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
-// every backend gives the same bits. The caller guarantees equal lengths; db
-// may be the same slice as an input.
-func swigluBackwardBGeneric(db, a, b, dy []float32) {
-	a = a[:len(db)]
-	b = b[:len(db)]
-	dy = dy[:len(db)]
-	v2 := math.Float64frombits(0xc089000000000000)  // -800
-	v4 := math.Float64frombits(0x0000000000000000)  // 0
-	v5 := math.Float64frombits(0x8000000000000000)  // -0
-	v11 := math.Float64frombits(0xc085f80000000000) // -703
-	v14 := math.Float64frombits(0x3ff0000000000000) // 1
-	v15 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v5 := math.Float64frombits(0x4046800000000000)  // 45
+	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
+	v8 := math.Float64frombits(0xc004000000000000)  // -2.5
+	v10 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v15 := math.Float64frombits(0xc085f80000000000) // -703
+	v17 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v20 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v22 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
 	v23 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
@@ -263,22 +116,36 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	v31 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
 	v33 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	v35 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
-	for i := range db {
+	v49 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v50 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v52 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v54 := math.Float64frombits(0x3e56633e9ef4d9fc) // 2.085014644029055e-08
+	v55 := math.Float64frombits(0x3e928bc41d4eaf8c) // 2.763563576267868e-07
+	v57 := math.Float64frombits(0x3ec72c91037fdf55) // 2.7625665346384773e-06
+	v59 := math.Float64frombits(0x3efa0223099a790b) // 2.4803492670083044e-05
+	v61 := math.Float64frombits(0x3f2a017ed7ca8ace) // 0.00019840882659590556
+	v63 := math.Float64frombits(0x3f56c16a8c6a77cf) // 0.0013888874542895451
+	v65 := math.Float64frombits(0x3f81111130de0a22) // 0.0083333342588548
+	v67 := math.Float64frombits(0x3fa5555557f32749) // 0.041666666971265594
+	v69 := math.Float64frombits(0x3fc5555555281110) // 0.16666666658432705
+	v71 := math.Float64frombits(0x3fdffffffffba0ef) // 0.4999999999840971
+	v73 := math.Float64frombits(0x3ff0000000001667) // 1.0000000000012734
+	for i := range da {
 		v0 := float64(a[i])
-		v3 := v0 < v2
-		v6 := v0 < v4
-		v7 := math.Abs(v0)
-		v8 := -v7
-		v9 := math.Abs(v8)
-		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v2 := v0 < v1
+		v6 := v5 < v0
+		v9 := v0 < v8
+		v11 := v10 < v0
+		v12 := v9 || v11
+		v13 := math.Abs(v0)
+		v14 := -v13
+		v16 := v15
+		if v14 > v15 {
+			v16 = v14
 		}
-		v13 := v8 < v4
-		v16 := float64(v12 * v15)
-		v17 := math.RoundToEven(v16)
-		v21 := math.FMA(v17, v20, v12)
+		v18 := float64(v16 * v17)
+		v19 := math.RoundToEven(v18)
+		v21 := math.FMA(v19, v20, v16)
 		v24 := math.FMA(v21, v22, v23)
 		v26 := math.FMA(v21, v24, v25)
 		v28 := math.FMA(v21, v26, v27)
@@ -286,40 +153,137 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v32 := math.FMA(v21, v30, v31)
 		v34 := math.FMA(v21, v32, v33)
 		v36 := math.FMA(v21, v34, v35)
-		v37 := ldexpNormal(v36, v17)
-		v38 := v10 < v11
+		v37 := ldexpNormal(v36, v19)
+		v38 := v14 < v15
 		v39 := v37
 		if v38 {
-			v39 = v4
+			v39 = v3
 		}
-		v40 := v14
-		if v13 {
-			v40 = v39
+		v40 := float64(v7 + v39)
+		v41 := float64(v39 / v40)
+		v42 := math.IsNaN(v0)
+		v43 := -v41
+		v44 := math.FMA(v43, v41, v41)
+		v45 := v0 < v3
+		v46 := float64(v7 - v41)
+		v47 := v46
+		if v45 {
+			v47 = v41
 		}
-		v41 := float64(v14 + v39)
-		v42 := float64(v40 / v41)
-		v43 := math.IsNaN(v8)
-		v44 := v42
-		if v43 {
-			v44 = v8
+		v48 := math.FMA(v0, v44, v47)
+		v51 := float64(v0 - v50)
+		v53 := float64(v51 - v52)
+		v56 := math.FMA(v53, v54, v55)
+		v58 := math.FMA(v53, v56, v57)
+		v60 := math.FMA(v53, v58, v59)
+		v62 := math.FMA(v53, v60, v61)
+		v64 := math.FMA(v53, v62, v63)
+		v66 := math.FMA(v53, v64, v65)
+		v68 := math.FMA(v53, v66, v67)
+		v70 := math.FMA(v53, v68, v69)
+		v72 := math.FMA(v53, v70, v71)
+		v74 := math.FMA(v53, v72, v73)
+		v75 := float64(v53 * v74)
+		v76 := math.FMA(v49, v75, v53)
+		v77 := float64(v44 * v76)
+		v78 := v77
+		if v12 {
+			v78 = v48
 		}
-		v45 := float64(v14 - v44)
-		v46 := v45
+		v79 := v78
 		if v6 {
-			v46 = v44
+			v79 = v7
 		}
-		v47 := float64(v0 * v46)
-		v48 := v47
-		if v3 {
-			v48 = v5
+		v80 := v79
+		if v2 {
+			v80 = v4
 		}
-		v49 := float64(dy[i])
-		v50 := float64(v48 * v49)
-		v51 := math.IsNaN(v0)
-		v52 := v50
-		if v51 {
-			v52 = v0
+		v81 := float64(b[i])
+		v82 := float64(dy[i])
+		v83 := float64(v80 * v81)
+		v84 := float64(v83 * v82)
+		v85 := math.IsNaN(v81)
+		v86 := v84
+		if v85 {
+			v86 = v81
 		}
-		db[i] = float32(v52)
+		v87 := v86
+		if v42 {
+			v87 = v0
+		}
+		da[i] = float32(v87)
+	}
+}
+
+// swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
+// f64 compute, 44 operations): the scalar twin of the vector program the
+// assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
+// every backend gives the same bits. The caller guarantees equal lengths; db
+// may be the same slice as an input.
+func swigluBackwardBGeneric(db, a, b, dy []float32) {
+	a = a[:len(db)]
+	b = b[:len(db)]
+	dy = dy[:len(db)]
+	v1 := math.Float64frombits(0xc089000000000000)  // -800
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v4 := math.Float64frombits(0x8000000000000000)  // -0
+	v8 := math.Float64frombits(0xc085f80000000000)  // -703
+	v10 := math.Float64frombits(0x3ff0000000000000) // 1
+	v11 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v14 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v16 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v17 := math.Float64frombits(0x3f56da79e0d30050) // 0.0013948621956814296
+	v19 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v21 := math.Float64frombits(0x3fa55546446e1464) // 0.0416662176640237
+	v23 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v25 := math.Float64frombits(0x3fe0000005cbdd4b) // 0.5000000107965347
+	v27 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v29 := math.Float64frombits(0x3feffffffffa6d0c) // 0.9999999999594436
+	for i := range db {
+		v0 := float64(a[i])
+		v2 := v0 < v1
+		v5 := v0 < v3
+		v6 := math.Abs(v0)
+		v7 := -v6
+		v9 := v8
+		if v7 > v8 {
+			v9 = v7
+		}
+		v12 := float64(v9 * v11)
+		v13 := math.RoundToEven(v12)
+		v15 := math.FMA(v13, v14, v9)
+		v18 := math.FMA(v15, v16, v17)
+		v20 := math.FMA(v15, v18, v19)
+		v22 := math.FMA(v15, v20, v21)
+		v24 := math.FMA(v15, v22, v23)
+		v26 := math.FMA(v15, v24, v25)
+		v28 := math.FMA(v15, v26, v27)
+		v30 := math.FMA(v15, v28, v29)
+		v31 := ldexpNormal(v30, v13)
+		v32 := v7 < v8
+		v33 := v31
+		if v32 {
+			v33 = v3
+		}
+		v34 := float64(v10 + v33)
+		v35 := float64(v33 / v34)
+		v36 := math.IsNaN(v0)
+		v37 := float64(v10 - v35)
+		v38 := v37
+		if v5 {
+			v38 = v35
+		}
+		v39 := float64(v0 * v38)
+		v40 := v39
+		if v2 {
+			v40 = v4
+		}
+		v41 := float64(dy[i])
+		v42 := float64(v40 * v41)
+		v43 := v42
+		if v36 {
+			v43 = v0
+		}
+		db[i] = float32(v43)
 	}
 }

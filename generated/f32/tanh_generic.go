@@ -87,8 +87,8 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 	dy = dy[:len(dx)]
 	v1 := math.Float64frombits(0x4010000000000000)  // 4
 	v3 := math.Float64frombits(0xc000000000000000)  // -2
-	v8 := math.Float64frombits(0xc085f80000000000)  // -703
-	v10 := math.Float64frombits(0x0000000000000000) // 0
+	v8 := math.Float64frombits(0x0000000000000000)  // 0
+	v10 := math.Float64frombits(0xc085f80000000000) // -703
 	v12 := math.Float64frombits(0x3ff0000000000000) // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v18 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -106,14 +106,14 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v5 := float64(v3 * v4)
 		v6 := math.Abs(v5)
 		v7 := -v6
-		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		v9 := v5 < v8
+		v11 := v10
+		if v7 > v10 {
+			v11 = v7
 		}
-		v11 := v5 < v10
-		v14 := float64(v9 * v13)
+		v14 := float64(v11 * v13)
 		v15 := math.RoundToEven(v14)
-		v19 := math.FMA(v15, v18, v9)
+		v19 := math.FMA(v15, v18, v11)
 		v22 := math.FMA(v19, v20, v21)
 		v24 := math.FMA(v19, v22, v23)
 		v26 := math.FMA(v19, v24, v25)
@@ -122,13 +122,13 @@ func tanhBackwardGeneric(dx, x, dy []float32) {
 		v32 := math.FMA(v19, v30, v31)
 		v34 := math.FMA(v19, v32, v33)
 		v35 := ldexpNormal(v34, v15)
-		v36 := v7 < v8
+		v36 := v7 < v10
 		v37 := v35
 		if v36 {
-			v37 = v10
+			v37 = v8
 		}
 		v38 := v12
-		if v11 {
+		if v9 {
 			v38 = v37
 		}
 		v39 := float64(v12 + v37)

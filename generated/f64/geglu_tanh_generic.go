@@ -19,7 +19,7 @@ var (
 )
 
 // gegluTanhGeneric is the pure-Go kernel of gegluTanh (f64 memory, f64
-// compute, 358 operations): the scalar twin of the vector program the assembly
+// compute, 357 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -33,7 +33,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -56,14 +56,14 @@ func gegluTanhGeneric(dst, a, b []float64) {
 	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v134 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v140 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v223 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v226 := math.Float64frombits(0x4086300000000000) // 710
-	v296 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v297 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v362 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v370 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v372 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v373 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v222 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v225 := math.Float64frombits(0x4086300000000000) // 710
+	v295 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v296 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v361 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v369 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v371 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v372 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -76,14 +76,14 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v17 := v14 < v16
 		v18 := math.Abs(v14)
 		v19 := -v18
-		v21 := v20
-		if v19 > v20 {
-			v21 = v19
+		v20 := v14 < v4
+		v22 := v21
+		if v19 > v21 {
+			v22 = v19
 		}
-		v22 := v14 < v4
-		v25 := float64(v21 * v24)
+		v25 := float64(v22 * v24)
 		v26 := math.RoundToEven(v25)
-		v30 := math.FMA(v26, v29, v21)
+		v30 := math.FMA(v26, v29, v22)
 		v33 := math.FMA(v26, v32, v30)
 		v34 := float64(v30 - v33)
 		v35 := math.FMA(v26, v32, v34)
@@ -128,11 +128,11 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v83 := float64(v82 + v79)
 		v84 := float64(v83 + v80)
 		v85 := v23
-		if v22 {
+		if v20 {
 			v85 = v73
 		}
 		v86 := v4
-		if v22 {
+		if v20 {
 			v86 = v75
 		}
 		v87 := float64(v23 / v81)
@@ -143,7 +143,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v92 := float64(v91 + v86)
 		v94 := float64(v92 * v87)
 		v95 := v4
-		if v22 {
+		if v20 {
 			v95 = v26
 		}
 		v97 := float64(v96 - v95)
@@ -204,14 +204,14 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v142 := float64(v139 + v141)
 		v143 := math.Abs(v117)
 		v144 := -v143
-		v145 := v20
-		if v144 > v20 {
-			v145 = v144
+		v145 := v117 < v4
+		v146 := v21
+		if v144 > v21 {
+			v146 = v144
 		}
-		v146 := v117 < v4
-		v147 := float64(v145 * v24)
+		v147 := float64(v146 * v24)
 		v148 := math.RoundToEven(v147)
-		v150 := math.FMA(v148, v29, v145)
+		v150 := math.FMA(v148, v29, v146)
 		v151 := math.FMA(v148, v32, v150)
 		v152 := float64(v150 - v151)
 		v153 := math.FMA(v148, v32, v152)
@@ -256,11 +256,11 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v189 := float64(v188 + v185)
 		v190 := float64(v189 + v186)
 		v191 := v23
-		if v146 {
+		if v145 {
 			v191 = v180
 		}
 		v192 := v4
-		if v146 {
+		if v145 {
 			v192 = v182
 		}
 		v193 := float64(v23 / v187)
@@ -271,7 +271,7 @@ func gegluTanhGeneric(dst, a, b []float64) {
 		v198 := float64(v197 + v192)
 		v200 := float64(v198 * v193)
 		v201 := v4
-		if v146 {
+		if v145 {
 			v201 = v148
 		}
 		v202 := float64(v96 - v201)
@@ -301,219 +301,218 @@ func gegluTanhGeneric(dst, a, b []float64) {
 			v215 = v201
 		}
 		v216 := ldexpMid(v214, v215)
-		v217 := math.IsNaN(v117)
-		v218 := v216
-		if v217 {
-			v218 = v117
+		v217 := v216
+		if v115 {
+			v217 = v117
 		}
-		v219 := float64(v142 * v218)
-		v220 := float64(v116 * v219)
-		v221 := float64(v116 + v220)
-		v222 := float64(v0 * v221)
-		v224 := float64(v14 + v223)
-		v225 := v20
-		if v224 > v20 {
-			v225 = v224
+		v218 := float64(v142 * v217)
+		v219 := float64(v116 * v218)
+		v220 := float64(v116 + v219)
+		v221 := float64(v0 * v220)
+		v223 := float64(v14 + v222)
+		v224 := v21
+		if v223 > v21 {
+			v224 = v223
 		}
-		v227 := v226
-		if v225 < v226 {
-			v227 = v225
+		v226 := v225
+		if v224 < v225 {
+			v226 = v224
 		}
-		v228 := float64(v227 * v24)
-		v229 := math.RoundToEven(v228)
-		v231 := math.FMA(v229, v29, v227)
-		v232 := math.FMA(v229, v32, v231)
-		v233 := float64(v231 - v232)
-		v234 := math.FMA(v229, v32, v233)
-		v235 := float64(v232 * v232)
-		v236 := -v235
-		v237 := math.FMA(v232, v232, v236)
-		v238 := float64(v36 * v235)
-		v239 := float64(v36 * v237)
-		v240 := float64(v232 + v238)
-		v241 := float64(v232 - v240)
+		v227 := float64(v226 * v24)
+		v228 := math.RoundToEven(v227)
+		v230 := math.FMA(v228, v29, v226)
+		v231 := math.FMA(v228, v32, v230)
+		v232 := float64(v230 - v231)
+		v233 := math.FMA(v228, v32, v232)
+		v234 := float64(v231 * v231)
+		v235 := -v234
+		v236 := math.FMA(v231, v231, v235)
+		v237 := float64(v36 * v234)
+		v238 := float64(v36 * v236)
+		v239 := float64(v231 + v237)
+		v240 := float64(v231 - v239)
+		v241 := float64(v240 + v237)
 		v242 := float64(v241 + v238)
-		v243 := float64(v242 + v239)
-		v244 := math.FMA(v234, v232, v234)
-		v245 := float64(v243 + v244)
-		v246 := float64(v235 * v232)
-		v247 := math.FMA(v232, v49, v50)
-		v248 := math.FMA(v232, v247, v52)
-		v249 := math.FMA(v232, v248, v54)
-		v250 := math.FMA(v232, v249, v56)
-		v251 := math.FMA(v232, v250, v58)
-		v252 := math.FMA(v232, v251, v60)
-		v253 := math.FMA(v232, v252, v62)
-		v254 := math.FMA(v232, v253, v64)
-		v255 := math.FMA(v232, v254, v66)
-		v256 := math.FMA(v246, v255, v245)
-		v257 := float64(v23 + v240)
-		v258 := float64(v23 - v257)
-		v259 := float64(v258 + v240)
-		v260 := float64(v259 + v256)
-		v262 := float64(v96 - v229)
-		v263 := v98
-		if v262 < v98 {
+		v243 := math.FMA(v233, v231, v233)
+		v244 := float64(v242 + v243)
+		v245 := float64(v234 * v231)
+		v246 := math.FMA(v231, v49, v50)
+		v247 := math.FMA(v231, v246, v52)
+		v248 := math.FMA(v231, v247, v54)
+		v249 := math.FMA(v231, v248, v56)
+		v250 := math.FMA(v231, v249, v58)
+		v251 := math.FMA(v231, v250, v60)
+		v252 := math.FMA(v231, v251, v62)
+		v253 := math.FMA(v231, v252, v64)
+		v254 := math.FMA(v231, v253, v66)
+		v255 := math.FMA(v245, v254, v244)
+		v256 := float64(v23 + v239)
+		v257 := float64(v23 - v256)
+		v258 := float64(v257 + v239)
+		v259 := float64(v258 + v255)
+		v261 := float64(v96 - v228)
+		v262 := v98
+		if v261 < v98 {
+			v262 = v261
+		}
+		v263 := v4
+		if v262 > v4 {
 			v263 = v262
 		}
-		v264 := v4
-		if v263 > v4 {
-			v264 = v263
+		v264 := v228 < v101
+		v265 := ldexpNormal(v103, v263)
+		v266 := v4
+		if v264 {
+			v266 = v265
 		}
-		v265 := v229 < v101
-		v266 := ldexpNormal(v103, v264)
-		v267 := v4
-		if v265 {
-			v267 = v266
+		v267 := float64(v256 + v266)
+		v268 := float64(v267 - v266)
+		v269 := float64(v256 - v268)
+		v270 := float64(v269 + v259)
+		v271 := float64(v270 + v266)
+		v272 := float64(v271 - v266)
+		v273 := float64(v268 + v272)
+		v274 := v76
+		if v228 > v76 {
+			v274 = v228
 		}
-		v268 := float64(v257 + v267)
-		v269 := float64(v268 - v267)
-		v270 := float64(v257 - v269)
-		v271 := float64(v270 + v260)
-		v272 := float64(v271 + v267)
-		v273 := float64(v272 - v267)
-		v274 := float64(v269 + v273)
-		v275 := v76
-		if v229 > v76 {
-			v275 = v229
+		v275 := ldexpMid(v273, v274)
+		v276 := math.IsNaN(v223)
+		v277 := v275
+		if v276 {
+			v277 = v223
 		}
-		v276 := ldexpMid(v274, v275)
-		v277 := math.IsNaN(v224)
-		v278 := v276
-		if v277 {
-			v278 = v224
-		}
-		v279 := float64(v0 * v278)
-		v298 := float64(v297 + v142)
-		v299 := float64(v224 - v14)
-		v300 := float64(v224 - v299)
-		v301 := float64(v14 - v300)
-		v302 := float64(v223 - v299)
-		v303 := float64(v301 + v302)
-		v304 := float64(v298 + v303)
-		v305 := float64(v304 * v296)
-		v306 := float64(v279 * v305)
-		v307 := math.FMA(v279, v296, v306)
-		v308 := v222
+		v278 := float64(v0 * v277)
+		v297 := float64(v296 + v142)
+		v298 := float64(v223 - v14)
+		v299 := float64(v223 - v298)
+		v300 := float64(v14 - v299)
+		v301 := float64(v222 - v298)
+		v302 := float64(v300 + v301)
+		v303 := float64(v297 + v302)
+		v304 := float64(v303 * v295)
+		v305 := float64(v278 * v304)
+		v306 := math.FMA(v278, v295, v305)
+		v307 := v221
 		if v17 {
-			v308 = v307
+			v307 = v306
+		}
+		v308 := v307
+		if v7 {
+			v308 = v0
 		}
 		v309 := v308
-		if v7 {
-			v309 = v0
-		}
-		v310 := v309
 		if v3 {
-			v310 = v5
+			v309 = v5
 		}
-		v311 := b[i]
-		v312 := float64(v311 * v5)
-		v313 := float64(v311 * v0)
-		v314 := -v313
-		v315 := math.FMA(v311, v0, v314)
-		v316 := float64(v311 * v296)
-		v317 := float64(v316 * v279)
-		v318 := -v317
-		v319 := math.FMA(v316, v279, v318)
-		v320 := float64(v311 * v279)
-		v321 := -v320
-		v322 := math.FMA(v311, v279, v321)
-		v323 := float64(v320 * v305)
-		v324 := -v323
-		v325 := math.FMA(v320, v305, v324)
-		v326 := math.FMA(v322, v305, v325)
-		v327 := float64(v317 + v323)
-		v328 := float64(v327 - v317)
-		v329 := float64(v327 - v328)
-		v330 := float64(v317 - v329)
-		v331 := float64(v323 - v328)
-		v332 := float64(v330 + v331)
-		v333 := float64(v332 + v319)
-		v334 := float64(v333 + v326)
-		v335 := float64(v313 * v116)
-		v336 := -v335
-		v337 := math.FMA(v313, v116, v336)
-		v338 := math.FMA(v315, v116, v337)
-		v339 := float64(v313 * v220)
-		v340 := -v339
-		v341 := math.FMA(v313, v220, v340)
-		v342 := math.FMA(v315, v220, v341)
-		v343 := float64(v335 + v339)
-		v344 := float64(v343 - v335)
-		v345 := float64(v343 - v344)
-		v346 := float64(v335 - v345)
-		v347 := float64(v339 - v344)
-		v348 := float64(v346 + v347)
-		v349 := float64(v348 + v338)
-		v350 := float64(v349 + v342)
-		v351 := v343
+		v310 := b[i]
+		v311 := float64(v310 * v5)
+		v312 := float64(v310 * v0)
+		v313 := -v312
+		v314 := math.FMA(v310, v0, v313)
+		v315 := float64(v310 * v295)
+		v316 := float64(v315 * v278)
+		v317 := -v316
+		v318 := math.FMA(v315, v278, v317)
+		v319 := float64(v310 * v278)
+		v320 := -v319
+		v321 := math.FMA(v310, v278, v320)
+		v322 := float64(v319 * v304)
+		v323 := -v322
+		v324 := math.FMA(v319, v304, v323)
+		v325 := math.FMA(v321, v304, v324)
+		v326 := float64(v316 + v322)
+		v327 := float64(v326 - v316)
+		v328 := float64(v326 - v327)
+		v329 := float64(v316 - v328)
+		v330 := float64(v322 - v327)
+		v331 := float64(v329 + v330)
+		v332 := float64(v331 + v318)
+		v333 := float64(v332 + v325)
+		v334 := float64(v312 * v116)
+		v335 := -v334
+		v336 := math.FMA(v312, v116, v335)
+		v337 := math.FMA(v314, v116, v336)
+		v338 := float64(v312 * v219)
+		v339 := -v338
+		v340 := math.FMA(v312, v219, v339)
+		v341 := math.FMA(v314, v219, v340)
+		v342 := float64(v334 + v338)
+		v343 := float64(v342 - v334)
+		v344 := float64(v342 - v343)
+		v345 := float64(v334 - v344)
+		v346 := float64(v338 - v343)
+		v347 := float64(v345 + v346)
+		v348 := float64(v347 + v337)
+		v349 := float64(v348 + v341)
+		v350 := v342
 		if v17 {
-			v351 = v327
+			v350 = v326
+		}
+		v351 := v349
+		if v17 {
+			v351 = v333
 		}
 		v352 := v350
-		if v17 {
-			v352 = v334
+		if v7 {
+			v352 = v312
 		}
 		v353 := v351
 		if v7 {
-			v353 = v313
+			v353 = v314
 		}
 		v354 := v352
-		if v7 {
-			v354 = v315
+		if v3 {
+			v354 = v311
 		}
 		v355 := v353
 		if v3 {
-			v355 = v312
+			v355 = v4
 		}
-		v356 := v354
-		if v3 {
-			v356 = v4
+		v356 := float64(v354 + v355)
+		v357 := float64(v309 * v310)
+		v358 := float64(v356 - v357)
+		v359 := math.Abs(v358)
+		v360 := math.Abs(v357)
+		v362 := float64(v360 * v361)
+		v363 := v359 <= v362
+		v364 := math.Abs(v310)
+		v365 := math.Abs(v315)
+		v366 := v364
+		if v365 > v364 {
+			v366 = v365
 		}
-		v357 := float64(v355 + v356)
-		v358 := float64(v310 * v311)
-		v359 := float64(v357 - v358)
-		v360 := math.Abs(v359)
-		v361 := math.Abs(v358)
-		v363 := float64(v361 * v362)
-		v364 := v360 <= v363
-		v365 := math.Abs(v311)
-		v366 := math.Abs(v316)
-		v367 := v365
-		if v366 > v365 {
-			v367 = v366
+		v367 := math.Abs(v312)
+		v368 := v366
+		if v367 > v366 {
+			v368 = v367
 		}
-		v368 := math.Abs(v313)
-		v369 := v367
-		if v368 > v367 {
-			v369 = v368
+		v370 := float64(v359 * v369)
+		v373 := math.FMA(v368, v371, v372)
+		v374 := v370 <= v373
+		v375 := v363 || v374
+		v376 := v356 == v4
+		v377 := v375 && !v376
+		v378 := v357
+		if v377 {
+			v378 = v356
 		}
-		v371 := float64(v360 * v370)
-		v374 := math.FMA(v369, v372, v373)
-		v375 := v371 <= v374
-		v376 := v364 || v375
-		v377 := v357 == v4
-		v378 := v376 && !v377
-		v379 := v358
-		if v378 {
-			v379 = v357
+		v379 := math.IsNaN(v310)
+		v380 := v378
+		if v379 {
+			v380 = v310
 		}
-		v380 := math.IsNaN(v311)
-		v381 := v379
-		if v380 {
-			v381 = v311
+		v381 := math.IsNaN(v0)
+		v382 := v380
+		if v381 {
+			v382 = v0
 		}
-		v382 := math.IsNaN(v0)
-		v383 := v381
-		if v382 {
-			v383 = v0
-		}
-		dst[i] = v383
+		dst[i] = v382
 	}
 }
 
 // gegluTanhUsualGeneric is the pure-Go kernel of gegluTanhUsual (f64 memory,
-// f64 compute, 269 operations): the scalar twin of the vector program the
+// f64 compute, 268 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dst
 // may be the same slice as an input.
@@ -526,7 +525,7 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -549,11 +548,11 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v213 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v247 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v255 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v257 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v258 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v212 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v246 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dst {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -565,14 +564,14 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v13 := float64(v7 * v12)
 		v14 := math.Abs(v13)
 		v15 := -v14
-		v17 := v16
-		if v15 > v16 {
-			v17 = v15
+		v16 := v13 < v3
+		v18 := v17
+		if v15 > v17 {
+			v18 = v15
 		}
-		v18 := v13 < v3
-		v21 := float64(v17 * v20)
+		v21 := float64(v18 * v20)
 		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v17)
+		v24 := math.FMA(v22, v23, v18)
 		v26 := math.FMA(v22, v25, v24)
 		v27 := float64(v24 - v26)
 		v28 := math.FMA(v22, v25, v27)
@@ -617,11 +616,11 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v76 := float64(v75 + v72)
 		v77 := float64(v76 + v73)
 		v78 := v19
-		if v18 {
+		if v16 {
 			v78 = v66
 		}
 		v79 := v3
-		if v18 {
+		if v16 {
 			v79 = v68
 		}
 		v80 := float64(v19 / v74)
@@ -632,7 +631,7 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v85 := float64(v84 + v79)
 		v86 := float64(v85 * v80)
 		v87 := v3
-		if v18 {
+		if v16 {
 			v87 = v22
 		}
 		v89 := float64(v88 - v87)
@@ -693,14 +692,14 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v134 := float64(v131 + v133)
 		v135 := math.Abs(v109)
 		v136 := -v135
-		v137 := v16
-		if v136 > v16 {
-			v137 = v136
+		v137 := v109 < v3
+		v138 := v17
+		if v136 > v17 {
+			v138 = v136
 		}
-		v138 := v109 < v3
-		v139 := float64(v137 * v20)
+		v139 := float64(v138 * v20)
 		v140 := math.RoundToEven(v139)
-		v141 := math.FMA(v140, v23, v137)
+		v141 := math.FMA(v140, v23, v138)
 		v142 := math.FMA(v140, v25, v141)
 		v143 := float64(v141 - v142)
 		v144 := math.FMA(v140, v25, v143)
@@ -745,11 +744,11 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v180 := float64(v179 + v176)
 		v181 := float64(v180 + v177)
 		v182 := v19
-		if v138 {
+		if v137 {
 			v182 = v171
 		}
 		v183 := v3
-		if v138 {
+		if v137 {
 			v183 = v173
 		}
 		v184 := float64(v19 / v178)
@@ -760,7 +759,7 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 		v189 := float64(v188 + v183)
 		v190 := float64(v189 * v184)
 		v191 := v3
-		if v138 {
+		if v137 {
 			v191 = v140
 		}
 		v192 := float64(v88 - v191)
@@ -790,100 +789,99 @@ func gegluTanhUsualGeneric(dst, a, b []float64) {
 			v205 = v191
 		}
 		v206 := ldexpMid(v204, v205)
-		v207 := math.IsNaN(v109)
-		v208 := v206
-		if v207 {
-			v208 = v109
+		v207 := v206
+		if v107 {
+			v207 = v109
 		}
-		v209 := float64(v134 * v208)
-		v210 := float64(v108 * v209)
-		v211 := float64(v108 + v210)
-		v212 := float64(v0 * v211)
-		v214 := v212
+		v208 := float64(v134 * v207)
+		v209 := float64(v108 * v208)
+		v210 := float64(v108 + v209)
+		v211 := float64(v0 * v210)
+		v213 := v211
 		if v6 {
-			v214 = v0
+			v213 = v0
 		}
-		v215 := v214
+		v214 := v213
 		if v2 {
-			v215 = v4
+			v214 = v4
 		}
-		v216 := b[i]
-		v217 := float64(v216 * v4)
-		v218 := float64(v216 * v0)
-		v219 := -v218
-		v220 := math.FMA(v216, v0, v219)
-		v221 := float64(v216 * v213)
-		v222 := float64(v218 * v108)
-		v223 := -v222
-		v224 := math.FMA(v218, v108, v223)
-		v225 := math.FMA(v220, v108, v224)
-		v226 := float64(v218 * v210)
-		v227 := -v226
-		v228 := math.FMA(v218, v210, v227)
-		v229 := math.FMA(v220, v210, v228)
-		v230 := float64(v222 + v226)
-		v231 := float64(v230 - v222)
-		v232 := float64(v230 - v231)
-		v233 := float64(v222 - v232)
-		v234 := float64(v226 - v231)
-		v235 := float64(v233 + v234)
-		v236 := float64(v235 + v225)
-		v237 := float64(v236 + v229)
-		v238 := v230
+		v215 := b[i]
+		v216 := float64(v215 * v4)
+		v217 := float64(v215 * v0)
+		v218 := -v217
+		v219 := math.FMA(v215, v0, v218)
+		v220 := float64(v215 * v212)
+		v221 := float64(v217 * v108)
+		v222 := -v221
+		v223 := math.FMA(v217, v108, v222)
+		v224 := math.FMA(v219, v108, v223)
+		v225 := float64(v217 * v209)
+		v226 := -v225
+		v227 := math.FMA(v217, v209, v226)
+		v228 := math.FMA(v219, v209, v227)
+		v229 := float64(v221 + v225)
+		v230 := float64(v229 - v221)
+		v231 := float64(v229 - v230)
+		v232 := float64(v221 - v231)
+		v233 := float64(v225 - v230)
+		v234 := float64(v232 + v233)
+		v235 := float64(v234 + v224)
+		v236 := float64(v235 + v228)
+		v237 := v229
 		if v6 {
-			v238 = v218
+			v237 = v217
+		}
+		v238 := v236
+		if v6 {
+			v238 = v219
 		}
 		v239 := v237
-		if v6 {
-			v239 = v220
+		if v2 {
+			v239 = v216
 		}
 		v240 := v238
 		if v2 {
-			v240 = v217
+			v240 = v3
 		}
-		v241 := v239
-		if v2 {
-			v241 = v3
+		v241 := float64(v239 + v240)
+		v242 := float64(v214 * v215)
+		v243 := float64(v241 - v242)
+		v244 := math.Abs(v243)
+		v245 := math.Abs(v242)
+		v247 := float64(v245 * v246)
+		v248 := v244 <= v247
+		v249 := math.Abs(v215)
+		v250 := math.Abs(v220)
+		v251 := v249
+		if v250 > v249 {
+			v251 = v250
 		}
-		v242 := float64(v240 + v241)
-		v243 := float64(v215 * v216)
-		v244 := float64(v242 - v243)
-		v245 := math.Abs(v244)
-		v246 := math.Abs(v243)
-		v248 := float64(v246 * v247)
-		v249 := v245 <= v248
-		v250 := math.Abs(v216)
-		v251 := math.Abs(v221)
-		v252 := v250
-		if v251 > v250 {
-			v252 = v251
+		v252 := math.Abs(v217)
+		v253 := v251
+		if v252 > v251 {
+			v253 = v252
 		}
-		v253 := math.Abs(v218)
-		v254 := v252
-		if v253 > v252 {
-			v254 = v253
+		v255 := float64(v244 * v254)
+		v258 := math.FMA(v253, v256, v257)
+		v259 := v255 <= v258
+		v260 := v248 || v259
+		v261 := v241 == v3
+		v262 := v260 && !v261
+		v263 := v242
+		if v262 {
+			v263 = v241
 		}
-		v256 := float64(v245 * v255)
-		v259 := math.FMA(v254, v257, v258)
-		v260 := v256 <= v259
-		v261 := v249 || v260
-		v262 := v242 == v3
-		v263 := v261 && !v262
-		v264 := v243
-		if v263 {
-			v264 = v242
+		v264 := math.IsNaN(v215)
+		v265 := v263
+		if v264 {
+			v265 = v215
 		}
-		v265 := math.IsNaN(v216)
-		v266 := v264
-		if v265 {
-			v266 = v216
+		v266 := math.IsNaN(v0)
+		v267 := v265
+		if v266 {
+			v267 = v0
 		}
-		v267 := math.IsNaN(v0)
-		v268 := v266
-		if v267 {
-			v268 = v0
-		}
-		dst[i] = v268
+		dst[i] = v267
 	}
 }
 
@@ -930,7 +928,7 @@ func gegluTanhRun(dst, a, b []float64) {
 }
 
 // gegluTanhBackwardAGeneric is the pure-Go kernel of gegluTanhBackwardA (f64
-// memory, f64 compute, 914 operations): the scalar twin of the vector program
+// memory, f64 compute, 913 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // da may be the same slice as an input.
@@ -949,7 +947,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v20 := math.Float64frombits(0xc085e00000000000)  // -700
 	v22 := math.Float64frombits(0xbff0000000000000)  // -1
 	v25 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v30 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v31 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v33 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v38 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v41 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -968,28 +966,28 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 	v106 := math.Float64frombits(0x408f400000000000) // 1000
 	v109 := math.Float64frombits(0xc08fe80000000000) // -1021
 	v111 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v202 := math.Float64frombits(0x4000000000000000) // 2
-	v237 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v246 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v253 := math.Float64frombits(0x4086300000000000) // 710
-	v316 := math.Float64frombits(0x4086280000000000) // 709
-	v320 := math.Float64frombits(0x408ff80000000000) // 1023
-	v346 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v348 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v351 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v354 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v359 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v363 := math.Float64frombits(0xc044000000000000) // -40
-	v467 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v544 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v571 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v574 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
-	v647 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
-	v793 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v802 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v804 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v805 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v934 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v201 := math.Float64frombits(0x4000000000000000) // 2
+	v236 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v245 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v252 := math.Float64frombits(0x4086300000000000) // 710
+	v315 := math.Float64frombits(0x4086280000000000) // 709
+	v319 := math.Float64frombits(0x408ff80000000000) // 1023
+	v345 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v347 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v350 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v353 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v358 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v362 := math.Float64frombits(0xc044000000000000) // -40
+	v466 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v543 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v570 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v573 := math.Float64frombits(0x408bb9d3beb8c86b) // 887.22839111673
+	v646 := math.Float64frombits(0x3cd6bc5ca07e04f0) // 1.2620897868286277e-15
+	v792 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v801 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v803 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v804 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v933 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -1006,14 +1004,14 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v27 := v23 || v26
 		v28 := math.Abs(v15)
 		v29 := -v28
-		v31 := v30
-		if v29 > v30 {
-			v31 = v29
+		v30 := v15 < v4
+		v32 := v31
+		if v29 > v31 {
+			v32 = v29
 		}
-		v32 := v15 < v4
-		v34 := float64(v31 * v33)
+		v34 := float64(v32 * v33)
 		v35 := math.RoundToEven(v34)
-		v39 := math.FMA(v35, v38, v31)
+		v39 := math.FMA(v35, v38, v32)
 		v42 := math.FMA(v35, v41, v39)
 		v43 := float64(v39 - v42)
 		v44 := math.FMA(v35, v41, v43)
@@ -1058,11 +1056,11 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v91 := float64(v90 + v87)
 		v92 := float64(v91 + v88)
 		v93 := v8
-		if v32 {
+		if v30 {
 			v93 = v82
 		}
 		v94 := v4
-		if v32 {
+		if v30 {
 			v94 = v84
 		}
 		v95 := float64(v8 / v89)
@@ -1071,10 +1069,10 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v98 := math.FMA(v97, v89, v93)
 		v99 := math.FMA(v97, v92, v98)
 		v100 := float64(v99 + v94)
-		v101 := v30 <= v29
+		v101 := v31 <= v29
 		v102 := float64(v100 * v95)
 		v103 := v4
-		if v32 {
+		if v30 {
 			v103 = v35
 		}
 		v105 := float64(v104 - v103)
@@ -1112,14 +1110,14 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v125 := -v15
 		v126 := math.Abs(v125)
 		v127 := -v126
-		v128 := v30
-		if v127 > v30 {
-			v128 = v127
+		v128 := v125 < v4
+		v129 := v31
+		if v127 > v31 {
+			v129 = v127
 		}
-		v129 := v125 < v4
-		v130 := float64(v128 * v33)
+		v130 := float64(v129 * v33)
 		v131 := math.RoundToEven(v130)
-		v133 := math.FMA(v131, v38, v128)
+		v133 := math.FMA(v131, v38, v129)
 		v134 := math.FMA(v131, v41, v133)
 		v135 := float64(v133 - v134)
 		v136 := math.FMA(v131, v41, v135)
@@ -1164,11 +1162,11 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v172 := float64(v171 + v168)
 		v173 := float64(v172 + v169)
 		v174 := v8
-		if v129 {
+		if v128 {
 			v174 = v163
 		}
 		v175 := v4
-		if v129 {
+		if v128 {
 			v175 = v165
 		}
 		v176 := float64(v8 / v170)
@@ -1179,7 +1177,7 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 		v181 := float64(v180 + v175)
 		v183 := float64(v181 * v176)
 		v184 := v4
-		if v129 {
+		if v128 {
 			v184 = v131
 		}
 		v185 := float64(v104 - v184)
@@ -1209,968 +1207,967 @@ func gegluTanhBackwardAGeneric(da, a, b, dy []float64) {
 			v198 = v184
 		}
 		v199 := ldexpMid(v197, v198)
-		v200 := math.IsNaN(v125)
-		v201 := v199
-		if v200 {
-			v201 = v125
+		v200 := v199
+		if v123 {
+			v200 = v125
 		}
-		v203 := float64(v202 * v13)
-		v204 := float64(v14 + v203)
-		v205 := float64(v9 * v204)
-		v206 := float64(v201 * v205)
-		v207 := float64(v8 + v206)
-		v208 := float64(v207 - v206)
-		v209 := float64(v207 - v208)
-		v210 := float64(v206 - v209)
-		v211 := float64(v8 - v208)
-		v212 := float64(v210 + v211)
-		v213 := -v206
-		v214 := math.FMA(v201, v205, v213)
-		v215 := -v205
-		v216 := math.FMA(v9, v204, v215)
-		v217 := float64(v204 - v14)
-		v218 := float64(v204 - v217)
-		v219 := float64(v14 - v218)
-		v220 := float64(v203 - v217)
-		v221 := float64(v219 + v220)
-		v222 := float64(v14 - v0)
-		v223 := float64(v14 - v222)
-		v224 := float64(v0 - v223)
-		v225 := float64(v13 - v222)
-		v226 := float64(v224 + v225)
-		v227 := -v13
-		v228 := math.FMA(v10, v12, v227)
-		v229 := -v12
-		v230 := math.FMA(v11, v0, v229)
-		v231 := -v11
-		v232 := math.FMA(v0, v0, v231)
-		v233 := float64(v232 * v0)
-		v234 := float64(v230 + v233)
-		v235 := float64(v10 * v234)
-		v236 := float64(v228 + v235)
-		v238 := float64(v237 * v12)
-		v239 := float64(v236 + v238)
-		v240 := float64(v226 + v239)
-		v241 := float64(v221 + v240)
-		v242 := float64(v202 * v239)
-		v243 := float64(v241 + v242)
-		v244 := float64(v9 * v243)
-		v245 := float64(v216 + v244)
-		v247 := float64(v246 * v204)
-		v248 := float64(v245 + v247)
-		v249 := float64(v201 * v248)
-		v250 := float64(v214 + v249)
-		v251 := -v201
-		v252 := v30
-		if v15 > v30 {
-			v252 = v15
+		v202 := float64(v201 * v13)
+		v203 := float64(v14 + v202)
+		v204 := float64(v9 * v203)
+		v205 := float64(v200 * v204)
+		v206 := float64(v8 + v205)
+		v207 := float64(v206 - v205)
+		v208 := float64(v206 - v207)
+		v209 := float64(v205 - v208)
+		v210 := float64(v8 - v207)
+		v211 := float64(v209 + v210)
+		v212 := -v205
+		v213 := math.FMA(v200, v204, v212)
+		v214 := -v204
+		v215 := math.FMA(v9, v203, v214)
+		v216 := float64(v203 - v14)
+		v217 := float64(v203 - v216)
+		v218 := float64(v14 - v217)
+		v219 := float64(v202 - v216)
+		v220 := float64(v218 + v219)
+		v221 := float64(v14 - v0)
+		v222 := float64(v14 - v221)
+		v223 := float64(v0 - v222)
+		v224 := float64(v13 - v221)
+		v225 := float64(v223 + v224)
+		v226 := -v13
+		v227 := math.FMA(v10, v12, v226)
+		v228 := -v12
+		v229 := math.FMA(v11, v0, v228)
+		v230 := -v11
+		v231 := math.FMA(v0, v0, v230)
+		v232 := float64(v231 * v0)
+		v233 := float64(v229 + v232)
+		v234 := float64(v10 * v233)
+		v235 := float64(v227 + v234)
+		v237 := float64(v236 * v12)
+		v238 := float64(v235 + v237)
+		v239 := float64(v225 + v238)
+		v240 := float64(v220 + v239)
+		v241 := float64(v201 * v238)
+		v242 := float64(v240 + v241)
+		v243 := float64(v9 * v242)
+		v244 := float64(v215 + v243)
+		v246 := float64(v245 * v203)
+		v247 := float64(v244 + v246)
+		v248 := float64(v200 * v247)
+		v249 := float64(v213 + v248)
+		v250 := -v200
+		v251 := v31
+		if v15 > v31 {
+			v251 = v15
 		}
-		v254 := v253
-		if v252 < v253 {
-			v254 = v252
+		v253 := v252
+		if v251 < v252 {
+			v253 = v251
 		}
-		v255 := float64(v254 * v33)
-		v256 := math.RoundToEven(v255)
-		v258 := math.FMA(v256, v38, v254)
-		v259 := math.FMA(v256, v41, v258)
-		v260 := float64(v258 - v259)
-		v261 := math.FMA(v256, v41, v260)
-		v262 := float64(v259 * v259)
-		v263 := -v262
-		v264 := math.FMA(v259, v259, v263)
-		v265 := float64(v45 * v262)
-		v266 := float64(v45 * v264)
-		v267 := float64(v259 + v265)
-		v268 := float64(v259 - v267)
+		v254 := float64(v253 * v33)
+		v255 := math.RoundToEven(v254)
+		v257 := math.FMA(v255, v38, v253)
+		v258 := math.FMA(v255, v41, v257)
+		v259 := float64(v257 - v258)
+		v260 := math.FMA(v255, v41, v259)
+		v261 := float64(v258 * v258)
+		v262 := -v261
+		v263 := math.FMA(v258, v258, v262)
+		v264 := float64(v45 * v261)
+		v265 := float64(v45 * v263)
+		v266 := float64(v258 + v264)
+		v267 := float64(v258 - v266)
+		v268 := float64(v267 + v264)
 		v269 := float64(v268 + v265)
-		v270 := float64(v269 + v266)
-		v271 := math.FMA(v261, v259, v261)
-		v272 := float64(v270 + v271)
-		v273 := float64(v262 * v259)
-		v274 := math.FMA(v259, v58, v59)
-		v275 := math.FMA(v259, v274, v61)
-		v276 := math.FMA(v259, v275, v63)
-		v277 := math.FMA(v259, v276, v65)
-		v278 := math.FMA(v259, v277, v67)
-		v279 := math.FMA(v259, v278, v69)
-		v280 := math.FMA(v259, v279, v71)
-		v281 := math.FMA(v259, v280, v73)
-		v282 := math.FMA(v259, v281, v75)
-		v283 := math.FMA(v273, v282, v272)
-		v284 := float64(v8 + v267)
-		v285 := float64(v8 - v284)
-		v286 := float64(v285 + v267)
-		v287 := float64(v286 + v283)
-		v289 := float64(v104 - v256)
-		v290 := v106
-		if v289 < v106 {
+		v270 := math.FMA(v260, v258, v260)
+		v271 := float64(v269 + v270)
+		v272 := float64(v261 * v258)
+		v273 := math.FMA(v258, v58, v59)
+		v274 := math.FMA(v258, v273, v61)
+		v275 := math.FMA(v258, v274, v63)
+		v276 := math.FMA(v258, v275, v65)
+		v277 := math.FMA(v258, v276, v67)
+		v278 := math.FMA(v258, v277, v69)
+		v279 := math.FMA(v258, v278, v71)
+		v280 := math.FMA(v258, v279, v73)
+		v281 := math.FMA(v258, v280, v75)
+		v282 := math.FMA(v272, v281, v271)
+		v283 := float64(v8 + v266)
+		v284 := float64(v8 - v283)
+		v285 := float64(v284 + v266)
+		v286 := float64(v285 + v282)
+		v288 := float64(v104 - v255)
+		v289 := v106
+		if v288 < v106 {
+			v289 = v288
+		}
+		v290 := v4
+		if v289 > v4 {
 			v290 = v289
 		}
-		v291 := v4
-		if v290 > v4 {
-			v291 = v290
+		v291 := v255 < v109
+		v292 := ldexpNormal(v111, v290)
+		v293 := v4
+		if v291 {
+			v293 = v292
 		}
-		v292 := v256 < v109
-		v293 := ldexpNormal(v111, v291)
-		v294 := v4
-		if v292 {
-			v294 = v293
+		v294 := float64(v283 + v293)
+		v295 := float64(v294 - v293)
+		v296 := float64(v283 - v295)
+		v297 := float64(v296 + v286)
+		v298 := float64(v297 + v293)
+		v299 := float64(v298 - v293)
+		v300 := float64(v295 + v299)
+		v301 := v17
+		if v255 > v17 {
+			v301 = v255
 		}
-		v295 := float64(v284 + v294)
-		v296 := float64(v295 - v294)
-		v297 := float64(v284 - v296)
-		v298 := float64(v297 + v287)
-		v299 := float64(v298 + v294)
-		v300 := float64(v299 - v294)
-		v301 := float64(v296 + v300)
-		v302 := v17
-		if v256 > v17 {
-			v302 = v256
-		}
-		v303 := ldexpMid(v301, v302)
-		v304 := v303
+		v302 := ldexpMid(v300, v301)
+		v303 := v302
 		if v123 {
-			v304 = v15
+			v303 = v15
 		}
-		v305 := float64(v8 + v304)
-		v306 := math.FMA(v251, v305, v8)
-		v307 := float64(v305 - v8)
-		v308 := float64(v305 - v307)
-		v309 := float64(v8 - v308)
-		v310 := float64(v304 - v307)
-		v311 := float64(v309 + v310)
-		v312 := float64(v284 + v287)
-		v313 := float64(v284 - v312)
-		v314 := float64(v313 + v287)
-		v315 := v109 <= v256
-		v317 := v316 < v15
-		v318 := v315 && !v317
-		v319 := v109
-		if v256 > v109 {
-			v319 = v256
+		v304 := float64(v8 + v303)
+		v305 := math.FMA(v250, v304, v8)
+		v306 := float64(v304 - v8)
+		v307 := float64(v304 - v306)
+		v308 := float64(v8 - v307)
+		v309 := float64(v303 - v306)
+		v310 := float64(v308 + v309)
+		v311 := float64(v283 + v286)
+		v312 := float64(v283 - v311)
+		v313 := float64(v312 + v286)
+		v314 := v109 <= v255
+		v316 := v315 < v15
+		v317 := v314 && !v316
+		v318 := v109
+		if v255 > v109 {
+			v318 = v255
 		}
-		v321 := v320
-		if v319 < v320 {
-			v321 = v319
+		v320 := v319
+		if v318 < v319 {
+			v320 = v318
 		}
-		v322 := ldexpNormal(v314, v321)
-		v323 := v4
-		if v318 {
-			v323 = v322
+		v321 := ldexpNormal(v313, v320)
+		v322 := v4
+		if v317 {
+			v322 = v321
 		}
-		v324 := v323
+		v323 := v322
 		if v123 {
-			v324 = v15
+			v323 = v15
 		}
-		v325 := float64(v311 + v324)
-		v326 := float64(v201 * v325)
-		v327 := float64(v306 - v326)
-		v328 := float64(v327 / v305)
-		v329 := math.FMA(v9, v14, v125)
-		v330 := float64(v9 * v240)
-		v331 := float64(v329 + v330)
-		v332 := float64(v246 * v14)
-		v333 := float64(v331 + v332)
-		v334 := float64(v333 * v124)
-		v335 := float64(v201 * v334)
-		v336 := float64(v328 - v335)
-		v337 := float64(v205 * v336)
-		v338 := float64(v250 + v337)
-		v339 := float64(v212 + v338)
-		v340 := float64(v333 * v201)
-		v341 := float64(v207 * v340)
-		v342 := float64(v339 + v341)
-		v343 := float64(v124 * v342)
-		v344 := math.FMA(v124, v207, v343)
-		v345 := float64(v124 * v201)
-		v347 := float64(v0 - v346)
-		v349 := float64(v347 - v348)
-		v350 := float64(v9 * v349)
-		v352 := float64(v0 * v346)
-		v353 := float64(v11 + v352)
-		v355 := float64(v353 + v354)
-		v356 := float64(v351 * v355)
-		v357 := float64(v350 * v356)
-		v358 := float64(v350 + v357)
-		v360 := float64(v10 * v355)
-		v361 := float64(v350 * v360)
-		v362 := float64(v350 + v361)
-		v364 := v363
-		if v362 > v363 {
-			v364 = v362
+		v324 := float64(v310 + v323)
+		v325 := float64(v200 * v324)
+		v326 := float64(v305 - v325)
+		v327 := float64(v326 / v304)
+		v328 := math.FMA(v9, v14, v125)
+		v329 := float64(v9 * v239)
+		v330 := float64(v328 + v329)
+		v331 := float64(v245 * v14)
+		v332 := float64(v330 + v331)
+		v333 := float64(v332 * v124)
+		v334 := float64(v200 * v333)
+		v335 := float64(v327 - v334)
+		v336 := float64(v204 * v335)
+		v337 := float64(v249 + v336)
+		v338 := float64(v211 + v337)
+		v339 := float64(v332 * v200)
+		v340 := float64(v206 * v339)
+		v341 := float64(v338 + v340)
+		v342 := float64(v124 * v341)
+		v343 := math.FMA(v124, v206, v342)
+		v344 := float64(v124 * v200)
+		v346 := float64(v0 - v345)
+		v348 := float64(v346 - v347)
+		v349 := float64(v9 * v348)
+		v351 := float64(v0 * v345)
+		v352 := float64(v11 + v351)
+		v354 := float64(v352 + v353)
+		v355 := float64(v350 * v354)
+		v356 := float64(v349 * v355)
+		v357 := float64(v349 + v356)
+		v359 := float64(v10 * v354)
+		v360 := float64(v349 * v359)
+		v361 := float64(v349 + v360)
+		v363 := v362
+		if v361 > v362 {
+			v363 = v361
 		}
-		v365 := v253
-		if v364 < v253 {
-			v365 = v364
+		v364 := v252
+		if v363 < v252 {
+			v364 = v363
 		}
-		v366 := float64(v365 * v33)
-		v367 := math.RoundToEven(v366)
-		v368 := -v367
-		v369 := math.FMA(v367, v38, v365)
-		v370 := math.FMA(v367, v41, v369)
-		v371 := float64(v369 - v370)
-		v372 := math.FMA(v367, v41, v371)
-		v373 := float64(v370 * v370)
-		v374 := -v373
-		v375 := math.FMA(v370, v370, v374)
-		v376 := float64(v45 * v373)
-		v377 := float64(v45 * v375)
-		v378 := float64(v370 + v376)
-		v379 := float64(v370 - v378)
+		v365 := float64(v364 * v33)
+		v366 := math.RoundToEven(v365)
+		v367 := -v366
+		v368 := math.FMA(v366, v38, v364)
+		v369 := math.FMA(v366, v41, v368)
+		v370 := float64(v368 - v369)
+		v371 := math.FMA(v366, v41, v370)
+		v372 := float64(v369 * v369)
+		v373 := -v372
+		v374 := math.FMA(v369, v369, v373)
+		v375 := float64(v45 * v372)
+		v376 := float64(v45 * v374)
+		v377 := float64(v369 + v375)
+		v378 := float64(v369 - v377)
+		v379 := float64(v378 + v375)
 		v380 := float64(v379 + v376)
-		v381 := float64(v380 + v377)
-		v382 := math.FMA(v372, v370, v372)
-		v383 := float64(v381 + v382)
-		v384 := float64(v373 * v370)
-		v385 := math.FMA(v370, v58, v59)
-		v386 := math.FMA(v370, v385, v61)
-		v387 := math.FMA(v370, v386, v63)
-		v388 := math.FMA(v370, v387, v65)
-		v389 := math.FMA(v370, v388, v67)
-		v390 := math.FMA(v370, v389, v69)
-		v391 := math.FMA(v370, v390, v71)
-		v392 := math.FMA(v370, v391, v73)
-		v393 := math.FMA(v370, v392, v75)
-		v394 := math.FMA(v384, v393, v383)
-		v395 := ldexpMid(v22, v368)
-		v396 := float64(v8 + v395)
-		v397 := float64(v396 - v8)
-		v398 := float64(v396 - v397)
-		v399 := float64(v8 - v398)
-		v400 := float64(v395 - v397)
-		v401 := float64(v399 + v400)
-		v402 := float64(v394 + v401)
-		v403 := float64(v396 + v378)
-		v404 := float64(v396 - v403)
-		v405 := float64(v404 + v378)
-		v406 := float64(v405 + v402)
-		v407 := float64(v403 + v406)
-		v408 := ldexpMid(v407, v367)
-		v409 := math.Copysign(v408, v362)
-		v410 := math.IsNaN(v362)
-		v411 := v409
-		if v410 {
-			v411 = v362
+		v381 := math.FMA(v371, v369, v371)
+		v382 := float64(v380 + v381)
+		v383 := float64(v372 * v369)
+		v384 := math.FMA(v369, v58, v59)
+		v385 := math.FMA(v369, v384, v61)
+		v386 := math.FMA(v369, v385, v63)
+		v387 := math.FMA(v369, v386, v65)
+		v388 := math.FMA(v369, v387, v67)
+		v389 := math.FMA(v369, v388, v69)
+		v390 := math.FMA(v369, v389, v71)
+		v391 := math.FMA(v369, v390, v73)
+		v392 := math.FMA(v369, v391, v75)
+		v393 := math.FMA(v383, v392, v382)
+		v394 := ldexpMid(v22, v367)
+		v395 := float64(v8 + v394)
+		v396 := float64(v395 - v8)
+		v397 := float64(v395 - v396)
+		v398 := float64(v8 - v397)
+		v399 := float64(v394 - v396)
+		v400 := float64(v398 + v399)
+		v401 := float64(v393 + v400)
+		v402 := float64(v395 + v377)
+		v403 := float64(v395 - v402)
+		v404 := float64(v403 + v377)
+		v405 := float64(v404 + v401)
+		v406 := float64(v402 + v405)
+		v407 := ldexpMid(v406, v366)
+		v408 := math.Copysign(v407, v361)
+		v409 := math.IsNaN(v361)
+		v410 := v408
+		if v409 {
+			v410 = v361
 		}
-		v412 := float64(v359 * v411)
-		v413 := float64(v358 + v412)
-		v414 := float64(v358 - v413)
-		v415 := float64(v414 + v412)
-		v416 := float64(v350 - v358)
-		v417 := float64(v416 + v357)
-		v418 := -v357
-		v419 := math.FMA(v350, v356, v418)
-		v420 := -v350
-		v421 := math.FMA(v9, v349, v420)
-		v422 := float64(v347 - v349)
-		v423 := float64(v422 - v348)
-		v424 := float64(v9 * v423)
-		v425 := float64(v421 + v424)
-		v426 := float64(v246 * v349)
-		v427 := float64(v425 + v426)
-		v428 := float64(v8 + v356)
-		v429 := float64(v427 * v428)
-		v430 := float64(v419 + v429)
-		v431 := float64(v417 + v430)
-		v432 := -v412
-		v433 := math.FMA(v359, v411, v432)
-		v434 := float64(v8 + v411)
-		v435 := float64(v359 * v434)
-		v436 := float64(v350 - v362)
-		v437 := float64(v436 + v361)
-		v438 := -v361
-		v439 := math.FMA(v350, v360, v438)
-		v440 := float64(v8 + v360)
-		v441 := float64(v427 * v440)
-		v442 := float64(v439 + v441)
-		v443 := float64(v437 + v442)
-		v444 := float64(v435 * v443)
-		v445 := float64(v433 + v444)
-		v446 := float64(v431 + v445)
-		v447 := float64(v415 + v446)
-		v448 := float64(v345 * v447)
-		v449 := -v345
-		v450 := math.FMA(v124, v201, v449)
-		v451 := -v124
-		v452 := math.FMA(v451, v305, v304)
-		v453 := float64(v452 + v324)
-		v454 := float64(v124 * v325)
-		v455 := float64(v453 - v454)
-		v456 := float64(v455 / v305)
-		v457 := float64(v124 * v340)
-		v458 := float64(v456 + v457)
-		v459 := float64(v201 * v458)
-		v460 := float64(v450 + v459)
-		v461 := float64(v124 * v336)
-		v462 := float64(v460 + v461)
-		v463 := float64(v462 * v413)
-		v464 := float64(v448 + v463)
-		v465 := math.FMA(v345, v413, v464)
-		v466 := v465
+		v411 := float64(v358 * v410)
+		v412 := float64(v357 + v411)
+		v413 := float64(v357 - v412)
+		v414 := float64(v413 + v411)
+		v415 := float64(v349 - v357)
+		v416 := float64(v415 + v356)
+		v417 := -v356
+		v418 := math.FMA(v349, v355, v417)
+		v419 := -v349
+		v420 := math.FMA(v9, v348, v419)
+		v421 := float64(v346 - v348)
+		v422 := float64(v421 - v347)
+		v423 := float64(v9 * v422)
+		v424 := float64(v420 + v423)
+		v425 := float64(v245 * v348)
+		v426 := float64(v424 + v425)
+		v427 := float64(v8 + v355)
+		v428 := float64(v426 * v427)
+		v429 := float64(v418 + v428)
+		v430 := float64(v416 + v429)
+		v431 := -v411
+		v432 := math.FMA(v358, v410, v431)
+		v433 := float64(v8 + v410)
+		v434 := float64(v358 * v433)
+		v435 := float64(v349 - v361)
+		v436 := float64(v435 + v360)
+		v437 := -v360
+		v438 := math.FMA(v349, v359, v437)
+		v439 := float64(v8 + v359)
+		v440 := float64(v426 * v439)
+		v441 := float64(v438 + v440)
+		v442 := float64(v436 + v441)
+		v443 := float64(v434 * v442)
+		v444 := float64(v432 + v443)
+		v445 := float64(v430 + v444)
+		v446 := float64(v414 + v445)
+		v447 := float64(v344 * v446)
+		v448 := -v344
+		v449 := math.FMA(v124, v200, v448)
+		v450 := -v124
+		v451 := math.FMA(v450, v304, v303)
+		v452 := float64(v451 + v323)
+		v453 := float64(v124 * v324)
+		v454 := float64(v452 - v453)
+		v455 := float64(v454 / v304)
+		v456 := float64(v124 * v339)
+		v457 := float64(v455 + v456)
+		v458 := float64(v200 * v457)
+		v459 := float64(v449 + v458)
+		v460 := float64(v124 * v335)
+		v461 := float64(v459 + v460)
+		v462 := float64(v461 * v412)
+		v463 := float64(v447 + v462)
+		v464 := math.FMA(v344, v412, v463)
+		v465 := v464
 		if v27 {
-			v466 = v344
+			v465 = v343
 		}
-		v468 := float64(v15 + v467)
-		v469 := v30
-		if v468 > v30 {
+		v467 := float64(v15 + v466)
+		v468 := v31
+		if v467 > v31 {
+			v468 = v467
+		}
+		v469 := v252
+		if v468 < v252 {
 			v469 = v468
 		}
-		v470 := v253
-		if v469 < v253 {
-			v470 = v469
-		}
-		v471 := float64(v470 * v33)
-		v472 := math.RoundToEven(v471)
-		v474 := math.FMA(v472, v38, v470)
-		v475 := math.FMA(v472, v41, v474)
-		v476 := float64(v474 - v475)
-		v477 := math.FMA(v472, v41, v476)
-		v478 := float64(v475 * v475)
-		v479 := -v478
-		v480 := math.FMA(v475, v475, v479)
-		v481 := float64(v45 * v478)
-		v482 := float64(v45 * v480)
-		v483 := float64(v475 + v481)
-		v484 := float64(v475 - v483)
+		v470 := float64(v469 * v33)
+		v471 := math.RoundToEven(v470)
+		v473 := math.FMA(v471, v38, v469)
+		v474 := math.FMA(v471, v41, v473)
+		v475 := float64(v473 - v474)
+		v476 := math.FMA(v471, v41, v475)
+		v477 := float64(v474 * v474)
+		v478 := -v477
+		v479 := math.FMA(v474, v474, v478)
+		v480 := float64(v45 * v477)
+		v481 := float64(v45 * v479)
+		v482 := float64(v474 + v480)
+		v483 := float64(v474 - v482)
+		v484 := float64(v483 + v480)
 		v485 := float64(v484 + v481)
-		v486 := float64(v485 + v482)
-		v487 := math.FMA(v477, v475, v477)
-		v488 := float64(v486 + v487)
-		v489 := float64(v478 * v475)
-		v490 := math.FMA(v475, v58, v59)
-		v491 := math.FMA(v475, v490, v61)
-		v492 := math.FMA(v475, v491, v63)
-		v493 := math.FMA(v475, v492, v65)
-		v494 := math.FMA(v475, v493, v67)
-		v495 := math.FMA(v475, v494, v69)
-		v496 := math.FMA(v475, v495, v71)
-		v497 := math.FMA(v475, v496, v73)
-		v498 := math.FMA(v475, v497, v75)
-		v499 := math.FMA(v489, v498, v488)
-		v500 := float64(v8 + v483)
-		v501 := float64(v8 - v500)
-		v502 := float64(v501 + v483)
-		v503 := float64(v502 + v499)
-		v505 := float64(v104 - v472)
-		v506 := v106
-		if v505 < v106 {
+		v486 := math.FMA(v476, v474, v476)
+		v487 := float64(v485 + v486)
+		v488 := float64(v477 * v474)
+		v489 := math.FMA(v474, v58, v59)
+		v490 := math.FMA(v474, v489, v61)
+		v491 := math.FMA(v474, v490, v63)
+		v492 := math.FMA(v474, v491, v65)
+		v493 := math.FMA(v474, v492, v67)
+		v494 := math.FMA(v474, v493, v69)
+		v495 := math.FMA(v474, v494, v71)
+		v496 := math.FMA(v474, v495, v73)
+		v497 := math.FMA(v474, v496, v75)
+		v498 := math.FMA(v488, v497, v487)
+		v499 := float64(v8 + v482)
+		v500 := float64(v8 - v499)
+		v501 := float64(v500 + v482)
+		v502 := float64(v501 + v498)
+		v504 := float64(v104 - v471)
+		v505 := v106
+		if v504 < v106 {
+			v505 = v504
+		}
+		v506 := v4
+		if v505 > v4 {
 			v506 = v505
 		}
-		v507 := v4
-		if v506 > v4 {
-			v507 = v506
+		v507 := v471 < v109
+		v508 := ldexpNormal(v111, v506)
+		v509 := v4
+		if v507 {
+			v509 = v508
 		}
-		v508 := v472 < v109
-		v509 := ldexpNormal(v111, v507)
-		v510 := v4
-		if v508 {
-			v510 = v509
+		v510 := float64(v499 + v509)
+		v511 := float64(v510 - v509)
+		v512 := float64(v499 - v511)
+		v513 := float64(v512 + v502)
+		v514 := float64(v513 + v509)
+		v515 := float64(v514 - v509)
+		v516 := float64(v511 + v515)
+		v517 := v17
+		if v471 > v17 {
+			v517 = v471
 		}
-		v511 := float64(v500 + v510)
-		v512 := float64(v511 - v510)
-		v513 := float64(v500 - v512)
-		v514 := float64(v513 + v503)
-		v515 := float64(v514 + v510)
-		v516 := float64(v515 - v510)
-		v517 := float64(v512 + v516)
-		v518 := v17
-		if v472 > v17 {
-			v518 = v472
+		v518 := ldexpMid(v516, v517)
+		v519 := math.IsNaN(v467)
+		v520 := v518
+		if v519 {
+			v520 = v467
 		}
-		v519 := ldexpMid(v517, v518)
-		v520 := math.IsNaN(v468)
-		v521 := v519
-		if v520 {
-			v521 = v468
+		v521 := float64(v8 + v204)
+		v522 := float64(v520 * v521)
+		v523 := -v522
+		v524 := math.FMA(v520, v521, v523)
+		v525 := float64(v499 + v502)
+		v526 := float64(v499 - v525)
+		v527 := float64(v526 + v502)
+		v528 := v109 <= v471
+		v529 := v315 < v467
+		v530 := v528 && !v529
+		v531 := v109
+		if v471 > v109 {
+			v531 = v471
 		}
-		v522 := float64(v8 + v205)
-		v523 := float64(v521 * v522)
-		v524 := -v523
-		v525 := math.FMA(v521, v522, v524)
-		v526 := float64(v500 + v503)
-		v527 := float64(v500 - v526)
-		v528 := float64(v527 + v503)
-		v529 := v109 <= v472
-		v530 := v316 < v468
-		v531 := v529 && !v530
-		v532 := v109
-		if v472 > v109 {
-			v532 = v472
+		v532 := v319
+		if v531 < v319 {
+			v532 = v531
 		}
-		v533 := v320
-		if v532 < v320 {
-			v533 = v532
+		v533 := ldexpNormal(v527, v532)
+		v534 := v4
+		if v530 {
+			v534 = v533
 		}
-		v534 := ldexpNormal(v528, v533)
-		v535 := v4
-		if v531 {
-			v535 = v534
+		v535 := v534
+		if v519 {
+			v535 = v467
 		}
-		v536 := v535
-		if v520 {
-			v536 = v468
-		}
-		v537 := float64(v536 * v522)
-		v538 := float64(v205 - v522)
-		v539 := float64(v538 + v8)
-		v540 := float64(v539 + v248)
-		v541 := float64(v521 * v540)
-		v542 := float64(v537 + v541)
-		v543 := float64(v525 + v542)
-		v545 := float64(v544 + v333)
-		v546 := float64(v468 - v15)
-		v547 := float64(v468 - v546)
-		v548 := float64(v15 - v547)
-		v549 := float64(v467 - v546)
-		v550 := float64(v548 + v549)
-		v551 := float64(v545 + v550)
-		v552 := float64(v523 * v551)
-		v553 := float64(v543 + v552)
-		v554 := float64(v523 + v553)
-		v572 := float64(v554 * v571)
-		v573 := v466
+		v536 := float64(v535 * v521)
+		v537 := float64(v204 - v521)
+		v538 := float64(v537 + v8)
+		v539 := float64(v538 + v247)
+		v540 := float64(v520 * v539)
+		v541 := float64(v536 + v540)
+		v542 := float64(v524 + v541)
+		v544 := float64(v543 + v332)
+		v545 := float64(v467 - v15)
+		v546 := float64(v467 - v545)
+		v547 := float64(v15 - v546)
+		v548 := float64(v466 - v545)
+		v549 := float64(v547 + v548)
+		v550 := float64(v544 + v549)
+		v551 := float64(v522 * v550)
+		v552 := float64(v542 + v551)
+		v553 := float64(v522 + v552)
+		v571 := float64(v553 * v570)
+		v572 := v465
 		if v21 {
-			v573 = v572
+			v572 = v571
 		}
-		v575 := float64(v15 + v574)
-		v576 := v30
-		if v575 > v30 {
+		v574 := float64(v15 + v573)
+		v575 := v31
+		if v574 > v31 {
+			v575 = v574
+		}
+		v576 := v252
+		if v575 < v252 {
 			v576 = v575
 		}
-		v577 := v253
-		if v576 < v253 {
-			v577 = v576
-		}
-		v578 := float64(v577 * v33)
-		v579 := math.RoundToEven(v578)
-		v581 := math.FMA(v579, v38, v577)
-		v582 := math.FMA(v579, v41, v581)
-		v583 := float64(v581 - v582)
-		v584 := math.FMA(v579, v41, v583)
-		v585 := float64(v582 * v582)
-		v586 := -v585
-		v587 := math.FMA(v582, v582, v586)
-		v588 := float64(v45 * v585)
-		v589 := float64(v45 * v587)
-		v590 := float64(v582 + v588)
-		v591 := float64(v582 - v590)
+		v577 := float64(v576 * v33)
+		v578 := math.RoundToEven(v577)
+		v580 := math.FMA(v578, v38, v576)
+		v581 := math.FMA(v578, v41, v580)
+		v582 := float64(v580 - v581)
+		v583 := math.FMA(v578, v41, v582)
+		v584 := float64(v581 * v581)
+		v585 := -v584
+		v586 := math.FMA(v581, v581, v585)
+		v587 := float64(v45 * v584)
+		v588 := float64(v45 * v586)
+		v589 := float64(v581 + v587)
+		v590 := float64(v581 - v589)
+		v591 := float64(v590 + v587)
 		v592 := float64(v591 + v588)
-		v593 := float64(v592 + v589)
-		v594 := math.FMA(v584, v582, v584)
-		v595 := float64(v593 + v594)
-		v596 := float64(v585 * v582)
-		v597 := math.FMA(v582, v58, v59)
-		v598 := math.FMA(v582, v597, v61)
-		v599 := math.FMA(v582, v598, v63)
-		v600 := math.FMA(v582, v599, v65)
-		v601 := math.FMA(v582, v600, v67)
-		v602 := math.FMA(v582, v601, v69)
-		v603 := math.FMA(v582, v602, v71)
-		v604 := math.FMA(v582, v603, v73)
-		v605 := math.FMA(v582, v604, v75)
-		v606 := math.FMA(v596, v605, v595)
-		v607 := float64(v8 + v590)
-		v608 := float64(v8 - v607)
-		v609 := float64(v608 + v590)
-		v610 := float64(v609 + v606)
-		v612 := float64(v104 - v579)
-		v613 := v106
-		if v612 < v106 {
+		v593 := math.FMA(v583, v581, v583)
+		v594 := float64(v592 + v593)
+		v595 := float64(v584 * v581)
+		v596 := math.FMA(v581, v58, v59)
+		v597 := math.FMA(v581, v596, v61)
+		v598 := math.FMA(v581, v597, v63)
+		v599 := math.FMA(v581, v598, v65)
+		v600 := math.FMA(v581, v599, v67)
+		v601 := math.FMA(v581, v600, v69)
+		v602 := math.FMA(v581, v601, v71)
+		v603 := math.FMA(v581, v602, v73)
+		v604 := math.FMA(v581, v603, v75)
+		v605 := math.FMA(v595, v604, v594)
+		v606 := float64(v8 + v589)
+		v607 := float64(v8 - v606)
+		v608 := float64(v607 + v589)
+		v609 := float64(v608 + v605)
+		v611 := float64(v104 - v578)
+		v612 := v106
+		if v611 < v106 {
+			v612 = v611
+		}
+		v613 := v4
+		if v612 > v4 {
 			v613 = v612
 		}
-		v614 := v4
-		if v613 > v4 {
-			v614 = v613
+		v614 := v578 < v109
+		v615 := ldexpNormal(v111, v613)
+		v616 := v4
+		if v614 {
+			v616 = v615
 		}
-		v615 := v579 < v109
-		v616 := ldexpNormal(v111, v614)
-		v617 := v4
-		if v615 {
-			v617 = v616
+		v617 := float64(v606 + v616)
+		v618 := float64(v617 - v616)
+		v619 := float64(v606 - v618)
+		v620 := float64(v619 + v609)
+		v621 := float64(v620 + v616)
+		v622 := float64(v621 - v616)
+		v623 := float64(v618 + v622)
+		v624 := v17
+		if v578 > v17 {
+			v624 = v578
 		}
-		v618 := float64(v607 + v617)
-		v619 := float64(v618 - v617)
-		v620 := float64(v607 - v619)
-		v621 := float64(v620 + v610)
-		v622 := float64(v621 + v617)
-		v623 := float64(v622 - v617)
-		v624 := float64(v619 + v623)
-		v625 := v17
-		if v579 > v17 {
-			v625 = v579
+		v625 := ldexpMid(v623, v624)
+		v626 := math.IsNaN(v574)
+		v627 := v625
+		if v626 {
+			v627 = v574
 		}
-		v626 := ldexpMid(v624, v625)
-		v627 := math.IsNaN(v575)
-		v628 := v626
-		if v627 {
-			v628 = v575
+		v628 := float64(v627 * v521)
+		v629 := -v628
+		v630 := math.FMA(v627, v521, v629)
+		v631 := float64(v606 + v609)
+		v632 := float64(v606 - v631)
+		v633 := float64(v632 + v609)
+		v634 := v109 <= v578
+		v635 := v315 < v574
+		v636 := v634 && !v635
+		v637 := v109
+		if v578 > v109 {
+			v637 = v578
 		}
-		v629 := float64(v628 * v522)
-		v630 := -v629
-		v631 := math.FMA(v628, v522, v630)
-		v632 := float64(v607 + v610)
-		v633 := float64(v607 - v632)
-		v634 := float64(v633 + v610)
-		v635 := v109 <= v579
-		v636 := v316 < v575
-		v637 := v635 && !v636
-		v638 := v109
-		if v579 > v109 {
-			v638 = v579
+		v638 := v319
+		if v637 < v319 {
+			v638 = v637
 		}
-		v639 := v320
-		if v638 < v320 {
-			v639 = v638
+		v639 := ldexpNormal(v633, v638)
+		v640 := v4
+		if v636 {
+			v640 = v639
 		}
-		v640 := ldexpNormal(v634, v639)
-		v641 := v4
-		if v637 {
-			v641 = v640
+		v641 := v640
+		if v626 {
+			v641 = v574
 		}
-		v642 := v641
-		if v627 {
-			v642 = v575
-		}
-		v643 := float64(v642 * v522)
-		v644 := float64(v628 * v540)
-		v645 := float64(v643 + v644)
-		v646 := float64(v631 + v645)
-		v648 := float64(v647 + v333)
-		v649 := float64(v575 - v15)
-		v650 := float64(v575 - v649)
-		v651 := float64(v15 - v650)
-		v652 := float64(v574 - v649)
-		v653 := float64(v651 + v652)
-		v654 := float64(v648 + v653)
-		v655 := float64(v629 * v654)
-		v656 := float64(v646 + v655)
-		v657 := float64(v629 + v656)
-		v658 := float64(v657 * v571)
-		v659 := float64(v658 * v571)
-		v660 := v573
+		v642 := float64(v641 * v521)
+		v643 := float64(v627 * v539)
+		v644 := float64(v642 + v643)
+		v645 := float64(v630 + v644)
+		v647 := float64(v646 + v332)
+		v648 := float64(v574 - v15)
+		v649 := float64(v574 - v648)
+		v650 := float64(v15 - v649)
+		v651 := float64(v573 - v648)
+		v652 := float64(v650 + v651)
+		v653 := float64(v647 + v652)
+		v654 := float64(v628 * v653)
+		v655 := float64(v645 + v654)
+		v656 := float64(v628 + v655)
+		v657 := float64(v656 * v570)
+		v658 := float64(v657 * v570)
+		v659 := v572
 		if v18 {
-			v660 = v659
+			v659 = v658
+		}
+		v660 := v659
+		if v7 {
+			v660 = v8
 		}
 		v661 := v660
-		if v7 {
-			v661 = v8
-		}
-		v662 := v661
 		if v3 {
-			v662 = v5
+			v661 = v5
 		}
-		v663 := b[i]
-		v664 := dy[i]
-		v665 := float64(v663 * v664)
-		v666 := -v665
-		v667 := math.FMA(v663, v664, v666)
-		v668 := float64(v665 * v5)
-		v669 := -v668
-		v670 := math.FMA(v665, v5, v669)
-		v671 := math.FMA(v667, v5, v670)
-		v672 := float64(v665 * v8)
-		v673 := -v672
-		v674 := math.FMA(v665, v8, v673)
-		v675 := math.FMA(v667, v8, v674)
-		v676 := float64(v665 * v571)
-		v677 := -v676
-		v678 := math.FMA(v665, v571, v677)
-		v679 := math.FMA(v667, v571, v678)
-		v680 := float64(v676 * v571)
-		v681 := -v680
-		v682 := math.FMA(v676, v571, v681)
-		v683 := math.FMA(v679, v571, v682)
-		v684 := float64(v680 * v657)
-		v685 := -v684
-		v686 := math.FMA(v680, v657, v685)
-		v687 := math.FMA(v683, v657, v686)
-		v688 := float64(v676 * v523)
-		v689 := -v688
-		v690 := math.FMA(v676, v523, v689)
-		v691 := math.FMA(v679, v523, v690)
-		v692 := float64(v676 * v553)
-		v693 := -v692
-		v694 := math.FMA(v676, v553, v693)
-		v695 := math.FMA(v679, v553, v694)
-		v696 := float64(v688 + v692)
-		v697 := float64(v696 - v688)
-		v698 := float64(v696 - v697)
-		v699 := float64(v688 - v698)
-		v700 := float64(v692 - v697)
-		v701 := float64(v699 + v700)
-		v702 := float64(v701 + v691)
-		v703 := float64(v702 + v695)
-		v704 := float64(v665 * v15)
-		v705 := -v704
-		v706 := math.FMA(v665, v15, v705)
-		v707 := math.FMA(v667, v15, v706)
-		v708 := v4
+		v662 := b[i]
+		v663 := dy[i]
+		v664 := float64(v662 * v663)
+		v665 := -v664
+		v666 := math.FMA(v662, v663, v665)
+		v667 := float64(v664 * v5)
+		v668 := -v667
+		v669 := math.FMA(v664, v5, v668)
+		v670 := math.FMA(v666, v5, v669)
+		v671 := float64(v664 * v8)
+		v672 := -v671
+		v673 := math.FMA(v664, v8, v672)
+		v674 := math.FMA(v666, v8, v673)
+		v675 := float64(v664 * v570)
+		v676 := -v675
+		v677 := math.FMA(v664, v570, v676)
+		v678 := math.FMA(v666, v570, v677)
+		v679 := float64(v675 * v570)
+		v680 := -v679
+		v681 := math.FMA(v675, v570, v680)
+		v682 := math.FMA(v678, v570, v681)
+		v683 := float64(v679 * v656)
+		v684 := -v683
+		v685 := math.FMA(v679, v656, v684)
+		v686 := math.FMA(v682, v656, v685)
+		v687 := float64(v675 * v522)
+		v688 := -v687
+		v689 := math.FMA(v675, v522, v688)
+		v690 := math.FMA(v678, v522, v689)
+		v691 := float64(v675 * v552)
+		v692 := -v691
+		v693 := math.FMA(v675, v552, v692)
+		v694 := math.FMA(v678, v552, v693)
+		v695 := float64(v687 + v691)
+		v696 := float64(v695 - v687)
+		v697 := float64(v695 - v696)
+		v698 := float64(v687 - v697)
+		v699 := float64(v691 - v696)
+		v700 := float64(v698 + v699)
+		v701 := float64(v700 + v690)
+		v702 := float64(v701 + v694)
+		v703 := float64(v664 * v15)
+		v704 := -v703
+		v705 := math.FMA(v664, v15, v704)
+		v706 := math.FMA(v666, v15, v705)
+		v707 := v4
 		if v101 {
-			v708 = v96
+			v707 = v96
 		}
-		v709 := float64(v665 * v708)
-		v710 := -v709
-		v711 := math.FMA(v665, v708, v710)
-		v712 := math.FMA(v667, v708, v711)
-		v713 := v4
+		v708 := float64(v664 * v707)
+		v709 := -v708
+		v710 := math.FMA(v664, v707, v709)
+		v711 := math.FMA(v666, v707, v710)
+		v712 := v4
 		if v101 {
-			v713 = v102
+			v712 = v102
 		}
-		v714 := float64(v665 * v713)
-		v715 := float64(v712 + v714)
-		v716 := float64(v709 + v715)
-		v717 := math.Ldexp(v716, int(v103))
-		v718 := float64(v665 * v122)
-		v719 := -v718
-		v720 := math.FMA(v665, v122, v719)
-		v721 := math.FMA(v667, v122, v720)
-		v722 := v718
+		v713 := float64(v664 * v712)
+		v714 := float64(v711 + v713)
+		v715 := float64(v708 + v714)
+		v716 := math.Ldexp(v715, int(v103))
+		v717 := float64(v664 * v122)
+		v718 := -v717
+		v719 := math.FMA(v664, v122, v718)
+		v720 := math.FMA(v666, v122, v719)
+		v721 := v717
 		if v110 {
-			v722 = v717
+			v721 = v716
+		}
+		v722 := v720
+		if v110 {
+			v722 = v4
 		}
 		v723 := v721
-		if v110 {
-			v723 = v4
+		if v123 {
+			v723 = v703
 		}
 		v724 := v722
 		if v123 {
-			v724 = v704
+			v724 = v706
 		}
-		v725 := v723
-		if v123 {
-			v725 = v707
-		}
-		v726 := float64(v724 * v207)
-		v727 := -v726
-		v728 := math.FMA(v724, v207, v727)
-		v729 := math.FMA(v725, v207, v728)
-		v730 := float64(v665 * v124)
-		v731 := -v730
-		v732 := math.FMA(v665, v124, v731)
-		v733 := math.FMA(v667, v124, v732)
-		v734 := float64(v730 * v342)
-		v735 := -v734
-		v736 := math.FMA(v730, v342, v735)
-		v737 := math.FMA(v733, v342, v736)
-		v738 := float64(v726 + v734)
-		v739 := float64(v738 - v726)
-		v740 := float64(v738 - v739)
-		v741 := float64(v726 - v740)
-		v742 := float64(v734 - v739)
-		v743 := float64(v741 + v742)
-		v744 := float64(v743 + v729)
-		v745 := float64(v744 + v737)
-		v746 := float64(v665 * v345)
-		v747 := -v746
-		v748 := math.FMA(v665, v345, v747)
-		v749 := math.FMA(v667, v345, v748)
-		v750 := float64(v746 * v413)
-		v751 := -v750
-		v752 := math.FMA(v746, v413, v751)
-		v753 := math.FMA(v749, v413, v752)
-		v754 := float64(v665 * v448)
-		v755 := -v754
-		v756 := math.FMA(v665, v448, v755)
-		v757 := math.FMA(v667, v448, v756)
-		v758 := float64(v665 * v463)
-		v759 := -v758
-		v760 := math.FMA(v665, v463, v759)
-		v761 := math.FMA(v667, v463, v760)
-		v762 := float64(v754 + v758)
-		v763 := float64(v762 - v754)
-		v764 := float64(v762 - v763)
-		v765 := float64(v754 - v764)
-		v766 := float64(v758 - v763)
-		v767 := float64(v765 + v766)
-		v768 := float64(v767 + v757)
-		v769 := float64(v768 + v761)
-		v770 := float64(v750 + v762)
-		v771 := float64(v770 - v750)
-		v772 := float64(v770 - v771)
-		v773 := float64(v750 - v772)
-		v774 := float64(v762 - v771)
-		v775 := float64(v773 + v774)
-		v776 := float64(v775 + v753)
-		v777 := float64(v776 + v769)
-		v778 := v770
+		v725 := float64(v723 * v206)
+		v726 := -v725
+		v727 := math.FMA(v723, v206, v726)
+		v728 := math.FMA(v724, v206, v727)
+		v729 := float64(v664 * v124)
+		v730 := -v729
+		v731 := math.FMA(v664, v124, v730)
+		v732 := math.FMA(v666, v124, v731)
+		v733 := float64(v729 * v341)
+		v734 := -v733
+		v735 := math.FMA(v729, v341, v734)
+		v736 := math.FMA(v732, v341, v735)
+		v737 := float64(v725 + v733)
+		v738 := float64(v737 - v725)
+		v739 := float64(v737 - v738)
+		v740 := float64(v725 - v739)
+		v741 := float64(v733 - v738)
+		v742 := float64(v740 + v741)
+		v743 := float64(v742 + v728)
+		v744 := float64(v743 + v736)
+		v745 := float64(v664 * v344)
+		v746 := -v745
+		v747 := math.FMA(v664, v344, v746)
+		v748 := math.FMA(v666, v344, v747)
+		v749 := float64(v745 * v412)
+		v750 := -v749
+		v751 := math.FMA(v745, v412, v750)
+		v752 := math.FMA(v748, v412, v751)
+		v753 := float64(v664 * v447)
+		v754 := -v753
+		v755 := math.FMA(v664, v447, v754)
+		v756 := math.FMA(v666, v447, v755)
+		v757 := float64(v664 * v462)
+		v758 := -v757
+		v759 := math.FMA(v664, v462, v758)
+		v760 := math.FMA(v666, v462, v759)
+		v761 := float64(v753 + v757)
+		v762 := float64(v761 - v753)
+		v763 := float64(v761 - v762)
+		v764 := float64(v753 - v763)
+		v765 := float64(v757 - v762)
+		v766 := float64(v764 + v765)
+		v767 := float64(v766 + v756)
+		v768 := float64(v767 + v760)
+		v769 := float64(v749 + v761)
+		v770 := float64(v769 - v749)
+		v771 := float64(v769 - v770)
+		v772 := float64(v749 - v771)
+		v773 := float64(v761 - v770)
+		v774 := float64(v772 + v773)
+		v775 := float64(v774 + v752)
+		v776 := float64(v775 + v768)
+		v777 := v769
 		if v27 {
-			v778 = v738
+			v777 = v737
+		}
+		v778 := v776
+		if v27 {
+			v778 = v744
 		}
 		v779 := v777
-		if v27 {
-			v779 = v745
+		if v21 {
+			v779 = v695
 		}
 		v780 := v778
 		if v21 {
-			v780 = v696
+			v780 = v702
 		}
 		v781 := v779
-		if v21 {
-			v781 = v703
+		if v18 {
+			v781 = v683
 		}
 		v782 := v780
 		if v18 {
-			v782 = v684
+			v782 = v686
 		}
 		v783 := v781
-		if v18 {
-			v783 = v687
+		if v7 {
+			v783 = v671
 		}
 		v784 := v782
 		if v7 {
-			v784 = v672
+			v784 = v674
 		}
 		v785 := v783
-		if v7 {
-			v785 = v675
+		if v3 {
+			v785 = v667
 		}
 		v786 := v784
 		if v3 {
-			v786 = v668
+			v786 = v670
 		}
-		v787 := v785
-		if v3 {
-			v787 = v671
+		v787 := float64(v785 + v786)
+		v788 := float64(v661 * v664)
+		v789 := float64(v787 - v788)
+		v790 := math.Abs(v789)
+		v791 := math.Abs(v788)
+		v793 := float64(v791 * v792)
+		v794 := v790 <= v793
+		v795 := math.Abs(v664)
+		v796 := math.Abs(v675)
+		v797 := v795
+		if v796 > v795 {
+			v797 = v796
 		}
-		v788 := float64(v786 + v787)
-		v789 := float64(v662 * v665)
-		v790 := float64(v788 - v789)
-		v791 := math.Abs(v790)
-		v792 := math.Abs(v789)
-		v794 := float64(v792 * v793)
-		v795 := v791 <= v794
-		v796 := math.Abs(v665)
-		v797 := math.Abs(v676)
-		v798 := v796
-		if v797 > v796 {
-			v798 = v797
+		v798 := math.Abs(v679)
+		v799 := v797
+		if v798 > v797 {
+			v799 = v798
 		}
-		v799 := math.Abs(v680)
-		v800 := v798
-		if v799 > v798 {
-			v800 = v799
+		v800 := v799
+		if v796 > v799 {
+			v800 = v796
 		}
-		v801 := v800
-		if v797 > v800 {
-			v801 = v797
+		v802 := float64(v790 * v801)
+		v805 := math.FMA(v800, v803, v804)
+		v806 := v802 <= v805
+		v807 := v794 || v806
+		v808 := v787 == v4
+		v809 := v807 && !v808
+		v810 := v788
+		if v809 {
+			v810 = v787
 		}
-		v803 := float64(v791 * v802)
-		v806 := math.FMA(v801, v804, v805)
-		v807 := v803 <= v806
-		v808 := v795 || v807
-		v809 := v788 == v4
-		v810 := v808 && !v809
-		v811 := v789
-		if v810 {
-			v811 = v788
+		v811 := math.Abs(v663)
+		v812 := math.Abs(v662)
+		v813 := v811 < v812
+		v814 := v663
+		if v813 {
+			v814 = v662
 		}
-		v812 := math.Abs(v664)
-		v813 := math.Abs(v663)
-		v814 := v812 < v813
-		v815 := v664
-		if v814 {
+		v815 := v662
+		if v813 {
 			v815 = v663
 		}
-		v816 := v663
-		if v814 {
-			v816 = v664
-		}
-		v817 := float64(v815 * v5)
-		v818 := float64(v815 * v8)
-		v819 := float64(v815 * v571)
-		v820 := float64(v819 * v571)
-		v821 := float64(v820 * v657)
-		v822 := -v821
-		v823 := math.FMA(v820, v657, v822)
-		v824 := float64(v819 * v523)
-		v825 := -v824
-		v826 := math.FMA(v819, v523, v825)
-		v827 := float64(v819 * v553)
-		v828 := -v827
-		v829 := math.FMA(v819, v553, v828)
-		v830 := float64(v824 + v827)
-		v831 := float64(v830 - v824)
-		v832 := float64(v830 - v831)
-		v833 := float64(v824 - v832)
-		v834 := float64(v827 - v831)
-		v835 := float64(v833 + v834)
-		v836 := float64(v835 + v826)
-		v837 := float64(v836 + v829)
-		v838 := float64(v815 * v15)
-		v839 := -v838
-		v840 := math.FMA(v815, v15, v839)
-		v841 := float64(v815 * v708)
-		v842 := -v841
-		v843 := math.FMA(v815, v708, v842)
-		v844 := float64(v815 * v713)
-		v845 := float64(v843 + v844)
-		v846 := float64(v841 + v845)
-		v847 := math.Ldexp(v846, int(v103))
-		v848 := float64(v815 * v122)
-		v849 := -v848
-		v850 := math.FMA(v815, v122, v849)
-		v851 := v848
+		v816 := float64(v814 * v5)
+		v817 := float64(v814 * v8)
+		v818 := float64(v814 * v570)
+		v819 := float64(v818 * v570)
+		v820 := float64(v819 * v656)
+		v821 := -v820
+		v822 := math.FMA(v819, v656, v821)
+		v823 := float64(v818 * v522)
+		v824 := -v823
+		v825 := math.FMA(v818, v522, v824)
+		v826 := float64(v818 * v552)
+		v827 := -v826
+		v828 := math.FMA(v818, v552, v827)
+		v829 := float64(v823 + v826)
+		v830 := float64(v829 - v823)
+		v831 := float64(v829 - v830)
+		v832 := float64(v823 - v831)
+		v833 := float64(v826 - v830)
+		v834 := float64(v832 + v833)
+		v835 := float64(v834 + v825)
+		v836 := float64(v835 + v828)
+		v837 := float64(v814 * v15)
+		v838 := -v837
+		v839 := math.FMA(v814, v15, v838)
+		v840 := float64(v814 * v707)
+		v841 := -v840
+		v842 := math.FMA(v814, v707, v841)
+		v843 := float64(v814 * v712)
+		v844 := float64(v842 + v843)
+		v845 := float64(v840 + v844)
+		v846 := math.Ldexp(v845, int(v103))
+		v847 := float64(v814 * v122)
+		v848 := -v847
+		v849 := math.FMA(v814, v122, v848)
+		v850 := v847
 		if v110 {
-			v851 = v847
+			v850 = v846
+		}
+		v851 := v849
+		if v110 {
+			v851 = v4
 		}
 		v852 := v850
-		if v110 {
-			v852 = v4
+		if v123 {
+			v852 = v837
 		}
 		v853 := v851
 		if v123 {
-			v853 = v838
+			v853 = v839
 		}
-		v854 := v852
-		if v123 {
-			v854 = v840
-		}
-		v855 := float64(v853 * v207)
-		v856 := -v855
-		v857 := math.FMA(v853, v207, v856)
-		v858 := math.FMA(v854, v207, v857)
-		v859 := float64(v815 * v124)
-		v860 := -v859
-		v861 := math.FMA(v815, v124, v860)
-		v862 := float64(v859 * v342)
-		v863 := -v862
-		v864 := math.FMA(v859, v342, v863)
-		v865 := math.FMA(v861, v342, v864)
-		v866 := float64(v855 + v862)
-		v867 := float64(v866 - v855)
-		v868 := float64(v866 - v867)
-		v869 := float64(v855 - v868)
-		v870 := float64(v862 - v867)
-		v871 := float64(v869 + v870)
-		v872 := float64(v871 + v858)
-		v873 := float64(v872 + v865)
-		v874 := float64(v815 * v345)
-		v875 := -v874
-		v876 := math.FMA(v815, v345, v875)
-		v877 := float64(v874 * v413)
-		v878 := -v877
-		v879 := math.FMA(v874, v413, v878)
-		v880 := math.FMA(v876, v413, v879)
-		v881 := float64(v815 * v448)
-		v882 := -v881
-		v883 := math.FMA(v815, v448, v882)
-		v884 := float64(v815 * v463)
-		v885 := -v884
-		v886 := math.FMA(v815, v463, v885)
-		v887 := float64(v881 + v884)
-		v888 := float64(v887 - v881)
-		v889 := float64(v887 - v888)
-		v890 := float64(v881 - v889)
-		v891 := float64(v884 - v888)
-		v892 := float64(v890 + v891)
-		v893 := float64(v892 + v883)
-		v894 := float64(v893 + v886)
-		v895 := float64(v877 + v887)
-		v896 := float64(v895 - v877)
-		v897 := float64(v895 - v896)
-		v898 := float64(v877 - v897)
-		v899 := float64(v887 - v896)
-		v900 := float64(v898 + v899)
-		v901 := float64(v900 + v880)
-		v902 := float64(v901 + v894)
-		v903 := v895
+		v854 := float64(v852 * v206)
+		v855 := -v854
+		v856 := math.FMA(v852, v206, v855)
+		v857 := math.FMA(v853, v206, v856)
+		v858 := float64(v814 * v124)
+		v859 := -v858
+		v860 := math.FMA(v814, v124, v859)
+		v861 := float64(v858 * v341)
+		v862 := -v861
+		v863 := math.FMA(v858, v341, v862)
+		v864 := math.FMA(v860, v341, v863)
+		v865 := float64(v854 + v861)
+		v866 := float64(v865 - v854)
+		v867 := float64(v865 - v866)
+		v868 := float64(v854 - v867)
+		v869 := float64(v861 - v866)
+		v870 := float64(v868 + v869)
+		v871 := float64(v870 + v857)
+		v872 := float64(v871 + v864)
+		v873 := float64(v814 * v344)
+		v874 := -v873
+		v875 := math.FMA(v814, v344, v874)
+		v876 := float64(v873 * v412)
+		v877 := -v876
+		v878 := math.FMA(v873, v412, v877)
+		v879 := math.FMA(v875, v412, v878)
+		v880 := float64(v814 * v447)
+		v881 := -v880
+		v882 := math.FMA(v814, v447, v881)
+		v883 := float64(v814 * v462)
+		v884 := -v883
+		v885 := math.FMA(v814, v462, v884)
+		v886 := float64(v880 + v883)
+		v887 := float64(v886 - v880)
+		v888 := float64(v886 - v887)
+		v889 := float64(v880 - v888)
+		v890 := float64(v883 - v887)
+		v891 := float64(v889 + v890)
+		v892 := float64(v891 + v882)
+		v893 := float64(v892 + v885)
+		v894 := float64(v876 + v886)
+		v895 := float64(v894 - v876)
+		v896 := float64(v894 - v895)
+		v897 := float64(v876 - v896)
+		v898 := float64(v886 - v895)
+		v899 := float64(v897 + v898)
+		v900 := float64(v899 + v879)
+		v901 := float64(v900 + v893)
+		v902 := v894
 		if v27 {
-			v903 = v866
+			v902 = v865
+		}
+		v903 := v901
+		if v27 {
+			v903 = v872
 		}
 		v904 := v902
-		if v27 {
-			v904 = v873
+		if v21 {
+			v904 = v829
 		}
 		v905 := v903
 		if v21 {
-			v905 = v830
+			v905 = v836
 		}
 		v906 := v904
-		if v21 {
-			v906 = v837
+		if v18 {
+			v906 = v820
 		}
 		v907 := v905
 		if v18 {
-			v907 = v821
+			v907 = v822
 		}
 		v908 := v906
-		if v18 {
-			v908 = v823
+		if v7 {
+			v908 = v817
 		}
 		v909 := v907
 		if v7 {
-			v909 = v818
+			v909 = v4
 		}
 		v910 := v908
-		if v7 {
-			v910 = v4
+		if v3 {
+			v910 = v816
 		}
 		v911 := v909
 		if v3 {
-			v911 = v817
+			v911 = v4
 		}
-		v912 := v910
-		if v3 {
-			v912 = v4
+		v912 := float64(v910 + v911)
+		v913 := float64(v661 * v814)
+		v914 := float64(v912 - v913)
+		v915 := math.Abs(v914)
+		v916 := math.Abs(v913)
+		v917 := float64(v916 * v792)
+		v918 := v915 <= v917
+		v919 := math.Abs(v814)
+		v920 := math.Abs(v818)
+		v921 := v919
+		if v920 > v919 {
+			v921 = v920
 		}
-		v913 := float64(v911 + v912)
-		v914 := float64(v662 * v815)
-		v915 := float64(v913 - v914)
-		v916 := math.Abs(v915)
-		v917 := math.Abs(v914)
-		v918 := float64(v917 * v793)
-		v919 := v916 <= v918
-		v920 := math.Abs(v815)
-		v921 := math.Abs(v819)
-		v922 := v920
-		if v921 > v920 {
-			v922 = v921
+		v922 := math.Abs(v819)
+		v923 := v921
+		if v922 > v921 {
+			v923 = v922
 		}
-		v923 := math.Abs(v820)
-		v924 := v922
-		if v923 > v922 {
-			v924 = v923
+		v924 := v923
+		if v920 > v923 {
+			v924 = v920
 		}
-		v925 := v924
-		if v921 > v924 {
-			v925 = v921
+		v925 := float64(v915 * v801)
+		v926 := math.FMA(v924, v803, v804)
+		v927 := v925 <= v926
+		v928 := v918 || v927
+		v929 := v912 == v4
+		v930 := v928 && !v929
+		v931 := v913
+		if v930 {
+			v931 = v912
 		}
-		v926 := float64(v916 * v802)
-		v927 := math.FMA(v925, v804, v805)
-		v928 := v926 <= v927
-		v929 := v919 || v928
-		v930 := v913 == v4
-		v931 := v929 && !v930
-		v932 := v914
-		if v931 {
-			v932 = v913
+		v932 := float64(v815 * v931)
+		v934 := v795 == v933
+		v935 := v812 == v933
+		v936 := v811 == v933
+		v937 := v935 || v936
+		v938 := v934 && !v937
+		v939 := v810
+		if v938 {
+			v939 = v932
 		}
-		v933 := float64(v816 * v932)
-		v935 := v796 == v934
-		v936 := v813 == v934
-		v937 := v812 == v934
-		v938 := v936 || v937
-		v939 := v935 && !v938
-		v940 := v811
-		if v939 {
-			v940 = v933
+		v940 := math.IsNaN(v662)
+		v941 := v939
+		if v940 {
+			v941 = v662
 		}
-		v941 := math.IsNaN(v663)
-		v942 := v940
-		if v941 {
-			v942 = v663
+		v942 := math.IsNaN(v0)
+		v943 := v941
+		if v942 {
+			v943 = v0
 		}
-		v943 := math.IsNaN(v0)
-		v944 := v942
-		if v943 {
-			v944 = v0
-		}
-		da[i] = v944
+		da[i] = v943
 	}
 }
 
 // gegluTanhBackwardAUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardAUsual (f64 memory, f64 compute, 687 operations): the
+// gegluTanhBackwardAUsual (f64 memory, f64 compute, 686 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; da may be the same slice as an input.
@@ -2188,7 +2185,7 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v15 := math.Float64frombits(0xc091300000000000)  // -1100
 	v16 := math.Float64frombits(0xbff0000000000000)  // -1
 	v18 := math.Float64frombits(0xbfe199999999999a)  // -0.55
-	v23 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v24 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v26 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v31 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -2207,24 +2204,24 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v96 := math.Float64frombits(0x408f400000000000)  // 1000
 	v99 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v101 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v190 := math.Float64frombits(0x4000000000000000) // 2
-	v225 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
-	v234 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v241 := math.Float64frombits(0x4086300000000000) // 710
-	v302 := math.Float64frombits(0x4086280000000000) // 709
-	v306 := math.Float64frombits(0x408ff80000000000) // 1023
-	v332 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
-	v334 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
-	v337 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
-	v340 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
-	v345 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
-	v349 := math.Float64frombits(0xc044000000000000) // -40
-	v453 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v556 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v565 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v567 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v568 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v676 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v189 := math.Float64frombits(0x4000000000000000) // 2
+	v224 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
+	v233 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
+	v240 := math.Float64frombits(0x4086300000000000) // 710
+	v301 := math.Float64frombits(0x4086280000000000) // 709
+	v305 := math.Float64frombits(0x408ff80000000000) // 1023
+	v331 := math.Float64frombits(0xbfe81429f9e97e4d) // -0.7524614220710163
+	v333 := math.Float64frombits(0x3c84f523ed77dbdc) // 3.635560509207687e-17
+	v336 := math.Float64frombits(0x3fc12ba9d1f60179) // 0.134145
+	v339 := math.Float64frombits(0x3fe21e4bab8db157) // 0.5661981917051361
+	v344 := math.Float64frombits(0x3fd2af64e9c485ee) // 0.29195521191476714
+	v348 := math.Float64frombits(0xc044000000000000) // -40
+	v452 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v555 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v564 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v566 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v567 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v675 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -2239,14 +2236,14 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v20 := v17 || v19
 		v21 := math.Abs(v14)
 		v22 := -v21
-		v24 := v23
-		if v22 > v23 {
-			v24 = v22
+		v23 := v14 < v3
+		v25 := v24
+		if v22 > v24 {
+			v25 = v22
 		}
-		v25 := v14 < v3
-		v27 := float64(v24 * v26)
+		v27 := float64(v25 * v26)
 		v28 := math.RoundToEven(v27)
-		v30 := math.FMA(v28, v29, v24)
+		v30 := math.FMA(v28, v29, v25)
 		v32 := math.FMA(v28, v31, v30)
 		v33 := float64(v30 - v32)
 		v34 := math.FMA(v28, v31, v33)
@@ -2291,11 +2288,11 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v81 := float64(v80 + v77)
 		v82 := float64(v81 + v78)
 		v83 := v7
-		if v25 {
+		if v23 {
 			v83 = v72
 		}
 		v84 := v3
-		if v25 {
+		if v23 {
 			v84 = v74
 		}
 		v85 := float64(v7 / v79)
@@ -2304,10 +2301,10 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v88 := math.FMA(v87, v79, v83)
 		v89 := math.FMA(v87, v82, v88)
 		v90 := float64(v89 + v84)
-		v91 := v23 <= v22
+		v91 := v24 <= v22
 		v92 := float64(v90 * v85)
 		v93 := v3
-		if v25 {
+		if v23 {
 			v93 = v28
 		}
 		v95 := float64(v94 - v93)
@@ -2345,14 +2342,14 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v115 := -v14
 		v116 := math.Abs(v115)
 		v117 := -v116
-		v118 := v23
-		if v117 > v23 {
-			v118 = v117
+		v118 := v115 < v3
+		v119 := v24
+		if v117 > v24 {
+			v119 = v117
 		}
-		v119 := v115 < v3
-		v120 := float64(v118 * v26)
+		v120 := float64(v119 * v26)
 		v121 := math.RoundToEven(v120)
-		v122 := math.FMA(v121, v29, v118)
+		v122 := math.FMA(v121, v29, v119)
 		v123 := math.FMA(v121, v31, v122)
 		v124 := float64(v122 - v123)
 		v125 := math.FMA(v121, v31, v124)
@@ -2397,11 +2394,11 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v161 := float64(v160 + v157)
 		v162 := float64(v161 + v158)
 		v163 := v7
-		if v119 {
+		if v118 {
 			v163 = v152
 		}
 		v164 := v3
-		if v119 {
+		if v118 {
 			v164 = v154
 		}
 		v165 := float64(v7 / v159)
@@ -2412,7 +2409,7 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v170 := float64(v169 + v164)
 		v171 := float64(v170 * v165)
 		v172 := v3
-		if v119 {
+		if v118 {
 			v172 = v121
 		}
 		v173 := float64(v94 - v172)
@@ -2442,647 +2439,646 @@ func gegluTanhBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v186 = v172
 		}
 		v187 := ldexpMid(v185, v186)
-		v188 := math.IsNaN(v115)
-		v189 := v187
-		if v188 {
-			v189 = v115
+		v188 := v187
+		if v113 {
+			v188 = v115
 		}
-		v191 := float64(v190 * v12)
-		v192 := float64(v13 + v191)
-		v193 := float64(v8 * v192)
-		v194 := float64(v189 * v193)
-		v195 := float64(v7 + v194)
-		v196 := float64(v195 - v194)
-		v197 := float64(v195 - v196)
-		v198 := float64(v194 - v197)
-		v199 := float64(v7 - v196)
-		v200 := float64(v198 + v199)
-		v201 := -v194
-		v202 := math.FMA(v189, v193, v201)
-		v203 := -v193
-		v204 := math.FMA(v8, v192, v203)
-		v205 := float64(v192 - v13)
-		v206 := float64(v192 - v205)
-		v207 := float64(v13 - v206)
-		v208 := float64(v191 - v205)
-		v209 := float64(v207 + v208)
-		v210 := float64(v13 - v0)
-		v211 := float64(v13 - v210)
-		v212 := float64(v0 - v211)
-		v213 := float64(v12 - v210)
-		v214 := float64(v212 + v213)
-		v215 := -v12
-		v216 := math.FMA(v9, v11, v215)
-		v217 := -v11
-		v218 := math.FMA(v10, v0, v217)
-		v219 := -v10
-		v220 := math.FMA(v0, v0, v219)
-		v221 := float64(v220 * v0)
-		v222 := float64(v218 + v221)
-		v223 := float64(v9 * v222)
-		v224 := float64(v216 + v223)
-		v226 := float64(v225 * v11)
-		v227 := float64(v224 + v226)
-		v228 := float64(v214 + v227)
-		v229 := float64(v209 + v228)
-		v230 := float64(v190 * v227)
-		v231 := float64(v229 + v230)
-		v232 := float64(v8 * v231)
-		v233 := float64(v204 + v232)
-		v235 := float64(v234 * v192)
-		v236 := float64(v233 + v235)
-		v237 := float64(v189 * v236)
-		v238 := float64(v202 + v237)
-		v239 := -v189
-		v240 := v23
-		if v14 > v23 {
-			v240 = v14
+		v190 := float64(v189 * v12)
+		v191 := float64(v13 + v190)
+		v192 := float64(v8 * v191)
+		v193 := float64(v188 * v192)
+		v194 := float64(v7 + v193)
+		v195 := float64(v194 - v193)
+		v196 := float64(v194 - v195)
+		v197 := float64(v193 - v196)
+		v198 := float64(v7 - v195)
+		v199 := float64(v197 + v198)
+		v200 := -v193
+		v201 := math.FMA(v188, v192, v200)
+		v202 := -v192
+		v203 := math.FMA(v8, v191, v202)
+		v204 := float64(v191 - v13)
+		v205 := float64(v191 - v204)
+		v206 := float64(v13 - v205)
+		v207 := float64(v190 - v204)
+		v208 := float64(v206 + v207)
+		v209 := float64(v13 - v0)
+		v210 := float64(v13 - v209)
+		v211 := float64(v0 - v210)
+		v212 := float64(v12 - v209)
+		v213 := float64(v211 + v212)
+		v214 := -v12
+		v215 := math.FMA(v9, v11, v214)
+		v216 := -v11
+		v217 := math.FMA(v10, v0, v216)
+		v218 := -v10
+		v219 := math.FMA(v0, v0, v218)
+		v220 := float64(v219 * v0)
+		v221 := float64(v217 + v220)
+		v222 := float64(v9 * v221)
+		v223 := float64(v215 + v222)
+		v225 := float64(v224 * v11)
+		v226 := float64(v223 + v225)
+		v227 := float64(v213 + v226)
+		v228 := float64(v208 + v227)
+		v229 := float64(v189 * v226)
+		v230 := float64(v228 + v229)
+		v231 := float64(v8 * v230)
+		v232 := float64(v203 + v231)
+		v234 := float64(v233 * v191)
+		v235 := float64(v232 + v234)
+		v236 := float64(v188 * v235)
+		v237 := float64(v201 + v236)
+		v238 := -v188
+		v239 := v24
+		if v14 > v24 {
+			v239 = v14
 		}
-		v242 := v241
-		if v240 < v241 {
-			v242 = v240
+		v241 := v240
+		if v239 < v240 {
+			v241 = v239
 		}
-		v243 := float64(v242 * v26)
-		v244 := math.RoundToEven(v243)
-		v245 := math.FMA(v244, v29, v242)
-		v246 := math.FMA(v244, v31, v245)
-		v247 := float64(v245 - v246)
-		v248 := math.FMA(v244, v31, v247)
-		v249 := float64(v246 * v246)
-		v250 := -v249
-		v251 := math.FMA(v246, v246, v250)
-		v252 := float64(v35 * v249)
-		v253 := float64(v35 * v251)
-		v254 := float64(v246 + v252)
-		v255 := float64(v246 - v254)
+		v242 := float64(v241 * v26)
+		v243 := math.RoundToEven(v242)
+		v244 := math.FMA(v243, v29, v241)
+		v245 := math.FMA(v243, v31, v244)
+		v246 := float64(v244 - v245)
+		v247 := math.FMA(v243, v31, v246)
+		v248 := float64(v245 * v245)
+		v249 := -v248
+		v250 := math.FMA(v245, v245, v249)
+		v251 := float64(v35 * v248)
+		v252 := float64(v35 * v250)
+		v253 := float64(v245 + v251)
+		v254 := float64(v245 - v253)
+		v255 := float64(v254 + v251)
 		v256 := float64(v255 + v252)
-		v257 := float64(v256 + v253)
-		v258 := math.FMA(v248, v246, v248)
-		v259 := float64(v257 + v258)
-		v260 := float64(v249 * v246)
-		v261 := math.FMA(v246, v48, v49)
-		v262 := math.FMA(v246, v261, v51)
-		v263 := math.FMA(v246, v262, v53)
-		v264 := math.FMA(v246, v263, v55)
-		v265 := math.FMA(v246, v264, v57)
-		v266 := math.FMA(v246, v265, v59)
-		v267 := math.FMA(v246, v266, v61)
-		v268 := math.FMA(v246, v267, v63)
-		v269 := math.FMA(v246, v268, v65)
-		v270 := math.FMA(v260, v269, v259)
-		v271 := float64(v7 + v254)
-		v272 := float64(v7 - v271)
-		v273 := float64(v272 + v254)
-		v274 := float64(v273 + v270)
-		v275 := float64(v94 - v244)
-		v276 := v96
-		if v275 < v96 {
+		v257 := math.FMA(v247, v245, v247)
+		v258 := float64(v256 + v257)
+		v259 := float64(v248 * v245)
+		v260 := math.FMA(v245, v48, v49)
+		v261 := math.FMA(v245, v260, v51)
+		v262 := math.FMA(v245, v261, v53)
+		v263 := math.FMA(v245, v262, v55)
+		v264 := math.FMA(v245, v263, v57)
+		v265 := math.FMA(v245, v264, v59)
+		v266 := math.FMA(v245, v265, v61)
+		v267 := math.FMA(v245, v266, v63)
+		v268 := math.FMA(v245, v267, v65)
+		v269 := math.FMA(v259, v268, v258)
+		v270 := float64(v7 + v253)
+		v271 := float64(v7 - v270)
+		v272 := float64(v271 + v253)
+		v273 := float64(v272 + v269)
+		v274 := float64(v94 - v243)
+		v275 := v96
+		if v274 < v96 {
+			v275 = v274
+		}
+		v276 := v3
+		if v275 > v3 {
 			v276 = v275
 		}
-		v277 := v3
-		if v276 > v3 {
-			v277 = v276
+		v277 := v243 < v99
+		v278 := ldexpNormal(v101, v276)
+		v279 := v3
+		if v277 {
+			v279 = v278
 		}
-		v278 := v244 < v99
-		v279 := ldexpNormal(v101, v277)
-		v280 := v3
-		if v278 {
-			v280 = v279
+		v280 := float64(v270 + v279)
+		v281 := float64(v280 - v279)
+		v282 := float64(v270 - v281)
+		v283 := float64(v282 + v273)
+		v284 := float64(v283 + v279)
+		v285 := float64(v284 - v279)
+		v286 := float64(v281 + v285)
+		v287 := v15
+		if v243 > v15 {
+			v287 = v243
 		}
-		v281 := float64(v271 + v280)
-		v282 := float64(v281 - v280)
-		v283 := float64(v271 - v282)
-		v284 := float64(v283 + v274)
-		v285 := float64(v284 + v280)
-		v286 := float64(v285 - v280)
-		v287 := float64(v282 + v286)
-		v288 := v15
-		if v244 > v15 {
-			v288 = v244
-		}
-		v289 := ldexpMid(v287, v288)
-		v290 := v289
+		v288 := ldexpMid(v286, v287)
+		v289 := v288
 		if v113 {
-			v290 = v14
+			v289 = v14
 		}
-		v291 := float64(v7 + v290)
-		v292 := math.FMA(v239, v291, v7)
-		v293 := float64(v291 - v7)
-		v294 := float64(v291 - v293)
-		v295 := float64(v7 - v294)
-		v296 := float64(v290 - v293)
-		v297 := float64(v295 + v296)
-		v298 := float64(v271 + v274)
-		v299 := float64(v271 - v298)
-		v300 := float64(v299 + v274)
-		v301 := v99 <= v244
-		v303 := v302 < v14
-		v304 := v301 && !v303
-		v305 := v99
-		if v244 > v99 {
-			v305 = v244
+		v290 := float64(v7 + v289)
+		v291 := math.FMA(v238, v290, v7)
+		v292 := float64(v290 - v7)
+		v293 := float64(v290 - v292)
+		v294 := float64(v7 - v293)
+		v295 := float64(v289 - v292)
+		v296 := float64(v294 + v295)
+		v297 := float64(v270 + v273)
+		v298 := float64(v270 - v297)
+		v299 := float64(v298 + v273)
+		v300 := v99 <= v243
+		v302 := v301 < v14
+		v303 := v300 && !v302
+		v304 := v99
+		if v243 > v99 {
+			v304 = v243
 		}
-		v307 := v306
-		if v305 < v306 {
-			v307 = v305
+		v306 := v305
+		if v304 < v305 {
+			v306 = v304
 		}
-		v308 := ldexpNormal(v300, v307)
-		v309 := v3
-		if v304 {
-			v309 = v308
+		v307 := ldexpNormal(v299, v306)
+		v308 := v3
+		if v303 {
+			v308 = v307
 		}
-		v310 := v309
+		v309 := v308
 		if v113 {
-			v310 = v14
+			v309 = v14
 		}
-		v311 := float64(v297 + v310)
-		v312 := float64(v189 * v311)
-		v313 := float64(v292 - v312)
-		v314 := float64(v313 / v291)
-		v315 := math.FMA(v8, v13, v115)
-		v316 := float64(v8 * v228)
-		v317 := float64(v315 + v316)
-		v318 := float64(v234 * v13)
-		v319 := float64(v317 + v318)
-		v320 := float64(v319 * v114)
-		v321 := float64(v189 * v320)
-		v322 := float64(v314 - v321)
-		v323 := float64(v193 * v322)
-		v324 := float64(v238 + v323)
-		v325 := float64(v200 + v324)
-		v326 := float64(v319 * v189)
-		v327 := float64(v195 * v326)
-		v328 := float64(v325 + v327)
-		v329 := float64(v114 * v328)
-		v330 := math.FMA(v114, v195, v329)
-		v331 := float64(v114 * v189)
-		v333 := float64(v0 - v332)
-		v335 := float64(v333 - v334)
-		v336 := float64(v8 * v335)
-		v338 := float64(v0 * v332)
-		v339 := float64(v10 + v338)
-		v341 := float64(v339 + v340)
-		v342 := float64(v337 * v341)
-		v343 := float64(v336 * v342)
-		v344 := float64(v336 + v343)
-		v346 := float64(v9 * v341)
-		v347 := float64(v336 * v346)
-		v348 := float64(v336 + v347)
-		v350 := v349
-		if v348 > v349 {
-			v350 = v348
+		v310 := float64(v296 + v309)
+		v311 := float64(v188 * v310)
+		v312 := float64(v291 - v311)
+		v313 := float64(v312 / v290)
+		v314 := math.FMA(v8, v13, v115)
+		v315 := float64(v8 * v227)
+		v316 := float64(v314 + v315)
+		v317 := float64(v233 * v13)
+		v318 := float64(v316 + v317)
+		v319 := float64(v318 * v114)
+		v320 := float64(v188 * v319)
+		v321 := float64(v313 - v320)
+		v322 := float64(v192 * v321)
+		v323 := float64(v237 + v322)
+		v324 := float64(v199 + v323)
+		v325 := float64(v318 * v188)
+		v326 := float64(v194 * v325)
+		v327 := float64(v324 + v326)
+		v328 := float64(v114 * v327)
+		v329 := math.FMA(v114, v194, v328)
+		v330 := float64(v114 * v188)
+		v332 := float64(v0 - v331)
+		v334 := float64(v332 - v333)
+		v335 := float64(v8 * v334)
+		v337 := float64(v0 * v331)
+		v338 := float64(v10 + v337)
+		v340 := float64(v338 + v339)
+		v341 := float64(v336 * v340)
+		v342 := float64(v335 * v341)
+		v343 := float64(v335 + v342)
+		v345 := float64(v9 * v340)
+		v346 := float64(v335 * v345)
+		v347 := float64(v335 + v346)
+		v349 := v348
+		if v347 > v348 {
+			v349 = v347
 		}
-		v351 := v241
-		if v350 < v241 {
-			v351 = v350
+		v350 := v240
+		if v349 < v240 {
+			v350 = v349
 		}
-		v352 := float64(v351 * v26)
-		v353 := math.RoundToEven(v352)
-		v354 := -v353
-		v355 := math.FMA(v353, v29, v351)
-		v356 := math.FMA(v353, v31, v355)
-		v357 := float64(v355 - v356)
-		v358 := math.FMA(v353, v31, v357)
-		v359 := float64(v356 * v356)
-		v360 := -v359
-		v361 := math.FMA(v356, v356, v360)
-		v362 := float64(v35 * v359)
-		v363 := float64(v35 * v361)
-		v364 := float64(v356 + v362)
-		v365 := float64(v356 - v364)
+		v351 := float64(v350 * v26)
+		v352 := math.RoundToEven(v351)
+		v353 := -v352
+		v354 := math.FMA(v352, v29, v350)
+		v355 := math.FMA(v352, v31, v354)
+		v356 := float64(v354 - v355)
+		v357 := math.FMA(v352, v31, v356)
+		v358 := float64(v355 * v355)
+		v359 := -v358
+		v360 := math.FMA(v355, v355, v359)
+		v361 := float64(v35 * v358)
+		v362 := float64(v35 * v360)
+		v363 := float64(v355 + v361)
+		v364 := float64(v355 - v363)
+		v365 := float64(v364 + v361)
 		v366 := float64(v365 + v362)
-		v367 := float64(v366 + v363)
-		v368 := math.FMA(v358, v356, v358)
-		v369 := float64(v367 + v368)
-		v370 := float64(v359 * v356)
-		v371 := math.FMA(v356, v48, v49)
-		v372 := math.FMA(v356, v371, v51)
-		v373 := math.FMA(v356, v372, v53)
-		v374 := math.FMA(v356, v373, v55)
-		v375 := math.FMA(v356, v374, v57)
-		v376 := math.FMA(v356, v375, v59)
-		v377 := math.FMA(v356, v376, v61)
-		v378 := math.FMA(v356, v377, v63)
-		v379 := math.FMA(v356, v378, v65)
-		v380 := math.FMA(v370, v379, v369)
-		v381 := ldexpMid(v16, v354)
-		v382 := float64(v7 + v381)
-		v383 := float64(v382 - v7)
-		v384 := float64(v382 - v383)
-		v385 := float64(v7 - v384)
-		v386 := float64(v381 - v383)
-		v387 := float64(v385 + v386)
-		v388 := float64(v380 + v387)
-		v389 := float64(v382 + v364)
-		v390 := float64(v382 - v389)
-		v391 := float64(v390 + v364)
-		v392 := float64(v391 + v388)
-		v393 := float64(v389 + v392)
-		v394 := ldexpMid(v393, v353)
-		v395 := math.Copysign(v394, v348)
-		v396 := math.IsNaN(v348)
-		v397 := v395
-		if v396 {
-			v397 = v348
+		v367 := math.FMA(v357, v355, v357)
+		v368 := float64(v366 + v367)
+		v369 := float64(v358 * v355)
+		v370 := math.FMA(v355, v48, v49)
+		v371 := math.FMA(v355, v370, v51)
+		v372 := math.FMA(v355, v371, v53)
+		v373 := math.FMA(v355, v372, v55)
+		v374 := math.FMA(v355, v373, v57)
+		v375 := math.FMA(v355, v374, v59)
+		v376 := math.FMA(v355, v375, v61)
+		v377 := math.FMA(v355, v376, v63)
+		v378 := math.FMA(v355, v377, v65)
+		v379 := math.FMA(v369, v378, v368)
+		v380 := ldexpMid(v16, v353)
+		v381 := float64(v7 + v380)
+		v382 := float64(v381 - v7)
+		v383 := float64(v381 - v382)
+		v384 := float64(v7 - v383)
+		v385 := float64(v380 - v382)
+		v386 := float64(v384 + v385)
+		v387 := float64(v379 + v386)
+		v388 := float64(v381 + v363)
+		v389 := float64(v381 - v388)
+		v390 := float64(v389 + v363)
+		v391 := float64(v390 + v387)
+		v392 := float64(v388 + v391)
+		v393 := ldexpMid(v392, v352)
+		v394 := math.Copysign(v393, v347)
+		v395 := math.IsNaN(v347)
+		v396 := v394
+		if v395 {
+			v396 = v347
 		}
-		v398 := float64(v345 * v397)
-		v399 := float64(v344 + v398)
-		v400 := float64(v344 - v399)
-		v401 := float64(v400 + v398)
-		v402 := float64(v336 - v344)
-		v403 := float64(v402 + v343)
-		v404 := -v343
-		v405 := math.FMA(v336, v342, v404)
-		v406 := -v336
-		v407 := math.FMA(v8, v335, v406)
-		v408 := float64(v333 - v335)
-		v409 := float64(v408 - v334)
-		v410 := float64(v8 * v409)
-		v411 := float64(v407 + v410)
-		v412 := float64(v234 * v335)
-		v413 := float64(v411 + v412)
-		v414 := float64(v7 + v342)
-		v415 := float64(v413 * v414)
-		v416 := float64(v405 + v415)
-		v417 := float64(v403 + v416)
-		v418 := -v398
-		v419 := math.FMA(v345, v397, v418)
-		v420 := float64(v7 + v397)
-		v421 := float64(v345 * v420)
-		v422 := float64(v336 - v348)
-		v423 := float64(v422 + v347)
-		v424 := -v347
-		v425 := math.FMA(v336, v346, v424)
-		v426 := float64(v7 + v346)
-		v427 := float64(v413 * v426)
-		v428 := float64(v425 + v427)
-		v429 := float64(v423 + v428)
-		v430 := float64(v421 * v429)
-		v431 := float64(v419 + v430)
-		v432 := float64(v417 + v431)
-		v433 := float64(v401 + v432)
-		v434 := float64(v331 * v433)
-		v435 := -v331
-		v436 := math.FMA(v114, v189, v435)
-		v437 := -v114
-		v438 := math.FMA(v437, v291, v290)
-		v439 := float64(v438 + v310)
-		v440 := float64(v114 * v311)
-		v441 := float64(v439 - v440)
-		v442 := float64(v441 / v291)
-		v443 := float64(v114 * v326)
-		v444 := float64(v442 + v443)
-		v445 := float64(v189 * v444)
-		v446 := float64(v436 + v445)
-		v447 := float64(v114 * v322)
-		v448 := float64(v446 + v447)
-		v449 := float64(v448 * v399)
-		v450 := float64(v434 + v449)
-		v451 := math.FMA(v331, v399, v450)
-		v452 := v451
+		v397 := float64(v344 * v396)
+		v398 := float64(v343 + v397)
+		v399 := float64(v343 - v398)
+		v400 := float64(v399 + v397)
+		v401 := float64(v335 - v343)
+		v402 := float64(v401 + v342)
+		v403 := -v342
+		v404 := math.FMA(v335, v341, v403)
+		v405 := -v335
+		v406 := math.FMA(v8, v334, v405)
+		v407 := float64(v332 - v334)
+		v408 := float64(v407 - v333)
+		v409 := float64(v8 * v408)
+		v410 := float64(v406 + v409)
+		v411 := float64(v233 * v334)
+		v412 := float64(v410 + v411)
+		v413 := float64(v7 + v341)
+		v414 := float64(v412 * v413)
+		v415 := float64(v404 + v414)
+		v416 := float64(v402 + v415)
+		v417 := -v397
+		v418 := math.FMA(v344, v396, v417)
+		v419 := float64(v7 + v396)
+		v420 := float64(v344 * v419)
+		v421 := float64(v335 - v347)
+		v422 := float64(v421 + v346)
+		v423 := -v346
+		v424 := math.FMA(v335, v345, v423)
+		v425 := float64(v7 + v345)
+		v426 := float64(v412 * v425)
+		v427 := float64(v424 + v426)
+		v428 := float64(v422 + v427)
+		v429 := float64(v420 * v428)
+		v430 := float64(v418 + v429)
+		v431 := float64(v416 + v430)
+		v432 := float64(v400 + v431)
+		v433 := float64(v330 * v432)
+		v434 := -v330
+		v435 := math.FMA(v114, v188, v434)
+		v436 := -v114
+		v437 := math.FMA(v436, v290, v289)
+		v438 := float64(v437 + v309)
+		v439 := float64(v114 * v310)
+		v440 := float64(v438 - v439)
+		v441 := float64(v440 / v290)
+		v442 := float64(v114 * v325)
+		v443 := float64(v441 + v442)
+		v444 := float64(v188 * v443)
+		v445 := float64(v435 + v444)
+		v446 := float64(v114 * v321)
+		v447 := float64(v445 + v446)
+		v448 := float64(v447 * v398)
+		v449 := float64(v433 + v448)
+		v450 := math.FMA(v330, v398, v449)
+		v451 := v450
 		if v20 {
-			v452 = v330
+			v451 = v329
 		}
-		v454 := v452
+		v453 := v451
 		if v6 {
-			v454 = v7
+			v453 = v7
 		}
-		v455 := v454
+		v454 := v453
 		if v2 {
-			v455 = v4
+			v454 = v4
 		}
-		v456 := b[i]
-		v457 := dy[i]
-		v458 := float64(v456 * v457)
-		v459 := -v458
-		v460 := math.FMA(v456, v457, v459)
-		v461 := float64(v458 * v4)
-		v462 := -v461
-		v463 := math.FMA(v458, v4, v462)
-		v464 := math.FMA(v460, v4, v463)
-		v465 := float64(v458 * v7)
-		v466 := -v465
-		v467 := math.FMA(v458, v7, v466)
-		v468 := math.FMA(v460, v7, v467)
-		v469 := float64(v458 * v453)
-		v470 := float64(v469 * v453)
-		v471 := float64(v458 * v14)
-		v472 := -v471
-		v473 := math.FMA(v458, v14, v472)
-		v474 := math.FMA(v460, v14, v473)
-		v475 := v3
+		v455 := b[i]
+		v456 := dy[i]
+		v457 := float64(v455 * v456)
+		v458 := -v457
+		v459 := math.FMA(v455, v456, v458)
+		v460 := float64(v457 * v4)
+		v461 := -v460
+		v462 := math.FMA(v457, v4, v461)
+		v463 := math.FMA(v459, v4, v462)
+		v464 := float64(v457 * v7)
+		v465 := -v464
+		v466 := math.FMA(v457, v7, v465)
+		v467 := math.FMA(v459, v7, v466)
+		v468 := float64(v457 * v452)
+		v469 := float64(v468 * v452)
+		v470 := float64(v457 * v14)
+		v471 := -v470
+		v472 := math.FMA(v457, v14, v471)
+		v473 := math.FMA(v459, v14, v472)
+		v474 := v3
 		if v91 {
-			v475 = v86
+			v474 = v86
 		}
-		v476 := float64(v458 * v475)
-		v477 := -v476
-		v478 := math.FMA(v458, v475, v477)
-		v479 := math.FMA(v460, v475, v478)
-		v480 := v3
+		v475 := float64(v457 * v474)
+		v476 := -v475
+		v477 := math.FMA(v457, v474, v476)
+		v478 := math.FMA(v459, v474, v477)
+		v479 := v3
 		if v91 {
-			v480 = v92
+			v479 = v92
 		}
-		v481 := float64(v458 * v480)
-		v482 := float64(v479 + v481)
-		v483 := float64(v476 + v482)
-		v484 := math.Ldexp(v483, int(v93))
-		v485 := float64(v458 * v112)
-		v486 := -v485
-		v487 := math.FMA(v458, v112, v486)
-		v488 := math.FMA(v460, v112, v487)
-		v489 := v485
+		v480 := float64(v457 * v479)
+		v481 := float64(v478 + v480)
+		v482 := float64(v475 + v481)
+		v483 := math.Ldexp(v482, int(v93))
+		v484 := float64(v457 * v112)
+		v485 := -v484
+		v486 := math.FMA(v457, v112, v485)
+		v487 := math.FMA(v459, v112, v486)
+		v488 := v484
 		if v100 {
-			v489 = v484
+			v488 = v483
+		}
+		v489 := v487
+		if v100 {
+			v489 = v3
 		}
 		v490 := v488
-		if v100 {
-			v490 = v3
+		if v113 {
+			v490 = v470
 		}
 		v491 := v489
 		if v113 {
-			v491 = v471
+			v491 = v473
 		}
-		v492 := v490
-		if v113 {
-			v492 = v474
-		}
-		v493 := float64(v491 * v195)
-		v494 := -v493
-		v495 := math.FMA(v491, v195, v494)
-		v496 := math.FMA(v492, v195, v495)
-		v497 := float64(v458 * v114)
-		v498 := -v497
-		v499 := math.FMA(v458, v114, v498)
-		v500 := math.FMA(v460, v114, v499)
-		v501 := float64(v497 * v328)
-		v502 := -v501
-		v503 := math.FMA(v497, v328, v502)
-		v504 := math.FMA(v500, v328, v503)
-		v505 := float64(v493 + v501)
-		v506 := float64(v505 - v493)
-		v507 := float64(v505 - v506)
-		v508 := float64(v493 - v507)
-		v509 := float64(v501 - v506)
-		v510 := float64(v508 + v509)
-		v511 := float64(v510 + v496)
-		v512 := float64(v511 + v504)
-		v513 := float64(v458 * v331)
-		v514 := -v513
-		v515 := math.FMA(v458, v331, v514)
-		v516 := math.FMA(v460, v331, v515)
-		v517 := float64(v513 * v399)
-		v518 := -v517
-		v519 := math.FMA(v513, v399, v518)
-		v520 := math.FMA(v516, v399, v519)
-		v521 := float64(v458 * v434)
-		v522 := -v521
-		v523 := math.FMA(v458, v434, v522)
-		v524 := math.FMA(v460, v434, v523)
-		v525 := float64(v458 * v449)
-		v526 := -v525
-		v527 := math.FMA(v458, v449, v526)
-		v528 := math.FMA(v460, v449, v527)
-		v529 := float64(v521 + v525)
-		v530 := float64(v529 - v521)
-		v531 := float64(v529 - v530)
-		v532 := float64(v521 - v531)
-		v533 := float64(v525 - v530)
-		v534 := float64(v532 + v533)
-		v535 := float64(v534 + v524)
-		v536 := float64(v535 + v528)
-		v537 := float64(v517 + v529)
-		v538 := float64(v537 - v517)
-		v539 := float64(v537 - v538)
-		v540 := float64(v517 - v539)
-		v541 := float64(v529 - v538)
-		v542 := float64(v540 + v541)
-		v543 := float64(v542 + v520)
-		v544 := float64(v543 + v536)
-		v545 := v537
+		v492 := float64(v490 * v194)
+		v493 := -v492
+		v494 := math.FMA(v490, v194, v493)
+		v495 := math.FMA(v491, v194, v494)
+		v496 := float64(v457 * v114)
+		v497 := -v496
+		v498 := math.FMA(v457, v114, v497)
+		v499 := math.FMA(v459, v114, v498)
+		v500 := float64(v496 * v327)
+		v501 := -v500
+		v502 := math.FMA(v496, v327, v501)
+		v503 := math.FMA(v499, v327, v502)
+		v504 := float64(v492 + v500)
+		v505 := float64(v504 - v492)
+		v506 := float64(v504 - v505)
+		v507 := float64(v492 - v506)
+		v508 := float64(v500 - v505)
+		v509 := float64(v507 + v508)
+		v510 := float64(v509 + v495)
+		v511 := float64(v510 + v503)
+		v512 := float64(v457 * v330)
+		v513 := -v512
+		v514 := math.FMA(v457, v330, v513)
+		v515 := math.FMA(v459, v330, v514)
+		v516 := float64(v512 * v398)
+		v517 := -v516
+		v518 := math.FMA(v512, v398, v517)
+		v519 := math.FMA(v515, v398, v518)
+		v520 := float64(v457 * v433)
+		v521 := -v520
+		v522 := math.FMA(v457, v433, v521)
+		v523 := math.FMA(v459, v433, v522)
+		v524 := float64(v457 * v448)
+		v525 := -v524
+		v526 := math.FMA(v457, v448, v525)
+		v527 := math.FMA(v459, v448, v526)
+		v528 := float64(v520 + v524)
+		v529 := float64(v528 - v520)
+		v530 := float64(v528 - v529)
+		v531 := float64(v520 - v530)
+		v532 := float64(v524 - v529)
+		v533 := float64(v531 + v532)
+		v534 := float64(v533 + v523)
+		v535 := float64(v534 + v527)
+		v536 := float64(v516 + v528)
+		v537 := float64(v536 - v516)
+		v538 := float64(v536 - v537)
+		v539 := float64(v516 - v538)
+		v540 := float64(v528 - v537)
+		v541 := float64(v539 + v540)
+		v542 := float64(v541 + v519)
+		v543 := float64(v542 + v535)
+		v544 := v536
 		if v20 {
-			v545 = v505
+			v544 = v504
+		}
+		v545 := v543
+		if v20 {
+			v545 = v511
 		}
 		v546 := v544
-		if v20 {
-			v546 = v512
+		if v6 {
+			v546 = v464
 		}
 		v547 := v545
 		if v6 {
-			v547 = v465
+			v547 = v467
 		}
 		v548 := v546
-		if v6 {
-			v548 = v468
+		if v2 {
+			v548 = v460
 		}
 		v549 := v547
 		if v2 {
-			v549 = v461
+			v549 = v463
 		}
-		v550 := v548
-		if v2 {
-			v550 = v464
+		v550 := float64(v548 + v549)
+		v551 := float64(v454 * v457)
+		v552 := float64(v550 - v551)
+		v553 := math.Abs(v552)
+		v554 := math.Abs(v551)
+		v556 := float64(v554 * v555)
+		v557 := v553 <= v556
+		v558 := math.Abs(v457)
+		v559 := math.Abs(v468)
+		v560 := v558
+		if v559 > v558 {
+			v560 = v559
 		}
-		v551 := float64(v549 + v550)
-		v552 := float64(v455 * v458)
-		v553 := float64(v551 - v552)
-		v554 := math.Abs(v553)
-		v555 := math.Abs(v552)
-		v557 := float64(v555 * v556)
-		v558 := v554 <= v557
-		v559 := math.Abs(v458)
-		v560 := math.Abs(v469)
-		v561 := v559
-		if v560 > v559 {
-			v561 = v560
+		v561 := math.Abs(v469)
+		v562 := v560
+		if v561 > v560 {
+			v562 = v561
 		}
-		v562 := math.Abs(v470)
-		v563 := v561
-		if v562 > v561 {
-			v563 = v562
+		v563 := v562
+		if v559 > v562 {
+			v563 = v559
 		}
-		v564 := v563
-		if v560 > v563 {
-			v564 = v560
+		v565 := float64(v553 * v564)
+		v568 := math.FMA(v563, v566, v567)
+		v569 := v565 <= v568
+		v570 := v557 || v569
+		v571 := v550 == v3
+		v572 := v570 && !v571
+		v573 := v551
+		if v572 {
+			v573 = v550
 		}
-		v566 := float64(v554 * v565)
-		v569 := math.FMA(v564, v567, v568)
-		v570 := v566 <= v569
-		v571 := v558 || v570
-		v572 := v551 == v3
-		v573 := v571 && !v572
-		v574 := v552
-		if v573 {
-			v574 = v551
+		v574 := math.Abs(v456)
+		v575 := math.Abs(v455)
+		v576 := v574 < v575
+		v577 := v456
+		if v576 {
+			v577 = v455
 		}
-		v575 := math.Abs(v457)
-		v576 := math.Abs(v456)
-		v577 := v575 < v576
-		v578 := v457
-		if v577 {
+		v578 := v455
+		if v576 {
 			v578 = v456
 		}
-		v579 := v456
-		if v577 {
-			v579 = v457
-		}
-		v580 := float64(v578 * v4)
-		v581 := float64(v578 * v7)
-		v582 := float64(v578 * v453)
-		v583 := float64(v582 * v453)
-		v584 := float64(v578 * v14)
-		v585 := -v584
-		v586 := math.FMA(v578, v14, v585)
-		v587 := float64(v578 * v475)
-		v588 := -v587
-		v589 := math.FMA(v578, v475, v588)
-		v590 := float64(v578 * v480)
-		v591 := float64(v589 + v590)
-		v592 := float64(v587 + v591)
-		v593 := math.Ldexp(v592, int(v93))
-		v594 := float64(v578 * v112)
-		v595 := -v594
-		v596 := math.FMA(v578, v112, v595)
-		v597 := v594
+		v579 := float64(v577 * v4)
+		v580 := float64(v577 * v7)
+		v581 := float64(v577 * v452)
+		v582 := float64(v581 * v452)
+		v583 := float64(v577 * v14)
+		v584 := -v583
+		v585 := math.FMA(v577, v14, v584)
+		v586 := float64(v577 * v474)
+		v587 := -v586
+		v588 := math.FMA(v577, v474, v587)
+		v589 := float64(v577 * v479)
+		v590 := float64(v588 + v589)
+		v591 := float64(v586 + v590)
+		v592 := math.Ldexp(v591, int(v93))
+		v593 := float64(v577 * v112)
+		v594 := -v593
+		v595 := math.FMA(v577, v112, v594)
+		v596 := v593
 		if v100 {
-			v597 = v593
+			v596 = v592
+		}
+		v597 := v595
+		if v100 {
+			v597 = v3
 		}
 		v598 := v596
-		if v100 {
-			v598 = v3
+		if v113 {
+			v598 = v583
 		}
 		v599 := v597
 		if v113 {
-			v599 = v584
+			v599 = v585
 		}
-		v600 := v598
-		if v113 {
-			v600 = v586
-		}
-		v601 := float64(v599 * v195)
-		v602 := -v601
-		v603 := math.FMA(v599, v195, v602)
-		v604 := math.FMA(v600, v195, v603)
-		v605 := float64(v578 * v114)
-		v606 := -v605
-		v607 := math.FMA(v578, v114, v606)
-		v608 := float64(v605 * v328)
-		v609 := -v608
-		v610 := math.FMA(v605, v328, v609)
-		v611 := math.FMA(v607, v328, v610)
-		v612 := float64(v601 + v608)
-		v613 := float64(v612 - v601)
-		v614 := float64(v612 - v613)
-		v615 := float64(v601 - v614)
-		v616 := float64(v608 - v613)
-		v617 := float64(v615 + v616)
-		v618 := float64(v617 + v604)
-		v619 := float64(v618 + v611)
-		v620 := float64(v578 * v331)
-		v621 := -v620
-		v622 := math.FMA(v578, v331, v621)
-		v623 := float64(v620 * v399)
-		v624 := -v623
-		v625 := math.FMA(v620, v399, v624)
-		v626 := math.FMA(v622, v399, v625)
-		v627 := float64(v578 * v434)
-		v628 := -v627
-		v629 := math.FMA(v578, v434, v628)
-		v630 := float64(v578 * v449)
-		v631 := -v630
-		v632 := math.FMA(v578, v449, v631)
-		v633 := float64(v627 + v630)
-		v634 := float64(v633 - v627)
-		v635 := float64(v633 - v634)
-		v636 := float64(v627 - v635)
-		v637 := float64(v630 - v634)
-		v638 := float64(v636 + v637)
-		v639 := float64(v638 + v629)
-		v640 := float64(v639 + v632)
-		v641 := float64(v623 + v633)
-		v642 := float64(v641 - v623)
-		v643 := float64(v641 - v642)
-		v644 := float64(v623 - v643)
-		v645 := float64(v633 - v642)
-		v646 := float64(v644 + v645)
-		v647 := float64(v646 + v626)
-		v648 := float64(v647 + v640)
-		v649 := v641
+		v600 := float64(v598 * v194)
+		v601 := -v600
+		v602 := math.FMA(v598, v194, v601)
+		v603 := math.FMA(v599, v194, v602)
+		v604 := float64(v577 * v114)
+		v605 := -v604
+		v606 := math.FMA(v577, v114, v605)
+		v607 := float64(v604 * v327)
+		v608 := -v607
+		v609 := math.FMA(v604, v327, v608)
+		v610 := math.FMA(v606, v327, v609)
+		v611 := float64(v600 + v607)
+		v612 := float64(v611 - v600)
+		v613 := float64(v611 - v612)
+		v614 := float64(v600 - v613)
+		v615 := float64(v607 - v612)
+		v616 := float64(v614 + v615)
+		v617 := float64(v616 + v603)
+		v618 := float64(v617 + v610)
+		v619 := float64(v577 * v330)
+		v620 := -v619
+		v621 := math.FMA(v577, v330, v620)
+		v622 := float64(v619 * v398)
+		v623 := -v622
+		v624 := math.FMA(v619, v398, v623)
+		v625 := math.FMA(v621, v398, v624)
+		v626 := float64(v577 * v433)
+		v627 := -v626
+		v628 := math.FMA(v577, v433, v627)
+		v629 := float64(v577 * v448)
+		v630 := -v629
+		v631 := math.FMA(v577, v448, v630)
+		v632 := float64(v626 + v629)
+		v633 := float64(v632 - v626)
+		v634 := float64(v632 - v633)
+		v635 := float64(v626 - v634)
+		v636 := float64(v629 - v633)
+		v637 := float64(v635 + v636)
+		v638 := float64(v637 + v628)
+		v639 := float64(v638 + v631)
+		v640 := float64(v622 + v632)
+		v641 := float64(v640 - v622)
+		v642 := float64(v640 - v641)
+		v643 := float64(v622 - v642)
+		v644 := float64(v632 - v641)
+		v645 := float64(v643 + v644)
+		v646 := float64(v645 + v625)
+		v647 := float64(v646 + v639)
+		v648 := v640
 		if v20 {
-			v649 = v612
+			v648 = v611
+		}
+		v649 := v647
+		if v20 {
+			v649 = v618
 		}
 		v650 := v648
-		if v20 {
-			v650 = v619
+		if v6 {
+			v650 = v580
 		}
 		v651 := v649
 		if v6 {
-			v651 = v581
+			v651 = v3
 		}
 		v652 := v650
-		if v6 {
-			v652 = v3
+		if v2 {
+			v652 = v579
 		}
 		v653 := v651
 		if v2 {
-			v653 = v580
+			v653 = v3
 		}
-		v654 := v652
-		if v2 {
-			v654 = v3
+		v654 := float64(v652 + v653)
+		v655 := float64(v454 * v577)
+		v656 := float64(v654 - v655)
+		v657 := math.Abs(v656)
+		v658 := math.Abs(v655)
+		v659 := float64(v658 * v555)
+		v660 := v657 <= v659
+		v661 := math.Abs(v577)
+		v662 := math.Abs(v581)
+		v663 := v661
+		if v662 > v661 {
+			v663 = v662
 		}
-		v655 := float64(v653 + v654)
-		v656 := float64(v455 * v578)
-		v657 := float64(v655 - v656)
-		v658 := math.Abs(v657)
-		v659 := math.Abs(v656)
-		v660 := float64(v659 * v556)
-		v661 := v658 <= v660
-		v662 := math.Abs(v578)
-		v663 := math.Abs(v582)
-		v664 := v662
-		if v663 > v662 {
-			v664 = v663
+		v664 := math.Abs(v582)
+		v665 := v663
+		if v664 > v663 {
+			v665 = v664
 		}
-		v665 := math.Abs(v583)
-		v666 := v664
-		if v665 > v664 {
-			v666 = v665
+		v666 := v665
+		if v662 > v665 {
+			v666 = v662
 		}
-		v667 := v666
-		if v663 > v666 {
-			v667 = v663
+		v667 := float64(v657 * v564)
+		v668 := math.FMA(v666, v566, v567)
+		v669 := v667 <= v668
+		v670 := v660 || v669
+		v671 := v654 == v3
+		v672 := v670 && !v671
+		v673 := v655
+		if v672 {
+			v673 = v654
 		}
-		v668 := float64(v658 * v565)
-		v669 := math.FMA(v667, v567, v568)
-		v670 := v668 <= v669
-		v671 := v661 || v670
-		v672 := v655 == v3
-		v673 := v671 && !v672
-		v674 := v656
-		if v673 {
-			v674 = v655
+		v674 := float64(v578 * v673)
+		v676 := v558 == v675
+		v677 := v575 == v675
+		v678 := v574 == v675
+		v679 := v677 || v678
+		v680 := v676 && !v679
+		v681 := v573
+		if v680 {
+			v681 = v674
 		}
-		v675 := float64(v579 * v674)
-		v677 := v559 == v676
-		v678 := v576 == v676
-		v679 := v575 == v676
-		v680 := v678 || v679
-		v681 := v677 && !v680
-		v682 := v574
-		if v681 {
-			v682 = v675
+		v682 := math.IsNaN(v455)
+		v683 := v681
+		if v682 {
+			v683 = v455
 		}
-		v683 := math.IsNaN(v456)
-		v684 := v682
-		if v683 {
-			v684 = v456
+		v684 := math.IsNaN(v0)
+		v685 := v683
+		if v684 {
+			v685 = v0
 		}
-		v685 := math.IsNaN(v0)
-		v686 := v684
-		if v685 {
-			v686 = v0
-		}
-		da[i] = v686
+		da[i] = v685
 	}
 }
 
@@ -3133,7 +3129,7 @@ func gegluTanhBackwardARun(da, a, b, dy []float64) {
 }
 
 // gegluTanhBackwardBGeneric is the pure-Go kernel of gegluTanhBackwardB (f64
-// memory, f64 compute, 356 operations): the scalar twin of the vector program
+// memory, f64 compute, 355 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // db may be the same slice as an input.
@@ -3148,7 +3144,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v8 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v9 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
 	v16 := math.Float64frombits(0xc085e00000000000)  // -700
-	v20 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v21 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v23 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v24 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v29 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -3171,14 +3167,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 	v103 := math.Float64frombits(0x3ff8000000000000) // 1.5
 	v134 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v140 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v223 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v226 := math.Float64frombits(0x4086300000000000) // 710
-	v296 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v297 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v362 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v370 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v372 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v373 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v222 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v225 := math.Float64frombits(0x4086300000000000) // 710
+	v295 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v296 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v361 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v369 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v371 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v372 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v3 := v0 < v2
@@ -3191,14 +3187,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v17 := v14 < v16
 		v18 := math.Abs(v14)
 		v19 := -v18
-		v21 := v20
-		if v19 > v20 {
-			v21 = v19
+		v20 := v14 < v4
+		v22 := v21
+		if v19 > v21 {
+			v22 = v19
 		}
-		v22 := v14 < v4
-		v25 := float64(v21 * v24)
+		v25 := float64(v22 * v24)
 		v26 := math.RoundToEven(v25)
-		v30 := math.FMA(v26, v29, v21)
+		v30 := math.FMA(v26, v29, v22)
 		v33 := math.FMA(v26, v32, v30)
 		v34 := float64(v30 - v33)
 		v35 := math.FMA(v26, v32, v34)
@@ -3243,11 +3239,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v83 := float64(v82 + v79)
 		v84 := float64(v83 + v80)
 		v85 := v23
-		if v22 {
+		if v20 {
 			v85 = v73
 		}
 		v86 := v4
-		if v22 {
+		if v20 {
 			v86 = v75
 		}
 		v87 := float64(v23 / v81)
@@ -3258,7 +3254,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v92 := float64(v91 + v86)
 		v94 := float64(v92 * v87)
 		v95 := v4
-		if v22 {
+		if v20 {
 			v95 = v26
 		}
 		v97 := float64(v96 - v95)
@@ -3319,14 +3315,14 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v142 := float64(v139 + v141)
 		v143 := math.Abs(v117)
 		v144 := -v143
-		v145 := v20
-		if v144 > v20 {
-			v145 = v144
+		v145 := v117 < v4
+		v146 := v21
+		if v144 > v21 {
+			v146 = v144
 		}
-		v146 := v117 < v4
-		v147 := float64(v145 * v24)
+		v147 := float64(v146 * v24)
 		v148 := math.RoundToEven(v147)
-		v150 := math.FMA(v148, v29, v145)
+		v150 := math.FMA(v148, v29, v146)
 		v151 := math.FMA(v148, v32, v150)
 		v152 := float64(v150 - v151)
 		v153 := math.FMA(v148, v32, v152)
@@ -3371,11 +3367,11 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v189 := float64(v188 + v185)
 		v190 := float64(v189 + v186)
 		v191 := v23
-		if v146 {
+		if v145 {
 			v191 = v180
 		}
 		v192 := v4
-		if v146 {
+		if v145 {
 			v192 = v182
 		}
 		v193 := float64(v23 / v187)
@@ -3386,7 +3382,7 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 		v198 := float64(v197 + v192)
 		v200 := float64(v198 * v193)
 		v201 := v4
-		if v146 {
+		if v145 {
 			v201 = v148
 		}
 		v202 := float64(v96 - v201)
@@ -3416,214 +3412,213 @@ func gegluTanhBackwardBGeneric(db, a, b, dy []float64) {
 			v215 = v201
 		}
 		v216 := ldexpMid(v214, v215)
-		v217 := math.IsNaN(v117)
-		v218 := v216
-		if v217 {
-			v218 = v117
+		v217 := v216
+		if v115 {
+			v217 = v117
 		}
-		v219 := float64(v142 * v218)
-		v220 := float64(v116 * v219)
-		v221 := float64(v116 + v220)
-		v222 := float64(v0 * v221)
-		v224 := float64(v14 + v223)
-		v225 := v20
-		if v224 > v20 {
-			v225 = v224
+		v218 := float64(v142 * v217)
+		v219 := float64(v116 * v218)
+		v220 := float64(v116 + v219)
+		v221 := float64(v0 * v220)
+		v223 := float64(v14 + v222)
+		v224 := v21
+		if v223 > v21 {
+			v224 = v223
 		}
-		v227 := v226
-		if v225 < v226 {
-			v227 = v225
+		v226 := v225
+		if v224 < v225 {
+			v226 = v224
 		}
-		v228 := float64(v227 * v24)
-		v229 := math.RoundToEven(v228)
-		v231 := math.FMA(v229, v29, v227)
-		v232 := math.FMA(v229, v32, v231)
-		v233 := float64(v231 - v232)
-		v234 := math.FMA(v229, v32, v233)
-		v235 := float64(v232 * v232)
-		v236 := -v235
-		v237 := math.FMA(v232, v232, v236)
-		v238 := float64(v36 * v235)
-		v239 := float64(v36 * v237)
-		v240 := float64(v232 + v238)
-		v241 := float64(v232 - v240)
+		v227 := float64(v226 * v24)
+		v228 := math.RoundToEven(v227)
+		v230 := math.FMA(v228, v29, v226)
+		v231 := math.FMA(v228, v32, v230)
+		v232 := float64(v230 - v231)
+		v233 := math.FMA(v228, v32, v232)
+		v234 := float64(v231 * v231)
+		v235 := -v234
+		v236 := math.FMA(v231, v231, v235)
+		v237 := float64(v36 * v234)
+		v238 := float64(v36 * v236)
+		v239 := float64(v231 + v237)
+		v240 := float64(v231 - v239)
+		v241 := float64(v240 + v237)
 		v242 := float64(v241 + v238)
-		v243 := float64(v242 + v239)
-		v244 := math.FMA(v234, v232, v234)
-		v245 := float64(v243 + v244)
-		v246 := float64(v235 * v232)
-		v247 := math.FMA(v232, v49, v50)
-		v248 := math.FMA(v232, v247, v52)
-		v249 := math.FMA(v232, v248, v54)
-		v250 := math.FMA(v232, v249, v56)
-		v251 := math.FMA(v232, v250, v58)
-		v252 := math.FMA(v232, v251, v60)
-		v253 := math.FMA(v232, v252, v62)
-		v254 := math.FMA(v232, v253, v64)
-		v255 := math.FMA(v232, v254, v66)
-		v256 := math.FMA(v246, v255, v245)
-		v257 := float64(v23 + v240)
-		v258 := float64(v23 - v257)
-		v259 := float64(v258 + v240)
-		v260 := float64(v259 + v256)
-		v262 := float64(v96 - v229)
-		v263 := v98
-		if v262 < v98 {
+		v243 := math.FMA(v233, v231, v233)
+		v244 := float64(v242 + v243)
+		v245 := float64(v234 * v231)
+		v246 := math.FMA(v231, v49, v50)
+		v247 := math.FMA(v231, v246, v52)
+		v248 := math.FMA(v231, v247, v54)
+		v249 := math.FMA(v231, v248, v56)
+		v250 := math.FMA(v231, v249, v58)
+		v251 := math.FMA(v231, v250, v60)
+		v252 := math.FMA(v231, v251, v62)
+		v253 := math.FMA(v231, v252, v64)
+		v254 := math.FMA(v231, v253, v66)
+		v255 := math.FMA(v245, v254, v244)
+		v256 := float64(v23 + v239)
+		v257 := float64(v23 - v256)
+		v258 := float64(v257 + v239)
+		v259 := float64(v258 + v255)
+		v261 := float64(v96 - v228)
+		v262 := v98
+		if v261 < v98 {
+			v262 = v261
+		}
+		v263 := v4
+		if v262 > v4 {
 			v263 = v262
 		}
-		v264 := v4
-		if v263 > v4 {
-			v264 = v263
+		v264 := v228 < v101
+		v265 := ldexpNormal(v103, v263)
+		v266 := v4
+		if v264 {
+			v266 = v265
 		}
-		v265 := v229 < v101
-		v266 := ldexpNormal(v103, v264)
-		v267 := v4
-		if v265 {
-			v267 = v266
+		v267 := float64(v256 + v266)
+		v268 := float64(v267 - v266)
+		v269 := float64(v256 - v268)
+		v270 := float64(v269 + v259)
+		v271 := float64(v270 + v266)
+		v272 := float64(v271 - v266)
+		v273 := float64(v268 + v272)
+		v274 := v76
+		if v228 > v76 {
+			v274 = v228
 		}
-		v268 := float64(v257 + v267)
-		v269 := float64(v268 - v267)
-		v270 := float64(v257 - v269)
-		v271 := float64(v270 + v260)
-		v272 := float64(v271 + v267)
-		v273 := float64(v272 - v267)
-		v274 := float64(v269 + v273)
-		v275 := v76
-		if v229 > v76 {
-			v275 = v229
+		v275 := ldexpMid(v273, v274)
+		v276 := math.IsNaN(v223)
+		v277 := v275
+		if v276 {
+			v277 = v223
 		}
-		v276 := ldexpMid(v274, v275)
-		v277 := math.IsNaN(v224)
-		v278 := v276
-		if v277 {
-			v278 = v224
-		}
-		v279 := float64(v0 * v278)
-		v298 := float64(v297 + v142)
-		v299 := float64(v224 - v14)
-		v300 := float64(v224 - v299)
-		v301 := float64(v14 - v300)
-		v302 := float64(v223 - v299)
-		v303 := float64(v301 + v302)
-		v304 := float64(v298 + v303)
-		v305 := float64(v304 * v296)
-		v306 := float64(v279 * v305)
-		v307 := math.FMA(v279, v296, v306)
-		v308 := v222
+		v278 := float64(v0 * v277)
+		v297 := float64(v296 + v142)
+		v298 := float64(v223 - v14)
+		v299 := float64(v223 - v298)
+		v300 := float64(v14 - v299)
+		v301 := float64(v222 - v298)
+		v302 := float64(v300 + v301)
+		v303 := float64(v297 + v302)
+		v304 := float64(v303 * v295)
+		v305 := float64(v278 * v304)
+		v306 := math.FMA(v278, v295, v305)
+		v307 := v221
 		if v17 {
-			v308 = v307
+			v307 = v306
+		}
+		v308 := v307
+		if v7 {
+			v308 = v0
 		}
 		v309 := v308
-		if v7 {
-			v309 = v0
-		}
-		v310 := v309
 		if v3 {
-			v310 = v5
+			v309 = v5
 		}
-		v311 := dy[i]
-		v312 := float64(v311 * v5)
-		v313 := float64(v311 * v0)
-		v314 := -v313
-		v315 := math.FMA(v311, v0, v314)
-		v316 := float64(v311 * v296)
-		v317 := float64(v316 * v279)
-		v318 := -v317
-		v319 := math.FMA(v316, v279, v318)
-		v320 := float64(v311 * v279)
-		v321 := -v320
-		v322 := math.FMA(v311, v279, v321)
-		v323 := float64(v320 * v305)
-		v324 := -v323
-		v325 := math.FMA(v320, v305, v324)
-		v326 := math.FMA(v322, v305, v325)
-		v327 := float64(v317 + v323)
-		v328 := float64(v327 - v317)
-		v329 := float64(v327 - v328)
-		v330 := float64(v317 - v329)
-		v331 := float64(v323 - v328)
-		v332 := float64(v330 + v331)
-		v333 := float64(v332 + v319)
-		v334 := float64(v333 + v326)
-		v335 := float64(v313 * v116)
-		v336 := -v335
-		v337 := math.FMA(v313, v116, v336)
-		v338 := math.FMA(v315, v116, v337)
-		v339 := float64(v313 * v220)
-		v340 := -v339
-		v341 := math.FMA(v313, v220, v340)
-		v342 := math.FMA(v315, v220, v341)
-		v343 := float64(v335 + v339)
-		v344 := float64(v343 - v335)
-		v345 := float64(v343 - v344)
-		v346 := float64(v335 - v345)
-		v347 := float64(v339 - v344)
-		v348 := float64(v346 + v347)
-		v349 := float64(v348 + v338)
-		v350 := float64(v349 + v342)
-		v351 := v343
+		v310 := dy[i]
+		v311 := float64(v310 * v5)
+		v312 := float64(v310 * v0)
+		v313 := -v312
+		v314 := math.FMA(v310, v0, v313)
+		v315 := float64(v310 * v295)
+		v316 := float64(v315 * v278)
+		v317 := -v316
+		v318 := math.FMA(v315, v278, v317)
+		v319 := float64(v310 * v278)
+		v320 := -v319
+		v321 := math.FMA(v310, v278, v320)
+		v322 := float64(v319 * v304)
+		v323 := -v322
+		v324 := math.FMA(v319, v304, v323)
+		v325 := math.FMA(v321, v304, v324)
+		v326 := float64(v316 + v322)
+		v327 := float64(v326 - v316)
+		v328 := float64(v326 - v327)
+		v329 := float64(v316 - v328)
+		v330 := float64(v322 - v327)
+		v331 := float64(v329 + v330)
+		v332 := float64(v331 + v318)
+		v333 := float64(v332 + v325)
+		v334 := float64(v312 * v116)
+		v335 := -v334
+		v336 := math.FMA(v312, v116, v335)
+		v337 := math.FMA(v314, v116, v336)
+		v338 := float64(v312 * v219)
+		v339 := -v338
+		v340 := math.FMA(v312, v219, v339)
+		v341 := math.FMA(v314, v219, v340)
+		v342 := float64(v334 + v338)
+		v343 := float64(v342 - v334)
+		v344 := float64(v342 - v343)
+		v345 := float64(v334 - v344)
+		v346 := float64(v338 - v343)
+		v347 := float64(v345 + v346)
+		v348 := float64(v347 + v337)
+		v349 := float64(v348 + v341)
+		v350 := v342
 		if v17 {
-			v351 = v327
+			v350 = v326
+		}
+		v351 := v349
+		if v17 {
+			v351 = v333
 		}
 		v352 := v350
-		if v17 {
-			v352 = v334
+		if v7 {
+			v352 = v312
 		}
 		v353 := v351
 		if v7 {
-			v353 = v313
+			v353 = v314
 		}
 		v354 := v352
-		if v7 {
-			v354 = v315
+		if v3 {
+			v354 = v311
 		}
 		v355 := v353
 		if v3 {
-			v355 = v312
+			v355 = v4
 		}
-		v356 := v354
-		if v3 {
-			v356 = v4
+		v356 := float64(v354 + v355)
+		v357 := float64(v309 * v310)
+		v358 := float64(v356 - v357)
+		v359 := math.Abs(v358)
+		v360 := math.Abs(v357)
+		v362 := float64(v360 * v361)
+		v363 := v359 <= v362
+		v364 := math.Abs(v310)
+		v365 := math.Abs(v315)
+		v366 := v364
+		if v365 > v364 {
+			v366 = v365
 		}
-		v357 := float64(v355 + v356)
-		v358 := float64(v310 * v311)
-		v359 := float64(v357 - v358)
-		v360 := math.Abs(v359)
-		v361 := math.Abs(v358)
-		v363 := float64(v361 * v362)
-		v364 := v360 <= v363
-		v365 := math.Abs(v311)
-		v366 := math.Abs(v316)
-		v367 := v365
-		if v366 > v365 {
-			v367 = v366
+		v367 := math.Abs(v312)
+		v368 := v366
+		if v367 > v366 {
+			v368 = v367
 		}
-		v368 := math.Abs(v313)
-		v369 := v367
-		if v368 > v367 {
-			v369 = v368
+		v370 := float64(v359 * v369)
+		v373 := math.FMA(v368, v371, v372)
+		v374 := v370 <= v373
+		v375 := v363 || v374
+		v376 := v356 == v4
+		v377 := v375 && !v376
+		v378 := v357
+		if v377 {
+			v378 = v356
 		}
-		v371 := float64(v360 * v370)
-		v374 := math.FMA(v369, v372, v373)
-		v375 := v371 <= v374
-		v376 := v364 || v375
-		v377 := v357 == v4
-		v378 := v376 && !v377
-		v379 := v358
-		if v378 {
-			v379 = v357
+		v379 := math.IsNaN(v0)
+		v380 := v378
+		if v379 {
+			v380 = v0
 		}
-		v380 := math.IsNaN(v0)
-		v381 := v379
-		if v380 {
-			v381 = v0
-		}
-		db[i] = v381
+		db[i] = v380
 	}
 }
 
 // gegluTanhBackwardBUsualGeneric is the pure-Go kernel of
-// gegluTanhBackwardBUsual (f64 memory, f64 compute, 267 operations): the
+// gegluTanhBackwardBUsual (f64 memory, f64 compute, 266 operations): the
 // scalar twin of the vector program the assembly kernels run, with exactly the
 // semantics of vprog.Program.Eval, so every backend gives the same bits. The
 // caller guarantees equal lengths; db may be the same slice as an input.
@@ -3637,7 +3632,7 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v5 := math.Float64frombits(0x4024000000000000)   // 10
 	v7 := math.Float64frombits(0x3ff9884533d43651)   // 1.5957691216057308
 	v8 := math.Float64frombits(0x3fa6e4e26d4801f7)   // 0.044715
-	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v17 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v19 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v20 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v23 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -3660,11 +3655,11 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v95 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v126 := math.Float64frombits(0x3c4441355475a31a) // 2.1960211427085595e-18
 	v132 := math.Float64frombits(0xbc9cbc0d30ebfd15) // -9.96930880911092e-17
-	v213 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v247 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v255 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v257 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v258 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v212 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v246 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v254 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v256 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v257 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range db {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -3676,14 +3671,14 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v13 := float64(v7 * v12)
 		v14 := math.Abs(v13)
 		v15 := -v14
-		v17 := v16
-		if v15 > v16 {
-			v17 = v15
+		v16 := v13 < v3
+		v18 := v17
+		if v15 > v17 {
+			v18 = v15
 		}
-		v18 := v13 < v3
-		v21 := float64(v17 * v20)
+		v21 := float64(v18 * v20)
 		v22 := math.RoundToEven(v21)
-		v24 := math.FMA(v22, v23, v17)
+		v24 := math.FMA(v22, v23, v18)
 		v26 := math.FMA(v22, v25, v24)
 		v27 := float64(v24 - v26)
 		v28 := math.FMA(v22, v25, v27)
@@ -3728,11 +3723,11 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v76 := float64(v75 + v72)
 		v77 := float64(v76 + v73)
 		v78 := v19
-		if v18 {
+		if v16 {
 			v78 = v66
 		}
 		v79 := v3
-		if v18 {
+		if v16 {
 			v79 = v68
 		}
 		v80 := float64(v19 / v74)
@@ -3743,7 +3738,7 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v85 := float64(v84 + v79)
 		v86 := float64(v85 * v80)
 		v87 := v3
-		if v18 {
+		if v16 {
 			v87 = v22
 		}
 		v89 := float64(v88 - v87)
@@ -3804,14 +3799,14 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v134 := float64(v131 + v133)
 		v135 := math.Abs(v109)
 		v136 := -v135
-		v137 := v16
-		if v136 > v16 {
-			v137 = v136
+		v137 := v109 < v3
+		v138 := v17
+		if v136 > v17 {
+			v138 = v136
 		}
-		v138 := v109 < v3
-		v139 := float64(v137 * v20)
+		v139 := float64(v138 * v20)
 		v140 := math.RoundToEven(v139)
-		v141 := math.FMA(v140, v23, v137)
+		v141 := math.FMA(v140, v23, v138)
 		v142 := math.FMA(v140, v25, v141)
 		v143 := float64(v141 - v142)
 		v144 := math.FMA(v140, v25, v143)
@@ -3856,11 +3851,11 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v180 := float64(v179 + v176)
 		v181 := float64(v180 + v177)
 		v182 := v19
-		if v138 {
+		if v137 {
 			v182 = v171
 		}
 		v183 := v3
-		if v138 {
+		if v137 {
 			v183 = v173
 		}
 		v184 := float64(v19 / v178)
@@ -3871,7 +3866,7 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v189 := float64(v188 + v183)
 		v190 := float64(v189 * v184)
 		v191 := v3
-		if v138 {
+		if v137 {
 			v191 = v140
 		}
 		v192 := float64(v88 - v191)
@@ -3901,95 +3896,94 @@ func gegluTanhBackwardBUsualGeneric(db, a, b, dy []float64) {
 			v205 = v191
 		}
 		v206 := ldexpMid(v204, v205)
-		v207 := math.IsNaN(v109)
-		v208 := v206
-		if v207 {
-			v208 = v109
+		v207 := v206
+		if v107 {
+			v207 = v109
 		}
-		v209 := float64(v134 * v208)
-		v210 := float64(v108 * v209)
-		v211 := float64(v108 + v210)
-		v212 := float64(v0 * v211)
-		v214 := v212
+		v208 := float64(v134 * v207)
+		v209 := float64(v108 * v208)
+		v210 := float64(v108 + v209)
+		v211 := float64(v0 * v210)
+		v213 := v211
 		if v6 {
-			v214 = v0
+			v213 = v0
 		}
-		v215 := v214
+		v214 := v213
 		if v2 {
-			v215 = v4
+			v214 = v4
 		}
-		v216 := dy[i]
-		v217 := float64(v216 * v4)
-		v218 := float64(v216 * v0)
-		v219 := -v218
-		v220 := math.FMA(v216, v0, v219)
-		v221 := float64(v216 * v213)
-		v222 := float64(v218 * v108)
-		v223 := -v222
-		v224 := math.FMA(v218, v108, v223)
-		v225 := math.FMA(v220, v108, v224)
-		v226 := float64(v218 * v210)
-		v227 := -v226
-		v228 := math.FMA(v218, v210, v227)
-		v229 := math.FMA(v220, v210, v228)
-		v230 := float64(v222 + v226)
-		v231 := float64(v230 - v222)
-		v232 := float64(v230 - v231)
-		v233 := float64(v222 - v232)
-		v234 := float64(v226 - v231)
-		v235 := float64(v233 + v234)
-		v236 := float64(v235 + v225)
-		v237 := float64(v236 + v229)
-		v238 := v230
+		v215 := dy[i]
+		v216 := float64(v215 * v4)
+		v217 := float64(v215 * v0)
+		v218 := -v217
+		v219 := math.FMA(v215, v0, v218)
+		v220 := float64(v215 * v212)
+		v221 := float64(v217 * v108)
+		v222 := -v221
+		v223 := math.FMA(v217, v108, v222)
+		v224 := math.FMA(v219, v108, v223)
+		v225 := float64(v217 * v209)
+		v226 := -v225
+		v227 := math.FMA(v217, v209, v226)
+		v228 := math.FMA(v219, v209, v227)
+		v229 := float64(v221 + v225)
+		v230 := float64(v229 - v221)
+		v231 := float64(v229 - v230)
+		v232 := float64(v221 - v231)
+		v233 := float64(v225 - v230)
+		v234 := float64(v232 + v233)
+		v235 := float64(v234 + v224)
+		v236 := float64(v235 + v228)
+		v237 := v229
 		if v6 {
-			v238 = v218
+			v237 = v217
+		}
+		v238 := v236
+		if v6 {
+			v238 = v219
 		}
 		v239 := v237
-		if v6 {
-			v239 = v220
+		if v2 {
+			v239 = v216
 		}
 		v240 := v238
 		if v2 {
-			v240 = v217
+			v240 = v3
 		}
-		v241 := v239
-		if v2 {
-			v241 = v3
+		v241 := float64(v239 + v240)
+		v242 := float64(v214 * v215)
+		v243 := float64(v241 - v242)
+		v244 := math.Abs(v243)
+		v245 := math.Abs(v242)
+		v247 := float64(v245 * v246)
+		v248 := v244 <= v247
+		v249 := math.Abs(v215)
+		v250 := math.Abs(v220)
+		v251 := v249
+		if v250 > v249 {
+			v251 = v250
 		}
-		v242 := float64(v240 + v241)
-		v243 := float64(v215 * v216)
-		v244 := float64(v242 - v243)
-		v245 := math.Abs(v244)
-		v246 := math.Abs(v243)
-		v248 := float64(v246 * v247)
-		v249 := v245 <= v248
-		v250 := math.Abs(v216)
-		v251 := math.Abs(v221)
-		v252 := v250
-		if v251 > v250 {
-			v252 = v251
+		v252 := math.Abs(v217)
+		v253 := v251
+		if v252 > v251 {
+			v253 = v252
 		}
-		v253 := math.Abs(v218)
-		v254 := v252
-		if v253 > v252 {
-			v254 = v253
+		v255 := float64(v244 * v254)
+		v258 := math.FMA(v253, v256, v257)
+		v259 := v255 <= v258
+		v260 := v248 || v259
+		v261 := v241 == v3
+		v262 := v260 && !v261
+		v263 := v242
+		if v262 {
+			v263 = v241
 		}
-		v256 := float64(v245 * v255)
-		v259 := math.FMA(v254, v257, v258)
-		v260 := v256 <= v259
-		v261 := v249 || v260
-		v262 := v242 == v3
-		v263 := v261 && !v262
-		v264 := v243
-		if v263 {
-			v264 = v242
+		v264 := math.IsNaN(v0)
+		v265 := v263
+		if v264 {
+			v265 = v0
 		}
-		v265 := math.IsNaN(v0)
-		v266 := v264
-		if v265 {
-			v266 = v0
-		}
-		db[i] = v266
+		db[i] = v265
 	}
 }
 

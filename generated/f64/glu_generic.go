@@ -20,8 +20,8 @@ var (
 func gluGeneric(dst, a, b []float64) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
-	v3 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v5 := math.Float64frombits(0x0000000000000000)   // 0
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -50,14 +50,14 @@ func gluGeneric(dst, a, b []float64) {
 		v0 := b[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v4 := v0 < v3
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v6 := v0 < v5
-		v9 := float64(v4 * v8)
+		v9 := float64(v6 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v4)
+		v12 := math.FMA(v10, v11, v6)
 		v14 := math.FMA(v10, v13, v12)
 		v15 := float64(v12 - v14)
 		v16 := math.FMA(v10, v13, v15)
@@ -102,11 +102,11 @@ func gluGeneric(dst, a, b []float64) {
 		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
 		v66 := v7
-		if v6 {
+		if v4 {
 			v66 = v54
 		}
-		v67 := v5
-		if v6 {
+		v67 := v3
+		if v4 {
 			v67 = v56
 		}
 		v68 := float64(v7 / v62)
@@ -115,10 +115,10 @@ func gluGeneric(dst, a, b []float64) {
 		v71 := math.FMA(v70, v62, v66)
 		v72 := math.FMA(v70, v65, v71)
 		v73 := float64(v72 + v67)
-		v74 := v3 <= v2
+		v74 := v5 <= v2
 		v75 := float64(v73 * v68)
-		v76 := v5
-		if v6 {
+		v76 := v3
+		if v4 {
 			v76 = v10
 		}
 		v78 := float64(v77 - v76)
@@ -126,13 +126,13 @@ func gluGeneric(dst, a, b []float64) {
 		if v78 < v79 {
 			v80 = v78
 		}
-		v81 := v5
-		if v80 > v5 {
+		v81 := v3
+		if v80 > v3 {
 			v81 = v80
 		}
 		v83 := v76 < v82
 		v85 := ldexpNormal(v84, v81)
-		v86 := v5
+		v86 := v3
 		if v83 {
 			v86 = v85
 		}
@@ -150,14 +150,14 @@ func gluGeneric(dst, a, b []float64) {
 		v95 := ldexpMid(v93, v94)
 		v96 := math.IsNaN(v0)
 		v97 := a[i]
-		v98 := v5
+		v98 := v3
 		if v74 {
 			v98 = v69
 		}
 		v99 := float64(v97 * v98)
 		v100 := -v99
 		v101 := math.FMA(v97, v98, v100)
-		v102 := v5
+		v102 := v3
 		if v74 {
 			v102 = v75
 		}
@@ -165,7 +165,7 @@ func gluGeneric(dst, a, b []float64) {
 		v104 := float64(v101 + v103)
 		v105 := float64(v99 + v104)
 		v106 := math.Ldexp(v105, int(v76))
-		v107 := float64(v106 + v5)
+		v107 := float64(v106 + v3)
 		v108 := float64(v95 * v97)
 		v109 := float64(v107 - v108)
 		v110 := math.Abs(v109)
@@ -177,7 +177,7 @@ func gluGeneric(dst, a, b []float64) {
 		v120 := math.FMA(v115, v118, v119)
 		v121 := v117 <= v120
 		v122 := v114 || v121
-		v123 := v107 == v5
+		v123 := v107 == v3
 		v124 := v122 && !v123
 		v125 := v108
 		if v124 {
@@ -205,8 +205,8 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 	a = a[:len(da)]
 	b = b[:len(da)]
 	dy = dy[:len(da)]
-	v3 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v5 := math.Float64frombits(0x0000000000000000)   // 0
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
 	v11 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -235,14 +235,14 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v0 := b[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v4 := v0 < v3
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v6 := v0 < v5
-		v9 := float64(v4 * v8)
+		v9 := float64(v6 * v8)
 		v10 := math.RoundToEven(v9)
-		v12 := math.FMA(v10, v11, v4)
+		v12 := math.FMA(v10, v11, v6)
 		v14 := math.FMA(v10, v13, v12)
 		v15 := float64(v12 - v14)
 		v16 := math.FMA(v10, v13, v15)
@@ -287,11 +287,11 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v64 := float64(v63 + v60)
 		v65 := float64(v64 + v61)
 		v66 := v7
-		if v6 {
+		if v4 {
 			v66 = v54
 		}
-		v67 := v5
-		if v6 {
+		v67 := v3
+		if v4 {
 			v67 = v56
 		}
 		v68 := float64(v7 / v62)
@@ -300,10 +300,10 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v71 := math.FMA(v70, v62, v66)
 		v72 := math.FMA(v70, v65, v71)
 		v73 := float64(v72 + v67)
-		v74 := v3 <= v2
+		v74 := v5 <= v2
 		v75 := float64(v73 * v68)
-		v76 := v5
-		if v6 {
+		v76 := v3
+		if v4 {
 			v76 = v10
 		}
 		v78 := float64(v77 - v76)
@@ -311,13 +311,13 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		if v78 < v79 {
 			v80 = v78
 		}
-		v81 := v5
-		if v80 > v5 {
+		v81 := v3
+		if v80 > v3 {
 			v81 = v80
 		}
 		v83 := v76 < v82
 		v85 := ldexpNormal(v84, v81)
-		v86 := v5
+		v86 := v3
 		if v83 {
 			v86 = v85
 		}
@@ -335,14 +335,14 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v95 := ldexpMid(v93, v94)
 		v96 := math.IsNaN(v0)
 		v97 := dy[i]
-		v98 := v5
+		v98 := v3
 		if v74 {
 			v98 = v69
 		}
 		v99 := float64(v97 * v98)
 		v100 := -v99
 		v101 := math.FMA(v97, v98, v100)
-		v102 := v5
+		v102 := v3
 		if v74 {
 			v102 = v75
 		}
@@ -350,7 +350,7 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v104 := float64(v101 + v103)
 		v105 := float64(v99 + v104)
 		v106 := math.Ldexp(v105, int(v76))
-		v107 := float64(v106 + v5)
+		v107 := float64(v106 + v3)
 		v108 := float64(v95 * v97)
 		v109 := float64(v107 - v108)
 		v110 := math.Abs(v109)
@@ -362,7 +362,7 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 		v120 := math.FMA(v115, v118, v119)
 		v121 := v117 <= v120
 		v122 := v114 || v121
-		v123 := v107 == v5
+		v123 := v107 == v3
 		v124 := v122 && !v123
 		v125 := v108
 		if v124 {
@@ -377,7 +377,7 @@ func gluBackwardAGeneric(da, a, b, dy []float64) {
 }
 
 // gluBackwardBGeneric is the pure-Go kernel of gluBackwardB (f64 memory, f64
-// compute, 225 operations): the scalar twin of the vector program the assembly
+// compute, 205 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; db may be
 // the same slice as an input.
@@ -385,313 +385,266 @@ func gluBackwardBGeneric(db, a, b, dy []float64) {
 	a = a[:len(db)]
 	b = b[:len(db)]
 	dy = dy[:len(db)]
-	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v7 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v62 := math.Float64frombits(0xc091300000000000)  // -1100
-	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v84 := math.Float64frombits(0x408f400000000000)  // 1000
-	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v151 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v155 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v157 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v158 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v217 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v6 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v7 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v12 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v29 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v30 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v32 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v34 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v36 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v38 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v40 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v42 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v44 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v46 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v56 := math.Float64frombits(0xc091300000000000)  // -1100
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v134 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v138 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v140 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v141 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v195 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range db {
 		v0 := b[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v3 := math.Abs(v2)
-		v4 := -v3
-		v6 := v5
-		if v4 > v5 {
-			v6 = v4
+		v5 := v4
+		if v2 > v4 {
+			v5 = v2
 		}
-		v8 := v2 < v7
-		v11 := float64(v6 * v10)
-		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v6)
-		v19 := math.FMA(v12, v18, v16)
-		v20 := float64(v16 - v19)
-		v21 := math.FMA(v12, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
-		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v9 + v28)
-		v56 := float64(v9 - v55)
-		v57 := float64(v56 + v28)
-		v58 := float64(v57 + v54)
-		v59 := float64(v55 + v58)
-		v60 := float64(v55 - v59)
-		v61 := float64(v60 + v58)
-		v63 := v62
-		if v12 > v62 {
-			v63 = v12
+		v8 := float64(v5 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v5)
+		v13 := math.FMA(v9, v12, v11)
+		v14 := float64(v11 - v13)
+		v15 := math.FMA(v9, v12, v14)
+		v17 := float64(v13 * v13)
+		v18 := -v17
+		v19 := math.FMA(v13, v13, v18)
+		v20 := float64(v16 * v17)
+		v21 := float64(v16 * v19)
+		v22 := float64(v13 + v20)
+		v23 := float64(v13 - v22)
+		v24 := float64(v23 + v20)
+		v25 := float64(v24 + v21)
+		v26 := math.FMA(v15, v13, v15)
+		v27 := float64(v25 + v26)
+		v28 := float64(v17 * v13)
+		v31 := math.FMA(v13, v29, v30)
+		v33 := math.FMA(v13, v31, v32)
+		v35 := math.FMA(v13, v33, v34)
+		v37 := math.FMA(v13, v35, v36)
+		v39 := math.FMA(v13, v37, v38)
+		v41 := math.FMA(v13, v39, v40)
+		v43 := math.FMA(v13, v41, v42)
+		v45 := math.FMA(v13, v43, v44)
+		v47 := math.FMA(v13, v45, v46)
+		v48 := math.FMA(v28, v47, v27)
+		v49 := float64(v6 + v22)
+		v50 := float64(v6 - v49)
+		v51 := float64(v50 + v22)
+		v52 := float64(v51 + v48)
+		v53 := float64(v49 + v52)
+		v54 := float64(v49 - v53)
+		v55 := float64(v54 + v52)
+		v57 := v56
+		if v9 > v56 {
+			v57 = v9
 		}
-		v64 := ldexpMid(v9, v63)
-		v65 := float64(v59 * v64)
-		v66 := float64(v61 * v64)
-		v67 := float64(v9 + v65)
-		v68 := float64(v9 - v67)
-		v69 := float64(v68 + v65)
-		v70 := float64(v69 + v66)
-		v71 := v9
-		if v8 {
-			v71 = v59
+		v58 := ldexpMid(v6, v57)
+		v59 := float64(v53 * v58)
+		v60 := float64(v55 * v58)
+		v61 := float64(v6 + v59)
+		v62 := float64(v6 - v61)
+		v63 := float64(v62 + v59)
+		v64 := float64(v63 + v60)
+		v65 := float64(v6 / v61)
+		v66 := float64(v53 * v65)
+		v67 := -v66
+		v68 := math.FMA(v67, v61, v53)
+		v69 := math.FMA(v67, v64, v68)
+		v70 := float64(v69 + v55)
+		v71 := v4 <= v2
+		v72 := float64(v70 * v65)
+		v74 := float64(v73 - v9)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v72 := v7
-		if v8 {
-			v72 = v61
+		v77 := v3
+		if v76 > v3 {
+			v77 = v76
 		}
-		v73 := float64(v9 / v67)
-		v74 := float64(v71 * v73)
-		v75 := -v74
-		v76 := math.FMA(v75, v67, v71)
-		v77 := math.FMA(v75, v70, v76)
-		v78 := float64(v77 + v72)
-		v79 := v5 <= v4
-		v80 := float64(v78 * v73)
-		v81 := v7
-		if v8 {
-			v81 = v12
-		}
-		v83 := float64(v82 - v81)
-		v85 := v84
-		if v83 < v84 {
-			v85 = v83
-		}
-		v86 := v7
-		if v85 > v7 {
-			v86 = v85
-		}
-		v88 := v81 < v87
-		v90 := ldexpNormal(v89, v86)
-		v91 := v7
-		if v88 {
-			v91 = v90
-		}
-		v92 := float64(v74 + v91)
-		v93 := float64(v92 - v91)
-		v94 := float64(v74 - v93)
-		v95 := float64(v94 + v80)
-		v96 := float64(v95 + v91)
-		v97 := float64(v96 - v91)
-		v98 := float64(v93 + v97)
-		v99 := v62
-		if v81 > v62 {
-			v99 = v81
-		}
-		v100 := ldexpMid(v98, v99)
-		v101 := math.IsNaN(v2)
-		v102 := v100
-		if v101 {
-			v102 = v2
-		}
-		v103 := -v102
-		v104 := math.FMA(v103, v102, v102)
-		v105 := a[i]
-		v106 := dy[i]
-		v107 := float64(v105 * v106)
-		v108 := -v107
-		v109 := math.FMA(v105, v106, v108)
-		v110 := float64(v107 * v2)
-		v111 := -v110
-		v112 := math.FMA(v107, v2, v111)
-		v113 := math.FMA(v109, v2, v112)
-		v114 := v7
+		v79 := v9 < v78
+		v81 := ldexpNormal(v80, v77)
+		v82 := v3
 		if v79 {
-			v114 = v74
+			v82 = v81
 		}
-		v115 := float64(v107 * v114)
-		v116 := -v115
-		v117 := math.FMA(v107, v114, v116)
-		v118 := math.FMA(v109, v114, v117)
-		v119 := v7
+		v83 := float64(v66 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v66 - v84)
+		v86 := float64(v85 + v72)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v90 := ldexpMid(v89, v57)
+		v91 := math.IsNaN(v0)
+		v92 := -v90
+		v93 := math.FMA(v92, v90, v90)
+		v94 := a[i]
+		v95 := dy[i]
+		v96 := float64(v94 * v95)
+		v97 := -v96
+		v98 := math.FMA(v94, v95, v97)
+		v99 := v3
+		if v71 {
+			v99 = v66
+		}
+		v100 := float64(v96 * v99)
+		v101 := -v100
+		v102 := math.FMA(v96, v99, v101)
+		v103 := math.FMA(v98, v99, v102)
+		v104 := v3
+		if v71 {
+			v104 = v72
+		}
+		v105 := float64(v96 * v104)
+		v106 := float64(v103 + v105)
+		v107 := float64(v100 + v106)
+		v108 := math.Ldexp(v107, int(v9))
+		v109 := float64(v96 * v90)
+		v110 := -v109
+		v111 := math.FMA(v96, v90, v110)
+		v112 := math.FMA(v98, v90, v111)
+		v113 := v109
 		if v79 {
-			v119 = v80
+			v113 = v108
 		}
-		v120 := float64(v107 * v119)
-		v121 := float64(v118 + v120)
-		v122 := float64(v115 + v121)
-		v123 := math.Ldexp(v122, int(v81))
-		v124 := float64(v107 * v100)
-		v125 := -v124
-		v126 := math.FMA(v107, v100, v125)
-		v127 := math.FMA(v109, v100, v126)
-		v128 := v124
-		if v88 {
-			v128 = v123
+		v114 := v112
+		if v79 {
+			v114 = v3
 		}
-		v129 := v127
-		if v88 {
-			v129 = v7
+		v115 := -v113
+		v116 := -v114
+		v117 := float64(v115 * v90)
+		v118 := -v117
+		v119 := math.FMA(v115, v90, v118)
+		v120 := math.FMA(v116, v90, v119)
+		v121 := float64(v117 + v113)
+		v122 := float64(v121 - v117)
+		v123 := float64(v121 - v122)
+		v124 := float64(v117 - v123)
+		v125 := float64(v113 - v122)
+		v126 := float64(v124 + v125)
+		v127 := float64(v126 + v120)
+		v128 := float64(v127 + v114)
+		v129 := float64(v121 + v128)
+		v130 := float64(v93 * v96)
+		v131 := float64(v129 - v130)
+		v132 := math.Abs(v131)
+		v133 := math.Abs(v130)
+		v135 := float64(v133 * v134)
+		v136 := v132 <= v135
+		v137 := math.Abs(v96)
+		v139 := float64(v132 * v138)
+		v142 := math.FMA(v137, v140, v141)
+		v143 := v139 <= v142
+		v144 := v136 || v143
+		v145 := v129 == v3
+		v146 := v144 && !v145
+		v147 := v130
+		if v146 {
+			v147 = v129
 		}
-		v130 := v128
-		if v101 {
-			v130 = v110
+		v148 := math.Abs(v95)
+		v149 := math.Abs(v94)
+		v150 := v148 < v149
+		v151 := v95
+		if v150 {
+			v151 = v94
 		}
-		v131 := v129
-		if v101 {
-			v131 = v113
+		v152 := v94
+		if v150 {
+			v152 = v95
 		}
-		v132 := -v130
-		v133 := -v131
-		v134 := float64(v132 * v102)
-		v135 := -v134
-		v136 := math.FMA(v132, v102, v135)
-		v137 := math.FMA(v133, v102, v136)
-		v138 := float64(v134 + v130)
-		v139 := float64(v138 - v134)
-		v140 := float64(v138 - v139)
-		v141 := float64(v134 - v140)
-		v142 := float64(v130 - v139)
-		v143 := float64(v141 + v142)
-		v144 := float64(v143 + v137)
-		v145 := float64(v144 + v131)
-		v146 := float64(v138 + v145)
-		v147 := float64(v104 * v107)
-		v148 := float64(v146 - v147)
-		v149 := math.Abs(v148)
-		v150 := math.Abs(v147)
-		v152 := float64(v150 * v151)
-		v153 := v149 <= v152
-		v154 := math.Abs(v107)
-		v156 := float64(v149 * v155)
-		v159 := math.FMA(v154, v157, v158)
-		v160 := v156 <= v159
-		v161 := v153 || v160
-		v162 := v146 == v7
-		v163 := v161 && !v162
-		v164 := v147
-		if v163 {
-			v164 = v146
+		v153 := float64(v151 * v99)
+		v154 := -v153
+		v155 := math.FMA(v151, v99, v154)
+		v156 := float64(v151 * v104)
+		v157 := float64(v155 + v156)
+		v158 := float64(v153 + v157)
+		v159 := math.Ldexp(v158, int(v9))
+		v160 := float64(v151 * v90)
+		v161 := -v160
+		v162 := math.FMA(v151, v90, v161)
+		v163 := v160
+		if v79 {
+			v163 = v159
 		}
-		v165 := math.Abs(v106)
-		v166 := math.Abs(v105)
-		v167 := v165 < v166
-		v168 := v106
-		if v167 {
-			v168 = v105
+		v164 := v162
+		if v79 {
+			v164 = v3
 		}
-		v169 := v105
-		if v167 {
-			v169 = v106
+		v165 := -v163
+		v166 := -v164
+		v167 := float64(v165 * v90)
+		v168 := -v167
+		v169 := math.FMA(v165, v90, v168)
+		v170 := math.FMA(v166, v90, v169)
+		v171 := float64(v167 + v163)
+		v172 := float64(v171 - v167)
+		v173 := float64(v171 - v172)
+		v174 := float64(v167 - v173)
+		v175 := float64(v163 - v172)
+		v176 := float64(v174 + v175)
+		v177 := float64(v176 + v170)
+		v178 := float64(v177 + v164)
+		v179 := float64(v171 + v178)
+		v180 := float64(v93 * v151)
+		v181 := float64(v179 - v180)
+		v182 := math.Abs(v181)
+		v183 := math.Abs(v180)
+		v184 := float64(v183 * v134)
+		v185 := v182 <= v184
+		v186 := math.Abs(v151)
+		v187 := float64(v182 * v138)
+		v188 := math.FMA(v186, v140, v141)
+		v189 := v187 <= v188
+		v190 := v185 || v189
+		v191 := v179 == v3
+		v192 := v190 && !v191
+		v193 := v180
+		if v192 {
+			v193 = v179
 		}
-		v170 := float64(v168 * v2)
-		v171 := -v170
-		v172 := math.FMA(v168, v2, v171)
-		v173 := float64(v168 * v114)
-		v174 := -v173
-		v175 := math.FMA(v168, v114, v174)
-		v176 := float64(v168 * v119)
-		v177 := float64(v175 + v176)
-		v178 := float64(v173 + v177)
-		v179 := math.Ldexp(v178, int(v81))
-		v180 := float64(v168 * v100)
-		v181 := -v180
-		v182 := math.FMA(v168, v100, v181)
-		v183 := v180
-		if v88 {
-			v183 = v179
+		v194 := float64(v152 * v193)
+		v196 := v137 == v195
+		v197 := v149 == v195
+		v198 := v148 == v195
+		v199 := v197 || v198
+		v200 := v196 && !v199
+		v201 := v147
+		if v200 {
+			v201 = v194
 		}
-		v184 := v182
-		if v88 {
-			v184 = v7
+		v202 := v201
+		if v91 {
+			v202 = v0
 		}
-		v185 := v183
-		if v101 {
-			v185 = v170
+		v203 := math.IsNaN(v94)
+		v204 := v202
+		if v203 {
+			v204 = v94
 		}
-		v186 := v184
-		if v101 {
-			v186 = v172
-		}
-		v187 := -v185
-		v188 := -v186
-		v189 := float64(v187 * v102)
-		v190 := -v189
-		v191 := math.FMA(v187, v102, v190)
-		v192 := math.FMA(v188, v102, v191)
-		v193 := float64(v189 + v185)
-		v194 := float64(v193 - v189)
-		v195 := float64(v193 - v194)
-		v196 := float64(v189 - v195)
-		v197 := float64(v185 - v194)
-		v198 := float64(v196 + v197)
-		v199 := float64(v198 + v192)
-		v200 := float64(v199 + v186)
-		v201 := float64(v193 + v200)
-		v202 := float64(v104 * v168)
-		v203 := float64(v201 - v202)
-		v204 := math.Abs(v203)
-		v205 := math.Abs(v202)
-		v206 := float64(v205 * v151)
-		v207 := v204 <= v206
-		v208 := math.Abs(v168)
-		v209 := float64(v204 * v155)
-		v210 := math.FMA(v208, v157, v158)
-		v211 := v209 <= v210
-		v212 := v207 || v211
-		v213 := v201 == v7
-		v214 := v212 && !v213
-		v215 := v202
-		if v214 {
-			v215 = v201
-		}
-		v216 := float64(v169 * v215)
-		v218 := v154 == v217
-		v219 := v166 == v217
-		v220 := v165 == v217
-		v221 := v219 || v220
-		v222 := v218 && !v221
-		v223 := v164
-		if v222 {
-			v223 = v216
-		}
-		v224 := math.IsNaN(v0)
-		v225 := v223
-		if v224 {
-			v225 = v0
-		}
-		v226 := math.IsNaN(v105)
-		v227 := v225
-		if v226 {
-			v227 = v105
-		}
-		db[i] = v227
+		db[i] = v204
 	}
 }

@@ -23,7 +23,7 @@ var (
 )
 
 // logsigmoidGeneric is the pure-Go kernel of logsigmoid (f64 memory, f64
-// compute, 279 operations): the scalar twin of the vector program the assembly
+// compute, 277 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -52,24 +52,24 @@ func logsigmoidGeneric(dst, x []float64) {
 	v60 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v62 := math.Float64frombits(0x3ff8000000000000)  // 1.5
 	v72 := math.Float64frombits(0xc091300000000000)  // -1100
-	v77 := math.Float64frombits(0xbff0000000000000)  // -1
-	v79 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
-	v87 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
-	v91 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
-	v103 := math.Float64frombits(0x4000000000000000) // 2
-	v107 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
-	v108 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
-	v110 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
-	v112 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
-	v114 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
-	v116 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
-	v118 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
-	v120 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
-	v138 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
-	v140 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
-	v150 := math.Float64frombits(0xfff0000000000000) // -Inf
-	v152 := math.Float64frombits(0x7ff0000000000000) // +Inf
-	v156 := math.Float64frombits(0x7ff8000000000001) // NaN
+	v76 := math.Float64frombits(0xbff0000000000000)  // -1
+	v78 := math.Float64frombits(0x7fefffffffffffff)  // 1.7976931348623157e+308
+	v86 := math.Float64frombits(0x0010000000000000)  // 2.2250738585072014e-308
+	v90 := math.Float64frombits(0x3ff6a09e667f3bcd)  // 1.4142135623730951
+	v102 := math.Float64frombits(0x4000000000000000) // 2
+	v106 := math.Float64frombits(0x3fc0c08e89f36ea1) // 0.13087636695751306
+	v107 := math.Float64frombits(0x3fc0fbe1027b3574) // 0.132686735354962
+	v109 := math.Float64frombits(0x3fc3b1c3a84ed830) // 0.15386243551410095
+	v111 := math.Float64frombits(0x3fc745cf8eb46e66) // 0.18181795566566733
+	v113 := math.Float64frombits(0x3fcc71c7201986be) // 0.22222222392433894
+	v115 := math.Float64frombits(0x3fd2492492476a71) // 0.28571428570800267
+	v117 := math.Float64frombits(0x3fd9999999999a39) // 0.40000000000000885
+	v119 := math.Float64frombits(0x3fe5555555555555) // 0.6666666666666666
+	v137 := math.Float64frombits(0x3fe62e42fee00000) // 0.6931471803691238
+	v139 := math.Float64frombits(0x3dea39ef35793c76) // 1.9082149292705877e-10
+	v149 := math.Float64frombits(0xfff0000000000000) // -Inf
+	v151 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v155 := math.Float64frombits(0x7ff8000000000001) // NaN
 	for i := range dst {
 		v0 := x[i]
 		v2 := v1 < v0
@@ -141,482 +141,461 @@ func logsigmoidGeneric(dst, x []float64) {
 			v73 = v10
 		}
 		v74 := ldexpMid(v71, v73)
-		v75 := math.IsNaN(v3)
-		v76 := v74
-		if v75 {
-			v76 = v3
+		v75 := math.IsNaN(v0)
+		v77 := v76
+		if v74 > v76 {
+			v77 = v74
 		}
-		v78 := v77
-		if v76 > v77 {
-			v78 = v76
+		v79 := v78
+		if v77 < v78 {
+			v79 = v77
 		}
-		v80 := v79
-		if v78 < v79 {
-			v80 = v78
+		v80 := float64(v50 + v79)
+		v81 := float64(v80 - v50)
+		v82 := float64(v80 - v81)
+		v83 := float64(v50 - v82)
+		v84 := float64(v79 - v81)
+		v85 := float64(v83 + v84)
+		v87 := v86
+		if v80 > v86 {
+			v87 = v80
 		}
-		v81 := float64(v50 + v80)
-		v82 := float64(v81 - v50)
-		v83 := float64(v81 - v82)
-		v84 := float64(v50 - v83)
-		v85 := float64(v80 - v82)
-		v86 := float64(v84 + v85)
-		v88 := v87
-		if v81 > v87 {
-			v88 = v81
+		v88 := getMant64(v87)
+		v89 := getExp64(v87)
+		v91 := v90 <= v88
+		v92 := float64(v88 * v17)
+		v93 := v88
+		if v91 {
+			v93 = v92
 		}
-		v89 := getMant64(v88)
-		v90 := getExp64(v88)
-		v92 := v91 <= v89
-		v93 := float64(v89 * v17)
-		v94 := v89
-		if v92 {
-			v94 = v93
+		v94 := float64(v89 + v50)
+		v95 := v89
+		if v91 {
+			v95 = v94
 		}
-		v95 := float64(v90 + v50)
-		v96 := v90
-		if v92 {
-			v96 = v95
+		v96 := float64(v93 - v50)
+		v97 := v95 == v1
+		v98 := v96
+		if v97 {
+			v98 = v79
 		}
-		v97 := float64(v94 - v50)
-		v98 := v96 == v1
-		v99 := v97
-		if v98 {
-			v99 = v80
+		v99 := -v95
+		v100 := math.Ldexp(v85, int(v99))
+		v101 := v100
+		if v97 {
+			v101 = v1
 		}
-		v100 := -v96
-		v101 := math.Ldexp(v86, int(v100))
-		v102 := v101
-		if v98 {
-			v102 = v1
+		v103 := float64(v102 + v98)
+		v104 := float64(v98 / v103)
+		v105 := float64(v104 * v104)
+		v108 := math.FMA(v105, v106, v107)
+		v110 := math.FMA(v105, v108, v109)
+		v112 := math.FMA(v105, v110, v111)
+		v114 := math.FMA(v105, v112, v113)
+		v116 := math.FMA(v105, v114, v115)
+		v118 := math.FMA(v105, v116, v117)
+		v120 := math.FMA(v105, v118, v119)
+		v121 := float64(v105 * v120)
+		v122 := float64(v98 * v98)
+		v123 := float64(v17 * v122)
+		v124 := -v122
+		v125 := math.FMA(v98, v98, v124)
+		v126 := float64(v17 * v125)
+		v127 := float64(v98 - v123)
+		v128 := float64(v98 - v127)
+		v129 := float64(v128 - v123)
+		v130 := float64(v123 + v121)
+		v131 := float64(v129 - v126)
+		v132 := math.FMA(v104, v130, v131)
+		v133 := float64(v98 - v50)
+		v134 := float64(v98 * v133)
+		v135 := math.FMA(v101, v134, v101)
+		v136 := float64(v132 + v135)
+		v138 := float64(v95 * v137)
+		v140 := float64(v95 * v139)
+		v141 := float64(v138 + v127)
+		v142 := float64(v138 - v141)
+		v143 := float64(v142 + v127)
+		v144 := float64(v140 + v136)
+		v145 := float64(v143 + v144)
+		v146 := float64(v141 + v145)
+		v147 := math.Copysign(v146, v74)
+		v148 := v74 == v76
+		v150 := v147
+		if v148 {
+			v150 = v149
 		}
-		v104 := float64(v103 + v99)
-		v105 := float64(v99 / v104)
-		v106 := float64(v105 * v105)
-		v109 := math.FMA(v106, v107, v108)
-		v111 := math.FMA(v106, v109, v110)
-		v113 := math.FMA(v106, v111, v112)
-		v115 := math.FMA(v106, v113, v114)
-		v117 := math.FMA(v106, v115, v116)
-		v119 := math.FMA(v106, v117, v118)
-		v121 := math.FMA(v106, v119, v120)
-		v122 := float64(v106 * v121)
-		v123 := float64(v99 * v99)
-		v124 := float64(v17 * v123)
-		v125 := -v123
-		v126 := math.FMA(v99, v99, v125)
-		v127 := float64(v17 * v126)
-		v128 := float64(v99 - v124)
-		v129 := float64(v99 - v128)
-		v130 := float64(v129 - v124)
-		v131 := float64(v124 + v122)
-		v132 := float64(v130 - v127)
-		v133 := math.FMA(v105, v131, v132)
-		v134 := float64(v99 - v50)
-		v135 := float64(v99 * v134)
-		v136 := math.FMA(v102, v135, v102)
-		v137 := float64(v133 + v136)
-		v139 := float64(v96 * v138)
-		v141 := float64(v96 * v140)
-		v142 := float64(v139 + v128)
-		v143 := float64(v139 - v142)
-		v144 := float64(v143 + v128)
-		v145 := float64(v141 + v137)
-		v146 := float64(v144 + v145)
-		v147 := float64(v142 + v146)
-		v148 := math.Copysign(v147, v76)
-		v149 := v76 == v77
-		v151 := v148
-		if v149 {
-			v151 = v150
+		v152 := v74 == v151
+		v153 := v150
+		if v152 {
+			v153 = v74
 		}
-		v153 := v76 == v152
-		v154 := v151
-		if v153 {
-			v154 = v76
+		v154 := v74 < v76
+		v156 := v153
+		if v154 {
+			v156 = v155
 		}
-		v155 := v76 < v77
-		v157 := v154
-		if v155 {
-			v157 = v156
+		v157 := math.IsNaN(v74)
+		v158 := v156
+		if v157 {
+			v158 = v74
 		}
-		v158 := math.IsNaN(v76)
-		v159 := v157
-		if v158 {
-			v159 = v76
-		}
-		v160 := -v159
-		v161 := v4
+		v159 := -v158
+		v160 := v4
 		if v0 > v4 {
-			v161 = v0
+			v160 = v0
 		}
-		v162 := v6
-		if v161 < v6 {
-			v162 = v161
+		v161 := v6
+		if v160 < v6 {
+			v161 = v160
 		}
-		v163 := float64(v162 * v8)
-		v164 := math.RoundToEven(v163)
-		v165 := math.FMA(v164, v11, v162)
-		v166 := math.FMA(v164, v13, v165)
-		v167 := float64(v165 - v166)
-		v168 := math.FMA(v164, v13, v167)
-		v169 := float64(v166 * v166)
-		v170 := -v169
-		v171 := math.FMA(v166, v166, v170)
-		v172 := float64(v17 * v169)
-		v173 := float64(v17 * v171)
-		v174 := float64(v166 + v172)
-		v175 := float64(v166 - v174)
+		v162 := float64(v161 * v8)
+		v163 := math.RoundToEven(v162)
+		v164 := math.FMA(v163, v11, v161)
+		v165 := math.FMA(v163, v13, v164)
+		v166 := float64(v164 - v165)
+		v167 := math.FMA(v163, v13, v166)
+		v168 := float64(v165 * v165)
+		v169 := -v168
+		v170 := math.FMA(v165, v165, v169)
+		v171 := float64(v17 * v168)
+		v172 := float64(v17 * v170)
+		v173 := float64(v165 + v171)
+		v174 := float64(v165 - v173)
+		v175 := float64(v174 + v171)
 		v176 := float64(v175 + v172)
-		v177 := float64(v176 + v173)
-		v178 := math.FMA(v168, v166, v168)
-		v179 := float64(v177 + v178)
-		v180 := float64(v169 * v166)
-		v181 := math.FMA(v166, v30, v31)
-		v182 := math.FMA(v166, v181, v33)
-		v183 := math.FMA(v166, v182, v35)
-		v184 := math.FMA(v166, v183, v37)
-		v185 := math.FMA(v166, v184, v39)
-		v186 := math.FMA(v166, v185, v41)
-		v187 := math.FMA(v166, v186, v43)
-		v188 := math.FMA(v166, v187, v45)
-		v189 := math.FMA(v166, v188, v47)
-		v190 := math.FMA(v180, v189, v179)
-		v191 := float64(v50 + v174)
-		v192 := float64(v50 - v191)
-		v193 := float64(v192 + v174)
-		v194 := float64(v193 + v190)
-		v195 := float64(v55 - v164)
-		v196 := v57
-		if v195 < v57 {
+		v177 := math.FMA(v167, v165, v167)
+		v178 := float64(v176 + v177)
+		v179 := float64(v168 * v165)
+		v180 := math.FMA(v165, v30, v31)
+		v181 := math.FMA(v165, v180, v33)
+		v182 := math.FMA(v165, v181, v35)
+		v183 := math.FMA(v165, v182, v37)
+		v184 := math.FMA(v165, v183, v39)
+		v185 := math.FMA(v165, v184, v41)
+		v186 := math.FMA(v165, v185, v43)
+		v187 := math.FMA(v165, v186, v45)
+		v188 := math.FMA(v165, v187, v47)
+		v189 := math.FMA(v179, v188, v178)
+		v190 := float64(v50 + v173)
+		v191 := float64(v50 - v190)
+		v192 := float64(v191 + v173)
+		v193 := float64(v192 + v189)
+		v194 := float64(v55 - v163)
+		v195 := v57
+		if v194 < v57 {
+			v195 = v194
+		}
+		v196 := v1
+		if v195 > v1 {
 			v196 = v195
 		}
-		v197 := v1
-		if v196 > v1 {
-			v197 = v196
+		v197 := v163 < v60
+		v198 := ldexpNormal(v62, v196)
+		v199 := v1
+		if v197 {
+			v199 = v198
 		}
-		v198 := v164 < v60
-		v199 := ldexpNormal(v62, v197)
-		v200 := v1
-		if v198 {
-			v200 = v199
+		v200 := float64(v190 + v199)
+		v201 := float64(v200 - v199)
+		v202 := float64(v190 - v201)
+		v203 := float64(v202 + v193)
+		v204 := float64(v203 + v199)
+		v205 := float64(v204 - v199)
+		v206 := float64(v201 + v205)
+		v207 := v72
+		if v163 > v72 {
+			v207 = v163
 		}
-		v201 := float64(v191 + v200)
-		v202 := float64(v201 - v200)
-		v203 := float64(v191 - v202)
-		v204 := float64(v203 + v194)
-		v205 := float64(v204 + v200)
-		v206 := float64(v205 - v200)
-		v207 := float64(v202 + v206)
-		v208 := v72
-		if v164 > v72 {
-			v208 = v164
+		v208 := ldexpMid(v206, v207)
+		v209 := v76
+		if v208 > v76 {
+			v209 = v208
 		}
-		v209 := ldexpMid(v207, v208)
-		v210 := math.IsNaN(v0)
-		v211 := v77
-		if v209 > v77 {
-			v211 = v209
+		v210 := v78
+		if v209 < v78 {
+			v210 = v209
 		}
-		v212 := v79
-		if v211 < v79 {
-			v212 = v211
+		v211 := float64(v50 + v210)
+		v212 := float64(v211 - v50)
+		v213 := float64(v211 - v212)
+		v214 := float64(v50 - v213)
+		v215 := float64(v210 - v212)
+		v216 := float64(v214 + v215)
+		v217 := v86
+		if v211 > v86 {
+			v217 = v211
 		}
-		v213 := float64(v50 + v212)
-		v214 := float64(v213 - v50)
-		v215 := float64(v213 - v214)
-		v216 := float64(v50 - v215)
-		v217 := float64(v212 - v214)
-		v218 := float64(v216 + v217)
-		v219 := v87
-		if v213 > v87 {
-			v219 = v213
+		v218 := getMant64(v217)
+		v219 := getExp64(v217)
+		v220 := v90 <= v218
+		v221 := float64(v218 * v17)
+		v222 := v218
+		if v220 {
+			v222 = v221
 		}
-		v220 := getMant64(v219)
-		v221 := getExp64(v219)
-		v222 := v91 <= v220
-		v223 := float64(v220 * v17)
-		v224 := v220
-		if v222 {
+		v223 := float64(v219 + v50)
+		v224 := v219
+		if v220 {
 			v224 = v223
 		}
-		v225 := float64(v221 + v50)
-		v226 := v221
-		if v222 {
-			v226 = v225
+		v225 := float64(v222 - v50)
+		v226 := v224 == v1
+		v227 := v225
+		if v226 {
+			v227 = v210
 		}
-		v227 := float64(v224 - v50)
-		v228 := v226 == v1
-		v229 := v227
-		if v228 {
-			v229 = v212
+		v228 := -v224
+		v229 := math.Ldexp(v216, int(v228))
+		v230 := v229
+		if v226 {
+			v230 = v1
 		}
-		v230 := -v226
-		v231 := math.Ldexp(v218, int(v230))
-		v232 := v231
-		if v228 {
-			v232 = v1
+		v231 := float64(v102 + v227)
+		v232 := float64(v227 / v231)
+		v233 := float64(v232 * v232)
+		v234 := math.FMA(v233, v106, v107)
+		v235 := math.FMA(v233, v234, v109)
+		v236 := math.FMA(v233, v235, v111)
+		v237 := math.FMA(v233, v236, v113)
+		v238 := math.FMA(v233, v237, v115)
+		v239 := math.FMA(v233, v238, v117)
+		v240 := math.FMA(v233, v239, v119)
+		v241 := float64(v233 * v240)
+		v242 := float64(v227 * v227)
+		v243 := float64(v17 * v242)
+		v244 := -v242
+		v245 := math.FMA(v227, v227, v244)
+		v246 := float64(v17 * v245)
+		v247 := float64(v227 - v243)
+		v248 := float64(v227 - v247)
+		v249 := float64(v248 - v243)
+		v250 := float64(v243 + v241)
+		v251 := float64(v249 - v246)
+		v252 := math.FMA(v232, v250, v251)
+		v253 := float64(v227 - v50)
+		v254 := float64(v227 * v253)
+		v255 := math.FMA(v230, v254, v230)
+		v256 := float64(v252 + v255)
+		v257 := float64(v224 * v137)
+		v258 := float64(v224 * v139)
+		v259 := float64(v257 + v247)
+		v260 := float64(v257 - v259)
+		v261 := float64(v260 + v247)
+		v262 := float64(v258 + v256)
+		v263 := float64(v261 + v262)
+		v264 := float64(v259 + v263)
+		v265 := math.Copysign(v264, v208)
+		v266 := v208 == v76
+		v267 := v265
+		if v266 {
+			v267 = v149
 		}
-		v233 := float64(v103 + v229)
-		v234 := float64(v229 / v233)
-		v235 := float64(v234 * v234)
-		v236 := math.FMA(v235, v107, v108)
-		v237 := math.FMA(v235, v236, v110)
-		v238 := math.FMA(v235, v237, v112)
-		v239 := math.FMA(v235, v238, v114)
-		v240 := math.FMA(v235, v239, v116)
-		v241 := math.FMA(v235, v240, v118)
-		v242 := math.FMA(v235, v241, v120)
-		v243 := float64(v235 * v242)
-		v244 := float64(v229 * v229)
-		v245 := float64(v17 * v244)
-		v246 := -v244
-		v247 := math.FMA(v229, v229, v246)
-		v248 := float64(v17 * v247)
-		v249 := float64(v229 - v245)
-		v250 := float64(v229 - v249)
-		v251 := float64(v250 - v245)
-		v252 := float64(v245 + v243)
-		v253 := float64(v251 - v248)
-		v254 := math.FMA(v234, v252, v253)
-		v255 := float64(v229 - v50)
-		v256 := float64(v229 * v255)
-		v257 := math.FMA(v232, v256, v232)
-		v258 := float64(v254 + v257)
-		v259 := float64(v226 * v138)
-		v260 := float64(v226 * v140)
-		v261 := float64(v259 + v249)
-		v262 := float64(v259 - v261)
-		v263 := float64(v262 + v249)
-		v264 := float64(v260 + v258)
-		v265 := float64(v263 + v264)
-		v266 := float64(v261 + v265)
-		v267 := math.Copysign(v266, v209)
-		v268 := v209 == v77
+		v268 := v208 == v151
 		v269 := v267
 		if v268 {
-			v269 = v150
+			v269 = v208
 		}
-		v270 := v209 == v152
+		v270 := v208 < v76
 		v271 := v269
 		if v270 {
-			v271 = v209
+			v271 = v155
 		}
-		v272 := v209 < v77
+		v272 := math.IsNaN(v208)
 		v273 := v271
 		if v272 {
-			v273 = v156
+			v273 = v208
 		}
-		v274 := math.IsNaN(v209)
-		v275 := v273
-		if v274 {
-			v275 = v209
-		}
-		v276 := float64(v0 - v275)
-		v277 := v276
+		v274 := float64(v0 - v273)
+		v275 := v274
 		if v2 {
-			v277 = v160
+			v275 = v159
 		}
-		v278 := v277
-		if v210 {
-			v278 = v0
+		v276 := v275
+		if v75 {
+			v276 = v0
 		}
-		dst[i] = v278
+		dst[i] = v276
 	}
 }
 
 // logsigmoidBackwardGeneric is the pure-Go kernel of logsigmoidBackward (f64
-// memory, f64 compute, 135 operations): the scalar twin of the vector program
+// memory, f64 compute, 128 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
 func logsigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v6 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0x0000000000000000)   // 0
+	v6 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v8 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v9 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
-	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v21 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v34 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v35 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v37 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v39 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v41 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v43 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v45 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v47 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v49 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v51 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v61 := math.Float64frombits(0xc091300000000000)  // -1100
-	v81 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v83 := math.Float64frombits(0x408f400000000000)  // 1000
-	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v122 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v126 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v128 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v129 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v12 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v14 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v18 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v31 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v32 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v34 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v36 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v38 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v40 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v42 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v44 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v46 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v48 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v58 := math.Float64frombits(0xc091300000000000)  // -1100
+	v78 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v80 := math.Float64frombits(0x408f400000000000)  // 1000
+	v83 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v85 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v113 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v117 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v119 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v120 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := -v0
 		v2 := math.Abs(v1)
 		v3 := -v2
-		v5 := v4
-		if v3 > v4 {
-			v5 = v3
+		v5 := v1 < v4
+		v7 := v6
+		if v3 > v6 {
+			v7 = v3
 		}
-		v7 := v1 < v6
-		v10 := float64(v5 * v9)
+		v10 := float64(v7 * v9)
 		v11 := math.RoundToEven(v10)
-		v15 := math.FMA(v11, v14, v5)
-		v18 := math.FMA(v11, v17, v15)
-		v19 := float64(v15 - v18)
-		v20 := math.FMA(v11, v17, v19)
-		v22 := float64(v18 * v18)
-		v23 := -v22
-		v24 := math.FMA(v18, v18, v23)
-		v25 := float64(v21 * v22)
-		v26 := float64(v21 * v24)
-		v27 := float64(v18 + v25)
-		v28 := float64(v18 - v27)
-		v29 := float64(v28 + v25)
-		v30 := float64(v29 + v26)
-		v31 := math.FMA(v20, v18, v20)
-		v32 := float64(v30 + v31)
-		v33 := float64(v22 * v18)
-		v36 := math.FMA(v18, v34, v35)
-		v38 := math.FMA(v18, v36, v37)
-		v40 := math.FMA(v18, v38, v39)
-		v42 := math.FMA(v18, v40, v41)
-		v44 := math.FMA(v18, v42, v43)
-		v46 := math.FMA(v18, v44, v45)
-		v48 := math.FMA(v18, v46, v47)
-		v50 := math.FMA(v18, v48, v49)
-		v52 := math.FMA(v18, v50, v51)
-		v53 := math.FMA(v33, v52, v32)
-		v54 := float64(v8 + v27)
-		v55 := float64(v8 - v54)
-		v56 := float64(v55 + v27)
-		v57 := float64(v56 + v53)
-		v58 := float64(v54 + v57)
-		v59 := float64(v54 - v58)
-		v60 := float64(v59 + v57)
-		v62 := v61
-		if v11 > v61 {
-			v62 = v11
+		v13 := math.FMA(v11, v12, v7)
+		v15 := math.FMA(v11, v14, v13)
+		v16 := float64(v13 - v15)
+		v17 := math.FMA(v11, v14, v16)
+		v19 := float64(v15 * v15)
+		v20 := -v19
+		v21 := math.FMA(v15, v15, v20)
+		v22 := float64(v18 * v19)
+		v23 := float64(v18 * v21)
+		v24 := float64(v15 + v22)
+		v25 := float64(v15 - v24)
+		v26 := float64(v25 + v22)
+		v27 := float64(v26 + v23)
+		v28 := math.FMA(v17, v15, v17)
+		v29 := float64(v27 + v28)
+		v30 := float64(v19 * v15)
+		v33 := math.FMA(v15, v31, v32)
+		v35 := math.FMA(v15, v33, v34)
+		v37 := math.FMA(v15, v35, v36)
+		v39 := math.FMA(v15, v37, v38)
+		v41 := math.FMA(v15, v39, v40)
+		v43 := math.FMA(v15, v41, v42)
+		v45 := math.FMA(v15, v43, v44)
+		v47 := math.FMA(v15, v45, v46)
+		v49 := math.FMA(v15, v47, v48)
+		v50 := math.FMA(v30, v49, v29)
+		v51 := float64(v8 + v24)
+		v52 := float64(v8 - v51)
+		v53 := float64(v52 + v24)
+		v54 := float64(v53 + v50)
+		v55 := float64(v51 + v54)
+		v56 := float64(v51 - v55)
+		v57 := float64(v56 + v54)
+		v59 := v58
+		if v11 > v58 {
+			v59 = v11
 		}
-		v63 := ldexpMid(v8, v62)
-		v64 := float64(v58 * v63)
-		v65 := float64(v60 * v63)
-		v66 := float64(v8 + v64)
-		v67 := float64(v8 - v66)
-		v68 := float64(v67 + v64)
-		v69 := float64(v68 + v65)
-		v70 := v8
-		if v7 {
-			v70 = v58
+		v60 := ldexpMid(v8, v59)
+		v61 := float64(v55 * v60)
+		v62 := float64(v57 * v60)
+		v63 := float64(v8 + v61)
+		v64 := float64(v8 - v63)
+		v65 := float64(v64 + v61)
+		v66 := float64(v65 + v62)
+		v67 := v8
+		if v5 {
+			v67 = v55
 		}
-		v71 := v6
-		if v7 {
-			v71 = v60
+		v68 := v4
+		if v5 {
+			v68 = v57
 		}
-		v72 := float64(v8 / v66)
-		v73 := float64(v70 * v72)
-		v74 := -v73
-		v75 := math.FMA(v74, v66, v70)
-		v76 := math.FMA(v74, v69, v75)
-		v77 := float64(v76 + v71)
-		v78 := v4 <= v3
-		v79 := float64(v77 * v72)
-		v80 := v6
-		if v7 {
-			v80 = v11
+		v69 := float64(v8 / v63)
+		v70 := float64(v67 * v69)
+		v71 := -v70
+		v72 := math.FMA(v71, v63, v67)
+		v73 := math.FMA(v71, v66, v72)
+		v74 := float64(v73 + v68)
+		v75 := v6 <= v3
+		v76 := float64(v74 * v69)
+		v77 := v4
+		if v5 {
+			v77 = v11
 		}
-		v82 := float64(v81 - v80)
-		v84 := v83
-		if v82 < v83 {
-			v84 = v82
+		v79 := float64(v78 - v77)
+		v81 := v80
+		if v79 < v80 {
+			v81 = v79
 		}
-		v85 := v6
-		if v84 > v6 {
-			v85 = v84
+		v82 := v4
+		if v81 > v4 {
+			v82 = v81
 		}
-		v87 := v80 < v86
-		v89 := ldexpNormal(v88, v85)
-		v90 := v6
-		if v87 {
-			v90 = v89
+		v84 := v77 < v83
+		v86 := ldexpNormal(v85, v82)
+		v87 := v4
+		if v84 {
+			v87 = v86
 		}
-		v91 := float64(v73 + v90)
-		v92 := float64(v91 - v90)
-		v93 := float64(v73 - v92)
-		v94 := float64(v93 + v79)
-		v95 := float64(v94 + v90)
-		v96 := float64(v95 - v90)
-		v97 := float64(v92 + v96)
-		v98 := v61
-		if v80 > v61 {
-			v98 = v80
+		v88 := float64(v70 + v87)
+		v89 := float64(v88 - v87)
+		v90 := float64(v70 - v89)
+		v91 := float64(v90 + v76)
+		v92 := float64(v91 + v87)
+		v93 := float64(v92 - v87)
+		v94 := float64(v89 + v93)
+		v95 := v58
+		if v77 > v58 {
+			v95 = v77
 		}
-		v99 := ldexpMid(v97, v98)
-		v100 := math.IsNaN(v1)
-		v101 := v99
-		if v100 {
-			v101 = v1
+		v96 := ldexpMid(v94, v95)
+		v97 := math.IsNaN(v0)
+		v98 := dy[i]
+		v99 := v4
+		if v75 {
+			v99 = v70
 		}
-		v102 := dy[i]
-		v103 := float64(v102 * v1)
-		v104 := -v103
-		v105 := math.FMA(v102, v1, v104)
-		v106 := v6
-		if v78 {
-			v106 = v73
+		v100 := float64(v98 * v99)
+		v101 := -v100
+		v102 := math.FMA(v98, v99, v101)
+		v103 := v4
+		if v75 {
+			v103 = v76
 		}
-		v107 := float64(v102 * v106)
-		v108 := -v107
-		v109 := math.FMA(v102, v106, v108)
-		v110 := v6
-		if v78 {
-			v110 = v79
+		v104 := float64(v98 * v103)
+		v105 := float64(v102 + v104)
+		v106 := float64(v100 + v105)
+		v107 := math.Ldexp(v106, int(v77))
+		v108 := float64(v107 + v4)
+		v109 := float64(v96 * v98)
+		v110 := float64(v108 - v109)
+		v111 := math.Abs(v110)
+		v112 := math.Abs(v109)
+		v114 := float64(v112 * v113)
+		v115 := v111 <= v114
+		v116 := math.Abs(v98)
+		v118 := float64(v111 * v117)
+		v121 := math.FMA(v116, v119, v120)
+		v122 := v118 <= v121
+		v123 := v115 || v122
+		v124 := v108 == v4
+		v125 := v123 && !v124
+		v126 := v109
+		if v125 {
+			v126 = v108
 		}
-		v111 := float64(v102 * v110)
-		v112 := float64(v109 + v111)
-		v113 := float64(v107 + v112)
-		v114 := math.Ldexp(v113, int(v80))
-		v115 := v114
-		if v100 {
-			v115 = v103
+		v127 := v126
+		if v97 {
+			v127 = v0
 		}
-		v116 := v6
-		if v100 {
-			v116 = v105
-		}
-		v117 := float64(v115 + v116)
-		v118 := float64(v101 * v102)
-		v119 := float64(v117 - v118)
-		v120 := math.Abs(v119)
-		v121 := math.Abs(v118)
-		v123 := float64(v121 * v122)
-		v124 := v120 <= v123
-		v125 := math.Abs(v102)
-		v127 := float64(v120 * v126)
-		v130 := math.FMA(v125, v128, v129)
-		v131 := v127 <= v130
-		v132 := v124 || v131
-		v133 := v117 == v6
-		v134 := v132 && !v133
-		v135 := v118
-		if v134 {
-			v135 = v117
-		}
-		v136 := math.IsNaN(v0)
-		v137 := v135
-		if v136 {
-			v137 = v0
-		}
-		dx[i] = v137
+		dx[i] = v127
 	}
 }
 

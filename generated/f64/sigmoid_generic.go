@@ -29,8 +29,8 @@ var (
 // an input.
 func sigmoidGeneric(dst, x []float64) {
 	x = x[:len(dst)]
-	v3 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v5 := math.Float64frombits(0x0000000000000000)  // 0
+	v3 := math.Float64frombits(0x0000000000000000)  // 0
+	v5 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v7 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v8 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v13 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
@@ -55,14 +55,14 @@ func sigmoidGeneric(dst, x []float64) {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v4 := v3
-		if v2 > v3 {
-			v4 = v2
+		v4 := v0 < v3
+		v6 := v5
+		if v2 > v5 {
+			v6 = v2
 		}
-		v6 := v0 < v5
-		v9 := float64(v4 * v8)
+		v9 := float64(v6 * v8)
 		v10 := math.RoundToEven(v9)
-		v14 := math.FMA(v10, v13, v4)
+		v14 := math.FMA(v10, v13, v6)
 		v17 := math.FMA(v10, v16, v14)
 		v18 := float64(v14 - v17)
 		v19 := math.FMA(v10, v16, v18)
@@ -107,11 +107,11 @@ func sigmoidGeneric(dst, x []float64) {
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
 		v69 := v7
-		if v6 {
+		if v4 {
 			v69 = v57
 		}
-		v70 := v5
-		if v6 {
+		v70 := v3
+		if v4 {
 			v70 = v59
 		}
 		v71 := float64(v7 / v65)
@@ -121,8 +121,8 @@ func sigmoidGeneric(dst, x []float64) {
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
 		v78 := float64(v76 * v71)
-		v79 := v5
-		if v6 {
+		v79 := v3
+		if v4 {
 			v79 = v10
 		}
 		v81 := float64(v80 - v79)
@@ -130,13 +130,13 @@ func sigmoidGeneric(dst, x []float64) {
 		if v81 < v82 {
 			v83 = v81
 		}
-		v84 := v5
-		if v83 > v5 {
+		v84 := v3
+		if v83 > v3 {
 			v84 = v83
 		}
 		v86 := v79 < v85
 		v88 := ldexpNormal(v87, v84)
-		v89 := v5
+		v89 := v3
 		if v86 {
 			v89 = v88
 		}
@@ -162,226 +162,191 @@ func sigmoidGeneric(dst, x []float64) {
 }
 
 // sigmoidBackwardGeneric is the pure-Go kernel of sigmoidBackward (f64 memory,
-// f64 compute, 157 operations): the scalar twin of the vector program the
+// f64 compute, 143 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; dx
 // may be the same slice as an input.
 func sigmoidBackwardGeneric(dx, x, dy []float64) {
 	x = x[:len(dx)]
 	dy = dy[:len(dx)]
-	v5 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v7 := math.Float64frombits(0x0000000000000000)   // 0
-	v9 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v10 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
-	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
-	v18 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
-	v22 := math.Float64frombits(0x3fe0000000000000)  // 0.5
-	v35 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
-	v36 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
-	v38 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
-	v40 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
-	v42 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
-	v44 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
-	v46 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
-	v48 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
-	v50 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
-	v52 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
-	v62 := math.Float64frombits(0xc091300000000000)  // -1100
-	v82 := math.Float64frombits(0xc08ff00000000000)  // -1022
-	v84 := math.Float64frombits(0x408f400000000000)  // 1000
-	v87 := math.Float64frombits(0xc08fe80000000000)  // -1021
-	v89 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v144 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v148 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v150 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v151 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v3 := math.Float64frombits(0x0000000000000000)   // 0
+	v4 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v6 := math.Float64frombits(0x3ff0000000000000)   // 1
+	v7 := math.Float64frombits(0x3ff71547652b82fe)   // 1.4426950408889634
+	v10 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
+	v12 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
+	v16 := math.Float64frombits(0x3fe0000000000000)  // 0.5
+	v29 := math.Float64frombits(0x3e21f2a265956fb2)  // 2.0893978046591626e-09
+	v30 := math.Float64frombits(0x3e5af38930c76304)  // 2.5100365384992085e-08
+	v32 := math.Float64frombits(0x3e927e502c598216)  // 2.755732960487844e-07
+	v34 := math.Float64frombits(0x3ec71de0db91cbba)  // 2.7557268507615253e-06
+	v36 := math.Float64frombits(0x3efa01a0198a8804)  // 2.4801587275143102e-05
+	v38 := math.Float64frombits(0x3f2a01a01a7c0f12)  // 0.00019841269863018395
+	v40 := math.Float64frombits(0x3f56c16c16c1811d)  // 0.001388888888890056
+	v42 := math.Float64frombits(0x3f811111111109b8)  // 0.00833333333333007
+	v44 := math.Float64frombits(0x3fa5555555555554)  // 0.04166666666666666
+	v46 := math.Float64frombits(0x3fc5555555555556)  // 0.16666666666666669
+	v56 := math.Float64frombits(0xc091300000000000)  // -1100
+	v73 := math.Float64frombits(0xc08ff00000000000)  // -1022
+	v75 := math.Float64frombits(0x408f400000000000)  // 1000
+	v78 := math.Float64frombits(0xc08fe80000000000)  // -1021
+	v80 := math.Float64frombits(0x3ff8000000000000)  // 1.5
+	v128 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v132 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v134 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v135 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v1 := math.Abs(v0)
 		v2 := -v1
-		v3 := math.Abs(v2)
-		v4 := -v3
-		v6 := v5
-		if v4 > v5 {
-			v6 = v4
+		v5 := v4
+		if v2 > v4 {
+			v5 = v2
 		}
-		v8 := v2 < v7
-		v11 := float64(v6 * v10)
-		v12 := math.RoundToEven(v11)
-		v16 := math.FMA(v12, v15, v6)
-		v19 := math.FMA(v12, v18, v16)
-		v20 := float64(v16 - v19)
-		v21 := math.FMA(v12, v18, v20)
-		v23 := float64(v19 * v19)
-		v24 := -v23
-		v25 := math.FMA(v19, v19, v24)
-		v26 := float64(v22 * v23)
-		v27 := float64(v22 * v25)
-		v28 := float64(v19 + v26)
-		v29 := float64(v19 - v28)
-		v30 := float64(v29 + v26)
-		v31 := float64(v30 + v27)
-		v32 := math.FMA(v21, v19, v21)
-		v33 := float64(v31 + v32)
-		v34 := float64(v23 * v19)
-		v37 := math.FMA(v19, v35, v36)
-		v39 := math.FMA(v19, v37, v38)
-		v41 := math.FMA(v19, v39, v40)
-		v43 := math.FMA(v19, v41, v42)
-		v45 := math.FMA(v19, v43, v44)
-		v47 := math.FMA(v19, v45, v46)
-		v49 := math.FMA(v19, v47, v48)
-		v51 := math.FMA(v19, v49, v50)
-		v53 := math.FMA(v19, v51, v52)
-		v54 := math.FMA(v34, v53, v33)
-		v55 := float64(v9 + v28)
-		v56 := float64(v9 - v55)
-		v57 := float64(v56 + v28)
-		v58 := float64(v57 + v54)
-		v59 := float64(v55 + v58)
-		v60 := float64(v55 - v59)
-		v61 := float64(v60 + v58)
-		v63 := v62
-		if v12 > v62 {
-			v63 = v12
+		v8 := float64(v5 * v7)
+		v9 := math.RoundToEven(v8)
+		v11 := math.FMA(v9, v10, v5)
+		v13 := math.FMA(v9, v12, v11)
+		v14 := float64(v11 - v13)
+		v15 := math.FMA(v9, v12, v14)
+		v17 := float64(v13 * v13)
+		v18 := -v17
+		v19 := math.FMA(v13, v13, v18)
+		v20 := float64(v16 * v17)
+		v21 := float64(v16 * v19)
+		v22 := float64(v13 + v20)
+		v23 := float64(v13 - v22)
+		v24 := float64(v23 + v20)
+		v25 := float64(v24 + v21)
+		v26 := math.FMA(v15, v13, v15)
+		v27 := float64(v25 + v26)
+		v28 := float64(v17 * v13)
+		v31 := math.FMA(v13, v29, v30)
+		v33 := math.FMA(v13, v31, v32)
+		v35 := math.FMA(v13, v33, v34)
+		v37 := math.FMA(v13, v35, v36)
+		v39 := math.FMA(v13, v37, v38)
+		v41 := math.FMA(v13, v39, v40)
+		v43 := math.FMA(v13, v41, v42)
+		v45 := math.FMA(v13, v43, v44)
+		v47 := math.FMA(v13, v45, v46)
+		v48 := math.FMA(v28, v47, v27)
+		v49 := float64(v6 + v22)
+		v50 := float64(v6 - v49)
+		v51 := float64(v50 + v22)
+		v52 := float64(v51 + v48)
+		v53 := float64(v49 + v52)
+		v54 := float64(v49 - v53)
+		v55 := float64(v54 + v52)
+		v57 := v56
+		if v9 > v56 {
+			v57 = v9
 		}
-		v64 := ldexpMid(v9, v63)
-		v65 := float64(v59 * v64)
-		v66 := float64(v61 * v64)
-		v67 := float64(v9 + v65)
-		v68 := float64(v9 - v67)
-		v69 := float64(v68 + v65)
-		v70 := float64(v69 + v66)
-		v71 := v9
-		if v8 {
-			v71 = v59
+		v58 := ldexpMid(v6, v57)
+		v59 := float64(v53 * v58)
+		v60 := float64(v55 * v58)
+		v61 := float64(v6 + v59)
+		v62 := float64(v6 - v61)
+		v63 := float64(v62 + v59)
+		v64 := float64(v63 + v60)
+		v65 := float64(v6 / v61)
+		v66 := float64(v53 * v65)
+		v67 := -v66
+		v68 := math.FMA(v67, v61, v53)
+		v69 := math.FMA(v67, v64, v68)
+		v70 := float64(v69 + v55)
+		v71 := v4 <= v2
+		v72 := float64(v70 * v65)
+		v74 := float64(v73 - v9)
+		v76 := v75
+		if v74 < v75 {
+			v76 = v74
 		}
-		v72 := v7
-		if v8 {
-			v72 = v61
+		v77 := v3
+		if v76 > v3 {
+			v77 = v76
 		}
-		v73 := float64(v9 / v67)
-		v74 := float64(v71 * v73)
-		v75 := -v74
-		v76 := math.FMA(v75, v67, v71)
-		v77 := math.FMA(v75, v70, v76)
-		v78 := float64(v77 + v72)
-		v79 := v5 <= v4
-		v80 := float64(v78 * v73)
-		v81 := v7
-		if v8 {
-			v81 = v12
-		}
-		v83 := float64(v82 - v81)
-		v85 := v84
-		if v83 < v84 {
-			v85 = v83
-		}
-		v86 := v7
-		if v85 > v7 {
-			v86 = v85
-		}
-		v88 := v81 < v87
-		v90 := ldexpNormal(v89, v86)
-		v91 := v7
-		if v88 {
-			v91 = v90
-		}
-		v92 := float64(v74 + v91)
-		v93 := float64(v92 - v91)
-		v94 := float64(v74 - v93)
-		v95 := float64(v94 + v80)
-		v96 := float64(v95 + v91)
-		v97 := float64(v96 - v91)
-		v98 := float64(v93 + v97)
-		v99 := v62
-		if v81 > v62 {
-			v99 = v81
-		}
-		v100 := ldexpMid(v98, v99)
-		v101 := math.IsNaN(v2)
-		v102 := v100
-		if v101 {
-			v102 = v2
-		}
-		v103 := -v102
-		v104 := math.FMA(v103, v102, v102)
-		v105 := dy[i]
-		v106 := float64(v105 * v2)
-		v107 := -v106
-		v108 := math.FMA(v105, v2, v107)
-		v109 := v7
+		v79 := v9 < v78
+		v81 := ldexpNormal(v80, v77)
+		v82 := v3
 		if v79 {
-			v109 = v74
+			v82 = v81
 		}
-		v110 := float64(v105 * v109)
-		v111 := -v110
-		v112 := math.FMA(v105, v109, v111)
-		v113 := v7
+		v83 := float64(v66 + v82)
+		v84 := float64(v83 - v82)
+		v85 := float64(v66 - v84)
+		v86 := float64(v85 + v72)
+		v87 := float64(v86 + v82)
+		v88 := float64(v87 - v82)
+		v89 := float64(v84 + v88)
+		v90 := ldexpMid(v89, v57)
+		v91 := math.IsNaN(v0)
+		v92 := -v90
+		v93 := math.FMA(v92, v90, v90)
+		v94 := dy[i]
+		v95 := v3
+		if v71 {
+			v95 = v66
+		}
+		v96 := float64(v94 * v95)
+		v97 := -v96
+		v98 := math.FMA(v94, v95, v97)
+		v99 := v3
+		if v71 {
+			v99 = v72
+		}
+		v100 := float64(v94 * v99)
+		v101 := float64(v98 + v100)
+		v102 := float64(v96 + v101)
+		v103 := math.Ldexp(v102, int(v9))
+		v104 := float64(v94 * v90)
+		v105 := -v104
+		v106 := math.FMA(v94, v90, v105)
+		v107 := v104
 		if v79 {
-			v113 = v80
+			v107 = v103
 		}
-		v114 := float64(v105 * v113)
-		v115 := float64(v112 + v114)
-		v116 := float64(v110 + v115)
-		v117 := math.Ldexp(v116, int(v81))
-		v118 := float64(v105 * v100)
-		v119 := -v118
-		v120 := math.FMA(v105, v100, v119)
-		v121 := v118
-		if v88 {
-			v121 = v117
+		v108 := v106
+		if v79 {
+			v108 = v3
 		}
-		v122 := v120
-		if v88 {
-			v122 = v7
+		v109 := -v107
+		v110 := -v108
+		v111 := float64(v109 * v90)
+		v112 := -v111
+		v113 := math.FMA(v109, v90, v112)
+		v114 := math.FMA(v110, v90, v113)
+		v115 := float64(v111 + v107)
+		v116 := float64(v115 - v111)
+		v117 := float64(v115 - v116)
+		v118 := float64(v111 - v117)
+		v119 := float64(v107 - v116)
+		v120 := float64(v118 + v119)
+		v121 := float64(v120 + v114)
+		v122 := float64(v121 + v108)
+		v123 := float64(v115 + v122)
+		v124 := float64(v93 * v94)
+		v125 := float64(v123 - v124)
+		v126 := math.Abs(v125)
+		v127 := math.Abs(v124)
+		v129 := float64(v127 * v128)
+		v130 := v126 <= v129
+		v131 := math.Abs(v94)
+		v133 := float64(v126 * v132)
+		v136 := math.FMA(v131, v134, v135)
+		v137 := v133 <= v136
+		v138 := v130 || v137
+		v139 := v123 == v3
+		v140 := v138 && !v139
+		v141 := v124
+		if v140 {
+			v141 = v123
 		}
-		v123 := v121
-		if v101 {
-			v123 = v106
+		v142 := v141
+		if v91 {
+			v142 = v0
 		}
-		v124 := v122
-		if v101 {
-			v124 = v108
-		}
-		v125 := -v123
-		v126 := -v124
-		v127 := float64(v125 * v102)
-		v128 := -v127
-		v129 := math.FMA(v125, v102, v128)
-		v130 := math.FMA(v126, v102, v129)
-		v131 := float64(v127 + v123)
-		v132 := float64(v131 - v127)
-		v133 := float64(v131 - v132)
-		v134 := float64(v127 - v133)
-		v135 := float64(v123 - v132)
-		v136 := float64(v134 + v135)
-		v137 := float64(v136 + v130)
-		v138 := float64(v137 + v124)
-		v139 := float64(v131 + v138)
-		v140 := float64(v104 * v105)
-		v141 := float64(v139 - v140)
-		v142 := math.Abs(v141)
-		v143 := math.Abs(v140)
-		v145 := float64(v143 * v144)
-		v146 := v142 <= v145
-		v147 := math.Abs(v105)
-		v149 := float64(v142 * v148)
-		v152 := math.FMA(v147, v150, v151)
-		v153 := v149 <= v152
-		v154 := v146 || v153
-		v155 := v139 == v7
-		v156 := v154 && !v155
-		v157 := v140
-		if v156 {
-			v157 = v139
-		}
-		v158 := math.IsNaN(v0)
-		v159 := v157
-		if v158 {
-			v159 = v0
-		}
-		dx[i] = v159
+		dx[i] = v142
 	}
 }
 

@@ -37,7 +37,7 @@ func siluGeneric(dst, x []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0xc087480000000000)   // -745
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -69,14 +69,14 @@ func siluGeneric(dst, x []float64) {
 		v6 := v0 < v5
 		v7 := math.Abs(v0)
 		v8 := -v7
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v9 := v0 < v3
+		v11 := v10
+		if v8 > v10 {
+			v11 = v8
 		}
-		v11 := v0 < v3
-		v14 := float64(v10 * v13)
+		v14 := float64(v11 * v13)
 		v15 := math.RoundToEven(v14)
-		v17 := math.FMA(v15, v16, v10)
+		v17 := math.FMA(v15, v16, v11)
 		v19 := math.FMA(v15, v18, v17)
 		v20 := float64(v17 - v19)
 		v21 := math.FMA(v15, v18, v20)
@@ -121,11 +121,11 @@ func siluGeneric(dst, x []float64) {
 		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
 		v71 := v12
-		if v11 {
+		if v9 {
 			v71 = v59
 		}
 		v72 := v3
-		if v11 {
+		if v9 {
 			v72 = v61
 		}
 		v73 := float64(v12 / v67)
@@ -134,10 +134,10 @@ func siluGeneric(dst, x []float64) {
 		v76 := math.FMA(v75, v67, v71)
 		v77 := math.FMA(v75, v70, v76)
 		v78 := float64(v77 + v72)
-		v79 := v9 <= v8
+		v79 := v10 <= v8
 		v80 := float64(v78 * v73)
 		v81 := v3
-		if v11 {
+		if v9 {
 			v81 = v15
 		}
 		v83 := float64(v82 - v81)
@@ -170,8 +170,8 @@ func siluGeneric(dst, x []float64) {
 		v101 := math.IsNaN(v0)
 		v102 := float64(v0 * v100)
 		v103 := float64(v22 * v0)
-		v104 := v9
-		if v103 > v9 {
+		v104 := v10
+		if v103 > v10 {
 			v104 = v103
 		}
 		v106 := v105
@@ -331,7 +331,7 @@ func siluUsualGeneric(dst, x []float64) {
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -361,14 +361,14 @@ func siluUsualGeneric(dst, x []float64) {
 		v2 := v0 < v1
 		v5 := math.Abs(v0)
 		v6 := -v5
-		v8 := v7
-		if v6 > v7 {
-			v8 = v6
+		v7 := v0 < v3
+		v9 := v8
+		if v6 > v8 {
+			v9 = v6
 		}
-		v9 := v0 < v3
-		v12 := float64(v8 * v11)
+		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v8)
+		v15 := math.FMA(v13, v14, v9)
 		v17 := math.FMA(v13, v16, v15)
 		v18 := float64(v15 - v17)
 		v19 := math.FMA(v13, v16, v18)
@@ -413,11 +413,11 @@ func siluUsualGeneric(dst, x []float64) {
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
 		v69 := v10
-		if v9 {
+		if v7 {
 			v69 = v57
 		}
 		v70 := v3
-		if v9 {
+		if v7 {
 			v70 = v59
 		}
 		v71 := float64(v10 / v65)
@@ -426,10 +426,10 @@ func siluUsualGeneric(dst, x []float64) {
 		v74 := math.FMA(v73, v65, v69)
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
-		v77 := v7 <= v6
+		v77 := v8 <= v6
 		v78 := float64(v76 * v71)
 		v79 := v3
-		if v9 {
+		if v7 {
 			v79 = v13
 		}
 		v81 := float64(v80 - v79)
@@ -545,7 +545,7 @@ func siluRareGeneric(acc *[16]float64, x []float64) {
 }
 
 // siluBackwardGeneric is the pure-Go kernel of siluBackward (f64 memory, f64
-// compute, 670 operations): the scalar twin of the vector program the assembly
+// compute, 614 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dx may be
 // the same slice as an input.
@@ -559,7 +559,7 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0xc086200000000000)   // -708
 	v10 := math.Float64frombits(0xc000000000000000)  // -2
-	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -579,24 +579,24 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 	v88 := math.Float64frombits(0x408f400000000000)  // 1000
 	v91 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v93 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v189 := math.Float64frombits(0x4086300000000000) // 710
-	v250 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v328 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v330 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v332 := math.Float64frombits(0xbff0000000000000) // -1
-	v333 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v334 := math.Float64frombits(0xc044000000000000) // -40
-	v396 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v400 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v418 := math.Float64frombits(0x4086280000000000) // 709
-	v422 := math.Float64frombits(0x408ff80000000000) // 1023
-	v444 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v508 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v513 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v651 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v659 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v661 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v662 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v187 := math.Float64frombits(0x4086300000000000) // 710
+	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v272 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v274 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v276 := math.Float64frombits(0xbff0000000000000) // -1
+	v277 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v278 := math.Float64frombits(0xc044000000000000) // -40
+	v340 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v344 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v362 := math.Float64frombits(0x4086280000000000) // 709
+	v366 := math.Float64frombits(0x408ff80000000000) // 1023
+	v388 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v452 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v457 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v595 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v603 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v605 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v606 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -606,14 +606,14 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v12 := -v0
 		v13 := math.Abs(v12)
 		v14 := -v13
-		v16 := v15
-		if v14 > v15 {
-			v16 = v14
+		v15 := v12 < v3
+		v17 := v16
+		if v14 > v16 {
+			v17 = v14
 		}
-		v17 := v12 < v3
-		v19 := float64(v16 * v18)
+		v19 := float64(v17 * v18)
 		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v16)
+		v22 := math.FMA(v20, v21, v17)
 		v24 := math.FMA(v20, v23, v22)
 		v25 := float64(v22 - v24)
 		v26 := math.FMA(v20, v23, v25)
@@ -658,11 +658,11 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
 		v76 := v7
-		if v17 {
+		if v15 {
 			v76 = v64
 		}
 		v77 := v3
-		if v17 {
+		if v15 {
 			v77 = v66
 		}
 		v78 := float64(v7 / v72)
@@ -673,7 +673,7 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 		v83 := float64(v82 + v77)
 		v84 := float64(v83 * v78)
 		v85 := v3
-		if v17 {
+		if v15 {
 			v85 = v20
 		}
 		v87 := float64(v86 - v85)
@@ -703,757 +703,677 @@ func siluBackwardGeneric(dx, x, dy []float64) {
 			v103 = v85
 		}
 		v104 := ldexpMid(v102, v103)
-		v105 := math.IsNaN(v12)
-		v106 := v104
-		if v105 {
-			v106 = v12
+		v105 := math.IsNaN(v0)
+		v106 := float64(v0 * v104)
+		v107 := float64(v7 + v106)
+		v108 := math.Abs(v0)
+		v109 := -v108
+		v110 := v0 < v3
+		v111 := v16
+		if v109 > v16 {
+			v111 = v109
 		}
-		v107 := float64(v0 * v106)
-		v108 := float64(v7 + v107)
-		v109 := math.Abs(v0)
-		v110 := -v109
-		v111 := v15
-		if v110 > v15 {
-			v111 = v110
-		}
-		v112 := v0 < v3
-		v113 := float64(v111 * v18)
-		v114 := math.RoundToEven(v113)
-		v115 := math.FMA(v114, v21, v111)
-		v116 := math.FMA(v114, v23, v115)
-		v117 := float64(v115 - v116)
-		v118 := math.FMA(v114, v23, v117)
-		v119 := float64(v116 * v116)
-		v120 := -v119
-		v121 := math.FMA(v116, v116, v120)
-		v122 := float64(v27 * v119)
-		v123 := float64(v27 * v121)
-		v124 := float64(v116 + v122)
-		v125 := float64(v116 - v124)
+		v112 := float64(v111 * v18)
+		v113 := math.RoundToEven(v112)
+		v114 := math.FMA(v113, v21, v111)
+		v115 := math.FMA(v113, v23, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v23, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v27 * v118)
+		v122 := float64(v27 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
 		v126 := float64(v125 + v122)
-		v127 := float64(v126 + v123)
-		v128 := math.FMA(v118, v116, v118)
-		v129 := float64(v127 + v128)
-		v130 := float64(v119 * v116)
-		v131 := math.FMA(v116, v40, v41)
-		v132 := math.FMA(v116, v131, v43)
-		v133 := math.FMA(v116, v132, v45)
-		v134 := math.FMA(v116, v133, v47)
-		v135 := math.FMA(v116, v134, v49)
-		v136 := math.FMA(v116, v135, v51)
-		v137 := math.FMA(v116, v136, v53)
-		v138 := math.FMA(v116, v137, v55)
-		v139 := math.FMA(v116, v138, v57)
-		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v7 + v124)
-		v142 := float64(v7 - v141)
-		v143 := float64(v142 + v124)
-		v144 := float64(v143 + v140)
-		v145 := float64(v141 + v144)
-		v146 := float64(v141 - v145)
-		v147 := float64(v146 + v144)
-		v148 := v67
-		if v114 > v67 {
-			v148 = v114
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v115, v40, v41)
+		v131 := math.FMA(v115, v130, v43)
+		v132 := math.FMA(v115, v131, v45)
+		v133 := math.FMA(v115, v132, v47)
+		v134 := math.FMA(v115, v133, v49)
+		v135 := math.FMA(v115, v134, v51)
+		v136 := math.FMA(v115, v135, v53)
+		v137 := math.FMA(v115, v136, v55)
+		v138 := math.FMA(v115, v137, v57)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v7 + v123)
+		v141 := float64(v7 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v144 := float64(v140 + v143)
+		v145 := float64(v140 - v144)
+		v146 := float64(v145 + v143)
+		v147 := v67
+		if v113 > v67 {
+			v147 = v113
 		}
-		v149 := ldexpMid(v7, v148)
-		v150 := float64(v145 * v149)
-		v151 := float64(v147 * v149)
-		v152 := float64(v7 + v150)
-		v153 := float64(v7 - v152)
+		v148 := ldexpMid(v7, v147)
+		v149 := float64(v144 * v148)
+		v150 := float64(v146 * v148)
+		v151 := float64(v7 + v149)
+		v152 := float64(v7 - v151)
+		v153 := float64(v152 + v149)
 		v154 := float64(v153 + v150)
-		v155 := float64(v154 + v151)
-		v156 := v7
-		if v112 {
-			v156 = v145
+		v155 := v7
+		if v110 {
+			v155 = v144
 		}
-		v157 := v3
-		if v112 {
-			v157 = v147
+		v156 := v3
+		if v110 {
+			v156 = v146
 		}
-		v158 := float64(v7 / v152)
-		v159 := float64(v156 * v158)
-		v160 := -v159
-		v161 := math.FMA(v160, v152, v156)
-		v162 := math.FMA(v160, v155, v161)
-		v163 := float64(v162 + v157)
-		v164 := v15 <= v110
-		v165 := float64(v163 * v158)
-		v166 := v3
-		if v112 {
-			v166 = v114
+		v157 := float64(v7 / v151)
+		v158 := float64(v155 * v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v151, v155)
+		v161 := math.FMA(v159, v154, v160)
+		v162 := float64(v161 + v156)
+		v163 := v16 <= v109
+		v164 := float64(v162 * v157)
+		v165 := v3
+		if v110 {
+			v165 = v113
 		}
-		v167 := float64(v86 - v166)
-		v168 := v88
-		if v167 < v88 {
+		v166 := float64(v86 - v165)
+		v167 := v88
+		if v166 < v88 {
+			v167 = v166
+		}
+		v168 := v3
+		if v167 > v3 {
 			v168 = v167
 		}
-		v169 := v3
-		if v168 > v3 {
-			v169 = v168
+		v169 := v165 < v91
+		v170 := ldexpNormal(v93, v168)
+		v171 := v3
+		if v169 {
+			v171 = v170
 		}
-		v170 := v166 < v91
-		v171 := ldexpNormal(v93, v169)
-		v172 := v3
-		if v170 {
-			v172 = v171
+		v172 := float64(v158 + v171)
+		v173 := float64(v172 - v171)
+		v174 := float64(v158 - v173)
+		v175 := float64(v174 + v164)
+		v176 := float64(v175 + v171)
+		v177 := float64(v176 - v171)
+		v178 := float64(v173 + v177)
+		v179 := v67
+		if v165 > v67 {
+			v179 = v165
 		}
-		v173 := float64(v159 + v172)
-		v174 := float64(v173 - v172)
-		v175 := float64(v159 - v174)
-		v176 := float64(v175 + v165)
-		v177 := float64(v176 + v172)
-		v178 := float64(v177 - v172)
-		v179 := float64(v174 + v178)
-		v180 := v67
-		if v166 > v67 {
-			v180 = v166
+		v180 := ldexpMid(v178, v179)
+		v181 := float64(v107 - v106)
+		v182 := float64(v7 - v181)
+		v183 := -v106
+		v184 := math.FMA(v0, v104, v183)
+		v185 := -v104
+		v186 := v16
+		if v0 > v16 {
+			v186 = v0
 		}
-		v181 := ldexpMid(v179, v180)
-		v182 := math.IsNaN(v0)
-		v183 := float64(v108 - v107)
-		v184 := float64(v7 - v183)
-		v185 := -v107
-		v186 := math.FMA(v0, v106, v185)
-		v187 := -v106
-		v188 := v15
-		if v0 > v15 {
-			v188 = v0
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v190 := v189
-		if v188 < v189 {
-			v190 = v188
+		v189 := float64(v188 * v18)
+		v190 := math.RoundToEven(v189)
+		v191 := math.FMA(v190, v21, v188)
+		v192 := math.FMA(v190, v23, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v23, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v27 * v195)
+		v199 := float64(v27 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v192, v40, v41)
+		v208 := math.FMA(v192, v207, v43)
+		v209 := math.FMA(v192, v208, v45)
+		v210 := math.FMA(v192, v209, v47)
+		v211 := math.FMA(v192, v210, v49)
+		v212 := math.FMA(v192, v211, v51)
+		v213 := math.FMA(v192, v212, v53)
+		v214 := math.FMA(v192, v213, v55)
+		v215 := math.FMA(v192, v214, v57)
+		v216 := math.FMA(v206, v215, v205)
+		v217 := float64(v7 + v200)
+		v218 := float64(v7 - v217)
+		v219 := float64(v218 + v200)
+		v220 := float64(v219 + v216)
+		v221 := float64(v86 - v190)
+		v222 := v88
+		if v221 < v88 {
+			v222 = v221
 		}
-		v191 := float64(v190 * v18)
-		v192 := math.RoundToEven(v191)
-		v193 := math.FMA(v192, v21, v190)
-		v194 := math.FMA(v192, v23, v193)
-		v195 := float64(v193 - v194)
-		v196 := math.FMA(v192, v23, v195)
-		v197 := float64(v194 * v194)
-		v198 := -v197
-		v199 := math.FMA(v194, v194, v198)
-		v200 := float64(v27 * v197)
-		v201 := float64(v27 * v199)
-		v202 := float64(v194 + v200)
-		v203 := float64(v194 - v202)
-		v204 := float64(v203 + v200)
-		v205 := float64(v204 + v201)
-		v206 := math.FMA(v196, v194, v196)
-		v207 := float64(v205 + v206)
-		v208 := float64(v197 * v194)
-		v209 := math.FMA(v194, v40, v41)
-		v210 := math.FMA(v194, v209, v43)
-		v211 := math.FMA(v194, v210, v45)
-		v212 := math.FMA(v194, v211, v47)
-		v213 := math.FMA(v194, v212, v49)
-		v214 := math.FMA(v194, v213, v51)
-		v215 := math.FMA(v194, v214, v53)
-		v216 := math.FMA(v194, v215, v55)
-		v217 := math.FMA(v194, v216, v57)
-		v218 := math.FMA(v208, v217, v207)
-		v219 := float64(v7 + v202)
-		v220 := float64(v7 - v219)
-		v221 := float64(v220 + v202)
-		v222 := float64(v221 + v218)
-		v223 := float64(v86 - v192)
-		v224 := v88
-		if v223 < v88 {
-			v224 = v223
+		v223 := v3
+		if v222 > v3 {
+			v223 = v222
 		}
-		v225 := v3
-		if v224 > v3 {
-			v225 = v224
+		v224 := v190 < v91
+		v225 := ldexpNormal(v93, v223)
+		v226 := v3
+		if v224 {
+			v226 = v225
 		}
-		v226 := v192 < v91
-		v227 := ldexpNormal(v93, v225)
-		v228 := v3
-		if v226 {
-			v228 = v227
+		v227 := float64(v217 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v217 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := v67
+		if v190 > v67 {
+			v234 = v190
 		}
-		v229 := float64(v219 + v228)
-		v230 := float64(v229 - v228)
-		v231 := float64(v219 - v230)
-		v232 := float64(v231 + v222)
-		v233 := float64(v232 + v228)
-		v234 := float64(v233 - v228)
-		v235 := float64(v230 + v234)
-		v236 := v67
-		if v192 > v67 {
-			v236 = v192
-		}
-		v237 := ldexpMid(v235, v236)
-		v238 := float64(v7 + v237)
-		v239 := math.FMA(v187, v238, v7)
-		v240 := float64(v238 - v7)
+		v235 := ldexpMid(v233, v234)
+		v236 := float64(v7 + v235)
+		v237 := math.FMA(v185, v236, v7)
+		v238 := float64(v236 - v7)
+		v239 := float64(v235 - v238)
+		v240 := float64(v104 * v239)
 		v241 := float64(v237 - v240)
-		v242 := float64(v106 * v241)
-		v243 := float64(v239 - v242)
-		v244 := float64(v243 / v238)
-		v245 := float64(v0 * v244)
-		v246 := float64(v186 + v245)
-		v247 := float64(v184 + v246)
-		v248 := float64(v247 * v181)
-		v249 := math.FMA(v108, v181, v248)
-		v251 := v0 < v250
-		v252 := math.Abs(v110)
-		v253 := -v252
-		v254 := v15
-		if v253 > v15 {
-			v254 = v253
+		v242 := float64(v241 / v236)
+		v243 := float64(v0 * v242)
+		v244 := float64(v184 + v243)
+		v245 := float64(v182 + v244)
+		v246 := float64(v245 * v180)
+		v247 := math.FMA(v107, v180, v246)
+		v249 := v0 < v248
+		v250 := float64(v144 * v157)
+		v251 := -v250
+		v252 := math.FMA(v251, v151, v144)
+		v253 := math.FMA(v251, v154, v252)
+		v254 := float64(v253 + v146)
+		v255 := float64(v254 * v157)
+		v256 := float64(v86 - v113)
+		v257 := v88
+		if v256 < v88 {
+			v257 = v256
 		}
-		v255 := v110 < v3
-		v256 := float64(v254 * v18)
-		v257 := math.RoundToEven(v256)
-		v258 := math.FMA(v257, v21, v254)
-		v259 := math.FMA(v257, v23, v258)
-		v260 := float64(v258 - v259)
-		v261 := math.FMA(v257, v23, v260)
-		v262 := float64(v259 * v259)
-		v263 := -v262
-		v264 := math.FMA(v259, v259, v263)
-		v265 := float64(v27 * v262)
-		v266 := float64(v27 * v264)
-		v267 := float64(v259 + v265)
-		v268 := float64(v259 - v267)
-		v269 := float64(v268 + v265)
-		v270 := float64(v269 + v266)
-		v271 := math.FMA(v261, v259, v261)
-		v272 := float64(v270 + v271)
-		v273 := float64(v262 * v259)
-		v274 := math.FMA(v259, v40, v41)
-		v275 := math.FMA(v259, v274, v43)
-		v276 := math.FMA(v259, v275, v45)
-		v277 := math.FMA(v259, v276, v47)
-		v278 := math.FMA(v259, v277, v49)
-		v279 := math.FMA(v259, v278, v51)
-		v280 := math.FMA(v259, v279, v53)
-		v281 := math.FMA(v259, v280, v55)
-		v282 := math.FMA(v259, v281, v57)
-		v283 := math.FMA(v273, v282, v272)
-		v284 := float64(v7 + v267)
-		v285 := float64(v7 - v284)
-		v286 := float64(v285 + v267)
-		v287 := float64(v286 + v283)
-		v288 := float64(v284 + v287)
-		v289 := float64(v284 - v288)
-		v290 := float64(v289 + v287)
-		v291 := v67
-		if v257 > v67 {
-			v291 = v257
+		v258 := v3
+		if v257 > v3 {
+			v258 = v257
 		}
-		v292 := ldexpMid(v7, v291)
-		v293 := float64(v288 * v292)
-		v294 := float64(v290 * v292)
-		v295 := float64(v7 + v293)
-		v296 := float64(v7 - v295)
-		v297 := float64(v296 + v293)
-		v298 := float64(v297 + v294)
-		v299 := v7
-		if v255 {
-			v299 = v288
+		v259 := v113 < v91
+		v260 := ldexpNormal(v93, v258)
+		v261 := v3
+		if v259 {
+			v261 = v260
 		}
-		v300 := v3
-		if v255 {
-			v300 = v290
+		v262 := float64(v250 + v261)
+		v263 := float64(v262 - v261)
+		v264 := float64(v250 - v263)
+		v265 := float64(v264 + v255)
+		v266 := float64(v265 + v261)
+		v267 := float64(v266 - v261)
+		v268 := float64(v263 + v267)
+		v269 := ldexpMid(v268, v147)
+		v270 := float64(v7 - v269)
+		v271 := float64(v269 * v270)
+		v273 := float64(v0 - v272)
+		v275 := float64(v273 - v274)
+		v279 := v278
+		if v275 > v278 {
+			v279 = v275
 		}
-		v301 := float64(v7 / v295)
-		v302 := float64(v299 * v301)
-		v303 := -v302
-		v304 := math.FMA(v303, v295, v299)
-		v305 := math.FMA(v303, v298, v304)
-		v306 := float64(v305 + v300)
-		v307 := float64(v306 * v301)
-		v308 := v3
-		if v255 {
-			v308 = v257
+		v280 := v187
+		if v279 < v187 {
+			v280 = v279
 		}
-		v309 := float64(v86 - v308)
-		v310 := v88
-		if v309 < v88 {
-			v310 = v309
+		v281 := float64(v280 * v18)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v282, v21, v280)
+		v285 := math.FMA(v282, v23, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v282, v23, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v27 * v288)
+		v292 := float64(v27 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v285, v40, v41)
+		v301 := math.FMA(v285, v300, v43)
+		v302 := math.FMA(v285, v301, v45)
+		v303 := math.FMA(v285, v302, v47)
+		v304 := math.FMA(v285, v303, v49)
+		v305 := math.FMA(v285, v304, v51)
+		v306 := math.FMA(v285, v305, v53)
+		v307 := math.FMA(v285, v306, v55)
+		v308 := math.FMA(v285, v307, v57)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := ldexpMid(v276, v283)
+		v311 := float64(v7 + v310)
+		v312 := float64(v311 - v7)
+		v313 := float64(v311 - v312)
+		v314 := float64(v7 - v313)
+		v315 := float64(v310 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v309 + v316)
+		v318 := float64(v311 + v293)
+		v319 := float64(v311 - v318)
+		v320 := float64(v319 + v293)
+		v321 := float64(v320 + v317)
+		v322 := float64(v318 + v321)
+		v323 := ldexpMid(v322, v282)
+		v324 := math.Copysign(v323, v275)
+		v325 := math.IsNaN(v275)
+		v326 := v324
+		if v325 {
+			v326 = v275
 		}
-		v311 := v3
-		if v310 > v3 {
-			v311 = v310
+		v327 := float64(v277 * v326)
+		v328 := float64(v275 + v327)
+		v329 := float64(v275 - v328)
+		v330 := float64(v329 + v327)
+		v331 := -v327
+		v332 := math.FMA(v277, v326, v331)
+		v333 := float64(v274 * v326)
+		v334 := float64(v332 - v333)
+		v335 := float64(v273 - v275)
+		v336 := float64(v335 - v274)
+		v337 := float64(v273 - v0)
+		v338 := float64(v273 - v337)
+		v339 := float64(v0 - v338)
+		v341 := float64(v340 - v337)
+		v342 := float64(v339 + v341)
+		v343 := float64(v336 + v342)
+		v345 := float64(v7 + v326)
+		v346 := float64(v344 * v345)
+		v347 := float64(v7 + v346)
+		v348 := float64(v343 * v347)
+		v349 := float64(v334 + v348)
+		v350 := float64(v330 + v349)
+		v351 := float64(v271 * v350)
+		v352 := -v271
+		v353 := math.FMA(v269, v270, v352)
+		v354 := float64(v7 - v270)
+		v355 := float64(v354 - v269)
+		v356 := -v269
+		v357 := math.FMA(v356, v236, v235)
+		v358 := float64(v217 + v220)
+		v359 := float64(v217 - v358)
+		v360 := float64(v359 + v220)
+		v361 := v91 <= v190
+		v363 := v362 < v0
+		v364 := v361 && !v363
+		v365 := v91
+		if v190 > v91 {
+			v365 = v190
 		}
-		v312 := v308 < v91
-		v313 := ldexpNormal(v93, v311)
-		v314 := v3
-		if v312 {
-			v314 = v313
+		v367 := v366
+		if v365 < v366 {
+			v367 = v365
 		}
-		v315 := float64(v302 + v314)
-		v316 := float64(v315 - v314)
-		v317 := float64(v302 - v316)
-		v318 := float64(v317 + v307)
-		v319 := float64(v318 + v314)
-		v320 := float64(v319 - v314)
-		v321 := float64(v316 + v320)
-		v322 := v67
-		if v308 > v67 {
-			v322 = v308
+		v368 := ldexpNormal(v360, v367)
+		v369 := v3
+		if v364 {
+			v369 = v368
 		}
-		v323 := ldexpMid(v321, v322)
-		v324 := math.IsNaN(v110)
-		v325 := v323
-		if v324 {
-			v325 = v110
+		v370 := float64(v357 + v369)
+		v371 := float64(v239 + v369)
+		v372 := float64(v269 * v371)
+		v373 := float64(v370 - v372)
+		v374 := float64(v373 / v236)
+		v375 := float64(v355 - v374)
+		v376 := float64(v269 * v375)
+		v377 := float64(v374 * v270)
+		v378 := float64(v376 + v377)
+		v379 := float64(v353 + v378)
+		v380 := float64(v379 * v328)
+		v381 := float64(v351 + v380)
+		v382 := math.FMA(v271, v328, v381)
+		v383 := math.FMA(v356, v269, v269)
+		v384 := math.FMA(v0, v383, v180)
+		v385 := v384
+		if v249 {
+			v385 = v382
 		}
-		v326 := float64(v7 - v325)
-		v327 := float64(v325 * v326)
-		v329 := float64(v0 - v328)
-		v331 := float64(v329 - v330)
-		v335 := v334
-		if v331 > v334 {
-			v335 = v331
+		v386 := v385
+		if v11 {
+			v386 = v247
 		}
-		v336 := v189
-		if v335 < v189 {
-			v336 = v335
+		v387 := float64(v7 + v0)
+		v389 := float64(v0 + v388)
+		v390 := v16
+		if v389 > v16 {
+			v390 = v389
 		}
-		v337 := float64(v336 * v18)
-		v338 := math.RoundToEven(v337)
-		v339 := -v338
-		v340 := math.FMA(v338, v21, v336)
-		v341 := math.FMA(v338, v23, v340)
-		v342 := float64(v340 - v341)
-		v343 := math.FMA(v338, v23, v342)
-		v344 := float64(v341 * v341)
-		v345 := -v344
-		v346 := math.FMA(v341, v341, v345)
-		v347 := float64(v27 * v344)
-		v348 := float64(v27 * v346)
-		v349 := float64(v341 + v347)
-		v350 := float64(v341 - v349)
-		v351 := float64(v350 + v347)
-		v352 := float64(v351 + v348)
-		v353 := math.FMA(v343, v341, v343)
-		v354 := float64(v352 + v353)
-		v355 := float64(v344 * v341)
-		v356 := math.FMA(v341, v40, v41)
-		v357 := math.FMA(v341, v356, v43)
-		v358 := math.FMA(v341, v357, v45)
-		v359 := math.FMA(v341, v358, v47)
-		v360 := math.FMA(v341, v359, v49)
-		v361 := math.FMA(v341, v360, v51)
-		v362 := math.FMA(v341, v361, v53)
-		v363 := math.FMA(v341, v362, v55)
-		v364 := math.FMA(v341, v363, v57)
-		v365 := math.FMA(v355, v364, v354)
-		v366 := ldexpMid(v332, v339)
-		v367 := float64(v7 + v366)
-		v368 := float64(v367 - v7)
-		v369 := float64(v367 - v368)
-		v370 := float64(v7 - v369)
-		v371 := float64(v366 - v368)
-		v372 := float64(v370 + v371)
-		v373 := float64(v365 + v372)
-		v374 := float64(v367 + v349)
-		v375 := float64(v367 - v374)
-		v376 := float64(v375 + v349)
-		v377 := float64(v376 + v373)
-		v378 := float64(v374 + v377)
-		v379 := ldexpMid(v378, v338)
-		v380 := math.Copysign(v379, v331)
-		v381 := math.IsNaN(v331)
-		v382 := v380
-		if v381 {
-			v382 = v331
+		v391 := v187
+		if v390 < v187 {
+			v391 = v390
 		}
-		v383 := float64(v333 * v382)
-		v384 := float64(v331 + v383)
-		v385 := float64(v331 - v384)
-		v386 := float64(v385 + v383)
-		v387 := -v383
-		v388 := math.FMA(v333, v382, v387)
-		v389 := float64(v330 * v382)
-		v390 := float64(v388 - v389)
-		v391 := float64(v329 - v331)
-		v392 := float64(v391 - v330)
-		v393 := float64(v329 - v0)
-		v394 := float64(v329 - v393)
-		v395 := float64(v0 - v394)
-		v397 := float64(v396 - v393)
-		v398 := float64(v395 + v397)
-		v399 := float64(v392 + v398)
-		v401 := float64(v7 + v382)
-		v402 := float64(v400 * v401)
-		v403 := float64(v7 + v402)
-		v404 := float64(v399 * v403)
-		v405 := float64(v390 + v404)
-		v406 := float64(v386 + v405)
-		v407 := float64(v327 * v406)
-		v408 := -v327
-		v409 := math.FMA(v325, v326, v408)
-		v410 := float64(v7 - v326)
-		v411 := float64(v410 - v325)
-		v412 := -v325
-		v413 := math.FMA(v412, v238, v237)
-		v414 := float64(v219 + v222)
-		v415 := float64(v219 - v414)
-		v416 := float64(v415 + v222)
-		v417 := v91 <= v192
-		v419 := v418 < v0
-		v420 := v417 && !v419
-		v421 := v91
-		if v192 > v91 {
-			v421 = v192
-		}
-		v423 := v422
-		if v421 < v422 {
-			v423 = v421
-		}
-		v424 := ldexpNormal(v416, v423)
-		v425 := v3
-		if v420 {
+		v392 := float64(v391 * v18)
+		v393 := math.RoundToEven(v392)
+		v394 := math.FMA(v393, v21, v391)
+		v395 := math.FMA(v393, v23, v394)
+		v396 := float64(v394 - v395)
+		v397 := math.FMA(v393, v23, v396)
+		v398 := float64(v395 * v395)
+		v399 := -v398
+		v400 := math.FMA(v395, v395, v399)
+		v401 := float64(v27 * v398)
+		v402 := float64(v27 * v400)
+		v403 := float64(v395 + v401)
+		v404 := float64(v395 - v403)
+		v405 := float64(v404 + v401)
+		v406 := float64(v405 + v402)
+		v407 := math.FMA(v397, v395, v397)
+		v408 := float64(v406 + v407)
+		v409 := float64(v398 * v395)
+		v410 := math.FMA(v395, v40, v41)
+		v411 := math.FMA(v395, v410, v43)
+		v412 := math.FMA(v395, v411, v45)
+		v413 := math.FMA(v395, v412, v47)
+		v414 := math.FMA(v395, v413, v49)
+		v415 := math.FMA(v395, v414, v51)
+		v416 := math.FMA(v395, v415, v53)
+		v417 := math.FMA(v395, v416, v55)
+		v418 := math.FMA(v395, v417, v57)
+		v419 := math.FMA(v409, v418, v408)
+		v420 := float64(v7 + v403)
+		v421 := float64(v7 - v420)
+		v422 := float64(v421 + v403)
+		v423 := float64(v422 + v419)
+		v424 := float64(v86 - v393)
+		v425 := v88
+		if v424 < v88 {
 			v425 = v424
 		}
-		v426 := float64(v413 + v425)
-		v427 := float64(v241 + v425)
-		v428 := float64(v325 * v427)
-		v429 := float64(v426 - v428)
-		v430 := float64(v429 / v238)
-		v431 := float64(v411 - v430)
-		v432 := float64(v325 * v431)
-		v433 := float64(v430 * v326)
-		v434 := float64(v432 + v433)
-		v435 := float64(v409 + v434)
-		v436 := float64(v435 * v384)
-		v437 := float64(v407 + v436)
-		v438 := math.FMA(v327, v384, v437)
-		v439 := math.FMA(v412, v325, v325)
-		v440 := math.FMA(v0, v439, v181)
-		v441 := v440
-		if v251 {
-			v441 = v438
+		v426 := v3
+		if v425 > v3 {
+			v426 = v425
 		}
-		v442 := v441
-		if v11 {
-			v442 = v249
+		v427 := v393 < v91
+		v428 := ldexpNormal(v93, v426)
+		v429 := v3
+		if v427 {
+			v429 = v428
 		}
-		v443 := float64(v7 + v0)
-		v445 := float64(v0 + v444)
-		v446 := v15
-		if v445 > v15 {
-			v446 = v445
+		v430 := float64(v420 + v429)
+		v431 := float64(v430 - v429)
+		v432 := float64(v420 - v431)
+		v433 := float64(v432 + v423)
+		v434 := float64(v433 + v429)
+		v435 := float64(v434 - v429)
+		v436 := float64(v431 + v435)
+		v437 := v67
+		if v393 > v67 {
+			v437 = v393
 		}
-		v447 := v189
-		if v446 < v189 {
-			v447 = v446
+		v438 := ldexpMid(v436, v437)
+		v439 := math.IsNaN(v389)
+		v440 := v438
+		if v439 {
+			v440 = v389
 		}
-		v448 := float64(v447 * v18)
-		v449 := math.RoundToEven(v448)
-		v450 := math.FMA(v449, v21, v447)
-		v451 := math.FMA(v449, v23, v450)
-		v452 := float64(v450 - v451)
-		v453 := math.FMA(v449, v23, v452)
-		v454 := float64(v451 * v451)
-		v455 := -v454
-		v456 := math.FMA(v451, v451, v455)
-		v457 := float64(v27 * v454)
-		v458 := float64(v27 * v456)
-		v459 := float64(v451 + v457)
-		v460 := float64(v451 - v459)
-		v461 := float64(v460 + v457)
-		v462 := float64(v461 + v458)
-		v463 := math.FMA(v453, v451, v453)
-		v464 := float64(v462 + v463)
-		v465 := float64(v454 * v451)
-		v466 := math.FMA(v451, v40, v41)
-		v467 := math.FMA(v451, v466, v43)
-		v468 := math.FMA(v451, v467, v45)
-		v469 := math.FMA(v451, v468, v47)
-		v470 := math.FMA(v451, v469, v49)
-		v471 := math.FMA(v451, v470, v51)
-		v472 := math.FMA(v451, v471, v53)
-		v473 := math.FMA(v451, v472, v55)
-		v474 := math.FMA(v451, v473, v57)
-		v475 := math.FMA(v465, v474, v464)
-		v476 := float64(v7 + v459)
-		v477 := float64(v7 - v476)
-		v478 := float64(v477 + v459)
-		v479 := float64(v478 + v475)
-		v480 := float64(v86 - v449)
-		v481 := v88
-		if v480 < v88 {
-			v481 = v480
+		v441 := float64(v420 + v423)
+		v442 := float64(v420 - v441)
+		v443 := float64(v442 + v423)
+		v444 := v91 <= v393
+		v445 := v362 < v389
+		v446 := v444 && !v445
+		v447 := v91
+		if v393 > v91 {
+			v447 = v393
 		}
-		v482 := v3
-		if v481 > v3 {
-			v482 = v481
+		v448 := v366
+		if v447 < v366 {
+			v448 = v447
 		}
-		v483 := v449 < v91
-		v484 := ldexpNormal(v93, v482)
-		v485 := v3
-		if v483 {
-			v485 = v484
+		v449 := ldexpNormal(v443, v448)
+		v450 := v3
+		if v446 {
+			v450 = v449
 		}
-		v486 := float64(v476 + v485)
-		v487 := float64(v486 - v485)
-		v488 := float64(v476 - v487)
-		v489 := float64(v488 + v479)
-		v490 := float64(v489 + v485)
-		v491 := float64(v490 - v485)
-		v492 := float64(v487 + v491)
-		v493 := v67
-		if v449 > v67 {
-			v493 = v449
+		v451 := v450
+		if v439 {
+			v451 = v389
 		}
-		v494 := ldexpMid(v492, v493)
-		v495 := math.IsNaN(v445)
-		v496 := v494
-		if v495 {
-			v496 = v445
-		}
-		v497 := float64(v476 + v479)
-		v498 := float64(v476 - v497)
-		v499 := float64(v498 + v479)
-		v500 := v91 <= v449
-		v501 := v418 < v445
-		v502 := v500 && !v501
-		v503 := v91
-		if v449 > v91 {
-			v503 = v449
-		}
-		v504 := v422
-		if v503 < v422 {
-			v504 = v503
-		}
-		v505 := ldexpNormal(v499, v504)
-		v506 := v3
-		if v502 {
-			v506 = v505
-		}
-		v507 := v506
-		if v495 {
-			v507 = v445
-		}
-		v509 := float64(v496 * v508)
-		v510 := float64(v507 + v509)
-		v511 := float64(v443 * v510)
-		v512 := math.FMA(v443, v496, v511)
-		v514 := float64(v512 * v513)
-		v515 := v442
+		v453 := float64(v440 * v452)
+		v454 := float64(v451 + v453)
+		v455 := float64(v387 * v454)
+		v456 := math.FMA(v387, v440, v455)
+		v458 := float64(v456 * v457)
+		v459 := v386
 		if v9 {
-			v515 = v514
+			v459 = v458
 		}
-		v516 := v515
+		v460 := v459
 		if v6 {
-			v516 = v7
+			v460 = v7
 		}
-		v517 := v516
+		v461 := v460
 		if v2 {
-			v517 = v4
+			v461 = v4
 		}
-		v518 := dy[i]
-		v519 := float64(v518 * v4)
-		v520 := float64(v518 * v7)
-		v521 := float64(v518 * v513)
-		v522 := float64(v521 * v443)
-		v523 := -v522
-		v524 := math.FMA(v521, v443, v523)
-		v525 := float64(v522 * v496)
-		v526 := -v525
-		v527 := math.FMA(v522, v496, v526)
-		v528 := math.FMA(v524, v496, v527)
-		v529 := float64(v521 * v511)
-		v530 := -v529
-		v531 := math.FMA(v521, v511, v530)
-		v532 := float64(v525 + v529)
-		v533 := float64(v532 - v525)
-		v534 := float64(v532 - v533)
-		v535 := float64(v525 - v534)
-		v536 := float64(v529 - v533)
-		v537 := float64(v535 + v536)
-		v538 := float64(v537 + v528)
-		v539 := float64(v538 + v531)
-		v540 := float64(v518 * v108)
-		v541 := -v540
-		v542 := math.FMA(v518, v108, v541)
-		v543 := float64(v540 * v181)
-		v544 := -v543
-		v545 := math.FMA(v540, v181, v544)
-		v546 := math.FMA(v542, v181, v545)
-		v547 := float64(v518 * v247)
-		v548 := -v547
-		v549 := math.FMA(v518, v247, v548)
-		v550 := float64(v547 * v181)
-		v551 := -v550
-		v552 := math.FMA(v547, v181, v551)
-		v553 := math.FMA(v549, v181, v552)
-		v554 := float64(v543 + v550)
-		v555 := float64(v554 - v543)
-		v556 := float64(v554 - v555)
-		v557 := float64(v543 - v556)
-		v558 := float64(v550 - v555)
-		v559 := float64(v557 + v558)
-		v560 := float64(v559 + v546)
-		v561 := float64(v560 + v553)
-		v562 := float64(v518 * v327)
-		v563 := -v562
-		v564 := math.FMA(v518, v327, v563)
-		v565 := float64(v562 * v384)
-		v566 := -v565
-		v567 := math.FMA(v562, v384, v566)
-		v568 := math.FMA(v564, v384, v567)
-		v569 := float64(v518 * v407)
-		v570 := -v569
-		v571 := math.FMA(v518, v407, v570)
-		v572 := float64(v518 * v436)
-		v573 := -v572
-		v574 := math.FMA(v518, v436, v573)
-		v575 := float64(v569 + v572)
-		v576 := float64(v575 - v569)
-		v577 := float64(v575 - v576)
-		v578 := float64(v569 - v577)
-		v579 := float64(v572 - v576)
-		v580 := float64(v578 + v579)
-		v581 := float64(v580 + v571)
-		v582 := float64(v581 + v574)
-		v583 := float64(v565 + v575)
-		v584 := float64(v583 - v565)
-		v585 := float64(v583 - v584)
-		v586 := float64(v565 - v585)
-		v587 := float64(v575 - v584)
-		v588 := float64(v586 + v587)
-		v589 := float64(v588 + v568)
-		v590 := float64(v589 + v582)
-		v591 := float64(v518 * v0)
-		v592 := -v591
-		v593 := math.FMA(v518, v0, v592)
-		v594 := float64(v591 * v412)
-		v595 := -v594
-		v596 := math.FMA(v591, v412, v595)
-		v597 := math.FMA(v593, v412, v596)
-		v598 := float64(v594 * v325)
-		v599 := -v598
-		v600 := math.FMA(v594, v325, v599)
-		v601 := math.FMA(v597, v325, v600)
-		v602 := float64(v591 * v325)
-		v603 := -v602
-		v604 := math.FMA(v591, v325, v603)
-		v605 := math.FMA(v593, v325, v604)
-		v606 := float64(v598 + v602)
-		v607 := float64(v606 - v598)
-		v608 := float64(v606 - v607)
-		v609 := float64(v598 - v608)
-		v610 := float64(v602 - v607)
-		v611 := float64(v609 + v610)
-		v612 := float64(v611 + v601)
-		v613 := float64(v612 + v605)
-		v614 := v3
-		if v164 {
-			v614 = v159
+		v462 := dy[i]
+		v463 := float64(v462 * v4)
+		v464 := float64(v462 * v7)
+		v465 := float64(v462 * v457)
+		v466 := float64(v465 * v387)
+		v467 := -v466
+		v468 := math.FMA(v465, v387, v467)
+		v469 := float64(v466 * v440)
+		v470 := -v469
+		v471 := math.FMA(v466, v440, v470)
+		v472 := math.FMA(v468, v440, v471)
+		v473 := float64(v465 * v455)
+		v474 := -v473
+		v475 := math.FMA(v465, v455, v474)
+		v476 := float64(v469 + v473)
+		v477 := float64(v476 - v469)
+		v478 := float64(v476 - v477)
+		v479 := float64(v469 - v478)
+		v480 := float64(v473 - v477)
+		v481 := float64(v479 + v480)
+		v482 := float64(v481 + v472)
+		v483 := float64(v482 + v475)
+		v484 := float64(v462 * v107)
+		v485 := -v484
+		v486 := math.FMA(v462, v107, v485)
+		v487 := float64(v484 * v180)
+		v488 := -v487
+		v489 := math.FMA(v484, v180, v488)
+		v490 := math.FMA(v486, v180, v489)
+		v491 := float64(v462 * v245)
+		v492 := -v491
+		v493 := math.FMA(v462, v245, v492)
+		v494 := float64(v491 * v180)
+		v495 := -v494
+		v496 := math.FMA(v491, v180, v495)
+		v497 := math.FMA(v493, v180, v496)
+		v498 := float64(v487 + v494)
+		v499 := float64(v498 - v487)
+		v500 := float64(v498 - v499)
+		v501 := float64(v487 - v500)
+		v502 := float64(v494 - v499)
+		v503 := float64(v501 + v502)
+		v504 := float64(v503 + v490)
+		v505 := float64(v504 + v497)
+		v506 := float64(v462 * v271)
+		v507 := -v506
+		v508 := math.FMA(v462, v271, v507)
+		v509 := float64(v506 * v328)
+		v510 := -v509
+		v511 := math.FMA(v506, v328, v510)
+		v512 := math.FMA(v508, v328, v511)
+		v513 := float64(v462 * v351)
+		v514 := -v513
+		v515 := math.FMA(v462, v351, v514)
+		v516 := float64(v462 * v380)
+		v517 := -v516
+		v518 := math.FMA(v462, v380, v517)
+		v519 := float64(v513 + v516)
+		v520 := float64(v519 - v513)
+		v521 := float64(v519 - v520)
+		v522 := float64(v513 - v521)
+		v523 := float64(v516 - v520)
+		v524 := float64(v522 + v523)
+		v525 := float64(v524 + v515)
+		v526 := float64(v525 + v518)
+		v527 := float64(v509 + v519)
+		v528 := float64(v527 - v509)
+		v529 := float64(v527 - v528)
+		v530 := float64(v509 - v529)
+		v531 := float64(v519 - v528)
+		v532 := float64(v530 + v531)
+		v533 := float64(v532 + v512)
+		v534 := float64(v533 + v526)
+		v535 := float64(v462 * v0)
+		v536 := -v535
+		v537 := math.FMA(v462, v0, v536)
+		v538 := float64(v535 * v356)
+		v539 := -v538
+		v540 := math.FMA(v535, v356, v539)
+		v541 := math.FMA(v537, v356, v540)
+		v542 := float64(v538 * v269)
+		v543 := -v542
+		v544 := math.FMA(v538, v269, v543)
+		v545 := math.FMA(v541, v269, v544)
+		v546 := float64(v535 * v269)
+		v547 := -v546
+		v548 := math.FMA(v535, v269, v547)
+		v549 := math.FMA(v537, v269, v548)
+		v550 := float64(v542 + v546)
+		v551 := float64(v550 - v542)
+		v552 := float64(v550 - v551)
+		v553 := float64(v542 - v552)
+		v554 := float64(v546 - v551)
+		v555 := float64(v553 + v554)
+		v556 := float64(v555 + v545)
+		v557 := float64(v556 + v549)
+		v558 := v3
+		if v163 {
+			v558 = v158
 		}
-		v615 := float64(v518 * v614)
-		v616 := -v615
-		v617 := math.FMA(v518, v614, v616)
-		v618 := v3
-		if v164 {
-			v618 = v165
+		v559 := float64(v462 * v558)
+		v560 := -v559
+		v561 := math.FMA(v462, v558, v560)
+		v562 := v3
+		if v163 {
+			v562 = v164
 		}
-		v619 := float64(v518 * v618)
-		v620 := float64(v617 + v619)
-		v621 := float64(v615 + v620)
-		v622 := math.Ldexp(v621, int(v166))
-		v623 := float64(v518 * v181)
-		v624 := -v623
-		v625 := math.FMA(v518, v181, v624)
-		v626 := v623
-		if v170 {
-			v626 = v622
+		v563 := float64(v462 * v562)
+		v564 := float64(v561 + v563)
+		v565 := float64(v559 + v564)
+		v566 := math.Ldexp(v565, int(v165))
+		v567 := float64(v462 * v180)
+		v568 := -v567
+		v569 := math.FMA(v462, v180, v568)
+		v570 := v567
+		if v169 {
+			v570 = v566
 		}
-		v627 := v625
-		if v170 {
-			v627 = v3
+		v571 := v569
+		if v169 {
+			v571 = v3
 		}
-		v628 := float64(v606 + v626)
-		v629 := float64(v628 - v606)
-		v630 := float64(v628 - v629)
-		v631 := float64(v606 - v630)
-		v632 := float64(v626 - v629)
-		v633 := float64(v631 + v632)
-		v634 := float64(v633 + v613)
-		v635 := float64(v634 + v627)
-		v636 := v628
-		if v251 {
-			v636 = v583
+		v572 := float64(v550 + v570)
+		v573 := float64(v572 - v550)
+		v574 := float64(v572 - v573)
+		v575 := float64(v550 - v574)
+		v576 := float64(v570 - v573)
+		v577 := float64(v575 + v576)
+		v578 := float64(v577 + v557)
+		v579 := float64(v578 + v571)
+		v580 := v572
+		if v249 {
+			v580 = v527
 		}
-		v637 := v635
-		if v251 {
-			v637 = v590
+		v581 := v579
+		if v249 {
+			v581 = v534
 		}
-		v638 := v636
+		v582 := v580
 		if v11 {
-			v638 = v554
+			v582 = v498
 		}
-		v639 := v637
+		v583 := v581
 		if v11 {
-			v639 = v561
+			v583 = v505
 		}
-		v640 := v638
+		v584 := v582
 		if v9 {
-			v640 = v532
+			v584 = v476
 		}
-		v641 := v639
+		v585 := v583
 		if v9 {
-			v641 = v539
+			v585 = v483
 		}
-		v642 := v640
+		v586 := v584
 		if v6 {
-			v642 = v520
+			v586 = v464
 		}
-		v643 := v641
+		v587 := v585
 		if v6 {
-			v643 = v3
+			v587 = v3
 		}
-		v644 := v642
+		v588 := v586
 		if v2 {
-			v644 = v519
+			v588 = v463
 		}
-		v645 := v643
+		v589 := v587
 		if v2 {
-			v645 = v3
+			v589 = v3
 		}
-		v646 := float64(v644 + v645)
-		v647 := float64(v517 * v518)
-		v648 := float64(v646 - v647)
-		v649 := math.Abs(v648)
-		v650 := math.Abs(v647)
-		v652 := float64(v650 * v651)
-		v653 := v649 <= v652
-		v654 := math.Abs(v518)
-		v655 := math.Abs(v521)
-		v656 := v654
-		if v655 > v654 {
-			v656 = v655
+		v590 := float64(v588 + v589)
+		v591 := float64(v461 * v462)
+		v592 := float64(v590 - v591)
+		v593 := math.Abs(v592)
+		v594 := math.Abs(v591)
+		v596 := float64(v594 * v595)
+		v597 := v593 <= v596
+		v598 := math.Abs(v462)
+		v599 := math.Abs(v465)
+		v600 := v598
+		if v599 > v598 {
+			v600 = v599
 		}
-		v657 := math.Abs(v591)
-		v658 := v656
-		if v657 > v656 {
-			v658 = v657
+		v601 := math.Abs(v535)
+		v602 := v600
+		if v601 > v600 {
+			v602 = v601
 		}
-		v660 := float64(v649 * v659)
-		v663 := math.FMA(v658, v661, v662)
-		v664 := v660 <= v663
-		v665 := v653 || v664
-		v666 := v646 == v3
-		v667 := v665 && !v666
-		v668 := v647
-		if v667 {
-			v668 = v646
+		v604 := float64(v593 * v603)
+		v607 := math.FMA(v602, v605, v606)
+		v608 := v604 <= v607
+		v609 := v597 || v608
+		v610 := v590 == v3
+		v611 := v609 && !v610
+		v612 := v591
+		if v611 {
+			v612 = v590
 		}
-		v669 := v668
-		if v182 {
-			v669 = v0
+		v613 := v612
+		if v105 {
+			v613 = v0
 		}
-		dx[i] = v669
+		dx[i] = v613
 	}
 }
 
 // siluBackwardUsualGeneric is the pure-Go kernel of siluBackwardUsual (f64
-// memory, f64 compute, 576 operations): the scalar twin of the vector program
+// memory, f64 compute, 520 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -1466,7 +1386,7 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v5 := math.Float64frombits(0x4046800000000000)   // 45
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0xc000000000000000)   // -2
-	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -1486,22 +1406,22 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 	v86 := math.Float64frombits(0x408f400000000000)  // 1000
 	v89 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v91 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v187 := math.Float64frombits(0x4086300000000000) // 710
-	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v326 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v328 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v330 := math.Float64frombits(0xbff0000000000000) // -1
-	v331 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v332 := math.Float64frombits(0xc044000000000000) // -40
-	v394 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v398 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v416 := math.Float64frombits(0x4086280000000000) // 709
-	v420 := math.Float64frombits(0x408ff80000000000) // 1023
-	v441 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v557 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v565 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v567 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v568 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v185 := math.Float64frombits(0x4086300000000000) // 710
+	v246 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v270 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v272 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v274 := math.Float64frombits(0xbff0000000000000) // -1
+	v275 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v276 := math.Float64frombits(0xc044000000000000) // -40
+	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v360 := math.Float64frombits(0x4086280000000000) // 709
+	v364 := math.Float64frombits(0x408ff80000000000) // 1023
+	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v501 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v509 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v511 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v512 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := v0 < v1
@@ -1510,14 +1430,14 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		v10 := -v0
 		v11 := math.Abs(v10)
 		v12 := -v11
-		v14 := v13
-		if v12 > v13 {
-			v14 = v12
+		v13 := v10 < v3
+		v15 := v14
+		if v12 > v14 {
+			v15 = v12
 		}
-		v15 := v10 < v3
-		v17 := float64(v14 * v16)
+		v17 := float64(v15 * v16)
 		v18 := math.RoundToEven(v17)
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v15)
 		v22 := math.FMA(v18, v21, v20)
 		v23 := float64(v20 - v22)
 		v24 := math.FMA(v18, v21, v23)
@@ -1562,11 +1482,11 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		v72 := float64(v71 + v68)
 		v73 := float64(v72 + v69)
 		v74 := v7
-		if v15 {
+		if v13 {
 			v74 = v62
 		}
 		v75 := v3
-		if v15 {
+		if v13 {
 			v75 = v64
 		}
 		v76 := float64(v7 / v70)
@@ -1577,7 +1497,7 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 		v81 := float64(v80 + v75)
 		v82 := float64(v81 * v76)
 		v83 := v3
-		if v15 {
+		if v13 {
 			v83 = v18
 		}
 		v85 := float64(v84 - v83)
@@ -1607,620 +1527,540 @@ func siluBackwardUsualGeneric(dx, x, dy []float64) {
 			v101 = v83
 		}
 		v102 := ldexpMid(v100, v101)
-		v103 := math.IsNaN(v10)
-		v104 := v102
-		if v103 {
-			v104 = v10
+		v103 := math.IsNaN(v0)
+		v104 := float64(v0 * v102)
+		v105 := float64(v7 + v104)
+		v106 := math.Abs(v0)
+		v107 := -v106
+		v108 := v0 < v3
+		v109 := v14
+		if v107 > v14 {
+			v109 = v107
 		}
-		v105 := float64(v0 * v104)
-		v106 := float64(v7 + v105)
-		v107 := math.Abs(v0)
-		v108 := -v107
-		v109 := v13
-		if v108 > v13 {
-			v109 = v108
-		}
-		v110 := v0 < v3
-		v111 := float64(v109 * v16)
-		v112 := math.RoundToEven(v111)
-		v113 := math.FMA(v112, v19, v109)
-		v114 := math.FMA(v112, v21, v113)
-		v115 := float64(v113 - v114)
-		v116 := math.FMA(v112, v21, v115)
-		v117 := float64(v114 * v114)
-		v118 := -v117
-		v119 := math.FMA(v114, v114, v118)
-		v120 := float64(v25 * v117)
-		v121 := float64(v25 * v119)
-		v122 := float64(v114 + v120)
-		v123 := float64(v114 - v122)
+		v110 := float64(v109 * v16)
+		v111 := math.RoundToEven(v110)
+		v112 := math.FMA(v111, v19, v109)
+		v113 := math.FMA(v111, v21, v112)
+		v114 := float64(v112 - v113)
+		v115 := math.FMA(v111, v21, v114)
+		v116 := float64(v113 * v113)
+		v117 := -v116
+		v118 := math.FMA(v113, v113, v117)
+		v119 := float64(v25 * v116)
+		v120 := float64(v25 * v118)
+		v121 := float64(v113 + v119)
+		v122 := float64(v113 - v121)
+		v123 := float64(v122 + v119)
 		v124 := float64(v123 + v120)
-		v125 := float64(v124 + v121)
-		v126 := math.FMA(v116, v114, v116)
-		v127 := float64(v125 + v126)
-		v128 := float64(v117 * v114)
-		v129 := math.FMA(v114, v38, v39)
-		v130 := math.FMA(v114, v129, v41)
-		v131 := math.FMA(v114, v130, v43)
-		v132 := math.FMA(v114, v131, v45)
-		v133 := math.FMA(v114, v132, v47)
-		v134 := math.FMA(v114, v133, v49)
-		v135 := math.FMA(v114, v134, v51)
-		v136 := math.FMA(v114, v135, v53)
-		v137 := math.FMA(v114, v136, v55)
-		v138 := math.FMA(v128, v137, v127)
-		v139 := float64(v7 + v122)
-		v140 := float64(v7 - v139)
-		v141 := float64(v140 + v122)
-		v142 := float64(v141 + v138)
-		v143 := float64(v139 + v142)
-		v144 := float64(v139 - v143)
-		v145 := float64(v144 + v142)
-		v146 := v65
-		if v112 > v65 {
-			v146 = v112
+		v125 := math.FMA(v115, v113, v115)
+		v126 := float64(v124 + v125)
+		v127 := float64(v116 * v113)
+		v128 := math.FMA(v113, v38, v39)
+		v129 := math.FMA(v113, v128, v41)
+		v130 := math.FMA(v113, v129, v43)
+		v131 := math.FMA(v113, v130, v45)
+		v132 := math.FMA(v113, v131, v47)
+		v133 := math.FMA(v113, v132, v49)
+		v134 := math.FMA(v113, v133, v51)
+		v135 := math.FMA(v113, v134, v53)
+		v136 := math.FMA(v113, v135, v55)
+		v137 := math.FMA(v127, v136, v126)
+		v138 := float64(v7 + v121)
+		v139 := float64(v7 - v138)
+		v140 := float64(v139 + v121)
+		v141 := float64(v140 + v137)
+		v142 := float64(v138 + v141)
+		v143 := float64(v138 - v142)
+		v144 := float64(v143 + v141)
+		v145 := v65
+		if v111 > v65 {
+			v145 = v111
 		}
-		v147 := ldexpMid(v7, v146)
-		v148 := float64(v143 * v147)
-		v149 := float64(v145 * v147)
-		v150 := float64(v7 + v148)
-		v151 := float64(v7 - v150)
+		v146 := ldexpMid(v7, v145)
+		v147 := float64(v142 * v146)
+		v148 := float64(v144 * v146)
+		v149 := float64(v7 + v147)
+		v150 := float64(v7 - v149)
+		v151 := float64(v150 + v147)
 		v152 := float64(v151 + v148)
-		v153 := float64(v152 + v149)
-		v154 := v7
-		if v110 {
-			v154 = v143
+		v153 := v7
+		if v108 {
+			v153 = v142
 		}
-		v155 := v3
-		if v110 {
-			v155 = v145
+		v154 := v3
+		if v108 {
+			v154 = v144
 		}
-		v156 := float64(v7 / v150)
-		v157 := float64(v154 * v156)
-		v158 := -v157
-		v159 := math.FMA(v158, v150, v154)
-		v160 := math.FMA(v158, v153, v159)
-		v161 := float64(v160 + v155)
-		v162 := v13 <= v108
-		v163 := float64(v161 * v156)
-		v164 := v3
-		if v110 {
-			v164 = v112
+		v155 := float64(v7 / v149)
+		v156 := float64(v153 * v155)
+		v157 := -v156
+		v158 := math.FMA(v157, v149, v153)
+		v159 := math.FMA(v157, v152, v158)
+		v160 := float64(v159 + v154)
+		v161 := v14 <= v107
+		v162 := float64(v160 * v155)
+		v163 := v3
+		if v108 {
+			v163 = v111
 		}
-		v165 := float64(v84 - v164)
-		v166 := v86
-		if v165 < v86 {
+		v164 := float64(v84 - v163)
+		v165 := v86
+		if v164 < v86 {
+			v165 = v164
+		}
+		v166 := v3
+		if v165 > v3 {
 			v166 = v165
 		}
-		v167 := v3
-		if v166 > v3 {
-			v167 = v166
+		v167 := v163 < v89
+		v168 := ldexpNormal(v91, v166)
+		v169 := v3
+		if v167 {
+			v169 = v168
 		}
-		v168 := v164 < v89
-		v169 := ldexpNormal(v91, v167)
-		v170 := v3
-		if v168 {
-			v170 = v169
+		v170 := float64(v156 + v169)
+		v171 := float64(v170 - v169)
+		v172 := float64(v156 - v171)
+		v173 := float64(v172 + v162)
+		v174 := float64(v173 + v169)
+		v175 := float64(v174 - v169)
+		v176 := float64(v171 + v175)
+		v177 := v65
+		if v163 > v65 {
+			v177 = v163
 		}
-		v171 := float64(v157 + v170)
-		v172 := float64(v171 - v170)
-		v173 := float64(v157 - v172)
-		v174 := float64(v173 + v163)
-		v175 := float64(v174 + v170)
-		v176 := float64(v175 - v170)
-		v177 := float64(v172 + v176)
-		v178 := v65
-		if v164 > v65 {
-			v178 = v164
+		v178 := ldexpMid(v176, v177)
+		v179 := float64(v105 - v104)
+		v180 := float64(v7 - v179)
+		v181 := -v104
+		v182 := math.FMA(v0, v102, v181)
+		v183 := -v102
+		v184 := v14
+		if v0 > v14 {
+			v184 = v0
 		}
-		v179 := ldexpMid(v177, v178)
-		v180 := math.IsNaN(v0)
-		v181 := float64(v106 - v105)
-		v182 := float64(v7 - v181)
-		v183 := -v105
-		v184 := math.FMA(v0, v104, v183)
-		v185 := -v104
-		v186 := v13
-		if v0 > v13 {
-			v186 = v0
+		v186 := v185
+		if v184 < v185 {
+			v186 = v184
 		}
-		v188 := v187
-		if v186 < v187 {
-			v188 = v186
+		v187 := float64(v186 * v16)
+		v188 := math.RoundToEven(v187)
+		v189 := math.FMA(v188, v19, v186)
+		v190 := math.FMA(v188, v21, v189)
+		v191 := float64(v189 - v190)
+		v192 := math.FMA(v188, v21, v191)
+		v193 := float64(v190 * v190)
+		v194 := -v193
+		v195 := math.FMA(v190, v190, v194)
+		v196 := float64(v25 * v193)
+		v197 := float64(v25 * v195)
+		v198 := float64(v190 + v196)
+		v199 := float64(v190 - v198)
+		v200 := float64(v199 + v196)
+		v201 := float64(v200 + v197)
+		v202 := math.FMA(v192, v190, v192)
+		v203 := float64(v201 + v202)
+		v204 := float64(v193 * v190)
+		v205 := math.FMA(v190, v38, v39)
+		v206 := math.FMA(v190, v205, v41)
+		v207 := math.FMA(v190, v206, v43)
+		v208 := math.FMA(v190, v207, v45)
+		v209 := math.FMA(v190, v208, v47)
+		v210 := math.FMA(v190, v209, v49)
+		v211 := math.FMA(v190, v210, v51)
+		v212 := math.FMA(v190, v211, v53)
+		v213 := math.FMA(v190, v212, v55)
+		v214 := math.FMA(v204, v213, v203)
+		v215 := float64(v7 + v198)
+		v216 := float64(v7 - v215)
+		v217 := float64(v216 + v198)
+		v218 := float64(v217 + v214)
+		v219 := float64(v84 - v188)
+		v220 := v86
+		if v219 < v86 {
+			v220 = v219
 		}
-		v189 := float64(v188 * v16)
-		v190 := math.RoundToEven(v189)
-		v191 := math.FMA(v190, v19, v188)
-		v192 := math.FMA(v190, v21, v191)
-		v193 := float64(v191 - v192)
-		v194 := math.FMA(v190, v21, v193)
-		v195 := float64(v192 * v192)
-		v196 := -v195
-		v197 := math.FMA(v192, v192, v196)
-		v198 := float64(v25 * v195)
-		v199 := float64(v25 * v197)
-		v200 := float64(v192 + v198)
-		v201 := float64(v192 - v200)
-		v202 := float64(v201 + v198)
-		v203 := float64(v202 + v199)
-		v204 := math.FMA(v194, v192, v194)
-		v205 := float64(v203 + v204)
-		v206 := float64(v195 * v192)
-		v207 := math.FMA(v192, v38, v39)
-		v208 := math.FMA(v192, v207, v41)
-		v209 := math.FMA(v192, v208, v43)
-		v210 := math.FMA(v192, v209, v45)
-		v211 := math.FMA(v192, v210, v47)
-		v212 := math.FMA(v192, v211, v49)
-		v213 := math.FMA(v192, v212, v51)
-		v214 := math.FMA(v192, v213, v53)
-		v215 := math.FMA(v192, v214, v55)
-		v216 := math.FMA(v206, v215, v205)
-		v217 := float64(v7 + v200)
-		v218 := float64(v7 - v217)
-		v219 := float64(v218 + v200)
-		v220 := float64(v219 + v216)
-		v221 := float64(v84 - v190)
-		v222 := v86
-		if v221 < v86 {
-			v222 = v221
+		v221 := v3
+		if v220 > v3 {
+			v221 = v220
 		}
-		v223 := v3
-		if v222 > v3 {
-			v223 = v222
+		v222 := v188 < v89
+		v223 := ldexpNormal(v91, v221)
+		v224 := v3
+		if v222 {
+			v224 = v223
 		}
-		v224 := v190 < v89
-		v225 := ldexpNormal(v91, v223)
-		v226 := v3
-		if v224 {
-			v226 = v225
+		v225 := float64(v215 + v224)
+		v226 := float64(v225 - v224)
+		v227 := float64(v215 - v226)
+		v228 := float64(v227 + v218)
+		v229 := float64(v228 + v224)
+		v230 := float64(v229 - v224)
+		v231 := float64(v226 + v230)
+		v232 := v65
+		if v188 > v65 {
+			v232 = v188
 		}
-		v227 := float64(v217 + v226)
-		v228 := float64(v227 - v226)
-		v229 := float64(v217 - v228)
-		v230 := float64(v229 + v220)
-		v231 := float64(v230 + v226)
-		v232 := float64(v231 - v226)
-		v233 := float64(v228 + v232)
-		v234 := v65
-		if v190 > v65 {
-			v234 = v190
-		}
-		v235 := ldexpMid(v233, v234)
-		v236 := float64(v7 + v235)
-		v237 := math.FMA(v185, v236, v7)
-		v238 := float64(v236 - v7)
+		v233 := ldexpMid(v231, v232)
+		v234 := float64(v7 + v233)
+		v235 := math.FMA(v183, v234, v7)
+		v236 := float64(v234 - v7)
+		v237 := float64(v233 - v236)
+		v238 := float64(v102 * v237)
 		v239 := float64(v235 - v238)
-		v240 := float64(v104 * v239)
-		v241 := float64(v237 - v240)
-		v242 := float64(v241 / v236)
-		v243 := float64(v0 * v242)
-		v244 := float64(v184 + v243)
-		v245 := float64(v182 + v244)
-		v246 := float64(v245 * v179)
-		v247 := math.FMA(v106, v179, v246)
-		v249 := v0 < v248
-		v250 := math.Abs(v108)
-		v251 := -v250
-		v252 := v13
-		if v251 > v13 {
-			v252 = v251
+		v240 := float64(v239 / v234)
+		v241 := float64(v0 * v240)
+		v242 := float64(v182 + v241)
+		v243 := float64(v180 + v242)
+		v244 := float64(v243 * v178)
+		v245 := math.FMA(v105, v178, v244)
+		v247 := v0 < v246
+		v248 := float64(v142 * v155)
+		v249 := -v248
+		v250 := math.FMA(v249, v149, v142)
+		v251 := math.FMA(v249, v152, v250)
+		v252 := float64(v251 + v144)
+		v253 := float64(v252 * v155)
+		v254 := float64(v84 - v111)
+		v255 := v86
+		if v254 < v86 {
+			v255 = v254
 		}
-		v253 := v108 < v3
-		v254 := float64(v252 * v16)
-		v255 := math.RoundToEven(v254)
-		v256 := math.FMA(v255, v19, v252)
-		v257 := math.FMA(v255, v21, v256)
-		v258 := float64(v256 - v257)
-		v259 := math.FMA(v255, v21, v258)
-		v260 := float64(v257 * v257)
-		v261 := -v260
-		v262 := math.FMA(v257, v257, v261)
-		v263 := float64(v25 * v260)
-		v264 := float64(v25 * v262)
-		v265 := float64(v257 + v263)
-		v266 := float64(v257 - v265)
-		v267 := float64(v266 + v263)
-		v268 := float64(v267 + v264)
-		v269 := math.FMA(v259, v257, v259)
-		v270 := float64(v268 + v269)
-		v271 := float64(v260 * v257)
-		v272 := math.FMA(v257, v38, v39)
-		v273 := math.FMA(v257, v272, v41)
-		v274 := math.FMA(v257, v273, v43)
-		v275 := math.FMA(v257, v274, v45)
-		v276 := math.FMA(v257, v275, v47)
-		v277 := math.FMA(v257, v276, v49)
-		v278 := math.FMA(v257, v277, v51)
-		v279 := math.FMA(v257, v278, v53)
-		v280 := math.FMA(v257, v279, v55)
-		v281 := math.FMA(v271, v280, v270)
-		v282 := float64(v7 + v265)
-		v283 := float64(v7 - v282)
-		v284 := float64(v283 + v265)
-		v285 := float64(v284 + v281)
-		v286 := float64(v282 + v285)
-		v287 := float64(v282 - v286)
-		v288 := float64(v287 + v285)
-		v289 := v65
-		if v255 > v65 {
-			v289 = v255
+		v256 := v3
+		if v255 > v3 {
+			v256 = v255
 		}
-		v290 := ldexpMid(v7, v289)
-		v291 := float64(v286 * v290)
-		v292 := float64(v288 * v290)
-		v293 := float64(v7 + v291)
-		v294 := float64(v7 - v293)
-		v295 := float64(v294 + v291)
-		v296 := float64(v295 + v292)
-		v297 := v7
-		if v253 {
-			v297 = v286
+		v257 := v111 < v89
+		v258 := ldexpNormal(v91, v256)
+		v259 := v3
+		if v257 {
+			v259 = v258
 		}
-		v298 := v3
-		if v253 {
-			v298 = v288
+		v260 := float64(v248 + v259)
+		v261 := float64(v260 - v259)
+		v262 := float64(v248 - v261)
+		v263 := float64(v262 + v253)
+		v264 := float64(v263 + v259)
+		v265 := float64(v264 - v259)
+		v266 := float64(v261 + v265)
+		v267 := ldexpMid(v266, v145)
+		v268 := float64(v7 - v267)
+		v269 := float64(v267 * v268)
+		v271 := float64(v0 - v270)
+		v273 := float64(v271 - v272)
+		v277 := v276
+		if v273 > v276 {
+			v277 = v273
 		}
-		v299 := float64(v7 / v293)
-		v300 := float64(v297 * v299)
-		v301 := -v300
-		v302 := math.FMA(v301, v293, v297)
-		v303 := math.FMA(v301, v296, v302)
-		v304 := float64(v303 + v298)
-		v305 := float64(v304 * v299)
-		v306 := v3
-		if v253 {
-			v306 = v255
+		v278 := v185
+		if v277 < v185 {
+			v278 = v277
 		}
-		v307 := float64(v84 - v306)
-		v308 := v86
-		if v307 < v86 {
-			v308 = v307
+		v279 := float64(v278 * v16)
+		v280 := math.RoundToEven(v279)
+		v281 := -v280
+		v282 := math.FMA(v280, v19, v278)
+		v283 := math.FMA(v280, v21, v282)
+		v284 := float64(v282 - v283)
+		v285 := math.FMA(v280, v21, v284)
+		v286 := float64(v283 * v283)
+		v287 := -v286
+		v288 := math.FMA(v283, v283, v287)
+		v289 := float64(v25 * v286)
+		v290 := float64(v25 * v288)
+		v291 := float64(v283 + v289)
+		v292 := float64(v283 - v291)
+		v293 := float64(v292 + v289)
+		v294 := float64(v293 + v290)
+		v295 := math.FMA(v285, v283, v285)
+		v296 := float64(v294 + v295)
+		v297 := float64(v286 * v283)
+		v298 := math.FMA(v283, v38, v39)
+		v299 := math.FMA(v283, v298, v41)
+		v300 := math.FMA(v283, v299, v43)
+		v301 := math.FMA(v283, v300, v45)
+		v302 := math.FMA(v283, v301, v47)
+		v303 := math.FMA(v283, v302, v49)
+		v304 := math.FMA(v283, v303, v51)
+		v305 := math.FMA(v283, v304, v53)
+		v306 := math.FMA(v283, v305, v55)
+		v307 := math.FMA(v297, v306, v296)
+		v308 := ldexpMid(v274, v281)
+		v309 := float64(v7 + v308)
+		v310 := float64(v309 - v7)
+		v311 := float64(v309 - v310)
+		v312 := float64(v7 - v311)
+		v313 := float64(v308 - v310)
+		v314 := float64(v312 + v313)
+		v315 := float64(v307 + v314)
+		v316 := float64(v309 + v291)
+		v317 := float64(v309 - v316)
+		v318 := float64(v317 + v291)
+		v319 := float64(v318 + v315)
+		v320 := float64(v316 + v319)
+		v321 := ldexpMid(v320, v280)
+		v322 := math.Copysign(v321, v273)
+		v323 := math.IsNaN(v273)
+		v324 := v322
+		if v323 {
+			v324 = v273
 		}
-		v309 := v3
-		if v308 > v3 {
-			v309 = v308
+		v325 := float64(v275 * v324)
+		v326 := float64(v273 + v325)
+		v327 := float64(v273 - v326)
+		v328 := float64(v327 + v325)
+		v329 := -v325
+		v330 := math.FMA(v275, v324, v329)
+		v331 := float64(v272 * v324)
+		v332 := float64(v330 - v331)
+		v333 := float64(v271 - v273)
+		v334 := float64(v333 - v272)
+		v335 := float64(v271 - v0)
+		v336 := float64(v271 - v335)
+		v337 := float64(v0 - v336)
+		v339 := float64(v338 - v335)
+		v340 := float64(v337 + v339)
+		v341 := float64(v334 + v340)
+		v343 := float64(v7 + v324)
+		v344 := float64(v342 * v343)
+		v345 := float64(v7 + v344)
+		v346 := float64(v341 * v345)
+		v347 := float64(v332 + v346)
+		v348 := float64(v328 + v347)
+		v349 := float64(v269 * v348)
+		v350 := -v269
+		v351 := math.FMA(v267, v268, v350)
+		v352 := float64(v7 - v268)
+		v353 := float64(v352 - v267)
+		v354 := -v267
+		v355 := math.FMA(v354, v234, v233)
+		v356 := float64(v215 + v218)
+		v357 := float64(v215 - v356)
+		v358 := float64(v357 + v218)
+		v359 := v89 <= v188
+		v361 := v360 < v0
+		v362 := v359 && !v361
+		v363 := v89
+		if v188 > v89 {
+			v363 = v188
 		}
-		v310 := v306 < v89
-		v311 := ldexpNormal(v91, v309)
-		v312 := v3
-		if v310 {
-			v312 = v311
+		v365 := v364
+		if v363 < v364 {
+			v365 = v363
 		}
-		v313 := float64(v300 + v312)
-		v314 := float64(v313 - v312)
-		v315 := float64(v300 - v314)
-		v316 := float64(v315 + v305)
-		v317 := float64(v316 + v312)
-		v318 := float64(v317 - v312)
-		v319 := float64(v314 + v318)
-		v320 := v65
-		if v306 > v65 {
-			v320 = v306
+		v366 := ldexpNormal(v358, v365)
+		v367 := v3
+		if v362 {
+			v367 = v366
 		}
-		v321 := ldexpMid(v319, v320)
-		v322 := math.IsNaN(v108)
-		v323 := v321
-		if v322 {
-			v323 = v108
+		v368 := float64(v355 + v367)
+		v369 := float64(v237 + v367)
+		v370 := float64(v267 * v369)
+		v371 := float64(v368 - v370)
+		v372 := float64(v371 / v234)
+		v373 := float64(v353 - v372)
+		v374 := float64(v267 * v373)
+		v375 := float64(v372 * v268)
+		v376 := float64(v374 + v375)
+		v377 := float64(v351 + v376)
+		v378 := float64(v377 * v326)
+		v379 := float64(v349 + v378)
+		v380 := math.FMA(v269, v326, v379)
+		v381 := math.FMA(v354, v267, v267)
+		v382 := math.FMA(v0, v381, v178)
+		v383 := v382
+		if v247 {
+			v383 = v380
 		}
-		v324 := float64(v7 - v323)
-		v325 := float64(v323 * v324)
-		v327 := float64(v0 - v326)
-		v329 := float64(v327 - v328)
-		v333 := v332
-		if v329 > v332 {
-			v333 = v329
+		v384 := v383
+		if v9 {
+			v384 = v245
 		}
-		v334 := v187
-		if v333 < v187 {
-			v334 = v333
+		v386 := v384
+		if v6 {
+			v386 = v7
 		}
-		v335 := float64(v334 * v16)
-		v336 := math.RoundToEven(v335)
-		v337 := -v336
-		v338 := math.FMA(v336, v19, v334)
-		v339 := math.FMA(v336, v21, v338)
-		v340 := float64(v338 - v339)
-		v341 := math.FMA(v336, v21, v340)
-		v342 := float64(v339 * v339)
-		v343 := -v342
-		v344 := math.FMA(v339, v339, v343)
-		v345 := float64(v25 * v342)
-		v346 := float64(v25 * v344)
-		v347 := float64(v339 + v345)
-		v348 := float64(v339 - v347)
-		v349 := float64(v348 + v345)
-		v350 := float64(v349 + v346)
-		v351 := math.FMA(v341, v339, v341)
-		v352 := float64(v350 + v351)
-		v353 := float64(v342 * v339)
-		v354 := math.FMA(v339, v38, v39)
-		v355 := math.FMA(v339, v354, v41)
-		v356 := math.FMA(v339, v355, v43)
-		v357 := math.FMA(v339, v356, v45)
-		v358 := math.FMA(v339, v357, v47)
-		v359 := math.FMA(v339, v358, v49)
-		v360 := math.FMA(v339, v359, v51)
-		v361 := math.FMA(v339, v360, v53)
-		v362 := math.FMA(v339, v361, v55)
-		v363 := math.FMA(v353, v362, v352)
-		v364 := ldexpMid(v330, v337)
-		v365 := float64(v7 + v364)
-		v366 := float64(v365 - v7)
-		v367 := float64(v365 - v366)
-		v368 := float64(v7 - v367)
-		v369 := float64(v364 - v366)
-		v370 := float64(v368 + v369)
-		v371 := float64(v363 + v370)
-		v372 := float64(v365 + v347)
-		v373 := float64(v365 - v372)
-		v374 := float64(v373 + v347)
-		v375 := float64(v374 + v371)
-		v376 := float64(v372 + v375)
-		v377 := ldexpMid(v376, v336)
-		v378 := math.Copysign(v377, v329)
-		v379 := math.IsNaN(v329)
-		v380 := v378
-		if v379 {
-			v380 = v329
+		v387 := v386
+		if v2 {
+			v387 = v4
 		}
-		v381 := float64(v331 * v380)
-		v382 := float64(v329 + v381)
-		v383 := float64(v329 - v382)
-		v384 := float64(v383 + v381)
-		v385 := -v381
-		v386 := math.FMA(v331, v380, v385)
-		v387 := float64(v328 * v380)
-		v388 := float64(v386 - v387)
-		v389 := float64(v327 - v329)
-		v390 := float64(v389 - v328)
-		v391 := float64(v327 - v0)
-		v392 := float64(v327 - v391)
-		v393 := float64(v0 - v392)
-		v395 := float64(v394 - v391)
-		v396 := float64(v393 + v395)
-		v397 := float64(v390 + v396)
-		v399 := float64(v7 + v380)
-		v400 := float64(v398 * v399)
-		v401 := float64(v7 + v400)
-		v402 := float64(v397 * v401)
-		v403 := float64(v388 + v402)
-		v404 := float64(v384 + v403)
-		v405 := float64(v325 * v404)
-		v406 := -v325
-		v407 := math.FMA(v323, v324, v406)
-		v408 := float64(v7 - v324)
-		v409 := float64(v408 - v323)
-		v410 := -v323
-		v411 := math.FMA(v410, v236, v235)
-		v412 := float64(v217 + v220)
-		v413 := float64(v217 - v412)
-		v414 := float64(v413 + v220)
-		v415 := v89 <= v190
-		v417 := v416 < v0
-		v418 := v415 && !v417
-		v419 := v89
-		if v190 > v89 {
-			v419 = v190
-		}
-		v421 := v420
-		if v419 < v420 {
-			v421 = v419
-		}
-		v422 := ldexpNormal(v414, v421)
-		v423 := v3
-		if v418 {
-			v423 = v422
-		}
-		v424 := float64(v411 + v423)
-		v425 := float64(v239 + v423)
-		v426 := float64(v323 * v425)
-		v427 := float64(v424 - v426)
-		v428 := float64(v427 / v236)
-		v429 := float64(v409 - v428)
-		v430 := float64(v323 * v429)
-		v431 := float64(v428 * v324)
+		v388 := dy[i]
+		v389 := float64(v388 * v4)
+		v390 := float64(v388 * v7)
+		v391 := float64(v388 * v385)
+		v392 := float64(v388 * v105)
+		v393 := -v392
+		v394 := math.FMA(v388, v105, v393)
+		v395 := float64(v392 * v178)
+		v396 := -v395
+		v397 := math.FMA(v392, v178, v396)
+		v398 := math.FMA(v394, v178, v397)
+		v399 := float64(v388 * v243)
+		v400 := -v399
+		v401 := math.FMA(v388, v243, v400)
+		v402 := float64(v399 * v178)
+		v403 := -v402
+		v404 := math.FMA(v399, v178, v403)
+		v405 := math.FMA(v401, v178, v404)
+		v406 := float64(v395 + v402)
+		v407 := float64(v406 - v395)
+		v408 := float64(v406 - v407)
+		v409 := float64(v395 - v408)
+		v410 := float64(v402 - v407)
+		v411 := float64(v409 + v410)
+		v412 := float64(v411 + v398)
+		v413 := float64(v412 + v405)
+		v414 := float64(v388 * v269)
+		v415 := -v414
+		v416 := math.FMA(v388, v269, v415)
+		v417 := float64(v414 * v326)
+		v418 := -v417
+		v419 := math.FMA(v414, v326, v418)
+		v420 := math.FMA(v416, v326, v419)
+		v421 := float64(v388 * v349)
+		v422 := -v421
+		v423 := math.FMA(v388, v349, v422)
+		v424 := float64(v388 * v378)
+		v425 := -v424
+		v426 := math.FMA(v388, v378, v425)
+		v427 := float64(v421 + v424)
+		v428 := float64(v427 - v421)
+		v429 := float64(v427 - v428)
+		v430 := float64(v421 - v429)
+		v431 := float64(v424 - v428)
 		v432 := float64(v430 + v431)
-		v433 := float64(v407 + v432)
-		v434 := float64(v433 * v382)
-		v435 := float64(v405 + v434)
-		v436 := math.FMA(v325, v382, v435)
-		v437 := math.FMA(v410, v323, v323)
-		v438 := math.FMA(v0, v437, v179)
-		v439 := v438
-		if v249 {
-			v439 = v436
+		v433 := float64(v432 + v423)
+		v434 := float64(v433 + v426)
+		v435 := float64(v417 + v427)
+		v436 := float64(v435 - v417)
+		v437 := float64(v435 - v436)
+		v438 := float64(v417 - v437)
+		v439 := float64(v427 - v436)
+		v440 := float64(v438 + v439)
+		v441 := float64(v440 + v420)
+		v442 := float64(v441 + v434)
+		v443 := float64(v388 * v0)
+		v444 := -v443
+		v445 := math.FMA(v388, v0, v444)
+		v446 := float64(v443 * v354)
+		v447 := -v446
+		v448 := math.FMA(v443, v354, v447)
+		v449 := math.FMA(v445, v354, v448)
+		v450 := float64(v446 * v267)
+		v451 := -v450
+		v452 := math.FMA(v446, v267, v451)
+		v453 := math.FMA(v449, v267, v452)
+		v454 := float64(v443 * v267)
+		v455 := -v454
+		v456 := math.FMA(v443, v267, v455)
+		v457 := math.FMA(v445, v267, v456)
+		v458 := float64(v450 + v454)
+		v459 := float64(v458 - v450)
+		v460 := float64(v458 - v459)
+		v461 := float64(v450 - v460)
+		v462 := float64(v454 - v459)
+		v463 := float64(v461 + v462)
+		v464 := float64(v463 + v453)
+		v465 := float64(v464 + v457)
+		v466 := v3
+		if v161 {
+			v466 = v156
 		}
-		v440 := v439
+		v467 := float64(v388 * v466)
+		v468 := -v467
+		v469 := math.FMA(v388, v466, v468)
+		v470 := v3
+		if v161 {
+			v470 = v162
+		}
+		v471 := float64(v388 * v470)
+		v472 := float64(v469 + v471)
+		v473 := float64(v467 + v472)
+		v474 := math.Ldexp(v473, int(v163))
+		v475 := float64(v388 * v178)
+		v476 := -v475
+		v477 := math.FMA(v388, v178, v476)
+		v478 := v475
+		if v167 {
+			v478 = v474
+		}
+		v479 := v477
+		if v167 {
+			v479 = v3
+		}
+		v480 := float64(v458 + v478)
+		v481 := float64(v480 - v458)
+		v482 := float64(v480 - v481)
+		v483 := float64(v458 - v482)
+		v484 := float64(v478 - v481)
+		v485 := float64(v483 + v484)
+		v486 := float64(v485 + v465)
+		v487 := float64(v486 + v479)
+		v488 := v480
+		if v247 {
+			v488 = v435
+		}
+		v489 := v487
+		if v247 {
+			v489 = v442
+		}
+		v490 := v488
 		if v9 {
-			v440 = v247
+			v490 = v406
 		}
-		v442 := v440
+		v491 := v489
+		if v9 {
+			v491 = v413
+		}
+		v492 := v490
 		if v6 {
-			v442 = v7
+			v492 = v390
 		}
-		v443 := v442
+		v493 := v491
+		if v6 {
+			v493 = v3
+		}
+		v494 := v492
 		if v2 {
-			v443 = v4
+			v494 = v389
 		}
-		v444 := dy[i]
-		v445 := float64(v444 * v4)
-		v446 := float64(v444 * v7)
-		v447 := float64(v444 * v441)
-		v448 := float64(v444 * v106)
-		v449 := -v448
-		v450 := math.FMA(v444, v106, v449)
-		v451 := float64(v448 * v179)
-		v452 := -v451
-		v453 := math.FMA(v448, v179, v452)
-		v454 := math.FMA(v450, v179, v453)
-		v455 := float64(v444 * v245)
-		v456 := -v455
-		v457 := math.FMA(v444, v245, v456)
-		v458 := float64(v455 * v179)
-		v459 := -v458
-		v460 := math.FMA(v455, v179, v459)
-		v461 := math.FMA(v457, v179, v460)
-		v462 := float64(v451 + v458)
-		v463 := float64(v462 - v451)
-		v464 := float64(v462 - v463)
-		v465 := float64(v451 - v464)
-		v466 := float64(v458 - v463)
-		v467 := float64(v465 + v466)
-		v468 := float64(v467 + v454)
-		v469 := float64(v468 + v461)
-		v470 := float64(v444 * v325)
-		v471 := -v470
-		v472 := math.FMA(v444, v325, v471)
-		v473 := float64(v470 * v382)
-		v474 := -v473
-		v475 := math.FMA(v470, v382, v474)
-		v476 := math.FMA(v472, v382, v475)
-		v477 := float64(v444 * v405)
-		v478 := -v477
-		v479 := math.FMA(v444, v405, v478)
-		v480 := float64(v444 * v434)
-		v481 := -v480
-		v482 := math.FMA(v444, v434, v481)
-		v483 := float64(v477 + v480)
-		v484 := float64(v483 - v477)
-		v485 := float64(v483 - v484)
-		v486 := float64(v477 - v485)
-		v487 := float64(v480 - v484)
-		v488 := float64(v486 + v487)
-		v489 := float64(v488 + v479)
-		v490 := float64(v489 + v482)
-		v491 := float64(v473 + v483)
-		v492 := float64(v491 - v473)
-		v493 := float64(v491 - v492)
-		v494 := float64(v473 - v493)
-		v495 := float64(v483 - v492)
+		v495 := v493
+		if v2 {
+			v495 = v3
+		}
 		v496 := float64(v494 + v495)
-		v497 := float64(v496 + v476)
-		v498 := float64(v497 + v490)
-		v499 := float64(v444 * v0)
-		v500 := -v499
-		v501 := math.FMA(v444, v0, v500)
-		v502 := float64(v499 * v410)
-		v503 := -v502
-		v504 := math.FMA(v499, v410, v503)
-		v505 := math.FMA(v501, v410, v504)
-		v506 := float64(v502 * v323)
-		v507 := -v506
-		v508 := math.FMA(v502, v323, v507)
-		v509 := math.FMA(v505, v323, v508)
-		v510 := float64(v499 * v323)
-		v511 := -v510
-		v512 := math.FMA(v499, v323, v511)
-		v513 := math.FMA(v501, v323, v512)
-		v514 := float64(v506 + v510)
-		v515 := float64(v514 - v506)
-		v516 := float64(v514 - v515)
-		v517 := float64(v506 - v516)
-		v518 := float64(v510 - v515)
-		v519 := float64(v517 + v518)
-		v520 := float64(v519 + v509)
-		v521 := float64(v520 + v513)
-		v522 := v3
-		if v162 {
-			v522 = v157
+		v497 := float64(v387 * v388)
+		v498 := float64(v496 - v497)
+		v499 := math.Abs(v498)
+		v500 := math.Abs(v497)
+		v502 := float64(v500 * v501)
+		v503 := v499 <= v502
+		v504 := math.Abs(v388)
+		v505 := math.Abs(v391)
+		v506 := v504
+		if v505 > v504 {
+			v506 = v505
 		}
-		v523 := float64(v444 * v522)
-		v524 := -v523
-		v525 := math.FMA(v444, v522, v524)
-		v526 := v3
-		if v162 {
-			v526 = v163
+		v507 := math.Abs(v443)
+		v508 := v506
+		if v507 > v506 {
+			v508 = v507
 		}
-		v527 := float64(v444 * v526)
-		v528 := float64(v525 + v527)
-		v529 := float64(v523 + v528)
-		v530 := math.Ldexp(v529, int(v164))
-		v531 := float64(v444 * v179)
-		v532 := -v531
-		v533 := math.FMA(v444, v179, v532)
-		v534 := v531
-		if v168 {
-			v534 = v530
+		v510 := float64(v499 * v509)
+		v513 := math.FMA(v508, v511, v512)
+		v514 := v510 <= v513
+		v515 := v503 || v514
+		v516 := v496 == v3
+		v517 := v515 && !v516
+		v518 := v497
+		if v517 {
+			v518 = v496
 		}
-		v535 := v533
-		if v168 {
-			v535 = v3
+		v519 := v518
+		if v103 {
+			v519 = v0
 		}
-		v536 := float64(v514 + v534)
-		v537 := float64(v536 - v514)
-		v538 := float64(v536 - v537)
-		v539 := float64(v514 - v538)
-		v540 := float64(v534 - v537)
-		v541 := float64(v539 + v540)
-		v542 := float64(v541 + v521)
-		v543 := float64(v542 + v535)
-		v544 := v536
-		if v249 {
-			v544 = v491
-		}
-		v545 := v543
-		if v249 {
-			v545 = v498
-		}
-		v546 := v544
-		if v9 {
-			v546 = v462
-		}
-		v547 := v545
-		if v9 {
-			v547 = v469
-		}
-		v548 := v546
-		if v6 {
-			v548 = v446
-		}
-		v549 := v547
-		if v6 {
-			v549 = v3
-		}
-		v550 := v548
-		if v2 {
-			v550 = v445
-		}
-		v551 := v549
-		if v2 {
-			v551 = v3
-		}
-		v552 := float64(v550 + v551)
-		v553 := float64(v443 * v444)
-		v554 := float64(v552 - v553)
-		v555 := math.Abs(v554)
-		v556 := math.Abs(v553)
-		v558 := float64(v556 * v557)
-		v559 := v555 <= v558
-		v560 := math.Abs(v444)
-		v561 := math.Abs(v447)
-		v562 := v560
-		if v561 > v560 {
-			v562 = v561
-		}
-		v563 := math.Abs(v499)
-		v564 := v562
-		if v563 > v562 {
-			v564 = v563
-		}
-		v566 := float64(v555 * v565)
-		v569 := math.FMA(v564, v567, v568)
-		v570 := v566 <= v569
-		v571 := v559 || v570
-		v572 := v552 == v3
-		v573 := v571 && !v572
-		v574 := v553
-		if v573 {
-			v574 = v552
-		}
-		v575 := v574
-		if v180 {
-			v575 = v0
-		}
-		dx[i] = v575
+		dx[i] = v519
 	}
 }
 

@@ -27,7 +27,7 @@ var (
 )
 
 // softplusGeneric is the pure-Go kernel of softplus (f64 memory, f64 compute,
-// 366 operations): the scalar twin of the vector program the assembly kernels
+// 365 operations): the scalar twin of the vector program the assembly kernels
 // run, with exactly the semantics of vprog.Program.Eval, so every backend
 // gives the same bits. The caller guarantees equal lengths; dst may be the
 // same slice as an input.
@@ -77,12 +77,12 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 	v165 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v167 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v171 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v248 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v271 := math.Float64frombits(0x4086280000000000) // 709
-	v275 := math.Float64frombits(0x408ff80000000000) // 1023
-	v287 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v356 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v247 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v270 := math.Float64frombits(0x4086280000000000) // 709
+	v274 := math.Float64frombits(0x408ff80000000000) // 1023
+	v286 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v355 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v384 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -163,7 +163,7 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 			v88 = v22
 		}
 		v89 := ldexpMid(v87, v88)
-		v90 := math.IsNaN(v15)
+		v90 := math.IsNaN(v2)
 		v91 := v89
 		if v90 {
 			v91 = v15
@@ -360,196 +360,195 @@ func softplusGeneric(dst, x []float64, beta, threshold float64) {
 			v244 = v230
 		}
 		v245 := ldexpMid(v243, v244)
-		v246 := math.IsNaN(v2)
-		v247 := v245
-		if v246 {
-			v247 = v2
-		}
-		v249 := v14 < v248
-		v250 := -v2
-		v251 := math.FMA(v1, v0, v250)
-		v252 := v12
-		if v249 {
-			v252 = v251
-		}
-		v253 := float64(v247 * v252)
-		v254 := float64(v175 + v253)
-		v255 := float64(v254 / v1)
-		v256 := -v255
-		v257 := math.FMA(v256, v1, v254)
-		v258 := v175 < v248
-		v259 := float64(v175 - v13)
-		v260 := float64(v175 - v259)
-		v261 := float64(v13 - v260)
-		v262 := float64(v174 - v259)
-		v263 := float64(v261 + v262)
-		v264 := float64(v175 - v254)
-		v265 := float64(v264 + v253)
-		v266 := float64(v263 + v265)
-		v267 := float64(v66 + v69)
-		v268 := float64(v66 - v267)
-		v269 := float64(v268 + v69)
-		v270 := v76 <= v22
-		v272 := v271 < v15
-		v273 := v270 && !v272
-		v274 := v76
-		if v22 > v76 {
-			v274 = v22
-		}
-		v276 := v275
-		if v274 < v275 {
-			v276 = v274
-		}
-		v277 := ldexpNormal(v269, v276)
-		v278 := v12
-		if v273 {
-			v278 = v277
-		}
-		v279 := v278
+		v246 := v245
 		if v90 {
-			v279 = v15
+			v246 = v2
 		}
-		v280 := float64(v65 + v91)
-		v281 := float64(v279 / v280)
-		v282 := float64(v266 + v281)
-		v283 := v12
-		if v258 {
-			v283 = v282
+		v248 := v14 < v247
+		v249 := -v2
+		v250 := math.FMA(v1, v0, v249)
+		v251 := v12
+		if v248 {
+			v251 = v250
 		}
-		v284 := float64(v257 + v283)
-		v285 := float64(v284 / v1)
-		v286 := float64(v255 + v285)
-		v288 := float64(v2 + v287)
-		v289 := v16
-		if v288 > v16 {
+		v252 := float64(v246 * v251)
+		v253 := float64(v175 + v252)
+		v254 := float64(v253 / v1)
+		v255 := -v254
+		v256 := math.FMA(v255, v1, v253)
+		v257 := v175 < v247
+		v258 := float64(v175 - v13)
+		v259 := float64(v175 - v258)
+		v260 := float64(v13 - v259)
+		v261 := float64(v174 - v258)
+		v262 := float64(v260 + v261)
+		v263 := float64(v175 - v253)
+		v264 := float64(v263 + v252)
+		v265 := float64(v262 + v264)
+		v266 := float64(v66 + v69)
+		v267 := float64(v66 - v266)
+		v268 := float64(v267 + v69)
+		v269 := v76 <= v22
+		v271 := v270 < v15
+		v272 := v269 && !v271
+		v273 := v76
+		if v22 > v76 {
+			v273 = v22
+		}
+		v275 := v274
+		if v273 < v274 {
+			v275 = v273
+		}
+		v276 := ldexpNormal(v268, v275)
+		v277 := v12
+		if v272 {
+			v277 = v276
+		}
+		v278 := v277
+		if v90 {
+			v278 = v15
+		}
+		v279 := float64(v65 + v91)
+		v280 := float64(v278 / v279)
+		v281 := float64(v265 + v280)
+		v282 := v12
+		if v257 {
+			v282 = v281
+		}
+		v283 := float64(v256 + v282)
+		v284 := float64(v283 / v1)
+		v285 := float64(v254 + v284)
+		v287 := float64(v2 + v286)
+		v288 := v16
+		if v287 > v16 {
+			v288 = v287
+		}
+		v289 := v18
+		if v288 < v18 {
 			v289 = v288
 		}
-		v290 := v18
-		if v289 < v18 {
-			v290 = v289
-		}
-		v291 := float64(v290 * v20)
-		v292 := math.RoundToEven(v291)
-		v294 := math.FMA(v292, v25, v290)
-		v295 := math.FMA(v292, v28, v294)
-		v296 := float64(v294 - v295)
-		v297 := math.FMA(v292, v28, v296)
-		v298 := float64(v295 * v295)
-		v299 := -v298
-		v300 := math.FMA(v295, v295, v299)
-		v301 := float64(v32 * v298)
-		v302 := float64(v32 * v300)
-		v303 := float64(v295 + v301)
-		v304 := float64(v295 - v303)
+		v290 := float64(v289 * v20)
+		v291 := math.RoundToEven(v290)
+		v293 := math.FMA(v291, v25, v289)
+		v294 := math.FMA(v291, v28, v293)
+		v295 := float64(v293 - v294)
+		v296 := math.FMA(v291, v28, v295)
+		v297 := float64(v294 * v294)
+		v298 := -v297
+		v299 := math.FMA(v294, v294, v298)
+		v300 := float64(v32 * v297)
+		v301 := float64(v32 * v299)
+		v302 := float64(v294 + v300)
+		v303 := float64(v294 - v302)
+		v304 := float64(v303 + v300)
 		v305 := float64(v304 + v301)
-		v306 := float64(v305 + v302)
-		v307 := math.FMA(v297, v295, v297)
-		v308 := float64(v306 + v307)
-		v309 := float64(v298 * v295)
-		v310 := math.FMA(v295, v45, v46)
-		v311 := math.FMA(v295, v310, v48)
-		v312 := math.FMA(v295, v311, v50)
-		v313 := math.FMA(v295, v312, v52)
-		v314 := math.FMA(v295, v313, v54)
-		v315 := math.FMA(v295, v314, v56)
-		v316 := math.FMA(v295, v315, v58)
-		v317 := math.FMA(v295, v316, v60)
-		v318 := math.FMA(v295, v317, v62)
-		v319 := math.FMA(v309, v318, v308)
-		v320 := float64(v65 + v303)
-		v321 := float64(v65 - v320)
-		v322 := float64(v321 + v303)
-		v323 := float64(v322 + v319)
-		v325 := float64(v71 - v292)
-		v326 := v73
-		if v325 < v73 {
+		v306 := math.FMA(v296, v294, v296)
+		v307 := float64(v305 + v306)
+		v308 := float64(v297 * v294)
+		v309 := math.FMA(v294, v45, v46)
+		v310 := math.FMA(v294, v309, v48)
+		v311 := math.FMA(v294, v310, v50)
+		v312 := math.FMA(v294, v311, v52)
+		v313 := math.FMA(v294, v312, v54)
+		v314 := math.FMA(v294, v313, v56)
+		v315 := math.FMA(v294, v314, v58)
+		v316 := math.FMA(v294, v315, v60)
+		v317 := math.FMA(v294, v316, v62)
+		v318 := math.FMA(v308, v317, v307)
+		v319 := float64(v65 + v302)
+		v320 := float64(v65 - v319)
+		v321 := float64(v320 + v302)
+		v322 := float64(v321 + v318)
+		v324 := float64(v71 - v291)
+		v325 := v73
+		if v324 < v73 {
+			v325 = v324
+		}
+		v326 := v12
+		if v325 > v12 {
 			v326 = v325
 		}
-		v327 := v12
-		if v326 > v12 {
-			v327 = v326
+		v327 := v291 < v76
+		v328 := ldexpNormal(v78, v326)
+		v329 := v12
+		if v327 {
+			v329 = v328
 		}
-		v328 := v292 < v76
-		v329 := ldexpNormal(v78, v327)
-		v330 := v12
-		if v328 {
-			v330 = v329
+		v330 := float64(v319 + v329)
+		v331 := float64(v330 - v329)
+		v332 := float64(v319 - v331)
+		v333 := float64(v332 + v322)
+		v334 := float64(v333 + v329)
+		v335 := float64(v334 - v329)
+		v336 := float64(v331 + v335)
+		v337 := v9
+		if v291 > v9 {
+			v337 = v291
 		}
-		v331 := float64(v320 + v330)
-		v332 := float64(v331 - v330)
-		v333 := float64(v320 - v332)
-		v334 := float64(v333 + v323)
-		v335 := float64(v334 + v330)
-		v336 := float64(v335 - v330)
-		v337 := float64(v332 + v336)
-		v338 := v9
-		if v292 > v9 {
-			v338 = v292
+		v338 := ldexpMid(v336, v337)
+		v339 := math.IsNaN(v287)
+		v340 := v338
+		if v339 {
+			v340 = v287
 		}
-		v339 := ldexpMid(v337, v338)
-		v340 := math.IsNaN(v288)
-		v341 := v339
-		if v340 {
-			v341 = v288
+		v341 := float64(v340 / v1)
+		v342 := -v341
+		v343 := math.FMA(v342, v1, v340)
+		v344 := float64(v319 + v322)
+		v345 := float64(v319 - v344)
+		v346 := float64(v345 + v322)
+		v347 := v76 <= v291
+		v348 := v270 < v287
+		v349 := v347 && !v348
+		v350 := v76
+		if v291 > v76 {
+			v350 = v291
 		}
-		v342 := float64(v341 / v1)
-		v343 := -v342
-		v344 := math.FMA(v343, v1, v341)
-		v345 := float64(v320 + v323)
-		v346 := float64(v320 - v345)
-		v347 := float64(v346 + v323)
-		v348 := v76 <= v292
-		v349 := v271 < v288
-		v350 := v348 && !v349
-		v351 := v76
-		if v292 > v76 {
-			v351 = v292
+		v351 := v274
+		if v350 < v274 {
+			v351 = v350
 		}
-		v352 := v275
-		if v351 < v275 {
-			v352 = v351
+		v352 := ldexpNormal(v346, v351)
+		v353 := v12
+		if v349 {
+			v353 = v352
 		}
-		v353 := ldexpNormal(v347, v352)
-		v354 := v12
-		if v350 {
-			v354 = v353
+		v354 := v353
+		if v339 {
+			v354 = v287
 		}
-		v355 := v354
-		if v340 {
-			v355 = v288
-		}
-		v357 := float64(v356 + v252)
-		v358 := float64(v288 - v2)
-		v359 := float64(v288 - v358)
-		v360 := float64(v2 - v359)
-		v361 := float64(v287 - v358)
-		v362 := float64(v360 + v361)
-		v363 := float64(v357 + v362)
-		v364 := float64(v341 * v363)
-		v365 := float64(v355 + v364)
-		v366 := float64(v344 + v365)
-		v367 := float64(v366 / v1)
-		v368 := float64(v342 + v367)
-		v386 := float64(v368 * v385)
-		v387 := v286
+		v356 := float64(v355 + v251)
+		v357 := float64(v287 - v2)
+		v358 := float64(v287 - v357)
+		v359 := float64(v2 - v358)
+		v360 := float64(v286 - v357)
+		v361 := float64(v359 + v360)
+		v362 := float64(v356 + v361)
+		v363 := float64(v340 * v362)
+		v364 := float64(v354 + v363)
+		v365 := float64(v343 + v364)
+		v366 := float64(v365 / v1)
+		v367 := float64(v341 + v366)
+		v385 := float64(v367 * v384)
+		v386 := v285
 		if v11 {
-			v387 = v386
+			v386 = v385
 		}
-		v388 := v387
+		v387 := v386
 		if v4 {
-			v388 = v0
+			v387 = v0
 		}
-		v401 := math.IsNaN(v0)
-		v402 := v388
-		if v401 {
-			v402 = v0
+		v400 := math.IsNaN(v0)
+		v401 := v387
+		if v400 {
+			v401 = v0
 		}
-		dst[i] = v402
+		dst[i] = v401
 	}
 }
 
 // softplusUsualGeneric is the pure-Go kernel of softplusUsual (f64 memory, f64
-// compute, 279 operations): the scalar twin of the vector program the assembly
+// compute, 278 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -598,9 +597,9 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 	v155 := math.Float64frombits(0xfff0000000000000) // -Inf
 	v157 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	v161 := math.Float64frombits(0x7ff8000000000001) // NaN
-	v237 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v260 := math.Float64frombits(0x4086280000000000) // 709
-	v264 := math.Float64frombits(0x408ff80000000000) // 1023
+	v236 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v259 := math.Float64frombits(0x4086280000000000) // 709
+	v263 := math.Float64frombits(0x408ff80000000000) // 1023
 	for i := range dst {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -678,7 +677,7 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 			v78 = v16
 		}
 		v79 := ldexpMid(v77, v78)
-		v80 := math.IsNaN(v9)
+		v80 := math.IsNaN(v2)
 		v81 := v79
 		if v80 {
 			v81 = v9
@@ -875,75 +874,74 @@ func softplusUsualGeneric(dst, x []float64, beta, threshold float64) {
 			v233 = v219
 		}
 		v234 := ldexpMid(v232, v233)
-		v235 := math.IsNaN(v2)
-		v236 := v234
-		if v235 {
-			v236 = v2
-		}
-		v238 := v8 < v237
-		v239 := -v2
-		v240 := math.FMA(v1, v0, v239)
-		v241 := v6
-		if v238 {
-			v241 = v240
-		}
-		v242 := float64(v236 * v241)
-		v243 := float64(v165 + v242)
-		v244 := float64(v243 / v1)
-		v245 := -v244
-		v246 := math.FMA(v245, v1, v243)
-		v247 := v165 < v237
-		v248 := float64(v165 - v7)
-		v249 := float64(v165 - v248)
-		v250 := float64(v7 - v249)
-		v251 := float64(v164 - v248)
-		v252 := float64(v250 + v251)
-		v253 := float64(v165 - v243)
-		v254 := float64(v253 + v242)
-		v255 := float64(v252 + v254)
-		v256 := float64(v57 + v60)
-		v257 := float64(v57 - v256)
-		v258 := float64(v257 + v60)
-		v259 := v66 <= v16
-		v261 := v260 < v9
-		v262 := v259 && !v261
-		v263 := v66
-		if v16 > v66 {
-			v263 = v16
-		}
-		v265 := v264
-		if v263 < v264 {
-			v265 = v263
-		}
-		v266 := ldexpNormal(v258, v265)
-		v267 := v6
-		if v262 {
-			v267 = v266
-		}
-		v268 := v267
+		v235 := v234
 		if v80 {
-			v268 = v9
+			v235 = v2
 		}
-		v269 := float64(v56 + v81)
-		v270 := float64(v268 / v269)
-		v271 := float64(v255 + v270)
-		v272 := v6
-		if v247 {
-			v272 = v271
+		v237 := v8 < v236
+		v238 := -v2
+		v239 := math.FMA(v1, v0, v238)
+		v240 := v6
+		if v237 {
+			v240 = v239
 		}
-		v273 := float64(v246 + v272)
-		v274 := float64(v273 / v1)
-		v275 := float64(v244 + v274)
-		v276 := v275
+		v241 := float64(v235 * v240)
+		v242 := float64(v165 + v241)
+		v243 := float64(v242 / v1)
+		v244 := -v243
+		v245 := math.FMA(v244, v1, v242)
+		v246 := v165 < v236
+		v247 := float64(v165 - v7)
+		v248 := float64(v165 - v247)
+		v249 := float64(v7 - v248)
+		v250 := float64(v164 - v247)
+		v251 := float64(v249 + v250)
+		v252 := float64(v165 - v242)
+		v253 := float64(v252 + v241)
+		v254 := float64(v251 + v253)
+		v255 := float64(v57 + v60)
+		v256 := float64(v57 - v255)
+		v257 := float64(v256 + v60)
+		v258 := v66 <= v16
+		v260 := v259 < v9
+		v261 := v258 && !v260
+		v262 := v66
+		if v16 > v66 {
+			v262 = v16
+		}
+		v264 := v263
+		if v262 < v263 {
+			v264 = v262
+		}
+		v265 := ldexpNormal(v257, v264)
+		v266 := v6
+		if v261 {
+			v266 = v265
+		}
+		v267 := v266
+		if v80 {
+			v267 = v9
+		}
+		v268 := float64(v56 + v81)
+		v269 := float64(v267 / v268)
+		v270 := float64(v254 + v269)
+		v271 := v6
+		if v246 {
+			v271 = v270
+		}
+		v272 := float64(v245 + v271)
+		v273 := float64(v272 / v1)
+		v274 := float64(v243 + v273)
+		v275 := v274
 		if v4 {
-			v276 = v0
+			v275 = v0
 		}
-		v277 := math.IsNaN(v0)
-		v278 := v276
-		if v277 {
-			v278 = v0
+		v276 := math.IsNaN(v0)
+		v277 := v275
+		if v276 {
+			v277 = v0
 		}
-		dst[i] = v278
+		dst[i] = v277
 	}
 }
 
@@ -976,7 +974,7 @@ func softplusRareGeneric(acc *[16]float64, x []float64, beta, threshold float64)
 }
 
 // softplusBackwardGeneric is the pure-Go kernel of softplusBackward (f64
-// memory, f64 compute, 262 operations): the scalar twin of the vector program
+// memory, f64 compute, 261 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -987,8 +985,8 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v3 := threshold
 	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v7 := math.Float64frombits(0xc085e00000000000)   // -700
-	v11 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v13 := math.Float64frombits(0x0000000000000000)  // 0
+	v11 := math.Float64frombits(0x0000000000000000)  // 0
+	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v20 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -1008,11 +1006,11 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 	v89 := math.Float64frombits(0x408f400000000000)  // 1000
 	v92 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v94 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v186 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v252 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v256 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v258 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v259 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v185 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v251 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v255 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v257 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v258 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
@@ -1020,14 +1018,14 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v8 := v2 < v7
 		v9 := math.Abs(v2)
 		v10 := -v9
-		v12 := v11
-		if v10 > v11 {
-			v12 = v10
+		v12 := v2 < v11
+		v14 := v13
+		if v10 > v13 {
+			v14 = v10
 		}
-		v14 := v2 < v13
-		v16 := float64(v12 * v15)
+		v16 := float64(v14 * v15)
 		v17 := math.RoundToEven(v16)
-		v21 := math.FMA(v17, v20, v12)
+		v21 := math.FMA(v17, v20, v14)
 		v24 := math.FMA(v17, v23, v21)
 		v25 := float64(v21 - v24)
 		v26 := math.FMA(v17, v23, v25)
@@ -1072,11 +1070,11 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
 		v76 := v5
-		if v14 {
+		if v12 {
 			v76 = v64
 		}
-		v77 := v13
-		if v14 {
+		v77 := v11
+		if v12 {
 			v77 = v66
 		}
 		v78 := float64(v5 / v72)
@@ -1085,10 +1083,10 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v81 := math.FMA(v80, v72, v76)
 		v82 := math.FMA(v80, v75, v81)
 		v83 := float64(v82 + v77)
-		v84 := v11 <= v10
+		v84 := v13 <= v10
 		v85 := float64(v83 * v78)
-		v86 := v13
-		if v14 {
+		v86 := v11
+		if v12 {
 			v86 = v17
 		}
 		v88 := float64(v87 - v86)
@@ -1096,13 +1094,13 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		if v88 < v89 {
 			v90 = v88
 		}
-		v91 := v13
-		if v90 > v13 {
+		v91 := v11
+		if v90 > v11 {
 			v91 = v90
 		}
 		v93 := v86 < v92
 		v95 := ldexpNormal(v94, v91)
-		v96 := v13
+		v96 := v11
 		if v93 {
 			v96 = v95
 		}
@@ -1126,14 +1124,14 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v108 := -v2
 		v109 := math.Abs(v108)
 		v110 := -v109
-		v111 := v11
-		if v110 > v11 {
-			v111 = v110
+		v111 := v108 < v11
+		v112 := v13
+		if v110 > v13 {
+			v112 = v110
 		}
-		v112 := v108 < v13
-		v113 := float64(v111 * v15)
+		v113 := float64(v112 * v15)
 		v114 := math.RoundToEven(v113)
-		v116 := math.FMA(v114, v20, v111)
+		v116 := math.FMA(v114, v20, v112)
 		v117 := math.FMA(v114, v23, v116)
 		v118 := float64(v116 - v117)
 		v119 := math.FMA(v114, v23, v118)
@@ -1178,11 +1176,11 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v155 := float64(v154 + v151)
 		v156 := float64(v155 + v152)
 		v157 := v5
-		if v112 {
+		if v111 {
 			v157 = v146
 		}
-		v158 := v13
-		if v112 {
+		v158 := v11
+		if v111 {
 			v158 = v148
 		}
 		v159 := float64(v5 / v153)
@@ -1192,8 +1190,8 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		v163 := math.FMA(v161, v156, v162)
 		v164 := float64(v163 + v158)
 		v166 := float64(v164 * v159)
-		v167 := v13
-		if v112 {
+		v167 := v11
+		if v111 {
 			v167 = v114
 		}
 		v168 := float64(v87 - v167)
@@ -1201,13 +1199,13 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 		if v168 < v89 {
 			v169 = v168
 		}
-		v170 := v13
-		if v169 > v13 {
+		v170 := v11
+		if v169 > v11 {
 			v170 = v169
 		}
 		v171 := v167 < v92
 		v172 := ldexpNormal(v94, v170)
-		v173 := v13
+		v173 := v11
 		if v171 {
 			v173 = v172
 		}
@@ -1223,140 +1221,139 @@ func softplusBackwardGeneric(dx, x, dy []float64, beta, threshold float64) {
 			v181 = v167
 		}
 		v182 := ldexpMid(v180, v181)
-		v183 := math.IsNaN(v108)
-		v184 := v182
-		if v183 {
-			v184 = v108
+		v183 := v182
+		if v106 {
+			v183 = v108
 		}
-		v185 := float64(v107 * v184)
-		v187 := v9 < v186
-		v188 := math.FMA(v1, v0, v108)
-		v189 := v13
-		if v187 {
-			v189 = v188
+		v184 := float64(v107 * v183)
+		v186 := v9 < v185
+		v187 := math.FMA(v1, v0, v108)
+		v188 := v11
+		if v186 {
+			v188 = v187
 		}
-		v190 := float64(v185 * v189)
-		v191 := float64(v107 + v190)
-		v192 := math.FMA(v107, v189, v107)
-		v193 := v191
+		v189 := float64(v184 * v188)
+		v190 := float64(v107 + v189)
+		v191 := math.FMA(v107, v188, v107)
+		v192 := v190
 		if v8 {
-			v193 = v192
+			v192 = v191
 		}
-		v194 := v193
+		v193 := v192
 		if v4 {
-			v194 = v5
+			v193 = v5
 		}
-		v195 := dy[i]
-		v196 := float64(v195 * v5)
-		v197 := float64(v195 * v2)
-		v198 := -v197
-		v199 := math.FMA(v195, v2, v198)
-		v200 := v13
+		v194 := dy[i]
+		v195 := float64(v194 * v5)
+		v196 := float64(v194 * v2)
+		v197 := -v196
+		v198 := math.FMA(v194, v2, v197)
+		v199 := v11
 		if v84 {
-			v200 = v79
+			v199 = v79
 		}
-		v201 := float64(v195 * v200)
-		v202 := -v201
-		v203 := math.FMA(v195, v200, v202)
-		v204 := v13
+		v200 := float64(v194 * v199)
+		v201 := -v200
+		v202 := math.FMA(v194, v199, v201)
+		v203 := v11
 		if v84 {
-			v204 = v85
+			v203 = v85
 		}
-		v205 := float64(v195 * v204)
-		v206 := float64(v203 + v205)
-		v207 := float64(v201 + v206)
-		v208 := math.Ldexp(v207, int(v86))
-		v209 := float64(v195 * v105)
-		v210 := -v209
-		v211 := math.FMA(v195, v105, v210)
-		v212 := v209
+		v204 := float64(v194 * v203)
+		v205 := float64(v202 + v204)
+		v206 := float64(v200 + v205)
+		v207 := math.Ldexp(v206, int(v86))
+		v208 := float64(v194 * v105)
+		v209 := -v208
+		v210 := math.FMA(v194, v105, v209)
+		v211 := v208
 		if v93 {
-			v212 = v208
+			v211 = v207
+		}
+		v212 := v210
+		if v93 {
+			v212 = v11
 		}
 		v213 := v211
-		if v93 {
-			v213 = v13
+		if v106 {
+			v213 = v196
 		}
 		v214 := v212
 		if v106 {
-			v214 = v197
+			v214 = v198
 		}
-		v215 := v213
-		if v106 {
-			v215 = v199
-		}
-		v216 := float64(v214 * v189)
-		v217 := -v216
-		v218 := math.FMA(v214, v189, v217)
-		v219 := math.FMA(v215, v189, v218)
-		v220 := float64(v216 + v214)
-		v221 := float64(v220 - v216)
-		v222 := float64(v220 - v221)
-		v223 := float64(v216 - v222)
-		v224 := float64(v214 - v221)
-		v225 := float64(v223 + v224)
-		v226 := float64(v225 + v219)
-		v227 := float64(v226 + v215)
-		v228 := float64(v195 * v185)
-		v229 := -v228
-		v230 := math.FMA(v195, v185, v229)
-		v231 := float64(v228 * v189)
-		v232 := -v231
-		v233 := math.FMA(v228, v189, v232)
-		v234 := math.FMA(v230, v189, v233)
-		v235 := float64(v214 + v231)
-		v236 := float64(v235 - v214)
-		v237 := float64(v235 - v236)
-		v238 := float64(v214 - v237)
-		v239 := float64(v231 - v236)
-		v240 := float64(v238 + v239)
-		v241 := float64(v240 + v215)
-		v242 := float64(v241 + v234)
-		v243 := v235
+		v215 := float64(v213 * v188)
+		v216 := -v215
+		v217 := math.FMA(v213, v188, v216)
+		v218 := math.FMA(v214, v188, v217)
+		v219 := float64(v215 + v213)
+		v220 := float64(v219 - v215)
+		v221 := float64(v219 - v220)
+		v222 := float64(v215 - v221)
+		v223 := float64(v213 - v220)
+		v224 := float64(v222 + v223)
+		v225 := float64(v224 + v218)
+		v226 := float64(v225 + v214)
+		v227 := float64(v194 * v184)
+		v228 := -v227
+		v229 := math.FMA(v194, v184, v228)
+		v230 := float64(v227 * v188)
+		v231 := -v230
+		v232 := math.FMA(v227, v188, v231)
+		v233 := math.FMA(v229, v188, v232)
+		v234 := float64(v213 + v230)
+		v235 := float64(v234 - v213)
+		v236 := float64(v234 - v235)
+		v237 := float64(v213 - v236)
+		v238 := float64(v230 - v235)
+		v239 := float64(v237 + v238)
+		v240 := float64(v239 + v214)
+		v241 := float64(v240 + v233)
+		v242 := v234
 		if v8 {
-			v243 = v220
+			v242 = v219
+		}
+		v243 := v241
+		if v8 {
+			v243 = v226
 		}
 		v244 := v242
-		if v8 {
-			v244 = v227
+		if v4 {
+			v244 = v195
 		}
 		v245 := v243
 		if v4 {
-			v245 = v196
+			v245 = v11
 		}
-		v246 := v244
-		if v4 {
-			v246 = v13
+		v246 := float64(v244 + v245)
+		v247 := float64(v193 * v194)
+		v248 := float64(v246 - v247)
+		v249 := math.Abs(v248)
+		v250 := math.Abs(v247)
+		v252 := float64(v250 * v251)
+		v253 := v249 <= v252
+		v254 := math.Abs(v194)
+		v256 := float64(v249 * v255)
+		v259 := math.FMA(v254, v257, v258)
+		v260 := v256 <= v259
+		v261 := v253 || v260
+		v262 := v246 == v11
+		v263 := v261 && !v262
+		v264 := v247
+		if v263 {
+			v264 = v246
 		}
-		v247 := float64(v245 + v246)
-		v248 := float64(v194 * v195)
-		v249 := float64(v247 - v248)
-		v250 := math.Abs(v249)
-		v251 := math.Abs(v248)
-		v253 := float64(v251 * v252)
-		v254 := v250 <= v253
-		v255 := math.Abs(v195)
-		v257 := float64(v250 * v256)
-		v260 := math.FMA(v255, v258, v259)
-		v261 := v257 <= v260
-		v262 := v254 || v261
-		v263 := v247 == v13
-		v264 := v262 && !v263
-		v265 := v248
-		if v264 {
-			v265 = v247
+		v265 := math.IsNaN(v0)
+		v266 := v264
+		if v265 {
+			v266 = v0
 		}
-		v266 := math.IsNaN(v0)
-		v267 := v265
-		if v266 {
-			v267 = v0
-		}
-		dx[i] = v267
+		dx[i] = v266
 	}
 }
 
 // softplusBackwardUsualGeneric is the pure-Go kernel of softplusBackwardUsual
-// (f64 memory, f64 compute, 244 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 243 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; dx may be the same slice as an input.
@@ -1366,8 +1363,8 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 	v1 := beta
 	v3 := threshold
 	v5 := math.Float64frombits(0x3ff0000000000000)   // 1
-	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v10 := math.Float64frombits(0x0000000000000000)  // 0
+	v8 := math.Float64frombits(0x0000000000000000)   // 0
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v17 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -1387,25 +1384,25 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 	v83 := math.Float64frombits(0x408f400000000000)  // 1000
 	v86 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v88 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v178 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
-	v228 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v232 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v234 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v235 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v177 := math.Float64frombits(0x7e37e43c8800759c) // 1e+300
+	v227 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v231 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v233 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v234 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
 	for i := range dx {
 		v0 := x[i]
 		v2 := float64(v1 * v0)
 		v4 := v3 < v2
 		v6 := math.Abs(v2)
 		v7 := -v6
-		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		v9 := v2 < v8
+		v11 := v10
+		if v7 > v10 {
+			v11 = v7
 		}
-		v11 := v2 < v10
-		v13 := float64(v9 * v12)
+		v13 := float64(v11 * v12)
 		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v9)
+		v16 := math.FMA(v14, v15, v11)
 		v18 := math.FMA(v14, v17, v16)
 		v19 := float64(v16 - v18)
 		v20 := math.FMA(v14, v17, v19)
@@ -1450,11 +1447,11 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v68 := float64(v67 + v64)
 		v69 := float64(v68 + v65)
 		v70 := v5
-		if v11 {
+		if v9 {
 			v70 = v58
 		}
-		v71 := v10
-		if v11 {
+		v71 := v8
+		if v9 {
 			v71 = v60
 		}
 		v72 := float64(v5 / v66)
@@ -1463,10 +1460,10 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v75 := math.FMA(v74, v66, v70)
 		v76 := math.FMA(v74, v69, v75)
 		v77 := float64(v76 + v71)
-		v78 := v8 <= v7
+		v78 := v10 <= v7
 		v79 := float64(v77 * v72)
-		v80 := v10
-		if v11 {
+		v80 := v8
+		if v9 {
 			v80 = v14
 		}
 		v82 := float64(v81 - v80)
@@ -1474,13 +1471,13 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		if v82 < v83 {
 			v84 = v82
 		}
-		v85 := v10
-		if v84 > v10 {
+		v85 := v8
+		if v84 > v8 {
 			v85 = v84
 		}
 		v87 := v80 < v86
 		v89 := ldexpNormal(v88, v85)
-		v90 := v10
+		v90 := v8
 		if v87 {
 			v90 = v89
 		}
@@ -1504,14 +1501,14 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v102 := -v2
 		v103 := math.Abs(v102)
 		v104 := -v103
-		v105 := v8
-		if v104 > v8 {
-			v105 = v104
+		v105 := v102 < v8
+		v106 := v10
+		if v104 > v10 {
+			v106 = v104
 		}
-		v106 := v102 < v10
-		v107 := float64(v105 * v12)
+		v107 := float64(v106 * v12)
 		v108 := math.RoundToEven(v107)
-		v109 := math.FMA(v108, v15, v105)
+		v109 := math.FMA(v108, v15, v106)
 		v110 := math.FMA(v108, v17, v109)
 		v111 := float64(v109 - v110)
 		v112 := math.FMA(v108, v17, v111)
@@ -1556,11 +1553,11 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v148 := float64(v147 + v144)
 		v149 := float64(v148 + v145)
 		v150 := v5
-		if v106 {
+		if v105 {
 			v150 = v139
 		}
-		v151 := v10
-		if v106 {
+		v151 := v8
+		if v105 {
 			v151 = v141
 		}
 		v152 := float64(v5 / v146)
@@ -1570,8 +1567,8 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		v156 := math.FMA(v154, v149, v155)
 		v157 := float64(v156 + v151)
 		v158 := float64(v157 * v152)
-		v159 := v10
-		if v106 {
+		v159 := v8
+		if v105 {
 			v159 = v108
 		}
 		v160 := float64(v81 - v159)
@@ -1579,13 +1576,13 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 		if v160 < v83 {
 			v161 = v160
 		}
-		v162 := v10
-		if v161 > v10 {
+		v162 := v8
+		if v161 > v8 {
 			v162 = v161
 		}
 		v163 := v159 < v86
 		v164 := ldexpNormal(v88, v162)
-		v165 := v10
+		v165 := v8
 		if v163 {
 			v165 = v164
 		}
@@ -1601,110 +1598,109 @@ func softplusBackwardUsualGeneric(dx, x, dy []float64, beta, threshold float64) 
 			v173 = v159
 		}
 		v174 := ldexpMid(v172, v173)
-		v175 := math.IsNaN(v102)
-		v176 := v174
-		if v175 {
-			v176 = v102
+		v175 := v174
+		if v100 {
+			v175 = v102
 		}
-		v177 := float64(v101 * v176)
-		v179 := v6 < v178
-		v180 := math.FMA(v1, v0, v102)
-		v181 := v10
-		if v179 {
-			v181 = v180
+		v176 := float64(v101 * v175)
+		v178 := v6 < v177
+		v179 := math.FMA(v1, v0, v102)
+		v180 := v8
+		if v178 {
+			v180 = v179
 		}
-		v182 := float64(v177 * v181)
-		v183 := float64(v101 + v182)
-		v184 := v183
+		v181 := float64(v176 * v180)
+		v182 := float64(v101 + v181)
+		v183 := v182
 		if v4 {
-			v184 = v5
+			v183 = v5
 		}
-		v185 := dy[i]
-		v186 := float64(v185 * v5)
-		v187 := float64(v185 * v2)
-		v188 := -v187
-		v189 := math.FMA(v185, v2, v188)
-		v190 := v10
+		v184 := dy[i]
+		v185 := float64(v184 * v5)
+		v186 := float64(v184 * v2)
+		v187 := -v186
+		v188 := math.FMA(v184, v2, v187)
+		v189 := v8
 		if v78 {
-			v190 = v73
+			v189 = v73
 		}
-		v191 := float64(v185 * v190)
-		v192 := -v191
-		v193 := math.FMA(v185, v190, v192)
-		v194 := v10
+		v190 := float64(v184 * v189)
+		v191 := -v190
+		v192 := math.FMA(v184, v189, v191)
+		v193 := v8
 		if v78 {
-			v194 = v79
+			v193 = v79
 		}
-		v195 := float64(v185 * v194)
-		v196 := float64(v193 + v195)
-		v197 := float64(v191 + v196)
-		v198 := math.Ldexp(v197, int(v80))
-		v199 := float64(v185 * v99)
-		v200 := -v199
-		v201 := math.FMA(v185, v99, v200)
-		v202 := v199
+		v194 := float64(v184 * v193)
+		v195 := float64(v192 + v194)
+		v196 := float64(v190 + v195)
+		v197 := math.Ldexp(v196, int(v80))
+		v198 := float64(v184 * v99)
+		v199 := -v198
+		v200 := math.FMA(v184, v99, v199)
+		v201 := v198
 		if v87 {
-			v202 = v198
+			v201 = v197
+		}
+		v202 := v200
+		if v87 {
+			v202 = v8
 		}
 		v203 := v201
-		if v87 {
-			v203 = v10
+		if v100 {
+			v203 = v186
 		}
 		v204 := v202
 		if v100 {
-			v204 = v187
+			v204 = v188
 		}
-		v205 := v203
-		if v100 {
-			v205 = v189
-		}
-		v206 := float64(v185 * v177)
-		v207 := -v206
-		v208 := math.FMA(v185, v177, v207)
-		v209 := float64(v206 * v181)
-		v210 := -v209
-		v211 := math.FMA(v206, v181, v210)
-		v212 := math.FMA(v208, v181, v211)
-		v213 := float64(v204 + v209)
-		v214 := float64(v213 - v204)
-		v215 := float64(v213 - v214)
-		v216 := float64(v204 - v215)
-		v217 := float64(v209 - v214)
-		v218 := float64(v216 + v217)
-		v219 := float64(v218 + v205)
-		v220 := float64(v219 + v212)
-		v221 := v213
+		v205 := float64(v184 * v176)
+		v206 := -v205
+		v207 := math.FMA(v184, v176, v206)
+		v208 := float64(v205 * v180)
+		v209 := -v208
+		v210 := math.FMA(v205, v180, v209)
+		v211 := math.FMA(v207, v180, v210)
+		v212 := float64(v203 + v208)
+		v213 := float64(v212 - v203)
+		v214 := float64(v212 - v213)
+		v215 := float64(v203 - v214)
+		v216 := float64(v208 - v213)
+		v217 := float64(v215 + v216)
+		v218 := float64(v217 + v204)
+		v219 := float64(v218 + v211)
+		v220 := v212
 		if v4 {
-			v221 = v186
+			v220 = v185
 		}
-		v222 := v220
+		v221 := v219
 		if v4 {
-			v222 = v10
+			v221 = v8
 		}
-		v223 := float64(v221 + v222)
-		v224 := float64(v184 * v185)
-		v225 := float64(v223 - v224)
-		v226 := math.Abs(v225)
-		v227 := math.Abs(v224)
-		v229 := float64(v227 * v228)
-		v230 := v226 <= v229
-		v231 := math.Abs(v185)
-		v233 := float64(v226 * v232)
-		v236 := math.FMA(v231, v234, v235)
-		v237 := v233 <= v236
-		v238 := v230 || v237
-		v239 := v223 == v10
-		v240 := v238 && !v239
-		v241 := v224
-		if v240 {
-			v241 = v223
+		v222 := float64(v220 + v221)
+		v223 := float64(v183 * v184)
+		v224 := float64(v222 - v223)
+		v225 := math.Abs(v224)
+		v226 := math.Abs(v223)
+		v228 := float64(v226 * v227)
+		v229 := v225 <= v228
+		v230 := math.Abs(v184)
+		v232 := float64(v225 * v231)
+		v235 := math.FMA(v230, v233, v234)
+		v236 := v232 <= v235
+		v237 := v229 || v236
+		v238 := v222 == v8
+		v239 := v237 && !v238
+		v240 := v223
+		if v239 {
+			v240 = v222
 		}
-		v242 := math.IsNaN(v0)
-		v243 := v241
-		if v242 {
-			v243 = v0
+		v241 := math.IsNaN(v0)
+		v242 := v240
+		if v241 {
+			v242 = v0
 		}
-		dx[i] = v243
+		dx[i] = v242
 	}
 }
 

@@ -30,7 +30,7 @@ func swigluGeneric(dst, a, b []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0xc087480000000000)   // -745
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -62,14 +62,14 @@ func swigluGeneric(dst, a, b []float64) {
 		v6 := v0 < v5
 		v7 := math.Abs(v0)
 		v8 := -v7
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v9 := v0 < v3
+		v11 := v10
+		if v8 > v10 {
+			v11 = v8
 		}
-		v11 := v0 < v3
-		v14 := float64(v10 * v13)
+		v14 := float64(v11 * v13)
 		v15 := math.RoundToEven(v14)
-		v17 := math.FMA(v15, v16, v10)
+		v17 := math.FMA(v15, v16, v11)
 		v19 := math.FMA(v15, v18, v17)
 		v20 := float64(v17 - v19)
 		v21 := math.FMA(v15, v18, v20)
@@ -114,11 +114,11 @@ func swigluGeneric(dst, a, b []float64) {
 		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
 		v71 := v12
-		if v11 {
+		if v9 {
 			v71 = v59
 		}
 		v72 := v3
-		if v11 {
+		if v9 {
 			v72 = v61
 		}
 		v73 := float64(v12 / v67)
@@ -127,10 +127,10 @@ func swigluGeneric(dst, a, b []float64) {
 		v76 := math.FMA(v75, v67, v71)
 		v77 := math.FMA(v75, v70, v76)
 		v78 := float64(v77 + v72)
-		v79 := v9 <= v8
+		v79 := v10 <= v8
 		v80 := float64(v78 * v73)
 		v81 := v3
-		if v11 {
+		if v9 {
 			v81 = v15
 		}
 		v83 := float64(v82 - v81)
@@ -163,8 +163,8 @@ func swigluGeneric(dst, a, b []float64) {
 		v101 := math.IsNaN(v0)
 		v102 := float64(v0 * v100)
 		v103 := float64(v22 * v0)
-		v104 := v9
-		if v103 > v9 {
+		v104 := v10
+		if v103 > v10 {
 			v104 = v103
 		}
 		v106 := v105
@@ -341,7 +341,7 @@ func swigluUsualGeneric(dst, a, b []float64) {
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -371,14 +371,14 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v2 := v0 < v1
 		v5 := math.Abs(v0)
 		v6 := -v5
-		v8 := v7
-		if v6 > v7 {
-			v8 = v6
+		v7 := v0 < v3
+		v9 := v8
+		if v6 > v8 {
+			v9 = v6
 		}
-		v9 := v0 < v3
-		v12 := float64(v8 * v11)
+		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v8)
+		v15 := math.FMA(v13, v14, v9)
 		v17 := math.FMA(v13, v16, v15)
 		v18 := float64(v15 - v17)
 		v19 := math.FMA(v13, v16, v18)
@@ -423,11 +423,11 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
 		v69 := v10
-		if v9 {
+		if v7 {
 			v69 = v57
 		}
 		v70 := v3
-		if v9 {
+		if v7 {
 			v70 = v59
 		}
 		v71 := float64(v10 / v65)
@@ -436,10 +436,10 @@ func swigluUsualGeneric(dst, a, b []float64) {
 		v74 := math.FMA(v73, v65, v69)
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
-		v77 := v7 <= v6
+		v77 := v8 <= v6
 		v78 := float64(v76 * v71)
 		v79 := v3
-		if v9 {
+		if v7 {
 			v79 = v13
 		}
 		v81 := float64(v80 - v79)
@@ -580,7 +580,7 @@ func swigluRun(dst, a, b []float64) {
 }
 
 // swigluBackwardAGeneric is the pure-Go kernel of swigluBackwardA (f64 memory,
-// f64 compute, 852 operations): the scalar twin of the vector program the
+// f64 compute, 796 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; da
 // may be the same slice as an input.
@@ -595,7 +595,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0xc086200000000000)   // -708
 	v10 := math.Float64frombits(0xc000000000000000)  // -2
-	v15 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v16 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v18 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v21 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v23 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -615,25 +615,25 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 	v88 := math.Float64frombits(0x408f400000000000)  // 1000
 	v91 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v93 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v189 := math.Float64frombits(0x4086300000000000) // 710
-	v250 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v328 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v330 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v332 := math.Float64frombits(0xbff0000000000000) // -1
-	v333 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v334 := math.Float64frombits(0xc044000000000000) // -40
-	v396 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v400 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v418 := math.Float64frombits(0x4086280000000000) // 709
-	v422 := math.Float64frombits(0x408ff80000000000) // 1023
-	v444 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
-	v508 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
-	v513 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v674 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v682 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v684 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v685 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v842 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v187 := math.Float64frombits(0x4086300000000000) // 710
+	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v272 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v274 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v276 := math.Float64frombits(0xbff0000000000000) // -1
+	v277 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v278 := math.Float64frombits(0xc044000000000000) // -40
+	v340 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v344 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v362 := math.Float64frombits(0x4086280000000000) // 709
+	v366 := math.Float64frombits(0x408ff80000000000) // 1023
+	v388 := math.Float64frombits(0x407bb9d3beb8c86b) // 443.614195558365
+	v452 := math.Float64frombits(0x3cc6bc5ca07e04f0) // 6.310448934143139e-16
+	v457 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v618 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v626 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v628 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v629 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v786 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -643,14 +643,14 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v12 := -v0
 		v13 := math.Abs(v12)
 		v14 := -v13
-		v16 := v15
-		if v14 > v15 {
-			v16 = v14
+		v15 := v12 < v3
+		v17 := v16
+		if v14 > v16 {
+			v17 = v14
 		}
-		v17 := v12 < v3
-		v19 := float64(v16 * v18)
+		v19 := float64(v17 * v18)
 		v20 := math.RoundToEven(v19)
-		v22 := math.FMA(v20, v21, v16)
+		v22 := math.FMA(v20, v21, v17)
 		v24 := math.FMA(v20, v23, v22)
 		v25 := float64(v22 - v24)
 		v26 := math.FMA(v20, v23, v25)
@@ -695,11 +695,11 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
 		v76 := v7
-		if v17 {
+		if v15 {
 			v76 = v64
 		}
 		v77 := v3
-		if v17 {
+		if v15 {
 			v77 = v66
 		}
 		v78 := float64(v7 / v72)
@@ -710,7 +710,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 		v83 := float64(v82 + v77)
 		v84 := float64(v83 * v78)
 		v85 := v3
-		if v17 {
+		if v15 {
 			v85 = v20
 		}
 		v87 := float64(v86 - v85)
@@ -740,995 +740,915 @@ func swigluBackwardAGeneric(da, a, b, dy []float64) {
 			v103 = v85
 		}
 		v104 := ldexpMid(v102, v103)
-		v105 := math.IsNaN(v12)
-		v106 := v104
-		if v105 {
-			v106 = v12
+		v105 := math.IsNaN(v0)
+		v106 := float64(v0 * v104)
+		v107 := float64(v7 + v106)
+		v108 := math.Abs(v0)
+		v109 := -v108
+		v110 := v0 < v3
+		v111 := v16
+		if v109 > v16 {
+			v111 = v109
 		}
-		v107 := float64(v0 * v106)
-		v108 := float64(v7 + v107)
-		v109 := math.Abs(v0)
-		v110 := -v109
-		v111 := v15
-		if v110 > v15 {
-			v111 = v110
-		}
-		v112 := v0 < v3
-		v113 := float64(v111 * v18)
-		v114 := math.RoundToEven(v113)
-		v115 := math.FMA(v114, v21, v111)
-		v116 := math.FMA(v114, v23, v115)
-		v117 := float64(v115 - v116)
-		v118 := math.FMA(v114, v23, v117)
-		v119 := float64(v116 * v116)
-		v120 := -v119
-		v121 := math.FMA(v116, v116, v120)
-		v122 := float64(v27 * v119)
-		v123 := float64(v27 * v121)
-		v124 := float64(v116 + v122)
-		v125 := float64(v116 - v124)
+		v112 := float64(v111 * v18)
+		v113 := math.RoundToEven(v112)
+		v114 := math.FMA(v113, v21, v111)
+		v115 := math.FMA(v113, v23, v114)
+		v116 := float64(v114 - v115)
+		v117 := math.FMA(v113, v23, v116)
+		v118 := float64(v115 * v115)
+		v119 := -v118
+		v120 := math.FMA(v115, v115, v119)
+		v121 := float64(v27 * v118)
+		v122 := float64(v27 * v120)
+		v123 := float64(v115 + v121)
+		v124 := float64(v115 - v123)
+		v125 := float64(v124 + v121)
 		v126 := float64(v125 + v122)
-		v127 := float64(v126 + v123)
-		v128 := math.FMA(v118, v116, v118)
-		v129 := float64(v127 + v128)
-		v130 := float64(v119 * v116)
-		v131 := math.FMA(v116, v40, v41)
-		v132 := math.FMA(v116, v131, v43)
-		v133 := math.FMA(v116, v132, v45)
-		v134 := math.FMA(v116, v133, v47)
-		v135 := math.FMA(v116, v134, v49)
-		v136 := math.FMA(v116, v135, v51)
-		v137 := math.FMA(v116, v136, v53)
-		v138 := math.FMA(v116, v137, v55)
-		v139 := math.FMA(v116, v138, v57)
-		v140 := math.FMA(v130, v139, v129)
-		v141 := float64(v7 + v124)
-		v142 := float64(v7 - v141)
-		v143 := float64(v142 + v124)
-		v144 := float64(v143 + v140)
-		v145 := float64(v141 + v144)
-		v146 := float64(v141 - v145)
-		v147 := float64(v146 + v144)
-		v148 := v67
-		if v114 > v67 {
-			v148 = v114
+		v127 := math.FMA(v117, v115, v117)
+		v128 := float64(v126 + v127)
+		v129 := float64(v118 * v115)
+		v130 := math.FMA(v115, v40, v41)
+		v131 := math.FMA(v115, v130, v43)
+		v132 := math.FMA(v115, v131, v45)
+		v133 := math.FMA(v115, v132, v47)
+		v134 := math.FMA(v115, v133, v49)
+		v135 := math.FMA(v115, v134, v51)
+		v136 := math.FMA(v115, v135, v53)
+		v137 := math.FMA(v115, v136, v55)
+		v138 := math.FMA(v115, v137, v57)
+		v139 := math.FMA(v129, v138, v128)
+		v140 := float64(v7 + v123)
+		v141 := float64(v7 - v140)
+		v142 := float64(v141 + v123)
+		v143 := float64(v142 + v139)
+		v144 := float64(v140 + v143)
+		v145 := float64(v140 - v144)
+		v146 := float64(v145 + v143)
+		v147 := v67
+		if v113 > v67 {
+			v147 = v113
 		}
-		v149 := ldexpMid(v7, v148)
-		v150 := float64(v145 * v149)
-		v151 := float64(v147 * v149)
-		v152 := float64(v7 + v150)
-		v153 := float64(v7 - v152)
+		v148 := ldexpMid(v7, v147)
+		v149 := float64(v144 * v148)
+		v150 := float64(v146 * v148)
+		v151 := float64(v7 + v149)
+		v152 := float64(v7 - v151)
+		v153 := float64(v152 + v149)
 		v154 := float64(v153 + v150)
-		v155 := float64(v154 + v151)
-		v156 := v7
-		if v112 {
-			v156 = v145
+		v155 := v7
+		if v110 {
+			v155 = v144
 		}
-		v157 := v3
-		if v112 {
-			v157 = v147
+		v156 := v3
+		if v110 {
+			v156 = v146
 		}
-		v158 := float64(v7 / v152)
-		v159 := float64(v156 * v158)
-		v160 := -v159
-		v161 := math.FMA(v160, v152, v156)
-		v162 := math.FMA(v160, v155, v161)
-		v163 := float64(v162 + v157)
-		v164 := v15 <= v110
-		v165 := float64(v163 * v158)
-		v166 := v3
-		if v112 {
-			v166 = v114
+		v157 := float64(v7 / v151)
+		v158 := float64(v155 * v157)
+		v159 := -v158
+		v160 := math.FMA(v159, v151, v155)
+		v161 := math.FMA(v159, v154, v160)
+		v162 := float64(v161 + v156)
+		v163 := v16 <= v109
+		v164 := float64(v162 * v157)
+		v165 := v3
+		if v110 {
+			v165 = v113
 		}
-		v167 := float64(v86 - v166)
-		v168 := v88
-		if v167 < v88 {
+		v166 := float64(v86 - v165)
+		v167 := v88
+		if v166 < v88 {
+			v167 = v166
+		}
+		v168 := v3
+		if v167 > v3 {
 			v168 = v167
 		}
-		v169 := v3
-		if v168 > v3 {
-			v169 = v168
+		v169 := v165 < v91
+		v170 := ldexpNormal(v93, v168)
+		v171 := v3
+		if v169 {
+			v171 = v170
 		}
-		v170 := v166 < v91
-		v171 := ldexpNormal(v93, v169)
-		v172 := v3
-		if v170 {
-			v172 = v171
+		v172 := float64(v158 + v171)
+		v173 := float64(v172 - v171)
+		v174 := float64(v158 - v173)
+		v175 := float64(v174 + v164)
+		v176 := float64(v175 + v171)
+		v177 := float64(v176 - v171)
+		v178 := float64(v173 + v177)
+		v179 := v67
+		if v165 > v67 {
+			v179 = v165
 		}
-		v173 := float64(v159 + v172)
-		v174 := float64(v173 - v172)
-		v175 := float64(v159 - v174)
-		v176 := float64(v175 + v165)
-		v177 := float64(v176 + v172)
-		v178 := float64(v177 - v172)
-		v179 := float64(v174 + v178)
-		v180 := v67
-		if v166 > v67 {
-			v180 = v166
+		v180 := ldexpMid(v178, v179)
+		v181 := float64(v107 - v106)
+		v182 := float64(v7 - v181)
+		v183 := -v106
+		v184 := math.FMA(v0, v104, v183)
+		v185 := -v104
+		v186 := v16
+		if v0 > v16 {
+			v186 = v0
 		}
-		v181 := ldexpMid(v179, v180)
-		v182 := math.IsNaN(v0)
-		v183 := float64(v108 - v107)
-		v184 := float64(v7 - v183)
-		v185 := -v107
-		v186 := math.FMA(v0, v106, v185)
-		v187 := -v106
-		v188 := v15
-		if v0 > v15 {
-			v188 = v0
+		v188 := v187
+		if v186 < v187 {
+			v188 = v186
 		}
-		v190 := v189
-		if v188 < v189 {
-			v190 = v188
+		v189 := float64(v188 * v18)
+		v190 := math.RoundToEven(v189)
+		v191 := math.FMA(v190, v21, v188)
+		v192 := math.FMA(v190, v23, v191)
+		v193 := float64(v191 - v192)
+		v194 := math.FMA(v190, v23, v193)
+		v195 := float64(v192 * v192)
+		v196 := -v195
+		v197 := math.FMA(v192, v192, v196)
+		v198 := float64(v27 * v195)
+		v199 := float64(v27 * v197)
+		v200 := float64(v192 + v198)
+		v201 := float64(v192 - v200)
+		v202 := float64(v201 + v198)
+		v203 := float64(v202 + v199)
+		v204 := math.FMA(v194, v192, v194)
+		v205 := float64(v203 + v204)
+		v206 := float64(v195 * v192)
+		v207 := math.FMA(v192, v40, v41)
+		v208 := math.FMA(v192, v207, v43)
+		v209 := math.FMA(v192, v208, v45)
+		v210 := math.FMA(v192, v209, v47)
+		v211 := math.FMA(v192, v210, v49)
+		v212 := math.FMA(v192, v211, v51)
+		v213 := math.FMA(v192, v212, v53)
+		v214 := math.FMA(v192, v213, v55)
+		v215 := math.FMA(v192, v214, v57)
+		v216 := math.FMA(v206, v215, v205)
+		v217 := float64(v7 + v200)
+		v218 := float64(v7 - v217)
+		v219 := float64(v218 + v200)
+		v220 := float64(v219 + v216)
+		v221 := float64(v86 - v190)
+		v222 := v88
+		if v221 < v88 {
+			v222 = v221
 		}
-		v191 := float64(v190 * v18)
-		v192 := math.RoundToEven(v191)
-		v193 := math.FMA(v192, v21, v190)
-		v194 := math.FMA(v192, v23, v193)
-		v195 := float64(v193 - v194)
-		v196 := math.FMA(v192, v23, v195)
-		v197 := float64(v194 * v194)
-		v198 := -v197
-		v199 := math.FMA(v194, v194, v198)
-		v200 := float64(v27 * v197)
-		v201 := float64(v27 * v199)
-		v202 := float64(v194 + v200)
-		v203 := float64(v194 - v202)
-		v204 := float64(v203 + v200)
-		v205 := float64(v204 + v201)
-		v206 := math.FMA(v196, v194, v196)
-		v207 := float64(v205 + v206)
-		v208 := float64(v197 * v194)
-		v209 := math.FMA(v194, v40, v41)
-		v210 := math.FMA(v194, v209, v43)
-		v211 := math.FMA(v194, v210, v45)
-		v212 := math.FMA(v194, v211, v47)
-		v213 := math.FMA(v194, v212, v49)
-		v214 := math.FMA(v194, v213, v51)
-		v215 := math.FMA(v194, v214, v53)
-		v216 := math.FMA(v194, v215, v55)
-		v217 := math.FMA(v194, v216, v57)
-		v218 := math.FMA(v208, v217, v207)
-		v219 := float64(v7 + v202)
-		v220 := float64(v7 - v219)
-		v221 := float64(v220 + v202)
-		v222 := float64(v221 + v218)
-		v223 := float64(v86 - v192)
-		v224 := v88
-		if v223 < v88 {
-			v224 = v223
+		v223 := v3
+		if v222 > v3 {
+			v223 = v222
 		}
-		v225 := v3
-		if v224 > v3 {
-			v225 = v224
+		v224 := v190 < v91
+		v225 := ldexpNormal(v93, v223)
+		v226 := v3
+		if v224 {
+			v226 = v225
 		}
-		v226 := v192 < v91
-		v227 := ldexpNormal(v93, v225)
-		v228 := v3
-		if v226 {
-			v228 = v227
+		v227 := float64(v217 + v226)
+		v228 := float64(v227 - v226)
+		v229 := float64(v217 - v228)
+		v230 := float64(v229 + v220)
+		v231 := float64(v230 + v226)
+		v232 := float64(v231 - v226)
+		v233 := float64(v228 + v232)
+		v234 := v67
+		if v190 > v67 {
+			v234 = v190
 		}
-		v229 := float64(v219 + v228)
-		v230 := float64(v229 - v228)
-		v231 := float64(v219 - v230)
-		v232 := float64(v231 + v222)
-		v233 := float64(v232 + v228)
-		v234 := float64(v233 - v228)
-		v235 := float64(v230 + v234)
-		v236 := v67
-		if v192 > v67 {
-			v236 = v192
-		}
-		v237 := ldexpMid(v235, v236)
-		v238 := float64(v7 + v237)
-		v239 := math.FMA(v187, v238, v7)
-		v240 := float64(v238 - v7)
+		v235 := ldexpMid(v233, v234)
+		v236 := float64(v7 + v235)
+		v237 := math.FMA(v185, v236, v7)
+		v238 := float64(v236 - v7)
+		v239 := float64(v235 - v238)
+		v240 := float64(v104 * v239)
 		v241 := float64(v237 - v240)
-		v242 := float64(v106 * v241)
-		v243 := float64(v239 - v242)
-		v244 := float64(v243 / v238)
-		v245 := float64(v0 * v244)
-		v246 := float64(v186 + v245)
-		v247 := float64(v184 + v246)
-		v248 := float64(v247 * v181)
-		v249 := math.FMA(v108, v181, v248)
-		v251 := v0 < v250
-		v252 := math.Abs(v110)
-		v253 := -v252
-		v254 := v15
-		if v253 > v15 {
-			v254 = v253
+		v242 := float64(v241 / v236)
+		v243 := float64(v0 * v242)
+		v244 := float64(v184 + v243)
+		v245 := float64(v182 + v244)
+		v246 := float64(v245 * v180)
+		v247 := math.FMA(v107, v180, v246)
+		v249 := v0 < v248
+		v250 := float64(v144 * v157)
+		v251 := -v250
+		v252 := math.FMA(v251, v151, v144)
+		v253 := math.FMA(v251, v154, v252)
+		v254 := float64(v253 + v146)
+		v255 := float64(v254 * v157)
+		v256 := float64(v86 - v113)
+		v257 := v88
+		if v256 < v88 {
+			v257 = v256
 		}
-		v255 := v110 < v3
-		v256 := float64(v254 * v18)
-		v257 := math.RoundToEven(v256)
-		v258 := math.FMA(v257, v21, v254)
-		v259 := math.FMA(v257, v23, v258)
-		v260 := float64(v258 - v259)
-		v261 := math.FMA(v257, v23, v260)
-		v262 := float64(v259 * v259)
-		v263 := -v262
-		v264 := math.FMA(v259, v259, v263)
-		v265 := float64(v27 * v262)
-		v266 := float64(v27 * v264)
-		v267 := float64(v259 + v265)
-		v268 := float64(v259 - v267)
-		v269 := float64(v268 + v265)
-		v270 := float64(v269 + v266)
-		v271 := math.FMA(v261, v259, v261)
-		v272 := float64(v270 + v271)
-		v273 := float64(v262 * v259)
-		v274 := math.FMA(v259, v40, v41)
-		v275 := math.FMA(v259, v274, v43)
-		v276 := math.FMA(v259, v275, v45)
-		v277 := math.FMA(v259, v276, v47)
-		v278 := math.FMA(v259, v277, v49)
-		v279 := math.FMA(v259, v278, v51)
-		v280 := math.FMA(v259, v279, v53)
-		v281 := math.FMA(v259, v280, v55)
-		v282 := math.FMA(v259, v281, v57)
-		v283 := math.FMA(v273, v282, v272)
-		v284 := float64(v7 + v267)
-		v285 := float64(v7 - v284)
-		v286 := float64(v285 + v267)
-		v287 := float64(v286 + v283)
-		v288 := float64(v284 + v287)
-		v289 := float64(v284 - v288)
-		v290 := float64(v289 + v287)
-		v291 := v67
-		if v257 > v67 {
-			v291 = v257
+		v258 := v3
+		if v257 > v3 {
+			v258 = v257
 		}
-		v292 := ldexpMid(v7, v291)
-		v293 := float64(v288 * v292)
-		v294 := float64(v290 * v292)
-		v295 := float64(v7 + v293)
-		v296 := float64(v7 - v295)
-		v297 := float64(v296 + v293)
-		v298 := float64(v297 + v294)
-		v299 := v7
-		if v255 {
-			v299 = v288
+		v259 := v113 < v91
+		v260 := ldexpNormal(v93, v258)
+		v261 := v3
+		if v259 {
+			v261 = v260
 		}
-		v300 := v3
-		if v255 {
-			v300 = v290
+		v262 := float64(v250 + v261)
+		v263 := float64(v262 - v261)
+		v264 := float64(v250 - v263)
+		v265 := float64(v264 + v255)
+		v266 := float64(v265 + v261)
+		v267 := float64(v266 - v261)
+		v268 := float64(v263 + v267)
+		v269 := ldexpMid(v268, v147)
+		v270 := float64(v7 - v269)
+		v271 := float64(v269 * v270)
+		v273 := float64(v0 - v272)
+		v275 := float64(v273 - v274)
+		v279 := v278
+		if v275 > v278 {
+			v279 = v275
 		}
-		v301 := float64(v7 / v295)
-		v302 := float64(v299 * v301)
-		v303 := -v302
-		v304 := math.FMA(v303, v295, v299)
-		v305 := math.FMA(v303, v298, v304)
-		v306 := float64(v305 + v300)
-		v307 := float64(v306 * v301)
-		v308 := v3
-		if v255 {
-			v308 = v257
+		v280 := v187
+		if v279 < v187 {
+			v280 = v279
 		}
-		v309 := float64(v86 - v308)
-		v310 := v88
-		if v309 < v88 {
-			v310 = v309
+		v281 := float64(v280 * v18)
+		v282 := math.RoundToEven(v281)
+		v283 := -v282
+		v284 := math.FMA(v282, v21, v280)
+		v285 := math.FMA(v282, v23, v284)
+		v286 := float64(v284 - v285)
+		v287 := math.FMA(v282, v23, v286)
+		v288 := float64(v285 * v285)
+		v289 := -v288
+		v290 := math.FMA(v285, v285, v289)
+		v291 := float64(v27 * v288)
+		v292 := float64(v27 * v290)
+		v293 := float64(v285 + v291)
+		v294 := float64(v285 - v293)
+		v295 := float64(v294 + v291)
+		v296 := float64(v295 + v292)
+		v297 := math.FMA(v287, v285, v287)
+		v298 := float64(v296 + v297)
+		v299 := float64(v288 * v285)
+		v300 := math.FMA(v285, v40, v41)
+		v301 := math.FMA(v285, v300, v43)
+		v302 := math.FMA(v285, v301, v45)
+		v303 := math.FMA(v285, v302, v47)
+		v304 := math.FMA(v285, v303, v49)
+		v305 := math.FMA(v285, v304, v51)
+		v306 := math.FMA(v285, v305, v53)
+		v307 := math.FMA(v285, v306, v55)
+		v308 := math.FMA(v285, v307, v57)
+		v309 := math.FMA(v299, v308, v298)
+		v310 := ldexpMid(v276, v283)
+		v311 := float64(v7 + v310)
+		v312 := float64(v311 - v7)
+		v313 := float64(v311 - v312)
+		v314 := float64(v7 - v313)
+		v315 := float64(v310 - v312)
+		v316 := float64(v314 + v315)
+		v317 := float64(v309 + v316)
+		v318 := float64(v311 + v293)
+		v319 := float64(v311 - v318)
+		v320 := float64(v319 + v293)
+		v321 := float64(v320 + v317)
+		v322 := float64(v318 + v321)
+		v323 := ldexpMid(v322, v282)
+		v324 := math.Copysign(v323, v275)
+		v325 := math.IsNaN(v275)
+		v326 := v324
+		if v325 {
+			v326 = v275
 		}
-		v311 := v3
-		if v310 > v3 {
-			v311 = v310
+		v327 := float64(v277 * v326)
+		v328 := float64(v275 + v327)
+		v329 := float64(v275 - v328)
+		v330 := float64(v329 + v327)
+		v331 := -v327
+		v332 := math.FMA(v277, v326, v331)
+		v333 := float64(v274 * v326)
+		v334 := float64(v332 - v333)
+		v335 := float64(v273 - v275)
+		v336 := float64(v335 - v274)
+		v337 := float64(v273 - v0)
+		v338 := float64(v273 - v337)
+		v339 := float64(v0 - v338)
+		v341 := float64(v340 - v337)
+		v342 := float64(v339 + v341)
+		v343 := float64(v336 + v342)
+		v345 := float64(v7 + v326)
+		v346 := float64(v344 * v345)
+		v347 := float64(v7 + v346)
+		v348 := float64(v343 * v347)
+		v349 := float64(v334 + v348)
+		v350 := float64(v330 + v349)
+		v351 := float64(v271 * v350)
+		v352 := -v271
+		v353 := math.FMA(v269, v270, v352)
+		v354 := float64(v7 - v270)
+		v355 := float64(v354 - v269)
+		v356 := -v269
+		v357 := math.FMA(v356, v236, v235)
+		v358 := float64(v217 + v220)
+		v359 := float64(v217 - v358)
+		v360 := float64(v359 + v220)
+		v361 := v91 <= v190
+		v363 := v362 < v0
+		v364 := v361 && !v363
+		v365 := v91
+		if v190 > v91 {
+			v365 = v190
 		}
-		v312 := v308 < v91
-		v313 := ldexpNormal(v93, v311)
-		v314 := v3
-		if v312 {
-			v314 = v313
+		v367 := v366
+		if v365 < v366 {
+			v367 = v365
 		}
-		v315 := float64(v302 + v314)
-		v316 := float64(v315 - v314)
-		v317 := float64(v302 - v316)
-		v318 := float64(v317 + v307)
-		v319 := float64(v318 + v314)
-		v320 := float64(v319 - v314)
-		v321 := float64(v316 + v320)
-		v322 := v67
-		if v308 > v67 {
-			v322 = v308
+		v368 := ldexpNormal(v360, v367)
+		v369 := v3
+		if v364 {
+			v369 = v368
 		}
-		v323 := ldexpMid(v321, v322)
-		v324 := math.IsNaN(v110)
-		v325 := v323
-		if v324 {
-			v325 = v110
+		v370 := float64(v357 + v369)
+		v371 := float64(v239 + v369)
+		v372 := float64(v269 * v371)
+		v373 := float64(v370 - v372)
+		v374 := float64(v373 / v236)
+		v375 := float64(v355 - v374)
+		v376 := float64(v269 * v375)
+		v377 := float64(v374 * v270)
+		v378 := float64(v376 + v377)
+		v379 := float64(v353 + v378)
+		v380 := float64(v379 * v328)
+		v381 := float64(v351 + v380)
+		v382 := math.FMA(v271, v328, v381)
+		v383 := math.FMA(v356, v269, v269)
+		v384 := math.FMA(v0, v383, v180)
+		v385 := v384
+		if v249 {
+			v385 = v382
 		}
-		v326 := float64(v7 - v325)
-		v327 := float64(v325 * v326)
-		v329 := float64(v0 - v328)
-		v331 := float64(v329 - v330)
-		v335 := v334
-		if v331 > v334 {
-			v335 = v331
+		v386 := v385
+		if v11 {
+			v386 = v247
 		}
-		v336 := v189
-		if v335 < v189 {
-			v336 = v335
+		v387 := float64(v7 + v0)
+		v389 := float64(v0 + v388)
+		v390 := v16
+		if v389 > v16 {
+			v390 = v389
 		}
-		v337 := float64(v336 * v18)
-		v338 := math.RoundToEven(v337)
-		v339 := -v338
-		v340 := math.FMA(v338, v21, v336)
-		v341 := math.FMA(v338, v23, v340)
-		v342 := float64(v340 - v341)
-		v343 := math.FMA(v338, v23, v342)
-		v344 := float64(v341 * v341)
-		v345 := -v344
-		v346 := math.FMA(v341, v341, v345)
-		v347 := float64(v27 * v344)
-		v348 := float64(v27 * v346)
-		v349 := float64(v341 + v347)
-		v350 := float64(v341 - v349)
-		v351 := float64(v350 + v347)
-		v352 := float64(v351 + v348)
-		v353 := math.FMA(v343, v341, v343)
-		v354 := float64(v352 + v353)
-		v355 := float64(v344 * v341)
-		v356 := math.FMA(v341, v40, v41)
-		v357 := math.FMA(v341, v356, v43)
-		v358 := math.FMA(v341, v357, v45)
-		v359 := math.FMA(v341, v358, v47)
-		v360 := math.FMA(v341, v359, v49)
-		v361 := math.FMA(v341, v360, v51)
-		v362 := math.FMA(v341, v361, v53)
-		v363 := math.FMA(v341, v362, v55)
-		v364 := math.FMA(v341, v363, v57)
-		v365 := math.FMA(v355, v364, v354)
-		v366 := ldexpMid(v332, v339)
-		v367 := float64(v7 + v366)
-		v368 := float64(v367 - v7)
-		v369 := float64(v367 - v368)
-		v370 := float64(v7 - v369)
-		v371 := float64(v366 - v368)
-		v372 := float64(v370 + v371)
-		v373 := float64(v365 + v372)
-		v374 := float64(v367 + v349)
-		v375 := float64(v367 - v374)
-		v376 := float64(v375 + v349)
-		v377 := float64(v376 + v373)
-		v378 := float64(v374 + v377)
-		v379 := ldexpMid(v378, v338)
-		v380 := math.Copysign(v379, v331)
-		v381 := math.IsNaN(v331)
-		v382 := v380
-		if v381 {
-			v382 = v331
+		v391 := v187
+		if v390 < v187 {
+			v391 = v390
 		}
-		v383 := float64(v333 * v382)
-		v384 := float64(v331 + v383)
-		v385 := float64(v331 - v384)
-		v386 := float64(v385 + v383)
-		v387 := -v383
-		v388 := math.FMA(v333, v382, v387)
-		v389 := float64(v330 * v382)
-		v390 := float64(v388 - v389)
-		v391 := float64(v329 - v331)
-		v392 := float64(v391 - v330)
-		v393 := float64(v329 - v0)
-		v394 := float64(v329 - v393)
-		v395 := float64(v0 - v394)
-		v397 := float64(v396 - v393)
-		v398 := float64(v395 + v397)
-		v399 := float64(v392 + v398)
-		v401 := float64(v7 + v382)
-		v402 := float64(v400 * v401)
-		v403 := float64(v7 + v402)
-		v404 := float64(v399 * v403)
-		v405 := float64(v390 + v404)
-		v406 := float64(v386 + v405)
-		v407 := float64(v327 * v406)
-		v408 := -v327
-		v409 := math.FMA(v325, v326, v408)
-		v410 := float64(v7 - v326)
-		v411 := float64(v410 - v325)
-		v412 := -v325
-		v413 := math.FMA(v412, v238, v237)
-		v414 := float64(v219 + v222)
-		v415 := float64(v219 - v414)
-		v416 := float64(v415 + v222)
-		v417 := v91 <= v192
-		v419 := v418 < v0
-		v420 := v417 && !v419
-		v421 := v91
-		if v192 > v91 {
-			v421 = v192
-		}
-		v423 := v422
-		if v421 < v422 {
-			v423 = v421
-		}
-		v424 := ldexpNormal(v416, v423)
-		v425 := v3
-		if v420 {
+		v392 := float64(v391 * v18)
+		v393 := math.RoundToEven(v392)
+		v394 := math.FMA(v393, v21, v391)
+		v395 := math.FMA(v393, v23, v394)
+		v396 := float64(v394 - v395)
+		v397 := math.FMA(v393, v23, v396)
+		v398 := float64(v395 * v395)
+		v399 := -v398
+		v400 := math.FMA(v395, v395, v399)
+		v401 := float64(v27 * v398)
+		v402 := float64(v27 * v400)
+		v403 := float64(v395 + v401)
+		v404 := float64(v395 - v403)
+		v405 := float64(v404 + v401)
+		v406 := float64(v405 + v402)
+		v407 := math.FMA(v397, v395, v397)
+		v408 := float64(v406 + v407)
+		v409 := float64(v398 * v395)
+		v410 := math.FMA(v395, v40, v41)
+		v411 := math.FMA(v395, v410, v43)
+		v412 := math.FMA(v395, v411, v45)
+		v413 := math.FMA(v395, v412, v47)
+		v414 := math.FMA(v395, v413, v49)
+		v415 := math.FMA(v395, v414, v51)
+		v416 := math.FMA(v395, v415, v53)
+		v417 := math.FMA(v395, v416, v55)
+		v418 := math.FMA(v395, v417, v57)
+		v419 := math.FMA(v409, v418, v408)
+		v420 := float64(v7 + v403)
+		v421 := float64(v7 - v420)
+		v422 := float64(v421 + v403)
+		v423 := float64(v422 + v419)
+		v424 := float64(v86 - v393)
+		v425 := v88
+		if v424 < v88 {
 			v425 = v424
 		}
-		v426 := float64(v413 + v425)
-		v427 := float64(v241 + v425)
-		v428 := float64(v325 * v427)
-		v429 := float64(v426 - v428)
-		v430 := float64(v429 / v238)
-		v431 := float64(v411 - v430)
-		v432 := float64(v325 * v431)
-		v433 := float64(v430 * v326)
-		v434 := float64(v432 + v433)
-		v435 := float64(v409 + v434)
-		v436 := float64(v435 * v384)
-		v437 := float64(v407 + v436)
-		v438 := math.FMA(v327, v384, v437)
-		v439 := math.FMA(v412, v325, v325)
-		v440 := math.FMA(v0, v439, v181)
-		v441 := v440
-		if v251 {
-			v441 = v438
+		v426 := v3
+		if v425 > v3 {
+			v426 = v425
 		}
-		v442 := v441
-		if v11 {
-			v442 = v249
+		v427 := v393 < v91
+		v428 := ldexpNormal(v93, v426)
+		v429 := v3
+		if v427 {
+			v429 = v428
 		}
-		v443 := float64(v7 + v0)
-		v445 := float64(v0 + v444)
-		v446 := v15
-		if v445 > v15 {
-			v446 = v445
+		v430 := float64(v420 + v429)
+		v431 := float64(v430 - v429)
+		v432 := float64(v420 - v431)
+		v433 := float64(v432 + v423)
+		v434 := float64(v433 + v429)
+		v435 := float64(v434 - v429)
+		v436 := float64(v431 + v435)
+		v437 := v67
+		if v393 > v67 {
+			v437 = v393
 		}
-		v447 := v189
-		if v446 < v189 {
-			v447 = v446
+		v438 := ldexpMid(v436, v437)
+		v439 := math.IsNaN(v389)
+		v440 := v438
+		if v439 {
+			v440 = v389
 		}
-		v448 := float64(v447 * v18)
-		v449 := math.RoundToEven(v448)
-		v450 := math.FMA(v449, v21, v447)
-		v451 := math.FMA(v449, v23, v450)
-		v452 := float64(v450 - v451)
-		v453 := math.FMA(v449, v23, v452)
-		v454 := float64(v451 * v451)
-		v455 := -v454
-		v456 := math.FMA(v451, v451, v455)
-		v457 := float64(v27 * v454)
-		v458 := float64(v27 * v456)
-		v459 := float64(v451 + v457)
-		v460 := float64(v451 - v459)
-		v461 := float64(v460 + v457)
-		v462 := float64(v461 + v458)
-		v463 := math.FMA(v453, v451, v453)
-		v464 := float64(v462 + v463)
-		v465 := float64(v454 * v451)
-		v466 := math.FMA(v451, v40, v41)
-		v467 := math.FMA(v451, v466, v43)
-		v468 := math.FMA(v451, v467, v45)
-		v469 := math.FMA(v451, v468, v47)
-		v470 := math.FMA(v451, v469, v49)
-		v471 := math.FMA(v451, v470, v51)
-		v472 := math.FMA(v451, v471, v53)
-		v473 := math.FMA(v451, v472, v55)
-		v474 := math.FMA(v451, v473, v57)
-		v475 := math.FMA(v465, v474, v464)
-		v476 := float64(v7 + v459)
-		v477 := float64(v7 - v476)
-		v478 := float64(v477 + v459)
-		v479 := float64(v478 + v475)
-		v480 := float64(v86 - v449)
-		v481 := v88
-		if v480 < v88 {
-			v481 = v480
+		v441 := float64(v420 + v423)
+		v442 := float64(v420 - v441)
+		v443 := float64(v442 + v423)
+		v444 := v91 <= v393
+		v445 := v362 < v389
+		v446 := v444 && !v445
+		v447 := v91
+		if v393 > v91 {
+			v447 = v393
 		}
-		v482 := v3
-		if v481 > v3 {
-			v482 = v481
+		v448 := v366
+		if v447 < v366 {
+			v448 = v447
 		}
-		v483 := v449 < v91
-		v484 := ldexpNormal(v93, v482)
-		v485 := v3
-		if v483 {
-			v485 = v484
+		v449 := ldexpNormal(v443, v448)
+		v450 := v3
+		if v446 {
+			v450 = v449
 		}
-		v486 := float64(v476 + v485)
-		v487 := float64(v486 - v485)
-		v488 := float64(v476 - v487)
-		v489 := float64(v488 + v479)
-		v490 := float64(v489 + v485)
-		v491 := float64(v490 - v485)
-		v492 := float64(v487 + v491)
-		v493 := v67
-		if v449 > v67 {
-			v493 = v449
+		v451 := v450
+		if v439 {
+			v451 = v389
 		}
-		v494 := ldexpMid(v492, v493)
-		v495 := math.IsNaN(v445)
-		v496 := v494
-		if v495 {
-			v496 = v445
-		}
-		v497 := float64(v476 + v479)
-		v498 := float64(v476 - v497)
-		v499 := float64(v498 + v479)
-		v500 := v91 <= v449
-		v501 := v418 < v445
-		v502 := v500 && !v501
-		v503 := v91
-		if v449 > v91 {
-			v503 = v449
-		}
-		v504 := v422
-		if v503 < v422 {
-			v504 = v503
-		}
-		v505 := ldexpNormal(v499, v504)
-		v506 := v3
-		if v502 {
-			v506 = v505
-		}
-		v507 := v506
-		if v495 {
-			v507 = v445
-		}
-		v509 := float64(v496 * v508)
-		v510 := float64(v507 + v509)
-		v511 := float64(v443 * v510)
-		v512 := math.FMA(v443, v496, v511)
-		v514 := float64(v512 * v513)
-		v515 := v442
+		v453 := float64(v440 * v452)
+		v454 := float64(v451 + v453)
+		v455 := float64(v387 * v454)
+		v456 := math.FMA(v387, v440, v455)
+		v458 := float64(v456 * v457)
+		v459 := v386
 		if v9 {
-			v515 = v514
+			v459 = v458
 		}
-		v516 := v515
+		v460 := v459
 		if v6 {
-			v516 = v7
+			v460 = v7
 		}
-		v517 := v516
+		v461 := v460
 		if v2 {
-			v517 = v4
+			v461 = v4
 		}
-		v518 := b[i]
-		v519 := dy[i]
-		v520 := float64(v518 * v519)
-		v521 := -v520
-		v522 := math.FMA(v518, v519, v521)
-		v523 := float64(v520 * v4)
+		v462 := b[i]
+		v463 := dy[i]
+		v464 := float64(v462 * v463)
+		v465 := -v464
+		v466 := math.FMA(v462, v463, v465)
+		v467 := float64(v464 * v4)
+		v468 := -v467
+		v469 := math.FMA(v464, v4, v468)
+		v470 := math.FMA(v466, v4, v469)
+		v471 := float64(v464 * v7)
+		v472 := -v471
+		v473 := math.FMA(v464, v7, v472)
+		v474 := math.FMA(v466, v7, v473)
+		v475 := float64(v464 * v457)
+		v476 := -v475
+		v477 := math.FMA(v464, v457, v476)
+		v478 := math.FMA(v466, v457, v477)
+		v479 := float64(v475 * v387)
+		v480 := -v479
+		v481 := math.FMA(v475, v387, v480)
+		v482 := math.FMA(v478, v387, v481)
+		v483 := float64(v479 * v440)
+		v484 := -v483
+		v485 := math.FMA(v479, v440, v484)
+		v486 := math.FMA(v482, v440, v485)
+		v487 := float64(v475 * v455)
+		v488 := -v487
+		v489 := math.FMA(v475, v455, v488)
+		v490 := math.FMA(v478, v455, v489)
+		v491 := float64(v483 + v487)
+		v492 := float64(v491 - v483)
+		v493 := float64(v491 - v492)
+		v494 := float64(v483 - v493)
+		v495 := float64(v487 - v492)
+		v496 := float64(v494 + v495)
+		v497 := float64(v496 + v486)
+		v498 := float64(v497 + v490)
+		v499 := float64(v464 * v107)
+		v500 := -v499
+		v501 := math.FMA(v464, v107, v500)
+		v502 := math.FMA(v466, v107, v501)
+		v503 := float64(v499 * v180)
+		v504 := -v503
+		v505 := math.FMA(v499, v180, v504)
+		v506 := math.FMA(v502, v180, v505)
+		v507 := float64(v464 * v245)
+		v508 := -v507
+		v509 := math.FMA(v464, v245, v508)
+		v510 := math.FMA(v466, v245, v509)
+		v511 := float64(v507 * v180)
+		v512 := -v511
+		v513 := math.FMA(v507, v180, v512)
+		v514 := math.FMA(v510, v180, v513)
+		v515 := float64(v503 + v511)
+		v516 := float64(v515 - v503)
+		v517 := float64(v515 - v516)
+		v518 := float64(v503 - v517)
+		v519 := float64(v511 - v516)
+		v520 := float64(v518 + v519)
+		v521 := float64(v520 + v506)
+		v522 := float64(v521 + v514)
+		v523 := float64(v464 * v271)
 		v524 := -v523
-		v525 := math.FMA(v520, v4, v524)
-		v526 := math.FMA(v522, v4, v525)
-		v527 := float64(v520 * v7)
+		v525 := math.FMA(v464, v271, v524)
+		v526 := math.FMA(v466, v271, v525)
+		v527 := float64(v523 * v328)
 		v528 := -v527
-		v529 := math.FMA(v520, v7, v528)
-		v530 := math.FMA(v522, v7, v529)
-		v531 := float64(v520 * v513)
+		v529 := math.FMA(v523, v328, v528)
+		v530 := math.FMA(v526, v328, v529)
+		v531 := float64(v464 * v351)
 		v532 := -v531
-		v533 := math.FMA(v520, v513, v532)
-		v534 := math.FMA(v522, v513, v533)
-		v535 := float64(v531 * v443)
+		v533 := math.FMA(v464, v351, v532)
+		v534 := math.FMA(v466, v351, v533)
+		v535 := float64(v464 * v380)
 		v536 := -v535
-		v537 := math.FMA(v531, v443, v536)
-		v538 := math.FMA(v534, v443, v537)
-		v539 := float64(v535 * v496)
-		v540 := -v539
-		v541 := math.FMA(v535, v496, v540)
-		v542 := math.FMA(v538, v496, v541)
-		v543 := float64(v531 * v511)
-		v544 := -v543
-		v545 := math.FMA(v531, v511, v544)
-		v546 := math.FMA(v534, v511, v545)
-		v547 := float64(v539 + v543)
-		v548 := float64(v547 - v539)
+		v537 := math.FMA(v464, v380, v536)
+		v538 := math.FMA(v466, v380, v537)
+		v539 := float64(v531 + v535)
+		v540 := float64(v539 - v531)
+		v541 := float64(v539 - v540)
+		v542 := float64(v531 - v541)
+		v543 := float64(v535 - v540)
+		v544 := float64(v542 + v543)
+		v545 := float64(v544 + v534)
+		v546 := float64(v545 + v538)
+		v547 := float64(v527 + v539)
+		v548 := float64(v547 - v527)
 		v549 := float64(v547 - v548)
-		v550 := float64(v539 - v549)
-		v551 := float64(v543 - v548)
+		v550 := float64(v527 - v549)
+		v551 := float64(v539 - v548)
 		v552 := float64(v550 + v551)
-		v553 := float64(v552 + v542)
+		v553 := float64(v552 + v530)
 		v554 := float64(v553 + v546)
-		v555 := float64(v520 * v108)
+		v555 := float64(v464 * v0)
 		v556 := -v555
-		v557 := math.FMA(v520, v108, v556)
-		v558 := math.FMA(v522, v108, v557)
-		v559 := float64(v555 * v181)
+		v557 := math.FMA(v464, v0, v556)
+		v558 := math.FMA(v466, v0, v557)
+		v559 := float64(v555 * v356)
 		v560 := -v559
-		v561 := math.FMA(v555, v181, v560)
-		v562 := math.FMA(v558, v181, v561)
-		v563 := float64(v520 * v247)
+		v561 := math.FMA(v555, v356, v560)
+		v562 := math.FMA(v558, v356, v561)
+		v563 := float64(v559 * v269)
 		v564 := -v563
-		v565 := math.FMA(v520, v247, v564)
-		v566 := math.FMA(v522, v247, v565)
-		v567 := float64(v563 * v181)
+		v565 := math.FMA(v559, v269, v564)
+		v566 := math.FMA(v562, v269, v565)
+		v567 := float64(v555 * v269)
 		v568 := -v567
-		v569 := math.FMA(v563, v181, v568)
-		v570 := math.FMA(v566, v181, v569)
-		v571 := float64(v559 + v567)
-		v572 := float64(v571 - v559)
+		v569 := math.FMA(v555, v269, v568)
+		v570 := math.FMA(v558, v269, v569)
+		v571 := float64(v563 + v567)
+		v572 := float64(v571 - v563)
 		v573 := float64(v571 - v572)
-		v574 := float64(v559 - v573)
+		v574 := float64(v563 - v573)
 		v575 := float64(v567 - v572)
 		v576 := float64(v574 + v575)
-		v577 := float64(v576 + v562)
+		v577 := float64(v576 + v566)
 		v578 := float64(v577 + v570)
-		v579 := float64(v520 * v327)
-		v580 := -v579
-		v581 := math.FMA(v520, v327, v580)
-		v582 := math.FMA(v522, v327, v581)
-		v583 := float64(v579 * v384)
-		v584 := -v583
-		v585 := math.FMA(v579, v384, v584)
-		v586 := math.FMA(v582, v384, v585)
-		v587 := float64(v520 * v407)
-		v588 := -v587
-		v589 := math.FMA(v520, v407, v588)
-		v590 := math.FMA(v522, v407, v589)
-		v591 := float64(v520 * v436)
-		v592 := -v591
-		v593 := math.FMA(v520, v436, v592)
-		v594 := math.FMA(v522, v436, v593)
-		v595 := float64(v587 + v591)
-		v596 := float64(v595 - v587)
+		v579 := v3
+		if v163 {
+			v579 = v158
+		}
+		v580 := float64(v464 * v579)
+		v581 := -v580
+		v582 := math.FMA(v464, v579, v581)
+		v583 := math.FMA(v466, v579, v582)
+		v584 := v3
+		if v163 {
+			v584 = v164
+		}
+		v585 := float64(v464 * v584)
+		v586 := float64(v583 + v585)
+		v587 := float64(v580 + v586)
+		v588 := math.Ldexp(v587, int(v165))
+		v589 := float64(v464 * v180)
+		v590 := -v589
+		v591 := math.FMA(v464, v180, v590)
+		v592 := math.FMA(v466, v180, v591)
+		v593 := v589
+		if v169 {
+			v593 = v588
+		}
+		v594 := v592
+		if v169 {
+			v594 = v3
+		}
+		v595 := float64(v571 + v593)
+		v596 := float64(v595 - v571)
 		v597 := float64(v595 - v596)
-		v598 := float64(v587 - v597)
-		v599 := float64(v591 - v596)
+		v598 := float64(v571 - v597)
+		v599 := float64(v593 - v596)
 		v600 := float64(v598 + v599)
-		v601 := float64(v600 + v590)
+		v601 := float64(v600 + v578)
 		v602 := float64(v601 + v594)
-		v603 := float64(v583 + v595)
-		v604 := float64(v603 - v583)
-		v605 := float64(v603 - v604)
-		v606 := float64(v583 - v605)
-		v607 := float64(v595 - v604)
-		v608 := float64(v606 + v607)
-		v609 := float64(v608 + v586)
-		v610 := float64(v609 + v602)
-		v611 := float64(v520 * v0)
-		v612 := -v611
-		v613 := math.FMA(v520, v0, v612)
-		v614 := math.FMA(v522, v0, v613)
-		v615 := float64(v611 * v412)
-		v616 := -v615
-		v617 := math.FMA(v611, v412, v616)
-		v618 := math.FMA(v614, v412, v617)
-		v619 := float64(v615 * v325)
-		v620 := -v619
-		v621 := math.FMA(v615, v325, v620)
-		v622 := math.FMA(v618, v325, v621)
-		v623 := float64(v611 * v325)
-		v624 := -v623
-		v625 := math.FMA(v611, v325, v624)
-		v626 := math.FMA(v614, v325, v625)
-		v627 := float64(v619 + v623)
-		v628 := float64(v627 - v619)
-		v629 := float64(v627 - v628)
-		v630 := float64(v619 - v629)
-		v631 := float64(v623 - v628)
-		v632 := float64(v630 + v631)
-		v633 := float64(v632 + v622)
-		v634 := float64(v633 + v626)
-		v635 := v3
-		if v164 {
-			v635 = v159
+		v603 := v595
+		if v249 {
+			v603 = v547
 		}
-		v636 := float64(v520 * v635)
-		v637 := -v636
-		v638 := math.FMA(v520, v635, v637)
-		v639 := math.FMA(v522, v635, v638)
-		v640 := v3
-		if v164 {
-			v640 = v165
+		v604 := v602
+		if v249 {
+			v604 = v554
 		}
-		v641 := float64(v520 * v640)
-		v642 := float64(v639 + v641)
-		v643 := float64(v636 + v642)
-		v644 := math.Ldexp(v643, int(v166))
-		v645 := float64(v520 * v181)
-		v646 := -v645
-		v647 := math.FMA(v520, v181, v646)
-		v648 := math.FMA(v522, v181, v647)
-		v649 := v645
-		if v170 {
-			v649 = v644
-		}
-		v650 := v648
-		if v170 {
-			v650 = v3
-		}
-		v651 := float64(v627 + v649)
-		v652 := float64(v651 - v627)
-		v653 := float64(v651 - v652)
-		v654 := float64(v627 - v653)
-		v655 := float64(v649 - v652)
-		v656 := float64(v654 + v655)
-		v657 := float64(v656 + v634)
-		v658 := float64(v657 + v650)
-		v659 := v651
-		if v251 {
-			v659 = v603
-		}
-		v660 := v658
-		if v251 {
-			v660 = v610
-		}
-		v661 := v659
+		v605 := v603
 		if v11 {
-			v661 = v571
+			v605 = v515
 		}
-		v662 := v660
+		v606 := v604
 		if v11 {
-			v662 = v578
+			v606 = v522
 		}
-		v663 := v661
+		v607 := v605
 		if v9 {
-			v663 = v547
+			v607 = v491
 		}
-		v664 := v662
+		v608 := v606
 		if v9 {
-			v664 = v554
+			v608 = v498
 		}
-		v665 := v663
+		v609 := v607
 		if v6 {
-			v665 = v527
+			v609 = v471
 		}
-		v666 := v664
+		v610 := v608
 		if v6 {
-			v666 = v530
+			v610 = v474
 		}
-		v667 := v665
+		v611 := v609
 		if v2 {
-			v667 = v523
+			v611 = v467
 		}
-		v668 := v666
+		v612 := v610
 		if v2 {
-			v668 = v526
+			v612 = v470
 		}
-		v669 := float64(v667 + v668)
-		v670 := float64(v517 * v520)
-		v671 := float64(v669 - v670)
-		v672 := math.Abs(v671)
-		v673 := math.Abs(v670)
-		v675 := float64(v673 * v674)
-		v676 := v672 <= v675
-		v677 := math.Abs(v520)
-		v678 := math.Abs(v531)
-		v679 := v677
-		if v678 > v677 {
-			v679 = v678
+		v613 := float64(v611 + v612)
+		v614 := float64(v461 * v464)
+		v615 := float64(v613 - v614)
+		v616 := math.Abs(v615)
+		v617 := math.Abs(v614)
+		v619 := float64(v617 * v618)
+		v620 := v616 <= v619
+		v621 := math.Abs(v464)
+		v622 := math.Abs(v475)
+		v623 := v621
+		if v622 > v621 {
+			v623 = v622
 		}
-		v680 := math.Abs(v611)
-		v681 := v679
-		if v680 > v679 {
-			v681 = v680
+		v624 := math.Abs(v555)
+		v625 := v623
+		if v624 > v623 {
+			v625 = v624
 		}
-		v683 := float64(v672 * v682)
-		v686 := math.FMA(v681, v684, v685)
-		v687 := v683 <= v686
-		v688 := v676 || v687
-		v689 := v669 == v3
-		v690 := v688 && !v689
-		v691 := v670
-		if v690 {
-			v691 = v669
+		v627 := float64(v616 * v626)
+		v630 := math.FMA(v625, v628, v629)
+		v631 := v627 <= v630
+		v632 := v620 || v631
+		v633 := v613 == v3
+		v634 := v632 && !v633
+		v635 := v614
+		if v634 {
+			v635 = v613
 		}
-		v692 := math.Abs(v519)
-		v693 := math.Abs(v518)
-		v694 := v692 < v693
-		v695 := v519
-		if v694 {
-			v695 = v518
+		v636 := math.Abs(v463)
+		v637 := math.Abs(v462)
+		v638 := v636 < v637
+		v639 := v463
+		if v638 {
+			v639 = v462
 		}
-		v696 := v518
-		if v694 {
-			v696 = v519
+		v640 := v462
+		if v638 {
+			v640 = v463
 		}
-		v697 := float64(v695 * v4)
-		v698 := float64(v695 * v7)
-		v699 := float64(v695 * v513)
-		v700 := float64(v699 * v443)
-		v701 := -v700
-		v702 := math.FMA(v699, v443, v701)
-		v703 := float64(v700 * v496)
-		v704 := -v703
-		v705 := math.FMA(v700, v496, v704)
-		v706 := math.FMA(v702, v496, v705)
-		v707 := float64(v699 * v511)
-		v708 := -v707
-		v709 := math.FMA(v699, v511, v708)
-		v710 := float64(v703 + v707)
-		v711 := float64(v710 - v703)
-		v712 := float64(v710 - v711)
-		v713 := float64(v703 - v712)
-		v714 := float64(v707 - v711)
-		v715 := float64(v713 + v714)
-		v716 := float64(v715 + v706)
-		v717 := float64(v716 + v709)
-		v718 := float64(v695 * v108)
-		v719 := -v718
-		v720 := math.FMA(v695, v108, v719)
-		v721 := float64(v718 * v181)
-		v722 := -v721
-		v723 := math.FMA(v718, v181, v722)
-		v724 := math.FMA(v720, v181, v723)
-		v725 := float64(v695 * v247)
-		v726 := -v725
-		v727 := math.FMA(v695, v247, v726)
-		v728 := float64(v725 * v181)
-		v729 := -v728
-		v730 := math.FMA(v725, v181, v729)
-		v731 := math.FMA(v727, v181, v730)
-		v732 := float64(v721 + v728)
-		v733 := float64(v732 - v721)
-		v734 := float64(v732 - v733)
-		v735 := float64(v721 - v734)
-		v736 := float64(v728 - v733)
-		v737 := float64(v735 + v736)
-		v738 := float64(v737 + v724)
-		v739 := float64(v738 + v731)
-		v740 := float64(v695 * v327)
-		v741 := -v740
-		v742 := math.FMA(v695, v327, v741)
-		v743 := float64(v740 * v384)
+		v641 := float64(v639 * v4)
+		v642 := float64(v639 * v7)
+		v643 := float64(v639 * v457)
+		v644 := float64(v643 * v387)
+		v645 := -v644
+		v646 := math.FMA(v643, v387, v645)
+		v647 := float64(v644 * v440)
+		v648 := -v647
+		v649 := math.FMA(v644, v440, v648)
+		v650 := math.FMA(v646, v440, v649)
+		v651 := float64(v643 * v455)
+		v652 := -v651
+		v653 := math.FMA(v643, v455, v652)
+		v654 := float64(v647 + v651)
+		v655 := float64(v654 - v647)
+		v656 := float64(v654 - v655)
+		v657 := float64(v647 - v656)
+		v658 := float64(v651 - v655)
+		v659 := float64(v657 + v658)
+		v660 := float64(v659 + v650)
+		v661 := float64(v660 + v653)
+		v662 := float64(v639 * v107)
+		v663 := -v662
+		v664 := math.FMA(v639, v107, v663)
+		v665 := float64(v662 * v180)
+		v666 := -v665
+		v667 := math.FMA(v662, v180, v666)
+		v668 := math.FMA(v664, v180, v667)
+		v669 := float64(v639 * v245)
+		v670 := -v669
+		v671 := math.FMA(v639, v245, v670)
+		v672 := float64(v669 * v180)
+		v673 := -v672
+		v674 := math.FMA(v669, v180, v673)
+		v675 := math.FMA(v671, v180, v674)
+		v676 := float64(v665 + v672)
+		v677 := float64(v676 - v665)
+		v678 := float64(v676 - v677)
+		v679 := float64(v665 - v678)
+		v680 := float64(v672 - v677)
+		v681 := float64(v679 + v680)
+		v682 := float64(v681 + v668)
+		v683 := float64(v682 + v675)
+		v684 := float64(v639 * v271)
+		v685 := -v684
+		v686 := math.FMA(v639, v271, v685)
+		v687 := float64(v684 * v328)
+		v688 := -v687
+		v689 := math.FMA(v684, v328, v688)
+		v690 := math.FMA(v686, v328, v689)
+		v691 := float64(v639 * v351)
+		v692 := -v691
+		v693 := math.FMA(v639, v351, v692)
+		v694 := float64(v639 * v380)
+		v695 := -v694
+		v696 := math.FMA(v639, v380, v695)
+		v697 := float64(v691 + v694)
+		v698 := float64(v697 - v691)
+		v699 := float64(v697 - v698)
+		v700 := float64(v691 - v699)
+		v701 := float64(v694 - v698)
+		v702 := float64(v700 + v701)
+		v703 := float64(v702 + v693)
+		v704 := float64(v703 + v696)
+		v705 := float64(v687 + v697)
+		v706 := float64(v705 - v687)
+		v707 := float64(v705 - v706)
+		v708 := float64(v687 - v707)
+		v709 := float64(v697 - v706)
+		v710 := float64(v708 + v709)
+		v711 := float64(v710 + v690)
+		v712 := float64(v711 + v704)
+		v713 := float64(v639 * v0)
+		v714 := -v713
+		v715 := math.FMA(v639, v0, v714)
+		v716 := float64(v713 * v356)
+		v717 := -v716
+		v718 := math.FMA(v713, v356, v717)
+		v719 := math.FMA(v715, v356, v718)
+		v720 := float64(v716 * v269)
+		v721 := -v720
+		v722 := math.FMA(v716, v269, v721)
+		v723 := math.FMA(v719, v269, v722)
+		v724 := float64(v713 * v269)
+		v725 := -v724
+		v726 := math.FMA(v713, v269, v725)
+		v727 := math.FMA(v715, v269, v726)
+		v728 := float64(v720 + v724)
+		v729 := float64(v728 - v720)
+		v730 := float64(v728 - v729)
+		v731 := float64(v720 - v730)
+		v732 := float64(v724 - v729)
+		v733 := float64(v731 + v732)
+		v734 := float64(v733 + v723)
+		v735 := float64(v734 + v727)
+		v736 := float64(v639 * v579)
+		v737 := -v736
+		v738 := math.FMA(v639, v579, v737)
+		v739 := float64(v639 * v584)
+		v740 := float64(v738 + v739)
+		v741 := float64(v736 + v740)
+		v742 := math.Ldexp(v741, int(v165))
+		v743 := float64(v639 * v180)
 		v744 := -v743
-		v745 := math.FMA(v740, v384, v744)
-		v746 := math.FMA(v742, v384, v745)
-		v747 := float64(v695 * v407)
-		v748 := -v747
-		v749 := math.FMA(v695, v407, v748)
-		v750 := float64(v695 * v436)
-		v751 := -v750
-		v752 := math.FMA(v695, v436, v751)
-		v753 := float64(v747 + v750)
-		v754 := float64(v753 - v747)
-		v755 := float64(v753 - v754)
-		v756 := float64(v747 - v755)
-		v757 := float64(v750 - v754)
-		v758 := float64(v756 + v757)
-		v759 := float64(v758 + v749)
-		v760 := float64(v759 + v752)
-		v761 := float64(v743 + v753)
-		v762 := float64(v761 - v743)
-		v763 := float64(v761 - v762)
-		v764 := float64(v743 - v763)
-		v765 := float64(v753 - v762)
+		v745 := math.FMA(v639, v180, v744)
+		v746 := v743
+		if v169 {
+			v746 = v742
+		}
+		v747 := v745
+		if v169 {
+			v747 = v3
+		}
+		v748 := float64(v728 + v746)
+		v749 := float64(v748 - v728)
+		v750 := float64(v748 - v749)
+		v751 := float64(v728 - v750)
+		v752 := float64(v746 - v749)
+		v753 := float64(v751 + v752)
+		v754 := float64(v753 + v735)
+		v755 := float64(v754 + v747)
+		v756 := v748
+		if v249 {
+			v756 = v705
+		}
+		v757 := v755
+		if v249 {
+			v757 = v712
+		}
+		v758 := v756
+		if v11 {
+			v758 = v676
+		}
+		v759 := v757
+		if v11 {
+			v759 = v683
+		}
+		v760 := v758
+		if v9 {
+			v760 = v654
+		}
+		v761 := v759
+		if v9 {
+			v761 = v661
+		}
+		v762 := v760
+		if v6 {
+			v762 = v642
+		}
+		v763 := v761
+		if v6 {
+			v763 = v3
+		}
+		v764 := v762
+		if v2 {
+			v764 = v641
+		}
+		v765 := v763
+		if v2 {
+			v765 = v3
+		}
 		v766 := float64(v764 + v765)
-		v767 := float64(v766 + v746)
-		v768 := float64(v767 + v760)
-		v769 := float64(v695 * v0)
-		v770 := -v769
-		v771 := math.FMA(v695, v0, v770)
-		v772 := float64(v769 * v412)
-		v773 := -v772
-		v774 := math.FMA(v769, v412, v773)
-		v775 := math.FMA(v771, v412, v774)
-		v776 := float64(v772 * v325)
-		v777 := -v776
-		v778 := math.FMA(v772, v325, v777)
-		v779 := math.FMA(v775, v325, v778)
-		v780 := float64(v769 * v325)
-		v781 := -v780
-		v782 := math.FMA(v769, v325, v781)
-		v783 := math.FMA(v771, v325, v782)
-		v784 := float64(v776 + v780)
-		v785 := float64(v784 - v776)
-		v786 := float64(v784 - v785)
-		v787 := float64(v776 - v786)
-		v788 := float64(v780 - v785)
-		v789 := float64(v787 + v788)
-		v790 := float64(v789 + v779)
-		v791 := float64(v790 + v783)
-		v792 := float64(v695 * v635)
-		v793 := -v792
-		v794 := math.FMA(v695, v635, v793)
-		v795 := float64(v695 * v640)
-		v796 := float64(v794 + v795)
-		v797 := float64(v792 + v796)
-		v798 := math.Ldexp(v797, int(v166))
-		v799 := float64(v695 * v181)
-		v800 := -v799
-		v801 := math.FMA(v695, v181, v800)
-		v802 := v799
-		if v170 {
-			v802 = v798
+		v767 := float64(v461 * v639)
+		v768 := float64(v766 - v767)
+		v769 := math.Abs(v768)
+		v770 := math.Abs(v767)
+		v771 := float64(v770 * v618)
+		v772 := v769 <= v771
+		v773 := math.Abs(v639)
+		v774 := math.Abs(v643)
+		v775 := v773
+		if v774 > v773 {
+			v775 = v774
 		}
-		v803 := v801
-		if v170 {
-			v803 = v3
+		v776 := math.Abs(v713)
+		v777 := v775
+		if v776 > v775 {
+			v777 = v776
 		}
-		v804 := float64(v784 + v802)
-		v805 := float64(v804 - v784)
-		v806 := float64(v804 - v805)
-		v807 := float64(v784 - v806)
-		v808 := float64(v802 - v805)
-		v809 := float64(v807 + v808)
-		v810 := float64(v809 + v791)
-		v811 := float64(v810 + v803)
-		v812 := v804
-		if v251 {
-			v812 = v761
+		v778 := float64(v769 * v626)
+		v779 := math.FMA(v777, v628, v629)
+		v780 := v778 <= v779
+		v781 := v772 || v780
+		v782 := v766 == v3
+		v783 := v781 && !v782
+		v784 := v767
+		if v783 {
+			v784 = v766
 		}
-		v813 := v811
-		if v251 {
-			v813 = v768
+		v785 := float64(v640 * v784)
+		v787 := v621 == v786
+		v788 := v637 == v786
+		v789 := v636 == v786
+		v790 := v788 || v789
+		v791 := v787 && !v790
+		v792 := v635
+		if v791 {
+			v792 = v785
 		}
-		v814 := v812
-		if v11 {
-			v814 = v732
+		v793 := math.IsNaN(v462)
+		v794 := v792
+		if v793 {
+			v794 = v462
 		}
-		v815 := v813
-		if v11 {
-			v815 = v739
+		v795 := v794
+		if v105 {
+			v795 = v0
 		}
-		v816 := v814
-		if v9 {
-			v816 = v710
-		}
-		v817 := v815
-		if v9 {
-			v817 = v717
-		}
-		v818 := v816
-		if v6 {
-			v818 = v698
-		}
-		v819 := v817
-		if v6 {
-			v819 = v3
-		}
-		v820 := v818
-		if v2 {
-			v820 = v697
-		}
-		v821 := v819
-		if v2 {
-			v821 = v3
-		}
-		v822 := float64(v820 + v821)
-		v823 := float64(v517 * v695)
-		v824 := float64(v822 - v823)
-		v825 := math.Abs(v824)
-		v826 := math.Abs(v823)
-		v827 := float64(v826 * v674)
-		v828 := v825 <= v827
-		v829 := math.Abs(v695)
-		v830 := math.Abs(v699)
-		v831 := v829
-		if v830 > v829 {
-			v831 = v830
-		}
-		v832 := math.Abs(v769)
-		v833 := v831
-		if v832 > v831 {
-			v833 = v832
-		}
-		v834 := float64(v825 * v682)
-		v835 := math.FMA(v833, v684, v685)
-		v836 := v834 <= v835
-		v837 := v828 || v836
-		v838 := v822 == v3
-		v839 := v837 && !v838
-		v840 := v823
-		if v839 {
-			v840 = v822
-		}
-		v841 := float64(v696 * v840)
-		v843 := v677 == v842
-		v844 := v693 == v842
-		v845 := v692 == v842
-		v846 := v844 || v845
-		v847 := v843 && !v846
-		v848 := v691
-		if v847 {
-			v848 = v841
-		}
-		v849 := math.IsNaN(v518)
-		v850 := v848
-		if v849 {
-			v850 = v518
-		}
-		v851 := v850
-		if v182 {
-			v851 = v0
-		}
-		da[i] = v851
+		da[i] = v795
 	}
 }
 
 // swigluBackwardAUsualGeneric is the pure-Go kernel of swigluBackwardAUsual
-// (f64 memory, f64 compute, 733 operations): the scalar twin of the vector
+// (f64 memory, f64 compute, 677 operations): the scalar twin of the vector
 // program the assembly kernels run, with exactly the semantics of
 // vprog.Program.Eval, so every backend gives the same bits. The caller
 // guarantees equal lengths; da may be the same slice as an input.
@@ -1742,7 +1662,7 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v5 := math.Float64frombits(0x4046800000000000)   // 45
 	v7 := math.Float64frombits(0x3ff0000000000000)   // 1
 	v8 := math.Float64frombits(0xc000000000000000)   // -2
-	v13 := math.Float64frombits(0xc096d00000000000)  // -1460
+	v14 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v16 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v19 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
 	v21 := math.Float64frombits(0xbc7abc9e3b39803f)  // -2.3190468138462996e-17
@@ -1762,23 +1682,23 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 	v86 := math.Float64frombits(0x408f400000000000)  // 1000
 	v89 := math.Float64frombits(0xc08fe80000000000)  // -1021
 	v91 := math.Float64frombits(0x3ff8000000000000)  // 1.5
-	v187 := math.Float64frombits(0x4086300000000000) // 710
-	v248 := math.Float64frombits(0xbfe0000000000000) // -0.5
-	v326 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
-	v328 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
-	v330 := math.Float64frombits(0xbff0000000000000) // -1
-	v331 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
-	v332 := math.Float64frombits(0xc044000000000000) // -40
-	v394 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
-	v398 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
-	v416 := math.Float64frombits(0x4086280000000000) // 709
-	v420 := math.Float64frombits(0x408ff80000000000) // 1023
-	v441 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
-	v575 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
-	v583 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
-	v585 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
-	v586 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
-	v723 := math.Float64frombits(0x7ff0000000000000) // +Inf
+	v185 := math.Float64frombits(0x4086300000000000) // 710
+	v246 := math.Float64frombits(0xbfe0000000000000) // -0.5
+	v270 := math.Float64frombits(0xbff474973c84120b) // -1.2784645427610737
+	v272 := math.Float64frombits(0xbc9f8d74bc9ac154) // -1.0946994183093437e-16
+	v274 := math.Float64frombits(0xbff0000000000000) // -1
+	v275 := math.Float64frombits(0x3fd1d25cf210482c) // 0.2784645427610737
+	v276 := math.Float64frombits(0xc044000000000000) // -40
+	v338 := math.Float64frombits(0x3ff474973c84120b) // 1.2784645427610737
+	v342 := math.Float64frombits(0x3fd1d25cf210482e) // 0.2784645427610738
+	v360 := math.Float64frombits(0x4086280000000000) // 709
+	v364 := math.Float64frombits(0x408ff80000000000) // 1023
+	v385 := math.Float64frombits(0x17f0000000000000) // 2.191809349008403e-193
+	v519 := math.Float64frombits(0x3cc0000000000000) // 4.440892098500626e-16
+	v527 := math.Float64frombits(0x6570000000000000) // 4.149515568880993e+180
+	v529 := math.Float64frombits(0x2270000000000000) // 8.200532357869981e-143
+	v530 := math.Float64frombits(0x2260000000000000) // 4.100266178934991e-143
+	v667 := math.Float64frombits(0x7ff0000000000000) // +Inf
 	for i := range da {
 		v0 := a[i]
 		v2 := v0 < v1
@@ -1787,14 +1707,14 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v10 := -v0
 		v11 := math.Abs(v10)
 		v12 := -v11
-		v14 := v13
-		if v12 > v13 {
-			v14 = v12
+		v13 := v10 < v3
+		v15 := v14
+		if v12 > v14 {
+			v15 = v12
 		}
-		v15 := v10 < v3
-		v17 := float64(v14 * v16)
+		v17 := float64(v15 * v16)
 		v18 := math.RoundToEven(v17)
-		v20 := math.FMA(v18, v19, v14)
+		v20 := math.FMA(v18, v19, v15)
 		v22 := math.FMA(v18, v21, v20)
 		v23 := float64(v20 - v22)
 		v24 := math.FMA(v18, v21, v23)
@@ -1839,11 +1759,11 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v72 := float64(v71 + v68)
 		v73 := float64(v72 + v69)
 		v74 := v7
-		if v15 {
+		if v13 {
 			v74 = v62
 		}
 		v75 := v3
-		if v15 {
+		if v13 {
 			v75 = v64
 		}
 		v76 := float64(v7 / v70)
@@ -1854,7 +1774,7 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 		v81 := float64(v80 + v75)
 		v82 := float64(v81 * v76)
 		v83 := v3
-		if v15 {
+		if v13 {
 			v83 = v18
 		}
 		v85 := float64(v84 - v83)
@@ -1884,827 +1804,747 @@ func swigluBackwardAUsualGeneric(da, a, b, dy []float64) {
 			v101 = v83
 		}
 		v102 := ldexpMid(v100, v101)
-		v103 := math.IsNaN(v10)
-		v104 := v102
-		if v103 {
-			v104 = v10
+		v103 := math.IsNaN(v0)
+		v104 := float64(v0 * v102)
+		v105 := float64(v7 + v104)
+		v106 := math.Abs(v0)
+		v107 := -v106
+		v108 := v0 < v3
+		v109 := v14
+		if v107 > v14 {
+			v109 = v107
 		}
-		v105 := float64(v0 * v104)
-		v106 := float64(v7 + v105)
-		v107 := math.Abs(v0)
-		v108 := -v107
-		v109 := v13
-		if v108 > v13 {
-			v109 = v108
-		}
-		v110 := v0 < v3
-		v111 := float64(v109 * v16)
-		v112 := math.RoundToEven(v111)
-		v113 := math.FMA(v112, v19, v109)
-		v114 := math.FMA(v112, v21, v113)
-		v115 := float64(v113 - v114)
-		v116 := math.FMA(v112, v21, v115)
-		v117 := float64(v114 * v114)
-		v118 := -v117
-		v119 := math.FMA(v114, v114, v118)
-		v120 := float64(v25 * v117)
-		v121 := float64(v25 * v119)
-		v122 := float64(v114 + v120)
-		v123 := float64(v114 - v122)
+		v110 := float64(v109 * v16)
+		v111 := math.RoundToEven(v110)
+		v112 := math.FMA(v111, v19, v109)
+		v113 := math.FMA(v111, v21, v112)
+		v114 := float64(v112 - v113)
+		v115 := math.FMA(v111, v21, v114)
+		v116 := float64(v113 * v113)
+		v117 := -v116
+		v118 := math.FMA(v113, v113, v117)
+		v119 := float64(v25 * v116)
+		v120 := float64(v25 * v118)
+		v121 := float64(v113 + v119)
+		v122 := float64(v113 - v121)
+		v123 := float64(v122 + v119)
 		v124 := float64(v123 + v120)
-		v125 := float64(v124 + v121)
-		v126 := math.FMA(v116, v114, v116)
-		v127 := float64(v125 + v126)
-		v128 := float64(v117 * v114)
-		v129 := math.FMA(v114, v38, v39)
-		v130 := math.FMA(v114, v129, v41)
-		v131 := math.FMA(v114, v130, v43)
-		v132 := math.FMA(v114, v131, v45)
-		v133 := math.FMA(v114, v132, v47)
-		v134 := math.FMA(v114, v133, v49)
-		v135 := math.FMA(v114, v134, v51)
-		v136 := math.FMA(v114, v135, v53)
-		v137 := math.FMA(v114, v136, v55)
-		v138 := math.FMA(v128, v137, v127)
-		v139 := float64(v7 + v122)
-		v140 := float64(v7 - v139)
-		v141 := float64(v140 + v122)
-		v142 := float64(v141 + v138)
-		v143 := float64(v139 + v142)
-		v144 := float64(v139 - v143)
-		v145 := float64(v144 + v142)
-		v146 := v65
-		if v112 > v65 {
-			v146 = v112
+		v125 := math.FMA(v115, v113, v115)
+		v126 := float64(v124 + v125)
+		v127 := float64(v116 * v113)
+		v128 := math.FMA(v113, v38, v39)
+		v129 := math.FMA(v113, v128, v41)
+		v130 := math.FMA(v113, v129, v43)
+		v131 := math.FMA(v113, v130, v45)
+		v132 := math.FMA(v113, v131, v47)
+		v133 := math.FMA(v113, v132, v49)
+		v134 := math.FMA(v113, v133, v51)
+		v135 := math.FMA(v113, v134, v53)
+		v136 := math.FMA(v113, v135, v55)
+		v137 := math.FMA(v127, v136, v126)
+		v138 := float64(v7 + v121)
+		v139 := float64(v7 - v138)
+		v140 := float64(v139 + v121)
+		v141 := float64(v140 + v137)
+		v142 := float64(v138 + v141)
+		v143 := float64(v138 - v142)
+		v144 := float64(v143 + v141)
+		v145 := v65
+		if v111 > v65 {
+			v145 = v111
 		}
-		v147 := ldexpMid(v7, v146)
-		v148 := float64(v143 * v147)
-		v149 := float64(v145 * v147)
-		v150 := float64(v7 + v148)
-		v151 := float64(v7 - v150)
+		v146 := ldexpMid(v7, v145)
+		v147 := float64(v142 * v146)
+		v148 := float64(v144 * v146)
+		v149 := float64(v7 + v147)
+		v150 := float64(v7 - v149)
+		v151 := float64(v150 + v147)
 		v152 := float64(v151 + v148)
-		v153 := float64(v152 + v149)
-		v154 := v7
-		if v110 {
-			v154 = v143
+		v153 := v7
+		if v108 {
+			v153 = v142
 		}
-		v155 := v3
-		if v110 {
-			v155 = v145
+		v154 := v3
+		if v108 {
+			v154 = v144
 		}
-		v156 := float64(v7 / v150)
-		v157 := float64(v154 * v156)
-		v158 := -v157
-		v159 := math.FMA(v158, v150, v154)
-		v160 := math.FMA(v158, v153, v159)
-		v161 := float64(v160 + v155)
-		v162 := v13 <= v108
-		v163 := float64(v161 * v156)
-		v164 := v3
-		if v110 {
-			v164 = v112
+		v155 := float64(v7 / v149)
+		v156 := float64(v153 * v155)
+		v157 := -v156
+		v158 := math.FMA(v157, v149, v153)
+		v159 := math.FMA(v157, v152, v158)
+		v160 := float64(v159 + v154)
+		v161 := v14 <= v107
+		v162 := float64(v160 * v155)
+		v163 := v3
+		if v108 {
+			v163 = v111
 		}
-		v165 := float64(v84 - v164)
-		v166 := v86
-		if v165 < v86 {
+		v164 := float64(v84 - v163)
+		v165 := v86
+		if v164 < v86 {
+			v165 = v164
+		}
+		v166 := v3
+		if v165 > v3 {
 			v166 = v165
 		}
-		v167 := v3
-		if v166 > v3 {
-			v167 = v166
+		v167 := v163 < v89
+		v168 := ldexpNormal(v91, v166)
+		v169 := v3
+		if v167 {
+			v169 = v168
 		}
-		v168 := v164 < v89
-		v169 := ldexpNormal(v91, v167)
-		v170 := v3
-		if v168 {
-			v170 = v169
+		v170 := float64(v156 + v169)
+		v171 := float64(v170 - v169)
+		v172 := float64(v156 - v171)
+		v173 := float64(v172 + v162)
+		v174 := float64(v173 + v169)
+		v175 := float64(v174 - v169)
+		v176 := float64(v171 + v175)
+		v177 := v65
+		if v163 > v65 {
+			v177 = v163
 		}
-		v171 := float64(v157 + v170)
-		v172 := float64(v171 - v170)
-		v173 := float64(v157 - v172)
-		v174 := float64(v173 + v163)
-		v175 := float64(v174 + v170)
-		v176 := float64(v175 - v170)
-		v177 := float64(v172 + v176)
-		v178 := v65
-		if v164 > v65 {
-			v178 = v164
+		v178 := ldexpMid(v176, v177)
+		v179 := float64(v105 - v104)
+		v180 := float64(v7 - v179)
+		v181 := -v104
+		v182 := math.FMA(v0, v102, v181)
+		v183 := -v102
+		v184 := v14
+		if v0 > v14 {
+			v184 = v0
 		}
-		v179 := ldexpMid(v177, v178)
-		v180 := math.IsNaN(v0)
-		v181 := float64(v106 - v105)
-		v182 := float64(v7 - v181)
-		v183 := -v105
-		v184 := math.FMA(v0, v104, v183)
-		v185 := -v104
-		v186 := v13
-		if v0 > v13 {
-			v186 = v0
+		v186 := v185
+		if v184 < v185 {
+			v186 = v184
 		}
-		v188 := v187
-		if v186 < v187 {
-			v188 = v186
+		v187 := float64(v186 * v16)
+		v188 := math.RoundToEven(v187)
+		v189 := math.FMA(v188, v19, v186)
+		v190 := math.FMA(v188, v21, v189)
+		v191 := float64(v189 - v190)
+		v192 := math.FMA(v188, v21, v191)
+		v193 := float64(v190 * v190)
+		v194 := -v193
+		v195 := math.FMA(v190, v190, v194)
+		v196 := float64(v25 * v193)
+		v197 := float64(v25 * v195)
+		v198 := float64(v190 + v196)
+		v199 := float64(v190 - v198)
+		v200 := float64(v199 + v196)
+		v201 := float64(v200 + v197)
+		v202 := math.FMA(v192, v190, v192)
+		v203 := float64(v201 + v202)
+		v204 := float64(v193 * v190)
+		v205 := math.FMA(v190, v38, v39)
+		v206 := math.FMA(v190, v205, v41)
+		v207 := math.FMA(v190, v206, v43)
+		v208 := math.FMA(v190, v207, v45)
+		v209 := math.FMA(v190, v208, v47)
+		v210 := math.FMA(v190, v209, v49)
+		v211 := math.FMA(v190, v210, v51)
+		v212 := math.FMA(v190, v211, v53)
+		v213 := math.FMA(v190, v212, v55)
+		v214 := math.FMA(v204, v213, v203)
+		v215 := float64(v7 + v198)
+		v216 := float64(v7 - v215)
+		v217 := float64(v216 + v198)
+		v218 := float64(v217 + v214)
+		v219 := float64(v84 - v188)
+		v220 := v86
+		if v219 < v86 {
+			v220 = v219
 		}
-		v189 := float64(v188 * v16)
-		v190 := math.RoundToEven(v189)
-		v191 := math.FMA(v190, v19, v188)
-		v192 := math.FMA(v190, v21, v191)
-		v193 := float64(v191 - v192)
-		v194 := math.FMA(v190, v21, v193)
-		v195 := float64(v192 * v192)
-		v196 := -v195
-		v197 := math.FMA(v192, v192, v196)
-		v198 := float64(v25 * v195)
-		v199 := float64(v25 * v197)
-		v200 := float64(v192 + v198)
-		v201 := float64(v192 - v200)
-		v202 := float64(v201 + v198)
-		v203 := float64(v202 + v199)
-		v204 := math.FMA(v194, v192, v194)
-		v205 := float64(v203 + v204)
-		v206 := float64(v195 * v192)
-		v207 := math.FMA(v192, v38, v39)
-		v208 := math.FMA(v192, v207, v41)
-		v209 := math.FMA(v192, v208, v43)
-		v210 := math.FMA(v192, v209, v45)
-		v211 := math.FMA(v192, v210, v47)
-		v212 := math.FMA(v192, v211, v49)
-		v213 := math.FMA(v192, v212, v51)
-		v214 := math.FMA(v192, v213, v53)
-		v215 := math.FMA(v192, v214, v55)
-		v216 := math.FMA(v206, v215, v205)
-		v217 := float64(v7 + v200)
-		v218 := float64(v7 - v217)
-		v219 := float64(v218 + v200)
-		v220 := float64(v219 + v216)
-		v221 := float64(v84 - v190)
-		v222 := v86
-		if v221 < v86 {
-			v222 = v221
+		v221 := v3
+		if v220 > v3 {
+			v221 = v220
 		}
-		v223 := v3
-		if v222 > v3 {
-			v223 = v222
+		v222 := v188 < v89
+		v223 := ldexpNormal(v91, v221)
+		v224 := v3
+		if v222 {
+			v224 = v223
 		}
-		v224 := v190 < v89
-		v225 := ldexpNormal(v91, v223)
-		v226 := v3
-		if v224 {
-			v226 = v225
+		v225 := float64(v215 + v224)
+		v226 := float64(v225 - v224)
+		v227 := float64(v215 - v226)
+		v228 := float64(v227 + v218)
+		v229 := float64(v228 + v224)
+		v230 := float64(v229 - v224)
+		v231 := float64(v226 + v230)
+		v232 := v65
+		if v188 > v65 {
+			v232 = v188
 		}
-		v227 := float64(v217 + v226)
-		v228 := float64(v227 - v226)
-		v229 := float64(v217 - v228)
-		v230 := float64(v229 + v220)
-		v231 := float64(v230 + v226)
-		v232 := float64(v231 - v226)
-		v233 := float64(v228 + v232)
-		v234 := v65
-		if v190 > v65 {
-			v234 = v190
-		}
-		v235 := ldexpMid(v233, v234)
-		v236 := float64(v7 + v235)
-		v237 := math.FMA(v185, v236, v7)
-		v238 := float64(v236 - v7)
+		v233 := ldexpMid(v231, v232)
+		v234 := float64(v7 + v233)
+		v235 := math.FMA(v183, v234, v7)
+		v236 := float64(v234 - v7)
+		v237 := float64(v233 - v236)
+		v238 := float64(v102 * v237)
 		v239 := float64(v235 - v238)
-		v240 := float64(v104 * v239)
-		v241 := float64(v237 - v240)
-		v242 := float64(v241 / v236)
-		v243 := float64(v0 * v242)
-		v244 := float64(v184 + v243)
-		v245 := float64(v182 + v244)
-		v246 := float64(v245 * v179)
-		v247 := math.FMA(v106, v179, v246)
-		v249 := v0 < v248
-		v250 := math.Abs(v108)
-		v251 := -v250
-		v252 := v13
-		if v251 > v13 {
-			v252 = v251
+		v240 := float64(v239 / v234)
+		v241 := float64(v0 * v240)
+		v242 := float64(v182 + v241)
+		v243 := float64(v180 + v242)
+		v244 := float64(v243 * v178)
+		v245 := math.FMA(v105, v178, v244)
+		v247 := v0 < v246
+		v248 := float64(v142 * v155)
+		v249 := -v248
+		v250 := math.FMA(v249, v149, v142)
+		v251 := math.FMA(v249, v152, v250)
+		v252 := float64(v251 + v144)
+		v253 := float64(v252 * v155)
+		v254 := float64(v84 - v111)
+		v255 := v86
+		if v254 < v86 {
+			v255 = v254
 		}
-		v253 := v108 < v3
-		v254 := float64(v252 * v16)
-		v255 := math.RoundToEven(v254)
-		v256 := math.FMA(v255, v19, v252)
-		v257 := math.FMA(v255, v21, v256)
-		v258 := float64(v256 - v257)
-		v259 := math.FMA(v255, v21, v258)
-		v260 := float64(v257 * v257)
-		v261 := -v260
-		v262 := math.FMA(v257, v257, v261)
-		v263 := float64(v25 * v260)
-		v264 := float64(v25 * v262)
-		v265 := float64(v257 + v263)
-		v266 := float64(v257 - v265)
-		v267 := float64(v266 + v263)
-		v268 := float64(v267 + v264)
-		v269 := math.FMA(v259, v257, v259)
-		v270 := float64(v268 + v269)
-		v271 := float64(v260 * v257)
-		v272 := math.FMA(v257, v38, v39)
-		v273 := math.FMA(v257, v272, v41)
-		v274 := math.FMA(v257, v273, v43)
-		v275 := math.FMA(v257, v274, v45)
-		v276 := math.FMA(v257, v275, v47)
-		v277 := math.FMA(v257, v276, v49)
-		v278 := math.FMA(v257, v277, v51)
-		v279 := math.FMA(v257, v278, v53)
-		v280 := math.FMA(v257, v279, v55)
-		v281 := math.FMA(v271, v280, v270)
-		v282 := float64(v7 + v265)
-		v283 := float64(v7 - v282)
-		v284 := float64(v283 + v265)
-		v285 := float64(v284 + v281)
-		v286 := float64(v282 + v285)
-		v287 := float64(v282 - v286)
-		v288 := float64(v287 + v285)
-		v289 := v65
-		if v255 > v65 {
-			v289 = v255
+		v256 := v3
+		if v255 > v3 {
+			v256 = v255
 		}
-		v290 := ldexpMid(v7, v289)
-		v291 := float64(v286 * v290)
-		v292 := float64(v288 * v290)
-		v293 := float64(v7 + v291)
-		v294 := float64(v7 - v293)
-		v295 := float64(v294 + v291)
-		v296 := float64(v295 + v292)
-		v297 := v7
-		if v253 {
-			v297 = v286
+		v257 := v111 < v89
+		v258 := ldexpNormal(v91, v256)
+		v259 := v3
+		if v257 {
+			v259 = v258
 		}
-		v298 := v3
-		if v253 {
-			v298 = v288
+		v260 := float64(v248 + v259)
+		v261 := float64(v260 - v259)
+		v262 := float64(v248 - v261)
+		v263 := float64(v262 + v253)
+		v264 := float64(v263 + v259)
+		v265 := float64(v264 - v259)
+		v266 := float64(v261 + v265)
+		v267 := ldexpMid(v266, v145)
+		v268 := float64(v7 - v267)
+		v269 := float64(v267 * v268)
+		v271 := float64(v0 - v270)
+		v273 := float64(v271 - v272)
+		v277 := v276
+		if v273 > v276 {
+			v277 = v273
 		}
-		v299 := float64(v7 / v293)
-		v300 := float64(v297 * v299)
-		v301 := -v300
-		v302 := math.FMA(v301, v293, v297)
-		v303 := math.FMA(v301, v296, v302)
-		v304 := float64(v303 + v298)
-		v305 := float64(v304 * v299)
-		v306 := v3
-		if v253 {
-			v306 = v255
+		v278 := v185
+		if v277 < v185 {
+			v278 = v277
 		}
-		v307 := float64(v84 - v306)
-		v308 := v86
-		if v307 < v86 {
-			v308 = v307
+		v279 := float64(v278 * v16)
+		v280 := math.RoundToEven(v279)
+		v281 := -v280
+		v282 := math.FMA(v280, v19, v278)
+		v283 := math.FMA(v280, v21, v282)
+		v284 := float64(v282 - v283)
+		v285 := math.FMA(v280, v21, v284)
+		v286 := float64(v283 * v283)
+		v287 := -v286
+		v288 := math.FMA(v283, v283, v287)
+		v289 := float64(v25 * v286)
+		v290 := float64(v25 * v288)
+		v291 := float64(v283 + v289)
+		v292 := float64(v283 - v291)
+		v293 := float64(v292 + v289)
+		v294 := float64(v293 + v290)
+		v295 := math.FMA(v285, v283, v285)
+		v296 := float64(v294 + v295)
+		v297 := float64(v286 * v283)
+		v298 := math.FMA(v283, v38, v39)
+		v299 := math.FMA(v283, v298, v41)
+		v300 := math.FMA(v283, v299, v43)
+		v301 := math.FMA(v283, v300, v45)
+		v302 := math.FMA(v283, v301, v47)
+		v303 := math.FMA(v283, v302, v49)
+		v304 := math.FMA(v283, v303, v51)
+		v305 := math.FMA(v283, v304, v53)
+		v306 := math.FMA(v283, v305, v55)
+		v307 := math.FMA(v297, v306, v296)
+		v308 := ldexpMid(v274, v281)
+		v309 := float64(v7 + v308)
+		v310 := float64(v309 - v7)
+		v311 := float64(v309 - v310)
+		v312 := float64(v7 - v311)
+		v313 := float64(v308 - v310)
+		v314 := float64(v312 + v313)
+		v315 := float64(v307 + v314)
+		v316 := float64(v309 + v291)
+		v317 := float64(v309 - v316)
+		v318 := float64(v317 + v291)
+		v319 := float64(v318 + v315)
+		v320 := float64(v316 + v319)
+		v321 := ldexpMid(v320, v280)
+		v322 := math.Copysign(v321, v273)
+		v323 := math.IsNaN(v273)
+		v324 := v322
+		if v323 {
+			v324 = v273
 		}
-		v309 := v3
-		if v308 > v3 {
-			v309 = v308
+		v325 := float64(v275 * v324)
+		v326 := float64(v273 + v325)
+		v327 := float64(v273 - v326)
+		v328 := float64(v327 + v325)
+		v329 := -v325
+		v330 := math.FMA(v275, v324, v329)
+		v331 := float64(v272 * v324)
+		v332 := float64(v330 - v331)
+		v333 := float64(v271 - v273)
+		v334 := float64(v333 - v272)
+		v335 := float64(v271 - v0)
+		v336 := float64(v271 - v335)
+		v337 := float64(v0 - v336)
+		v339 := float64(v338 - v335)
+		v340 := float64(v337 + v339)
+		v341 := float64(v334 + v340)
+		v343 := float64(v7 + v324)
+		v344 := float64(v342 * v343)
+		v345 := float64(v7 + v344)
+		v346 := float64(v341 * v345)
+		v347 := float64(v332 + v346)
+		v348 := float64(v328 + v347)
+		v349 := float64(v269 * v348)
+		v350 := -v269
+		v351 := math.FMA(v267, v268, v350)
+		v352 := float64(v7 - v268)
+		v353 := float64(v352 - v267)
+		v354 := -v267
+		v355 := math.FMA(v354, v234, v233)
+		v356 := float64(v215 + v218)
+		v357 := float64(v215 - v356)
+		v358 := float64(v357 + v218)
+		v359 := v89 <= v188
+		v361 := v360 < v0
+		v362 := v359 && !v361
+		v363 := v89
+		if v188 > v89 {
+			v363 = v188
 		}
-		v310 := v306 < v89
-		v311 := ldexpNormal(v91, v309)
-		v312 := v3
-		if v310 {
-			v312 = v311
+		v365 := v364
+		if v363 < v364 {
+			v365 = v363
 		}
-		v313 := float64(v300 + v312)
-		v314 := float64(v313 - v312)
-		v315 := float64(v300 - v314)
-		v316 := float64(v315 + v305)
-		v317 := float64(v316 + v312)
-		v318 := float64(v317 - v312)
-		v319 := float64(v314 + v318)
-		v320 := v65
-		if v306 > v65 {
-			v320 = v306
+		v366 := ldexpNormal(v358, v365)
+		v367 := v3
+		if v362 {
+			v367 = v366
 		}
-		v321 := ldexpMid(v319, v320)
-		v322 := math.IsNaN(v108)
-		v323 := v321
-		if v322 {
-			v323 = v108
+		v368 := float64(v355 + v367)
+		v369 := float64(v237 + v367)
+		v370 := float64(v267 * v369)
+		v371 := float64(v368 - v370)
+		v372 := float64(v371 / v234)
+		v373 := float64(v353 - v372)
+		v374 := float64(v267 * v373)
+		v375 := float64(v372 * v268)
+		v376 := float64(v374 + v375)
+		v377 := float64(v351 + v376)
+		v378 := float64(v377 * v326)
+		v379 := float64(v349 + v378)
+		v380 := math.FMA(v269, v326, v379)
+		v381 := math.FMA(v354, v267, v267)
+		v382 := math.FMA(v0, v381, v178)
+		v383 := v382
+		if v247 {
+			v383 = v380
 		}
-		v324 := float64(v7 - v323)
-		v325 := float64(v323 * v324)
-		v327 := float64(v0 - v326)
-		v329 := float64(v327 - v328)
-		v333 := v332
-		if v329 > v332 {
-			v333 = v329
-		}
-		v334 := v187
-		if v333 < v187 {
-			v334 = v333
-		}
-		v335 := float64(v334 * v16)
-		v336 := math.RoundToEven(v335)
-		v337 := -v336
-		v338 := math.FMA(v336, v19, v334)
-		v339 := math.FMA(v336, v21, v338)
-		v340 := float64(v338 - v339)
-		v341 := math.FMA(v336, v21, v340)
-		v342 := float64(v339 * v339)
-		v343 := -v342
-		v344 := math.FMA(v339, v339, v343)
-		v345 := float64(v25 * v342)
-		v346 := float64(v25 * v344)
-		v347 := float64(v339 + v345)
-		v348 := float64(v339 - v347)
-		v349 := float64(v348 + v345)
-		v350 := float64(v349 + v346)
-		v351 := math.FMA(v341, v339, v341)
-		v352 := float64(v350 + v351)
-		v353 := float64(v342 * v339)
-		v354 := math.FMA(v339, v38, v39)
-		v355 := math.FMA(v339, v354, v41)
-		v356 := math.FMA(v339, v355, v43)
-		v357 := math.FMA(v339, v356, v45)
-		v358 := math.FMA(v339, v357, v47)
-		v359 := math.FMA(v339, v358, v49)
-		v360 := math.FMA(v339, v359, v51)
-		v361 := math.FMA(v339, v360, v53)
-		v362 := math.FMA(v339, v361, v55)
-		v363 := math.FMA(v353, v362, v352)
-		v364 := ldexpMid(v330, v337)
-		v365 := float64(v7 + v364)
-		v366 := float64(v365 - v7)
-		v367 := float64(v365 - v366)
-		v368 := float64(v7 - v367)
-		v369 := float64(v364 - v366)
-		v370 := float64(v368 + v369)
-		v371 := float64(v363 + v370)
-		v372 := float64(v365 + v347)
-		v373 := float64(v365 - v372)
-		v374 := float64(v373 + v347)
-		v375 := float64(v374 + v371)
-		v376 := float64(v372 + v375)
-		v377 := ldexpMid(v376, v336)
-		v378 := math.Copysign(v377, v329)
-		v379 := math.IsNaN(v329)
-		v380 := v378
-		if v379 {
-			v380 = v329
-		}
-		v381 := float64(v331 * v380)
-		v382 := float64(v329 + v381)
-		v383 := float64(v329 - v382)
-		v384 := float64(v383 + v381)
-		v385 := -v381
-		v386 := math.FMA(v331, v380, v385)
-		v387 := float64(v328 * v380)
-		v388 := float64(v386 - v387)
-		v389 := float64(v327 - v329)
-		v390 := float64(v389 - v328)
-		v391 := float64(v327 - v0)
-		v392 := float64(v327 - v391)
-		v393 := float64(v0 - v392)
-		v395 := float64(v394 - v391)
-		v396 := float64(v393 + v395)
-		v397 := float64(v390 + v396)
-		v399 := float64(v7 + v380)
-		v400 := float64(v398 * v399)
-		v401 := float64(v7 + v400)
-		v402 := float64(v397 * v401)
-		v403 := float64(v388 + v402)
-		v404 := float64(v384 + v403)
-		v405 := float64(v325 * v404)
-		v406 := -v325
-		v407 := math.FMA(v323, v324, v406)
-		v408 := float64(v7 - v324)
-		v409 := float64(v408 - v323)
-		v410 := -v323
-		v411 := math.FMA(v410, v236, v235)
-		v412 := float64(v217 + v220)
-		v413 := float64(v217 - v412)
-		v414 := float64(v413 + v220)
-		v415 := v89 <= v190
-		v417 := v416 < v0
-		v418 := v415 && !v417
-		v419 := v89
-		if v190 > v89 {
-			v419 = v190
-		}
-		v421 := v420
-		if v419 < v420 {
-			v421 = v419
-		}
-		v422 := ldexpNormal(v414, v421)
-		v423 := v3
-		if v418 {
-			v423 = v422
-		}
-		v424 := float64(v411 + v423)
-		v425 := float64(v239 + v423)
-		v426 := float64(v323 * v425)
-		v427 := float64(v424 - v426)
-		v428 := float64(v427 / v236)
-		v429 := float64(v409 - v428)
-		v430 := float64(v323 * v429)
-		v431 := float64(v428 * v324)
-		v432 := float64(v430 + v431)
-		v433 := float64(v407 + v432)
-		v434 := float64(v433 * v382)
-		v435 := float64(v405 + v434)
-		v436 := math.FMA(v325, v382, v435)
-		v437 := math.FMA(v410, v323, v323)
-		v438 := math.FMA(v0, v437, v179)
-		v439 := v438
-		if v249 {
-			v439 = v436
-		}
-		v440 := v439
+		v384 := v383
 		if v9 {
-			v440 = v247
+			v384 = v245
 		}
-		v442 := v440
+		v386 := v384
 		if v6 {
-			v442 = v7
+			v386 = v7
 		}
-		v443 := v442
+		v387 := v386
 		if v2 {
-			v443 = v4
+			v387 = v4
 		}
-		v444 := b[i]
-		v445 := dy[i]
-		v446 := float64(v444 * v445)
-		v447 := -v446
-		v448 := math.FMA(v444, v445, v447)
-		v449 := float64(v446 * v4)
-		v450 := -v449
-		v451 := math.FMA(v446, v4, v450)
-		v452 := math.FMA(v448, v4, v451)
-		v453 := float64(v446 * v7)
-		v454 := -v453
-		v455 := math.FMA(v446, v7, v454)
-		v456 := math.FMA(v448, v7, v455)
-		v457 := float64(v446 * v441)
-		v458 := float64(v446 * v106)
+		v388 := b[i]
+		v389 := dy[i]
+		v390 := float64(v388 * v389)
+		v391 := -v390
+		v392 := math.FMA(v388, v389, v391)
+		v393 := float64(v390 * v4)
+		v394 := -v393
+		v395 := math.FMA(v390, v4, v394)
+		v396 := math.FMA(v392, v4, v395)
+		v397 := float64(v390 * v7)
+		v398 := -v397
+		v399 := math.FMA(v390, v7, v398)
+		v400 := math.FMA(v392, v7, v399)
+		v401 := float64(v390 * v385)
+		v402 := float64(v390 * v105)
+		v403 := -v402
+		v404 := math.FMA(v390, v105, v403)
+		v405 := math.FMA(v392, v105, v404)
+		v406 := float64(v402 * v178)
+		v407 := -v406
+		v408 := math.FMA(v402, v178, v407)
+		v409 := math.FMA(v405, v178, v408)
+		v410 := float64(v390 * v243)
+		v411 := -v410
+		v412 := math.FMA(v390, v243, v411)
+		v413 := math.FMA(v392, v243, v412)
+		v414 := float64(v410 * v178)
+		v415 := -v414
+		v416 := math.FMA(v410, v178, v415)
+		v417 := math.FMA(v413, v178, v416)
+		v418 := float64(v406 + v414)
+		v419 := float64(v418 - v406)
+		v420 := float64(v418 - v419)
+		v421 := float64(v406 - v420)
+		v422 := float64(v414 - v419)
+		v423 := float64(v421 + v422)
+		v424 := float64(v423 + v409)
+		v425 := float64(v424 + v417)
+		v426 := float64(v390 * v269)
+		v427 := -v426
+		v428 := math.FMA(v390, v269, v427)
+		v429 := math.FMA(v392, v269, v428)
+		v430 := float64(v426 * v326)
+		v431 := -v430
+		v432 := math.FMA(v426, v326, v431)
+		v433 := math.FMA(v429, v326, v432)
+		v434 := float64(v390 * v349)
+		v435 := -v434
+		v436 := math.FMA(v390, v349, v435)
+		v437 := math.FMA(v392, v349, v436)
+		v438 := float64(v390 * v378)
+		v439 := -v438
+		v440 := math.FMA(v390, v378, v439)
+		v441 := math.FMA(v392, v378, v440)
+		v442 := float64(v434 + v438)
+		v443 := float64(v442 - v434)
+		v444 := float64(v442 - v443)
+		v445 := float64(v434 - v444)
+		v446 := float64(v438 - v443)
+		v447 := float64(v445 + v446)
+		v448 := float64(v447 + v437)
+		v449 := float64(v448 + v441)
+		v450 := float64(v430 + v442)
+		v451 := float64(v450 - v430)
+		v452 := float64(v450 - v451)
+		v453 := float64(v430 - v452)
+		v454 := float64(v442 - v451)
+		v455 := float64(v453 + v454)
+		v456 := float64(v455 + v433)
+		v457 := float64(v456 + v449)
+		v458 := float64(v390 * v0)
 		v459 := -v458
-		v460 := math.FMA(v446, v106, v459)
-		v461 := math.FMA(v448, v106, v460)
-		v462 := float64(v458 * v179)
+		v460 := math.FMA(v390, v0, v459)
+		v461 := math.FMA(v392, v0, v460)
+		v462 := float64(v458 * v354)
 		v463 := -v462
-		v464 := math.FMA(v458, v179, v463)
-		v465 := math.FMA(v461, v179, v464)
-		v466 := float64(v446 * v245)
+		v464 := math.FMA(v458, v354, v463)
+		v465 := math.FMA(v461, v354, v464)
+		v466 := float64(v462 * v267)
 		v467 := -v466
-		v468 := math.FMA(v446, v245, v467)
-		v469 := math.FMA(v448, v245, v468)
-		v470 := float64(v466 * v179)
+		v468 := math.FMA(v462, v267, v467)
+		v469 := math.FMA(v465, v267, v468)
+		v470 := float64(v458 * v267)
 		v471 := -v470
-		v472 := math.FMA(v466, v179, v471)
-		v473 := math.FMA(v469, v179, v472)
-		v474 := float64(v462 + v470)
-		v475 := float64(v474 - v462)
+		v472 := math.FMA(v458, v267, v471)
+		v473 := math.FMA(v461, v267, v472)
+		v474 := float64(v466 + v470)
+		v475 := float64(v474 - v466)
 		v476 := float64(v474 - v475)
-		v477 := float64(v462 - v476)
+		v477 := float64(v466 - v476)
 		v478 := float64(v470 - v475)
 		v479 := float64(v477 + v478)
-		v480 := float64(v479 + v465)
+		v480 := float64(v479 + v469)
 		v481 := float64(v480 + v473)
-		v482 := float64(v446 * v325)
-		v483 := -v482
-		v484 := math.FMA(v446, v325, v483)
-		v485 := math.FMA(v448, v325, v484)
-		v486 := float64(v482 * v382)
-		v487 := -v486
-		v488 := math.FMA(v482, v382, v487)
-		v489 := math.FMA(v485, v382, v488)
-		v490 := float64(v446 * v405)
-		v491 := -v490
-		v492 := math.FMA(v446, v405, v491)
-		v493 := math.FMA(v448, v405, v492)
-		v494 := float64(v446 * v434)
-		v495 := -v494
-		v496 := math.FMA(v446, v434, v495)
-		v497 := math.FMA(v448, v434, v496)
-		v498 := float64(v490 + v494)
-		v499 := float64(v498 - v490)
+		v482 := v3
+		if v161 {
+			v482 = v156
+		}
+		v483 := float64(v390 * v482)
+		v484 := -v483
+		v485 := math.FMA(v390, v482, v484)
+		v486 := math.FMA(v392, v482, v485)
+		v487 := v3
+		if v161 {
+			v487 = v162
+		}
+		v488 := float64(v390 * v487)
+		v489 := float64(v486 + v488)
+		v490 := float64(v483 + v489)
+		v491 := math.Ldexp(v490, int(v163))
+		v492 := float64(v390 * v178)
+		v493 := -v492
+		v494 := math.FMA(v390, v178, v493)
+		v495 := math.FMA(v392, v178, v494)
+		v496 := v492
+		if v167 {
+			v496 = v491
+		}
+		v497 := v495
+		if v167 {
+			v497 = v3
+		}
+		v498 := float64(v474 + v496)
+		v499 := float64(v498 - v474)
 		v500 := float64(v498 - v499)
-		v501 := float64(v490 - v500)
-		v502 := float64(v494 - v499)
+		v501 := float64(v474 - v500)
+		v502 := float64(v496 - v499)
 		v503 := float64(v501 + v502)
-		v504 := float64(v503 + v493)
+		v504 := float64(v503 + v481)
 		v505 := float64(v504 + v497)
-		v506 := float64(v486 + v498)
-		v507 := float64(v506 - v486)
-		v508 := float64(v506 - v507)
-		v509 := float64(v486 - v508)
-		v510 := float64(v498 - v507)
-		v511 := float64(v509 + v510)
-		v512 := float64(v511 + v489)
-		v513 := float64(v512 + v505)
-		v514 := float64(v446 * v0)
-		v515 := -v514
-		v516 := math.FMA(v446, v0, v515)
-		v517 := math.FMA(v448, v0, v516)
-		v518 := float64(v514 * v410)
-		v519 := -v518
-		v520 := math.FMA(v514, v410, v519)
-		v521 := math.FMA(v517, v410, v520)
-		v522 := float64(v518 * v323)
-		v523 := -v522
-		v524 := math.FMA(v518, v323, v523)
-		v525 := math.FMA(v521, v323, v524)
-		v526 := float64(v514 * v323)
-		v527 := -v526
-		v528 := math.FMA(v514, v323, v527)
-		v529 := math.FMA(v517, v323, v528)
-		v530 := float64(v522 + v526)
-		v531 := float64(v530 - v522)
-		v532 := float64(v530 - v531)
-		v533 := float64(v522 - v532)
-		v534 := float64(v526 - v531)
-		v535 := float64(v533 + v534)
-		v536 := float64(v535 + v525)
-		v537 := float64(v536 + v529)
-		v538 := v3
-		if v162 {
-			v538 = v157
+		v506 := v498
+		if v247 {
+			v506 = v450
 		}
-		v539 := float64(v446 * v538)
-		v540 := -v539
-		v541 := math.FMA(v446, v538, v540)
-		v542 := math.FMA(v448, v538, v541)
-		v543 := v3
-		if v162 {
-			v543 = v163
+		v507 := v505
+		if v247 {
+			v507 = v457
 		}
-		v544 := float64(v446 * v543)
-		v545 := float64(v542 + v544)
-		v546 := float64(v539 + v545)
-		v547 := math.Ldexp(v546, int(v164))
-		v548 := float64(v446 * v179)
+		v508 := v506
+		if v9 {
+			v508 = v418
+		}
+		v509 := v507
+		if v9 {
+			v509 = v425
+		}
+		v510 := v508
+		if v6 {
+			v510 = v397
+		}
+		v511 := v509
+		if v6 {
+			v511 = v400
+		}
+		v512 := v510
+		if v2 {
+			v512 = v393
+		}
+		v513 := v511
+		if v2 {
+			v513 = v396
+		}
+		v514 := float64(v512 + v513)
+		v515 := float64(v387 * v390)
+		v516 := float64(v514 - v515)
+		v517 := math.Abs(v516)
+		v518 := math.Abs(v515)
+		v520 := float64(v518 * v519)
+		v521 := v517 <= v520
+		v522 := math.Abs(v390)
+		v523 := math.Abs(v401)
+		v524 := v522
+		if v523 > v522 {
+			v524 = v523
+		}
+		v525 := math.Abs(v458)
+		v526 := v524
+		if v525 > v524 {
+			v526 = v525
+		}
+		v528 := float64(v517 * v527)
+		v531 := math.FMA(v526, v529, v530)
+		v532 := v528 <= v531
+		v533 := v521 || v532
+		v534 := v514 == v3
+		v535 := v533 && !v534
+		v536 := v515
+		if v535 {
+			v536 = v514
+		}
+		v537 := math.Abs(v389)
+		v538 := math.Abs(v388)
+		v539 := v537 < v538
+		v540 := v389
+		if v539 {
+			v540 = v388
+		}
+		v541 := v388
+		if v539 {
+			v541 = v389
+		}
+		v542 := float64(v540 * v4)
+		v543 := float64(v540 * v7)
+		v544 := float64(v540 * v385)
+		v545 := float64(v540 * v105)
+		v546 := -v545
+		v547 := math.FMA(v540, v105, v546)
+		v548 := float64(v545 * v178)
 		v549 := -v548
-		v550 := math.FMA(v446, v179, v549)
-		v551 := math.FMA(v448, v179, v550)
-		v552 := v548
-		if v168 {
-			v552 = v547
-		}
-		v553 := v551
-		if v168 {
-			v553 = v3
-		}
-		v554 := float64(v530 + v552)
-		v555 := float64(v554 - v530)
-		v556 := float64(v554 - v555)
-		v557 := float64(v530 - v556)
-		v558 := float64(v552 - v555)
-		v559 := float64(v557 + v558)
-		v560 := float64(v559 + v537)
-		v561 := float64(v560 + v553)
-		v562 := v554
-		if v249 {
-			v562 = v506
-		}
-		v563 := v561
-		if v249 {
-			v563 = v513
-		}
-		v564 := v562
-		if v9 {
-			v564 = v474
-		}
-		v565 := v563
-		if v9 {
-			v565 = v481
-		}
-		v566 := v564
-		if v6 {
-			v566 = v453
-		}
-		v567 := v565
-		if v6 {
-			v567 = v456
-		}
-		v568 := v566
-		if v2 {
-			v568 = v449
-		}
-		v569 := v567
-		if v2 {
-			v569 = v452
-		}
-		v570 := float64(v568 + v569)
-		v571 := float64(v443 * v446)
-		v572 := float64(v570 - v571)
-		v573 := math.Abs(v572)
-		v574 := math.Abs(v571)
-		v576 := float64(v574 * v575)
-		v577 := v573 <= v576
-		v578 := math.Abs(v446)
-		v579 := math.Abs(v457)
-		v580 := v578
-		if v579 > v578 {
-			v580 = v579
-		}
-		v581 := math.Abs(v514)
-		v582 := v580
-		if v581 > v580 {
-			v582 = v581
-		}
-		v584 := float64(v573 * v583)
-		v587 := math.FMA(v582, v585, v586)
-		v588 := v584 <= v587
-		v589 := v577 || v588
-		v590 := v570 == v3
-		v591 := v589 && !v590
-		v592 := v571
-		if v591 {
-			v592 = v570
-		}
-		v593 := math.Abs(v445)
-		v594 := math.Abs(v444)
-		v595 := v593 < v594
-		v596 := v445
-		if v595 {
-			v596 = v444
-		}
-		v597 := v444
-		if v595 {
-			v597 = v445
-		}
-		v598 := float64(v596 * v4)
-		v599 := float64(v596 * v7)
-		v600 := float64(v596 * v441)
-		v601 := float64(v596 * v106)
-		v602 := -v601
-		v603 := math.FMA(v596, v106, v602)
-		v604 := float64(v601 * v179)
-		v605 := -v604
-		v606 := math.FMA(v601, v179, v605)
-		v607 := math.FMA(v603, v179, v606)
-		v608 := float64(v596 * v245)
-		v609 := -v608
-		v610 := math.FMA(v596, v245, v609)
-		v611 := float64(v608 * v179)
-		v612 := -v611
-		v613 := math.FMA(v608, v179, v612)
-		v614 := math.FMA(v610, v179, v613)
-		v615 := float64(v604 + v611)
-		v616 := float64(v615 - v604)
-		v617 := float64(v615 - v616)
-		v618 := float64(v604 - v617)
-		v619 := float64(v611 - v616)
-		v620 := float64(v618 + v619)
-		v621 := float64(v620 + v607)
-		v622 := float64(v621 + v614)
-		v623 := float64(v596 * v325)
-		v624 := -v623
-		v625 := math.FMA(v596, v325, v624)
-		v626 := float64(v623 * v382)
+		v550 := math.FMA(v545, v178, v549)
+		v551 := math.FMA(v547, v178, v550)
+		v552 := float64(v540 * v243)
+		v553 := -v552
+		v554 := math.FMA(v540, v243, v553)
+		v555 := float64(v552 * v178)
+		v556 := -v555
+		v557 := math.FMA(v552, v178, v556)
+		v558 := math.FMA(v554, v178, v557)
+		v559 := float64(v548 + v555)
+		v560 := float64(v559 - v548)
+		v561 := float64(v559 - v560)
+		v562 := float64(v548 - v561)
+		v563 := float64(v555 - v560)
+		v564 := float64(v562 + v563)
+		v565 := float64(v564 + v551)
+		v566 := float64(v565 + v558)
+		v567 := float64(v540 * v269)
+		v568 := -v567
+		v569 := math.FMA(v540, v269, v568)
+		v570 := float64(v567 * v326)
+		v571 := -v570
+		v572 := math.FMA(v567, v326, v571)
+		v573 := math.FMA(v569, v326, v572)
+		v574 := float64(v540 * v349)
+		v575 := -v574
+		v576 := math.FMA(v540, v349, v575)
+		v577 := float64(v540 * v378)
+		v578 := -v577
+		v579 := math.FMA(v540, v378, v578)
+		v580 := float64(v574 + v577)
+		v581 := float64(v580 - v574)
+		v582 := float64(v580 - v581)
+		v583 := float64(v574 - v582)
+		v584 := float64(v577 - v581)
+		v585 := float64(v583 + v584)
+		v586 := float64(v585 + v576)
+		v587 := float64(v586 + v579)
+		v588 := float64(v570 + v580)
+		v589 := float64(v588 - v570)
+		v590 := float64(v588 - v589)
+		v591 := float64(v570 - v590)
+		v592 := float64(v580 - v589)
+		v593 := float64(v591 + v592)
+		v594 := float64(v593 + v573)
+		v595 := float64(v594 + v587)
+		v596 := float64(v540 * v0)
+		v597 := -v596
+		v598 := math.FMA(v540, v0, v597)
+		v599 := float64(v596 * v354)
+		v600 := -v599
+		v601 := math.FMA(v596, v354, v600)
+		v602 := math.FMA(v598, v354, v601)
+		v603 := float64(v599 * v267)
+		v604 := -v603
+		v605 := math.FMA(v599, v267, v604)
+		v606 := math.FMA(v602, v267, v605)
+		v607 := float64(v596 * v267)
+		v608 := -v607
+		v609 := math.FMA(v596, v267, v608)
+		v610 := math.FMA(v598, v267, v609)
+		v611 := float64(v603 + v607)
+		v612 := float64(v611 - v603)
+		v613 := float64(v611 - v612)
+		v614 := float64(v603 - v613)
+		v615 := float64(v607 - v612)
+		v616 := float64(v614 + v615)
+		v617 := float64(v616 + v606)
+		v618 := float64(v617 + v610)
+		v619 := float64(v540 * v482)
+		v620 := -v619
+		v621 := math.FMA(v540, v482, v620)
+		v622 := float64(v540 * v487)
+		v623 := float64(v621 + v622)
+		v624 := float64(v619 + v623)
+		v625 := math.Ldexp(v624, int(v163))
+		v626 := float64(v540 * v178)
 		v627 := -v626
-		v628 := math.FMA(v623, v382, v627)
-		v629 := math.FMA(v625, v382, v628)
-		v630 := float64(v596 * v405)
-		v631 := -v630
-		v632 := math.FMA(v596, v405, v631)
-		v633 := float64(v596 * v434)
-		v634 := -v633
-		v635 := math.FMA(v596, v434, v634)
-		v636 := float64(v630 + v633)
-		v637 := float64(v636 - v630)
-		v638 := float64(v636 - v637)
-		v639 := float64(v630 - v638)
-		v640 := float64(v633 - v637)
-		v641 := float64(v639 + v640)
-		v642 := float64(v641 + v632)
-		v643 := float64(v642 + v635)
-		v644 := float64(v626 + v636)
-		v645 := float64(v644 - v626)
-		v646 := float64(v644 - v645)
-		v647 := float64(v626 - v646)
-		v648 := float64(v636 - v645)
-		v649 := float64(v647 + v648)
-		v650 := float64(v649 + v629)
-		v651 := float64(v650 + v643)
-		v652 := float64(v596 * v0)
-		v653 := -v652
-		v654 := math.FMA(v596, v0, v653)
-		v655 := float64(v652 * v410)
-		v656 := -v655
-		v657 := math.FMA(v652, v410, v656)
-		v658 := math.FMA(v654, v410, v657)
-		v659 := float64(v655 * v323)
-		v660 := -v659
-		v661 := math.FMA(v655, v323, v660)
-		v662 := math.FMA(v658, v323, v661)
-		v663 := float64(v652 * v323)
-		v664 := -v663
-		v665 := math.FMA(v652, v323, v664)
-		v666 := math.FMA(v654, v323, v665)
-		v667 := float64(v659 + v663)
-		v668 := float64(v667 - v659)
-		v669 := float64(v667 - v668)
-		v670 := float64(v659 - v669)
-		v671 := float64(v663 - v668)
-		v672 := float64(v670 + v671)
-		v673 := float64(v672 + v662)
-		v674 := float64(v673 + v666)
-		v675 := float64(v596 * v538)
-		v676 := -v675
-		v677 := math.FMA(v596, v538, v676)
-		v678 := float64(v596 * v543)
-		v679 := float64(v677 + v678)
-		v680 := float64(v675 + v679)
-		v681 := math.Ldexp(v680, int(v164))
-		v682 := float64(v596 * v179)
-		v683 := -v682
-		v684 := math.FMA(v596, v179, v683)
-		v685 := v682
-		if v168 {
-			v685 = v681
+		v628 := math.FMA(v540, v178, v627)
+		v629 := v626
+		if v167 {
+			v629 = v625
 		}
-		v686 := v684
-		if v168 {
-			v686 = v3
+		v630 := v628
+		if v167 {
+			v630 = v3
 		}
-		v687 := float64(v667 + v685)
-		v688 := float64(v687 - v667)
-		v689 := float64(v687 - v688)
-		v690 := float64(v667 - v689)
-		v691 := float64(v685 - v688)
-		v692 := float64(v690 + v691)
-		v693 := float64(v692 + v674)
-		v694 := float64(v693 + v686)
-		v695 := v687
-		if v249 {
-			v695 = v644
+		v631 := float64(v611 + v629)
+		v632 := float64(v631 - v611)
+		v633 := float64(v631 - v632)
+		v634 := float64(v611 - v633)
+		v635 := float64(v629 - v632)
+		v636 := float64(v634 + v635)
+		v637 := float64(v636 + v618)
+		v638 := float64(v637 + v630)
+		v639 := v631
+		if v247 {
+			v639 = v588
 		}
-		v696 := v694
-		if v249 {
-			v696 = v651
+		v640 := v638
+		if v247 {
+			v640 = v595
 		}
-		v697 := v695
+		v641 := v639
 		if v9 {
-			v697 = v615
+			v641 = v559
 		}
-		v698 := v696
+		v642 := v640
 		if v9 {
-			v698 = v622
+			v642 = v566
 		}
-		v699 := v697
+		v643 := v641
 		if v6 {
-			v699 = v599
+			v643 = v543
 		}
-		v700 := v698
+		v644 := v642
 		if v6 {
-			v700 = v3
+			v644 = v3
 		}
-		v701 := v699
+		v645 := v643
 		if v2 {
-			v701 = v598
+			v645 = v542
 		}
-		v702 := v700
+		v646 := v644
 		if v2 {
-			v702 = v3
+			v646 = v3
 		}
-		v703 := float64(v701 + v702)
-		v704 := float64(v443 * v596)
-		v705 := float64(v703 - v704)
-		v706 := math.Abs(v705)
-		v707 := math.Abs(v704)
-		v708 := float64(v707 * v575)
-		v709 := v706 <= v708
-		v710 := math.Abs(v596)
-		v711 := math.Abs(v600)
-		v712 := v710
-		if v711 > v710 {
-			v712 = v711
+		v647 := float64(v645 + v646)
+		v648 := float64(v387 * v540)
+		v649 := float64(v647 - v648)
+		v650 := math.Abs(v649)
+		v651 := math.Abs(v648)
+		v652 := float64(v651 * v519)
+		v653 := v650 <= v652
+		v654 := math.Abs(v540)
+		v655 := math.Abs(v544)
+		v656 := v654
+		if v655 > v654 {
+			v656 = v655
 		}
-		v713 := math.Abs(v652)
-		v714 := v712
-		if v713 > v712 {
-			v714 = v713
+		v657 := math.Abs(v596)
+		v658 := v656
+		if v657 > v656 {
+			v658 = v657
 		}
-		v715 := float64(v706 * v583)
-		v716 := math.FMA(v714, v585, v586)
-		v717 := v715 <= v716
-		v718 := v709 || v717
-		v719 := v703 == v3
-		v720 := v718 && !v719
-		v721 := v704
-		if v720 {
-			v721 = v703
+		v659 := float64(v650 * v527)
+		v660 := math.FMA(v658, v529, v530)
+		v661 := v659 <= v660
+		v662 := v653 || v661
+		v663 := v647 == v3
+		v664 := v662 && !v663
+		v665 := v648
+		if v664 {
+			v665 = v647
 		}
-		v722 := float64(v597 * v721)
-		v724 := v578 == v723
-		v725 := v594 == v723
-		v726 := v593 == v723
-		v727 := v725 || v726
-		v728 := v724 && !v727
-		v729 := v592
-		if v728 {
-			v729 = v722
+		v666 := float64(v541 * v665)
+		v668 := v522 == v667
+		v669 := v538 == v667
+		v670 := v537 == v667
+		v671 := v669 || v670
+		v672 := v668 && !v671
+		v673 := v536
+		if v672 {
+			v673 = v666
 		}
-		v730 := math.IsNaN(v444)
-		v731 := v729
-		if v730 {
-			v731 = v444
+		v674 := math.IsNaN(v388)
+		v675 := v673
+		if v674 {
+			v675 = v388
 		}
-		v732 := v731
-		if v180 {
-			v732 = v0
+		v676 := v675
+		if v103 {
+			v676 = v0
 		}
-		da[i] = v732
+		da[i] = v676
 	}
 }
 
@@ -2757,7 +2597,7 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
 	v5 := math.Float64frombits(0xc087480000000000)   // -745
-	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v12 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v13 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v16 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -2789,14 +2629,14 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v6 := v0 < v5
 		v7 := math.Abs(v0)
 		v8 := -v7
-		v10 := v9
-		if v8 > v9 {
-			v10 = v8
+		v9 := v0 < v3
+		v11 := v10
+		if v8 > v10 {
+			v11 = v8
 		}
-		v11 := v0 < v3
-		v14 := float64(v10 * v13)
+		v14 := float64(v11 * v13)
 		v15 := math.RoundToEven(v14)
-		v17 := math.FMA(v15, v16, v10)
+		v17 := math.FMA(v15, v16, v11)
 		v19 := math.FMA(v15, v18, v17)
 		v20 := float64(v17 - v19)
 		v21 := math.FMA(v15, v18, v20)
@@ -2841,11 +2681,11 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v69 := float64(v68 + v65)
 		v70 := float64(v69 + v66)
 		v71 := v12
-		if v11 {
+		if v9 {
 			v71 = v59
 		}
 		v72 := v3
-		if v11 {
+		if v9 {
 			v72 = v61
 		}
 		v73 := float64(v12 / v67)
@@ -2854,10 +2694,10 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v76 := math.FMA(v75, v67, v71)
 		v77 := math.FMA(v75, v70, v76)
 		v78 := float64(v77 + v72)
-		v79 := v9 <= v8
+		v79 := v10 <= v8
 		v80 := float64(v78 * v73)
 		v81 := v3
-		if v11 {
+		if v9 {
 			v81 = v15
 		}
 		v83 := float64(v82 - v81)
@@ -2890,8 +2730,8 @@ func swigluBackwardBGeneric(db, a, b, dy []float64) {
 		v101 := math.IsNaN(v0)
 		v102 := float64(v0 * v100)
 		v103 := float64(v22 * v0)
-		v104 := v9
-		if v103 > v9 {
+		v104 := v10
+		if v103 > v10 {
 			v104 = v103
 		}
 		v106 := v105
@@ -3064,7 +2904,7 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 	v1 := math.Float64frombits(0xc089000000000000)   // -800
 	v3 := math.Float64frombits(0x0000000000000000)   // 0
 	v4 := math.Float64frombits(0x8000000000000000)   // -0
-	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
+	v8 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v10 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v11 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v14 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -3094,14 +2934,14 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v2 := v0 < v1
 		v5 := math.Abs(v0)
 		v6 := -v5
-		v8 := v7
-		if v6 > v7 {
-			v8 = v6
+		v7 := v0 < v3
+		v9 := v8
+		if v6 > v8 {
+			v9 = v6
 		}
-		v9 := v0 < v3
-		v12 := float64(v8 * v11)
+		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
-		v15 := math.FMA(v13, v14, v8)
+		v15 := math.FMA(v13, v14, v9)
 		v17 := math.FMA(v13, v16, v15)
 		v18 := float64(v15 - v17)
 		v19 := math.FMA(v13, v16, v18)
@@ -3146,11 +2986,11 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v67 := float64(v66 + v63)
 		v68 := float64(v67 + v64)
 		v69 := v10
-		if v9 {
+		if v7 {
 			v69 = v57
 		}
 		v70 := v3
-		if v9 {
+		if v7 {
 			v70 = v59
 		}
 		v71 := float64(v10 / v65)
@@ -3159,10 +2999,10 @@ func swigluBackwardBUsualGeneric(db, a, b, dy []float64) {
 		v74 := math.FMA(v73, v65, v69)
 		v75 := math.FMA(v73, v68, v74)
 		v76 := float64(v75 + v70)
-		v77 := v7 <= v6
+		v77 := v8 <= v6
 		v78 := float64(v76 * v71)
 		v79 := v3
-		if v9 {
+		if v7 {
 			v79 = v13
 		}
 		v81 := float64(v80 - v79)

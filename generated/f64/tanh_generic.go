@@ -141,8 +141,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 	v4 := math.Float64frombits(0x4010000000000000)   // 4
 	v5 := math.Float64frombits(0x4000000000000000)   // 2
 	v6 := math.Float64frombits(0xc000000000000000)   // -2
-	v10 := math.Float64frombits(0xc096d00000000000)  // -1460
-	v12 := math.Float64frombits(0x0000000000000000)  // 0
+	v10 := math.Float64frombits(0x0000000000000000)  // 0
+	v12 := math.Float64frombits(0xc096d00000000000)  // -1460
 	v14 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v15 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v20 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -179,14 +179,14 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v7 := float64(v6 * v1)
 		v8 := math.Abs(v7)
 		v9 := -v8
-		v11 := v10
-		if v9 > v10 {
-			v11 = v9
+		v11 := v7 < v10
+		v13 := v12
+		if v9 > v12 {
+			v13 = v9
 		}
-		v13 := v7 < v12
-		v16 := float64(v11 * v15)
+		v16 := float64(v13 * v15)
 		v17 := math.RoundToEven(v16)
-		v21 := math.FMA(v17, v20, v11)
+		v21 := math.FMA(v17, v20, v13)
 		v24 := math.FMA(v17, v23, v21)
 		v25 := float64(v21 - v24)
 		v26 := math.FMA(v17, v23, v25)
@@ -231,11 +231,11 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v74 := float64(v73 + v70)
 		v75 := float64(v74 + v71)
 		v76 := v14
-		if v13 {
+		if v11 {
 			v76 = v64
 		}
-		v77 := v12
-		if v13 {
+		v77 := v10
+		if v11 {
 			v77 = v66
 		}
 		v78 := float64(v14 / v72)
@@ -245,8 +245,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v82 := math.FMA(v80, v75, v81)
 		v83 := float64(v82 + v77)
 		v85 := float64(v83 * v78)
-		v86 := v12
-		if v13 {
+		v86 := v10
+		if v11 {
 			v86 = v17
 		}
 		v88 := float64(v87 - v86)
@@ -254,13 +254,13 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		if v88 < v89 {
 			v90 = v88
 		}
-		v91 := v12
-		if v90 > v12 {
+		v91 := v10
+		if v90 > v10 {
 			v91 = v90
 		}
 		v93 := v86 < v92
 		v95 := ldexpNormal(v94, v91)
-		v96 := v12
+		v96 := v10
 		if v93 {
 			v96 = v95
 		}
@@ -290,8 +290,8 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		}
 		v114 := float64(v5 * v113)
 		v115 := float64(v111 - v114)
-		v116 := v10
-		if v115 > v10 {
+		v116 := v12
+		if v115 > v12 {
 			v116 = v115
 		}
 		v118 := v117
@@ -330,19 +330,19 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v149 := float64(v14 - v148)
 		v150 := float64(v149 + v131)
 		v151 := float64(v150 + v147)
-		v152 := v10 <= v115
+		v152 := v12 <= v115
 		v153 := float64(v87 - v120)
 		v154 := v89
 		if v153 < v89 {
 			v154 = v153
 		}
-		v155 := v12
-		if v154 > v12 {
+		v155 := v10
+		if v154 > v10 {
 			v155 = v154
 		}
 		v156 := v120 < v92
 		v157 := ldexpNormal(v94, v155)
-		v158 := v12
+		v158 := v10
 		if v156 {
 			v158 = v157
 		}
@@ -382,14 +382,14 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v202 := float64(v201 * v115)
 		v203 := -v202
 		v204 := math.FMA(v201, v115, v203)
-		v205 := v12
+		v205 := v10
 		if v152 {
 			v205 = v148
 		}
 		v206 := float64(v201 * v205)
 		v207 := -v206
 		v208 := math.FMA(v201, v205, v207)
-		v209 := v12
+		v209 := v10
 		if v152 {
 			v209 = v151
 		}
@@ -406,7 +406,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		}
 		v218 := v216
 		if v156 {
-			v218 = v12
+			v218 = v10
 		}
 		v219 := v217
 		if v168 {
@@ -480,7 +480,7 @@ func tanhBackwardGeneric(dx, x, dy []float64) {
 		v274 := math.FMA(v269, v272, v273)
 		v275 := v271 <= v274
 		v276 := v264 || v275
-		v277 := v257 == v12
+		v277 := v257 == v10
 		v278 := v276 && !v277
 		v279 := v258
 		if v278 {
@@ -505,8 +505,8 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x4010000000000000)   // 4
 	v3 := math.Float64frombits(0xc000000000000000)   // -2
-	v7 := math.Float64frombits(0xc096d00000000000)   // -1460
-	v9 := math.Float64frombits(0x0000000000000000)   // 0
+	v7 := math.Float64frombits(0x0000000000000000)   // 0
+	v9 := math.Float64frombits(0xc096d00000000000)   // -1460
 	v11 := math.Float64frombits(0x3ff0000000000000)  // 1
 	v12 := math.Float64frombits(0x3ff71547652b82fe)  // 1.4426950408889634
 	v15 := math.Float64frombits(0xbfe62e42fefa39ef)  // -0.6931471805599453
@@ -538,14 +538,14 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v4 := float64(v3 * v1)
 		v5 := math.Abs(v4)
 		v6 := -v5
-		v8 := v7
-		if v6 > v7 {
-			v8 = v6
+		v8 := v4 < v7
+		v10 := v9
+		if v6 > v9 {
+			v10 = v6
 		}
-		v10 := v4 < v9
-		v13 := float64(v8 * v12)
+		v13 := float64(v10 * v12)
 		v14 := math.RoundToEven(v13)
-		v16 := math.FMA(v14, v15, v8)
+		v16 := math.FMA(v14, v15, v10)
 		v18 := math.FMA(v14, v17, v16)
 		v19 := float64(v16 - v18)
 		v20 := math.FMA(v14, v17, v19)
@@ -590,11 +590,11 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v68 := float64(v67 + v64)
 		v69 := float64(v68 + v65)
 		v70 := v11
-		if v10 {
+		if v8 {
 			v70 = v58
 		}
-		v71 := v9
-		if v10 {
+		v71 := v7
+		if v8 {
 			v71 = v60
 		}
 		v72 := float64(v11 / v66)
@@ -604,8 +604,8 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v76 := math.FMA(v74, v69, v75)
 		v77 := float64(v76 + v71)
 		v78 := float64(v77 * v72)
-		v79 := v9
-		if v10 {
+		v79 := v7
+		if v8 {
 			v79 = v14
 		}
 		v81 := float64(v80 - v79)
@@ -613,13 +613,13 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		if v81 < v82 {
 			v83 = v81
 		}
-		v84 := v9
-		if v83 > v9 {
+		v84 := v7
+		if v83 > v7 {
 			v84 = v83
 		}
 		v86 := v79 < v85
 		v88 := ldexpNormal(v87, v84)
-		v89 := v9
+		v89 := v7
 		if v86 {
 			v89 = v88
 		}
@@ -686,7 +686,7 @@ func tanhBackwardUsualGeneric(dx, x, dy []float64) {
 		v143 := math.FMA(v138, v141, v142)
 		v144 := v140 <= v143
 		v145 := v133 || v144
-		v146 := v126 == v9
+		v146 := v126 == v7
 		v147 := v145 && !v146
 		v148 := v127
 		if v147 {

@@ -277,8 +277,8 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 	v109 := math.Float64frombits(0x4000000000000000) // 2
 	v115 := math.Float64frombits(0x4010000000000000) // 4
 	v116 := math.Float64frombits(0xc000000000000000) // -2
-	v120 := math.Float64frombits(0xc096d00000000000) // -1460
-	v122 := math.Float64frombits(0x0000000000000000) // 0
+	v120 := math.Float64frombits(0x0000000000000000) // 0
+	v122 := math.Float64frombits(0xc096d00000000000) // -1460
 	v124 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
 	v129 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
 	v132 := math.Float64frombits(0xbc7abc9e3b39803f) // -2.3190468138462996e-17
@@ -392,14 +392,14 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v117 := float64(v116 * v1)
 		v118 := math.Abs(v117)
 		v119 := -v118
-		v121 := v120
-		if v119 > v120 {
-			v121 = v119
+		v121 := v117 < v120
+		v123 := v122
+		if v119 > v122 {
+			v123 = v119
 		}
-		v123 := v117 < v122
-		v125 := float64(v121 * v124)
+		v125 := float64(v123 * v124)
 		v126 := math.RoundToEven(v125)
-		v130 := math.FMA(v126, v129, v121)
+		v130 := math.FMA(v126, v129, v123)
 		v133 := math.FMA(v126, v132, v130)
 		v134 := float64(v130 - v133)
 		v135 := math.FMA(v126, v132, v134)
@@ -444,11 +444,11 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v183 := float64(v182 + v179)
 		v184 := float64(v183 + v180)
 		v185 := v5
-		if v123 {
+		if v121 {
 			v185 = v173
 		}
-		v186 := v122
-		if v123 {
+		v186 := v120
+		if v121 {
 			v186 = v175
 		}
 		v187 := float64(v5 / v181)
@@ -458,8 +458,8 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v191 := math.FMA(v189, v184, v190)
 		v192 := float64(v191 + v186)
 		v194 := float64(v192 * v187)
-		v195 := v122
-		if v123 {
+		v195 := v120
+		if v121 {
 			v195 = v126
 		}
 		v197 := float64(v196 - v195)
@@ -467,13 +467,13 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		if v197 < v198 {
 			v199 = v197
 		}
-		v200 := v122
-		if v199 > v122 {
+		v200 := v120
+		if v199 > v120 {
 			v200 = v199
 		}
 		v202 := v195 < v201
 		v203 := ldexpNormal(v53, v200)
-		v204 := v122
+		v204 := v120
 		if v202 {
 			v204 = v203
 		}
@@ -586,7 +586,7 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float64) {
 		v288 := math.FMA(v283, v286, v287)
 		v289 := v285 <= v288
 		v290 := v280 || v289
-		v291 := v273 == v122
+		v291 := v273 == v120
 		v292 := v290 && !v291
 		v293 := v274
 		if v292 {

@@ -293,7 +293,24 @@ func (b *Builder) GE(x, y Value) Value { return b.cmp(OpLE, y, x) }
 
 func (b *Builder) IsNaN(x Value) Value {
 	b.mustFloat(x)
-	return b.emit(OpIsNaN, 0, x)
+	// Sign operations keep NaN-ness: isnan(-|a|) is isnan(a), one mask
+	// that the kernel's NaN rule on a shares (so a primitive's own rule on
+	// -|x| is a select the result never sees: unseen.go).
+	for {
+		switch op := b.p.Instrs[x].Op; op {
+		case OpNeg, OpAbs, OpNegAbs:
+			x = b.p.Instrs[x].Args[0]
+			continue
+		}
+		return b.emit(OpIsNaN, 0, x)
+	}
+}
+
+// NonPositive reports whether x is known to be ≤ 0 or NaN in every lane:
+// -|a|.
+func (b *Builder) NonPositive(x Value) bool {
+	in := b.p.Instrs[x]
+	return in.Op == OpNegAbs || in.Op == OpNeg && b.p.Instrs[in.Args[0]].Op == OpAbs
 }
 
 func (b *Builder) And(m, n Value) Value {

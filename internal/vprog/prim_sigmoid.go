@@ -48,8 +48,15 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		minArg = expMinArgF64
 	}
 	nax := b.Neg(b.Abs(x))
-	t := b.Max(nax, b.Const(minArg))
 	neg := b.LT(x, b.Const(0))
+	// pick is neg ? t : f. Where x is known ≤ 0 (silu's sigmoid(-|x|)) it
+	// is t: neg is false only for x = -0, where both sides give 1/2.
+	pick := func(t, f Value) Value { return b.Select(neg, t, f) }
+	if b.NonPositive(x) {
+		nax = x
+		pick = func(t, _ Value) Value { return t }
+	}
+	t := b.Max(nax, b.Const(minArg))
 	one := b.Const(1)
 	var res Value
 	if target == F64 {
@@ -71,18 +78,18 @@ func sigmoidLower(b *Builder, x Value, target Type) Value {
 		// For x < 0 the quotient is e/(1+e) = 2^k·(y + ylo)/(1+e): divide
 		// the unscaled y + ylo and scale last, so the numerator keeps its
 		// precision and subnormal results are rounded once (expLdexpDD).
-		nh := b.Select(neg, y, one)
-		nl := b.Select(neg, ylo, b.Const(0))
+		nh := pick(y, one)
+		nl := pick(ylo, b.Const(0))
 		q0, rem, q := sigmoidDivParts(b, nh, nl, dh, dl)
 		unclamped := b.LE(b.Const(minArg), nax)
-		res = expLdexpDD(b, q0, b.Mul(rem, q), b.Select(neg, k, b.Const(0)), unclamped)
+		res = expLdexpDD(b, q0, b.Mul(rem, q), pick(k, b.Const(0)), unclamped)
 	} else {
 		// t is in [exp32MinArg, 0], so k is in [-1014, 0] and 2^k is a
 		// normal power of two: the scaling is one product (LdexpNormal;
 		// on AVX2 3 instructions instead of LdexpMidRange's 9).
 		k, p := exp32Scaled(b, t)
 		e := exp32Flush(b, nax, b.LdexpNormal(p, k))
-		res = b.Div(b.Select(neg, e, one), b.Add(one, e))
+		res = b.Div(pick(e, one), b.Add(one, e))
 	}
 	return b.Select(b.IsNaN(x), x, res)
 }

@@ -4,6 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/actkern/actkern/internal/testutil"
 )
 
@@ -55,4 +58,42 @@ func TestPrimSigmoidSpecial(t *testing.T) {
 	expSpecial(t, "sigmoid", F32, [][2]float64{
 		{-103.97208, float64(math.Float32frombits(1))}, {-104, 0}, {17.32868, 1},
 	})
+}
+
+// TestSigmoidOfNonPositive: sigmoid(-|x|) drops the sign test (its
+// numerator is always e) and gives the bits of the general lowering, which
+// -|x| + 0 hides the sign from, for every target, ±0, ±Inf and NaN
+// included.
+func TestSigmoidOfNonPositive(t *testing.T) {
+	lt := func(p *Program) int {
+		n := 0
+		live := p.Live()
+		for i, in := range p.Instrs {
+			if live[i] && in.Op == OpLT {
+				n++
+			}
+		}
+		return n
+	}
+	for _, mem := range []Type{F32, F64} {
+		known, err := Lower(activation(t, "s", "sigmoid(-abs(x))", "1"), Forward, mem)
+		require.NoError(t, err)
+		general, err := Lower(activation(t, "s", "sigmoid(-abs(x) + 0)", "1"), Forward, mem)
+		require.NoError(t, err)
+		assert.Less(t, lt(known), lt(general), "%s: the sign test stays", mem)
+		xs := []float64{0, math.Copysign(0, -1), 1e-300, 0x1p-149, 1, 36.7, 103.9, 745.2, 1e300, math.Inf(1), math.Inf(-1), math.NaN()}
+		r := testutil.NewRand(14)
+		for range 20000 {
+			xs = append(xs, testutil.LogUniform[float64](r, 1e-30, 2000))
+		}
+		for _, x := range xs {
+			if mem == F32 {
+				x = float64(float32(x))
+			}
+			for _, v := range []float64{x, -x} {
+				got, want := known.Eval([]float64{v}, nil), general.Eval([]float64{v}, nil)
+				require.True(t, testutil.SameBits(got, want) || math.IsNaN(got) && math.IsNaN(want), "%s: sigmoid(-|%v|) = %v, want %v", mem, v, got, want)
+			}
+		}
+	}
 }

@@ -47,6 +47,18 @@ func TestDropUnseenSelects(t *testing.T) {
 			selects: 1,
 		},
 		{
+			// isnan(-|x|) is isnan(x) (Builder.IsNaN): a primitive's NaN
+			// rule on -|x| shares the kernel's mask and goes too.
+			name: "inner NaN rule on -|x|",
+			p: build("negabs", func(b *vprog.Builder, x vprog.Value) vprog.Value {
+				nax := b.Neg(b.Abs(x))
+				inner := b.Select(b.IsNaN(nax), nax, b.Add(nax, b.Const(1)))
+				return b.Select(b.IsNaN(x), x, b.Mul(inner, b.Const(2)))
+			}),
+			want:    func(x float64) float64 { return (1 - math.Abs(x)) * 2 },
+			selects: 1,
+		},
+		{
 			name: "decided on the true side",
 			p: build("true", func(b *vprog.Builder, x vprog.Value) vprog.Value {
 				neg := b.LT(x, b.Const(0))
@@ -82,7 +94,7 @@ func TestDropUnseenSelects(t *testing.T) {
 		assert.Equal(t, c.selects, selects(c.p), c.name)
 		for _, x := range []float64{-2.5, -0.0, 0, 1.5, 1e300, math.Inf(-1), math.Inf(1), math.NaN()} {
 			got, want := c.p.Eval([]float64{x}, nil), c.want(x)
-			if c.name == "inner NaN rule" && math.IsNaN(x) {
+			if (c.name == "inner NaN rule" || c.name == "inner NaN rule on -|x|") && math.IsNaN(x) {
 				want = x
 			}
 			if math.IsNaN(want) {
