@@ -42509,13 +42509,13 @@ done:
 
 // func siluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·siluAVX512(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5320(SB), Z5
+TEXT ·siluAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+5320(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+104(SB), Z8
@@ -42533,18 +42533,14 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z3, Z12, K2
-	VCMPPD           $0x11, Z3, Z13, K3
-	VCMPPD           $0x11, Z3, Z14, K4
-	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -42557,14 +42553,14 @@ loop:
 	VFMADD231PD      Z7, Z25, Z21
 	VFMADD231PD      Z7, Z26, Z22
 	VFMADD231PD      Z7, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z8, Z20, Z28
 	VFMADD213PD      Z8, Z21, Z29
 	VFMADD213PD      Z8, Z22, Z30
@@ -42593,54 +42589,50 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z4, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z3, Z28, K6, Z28
-	VBLENDMPD        Z3, Z29, K7, Z29
-	VBLENDMPD        Z3, Z30, K5, Z30
-	VBLENDMPD        Z3, Z31, K4, Z31
-	VADDPD           Z28, Z0, Z16
-	VADDPD           Z29, Z0, Z17
-	VADDPD           Z30, Z0, Z18
-	VADDPD           Z31, Z0, Z19
-	VDIVPD           Z16, Z28, Z28
-	VDIVPD           Z17, Z29, Z29
-	VDIVPD           Z18, Z30, Z30
-	VDIVPD           Z19, Z31, Z31
-	VSUBPD           Z28, Z0, Z16
-	VSUBPD           Z29, Z0, Z17
-	VSUBPD           Z30, Z0, Z18
-	VSUBPD           Z31, Z0, Z19
-	VBLENDMPD        Z28, Z16, K2, Z28
-	VBLENDMPD        Z29, Z17, K3, Z29
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z30
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z31
-	VMULPD           Z28, Z12, Z28
-	VMULPD           Z29, Z13, Z29
-	VMULPD           Z30, Z14, Z30
-	VMULPD           Z31, Z15, Z31
-	VSUBPD           Z5, Z12, Z12
-	VSUBPD           Z5, Z13, Z13
-	VSUBPD           Z5, Z14, Z14
-	VSUBPD           Z5, Z15, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVUPS          Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVUPS          Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVUPS          Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVUPS          Y31, 96(AX)
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z4, Z28, K2, Z28
+	VBLENDMPD        Z4, Z29, K3, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
+	VMOVAPD          Z28, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z16
+	VMOVAPD          Z29, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z13, Z17
+	VMOVAPD          Z30, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z14, Z18
+	VMOVAPD          Z31, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z15, Z19
+	VADDPD           Z28, Z5, Z28
+	VADDPD           Z29, Z5, Z29
+	VADDPD           Z30, Z5, Z30
+	VADDPD           Z31, Z5, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VSUBPD           Z3, Z12, Z12
+	VSUBPD           Z3, Z13, Z13
+	VSUBPD           Z3, Z14, Z14
+	VSUBPD           Z3, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -42650,14 +42642,13 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -42665,17 +42656,17 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -42689,14 +42680,13 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -42704,17 +42694,17 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, K1, (AX)
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -42722,13 +42712,13 @@ done:
 
 // func siluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·siluAVX512Stream(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5320(SB), Z5
+TEXT ·siluAVX512Stream(SB), NOSPLIT, $0-48
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+5320(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+104(SB), Z8
@@ -42746,18 +42736,14 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z3, Z12, K2
-	VCMPPD           $0x11, Z3, Z13, K3
-	VCMPPD           $0x11, Z3, Z14, K4
-	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -42770,14 +42756,14 @@ loop:
 	VFMADD231PD      Z7, Z25, Z21
 	VFMADD231PD      Z7, Z26, Z22
 	VFMADD231PD      Z7, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z8, Z20, Z28
 	VFMADD213PD      Z8, Z21, Z29
 	VFMADD213PD      Z8, Z22, Z30
@@ -42806,54 +42792,50 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z4, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z3, Z28, K6, Z28
-	VBLENDMPD        Z3, Z29, K7, Z29
-	VBLENDMPD        Z3, Z30, K5, Z30
-	VBLENDMPD        Z3, Z31, K4, Z31
-	VADDPD           Z28, Z0, Z16
-	VADDPD           Z29, Z0, Z17
-	VADDPD           Z30, Z0, Z18
-	VADDPD           Z31, Z0, Z19
-	VDIVPD           Z16, Z28, Z28
-	VDIVPD           Z17, Z29, Z29
-	VDIVPD           Z18, Z30, Z30
-	VDIVPD           Z19, Z31, Z31
-	VSUBPD           Z28, Z0, Z16
-	VSUBPD           Z29, Z0, Z17
-	VSUBPD           Z30, Z0, Z18
-	VSUBPD           Z31, Z0, Z19
-	VBLENDMPD        Z28, Z16, K2, Z28
-	VBLENDMPD        Z29, Z17, K3, Z29
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z30
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z31
-	VMULPD           Z28, Z12, Z28
-	VMULPD           Z29, Z13, Z29
-	VMULPD           Z30, Z14, Z30
-	VMULPD           Z31, Z15, Z31
-	VSUBPD           Z5, Z12, Z12
-	VSUBPD           Z5, Z13, Z13
-	VSUBPD           Z5, Z14, Z14
-	VSUBPD           Z5, Z15, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVNTPS         Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVNTPS         Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVNTPS         Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVNTPS         Y31, 96(AX)
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z4, Z28, K2, Z28
+	VBLENDMPD        Z4, Z29, K3, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
+	VMOVAPD          Z28, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z16
+	VMOVAPD          Z29, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z13, Z17
+	VMOVAPD          Z30, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z14, Z18
+	VMOVAPD          Z31, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z15, Z19
+	VADDPD           Z28, Z5, Z28
+	VADDPD           Z29, Z5, Z29
+	VADDPD           Z30, Z5, Z30
+	VADDPD           Z31, Z5, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VSUBPD           Z3, Z12, Z12
+	VSUBPD           Z3, Z13, Z13
+	VSUBPD           Z3, Z14, Z14
+	VSUBPD           Z3, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -42863,14 +42845,13 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -42878,17 +42859,17 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVNTPS         Y16, (AX)
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -42902,14 +42883,13 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -42917,17 +42897,17 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, K1, (AX)
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	SFENCE
@@ -42951,16 +42931,16 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VORPD       actkernconst<>+160(SB), Y1, Y10
-	VORPD       actkernconst<>+160(SB), Y2, Y11
-	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VMAXPD      actkernconst<>+864(SB), Y10, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VORPD       actkernconst<>+160(SB), Y1, Y7
+	VORPD       actkernconst<>+160(SB), Y2, Y8
+	VORPD       actkernconst<>+160(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y6, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y9, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -42979,27 +42959,27 @@ loop:
 	VMOVUPD     Y1, 160(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
-	VMOVUPD     Y9, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
 	VADDPD      actkernconst<>+128(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y2, Y6, Y2
@@ -43008,30 +42988,27 @@ loop:
 	VMULPD      Y1, Y5, Y1
 	VADDPD      actkernconst<>+128(SB), Y3, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y9, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
-	VADDPD      Y10, Y0, Y1
-	VADDPD      Y11, Y0, Y2
-	VADDPD      Y12, Y0, Y3
-	VDIVPD      Y1, Y10, Y10
-	VDIVPD      Y2, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VSUBPD      Y10, Y0, Y1
-	VSUBPD      Y11, Y0, Y2
-	VSUBPD      Y12, Y0, Y3
-	VBLENDVPD   Y7, Y10, Y1, Y7
-	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMULPD      Y12, Y4, Y12
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
 	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y12, Y3, Y1
+	VBLENDVPD   Y1, Y9, Y0, Y1
+	VADDPD      Y7, Y0, Y7
+	VADDPD      Y8, Y0, Y8
+	VADDPD      Y9, Y0, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y9, Y1, Y1
 	VMOVUPD     160(SP), Y2
-	VMULPD      Y7, Y2, Y2
+	VMULPD      Y10, Y2, Y2
 	VMOVUPD     128(SP), Y3
-	VMULPD      Y8, Y3, Y3
+	VMULPD      Y11, Y3, Y3
 	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
 	VMOVUPD     64(SP), Y1
@@ -43056,9 +43033,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -43073,13 +43050,12 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVUPS     X2, (AX)
@@ -43097,9 +43073,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -43114,13 +43090,12 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
@@ -43146,16 +43121,16 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VORPD       actkernconst<>+160(SB), Y1, Y10
-	VORPD       actkernconst<>+160(SB), Y2, Y11
-	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VMAXPD      actkernconst<>+864(SB), Y10, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VORPD       actkernconst<>+160(SB), Y1, Y7
+	VORPD       actkernconst<>+160(SB), Y2, Y8
+	VORPD       actkernconst<>+160(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y6, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y9, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -43174,27 +43149,27 @@ loop:
 	VMOVUPD     Y1, 160(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
-	VMOVUPD     Y9, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
 	VADDPD      actkernconst<>+128(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y2, Y6, Y2
@@ -43203,30 +43178,27 @@ loop:
 	VMULPD      Y1, Y5, Y1
 	VADDPD      actkernconst<>+128(SB), Y3, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y9, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
-	VADDPD      Y10, Y0, Y1
-	VADDPD      Y11, Y0, Y2
-	VADDPD      Y12, Y0, Y3
-	VDIVPD      Y1, Y10, Y10
-	VDIVPD      Y2, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VSUBPD      Y10, Y0, Y1
-	VSUBPD      Y11, Y0, Y2
-	VSUBPD      Y12, Y0, Y3
-	VBLENDVPD   Y7, Y10, Y1, Y7
-	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMULPD      Y12, Y4, Y12
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
 	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y12, Y3, Y1
+	VBLENDVPD   Y1, Y9, Y0, Y1
+	VADDPD      Y7, Y0, Y7
+	VADDPD      Y8, Y0, Y8
+	VADDPD      Y9, Y0, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y9, Y1, Y1
 	VMOVUPD     160(SP), Y2
-	VMULPD      Y7, Y2, Y2
+	VMULPD      Y10, Y2, Y2
 	VMOVUPD     128(SP), Y3
-	VMULPD      Y8, Y3, Y3
+	VMULPD      Y11, Y3, Y3
 	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
 	VMOVUPD     64(SP), Y1
@@ -43251,9 +43223,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -43268,13 +43240,12 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMOVNTPS    X2, (AX)
@@ -43292,9 +43263,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -43309,13 +43280,12 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPD2PSY  Y2, X2
 	VMASKMOVPS  X2, X15, (AX)
@@ -69305,12 +69275,12 @@ done:
 // func swigluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·swigluAVX512(SB), NOSPLIT, $16-72
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5320(SB), Z5
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+5320(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+104(SB), Z8
@@ -69329,18 +69299,14 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z3, Z12, K2
-	VCMPPD           $0x11, Z3, Z13, K3
-	VCMPPD           $0x11, Z3, Z14, K4
-	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -69353,14 +69319,14 @@ loop:
 	VFMADD231PD      Z7, Z25, Z21
 	VFMADD231PD      Z7, Z26, Z22
 	VFMADD231PD      Z7, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z8, Z20, Z28
 	VFMADD213PD      Z8, Z21, Z29
 	VFMADD213PD      Z8, Z22, Z30
@@ -69389,74 +69355,70 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z4, Z28, K2, Z28
+	VBLENDMPD        Z4, Z29, K3, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
+	VMOVAPD          Z28, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z16
+	VMOVAPD          Z29, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z13, Z17
+	VMOVAPD          Z30, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z14, Z18
+	VMOVAPD          Z31, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z15, Z19
+	VADDPD           Z28, Z5, Z28
+	VADDPD           Z29, Z5, Z29
+	VADDPD           Z30, Z5, Z30
+	VADDPD           Z31, Z5, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VCMPPD           $0x03, Z14, Z14, K4
+	VCMPPD           $0x03, Z15, Z15, K5
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VSUBPD           Z3, Z12, Z20
+	VSUBPD           Z3, Z13, Z21
+	VSUBPD           Z3, Z14, Z22
+	VSUBPD           Z3, Z15, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z20, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z21, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z22, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z23, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VCMPPD           $0x03, Z20, Z20, K6
+	VCMPPD           $0x03, Z21, Z21, K7
 	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z4, Z18, K5
+	VCMPPD           $0x03, Z22, Z22, K5
 	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z3, Z28, K6, Z28
-	VBLENDMPD        Z3, Z29, K7, Z29
-	VBLENDMPD        Z3, Z30, K5, Z30
-	VBLENDMPD        Z3, Z31, K4, Z31
-	VADDPD           Z28, Z0, Z16
-	VADDPD           Z29, Z0, Z17
-	VADDPD           Z30, Z0, Z18
-	VADDPD           Z31, Z0, Z19
-	VDIVPD           Z16, Z28, Z28
-	VDIVPD           Z17, Z29, Z29
-	VDIVPD           Z18, Z30, Z30
-	VDIVPD           Z19, Z31, Z31
-	VCMPPD           $0x03, Z12, Z12, K4
-	VCMPPD           $0x03, Z13, Z13, K5
-	VCMPPD           $0x03, Z14, Z14, K6
-	VCMPPD           $0x03, Z15, Z15, K7
-	VSUBPD           Z28, Z0, Z16
-	VSUBPD           Z29, Z0, Z17
-	VSUBPD           Z30, Z0, Z18
-	VSUBPD           Z31, Z0, Z19
-	VBLENDMPD        Z28, Z16, K2, Z28
-	VBLENDMPD        Z29, Z17, K3, Z29
+	VCMPPD           $0x03, Z23, Z23, K4
+	VBLENDMPD        Z20, Z16, K6, Z20
+	VBLENDMPD        Z21, Z17, K7, Z21
+	VBLENDMPD        Z22, Z18, K5, Z22
+	VBLENDMPD        Z23, Z19, K4, Z23
+	VBLENDMPD        Z12, Z20, K2, Z12
+	VBLENDMPD        Z13, Z21, K3, Z13
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z30
+	VBLENDMPD        Z14, Z22, K2, Z14
 	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z31
-	VMULPD           Z28, Z12, Z28
-	VMULPD           Z29, Z13, Z29
-	VMULPD           Z30, Z14, Z30
-	VMULPD           Z31, Z15, Z31
-	VSUBPD           Z5, Z12, Z16
-	VSUBPD           Z5, Z13, Z17
-	VSUBPD           Z5, Z14, Z18
-	VSUBPD           Z5, Z15, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z16, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z17, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z18, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z19, Z31
-	VCVTPS2PD        (DX), Z16
-	VCVTPS2PD        32(DX), Z17
-	VCVTPS2PD        64(DX), Z18
-	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z16, Z28, Z28
-	VMULPD           Z17, Z29, Z29
-	VMULPD           Z18, Z30, Z30
-	VMULPD           Z19, Z31, Z31
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	KMOVW            K7, (SP)
-	VCMPPD           $0x03, Z18, Z18, K7
-	KMOVW            K6, 8(SP)
-	VCMPPD           $0x03, Z19, Z19, K6
-	VBLENDMPD        Z16, Z28, K2, Z16
-	VBLENDMPD        Z17, Z29, K3, Z17
-	VBLENDMPD        Z18, Z30, K7, Z18
-	VBLENDMPD        Z19, Z31, K6, Z19
-	VBLENDMPD        Z12, Z16, K4, Z12
-	VBLENDMPD        Z13, Z17, K5, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
+	VBLENDMPD        Z15, Z23, K2, Z15
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	VCVTPD2PS        Z13, Y13
@@ -69475,14 +69437,13 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -69490,21 +69451,21 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z12, Z12, K3
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
-	VCVTPS2PD        (DX), Z13
-	VMULPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VCMPPD           $0x03, Z14, Z14, K3
+	VBLENDMPD        Z14, Z13, K3, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
@@ -69521,14 +69482,13 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -69536,22 +69496,22 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z12, Z12, K3
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z16
-	VMOVUPS.Z        (DX), K1, Y13
-	VCVTPS2PD        Y13, Z13
-	VMULPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
-	VBLENDMPD        Z13, Z16, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VCMPPD           $0x03, Z12, Z12, K2
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VCMPPD           $0x03, Z14, Z14, K3
+	VBLENDMPD        Z14, Z13, K3, Z14
+	VBLENDMPD        Z12, Z14, K2, Z12
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, K1, (AX)
 
@@ -69577,119 +69537,116 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VORPD       actkernconst<>+160(SB), Y1, Y10
-	VORPD       actkernconst<>+160(SB), Y2, Y11
-	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VMAXPD      actkernconst<>+864(SB), Y10, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VORPD       actkernconst<>+160(SB), Y1, Y7
+	VORPD       actkernconst<>+160(SB), Y2, Y8
+	VORPD       actkernconst<>+160(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y6, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y9, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
 	VMULPD      actkernconst<>+352(SB), Y14, Y4
-	VMOVUPD     Y9, 96(SP)
-	VMULPD      actkernconst<>+352(SB), Y6, Y9
+	VMOVUPD     Y3, 96(SP)
+	VMULPD      actkernconst<>+352(SB), Y6, Y3
 	VROUNDPD    $0x08, Y5, Y5
 	VROUNDPD    $0x08, Y4, Y4
-	VROUNDPD    $0x08, Y9, Y9
+	VROUNDPD    $0x08, Y3, Y3
 	VFMADD231PD actkernconst<>+384(SB), Y5, Y13
 	VFMADD231PD actkernconst<>+384(SB), Y4, Y14
-	VFMADD231PD actkernconst<>+384(SB), Y9, Y6
-	VMOVUPD     Y8, 128(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y8
-	VFMADD213PD actkernconst<>+832(SB), Y13, Y8
-	VMOVUPD     Y7, 160(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y7
-	VFMADD213PD actkernconst<>+832(SB), Y14, Y7
-	VMOVUPD     Y3, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y3
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+448(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+448(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+928(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+928(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+512(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+512(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+960(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+960(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+576(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+576(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y3
-	VFMADD213PD actkernconst<>+992(SB), Y13, Y8
-	VFMADD213PD actkernconst<>+992(SB), Y14, Y7
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y3
+	VFMADD231PD actkernconst<>+384(SB), Y3, Y6
+	VMOVUPD     Y2, 128(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y2
+	VFMADD213PD actkernconst<>+832(SB), Y13, Y2
+	VMOVUPD     Y1, 160(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y1
+	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
+	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
+	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
 	VADDPD      actkernconst<>+128(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
-	VMULPD      Y8, Y6, Y8
+	VMULPD      Y2, Y6, Y2
 	VADDPD      actkernconst<>+128(SB), Y4, Y5
 	VPSLLQ      $0x34, Y5, Y5
-	VMULPD      Y7, Y5, Y7
-	VADDPD      actkernconst<>+128(SB), Y9, Y4
+	VMULPD      Y1, Y5, Y1
+	VADDPD      actkernconst<>+128(SB), Y3, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y3, Y4, Y3
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y8, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y7, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y3, Y12
-	VADDPD      Y10, Y0, Y3
-	VADDPD      Y11, Y0, Y4
-	VADDPD      Y12, Y0, Y5
-	VDIVPD      Y3, Y10, Y10
-	VDIVPD      Y4, Y11, Y11
-	VDIVPD      Y5, Y12, Y12
-	VCMPPD      $0x03, Y1, Y1, Y3
-	VCMPPD      $0x03, Y2, Y2, Y4
-	VMOVUPD     192(SP), Y5
-	VCMPPD      $0x03, Y5, Y5, Y6
-	VSUBPD      Y10, Y0, Y7
-	VSUBPD      Y11, Y0, Y8
-	VSUBPD      Y12, Y0, Y9
-	VMOVUPD     160(SP), Y13
-	VBLENDVPD   Y13, Y10, Y7, Y13
-	VMOVUPD     128(SP), Y7
-	VBLENDVPD   Y7, Y11, Y8, Y7
-	VMOVUPD     96(SP), Y8
-	VBLENDVPD   Y8, Y12, Y9, Y8
-	VMULPD      Y13, Y1, Y13
-	VMULPD      Y7, Y2, Y7
-	VMULPD      Y8, Y5, Y8
-	VMOVUPD     64(SP), Y9
-	VBLENDVPD   Y9, actkernconst<>+160(SB), Y13, Y9
-	VMOVUPD     32(SP), Y10
-	VBLENDVPD   Y10, actkernconst<>+160(SB), Y7, Y10
-	VMOVUPD     (SP), Y7
-	VBLENDVPD   Y7, actkernconst<>+160(SB), Y8, Y7
-	VCVTPS2PD   (DX), Y8
+	VMULPD      Y12, Y4, Y12
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
+	VMOVUPD     192(SP), Y1
+	VBLENDVPD   Y1, Y9, Y0, Y1
+	VADDPD      Y7, Y0, Y7
+	VADDPD      Y8, Y0, Y8
+	VADDPD      Y9, Y0, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y9, Y1, Y1
+	VMOVUPD     160(SP), Y2
+	VCMPPD      $0x03, Y2, Y2, Y3
+	VMOVUPD     128(SP), Y4
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VMOVUPD     96(SP), Y6
+	VCMPPD      $0x03, Y6, Y6, Y7
+	VMULPD      Y10, Y2, Y10
+	VMULPD      Y11, Y4, Y11
+	VMULPD      Y1, Y6, Y1
+	VMOVUPD     64(SP), Y8
+	VBLENDVPD   Y8, actkernconst<>+160(SB), Y10, Y8
+	VMOVUPD     32(SP), Y9
+	VBLENDVPD   Y9, actkernconst<>+160(SB), Y11, Y9
+	VMOVUPD     (SP), Y10
+	VBLENDVPD   Y10, actkernconst<>+160(SB), Y1, Y10
+	VCVTPS2PD   (DX), Y1
 	VCVTPS2PD   16(DX), Y11
 	VCVTPS2PD   32(DX), Y12
-	VMULPD      Y8, Y9, Y9
-	VMULPD      Y11, Y10, Y10
-	VMULPD      Y12, Y7, Y7
-	VCMPPD      $0x03, Y8, Y8, Y13
+	VMULPD      Y1, Y8, Y8
+	VMULPD      Y11, Y9, Y9
+	VMULPD      Y12, Y10, Y10
+	VCMPPD      $0x03, Y1, Y1, Y13
 	VCMPPD      $0x03, Y11, Y11, Y14
-	VCMPPD      $0x03, Y12, Y12, Y5
-	VBLENDVPD   Y13, Y8, Y9, Y13
-	VBLENDVPD   Y14, Y11, Y10, Y14
-	VBLENDVPD   Y5, Y12, Y7, Y5
-	VBLENDVPD   Y3, Y1, Y13, Y3
-	VBLENDVPD   Y4, Y2, Y14, Y4
-	VBLENDVPD   Y6, 192(SP), Y5, Y6
+	VCMPPD      $0x03, Y12, Y12, Y6
+	VBLENDVPD   Y13, Y1, Y8, Y13
+	VBLENDVPD   Y14, Y11, Y9, Y14
+	VBLENDVPD   Y6, Y12, Y10, Y6
+	VBLENDVPD   Y3, Y2, Y13, Y3
+	VBLENDVPD   Y5, Y4, Y14, Y5
+	VBLENDVPD   Y7, 96(SP), Y6, Y7
 	VCVTPD2PSY  Y3, X3
 	VMOVUPS     X3, (AX)
-	VCVTPD2PSY  Y4, X4
-	VMOVUPS     X4, 16(AX)
-	VCVTPD2PSY  Y6, X6
-	VMOVUPS     X6, 32(AX)
+	VCVTPD2PSY  Y5, X5
+	VMOVUPS     X5, 16(AX)
+	VCVTPD2PSY  Y7, X7
+	VMOVUPS     X7, 32(AX)
 	ADDQ        $0x00000030, AX
 	ADDQ        $0x00000030, CX
 	ADDQ        $0x00000030, DX
@@ -69701,9 +69658,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -69718,22 +69675,21 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VSUBPD      Y4, Y0, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VMULPD      Y3, Y1, Y3
-	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
-	VCVTPS2PD   (DX), Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y5, Y1, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMOVUPS     X5, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VMULPD      Y4, Y1, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VCVTPS2PD   (DX), Y4
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y5, Y4, Y2, Y5
+	VBLENDVPD   Y3, Y1, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMOVUPS     X3, (AX)
 	ADDQ        $0x00000010, AX
 	ADDQ        $0x00000010, CX
 	ADDQ        $0x00000010, DX
@@ -69749,9 +69705,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -69766,23 +69722,22 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VCMPPD      $0x03, Y1, Y1, Y5
-	VSUBPD      Y4, Y0, Y6
-	VBLENDVPD   Y3, Y4, Y6, Y3
-	VMULPD      Y3, Y1, Y3
-	VBLENDVPD   Y2, actkernconst<>+160(SB), Y3, Y2
-	VMASKMOVPS  (DX), X15, X3
-	VCVTPS2PD   X3, Y3
-	VMULPD      Y3, Y2, Y2
-	VCMPPD      $0x03, Y3, Y3, Y4
-	VBLENDVPD   Y4, Y3, Y2, Y4
-	VBLENDVPD   Y5, Y1, Y4, Y5
-	VCVTPD2PSY  Y5, X5
-	VMASKMOVPS  X5, X15, (AX)
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VCMPPD      $0x03, Y1, Y1, Y3
+	VMULPD      Y4, Y1, Y4
+	VBLENDVPD   Y2, actkernconst<>+160(SB), Y4, Y2
+	VMASKMOVPS  (DX), X15, X4
+	VCVTPS2PD   X4, Y4
+	VMULPD      Y4, Y2, Y2
+	VCMPPD      $0x03, Y4, Y4, Y5
+	VBLENDVPD   Y5, Y4, Y2, Y5
+	VBLENDVPD   Y3, Y1, Y5, Y3
+	VCVTPD2PSY  Y3, X3
+	VMASKMOVPS  X3, X15, (AX)
 
 done:
 	VZEROUPPER
@@ -70602,13 +70557,13 @@ done:
 
 // func swigluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $16-96
-	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+736(SB), Z3
-	VBROADCASTSD actkernconst<>+728(SB), Z4
-	VBROADCASTSD actkernconst<>+5320(SB), Z5
+TEXT ·swigluBackwardBAVX512(SB), NOSPLIT, $0-96
+	VBROADCASTSD actkernconst<>+56(SB), Z0
+	VBROADCASTSD actkernconst<>+720(SB), Z1
+	VBROADCASTSD actkernconst<>+728(SB), Z2
+	VBROADCASTSD actkernconst<>+5320(SB), Z3
+	VBROADCASTSD actkernconst<>+736(SB), Z4
+	VBROADCASTSD actkernconst<>+8(SB), Z5
 	VBROADCASTSD actkernconst<>+80(SB), Z6
 	VBROADCASTSD actkernconst<>+88(SB), Z7
 	VBROADCASTSD actkernconst<>+104(SB), Z8
@@ -70628,18 +70583,14 @@ loop:
 	VCVTPS2PD        32(CX), Z13
 	VCVTPS2PD        64(CX), Z14
 	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z3, Z12, K2
-	VCMPPD           $0x11, Z3, Z13, K3
-	VCMPPD           $0x11, Z3, Z14, K4
-	VCMPPD           $0x11, Z3, Z15, K5
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VMAXPD           Z4, Z16, Z20
-	VMAXPD           Z4, Z17, Z21
-	VMAXPD           Z4, Z18, Z22
-	VMAXPD           Z4, Z19, Z23
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
 	VMULPD           Z6, Z20, Z24
 	VMULPD           Z6, Z21, Z25
 	VMULPD           Z6, Z22, Z26
@@ -70652,14 +70603,14 @@ loop:
 	VFMADD231PD      Z7, Z25, Z21
 	VFMADD231PD      Z7, Z26, Z22
 	VFMADD231PD      Z7, Z27, Z23
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
 	VFMADD213PD      Z8, Z20, Z28
 	VFMADD213PD      Z8, Z21, Z29
 	VFMADD213PD      Z8, Z22, Z30
@@ -70688,62 +70639,58 @@ loop:
 	VSCALEFPD        Z25, Z29, Z29
 	VSCALEFPD        Z26, Z30, Z30
 	VSCALEFPD        Z27, Z31, Z31
-	VCMPPD           $0x11, Z4, Z16, K6
-	VCMPPD           $0x11, Z4, Z17, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z4, Z18, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z4, Z19, K4
-	VBLENDMPD        Z3, Z28, K6, Z28
-	VBLENDMPD        Z3, Z29, K7, Z29
-	VBLENDMPD        Z3, Z30, K5, Z30
-	VBLENDMPD        Z3, Z31, K4, Z31
-	VADDPD           Z28, Z0, Z16
-	VADDPD           Z29, Z0, Z17
-	VADDPD           Z30, Z0, Z18
-	VADDPD           Z31, Z0, Z19
-	VDIVPD           Z16, Z28, Z28
-	VDIVPD           Z17, Z29, Z29
-	VDIVPD           Z18, Z30, Z30
-	VDIVPD           Z19, Z31, Z31
-	VSUBPD           Z28, Z0, Z16
-	VSUBPD           Z29, Z0, Z17
-	VSUBPD           Z30, Z0, Z18
-	VSUBPD           Z31, Z0, Z19
-	VBLENDMPD        Z28, Z16, K2, Z28
-	VBLENDMPD        Z29, Z17, K3, Z29
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z30, Z18, K2, Z30
-	KMOVW            (SP), K2
-	VBLENDMPD        Z31, Z19, K2, Z31
-	VMULPD           Z28, Z12, Z28
-	VMULPD           Z29, Z13, Z29
-	VMULPD           Z30, Z14, Z30
-	VMULPD           Z31, Z15, Z31
-	VSUBPD           Z5, Z12, Z12
-	VSUBPD           Z5, Z13, Z13
-	VSUBPD           Z5, Z14, Z14
-	VSUBPD           Z5, Z15, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z31
+	VCMPPD           $0x11, Z2, Z16, K2
+	VCMPPD           $0x11, Z2, Z17, K3
+	VCMPPD           $0x11, Z2, Z18, K4
+	VCMPPD           $0x11, Z2, Z19, K5
+	VBLENDMPD        Z4, Z28, K2, Z28
+	VBLENDMPD        Z4, Z29, K3, Z29
+	VBLENDMPD        Z4, Z30, K4, Z30
+	VBLENDMPD        Z4, Z31, K5, Z31
+	VMOVAPD          Z28, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z16
+	VMOVAPD          Z29, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z13, Z17
+	VMOVAPD          Z30, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z14, Z18
+	VMOVAPD          Z31, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z15, Z19
+	VADDPD           Z28, Z5, Z28
+	VADDPD           Z29, Z5, Z29
+	VADDPD           Z30, Z5, Z30
+	VADDPD           Z31, Z5, Z31
+	VDIVPD           Z28, Z16, Z16
+	VDIVPD           Z29, Z17, Z17
+	VDIVPD           Z30, Z18, Z18
+	VDIVPD           Z31, Z19, Z19
+	VMULPD           Z16, Z12, Z16
+	VMULPD           Z17, Z13, Z17
+	VMULPD           Z18, Z14, Z18
+	VMULPD           Z19, Z15, Z19
+	VSUBPD           Z3, Z12, Z12
+	VSUBPD           Z3, Z13, Z13
+	VSUBPD           Z3, Z14, Z14
+	VSUBPD           Z3, Z15, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z15, Z19
 	VCVTPS2PD        (BX), Z12
 	VCVTPS2PD        32(BX), Z13
 	VCVTPS2PD        64(BX), Z14
 	VCVTPS2PD        96(BX), Z15
-	VMULPD           Z12, Z28, Z28
-	VMULPD           Z13, Z29, Z29
-	VMULPD           Z14, Z30, Z30
-	VMULPD           Z15, Z31, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVUPS          Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVUPS          Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVUPS          Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVUPS          Y31, 96(AX)
+	VMULPD           Z12, Z16, Z16
+	VMULPD           Z13, Z17, Z17
+	VMULPD           Z14, Z18, Z18
+	VMULPD           Z15, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -70755,14 +70702,13 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -70770,19 +70716,19 @@ single:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
 	VCVTPS2PD        (BX), Z12
-	VMULPD           Z12, Z16, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
+	VMULPD           Z12, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -70798,14 +70744,13 @@ tail:
 	KMOVW            DX, K1
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z3, Z12, K2
 	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
-	VMAXPD           Z4, Z13, Z14
+	VMAXPD           Z2, Z13, Z14
 	VMULPD           Z6, Z14, Z15
 	VRNDSCALEPD      $0x08, Z15, Z15
 	VFMADD231PD      Z7, Z15, Z14
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
 	VFMADD213PD      Z8, Z14, Z16
 	VFMADD213PD      Z9, Z14, Z16
 	VFMADD213PD      Z10, Z14, Z16
@@ -70813,20 +70758,20 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VSCALEFPD        Z15, Z16, Z16
-	VCMPPD           $0x11, Z4, Z13, K3
-	VBLENDMPD        Z3, Z16, K3, Z16
-	VADDPD           Z16, Z0, Z13
-	VDIVPD           Z13, Z16, Z16
-	VSUBPD           Z16, Z0, Z13
-	VBLENDMPD        Z16, Z13, K2, Z16
-	VMULPD           Z16, Z12, Z16
-	VSUBPD           Z5, Z12, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z16
+	VCMPPD           $0x11, Z2, Z13, K2
+	VBLENDMPD        Z4, Z16, K2, Z16
+	VMOVAPD          Z16, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3528(SB), Z12, Z13
+	VADDPD           Z16, Z5, Z16
+	VDIVPD           Z16, Z13, Z13
+	VMULPD           Z13, Z12, Z13
+	VSUBPD           Z3, Z12, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1264(SB), Z12, Z13
 	VMOVUPS.Z        (BX), K1, Y12
 	VCVTPS2PD        Y12, Z12
-	VMULPD           Z12, Z16, Z16
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, K1, (AX)
+	VMULPD           Z12, Z13, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70851,16 +70796,16 @@ loop:
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y4
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y2, Y5
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y3, Y6
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y7
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y8
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y9
-	VORPD       actkernconst<>+160(SB), Y1, Y10
-	VORPD       actkernconst<>+160(SB), Y2, Y11
-	VORPD       actkernconst<>+160(SB), Y3, Y12
-	VMAXPD      actkernconst<>+864(SB), Y10, Y13
-	VMAXPD      actkernconst<>+864(SB), Y11, Y14
+	VORPD       actkernconst<>+160(SB), Y1, Y7
+	VORPD       actkernconst<>+160(SB), Y2, Y8
+	VORPD       actkernconst<>+160(SB), Y3, Y9
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y10
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y2, Y11
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y3, Y12
+	VMAXPD      actkernconst<>+864(SB), Y7, Y13
+	VMAXPD      actkernconst<>+864(SB), Y8, Y14
 	VMOVUPD     Y6, (SP)
-	VMAXPD      actkernconst<>+864(SB), Y12, Y6
+	VMAXPD      actkernconst<>+864(SB), Y9, Y6
 	VMOVUPD     Y5, 32(SP)
 	VMULPD      actkernconst<>+352(SB), Y13, Y5
 	VMOVUPD     Y4, 64(SP)
@@ -70879,27 +70824,27 @@ loop:
 	VMOVUPD     Y1, 160(SP)
 	VMOVUPD     actkernconst<>+256(SB), Y1
 	VFMADD213PD actkernconst<>+832(SB), Y14, Y1
-	VMOVUPD     Y9, 192(SP)
-	VMOVUPD     actkernconst<>+256(SB), Y9
-	VFMADD213PD actkernconst<>+832(SB), Y6, Y9
+	VMOVUPD     Y12, 192(SP)
+	VMOVUPD     actkernconst<>+256(SB), Y12
+	VFMADD213PD actkernconst<>+832(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+448(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+448(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+448(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+448(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+928(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+928(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+928(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+928(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+512(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+512(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+512(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+512(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+960(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+960(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+960(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+960(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+576(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+576(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+576(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+576(SB), Y6, Y12
 	VFMADD213PD actkernconst<>+992(SB), Y13, Y2
 	VFMADD213PD actkernconst<>+992(SB), Y14, Y1
-	VFMADD213PD actkernconst<>+992(SB), Y6, Y9
+	VFMADD213PD actkernconst<>+992(SB), Y6, Y12
 	VADDPD      actkernconst<>+128(SB), Y5, Y6
 	VPSLLQ      $0x34, Y6, Y6
 	VMULPD      Y2, Y6, Y2
@@ -70908,30 +70853,27 @@ loop:
 	VMULPD      Y1, Y5, Y1
 	VADDPD      actkernconst<>+128(SB), Y3, Y4
 	VPSLLQ      $0x34, Y4, Y4
-	VMULPD      Y9, Y4, Y9
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y10, Y10
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y11, Y11
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y12, Y12
-	VBLENDVPD   Y10, actkernconst<>+608(SB), Y2, Y10
-	VBLENDVPD   Y11, actkernconst<>+608(SB), Y1, Y11
-	VBLENDVPD   Y12, actkernconst<>+608(SB), Y9, Y12
-	VADDPD      Y10, Y0, Y1
-	VADDPD      Y11, Y0, Y2
-	VADDPD      Y12, Y0, Y3
-	VDIVPD      Y1, Y10, Y10
-	VDIVPD      Y2, Y11, Y11
-	VDIVPD      Y3, Y12, Y12
-	VSUBPD      Y10, Y0, Y1
-	VSUBPD      Y11, Y0, Y2
-	VSUBPD      Y12, Y0, Y3
-	VBLENDVPD   Y7, Y10, Y1, Y7
-	VBLENDVPD   Y8, Y11, Y2, Y8
+	VMULPD      Y12, Y4, Y12
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y7, Y7
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y8, Y8
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y9, Y9
+	VBLENDVPD   Y7, actkernconst<>+608(SB), Y2, Y7
+	VBLENDVPD   Y8, actkernconst<>+608(SB), Y1, Y8
+	VBLENDVPD   Y9, actkernconst<>+608(SB), Y12, Y9
+	VBLENDVPD   Y10, Y7, Y0, Y10
+	VBLENDVPD   Y11, Y8, Y0, Y11
 	VMOVUPD     192(SP), Y1
-	VBLENDVPD   Y1, Y12, Y3, Y1
+	VBLENDVPD   Y1, Y9, Y0, Y1
+	VADDPD      Y7, Y0, Y7
+	VADDPD      Y8, Y0, Y8
+	VADDPD      Y9, Y0, Y9
+	VDIVPD      Y7, Y10, Y10
+	VDIVPD      Y8, Y11, Y11
+	VDIVPD      Y9, Y1, Y1
 	VMOVUPD     160(SP), Y2
-	VMULPD      Y7, Y2, Y2
+	VMULPD      Y10, Y2, Y2
 	VMOVUPD     128(SP), Y3
-	VMULPD      Y8, Y3, Y3
+	VMULPD      Y11, Y3, Y3
 	VMOVUPD     96(SP), Y4
 	VMULPD      Y1, Y4, Y4
 	VMOVUPD     64(SP), Y1
@@ -70964,9 +70906,9 @@ single:
 	JB          tail
 	VCVTPS2PD   (CX), Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -70981,13 +70923,12 @@ single:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VCVTPS2PD   (BX), Y1
 	VMULPD      Y1, Y2, Y2
@@ -71009,9 +70950,9 @@ tail:
 	VMASKMOVPS  (CX), X15, X1
 	VCVTPS2PD   X1, Y1
 	VCMPPD      $0x11, actkernconst<>+5344(SB), Y1, Y2
-	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y3
-	VORPD       actkernconst<>+160(SB), Y1, Y4
-	VMAXPD      actkernconst<>+864(SB), Y4, Y5
+	VORPD       actkernconst<>+160(SB), Y1, Y3
+	VCMPPD      $0x11, actkernconst<>+608(SB), Y1, Y4
+	VMAXPD      actkernconst<>+864(SB), Y3, Y5
 	VMULPD      actkernconst<>+352(SB), Y5, Y6
 	VROUNDPD    $0x08, Y6, Y6
 	VFMADD231PD actkernconst<>+384(SB), Y6, Y5
@@ -71026,13 +70967,12 @@ tail:
 	VADDPD      actkernconst<>+128(SB), Y6, Y5
 	VPSLLQ      $0x34, Y5, Y5
 	VMULPD      Y7, Y5, Y7
-	VCMPPD      $0x11, actkernconst<>+864(SB), Y4, Y4
-	VBLENDVPD   Y4, actkernconst<>+608(SB), Y7, Y4
-	VADDPD      Y4, Y0, Y5
-	VDIVPD      Y5, Y4, Y4
-	VSUBPD      Y4, Y0, Y5
-	VBLENDVPD   Y3, Y4, Y5, Y3
-	VMULPD      Y3, Y1, Y1
+	VCMPPD      $0x11, actkernconst<>+864(SB), Y3, Y3
+	VBLENDVPD   Y3, actkernconst<>+608(SB), Y7, Y3
+	VBLENDVPD   Y4, Y3, Y0, Y4
+	VADDPD      Y3, Y0, Y3
+	VDIVPD      Y3, Y4, Y4
+	VMULPD      Y4, Y1, Y1
 	VBLENDVPD   Y2, actkernconst<>+160(SB), Y1, Y2
 	VMASKMOVPS  (BX), X15, X1
 	VCVTPS2PD   X1, Y1

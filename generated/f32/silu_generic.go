@@ -20,7 +20,7 @@ var (
 	siluBackwardStreamImpl func(dx, x, dy []float32)
 )
 
-// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 42
+// siluGeneric is the pure-Go kernel of silu (f32 memory, f64 compute, 41
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -45,12 +45,12 @@ func siluGeneric(dst, x []float32) {
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 < v1
-		v5 := v0 < v3
-		v6 := math.Abs(v0)
-		v7 := -v6
+		v5 := math.Abs(v0)
+		v6 := -v5
+		v7 := v0 < v3
 		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		if v6 > v8 {
+			v9 = v6
 		}
 		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
@@ -63,29 +63,28 @@ func siluGeneric(dst, x []float32) {
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
 		v31 := ldexpNormal(v30, v13)
-		v32 := v7 < v8
+		v32 := v6 < v8
 		v33 := v31
 		if v32 {
 			v33 = v3
 		}
-		v34 := float64(v10 + v33)
-		v35 := float64(v33 / v34)
-		v36 := math.IsNaN(v0)
-		v37 := float64(v10 - v35)
-		v38 := v37
-		if v5 {
-			v38 = v35
+		v34 := v10
+		if v7 {
+			v34 = v33
 		}
-		v39 := float64(v0 * v38)
-		v40 := v39
+		v35 := float64(v10 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v0)
+		v38 := float64(v0 * v36)
+		v39 := v38
 		if v2 {
-			v40 = v4
+			v39 = v4
 		}
-		v41 := v40
-		if v36 {
-			v41 = v0
+		v40 := v39
+		if v37 {
+			v40 = v0
 		}
-		dst[i] = float32(v41)
+		dst[i] = float32(v40)
 	}
 }
 

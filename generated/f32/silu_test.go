@@ -53,12 +53,7 @@ func plainSiLU(x float64) float64 {
 		if x < -(800.0) {
 			return -(0.0)
 		}
-		return x * func() float64 {
-			if x < 0.0 {
-				return (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
-			}
-			return 1.0 - (1.0 / (1.0 + math.Exp(-(-(math.Abs(x))))))
-		}()
+		return x * 1.0 / (1.0 + math.Exp(-(x)))
 	}()
 }
 

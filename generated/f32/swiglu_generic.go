@@ -12,7 +12,7 @@ var (
 	swigluBackwardBImpl = swigluBackwardBGeneric
 )
 
-// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 46
+// swigluGeneric is the pure-Go kernel of swiglu (f32 memory, f64 compute, 45
 // operations): the scalar twin of the vector program the assembly kernels run,
 // with exactly the semantics of vprog.Program.Eval, so every backend gives the
 // same bits. The caller guarantees equal lengths; dst may be the same slice as
@@ -38,12 +38,12 @@ func swigluGeneric(dst, a, b []float32) {
 	for i := range dst {
 		v0 := float64(a[i])
 		v2 := v0 < v1
-		v5 := v0 < v3
-		v6 := math.Abs(v0)
-		v7 := -v6
+		v5 := math.Abs(v0)
+		v6 := -v5
+		v7 := v0 < v3
 		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		if v6 > v8 {
+			v9 = v6
 		}
 		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
@@ -56,36 +56,35 @@ func swigluGeneric(dst, a, b []float32) {
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
 		v31 := ldexpNormal(v30, v13)
-		v32 := v7 < v8
+		v32 := v6 < v8
 		v33 := v31
 		if v32 {
 			v33 = v3
 		}
-		v34 := float64(v10 + v33)
-		v35 := float64(v33 / v34)
-		v36 := math.IsNaN(v0)
-		v37 := float64(v10 - v35)
-		v38 := v37
-		if v5 {
-			v38 = v35
+		v34 := v10
+		if v7 {
+			v34 = v33
 		}
-		v39 := float64(v0 * v38)
-		v40 := v39
+		v35 := float64(v10 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v0)
+		v38 := float64(v0 * v36)
+		v39 := v38
 		if v2 {
-			v40 = v4
+			v39 = v4
 		}
-		v41 := float64(b[i])
-		v42 := float64(v40 * v41)
-		v43 := math.IsNaN(v41)
-		v44 := v42
-		if v43 {
-			v44 = v41
+		v40 := float64(b[i])
+		v41 := float64(v39 * v40)
+		v42 := math.IsNaN(v40)
+		v43 := v41
+		if v42 {
+			v43 = v40
 		}
-		v45 := v44
-		if v36 {
-			v45 = v0
+		v44 := v43
+		if v37 {
+			v44 = v0
 		}
-		dst[i] = float32(v45)
+		dst[i] = float32(v44)
 	}
 }
 
@@ -216,7 +215,7 @@ func swigluBackwardAGeneric(da, a, b, dy []float32) {
 }
 
 // swigluBackwardBGeneric is the pure-Go kernel of swigluBackwardB (f32 memory,
-// f64 compute, 44 operations): the scalar twin of the vector program the
+// f64 compute, 43 operations): the scalar twin of the vector program the
 // assembly kernels run, with exactly the semantics of vprog.Program.Eval, so
 // every backend gives the same bits. The caller guarantees equal lengths; db
 // may be the same slice as an input.
@@ -242,12 +241,12 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 	for i := range db {
 		v0 := float64(a[i])
 		v2 := v0 < v1
-		v5 := v0 < v3
-		v6 := math.Abs(v0)
-		v7 := -v6
+		v5 := math.Abs(v0)
+		v6 := -v5
+		v7 := v0 < v3
 		v9 := v8
-		if v7 > v8 {
-			v9 = v7
+		if v6 > v8 {
+			v9 = v6
 		}
 		v12 := float64(v9 * v11)
 		v13 := math.RoundToEven(v12)
@@ -260,30 +259,29 @@ func swigluBackwardBGeneric(db, a, b, dy []float32) {
 		v28 := math.FMA(v15, v26, v27)
 		v30 := math.FMA(v15, v28, v29)
 		v31 := ldexpNormal(v30, v13)
-		v32 := v7 < v8
+		v32 := v6 < v8
 		v33 := v31
 		if v32 {
 			v33 = v3
 		}
-		v34 := float64(v10 + v33)
-		v35 := float64(v33 / v34)
-		v36 := math.IsNaN(v0)
-		v37 := float64(v10 - v35)
-		v38 := v37
-		if v5 {
-			v38 = v35
+		v34 := v10
+		if v7 {
+			v34 = v33
 		}
-		v39 := float64(v0 * v38)
-		v40 := v39
+		v35 := float64(v10 + v33)
+		v36 := float64(v34 / v35)
+		v37 := math.IsNaN(v0)
+		v38 := float64(v0 * v36)
+		v39 := v38
 		if v2 {
-			v40 = v4
+			v39 = v4
 		}
-		v41 := float64(dy[i])
-		v42 := float64(v40 * v41)
-		v43 := v42
-		if v36 {
-			v43 = v0
+		v40 := float64(dy[i])
+		v41 := float64(v39 * v40)
+		v42 := v41
+		if v37 {
+			v42 = v0
 		}
-		db[i] = float32(v43)
+		db[i] = float32(v42)
 	}
 }
