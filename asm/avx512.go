@@ -58,7 +58,7 @@ func (a *avx512) shape(in vprog.Instr) shape {
 		return shape{memArg: -1, tie: -1}
 	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
 		return shape{memArg: -1, tie: -1}
-	case vprog.OpAndCmp:
+	case vprog.OpAndCmp, vprog.OpKeepIf:
 		return shape{memArg: 2, tie: -1}
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
@@ -151,7 +151,11 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		}
 		f(operand.U8(0), args[1].op(), args[0].r, dst)
 	case vprog.OpLT, vprog.OpLE, vprog.OpEQ:
-		p := operand.U8(cmpPredicate(in.Op))
+		pr := cmpPredicate(in.Op)
+		if in.Imm == vprog.CmpNegated {
+			pr = cmpNegation(pr)
+		}
+		p := operand.U8(pr)
 		if args[1].bcst {
 			a.pick(c.VCMPPD_BCST, c.VCMPPS_BCST)(p, args[1].m, args[0].r, dst)
 		} else {
@@ -167,6 +171,8 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		}
 	case vprog.OpIsNaN:
 		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), args[0].r, args[0].r, dst)
+	case vprog.OpKeepIf:
+		a.keepIf(c, vprog.Op(in.Imm), args, dst)
 	case vprog.OpAnd:
 		c.KANDW(args[1].r, args[0].r, dst)
 	case vprog.OpOr:
@@ -186,6 +192,38 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	default:
 		panic(fmt.Sprintf("asm: AVX512 cannot emit %s", in.Op))
 	}
+}
+
+// zeroing is one operation's zeroing-masked forms: double and single
+// precision, each plain and with a broadcast operand.
+type zeroing [4]func(mxyz, xyz, k, xyz1 operand.Op)
+
+// keepIf emits args[1] OP args[2] under the zeroing write mask args[0]
+// (vprog.OpKeepIf): lanes off the mask give +0.
+func (a *avx512) keepIf(c *build.Context, op vprog.Op, args []loc, dst reg.Physical) {
+	var z zeroing
+	switch op {
+	case vprog.OpAdd:
+		z = zeroing{c.VADDPD_Z, c.VADDPS_Z, c.VADDPD_BCST_Z, c.VADDPS_BCST_Z}
+	case vprog.OpSub:
+		z = zeroing{c.VSUBPD_Z, c.VSUBPS_Z, c.VSUBPD_BCST_Z, c.VSUBPS_BCST_Z}
+	case vprog.OpMul:
+		z = zeroing{c.VMULPD_Z, c.VMULPS_Z, c.VMULPD_BCST_Z, c.VMULPS_BCST_Z}
+	case vprog.OpDiv:
+		z = zeroing{c.VDIVPD_Z, c.VDIVPS_Z, c.VDIVPD_BCST_Z, c.VDIVPS_BCST_Z}
+	case vprog.OpLdexp:
+		z = zeroing{c.VSCALEFPD_Z, c.VSCALEFPS_Z, c.VSCALEFPD_BCST_Z, c.VSCALEFPS_BCST_Z}
+	default:
+		panic(fmt.Sprintf("asm: AVX512 has no zeroing form for %s", op))
+	}
+	i := 0
+	if a.f32 {
+		i = 1
+	}
+	if args[2].bcst {
+		i += 2
+	}
+	z[i](args[2].op(), args[1].r, args[0].r, dst)
 }
 
 func (a *avx512) materialize(c *build.Context, dst reg.VecPhysical, l loc) {

@@ -264,6 +264,12 @@ func cmpPredicate(op vprog.Op) uint64 {
 	panic(fmt.Sprintf("asm: %s is not a comparison", op))
 }
 
+// cmpNegation is the predicate that is true exactly where the ordered
+// predicate p is false, NaN operands included (bit 2 of the VEX/EVEX
+// predicate negates it, and the negation is unordered): NLT_UQ, NLE_UQ,
+// NEQ_UQ.
+func cmpNegation(p uint64) uint64 { return p ^ 0x04 }
+
 // commonShape is the shape of operations both ISAs encode as one
 // three-operand instruction whose last source may be memory.
 func commonShape(op vprog.Op) (shape, bool) {

@@ -563,11 +563,12 @@ func emitKernel(c *build.Context, is isa, p *vprog.Program, pl plan, pool *pool,
 // longChain is the dependency chain, in operations, from which a kernel
 // needs minUnroll independent vectors more than a spill-free body. In
 // float32 the chains of the piecewise-linear and rational kernels are at
-// most 8 operations long (softsign'), those of the transcendental ones 19
-// or more (sigmoid). The first have their latency covered at two or three
-// vectors: at AVX-512 unroll 4, with one spill per vector, four of them
-// lost 8-25% (relu6', hardtanh', hardsigmoid', hardswish).
-const longChain = 16
+// most 8 operations long (softsign'), those of the transcendental ones 15
+// or more (sigmoid on AVX-512, whose flush to 0 is part of its Ldexp). The
+// first have their latency covered at two or three vectors: at AVX-512
+// unroll 4, with one spill per vector, four of them lost 8-25% (relu6',
+// hardtanh', hardsigmoid', hardswish).
+const longChain = 12
 
 // chainDepth is the number of operations on the longest dependency chain
 // of the loop's live program.

@@ -46,14 +46,8 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			r = params[int(in.Imm)]
 		case OpConst:
 			r = in.Imm
-		case OpAdd:
-			r = a(0) + a(1)
-		case OpSub:
-			r = a(0) - a(1)
-		case OpMul:
-			r = a(0) * a(1)
-		case OpDiv:
-			r = a(0) / a(1)
+		case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
+			r = arith(in.Op, a(0), a(1))
 		case OpFMA:
 			if narrow {
 				r = float64(FMA32(float32(a(0)), float32(a(1)), float32(a(2))))
@@ -87,8 +81,6 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			}
 		case OpRound:
 			r = RoundFloat(a(0), RoundMode(in.Imm))
-		case OpLdexp:
-			r = math.Ldexp(a(0), int(a(1)))
 		case OpGetExp:
 			r = GetExp(a(0), p.Compute)
 		case OpGetMant:
@@ -96,7 +88,7 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		case OpFixUp:
 			r = FixUp(a(0), fixUpTable(a(1), p.Compute), a(2))
 		case OpLT, OpLE, OpEQ:
-			masks[i] = compare(in.Op, a(0), a(1))
+			masks[i] = compare(in.Op, a(0), a(1)) != (in.Imm == CmpNegated)
 		case OpAndCmp:
 			masks[i] = m(0) && compare(Op(in.Imm), a(1), a(2))
 		case OpIsNaN:
@@ -115,6 +107,10 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			} else {
 				r = a(2)
 			}
+		case OpKeepIf:
+			if m(0) {
+				r = arith(Op(in.Imm), a(1), a(2))
+			}
 		default:
 			panic(fmt.Sprintf("vprog: %s: cannot evaluate %s", p.Name, in.Op))
 		}
@@ -124,6 +120,24 @@ func (p *Program) run(inputs, params []float64) []float64 {
 		vals[i] = r
 	}
 	return vals
+}
+
+// arith is the two-operand operation op (OpAdd, OpSub, OpMul, OpDiv or
+// OpLdexp) of x and y, rounded once.
+func arith(op Op, x, y float64) float64 {
+	switch op {
+	case OpAdd:
+		return x + y
+	case OpSub:
+		return x - y
+	case OpMul:
+		return x * y
+	case OpDiv:
+		return x / y
+	case OpLdexp:
+		return math.Ldexp(x, int(y))
+	}
+	panic(fmt.Sprintf("vprog: %s is not a two-operand operation", op))
 }
 
 // RoundFloat rounds x to an integer-valued float in the given mode.

@@ -8,7 +8,7 @@
 // bit. Where x86 and Go differ (MINPD's NaN rule, rounding of scaled
 // results), the operation is defined the x86 way and the Go emitter mirrors it.
 // Three operations exist only in the programs ForX86 makes for the assembly
-// (OpNegAbs, and for AVX-512 OpFixUp and OpAndCmp); the interpreter defines
+// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp and OpKeepIf); the interpreter defines
 // them, and the Go emitter never sees them.
 package vprog
 
@@ -101,7 +101,9 @@ const (
 	// have no form for it.
 	OpFixUp
 
-	// Comparisons: ordered, so false when either operand is NaN.
+	// Comparisons: ordered, so false when either operand is NaN; with Imm
+	// CmpNegated (only ForX86 makes it, for AVX-512) the negation, true
+	// when either is NaN.
 	OpLT // a < b
 	OpLE // a <= b
 	OpEQ // a == b
@@ -121,6 +123,13 @@ const (
 
 	// OpSelect is mask ? a : b, lane by lane. Args: mask, a, b.
 	OpSelect
+	// OpKeepIf is a ? (b OP c) : +0, with Imm the operation: OpAdd, OpSub,
+	// OpMul, OpDiv or OpLdexp (an Ldexp of any Imm: AVX-512 has one
+	// VSCALEF for all). AVX-512 computes the operation under a zeroing
+	// write mask, one instruction where the operation and a blend take
+	// two (an exp's flush to 0 below its range). Only ForX86 makes it,
+	// for AVX-512.
+	OpKeepIf
 
 	opCount
 )
@@ -132,6 +141,10 @@ const LdexpMidRange = 1
 // LdexpNormal is the Imm of an OpLdexp whose exponent is within the normal
 // range (see OpLdexp).
 const LdexpNormal = 2
+
+// CmpNegated is the Imm of a comparison that gives its negation (see
+// OpLT).
+const CmpNegated = 1
 
 // CopySignOr is the Imm of an OpCopySign that ORs b's sign bit into a
 // (see OpCopySign).
@@ -154,6 +167,7 @@ var opNames = [...]string{
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",
+	OpKeepIf: "keepif",
 }
 
 func (o Op) String() string {
@@ -170,7 +184,7 @@ func (o Op) Arity() int {
 		return 0
 	case OpNeg, OpAbs, OpNegAbs, OpSqrt, OpRound, OpGetExp, OpGetMant, OpIsNaN, OpNot:
 		return 1
-	case OpFMA, OpSelect, OpAndCmp, OpFixUp:
+	case OpFMA, OpSelect, OpAndCmp, OpFixUp, OpKeepIf:
 		return 3
 	}
 	return 2

@@ -255,3 +255,49 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// TestForX86KeepIfs checks that AVX-512 programs compute an operation whose
+// only use is a select against +0 under a zeroing mask (OpKeepIf), with the
+// same bits, and that the other ISAs and a select against -0 keep theirs.
+func TestForX86KeepIfs(t *testing.T) {
+	c := spec.Param{Name: "c", Default: 0.5}
+	cases := []struct {
+		f     string
+		mem   Type
+		keeps int
+	}{
+		// (A select by a comparison of x itself with a constant is a
+		// fix-up instead, which also keeps the NaN rule: withFixUps.)
+		{"where(!(x*x <= c), x*3, 0)", F64, 1},
+		{"where(!(x*x <= c), x - c, 0)", F64, 1},
+		{"where(x*x < c, 0, 3/x)", F64, 1},           // under the negated comparison
+		{"where(!(x*x <= c), x - c, -0.0)", F64, 0},  // -0 is no zeroing mask's
+		{"where(!(x*x <= c), x*3, 0) + x*3", F64, 0}, // x*3 has another use
+		{"where(x*x < c || x > 1, 0, 3/x)", F64, 0},  // not a comparison: no negation
+		{"sigmoid(x)", F32, 1},                       // exp's flush to 0 below exp32MinArg: an Ldexp
+	}
+	xs := []float64{-800, -703.5, -703, -2, -1, math.Copysign(0, -1), 0, 0.5, 1, 5, 88, math.Inf(1), math.Inf(-1), math.NaN()}
+	for _, tc := range cases {
+		t.Run(tc.f, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", tc.f, "1", c), Forward, tc.mem)
+			require.NoError(t, err)
+			count := func(q *Program) int {
+				n := 0
+				for i, in := range q.Instrs {
+					n += boolInt(q.Live()[i] && in.Op == OpKeepIf)
+				}
+				return n
+			}
+			assert.Zero(t, count(p.ForX86(false)), "AVX2")
+			q := p.ForX86(true)
+			assert.Equal(t, tc.keeps, count(q))
+			for _, x := range xs {
+				if tc.mem == F32 {
+					x = float64(float32(x))
+				}
+				want, got := p.Eval([]float64{x}, []float64{0.5}), q.Eval([]float64{x}, []float64{0.5})
+				assert.True(t, math.Float64bits(want) == math.Float64bits(got) || want != want && got != got, "x = %v: %v, want %v", x, got, want)
+			}
+		})
+	}
+}

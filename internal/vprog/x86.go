@@ -18,7 +18,8 @@ import (
 // the quiet bit (nanpass.go). softshrink's x - min(max(x, -lambd), lambd)
 // is x's NaN on x86, where the portable program cannot count on it; so is
 // relu's fixup(x)·dy. Last, AVX-512 fuses a comparison into the
-// conjunction that reads it (withMaskedCompares).
+// conjunction that reads it (withMaskedCompares), and an operation into
+// the select that keeps it or gives +0 (withKeepIfs).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
@@ -27,7 +28,7 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	if !avx512 {
 		return p.withoutNaNRule()
 	}
-	return p.withFixUps().withoutNaNRule().withMaskedCompares()
+	return p.withFixUps().withoutNaNRule().withMaskedCompares().withKeepIfs()
 }
 
 // withNegAbs makes each neg(abs(a)) one OpNegAbs.
@@ -39,6 +40,41 @@ func (p *Program) withNegAbs() *Program {
 		return q.add(Instr{Op: OpNegAbs, Args: [3]Value{q.Instrs[in.Args[0]].Args[0]}}), true
 	})
 }
+
+// withKeepIfs makes each m ? v : +0 whose v is an addition, subtraction,
+// product, quotient or Ldexp with no other use one OpKeepIf; and so each
+// m ? +0 : v whose m is a comparison with no other use, under the negated
+// comparison (CmpNegated): an exp's flush to 0 below its range.
+func (p *Program) withKeepIfs() *Program {
+	p = p.compact() // so that Uses counts the live uses only
+	uses := p.Uses()
+	return p.rebuild(func(q *Program, i int, in Instr, _ []Value) (Value, bool) {
+		orig := p.Instrs[i]
+		if in.Op != OpSelect || in.Imm != 0 {
+			return 0, false
+		}
+		m, zero, v := in.Args[0], 2, 1
+		if isPosZero(q.Instrs[in.Args[1]]) {
+			c := q.Instrs[m]
+			if c.Op != OpLT && c.Op != OpLE && c.Op != OpEQ || c.Imm != 0 || uses[orig.Args[0]] != 1 {
+				return 0, false
+			}
+			m, zero, v = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args}), 1, 2
+		}
+		op := q.Instrs[in.Args[v]]
+		if !isPosZero(q.Instrs[in.Args[zero]]) || uses[orig.Args[v]] != 1 {
+			return 0, false
+		}
+		switch op.Op {
+		case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
+			return q.add(Instr{Op: OpKeepIf, Imm: float64(op.Op), Args: [3]Value{m, op.Args[0], op.Args[1]}}), true
+		}
+		return 0, false
+	})
+}
+
+// isPosZero reports whether in is the constant +0.
+func isPosZero(in Instr) bool { return in.Op == OpConst && math.Float64bits(in.Imm) == 0 }
 
 // withMaskedCompares fuses each a && (b CMP c) whose comparison has no
 // other use into one OpAndCmp.
