@@ -72890,15 +72890,15 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+9000(SB), Z3
-	VBROADCASTSD actkernconst<>+9008(SB), Z4
-	VBROADCASTSD actkernconst<>+9016(SB), Z5
-	VBROADCASTSD actkernconst<>+9024(SB), Z6
-	VBROADCASTSD actkernconst<>+9032(SB), Z7
-	VBROADCASTSD actkernconst<>+9040(SB), Z8
-	VBROADCASTSD actkernconst<>+3968(SB), Z9
+	VBROADCASTSD actkernconst<>+8992(SB), Z1
+	VBROADCASTSD actkernconst<>+9000(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+56(SB), Z4
+	VBROADCASTSD actkernconst<>+9008(SB), Z5
+	VBROADCASTSD actkernconst<>+9016(SB), Z6
+	VBROADCASTSD actkernconst<>+9024(SB), Z7
+	VBROADCASTSD actkernconst<>+9032(SB), Z8
+	VBROADCASTSD actkernconst<>+9040(SB), Z9
 	VBROADCASTSD actkernconst<>+9048(SB), Z10
 	VBROADCASTSD actkernconst<>+9056(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -72928,110 +72928,58 @@ loop:
 	VMULPD           Z13, Z21, Z25
 	VMULPD           Z14, Z22, Z26
 	VMULPD           Z15, Z23, Z27
-	VMULPD           Z8, Z20, Z28
-	VMULPD           Z8, Z21, Z29
-	VMULPD           Z8, Z22, Z30
-	VMULPD           Z8, Z23, Z31
-	VADDPD           Z28, Z7, Z28
-	VADDPD           Z29, Z7, Z29
-	VADDPD           Z30, Z7, Z30
-	VADDPD           Z31, Z7, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z6, Z28
-	VADDPD           Z29, Z6, Z29
-	VADDPD           Z30, Z6, Z30
-	VADDPD           Z31, Z6, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z5, Z28
-	VADDPD           Z29, Z5, Z29
-	VADDPD           Z30, Z5, Z30
-	VADDPD           Z31, Z5, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z4, Z28
-	VADDPD           Z29, Z4, Z29
-	VADDPD           Z30, Z4, Z30
-	VADDPD           Z31, Z4, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z3, Z28
-	VADDPD           Z29, Z3, Z29
-	VADDPD           Z30, Z3, Z30
-	VADDPD           Z31, Z3, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z5, Z20, Z28
+	VFMADD213PD      Z5, Z21, Z29
+	VFMADD213PD      Z5, Z22, Z30
+	VFMADD213PD      Z5, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+8984(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+8984(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+8984(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+8984(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+8976(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8976(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8976(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8976(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+8968(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8968(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8968(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8968(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+8960(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8960(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8960(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8960(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z11, Z28
-	VADDPD           Z29, Z11, Z29
-	VADDPD           Z30, Z11, Z30
-	VADDPD           Z31, Z11, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z10, Z28
-	VADDPD           Z29, Z10, Z29
-	VADDPD           Z30, Z10, Z30
-	VADDPD           Z31, Z10, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VADDPD           Z20, Z9, Z20
-	VADDPD           Z21, Z9, Z21
-	VADDPD           Z22, Z9, Z22
-	VADDPD           Z23, Z9, Z23
-	VDIVPD           Z20, Z24, Z24
-	VDIVPD           Z21, Z25, Z25
-	VDIVPD           Z22, Z26, Z26
-	VDIVPD           Z23, Z27, Z27
 	VMULPD.BCST      actkernconst<>+6608(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+6608(SB), Z17, Z17
 	VMULPD.BCST      actkernconst<>+6608(SB), Z18, Z18
@@ -73052,14 +73000,14 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z16, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z17, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z18, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z19, Z31
+	VMOVAPD          Z3, Z28
+	VFMADD213PD      Z4, Z16, Z28
+	VMOVAPD          Z3, Z29
+	VFMADD213PD      Z4, Z17, Z29
+	VMOVAPD          Z3, Z30
+	VFMADD213PD      Z4, Z18, Z30
+	VMOVAPD          Z3, Z31
+	VFMADD213PD      Z4, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
@@ -73120,10 +73068,10 @@ loop:
 	VBLENDMPD        Z25, Z21, K3, Z25
 	VBLENDMPD        Z26, Z22, K4, Z26
 	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z15, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVUPS          Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -73145,39 +73093,26 @@ single:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z8, Z14, Z16
-	VADDPD           Z16, Z7, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z6, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z5, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z4, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z3, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z0, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+8976(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8968(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z11, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z10, Z16
-	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z9, Z14
-	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z13, Z16
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -73193,7 +73128,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -73213,39 +73148,26 @@ tail:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z8, Z14, Z16
-	VADDPD           Z16, Z7, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z6, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z5, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z4, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z3, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z0, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+8976(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8968(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z11, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z10, Z16
-	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z9, Z14
-	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z13, Z16
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -73261,7 +73183,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -73273,15 +73195,15 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+48(SB), Z1
-	VBROADCASTSD actkernconst<>+56(SB), Z2
-	VBROADCASTSD actkernconst<>+9000(SB), Z3
-	VBROADCASTSD actkernconst<>+9008(SB), Z4
-	VBROADCASTSD actkernconst<>+9016(SB), Z5
-	VBROADCASTSD actkernconst<>+9024(SB), Z6
-	VBROADCASTSD actkernconst<>+9032(SB), Z7
-	VBROADCASTSD actkernconst<>+9040(SB), Z8
-	VBROADCASTSD actkernconst<>+3968(SB), Z9
+	VBROADCASTSD actkernconst<>+8992(SB), Z1
+	VBROADCASTSD actkernconst<>+9000(SB), Z2
+	VBROADCASTSD actkernconst<>+48(SB), Z3
+	VBROADCASTSD actkernconst<>+56(SB), Z4
+	VBROADCASTSD actkernconst<>+9008(SB), Z5
+	VBROADCASTSD actkernconst<>+9016(SB), Z6
+	VBROADCASTSD actkernconst<>+9024(SB), Z7
+	VBROADCASTSD actkernconst<>+9032(SB), Z8
+	VBROADCASTSD actkernconst<>+9040(SB), Z9
 	VBROADCASTSD actkernconst<>+9048(SB), Z10
 	VBROADCASTSD actkernconst<>+9056(SB), Z11
 	MOVQ         dst_base+0(FP), AX
@@ -73311,110 +73233,58 @@ loop:
 	VMULPD           Z13, Z21, Z25
 	VMULPD           Z14, Z22, Z26
 	VMULPD           Z15, Z23, Z27
-	VMULPD           Z8, Z20, Z28
-	VMULPD           Z8, Z21, Z29
-	VMULPD           Z8, Z22, Z30
-	VMULPD           Z8, Z23, Z31
-	VADDPD           Z28, Z7, Z28
-	VADDPD           Z29, Z7, Z29
-	VADDPD           Z30, Z7, Z30
-	VADDPD           Z31, Z7, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z6, Z28
-	VADDPD           Z29, Z6, Z29
-	VADDPD           Z30, Z6, Z30
-	VADDPD           Z31, Z6, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z5, Z28
-	VADDPD           Z29, Z5, Z29
-	VADDPD           Z30, Z5, Z30
-	VADDPD           Z31, Z5, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z4, Z28
-	VADDPD           Z29, Z4, Z29
-	VADDPD           Z30, Z4, Z30
-	VADDPD           Z31, Z4, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z3, Z28
-	VADDPD           Z29, Z3, Z29
-	VADDPD           Z30, Z3, Z30
-	VADDPD           Z31, Z3, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z0, Z28
-	VADDPD           Z29, Z0, Z29
-	VADDPD           Z30, Z0, Z30
-	VADDPD           Z31, Z0, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z20, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z21, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z22, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z23, Z31
+	VFMADD213PD      Z5, Z20, Z28
+	VFMADD213PD      Z5, Z21, Z29
+	VFMADD213PD      Z5, Z22, Z30
+	VFMADD213PD      Z5, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z20, Z28
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z23, Z31
 	VMULPD           Z28, Z24, Z24
 	VMULPD           Z29, Z25, Z25
 	VMULPD           Z30, Z26, Z26
 	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+8984(SB), Z20, Z28
-	VMULPD.BCST      actkernconst<>+8984(SB), Z21, Z29
-	VMULPD.BCST      actkernconst<>+8984(SB), Z22, Z30
-	VMULPD.BCST      actkernconst<>+8984(SB), Z23, Z31
-	VADDPD.BCST      actkernconst<>+8976(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8976(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8976(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8976(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+8968(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8968(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8968(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8968(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD.BCST      actkernconst<>+8960(SB), Z28, Z28
-	VADDPD.BCST      actkernconst<>+8960(SB), Z29, Z29
-	VADDPD.BCST      actkernconst<>+8960(SB), Z30, Z30
-	VADDPD.BCST      actkernconst<>+8960(SB), Z31, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z11, Z28
-	VADDPD           Z29, Z11, Z29
-	VADDPD           Z30, Z11, Z30
-	VADDPD           Z31, Z11, Z31
-	VMULPD           Z28, Z20, Z28
-	VMULPD           Z29, Z21, Z29
-	VMULPD           Z30, Z22, Z30
-	VMULPD           Z31, Z23, Z31
-	VADDPD           Z28, Z10, Z28
-	VADDPD           Z29, Z10, Z29
-	VADDPD           Z30, Z10, Z30
-	VADDPD           Z31, Z10, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VADDPD           Z20, Z9, Z20
-	VADDPD           Z21, Z9, Z21
-	VADDPD           Z22, Z9, Z22
-	VADDPD           Z23, Z9, Z23
-	VDIVPD           Z20, Z24, Z24
-	VDIVPD           Z21, Z25, Z25
-	VDIVPD           Z22, Z26, Z26
-	VDIVPD           Z23, Z27, Z27
 	VMULPD.BCST      actkernconst<>+6608(SB), Z16, Z16
 	VMULPD.BCST      actkernconst<>+6608(SB), Z17, Z17
 	VMULPD.BCST      actkernconst<>+6608(SB), Z18, Z18
@@ -73435,14 +73305,14 @@ loop:
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z16, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z17, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z18, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z19, Z31
+	VMOVAPD          Z3, Z28
+	VFMADD213PD      Z4, Z16, Z28
+	VMOVAPD          Z3, Z29
+	VFMADD213PD      Z4, Z17, Z29
+	VMOVAPD          Z3, Z30
+	VFMADD213PD      Z4, Z18, Z30
+	VMOVAPD          Z3, Z31
+	VFMADD213PD      Z4, Z19, Z31
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
@@ -73503,10 +73373,10 @@ loop:
 	VBLENDMPD        Z25, Z21, K3, Z25
 	VBLENDMPD        Z26, Z22, K4, Z26
 	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z15, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z13, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z14, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z15, Z27
 	VCVTPD2PS        Z24, Y24
 	VMOVNTPS         Y24, (AX)
 	VCVTPD2PS        Z25, Y25
@@ -73528,39 +73398,26 @@ single:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z8, Z14, Z16
-	VADDPD           Z16, Z7, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z6, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z5, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z4, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z3, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z0, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+8976(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8968(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z11, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z10, Z16
-	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z9, Z14
-	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z13, Z16
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -73576,7 +73433,7 @@ single:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVNTPS         Y15, (AX)
 	ADDQ             $0x00000020, AX
@@ -73596,39 +73453,26 @@ tail:
 	VCMPPD           $0x11, Z0, Z13, K2
 	VMULPD           Z12, Z12, Z14
 	VMULPD           Z12, Z14, Z15
-	VMULPD           Z8, Z14, Z16
-	VADDPD           Z16, Z7, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z6, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z5, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z4, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z3, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z0, Z16
+	VMOVAPD          Z1, Z16
+	VFMADD213PD      Z2, Z14, Z16
+	VFMADD213PD      Z5, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
 	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z16
-	VADDPD.BCST      actkernconst<>+8976(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8968(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD.BCST      actkernconst<>+8960(SB), Z16, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z11, Z16
-	VMULPD           Z16, Z14, Z16
-	VADDPD           Z16, Z10, Z16
-	VMULPD           Z16, Z14, Z14
-	VADDPD           Z14, Z9, Z14
-	VDIVPD           Z14, Z15, Z15
 	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
 	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
 	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
 	VRNDSCALEPD      $0x08, Z14, Z14
 	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z13, Z16
+	VMOVAPD          Z3, Z16
+	VFMADD213PD      Z4, Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
 	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
@@ -73644,7 +73488,7 @@ tail:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
 	VSUBPD           Z14, Z12, Z14
 	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8992(SB), Z12, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
 	VCVTPD2PS        Z15, Y15
 	VMOVUPS          Y15, K1, (AX)
 
@@ -73685,86 +73529,47 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y2, Y14, Y3
 	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+9248(SB), Y12, Y11
+	VMOVUPD     actkernconst<>+9088(SB), Y11
+	VFMADD213PD actkernconst<>+9120(SB), Y12, Y11
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+9248(SB), Y13, Y10
+	VMOVUPD     actkernconst<>+9088(SB), Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y13, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+9248(SB), Y14, Y9
-	VADDPD      actkernconst<>+9216(SB), Y11, Y11
-	VADDPD      actkernconst<>+9216(SB), Y10, Y10
-	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9184(SB), Y11, Y11
-	VADDPD      actkernconst<>+9184(SB), Y10, Y10
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9152(SB), Y11, Y11
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9120(SB), Y11, Y11
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9088(SB), Y11, Y11
-	VADDPD      actkernconst<>+9088(SB), Y10, Y10
-	VADDPD      actkernconst<>+9088(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+192(SB), Y11, Y11
-	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+9088(SB), Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9152(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9184(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9216(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9216(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9216(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9248(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9248(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9248(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9280(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9280(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9280(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9312(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9312(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9312(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9344(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9376(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9408(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9440(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y14, Y9
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+9440(SB), Y12, Y9
-	VMULPD      actkernconst<>+9440(SB), Y13, Y10
-	VMULPD      actkernconst<>+9440(SB), Y14, Y11
-	VADDPD      actkernconst<>+9408(SB), Y9, Y9
-	VADDPD      actkernconst<>+9408(SB), Y10, Y10
-	VADDPD      actkernconst<>+9408(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9376(SB), Y9, Y9
-	VADDPD      actkernconst<>+9376(SB), Y10, Y10
-	VADDPD      actkernconst<>+9376(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9344(SB), Y9, Y9
-	VADDPD      actkernconst<>+9344(SB), Y10, Y10
-	VADDPD      actkernconst<>+9344(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y10, Y10
-	VADDPD      actkernconst<>+9312(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
-	VADDPD      actkernconst<>+9280(SB), Y10, Y10
-	VADDPD      actkernconst<>+9280(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VADDPD      actkernconst<>+4000(SB), Y12, Y12
-	VADDPD      actkernconst<>+4000(SB), Y13, Y13
-	VADDPD      actkernconst<>+4000(SB), Y14, Y14
-	VDIVPD      Y12, Y5, Y5
-	VDIVPD      Y13, Y4, Y4
-	VDIVPD      Y14, Y3, Y3
 	VMULPD      actkernconst<>+7296(SB), Y6, Y6
 	VMULPD      actkernconst<>+7296(SB), Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y8, Y8
@@ -73869,32 +73674,19 @@ single:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+9248(SB), Y4, Y6
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+9440(SB), Y4, Y6
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+4000(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+7296(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -73941,32 +73733,19 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+9248(SB), Y4, Y6
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+9440(SB), Y4, Y6
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+4000(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+7296(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -74032,86 +73811,47 @@ loop:
 	VMOVUPD     Y3, 64(SP)
 	VMULPD      Y2, Y14, Y3
 	VMOVUPD     Y11, 96(SP)
-	VMULPD      actkernconst<>+9248(SB), Y12, Y11
+	VMOVUPD     actkernconst<>+9088(SB), Y11
+	VFMADD213PD actkernconst<>+9120(SB), Y12, Y11
 	VMOVUPD     Y10, 128(SP)
-	VMULPD      actkernconst<>+9248(SB), Y13, Y10
+	VMOVUPD     actkernconst<>+9088(SB), Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y13, Y10
 	VMOVUPD     Y9, 160(SP)
-	VMULPD      actkernconst<>+9248(SB), Y14, Y9
-	VADDPD      actkernconst<>+9216(SB), Y11, Y11
-	VADDPD      actkernconst<>+9216(SB), Y10, Y10
-	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9184(SB), Y11, Y11
-	VADDPD      actkernconst<>+9184(SB), Y10, Y10
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9152(SB), Y11, Y11
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9120(SB), Y11, Y11
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+9088(SB), Y11, Y11
-	VADDPD      actkernconst<>+9088(SB), Y10, Y10
-	VADDPD      actkernconst<>+9088(SB), Y9, Y9
-	VMULPD      Y11, Y12, Y11
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y9, Y14, Y9
-	VADDPD      actkernconst<>+192(SB), Y11, Y11
-	VADDPD      actkernconst<>+192(SB), Y10, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
+	VMOVUPD     actkernconst<>+9088(SB), Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9152(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9184(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9216(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9216(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9216(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9248(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9248(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9248(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9280(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9280(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9280(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9312(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9312(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9312(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9344(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9376(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9408(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y14, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y12, Y11
+	VFMADD213PD actkernconst<>+9440(SB), Y13, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y14, Y9
 	VMULPD      Y11, Y5, Y5
 	VMULPD      Y10, Y4, Y4
 	VMULPD      Y9, Y3, Y3
-	VMULPD      actkernconst<>+9440(SB), Y12, Y9
-	VMULPD      actkernconst<>+9440(SB), Y13, Y10
-	VMULPD      actkernconst<>+9440(SB), Y14, Y11
-	VADDPD      actkernconst<>+9408(SB), Y9, Y9
-	VADDPD      actkernconst<>+9408(SB), Y10, Y10
-	VADDPD      actkernconst<>+9408(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9376(SB), Y9, Y9
-	VADDPD      actkernconst<>+9376(SB), Y10, Y10
-	VADDPD      actkernconst<>+9376(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9344(SB), Y9, Y9
-	VADDPD      actkernconst<>+9344(SB), Y10, Y10
-	VADDPD      actkernconst<>+9344(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y10, Y10
-	VADDPD      actkernconst<>+9312(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y9
-	VMULPD      Y10, Y13, Y10
-	VMULPD      Y11, Y14, Y11
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
-	VADDPD      actkernconst<>+9280(SB), Y10, Y10
-	VADDPD      actkernconst<>+9280(SB), Y11, Y11
-	VMULPD      Y9, Y12, Y12
-	VMULPD      Y10, Y13, Y13
-	VMULPD      Y11, Y14, Y14
-	VADDPD      actkernconst<>+4000(SB), Y12, Y12
-	VADDPD      actkernconst<>+4000(SB), Y13, Y13
-	VADDPD      actkernconst<>+4000(SB), Y14, Y14
-	VDIVPD      Y12, Y5, Y5
-	VDIVPD      Y13, Y4, Y4
-	VDIVPD      Y14, Y3, Y3
 	VMULPD      actkernconst<>+7296(SB), Y6, Y6
 	VMULPD      actkernconst<>+7296(SB), Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y8, Y8
@@ -74216,32 +73956,19 @@ single:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+9248(SB), Y4, Y6
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+9440(SB), Y4, Y6
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+4000(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+7296(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -74288,32 +74015,19 @@ tail:
 	VCMPPD      $0x11, actkernconst<>+192(SB), Y2, Y3
 	VMULPD      Y0, Y0, Y4
 	VMULPD      Y0, Y4, Y5
-	VMULPD      actkernconst<>+9248(SB), Y4, Y6
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y4, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y4, Y6
 	VMULPD      Y6, Y5, Y5
-	VMULPD      actkernconst<>+9440(SB), Y4, Y6
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y6
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VMULPD      Y6, Y4, Y4
-	VADDPD      actkernconst<>+4000(SB), Y4, Y4
-	VDIVPD      Y4, Y5, Y5
 	VMULPD      actkernconst<>+7296(SB), Y2, Y2
 	VMAXPD      actkernconst<>+288(SB), Y2, Y2
 	VMULPD      actkernconst<>+352(SB), Y2, Y4
@@ -74398,110 +74112,58 @@ loop:
 	VMULPD           Z2, Z14, Z22
 	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+9040(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+9040(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+9040(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+9040(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+9032(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9032(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9032(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9032(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9024(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9024(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9024(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9024(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9016(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9016(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9016(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9016(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9008(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9008(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9008(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9008(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9000(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9000(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9000(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9000(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
-	VADDPD           Z28, Z0, Z28
+	VBROADCASTSD     actkernconst<>+8992(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z13, Z25
+	VBROADCASTSD     actkernconst<>+8992(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z14, Z26
+	VBROADCASTSD     actkernconst<>+8992(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z15, Z27
+	VBROADCASTSD     actkernconst<>+8992(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z28
 	VMULPD           Z25, Z21, Z21
 	VMULPD           Z26, Z22, Z22
 	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8984(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+8984(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+8984(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+8976(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8976(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8976(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8976(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8968(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8960(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8960(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8960(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8960(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9056(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9056(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9056(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9056(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9048(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9048(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9048(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9048(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+3968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+3968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+3968(SB), Z28, Z28
-	VDIVPD           Z25, Z21, Z21
-	VDIVPD           Z26, Z22, Z22
-	VDIVPD           Z27, Z23, Z23
-	VDIVPD           Z28, Z24, Z24
 	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z7
@@ -74667,32 +74329,19 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+9040(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+9032(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9024(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9016(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9008(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9000(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
+	VBROADCASTSD     actkernconst<>+8992(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+8984(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8976(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8968(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8960(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9056(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9048(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3968(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
@@ -74749,32 +74398,19 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+9040(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+9032(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9024(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9016(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9008(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9000(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
+	VBROADCASTSD     actkernconst<>+8992(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+8984(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8976(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8968(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8960(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9056(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9048(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3968(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
@@ -74865,110 +74501,58 @@ loop:
 	VMULPD           Z2, Z14, Z22
 	VMULPD           Z3, Z15, Z23
 	VMULPD           Z4, Z16, Z24
-	VMULPD.BCST      actkernconst<>+9040(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+9040(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+9040(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+9040(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+9032(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9032(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9032(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9032(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9024(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9024(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9024(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9024(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9016(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9016(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9016(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9016(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9008(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9008(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9008(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9008(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9000(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9000(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9000(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9000(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD           Z25, Z0, Z25
-	VADDPD           Z26, Z0, Z26
-	VADDPD           Z27, Z0, Z27
-	VADDPD           Z28, Z0, Z28
+	VBROADCASTSD     actkernconst<>+8992(SB), Z25
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z13, Z25
+	VBROADCASTSD     actkernconst<>+8992(SB), Z26
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z14, Z26
+	VBROADCASTSD     actkernconst<>+8992(SB), Z27
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z15, Z27
+	VBROADCASTSD     actkernconst<>+8992(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z28
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z13, Z25
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z26
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z15, Z27
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z28
 	VMULPD           Z25, Z21, Z21
 	VMULPD           Z26, Z22, Z22
 	VMULPD           Z27, Z23, Z23
 	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+8984(SB), Z13, Z25
-	VMULPD.BCST      actkernconst<>+8984(SB), Z14, Z26
-	VMULPD.BCST      actkernconst<>+8984(SB), Z15, Z27
-	VMULPD.BCST      actkernconst<>+8984(SB), Z16, Z28
-	VADDPD.BCST      actkernconst<>+8976(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8976(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8976(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8976(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8968(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+8960(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+8960(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+8960(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+8960(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9056(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9056(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9056(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9056(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+9048(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+9048(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+9048(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+9048(SB), Z28, Z28
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           Z28, Z16, Z28
-	VADDPD.BCST      actkernconst<>+3968(SB), Z25, Z25
-	VADDPD.BCST      actkernconst<>+3968(SB), Z26, Z26
-	VADDPD.BCST      actkernconst<>+3968(SB), Z27, Z27
-	VADDPD.BCST      actkernconst<>+3968(SB), Z28, Z28
-	VDIVPD           Z25, Z21, Z21
-	VDIVPD           Z26, Z22, Z22
-	VDIVPD           Z27, Z23, Z23
-	VDIVPD           Z28, Z24, Z24
 	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z5
 	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z7
@@ -75134,32 +74718,19 @@ single:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+9040(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+9032(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9024(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9016(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9008(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9000(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
+	VBROADCASTSD     actkernconst<>+8992(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+8984(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8976(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8968(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8960(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9056(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9048(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3968(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
@@ -75216,32 +74787,19 @@ tail:
 	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
 	VFMADD231PD      Z1, Z1, Z5
 	VMULPD           Z1, Z4, Z6
-	VMULPD.BCST      actkernconst<>+9040(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+9032(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9024(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9016(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9008(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9000(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD           Z7, Z0, Z7
+	VBROADCASTSD     actkernconst<>+8992(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
 	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+8984(SB), Z4, Z7
-	VADDPD.BCST      actkernconst<>+8976(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8968(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+8960(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9056(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+9048(SB), Z7, Z7
-	VMULPD           Z7, Z4, Z7
-	VADDPD.BCST      actkernconst<>+3968(SB), Z7, Z7
-	VDIVPD           Z7, Z6, Z6
 	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
 	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
 	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
@@ -75331,86 +74889,47 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+9248(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9088(SB), Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMULPD      actkernconst<>+9248(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMULPD      actkernconst<>+9248(SB), Y7, Y10
-	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VADDPD      actkernconst<>+9216(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VADDPD      actkernconst<>+9184(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9088(SB), Y9, Y9
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VADDPD      actkernconst<>+9088(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VADDPD      actkernconst<>+192(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+9088(SB), Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9248(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9280(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9312(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+9440(SB), Y8, Y6
-	VMULPD      actkernconst<>+9440(SB), Y11, Y9
-	VMULPD      actkernconst<>+9440(SB), Y7, Y10
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VADDPD      actkernconst<>+9408(SB), Y9, Y9
-	VADDPD      actkernconst<>+9408(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VADDPD      actkernconst<>+9376(SB), Y9, Y9
-	VADDPD      actkernconst<>+9376(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VADDPD      actkernconst<>+9344(SB), Y9, Y9
-	VADDPD      actkernconst<>+9344(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
-	VADDPD      actkernconst<>+9280(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+4000(SB), Y6, Y6
-	VADDPD      actkernconst<>+4000(SB), Y9, Y9
-	VADDPD      actkernconst<>+4000(SB), Y10, Y10
-	VDIVPD      Y6, Y14, Y14
-	VDIVPD      Y9, Y13, Y13
-	VDIVPD      Y10, Y12, Y12
 	VMULPD      actkernconst<>+7296(SB), Y3, Y3
 	VMULPD      actkernconst<>+7296(SB), Y4, Y4
 	VMULPD      actkernconst<>+7296(SB), Y5, Y5
@@ -75555,32 +75074,19 @@ single:
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+9248(SB), Y5, Y8
-	VADDPD      actkernconst<>+9216(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9184(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9152(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9120(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9088(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+192(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+9088(SB), Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9440(SB), Y5, Y8
-	VADDPD      actkernconst<>+9408(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9376(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9344(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9280(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+4000(SB), Y8, Y8
-	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
@@ -75640,32 +75146,19 @@ tail:
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+9248(SB), Y5, Y8
-	VADDPD      actkernconst<>+9216(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9184(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9152(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9120(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9088(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+192(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+9088(SB), Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9440(SB), Y5, Y8
-	VADDPD      actkernconst<>+9408(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9376(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9344(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9280(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+4000(SB), Y8, Y8
-	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
@@ -75757,86 +75250,47 @@ loop:
 	VMOVUPD     Y12, 256(SP)
 	VMULPD      Y2, Y7, Y12
 	VMOVUPD     Y9, 288(SP)
-	VMULPD      actkernconst<>+9248(SB), Y8, Y9
+	VMOVUPD     actkernconst<>+9088(SB), Y9
+	VFMADD213PD actkernconst<>+9120(SB), Y8, Y9
 	VMOVUPD     Y6, 320(SP)
-	VMULPD      actkernconst<>+9248(SB), Y11, Y6
+	VMOVUPD     actkernconst<>+9088(SB), Y6
+	VFMADD213PD actkernconst<>+9120(SB), Y11, Y6
 	VMOVUPD     Y10, 352(SP)
-	VMULPD      actkernconst<>+9248(SB), Y7, Y10
-	VADDPD      actkernconst<>+9216(SB), Y9, Y9
-	VADDPD      actkernconst<>+9216(SB), Y6, Y6
-	VADDPD      actkernconst<>+9216(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9184(SB), Y9, Y9
-	VADDPD      actkernconst<>+9184(SB), Y6, Y6
-	VADDPD      actkernconst<>+9184(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9152(SB), Y9, Y9
-	VADDPD      actkernconst<>+9152(SB), Y6, Y6
-	VADDPD      actkernconst<>+9152(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9120(SB), Y9, Y9
-	VADDPD      actkernconst<>+9120(SB), Y6, Y6
-	VADDPD      actkernconst<>+9120(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9088(SB), Y9, Y9
-	VADDPD      actkernconst<>+9088(SB), Y6, Y6
-	VADDPD      actkernconst<>+9088(SB), Y10, Y10
-	VMULPD      Y9, Y8, Y9
-	VMULPD      Y6, Y11, Y6
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+192(SB), Y9, Y9
-	VADDPD      actkernconst<>+192(SB), Y6, Y6
-	VADDPD      actkernconst<>+192(SB), Y10, Y10
+	VMOVUPD     actkernconst<>+9088(SB), Y10
+	VFMADD213PD actkernconst<>+9120(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9152(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9152(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9152(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9184(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9184(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9184(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9216(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9216(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9216(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9248(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9248(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9248(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9280(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9280(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9280(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9312(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9312(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9312(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9344(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9344(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9344(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9376(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9376(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9376(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9408(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9408(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9408(SB), Y7, Y10
+	VFMADD213PD actkernconst<>+9440(SB), Y8, Y9
+	VFMADD213PD actkernconst<>+9440(SB), Y11, Y6
+	VFMADD213PD actkernconst<>+9440(SB), Y7, Y10
 	VMULPD      Y9, Y14, Y14
 	VMULPD      Y6, Y13, Y13
 	VMULPD      Y10, Y12, Y12
-	VMULPD      actkernconst<>+9440(SB), Y8, Y6
-	VMULPD      actkernconst<>+9440(SB), Y11, Y9
-	VMULPD      actkernconst<>+9440(SB), Y7, Y10
-	VADDPD      actkernconst<>+9408(SB), Y6, Y6
-	VADDPD      actkernconst<>+9408(SB), Y9, Y9
-	VADDPD      actkernconst<>+9408(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9376(SB), Y6, Y6
-	VADDPD      actkernconst<>+9376(SB), Y9, Y9
-	VADDPD      actkernconst<>+9376(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9344(SB), Y6, Y6
-	VADDPD      actkernconst<>+9344(SB), Y9, Y9
-	VADDPD      actkernconst<>+9344(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9312(SB), Y6, Y6
-	VADDPD      actkernconst<>+9312(SB), Y9, Y9
-	VADDPD      actkernconst<>+9312(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+9280(SB), Y6, Y6
-	VADDPD      actkernconst<>+9280(SB), Y9, Y9
-	VADDPD      actkernconst<>+9280(SB), Y10, Y10
-	VMULPD      Y6, Y8, Y6
-	VMULPD      Y9, Y11, Y9
-	VMULPD      Y10, Y7, Y10
-	VADDPD      actkernconst<>+4000(SB), Y6, Y6
-	VADDPD      actkernconst<>+4000(SB), Y9, Y9
-	VADDPD      actkernconst<>+4000(SB), Y10, Y10
-	VDIVPD      Y6, Y14, Y14
-	VDIVPD      Y9, Y13, Y13
-	VDIVPD      Y10, Y12, Y12
 	VMULPD      actkernconst<>+7296(SB), Y3, Y3
 	VMULPD      actkernconst<>+7296(SB), Y4, Y4
 	VMULPD      actkernconst<>+7296(SB), Y5, Y5
@@ -75981,32 +75435,19 @@ single:
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+9248(SB), Y5, Y8
-	VADDPD      actkernconst<>+9216(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9184(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9152(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9120(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9088(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+192(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+9088(SB), Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9440(SB), Y5, Y8
-	VADDPD      actkernconst<>+9408(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9376(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9344(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9280(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+4000(SB), Y8, Y8
-	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
@@ -76066,32 +75507,19 @@ tail:
 	VXORPD      actkernconst<>+160(SB), Y5, Y6
 	VFMADD231PD Y0, Y0, Y6
 	VMULPD      Y0, Y5, Y7
-	VMULPD      actkernconst<>+9248(SB), Y5, Y8
-	VADDPD      actkernconst<>+9216(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9184(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9152(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9120(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9088(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+192(SB), Y8, Y8
+	VMOVUPD     actkernconst<>+9088(SB), Y8
+	VFMADD213PD actkernconst<>+9120(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9152(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9184(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9216(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9248(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9280(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9312(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9344(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9376(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9408(SB), Y5, Y8
+	VFMADD213PD actkernconst<>+9440(SB), Y5, Y8
 	VMULPD      Y8, Y7, Y7
-	VMULPD      actkernconst<>+9440(SB), Y5, Y8
-	VADDPD      actkernconst<>+9408(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9376(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9344(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9312(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+9280(SB), Y8, Y8
-	VMULPD      Y8, Y5, Y8
-	VADDPD      actkernconst<>+4000(SB), Y8, Y8
-	VDIVPD      Y8, Y7, Y7
 	VMULPD      actkernconst<>+7296(SB), Y1, Y1
 	VMAXPD      actkernconst<>+288(SB), Y1, Y1
 	VMULPD      actkernconst<>+352(SB), Y1, Y8
@@ -78242,70 +77670,70 @@ DATA actkernconst<>+8928(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8936(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8944(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8952(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8960(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+8968(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+8976(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+8984(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+8992(SB)/8, $0x0000000000000111
-DATA actkernconst<>+9000(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9008(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9016(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+9024(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+9032(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+9040(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+9048(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+9056(SB)/8, $0x3fc0000000000000
+DATA actkernconst<>+8960(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+8968(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+8976(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+8984(SB)/8, $0x0000000000000111
+DATA actkernconst<>+8992(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9000(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9008(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9016(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9024(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9032(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9040(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9048(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9056(SB)/8, $0xbf9664f2ec3a9f0d
 DATA actkernconst<>+9064(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9072(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9080(SB)/8, $0x0000000000000000
-DATA actkernconst<>+9088(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9096(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9104(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9112(SB)/8, $0x3fb999999999999a
-DATA actkernconst<>+9120(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9128(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9136(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9144(SB)/8, $0x3f6d41d41d41d41d
-DATA actkernconst<>+9152(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+9160(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+9168(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+9176(SB)/8, $0x3f11566abc011567
-DATA actkernconst<>+9184(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+9192(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+9200(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+9208(SB)/8, $0x3ea937e11175f095
-DATA actkernconst<>+9216(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+9224(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+9232(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+9240(SB)/8, $0x3e38d48ed61d7aab
-DATA actkernconst<>+9248(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+9256(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+9264(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+9272(SB)/8, $0x3dc1a8380fb9f0d4
-DATA actkernconst<>+9280(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+9288(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+9296(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+9304(SB)/8, $0x3ff8000000000000
-DATA actkernconst<>+9312(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+9320(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+9328(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+9336(SB)/8, $0x3fc0000000000000
-DATA actkernconst<>+9344(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+9352(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+9360(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+9368(SB)/8, $0x3f71111111111111
-DATA actkernconst<>+9376(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+9384(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+9392(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+9400(SB)/8, $0x3f13813813813814
-DATA actkernconst<>+9408(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+9416(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+9424(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+9432(SB)/8, $0x3eabbd779334ef0b
-DATA actkernconst<>+9440(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9448(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9456(SB)/8, $0x3e3ae64567f544e4
-DATA actkernconst<>+9464(SB)/8, $0x3e3ae64567f544e4
+DATA actkernconst<>+9088(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9096(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9104(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9112(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9120(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9128(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9136(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9144(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9152(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9160(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9168(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9176(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9184(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9192(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9200(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9208(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9216(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9224(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9232(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9240(SB)/8, $0xbf42e76669b584c5
+DATA actkernconst<>+9248(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9256(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9264(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9272(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+9280(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9288(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9296(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9304(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+9312(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9320(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9328(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9336(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+9344(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9352(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9360(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9368(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+9376(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9384(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9392(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9400(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9408(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9416(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9424(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9432(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9440(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9448(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9456(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9464(SB)/8, $0x3fd5555555554ee4
 DATA actkernconst<>+9472(SB)/8, $0x2b2bff2ee48e0530
 DATA actkernconst<>+9480(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9488(SB)/8, $0x0000000000000000

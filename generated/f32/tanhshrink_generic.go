@@ -21,7 +21,7 @@ var (
 )
 
 // tanhshrinkGeneric is the pure-Go kernel of tanhshrink (f32 memory, f64
-// compute, 84 operations): the scalar twin of the vector program the assembly
+// compute, 69 operations): the scalar twin of the vector program the assembly
 // kernels run, with exactly the semantics of vprog.Program.Eval, so every
 // backend gives the same bits. The caller guarantees equal lengths; dst may be
 // the same slice as an input.
@@ -29,32 +29,31 @@ func tanhshrinkGeneric(dst, x []float32) {
 	x = x[:len(dst)]
 	v1 := math.Float64frombits(0x0000000000000000)  // 0
 	v4 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v8 := math.Float64frombits(0x3fb999999999999a)  // 0.1
-	v9 := math.Float64frombits(0x3f6d41d41d41d41d)  // 0.0035714285714285713
-	v10 := math.Float64frombits(0x3f11566abc011567) // 6.613756613756614e-05
-	v11 := math.Float64frombits(0x3ea937e11175f095) // 7.515632515632515e-07
-	v12 := math.Float64frombits(0x3e38d48ed61d7aab) // 5.7812557812557815e-09
-	v13 := math.Float64frombits(0x3dc1a8380fb9f0d4) // 3.2118087673643227e-11
-	v27 := math.Float64frombits(0x4008000000000000) // 3
-	v28 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v29 := math.Float64frombits(0x3fc0000000000000) // 0.125
-	v30 := math.Float64frombits(0x3f71111111111111) // 0.004166666666666667
-	v31 := math.Float64frombits(0x3f13813813813814) // 7.440476190476191e-05
-	v32 := math.Float64frombits(0x3eabbd779334ef0b) // 8.267195767195768e-07
-	v33 := math.Float64frombits(0x3e3ae64567f544e4) // 6.26302709636043e-09
-	v47 := math.Float64frombits(0xc000000000000000) // -2
-	v49 := math.Float64frombits(0xc044000000000000) // -40
-	v51 := math.Float64frombits(0x4000000000000000) // 2
-	v52 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v55 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v57 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v58 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v60 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v62 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v64 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v66 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v68 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v70 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v8 := math.Float64frombits(0xbebfcc078193c27d)  // -1.8952482661560538e-06
+	v9 := math.Float64frombits(0x3ef0d3ce4aaa45fc)  // 1.6047827254233788e-05
+	v11 := math.Float64frombits(0xbf12347b46ddb8b5) // -6.944658681870798e-05
+	v13 := math.Float64frombits(0x3f2c5bfee363a8b2) // 0.00021636473110870285
+	v15 := math.Float64frombits(0xbf42e76669b584c5) // -0.0005769014418711907
+	v17 := math.Float64frombits(0x3f57c4648492ca7b) // 0.001450632249810595
+	v19 := math.Float64frombits(0xbf6d6a56a6f2f6f3) // -0.0035907452034667996
+	v21 := math.Float64frombits(0x3f8226c3a99b757d) // 0.008862999547484257
+	v23 := math.Float64frombits(0xbf9664f2ec3a9f0d) // -0.021869464557908325
+	v25 := math.Float64frombits(0x3faba1ba10bdf714) // 0.05396825270052666
+	v27 := math.Float64frombits(0xbfc1111111028c6f) // -0.13333333330692507
+	v29 := math.Float64frombits(0x3fd5555555554ee4) // 0.3333333333332418
+	v32 := math.Float64frombits(0xc000000000000000) // -2
+	v34 := math.Float64frombits(0xc044000000000000) // -40
+	v36 := math.Float64frombits(0x4000000000000000) // 2
+	v37 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v40 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v42 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v43 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v45 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v47 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v49 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v51 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v53 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v55 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	for i := range dst {
 		v0 := float64(x[i])
 		v2 := v0 == v1
@@ -62,74 +61,60 @@ func tanhshrinkGeneric(dst, x []float32) {
 		v5 := v3 < v4
 		v6 := float64(v0 * v0)
 		v7 := float64(v6 * v0)
-		v14 := float64(v6 * v13)
-		v15 := float64(v12 + v14)
-		v16 := float64(v6 * v15)
-		v17 := float64(v11 + v16)
-		v18 := float64(v6 * v17)
-		v19 := float64(v10 + v18)
-		v20 := float64(v6 * v19)
-		v21 := float64(v9 + v20)
-		v22 := float64(v6 * v21)
-		v23 := float64(v8 + v22)
-		v24 := float64(v6 * v23)
-		v25 := float64(v4 + v24)
-		v26 := float64(v7 * v25)
-		v34 := float64(v6 * v33)
-		v35 := float64(v32 + v34)
-		v36 := float64(v6 * v35)
-		v37 := float64(v31 + v36)
-		v38 := float64(v6 * v37)
-		v39 := float64(v30 + v38)
-		v40 := float64(v6 * v39)
-		v41 := float64(v29 + v40)
-		v42 := float64(v6 * v41)
-		v43 := float64(v28 + v42)
-		v44 := float64(v6 * v43)
-		v45 := float64(v27 + v44)
-		v46 := float64(v26 / v45)
-		v48 := float64(v3 * v47)
-		v50 := v49
-		if v48 > v49 {
-			v50 = v48
+		v10 := math.FMA(v6, v8, v9)
+		v12 := math.FMA(v6, v10, v11)
+		v14 := math.FMA(v6, v12, v13)
+		v16 := math.FMA(v6, v14, v15)
+		v18 := math.FMA(v6, v16, v17)
+		v20 := math.FMA(v6, v18, v19)
+		v22 := math.FMA(v6, v20, v21)
+		v24 := math.FMA(v6, v22, v23)
+		v26 := math.FMA(v6, v24, v25)
+		v28 := math.FMA(v6, v26, v27)
+		v30 := math.FMA(v6, v28, v29)
+		v31 := float64(v7 * v30)
+		v33 := float64(v3 * v32)
+		v35 := v34
+		if v33 > v34 {
+			v35 = v33
 		}
-		v53 := float64(v50 * v52)
-		v54 := math.RoundToEven(v53)
-		v56 := math.FMA(v54, v55, v50)
-		v59 := math.FMA(v56, v57, v58)
-		v61 := math.FMA(v56, v59, v60)
-		v63 := math.FMA(v56, v61, v62)
-		v65 := math.FMA(v56, v63, v64)
-		v67 := math.FMA(v56, v65, v66)
-		v69 := math.FMA(v56, v67, v68)
-		v71 := math.FMA(v56, v69, v70)
-		v72 := float64(v56 * v71)
-		v73 := ldexpNormal(v4, v54)
-		v74 := float64(v73 - v4)
-		v75 := math.FMA(v72, v73, v74)
-		v76 := float64(v51 + v75)
-		v77 := float64(v75 / v76)
-		v78 := math.Copysign(v77, v0)
-		v79 := math.IsNaN(v0)
-		v80 := float64(v0 - v78)
-		v81 := v80
+		v38 := float64(v35 * v37)
+		v39 := math.RoundToEven(v38)
+		v41 := math.FMA(v39, v40, v35)
+		v44 := math.FMA(v41, v42, v43)
+		v46 := math.FMA(v41, v44, v45)
+		v48 := math.FMA(v41, v46, v47)
+		v50 := math.FMA(v41, v48, v49)
+		v52 := math.FMA(v41, v50, v51)
+		v54 := math.FMA(v41, v52, v53)
+		v56 := math.FMA(v41, v54, v55)
+		v57 := float64(v41 * v56)
+		v58 := ldexpNormal(v4, v39)
+		v59 := float64(v58 - v4)
+		v60 := math.FMA(v57, v58, v59)
+		v61 := float64(v36 + v60)
+		v62 := float64(v60 / v61)
+		v63 := math.Copysign(v62, v0)
+		v64 := math.IsNaN(v0)
+		v65 := float64(v0 - v63)
+		v66 := v65
 		if v5 {
-			v81 = v46
+			v66 = v31
 		}
-		v82 := v81
+		v67 := v66
 		if v2 {
-			v82 = v0
+			v67 = v0
 		}
-		v83 := v82
-		if v79 {
-			v83 = v0
+		v68 := v67
+		if v64 {
+			v68 = v0
 		}
-		dst[i] = float32(v83)
+		dst[i] = float32(v68)
 	}
 }
 
 // tanhshrinkBackwardGeneric is the pure-Go kernel of tanhshrinkBackward (f32
-// memory, f64 compute, 94 operations): the scalar twin of the vector program
+// memory, f64 compute, 79 operations): the scalar twin of the vector program
 // the assembly kernels run, with exactly the semantics of vprog.Program.Eval,
 // so every backend gives the same bits. The caller guarantees equal lengths;
 // dx may be the same slice as an input.
@@ -138,32 +123,31 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 	dy = dy[:len(dx)]
 	v2 := math.Float64frombits(0x2b2bff2ee48e0530)  // 1e-100
 	v5 := math.Float64frombits(0x3ff0000000000000)  // 1
-	v11 := math.Float64frombits(0x3fb999999999999a) // 0.1
-	v12 := math.Float64frombits(0x3f6d41d41d41d41d) // 0.0035714285714285713
-	v13 := math.Float64frombits(0x3f11566abc011567) // 6.613756613756614e-05
-	v14 := math.Float64frombits(0x3ea937e11175f095) // 7.515632515632515e-07
-	v15 := math.Float64frombits(0x3e38d48ed61d7aab) // 5.7812557812557815e-09
-	v16 := math.Float64frombits(0x3dc1a8380fb9f0d4) // 3.2118087673643227e-11
-	v30 := math.Float64frombits(0x4008000000000000) // 3
-	v31 := math.Float64frombits(0x3ff8000000000000) // 1.5
-	v32 := math.Float64frombits(0x3fc0000000000000) // 0.125
-	v33 := math.Float64frombits(0x3f71111111111111) // 0.004166666666666667
-	v34 := math.Float64frombits(0x3f13813813813814) // 7.440476190476191e-05
-	v35 := math.Float64frombits(0x3eabbd779334ef0b) // 8.267195767195768e-07
-	v36 := math.Float64frombits(0x3e3ae64567f544e4) // 6.26302709636043e-09
-	v50 := math.Float64frombits(0xc000000000000000) // -2
-	v52 := math.Float64frombits(0xc044000000000000) // -40
-	v54 := math.Float64frombits(0x4000000000000000) // 2
-	v55 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
-	v58 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
-	v60 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
-	v61 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
-	v63 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
-	v65 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
-	v67 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
-	v69 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
-	v71 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
-	v73 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
+	v11 := math.Float64frombits(0xbebfcc078193c27d) // -1.8952482661560538e-06
+	v12 := math.Float64frombits(0x3ef0d3ce4aaa45fc) // 1.6047827254233788e-05
+	v14 := math.Float64frombits(0xbf12347b46ddb8b5) // -6.944658681870798e-05
+	v16 := math.Float64frombits(0x3f2c5bfee363a8b2) // 0.00021636473110870285
+	v18 := math.Float64frombits(0xbf42e76669b584c5) // -0.0005769014418711907
+	v20 := math.Float64frombits(0x3f57c4648492ca7b) // 0.001450632249810595
+	v22 := math.Float64frombits(0xbf6d6a56a6f2f6f3) // -0.0035907452034667996
+	v24 := math.Float64frombits(0x3f8226c3a99b757d) // 0.008862999547484257
+	v26 := math.Float64frombits(0xbf9664f2ec3a9f0d) // -0.021869464557908325
+	v28 := math.Float64frombits(0x3faba1ba10bdf714) // 0.05396825270052666
+	v30 := math.Float64frombits(0xbfc1111111028c6f) // -0.13333333330692507
+	v32 := math.Float64frombits(0x3fd5555555554ee4) // 0.3333333333332418
+	v35 := math.Float64frombits(0xc000000000000000) // -2
+	v37 := math.Float64frombits(0xc044000000000000) // -40
+	v39 := math.Float64frombits(0x4000000000000000) // 2
+	v40 := math.Float64frombits(0x3ff71547652b82fe) // 1.4426950408889634
+	v43 := math.Float64frombits(0xbfe62e42fefa39ef) // -0.6931471805599453
+	v45 := math.Float64frombits(0x3efa136e5a92400e) // 2.4867918601290165e-05
+	v46 := math.Float64frombits(0x3f2a17e35818933c) // 0.0001990761775668928
+	v48 := math.Float64frombits(0x3f56c166bc75e823) // 0.0013888839037847843
+	v50 := math.Float64frombits(0x3f81110a5fa2e975) // 0.008333283465948619
+	v52 := math.Float64frombits(0x3fa55555565ce931) // 0.04166666678652787
+	v54 := math.Float64frombits(0x3fc5555557e88376) // 0.16666666786570844
+	v56 := math.Float64frombits(0x3fdfffffffffe051) // 0.49999999999954975
+	v58 := math.Float64frombits(0x3fefffffffff6187) // 0.9999999999954959
 	for i := range dx {
 		v0 := float64(x[i])
 		v1 := math.Abs(v0)
@@ -174,75 +158,61 @@ func tanhshrinkBackwardGeneric(dx, x, dy []float32) {
 		v8 := -v7
 		v9 := math.FMA(v0, v0, v8)
 		v10 := float64(v7 * v0)
-		v17 := float64(v7 * v16)
-		v18 := float64(v15 + v17)
-		v19 := float64(v7 * v18)
-		v20 := float64(v14 + v19)
-		v21 := float64(v7 * v20)
-		v22 := float64(v13 + v21)
-		v23 := float64(v7 * v22)
-		v24 := float64(v12 + v23)
-		v25 := float64(v7 * v24)
-		v26 := float64(v11 + v25)
-		v27 := float64(v7 * v26)
-		v28 := float64(v5 + v27)
-		v29 := float64(v10 * v28)
-		v37 := float64(v7 * v36)
-		v38 := float64(v35 + v37)
-		v39 := float64(v7 * v38)
-		v40 := float64(v34 + v39)
-		v41 := float64(v7 * v40)
-		v42 := float64(v33 + v41)
-		v43 := float64(v7 * v42)
-		v44 := float64(v32 + v43)
-		v45 := float64(v7 * v44)
-		v46 := float64(v31 + v45)
-		v47 := float64(v7 * v46)
-		v48 := float64(v30 + v47)
-		v49 := float64(v29 / v48)
-		v51 := float64(v1 * v50)
-		v53 := v52
-		if v51 > v52 {
-			v53 = v51
+		v13 := math.FMA(v7, v11, v12)
+		v15 := math.FMA(v7, v13, v14)
+		v17 := math.FMA(v7, v15, v16)
+		v19 := math.FMA(v7, v17, v18)
+		v21 := math.FMA(v7, v19, v20)
+		v23 := math.FMA(v7, v21, v22)
+		v25 := math.FMA(v7, v23, v24)
+		v27 := math.FMA(v7, v25, v26)
+		v29 := math.FMA(v7, v27, v28)
+		v31 := math.FMA(v7, v29, v30)
+		v33 := math.FMA(v7, v31, v32)
+		v34 := float64(v10 * v33)
+		v36 := float64(v1 * v35)
+		v38 := v37
+		if v36 > v37 {
+			v38 = v36
 		}
-		v56 := float64(v53 * v55)
-		v57 := math.RoundToEven(v56)
-		v59 := math.FMA(v57, v58, v53)
-		v62 := math.FMA(v59, v60, v61)
-		v64 := math.FMA(v59, v62, v63)
-		v66 := math.FMA(v59, v64, v65)
-		v68 := math.FMA(v59, v66, v67)
-		v70 := math.FMA(v59, v68, v69)
-		v72 := math.FMA(v59, v70, v71)
-		v74 := math.FMA(v59, v72, v73)
-		v75 := float64(v59 * v74)
-		v76 := ldexpNormal(v5, v57)
-		v77 := float64(v76 - v5)
-		v78 := math.FMA(v75, v76, v77)
-		v79 := float64(v54 + v78)
-		v80 := float64(v78 / v79)
-		v81 := math.Copysign(v80, v0)
-		v82 := math.IsNaN(v0)
-		v83 := float64(v54 * v0)
-		v84 := float64(v83 - v49)
-		v85 := float64(v49 * v84)
-		v86 := float64(v9 - v85)
-		v87 := float64(v7 + v86)
-		v88 := float64(v81 * v81)
-		v89 := v88
+		v41 := float64(v38 * v40)
+		v42 := math.RoundToEven(v41)
+		v44 := math.FMA(v42, v43, v38)
+		v47 := math.FMA(v44, v45, v46)
+		v49 := math.FMA(v44, v47, v48)
+		v51 := math.FMA(v44, v49, v50)
+		v53 := math.FMA(v44, v51, v52)
+		v55 := math.FMA(v44, v53, v54)
+		v57 := math.FMA(v44, v55, v56)
+		v59 := math.FMA(v44, v57, v58)
+		v60 := float64(v44 * v59)
+		v61 := ldexpNormal(v5, v42)
+		v62 := float64(v61 - v5)
+		v63 := math.FMA(v60, v61, v62)
+		v64 := float64(v39 + v63)
+		v65 := float64(v63 / v64)
+		v66 := math.Copysign(v65, v0)
+		v67 := math.IsNaN(v0)
+		v68 := float64(v39 * v0)
+		v69 := float64(v68 - v34)
+		v70 := float64(v34 * v69)
+		v71 := float64(v9 - v70)
+		v72 := float64(v7 + v71)
+		v73 := float64(v66 * v66)
+		v74 := v73
 		if v6 {
-			v89 = v87
+			v74 = v72
 		}
-		v90 := v89
+		v75 := v74
 		if v3 {
-			v90 = v4
+			v75 = v4
 		}
-		v91 := float64(dy[i])
-		v92 := float64(v90 * v91)
-		v93 := v92
-		if v82 {
-			v93 = v0
+		v76 := float64(dy[i])
+		v77 := float64(v75 * v76)
+		v78 := v77
+		if v67 {
+			v78 = v0
 		}
-		dx[i] = float32(v93)
+		dx[i] = float32(v78)
 	}
 }
