@@ -297,7 +297,7 @@ func (b *Builder) IsNaN(x Value) Value {
 	// that the kernel's NaN rule on a shares (so a primitive's own rule on
 	// -|x| is a select the result never sees: unseen.go).
 	for {
-		switch op := b.p.Instrs[x].Op; op {
+		switch b.p.Instrs[x].Op {
 		case OpNeg, OpAbs, OpNegAbs:
 			x = b.p.Instrs[x].Args[0]
 			continue

@@ -49,27 +49,34 @@ func (p *Program) withKeepIfs() *Program {
 	p = p.compact() // so that Uses counts the live uses only
 	uses := p.Uses()
 	return p.rebuild(func(q *Program, i int, in Instr, _ []Value) (Value, bool) {
-		orig := p.Instrs[i]
 		if in.Op != OpSelect || in.Imm != 0 {
 			return 0, false
 		}
-		m, zero, v := in.Args[0], 2, 1
+		side := 1 // the side that is v
 		if isPosZero(q.Instrs[in.Args[1]]) {
-			c := q.Instrs[m]
-			if c.Op != OpLT && c.Op != OpLE && c.Op != OpEQ || c.Imm != 0 || uses[orig.Args[0]] != 1 {
+			side = 2
+			c := q.Instrs[in.Args[0]]
+			if c.Op != OpLT && c.Op != OpLE && c.Op != OpEQ || c.Imm != 0 || uses[p.Instrs[i].Args[0]] != 1 {
 				return 0, false
 			}
-			m, zero, v = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args}), 1, 2
-		}
-		op := q.Instrs[in.Args[v]]
-		if !isPosZero(q.Instrs[in.Args[zero]]) || uses[orig.Args[v]] != 1 {
+		} else if !isPosZero(q.Instrs[in.Args[2]]) {
 			return 0, false
 		}
-		switch op.Op {
+		v := q.Instrs[in.Args[side]]
+		switch v.Op {
 		case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
-			return q.add(Instr{Op: OpKeepIf, Imm: float64(op.Op), Args: [3]Value{m, op.Args[0], op.Args[1]}}), true
+		default:
+			return 0, false
 		}
-		return 0, false
+		if uses[p.Instrs[i].Args[side]] != 1 {
+			return 0, false
+		}
+		m := in.Args[0]
+		if side == 2 {
+			c := q.Instrs[m]
+			m = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args})
+		}
+		return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [3]Value{m, v.Args[0], v.Args[1]}}), true
 	})
 }
 
