@@ -287,6 +287,12 @@ func (p *Program) String() string {
 			s += fmt.Sprintf(" #%d", int(in.Imm))
 		case OpConst:
 			s += fmt.Sprintf(" %v", in.Imm)
+		case OpLT, OpLE, OpEQ:
+			if in.Imm == CmpNegated {
+				s += " negated"
+			}
+		case OpAndCmp, OpKeepIf:
+			s += " " + Op(in.Imm).String()
 		}
 		for _, a := range in.Args[:in.Op.Arity()] {
 			s += fmt.Sprintf(" v%d", a)
