@@ -183,6 +183,28 @@ func opPrograms() []Kernel {
 			in := b.And(b.EQ(x, y), b.LT(b.Const(0.5), y))
 			return b.Select(in, x, b.Sub(x, y))
 		})
+		// Operations a select keeps or zeroes, which AVX-512 computes
+		// under a zeroing write mask (OpKeepIf): each kept on a select's
+		// true side with a constant operand, and on its false
+		// side, under the negated comparison, with two computed ones.
+		for _, op := range []string{"add", "sub", "mul", "div"} {
+			f := bins[op]
+			add("keepIf"+strings.ToUpper(op[:1])+op[1:], c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x, y := b.Input(0), b.Input(1)
+				kept := b.Select(b.LT(b.Mul(x, y), b.Const(0.75)), f(b, x, b.Const(3)), b.Const(0))
+				zeroed := b.Select(b.LE(y, b.Const(-0.5)), b.Const(0), f(b, y, x))
+				return b.Add(kept, zeroed)
+			})
+		}
+		add("keepIfLdexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			big := 1e300
+			if c.compute == vprog.F32 {
+				big = 1e38
+			}
+			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
+			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			return b.Select(b.LT(b.Input(1), b.Const(0.5)), b.Const(0), b.Ldexp(a, n))
+		})
 		// And one x86 does not keep: -x is a NaN of the other sign.
 		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
 			x := b.Input(0)
@@ -273,7 +295,7 @@ func opPrograms() []Kernel {
 		ks = append(ks, bigProgram(c, 300, 40))
 	}
 	for i, k := range ks {
-		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") {
+		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") || strings.HasPrefix(k.Program.Name, "keepIf") {
 			// Their comparisons' constants, whose neighbours the
 			// agreement test then covers.
 			ks[i].Thresholds = []float64{-3, -1, 0, 0.5, 2.5, 3, 6}
@@ -475,14 +497,14 @@ func TestEndToEnd(t *testing.T) {
 	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
 }
 
-// TestAVX512Forms checks that the end-to-end programs meant for VFIXUPIMM
-// and for write-masked comparisons get them on AVX-512, so that the
-// end-to-end test runs those forms, and that AVX2, which has neither,
-// keeps the selects and conjunctions.
+// TestAVX512Forms checks that the end-to-end programs meant for VFIXUPIMM,
+// write-masked comparisons and zeroing-masked operations get them on
+// AVX-512, so that the end-to-end test runs those forms, and that AVX2,
+// which has none of them, keeps the selects and conjunctions.
 func TestAVX512Forms(t *testing.T) {
 	var ks []Kernel
 	for _, k := range opPrograms() {
-		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") {
+		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") || strings.HasPrefix(k.Program.Name, "keepIf") {
 			ks = append(ks, k)
 		}
 	}
@@ -499,11 +521,14 @@ func TestAVX512Forms(t *testing.T) {
 	seen := 0
 	for _, f := range funcs[1:] {
 		name := f[:strings.Index(f, "(")]
-		fixup, and := strings.Contains(f, "VFIXUPIMM"), strings.Contains(f, "KANDW")
+		fixup, and, zeroing := strings.Contains(f, "VFIXUPIMM"), strings.Contains(f, "KANDW"), strings.Contains(f, ".Z ")
 		switch {
 		case strings.Contains(name, "AVX512") && strings.Contains(name, "fixUp"):
 			seen++
 			assert.True(t, fixup, "%s has no VFIXUPIMM", name)
+		case strings.Contains(name, "AVX512") && strings.Contains(name, "keepIf"):
+			seen++
+			assert.True(t, zeroing, "%s has no zeroing-masked operation", name)
 		case strings.Contains(name, "AVX512"):
 			seen++
 			assert.False(t, and, "%s has KANDW", name)

@@ -58,8 +58,13 @@ func (a *avx512) shape(in vprog.Instr) shape {
 		return shape{memArg: -1, tie: -1}
 	case vprog.OpAnd, vprog.OpOr, vprog.OpAndNot:
 		return shape{memArg: -1, tie: -1}
-	case vprog.OpAndCmp, vprog.OpKeepIf:
+	case vprog.OpAndCmp:
 		return shape{memArg: 2, tie: -1}
+	case vprog.OpKeepIf:
+		// Register operands only: a constant is in a register wherever
+		// the generated kernels need this form, so a broadcast variant
+		// would go untested.
+		return shape{memArg: -1, tie: -1}
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
@@ -194,36 +199,28 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	}
 }
 
-// zeroing is one operation's zeroing-masked forms: double and single
-// precision, each plain and with a broadcast operand.
-type zeroing [4]func(mxyz, xyz, k, xyz1 operand.Op)
-
 // keepIf emits args[1] OP args[2] under the zeroing write mask args[0]
 // (vprog.OpKeepIf): lanes off the mask give +0.
 func (a *avx512) keepIf(c *build.Context, op vprog.Op, args []loc, dst reg.Physical) {
-	var z zeroing
+	var pd, ps func(mxyz, xyz, k, xyz1 operand.Op)
 	switch op {
 	case vprog.OpAdd:
-		z = zeroing{c.VADDPD_Z, c.VADDPS_Z, c.VADDPD_BCST_Z, c.VADDPS_BCST_Z}
+		pd, ps = c.VADDPD_Z, c.VADDPS_Z
 	case vprog.OpSub:
-		z = zeroing{c.VSUBPD_Z, c.VSUBPS_Z, c.VSUBPD_BCST_Z, c.VSUBPS_BCST_Z}
+		pd, ps = c.VSUBPD_Z, c.VSUBPS_Z
 	case vprog.OpMul:
-		z = zeroing{c.VMULPD_Z, c.VMULPS_Z, c.VMULPD_BCST_Z, c.VMULPS_BCST_Z}
+		pd, ps = c.VMULPD_Z, c.VMULPS_Z
 	case vprog.OpDiv:
-		z = zeroing{c.VDIVPD_Z, c.VDIVPS_Z, c.VDIVPD_BCST_Z, c.VDIVPS_BCST_Z}
+		pd, ps = c.VDIVPD_Z, c.VDIVPS_Z
 	case vprog.OpLdexp:
-		z = zeroing{c.VSCALEFPD_Z, c.VSCALEFPS_Z, c.VSCALEFPD_BCST_Z, c.VSCALEFPS_BCST_Z}
+		pd, ps = c.VSCALEFPD_Z, c.VSCALEFPS_Z
 	default:
 		panic(fmt.Sprintf("asm: AVX512 has no zeroing form for %s", op))
 	}
-	i := 0
 	if a.f32 {
-		i = 1
+		pd = ps
 	}
-	if args[2].bcst {
-		i += 2
-	}
-	z[i](args[2].op(), args[1].r, args[0].r, dst)
+	pd(args[2].r, args[1].r, args[0].r, dst)
 }
 
 func (a *avx512) materialize(c *build.Context, dst reg.VecPhysical, l loc) {
