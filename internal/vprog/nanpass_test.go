@@ -249,6 +249,15 @@ func TestForX86NegAbs(t *testing.T) {
 	}
 }
 
+// liveOps counts the live instructions of p with operation op.
+func liveOps(p *Program, op Op) int {
+	n, live := 0, p.Live()
+	for i, in := range p.Instrs {
+		n += boolInt(live[i] && in.Op == op)
+	}
+	return n
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -281,16 +290,9 @@ func TestForX86KeepIfs(t *testing.T) {
 		t.Run(tc.f, func(t *testing.T) {
 			p, err := Lower(activation(t, "f", tc.f, "1", c), Forward, tc.mem)
 			require.NoError(t, err)
-			count := func(q *Program) int {
-				n := 0
-				for i, in := range q.Instrs {
-					n += boolInt(q.Live()[i] && in.Op == OpKeepIf)
-				}
-				return n
-			}
-			assert.Zero(t, count(p.ForX86(false)), "AVX2")
+			assert.Zero(t, liveOps(p.ForX86(false), OpKeepIf), "AVX2")
 			q := p.ForX86(true)
-			assert.Equal(t, tc.keeps, count(q))
+			assert.Equal(t, tc.keeps, liveOps(q, OpKeepIf))
 			for _, x := range xs {
 				if tc.mem == F32 {
 					x = float64(float32(x))
