@@ -303,3 +303,30 @@ func TestForX86KeepIfs(t *testing.T) {
 		})
 	}
 }
+
+// TestForX86FixUpSharesDifference checks that the fix-up of a comparison
+// with a constant c reads a difference x - c the program already computes,
+// written x - c, x + (-c) or (-c) + x, and that the bits stay the same.
+func TestForX86FixUpSharesDifference(t *testing.T) {
+	cases := []struct {
+		forward string
+		subs    int // live additions and subtractions on AVX-512
+	}{
+		{"where(x <= -3, -0.0, x*(x + 3))", 1}, // hardswish's shape
+		{"where(x <= -3, -0.0, x*(3 + x))", 1},
+		{"where(x > 2, 1, x*(x - 2))", 1},
+		{"where(x > 2, 1, x*(x + 2))", 2}, // x + 2 is not x - 2
+	}
+	for _, c := range cases {
+		t.Run(c.forward, func(t *testing.T) {
+			p, err := Lower(activation(t, "f", c.forward, "1"), Forward, F32)
+			require.NoError(t, err)
+			q := p.ForX86(true)
+			require.Equal(t, 1, liveOps(q, OpFixUp))
+			assert.Equal(t, c.subs, liveOps(q, OpAdd)+liveOps(q, OpSub))
+			for _, x := range []float64{-4, -3, -2.9999998, -1, 0, 1.9999999, 2, 2.0000002, 5, math.Inf(-1), math.Inf(1)} {
+				assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "x = %v", x)
+			}
+		})
+	}
+}

@@ -253,7 +253,7 @@ func (p *Program) signFixUp(m, t, f, a Value) (Value, bool) {
 		in, c := terms[0], constOf(a, terms[0])
 		d = a
 		if p.Instrs[c].Imm != 0 {
-			d = p.add(Instr{Op: OpSub, Args: [3]Value{a, c}})
+			d = p.minus(a, c)
 		}
 		holds = func(x float64) bool {
 			if in.Args[0] == a {
@@ -273,7 +273,7 @@ func (p *Program) signFixUp(m, t, f, a Value) (Value, bool) {
 			if c := constOf(a, in); in.Args[0] == a {
 				di = p.add(Instr{Op: OpSub, Args: [3]Value{c, a}})
 			} else if p.Instrs[c].Imm != 0 {
-				di = p.add(Instr{Op: OpSub, Args: [3]Value{a, c}})
+				di = p.minus(a, c)
 			}
 			if i == 0 {
 				d = di
@@ -298,6 +298,27 @@ func (p *Program) signFixUp(m, t, f, a Value) (Value, bool) {
 		dest = d
 	}
 	return p.fixUpInto(d, table, dest), true
+}
+
+// minus is a - c for a constant c: a value of p that already gives it, a
+// - c or a + (-c) (the same bits: IEEE 754 defines a - c as a + (-c)), or
+// else a new subtraction. hardswish's x <= -3 then reads the x + 3 its
+// product computes.
+func (p *Program) minus(a, c Value) Value {
+	neg := -p.Instrs[c].Imm
+	isConst := func(v Value, x float64) bool {
+		in := p.Instrs[v]
+		return in.Op == OpConst && math.Float64bits(in.Imm) == math.Float64bits(x)
+	}
+	for i, in := range p.Instrs {
+		switch {
+		case in.Op == OpSub && in.Args[0] == a && isConst(in.Args[1], -neg),
+			in.Op == OpAdd && in.Args[0] == a && isConst(in.Args[1], neg),
+			in.Op == OpAdd && in.Args[1] == a && isConst(in.Args[0], neg):
+			return Value(i)
+		}
+	}
+	return p.add(Instr{Op: OpSub, Args: [3]Value{a, c}})
 }
 
 // constOf is the operand of comparison in that is not a.
