@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -205,6 +206,42 @@ func opPrograms() []Kernel {
 			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
 			return b.Select(b.LT(b.Input(1), b.Const(0.5)), b.Const(0), b.Ldexp(a, n))
 		})
+		// Operations a select keeps or replaces by another value, which
+		// AVX-512 computes under a merging write mask (OpMergeIf): on the
+		// true side into y, which is used again after (so copied first);
+		// on the false side, under the negated comparison, into x, which
+		// is not (so merged in place); and into a constant.
+		for _, op := range []string{"add", "sub", "mul", "div"} {
+			f := bins[op]
+			add("mergeIf"+strings.ToUpper(op[:1])+op[1:], c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+				x, y := b.Input(0), b.Input(1)
+				kept := b.Select(b.LT(b.Mul(x, y), b.Const(0.75)), f(b, x, b.Const(3)), y)
+				merged := b.Select(b.LE(y, b.Const(-0.5)), x, f(b, y, b.Const(1.5)))
+				three := b.Select(b.LT(y, x), f(b, y, x), b.Const(3))
+				return b.Add(b.Add(kept, b.Mul(merged, y)), three)
+			})
+		}
+		// Both masked forms with a constant operand in memory (a
+		// broadcast): more constants than the registers hold.
+		add("mergeIfMemory", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			x, y := b.Input(0), b.Input(1)
+			s, t := y, x
+			for i := range 24 {
+				k, at := b.Const(1+float64(i)/64), b.Const(float64(i)/8-1.5)
+				s = b.Select(b.LT(x, at), b.Mul(s, k), s)
+				t = b.Add(t, b.Select(b.LT(at, y), b.Add(x, k), b.Const(0)))
+			}
+			return b.Add(s, t)
+		})
+		add("mergeIfLdexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
+			big := 1e300
+			if c.compute == vprog.F32 {
+				big = 1e38
+			}
+			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
+			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			return b.Select(b.LT(b.Input(1), b.Const(0.5)), a, b.Ldexp(a, n))
+		})
 		// And one x86 does not keep: -x is a NaN of the other sign.
 		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {
 			x := b.Input(0)
@@ -295,7 +332,7 @@ func opPrograms() []Kernel {
 		ks = append(ks, bigProgram(c, 300, 40))
 	}
 	for i, k := range ks {
-		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") || strings.HasPrefix(k.Program.Name, "keepIf") {
+		if masksProgram(k.Program.Name) {
 			// Their comparisons' constants, whose neighbours the
 			// agreement test then covers.
 			ks[i].Thresholds = []float64{-3, -1, 0, 0.5, 2.5, 3, 6}
@@ -411,8 +448,7 @@ func genericFile(pkg string, ks []Kernel) string {
 		fmt.Fprintf(&s, "var %sProg = &vprog.Program{Name: %q, Mem: %d, Compute: %d, Inputs: %d, Params: %#v, Result: %d, Reduce: %d, ResultErr: %d, Instrs: []vprog.Instr{\n",
 			p.Name, p.Name, p.Mem, p.Compute, p.Inputs, p.Params, p.Result, p.Reduce, p.ResultErr)
 		for _, in := range p.Instrs {
-			fmt.Fprintf(&s, "\t{Op: %d, Args: [3]vprog.Value{%d, %d, %d}, Imm: math.Float64frombits(%#x)},\n",
-				in.Op, in.Args[0], in.Args[1], in.Args[2], math.Float64bits(in.Imm))
+			fmt.Fprintf(&s, "\t{Op: %d, Args: %#v, Imm: math.Float64frombits(%#x)},\n", in.Op, in.Args, math.Float64bits(in.Imm))
 		}
 		s.WriteString("}}\n\n")
 		sig := strings.TrimPrefix(signature(p), "func")
@@ -497,14 +533,34 @@ func TestEndToEnd(t *testing.T) {
 	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
 }
 
+// masksProgram reports whether the end-to-end program is one meant for an
+// AVX-512 form with opmasks: VFIXUPIMM, write-masked comparisons,
+// zeroing-masked and merging-masked operations.
+func masksProgram(name string) bool {
+	for _, p := range []string{"fixUp", "andCmp", "keepIf", "mergeIf"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergingOp matches an arithmetic instruction under a merging write mask;
+// the Memory forms, one with a broadcast operand under either mask.
+var (
+	mergingOp       = regexp.MustCompile(`\tV(ADD|SUB|MUL|DIV|SCALEF)P[SD] +[^\n]*, K[2-7], Z`)
+	mergingMemoryOp = regexp.MustCompile(`\tV(ADD|SUB|MUL|DIV|SCALEF)P[SD]\.BCST +[^\n]*, K[2-7], Z`)
+	zeroingMemoryOp = regexp.MustCompile(`\tV(ADD|SUB|MUL|DIV|SCALEF)P[SD]\.BCST\.Z +[^\n]*, K[2-7], Z`)
+)
+
 // TestAVX512Forms checks that the end-to-end programs meant for VFIXUPIMM,
-// write-masked comparisons and zeroing-masked operations get them on
-// AVX-512, so that the end-to-end test runs those forms, and that AVX2,
-// which has none of them, keeps the selects and conjunctions.
+// write-masked comparisons, zeroing-masked and merging-masked operations
+// get them on AVX-512, so that the end-to-end test runs those forms, and
+// that AVX2, which has none of them, keeps the selects and conjunctions.
 func TestAVX512Forms(t *testing.T) {
 	var ks []Kernel
 	for _, k := range opPrograms() {
-		if strings.HasPrefix(k.Program.Name, "fixUp") || strings.HasPrefix(k.Program.Name, "andCmp") || strings.HasPrefix(k.Program.Name, "keepIf") {
+		if masksProgram(k.Program.Name) {
 			ks = append(ks, k)
 		}
 	}
@@ -529,6 +585,13 @@ func TestAVX512Forms(t *testing.T) {
 		case strings.Contains(name, "AVX512") && strings.Contains(name, "keepIf"):
 			seen++
 			assert.True(t, zeroing, "%s has no zeroing-masked operation", name)
+		case strings.Contains(name, "AVX512") && strings.Contains(name, "mergeIfMemory"):
+			seen++
+			assert.True(t, mergingMemoryOp.MatchString(f), "%s has no merging-masked operation on a broadcast", name)
+			assert.True(t, zeroingMemoryOp.MatchString(f), "%s has no zeroing-masked operation on a broadcast", name)
+		case strings.Contains(name, "AVX512") && strings.Contains(name, "mergeIf"):
+			seen++
+			assert.True(t, mergingOp.MatchString(f), "%s has no merging-masked operation", name)
 		case strings.Contains(name, "AVX512"):
 			seen++
 			assert.False(t, and, "%s has KANDW", name)

@@ -61,10 +61,13 @@ func (a *avx512) shape(in vprog.Instr) shape {
 	case vprog.OpAndCmp:
 		return shape{memArg: 2, tie: -1}
 	case vprog.OpKeepIf:
-		// Register operands only: a constant is in a register wherever
-		// the generated kernels need this form, so a broadcast variant
-		// would go untested.
-		return shape{memArg: -1, tie: -1}
+		// The operation's second operand may be memory (a broadcast
+		// constant).
+		return shape{memArg: 2, tie: -1}
+	case vprog.OpMergeIf:
+		// As OpKeepIf, into dst, which holds argument 3 (the lanes off
+		// the mask).
+		return shape{memArg: 2, tie: 3, tieShared: true}
 	case vprog.OpCopySign:
 		// VPTERNLOG is destructive: dst starts as the magnitude operand.
 		return shape{memArg: -1, tie: 0}
@@ -176,8 +179,8 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 		}
 	case vprog.OpIsNaN:
 		a.pick(c.VCMPPD, c.VCMPPS)(operand.U8(cmpUNORDQ), args[0].r, args[0].r, dst)
-	case vprog.OpKeepIf:
-		a.keepIf(c, vprog.Op(in.Imm), args, dst)
+	case vprog.OpKeepIf, vprog.OpMergeIf:
+		a.masked(c, vprog.Op(in.Imm), in.Op == vprog.OpMergeIf, args, dst)
 	case vprog.OpAnd:
 		c.KANDW(args[1].r, args[0].r, dst)
 	case vprog.OpOr:
@@ -199,28 +202,50 @@ func (a *avx512) emit(c *build.Context, in vprog.Instr, dst reg.Physical, args [
 	}
 }
 
-// keepIf emits args[1] OP args[2] under the zeroing write mask args[0]
-// (vprog.OpKeepIf): lanes off the mask give +0.
-func (a *avx512) keepIf(c *build.Context, op vprog.Op, args []loc, dst reg.Physical) {
-	var pd, ps func(mxyz, xyz, k, xyz1 operand.Op)
+// masked emits args[1] OP args[2] under the write mask args[0]: lanes off
+// the mask give +0 (zeroing, vprog.OpKeepIf), or keep dst, which holds
+// args[3] (merging, vprog.OpMergeIf). args[2] may be a broadcast constant.
+func (a *avx512) masked(c *build.Context, op vprog.Op, merge bool, args []loc, dst reg.Physical) {
+	// The forms: merging, then zeroing; each double, single, and with a
+	// broadcast double, single.
+	var f [2][4]func(ops ...operand.Op)
+	z := func(fs ...func(m, xyz, k, xyz1 operand.Op)) [4]func(ops ...operand.Op) {
+		var w [4]func(ops ...operand.Op)
+		for i, g := range fs {
+			w[i] = func(ops ...operand.Op) { g(ops[0], ops[1], ops[2], ops[3]) }
+		}
+		return w
+	}
 	switch op {
 	case vprog.OpAdd:
-		pd, ps = c.VADDPD_Z, c.VADDPS_Z
+		f = [2][4]func(ops ...operand.Op){{c.VADDPD, c.VADDPS, c.VADDPD_BCST, c.VADDPS_BCST},
+			z(c.VADDPD_Z, c.VADDPS_Z, c.VADDPD_BCST_Z, c.VADDPS_BCST_Z)}
 	case vprog.OpSub:
-		pd, ps = c.VSUBPD_Z, c.VSUBPS_Z
+		f = [2][4]func(ops ...operand.Op){{c.VSUBPD, c.VSUBPS, c.VSUBPD_BCST, c.VSUBPS_BCST},
+			z(c.VSUBPD_Z, c.VSUBPS_Z, c.VSUBPD_BCST_Z, c.VSUBPS_BCST_Z)}
 	case vprog.OpMul:
-		pd, ps = c.VMULPD_Z, c.VMULPS_Z
+		f = [2][4]func(ops ...operand.Op){{c.VMULPD, c.VMULPS, c.VMULPD_BCST, c.VMULPS_BCST},
+			z(c.VMULPD_Z, c.VMULPS_Z, c.VMULPD_BCST_Z, c.VMULPS_BCST_Z)}
 	case vprog.OpDiv:
-		pd, ps = c.VDIVPD_Z, c.VDIVPS_Z
+		f = [2][4]func(ops ...operand.Op){{c.VDIVPD, c.VDIVPS, c.VDIVPD_BCST, c.VDIVPS_BCST},
+			z(c.VDIVPD_Z, c.VDIVPS_Z, c.VDIVPD_BCST_Z, c.VDIVPS_BCST_Z)}
 	case vprog.OpLdexp:
-		pd, ps = c.VSCALEFPD_Z, c.VSCALEFPS_Z
+		f = [2][4]func(ops ...operand.Op){{c.VSCALEFPD, c.VSCALEFPS, c.VSCALEFPD_BCST, c.VSCALEFPS_BCST},
+			z(c.VSCALEFPD_Z, c.VSCALEFPS_Z, c.VSCALEFPD_BCST_Z, c.VSCALEFPS_BCST_Z)}
 	default:
-		panic(fmt.Sprintf("asm: AVX512 has no zeroing form for %s", op))
+		panic(fmt.Sprintf("asm: AVX512 has no masked form for %s", op))
+	}
+	i, j := 0, 0
+	if !merge {
+		i = 1
 	}
 	if a.f32 {
-		pd = ps
+		j = 1
 	}
-	pd(args[2].r, args[1].r, args[0].r, dst)
+	if args[2].bcst {
+		j += 2
+	}
+	f[i][j](args[2].op(), args[1].r, args[0].r, dst)
 }
 
 func (a *avx512) materialize(c *build.Context, dst reg.VecPhysical, l loc) {

@@ -4012,7 +4012,7 @@ done:
 
 // func gegluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gegluAVX512(SB), $944-72
+TEXT ·gegluAVX512(SB), $912-72
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1288(SB), Z2
@@ -4031,10 +4031,6 @@ loop:
 	VCVTPS2PD        32(CX), Z7
 	VCVTPS2PD        64(CX), Z8
 	VCVTPS2PD        96(CX), Z9
-	VCMPPD           $0x11, Z6, Z2, K2
-	VCMPPD           $0x11, Z7, Z2, K3
-	VCMPPD           $0x11, Z8, Z2, K4
-	VCMPPD           $0x11, Z9, Z2, K5
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z12
@@ -4081,94 +4077,94 @@ loop:
 	VMINPD           Z21, Z0, Z25
 	VMULPD           Z22, Z22, Z30
 	VMULPD           Z23, Z23, Z31
-	VMOVUPD          Z9, (SP)
-	VMULPD           Z24, Z24, Z9
-	VMOVUPD          Z8, 64(SP)
-	VMULPD           Z25, Z25, Z8
-	VMOVUPD          Z7, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z7
-	VMOVUPD          Z6, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z6
-	VMOVUPD          Z13, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z13
-	VMOVUPD          Z12, 320(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z12
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VMOVUPD          Z11, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z11
-	VMOVUPD          Z10, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
-	VMOVUPD          Z10, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z10
-	VMOVUPD          Z10, 576(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z7
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z6
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z7
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z13
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z12
-	VMOVUPD          Z10, 640(SP)
-	VMULPD           Z8, Z8, Z10
-	VMOVUPD          Z11, 704(SP)
-	VMULPD           Z9, Z9, Z11
+	VMOVUPD          Z13, (SP)
+	VMULPD           Z24, Z24, Z13
+	VMOVUPD          Z12, 64(SP)
+	VMULPD           Z25, Z25, Z12
+	VMOVUPD          Z11, 128(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z11
+	VMOVUPD          Z10, 192(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z10
+	VMOVUPD          Z9, 256(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z9
+	VMOVUPD          Z8, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VMOVUPD          Z7, 384(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
+	VMOVUPD          Z6, 448(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
+	VMOVUPD          Z6, 512(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z6, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z6
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z11
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z10
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z13, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z11
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z10
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
+	VMOVUPD          Z6, 640(SP)
+	VMULPD           Z12, Z12, Z6
+	VMOVUPD          Z7, 704(SP)
+	VMULPD           Z13, Z13, Z7
 	VMOVUPD          Z29, 768(SP)
 	VMULPD           Z30, Z30, Z29
 	VMOVUPD          Z28, 832(SP)
 	VMULPD           Z31, Z31, Z28
-	VADDPD           Z8, Z1, Z8
-	VADDPD           Z9, Z1, Z9
+	VADDPD           Z12, Z1, Z12
+	VADDPD           Z13, Z1, Z13
 	VADDPD           Z30, Z1, Z30
 	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z8, Z10, Z7
-	VFMADD213PD      Z9, Z11, Z6
-	VFMADD213PD      Z30, Z29, Z13
-	VFMADD213PD      Z31, Z28, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z9
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z10
-	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z11
-	VDIVPD           Z8, Z1, Z8
-	VDIVPD           Z9, Z1, Z9
-	VDIVPD           Z10, Z1, Z10
-	VDIVPD           Z11, Z1, Z11
+	VFMADD213PD      Z12, Z6, Z11
+	VFMADD213PD      Z13, Z7, Z10
+	VFMADD213PD      Z30, Z29, Z9
+	VFMADD213PD      Z31, Z28, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z13
+	VDIVPD           Z6, Z1, Z6
+	VDIVPD           Z7, Z1, Z7
+	VDIVPD           Z12, Z1, Z12
+	VDIVPD           Z13, Z1, Z13
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
-	VMULPD           Z8, Z22, Z22
-	VMULPD           Z9, Z23, Z23
-	VMULPD           Z10, Z24, Z24
-	VMULPD           Z11, Z25, Z25
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
 	VBROADCASTSD     actkernconst<>+1056(SB), Z28
 	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z28
 	VBROADCASTSD     actkernconst<>+1056(SB), Z29
@@ -4225,140 +4221,128 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z29
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z30
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z31
-	VMULPD           Z28, Z7, Z7
-	VMULPD           Z29, Z6, Z6
-	VMULPD           Z30, Z13, Z13
-	VMULPD           Z31, Z12, Z12
-	VMULPD           Z8, Z7, Z7
-	VMULPD           Z9, Z6, Z6
-	VMULPD           Z10, Z13, Z13
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K7
-	KMOVW            K5, 896(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K5
-	KMOVW            K4, 904(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z11
-	VADDPD           Z8, Z1, Z22
-	VADDPD           Z9, Z1, Z23
-	VADDPD           Z10, Z1, Z24
-	VADDPD           Z11, Z1, Z25
+	VMULPD           Z28, Z11, Z11
+	VMULPD           Z29, Z10, Z10
+	VMULPD           Z30, Z9, Z9
+	VMULPD           Z31, Z8, Z8
+	VMULPD           Z6, Z11, Z11
+	VMULPD           Z7, Z10, Z10
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z13
+	VADDPD           Z6, Z1, Z22
+	VADDPD           Z7, Z1, Z23
+	VADDPD           Z12, Z1, Z24
+	VADDPD           Z13, Z1, Z25
 	VSUBPD           Z1, Z22, Z28
 	VSUBPD           Z1, Z23, Z29
 	VSUBPD           Z1, Z24, Z30
 	VSUBPD           Z1, Z25, Z31
-	VSUBPD           Z28, Z8, Z8
-	VSUBPD           Z29, Z9, Z9
-	VSUBPD           Z30, Z10, Z10
-	VSUBPD           Z31, Z11, Z11
+	VSUBPD           Z28, Z6, Z6
+	VSUBPD           Z29, Z7, Z7
+	VSUBPD           Z30, Z12, Z12
+	VSUBPD           Z31, Z13, Z13
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           832(SP), Z16, Z28
 	VMULPD           768(SP), Z17, Z29
-	VSUBPD           Z26, Z8, Z8
-	VSUBPD           Z27, Z9, Z9
-	VSUBPD           Z28, Z10, Z10
-	VSUBPD           Z29, Z11, Z11
-	VADDPD           Z8, Z22, Z22
-	VADDPD           Z9, Z23, Z23
-	VADDPD           Z10, Z24, Z24
-	VADDPD           Z11, Z25, Z25
-	VSCALEFPD        704(SP), Z7, Z7
-	VSCALEFPD        512(SP), Z6, Z6
-	VSCALEFPD        576(SP), Z13, Z13
-	VSCALEFPD        640(SP), Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z6, Z8, Z10
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z13, Z8, Z11
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z12, Z8, Z26
-	KMOVW            K3, 912(SP)
-	VCMPPD           $0x11, Z18, Z0, K3
-	KMOVW            K2, 920(SP)
-	VCMPPD           $0x11, Z19, Z0, K2
-	KMOVW            K4, 928(SP)
-	VCMPPD           $0x11, Z20, Z0, K4
-	KMOVW            K5, 936(SP)
-	VCMPPD           $0x11, Z21, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K5, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K5
-	VBLENDMPD        Z9, Z7, K2, Z9
-	VBLENDMPD        Z10, Z6, K3, Z10
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z26, Z12, K5, Z26
-	VBLENDMPD        Z22, Z9, K6, Z22
-	VBLENDMPD        Z23, Z10, K7, Z23
-	KMOVW            936(SP), K2
-	VBLENDMPD        Z24, Z11, K2, Z24
-	KMOVW            928(SP), K2
-	VBLENDMPD        Z25, Z26, K2, Z25
-	VMOVUPD          448(SP), Z6
-	VMULPD           Z22, Z6, Z6
-	VMOVUPD          384(SP), Z7
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          320(SP), Z8
-	VMULPD           Z24, Z8, Z8
-	VMOVUPD          256(SP), Z9
-	VMULPD           Z25, Z9, Z9
-	KMOVW            920(SP), K2
-	VBLENDMPD        192(SP), Z6, K2, Z6
-	KMOVW            912(SP), K2
-	VBLENDMPD        128(SP), Z7, K2, Z7
+	VSUBPD           Z26, Z6, Z6
+	VSUBPD           Z27, Z7, Z7
+	VSUBPD           Z28, Z12, Z12
+	VSUBPD           Z29, Z13, Z13
+	VSCALEFPD        704(SP), Z11, Z11
+	VSCALEFPD        512(SP), Z10, Z10
+	VSCALEFPD        576(SP), Z9, Z9
+	VSCALEFPD        640(SP), Z8, Z8
+	VCMPPD           $0x11, Z18, Z0, K6
+	VCMPPD           $0x11, Z19, Z0, K7
+	KMOVW            K5, 896(SP)
+	VCMPPD           $0x11, Z20, Z0, K5
+	KMOVW            K4, 904(SP)
+	VCMPPD           $0x11, Z21, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K5, Z20
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K4, Z21
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K7
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z11, Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+1072(SB), Z11
+	VSUBPD           Z10, Z11, K5, Z19
+	VBROADCASTSD     actkernconst<>+1072(SB), Z10
+	VSUBPD           Z9, Z10, K6, Z20
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K7, Z21
+	VADDPD           Z6, Z22, K2, Z18
+	VADDPD           Z7, Z23, K3, Z19
 	KMOVW            904(SP), K2
-	VBLENDMPD        64(SP), Z8, K2, Z8
+	VADDPD           Z12, Z24, K2, Z20
 	KMOVW            896(SP), K2
-	VBLENDMPD        (SP), Z9, K2, Z9
-	VMOVUPD          192(SP), Z10
-	VSUBPD.BCST      actkernconst<>+64(SB), Z10, Z11
-	VMOVUPD          128(SP), Z12
+	VADDPD           Z13, Z25, K2, Z21
+	VCMPPD           $0x15, 448(SP), Z2, K2
+	VCMPPD           $0x15, 384(SP), Z2, K3
+	VCMPPD           $0x15, 320(SP), Z2, K4
+	VCMPPD           $0x15, 256(SP), Z2, K5
+	VMOVUPD          192(SP), Z6
+	VMOVUPD          448(SP), Z7
+	VMULPD           Z18, Z6, K2, Z7
+	VMOVUPD          128(SP), Z6
+	VMOVUPD          384(SP), Z8
+	VMULPD           Z19, Z6, K3, Z8
+	VMOVUPD          64(SP), Z6
+	VMOVUPD          320(SP), Z9
+	VMULPD           Z20, Z6, K4, Z9
+	VMOVUPD          (SP), Z6
+	VMOVUPD          256(SP), Z10
+	VMULPD           Z21, Z6, K5, Z10
+	VMOVUPD          448(SP), Z6
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z11
+	VMOVUPD          384(SP), Z12
 	VSUBPD.BCST      actkernconst<>+64(SB), Z12, Z13
-	VMOVUPD          64(SP), Z14
+	VMOVUPD          320(SP), Z14
 	VSUBPD.BCST      actkernconst<>+64(SB), Z14, Z15
-	VMOVUPD          (SP), Z16
+	VMOVUPD          256(SP), Z16
 	VSUBPD.BCST      actkernconst<>+64(SB), Z16, Z17
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z10
 	VCVTPS2PD        (DX), Z11
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z15
 	VCVTPS2PD        96(DX), Z17
-	VMULPD           Z11, Z6, Z6
-	VMULPD           Z13, Z7, Z7
-	VMULPD           Z15, Z8, Z8
-	VMULPD           Z17, Z9, Z9
+	VMULPD           Z11, Z7, Z7
+	VMULPD           Z13, Z8, Z8
+	VMULPD           Z15, Z9, Z9
+	VMULPD           Z17, Z10, Z10
 	VCMPPD           $0x03, Z11, Z11, K2
 	VCMPPD           $0x03, Z13, Z13, K3
 	VCMPPD           $0x03, Z15, Z15, K4
 	VCMPPD           $0x03, Z17, Z17, K5
-	VBLENDMPD        Z11, Z6, K2, Z11
-	VBLENDMPD        Z13, Z7, K3, Z13
-	VBLENDMPD        Z15, Z8, K4, Z15
-	VBLENDMPD        Z17, Z9, K5, Z17
-	VCMPPD           $0x03, Z10, Z10, K2
+	VBLENDMPD        Z11, Z7, K2, Z11
+	VBLENDMPD        Z13, Z8, K3, Z13
+	VBLENDMPD        Z15, Z9, K4, Z15
+	VBLENDMPD        Z17, Z10, K5, Z17
+	VCMPPD           $0x03, Z6, Z6, K2
 	VCMPPD           $0x03, Z12, Z12, K3
 	VCMPPD           $0x03, Z14, Z14, K4
 	VCMPPD           $0x03, Z16, Z16, K5
-	VBLENDMPD        Z10, Z11, K2, Z10
+	VBLENDMPD        Z6, Z11, K2, Z6
 	VBLENDMPD        Z12, Z13, K3, Z12
 	VBLENDMPD        Z14, Z15, K4, Z14
 	VBLENDMPD        Z16, Z17, K5, Z16
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, (AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
 	VCVTPD2PS        Z12, Y12
 	VMOVUPS          Y12, 32(AX)
 	VCVTPD2PS        Z14, Y14
@@ -4375,7 +4359,6 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -4422,32 +4405,31 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
-	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z7
-	VCVTPS2PD        (DX), Z8
-	VMULPD           Z8, Z7, Z7
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z7, K2, Z8
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z8
+	VCVTPS2PD        (DX), Z7
+	VMULPD           Z7, Z8, Z8
+	VCMPPD           $0x03, Z7, Z7, K2
+	VBLENDMPD        Z7, Z8, K2, Z7
 	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z8, K2, Z6
+	VBLENDMPD        Z6, Z7, K2, Z6
 	VCVTPD2PS        Z6, Y6
 	VMOVUPS          Y6, (AX)
 	ADDQ             $0x00000020, AX
@@ -4464,7 +4446,6 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -4511,33 +4492,32 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
-	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z7
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z7, Z7
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z7, K2, Z8
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z8
+	VMOVUPS.Z        (DX), K1, Y7
+	VCVTPS2PD        Y7, Z7
+	VMULPD           Z7, Z8, Z8
+	VCMPPD           $0x03, Z7, Z7, K2
+	VBLENDMPD        Z7, Z8, K2, Z7
 	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z8, K2, Z6
+	VBLENDMPD        Z6, Z7, K2, Z6
 	VCVTPD2PS        Z6, Y6
 	VMOVUPS          Y6, K1, (AX)
 
@@ -5045,7 +5025,7 @@ done:
 
 // func gegluBackwardAAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gegluBackwardAAVX512(SB), $880-96
+TEXT ·gegluBackwardAAVX512(SB), $1136-96
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1296(SB), Z2
@@ -5112,286 +5092,278 @@ loop:
 	VADDPD.BCST      actkernconst<>+2424(SB), Z14, Z14
 	VADDPD.BCST      actkernconst<>+2424(SB), Z15, Z15
 	VADDPD.BCST      actkernconst<>+2424(SB), Z16, Z16
-	VMULPD           Z13, Z9, Z9
-	VMULPD           Z14, Z10, Z10
-	VMULPD           Z15, Z11, Z11
-	VMULPD           Z16, Z12, Z12
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z13
-	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z14
-	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z15
-	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VANDPD.BCST      actkernconst<>+1040(SB), Z16, Z20
-	VMULPD           Z13, Z13, Z21
-	VMULPD           Z14, Z14, Z22
-	VMULPD           Z15, Z15, Z23
-	VMULPD           Z16, Z16, Z24
-	VMOVAPD          Z2, Z25
-	VFMADD213PD      Z3, Z21, Z25
-	VMOVAPD          Z2, Z26
-	VFMADD213PD      Z3, Z22, Z26
-	VMOVAPD          Z2, Z27
-	VFMADD213PD      Z3, Z23, Z27
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z24, Z28
-	VMINPD           Z17, Z0, Z21
-	VMINPD           Z18, Z0, Z22
-	VMINPD           Z19, Z0, Z23
-	VMINPD           Z20, Z0, Z24
-	VMULPD           Z21, Z21, Z29
-	VMULPD           Z22, Z22, Z30
-	VMULPD           Z23, Z23, Z31
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z17
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z18
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z19
+	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z20
+	VANDPD.BCST      actkernconst<>+1040(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+1040(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+1040(SB), Z19, Z23
+	VANDPD.BCST      actkernconst<>+1040(SB), Z20, Z24
+	VMULPD           Z17, Z17, Z25
+	VMULPD           Z18, Z18, Z26
+	VMULPD           Z19, Z19, Z27
+	VMULPD           Z20, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z25, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z26, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z27, Z31
 	VMOVUPD          Z12, (SP)
-	VMULPD           Z24, Z24, Z12
-	VMOVUPD          Z11, 64(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z29, Z11
-	VMOVUPD          Z10, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z10
-	VMOVUPD          Z9, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z9
-	VMOVUPD          Z8, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VMOVAPD          Z2, Z12
+	VFMADD213PD      Z3, Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z28, Z12
+	VMINPD           Z21, Z0, Z25
+	VMINPD           Z22, Z0, Z26
+	VMINPD           Z23, Z0, Z27
+	VMINPD           Z24, Z0, Z28
+	VMOVUPD          Z16, 64(SP)
+	VMULPD           Z25, Z25, Z16
+	VMOVUPD          Z11, 128(SP)
+	VMULPD           Z26, Z26, Z11
+	VMOVUPD          Z15, 192(SP)
+	VMULPD           Z27, Z27, Z15
+	VMOVUPD          Z10, 256(SP)
+	VMULPD           Z28, Z28, Z10
+	VMOVUPD          Z14, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z14
+	VMOVUPD          Z9, 384(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z9
+	VMOVUPD          Z13, 448(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z13
+	VMOVUPD          Z8, 512(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z8
+	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z13, Z13
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VMOVUPD          Z7, 320(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
-	VMOVUPD          Z6, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
-	VMOVUPD          Z5, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z5
-	VMOVUPD          Z5, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z29, Z11
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z9
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z10
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
-	VMOVUPD          Z5, 576(SP)
-	VMULPD           Z12, Z12, Z5
+	VMOVUPD          Z7, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z7
 	VMOVUPD          Z6, 640(SP)
-	VMULPD           Z29, Z29, Z6
-	VMOVUPD          Z7, 704(SP)
-	VMULPD           Z30, Z30, Z7
-	VMOVUPD          Z28, 768(SP)
-	VMULPD           Z31, Z31, Z28
-	VADDPD           Z12, Z1, Z12
-	VADDPD           Z29, Z1, Z29
-	VADDPD           Z30, Z1, Z30
-	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z12, Z5, Z11
-	VFMADD213PD      Z29, Z6, Z10
-	VFMADD213PD      Z30, Z7, Z9
-	VFMADD213PD      Z31, Z28, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z5, 704(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
+	VMOVUPD          Z5, 768(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z16, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z15, Z13
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z10, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z14
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z16, Z8
+	VMOVUPD          Z5, 832(SP)
+	VMULPD           Z10, Z10, Z5
+	VMOVUPD          Z6, 896(SP)
+	VMULPD           Z11, Z11, Z6
+	VMOVUPD          Z7, 960(SP)
+	VMULPD           Z15, Z15, Z7
+	VMOVUPD          Z12, 1024(SP)
+	VMULPD           Z16, Z16, Z12
+	VADDPD           Z10, Z1, Z10
+	VADDPD           Z11, Z1, Z11
+	VADDPD           Z15, Z1, Z15
+	VADDPD           Z16, Z1, Z16
+	VFMADD213PD      Z10, Z5, Z14
+	VFMADD213PD      Z11, Z6, Z9
+	VFMADD213PD      Z15, Z7, Z13
+	VFMADD213PD      Z16, Z12, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z5
+	VADDPD.BCST      actkernconst<>+1096(SB), Z26, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z27, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z10
 	VDIVPD           Z5, Z1, Z5
 	VDIVPD           Z6, Z1, Z6
 	VDIVPD           Z7, Z1, Z7
-	VDIVPD           Z12, Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMULPD           Z12, Z24, Z24
-	VBROADCASTSD     actkernconst<>+1056(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z21, Z28
-	VBROADCASTSD     actkernconst<>+1056(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z29
-	VBROADCASTSD     actkernconst<>+1056(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z23, Z30
-	VBROADCASTSD     actkernconst<>+1056(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z31
-	VMULPD           Z28, Z11, Z11
-	VMULPD           Z29, Z10, Z10
-	VMULPD           Z30, Z9, Z9
-	VMULPD           Z31, Z8, Z8
-	VMULPD           Z5, Z11, Z11
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z9, Z9
-	VMULPD           Z12, Z8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z17, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K7
-	KMOVW            K5, 832(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K5
-	KMOVW            K4, 840(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
-	VADDPD           Z5, Z1, Z21
-	VADDPD           Z6, Z1, Z22
-	VADDPD           Z7, Z1, Z23
-	VADDPD           Z12, Z1, Z24
-	VSUBPD           Z1, Z21, Z28
-	VSUBPD           Z1, Z22, Z29
-	VSUBPD           Z1, Z23, Z30
-	VSUBPD           Z1, Z24, Z31
-	VSUBPD           Z28, Z5, Z5
-	VSUBPD           Z29, Z6, Z6
-	VSUBPD           Z30, Z7, Z7
-	VSUBPD           Z31, Z12, Z12
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           768(SP), Z16, Z28
+	VDIVPD           Z10, Z1, Z10
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z27, Z27
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z28, Z28
+	VMULPD           Z5, Z25, Z25
+	VMULPD           Z6, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VMULPD           Z10, Z28, Z28
+	VBROADCASTSD     actkernconst<>+1056(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z25, Z11
+	VBROADCASTSD     actkernconst<>+1056(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z26, Z12
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z27, Z15
+	VBROADCASTSD     actkernconst<>+1056(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z28, Z16
+	VMULPD           Z11, Z14, Z14
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z16, Z8, Z8
+	VMULPD           Z5, Z14, Z14
+	VMULPD           Z6, Z9, Z9
+	VMULPD           Z7, Z13, Z13
+	VMULPD           Z10, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z22, K7
+	KMOVW            K5, 1088(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z23, K5
+	KMOVW            K4, 1096(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z24, K4
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z10
+	VADDPD           Z5, Z1, Z11
+	VADDPD           Z6, Z1, Z12
+	VADDPD           Z7, Z1, Z15
+	VADDPD           Z10, Z1, Z16
+	VSUBPD           Z1, Z11, Z25
+	VSUBPD           Z1, Z12, Z26
+	VSUBPD           Z1, Z15, Z27
+	VSUBPD           Z1, Z16, Z28
 	VSUBPD           Z25, Z5, Z5
 	VSUBPD           Z26, Z6, Z6
 	VSUBPD           Z27, Z7, Z7
-	VSUBPD           Z28, Z12, Z12
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z7, Z23, Z23
-	VADDPD           Z12, Z24, Z24
-	VSCALEFPD        704(SP), Z11, Z11
-	VSCALEFPD        640(SP), Z10, Z10
-	VSCALEFPD        512(SP), Z9, Z9
-	VSCALEFPD        576(SP), Z8, Z8
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z11, Z5, Z6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z10, Z5, Z7
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z9, Z5, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z8, Z5, Z25
-	KMOVW            K3, 848(SP)
-	VCMPPD           $0x11, Z17, Z0, K3
-	KMOVW            K2, 856(SP)
-	VCMPPD           $0x11, Z18, Z0, K2
-	KMOVW            K4, 864(SP)
-	VCMPPD           $0x11, Z19, Z0, K4
-	KMOVW            K5, 872(SP)
-	VCMPPD           $0x11, Z20, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z13, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K5
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBLENDMPD        Z12, Z9, K4, Z12
-	VBLENDMPD        Z25, Z8, K5, Z25
-	VBLENDMPD        Z21, Z6, K6, Z21
-	VBLENDMPD        Z22, Z7, K7, Z22
-	KMOVW            872(SP), K2
-	VBLENDMPD        Z23, Z12, K2, Z23
-	KMOVW            864(SP), K2
-	VBLENDMPD        Z24, Z25, K2, Z24
+	VSUBPD           Z28, Z10, Z10
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
+	VMULPD           1024(SP), Z20, Z25
+	VSUBPD           Z29, Z5, Z5
+	VSUBPD           Z30, Z6, Z6
+	VSUBPD           Z31, Z7, Z7
+	VSUBPD           Z25, Z10, Z10
+	VSCALEFPD        960(SP), Z14, Z14
+	VSCALEFPD        896(SP), Z9, Z9
+	VSCALEFPD        768(SP), Z13, Z13
+	VSCALEFPD        832(SP), Z8, Z8
+	KMOVW            K3, 1104(SP)
+	VCMPPD           $0x11, Z21, Z0, K3
+	KMOVW            K2, 1112(SP)
+	VCMPPD           $0x11, Z22, Z0, K2
+	KMOVW            K4, 1120(SP)
+	VCMPPD           $0x11, Z23, Z0, K4
+	KMOVW            K5, 1128(SP)
+	VCMPPD           $0x11, Z24, Z0, K5
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z14, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z24
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z18, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z19, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z20, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VSUBPD           Z14, Z17, K2, Z21
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z9, Z14, K3, Z22
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z13, Z9, K4, Z23
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K5, Z24
+	VADDPD           Z5, Z11, K6, Z21
+	VADDPD           Z6, Z12, K7, Z22
+	KMOVW            1128(SP), K2
+	VADDPD           Z7, Z15, K2, Z23
+	KMOVW            1120(SP), K2
+	VADDPD           Z10, Z16, K2, Z24
 	VMULPD.BCST      actkernconst<>+1080(SB), Z21, Z21
 	VMULPD.BCST      actkernconst<>+1080(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+1080(SB), Z23, Z23
 	VMULPD.BCST      actkernconst<>+1080(SB), Z24, Z24
-	VMOVUPD          448(SP), Z5
+	VMOVUPD          704(SP), Z5
 	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z6
-	VMOVUPD          384(SP), Z7
+	VMOVUPD          640(SP), Z7
 	VMULPD.BCST      actkernconst<>+2464(SB), Z7, Z8
-	VMOVUPD          320(SP), Z9
+	VMOVUPD          576(SP), Z9
 	VMULPD.BCST      actkernconst<>+2464(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VMULPD.BCST      actkernconst<>+2464(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z13
 	VMULPD.BCST      actkernconst<>+2472(SB), Z7, Z14
@@ -5477,18 +5449,22 @@ loop:
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
 	VADDPD           Z12, Z24, Z24
-	KMOVW            856(SP), K2
-	VBLENDMPD        192(SP), Z21, K2, Z21
-	KMOVW            848(SP), K2
-	VBLENDMPD        128(SP), Z22, K2, Z22
-	KMOVW            840(SP), K2
-	VBLENDMPD        64(SP), Z23, K2, Z23
-	KMOVW            832(SP), K2
-	VBLENDMPD        (SP), Z24, K2, Z24
+	KMOVW            1112(SP), K2
+	VMOVUPD          384(SP), Z6
+	VMULPD           448(SP), Z6, K2, Z21
+	KMOVW            1104(SP), K2
+	VMOVUPD          256(SP), Z6
+	VMULPD           320(SP), Z6, K2, Z22
+	KMOVW            1096(SP), K2
+	VMOVUPD          128(SP), Z6
+	VMULPD           192(SP), Z6, K2, Z23
+	KMOVW            1088(SP), K2
+	VMOVUPD          (SP), Z6
+	VMULPD           64(SP), Z6, K2, Z24
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
@@ -5565,104 +5541,101 @@ single:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
-	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z6
-	VCVTPS2PD        (DX), Z7
-	VCVTPS2PD        (BX), Z8
-	VMULPD           Z7, Z6, Z6
-	VMULPD           Z8, Z6, Z6
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z6, K2, Z7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
+	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z9
+	VCVTPS2PD        (DX), Z6
+	VCVTPS2PD        (BX), Z7
+	VMULPD           Z6, Z9, Z9
+	VMULPD           Z7, Z9, Z9
+	VCMPPD           $0x03, Z6, Z6, K2
+	VBLENDMPD        Z6, Z9, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z7, K2, Z5
+	VBLENDMPD        Z5, Z6, K2, Z5
 	VCVTPD2PS        Z5, Y5
 	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
@@ -5692,106 +5665,103 @@ tail:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
-	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z6
-	VMOVUPS.Z        (DX), K1, Y7
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
+	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z9
+	VMOVUPS.Z        (DX), K1, Y6
+	VCVTPS2PD        Y6, Z6
+	VMOVUPS.Z        (BX), K1, Y7
 	VCVTPS2PD        Y7, Z7
-	VMOVUPS.Z        (BX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z7, Z6, Z6
-	VMULPD           Z8, Z6, Z6
-	VCMPPD           $0x03, Z7, Z7, K2
-	VBLENDMPD        Z7, Z6, K2, Z7
+	VMULPD           Z6, Z9, Z9
+	VMULPD           Z7, Z9, Z9
+	VCMPPD           $0x03, Z6, Z6, K2
+	VBLENDMPD        Z6, Z9, K2, Z6
 	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z7, K2, Z5
+	VBLENDMPD        Z5, Z6, K2, Z5
 	VCVTPD2PS        Z5, Y5
 	VMOVUPS          Y5, K1, (AX)
 
@@ -6545,7 +6515,7 @@ done:
 
 // func gegluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gegluBackwardBAVX512(SB), $944-96
+TEXT ·gegluBackwardBAVX512(SB), $912-96
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1288(SB), Z2
@@ -6565,10 +6535,6 @@ loop:
 	VCVTPS2PD        32(CX), Z7
 	VCVTPS2PD        64(CX), Z8
 	VCVTPS2PD        96(CX), Z9
-	VCMPPD           $0x11, Z6, Z2, K2
-	VCMPPD           $0x11, Z7, Z2, K3
-	VCMPPD           $0x11, Z8, Z2, K4
-	VCMPPD           $0x11, Z9, Z2, K5
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z12
@@ -6615,94 +6581,94 @@ loop:
 	VMINPD           Z21, Z0, Z25
 	VMULPD           Z22, Z22, Z30
 	VMULPD           Z23, Z23, Z31
-	VMOVUPD          Z9, (SP)
-	VMULPD           Z24, Z24, Z9
-	VMOVUPD          Z8, 64(SP)
-	VMULPD           Z25, Z25, Z8
-	VMOVUPD          Z7, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z7
-	VMOVUPD          Z6, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z6
-	VMOVUPD          Z13, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z13
-	VMOVUPD          Z12, 320(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z12
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VMOVUPD          Z11, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z11
-	VMOVUPD          Z10, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
-	VMOVUPD          Z10, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z10
-	VMOVUPD          Z10, 576(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z7
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z6
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z7
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z13
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z12
-	VMOVUPD          Z10, 640(SP)
-	VMULPD           Z8, Z8, Z10
-	VMOVUPD          Z11, 704(SP)
-	VMULPD           Z9, Z9, Z11
+	VMOVUPD          Z13, (SP)
+	VMULPD           Z24, Z24, Z13
+	VMOVUPD          Z12, 64(SP)
+	VMULPD           Z25, Z25, Z12
+	VMOVUPD          Z11, 128(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z11
+	VMOVUPD          Z10, 192(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z10
+	VMOVUPD          Z9, 256(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z9
+	VMOVUPD          Z8, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VMOVUPD          Z7, 384(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
+	VMOVUPD          Z6, 448(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
+	VMOVUPD          Z6, 512(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z6, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z6
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z11
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z10
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z13, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z11
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z10
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
+	VMOVUPD          Z6, 640(SP)
+	VMULPD           Z12, Z12, Z6
+	VMOVUPD          Z7, 704(SP)
+	VMULPD           Z13, Z13, Z7
 	VMOVUPD          Z29, 768(SP)
 	VMULPD           Z30, Z30, Z29
 	VMOVUPD          Z28, 832(SP)
 	VMULPD           Z31, Z31, Z28
-	VADDPD           Z8, Z1, Z8
-	VADDPD           Z9, Z1, Z9
+	VADDPD           Z12, Z1, Z12
+	VADDPD           Z13, Z1, Z13
 	VADDPD           Z30, Z1, Z30
 	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z8, Z10, Z7
-	VFMADD213PD      Z9, Z11, Z6
-	VFMADD213PD      Z30, Z29, Z13
-	VFMADD213PD      Z31, Z28, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z9
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z10
-	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z11
-	VDIVPD           Z8, Z1, Z8
-	VDIVPD           Z9, Z1, Z9
-	VDIVPD           Z10, Z1, Z10
-	VDIVPD           Z11, Z1, Z11
+	VFMADD213PD      Z12, Z6, Z11
+	VFMADD213PD      Z13, Z7, Z10
+	VFMADD213PD      Z30, Z29, Z9
+	VFMADD213PD      Z31, Z28, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z13
+	VDIVPD           Z6, Z1, Z6
+	VDIVPD           Z7, Z1, Z7
+	VDIVPD           Z12, Z1, Z12
+	VDIVPD           Z13, Z1, Z13
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
-	VMULPD           Z8, Z22, Z22
-	VMULPD           Z9, Z23, Z23
-	VMULPD           Z10, Z24, Z24
-	VMULPD           Z11, Z25, Z25
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
 	VBROADCASTSD     actkernconst<>+1056(SB), Z28
 	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z28
 	VBROADCASTSD     actkernconst<>+1056(SB), Z29
@@ -6759,130 +6725,118 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z29
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z30
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z31
-	VMULPD           Z28, Z7, Z7
-	VMULPD           Z29, Z6, Z6
-	VMULPD           Z30, Z13, Z13
-	VMULPD           Z31, Z12, Z12
-	VMULPD           Z8, Z7, Z7
-	VMULPD           Z9, Z6, Z6
-	VMULPD           Z10, Z13, Z13
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K7
-	KMOVW            K5, 896(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K5
-	KMOVW            K4, 904(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z11
-	VADDPD           Z8, Z1, Z22
-	VADDPD           Z9, Z1, Z23
-	VADDPD           Z10, Z1, Z24
-	VADDPD           Z11, Z1, Z25
+	VMULPD           Z28, Z11, Z11
+	VMULPD           Z29, Z10, Z10
+	VMULPD           Z30, Z9, Z9
+	VMULPD           Z31, Z8, Z8
+	VMULPD           Z6, Z11, Z11
+	VMULPD           Z7, Z10, Z10
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z13
+	VADDPD           Z6, Z1, Z22
+	VADDPD           Z7, Z1, Z23
+	VADDPD           Z12, Z1, Z24
+	VADDPD           Z13, Z1, Z25
 	VSUBPD           Z1, Z22, Z28
 	VSUBPD           Z1, Z23, Z29
 	VSUBPD           Z1, Z24, Z30
 	VSUBPD           Z1, Z25, Z31
-	VSUBPD           Z28, Z8, Z8
-	VSUBPD           Z29, Z9, Z9
-	VSUBPD           Z30, Z10, Z10
-	VSUBPD           Z31, Z11, Z11
+	VSUBPD           Z28, Z6, Z6
+	VSUBPD           Z29, Z7, Z7
+	VSUBPD           Z30, Z12, Z12
+	VSUBPD           Z31, Z13, Z13
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           832(SP), Z16, Z28
 	VMULPD           768(SP), Z17, Z29
-	VSUBPD           Z26, Z8, Z8
-	VSUBPD           Z27, Z9, Z9
-	VSUBPD           Z28, Z10, Z10
-	VSUBPD           Z29, Z11, Z11
-	VADDPD           Z8, Z22, Z22
-	VADDPD           Z9, Z23, Z23
-	VADDPD           Z10, Z24, Z24
-	VADDPD           Z11, Z25, Z25
-	VSCALEFPD        704(SP), Z7, Z7
-	VSCALEFPD        512(SP), Z6, Z6
-	VSCALEFPD        576(SP), Z13, Z13
-	VSCALEFPD        640(SP), Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z6, Z8, Z10
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z13, Z8, Z11
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z12, Z8, Z26
-	KMOVW            K3, 912(SP)
-	VCMPPD           $0x11, Z18, Z0, K3
-	KMOVW            K2, 920(SP)
-	VCMPPD           $0x11, Z19, Z0, K2
-	KMOVW            K4, 928(SP)
-	VCMPPD           $0x11, Z20, Z0, K4
-	KMOVW            K5, 936(SP)
-	VCMPPD           $0x11, Z21, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K5, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K5
-	VBLENDMPD        Z9, Z7, K2, Z9
-	VBLENDMPD        Z10, Z6, K3, Z10
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z26, Z12, K5, Z26
-	VBLENDMPD        Z22, Z9, K6, Z22
-	VBLENDMPD        Z23, Z10, K7, Z23
-	KMOVW            936(SP), K2
-	VBLENDMPD        Z24, Z11, K2, Z24
-	KMOVW            928(SP), K2
-	VBLENDMPD        Z25, Z26, K2, Z25
-	VMOVUPD          448(SP), Z6
-	VMULPD           Z22, Z6, Z6
-	VMOVUPD          384(SP), Z7
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          320(SP), Z8
-	VMULPD           Z24, Z8, Z8
-	VMOVUPD          256(SP), Z9
-	VMULPD           Z25, Z9, Z9
-	KMOVW            920(SP), K2
-	VBLENDMPD        192(SP), Z6, K2, Z6
-	KMOVW            912(SP), K2
-	VBLENDMPD        128(SP), Z7, K2, Z7
+	VSUBPD           Z26, Z6, Z6
+	VSUBPD           Z27, Z7, Z7
+	VSUBPD           Z28, Z12, Z12
+	VSUBPD           Z29, Z13, Z13
+	VSCALEFPD        704(SP), Z11, Z11
+	VSCALEFPD        512(SP), Z10, Z10
+	VSCALEFPD        576(SP), Z9, Z9
+	VSCALEFPD        640(SP), Z8, Z8
+	VCMPPD           $0x11, Z18, Z0, K6
+	VCMPPD           $0x11, Z19, Z0, K7
+	KMOVW            K5, 896(SP)
+	VCMPPD           $0x11, Z20, Z0, K5
+	KMOVW            K4, 904(SP)
+	VCMPPD           $0x11, Z21, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K5, Z20
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K4, Z21
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K7
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z11, Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+1072(SB), Z11
+	VSUBPD           Z10, Z11, K5, Z19
+	VBROADCASTSD     actkernconst<>+1072(SB), Z10
+	VSUBPD           Z9, Z10, K6, Z20
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K7, Z21
+	VADDPD           Z6, Z22, K2, Z18
+	VADDPD           Z7, Z23, K3, Z19
 	KMOVW            904(SP), K2
-	VBLENDMPD        64(SP), Z8, K2, Z8
+	VADDPD           Z12, Z24, K2, Z20
 	KMOVW            896(SP), K2
-	VBLENDMPD        (SP), Z9, K2, Z9
-	VMOVUPD          192(SP), Z10
-	VSUBPD.BCST      actkernconst<>+64(SB), Z10, Z10
-	VMOVUPD          128(SP), Z11
+	VADDPD           Z13, Z25, K2, Z21
+	VCMPPD           $0x15, 448(SP), Z2, K2
+	VCMPPD           $0x15, 384(SP), Z2, K3
+	VCMPPD           $0x15, 320(SP), Z2, K4
+	VCMPPD           $0x15, 256(SP), Z2, K5
+	VMOVUPD          192(SP), Z6
+	VMOVUPD          448(SP), Z7
+	VMULPD           Z18, Z6, K2, Z7
+	VMOVUPD          128(SP), Z6
+	VMOVUPD          384(SP), Z8
+	VMULPD           Z19, Z6, K3, Z8
+	VMOVUPD          64(SP), Z6
+	VMOVUPD          320(SP), Z9
+	VMULPD           Z20, Z6, K4, Z9
+	VMOVUPD          (SP), Z6
+	VMOVUPD          256(SP), Z10
+	VMULPD           Z21, Z6, K5, Z10
+	VMOVUPD          448(SP), Z6
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMOVUPD          384(SP), Z11
 	VSUBPD.BCST      actkernconst<>+64(SB), Z11, Z11
-	VMOVUPD          64(SP), Z12
+	VMOVUPD          320(SP), Z12
 	VSUBPD.BCST      actkernconst<>+64(SB), Z12, Z12
-	VMOVUPD          (SP), Z13
+	VMOVUPD          256(SP), Z13
 	VSUBPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z9
-	VCVTPS2PD        (BX), Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z10
+	VCVTPS2PD        (BX), Z6
 	VCVTPS2PD        32(BX), Z11
 	VCVTPS2PD        64(BX), Z12
 	VCVTPS2PD        96(BX), Z13
-	VMULPD           Z10, Z6, Z6
-	VMULPD           Z11, Z7, Z7
-	VMULPD           Z12, Z8, Z8
-	VMULPD           Z13, Z9, Z9
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, (AX)
+	VMULPD           Z6, Z7, Z7
+	VMULPD           Z11, Z8, Z8
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z10, Z10
 	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 32(AX)
+	VMOVUPS          Y7, (AX)
 	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, 64(AX)
+	VMOVUPS          Y8, 32(AX)
 	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 96(AX)
+	VMOVUPS          Y9, 64(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -6894,7 +6848,6 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -6941,30 +6894,29 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
 	VCVTPS2PD        (BX), Z6
-	VMULPD           Z6, Z7, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, (AX)
+	VMULPD           Z6, Z8, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -6980,7 +6932,6 @@ tail:
 	KMOVW            DX, K1
 	VMOVUPS.Z        (CX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -7027,31 +6978,30 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
 	VMOVUPS.Z        (BX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VMULPD           Z6, Z7, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, K1, (AX)
+	VMULPD           Z6, Z8, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -7537,7 +7487,7 @@ done:
 
 // func gegluTanhAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gegluTanhAVX512(SB), NOSPLIT, $48-72
+TEXT ·gegluTanhAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1288(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
@@ -7558,10 +7508,6 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z8, Z1, K2
-	VCMPPD           $0x11, Z9, Z1, K3
-	VCMPPD           $0x11, Z10, Z1, K4
-	VCMPPD           $0x11, Z11, Z1, K5
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -7586,12 +7532,10 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z6, Z12, K6
-	VCMPPD           $0x11, Z6, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z6, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z6, Z15, K4
+	VCMPPD           $0x11, Z6, Z12, K2
+	VCMPPD           $0x11, Z6, Z13, K3
+	VCMPPD           $0x11, Z6, Z14, K4
+	VCMPPD           $0x11, Z6, Z15, K5
 	VMAXPD           Z4, Z16, Z20
 	VMAXPD           Z4, Z17, Z21
 	VMAXPD           Z4, Z18, Z22
@@ -7640,23 +7584,21 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x15, Z4, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x15, Z4, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x15, Z4, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x15, Z4, Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VBLENDMPD        Z28, Z0, K6, Z16
-	VBLENDMPD        Z29, Z0, K7, Z17
-	KMOVW            40(SP), K2
+	VCMPPD           $0x15, Z4, Z16, K6
+	VCMPPD           $0x15, Z4, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x15, Z4, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x15, Z4, Z19, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
+	VBLENDMPD        Z28, Z0, K2, Z16
+	VBLENDMPD        Z29, Z0, K3, Z17
+	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z0, K2, Z18
-	KMOVW            32(SP), K2
+	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z0, K2, Z19
 	VADDPD           Z28, Z0, Z28
 	VADDPD           Z29, Z0, Z29
@@ -7674,47 +7616,47 @@ loop:
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z15
-	VSUBPD           Z5, Z8, Z16
+	VCMPPD           $0x15, Z8, Z1, K2
+	VCMPPD           $0x15, Z9, Z1, K3
+	VCMPPD           $0x15, Z10, Z1, K4
+	VCMPPD           $0x15, Z11, Z1, K5
+	VMOVAPD          Z8, Z16
+	VMULPD           Z12, Z8, K2, Z16
+	VMOVAPD          Z9, Z12
+	VMULPD           Z13, Z9, K3, Z12
+	VMOVAPD          Z10, Z13
+	VMULPD           Z14, Z10, K4, Z13
+	VMOVAPD          Z11, Z14
+	VMULPD           Z15, Z11, K5, Z14
+	VSUBPD           Z5, Z8, Z15
 	VSUBPD           Z5, Z9, Z17
 	VSUBPD           Z5, Z10, Z18
 	VSUBPD           Z5, Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z15
-	VCVTPS2PD        (DX), Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z15, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z14
+	VCVTPS2PD        (DX), Z15
 	VCVTPS2PD        32(DX), Z17
 	VCVTPS2PD        64(DX), Z18
 	VCVTPS2PD        96(DX), Z19
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
-	VCMPPD           $0x03, Z16, Z16, K2
+	VMULPD           Z15, Z16, Z16
+	VMULPD           Z17, Z12, Z12
+	VMULPD           Z18, Z13, Z13
+	VMULPD           Z19, Z14, Z14
+	VCMPPD           $0x03, Z15, Z15, K2
 	VCMPPD           $0x03, Z17, Z17, K3
 	VCMPPD           $0x03, Z18, Z18, K4
 	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z16, Z12, K2, Z16
-	VBLENDMPD        Z17, Z13, K3, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBLENDMPD        Z19, Z15, K5, Z19
+	VBLENDMPD        Z15, Z16, K2, Z15
+	VBLENDMPD        Z17, Z12, K3, Z17
+	VBLENDMPD        Z18, Z13, K4, Z18
+	VBLENDMPD        Z19, Z14, K5, Z19
 	VCMPPD           $0x03, Z8, Z8, K2
 	VCMPPD           $0x03, Z9, Z9, K3
 	VCMPPD           $0x03, Z10, Z10, K4
 	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z8, Z15, K2, Z8
 	VBLENDMPD        Z9, Z17, K3, Z9
 	VBLENDMPD        Z10, Z18, K4, Z10
 	VBLENDMPD        Z11, Z19, K5, Z11
@@ -7736,14 +7678,13 @@ single:
 	CMPQ             BX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z8, Z1, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K3
+	VCMPPD           $0x11, Z6, Z9, K2
 	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -7756,23 +7697,24 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z4, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
+	VCMPPD           $0x15, Z4, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z9
-	VCVTPS2PD        (DX), Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z1, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
+	VSUBPD           Z5, Z8, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z10
+	VCVTPS2PD        (DX), Z9
+	VMULPD           Z9, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
@@ -7789,14 +7731,13 @@ tail:
 	KMOVW            SI, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z8, Z1, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD.BCST      actkernconst<>+2816(SB), Z9, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z7, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z6, Z9, K3
+	VCMPPD           $0x11, Z6, Z9, K2
 	VMAXPD           Z4, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -7809,24 +7750,25 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z4, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
-	VBLENDMPD        Z13, Z0, K3, Z10
+	VCMPPD           $0x15, Z4, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VBLENDMPD        Z13, Z0, K2, Z10
 	VADDPD           Z13, Z0, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z9
-	VMOVUPS.Z        (DX), K1, Y10
-	VCVTPS2PD        Y10, Z10
-	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z10, Z10, K2
-	VBLENDMPD        Z10, Z9, K2, Z10
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z1, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
+	VSUBPD           Z5, Z8, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z10
+	VMOVUPS.Z        (DX), K1, Y9
+	VCVTPS2PD        Y9, Z9
+	VMULPD           Z9, Z10, Z10
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
 	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
+	VBLENDMPD        Z8, Z9, K2, Z8
 	VCVTPD2PS        Z8, Y8
 	VMOVUPS          Y8, K1, (AX)
 
@@ -9123,7 +9065,7 @@ done:
 
 // func gegluTanhBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $48-96
+TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -9145,10 +9087,6 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z8, Z0, K2
-	VCMPPD           $0x11, Z9, Z0, K3
-	VCMPPD           $0x11, Z10, Z0, K4
-	VCMPPD           $0x11, Z11, Z0, K5
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -9173,12 +9111,10 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z5, Z12, K6
-	VCMPPD           $0x11, Z5, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z5, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z5, Z15, K4
+	VCMPPD           $0x11, Z5, Z12, K2
+	VCMPPD           $0x11, Z5, Z13, K3
+	VCMPPD           $0x11, Z5, Z14, K4
+	VCMPPD           $0x11, Z5, Z15, K5
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -9227,18 +9163,16 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x15, Z3, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x15, Z3, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x15, Z3, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x15, Z3, Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VCMPPD           $0x15, Z3, Z16, K6
+	VCMPPD           $0x15, Z3, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x15, Z3, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x15, Z3, Z19, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VMOVAPD          Z8, Z16
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z16
 	VMOVAPD          Z9, Z17
@@ -9247,11 +9181,11 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z10, Z18
 	VMOVAPD          Z11, Z19
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
+	VBLENDMPD        Z28, Z16, K2, Z16
+	VBLENDMPD        Z29, Z17, K3, Z17
+	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
+	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
 	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
 	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
@@ -9269,42 +9203,42 @@ loop:
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z15
+	VCMPPD           $0x15, Z8, Z0, K2
+	VCMPPD           $0x15, Z9, Z0, K3
+	VCMPPD           $0x15, Z10, Z0, K4
+	VCMPPD           $0x15, Z11, Z0, K5
+	VMOVAPD          Z8, Z16
+	VMULPD           Z12, Z8, K2, Z16
+	VMOVAPD          Z9, Z12
+	VMULPD           Z13, Z9, K3, Z12
+	VMOVAPD          Z10, Z13
+	VMULPD           Z14, Z10, K4, Z13
+	VMOVAPD          Z11, Z14
+	VMULPD           Z15, Z11, K5, Z14
 	VSUBPD           Z4, Z8, Z8
 	VSUBPD           Z4, Z9, Z9
 	VSUBPD           Z4, Z10, Z10
 	VSUBPD           Z4, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
 	VCVTPS2PD        (BX), Z8
 	VCVTPS2PD        32(BX), Z9
 	VCVTPS2PD        64(BX), Z10
 	VCVTPS2PD        96(BX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
+	VMULPD           Z8, Z16, Z16
+	VMULPD           Z9, Z12, Z12
+	VMULPD           Z10, Z13, Z13
+	VMULPD           Z11, Z14, Z14
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VMOVUPS          Y12, 32(AX)
 	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
+	VMOVUPS          Y13, 64(AX)
 	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VMOVUPS          Y14, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -9316,14 +9250,13 @@ single:
 	CMPQ             SI, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -9336,23 +9269,24 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
 	VCVTPS2PD        (BX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VMULPD           Z8, Z10, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -9368,14 +9302,13 @@ tail:
 	KMOVW            DX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -9388,24 +9321,25 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
 	VMOVUPS.Z        (BX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMULPD           Z8, Z10, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -9680,7 +9614,7 @@ done:
 
 // func geluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·geluAVX512(SB), $944-48
+TEXT ·geluAVX512(SB), $912-48
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1288(SB), Z2
@@ -9698,10 +9632,6 @@ loop:
 	VCVTPS2PD        32(CX), Z7
 	VCVTPS2PD        64(CX), Z8
 	VCVTPS2PD        96(CX), Z9
-	VCMPPD           $0x11, Z6, Z2, K2
-	VCMPPD           $0x11, Z7, Z2, K3
-	VCMPPD           $0x11, Z8, Z2, K4
-	VCMPPD           $0x11, Z9, Z2, K5
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z12
@@ -9748,94 +9678,94 @@ loop:
 	VMINPD           Z21, Z0, Z25
 	VMULPD           Z22, Z22, Z30
 	VMULPD           Z23, Z23, Z31
-	VMOVUPD          Z9, (SP)
-	VMULPD           Z24, Z24, Z9
-	VMOVUPD          Z8, 64(SP)
-	VMULPD           Z25, Z25, Z8
-	VMOVUPD          Z7, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z7
-	VMOVUPD          Z6, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z6
-	VMOVUPD          Z13, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z13
-	VMOVUPD          Z12, 320(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z12
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VMOVUPD          Z11, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z11
-	VMOVUPD          Z10, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
-	VMOVUPD          Z10, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z10
-	VMOVUPD          Z10, 576(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z7
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z6
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z7
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z13
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z12
-	VMOVUPD          Z10, 640(SP)
-	VMULPD           Z8, Z8, Z10
-	VMOVUPD          Z11, 704(SP)
-	VMULPD           Z9, Z9, Z11
+	VMOVUPD          Z13, (SP)
+	VMULPD           Z24, Z24, Z13
+	VMOVUPD          Z12, 64(SP)
+	VMULPD           Z25, Z25, Z12
+	VMOVUPD          Z11, 128(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z11
+	VMOVUPD          Z10, 192(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z10
+	VMOVUPD          Z9, 256(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z9
+	VMOVUPD          Z8, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VMOVUPD          Z7, 384(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
+	VMOVUPD          Z6, 448(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
+	VMOVUPD          Z6, 512(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z6, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z6
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z11
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z10
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z13, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z11
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z10
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
+	VMOVUPD          Z6, 640(SP)
+	VMULPD           Z12, Z12, Z6
+	VMOVUPD          Z7, 704(SP)
+	VMULPD           Z13, Z13, Z7
 	VMOVUPD          Z29, 768(SP)
 	VMULPD           Z30, Z30, Z29
 	VMOVUPD          Z28, 832(SP)
 	VMULPD           Z31, Z31, Z28
-	VADDPD           Z8, Z1, Z8
-	VADDPD           Z9, Z1, Z9
+	VADDPD           Z12, Z1, Z12
+	VADDPD           Z13, Z1, Z13
 	VADDPD           Z30, Z1, Z30
 	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z8, Z10, Z7
-	VFMADD213PD      Z9, Z11, Z6
-	VFMADD213PD      Z30, Z29, Z13
-	VFMADD213PD      Z31, Z28, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z9
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z10
-	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z11
-	VDIVPD           Z8, Z1, Z8
-	VDIVPD           Z9, Z1, Z9
-	VDIVPD           Z10, Z1, Z10
-	VDIVPD           Z11, Z1, Z11
+	VFMADD213PD      Z12, Z6, Z11
+	VFMADD213PD      Z13, Z7, Z10
+	VFMADD213PD      Z30, Z29, Z9
+	VFMADD213PD      Z31, Z28, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z13
+	VDIVPD           Z6, Z1, Z6
+	VDIVPD           Z7, Z1, Z7
+	VDIVPD           Z12, Z1, Z12
+	VDIVPD           Z13, Z1, Z13
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
-	VMULPD           Z8, Z22, Z22
-	VMULPD           Z9, Z23, Z23
-	VMULPD           Z10, Z24, Z24
-	VMULPD           Z11, Z25, Z25
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
 	VBROADCASTSD     actkernconst<>+1056(SB), Z28
 	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z28
 	VBROADCASTSD     actkernconst<>+1056(SB), Z29
@@ -9892,122 +9822,110 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z29
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z30
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z31
-	VMULPD           Z28, Z7, Z7
-	VMULPD           Z29, Z6, Z6
-	VMULPD           Z30, Z13, Z13
-	VMULPD           Z31, Z12, Z12
-	VMULPD           Z8, Z7, Z7
-	VMULPD           Z9, Z6, Z6
-	VMULPD           Z10, Z13, Z13
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K7
-	KMOVW            K5, 896(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K5
-	KMOVW            K4, 904(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z11
-	VADDPD           Z8, Z1, Z22
-	VADDPD           Z9, Z1, Z23
-	VADDPD           Z10, Z1, Z24
-	VADDPD           Z11, Z1, Z25
+	VMULPD           Z28, Z11, Z11
+	VMULPD           Z29, Z10, Z10
+	VMULPD           Z30, Z9, Z9
+	VMULPD           Z31, Z8, Z8
+	VMULPD           Z6, Z11, Z11
+	VMULPD           Z7, Z10, Z10
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z13
+	VADDPD           Z6, Z1, Z22
+	VADDPD           Z7, Z1, Z23
+	VADDPD           Z12, Z1, Z24
+	VADDPD           Z13, Z1, Z25
 	VSUBPD           Z1, Z22, Z28
 	VSUBPD           Z1, Z23, Z29
 	VSUBPD           Z1, Z24, Z30
 	VSUBPD           Z1, Z25, Z31
-	VSUBPD           Z28, Z8, Z8
-	VSUBPD           Z29, Z9, Z9
-	VSUBPD           Z30, Z10, Z10
-	VSUBPD           Z31, Z11, Z11
+	VSUBPD           Z28, Z6, Z6
+	VSUBPD           Z29, Z7, Z7
+	VSUBPD           Z30, Z12, Z12
+	VSUBPD           Z31, Z13, Z13
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           832(SP), Z16, Z28
 	VMULPD           768(SP), Z17, Z29
-	VSUBPD           Z26, Z8, Z8
-	VSUBPD           Z27, Z9, Z9
-	VSUBPD           Z28, Z10, Z10
-	VSUBPD           Z29, Z11, Z11
-	VADDPD           Z8, Z22, Z22
-	VADDPD           Z9, Z23, Z23
-	VADDPD           Z10, Z24, Z24
-	VADDPD           Z11, Z25, Z25
-	VSCALEFPD        704(SP), Z7, Z7
-	VSCALEFPD        512(SP), Z6, Z6
-	VSCALEFPD        576(SP), Z13, Z13
-	VSCALEFPD        640(SP), Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z6, Z8, Z10
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z13, Z8, Z11
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z12, Z8, Z26
-	KMOVW            K3, 912(SP)
-	VCMPPD           $0x11, Z18, Z0, K3
-	KMOVW            K2, 920(SP)
-	VCMPPD           $0x11, Z19, Z0, K2
-	KMOVW            K4, 928(SP)
-	VCMPPD           $0x11, Z20, Z0, K4
-	KMOVW            K5, 936(SP)
-	VCMPPD           $0x11, Z21, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K5, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K5
-	VBLENDMPD        Z9, Z7, K2, Z9
-	VBLENDMPD        Z10, Z6, K3, Z10
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z26, Z12, K5, Z26
-	VBLENDMPD        Z22, Z9, K6, Z22
-	VBLENDMPD        Z23, Z10, K7, Z23
-	KMOVW            936(SP), K2
-	VBLENDMPD        Z24, Z11, K2, Z24
-	KMOVW            928(SP), K2
-	VBLENDMPD        Z25, Z26, K2, Z25
-	VMOVUPD          448(SP), Z6
-	VMULPD           Z22, Z6, Z6
-	VMOVUPD          384(SP), Z7
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          320(SP), Z8
-	VMULPD           Z24, Z8, Z8
-	VMOVUPD          256(SP), Z9
-	VMULPD           Z25, Z9, Z9
-	KMOVW            920(SP), K2
-	VBLENDMPD        192(SP), Z6, K2, Z6
-	KMOVW            912(SP), K2
-	VBLENDMPD        128(SP), Z7, K2, Z7
+	VSUBPD           Z26, Z6, Z6
+	VSUBPD           Z27, Z7, Z7
+	VSUBPD           Z28, Z12, Z12
+	VSUBPD           Z29, Z13, Z13
+	VSCALEFPD        704(SP), Z11, Z11
+	VSCALEFPD        512(SP), Z10, Z10
+	VSCALEFPD        576(SP), Z9, Z9
+	VSCALEFPD        640(SP), Z8, Z8
+	VCMPPD           $0x11, Z18, Z0, K6
+	VCMPPD           $0x11, Z19, Z0, K7
+	KMOVW            K5, 896(SP)
+	VCMPPD           $0x11, Z20, Z0, K5
+	KMOVW            K4, 904(SP)
+	VCMPPD           $0x11, Z21, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K5, Z20
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K4, Z21
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K7
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z11, Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+1072(SB), Z11
+	VSUBPD           Z10, Z11, K5, Z19
+	VBROADCASTSD     actkernconst<>+1072(SB), Z10
+	VSUBPD           Z9, Z10, K6, Z20
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K7, Z21
+	VADDPD           Z6, Z22, K2, Z18
+	VADDPD           Z7, Z23, K3, Z19
 	KMOVW            904(SP), K2
-	VBLENDMPD        64(SP), Z8, K2, Z8
+	VADDPD           Z12, Z24, K2, Z20
 	KMOVW            896(SP), K2
-	VBLENDMPD        (SP), Z9, K2, Z9
-	VMOVUPD          192(SP), Z10
-	VSUBPD.BCST      actkernconst<>+64(SB), Z10, Z10
-	VMOVUPD          128(SP), Z11
+	VADDPD           Z13, Z25, K2, Z21
+	VCMPPD           $0x15, 448(SP), Z2, K2
+	VCMPPD           $0x15, 384(SP), Z2, K3
+	VCMPPD           $0x15, 320(SP), Z2, K4
+	VCMPPD           $0x15, 256(SP), Z2, K5
+	VMOVUPD          192(SP), Z6
+	VMOVUPD          448(SP), Z7
+	VMULPD           Z18, Z6, K2, Z7
+	VMOVUPD          128(SP), Z6
+	VMOVUPD          384(SP), Z8
+	VMULPD           Z19, Z6, K3, Z8
+	VMOVUPD          64(SP), Z6
+	VMOVUPD          320(SP), Z9
+	VMULPD           Z20, Z6, K4, Z9
+	VMOVUPD          (SP), Z6
+	VMOVUPD          256(SP), Z10
+	VMULPD           Z21, Z6, K5, Z10
+	VMOVUPD          448(SP), Z6
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMOVUPD          384(SP), Z11
 	VSUBPD.BCST      actkernconst<>+64(SB), Z11, Z11
-	VMOVUPD          64(SP), Z12
+	VMOVUPD          320(SP), Z12
 	VSUBPD.BCST      actkernconst<>+64(SB), Z12, Z12
-	VMOVUPD          (SP), Z13
+	VMOVUPD          256(SP), Z13
 	VSUBPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z9
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z10
 	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 32(AX)
+	VMOVUPS          Y7, (AX)
 	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, 64(AX)
+	VMOVUPS          Y8, 32(AX)
 	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 96(AX)
+	VMOVUPS          Y9, 64(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -10017,7 +9935,6 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -10064,28 +9981,27 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -10099,7 +10015,6 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -10146,28 +10061,27 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -10175,7 +10089,7 @@ done:
 
 // func geluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·geluAVX512Stream(SB), $944-48
+TEXT ·geluAVX512Stream(SB), $912-48
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1288(SB), Z2
@@ -10193,10 +10107,6 @@ loop:
 	VCVTPS2PD        32(CX), Z7
 	VCVTPS2PD        64(CX), Z8
 	VCVTPS2PD        96(CX), Z9
-	VCMPPD           $0x11, Z6, Z2, K2
-	VCMPPD           $0x11, Z7, Z2, K3
-	VCMPPD           $0x11, Z8, Z2, K4
-	VCMPPD           $0x11, Z9, Z2, K5
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z10
 	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z11
 	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z12
@@ -10243,94 +10153,94 @@ loop:
 	VMINPD           Z21, Z0, Z25
 	VMULPD           Z22, Z22, Z30
 	VMULPD           Z23, Z23, Z31
-	VMOVUPD          Z9, (SP)
-	VMULPD           Z24, Z24, Z9
-	VMOVUPD          Z8, 64(SP)
-	VMULPD           Z25, Z25, Z8
-	VMOVUPD          Z7, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z7
-	VMOVUPD          Z6, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z6
-	VMOVUPD          Z13, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z13
-	VMOVUPD          Z12, 320(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z12
-	VRNDSCALEPD      $0x08, Z7, Z7
-	VRNDSCALEPD      $0x08, Z6, Z6
-	VRNDSCALEPD      $0x08, Z13, Z13
-	VRNDSCALEPD      $0x08, Z12, Z12
-	VMOVUPD          Z11, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z11
-	VMOVUPD          Z10, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z10
-	VMOVUPD          Z10, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z10
-	VMOVUPD          Z10, 576(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z7
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z6
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z9, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z8, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z7
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z13
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z8, Z7
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z9, Z6
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z13
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z12
-	VMOVUPD          Z10, 640(SP)
-	VMULPD           Z8, Z8, Z10
-	VMOVUPD          Z11, 704(SP)
-	VMULPD           Z9, Z9, Z11
+	VMOVUPD          Z13, (SP)
+	VMULPD           Z24, Z24, Z13
+	VMOVUPD          Z12, 64(SP)
+	VMULPD           Z25, Z25, Z12
+	VMOVUPD          Z11, 128(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z11
+	VMOVUPD          Z10, 192(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z10
+	VMOVUPD          Z9, 256(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z9
+	VMOVUPD          Z8, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VMOVUPD          Z7, 384(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
+	VMOVUPD          Z6, 448(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
+	VMOVUPD          Z6, 512(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z6, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z6
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z11
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z10
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z13, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z11
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z10
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z5, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z13, Z10
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
+	VMOVUPD          Z6, 640(SP)
+	VMULPD           Z12, Z12, Z6
+	VMOVUPD          Z7, 704(SP)
+	VMULPD           Z13, Z13, Z7
 	VMOVUPD          Z29, 768(SP)
 	VMULPD           Z30, Z30, Z29
 	VMOVUPD          Z28, 832(SP)
 	VMULPD           Z31, Z31, Z28
-	VADDPD           Z8, Z1, Z8
-	VADDPD           Z9, Z1, Z9
+	VADDPD           Z12, Z1, Z12
+	VADDPD           Z13, Z1, Z13
 	VADDPD           Z30, Z1, Z30
 	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z8, Z10, Z7
-	VFMADD213PD      Z9, Z11, Z6
-	VFMADD213PD      Z30, Z29, Z13
-	VFMADD213PD      Z31, Z28, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z9
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z10
-	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z11
-	VDIVPD           Z8, Z1, Z8
-	VDIVPD           Z9, Z1, Z9
-	VDIVPD           Z10, Z1, Z10
-	VDIVPD           Z11, Z1, Z11
+	VFMADD213PD      Z12, Z6, Z11
+	VFMADD213PD      Z13, Z7, Z10
+	VFMADD213PD      Z30, Z29, Z9
+	VFMADD213PD      Z31, Z28, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z13
+	VDIVPD           Z6, Z1, Z6
+	VDIVPD           Z7, Z1, Z7
+	VDIVPD           Z12, Z1, Z12
+	VDIVPD           Z13, Z1, Z13
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
 	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
-	VMULPD           Z8, Z22, Z22
-	VMULPD           Z9, Z23, Z23
-	VMULPD           Z10, Z24, Z24
-	VMULPD           Z11, Z25, Z25
+	VMULPD           Z6, Z22, Z22
+	VMULPD           Z7, Z23, Z23
+	VMULPD           Z12, Z24, Z24
+	VMULPD           Z13, Z25, Z25
 	VBROADCASTSD     actkernconst<>+1056(SB), Z28
 	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z28
 	VBROADCASTSD     actkernconst<>+1056(SB), Z29
@@ -10387,122 +10297,110 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z29
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z30
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z31
-	VMULPD           Z28, Z7, Z7
-	VMULPD           Z29, Z6, Z6
-	VMULPD           Z30, Z13, Z13
-	VMULPD           Z31, Z12, Z12
-	VMULPD           Z8, Z7, Z7
-	VMULPD           Z9, Z6, Z6
-	VMULPD           Z10, Z13, Z13
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K7
-	KMOVW            K5, 896(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K5
-	KMOVW            K4, 904(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z9
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z11
-	VADDPD           Z8, Z1, Z22
-	VADDPD           Z9, Z1, Z23
-	VADDPD           Z10, Z1, Z24
-	VADDPD           Z11, Z1, Z25
+	VMULPD           Z28, Z11, Z11
+	VMULPD           Z29, Z10, Z10
+	VMULPD           Z30, Z9, Z9
+	VMULPD           Z31, Z8, Z8
+	VMULPD           Z6, Z11, Z11
+	VMULPD           Z7, Z10, Z10
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z13, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z13
+	VADDPD           Z6, Z1, Z22
+	VADDPD           Z7, Z1, Z23
+	VADDPD           Z12, Z1, Z24
+	VADDPD           Z13, Z1, Z25
 	VSUBPD           Z1, Z22, Z28
 	VSUBPD           Z1, Z23, Z29
 	VSUBPD           Z1, Z24, Z30
 	VSUBPD           Z1, Z25, Z31
-	VSUBPD           Z28, Z8, Z8
-	VSUBPD           Z29, Z9, Z9
-	VSUBPD           Z30, Z10, Z10
-	VSUBPD           Z31, Z11, Z11
+	VSUBPD           Z28, Z6, Z6
+	VSUBPD           Z29, Z7, Z7
+	VSUBPD           Z30, Z12, Z12
+	VSUBPD           Z31, Z13, Z13
 	VMULPD           Z26, Z14, Z26
 	VMULPD           Z27, Z15, Z27
 	VMULPD           832(SP), Z16, Z28
 	VMULPD           768(SP), Z17, Z29
-	VSUBPD           Z26, Z8, Z8
-	VSUBPD           Z27, Z9, Z9
-	VSUBPD           Z28, Z10, Z10
-	VSUBPD           Z29, Z11, Z11
-	VADDPD           Z8, Z22, Z22
-	VADDPD           Z9, Z23, Z23
-	VADDPD           Z10, Z24, Z24
-	VADDPD           Z11, Z25, Z25
-	VSCALEFPD        704(SP), Z7, Z7
-	VSCALEFPD        512(SP), Z6, Z6
-	VSCALEFPD        576(SP), Z13, Z13
-	VSCALEFPD        640(SP), Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z7, Z8, Z9
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z6, Z8, Z10
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z13, Z8, Z11
-	VBROADCASTSD     actkernconst<>+1072(SB), Z8
-	VSUBPD           Z12, Z8, Z26
-	KMOVW            K3, 912(SP)
-	VCMPPD           $0x11, Z18, Z0, K3
-	KMOVW            K2, 920(SP)
-	VCMPPD           $0x11, Z19, Z0, K2
-	KMOVW            K4, 928(SP)
-	VCMPPD           $0x11, Z20, Z0, K4
-	KMOVW            K5, 936(SP)
-	VCMPPD           $0x11, Z21, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z7, K3, Z7
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z6, K2, Z6
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K5, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K5
-	VBLENDMPD        Z9, Z7, K2, Z9
-	VBLENDMPD        Z10, Z6, K3, Z10
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z26, Z12, K5, Z26
-	VBLENDMPD        Z22, Z9, K6, Z22
-	VBLENDMPD        Z23, Z10, K7, Z23
-	KMOVW            936(SP), K2
-	VBLENDMPD        Z24, Z11, K2, Z24
-	KMOVW            928(SP), K2
-	VBLENDMPD        Z25, Z26, K2, Z25
-	VMOVUPD          448(SP), Z6
-	VMULPD           Z22, Z6, Z6
-	VMOVUPD          384(SP), Z7
-	VMULPD           Z23, Z7, Z7
-	VMOVUPD          320(SP), Z8
-	VMULPD           Z24, Z8, Z8
-	VMOVUPD          256(SP), Z9
-	VMULPD           Z25, Z9, Z9
-	KMOVW            920(SP), K2
-	VBLENDMPD        192(SP), Z6, K2, Z6
-	KMOVW            912(SP), K2
-	VBLENDMPD        128(SP), Z7, K2, Z7
+	VSUBPD           Z26, Z6, Z6
+	VSUBPD           Z27, Z7, Z7
+	VSUBPD           Z28, Z12, Z12
+	VSUBPD           Z29, Z13, Z13
+	VSCALEFPD        704(SP), Z11, Z11
+	VSCALEFPD        512(SP), Z10, Z10
+	VSCALEFPD        576(SP), Z9, Z9
+	VSCALEFPD        640(SP), Z8, Z8
+	VCMPPD           $0x11, Z18, Z0, K6
+	VCMPPD           $0x11, Z19, Z0, K7
+	KMOVW            K5, 896(SP)
+	VCMPPD           $0x11, Z20, Z0, K5
+	KMOVW            K4, 904(SP)
+	VCMPPD           $0x11, Z21, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K5, Z20
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K4, Z21
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K7
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z11, Z14, K4, Z18
+	VBROADCASTSD     actkernconst<>+1072(SB), Z11
+	VSUBPD           Z10, Z11, K5, Z19
+	VBROADCASTSD     actkernconst<>+1072(SB), Z10
+	VSUBPD           Z9, Z10, K6, Z20
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K7, Z21
+	VADDPD           Z6, Z22, K2, Z18
+	VADDPD           Z7, Z23, K3, Z19
 	KMOVW            904(SP), K2
-	VBLENDMPD        64(SP), Z8, K2, Z8
+	VADDPD           Z12, Z24, K2, Z20
 	KMOVW            896(SP), K2
-	VBLENDMPD        (SP), Z9, K2, Z9
-	VMOVUPD          192(SP), Z10
-	VSUBPD.BCST      actkernconst<>+64(SB), Z10, Z10
-	VMOVUPD          128(SP), Z11
+	VADDPD           Z13, Z25, K2, Z21
+	VCMPPD           $0x15, 448(SP), Z2, K2
+	VCMPPD           $0x15, 384(SP), Z2, K3
+	VCMPPD           $0x15, 320(SP), Z2, K4
+	VCMPPD           $0x15, 256(SP), Z2, K5
+	VMOVUPD          192(SP), Z6
+	VMOVUPD          448(SP), Z7
+	VMULPD           Z18, Z6, K2, Z7
+	VMOVUPD          128(SP), Z6
+	VMOVUPD          384(SP), Z8
+	VMULPD           Z19, Z6, K3, Z8
+	VMOVUPD          64(SP), Z6
+	VMOVUPD          320(SP), Z9
+	VMULPD           Z20, Z6, K4, Z9
+	VMOVUPD          (SP), Z6
+	VMOVUPD          256(SP), Z10
+	VMULPD           Z21, Z6, K5, Z10
+	VMOVUPD          448(SP), Z6
+	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMOVUPD          384(SP), Z11
 	VSUBPD.BCST      actkernconst<>+64(SB), Z11, Z11
-	VMOVUPD          64(SP), Z12
+	VMOVUPD          320(SP), Z12
 	VSUBPD.BCST      actkernconst<>+64(SB), Z12, Z12
-	VMOVUPD          (SP), Z13
+	VMOVUPD          256(SP), Z13
 	VSUBPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z9
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z12, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z13, Z10
 	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 32(AX)
+	VMOVNTPS         Y7, (AX)
 	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, 64(AX)
+	VMOVNTPS         Y8, 32(AX)
 	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 96(AX)
+	VMOVNTPS         Y9, 64(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -10512,7 +10410,6 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -10559,28 +10456,27 @@ single:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -10594,7 +10490,6 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y6
 	VCVTPS2PD        Y6, Z6
-	VCMPPD           $0x11, Z6, Z2, K2
 	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z7
 	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z8
 	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
@@ -10641,28 +10536,27 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
 	VMULPD           Z15, Z13, Z13
 	VMULPD           Z12, Z13, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K2
 	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
 	VADDPD           Z10, Z1, Z12
 	VSUBPD           Z1, Z12, Z15
 	VSUBPD           Z15, Z10, Z10
 	VMULPD           Z11, Z8, Z11
 	VSUBPD           Z11, Z10, Z10
-	VADDPD           Z10, Z12, Z12
 	VSCALEFPD        Z14, Z13, Z13
-	VBROADCASTSD     actkernconst<>+1072(SB), Z10
-	VSUBPD           Z13, Z10, Z11
-	VCMPPD           $0x11, Z9, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z13
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
-	VBLENDMPD        Z11, Z13, K4, Z11
-	VBLENDMPD        Z12, Z11, K3, Z12
-	VMULPD           Z12, Z7, Z7
-	VBLENDMPD        Z6, Z7, K2, Z7
+	VCMPPD           $0x11, Z9, Z0, K3
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K3, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K3
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K3, Z9
+	VADDPD           Z10, Z12, K2, Z9
+	VCMPPD           $0x15, Z6, Z2, K2
+	VMOVAPD          Z6, Z8
+	VMULPD           Z9, Z7, K2, Z8
 	VSUBPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z7
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z8
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, K1, (AX)
 
 done:
 	SFENCE
@@ -11594,7 +11488,7 @@ done:
 
 // func geluBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·geluBackwardAVX512(SB), $880-72
+TEXT ·geluBackwardAVX512(SB), $1136-72
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1296(SB), Z2
@@ -11660,286 +11554,278 @@ loop:
 	VADDPD.BCST      actkernconst<>+2424(SB), Z14, Z14
 	VADDPD.BCST      actkernconst<>+2424(SB), Z15, Z15
 	VADDPD.BCST      actkernconst<>+2424(SB), Z16, Z16
-	VMULPD           Z13, Z9, Z9
-	VMULPD           Z14, Z10, Z10
-	VMULPD           Z15, Z11, Z11
-	VMULPD           Z16, Z12, Z12
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z13
-	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z14
-	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z15
-	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VANDPD.BCST      actkernconst<>+1040(SB), Z16, Z20
-	VMULPD           Z13, Z13, Z21
-	VMULPD           Z14, Z14, Z22
-	VMULPD           Z15, Z15, Z23
-	VMULPD           Z16, Z16, Z24
-	VMOVAPD          Z2, Z25
-	VFMADD213PD      Z3, Z21, Z25
-	VMOVAPD          Z2, Z26
-	VFMADD213PD      Z3, Z22, Z26
-	VMOVAPD          Z2, Z27
-	VFMADD213PD      Z3, Z23, Z27
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z24, Z28
-	VMINPD           Z17, Z0, Z21
-	VMINPD           Z18, Z0, Z22
-	VMINPD           Z19, Z0, Z23
-	VMINPD           Z20, Z0, Z24
-	VMULPD           Z21, Z21, Z29
-	VMULPD           Z22, Z22, Z30
-	VMULPD           Z23, Z23, Z31
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z17
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z18
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z19
+	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z20
+	VANDPD.BCST      actkernconst<>+1040(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+1040(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+1040(SB), Z19, Z23
+	VANDPD.BCST      actkernconst<>+1040(SB), Z20, Z24
+	VMULPD           Z17, Z17, Z25
+	VMULPD           Z18, Z18, Z26
+	VMULPD           Z19, Z19, Z27
+	VMULPD           Z20, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z25, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z26, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z27, Z31
 	VMOVUPD          Z12, (SP)
-	VMULPD           Z24, Z24, Z12
-	VMOVUPD          Z11, 64(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z29, Z11
-	VMOVUPD          Z10, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z10
-	VMOVUPD          Z9, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z9
-	VMOVUPD          Z8, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VMOVAPD          Z2, Z12
+	VFMADD213PD      Z3, Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z28, Z12
+	VMINPD           Z21, Z0, Z25
+	VMINPD           Z22, Z0, Z26
+	VMINPD           Z23, Z0, Z27
+	VMINPD           Z24, Z0, Z28
+	VMOVUPD          Z16, 64(SP)
+	VMULPD           Z25, Z25, Z16
+	VMOVUPD          Z11, 128(SP)
+	VMULPD           Z26, Z26, Z11
+	VMOVUPD          Z15, 192(SP)
+	VMULPD           Z27, Z27, Z15
+	VMOVUPD          Z10, 256(SP)
+	VMULPD           Z28, Z28, Z10
+	VMOVUPD          Z14, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z14
+	VMOVUPD          Z9, 384(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z9
+	VMOVUPD          Z13, 448(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z13
+	VMOVUPD          Z8, 512(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z8
+	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z13, Z13
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VMOVUPD          Z7, 320(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
-	VMOVUPD          Z6, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
-	VMOVUPD          Z5, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z5
-	VMOVUPD          Z5, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z29, Z11
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z9
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z10
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
-	VMOVUPD          Z5, 576(SP)
-	VMULPD           Z12, Z12, Z5
+	VMOVUPD          Z7, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z7
 	VMOVUPD          Z6, 640(SP)
-	VMULPD           Z29, Z29, Z6
-	VMOVUPD          Z7, 704(SP)
-	VMULPD           Z30, Z30, Z7
-	VMOVUPD          Z28, 768(SP)
-	VMULPD           Z31, Z31, Z28
-	VADDPD           Z12, Z1, Z12
-	VADDPD           Z29, Z1, Z29
-	VADDPD           Z30, Z1, Z30
-	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z12, Z5, Z11
-	VFMADD213PD      Z29, Z6, Z10
-	VFMADD213PD      Z30, Z7, Z9
-	VFMADD213PD      Z31, Z28, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z5, 704(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
+	VMOVUPD          Z5, 768(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z16, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z15, Z13
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z10, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z14
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z16, Z8
+	VMOVUPD          Z5, 832(SP)
+	VMULPD           Z10, Z10, Z5
+	VMOVUPD          Z6, 896(SP)
+	VMULPD           Z11, Z11, Z6
+	VMOVUPD          Z7, 960(SP)
+	VMULPD           Z15, Z15, Z7
+	VMOVUPD          Z12, 1024(SP)
+	VMULPD           Z16, Z16, Z12
+	VADDPD           Z10, Z1, Z10
+	VADDPD           Z11, Z1, Z11
+	VADDPD           Z15, Z1, Z15
+	VADDPD           Z16, Z1, Z16
+	VFMADD213PD      Z10, Z5, Z14
+	VFMADD213PD      Z11, Z6, Z9
+	VFMADD213PD      Z15, Z7, Z13
+	VFMADD213PD      Z16, Z12, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z5
+	VADDPD.BCST      actkernconst<>+1096(SB), Z26, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z27, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z10
 	VDIVPD           Z5, Z1, Z5
 	VDIVPD           Z6, Z1, Z6
 	VDIVPD           Z7, Z1, Z7
-	VDIVPD           Z12, Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMULPD           Z12, Z24, Z24
-	VBROADCASTSD     actkernconst<>+1056(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z21, Z28
-	VBROADCASTSD     actkernconst<>+1056(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z29
-	VBROADCASTSD     actkernconst<>+1056(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z23, Z30
-	VBROADCASTSD     actkernconst<>+1056(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z31
-	VMULPD           Z28, Z11, Z11
-	VMULPD           Z29, Z10, Z10
-	VMULPD           Z30, Z9, Z9
-	VMULPD           Z31, Z8, Z8
-	VMULPD           Z5, Z11, Z11
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z9, Z9
-	VMULPD           Z12, Z8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z17, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K7
-	KMOVW            K5, 832(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K5
-	KMOVW            K4, 840(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
-	VADDPD           Z5, Z1, Z21
-	VADDPD           Z6, Z1, Z22
-	VADDPD           Z7, Z1, Z23
-	VADDPD           Z12, Z1, Z24
-	VSUBPD           Z1, Z21, Z28
-	VSUBPD           Z1, Z22, Z29
-	VSUBPD           Z1, Z23, Z30
-	VSUBPD           Z1, Z24, Z31
-	VSUBPD           Z28, Z5, Z5
-	VSUBPD           Z29, Z6, Z6
-	VSUBPD           Z30, Z7, Z7
-	VSUBPD           Z31, Z12, Z12
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           768(SP), Z16, Z28
+	VDIVPD           Z10, Z1, Z10
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z27, Z27
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z28, Z28
+	VMULPD           Z5, Z25, Z25
+	VMULPD           Z6, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VMULPD           Z10, Z28, Z28
+	VBROADCASTSD     actkernconst<>+1056(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z25, Z11
+	VBROADCASTSD     actkernconst<>+1056(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z26, Z12
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z27, Z15
+	VBROADCASTSD     actkernconst<>+1056(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z28, Z16
+	VMULPD           Z11, Z14, Z14
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z16, Z8, Z8
+	VMULPD           Z5, Z14, Z14
+	VMULPD           Z6, Z9, Z9
+	VMULPD           Z7, Z13, Z13
+	VMULPD           Z10, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z22, K7
+	KMOVW            K5, 1088(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z23, K5
+	KMOVW            K4, 1096(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z24, K4
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z10
+	VADDPD           Z5, Z1, Z11
+	VADDPD           Z6, Z1, Z12
+	VADDPD           Z7, Z1, Z15
+	VADDPD           Z10, Z1, Z16
+	VSUBPD           Z1, Z11, Z25
+	VSUBPD           Z1, Z12, Z26
+	VSUBPD           Z1, Z15, Z27
+	VSUBPD           Z1, Z16, Z28
 	VSUBPD           Z25, Z5, Z5
 	VSUBPD           Z26, Z6, Z6
 	VSUBPD           Z27, Z7, Z7
-	VSUBPD           Z28, Z12, Z12
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z7, Z23, Z23
-	VADDPD           Z12, Z24, Z24
-	VSCALEFPD        704(SP), Z11, Z11
-	VSCALEFPD        640(SP), Z10, Z10
-	VSCALEFPD        512(SP), Z9, Z9
-	VSCALEFPD        576(SP), Z8, Z8
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z11, Z5, Z6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z10, Z5, Z7
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z9, Z5, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z8, Z5, Z25
-	KMOVW            K3, 848(SP)
-	VCMPPD           $0x11, Z17, Z0, K3
-	KMOVW            K2, 856(SP)
-	VCMPPD           $0x11, Z18, Z0, K2
-	KMOVW            K4, 864(SP)
-	VCMPPD           $0x11, Z19, Z0, K4
-	KMOVW            K5, 872(SP)
-	VCMPPD           $0x11, Z20, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z13, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K5
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBLENDMPD        Z12, Z9, K4, Z12
-	VBLENDMPD        Z25, Z8, K5, Z25
-	VBLENDMPD        Z21, Z6, K6, Z21
-	VBLENDMPD        Z22, Z7, K7, Z22
-	KMOVW            872(SP), K2
-	VBLENDMPD        Z23, Z12, K2, Z23
-	KMOVW            864(SP), K2
-	VBLENDMPD        Z24, Z25, K2, Z24
+	VSUBPD           Z28, Z10, Z10
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
+	VMULPD           1024(SP), Z20, Z25
+	VSUBPD           Z29, Z5, Z5
+	VSUBPD           Z30, Z6, Z6
+	VSUBPD           Z31, Z7, Z7
+	VSUBPD           Z25, Z10, Z10
+	VSCALEFPD        960(SP), Z14, Z14
+	VSCALEFPD        896(SP), Z9, Z9
+	VSCALEFPD        768(SP), Z13, Z13
+	VSCALEFPD        832(SP), Z8, Z8
+	KMOVW            K3, 1104(SP)
+	VCMPPD           $0x11, Z21, Z0, K3
+	KMOVW            K2, 1112(SP)
+	VCMPPD           $0x11, Z22, Z0, K2
+	KMOVW            K4, 1120(SP)
+	VCMPPD           $0x11, Z23, Z0, K4
+	KMOVW            K5, 1128(SP)
+	VCMPPD           $0x11, Z24, Z0, K5
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z14, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z24
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z18, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z19, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z20, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VSUBPD           Z14, Z17, K2, Z21
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z9, Z14, K3, Z22
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z13, Z9, K4, Z23
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K5, Z24
+	VADDPD           Z5, Z11, K6, Z21
+	VADDPD           Z6, Z12, K7, Z22
+	KMOVW            1128(SP), K2
+	VADDPD           Z7, Z15, K2, Z23
+	KMOVW            1120(SP), K2
+	VADDPD           Z10, Z16, K2, Z24
 	VMULPD.BCST      actkernconst<>+1080(SB), Z21, Z21
 	VMULPD.BCST      actkernconst<>+1080(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+1080(SB), Z23, Z23
 	VMULPD.BCST      actkernconst<>+1080(SB), Z24, Z24
-	VMOVUPD          448(SP), Z5
+	VMOVUPD          704(SP), Z5
 	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z6
-	VMOVUPD          384(SP), Z7
+	VMOVUPD          640(SP), Z7
 	VMULPD.BCST      actkernconst<>+2464(SB), Z7, Z8
-	VMOVUPD          320(SP), Z9
+	VMOVUPD          576(SP), Z9
 	VMULPD.BCST      actkernconst<>+2464(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VMULPD.BCST      actkernconst<>+2464(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z13
 	VMULPD.BCST      actkernconst<>+2472(SB), Z7, Z14
@@ -12025,18 +11911,22 @@ loop:
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
 	VADDPD           Z12, Z24, Z24
-	KMOVW            856(SP), K2
-	VBLENDMPD        192(SP), Z21, K2, Z21
-	KMOVW            848(SP), K2
-	VBLENDMPD        128(SP), Z22, K2, Z22
-	KMOVW            840(SP), K2
-	VBLENDMPD        64(SP), Z23, K2, Z23
-	KMOVW            832(SP), K2
-	VBLENDMPD        (SP), Z24, K2, Z24
+	KMOVW            1112(SP), K2
+	VMOVUPD          384(SP), Z6
+	VMULPD           448(SP), Z6, K2, Z21
+	KMOVW            1104(SP), K2
+	VMOVUPD          256(SP), Z6
+	VMULPD           320(SP), Z6, K2, Z22
+	KMOVW            1096(SP), K2
+	VMOVUPD          128(SP), Z6
+	VMULPD           192(SP), Z6, K2, Z23
+	KMOVW            1088(SP), K2
+	VMOVUPD          (SP), Z6
+	VMULPD           64(SP), Z6, K2, Z24
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
@@ -12088,100 +11978,97 @@ single:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z6, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, (AX)
+	VMULPD           Z5, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -12208,101 +12095,98 @@ tail:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z6, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, K1, (AX)
+	VMULPD           Z5, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -12310,7 +12194,7 @@ done:
 
 // func geluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·geluBackwardAVX512Stream(SB), $880-72
+TEXT ·geluBackwardAVX512Stream(SB), $1136-72
 	VBROADCASTSD actkernconst<>+1280(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
 	VBROADCASTSD actkernconst<>+1296(SB), Z2
@@ -12376,286 +12260,278 @@ loop:
 	VADDPD.BCST      actkernconst<>+2424(SB), Z14, Z14
 	VADDPD.BCST      actkernconst<>+2424(SB), Z15, Z15
 	VADDPD.BCST      actkernconst<>+2424(SB), Z16, Z16
-	VMULPD           Z13, Z9, Z9
-	VMULPD           Z14, Z10, Z10
-	VMULPD           Z15, Z11, Z11
-	VMULPD           Z16, Z12, Z12
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z13
-	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z14
-	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z15
-	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VANDPD.BCST      actkernconst<>+1040(SB), Z16, Z20
-	VMULPD           Z13, Z13, Z21
-	VMULPD           Z14, Z14, Z22
-	VMULPD           Z15, Z15, Z23
-	VMULPD           Z16, Z16, Z24
-	VMOVAPD          Z2, Z25
-	VFMADD213PD      Z3, Z21, Z25
-	VMOVAPD          Z2, Z26
-	VFMADD213PD      Z3, Z22, Z26
-	VMOVAPD          Z2, Z27
-	VFMADD213PD      Z3, Z23, Z27
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z24, Z28
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z21, Z25
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z22, Z26
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z23, Z27
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z24, Z28
-	VMINPD           Z17, Z0, Z21
-	VMINPD           Z18, Z0, Z22
-	VMINPD           Z19, Z0, Z23
-	VMINPD           Z20, Z0, Z24
-	VMULPD           Z21, Z21, Z29
-	VMULPD           Z22, Z22, Z30
-	VMULPD           Z23, Z23, Z31
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z17
+	VMULPD.BCST      actkernconst<>+1104(SB), Z6, Z18
+	VMULPD.BCST      actkernconst<>+1104(SB), Z7, Z19
+	VMULPD.BCST      actkernconst<>+1104(SB), Z8, Z20
+	VANDPD.BCST      actkernconst<>+1040(SB), Z17, Z21
+	VANDPD.BCST      actkernconst<>+1040(SB), Z18, Z22
+	VANDPD.BCST      actkernconst<>+1040(SB), Z19, Z23
+	VANDPD.BCST      actkernconst<>+1040(SB), Z20, Z24
+	VMULPD           Z17, Z17, Z25
+	VMULPD           Z18, Z18, Z26
+	VMULPD           Z19, Z19, Z27
+	VMULPD           Z20, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z25, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z26, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z27, Z31
 	VMOVUPD          Z12, (SP)
-	VMULPD           Z24, Z24, Z12
-	VMOVUPD          Z11, 64(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z29, Z11
-	VMOVUPD          Z10, 128(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z30, Z10
-	VMOVUPD          Z9, 192(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z31, Z9
-	VMOVUPD          Z8, 256(SP)
-	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z8
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VMOVAPD          Z2, Z12
+	VFMADD213PD      Z3, Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z28, Z12
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z25, Z29
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z26, Z30
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z27, Z31
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z28, Z12
+	VMINPD           Z21, Z0, Z25
+	VMINPD           Z22, Z0, Z26
+	VMINPD           Z23, Z0, Z27
+	VMINPD           Z24, Z0, Z28
+	VMOVUPD          Z16, 64(SP)
+	VMULPD           Z25, Z25, Z16
+	VMOVUPD          Z11, 128(SP)
+	VMULPD           Z26, Z26, Z11
+	VMOVUPD          Z15, 192(SP)
+	VMULPD           Z27, Z27, Z15
+	VMOVUPD          Z10, 256(SP)
+	VMULPD           Z28, Z28, Z10
+	VMOVUPD          Z14, 320(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z14
+	VMOVUPD          Z9, 384(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z9
+	VMOVUPD          Z13, 448(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z13
+	VMOVUPD          Z8, 512(SP)
+	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z8
+	VRNDSCALEPD      $0x08, Z14, Z14
 	VRNDSCALEPD      $0x08, Z9, Z9
+	VRNDSCALEPD      $0x08, Z13, Z13
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VMOVUPD          Z7, 320(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z7
-	VMOVUPD          Z6, 384(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z6
-	VMOVUPD          Z5, 448(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z5
-	VMOVUPD          Z5, 512(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z29, Z11
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z30, Z10
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z31, Z9
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z29
-	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z30
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z31
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z10
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z31, Z8
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z11
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z29, Z10
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z30, Z9
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z31, Z8
-	VMOVUPD          Z5, 576(SP)
-	VMULPD           Z12, Z12, Z5
+	VMOVUPD          Z7, 576(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z7
 	VMOVUPD          Z6, 640(SP)
-	VMULPD           Z29, Z29, Z6
-	VMOVUPD          Z7, 704(SP)
-	VMULPD           Z30, Z30, Z7
-	VMOVUPD          Z28, 768(SP)
-	VMULPD           Z31, Z31, Z28
-	VADDPD           Z12, Z1, Z12
-	VADDPD           Z29, Z1, Z29
-	VADDPD           Z30, Z1, Z30
-	VADDPD           Z31, Z1, Z31
-	VFMADD213PD      Z12, Z5, Z11
-	VFMADD213PD      Z29, Z6, Z10
-	VFMADD213PD      Z30, Z7, Z9
-	VFMADD213PD      Z31, Z28, Z8
-	VADDPD.BCST      actkernconst<>+1096(SB), Z21, Z5
-	VADDPD.BCST      actkernconst<>+1096(SB), Z22, Z6
-	VADDPD.BCST      actkernconst<>+1096(SB), Z23, Z7
-	VADDPD.BCST      actkernconst<>+1096(SB), Z24, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z6
+	VMOVUPD          Z5, 704(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
+	VMOVUPD          Z5, 768(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z5
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z16, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z9
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z15, Z13
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z10, Z8
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z14
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z9
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z8
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z16, Z8
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z9
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z15, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z16, Z8
+	VMOVUPD          Z5, 832(SP)
+	VMULPD           Z10, Z10, Z5
+	VMOVUPD          Z6, 896(SP)
+	VMULPD           Z11, Z11, Z6
+	VMOVUPD          Z7, 960(SP)
+	VMULPD           Z15, Z15, Z7
+	VMOVUPD          Z12, 1024(SP)
+	VMULPD           Z16, Z16, Z12
+	VADDPD           Z10, Z1, Z10
+	VADDPD           Z11, Z1, Z11
+	VADDPD           Z15, Z1, Z15
+	VADDPD           Z16, Z1, Z16
+	VFMADD213PD      Z10, Z5, Z14
+	VFMADD213PD      Z11, Z6, Z9
+	VFMADD213PD      Z15, Z7, Z13
+	VFMADD213PD      Z16, Z12, Z8
+	VADDPD.BCST      actkernconst<>+1096(SB), Z25, Z5
+	VADDPD.BCST      actkernconst<>+1096(SB), Z26, Z6
+	VADDPD.BCST      actkernconst<>+1096(SB), Z27, Z7
+	VADDPD.BCST      actkernconst<>+1096(SB), Z28, Z10
 	VDIVPD           Z5, Z1, Z5
 	VDIVPD           Z6, Z1, Z6
 	VDIVPD           Z7, Z1, Z7
-	VDIVPD           Z12, Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z21, Z21
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z22, Z22
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z23, Z23
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z24, Z24
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMULPD           Z12, Z24, Z24
-	VBROADCASTSD     actkernconst<>+1056(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z21, Z28
-	VBROADCASTSD     actkernconst<>+1056(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z22, Z29
-	VBROADCASTSD     actkernconst<>+1056(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z23, Z30
-	VBROADCASTSD     actkernconst<>+1056(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z24, Z31
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z21, Z28
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z22, Z29
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z23, Z30
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z24, Z31
-	VMULPD           Z28, Z11, Z11
-	VMULPD           Z29, Z10, Z10
-	VMULPD           Z30, Z9, Z9
-	VMULPD           Z31, Z8, Z8
-	VMULPD           Z5, Z11, Z11
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z9, Z9
-	VMULPD           Z12, Z8, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z17, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z18, K7
-	KMOVW            K5, 832(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z19, K5
-	KMOVW            K4, 840(SP)
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z20, K4
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z5
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z7
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z12
-	VADDPD           Z5, Z1, Z21
-	VADDPD           Z6, Z1, Z22
-	VADDPD           Z7, Z1, Z23
-	VADDPD           Z12, Z1, Z24
-	VSUBPD           Z1, Z21, Z28
-	VSUBPD           Z1, Z22, Z29
-	VSUBPD           Z1, Z23, Z30
-	VSUBPD           Z1, Z24, Z31
-	VSUBPD           Z28, Z5, Z5
-	VSUBPD           Z29, Z6, Z6
-	VSUBPD           Z30, Z7, Z7
-	VSUBPD           Z31, Z12, Z12
-	VMULPD           Z25, Z13, Z25
-	VMULPD           Z26, Z14, Z26
-	VMULPD           Z27, Z15, Z27
-	VMULPD           768(SP), Z16, Z28
+	VDIVPD           Z10, Z1, Z10
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z25, Z25
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z26, Z26
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z27, Z27
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z28, Z28
+	VMULPD           Z5, Z25, Z25
+	VMULPD           Z6, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VMULPD           Z10, Z28, Z28
+	VBROADCASTSD     actkernconst<>+1056(SB), Z11
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z25, Z11
+	VBROADCASTSD     actkernconst<>+1056(SB), Z12
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z26, Z12
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z27, Z15
+	VBROADCASTSD     actkernconst<>+1056(SB), Z16
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z28, Z16
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z25, Z11
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z26, Z12
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z27, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z28, Z16
+	VMULPD           Z11, Z14, Z14
+	VMULPD           Z12, Z9, Z9
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z16, Z8, Z8
+	VMULPD           Z5, Z14, Z14
+	VMULPD           Z6, Z9, Z9
+	VMULPD           Z7, Z13, Z13
+	VMULPD           Z10, Z8, Z8
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z21, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z22, K7
+	KMOVW            K5, 1088(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z23, K5
+	KMOVW            K4, 1096(SP)
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z24, K4
+	VXORPD.BCST      actkernconst<>+0(SB), Z17, Z5
+	VXORPD.BCST      actkernconst<>+0(SB), Z18, Z6
+	VXORPD.BCST      actkernconst<>+0(SB), Z19, Z7
+	VXORPD.BCST      actkernconst<>+0(SB), Z20, Z10
+	VADDPD           Z5, Z1, Z11
+	VADDPD           Z6, Z1, Z12
+	VADDPD           Z7, Z1, Z15
+	VADDPD           Z10, Z1, Z16
+	VSUBPD           Z1, Z11, Z25
+	VSUBPD           Z1, Z12, Z26
+	VSUBPD           Z1, Z15, Z27
+	VSUBPD           Z1, Z16, Z28
 	VSUBPD           Z25, Z5, Z5
 	VSUBPD           Z26, Z6, Z6
 	VSUBPD           Z27, Z7, Z7
-	VSUBPD           Z28, Z12, Z12
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z7, Z23, Z23
-	VADDPD           Z12, Z24, Z24
-	VSCALEFPD        704(SP), Z11, Z11
-	VSCALEFPD        640(SP), Z10, Z10
-	VSCALEFPD        512(SP), Z9, Z9
-	VSCALEFPD        576(SP), Z8, Z8
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z11, Z5, Z6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z10, Z5, Z7
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z9, Z5, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z5
-	VSUBPD           Z8, Z5, Z25
-	KMOVW            K3, 848(SP)
-	VCMPPD           $0x11, Z17, Z0, K3
-	KMOVW            K2, 856(SP)
-	VCMPPD           $0x11, Z18, Z0, K2
-	KMOVW            K4, 864(SP)
-	VCMPPD           $0x11, Z19, Z0, K4
-	KMOVW            K5, 872(SP)
-	VCMPPD           $0x11, Z20, Z0, K5
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z11, K3, Z11
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z10, K2, Z10
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K4, Z9
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z13, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z14, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z15, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z16, K5
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBLENDMPD        Z12, Z9, K4, Z12
-	VBLENDMPD        Z25, Z8, K5, Z25
-	VBLENDMPD        Z21, Z6, K6, Z21
-	VBLENDMPD        Z22, Z7, K7, Z22
-	KMOVW            872(SP), K2
-	VBLENDMPD        Z23, Z12, K2, Z23
-	KMOVW            864(SP), K2
-	VBLENDMPD        Z24, Z25, K2, Z24
+	VSUBPD           Z28, Z10, Z10
+	VMULPD           Z29, Z17, Z29
+	VMULPD           Z30, Z18, Z30
+	VMULPD           Z31, Z19, Z31
+	VMULPD           1024(SP), Z20, Z25
+	VSUBPD           Z29, Z5, Z5
+	VSUBPD           Z30, Z6, Z6
+	VSUBPD           Z31, Z7, Z7
+	VSUBPD           Z25, Z10, Z10
+	VSCALEFPD        960(SP), Z14, Z14
+	VSCALEFPD        896(SP), Z9, Z9
+	VSCALEFPD        768(SP), Z13, Z13
+	VSCALEFPD        832(SP), Z8, Z8
+	KMOVW            K3, 1104(SP)
+	VCMPPD           $0x11, Z21, Z0, K3
+	KMOVW            K2, 1112(SP)
+	VCMPPD           $0x11, Z22, Z0, K2
+	KMOVW            K4, 1120(SP)
+	VCMPPD           $0x11, Z23, Z0, K4
+	KMOVW            K5, 1128(SP)
+	VCMPPD           $0x11, Z24, Z0, K5
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z14, K3, Z21
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z9, K2, Z22
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z23
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z8, K5, Z24
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z17, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z18, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z19, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z20, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VSUBPD           Z14, Z17, K2, Z21
+	VBROADCASTSD     actkernconst<>+1072(SB), Z14
+	VSUBPD           Z9, Z14, K3, Z22
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z13, Z9, K4, Z23
+	VBROADCASTSD     actkernconst<>+1072(SB), Z9
+	VSUBPD           Z8, Z9, K5, Z24
+	VADDPD           Z5, Z11, K6, Z21
+	VADDPD           Z6, Z12, K7, Z22
+	KMOVW            1128(SP), K2
+	VADDPD           Z7, Z15, K2, Z23
+	KMOVW            1120(SP), K2
+	VADDPD           Z10, Z16, K2, Z24
 	VMULPD.BCST      actkernconst<>+1080(SB), Z21, Z21
 	VMULPD.BCST      actkernconst<>+1080(SB), Z22, Z22
 	VMULPD.BCST      actkernconst<>+1080(SB), Z23, Z23
 	VMULPD.BCST      actkernconst<>+1080(SB), Z24, Z24
-	VMOVUPD          448(SP), Z5
+	VMOVUPD          704(SP), Z5
 	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z6
-	VMOVUPD          384(SP), Z7
+	VMOVUPD          640(SP), Z7
 	VMULPD.BCST      actkernconst<>+2464(SB), Z7, Z8
-	VMOVUPD          320(SP), Z9
+	VMOVUPD          576(SP), Z9
 	VMULPD.BCST      actkernconst<>+2464(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VMULPD.BCST      actkernconst<>+2464(SB), Z11, Z12
 	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z13
 	VMULPD.BCST      actkernconst<>+2472(SB), Z7, Z14
@@ -12741,18 +12617,22 @@ loop:
 	VADDPD           Z8, Z22, Z22
 	VADDPD           Z10, Z23, Z23
 	VADDPD           Z12, Z24, Z24
-	KMOVW            856(SP), K2
-	VBLENDMPD        192(SP), Z21, K2, Z21
-	KMOVW            848(SP), K2
-	VBLENDMPD        128(SP), Z22, K2, Z22
-	KMOVW            840(SP), K2
-	VBLENDMPD        64(SP), Z23, K2, Z23
-	KMOVW            832(SP), K2
-	VBLENDMPD        (SP), Z24, K2, Z24
+	KMOVW            1112(SP), K2
+	VMOVUPD          384(SP), Z6
+	VMULPD           448(SP), Z6, K2, Z21
+	KMOVW            1104(SP), K2
+	VMOVUPD          256(SP), Z6
+	VMULPD           320(SP), Z6, K2, Z22
+	KMOVW            1096(SP), K2
+	VMOVUPD          128(SP), Z6
+	VMULPD           192(SP), Z6, K2, Z23
+	KMOVW            1088(SP), K2
+	VMOVUPD          (SP), Z6
+	VMULPD           64(SP), Z6, K2, Z24
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
-	VMOVUPD          256(SP), Z11
+	VMOVUPD          512(SP), Z11
 	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
@@ -12804,100 +12684,97 @@ single:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
 	VCVTPS2PD        (DX), Z5
-	VMULPD           Z5, Z6, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, (AX)
+	VMULPD           Z5, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -12924,101 +12801,98 @@ tail:
 	VADDPD.BCST      actkernconst<>+2432(SB), Z7, Z7
 	VMULPD           Z7, Z6, Z7
 	VADDPD.BCST      actkernconst<>+2424(SB), Z7, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z8
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z2, Z10
-	VFMADD213PD      Z3, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1112(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1120(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1128(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+1136(SB), Z9, Z10
-	VMINPD           Z8, Z0, Z9
-	VMULPD           Z9, Z9, Z11
+	VMULPD.BCST      actkernconst<>+1104(SB), Z5, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VMULPD           Z8, Z8, Z10
+	VMOVAPD          Z2, Z11
+	VFMADD213PD      Z3, Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1112(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1120(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1128(SB), Z10, Z11
+	VFMADD213PD.BCST actkernconst<>+1136(SB), Z10, Z11
+	VMINPD           Z9, Z0, Z10
+	VMULPD           Z10, Z10, Z12
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z13
+	VRNDSCALEPD      $0x08, Z13, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z14
+	VFMADD132PD.BCST actkernconst<>+88(SB), Z12, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z12
+	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z13
+	VFMADD213PD.BCST actkernconst<>+1144(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1152(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1160(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1168(SB), Z12, Z13
+	VFMADD213PD.BCST actkernconst<>+1080(SB), Z12, Z13
+	VMULPD           Z12, Z12, Z15
+	VADDPD           Z12, Z1, Z12
+	VFMADD213PD      Z12, Z15, Z13
+	VADDPD.BCST      actkernconst<>+1096(SB), Z10, Z12
+	VDIVPD           Z12, Z1, Z12
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z10, Z10
+	VMULPD           Z12, Z10, Z10
+	VBROADCASTSD     actkernconst<>+1056(SB), Z15
+	VFMADD213PD.BCST actkernconst<>+1064(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1176(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1184(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1192(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1200(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1208(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1216(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1224(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1232(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1240(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1248(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1256(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+1264(SB), Z10, Z15
+	VMULPD           Z15, Z13, Z13
+	VMULPD           Z12, Z13, Z13
+	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z9, K3
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z10
+	VADDPD           Z10, Z1, Z12
+	VSUBPD           Z1, Z12, Z15
+	VSUBPD           Z15, Z10, Z10
+	VMULPD           Z11, Z8, Z11
+	VSUBPD           Z11, Z10, Z10
+	VSCALEFPD        Z14, Z13, Z13
+	VCMPPD           $0x11, Z9, Z0, K4
+	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z13, K4, Z9
+	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z8, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z8
+	VSUBPD           Z13, Z8, K4, Z9
+	VADDPD           Z10, Z12, K3, Z9
+	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z8
+	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z10
+	VMULPD           Z5, Z10, Z10
+	VMAXPD.BCST      actkernconst<>+728(SB), Z10, Z11
+	VMINPD.BCST      actkernconst<>+736(SB), Z11, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z13
-	VFMADD132PD.BCST actkernconst<>+88(SB), Z11, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z11
-	VFMADD132PD.BCST actkernconst<>+1048(SB), Z4, Z12
-	VFMADD213PD.BCST actkernconst<>+1144(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1152(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1160(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1168(SB), Z11, Z12
-	VFMADD213PD.BCST actkernconst<>+1080(SB), Z11, Z12
-	VMULPD           Z11, Z11, Z14
-	VADDPD           Z11, Z1, Z11
-	VFMADD213PD      Z11, Z14, Z12
-	VADDPD.BCST      actkernconst<>+1096(SB), Z9, Z11
-	VDIVPD           Z11, Z1, Z11
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z9, Z9
-	VMULPD           Z11, Z9, Z9
-	VBROADCASTSD     actkernconst<>+1056(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+1064(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1176(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1184(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1192(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1200(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1208(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1216(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1224(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1232(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1240(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1248(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1256(SB), Z9, Z14
-	VFMADD213PD.BCST actkernconst<>+1264(SB), Z9, Z14
-	VMULPD           Z14, Z12, Z12
-	VMULPD           Z11, Z12, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1080(SB), Z8, K3
-	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z9
-	VADDPD           Z9, Z1, Z11
-	VSUBPD           Z1, Z11, Z14
-	VSUBPD           Z14, Z9, Z9
-	VMULPD           Z10, Z7, Z10
-	VSUBPD           Z10, Z9, Z9
-	VADDPD           Z9, Z11, Z11
-	VSCALEFPD        Z13, Z12, Z12
-	VBROADCASTSD     actkernconst<>+1072(SB), Z9
-	VSUBPD           Z12, Z9, Z10
-	VCMPPD           $0x11, Z8, Z0, K4
-	VBLENDMPD.BCST   actkernconst<>+1088(SB), Z12, K4, Z12
-	VCMPPD.BCST      $0x11, actkernconst<>+1088(SB), Z7, K4
-	VBLENDMPD        Z10, Z12, K4, Z10
-	VBLENDMPD        Z11, Z10, K3, Z11
-	VMULPD.BCST      actkernconst<>+1080(SB), Z11, Z11
-	VMULPD.BCST      actkernconst<>+2464(SB), Z5, Z7
-	VMULPD.BCST      actkernconst<>+2472(SB), Z5, Z8
-	VMULPD           Z5, Z8, Z8
-	VMAXPD.BCST      actkernconst<>+728(SB), Z8, Z9
-	VMINPD.BCST      actkernconst<>+736(SB), Z9, Z9
-	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
-	VRNDSCALEPD      $0x08, Z10, Z10
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
-	VBROADCASTSD     actkernconst<>+56(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+720(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z9, Z12
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z8, K3
-	VSCALEFPD.Z      Z10, Z12, K3, Z12
-	VCMPPD           $0x03, Z8, Z8, K3
-	VBLENDMPD        Z8, Z12, K3, Z8
-	VMULPD           Z8, Z7, Z7
-	VADDPD           Z7, Z11, Z11
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z7
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z7, Z6
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z12, Z11
+	VBROADCASTSD     actkernconst<>+56(SB), Z13
+	VFMADD213PD.BCST actkernconst<>+720(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
+	VCMPPD           $0x03, Z10, Z10, K3
+	VBLENDMPD        Z10, Z13, K3, Z10
+	VMULPD           Z10, Z8, Z8
+	VADDPD           Z8, Z9, Z9
+	VMULPD           Z7, Z6, K2, Z9
+	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
 	VMOVUPS.Z        (DX), K1, Y5
 	VCVTPS2PD        Y5, Z5
-	VMULPD           Z5, Z6, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, K1, (AX)
+	VMULPD           Z5, Z9, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	SFENCE
@@ -14468,7 +14342,7 @@ done:
 
 // func geluTanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·geluTanhAVX512(SB), NOSPLIT, $48-48
+TEXT ·geluTanhAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -14488,10 +14362,6 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z8, Z0, K2
-	VCMPPD           $0x11, Z9, Z0, K3
-	VCMPPD           $0x11, Z10, Z0, K4
-	VCMPPD           $0x11, Z11, Z0, K5
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -14516,12 +14386,10 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z5, Z12, K6
-	VCMPPD           $0x11, Z5, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z5, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z5, Z15, K4
+	VCMPPD           $0x11, Z5, Z12, K2
+	VCMPPD           $0x11, Z5, Z13, K3
+	VCMPPD           $0x11, Z5, Z14, K4
+	VCMPPD           $0x11, Z5, Z15, K5
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -14570,18 +14438,16 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x15, Z3, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x15, Z3, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x15, Z3, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x15, Z3, Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VCMPPD           $0x15, Z3, Z16, K6
+	VCMPPD           $0x15, Z3, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x15, Z3, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x15, Z3, Z19, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VMOVAPD          Z8, Z16
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z16
 	VMOVAPD          Z9, Z17
@@ -14590,11 +14456,11 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z10, Z18
 	VMOVAPD          Z11, Z19
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
+	VBLENDMPD        Z28, Z16, K2, Z16
+	VBLENDMPD        Z29, Z17, K3, Z17
+	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
+	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
 	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
 	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
@@ -14612,34 +14478,34 @@ loop:
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z15
+	VCMPPD           $0x15, Z8, Z0, K2
+	VCMPPD           $0x15, Z9, Z0, K3
+	VCMPPD           $0x15, Z10, Z0, K4
+	VCMPPD           $0x15, Z11, Z0, K5
+	VMOVAPD          Z8, Z16
+	VMULPD           Z12, Z8, K2, Z16
+	VMOVAPD          Z9, Z12
+	VMULPD           Z13, Z9, K3, Z12
+	VMOVAPD          Z10, Z13
+	VMULPD           Z14, Z10, K4, Z13
+	VMOVAPD          Z11, Z14
+	VMULPD           Z15, Z11, K5, Z14
 	VSUBPD           Z4, Z8, Z8
 	VSUBPD           Z4, Z9, Z9
 	VSUBPD           Z4, Z10, Z10
 	VSUBPD           Z4, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VMOVUPS          Y12, 32(AX)
 	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
+	VMOVUPS          Y13, 64(AX)
 	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VMOVUPS          Y14, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -14649,14 +14515,13 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -14669,21 +14534,22 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -14697,14 +14563,13 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -14717,21 +14582,22 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -14739,7 +14605,7 @@ done:
 
 // func geluTanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $48-48
+TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+56(SB), Z1
 	VBROADCASTSD actkernconst<>+720(SB), Z2
@@ -14759,10 +14625,6 @@ loop:
 	VCVTPS2PD        32(CX), Z9
 	VCVTPS2PD        64(CX), Z10
 	VCVTPS2PD        96(CX), Z11
-	VCMPPD           $0x11, Z8, Z0, K2
-	VCMPPD           $0x11, Z9, Z0, K3
-	VCMPPD           $0x11, Z10, Z0, K4
-	VCMPPD           $0x11, Z11, Z0, K5
 	VMULPD           Z8, Z8, Z12
 	VMULPD           Z9, Z9, Z13
 	VMULPD           Z10, Z10, Z14
@@ -14787,12 +14649,10 @@ loop:
 	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
 	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
 	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
-	VCMPPD           $0x11, Z5, Z12, K6
-	VCMPPD           $0x11, Z5, Z13, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x11, Z5, Z14, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x11, Z5, Z15, K4
+	VCMPPD           $0x11, Z5, Z12, K2
+	VCMPPD           $0x11, Z5, Z13, K3
+	VCMPPD           $0x11, Z5, Z14, K4
+	VCMPPD           $0x11, Z5, Z15, K5
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -14841,18 +14701,16 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	KMOVW            K3, 16(SP)
-	VCMPPD           $0x15, Z3, Z16, K3
-	KMOVW            K2, 24(SP)
-	VCMPPD           $0x15, Z3, Z17, K2
-	KMOVW            K4, 32(SP)
-	VCMPPD           $0x15, Z3, Z18, K4
-	KMOVW            K5, 40(SP)
-	VCMPPD           $0x15, Z3, Z19, K5
-	VSCALEFPD.Z      Z24, Z28, K3, Z28
-	VSCALEFPD.Z      Z25, Z29, K2, Z29
-	VSCALEFPD.Z      Z26, Z30, K4, Z30
-	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VCMPPD           $0x15, Z3, Z16, K6
+	VCMPPD           $0x15, Z3, Z17, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x15, Z3, Z18, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x15, Z3, Z19, K4
+	VSCALEFPD.Z      Z24, Z28, K6, Z28
+	VSCALEFPD.Z      Z25, Z29, K7, Z29
+	VSCALEFPD.Z      Z26, Z30, K5, Z30
+	VSCALEFPD.Z      Z27, Z31, K4, Z31
 	VMOVAPD          Z8, Z16
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z16
 	VMOVAPD          Z9, Z17
@@ -14861,11 +14719,11 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z10, Z18
 	VMOVAPD          Z11, Z19
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z11, Z19
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z29, Z17, K7, Z17
-	KMOVW            40(SP), K2
+	VBLENDMPD        Z28, Z16, K2, Z16
+	VBLENDMPD        Z29, Z17, K3, Z17
+	KMOVW            8(SP), K2
 	VBLENDMPD        Z30, Z18, K2, Z18
-	KMOVW            32(SP), K2
+	KMOVW            (SP), K2
 	VBLENDMPD        Z31, Z19, K2, Z19
 	VADDPD.BCST      actkernconst<>+8(SB), Z28, Z28
 	VADDPD.BCST      actkernconst<>+8(SB), Z29, Z29
@@ -14883,34 +14741,34 @@ loop:
 	VBLENDMPD        Z13, Z17, K3, Z13
 	VBLENDMPD        Z14, Z18, K4, Z14
 	VBLENDMPD        Z15, Z19, K5, Z15
-	VMULPD           Z12, Z8, Z12
-	VMULPD           Z13, Z9, Z13
-	VMULPD           Z14, Z10, Z14
-	VMULPD           Z15, Z11, Z15
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z8, Z12, K2, Z12
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z9, Z13, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z15
+	VCMPPD           $0x15, Z8, Z0, K2
+	VCMPPD           $0x15, Z9, Z0, K3
+	VCMPPD           $0x15, Z10, Z0, K4
+	VCMPPD           $0x15, Z11, Z0, K5
+	VMOVAPD          Z8, Z16
+	VMULPD           Z12, Z8, K2, Z16
+	VMOVAPD          Z9, Z12
+	VMULPD           Z13, Z9, K3, Z12
+	VMOVAPD          Z10, Z13
+	VMULPD           Z14, Z10, K4, Z13
+	VMOVAPD          Z11, Z14
+	VMULPD           Z15, Z11, K5, Z14
 	VSUBPD           Z4, Z8, Z8
 	VSUBPD           Z4, Z9, Z9
 	VSUBPD           Z4, Z10, Z10
 	VSUBPD           Z4, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z14
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
 	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
+	VMOVNTPS         Y12, 32(AX)
 	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
+	VMOVNTPS         Y13, 64(AX)
 	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VMOVNTPS         Y14, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -14920,14 +14778,13 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -14940,21 +14797,22 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -14968,14 +14826,13 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y8
 	VCVTPS2PD        Y8, Z8
-	VCMPPD           $0x11, Z8, Z0, K2
 	VMULPD           Z8, Z8, Z9
 	VMULPD           Z8, Z9, Z9
 	VMULPD           Z9, Z7, Z9
 	VADDPD           Z9, Z8, Z9
 	VMULPD           Z9, Z6, Z9
 	VORPD.BCST       actkernconst<>+0(SB), Z9, Z10
-	VCMPPD           $0x11, Z5, Z9, K3
+	VCMPPD           $0x11, Z5, Z9, K2
 	VMAXPD           Z3, Z10, Z11
 	VMULPD.BCST      actkernconst<>+80(SB), Z11, Z12
 	VRNDSCALEPD      $0x08, Z12, Z12
@@ -14988,21 +14845,22 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z11, Z13
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z11, Z13
-	VCMPPD           $0x15, Z3, Z10, K4
-	VSCALEFPD.Z      Z12, Z13, K4, Z13
+	VCMPPD           $0x15, Z3, Z10, K3
+	VSCALEFPD.Z      Z12, Z13, K3, Z13
 	VMOVAPD          Z8, Z10
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3552(SB), Z8, Z10
-	VBLENDMPD        Z13, Z10, K3, Z10
+	VBLENDMPD        Z13, Z10, K2, Z10
 	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z13
 	VDIVPD           Z13, Z10, Z10
-	VCMPPD           $0x03, Z9, Z9, K3
-	VBLENDMPD        Z9, Z10, K3, Z9
-	VMULPD           Z9, Z8, Z9
-	VBLENDMPD        Z8, Z9, K2, Z9
+	VCMPPD           $0x03, Z9, Z9, K2
+	VBLENDMPD        Z9, Z10, K2, Z9
+	VCMPPD           $0x15, Z8, Z0, K2
+	VMOVAPD          Z8, Z10
+	VMULPD           Z9, Z8, K2, Z10
 	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	SFENCE
@@ -20726,10 +20584,6 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VCMPPS      $0x12, Z3, Z0, K2
-	VCMPPS      $0x12, Z4, Z0, K3
-	VCMPPS      $0x12, Z5, Z0, K4
-	VCMPPS      $0x12, Z6, Z0, K5
 	VADDPS      Z0, Z3, Z7
 	VADDPS      Z0, Z4, Z8
 	VADDPS      Z0, Z5, Z9
@@ -20750,14 +20604,14 @@ loop:
 	VFMADD231PS Z8, Z4, Z12
 	VFMADD231PS Z9, Z5, Z13
 	VFMADD231PS Z10, Z6, Z14
-	VMULPS      Z1, Z11, Z11
-	VMULPS      Z1, Z12, Z12
-	VMULPS      Z1, Z13, Z13
-	VMULPS      Z1, Z14, Z14
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VCMPPS      $0x16, Z3, Z0, K2
+	VCMPPS      $0x16, Z4, Z0, K3
+	VCMPPS      $0x16, Z5, Z0, K4
+	VCMPPS      $0x16, Z6, Z0, K5
+	VMULPS      Z1, Z11, K2, Z3
+	VMULPS      Z1, Z12, K3, Z4
+	VMULPS      Z1, Z13, K4, Z5
+	VMULPS      Z1, Z14, K5, Z6
 	VFIXUPIMMPS $0x00, Z2, Z7, Z3
 	VFIXUPIMMPS $0x00, Z2, Z8, Z4
 	VFIXUPIMMPS $0x00, Z2, Z9, Z5
@@ -20775,14 +20629,13 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VCMPPS      $0x12, Z3, Z0, K2
 	VADDPS      Z0, Z3, Z4
 	VSUBPS      Z4, Z0, Z5
 	VADDPS      Z3, Z5, Z5
 	VMULPS      Z5, Z3, Z5
 	VFMADD231PS Z4, Z3, Z5
-	VMULPS      Z1, Z5, Z5
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VCMPPS      $0x16, Z3, Z0, K2
+	VMULPS      Z1, Z5, K2, Z3
 	VFIXUPIMMPS $0x00, Z2, Z4, Z3
 	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
@@ -20797,14 +20650,13 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x12, Z3, Z0, K2
 	VADDPS      Z0, Z3, Z4
 	VSUBPS      Z4, Z0, Z5
 	VADDPS      Z3, Z5, Z5
 	VMULPS      Z5, Z3, Z5
 	VFMADD231PS Z4, Z3, Z5
-	VMULPS      Z1, Z5, Z5
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VCMPPS      $0x16, Z3, Z0, K2
+	VMULPS      Z1, Z5, K2, Z3
 	VFIXUPIMMPS $0x00, Z2, Z4, Z3
 	VMOVUPS     Z3, K1, (AX)
 
@@ -20829,10 +20681,6 @@ loop:
 	VMOVUPS     64(CX), Z4
 	VMOVUPS     128(CX), Z5
 	VMOVUPS     192(CX), Z6
-	VCMPPS      $0x12, Z3, Z0, K2
-	VCMPPS      $0x12, Z4, Z0, K3
-	VCMPPS      $0x12, Z5, Z0, K4
-	VCMPPS      $0x12, Z6, Z0, K5
 	VADDPS      Z0, Z3, Z7
 	VADDPS      Z0, Z4, Z8
 	VADDPS      Z0, Z5, Z9
@@ -20853,14 +20701,14 @@ loop:
 	VFMADD231PS Z8, Z4, Z12
 	VFMADD231PS Z9, Z5, Z13
 	VFMADD231PS Z10, Z6, Z14
-	VMULPS      Z1, Z11, Z11
-	VMULPS      Z1, Z12, Z12
-	VMULPS      Z1, Z13, Z13
-	VMULPS      Z1, Z14, Z14
-	VBLENDMPS   Z3, Z11, K2, Z3
-	VBLENDMPS   Z4, Z12, K3, Z4
-	VBLENDMPS   Z5, Z13, K4, Z5
-	VBLENDMPS   Z6, Z14, K5, Z6
+	VCMPPS      $0x16, Z3, Z0, K2
+	VCMPPS      $0x16, Z4, Z0, K3
+	VCMPPS      $0x16, Z5, Z0, K4
+	VCMPPS      $0x16, Z6, Z0, K5
+	VMULPS      Z1, Z11, K2, Z3
+	VMULPS      Z1, Z12, K3, Z4
+	VMULPS      Z1, Z13, K4, Z5
+	VMULPS      Z1, Z14, K5, Z6
 	VFIXUPIMMPS $0x00, Z2, Z7, Z3
 	VFIXUPIMMPS $0x00, Z2, Z8, Z4
 	VFIXUPIMMPS $0x00, Z2, Z9, Z5
@@ -20878,14 +20726,13 @@ single:
 	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX), Z3
-	VCMPPS      $0x12, Z3, Z0, K2
 	VADDPS      Z0, Z3, Z4
 	VSUBPS      Z4, Z0, Z5
 	VADDPS      Z3, Z5, Z5
 	VMULPS      Z5, Z3, Z5
 	VFMADD231PS Z4, Z3, Z5
-	VMULPS      Z1, Z5, Z5
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VCMPPS      $0x16, Z3, Z0, K2
+	VMULPS      Z1, Z5, K2, Z3
 	VFIXUPIMMPS $0x00, Z2, Z4, Z3
 	VMOVNTPS    Z3, (AX)
 	ADDQ        $0x00000040, AX
@@ -20900,14 +20747,13 @@ tail:
 	BZHIL       DX, BX, BX
 	KMOVW       BX, K1
 	VMOVUPS.Z   (CX), K1, Z3
-	VCMPPS      $0x12, Z3, Z0, K2
 	VADDPS      Z0, Z3, Z4
 	VSUBPS      Z4, Z0, Z5
 	VADDPS      Z3, Z5, Z5
 	VMULPS      Z5, Z3, Z5
 	VFMADD231PS Z4, Z3, Z5
-	VMULPS      Z1, Z5, Z5
-	VBLENDMPS   Z3, Z5, K2, Z3
+	VCMPPS      $0x16, Z3, Z0, K2
+	VMULPS      Z1, Z5, K2, Z3
 	VFIXUPIMMPS $0x00, Z2, Z4, Z3
 	VMOVUPS     Z3, K1, (AX)
 
@@ -23352,50 +23198,45 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VMAXPS    Z3, Z0, Z7
-	VMAXPS    Z4, Z0, Z8
-	VMAXPS    Z5, Z0, Z9
-	VMAXPS    Z6, Z0, Z10
-	VMULPS    Z7, Z2, Z7
-	VMULPS    Z8, Z2, Z8
-	VMULPS    Z9, Z2, Z9
-	VMULPS    Z10, Z2, Z10
-	VBLENDMPS Z7, Z3, K2, Z7
-	VBLENDMPS Z8, Z4, K3, Z8
-	VBLENDMPS Z9, Z5, K4, Z9
-	VBLENDMPS Z10, Z6, K5, Z10
-	VMOVUPS   Z7, (AX)
-	VMOVUPS   Z8, 64(AX)
-	VMOVUPS   Z9, 128(AX)
-	VMOVUPS   Z10, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z3
+	VMOVUPS 64(CX), Z4
+	VMOVUPS 128(CX), Z5
+	VMOVUPS 192(CX), Z6
+	VCMPPS  $0x12, Z1, Z3, K2
+	VCMPPS  $0x12, Z1, Z4, K3
+	VCMPPS  $0x12, Z1, Z5, K4
+	VCMPPS  $0x12, Z1, Z6, K5
+	VMAXPS  Z3, Z0, Z7
+	VMAXPS  Z4, Z0, Z8
+	VMAXPS  Z5, Z0, Z9
+	VMAXPS  Z6, Z0, Z10
+	VMULPS  Z2, Z7, K2, Z3
+	VMULPS  Z2, Z8, K3, Z4
+	VMULPS  Z2, Z9, K4, Z5
+	VMULPS  Z2, Z10, K5, Z6
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	VMOVUPS Z6, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ    DX, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z3
+	VCMPPS  $0x12, Z1, Z3, K2
+	VMAXPS  Z3, Z0, Z4
+	VMULPS  Z2, Z4, K2, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     single
 
 tail:
 	TESTQ     DX, DX
@@ -23406,9 +23247,8 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VMULPS    Z2, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -23433,50 +23273,45 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VMAXPS    Z3, Z0, Z7
-	VMAXPS    Z4, Z0, Z8
-	VMAXPS    Z5, Z0, Z9
-	VMAXPS    Z6, Z0, Z10
-	VMULPS    Z7, Z2, Z7
-	VMULPS    Z8, Z2, Z8
-	VMULPS    Z9, Z2, Z9
-	VMULPS    Z10, Z2, Z10
-	VBLENDMPS Z7, Z3, K2, Z7
-	VBLENDMPS Z8, Z4, K3, Z8
-	VBLENDMPS Z9, Z5, K4, Z9
-	VBLENDMPS Z10, Z6, K5, Z10
-	VMOVNTPS  Z7, (AX)
-	VMOVNTPS  Z8, 64(AX)
-	VMOVNTPS  Z9, 128(AX)
-	VMOVNTPS  Z10, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ     DX, $0x00000040
+	JB       single
+	VMOVUPS  (CX), Z3
+	VMOVUPS  64(CX), Z4
+	VMOVUPS  128(CX), Z5
+	VMOVUPS  192(CX), Z6
+	VCMPPS   $0x12, Z1, Z3, K2
+	VCMPPS   $0x12, Z1, Z4, K3
+	VCMPPS   $0x12, Z1, Z5, K4
+	VCMPPS   $0x12, Z1, Z6, K5
+	VMAXPS   Z3, Z0, Z7
+	VMAXPS   Z4, Z0, Z8
+	VMAXPS   Z5, Z0, Z9
+	VMAXPS   Z6, Z0, Z10
+	VMULPS   Z2, Z7, K2, Z3
+	VMULPS   Z2, Z8, K3, Z4
+	VMULPS   Z2, Z9, K4, Z5
+	VMULPS   Z2, Z10, K5, Z6
+	VMOVNTPS Z3, (AX)
+	VMOVNTPS Z4, 64(AX)
+	VMOVNTPS Z5, 128(AX)
+	VMOVNTPS Z6, 192(AX)
+	ADDQ     $0x00000100, AX
+	ADDQ     $0x00000100, CX
+	SUBQ     $0x00000040, DX
+	JMP      loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVNTPS  Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ     DX, $0x00000010
+	JB       tail
+	VMOVUPS  (CX), Z3
+	VCMPPS   $0x12, Z1, Z3, K2
+	VMAXPS   Z3, Z0, Z4
+	VMULPS   Z2, Z4, K2, Z3
+	VMOVNTPS Z3, (AX)
+	ADDQ     $0x00000040, AX
+	ADDQ     $0x00000040, CX
+	SUBQ     $0x00000010, DX
+	JMP      single
 
 tail:
 	TESTQ     DX, DX
@@ -23487,9 +23322,8 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VMULPS    Z2, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -26590,16 +26424,13 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	VGETEXPPD        Z2, Z2
 	VBROADCASTSD     actkernconst<>+4280(SB), Z4
 	VCMPPD           $0x12, Z3, Z4, K2
-	VMULPD.BCST      actkernconst<>+1080(SB), Z3, Z4
-	VBLENDMPD        Z4, Z3, K2, Z4
-	VADDPD.BCST      actkernconst<>+8(SB), Z2, Z3
-	VBLENDMPD        Z3, Z2, K2, Z3
-	VSUBPD.BCST      actkernconst<>+8(SB), Z4, Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z3, K2
-	VBLENDMPD        Z0, Z4, K2, Z0
-	VADDPD.BCST      actkernconst<>+1072(SB), Z0, Z2
-	VDIVPD           Z2, Z0, Z2
-	VMULPD           Z2, Z2, Z4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z3, K2, Z3
+	VADDPD.BCST      actkernconst<>+8(SB), Z2, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
+	VSUBPD.BCST      actkernconst<>+8(SB), Z3, K2, Z0
+	VADDPD.BCST      actkernconst<>+1072(SB), Z0, Z3
+	VDIVPD           Z3, Z0, Z3
+	VMULPD           Z3, Z3, Z4
 	VBROADCASTSD     actkernconst<>+4272(SB), Z5
 	VFMADD213PD.BCST actkernconst<>+4264(SB), Z4, Z5
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z4, Z5
@@ -26607,17 +26438,17 @@ TEXT ·logSoftmaxAVX512(SB), NOSPLIT, $96-64
 	VFMADD213PD.BCST actkernconst<>+4240(SB), Z4, Z5
 	VMULPD           Z5, Z4, Z4
 	VSUBPD           Z0, Z4, Z4
-	VFMADD213PD      Z0, Z2, Z4
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z4, Z3
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z3
+	VFMADD213PD      Z0, Z3, Z4
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z4, Z2
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z2
 	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z1, K2
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z2, K2, Z2
 	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z1, K2
-	VBLENDMPD        Z1, Z3, K2, Z3
+	VBLENDMPD        Z1, Z2, K2, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z1, K2
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z3, K2, Z3
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z2, K2, Z2
 	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z3, K2, Z1
+	VBLENDMPD        Z1, Z2, K2, Z1
 	VMOVUPD          Z1, 32(SP)
 	VBROADCASTSD     actkernconst<>+4304(SB), Z0
 	VBROADCASTSD     (SP), Z1
@@ -31520,41 +31351,33 @@ done:
 
 // func logsumexpAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32, in3 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·logsumexpAVX512(SB), NOSPLIT, $16-120
-	VBROADCASTSD actkernconst<>+4280(SB), Z0
-	VBROADCASTSD actkernconst<>+4272(SB), Z1
-	VBROADCASTSD actkernconst<>+4264(SB), Z2
-	VBROADCASTSD actkernconst<>+8(SB), Z3
-	MOVQ         dst_base+0(FP), AX
-	MOVQ         in0_base+24(FP), CX
-	MOVQ         in1_base+48(FP), DX
-	MOVQ         in2_base+72(FP), BX
-	MOVQ         in3_base+96(FP), SI
-	MOVQ         dst_len+8(FP), DI
+TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
+	MOVQ dst_base+0(FP), AX
+	MOVQ in0_base+24(FP), CX
+	MOVQ in1_base+48(FP), DX
+	MOVQ in2_base+72(FP), BX
+	MOVQ in3_base+96(FP), SI
+	MOVQ dst_len+8(FP), DI
 
 loop:
 	CMPQ             DI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z4
-	VCVTPS2PD        32(CX), Z5
-	VCVTPS2PD        64(CX), Z6
-	VCVTPS2PD        96(CX), Z7
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
-	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
-	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K5
+	VCVTPS2PD        (CX), Z0
+	VCVTPS2PD        32(CX), Z1
+	VCVTPS2PD        64(CX), Z2
+	VCVTPS2PD        96(CX), Z3
+	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z4
+	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
+	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
 	VCVTPS2PD        (SI), Z8
 	VCVTPS2PD        32(SI), Z9
 	VCVTPS2PD        64(SI), Z10
 	VCVTPS2PD        96(SI), Z11
-	VSUBPD           Z3, Z8, Z8
-	VSUBPD           Z3, Z9, Z9
-	VSUBPD           Z3, Z10, Z10
-	VSUBPD           Z3, Z11, Z11
+	VSUBPD.BCST      actkernconst<>+8(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+8(SB), Z9, Z9
+	VSUBPD.BCST      actkernconst<>+8(SB), Z10, Z10
+	VSUBPD.BCST      actkernconst<>+8(SB), Z11, Z11
 	VCVTPS2PD        (DX), Z12
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
@@ -31579,10 +31402,10 @@ loop:
 	VMINPD.BCST      actkernconst<>+4296(SB), Z13, Z13
 	VMINPD.BCST      actkernconst<>+4296(SB), Z14, Z14
 	VMINPD.BCST      actkernconst<>+4296(SB), Z15, Z15
-	VADDPD           Z12, Z3, Z16
-	VADDPD           Z13, Z3, Z17
-	VADDPD           Z14, Z3, Z18
-	VADDPD           Z15, Z3, Z19
+	VADDPD.BCST      actkernconst<>+8(SB), Z12, Z16
+	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z17
+	VADDPD.BCST      actkernconst<>+8(SB), Z14, Z18
+	VADDPD.BCST      actkernconst<>+8(SB), Z15, Z19
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z18, Z18
@@ -31595,60 +31418,50 @@ loop:
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
 	VGETEXPPD        Z19, Z19
-	VCMPPD           $0x12, Z20, Z0, K6
-	VCMPPD           $0x12, Z21, Z0, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x12, Z22, Z0, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x12, Z23, Z0, K4
-	VMULPD.BCST      actkernconst<>+1080(SB), Z20, Z24
-	VMULPD.BCST      actkernconst<>+1080(SB), Z21, Z25
-	VMULPD.BCST      actkernconst<>+1080(SB), Z22, Z26
-	VMULPD.BCST      actkernconst<>+1080(SB), Z23, Z27
-	VBLENDMPD        Z24, Z20, K6, Z24
-	VBLENDMPD        Z25, Z21, K7, Z25
-	VBLENDMPD        Z26, Z22, K5, Z26
-	VBLENDMPD        Z27, Z23, K4, Z27
-	VADDPD           Z3, Z16, Z20
-	VADDPD           Z3, Z17, Z21
-	VADDPD           Z3, Z18, Z22
-	VADDPD           Z3, Z19, Z23
-	VBLENDMPD        Z20, Z16, K6, Z20
-	VBLENDMPD        Z21, Z17, K7, Z21
-	VBLENDMPD        Z22, Z18, K5, Z22
-	VBLENDMPD        Z23, Z19, K4, Z23
-	VSUBPD           Z3, Z24, Z24
-	VSUBPD           Z3, Z25, Z25
-	VSUBPD           Z3, Z26, Z26
-	VSUBPD           Z3, Z27, Z27
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z20, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z21, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z22, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z23, K7
-	VBLENDMPD        Z12, Z24, K4, Z12
-	VBLENDMPD        Z13, Z25, K5, Z13
-	VBLENDMPD        Z14, Z26, K6, Z14
-	VBLENDMPD        Z15, Z27, K7, Z15
-	VADDPD.BCST      actkernconst<>+1072(SB), Z12, Z16
-	VADDPD.BCST      actkernconst<>+1072(SB), Z13, Z17
-	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z18
-	VADDPD.BCST      actkernconst<>+1072(SB), Z15, Z19
-	VDIVPD           Z16, Z12, Z16
-	VDIVPD           Z17, Z13, Z17
-	VDIVPD           Z18, Z14, Z18
-	VDIVPD           Z19, Z15, Z19
-	VMULPD           Z16, Z16, Z24
-	VMULPD           Z17, Z17, Z25
-	VMULPD           Z18, Z18, Z26
-	VMULPD           Z19, Z19, Z27
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z24, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z25, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z26, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z27, Z31
+	VBROADCASTSD     actkernconst<>+4280(SB), Z24
+	VCMPPD           $0x12, Z20, Z24, K2
+	VBROADCASTSD     actkernconst<>+4280(SB), Z24
+	VCMPPD           $0x12, Z21, Z24, K3
+	VBROADCASTSD     actkernconst<>+4280(SB), Z24
+	VCMPPD           $0x12, Z22, Z24, K4
+	VBROADCASTSD     actkernconst<>+4280(SB), Z24
+	VCMPPD           $0x12, Z23, Z24, K5
+	VMULPD.BCST      actkernconst<>+1080(SB), Z20, K2, Z20
+	VMULPD.BCST      actkernconst<>+1080(SB), Z21, K3, Z21
+	VMULPD.BCST      actkernconst<>+1080(SB), Z22, K4, Z22
+	VMULPD.BCST      actkernconst<>+1080(SB), Z23, K5, Z23
+	VADDPD.BCST      actkernconst<>+8(SB), Z16, K2, Z16
+	VADDPD.BCST      actkernconst<>+8(SB), Z17, K3, Z17
+	VADDPD.BCST      actkernconst<>+8(SB), Z18, K4, Z18
+	VADDPD.BCST      actkernconst<>+8(SB), Z19, K5, Z19
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z16, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z17, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z18, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z19, K5
+	VSUBPD.BCST      actkernconst<>+8(SB), Z20, K2, Z12
+	VSUBPD.BCST      actkernconst<>+8(SB), Z21, K3, Z13
+	VSUBPD.BCST      actkernconst<>+8(SB), Z22, K4, Z14
+	VSUBPD.BCST      actkernconst<>+8(SB), Z23, K5, Z15
+	VADDPD.BCST      actkernconst<>+1072(SB), Z12, Z20
+	VADDPD.BCST      actkernconst<>+1072(SB), Z13, Z21
+	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z22
+	VADDPD.BCST      actkernconst<>+1072(SB), Z15, Z23
+	VDIVPD           Z20, Z12, Z20
+	VDIVPD           Z21, Z13, Z21
+	VDIVPD           Z22, Z14, Z22
+	VDIVPD           Z23, Z15, Z23
+	VMULPD           Z20, Z20, Z24
+	VMULPD           Z21, Z21, Z25
+	VMULPD           Z22, Z22, Z26
+	VMULPD           Z23, Z23, Z27
+	VBROADCASTSD     actkernconst<>+4272(SB), Z28
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z24, Z28
+	VBROADCASTSD     actkernconst<>+4272(SB), Z29
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z25, Z29
+	VBROADCASTSD     actkernconst<>+4272(SB), Z30
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z26, Z30
+	VBROADCASTSD     actkernconst<>+4272(SB), Z31
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z24, Z28
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z26, Z30
@@ -31669,68 +31482,66 @@ loop:
 	VSUBPD           Z13, Z25, Z25
 	VSUBPD           Z14, Z26, Z26
 	VSUBPD           Z15, Z27, Z27
-	VFMADD213PD      Z12, Z16, Z24
-	VFMADD213PD      Z13, Z17, Z25
-	VFMADD213PD      Z14, Z18, Z26
-	VFMADD213PD      Z15, Z19, Z27
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z24, Z20
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z25, Z21
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z26, Z22
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z27, Z23
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z21
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z22
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z23
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z8, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z9, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z10, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z11, K7
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z21, K5, Z21
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z22, K6, Z22
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z23, K7, Z23
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K5
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K6
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K7
-	VBLENDMPD        Z8, Z20, K4, Z20
-	VBLENDMPD        Z9, Z21, K5, Z21
-	VBLENDMPD        Z10, Z22, K6, Z22
-	VBLENDMPD        Z11, Z23, K7, Z23
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z8, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z9, K5
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z10, K6
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z11, K7
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z20, K4, Z20
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z21, K5, Z21
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z22, K6, Z22
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z23, K7, Z23
-	VCMPPD           $0x03, Z8, Z8, K4
-	VCMPPD           $0x03, Z9, Z9, K5
-	VCMPPD           $0x03, Z10, Z10, K6
-	VCMPPD           $0x03, Z11, Z11, K7
-	VBLENDMPD        Z8, Z20, K4, Z8
-	VBLENDMPD        Z9, Z21, K5, Z9
-	VBLENDMPD        Z10, Z22, K6, Z10
-	VBLENDMPD        Z11, Z23, K7, Z11
-	VADDPD           Z8, Z4, Z8
-	VADDPD           Z9, Z5, Z9
-	VADDPD           Z10, Z6, Z10
-	VADDPD           Z11, Z7, Z11
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z6, Z10, K2, Z6
-	KMOVW            (SP), K2
-	VBLENDMPD        Z7, Z11, K2, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VFMADD213PD      Z12, Z20, Z24
+	VFMADD213PD      Z13, Z21, Z25
+	VFMADD213PD      Z14, Z22, Z26
+	VFMADD213PD      Z15, Z23, Z27
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z24, Z16
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z25, Z17
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z26, Z18
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z27, Z19
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z17
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z18
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z19
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z8, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z9, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z10, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z11, K5
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z16, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z17, K3, Z17
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z19, K5, Z19
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K5
+	VBLENDMPD        Z8, Z16, K2, Z16
+	VBLENDMPD        Z9, Z17, K3, Z17
+	VBLENDMPD        Z10, Z18, K4, Z18
+	VBLENDMPD        Z11, Z19, K5, Z19
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z8, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z9, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z10, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z11, K5
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z16, K2, Z16
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z17, K3, Z17
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z18, K4, Z18
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z19, K5, Z19
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z8, Z16, K2, Z8
+	VBLENDMPD        Z9, Z17, K3, Z9
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z11, Z19, K5, Z11
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z4, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z5, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z6, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z7, K5
+	VADDPD           Z8, Z0, K2, Z0
+	VADDPD           Z9, Z1, K3, Z1
+	VADDPD           Z10, Z2, K4, Z2
+	VADDPD           Z11, Z3, K5, Z3
+	VCVTPD2PS        Z0, Y0
+	VMOVUPS          Y0, (AX)
+	VCVTPD2PS        Z1, Y1
+	VMOVUPS          Y1, 32(AX)
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, 64(AX)
+	VCVTPD2PS        Z3, Y3
+	VMOVUPS          Y3, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -31742,54 +31553,51 @@ loop:
 single:
 	CMPQ             DI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K2
-	VCVTPS2PD        (SI), Z5
-	VSUBPD           Z3, Z5, Z5
-	VCVTPS2PD        (DX), Z6
-	VADDPD           Z6, Z5, Z5
-	VCVTPS2PD        (BX), Z6
-	VADDPD           Z6, Z5, Z5
-	VMAXPD.BCST      actkernconst<>+2968(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+4296(SB), Z6, Z6
-	VADDPD           Z6, Z3, Z7
-	VMAXPD.BCST      actkernconst<>+4288(SB), Z7, Z7
-	VGETMANTPD       $0x04, Z7, Z8
-	VGETEXPPD        Z7, Z7
-	VCMPPD           $0x12, Z8, Z0, K3
-	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z9
-	VBLENDMPD        Z9, Z8, K3, Z9
-	VADDPD           Z3, Z7, Z8
-	VBLENDMPD        Z8, Z7, K3, Z8
-	VSUBPD           Z3, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K3
-	VBLENDMPD        Z6, Z9, K3, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z6, Z7
-	VDIVPD           Z7, Z6, Z7
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z1, Z10
-	VFMADD213PD      Z2, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4256(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4248(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4240(SB), Z9, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z6, Z9, Z9
-	VFMADD213PD      Z6, Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z9, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z5, K3
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z8, K3, Z8
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K3
-	VBLENDMPD        Z5, Z8, K3, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z5, K3
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z8, K3, Z8
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z8, K3, Z5
-	VADDPD           Z5, Z4, Z5
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VCVTPS2PD        (CX), Z0
+	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z1
+	VCVTPS2PD        (SI), Z2
+	VSUBPD.BCST      actkernconst<>+8(SB), Z2, Z2
+	VCVTPS2PD        (DX), Z3
+	VADDPD           Z3, Z2, Z2
+	VCVTPS2PD        (BX), Z3
+	VADDPD           Z3, Z2, Z2
+	VMAXPD.BCST      actkernconst<>+2968(SB), Z2, Z3
+	VMINPD.BCST      actkernconst<>+4296(SB), Z3, Z3
+	VADDPD.BCST      actkernconst<>+8(SB), Z3, Z4
+	VMAXPD.BCST      actkernconst<>+4288(SB), Z4, Z4
+	VGETMANTPD       $0x04, Z4, Z5
+	VGETEXPPD        Z4, Z4
+	VBROADCASTSD     actkernconst<>+4280(SB), Z6
+	VCMPPD           $0x12, Z5, Z6, K2
+	VMULPD.BCST      actkernconst<>+1080(SB), Z5, K2, Z5
+	VADDPD.BCST      actkernconst<>+8(SB), Z4, K2, Z4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z4, K2
+	VSUBPD.BCST      actkernconst<>+8(SB), Z5, K2, Z3
+	VADDPD.BCST      actkernconst<>+1072(SB), Z3, Z5
+	VDIVPD           Z5, Z3, Z5
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+4272(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4256(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4248(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4240(SB), Z6, Z7
+	VMULPD           Z7, Z6, Z6
+	VSUBPD           Z3, Z6, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z6, Z4
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z4
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z2, K2
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z4, K2, Z4
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z2, K2
+	VBLENDMPD        Z2, Z4, K2, Z4
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z2, K2
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z4, K2, Z4
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z4, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z1, K2
+	VADDPD           Z2, Z0, K2, Z0
+	VCVTPD2PS        Z0, Y0
+	VMOVUPS          Y0, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -31804,58 +31612,55 @@ tail:
 	MOVL             $-1, R8
 	BZHIL            DI, R8, R8
 	KMOVW            R8, K1
-	VMOVUPS.Z        (CX), K1, Y4
-	VCVTPS2PD        Y4, Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K2
-	VMOVUPS.Z        (SI), K1, Y5
-	VCVTPS2PD        Y5, Z5
-	VSUBPD           Z3, Z5, Z5
-	VMOVUPS.Z        (DX), K1, Y6
-	VCVTPS2PD        Y6, Z6
-	VADDPD           Z6, Z5, Z5
-	VMOVUPS.Z        (BX), K1, Y6
-	VCVTPS2PD        Y6, Z6
-	VADDPD           Z6, Z5, Z5
-	VMAXPD.BCST      actkernconst<>+2968(SB), Z5, Z6
-	VMINPD.BCST      actkernconst<>+4296(SB), Z6, Z6
-	VADDPD           Z6, Z3, Z7
-	VMAXPD.BCST      actkernconst<>+4288(SB), Z7, Z7
-	VGETMANTPD       $0x04, Z7, Z8
-	VGETEXPPD        Z7, Z7
-	VCMPPD           $0x12, Z8, Z0, K3
-	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z9
-	VBLENDMPD        Z9, Z8, K3, Z9
-	VADDPD           Z3, Z7, Z8
-	VBLENDMPD        Z8, Z7, K3, Z8
-	VSUBPD           Z3, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K3
-	VBLENDMPD        Z6, Z9, K3, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z6, Z7
-	VDIVPD           Z7, Z6, Z7
-	VMULPD           Z7, Z7, Z9
-	VMOVAPD          Z1, Z10
-	VFMADD213PD      Z2, Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4256(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4248(SB), Z9, Z10
-	VFMADD213PD.BCST actkernconst<>+4240(SB), Z9, Z10
-	VMULPD           Z10, Z9, Z9
-	VSUBPD           Z6, Z9, Z9
-	VFMADD213PD      Z6, Z7, Z9
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z9, Z8
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z8
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z5, K3
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z8, K3, Z8
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K3
-	VBLENDMPD        Z5, Z8, K3, Z8
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z5, K3
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z8, K3, Z8
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z5, Z8, K3, Z5
-	VADDPD           Z5, Z4, Z5
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y0
+	VCVTPS2PD        Y0, Z0
+	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z1
+	VMOVUPS.Z        (SI), K1, Y2
+	VCVTPS2PD        Y2, Z2
+	VSUBPD.BCST      actkernconst<>+8(SB), Z2, Z2
+	VMOVUPS.Z        (DX), K1, Y3
+	VCVTPS2PD        Y3, Z3
+	VADDPD           Z3, Z2, Z2
+	VMOVUPS.Z        (BX), K1, Y3
+	VCVTPS2PD        Y3, Z3
+	VADDPD           Z3, Z2, Z2
+	VMAXPD.BCST      actkernconst<>+2968(SB), Z2, Z3
+	VMINPD.BCST      actkernconst<>+4296(SB), Z3, Z3
+	VADDPD.BCST      actkernconst<>+8(SB), Z3, Z4
+	VMAXPD.BCST      actkernconst<>+4288(SB), Z4, Z4
+	VGETMANTPD       $0x04, Z4, Z5
+	VGETEXPPD        Z4, Z4
+	VBROADCASTSD     actkernconst<>+4280(SB), Z6
+	VCMPPD           $0x12, Z5, Z6, K2
+	VMULPD.BCST      actkernconst<>+1080(SB), Z5, K2, Z5
+	VADDPD.BCST      actkernconst<>+8(SB), Z4, K2, Z4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z4, K2
+	VSUBPD.BCST      actkernconst<>+8(SB), Z5, K2, Z3
+	VADDPD.BCST      actkernconst<>+1072(SB), Z3, Z5
+	VDIVPD           Z5, Z3, Z5
+	VMULPD           Z5, Z5, Z6
+	VBROADCASTSD     actkernconst<>+4272(SB), Z7
+	VFMADD213PD.BCST actkernconst<>+4264(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4256(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4248(SB), Z6, Z7
+	VFMADD213PD.BCST actkernconst<>+4240(SB), Z6, Z7
+	VMULPD           Z7, Z6, Z6
+	VSUBPD           Z3, Z6, Z6
+	VFMADD213PD      Z3, Z5, Z6
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z6, Z4
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z4
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z2, K2
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z4, K2, Z4
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z2, K2
+	VBLENDMPD        Z2, Z4, K2, Z4
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z2, K2
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z4, K2, Z4
+	VCMPPD           $0x03, Z2, Z2, K2
+	VBLENDMPD        Z2, Z4, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z1, K2
+	VADDPD           Z2, Z0, K2, Z0
+	VCVTPD2PS        Z0, Y0
+	VMOVUPS          Y0, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -32733,10 +32538,6 @@ loop:
 	VCVTPS2PD        32(CX), Z17
 	VCVTPS2PD        64(CX), Z18
 	VCVTPS2PD        96(CX), Z19
-	VCMPPD           $0x11, Z16, Z0, K2
-	VCMPPD           $0x11, Z17, Z0, K3
-	VCMPPD           $0x11, Z18, Z0, K4
-	VCMPPD           $0x11, Z19, Z0, K5
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -32817,30 +32618,34 @@ loop:
 	VDIVPD           Z21, Z29, Z29
 	VDIVPD           Z22, Z30, Z30
 	VDIVPD           Z23, Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
-	VBLENDMPD        Z16, Z28, K2, Z28
-	VBLENDMPD        Z17, Z29, K3, Z29
-	VBLENDMPD        Z18, Z30, K4, Z30
-	VBLENDMPD        Z19, Z31, K5, Z31
+	VCMPPD           $0x15, Z16, Z0, K2
+	VCMPPD           $0x15, Z17, Z0, K3
+	VCMPPD           $0x15, Z18, Z0, K4
+	VCMPPD           $0x15, Z19, Z0, K5
+	VMOVAPD          Z16, Z20
+	VMULPD           Z28, Z16, K2, Z20
+	VMOVAPD          Z17, Z21
+	VMULPD           Z29, Z17, K3, Z21
+	VMOVAPD          Z18, Z22
+	VMULPD           Z30, Z18, K4, Z22
+	VMOVAPD          Z19, Z23
+	VMULPD           Z31, Z19, K5, Z23
 	VSUBPD           Z5, Z16, Z16
 	VSUBPD           Z5, Z17, Z17
 	VSUBPD           Z5, Z18, Z18
 	VSUBPD           Z5, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVUPS          Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVUPS          Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVUPS          Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVUPS          Y31, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -32850,7 +32655,6 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z16
-	VCMPPD           $0x11, Z16, Z0, K2
 	VMAXPD           Z3, Z16, Z17
 	VMINPD           Z6, Z17, Z17
 	VMULPD           Z7, Z17, Z18
@@ -32871,12 +32675,13 @@ single:
 	VMULPD           Z17, Z19, Z19
 	VADDPD           Z4, Z19, Z17
 	VDIVPD           Z17, Z19, Z19
-	VMULPD           Z19, Z16, Z19
-	VBLENDMPD        Z16, Z19, K2, Z19
+	VCMPPD           $0x15, Z16, Z0, K2
+	VMOVAPD          Z16, Z17
+	VMULPD           Z19, Z16, K2, Z17
 	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -32890,7 +32695,6 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y16
 	VCVTPS2PD        Y16, Z16
-	VCMPPD           $0x11, Z16, Z0, K2
 	VMAXPD           Z3, Z16, Z17
 	VMINPD           Z6, Z17, Z17
 	VMULPD           Z7, Z17, Z18
@@ -32911,12 +32715,13 @@ tail:
 	VMULPD           Z17, Z19, Z19
 	VADDPD           Z4, Z19, Z17
 	VDIVPD           Z17, Z19, Z19
-	VMULPD           Z19, Z16, Z19
-	VBLENDMPD        Z16, Z19, K2, Z19
+	VCMPPD           $0x15, Z16, Z0, K2
+	VMOVAPD          Z16, Z17
+	VMULPD           Z19, Z16, K2, Z17
 	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -32952,10 +32757,6 @@ loop:
 	VCVTPS2PD        32(CX), Z17
 	VCVTPS2PD        64(CX), Z18
 	VCVTPS2PD        96(CX), Z19
-	VCMPPD           $0x11, Z16, Z0, K2
-	VCMPPD           $0x11, Z17, Z0, K3
-	VCMPPD           $0x11, Z18, Z0, K4
-	VCMPPD           $0x11, Z19, Z0, K5
 	VMAXPD           Z3, Z16, Z20
 	VMAXPD           Z3, Z17, Z21
 	VMAXPD           Z3, Z18, Z22
@@ -33036,30 +32837,34 @@ loop:
 	VDIVPD           Z21, Z29, Z29
 	VDIVPD           Z22, Z30, Z30
 	VDIVPD           Z23, Z31, Z31
-	VMULPD           Z28, Z16, Z28
-	VMULPD           Z29, Z17, Z29
-	VMULPD           Z30, Z18, Z30
-	VMULPD           Z31, Z19, Z31
-	VBLENDMPD        Z16, Z28, K2, Z28
-	VBLENDMPD        Z17, Z29, K3, Z29
-	VBLENDMPD        Z18, Z30, K4, Z30
-	VBLENDMPD        Z19, Z31, K5, Z31
+	VCMPPD           $0x15, Z16, Z0, K2
+	VCMPPD           $0x15, Z17, Z0, K3
+	VCMPPD           $0x15, Z18, Z0, K4
+	VCMPPD           $0x15, Z19, Z0, K5
+	VMOVAPD          Z16, Z20
+	VMULPD           Z28, Z16, K2, Z20
+	VMOVAPD          Z17, Z21
+	VMULPD           Z29, Z17, K3, Z21
+	VMOVAPD          Z18, Z22
+	VMULPD           Z30, Z18, K4, Z22
+	VMOVAPD          Z19, Z23
+	VMULPD           Z31, Z19, K5, Z23
 	VSUBPD           Z5, Z16, Z16
 	VSUBPD           Z5, Z17, Z17
 	VSUBPD           Z5, Z18, Z18
 	VSUBPD           Z5, Z19, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z28
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z29
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z30
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z31
-	VCVTPD2PS        Z28, Y28
-	VMOVNTPS         Y28, (AX)
-	VCVTPD2PS        Z29, Y29
-	VMOVNTPS         Y29, 32(AX)
-	VCVTPD2PS        Z30, Y30
-	VMOVNTPS         Y30, 64(AX)
-	VCVTPD2PS        Z31, Y31
-	VMOVNTPS         Y31, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z17, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z18, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z19, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVNTPS         Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVNTPS         Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVNTPS         Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVNTPS         Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -33069,7 +32874,6 @@ single:
 	CMPQ             DX, $0x00000008
 	JB               tail
 	VCVTPS2PD        (CX), Z16
-	VCMPPD           $0x11, Z16, Z0, K2
 	VMAXPD           Z3, Z16, Z17
 	VMINPD           Z6, Z17, Z17
 	VMULPD           Z7, Z17, Z18
@@ -33090,12 +32894,13 @@ single:
 	VMULPD           Z17, Z19, Z19
 	VADDPD           Z4, Z19, Z17
 	VDIVPD           Z17, Z19, Z19
-	VMULPD           Z19, Z16, Z19
-	VBLENDMPD        Z16, Z19, K2, Z19
+	VCMPPD           $0x15, Z16, Z0, K2
+	VMOVAPD          Z16, Z17
+	VMULPD           Z19, Z16, K2, Z17
 	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVNTPS         Y19, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -33109,7 +32914,6 @@ tail:
 	KMOVW            BX, K1
 	VMOVUPS.Z        (CX), K1, Y16
 	VCVTPS2PD        Y16, Z16
-	VCMPPD           $0x11, Z16, Z0, K2
 	VMAXPD           Z3, Z16, Z17
 	VMINPD           Z6, Z17, Z17
 	VMULPD           Z7, Z17, Z18
@@ -33130,12 +32934,13 @@ tail:
 	VMULPD           Z17, Z19, Z19
 	VADDPD           Z4, Z19, Z17
 	VDIVPD           Z17, Z19, Z19
-	VMULPD           Z19, Z16, Z19
-	VBLENDMPD        Z16, Z19, K2, Z19
+	VCMPPD           $0x15, Z16, Z0, K2
+	VMOVAPD          Z16, Z17
+	VMULPD           Z19, Z16, K2, Z17
 	VSUBPD           Z5, Z16, Z16
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z19
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z16, Z17
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, K1, (AX)
 
 done:
 	SFENCE
@@ -33598,10 +33403,6 @@ TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
 	VBROADCASTSD actkernconst<>+1072(SB), Z3
-	VBROADCASTSD actkernconst<>+5352(SB), Z4
-	VBROADCASTSD actkernconst<>+5488(SB), Z5
-	VBROADCASTSD actkernconst<>+8(SB), Z6
-	VBROADCASTSD actkernconst<>+5496(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -33610,66 +33411,62 @@ TEXT ·mishBackwardAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VSUBPD           Z7, Z8, Z12
-	VSUBPD           Z7, Z9, Z13
-	VSUBPD           Z7, Z10, Z14
-	VSUBPD           Z7, Z11, Z15
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z12, Z12
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z16, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z17, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z18, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z19, K5
-	VMULPD.BCST      actkernconst<>+5480(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5480(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5480(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5480(SB), Z15, Z19
-	VADDPD.BCST      actkernconst<>+5472(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5472(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5472(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5472(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5464(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5464(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5464(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5464(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5456(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5456(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5456(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5448(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5448(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5448(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
-	VMAXPD           Z2, Z8, Z16
-	VMAXPD           Z2, Z9, Z17
-	VMAXPD           Z2, Z10, Z18
-	VMAXPD           Z2, Z11, Z19
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z7, Z11
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z9, Z9
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z10, Z10
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z11, Z11
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z15, K5
+	VMULPD.BCST      actkernconst<>+5496(SB), Z8, Z12
+	VMULPD.BCST      actkernconst<>+5496(SB), Z9, Z13
+	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z11, Z15
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5488(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5480(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5480(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5472(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5472(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5464(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5464(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5464(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5464(SB), Z15, Z15
+	VMAXPD           Z2, Z4, Z16
+	VMAXPD           Z2, Z5, Z17
+	VMAXPD           Z2, Z6, Z18
+	VMAXPD           Z2, Z7, Z19
 	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
 	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
 	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
@@ -33722,10 +33519,10 @@ loop:
 	VSCALEFPD        Z21, Z25, Z25
 	VSCALEFPD        Z22, Z26, Z26
 	VSCALEFPD        Z23, Z27, Z27
-	VSUBPD           Z2, Z8, Z16
-	VSUBPD           Z2, Z9, Z17
-	VSUBPD           Z2, Z10, Z18
-	VSUBPD           Z2, Z11, Z19
+	VSUBPD           Z2, Z4, Z16
+	VSUBPD           Z2, Z5, Z17
+	VSUBPD           Z2, Z6, Z18
+	VSUBPD           Z2, Z7, Z19
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z16, Z24
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z17, Z25
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z18, Z26
@@ -33746,18 +33543,18 @@ loop:
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
 	VDIVPD           Z23, Z19, Z19
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z28
-	VMULPD.BCST      actkernconst<>+1096(SB), Z9, Z29
-	VMULPD.BCST      actkernconst<>+1096(SB), Z10, Z30
-	VMULPD.BCST      actkernconst<>+1096(SB), Z11, Z31
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z28
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z29
+	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z30
+	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z31
 	VMULPD           Z24, Z28, Z28
 	VMULPD           Z25, Z29, Z29
 	VMULPD           Z26, Z30, Z30
 	VMULPD           Z27, Z31, Z31
-	VADDPD           Z24, Z6, Z24
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VADDPD           Z27, Z6, Z27
+	VADDPD.BCST      actkernconst<>+8(SB), Z24, Z24
+	VADDPD.BCST      actkernconst<>+8(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8(SB), Z27, Z27
 	VMULPD           Z24, Z28, Z28
 	VMULPD           Z25, Z29, Z29
 	VMULPD           Z26, Z30, Z30
@@ -33774,42 +33571,42 @@ loop:
 	VADDPD           Z29, Z17, Z17
 	VADDPD           Z30, Z18, Z18
 	VADDPD           Z31, Z19, Z19
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z5, Z8, Z16
-	VSUBPD           Z5, Z9, Z17
-	VSUBPD           Z5, Z10, Z18
-	VSUBPD           Z5, Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
-	VSUBPD           Z4, Z8, Z8
-	VSUBPD           Z4, Z9, Z9
-	VSUBPD           Z4, Z10, Z10
-	VSUBPD           Z4, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z15
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VMULPD           Z12, Z8, K2, Z16
+	VMULPD           Z13, Z9, K3, Z17
+	VMULPD           Z14, Z10, K4, Z18
+	VMULPD           Z15, Z11, K5, Z19
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z7, Z11
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z7, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z19
+	VCVTPS2PD        (DX), Z4
+	VCVTPS2PD        32(DX), Z5
+	VCVTPS2PD        64(DX), Z6
+	VCVTPS2PD        96(DX), Z7
+	VMULPD           Z4, Z16, Z16
+	VMULPD           Z5, Z17, Z17
+	VMULPD           Z6, Z18, Z18
+	VMULPD           Z7, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -33819,56 +33616,55 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VSUBPD           Z7, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z10, K2
-	VMULPD.BCST      actkernconst<>+5480(SB), Z9, Z10
-	VADDPD.BCST      actkernconst<>+5472(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5464(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5448(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z11, Z10
-	VMOVAPD          Z0, Z12
-	VFMADD213PD      Z1, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z12
-	VSCALEFPD        Z11, Z12, Z12
-	VSUBPD           Z2, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z10, Z12
-	VADDPD           Z3, Z12, Z10
-	VMULPD           Z10, Z12, Z10
-	VADDPD           Z3, Z10, Z11
-	VDIVPD           Z11, Z10, Z10
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z13
-	VMULPD           Z12, Z13, Z13
-	VADDPD           Z12, Z6, Z12
-	VMULPD           Z12, Z13, Z13
-	VMULPD           Z11, Z11, Z11
-	VDIVPD           Z11, Z13, Z13
-	VADDPD           Z13, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPS2PD        (DX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, (AX)
+	VCVTPS2PD        (CX), Z4
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z6, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5488(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5480(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5472(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5464(SB), Z6, Z6
+	VMAXPD           Z2, Z4, Z7
+	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
+	VMOVAPD          Z0, Z9
+	VFMADD213PD      Z1, Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
+	VSCALEFPD        Z8, Z9, Z9
+	VSUBPD           Z2, Z4, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z7, Z9
+	VADDPD           Z3, Z9, Z7
+	VMULPD           Z7, Z9, Z7
+	VADDPD           Z3, Z7, Z8
+	VDIVPD           Z8, Z7, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
+	VMULPD           Z9, Z10, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z8, Z8, Z8
+	VDIVPD           Z8, Z10, Z10
+	VADDPD           Z10, Z7, Z7
+	VMULPD           Z6, Z5, K2, Z7
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z7
+	VCVTPS2PD        (DX), Z4
+	VMULPD           Z4, Z7, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -33881,58 +33677,57 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VSUBPD           Z7, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z10, K2
-	VMULPD.BCST      actkernconst<>+5480(SB), Z9, Z10
-	VADDPD.BCST      actkernconst<>+5472(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5464(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5448(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z11, Z10
-	VMOVAPD          Z0, Z12
-	VFMADD213PD      Z1, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z12
-	VSCALEFPD        Z11, Z12, Z12
-	VSUBPD           Z2, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z10, Z12
-	VADDPD           Z3, Z12, Z10
-	VMULPD           Z10, Z12, Z10
-	VADDPD           Z3, Z10, Z11
-	VDIVPD           Z11, Z10, Z10
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z13
-	VMULPD           Z12, Z13, Z13
-	VADDPD           Z12, Z6, Z12
-	VMULPD           Z12, Z13, Z13
-	VMULPD           Z11, Z11, Z11
-	VDIVPD           Z11, Z13, Z13
-	VADDPD           Z13, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z6, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5488(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5480(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5472(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5464(SB), Z6, Z6
+	VMAXPD           Z2, Z4, Z7
+	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
+	VMOVAPD          Z0, Z9
+	VFMADD213PD      Z1, Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
+	VSCALEFPD        Z8, Z9, Z9
+	VSUBPD           Z2, Z4, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z7, Z9
+	VADDPD           Z3, Z9, Z7
+	VMULPD           Z7, Z9, Z7
+	VADDPD           Z3, Z7, Z8
+	VDIVPD           Z8, Z7, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
+	VMULPD           Z9, Z10, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z8, Z8, Z8
+	VDIVPD           Z8, Z10, Z10
+	VADDPD           Z10, Z7, Z7
+	VMULPD           Z6, Z5, K2, Z7
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z7
+	VMOVUPS.Z        (DX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VMULPD           Z4, Z7, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -33945,10 +33740,6 @@ TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
 	VBROADCASTSD actkernconst<>+1072(SB), Z3
-	VBROADCASTSD actkernconst<>+5352(SB), Z4
-	VBROADCASTSD actkernconst<>+5488(SB), Z5
-	VBROADCASTSD actkernconst<>+8(SB), Z6
-	VBROADCASTSD actkernconst<>+5496(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -33957,66 +33748,62 @@ TEXT ·mishBackwardAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ             BX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z8
-	VCVTPS2PD        32(CX), Z9
-	VCVTPS2PD        64(CX), Z10
-	VCVTPS2PD        96(CX), Z11
-	VSUBPD           Z7, Z8, Z12
-	VSUBPD           Z7, Z9, Z13
-	VSUBPD           Z7, Z10, Z14
-	VSUBPD           Z7, Z11, Z15
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z12, Z12
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z13, Z13
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z14, Z14
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z15, Z15
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z16, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z17, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z18, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z19, K5
-	VMULPD.BCST      actkernconst<>+5480(SB), Z12, Z16
-	VMULPD.BCST      actkernconst<>+5480(SB), Z13, Z17
-	VMULPD.BCST      actkernconst<>+5480(SB), Z14, Z18
-	VMULPD.BCST      actkernconst<>+5480(SB), Z15, Z19
-	VADDPD.BCST      actkernconst<>+5472(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5472(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5472(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5472(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5464(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5464(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5464(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5464(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5456(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5456(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5456(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5456(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z16
-	VMULPD           Z17, Z13, Z17
-	VMULPD           Z18, Z14, Z18
-	VMULPD           Z19, Z15, Z19
-	VADDPD.BCST      actkernconst<>+5448(SB), Z16, Z16
-	VADDPD.BCST      actkernconst<>+5448(SB), Z17, Z17
-	VADDPD.BCST      actkernconst<>+5448(SB), Z18, Z18
-	VADDPD.BCST      actkernconst<>+5448(SB), Z19, Z19
-	VMULPD           Z16, Z12, Z12
-	VMULPD           Z17, Z13, Z13
-	VMULPD           Z18, Z14, Z14
-	VMULPD           Z19, Z15, Z15
-	VMAXPD           Z2, Z8, Z16
-	VMAXPD           Z2, Z9, Z17
-	VMAXPD           Z2, Z10, Z18
-	VMAXPD           Z2, Z11, Z19
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z7, Z11
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z8, Z8
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z9, Z9
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z10, Z10
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z11, Z11
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z12, K2
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z13, K3
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z14, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z15, K5
+	VMULPD.BCST      actkernconst<>+5496(SB), Z8, Z12
+	VMULPD.BCST      actkernconst<>+5496(SB), Z9, Z13
+	VMULPD.BCST      actkernconst<>+5496(SB), Z10, Z14
+	VMULPD.BCST      actkernconst<>+5496(SB), Z11, Z15
+	VADDPD.BCST      actkernconst<>+5488(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5488(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5488(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5488(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5480(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5480(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5480(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5480(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5472(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5472(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5472(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5472(SB), Z15, Z15
+	VMULPD           Z12, Z8, Z12
+	VMULPD           Z13, Z9, Z13
+	VMULPD           Z14, Z10, Z14
+	VMULPD           Z15, Z11, Z15
+	VADDPD.BCST      actkernconst<>+5464(SB), Z12, Z12
+	VADDPD.BCST      actkernconst<>+5464(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+5464(SB), Z14, Z14
+	VADDPD.BCST      actkernconst<>+5464(SB), Z15, Z15
+	VMAXPD           Z2, Z4, Z16
+	VMAXPD           Z2, Z5, Z17
+	VMAXPD           Z2, Z6, Z18
+	VMAXPD           Z2, Z7, Z19
 	VMINPD.BCST      actkernconst<>+736(SB), Z16, Z16
 	VMINPD.BCST      actkernconst<>+736(SB), Z17, Z17
 	VMINPD.BCST      actkernconst<>+736(SB), Z18, Z18
@@ -34069,10 +33856,10 @@ loop:
 	VSCALEFPD        Z21, Z25, Z25
 	VSCALEFPD        Z22, Z26, Z26
 	VSCALEFPD        Z23, Z27, Z27
-	VSUBPD           Z2, Z8, Z16
-	VSUBPD           Z2, Z9, Z17
-	VSUBPD           Z2, Z10, Z18
-	VSUBPD           Z2, Z11, Z19
+	VSUBPD           Z2, Z4, Z16
+	VSUBPD           Z2, Z5, Z17
+	VSUBPD           Z2, Z6, Z18
+	VSUBPD           Z2, Z7, Z19
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z16, Z24
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z17, Z25
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z18, Z26
@@ -34093,18 +33880,18 @@ loop:
 	VDIVPD           Z21, Z17, Z17
 	VDIVPD           Z22, Z18, Z18
 	VDIVPD           Z23, Z19, Z19
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z28
-	VMULPD.BCST      actkernconst<>+1096(SB), Z9, Z29
-	VMULPD.BCST      actkernconst<>+1096(SB), Z10, Z30
-	VMULPD.BCST      actkernconst<>+1096(SB), Z11, Z31
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z28
+	VMULPD.BCST      actkernconst<>+1096(SB), Z5, Z29
+	VMULPD.BCST      actkernconst<>+1096(SB), Z6, Z30
+	VMULPD.BCST      actkernconst<>+1096(SB), Z7, Z31
 	VMULPD           Z24, Z28, Z28
 	VMULPD           Z25, Z29, Z29
 	VMULPD           Z26, Z30, Z30
 	VMULPD           Z27, Z31, Z31
-	VADDPD           Z24, Z6, Z24
-	VADDPD           Z25, Z6, Z25
-	VADDPD           Z26, Z6, Z26
-	VADDPD           Z27, Z6, Z27
+	VADDPD.BCST      actkernconst<>+8(SB), Z24, Z24
+	VADDPD.BCST      actkernconst<>+8(SB), Z25, Z25
+	VADDPD.BCST      actkernconst<>+8(SB), Z26, Z26
+	VADDPD.BCST      actkernconst<>+8(SB), Z27, Z27
 	VMULPD           Z24, Z28, Z28
 	VMULPD           Z25, Z29, Z29
 	VMULPD           Z26, Z30, Z30
@@ -34121,42 +33908,42 @@ loop:
 	VADDPD           Z29, Z17, Z17
 	VADDPD           Z30, Z18, Z18
 	VADDPD           Z31, Z19, Z19
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VSUBPD           Z5, Z8, Z16
-	VSUBPD           Z5, Z9, Z17
-	VSUBPD           Z5, Z10, Z18
-	VSUBPD           Z5, Z11, Z19
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z16, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z17, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z18, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z19, Z15
-	VSUBPD           Z4, Z8, Z8
-	VSUBPD           Z4, Z9, Z9
-	VSUBPD           Z4, Z10, Z10
-	VSUBPD           Z4, Z11, Z11
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z12
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z9, Z13
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z10, Z14
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z11, Z15
-	VCVTPS2PD        (DX), Z8
-	VCVTPS2PD        32(DX), Z9
-	VCVTPS2PD        64(DX), Z10
-	VCVTPS2PD        96(DX), Z11
-	VMULPD           Z8, Z12, Z12
-	VMULPD           Z9, Z13, Z13
-	VMULPD           Z10, Z14, Z14
-	VMULPD           Z11, Z15, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VMULPD           Z12, Z8, K2, Z16
+	VMULPD           Z13, Z9, K3, Z17
+	VMULPD           Z14, Z10, K4, Z18
+	VMULPD           Z15, Z11, K5, Z19
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z7, Z11
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z11, Z19
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z6, Z6
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z7, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z7, Z19
+	VCVTPS2PD        (DX), Z4
+	VCVTPS2PD        32(DX), Z5
+	VCVTPS2PD        64(DX), Z6
+	VCVTPS2PD        96(DX), Z7
+	VMULPD           Z4, Z16, Z16
+	VMULPD           Z5, Z17, Z17
+	VMULPD           Z6, Z18, Z18
+	VMULPD           Z7, Z19, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -34166,56 +33953,55 @@ loop:
 single:
 	CMPQ             BX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z8
-	VSUBPD           Z7, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z10, K2
-	VMULPD.BCST      actkernconst<>+5480(SB), Z9, Z10
-	VADDPD.BCST      actkernconst<>+5472(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5464(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5448(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z11, Z10
-	VMOVAPD          Z0, Z12
-	VFMADD213PD      Z1, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z12
-	VSCALEFPD        Z11, Z12, Z12
-	VSUBPD           Z2, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z10, Z12
-	VADDPD           Z3, Z12, Z10
-	VMULPD           Z10, Z12, Z10
-	VADDPD           Z3, Z10, Z11
-	VDIVPD           Z11, Z10, Z10
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z13
-	VMULPD           Z12, Z13, Z13
-	VADDPD           Z12, Z6, Z12
-	VMULPD           Z12, Z13, Z13
-	VMULPD           Z11, Z11, Z11
-	VDIVPD           Z11, Z13, Z13
-	VADDPD           Z13, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VCVTPS2PD        (DX), Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, (AX)
+	VCVTPS2PD        (CX), Z4
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z6, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5488(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5480(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5472(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5464(SB), Z6, Z6
+	VMAXPD           Z2, Z4, Z7
+	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
+	VMOVAPD          Z0, Z9
+	VFMADD213PD      Z1, Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
+	VSCALEFPD        Z8, Z9, Z9
+	VSUBPD           Z2, Z4, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z7, Z9
+	VADDPD           Z3, Z9, Z7
+	VMULPD           Z7, Z9, Z7
+	VADDPD           Z3, Z7, Z8
+	VDIVPD           Z8, Z7, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
+	VMULPD           Z9, Z10, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z8, Z8, Z8
+	VDIVPD           Z8, Z10, Z10
+	VADDPD           Z10, Z7, Z7
+	VMULPD           Z6, Z5, K2, Z7
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z7
+	VCVTPS2PD        (DX), Z4
+	VMULPD           Z4, Z7, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -34228,58 +34014,57 @@ tail:
 	MOVL             $-1, SI
 	BZHIL            BX, SI, SI
 	KMOVW            SI, K1
-	VMOVUPS.Z        (CX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VSUBPD           Z7, Z8, Z9
-	VSUBPD.BCST      actkernconst<>+5440(SB), Z9, Z9
-	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z10
-	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z10, K2
-	VMULPD.BCST      actkernconst<>+5480(SB), Z9, Z10
-	VADDPD.BCST      actkernconst<>+5472(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5464(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5456(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z10
-	VADDPD.BCST      actkernconst<>+5448(SB), Z10, Z10
-	VMULPD           Z10, Z9, Z9
-	VMAXPD           Z2, Z8, Z10
-	VMINPD.BCST      actkernconst<>+736(SB), Z10, Z10
-	VMULPD.BCST      actkernconst<>+80(SB), Z10, Z11
-	VRNDSCALEPD      $0x08, Z11, Z11
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z11, Z10
-	VMOVAPD          Z0, Z12
-	VFMADD213PD      Z1, Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+744(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+752(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z10, Z12
-	VFMADD213PD.BCST actkernconst<>+704(SB), Z10, Z12
-	VSCALEFPD        Z11, Z12, Z12
-	VSUBPD           Z2, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z10, Z12
-	VADDPD           Z3, Z12, Z10
-	VMULPD           Z10, Z12, Z10
-	VADDPD           Z3, Z10, Z11
-	VDIVPD           Z11, Z10, Z10
-	VMULPD.BCST      actkernconst<>+1096(SB), Z8, Z13
-	VMULPD           Z12, Z13, Z13
-	VADDPD           Z12, Z6, Z12
-	VMULPD           Z12, Z13, Z13
-	VMULPD           Z11, Z11, Z11
-	VDIVPD           Z11, Z13, Z13
-	VADDPD           Z13, Z10, Z10
-	VBLENDMPD        Z9, Z10, K2, Z9
-	VSUBPD           Z5, Z8, Z10
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z9
-	VSUBPD           Z4, Z8, Z8
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z8, Z9
-	VMOVUPS.Z        (DX), K1, Y8
-	VCVTPS2PD        Y8, Z8
-	VMULPD           Z8, Z9, Z9
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VSUBPD.BCST      actkernconst<>+5448(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+5456(SB), Z5, Z5
+	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z6
+	VCMPPD.BCST      $0x11, actkernconst<>+2408(SB), Z6, K2
+	VMULPD.BCST      actkernconst<>+5496(SB), Z5, Z6
+	VADDPD.BCST      actkernconst<>+5488(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5480(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5472(SB), Z6, Z6
+	VMULPD           Z6, Z5, Z6
+	VADDPD.BCST      actkernconst<>+5464(SB), Z6, Z6
+	VMAXPD           Z2, Z4, Z7
+	VMINPD.BCST      actkernconst<>+736(SB), Z7, Z7
+	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z8
+	VRNDSCALEPD      $0x08, Z8, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z8, Z7
+	VMOVAPD          Z0, Z9
+	VFMADD213PD      Z1, Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+744(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+752(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z9
+	VFMADD213PD.BCST actkernconst<>+704(SB), Z7, Z9
+	VSCALEFPD        Z8, Z9, Z9
+	VSUBPD           Z2, Z4, Z7
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z7, Z9
+	VADDPD           Z3, Z9, Z7
+	VMULPD           Z7, Z9, Z7
+	VADDPD           Z3, Z7, Z8
+	VDIVPD           Z8, Z7, Z7
+	VMULPD.BCST      actkernconst<>+1096(SB), Z4, Z10
+	VMULPD           Z9, Z10, Z10
+	VADDPD.BCST      actkernconst<>+8(SB), Z9, Z9
+	VMULPD           Z9, Z10, Z10
+	VMULPD           Z8, Z8, Z8
+	VDIVPD           Z8, Z10, Z10
+	VADDPD           Z10, Z7, Z7
+	VMULPD           Z6, Z5, K2, Z7
+	VSUBPD.BCST      actkernconst<>+5440(SB), Z4, Z5
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z7
+	VSUBPD.BCST      actkernconst<>+5352(SB), Z4, Z4
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z7
+	VMOVUPS.Z        (DX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VMULPD           Z4, Z7, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, K1, (AX)
 
 done:
 	SFENCE
@@ -35040,50 +34825,45 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VCMPPS    $0x12, Z1, Z3, K2
-	VCMPPS    $0x12, Z1, Z4, K3
-	VCMPPS    $0x12, Z1, Z5, K4
-	VCMPPS    $0x12, Z1, Z6, K5
-	VMAXPS    Z3, Z0, Z7
-	VMAXPS    Z4, Z0, Z8
-	VMAXPS    Z5, Z0, Z9
-	VMAXPS    Z6, Z0, Z10
-	VMULPS    Z7, Z2, Z7
-	VMULPS    Z8, Z2, Z8
-	VMULPS    Z9, Z2, Z9
-	VMULPS    Z10, Z2, Z10
-	VBLENDMPS Z7, Z3, K2, Z7
-	VBLENDMPS Z8, Z4, K3, Z8
-	VBLENDMPS Z9, Z5, K4, Z9
-	VBLENDMPS Z10, Z6, K5, Z10
-	VMOVUPS   Z7, (AX)
-	VMOVUPS   Z8, 64(AX)
-	VMOVUPS   Z9, 128(AX)
-	VMOVUPS   Z10, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ    DX, $0x00000040
+	JB      single
+	VMOVUPS (CX), Z3
+	VMOVUPS 64(CX), Z4
+	VMOVUPS 128(CX), Z5
+	VMOVUPS 192(CX), Z6
+	VCMPPS  $0x12, Z1, Z3, K2
+	VCMPPS  $0x12, Z1, Z4, K3
+	VCMPPS  $0x12, Z1, Z5, K4
+	VCMPPS  $0x12, Z1, Z6, K5
+	VMAXPS  Z3, Z0, Z7
+	VMAXPS  Z4, Z0, Z8
+	VMAXPS  Z5, Z0, Z9
+	VMAXPS  Z6, Z0, Z10
+	VMULPS  Z2, Z7, K2, Z3
+	VMULPS  Z2, Z8, K3, Z4
+	VMULPS  Z2, Z9, K4, Z5
+	VMULPS  Z2, Z10, K5, Z6
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	VMOVUPS Z6, 192(AX)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, CX
+	SUBQ    $0x00000040, DX
+	JMP     loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VCMPPS    $0x12, Z1, Z3, K2
-	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVUPS   Z4, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ    DX, $0x00000010
+	JB      tail
+	VMOVUPS (CX), Z3
+	VCMPPS  $0x12, Z1, Z3, K2
+	VMAXPS  Z3, Z0, Z4
+	VMULPS  Z2, Z4, K2, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     single
 
 tail:
 	TESTQ     DX, DX
@@ -35094,9 +34874,8 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VBLENDMPS Z4, Z3, K2, Z4
-	VMOVUPS   Z4, K1, (AX)
+	VMULPS    Z2, Z4, K2, Z3
+	VMOVUPS   Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -35393,15 +35172,12 @@ loop:
 	VBLENDMPS   Z3, Z9, K5, Z9
 	VBLENDMPS   Z4, Z10, K6, Z10
 	VBLENDMPS   Z5, Z11, K7, Z11
-	VMULPS      Z9, Z6, Z6
-	VMULPS      Z10, Z7, Z7
-	VMULPS      Z11, Z8, Z8
-	VBLENDMPS   Z6, Z3, K2, Z6
-	VBLENDMPS   Z7, Z4, K3, Z7
-	VBLENDMPS   Z8, Z5, K4, Z8
-	VMOVUPS     Z6, (AX)
-	VMOVUPS     Z7, 64(AX)
-	VMOVUPS     Z8, 128(AX)
+	VMULPS      Z9, Z6, K2, Z3
+	VMULPS      Z10, Z7, K3, Z4
+	VMULPS      Z11, Z8, K4, Z5
+	VMOVUPS     Z3, (AX)
+	VMOVUPS     Z4, 64(AX)
+	VMOVUPS     Z5, 128(AX)
 	ADDQ        $0x000000c0, AX
 	ADDQ        $0x000000c0, CX
 	ADDQ        $0x000000c0, DX
@@ -35420,9 +35196,8 @@ single:
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
-	VMULPS      Z5, Z4, Z4
-	VBLENDMPS   Z4, Z3, K2, Z4
-	VMOVUPS     Z4, (AX)
+	VMULPS      Z5, Z4, K2, Z3
+	VMOVUPS     Z3, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -35444,9 +35219,8 @@ tail:
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
-	VMULPS      Z5, Z4, Z4
-	VBLENDMPS   Z4, Z3, K2, Z4
-	VMOVUPS     Z4, K1, (AX)
+	VMULPS      Z5, Z4, K2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -38496,199 +38270,197 @@ TEXT ·seluAVX512(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+88(SB), Z9
 	VBROADCASTSD actkernconst<>+96(SB), Z10
 	VBROADCASTSD actkernconst<>+104(SB), Z11
+	VBROADCASTSD actkernconst<>+112(SB), Z12
+	VBROADCASTSD actkernconst<>+16(SB), Z13
+	VBROADCASTSD actkernconst<>+24(SB), Z14
+	VBROADCASTSD actkernconst<>+32(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMULPD           Z12, Z4, Z16
-	VMULPD           Z13, Z4, Z17
-	VMULPD           Z14, Z4, Z18
-	VMULPD           Z15, Z4, Z19
-	VMAXPD           Z6, Z12, Z20
-	VMAXPD           Z6, Z13, Z21
-	VMAXPD           Z6, Z14, Z22
-	VMAXPD           Z6, Z15, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z20, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z24
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z27
-	VCMPPD           $0x03, Z12, Z12, K6
-	VCMPPD           $0x03, Z13, Z13, K7
-	KMOVW            K7, (SP)
-	VCMPPD           $0x03, Z14, Z14, K7
-	KMOVW            K7, 8(SP)
-	VCMPPD           $0x03, Z15, Z15, K7
-	VMULPD           Z24, Z5, Z24
-	VMULPD           Z25, Z5, Z25
-	VMULPD           Z26, Z5, Z26
-	VMULPD           Z27, Z5, Z27
-	VBLENDMPD        Z16, Z24, K2, Z16
-	VBLENDMPD        Z17, Z25, K3, Z17
-	VBLENDMPD        Z18, Z26, K4, Z18
-	VBLENDMPD        Z19, Z27, K5, Z19
-	VBLENDMPD        Z12, Z16, K6, Z12
-	KMOVW            (SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
-	VBLENDMPD        Z15, Z19, K7, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
-	JMP              loop
+	CMPQ            DX, $0x00000020
+	JB              single
+	VCVTPS2PD       (CX), Z16
+	VCVTPS2PD       32(CX), Z17
+	VCVTPS2PD       64(CX), Z18
+	VCVTPS2PD       96(CX), Z19
+	VCMPPD          $0x11, Z16, Z1, K2
+	VCMPPD          $0x11, Z17, Z1, K3
+	VCMPPD          $0x11, Z18, Z1, K4
+	VCMPPD          $0x11, Z19, Z1, K5
+	VMAXPD          Z6, Z16, Z20
+	VMAXPD          Z6, Z17, Z21
+	VMAXPD          Z6, Z18, Z22
+	VMAXPD          Z6, Z19, Z23
+	VMINPD          Z7, Z20, Z20
+	VMINPD          Z7, Z21, Z21
+	VMINPD          Z7, Z22, Z22
+	VMINPD          Z7, Z23, Z23
+	VMULPD          Z8, Z20, Z24
+	VMULPD          Z8, Z21, Z25
+	VMULPD          Z8, Z22, Z26
+	VMULPD          Z8, Z23, Z27
+	VRNDSCALEPD     $0x08, Z24, Z24
+	VRNDSCALEPD     $0x08, Z25, Z25
+	VRNDSCALEPD     $0x08, Z26, Z26
+	VRNDSCALEPD     $0x08, Z27, Z27
+	VFMADD231PD     Z9, Z24, Z20
+	VFMADD231PD     Z9, Z25, Z21
+	VFMADD231PD     Z9, Z26, Z22
+	VFMADD231PD     Z9, Z27, Z23
+	VMOVAPD         Z2, Z28
+	VFMADD213PD     Z3, Z20, Z28
+	VMOVAPD         Z2, Z29
+	VFMADD213PD     Z3, Z21, Z29
+	VMOVAPD         Z2, Z30
+	VFMADD213PD     Z3, Z22, Z30
+	VMOVAPD         Z2, Z31
+	VFMADD213PD     Z3, Z23, Z31
+	VFMADD213PD     Z10, Z20, Z28
+	VFMADD213PD     Z10, Z21, Z29
+	VFMADD213PD     Z10, Z22, Z30
+	VFMADD213PD     Z10, Z23, Z31
+	VFMADD213PD     Z11, Z20, Z28
+	VFMADD213PD     Z11, Z21, Z29
+	VFMADD213PD     Z11, Z22, Z30
+	VFMADD213PD     Z11, Z23, Z31
+	VFMADD213PD     Z12, Z20, Z28
+	VFMADD213PD     Z12, Z21, Z29
+	VFMADD213PD     Z12, Z22, Z30
+	VFMADD213PD     Z12, Z23, Z31
+	VFMADD213PD     Z13, Z20, Z28
+	VFMADD213PD     Z13, Z21, Z29
+	VFMADD213PD     Z13, Z22, Z30
+	VFMADD213PD     Z13, Z23, Z31
+	VFMADD213PD     Z14, Z20, Z28
+	VFMADD213PD     Z14, Z21, Z29
+	VFMADD213PD     Z14, Z22, Z30
+	VFMADD213PD     Z14, Z23, Z31
+	VFMADD213PD     Z15, Z20, Z28
+	VFMADD213PD     Z15, Z21, Z29
+	VFMADD213PD     Z15, Z22, Z30
+	VFMADD213PD     Z15, Z23, Z31
+	VMULPD          Z28, Z20, Z20
+	VMULPD          Z29, Z21, Z21
+	VMULPD          Z30, Z22, Z22
+	VMULPD          Z31, Z23, Z23
+	VSCALEFPD       Z24, Z0, Z24
+	VSCALEFPD       Z25, Z0, Z25
+	VSCALEFPD       Z26, Z0, Z26
+	VSCALEFPD       Z27, Z0, Z27
+	VSUBPD          Z0, Z24, Z28
+	VSUBPD          Z0, Z25, Z29
+	VSUBPD          Z0, Z26, Z30
+	VSUBPD          Z0, Z27, Z31
+	VFMADD213PD     Z28, Z20, Z24
+	VFMADD213PD     Z29, Z21, Z25
+	VFMADD213PD     Z30, Z22, Z26
+	VFMADD213PD     Z31, Z23, Z27
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z26
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z19, Z27
+	VCMPPD          $0x03, Z16, Z16, K6
+	VCMPPD          $0x03, Z17, Z17, K7
+	KMOVW           K7, (SP)
+	VCMPPD          $0x03, Z18, Z18, K7
+	KMOVW           K7, 8(SP)
+	VCMPPD          $0x03, Z19, Z19, K7
+	VMULPD          Z24, Z5, Z24
+	VMULPD          Z25, Z5, Z25
+	VMULPD          Z26, Z5, Z26
+	VMULPD          Z27, Z5, Z27
+	VMULPD          Z4, Z16, K2, Z24
+	VMULPD          Z4, Z17, K3, Z25
+	VMULPD          Z4, Z18, K4, Z26
+	VMULPD          Z4, Z19, K5, Z27
+	VBLENDMPD       Z16, Z24, K6, Z16
+	KMOVW           (SP), K2
+	VBLENDMPD       Z17, Z25, K2, Z17
+	KMOVW           8(SP), K2
+	VBLENDMPD       Z18, Z26, K2, Z18
+	VBLENDMPD       Z19, Z27, K7, Z19
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, (AX)
+	VCVTPD2PS       Z17, Y17
+	VMOVUPS         Y17, 32(AX)
+	VCVTPD2PS       Z18, Y18
+	VMOVUPS         Y18, 64(AX)
+	VCVTPD2PS       Z19, Y19
+	VMOVUPS         Y19, 96(AX)
+	ADDQ            $0x00000080, AX
+	ADDQ            $0x00000080, CX
+	SUBQ            $0x00000020, DX
+	JMP             loop
 
 single:
-	CMPQ             DX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z12, Z4, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z15
-	VCMPPD           $0x03, Z12, Z12, K3
-	VMULPD           Z15, Z5, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
-	JMP              single
+	CMPQ            DX, $0x00000008
+	JB              tail
+	VCVTPS2PD       (CX), Z16
+	VCMPPD          $0x11, Z16, Z1, K2
+	VMAXPD          Z6, Z16, Z17
+	VMINPD          Z7, Z17, Z17
+	VMULPD          Z8, Z17, Z18
+	VRNDSCALEPD     $0x08, Z18, Z18
+	VFMADD231PD     Z9, Z18, Z17
+	VMOVAPD         Z2, Z19
+	VFMADD213PD     Z3, Z17, Z19
+	VFMADD213PD     Z10, Z17, Z19
+	VFMADD213PD     Z11, Z17, Z19
+	VFMADD213PD     Z12, Z17, Z19
+	VFMADD213PD     Z13, Z17, Z19
+	VFMADD213PD     Z14, Z17, Z19
+	VFMADD213PD     Z15, Z17, Z19
+	VMULPD          Z19, Z17, Z17
+	VSCALEFPD       Z18, Z0, Z18
+	VSUBPD          Z0, Z18, Z19
+	VFMADD213PD     Z19, Z17, Z18
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VCMPPD          $0x03, Z16, Z16, K3
+	VMULPD          Z18, Z5, Z18
+	VMULPD          Z4, Z16, K2, Z18
+	VBLENDMPD       Z16, Z18, K3, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, (AX)
+	ADDQ            $0x00000020, AX
+	ADDQ            $0x00000020, CX
+	SUBQ            $0x00000008, DX
+	JMP             single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z12, Z4, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z15
-	VCMPPD           $0x03, Z12, Z12, K3
-	VMULPD           Z15, Z5, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	TESTQ           DX, DX
+	JZ              done
+	MOVL            $-1, BX
+	BZHIL           DX, BX, BX
+	KMOVW           BX, K1
+	VMOVUPS.Z       (CX), K1, Y16
+	VCVTPS2PD       Y16, Z16
+	VCMPPD          $0x11, Z16, Z1, K2
+	VMAXPD          Z6, Z16, Z17
+	VMINPD          Z7, Z17, Z17
+	VMULPD          Z8, Z17, Z18
+	VRNDSCALEPD     $0x08, Z18, Z18
+	VFMADD231PD     Z9, Z18, Z17
+	VMOVAPD         Z2, Z19
+	VFMADD213PD     Z3, Z17, Z19
+	VFMADD213PD     Z10, Z17, Z19
+	VFMADD213PD     Z11, Z17, Z19
+	VFMADD213PD     Z12, Z17, Z19
+	VFMADD213PD     Z13, Z17, Z19
+	VFMADD213PD     Z14, Z17, Z19
+	VFMADD213PD     Z15, Z17, Z19
+	VMULPD          Z19, Z17, Z17
+	VSCALEFPD       Z18, Z0, Z18
+	VSUBPD          Z0, Z18, Z19
+	VFMADD213PD     Z19, Z17, Z18
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VCMPPD          $0x03, Z16, Z16, K3
+	VMULPD          Z18, Z5, Z18
+	VMULPD          Z4, Z16, K2, Z18
+	VBLENDMPD       Z16, Z18, K3, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -38709,199 +38481,197 @@ TEXT ·seluAVX512Stream(SB), NOSPLIT, $16-48
 	VBROADCASTSD actkernconst<>+88(SB), Z9
 	VBROADCASTSD actkernconst<>+96(SB), Z10
 	VBROADCASTSD actkernconst<>+104(SB), Z11
+	VBROADCASTSD actkernconst<>+112(SB), Z12
+	VBROADCASTSD actkernconst<>+16(SB), Z13
+	VBROADCASTSD actkernconst<>+24(SB), Z14
+	VBROADCASTSD actkernconst<>+32(SB), Z15
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ             DX, $0x00000020
-	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VCMPPD           $0x11, Z12, Z1, K2
-	VCMPPD           $0x11, Z13, Z1, K3
-	VCMPPD           $0x11, Z14, Z1, K4
-	VCMPPD           $0x11, Z15, Z1, K5
-	VMULPD           Z12, Z4, Z16
-	VMULPD           Z13, Z4, Z17
-	VMULPD           Z14, Z4, Z18
-	VMULPD           Z15, Z4, Z19
-	VMAXPD           Z6, Z12, Z20
-	VMAXPD           Z6, Z13, Z21
-	VMAXPD           Z6, Z14, Z22
-	VMAXPD           Z6, Z15, Z23
-	VMINPD           Z7, Z20, Z20
-	VMINPD           Z7, Z21, Z21
-	VMINPD           Z7, Z22, Z22
-	VMINPD           Z7, Z23, Z23
-	VMULPD           Z8, Z20, Z24
-	VMULPD           Z8, Z21, Z25
-	VMULPD           Z8, Z22, Z26
-	VMULPD           Z8, Z23, Z27
-	VRNDSCALEPD      $0x08, Z24, Z24
-	VRNDSCALEPD      $0x08, Z25, Z25
-	VRNDSCALEPD      $0x08, Z26, Z26
-	VRNDSCALEPD      $0x08, Z27, Z27
-	VFMADD231PD      Z9, Z24, Z20
-	VFMADD231PD      Z9, Z25, Z21
-	VFMADD231PD      Z9, Z26, Z22
-	VFMADD231PD      Z9, Z27, Z23
-	VMOVAPD          Z2, Z28
-	VFMADD213PD      Z3, Z20, Z28
-	VMOVAPD          Z2, Z29
-	VFMADD213PD      Z3, Z21, Z29
-	VMOVAPD          Z2, Z30
-	VFMADD213PD      Z3, Z22, Z30
-	VMOVAPD          Z2, Z31
-	VFMADD213PD      Z3, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
-	VMULPD           Z28, Z20, Z20
-	VMULPD           Z29, Z21, Z21
-	VMULPD           Z30, Z22, Z22
-	VMULPD           Z31, Z23, Z23
-	VSCALEFPD        Z24, Z0, Z24
-	VSCALEFPD        Z25, Z0, Z25
-	VSCALEFPD        Z26, Z0, Z26
-	VSCALEFPD        Z27, Z0, Z27
-	VSUBPD           Z0, Z24, Z28
-	VSUBPD           Z0, Z25, Z29
-	VSUBPD           Z0, Z26, Z30
-	VSUBPD           Z0, Z27, Z31
-	VFMADD213PD      Z28, Z20, Z24
-	VFMADD213PD      Z29, Z21, Z25
-	VFMADD213PD      Z30, Z22, Z26
-	VFMADD213PD      Z31, Z23, Z27
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z24
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z13, Z25
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z14, Z26
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z15, Z27
-	VCMPPD           $0x03, Z12, Z12, K6
-	VCMPPD           $0x03, Z13, Z13, K7
-	KMOVW            K7, (SP)
-	VCMPPD           $0x03, Z14, Z14, K7
-	KMOVW            K7, 8(SP)
-	VCMPPD           $0x03, Z15, Z15, K7
-	VMULPD           Z24, Z5, Z24
-	VMULPD           Z25, Z5, Z25
-	VMULPD           Z26, Z5, Z26
-	VMULPD           Z27, Z5, Z27
-	VBLENDMPD        Z16, Z24, K2, Z16
-	VBLENDMPD        Z17, Z25, K3, Z17
-	VBLENDMPD        Z18, Z26, K4, Z18
-	VBLENDMPD        Z19, Z27, K5, Z19
-	VBLENDMPD        Z12, Z16, K6, Z12
-	KMOVW            (SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
-	VBLENDMPD        Z15, Z19, K7, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
-	ADDQ             $0x00000080, AX
-	ADDQ             $0x00000080, CX
-	SUBQ             $0x00000020, DX
-	JMP              loop
+	CMPQ            DX, $0x00000020
+	JB              single
+	VCVTPS2PD       (CX), Z16
+	VCVTPS2PD       32(CX), Z17
+	VCVTPS2PD       64(CX), Z18
+	VCVTPS2PD       96(CX), Z19
+	VCMPPD          $0x11, Z16, Z1, K2
+	VCMPPD          $0x11, Z17, Z1, K3
+	VCMPPD          $0x11, Z18, Z1, K4
+	VCMPPD          $0x11, Z19, Z1, K5
+	VMAXPD          Z6, Z16, Z20
+	VMAXPD          Z6, Z17, Z21
+	VMAXPD          Z6, Z18, Z22
+	VMAXPD          Z6, Z19, Z23
+	VMINPD          Z7, Z20, Z20
+	VMINPD          Z7, Z21, Z21
+	VMINPD          Z7, Z22, Z22
+	VMINPD          Z7, Z23, Z23
+	VMULPD          Z8, Z20, Z24
+	VMULPD          Z8, Z21, Z25
+	VMULPD          Z8, Z22, Z26
+	VMULPD          Z8, Z23, Z27
+	VRNDSCALEPD     $0x08, Z24, Z24
+	VRNDSCALEPD     $0x08, Z25, Z25
+	VRNDSCALEPD     $0x08, Z26, Z26
+	VRNDSCALEPD     $0x08, Z27, Z27
+	VFMADD231PD     Z9, Z24, Z20
+	VFMADD231PD     Z9, Z25, Z21
+	VFMADD231PD     Z9, Z26, Z22
+	VFMADD231PD     Z9, Z27, Z23
+	VMOVAPD         Z2, Z28
+	VFMADD213PD     Z3, Z20, Z28
+	VMOVAPD         Z2, Z29
+	VFMADD213PD     Z3, Z21, Z29
+	VMOVAPD         Z2, Z30
+	VFMADD213PD     Z3, Z22, Z30
+	VMOVAPD         Z2, Z31
+	VFMADD213PD     Z3, Z23, Z31
+	VFMADD213PD     Z10, Z20, Z28
+	VFMADD213PD     Z10, Z21, Z29
+	VFMADD213PD     Z10, Z22, Z30
+	VFMADD213PD     Z10, Z23, Z31
+	VFMADD213PD     Z11, Z20, Z28
+	VFMADD213PD     Z11, Z21, Z29
+	VFMADD213PD     Z11, Z22, Z30
+	VFMADD213PD     Z11, Z23, Z31
+	VFMADD213PD     Z12, Z20, Z28
+	VFMADD213PD     Z12, Z21, Z29
+	VFMADD213PD     Z12, Z22, Z30
+	VFMADD213PD     Z12, Z23, Z31
+	VFMADD213PD     Z13, Z20, Z28
+	VFMADD213PD     Z13, Z21, Z29
+	VFMADD213PD     Z13, Z22, Z30
+	VFMADD213PD     Z13, Z23, Z31
+	VFMADD213PD     Z14, Z20, Z28
+	VFMADD213PD     Z14, Z21, Z29
+	VFMADD213PD     Z14, Z22, Z30
+	VFMADD213PD     Z14, Z23, Z31
+	VFMADD213PD     Z15, Z20, Z28
+	VFMADD213PD     Z15, Z21, Z29
+	VFMADD213PD     Z15, Z22, Z30
+	VFMADD213PD     Z15, Z23, Z31
+	VMULPD          Z28, Z20, Z20
+	VMULPD          Z29, Z21, Z21
+	VMULPD          Z30, Z22, Z22
+	VMULPD          Z31, Z23, Z23
+	VSCALEFPD       Z24, Z0, Z24
+	VSCALEFPD       Z25, Z0, Z25
+	VSCALEFPD       Z26, Z0, Z26
+	VSCALEFPD       Z27, Z0, Z27
+	VSUBPD          Z0, Z24, Z28
+	VSUBPD          Z0, Z25, Z29
+	VSUBPD          Z0, Z26, Z30
+	VSUBPD          Z0, Z27, Z31
+	VFMADD213PD     Z28, Z20, Z24
+	VFMADD213PD     Z29, Z21, Z25
+	VFMADD213PD     Z30, Z22, Z26
+	VFMADD213PD     Z31, Z23, Z27
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z26
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z19, Z27
+	VCMPPD          $0x03, Z16, Z16, K6
+	VCMPPD          $0x03, Z17, Z17, K7
+	KMOVW           K7, (SP)
+	VCMPPD          $0x03, Z18, Z18, K7
+	KMOVW           K7, 8(SP)
+	VCMPPD          $0x03, Z19, Z19, K7
+	VMULPD          Z24, Z5, Z24
+	VMULPD          Z25, Z5, Z25
+	VMULPD          Z26, Z5, Z26
+	VMULPD          Z27, Z5, Z27
+	VMULPD          Z4, Z16, K2, Z24
+	VMULPD          Z4, Z17, K3, Z25
+	VMULPD          Z4, Z18, K4, Z26
+	VMULPD          Z4, Z19, K5, Z27
+	VBLENDMPD       Z16, Z24, K6, Z16
+	KMOVW           (SP), K2
+	VBLENDMPD       Z17, Z25, K2, Z17
+	KMOVW           8(SP), K2
+	VBLENDMPD       Z18, Z26, K2, Z18
+	VBLENDMPD       Z19, Z27, K7, Z19
+	VCVTPD2PS       Z16, Y16
+	VMOVNTPS        Y16, (AX)
+	VCVTPD2PS       Z17, Y17
+	VMOVNTPS        Y17, 32(AX)
+	VCVTPD2PS       Z18, Y18
+	VMOVNTPS        Y18, 64(AX)
+	VCVTPD2PS       Z19, Y19
+	VMOVNTPS        Y19, 96(AX)
+	ADDQ            $0x00000080, AX
+	ADDQ            $0x00000080, CX
+	SUBQ            $0x00000020, DX
+	JMP             loop
 
 single:
-	CMPQ             DX, $0x00000008
-	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z12, Z4, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z15
-	VCMPPD           $0x03, Z12, Z12, K3
-	VMULPD           Z15, Z5, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	ADDQ             $0x00000020, AX
-	ADDQ             $0x00000020, CX
-	SUBQ             $0x00000008, DX
-	JMP              single
+	CMPQ            DX, $0x00000008
+	JB              tail
+	VCVTPS2PD       (CX), Z16
+	VCMPPD          $0x11, Z16, Z1, K2
+	VMAXPD          Z6, Z16, Z17
+	VMINPD          Z7, Z17, Z17
+	VMULPD          Z8, Z17, Z18
+	VRNDSCALEPD     $0x08, Z18, Z18
+	VFMADD231PD     Z9, Z18, Z17
+	VMOVAPD         Z2, Z19
+	VFMADD213PD     Z3, Z17, Z19
+	VFMADD213PD     Z10, Z17, Z19
+	VFMADD213PD     Z11, Z17, Z19
+	VFMADD213PD     Z12, Z17, Z19
+	VFMADD213PD     Z13, Z17, Z19
+	VFMADD213PD     Z14, Z17, Z19
+	VFMADD213PD     Z15, Z17, Z19
+	VMULPD          Z19, Z17, Z17
+	VSCALEFPD       Z18, Z0, Z18
+	VSUBPD          Z0, Z18, Z19
+	VFMADD213PD     Z19, Z17, Z18
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VCMPPD          $0x03, Z16, Z16, K3
+	VMULPD          Z18, Z5, Z18
+	VMULPD          Z4, Z16, K2, Z18
+	VBLENDMPD       Z16, Z18, K3, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVNTPS        Y16, (AX)
+	ADDQ            $0x00000020, AX
+	ADDQ            $0x00000020, CX
+	SUBQ            $0x00000008, DX
+	JMP             single
 
 tail:
-	TESTQ            DX, DX
-	JZ               done
-	MOVL             $-1, BX
-	BZHIL            DX, BX, BX
-	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VCMPPD           $0x11, Z12, Z1, K2
-	VMULPD           Z12, Z4, Z13
-	VMAXPD           Z6, Z12, Z14
-	VMINPD           Z7, Z14, Z14
-	VMULPD           Z8, Z14, Z15
-	VRNDSCALEPD      $0x08, Z15, Z15
-	VFMADD231PD      Z9, Z15, Z14
-	VMOVAPD          Z2, Z16
-	VFMADD213PD      Z3, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z16
-	VMULPD           Z16, Z14, Z14
-	VSCALEFPD        Z15, Z0, Z15
-	VSUBPD           Z0, Z15, Z16
-	VFMADD213PD      Z16, Z14, Z15
-	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z12, Z15
-	VCMPPD           $0x03, Z12, Z12, K3
-	VMULPD           Z15, Z5, Z15
-	VBLENDMPD        Z13, Z15, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	TESTQ           DX, DX
+	JZ              done
+	MOVL            $-1, BX
+	BZHIL           DX, BX, BX
+	KMOVW           BX, K1
+	VMOVUPS.Z       (CX), K1, Y16
+	VCVTPS2PD       Y16, Z16
+	VCMPPD          $0x11, Z16, Z1, K2
+	VMAXPD          Z6, Z16, Z17
+	VMINPD          Z7, Z17, Z17
+	VMULPD          Z8, Z17, Z18
+	VRNDSCALEPD     $0x08, Z18, Z18
+	VFMADD231PD     Z9, Z18, Z17
+	VMOVAPD         Z2, Z19
+	VFMADD213PD     Z3, Z17, Z19
+	VFMADD213PD     Z10, Z17, Z19
+	VFMADD213PD     Z11, Z17, Z19
+	VFMADD213PD     Z12, Z17, Z19
+	VFMADD213PD     Z13, Z17, Z19
+	VFMADD213PD     Z14, Z17, Z19
+	VFMADD213PD     Z15, Z17, Z19
+	VMULPD          Z19, Z17, Z17
+	VSCALEFPD       Z18, Z0, Z18
+	VSUBPD          Z0, Z18, Z19
+	VFMADD213PD     Z19, Z17, Z18
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VCMPPD          $0x03, Z16, Z16, K3
+	VMULPD          Z18, Z5, Z18
+	VMULPD          Z4, Z16, K2, Z18
+	VBLENDMPD       Z16, Z18, K3, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -39287,10 +39057,10 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·seluBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1088(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+5824(SB), Z4
+	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+5832(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
@@ -39314,14 +39084,10 @@ loop:
 	VCVTPS2PD   32(CX), Z17
 	VCVTPS2PD   64(CX), Z18
 	VCVTPS2PD   96(CX), Z19
-	VCMPPD      $0x11, Z16, Z0, K2
-	VCMPPD      $0x11, Z17, Z0, K3
-	VCMPPD      $0x11, Z18, Z0, K4
-	VCMPPD      $0x11, Z19, Z0, K5
-	VMAXPD      Z3, Z16, Z20
-	VMAXPD      Z3, Z17, Z21
-	VMAXPD      Z3, Z18, Z22
-	VMAXPD      Z3, Z19, Z23
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMAXPD      Z4, Z19, Z23
 	VMINPD      Z6, Z20, Z20
 	VMINPD      Z6, Z21, Z21
 	VMINPD      Z6, Z22, Z22
@@ -39338,14 +39104,14 @@ loop:
 	VFMADD231PD Z8, Z25, Z21
 	VFMADD231PD Z8, Z26, Z22
 	VFMADD231PD Z8, Z27, Z23
-	VMOVAPD     Z1, Z28
-	VFMADD213PD Z2, Z20, Z28
-	VMOVAPD     Z1, Z29
-	VFMADD213PD Z2, Z21, Z29
-	VMOVAPD     Z1, Z30
-	VFMADD213PD Z2, Z22, Z30
-	VMOVAPD     Z1, Z31
-	VFMADD213PD Z2, Z23, Z31
+	VMOVAPD     Z2, Z28
+	VFMADD213PD Z3, Z20, Z28
+	VMOVAPD     Z2, Z29
+	VFMADD213PD Z3, Z21, Z29
+	VMOVAPD     Z2, Z30
+	VFMADD213PD Z3, Z22, Z30
+	VMOVAPD     Z2, Z31
+	VFMADD213PD Z3, Z23, Z31
 	VFMADD213PD Z9, Z20, Z28
 	VFMADD213PD Z9, Z21, Z29
 	VFMADD213PD Z9, Z22, Z30
@@ -39374,38 +39140,42 @@ loop:
 	VSCALEFPD   Z25, Z29, Z29
 	VSCALEFPD   Z26, Z30, Z30
 	VSCALEFPD   Z27, Z31, Z31
-	VSUBPD      Z3, Z16, Z16
-	VSUBPD      Z3, Z17, Z17
-	VSUBPD      Z3, Z18, Z18
-	VSUBPD      Z3, Z19, Z19
-	VFIXUPIMMPD $0x00, Z15, Z16, Z28
-	VFIXUPIMMPD $0x00, Z15, Z17, Z29
-	VFIXUPIMMPD $0x00, Z15, Z18, Z30
-	VFIXUPIMMPD $0x00, Z15, Z19, Z31
-	VMULPD      Z28, Z5, Z28
-	VMULPD      Z29, Z5, Z29
-	VMULPD      Z30, Z5, Z30
-	VMULPD      Z31, Z5, Z31
-	VBLENDMPD   Z4, Z28, K2, Z28
-	VBLENDMPD   Z4, Z29, K3, Z29
-	VBLENDMPD   Z4, Z30, K4, Z30
-	VBLENDMPD   Z4, Z31, K5, Z31
-	VCVTPS2PD   (DX), Z16
-	VCVTPS2PD   32(DX), Z17
-	VCVTPS2PD   64(DX), Z18
-	VCVTPS2PD   96(DX), Z19
-	VMULPD      Z16, Z28, Z28
-	VMULPD      Z17, Z29, Z29
-	VMULPD      Z18, Z30, Z30
-	VMULPD      Z19, Z31, Z31
-	VCVTPD2PS   Z28, Y28
-	VMOVUPS     Y28, (AX)
-	VCVTPD2PS   Z29, Y29
-	VMOVUPS     Y29, 32(AX)
-	VCVTPD2PS   Z30, Y30
-	VMOVUPS     Y30, 64(AX)
-	VCVTPD2PS   Z31, Y31
-	VMOVUPS     Y31, 96(AX)
+	VSUBPD      Z4, Z16, Z20
+	VSUBPD      Z4, Z17, Z21
+	VSUBPD      Z4, Z18, Z22
+	VSUBPD      Z4, Z19, Z23
+	VFIXUPIMMPD $0x00, Z15, Z20, Z28
+	VFIXUPIMMPD $0x00, Z15, Z21, Z29
+	VFIXUPIMMPD $0x00, Z15, Z22, Z30
+	VFIXUPIMMPD $0x00, Z15, Z23, Z31
+	VCMPPD      $0x15, Z16, Z0, K2
+	VCMPPD      $0x15, Z17, Z0, K3
+	VCMPPD      $0x15, Z18, Z0, K4
+	VCMPPD      $0x15, Z19, Z0, K5
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z28, K2, Z16
+	VMOVAPD     Z1, Z17
+	VMULPD      Z5, Z29, K3, Z17
+	VMOVAPD     Z1, Z18
+	VMULPD      Z5, Z30, K4, Z18
+	VMOVAPD     Z1, Z19
+	VMULPD      Z5, Z31, K5, Z19
+	VCVTPS2PD   (DX), Z20
+	VCVTPS2PD   32(DX), Z21
+	VCVTPS2PD   64(DX), Z22
+	VCVTPS2PD   96(DX), Z23
+	VMULPD      Z20, Z16, Z16
+	VMULPD      Z21, Z17, Z17
+	VMULPD      Z22, Z18, Z18
+	VMULPD      Z23, Z19, Z19
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, (AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVUPS     Y17, 32(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, 64(AX)
+	VCVTPD2PS   Z19, Y19
+	VMOVUPS     Y19, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -39416,14 +39186,13 @@ single:
 	CMPQ        BX, $0x00000008
 	JB          tail
 	VCVTPS2PD   (CX), Z16
-	VCMPPD      $0x11, Z16, Z0, K2
-	VMAXPD      Z3, Z16, Z17
+	VMAXPD      Z4, Z16, Z17
 	VMINPD      Z6, Z17, Z17
 	VMULPD      Z7, Z17, Z18
 	VRNDSCALEPD $0x08, Z18, Z18
 	VFMADD231PD Z8, Z18, Z17
-	VMOVAPD     Z1, Z19
-	VFMADD213PD Z2, Z17, Z19
+	VMOVAPD     Z2, Z19
+	VFMADD213PD Z3, Z17, Z19
 	VFMADD213PD Z9, Z17, Z19
 	VFMADD213PD Z10, Z17, Z19
 	VFMADD213PD Z11, Z17, Z19
@@ -39431,14 +39200,15 @@ single:
 	VFMADD213PD Z13, Z17, Z19
 	VFMADD213PD Z14, Z17, Z19
 	VSCALEFPD   Z18, Z19, Z19
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z19
-	VMULPD      Z19, Z5, Z19
-	VBLENDMPD   Z4, Z19, K2, Z19
-	VCVTPS2PD   (DX), Z16
-	VMULPD      Z16, Z19, Z19
-	VCVTPD2PS   Z19, Y19
-	VMOVUPS     Y19, (AX)
+	VSUBPD      Z4, Z16, Z17
+	VFIXUPIMMPD $0x00, Z15, Z17, Z19
+	VCMPPD      $0x15, Z16, Z0, K2
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z19, K2, Z16
+	VCVTPS2PD   (DX), Z17
+	VMULPD      Z17, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -39453,14 +39223,13 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Y16
 	VCVTPS2PD   Y16, Z16
-	VCMPPD      $0x11, Z16, Z0, K2
-	VMAXPD      Z3, Z16, Z17
+	VMAXPD      Z4, Z16, Z17
 	VMINPD      Z6, Z17, Z17
 	VMULPD      Z7, Z17, Z18
 	VRNDSCALEPD $0x08, Z18, Z18
 	VFMADD231PD Z8, Z18, Z17
-	VMOVAPD     Z1, Z19
-	VFMADD213PD Z2, Z17, Z19
+	VMOVAPD     Z2, Z19
+	VFMADD213PD Z3, Z17, Z19
 	VFMADD213PD Z9, Z17, Z19
 	VFMADD213PD Z10, Z17, Z19
 	VFMADD213PD Z11, Z17, Z19
@@ -39468,15 +39237,16 @@ tail:
 	VFMADD213PD Z13, Z17, Z19
 	VFMADD213PD Z14, Z17, Z19
 	VSCALEFPD   Z18, Z19, Z19
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z19
-	VMULPD      Z19, Z5, Z19
-	VBLENDMPD   Z4, Z19, K2, Z19
-	VMOVUPS.Z   (DX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VMULPD      Z16, Z19, Z19
-	VCVTPD2PS   Z19, Y19
-	VMOVUPS     Y19, K1, (AX)
+	VSUBPD      Z4, Z16, Z17
+	VFIXUPIMMPD $0x00, Z15, Z17, Z19
+	VCMPPD      $0x15, Z16, Z0, K2
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z19, K2, Z16
+	VMOVUPS.Z   (DX), K1, Y17
+	VCVTPS2PD   Y17, Z17
+	VMULPD      Z17, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -39486,10 +39256,10 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·seluBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+1088(SB), Z0
-	VBROADCASTSD actkernconst<>+56(SB), Z1
-	VBROADCASTSD actkernconst<>+720(SB), Z2
-	VBROADCASTSD actkernconst<>+728(SB), Z3
-	VBROADCASTSD actkernconst<>+5824(SB), Z4
+	VBROADCASTSD actkernconst<>+5824(SB), Z1
+	VBROADCASTSD actkernconst<>+56(SB), Z2
+	VBROADCASTSD actkernconst<>+720(SB), Z3
+	VBROADCASTSD actkernconst<>+728(SB), Z4
 	VBROADCASTSD actkernconst<>+5832(SB), Z5
 	VBROADCASTSD actkernconst<>+736(SB), Z6
 	VBROADCASTSD actkernconst<>+80(SB), Z7
@@ -39513,14 +39283,10 @@ loop:
 	VCVTPS2PD   32(CX), Z17
 	VCVTPS2PD   64(CX), Z18
 	VCVTPS2PD   96(CX), Z19
-	VCMPPD      $0x11, Z16, Z0, K2
-	VCMPPD      $0x11, Z17, Z0, K3
-	VCMPPD      $0x11, Z18, Z0, K4
-	VCMPPD      $0x11, Z19, Z0, K5
-	VMAXPD      Z3, Z16, Z20
-	VMAXPD      Z3, Z17, Z21
-	VMAXPD      Z3, Z18, Z22
-	VMAXPD      Z3, Z19, Z23
+	VMAXPD      Z4, Z16, Z20
+	VMAXPD      Z4, Z17, Z21
+	VMAXPD      Z4, Z18, Z22
+	VMAXPD      Z4, Z19, Z23
 	VMINPD      Z6, Z20, Z20
 	VMINPD      Z6, Z21, Z21
 	VMINPD      Z6, Z22, Z22
@@ -39537,14 +39303,14 @@ loop:
 	VFMADD231PD Z8, Z25, Z21
 	VFMADD231PD Z8, Z26, Z22
 	VFMADD231PD Z8, Z27, Z23
-	VMOVAPD     Z1, Z28
-	VFMADD213PD Z2, Z20, Z28
-	VMOVAPD     Z1, Z29
-	VFMADD213PD Z2, Z21, Z29
-	VMOVAPD     Z1, Z30
-	VFMADD213PD Z2, Z22, Z30
-	VMOVAPD     Z1, Z31
-	VFMADD213PD Z2, Z23, Z31
+	VMOVAPD     Z2, Z28
+	VFMADD213PD Z3, Z20, Z28
+	VMOVAPD     Z2, Z29
+	VFMADD213PD Z3, Z21, Z29
+	VMOVAPD     Z2, Z30
+	VFMADD213PD Z3, Z22, Z30
+	VMOVAPD     Z2, Z31
+	VFMADD213PD Z3, Z23, Z31
 	VFMADD213PD Z9, Z20, Z28
 	VFMADD213PD Z9, Z21, Z29
 	VFMADD213PD Z9, Z22, Z30
@@ -39573,38 +39339,42 @@ loop:
 	VSCALEFPD   Z25, Z29, Z29
 	VSCALEFPD   Z26, Z30, Z30
 	VSCALEFPD   Z27, Z31, Z31
-	VSUBPD      Z3, Z16, Z16
-	VSUBPD      Z3, Z17, Z17
-	VSUBPD      Z3, Z18, Z18
-	VSUBPD      Z3, Z19, Z19
-	VFIXUPIMMPD $0x00, Z15, Z16, Z28
-	VFIXUPIMMPD $0x00, Z15, Z17, Z29
-	VFIXUPIMMPD $0x00, Z15, Z18, Z30
-	VFIXUPIMMPD $0x00, Z15, Z19, Z31
-	VMULPD      Z28, Z5, Z28
-	VMULPD      Z29, Z5, Z29
-	VMULPD      Z30, Z5, Z30
-	VMULPD      Z31, Z5, Z31
-	VBLENDMPD   Z4, Z28, K2, Z28
-	VBLENDMPD   Z4, Z29, K3, Z29
-	VBLENDMPD   Z4, Z30, K4, Z30
-	VBLENDMPD   Z4, Z31, K5, Z31
-	VCVTPS2PD   (DX), Z16
-	VCVTPS2PD   32(DX), Z17
-	VCVTPS2PD   64(DX), Z18
-	VCVTPS2PD   96(DX), Z19
-	VMULPD      Z16, Z28, Z28
-	VMULPD      Z17, Z29, Z29
-	VMULPD      Z18, Z30, Z30
-	VMULPD      Z19, Z31, Z31
-	VCVTPD2PS   Z28, Y28
-	VMOVNTPS    Y28, (AX)
-	VCVTPD2PS   Z29, Y29
-	VMOVNTPS    Y29, 32(AX)
-	VCVTPD2PS   Z30, Y30
-	VMOVNTPS    Y30, 64(AX)
-	VCVTPD2PS   Z31, Y31
-	VMOVNTPS    Y31, 96(AX)
+	VSUBPD      Z4, Z16, Z20
+	VSUBPD      Z4, Z17, Z21
+	VSUBPD      Z4, Z18, Z22
+	VSUBPD      Z4, Z19, Z23
+	VFIXUPIMMPD $0x00, Z15, Z20, Z28
+	VFIXUPIMMPD $0x00, Z15, Z21, Z29
+	VFIXUPIMMPD $0x00, Z15, Z22, Z30
+	VFIXUPIMMPD $0x00, Z15, Z23, Z31
+	VCMPPD      $0x15, Z16, Z0, K2
+	VCMPPD      $0x15, Z17, Z0, K3
+	VCMPPD      $0x15, Z18, Z0, K4
+	VCMPPD      $0x15, Z19, Z0, K5
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z28, K2, Z16
+	VMOVAPD     Z1, Z17
+	VMULPD      Z5, Z29, K3, Z17
+	VMOVAPD     Z1, Z18
+	VMULPD      Z5, Z30, K4, Z18
+	VMOVAPD     Z1, Z19
+	VMULPD      Z5, Z31, K5, Z19
+	VCVTPS2PD   (DX), Z20
+	VCVTPS2PD   32(DX), Z21
+	VCVTPS2PD   64(DX), Z22
+	VCVTPS2PD   96(DX), Z23
+	VMULPD      Z20, Z16, Z16
+	VMULPD      Z21, Z17, Z17
+	VMULPD      Z22, Z18, Z18
+	VMULPD      Z23, Z19, Z19
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, (AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVNTPS    Y17, 32(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVNTPS    Y18, 64(AX)
+	VCVTPD2PS   Z19, Y19
+	VMOVNTPS    Y19, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -39615,14 +39385,13 @@ single:
 	CMPQ        BX, $0x00000008
 	JB          tail
 	VCVTPS2PD   (CX), Z16
-	VCMPPD      $0x11, Z16, Z0, K2
-	VMAXPD      Z3, Z16, Z17
+	VMAXPD      Z4, Z16, Z17
 	VMINPD      Z6, Z17, Z17
 	VMULPD      Z7, Z17, Z18
 	VRNDSCALEPD $0x08, Z18, Z18
 	VFMADD231PD Z8, Z18, Z17
-	VMOVAPD     Z1, Z19
-	VFMADD213PD Z2, Z17, Z19
+	VMOVAPD     Z2, Z19
+	VFMADD213PD Z3, Z17, Z19
 	VFMADD213PD Z9, Z17, Z19
 	VFMADD213PD Z10, Z17, Z19
 	VFMADD213PD Z11, Z17, Z19
@@ -39630,14 +39399,15 @@ single:
 	VFMADD213PD Z13, Z17, Z19
 	VFMADD213PD Z14, Z17, Z19
 	VSCALEFPD   Z18, Z19, Z19
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z19
-	VMULPD      Z19, Z5, Z19
-	VBLENDMPD   Z4, Z19, K2, Z19
-	VCVTPS2PD   (DX), Z16
-	VMULPD      Z16, Z19, Z19
-	VCVTPD2PS   Z19, Y19
-	VMOVNTPS    Y19, (AX)
+	VSUBPD      Z4, Z16, Z17
+	VFIXUPIMMPD $0x00, Z15, Z17, Z19
+	VCMPPD      $0x15, Z16, Z0, K2
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z19, K2, Z16
+	VCVTPS2PD   (DX), Z17
+	VMULPD      Z17, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -39652,14 +39422,13 @@ tail:
 	KMOVW       SI, K1
 	VMOVUPS.Z   (CX), K1, Y16
 	VCVTPS2PD   Y16, Z16
-	VCMPPD      $0x11, Z16, Z0, K2
-	VMAXPD      Z3, Z16, Z17
+	VMAXPD      Z4, Z16, Z17
 	VMINPD      Z6, Z17, Z17
 	VMULPD      Z7, Z17, Z18
 	VRNDSCALEPD $0x08, Z18, Z18
 	VFMADD231PD Z8, Z18, Z17
-	VMOVAPD     Z1, Z19
-	VFMADD213PD Z2, Z17, Z19
+	VMOVAPD     Z2, Z19
+	VFMADD213PD Z3, Z17, Z19
 	VFMADD213PD Z9, Z17, Z19
 	VFMADD213PD Z10, Z17, Z19
 	VFMADD213PD Z11, Z17, Z19
@@ -39667,15 +39436,16 @@ tail:
 	VFMADD213PD Z13, Z17, Z19
 	VFMADD213PD Z14, Z17, Z19
 	VSCALEFPD   Z18, Z19, Z19
-	VSUBPD      Z3, Z16, Z16
-	VFIXUPIMMPD $0x00, Z15, Z16, Z19
-	VMULPD      Z19, Z5, Z19
-	VBLENDMPD   Z4, Z19, K2, Z19
-	VMOVUPS.Z   (DX), K1, Y16
-	VCVTPS2PD   Y16, Z16
-	VMULPD      Z16, Z19, Z19
-	VCVTPD2PS   Z19, Y19
-	VMOVUPS     Y19, K1, (AX)
+	VSUBPD      Z4, Z16, Z17
+	VFIXUPIMMPD $0x00, Z15, Z17, Z19
+	VCMPPD      $0x15, Z16, Z0, K2
+	VMOVAPD     Z1, Z16
+	VMULPD      Z5, Z19, K2, Z16
+	VMOVUPS.Z   (DX), K1, Y17
+	VCVTPS2PD   Y17, Z17
+	VMULPD      Z17, Z16, Z16
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -40129,34 +39899,34 @@ loop:
 	VCVTPS2PD 32(CX), Z4
 	VCVTPS2PD 64(CX), Z5
 	VCVTPS2PD 96(CX), Z6
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z4, Z0, K3
-	VCMPPD    $0x11, Z5, Z0, K4
-	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z3
-	VADDPD    Z2, Z4, Z4
-	VADDPD    Z2, Z5, Z5
-	VADDPD    Z2, Z6, Z6
-	VBLENDMPD Z1, Z3, K2, Z3
-	VBLENDMPD Z1, Z4, K3, Z4
-	VBLENDMPD Z1, Z5, K4, Z5
-	VBLENDMPD Z1, Z6, K5, Z6
-	VCVTPS2PD (DX), Z7
+	VCMPPD    $0x15, Z3, Z0, K2
+	VCMPPD    $0x15, Z4, Z0, K3
+	VCMPPD    $0x15, Z5, Z0, K4
+	VCMPPD    $0x15, Z6, Z0, K5
+	VMOVAPD   Z1, Z7
+	VADDPD    Z2, Z3, K2, Z7
+	VMOVAPD   Z1, Z3
+	VADDPD    Z2, Z4, K3, Z3
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z5, K4, Z4
+	VMOVAPD   Z1, Z5
+	VADDPD    Z2, Z6, K5, Z5
+	VCVTPS2PD (DX), Z6
 	VCVTPS2PD 32(DX), Z8
 	VCVTPS2PD 64(DX), Z9
 	VCVTPS2PD 96(DX), Z10
-	VMULPD    Z7, Z3, Z3
-	VMULPD    Z8, Z4, Z4
-	VMULPD    Z9, Z5, Z5
-	VMULPD    Z10, Z6, Z6
+	VMULPD    Z6, Z7, Z7
+	VMULPD    Z8, Z3, Z3
+	VMULPD    Z9, Z4, Z4
+	VMULPD    Z10, Z5, Z5
+	VCVTPD2PS Z7, Y7
+	VMOVUPS   Y7, (AX)
 	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, (AX)
+	VMOVUPS   Y3, 32(AX)
 	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, 32(AX)
+	VMOVUPS   Y4, 64(AX)
 	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 64(AX)
-	VCVTPD2PS Z6, Y6
-	VMOVUPS   Y6, 96(AX)
+	VMOVUPS   Y5, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40167,13 +39937,13 @@ single:
 	CMPQ      BX, $0x00000008
 	JB        tail
 	VCVTPS2PD (CX), Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z3
-	VBLENDMPD Z1, Z3, K2, Z3
-	VCVTPS2PD (DX), Z4
-	VMULPD    Z4, Z3, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, (AX)
+	VCMPPD    $0x15, Z3, Z0, K2
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z3, K2, Z4
+	VCVTPS2PD (DX), Z3
+	VMULPD    Z3, Z4, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40188,14 +39958,14 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z3
-	VBLENDMPD Z1, Z3, K2, Z3
-	VMOVUPS.Z (DX), K1, Y4
-	VCVTPS2PD Y4, Z4
-	VMULPD    Z4, Z3, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, K1, (AX)
+	VCMPPD    $0x15, Z3, Z0, K2
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z3, K2, Z4
+	VMOVUPS.Z (DX), K1, Y3
+	VCVTPS2PD Y3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -40219,34 +39989,34 @@ loop:
 	VCVTPS2PD 32(CX), Z4
 	VCVTPS2PD 64(CX), Z5
 	VCVTPS2PD 96(CX), Z6
-	VCMPPD    $0x11, Z3, Z0, K2
-	VCMPPD    $0x11, Z4, Z0, K3
-	VCMPPD    $0x11, Z5, Z0, K4
-	VCMPPD    $0x11, Z6, Z0, K5
-	VADDPD    Z2, Z3, Z3
-	VADDPD    Z2, Z4, Z4
-	VADDPD    Z2, Z5, Z5
-	VADDPD    Z2, Z6, Z6
-	VBLENDMPD Z1, Z3, K2, Z3
-	VBLENDMPD Z1, Z4, K3, Z4
-	VBLENDMPD Z1, Z5, K4, Z5
-	VBLENDMPD Z1, Z6, K5, Z6
-	VCVTPS2PD (DX), Z7
+	VCMPPD    $0x15, Z3, Z0, K2
+	VCMPPD    $0x15, Z4, Z0, K3
+	VCMPPD    $0x15, Z5, Z0, K4
+	VCMPPD    $0x15, Z6, Z0, K5
+	VMOVAPD   Z1, Z7
+	VADDPD    Z2, Z3, K2, Z7
+	VMOVAPD   Z1, Z3
+	VADDPD    Z2, Z4, K3, Z3
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z5, K4, Z4
+	VMOVAPD   Z1, Z5
+	VADDPD    Z2, Z6, K5, Z5
+	VCVTPS2PD (DX), Z6
 	VCVTPS2PD 32(DX), Z8
 	VCVTPS2PD 64(DX), Z9
 	VCVTPS2PD 96(DX), Z10
-	VMULPD    Z7, Z3, Z3
-	VMULPD    Z8, Z4, Z4
-	VMULPD    Z9, Z5, Z5
-	VMULPD    Z10, Z6, Z6
+	VMULPD    Z6, Z7, Z7
+	VMULPD    Z8, Z3, Z3
+	VMULPD    Z9, Z4, Z4
+	VMULPD    Z10, Z5, Z5
+	VCVTPD2PS Z7, Y7
+	VMOVNTPS  Y7, (AX)
 	VCVTPD2PS Z3, Y3
-	VMOVNTPS  Y3, (AX)
+	VMOVNTPS  Y3, 32(AX)
 	VCVTPD2PS Z4, Y4
-	VMOVNTPS  Y4, 32(AX)
+	VMOVNTPS  Y4, 64(AX)
 	VCVTPD2PS Z5, Y5
-	VMOVNTPS  Y5, 64(AX)
-	VCVTPD2PS Z6, Y6
-	VMOVNTPS  Y6, 96(AX)
+	VMOVNTPS  Y5, 96(AX)
 	ADDQ      $0x00000080, AX
 	ADDQ      $0x00000080, CX
 	ADDQ      $0x00000080, DX
@@ -40257,13 +40027,13 @@ single:
 	CMPQ      BX, $0x00000008
 	JB        tail
 	VCVTPS2PD (CX), Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z3
-	VBLENDMPD Z1, Z3, K2, Z3
-	VCVTPS2PD (DX), Z4
-	VMULPD    Z4, Z3, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVNTPS  Y3, (AX)
+	VCMPPD    $0x15, Z3, Z0, K2
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z3, K2, Z4
+	VCVTPS2PD (DX), Z3
+	VMULPD    Z3, Z4, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVNTPS  Y4, (AX)
 	ADDQ      $0x00000020, AX
 	ADDQ      $0x00000020, CX
 	ADDQ      $0x00000020, DX
@@ -40278,14 +40048,14 @@ tail:
 	KMOVW     SI, K1
 	VMOVUPS.Z (CX), K1, Y3
 	VCVTPS2PD Y3, Z3
-	VCMPPD    $0x11, Z3, Z0, K2
-	VADDPD    Z2, Z3, Z3
-	VBLENDMPD Z1, Z3, K2, Z3
-	VMOVUPS.Z (DX), K1, Y4
-	VCVTPS2PD Y4, Z4
-	VMULPD    Z4, Z3, Z3
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, K1, (AX)
+	VCMPPD    $0x15, Z3, Z0, K2
+	VMOVAPD   Z1, Z4
+	VADDPD    Z2, Z3, K2, Z4
+	VMOVUPS.Z (DX), K1, Y3
+	VCVTPS2PD Y3, Z3
+	VMULPD    Z3, Z4, Z4
+	VCVTPD2PS Z4, Y4
+	VMOVUPS   Y4, K1, (AX)
 
 done:
 	SFENCE
@@ -43246,18 +43016,14 @@ loop:
 	VFMADD132PD      Z29, Z29, Z17
 	VFMADD132PD      Z30, Z30, Z18
 	VFMADD132PD      Z31, Z31, Z19
-	VCMPPD           $0x11, Z8, Z12, K4
-	VCMPPD           $0x11, Z8, Z13, K5
-	VCMPPD           $0x11, Z8, Z14, K6
-	VCMPPD           $0x11, Z8, Z15, K7
-	VSUBPD           Z28, Z0, Z20
-	VSUBPD           Z29, Z0, Z21
-	VSUBPD           Z30, Z0, Z22
-	VSUBPD           Z31, Z0, Z23
-	VBLENDMPD        Z28, Z20, K4, Z28
-	VBLENDMPD        Z29, Z21, K5, Z29
-	VBLENDMPD        Z30, Z22, K6, Z30
-	VBLENDMPD        Z31, Z23, K7, Z31
+	VCMPPD           $0x15, Z8, Z12, K4
+	VCMPPD           $0x15, Z8, Z13, K5
+	VCMPPD           $0x15, Z8, Z14, K6
+	VCMPPD           $0x15, Z8, Z15, K7
+	VSUBPD           Z28, Z0, K4, Z28
+	VSUBPD           Z29, Z0, K5, Z29
+	VSUBPD           Z30, Z0, K6, Z30
+	VSUBPD           Z31, Z0, K7, Z31
 	VFMADD231PD      Z16, Z12, Z28
 	VFMADD231PD      Z17, Z13, Z29
 	VFMADD231PD      Z18, Z14, Z30
@@ -43396,9 +43162,8 @@ single:
 	VDIVPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K3
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K3, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -43461,9 +43226,8 @@ tail:
 	VDIVPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K3
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K3, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -43617,18 +43381,14 @@ loop:
 	VFMADD132PD      Z29, Z29, Z17
 	VFMADD132PD      Z30, Z30, Z18
 	VFMADD132PD      Z31, Z31, Z19
-	VCMPPD           $0x11, Z8, Z12, K4
-	VCMPPD           $0x11, Z8, Z13, K5
-	VCMPPD           $0x11, Z8, Z14, K6
-	VCMPPD           $0x11, Z8, Z15, K7
-	VSUBPD           Z28, Z0, Z20
-	VSUBPD           Z29, Z0, Z21
-	VSUBPD           Z30, Z0, Z22
-	VSUBPD           Z31, Z0, Z23
-	VBLENDMPD        Z28, Z20, K4, Z28
-	VBLENDMPD        Z29, Z21, K5, Z29
-	VBLENDMPD        Z30, Z22, K6, Z30
-	VBLENDMPD        Z31, Z23, K7, Z31
+	VCMPPD           $0x15, Z8, Z12, K4
+	VCMPPD           $0x15, Z8, Z13, K5
+	VCMPPD           $0x15, Z8, Z14, K6
+	VCMPPD           $0x15, Z8, Z15, K7
+	VSUBPD           Z28, Z0, K4, Z28
+	VSUBPD           Z29, Z0, K5, Z29
+	VSUBPD           Z30, Z0, K6, Z30
+	VSUBPD           Z31, Z0, K7, Z31
 	VFMADD231PD      Z16, Z12, Z28
 	VFMADD231PD      Z17, Z13, Z29
 	VFMADD231PD      Z18, Z14, Z30
@@ -43767,9 +43527,8 @@ single:
 	VDIVPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K3
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K3, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -43832,9 +43591,8 @@ tail:
 	VDIVPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K3
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K3, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -44597,7 +44355,7 @@ done:
 
 // func sinAVX512(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinAVX512(SB), $2648-52
+TEXT ·sinAVX512(SB), $2456-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -44679,110 +44437,99 @@ loop:
 	VBROADCASTSD     actkernconst<>+6592(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, Z24
-	VBLENDMPD        Z21, Z13, K6, Z21
-	VBLENDMPD        Z22, Z14, K7, Z22
-	VBLENDMPD        Z23, Z15, K5, Z23
-	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, K6, Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, K7, Z14
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, K5, Z15
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, K4, Z16
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K6, Z22
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K7, Z23
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K5, Z24
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K4, Z25
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K6, Z26
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K7, Z27
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K5, Z28
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K4, Z29
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K6, Z30
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K7, Z31
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K5, Z4
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K4, Z3
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K6, Z2
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K7, Z1
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K5, Z8
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K4, Z7
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K6, Z6
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K7, Z5
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z12
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K6, Z10
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K7, Z9
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z20
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z19
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K6, Z18
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K7, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z21, Z13
-	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z22, Z17
-	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z23, Z18
-	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z24, Z19
-	VBLENDMPD        Z13, Z21, K4, Z13
-	VBLENDMPD        Z17, Z22, K5, Z17
-	VBLENDMPD        Z18, Z23, K6, Z18
-	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z13, Z21, K4
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z14, Z21, K5
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z15, Z21, K6
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z16, Z21, K7
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z24, K6, Z24
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z25, K7, Z25
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z26, K4, Z26
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z27, K5, Z27
@@ -44803,20 +44550,17 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z10, K4, Z10
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z9, K5, Z9
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z20, K6, Z20
-	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z21, K7, Z21
-	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z22, K4, Z22
-	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z23, K5, Z23
-	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z24, K6, Z24
-	VMOVUPD          Z7, 1112(SP)
-	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K7, Z7
-	VMOVUPD          Z8, 1176(SP)
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z19, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z18, K4, Z18
+	VMOVUPD          1048(SP), Z21
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z21, K5, Z21
+	VMOVUPD          Z7, 1048(SP)
+	VMOVUPD          1112(SP), Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K6, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z17, K7, Z17
+	VMOVUPD          Z8, 1112(SP)
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
-	VMOVUPD          Z1, 1048(SP)
+	VMOVUPD          Z1, 1176(SP)
 	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
@@ -44878,44 +44622,36 @@ loop:
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z17, Z8, K5
+	VCMPPD           $0x12, Z14, Z8, K5
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z18, Z8, K6
+	VCMPPD           $0x12, Z15, Z8, K6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z19, Z8, K7
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, Z8
-	VMOVUPD          Z1, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z17, Z1
-	VMOVUPD          Z2, 2520(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z18, Z2
-	VMOVUPD          Z3, 2584(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z19, Z3
-	VBLENDMPD        Z8, Z13, K4, Z8
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBLENDMPD        Z2, Z18, K6, Z2
-	VBLENDMPD        Z3, Z19, K7, Z3
-	VBLENDMPD        Z6, Z14, K4, Z14
-	VBLENDMPD        Z5, Z15, K5, Z15
-	VBLENDMPD        Z12, Z16, K6, Z16
+	VCMPPD           $0x12, Z16, Z8, K7
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z16, K7, Z16
+	VBLENDMPD        Z6, Z22, K4, Z22
+	VBLENDMPD        Z5, Z23, K5, Z23
+	VBLENDMPD        Z12, Z24, K6, Z24
 	VBLENDMPD        Z11, Z25, K7, Z25
 	VBLENDMPD        Z10, Z26, K4, Z26
 	VBLENDMPD        Z9, Z27, K5, Z27
 	VBLENDMPD        Z20, Z28, K6, Z28
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        Z22, Z30, K4, Z30
-	VBLENDMPD        Z23, Z31, K5, Z31
-	VBLENDMPD        Z24, Z4, K6, Z4
-	VMOVUPD          2584(SP), Z13
-	VBLENDMPD        Z7, Z13, K7, Z13
-	VMOVUPD          2520(SP), Z17
-	VBLENDMPD        1240(SP), Z17, K4, Z17
-	VMOVUPD          1048(SP), Z18
-	VBLENDMPD        1304(SP), Z18, K5, Z18
-	VMOVUPD          1176(SP), Z19
-	VBLENDMPD        1368(SP), Z19, K6, Z19
+	VBLENDMPD        Z19, Z29, K7, Z29
+	VBLENDMPD        Z18, Z30, K4, Z30
+	VBLENDMPD        Z21, Z31, K5, Z31
+	VBLENDMPD        Z7, Z4, K6, Z4
+	VBLENDMPD        Z17, Z3, K7, Z3
+	VBLENDMPD        1240(SP), Z2, K4, Z2
+	VMOVUPD          1176(SP), Z8
+	VBLENDMPD        1304(SP), Z8, K5, Z8
 	VMOVUPD          Z29, 1176(SP)
 	VMOVUPD          1112(SP), Z29
-	VBLENDMPD        1432(SP), Z29, K7, Z29
+	VBLENDMPD        1368(SP), Z29, K6, Z29
+	VMOVUPD          Z28, 1112(SP)
+	VMOVUPD          1048(SP), Z28
+	VBLENDMPD        1432(SP), Z28, K7, Z28
 	VBLENDMPD        1496(SP), Z6, K4, Z6
 	VBLENDMPD        1560(SP), Z5, K5, Z5
 	VBLENDMPD        1624(SP), Z12, K6, Z12
@@ -44923,584 +44659,575 @@ loop:
 	VBLENDMPD        1752(SP), Z10, K4, Z10
 	VBLENDMPD        1816(SP), Z9, K5, Z9
 	VBLENDMPD        1880(SP), Z20, K6, Z20
-	VBLENDMPD        1944(SP), Z21, K7, Z21
-	VBLENDMPD        2008(SP), Z22, K4, Z22
-	VBLENDMPD        2072(SP), Z23, K5, Z23
-	VBLENDMPD        2136(SP), Z24, K6, Z24
-	VBLENDMPD        2200(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 2200(SP)
-	VMOVUPD          1240(SP), Z7
-	VBLENDMPD        2264(SP), Z7, K4, Z7
-	VMOVUPD          Z7, 1240(SP)
-	VMOVUPD          1304(SP), Z7
-	VBLENDMPD        2328(SP), Z7, K5, Z7
-	VMOVUPD          Z7, 1304(SP)
-	VMOVUPD          1368(SP), Z7
-	VBLENDMPD        2392(SP), Z7, K6, Z7
-	VMOVUPD          Z7, 1368(SP)
-	VMOVUPD          1432(SP), Z7
-	VBLENDMPD        2456(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 1432(SP)
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z8, Z7, K4
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z1, Z7, K5
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z2, Z7, K6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z3, Z7, K7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z7
-	VMOVUPD          Z24, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z1, Z24
-	VMOVUPD          Z23, 2392(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z2, Z23
-	VMOVUPD          Z22, 2328(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z3, Z22
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z24, Z1, K5, Z24
-	VBLENDMPD        Z23, Z2, K6, Z23
-	VBLENDMPD        Z22, Z3, K7, Z22
-	VBLENDMPD        Z30, Z14, K4, Z14
-	VBLENDMPD        Z31, Z15, K5, Z15
-	VBLENDMPD        Z4, Z16, K6, Z16
-	VBLENDMPD        Z13, Z25, K7, Z25
-	VBLENDMPD        Z17, Z26, K4, Z26
-	VBLENDMPD        Z18, Z27, K5, Z27
-	VBLENDMPD        Z19, Z28, K6, Z28
-	VMOVUPD          1176(SP), Z1
-	VBLENDMPD        Z29, Z1, K7, Z1
+	VBLENDMPD        1944(SP), Z19, K7, Z19
+	VBLENDMPD        2008(SP), Z18, K4, Z18
+	VBLENDMPD        2072(SP), Z21, K5, Z21
+	VBLENDMPD        2136(SP), Z7, K6, Z7
+	VBLENDMPD        2200(SP), Z17, K7, Z17
+	VMOVUPD          Z17, 2200(SP)
+	VMOVUPD          1240(SP), Z17
+	VBLENDMPD        2264(SP), Z17, K4, Z17
+	VMOVUPD          Z17, 1240(SP)
+	VMOVUPD          1304(SP), Z17
+	VBLENDMPD        2328(SP), Z17, K5, Z17
+	VMOVUPD          Z17, 1304(SP)
+	VMOVUPD          1368(SP), Z17
+	VBLENDMPD        2392(SP), Z17, K6, Z17
+	VMOVUPD          Z17, 1368(SP)
+	VMOVUPD          1432(SP), Z17
+	VBLENDMPD        Z1, Z17, K7, Z1
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z13, Z17, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z14, Z17, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z15, Z17, K6
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z16, Z17, K7
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z16, K7, Z16
+	VBLENDMPD        Z30, Z22, K4, Z22
+	VBLENDMPD        Z31, Z23, K5, Z23
+	VBLENDMPD        Z4, Z24, K6, Z24
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z26, K4, Z26
+	VBLENDMPD        Z8, Z27, K5, Z27
+	VMOVUPD          1112(SP), Z17
+	VBLENDMPD        Z29, Z17, K6, Z17
+	VMOVUPD          Z25, 1112(SP)
+	VMOVUPD          1176(SP), Z25
+	VBLENDMPD        Z28, Z25, K7, Z25
 	VBLENDMPD        Z6, Z30, K4, Z30
 	VBLENDMPD        Z5, Z31, K5, Z31
 	VBLENDMPD        Z12, Z4, K6, Z4
-	VBLENDMPD        Z11, Z13, K7, Z13
-	VBLENDMPD        Z10, Z17, K4, Z17
-	VBLENDMPD        Z9, Z18, K5, Z18
-	VBLENDMPD        Z20, Z19, K6, Z19
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        2328(SP), Z6, K4, Z6
-	VBLENDMPD        2392(SP), Z5, K5, Z5
-	VBLENDMPD        2456(SP), Z12, K6, Z12
+	VBLENDMPD        Z11, Z3, K7, Z3
+	VBLENDMPD        Z10, Z2, K4, Z2
+	VBLENDMPD        Z9, Z8, K5, Z8
+	VBLENDMPD        Z20, Z29, K6, Z29
+	VBLENDMPD        Z19, Z28, K7, Z28
+	VBLENDMPD        Z18, Z6, K4, Z18
+	VBLENDMPD        Z21, Z5, K5, Z21
+	VBLENDMPD        Z7, Z12, K6, Z7
 	VBLENDMPD        2200(SP), Z11, K7, Z11
 	VBLENDMPD        1240(SP), Z10, K4, Z10
 	VBLENDMPD        1304(SP), Z9, K5, Z9
 	VBLENDMPD        1368(SP), Z20, K6, Z20
-	VBLENDMPD        1432(SP), Z21, K7, Z21
-	VCMPPD           $0x12, Z7, Z0, K4
-	VCMPPD           $0x12, Z24, Z0, K5
-	VCMPPD           $0x12, Z23, Z0, K6
-	VCMPPD           $0x12, Z22, Z0, K7
-	VBLENDMPD        Z26, Z14, K4, Z14
-	VBLENDMPD        Z27, Z15, K5, Z15
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z1, Z25, K7, Z25
+	VBLENDMPD        Z1, Z19, K7, Z1
+	VCMPPD           $0x12, Z13, Z0, K4
+	VCMPPD           $0x12, Z14, Z0, K5
+	VCMPPD           $0x12, Z15, Z0, K6
+	VCMPPD           $0x12, Z16, Z0, K7
+	VBLENDMPD        Z26, Z22, K4, Z22
+	VBLENDMPD        Z27, Z23, K5, Z23
+	VBLENDMPD        Z17, Z24, K6, Z24
+	VMOVUPD          1112(SP), Z5
+	VBLENDMPD        Z25, Z5, K7, Z5
 	VBLENDMPD        Z30, Z26, K4, Z26
 	VBLENDMPD        Z31, Z27, K5, Z27
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z13, Z1, K7, Z1
-	VBLENDMPD        Z17, Z30, K4, Z30
-	VBLENDMPD        Z18, Z31, K5, Z31
-	VBLENDMPD        Z19, Z4, K6, Z4
-	VBLENDMPD        Z29, Z13, K7, Z13
-	VBLENDMPD        Z6, Z17, K4, Z17
-	VBLENDMPD        Z5, Z18, K5, Z18
-	VBLENDMPD        Z12, Z19, K6, Z19
-	VBLENDMPD        Z11, Z29, K7, Z29
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z9, Z5, K5, Z9
-	VBLENDMPD        Z20, Z12, K6, Z20
-	VBLENDMPD        Z21, Z11, K7, Z21
-	VMOVUPD          984(SP), Z2
-	VADDPD.BCST      actkernconst<>+1088(SB), Z2, Z3
-	VMOVUPD          920(SP), Z5
-	VADDPD.BCST      actkernconst<>+1088(SB), Z5, Z6
-	VMOVUPD          856(SP), Z7
-	VADDPD.BCST      actkernconst<>+1088(SB), Z7, Z8
-	VMOVUPD          792(SP), Z11
+	VBLENDMPD        Z4, Z17, K6, Z17
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z30, K4, Z30
+	VBLENDMPD        Z8, Z31, K5, Z31
+	VBLENDMPD        Z29, Z4, K6, Z4
+	VBLENDMPD        Z28, Z3, K7, Z3
+	VBLENDMPD        Z18, Z2, K4, Z2
+	VBLENDMPD        Z21, Z8, K5, Z8
+	VBLENDMPD        Z7, Z29, K6, Z29
+	VBLENDMPD        Z11, Z28, K7, Z28
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z9, Z21, K5, Z9
+	VBLENDMPD        Z20, Z7, K6, Z20
+	VBLENDMPD        Z1, Z11, K7, Z1
+	VMOVUPD          984(SP), Z6
+	VADDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMOVUPD          920(SP), Z11
 	VADDPD.BCST      actkernconst<>+1088(SB), Z11, Z12
-	VSCALEFPD        Z3, Z14, Z14
-	VSCALEFPD        Z6, Z15, Z15
-	VSCALEFPD        Z8, Z16, Z16
-	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6768(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6768(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6768(SB), Z7, Z8
+	VMOVUPD          856(SP), Z13
+	VADDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VMOVUPD          792(SP), Z15
+	VADDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
+	VSCALEFPD        Z7, Z22, Z22
+	VSCALEFPD        Z12, Z23, Z23
+	VSCALEFPD        Z14, Z24, Z24
+	VSCALEFPD        Z16, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6768(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6768(SB), Z11, Z12
-	VSCALEFPD        Z3, Z26, Z26
-	VSCALEFPD        Z6, Z27, Z27
-	VSCALEFPD        Z8, Z28, Z28
-	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6888(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6888(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6888(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6768(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6768(SB), Z15, Z16
+	VSCALEFPD        Z7, Z26, Z26
+	VSCALEFPD        Z12, Z27, Z27
+	VSCALEFPD        Z14, Z17, Z17
+	VSCALEFPD        Z16, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6888(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6888(SB), Z11, Z12
-	VSCALEFPD        Z3, Z30, Z30
-	VSCALEFPD        Z6, Z31, Z31
-	VSCALEFPD        Z8, Z4, Z4
-	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6896(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6888(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6888(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6896(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6896(SB), Z11, Z12
-	VSCALEFPD        Z3, Z17, Z17
-	VSCALEFPD        Z6, Z18, Z18
-	VSCALEFPD        Z8, Z19, Z19
-	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6896(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6896(SB), Z15, Z16
+	VSCALEFPD        Z7, Z2, Z2
+	VSCALEFPD        Z12, Z8, Z8
+	VSCALEFPD        Z14, Z29, Z29
+	VSCALEFPD        Z16, Z28, Z28
+	VADDPD.BCST      actkernconst<>+6904(SB), Z6, Z6
 	VADDPD.BCST      actkernconst<>+6904(SB), Z11, Z11
-	VSCALEFPD        Z2, Z10, Z10
-	VSCALEFPD        Z5, Z9, Z9
-	VSCALEFPD        Z7, Z20, Z20
-	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z25, Z6
-	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VRNDSCALEPD      $0x08, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6904(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z11, Z9, Z9
+	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z15, Z1, Z1
+	VMULPD.BCST      actkernconst<>+6752(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z25, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
-	VADDPD.BCST      actkernconst<>+1072(SB), Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z12, Z12
-	VSUBPD           Z7, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z11, Z28, Z28
-	VSUBPD           Z12, Z1, Z1
-	VADDPD           Z7, Z2, Z2
-	VADDPD           Z8, Z3, Z3
-	VADDPD           Z11, Z5, Z5
-	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+6808(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z12, Z12
-	VSUBPD           Z7, Z30, Z30
-	VSUBPD           Z8, Z31, Z31
-	VSUBPD           Z11, Z4, Z4
-	VSUBPD           Z12, Z13, Z13
-	VADDPD           Z7, Z26, Z26
-	VADDPD           Z8, Z27, Z27
-	VADDPD           Z11, Z28, Z28
-	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6816(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+6816(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+6816(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z12, Z12
-	VSUBPD           Z7, Z17, Z17
-	VSUBPD           Z8, Z18, Z18
-	VSUBPD           Z11, Z19, Z19
-	VSUBPD           Z12, Z29, Z29
-	VADDPD           Z7, Z30, Z30
-	VADDPD           Z8, Z31, Z31
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z29, Z29
-	VMOVUPD          728(SP), Z7
-	VMULPD           Z2, Z7, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z5
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, Z15
+	VSUBPD           Z5, Z26, Z26
+	VSUBPD           Z13, Z27, Z27
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z15, Z25, Z25
+	VADDPD           Z5, Z6, Z6
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z14, Z11, Z11
+	VADDPD           Z15, Z12, Z12
+	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6808(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z15, Z15
+	VSUBPD           Z5, Z30, Z30
+	VSUBPD           Z13, Z31, Z31
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z5, Z26, Z26
+	VADDPD           Z13, Z27, Z27
+	VADDPD           Z14, Z17, Z17
+	VADDPD           Z15, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6816(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6816(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6816(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VSUBPD           Z5, Z2, Z2
+	VSUBPD           Z13, Z8, Z8
+	VSUBPD           Z14, Z29, Z29
+	VSUBPD           Z15, Z28, Z28
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z13, Z31, Z31
+	VADDPD           Z14, Z4, Z4
+	VADDPD           Z15, Z3, Z3
+	VADDPD           Z10, Z2, Z2
+	VADDPD           Z9, Z8, Z8
+	VADDPD           Z20, Z29, Z29
+	VADDPD           Z1, Z28, Z28
+	VMOVUPD          728(SP), Z1
+	VMULPD           Z6, Z1, Z5
 	VMOVUPD          664(SP), Z9
-	VMULPD           Z3, Z9, Z10
-	VMOVUPD          600(SP), Z11
-	VMULPD           Z5, Z11, Z12
-	VMOVUPD          536(SP), Z14
-	VMULPD           Z6, Z14, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z22
-	VFMADD213PD      Z16, Z7, Z2
-	VFMADD213PD      Z20, Z9, Z3
-	VFMADD213PD      Z21, Z11, Z5
-	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z22
-	VRNDSCALEPD      $0x08, Z16, Z16
+	VMULPD           Z7, Z9, Z10
+	VMOVUPD          600(SP), Z13
+	VMULPD           Z11, Z13, Z14
+	VMOVUPD          536(SP), Z15
+	VMULPD           Z12, Z15, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z21
+	VFMADD213PD      Z18, Z1, Z6
+	VFMADD213PD      Z19, Z9, Z7
+	VFMADD213PD      Z20, Z13, Z11
+	VFMADD213PD      Z21, Z15, Z12
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z21
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z22
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VMULPD           Z26, Z7, Z2
-	VMULPD           Z27, Z9, Z3
-	VMULPD           Z28, Z11, Z5
-	VMULPD           Z1, Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z15
-	VFMADD213PD      Z8, Z7, Z26
-	VFMADD213PD      Z10, Z9, Z27
-	VFMADD213PD      Z12, Z11, Z28
-	VFMADD213PD      Z15, Z14, Z1
-	VRNDSCALEPD      $0x08, Z2, Z8
-	VRNDSCALEPD      $0x08, Z3, Z10
-	VRNDSCALEPD      $0x08, Z5, Z12
-	VRNDSCALEPD      $0x08, Z6, Z15
-	VSUBPD           Z8, Z2, Z2
-	VSUBPD           Z10, Z3, Z3
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z15, Z6, Z6
-	VMULPD           Z30, Z7, Z23
-	VMULPD           Z31, Z9, Z24
-	VMULPD           Z4, Z11, Z25
-	VMOVUPD          Z15, 792(SP)
-	VMULPD           Z13, Z14, Z15
-	VMOVUPD          Z12, 856(SP)
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z21
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z7, Z19, Z19
+	VADDPD           Z11, Z20, Z20
+	VADDPD           Z12, Z21, Z21
+	VMULPD           Z26, Z1, Z5
+	VMULPD           Z27, Z9, Z6
+	VMULPD           Z17, Z13, Z7
+	VMULPD           Z25, Z15, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z16
+	VFMADD213PD      Z11, Z1, Z26
+	VFMADD213PD      Z12, Z9, Z27
+	VFMADD213PD      Z14, Z13, Z17
+	VFMADD213PD      Z16, Z15, Z25
+	VRNDSCALEPD      $0x08, Z5, Z11
+	VRNDSCALEPD      $0x08, Z6, Z12
+	VRNDSCALEPD      $0x08, Z7, Z14
+	VRNDSCALEPD      $0x08, Z10, Z16
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z12, Z6, Z6
+	VSUBPD           Z14, Z7, Z7
+	VSUBPD           Z16, Z10, Z10
+	VMULPD           Z30, Z1, Z22
+	VMULPD           Z31, Z9, Z23
+	VMULPD           Z4, Z13, Z24
+	VMOVUPD          Z16, 792(SP)
+	VMULPD           Z3, Z15, Z16
+	VMOVUPD          Z14, 856(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z14
+	VMOVUPD          Z12, 920(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z12
-	VMOVUPD          Z10, 920(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z10
-	VMOVUPD          Z8, 984(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z8
-	VMOVUPD          Z25, 1432(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z25
-	VFMADD213PD      Z12, Z7, Z30
-	VFMADD213PD      Z10, Z9, Z31
-	VFMADD213PD      Z8, Z11, Z4
-	VFMADD213PD      Z25, Z14, Z13
-	VMULPD           Z17, Z7, Z7
-	VMULPD           Z18, Z9, Z9
-	VMULPD           Z19, Z11, Z11
-	VMULPD           Z29, Z14, Z14
-	VADDPD           Z2, Z16, Z8
-	VADDPD           Z3, Z20, Z10
-	VADDPD           Z5, Z21, Z12
-	VADDPD           Z6, Z22, Z17
+	VMOVUPD          Z11, 984(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z11
+	VMOVUPD          Z24, 1112(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z24
+	VFMADD213PD      Z14, Z1, Z30
+	VFMADD213PD      Z12, Z9, Z31
+	VFMADD213PD      Z11, Z13, Z4
+	VFMADD213PD      Z24, Z15, Z3
+	VMULPD           Z2, Z1, Z1
+	VMULPD           Z8, Z9, Z9
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z28, Z15, Z15
+	VADDPD           Z5, Z18, Z2
+	VADDPD           Z6, Z19, Z8
+	VADDPD           Z7, Z20, Z11
+	VADDPD           Z10, Z21, Z12
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VSUBPD           Z8, Z16, Z16
-	VSUBPD           Z10, Z20, Z20
+	VSUBPD           Z2, Z18, Z18
+	VSUBPD           Z8, Z19, Z19
+	VSUBPD           Z11, Z20, Z20
 	VSUBPD           Z12, Z21, Z21
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z2, Z16, Z18
-	VADDPD           Z3, Z20, Z19
-	VADDPD           Z5, Z21, Z25
-	VADDPD           Z6, Z22, Z29
-	VMOVUPD          Z14, 536(SP)
-	VSUBPD           Z16, Z18, Z14
-	VMOVUPD          Z11, 600(SP)
-	VSUBPD           Z20, Z19, Z11
+	VADDPD           Z5, Z18, Z14
+	VADDPD           Z6, Z19, Z24
+	VADDPD           Z7, Z20, Z28
+	VADDPD           Z10, Z21, Z29
+	VMOVUPD          Z15, 536(SP)
+	VSUBPD           Z18, Z14, Z15
+	VMOVUPD          Z13, 600(SP)
+	VSUBPD           Z19, Z24, Z13
 	VMOVUPD          Z9, 664(SP)
-	VSUBPD           Z21, Z25, Z9
-	VMOVUPD          Z7, 728(SP)
-	VSUBPD           Z22, Z29, Z7
-	VMOVUPD          Z13, 1368(SP)
-	VSUBPD           Z14, Z18, Z13
+	VSUBPD           Z20, Z28, Z9
+	VMOVUPD          Z1, 728(SP)
+	VSUBPD           Z21, Z29, Z1
+	VMOVUPD          Z3, 1368(SP)
+	VSUBPD           Z15, Z14, Z3
 	VMOVUPD          Z4, 1304(SP)
-	VSUBPD           Z11, Z19, Z4
+	VSUBPD           Z13, Z24, Z4
 	VMOVUPD          Z31, 1240(SP)
-	VSUBPD           Z9, Z25, Z31
+	VSUBPD           Z9, Z28, Z31
 	VMOVUPD          Z30, 2200(SP)
-	VSUBPD           Z7, Z29, Z30
-	VSUBPD           Z13, Z16, Z16
-	VSUBPD           Z4, Z20, Z20
-	VSUBPD           Z31, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z14, Z2, Z2
-	VSUBPD           Z11, Z3, Z3
-	VSUBPD           Z9, Z5, Z5
-	VSUBPD           Z7, Z6, Z6
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z27, Z20, Z20
-	VADDPD           Z28, Z21, Z21
-	VADDPD           Z1, Z22, Z22
-	VADDPD           Z23, Z16, Z1
-	VADDPD           Z24, Z20, Z2
-	VADDPD           1432(SP), Z21, Z3
-	VADDPD           Z15, Z22, Z4
-	VSUBPD           Z16, Z1, Z5
-	VSUBPD           Z20, Z2, Z6
-	VSUBPD           Z21, Z3, Z7
-	VSUBPD           Z22, Z4, Z9
-	VSUBPD           Z5, Z1, Z11
-	VSUBPD           Z6, Z2, Z13
-	VSUBPD           Z7, Z3, Z14
-	VSUBPD           Z9, Z4, Z26
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z13, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z5, Z23, Z23
-	VSUBPD           Z6, Z24, Z24
-	VMOVUPD          1432(SP), Z5
-	VSUBPD           Z7, Z5, Z5
-	VSUBPD           Z9, Z15, Z15
-	VADDPD           Z23, Z16, Z16
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z1, Z18, Z5
-	VADDPD           Z2, Z19, Z6
-	VADDPD           Z3, Z25, Z7
-	VADDPD           Z4, Z29, Z9
-	VSUBPD           Z18, Z5, Z11
-	VSUBPD           Z19, Z6, Z13
-	VSUBPD           Z25, Z7, Z14
-	VSUBPD           Z29, Z9, Z15
-	VSUBPD           Z11, Z5, Z23
-	VSUBPD           Z13, Z6, Z24
-	VSUBPD           Z14, Z7, Z26
-	VSUBPD           Z15, Z9, Z27
-	VSUBPD           Z23, Z18, Z18
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z26, Z25, Z25
-	VSUBPD           Z27, Z29, Z29
-	VSUBPD           Z11, Z1, Z1
-	VSUBPD           Z13, Z2, Z2
-	VSUBPD           Z14, Z3, Z3
-	VSUBPD           Z15, Z4, Z4
-	VADDPD           Z1, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VADDPD           Z3, Z25, Z25
-	VADDPD           Z4, Z29, Z29
+	VSUBPD           Z1, Z29, Z30
+	VSUBPD           Z3, Z18, Z18
+	VSUBPD           Z4, Z19, Z19
+	VSUBPD           Z31, Z20, Z20
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z15, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z9, Z7, Z7
+	VSUBPD           Z1, Z10, Z10
+	VADDPD           Z5, Z18, Z18
+	VADDPD           Z6, Z19, Z19
+	VADDPD           Z7, Z20, Z20
+	VADDPD           Z10, Z21, Z21
+	VADDPD           Z26, Z18, Z18
+	VADDPD           Z27, Z19, Z19
+	VADDPD           Z17, Z20, Z20
+	VADDPD           Z25, Z21, Z21
+	VADDPD           Z22, Z18, Z1
+	VADDPD           Z23, Z19, Z3
+	VADDPD           1112(SP), Z20, Z4
+	VADDPD           Z16, Z21, Z5
+	VSUBPD           Z18, Z1, Z6
+	VSUBPD           Z19, Z3, Z7
+	VSUBPD           Z20, Z4, Z9
+	VSUBPD           Z21, Z5, Z10
+	VSUBPD           Z6, Z1, Z13
+	VSUBPD           Z7, Z3, Z15
+	VSUBPD           Z9, Z4, Z17
+	VSUBPD           Z10, Z5, Z25
+	VSUBPD           Z13, Z18, Z18
+	VSUBPD           Z15, Z19, Z19
+	VSUBPD           Z17, Z20, Z20
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z6, Z22, Z22
+	VSUBPD           Z7, Z23, Z23
+	VMOVUPD          1112(SP), Z6
+	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z10, Z16, Z16
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z6, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VADDPD           Z1, Z14, Z6
+	VADDPD           Z3, Z24, Z7
+	VADDPD           Z4, Z28, Z9
+	VADDPD           Z5, Z29, Z10
+	VSUBPD           Z14, Z6, Z13
+	VSUBPD           Z24, Z7, Z15
+	VSUBPD           Z28, Z9, Z16
+	VSUBPD           Z29, Z10, Z17
+	VSUBPD           Z13, Z6, Z22
+	VSUBPD           Z15, Z7, Z23
+	VSUBPD           Z16, Z9, Z25
+	VSUBPD           Z17, Z10, Z26
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z25, Z28, Z28
+	VSUBPD           Z26, Z29, Z29
+	VSUBPD           Z13, Z1, Z1
+	VSUBPD           Z15, Z3, Z3
+	VSUBPD           Z16, Z4, Z4
+	VSUBPD           Z17, Z5, Z5
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z3, Z24, Z24
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z5, Z29, Z29
 	VMOVUPD          984(SP), Z1
-	VADDPD           Z8, Z1, Z1
+	VADDPD           Z2, Z1, Z1
 	VMOVUPD          920(SP), Z2
-	VADDPD           Z10, Z2, Z2
+	VADDPD           Z8, Z2, Z2
 	VMOVUPD          856(SP), Z3
-	VADDPD           Z12, Z3, Z3
+	VADDPD           Z11, Z3, Z3
 	VMOVUPD          792(SP), Z4
-	VADDPD           Z17, Z4, Z4
-	VADDPD           Z16, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z25, Z25
-	VADDPD           Z22, Z29, Z29
-	VADDPD           2200(SP), Z18, Z18
-	VADDPD           1240(SP), Z19, Z19
-	VADDPD           1304(SP), Z25, Z25
+	VADDPD           Z12, Z4, Z4
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z20, Z28, Z28
+	VADDPD           Z21, Z29, Z29
+	VADDPD           2200(SP), Z14, Z14
+	VADDPD           1240(SP), Z24, Z24
+	VADDPD           1304(SP), Z28, Z28
 	VADDPD           1368(SP), Z29, Z29
-	VADDPD           728(SP), Z18, Z18
-	VADDPD           664(SP), Z19, Z19
-	VADDPD           600(SP), Z25, Z25
+	VADDPD           728(SP), Z14, Z14
+	VADDPD           664(SP), Z24, Z24
+	VADDPD           600(SP), Z28, Z28
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6760(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6760(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z17
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z13
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z7, Z15
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+6760(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6760(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6760(SB), Z25, Z25
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6760(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6760(SB), Z28, Z28
 	VMULPD.BCST      actkernconst<>+6760(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z9
-	VADDPD           Z5, Z13, Z13
-	VADDPD           Z6, Z14, Z14
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
-	VADDPD           Z13, Z8, Z5
-	VADDPD           Z14, Z10, Z6
-	VADDPD           Z15, Z11, Z7
-	VADDPD           Z16, Z12, Z9
-	VSUBPD           Z8, Z5, Z8
-	VSUBPD           Z10, Z6, Z10
-	VSUBPD           Z11, Z7, Z11
-	VSUBPD           Z12, Z9, Z12
-	VSUBPD           Z8, Z13, Z13
-	VSUBPD           Z10, Z14, Z14
-	VSUBPD           Z11, Z15, Z15
-	VSUBPD           Z12, Z16, Z16
-	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+6920(SB), Z8, Z10
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z13, Z5, Z6
+	VADDPD           Z15, Z8, Z7
+	VADDPD           Z16, Z11, Z9
+	VADDPD           Z17, Z12, Z10
+	VSUBPD           Z5, Z6, Z5
+	VSUBPD           Z8, Z7, Z8
+	VSUBPD           Z11, Z9, Z11
+	VSUBPD           Z12, Z10, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z8, Z15, Z15
+	VSUBPD           Z11, Z16, Z16
+	VSUBPD           Z12, Z17, Z17
+	VMOVUPD          472(SP), Z5
+	VMULPD.BCST      actkernconst<>+6920(SB), Z5, Z8
 	VMOVUPD          408(SP), Z11
 	VMULPD.BCST      actkernconst<>+6920(SB), Z11, Z12
-	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+6920(SB), Z17, Z18
+	VMOVUPD          344(SP), Z14
+	VMULPD.BCST      actkernconst<>+6920(SB), Z14, Z18
 	VMOVUPD          280(SP), Z19
 	VMULPD.BCST      actkernconst<>+6920(SB), Z19, Z20
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VBROADCASTSD     actkernconst<>+6928(SB), Z21
-	VFMADD213PD      Z8, Z10, Z21
+	VFMADD213PD      Z5, Z8, Z21
 	VBROADCASTSD     actkernconst<>+6928(SB), Z22
 	VFMADD213PD      Z11, Z12, Z22
 	VBROADCASTSD     actkernconst<>+6928(SB), Z23
-	VFMADD213PD      Z17, Z18, Z23
+	VFMADD213PD      Z14, Z18, Z23
 	VBROADCASTSD     actkernconst<>+6928(SB), Z24
 	VFMADD213PD      Z19, Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z8, Z21
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z12, Z22
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z23
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z8, Z21
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z12, Z22
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z23
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z20, Z24
-	VBLENDMPD        Z1, Z10, K2, Z1
+	VBLENDMPD        Z1, Z8, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
 	VBLENDMPD        Z3, Z18, K4, Z3
 	KMOVW            8(SP), K5
 	VBLENDMPD        Z4, Z20, K5, Z4
-	VADDPD           Z13, Z5, Z5
-	VADDPD           Z14, Z6, Z6
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z15, Z7, Z7
 	VADDPD           Z16, Z9, Z9
-	VBLENDMPD        Z5, Z21, K2, Z5
-	VBLENDMPD        Z6, Z22, K3, Z6
-	VBLENDMPD        Z7, Z23, K4, Z7
-	VBLENDMPD        Z9, Z24, K5, Z9
-	VMULPD           Z5, Z5, Z10
-	VMULPD           Z6, Z6, Z12
-	VMULPD           Z7, Z7, Z13
-	VMULPD           Z9, Z9, Z14
-	VMULPD           Z10, Z5, Z15
-	VMULPD           Z12, Z6, Z16
-	VMULPD           Z13, Z7, Z18
-	VMULPD           Z14, Z9, Z20
+	VADDPD           Z17, Z10, Z10
+	VBLENDMPD        Z6, Z21, K2, Z6
+	VBLENDMPD        Z7, Z22, K3, Z7
+	VBLENDMPD        Z9, Z23, K4, Z9
+	VBLENDMPD        Z10, Z24, K5, Z10
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z7, Z7, Z12
+	VMULPD           Z9, Z9, Z13
+	VMULPD           Z10, Z10, Z15
+	VMULPD           Z8, Z6, Z16
+	VMULPD           Z12, Z7, Z17
+	VMULPD           Z13, Z9, Z18
+	VMULPD           Z15, Z10, Z20
 	VBROADCASTSD     actkernconst<>+6712(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z21
 	VBROADCASTSD     actkernconst<>+6712(SB), Z22
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z12, Z22
 	VBROADCASTSD     actkernconst<>+6712(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z13, Z23
 	VBROADCASTSD     actkernconst<>+6712(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z14, Z24
-	VFMADD213PD      Z5, Z15, Z21
-	VFMADD213PD      Z6, Z16, Z22
-	VFMADD213PD      Z7, Z18, Z23
-	VFMADD213PD      Z9, Z20, Z24
-	VMULPD           Z10, Z10, Z5
-	VMULPD           Z12, Z12, Z6
-	VMULPD           Z13, Z13, Z7
-	VMULPD           Z14, Z14, Z9
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z15, Z24
+	VFMADD213PD      Z6, Z16, Z21
+	VFMADD213PD      Z7, Z17, Z22
+	VFMADD213PD      Z9, Z18, Z23
+	VFMADD213PD      Z10, Z20, Z24
+	VMULPD           Z8, Z8, Z6
+	VMULPD           Z12, Z12, Z7
+	VMULPD           Z13, Z13, Z9
+	VMULPD           Z15, Z15, Z10
 	VBROADCASTSD     actkernconst<>+6728(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z16
+	VBROADCASTSD     actkernconst<>+6728(SB), Z17
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z17
 	VBROADCASTSD     actkernconst<>+6728(SB), Z18
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z13, Z18
 	VBROADCASTSD     actkernconst<>+6728(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z10
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z15, Z20
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z8
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z12
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z13
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z14
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
-	VFMADD213PD      Z13, Z7, Z18
-	VFMADD213PD      Z14, Z9, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z15
+	VFMADD213PD      Z8, Z6, Z16
+	VFMADD213PD      Z12, Z7, Z17
+	VFMADD213PD      Z13, Z9, Z18
+	VFMADD213PD      Z15, Z10, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z1, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z2, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z3, Z8
 	VMULPD.BCST      actkernconst<>+6752(SB), Z4, Z9
-	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z1, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z2, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z3, Z8
 	VFMADD132PD.BCST actkernconst<>+6744(SB), Z4, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
-	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z1
+	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z2
+	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z4
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z1, Z6
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z2, Z7
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z3, Z8
 	VFMADD231PD.BCST actkernconst<>+6608(SB), Z4, Z9
 	VBROADCASTSD     actkernconst<>+1080(SB), Z10
-	VCMPPD           $0x11, Z5, Z10, K2
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z6, Z5, K3
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z7, Z5, K4
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z9, Z5, K5
-	VBLENDMPD        Z15, Z21, K2, Z15
-	VBLENDMPD        Z16, Z22, K3, Z16
+	VCMPPD           $0x11, Z6, Z10, K2
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z7, Z6, K3
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z8, Z6, K4
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z9, Z6, K5
+	VBLENDMPD        Z16, Z21, K2, Z16
+	VBLENDMPD        Z17, Z22, K3, Z17
 	VBLENDMPD        Z18, Z23, K4, Z18
 	VBLENDMPD        Z20, Z24, K5, Z20
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z1
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z2
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z3
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z1, Z15, Z15
-	VMULPD           Z2, Z16, Z16
-	VMULPD           Z3, Z18, Z18
-	VMULPD           Z4, Z20, Z20
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z11, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z17, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z19, K5
-	VBLENDMPD        Z8, Z15, K2, Z8
-	VBLENDMPD        Z11, Z16, K3, Z11
-	VBLENDMPD        Z17, Z18, K4, Z17
-	VBLENDMPD        Z19, Z20, K5, Z19
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z11, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z19, K5
+	VMULPD           Z1, Z16, K2, Z5
+	VMULPD           Z2, Z17, K3, Z11
+	VMULPD           Z3, Z18, K4, Z14
+	VMULPD           Z4, Z20, K5, Z19
 	VMOVUPD          216(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          152(SP), Z2
@@ -45509,9 +45236,9 @@ loop:
 	VCMPPD           $0x03, Z3, Z3, K4
 	VMOVUPD          24(SP), Z4
 	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z8, K2, Z1
+	VBLENDMPD        Z1, Z5, K2, Z1
 	VBLENDMPD        Z2, Z11, K3, Z2
-	VBLENDMPD        Z3, Z17, K4, Z3
+	VBLENDMPD        Z3, Z14, K4, Z3
 	VBLENDMPD        Z4, Z19, K5, Z4
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, (AX)
@@ -45546,26 +45273,24 @@ single:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -45585,8 +45310,7 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -45595,10 +45319,9 @@ single:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -45723,9 +45446,8 @@ single:
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z4, Z6, Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z2, K2
-	VBLENDMPD        Z2, Z6, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
+	VMULPD           Z4, Z6, K2, Z2
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VCVTPD2PS        Z1, Y1
@@ -45759,26 +45481,24 @@ tail:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -45798,8 +45518,7 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -45808,10 +45527,9 @@ tail:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -45936,9 +45654,8 @@ tail:
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z4, Z6, Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z2, K2
-	VBLENDMPD        Z2, Z6, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
+	VMULPD           Z4, Z6, K2, Z2
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VCVTPD2PS        Z1, Y1
@@ -45950,7 +45667,7 @@ done:
 
 // func sinAVX512Stream(dst []float32, in0 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinAVX512Stream(SB), $2648-52
+TEXT ·sinAVX512Stream(SB), $2456-52
 	MOVSS        w0+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -46032,110 +45749,99 @@ loop:
 	VBROADCASTSD     actkernconst<>+6592(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, Z24
-	VBLENDMPD        Z21, Z13, K6, Z21
-	VBLENDMPD        Z22, Z14, K7, Z22
-	VBLENDMPD        Z23, Z15, K5, Z23
-	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, K6, Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, K7, Z14
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, K5, Z15
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, K4, Z16
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K6, Z22
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K7, Z23
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K5, Z24
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K4, Z25
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K6, Z26
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K7, Z27
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K5, Z28
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K4, Z29
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K6, Z30
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K7, Z31
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K5, Z4
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K4, Z3
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K6, Z2
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K7, Z1
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K5, Z8
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K4, Z7
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K6, Z6
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K7, Z5
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z12
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K6, Z10
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K7, Z9
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z20
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z19
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K6, Z18
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K7, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z21, Z13
-	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z22, Z17
-	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z23, Z18
-	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z24, Z19
-	VBLENDMPD        Z13, Z21, K4, Z13
-	VBLENDMPD        Z17, Z22, K5, Z17
-	VBLENDMPD        Z18, Z23, K6, Z18
-	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z13, Z21, K4
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z14, Z21, K5
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z15, Z21, K6
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z16, Z21, K7
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z24, K6, Z24
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z25, K7, Z25
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z26, K4, Z26
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z27, K5, Z27
@@ -46156,20 +45862,17 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z10, K4, Z10
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z9, K5, Z9
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z20, K6, Z20
-	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z21, K7, Z21
-	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z22, K4, Z22
-	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z23, K5, Z23
-	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z24, K6, Z24
-	VMOVUPD          Z7, 1112(SP)
-	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K7, Z7
-	VMOVUPD          Z8, 1176(SP)
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z19, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z18, K4, Z18
+	VMOVUPD          1048(SP), Z21
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z21, K5, Z21
+	VMOVUPD          Z7, 1048(SP)
+	VMOVUPD          1112(SP), Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K6, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z17, K7, Z17
+	VMOVUPD          Z8, 1112(SP)
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
-	VMOVUPD          Z1, 1048(SP)
+	VMOVUPD          Z1, 1176(SP)
 	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
@@ -46231,44 +45934,36 @@ loop:
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z17, Z8, K5
+	VCMPPD           $0x12, Z14, Z8, K5
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z18, Z8, K6
+	VCMPPD           $0x12, Z15, Z8, K6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z19, Z8, K7
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, Z8
-	VMOVUPD          Z1, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z17, Z1
-	VMOVUPD          Z2, 2520(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z18, Z2
-	VMOVUPD          Z3, 2584(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z19, Z3
-	VBLENDMPD        Z8, Z13, K4, Z8
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBLENDMPD        Z2, Z18, K6, Z2
-	VBLENDMPD        Z3, Z19, K7, Z3
-	VBLENDMPD        Z6, Z14, K4, Z14
-	VBLENDMPD        Z5, Z15, K5, Z15
-	VBLENDMPD        Z12, Z16, K6, Z16
+	VCMPPD           $0x12, Z16, Z8, K7
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z16, K7, Z16
+	VBLENDMPD        Z6, Z22, K4, Z22
+	VBLENDMPD        Z5, Z23, K5, Z23
+	VBLENDMPD        Z12, Z24, K6, Z24
 	VBLENDMPD        Z11, Z25, K7, Z25
 	VBLENDMPD        Z10, Z26, K4, Z26
 	VBLENDMPD        Z9, Z27, K5, Z27
 	VBLENDMPD        Z20, Z28, K6, Z28
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        Z22, Z30, K4, Z30
-	VBLENDMPD        Z23, Z31, K5, Z31
-	VBLENDMPD        Z24, Z4, K6, Z4
-	VMOVUPD          2584(SP), Z13
-	VBLENDMPD        Z7, Z13, K7, Z13
-	VMOVUPD          2520(SP), Z17
-	VBLENDMPD        1240(SP), Z17, K4, Z17
-	VMOVUPD          1048(SP), Z18
-	VBLENDMPD        1304(SP), Z18, K5, Z18
-	VMOVUPD          1176(SP), Z19
-	VBLENDMPD        1368(SP), Z19, K6, Z19
+	VBLENDMPD        Z19, Z29, K7, Z29
+	VBLENDMPD        Z18, Z30, K4, Z30
+	VBLENDMPD        Z21, Z31, K5, Z31
+	VBLENDMPD        Z7, Z4, K6, Z4
+	VBLENDMPD        Z17, Z3, K7, Z3
+	VBLENDMPD        1240(SP), Z2, K4, Z2
+	VMOVUPD          1176(SP), Z8
+	VBLENDMPD        1304(SP), Z8, K5, Z8
 	VMOVUPD          Z29, 1176(SP)
 	VMOVUPD          1112(SP), Z29
-	VBLENDMPD        1432(SP), Z29, K7, Z29
+	VBLENDMPD        1368(SP), Z29, K6, Z29
+	VMOVUPD          Z28, 1112(SP)
+	VMOVUPD          1048(SP), Z28
+	VBLENDMPD        1432(SP), Z28, K7, Z28
 	VBLENDMPD        1496(SP), Z6, K4, Z6
 	VBLENDMPD        1560(SP), Z5, K5, Z5
 	VBLENDMPD        1624(SP), Z12, K6, Z12
@@ -46276,584 +45971,575 @@ loop:
 	VBLENDMPD        1752(SP), Z10, K4, Z10
 	VBLENDMPD        1816(SP), Z9, K5, Z9
 	VBLENDMPD        1880(SP), Z20, K6, Z20
-	VBLENDMPD        1944(SP), Z21, K7, Z21
-	VBLENDMPD        2008(SP), Z22, K4, Z22
-	VBLENDMPD        2072(SP), Z23, K5, Z23
-	VBLENDMPD        2136(SP), Z24, K6, Z24
-	VBLENDMPD        2200(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 2200(SP)
-	VMOVUPD          1240(SP), Z7
-	VBLENDMPD        2264(SP), Z7, K4, Z7
-	VMOVUPD          Z7, 1240(SP)
-	VMOVUPD          1304(SP), Z7
-	VBLENDMPD        2328(SP), Z7, K5, Z7
-	VMOVUPD          Z7, 1304(SP)
-	VMOVUPD          1368(SP), Z7
-	VBLENDMPD        2392(SP), Z7, K6, Z7
-	VMOVUPD          Z7, 1368(SP)
-	VMOVUPD          1432(SP), Z7
-	VBLENDMPD        2456(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 1432(SP)
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z8, Z7, K4
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z1, Z7, K5
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z2, Z7, K6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z3, Z7, K7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z7
-	VMOVUPD          Z24, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z1, Z24
-	VMOVUPD          Z23, 2392(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z2, Z23
-	VMOVUPD          Z22, 2328(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z3, Z22
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z24, Z1, K5, Z24
-	VBLENDMPD        Z23, Z2, K6, Z23
-	VBLENDMPD        Z22, Z3, K7, Z22
-	VBLENDMPD        Z30, Z14, K4, Z14
-	VBLENDMPD        Z31, Z15, K5, Z15
-	VBLENDMPD        Z4, Z16, K6, Z16
-	VBLENDMPD        Z13, Z25, K7, Z25
-	VBLENDMPD        Z17, Z26, K4, Z26
-	VBLENDMPD        Z18, Z27, K5, Z27
-	VBLENDMPD        Z19, Z28, K6, Z28
-	VMOVUPD          1176(SP), Z1
-	VBLENDMPD        Z29, Z1, K7, Z1
+	VBLENDMPD        1944(SP), Z19, K7, Z19
+	VBLENDMPD        2008(SP), Z18, K4, Z18
+	VBLENDMPD        2072(SP), Z21, K5, Z21
+	VBLENDMPD        2136(SP), Z7, K6, Z7
+	VBLENDMPD        2200(SP), Z17, K7, Z17
+	VMOVUPD          Z17, 2200(SP)
+	VMOVUPD          1240(SP), Z17
+	VBLENDMPD        2264(SP), Z17, K4, Z17
+	VMOVUPD          Z17, 1240(SP)
+	VMOVUPD          1304(SP), Z17
+	VBLENDMPD        2328(SP), Z17, K5, Z17
+	VMOVUPD          Z17, 1304(SP)
+	VMOVUPD          1368(SP), Z17
+	VBLENDMPD        2392(SP), Z17, K6, Z17
+	VMOVUPD          Z17, 1368(SP)
+	VMOVUPD          1432(SP), Z17
+	VBLENDMPD        Z1, Z17, K7, Z1
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z13, Z17, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z14, Z17, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z15, Z17, K6
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z16, Z17, K7
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z16, K7, Z16
+	VBLENDMPD        Z30, Z22, K4, Z22
+	VBLENDMPD        Z31, Z23, K5, Z23
+	VBLENDMPD        Z4, Z24, K6, Z24
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z26, K4, Z26
+	VBLENDMPD        Z8, Z27, K5, Z27
+	VMOVUPD          1112(SP), Z17
+	VBLENDMPD        Z29, Z17, K6, Z17
+	VMOVUPD          Z25, 1112(SP)
+	VMOVUPD          1176(SP), Z25
+	VBLENDMPD        Z28, Z25, K7, Z25
 	VBLENDMPD        Z6, Z30, K4, Z30
 	VBLENDMPD        Z5, Z31, K5, Z31
 	VBLENDMPD        Z12, Z4, K6, Z4
-	VBLENDMPD        Z11, Z13, K7, Z13
-	VBLENDMPD        Z10, Z17, K4, Z17
-	VBLENDMPD        Z9, Z18, K5, Z18
-	VBLENDMPD        Z20, Z19, K6, Z19
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        2328(SP), Z6, K4, Z6
-	VBLENDMPD        2392(SP), Z5, K5, Z5
-	VBLENDMPD        2456(SP), Z12, K6, Z12
+	VBLENDMPD        Z11, Z3, K7, Z3
+	VBLENDMPD        Z10, Z2, K4, Z2
+	VBLENDMPD        Z9, Z8, K5, Z8
+	VBLENDMPD        Z20, Z29, K6, Z29
+	VBLENDMPD        Z19, Z28, K7, Z28
+	VBLENDMPD        Z18, Z6, K4, Z18
+	VBLENDMPD        Z21, Z5, K5, Z21
+	VBLENDMPD        Z7, Z12, K6, Z7
 	VBLENDMPD        2200(SP), Z11, K7, Z11
 	VBLENDMPD        1240(SP), Z10, K4, Z10
 	VBLENDMPD        1304(SP), Z9, K5, Z9
 	VBLENDMPD        1368(SP), Z20, K6, Z20
-	VBLENDMPD        1432(SP), Z21, K7, Z21
-	VCMPPD           $0x12, Z7, Z0, K4
-	VCMPPD           $0x12, Z24, Z0, K5
-	VCMPPD           $0x12, Z23, Z0, K6
-	VCMPPD           $0x12, Z22, Z0, K7
-	VBLENDMPD        Z26, Z14, K4, Z14
-	VBLENDMPD        Z27, Z15, K5, Z15
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z1, Z25, K7, Z25
+	VBLENDMPD        Z1, Z19, K7, Z1
+	VCMPPD           $0x12, Z13, Z0, K4
+	VCMPPD           $0x12, Z14, Z0, K5
+	VCMPPD           $0x12, Z15, Z0, K6
+	VCMPPD           $0x12, Z16, Z0, K7
+	VBLENDMPD        Z26, Z22, K4, Z22
+	VBLENDMPD        Z27, Z23, K5, Z23
+	VBLENDMPD        Z17, Z24, K6, Z24
+	VMOVUPD          1112(SP), Z5
+	VBLENDMPD        Z25, Z5, K7, Z5
 	VBLENDMPD        Z30, Z26, K4, Z26
 	VBLENDMPD        Z31, Z27, K5, Z27
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z13, Z1, K7, Z1
-	VBLENDMPD        Z17, Z30, K4, Z30
-	VBLENDMPD        Z18, Z31, K5, Z31
-	VBLENDMPD        Z19, Z4, K6, Z4
-	VBLENDMPD        Z29, Z13, K7, Z13
-	VBLENDMPD        Z6, Z17, K4, Z17
-	VBLENDMPD        Z5, Z18, K5, Z18
-	VBLENDMPD        Z12, Z19, K6, Z19
-	VBLENDMPD        Z11, Z29, K7, Z29
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z9, Z5, K5, Z9
-	VBLENDMPD        Z20, Z12, K6, Z20
-	VBLENDMPD        Z21, Z11, K7, Z21
-	VMOVUPD          984(SP), Z2
-	VADDPD.BCST      actkernconst<>+1088(SB), Z2, Z3
-	VMOVUPD          920(SP), Z5
-	VADDPD.BCST      actkernconst<>+1088(SB), Z5, Z6
-	VMOVUPD          856(SP), Z7
-	VADDPD.BCST      actkernconst<>+1088(SB), Z7, Z8
-	VMOVUPD          792(SP), Z11
+	VBLENDMPD        Z4, Z17, K6, Z17
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z30, K4, Z30
+	VBLENDMPD        Z8, Z31, K5, Z31
+	VBLENDMPD        Z29, Z4, K6, Z4
+	VBLENDMPD        Z28, Z3, K7, Z3
+	VBLENDMPD        Z18, Z2, K4, Z2
+	VBLENDMPD        Z21, Z8, K5, Z8
+	VBLENDMPD        Z7, Z29, K6, Z29
+	VBLENDMPD        Z11, Z28, K7, Z28
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z9, Z21, K5, Z9
+	VBLENDMPD        Z20, Z7, K6, Z20
+	VBLENDMPD        Z1, Z11, K7, Z1
+	VMOVUPD          984(SP), Z6
+	VADDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMOVUPD          920(SP), Z11
 	VADDPD.BCST      actkernconst<>+1088(SB), Z11, Z12
-	VSCALEFPD        Z3, Z14, Z14
-	VSCALEFPD        Z6, Z15, Z15
-	VSCALEFPD        Z8, Z16, Z16
-	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6768(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6768(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6768(SB), Z7, Z8
+	VMOVUPD          856(SP), Z13
+	VADDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VMOVUPD          792(SP), Z15
+	VADDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
+	VSCALEFPD        Z7, Z22, Z22
+	VSCALEFPD        Z12, Z23, Z23
+	VSCALEFPD        Z14, Z24, Z24
+	VSCALEFPD        Z16, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6768(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6768(SB), Z11, Z12
-	VSCALEFPD        Z3, Z26, Z26
-	VSCALEFPD        Z6, Z27, Z27
-	VSCALEFPD        Z8, Z28, Z28
-	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6888(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6888(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6888(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6768(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6768(SB), Z15, Z16
+	VSCALEFPD        Z7, Z26, Z26
+	VSCALEFPD        Z12, Z27, Z27
+	VSCALEFPD        Z14, Z17, Z17
+	VSCALEFPD        Z16, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6888(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6888(SB), Z11, Z12
-	VSCALEFPD        Z3, Z30, Z30
-	VSCALEFPD        Z6, Z31, Z31
-	VSCALEFPD        Z8, Z4, Z4
-	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6896(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6888(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6888(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6896(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6896(SB), Z11, Z12
-	VSCALEFPD        Z3, Z17, Z17
-	VSCALEFPD        Z6, Z18, Z18
-	VSCALEFPD        Z8, Z19, Z19
-	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6896(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6896(SB), Z15, Z16
+	VSCALEFPD        Z7, Z2, Z2
+	VSCALEFPD        Z12, Z8, Z8
+	VSCALEFPD        Z14, Z29, Z29
+	VSCALEFPD        Z16, Z28, Z28
+	VADDPD.BCST      actkernconst<>+6904(SB), Z6, Z6
 	VADDPD.BCST      actkernconst<>+6904(SB), Z11, Z11
-	VSCALEFPD        Z2, Z10, Z10
-	VSCALEFPD        Z5, Z9, Z9
-	VSCALEFPD        Z7, Z20, Z20
-	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z25, Z6
-	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VRNDSCALEPD      $0x08, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6904(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z11, Z9, Z9
+	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z15, Z1, Z1
+	VMULPD.BCST      actkernconst<>+6752(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z25, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
-	VADDPD.BCST      actkernconst<>+1072(SB), Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z12, Z12
-	VSUBPD           Z7, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z11, Z28, Z28
-	VSUBPD           Z12, Z1, Z1
-	VADDPD           Z7, Z2, Z2
-	VADDPD           Z8, Z3, Z3
-	VADDPD           Z11, Z5, Z5
-	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+6808(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z12, Z12
-	VSUBPD           Z7, Z30, Z30
-	VSUBPD           Z8, Z31, Z31
-	VSUBPD           Z11, Z4, Z4
-	VSUBPD           Z12, Z13, Z13
-	VADDPD           Z7, Z26, Z26
-	VADDPD           Z8, Z27, Z27
-	VADDPD           Z11, Z28, Z28
-	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6816(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+6816(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+6816(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z12, Z12
-	VSUBPD           Z7, Z17, Z17
-	VSUBPD           Z8, Z18, Z18
-	VSUBPD           Z11, Z19, Z19
-	VSUBPD           Z12, Z29, Z29
-	VADDPD           Z7, Z30, Z30
-	VADDPD           Z8, Z31, Z31
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z29, Z29
-	VMOVUPD          728(SP), Z7
-	VMULPD           Z2, Z7, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z5
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, Z15
+	VSUBPD           Z5, Z26, Z26
+	VSUBPD           Z13, Z27, Z27
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z15, Z25, Z25
+	VADDPD           Z5, Z6, Z6
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z14, Z11, Z11
+	VADDPD           Z15, Z12, Z12
+	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6808(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z15, Z15
+	VSUBPD           Z5, Z30, Z30
+	VSUBPD           Z13, Z31, Z31
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z5, Z26, Z26
+	VADDPD           Z13, Z27, Z27
+	VADDPD           Z14, Z17, Z17
+	VADDPD           Z15, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6816(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6816(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6816(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VSUBPD           Z5, Z2, Z2
+	VSUBPD           Z13, Z8, Z8
+	VSUBPD           Z14, Z29, Z29
+	VSUBPD           Z15, Z28, Z28
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z13, Z31, Z31
+	VADDPD           Z14, Z4, Z4
+	VADDPD           Z15, Z3, Z3
+	VADDPD           Z10, Z2, Z2
+	VADDPD           Z9, Z8, Z8
+	VADDPD           Z20, Z29, Z29
+	VADDPD           Z1, Z28, Z28
+	VMOVUPD          728(SP), Z1
+	VMULPD           Z6, Z1, Z5
 	VMOVUPD          664(SP), Z9
-	VMULPD           Z3, Z9, Z10
-	VMOVUPD          600(SP), Z11
-	VMULPD           Z5, Z11, Z12
-	VMOVUPD          536(SP), Z14
-	VMULPD           Z6, Z14, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z22
-	VFMADD213PD      Z16, Z7, Z2
-	VFMADD213PD      Z20, Z9, Z3
-	VFMADD213PD      Z21, Z11, Z5
-	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z22
-	VRNDSCALEPD      $0x08, Z16, Z16
+	VMULPD           Z7, Z9, Z10
+	VMOVUPD          600(SP), Z13
+	VMULPD           Z11, Z13, Z14
+	VMOVUPD          536(SP), Z15
+	VMULPD           Z12, Z15, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z21
+	VFMADD213PD      Z18, Z1, Z6
+	VFMADD213PD      Z19, Z9, Z7
+	VFMADD213PD      Z20, Z13, Z11
+	VFMADD213PD      Z21, Z15, Z12
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z21
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z22
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VMULPD           Z26, Z7, Z2
-	VMULPD           Z27, Z9, Z3
-	VMULPD           Z28, Z11, Z5
-	VMULPD           Z1, Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z15
-	VFMADD213PD      Z8, Z7, Z26
-	VFMADD213PD      Z10, Z9, Z27
-	VFMADD213PD      Z12, Z11, Z28
-	VFMADD213PD      Z15, Z14, Z1
-	VRNDSCALEPD      $0x08, Z2, Z8
-	VRNDSCALEPD      $0x08, Z3, Z10
-	VRNDSCALEPD      $0x08, Z5, Z12
-	VRNDSCALEPD      $0x08, Z6, Z15
-	VSUBPD           Z8, Z2, Z2
-	VSUBPD           Z10, Z3, Z3
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z15, Z6, Z6
-	VMULPD           Z30, Z7, Z23
-	VMULPD           Z31, Z9, Z24
-	VMULPD           Z4, Z11, Z25
-	VMOVUPD          Z15, 792(SP)
-	VMULPD           Z13, Z14, Z15
-	VMOVUPD          Z12, 856(SP)
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z21
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z7, Z19, Z19
+	VADDPD           Z11, Z20, Z20
+	VADDPD           Z12, Z21, Z21
+	VMULPD           Z26, Z1, Z5
+	VMULPD           Z27, Z9, Z6
+	VMULPD           Z17, Z13, Z7
+	VMULPD           Z25, Z15, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z16
+	VFMADD213PD      Z11, Z1, Z26
+	VFMADD213PD      Z12, Z9, Z27
+	VFMADD213PD      Z14, Z13, Z17
+	VFMADD213PD      Z16, Z15, Z25
+	VRNDSCALEPD      $0x08, Z5, Z11
+	VRNDSCALEPD      $0x08, Z6, Z12
+	VRNDSCALEPD      $0x08, Z7, Z14
+	VRNDSCALEPD      $0x08, Z10, Z16
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z12, Z6, Z6
+	VSUBPD           Z14, Z7, Z7
+	VSUBPD           Z16, Z10, Z10
+	VMULPD           Z30, Z1, Z22
+	VMULPD           Z31, Z9, Z23
+	VMULPD           Z4, Z13, Z24
+	VMOVUPD          Z16, 792(SP)
+	VMULPD           Z3, Z15, Z16
+	VMOVUPD          Z14, 856(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z14
+	VMOVUPD          Z12, 920(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z12
-	VMOVUPD          Z10, 920(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z10
-	VMOVUPD          Z8, 984(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z8
-	VMOVUPD          Z25, 1432(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z25
-	VFMADD213PD      Z12, Z7, Z30
-	VFMADD213PD      Z10, Z9, Z31
-	VFMADD213PD      Z8, Z11, Z4
-	VFMADD213PD      Z25, Z14, Z13
-	VMULPD           Z17, Z7, Z7
-	VMULPD           Z18, Z9, Z9
-	VMULPD           Z19, Z11, Z11
-	VMULPD           Z29, Z14, Z14
-	VADDPD           Z2, Z16, Z8
-	VADDPD           Z3, Z20, Z10
-	VADDPD           Z5, Z21, Z12
-	VADDPD           Z6, Z22, Z17
+	VMOVUPD          Z11, 984(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z11
+	VMOVUPD          Z24, 1112(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z24
+	VFMADD213PD      Z14, Z1, Z30
+	VFMADD213PD      Z12, Z9, Z31
+	VFMADD213PD      Z11, Z13, Z4
+	VFMADD213PD      Z24, Z15, Z3
+	VMULPD           Z2, Z1, Z1
+	VMULPD           Z8, Z9, Z9
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z28, Z15, Z15
+	VADDPD           Z5, Z18, Z2
+	VADDPD           Z6, Z19, Z8
+	VADDPD           Z7, Z20, Z11
+	VADDPD           Z10, Z21, Z12
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VSUBPD           Z8, Z16, Z16
-	VSUBPD           Z10, Z20, Z20
+	VSUBPD           Z2, Z18, Z18
+	VSUBPD           Z8, Z19, Z19
+	VSUBPD           Z11, Z20, Z20
 	VSUBPD           Z12, Z21, Z21
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z2, Z16, Z18
-	VADDPD           Z3, Z20, Z19
-	VADDPD           Z5, Z21, Z25
-	VADDPD           Z6, Z22, Z29
-	VMOVUPD          Z14, 536(SP)
-	VSUBPD           Z16, Z18, Z14
-	VMOVUPD          Z11, 600(SP)
-	VSUBPD           Z20, Z19, Z11
+	VADDPD           Z5, Z18, Z14
+	VADDPD           Z6, Z19, Z24
+	VADDPD           Z7, Z20, Z28
+	VADDPD           Z10, Z21, Z29
+	VMOVUPD          Z15, 536(SP)
+	VSUBPD           Z18, Z14, Z15
+	VMOVUPD          Z13, 600(SP)
+	VSUBPD           Z19, Z24, Z13
 	VMOVUPD          Z9, 664(SP)
-	VSUBPD           Z21, Z25, Z9
-	VMOVUPD          Z7, 728(SP)
-	VSUBPD           Z22, Z29, Z7
-	VMOVUPD          Z13, 1368(SP)
-	VSUBPD           Z14, Z18, Z13
+	VSUBPD           Z20, Z28, Z9
+	VMOVUPD          Z1, 728(SP)
+	VSUBPD           Z21, Z29, Z1
+	VMOVUPD          Z3, 1368(SP)
+	VSUBPD           Z15, Z14, Z3
 	VMOVUPD          Z4, 1304(SP)
-	VSUBPD           Z11, Z19, Z4
+	VSUBPD           Z13, Z24, Z4
 	VMOVUPD          Z31, 1240(SP)
-	VSUBPD           Z9, Z25, Z31
+	VSUBPD           Z9, Z28, Z31
 	VMOVUPD          Z30, 2200(SP)
-	VSUBPD           Z7, Z29, Z30
-	VSUBPD           Z13, Z16, Z16
-	VSUBPD           Z4, Z20, Z20
-	VSUBPD           Z31, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z14, Z2, Z2
-	VSUBPD           Z11, Z3, Z3
-	VSUBPD           Z9, Z5, Z5
-	VSUBPD           Z7, Z6, Z6
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z27, Z20, Z20
-	VADDPD           Z28, Z21, Z21
-	VADDPD           Z1, Z22, Z22
-	VADDPD           Z23, Z16, Z1
-	VADDPD           Z24, Z20, Z2
-	VADDPD           1432(SP), Z21, Z3
-	VADDPD           Z15, Z22, Z4
-	VSUBPD           Z16, Z1, Z5
-	VSUBPD           Z20, Z2, Z6
-	VSUBPD           Z21, Z3, Z7
-	VSUBPD           Z22, Z4, Z9
-	VSUBPD           Z5, Z1, Z11
-	VSUBPD           Z6, Z2, Z13
-	VSUBPD           Z7, Z3, Z14
-	VSUBPD           Z9, Z4, Z26
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z13, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z5, Z23, Z23
-	VSUBPD           Z6, Z24, Z24
-	VMOVUPD          1432(SP), Z5
-	VSUBPD           Z7, Z5, Z5
-	VSUBPD           Z9, Z15, Z15
-	VADDPD           Z23, Z16, Z16
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z1, Z18, Z5
-	VADDPD           Z2, Z19, Z6
-	VADDPD           Z3, Z25, Z7
-	VADDPD           Z4, Z29, Z9
-	VSUBPD           Z18, Z5, Z11
-	VSUBPD           Z19, Z6, Z13
-	VSUBPD           Z25, Z7, Z14
-	VSUBPD           Z29, Z9, Z15
-	VSUBPD           Z11, Z5, Z23
-	VSUBPD           Z13, Z6, Z24
-	VSUBPD           Z14, Z7, Z26
-	VSUBPD           Z15, Z9, Z27
-	VSUBPD           Z23, Z18, Z18
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z26, Z25, Z25
-	VSUBPD           Z27, Z29, Z29
-	VSUBPD           Z11, Z1, Z1
-	VSUBPD           Z13, Z2, Z2
-	VSUBPD           Z14, Z3, Z3
-	VSUBPD           Z15, Z4, Z4
-	VADDPD           Z1, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VADDPD           Z3, Z25, Z25
-	VADDPD           Z4, Z29, Z29
+	VSUBPD           Z1, Z29, Z30
+	VSUBPD           Z3, Z18, Z18
+	VSUBPD           Z4, Z19, Z19
+	VSUBPD           Z31, Z20, Z20
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z15, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z9, Z7, Z7
+	VSUBPD           Z1, Z10, Z10
+	VADDPD           Z5, Z18, Z18
+	VADDPD           Z6, Z19, Z19
+	VADDPD           Z7, Z20, Z20
+	VADDPD           Z10, Z21, Z21
+	VADDPD           Z26, Z18, Z18
+	VADDPD           Z27, Z19, Z19
+	VADDPD           Z17, Z20, Z20
+	VADDPD           Z25, Z21, Z21
+	VADDPD           Z22, Z18, Z1
+	VADDPD           Z23, Z19, Z3
+	VADDPD           1112(SP), Z20, Z4
+	VADDPD           Z16, Z21, Z5
+	VSUBPD           Z18, Z1, Z6
+	VSUBPD           Z19, Z3, Z7
+	VSUBPD           Z20, Z4, Z9
+	VSUBPD           Z21, Z5, Z10
+	VSUBPD           Z6, Z1, Z13
+	VSUBPD           Z7, Z3, Z15
+	VSUBPD           Z9, Z4, Z17
+	VSUBPD           Z10, Z5, Z25
+	VSUBPD           Z13, Z18, Z18
+	VSUBPD           Z15, Z19, Z19
+	VSUBPD           Z17, Z20, Z20
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z6, Z22, Z22
+	VSUBPD           Z7, Z23, Z23
+	VMOVUPD          1112(SP), Z6
+	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z10, Z16, Z16
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z6, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VADDPD           Z1, Z14, Z6
+	VADDPD           Z3, Z24, Z7
+	VADDPD           Z4, Z28, Z9
+	VADDPD           Z5, Z29, Z10
+	VSUBPD           Z14, Z6, Z13
+	VSUBPD           Z24, Z7, Z15
+	VSUBPD           Z28, Z9, Z16
+	VSUBPD           Z29, Z10, Z17
+	VSUBPD           Z13, Z6, Z22
+	VSUBPD           Z15, Z7, Z23
+	VSUBPD           Z16, Z9, Z25
+	VSUBPD           Z17, Z10, Z26
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z25, Z28, Z28
+	VSUBPD           Z26, Z29, Z29
+	VSUBPD           Z13, Z1, Z1
+	VSUBPD           Z15, Z3, Z3
+	VSUBPD           Z16, Z4, Z4
+	VSUBPD           Z17, Z5, Z5
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z3, Z24, Z24
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z5, Z29, Z29
 	VMOVUPD          984(SP), Z1
-	VADDPD           Z8, Z1, Z1
+	VADDPD           Z2, Z1, Z1
 	VMOVUPD          920(SP), Z2
-	VADDPD           Z10, Z2, Z2
+	VADDPD           Z8, Z2, Z2
 	VMOVUPD          856(SP), Z3
-	VADDPD           Z12, Z3, Z3
+	VADDPD           Z11, Z3, Z3
 	VMOVUPD          792(SP), Z4
-	VADDPD           Z17, Z4, Z4
-	VADDPD           Z16, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z25, Z25
-	VADDPD           Z22, Z29, Z29
-	VADDPD           2200(SP), Z18, Z18
-	VADDPD           1240(SP), Z19, Z19
-	VADDPD           1304(SP), Z25, Z25
+	VADDPD           Z12, Z4, Z4
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z20, Z28, Z28
+	VADDPD           Z21, Z29, Z29
+	VADDPD           2200(SP), Z14, Z14
+	VADDPD           1240(SP), Z24, Z24
+	VADDPD           1304(SP), Z28, Z28
 	VADDPD           1368(SP), Z29, Z29
-	VADDPD           728(SP), Z18, Z18
-	VADDPD           664(SP), Z19, Z19
-	VADDPD           600(SP), Z25, Z25
+	VADDPD           728(SP), Z14, Z14
+	VADDPD           664(SP), Z24, Z24
+	VADDPD           600(SP), Z28, Z28
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6760(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6760(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z17
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z13
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z7, Z15
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+6760(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6760(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6760(SB), Z25, Z25
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6760(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6760(SB), Z28, Z28
 	VMULPD.BCST      actkernconst<>+6760(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z9
-	VADDPD           Z5, Z13, Z13
-	VADDPD           Z6, Z14, Z14
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
-	VADDPD           Z13, Z8, Z5
-	VADDPD           Z14, Z10, Z6
-	VADDPD           Z15, Z11, Z7
-	VADDPD           Z16, Z12, Z9
-	VSUBPD           Z8, Z5, Z8
-	VSUBPD           Z10, Z6, Z10
-	VSUBPD           Z11, Z7, Z11
-	VSUBPD           Z12, Z9, Z12
-	VSUBPD           Z8, Z13, Z13
-	VSUBPD           Z10, Z14, Z14
-	VSUBPD           Z11, Z15, Z15
-	VSUBPD           Z12, Z16, Z16
-	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+6920(SB), Z8, Z10
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z13, Z5, Z6
+	VADDPD           Z15, Z8, Z7
+	VADDPD           Z16, Z11, Z9
+	VADDPD           Z17, Z12, Z10
+	VSUBPD           Z5, Z6, Z5
+	VSUBPD           Z8, Z7, Z8
+	VSUBPD           Z11, Z9, Z11
+	VSUBPD           Z12, Z10, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z8, Z15, Z15
+	VSUBPD           Z11, Z16, Z16
+	VSUBPD           Z12, Z17, Z17
+	VMOVUPD          472(SP), Z5
+	VMULPD.BCST      actkernconst<>+6920(SB), Z5, Z8
 	VMOVUPD          408(SP), Z11
 	VMULPD.BCST      actkernconst<>+6920(SB), Z11, Z12
-	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+6920(SB), Z17, Z18
+	VMOVUPD          344(SP), Z14
+	VMULPD.BCST      actkernconst<>+6920(SB), Z14, Z18
 	VMOVUPD          280(SP), Z19
 	VMULPD.BCST      actkernconst<>+6920(SB), Z19, Z20
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VBROADCASTSD     actkernconst<>+6928(SB), Z21
-	VFMADD213PD      Z8, Z10, Z21
+	VFMADD213PD      Z5, Z8, Z21
 	VBROADCASTSD     actkernconst<>+6928(SB), Z22
 	VFMADD213PD      Z11, Z12, Z22
 	VBROADCASTSD     actkernconst<>+6928(SB), Z23
-	VFMADD213PD      Z17, Z18, Z23
+	VFMADD213PD      Z14, Z18, Z23
 	VBROADCASTSD     actkernconst<>+6928(SB), Z24
 	VFMADD213PD      Z19, Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z8, Z21
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z12, Z22
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z23
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z20, Z24
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z10, Z21
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z8, Z21
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z12, Z22
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z23
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z20, Z24
-	VBLENDMPD        Z1, Z10, K2, Z1
+	VBLENDMPD        Z1, Z8, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
 	VBLENDMPD        Z3, Z18, K4, Z3
 	KMOVW            8(SP), K5
 	VBLENDMPD        Z4, Z20, K5, Z4
-	VADDPD           Z13, Z5, Z5
-	VADDPD           Z14, Z6, Z6
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z15, Z7, Z7
 	VADDPD           Z16, Z9, Z9
-	VBLENDMPD        Z5, Z21, K2, Z5
-	VBLENDMPD        Z6, Z22, K3, Z6
-	VBLENDMPD        Z7, Z23, K4, Z7
-	VBLENDMPD        Z9, Z24, K5, Z9
-	VMULPD           Z5, Z5, Z10
-	VMULPD           Z6, Z6, Z12
-	VMULPD           Z7, Z7, Z13
-	VMULPD           Z9, Z9, Z14
-	VMULPD           Z10, Z5, Z15
-	VMULPD           Z12, Z6, Z16
-	VMULPD           Z13, Z7, Z18
-	VMULPD           Z14, Z9, Z20
+	VADDPD           Z17, Z10, Z10
+	VBLENDMPD        Z6, Z21, K2, Z6
+	VBLENDMPD        Z7, Z22, K3, Z7
+	VBLENDMPD        Z9, Z23, K4, Z9
+	VBLENDMPD        Z10, Z24, K5, Z10
+	VMULPD           Z6, Z6, Z8
+	VMULPD           Z7, Z7, Z12
+	VMULPD           Z9, Z9, Z13
+	VMULPD           Z10, Z10, Z15
+	VMULPD           Z8, Z6, Z16
+	VMULPD           Z12, Z7, Z17
+	VMULPD           Z13, Z9, Z18
+	VMULPD           Z15, Z10, Z20
 	VBROADCASTSD     actkernconst<>+6712(SB), Z21
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z21
 	VBROADCASTSD     actkernconst<>+6712(SB), Z22
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z12, Z22
 	VBROADCASTSD     actkernconst<>+6712(SB), Z23
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z13, Z23
 	VBROADCASTSD     actkernconst<>+6712(SB), Z24
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z14, Z24
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z10, Z21
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z15, Z24
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z21
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z12, Z22
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z13, Z23
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z14, Z24
-	VFMADD213PD      Z5, Z15, Z21
-	VFMADD213PD      Z6, Z16, Z22
-	VFMADD213PD      Z7, Z18, Z23
-	VFMADD213PD      Z9, Z20, Z24
-	VMULPD           Z10, Z10, Z5
-	VMULPD           Z12, Z12, Z6
-	VMULPD           Z13, Z13, Z7
-	VMULPD           Z14, Z14, Z9
-	VBROADCASTSD     actkernconst<>+6728(SB), Z15
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z15
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z15, Z24
+	VFMADD213PD      Z6, Z16, Z21
+	VFMADD213PD      Z7, Z17, Z22
+	VFMADD213PD      Z9, Z18, Z23
+	VFMADD213PD      Z10, Z20, Z24
+	VMULPD           Z8, Z8, Z6
+	VMULPD           Z12, Z12, Z7
+	VMULPD           Z13, Z13, Z9
+	VMULPD           Z15, Z15, Z10
 	VBROADCASTSD     actkernconst<>+6728(SB), Z16
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z16
+	VBROADCASTSD     actkernconst<>+6728(SB), Z17
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z17
 	VBROADCASTSD     actkernconst<>+6728(SB), Z18
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z13, Z18
 	VBROADCASTSD     actkernconst<>+6728(SB), Z20
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z14, Z20
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z15
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z15, Z20
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z16
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z17
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z13, Z18
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z14, Z20
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z10
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z15, Z20
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z8
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z12
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z13
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z14
-	VFMADD213PD      Z10, Z5, Z15
-	VFMADD213PD      Z12, Z6, Z16
-	VFMADD213PD      Z13, Z7, Z18
-	VFMADD213PD      Z14, Z9, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z15
+	VFMADD213PD      Z8, Z6, Z16
+	VFMADD213PD      Z12, Z7, Z17
+	VFMADD213PD      Z13, Z9, Z18
+	VFMADD213PD      Z15, Z10, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z1, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z2, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z3, Z8
 	VMULPD.BCST      actkernconst<>+6752(SB), Z4, Z9
-	VRNDSCALEPD      $0x09, Z5, Z5
 	VRNDSCALEPD      $0x09, Z6, Z6
 	VRNDSCALEPD      $0x09, Z7, Z7
+	VRNDSCALEPD      $0x09, Z8, Z8
 	VRNDSCALEPD      $0x09, Z9, Z9
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z1, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z2, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z3, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z1, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z2, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z3, Z8
 	VFMADD132PD.BCST actkernconst<>+6744(SB), Z4, Z9
-	VMULPD.BCST      actkernconst<>+1080(SB), Z5, Z1
-	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z2
-	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z6, Z1
+	VMULPD.BCST      actkernconst<>+1080(SB), Z7, Z2
+	VMULPD.BCST      actkernconst<>+1080(SB), Z8, Z3
 	VMULPD.BCST      actkernconst<>+1080(SB), Z9, Z4
 	VRNDSCALEPD      $0x09, Z1, Z1
 	VRNDSCALEPD      $0x09, Z2, Z2
 	VRNDSCALEPD      $0x09, Z3, Z3
 	VRNDSCALEPD      $0x09, Z4, Z4
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z1, Z5
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z2, Z6
-	VFMADD231PD.BCST actkernconst<>+6608(SB), Z3, Z7
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z1, Z6
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z2, Z7
+	VFMADD231PD.BCST actkernconst<>+6608(SB), Z3, Z8
 	VFMADD231PD.BCST actkernconst<>+6608(SB), Z4, Z9
 	VBROADCASTSD     actkernconst<>+1080(SB), Z10
-	VCMPPD           $0x11, Z5, Z10, K2
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z6, Z5, K3
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z7, Z5, K4
-	VBROADCASTSD     actkernconst<>+1080(SB), Z5
-	VCMPPD           $0x11, Z9, Z5, K5
-	VBLENDMPD        Z15, Z21, K2, Z15
-	VBLENDMPD        Z16, Z22, K3, Z16
+	VCMPPD           $0x11, Z6, Z10, K2
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z7, Z6, K3
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z8, Z6, K4
+	VBROADCASTSD     actkernconst<>+1080(SB), Z6
+	VCMPPD           $0x11, Z9, Z6, K5
+	VBLENDMPD        Z16, Z21, K2, Z16
+	VBLENDMPD        Z17, Z22, K3, Z17
 	VBLENDMPD        Z18, Z23, K4, Z18
 	VBLENDMPD        Z20, Z24, K5, Z20
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z1
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z2
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z3
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z1, Z15, Z15
-	VMULPD           Z2, Z16, Z16
-	VMULPD           Z3, Z18, Z18
-	VMULPD           Z4, Z20, Z20
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z11, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z17, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z19, K5
-	VBLENDMPD        Z8, Z15, K2, Z8
-	VBLENDMPD        Z11, Z16, K3, Z11
-	VBLENDMPD        Z17, Z18, K4, Z17
-	VBLENDMPD        Z19, Z20, K5, Z19
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z11, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z14, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z19, K5
+	VMULPD           Z1, Z16, K2, Z5
+	VMULPD           Z2, Z17, K3, Z11
+	VMULPD           Z3, Z18, K4, Z14
+	VMULPD           Z4, Z20, K5, Z19
 	VMOVUPD          216(SP), Z1
 	VCMPPD           $0x03, Z1, Z1, K2
 	VMOVUPD          152(SP), Z2
@@ -46862,9 +46548,9 @@ loop:
 	VCMPPD           $0x03, Z3, Z3, K4
 	VMOVUPD          24(SP), Z4
 	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z8, K2, Z1
+	VBLENDMPD        Z1, Z5, K2, Z1
 	VBLENDMPD        Z2, Z11, K3, Z2
-	VBLENDMPD        Z3, Z17, K4, Z3
+	VBLENDMPD        Z3, Z14, K4, Z3
 	VBLENDMPD        Z4, Z19, K5, Z4
 	VCVTPD2PS        Z1, Y1
 	VMOVNTPS         Y1, (AX)
@@ -46899,26 +46585,24 @@ single:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -46938,8 +46622,7 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -46948,10 +46631,9 @@ single:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -47076,9 +46758,8 @@ single:
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z4, Z6, Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z2, K2
-	VBLENDMPD        Z2, Z6, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
+	VMULPD           Z4, Z6, K2, Z2
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VCVTPD2PS        Z1, Y1
@@ -47112,26 +46793,24 @@ tail:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -47151,8 +46830,7 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -47161,10 +46839,9 @@ tail:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -47289,9 +46966,8 @@ tail:
 	VCMPPD           $0x11, Z3, Z5, K2
 	VBLENDMPD        Z6, Z7, K2, Z6
 	VFMADD132PD.BCST actkernconst<>+6608(SB), Z0, Z4
-	VMULPD           Z4, Z6, Z6
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z2, K2
-	VBLENDMPD        Z2, Z6, K2, Z2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
+	VMULPD           Z4, Z6, K2, Z2
 	VCMPPD           $0x03, Z1, Z1, K2
 	VBLENDMPD        Z1, Z2, K2, Z1
 	VCVTPD2PS        Z1, Y1
@@ -51316,18 +50992,14 @@ loop:
 	VFMADD213PD      Z0, Z2, Z13
 	VFMADD213PD      Z0, Z2, Z14
 	VFMADD213PD      Z0, Z2, Z15
-	VMULPD           Z12, Z24, Z24
-	VMULPD           Z13, Z25, Z25
-	VMULPD           Z14, Z26, Z26
-	VMULPD           Z15, Z27, Z27
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z9, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z10, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z11, K5
-	VBLENDMPD        Z8, Z24, K2, Z8
-	VBLENDMPD        Z9, Z25, K3, Z9
-	VBLENDMPD        Z10, Z26, K4, Z10
-	VBLENDMPD        Z11, Z27, K5, Z11
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z8, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z9, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z10, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z11, K5
+	VMULPD           Z12, Z24, K2, Z8
+	VMULPD           Z13, Z25, K3, Z9
+	VMULPD           Z14, Z26, K4, Z10
+	VMULPD           Z15, Z27, K5, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
@@ -51385,9 +51057,8 @@ single:
 	VCMPPD           $0x11, Z7, Z1, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z5, K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VMULPD           Z6, Z9, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -51437,9 +51108,8 @@ tail:
 	VCMPPD           $0x11, Z7, Z1, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z5, K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VMULPD           Z6, Z9, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -51598,18 +51268,14 @@ loop:
 	VFMADD213PD      Z0, Z2, Z13
 	VFMADD213PD      Z0, Z2, Z14
 	VFMADD213PD      Z0, Z2, Z15
-	VMULPD           Z12, Z24, Z24
-	VMULPD           Z13, Z25, Z25
-	VMULPD           Z14, Z26, Z26
-	VMULPD           Z15, Z27, Z27
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z9, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z10, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z11, K5
-	VBLENDMPD        Z8, Z24, K2, Z8
-	VBLENDMPD        Z9, Z25, K3, Z9
-	VBLENDMPD        Z10, Z26, K4, Z10
-	VBLENDMPD        Z11, Z27, K5, Z11
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z8, K2
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z9, K3
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z10, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z11, K5
+	VMULPD           Z12, Z24, K2, Z8
+	VMULPD           Z13, Z25, K3, Z9
+	VMULPD           Z14, Z26, K4, Z10
+	VMULPD           Z15, Z27, K5, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
@@ -51667,9 +51333,8 @@ single:
 	VCMPPD           $0x11, Z7, Z1, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z5, K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VMULPD           Z6, Z9, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -51719,9 +51384,8 @@ tail:
 	VCMPPD           $0x11, Z7, Z1, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
 	VFMADD213PD      Z0, Z2, Z6
-	VMULPD           Z6, Z9, Z9
-	VCMPPD.BCST      $0x00, actkernconst<>+1088(SB), Z5, K2
-	VBLENDMPD        Z5, Z9, K2, Z5
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
+	VMULPD           Z6, Z9, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
 	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
@@ -52467,7 +52131,7 @@ done:
 
 // func sinBackwardAVX512(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·sinBackwardAVX512(SB), $2648-76
+TEXT ·sinBackwardAVX512(SB), $2456-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -52550,110 +52214,99 @@ loop:
 	VBROADCASTSD     actkernconst<>+6592(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, Z24
-	VBLENDMPD        Z21, Z13, K6, Z21
-	VBLENDMPD        Z22, Z14, K7, Z22
-	VBLENDMPD        Z23, Z15, K5, Z23
-	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, K6, Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, K7, Z14
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, K5, Z15
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, K4, Z16
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K6, Z22
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K7, Z23
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K5, Z24
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K4, Z25
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K6, Z26
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K7, Z27
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K5, Z28
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K4, Z29
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K6, Z30
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K7, Z31
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K5, Z4
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K4, Z3
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K6, Z2
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K7, Z1
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K5, Z8
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K4, Z7
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K6, Z6
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K7, Z5
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z12
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K6, Z10
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K7, Z9
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z20
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z19
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K6, Z18
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K7, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z21, Z13
-	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z22, Z17
-	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z23, Z18
-	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z24, Z19
-	VBLENDMPD        Z13, Z21, K4, Z13
-	VBLENDMPD        Z17, Z22, K5, Z17
-	VBLENDMPD        Z18, Z23, K6, Z18
-	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z13, Z21, K4
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z14, Z21, K5
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z15, Z21, K6
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z16, Z21, K7
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z24, K6, Z24
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z25, K7, Z25
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z26, K4, Z26
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z27, K5, Z27
@@ -52674,20 +52327,17 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z10, K4, Z10
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z9, K5, Z9
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z20, K6, Z20
-	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z21, K7, Z21
-	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z22, K4, Z22
-	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z23, K5, Z23
-	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z24, K6, Z24
-	VMOVUPD          Z7, 1112(SP)
-	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K7, Z7
-	VMOVUPD          Z8, 1176(SP)
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z19, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z18, K4, Z18
+	VMOVUPD          1048(SP), Z21
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z21, K5, Z21
+	VMOVUPD          Z7, 1048(SP)
+	VMOVUPD          1112(SP), Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K6, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z17, K7, Z17
+	VMOVUPD          Z8, 1112(SP)
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
-	VMOVUPD          Z1, 1048(SP)
+	VMOVUPD          Z1, 1176(SP)
 	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
@@ -52749,44 +52399,36 @@ loop:
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z17, Z8, K5
+	VCMPPD           $0x12, Z14, Z8, K5
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z18, Z8, K6
+	VCMPPD           $0x12, Z15, Z8, K6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z19, Z8, K7
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, Z8
-	VMOVUPD          Z1, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z17, Z1
-	VMOVUPD          Z2, 2520(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z18, Z2
-	VMOVUPD          Z3, 2584(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z19, Z3
-	VBLENDMPD        Z8, Z13, K4, Z8
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBLENDMPD        Z2, Z18, K6, Z2
-	VBLENDMPD        Z3, Z19, K7, Z3
-	VBLENDMPD        Z6, Z14, K4, Z14
-	VBLENDMPD        Z5, Z15, K5, Z15
-	VBLENDMPD        Z12, Z16, K6, Z16
+	VCMPPD           $0x12, Z16, Z8, K7
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z16, K7, Z16
+	VBLENDMPD        Z6, Z22, K4, Z22
+	VBLENDMPD        Z5, Z23, K5, Z23
+	VBLENDMPD        Z12, Z24, K6, Z24
 	VBLENDMPD        Z11, Z25, K7, Z25
 	VBLENDMPD        Z10, Z26, K4, Z26
 	VBLENDMPD        Z9, Z27, K5, Z27
 	VBLENDMPD        Z20, Z28, K6, Z28
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        Z22, Z30, K4, Z30
-	VBLENDMPD        Z23, Z31, K5, Z31
-	VBLENDMPD        Z24, Z4, K6, Z4
-	VMOVUPD          2584(SP), Z13
-	VBLENDMPD        Z7, Z13, K7, Z13
-	VMOVUPD          2520(SP), Z17
-	VBLENDMPD        1240(SP), Z17, K4, Z17
-	VMOVUPD          1048(SP), Z18
-	VBLENDMPD        1304(SP), Z18, K5, Z18
-	VMOVUPD          1176(SP), Z19
-	VBLENDMPD        1368(SP), Z19, K6, Z19
+	VBLENDMPD        Z19, Z29, K7, Z29
+	VBLENDMPD        Z18, Z30, K4, Z30
+	VBLENDMPD        Z21, Z31, K5, Z31
+	VBLENDMPD        Z7, Z4, K6, Z4
+	VBLENDMPD        Z17, Z3, K7, Z3
+	VBLENDMPD        1240(SP), Z2, K4, Z2
+	VMOVUPD          1176(SP), Z8
+	VBLENDMPD        1304(SP), Z8, K5, Z8
 	VMOVUPD          Z29, 1176(SP)
 	VMOVUPD          1112(SP), Z29
-	VBLENDMPD        1432(SP), Z29, K7, Z29
+	VBLENDMPD        1368(SP), Z29, K6, Z29
+	VMOVUPD          Z28, 1112(SP)
+	VMOVUPD          1048(SP), Z28
+	VBLENDMPD        1432(SP), Z28, K7, Z28
 	VBLENDMPD        1496(SP), Z6, K4, Z6
 	VBLENDMPD        1560(SP), Z5, K5, Z5
 	VBLENDMPD        1624(SP), Z12, K6, Z12
@@ -52794,528 +52436,523 @@ loop:
 	VBLENDMPD        1752(SP), Z10, K4, Z10
 	VBLENDMPD        1816(SP), Z9, K5, Z9
 	VBLENDMPD        1880(SP), Z20, K6, Z20
-	VBLENDMPD        1944(SP), Z21, K7, Z21
-	VBLENDMPD        2008(SP), Z22, K4, Z22
-	VBLENDMPD        2072(SP), Z23, K5, Z23
-	VBLENDMPD        2136(SP), Z24, K6, Z24
-	VBLENDMPD        2200(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 2200(SP)
-	VMOVUPD          1240(SP), Z7
-	VBLENDMPD        2264(SP), Z7, K4, Z7
-	VMOVUPD          Z7, 1240(SP)
-	VMOVUPD          1304(SP), Z7
-	VBLENDMPD        2328(SP), Z7, K5, Z7
-	VMOVUPD          Z7, 1304(SP)
-	VMOVUPD          1368(SP), Z7
-	VBLENDMPD        2392(SP), Z7, K6, Z7
-	VMOVUPD          Z7, 1368(SP)
-	VMOVUPD          1432(SP), Z7
-	VBLENDMPD        2456(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 1432(SP)
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z8, Z7, K4
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z1, Z7, K5
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z2, Z7, K6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z3, Z7, K7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z7
-	VMOVUPD          Z24, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z1, Z24
-	VMOVUPD          Z23, 2392(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z2, Z23
-	VMOVUPD          Z22, 2328(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z3, Z22
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z24, Z1, K5, Z24
-	VBLENDMPD        Z23, Z2, K6, Z23
-	VBLENDMPD        Z22, Z3, K7, Z22
-	VBLENDMPD        Z30, Z14, K4, Z14
-	VBLENDMPD        Z31, Z15, K5, Z15
-	VBLENDMPD        Z4, Z16, K6, Z16
-	VBLENDMPD        Z13, Z25, K7, Z25
-	VBLENDMPD        Z17, Z26, K4, Z26
-	VBLENDMPD        Z18, Z27, K5, Z27
-	VBLENDMPD        Z19, Z28, K6, Z28
-	VMOVUPD          1176(SP), Z1
-	VBLENDMPD        Z29, Z1, K7, Z1
+	VBLENDMPD        1944(SP), Z19, K7, Z19
+	VBLENDMPD        2008(SP), Z18, K4, Z18
+	VBLENDMPD        2072(SP), Z21, K5, Z21
+	VBLENDMPD        2136(SP), Z7, K6, Z7
+	VBLENDMPD        2200(SP), Z17, K7, Z17
+	VMOVUPD          Z17, 2200(SP)
+	VMOVUPD          1240(SP), Z17
+	VBLENDMPD        2264(SP), Z17, K4, Z17
+	VMOVUPD          Z17, 1240(SP)
+	VMOVUPD          1304(SP), Z17
+	VBLENDMPD        2328(SP), Z17, K5, Z17
+	VMOVUPD          Z17, 1304(SP)
+	VMOVUPD          1368(SP), Z17
+	VBLENDMPD        2392(SP), Z17, K6, Z17
+	VMOVUPD          Z17, 1368(SP)
+	VMOVUPD          1432(SP), Z17
+	VBLENDMPD        Z1, Z17, K7, Z1
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z13, Z17, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z14, Z17, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z15, Z17, K6
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z16, Z17, K7
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z16, K7, Z16
+	VBLENDMPD        Z30, Z22, K4, Z22
+	VBLENDMPD        Z31, Z23, K5, Z23
+	VBLENDMPD        Z4, Z24, K6, Z24
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z26, K4, Z26
+	VBLENDMPD        Z8, Z27, K5, Z27
+	VMOVUPD          1112(SP), Z17
+	VBLENDMPD        Z29, Z17, K6, Z17
+	VMOVUPD          Z25, 1112(SP)
+	VMOVUPD          1176(SP), Z25
+	VBLENDMPD        Z28, Z25, K7, Z25
 	VBLENDMPD        Z6, Z30, K4, Z30
 	VBLENDMPD        Z5, Z31, K5, Z31
 	VBLENDMPD        Z12, Z4, K6, Z4
-	VBLENDMPD        Z11, Z13, K7, Z13
-	VBLENDMPD        Z10, Z17, K4, Z17
-	VBLENDMPD        Z9, Z18, K5, Z18
-	VBLENDMPD        Z20, Z19, K6, Z19
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        2328(SP), Z6, K4, Z6
-	VBLENDMPD        2392(SP), Z5, K5, Z5
-	VBLENDMPD        2456(SP), Z12, K6, Z12
+	VBLENDMPD        Z11, Z3, K7, Z3
+	VBLENDMPD        Z10, Z2, K4, Z2
+	VBLENDMPD        Z9, Z8, K5, Z8
+	VBLENDMPD        Z20, Z29, K6, Z29
+	VBLENDMPD        Z19, Z28, K7, Z28
+	VBLENDMPD        Z18, Z6, K4, Z18
+	VBLENDMPD        Z21, Z5, K5, Z21
+	VBLENDMPD        Z7, Z12, K6, Z7
 	VBLENDMPD        2200(SP), Z11, K7, Z11
 	VBLENDMPD        1240(SP), Z10, K4, Z10
 	VBLENDMPD        1304(SP), Z9, K5, Z9
 	VBLENDMPD        1368(SP), Z20, K6, Z20
-	VBLENDMPD        1432(SP), Z21, K7, Z21
-	VCMPPD           $0x12, Z7, Z0, K4
-	VCMPPD           $0x12, Z24, Z0, K5
-	VCMPPD           $0x12, Z23, Z0, K6
-	VCMPPD           $0x12, Z22, Z0, K7
-	VBLENDMPD        Z26, Z14, K4, Z14
-	VBLENDMPD        Z27, Z15, K5, Z15
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z1, Z25, K7, Z25
+	VBLENDMPD        Z1, Z19, K7, Z1
+	VCMPPD           $0x12, Z13, Z0, K4
+	VCMPPD           $0x12, Z14, Z0, K5
+	VCMPPD           $0x12, Z15, Z0, K6
+	VCMPPD           $0x12, Z16, Z0, K7
+	VBLENDMPD        Z26, Z22, K4, Z22
+	VBLENDMPD        Z27, Z23, K5, Z23
+	VBLENDMPD        Z17, Z24, K6, Z24
+	VMOVUPD          1112(SP), Z5
+	VBLENDMPD        Z25, Z5, K7, Z5
 	VBLENDMPD        Z30, Z26, K4, Z26
 	VBLENDMPD        Z31, Z27, K5, Z27
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z13, Z1, K7, Z1
-	VBLENDMPD        Z17, Z30, K4, Z30
-	VBLENDMPD        Z18, Z31, K5, Z31
-	VBLENDMPD        Z19, Z4, K6, Z4
-	VBLENDMPD        Z29, Z13, K7, Z13
-	VBLENDMPD        Z6, Z17, K4, Z17
-	VBLENDMPD        Z5, Z18, K5, Z18
-	VBLENDMPD        Z12, Z19, K6, Z19
-	VBLENDMPD        Z11, Z29, K7, Z29
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z9, Z5, K5, Z9
-	VBLENDMPD        Z20, Z12, K6, Z20
-	VBLENDMPD        Z21, Z11, K7, Z21
-	VMOVUPD          984(SP), Z2
-	VADDPD.BCST      actkernconst<>+1088(SB), Z2, Z3
-	VMOVUPD          920(SP), Z5
-	VADDPD.BCST      actkernconst<>+1088(SB), Z5, Z6
-	VMOVUPD          856(SP), Z7
-	VADDPD.BCST      actkernconst<>+1088(SB), Z7, Z8
-	VMOVUPD          792(SP), Z11
+	VBLENDMPD        Z4, Z17, K6, Z17
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z30, K4, Z30
+	VBLENDMPD        Z8, Z31, K5, Z31
+	VBLENDMPD        Z29, Z4, K6, Z4
+	VBLENDMPD        Z28, Z3, K7, Z3
+	VBLENDMPD        Z18, Z2, K4, Z2
+	VBLENDMPD        Z21, Z8, K5, Z8
+	VBLENDMPD        Z7, Z29, K6, Z29
+	VBLENDMPD        Z11, Z28, K7, Z28
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z9, Z21, K5, Z9
+	VBLENDMPD        Z20, Z7, K6, Z20
+	VBLENDMPD        Z1, Z11, K7, Z1
+	VMOVUPD          984(SP), Z6
+	VADDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMOVUPD          920(SP), Z11
 	VADDPD.BCST      actkernconst<>+1088(SB), Z11, Z12
-	VSCALEFPD        Z3, Z14, Z14
-	VSCALEFPD        Z6, Z15, Z15
-	VSCALEFPD        Z8, Z16, Z16
-	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6768(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6768(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6768(SB), Z7, Z8
+	VMOVUPD          856(SP), Z13
+	VADDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VMOVUPD          792(SP), Z15
+	VADDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
+	VSCALEFPD        Z7, Z22, Z22
+	VSCALEFPD        Z12, Z23, Z23
+	VSCALEFPD        Z14, Z24, Z24
+	VSCALEFPD        Z16, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6768(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6768(SB), Z11, Z12
-	VSCALEFPD        Z3, Z26, Z26
-	VSCALEFPD        Z6, Z27, Z27
-	VSCALEFPD        Z8, Z28, Z28
-	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6888(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6888(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6888(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6768(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6768(SB), Z15, Z16
+	VSCALEFPD        Z7, Z26, Z26
+	VSCALEFPD        Z12, Z27, Z27
+	VSCALEFPD        Z14, Z17, Z17
+	VSCALEFPD        Z16, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6888(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6888(SB), Z11, Z12
-	VSCALEFPD        Z3, Z30, Z30
-	VSCALEFPD        Z6, Z31, Z31
-	VSCALEFPD        Z8, Z4, Z4
-	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6896(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6888(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6888(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6896(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6896(SB), Z11, Z12
-	VSCALEFPD        Z3, Z17, Z17
-	VSCALEFPD        Z6, Z18, Z18
-	VSCALEFPD        Z8, Z19, Z19
-	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6896(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6896(SB), Z15, Z16
+	VSCALEFPD        Z7, Z2, Z2
+	VSCALEFPD        Z12, Z8, Z8
+	VSCALEFPD        Z14, Z29, Z29
+	VSCALEFPD        Z16, Z28, Z28
+	VADDPD.BCST      actkernconst<>+6904(SB), Z6, Z6
 	VADDPD.BCST      actkernconst<>+6904(SB), Z11, Z11
-	VSCALEFPD        Z2, Z10, Z10
-	VSCALEFPD        Z5, Z9, Z9
-	VSCALEFPD        Z7, Z20, Z20
-	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z25, Z6
-	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VRNDSCALEPD      $0x08, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6904(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z11, Z9, Z9
+	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z15, Z1, Z1
+	VMULPD.BCST      actkernconst<>+6752(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z25, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
-	VADDPD.BCST      actkernconst<>+1072(SB), Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z12, Z12
-	VSUBPD           Z7, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z11, Z28, Z28
-	VSUBPD           Z12, Z1, Z1
-	VADDPD           Z7, Z2, Z2
-	VADDPD           Z8, Z3, Z3
-	VADDPD           Z11, Z5, Z5
-	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+6808(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z12, Z12
-	VSUBPD           Z7, Z30, Z30
-	VSUBPD           Z8, Z31, Z31
-	VSUBPD           Z11, Z4, Z4
-	VSUBPD           Z12, Z13, Z13
-	VADDPD           Z7, Z26, Z26
-	VADDPD           Z8, Z27, Z27
-	VADDPD           Z11, Z28, Z28
-	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6816(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+6816(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+6816(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z12, Z12
-	VSUBPD           Z7, Z17, Z17
-	VSUBPD           Z8, Z18, Z18
-	VSUBPD           Z11, Z19, Z19
-	VSUBPD           Z12, Z29, Z29
-	VADDPD           Z7, Z30, Z30
-	VADDPD           Z8, Z31, Z31
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z29, Z29
-	VMOVUPD          728(SP), Z7
-	VMULPD           Z2, Z7, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z5
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, Z15
+	VSUBPD           Z5, Z26, Z26
+	VSUBPD           Z13, Z27, Z27
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z15, Z25, Z25
+	VADDPD           Z5, Z6, Z6
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z14, Z11, Z11
+	VADDPD           Z15, Z12, Z12
+	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6808(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z15, Z15
+	VSUBPD           Z5, Z30, Z30
+	VSUBPD           Z13, Z31, Z31
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z5, Z26, Z26
+	VADDPD           Z13, Z27, Z27
+	VADDPD           Z14, Z17, Z17
+	VADDPD           Z15, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6816(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6816(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6816(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VSUBPD           Z5, Z2, Z2
+	VSUBPD           Z13, Z8, Z8
+	VSUBPD           Z14, Z29, Z29
+	VSUBPD           Z15, Z28, Z28
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z13, Z31, Z31
+	VADDPD           Z14, Z4, Z4
+	VADDPD           Z15, Z3, Z3
+	VADDPD           Z10, Z2, Z2
+	VADDPD           Z9, Z8, Z8
+	VADDPD           Z20, Z29, Z29
+	VADDPD           Z1, Z28, Z28
+	VMOVUPD          728(SP), Z1
+	VMULPD           Z6, Z1, Z5
 	VMOVUPD          664(SP), Z9
-	VMULPD           Z3, Z9, Z10
-	VMOVUPD          600(SP), Z11
-	VMULPD           Z5, Z11, Z12
-	VMOVUPD          536(SP), Z14
-	VMULPD           Z6, Z14, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z22
-	VFMADD213PD      Z16, Z7, Z2
-	VFMADD213PD      Z20, Z9, Z3
-	VFMADD213PD      Z21, Z11, Z5
-	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z22
-	VRNDSCALEPD      $0x08, Z16, Z16
+	VMULPD           Z7, Z9, Z10
+	VMOVUPD          600(SP), Z13
+	VMULPD           Z11, Z13, Z14
+	VMOVUPD          536(SP), Z15
+	VMULPD           Z12, Z15, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z21
+	VFMADD213PD      Z18, Z1, Z6
+	VFMADD213PD      Z19, Z9, Z7
+	VFMADD213PD      Z20, Z13, Z11
+	VFMADD213PD      Z21, Z15, Z12
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z21
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z22
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VMULPD           Z26, Z7, Z2
-	VMULPD           Z27, Z9, Z3
-	VMULPD           Z28, Z11, Z5
-	VMULPD           Z1, Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z15
-	VFMADD213PD      Z8, Z7, Z26
-	VFMADD213PD      Z10, Z9, Z27
-	VFMADD213PD      Z12, Z11, Z28
-	VFMADD213PD      Z15, Z14, Z1
-	VRNDSCALEPD      $0x08, Z2, Z8
-	VRNDSCALEPD      $0x08, Z3, Z10
-	VRNDSCALEPD      $0x08, Z5, Z12
-	VRNDSCALEPD      $0x08, Z6, Z15
-	VSUBPD           Z8, Z2, Z2
-	VSUBPD           Z10, Z3, Z3
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z15, Z6, Z6
-	VMULPD           Z30, Z7, Z23
-	VMULPD           Z31, Z9, Z24
-	VMULPD           Z4, Z11, Z25
-	VMOVUPD          Z15, 792(SP)
-	VMULPD           Z13, Z14, Z15
-	VMOVUPD          Z12, 856(SP)
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z21
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z7, Z19, Z19
+	VADDPD           Z11, Z20, Z20
+	VADDPD           Z12, Z21, Z21
+	VMULPD           Z26, Z1, Z5
+	VMULPD           Z27, Z9, Z6
+	VMULPD           Z17, Z13, Z7
+	VMULPD           Z25, Z15, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z16
+	VFMADD213PD      Z11, Z1, Z26
+	VFMADD213PD      Z12, Z9, Z27
+	VFMADD213PD      Z14, Z13, Z17
+	VFMADD213PD      Z16, Z15, Z25
+	VRNDSCALEPD      $0x08, Z5, Z11
+	VRNDSCALEPD      $0x08, Z6, Z12
+	VRNDSCALEPD      $0x08, Z7, Z14
+	VRNDSCALEPD      $0x08, Z10, Z16
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z12, Z6, Z6
+	VSUBPD           Z14, Z7, Z7
+	VSUBPD           Z16, Z10, Z10
+	VMULPD           Z30, Z1, Z22
+	VMULPD           Z31, Z9, Z23
+	VMULPD           Z4, Z13, Z24
+	VMOVUPD          Z16, 792(SP)
+	VMULPD           Z3, Z15, Z16
+	VMOVUPD          Z14, 856(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z14
+	VMOVUPD          Z12, 920(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z12
-	VMOVUPD          Z10, 920(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z10
-	VMOVUPD          Z8, 984(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z8
-	VMOVUPD          Z25, 1432(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z25
-	VFMADD213PD      Z12, Z7, Z30
-	VFMADD213PD      Z10, Z9, Z31
-	VFMADD213PD      Z8, Z11, Z4
-	VFMADD213PD      Z25, Z14, Z13
-	VMULPD           Z17, Z7, Z7
-	VMULPD           Z18, Z9, Z9
-	VMULPD           Z19, Z11, Z11
-	VMULPD           Z29, Z14, Z14
-	VADDPD           Z2, Z16, Z8
-	VADDPD           Z3, Z20, Z10
-	VADDPD           Z5, Z21, Z12
-	VADDPD           Z6, Z22, Z17
+	VMOVUPD          Z11, 984(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z11
+	VMOVUPD          Z24, 1112(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z24
+	VFMADD213PD      Z14, Z1, Z30
+	VFMADD213PD      Z12, Z9, Z31
+	VFMADD213PD      Z11, Z13, Z4
+	VFMADD213PD      Z24, Z15, Z3
+	VMULPD           Z2, Z1, Z1
+	VMULPD           Z8, Z9, Z9
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z28, Z15, Z15
+	VADDPD           Z5, Z18, Z2
+	VADDPD           Z6, Z19, Z8
+	VADDPD           Z7, Z20, Z11
+	VADDPD           Z10, Z21, Z12
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VSUBPD           Z8, Z16, Z16
-	VSUBPD           Z10, Z20, Z20
+	VSUBPD           Z2, Z18, Z18
+	VSUBPD           Z8, Z19, Z19
+	VSUBPD           Z11, Z20, Z20
 	VSUBPD           Z12, Z21, Z21
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z2, Z16, Z18
-	VADDPD           Z3, Z20, Z19
-	VADDPD           Z5, Z21, Z25
-	VADDPD           Z6, Z22, Z29
-	VMOVUPD          Z14, 536(SP)
-	VSUBPD           Z16, Z18, Z14
-	VMOVUPD          Z11, 600(SP)
-	VSUBPD           Z20, Z19, Z11
+	VADDPD           Z5, Z18, Z14
+	VADDPD           Z6, Z19, Z24
+	VADDPD           Z7, Z20, Z28
+	VADDPD           Z10, Z21, Z29
+	VMOVUPD          Z15, 536(SP)
+	VSUBPD           Z18, Z14, Z15
+	VMOVUPD          Z13, 600(SP)
+	VSUBPD           Z19, Z24, Z13
 	VMOVUPD          Z9, 664(SP)
-	VSUBPD           Z21, Z25, Z9
-	VMOVUPD          Z7, 728(SP)
-	VSUBPD           Z22, Z29, Z7
-	VMOVUPD          Z13, 1368(SP)
-	VSUBPD           Z14, Z18, Z13
+	VSUBPD           Z20, Z28, Z9
+	VMOVUPD          Z1, 728(SP)
+	VSUBPD           Z21, Z29, Z1
+	VMOVUPD          Z3, 1368(SP)
+	VSUBPD           Z15, Z14, Z3
 	VMOVUPD          Z4, 1304(SP)
-	VSUBPD           Z11, Z19, Z4
+	VSUBPD           Z13, Z24, Z4
 	VMOVUPD          Z31, 1240(SP)
-	VSUBPD           Z9, Z25, Z31
+	VSUBPD           Z9, Z28, Z31
 	VMOVUPD          Z30, 2200(SP)
-	VSUBPD           Z7, Z29, Z30
-	VSUBPD           Z13, Z16, Z16
-	VSUBPD           Z4, Z20, Z20
-	VSUBPD           Z31, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z14, Z2, Z2
-	VSUBPD           Z11, Z3, Z3
-	VSUBPD           Z9, Z5, Z5
-	VSUBPD           Z7, Z6, Z6
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z27, Z20, Z20
-	VADDPD           Z28, Z21, Z21
-	VADDPD           Z1, Z22, Z22
-	VADDPD           Z23, Z16, Z1
-	VADDPD           Z24, Z20, Z2
-	VADDPD           1432(SP), Z21, Z3
-	VADDPD           Z15, Z22, Z4
-	VSUBPD           Z16, Z1, Z5
-	VSUBPD           Z20, Z2, Z6
-	VSUBPD           Z21, Z3, Z7
-	VSUBPD           Z22, Z4, Z9
-	VSUBPD           Z5, Z1, Z11
-	VSUBPD           Z6, Z2, Z13
-	VSUBPD           Z7, Z3, Z14
-	VSUBPD           Z9, Z4, Z26
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z13, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z5, Z23, Z23
-	VSUBPD           Z6, Z24, Z24
-	VMOVUPD          1432(SP), Z5
-	VSUBPD           Z7, Z5, Z5
-	VSUBPD           Z9, Z15, Z15
-	VADDPD           Z23, Z16, Z16
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z1, Z18, Z5
-	VADDPD           Z2, Z19, Z6
-	VADDPD           Z3, Z25, Z7
-	VADDPD           Z4, Z29, Z9
-	VSUBPD           Z18, Z5, Z11
-	VSUBPD           Z19, Z6, Z13
-	VSUBPD           Z25, Z7, Z14
-	VSUBPD           Z29, Z9, Z15
-	VSUBPD           Z11, Z5, Z23
-	VSUBPD           Z13, Z6, Z24
-	VSUBPD           Z14, Z7, Z26
-	VSUBPD           Z15, Z9, Z27
-	VSUBPD           Z23, Z18, Z18
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z26, Z25, Z25
-	VSUBPD           Z27, Z29, Z29
-	VSUBPD           Z11, Z1, Z1
-	VSUBPD           Z13, Z2, Z2
-	VSUBPD           Z14, Z3, Z3
-	VSUBPD           Z15, Z4, Z4
-	VADDPD           Z1, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VADDPD           Z3, Z25, Z25
-	VADDPD           Z4, Z29, Z29
+	VSUBPD           Z1, Z29, Z30
+	VSUBPD           Z3, Z18, Z18
+	VSUBPD           Z4, Z19, Z19
+	VSUBPD           Z31, Z20, Z20
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z15, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z9, Z7, Z7
+	VSUBPD           Z1, Z10, Z10
+	VADDPD           Z5, Z18, Z18
+	VADDPD           Z6, Z19, Z19
+	VADDPD           Z7, Z20, Z20
+	VADDPD           Z10, Z21, Z21
+	VADDPD           Z26, Z18, Z18
+	VADDPD           Z27, Z19, Z19
+	VADDPD           Z17, Z20, Z20
+	VADDPD           Z25, Z21, Z21
+	VADDPD           Z22, Z18, Z1
+	VADDPD           Z23, Z19, Z3
+	VADDPD           1112(SP), Z20, Z4
+	VADDPD           Z16, Z21, Z5
+	VSUBPD           Z18, Z1, Z6
+	VSUBPD           Z19, Z3, Z7
+	VSUBPD           Z20, Z4, Z9
+	VSUBPD           Z21, Z5, Z10
+	VSUBPD           Z6, Z1, Z13
+	VSUBPD           Z7, Z3, Z15
+	VSUBPD           Z9, Z4, Z17
+	VSUBPD           Z10, Z5, Z25
+	VSUBPD           Z13, Z18, Z18
+	VSUBPD           Z15, Z19, Z19
+	VSUBPD           Z17, Z20, Z20
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z6, Z22, Z22
+	VSUBPD           Z7, Z23, Z23
+	VMOVUPD          1112(SP), Z6
+	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z10, Z16, Z16
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z6, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VADDPD           Z1, Z14, Z6
+	VADDPD           Z3, Z24, Z7
+	VADDPD           Z4, Z28, Z9
+	VADDPD           Z5, Z29, Z10
+	VSUBPD           Z14, Z6, Z13
+	VSUBPD           Z24, Z7, Z15
+	VSUBPD           Z28, Z9, Z16
+	VSUBPD           Z29, Z10, Z17
+	VSUBPD           Z13, Z6, Z22
+	VSUBPD           Z15, Z7, Z23
+	VSUBPD           Z16, Z9, Z25
+	VSUBPD           Z17, Z10, Z26
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z25, Z28, Z28
+	VSUBPD           Z26, Z29, Z29
+	VSUBPD           Z13, Z1, Z1
+	VSUBPD           Z15, Z3, Z3
+	VSUBPD           Z16, Z4, Z4
+	VSUBPD           Z17, Z5, Z5
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z3, Z24, Z24
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z5, Z29, Z29
 	VMOVUPD          984(SP), Z1
-	VADDPD           Z8, Z1, Z1
+	VADDPD           Z2, Z1, Z1
 	VMOVUPD          920(SP), Z2
-	VADDPD           Z10, Z2, Z2
+	VADDPD           Z8, Z2, Z2
 	VMOVUPD          856(SP), Z3
-	VADDPD           Z12, Z3, Z3
+	VADDPD           Z11, Z3, Z3
 	VMOVUPD          792(SP), Z4
-	VADDPD           Z17, Z4, Z4
-	VADDPD           Z16, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z25, Z25
-	VADDPD           Z22, Z29, Z29
-	VADDPD           2200(SP), Z18, Z18
-	VADDPD           1240(SP), Z19, Z19
-	VADDPD           1304(SP), Z25, Z25
+	VADDPD           Z12, Z4, Z4
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z20, Z28, Z28
+	VADDPD           Z21, Z29, Z29
+	VADDPD           2200(SP), Z14, Z14
+	VADDPD           1240(SP), Z24, Z24
+	VADDPD           1304(SP), Z28, Z28
 	VADDPD           1368(SP), Z29, Z29
-	VADDPD           728(SP), Z18, Z18
-	VADDPD           664(SP), Z19, Z19
-	VADDPD           600(SP), Z25, Z25
+	VADDPD           728(SP), Z14, Z14
+	VADDPD           664(SP), Z24, Z24
+	VADDPD           600(SP), Z28, Z28
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6760(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6760(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z17
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z13
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z7, Z15
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+6760(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6760(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6760(SB), Z25, Z25
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6760(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6760(SB), Z28, Z28
 	VMULPD.BCST      actkernconst<>+6760(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z9
-	VADDPD           Z5, Z13, Z13
-	VADDPD           Z6, Z14, Z14
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
-	VADDPD           Z13, Z8, Z5
-	VADDPD           Z14, Z10, Z6
-	VADDPD           Z15, Z11, Z7
-	VADDPD           Z16, Z12, Z9
-	VSUBPD           Z8, Z5, Z8
-	VSUBPD           Z10, Z6, Z10
-	VSUBPD           Z11, Z7, Z11
-	VSUBPD           Z12, Z9, Z12
-	VSUBPD           Z8, Z13, Z13
-	VSUBPD           Z10, Z14, Z14
-	VSUBPD           Z11, Z15, Z15
-	VSUBPD           Z12, Z16, Z16
-	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+6920(SB), Z8, Z10
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z13, Z5, Z6
+	VADDPD           Z15, Z8, Z7
+	VADDPD           Z16, Z11, Z9
+	VADDPD           Z17, Z12, Z10
+	VSUBPD           Z5, Z6, Z5
+	VSUBPD           Z8, Z7, Z8
+	VSUBPD           Z11, Z9, Z11
+	VSUBPD           Z12, Z10, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z8, Z15, Z15
+	VSUBPD           Z11, Z16, Z16
+	VSUBPD           Z12, Z17, Z17
+	VMOVUPD          472(SP), Z5
+	VMULPD.BCST      actkernconst<>+6920(SB), Z5, Z8
 	VMOVUPD          408(SP), Z11
 	VMULPD.BCST      actkernconst<>+6920(SB), Z11, Z12
-	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+6920(SB), Z17, Z18
+	VMOVUPD          344(SP), Z14
+	VMULPD.BCST      actkernconst<>+6920(SB), Z14, Z18
 	VMOVUPD          280(SP), Z19
 	VMULPD.BCST      actkernconst<>+6920(SB), Z19, Z20
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VFMADD231PD.BCST actkernconst<>+6928(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6928(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6928(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6928(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6928(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6928(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z20, Z19
-	VBLENDMPD        Z1, Z10, K2, Z1
+	VBLENDMPD        Z1, Z8, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
 	VBLENDMPD        Z3, Z18, K4, Z3
 	KMOVW            8(SP), K5
 	VBLENDMPD        Z4, Z20, K5, Z4
-	VADDPD           Z13, Z5, Z5
-	VADDPD           Z14, Z6, Z6
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z15, Z7, Z7
 	VADDPD           Z16, Z9, Z9
-	VBLENDMPD        Z5, Z8, K2, Z5
-	VBLENDMPD        Z6, Z11, K3, Z6
-	VBLENDMPD        Z7, Z17, K4, Z7
-	VBLENDMPD        Z9, Z19, K5, Z9
-	VMULPD           Z5, Z5, Z8
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z9, Z9, Z12
-	VMULPD           Z8, Z5, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z7, Z15
-	VMULPD           Z12, Z9, Z16
+	VADDPD           Z17, Z10, Z10
+	VBLENDMPD        Z6, Z5, K2, Z6
+	VBLENDMPD        Z7, Z11, K3, Z7
+	VBLENDMPD        Z9, Z14, K4, Z9
+	VBLENDMPD        Z10, Z19, K5, Z10
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z7, Z7, Z8
+	VMULPD           Z9, Z9, Z11
+	VMULPD           Z10, Z10, Z12
+	VMULPD           Z5, Z6, Z13
+	VMULPD           Z8, Z7, Z14
+	VMULPD           Z11, Z9, Z15
+	VMULPD           Z12, Z10, Z16
 	VBROADCASTSD     actkernconst<>+6712(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z5, Z17
 	VBROADCASTSD     actkernconst<>+6712(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z18
 	VBROADCASTSD     actkernconst<>+6712(SB), Z19
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z11, Z19
 	VBROADCASTSD     actkernconst<>+6712(SB), Z20
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z12, Z20
-	VFMADD213PD      Z5, Z13, Z17
-	VFMADD213PD      Z6, Z14, Z18
-	VFMADD213PD      Z7, Z15, Z19
-	VFMADD213PD      Z9, Z16, Z20
-	VMULPD           Z8, Z8, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VMULPD           Z12, Z12, Z9
+	VFMADD213PD      Z6, Z13, Z17
+	VFMADD213PD      Z7, Z14, Z18
+	VFMADD213PD      Z9, Z15, Z19
+	VFMADD213PD      Z10, Z16, Z20
+	VMULPD           Z5, Z5, Z6
+	VMULPD           Z8, Z8, Z7
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z12, Z12, Z10
 	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z5, Z13
 	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z14
 	VBROADCASTSD     actkernconst<>+6728(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
 	VBROADCASTSD     actkernconst<>+6728(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z5
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z11
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z12
-	VFMADD213PD      Z8, Z5, Z13
-	VFMADD213PD      Z10, Z6, Z14
-	VFMADD213PD      Z11, Z7, Z15
-	VFMADD213PD      Z12, Z9, Z16
+	VFMADD213PD      Z5, Z6, Z13
+	VFMADD213PD      Z8, Z7, Z14
+	VFMADD213PD      Z11, Z9, Z15
+	VFMADD213PD      Z12, Z10, Z16
 	VADDPD           Z0, Z1, Z1
 	VADDPD           Z0, Z2, Z2
 	VADDPD           Z0, Z3, Z3
@@ -53422,26 +53059,24 @@ single:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -53461,8 +53096,7 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -53471,10 +53105,9 @@ single:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -53637,26 +53270,24 @@ tail:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -53676,8 +53307,7 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -53686,10 +53316,9 @@ tail:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -53830,7 +53459,7 @@ done:
 
 // func sinBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32, w0 float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·sinBackwardAVX512Stream(SB), $2648-76
+TEXT ·sinBackwardAVX512Stream(SB), $2456-76
 	MOVSS        w0+72(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -53913,110 +53542,99 @@ loop:
 	VBROADCASTSD     actkernconst<>+6592(SB), Z21
 	KMOVW            K4, 16(SP)
 	VCMPPD           $0x12, Z16, Z21, K4
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, Z21
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, Z22
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, Z23
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, Z24
-	VBLENDMPD        Z21, Z13, K6, Z21
-	VBLENDMPD        Z22, Z14, K7, Z22
-	VBLENDMPD        Z23, Z15, K5, Z23
-	VBLENDMPD        Z24, Z16, K4, Z24
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K6, Z14
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K7, Z15
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K5, Z16
-	VBROADCASTSD     actkernconst<>+6648(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z13, K4, Z25
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K6, Z26
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K7, Z27
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K5, Z28
-	VBROADCASTSD     actkernconst<>+6656(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z13, K4, Z29
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K6, Z30
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K7, Z31
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z13, K6, Z13
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z14, K7, Z14
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z15, K5, Z15
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z16, K4, Z16
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K6, Z22
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K7, Z23
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K5, Z24
+	VBROADCASTSD     actkernconst<>+6648(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z21, K4, Z25
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K6, Z26
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K7, Z27
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K5, Z28
+	VBROADCASTSD     actkernconst<>+6656(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z21, K4, Z29
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K6, Z30
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K7, Z31
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z4, 24(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K5, Z4
-	VBROADCASTSD     actkernconst<>+6664(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K5, Z4
+	VBROADCASTSD     actkernconst<>+6664(SB), Z21
 	VMOVUPD          Z3, 88(SP)
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z13, K4, Z3
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z21, K4, Z3
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z2, 152(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K6, Z2
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K6, Z2
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z1, 216(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K7, Z1
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K7, Z1
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z8, 280(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K5, Z8
-	VBROADCASTSD     actkernconst<>+6672(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K5, Z8
+	VBROADCASTSD     actkernconst<>+6672(SB), Z21
 	VMOVUPD          Z7, 344(SP)
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z13, K4, Z7
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z21, K4, Z7
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z6, 408(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K6, Z6
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K6, Z6
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z5, 472(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K7, Z5
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K7, Z5
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z12, 536(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K5, Z12
-	VBROADCASTSD     actkernconst<>+6680(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K5, Z12
+	VBROADCASTSD     actkernconst<>+6680(SB), Z21
 	VMOVUPD          Z11, 600(SP)
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z13, K4, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z21, K4, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z10, 664(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K6, Z10
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K6, Z10
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z9, 728(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K7, Z9
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K7, Z9
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z20, 792(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K5, Z20
-	VBROADCASTSD     actkernconst<>+6688(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K5, Z20
+	VBROADCASTSD     actkernconst<>+6688(SB), Z21
 	VMOVUPD          Z19, 856(SP)
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z13, K4, Z19
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z21, K4, Z19
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z18, 920(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K6, Z18
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K6, Z18
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 984(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K7, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K7, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1048(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K5, Z17
-	VBROADCASTSD     actkernconst<>+6696(SB), Z13
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K5, Z17
+	VBROADCASTSD     actkernconst<>+6696(SB), Z21
 	VMOVUPD          Z17, 1112(SP)
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z13, K4, Z17
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z21, Z13, K4
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z22, Z13, K5
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z23, Z13, K6
-	VBROADCASTSD     actkernconst<>+6600(SB), Z13
-	VCMPPD           $0x12, Z24, Z13, K7
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z21, Z13
-	VMOVUPD          Z17, 1176(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z22, Z17
-	VMOVUPD          Z18, 1240(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z23, Z18
-	VMOVUPD          Z19, 1304(SP)
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z24, Z19
-	VBLENDMPD        Z13, Z21, K4, Z13
-	VBLENDMPD        Z17, Z22, K5, Z17
-	VBLENDMPD        Z18, Z23, K6, Z18
-	VBLENDMPD        Z19, Z24, K7, Z19
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z14, K4, Z14
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z15, K5, Z15
-	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z16, K6, Z16
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z21, K4, Z17
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z13, Z21, K4
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z14, Z21, K5
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z15, Z21, K6
+	VBROADCASTSD     actkernconst<>+6600(SB), Z21
+	VCMPPD           $0x12, Z16, Z21, K7
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z16, K7, Z16
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z22, K4, Z22
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z23, K5, Z23
+	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z24, K6, Z24
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z25, K7, Z25
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z26, K4, Z26
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z27, K5, Z27
@@ -54037,20 +53655,17 @@ loop:
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z10, K4, Z10
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z9, K5, Z9
 	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z20, K6, Z20
-	VMOVUPD          1304(SP), Z21
-	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z21, K7, Z21
-	VMOVUPD          1240(SP), Z22
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z22, K4, Z22
-	VMOVUPD          1048(SP), Z23
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z23, K5, Z23
-	VMOVUPD          1112(SP), Z24
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z24, K6, Z24
-	VMOVUPD          Z7, 1112(SP)
-	VMOVUPD          1176(SP), Z7
-	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K7, Z7
-	VMOVUPD          Z8, 1176(SP)
+	VBLENDMPD.BCST   actkernconst<>+6840(SB), Z19, K7, Z19
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z18, K4, Z18
+	VMOVUPD          1048(SP), Z21
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z21, K5, Z21
+	VMOVUPD          Z7, 1048(SP)
+	VMOVUPD          1112(SP), Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z7, K6, Z7
+	VBLENDMPD.BCST   actkernconst<>+6848(SB), Z17, K7, Z17
+	VMOVUPD          Z8, 1112(SP)
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
-	VMOVUPD          Z1, 1048(SP)
+	VMOVUPD          Z1, 1176(SP)
 	VBLENDMPD.BCST   actkernconst<>+6856(SB), Z8, K4, Z1
 	VBROADCASTSD     actkernconst<>+6704(SB), Z8
 	VMOVUPD          Z1, 1240(SP)
@@ -54112,44 +53727,36 @@ loop:
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
 	VCMPPD           $0x12, Z13, Z8, K4
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z17, Z8, K5
+	VCMPPD           $0x12, Z14, Z8, K5
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z18, Z8, K6
+	VCMPPD           $0x12, Z15, Z8, K6
 	VBROADCASTSD     actkernconst<>+1096(SB), Z8
-	VCMPPD           $0x12, Z19, Z8, K7
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, Z8
-	VMOVUPD          Z1, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z17, Z1
-	VMOVUPD          Z2, 2520(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z18, Z2
-	VMOVUPD          Z3, 2584(SP)
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z19, Z3
-	VBLENDMPD        Z8, Z13, K4, Z8
-	VBLENDMPD        Z1, Z17, K5, Z1
-	VBLENDMPD        Z2, Z18, K6, Z2
-	VBLENDMPD        Z3, Z19, K7, Z3
-	VBLENDMPD        Z6, Z14, K4, Z14
-	VBLENDMPD        Z5, Z15, K5, Z15
-	VBLENDMPD        Z12, Z16, K6, Z16
+	VCMPPD           $0x12, Z16, Z8, K7
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z16, K7, Z16
+	VBLENDMPD        Z6, Z22, K4, Z22
+	VBLENDMPD        Z5, Z23, K5, Z23
+	VBLENDMPD        Z12, Z24, K6, Z24
 	VBLENDMPD        Z11, Z25, K7, Z25
 	VBLENDMPD        Z10, Z26, K4, Z26
 	VBLENDMPD        Z9, Z27, K5, Z27
 	VBLENDMPD        Z20, Z28, K6, Z28
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        Z22, Z30, K4, Z30
-	VBLENDMPD        Z23, Z31, K5, Z31
-	VBLENDMPD        Z24, Z4, K6, Z4
-	VMOVUPD          2584(SP), Z13
-	VBLENDMPD        Z7, Z13, K7, Z13
-	VMOVUPD          2520(SP), Z17
-	VBLENDMPD        1240(SP), Z17, K4, Z17
-	VMOVUPD          1048(SP), Z18
-	VBLENDMPD        1304(SP), Z18, K5, Z18
-	VMOVUPD          1176(SP), Z19
-	VBLENDMPD        1368(SP), Z19, K6, Z19
+	VBLENDMPD        Z19, Z29, K7, Z29
+	VBLENDMPD        Z18, Z30, K4, Z30
+	VBLENDMPD        Z21, Z31, K5, Z31
+	VBLENDMPD        Z7, Z4, K6, Z4
+	VBLENDMPD        Z17, Z3, K7, Z3
+	VBLENDMPD        1240(SP), Z2, K4, Z2
+	VMOVUPD          1176(SP), Z8
+	VBLENDMPD        1304(SP), Z8, K5, Z8
 	VMOVUPD          Z29, 1176(SP)
 	VMOVUPD          1112(SP), Z29
-	VBLENDMPD        1432(SP), Z29, K7, Z29
+	VBLENDMPD        1368(SP), Z29, K6, Z29
+	VMOVUPD          Z28, 1112(SP)
+	VMOVUPD          1048(SP), Z28
+	VBLENDMPD        1432(SP), Z28, K7, Z28
 	VBLENDMPD        1496(SP), Z6, K4, Z6
 	VBLENDMPD        1560(SP), Z5, K5, Z5
 	VBLENDMPD        1624(SP), Z12, K6, Z12
@@ -54157,528 +53764,523 @@ loop:
 	VBLENDMPD        1752(SP), Z10, K4, Z10
 	VBLENDMPD        1816(SP), Z9, K5, Z9
 	VBLENDMPD        1880(SP), Z20, K6, Z20
-	VBLENDMPD        1944(SP), Z21, K7, Z21
-	VBLENDMPD        2008(SP), Z22, K4, Z22
-	VBLENDMPD        2072(SP), Z23, K5, Z23
-	VBLENDMPD        2136(SP), Z24, K6, Z24
-	VBLENDMPD        2200(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 2200(SP)
-	VMOVUPD          1240(SP), Z7
-	VBLENDMPD        2264(SP), Z7, K4, Z7
-	VMOVUPD          Z7, 1240(SP)
-	VMOVUPD          1304(SP), Z7
-	VBLENDMPD        2328(SP), Z7, K5, Z7
-	VMOVUPD          Z7, 1304(SP)
-	VMOVUPD          1368(SP), Z7
-	VBLENDMPD        2392(SP), Z7, K6, Z7
-	VMOVUPD          Z7, 1368(SP)
-	VMOVUPD          1432(SP), Z7
-	VBLENDMPD        2456(SP), Z7, K7, Z7
-	VMOVUPD          Z7, 1432(SP)
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z8, Z7, K4
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z1, Z7, K5
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z2, Z7, K6
-	VBROADCASTSD     actkernconst<>+1072(SB), Z7
-	VCMPPD           $0x12, Z3, Z7, K7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z7
-	VMOVUPD          Z24, 2456(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z1, Z24
-	VMOVUPD          Z23, 2392(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z2, Z23
-	VMOVUPD          Z22, 2328(SP)
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z3, Z22
-	VBLENDMPD        Z7, Z8, K4, Z7
-	VBLENDMPD        Z24, Z1, K5, Z24
-	VBLENDMPD        Z23, Z2, K6, Z23
-	VBLENDMPD        Z22, Z3, K7, Z22
-	VBLENDMPD        Z30, Z14, K4, Z14
-	VBLENDMPD        Z31, Z15, K5, Z15
-	VBLENDMPD        Z4, Z16, K6, Z16
-	VBLENDMPD        Z13, Z25, K7, Z25
-	VBLENDMPD        Z17, Z26, K4, Z26
-	VBLENDMPD        Z18, Z27, K5, Z27
-	VBLENDMPD        Z19, Z28, K6, Z28
-	VMOVUPD          1176(SP), Z1
-	VBLENDMPD        Z29, Z1, K7, Z1
+	VBLENDMPD        1944(SP), Z19, K7, Z19
+	VBLENDMPD        2008(SP), Z18, K4, Z18
+	VBLENDMPD        2072(SP), Z21, K5, Z21
+	VBLENDMPD        2136(SP), Z7, K6, Z7
+	VBLENDMPD        2200(SP), Z17, K7, Z17
+	VMOVUPD          Z17, 2200(SP)
+	VMOVUPD          1240(SP), Z17
+	VBLENDMPD        2264(SP), Z17, K4, Z17
+	VMOVUPD          Z17, 1240(SP)
+	VMOVUPD          1304(SP), Z17
+	VBLENDMPD        2328(SP), Z17, K5, Z17
+	VMOVUPD          Z17, 1304(SP)
+	VMOVUPD          1368(SP), Z17
+	VBLENDMPD        2392(SP), Z17, K6, Z17
+	VMOVUPD          Z17, 1368(SP)
+	VMOVUPD          1432(SP), Z17
+	VBLENDMPD        Z1, Z17, K7, Z1
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z13, Z17, K4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z14, Z17, K5
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z15, Z17, K6
+	VBROADCASTSD     actkernconst<>+1072(SB), Z17
+	VCMPPD           $0x12, Z16, Z17, K7
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, K4, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, K5, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, K6, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z16, K7, Z16
+	VBLENDMPD        Z30, Z22, K4, Z22
+	VBLENDMPD        Z31, Z23, K5, Z23
+	VBLENDMPD        Z4, Z24, K6, Z24
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z26, K4, Z26
+	VBLENDMPD        Z8, Z27, K5, Z27
+	VMOVUPD          1112(SP), Z17
+	VBLENDMPD        Z29, Z17, K6, Z17
+	VMOVUPD          Z25, 1112(SP)
+	VMOVUPD          1176(SP), Z25
+	VBLENDMPD        Z28, Z25, K7, Z25
 	VBLENDMPD        Z6, Z30, K4, Z30
 	VBLENDMPD        Z5, Z31, K5, Z31
 	VBLENDMPD        Z12, Z4, K6, Z4
-	VBLENDMPD        Z11, Z13, K7, Z13
-	VBLENDMPD        Z10, Z17, K4, Z17
-	VBLENDMPD        Z9, Z18, K5, Z18
-	VBLENDMPD        Z20, Z19, K6, Z19
-	VBLENDMPD        Z21, Z29, K7, Z29
-	VBLENDMPD        2328(SP), Z6, K4, Z6
-	VBLENDMPD        2392(SP), Z5, K5, Z5
-	VBLENDMPD        2456(SP), Z12, K6, Z12
+	VBLENDMPD        Z11, Z3, K7, Z3
+	VBLENDMPD        Z10, Z2, K4, Z2
+	VBLENDMPD        Z9, Z8, K5, Z8
+	VBLENDMPD        Z20, Z29, K6, Z29
+	VBLENDMPD        Z19, Z28, K7, Z28
+	VBLENDMPD        Z18, Z6, K4, Z18
+	VBLENDMPD        Z21, Z5, K5, Z21
+	VBLENDMPD        Z7, Z12, K6, Z7
 	VBLENDMPD        2200(SP), Z11, K7, Z11
 	VBLENDMPD        1240(SP), Z10, K4, Z10
 	VBLENDMPD        1304(SP), Z9, K5, Z9
 	VBLENDMPD        1368(SP), Z20, K6, Z20
-	VBLENDMPD        1432(SP), Z21, K7, Z21
-	VCMPPD           $0x12, Z7, Z0, K4
-	VCMPPD           $0x12, Z24, Z0, K5
-	VCMPPD           $0x12, Z23, Z0, K6
-	VCMPPD           $0x12, Z22, Z0, K7
-	VBLENDMPD        Z26, Z14, K4, Z14
-	VBLENDMPD        Z27, Z15, K5, Z15
-	VBLENDMPD        Z28, Z16, K6, Z16
-	VBLENDMPD        Z1, Z25, K7, Z25
+	VBLENDMPD        Z1, Z19, K7, Z1
+	VCMPPD           $0x12, Z13, Z0, K4
+	VCMPPD           $0x12, Z14, Z0, K5
+	VCMPPD           $0x12, Z15, Z0, K6
+	VCMPPD           $0x12, Z16, Z0, K7
+	VBLENDMPD        Z26, Z22, K4, Z22
+	VBLENDMPD        Z27, Z23, K5, Z23
+	VBLENDMPD        Z17, Z24, K6, Z24
+	VMOVUPD          1112(SP), Z5
+	VBLENDMPD        Z25, Z5, K7, Z5
 	VBLENDMPD        Z30, Z26, K4, Z26
 	VBLENDMPD        Z31, Z27, K5, Z27
-	VBLENDMPD        Z4, Z28, K6, Z28
-	VBLENDMPD        Z13, Z1, K7, Z1
-	VBLENDMPD        Z17, Z30, K4, Z30
-	VBLENDMPD        Z18, Z31, K5, Z31
-	VBLENDMPD        Z19, Z4, K6, Z4
-	VBLENDMPD        Z29, Z13, K7, Z13
-	VBLENDMPD        Z6, Z17, K4, Z17
-	VBLENDMPD        Z5, Z18, K5, Z18
-	VBLENDMPD        Z12, Z19, K6, Z19
-	VBLENDMPD        Z11, Z29, K7, Z29
-	VBLENDMPD        Z10, Z6, K4, Z10
-	VBLENDMPD        Z9, Z5, K5, Z9
-	VBLENDMPD        Z20, Z12, K6, Z20
-	VBLENDMPD        Z21, Z11, K7, Z21
-	VMOVUPD          984(SP), Z2
-	VADDPD.BCST      actkernconst<>+1088(SB), Z2, Z3
-	VMOVUPD          920(SP), Z5
-	VADDPD.BCST      actkernconst<>+1088(SB), Z5, Z6
-	VMOVUPD          856(SP), Z7
-	VADDPD.BCST      actkernconst<>+1088(SB), Z7, Z8
-	VMOVUPD          792(SP), Z11
+	VBLENDMPD        Z4, Z17, K6, Z17
+	VBLENDMPD        Z3, Z25, K7, Z25
+	VBLENDMPD        Z2, Z30, K4, Z30
+	VBLENDMPD        Z8, Z31, K5, Z31
+	VBLENDMPD        Z29, Z4, K6, Z4
+	VBLENDMPD        Z28, Z3, K7, Z3
+	VBLENDMPD        Z18, Z2, K4, Z2
+	VBLENDMPD        Z21, Z8, K5, Z8
+	VBLENDMPD        Z7, Z29, K6, Z29
+	VBLENDMPD        Z11, Z28, K7, Z28
+	VBLENDMPD        Z10, Z18, K4, Z10
+	VBLENDMPD        Z9, Z21, K5, Z9
+	VBLENDMPD        Z20, Z7, K6, Z20
+	VBLENDMPD        Z1, Z11, K7, Z1
+	VMOVUPD          984(SP), Z6
+	VADDPD.BCST      actkernconst<>+1088(SB), Z6, Z7
+	VMOVUPD          920(SP), Z11
 	VADDPD.BCST      actkernconst<>+1088(SB), Z11, Z12
-	VSCALEFPD        Z3, Z14, Z14
-	VSCALEFPD        Z6, Z15, Z15
-	VSCALEFPD        Z8, Z16, Z16
-	VSCALEFPD        Z12, Z25, Z25
-	VADDPD.BCST      actkernconst<>+6768(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6768(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6768(SB), Z7, Z8
+	VMOVUPD          856(SP), Z13
+	VADDPD.BCST      actkernconst<>+1088(SB), Z13, Z14
+	VMOVUPD          792(SP), Z15
+	VADDPD.BCST      actkernconst<>+1088(SB), Z15, Z16
+	VSCALEFPD        Z7, Z22, Z22
+	VSCALEFPD        Z12, Z23, Z23
+	VSCALEFPD        Z14, Z24, Z24
+	VSCALEFPD        Z16, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6768(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6768(SB), Z11, Z12
-	VSCALEFPD        Z3, Z26, Z26
-	VSCALEFPD        Z6, Z27, Z27
-	VSCALEFPD        Z8, Z28, Z28
-	VSCALEFPD        Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6888(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6888(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6888(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6768(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6768(SB), Z15, Z16
+	VSCALEFPD        Z7, Z26, Z26
+	VSCALEFPD        Z12, Z27, Z27
+	VSCALEFPD        Z14, Z17, Z17
+	VSCALEFPD        Z16, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6888(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6888(SB), Z11, Z12
-	VSCALEFPD        Z3, Z30, Z30
-	VSCALEFPD        Z6, Z31, Z31
-	VSCALEFPD        Z8, Z4, Z4
-	VSCALEFPD        Z12, Z13, Z13
-	VADDPD.BCST      actkernconst<>+6896(SB), Z2, Z3
-	VADDPD.BCST      actkernconst<>+6896(SB), Z5, Z6
-	VADDPD.BCST      actkernconst<>+6896(SB), Z7, Z8
+	VADDPD.BCST      actkernconst<>+6888(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6888(SB), Z15, Z16
+	VSCALEFPD        Z7, Z30, Z30
+	VSCALEFPD        Z12, Z31, Z31
+	VSCALEFPD        Z14, Z4, Z4
+	VSCALEFPD        Z16, Z3, Z3
+	VADDPD.BCST      actkernconst<>+6896(SB), Z6, Z7
 	VADDPD.BCST      actkernconst<>+6896(SB), Z11, Z12
-	VSCALEFPD        Z3, Z17, Z17
-	VSCALEFPD        Z6, Z18, Z18
-	VSCALEFPD        Z8, Z19, Z19
-	VSCALEFPD        Z12, Z29, Z29
-	VADDPD.BCST      actkernconst<>+6904(SB), Z2, Z2
-	VADDPD.BCST      actkernconst<>+6904(SB), Z5, Z5
-	VADDPD.BCST      actkernconst<>+6904(SB), Z7, Z7
+	VADDPD.BCST      actkernconst<>+6896(SB), Z13, Z14
+	VADDPD.BCST      actkernconst<>+6896(SB), Z15, Z16
+	VSCALEFPD        Z7, Z2, Z2
+	VSCALEFPD        Z12, Z8, Z8
+	VSCALEFPD        Z14, Z29, Z29
+	VSCALEFPD        Z16, Z28, Z28
+	VADDPD.BCST      actkernconst<>+6904(SB), Z6, Z6
 	VADDPD.BCST      actkernconst<>+6904(SB), Z11, Z11
-	VSCALEFPD        Z2, Z10, Z10
-	VSCALEFPD        Z5, Z9, Z9
-	VSCALEFPD        Z7, Z20, Z20
-	VSCALEFPD        Z11, Z21, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z2
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z3
-	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z5
-	VMULPD.BCST      actkernconst<>+6752(SB), Z25, Z6
-	VRNDSCALEPD      $0x08, Z2, Z2
-	VRNDSCALEPD      $0x08, Z3, Z3
-	VRNDSCALEPD      $0x08, Z5, Z5
+	VADDPD.BCST      actkernconst<>+6904(SB), Z13, Z13
+	VADDPD.BCST      actkernconst<>+6904(SB), Z15, Z15
+	VSCALEFPD        Z6, Z10, Z10
+	VSCALEFPD        Z11, Z9, Z9
+	VSCALEFPD        Z13, Z20, Z20
+	VSCALEFPD        Z15, Z1, Z1
+	VMULPD.BCST      actkernconst<>+6752(SB), Z22, Z6
+	VMULPD.BCST      actkernconst<>+6752(SB), Z23, Z7
+	VMULPD.BCST      actkernconst<>+6752(SB), Z24, Z11
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z12
 	VRNDSCALEPD      $0x08, Z6, Z6
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z2
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z3
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z5
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z25, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z8
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z11
-	VADDPD.BCST      actkernconst<>+1072(SB), Z1, Z12
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z12, Z12
-	VSUBPD           Z7, Z26, Z26
-	VSUBPD           Z8, Z27, Z27
-	VSUBPD           Z11, Z28, Z28
-	VSUBPD           Z12, Z1, Z1
-	VADDPD           Z7, Z2, Z2
-	VADDPD           Z8, Z3, Z3
-	VADDPD           Z11, Z5, Z5
-	VADDPD           Z12, Z6, Z6
-	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z7
-	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z8
-	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z11
-	VADDPD.BCST      actkernconst<>+6808(SB), Z13, Z12
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6808(SB), Z12, Z12
-	VSUBPD           Z7, Z30, Z30
-	VSUBPD           Z8, Z31, Z31
-	VSUBPD           Z11, Z4, Z4
-	VSUBPD           Z12, Z13, Z13
-	VADDPD           Z7, Z26, Z26
-	VADDPD           Z8, Z27, Z27
-	VADDPD           Z11, Z28, Z28
-	VADDPD           Z12, Z1, Z1
-	VADDPD.BCST      actkernconst<>+6816(SB), Z17, Z7
-	VADDPD.BCST      actkernconst<>+6816(SB), Z18, Z8
-	VADDPD.BCST      actkernconst<>+6816(SB), Z19, Z11
-	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z12
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z7, Z7
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z11, Z11
-	VSUBPD.BCST      actkernconst<>+6816(SB), Z12, Z12
-	VSUBPD           Z7, Z17, Z17
-	VSUBPD           Z8, Z18, Z18
-	VSUBPD           Z11, Z19, Z19
-	VSUBPD           Z12, Z29, Z29
-	VADDPD           Z7, Z30, Z30
-	VADDPD           Z8, Z31, Z31
-	VADDPD           Z11, Z4, Z4
-	VADDPD           Z12, Z13, Z13
-	VADDPD           Z10, Z17, Z17
-	VADDPD           Z9, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z29, Z29
-	VMOVUPD          728(SP), Z7
-	VMULPD           Z2, Z7, Z8
+	VRNDSCALEPD      $0x08, Z7, Z7
+	VRNDSCALEPD      $0x08, Z11, Z11
+	VRNDSCALEPD      $0x08, Z12, Z12
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z22, Z6
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z23, Z7
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z24, Z11
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z5
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z15
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z15, Z15
+	VSUBPD           Z5, Z26, Z26
+	VSUBPD           Z13, Z27, Z27
+	VSUBPD           Z14, Z17, Z17
+	VSUBPD           Z15, Z25, Z25
+	VADDPD           Z5, Z6, Z6
+	VADDPD           Z13, Z7, Z7
+	VADDPD           Z14, Z11, Z11
+	VADDPD           Z15, Z12, Z12
+	VADDPD.BCST      actkernconst<>+6808(SB), Z30, Z5
+	VADDPD.BCST      actkernconst<>+6808(SB), Z31, Z13
+	VADDPD.BCST      actkernconst<>+6808(SB), Z4, Z14
+	VADDPD.BCST      actkernconst<>+6808(SB), Z3, Z15
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6808(SB), Z15, Z15
+	VSUBPD           Z5, Z30, Z30
+	VSUBPD           Z13, Z31, Z31
+	VSUBPD           Z14, Z4, Z4
+	VSUBPD           Z15, Z3, Z3
+	VADDPD           Z5, Z26, Z26
+	VADDPD           Z13, Z27, Z27
+	VADDPD           Z14, Z17, Z17
+	VADDPD           Z15, Z25, Z25
+	VADDPD.BCST      actkernconst<>+6816(SB), Z2, Z5
+	VADDPD.BCST      actkernconst<>+6816(SB), Z8, Z13
+	VADDPD.BCST      actkernconst<>+6816(SB), Z29, Z14
+	VADDPD.BCST      actkernconst<>+6816(SB), Z28, Z15
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z5, Z5
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z13, Z13
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z14, Z14
+	VSUBPD.BCST      actkernconst<>+6816(SB), Z15, Z15
+	VSUBPD           Z5, Z2, Z2
+	VSUBPD           Z13, Z8, Z8
+	VSUBPD           Z14, Z29, Z29
+	VSUBPD           Z15, Z28, Z28
+	VADDPD           Z5, Z30, Z30
+	VADDPD           Z13, Z31, Z31
+	VADDPD           Z14, Z4, Z4
+	VADDPD           Z15, Z3, Z3
+	VADDPD           Z10, Z2, Z2
+	VADDPD           Z9, Z8, Z8
+	VADDPD           Z20, Z29, Z29
+	VADDPD           Z1, Z28, Z28
+	VMOVUPD          728(SP), Z1
+	VMULPD           Z6, Z1, Z5
 	VMOVUPD          664(SP), Z9
-	VMULPD           Z3, Z9, Z10
-	VMOVUPD          600(SP), Z11
-	VMULPD           Z5, Z11, Z12
-	VMOVUPD          536(SP), Z14
-	VMULPD           Z6, Z14, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z20
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z21
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z22
-	VFMADD213PD      Z16, Z7, Z2
-	VFMADD213PD      Z20, Z9, Z3
-	VFMADD213PD      Z21, Z11, Z5
-	VFMADD213PD      Z22, Z14, Z6
-	VMULPD.BCST      actkernconst<>+6752(SB), Z8, Z16
-	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z20
-	VMULPD.BCST      actkernconst<>+6752(SB), Z12, Z21
-	VMULPD.BCST      actkernconst<>+6752(SB), Z15, Z22
-	VRNDSCALEPD      $0x08, Z16, Z16
+	VMULPD           Z7, Z9, Z10
+	VMOVUPD          600(SP), Z13
+	VMULPD           Z11, Z13, Z14
+	VMOVUPD          536(SP), Z15
+	VMULPD           Z12, Z15, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z19
+	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z20
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z21
+	VFMADD213PD      Z18, Z1, Z6
+	VFMADD213PD      Z19, Z9, Z7
+	VFMADD213PD      Z20, Z13, Z11
+	VFMADD213PD      Z21, Z15, Z12
+	VMULPD.BCST      actkernconst<>+6752(SB), Z5, Z18
+	VMULPD.BCST      actkernconst<>+6752(SB), Z10, Z19
+	VMULPD.BCST      actkernconst<>+6752(SB), Z14, Z20
+	VMULPD.BCST      actkernconst<>+6752(SB), Z16, Z21
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
 	VRNDSCALEPD      $0x08, Z20, Z20
 	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z8, Z16
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z20
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z12, Z21
-	VFMADD132PD.BCST actkernconst<>+6744(SB), Z15, Z22
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VMULPD           Z26, Z7, Z2
-	VMULPD           Z27, Z9, Z3
-	VMULPD           Z28, Z11, Z5
-	VMULPD           Z1, Z14, Z6
-	VXORPD.BCST      actkernconst<>+0(SB), Z2, Z8
-	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z10
-	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z15
-	VFMADD213PD      Z8, Z7, Z26
-	VFMADD213PD      Z10, Z9, Z27
-	VFMADD213PD      Z12, Z11, Z28
-	VFMADD213PD      Z15, Z14, Z1
-	VRNDSCALEPD      $0x08, Z2, Z8
-	VRNDSCALEPD      $0x08, Z3, Z10
-	VRNDSCALEPD      $0x08, Z5, Z12
-	VRNDSCALEPD      $0x08, Z6, Z15
-	VSUBPD           Z8, Z2, Z2
-	VSUBPD           Z10, Z3, Z3
-	VSUBPD           Z12, Z5, Z5
-	VSUBPD           Z15, Z6, Z6
-	VMULPD           Z30, Z7, Z23
-	VMULPD           Z31, Z9, Z24
-	VMULPD           Z4, Z11, Z25
-	VMOVUPD          Z15, 792(SP)
-	VMULPD           Z13, Z14, Z15
-	VMOVUPD          Z12, 856(SP)
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z5, Z18
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z10, Z19
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z14, Z20
+	VFMADD132PD.BCST actkernconst<>+6744(SB), Z16, Z21
+	VADDPD           Z6, Z18, Z18
+	VADDPD           Z7, Z19, Z19
+	VADDPD           Z11, Z20, Z20
+	VADDPD           Z12, Z21, Z21
+	VMULPD           Z26, Z1, Z5
+	VMULPD           Z27, Z9, Z6
+	VMULPD           Z17, Z13, Z7
+	VMULPD           Z25, Z15, Z10
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z11
+	VXORPD.BCST      actkernconst<>+0(SB), Z6, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z7, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z16
+	VFMADD213PD      Z11, Z1, Z26
+	VFMADD213PD      Z12, Z9, Z27
+	VFMADD213PD      Z14, Z13, Z17
+	VFMADD213PD      Z16, Z15, Z25
+	VRNDSCALEPD      $0x08, Z5, Z11
+	VRNDSCALEPD      $0x08, Z6, Z12
+	VRNDSCALEPD      $0x08, Z7, Z14
+	VRNDSCALEPD      $0x08, Z10, Z16
+	VSUBPD           Z11, Z5, Z5
+	VSUBPD           Z12, Z6, Z6
+	VSUBPD           Z14, Z7, Z7
+	VSUBPD           Z16, Z10, Z10
+	VMULPD           Z30, Z1, Z22
+	VMULPD           Z31, Z9, Z23
+	VMULPD           Z4, Z13, Z24
+	VMOVUPD          Z16, 792(SP)
+	VMULPD           Z3, Z15, Z16
+	VMOVUPD          Z14, 856(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z22, Z14
+	VMOVUPD          Z12, 920(SP)
 	VXORPD.BCST      actkernconst<>+0(SB), Z23, Z12
-	VMOVUPD          Z10, 920(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z10
-	VMOVUPD          Z8, 984(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z25, Z8
-	VMOVUPD          Z25, 1432(SP)
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z25
-	VFMADD213PD      Z12, Z7, Z30
-	VFMADD213PD      Z10, Z9, Z31
-	VFMADD213PD      Z8, Z11, Z4
-	VFMADD213PD      Z25, Z14, Z13
-	VMULPD           Z17, Z7, Z7
-	VMULPD           Z18, Z9, Z9
-	VMULPD           Z19, Z11, Z11
-	VMULPD           Z29, Z14, Z14
-	VADDPD           Z2, Z16, Z8
-	VADDPD           Z3, Z20, Z10
-	VADDPD           Z5, Z21, Z12
-	VADDPD           Z6, Z22, Z17
+	VMOVUPD          Z11, 984(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z24, Z11
+	VMOVUPD          Z24, 1112(SP)
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z24
+	VFMADD213PD      Z14, Z1, Z30
+	VFMADD213PD      Z12, Z9, Z31
+	VFMADD213PD      Z11, Z13, Z4
+	VFMADD213PD      Z24, Z15, Z3
+	VMULPD           Z2, Z1, Z1
+	VMULPD           Z8, Z9, Z9
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z28, Z15, Z15
+	VADDPD           Z5, Z18, Z2
+	VADDPD           Z6, Z19, Z8
+	VADDPD           Z7, Z20, Z11
+	VADDPD           Z10, Z21, Z12
+	VRNDSCALEPD      $0x08, Z2, Z2
 	VRNDSCALEPD      $0x08, Z8, Z8
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z11, Z11
 	VRNDSCALEPD      $0x08, Z12, Z12
-	VRNDSCALEPD      $0x08, Z17, Z17
-	VSUBPD           Z8, Z16, Z16
-	VSUBPD           Z10, Z20, Z20
+	VSUBPD           Z2, Z18, Z18
+	VSUBPD           Z8, Z19, Z19
+	VSUBPD           Z11, Z20, Z20
 	VSUBPD           Z12, Z21, Z21
-	VSUBPD           Z17, Z22, Z22
-	VADDPD           Z2, Z16, Z18
-	VADDPD           Z3, Z20, Z19
-	VADDPD           Z5, Z21, Z25
-	VADDPD           Z6, Z22, Z29
-	VMOVUPD          Z14, 536(SP)
-	VSUBPD           Z16, Z18, Z14
-	VMOVUPD          Z11, 600(SP)
-	VSUBPD           Z20, Z19, Z11
+	VADDPD           Z5, Z18, Z14
+	VADDPD           Z6, Z19, Z24
+	VADDPD           Z7, Z20, Z28
+	VADDPD           Z10, Z21, Z29
+	VMOVUPD          Z15, 536(SP)
+	VSUBPD           Z18, Z14, Z15
+	VMOVUPD          Z13, 600(SP)
+	VSUBPD           Z19, Z24, Z13
 	VMOVUPD          Z9, 664(SP)
-	VSUBPD           Z21, Z25, Z9
-	VMOVUPD          Z7, 728(SP)
-	VSUBPD           Z22, Z29, Z7
-	VMOVUPD          Z13, 1368(SP)
-	VSUBPD           Z14, Z18, Z13
+	VSUBPD           Z20, Z28, Z9
+	VMOVUPD          Z1, 728(SP)
+	VSUBPD           Z21, Z29, Z1
+	VMOVUPD          Z3, 1368(SP)
+	VSUBPD           Z15, Z14, Z3
 	VMOVUPD          Z4, 1304(SP)
-	VSUBPD           Z11, Z19, Z4
+	VSUBPD           Z13, Z24, Z4
 	VMOVUPD          Z31, 1240(SP)
-	VSUBPD           Z9, Z25, Z31
+	VSUBPD           Z9, Z28, Z31
 	VMOVUPD          Z30, 2200(SP)
-	VSUBPD           Z7, Z29, Z30
-	VSUBPD           Z13, Z16, Z16
-	VSUBPD           Z4, Z20, Z20
-	VSUBPD           Z31, Z21, Z21
-	VSUBPD           Z30, Z22, Z22
-	VSUBPD           Z14, Z2, Z2
-	VSUBPD           Z11, Z3, Z3
-	VSUBPD           Z9, Z5, Z5
-	VSUBPD           Z7, Z6, Z6
-	VADDPD           Z2, Z16, Z16
-	VADDPD           Z3, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z6, Z22, Z22
-	VADDPD           Z26, Z16, Z16
-	VADDPD           Z27, Z20, Z20
-	VADDPD           Z28, Z21, Z21
-	VADDPD           Z1, Z22, Z22
-	VADDPD           Z23, Z16, Z1
-	VADDPD           Z24, Z20, Z2
-	VADDPD           1432(SP), Z21, Z3
-	VADDPD           Z15, Z22, Z4
-	VSUBPD           Z16, Z1, Z5
-	VSUBPD           Z20, Z2, Z6
-	VSUBPD           Z21, Z3, Z7
-	VSUBPD           Z22, Z4, Z9
-	VSUBPD           Z5, Z1, Z11
-	VSUBPD           Z6, Z2, Z13
-	VSUBPD           Z7, Z3, Z14
-	VSUBPD           Z9, Z4, Z26
-	VSUBPD           Z11, Z16, Z16
-	VSUBPD           Z13, Z20, Z20
-	VSUBPD           Z14, Z21, Z21
-	VSUBPD           Z26, Z22, Z22
-	VSUBPD           Z5, Z23, Z23
-	VSUBPD           Z6, Z24, Z24
-	VMOVUPD          1432(SP), Z5
-	VSUBPD           Z7, Z5, Z5
-	VSUBPD           Z9, Z15, Z15
-	VADDPD           Z23, Z16, Z16
-	VADDPD           Z24, Z20, Z20
-	VADDPD           Z5, Z21, Z21
-	VADDPD           Z15, Z22, Z22
-	VADDPD           Z1, Z18, Z5
-	VADDPD           Z2, Z19, Z6
-	VADDPD           Z3, Z25, Z7
-	VADDPD           Z4, Z29, Z9
-	VSUBPD           Z18, Z5, Z11
-	VSUBPD           Z19, Z6, Z13
-	VSUBPD           Z25, Z7, Z14
-	VSUBPD           Z29, Z9, Z15
-	VSUBPD           Z11, Z5, Z23
-	VSUBPD           Z13, Z6, Z24
-	VSUBPD           Z14, Z7, Z26
-	VSUBPD           Z15, Z9, Z27
-	VSUBPD           Z23, Z18, Z18
-	VSUBPD           Z24, Z19, Z19
-	VSUBPD           Z26, Z25, Z25
-	VSUBPD           Z27, Z29, Z29
-	VSUBPD           Z11, Z1, Z1
-	VSUBPD           Z13, Z2, Z2
-	VSUBPD           Z14, Z3, Z3
-	VSUBPD           Z15, Z4, Z4
-	VADDPD           Z1, Z18, Z18
-	VADDPD           Z2, Z19, Z19
-	VADDPD           Z3, Z25, Z25
-	VADDPD           Z4, Z29, Z29
+	VSUBPD           Z1, Z29, Z30
+	VSUBPD           Z3, Z18, Z18
+	VSUBPD           Z4, Z19, Z19
+	VSUBPD           Z31, Z20, Z20
+	VSUBPD           Z30, Z21, Z21
+	VSUBPD           Z15, Z5, Z5
+	VSUBPD           Z13, Z6, Z6
+	VSUBPD           Z9, Z7, Z7
+	VSUBPD           Z1, Z10, Z10
+	VADDPD           Z5, Z18, Z18
+	VADDPD           Z6, Z19, Z19
+	VADDPD           Z7, Z20, Z20
+	VADDPD           Z10, Z21, Z21
+	VADDPD           Z26, Z18, Z18
+	VADDPD           Z27, Z19, Z19
+	VADDPD           Z17, Z20, Z20
+	VADDPD           Z25, Z21, Z21
+	VADDPD           Z22, Z18, Z1
+	VADDPD           Z23, Z19, Z3
+	VADDPD           1112(SP), Z20, Z4
+	VADDPD           Z16, Z21, Z5
+	VSUBPD           Z18, Z1, Z6
+	VSUBPD           Z19, Z3, Z7
+	VSUBPD           Z20, Z4, Z9
+	VSUBPD           Z21, Z5, Z10
+	VSUBPD           Z6, Z1, Z13
+	VSUBPD           Z7, Z3, Z15
+	VSUBPD           Z9, Z4, Z17
+	VSUBPD           Z10, Z5, Z25
+	VSUBPD           Z13, Z18, Z18
+	VSUBPD           Z15, Z19, Z19
+	VSUBPD           Z17, Z20, Z20
+	VSUBPD           Z25, Z21, Z21
+	VSUBPD           Z6, Z22, Z22
+	VSUBPD           Z7, Z23, Z23
+	VMOVUPD          1112(SP), Z6
+	VSUBPD           Z9, Z6, Z6
+	VSUBPD           Z10, Z16, Z16
+	VADDPD           Z22, Z18, Z18
+	VADDPD           Z23, Z19, Z19
+	VADDPD           Z6, Z20, Z20
+	VADDPD           Z16, Z21, Z21
+	VADDPD           Z1, Z14, Z6
+	VADDPD           Z3, Z24, Z7
+	VADDPD           Z4, Z28, Z9
+	VADDPD           Z5, Z29, Z10
+	VSUBPD           Z14, Z6, Z13
+	VSUBPD           Z24, Z7, Z15
+	VSUBPD           Z28, Z9, Z16
+	VSUBPD           Z29, Z10, Z17
+	VSUBPD           Z13, Z6, Z22
+	VSUBPD           Z15, Z7, Z23
+	VSUBPD           Z16, Z9, Z25
+	VSUBPD           Z17, Z10, Z26
+	VSUBPD           Z22, Z14, Z14
+	VSUBPD           Z23, Z24, Z24
+	VSUBPD           Z25, Z28, Z28
+	VSUBPD           Z26, Z29, Z29
+	VSUBPD           Z13, Z1, Z1
+	VSUBPD           Z15, Z3, Z3
+	VSUBPD           Z16, Z4, Z4
+	VSUBPD           Z17, Z5, Z5
+	VADDPD           Z1, Z14, Z14
+	VADDPD           Z3, Z24, Z24
+	VADDPD           Z4, Z28, Z28
+	VADDPD           Z5, Z29, Z29
 	VMOVUPD          984(SP), Z1
-	VADDPD           Z8, Z1, Z1
+	VADDPD           Z2, Z1, Z1
 	VMOVUPD          920(SP), Z2
-	VADDPD           Z10, Z2, Z2
+	VADDPD           Z8, Z2, Z2
 	VMOVUPD          856(SP), Z3
-	VADDPD           Z12, Z3, Z3
+	VADDPD           Z11, Z3, Z3
 	VMOVUPD          792(SP), Z4
-	VADDPD           Z17, Z4, Z4
-	VADDPD           Z16, Z18, Z18
-	VADDPD           Z20, Z19, Z19
-	VADDPD           Z21, Z25, Z25
-	VADDPD           Z22, Z29, Z29
-	VADDPD           2200(SP), Z18, Z18
-	VADDPD           1240(SP), Z19, Z19
-	VADDPD           1304(SP), Z25, Z25
+	VADDPD           Z12, Z4, Z4
+	VADDPD           Z18, Z14, Z14
+	VADDPD           Z19, Z24, Z24
+	VADDPD           Z20, Z28, Z28
+	VADDPD           Z21, Z29, Z29
+	VADDPD           2200(SP), Z14, Z14
+	VADDPD           1240(SP), Z24, Z24
+	VADDPD           1304(SP), Z28, Z28
 	VADDPD           1368(SP), Z29, Z29
-	VADDPD           728(SP), Z18, Z18
-	VADDPD           664(SP), Z19, Z19
-	VADDPD           600(SP), Z25, Z25
+	VADDPD           728(SP), Z14, Z14
+	VADDPD           664(SP), Z24, Z24
+	VADDPD           600(SP), Z28, Z28
 	VADDPD           536(SP), Z29, Z29
-	VMULPD.BCST      actkernconst<>+6760(SB), Z5, Z8
-	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z10
-	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z11
-	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z12
-	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z13
-	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
-	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
-	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z5, Z13
-	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z6, Z5
+	VMULPD.BCST      actkernconst<>+6760(SB), Z7, Z8
+	VMULPD.BCST      actkernconst<>+6760(SB), Z9, Z11
+	VMULPD.BCST      actkernconst<>+6760(SB), Z10, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z5, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z8, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z17
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z6, Z13
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z7, Z15
 	VFMADD231PD.BCST actkernconst<>+6760(SB), Z9, Z16
-	VMULPD.BCST      actkernconst<>+6760(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6760(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+6760(SB), Z25, Z25
+	VFMADD231PD.BCST actkernconst<>+6760(SB), Z10, Z17
+	VMULPD.BCST      actkernconst<>+6760(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6760(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+6760(SB), Z28, Z28
 	VMULPD.BCST      actkernconst<>+6760(SB), Z29, Z29
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z18, Z5
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z19, Z6
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z25, Z7
-	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z9
-	VADDPD           Z5, Z13, Z13
-	VADDPD           Z6, Z14, Z14
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z14, Z6
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z24, Z7
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z28, Z9
+	VFMADD132PD.BCST actkernconst<>+6912(SB), Z29, Z10
+	VADDPD           Z6, Z13, Z13
 	VADDPD           Z7, Z15, Z15
 	VADDPD           Z9, Z16, Z16
-	VADDPD           Z13, Z8, Z5
-	VADDPD           Z14, Z10, Z6
-	VADDPD           Z15, Z11, Z7
-	VADDPD           Z16, Z12, Z9
-	VSUBPD           Z8, Z5, Z8
-	VSUBPD           Z10, Z6, Z10
-	VSUBPD           Z11, Z7, Z11
-	VSUBPD           Z12, Z9, Z12
-	VSUBPD           Z8, Z13, Z13
-	VSUBPD           Z10, Z14, Z14
-	VSUBPD           Z11, Z15, Z15
-	VSUBPD           Z12, Z16, Z16
-	VMOVUPD          472(SP), Z8
-	VMULPD.BCST      actkernconst<>+6920(SB), Z8, Z10
+	VADDPD           Z10, Z17, Z17
+	VADDPD           Z13, Z5, Z6
+	VADDPD           Z15, Z8, Z7
+	VADDPD           Z16, Z11, Z9
+	VADDPD           Z17, Z12, Z10
+	VSUBPD           Z5, Z6, Z5
+	VSUBPD           Z8, Z7, Z8
+	VSUBPD           Z11, Z9, Z11
+	VSUBPD           Z12, Z10, Z12
+	VSUBPD           Z5, Z13, Z13
+	VSUBPD           Z8, Z15, Z15
+	VSUBPD           Z11, Z16, Z16
+	VSUBPD           Z12, Z17, Z17
+	VMOVUPD          472(SP), Z5
+	VMULPD.BCST      actkernconst<>+6920(SB), Z5, Z8
 	VMOVUPD          408(SP), Z11
 	VMULPD.BCST      actkernconst<>+6920(SB), Z11, Z12
-	VMOVUPD          344(SP), Z17
-	VMULPD.BCST      actkernconst<>+6920(SB), Z17, Z18
+	VMOVUPD          344(SP), Z14
+	VMULPD.BCST      actkernconst<>+6920(SB), Z14, Z18
 	VMOVUPD          280(SP), Z19
 	VMULPD.BCST      actkernconst<>+6920(SB), Z19, Z20
-	VRNDSCALEPD      $0x08, Z10, Z10
+	VRNDSCALEPD      $0x08, Z8, Z8
 	VRNDSCALEPD      $0x08, Z12, Z12
 	VRNDSCALEPD      $0x08, Z18, Z18
 	VRNDSCALEPD      $0x08, Z20, Z20
-	VFMADD231PD.BCST actkernconst<>+6928(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6928(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6928(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6928(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6928(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6928(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6936(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6936(SB), Z20, Z19
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z10, Z8
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z8, Z5
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z12, Z11
-	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z17
+	VFMADD231PD.BCST actkernconst<>+6944(SB), Z18, Z14
 	VFMADD231PD.BCST actkernconst<>+6944(SB), Z20, Z19
-	VBLENDMPD        Z1, Z10, K2, Z1
+	VBLENDMPD        Z1, Z8, K2, Z1
 	VBLENDMPD        Z2, Z12, K3, Z2
 	KMOVW            16(SP), K4
 	VBLENDMPD        Z3, Z18, K4, Z3
 	KMOVW            8(SP), K5
 	VBLENDMPD        Z4, Z20, K5, Z4
-	VADDPD           Z13, Z5, Z5
-	VADDPD           Z14, Z6, Z6
+	VADDPD           Z13, Z6, Z6
 	VADDPD           Z15, Z7, Z7
 	VADDPD           Z16, Z9, Z9
-	VBLENDMPD        Z5, Z8, K2, Z5
-	VBLENDMPD        Z6, Z11, K3, Z6
-	VBLENDMPD        Z7, Z17, K4, Z7
-	VBLENDMPD        Z9, Z19, K5, Z9
-	VMULPD           Z5, Z5, Z8
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z9, Z9, Z12
-	VMULPD           Z8, Z5, Z13
-	VMULPD           Z10, Z6, Z14
-	VMULPD           Z11, Z7, Z15
-	VMULPD           Z12, Z9, Z16
+	VADDPD           Z17, Z10, Z10
+	VBLENDMPD        Z6, Z5, K2, Z6
+	VBLENDMPD        Z7, Z11, K3, Z7
+	VBLENDMPD        Z9, Z14, K4, Z9
+	VBLENDMPD        Z10, Z19, K5, Z10
+	VMULPD           Z6, Z6, Z5
+	VMULPD           Z7, Z7, Z8
+	VMULPD           Z9, Z9, Z11
+	VMULPD           Z10, Z10, Z12
+	VMULPD           Z5, Z6, Z13
+	VMULPD           Z8, Z7, Z14
+	VMULPD           Z11, Z9, Z15
+	VMULPD           Z12, Z10, Z16
 	VBROADCASTSD     actkernconst<>+6712(SB), Z17
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z17
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z5, Z17
 	VBROADCASTSD     actkernconst<>+6712(SB), Z18
-	VFMADD213PD.BCST actkernconst<>+6720(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6720(SB), Z8, Z18
 	VBROADCASTSD     actkernconst<>+6712(SB), Z19
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z11, Z19
 	VBROADCASTSD     actkernconst<>+6712(SB), Z20
 	VFMADD213PD.BCST actkernconst<>+6720(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6952(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6952(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6952(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6960(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6960(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6960(SB), Z12, Z20
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z17
-	VFMADD213PD.BCST actkernconst<>+6968(SB), Z10, Z18
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z5, Z17
+	VFMADD213PD.BCST actkernconst<>+6968(SB), Z8, Z18
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z11, Z19
 	VFMADD213PD.BCST actkernconst<>+6968(SB), Z12, Z20
-	VFMADD213PD      Z5, Z13, Z17
-	VFMADD213PD      Z6, Z14, Z18
-	VFMADD213PD      Z7, Z15, Z19
-	VFMADD213PD      Z9, Z16, Z20
-	VMULPD           Z8, Z8, Z5
-	VMULPD           Z10, Z10, Z6
-	VMULPD           Z11, Z11, Z7
-	VMULPD           Z12, Z12, Z9
+	VFMADD213PD      Z6, Z13, Z17
+	VFMADD213PD      Z7, Z14, Z18
+	VFMADD213PD      Z9, Z15, Z19
+	VFMADD213PD      Z10, Z16, Z20
+	VMULPD           Z5, Z5, Z6
+	VMULPD           Z8, Z8, Z7
+	VMULPD           Z11, Z11, Z9
+	VMULPD           Z12, Z12, Z10
 	VBROADCASTSD     actkernconst<>+6728(SB), Z13
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z13
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z5, Z13
 	VBROADCASTSD     actkernconst<>+6728(SB), Z14
-	VFMADD213PD.BCST actkernconst<>+6736(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6736(SB), Z8, Z14
 	VBROADCASTSD     actkernconst<>+6728(SB), Z15
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z11, Z15
 	VBROADCASTSD     actkernconst<>+6728(SB), Z16
 	VFMADD213PD.BCST actkernconst<>+6736(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6976(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6976(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6976(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6984(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6984(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6984(SB), Z12, Z16
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z13
-	VFMADD213PD.BCST actkernconst<>+6992(SB), Z10, Z14
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z5, Z13
+	VFMADD213PD.BCST actkernconst<>+6992(SB), Z8, Z14
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z11, Z15
 	VFMADD213PD.BCST actkernconst<>+6992(SB), Z12, Z16
+	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z5
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z8
-	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z10
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z11
 	VFMADD132PD.BCST actkernconst<>+2472(SB), Z0, Z12
-	VFMADD213PD      Z8, Z5, Z13
-	VFMADD213PD      Z10, Z6, Z14
-	VFMADD213PD      Z11, Z7, Z15
-	VFMADD213PD      Z12, Z9, Z16
+	VFMADD213PD      Z5, Z6, Z13
+	VFMADD213PD      Z8, Z7, Z14
+	VFMADD213PD      Z11, Z9, Z15
+	VFMADD213PD      Z12, Z10, Z16
 	VADDPD           Z0, Z1, Z1
 	VADDPD           Z0, Z2, Z2
 	VADDPD           Z0, Z3, Z3
@@ -54785,26 +54387,24 @@ single:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -54824,8 +54424,7 @@ single:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -54834,10 +54433,9 @@ single:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -55000,26 +54598,24 @@ tail:
 	VSCALEFPD        Z3, Z2, Z3
 	VBROADCASTSD     actkernconst<>+6592(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
-	VBROADCASTSD     actkernconst<>+6648(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z4, K3, Z7
-	VBROADCASTSD     actkernconst<>+6656(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z4, K3, Z8
-	VBROADCASTSD     actkernconst<>+6664(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z4, K3, Z9
-	VBROADCASTSD     actkernconst<>+6672(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z4, K3, Z10
-	VBROADCASTSD     actkernconst<>+6680(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z4, K3, Z11
-	VBROADCASTSD     actkernconst<>+6688(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z4, K3, Z12
-	VBROADCASTSD     actkernconst<>+6696(SB), Z4
-	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z4, K3, Z13
-	VBROADCASTSD     actkernconst<>+6600(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+6600(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VSUBPD.BCST      actkernconst<>+6592(SB), Z4, K3, Z4
+	VBROADCASTSD     actkernconst<>+6648(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6776(SB), Z6, K3, Z7
+	VBROADCASTSD     actkernconst<>+6656(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6784(SB), Z6, K3, Z8
+	VBROADCASTSD     actkernconst<>+6664(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6792(SB), Z6, K3, Z9
+	VBROADCASTSD     actkernconst<>+6672(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z10
+	VBROADCASTSD     actkernconst<>+6680(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6864(SB), Z6, K3, Z11
+	VBROADCASTSD     actkernconst<>+6688(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6872(SB), Z6, K3, Z12
+	VBROADCASTSD     actkernconst<>+6696(SB), Z6
+	VBLENDMPD.BCST   actkernconst<>+6880(SB), Z6, K3, Z13
+	VBROADCASTSD     actkernconst<>+6600(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+6600(SB), Z4, K3, Z4
 	VBLENDMPD.BCST   actkernconst<>+6560(SB), Z7, K3, Z7
 	VBLENDMPD.BCST   actkernconst<>+6568(SB), Z8, K3, Z8
 	VBLENDMPD.BCST   actkernconst<>+6576(SB), Z9, K3, Z9
@@ -55039,8 +54635,7 @@ tail:
 	VBLENDMPD.BCST   actkernconst<>+6800(SB), Z6, K3, Z18
 	VBROADCASTSD     actkernconst<>+1096(SB), Z6
 	VCMPPD           $0x12, Z4, Z6, K3
-	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, Z6
-	VBLENDMPD        Z6, Z4, K3, Z6
+	VSUBPD.BCST      actkernconst<>+1096(SB), Z4, K3, Z4
 	VBLENDMPD        Z11, Z7, K3, Z7
 	VBLENDMPD        Z12, Z8, K3, Z8
 	VBLENDMPD        Z13, Z9, K3, Z9
@@ -55049,10 +54644,9 @@ tail:
 	VBLENDMPD        Z16, Z12, K3, Z16
 	VBLENDMPD        Z17, Z13, K3, Z17
 	VBLENDMPD        Z18, Z14, K3, Z18
-	VBROADCASTSD     actkernconst<>+1072(SB), Z4
-	VCMPPD           $0x12, Z6, Z4, K3
-	VSUBPD.BCST      actkernconst<>+1072(SB), Z6, Z4
-	VBLENDMPD        Z4, Z6, K3, Z4
+	VBROADCASTSD     actkernconst<>+1072(SB), Z6
+	VCMPPD           $0x12, Z4, Z6, K3
+	VSUBPD.BCST      actkernconst<>+1072(SB), Z4, K3, Z4
 	VBLENDMPD        Z9, Z7, K3, Z7
 	VBLENDMPD        Z10, Z8, K3, Z8
 	VBLENDMPD        Z15, Z9, K3, Z9
@@ -64532,7 +64126,7 @@ done:
 
 // func softplusAVX512(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, SSE, SSE2
-TEXT ·softplusAVX512(SB), NOSPLIT, $32-56
+TEXT ·softplusAVX512(SB), NOSPLIT, $16-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -64558,10 +64152,6 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
-	VCMPPD           $0x11, Z8, Z0, K2
-	VCMPPD           $0x11, Z9, Z0, K3
-	VCMPPD           $0x11, Z10, Z0, K4
-	VCMPPD           $0x11, Z11, Z0, K5
 	VMAXPD           Z8, Z1, Z12
 	VMAXPD           Z9, Z1, Z13
 	VMAXPD           Z10, Z1, Z14
@@ -64622,102 +64212,102 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K6
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z17, K7
-	KMOVW            K5, 16(SP)
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K5
-	KMOVW            K4, 24(SP)
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K4
-	VSCALEFPD.Z      Z24, Z28, K6, Z28
-	VSCALEFPD.Z      Z25, Z29, K7, Z29
-	VSCALEFPD.Z      Z26, Z30, K5, Z30
-	VSCALEFPD.Z      Z27, Z31, K4, Z31
-	VCMPPD           $0x03, Z8, Z8, K4
-	VCMPPD           $0x03, Z9, Z9, K5
-	VCMPPD           $0x03, Z10, Z10, K6
-	VCMPPD           $0x03, Z11, Z11, K7
-	VBLENDMPD        Z16, Z28, K4, Z16
-	VBLENDMPD        Z17, Z29, K5, Z17
-	VBLENDMPD        Z18, Z30, K6, Z18
-	VBLENDMPD        Z19, Z31, K7, Z19
-	VBROADCASTSD     actkernconst<>+4888(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z8
-	VBROADCASTSD     actkernconst<>+4888(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z9
-	VBROADCASTSD     actkernconst<>+4888(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z10
-	VBROADCASTSD     actkernconst<>+4888(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z11
-	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K2
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z17, K3
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K4
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z16, Z28, K2, Z16
+	VBLENDMPD        Z17, Z29, K3, Z17
+	VBLENDMPD        Z18, Z30, K4, Z18
+	VBLENDMPD        Z19, Z31, K5, Z19
+	VBROADCASTSD     actkernconst<>+4888(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+4888(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z21
+	VBROADCASTSD     actkernconst<>+4888(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z22
+	VBROADCASTSD     actkernconst<>+4888(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
 	VADDPD           Z18, Z14, Z14
 	VADDPD           Z19, Z15, Z15
-	VDIVPD.BCST      (SP), Z12, Z12
-	VDIVPD.BCST      (SP), Z13, Z13
-	VDIVPD.BCST      (SP), Z14, Z14
-	VDIVPD.BCST      (SP), Z15, Z15
-	VBLENDMPD        Z4, Z12, K2, Z12
-	VBLENDMPD        Z5, Z13, K3, Z13
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z6, Z14, K2, Z14
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z15, K2, Z15
+	VCMPPD           $0x15, Z8, Z0, K2
+	VCMPPD           $0x15, Z9, Z0, K3
+	VCMPPD           $0x15, Z10, Z0, K4
+	VCMPPD           $0x15, Z11, Z0, K5
+	VMOVAPD          Z4, Z8
+	VDIVPD.BCST      (SP), Z12, K2, Z8
+	VMOVAPD          Z5, Z9
+	VDIVPD.BCST      (SP), Z13, K3, Z9
+	VMOVAPD          Z6, Z10
+	VDIVPD.BCST      (SP), Z14, K4, Z10
+	VMOVAPD          Z7, Z11
+	VDIVPD.BCST      (SP), Z15, K5, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
 	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -64736,7 +64326,6 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VCMPPD           $0x11, Z5, Z0, K2
 	VMAXPD           Z5, Z1, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
 	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
@@ -64752,29 +64341,30 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K3
-	VSCALEFPD.Z      Z9, Z10, K3, Z10
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBROADCASTSD     actkernconst<>+4888(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z5
-	VMULPD           Z5, Z7, Z7
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K2
+	VSCALEFPD.Z      Z9, Z10, K2, Z10
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z7, Z10, K2, Z7
+	VBROADCASTSD     actkernconst<>+4888(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z8
+	VMULPD           Z8, Z7, Z7
 	VADDPD           Z7, Z6, Z6
-	VDIVPD.BCST      (SP), Z6, Z6
-	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x15, Z5, Z0, K2
+	VMOVAPD          Z4, Z5
+	VDIVPD.BCST      (SP), Z6, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -64791,7 +64381,6 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VCMPPD           $0x11, Z5, Z0, K2
 	VMAXPD           Z5, Z1, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
 	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
@@ -64807,29 +64396,30 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K3
-	VSCALEFPD.Z      Z9, Z10, K3, Z10
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBROADCASTSD     actkernconst<>+4888(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z5
-	VMULPD           Z5, Z7, Z7
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K2
+	VSCALEFPD.Z      Z9, Z10, K2, Z10
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z7, Z10, K2, Z7
+	VBROADCASTSD     actkernconst<>+4888(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z8
+	VMULPD           Z8, Z7, Z7
 	VADDPD           Z7, Z6, Z6
-	VDIVPD.BCST      (SP), Z6, Z6
-	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x15, Z5, Z0, K2
+	VMOVAPD          Z4, Z5
+	VDIVPD.BCST      (SP), Z6, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -64839,7 +64429,7 @@ done:
 
 // func softplusAVX512Stream(dst []float32, in0 []float32, beta float32, threshold float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+, SSE, SSE2
-TEXT ·softplusAVX512Stream(SB), NOSPLIT, $32-56
+TEXT ·softplusAVX512Stream(SB), NOSPLIT, $16-56
 	MOVSS        beta+48(FP), X0
 	CVTSS2SD     X0, X0
 	MOVSD        X0, (SP)
@@ -64865,10 +64455,6 @@ loop:
 	VMULPD.BCST      (SP), Z5, Z9
 	VMULPD.BCST      (SP), Z6, Z10
 	VMULPD.BCST      (SP), Z7, Z11
-	VCMPPD           $0x11, Z8, Z0, K2
-	VCMPPD           $0x11, Z9, Z0, K3
-	VCMPPD           $0x11, Z10, Z0, K4
-	VCMPPD           $0x11, Z11, Z0, K5
 	VMAXPD           Z8, Z1, Z12
 	VMAXPD           Z9, Z1, Z13
 	VMAXPD           Z10, Z1, Z14
@@ -64929,102 +64515,102 @@ loop:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z21, Z29
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z22, Z30
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z23, Z31
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K6
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z17, K7
-	KMOVW            K5, 16(SP)
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K5
-	KMOVW            K4, 24(SP)
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K4
-	VSCALEFPD.Z      Z24, Z28, K6, Z28
-	VSCALEFPD.Z      Z25, Z29, K7, Z29
-	VSCALEFPD.Z      Z26, Z30, K5, Z30
-	VSCALEFPD.Z      Z27, Z31, K4, Z31
-	VCMPPD           $0x03, Z8, Z8, K4
-	VCMPPD           $0x03, Z9, Z9, K5
-	VCMPPD           $0x03, Z10, Z10, K6
-	VCMPPD           $0x03, Z11, Z11, K7
-	VBLENDMPD        Z16, Z28, K4, Z16
-	VBLENDMPD        Z17, Z29, K5, Z17
-	VBLENDMPD        Z18, Z30, K6, Z18
-	VBLENDMPD        Z19, Z31, K7, Z19
-	VBROADCASTSD     actkernconst<>+4888(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z8
-	VBROADCASTSD     actkernconst<>+4888(SB), Z9
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z9
-	VBROADCASTSD     actkernconst<>+4888(SB), Z10
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z10
-	VBROADCASTSD     actkernconst<>+4888(SB), Z11
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z11
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z8
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z9
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z10
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z11
-	VMULPD           Z8, Z16, Z16
-	VMULPD           Z9, Z17, Z17
-	VMULPD           Z10, Z18, Z18
-	VMULPD           Z11, Z19, Z19
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z16, K2
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z17, K3
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z18, K4
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z19, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VCMPPD           $0x03, Z8, Z8, K2
+	VCMPPD           $0x03, Z9, Z9, K3
+	VCMPPD           $0x03, Z10, Z10, K4
+	VCMPPD           $0x03, Z11, Z11, K5
+	VBLENDMPD        Z16, Z28, K2, Z16
+	VBLENDMPD        Z17, Z29, K3, Z17
+	VBLENDMPD        Z18, Z30, K4, Z18
+	VBLENDMPD        Z19, Z31, K5, Z19
+	VBROADCASTSD     actkernconst<>+4888(SB), Z20
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z20
+	VBROADCASTSD     actkernconst<>+4888(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z17, Z21
+	VBROADCASTSD     actkernconst<>+4888(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z18, Z22
+	VBROADCASTSD     actkernconst<>+4888(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z19, Z23
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z16, Z20
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z17, Z21
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z18, Z22
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z19, Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
 	VADDPD           Z16, Z12, Z12
 	VADDPD           Z17, Z13, Z13
 	VADDPD           Z18, Z14, Z14
 	VADDPD           Z19, Z15, Z15
-	VDIVPD.BCST      (SP), Z12, Z12
-	VDIVPD.BCST      (SP), Z13, Z13
-	VDIVPD.BCST      (SP), Z14, Z14
-	VDIVPD.BCST      (SP), Z15, Z15
-	VBLENDMPD        Z4, Z12, K2, Z12
-	VBLENDMPD        Z5, Z13, K3, Z13
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z6, Z14, K2, Z14
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z7, Z15, K2, Z15
+	VCMPPD           $0x15, Z8, Z0, K2
+	VCMPPD           $0x15, Z9, Z0, K3
+	VCMPPD           $0x15, Z10, Z0, K4
+	VCMPPD           $0x15, Z11, Z0, K5
+	VMOVAPD          Z4, Z8
+	VDIVPD.BCST      (SP), Z12, K2, Z8
+	VMOVAPD          Z5, Z9
+	VDIVPD.BCST      (SP), Z13, K3, Z9
+	VMOVAPD          Z6, Z10
+	VDIVPD.BCST      (SP), Z14, K4, Z10
+	VMOVAPD          Z7, Z11
+	VDIVPD.BCST      (SP), Z15, K5, Z11
 	VCMPPD           $0x03, Z4, Z4, K2
 	VCMPPD           $0x03, Z5, Z5, K3
 	VCMPPD           $0x03, Z6, Z6, K4
 	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z12, K2, Z4
-	VBLENDMPD        Z5, Z13, K3, Z5
-	VBLENDMPD        Z6, Z14, K4, Z6
-	VBLENDMPD        Z7, Z15, K5, Z7
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	VBLENDMPD        Z6, Z10, K4, Z6
+	VBLENDMPD        Z7, Z11, K5, Z7
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	VCVTPD2PS        Z5, Y5
@@ -65043,7 +64629,6 @@ single:
 	JB               tail
 	VCVTPS2PD        (CX), Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VCMPPD           $0x11, Z5, Z0, K2
 	VMAXPD           Z5, Z1, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
 	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
@@ -65059,29 +64644,30 @@ single:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K3
-	VSCALEFPD.Z      Z9, Z10, K3, Z10
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBROADCASTSD     actkernconst<>+4888(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z5
-	VMULPD           Z5, Z7, Z7
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K2
+	VSCALEFPD.Z      Z9, Z10, K2, Z10
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z7, Z10, K2, Z7
+	VBROADCASTSD     actkernconst<>+4888(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z8
+	VMULPD           Z8, Z7, Z7
 	VADDPD           Z7, Z6, Z6
-	VDIVPD.BCST      (SP), Z6, Z6
-	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x15, Z5, Z0, K2
+	VMOVAPD          Z4, Z5
+	VDIVPD.BCST      (SP), Z6, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVNTPS         Y4, (AX)
 	ADDQ             $0x00000020, AX
@@ -65098,7 +64684,6 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y4
 	VCVTPS2PD        Y4, Z4
 	VMULPD.BCST      (SP), Z4, Z5
-	VCMPPD           $0x11, Z5, Z0, K2
 	VMAXPD           Z5, Z1, Z6
 	VORPD.BCST       actkernconst<>+0(SB), Z5, Z7
 	VMAXPD.BCST      actkernconst<>+728(SB), Z7, Z8
@@ -65114,29 +64699,30 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+752(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z10
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z8, Z10
-	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K3
-	VSCALEFPD.Z      Z9, Z10, K3, Z10
-	VCMPPD           $0x03, Z5, Z5, K3
-	VBLENDMPD        Z7, Z10, K3, Z7
-	VBROADCASTSD     actkernconst<>+4888(SB), Z5
-	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z5
-	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z5
-	VMULPD           Z5, Z7, Z7
+	VCMPPD.BCST      $0x15, actkernconst<>+728(SB), Z7, K2
+	VSCALEFPD.Z      Z9, Z10, K2, Z10
+	VCMPPD           $0x03, Z5, Z5, K2
+	VBLENDMPD        Z7, Z10, K2, Z7
+	VBROADCASTSD     actkernconst<>+4888(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+4896(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4800(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4808(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4816(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4824(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4832(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4840(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4848(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4856(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4864(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4872(SB), Z7, Z8
+	VFMADD213PD.BCST actkernconst<>+4880(SB), Z7, Z8
+	VMULPD           Z8, Z7, Z7
 	VADDPD           Z7, Z6, Z6
-	VDIVPD.BCST      (SP), Z6, Z6
-	VBLENDMPD        Z4, Z6, K2, Z6
+	VCMPPD           $0x15, Z5, Z0, K2
+	VMOVAPD          Z4, Z5
+	VDIVPD.BCST      (SP), Z6, K2, Z5
 	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z6, K2, Z4
+	VBLENDMPD        Z4, Z5, K2, Z4
 	VCVTPD2PS        Z4, Y4
 	VMOVUPS          Y4, K1, (AX)
 
@@ -69646,21 +69232,17 @@ loop:
 	VFMADD132PD      Z30, Z30, Z18
 	VFMADD132PD      Z31, Z31, Z19
 	KMOVW            K7, 16(SP)
-	VCMPPD           $0x11, Z8, Z12, K7
+	VCMPPD           $0x15, Z8, Z12, K7
 	KMOVW            K6, 24(SP)
-	VCMPPD           $0x11, Z8, Z13, K6
+	VCMPPD           $0x15, Z8, Z13, K6
 	KMOVW            K5, 32(SP)
-	VCMPPD           $0x11, Z8, Z14, K5
+	VCMPPD           $0x15, Z8, Z14, K5
 	KMOVW            K4, 40(SP)
-	VCMPPD           $0x11, Z8, Z15, K4
-	VSUBPD           Z28, Z0, Z20
-	VSUBPD           Z29, Z0, Z21
-	VSUBPD           Z30, Z0, Z22
-	VSUBPD           Z31, Z0, Z23
-	VBLENDMPD        Z28, Z20, K7, Z28
-	VBLENDMPD        Z29, Z21, K6, Z29
-	VBLENDMPD        Z30, Z22, K5, Z30
-	VBLENDMPD        Z31, Z23, K4, Z31
+	VCMPPD           $0x15, Z8, Z15, K4
+	VSUBPD           Z28, Z0, K7, Z28
+	VSUBPD           Z29, Z0, K6, Z29
+	VSUBPD           Z30, Z0, K5, Z30
+	VSUBPD           Z31, Z0, K4, Z31
 	VFMADD231PD      Z16, Z12, Z28
 	VFMADD231PD      Z17, Z13, Z29
 	VFMADD231PD      Z18, Z14, Z30
@@ -69825,9 +69407,8 @@ single:
 	VCMPPD           $0x03, Z12, Z12, K3
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K4
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K4, Z16
+	VCMPPD           $0x15, Z8, Z12, K4
+	VSUBPD           Z16, Z0, K4, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -69897,9 +69478,8 @@ tail:
 	VCMPPD           $0x03, Z12, Z12, K3
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x11, Z8, Z12, K4
-	VSUBPD           Z16, Z0, Z14
-	VBLENDMPD        Z16, Z14, K4, Z16
+	VCMPPD           $0x15, Z8, Z12, K4
+	VSUBPD           Z16, Z0, K4, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+5928(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+5936(SB), Z14, Z14
@@ -72876,17 +72456,13 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+8992(SB), Z1
-	VBROADCASTSD actkernconst<>+9000(SB), Z2
+	VBROADCASTSD actkernconst<>+9024(SB), Z1
+	VBROADCASTSD actkernconst<>+9032(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
-	VBROADCASTSD actkernconst<>+9008(SB), Z5
-	VBROADCASTSD actkernconst<>+9016(SB), Z6
-	VBROADCASTSD actkernconst<>+9024(SB), Z7
-	VBROADCASTSD actkernconst<>+9032(SB), Z8
-	VBROADCASTSD actkernconst<>+9040(SB), Z9
-	VBROADCASTSD actkernconst<>+9048(SB), Z10
-	VBROADCASTSD actkernconst<>+9056(SB), Z11
+	VBROADCASTSD actkernconst<>+9040(SB), Z5
+	VBROADCASTSD actkernconst<>+9048(SB), Z6
+	VBROADCASTSD actkernconst<>+9056(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -72894,178 +72470,174 @@ TEXT ·tanhshrinkAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VCMPPD           $0x11, Z0, Z16, K2
-	VCMPPD           $0x11, Z0, Z17, K3
-	VCMPPD           $0x11, Z0, Z18, K4
-	VCMPPD           $0x11, Z0, Z19, K5
-	VMULPD           Z12, Z12, Z20
-	VMULPD           Z13, Z13, Z21
-	VMULPD           Z14, Z14, Z22
-	VMULPD           Z15, Z15, Z23
-	VMULPD           Z12, Z20, Z24
-	VMULPD           Z13, Z21, Z25
-	VMULPD           Z14, Z22, Z26
-	VMULPD           Z15, Z23, Z27
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z5, Z20, Z28
-	VFMADD213PD      Z5, Z21, Z29
-	VFMADD213PD      Z5, Z22, Z30
-	VFMADD213PD      Z5, Z23, Z31
-	VFMADD213PD      Z6, Z20, Z28
-	VFMADD213PD      Z6, Z21, Z29
-	VFMADD213PD      Z6, Z22, Z30
-	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD      Z7, Z20, Z28
-	VFMADD213PD      Z7, Z21, Z29
-	VFMADD213PD      Z7, Z22, Z30
-	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD      Z8, Z20, Z28
-	VFMADD213PD      Z8, Z21, Z29
-	VFMADD213PD      Z8, Z22, Z30
-	VFMADD213PD      Z8, Z23, Z31
-	VFMADD213PD      Z9, Z20, Z28
-	VFMADD213PD      Z9, Z21, Z29
-	VFMADD213PD      Z9, Z22, Z30
-	VFMADD213PD      Z9, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z23, Z31
-	VMULPD           Z28, Z24, Z24
-	VMULPD           Z29, Z25, Z25
-	VMULPD           Z30, Z26, Z26
-	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+6608(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+6608(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6608(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6608(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+64(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+80(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+80(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+80(SB), Z19, Z23
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VRNDSCALEPD      $0x08, Z23, Z23
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z16
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
+	VCMPPD           $0x11, Z0, Z12, K2
+	VCMPPD           $0x11, Z0, Z13, K3
+	VCMPPD           $0x11, Z0, Z14, K4
+	VCMPPD           $0x11, Z0, Z15, K5
+	VMULPD           Z8, Z8, Z16
+	VMULPD           Z9, Z9, Z17
+	VMULPD           Z10, Z10, Z18
+	VMULPD           Z11, Z11, Z19
+	VMULPD           Z8, Z16, Z20
+	VMULPD           Z9, Z17, Z21
+	VMULPD           Z10, Z18, Z22
+	VMULPD           Z11, Z19, Z23
+	VMOVAPD          Z1, Z24
+	VFMADD213PD      Z2, Z16, Z24
+	VMOVAPD          Z1, Z25
+	VFMADD213PD      Z2, Z17, Z25
+	VMOVAPD          Z1, Z26
+	VFMADD213PD      Z2, Z18, Z26
+	VMOVAPD          Z1, Z27
+	VFMADD213PD      Z2, Z19, Z27
+	VFMADD213PD      Z5, Z16, Z24
+	VFMADD213PD      Z5, Z17, Z25
+	VFMADD213PD      Z5, Z18, Z26
+	VFMADD213PD      Z5, Z19, Z27
+	VFMADD213PD      Z6, Z16, Z24
+	VFMADD213PD      Z6, Z17, Z25
+	VFMADD213PD      Z6, Z18, Z26
+	VFMADD213PD      Z6, Z19, Z27
+	VFMADD213PD      Z7, Z16, Z24
+	VFMADD213PD      Z7, Z17, Z25
+	VFMADD213PD      Z7, Z18, Z26
+	VFMADD213PD      Z7, Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z19, Z27
+	VMULPD.BCST      actkernconst<>+6608(SB), Z12, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6608(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6608(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+64(SB), Z12, Z12
+	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+64(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+64(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+80(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z19, Z15
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z16, Z28
+	VFMADD213PD      Z4, Z12, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z17, Z29
+	VFMADD213PD      Z4, Z13, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z18, Z30
+	VFMADD213PD      Z4, Z14, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
-	VMULPD           Z28, Z16, Z16
-	VMULPD           Z29, Z17, Z17
-	VMULPD           Z30, Z18, Z18
-	VMULPD           Z31, Z19, Z19
-	VSCALEFPD        Z20, Z0, Z20
-	VSCALEFPD        Z21, Z0, Z21
-	VSCALEFPD        Z22, Z0, Z22
-	VSCALEFPD        Z23, Z0, Z23
-	VSUBPD           Z0, Z20, Z28
-	VSUBPD           Z0, Z21, Z29
-	VSUBPD           Z0, Z22, Z30
-	VSUBPD           Z0, Z23, Z31
-	VFMADD213PD      Z28, Z16, Z20
-	VFMADD213PD      Z29, Z17, Z21
-	VFMADD213PD      Z30, Z18, Z22
-	VFMADD213PD      Z31, Z19, Z23
-	VADDPD.BCST      actkernconst<>+1072(SB), Z20, Z16
-	VADDPD.BCST      actkernconst<>+1072(SB), Z21, Z17
-	VADDPD.BCST      actkernconst<>+1072(SB), Z22, Z18
-	VADDPD.BCST      actkernconst<>+1072(SB), Z23, Z19
-	VDIVPD           Z16, Z20, Z20
-	VDIVPD           Z17, Z21, Z21
-	VDIVPD           Z18, Z22, Z22
-	VDIVPD           Z19, Z23, Z23
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z21
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z22
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z23
-	VSUBPD           Z20, Z12, Z20
-	VSUBPD           Z21, Z13, Z21
-	VSUBPD           Z22, Z14, Z22
-	VSUBPD           Z23, Z15, Z23
-	VBLENDMPD        Z24, Z20, K2, Z24
-	VBLENDMPD        Z25, Z21, K3, Z25
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z15, Z27
-	VCVTPD2PS        Z24, Y24
-	VMOVUPS          Y24, (AX)
-	VCVTPD2PS        Z25, Y25
-	VMOVUPS          Y25, 32(AX)
-	VCVTPD2PS        Z26, Y26
-	VMOVUPS          Y26, 64(AX)
-	VCVTPD2PS        Z27, Y27
-	VMOVUPS          Y27, 96(AX)
+	VFMADD213PD      Z4, Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z31
+	VMULPD           Z28, Z12, Z12
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z30, Z14, Z14
+	VMULPD           Z31, Z15, Z15
+	VSCALEFPD        Z16, Z0, Z16
+	VSCALEFPD        Z17, Z0, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSCALEFPD        Z19, Z0, Z19
+	VSUBPD           Z0, Z16, Z28
+	VSUBPD           Z0, Z17, Z29
+	VSUBPD           Z0, Z18, Z30
+	VSUBPD           Z0, Z19, Z31
+	VFMADD213PD      Z28, Z12, Z16
+	VFMADD213PD      Z29, Z13, Z17
+	VFMADD213PD      Z30, Z14, Z18
+	VFMADD213PD      Z31, Z15, Z19
+	VADDPD.BCST      actkernconst<>+1072(SB), Z16, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z18, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z19, Z15
+	VDIVPD           Z12, Z16, Z16
+	VDIVPD           Z13, Z17, Z17
+	VDIVPD           Z14, Z18, Z18
+	VDIVPD           Z15, Z19, Z19
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z17
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z18
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z19
+	VSUBPD           Z16, Z8, Z16
+	VSUBPD           Z17, Z9, Z17
+	VSUBPD           Z18, Z10, Z18
+	VSUBPD           Z19, Z11, Z19
+	VMULPD           Z24, Z20, K2, Z16
+	VMULPD           Z25, Z21, K3, Z17
+	VMULPD           Z26, Z22, K4, Z18
+	VMULPD           Z27, Z23, K5, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z11, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -73074,49 +72646,48 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
-	VCMPPD           $0x11, Z0, Z13, K2
-	VMULPD           Z12, Z12, Z14
-	VMULPD           Z12, Z14, Z15
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
-	VFMADD213PD      Z5, Z14, Z16
-	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD      Z7, Z14, Z16
-	VFMADD213PD      Z8, Z14, Z16
-	VFMADD213PD      Z9, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
-	VMULPD           Z16, Z13, Z13
-	VSCALEFPD        Z14, Z0, Z14
-	VSUBPD           Z0, Z14, Z16
-	VFMADD213PD      Z16, Z13, Z14
-	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z13
-	VDIVPD           Z13, Z14, Z14
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
-	VSUBPD           Z14, Z12, Z14
-	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, (AX)
+	VCVTPS2PD        (CX), Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VCMPPD           $0x11, Z0, Z9, K2
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z8, Z10, Z11
+	VMOVAPD          Z1, Z12
+	VFMADD213PD      Z2, Z10, Z12
+	VFMADD213PD      Z5, Z10, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VFMADD213PD      Z7, Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z13
+	VMULPD           Z13, Z9, Z9
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z13
+	VFMADD213PD      Z13, Z9, Z10
+	VADDPD.BCST      actkernconst<>+1072(SB), Z10, Z9
+	VDIVPD           Z9, Z10, Z10
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z10
+	VSUBPD           Z10, Z8, Z10
+	VMULPD           Z12, Z11, K2, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -73128,50 +72699,49 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
-	VCMPPD           $0x11, Z0, Z13, K2
-	VMULPD           Z12, Z12, Z14
-	VMULPD           Z12, Z14, Z15
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
-	VFMADD213PD      Z5, Z14, Z16
-	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD      Z7, Z14, Z16
-	VFMADD213PD      Z8, Z14, Z16
-	VFMADD213PD      Z9, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
-	VMULPD           Z16, Z13, Z13
-	VSCALEFPD        Z14, Z0, Z14
-	VSUBPD           Z0, Z14, Z16
-	VFMADD213PD      Z16, Z13, Z14
-	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z13
-	VDIVPD           Z13, Z14, Z14
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
-	VSUBPD           Z14, Z12, Z14
-	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VCMPPD           $0x11, Z0, Z9, K2
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z8, Z10, Z11
+	VMOVAPD          Z1, Z12
+	VFMADD213PD      Z2, Z10, Z12
+	VFMADD213PD      Z5, Z10, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VFMADD213PD      Z7, Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z13
+	VMULPD           Z13, Z9, Z9
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z13
+	VFMADD213PD      Z13, Z9, Z10
+	VADDPD.BCST      actkernconst<>+1072(SB), Z10, Z9
+	VDIVPD           Z9, Z10, Z10
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z10
+	VSUBPD           Z10, Z8, Z10
+	VMULPD           Z12, Z11, K2, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -73181,17 +72751,13 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+8992(SB), Z1
-	VBROADCASTSD actkernconst<>+9000(SB), Z2
+	VBROADCASTSD actkernconst<>+9024(SB), Z1
+	VBROADCASTSD actkernconst<>+9032(SB), Z2
 	VBROADCASTSD actkernconst<>+48(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
-	VBROADCASTSD actkernconst<>+9008(SB), Z5
-	VBROADCASTSD actkernconst<>+9016(SB), Z6
-	VBROADCASTSD actkernconst<>+9024(SB), Z7
-	VBROADCASTSD actkernconst<>+9032(SB), Z8
-	VBROADCASTSD actkernconst<>+9040(SB), Z9
-	VBROADCASTSD actkernconst<>+9048(SB), Z10
-	VBROADCASTSD actkernconst<>+9056(SB), Z11
+	VBROADCASTSD actkernconst<>+9040(SB), Z5
+	VBROADCASTSD actkernconst<>+9048(SB), Z6
+	VBROADCASTSD actkernconst<>+9056(SB), Z7
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -73199,178 +72765,174 @@ TEXT ·tanhshrinkAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ             DX, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z12
-	VCVTPS2PD        32(CX), Z13
-	VCVTPS2PD        64(CX), Z14
-	VCVTPS2PD        96(CX), Z15
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z16
-	VANDPD.BCST      actkernconst<>+1040(SB), Z13, Z17
-	VANDPD.BCST      actkernconst<>+1040(SB), Z14, Z18
-	VANDPD.BCST      actkernconst<>+1040(SB), Z15, Z19
-	VCMPPD           $0x11, Z0, Z16, K2
-	VCMPPD           $0x11, Z0, Z17, K3
-	VCMPPD           $0x11, Z0, Z18, K4
-	VCMPPD           $0x11, Z0, Z19, K5
-	VMULPD           Z12, Z12, Z20
-	VMULPD           Z13, Z13, Z21
-	VMULPD           Z14, Z14, Z22
-	VMULPD           Z15, Z15, Z23
-	VMULPD           Z12, Z20, Z24
-	VMULPD           Z13, Z21, Z25
-	VMULPD           Z14, Z22, Z26
-	VMULPD           Z15, Z23, Z27
-	VMOVAPD          Z1, Z28
-	VFMADD213PD      Z2, Z20, Z28
-	VMOVAPD          Z1, Z29
-	VFMADD213PD      Z2, Z21, Z29
-	VMOVAPD          Z1, Z30
-	VFMADD213PD      Z2, Z22, Z30
-	VMOVAPD          Z1, Z31
-	VFMADD213PD      Z2, Z23, Z31
-	VFMADD213PD      Z5, Z20, Z28
-	VFMADD213PD      Z5, Z21, Z29
-	VFMADD213PD      Z5, Z22, Z30
-	VFMADD213PD      Z5, Z23, Z31
-	VFMADD213PD      Z6, Z20, Z28
-	VFMADD213PD      Z6, Z21, Z29
-	VFMADD213PD      Z6, Z22, Z30
-	VFMADD213PD      Z6, Z23, Z31
-	VFMADD213PD      Z7, Z20, Z28
-	VFMADD213PD      Z7, Z21, Z29
-	VFMADD213PD      Z7, Z22, Z30
-	VFMADD213PD      Z7, Z23, Z31
-	VFMADD213PD      Z8, Z20, Z28
-	VFMADD213PD      Z8, Z21, Z29
-	VFMADD213PD      Z8, Z22, Z30
-	VFMADD213PD      Z8, Z23, Z31
-	VFMADD213PD      Z9, Z20, Z28
-	VFMADD213PD      Z9, Z21, Z29
-	VFMADD213PD      Z9, Z22, Z30
-	VFMADD213PD      Z9, Z23, Z31
-	VFMADD213PD      Z10, Z20, Z28
-	VFMADD213PD      Z10, Z21, Z29
-	VFMADD213PD      Z10, Z22, Z30
-	VFMADD213PD      Z10, Z23, Z31
-	VFMADD213PD      Z11, Z20, Z28
-	VFMADD213PD      Z11, Z21, Z29
-	VFMADD213PD      Z11, Z22, Z30
-	VFMADD213PD      Z11, Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z23, Z31
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z20, Z28
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z21, Z29
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z22, Z30
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z23, Z31
-	VMULPD           Z28, Z24, Z24
-	VMULPD           Z29, Z25, Z25
-	VMULPD           Z30, Z26, Z26
-	VMULPD           Z31, Z27, Z27
-	VMULPD.BCST      actkernconst<>+6608(SB), Z16, Z16
-	VMULPD.BCST      actkernconst<>+6608(SB), Z17, Z17
-	VMULPD.BCST      actkernconst<>+6608(SB), Z18, Z18
-	VMULPD.BCST      actkernconst<>+6608(SB), Z19, Z19
-	VMAXPD.BCST      actkernconst<>+64(SB), Z16, Z16
-	VMAXPD.BCST      actkernconst<>+64(SB), Z17, Z17
-	VMAXPD.BCST      actkernconst<>+64(SB), Z18, Z18
-	VMAXPD.BCST      actkernconst<>+64(SB), Z19, Z19
-	VMULPD.BCST      actkernconst<>+80(SB), Z16, Z20
-	VMULPD.BCST      actkernconst<>+80(SB), Z17, Z21
-	VMULPD.BCST      actkernconst<>+80(SB), Z18, Z22
-	VMULPD.BCST      actkernconst<>+80(SB), Z19, Z23
-	VRNDSCALEPD      $0x08, Z20, Z20
-	VRNDSCALEPD      $0x08, Z21, Z21
-	VRNDSCALEPD      $0x08, Z22, Z22
-	VRNDSCALEPD      $0x08, Z23, Z23
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z20, Z16
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z21, Z17
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z22, Z18
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z23, Z19
+	VCVTPS2PD        (CX), Z8
+	VCVTPS2PD        32(CX), Z9
+	VCVTPS2PD        64(CX), Z10
+	VCVTPS2PD        96(CX), Z11
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z12
+	VANDPD.BCST      actkernconst<>+1040(SB), Z9, Z13
+	VANDPD.BCST      actkernconst<>+1040(SB), Z10, Z14
+	VANDPD.BCST      actkernconst<>+1040(SB), Z11, Z15
+	VCMPPD           $0x11, Z0, Z12, K2
+	VCMPPD           $0x11, Z0, Z13, K3
+	VCMPPD           $0x11, Z0, Z14, K4
+	VCMPPD           $0x11, Z0, Z15, K5
+	VMULPD           Z8, Z8, Z16
+	VMULPD           Z9, Z9, Z17
+	VMULPD           Z10, Z10, Z18
+	VMULPD           Z11, Z11, Z19
+	VMULPD           Z8, Z16, Z20
+	VMULPD           Z9, Z17, Z21
+	VMULPD           Z10, Z18, Z22
+	VMULPD           Z11, Z19, Z23
+	VMOVAPD          Z1, Z24
+	VFMADD213PD      Z2, Z16, Z24
+	VMOVAPD          Z1, Z25
+	VFMADD213PD      Z2, Z17, Z25
+	VMOVAPD          Z1, Z26
+	VFMADD213PD      Z2, Z18, Z26
+	VMOVAPD          Z1, Z27
+	VFMADD213PD      Z2, Z19, Z27
+	VFMADD213PD      Z5, Z16, Z24
+	VFMADD213PD      Z5, Z17, Z25
+	VFMADD213PD      Z5, Z18, Z26
+	VFMADD213PD      Z5, Z19, Z27
+	VFMADD213PD      Z6, Z16, Z24
+	VFMADD213PD      Z6, Z17, Z25
+	VFMADD213PD      Z6, Z18, Z26
+	VFMADD213PD      Z6, Z19, Z27
+	VFMADD213PD      Z7, Z16, Z24
+	VFMADD213PD      Z7, Z17, Z25
+	VFMADD213PD      Z7, Z18, Z26
+	VFMADD213PD      Z7, Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z19, Z27
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z24
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z17, Z25
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z18, Z26
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z19, Z27
+	VMULPD.BCST      actkernconst<>+6608(SB), Z12, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
+	VMULPD.BCST      actkernconst<>+6608(SB), Z14, Z14
+	VMULPD.BCST      actkernconst<>+6608(SB), Z15, Z15
+	VMAXPD.BCST      actkernconst<>+64(SB), Z12, Z12
+	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
+	VMAXPD.BCST      actkernconst<>+64(SB), Z14, Z14
+	VMAXPD.BCST      actkernconst<>+64(SB), Z15, Z15
+	VMULPD.BCST      actkernconst<>+80(SB), Z12, Z16
+	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z17
+	VMULPD.BCST      actkernconst<>+80(SB), Z14, Z18
+	VMULPD.BCST      actkernconst<>+80(SB), Z15, Z19
+	VRNDSCALEPD      $0x08, Z16, Z16
+	VRNDSCALEPD      $0x08, Z17, Z17
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VRNDSCALEPD      $0x08, Z19, Z19
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z16, Z12
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z17, Z13
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z18, Z14
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z19, Z15
 	VMOVAPD          Z3, Z28
-	VFMADD213PD      Z4, Z16, Z28
+	VFMADD213PD      Z4, Z12, Z28
 	VMOVAPD          Z3, Z29
-	VFMADD213PD      Z4, Z17, Z29
+	VFMADD213PD      Z4, Z13, Z29
 	VMOVAPD          Z3, Z30
-	VFMADD213PD      Z4, Z18, Z30
+	VFMADD213PD      Z4, Z14, Z30
 	VMOVAPD          Z3, Z31
-	VFMADD213PD      Z4, Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z19, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z17, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z18, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z19, Z31
-	VMULPD           Z28, Z16, Z16
-	VMULPD           Z29, Z17, Z17
-	VMULPD           Z30, Z18, Z18
-	VMULPD           Z31, Z19, Z19
-	VSCALEFPD        Z20, Z0, Z20
-	VSCALEFPD        Z21, Z0, Z21
-	VSCALEFPD        Z22, Z0, Z22
-	VSCALEFPD        Z23, Z0, Z23
-	VSUBPD           Z0, Z20, Z28
-	VSUBPD           Z0, Z21, Z29
-	VSUBPD           Z0, Z22, Z30
-	VSUBPD           Z0, Z23, Z31
-	VFMADD213PD      Z28, Z16, Z20
-	VFMADD213PD      Z29, Z17, Z21
-	VFMADD213PD      Z30, Z18, Z22
-	VFMADD213PD      Z31, Z19, Z23
-	VADDPD.BCST      actkernconst<>+1072(SB), Z20, Z16
-	VADDPD.BCST      actkernconst<>+1072(SB), Z21, Z17
-	VADDPD.BCST      actkernconst<>+1072(SB), Z22, Z18
-	VADDPD.BCST      actkernconst<>+1072(SB), Z23, Z19
-	VDIVPD           Z16, Z20, Z20
-	VDIVPD           Z17, Z21, Z21
-	VDIVPD           Z18, Z22, Z22
-	VDIVPD           Z19, Z23, Z23
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z20
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z13, Z21
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z14, Z22
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z15, Z23
-	VSUBPD           Z20, Z12, Z20
-	VSUBPD           Z21, Z13, Z21
-	VSUBPD           Z22, Z14, Z22
-	VSUBPD           Z23, Z15, Z23
-	VBLENDMPD        Z24, Z20, K2, Z24
-	VBLENDMPD        Z25, Z21, K3, Z25
-	VBLENDMPD        Z26, Z22, K4, Z26
-	VBLENDMPD        Z27, Z23, K5, Z27
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z24
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z13, Z25
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z14, Z26
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z15, Z27
-	VCVTPD2PS        Z24, Y24
-	VMOVNTPS         Y24, (AX)
-	VCVTPD2PS        Z25, Y25
-	VMOVNTPS         Y25, 32(AX)
-	VCVTPD2PS        Z26, Y26
-	VMOVNTPS         Y26, 64(AX)
-	VCVTPD2PS        Z27, Y27
-	VMOVNTPS         Y27, 96(AX)
+	VFMADD213PD      Z4, Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z15, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z12, Z28
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z14, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z15, Z31
+	VMULPD           Z28, Z12, Z12
+	VMULPD           Z29, Z13, Z13
+	VMULPD           Z30, Z14, Z14
+	VMULPD           Z31, Z15, Z15
+	VSCALEFPD        Z16, Z0, Z16
+	VSCALEFPD        Z17, Z0, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSCALEFPD        Z19, Z0, Z19
+	VSUBPD           Z0, Z16, Z28
+	VSUBPD           Z0, Z17, Z29
+	VSUBPD           Z0, Z18, Z30
+	VSUBPD           Z0, Z19, Z31
+	VFMADD213PD      Z28, Z12, Z16
+	VFMADD213PD      Z29, Z13, Z17
+	VFMADD213PD      Z30, Z14, Z18
+	VFMADD213PD      Z31, Z15, Z19
+	VADDPD.BCST      actkernconst<>+1072(SB), Z16, Z12
+	VADDPD.BCST      actkernconst<>+1072(SB), Z17, Z13
+	VADDPD.BCST      actkernconst<>+1072(SB), Z18, Z14
+	VADDPD.BCST      actkernconst<>+1072(SB), Z19, Z15
+	VDIVPD           Z12, Z16, Z16
+	VDIVPD           Z13, Z17, Z17
+	VDIVPD           Z14, Z18, Z18
+	VDIVPD           Z15, Z19, Z19
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z16
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z17
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z18
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z19
+	VSUBPD           Z16, Z8, Z16
+	VSUBPD           Z17, Z9, Z17
+	VSUBPD           Z18, Z10, Z18
+	VSUBPD           Z19, Z11, Z19
+	VMULPD           Z24, Z20, K2, Z16
+	VMULPD           Z25, Z21, K3, Z17
+	VMULPD           Z26, Z22, K4, Z18
+	VMULPD           Z27, Z23, K5, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z11, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -73379,49 +72941,48 @@ loop:
 single:
 	CMPQ             DX, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
-	VCMPPD           $0x11, Z0, Z13, K2
-	VMULPD           Z12, Z12, Z14
-	VMULPD           Z12, Z14, Z15
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
-	VFMADD213PD      Z5, Z14, Z16
-	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD      Z7, Z14, Z16
-	VFMADD213PD      Z8, Z14, Z16
-	VFMADD213PD      Z9, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
-	VMULPD           Z16, Z13, Z13
-	VSCALEFPD        Z14, Z0, Z14
-	VSUBPD           Z0, Z14, Z16
-	VFMADD213PD      Z16, Z13, Z14
-	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z13
-	VDIVPD           Z13, Z14, Z14
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
-	VSUBPD           Z14, Z12, Z14
-	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, (AX)
+	VCVTPS2PD        (CX), Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VCMPPD           $0x11, Z0, Z9, K2
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z8, Z10, Z11
+	VMOVAPD          Z1, Z12
+	VFMADD213PD      Z2, Z10, Z12
+	VFMADD213PD      Z5, Z10, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VFMADD213PD      Z7, Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z13
+	VMULPD           Z13, Z9, Z9
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z13
+	VFMADD213PD      Z13, Z9, Z10
+	VADDPD.BCST      actkernconst<>+1072(SB), Z10, Z9
+	VDIVPD           Z9, Z10, Z10
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z10
+	VSUBPD           Z10, Z8, Z10
+	VMULPD           Z12, Z11, K2, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -73433,50 +72994,49 @@ tail:
 	MOVL             $-1, BX
 	BZHIL            DX, BX, BX
 	KMOVW            BX, K1
-	VMOVUPS.Z        (CX), K1, Y12
-	VCVTPS2PD        Y12, Z12
-	VANDPD.BCST      actkernconst<>+1040(SB), Z12, Z13
-	VCMPPD           $0x11, Z0, Z13, K2
-	VMULPD           Z12, Z12, Z14
-	VMULPD           Z12, Z14, Z15
-	VMOVAPD          Z1, Z16
-	VFMADD213PD      Z2, Z14, Z16
-	VFMADD213PD      Z5, Z14, Z16
-	VFMADD213PD      Z6, Z14, Z16
-	VFMADD213PD      Z7, Z14, Z16
-	VFMADD213PD      Z8, Z14, Z16
-	VFMADD213PD      Z9, Z14, Z16
-	VFMADD213PD      Z10, Z14, Z16
-	VFMADD213PD      Z11, Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z16
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z16
-	VMULPD           Z16, Z15, Z15
-	VMULPD.BCST      actkernconst<>+6608(SB), Z13, Z13
-	VMAXPD.BCST      actkernconst<>+64(SB), Z13, Z13
-	VMULPD.BCST      actkernconst<>+80(SB), Z13, Z14
-	VRNDSCALEPD      $0x08, Z14, Z14
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z14, Z13
-	VMOVAPD          Z3, Z16
-	VFMADD213PD      Z4, Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z13, Z16
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z13, Z16
-	VMULPD           Z16, Z13, Z13
-	VSCALEFPD        Z14, Z0, Z14
-	VSUBPD           Z0, Z14, Z16
-	VFMADD213PD      Z16, Z13, Z14
-	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z13
-	VDIVPD           Z13, Z14, Z14
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z12, Z14
-	VSUBPD           Z14, Z12, Z14
-	VBLENDMPD        Z15, Z14, K2, Z15
-	VFIXUPIMMPD.BCST $0x00, actkernconst<>+8984(SB), Z12, Z15
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y8
+	VCVTPS2PD        Y8, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z8, Z9
+	VCMPPD           $0x11, Z0, Z9, K2
+	VMULPD           Z8, Z8, Z10
+	VMULPD           Z8, Z10, Z11
+	VMOVAPD          Z1, Z12
+	VFMADD213PD      Z2, Z10, Z12
+	VFMADD213PD      Z5, Z10, Z12
+	VFMADD213PD      Z6, Z10, Z12
+	VFMADD213PD      Z7, Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z12
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z12
+	VMULPD.BCST      actkernconst<>+6608(SB), Z9, Z9
+	VMAXPD.BCST      actkernconst<>+64(SB), Z9, Z9
+	VMULPD.BCST      actkernconst<>+80(SB), Z9, Z10
+	VRNDSCALEPD      $0x08, Z10, Z10
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z10, Z9
+	VMOVAPD          Z3, Z13
+	VFMADD213PD      Z4, Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z9, Z13
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z9, Z13
+	VMULPD           Z13, Z9, Z9
+	VSCALEFPD        Z10, Z0, Z10
+	VSUBPD           Z0, Z10, Z13
+	VFMADD213PD      Z13, Z9, Z10
+	VADDPD.BCST      actkernconst<>+1072(SB), Z10, Z9
+	VDIVPD           Z9, Z10, Z10
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z8, Z10
+	VSUBPD           Z10, Z8, Z10
+	VMULPD           Z12, Z11, K2, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+9016(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	SFENCE
@@ -74072,161 +73632,157 @@ loop:
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z6, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z7, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z8, K5
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z8, Z8, Z12
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z0, Z7, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z0, Z8, K4
-	VMULPD           Z1, Z1, Z13
-	VMULPD           Z2, Z2, Z14
-	VMULPD           Z3, Z3, Z15
-	VMULPD           Z4, Z4, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD231PD      Z1, Z1, Z17
-	VFMADD231PD      Z2, Z2, Z18
-	VFMADD231PD      Z3, Z3, Z19
-	VFMADD231PD      Z4, Z4, Z20
-	VMULPD           Z1, Z13, Z21
-	VMULPD           Z2, Z14, Z22
-	VMULPD           Z3, Z15, Z23
-	VMULPD           Z4, Z16, Z24
-	VBROADCASTSD     actkernconst<>+8992(SB), Z25
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z13, Z25
-	VBROADCASTSD     actkernconst<>+8992(SB), Z26
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z14, Z26
-	VBROADCASTSD     actkernconst<>+8992(SB), Z27
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z15, Z27
-	VBROADCASTSD     actkernconst<>+8992(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z28
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
-	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+6608(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z27
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z28
+	VMULPD           Z1, Z1, Z9
+	VMULPD           Z2, Z2, Z10
+	VMULPD           Z3, Z3, Z11
+	VMULPD           Z4, Z4, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VFMADD231PD      Z1, Z1, Z13
+	VFMADD231PD      Z2, Z2, Z14
+	VFMADD231PD      Z3, Z3, Z15
+	VFMADD231PD      Z4, Z4, Z16
+	VMULPD           Z1, Z9, Z17
+	VMULPD           Z2, Z10, Z18
+	VMULPD           Z3, Z11, Z19
+	VMULPD           Z4, Z12, Z20
+	VBROADCASTSD     actkernconst<>+9024(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9024(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9024(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9024(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z12, Z24
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VMULPD           Z24, Z20, Z20
+	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+6608(SB), Z8, Z24
+	VMAXPD.BCST      actkernconst<>+64(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+64(SB), Z22, Z22
+	VMAXPD.BCST      actkernconst<>+64(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+64(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VMULPD.BCST      actkernconst<>+80(SB), Z24, Z28
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z5
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z6
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z24
 	VBROADCASTSD     actkernconst<>+48(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z29
 	VBROADCASTSD     actkernconst<>+48(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z22, Z30
 	VBROADCASTSD     actkernconst<>+48(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z7, Z31
-	VMOVUPD          Z12, 16(SP)
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z12
-	VMULPD           Z29, Z5, Z5
-	VMULPD           Z30, Z6, Z6
-	VMULPD           Z31, Z7, Z7
-	VMULPD           Z12, Z8, Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z23, Z31
+	VMOVUPD          Z8, 16(SP)
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z24, Z8
+	VMULPD           Z29, Z21, Z21
+	VMULPD           Z30, Z22, Z22
+	VMULPD           Z31, Z23, Z23
+	VMULPD           Z8, Z24, Z24
 	VSCALEFPD        Z25, Z0, Z25
 	VSCALEFPD        Z26, Z0, Z26
 	VSCALEFPD        Z27, Z0, Z27
 	VSCALEFPD        Z28, Z0, Z28
-	VSUBPD           Z0, Z25, Z12
+	VSUBPD           Z0, Z25, Z8
 	VSUBPD           Z0, Z26, Z29
 	VSUBPD           Z0, Z27, Z30
 	VSUBPD           Z0, Z28, Z31
-	VFMADD213PD      Z12, Z5, Z25
-	VFMADD213PD      Z29, Z6, Z26
-	VFMADD213PD      Z30, Z7, Z27
-	VFMADD213PD      Z31, Z8, Z28
-	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z5
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z8
-	VDIVPD           Z5, Z25, Z25
-	VDIVPD           Z6, Z26, Z26
-	VDIVPD           Z7, Z27, Z27
-	VDIVPD           Z8, Z28, Z28
+	VFMADD213PD      Z8, Z21, Z25
+	VFMADD213PD      Z29, Z22, Z26
+	VFMADD213PD      Z30, Z23, Z27
+	VFMADD213PD      Z31, Z24, Z28
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z8
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z21
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z22
+	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z23
+	VDIVPD           Z8, Z25, Z25
+	VDIVPD           Z21, Z26, Z26
+	VDIVPD           Z22, Z27, Z27
+	VDIVPD           Z23, Z28, Z28
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z25
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
@@ -74239,56 +73795,53 @@ loop:
 	VCMPPD           $0x03, Z3, Z3, K3
 	KMOVW            K3, 104(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+1072(SB), Z4, Z8
-	VSUBPD           Z21, Z5, Z5
-	VSUBPD           Z22, Z6, Z6
-	VSUBPD           Z23, Z7, Z7
-	VSUBPD           Z24, Z8, Z8
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMULPD           Z8, Z24, Z24
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VSUBPD           Z24, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z8
+	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z21
+	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z22
+	VMULPD.BCST      actkernconst<>+1072(SB), Z4, Z23
+	VSUBPD           Z17, Z8, Z8
+	VSUBPD           Z18, Z21, Z21
+	VSUBPD           Z19, Z22, Z22
+	VSUBPD           Z20, Z23, Z23
+	VMULPD           Z8, Z17, Z17
+	VMULPD           Z21, Z18, Z18
+	VMULPD           Z22, Z19, Z19
+	VMULPD           Z23, Z20, Z20
+	VSUBPD           Z17, Z13, Z13
+	VSUBPD           Z18, Z14, Z14
+	VSUBPD           Z19, Z15, Z15
+	VSUBPD           Z20, Z16, Z16
 	VMULPD           Z25, Z25, Z25
 	VMULPD           Z26, Z26, Z26
 	VMULPD           Z27, Z27, Z27
 	VMULPD           Z28, Z28, Z28
-	VBLENDMPD        Z13, Z25, K6, Z13
-	VBLENDMPD        Z14, Z26, K7, Z14
-	VBLENDMPD        Z15, Z27, K5, Z15
-	VBLENDMPD        Z16, Z28, K4, Z16
-	VBLENDMPD        Z9, Z13, K2, Z9
+	VADDPD           Z13, Z9, K6, Z25
+	VADDPD           Z14, Z10, K7, Z26
+	VADDPD           Z15, Z11, K5, Z27
+	VADDPD           Z16, Z12, K4, Z28
+	VMULPD           Z5, Z5, K2, Z25
 	KMOVW            80(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VMULPD           Z6, Z6, K2, Z26
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
+	VMULPD           Z7, Z7, K2, Z27
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
+	VMOVUPD          16(SP), Z5
+	VMULPD           Z5, Z5, K2, Z28
 	VCVTPS2PD        (DX), Z5
 	VCVTPS2PD        32(DX), Z6
 	VCVTPS2PD        64(DX), Z7
 	VCVTPS2PD        96(DX), Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z11, Z11
-	VMULPD           Z8, Z16, Z16
+	VMULPD           Z5, Z25, Z25
+	VMULPD           Z6, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VMULPD           Z8, Z28, Z28
 	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z9, K2, Z1
+	VBLENDMPD        Z1, Z25, K2, Z1
 	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z10, K2, Z2
+	VBLENDMPD        Z2, Z26, K2, Z2
 	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z11, K2, Z3
-	VBLENDMPD        Z4, Z16, K3, Z4
+	VBLENDMPD        Z3, Z27, K2, Z3
+	VBLENDMPD        Z4, Z28, K3, Z4
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, (AX)
 	VCVTPD2PS        Z2, Y2
@@ -74309,57 +73862,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VBROADCASTSD     actkernconst<>+8992(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VMULPD           Z1, Z1, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
+	VFMADD231PD      Z1, Z1, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+9024(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z3, Z6
+	VMULPD           Z6, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z6
 	VBROADCASTSD     actkernconst<>+48(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
-	VMULPD           Z8, Z2, Z2
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z8
+	VMULPD           Z8, Z6, Z6
 	VSCALEFPD        Z7, Z0, Z7
 	VSUBPD           Z0, Z7, Z8
-	VFMADD213PD      Z8, Z2, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z2
-	VDIVPD           Z2, Z7, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
+	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
 	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z2
-	VSUBPD           Z6, Z2, Z2
-	VMULPD           Z2, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
+	VSUBPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
+	VSUBPD           Z5, Z4, Z4
 	VMULPD           Z7, Z7, Z7
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
+	VADDPD           Z4, Z3, K3, Z7
+	VMULPD           Z2, Z2, K2, Z7
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z2, Z3, Z3
-	VBLENDMPD        Z1, Z3, K4, Z1
+	VMULPD           Z2, Z7, Z7
+	VBLENDMPD        Z1, Z7, K4, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, (AX)
 	ADDQ             $0x00000020, AX
@@ -74378,58 +73929,56 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VBROADCASTSD     actkernconst<>+8992(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VMULPD           Z1, Z1, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
+	VFMADD231PD      Z1, Z1, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+9024(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z3, Z6
+	VMULPD           Z6, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z6
 	VBROADCASTSD     actkernconst<>+48(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
-	VMULPD           Z8, Z2, Z2
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z8
+	VMULPD           Z8, Z6, Z6
 	VSCALEFPD        Z7, Z0, Z7
 	VSUBPD           Z0, Z7, Z8
-	VFMADD213PD      Z8, Z2, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z2
-	VDIVPD           Z2, Z7, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
+	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
 	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z2
-	VSUBPD           Z6, Z2, Z2
-	VMULPD           Z2, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
+	VSUBPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
+	VSUBPD           Z5, Z4, Z4
 	VMULPD           Z7, Z7, Z7
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
+	VADDPD           Z4, Z3, K3, Z7
+	VMULPD           Z2, Z2, K2, Z7
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z2, Z3, Z3
-	VBLENDMPD        Z1, Z3, K4, Z1
+	VMULPD           Z2, Z7, Z7
+	VBLENDMPD        Z1, Z7, K4, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, K1, (AX)
 
@@ -74461,161 +74010,157 @@ loop:
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z6, K3
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z7, K4
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z8, K5
-	VMULPD           Z5, Z5, Z9
-	VMULPD           Z6, Z6, Z10
-	VMULPD           Z7, Z7, Z11
-	VMULPD           Z8, Z8, Z12
 	VCMPPD           $0x11, Z0, Z5, K6
 	VCMPPD           $0x11, Z0, Z6, K7
 	KMOVW            K5, (SP)
 	VCMPPD           $0x11, Z0, Z7, K5
 	KMOVW            K4, 8(SP)
 	VCMPPD           $0x11, Z0, Z8, K4
-	VMULPD           Z1, Z1, Z13
-	VMULPD           Z2, Z2, Z14
-	VMULPD           Z3, Z3, Z15
-	VMULPD           Z4, Z4, Z16
-	VXORPD.BCST      actkernconst<>+0(SB), Z13, Z17
-	VXORPD.BCST      actkernconst<>+0(SB), Z14, Z18
-	VXORPD.BCST      actkernconst<>+0(SB), Z15, Z19
-	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z20
-	VFMADD231PD      Z1, Z1, Z17
-	VFMADD231PD      Z2, Z2, Z18
-	VFMADD231PD      Z3, Z3, Z19
-	VFMADD231PD      Z4, Z4, Z20
-	VMULPD           Z1, Z13, Z21
-	VMULPD           Z2, Z14, Z22
-	VMULPD           Z3, Z15, Z23
-	VMULPD           Z4, Z16, Z24
-	VBROADCASTSD     actkernconst<>+8992(SB), Z25
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z13, Z25
-	VBROADCASTSD     actkernconst<>+8992(SB), Z26
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z14, Z26
-	VBROADCASTSD     actkernconst<>+8992(SB), Z27
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z15, Z27
-	VBROADCASTSD     actkernconst<>+8992(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z16, Z28
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z13, Z25
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z14, Z26
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z15, Z27
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z16, Z28
-	VMULPD           Z25, Z21, Z21
-	VMULPD           Z26, Z22, Z22
-	VMULPD           Z27, Z23, Z23
-	VMULPD           Z28, Z24, Z24
-	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z5
-	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z7
-	VMULPD.BCST      actkernconst<>+6608(SB), Z8, Z8
-	VMAXPD.BCST      actkernconst<>+64(SB), Z5, Z5
-	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
-	VMAXPD.BCST      actkernconst<>+64(SB), Z7, Z7
-	VMAXPD.BCST      actkernconst<>+64(SB), Z8, Z8
-	VMULPD.BCST      actkernconst<>+80(SB), Z5, Z25
-	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z26
-	VMULPD.BCST      actkernconst<>+80(SB), Z7, Z27
-	VMULPD.BCST      actkernconst<>+80(SB), Z8, Z28
+	VMULPD           Z1, Z1, Z9
+	VMULPD           Z2, Z2, Z10
+	VMULPD           Z3, Z3, Z11
+	VMULPD           Z4, Z4, Z12
+	VXORPD.BCST      actkernconst<>+0(SB), Z9, Z13
+	VXORPD.BCST      actkernconst<>+0(SB), Z10, Z14
+	VXORPD.BCST      actkernconst<>+0(SB), Z11, Z15
+	VXORPD.BCST      actkernconst<>+0(SB), Z12, Z16
+	VFMADD231PD      Z1, Z1, Z13
+	VFMADD231PD      Z2, Z2, Z14
+	VFMADD231PD      Z3, Z3, Z15
+	VFMADD231PD      Z4, Z4, Z16
+	VMULPD           Z1, Z9, Z17
+	VMULPD           Z2, Z10, Z18
+	VMULPD           Z3, Z11, Z19
+	VMULPD           Z4, Z12, Z20
+	VBROADCASTSD     actkernconst<>+9024(SB), Z21
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z9, Z21
+	VBROADCASTSD     actkernconst<>+9024(SB), Z22
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z10, Z22
+	VBROADCASTSD     actkernconst<>+9024(SB), Z23
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z11, Z23
+	VBROADCASTSD     actkernconst<>+9024(SB), Z24
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z12, Z24
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z9, Z21
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z10, Z22
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z11, Z23
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z12, Z24
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VMULPD           Z24, Z20, Z20
+	VMULPD.BCST      actkernconst<>+6608(SB), Z5, Z21
+	VMULPD.BCST      actkernconst<>+6608(SB), Z6, Z22
+	VMULPD.BCST      actkernconst<>+6608(SB), Z7, Z23
+	VMULPD.BCST      actkernconst<>+6608(SB), Z8, Z24
+	VMAXPD.BCST      actkernconst<>+64(SB), Z21, Z21
+	VMAXPD.BCST      actkernconst<>+64(SB), Z22, Z22
+	VMAXPD.BCST      actkernconst<>+64(SB), Z23, Z23
+	VMAXPD.BCST      actkernconst<>+64(SB), Z24, Z24
+	VMULPD.BCST      actkernconst<>+80(SB), Z21, Z25
+	VMULPD.BCST      actkernconst<>+80(SB), Z22, Z26
+	VMULPD.BCST      actkernconst<>+80(SB), Z23, Z27
+	VMULPD.BCST      actkernconst<>+80(SB), Z24, Z28
 	VRNDSCALEPD      $0x08, Z25, Z25
 	VRNDSCALEPD      $0x08, Z26, Z26
 	VRNDSCALEPD      $0x08, Z27, Z27
 	VRNDSCALEPD      $0x08, Z28, Z28
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z5
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z6
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z8
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z25, Z21
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z26, Z22
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z27, Z23
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z28, Z24
 	VBROADCASTSD     actkernconst<>+48(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z5, Z29
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z21, Z29
 	VBROADCASTSD     actkernconst<>+48(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z30
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z22, Z30
 	VBROADCASTSD     actkernconst<>+48(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z7, Z31
-	VMOVUPD          Z12, 16(SP)
-	VBROADCASTSD     actkernconst<>+48(SB), Z12
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z8, Z12
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z5, Z29
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z30
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z7, Z31
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z8, Z12
-	VMULPD           Z29, Z5, Z5
-	VMULPD           Z30, Z6, Z6
-	VMULPD           Z31, Z7, Z7
-	VMULPD           Z12, Z8, Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z23, Z31
+	VMOVUPD          Z8, 16(SP)
+	VBROADCASTSD     actkernconst<>+48(SB), Z8
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z24, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z21, Z29
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z22, Z30
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z23, Z31
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z24, Z8
+	VMULPD           Z29, Z21, Z21
+	VMULPD           Z30, Z22, Z22
+	VMULPD           Z31, Z23, Z23
+	VMULPD           Z8, Z24, Z24
 	VSCALEFPD        Z25, Z0, Z25
 	VSCALEFPD        Z26, Z0, Z26
 	VSCALEFPD        Z27, Z0, Z27
 	VSCALEFPD        Z28, Z0, Z28
-	VSUBPD           Z0, Z25, Z12
+	VSUBPD           Z0, Z25, Z8
 	VSUBPD           Z0, Z26, Z29
 	VSUBPD           Z0, Z27, Z30
 	VSUBPD           Z0, Z28, Z31
-	VFMADD213PD      Z12, Z5, Z25
-	VFMADD213PD      Z29, Z6, Z26
-	VFMADD213PD      Z30, Z7, Z27
-	VFMADD213PD      Z31, Z8, Z28
-	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z5
-	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z6
-	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z8
-	VDIVPD           Z5, Z25, Z25
-	VDIVPD           Z6, Z26, Z26
-	VDIVPD           Z7, Z27, Z27
-	VDIVPD           Z8, Z28, Z28
+	VFMADD213PD      Z8, Z21, Z25
+	VFMADD213PD      Z29, Z22, Z26
+	VFMADD213PD      Z30, Z23, Z27
+	VFMADD213PD      Z31, Z24, Z28
+	VADDPD.BCST      actkernconst<>+1072(SB), Z25, Z8
+	VADDPD.BCST      actkernconst<>+1072(SB), Z26, Z21
+	VADDPD.BCST      actkernconst<>+1072(SB), Z27, Z22
+	VADDPD.BCST      actkernconst<>+1072(SB), Z28, Z23
+	VDIVPD           Z8, Z25, Z25
+	VDIVPD           Z21, Z26, Z26
+	VDIVPD           Z22, Z27, Z27
+	VDIVPD           Z23, Z28, Z28
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z25
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
@@ -74628,56 +74173,53 @@ loop:
 	VCMPPD           $0x03, Z3, Z3, K3
 	KMOVW            K3, 104(SP)
 	VCMPPD           $0x03, Z4, Z4, K3
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z5
-	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z6
-	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z7
-	VMULPD.BCST      actkernconst<>+1072(SB), Z4, Z8
-	VSUBPD           Z21, Z5, Z5
-	VSUBPD           Z22, Z6, Z6
-	VSUBPD           Z23, Z7, Z7
-	VSUBPD           Z24, Z8, Z8
-	VMULPD           Z5, Z21, Z21
-	VMULPD           Z6, Z22, Z22
-	VMULPD           Z7, Z23, Z23
-	VMULPD           Z8, Z24, Z24
-	VSUBPD           Z21, Z17, Z17
-	VSUBPD           Z22, Z18, Z18
-	VSUBPD           Z23, Z19, Z19
-	VSUBPD           Z24, Z20, Z20
-	VADDPD           Z17, Z13, Z13
-	VADDPD           Z18, Z14, Z14
-	VADDPD           Z19, Z15, Z15
-	VADDPD           Z20, Z16, Z16
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z8
+	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z21
+	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z22
+	VMULPD.BCST      actkernconst<>+1072(SB), Z4, Z23
+	VSUBPD           Z17, Z8, Z8
+	VSUBPD           Z18, Z21, Z21
+	VSUBPD           Z19, Z22, Z22
+	VSUBPD           Z20, Z23, Z23
+	VMULPD           Z8, Z17, Z17
+	VMULPD           Z21, Z18, Z18
+	VMULPD           Z22, Z19, Z19
+	VMULPD           Z23, Z20, Z20
+	VSUBPD           Z17, Z13, Z13
+	VSUBPD           Z18, Z14, Z14
+	VSUBPD           Z19, Z15, Z15
+	VSUBPD           Z20, Z16, Z16
 	VMULPD           Z25, Z25, Z25
 	VMULPD           Z26, Z26, Z26
 	VMULPD           Z27, Z27, Z27
 	VMULPD           Z28, Z28, Z28
-	VBLENDMPD        Z13, Z25, K6, Z13
-	VBLENDMPD        Z14, Z26, K7, Z14
-	VBLENDMPD        Z15, Z27, K5, Z15
-	VBLENDMPD        Z16, Z28, K4, Z16
-	VBLENDMPD        Z9, Z13, K2, Z9
+	VADDPD           Z13, Z9, K6, Z25
+	VADDPD           Z14, Z10, K7, Z26
+	VADDPD           Z15, Z11, K5, Z27
+	VADDPD           Z16, Z12, K4, Z28
+	VMULPD           Z5, Z5, K2, Z25
 	KMOVW            80(SP), K2
-	VBLENDMPD        Z10, Z14, K2, Z10
+	VMULPD           Z6, Z6, K2, Z26
 	KMOVW            8(SP), K2
-	VBLENDMPD        Z11, Z15, K2, Z11
+	VMULPD           Z7, Z7, K2, Z27
 	KMOVW            (SP), K2
-	VBLENDMPD        16(SP), Z16, K2, Z16
+	VMOVUPD          16(SP), Z5
+	VMULPD           Z5, Z5, K2, Z28
 	VCVTPS2PD        (DX), Z5
 	VCVTPS2PD        32(DX), Z6
 	VCVTPS2PD        64(DX), Z7
 	VCVTPS2PD        96(DX), Z8
-	VMULPD           Z5, Z9, Z9
-	VMULPD           Z6, Z10, Z10
-	VMULPD           Z7, Z11, Z11
-	VMULPD           Z8, Z16, Z16
+	VMULPD           Z5, Z25, Z25
+	VMULPD           Z6, Z26, Z26
+	VMULPD           Z7, Z27, Z27
+	VMULPD           Z8, Z28, Z28
 	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z9, K2, Z1
+	VBLENDMPD        Z1, Z25, K2, Z1
 	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z10, K2, Z2
+	VBLENDMPD        Z2, Z26, K2, Z2
 	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z11, K2, Z3
-	VBLENDMPD        Z4, Z16, K3, Z4
+	VBLENDMPD        Z3, Z27, K2, Z3
+	VBLENDMPD        Z4, Z28, K3, Z4
 	VCVTPD2PS        Z1, Y1
 	VMOVNTPS         Y1, (AX)
 	VCVTPD2PS        Z2, Y2
@@ -74698,57 +74240,55 @@ single:
 	VCVTPS2PD        (CX), Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VBROADCASTSD     actkernconst<>+8992(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VMULPD           Z1, Z1, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
+	VFMADD231PD      Z1, Z1, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+9024(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z3, Z6
+	VMULPD           Z6, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z6
 	VBROADCASTSD     actkernconst<>+48(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
-	VMULPD           Z8, Z2, Z2
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z8
+	VMULPD           Z8, Z6, Z6
 	VSCALEFPD        Z7, Z0, Z7
 	VSUBPD           Z0, Z7, Z8
-	VFMADD213PD      Z8, Z2, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z2
-	VDIVPD           Z2, Z7, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
+	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
 	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z2
-	VSUBPD           Z6, Z2, Z2
-	VMULPD           Z2, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
+	VSUBPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
+	VSUBPD           Z5, Z4, Z4
 	VMULPD           Z7, Z7, Z7
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
+	VADDPD           Z4, Z3, K3, Z7
+	VMULPD           Z2, Z2, K2, Z7
 	VCVTPS2PD        (DX), Z2
-	VMULPD           Z2, Z3, Z3
-	VBLENDMPD        Z1, Z3, K4, Z1
+	VMULPD           Z2, Z7, Z7
+	VBLENDMPD        Z1, Z7, K4, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVNTPS         Y1, (AX)
 	ADDQ             $0x00000020, AX
@@ -74767,58 +74307,56 @@ tail:
 	VCVTPS2PD        Y1, Z1
 	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z2
 	VCMPPD.BCST      $0x11, actkernconst<>+9472(SB), Z2, K2
-	VMULPD           Z2, Z2, Z3
 	VCMPPD           $0x11, Z0, Z2, K3
-	VMULPD           Z1, Z1, Z4
-	VXORPD.BCST      actkernconst<>+0(SB), Z4, Z5
-	VFMADD231PD      Z1, Z1, Z5
-	VMULPD           Z1, Z4, Z6
-	VBROADCASTSD     actkernconst<>+8992(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+9000(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9008(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9016(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9024(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9032(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9040(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9048(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+9056(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8960(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8968(SB), Z4, Z7
-	VFMADD213PD.BCST actkernconst<>+8976(SB), Z4, Z7
-	VMULPD           Z7, Z6, Z6
-	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z2
-	VMAXPD.BCST      actkernconst<>+64(SB), Z2, Z2
-	VMULPD.BCST      actkernconst<>+80(SB), Z2, Z7
+	VMULPD           Z1, Z1, Z3
+	VXORPD.BCST      actkernconst<>+0(SB), Z3, Z4
+	VFMADD231PD      Z1, Z1, Z4
+	VMULPD           Z1, Z3, Z5
+	VBROADCASTSD     actkernconst<>+9024(SB), Z6
+	VFMADD213PD.BCST actkernconst<>+9032(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9040(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9048(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9056(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8960(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8968(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8976(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8984(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+8992(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9000(SB), Z3, Z6
+	VFMADD213PD.BCST actkernconst<>+9008(SB), Z3, Z6
+	VMULPD           Z6, Z5, Z5
+	VMULPD.BCST      actkernconst<>+6608(SB), Z2, Z6
+	VMAXPD.BCST      actkernconst<>+64(SB), Z6, Z6
+	VMULPD.BCST      actkernconst<>+80(SB), Z6, Z7
 	VRNDSCALEPD      $0x08, Z7, Z7
-	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z2
+	VFMADD231PD.BCST actkernconst<>+88(SB), Z7, Z6
 	VBROADCASTSD     actkernconst<>+48(SB), Z8
-	VFMADD213PD.BCST actkernconst<>+56(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+96(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+104(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+112(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+16(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+24(SB), Z2, Z8
-	VFMADD213PD.BCST actkernconst<>+32(SB), Z2, Z8
-	VMULPD           Z8, Z2, Z2
+	VFMADD213PD.BCST actkernconst<>+56(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+96(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+104(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+112(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+16(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+24(SB), Z6, Z8
+	VFMADD213PD.BCST actkernconst<>+32(SB), Z6, Z8
+	VMULPD           Z8, Z6, Z6
 	VSCALEFPD        Z7, Z0, Z7
 	VSUBPD           Z0, Z7, Z8
-	VFMADD213PD      Z8, Z2, Z7
-	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z2
-	VDIVPD           Z2, Z7, Z7
+	VFMADD213PD      Z8, Z6, Z7
+	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
+	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
 	VCMPPD           $0x03, Z1, Z1, K4
-	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z2
-	VSUBPD           Z6, Z2, Z2
-	VMULPD           Z2, Z6, Z6
-	VSUBPD           Z6, Z5, Z5
-	VADDPD           Z5, Z4, Z4
+	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
+	VSUBPD           Z5, Z6, Z6
+	VMULPD           Z6, Z5, Z5
+	VSUBPD           Z5, Z4, Z4
 	VMULPD           Z7, Z7, Z7
-	VBLENDMPD        Z4, Z7, K3, Z4
-	VBLENDMPD        Z3, Z4, K2, Z3
+	VADDPD           Z4, Z3, K3, Z7
+	VMULPD           Z2, Z2, K2, Z7
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
-	VMULPD           Z2, Z3, Z3
-	VBLENDMPD        Z1, Z3, K4, Z1
+	VMULPD           Z2, Z7, Z7
+	VBLENDMPD        Z1, Z7, K4, Z1
 	VCVTPD2PS        Z1, Y1
 	VMOVUPS          Y1, K1, (AX)
 
@@ -77216,14 +76754,14 @@ DATA actkernconst<>+5408(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5416(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5424(SB)/8, $0x4034000000000000
 DATA actkernconst<>+5432(SB)/8, $0x4034000000000000
-DATA actkernconst<>+5440(SB)/8, $0xbc8bf319154da210
-DATA actkernconst<>+5448(SB)/8, $0x3fd115acb42500bb
-DATA actkernconst<>+5456(SB)/8, $0x3fca34a251d8ad7b
-DATA actkernconst<>+5464(SB)/8, $0x3fa574f121a868db
-DATA actkernconst<>+5472(SB)/8, $0xbf94c222fe64d4fb
-DATA actkernconst<>+5480(SB)/8, $0xbf903369d4ac90fa
-DATA actkernconst<>+5488(SB)/8, $0x4039000000000000
-DATA actkernconst<>+5496(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5440(SB)/8, $0x4039000000000000
+DATA actkernconst<>+5448(SB)/8, $0xbff31432c0d12d84
+DATA actkernconst<>+5456(SB)/8, $0xbc8bf319154da210
+DATA actkernconst<>+5464(SB)/8, $0x3fd115acb42500bb
+DATA actkernconst<>+5472(SB)/8, $0x3fca34a251d8ad7b
+DATA actkernconst<>+5480(SB)/8, $0x3fa574f121a868db
+DATA actkernconst<>+5488(SB)/8, $0xbf94c222fe64d4fb
+DATA actkernconst<>+5496(SB)/8, $0xbf903369d4ac90fa
 DATA actkernconst<>+5504(SB)/8, $0xbff31432c0d12d84
 DATA actkernconst<>+5512(SB)/8, $0xbff31432c0d12d84
 DATA actkernconst<>+5520(SB)/8, $0xbff31432c0d12d84
@@ -77656,19 +77194,19 @@ DATA actkernconst<>+8928(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8936(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8944(SB)/8, $0xc376345785d8a000
 DATA actkernconst<>+8952(SB)/8, $0xc376345785d8a000
-DATA actkernconst<>+8960(SB)/8, $0x3faba1ba10bdf714
-DATA actkernconst<>+8968(SB)/8, $0xbfc1111111028c6f
-DATA actkernconst<>+8976(SB)/8, $0x3fd5555555554ee4
-DATA actkernconst<>+8984(SB)/8, $0x0000000000000111
-DATA actkernconst<>+8992(SB)/8, $0xbebfcc078193c27d
-DATA actkernconst<>+9000(SB)/8, $0x3ef0d3ce4aaa45fc
-DATA actkernconst<>+9008(SB)/8, $0xbf12347b46ddb8b5
-DATA actkernconst<>+9016(SB)/8, $0x3f2c5bfee363a8b2
-DATA actkernconst<>+9024(SB)/8, $0xbf42e76669b584c5
-DATA actkernconst<>+9032(SB)/8, $0x3f57c4648492ca7b
-DATA actkernconst<>+9040(SB)/8, $0xbf6d6a56a6f2f6f3
-DATA actkernconst<>+9048(SB)/8, $0x3f8226c3a99b757d
-DATA actkernconst<>+9056(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+8960(SB)/8, $0x3f57c4648492ca7b
+DATA actkernconst<>+8968(SB)/8, $0xbf6d6a56a6f2f6f3
+DATA actkernconst<>+8976(SB)/8, $0x3f8226c3a99b757d
+DATA actkernconst<>+8984(SB)/8, $0xbf9664f2ec3a9f0d
+DATA actkernconst<>+8992(SB)/8, $0x3faba1ba10bdf714
+DATA actkernconst<>+9000(SB)/8, $0xbfc1111111028c6f
+DATA actkernconst<>+9008(SB)/8, $0x3fd5555555554ee4
+DATA actkernconst<>+9016(SB)/8, $0x0000000000000111
+DATA actkernconst<>+9024(SB)/8, $0xbebfcc078193c27d
+DATA actkernconst<>+9032(SB)/8, $0x3ef0d3ce4aaa45fc
+DATA actkernconst<>+9040(SB)/8, $0xbf12347b46ddb8b5
+DATA actkernconst<>+9048(SB)/8, $0x3f2c5bfee363a8b2
+DATA actkernconst<>+9056(SB)/8, $0xbf42e76669b584c5
 DATA actkernconst<>+9064(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9072(SB)/8, $0x0000000000000000
 DATA actkernconst<>+9080(SB)/8, $0x0000000000000000

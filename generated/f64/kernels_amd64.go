@@ -1756,13 +1756,13 @@ func relu6BackwardFromOutputAVX2(dst, in0, in1 []float64)
 //go:noescape
 func relu6BackwardFromOutputAVX2Stream(dst, in0, in1 []float64)
 
-// seluAVX512 computes selu with AVX512 (2 vectors per iteration, masked tail).
+// seluAVX512 computes selu with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func seluAVX512(dst, in0 []float64)
 
-// seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// seluAVX512Stream computes selu with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

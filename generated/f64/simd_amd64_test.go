@@ -1169,7 +1169,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "selu", Inputs: 1, MaxLen: 49,
+		Name: "selu", Inputs: 1, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { seluGeneric(d, in[0]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { seluAVX512(d, in[0]) }},

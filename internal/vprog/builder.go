@@ -105,7 +105,7 @@ func (b *Builder) emit(op Op, imm float64, args ...Value) Value {
 // constants -0.0 and +0.0 stay two.
 type memoKey struct {
 	op   Op
-	args [3]Value
+	args [4]Value
 	imm  uint64
 }
 

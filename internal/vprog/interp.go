@@ -111,6 +111,11 @@ func (p *Program) run(inputs, params []float64) []float64 {
 			if m(0) {
 				r = arith(Op(in.Imm), a(1), a(2))
 			}
+		case OpMergeIf:
+			r = a(3)
+			if m(0) {
+				r = arith(Op(in.Imm), a(1), a(2))
+			}
 		default:
 			panic(fmt.Sprintf("vprog: %s: cannot evaluate %s", p.Name, in.Op))
 		}

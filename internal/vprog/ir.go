@@ -8,7 +8,7 @@
 // bit. Where x86 and Go differ (MINPD's NaN rule, rounding of scaled
 // results), the operation is defined the x86 way and the Go emitter mirrors it.
 // Four operations exist only in the programs ForX86 makes for the assembly
-// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp and OpKeepIf), and so do
+// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp, OpKeepIf and OpMergeIf), and so do
 // negated comparisons (CmpNegated); the interpreter defines them, and the
 // Go emitter never sees them.
 package vprog
@@ -131,6 +131,12 @@ const (
 	// two (an exp's flush to 0 below its range). Only ForX86 makes it,
 	// for AVX-512.
 	OpKeepIf
+	// OpMergeIf is a ? (b OP c) : d, with Imm the operation as for
+	// OpKeepIf. AVX-512 computes the operation under a merging write
+	// mask into a register that holds d: one instruction where the
+	// operation and a blend take two (hardswish's x >= 3 ? x : p/6).
+	// Only ForX86 makes it, for AVX-512.
+	OpMergeIf
 
 	opCount
 )
@@ -168,7 +174,7 @@ var opNames = [...]string{
 	OpRound: "round", OpLdexp: "ldexp", OpGetExp: "getexp", OpGetMant: "getmant", OpFixUp: "fixup",
 	OpLT: "lt", OpLE: "le", OpEQ: "eq", OpIsNaN: "isnan",
 	OpAnd: "and", OpOr: "or", OpAndNot: "andnot", OpNot: "not", OpAndCmp: "andcmp", OpSelect: "select",
-	OpKeepIf: "keepif",
+	OpKeepIf: "keepif", OpMergeIf: "mergeif",
 }
 
 func (o Op) String() string {
@@ -187,6 +193,8 @@ func (o Op) Arity() int {
 		return 1
 	case OpFMA, OpSelect, OpAndCmp, OpFixUp, OpKeepIf:
 		return 3
+	case OpMergeIf:
+		return 4
 	}
 	return 2
 }
@@ -206,7 +214,7 @@ type Value int32
 // Instr is one SSA instruction.
 type Instr struct {
 	Op   Op
-	Args [3]Value // the first Op.Arity() are used
+	Args [4]Value // the first Op.Arity() are used
 	Imm  float64  // input index, parameter index, constant value or round mode
 }
 
@@ -291,7 +299,7 @@ func (p *Program) String() string {
 			if in.Imm == CmpNegated {
 				s += " negated"
 			}
-		case OpAndCmp, OpKeepIf:
+		case OpAndCmp, OpKeepIf, OpMergeIf:
 			s += " " + Op(in.Imm).String()
 		}
 		for _, a := range in.Args[:in.Op.Arity()] {

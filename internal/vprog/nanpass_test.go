@@ -266,33 +266,39 @@ func boolInt(b bool) int {
 }
 
 // TestForX86KeepIfs checks that AVX-512 programs compute an operation whose
-// only use is a select against +0 under a zeroing mask (OpKeepIf), with the
-// same bits, and that the other ISAs and a select against -0 keep theirs.
+// only use is a select under a write mask, with the same bits: zeroing
+// (OpKeepIf) against +0, merging (OpMergeIf) against any other value; and
+// that AVX2 keeps its selects.
 func TestForX86KeepIfs(t *testing.T) {
 	c := spec.Param{Name: "c", Default: 0.5}
 	cases := []struct {
-		f     string
-		mem   Type
-		keeps int
+		f             string
+		mem           Type
+		keeps, merges int
 	}{
 		// (A select by a comparison of x itself with a constant is a
 		// fix-up instead, which also keeps the NaN rule: withFixUps.)
-		{"where(!(x*x <= c), x*3, 0)", F64, 1},
-		{"where(!(x*x <= c), x - c, 0)", F64, 1},
-		{"where(x*x < c, 0, 3/x)", F64, 1},           // under the negated comparison
-		{"where(!(x*x <= c), x - c, -0.0)", F64, 0},  // -0 is no zeroing mask's
-		{"where(!(x*x <= c), x*3, 0) + x*3", F64, 0}, // x*3 has another use
-		{"where(x*x < c || x > 1, 0, 3/x)", F64, 0},  // not a comparison: no negation
-		{"sigmoid(x)", F32, 1},                       // exp's flush to 0 below exp32MinArg: an Ldexp
+		{"where(!(x*x <= c), x*3, 0)", F64, 1, 0},
+		{"where(!(x*x <= c), x - c, 0)", F64, 1, 0},
+		{"where(x*x < c, 0, 3/x)", F64, 1, 0},           // under the negated comparison
+		{"where(!(x*x <= c), x - c, -0.0)", F64, 0, 1},  // -0 is no zeroing mask's: merged from a register
+		{"where(!(x*x <= c), x*3, 0) + x*3", F64, 0, 0}, // x*3 has another use
+		{"where(x*x < c || x > 1, 0, 3/x)", F64, 0, 0},  // not a comparison: no negation
+		{"where(x*x < c || x > 1, 3/x, x)", F64, 0, 1},  // but none needed on the true side
+		{"where(x*x < c, x, 3/x)", F64, 0, 1},           // under the negated comparison
+		{"where(x*x < c, x + 1, 3/x)", F64, 0, 1},       // the true side's, into the false side's
+		{"where(x*x < c, x, 3/x) + 3/x", F64, 0, 0},     // 3/x has another use
+		{"sigmoid(x)", F32, 1, 0},                       // exp's flush to 0 below exp32MinArg: an Ldexp
 	}
 	xs := []float64{-800, -703.5, -703, -2, -1, math.Copysign(0, -1), 0, 0.5, 1, 5, 88, math.Inf(1), math.Inf(-1), math.NaN()}
 	for _, tc := range cases {
 		t.Run(tc.f, func(t *testing.T) {
 			p, err := Lower(activation(t, "f", tc.f, "1", c), Forward, tc.mem)
 			require.NoError(t, err)
-			assert.Zero(t, liveOps(p.ForX86(false), OpKeepIf), "AVX2")
+			assert.Zero(t, liveOps(p.ForX86(false), OpKeepIf)+liveOps(p.ForX86(false), OpMergeIf), "AVX2")
 			q := p.ForX86(true)
-			assert.Equal(t, tc.keeps, liveOps(q, OpKeepIf))
+			assert.Equal(t, tc.keeps, liveOps(q, OpKeepIf), "zeroing")
+			assert.Equal(t, tc.merges, liveOps(q, OpMergeIf), "merging")
 			for _, x := range xs {
 				if tc.mem == F32 {
 					x = float64(float32(x))

@@ -61,11 +61,11 @@ func (p *Program) SplitRare() (usual, guard *Program) {
 	guard = p.derive(p.Name + "Rare")
 	rare := conds[0]
 	for _, c := range conds[1:] {
-		rare = guard.add(Instr{Op: OpOr, Args: [3]Value{rare, c}})
+		rare = guard.add(Instr{Op: OpOr, Args: [4]Value{rare, c}})
 	}
 	one := guard.add(Instr{Op: OpConst, Imm: 1})
 	none := guard.add(Instr{Op: OpConst, Imm: 0})
-	guard.Result = guard.add(Instr{Op: OpSelect, Args: [3]Value{rare, one, none}})
+	guard.Result = guard.add(Instr{Op: OpSelect, Args: [4]Value{rare, one, none}})
 	guard.Reduce, guard.ResultErr = ReduceMax, -1
 	return usual, guard.compact()
 }

@@ -19,7 +19,7 @@ import (
 // is x's NaN on x86, where the portable program cannot count on it; so is
 // relu's fixup(x)·dy. Last, AVX-512 fuses a comparison into the
 // conjunction that reads it (withMaskedCompares), and an operation into
-// the select that keeps it or gives +0 (withKeepIfs).
+// the select that keeps it or gives another value (withKeepIfs).
 func (p *Program) ForX86(avx512 bool) *Program {
 	if p.Reduce != NoReduce {
 		return p
@@ -37,14 +37,16 @@ func (p *Program) withNegAbs() *Program {
 		if in.Op != OpNeg || q.Instrs[in.Args[0]].Op != OpAbs {
 			return 0, false
 		}
-		return q.add(Instr{Op: OpNegAbs, Args: [3]Value{q.Instrs[in.Args[0]].Args[0]}}), true
+		return q.add(Instr{Op: OpNegAbs, Args: [4]Value{q.Instrs[in.Args[0]].Args[0]}}), true
 	})
 }
 
-// withKeepIfs makes each m ? v : +0 whose v is an addition, subtraction,
-// product, quotient or Ldexp with no other use one OpKeepIf; and so each
-// m ? +0 : v whose m is a comparison with no other use, under the negated
-// comparison (CmpNegated): an exp's flush to 0 below its range.
+// withKeepIfs makes each select m ? v : w whose v is an addition,
+// subtraction, product, quotient or Ldexp with no other use one masked
+// operation: an OpKeepIf where w is +0 (an exp's flush to 0 below its
+// range), an OpMergeIf otherwise (hardswish's x >= 3 ? x : p/6). So too
+// m ? w : v where m is a comparison with no other use, under the negated
+// comparison (CmpNegated).
 func (p *Program) withKeepIfs() *Program {
 	p = p.compact() // so that Uses counts the live uses only
 	uses := p.Uses()
@@ -52,31 +54,36 @@ func (p *Program) withKeepIfs() *Program {
 		if in.Op != OpSelect || in.Imm != 0 {
 			return 0, false
 		}
-		side := 1 // the side that is v
-		if isPosZero(q.Instrs[in.Args[1]]) {
-			side = 2
-			c := q.Instrs[in.Args[0]]
-			if c.Op != OpLT && c.Op != OpLE && c.Op != OpEQ || c.Imm != 0 || uses[p.Instrs[i].Args[0]] != 1 {
-				return 0, false
+		orig := p.Instrs[i].Args
+		// masked reports whether a write mask can compute side k.
+		masked := func(k int) bool {
+			switch q.Instrs[in.Args[k]].Op {
+			case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
+				return uses[orig[k]] == 1
 			}
-		} else if !isPosZero(q.Instrs[in.Args[2]]) {
-			return 0, false
+			return false
 		}
-		v := q.Instrs[in.Args[side]]
-		switch v.Op {
-		case OpAdd, OpSub, OpMul, OpDiv, OpLdexp:
+		m, c := in.Args[0], q.Instrs[in.Args[0]]
+		side := 1 // the side that is v
+		switch {
+		case masked(1):
+		case masked(2) && (c.Op == OpLT || c.Op == OpLE || c.Op == OpEQ) && c.Imm == 0 && uses[orig[0]] == 1:
+			side = 2
+			m = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args})
 		default:
 			return 0, false
 		}
-		if uses[p.Instrs[i].Args[side]] != 1 {
-			return 0, false
+		v, w := q.Instrs[in.Args[side]], in.Args[3-side]
+		if leaf := func(k int) bool { op := q.Instrs[v.Args[k]].Op; return op == OpConst || op == OpParam }; (v.Op == OpAdd || v.Op == OpMul) && leaf(0) && !leaf(1) {
+			// A constant or parameter last, where the encoding takes a
+			// memory operand. Neither is a NaN of an input, so the NaN
+			// that comes out of two NaN operands does not change.
+			v.Args[0], v.Args[1] = v.Args[1], v.Args[0]
 		}
-		m := in.Args[0]
-		if side == 2 {
-			c := q.Instrs[m]
-			m = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args})
+		if isPosZero(q.Instrs[w]) {
+			return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1]}}), true
 		}
-		return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [3]Value{m, v.Args[0], v.Args[1]}}), true
+		return q.add(Instr{Op: OpMergeIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1], w}}), true
 	})
 }
 
@@ -95,7 +102,7 @@ func (p *Program) withMaskedCompares() *Program {
 		for k := 1; k >= 0; k-- {
 			c := q.Instrs[in.Args[k]]
 			if (c.Op == OpLT || c.Op == OpLE || c.Op == OpEQ) && uses[orig.Args[k]] == 1 {
-				return q.add(Instr{Op: OpAndCmp, Imm: float64(c.Op), Args: [3]Value{in.Args[1-k], c.Args[0], c.Args[1]}}), true
+				return q.add(Instr{Op: OpAndCmp, Imm: float64(c.Op), Args: [4]Value{in.Args[1-k], c.Args[0], c.Args[1]}}), true
 			}
 		}
 		return 0, false
@@ -271,14 +278,14 @@ func (p *Program) signFixUp(m, t, f, a Value) (Value, bool) {
 			// a > c reads a - c > 0, a < c reads c - a > 0.
 			di := a
 			if c := constOf(a, in); in.Args[0] == a {
-				di = p.add(Instr{Op: OpSub, Args: [3]Value{c, a}})
+				di = p.add(Instr{Op: OpSub, Args: [4]Value{c, a}})
 			} else if p.Instrs[c].Imm != 0 {
 				di = p.minus(a, c)
 			}
 			if i == 0 {
 				d = di
 			} else {
-				d = p.add(Instr{Op: OpMin, Args: [3]Value{d, di}})
+				d = p.add(Instr{Op: OpMin, Args: [4]Value{d, di}})
 			}
 		}
 		strict := terms[0].Op == OpLT
@@ -318,7 +325,7 @@ func (p *Program) minus(a, c Value) Value {
 			return Value(i)
 		}
 	}
-	return p.add(Instr{Op: OpSub, Args: [3]Value{a, c}})
+	return p.add(Instr{Op: OpSub, Args: [4]Value{a, c}})
 }
 
 // constOf is the operand of comparison in that is not a.
@@ -336,7 +343,7 @@ func (p *Program) fixUp(a Value, table uint32) Value { return p.fixUpInto(a, tab
 // gives.
 func (p *Program) fixUpInto(a Value, table uint32, dest Value) Value {
 	c := p.add(Instr{Op: OpConst, Imm: fixUpTableValue(table, p.Compute)})
-	return p.add(Instr{Op: OpFixUp, Args: [3]Value{a, c, dest}})
+	return p.add(Instr{Op: OpFixUp, Args: [4]Value{a, c, dest}})
 }
 
 // token is v's VFIXUPIMM token if v is a constant one of them gives.
