@@ -240,7 +240,8 @@ func opPrograms() []Kernel {
 			}
 			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
 			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
-			return b.Select(b.LT(b.Input(1), b.Const(0.5)), a, b.Ldexp(a, n))
+			// Not the stored value, which ForX86 leaves to a blend.
+			return b.Mul(b.Select(b.LT(b.Input(1), b.Const(0.5)), a, b.Ldexp(a, n)), b.Const(0.5))
 		})
 		// And one x86 does not keep: -x is a NaN of the other sign.
 		add("nanRuleX86Kept", c, 1, nil, nil, func(b *vprog.Builder) vprog.Value {

@@ -23198,45 +23198,50 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ    DX, $0x00000040
-	JB      single
-	VMOVUPS (CX), Z3
-	VMOVUPS 64(CX), Z4
-	VMOVUPS 128(CX), Z5
-	VMOVUPS 192(CX), Z6
-	VCMPPS  $0x12, Z1, Z3, K2
-	VCMPPS  $0x12, Z1, Z4, K3
-	VCMPPS  $0x12, Z1, Z5, K4
-	VCMPPS  $0x12, Z1, Z6, K5
-	VMAXPS  Z3, Z0, Z7
-	VMAXPS  Z4, Z0, Z8
-	VMAXPS  Z5, Z0, Z9
-	VMAXPS  Z6, Z0, Z10
-	VMULPS  Z2, Z7, K2, Z3
-	VMULPS  Z2, Z8, K3, Z4
-	VMULPS  Z2, Z9, K4, Z5
-	VMULPS  Z2, Z10, K5, Z6
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	VMOVUPS Z6, 192(AX)
-	ADDQ    $0x00000100, AX
-	ADDQ    $0x00000100, CX
-	SUBQ    $0x00000040, DX
-	JMP     loop
+	CMPQ      DX, $0x00000040
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VMOVUPS   192(CX), Z6
+	VCMPPS    $0x12, Z1, Z3, K2
+	VCMPPS    $0x12, Z1, Z4, K3
+	VCMPPS    $0x12, Z1, Z5, K4
+	VCMPPS    $0x12, Z1, Z6, K5
+	VMAXPS    Z3, Z0, Z7
+	VMAXPS    Z4, Z0, Z8
+	VMAXPS    Z5, Z0, Z9
+	VMAXPS    Z6, Z0, Z10
+	VMULPS    Z7, Z2, Z7
+	VMULPS    Z8, Z2, Z8
+	VMULPS    Z9, Z2, Z9
+	VMULPS    Z10, Z2, Z10
+	VBLENDMPS Z7, Z3, K2, Z7
+	VBLENDMPS Z8, Z4, K3, Z8
+	VBLENDMPS Z9, Z5, K4, Z9
+	VBLENDMPS Z10, Z6, K5, Z10
+	VMOVUPS   Z7, (AX)
+	VMOVUPS   Z8, 64(AX)
+	VMOVUPS   Z9, 128(AX)
+	VMOVUPS   Z10, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
+	JMP       loop
 
 single:
-	CMPQ    DX, $0x00000010
-	JB      tail
-	VMOVUPS (CX), Z3
-	VCMPPS  $0x12, Z1, Z3, K2
-	VMAXPS  Z3, Z0, Z4
-	VMULPS  Z2, Z4, K2, Z3
-	VMOVUPS Z3, (AX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, DX
-	JMP     single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x12, Z1, Z3, K2
+	VMAXPS    Z3, Z0, Z4
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
 	TESTQ     DX, DX
@@ -23247,8 +23252,9 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z2, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -23273,45 +23279,50 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ     DX, $0x00000040
-	JB       single
-	VMOVUPS  (CX), Z3
-	VMOVUPS  64(CX), Z4
-	VMOVUPS  128(CX), Z5
-	VMOVUPS  192(CX), Z6
-	VCMPPS   $0x12, Z1, Z3, K2
-	VCMPPS   $0x12, Z1, Z4, K3
-	VCMPPS   $0x12, Z1, Z5, K4
-	VCMPPS   $0x12, Z1, Z6, K5
-	VMAXPS   Z3, Z0, Z7
-	VMAXPS   Z4, Z0, Z8
-	VMAXPS   Z5, Z0, Z9
-	VMAXPS   Z6, Z0, Z10
-	VMULPS   Z2, Z7, K2, Z3
-	VMULPS   Z2, Z8, K3, Z4
-	VMULPS   Z2, Z9, K4, Z5
-	VMULPS   Z2, Z10, K5, Z6
-	VMOVNTPS Z3, (AX)
-	VMOVNTPS Z4, 64(AX)
-	VMOVNTPS Z5, 128(AX)
-	VMOVNTPS Z6, 192(AX)
-	ADDQ     $0x00000100, AX
-	ADDQ     $0x00000100, CX
-	SUBQ     $0x00000040, DX
-	JMP      loop
+	CMPQ      DX, $0x00000040
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VMOVUPS   192(CX), Z6
+	VCMPPS    $0x12, Z1, Z3, K2
+	VCMPPS    $0x12, Z1, Z4, K3
+	VCMPPS    $0x12, Z1, Z5, K4
+	VCMPPS    $0x12, Z1, Z6, K5
+	VMAXPS    Z3, Z0, Z7
+	VMAXPS    Z4, Z0, Z8
+	VMAXPS    Z5, Z0, Z9
+	VMAXPS    Z6, Z0, Z10
+	VMULPS    Z7, Z2, Z7
+	VMULPS    Z8, Z2, Z8
+	VMULPS    Z9, Z2, Z9
+	VMULPS    Z10, Z2, Z10
+	VBLENDMPS Z7, Z3, K2, Z7
+	VBLENDMPS Z8, Z4, K3, Z8
+	VBLENDMPS Z9, Z5, K4, Z9
+	VBLENDMPS Z10, Z6, K5, Z10
+	VMOVNTPS  Z7, (AX)
+	VMOVNTPS  Z8, 64(AX)
+	VMOVNTPS  Z9, 128(AX)
+	VMOVNTPS  Z10, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
+	JMP       loop
 
 single:
-	CMPQ     DX, $0x00000010
-	JB       tail
-	VMOVUPS  (CX), Z3
-	VCMPPS   $0x12, Z1, Z3, K2
-	VMAXPS   Z3, Z0, Z4
-	VMULPS   Z2, Z4, K2, Z3
-	VMOVNTPS Z3, (AX)
-	ADDQ     $0x00000040, AX
-	ADDQ     $0x00000040, CX
-	SUBQ     $0x00000010, DX
-	JMP      single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x12, Z1, Z3, K2
+	VMAXPS    Z3, Z0, Z4
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVNTPS  Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
 	TESTQ     DX, DX
@@ -23322,8 +23333,9 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z2, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	SFENCE
@@ -31351,33 +31363,41 @@ done:
 
 // func logsumexpAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32, in3 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·logsumexpAVX512(SB), NOSPLIT, $0-120
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ in2_base+72(FP), BX
-	MOVQ in3_base+96(FP), SI
-	MOVQ dst_len+8(FP), DI
+TEXT ·logsumexpAVX512(SB), NOSPLIT, $16-120
+	VBROADCASTSD actkernconst<>+4280(SB), Z0
+	VBROADCASTSD actkernconst<>+4272(SB), Z1
+	VBROADCASTSD actkernconst<>+4264(SB), Z2
+	VBROADCASTSD actkernconst<>+8(SB), Z3
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         in2_base+72(FP), BX
+	MOVQ         in3_base+96(FP), SI
+	MOVQ         dst_len+8(FP), DI
 
 loop:
 	CMPQ             DI, $0x00000020
 	JB               single
-	VCVTPS2PD        (CX), Z0
-	VCVTPS2PD        32(CX), Z1
-	VCVTPS2PD        64(CX), Z2
-	VCVTPS2PD        96(CX), Z3
-	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z4
-	VANDPD.BCST      actkernconst<>+1040(SB), Z1, Z5
-	VANDPD.BCST      actkernconst<>+1040(SB), Z2, Z6
-	VANDPD.BCST      actkernconst<>+1040(SB), Z3, Z7
+	VCVTPS2PD        (CX), Z4
+	VCVTPS2PD        32(CX), Z5
+	VCVTPS2PD        64(CX), Z6
+	VCVTPS2PD        96(CX), Z7
+	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z8
+	VANDPD.BCST      actkernconst<>+1040(SB), Z5, Z9
+	VANDPD.BCST      actkernconst<>+1040(SB), Z6, Z10
+	VANDPD.BCST      actkernconst<>+1040(SB), Z7, Z11
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K2
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K3
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K5
 	VCVTPS2PD        (SI), Z8
 	VCVTPS2PD        32(SI), Z9
 	VCVTPS2PD        64(SI), Z10
 	VCVTPS2PD        96(SI), Z11
-	VSUBPD.BCST      actkernconst<>+8(SB), Z8, Z8
-	VSUBPD.BCST      actkernconst<>+8(SB), Z9, Z9
-	VSUBPD.BCST      actkernconst<>+8(SB), Z10, Z10
-	VSUBPD.BCST      actkernconst<>+8(SB), Z11, Z11
+	VSUBPD           Z3, Z8, Z8
+	VSUBPD           Z3, Z9, Z9
+	VSUBPD           Z3, Z10, Z10
+	VSUBPD           Z3, Z11, Z11
 	VCVTPS2PD        (DX), Z12
 	VCVTPS2PD        32(DX), Z13
 	VCVTPS2PD        64(DX), Z14
@@ -31402,10 +31422,10 @@ loop:
 	VMINPD.BCST      actkernconst<>+4296(SB), Z13, Z13
 	VMINPD.BCST      actkernconst<>+4296(SB), Z14, Z14
 	VMINPD.BCST      actkernconst<>+4296(SB), Z15, Z15
-	VADDPD.BCST      actkernconst<>+8(SB), Z12, Z16
-	VADDPD.BCST      actkernconst<>+8(SB), Z13, Z17
-	VADDPD.BCST      actkernconst<>+8(SB), Z14, Z18
-	VADDPD.BCST      actkernconst<>+8(SB), Z15, Z19
+	VADDPD           Z12, Z3, Z16
+	VADDPD           Z13, Z3, Z17
+	VADDPD           Z14, Z3, Z18
+	VADDPD           Z15, Z3, Z19
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z16, Z16
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z17, Z17
 	VMAXPD.BCST      actkernconst<>+4288(SB), Z18, Z18
@@ -31418,30 +31438,28 @@ loop:
 	VGETEXPPD        Z17, Z17
 	VGETEXPPD        Z18, Z18
 	VGETEXPPD        Z19, Z19
-	VBROADCASTSD     actkernconst<>+4280(SB), Z24
-	VCMPPD           $0x12, Z20, Z24, K2
-	VBROADCASTSD     actkernconst<>+4280(SB), Z24
-	VCMPPD           $0x12, Z21, Z24, K3
-	VBROADCASTSD     actkernconst<>+4280(SB), Z24
-	VCMPPD           $0x12, Z22, Z24, K4
-	VBROADCASTSD     actkernconst<>+4280(SB), Z24
-	VCMPPD           $0x12, Z23, Z24, K5
-	VMULPD.BCST      actkernconst<>+1080(SB), Z20, K2, Z20
-	VMULPD.BCST      actkernconst<>+1080(SB), Z21, K3, Z21
-	VMULPD.BCST      actkernconst<>+1080(SB), Z22, K4, Z22
-	VMULPD.BCST      actkernconst<>+1080(SB), Z23, K5, Z23
-	VADDPD.BCST      actkernconst<>+8(SB), Z16, K2, Z16
-	VADDPD.BCST      actkernconst<>+8(SB), Z17, K3, Z17
-	VADDPD.BCST      actkernconst<>+8(SB), Z18, K4, Z18
-	VADDPD.BCST      actkernconst<>+8(SB), Z19, K5, Z19
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z16, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z17, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z18, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z19, K5
-	VSUBPD.BCST      actkernconst<>+8(SB), Z20, K2, Z12
-	VSUBPD.BCST      actkernconst<>+8(SB), Z21, K3, Z13
-	VSUBPD.BCST      actkernconst<>+8(SB), Z22, K4, Z14
-	VSUBPD.BCST      actkernconst<>+8(SB), Z23, K5, Z15
+	VCMPPD           $0x12, Z20, Z0, K6
+	VCMPPD           $0x12, Z21, Z0, K7
+	KMOVW            K5, (SP)
+	VCMPPD           $0x12, Z22, Z0, K5
+	KMOVW            K4, 8(SP)
+	VCMPPD           $0x12, Z23, Z0, K4
+	VMULPD.BCST      actkernconst<>+1080(SB), Z20, K6, Z20
+	VMULPD.BCST      actkernconst<>+1080(SB), Z21, K7, Z21
+	VMULPD.BCST      actkernconst<>+1080(SB), Z22, K5, Z22
+	VMULPD.BCST      actkernconst<>+1080(SB), Z23, K4, Z23
+	VADDPD           Z3, Z16, K6, Z16
+	VADDPD           Z3, Z17, K7, Z17
+	VADDPD           Z3, Z18, K5, Z18
+	VADDPD           Z3, Z19, K4, Z19
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z16, K4
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z17, K5
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z18, K6
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z19, K7
+	VSUBPD           Z3, Z20, K4, Z12
+	VSUBPD           Z3, Z21, K5, Z13
+	VSUBPD           Z3, Z22, K6, Z14
+	VSUBPD           Z3, Z23, K7, Z15
 	VADDPD.BCST      actkernconst<>+1072(SB), Z12, Z20
 	VADDPD.BCST      actkernconst<>+1072(SB), Z13, Z21
 	VADDPD.BCST      actkernconst<>+1072(SB), Z14, Z22
@@ -31454,14 +31472,14 @@ loop:
 	VMULPD           Z21, Z21, Z25
 	VMULPD           Z22, Z22, Z26
 	VMULPD           Z23, Z23, Z27
-	VBROADCASTSD     actkernconst<>+4272(SB), Z28
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z24, Z28
-	VBROADCASTSD     actkernconst<>+4272(SB), Z29
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z25, Z29
-	VBROADCASTSD     actkernconst<>+4272(SB), Z30
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z26, Z30
-	VBROADCASTSD     actkernconst<>+4272(SB), Z31
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z27, Z31
+	VMOVAPD          Z1, Z28
+	VFMADD213PD      Z2, Z24, Z28
+	VMOVAPD          Z1, Z29
+	VFMADD213PD      Z2, Z25, Z29
+	VMOVAPD          Z1, Z30
+	VFMADD213PD      Z2, Z26, Z30
+	VMOVAPD          Z1, Z31
+	VFMADD213PD      Z2, Z27, Z31
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z24, Z28
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z25, Z29
 	VFMADD213PD.BCST actkernconst<>+4256(SB), Z26, Z30
@@ -31494,54 +31512,56 @@ loop:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z9, Z17
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z10, Z18
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z11, Z19
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z9, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z10, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z11, K5
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z16, K2, Z16
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z17, K3, Z17
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z19, K5, Z19
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K2
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K3
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K4
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z16
-	VBLENDMPD        Z9, Z17, K3, Z17
-	VBLENDMPD        Z10, Z18, K4, Z18
-	VBLENDMPD        Z11, Z19, K5, Z19
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z8, K2
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z9, K3
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z10, K4
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z11, K5
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z16, K2, Z16
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z17, K3, Z17
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z18, K4, Z18
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z19, K5, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z4, K2
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z5, K3
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z6, K4
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z7, K5
-	VADDPD           Z8, Z0, K2, Z0
-	VADDPD           Z9, Z1, K3, Z1
-	VADDPD           Z10, Z2, K4, Z2
-	VADDPD           Z11, Z3, K5, Z3
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, (AX)
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, 32(AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, 64(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVUPS          Y3, 96(AX)
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z8, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z9, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z10, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z11, K7
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z16, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z18, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z19, K7, Z19
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z8, K4
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z9, K5
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z10, K6
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z11, K7
+	VBLENDMPD        Z8, Z16, K4, Z16
+	VBLENDMPD        Z9, Z17, K5, Z17
+	VBLENDMPD        Z10, Z18, K6, Z18
+	VBLENDMPD        Z11, Z19, K7, Z19
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z8, K4
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z9, K5
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z10, K6
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z11, K7
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z16, K4, Z16
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z17, K5, Z17
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z18, K6, Z18
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z19, K7, Z19
+	VCMPPD           $0x03, Z8, Z8, K4
+	VCMPPD           $0x03, Z9, Z9, K5
+	VCMPPD           $0x03, Z10, Z10, K6
+	VCMPPD           $0x03, Z11, Z11, K7
+	VBLENDMPD        Z8, Z16, K4, Z8
+	VBLENDMPD        Z9, Z17, K5, Z9
+	VBLENDMPD        Z10, Z18, K6, Z10
+	VBLENDMPD        Z11, Z19, K7, Z11
+	VADDPD           Z8, Z4, Z8
+	VADDPD           Z9, Z5, Z9
+	VADDPD           Z10, Z6, Z10
+	VADDPD           Z11, Z7, Z11
+	VBLENDMPD        Z4, Z8, K2, Z4
+	VBLENDMPD        Z5, Z9, K3, Z5
+	KMOVW            8(SP), K2
+	VBLENDMPD        Z6, Z10, K2, Z6
+	KMOVW            (SP), K2
+	VBLENDMPD        Z7, Z11, K2, Z7
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, 32(AX)
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, 64(AX)
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -31553,51 +31573,51 @@ loop:
 single:
 	CMPQ             DI, $0x00000008
 	JB               tail
-	VCVTPS2PD        (CX), Z0
-	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z1
-	VCVTPS2PD        (SI), Z2
-	VSUBPD.BCST      actkernconst<>+8(SB), Z2, Z2
-	VCVTPS2PD        (DX), Z3
-	VADDPD           Z3, Z2, Z2
-	VCVTPS2PD        (BX), Z3
-	VADDPD           Z3, Z2, Z2
-	VMAXPD.BCST      actkernconst<>+2968(SB), Z2, Z3
-	VMINPD.BCST      actkernconst<>+4296(SB), Z3, Z3
-	VADDPD.BCST      actkernconst<>+8(SB), Z3, Z4
-	VMAXPD.BCST      actkernconst<>+4288(SB), Z4, Z4
-	VGETMANTPD       $0x04, Z4, Z5
-	VGETEXPPD        Z4, Z4
-	VBROADCASTSD     actkernconst<>+4280(SB), Z6
-	VCMPPD           $0x12, Z5, Z6, K2
-	VMULPD.BCST      actkernconst<>+1080(SB), Z5, K2, Z5
-	VADDPD.BCST      actkernconst<>+8(SB), Z4, K2, Z4
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z4, K2
-	VSUBPD.BCST      actkernconst<>+8(SB), Z5, K2, Z3
-	VADDPD.BCST      actkernconst<>+1072(SB), Z3, Z5
-	VDIVPD           Z5, Z3, Z5
-	VMULPD           Z5, Z5, Z6
-	VBROADCASTSD     actkernconst<>+4272(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4256(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4248(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4240(SB), Z6, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z3, Z6, Z6
-	VFMADD213PD      Z3, Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z6, Z4
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z2, K2
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z4, K2, Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z2, K2
-	VBLENDMPD        Z2, Z4, K2, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z2, K2
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z4, K2, Z4
-	VCMPPD           $0x03, Z2, Z2, K2
-	VBLENDMPD        Z2, Z4, K2, Z2
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z1, K2
-	VADDPD           Z2, Z0, K2, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, (AX)
+	VCVTPS2PD        (CX), Z4
+	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K2
+	VCVTPS2PD        (SI), Z5
+	VSUBPD           Z3, Z5, Z5
+	VCVTPS2PD        (DX), Z6
+	VADDPD           Z6, Z5, Z5
+	VCVTPS2PD        (BX), Z6
+	VADDPD           Z6, Z5, Z5
+	VMAXPD.BCST      actkernconst<>+2968(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+4296(SB), Z6, Z6
+	VADDPD           Z6, Z3, Z7
+	VMAXPD.BCST      actkernconst<>+4288(SB), Z7, Z7
+	VGETMANTPD       $0x04, Z7, Z8
+	VGETEXPPD        Z7, Z7
+	VCMPPD           $0x12, Z8, Z0, K3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z8, K3, Z8
+	VADDPD           Z3, Z7, K3, Z7
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z7, K3
+	VSUBPD           Z3, Z8, K3, Z6
+	VADDPD.BCST      actkernconst<>+1072(SB), Z6, Z8
+	VDIVPD           Z8, Z6, Z8
+	VMULPD           Z8, Z8, Z9
+	VMOVAPD          Z1, Z10
+	VFMADD213PD      Z2, Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4256(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4248(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4240(SB), Z9, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z6, Z9, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z9, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z5, K3
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z7, K3, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K3
+	VBLENDMPD        Z5, Z7, K3, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z5, K3
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z7, K3, Z7
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z5, Z7, K3, Z5
+	VADDPD           Z5, Z4, Z5
+	VBLENDMPD        Z4, Z5, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -31612,55 +31632,55 @@ tail:
 	MOVL             $-1, R8
 	BZHIL            DI, R8, R8
 	KMOVW            R8, K1
-	VMOVUPS.Z        (CX), K1, Y0
-	VCVTPS2PD        Y0, Z0
-	VANDPD.BCST      actkernconst<>+1040(SB), Z0, Z1
-	VMOVUPS.Z        (SI), K1, Y2
-	VCVTPS2PD        Y2, Z2
-	VSUBPD.BCST      actkernconst<>+8(SB), Z2, Z2
-	VMOVUPS.Z        (DX), K1, Y3
-	VCVTPS2PD        Y3, Z3
-	VADDPD           Z3, Z2, Z2
-	VMOVUPS.Z        (BX), K1, Y3
-	VCVTPS2PD        Y3, Z3
-	VADDPD           Z3, Z2, Z2
-	VMAXPD.BCST      actkernconst<>+2968(SB), Z2, Z3
-	VMINPD.BCST      actkernconst<>+4296(SB), Z3, Z3
-	VADDPD.BCST      actkernconst<>+8(SB), Z3, Z4
-	VMAXPD.BCST      actkernconst<>+4288(SB), Z4, Z4
-	VGETMANTPD       $0x04, Z4, Z5
-	VGETEXPPD        Z4, Z4
-	VBROADCASTSD     actkernconst<>+4280(SB), Z6
-	VCMPPD           $0x12, Z5, Z6, K2
-	VMULPD.BCST      actkernconst<>+1080(SB), Z5, K2, Z5
-	VADDPD.BCST      actkernconst<>+8(SB), Z4, K2, Z4
-	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z4, K2
-	VSUBPD.BCST      actkernconst<>+8(SB), Z5, K2, Z3
-	VADDPD.BCST      actkernconst<>+1072(SB), Z3, Z5
-	VDIVPD           Z5, Z3, Z5
-	VMULPD           Z5, Z5, Z6
-	VBROADCASTSD     actkernconst<>+4272(SB), Z7
-	VFMADD213PD.BCST actkernconst<>+4264(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4256(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4248(SB), Z6, Z7
-	VFMADD213PD.BCST actkernconst<>+4240(SB), Z6, Z7
-	VMULPD           Z7, Z6, Z6
-	VSUBPD           Z3, Z6, Z6
-	VFMADD213PD      Z3, Z5, Z6
-	VFMADD132PD.BCST actkernconst<>+4232(SB), Z6, Z4
-	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z2, K2
-	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z4, K2, Z4
-	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z2, K2
-	VBLENDMPD        Z2, Z4, K2, Z4
-	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z2, K2
-	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z4, K2, Z4
-	VCMPPD           $0x03, Z2, Z2, K2
-	VBLENDMPD        Z2, Z4, K2, Z2
-	VCMPPD.BCST      $0x04, actkernconst<>+4312(SB), Z1, K2
-	VADDPD           Z2, Z0, K2, Z0
-	VCVTPD2PS        Z0, Y0
-	VMOVUPS          Y0, K1, (AX)
+	VMOVUPS.Z        (CX), K1, Y4
+	VCVTPS2PD        Y4, Z4
+	VANDPD.BCST      actkernconst<>+1040(SB), Z4, Z5
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K2
+	VMOVUPS.Z        (SI), K1, Y5
+	VCVTPS2PD        Y5, Z5
+	VSUBPD           Z3, Z5, Z5
+	VMOVUPS.Z        (DX), K1, Y6
+	VCVTPS2PD        Y6, Z6
+	VADDPD           Z6, Z5, Z5
+	VMOVUPS.Z        (BX), K1, Y6
+	VCVTPS2PD        Y6, Z6
+	VADDPD           Z6, Z5, Z5
+	VMAXPD.BCST      actkernconst<>+2968(SB), Z5, Z6
+	VMINPD.BCST      actkernconst<>+4296(SB), Z6, Z6
+	VADDPD           Z6, Z3, Z7
+	VMAXPD.BCST      actkernconst<>+4288(SB), Z7, Z7
+	VGETMANTPD       $0x04, Z7, Z8
+	VGETEXPPD        Z7, Z7
+	VCMPPD           $0x12, Z8, Z0, K3
+	VMULPD.BCST      actkernconst<>+1080(SB), Z8, K3, Z8
+	VADDPD           Z3, Z7, K3, Z7
+	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z7, K3
+	VSUBPD           Z3, Z8, K3, Z6
+	VADDPD.BCST      actkernconst<>+1072(SB), Z6, Z8
+	VDIVPD           Z8, Z6, Z8
+	VMULPD           Z8, Z8, Z9
+	VMOVAPD          Z1, Z10
+	VFMADD213PD      Z2, Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4256(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4248(SB), Z9, Z10
+	VFMADD213PD.BCST actkernconst<>+4240(SB), Z9, Z10
+	VMULPD           Z10, Z9, Z9
+	VSUBPD           Z6, Z9, Z9
+	VFMADD213PD      Z6, Z8, Z9
+	VFMADD132PD.BCST actkernconst<>+4232(SB), Z9, Z7
+	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z5, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+2968(SB), Z5, K3
+	VBLENDMPD.BCST   actkernconst<>+4304(SB), Z7, K3, Z7
+	VCMPPD.BCST      $0x00, actkernconst<>+4312(SB), Z5, K3
+	VBLENDMPD        Z5, Z7, K3, Z7
+	VCMPPD.BCST      $0x11, actkernconst<>+2968(SB), Z5, K3
+	VBLENDMPD.BCST   actkernconst<>+4224(SB), Z7, K3, Z7
+	VCMPPD           $0x03, Z5, Z5, K3
+	VBLENDMPD        Z5, Z7, K3, Z5
+	VADDPD           Z5, Z4, Z5
+	VBLENDMPD        Z4, Z5, K2, Z4
+	VCVTPD2PS        Z4, Y4
+	VMOVUPS          Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -34825,45 +34845,50 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ    DX, $0x00000040
-	JB      single
-	VMOVUPS (CX), Z3
-	VMOVUPS 64(CX), Z4
-	VMOVUPS 128(CX), Z5
-	VMOVUPS 192(CX), Z6
-	VCMPPS  $0x12, Z1, Z3, K2
-	VCMPPS  $0x12, Z1, Z4, K3
-	VCMPPS  $0x12, Z1, Z5, K4
-	VCMPPS  $0x12, Z1, Z6, K5
-	VMAXPS  Z3, Z0, Z7
-	VMAXPS  Z4, Z0, Z8
-	VMAXPS  Z5, Z0, Z9
-	VMAXPS  Z6, Z0, Z10
-	VMULPS  Z2, Z7, K2, Z3
-	VMULPS  Z2, Z8, K3, Z4
-	VMULPS  Z2, Z9, K4, Z5
-	VMULPS  Z2, Z10, K5, Z6
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	VMOVUPS Z6, 192(AX)
-	ADDQ    $0x00000100, AX
-	ADDQ    $0x00000100, CX
-	SUBQ    $0x00000040, DX
-	JMP     loop
+	CMPQ      DX, $0x00000040
+	JB        single
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVUPS   128(CX), Z5
+	VMOVUPS   192(CX), Z6
+	VCMPPS    $0x12, Z1, Z3, K2
+	VCMPPS    $0x12, Z1, Z4, K3
+	VCMPPS    $0x12, Z1, Z5, K4
+	VCMPPS    $0x12, Z1, Z6, K5
+	VMAXPS    Z3, Z0, Z7
+	VMAXPS    Z4, Z0, Z8
+	VMAXPS    Z5, Z0, Z9
+	VMAXPS    Z6, Z0, Z10
+	VMULPS    Z7, Z2, Z7
+	VMULPS    Z8, Z2, Z8
+	VMULPS    Z9, Z2, Z9
+	VMULPS    Z10, Z2, Z10
+	VBLENDMPS Z7, Z3, K2, Z7
+	VBLENDMPS Z8, Z4, K3, Z8
+	VBLENDMPS Z9, Z5, K4, Z9
+	VBLENDMPS Z10, Z6, K5, Z10
+	VMOVUPS   Z7, (AX)
+	VMOVUPS   Z8, 64(AX)
+	VMOVUPS   Z9, 128(AX)
+	VMOVUPS   Z10, 192(AX)
+	ADDQ      $0x00000100, AX
+	ADDQ      $0x00000100, CX
+	SUBQ      $0x00000040, DX
+	JMP       loop
 
 single:
-	CMPQ    DX, $0x00000010
-	JB      tail
-	VMOVUPS (CX), Z3
-	VCMPPS  $0x12, Z1, Z3, K2
-	VMAXPS  Z3, Z0, Z4
-	VMULPS  Z2, Z4, K2, Z3
-	VMOVUPS Z3, (AX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, DX
-	JMP     single
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (CX), Z3
+	VCMPPS    $0x12, Z1, Z3, K2
+	VMAXPS    Z3, Z0, Z4
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, DX
+	JMP       single
 
 tail:
 	TESTQ     DX, DX
@@ -34874,8 +34899,9 @@ tail:
 	VMOVUPS.Z (CX), K1, Z3
 	VCMPPS    $0x12, Z1, Z3, K2
 	VMAXPS    Z3, Z0, Z4
-	VMULPS    Z2, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	VMULPS    Z4, Z2, Z4
+	VBLENDMPS Z4, Z3, K2, Z4
+	VMOVUPS   Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -35172,12 +35198,15 @@ loop:
 	VBLENDMPS   Z3, Z9, K5, Z9
 	VBLENDMPS   Z4, Z10, K6, Z10
 	VBLENDMPS   Z5, Z11, K7, Z11
-	VMULPS      Z9, Z6, K2, Z3
-	VMULPS      Z10, Z7, K3, Z4
-	VMULPS      Z11, Z8, K4, Z5
-	VMOVUPS     Z3, (AX)
-	VMOVUPS     Z4, 64(AX)
-	VMOVUPS     Z5, 128(AX)
+	VMULPS      Z9, Z6, Z6
+	VMULPS      Z10, Z7, Z7
+	VMULPS      Z11, Z8, Z8
+	VBLENDMPS   Z6, Z3, K2, Z6
+	VBLENDMPS   Z7, Z4, K3, Z7
+	VBLENDMPS   Z8, Z5, K4, Z8
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     Z8, 128(AX)
 	ADDQ        $0x000000c0, AX
 	ADDQ        $0x000000c0, CX
 	ADDQ        $0x000000c0, DX
@@ -35196,8 +35225,9 @@ single:
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
-	VMULPS      Z5, Z4, K2, Z3
-	VMOVUPS     Z3, (AX)
+	VMULPS      Z5, Z4, Z4
+	VBLENDMPS   Z4, Z3, K2, Z4
+	VMOVUPS     Z4, (AX)
 	ADDQ        $0x00000040, AX
 	ADDQ        $0x00000040, CX
 	ADDQ        $0x00000040, DX
@@ -35219,8 +35249,9 @@ tail:
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
-	VMULPS      Z5, Z4, K2, Z3
-	VMOVUPS     Z3, K1, (AX)
+	VMULPS      Z5, Z4, Z4
+	VBLENDMPS   Z4, Z3, K2, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER

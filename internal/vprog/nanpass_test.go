@@ -280,15 +280,16 @@ func TestForX86KeepIfs(t *testing.T) {
 		// fix-up instead, which also keeps the NaN rule: withFixUps.)
 		{"where(!(x*x <= c), x*3, 0)", F64, 1, 0},
 		{"where(!(x*x <= c), x - c, 0)", F64, 1, 0},
-		{"where(x*x < c, 0, 3/x)", F64, 1, 0},           // under the negated comparison
-		{"where(!(x*x <= c), x - c, -0.0)", F64, 0, 1},  // -0 is no zeroing mask's: merged from a register
-		{"where(!(x*x <= c), x*3, 0) + x*3", F64, 0, 0}, // x*3 has another use
-		{"where(x*x < c || x > 1, 0, 3/x)", F64, 0, 0},  // not a comparison: no negation
-		{"where(x*x < c || x > 1, 3/x, x)", F64, 0, 1},  // but none needed on the true side
-		{"where(x*x < c, x, 3/x)", F64, 0, 1},           // under the negated comparison
-		{"where(x*x < c, x + 1, 3/x)", F64, 0, 1},       // the true side's, into the false side's
-		{"where(x*x < c, x, 3/x) + 3/x", F64, 0, 0},     // 3/x has another use
-		{"sigmoid(x)", F32, 1, 0},                       // exp's flush to 0 below exp32MinArg: an Ldexp
+		{"where(x*x < c, 0, 3/x)", F64, 1, 0},            // under the negated comparison
+		{"2*where(!(x*x <= c), x - c, -0.0)", F64, 0, 1}, // -0 is no zeroing mask's: merged from a register
+		{"where(!(x*x <= c), x*3, 0) + x*3", F64, 0, 0},  // x*3 has another use
+		{"where(x*x < c || x > 1, 0, 3/x)", F64, 0, 0},   // not a comparison: no negation
+		{"2*where(x*x < c || x > 1, 3/x, x)", F64, 0, 1}, // but none needed on the true side
+		{"2*where(x*x < c, x, 3/x)", F64, 0, 1},          // under the negated comparison
+		{"2*where(x*x < c, x + 1, 3/x)", F64, 0, 1},      // the true side's, into the false side's
+		{"where(x*x < c, x + 1, 3/x)", F64, 0, 0},        // the value stored: merging measured slower there
+		{"where(x*x < c, x, 3/x) + 3/x", F64, 0, 0},      // 3/x has another use
+		{"sigmoid(x)", F32, 1, 0},                        // exp's flush to 0 below exp32MinArg: an Ldexp
 	}
 	xs := []float64{-800, -703.5, -703, -2, -1, math.Copysign(0, -1), 0, 0.5, 1, 5, 88, math.Inf(1), math.Inf(-1), math.NaN()}
 	for _, tc := range cases {
