@@ -69,27 +69,31 @@ func (p *Program) withKeepIfs() *Program {
 		case masked(1):
 		case masked(2) && (c.Op == OpLT || c.Op == OpLE || c.Op == OpEQ) && c.Imm == 0 && uses[orig[0]] == 1:
 			side = 2
-			m = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args})
 		default:
 			return 0, false
 		}
 		v, w := q.Instrs[in.Args[side]], in.Args[3-side]
-		if leaf := func(k int) bool { op := q.Instrs[v.Args[k]].Op; return op == OpConst || op == OpParam }; (v.Op == OpAdd || v.Op == OpMul) && leaf(0) && !leaf(1) {
-			// A constant or parameter last, where the encoding takes a
-			// memory operand. Neither is a NaN of an input, so the NaN
-			// that comes out of two NaN operands does not change.
-			v.Args[0], v.Args[1] = v.Args[1], v.Args[0]
-		}
-		if isPosZero(q.Instrs[w]) {
-			return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1]}}), true
-		}
-		if i == int(p.Result) {
+		zeroing := isPosZero(q.Instrs[w])
+		if !zeroing && i == int(p.Result) {
 			// Measured: merged into the value the kernel stores, the
 			// masked operation took more time than the operation and a
 			// blend (leaky_relu +14%, float64 logsigmoid +1%), where
 			// merged inside a program it took less (hardswish -17%,
 			// silu' -8%, mish' and gelu_tanh -6%).
 			return 0, false
+		}
+		if side == 2 {
+			m = q.add(Instr{Op: c.Op, Imm: CmpNegated, Args: c.Args})
+		}
+		leaf := func(k int) bool { op := q.Instrs[v.Args[k]].Op; return op == OpConst || op == OpParam }
+		if (v.Op == OpAdd || v.Op == OpMul) && leaf(0) && !leaf(1) {
+			// A constant or parameter last, where the encoding takes a
+			// memory operand. Neither is a NaN of an input, so the NaN
+			// that comes out of two NaN operands does not change.
+			v.Args[0], v.Args[1] = v.Args[1], v.Args[0]
+		}
+		if zeroing {
+			return q.add(Instr{Op: OpKeepIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1]}}), true
 		}
 		return q.add(Instr{Op: OpMergeIf, Imm: float64(v.Op), Args: [4]Value{m, v.Args[0], v.Args[1], w}}), true
 	})
