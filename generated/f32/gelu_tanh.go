@@ -74,13 +74,15 @@ import "fmt"
 //	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
-//	svn32 = 1 - sv
+//	sv32 = sigmoid(x*fma(x2, kc, k_hi))
+//	xv32 = x*fma(x2, kc3, k_hi)
+//	svn32 = 1 - sv32
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f(x) = where(x < -30, -0.0, where(x > 10, x, x*sv))
+//	f(x) = where(x < -30, -0.0, where(x > 10, x, x*sv32))
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //
@@ -179,13 +181,15 @@ func GELUTanh(dst, x []float32) {
 //	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
-//	svn32 = 1 - sv
+//	sv32 = sigmoid(x*fma(x2, kc, k_hi))
+//	xv32 = x*fma(x2, kc3, k_hi)
+//	svn32 = 1 - sv32
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // The float32 kernels compute the same function from a formula without the
 // corrections only a float64 result needs:
 //
-//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(x < -1 || x > -0.55, fma(sv, svn32*xv, sv), (sv*svn32)*nn)))
+//	f'(x) = where(x < -30, -0.0, where(x > 10, 1, where(x < -1 || x > -0.55, fma(sv32, svn32*xv32, sv32), (sv32*svn32)*nn)))
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
 //

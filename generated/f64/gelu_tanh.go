@@ -74,7 +74,9 @@ import "fmt"
 //	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
-//	svn32 = 1 - sv
+//	sv32 = sigmoid(x*fma(x2, kc, k_hi))
+//	xv32 = x*fma(x2, kc3, k_hi)
+//	svn32 = 1 - sv32
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
@@ -187,7 +189,9 @@ func GELUTanh(dst, x []float64) {
 //	evn2_err = fma(ev2, n1, -evn2) + (exp_err(va2)*n1 + ev2*n1_err)
 //	sv_err = (fma(-sv, a, ev0) + exp_err(vh) - sv*ae)/a + sv*(vl*svn)
 //	cc = sv*svn
-//	svn32 = 1 - sv
+//	sv32 = sigmoid(x*fma(x2, kc, k_hi))
+//	xv32 = x*fma(x2, kc3, k_hi)
+//	svn32 = 1 - sv32
 //	cc_err = fma(sv, svn, -cc) + svn*sv_err + sv*svn_err
 //
 // PyTorch equivalent: torch.nn.GELU(approximate='tanh').
