@@ -4013,12 +4013,12 @@ done:
 // func gegluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluAVX512(SB), $912-72
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+1296(SB), Z3
-	VBROADCASTSD actkernconst<>+1304(SB), Z4
-	VBROADCASTSD actkernconst<>+1312(SB), Z5
+	VBROADCASTSD actkernconst<>+1296(SB), Z2
+	VBROADCASTSD actkernconst<>+1304(SB), Z3
+	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1320(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -4333,22 +4333,18 @@ loop:
 	VBLENDMPD        Z13, Z8, K3, Z13
 	VBLENDMPD        Z15, Z9, K4, Z15
 	VBLENDMPD        Z17, Z10, K5, Z17
-	VCMPPD           $0x03, Z6, Z6, K2
-	VCMPPD           $0x03, Z12, Z12, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z16, Z16, K5
-	VBLENDMPD        Z6, Z11, K2, Z6
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VBLENDMPD        Z14, Z15, K4, Z14
-	VBLENDMPD        Z16, Z17, K5, Z16
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, (AX)
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z11
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z17
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 64(AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -4428,10 +4424,9 @@ single:
 	VMULPD           Z7, Z8, Z8
 	VCMPPD           $0x03, Z7, Z7, K2
 	VBLENDMPD        Z7, Z8, K2, Z7
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -4516,10 +4511,9 @@ tail:
 	VMULPD           Z7, Z8, Z8
 	VCMPPD           $0x03, Z7, Z7, K2
 	VBLENDMPD        Z7, Z8, K2, Z7
-	VCMPPD           $0x03, Z6, Z6, K2
-	VBLENDMPD        Z6, Z7, K2, Z6
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -5026,11 +5020,11 @@ done:
 // func gegluBackwardAAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluBackwardAAVX512(SB), $1136-96
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1296(SB), Z2
-	VBROADCASTSD actkernconst<>+1304(SB), Z3
-	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1304(SB), Z2
+	VBROADCASTSD actkernconst<>+1312(SB), Z3
+	VBROADCASTSD actkernconst<>+1320(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -5461,11 +5455,11 @@ loop:
 	KMOVW            1088(SP), K2
 	VMOVUPD          (SP), Z6
 	VMULPD           64(SP), Z6, K2, Z24
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z9, Z10
 	VMOVUPD          512(SP), Z11
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z23
@@ -5502,22 +5496,18 @@ loop:
 	VBLENDMPD        Z8, Z22, K3, Z8
 	VBLENDMPD        Z10, Z23, K4, Z10
 	VBLENDMPD        Z12, Z24, K5, Z12
-	VCMPPD           $0x03, Z5, Z5, K2
-	VCMPPD           $0x03, Z7, Z7, K3
-	VCMPPD           $0x03, Z9, Z9, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VBLENDMPD        Z7, Z8, K3, Z7
-	VBLENDMPD        Z9, Z10, K4, Z9
-	VBLENDMPD        Z11, Z12, K5, Z11
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 32(AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z6
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z12
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -5624,7 +5614,7 @@ single:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z9
@@ -5634,10 +5624,9 @@ single:
 	VMULPD           Z7, Z9, Z9
 	VCMPPD           $0x03, Z6, Z6, K2
 	VBLENDMPD        Z6, Z9, K2, Z6
-	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -5748,7 +5737,7 @@ tail:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z6, Z9
@@ -5760,10 +5749,9 @@ tail:
 	VMULPD           Z7, Z9, Z9
 	VCMPPD           $0x03, Z6, Z6, K2
 	VBLENDMPD        Z6, Z9, K2, Z6
-	VCMPPD           $0x03, Z5, Z5, K2
-	VBLENDMPD        Z5, Z6, K2, Z5
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -6516,12 +6504,12 @@ done:
 // func gegluBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluBackwardBAVX512(SB), $912-96
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+1296(SB), Z3
-	VBROADCASTSD actkernconst<>+1304(SB), Z4
-	VBROADCASTSD actkernconst<>+1312(SB), Z5
+	VBROADCASTSD actkernconst<>+1296(SB), Z2
+	VBROADCASTSD actkernconst<>+1304(SB), Z3
+	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1320(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -7489,7 +7477,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluTanhAVX512(SB), NOSPLIT, $16-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
-	VBROADCASTSD actkernconst<>+1288(SB), Z1
+	VBROADCASTSD actkernconst<>+1296(SB), Z1
 	VBROADCASTSD actkernconst<>+2816(SB), Z2
 	VBROADCASTSD actkernconst<>+2824(SB), Z3
 	VBROADCASTSD actkernconst<>+56(SB), Z4
@@ -7644,22 +7632,18 @@ loop:
 	VBLENDMPD        Z17, Z12, K3, Z17
 	VBLENDMPD        Z18, Z13, K4, Z18
 	VBLENDMPD        Z19, Z14, K5, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z15, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -7703,10 +7687,9 @@ single:
 	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -7755,10 +7738,9 @@ tail:
 	VMULPD           Z9, Z10, Z10
 	VCMPPD           $0x03, Z9, Z9, K2
 	VBLENDMPD        Z9, Z10, K2, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -8305,10 +8287,10 @@ loop:
 	VBLENDMPD        Z22, Z14, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z23, Z15, K2, Z23
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z6, Z10
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z11
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z11
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z20
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z22
@@ -8345,22 +8327,18 @@ loop:
 	VBLENDMPD        Z9, Z21, K3, Z9
 	VBLENDMPD        Z10, Z22, K4, Z10
 	VBLENDMPD        Z11, Z23, K5, Z11
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -8429,7 +8407,7 @@ single:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z8
@@ -8439,10 +8417,9 @@ single:
 	VMULPD           Z6, Z8, Z8
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z8, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -8515,7 +8492,7 @@ tail:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z8
@@ -8527,10 +8504,9 @@ tail:
 	VMULPD           Z6, Z8, Z8
 	VCMPPD           $0x03, Z5, Z5, K2
 	VBLENDMPD        Z5, Z8, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -9015,7 +8991,7 @@ done:
 // func gegluTanhBackwardBAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·gegluTanhBackwardBAVX512(SB), NOSPLIT, $16-96
-	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+1296(SB), Z0
 	VBROADCASTSD actkernconst<>+2816(SB), Z1
 	VBROADCASTSD actkernconst<>+2824(SB), Z2
 	VBROADCASTSD actkernconst<>+56(SB), Z3
@@ -9545,12 +9521,12 @@ done:
 // func geluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·geluAVX512(SB), $912-48
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+1296(SB), Z3
-	VBROADCASTSD actkernconst<>+1304(SB), Z4
-	VBROADCASTSD actkernconst<>+1312(SB), Z5
+	VBROADCASTSD actkernconst<>+1296(SB), Z2
+	VBROADCASTSD actkernconst<>+1304(SB), Z3
+	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1320(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -10020,12 +9996,12 @@ done:
 // func geluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·geluAVX512Stream(SB), $912-48
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1288(SB), Z2
-	VBROADCASTSD actkernconst<>+1296(SB), Z3
-	VBROADCASTSD actkernconst<>+1304(SB), Z4
-	VBROADCASTSD actkernconst<>+1312(SB), Z5
+	VBROADCASTSD actkernconst<>+1296(SB), Z2
+	VBROADCASTSD actkernconst<>+1304(SB), Z3
+	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1320(SB), Z5
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -11419,11 +11395,11 @@ done:
 // func geluBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·geluBackwardAVX512(SB), $1136-72
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1296(SB), Z2
-	VBROADCASTSD actkernconst<>+1304(SB), Z3
-	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1304(SB), Z2
+	VBROADCASTSD actkernconst<>+1312(SB), Z3
+	VBROADCASTSD actkernconst<>+1320(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -11853,11 +11829,11 @@ loop:
 	KMOVW            1088(SP), K2
 	VMOVUPD          (SP), Z6
 	VMULPD           64(SP), Z6, K2, Z24
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z9, Z10
 	VMOVUPD          512(SP), Z11
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z23
@@ -11991,7 +11967,7 @@ single:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
@@ -12108,7 +12084,7 @@ tail:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
@@ -12125,11 +12101,11 @@ done:
 // func geluBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·geluBackwardAVX512Stream(SB), $1136-72
-	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	VBROADCASTSD actkernconst<>+1288(SB), Z0
 	VBROADCASTSD actkernconst<>+8(SB), Z1
-	VBROADCASTSD actkernconst<>+1296(SB), Z2
-	VBROADCASTSD actkernconst<>+1304(SB), Z3
-	VBROADCASTSD actkernconst<>+1312(SB), Z4
+	VBROADCASTSD actkernconst<>+1304(SB), Z2
+	VBROADCASTSD actkernconst<>+1312(SB), Z3
+	VBROADCASTSD actkernconst<>+1320(SB), Z4
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -12559,11 +12535,11 @@ loop:
 	KMOVW            1088(SP), K2
 	VMOVUPD          (SP), Z6
 	VMULPD           64(SP), Z6, K2, Z24
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z9, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z9, Z10
 	VMOVUPD          512(SP), Z11
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z11, Z12
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z11, Z12
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z22
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z23
@@ -12697,7 +12673,7 @@ single:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
@@ -12814,7 +12790,7 @@ tail:
 	VMULPD           Z10, Z8, Z8
 	VADDPD           Z8, Z9, Z9
 	VMULPD           Z7, Z6, K2, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z6
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z6
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z6, Z9
 	VSUBPD.BCST      actkernconst<>+64(SB), Z5, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z5, Z9
@@ -14273,7 +14249,7 @@ done:
 // func geluTanhAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·geluTanhAVX512(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+1296(SB), Z0
 	VBROADCASTSD actkernconst<>+2816(SB), Z1
 	VBROADCASTSD actkernconst<>+2824(SB), Z2
 	VBROADCASTSD actkernconst<>+56(SB), Z3
@@ -14524,7 +14500,7 @@ done:
 // func geluTanhAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·geluTanhAVX512Stream(SB), NOSPLIT, $16-48
-	VBROADCASTSD actkernconst<>+1288(SB), Z0
+	VBROADCASTSD actkernconst<>+1296(SB), Z0
 	VBROADCASTSD actkernconst<>+2816(SB), Z1
 	VBROADCASTSD actkernconst<>+2824(SB), Z2
 	VBROADCASTSD actkernconst<>+56(SB), Z3
@@ -15531,10 +15507,10 @@ loop:
 	VBLENDMPD        Z22, Z14, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z23, Z15, K2, Z23
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z6, Z10
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z11
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z11
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z20
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z22
@@ -15632,7 +15608,7 @@ single:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z8
@@ -15713,7 +15689,7 @@ tail:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z8
@@ -15998,10 +15974,10 @@ loop:
 	VBLENDMPD        Z22, Z14, K2, Z22
 	KMOVW            (SP), K2
 	VBLENDMPD        Z23, Z15, K2, Z23
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z5, Z9
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z6, Z10
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z7, Z11
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z8
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z5, Z9
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z6, Z10
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z7, Z11
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z8, Z20
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z9, Z21
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z10, Z22
@@ -16099,7 +16075,7 @@ single:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z8
@@ -16180,7 +16156,7 @@ tail:
 	VFMADD132PD.BCST actkernconst<>+2984(SB), Z5, Z9
 	VMULPD           Z9, Z6, Z6
 	VBLENDMPD        Z8, Z6, K2, Z8
-	VSUBPD.BCST      actkernconst<>+1288(SB), Z4, Z5
+	VSUBPD.BCST      actkernconst<>+1296(SB), Z4, Z5
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+712(SB), Z5, Z8
 	VSUBPD.BCST      actkernconst<>+2832(SB), Z4, Z4
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z4, Z8
@@ -17185,22 +17161,18 @@ loop:
 	VMULPD           Z17, Z12, Z12
 	VMULPD           Z18, Z13, Z13
 	VMULPD           Z19, Z14, Z14
-	VCMPPD           $0x03, Z15, Z15, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
-	VBLENDMPD        Z15, Z16, K2, Z15
-	VBLENDMPD        Z17, Z12, K3, Z17
-	VBLENDMPD        Z18, Z13, K4, Z18
-	VBLENDMPD        Z19, Z14, K5, Z19
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z17, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z18, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z19, Z14
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, 32(AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 64(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -17232,10 +17204,9 @@ single:
 	VDIVPD           Z16, Z13, Z13
 	VCVTPS2PD        (CX), Z12
 	VMULPD           Z12, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -17272,10 +17243,9 @@ tail:
 	VMOVUPS.Z        (CX), K1, Y12
 	VCVTPS2PD        Y12, Z12
 	VMULPD           Z12, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -17900,214 +17870,208 @@ TEXT ·gluBackwardBAVX512(SB), NOSPLIT, $0-96
 	MOVQ         dst_len+8(FP), SI
 
 loop:
-	CMPQ        SI, $0x00000020
-	JB          single
-	VCVTPS2PD   (DX), Z12
-	VCVTPS2PD   32(DX), Z13
-	VCVTPS2PD   64(DX), Z14
-	VCVTPS2PD   96(DX), Z15
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST  actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST  actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST  actkernconst<>+0(SB), Z15, Z19
-	VMAXPD      Z2, Z16, Z20
-	VMAXPD      Z2, Z17, Z21
-	VMAXPD      Z2, Z18, Z22
-	VMAXPD      Z2, Z19, Z23
-	VMULPD      Z4, Z20, Z24
-	VMULPD      Z4, Z21, Z25
-	VMULPD      Z4, Z22, Z26
-	VMULPD      Z4, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z5, Z24, Z20
-	VFMADD231PD Z5, Z25, Z21
-	VFMADD231PD Z5, Z26, Z22
-	VFMADD231PD Z5, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z6, Z20, Z28
-	VFMADD213PD Z6, Z21, Z29
-	VFMADD213PD Z6, Z22, Z30
-	VFMADD213PD Z6, Z23, Z31
-	VFMADD213PD Z7, Z20, Z28
-	VFMADD213PD Z7, Z21, Z29
-	VFMADD213PD Z7, Z22, Z30
-	VFMADD213PD Z7, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VCMPPD      $0x15, Z2, Z16, K2
-	VCMPPD      $0x15, Z2, Z17, K3
-	VCMPPD      $0x15, Z2, Z18, K4
-	VCMPPD      $0x15, Z2, Z19, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VADDPD      Z28, Z3, Z16
-	VADDPD      Z29, Z3, Z17
-	VADDPD      Z30, Z3, Z18
-	VADDPD      Z31, Z3, Z19
-	VDIVPD      Z16, Z28, Z28
-	VDIVPD      Z17, Z29, Z29
-	VDIVPD      Z18, Z30, Z30
-	VDIVPD      Z19, Z31, Z31
-	VCMPPD      $0x03, Z12, Z12, K2
-	VCMPPD      $0x03, Z13, Z13, K3
-	VCMPPD      $0x03, Z14, Z14, K4
-	VCMPPD      $0x03, Z15, Z15, K5
-	VXORPD.BCST actkernconst<>+0(SB), Z28, Z16
-	VXORPD.BCST actkernconst<>+0(SB), Z29, Z17
-	VXORPD.BCST actkernconst<>+0(SB), Z30, Z18
-	VXORPD.BCST actkernconst<>+0(SB), Z31, Z19
-	VFMADD132PD Z28, Z28, Z16
-	VFMADD132PD Z29, Z29, Z17
-	VFMADD132PD Z30, Z30, Z18
-	VFMADD132PD Z31, Z31, Z19
-	VCVTPS2PD   (CX), Z20
-	VCVTPS2PD   32(CX), Z21
-	VCVTPS2PD   64(CX), Z22
-	VCVTPS2PD   96(CX), Z23
-	VCVTPS2PD   (BX), Z24
-	VCVTPS2PD   32(BX), Z25
-	VCVTPS2PD   64(BX), Z26
-	VCVTPS2PD   96(BX), Z27
-	VMULPD      Z20, Z16, Z16
-	VMULPD      Z21, Z17, Z17
-	VMULPD      Z22, Z18, Z18
-	VMULPD      Z23, Z19, Z19
-	VMULPD      Z24, Z16, Z16
-	VMULPD      Z25, Z17, Z17
-	VMULPD      Z26, Z18, Z18
-	VMULPD      Z27, Z19, Z19
-	VBLENDMPD   Z12, Z16, K2, Z12
-	VBLENDMPD   Z13, Z17, K3, Z13
-	VBLENDMPD   Z14, Z18, K4, Z14
-	VBLENDMPD   Z15, Z19, K5, Z15
-	VCMPPD      $0x03, Z20, Z20, K2
-	VCMPPD      $0x03, Z21, Z21, K3
-	VCMPPD      $0x03, Z22, Z22, K4
-	VCMPPD      $0x03, Z23, Z23, K5
-	VBLENDMPD   Z20, Z12, K2, Z20
-	VBLENDMPD   Z21, Z13, K3, Z21
-	VBLENDMPD   Z22, Z14, K4, Z22
-	VBLENDMPD   Z23, Z15, K5, Z23
-	VCVTPD2PS   Z20, Y20
-	VMOVUPS     Y20, (AX)
-	VCVTPD2PS   Z21, Y21
-	VMOVUPS     Y21, 32(AX)
-	VCVTPD2PS   Z22, Y22
-	VMOVUPS     Y22, 64(AX)
-	VCVTPD2PS   Z23, Y23
-	VMOVUPS     Y23, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	ADDQ        $0x00000080, BX
-	SUBQ        $0x00000020, SI
-	JMP         loop
+	CMPQ             SI, $0x00000020
+	JB               single
+	VCVTPS2PD        (DX), Z12
+	VCVTPS2PD        32(DX), Z13
+	VCVTPS2PD        64(DX), Z14
+	VCVTPS2PD        96(DX), Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VMULPD           Z4, Z20, Z24
+	VMULPD           Z4, Z21, Z25
+	VMULPD           Z4, Z22, Z26
+	VMULPD           Z4, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z5, Z24, Z20
+	VFMADD231PD      Z5, Z25, Z21
+	VFMADD231PD      Z5, Z26, Z22
+	VFMADD231PD      Z5, Z27, Z23
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VCMPPD           $0x15, Z2, Z16, K2
+	VCMPPD           $0x15, Z2, Z17, K3
+	VCMPPD           $0x15, Z2, Z18, K4
+	VCMPPD           $0x15, Z2, Z19, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VADDPD           Z28, Z3, Z16
+	VADDPD           Z29, Z3, Z17
+	VADDPD           Z30, Z3, Z18
+	VADDPD           Z31, Z3, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VCMPPD           $0x03, Z12, Z12, K2
+	VCMPPD           $0x03, Z13, Z13, K3
+	VCMPPD           $0x03, Z14, Z14, K4
+	VCMPPD           $0x03, Z15, Z15, K5
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (CX), Z20
+	VCVTPS2PD        32(CX), Z21
+	VCVTPS2PD        64(CX), Z22
+	VCVTPS2PD        96(CX), Z23
+	VCVTPS2PD        (BX), Z24
+	VCVTPS2PD        32(BX), Z25
+	VCVTPS2PD        64(BX), Z26
+	VCVTPS2PD        96(BX), Z27
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VMULPD           Z24, Z16, Z16
+	VMULPD           Z25, Z17, Z17
+	VMULPD           Z26, Z18, Z18
+	VMULPD           Z27, Z19, Z19
+	VBLENDMPD        Z12, Z16, K2, Z12
+	VBLENDMPD        Z13, Z17, K3, Z13
+	VBLENDMPD        Z14, Z18, K4, Z14
+	VBLENDMPD        Z15, Z19, K5, Z15
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z20, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z21, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z22, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z23, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x00000080, DX
+	ADDQ             $0x00000080, BX
+	SUBQ             $0x00000020, SI
+	JMP              loop
 
 single:
-	CMPQ        SI, $0x00000008
-	JB          tail
-	VCVTPS2PD   (DX), Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VCVTPS2PD   (CX), Z14
-	VCVTPS2PD   (BX), Z15
-	VMULPD      Z14, Z13, Z13
-	VMULPD      Z15, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCMPPD      $0x03, Z14, Z14, K2
-	VBLENDMPD   Z14, Z12, K2, Z14
-	VCVTPD2PS   Z14, Y14
-	VMOVUPS     Y14, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	ADDQ        $0x00000020, BX
-	SUBQ        $0x00000008, SI
-	JMP         single
+	CMPQ             SI, $0x00000008
+	JB               tail
+	VCVTPS2PD        (DX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (CX), Z14
+	VCVTPS2PD        (BX), Z15
+	VMULPD           Z14, Z13, Z13
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	ADDQ             $0x00000020, BX
+	SUBQ             $0x00000008, SI
+	JMP              single
 
 tail:
-	TESTQ       SI, SI
-	JZ          done
-	MOVL        $-1, DI
-	BZHIL       SI, DI, DI
-	KMOVW       DI, K1
-	VMOVUPS.Z   (DX), K1, Y12
-	VCVTPS2PD   Y12, Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VMOVUPS.Z   (CX), K1, Y14
-	VCVTPS2PD   Y14, Z14
-	VMOVUPS.Z   (BX), K1, Y15
-	VCVTPS2PD   Y15, Z15
-	VMULPD      Z14, Z13, Z13
-	VMULPD      Z15, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCMPPD      $0x03, Z14, Z14, K2
-	VBLENDMPD   Z14, Z12, K2, Z14
-	VCVTPD2PS   Z14, Y14
-	VMOVUPS     Y14, K1, (AX)
+	TESTQ            SI, SI
+	JZ               done
+	MOVL             $-1, DI
+	BZHIL            SI, DI, DI
+	KMOVW            DI, K1
+	VMOVUPS.Z        (DX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VCMPPD           $0x03, Z12, Z12, K2
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (CX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMOVUPS.Z        (BX), K1, Y15
+	VCVTPS2PD        Y15, Z15
+	VMULPD           Z14, Z13, Z13
+	VMULPD           Z15, Z13, Z13
+	VBLENDMPD        Z12, Z13, K2, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22415,71 +22379,66 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·identityBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3840(SB), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     Z8, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22489,71 +22448,66 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·identityBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3840(SB), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVNTPS  Z1, (AX)
-	VMOVNTPS  Z2, 64(AX)
-	VMOVNTPS  Z3, 128(AX)
-	VMOVNTPS  Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVNTPS    Z6, (AX)
+	VMOVNTPS    Z7, 64(AX)
+	VMOVNTPS    Z8, 128(AX)
+	VMOVNTPS    Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVNTPS  Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -22713,71 +22667,66 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·identityBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3840(SB), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     Z8, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -22787,71 +22736,66 @@ done:
 // Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·identityBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3840(SB), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVNTPS  Z1, (AX)
-	VMOVNTPS  Z2, 64(AX)
-	VMOVNTPS  Z3, 128(AX)
-	VMOVNTPS  Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVNTPS    Z6, (AX)
+	VMOVNTPS    Z7, 64(AX)
+	VMOVNTPS    Z8, 128(AX)
+	VMOVNTPS    Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVNTPS  Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -23014,9 +22958,9 @@ TEXT ·leakyReluAVX512(SB), NOSPLIT, $72-52
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3668(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+4196(SB), Z0
+	VBROADCASTSS   actkernconst<>+4200(SB), Z0
 	VBLENDMPS.BCST actkernconst<>+3840(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+4200(SB), Z1, Z1
+	VXORPS.BCST    actkernconst<>+4204(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
 	VBROADCASTSS   actkernconst<>+3668(SB), Z1
@@ -23095,9 +23039,9 @@ TEXT ·leakyReluAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3668(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+4196(SB), Z0
+	VBROADCASTSS   actkernconst<>+4200(SB), Z0
 	VBLENDMPS.BCST actkernconst<>+3840(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+4200(SB), Z1, Z1
+	VXORPS.BCST    actkernconst<>+4204(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
 	VBROADCASTSS   actkernconst<>+3668(SB), Z1
@@ -24018,82 +23962,77 @@ TEXT ·linearAVX512(SB), NOSPLIT, $136-52
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3668(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+4196(SB), Z0
+	VBROADCASTSS   actkernconst<>+4200(SB), Z0
 	VBLENDMPS.BCST actkernconst<>+3840(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+4200(SB), Z1, Z0
+	VXORPS.BCST    actkernconst<>+4204(SB), Z1, Z0
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z0, 72(SP)
 	VMOVUPD        8(SP), Z0
 	VMOVUPD        72(SP), Z1
 	VBROADCASTSS   (SP), Z2
+	VBROADCASTSS   actkernconst<>+4196(SB), Z3
 	MOVQ           dst_base+0(FP), AX
 	MOVQ           in0_base+24(FP), CX
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VMAXPS    Z3, Z1, Z7
-	VMAXPS    Z4, Z1, Z8
-	VMAXPS    Z5, Z1, Z9
-	VMAXPS    Z6, Z1, Z10
-	VMINPS    Z7, Z0, Z7
-	VMINPS    Z8, Z0, Z8
-	VMINPS    Z9, Z0, Z9
-	VMINPS    Z10, Z0, Z10
-	VMULPS    Z7, Z2, Z7
-	VMULPS    Z8, Z2, Z8
-	VMULPS    Z9, Z2, Z9
-	VMULPS    Z10, Z2, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVUPS   Z3, (AX)
-	VMOVUPS   Z4, 64(AX)
-	VMOVUPS   Z5, 128(AX)
-	VMOVUPS   Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
+	VMAXPS      Z4, Z1, Z8
+	VMAXPS      Z5, Z1, Z9
+	VMAXPS      Z6, Z1, Z10
+	VMAXPS      Z7, Z1, Z11
+	VMINPS      Z8, Z0, Z8
+	VMINPS      Z9, Z0, Z9
+	VMINPS      Z10, Z0, Z10
+	VMINPS      Z11, Z0, Z11
+	VMULPS      Z8, Z2, Z8
+	VMULPS      Z9, Z2, Z9
+	VMULPS      Z10, Z2, Z10
+	VMULPS      Z11, Z2, Z11
+	VFIXUPIMMPS $0x00, Z3, Z4, Z8
+	VFIXUPIMMPS $0x00, Z3, Z5, Z9
+	VFIXUPIMMPS $0x00, Z3, Z6, Z10
+	VFIXUPIMMPS $0x00, Z3, Z7, Z11
+	VMOVUPS     Z8, (AX)
+	VMOVUPS     Z9, 64(AX)
+	VMOVUPS     Z10, 128(AX)
+	VMOVUPS     Z11, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VMAXPS    Z3, Z1, Z4
-	VMINPS    Z4, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VMAXPS      Z4, Z1, Z5
+	VMINPS      Z5, Z0, Z5
+	VMULPS      Z5, Z2, Z5
+	VFIXUPIMMPS $0x00, Z3, Z4, Z5
+	VMOVUPS     Z5, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         single
 
 tail:
-	TESTQ     DX, DX
-	JZ        done
-	MOVL      $-1, BX
-	BZHIL     DX, BX, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VMAXPS    Z3, Z1, Z4
-	VMINPS    Z4, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VMAXPS      Z4, Z1, Z5
+	VMINPS      Z5, Z0, Z5
+	VMULPS      Z5, Z2, Z5
+	VFIXUPIMMPS $0x00, Z3, Z4, Z5
+	VMOVUPS     Z5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -24106,82 +24045,77 @@ TEXT ·linearAVX512Stream(SB), NOSPLIT, $136-52
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3668(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+4196(SB), Z0
+	VBROADCASTSS   actkernconst<>+4200(SB), Z0
 	VBLENDMPS.BCST actkernconst<>+3840(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+4200(SB), Z1, Z0
+	VXORPS.BCST    actkernconst<>+4204(SB), Z1, Z0
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        Z0, 72(SP)
 	VMOVUPD        8(SP), Z0
 	VMOVUPD        72(SP), Z1
 	VBROADCASTSS   (SP), Z2
+	VBROADCASTSS   actkernconst<>+4196(SB), Z3
 	MOVQ           dst_base+0(FP), AX
 	MOVQ           in0_base+24(FP), CX
 	MOVQ           dst_len+8(FP), DX
 
 loop:
-	CMPQ      DX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z3
-	VMOVUPS   64(CX), Z4
-	VMOVUPS   128(CX), Z5
-	VMOVUPS   192(CX), Z6
-	VMAXPS    Z3, Z1, Z7
-	VMAXPS    Z4, Z1, Z8
-	VMAXPS    Z5, Z1, Z9
-	VMAXPS    Z6, Z1, Z10
-	VMINPS    Z7, Z0, Z7
-	VMINPS    Z8, Z0, Z8
-	VMINPS    Z9, Z0, Z9
-	VMINPS    Z10, Z0, Z10
-	VMULPS    Z7, Z2, Z7
-	VMULPS    Z8, Z2, Z8
-	VMULPS    Z9, Z2, Z9
-	VMULPS    Z10, Z2, Z10
-	VCMPPS    $0x03, Z3, Z3, K2
-	VCMPPS    $0x03, Z4, Z4, K3
-	VCMPPS    $0x03, Z5, Z5, K4
-	VCMPPS    $0x03, Z6, Z6, K5
-	VBLENDMPS Z3, Z7, K2, Z3
-	VBLENDMPS Z4, Z8, K3, Z4
-	VBLENDMPS Z5, Z9, K4, Z5
-	VBLENDMPS Z6, Z10, K5, Z6
-	VMOVNTPS  Z3, (AX)
-	VMOVNTPS  Z4, 64(AX)
-	VMOVNTPS  Z5, 128(AX)
-	VMOVNTPS  Z6, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	SUBQ      $0x00000040, DX
-	JMP       loop
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z4
+	VMOVUPS     64(CX), Z5
+	VMOVUPS     128(CX), Z6
+	VMOVUPS     192(CX), Z7
+	VMAXPS      Z4, Z1, Z8
+	VMAXPS      Z5, Z1, Z9
+	VMAXPS      Z6, Z1, Z10
+	VMAXPS      Z7, Z1, Z11
+	VMINPS      Z8, Z0, Z8
+	VMINPS      Z9, Z0, Z9
+	VMINPS      Z10, Z0, Z10
+	VMINPS      Z11, Z0, Z11
+	VMULPS      Z8, Z2, Z8
+	VMULPS      Z9, Z2, Z9
+	VMULPS      Z10, Z2, Z10
+	VMULPS      Z11, Z2, Z11
+	VFIXUPIMMPS $0x00, Z3, Z4, Z8
+	VFIXUPIMMPS $0x00, Z3, Z5, Z9
+	VFIXUPIMMPS $0x00, Z3, Z6, Z10
+	VFIXUPIMMPS $0x00, Z3, Z7, Z11
+	VMOVNTPS    Z8, (AX)
+	VMOVNTPS    Z9, 64(AX)
+	VMOVNTPS    Z10, 128(AX)
+	VMOVNTPS    Z11, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         loop
 
 single:
-	CMPQ      DX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z3
-	VMAXPS    Z3, Z1, Z4
-	VMINPS    Z4, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVNTPS  Z3, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	SUBQ      $0x00000010, DX
-	JMP       single
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z4
+	VMAXPS      Z4, Z1, Z5
+	VMINPS      Z5, Z0, Z5
+	VMULPS      Z5, Z2, Z5
+	VFIXUPIMMPS $0x00, Z3, Z4, Z5
+	VMOVNTPS    Z5, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         single
 
 tail:
-	TESTQ     DX, DX
-	JZ        done
-	MOVL      $-1, BX
-	BZHIL     DX, BX, BX
-	KMOVW     BX, K1
-	VMOVUPS.Z (CX), K1, Z3
-	VMAXPS    Z3, Z1, Z4
-	VMINPS    Z4, Z0, Z4
-	VMULPS    Z4, Z2, Z4
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z4, K2, Z3
-	VMOVUPS   Z3, K1, (AX)
+	TESTQ       DX, DX
+	JZ          done
+	MOVL        $-1, BX
+	BZHIL       DX, BX, BX
+	KMOVW       BX, K1
+	VMOVUPS.Z   (CX), K1, Z4
+	VMAXPS      Z4, Z1, Z5
+	VMINPS      Z5, Z0, Z5
+	VMULPS      Z5, Z2, Z5
+	VFIXUPIMMPS $0x00, Z3, Z4, Z5
+	VMOVUPS     Z5, K1, (AX)
 
 done:
 	SFENCE
@@ -24373,71 +24307,66 @@ TEXT ·linearBackwardAVX512(SB), NOSPLIT, $8-76
 	MOVSS        c+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     Z8, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -24449,71 +24378,66 @@ TEXT ·linearBackwardAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        c+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVNTPS  Z1, (AX)
-	VMOVNTPS  Z2, 64(AX)
-	VMOVNTPS  Z3, 128(AX)
-	VMOVNTPS  Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVNTPS    Z6, (AX)
+	VMOVNTPS    Z7, 64(AX)
+	VMOVNTPS    Z8, 128(AX)
+	VMOVNTPS    Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVNTPS  Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -24681,71 +24605,66 @@ TEXT ·linearBackwardFromOutputAVX512(SB), NOSPLIT, $8-76
 	MOVSS        c+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVUPS     Z6, (AX)
+	VMOVUPS     Z7, 64(AX)
+	VMOVUPS     Z8, 128(AX)
+	VMOVUPS     Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -24757,71 +24676,66 @@ TEXT ·linearBackwardFromOutputAVX512Stream(SB), NOSPLIT, $8-76
 	MOVSS        c+72(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMOVUPS   (DX), Z5
-	VMOVUPS   64(DX), Z6
-	VMOVUPS   128(DX), Z7
-	VMOVUPS   192(DX), Z8
-	VMULPS    Z5, Z0, Z5
-	VMULPS    Z6, Z0, Z6
-	VMULPS    Z7, Z0, Z7
-	VMULPS    Z8, Z0, Z8
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z5, K2, Z1
-	VBLENDMPS Z2, Z6, K3, Z2
-	VBLENDMPS Z3, Z7, K4, Z3
-	VBLENDMPS Z4, Z8, K5, Z4
-	VMOVNTPS  Z1, (AX)
-	VMOVNTPS  Z2, 64(AX)
-	VMOVNTPS  Z3, 128(AX)
-	VMOVNTPS  Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMOVUPS     (DX), Z6
+	VMOVUPS     64(DX), Z7
+	VMOVUPS     128(DX), Z8
+	VMOVUPS     192(DX), Z9
+	VMULPS      Z6, Z0, Z6
+	VMULPS      Z7, Z0, Z7
+	VMULPS      Z8, Z0, Z8
+	VMULPS      Z9, Z0, Z9
+	VFIXUPIMMPS $0x00, Z1, Z2, Z6
+	VFIXUPIMMPS $0x00, Z1, Z3, Z7
+	VFIXUPIMMPS $0x00, Z1, Z4, Z8
+	VFIXUPIMMPS $0x00, Z1, Z5, Z9
+	VMOVNTPS    Z6, (AX)
+	VMOVNTPS    Z7, 64(AX)
+	VMOVNTPS    Z8, 128(AX)
+	VMOVNTPS    Z9, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMOVUPS   (DX), Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVNTPS  Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVNTPS    Z3, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMULPS    Z2, Z0, Z2
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z2, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMULPS      Z3, Z0, Z3
+	VFIXUPIMMPS $0x00, Z1, Z2, Z3
+	VMOVUPS     Z3, K1, (AX)
 
 done:
 	SFENCE
@@ -26921,10 +26835,6 @@ loop:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z21, Z29
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z22, Z30
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z23, Z31
-	VCMPPD           $0x03, Z16, Z16, K2
-	VCMPPD           $0x03, Z17, Z17, K3
-	VCMPPD           $0x03, Z18, Z18, K4
-	VCMPPD           $0x03, Z19, Z19, K5
 	VMULPD           16(SP), Z28, Z28
 	VMULPD           16(SP), Z29, Z29
 	VMULPD           16(SP), Z30, Z30
@@ -26933,18 +26843,18 @@ loop:
 	VSUBPD           Z29, Z13, Z13
 	VSUBPD           Z30, Z14, Z14
 	VSUBPD           Z31, Z15, Z15
-	VBLENDMPD        Z16, Z12, K2, Z16
-	VBLENDMPD        Z17, Z13, K3, Z17
-	VBLENDMPD        Z18, Z14, K4, Z18
-	VBLENDMPD        Z19, Z15, K5, Z19
-	VCVTPD2PS        Z16, Y16
-	VMOVUPS          Y16, (AX)
-	VCVTPD2PS        Z17, Y17
-	VMOVUPS          Y17, 32(AX)
-	VCVTPD2PS        Z18, Y18
-	VMOVUPS          Y18, 64(AX)
-	VCVTPD2PS        Z19, Y19
-	VMOVUPS          Y19, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z17, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z18, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z19, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -26972,12 +26882,11 @@ single:
 	VSCALEFPD        Z15, Z16, Z16
 	VSUBPD           Z2, Z13, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z14, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
 	VMULPD           16(SP), Z16, Z16
 	VSUBPD           Z16, Z12, Z12
-	VBLENDMPD        Z13, Z12, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -27010,12 +26919,11 @@ tail:
 	VSCALEFPD        Z15, Z16, Z16
 	VSUBPD           Z2, Z13, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1032(SB), Z14, Z16
-	VCMPPD           $0x03, Z13, Z13, K2
 	VMULPD           16(SP), Z16, Z16
 	VSUBPD           Z16, Z12, Z12
-	VBLENDMPD        Z13, Z12, K2, Z13
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -27321,10 +27229,6 @@ loop:
 	VSCALEFPD.Z      Z25, Z29, K3, Z29
 	VSCALEFPD.Z      Z26, Z30, K4, Z30
 	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
 	VMOVAPD          Z3, Z16
 	VFMADD213PD      Z4, Z28, Z16
 	VMOVAPD          Z3, Z17
@@ -27393,18 +27297,18 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
 	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
 	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
-	VBLENDMPD        Z12, Z28, K2, Z12
-	VBLENDMPD        Z13, Z29, K3, Z13
-	VBLENDMPD        Z14, Z30, K4, Z14
-	VBLENDMPD        Z15, Z31, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVUPS          Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVUPS          Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVUPS          Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVUPS          Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -27430,7 +27334,6 @@ single:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VCMPPD           $0x15, Z5, Z13, K2
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
@@ -27448,9 +27351,9 @@ single:
 	VMINPD           Z12, Z2, Z13
 	VSUBPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -27480,7 +27383,6 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VCMPPD           $0x15, Z5, Z13, K2
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
@@ -27498,9 +27400,9 @@ tail:
 	VMINPD           Z12, Z2, Z13
 	VSUBPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -27596,10 +27498,6 @@ loop:
 	VSCALEFPD.Z      Z25, Z29, K3, Z29
 	VSCALEFPD.Z      Z26, Z30, K4, Z30
 	VSCALEFPD.Z      Z27, Z31, K5, Z31
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
 	VMOVAPD          Z3, Z16
 	VFMADD213PD      Z4, Z28, Z16
 	VMOVAPD          Z3, Z17
@@ -27668,18 +27566,18 @@ loop:
 	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z29
 	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z30
 	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z31
-	VBLENDMPD        Z12, Z28, K2, Z12
-	VBLENDMPD        Z13, Z29, K3, Z13
-	VBLENDMPD        Z14, Z30, K4, Z14
-	VBLENDMPD        Z15, Z31, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVNTPS         Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVNTPS         Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVNTPS         Y15, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z28
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z29
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z30
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z31
+	VCVTPD2PS        Z28, Y28
+	VMOVNTPS         Y28, (AX)
+	VCVTPD2PS        Z29, Y29
+	VMOVNTPS         Y29, 32(AX)
+	VCVTPD2PS        Z30, Y30
+	VMOVNTPS         Y30, 64(AX)
+	VCVTPD2PS        Z31, Y31
+	VMOVNTPS         Y31, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -27705,7 +27603,6 @@ single:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VCMPPD           $0x15, Z5, Z13, K2
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
@@ -27723,9 +27620,9 @@ single:
 	VMINPD           Z12, Z2, Z13
 	VSUBPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVNTPS         Y12, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -27755,7 +27652,6 @@ tail:
 	VFMADD213PD.BCST actkernconst<>+704(SB), Z14, Z16
 	VCMPPD           $0x15, Z5, Z13, K2
 	VSCALEFPD.Z      Z15, Z16, K2, Z16
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMOVAPD          Z3, Z13
 	VFMADD213PD      Z4, Z16, Z13
 	VFMADD213PD.BCST actkernconst<>+4896(SB), Z16, Z13
@@ -27773,9 +27669,9 @@ tail:
 	VMINPD           Z12, Z2, Z13
 	VSUBPD           Z13, Z16, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z16
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -29169,6 +29065,7 @@ TEXT ·logsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
 	VBROADCASTSD actkernconst<>+32(SB), Z12
+	VBROADCASTSD actkernconst<>+1280(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29177,110 +29074,106 @@ TEXT ·logsigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ            BX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z13
-	VCVTPS2PD       32(CX), Z14
-	VCVTPS2PD       64(CX), Z15
-	VCVTPS2PD       96(CX), Z16
-	VMAXPD          Z3, Z13, Z17
+	VCVTPS2PD       (CX), Z14
+	VCVTPS2PD       32(CX), Z15
+	VCVTPS2PD       64(CX), Z16
+	VCVTPS2PD       96(CX), Z17
 	VMAXPD          Z3, Z14, Z18
 	VMAXPD          Z3, Z15, Z19
 	VMAXPD          Z3, Z16, Z20
-	VMINPD          Z4, Z17, Z17
+	VMAXPD          Z3, Z17, Z21
 	VMINPD          Z4, Z18, Z18
 	VMINPD          Z4, Z19, Z19
 	VMINPD          Z4, Z20, Z20
-	VMULPD          Z5, Z17, Z21
+	VMINPD          Z4, Z21, Z21
 	VMULPD          Z5, Z18, Z22
 	VMULPD          Z5, Z19, Z23
 	VMULPD          Z5, Z20, Z24
-	VRNDSCALEPD     $0x08, Z21, Z21
+	VMULPD          Z5, Z21, Z25
 	VRNDSCALEPD     $0x08, Z22, Z22
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
-	VFMADD231PD     Z6, Z21, Z17
+	VRNDSCALEPD     $0x08, Z25, Z25
 	VFMADD231PD     Z6, Z22, Z18
 	VFMADD231PD     Z6, Z23, Z19
 	VFMADD231PD     Z6, Z24, Z20
-	VMOVAPD         Z1, Z25
-	VFMADD213PD     Z2, Z17, Z25
+	VFMADD231PD     Z6, Z25, Z21
 	VMOVAPD         Z1, Z26
 	VFMADD213PD     Z2, Z18, Z26
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
-	VFMADD213PD     Z7, Z17, Z25
+	VMOVAPD         Z1, Z29
+	VFMADD213PD     Z2, Z21, Z29
 	VFMADD213PD     Z7, Z18, Z26
 	VFMADD213PD     Z7, Z19, Z27
 	VFMADD213PD     Z7, Z20, Z28
-	VFMADD213PD     Z8, Z17, Z25
+	VFMADD213PD     Z7, Z21, Z29
 	VFMADD213PD     Z8, Z18, Z26
 	VFMADD213PD     Z8, Z19, Z27
 	VFMADD213PD     Z8, Z20, Z28
-	VFMADD213PD     Z9, Z17, Z25
+	VFMADD213PD     Z8, Z21, Z29
 	VFMADD213PD     Z9, Z18, Z26
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
-	VFMADD213PD     Z10, Z17, Z25
+	VFMADD213PD     Z9, Z21, Z29
 	VFMADD213PD     Z10, Z18, Z26
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
-	VFMADD213PD     Z11, Z17, Z25
+	VFMADD213PD     Z10, Z21, Z29
 	VFMADD213PD     Z11, Z18, Z26
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
-	VFMADD213PD     Z12, Z17, Z25
+	VFMADD213PD     Z11, Z21, Z29
 	VFMADD213PD     Z12, Z18, Z26
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
-	VMULPD          Z25, Z17, Z17
+	VFMADD213PD     Z12, Z21, Z29
 	VMULPD          Z26, Z18, Z18
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
-	VSCALEFPD       Z21, Z0, Z21
+	VMULPD          Z29, Z21, Z21
 	VSCALEFPD       Z22, Z0, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
-	VSUBPD          Z0, Z21, Z25
+	VSCALEFPD       Z25, Z0, Z25
 	VSUBPD          Z0, Z22, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
-	VFMADD213PD     Z25, Z17, Z21
+	VSUBPD          Z0, Z25, Z29
 	VFMADD213PD     Z26, Z18, Z22
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z21
+	VFMADD213PD     Z29, Z21, Z25
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z22
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z23
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VCMPPD          $0x03, Z13, Z13, K2
-	VCMPPD          $0x03, Z14, Z14, K3
-	VCMPPD          $0x03, Z15, Z15, K4
-	VCMPPD          $0x03, Z16, Z16, K5
-	VXORPD.BCST     actkernconst<>+0(SB), Z21, Z21
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
 	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z22
 	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z23
 	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z24
-	VCVTPS2PD       (DX), Z17
-	VCVTPS2PD       32(DX), Z18
-	VCVTPS2PD       64(DX), Z19
-	VCVTPS2PD       96(DX), Z20
-	VMULPD          Z17, Z21, Z21
+	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z25
+	VCVTPS2PD       (DX), Z18
+	VCVTPS2PD       32(DX), Z19
+	VCVTPS2PD       64(DX), Z20
+	VCVTPS2PD       96(DX), Z21
 	VMULPD          Z18, Z22, Z22
 	VMULPD          Z19, Z23, Z23
 	VMULPD          Z20, Z24, Z24
-	VBLENDMPD       Z13, Z21, K2, Z13
-	VBLENDMPD       Z14, Z22, K3, Z14
-	VBLENDMPD       Z15, Z23, K4, Z15
-	VBLENDMPD       Z16, Z24, K5, Z16
-	VCVTPD2PS       Z13, Y13
-	VMOVUPS         Y13, (AX)
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, 32(AX)
-	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, 64(AX)
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, 96(AX)
+	VMULPD          Z21, Z25, Z25
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z22
+	VFIXUPIMMPD     $0x00, Z13, Z15, Z23
+	VFIXUPIMMPD     $0x00, Z13, Z16, Z24
+	VFIXUPIMMPD     $0x00, Z13, Z17, Z25
+	VCVTPD2PS       Z22, Y22
+	VMOVUPS         Y22, (AX)
+	VCVTPD2PS       Z23, Y23
+	VMOVUPS         Y23, 32(AX)
+	VCVTPD2PS       Z24, Y24
+	VMOVUPS         Y24, 64(AX)
+	VCVTPD2PS       Z25, Y25
+	VMOVUPS         Y25, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	ADDQ            $0x00000080, DX
@@ -29290,32 +29183,31 @@ loop:
 single:
 	CMPQ            BX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z13
-	VMAXPD          Z3, Z13, Z14
-	VMINPD          Z4, Z14, Z14
-	VMULPD          Z5, Z14, Z15
-	VRNDSCALEPD     $0x08, Z15, Z15
-	VFMADD231PD     Z6, Z15, Z14
-	VMOVAPD         Z1, Z16
-	VFMADD213PD     Z2, Z14, Z16
-	VFMADD213PD     Z7, Z14, Z16
-	VFMADD213PD     Z8, Z14, Z16
-	VFMADD213PD     Z9, Z14, Z16
-	VFMADD213PD     Z10, Z14, Z16
-	VFMADD213PD     Z11, Z14, Z16
-	VFMADD213PD     Z12, Z14, Z16
-	VMULPD          Z16, Z14, Z14
-	VSCALEFPD       Z15, Z0, Z15
-	VSUBPD          Z0, Z15, Z16
-	VFMADD213PD     Z16, Z14, Z15
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z15
-	VCMPPD          $0x03, Z13, Z13, K2
-	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
-	VCVTPS2PD       (DX), Z14
-	VMULPD          Z14, Z15, Z15
-	VBLENDMPD       Z13, Z15, K2, Z13
-	VCVTPD2PS       Z13, Y13
-	VMOVUPS         Y13, (AX)
+	VCVTPS2PD       (CX), Z14
+	VMAXPD          Z3, Z14, Z15
+	VMINPD          Z4, Z15, Z15
+	VMULPD          Z5, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z6, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z7, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z16
+	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z16
+	VCVTPS2PD       (DX), Z15
+	VMULPD          Z15, Z16, Z16
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	ADDQ            $0x00000020, DX
@@ -29328,34 +29220,33 @@ tail:
 	MOVL            $-1, SI
 	BZHIL           BX, SI, SI
 	KMOVW           SI, K1
-	VMOVUPS.Z       (CX), K1, Y13
-	VCVTPS2PD       Y13, Z13
-	VMAXPD          Z3, Z13, Z14
-	VMINPD          Z4, Z14, Z14
-	VMULPD          Z5, Z14, Z15
-	VRNDSCALEPD     $0x08, Z15, Z15
-	VFMADD231PD     Z6, Z15, Z14
-	VMOVAPD         Z1, Z16
-	VFMADD213PD     Z2, Z14, Z16
-	VFMADD213PD     Z7, Z14, Z16
-	VFMADD213PD     Z8, Z14, Z16
-	VFMADD213PD     Z9, Z14, Z16
-	VFMADD213PD     Z10, Z14, Z16
-	VFMADD213PD     Z11, Z14, Z16
-	VFMADD213PD     Z12, Z14, Z16
-	VMULPD          Z16, Z14, Z14
-	VSCALEFPD       Z15, Z0, Z15
-	VSUBPD          Z0, Z15, Z16
-	VFMADD213PD     Z16, Z14, Z15
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z15
-	VCMPPD          $0x03, Z13, Z13, K2
-	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
-	VMOVUPS.Z       (DX), K1, Y14
+	VMOVUPS.Z       (CX), K1, Y14
 	VCVTPS2PD       Y14, Z14
-	VMULPD          Z14, Z15, Z15
-	VBLENDMPD       Z13, Z15, K2, Z13
-	VCVTPD2PS       Z13, Y13
-	VMOVUPS         Y13, K1, (AX)
+	VMAXPD          Z3, Z14, Z15
+	VMINPD          Z4, Z15, Z15
+	VMULPD          Z5, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z6, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z7, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z16
+	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z16
+	VMOVUPS.Z       (DX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VMULPD          Z15, Z16, Z16
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -29377,6 +29268,7 @@ TEXT ·logsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+16(SB), Z10
 	VBROADCASTSD actkernconst<>+24(SB), Z11
 	VBROADCASTSD actkernconst<>+32(SB), Z12
+	VBROADCASTSD actkernconst<>+1280(SB), Z13
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -29385,110 +29277,106 @@ TEXT ·logsigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ            BX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z13
-	VCVTPS2PD       32(CX), Z14
-	VCVTPS2PD       64(CX), Z15
-	VCVTPS2PD       96(CX), Z16
-	VMAXPD          Z3, Z13, Z17
+	VCVTPS2PD       (CX), Z14
+	VCVTPS2PD       32(CX), Z15
+	VCVTPS2PD       64(CX), Z16
+	VCVTPS2PD       96(CX), Z17
 	VMAXPD          Z3, Z14, Z18
 	VMAXPD          Z3, Z15, Z19
 	VMAXPD          Z3, Z16, Z20
-	VMINPD          Z4, Z17, Z17
+	VMAXPD          Z3, Z17, Z21
 	VMINPD          Z4, Z18, Z18
 	VMINPD          Z4, Z19, Z19
 	VMINPD          Z4, Z20, Z20
-	VMULPD          Z5, Z17, Z21
+	VMINPD          Z4, Z21, Z21
 	VMULPD          Z5, Z18, Z22
 	VMULPD          Z5, Z19, Z23
 	VMULPD          Z5, Z20, Z24
-	VRNDSCALEPD     $0x08, Z21, Z21
+	VMULPD          Z5, Z21, Z25
 	VRNDSCALEPD     $0x08, Z22, Z22
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
-	VFMADD231PD     Z6, Z21, Z17
+	VRNDSCALEPD     $0x08, Z25, Z25
 	VFMADD231PD     Z6, Z22, Z18
 	VFMADD231PD     Z6, Z23, Z19
 	VFMADD231PD     Z6, Z24, Z20
-	VMOVAPD         Z1, Z25
-	VFMADD213PD     Z2, Z17, Z25
+	VFMADD231PD     Z6, Z25, Z21
 	VMOVAPD         Z1, Z26
 	VFMADD213PD     Z2, Z18, Z26
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
-	VFMADD213PD     Z7, Z17, Z25
+	VMOVAPD         Z1, Z29
+	VFMADD213PD     Z2, Z21, Z29
 	VFMADD213PD     Z7, Z18, Z26
 	VFMADD213PD     Z7, Z19, Z27
 	VFMADD213PD     Z7, Z20, Z28
-	VFMADD213PD     Z8, Z17, Z25
+	VFMADD213PD     Z7, Z21, Z29
 	VFMADD213PD     Z8, Z18, Z26
 	VFMADD213PD     Z8, Z19, Z27
 	VFMADD213PD     Z8, Z20, Z28
-	VFMADD213PD     Z9, Z17, Z25
+	VFMADD213PD     Z8, Z21, Z29
 	VFMADD213PD     Z9, Z18, Z26
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
-	VFMADD213PD     Z10, Z17, Z25
+	VFMADD213PD     Z9, Z21, Z29
 	VFMADD213PD     Z10, Z18, Z26
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
-	VFMADD213PD     Z11, Z17, Z25
+	VFMADD213PD     Z10, Z21, Z29
 	VFMADD213PD     Z11, Z18, Z26
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
-	VFMADD213PD     Z12, Z17, Z25
+	VFMADD213PD     Z11, Z21, Z29
 	VFMADD213PD     Z12, Z18, Z26
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
-	VMULPD          Z25, Z17, Z17
+	VFMADD213PD     Z12, Z21, Z29
 	VMULPD          Z26, Z18, Z18
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
-	VSCALEFPD       Z21, Z0, Z21
+	VMULPD          Z29, Z21, Z21
 	VSCALEFPD       Z22, Z0, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
-	VSUBPD          Z0, Z21, Z25
+	VSCALEFPD       Z25, Z0, Z25
 	VSUBPD          Z0, Z22, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
-	VFMADD213PD     Z25, Z17, Z21
+	VSUBPD          Z0, Z25, Z29
 	VFMADD213PD     Z26, Z18, Z22
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z21
+	VFMADD213PD     Z29, Z21, Z25
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z22
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z15, Z23
 	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VCMPPD          $0x03, Z13, Z13, K2
-	VCMPPD          $0x03, Z14, Z14, K3
-	VCMPPD          $0x03, Z15, Z15, K4
-	VCMPPD          $0x03, Z16, Z16, K5
-	VXORPD.BCST     actkernconst<>+0(SB), Z21, Z21
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
 	VXORPD.BCST     actkernconst<>+0(SB), Z22, Z22
 	VXORPD.BCST     actkernconst<>+0(SB), Z23, Z23
 	VXORPD.BCST     actkernconst<>+0(SB), Z24, Z24
-	VCVTPS2PD       (DX), Z17
-	VCVTPS2PD       32(DX), Z18
-	VCVTPS2PD       64(DX), Z19
-	VCVTPS2PD       96(DX), Z20
-	VMULPD          Z17, Z21, Z21
+	VXORPD.BCST     actkernconst<>+0(SB), Z25, Z25
+	VCVTPS2PD       (DX), Z18
+	VCVTPS2PD       32(DX), Z19
+	VCVTPS2PD       64(DX), Z20
+	VCVTPS2PD       96(DX), Z21
 	VMULPD          Z18, Z22, Z22
 	VMULPD          Z19, Z23, Z23
 	VMULPD          Z20, Z24, Z24
-	VBLENDMPD       Z13, Z21, K2, Z13
-	VBLENDMPD       Z14, Z22, K3, Z14
-	VBLENDMPD       Z15, Z23, K4, Z15
-	VBLENDMPD       Z16, Z24, K5, Z16
-	VCVTPD2PS       Z13, Y13
-	VMOVNTPS        Y13, (AX)
-	VCVTPD2PS       Z14, Y14
-	VMOVNTPS        Y14, 32(AX)
-	VCVTPD2PS       Z15, Y15
-	VMOVNTPS        Y15, 64(AX)
-	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, 96(AX)
+	VMULPD          Z21, Z25, Z25
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z22
+	VFIXUPIMMPD     $0x00, Z13, Z15, Z23
+	VFIXUPIMMPD     $0x00, Z13, Z16, Z24
+	VFIXUPIMMPD     $0x00, Z13, Z17, Z25
+	VCVTPD2PS       Z22, Y22
+	VMOVNTPS        Y22, (AX)
+	VCVTPD2PS       Z23, Y23
+	VMOVNTPS        Y23, 32(AX)
+	VCVTPD2PS       Z24, Y24
+	VMOVNTPS        Y24, 64(AX)
+	VCVTPD2PS       Z25, Y25
+	VMOVNTPS        Y25, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	ADDQ            $0x00000080, DX
@@ -29498,32 +29386,31 @@ loop:
 single:
 	CMPQ            BX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z13
-	VMAXPD          Z3, Z13, Z14
-	VMINPD          Z4, Z14, Z14
-	VMULPD          Z5, Z14, Z15
-	VRNDSCALEPD     $0x08, Z15, Z15
-	VFMADD231PD     Z6, Z15, Z14
-	VMOVAPD         Z1, Z16
-	VFMADD213PD     Z2, Z14, Z16
-	VFMADD213PD     Z7, Z14, Z16
-	VFMADD213PD     Z8, Z14, Z16
-	VFMADD213PD     Z9, Z14, Z16
-	VFMADD213PD     Z10, Z14, Z16
-	VFMADD213PD     Z11, Z14, Z16
-	VFMADD213PD     Z12, Z14, Z16
-	VMULPD          Z16, Z14, Z14
-	VSCALEFPD       Z15, Z0, Z15
-	VSUBPD          Z0, Z15, Z16
-	VFMADD213PD     Z16, Z14, Z15
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z15
-	VCMPPD          $0x03, Z13, Z13, K2
-	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
-	VCVTPS2PD       (DX), Z14
-	VMULPD          Z14, Z15, Z15
-	VBLENDMPD       Z13, Z15, K2, Z13
-	VCVTPD2PS       Z13, Y13
-	VMOVNTPS        Y13, (AX)
+	VCVTPS2PD       (CX), Z14
+	VMAXPD          Z3, Z14, Z15
+	VMINPD          Z4, Z15, Z15
+	VMULPD          Z5, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z6, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z7, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z16
+	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z16
+	VCVTPS2PD       (DX), Z15
+	VMULPD          Z15, Z16, Z16
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVNTPS        Y16, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	ADDQ            $0x00000020, DX
@@ -29536,34 +29423,33 @@ tail:
 	MOVL            $-1, SI
 	BZHIL           BX, SI, SI
 	KMOVW           SI, K1
-	VMOVUPS.Z       (CX), K1, Y13
-	VCVTPS2PD       Y13, Z13
-	VMAXPD          Z3, Z13, Z14
-	VMINPD          Z4, Z14, Z14
-	VMULPD          Z5, Z14, Z15
-	VRNDSCALEPD     $0x08, Z15, Z15
-	VFMADD231PD     Z6, Z15, Z14
-	VMOVAPD         Z1, Z16
-	VFMADD213PD     Z2, Z14, Z16
-	VFMADD213PD     Z7, Z14, Z16
-	VFMADD213PD     Z8, Z14, Z16
-	VFMADD213PD     Z9, Z14, Z16
-	VFMADD213PD     Z10, Z14, Z16
-	VFMADD213PD     Z11, Z14, Z16
-	VFMADD213PD     Z12, Z14, Z16
-	VMULPD          Z16, Z14, Z14
-	VSCALEFPD       Z15, Z0, Z15
-	VSUBPD          Z0, Z15, Z16
-	VFMADD213PD     Z16, Z14, Z15
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z13, Z15
-	VCMPPD          $0x03, Z13, Z13, K2
-	VXORPD.BCST     actkernconst<>+0(SB), Z15, Z15
-	VMOVUPS.Z       (DX), K1, Y14
+	VMOVUPS.Z       (CX), K1, Y14
 	VCVTPS2PD       Y14, Z14
-	VMULPD          Z14, Z15, Z15
-	VBLENDMPD       Z13, Z15, K2, Z13
-	VCVTPD2PS       Z13, Y13
-	VMOVUPS         Y13, K1, (AX)
+	VMAXPD          Z3, Z14, Z15
+	VMINPD          Z4, Z15, Z15
+	VMULPD          Z5, Z15, Z16
+	VRNDSCALEPD     $0x08, Z16, Z16
+	VFMADD231PD     Z6, Z16, Z15
+	VMOVAPD         Z1, Z17
+	VFMADD213PD     Z2, Z15, Z17
+	VFMADD213PD     Z7, Z15, Z17
+	VFMADD213PD     Z8, Z15, Z17
+	VFMADD213PD     Z9, Z15, Z17
+	VFMADD213PD     Z10, Z15, Z17
+	VFMADD213PD     Z11, Z15, Z17
+	VFMADD213PD     Z12, Z15, Z17
+	VMULPD          Z17, Z15, Z15
+	VSCALEFPD       Z16, Z0, Z16
+	VSUBPD          Z0, Z16, Z17
+	VFMADD213PD     Z17, Z15, Z16
+	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z14, Z16
+	VXORPD.BCST     actkernconst<>+0(SB), Z16, Z16
+	VMOVUPS.Z       (DX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VMULPD          Z15, Z16, Z16
+	VFIXUPIMMPD     $0x00, Z13, Z14, Z16
+	VCVTPD2PS       Z16, Y16
+	VMOVUPS         Y16, K1, (AX)
 
 done:
 	SFENCE
@@ -31997,22 +31883,18 @@ loop:
 	VMULPD           Z17, Z4, Z17
 	VMULPD           Z18, Z4, Z18
 	VMULPD           Z19, Z4, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
-	VBLENDMPD        Z12, Z16, K2, Z12
-	VBLENDMPD        Z13, Z17, K3, Z13
-	VBLENDMPD        Z14, Z18, K4, Z14
-	VBLENDMPD        Z15, Z19, K5, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -32049,10 +31931,9 @@ single:
 	VFMADD213PD      Z16, Z16, Z13
 	VBLENDMPD        Z6, Z13, K2, Z13
 	VMULPD           Z13, Z4, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -32093,10 +31974,9 @@ tail:
 	VFMADD213PD      Z16, Z16, Z13
 	VBLENDMPD        Z6, Z13, K2, Z13
 	VMULPD           Z13, Z4, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
-	VBLENDMPD        Z12, Z13, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -34661,9 +34541,9 @@ TEXT ·preluAVX512(SB), NOSPLIT, $72-52
 	MOVSS          X0, (SP)
 	VBROADCASTSS   (SP), Z0
 	VCMPPS.BCST    $0x00, actkernconst<>+3668(SB), Z0, K2
-	VBROADCASTSS   actkernconst<>+4196(SB), Z0
+	VBROADCASTSS   actkernconst<>+4200(SB), Z0
 	VBLENDMPS.BCST actkernconst<>+3840(SB), Z0, K2, Z1
-	VXORPS.BCST    actkernconst<>+4200(SB), Z1, Z1
+	VXORPS.BCST    actkernconst<>+4204(SB), Z1, Z1
 	VMOVUPD        Z1, 8(SP)
 	VMOVUPD        8(SP), Z0
 	VBROADCASTSS   actkernconst<>+3668(SB), Z1
@@ -34988,7 +34868,7 @@ done:
 // func preluVecAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·preluVecAVX512(SB), NOSPLIT, $0-72
-	VBROADCASTSS actkernconst<>+4196(SB), Z0
+	VBROADCASTSS actkernconst<>+4200(SB), Z0
 	VBROADCASTSS actkernconst<>+3668(SB), Z1
 	VBROADCASTSS actkernconst<>+3840(SB), Z2
 	MOVQ         dst_base+0(FP), AX
@@ -35014,9 +34894,9 @@ loop:
 	VBLENDMPS   Z2, Z0, K5, Z9
 	VBLENDMPS   Z2, Z0, K6, Z10
 	VBLENDMPS   Z2, Z0, K7, Z11
-	VXORPS.BCST actkernconst<>+4200(SB), Z9, Z9
-	VXORPS.BCST actkernconst<>+4200(SB), Z10, Z10
-	VXORPS.BCST actkernconst<>+4200(SB), Z11, Z11
+	VXORPS.BCST actkernconst<>+4204(SB), Z9, Z9
+	VXORPS.BCST actkernconst<>+4204(SB), Z10, Z10
+	VXORPS.BCST actkernconst<>+4204(SB), Z11, Z11
 	VMAXPS      Z9, Z3, Z9
 	VMAXPS      Z10, Z4, Z10
 	VMAXPS      Z11, Z5, Z11
@@ -35049,7 +34929,7 @@ single:
 	VMOVUPS     (DX), Z4
 	VCMPPS      $0x00, Z1, Z4, K3
 	VBLENDMPS   Z2, Z0, K3, Z5
-	VXORPS.BCST actkernconst<>+4200(SB), Z5, Z5
+	VXORPS.BCST actkernconst<>+4204(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
@@ -35073,7 +34953,7 @@ tail:
 	VMOVUPS.Z   (DX), K1, Z4
 	VCMPPS      $0x00, Z1, Z4, K3
 	VBLENDMPS   Z2, Z0, K3, Z5
-	VXORPS.BCST actkernconst<>+4200(SB), Z5, Z5
+	VXORPS.BCST actkernconst<>+4204(SB), Z5, Z5
 	VMAXPS      Z5, Z3, Z5
 	VCMPPS      $0x03, Z3, Z3, K3
 	VBLENDMPS   Z3, Z5, K3, Z5
@@ -35761,89 +35641,84 @@ done:
 // Requires: AVX, AVX512F, BMI2
 TEXT ·regluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSS actkernconst<>+3668(SB), Z0
+	VBROADCASTSS actkernconst<>+4196(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000040
-	JB        single
-	VMOVUPS   (CX), Z1
-	VMOVUPS   64(CX), Z2
-	VMOVUPS   128(CX), Z3
-	VMOVUPS   192(CX), Z4
-	VMAXPS    Z1, Z0, Z5
-	VMAXPS    Z2, Z0, Z6
-	VMAXPS    Z3, Z0, Z7
-	VMAXPS    Z4, Z0, Z8
-	VMOVUPS   (DX), Z9
-	VMOVUPS   64(DX), Z10
-	VMOVUPS   128(DX), Z11
-	VMOVUPS   192(DX), Z12
-	VMULPS    Z9, Z5, Z5
-	VMULPS    Z10, Z6, Z6
-	VMULPS    Z11, Z7, Z7
-	VMULPS    Z12, Z8, Z8
-	VCMPPS    $0x03, Z9, Z9, K2
-	VCMPPS    $0x03, Z10, Z10, K3
-	VCMPPS    $0x03, Z11, Z11, K4
-	VCMPPS    $0x03, Z12, Z12, K5
-	VBLENDMPS Z9, Z5, K2, Z9
-	VBLENDMPS Z10, Z6, K3, Z10
-	VBLENDMPS Z11, Z7, K4, Z11
-	VBLENDMPS Z12, Z8, K5, Z12
-	VCMPPS    $0x03, Z1, Z1, K2
-	VCMPPS    $0x03, Z2, Z2, K3
-	VCMPPS    $0x03, Z3, Z3, K4
-	VCMPPS    $0x03, Z4, Z4, K5
-	VBLENDMPS Z1, Z9, K2, Z1
-	VBLENDMPS Z2, Z10, K3, Z2
-	VBLENDMPS Z3, Z11, K4, Z3
-	VBLENDMPS Z4, Z12, K5, Z4
-	VMOVUPS   Z1, (AX)
-	VMOVUPS   Z2, 64(AX)
-	VMOVUPS   Z3, 128(AX)
-	VMOVUPS   Z4, 192(AX)
-	ADDQ      $0x00000100, AX
-	ADDQ      $0x00000100, CX
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, BX
-	JMP       loop
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX), Z2
+	VMOVUPS     64(CX), Z3
+	VMOVUPS     128(CX), Z4
+	VMOVUPS     192(CX), Z5
+	VMAXPS      Z2, Z0, Z6
+	VMAXPS      Z3, Z0, Z7
+	VMAXPS      Z4, Z0, Z8
+	VMAXPS      Z5, Z0, Z9
+	VMOVUPS     (DX), Z10
+	VMOVUPS     64(DX), Z11
+	VMOVUPS     128(DX), Z12
+	VMOVUPS     192(DX), Z13
+	VMULPS      Z10, Z6, Z6
+	VMULPS      Z11, Z7, Z7
+	VMULPS      Z12, Z8, Z8
+	VMULPS      Z13, Z9, Z9
+	VCMPPS      $0x03, Z10, Z10, K2
+	VCMPPS      $0x03, Z11, Z11, K3
+	VCMPPS      $0x03, Z12, Z12, K4
+	VCMPPS      $0x03, Z13, Z13, K5
+	VBLENDMPS   Z10, Z6, K2, Z10
+	VBLENDMPS   Z11, Z7, K3, Z11
+	VBLENDMPS   Z12, Z8, K4, Z12
+	VBLENDMPS   Z13, Z9, K5, Z13
+	VFIXUPIMMPS $0x00, Z1, Z2, Z10
+	VFIXUPIMMPS $0x00, Z1, Z3, Z11
+	VFIXUPIMMPS $0x00, Z1, Z4, Z12
+	VFIXUPIMMPS $0x00, Z1, Z5, Z13
+	VMOVUPS     Z10, (AX)
+	VMOVUPS     Z11, 64(AX)
+	VMOVUPS     Z12, 128(AX)
+	VMOVUPS     Z13, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000010
-	JB        tail
-	VMOVUPS   (CX), Z1
-	VMAXPS    Z1, Z0, Z2
-	VMOVUPS   (DX), Z3
-	VMULPS    Z3, Z2, Z2
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z2, K2, Z3
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z3, K2, Z1
-	VMOVUPS   Z1, (AX)
-	ADDQ      $0x00000040, AX
-	ADDQ      $0x00000040, CX
-	ADDQ      $0x00000040, DX
-	SUBQ      $0x00000010, BX
-	JMP       single
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX), Z2
+	VMAXPS      Z2, Z0, Z3
+	VMOVUPS     (DX), Z4
+	VMULPS      Z4, Z3, Z3
+	VCMPPS      $0x03, Z4, Z4, K2
+	VBLENDMPS   Z4, Z3, K2, Z4
+	VFIXUPIMMPS $0x00, Z1, Z2, Z4
+	VMOVUPS     Z4, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Z1
-	VMAXPS    Z1, Z0, Z2
-	VMOVUPS.Z (DX), K1, Z3
-	VMULPS    Z3, Z2, Z2
-	VCMPPS    $0x03, Z3, Z3, K2
-	VBLENDMPS Z3, Z2, K2, Z3
-	VCMPPS    $0x03, Z1, Z1, K2
-	VBLENDMPS Z1, Z3, K2, Z1
-	VMOVUPS   Z1, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMAXPS      Z2, Z0, Z3
+	VMOVUPS.Z   (DX), K1, Z4
+	VMULPS      Z4, Z3, Z3
+	VCMPPS      $0x03, Z4, Z4, K2
+	VBLENDMPS   Z4, Z3, K2, Z4
+	VFIXUPIMMPS $0x00, Z1, Z2, Z4
+	VMOVUPS     Z4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -35936,6 +35811,7 @@ done:
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·regluBackwardAAVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD actkernconst<>+5856(SB), Z0
+	VBROADCASTSD actkernconst<>+1280(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -35945,58 +35821,54 @@ TEXT ·regluBackwardAAVX512(SB), NOSPLIT, $0-96
 loop:
 	CMPQ        SI, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VMOVAPD     Z1, Z5
-	VFIXUPIMMPD $0x00, Z0, Z1, Z5
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
 	VMOVAPD     Z2, Z6
 	VFIXUPIMMPD $0x00, Z0, Z2, Z6
 	VMOVAPD     Z3, Z7
 	VFIXUPIMMPD $0x00, Z0, Z3, Z7
 	VMOVAPD     Z4, Z8
 	VFIXUPIMMPD $0x00, Z0, Z4, Z8
-	VCVTPS2PD   (DX), Z9
-	VCVTPS2PD   32(DX), Z10
-	VCVTPS2PD   64(DX), Z11
-	VCVTPS2PD   96(DX), Z12
-	VCVTPS2PD   (BX), Z13
-	VCVTPS2PD   32(BX), Z14
-	VCVTPS2PD   64(BX), Z15
-	VCVTPS2PD   96(BX), Z16
-	VMULPD      Z9, Z5, Z5
+	VMOVAPD     Z5, Z9
+	VFIXUPIMMPD $0x00, Z0, Z5, Z9
+	VCVTPS2PD   (DX), Z10
+	VCVTPS2PD   32(DX), Z11
+	VCVTPS2PD   64(DX), Z12
+	VCVTPS2PD   96(DX), Z13
+	VCVTPS2PD   (BX), Z14
+	VCVTPS2PD   32(BX), Z15
+	VCVTPS2PD   64(BX), Z16
+	VCVTPS2PD   96(BX), Z17
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
 	VMULPD      Z12, Z8, Z8
-	VMULPD      Z13, Z5, Z5
+	VMULPD      Z13, Z9, Z9
 	VMULPD      Z14, Z6, Z6
 	VMULPD      Z15, Z7, Z7
 	VMULPD      Z16, Z8, Z8
-	VCMPPD      $0x03, Z9, Z9, K2
-	VCMPPD      $0x03, Z10, Z10, K3
-	VCMPPD      $0x03, Z11, Z11, K4
-	VCMPPD      $0x03, Z12, Z12, K5
-	VBLENDMPD   Z9, Z5, K2, Z9
-	VBLENDMPD   Z10, Z6, K3, Z10
-	VBLENDMPD   Z11, Z7, K4, Z11
-	VBLENDMPD   Z12, Z8, K5, Z12
-	VCMPPD      $0x03, Z1, Z1, K2
-	VCMPPD      $0x03, Z2, Z2, K3
-	VCMPPD      $0x03, Z3, Z3, K4
-	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z9, K2, Z1
-	VBLENDMPD   Z2, Z10, K3, Z2
-	VBLENDMPD   Z3, Z11, K4, Z3
-	VBLENDMPD   Z4, Z12, K5, Z4
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, 32(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, 64(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVUPS     Y4, 96(AX)
+	VMULPD      Z17, Z9, Z9
+	VCMPPD      $0x03, Z10, Z10, K2
+	VCMPPD      $0x03, Z11, Z11, K3
+	VCMPPD      $0x03, Z12, Z12, K4
+	VCMPPD      $0x03, Z13, Z13, K5
+	VBLENDMPD   Z10, Z6, K2, Z10
+	VBLENDMPD   Z11, Z7, K3, Z11
+	VBLENDMPD   Z12, Z8, K4, Z12
+	VBLENDMPD   Z13, Z9, K5, Z13
+	VFIXUPIMMPD $0x00, Z1, Z2, Z10
+	VFIXUPIMMPD $0x00, Z1, Z3, Z11
+	VFIXUPIMMPD $0x00, Z1, Z4, Z12
+	VFIXUPIMMPD $0x00, Z1, Z5, Z13
+	VCVTPD2PS   Z10, Y10
+	VMOVUPS     Y10, (AX)
+	VCVTPD2PS   Z11, Y11
+	VMOVUPS     Y11, 32(AX)
+	VCVTPD2PS   Z12, Y12
+	VMOVUPS     Y12, 64(AX)
+	VCVTPD2PS   Z13, Y13
+	VMOVUPS     Y13, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -36007,19 +35879,18 @@ loop:
 single:
 	CMPQ        SI, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z1
-	VMOVAPD     Z1, Z2
-	VFIXUPIMMPD $0x00, Z0, Z1, Z2
-	VCVTPS2PD   (DX), Z3
-	VCVTPS2PD   (BX), Z4
-	VMULPD      Z3, Z2, Z2
-	VMULPD      Z4, Z2, Z2
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z2, K2, Z3
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
+	VCVTPS2PD   (CX), Z2
+	VMOVAPD     Z2, Z3
+	VFIXUPIMMPD $0x00, Z0, Z2, Z3
+	VCVTPS2PD   (DX), Z4
+	VCVTPS2PD   (BX), Z5
+	VMULPD      Z4, Z3, Z3
+	VMULPD      Z5, Z3, Z3
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z3, K2, Z4
+	VFIXUPIMMPD $0x00, Z1, Z2, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -36033,22 +35904,21 @@ tail:
 	MOVL        $-1, DI
 	BZHIL       SI, DI, DI
 	KMOVW       DI, K1
-	VMOVUPS.Z   (CX), K1, Y1
-	VCVTPS2PD   Y1, Z1
-	VMOVAPD     Z1, Z2
-	VFIXUPIMMPD $0x00, Z0, Z1, Z2
-	VMOVUPS.Z   (DX), K1, Y3
-	VCVTPS2PD   Y3, Z3
-	VMOVUPS.Z   (BX), K1, Y4
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VMOVAPD     Z2, Z3
+	VFIXUPIMMPD $0x00, Z0, Z2, Z3
+	VMOVUPS.Z   (DX), K1, Y4
 	VCVTPS2PD   Y4, Z4
-	VMULPD      Z3, Z2, Z2
-	VMULPD      Z4, Z2, Z2
-	VCMPPD      $0x03, Z3, Z3, K2
-	VBLENDMPD   Z3, Z2, K2, Z3
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z3, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, K1, (AX)
+	VMOVUPS.Z   (BX), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VMULPD      Z4, Z3, Z3
+	VMULPD      Z5, Z3, Z3
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z3, K2, Z4
+	VFIXUPIMMPD $0x00, Z1, Z2, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -38116,7 +37986,7 @@ done:
 
 // func seluAVX512(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
-TEXT ·seluAVX512(SB), NOSPLIT, $16-48
+TEXT ·seluAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1088(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
@@ -38138,188 +38008,178 @@ TEXT ·seluAVX512(SB), NOSPLIT, $16-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ            DX, $0x00000020
-	JB              single
-	VCVTPS2PD       (CX), Z16
-	VCVTPS2PD       32(CX), Z17
-	VCVTPS2PD       64(CX), Z18
-	VCVTPS2PD       96(CX), Z19
-	VCMPPD          $0x11, Z16, Z1, K2
-	VCMPPD          $0x11, Z17, Z1, K3
-	VCMPPD          $0x11, Z18, Z1, K4
-	VCMPPD          $0x11, Z19, Z1, K5
-	VMAXPD          Z6, Z16, Z20
-	VMAXPD          Z6, Z17, Z21
-	VMAXPD          Z6, Z18, Z22
-	VMAXPD          Z6, Z19, Z23
-	VMINPD          Z7, Z20, Z20
-	VMINPD          Z7, Z21, Z21
-	VMINPD          Z7, Z22, Z22
-	VMINPD          Z7, Z23, Z23
-	VMULPD          Z8, Z20, Z24
-	VMULPD          Z8, Z21, Z25
-	VMULPD          Z8, Z22, Z26
-	VMULPD          Z8, Z23, Z27
-	VRNDSCALEPD     $0x08, Z24, Z24
-	VRNDSCALEPD     $0x08, Z25, Z25
-	VRNDSCALEPD     $0x08, Z26, Z26
-	VRNDSCALEPD     $0x08, Z27, Z27
-	VFMADD231PD     Z9, Z24, Z20
-	VFMADD231PD     Z9, Z25, Z21
-	VFMADD231PD     Z9, Z26, Z22
-	VFMADD231PD     Z9, Z27, Z23
-	VMOVAPD         Z2, Z28
-	VFMADD213PD     Z3, Z20, Z28
-	VMOVAPD         Z2, Z29
-	VFMADD213PD     Z3, Z21, Z29
-	VMOVAPD         Z2, Z30
-	VFMADD213PD     Z3, Z22, Z30
-	VMOVAPD         Z2, Z31
-	VFMADD213PD     Z3, Z23, Z31
-	VFMADD213PD     Z10, Z20, Z28
-	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z10, Z22, Z30
-	VFMADD213PD     Z10, Z23, Z31
-	VFMADD213PD     Z11, Z20, Z28
-	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z11, Z22, Z30
-	VFMADD213PD     Z11, Z23, Z31
-	VFMADD213PD     Z12, Z20, Z28
-	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z12, Z22, Z30
-	VFMADD213PD     Z12, Z23, Z31
-	VFMADD213PD     Z13, Z20, Z28
-	VFMADD213PD     Z13, Z21, Z29
-	VFMADD213PD     Z13, Z22, Z30
-	VFMADD213PD     Z13, Z23, Z31
-	VFMADD213PD     Z14, Z20, Z28
-	VFMADD213PD     Z14, Z21, Z29
-	VFMADD213PD     Z14, Z22, Z30
-	VFMADD213PD     Z14, Z23, Z31
-	VFMADD213PD     Z15, Z20, Z28
-	VFMADD213PD     Z15, Z21, Z29
-	VFMADD213PD     Z15, Z22, Z30
-	VFMADD213PD     Z15, Z23, Z31
-	VMULPD          Z28, Z20, Z20
-	VMULPD          Z29, Z21, Z21
-	VMULPD          Z30, Z22, Z22
-	VMULPD          Z31, Z23, Z23
-	VSCALEFPD       Z24, Z0, Z24
-	VSCALEFPD       Z25, Z0, Z25
-	VSCALEFPD       Z26, Z0, Z26
-	VSCALEFPD       Z27, Z0, Z27
-	VSUBPD          Z0, Z24, Z28
-	VSUBPD          Z0, Z25, Z29
-	VSUBPD          Z0, Z26, Z30
-	VSUBPD          Z0, Z27, Z31
-	VFMADD213PD     Z28, Z20, Z24
-	VFMADD213PD     Z29, Z21, Z25
-	VFMADD213PD     Z30, Z22, Z26
-	VFMADD213PD     Z31, Z23, Z27
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z26
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z19, Z27
-	VCMPPD          $0x03, Z16, Z16, K6
-	VCMPPD          $0x03, Z17, Z17, K7
-	KMOVW           K7, (SP)
-	VCMPPD          $0x03, Z18, Z18, K7
-	KMOVW           K7, 8(SP)
-	VCMPPD          $0x03, Z19, Z19, K7
-	VMULPD          Z24, Z5, Z24
-	VMULPD          Z25, Z5, Z25
-	VMULPD          Z26, Z5, Z26
-	VMULPD          Z27, Z5, Z27
-	VMULPD          Z4, Z16, K2, Z24
-	VMULPD          Z4, Z17, K3, Z25
-	VMULPD          Z4, Z18, K4, Z26
-	VMULPD          Z4, Z19, K5, Z27
-	VBLENDMPD       Z16, Z24, K6, Z16
-	KMOVW           (SP), K2
-	VBLENDMPD       Z17, Z25, K2, Z17
-	KMOVW           8(SP), K2
-	VBLENDMPD       Z18, Z26, K2, Z18
-	VBLENDMPD       Z19, Z27, K7, Z19
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, (AX)
-	VCVTPD2PS       Z17, Y17
-	VMOVUPS         Y17, 32(AX)
-	VCVTPD2PS       Z18, Y18
-	VMOVUPS         Y18, 64(AX)
-	VCVTPD2PS       Z19, Y19
-	VMOVUPS         Y19, 96(AX)
-	ADDQ            $0x00000080, AX
-	ADDQ            $0x00000080, CX
-	SUBQ            $0x00000020, DX
-	JMP             loop
+	CMPQ             DX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z16
+	VCVTPS2PD        32(CX), Z17
+	VCVTPS2PD        64(CX), Z18
+	VCVTPS2PD        96(CX), Z19
+	VCMPPD           $0x11, Z16, Z1, K2
+	VCMPPD           $0x11, Z17, Z1, K3
+	VCMPPD           $0x11, Z18, Z1, K4
+	VCMPPD           $0x11, Z19, Z1, K5
+	VMAXPD           Z6, Z16, Z20
+	VMAXPD           Z6, Z17, Z21
+	VMAXPD           Z6, Z18, Z22
+	VMAXPD           Z6, Z19, Z23
+	VMINPD           Z7, Z20, Z20
+	VMINPD           Z7, Z21, Z21
+	VMINPD           Z7, Z22, Z22
+	VMINPD           Z7, Z23, Z23
+	VMULPD           Z8, Z20, Z24
+	VMULPD           Z8, Z21, Z25
+	VMULPD           Z8, Z22, Z26
+	VMULPD           Z8, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z9, Z24, Z20
+	VFMADD231PD      Z9, Z25, Z21
+	VFMADD231PD      Z9, Z26, Z22
+	VFMADD231PD      Z9, Z27, Z23
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z21, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z22, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD      Z12, Z20, Z28
+	VFMADD213PD      Z12, Z21, Z29
+	VFMADD213PD      Z12, Z22, Z30
+	VFMADD213PD      Z12, Z23, Z31
+	VFMADD213PD      Z13, Z20, Z28
+	VFMADD213PD      Z13, Z21, Z29
+	VFMADD213PD      Z13, Z22, Z30
+	VFMADD213PD      Z13, Z23, Z31
+	VFMADD213PD      Z14, Z20, Z28
+	VFMADD213PD      Z14, Z21, Z29
+	VFMADD213PD      Z14, Z22, Z30
+	VFMADD213PD      Z14, Z23, Z31
+	VFMADD213PD      Z15, Z20, Z28
+	VFMADD213PD      Z15, Z21, Z29
+	VFMADD213PD      Z15, Z22, Z30
+	VFMADD213PD      Z15, Z23, Z31
+	VMULPD           Z28, Z20, Z20
+	VMULPD           Z29, Z21, Z21
+	VMULPD           Z30, Z22, Z22
+	VMULPD           Z31, Z23, Z23
+	VSCALEFPD        Z24, Z0, Z24
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
+	VSUBPD           Z0, Z24, Z28
+	VSUBPD           Z0, Z25, Z29
+	VSUBPD           Z0, Z26, Z30
+	VSUBPD           Z0, Z27, Z31
+	VFMADD213PD      Z28, Z20, Z24
+	VFMADD213PD      Z29, Z21, Z25
+	VFMADD213PD      Z30, Z22, Z26
+	VFMADD213PD      Z31, Z23, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z17, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z18, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z19, Z27
+	VMULPD           Z24, Z5, Z24
+	VMULPD           Z25, Z5, Z25
+	VMULPD           Z26, Z5, Z26
+	VMULPD           Z27, Z5, Z27
+	VMULPD           Z4, Z16, K2, Z24
+	VMULPD           Z4, Z17, K3, Z25
+	VMULPD           Z4, Z18, K4, Z26
+	VMULPD           Z4, Z19, K5, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z17, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z18, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z19, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVUPS          Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	SUBQ             $0x00000020, DX
+	JMP              loop
 
 single:
-	CMPQ            DX, $0x00000008
-	JB              tail
-	VCVTPS2PD       (CX), Z16
-	VCMPPD          $0x11, Z16, Z1, K2
-	VMAXPD          Z6, Z16, Z17
-	VMINPD          Z7, Z17, Z17
-	VMULPD          Z8, Z17, Z18
-	VRNDSCALEPD     $0x08, Z18, Z18
-	VFMADD231PD     Z9, Z18, Z17
-	VMOVAPD         Z2, Z19
-	VFMADD213PD     Z3, Z17, Z19
-	VFMADD213PD     Z10, Z17, Z19
-	VFMADD213PD     Z11, Z17, Z19
-	VFMADD213PD     Z12, Z17, Z19
-	VFMADD213PD     Z13, Z17, Z19
-	VFMADD213PD     Z14, Z17, Z19
-	VFMADD213PD     Z15, Z17, Z19
-	VMULPD          Z19, Z17, Z17
-	VSCALEFPD       Z18, Z0, Z18
-	VSUBPD          Z0, Z18, Z19
-	VFMADD213PD     Z19, Z17, Z18
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD          $0x03, Z16, Z16, K3
-	VMULPD          Z18, Z5, Z18
-	VMULPD          Z4, Z16, K2, Z18
-	VBLENDMPD       Z16, Z18, K3, Z16
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, (AX)
-	ADDQ            $0x00000020, AX
-	ADDQ            $0x00000020, CX
-	SUBQ            $0x00000008, DX
-	JMP             single
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z16
+	VCMPPD           $0x11, Z16, Z1, K2
+	VMAXPD           Z6, Z16, Z17
+	VMINPD           Z7, Z17, Z17
+	VMULPD           Z8, Z17, Z18
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VFMADD231PD      Z9, Z18, Z17
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z17, Z19
+	VFMADD213PD      Z10, Z17, Z19
+	VFMADD213PD      Z11, Z17, Z19
+	VFMADD213PD      Z12, Z17, Z19
+	VFMADD213PD      Z13, Z17, Z19
+	VFMADD213PD      Z14, Z17, Z19
+	VFMADD213PD      Z15, Z17, Z19
+	VMULPD           Z19, Z17, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSUBPD           Z0, Z18, Z19
+	VFMADD213PD      Z19, Z17, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z4, Z16, K2, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z18
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
 
 tail:
-	TESTQ           DX, DX
-	JZ              done
-	MOVL            $-1, BX
-	BZHIL           DX, BX, BX
-	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y16
-	VCVTPS2PD       Y16, Z16
-	VCMPPD          $0x11, Z16, Z1, K2
-	VMAXPD          Z6, Z16, Z17
-	VMINPD          Z7, Z17, Z17
-	VMULPD          Z8, Z17, Z18
-	VRNDSCALEPD     $0x08, Z18, Z18
-	VFMADD231PD     Z9, Z18, Z17
-	VMOVAPD         Z2, Z19
-	VFMADD213PD     Z3, Z17, Z19
-	VFMADD213PD     Z10, Z17, Z19
-	VFMADD213PD     Z11, Z17, Z19
-	VFMADD213PD     Z12, Z17, Z19
-	VFMADD213PD     Z13, Z17, Z19
-	VFMADD213PD     Z14, Z17, Z19
-	VFMADD213PD     Z15, Z17, Z19
-	VMULPD          Z19, Z17, Z17
-	VSCALEFPD       Z18, Z0, Z18
-	VSUBPD          Z0, Z18, Z19
-	VFMADD213PD     Z19, Z17, Z18
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD          $0x03, Z16, Z16, K3
-	VMULPD          Z18, Z5, Z18
-	VMULPD          Z4, Z16, K2, Z18
-	VBLENDMPD       Z16, Z18, K3, Z16
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, K1, (AX)
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y16
+	VCVTPS2PD        Y16, Z16
+	VCMPPD           $0x11, Z16, Z1, K2
+	VMAXPD           Z6, Z16, Z17
+	VMINPD           Z7, Z17, Z17
+	VMULPD           Z8, Z17, Z18
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VFMADD231PD      Z9, Z18, Z17
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z17, Z19
+	VFMADD213PD      Z10, Z17, Z19
+	VFMADD213PD      Z11, Z17, Z19
+	VFMADD213PD      Z12, Z17, Z19
+	VFMADD213PD      Z13, Z17, Z19
+	VFMADD213PD      Z14, Z17, Z19
+	VFMADD213PD      Z15, Z17, Z19
+	VMULPD           Z19, Z17, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSUBPD           Z0, Z18, Z19
+	VFMADD213PD      Z19, Z17, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z4, Z16, K2, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z18
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -38327,7 +38187,7 @@ done:
 
 // func seluAVX512Stream(dst []float32, in0 []float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·seluAVX512Stream(SB), NOSPLIT, $16-48
+TEXT ·seluAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1088(SB), Z1
 	VBROADCASTSD actkernconst<>+48(SB), Z2
@@ -38349,188 +38209,178 @@ TEXT ·seluAVX512Stream(SB), NOSPLIT, $16-48
 	MOVQ         dst_len+8(FP), DX
 
 loop:
-	CMPQ            DX, $0x00000020
-	JB              single
-	VCVTPS2PD       (CX), Z16
-	VCVTPS2PD       32(CX), Z17
-	VCVTPS2PD       64(CX), Z18
-	VCVTPS2PD       96(CX), Z19
-	VCMPPD          $0x11, Z16, Z1, K2
-	VCMPPD          $0x11, Z17, Z1, K3
-	VCMPPD          $0x11, Z18, Z1, K4
-	VCMPPD          $0x11, Z19, Z1, K5
-	VMAXPD          Z6, Z16, Z20
-	VMAXPD          Z6, Z17, Z21
-	VMAXPD          Z6, Z18, Z22
-	VMAXPD          Z6, Z19, Z23
-	VMINPD          Z7, Z20, Z20
-	VMINPD          Z7, Z21, Z21
-	VMINPD          Z7, Z22, Z22
-	VMINPD          Z7, Z23, Z23
-	VMULPD          Z8, Z20, Z24
-	VMULPD          Z8, Z21, Z25
-	VMULPD          Z8, Z22, Z26
-	VMULPD          Z8, Z23, Z27
-	VRNDSCALEPD     $0x08, Z24, Z24
-	VRNDSCALEPD     $0x08, Z25, Z25
-	VRNDSCALEPD     $0x08, Z26, Z26
-	VRNDSCALEPD     $0x08, Z27, Z27
-	VFMADD231PD     Z9, Z24, Z20
-	VFMADD231PD     Z9, Z25, Z21
-	VFMADD231PD     Z9, Z26, Z22
-	VFMADD231PD     Z9, Z27, Z23
-	VMOVAPD         Z2, Z28
-	VFMADD213PD     Z3, Z20, Z28
-	VMOVAPD         Z2, Z29
-	VFMADD213PD     Z3, Z21, Z29
-	VMOVAPD         Z2, Z30
-	VFMADD213PD     Z3, Z22, Z30
-	VMOVAPD         Z2, Z31
-	VFMADD213PD     Z3, Z23, Z31
-	VFMADD213PD     Z10, Z20, Z28
-	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z10, Z22, Z30
-	VFMADD213PD     Z10, Z23, Z31
-	VFMADD213PD     Z11, Z20, Z28
-	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z11, Z22, Z30
-	VFMADD213PD     Z11, Z23, Z31
-	VFMADD213PD     Z12, Z20, Z28
-	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z12, Z22, Z30
-	VFMADD213PD     Z12, Z23, Z31
-	VFMADD213PD     Z13, Z20, Z28
-	VFMADD213PD     Z13, Z21, Z29
-	VFMADD213PD     Z13, Z22, Z30
-	VFMADD213PD     Z13, Z23, Z31
-	VFMADD213PD     Z14, Z20, Z28
-	VFMADD213PD     Z14, Z21, Z29
-	VFMADD213PD     Z14, Z22, Z30
-	VFMADD213PD     Z14, Z23, Z31
-	VFMADD213PD     Z15, Z20, Z28
-	VFMADD213PD     Z15, Z21, Z29
-	VFMADD213PD     Z15, Z22, Z30
-	VFMADD213PD     Z15, Z23, Z31
-	VMULPD          Z28, Z20, Z20
-	VMULPD          Z29, Z21, Z21
-	VMULPD          Z30, Z22, Z22
-	VMULPD          Z31, Z23, Z23
-	VSCALEFPD       Z24, Z0, Z24
-	VSCALEFPD       Z25, Z0, Z25
-	VSCALEFPD       Z26, Z0, Z26
-	VSCALEFPD       Z27, Z0, Z27
-	VSUBPD          Z0, Z24, Z28
-	VSUBPD          Z0, Z25, Z29
-	VSUBPD          Z0, Z26, Z30
-	VSUBPD          Z0, Z27, Z31
-	VFMADD213PD     Z28, Z20, Z24
-	VFMADD213PD     Z29, Z21, Z25
-	VFMADD213PD     Z30, Z22, Z26
-	VFMADD213PD     Z31, Z23, Z27
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z24
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z17, Z25
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z18, Z26
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z19, Z27
-	VCMPPD          $0x03, Z16, Z16, K6
-	VCMPPD          $0x03, Z17, Z17, K7
-	KMOVW           K7, (SP)
-	VCMPPD          $0x03, Z18, Z18, K7
-	KMOVW           K7, 8(SP)
-	VCMPPD          $0x03, Z19, Z19, K7
-	VMULPD          Z24, Z5, Z24
-	VMULPD          Z25, Z5, Z25
-	VMULPD          Z26, Z5, Z26
-	VMULPD          Z27, Z5, Z27
-	VMULPD          Z4, Z16, K2, Z24
-	VMULPD          Z4, Z17, K3, Z25
-	VMULPD          Z4, Z18, K4, Z26
-	VMULPD          Z4, Z19, K5, Z27
-	VBLENDMPD       Z16, Z24, K6, Z16
-	KMOVW           (SP), K2
-	VBLENDMPD       Z17, Z25, K2, Z17
-	KMOVW           8(SP), K2
-	VBLENDMPD       Z18, Z26, K2, Z18
-	VBLENDMPD       Z19, Z27, K7, Z19
-	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, (AX)
-	VCVTPD2PS       Z17, Y17
-	VMOVNTPS        Y17, 32(AX)
-	VCVTPD2PS       Z18, Y18
-	VMOVNTPS        Y18, 64(AX)
-	VCVTPD2PS       Z19, Y19
-	VMOVNTPS        Y19, 96(AX)
-	ADDQ            $0x00000080, AX
-	ADDQ            $0x00000080, CX
-	SUBQ            $0x00000020, DX
-	JMP             loop
+	CMPQ             DX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z16
+	VCVTPS2PD        32(CX), Z17
+	VCVTPS2PD        64(CX), Z18
+	VCVTPS2PD        96(CX), Z19
+	VCMPPD           $0x11, Z16, Z1, K2
+	VCMPPD           $0x11, Z17, Z1, K3
+	VCMPPD           $0x11, Z18, Z1, K4
+	VCMPPD           $0x11, Z19, Z1, K5
+	VMAXPD           Z6, Z16, Z20
+	VMAXPD           Z6, Z17, Z21
+	VMAXPD           Z6, Z18, Z22
+	VMAXPD           Z6, Z19, Z23
+	VMINPD           Z7, Z20, Z20
+	VMINPD           Z7, Z21, Z21
+	VMINPD           Z7, Z22, Z22
+	VMINPD           Z7, Z23, Z23
+	VMULPD           Z8, Z20, Z24
+	VMULPD           Z8, Z21, Z25
+	VMULPD           Z8, Z22, Z26
+	VMULPD           Z8, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z9, Z24, Z20
+	VFMADD231PD      Z9, Z25, Z21
+	VFMADD231PD      Z9, Z26, Z22
+	VFMADD231PD      Z9, Z27, Z23
+	VMOVAPD          Z2, Z28
+	VFMADD213PD      Z3, Z20, Z28
+	VMOVAPD          Z2, Z29
+	VFMADD213PD      Z3, Z21, Z29
+	VMOVAPD          Z2, Z30
+	VFMADD213PD      Z3, Z22, Z30
+	VMOVAPD          Z2, Z31
+	VFMADD213PD      Z3, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VFMADD213PD      Z12, Z20, Z28
+	VFMADD213PD      Z12, Z21, Z29
+	VFMADD213PD      Z12, Z22, Z30
+	VFMADD213PD      Z12, Z23, Z31
+	VFMADD213PD      Z13, Z20, Z28
+	VFMADD213PD      Z13, Z21, Z29
+	VFMADD213PD      Z13, Z22, Z30
+	VFMADD213PD      Z13, Z23, Z31
+	VFMADD213PD      Z14, Z20, Z28
+	VFMADD213PD      Z14, Z21, Z29
+	VFMADD213PD      Z14, Z22, Z30
+	VFMADD213PD      Z14, Z23, Z31
+	VFMADD213PD      Z15, Z20, Z28
+	VFMADD213PD      Z15, Z21, Z29
+	VFMADD213PD      Z15, Z22, Z30
+	VFMADD213PD      Z15, Z23, Z31
+	VMULPD           Z28, Z20, Z20
+	VMULPD           Z29, Z21, Z21
+	VMULPD           Z30, Z22, Z22
+	VMULPD           Z31, Z23, Z23
+	VSCALEFPD        Z24, Z0, Z24
+	VSCALEFPD        Z25, Z0, Z25
+	VSCALEFPD        Z26, Z0, Z26
+	VSCALEFPD        Z27, Z0, Z27
+	VSUBPD           Z0, Z24, Z28
+	VSUBPD           Z0, Z25, Z29
+	VSUBPD           Z0, Z26, Z30
+	VSUBPD           Z0, Z27, Z31
+	VFMADD213PD      Z28, Z20, Z24
+	VFMADD213PD      Z29, Z21, Z25
+	VFMADD213PD      Z30, Z22, Z26
+	VFMADD213PD      Z31, Z23, Z27
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z24
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z17, Z25
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z18, Z26
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z19, Z27
+	VMULPD           Z24, Z5, Z24
+	VMULPD           Z25, Z5, Z25
+	VMULPD           Z26, Z5, Z26
+	VMULPD           Z27, Z5, Z27
+	VMULPD           Z4, Z16, K2, Z24
+	VMULPD           Z4, Z17, K3, Z25
+	VMULPD           Z4, Z18, K4, Z26
+	VMULPD           Z4, Z19, K5, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z17, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z18, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z19, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVNTPS         Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	SUBQ             $0x00000020, DX
+	JMP              loop
 
 single:
-	CMPQ            DX, $0x00000008
-	JB              tail
-	VCVTPS2PD       (CX), Z16
-	VCMPPD          $0x11, Z16, Z1, K2
-	VMAXPD          Z6, Z16, Z17
-	VMINPD          Z7, Z17, Z17
-	VMULPD          Z8, Z17, Z18
-	VRNDSCALEPD     $0x08, Z18, Z18
-	VFMADD231PD     Z9, Z18, Z17
-	VMOVAPD         Z2, Z19
-	VFMADD213PD     Z3, Z17, Z19
-	VFMADD213PD     Z10, Z17, Z19
-	VFMADD213PD     Z11, Z17, Z19
-	VFMADD213PD     Z12, Z17, Z19
-	VFMADD213PD     Z13, Z17, Z19
-	VFMADD213PD     Z14, Z17, Z19
-	VFMADD213PD     Z15, Z17, Z19
-	VMULPD          Z19, Z17, Z17
-	VSCALEFPD       Z18, Z0, Z18
-	VSUBPD          Z0, Z18, Z19
-	VFMADD213PD     Z19, Z17, Z18
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD          $0x03, Z16, Z16, K3
-	VMULPD          Z18, Z5, Z18
-	VMULPD          Z4, Z16, K2, Z18
-	VBLENDMPD       Z16, Z18, K3, Z16
-	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, (AX)
-	ADDQ            $0x00000020, AX
-	ADDQ            $0x00000020, CX
-	SUBQ            $0x00000008, DX
-	JMP             single
+	CMPQ             DX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z16
+	VCMPPD           $0x11, Z16, Z1, K2
+	VMAXPD           Z6, Z16, Z17
+	VMINPD           Z7, Z17, Z17
+	VMULPD           Z8, Z17, Z18
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VFMADD231PD      Z9, Z18, Z17
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z17, Z19
+	VFMADD213PD      Z10, Z17, Z19
+	VFMADD213PD      Z11, Z17, Z19
+	VFMADD213PD      Z12, Z17, Z19
+	VFMADD213PD      Z13, Z17, Z19
+	VFMADD213PD      Z14, Z17, Z19
+	VFMADD213PD      Z15, Z17, Z19
+	VMULPD           Z19, Z17, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSUBPD           Z0, Z18, Z19
+	VFMADD213PD      Z19, Z17, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z4, Z16, K2, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z18
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	SUBQ             $0x00000008, DX
+	JMP              single
 
 tail:
-	TESTQ           DX, DX
-	JZ              done
-	MOVL            $-1, BX
-	BZHIL           DX, BX, BX
-	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y16
-	VCVTPS2PD       Y16, Z16
-	VCMPPD          $0x11, Z16, Z1, K2
-	VMAXPD          Z6, Z16, Z17
-	VMINPD          Z7, Z17, Z17
-	VMULPD          Z8, Z17, Z18
-	VRNDSCALEPD     $0x08, Z18, Z18
-	VFMADD231PD     Z9, Z18, Z17
-	VMOVAPD         Z2, Z19
-	VFMADD213PD     Z3, Z17, Z19
-	VFMADD213PD     Z10, Z17, Z19
-	VFMADD213PD     Z11, Z17, Z19
-	VFMADD213PD     Z12, Z17, Z19
-	VFMADD213PD     Z13, Z17, Z19
-	VFMADD213PD     Z14, Z17, Z19
-	VFMADD213PD     Z15, Z17, Z19
-	VMULPD          Z19, Z17, Z17
-	VSCALEFPD       Z18, Z0, Z18
-	VSUBPD          Z0, Z18, Z19
-	VFMADD213PD     Z19, Z17, Z18
-	VPTERNLOGQ.BCST $0xf8, actkernconst<>+0(SB), Z16, Z18
-	VCMPPD          $0x03, Z16, Z16, K3
-	VMULPD          Z18, Z5, Z18
-	VMULPD          Z4, Z16, K2, Z18
-	VBLENDMPD       Z16, Z18, K3, Z16
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, K1, (AX)
+	TESTQ            DX, DX
+	JZ               done
+	MOVL             $-1, BX
+	BZHIL            DX, BX, BX
+	KMOVW            BX, K1
+	VMOVUPS.Z        (CX), K1, Y16
+	VCVTPS2PD        Y16, Z16
+	VCMPPD           $0x11, Z16, Z1, K2
+	VMAXPD           Z6, Z16, Z17
+	VMINPD           Z7, Z17, Z17
+	VMULPD           Z8, Z17, Z18
+	VRNDSCALEPD      $0x08, Z18, Z18
+	VFMADD231PD      Z9, Z18, Z17
+	VMOVAPD          Z2, Z19
+	VFMADD213PD      Z3, Z17, Z19
+	VFMADD213PD      Z10, Z17, Z19
+	VFMADD213PD      Z11, Z17, Z19
+	VFMADD213PD      Z12, Z17, Z19
+	VFMADD213PD      Z13, Z17, Z19
+	VFMADD213PD      Z14, Z17, Z19
+	VFMADD213PD      Z15, Z17, Z19
+	VMULPD           Z19, Z17, Z17
+	VSCALEFPD        Z18, Z0, Z18
+	VSUBPD           Z0, Z18, Z19
+	VFMADD213PD      Z19, Z17, Z18
+	VPTERNLOGQ.BCST  $0xf8, actkernconst<>+0(SB), Z16, Z18
+	VMULPD           Z18, Z5, Z18
+	VMULPD           Z4, Z16, K2, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z16, Z18
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, K1, (AX)
 
 done:
 	SFENCE
@@ -40841,187 +40691,181 @@ TEXT ·sigmoidBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z12
-	VCVTPS2PD   32(CX), Z13
-	VCVTPS2PD   64(CX), Z14
-	VCVTPS2PD   96(CX), Z15
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST  actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST  actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST  actkernconst<>+0(SB), Z15, Z19
-	VMAXPD      Z2, Z16, Z20
-	VMAXPD      Z2, Z17, Z21
-	VMAXPD      Z2, Z18, Z22
-	VMAXPD      Z2, Z19, Z23
-	VMULPD      Z4, Z20, Z24
-	VMULPD      Z4, Z21, Z25
-	VMULPD      Z4, Z22, Z26
-	VMULPD      Z4, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z5, Z24, Z20
-	VFMADD231PD Z5, Z25, Z21
-	VFMADD231PD Z5, Z26, Z22
-	VFMADD231PD Z5, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z6, Z20, Z28
-	VFMADD213PD Z6, Z21, Z29
-	VFMADD213PD Z6, Z22, Z30
-	VFMADD213PD Z6, Z23, Z31
-	VFMADD213PD Z7, Z20, Z28
-	VFMADD213PD Z7, Z21, Z29
-	VFMADD213PD Z7, Z22, Z30
-	VFMADD213PD Z7, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VCMPPD      $0x15, Z2, Z16, K2
-	VCMPPD      $0x15, Z2, Z17, K3
-	VCMPPD      $0x15, Z2, Z18, K4
-	VCMPPD      $0x15, Z2, Z19, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VADDPD      Z28, Z3, Z16
-	VADDPD      Z29, Z3, Z17
-	VADDPD      Z30, Z3, Z18
-	VADDPD      Z31, Z3, Z19
-	VDIVPD      Z16, Z28, Z28
-	VDIVPD      Z17, Z29, Z29
-	VDIVPD      Z18, Z30, Z30
-	VDIVPD      Z19, Z31, Z31
-	VCMPPD      $0x03, Z12, Z12, K2
-	VCMPPD      $0x03, Z13, Z13, K3
-	VCMPPD      $0x03, Z14, Z14, K4
-	VCMPPD      $0x03, Z15, Z15, K5
-	VXORPD.BCST actkernconst<>+0(SB), Z28, Z16
-	VXORPD.BCST actkernconst<>+0(SB), Z29, Z17
-	VXORPD.BCST actkernconst<>+0(SB), Z30, Z18
-	VXORPD.BCST actkernconst<>+0(SB), Z31, Z19
-	VFMADD132PD Z28, Z28, Z16
-	VFMADD132PD Z29, Z29, Z17
-	VFMADD132PD Z30, Z30, Z18
-	VFMADD132PD Z31, Z31, Z19
-	VCVTPS2PD   (DX), Z20
-	VCVTPS2PD   32(DX), Z21
-	VCVTPS2PD   64(DX), Z22
-	VCVTPS2PD   96(DX), Z23
-	VMULPD      Z20, Z16, Z16
-	VMULPD      Z21, Z17, Z17
-	VMULPD      Z22, Z18, Z18
-	VMULPD      Z23, Z19, Z19
-	VBLENDMPD   Z12, Z16, K2, Z12
-	VBLENDMPD   Z13, Z17, K3, Z13
-	VBLENDMPD   Z14, Z18, K4, Z14
-	VBLENDMPD   Z15, Z19, K5, Z15
-	VCVTPD2PS   Z12, Y12
-	VMOVUPS     Y12, (AX)
-	VCVTPD2PS   Z13, Y13
-	VMOVUPS     Y13, 32(AX)
-	VCVTPD2PS   Z14, Y14
-	VMOVUPS     Y14, 64(AX)
-	VCVTPD2PS   Z15, Y15
-	VMOVUPS     Y15, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000020, BX
-	JMP         loop
+	CMPQ             BX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VMULPD           Z4, Z20, Z24
+	VMULPD           Z4, Z21, Z25
+	VMULPD           Z4, Z22, Z26
+	VMULPD           Z4, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z5, Z24, Z20
+	VFMADD231PD      Z5, Z25, Z21
+	VFMADD231PD      Z5, Z26, Z22
+	VFMADD231PD      Z5, Z27, Z23
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VCMPPD           $0x15, Z2, Z16, K2
+	VCMPPD           $0x15, Z2, Z17, K3
+	VCMPPD           $0x15, Z2, Z18, K4
+	VCMPPD           $0x15, Z2, Z19, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VADDPD           Z28, Z3, Z16
+	VADDPD           Z29, Z3, Z17
+	VADDPD           Z30, Z3, Z18
+	VADDPD           Z31, Z3, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x00000080, DX
+	SUBQ             $0x00000020, BX
+	JMP              loop
 
 single:
-	CMPQ        BX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VCVTPS2PD   (DX), Z14
-	VMULPD      Z14, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCVTPD2PS   Z12, Y12
-	VMOVUPS     Y12, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, BX
-	JMP         single
+	CMPQ             BX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	SUBQ             $0x00000008, BX
+	JMP              single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y12
-	VCVTPS2PD   Y12, Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VMOVUPS.Z   (DX), K1, Y14
-	VCVTPS2PD   Y14, Z14
-	VMULPD      Z14, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCVTPD2PS   Z12, Y12
-	VMOVUPS     Y12, K1, (AX)
+	TESTQ            BX, BX
+	JZ               done
+	MOVL             $-1, SI
+	BZHIL            BX, SI, SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41048,187 +40892,181 @@ TEXT ·sigmoidBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ        BX, $0x00000020
-	JB          single
-	VCVTPS2PD   (CX), Z12
-	VCVTPS2PD   32(CX), Z13
-	VCVTPS2PD   64(CX), Z14
-	VCVTPS2PD   96(CX), Z15
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z16
-	VORPD.BCST  actkernconst<>+0(SB), Z13, Z17
-	VORPD.BCST  actkernconst<>+0(SB), Z14, Z18
-	VORPD.BCST  actkernconst<>+0(SB), Z15, Z19
-	VMAXPD      Z2, Z16, Z20
-	VMAXPD      Z2, Z17, Z21
-	VMAXPD      Z2, Z18, Z22
-	VMAXPD      Z2, Z19, Z23
-	VMULPD      Z4, Z20, Z24
-	VMULPD      Z4, Z21, Z25
-	VMULPD      Z4, Z22, Z26
-	VMULPD      Z4, Z23, Z27
-	VRNDSCALEPD $0x08, Z24, Z24
-	VRNDSCALEPD $0x08, Z25, Z25
-	VRNDSCALEPD $0x08, Z26, Z26
-	VRNDSCALEPD $0x08, Z27, Z27
-	VFMADD231PD Z5, Z24, Z20
-	VFMADD231PD Z5, Z25, Z21
-	VFMADD231PD Z5, Z26, Z22
-	VFMADD231PD Z5, Z27, Z23
-	VMOVAPD     Z0, Z28
-	VFMADD213PD Z1, Z20, Z28
-	VMOVAPD     Z0, Z29
-	VFMADD213PD Z1, Z21, Z29
-	VMOVAPD     Z0, Z30
-	VFMADD213PD Z1, Z22, Z30
-	VMOVAPD     Z0, Z31
-	VFMADD213PD Z1, Z23, Z31
-	VFMADD213PD Z6, Z20, Z28
-	VFMADD213PD Z6, Z21, Z29
-	VFMADD213PD Z6, Z22, Z30
-	VFMADD213PD Z6, Z23, Z31
-	VFMADD213PD Z7, Z20, Z28
-	VFMADD213PD Z7, Z21, Z29
-	VFMADD213PD Z7, Z22, Z30
-	VFMADD213PD Z7, Z23, Z31
-	VFMADD213PD Z8, Z20, Z28
-	VFMADD213PD Z8, Z21, Z29
-	VFMADD213PD Z8, Z22, Z30
-	VFMADD213PD Z8, Z23, Z31
-	VFMADD213PD Z9, Z20, Z28
-	VFMADD213PD Z9, Z21, Z29
-	VFMADD213PD Z9, Z22, Z30
-	VFMADD213PD Z9, Z23, Z31
-	VFMADD213PD Z10, Z20, Z28
-	VFMADD213PD Z10, Z21, Z29
-	VFMADD213PD Z10, Z22, Z30
-	VFMADD213PD Z10, Z23, Z31
-	VFMADD213PD Z11, Z20, Z28
-	VFMADD213PD Z11, Z21, Z29
-	VFMADD213PD Z11, Z22, Z30
-	VFMADD213PD Z11, Z23, Z31
-	VCMPPD      $0x15, Z2, Z16, K2
-	VCMPPD      $0x15, Z2, Z17, K3
-	VCMPPD      $0x15, Z2, Z18, K4
-	VCMPPD      $0x15, Z2, Z19, K5
-	VSCALEFPD.Z Z24, Z28, K2, Z28
-	VSCALEFPD.Z Z25, Z29, K3, Z29
-	VSCALEFPD.Z Z26, Z30, K4, Z30
-	VSCALEFPD.Z Z27, Z31, K5, Z31
-	VADDPD      Z28, Z3, Z16
-	VADDPD      Z29, Z3, Z17
-	VADDPD      Z30, Z3, Z18
-	VADDPD      Z31, Z3, Z19
-	VDIVPD      Z16, Z28, Z28
-	VDIVPD      Z17, Z29, Z29
-	VDIVPD      Z18, Z30, Z30
-	VDIVPD      Z19, Z31, Z31
-	VCMPPD      $0x03, Z12, Z12, K2
-	VCMPPD      $0x03, Z13, Z13, K3
-	VCMPPD      $0x03, Z14, Z14, K4
-	VCMPPD      $0x03, Z15, Z15, K5
-	VXORPD.BCST actkernconst<>+0(SB), Z28, Z16
-	VXORPD.BCST actkernconst<>+0(SB), Z29, Z17
-	VXORPD.BCST actkernconst<>+0(SB), Z30, Z18
-	VXORPD.BCST actkernconst<>+0(SB), Z31, Z19
-	VFMADD132PD Z28, Z28, Z16
-	VFMADD132PD Z29, Z29, Z17
-	VFMADD132PD Z30, Z30, Z18
-	VFMADD132PD Z31, Z31, Z19
-	VCVTPS2PD   (DX), Z20
-	VCVTPS2PD   32(DX), Z21
-	VCVTPS2PD   64(DX), Z22
-	VCVTPS2PD   96(DX), Z23
-	VMULPD      Z20, Z16, Z16
-	VMULPD      Z21, Z17, Z17
-	VMULPD      Z22, Z18, Z18
-	VMULPD      Z23, Z19, Z19
-	VBLENDMPD   Z12, Z16, K2, Z12
-	VBLENDMPD   Z13, Z17, K3, Z13
-	VBLENDMPD   Z14, Z18, K4, Z14
-	VBLENDMPD   Z15, Z19, K5, Z15
-	VCVTPD2PS   Z12, Y12
-	VMOVNTPS    Y12, (AX)
-	VCVTPD2PS   Z13, Y13
-	VMOVNTPS    Y13, 32(AX)
-	VCVTPD2PS   Z14, Y14
-	VMOVNTPS    Y14, 64(AX)
-	VCVTPD2PS   Z15, Y15
-	VMOVNTPS    Y15, 96(AX)
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000020, BX
-	JMP         loop
+	CMPQ             BX, $0x00000020
+	JB               single
+	VCVTPS2PD        (CX), Z12
+	VCVTPS2PD        32(CX), Z13
+	VCVTPS2PD        64(CX), Z14
+	VCVTPS2PD        96(CX), Z15
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z16
+	VORPD.BCST       actkernconst<>+0(SB), Z13, Z17
+	VORPD.BCST       actkernconst<>+0(SB), Z14, Z18
+	VORPD.BCST       actkernconst<>+0(SB), Z15, Z19
+	VMAXPD           Z2, Z16, Z20
+	VMAXPD           Z2, Z17, Z21
+	VMAXPD           Z2, Z18, Z22
+	VMAXPD           Z2, Z19, Z23
+	VMULPD           Z4, Z20, Z24
+	VMULPD           Z4, Z21, Z25
+	VMULPD           Z4, Z22, Z26
+	VMULPD           Z4, Z23, Z27
+	VRNDSCALEPD      $0x08, Z24, Z24
+	VRNDSCALEPD      $0x08, Z25, Z25
+	VRNDSCALEPD      $0x08, Z26, Z26
+	VRNDSCALEPD      $0x08, Z27, Z27
+	VFMADD231PD      Z5, Z24, Z20
+	VFMADD231PD      Z5, Z25, Z21
+	VFMADD231PD      Z5, Z26, Z22
+	VFMADD231PD      Z5, Z27, Z23
+	VMOVAPD          Z0, Z28
+	VFMADD213PD      Z1, Z20, Z28
+	VMOVAPD          Z0, Z29
+	VFMADD213PD      Z1, Z21, Z29
+	VMOVAPD          Z0, Z30
+	VFMADD213PD      Z1, Z22, Z30
+	VMOVAPD          Z0, Z31
+	VFMADD213PD      Z1, Z23, Z31
+	VFMADD213PD      Z6, Z20, Z28
+	VFMADD213PD      Z6, Z21, Z29
+	VFMADD213PD      Z6, Z22, Z30
+	VFMADD213PD      Z6, Z23, Z31
+	VFMADD213PD      Z7, Z20, Z28
+	VFMADD213PD      Z7, Z21, Z29
+	VFMADD213PD      Z7, Z22, Z30
+	VFMADD213PD      Z7, Z23, Z31
+	VFMADD213PD      Z8, Z20, Z28
+	VFMADD213PD      Z8, Z21, Z29
+	VFMADD213PD      Z8, Z22, Z30
+	VFMADD213PD      Z8, Z23, Z31
+	VFMADD213PD      Z9, Z20, Z28
+	VFMADD213PD      Z9, Z21, Z29
+	VFMADD213PD      Z9, Z22, Z30
+	VFMADD213PD      Z9, Z23, Z31
+	VFMADD213PD      Z10, Z20, Z28
+	VFMADD213PD      Z10, Z21, Z29
+	VFMADD213PD      Z10, Z22, Z30
+	VFMADD213PD      Z10, Z23, Z31
+	VFMADD213PD      Z11, Z20, Z28
+	VFMADD213PD      Z11, Z21, Z29
+	VFMADD213PD      Z11, Z22, Z30
+	VFMADD213PD      Z11, Z23, Z31
+	VCMPPD           $0x15, Z2, Z16, K2
+	VCMPPD           $0x15, Z2, Z17, K3
+	VCMPPD           $0x15, Z2, Z18, K4
+	VCMPPD           $0x15, Z2, Z19, K5
+	VSCALEFPD.Z      Z24, Z28, K2, Z28
+	VSCALEFPD.Z      Z25, Z29, K3, Z29
+	VSCALEFPD.Z      Z26, Z30, K4, Z30
+	VSCALEFPD.Z      Z27, Z31, K5, Z31
+	VADDPD           Z28, Z3, Z16
+	VADDPD           Z29, Z3, Z17
+	VADDPD           Z30, Z3, Z18
+	VADDPD           Z31, Z3, Z19
+	VDIVPD           Z16, Z28, Z28
+	VDIVPD           Z17, Z29, Z29
+	VDIVPD           Z18, Z30, Z30
+	VDIVPD           Z19, Z31, Z31
+	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
+	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
+	VXORPD.BCST      actkernconst<>+0(SB), Z31, Z19
+	VFMADD132PD      Z28, Z28, Z16
+	VFMADD132PD      Z29, Z29, Z17
+	VFMADD132PD      Z30, Z30, Z18
+	VFMADD132PD      Z31, Z31, Z19
+	VCVTPS2PD        (DX), Z20
+	VCVTPS2PD        32(DX), Z21
+	VCVTPS2PD        64(DX), Z22
+	VCVTPS2PD        96(DX), Z23
+	VMULPD           Z20, Z16, Z16
+	VMULPD           Z21, Z17, Z17
+	VMULPD           Z22, Z18, Z18
+	VMULPD           Z23, Z19, Z19
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
+	ADDQ             $0x00000080, AX
+	ADDQ             $0x00000080, CX
+	ADDQ             $0x00000080, DX
+	SUBQ             $0x00000020, BX
+	JMP              loop
 
 single:
-	CMPQ        BX, $0x00000008
-	JB          tail
-	VCVTPS2PD   (CX), Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VCVTPS2PD   (DX), Z14
-	VMULPD      Z14, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCVTPD2PS   Z12, Y12
-	VMOVNTPS    Y12, (AX)
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, BX
-	JMP         single
+	CMPQ             BX, $0x00000008
+	JB               tail
+	VCVTPS2PD        (CX), Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VCVTPS2PD        (DX), Z14
+	VMULPD           Z14, Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
+	ADDQ             $0x00000020, AX
+	ADDQ             $0x00000020, CX
+	ADDQ             $0x00000020, DX
+	SUBQ             $0x00000008, BX
+	JMP              single
 
 tail:
-	TESTQ       BX, BX
-	JZ          done
-	MOVL        $-1, SI
-	BZHIL       BX, SI, SI
-	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y12
-	VCVTPS2PD   Y12, Z12
-	VORPD.BCST  actkernconst<>+0(SB), Z12, Z13
-	VMAXPD      Z2, Z13, Z14
-	VMULPD      Z4, Z14, Z15
-	VRNDSCALEPD $0x08, Z15, Z15
-	VFMADD231PD Z5, Z15, Z14
-	VMOVAPD     Z0, Z16
-	VFMADD213PD Z1, Z14, Z16
-	VFMADD213PD Z6, Z14, Z16
-	VFMADD213PD Z7, Z14, Z16
-	VFMADD213PD Z8, Z14, Z16
-	VFMADD213PD Z9, Z14, Z16
-	VFMADD213PD Z10, Z14, Z16
-	VFMADD213PD Z11, Z14, Z16
-	VCMPPD      $0x15, Z2, Z13, K2
-	VSCALEFPD.Z Z15, Z16, K2, Z16
-	VADDPD      Z16, Z3, Z13
-	VDIVPD      Z13, Z16, Z16
-	VCMPPD      $0x03, Z12, Z12, K2
-	VXORPD.BCST actkernconst<>+0(SB), Z16, Z13
-	VFMADD132PD Z16, Z16, Z13
-	VMOVUPS.Z   (DX), K1, Y14
-	VCVTPS2PD   Y14, Z14
-	VMULPD      Z14, Z13, Z13
-	VBLENDMPD   Z12, Z13, K2, Z12
-	VCVTPD2PS   Z12, Y12
-	VMOVUPS     Y12, K1, (AX)
+	TESTQ            BX, BX
+	JZ               done
+	MOVL             $-1, SI
+	BZHIL            BX, SI, SI
+	KMOVW            SI, K1
+	VMOVUPS.Z        (CX), K1, Y12
+	VCVTPS2PD        Y12, Z12
+	VORPD.BCST       actkernconst<>+0(SB), Z12, Z13
+	VMAXPD           Z2, Z13, Z14
+	VMULPD           Z4, Z14, Z15
+	VRNDSCALEPD      $0x08, Z15, Z15
+	VFMADD231PD      Z5, Z15, Z14
+	VMOVAPD          Z0, Z16
+	VFMADD213PD      Z1, Z14, Z16
+	VFMADD213PD      Z6, Z14, Z16
+	VFMADD213PD      Z7, Z14, Z16
+	VFMADD213PD      Z8, Z14, Z16
+	VFMADD213PD      Z9, Z14, Z16
+	VFMADD213PD      Z10, Z14, Z16
+	VFMADD213PD      Z11, Z14, Z16
+	VCMPPD           $0x15, Z2, Z13, K2
+	VSCALEFPD.Z      Z15, Z16, K2, Z16
+	VADDPD           Z16, Z3, Z13
+	VDIVPD           Z13, Z16, Z16
+	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
+	VFMADD132PD      Z16, Z16, Z13
+	VMOVUPS.Z        (DX), K1, Y14
+	VCVTPS2PD        Y14, Z14
+	VMULPD           Z14, Z13, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	SFENCE
@@ -41607,50 +41445,47 @@ done:
 // func sigmoidBackwardFromOutputAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·sigmoidBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
 
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z0
-	VCVTPS2PD   32(CX), Z1
-	VCVTPS2PD   64(CX), Z2
-	VCVTPS2PD   96(CX), Z3
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z4
+	VCVTPS2PD   (CX), Z1
+	VCVTPS2PD   32(CX), Z2
+	VCVTPS2PD   64(CX), Z3
+	VCVTPS2PD   96(CX), Z4
 	VXORPD.BCST actkernconst<>+0(SB), Z1, Z5
 	VXORPD.BCST actkernconst<>+0(SB), Z2, Z6
 	VXORPD.BCST actkernconst<>+0(SB), Z3, Z7
-	VFMADD132PD Z0, Z0, Z4
+	VXORPD.BCST actkernconst<>+0(SB), Z4, Z8
 	VFMADD132PD Z1, Z1, Z5
 	VFMADD132PD Z2, Z2, Z6
 	VFMADD132PD Z3, Z3, Z7
-	VCVTPS2PD   (DX), Z8
-	VCVTPS2PD   32(DX), Z9
-	VCVTPS2PD   64(DX), Z10
-	VCVTPS2PD   96(DX), Z11
-	VMULPD      Z8, Z4, Z4
+	VFMADD132PD Z4, Z4, Z8
+	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   32(DX), Z10
+	VCVTPS2PD   64(DX), Z11
+	VCVTPS2PD   96(DX), Z12
 	VMULPD      Z9, Z5, Z5
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
-	VCMPPD      $0x03, Z0, Z0, K2
-	VCMPPD      $0x03, Z1, Z1, K3
-	VCMPPD      $0x03, Z2, Z2, K4
-	VCMPPD      $0x03, Z3, Z3, K5
-	VBLENDMPD   Z0, Z4, K2, Z0
-	VBLENDMPD   Z1, Z5, K3, Z1
-	VBLENDMPD   Z2, Z6, K4, Z2
-	VBLENDMPD   Z3, Z7, K5, Z3
-	VCVTPD2PS   Z0, Y0
-	VMOVUPS     Y0, (AX)
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, 32(AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, 64(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, 96(AX)
+	VMULPD      Z12, Z8, Z8
+	VFIXUPIMMPD $0x00, Z0, Z1, Z5
+	VFIXUPIMMPD $0x00, Z0, Z2, Z6
+	VFIXUPIMMPD $0x00, Z0, Z3, Z7
+	VFIXUPIMMPD $0x00, Z0, Z4, Z8
+	VCVTPD2PS   Z5, Y5
+	VMOVUPS     Y5, (AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, 32(AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 64(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -41660,15 +41495,14 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z0
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
-	VFMADD132PD Z0, Z0, Z1
-	VCVTPS2PD   (DX), Z2
-	VMULPD      Z2, Z1, Z1
-	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z1, K2, Z0
-	VCVTPD2PS   Z0, Y0
-	VMOVUPS     Y0, (AX)
+	VCVTPS2PD   (CX), Z1
+	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
+	VFMADD132PD Z1, Z1, Z2
+	VCVTPS2PD   (DX), Z3
+	VMULPD      Z3, Z2, Z2
+	VFIXUPIMMPD $0x00, Z0, Z1, Z2
+	VCVTPD2PS   Z2, Y2
+	VMOVUPS     Y2, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -41681,17 +41515,16 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y0
-	VCVTPS2PD   Y0, Z0
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
-	VFMADD132PD Z0, Z0, Z1
-	VMOVUPS.Z   (DX), K1, Y2
-	VCVTPS2PD   Y2, Z2
-	VMULPD      Z2, Z1, Z1
-	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z1, K2, Z0
-	VCVTPD2PS   Z0, Y0
-	VMOVUPS     Y0, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y1
+	VCVTPS2PD   Y1, Z1
+	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
+	VFMADD132PD Z1, Z1, Z2
+	VMOVUPS.Z   (DX), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VMULPD      Z3, Z2, Z2
+	VFIXUPIMMPD $0x00, Z0, Z1, Z2
+	VCVTPD2PS   Z2, Y2
+	VMOVUPS     Y2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -41700,50 +41533,47 @@ done:
 // func sigmoidBackwardFromOutputAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·sigmoidBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
-	MOVQ dst_base+0(FP), AX
-	MOVQ in0_base+24(FP), CX
-	MOVQ in1_base+48(FP), DX
-	MOVQ dst_len+8(FP), BX
+	VBROADCASTSD actkernconst<>+1280(SB), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         in0_base+24(FP), CX
+	MOVQ         in1_base+48(FP), DX
+	MOVQ         dst_len+8(FP), BX
 
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z0
-	VCVTPS2PD   32(CX), Z1
-	VCVTPS2PD   64(CX), Z2
-	VCVTPS2PD   96(CX), Z3
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z4
+	VCVTPS2PD   (CX), Z1
+	VCVTPS2PD   32(CX), Z2
+	VCVTPS2PD   64(CX), Z3
+	VCVTPS2PD   96(CX), Z4
 	VXORPD.BCST actkernconst<>+0(SB), Z1, Z5
 	VXORPD.BCST actkernconst<>+0(SB), Z2, Z6
 	VXORPD.BCST actkernconst<>+0(SB), Z3, Z7
-	VFMADD132PD Z0, Z0, Z4
+	VXORPD.BCST actkernconst<>+0(SB), Z4, Z8
 	VFMADD132PD Z1, Z1, Z5
 	VFMADD132PD Z2, Z2, Z6
 	VFMADD132PD Z3, Z3, Z7
-	VCVTPS2PD   (DX), Z8
-	VCVTPS2PD   32(DX), Z9
-	VCVTPS2PD   64(DX), Z10
-	VCVTPS2PD   96(DX), Z11
-	VMULPD      Z8, Z4, Z4
+	VFMADD132PD Z4, Z4, Z8
+	VCVTPS2PD   (DX), Z9
+	VCVTPS2PD   32(DX), Z10
+	VCVTPS2PD   64(DX), Z11
+	VCVTPS2PD   96(DX), Z12
 	VMULPD      Z9, Z5, Z5
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
-	VCMPPD      $0x03, Z0, Z0, K2
-	VCMPPD      $0x03, Z1, Z1, K3
-	VCMPPD      $0x03, Z2, Z2, K4
-	VCMPPD      $0x03, Z3, Z3, K5
-	VBLENDMPD   Z0, Z4, K2, Z0
-	VBLENDMPD   Z1, Z5, K3, Z1
-	VBLENDMPD   Z2, Z6, K4, Z2
-	VBLENDMPD   Z3, Z7, K5, Z3
-	VCVTPD2PS   Z0, Y0
-	VMOVNTPS    Y0, (AX)
-	VCVTPD2PS   Z1, Y1
-	VMOVNTPS    Y1, 32(AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVNTPS    Y2, 64(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, 96(AX)
+	VMULPD      Z12, Z8, Z8
+	VFIXUPIMMPD $0x00, Z0, Z1, Z5
+	VFIXUPIMMPD $0x00, Z0, Z2, Z6
+	VFIXUPIMMPD $0x00, Z0, Z3, Z7
+	VFIXUPIMMPD $0x00, Z0, Z4, Z8
+	VCVTPD2PS   Z5, Y5
+	VMOVNTPS    Y5, (AX)
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, 32(AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 64(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVNTPS    Y8, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -41753,15 +41583,14 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z0
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
-	VFMADD132PD Z0, Z0, Z1
-	VCVTPS2PD   (DX), Z2
-	VMULPD      Z2, Z1, Z1
-	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z1, K2, Z0
-	VCVTPD2PS   Z0, Y0
-	VMOVNTPS    Y0, (AX)
+	VCVTPS2PD   (CX), Z1
+	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
+	VFMADD132PD Z1, Z1, Z2
+	VCVTPS2PD   (DX), Z3
+	VMULPD      Z3, Z2, Z2
+	VFIXUPIMMPD $0x00, Z0, Z1, Z2
+	VCVTPD2PS   Z2, Y2
+	VMOVNTPS    Y2, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -41774,17 +41603,16 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y0
-	VCVTPS2PD   Y0, Z0
-	VXORPD.BCST actkernconst<>+0(SB), Z0, Z1
-	VFMADD132PD Z0, Z0, Z1
-	VMOVUPS.Z   (DX), K1, Y2
-	VCVTPS2PD   Y2, Z2
-	VMULPD      Z2, Z1, Z1
-	VCMPPD      $0x03, Z0, Z0, K2
-	VBLENDMPD   Z0, Z1, K2, Z0
-	VCVTPD2PS   Z0, Y0
-	VMOVUPS     Y0, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y1
+	VCVTPS2PD   Y1, Z1
+	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
+	VFMADD132PD Z1, Z1, Z2
+	VMOVUPS.Z   (DX), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VMULPD      Z3, Z2, Z2
+	VFIXUPIMMPD $0x00, Z0, Z1, Z2
+	VCVTPD2PS   Z2, Y2
+	VMOVUPS     Y2, K1, (AX)
 
 done:
 	SFENCE
@@ -45088,25 +44916,21 @@ loop:
 	VMULPD           Z3, Z18, K4, Z14
 	VMULPD           Z4, Z20, K5, Z19
 	VMOVUPD          216(SP), Z1
-	VCMPPD           $0x03, Z1, Z1, K2
-	VMOVUPD          152(SP), Z2
-	VCMPPD           $0x03, Z2, Z2, K3
-	VMOVUPD          88(SP), Z3
-	VCMPPD           $0x03, Z3, Z3, K4
-	VMOVUPD          24(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z5, K2, Z1
-	VBLENDMPD        Z2, Z11, K3, Z2
-	VBLENDMPD        Z3, Z14, K4, Z3
-	VBLENDMPD        Z4, Z19, K5, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVUPS          Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z5
+	VMOVUPD          152(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z11
+	VMOVUPD          88(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z14
+	VMOVUPD          24(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z19
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -45307,10 +45131,9 @@ single:
 	VFMADD132PD.BCST actkernconst<>+6704(SB), Z0, Z4
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
 	VMULPD           Z4, Z6, K2, Z2
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -45515,10 +45338,9 @@ tail:
 	VFMADD132PD.BCST actkernconst<>+6704(SB), Z0, Z4
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
 	VMULPD           Z4, Z6, K2, Z2
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -46400,25 +46222,21 @@ loop:
 	VMULPD           Z3, Z18, K4, Z14
 	VMULPD           Z4, Z20, K5, Z19
 	VMOVUPD          216(SP), Z1
-	VCMPPD           $0x03, Z1, Z1, K2
-	VMOVUPD          152(SP), Z2
-	VCMPPD           $0x03, Z2, Z2, K3
-	VMOVUPD          88(SP), Z3
-	VCMPPD           $0x03, Z3, Z3, K4
-	VMOVUPD          24(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z5, K2, Z1
-	VBLENDMPD        Z2, Z11, K3, Z2
-	VBLENDMPD        Z3, Z14, K4, Z3
-	VBLENDMPD        Z4, Z19, K5, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVNTPS         Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVNTPS         Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z5
+	VMOVUPD          152(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z11
+	VMOVUPD          88(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z14
+	VMOVUPD          24(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z19
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVNTPS         Y11, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -46619,10 +46437,9 @@ single:
 	VFMADD132PD.BCST actkernconst<>+6704(SB), Z0, Z4
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
 	VMULPD           Z4, Z6, K2, Z2
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVNTPS         Y2, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -46827,10 +46644,9 @@ tail:
 	VFMADD132PD.BCST actkernconst<>+6704(SB), Z0, Z4
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z2, K2
 	VMULPD           Z4, Z6, K2, Z2
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z2, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z2
+	VCVTPD2PS        Z2, Y2
+	VMOVUPS          Y2, K1, (AX)
 
 done:
 	SFENCE
@@ -50859,22 +50675,18 @@ loop:
 	VMULPD           Z13, Z25, K3, Z9
 	VMULPD           Z14, Z26, K4, Z10
 	VMULPD           Z15, Z27, K5, Z11
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -50918,10 +50730,9 @@ single:
 	VFMADD213PD      Z0, Z2, Z6
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
 	VMULPD           Z6, Z9, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -50969,10 +50780,9 @@ tail:
 	VFMADD213PD      Z0, Z2, Z6
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
 	VMULPD           Z6, Z9, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -51135,22 +50945,18 @@ loop:
 	VMULPD           Z13, Z25, K3, Z9
 	VMULPD           Z14, Z26, K4, Z10
 	VMULPD           Z15, Z27, K5, Z11
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVNTPS         Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -51194,10 +51000,9 @@ single:
 	VFMADD213PD      Z0, Z2, Z6
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
 	VMULPD           Z6, Z9, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -51245,10 +51050,9 @@ tail:
 	VFMADD213PD      Z0, Z2, Z6
 	VCMPPD.BCST      $0x04, actkernconst<>+1088(SB), Z5, K2
 	VMULPD           Z6, Z9, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	SFENCE
@@ -52873,25 +52677,21 @@ loop:
 	VMULPD           Z3, Z15, Z15
 	VMULPD           Z4, Z16, Z16
 	VMOVUPD          216(SP), Z1
-	VCMPPD           $0x03, Z1, Z1, K2
-	VMOVUPD          152(SP), Z2
-	VCMPPD           $0x03, Z2, Z2, K3
-	VMOVUPD          88(SP), Z3
-	VCMPPD           $0x03, Z3, Z3, K4
-	VMOVUPD          24(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z13, K2, Z1
-	VBLENDMPD        Z2, Z14, K3, Z2
-	VBLENDMPD        Z3, Z15, K4, Z3
-	VBLENDMPD        Z4, Z16, K5, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVUPS          Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z13
+	VMOVUPD          152(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z14
+	VMOVUPD          88(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z15
+	VMOVUPD          24(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z16
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 32(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 64(AX)
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -53095,10 +52895,9 @@ single:
 	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
 	VMULPD           Z2, Z6, Z6
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z6, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -53307,10 +53106,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
 	VMULPD           Z2, Z6, Z6
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z6, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -54201,25 +53999,21 @@ loop:
 	VMULPD           Z3, Z15, Z15
 	VMULPD           Z4, Z16, Z16
 	VMOVUPD          216(SP), Z1
-	VCMPPD           $0x03, Z1, Z1, K2
-	VMOVUPD          152(SP), Z2
-	VCMPPD           $0x03, Z2, Z2, K3
-	VMOVUPD          88(SP), Z3
-	VCMPPD           $0x03, Z3, Z3, K4
-	VMOVUPD          24(SP), Z4
-	VCMPPD           $0x03, Z4, Z4, K5
-	VBLENDMPD        Z1, Z13, K2, Z1
-	VBLENDMPD        Z2, Z14, K3, Z2
-	VBLENDMPD        Z3, Z15, K4, Z3
-	VBLENDMPD        Z4, Z16, K5, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVNTPS         Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVNTPS         Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z13
+	VMOVUPD          152(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z14
+	VMOVUPD          88(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z15
+	VMOVUPD          24(SP), Z1
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z16
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, (AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 32(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 64(AX)
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -54423,10 +54217,9 @@ single:
 	VMULPD.BCST      (SP), Z6, Z6
 	VCVTPS2PD        (DX), Z2
 	VMULPD           Z2, Z6, Z6
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z6, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVNTPS         Y6, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -54635,10 +54428,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
 	VMULPD           Z2, Z6, Z6
-	VCMPPD           $0x03, Z1, Z1, K2
-	VBLENDMPD        Z1, Z6, K2, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z6
+	VCVTPD2PS        Z6, Y6
+	VMOVUPS          Y6, K1, (AX)
 
 done:
 	SFENCE
@@ -58692,22 +58484,18 @@ loop:
 	VMULPD           Z13, Z25, Z25
 	VMULPD           Z14, Z26, Z26
 	VMULPD           Z15, Z27, Z27
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z24, K2, Z8
-	VBLENDMPD        Z9, Z25, K3, Z9
-	VBLENDMPD        Z10, Z26, K4, Z10
-	VBLENDMPD        Z11, Z27, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVUPS          Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -58754,10 +58542,9 @@ single:
 	VMULPD.BCST      (SP), Z12, Z12
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z12, Z12
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -58809,10 +58596,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z12, Z12
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -58988,22 +58774,18 @@ loop:
 	VMULPD           Z13, Z25, Z25
 	VMULPD           Z14, Z26, Z26
 	VMULPD           Z15, Z27, Z27
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z24, K2, Z8
-	VBLENDMPD        Z9, Z25, K3, Z9
-	VBLENDMPD        Z10, Z26, K4, Z10
-	VBLENDMPD        Z11, Z27, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z24
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z27
+	VCVTPD2PS        Z24, Y24
+	VMOVNTPS         Y24, (AX)
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, 32(AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 64(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -59050,10 +58832,9 @@ single:
 	VMULPD.BCST      (SP), Z12, Z12
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z12, Z12
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -59105,10 +58886,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z12, Z12
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, K1, (AX)
 
 done:
 	SFENCE
@@ -61684,103 +61464,98 @@ TEXT ·softmaxBackwardAVX512(SB), NOSPLIT, $16-80
 	MOVSD        X0, 8(SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD 8(SP), Z1
+	VBROADCASTSD actkernconst<>+1280(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
-	JB        single
-	VCVTPS2PD (CX), Z2
-	VCVTPS2PD 32(CX), Z3
-	VCVTPS2PD 64(CX), Z4
-	VCVTPS2PD 96(CX), Z5
-	VCVTPS2PD (DX), Z6
-	VCVTPS2PD 32(DX), Z7
-	VCVTPS2PD 64(DX), Z8
-	VCVTPS2PD 96(DX), Z9
-	VSUBPD    Z0, Z6, Z10
-	VSUBPD    Z0, Z7, Z11
-	VSUBPD    Z0, Z8, Z12
-	VSUBPD    Z0, Z9, Z13
-	VSUBPD    Z1, Z10, Z10
-	VSUBPD    Z1, Z11, Z11
-	VSUBPD    Z1, Z12, Z12
-	VSUBPD    Z1, Z13, Z13
-	VMULPD    Z10, Z2, Z10
-	VMULPD    Z11, Z3, Z11
-	VMULPD    Z12, Z4, Z12
-	VMULPD    Z13, Z5, Z13
-	VCMPPD    $0x03, Z6, Z6, K2
-	VCMPPD    $0x03, Z7, Z7, K3
-	VCMPPD    $0x03, Z8, Z8, K4
-	VCMPPD    $0x03, Z9, Z9, K5
-	VBLENDMPD Z6, Z10, K2, Z6
-	VBLENDMPD Z7, Z11, K3, Z7
-	VBLENDMPD Z8, Z12, K4, Z8
-	VBLENDMPD Z9, Z13, K5, Z9
-	VCMPPD    $0x03, Z2, Z2, K2
-	VCMPPD    $0x03, Z3, Z3, K3
-	VCMPPD    $0x03, Z4, Z4, K4
-	VCMPPD    $0x03, Z5, Z5, K5
-	VBLENDMPD Z2, Z6, K2, Z2
-	VBLENDMPD Z3, Z7, K3, Z3
-	VBLENDMPD Z4, Z8, K4, Z4
-	VBLENDMPD Z5, Z9, K5, Z5
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, 32(AX)
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, 64(AX)
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
-	JMP       loop
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   32(CX), Z4
+	VCVTPS2PD   64(CX), Z5
+	VCVTPS2PD   96(CX), Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VCVTPS2PD   96(DX), Z10
+	VSUBPD      Z0, Z7, Z11
+	VSUBPD      Z0, Z8, Z12
+	VSUBPD      Z0, Z9, Z13
+	VSUBPD      Z0, Z10, Z14
+	VSUBPD      Z1, Z11, Z11
+	VSUBPD      Z1, Z12, Z12
+	VSUBPD      Z1, Z13, Z13
+	VSUBPD      Z1, Z14, Z14
+	VMULPD      Z11, Z3, Z11
+	VMULPD      Z12, Z4, Z12
+	VMULPD      Z13, Z5, Z13
+	VMULPD      Z14, Z6, Z14
+	VCMPPD      $0x03, Z7, Z7, K2
+	VCMPPD      $0x03, Z8, Z8, K3
+	VCMPPD      $0x03, Z9, Z9, K4
+	VCMPPD      $0x03, Z10, Z10, K5
+	VBLENDMPD   Z7, Z11, K2, Z7
+	VBLENDMPD   Z8, Z12, K3, Z8
+	VBLENDMPD   Z9, Z13, K4, Z9
+	VBLENDMPD   Z10, Z14, K5, Z10
+	VFIXUPIMMPD $0x00, Z2, Z3, Z7
+	VFIXUPIMMPD $0x00, Z2, Z4, Z8
+	VFIXUPIMMPD $0x00, Z2, Z5, Z9
+	VFIXUPIMMPD $0x00, Z2, Z6, Z10
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, (AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 32(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVUPS     Y9, 64(AX)
+	VCVTPD2PS   Z10, Y10
+	VMOVUPS     Y10, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z2
-	VCVTPS2PD (DX), Z3
-	VSUBPD    Z0, Z3, Z4
-	VSUBPD    Z1, Z4, Z4
-	VMULPD    Z4, Z2, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   (DX), Z4
+	VSUBPD      Z0, Z4, Z5
+	VSUBPD      Z1, Z5, Z5
+	VMULPD      Z5, Z3, Z5
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z5, K2, Z4
+	VFIXUPIMMPD $0x00, Z2, Z3, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y2
-	VCVTPS2PD Y2, Z2
-	VMOVUPS.Z (DX), K1, Y3
-	VCVTPS2PD Y3, Z3
-	VSUBPD    Z0, Z3, Z4
-	VSUBPD    Z1, Z4, Z4
-	VMULPD    Z4, Z2, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z0, Z4, Z5
+	VSUBPD      Z1, Z5, Z5
+	VMULPD      Z5, Z3, Z5
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z5, K2, Z4
+	VFIXUPIMMPD $0x00, Z2, Z3, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -62987,22 +62762,18 @@ loop:
 	VDIVPD.BCST      8(SP), Z13, Z13
 	VDIVPD.BCST      8(SP), Z14, Z14
 	VDIVPD.BCST      8(SP), Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -63040,10 +62811,9 @@ single:
 	VFMADD213PD      Z13, Z13, Z9
 	VBLENDMPD        Z5, Z9, K2, Z9
 	VDIVPD.BCST      8(SP), Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -63085,10 +62855,9 @@ tail:
 	VFMADD213PD      Z13, Z13, Z9
 	VBLENDMPD        Z5, Z9, K2, Z9
 	VDIVPD.BCST      8(SP), Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -63777,103 +63546,98 @@ TEXT ·softminBackwardAVX512(SB), NOSPLIT, $16-80
 	MOVSD        X0, 8(SP)
 	VBROADCASTSD (SP), Z0
 	VBROADCASTSD 8(SP), Z1
+	VBROADCASTSD actkernconst<>+1280(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
 	MOVQ         dst_len+8(FP), BX
 
 loop:
-	CMPQ      BX, $0x00000020
-	JB        single
-	VCVTPS2PD (CX), Z2
-	VCVTPS2PD 32(CX), Z3
-	VCVTPS2PD 64(CX), Z4
-	VCVTPS2PD 96(CX), Z5
-	VCVTPS2PD (DX), Z6
-	VCVTPS2PD 32(DX), Z7
-	VCVTPS2PD 64(DX), Z8
-	VCVTPS2PD 96(DX), Z9
-	VSUBPD    Z6, Z0, Z10
-	VSUBPD    Z7, Z0, Z11
-	VSUBPD    Z8, Z0, Z12
-	VSUBPD    Z9, Z0, Z13
-	VADDPD    Z1, Z10, Z10
-	VADDPD    Z1, Z11, Z11
-	VADDPD    Z1, Z12, Z12
-	VADDPD    Z1, Z13, Z13
-	VMULPD    Z10, Z2, Z10
-	VMULPD    Z11, Z3, Z11
-	VMULPD    Z12, Z4, Z12
-	VMULPD    Z13, Z5, Z13
-	VCMPPD    $0x03, Z6, Z6, K2
-	VCMPPD    $0x03, Z7, Z7, K3
-	VCMPPD    $0x03, Z8, Z8, K4
-	VCMPPD    $0x03, Z9, Z9, K5
-	VBLENDMPD Z6, Z10, K2, Z6
-	VBLENDMPD Z7, Z11, K3, Z7
-	VBLENDMPD Z8, Z12, K4, Z8
-	VBLENDMPD Z9, Z13, K5, Z9
-	VCMPPD    $0x03, Z2, Z2, K2
-	VCMPPD    $0x03, Z3, Z3, K3
-	VCMPPD    $0x03, Z4, Z4, K4
-	VCMPPD    $0x03, Z5, Z5, K5
-	VBLENDMPD Z2, Z6, K2, Z2
-	VBLENDMPD Z3, Z7, K3, Z3
-	VBLENDMPD Z4, Z8, K4, Z4
-	VBLENDMPD Z5, Z9, K5, Z5
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	VCVTPD2PS Z3, Y3
-	VMOVUPS   Y3, 32(AX)
-	VCVTPD2PS Z4, Y4
-	VMOVUPS   Y4, 64(AX)
-	VCVTPD2PS Z5, Y5
-	VMOVUPS   Y5, 96(AX)
-	ADDQ      $0x00000080, AX
-	ADDQ      $0x00000080, CX
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, BX
-	JMP       loop
+	CMPQ        BX, $0x00000020
+	JB          single
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   32(CX), Z4
+	VCVTPS2PD   64(CX), Z5
+	VCVTPS2PD   96(CX), Z6
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VCVTPS2PD   96(DX), Z10
+	VSUBPD      Z7, Z0, Z11
+	VSUBPD      Z8, Z0, Z12
+	VSUBPD      Z9, Z0, Z13
+	VSUBPD      Z10, Z0, Z14
+	VADDPD      Z1, Z11, Z11
+	VADDPD      Z1, Z12, Z12
+	VADDPD      Z1, Z13, Z13
+	VADDPD      Z1, Z14, Z14
+	VMULPD      Z11, Z3, Z11
+	VMULPD      Z12, Z4, Z12
+	VMULPD      Z13, Z5, Z13
+	VMULPD      Z14, Z6, Z14
+	VCMPPD      $0x03, Z7, Z7, K2
+	VCMPPD      $0x03, Z8, Z8, K3
+	VCMPPD      $0x03, Z9, Z9, K4
+	VCMPPD      $0x03, Z10, Z10, K5
+	VBLENDMPD   Z7, Z11, K2, Z7
+	VBLENDMPD   Z8, Z12, K3, Z8
+	VBLENDMPD   Z9, Z13, K4, Z9
+	VBLENDMPD   Z10, Z14, K5, Z10
+	VFIXUPIMMPD $0x00, Z2, Z3, Z7
+	VFIXUPIMMPD $0x00, Z2, Z4, Z8
+	VFIXUPIMMPD $0x00, Z2, Z5, Z9
+	VFIXUPIMMPD $0x00, Z2, Z6, Z10
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, (AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 32(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVUPS     Y9, 64(AX)
+	VCVTPD2PS   Z10, Y10
+	VMOVUPS     Y10, 96(AX)
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, BX
+	JMP         loop
 
 single:
-	CMPQ      BX, $0x00000008
-	JB        tail
-	VCVTPS2PD (CX), Z2
-	VCVTPS2PD (DX), Z3
-	VSUBPD    Z3, Z0, Z4
-	VADDPD    Z1, Z4, Z4
-	VMULPD    Z4, Z2, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, (AX)
-	ADDQ      $0x00000020, AX
-	ADDQ      $0x00000020, CX
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, BX
-	JMP       single
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   (DX), Z4
+	VSUBPD      Z4, Z0, Z5
+	VADDPD      Z1, Z5, Z5
+	VMULPD      Z5, Z3, Z5
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z5, K2, Z4
+	VFIXUPIMMPD $0x00, Z2, Z3, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, BX
+	JMP         single
 
 tail:
-	TESTQ     BX, BX
-	JZ        done
-	MOVL      $-1, SI
-	BZHIL     BX, SI, SI
-	KMOVW     SI, K1
-	VMOVUPS.Z (CX), K1, Y2
-	VCVTPS2PD Y2, Z2
-	VMOVUPS.Z (DX), K1, Y3
-	VCVTPS2PD Y3, Z3
-	VSUBPD    Z3, Z0, Z4
-	VADDPD    Z1, Z4, Z4
-	VMULPD    Z4, Z2, Z4
-	VCMPPD    $0x03, Z3, Z3, K2
-	VBLENDMPD Z3, Z4, K2, Z3
-	VCMPPD    $0x03, Z2, Z2, K2
-	VBLENDMPD Z2, Z3, K2, Z2
-	VCVTPD2PS Z2, Y2
-	VMOVUPS   Y2, K1, (AX)
+	TESTQ       BX, BX
+	JZ          done
+	MOVL        $-1, SI
+	BZHIL       BX, SI, SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VSUBPD      Z4, Z0, Z5
+	VADDPD      Z1, Z5, Z5
+	VMULPD      Z5, Z3, Z5
+	VCMPPD      $0x03, Z4, Z4, K2
+	VBLENDMPD   Z4, Z5, K2, Z4
+	VFIXUPIMMPD $0x00, Z2, Z3, Z4
+	VCVTPD2PS   Z4, Y4
+	VMOVUPS     Y4, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -64159,22 +63923,18 @@ loop:
 	VDIVPD.BCST      (SP), Z14, K4, Z10
 	VMOVAPD          Z7, Z11
 	VDIVPD.BCST      (SP), Z15, K5, Z11
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVUPS          Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVUPS          Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVUPS          Y7, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVUPS          Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVUPS          Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -64222,10 +63982,9 @@ single:
 	VCMPPD           $0x15, Z5, Z0, K2
 	VMOVAPD          Z4, Z5
 	VDIVPD.BCST      (SP), Z6, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -64277,10 +64036,9 @@ tail:
 	VCMPPD           $0x15, Z5, Z0, K2
 	VMOVAPD          Z4, Z5
 	VDIVPD.BCST      (SP), Z6, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -64462,22 +64220,18 @@ loop:
 	VDIVPD.BCST      (SP), Z14, K4, Z10
 	VMOVAPD          Z7, Z11
 	VDIVPD.BCST      (SP), Z15, K5, Z11
-	VCMPPD           $0x03, Z4, Z4, K2
-	VCMPPD           $0x03, Z5, Z5, K3
-	VCMPPD           $0x03, Z6, Z6, K4
-	VCMPPD           $0x03, Z7, Z7, K5
-	VBLENDMPD        Z4, Z8, K2, Z4
-	VBLENDMPD        Z5, Z9, K3, Z5
-	VBLENDMPD        Z6, Z10, K4, Z6
-	VBLENDMPD        Z7, Z11, K5, Z7
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
-	VCVTPD2PS        Z5, Y5
-	VMOVNTPS         Y5, 32(AX)
-	VCVTPD2PS        Z6, Y6
-	VMOVNTPS         Y6, 64(AX)
-	VCVTPD2PS        Z7, Y7
-	VMOVNTPS         Y7, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z8
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z5, Z9
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z6, Z10
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z7, Z11
+	VCVTPD2PS        Z8, Y8
+	VMOVNTPS         Y8, (AX)
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, 32(AX)
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, 64(AX)
+	VCVTPD2PS        Z11, Y11
+	VMOVNTPS         Y11, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	SUBQ             $0x00000020, DX
@@ -64525,10 +64279,9 @@ single:
 	VCMPPD           $0x15, Z5, Z0, K2
 	VMOVAPD          Z4, Z5
 	VDIVPD.BCST      (SP), Z6, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVNTPS         Y5, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	SUBQ             $0x00000008, DX
@@ -64580,10 +64333,9 @@ tail:
 	VCMPPD           $0x15, Z5, Z0, K2
 	VMOVAPD          Z4, Z5
 	VDIVPD.BCST      (SP), Z6, K2, Z5
-	VCMPPD           $0x03, Z4, Z4, K2
-	VBLENDMPD        Z4, Z5, K2, Z4
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z5
+	VCVTPD2PS        Z5, Y5
+	VMOVUPS          Y5, K1, (AX)
 
 done:
 	SFENCE
@@ -65390,22 +65142,18 @@ loop:
 	VMULPD           Z17, Z13, Z13
 	VMULPD           Z18, Z14, Z14
 	VMULPD           Z19, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVUPS          Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVUPS          Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -65442,10 +65190,9 @@ single:
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
 	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -65487,10 +65234,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
 	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -65641,22 +65387,18 @@ loop:
 	VMULPD           Z17, Z13, Z13
 	VMULPD           Z18, Z14, Z14
 	VMULPD           Z19, Z15, Z15
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z12, K2, Z8
-	VBLENDMPD        Z9, Z13, K3, Z9
-	VBLENDMPD        Z10, Z14, K4, Z10
-	VBLENDMPD        Z11, Z15, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z12
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z13
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z15
+	VCVTPD2PS        Z12, Y12
+	VMOVNTPS         Y12, (AX)
+	VCVTPD2PS        Z13, Y13
+	VMOVNTPS         Y13, 32(AX)
+	VCVTPD2PS        Z14, Y14
+	VMOVNTPS         Y14, 64(AX)
+	VCVTPD2PS        Z15, Y15
+	VMOVNTPS         Y15, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -65693,10 +65435,9 @@ single:
 	VBLENDMPD        Z0, Z9, K2, Z9
 	VCVTPS2PD        (DX), Z10
 	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVNTPS         Y9, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -65738,10 +65479,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y10
 	VCVTPS2PD        Y10, Z10
 	VMULPD           Z10, Z9, Z9
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z9, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z9
+	VCVTPD2PS        Z9, Y9
+	VMOVUPS          Y9, K1, (AX)
 
 done:
 	SFENCE
@@ -66237,7 +65977,7 @@ TEXT ·softshrinkAVX512(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+4200(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+4204(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
@@ -66308,7 +66048,7 @@ TEXT ·softshrinkAVX512Stream(SB), NOSPLIT, $72-52
 	MOVSS        lambd+48(FP), X0
 	MOVSS        X0, (SP)
 	VBROADCASTSS (SP), Z0
-	VXORPS.BCST  actkernconst<>+4200(SB), Z0, Z1
+	VXORPS.BCST  actkernconst<>+4204(SB), Z0, Z1
 	VMOVUPD      Z1, 8(SP)
 	VBROADCASTSS (SP), Z0
 	VMOVUPD      8(SP), Z1
@@ -67631,6 +67371,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·softsignBackwardAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+1280(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -67639,50 +67380,46 @@ TEXT ·softsignBackwardAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z5
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
 	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z6
 	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST actkernconst<>+1040(SB), Z4, Z8
-	VADDPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1040(SB), Z5, Z9
 	VADDPD      Z6, Z0, Z6
 	VADDPD      Z7, Z0, Z7
 	VADDPD      Z8, Z0, Z8
-	VMULPD      Z5, Z5, Z5
+	VADDPD      Z9, Z0, Z9
 	VMULPD      Z6, Z6, Z6
 	VMULPD      Z7, Z7, Z7
 	VMULPD      Z8, Z8, Z8
-	VDIVPD      Z5, Z0, Z5
+	VMULPD      Z9, Z9, Z9
 	VDIVPD      Z6, Z0, Z6
 	VDIVPD      Z7, Z0, Z7
 	VDIVPD      Z8, Z0, Z8
-	VCVTPS2PD   (DX), Z9
-	VCVTPS2PD   32(DX), Z10
-	VCVTPS2PD   64(DX), Z11
-	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z9, Z5, Z5
+	VDIVPD      Z9, Z0, Z9
+	VCVTPS2PD   (DX), Z10
+	VCVTPS2PD   32(DX), Z11
+	VCVTPS2PD   64(DX), Z12
+	VCVTPS2PD   96(DX), Z13
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
 	VMULPD      Z12, Z8, Z8
-	VCMPPD      $0x03, Z1, Z1, K2
-	VCMPPD      $0x03, Z2, Z2, K3
-	VCMPPD      $0x03, Z3, Z3, K4
-	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z5, K2, Z1
-	VBLENDMPD   Z2, Z6, K3, Z2
-	VBLENDMPD   Z3, Z7, K4, Z3
-	VBLENDMPD   Z4, Z8, K5, Z4
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, 32(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, 64(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVUPS     Y4, 96(AX)
+	VMULPD      Z13, Z9, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVUPS     Y9, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -67692,17 +67429,16 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z1
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z2
-	VADDPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
+	VCVTPS2PD   (CX), Z2
+	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
+	VADDPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -67715,19 +67451,18 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y1
-	VCVTPS2PD   Y1, Z1
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z2
-	VADDPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VMOVUPS.Z   (DX), K1, Y3
-	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
+	VADDPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -67737,6 +67472,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·softsignBackwardAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+1280(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -67745,50 +67481,46 @@ TEXT ·softsignBackwardAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z5
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
 	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z6
 	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST actkernconst<>+1040(SB), Z4, Z8
-	VADDPD      Z5, Z0, Z5
+	VANDPD.BCST actkernconst<>+1040(SB), Z5, Z9
 	VADDPD      Z6, Z0, Z6
 	VADDPD      Z7, Z0, Z7
 	VADDPD      Z8, Z0, Z8
-	VMULPD      Z5, Z5, Z5
+	VADDPD      Z9, Z0, Z9
 	VMULPD      Z6, Z6, Z6
 	VMULPD      Z7, Z7, Z7
 	VMULPD      Z8, Z8, Z8
-	VDIVPD      Z5, Z0, Z5
+	VMULPD      Z9, Z9, Z9
 	VDIVPD      Z6, Z0, Z6
 	VDIVPD      Z7, Z0, Z7
 	VDIVPD      Z8, Z0, Z8
-	VCVTPS2PD   (DX), Z9
-	VCVTPS2PD   32(DX), Z10
-	VCVTPS2PD   64(DX), Z11
-	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z9, Z5, Z5
+	VDIVPD      Z9, Z0, Z9
+	VCVTPS2PD   (DX), Z10
+	VCVTPS2PD   32(DX), Z11
+	VCVTPS2PD   64(DX), Z12
+	VCVTPS2PD   96(DX), Z13
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
 	VMULPD      Z12, Z8, Z8
-	VCMPPD      $0x03, Z1, Z1, K2
-	VCMPPD      $0x03, Z2, Z2, K3
-	VCMPPD      $0x03, Z3, Z3, K4
-	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z5, K2, Z1
-	VBLENDMPD   Z2, Z6, K3, Z2
-	VBLENDMPD   Z3, Z7, K4, Z3
-	VBLENDMPD   Z4, Z8, K5, Z4
-	VCVTPD2PS   Z1, Y1
-	VMOVNTPS    Y1, (AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVNTPS    Y2, 32(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, 64(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVNTPS    Y4, 96(AX)
+	VMULPD      Z13, Z9, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVNTPS    Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVNTPS    Y9, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -67798,17 +67530,16 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z1
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z2
-	VADDPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVNTPS    Y1, (AX)
+	VCVTPS2PD   (CX), Z2
+	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
+	VADDPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVNTPS    Y3, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -67821,19 +67552,18 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y1
-	VCVTPS2PD   Y1, Z1
-	VANDPD.BCST actkernconst<>+1040(SB), Z1, Z2
-	VADDPD      Z2, Z0, Z2
-	VMULPD      Z2, Z2, Z2
-	VDIVPD      Z2, Z0, Z2
-	VMOVUPS.Z   (DX), K1, Y3
-	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
+	VADDPD      Z3, Z0, Z3
+	VMULPD      Z3, Z3, Z3
+	VDIVPD      Z3, Z0, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
 
 done:
 	SFENCE
@@ -68058,6 +67788,7 @@ done:
 TEXT ·softsignBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1072(SB), Z1
+	VBROADCASTSD actkernconst<>+1280(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -68066,62 +67797,58 @@ TEXT ·softsignBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z2
-	VCVTPS2PD   32(CX), Z3
-	VCVTPS2PD   64(CX), Z4
-	VCVTPS2PD   96(CX), Z5
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z6
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   32(CX), Z4
+	VCVTPS2PD   64(CX), Z5
+	VCVTPS2PD   96(CX), Z6
 	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST actkernconst<>+1040(SB), Z4, Z8
 	VANDPD.BCST actkernconst<>+1040(SB), Z5, Z9
-	VSUBPD      Z6, Z0, Z10
+	VANDPD.BCST actkernconst<>+1040(SB), Z6, Z10
 	VSUBPD      Z7, Z0, Z11
 	VSUBPD      Z8, Z0, Z12
 	VSUBPD      Z9, Z0, Z13
-	VMULPD      Z10, Z1, Z14
+	VSUBPD      Z10, Z0, Z14
 	VMULPD      Z11, Z1, Z15
 	VMULPD      Z12, Z1, Z16
 	VMULPD      Z13, Z1, Z17
-	VSUBPD      Z10, Z0, Z18
+	VMULPD      Z14, Z1, Z18
 	VSUBPD      Z11, Z0, Z19
 	VSUBPD      Z12, Z0, Z20
 	VSUBPD      Z13, Z0, Z21
-	VSUBPD      Z6, Z18, Z18
+	VSUBPD      Z14, Z0, Z22
 	VSUBPD      Z7, Z19, Z19
 	VSUBPD      Z8, Z20, Z20
 	VSUBPD      Z9, Z21, Z21
-	VMULPD      Z18, Z14, Z14
+	VSUBPD      Z10, Z22, Z22
 	VMULPD      Z19, Z15, Z15
 	VMULPD      Z20, Z16, Z16
 	VMULPD      Z21, Z17, Z17
-	VFMADD231PD Z10, Z10, Z14
+	VMULPD      Z22, Z18, Z18
 	VFMADD231PD Z11, Z11, Z15
 	VFMADD231PD Z12, Z12, Z16
 	VFMADD231PD Z13, Z13, Z17
-	VCVTPS2PD   (DX), Z6
-	VCVTPS2PD   32(DX), Z7
-	VCVTPS2PD   64(DX), Z8
-	VCVTPS2PD   96(DX), Z9
-	VMULPD      Z6, Z14, Z14
+	VFMADD231PD Z14, Z14, Z18
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VCVTPS2PD   96(DX), Z10
 	VMULPD      Z7, Z15, Z15
 	VMULPD      Z8, Z16, Z16
 	VMULPD      Z9, Z17, Z17
-	VCMPPD      $0x03, Z2, Z2, K2
-	VCMPPD      $0x03, Z3, Z3, K3
-	VCMPPD      $0x03, Z4, Z4, K4
-	VCMPPD      $0x03, Z5, Z5, K5
-	VBLENDMPD   Z2, Z14, K2, Z2
-	VBLENDMPD   Z3, Z15, K3, Z3
-	VBLENDMPD   Z4, Z16, K4, Z4
-	VBLENDMPD   Z5, Z17, K5, Z5
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, (AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, 32(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVUPS     Y4, 64(AX)
-	VCVTPD2PS   Z5, Y5
-	VMOVUPS     Y5, 96(AX)
+	VMULPD      Z10, Z18, Z18
+	VFIXUPIMMPD $0x00, Z2, Z3, Z15
+	VFIXUPIMMPD $0x00, Z2, Z4, Z16
+	VFIXUPIMMPD $0x00, Z2, Z5, Z17
+	VFIXUPIMMPD $0x00, Z2, Z6, Z18
+	VCVTPD2PS   Z15, Y15
+	VMOVUPS     Y15, (AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVUPS     Y16, 32(AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVUPS     Y17, 64(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVUPS     Y18, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -68131,20 +67858,19 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z2
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VSUBPD      Z3, Z0, Z4
-	VMULPD      Z4, Z1, Z5
-	VSUBPD      Z4, Z0, Z6
-	VSUBPD      Z3, Z6, Z6
-	VMULPD      Z6, Z5, Z5
-	VFMADD231PD Z4, Z4, Z5
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z5, Z5
-	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z5, K2, Z2
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, (AX)
+	VCVTPS2PD   (CX), Z3
+	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z4
+	VSUBPD      Z4, Z0, Z5
+	VMULPD      Z5, Z1, Z6
+	VSUBPD      Z5, Z0, Z7
+	VSUBPD      Z4, Z7, Z7
+	VMULPD      Z7, Z6, Z6
+	VFMADD231PD Z5, Z5, Z6
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z6, Z6
+	VFIXUPIMMPD $0x00, Z2, Z3, Z6
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -68157,22 +67883,21 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y2
-	VCVTPS2PD   Y2, Z2
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VSUBPD      Z3, Z0, Z4
-	VMULPD      Z4, Z1, Z5
-	VSUBPD      Z4, Z0, Z6
-	VSUBPD      Z3, Z6, Z6
-	VMULPD      Z6, Z5, Z5
-	VFMADD231PD Z4, Z4, Z5
-	VMOVUPS.Z   (DX), K1, Y3
+	VMOVUPS.Z   (CX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z5, Z5
-	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z5, K2, Z2
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, K1, (AX)
+	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z4
+	VSUBPD      Z4, Z0, Z5
+	VMULPD      Z5, Z1, Z6
+	VSUBPD      Z5, Z0, Z7
+	VSUBPD      Z4, Z7, Z7
+	VMULPD      Z7, Z6, Z6
+	VFMADD231PD Z5, Z5, Z6
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z6, Z6
+	VFIXUPIMMPD $0x00, Z2, Z3, Z6
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -68183,6 +67908,7 @@ done:
 TEXT ·softsignBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+1072(SB), Z1
+	VBROADCASTSD actkernconst<>+1280(SB), Z2
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -68191,62 +67917,58 @@ TEXT ·softsignBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z2
-	VCVTPS2PD   32(CX), Z3
-	VCVTPS2PD   64(CX), Z4
-	VCVTPS2PD   96(CX), Z5
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z6
+	VCVTPS2PD   (CX), Z3
+	VCVTPS2PD   32(CX), Z4
+	VCVTPS2PD   64(CX), Z5
+	VCVTPS2PD   96(CX), Z6
 	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z7
 	VANDPD.BCST actkernconst<>+1040(SB), Z4, Z8
 	VANDPD.BCST actkernconst<>+1040(SB), Z5, Z9
-	VSUBPD      Z6, Z0, Z10
+	VANDPD.BCST actkernconst<>+1040(SB), Z6, Z10
 	VSUBPD      Z7, Z0, Z11
 	VSUBPD      Z8, Z0, Z12
 	VSUBPD      Z9, Z0, Z13
-	VMULPD      Z10, Z1, Z14
+	VSUBPD      Z10, Z0, Z14
 	VMULPD      Z11, Z1, Z15
 	VMULPD      Z12, Z1, Z16
 	VMULPD      Z13, Z1, Z17
-	VSUBPD      Z10, Z0, Z18
+	VMULPD      Z14, Z1, Z18
 	VSUBPD      Z11, Z0, Z19
 	VSUBPD      Z12, Z0, Z20
 	VSUBPD      Z13, Z0, Z21
-	VSUBPD      Z6, Z18, Z18
+	VSUBPD      Z14, Z0, Z22
 	VSUBPD      Z7, Z19, Z19
 	VSUBPD      Z8, Z20, Z20
 	VSUBPD      Z9, Z21, Z21
-	VMULPD      Z18, Z14, Z14
+	VSUBPD      Z10, Z22, Z22
 	VMULPD      Z19, Z15, Z15
 	VMULPD      Z20, Z16, Z16
 	VMULPD      Z21, Z17, Z17
-	VFMADD231PD Z10, Z10, Z14
+	VMULPD      Z22, Z18, Z18
 	VFMADD231PD Z11, Z11, Z15
 	VFMADD231PD Z12, Z12, Z16
 	VFMADD231PD Z13, Z13, Z17
-	VCVTPS2PD   (DX), Z6
-	VCVTPS2PD   32(DX), Z7
-	VCVTPS2PD   64(DX), Z8
-	VCVTPS2PD   96(DX), Z9
-	VMULPD      Z6, Z14, Z14
+	VFMADD231PD Z14, Z14, Z18
+	VCVTPS2PD   (DX), Z7
+	VCVTPS2PD   32(DX), Z8
+	VCVTPS2PD   64(DX), Z9
+	VCVTPS2PD   96(DX), Z10
 	VMULPD      Z7, Z15, Z15
 	VMULPD      Z8, Z16, Z16
 	VMULPD      Z9, Z17, Z17
-	VCMPPD      $0x03, Z2, Z2, K2
-	VCMPPD      $0x03, Z3, Z3, K3
-	VCMPPD      $0x03, Z4, Z4, K4
-	VCMPPD      $0x03, Z5, Z5, K5
-	VBLENDMPD   Z2, Z14, K2, Z2
-	VBLENDMPD   Z3, Z15, K3, Z3
-	VBLENDMPD   Z4, Z16, K4, Z4
-	VBLENDMPD   Z5, Z17, K5, Z5
-	VCVTPD2PS   Z2, Y2
-	VMOVNTPS    Y2, (AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, 32(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVNTPS    Y4, 64(AX)
-	VCVTPD2PS   Z5, Y5
-	VMOVNTPS    Y5, 96(AX)
+	VMULPD      Z10, Z18, Z18
+	VFIXUPIMMPD $0x00, Z2, Z3, Z15
+	VFIXUPIMMPD $0x00, Z2, Z4, Z16
+	VFIXUPIMMPD $0x00, Z2, Z5, Z17
+	VFIXUPIMMPD $0x00, Z2, Z6, Z18
+	VCVTPD2PS   Z15, Y15
+	VMOVNTPS    Y15, (AX)
+	VCVTPD2PS   Z16, Y16
+	VMOVNTPS    Y16, 32(AX)
+	VCVTPD2PS   Z17, Y17
+	VMOVNTPS    Y17, 64(AX)
+	VCVTPD2PS   Z18, Y18
+	VMOVNTPS    Y18, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -68256,20 +67978,19 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z2
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VSUBPD      Z3, Z0, Z4
-	VMULPD      Z4, Z1, Z5
-	VSUBPD      Z4, Z0, Z6
-	VSUBPD      Z3, Z6, Z6
-	VMULPD      Z6, Z5, Z5
-	VFMADD231PD Z4, Z4, Z5
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z5, Z5
-	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z5, K2, Z2
-	VCVTPD2PS   Z2, Y2
-	VMOVNTPS    Y2, (AX)
+	VCVTPS2PD   (CX), Z3
+	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z4
+	VSUBPD      Z4, Z0, Z5
+	VMULPD      Z5, Z1, Z6
+	VSUBPD      Z5, Z0, Z7
+	VSUBPD      Z4, Z7, Z7
+	VMULPD      Z7, Z6, Z6
+	VFMADD231PD Z5, Z5, Z6
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z6, Z6
+	VFIXUPIMMPD $0x00, Z2, Z3, Z6
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -68282,22 +68003,21 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y2
-	VCVTPS2PD   Y2, Z2
-	VANDPD.BCST actkernconst<>+1040(SB), Z2, Z3
-	VSUBPD      Z3, Z0, Z4
-	VMULPD      Z4, Z1, Z5
-	VSUBPD      Z4, Z0, Z6
-	VSUBPD      Z3, Z6, Z6
-	VMULPD      Z6, Z5, Z5
-	VFMADD231PD Z4, Z4, Z5
-	VMOVUPS.Z   (DX), K1, Y3
+	VMOVUPS.Z   (CX), K1, Y3
 	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z5, Z5
-	VCMPPD      $0x03, Z2, Z2, K2
-	VBLENDMPD   Z2, Z5, K2, Z2
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, K1, (AX)
+	VANDPD.BCST actkernconst<>+1040(SB), Z3, Z4
+	VSUBPD      Z4, Z0, Z5
+	VMULPD      Z5, Z1, Z6
+	VSUBPD      Z5, Z0, Z7
+	VSUBPD      Z4, Z7, Z7
+	VMULPD      Z7, Z6, Z6
+	VFMADD231PD Z5, Z5, Z6
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z6, Z6
+	VFIXUPIMMPD $0x00, Z2, Z3, Z6
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, K1, (AX)
 
 done:
 	SFENCE
@@ -68501,7 +68221,7 @@ done:
 
 // func swigluAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·swigluAVX512(SB), NOSPLIT, $16-72
+TEXT ·swigluAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+56(SB), Z0
 	VBROADCASTSD actkernconst<>+720(SB), Z1
 	VBROADCASTSD actkernconst<>+728(SB), Z2
@@ -68602,10 +68322,6 @@ loop:
 	VDIVPD           Z29, Z17, Z17
 	VDIVPD           Z30, Z18, Z18
 	VDIVPD           Z31, Z19, Z19
-	VCMPPD           $0x03, Z12, Z12, K2
-	VCMPPD           $0x03, Z13, Z13, K3
-	VCMPPD           $0x03, Z14, Z14, K4
-	VCMPPD           $0x03, Z15, Z15, K5
 	VMULPD           Z16, Z12, Z16
 	VMULPD           Z17, Z13, Z17
 	VMULPD           Z18, Z14, Z18
@@ -68626,30 +68342,26 @@ loop:
 	VMULPD           Z21, Z17, Z17
 	VMULPD           Z22, Z18, Z18
 	VMULPD           Z23, Z19, Z19
-	VCMPPD           $0x03, Z20, Z20, K6
-	VCMPPD           $0x03, Z21, Z21, K7
-	KMOVW            K5, (SP)
-	VCMPPD           $0x03, Z22, Z22, K5
-	KMOVW            K4, 8(SP)
-	VCMPPD           $0x03, Z23, Z23, K4
-	VBLENDMPD        Z20, Z16, K6, Z20
-	VBLENDMPD        Z21, Z17, K7, Z21
-	VBLENDMPD        Z22, Z18, K5, Z22
-	VBLENDMPD        Z23, Z19, K4, Z23
-	VBLENDMPD        Z12, Z20, K2, Z12
-	VBLENDMPD        Z13, Z21, K3, Z13
-	KMOVW            8(SP), K2
-	VBLENDMPD        Z14, Z22, K2, Z14
-	KMOVW            (SP), K2
-	VBLENDMPD        Z15, Z23, K2, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VCMPPD           $0x03, Z20, Z20, K2
+	VCMPPD           $0x03, Z21, Z21, K3
+	VCMPPD           $0x03, Z22, Z22, K4
+	VCMPPD           $0x03, Z23, Z23, K5
+	VBLENDMPD        Z20, Z16, K2, Z20
+	VBLENDMPD        Z21, Z17, K3, Z21
+	VBLENDMPD        Z22, Z18, K4, Z22
+	VBLENDMPD        Z23, Z19, K5, Z23
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z20
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z21
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z22
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z23
+	VCVTPD2PS        Z20, Y20
+	VMOVUPS          Y20, (AX)
+	VCVTPD2PS        Z21, Y21
+	VMOVUPS          Y21, 32(AX)
+	VCVTPD2PS        Z22, Y22
+	VMOVUPS          Y22, 64(AX)
+	VCVTPD2PS        Z23, Y23
+	VMOVUPS          Y23, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -68679,17 +68391,16 @@ single:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3656(SB), Z12, Z13
 	VADDPD           Z16, Z4, Z16
 	VDIVPD           Z16, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMULPD           Z13, Z12, Z13
 	VSUBPD           Z3, Z12, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z14, Z13
 	VCVTPS2PD        (DX), Z14
 	VMULPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z14, Z14, K3
-	VBLENDMPD        Z14, Z13, K3, Z14
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z13, K2, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -68723,18 +68434,17 @@ tail:
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+3656(SB), Z12, Z13
 	VADDPD           Z16, Z4, Z16
 	VDIVPD           Z16, Z13, Z13
-	VCMPPD           $0x03, Z12, Z12, K2
 	VMULPD           Z13, Z12, Z13
 	VSUBPD           Z3, Z12, Z14
 	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1272(SB), Z14, Z13
 	VMOVUPS.Z        (DX), K1, Y14
 	VCVTPS2PD        Y14, Z14
 	VMULPD           Z14, Z13, Z13
-	VCMPPD           $0x03, Z14, Z14, K3
-	VBLENDMPD        Z14, Z13, K3, Z14
-	VBLENDMPD        Z12, Z14, K2, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VCMPPD           $0x03, Z14, Z14, K2
+	VBLENDMPD        Z14, Z13, K2, Z14
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z14
+	VCVTPD2PS        Z14, Y14
+	VMOVUPS          Y14, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -68966,7 +68676,7 @@ done:
 
 // func swigluBackwardAAVX512(dst []float32, in0 []float32, in1 []float32, in2 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $48-96
+TEXT ·swigluBackwardAAVX512(SB), NOSPLIT, $16-96
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	VBROADCASTSD actkernconst<>+2472(SB), Z1
 	VBROADCASTSD actkernconst<>+56(SB), Z2
@@ -69078,10 +68788,6 @@ loop:
 	VDIVPD           Z17, Z29, Z29
 	VDIVPD           Z18, Z30, Z30
 	VDIVPD           Z19, Z31, Z31
-	VCMPPD           $0x03, Z12, Z12, K4
-	VCMPPD           $0x03, Z13, Z13, K5
-	VCMPPD           $0x03, Z14, Z14, K6
-	VCMPPD           $0x03, Z15, Z15, K7
 	VXORPD.BCST      actkernconst<>+0(SB), Z28, Z16
 	VXORPD.BCST      actkernconst<>+0(SB), Z29, Z17
 	VXORPD.BCST      actkernconst<>+0(SB), Z30, Z18
@@ -69090,18 +68796,14 @@ loop:
 	VFMADD132PD      Z29, Z29, Z17
 	VFMADD132PD      Z30, Z30, Z18
 	VFMADD132PD      Z31, Z31, Z19
-	KMOVW            K7, 16(SP)
-	VCMPPD           $0x15, Z8, Z12, K7
-	KMOVW            K6, 24(SP)
-	VCMPPD           $0x15, Z8, Z13, K6
-	KMOVW            K5, 32(SP)
-	VCMPPD           $0x15, Z8, Z14, K5
-	KMOVW            K4, 40(SP)
-	VCMPPD           $0x15, Z8, Z15, K4
-	VSUBPD           Z28, Z0, K7, Z28
-	VSUBPD           Z29, Z0, K6, Z29
-	VSUBPD           Z30, Z0, K5, Z30
-	VSUBPD           Z31, Z0, K4, Z31
+	VCMPPD           $0x15, Z8, Z12, K4
+	VCMPPD           $0x15, Z8, Z13, K5
+	VCMPPD           $0x15, Z8, Z14, K6
+	VCMPPD           $0x15, Z8, Z15, K7
+	VSUBPD           Z28, Z0, K4, Z28
+	VSUBPD           Z29, Z0, K5, Z29
+	VSUBPD           Z30, Z0, K6, Z30
+	VSUBPD           Z31, Z0, K7, Z31
 	VFMADD231PD      Z16, Z12, Z28
 	VFMADD231PD      Z17, Z13, Z29
 	VFMADD231PD      Z18, Z14, Z30
@@ -69216,22 +68918,18 @@ loop:
 	VBLENDMPD        Z17, Z29, K3, Z17
 	VBLENDMPD        Z18, Z30, K4, Z18
 	VBLENDMPD        Z19, Z31, K5, Z19
-	KMOVW            40(SP), K2
-	VBLENDMPD        Z12, Z16, K2, Z12
-	KMOVW            32(SP), K2
-	VBLENDMPD        Z13, Z17, K2, Z13
-	KMOVW            24(SP), K2
-	VBLENDMPD        Z14, Z18, K2, Z14
-	KMOVW            16(SP), K2
-	VBLENDMPD        Z15, Z19, K2, Z15
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
-	VCVTPD2PS        Z13, Y13
-	VMOVUPS          Y13, 32(AX)
-	VCVTPD2PS        Z14, Y14
-	VMOVUPS          Y14, 64(AX)
-	VCVTPD2PS        Z15, Y15
-	VMOVUPS          Y15, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z13, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z14, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z15, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -69263,11 +68961,10 @@ single:
 	VSCALEFPD.Z      Z15, Z16, K3, Z16
 	VADDPD           Z16, Z0, Z13
 	VDIVPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z12, Z12, K3
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x15, Z8, Z12, K4
-	VSUBPD           Z16, Z0, K4, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
@@ -69296,9 +68993,9 @@ single:
 	VMULPD           Z14, Z16, Z16
 	VCMPPD           $0x03, Z13, Z13, K2
 	VBLENDMPD        Z13, Z16, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -69334,11 +69031,10 @@ tail:
 	VSCALEFPD.Z      Z15, Z16, K3, Z16
 	VADDPD           Z16, Z0, Z13
 	VDIVPD           Z13, Z16, Z16
-	VCMPPD           $0x03, Z12, Z12, K3
 	VXORPD.BCST      actkernconst<>+0(SB), Z16, Z13
 	VFMADD132PD      Z16, Z16, Z13
-	VCMPPD           $0x15, Z8, Z12, K4
-	VSUBPD           Z16, Z0, K4, Z16
+	VCMPPD           $0x15, Z8, Z12, K3
+	VSUBPD           Z16, Z0, K3, Z16
 	VFMADD231PD      Z13, Z12, Z16
 	VSUBPD.BCST      actkernconst<>+6024(SB), Z12, Z14
 	VSUBPD.BCST      actkernconst<>+6032(SB), Z14, Z14
@@ -69369,9 +69065,9 @@ tail:
 	VMULPD           Z14, Z16, Z16
 	VCMPPD           $0x03, Z13, Z13, K2
 	VBLENDMPD        Z13, Z16, K2, Z13
-	VBLENDMPD        Z12, Z13, K3, Z12
-	VCVTPD2PS        Z12, Y12
-	VMOVUPS          Y12, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z12, Z13
+	VCVTPD2PS        Z13, Y13
+	VMOVUPS          Y13, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70204,6 +69900,7 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+16(SB), Z11
 	VBROADCASTSD actkernconst<>+24(SB), Z12
 	VBROADCASTSD actkernconst<>+32(SB), Z13
+	VBROADCASTSD actkernconst<>+1280(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -70211,110 +69908,106 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z14
-	VCVTPS2PD       32(CX), Z15
-	VCVTPS2PD       64(CX), Z16
-	VCVTPS2PD       96(CX), Z17
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z18
+	VCVTPS2PD       (CX), Z15
+	VCVTPS2PD       32(CX), Z16
+	VCVTPS2PD       64(CX), Z17
+	VCVTPS2PD       96(CX), Z18
 	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1040(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1040(SB), Z17, Z21
-	VMULPD          Z3, Z18, Z18
+	VANDPD.BCST     actkernconst<>+1040(SB), Z18, Z22
 	VMULPD          Z3, Z19, Z19
 	VMULPD          Z3, Z20, Z20
 	VMULPD          Z3, Z21, Z21
-	VMAXPD          Z4, Z18, Z18
+	VMULPD          Z3, Z22, Z22
 	VMAXPD          Z4, Z19, Z19
 	VMAXPD          Z4, Z20, Z20
 	VMAXPD          Z4, Z21, Z21
-	VMULPD          Z6, Z18, Z22
+	VMAXPD          Z4, Z22, Z22
 	VMULPD          Z6, Z19, Z23
 	VMULPD          Z6, Z20, Z24
 	VMULPD          Z6, Z21, Z25
-	VRNDSCALEPD     $0x08, Z22, Z22
+	VMULPD          Z6, Z22, Z26
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VFMADD231PD     Z7, Z22, Z18
+	VRNDSCALEPD     $0x08, Z26, Z26
 	VFMADD231PD     Z7, Z23, Z19
 	VFMADD231PD     Z7, Z24, Z20
 	VFMADD231PD     Z7, Z25, Z21
-	VMOVAPD         Z1, Z26
-	VFMADD213PD     Z2, Z18, Z26
+	VFMADD231PD     Z7, Z26, Z22
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
 	VMOVAPD         Z1, Z29
 	VFMADD213PD     Z2, Z21, Z29
-	VFMADD213PD     Z8, Z18, Z26
+	VMOVAPD         Z1, Z30
+	VFMADD213PD     Z2, Z22, Z30
 	VFMADD213PD     Z8, Z19, Z27
 	VFMADD213PD     Z8, Z20, Z28
 	VFMADD213PD     Z8, Z21, Z29
-	VFMADD213PD     Z9, Z18, Z26
+	VFMADD213PD     Z8, Z22, Z30
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
 	VFMADD213PD     Z9, Z21, Z29
-	VFMADD213PD     Z10, Z18, Z26
+	VFMADD213PD     Z9, Z22, Z30
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
 	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z11, Z18, Z26
+	VFMADD213PD     Z10, Z22, Z30
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
 	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z12, Z18, Z26
+	VFMADD213PD     Z11, Z22, Z30
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
 	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z13, Z18, Z26
+	VFMADD213PD     Z12, Z22, Z30
 	VFMADD213PD     Z13, Z19, Z27
 	VFMADD213PD     Z13, Z20, Z28
 	VFMADD213PD     Z13, Z21, Z29
-	VMULPD          Z26, Z18, Z18
+	VFMADD213PD     Z13, Z22, Z30
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
 	VMULPD          Z29, Z21, Z21
-	VSCALEFPD       Z22, Z0, Z22
+	VMULPD          Z30, Z22, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSUBPD          Z0, Z22, Z26
+	VSCALEFPD       Z26, Z0, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
 	VSUBPD          Z0, Z25, Z29
-	VFMADD213PD     Z26, Z18, Z22
+	VSUBPD          Z0, Z26, Z30
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
 	VFMADD213PD     Z29, Z21, Z25
-	VADDPD          Z22, Z5, Z18
+	VFMADD213PD     Z30, Z22, Z26
 	VADDPD          Z23, Z5, Z19
 	VADDPD          Z24, Z5, Z20
 	VADDPD          Z25, Z5, Z21
-	VDIVPD          Z18, Z22, Z22
+	VADDPD          Z26, Z5, Z22
 	VDIVPD          Z19, Z23, Z23
 	VDIVPD          Z20, Z24, Z24
 	VDIVPD          Z21, Z25, Z25
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VDIVPD          Z22, Z26, Z26
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z23
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z24
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z25
-	VCMPPD          $0x03, Z14, Z14, K2
-	VCMPPD          $0x03, Z15, Z15, K3
-	VCMPPD          $0x03, Z16, Z16, K4
-	VCMPPD          $0x03, Z17, Z17, K5
-	VBLENDMPD       Z14, Z22, K2, Z14
-	VBLENDMPD       Z15, Z23, K3, Z15
-	VBLENDMPD       Z16, Z24, K4, Z16
-	VBLENDMPD       Z17, Z25, K5, Z17
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, (AX)
-	VCVTPD2PS       Z15, Y15
-	VMOVUPS         Y15, 32(AX)
-	VCVTPD2PS       Z16, Y16
-	VMOVUPS         Y16, 64(AX)
-	VCVTPD2PS       Z17, Y17
-	VMOVUPS         Y17, 96(AX)
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z18, Z26
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z23
+	VFIXUPIMMPD     $0x00, Z14, Z16, Z24
+	VFIXUPIMMPD     $0x00, Z14, Z17, Z25
+	VFIXUPIMMPD     $0x00, Z14, Z18, Z26
+	VCVTPD2PS       Z23, Y23
+	VMOVUPS         Y23, (AX)
+	VCVTPD2PS       Z24, Y24
+	VMOVUPS         Y24, 32(AX)
+	VCVTPD2PS       Z25, Y25
+	VMOVUPS         Y25, 64(AX)
+	VCVTPD2PS       Z26, Y26
+	VMOVUPS         Y26, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -70323,32 +70016,31 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z14
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VFMADD231PD     Z7, Z16, Z15
-	VMOVAPD         Z1, Z17
-	VFMADD213PD     Z2, Z15, Z17
-	VFMADD213PD     Z8, Z15, Z17
-	VFMADD213PD     Z9, Z15, Z17
-	VFMADD213PD     Z10, Z15, Z17
-	VFMADD213PD     Z11, Z15, Z17
-	VFMADD213PD     Z12, Z15, Z17
-	VFMADD213PD     Z13, Z15, Z17
-	VMULPD          Z17, Z15, Z15
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z17
-	VFMADD213PD     Z17, Z15, Z16
-	VADDPD          Z16, Z5, Z15
-	VDIVPD          Z15, Z16, Z16
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z16, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, (AX)
+	VCVTPS2PD       (CX), Z15
+	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
+	VMULPD          Z3, Z16, Z16
+	VMAXPD          Z4, Z16, Z16
+	VMULPD          Z6, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VFMADD231PD     Z7, Z17, Z16
+	VMOVAPD         Z1, Z18
+	VFMADD213PD     Z2, Z16, Z18
+	VFMADD213PD     Z8, Z16, Z18
+	VFMADD213PD     Z9, Z16, Z18
+	VFMADD213PD     Z10, Z16, Z18
+	VFMADD213PD     Z11, Z16, Z18
+	VFMADD213PD     Z12, Z16, Z18
+	VFMADD213PD     Z13, Z16, Z18
+	VMULPD          Z18, Z16, Z16
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z18
+	VFMADD213PD     Z18, Z16, Z17
+	VADDPD          Z17, Z5, Z16
+	VDIVPD          Z16, Z17, Z17
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z17
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z17
+	VCVTPD2PS       Z17, Y17
+	VMOVUPS         Y17, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -70360,33 +70052,32 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y14
-	VCVTPS2PD       Y14, Z14
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VFMADD231PD     Z7, Z16, Z15
-	VMOVAPD         Z1, Z17
-	VFMADD213PD     Z2, Z15, Z17
-	VFMADD213PD     Z8, Z15, Z17
-	VFMADD213PD     Z9, Z15, Z17
-	VFMADD213PD     Z10, Z15, Z17
-	VFMADD213PD     Z11, Z15, Z17
-	VFMADD213PD     Z12, Z15, Z17
-	VFMADD213PD     Z13, Z15, Z17
-	VMULPD          Z17, Z15, Z15
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z17
-	VFMADD213PD     Z17, Z15, Z16
-	VADDPD          Z16, Z5, Z15
-	VDIVPD          Z15, Z16, Z16
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z16, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
+	VMULPD          Z3, Z16, Z16
+	VMAXPD          Z4, Z16, Z16
+	VMULPD          Z6, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VFMADD231PD     Z7, Z17, Z16
+	VMOVAPD         Z1, Z18
+	VFMADD213PD     Z2, Z16, Z18
+	VFMADD213PD     Z8, Z16, Z18
+	VFMADD213PD     Z9, Z16, Z18
+	VFMADD213PD     Z10, Z16, Z18
+	VFMADD213PD     Z11, Z16, Z18
+	VFMADD213PD     Z12, Z16, Z18
+	VFMADD213PD     Z13, Z16, Z18
+	VMULPD          Z18, Z16, Z16
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z18
+	VFMADD213PD     Z18, Z16, Z17
+	VADDPD          Z17, Z5, Z16
+	VDIVPD          Z16, Z17, Z17
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z17
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z17
+	VCVTPD2PS       Z17, Y17
+	VMOVUPS         Y17, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -70409,6 +70100,7 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 	VBROADCASTSD actkernconst<>+16(SB), Z11
 	VBROADCASTSD actkernconst<>+24(SB), Z12
 	VBROADCASTSD actkernconst<>+32(SB), Z13
+	VBROADCASTSD actkernconst<>+1280(SB), Z14
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         dst_len+8(FP), DX
@@ -70416,110 +70108,106 @@ TEXT ·tanhAVX512Stream(SB), NOSPLIT, $0-48
 loop:
 	CMPQ            DX, $0x00000020
 	JB              single
-	VCVTPS2PD       (CX), Z14
-	VCVTPS2PD       32(CX), Z15
-	VCVTPS2PD       64(CX), Z16
-	VCVTPS2PD       96(CX), Z17
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z18
+	VCVTPS2PD       (CX), Z15
+	VCVTPS2PD       32(CX), Z16
+	VCVTPS2PD       64(CX), Z17
+	VCVTPS2PD       96(CX), Z18
 	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z19
 	VANDPD.BCST     actkernconst<>+1040(SB), Z16, Z20
 	VANDPD.BCST     actkernconst<>+1040(SB), Z17, Z21
-	VMULPD          Z3, Z18, Z18
+	VANDPD.BCST     actkernconst<>+1040(SB), Z18, Z22
 	VMULPD          Z3, Z19, Z19
 	VMULPD          Z3, Z20, Z20
 	VMULPD          Z3, Z21, Z21
-	VMAXPD          Z4, Z18, Z18
+	VMULPD          Z3, Z22, Z22
 	VMAXPD          Z4, Z19, Z19
 	VMAXPD          Z4, Z20, Z20
 	VMAXPD          Z4, Z21, Z21
-	VMULPD          Z6, Z18, Z22
+	VMAXPD          Z4, Z22, Z22
 	VMULPD          Z6, Z19, Z23
 	VMULPD          Z6, Z20, Z24
 	VMULPD          Z6, Z21, Z25
-	VRNDSCALEPD     $0x08, Z22, Z22
+	VMULPD          Z6, Z22, Z26
 	VRNDSCALEPD     $0x08, Z23, Z23
 	VRNDSCALEPD     $0x08, Z24, Z24
 	VRNDSCALEPD     $0x08, Z25, Z25
-	VFMADD231PD     Z7, Z22, Z18
+	VRNDSCALEPD     $0x08, Z26, Z26
 	VFMADD231PD     Z7, Z23, Z19
 	VFMADD231PD     Z7, Z24, Z20
 	VFMADD231PD     Z7, Z25, Z21
-	VMOVAPD         Z1, Z26
-	VFMADD213PD     Z2, Z18, Z26
+	VFMADD231PD     Z7, Z26, Z22
 	VMOVAPD         Z1, Z27
 	VFMADD213PD     Z2, Z19, Z27
 	VMOVAPD         Z1, Z28
 	VFMADD213PD     Z2, Z20, Z28
 	VMOVAPD         Z1, Z29
 	VFMADD213PD     Z2, Z21, Z29
-	VFMADD213PD     Z8, Z18, Z26
+	VMOVAPD         Z1, Z30
+	VFMADD213PD     Z2, Z22, Z30
 	VFMADD213PD     Z8, Z19, Z27
 	VFMADD213PD     Z8, Z20, Z28
 	VFMADD213PD     Z8, Z21, Z29
-	VFMADD213PD     Z9, Z18, Z26
+	VFMADD213PD     Z8, Z22, Z30
 	VFMADD213PD     Z9, Z19, Z27
 	VFMADD213PD     Z9, Z20, Z28
 	VFMADD213PD     Z9, Z21, Z29
-	VFMADD213PD     Z10, Z18, Z26
+	VFMADD213PD     Z9, Z22, Z30
 	VFMADD213PD     Z10, Z19, Z27
 	VFMADD213PD     Z10, Z20, Z28
 	VFMADD213PD     Z10, Z21, Z29
-	VFMADD213PD     Z11, Z18, Z26
+	VFMADD213PD     Z10, Z22, Z30
 	VFMADD213PD     Z11, Z19, Z27
 	VFMADD213PD     Z11, Z20, Z28
 	VFMADD213PD     Z11, Z21, Z29
-	VFMADD213PD     Z12, Z18, Z26
+	VFMADD213PD     Z11, Z22, Z30
 	VFMADD213PD     Z12, Z19, Z27
 	VFMADD213PD     Z12, Z20, Z28
 	VFMADD213PD     Z12, Z21, Z29
-	VFMADD213PD     Z13, Z18, Z26
+	VFMADD213PD     Z12, Z22, Z30
 	VFMADD213PD     Z13, Z19, Z27
 	VFMADD213PD     Z13, Z20, Z28
 	VFMADD213PD     Z13, Z21, Z29
-	VMULPD          Z26, Z18, Z18
+	VFMADD213PD     Z13, Z22, Z30
 	VMULPD          Z27, Z19, Z19
 	VMULPD          Z28, Z20, Z20
 	VMULPD          Z29, Z21, Z21
-	VSCALEFPD       Z22, Z0, Z22
+	VMULPD          Z30, Z22, Z22
 	VSCALEFPD       Z23, Z0, Z23
 	VSCALEFPD       Z24, Z0, Z24
 	VSCALEFPD       Z25, Z0, Z25
-	VSUBPD          Z0, Z22, Z26
+	VSCALEFPD       Z26, Z0, Z26
 	VSUBPD          Z0, Z23, Z27
 	VSUBPD          Z0, Z24, Z28
 	VSUBPD          Z0, Z25, Z29
-	VFMADD213PD     Z26, Z18, Z22
+	VSUBPD          Z0, Z26, Z30
 	VFMADD213PD     Z27, Z19, Z23
 	VFMADD213PD     Z28, Z20, Z24
 	VFMADD213PD     Z29, Z21, Z25
-	VADDPD          Z22, Z5, Z18
+	VFMADD213PD     Z30, Z22, Z26
 	VADDPD          Z23, Z5, Z19
 	VADDPD          Z24, Z5, Z20
 	VADDPD          Z25, Z5, Z21
-	VDIVPD          Z18, Z22, Z22
+	VADDPD          Z26, Z5, Z22
 	VDIVPD          Z19, Z23, Z23
 	VDIVPD          Z20, Z24, Z24
 	VDIVPD          Z21, Z25, Z25
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z22
+	VDIVPD          Z22, Z26, Z26
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z23
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z16, Z24
 	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z17, Z25
-	VCMPPD          $0x03, Z14, Z14, K2
-	VCMPPD          $0x03, Z15, Z15, K3
-	VCMPPD          $0x03, Z16, Z16, K4
-	VCMPPD          $0x03, Z17, Z17, K5
-	VBLENDMPD       Z14, Z22, K2, Z14
-	VBLENDMPD       Z15, Z23, K3, Z15
-	VBLENDMPD       Z16, Z24, K4, Z16
-	VBLENDMPD       Z17, Z25, K5, Z17
-	VCVTPD2PS       Z14, Y14
-	VMOVNTPS        Y14, (AX)
-	VCVTPD2PS       Z15, Y15
-	VMOVNTPS        Y15, 32(AX)
-	VCVTPD2PS       Z16, Y16
-	VMOVNTPS        Y16, 64(AX)
-	VCVTPD2PS       Z17, Y17
-	VMOVNTPS        Y17, 96(AX)
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z18, Z26
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z23
+	VFIXUPIMMPD     $0x00, Z14, Z16, Z24
+	VFIXUPIMMPD     $0x00, Z14, Z17, Z25
+	VFIXUPIMMPD     $0x00, Z14, Z18, Z26
+	VCVTPD2PS       Z23, Y23
+	VMOVNTPS        Y23, (AX)
+	VCVTPD2PS       Z24, Y24
+	VMOVNTPS        Y24, 32(AX)
+	VCVTPD2PS       Z25, Y25
+	VMOVNTPS        Y25, 64(AX)
+	VCVTPD2PS       Z26, Y26
+	VMOVNTPS        Y26, 96(AX)
 	ADDQ            $0x00000080, AX
 	ADDQ            $0x00000080, CX
 	SUBQ            $0x00000020, DX
@@ -70528,32 +70216,31 @@ loop:
 single:
 	CMPQ            DX, $0x00000008
 	JB              tail
-	VCVTPS2PD       (CX), Z14
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VFMADD231PD     Z7, Z16, Z15
-	VMOVAPD         Z1, Z17
-	VFMADD213PD     Z2, Z15, Z17
-	VFMADD213PD     Z8, Z15, Z17
-	VFMADD213PD     Z9, Z15, Z17
-	VFMADD213PD     Z10, Z15, Z17
-	VFMADD213PD     Z11, Z15, Z17
-	VFMADD213PD     Z12, Z15, Z17
-	VFMADD213PD     Z13, Z15, Z17
-	VMULPD          Z17, Z15, Z15
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z17
-	VFMADD213PD     Z17, Z15, Z16
-	VADDPD          Z16, Z5, Z15
-	VDIVPD          Z15, Z16, Z16
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z16, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVNTPS        Y14, (AX)
+	VCVTPS2PD       (CX), Z15
+	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
+	VMULPD          Z3, Z16, Z16
+	VMAXPD          Z4, Z16, Z16
+	VMULPD          Z6, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VFMADD231PD     Z7, Z17, Z16
+	VMOVAPD         Z1, Z18
+	VFMADD213PD     Z2, Z16, Z18
+	VFMADD213PD     Z8, Z16, Z18
+	VFMADD213PD     Z9, Z16, Z18
+	VFMADD213PD     Z10, Z16, Z18
+	VFMADD213PD     Z11, Z16, Z18
+	VFMADD213PD     Z12, Z16, Z18
+	VFMADD213PD     Z13, Z16, Z18
+	VMULPD          Z18, Z16, Z16
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z18
+	VFMADD213PD     Z18, Z16, Z17
+	VADDPD          Z17, Z5, Z16
+	VDIVPD          Z16, Z17, Z17
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z17
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z17
+	VCVTPD2PS       Z17, Y17
+	VMOVNTPS        Y17, (AX)
 	ADDQ            $0x00000020, AX
 	ADDQ            $0x00000020, CX
 	SUBQ            $0x00000008, DX
@@ -70565,33 +70252,32 @@ tail:
 	MOVL            $-1, BX
 	BZHIL           DX, BX, BX
 	KMOVW           BX, K1
-	VMOVUPS.Z       (CX), K1, Y14
-	VCVTPS2PD       Y14, Z14
-	VANDPD.BCST     actkernconst<>+1040(SB), Z14, Z15
-	VMULPD          Z3, Z15, Z15
-	VMAXPD          Z4, Z15, Z15
-	VMULPD          Z6, Z15, Z16
-	VRNDSCALEPD     $0x08, Z16, Z16
-	VFMADD231PD     Z7, Z16, Z15
-	VMOVAPD         Z1, Z17
-	VFMADD213PD     Z2, Z15, Z17
-	VFMADD213PD     Z8, Z15, Z17
-	VFMADD213PD     Z9, Z15, Z17
-	VFMADD213PD     Z10, Z15, Z17
-	VFMADD213PD     Z11, Z15, Z17
-	VFMADD213PD     Z12, Z15, Z17
-	VFMADD213PD     Z13, Z15, Z17
-	VMULPD          Z17, Z15, Z15
-	VSCALEFPD       Z16, Z0, Z16
-	VSUBPD          Z0, Z16, Z17
-	VFMADD213PD     Z17, Z15, Z16
-	VADDPD          Z16, Z5, Z15
-	VDIVPD          Z15, Z16, Z16
-	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z14, Z16
-	VCMPPD          $0x03, Z14, Z14, K2
-	VBLENDMPD       Z14, Z16, K2, Z14
-	VCVTPD2PS       Z14, Y14
-	VMOVUPS         Y14, K1, (AX)
+	VMOVUPS.Z       (CX), K1, Y15
+	VCVTPS2PD       Y15, Z15
+	VANDPD.BCST     actkernconst<>+1040(SB), Z15, Z16
+	VMULPD          Z3, Z16, Z16
+	VMAXPD          Z4, Z16, Z16
+	VMULPD          Z6, Z16, Z17
+	VRNDSCALEPD     $0x08, Z17, Z17
+	VFMADD231PD     Z7, Z17, Z16
+	VMOVAPD         Z1, Z18
+	VFMADD213PD     Z2, Z16, Z18
+	VFMADD213PD     Z8, Z16, Z18
+	VFMADD213PD     Z9, Z16, Z18
+	VFMADD213PD     Z10, Z16, Z18
+	VFMADD213PD     Z11, Z16, Z18
+	VFMADD213PD     Z12, Z16, Z18
+	VFMADD213PD     Z13, Z16, Z18
+	VMULPD          Z18, Z16, Z16
+	VSCALEFPD       Z17, Z0, Z17
+	VSUBPD          Z0, Z17, Z18
+	VFMADD213PD     Z18, Z16, Z17
+	VADDPD          Z17, Z5, Z16
+	VDIVPD          Z16, Z17, Z17
+	VPTERNLOGQ.BCST $0xd8, actkernconst<>+0(SB), Z15, Z17
+	VFIXUPIMMPD     $0x00, Z14, Z15, Z17
+	VCVTPD2PS       Z17, Y17
+	VMOVUPS         Y17, K1, (AX)
 
 done:
 	SFENCE
@@ -71104,22 +70790,18 @@ loop:
 	VMULPD           Z13, Z17, Z17
 	VMULPD           Z14, Z18, Z18
 	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVUPS          Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVUPS          Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVUPS          Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVUPS          Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVUPS          Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVUPS          Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVUPS          Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -71158,10 +70840,9 @@ single:
 	VMULPD           Z10, Z4, Z10
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -71205,10 +70886,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -71353,22 +71033,18 @@ loop:
 	VMULPD           Z13, Z17, Z17
 	VMULPD           Z14, Z18, Z18
 	VMULPD           Z15, Z19, Z19
-	VCMPPD           $0x03, Z8, Z8, K2
-	VCMPPD           $0x03, Z9, Z9, K3
-	VCMPPD           $0x03, Z10, Z10, K4
-	VCMPPD           $0x03, Z11, Z11, K5
-	VBLENDMPD        Z8, Z16, K2, Z8
-	VBLENDMPD        Z9, Z17, K3, Z9
-	VBLENDMPD        Z10, Z18, K4, Z10
-	VBLENDMPD        Z11, Z19, K5, Z11
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
-	VCVTPD2PS        Z9, Y9
-	VMOVNTPS         Y9, 32(AX)
-	VCVTPD2PS        Z10, Y10
-	VMOVNTPS         Y10, 64(AX)
-	VCVTPD2PS        Z11, Y11
-	VMOVNTPS         Y11, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z16
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z9, Z17
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z10, Z18
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z11, Z19
+	VCVTPD2PS        Z16, Y16
+	VMOVNTPS         Y16, (AX)
+	VCVTPD2PS        Z17, Y17
+	VMOVNTPS         Y17, 32(AX)
+	VCVTPD2PS        Z18, Y18
+	VMOVNTPS         Y18, 64(AX)
+	VCVTPD2PS        Z19, Y19
+	VMOVNTPS         Y19, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -71407,10 +71083,9 @@ single:
 	VMULPD           Z10, Z4, Z10
 	VCVTPS2PD        (DX), Z9
 	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVNTPS         Y8, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVNTPS         Y10, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -71454,10 +71129,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y9
 	VCVTPS2PD        Y9, Z9
 	VMULPD           Z9, Z10, Z10
-	VCMPPD           $0x03, Z8, Z8, K2
-	VBLENDMPD        Z8, Z10, K2, Z8
-	VCVTPD2PS        Z8, Y8
-	VMOVUPS          Y8, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z8, Z10
+	VCVTPD2PS        Z10, Y10
+	VMOVUPS          Y10, K1, (AX)
 
 done:
 	SFENCE
@@ -71937,6 +71611,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
 TEXT ·tanhBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+1280(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -71945,42 +71620,38 @@ TEXT ·tanhBackwardFromOutputAVX512(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z5
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
 	VXORPD.BCST actkernconst<>+0(SB), Z2, Z6
 	VXORPD.BCST actkernconst<>+0(SB), Z3, Z7
 	VXORPD.BCST actkernconst<>+0(SB), Z4, Z8
-	VFMADD132PD Z1, Z0, Z5
+	VXORPD.BCST actkernconst<>+0(SB), Z5, Z9
 	VFMADD132PD Z2, Z0, Z6
 	VFMADD132PD Z3, Z0, Z7
 	VFMADD132PD Z4, Z0, Z8
-	VCVTPS2PD   (DX), Z9
-	VCVTPS2PD   32(DX), Z10
-	VCVTPS2PD   64(DX), Z11
-	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z9, Z5, Z5
+	VFMADD132PD Z5, Z0, Z9
+	VCVTPS2PD   (DX), Z10
+	VCVTPS2PD   32(DX), Z11
+	VCVTPS2PD   64(DX), Z12
+	VCVTPS2PD   96(DX), Z13
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
 	VMULPD      Z12, Z8, Z8
-	VCMPPD      $0x03, Z1, Z1, K2
-	VCMPPD      $0x03, Z2, Z2, K3
-	VCMPPD      $0x03, Z3, Z3, K4
-	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z5, K2, Z1
-	VBLENDMPD   Z2, Z6, K3, Z2
-	VBLENDMPD   Z3, Z7, K4, Z3
-	VBLENDMPD   Z4, Z8, K5, Z4
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVUPS     Y2, 32(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVUPS     Y3, 64(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVUPS     Y4, 96(AX)
+	VMULPD      Z13, Z9, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVUPS     Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVUPS     Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVUPS     Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVUPS     Y9, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -71990,15 +71661,14 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z1
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
-	VFMADD132PD Z1, Z0, Z2
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, (AX)
+	VCVTPS2PD   (CX), Z2
+	VXORPD.BCST actkernconst<>+0(SB), Z2, Z3
+	VFMADD132PD Z2, Z0, Z3
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -72011,17 +71681,16 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y1
-	VCVTPS2PD   Y1, Z1
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
-	VFMADD132PD Z1, Z0, Z2
-	VMOVUPS.Z   (DX), K1, Y3
-	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VXORPD.BCST actkernconst<>+0(SB), Z2, Z3
+	VFMADD132PD Z2, Z0, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -72031,6 +71700,7 @@ done:
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
 TEXT ·tanhBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
+	VBROADCASTSD actkernconst<>+1280(SB), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
 	MOVQ         in1_base+48(FP), DX
@@ -72039,42 +71709,38 @@ TEXT ·tanhBackwardFromOutputAVX512Stream(SB), NOSPLIT, $0-72
 loop:
 	CMPQ        BX, $0x00000020
 	JB          single
-	VCVTPS2PD   (CX), Z1
-	VCVTPS2PD   32(CX), Z2
-	VCVTPS2PD   64(CX), Z3
-	VCVTPS2PD   96(CX), Z4
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z5
+	VCVTPS2PD   (CX), Z2
+	VCVTPS2PD   32(CX), Z3
+	VCVTPS2PD   64(CX), Z4
+	VCVTPS2PD   96(CX), Z5
 	VXORPD.BCST actkernconst<>+0(SB), Z2, Z6
 	VXORPD.BCST actkernconst<>+0(SB), Z3, Z7
 	VXORPD.BCST actkernconst<>+0(SB), Z4, Z8
-	VFMADD132PD Z1, Z0, Z5
+	VXORPD.BCST actkernconst<>+0(SB), Z5, Z9
 	VFMADD132PD Z2, Z0, Z6
 	VFMADD132PD Z3, Z0, Z7
 	VFMADD132PD Z4, Z0, Z8
-	VCVTPS2PD   (DX), Z9
-	VCVTPS2PD   32(DX), Z10
-	VCVTPS2PD   64(DX), Z11
-	VCVTPS2PD   96(DX), Z12
-	VMULPD      Z9, Z5, Z5
+	VFMADD132PD Z5, Z0, Z9
+	VCVTPS2PD   (DX), Z10
+	VCVTPS2PD   32(DX), Z11
+	VCVTPS2PD   64(DX), Z12
+	VCVTPS2PD   96(DX), Z13
 	VMULPD      Z10, Z6, Z6
 	VMULPD      Z11, Z7, Z7
 	VMULPD      Z12, Z8, Z8
-	VCMPPD      $0x03, Z1, Z1, K2
-	VCMPPD      $0x03, Z2, Z2, K3
-	VCMPPD      $0x03, Z3, Z3, K4
-	VCMPPD      $0x03, Z4, Z4, K5
-	VBLENDMPD   Z1, Z5, K2, Z1
-	VBLENDMPD   Z2, Z6, K3, Z2
-	VBLENDMPD   Z3, Z7, K4, Z3
-	VBLENDMPD   Z4, Z8, K5, Z4
-	VCVTPD2PS   Z1, Y1
-	VMOVNTPS    Y1, (AX)
-	VCVTPD2PS   Z2, Y2
-	VMOVNTPS    Y2, 32(AX)
-	VCVTPD2PS   Z3, Y3
-	VMOVNTPS    Y3, 64(AX)
-	VCVTPD2PS   Z4, Y4
-	VMOVNTPS    Y4, 96(AX)
+	VMULPD      Z13, Z9, Z9
+	VFIXUPIMMPD $0x00, Z1, Z2, Z6
+	VFIXUPIMMPD $0x00, Z1, Z3, Z7
+	VFIXUPIMMPD $0x00, Z1, Z4, Z8
+	VFIXUPIMMPD $0x00, Z1, Z5, Z9
+	VCVTPD2PS   Z6, Y6
+	VMOVNTPS    Y6, (AX)
+	VCVTPD2PS   Z7, Y7
+	VMOVNTPS    Y7, 32(AX)
+	VCVTPD2PS   Z8, Y8
+	VMOVNTPS    Y8, 64(AX)
+	VCVTPD2PS   Z9, Y9
+	VMOVNTPS    Y9, 96(AX)
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	ADDQ        $0x00000080, DX
@@ -72084,15 +71750,14 @@ loop:
 single:
 	CMPQ        BX, $0x00000008
 	JB          tail
-	VCVTPS2PD   (CX), Z1
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
-	VFMADD132PD Z1, Z0, Z2
-	VCVTPS2PD   (DX), Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVNTPS    Y1, (AX)
+	VCVTPS2PD   (CX), Z2
+	VXORPD.BCST actkernconst<>+0(SB), Z2, Z3
+	VFMADD132PD Z2, Z0, Z3
+	VCVTPS2PD   (DX), Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVNTPS    Y3, (AX)
 	ADDQ        $0x00000020, AX
 	ADDQ        $0x00000020, CX
 	ADDQ        $0x00000020, DX
@@ -72105,17 +71770,16 @@ tail:
 	MOVL        $-1, SI
 	BZHIL       BX, SI, SI
 	KMOVW       SI, K1
-	VMOVUPS.Z   (CX), K1, Y1
-	VCVTPS2PD   Y1, Z1
-	VXORPD.BCST actkernconst<>+0(SB), Z1, Z2
-	VFMADD132PD Z1, Z0, Z2
-	VMOVUPS.Z   (DX), K1, Y3
-	VCVTPS2PD   Y3, Z3
-	VMULPD      Z3, Z2, Z2
-	VCMPPD      $0x03, Z1, Z1, K2
-	VBLENDMPD   Z1, Z2, K2, Z1
-	VCVTPD2PS   Z1, Y1
-	VMOVUPS     Y1, K1, (AX)
+	VMOVUPS.Z   (CX), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VXORPD.BCST actkernconst<>+0(SB), Z2, Z3
+	VFMADD132PD Z2, Z0, Z3
+	VMOVUPS.Z   (DX), K1, Y4
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z4, Z3, Z3
+	VFIXUPIMMPD $0x00, Z1, Z2, Z3
+	VCVTPD2PS   Z3, Y3
+	VMOVUPS     Y3, K1, (AX)
 
 done:
 	SFENCE
@@ -73469,7 +73133,7 @@ done:
 
 // func tanhshrinkBackwardAVX512(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2
-TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $112-72
+TEXT ·tanhshrinkBackwardAVX512(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -73646,14 +73310,6 @@ loop:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z28
-	KMOVW            K3, 80(SP)
-	VCMPPD           $0x03, Z1, Z1, K3
-	KMOVW            K3, 88(SP)
-	VCMPPD           $0x03, Z2, Z2, K3
-	KMOVW            K3, 96(SP)
-	VCMPPD           $0x03, Z3, Z3, K3
-	KMOVW            K3, 104(SP)
-	VCMPPD           $0x03, Z4, Z4, K3
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z8
 	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z21
 	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z22
@@ -73679,8 +73335,7 @@ loop:
 	VADDPD           Z15, Z11, K5, Z27
 	VADDPD           Z16, Z12, K4, Z28
 	VMULPD           Z5, Z5, K2, Z25
-	KMOVW            80(SP), K2
-	VMULPD           Z6, Z6, K2, Z26
+	VMULPD           Z6, Z6, K3, Z26
 	KMOVW            8(SP), K2
 	VMULPD           Z7, Z7, K2, Z27
 	KMOVW            (SP), K2
@@ -73694,21 +73349,18 @@ loop:
 	VMULPD           Z6, Z26, Z26
 	VMULPD           Z7, Z27, Z27
 	VMULPD           Z8, Z28, Z28
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z25, K2, Z1
-	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z26, K2, Z2
-	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z27, K2, Z3
-	VBLENDMPD        Z4, Z28, K3, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVUPS          Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVUPS          Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVUPS          Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z2, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z3, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z28
+	VCVTPD2PS        Z25, Y25
+	VMOVUPS          Y25, (AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVUPS          Y26, 32(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVUPS          Y27, 64(AX)
+	VCVTPD2PS        Z28, Y28
+	VMOVUPS          Y28, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -73759,7 +73411,6 @@ single:
 	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
 	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
-	VCMPPD           $0x03, Z1, Z1, K4
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
 	VSUBPD           Z5, Z6, Z6
 	VMULPD           Z6, Z5, Z5
@@ -73769,9 +73420,9 @@ single:
 	VMULPD           Z2, Z2, K2, Z7
 	VCVTPS2PD        (DX), Z2
 	VMULPD           Z2, Z7, Z7
-	VBLENDMPD        Z1, Z7, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -73826,7 +73477,6 @@ tail:
 	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
 	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
-	VCMPPD           $0x03, Z1, Z1, K4
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
 	VSUBPD           Z5, Z6, Z6
 	VMULPD           Z6, Z5, Z5
@@ -73837,9 +73487,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
 	VMULPD           Z2, Z7, Z7
-	VBLENDMPD        Z1, Z7, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, K1, (AX)
 
 done:
 	VZEROUPPER
@@ -73847,7 +73497,7 @@ done:
 
 // func tanhshrinkBackwardAVX512Stream(dst []float32, in0 []float32, in1 []float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, BMI2, MMX+
-TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $112-72
+TEXT ·tanhshrinkBackwardAVX512Stream(SB), NOSPLIT, $80-72
 	VBROADCASTSD actkernconst<>+8(SB), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         in0_base+24(FP), CX
@@ -74024,14 +73674,6 @@ loop:
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z2, Z26
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z3, Z27
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z4, Z28
-	KMOVW            K3, 80(SP)
-	VCMPPD           $0x03, Z1, Z1, K3
-	KMOVW            K3, 88(SP)
-	VCMPPD           $0x03, Z2, Z2, K3
-	KMOVW            K3, 96(SP)
-	VCMPPD           $0x03, Z3, Z3, K3
-	KMOVW            K3, 104(SP)
-	VCMPPD           $0x03, Z4, Z4, K3
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z8
 	VMULPD.BCST      actkernconst<>+1072(SB), Z2, Z21
 	VMULPD.BCST      actkernconst<>+1072(SB), Z3, Z22
@@ -74057,8 +73699,7 @@ loop:
 	VADDPD           Z15, Z11, K5, Z27
 	VADDPD           Z16, Z12, K4, Z28
 	VMULPD           Z5, Z5, K2, Z25
-	KMOVW            80(SP), K2
-	VMULPD           Z6, Z6, K2, Z26
+	VMULPD           Z6, Z6, K3, Z26
 	KMOVW            8(SP), K2
 	VMULPD           Z7, Z7, K2, Z27
 	KMOVW            (SP), K2
@@ -74072,21 +73713,18 @@ loop:
 	VMULPD           Z6, Z26, Z26
 	VMULPD           Z7, Z27, Z27
 	VMULPD           Z8, Z28, Z28
-	KMOVW            88(SP), K2
-	VBLENDMPD        Z1, Z25, K2, Z1
-	KMOVW            96(SP), K2
-	VBLENDMPD        Z2, Z26, K2, Z2
-	KMOVW            104(SP), K2
-	VBLENDMPD        Z3, Z27, K2, Z3
-	VBLENDMPD        Z4, Z28, K3, Z4
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
-	VCVTPD2PS        Z2, Y2
-	VMOVNTPS         Y2, 32(AX)
-	VCVTPD2PS        Z3, Y3
-	VMOVNTPS         Y3, 64(AX)
-	VCVTPD2PS        Z4, Y4
-	VMOVNTPS         Y4, 96(AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z25
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z2, Z26
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z3, Z27
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z4, Z28
+	VCVTPD2PS        Z25, Y25
+	VMOVNTPS         Y25, (AX)
+	VCVTPD2PS        Z26, Y26
+	VMOVNTPS         Y26, 32(AX)
+	VCVTPD2PS        Z27, Y27
+	VMOVNTPS         Y27, 64(AX)
+	VCVTPD2PS        Z28, Y28
+	VMOVNTPS         Y28, 96(AX)
 	ADDQ             $0x00000080, AX
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000080, DX
@@ -74137,7 +73775,6 @@ single:
 	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
 	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
-	VCMPPD           $0x03, Z1, Z1, K4
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
 	VSUBPD           Z5, Z6, Z6
 	VMULPD           Z6, Z5, Z5
@@ -74147,9 +73784,9 @@ single:
 	VMULPD           Z2, Z2, K2, Z7
 	VCVTPS2PD        (DX), Z2
 	VMULPD           Z2, Z7, Z7
-	VBLENDMPD        Z1, Z7, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVNTPS         Y1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVNTPS         Y7, (AX)
 	ADDQ             $0x00000020, AX
 	ADDQ             $0x00000020, CX
 	ADDQ             $0x00000020, DX
@@ -74204,7 +73841,6 @@ tail:
 	VADDPD.BCST      actkernconst<>+1072(SB), Z7, Z6
 	VDIVPD           Z6, Z7, Z7
 	VPTERNLOGQ.BCST  $0xd8, actkernconst<>+0(SB), Z1, Z7
-	VCMPPD           $0x03, Z1, Z1, K4
 	VMULPD.BCST      actkernconst<>+1072(SB), Z1, Z6
 	VSUBPD           Z5, Z6, Z6
 	VMULPD           Z6, Z5, Z5
@@ -74215,9 +73851,9 @@ tail:
 	VMOVUPS.Z        (DX), K1, Y2
 	VCVTPS2PD        Y2, Z2
 	VMULPD           Z2, Z7, Z7
-	VBLENDMPD        Z1, Z7, K4, Z1
-	VCVTPD2PS        Z1, Y1
-	VMOVUPS          Y1, K1, (AX)
+	VFIXUPIMMPD.BCST $0x00, actkernconst<>+1280(SB), Z1, Z7
+	VCVTPD2PS        Z7, Y7
+	VMOVUPS          Y7, K1, (AX)
 
 done:
 	SFENCE
@@ -76093,12 +75729,12 @@ DATA actkernconst<>+1248(SB)/8, $0x3fe8be202c682690
 DATA actkernconst<>+1256(SB)/8, $0xbfef3fe31ed01a2c
 DATA actkernconst<>+1264(SB)/8, $0x3ff18932bf097075
 DATA actkernconst<>+1272(SB)/8, $0x0000000007070011
-DATA actkernconst<>+1280(SB)/8, $0x403a000000000000
-DATA actkernconst<>+1288(SB)/8, $0x4024000000000000
-DATA actkernconst<>+1296(SB)/8, $0xbf4936a4a7830bd8
-DATA actkernconst<>+1304(SB)/8, $0x3f754d076df271bd
-DATA actkernconst<>+1312(SB)/8, $0x3f2a126522421ce2
-DATA actkernconst<>+1320(SB)/8, $0x0000000000000000
+DATA actkernconst<>+1280(SB)/8, $0x0000000000000011
+DATA actkernconst<>+1288(SB)/8, $0x403a000000000000
+DATA actkernconst<>+1296(SB)/8, $0x4024000000000000
+DATA actkernconst<>+1304(SB)/8, $0xbf4936a4a7830bd8
+DATA actkernconst<>+1312(SB)/8, $0x3f754d076df271bd
+DATA actkernconst<>+1320(SB)/8, $0x3f2a126522421ce2
 DATA actkernconst<>+1328(SB)/8, $0x0000000000000000
 DATA actkernconst<>+1336(SB)/8, $0x0000000000000000
 DATA actkernconst<>+1344(SB)/8, $0x7fffffffffffffff
@@ -76457,8 +76093,8 @@ DATA actkernconst<>+4160(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+4168(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+4176(SB)/8, $0x3fc5555555555555
 DATA actkernconst<>+4184(SB)/8, $0x3fc5555555555555
-DATA actkernconst<>+4192(SB)/8, $0x7f80000088888811
-DATA actkernconst<>+4200(SB)/8, $0x0000000080000000
+DATA actkernconst<>+4192(SB)/8, $0x0000001188888811
+DATA actkernconst<>+4200(SB)/8, $0x800000007f800000
 DATA actkernconst<>+4208(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4216(SB)/8, $0x0000000000000000
 DATA actkernconst<>+4224(SB)/8, $0x7f8000007f800000

@@ -688,7 +688,7 @@ func gluAVX512(dst, in0, in1 []float64)
 //go:noescape
 func gluAVX2(dst, in0, in1 []float64)
 
-// gluBackwardAAVX512 computes gluBackwardA with AVX512 (2 vectors per iteration, masked tail).
+// gluBackwardAAVX512 computes gluBackwardA with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
@@ -1288,13 +1288,13 @@ func logsigmoidAVX2(dst, in0 []float64)
 //go:noescape
 func logsigmoidAVX2Stream(dst, in0 []float64)
 
-// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512 computes logsigmoidBackward with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2.
 //
 //go:noescape
 func logsigmoidBackwardAVX512(dst, in0, in1 []float64)
 
-// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (2 vectors per iteration, masked tail).
+// logsigmoidBackwardAVX512Stream computes logsigmoidBackward with non-temporal stores (dst aligned to 64 bytes) with AVX512 (3 vectors per iteration, masked tail).
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+.
 //
 //go:noescape

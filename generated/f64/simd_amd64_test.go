@@ -438,7 +438,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "gluBackwardA", Inputs: 3, MaxLen: 49,
+		Name: "gluBackwardA", Inputs: 3, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { gluBackwardAGeneric(d, in[0], in[1], in[2]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { gluBackwardAAVX512(d, in[0], in[1], in[2]) }},
@@ -878,7 +878,7 @@ var simdCases64 = []kerneltest.SIMDCase[float64]{
 		},
 	},
 	{
-		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 49,
+		Name: "logsigmoidBackward", Inputs: 2, MaxLen: 73,
 		Generic: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardGeneric(d, in[0], in[1]) },
 		Impls: []kerneltest.SIMDImpl[float64]{
 			{ISA: "avx512", Available: hasAVX512, Run: func(d []float64, in [][]float64, p []float64) { logsigmoidBackwardAVX512(d, in[0], in[1]) }},

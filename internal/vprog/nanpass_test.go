@@ -117,7 +117,7 @@ func TestForX86FixUp(t *testing.T) {
 		{"where(x - 1 > 0, 1, 0)", 1, 1, true},         // not x's sign, but false where x is NaN
 		{"where(x > 0, 1, c)", 1, 0, true},             // leaky_relu': c is the destination
 		{"where(x > 0 || x < -1, 1, 0)", 1, 2, true},   // false where x is NaN too
-		{"where(!(x > 0), 2, 1)", 0, 1, false},         // true where x is NaN, and 2 is no token
+		{"where(!(x > 0), 2, 1)", 1, 1, true},          // true where x is NaN, and 2 is no token: the NaN rule stays, as a fix-up
 		{"where(x > 0, x, -x)", 1, 0, true},            // elu's shape: x where positive, else into -x
 		{"where(x <= 2.5, -x, 1)", 1, 0, true},         // a value and a token, by x - 2.5
 		{"where(x < 0, -x, 2*x)", 0, 1, true},          // two values other than x: no fix-up (2*x passes x's NaN)
@@ -333,6 +333,42 @@ func TestForX86FixUpSharesDifference(t *testing.T) {
 			assert.Equal(t, c.subs, liveOps(q, OpAdd)+liveOps(q, OpSub))
 			for _, x := range []float64{-4, -3, -2.9999998, -1, 0, 1.9999999, 2, 2.0000002, 5, math.Inf(-1), math.Inf(1)} {
 				assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "x = %v", x)
+			}
+		})
+	}
+}
+
+// TestForX86NaNRuleFixUp checks that a NaN rule AVX-512 keeps is one
+// fix-up, with no comparison left, giving the portable program's bits for
+// every number and x's NaN up to the quiet bit; AVX2 keeps the select.
+func TestForX86NaNRuleFixUp(t *testing.T) {
+	for _, f := range []string{"-x + 1", "abs(x)*2", "1/(1 + exp(-x))"} {
+		t.Run(f, func(t *testing.T) {
+			for _, mem := range []Type{F32, F64} {
+				p, err := Lower(activation(t, "f", f, "1"), Forward, mem)
+				require.NoError(t, err)
+				_, kept := p.ForX86(false).nanRuleInput()
+				assert.True(t, kept, "%s: AVX2 keeps the NaN rule's select", mem)
+				q := p.ForX86(true)
+				_, kept = q.nanRuleInput()
+				assert.False(t, kept, "%s: AVX-512 NaN rule select", mem)
+				assert.Zero(t, liveOps(q, OpIsNaN), "%s: comparisons for NaN", mem)
+				res := q.Instrs[q.Result]
+				require.Equal(t, OpFixUp, res.Op, "%s: result", mem)
+				assert.Equal(t, uint32(0x11), fixUpTable(q.Instrs[res.Args[1]].Imm, q.Compute), "%s: table", mem)
+				for _, x := range []float64{-1e30, -3, -0.5, math.Copysign(0, -1), 0, 1e-40, 2, 1e30, math.Inf(1), math.Inf(-1)} {
+					if mem == F32 {
+						x = float64(float32(x))
+					}
+					assert.Equal(t, math.Float64bits(p.Eval([]float64{x}, nil)), math.Float64bits(q.Eval([]float64{x}, nil)), "%s: x = %v", mem, x)
+				}
+				const quiet = 1 << 51
+				nan := math.Float64frombits(0x7ff4000000000abc)
+				if mem == F32 {
+					nan = float64(math.Float32frombits(0x7fa00abc))
+				}
+				want, got := math.Float64bits(p.Eval([]float64{nan}, nil)), math.Float64bits(q.Eval([]float64{nan}, nil))
+				assert.Equal(t, fmt.Sprintf("%#x", want|quiet), fmt.Sprintf("%#x", got|quiet), "%s: NaN x", mem)
 			}
 		})
 	}

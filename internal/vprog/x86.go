@@ -17,7 +17,8 @@ import (
 // NaN rule goes if x86 arithmetic already keeps it: y gives a's NaN up to
 // the quiet bit (nanpass.go). softshrink's x - min(max(x, -lambd), lambd)
 // is x's NaN on x86, where the portable program cannot count on it; so is
-// relu's fixup(x)·dy. Last, AVX-512 fuses a comparison into the
+// relu's fixup(x)·dy. A NaN rule that stays is a fix-up on AVX-512
+// (withNaNRuleFixUp). Last, AVX-512 fuses a comparison into the
 // conjunction that reads it (withMaskedCompares), and an operation into
 // the select that keeps it or gives another value (withKeepIfs).
 func (p *Program) ForX86(avx512 bool) *Program {
@@ -28,7 +29,24 @@ func (p *Program) ForX86(avx512 bool) *Program {
 	if !avx512 {
 		return p.withoutNaNRule()
 	}
-	return p.withFixUps().withoutNaNRule().withMaskedCompares().withKeepIfs()
+	return p.withFixUps().withoutNaNRule().withNaNRuleFixUp().withMaskedCompares().withKeepIfs()
+}
+
+// withNaNRuleFixUp makes a NaN rule that is still there, isnan(a) ? a : y,
+// one fix-up of a into y: VFIXUPIMM gives a where a is NaN and y
+// elsewhere, one instruction and no opmask where a comparison and a blend
+// take two and an opmask (selu, softplus, tanh, sin, sigmoid').
+func (p *Program) withNaNRuleFixUp() *Program {
+	a, ok := p.nanRuleInput()
+	if !ok {
+		return p
+	}
+	return p.rebuild(func(q *Program, i int, in Instr, remap []Value) (Value, bool) {
+		if i != int(p.Result) {
+			return 0, false
+		}
+		return q.fixUpInto(remap[a], 0x11, in.Args[2]), true // NaN classes: a itself; the rest: y
+	})
 }
 
 // withNegAbs makes each neg(abs(a)) one OpNegAbs.
