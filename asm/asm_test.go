@@ -198,12 +198,7 @@ func opPrograms() []Kernel {
 			})
 		}
 		add("keepIfLdexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-			big := 1e300
-			if c.compute == vprog.F32 {
-				big = 1e38
-			}
-			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
-			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			a, n := ldexpOperands(b, c)
 			return b.Select(b.LT(b.Input(1), b.Const(0.5)), b.Const(0), b.Ldexp(a, n))
 		})
 		// Operations a select keeps or replaces by another value, which
@@ -234,12 +229,7 @@ func opPrograms() []Kernel {
 			return b.Add(s, t)
 		})
 		add("mergeIfLdexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-			big := 1e300
-			if c.compute == vprog.F32 {
-				big = 1e38
-			}
-			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
-			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			a, n := ldexpOperands(b, c)
 			// Not the stored value, which ForX86 leaves to a blend.
 			return b.Mul(b.Select(b.LT(b.Input(1), b.Const(0.5)), a, b.Ldexp(a, n)), b.Const(0.5))
 		})
@@ -251,12 +241,7 @@ func opPrograms() []Kernel {
 		// Ldexp: a finite value times 2^n for every n the contract allows
 		// (in1 within ±64 scaled by 35 covers ±2240).
 		add("ldexp", c, 2, nil, nil, func(b *vprog.Builder) vprog.Value {
-			big := 1e300
-			if c.compute == vprog.F32 {
-				big = 1e38
-			}
-			a := b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
-			n := b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+			a, n := ldexpOperands(b, c)
 			return b.Ldexp(a, n)
 		})
 		// LdexpMidRange: its contract, |a| in [2^-60, 2^60] and n in
@@ -532,6 +517,19 @@ func TestEndToEnd(t *testing.T) {
 	t.Log(out)
 	// The generic level must also build and pass with the assembly dropped.
 	goCmd(t, dir, nil, "vet", "-tags", "purego", ".")
+}
+
+// ldexpOperands are the operands of Ldexp that the end-to-end programs
+// scale by: in0 clamped to a finite value, and in1 (within ±64) times 35,
+// rounded and clamped to ±2200, every exponent the contract allows.
+func ldexpOperands(b *vprog.Builder, c combo) (a, n vprog.Value) {
+	big := 1e300
+	if c.compute == vprog.F32 {
+		big = 1e38
+	}
+	a = b.Min(b.Max(b.Input(0), b.Const(-big)), b.Const(big))
+	n = b.Round(b.Min(b.Max(b.Mul(b.Input(1), b.Const(35)), b.Const(-2200)), b.Const(2200)), vprog.RoundNearestEven)
+	return a, n
 }
 
 // masksProgram reports whether the end-to-end program is one meant for an
