@@ -7,10 +7,10 @@
 // The semantics below are the contract that makes the backends agree bit for
 // bit. Where x86 and Go differ (MINPD's NaN rule, rounding of scaled
 // results), the operation is defined the x86 way and the Go emitter mirrors it.
-// Four operations exist only in the programs ForX86 makes for the assembly
-// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp, OpKeepIf and OpMergeIf), and so do
-// negated comparisons (CmpNegated); the interpreter defines them, and the
-// Go emitter never sees them.
+// Five operations exist only in the programs ForX86 makes for the assembly
+// (OpNegAbs, and for AVX-512 OpFixUp, OpAndCmp, OpKeepIf and OpMergeIf),
+// and so do negated comparisons (CmpNegated); the interpreter defines
+// them, and the Go emitter never sees them.
 package vprog
 
 import "fmt"
