@@ -323,7 +323,7 @@ func sinGeneric(dst, x []float32, w0 float32) {
 		v141 := float64(v20 * v127)
 		v142 := -v141
 		v143 := math.FMA(v20, v127, v142)
-		v144 := math.RoundToEven(v141)
+		v144 := math.RoundToEven(v141 - 0)
 		v145 := float64(v141 - v144)
 		v146 := float64(v20 * v132)
 		v147 := -v146
@@ -824,7 +824,7 @@ func sinBackwardGeneric(dx, x, dy []float32, w0 float32) {
 		v141 := float64(v20 * v127)
 		v142 := -v141
 		v143 := math.FMA(v20, v127, v142)
-		v144 := math.RoundToEven(v141)
+		v144 := math.RoundToEven(v141 - 0)
 		v145 := float64(v141 - v144)
 		v146 := float64(v20 * v132)
 		v147 := -v146

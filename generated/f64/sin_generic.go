@@ -333,7 +333,7 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v148 := float64(v27 * v134)
 		v149 := -v148
 		v150 := math.FMA(v27, v134, v149)
-		v151 := math.RoundToEven(v148)
+		v151 := math.RoundToEven(v148 - 0)
 		v152 := float64(v148 - v151)
 		v153 := float64(v27 * v139)
 		v154 := -v153
@@ -660,7 +660,7 @@ func sinGeneric(dst, x []float64, w0 float64) {
 		v344 := float64(v259 * v331)
 		v345 := -v344
 		v346 := math.FMA(v259, v331, v345)
-		v347 := math.RoundToEven(v344)
+		v347 := math.RoundToEven(v344 - 0)
 		v348 := float64(v344 - v347)
 		v349 := float64(v259 * v335)
 		v350 := -v349
@@ -1437,7 +1437,7 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v148 := float64(v27 * v134)
 		v149 := -v148
 		v150 := math.FMA(v27, v134, v149)
-		v151 := math.RoundToEven(v148)
+		v151 := math.RoundToEven(v148 - 0)
 		v152 := float64(v148 - v151)
 		v153 := float64(v27 * v139)
 		v154 := -v153
@@ -1764,7 +1764,7 @@ func sinBackwardGeneric(dx, x, dy []float64, w0 float64) {
 		v344 := float64(v259 * v331)
 		v345 := -v344
 		v346 := math.FMA(v259, v331, v345)
-		v347 := math.RoundToEven(v344)
+		v347 := math.RoundToEven(v344 - 0)
 		v348 := float64(v344 - v347)
 		v349 := float64(v259 * v335)
 		v350 := -v349

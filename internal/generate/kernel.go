@@ -126,13 +126,21 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 
 	live := p.Live()
 	invariant := p.Invariant()
+	uses := make([]int, len(p.Instrs)) // by the live instructions
+	for i, in := range p.Instrs {
+		if live[i] {
+			for _, a := range in.Args[:in.Op.Arity()] {
+				uses[a]++
+			}
+		}
+	}
 
 	var pre, body []jen.Code
 	for i, in := range p.Instrs {
 		if !live[i] {
 			continue
 		}
-		stmts, err := emitInstr(p, i, in, inNames, params, helpers)
+		stmts, err := emitInstr(p, i, in, uses, inNames, params, helpers)
 		if err != nil {
 			return nil, err
 		}
@@ -210,11 +218,12 @@ func emitKernelNamed(p *vprog.Program, outName string, inNames []string, helpers
 
 func val(v vprog.Value) string { return "v" + strconv.Itoa(int(v)) }
 
-// emitInstr renders instruction i. Every arithmetic result is wrapped in an
+// emitInstr renders instruction i, whose operands have uses[a] uses each.
+// Every arithmetic result is wrapped in an
 // explicit conversion to the compute type: the Go spec lets a compiler fuse
 // x*y + z into an FMA (arm64, ppc64le, s390x do) unless the product is
 // explicitly converted, and fusing would change the bits.
-func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string, helpers helperSet) ([]jen.Code, error) {
+func emitInstr(p *vprog.Program, i int, in vprog.Instr, uses []int, inNames, params []string, helpers helperSet) ([]jen.Code, error) {
 	ct := goType(p.Compute)
 	f32 := p.Compute == vprog.F32
 	name := val(vprog.Value(i))
@@ -329,7 +338,19 @@ func emitInstr(p *vprog.Program, i int, in vprog.Instr, inNames, params []string
 			vprog.RoundNearestEven: "RoundToEven", vprog.RoundFloor: "Floor",
 			vprog.RoundCeil: "Ceil", vprog.RoundTrunc: "Trunc",
 		}[vprog.RoundMode(in.Imm)]
-		return via64(fn, a(0)), nil
+		if uses[in.Args[0]] == 1 {
+			return via64(fn, a(0)), nil // ROUNDSD in a's register
+		}
+		// a is needed after the round, so ROUNDSD would write another
+		// register, and it keeps that register's upper half: it waits for
+		// the register's last writer, which in a loop can chain the
+		// iterations together (Go's compiler does not break that
+		// dependency; golang/go pull request 80576 proposes to). a - 0 is
+		// a, bit for bit (-0 and NaN payloads too), in a register of its
+		// own that ROUNDSD rounds in place. When an exp that needed t after
+		// floor(t) was tried, softplus's generic kernel took twice the time
+		// without it.
+		return via64(fn, a(0).Op("-").Lit(0)), nil
 	case vprog.OpLdexp:
 		if in.Imm == vprog.LdexpNormal && !f32 {
 			helpers["ldexpNormal"] = true
